@@ -1,0 +1,18 @@
+# EdgePlug web / worker / beat image (the full stack in docker-compose.yml uses it).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 EDGEPLUG_VAR_DIR=/var/lib/edgeplug
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libpq5 qemu-system-arm gcc-arm-none-eabi bubblewrap build-essential \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+RUN pip install --no-cache-dir --no-deps -e . \
+ && useradd --system --home /var/lib/edgeplug edgeplug \
+ && mkdir -p /var/lib/edgeplug && chown edgeplug /var/lib/edgeplug
+USER edgeplug
+EXPOSE 8000
+CMD ["gunicorn", "edgeplug.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]

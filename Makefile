@@ -1,0 +1,22 @@
+.PHONY: run test setup lint format bench sbom
+
+run:  ## install everything and run the service on the embedded default
+	scripts/run.sh
+
+test:  ## install everything and run lint + the whole test suite
+	scripts/test.sh
+
+setup:  ## install system packages, .venv and requirements only
+	scripts/bootstrap.sh
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+SBOM_OUT ?= var/sbom/edgeplug.cdx.json
+sbom:  ## the project's own CycloneDX 1.6 SBOM of everything in .venv, to $(SBOM_OUT)
+	mkdir -p $(dir $(SBOM_OUT))
+	.venv/bin/cyclonedx-py environment --pyproject pyproject.toml --spec-version 1.6 \
+		--output-format JSON --output-reproducible --output-file $(SBOM_OUT) .venv

@@ -1,0 +1,7 @@
+"""Usage, metering, pricing, invoices, payments."""
+
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    name = "billing"

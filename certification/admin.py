@@ -1,0 +1,217 @@
+"""The reviewers' queue in the admin: every stage readable, decisions with a reason."""
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from certification import admin_security  # noqa: F401 - advisories and security policy
+from certification.models import Certificate, CertificationRun, LevelThresholds
+from certification.services import review_run
+from edgeplug.core.errors import DomainError
+from edgeplug.tenancy.models import StaffGroup
+from edgeplug.tenancy.permissions import in_staff_group
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "age"
+    parameter_name = "age"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("1h", "older than 1 hour"),
+            ("1d", "older than 1 day"),
+            ("7d", "older than 7 days"),
+        ]
+
+    def queryset(self, request, queryset):
+        spans = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+        if self.value() in spans:
+            return queryset.filter(created_at__lte=timezone.now() - spans[self.value()])
+        return queryset
+
+
+class AwaitingReviewFilter(admin.SimpleListFilter):
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("review", "awaiting review"), ("active", "queued or running")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "review":
+            return queryset.filter(status="passed", review_status="pending")
+        if self.value() == "active":
+            return queryset.filter(status__in=["queued", "running"])
+        return queryset
+
+
+@admin.register(CertificationRun)
+class CertificationRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "version",
+        "vendor",
+        "level",
+        "status",
+        "progress",
+        "review_status",
+        "created_at",
+    )
+    list_filter = (AwaitingReviewFilter, "level", "status", "review_status", "tenant", AgeFilter)
+    search_fields = ("version__agent__name", "version__version", "tenant__slug")
+    date_hierarchy = "created_at"
+    list_select_related = ("version__agent", "tenant")
+    readonly_fields = (
+        "version",
+        "vendor",
+        "level",
+        "status",
+        "current_stage",
+        "progress",
+        "pipeline_version",
+        "error_code",
+        "error_detail",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "review_status",
+        "reviewed_by",
+        "reviewed_at",
+        "review_reason",
+        "stage_report",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "version",
+                    "vendor",
+                    "level",
+                    "status",
+                    "current_stage",
+                    "progress",
+                    "pipeline_version",
+                    "error_code",
+                    "error_detail",
+                )
+            },
+        ),
+        ("Timing", {"fields": ("created_at", "started_at", "finished_at")}),
+        ("Review", {"fields": ("review_status", "reviewed_by", "reviewed_at", "review_reason")}),
+        ("Stages", {"fields": ("stage_report",)}),
+    )
+    change_form_template = "admin/certification/certificationrun/change_form.html"
+
+    @admin.display(description="vendor", ordering="tenant__slug")
+    def vendor(self, obj):
+        return obj.tenant.slug
+
+    @admin.display(description="stage results")
+    def stage_report(self, obj):
+        return format_html(
+            "{}",
+            render_to_string(
+                "admin/certification/stage_report.html",
+                {"results": obj.results.all(), "attempts": obj.attempts.all()},
+            ),
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:run_id>/decide/",
+                self.admin_site.admin_view(self.decide),
+                name="certification_certificationrun_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        run = context.get("original")
+        context["can_decide"] = bool(
+            run
+            and run.status == "passed"
+            and run.review_status == "pending"
+            and in_staff_group(request.user, StaffGroup.REVIEWERS)
+        )
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def decide(self, request, run_id):
+        return _decide(request, run_id)
+
+
+@require_POST
+def _decide(request, run_id):
+    if not in_staff_group(request.user, StaffGroup.REVIEWERS):
+        raise PermissionDenied
+    run = get_object_or_404(CertificationRun, pk=run_id)
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        messages.error(request, "Choose approve or reject.")
+    else:
+        try:
+            review_run(
+                run,
+                approve=decision == "approve",
+                reason=request.POST.get("reason", ""),
+                reviewer=request.user,
+                request=request,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, f"Run {run.pk} {decision}d.")
+    return redirect(reverse("admin:certification_certificationrun_change", args=[run.pk]))
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    list_display = ("version", "key_id", "issued_at", "expires_at")
+    search_fields = ("version__agent__name", "key_id")
+    readonly_fields = (
+        "run",
+        "version",
+        "key_id",
+        "payload",
+        "signature",
+        "issued_at",
+        "expires_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LevelThresholds)
+class LevelThresholdsAdmin(admin.ModelAdmin):
+    list_display = (
+        "level",
+        "latency_gate_us",
+        "invariant_examples",
+        "stage_time_limit_s",
+        "certificate_validity_days",
+        "updated_at",
+    )

@@ -1,0 +1,158 @@
+"""Admin for the vulnerability database: advisories and imports (read-only), re-scan findings,
+and the per-level security policy overrides that platform admins edit."""
+
+import json
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html
+
+from certification.models import (
+    Advisory,
+    AdvisoryImport,
+    AdvisoryPackage,
+    ScanFinding,
+    SecurityPolicyOverride,
+)
+from certification.security.policy import SecurityPolicy
+from certification.vulndb import save_policy_override
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by imports and re-scans only; the admin shows them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AdvisoryPackageInline(admin.TabularInline):
+    model = AdvisoryPackage
+    fields = ("ecosystem", "name")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def _pretty_json(value) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+
+
+@admin.register(Advisory)
+class AdvisoryAdmin(ReadOnlyAdmin):
+    list_display = ("osv_id", "severity", "score", "summary", "modified", "withdrawn", "updated_at")
+    list_filter = ("severity", "packages__ecosystem", "withdrawn")
+    # Aliases (CVE ids) are a JSON list: a text search over it finds "CVE-2021-44228".
+    search_fields = ("osv_id", "aliases", "summary", "packages__name")
+    date_hierarchy = "modified"
+    fields = (
+        "osv_id",
+        "aliases",
+        "summary",
+        "severity",
+        "score",
+        "modified",
+        "published",
+        "withdrawn",
+        "source",
+        "imported_at",
+        "updated_at",
+        "record",
+    )
+    readonly_fields = fields
+    inlines = [AdvisoryPackageInline]
+
+    @admin.display(description="OSV record")
+    def record(self, obj):
+        return _pretty_json(obj.raw)
+
+
+@admin.register(AdvisoryImport)
+class AdvisoryImportAdmin(ReadOnlyAdmin):
+    list_display = ("finished_at", "path", "created", "updated", "unchanged", "invalid")
+    readonly_fields = (
+        "path",
+        "started_at",
+        "finished_at",
+        "created",
+        "updated",
+        "unchanged",
+        "invalid",
+    )
+
+
+@admin.register(ScanFinding)
+class ScanFindingAdmin(ReadOnlyAdmin):
+    list_display = (
+        "advisory",
+        "severity",
+        "component",
+        "component_version",
+        "version",
+        "tenant",
+        "blocking",
+        "first_seen_at",
+        "notified_at",
+    )
+    list_filter = ("severity", "blocking", "known_at_certification", "tenant")
+    search_fields = (
+        "advisory__osv_id",
+        "advisory__aliases",
+        "component",
+        "purl",
+        "version__agent__name",
+        "tenant__slug",
+    )
+    list_select_related = ("advisory", "version__agent__tenant", "tenant")
+    readonly_fields = (
+        "tenant",
+        "version",
+        "advisory",
+        "component",
+        "component_version",
+        "purl",
+        "severity",
+        "score",
+        "fixed_versions",
+        "blocking",
+        "known_at_certification",
+        "first_seen_at",
+        "notified_at",
+    )
+
+
+class SecurityPolicyOverrideForm(forms.ModelForm):
+    class Meta:
+        model = SecurityPolicyOverride
+        fields = ("level", "overrides")
+        widgets = {"overrides": forms.Textarea(attrs={"rows": 12, "cols": 80})}
+
+
+@admin.register(SecurityPolicyOverride)
+class SecurityPolicyOverrideAdmin(admin.ModelAdmin):
+    form = SecurityPolicyOverrideForm
+    list_display = ("level", "overrides", "updated_at", "updated_by")
+    readonly_fields = ("defaults", "updated_at", "updated_by")
+    fields = ("level", "overrides", "defaults", "updated_at", "updated_by")
+
+    @admin.display(description="defaults for this level (keys you may override)")
+    def defaults(self, obj):
+        if obj is None or not obj.level:
+            return "Save the level first to see its defaults."
+        return _pretty_json(
+            {k: v for k, v in SecurityPolicy.for_level(obj.level).to_dict().items() if k != "level"}
+        )
+
+    def save_model(self, request, obj, form, change):
+        save_policy_override(obj, actor=request.user, request=request)

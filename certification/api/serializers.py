@@ -1,0 +1,84 @@
+"""Shapes of the certification API."""
+
+from rest_framework import serializers
+
+from certification.models import CertificationResult, CertificationRun, Level
+from edgeplug.core.serializers import StrictSerializer
+
+
+class ResultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CertificationResult
+        fields = [
+            "test_suite",
+            "test_result",
+            "test_duration_ms",
+            "error_code",
+            "metrics",
+            "findings",
+            "test_logs",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RunSerializer(serializers.ModelSerializer):
+    agent_id = serializers.IntegerField(source="version.agent_id", read_only=True)
+    agent = serializers.CharField(source="version.agent.name", read_only=True)
+    vendor = serializers.CharField(source="tenant.slug", read_only=True)
+    version = serializers.CharField(source="version.version", read_only=True)
+    results = ResultSerializer(many=True, read_only=True)
+    certificate_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CertificationRun
+        fields = [
+            "id",
+            "agent_id",
+            "agent",
+            "vendor",
+            "version",
+            "level",
+            "status",
+            "current_stage",
+            "progress",
+            "pipeline_version",
+            "stages",
+            "error_code",
+            "error_detail",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "review_status",
+            "reviewed_at",
+            "review_reason",
+            "results",
+            "certificate_url",
+        ]
+        read_only_fields = fields
+
+    def get_certificate_url(self, obj) -> str | None:
+        if not hasattr(obj, "certificate"):
+            return None
+        return f"/api/v1/agents/{obj.version.agent_id}/versions/{obj.version.version}/certificate"
+
+
+class RunSummarySerializer(RunSerializer):
+    class Meta(RunSerializer.Meta):
+        fields = [f for f in RunSerializer.Meta.fields if f != "results"]
+        read_only_fields = fields
+
+
+class SubmitSerializer(StrictSerializer):
+    version_id = serializers.IntegerField(required=False)
+    agent_id = serializers.IntegerField(required=False)
+    version = serializers.CharField(max_length=128, required=False)
+    level = serializers.ChoiceField(choices=Level.choices, default=Level.BASIC)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if "version_id" not in attrs and not ("agent_id" in attrs and "version" in attrs):
+            raise serializers.ValidationError(
+                "Give version_id, or agent_id and version.", code="version_required"
+            )
+        return attrs

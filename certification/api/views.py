@@ -1,0 +1,146 @@
+"""The certification API: submit, follow a run, the queue, certificates, the key set."""
+
+from datetime import timedelta
+
+import django_filters
+from django.db.models import Q
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from certification.api.serializers import RunSerializer, RunSummarySerializer, SubmitSerializer
+from certification.models import Certificate, CertificationRun, ReviewStatus, RunStatus
+from certification.platform_keys import keyring
+from certification.services import submit_for_certification
+from edgeplug.tenancy.models import StaffGroup
+from edgeplug.tenancy.permissions import in_staff_group
+from edgeplug.tenancy.scoping import for_request, get_for_request
+from marketplace.api.permissions import IsVendorPublisher
+from marketplace.api.serializers import CertifyRequestSerializer
+from marketplace.models import Agent, AgentVersion
+from marketplace.versioning import newest_first
+from marketplace.visibility import visible_versions
+
+
+def runs_for(request):
+    """Reviewers see every run; vendors their own."""
+    runs = CertificationRun.objects.select_related("version__agent", "tenant", "certificate")
+    if in_staff_group(request.user, StaffGroup.REVIEWERS):
+        return runs
+    return for_request(runs, request)
+
+
+def _submitted(run) -> Response:
+    return Response(
+        {
+            "run_id": run.pk,
+            "status": run.status,
+            "level": run.level,
+            "url": f"/api/v1/certification/{run.pk}",
+        },
+        status=status.HTTP_202_ACCEPTED,
+    )
+
+
+class Submit(APIView):
+    permission_classes = [IsVendorPublisher]
+
+    @extend_schema(request=SubmitSerializer, responses={202: None})
+    def post(self, request):
+        data = SubmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        lookup = (
+            {"pk": v["version_id"]}
+            if "version_id" in v
+            else {"agent_id": v["agent_id"], "version": v["version"]}
+        )
+        version = get_for_request(AgentVersion.objects.all(), request, **lookup)
+        return _submitted(
+            submit_for_certification(version, v["level"], actor=request.user, request=request)
+        )
+
+
+class AgentCertify(APIView):
+    """PUT /agents/{id}/certify: certify the latest (or a given) version at a level."""
+
+    permission_classes = [IsVendorPublisher]
+
+    @extend_schema(request=CertifyRequestSerializer, responses={202: None})
+    def put(self, request, pk):
+        data = CertifyRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        agent = get_for_request(Agent.objects.all(), request, pk=pk)
+        versions = agent.versions.filter(yanked_at__isnull=True)
+        if "version" in data.validated_data:
+            version = get_for_request(versions, request, version=data.validated_data["version"])
+        else:
+            candidates = newest_first(versions)
+            if not candidates:
+                return Response(
+                    {"code": "no_version", "detail": "This agent has no version to certify."},
+                    status=status.HTTP_409_CONFLICT,
+                )
+            version = candidates[0]
+        return _submitted(
+            submit_for_certification(
+                version, data.validated_data["level"], actor=request.user, request=request
+            )
+        )
+
+
+class RunDetail(generics.RetrieveAPIView):
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        return runs_for(self.request).prefetch_related("results")
+
+
+class QueueFilter(django_filters.FilterSet):
+    vendor = django_filters.CharFilter(field_name="tenant__slug")
+    older_than_hours = django_filters.NumberFilter(method="filter_age")
+
+    class Meta:
+        model = CertificationRun
+        fields = ["level", "status", "review_status", "vendor"]
+
+    def filter_age(self, queryset, name, value):
+        return queryset.filter(created_at__lte=timezone.now() - timedelta(hours=float(value)))
+
+
+class Queue(generics.ListAPIView):
+    """Runs waiting for review (passed, undecided) or still queued or running."""
+
+    serializer_class = RunSummarySerializer
+    filterset_class = QueueFilter
+    ordering_fields = ["created_at", "finished_at"]
+
+    def get_queryset(self):
+        waiting = Q(status=RunStatus.PASSED, review_status=ReviewStatus.PENDING)
+        active = Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        return runs_for(self.request).filter(waiting | active).order_by("created_at")
+
+
+class VersionCertificate(APIView):
+    @extend_schema(responses={200: None})
+    def get(self, request, agent_id, version):
+        item = generics.get_object_or_404(
+            visible_versions(request), agent_id=agent_id, version=version
+        )
+        certificate = Certificate.objects.filter(version=item).order_by("-issued_at").first()
+        if certificate is None:
+            return Response(
+                {"code": "not_certified", "detail": "This version has no certificate."}, status=404
+            )
+        return Response(certificate.document())
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def published_keys(request):
+    return JsonResponse(keyring().published())

@@ -1,0 +1,60 @@
+"""Certification levels: which stages each requires, and the thresholds they are judged by.
+
+Defaults live here; platform admins override them per level in the admin (LevelThresholds).
+"""
+
+from dataclasses import dataclass
+
+from certification.models import Level, LevelThresholds
+
+PIPELINE_VERSION = "1"
+
+VALIDATION = "validation"
+INVARIANTS = "invariants"
+PERFORMANCE = "performance"
+SECURITY = "security"
+SIMULATION = "simulation"
+SIGNING = "signing"
+
+LEVEL_STAGES: dict[str, list[str]] = {
+    Level.BASIC: [VALIDATION, INVARIANTS, PERFORMANCE],
+    Level.STANDARD: [VALIDATION, INVARIANTS, PERFORMANCE, SECURITY],
+    Level.HARDWARE: [VALIDATION, INVARIANTS, PERFORMANCE, SECURITY, SIMULATION],
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    level: str
+    # None: the latency estimate is reported but does not gate (basic level).
+    latency_gate_us: int | None
+    invariant_examples: int
+    stage_time_limit_s: int
+    model_cpu_seconds: int
+    model_wall_seconds: int
+    model_memory_mb: int
+    certificate_validity_days: int
+
+
+DEFAULTS: dict[str, Thresholds] = {
+    Level.BASIC: Thresholds(Level.BASIC, None, 100, 300, 60, 20, 1024, 365),
+    Level.STANDARD: Thresholds(Level.STANDARD, 500, 200, 300, 60, 20, 1024, 365),
+    Level.HARDWARE: Thresholds(Level.HARDWARE, 500, 200, 300, 60, 20, 1024, 365),
+}
+
+
+def thresholds_for(level: str) -> Thresholds:
+    default = DEFAULTS[level]
+    row = LevelThresholds.objects.filter(level=level).first()
+    if row is None:
+        return default
+    return Thresholds(
+        level=level,
+        latency_gate_us=row.latency_gate_us if level != Level.BASIC else None,
+        invariant_examples=row.invariant_examples,
+        stage_time_limit_s=row.stage_time_limit_s,
+        model_cpu_seconds=row.model_cpu_seconds,
+        model_wall_seconds=row.model_wall_seconds,
+        model_memory_mb=row.model_memory_mb,
+        certificate_validity_days=row.certificate_validity_days,
+    )

@@ -1,0 +1,300 @@
+"""Certification runs, stage results, certificates, thresholds, and the vulnerability database."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from certification.security.errors import PolicyInvalid
+from certification.security.policy import SecurityPolicy
+
+
+class Level(models.TextChoices):
+    BASIC = "basic"
+    STANDARD = "standard"
+    HARDWARE = "hardware"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+
+
+class StageResult(models.TextChoices):
+    PASS = "pass"  # noqa: S105 - a stage verdict, not a password
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class CertificationRun(models.Model):
+    version = models.ForeignKey(
+        "marketplace.AgentVersion", on_delete=models.CASCADE, related_name="certification_runs"
+    )
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(max_length=16, choices=Level.choices)
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    current_stage = models.CharField(max_length=32, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="percent")
+    pipeline_version = models.CharField(max_length=16)
+    stages = models.JSONField(default=list, help_text="the stages this run's level requires")
+    error_code = models.CharField(max_length=64, blank=True)
+    error_detail = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    review_status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.version} ({self.level}, {self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR)
+
+
+class CertificationResult(models.Model):
+    """One row per stage of a run: the seed's ``certification_results`` table."""
+
+    run = models.ForeignKey(CertificationRun, on_delete=models.CASCADE, related_name="results")
+    test_suite = models.CharField(max_length=32)
+    test_result = models.CharField(max_length=16, choices=StageResult.choices)
+    test_duration_ms = models.PositiveIntegerField(default=0)
+    test_logs = models.TextField(blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    findings = models.JSONField(default=list, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "certification_results"
+        ordering = ["run", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "test_suite"], name="one_result_per_stage")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.test_suite}: {self.test_result}"
+
+
+class StageAttempt(models.Model):
+    """Each time a worker starts a stage: shows progress, and redeliveries after a crash."""
+
+    run = models.ForeignKey(CertificationRun, on_delete=models.CASCADE, related_name="attempts")
+    stage = models.CharField(max_length=32)
+    worker = models.CharField(max_length=200, blank=True)
+    worker_pid = models.PositiveIntegerField(null=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.stage} of run {self.run_id} on {self.worker} (pid {self.worker_pid})"
+
+
+class Certificate(models.Model):
+    run = models.OneToOneField(
+        CertificationRun, on_delete=models.CASCADE, related_name="certificate"
+    )
+    version = models.ForeignKey(
+        "marketplace.AgentVersion", on_delete=models.CASCADE, related_name="certificates"
+    )
+    key_id = models.CharField(max_length=80)
+    payload = models.JSONField()
+    signature = models.CharField(max_length=128)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"certificate for {self.version} by {self.key_id}"
+
+    def document(self) -> dict:
+        return {"certificate": self.payload, "signature": self.signature, "key_id": self.key_id}
+
+
+class LevelThresholds(models.Model):
+    """Platform admins tune each level here; defaults live in certification/levels.py."""
+
+    level = models.CharField(max_length=16, choices=Level.choices, unique=True)
+    latency_gate_us = models.PositiveIntegerField(default=500)
+    invariant_examples = models.PositiveIntegerField(default=200)
+    stage_time_limit_s = models.PositiveIntegerField(default=300)
+    model_cpu_seconds = models.PositiveIntegerField(default=60)
+    model_wall_seconds = models.PositiveIntegerField(
+        default=20, help_text="wall-clock limit of one request to the model sandbox"
+    )
+    model_memory_mb = models.PositiveIntegerField(default=1024)
+    certificate_validity_days = models.PositiveIntegerField(default=365)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "level thresholds"
+        ordering = ["level"]
+
+    def __str__(self) -> str:
+        return f"{self.level} thresholds"
+
+
+class Advisory(models.Model):
+    """One OSV advisory from the offline vulnerability database (``manage.py import_osv``).
+
+    ``raw`` is the record as published; the scan re-parses it with ``parse_osv_record``. The
+    other columns are copies for the admin and for queries.
+    """
+
+    osv_id = models.CharField("OSV id", max_length=255, unique=True)
+    aliases = models.JSONField(default=list, blank=True)
+    summary = models.TextField(blank=True)
+    modified = models.DateTimeField()
+    published = models.DateTimeField(null=True, blank=True)
+    withdrawn = models.DateTimeField(null=True, blank=True)
+    # The highest severity over the record's affected packages, for listing and filtering.
+    severity = models.CharField(max_length=16, blank=True, db_index=True)
+    score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    raw = models.JSONField()
+    source = models.CharField(max_length=500, blank=True, help_text="the path import_osv read")
+    imported_at = models.DateTimeField(help_text="first imported")
+    updated_at = models.DateTimeField(help_text="last changed by an import")
+
+    class Meta:
+        verbose_name_plural = "advisories"
+        ordering = ["-modified", "osv_id"]
+
+    def __str__(self) -> str:
+        return self.osv_id
+
+
+class AdvisoryPackage(models.Model):
+    """A package an advisory affects, keyed as the scan matches it: (ecosystem, normalised name)."""
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="packages")
+    ecosystem = models.CharField(max_length=100)
+    name = models.CharField(max_length=400)
+
+    class Meta:
+        ordering = ["ecosystem", "name"]
+        indexes = [models.Index(fields=["ecosystem", "name"], name="advisory_package_key")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["advisory", "ecosystem", "name"], name="one_row_per_advisory_package"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ecosystem}/{self.name}"
+
+
+class AdvisoryImport(models.Model):
+    """One run of ``import_osv``: when the database was last refreshed, and what changed."""
+
+    path = models.CharField(max_length=1000)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-finished_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"import of {self.path} at {self.finished_at:%Y-%m-%d %H:%M}"
+
+
+class SecurityPolicyOverride(models.Model):
+    """Platform admins' changes to a level's security policy; defaults live in
+    certification/security/policy.py and only the keys stored here differ from them."""
+
+    level = models.CharField(max_length=16, choices=Level.choices, unique=True)
+    overrides = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='e.g. {"fail_on_severity": "high", "license_deny": ["AGPL-3.0-only"]}',
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["level"]
+
+    def __str__(self) -> str:
+        return f"{self.level} security policy"
+
+    def clean(self) -> None:
+        if not isinstance(self.overrides, dict):
+            raise ValidationError({"overrides": "Give a JSON object of policy settings."})
+        try:
+            SecurityPolicy.for_level(self.level).with_overrides(self.overrides)
+        except (PolicyInvalid, TypeError) as exc:
+            raise ValidationError({"overrides": str(exc)}) from exc
+
+
+class ScanFinding(models.Model):
+    """A vulnerability found in a certified version by a re-scan after a database update.
+
+    One row per (version, advisory, component purl): a re-scan creates only what is new, so
+    vendors and reviewers hear about each finding once.
+    """
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(
+        "marketplace.AgentVersion", on_delete=models.CASCADE, related_name="scan_findings"
+    )
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="findings")
+    component = models.CharField(max_length=400)
+    component_version = models.CharField(max_length=256, blank=True)
+    purl = models.CharField(max_length=1000)
+    severity = models.CharField(max_length=16)
+    score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    fixed_versions = models.JSONField(default=list, blank=True)
+    # Fails the gate of the level the version was certified at.
+    blocking = models.BooleanField(default=False)
+    # Already listed by the certification run's own scan: recorded, not announced again.
+    known_at_certification = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-first_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "advisory", "purl"], name="one_finding_per_version_advisory"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.advisory.osv_id} in {self.component}@{self.component_version}"

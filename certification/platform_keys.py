@@ -1,0 +1,141 @@
+"""Platform signing keys: loaded from configuration, never from the repository.
+
+``PLATFORM_SIGNING_KEYS_FILE`` (or the ``PLATFORM_SIGNING_KEYS`` environment variable with
+the same JSON) holds a list of keys::
+
+    {"keys": [{"key_id": "...", "private_key": "<b64 seed, only for keys that still sign>",
+               "public_key": "<b64>", "not_before": "2026-01-01T00:00:00Z",
+               "not_after": "2028-01-01T00:00:00Z", "revoked_at": null}],
+     "active": "<key_id that signs new certificates>"}
+
+Several keys are published at once so devices keep verifying old certificates after a
+rotation; a revoked key's certificates fail verification. With no configuration (the
+embedded default) one key is generated into var/ on first use.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from django.conf import settings
+
+from edgeplug import signing
+
+
+class PlatformKeyError(Exception):
+    code = "platform_key_unavailable"
+
+
+@dataclass(frozen=True)
+class PlatformKey:
+    key_id: str
+    public_key: bytes
+    private_key: bytes | None
+    not_before: datetime
+    not_after: datetime
+    revoked_at: datetime | None
+
+    def published(self) -> dict:
+        return {
+            "key_id": self.key_id,
+            "algorithm": "Ed25519",
+            "public_key": signing.encode_b64(self.public_key),
+            "not_before": _iso(self.not_before),
+            "not_after": _iso(self.not_after),
+            "revoked_at": _iso(self.revoked_at) if self.revoked_at else None,
+            "status": "revoked" if self.revoked_at else "valid",
+        }
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    keys: tuple[PlatformKey, ...]
+    active_key_id: str
+
+    def active(self, now: datetime) -> PlatformKey:
+        key = next((k for k in self.keys if k.key_id == self.active_key_id), None)
+        if key is None or key.private_key is None:
+            raise PlatformKeyError("The active platform key has no private key configured.")
+        if key.revoked_at is not None or not key.not_before <= now < key.not_after:
+            raise PlatformKeyError(f"The active platform key {key.key_id} is not valid now.")
+        return key
+
+    def published(self) -> dict:
+        return {"active_key_id": self.active_key_id, "keys": [k.published() for k in self.keys]}
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise PlatformKeyError(f"Key times must carry a timezone: {value!r}")
+    return parsed
+
+
+def parse_keyring(config: dict) -> KeyRing:
+    keys = []
+    for entry in config.get("keys", []):
+        private = (
+            signing.decode_private_key(entry["private_key"]) if entry.get("private_key") else None
+        )
+        public = (
+            signing.decode_public_key(entry["public_key"])
+            if entry.get("public_key")
+            else signing.public_key_from_private(private)
+        )
+        if private is not None and signing.public_key_from_private(private) != public:
+            raise PlatformKeyError(f"Key {entry.get('key_id')}: private and public keys differ.")
+        key_id = entry.get("key_id") or signing.key_id(public)
+        keys.append(
+            PlatformKey(
+                key_id=key_id,
+                public_key=public,
+                private_key=private,
+                not_before=_parse_time(entry["not_before"]),
+                not_after=_parse_time(entry["not_after"]),
+                revoked_at=_parse_time(entry["revoked_at"]) if entry.get("revoked_at") else None,
+            )
+        )
+    if not keys:
+        raise PlatformKeyError("No platform signing keys are configured.")
+    return KeyRing(tuple(keys), config.get("active") or keys[-1].key_id)
+
+
+def generate_key_entry(valid_days: int = 730) -> dict:
+    pair = signing.generate_keypair()
+    now = datetime.now(UTC).replace(microsecond=0)
+    return {
+        "key_id": signing.key_id(pair.public_key),
+        "private_key": signing.encode_b64(pair.private_key),
+        "public_key": signing.encode_b64(pair.public_key),
+        "not_before": _iso(now - timedelta(minutes=5)),
+        "not_after": _iso(now + timedelta(days=valid_days)),
+        "revoked_at": None,
+    }
+
+
+def _embedded_config() -> dict:
+    path = settings.VAR_DIR / "platform-keys.json"
+    if not path.exists():
+        entry = generate_key_entry()
+        path.write_text(json.dumps({"keys": [entry], "active": entry["key_id"]}, indent=2))
+        path.chmod(0o600)
+    return json.loads(path.read_text())
+
+
+@lru_cache(maxsize=1)
+def _cached(source: str) -> KeyRing:
+    return parse_keyring(json.loads(source))
+
+
+def keyring() -> KeyRing:
+    if settings.PLATFORM_SIGNING_KEYS:
+        return _cached(settings.PLATFORM_SIGNING_KEYS)
+    if settings.PLATFORM_SIGNING_KEYS_FILE:
+        with open(settings.PLATFORM_SIGNING_KEYS_FILE) as fh:
+            return _cached(fh.read())
+    return _cached(json.dumps(_embedded_config()))

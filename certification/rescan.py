@@ -1,0 +1,300 @@
+"""Re-scan certified versions after the advisory database changes, and tell vendors and reviewers.
+
+Each certified version's SBOM is scanned again with the policy of the level it was certified
+at. A vulnerability not recorded for that version before becomes a `ScanFinding` (one audit
+event `vulnerability_found` per version); findings not yet announced are then mailed, one
+message per vendor to its admins and developers and one digest to the reviewers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from certification import levels, vulndb
+from certification.models import (
+    Advisory,
+    CertificationResult,
+    CertificationRun,
+    Level,
+    RunStatus,
+    ScanFinding,
+)
+from certification.security.errors import SecurityScanError
+from certification.security.sbom import Sbom, parse_sbom
+from certification.security.scan import VulnerabilityFinding, sbom_package_keys, scan_sbom
+from edgeplug.accounts.models import User
+from edgeplug.audit.services import record_event
+from edgeplug.tenancy.models import Role, StaffGroup
+from marketplace.models import AgentVersion, CertificationStatus
+from marketplace.packageformat import PackageError, inspect_package
+from marketplace.services import package_limits
+from marketplace.storage import open_package
+
+logger = logging.getLogger(__name__)
+
+# Who hears about a vulnerable version on the vendor's side.
+VENDOR_ROLES = (Role.ADMIN, Role.DEVELOPER)
+
+
+@dataclass
+class RescanReport:
+    versions: int = 0
+    new_findings: int = 0
+    versions_with_new_findings: int = 0
+    notified_findings: int = 0
+    # "vendor/agent@version: code" for versions whose SBOM could not be read this time.
+    unreadable: list[str] = field(default_factory=list)
+
+
+def _read_sbom(version: AgentVersion) -> Sbom:
+    with open_package(version.storage_name) as handle:
+        data = handle.read()
+    package = inspect_package(data, package_limits())
+    return parse_sbom(package.read(package.manifest["sbom"]["file"]))
+
+
+def _certifying_run(version: AgentVersion) -> CertificationRun | None:
+    return (
+        CertificationRun.objects.filter(version=version, status=RunStatus.PASSED)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def _known_at_certification(run: CertificationRun | None) -> set[tuple[str, str]]:
+    """(advisory id, purl) pairs the certification run's own security stage already listed."""
+    if run is None:
+        return set()
+    result = CertificationResult.objects.filter(run=run, test_suite=levels.SECURITY).first()
+    if result is None:
+        return set()
+    return {
+        (finding.get("advisory_id", ""), finding.get("purl", ""))
+        for finding in result.findings
+        if isinstance(finding, dict) and finding.get("kind") == "vulnerability"
+    }
+
+
+def _score(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(f"{value:.1f}")
+
+
+def _finding_details(row: ScanFinding, finding: VulnerabilityFinding) -> dict:
+    return {
+        "advisory_id": finding.advisory_id,
+        "aliases": list(finding.aliases),
+        "component": finding.component,
+        "version": finding.version,
+        "purl": finding.purl,
+        "severity": str(finding.severity),
+        "fixed_versions": list(finding.fixed_versions),
+        "blocking": row.blocking,
+    }
+
+
+def record_new_findings(
+    version: AgentVersion, findings: tuple[VulnerabilityFinding, ...], run: CertificationRun | None
+) -> list[ScanFinding]:
+    """Store the findings not yet recorded for `version`; audit the ones worth announcing."""
+    with transaction.atomic():
+        # Two re-scans at once must not both take the same finding for new.
+        AgentVersion.objects.select_for_update().filter(pk=version.pk).first()
+        seen = set(
+            ScanFinding.objects.filter(version=version).values_list("advisory__osv_id", "purl")
+        )
+        fresh = [f for f in findings if (f.advisory_id, f.purl) not in seen]
+        if not fresh:
+            return []
+        advisories = dict(
+            Advisory.objects.filter(osv_id__in={f.advisory_id for f in fresh}).values_list(
+                "osv_id", "pk"
+            )
+        )
+        known = _known_at_certification(run)
+        pairs = []
+        # The advisories came from the database a moment ago and imports never delete them.
+        for finding in (f for f in fresh if f.advisory_id in advisories):
+            row = ScanFinding(
+                tenant_id=version.tenant_id,
+                version=version,
+                advisory_id=advisories[finding.advisory_id],
+                component=finding.component[:400],
+                component_version=finding.version[:256],
+                purl=finding.purl[:1000],
+                severity=str(finding.severity),
+                score=_score(finding.score),
+                fixed_versions=list(finding.fixed_versions),
+                blocking=finding.blocking,
+                known_at_certification=(finding.advisory_id, finding.purl) in known,
+            )
+            pairs.append((row, finding))
+        ScanFinding.objects.bulk_create([row for row, _ in pairs])
+        announced = [(r, f) for r, f in pairs if not r.known_at_certification]
+        if announced:
+            record_event(
+                "vulnerability_found",
+                tenant=version.tenant,
+                target=str(version),
+                details={
+                    "version": version.pk,
+                    "level": run.level if run else "",
+                    "findings": [_finding_details(r, f) for r, f in announced],
+                },
+            )
+        return [row for row, _ in pairs]
+
+
+def rescan_version(version: AgentVersion) -> list[ScanFinding]:
+    """Scan one certified version again; OSError, PackageError or SecurityScanError when its
+    package or SBOM cannot be read (or a stored policy override no longer applies)."""
+    sbom = _read_sbom(version)
+    run = _certifying_run(version)
+    policy = vulndb.policy_for(run.level if run else Level.STANDARD)
+    report = scan_sbom(sbom, vulndb.advisories_for(sbom_package_keys(sbom)), policy)
+    return record_new_findings(version, report.findings, run)
+
+
+def rescan_certified_versions() -> RescanReport:
+    """Re-scan every certified version, record new findings, then notify what is unannounced."""
+    report = RescanReport()
+    versions = (
+        AgentVersion.objects.filter(certification_status=CertificationStatus.CERTIFIED)
+        .select_related("agent__tenant", "tenant")
+        .order_by("pk")
+    )
+    for version in versions.iterator():
+        report.versions += 1
+        try:
+            created = rescan_version(version)
+        except (OSError, PackageError, SecurityScanError) as exc:
+            # One unreadable package must not hide the findings of all the others.
+            code = getattr(exc, "code", type(exc).__name__)
+            logger.warning("re-scan of %s failed: %s: %s", version, code, exc)
+            report.unreadable.append(f"{version}: {code}")
+            continue
+        announced = [row for row in created if not row.known_at_certification]
+        report.new_findings += len(announced)
+        report.versions_with_new_findings += bool(announced)
+    report.notified_findings = notify_new_findings()
+    return report
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+def _vendor_recipients(tenant_id: int) -> list[str]:
+    return sorted(
+        User.objects.filter(
+            memberships__tenant_id=tenant_id,
+            memberships__role__in=VENDOR_ROLES,
+            is_active=True,
+        )
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+
+
+def _reviewer_recipients() -> list[str]:
+    return sorted(
+        User.objects.filter(groups__name=StaffGroup.REVIEWERS, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+
+
+def _mail_line(row: ScanFinding) -> str:
+    aliases = f" ({', '.join(row.advisory.aliases)})" if row.advisory.aliases else ""
+    score = f" {row.score}" if row.score is not None else ""
+    fixed = f"fixed in {', '.join(row.fixed_versions)}" if row.fixed_versions else "no fix yet"
+    gate = "; fails the gate of its certification level" if row.blocking else ""
+    summary = f": {row.advisory.summary}" if row.advisory.summary else ""
+    return (
+        f"  - {row.severity.upper()}{score} {row.advisory.osv_id}{aliases} in "
+        f"{row.component} {row.component_version}{summary} ({fixed}{gate})"
+    )
+
+
+def _by_version(rows: list[ScanFinding]) -> list[str]:
+    lines: list[str] = []
+    grouped: dict[int, list[ScanFinding]] = defaultdict(list)
+    for row in rows:
+        grouped[row.version_id].append(row)
+    for version_rows in grouped.values():
+        lines.append(f"{version_rows[0].version}:")
+        lines.extend(_mail_line(row) for row in version_rows)
+        lines.append("")
+    return lines
+
+
+def _vendor_message(rows: list[ScanFinding]) -> tuple[str, str]:
+    count = len(rows)
+    subject = f"[EdgePlug] {count} new vulnerabilit{'y' if count == 1 else 'ies'} in your agents"
+    body = [
+        "The EdgePlug vulnerability database was updated, and a re-scan of your certified agent",
+        "versions found advisories that concern components listed in their SBOMs:",
+        "",
+        *_by_version(rows),
+        "Update the affected components, then upload a new version and submit it for",
+        "certification. Reviewers have been told about these findings too.",
+    ]
+    return subject, "\n".join(body)
+
+
+def _reviewer_message(rows: list[ScanFinding]) -> tuple[str, str]:
+    count = len(rows)
+    vendors = sorted({row.tenant.slug for row in rows})
+    subject = (
+        f"[EdgePlug] Re-scan: {count} new vulnerabilit{'y' if count == 1 else 'ies'} in "
+        f"certified versions of {', '.join(vendors)}"
+    )
+    body = [
+        "A re-scan after the vulnerability database update found new advisories for certified",
+        "agent versions. The vendors have been told.",
+        "",
+        *_by_version(rows),
+        "Review whether the versions whose findings fail their level's gate should stay listed.",
+    ]
+    return subject, "\n".join(body)
+
+
+def notify_new_findings() -> int:
+    """Mail every finding not yet announced; returns how many were announced.
+
+    A finding is marked notified only once its mails went out: if the mail server fails, the
+    transaction rolls back and the next re-scan tries again.
+    """
+    with transaction.atomic():
+        pending = list(
+            ScanFinding.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(notified_at__isnull=True, known_at_certification=False)
+            .select_related("advisory", "tenant", "version__agent__tenant")
+            .order_by("tenant_id", "version_id", "-score", "pk")
+        )
+        if not pending:
+            return 0
+        by_tenant: dict[int, list[ScanFinding]] = defaultdict(list)
+        for row in pending:
+            by_tenant[row.tenant_id].append(row)
+        for tenant_id, rows in by_tenant.items():
+            recipients = _vendor_recipients(tenant_id)
+            if recipients:
+                subject, body = _vendor_message(rows)
+                send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        reviewers = _reviewer_recipients()
+        if reviewers:
+            subject, body = _reviewer_message(pending)
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, reviewers)
+        ScanFinding.objects.filter(pk__in=[row.pk for row in pending]).update(
+            notified_at=timezone.now()
+        )
+    return len(pending)

@@ -1,0 +1,1 @@
+"""Hardware-in-the-loop simulation of vendor firmware on emulated Cortex-M boards."""

@@ -1,0 +1,53 @@
+"""The stage interface: a stage reads a StageContext and returns a StageOutcome.
+
+Stages are plain functions so the Celery task, tests and a future CLI call the same code.
+An ``InfrastructureError`` means "try again later" (the task retries with backoff); any
+verdict about the package itself is an outcome, never an exception.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from certification.levels import Thresholds
+from marketplace.packageformat import ValidatedPackage
+
+
+class InfrastructureError(Exception):
+    """The platform, not the package, failed (storage down, sandbox could not start)."""
+
+
+@dataclass
+class StageContext:
+    run_id: int
+    level: str
+    thresholds: Thresholds
+    digest: str
+    package_bytes: bytes
+    package: ValidatedPackage | None = None
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.package.manifest if self.package else {}
+
+    def file(self, section: str) -> bytes | None:
+        entry = self.manifest.get(section)
+        if not isinstance(entry, dict) or "file" not in entry or self.package is None:
+            return None
+        return self.package.read(entry["file"])
+
+
+@dataclass
+class StageOutcome:
+    result: str  # pass | fail | error | skipped
+    logs: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    error_code: str = ""
+
+    @classmethod
+    def skipped(cls, reason: str) -> "StageOutcome":
+        return cls("skipped", logs=reason, findings=[{"kind": "skipped", "reason": reason}])
+
+
+Stage = Callable[[StageContext], StageOutcome]

@@ -1,0 +1,56 @@
+"""Stage 2, safety invariants: property-based tests (Hypothesis) against the model in TFLM.
+
+The declared invariants run with a seed derived from the package digest, so a run is
+reproducible; a failure reports the shrunk counterexample and the output it produced.
+"""
+
+from certification.stages.base import InfrastructureError, StageContext, StageOutcome
+from certification.stages.sandboxing import isolation_metrics, sandbox_limits
+from certification.tflm.invariants import InputDomain, check_invariants
+from certification.tflm.sandbox import ModelSandbox, SandboxError
+
+
+def run(ctx: StageContext) -> StageOutcome:
+    specs = ctx.manifest.get("invariants") or []
+    if not specs:
+        return StageOutcome(
+            "fail",
+            logs="The manifest declares no invariants; at least one is required for certification.",
+            error_code="no_invariants",
+        )
+    examples = ctx.thresholds.invariant_examples
+    sandbox = ModelSandbox(ctx.file("model"), sandbox_limits(ctx.thresholds))
+    try:
+        sandbox.start()
+        domain = InputDomain.from_manifest(ctx.manifest["model"])
+        outcomes = check_invariants(sandbox, specs, domain, ctx.digest, max_examples=examples)
+    except SandboxError as exc:
+        if exc.code == "sandbox_unavailable":
+            raise InfrastructureError(exc.detail) from exc
+        return StageOutcome(
+            "fail",
+            logs=f"{exc.detail}\n{exc.log_tail}".strip(),
+            error_code=exc.code,
+            findings=[{"kind": exc.code, "detail": exc.detail}],
+        )
+    finally:
+        sandbox.close()
+    failed = [o for o in outcomes if not o.passed]
+    metrics = {
+        "invariants": len(outcomes),
+        "failed": len(failed),
+        "examples": examples,
+        "seeded_from": ctx.digest[:16],
+        **isolation_metrics(sandbox.isolation),
+    }
+    lines = [f"{'PASS' if o.passed else 'FAIL'} {o.kind}: {o.message}" for o in outcomes]
+    if failed:
+        codes = {o.error_code for o in failed if o.error_code}
+        return StageOutcome(
+            "fail",
+            logs="\n".join(lines),
+            metrics=metrics,
+            findings=[o.to_json() for o in failed],
+            error_code=next(iter(codes)) if len(codes) == 1 else "invariant_violated",
+        )
+    return StageOutcome("pass", logs="\n".join(lines), metrics=metrics)

@@ -1,0 +1,74 @@
+"""Stage 1, package validation: the registry's checks again, then the model in TFLM.
+
+The model must load in TensorFlow Lite Micro (in the sandbox), use only supported ops, and
+have exactly the input and output shapes and dtypes its manifest declares.
+"""
+
+from certification.stages.base import InfrastructureError, StageContext, StageOutcome
+from certification.stages.sandboxing import isolation_metrics, sandbox_limits
+from certification.tflm.sandbox import inspect_model
+from marketplace.packageformat import PackageError, inspect_package
+from marketplace.services import package_limits
+
+
+def _tensor_mismatches(kind: str, declared: dict, actual) -> list[dict]:
+    findings = []
+    if list(declared["shape"]) != list(actual.shape):
+        findings.append(
+            {"kind": f"{kind}_shape", "declared": declared["shape"], "actual": list(actual.shape)}
+        )
+    if declared["dtype"] != actual.dtype:
+        findings.append(
+            {"kind": f"{kind}_dtype", "declared": declared["dtype"], "actual": actual.dtype}
+        )
+    return findings
+
+
+def run(ctx: StageContext) -> StageOutcome:
+    try:
+        package = inspect_package(ctx.package_bytes, package_limits())
+    except PackageError as exc:
+        return StageOutcome("fail", logs=exc.detail, error_code=exc.code, findings=[exc.as_dict()])
+    manifest = package.manifest
+    model = package.read(manifest["model"]["file"])
+    inspection = inspect_model(model, sandbox_limits(ctx.thresholds), latency_runs=0)
+    metrics = {
+        "package_bytes": package.size,
+        "model_size_bytes": len(model),
+        **isolation_metrics(inspection.isolation),
+    }
+    if not inspection.ok:
+        if inspection.error_code == "sandbox_unavailable":
+            raise InfrastructureError(inspection.error_detail)
+        return StageOutcome(
+            "fail",
+            logs=f"{inspection.error_detail}\n{inspection.log_tail}".strip(),
+            metrics=metrics,
+            error_code=inspection.error_code or "model_invalid",
+            findings=[{"kind": inspection.error_code, "detail": inspection.error_detail}],
+        )
+    description = inspection.description
+    metrics.update(
+        op_set=list(description.op_set),
+        input_shape=list(description.inputs[0].shape),
+        output_shape=list(description.outputs[0].shape),
+        input_dtype=description.inputs[0].dtype,
+        output_dtype=description.outputs[0].dtype,
+    )
+    findings = _tensor_mismatches(
+        "input", manifest["model"]["input"], description.inputs[0]
+    ) + _tensor_mismatches("output", manifest["model"]["output"], description.outputs[0])
+    if findings:
+        return StageOutcome(
+            "fail",
+            logs="The model does not match its manifest.",
+            metrics=metrics,
+            findings=findings,
+            error_code="model_mismatch",
+        )
+    return StageOutcome(
+        "pass",
+        metrics=metrics,
+        logs=f"RECORD and manifest valid; model loads in TFLM with ops "
+        f"{', '.join(description.op_set)}; shapes and dtypes match the manifest.",
+    )

@@ -1,0 +1,16 @@
+"""Celery task of the vulnerability database: re-scan certified versions after an import.
+
+`import_osv` queues it once its import has committed; running it twice is harmless, since
+findings are unique per version, advisory and component and each is announced once.
+"""
+
+from dataclasses import asdict
+
+from celery import shared_task
+
+from certification import rescan
+
+
+@shared_task(name="certification.tasks_security.rescan_certified_versions", acks_late=True)
+def rescan_certified_versions() -> dict:
+    return asdict(rescan.rescan_certified_versions())

@@ -1,0 +1,54 @@
+"""manage.py adduser EMAIL [--tenant SLUG --role ROLE] [--staff-group G] [--password P]"""
+
+import secrets
+
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from edgeplug.accounts.models import User
+from edgeplug.core.errors import DomainError
+from edgeplug.tenancy.models import Role, StaffGroup, Tenant
+from edgeplug.tenancy.services import add_member
+
+
+class Command(BaseCommand):
+    help = "Create a user, optionally a member of a tenant with a role or in a staff group."
+
+    def add_arguments(self, parser):
+        parser.add_argument("email")
+        parser.add_argument("--password", help="Omit to generate one (printed once).")
+        parser.add_argument("--tenant", help="Slug of the tenant to join.")
+        parser.add_argument("--role", choices=Role.values, help="Role in --tenant.")
+        parser.add_argument(
+            "--staff-group",
+            choices=StaffGroup.values,
+            action="append",
+            default=[],
+            help="Platform staff group (repeatable).",
+        )
+        parser.add_argument("--name", default="", help="Full name.")
+
+    @transaction.atomic
+    def handle(self, *args, email, password, tenant, role, staff_group, name, **options):
+        if bool(tenant) != bool(role):
+            raise CommandError("--tenant and --role go together.")
+        if User.objects.filter(email__iexact=email).exists():
+            raise CommandError(f"A user with email {email} exists.")
+        generated = password is None
+        password = password or secrets.token_urlsafe(12)
+        user = User.objects.create_user(
+            email=email, password=password, full_name=name, is_staff=bool(staff_group)
+        )
+        for group in staff_group:
+            user.groups.add(Group.objects.get(name=group))
+        if tenant:
+            try:
+                add_member(Tenant.objects.get(slug=tenant), user, role)
+            except Tenant.DoesNotExist as exc:
+                raise CommandError(f"No tenant called {tenant!r}.") from exc
+            except DomainError as exc:
+                raise CommandError(f"{exc.code}: {exc.detail}") from exc
+        self.stdout.write(f"Created user {user.email}.")
+        if generated:
+            self.stdout.write(f"Password: {password}")

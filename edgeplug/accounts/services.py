@@ -1,0 +1,158 @@
+"""Sign-in and MFA enrolment: the rules every door (API, admin, CLI) goes through."""
+
+from dataclasses import dataclass
+
+import segno
+from django.conf import settings
+from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.db import transaction
+from django_otp import devices_for_user, match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from edgeplug.accounts.errors import (
+    AccountLocked,
+    InactiveUser,
+    InvalidCredentials,
+    InvalidOtp,
+    OtpRequired,
+    TenantRequired,
+    UnknownTenant,
+)
+from edgeplug.accounts.models import User
+from edgeplug.accounts.signals import JWT_LOGIN_FLAG
+from edgeplug.audit.services import record_event
+from edgeplug.tenancy.models import Membership
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    tenant: str | None
+    role: str | None
+
+
+def _http_request(request):
+    return getattr(request, "_request", request)
+
+
+def _authenticate_password(request, email: str, password: str) -> User:
+    http_request = _http_request(request)
+    user = authenticate(http_request, email=email, password=password)
+    # django-axes refuses locked accounts by raising PermissionDenied inside authenticate(),
+    # which Django turns into None; the flag it leaves on the request tells the two apart.
+    if getattr(http_request, "axes_locked_out", False):
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        raise AccountLocked(
+            f"Too many failed sign-ins: this account is locked for up to {minutes} minutes."
+        )
+    if user is not None:
+        return user
+    candidate = User.objects.filter(email__iexact=email).first()
+    # Only reveal that an account is inactive to someone who knows its password.
+    if candidate is not None and not candidate.is_active and candidate.check_password(password):
+        raise InactiveUser("This account is deactivated.")
+    raise InvalidCredentials("Email or password is wrong.")
+
+
+def _check_otp(request, user: User, otp: str | None) -> None:
+    if not any(devices_for_user(user, confirmed=True)):
+        return
+    if not otp:
+        raise OtpRequired("This account has MFA enabled: send the current TOTP code as `otp`.")
+    if match_token(user, otp) is None:
+        # Counted as a failed sign-in so TOTP guessing runs into the same lockout.
+        user_login_failed.send(
+            sender=__name__,
+            credentials={"email": user.email},
+            request=_http_request(request),
+        )
+        raise InvalidOtp("The TOTP code is wrong or expired.")
+
+
+def _choose_membership(user: User, tenant_slug: str | None) -> Membership | None:
+    memberships = Membership.objects.select_related("tenant").filter(
+        user=user, tenant__is_active=True
+    )
+    if tenant_slug:
+        membership = memberships.filter(tenant__slug=tenant_slug).first()
+        if membership is None:
+            raise UnknownTenant(f"You are not a member of a tenant called {tenant_slug!r}.")
+        return membership
+    memberships = list(memberships[:2])
+    if len(memberships) > 1:
+        raise TenantRequired("You belong to several tenants: say which one with `tenant`.")
+    return memberships[0] if memberships else None
+
+
+def issue_token_pair(user: User, membership: Membership | None) -> TokenPair:
+    refresh = RefreshToken.for_user(user)
+    refresh["tenant_id"] = membership.tenant_id if membership else None
+    refresh["tenant"] = membership.tenant.slug if membership else None
+    refresh["role"] = membership.role if membership else None
+    return TokenPair(
+        access=str(refresh.access_token),
+        refresh=str(refresh),
+        tenant=refresh["tenant"],
+        role=refresh["role"],
+    )
+
+
+def sign_in(
+    request, *, email: str, password: str, tenant_slug: str | None = None, otp: str | None = None
+) -> TokenPair:
+    """Check password, lockout, OTP and tenant; return a JWT pair carrying tenant and role."""
+    user = _authenticate_password(request, email, password)
+    _check_otp(request, user, otp)
+    membership = _choose_membership(user, tenant_slug)
+    pair = issue_token_pair(user, membership)
+    http_request = _http_request(request)
+    setattr(http_request, JWT_LOGIN_FLAG, True)
+    # Lets django-axes reset the failure count and Django update last_login.
+    user_logged_in.send(sender=User, request=http_request, user=user)
+    record_event(
+        "login",
+        request=request,
+        actor=user,
+        tenant=membership.tenant if membership else None,
+        target=user.email,
+        details={"method": "jwt", "role": pair.role},
+    )
+    return pair
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    device_id: int
+    otpauth_url: str
+    qr_svg: str
+
+
+@transaction.atomic
+def start_totp_enrolment(user: User, name: str = "authenticator") -> TotpEnrolment:
+    """A new unconfirmed TOTP device (replacing earlier unconfirmed ones) and its QR code."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    device = TOTPDevice.objects.create(user=user, name=name, confirmed=False)
+    url = device.config_url
+    qr_svg = segno.make(url, error="m").svg_inline(scale=4)
+    record_event("mfa_enrolment_started", actor=user, target=user.email)
+    return TotpEnrolment(device_id=device.pk, otpauth_url=url, qr_svg=qr_svg)
+
+
+@transaction.atomic
+def confirm_totp_enrolment(user: User, otp: str) -> TOTPDevice:
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, confirmed=False)
+        .order_by("-id")
+        .first()
+    )
+    if device is None:
+        raise InvalidOtp("There is no TOTP enrolment to confirm: start one first.", status=400)
+    if not device.verify_token(otp):
+        raise InvalidOtp("The TOTP code is wrong or expired.", status=400)
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    record_event("mfa_enrolled", actor=user, target=user.email)
+    return device

@@ -1,0 +1,128 @@
+"""The auth API: tokens, refresh, logout, the caller's profile, TOTP enrolment."""
+
+from django_otp import devices_for_user
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from edgeplug.accounts import serializers as s
+from edgeplug.accounts.errors import AuthError
+from edgeplug.accounts.services import confirm_totp_enrolment, sign_in, start_totp_enrolment
+from edgeplug.audit.services import record_event
+from edgeplug.core.throttling import AnonThrottle, AuthThrottle
+
+
+class InvalidToken(AuthError):
+    code = "token_not_valid"
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AnonThrottle, AuthThrottle]
+
+    @extend_schema(request=s.TokenRequestSerializer, responses=s.TokenPairSerializer)
+    def post(self, request):
+        data = s.TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        pair = sign_in(
+            request,
+            email=data.validated_data["email"],
+            password=data.validated_data["password"],
+            tenant_slug=data.validated_data.get("tenant") or None,
+            otp=data.validated_data.get("otp") or None,
+        )
+        return Response(s.TokenPairSerializer(pair).data)
+
+
+class TokenRefreshView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AnonThrottle, AuthThrottle]
+
+    @extend_schema(request=s.RefreshRequestSerializer, responses=s.TokenPairSerializer)
+    def post(self, request):
+        data = s.RefreshRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refresh = TokenRefreshSerializer(data=data.validated_data)
+        try:
+            refresh.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(str(exc)) from exc
+        tokens = refresh.validated_data
+        claims = RefreshToken(tokens["refresh"], verify=False)
+        return Response(
+            {
+                "access": tokens["access"],
+                "refresh": tokens["refresh"],
+                "tenant": claims.get("tenant"),
+                "role": claims.get("role"),
+            }
+        )
+
+
+class LogoutView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=s.RefreshRequestSerializer, responses={204: None})
+    def post(self, request):
+        data = s.RefreshRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            token = RefreshToken(data.validated_data["refresh"])
+            token.blacklist()
+        except TokenError as exc:
+            raise InvalidToken(str(exc)) from exc
+        record_event(
+            "logout",
+            request=request,
+            target=str(token.get("user_id")),
+            details={"jti": token.get("jti")},
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):
+        user = request.user
+        payload = {
+            "id": user.pk,
+            "email": user.email,
+            "full_name": user.full_name,
+            "is_staff": user.is_staff,
+            "staff_groups": sorted(user.groups.values_list("name", flat=True)),
+            "tenant": getattr(request, "tenant", None) and request.tenant.slug,
+            "role": getattr(request, "role", None),
+            "mfa_enabled": any(devices_for_user(user, confirmed=True)),
+            "memberships": user.memberships.select_related("tenant"),
+        }
+        return Response(s.MeSerializer(payload).data)
+
+
+class TotpEnrolView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={201: s.TotpEnrolmentSerializer})
+    def post(self, request):
+        enrolment = start_totp_enrolment(request.user)
+        return Response(s.TotpEnrolmentSerializer(enrolment).data, status=status.HTTP_201_CREATED)
+
+
+class TotpConfirmView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.OtpSerializer, responses={200: None})
+    def post(self, request):
+        data = s.OtpSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        confirm_totp_enrolment(request.user, data.validated_data["otp"])
+        return Response({"mfa_enabled": True})

@@ -1,0 +1,39 @@
+"""record_event: the one way anything writes to the audit log."""
+
+from typing import Any
+
+from edgeplug.audit.models import AuditEvent
+from edgeplug.core.logging import request_id_var
+
+
+def client_ip(request) -> str | None:
+    if request is None:
+        return None
+    meta = getattr(request, "META", {})
+    return meta.get("REMOTE_ADDR") or None
+
+
+def record_event(
+    action: str,
+    *,
+    request=None,
+    actor=None,
+    tenant=None,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    if actor is None and request is not None:
+        user = getattr(request, "user", None)
+        actor = user if user is not None and user.is_authenticated else None
+    if tenant is None and request is not None:
+        tenant = getattr(request, "tenant", None)
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        actor_email=getattr(actor, "email", "") or (details or {}).get("email", ""),
+        tenant=tenant,
+        target=target[:255],
+        ip=client_ip(request),
+        request_id=request_id_var.get() if request_id_var.get() != "-" else "",
+        details=details or {},
+    )

@@ -1,0 +1,62 @@
+"""Offline verification of EdgePlug certificates against a published key set.
+
+Pure Python (PyNaCl only, no Django) so devices' tooling and the vendor CLI can use it.
+A certificate document is ``{"certificate": {...}, "signature": "<b64>", "key_id": "..."}``;
+the signature is Ed25519 over the RFC 8785 canonical JSON of ``certificate``.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from edgeplug import signing
+
+
+class CertificateInvalid(Exception):
+    def __init__(self, code: str, detail: str):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class VerifiedCertificate:
+    key_id: str
+    payload: dict
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def verify_certificate(
+    document: dict, keyset: dict, *, package: bytes | None = None, now: datetime | None = None
+) -> VerifiedCertificate:
+    """Raise CertificateInvalid unless the certificate is authentic, current and matches."""
+    now = now or datetime.now(UTC)
+    try:
+        payload = document["certificate"]
+        key_id = document["key_id"]
+        signature = signing.decode_signature(document["signature"])
+    except (KeyError, TypeError, signing.SigningError) as exc:
+        raise CertificateInvalid("certificate_malformed", str(exc)) from exc
+    if payload.get("key_id") != key_id:
+        raise CertificateInvalid("certificate_malformed", "key ids of document and body differ")
+    key = next((k for k in keyset.get("keys", []) if k.get("key_id") == key_id), None)
+    if key is None:
+        raise CertificateInvalid("unknown_key", f"key {key_id} is not in the key set")
+    try:
+        signing.verify_document(signing.decode_public_key(key["public_key"]), payload, signature)
+    except signing.SigningError as exc:
+        raise CertificateInvalid("bad_signature", "the signature does not verify") from exc
+    issued = _time(payload["issued_at"])
+    if key.get("revoked_at"):
+        raise CertificateInvalid("key_revoked", f"key {key_id} was revoked {key['revoked_at']}")
+    if not _time(key["not_before"]) <= issued < _time(key["not_after"]):
+        raise CertificateInvalid("key_not_valid_then", "issued outside the key's validity window")
+    if now >= _time(payload["expires_at"]):
+        raise CertificateInvalid("certificate_expired", f"expired {payload['expires_at']}")
+    if package is not None:
+        digest = "sha256:" + signing.package_digest(package).hex()
+        if payload["package"]["digest"] != digest:
+            raise CertificateInvalid("package_mismatch", "the package is not the certified one")
+    return VerifiedCertificate(key_id, payload)

@@ -1,0 +1,133 @@
+"""A small client for EdgePlug's public HTTP API: JWT bearer auth with automatic refresh.
+
+Every refusal the server sends as ``{"code", "detail"}`` becomes a ``CliError`` with the same
+code; a 401 is answered once by refreshing the access token with the stored refresh token
+(the server rotates refresh tokens, so the new pair is saved at once) and retrying.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from edgeplug.cli.config import Session, save_session
+from edgeplug.cli.errors import CliError
+
+API_PREFIX = "/api/v1"
+# Connect quickly or fail; allow slow reads, since an upload is verified before the answer.
+TIMEOUT = (10, 300)
+_STATUS_CODES = {
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    413: "package_too_large",
+    429: "throttled",
+}
+
+RequestBody = Callable[[], dict[str, Any]]
+
+
+def normalise_server(url: str) -> str:
+    """``https://host[:port][/prefix]`` without a trailing slash; refuse anything else."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CliError("invalid_server", f"{url!r} is not an http:// or https:// URL")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+class ApiClient:
+    """Requests against one server, as the signed-in user of ``session`` when there is one."""
+
+    def __init__(self, server: str, session: Session | None = None) -> None:
+        self.server = normalise_server(server)
+        self.session = session
+        self.http = requests.Session()
+        self.http.headers["Accept"] = "application/json"
+
+    @classmethod
+    def signed_in(cls, session: Session | None) -> ApiClient:
+        if session is None:
+            raise CliError(
+                "not_logged_in", "sign in first: edgeplug login --server URL --email EMAIL"
+            )
+        return cls(session.server, session)
+
+    def url(self, path: str) -> str:
+        return self.server + path
+
+    def get_json(self, path: str, *, auth: bool = True) -> Any:
+        return self.request("GET", path, auth=auth).json()
+
+    def post_json(self, path: str, body: dict[str, Any], *, auth: bool = True) -> Any:
+        return self.request("POST", path, auth=auth, build=lambda: {"json": body}).json()
+
+    def request(
+        self, method: str, path: str, *, auth: bool = True, build: RequestBody | None = None
+    ) -> requests.Response:
+        """Send a request; ``build`` returns fresh keyword arguments for each attempt.
+
+        A fresh body per attempt matters for streamed uploads, which cannot be rewound.
+        """
+        response = self._send(method, path, auth, build)
+        if response.status_code == 401 and auth and self.session is not None:
+            self._refresh(self.session)
+            response = self._send(method, path, auth, build)
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    def _send(
+        self, method: str, path: str, auth: bool, build: RequestBody | None
+    ) -> requests.Response:
+        kwargs = build() if build is not None else {}
+        headers = dict(kwargs.pop("headers", {}))
+        if auth and self.session is not None:
+            headers["Authorization"] = f"Bearer {self.session.access}"
+        try:
+            return self.http.request(
+                method, self.url(path), headers=headers, timeout=TIMEOUT, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise CliError("server_unreachable", f"{self.server}: {exc}") from exc
+
+    def _refresh(self, session: Session) -> None:
+        response = self._send(
+            "POST",
+            f"{API_PREFIX}/auth/token/refresh",
+            False,
+            lambda: {"json": {"refresh": session.refresh}},
+        )
+        if response.status_code != 200:
+            error = error_from_response(response)
+            raise CliError(
+                "session_expired",
+                f"the sign-in has expired ({error.code}); run `edgeplug login` again",
+            )
+        tokens = response.json()
+        session.access = tokens["access"]
+        session.refresh = tokens.get("refresh", session.refresh)
+        save_session(session)
+
+
+def error_from_response(response: requests.Response) -> CliError:
+    """The server's ``{"code", "detail"}`` as a CliError, or a code made from the status."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("code"), str):
+        detail = str(body.get("detail", ""))
+        for key in ("entry", "path"):
+            if body.get(key):
+                detail += f" ({key}: {body[key]})"
+        if body.get("retry_after"):
+            detail += f" (retry after {body['retry_after']} s)"
+        return CliError(body["code"], detail)
+    code = _STATUS_CODES.get(response.status_code, f"http_{response.status_code}")
+    return CliError(
+        code,
+        f"{response.status_code} {response.reason} from {response.request.method} {response.url}",
+    )

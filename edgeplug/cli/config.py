@@ -1,0 +1,96 @@
+"""Where the CLI keeps its state: the sign-in session file and the default signing-key path.
+
+Everything lives in ``$EDGEPLUG_CONFIG_DIR`` (default ``~/.config/edgeplug``), a directory
+created with mode 0700; files holding tokens or keys are written with mode 0600, atomically.
+The environment is read here and nowhere else in the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from edgeplug.cli.errors import CliError
+
+CONFIG_DIR_ENV = "EDGEPLUG_CONFIG_DIR"
+PASSWORD_ENV = "EDGEPLUG_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+SESSION_FILE = "config.json"
+DEFAULT_KEY_FILE = "signing-key.json"
+
+
+@dataclass
+class Session:
+    """One sign-in: the server, who signed in to which tenant, and the current token pair."""
+
+    server: str
+    email: str
+    tenant: str | None
+    role: str | None
+    access: str
+    refresh: str
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get(CONFIG_DIR_ENV) or Path.home() / ".config" / "edgeplug")
+
+
+def default_key_path() -> Path:
+    return config_dir() / DEFAULT_KEY_FILE
+
+
+def password_from_env() -> str | None:
+    return os.environ.get(PASSWORD_ENV) or None
+
+
+def session_path() -> Path:
+    return config_dir() / SESSION_FILE
+
+
+def load_session() -> Session | None:
+    """The stored session, or None when nobody has signed in yet."""
+    path = session_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Session(**data)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as exc:
+        raise CliError(
+            "invalid_config", f"{path} is unreadable ({exc}); run `edgeplug login` again"
+        ) from exc
+
+
+def save_session(session: Session) -> Path:
+    path = session_path()
+    write_private_file(path, json.dumps(asdict(session), indent=2).encode() + b"\n")
+    return path
+
+
+def write_private_file(path: Path, content: bytes, *, overwrite: bool = True) -> None:
+    """Write ``content`` readable by the owner only; never leave a half-written file behind.
+
+    With ``overwrite=False`` an existing file is refused with ``file_exists``.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not overwrite and path.exists():
+        raise CliError("file_exists", f"{path} already exists; refusing to overwrite it")
+    # mkstemp creates the file with mode 0600 before any secret is written to it.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            # link() fails if the name appeared meanwhile, where replace() would clobber it.
+            os.link(temporary, path)
+            os.unlink(temporary)
+    except FileExistsError as exc:
+        os.unlink(temporary)
+        raise CliError("file_exists", f"{path} already exists; refusing to overwrite it") from exc
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -1,0 +1,571 @@
+"""The ``edgeplug`` command: one thin click command per vendor task.
+
+Commands parse their options, call the shared package-format and signing code or the public
+API, and print the result. Exit status: 0 done, 1 refused or failed (``error: <code>:
+<detail>`` on stderr), 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import click
+
+from edgeplug import signing
+from edgeplug.certificates import CertificateInvalid, verify_certificate
+from edgeplug.cli import render
+from edgeplug.cli.api import API_PREFIX, ApiClient
+from edgeplug.cli.config import (
+    PASSWORD_ENV,
+    Session,
+    default_key_path,
+    load_session,
+    password_from_env,
+    save_session,
+    session_path,
+)
+from edgeplug.cli.errors import CliError
+from edgeplug.cli.keyfile import load_key_file, write_key_file
+from edgeplug.cli.multipart import MultipartBody
+
+LEVELS = ("basic", "standard", "hardware")
+KEYSET_PATH = "/.well-known/edgeplug/keys.json"
+SIGNATURE_SUFFIX = ".sig"
+
+_existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+_output_file = click.Path(dir_okay=False, writable=True, path_type=Path)
+_key_option = click.option(
+    "--key",
+    "key_path",
+    type=_existing_file,
+    help="Private key file written by `edgeplug keygen`.",
+)
+
+
+class EdgePlugGroup(click.Group):
+    """Reports the shared modules' refusals the way the CLI reports everything else."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (signing.SigningError, CertificateInvalid) as exc:
+            raise CliError(exc.code, exc.detail) from exc
+
+
+@contextmanager
+def _package_format() -> Iterator[ModuleType]:
+    """The shared package validator, with its refusals reported as CLI errors.
+
+    Imported on first use: jsonschema and its format checkers can take seconds to import,
+    which commands that never read a package should not pay.
+    """
+    import marketplace.packageformat as packageformat
+
+    try:
+        yield packageformat
+    except packageformat.PackageError as exc:
+        where = exc.entry or exc.path
+        raise CliError(exc.code, f"{exc.detail} ({where})" if where else exc.detail) from exc
+
+
+@click.group(cls=EdgePlugGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="edgeplug", prog_name="edgeplug")
+def cli() -> None:
+    """Publish edge AI agents on EdgePlug: keys, packages, signatures, uploads, certificates.
+
+    \b
+    A first upload:
+      edgeplug keygen
+      edgeplug login --server https://edgeplug.example --email you@vendor.example
+      edgeplug register-key --name laptop
+      edgeplug pack ./my-agent
+      edgeplug sign my-agent-1.0.0.epk
+      edgeplug upload my-agent-1.0.0.epk --certify --level standard
+      edgeplug status --run RUN_ID --watch
+
+    State lives in $EDGEPLUG_CONFIG_DIR (default ~/.config/edgeplug). Exit status: 0 done,
+    1 refused or failed ("error: <code>: <detail>" on stderr), 2 wrong usage.
+    """
+
+
+@cli.command(short_help="Generate a signing key file.")
+@click.option(
+    "--out",
+    type=_output_file,
+    help="Where to write the private key file. [default: $EDGEPLUG_CONFIG_DIR/signing-key.json]",
+)
+@click.option("--force", is_flag=True, help="Replace an existing key file.")
+def keygen(out: Path | None, force: bool) -> None:
+    """Generate an Ed25519 signing key and write it to a private (0600) key file.
+
+    Prints the key id and the base64 public key; register the key with `edgeplug
+    register-key`. An existing key file is never replaced without --force.
+    """
+    path = out or default_key_path()
+    keys = signing.generate_keypair()
+    write_key_file(path, keys, overwrite=force)
+    click.echo(f"private key: {path} (keep it secret)")
+    click.echo(f"key id:      {keys.key_id}")
+    click.echo(f"public key:  {signing.encode_b64(keys.public_key)}")
+
+
+@cli.command(short_help="Sign in to a server.")
+@click.option("--server", required=True, help="Base URL of the EdgePlug server.")
+@click.option("--email", required=True, help="Your account's email address.")
+@click.option("--tenant", help="Tenant slug; needed when you belong to several tenants.")
+@click.option("--otp", help="Current TOTP code, when the account has MFA enabled.")
+def login(server: str, email: str, tenant: str | None, otp: str | None) -> None:
+    """Sign in and store the tokens in $EDGEPLUG_CONFIG_DIR/config.json (mode 0600).
+
+    The password comes from $EDGEPLUG_PASSWORD or is asked for without echo; it is never a
+    command-line option and never stored. Later commands refresh the short-lived access token
+    with the stored refresh token by themselves.
+    """
+    client = ApiClient(server)
+    password = _password(email)
+    body = {"email": email, "password": password}
+    if tenant:
+        body["tenant"] = tenant
+    if otp:
+        body["otp"] = otp
+    tokens = client.post_json(f"{API_PREFIX}/auth/token", body, auth=False)
+    session = Session(
+        server=client.server,
+        email=email,
+        tenant=tokens.get("tenant"),
+        role=tokens.get("role"),
+        access=tokens["access"],
+        refresh=tokens["refresh"],
+    )
+    save_session(session)
+    click.echo(f"signed in to {session.server} as {email}")
+    if session.tenant:
+        click.echo(f"tenant: {session.tenant} (role {session.role})")
+
+
+@cli.command(short_help="Sign out and forget the tokens.")
+def logout() -> None:
+    """Revoke the stored refresh token on the server and forget the session."""
+    session = load_session()
+    if session is None:
+        click.echo("not signed in")
+        return
+    try:
+        ApiClient(session.server).request(
+            "POST",
+            f"{API_PREFIX}/auth/logout",
+            auth=False,
+            build=lambda: {"json": {"refresh": session.refresh}},
+        )
+    finally:
+        session_path().unlink(missing_ok=True)
+    click.echo(f"signed out of {session.server}")
+
+
+@cli.command("register-key", short_help="Register a signing key with your vendor account.")
+@_key_option
+@click.option("--name", default="", help="A label for the key, e.g. the machine it lives on.")
+def register_key(key_path: Path | None, name: str) -> None:
+    """Register the public half of a signing key with your vendor account.
+
+    Uses the key file given by --key, or the default one written by `edgeplug keygen`.
+    """
+    keys = load_key_file(key_path or default_key_path())
+    client = ApiClient.signed_in(load_session())
+    key = client.post_json(
+        f"{API_PREFIX}/vendor/keys",
+        {"public_key": signing.encode_b64(keys.public_key), "name": name},
+    )
+    click.echo(f"registered key {key['key_id']}" + (f" ({key['name']})" if key.get("name") else ""))
+
+
+@cli.command("revoke-key", short_help="Revoke a registered signing key.")
+@click.argument("key_id")
+def revoke_key(key_id: str) -> None:
+    """Revoke a registered key: it can sign no further uploads."""
+    client = ApiClient.signed_in(load_session())
+    key = client.post_json(f"{API_PREFIX}/vendor/keys/{key_id}/revoke", {})
+    click.echo(f"revoked key {key['key_id']} at {key['revoked_at']}")
+
+
+@cli.command(short_help="Validate a directory and pack it into an .epk.")
+@click.argument(
+    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR"
+)
+@click.option(
+    "--out",
+    type=_output_file,
+    help="Package file to write. [default: NAME-VERSION.epk next to DIR]",
+)
+def pack(directory: Path, out: Path | None) -> None:
+    """Validate DIR's manifest.json and pack every file in DIR into a deterministic .epk.
+
+    Runs the same validator the server runs; a refusal prints its code (e.g.
+    schema_violation) and nothing is written. On success DIR/RECORD is rewritten with the
+    sha256 and size of every file, and the same files give the same package bytes.
+    """
+    with _package_format() as packageformat:
+        data = packageformat.pack_directory(directory)
+        package = packageformat.inspect_package(data)
+    target = out or directory.resolve().parent / f"{package.name}-{package.version}.epk"
+    target.write_bytes(data)
+    (directory / packageformat.RECORD_NAME).write_bytes(package.read(packageformat.RECORD_NAME))
+    click.echo(f"packed {package.name} {package.version} into {target} ({len(data)} bytes)")
+    click.echo(f"digest: sha256:{package.sha256}")
+
+
+@cli.command(short_help="Write a detached signature of a package.")
+@click.argument("package", type=_existing_file)
+@_key_option
+@click.option(
+    "--out",
+    type=_output_file,
+    help=f"Signature file to write. [default: PACKAGE{SIGNATURE_SUFFIX}]",
+)
+def sign(package: Path, key_path: Path | None, out: Path | None) -> None:
+    """Sign PACKAGE: a detached Ed25519 signature over the SHA-256 of its bytes.
+
+    Writes the base64 signature to PACKAGE.sig and prints the key id that made it.
+    """
+    keys = load_key_file(key_path or default_key_path())
+    signature = signing.sign(keys.private_key, _file_digest(package))
+    target = out or _signature_path(package)
+    target.write_text(signing.encode_b64(signature) + "\n", encoding="ascii")
+    click.echo(f"signature: {target}")
+    click.echo(f"key id:    {keys.key_id}")
+
+
+@cli.command(short_help="Upload a signed package, optionally for certification.")
+@click.argument("package", type=_existing_file)
+@click.option(
+    "--signature",
+    "signature_path",
+    type=_existing_file,
+    help=f"Detached signature file. [default: PACKAGE{SIGNATURE_SUFFIX}]",
+)
+@_key_option
+@click.option("--key-id", help="Id of the registered key that made --signature.")
+@click.option("--certify", is_flag=True, help="Submit the version for certification.")
+@click.option(
+    "--level",
+    type=click.Choice(LEVELS),
+    help="Certification level, with --certify. [default: basic]",
+)
+def upload(
+    package: Path,
+    signature_path: Path | None,
+    key_path: Path | None,
+    key_id: str | None,
+    certify: bool,
+    level: str | None,
+) -> None:
+    """Upload a signed PACKAGE, optionally submitting it for certification.
+
+    With --key the package is signed on the fly; otherwise the signature is read from
+    --signature or PACKAGE.sig, and the key that made it is found among your registered keys
+    unless --key-id names it. Uploading the same bytes again is harmless: the existing
+    version is reported with "created: no".
+    """
+    if key_path and signature_path:
+        raise click.UsageError("give --key to sign now or --signature, not both")
+    if level and not certify:
+        raise click.UsageError("--level applies with --certify")
+    client = ApiClient.signed_in(load_session())
+    digest = _file_digest(package)
+    if key_path:
+        keys = load_key_file(key_path)
+        signature = signing.sign(keys.private_key, digest)
+        key_id = key_id or keys.key_id
+    else:
+        signature = _read_signature(signature_path or _signature_path(package))
+    # A cheap signed-in request first: an expired access token is refreshed here rather than
+    # discovered after streaming the whole package.
+    client.get_json(f"{API_PREFIX}/auth/me")
+    key_id = key_id or _registered_key_for(client, digest, signature)
+    fields = {
+        "signature": signing.encode_b64(signature),
+        "key_id": key_id,
+        "certify": "true" if certify else "false",
+        "level": level or LEVELS[0],
+    }
+    result = _send_package(client, package, fields)
+    agent, version = result["agent"], result["version"]
+    click.echo(f"agent:   {agent['id']} ({agent['name']})")
+    click.echo(f"version: {version['version']}")
+    click.echo(f"digest:  {render.digest(version['digest'])}")
+    click.echo(
+        f"created: {'yes' if result['created'] else 'no (these bytes were uploaded before)'}"
+    )
+    if result.get("certification_run"):
+        run_id = result["certification_run"]
+        click.echo(f"certification run: {run_id} (edgeplug status --run {run_id} --watch)")
+
+
+@cli.command(short_help="Show an agent's versions or a certification run.")
+@click.argument("agent_id", type=int, required=False)
+@click.option("--version", "version_name", help="Show one version of the agent in detail.")
+@click.option("--run", "run_id", type=int, help="Show a certification run instead of an agent.")
+@click.option("--watch", is_flag=True, help="With --run: poll until the run has finished.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds between polls with --watch.",
+)
+def status(
+    agent_id: int | None, version_name: str | None, run_id: int | None, watch: bool, interval: float
+) -> None:
+    """Show an agent's versions and their statuses, or a certification run's stages.
+
+    \b
+    edgeplug status AGENT_ID [--version V]
+    edgeplug status --run RUN_ID [--watch]
+
+    With --watch the command polls until the run has finished, printing each change, and
+    exits 0 only if the run passed.
+    """
+    if (agent_id is None) == (run_id is None):
+        raise click.UsageError("give either AGENT_ID or --run RUN_ID")
+    if run_id is None and watch:
+        raise click.UsageError("--watch applies with --run")
+    if run_id is not None and version_name:
+        raise click.UsageError("--version applies with AGENT_ID")
+    client = ApiClient.signed_in(load_session())
+    if run_id is not None:
+        _show_run(client, run_id, watch=watch, interval=interval)
+    elif version_name:
+        click.echo(
+            render.version(
+                client.get_json(f"{API_PREFIX}/agents/{agent_id}/versions/{version_name}")
+            )
+        )
+    else:
+        click.echo(render.agent(client.get_json(f"{API_PREFIX}/agents/{agent_id}")))
+
+
+@cli.command(short_help="Check a package, signature and certificate offline.")
+@click.argument("package", type=_existing_file)
+@click.option(
+    "--signature",
+    "signature_path",
+    type=_existing_file,
+    help=f"Detached signature file. [default: PACKAGE{SIGNATURE_SUFFIX}]",
+)
+@click.option("--public-key", help="The signer's base64 Ed25519 public key.")
+@_key_option
+@click.option(
+    "--certificate",
+    "certificate_path",
+    type=_existing_file,
+    help="Certificate document (from `edgeplug fetch-certificate`).",
+)
+@click.option(
+    "--keyset",
+    "keyset_path",
+    type=_existing_file,
+    help="Platform key set (from `edgeplug fetch-keyset`).",
+)
+def verify(
+    package: Path,
+    signature_path: Path | None,
+    public_key: str | None,
+    key_path: Path | None,
+    certificate_path: Path | None,
+    keyset_path: Path | None,
+) -> None:
+    """Check PACKAGE offline: its archive, its signature and its certificate.
+
+    The archive is always checked with the server's validator (RECORD digests, manifest).
+    With --public-key or --key the detached signature (--signature, default PACKAGE.sig)
+    must verify; with --certificate and --keyset the platform's certificate must be
+    authentic, unexpired, signed by a key valid at the time and issued for these bytes.
+    No server is contacted.
+    """
+    if public_key and key_path:
+        raise click.UsageError("give --public-key or --key, not both")
+    if signature_path and not (public_key or key_path):
+        raise click.UsageError("--signature needs --public-key or --key")
+    if (certificate_path is None) != (keyset_path is None):
+        raise click.UsageError("--certificate and --keyset go together")
+    data = package.read_bytes()
+    with _package_format() as packageformat:
+        checked = packageformat.inspect_package(data)
+    click.echo(f"package:     ok ({checked.name} {checked.version}, sha256:{checked.sha256})")
+    if public_key or key_path:
+        raw_key = (
+            load_key_file(key_path).public_key
+            if key_path
+            else signing.decode_public_key(public_key)
+        )
+        signature = _read_signature(signature_path or _signature_path(package))
+        signing.verify_package(raw_key, data, signature)
+        click.echo(f"signature:   ok (key {signing.key_id(raw_key)})")
+    if certificate_path and keyset_path:
+        document = _read_json(certificate_path, "certificate_malformed")
+        keyset = _read_json(keyset_path, "keyset_malformed")
+        if not isinstance(keyset, dict):
+            raise CliError("keyset_malformed", f"{keyset_path} is not a key set object")
+        if not isinstance(document, dict):
+            raise CliError("certificate_malformed", f"{certificate_path} is not a certificate")
+        verified = verify_certificate(document, keyset, package=data)
+        payload = verified.payload
+        click.echo(
+            f"certificate: ok ({payload.get('level')} level, expires {payload.get('expires_at')},"
+            f" key {verified.key_id})"
+        )
+
+
+@cli.command("fetch-certificate", short_help="Download a version's signed certificate.")
+@click.argument("agent_id", type=int)
+@click.argument("version")
+@click.option("--out", type=_output_file, required=True, help="Where to write the certificate.")
+def fetch_certificate(agent_id: int, version: str, out: Path) -> None:
+    """Download the signed certificate of an agent version, for `edgeplug verify`."""
+    client = ApiClient.signed_in(load_session())
+    response = client.request(
+        "GET", f"{API_PREFIX}/agents/{agent_id}/versions/{version}/certificate"
+    )
+    out.write_bytes(response.content)
+    click.echo(f"certificate: {out}")
+
+
+@cli.command("fetch-keyset", short_help="Download the platform's public key set.")
+@click.option("--out", type=_output_file, required=True, help="Where to write the key set.")
+@click.option("--server", help="Server to ask. [default: the server of `edgeplug login`]")
+def fetch_keyset(out: Path, server: str | None) -> None:
+    """Download the platform's published signing keys, for offline `edgeplug verify`."""
+    if server is None:
+        session = load_session()
+        if session is None:
+            raise click.UsageError("give --server, or sign in with `edgeplug login` first")
+        server = session.server
+    response = ApiClient(server).request("GET", KEYSET_PATH, auth=False)
+    out.write_bytes(response.content)
+    click.echo(f"key set: {out}")
+
+
+def _password(email: str) -> str:
+    password = password_from_env()
+    if password:
+        return password
+    try:
+        return getpass.getpass(f"Password for {email}: ")
+    except EOFError as exc:
+        raise CliError(
+            "password_required", f"no password: set {PASSWORD_ENV} or run in a terminal"
+        ) from exc
+
+
+def _file_digest(path: Path) -> bytes:
+    """The raw SHA-256 of a file, read in chunks: what a package signature covers."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").digest()
+
+
+def _signature_path(package: Path) -> Path:
+    return package.with_name(package.name + SIGNATURE_SUFFIX)
+
+
+def _read_signature(path: Path) -> bytes:
+    try:
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError as exc:
+        raise click.UsageError(
+            f"no signature at {path}: run `edgeplug sign`, or give --signature or --key"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError("malformed_signature", f"{path} is not a base64 signature file") from exc
+    return signing.decode_signature(text)
+
+
+def _read_json(path: Path, code: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CliError(code, f"{path} is not readable JSON: {exc}") from exc
+
+
+def _registered_key_for(client: ApiClient, digest: bytes, signature: bytes) -> str:
+    """The id of the tenant's active registered key under which ``signature`` verifies."""
+    for key in _vendor_keys(client):
+        if not key.get("active"):
+            continue
+        try:
+            signing.verify(signing.decode_public_key(key["public_key"]), digest, signature)
+        except signing.SigningError:
+            continue
+        return key["key_id"]
+    raise CliError(
+        "unknown_key",
+        "none of your active registered keys made this signature; "
+        "register the key with `edgeplug register-key` or name it with --key-id",
+    )
+
+
+def _vendor_keys(client: ApiClient) -> Iterator[dict[str, Any]]:
+    for page in itertools.count(1):
+        data = client.get_json(f"{API_PREFIX}/vendor/keys?page_size=200&page={page}")
+        yield from data["results"]
+        if not data.get("next"):
+            return
+
+
+def _send_package(client: ApiClient, package: Path, fields: dict[str, str]) -> dict[str, Any]:
+    size = package.stat().st_size
+    with (
+        ExitStack() as bodies,
+        click.progressbar(
+            length=size, label=f"uploading {package.name}", file=click.get_text_stream("stderr")
+        ) as bar,
+    ):
+
+        def build() -> dict[str, Any]:
+            body = bodies.enter_context(
+                MultipartBody(fields, "package", package, on_read=bar.update)
+            )
+            return {"data": body, "headers": {"Content-Type": body.content_type}}
+
+        return client.request("POST", f"{API_PREFIX}/agents/upload", build=build).json()
+
+
+def _show_run(client: ApiClient, run_id: int, *, watch: bool, interval: float) -> None:
+    shown = None
+    while True:
+        try:
+            run = client.get_json(f"{API_PREFIX}/certification/{run_id}")
+        except CliError as exc:
+            if exc.code == "not_found":
+                raise CliError(
+                    "not_found", f"certification run {run_id} was not found on {client.server}"
+                ) from exc
+            raise
+        text = render.run(run)
+        if text != shown:
+            click.echo(text)
+            shown = text
+        if not watch:
+            return
+        if run.get("status") in render.FINISHED_RUN_STATUSES:
+            break
+        time.sleep(interval)
+    if run["status"] != "passed":
+        raise CliError(f"run_{run['status']}", f"certification run {run_id} {run['status']}")
+
+
+def main() -> None:
+    """Entry point of the ``edgeplug`` console script."""
+    cli(prog_name="edgeplug")
+
+
+if __name__ == "__main__":
+    main()

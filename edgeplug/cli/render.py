@@ -1,0 +1,109 @@
+"""Plain-text views of API answers: an agent's versions, one version, a certification run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+FINISHED_RUN_STATUSES = frozenset({"passed", "failed", "error"})
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Left-aligned columns two spaces apart, sized to their widest cell."""
+    cells = [list(header), *([_cell(value) for value in row] for row in rows)]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
+    return "\n".join(
+        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    )
+
+
+def agent(data: dict[str, Any]) -> str:
+    title = f"{data['name']} by {data['vendor']} (agent {data['id']}, {data.get('agent_type', '')})"
+    versions = data.get("versions") or []
+    if not versions:
+        return f"{title}\nno versions"
+    rows = (
+        (
+            item["version"],
+            item.get("certification_status"),
+            item.get("review_status"),
+            "yes" if item.get("yanked") else "no",
+            item.get("size"),
+            digest(item.get("digest")),
+        )
+        for item in versions
+    )
+    header = ("VERSION", "CERTIFICATION", "REVIEW", "YANKED", "SIZE", "DIGEST")
+    return f"{title}\n{table(header, rows)}"
+
+
+def version(data: dict[str, Any]) -> str:
+    fields = [
+        ("version", data.get("version")),
+        ("digest", digest(data.get("digest"))),
+        ("size", data.get("size")),
+        ("signed by", data.get("key_id")),
+        ("target core", data.get("target_core")),
+        ("certification", data.get("certification_status")),
+        ("review", data.get("review_status")),
+        ("created", data.get("created_at")),
+        ("certified", data.get("certified_at") or "-"),
+        ("yanked", (data.get("yank_reason") or "yes") if data.get("yanked") else "no"),
+    ]
+    width = max(len(label) for label, _ in fields) + 1
+    return "\n".join(f"{label + ':':<{width}} {_cell(value)}" for label, value in fields)
+
+
+def digest(hex_digest: str | None) -> str:
+    return f"sha256:{hex_digest}" if hex_digest else "-"
+
+
+def run(data: dict[str, Any]) -> str:
+    """A run's status line and one row per stage: finished, running, or still to come."""
+    status = data.get("status", "?")
+    line = f"run {data.get('id')} ({data.get('level', '?')}): {status} {data.get('progress', 0)}%"
+    if data.get("current_stage") and status not in FINISHED_RUN_STATUSES:
+        line += f", stage {data['current_stage']}"
+    if data.get("error_code"):
+        line += f"\n{data['error_code']}: {data.get('error_detail', '')}"
+    rows = stage_rows(data)
+    if not rows:
+        return line
+    return f"{line}\n{table(('STAGE', 'RESULT', 'DURATION'), rows)}"
+
+
+def stage_rows(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(stage, result, duration) for every stage the run's level requires, in order.
+
+    Stages arrive either as names (with results listed apart, as ``CertificationResult``
+    rows) or as objects carrying their own result.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    for item in [*data.get("results", []), *data.get("stages", [])]:
+        if isinstance(item, dict):
+            results.setdefault(_stage_name(item), item)
+    names = [
+        _stage_name(item) if isinstance(item, dict) else str(item)
+        for item in data.get("stages", [])
+    ]
+    names += [name for name in results if name not in names]
+    rows = []
+    for name in names:
+        result = results.get(name)
+        if result is None:
+            running = name == data.get("current_stage") and data.get("status") == "running"
+            rows.append((name, "running" if running else "pending", ""))
+            continue
+        outcome = result.get("test_result") or result.get("result") or "?"
+        duration = result.get("test_duration_ms", result.get("duration_ms"))
+        rows.append((name, outcome, "" if duration is None else f"{duration} ms"))
+    return rows
+
+
+def _stage_name(item: dict[str, Any]) -> str:
+    return str(item.get("test_suite") or item.get("stage") or item.get("name"))
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)

@@ -1,0 +1,81 @@
+"""One exception handler for the whole API: every error becomes {"code": ..., "detail": ...}."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from edgeplug.core.errors import DomainError
+from edgeplug.signing import SigningError
+from marketplace.packageformat import PackageError
+
+_GENERIC_CODES = {"invalid", "error"}
+
+
+def _first_leaf(detail: Any) -> tuple[str, str]:
+    """The first (message, code) pair in a nested DRF error structure."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            message, code = _first_leaf(value)
+            if key not in ("non_field_errors",) and not message.startswith(f"{key}:"):
+                message = f"{key}: {message}"
+            return message, code
+    if isinstance(detail, list) and detail:
+        return _first_leaf(detail[0])
+    if isinstance(detail, exceptions.ErrorDetail):
+        return str(detail), detail.code or "invalid"
+    return str(detail), "invalid"
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, PackageError):
+        return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, (DomainError, SigningError)):
+        return Response({"code": exc.code, "detail": exc.detail}, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+
+    if isinstance(exc, exceptions.PermissionDenied):
+        _audit_permission_denied(context)
+
+    if isinstance(exc, exceptions.ValidationError):
+        message, code = _first_leaf(exc.detail)
+        response.data = {"code": code, "detail": message, "errors": exc.detail}
+        return response
+
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    if isinstance(detail, dict):
+        # simplejwt puts {"detail", "code", "messages"} in the detail of its token errors.
+        code = str(detail.get("code", code))
+        detail = detail.get("detail", detail)
+    if isinstance(exc, exceptions.ParseError) and code == "parse_error":
+        code = "malformed_request"
+    response.data = {"code": str(code), "detail": str(detail)}
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+        response.data["retry_after"] = int(getattr(exc, "wait", 0) or 0)
+    return response
+
+
+def _audit_permission_denied(context: dict) -> None:
+    from edgeplug.audit.services import record_event
+
+    request = context.get("request")
+    view = context.get("view")
+    if request is None:
+        return
+    record_event(
+        request=request,
+        action="permission_denied",
+        target=f"{request.method} {request.path}",
+        details={"view": type(view).__name__ if view else None},
+    )

@@ -1,0 +1,22 @@
+"""Serializer base classes shared by every API."""
+
+from rest_framework import serializers
+
+
+class StrictSerializerMixin:
+    """Refuse fields the endpoint does not know instead of silently ignoring them."""
+
+    def validate(self, attrs):
+        known = set(self.fields)
+        initial = getattr(self, "initial_data", None)
+        if hasattr(initial, "keys"):
+            unknown = sorted(set(initial.keys()) - known)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown field."] for name in unknown}, code="unknown_field"
+                )
+        return super().validate(attrs)
+
+
+class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
+    pass

@@ -1,0 +1,95 @@
+"""Tenant and membership operations; each writes its audit event in the same transaction."""
+
+from django.db import IntegrityError, transaction
+
+from edgeplug.accounts.models import User
+from edgeplug.audit.services import record_event
+from edgeplug.core.errors import Conflict, DomainError
+from edgeplug.tenancy.models import Membership, Role, Tenant
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+
+
+@transaction.atomic
+def create_tenant(
+    *, name: str, slug: str, is_vendor: bool = False, is_customer: bool = True, actor=None
+) -> Tenant:
+    if not (is_vendor or is_customer):
+        raise DomainError("A tenant is a vendor, a customer, or both.", code="tenant_kind")
+    if Tenant.objects.filter(slug=slug).exists():
+        raise Conflict(f"A tenant with slug {slug!r} exists.", code="tenant_exists")
+    tenant = Tenant.objects.create(
+        name=name, slug=slug, is_vendor=is_vendor, is_customer=is_customer
+    )
+    record_event("tenant_created", actor=actor, tenant=tenant, target=slug)
+    return tenant
+
+
+@transaction.atomic
+def add_member(tenant: Tenant, user: User, role: str, *, actor=None, request=None) -> Membership:
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}.", code="invalid_role")
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"{user.email} is already a member of {tenant.slug}.", code="already_member"
+        ) from exc
+    record_event(
+        "membership_created",
+        request=request,
+        actor=actor,
+        tenant=tenant,
+        target=user.email,
+        details={"role": role},
+    )
+    return membership
+
+
+def _ensure_other_admin(membership: Membership) -> None:
+    others = Membership.objects.filter(tenant=membership.tenant, role=Role.ADMIN).exclude(
+        pk=membership.pk
+    )
+    if membership.role == Role.ADMIN and not others.exists():
+        raise LastAdmin("A tenant must keep at least one admin.")
+
+
+@transaction.atomic
+def change_role(membership: Membership, role: str, *, actor=None, request=None) -> Membership:
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}.", code="invalid_role")
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if role == membership.role:
+        return membership
+    if role != Role.ADMIN:
+        _ensure_other_admin(membership)
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    record_event(
+        "role_changed",
+        request=request,
+        actor=actor,
+        tenant=membership.tenant,
+        target=membership.user.email,
+        details={"from": old, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(membership: Membership, *, actor=None, request=None) -> None:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    _ensure_other_admin(membership)
+    record_event(
+        "membership_removed",
+        request=request,
+        actor=actor,
+        tenant=membership.tenant,
+        target=membership.user.email,
+        details={"role": membership.role},
+    )
+    membership.delete()

@@ -1,0 +1,70 @@
+"""The tenant API: members and roles (tenant admins), and the tenant's audit trail."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.response import Response
+
+from edgeplug.accounts.models import User
+from edgeplug.audit.models import AuditEvent
+from edgeplug.core.errors import NotFound
+from edgeplug.tenancy import serializers as s
+from edgeplug.tenancy.models import Membership
+from edgeplug.tenancy.permissions import IsTenantAdmin
+from edgeplug.tenancy.scoping import for_request
+from edgeplug.tenancy.services import add_member, change_role, remove_member
+
+
+class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.MembershipSerializer
+    permission_classes = [IsTenantAdmin]
+    filterset_fields = ["role"]
+    ordering_fields = ["created_at", "user__email"]
+
+    def get_queryset(self):
+        return for_request(Membership.objects.select_related("user", "tenant"), self.request)
+
+    @extend_schema(request=s.AddMemberSerializer, responses={201: s.MembershipSerializer})
+    def create(self, request):
+        data = s.AddMemberSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = User.objects.filter(email__iexact=data.validated_data["email"]).first()
+        if user is None:
+            raise NotFound(
+                "No user with that email: ask them to sign up first.", code="user_not_found"
+            )
+        membership = add_member(
+            request.tenant, user, data.validated_data["role"], actor=request.user, request=request
+        )
+        return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ChangeRoleSerializer, responses=s.MembershipSerializer)
+    def partial_update(self, request, pk=None):
+        data = s.ChangeRoleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = change_role(
+            self.get_object(), data.validated_data["role"], actor=request.user, request=request
+        )
+        return Response(s.MembershipSerializer(membership).data)
+
+    def destroy(self, request, pk=None):
+        remove_member(self.get_object(), actor=request.user, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "since", "until"]
+
+
+class AuditEventList(generics.ListAPIView):
+    serializer_class = s.AuditEventSerializer
+    permission_classes = [IsTenantAdmin]
+    filterset_class = AuditEventFilter
+
+    def get_queryset(self):
+        return for_request(AuditEvent.objects.all(), self.request)

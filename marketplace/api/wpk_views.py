@@ -1,0 +1,141 @@
+"""The WPK API: upload, list, review."""
+
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from edgeplug.core.serializers import StrictSerializer
+from edgeplug.tenancy.models import StaffGroup
+from edgeplug.tenancy.permissions import InStaffGroup, in_staff_group
+from marketplace import wpk as wpk_service
+from marketplace.api.permissions import IsVendorPublisher
+from marketplace.models import ReviewStatus, WorkflowPackage
+
+
+class WpkSerializer(serializers.ModelSerializer):
+    vendor = serializers.CharField(source="tenant.slug", read_only=True)
+    key_id = serializers.CharField(source="signing_key.key_id", read_only=True)
+    reviewer = serializers.EmailField(source="reviewer.email", read_only=True, default=None)
+
+    class Meta:
+        model = WorkflowPackage
+        fields = [
+            "id",
+            "name",
+            "version",
+            "vendor",
+            "status",
+            "created_at",
+            "digest",
+            "key_id",
+            "content",
+            "signature",
+            "reviewed_at",
+            "reviewer",
+            "review_reason",
+        ]
+        read_only_fields = fields
+
+
+class WpkUploadSerializer(StrictSerializer):
+    name = serializers.SlugField(max_length=64)
+    version = serializers.CharField(max_length=128)
+    content = serializers.JSONField()
+    signature = serializers.CharField(max_length=128)
+    key_id = serializers.CharField(max_length=80)
+
+
+class WpkReviewSerializer(StrictSerializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+    reason = serializers.CharField(max_length=1000)
+
+
+class WpkPagination(PageNumberPagination):
+    """The seed API's list shape: {"wpks": [...], "count": N}, plus next/previous links."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "wpks": data,
+                "count": self.page.paginator.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "properties": {
+                "wpks": schema,
+                "count": {"type": "integer"},
+                "next": {"type": "string", "nullable": True},
+                "previous": {"type": "string", "nullable": True},
+            },
+        }
+
+
+class WpkUpload(APIView):
+    permission_classes = [IsVendorPublisher]
+
+    @extend_schema(request=WpkUploadSerializer, responses={201: WpkSerializer, 200: WpkSerializer})
+    def post(self, request):
+        data = WpkUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        result = wpk_service.upload_wpk(
+            request.tenant,
+            name=v["name"],
+            version=v["version"],
+            content=v["content"],
+            signature_b64=v["signature"],
+            key_id=v["key_id"],
+            actor=request.user,
+            request=request,
+        )
+        return Response(
+            WpkSerializer(result.wpk).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class WpkList(generics.ListAPIView):
+    """Reviewers see every WPK; a tenant sees its own and the approved ones."""
+
+    serializer_class = WpkSerializer
+    permission_classes = [IsAuthenticated]
+    pagination_class = WpkPagination
+    filterset_fields = ["status", "name"]
+
+    def get_queryset(self):
+        queryset = WorkflowPackage.objects.select_related("tenant", "signing_key", "reviewer")
+        if in_staff_group(self.request.user, StaffGroup.REVIEWERS):
+            return queryset
+        tenant = getattr(self.request, "tenant", None)
+        visible = Q(status=ReviewStatus.APPROVED)
+        return queryset.filter(visible | Q(tenant=tenant) if tenant else visible)
+
+
+class WpkReview(APIView):
+    permission_classes = [InStaffGroup.of(StaffGroup.REVIEWERS)]
+
+    @extend_schema(request=WpkReviewSerializer, responses=WpkSerializer)
+    def post(self, request, pk):
+        data = WpkReviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = generics.get_object_or_404(WorkflowPackage.objects.all(), pk=pk)
+        item = wpk_service.review_wpk(
+            item,
+            approve=data.validated_data["decision"] == "approve",
+            reason=data.validated_data["reason"],
+            reviewer=request.user,
+            request=request,
+        )
+        return Response(WpkSerializer(item).data)

@@ -1,0 +1,564 @@
+"""Reading an uploaded ``.epk`` archive as hostile input and returning a validated package.
+
+``inspect_package`` runs small named predicates in a fixed order, cheapest first, and each
+raises one specific ``PackageError``. Nothing is extracted to disk: entries are streamed from
+memory with a hard cap, so a lying header can cost at most the caps in ``Limits``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import itertools
+import re
+import stat
+import struct
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from .errors import (
+    AbsolutePath,
+    CompressionBomb,
+    CorruptArchive,
+    DigestMismatch,
+    DirectoryEntry,
+    DuplicateEntry,
+    EncryptedEntry,
+    InvalidEntryName,
+    ManifestTooLarge,
+    MissingFile,
+    MissingManifest,
+    MissingRecord,
+    NonUtf8Name,
+    NotAZip,
+    OverlappingEntries,
+    PackageTooLarge,
+    PathTraversal,
+    RecordTooLarge,
+    SizeMismatch,
+    SpecialEntry,
+    SymlinkEntry,
+    TooManyEntries,
+    UnaccountedData,
+    UncompressedTooLarge,
+    UnrecordedFile,
+    UnsupportedCompression,
+)
+from .limits import DEFAULT_LIMITS, Limits
+from .manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    check_referenced_files,
+    parse_manifest,
+    validate_manifest,
+)
+from .record import RECORD_NAME, Record, parse_record
+
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+_END_RECORD = struct.Struct("<4s4H2LH")
+_END_SIGNATURE = b"PK\x05\x06"
+_ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+_ZIP64_LOCATOR_SIZE = 20
+_MAX_COMMENT = 0xFFFF
+_ZIP64_MARKER = 0xFFFFFFFF
+# The fixed part of a central directory record, plus a generous allowance for the extra
+# fields and comment of a legitimate entry: bounds how much directory a package may carry.
+_CENTRAL_RECORD_FIXED = 46
+_CENTRAL_RECORD_EXTRAS = 1024
+# General purpose flag bits (APPNOTE 4.4.4).
+_FLAG_ENCRYPTED = 0x0001
+_FLAG_DATA_DESCRIPTOR = 0x0008
+_FLAG_PATCHED = 0x0020
+_FLAG_STRONG_ENCRYPTION = 0x0040
+_FLAG_UTF8 = 0x0800
+_FLAG_MASKED_HEADERS = 0x2000
+_ENCRYPTION_FLAGS = _FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION | _FLAG_MASKED_HEADERS
+_DOS_DIRECTORY = 0x10
+# A data descriptor is crc + two sizes (4 or 8 bytes each), optionally after a signature.
+_DESCRIPTOR_LENGTHS = frozenset({12, 16, 20, 24})
+_SUPPORTED_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class PackageEntry:
+    """One file of a validated package, as measured while streaming it."""
+
+    name: str
+    size: int
+    compressed_size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ValidatedPackage:
+    """A package that passed every check: its manifest, its files and its digest.
+
+    File contents are not held in memory; ``read`` streams one from the archive bytes.
+    """
+
+    manifest: Manifest
+    manifest_bytes: bytes
+    entries: Mapping[str, PackageEntry]
+    record: Record
+    sha256: str
+    size: int
+    uncompressed_size: int
+    _data: bytes = field(repr=False, compare=False)
+    _entries: Mapping[str, _Entry] = field(repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.manifest["name"]
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    @property
+    def manifest_sha256(self) -> str:
+        return hashlib.sha256(self.manifest_bytes).hexdigest()
+
+    def read(self, name: str) -> bytes:
+        """The bytes of one file, e.g. ``package.read(package.manifest["model"]["file"])``."""
+        entry = self.entries[name]
+        with zipfile.ZipFile(io.BytesIO(self._data)) as archive:
+            return b"".join(_stream_entry(archive, self._entries[name], entry.size))
+
+
+@dataclass(frozen=True)
+class _EndRecord:
+    position: int
+    entries: int
+    directory_size: int
+    directory_offset: int
+    comment_length: int
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    info: zipfile.ZipInfo
+
+
+@dataclass
+class _Archive:
+    data: bytes
+    end: _EndRecord
+    zip: zipfile.ZipFile
+    entries: list[_Entry]
+
+    @functools.cached_property
+    def spans(self) -> list[tuple[_Entry, int, int]]:
+        """(entry, start of its local header, end of its data), in archive order."""
+        spans = [
+            (entry, entry.info.header_offset, _data_end(self, entry)) for entry in self.entries
+        ]
+        return sorted(spans, key=lambda span: span[1])
+
+
+def inspect_package(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ValidatedPackage:
+    """Validate archive bytes completely, or raise the first ``PackageError`` they earn."""
+    _reject_oversized_package(data, limits)
+    end = _locate_end_record(data)
+    _reject_too_many_declared_entries(end, limits)
+    _reject_data_around_central_directory(data, end)
+    with _open_zip(data) as opened:
+        archive = _Archive(data, end, opened, _decode_entry_names(opened))
+        for check in _ENTRY_CHECKS:
+            check(archive, limits)
+        return _validate_contents(archive, limits)
+
+
+def _reject_oversized_package(data: bytes, limits: Limits) -> None:
+    if len(data) > limits.max_package_bytes:
+        raise PackageTooLarge(
+            f"the package is {len(data)} bytes, the cap is {limits.max_package_bytes}"
+        )
+
+
+def _locate_end_record(data: bytes) -> _EndRecord:
+    position = data.rfind(_END_SIGNATURE, max(0, len(data) - _END_RECORD.size - _MAX_COMMENT))
+    if position < 0 or len(data) - position < _END_RECORD.size:
+        if data.startswith(_LOCAL_SIGNATURE):
+            raise CorruptArchive("the zip archive is truncated: no end of central directory")
+        raise NotAZip("the package is not a zip archive")
+    (_, disk, directory_disk, disk_entries, entries, size, offset, comment) = (
+        _END_RECORD.unpack_from(data, position)
+    )
+    if disk != 0 or directory_disk != 0 or disk_entries != entries:
+        raise CorruptArchive("multi-disk zip archives are not accepted")
+    # Zip64 end records only exist for archives far beyond every cap; refusing them keeps a
+    # second, rarely exercised parser path out of reach of hostile input.
+    zip64_marked = entries == 0xFFFF or _ZIP64_MARKER in (size, offset)
+    locator = position - _ZIP64_LOCATOR_SIZE
+    if zip64_marked or (locator >= 0 and data.startswith(_ZIP64_LOCATOR_SIGNATURE, locator)):
+        raise CorruptArchive("zip64 end of central directory records are not accepted")
+    return _EndRecord(position, entries, size, offset, comment)
+
+
+def _reject_too_many_declared_entries(end: _EndRecord, limits: Limits) -> None:
+    # Checked before the zip library builds one object per directory record, so a directory
+    # of a million tiny records costs nothing.
+    largest_directory = limits.max_entries * (
+        _CENTRAL_RECORD_FIXED + limits.max_entry_name_bytes + _CENTRAL_RECORD_EXTRAS
+    )
+    if end.entries > limits.max_entries:
+        raise TooManyEntries(
+            f"the archive declares {end.entries} entries, the cap is {limits.max_entries}"
+        )
+    if end.directory_size > largest_directory:
+        raise TooManyEntries(
+            f"the central directory is {end.directory_size} bytes, more than "
+            f"{limits.max_entries} entries can need"
+        )
+
+
+def _reject_data_around_central_directory(data: bytes, end: _EndRecord) -> None:
+    if end.position + _END_RECORD.size + end.comment_length != len(data):
+        raise UnaccountedData("the archive has bytes after its end of central directory record")
+    if end.position - end.directory_size != end.directory_offset:
+        raise UnaccountedData(
+            "the archive has bytes before its first entry or before its central directory"
+        )
+
+
+def _open_zip(data: bytes) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except UnicodeDecodeError as exc:
+        raise NonUtf8Name("an entry flagged as UTF-8 has a name that is not UTF-8") from exc
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, struct.error) as exc:
+        raise CorruptArchive(f"the zip archive is corrupt: {exc}") from exc
+
+
+def _decode_entry_names(archive: zipfile.ZipFile) -> list[_Entry]:
+    entries = []
+    for info in archive.infolist():
+        # orig_filename is the name as stored; ZipInfo.filename cuts it at a NUL byte.
+        if info.flag_bits & _FLAG_UTF8:
+            name = info.orig_filename
+        else:
+            # Without the UTF-8 flag the zip library decoded the bytes as cp437, which
+            # cannot fail; recover the bytes and insist they are UTF-8 anyway.
+            raw = info.orig_filename.encode("cp437")
+            try:
+                name = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise NonUtf8Name(f"entry name {raw!r} is not UTF-8") from exc
+        entries.append(_Entry(name, info))
+    return entries
+
+
+def _reject_too_many_entries(archive: _Archive, limits: Limits) -> None:
+    if len(archive.entries) > limits.max_entries:
+        raise TooManyEntries(
+            f"the archive holds {len(archive.entries)} entries, the cap is {limits.max_entries}"
+        )
+
+
+def _reject_absolute_paths(archive: _Archive, limits: Limits) -> None:
+    for entry in archive.entries:
+        if entry.name.startswith(("/", "\\")) or _DRIVE.match(entry.name):
+            raise AbsolutePath("entry names must be relative", entry=entry.name)
+
+
+def _reject_dotdot(archive: _Archive, limits: Limits) -> None:
+    for entry in archive.entries:
+        if ".." in re.split(r"[/\\]", entry.name):
+            raise PathTraversal("entry names must not contain '..' segments", entry=entry.name)
+
+
+def _reject_invalid_names(archive: _Archive, limits: Limits) -> None:
+    for entry in archive.entries:
+        reason = _name_problem(entry.name, limits)
+        if reason:
+            raise InvalidEntryName(reason, entry=entry.name)
+
+
+def _name_problem(name: str, limits: Limits) -> str | None:
+    if len(name.encode("utf-8")) > limits.max_entry_name_bytes:
+        return f"entry names are limited to {limits.max_entry_name_bytes} bytes"
+    if _CONTROL.search(name):
+        return "entry names must not contain control characters or NUL"
+    if "\\" in name:
+        return "entry names must use '/' as the separator, not '\\'"
+    segments = name.rstrip("/").split("/")
+    if any(segment in ("", ".") for segment in segments):
+        return "entry names must not contain empty or '.' segments"
+    return None
+
+
+def _reject_directory_entries(archive: _Archive, limits: Limits) -> None:
+    for entry in archive.entries:
+        mode = entry.info.external_attr >> 16
+        if (
+            entry.name.endswith("/")
+            or stat.S_ISDIR(mode)
+            or entry.info.external_attr & _DOS_DIRECTORY
+        ):
+            raise DirectoryEntry("the archive must hold files only", entry=entry.name)
+
+
+def _reject_symlinks_and_special(archive: _Archive, limits: Limits) -> None:
+    for entry in archive.entries:
+        mode = entry.info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise SymlinkEntry("symbolic links are not accepted", entry=entry.name)
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
+            raise SpecialEntry("devices, FIFOs and sockets are not accepted", entry=entry.name)
+        if mode & (stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX):
+            raise SpecialEntry("setuid, setgid and sticky bits are not accepted", entry=entry.name)
+
+
+def _reject_encrypted(archive: _Archive, limits: Limits) -> None:
+    for entry in archive.entries:
+        if entry.info.flag_bits & _ENCRYPTION_FLAGS:
+            raise EncryptedEntry("encrypted entries are not accepted", entry=entry.name)
+
+
+def _reject_unsupported_compression(archive: _Archive, limits: Limits) -> None:
+    for entry in archive.entries:
+        if (
+            entry.info.compress_type not in _SUPPORTED_METHODS
+            or entry.info.flag_bits & _FLAG_PATCHED
+        ):
+            raise UnsupportedCompression(
+                f"compression method {entry.info.compress_type} is not accepted; "
+                "use stored or deflate",
+                entry=entry.name,
+            )
+
+
+def _reject_duplicates(archive: _Archive, limits: Limits) -> None:
+    # Names that differ only by case or Unicode normalisation collide when extracted on
+    # macOS or Windows, so they count as duplicates too.
+    seen: dict[str, str] = {}
+    for entry in archive.entries:
+        key = unicodedata.normalize("NFC", entry.name).casefold()
+        if key in seen:
+            raise DuplicateEntry(
+                f"the archive holds {seen[key]!r} more than once", entry=entry.name
+            )
+        seen[key] = entry.name
+
+
+def _reject_overlapping_entries(archive: _Archive, limits: Limits) -> None:
+    # Overlapping entries are how the densest zip bombs reuse one compressed stream.
+    for (entry, _, end), (following, start, _) in itertools.pairwise(archive.spans):
+        if start < end:
+            raise OverlappingEntries(
+                f"the data of this entry overlaps entry {following.name!r}", entry=entry.name
+            )
+
+
+def _reject_gaps_between_entries(archive: _Archive, limits: Limits) -> None:
+    # Bytes that belong to no entry are where a polyglot file hides a second payload.
+    expected, descriptor = 0, False
+    for entry, start, end in archive.spans:
+        _reject_gap(start - expected, descriptor, entry.name)
+        expected, descriptor = end, bool(entry.info.flag_bits & _FLAG_DATA_DESCRIPTOR)
+    _reject_gap(archive.end.directory_offset - expected, descriptor, None)
+
+
+def _reject_gap(gap: int, after_descriptor: bool, entry: str | None) -> None:
+    if gap != 0 and not (after_descriptor and gap in _DESCRIPTOR_LENGTHS):
+        where = "this entry" if entry else "the central directory"
+        raise UnaccountedData(
+            f"the archive has {gap} unaccounted bytes before {where}", entry=entry
+        )
+
+
+def _data_end(archive: _Archive, entry: _Entry) -> int:
+    info = entry.info
+    offset = info.header_offset
+    if offset + _LOCAL_HEADER.size > len(archive.data):
+        raise CorruptArchive("a local header lies beyond the end of the archive", entry=entry.name)
+    (signature, _, flags, method, _, _, crc, compressed, size, name_length, extra_length) = (
+        _LOCAL_HEADER.unpack_from(archive.data, offset)
+    )
+    if signature != _LOCAL_SIGNATURE:
+        raise CorruptArchive(
+            "a central directory record points at no local header", entry=entry.name
+        )
+    name_start = offset + _LOCAL_HEADER.size
+    local_name = archive.data[name_start : name_start + name_length]
+    central_name = info.orig_filename.encode("utf-8" if info.flag_bits & _FLAG_UTF8 else "cp437")
+    # Readers that trust the local header must see the very file we check: same name,
+    # method, CRC and sizes (which a data descriptor or a zip64 marker may defer).
+    deferred = bool(flags & _FLAG_DATA_DESCRIPTOR)
+    if (
+        local_name != central_name
+        or method != info.compress_type
+        or not (deferred or crc == info.CRC)
+        or not (deferred or compressed in (info.compress_size, _ZIP64_MARKER))
+        or not (deferred or size in (info.file_size, _ZIP64_MARKER))
+    ):
+        raise CorruptArchive(
+            "the local header disagrees with the central directory", entry=entry.name
+        )
+    if flags & _ENCRYPTION_FLAGS:
+        raise EncryptedEntry("encrypted entries are not accepted", entry=entry.name)
+    end = name_start + name_length + extra_length + info.compress_size
+    if end > len(archive.data):
+        raise CorruptArchive("entry data runs past the end of the archive", entry=entry.name)
+    return end
+
+
+def _reject_uncompressed_too_large(archive: _Archive, limits: Limits) -> None:
+    total = sum(entry.info.file_size for entry in archive.entries)
+    if total > limits.max_total_uncompressed_bytes:
+        raise UncompressedTooLarge(
+            f"the entries declare {total} bytes uncompressed, the cap is "
+            f"{limits.max_total_uncompressed_bytes}"
+        )
+
+
+def _reject_compression_bomb(archive: _Archive, limits: Limits) -> None:
+    for entry in archive.entries:
+        size, compressed = entry.info.file_size, max(entry.info.compress_size, 1)
+        if size > limits.compression_ratio_min_bytes and size / compressed > (
+            limits.max_compression_ratio
+        ):
+            raise CompressionBomb(
+                f"the entry expands {size / compressed:.0f}:1, the cap is "
+                f"{limits.max_compression_ratio}:1",
+                entry=entry.name,
+            )
+
+
+def _require_manifest(archive: _Archive, limits: Limits) -> None:
+    entry = _find(archive, MANIFEST_NAME)
+    if entry is None:
+        raise MissingManifest("the archive has no manifest.json at its root")
+    if entry.info.file_size > limits.max_manifest_bytes:
+        raise ManifestTooLarge(
+            f"manifest.json is {entry.info.file_size} bytes, the cap is "
+            f"{limits.max_manifest_bytes}",
+            entry=MANIFEST_NAME,
+        )
+
+
+def _require_record(archive: _Archive, limits: Limits) -> None:
+    entry = _find(archive, RECORD_NAME)
+    if entry is None:
+        raise MissingRecord("the archive has no RECORD at its root")
+    if entry.info.file_size > limits.max_record_bytes:
+        raise RecordTooLarge(
+            f"RECORD is {entry.info.file_size} bytes, the cap is {limits.max_record_bytes}",
+            entry=RECORD_NAME,
+        )
+
+
+_ENTRY_CHECKS: tuple[Callable[[_Archive, Limits], None], ...] = (
+    _reject_too_many_entries,
+    _reject_absolute_paths,
+    _reject_dotdot,
+    _reject_invalid_names,
+    _reject_directory_entries,
+    _reject_symlinks_and_special,
+    _reject_encrypted,
+    _reject_unsupported_compression,
+    _reject_duplicates,
+    _reject_overlapping_entries,
+    _reject_gaps_between_entries,
+    _require_manifest,
+    _require_record,
+    _reject_uncompressed_too_large,
+    _reject_compression_bomb,
+)
+
+
+def _validate_contents(archive: _Archive, limits: Limits) -> ValidatedPackage:
+    by_name = {entry.name: entry for entry in archive.entries}
+    record_entry = by_name[RECORD_NAME]
+    record = parse_record(
+        b"".join(_stream_entry(archive.zip, record_entry, limits.max_record_bytes))
+    )
+    _reject_missing_files(record, by_name)
+    _reject_unrecorded_files(record, by_name)
+    measured = {RECORD_NAME: _measure(archive, record_entry)}
+    for name in record.entries:
+        measured[name] = _measure(archive, by_name[name])
+        _reject_size_and_digest_mismatch(record, measured[name])
+    manifest_entry = by_name[MANIFEST_NAME]
+    manifest_bytes = b"".join(_stream_entry(archive.zip, manifest_entry, limits.max_manifest_bytes))
+    manifest = parse_manifest(manifest_bytes, limits)
+    validate_manifest(manifest, limits)
+    check_referenced_files(manifest, by_name.keys())
+    return ValidatedPackage(
+        manifest=manifest,
+        manifest_bytes=manifest_bytes,
+        entries=measured,
+        record=record,
+        sha256=hashlib.sha256(archive.data).hexdigest(),
+        size=len(archive.data),
+        uncompressed_size=sum(entry.size for entry in measured.values()),
+        _data=archive.data,
+        _entries=by_name,
+    )
+
+
+def _reject_missing_files(record: Record, by_name: Mapping[str, _Entry]) -> None:
+    for name in sorted(record.entries):
+        if name not in by_name:
+            raise MissingFile("RECORD lists a file that is not in the archive", entry=name)
+
+
+def _reject_unrecorded_files(record: Record, by_name: Mapping[str, _Entry]) -> None:
+    for name in sorted(by_name):
+        if name != RECORD_NAME and name not in record.entries:
+            raise UnrecordedFile("the archive holds a file that RECORD does not list", entry=name)
+
+
+def _reject_size_and_digest_mismatch(record: Record, measured: PackageEntry) -> None:
+    expected = record.entries[measured.name]
+    if measured.size != expected.size:
+        raise SizeMismatch(
+            f"RECORD says {expected.size} bytes, the file has {measured.size}",
+            entry=measured.name,
+        )
+    if measured.sha256 != expected.sha256:
+        raise DigestMismatch("the file's SHA-256 differs from RECORD", entry=measured.name)
+
+
+def _measure(archive: _Archive, entry: _Entry) -> PackageEntry:
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in _stream_entry(archive.zip, entry, entry.info.file_size):
+        digest.update(chunk)
+        size += len(chunk)
+    if size != entry.info.file_size:
+        raise CorruptArchive(
+            f"the entry declares {entry.info.file_size} bytes but holds {size}", entry=entry.name
+        )
+    return PackageEntry(entry.name, size, entry.info.compress_size, digest.hexdigest())
+
+
+def _stream_entry(archive: zipfile.ZipFile, entry: _Entry, cap: int) -> Iterator[bytes]:
+    """Yield an entry's bytes in chunks, failing as soon as more than ``cap`` arrive.
+
+    The zip library already stops at the declared size; counting here keeps the cap a
+    property of this code rather than of the library's internals.
+    """
+    total = 0
+    try:
+        with archive.open(entry.info) as stream:
+            while chunk := stream.read(_CHUNK):
+                total += len(chunk)
+                if total > cap:
+                    raise CorruptArchive(f"the entry inflates past {cap} bytes", entry=entry.name)
+                yield chunk
+    except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, struct.error) as exc:
+        raise CorruptArchive(f"the entry cannot be read: {exc}", entry=entry.name) from exc
+
+
+def _find(archive: _Archive, name: str) -> _Entry | None:
+    return next((entry for entry in archive.entries if entry.name == name), None)

@@ -1,0 +1,57 @@
+"""The published manifest JSON Schema: its bytes for serving and the compiled validator."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from jsonschema.validators import extend
+
+SCHEMA_FILE = "manifest.schema.json"
+SCHEMA_MEDIA_TYPE = "application/schema+json"
+
+
+@functools.cache
+def manifest_schema_bytes() -> bytes:
+    """The schema file exactly as published at ``/api/v1/schemas/manifest.json``."""
+    return resources.files(__package__).joinpath(SCHEMA_FILE).read_bytes()
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    return json.loads(manifest_schema_bytes())
+
+
+def manifest_schema() -> dict[str, Any]:
+    """A private copy of the parsed schema, safe for callers to modify."""
+    return copy.deepcopy(_schema())
+
+
+@functools.cache
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    # JSON Schema patterns are ECMA-262 regexes, where "$" only matches at the very end.
+    # Python's "$" also matches before a trailing newline, which would let "pump\n" pass
+    # as a slug, so the final anchor is translated to "\Z". ASCII keeps classes ASCII.
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern, re.ASCII)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Any:
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_ManifestValidator = extend(Draft202012Validator, {"pattern": _pattern})
+
+
+@functools.cache
+def manifest_validator() -> Draft202012Validator:
+    """The shared validator for manifests, built once per process."""
+    return _ManifestValidator(_schema())

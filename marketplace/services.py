@@ -1,0 +1,247 @@
+"""Registry operations: vendor keys, signed uploads, yanking and deleting agents.
+
+Every door (API, admin, CLI through the API) calls these; each validates, writes in one
+transaction, records its audit event and leaves nothing behind when it refuses.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from edgeplug import signing
+from edgeplug.audit.services import record_event
+from edgeplug.tenancy.models import Tenant
+from marketplace import storage
+from marketplace.errors import (
+    AgentInUse,
+    AlreadyYanked,
+    KeyExists,
+    KeyRevoked,
+    NotAVendor,
+    UnknownKey,
+    VendorMismatch,
+    VersionExists,
+)
+from marketplace.models import Agent, AgentVersion, CertificationStatus, VendorKey
+from marketplace.packageformat import Limits, ValidatedPackage, inspect_package
+
+
+def package_limits() -> Limits:
+    return Limits(**settings.PACKAGE_LIMITS)
+
+
+def ensure_vendor(tenant: Tenant | None) -> Tenant:
+    if tenant is None or not tenant.is_vendor:
+        raise NotAVendor("Only vendor tenants can do this.")
+    return tenant
+
+
+@transaction.atomic
+def register_key(
+    tenant: Tenant, public_key_b64: str, *, name: str = "", actor=None, request=None
+) -> VendorKey:
+    ensure_vendor(tenant)
+    raw = signing.decode_public_key(public_key_b64)
+    key_id = signing.key_id(raw)
+    try:
+        with transaction.atomic():
+            key = VendorKey.objects.create(
+                tenant=tenant,
+                key_id=key_id,
+                public_key=signing.encode_b64(raw),
+                name=name,
+                created_by=actor,
+            )
+    except IntegrityError as exc:
+        raise KeyExists(f"Key {key_id} is already registered.") from exc
+    record_event(
+        "vendor_key_registered",
+        request=request,
+        actor=actor,
+        tenant=tenant,
+        target=key_id,
+        details={"name": name},
+    )
+    return key
+
+
+@transaction.atomic
+def revoke_key(key: VendorKey, *, actor=None, request=None) -> VendorKey:
+    key = VendorKey.objects.select_for_update().get(pk=key.pk)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.revoked_by = actor
+        key.save(update_fields=["revoked_at", "revoked_by"])
+        record_event(
+            "vendor_key_revoked", request=request, actor=actor, tenant=key.tenant, target=key.key_id
+        )
+    return key
+
+
+def _signing_key_for(tenant: Tenant, key_id: str) -> VendorKey:
+    # Another vendor's key is "unknown" here, so uploads never confirm what others hold.
+    key = VendorKey.objects.filter(tenant=tenant, key_id=key_id).first()
+    if key is None:
+        raise UnknownKey(f"No signing key {key_id!r} is registered for {tenant.slug}.")
+    if not key.is_active:
+        raise KeyRevoked(f"Key {key_id} was revoked on {key.revoked_at:%Y-%m-%d}.")
+    return key
+
+
+def verify_upload_signature(
+    tenant: Tenant, data: bytes, signature_b64: str, key_id: str
+) -> VendorKey:
+    """The detached Ed25519 signature over sha256(data), by an active key of this vendor."""
+    signature = signing.decode_signature(signature_b64)
+    key = _signing_key_for(tenant, key_id)
+    signing.verify_package(signing.decode_public_key(key.public_key), data, signature)
+    return key
+
+
+def verify_document_signature(
+    tenant: Tenant, document, signature_b64: str, key_id: str
+) -> VendorKey:
+    """An Ed25519 signature over the RFC 8785 canonical JSON of ``document``."""
+    signature = signing.decode_signature(signature_b64)
+    key = _signing_key_for(tenant, key_id)
+    signing.verify_document(signing.decode_public_key(key.public_key), document, signature)
+    return key
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    version: AgentVersion
+    created: bool
+
+
+def upload_package(
+    tenant: Tenant, data: bytes, signature_b64: str, key_id: str, *, actor=None, request=None
+) -> UploadResult:
+    """Verify, validate and store a signed package; the same bytes again return the same row."""
+    ensure_vendor(tenant)
+    key = verify_upload_signature(tenant, data, signature_b64, key_id)
+    package = inspect_package(data, package_limits())
+    if package.manifest["vendor"] != tenant.slug:
+        raise VendorMismatch(
+            f"The manifest names vendor {package.manifest['vendor']!r}, but you upload as "
+            f"{tenant.slug!r}."
+        )
+    existing = _existing_version(tenant, package)
+    if existing is not None:
+        return UploadResult(existing, created=False)
+
+    name, blob_created = storage.store_package(package.sha256, data)
+    try:
+        with transaction.atomic():
+            version = _create_version(tenant, package, name, signature_b64, key, actor)
+            record_event(
+                "package_uploaded",
+                request=request,
+                actor=actor,
+                tenant=tenant,
+                target=str(version),
+                details={"digest": package.sha256},
+            )
+    except BaseException:
+        if blob_created and not AgentVersion.objects.filter(storage_name=name).exists():
+            storage.delete_package(name)
+        raise
+    return UploadResult(version, created=True)
+
+
+def _existing_version(tenant: Tenant, package: ValidatedPackage) -> AgentVersion | None:
+    same_bytes = AgentVersion.objects.filter(tenant=tenant, digest=package.sha256).first()
+    if same_bytes is not None:
+        return same_bytes
+    clash = AgentVersion.objects.filter(
+        tenant=tenant, agent__name=package.name, version=package.version
+    ).first()
+    if clash is not None:
+        raise VersionExists(
+            f"{package.name} {package.version} exists with other bytes "
+            f"(sha256 {clash.digest[:12]}…); published versions are immutable: bump the version."
+        )
+    return None
+
+
+def _create_version(
+    tenant, package: ValidatedPackage, storage_name: str, signature_b64: str, key: VendorKey, actor
+) -> AgentVersion:
+    manifest = package.manifest
+    agent, _ = Agent.objects.get_or_create(
+        tenant=tenant,
+        name=manifest["name"],
+        defaults={"agent_type": manifest["agent_type"], "description": manifest["description"]},
+    )
+    agent.agent_type = manifest["agent_type"]
+    agent.description = manifest["description"]
+    agent.save(update_fields=["agent_type", "description", "updated_at"])
+    try:
+        with transaction.atomic():
+            return AgentVersion.objects.create(
+                agent=agent,
+                tenant=tenant,
+                version=manifest["version"],
+                digest=package.sha256,
+                size=package.size,
+                manifest=manifest,
+                manifest_digest=hashlib.sha256(package.manifest_bytes).hexdigest(),
+                target_core=manifest["target"]["core"],
+                storage_name=storage_name,
+                signature=signature_b64,
+                signing_key=key,
+                uploaded_by=actor,
+            )
+    except IntegrityError as exc:
+        raise VersionExists(
+            f"{agent.name} {manifest['version']} was uploaded concurrently."
+        ) from exc
+
+
+@transaction.atomic
+def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None) -> AgentVersion:
+    version = AgentVersion.objects.select_for_update().get(pk=version.pk)
+    if version.yanked_at is not None:
+        raise AlreadyYanked(f"{version} was yanked on {version.yanked_at:%Y-%m-%d}.")
+    version.yanked_at = timezone.now()
+    version.yank_reason = reason
+    version.save(update_fields=["yanked_at", "yank_reason"])
+    record_event(
+        "version_yanked",
+        request=request,
+        actor=actor,
+        tenant=version.tenant,
+        target=str(version),
+        details={"reason": reason},
+    )
+    return version
+
+
+def delete_agent(agent: Agent, *, actor=None, request=None) -> None:
+    """Only an agent none of whose versions was ever certified (or bought) can be deleted."""
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().get(pk=agent.pk)
+        versions = list(agent.versions.all())
+        if any(
+            v.certified_at or v.certification_status == CertificationStatus.CERTIFIED
+            for v in versions
+        ):
+            raise AgentInUse(
+                f"{agent.name} has certified versions and cannot be deleted: yank them instead."
+            )
+        names = {v.storage_name for v in versions}
+        record_event(
+            "agent_deleted",
+            request=request,
+            actor=actor,
+            tenant=agent.tenant,
+            target=str(agent),
+            details={"versions": [v.version for v in versions]},
+        )
+        agent.delete()
+    for name in names:
+        if not AgentVersion.objects.filter(storage_name=name).exists():
+            storage.delete_package(name)

@@ -1,0 +1,32 @@
+from django.urls import path
+
+from marketplace.api import schema_views, views, wpk_views
+
+urlpatterns = [
+    path("schemas/manifest.json", schema_views.manifest_schema, name="manifest-schema"),
+    path("wpk/upload", wpk_views.WpkUpload.as_view(), name="wpk-upload"),
+    path("wpk/list", wpk_views.WpkList.as_view(), name="wpk-list"),
+    path("wpk/review/<int:pk>", wpk_views.WpkReview.as_view(), name="wpk-review"),
+    path("vendor/keys", views.VendorKeyListCreate.as_view(), name="vendor-keys"),
+    path(
+        "vendor/keys/<str:key_id>/revoke", views.VendorKeyRevoke.as_view(), name="vendor-key-revoke"
+    ),
+    path("agents/upload", views.AgentUpload.as_view(), name="agent-upload"),
+    path("agents", views.AgentList.as_view(), name="agent-list"),
+    path("agents/<int:pk>", views.AgentDetail.as_view(), name="agent-detail"),
+    path(
+        "agents/<int:agent_id>/versions/<str:version>",
+        views.VersionDetail.as_view(),
+        name="agent-version",
+    ),
+    path(
+        "agents/<int:agent_id>/versions/<str:version>/download",
+        views.VersionDownload.as_view(),
+        name="agent-version-download",
+    ),
+    path(
+        "agents/<int:agent_id>/versions/<str:version>/yank",
+        views.VersionYank.as_view(),
+        name="agent-version-yank",
+    ),
+]

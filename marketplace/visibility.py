@@ -1,0 +1,30 @@
+"""Who sees which agents and versions: vendors their own, everyone else the public ones."""
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from marketplace.models import Agent, AgentVersion
+from marketplace.versioning import newest_first
+
+
+def visible_versions(request) -> QuerySet:
+    tenant = getattr(request, "tenant", None)
+    public = Q(pk__in=AgentVersion.objects.public().values("pk"))
+    return AgentVersion.objects.filter(public | Q(tenant=tenant) if tenant else public)
+
+
+def visible_agents(request) -> QuerySet:
+    versions = visible_versions(request)
+    return (
+        Agent.objects.select_related("tenant")
+        .filter(Exists(versions.filter(agent=OuterRef("pk"))))
+        .prefetch_related(Prefetch("versions", queryset=versions, to_attr="visible_versions"))
+    )
+
+
+def sorted_versions(agent: Agent) -> list[AgentVersion]:
+    return newest_first(agent.visible_versions)
+
+
+def latest_version(agent: Agent) -> AgentVersion | None:
+    versions = sorted_versions(agent)
+    return versions[0] if versions else None

@@ -1,0 +1,230 @@
+"""Workflow packages (WPK): signed JSON documents composing agents into a workflow.
+
+The signature is Ed25519 over the RFC 8785 canonical JSON of ``{name, version, content}``.
+Each step names an agent as ``vendor/name`` and a version range such as ``>=1.0.0,<2.0.0``.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+import semver
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from edgeplug import signing
+from edgeplug.audit.services import record_event
+from edgeplug.core.errors import Conflict, DomainError, Forbidden
+from edgeplug.tenancy.models import Tenant
+from marketplace.models import Agent, AgentVersion, ReviewStatus, WorkflowPackage
+from marketplace.services import ensure_vendor, verify_document_signature
+
+
+class WpkInvalid(DomainError):
+    code = "wpk_invalid"
+    status = 422
+
+
+class WpkTooLarge(DomainError):
+    code = "wpk_too_large"
+    status = 413
+
+
+class UnknownAgent(DomainError):
+    code = "unknown_agent"
+    status = 422
+
+
+class NoMatchingVersion(DomainError):
+    code = "no_matching_version"
+    status = 422
+
+
+class AgentsNotCertified(Conflict):
+    code = "agents_not_certified"
+
+
+class AlreadyReviewed(Conflict):
+    code = "already_reviewed"
+
+
+class OwnTenantReview(Forbidden):
+    code = "own_tenant_review"
+
+
+_OPERATORS = ("==", ">=", "<=", ">", "<", "!=")
+
+
+def parse_range(text: str) -> list[str]:
+    """``>=1.0.0,<2.0.0`` → comparisons semver can match; a bare version means ``==``."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or len(parts) > 4:
+        raise WpkInvalid(f"Version range {text!r} is empty or too long.")
+    comparisons = []
+    for part in parts:
+        op = next((o for o in _OPERATORS if part.startswith(o)), "==")
+        bound = part[len(op) :] if part.startswith(op) else part
+        if not semver.Version.is_valid(bound):
+            raise WpkInvalid(f"{bound!r} in range {text!r} is not a SemVer version.")
+        comparisons.append(f"{op}{bound}")
+    return comparisons
+
+
+def version_in_range(version: str, comparisons: list[str]) -> bool:
+    parsed = semver.Version.parse(version)
+    return all(parsed.match(c) for c in comparisons)
+
+
+@dataclass(frozen=True)
+class Step:
+    vendor: str
+    agent: str
+    comparisons: list[str]
+    raw_range: str
+
+
+def _parse_steps(content) -> list[Step]:
+    if not isinstance(content, dict) or not isinstance(content.get("steps"), list):
+        raise WpkInvalid("content must be an object with a list of steps.")
+    steps = content["steps"]
+    if not 1 <= len(steps) <= 64:
+        raise WpkInvalid("A workflow has between 1 and 64 steps.")
+    parsed = []
+    for index, step in enumerate(steps):
+        if (
+            not isinstance(step, dict)
+            or not isinstance(step.get("agent"), str)
+            or not isinstance(step.get("version"), str)
+        ):
+            raise WpkInvalid(f"steps[{index}] needs string fields agent and version.")
+        vendor, _, agent = step["agent"].partition("/")
+        if not vendor or not agent:
+            raise WpkInvalid(f"steps[{index}].agent must be 'vendor/name'.")
+        parsed.append(Step(vendor, agent, parse_range(step["version"]), step["version"]))
+    return parsed
+
+
+def _matching_versions(step: Step, queryset) -> list[AgentVersion]:
+    return [
+        v
+        for v in queryset.filter(agent__tenant__slug=step.vendor, agent__name=step.agent)
+        if version_in_range(v.version, step.comparisons)
+    ]
+
+
+def _check_steps_exist(tenant: Tenant, steps: list[Step]) -> None:
+    visible = AgentVersion.objects.public() | AgentVersion.objects.filter(tenant=tenant)
+    for step in steps:
+        if not Agent.objects.filter(tenant__slug=step.vendor, name=step.agent).exists():
+            raise UnknownAgent(f"No agent {step.vendor}/{step.agent}.")
+        if not _matching_versions(step, visible):
+            raise NoMatchingVersion(
+                f"No version of {step.vendor}/{step.agent} matches {step.raw_range!r}."
+            )
+
+
+def signed_document(name: str, version: str, content) -> dict:
+    return {"name": name, "version": version, "content": content}
+
+
+@dataclass(frozen=True)
+class WpkUploadResult:
+    wpk: WorkflowPackage
+    created: bool
+
+
+def upload_wpk(
+    tenant: Tenant,
+    *,
+    name: str,
+    version: str,
+    content,
+    signature_b64: str,
+    key_id: str,
+    actor=None,
+    request=None,
+) -> WpkUploadResult:
+    ensure_vendor(tenant)
+    if not semver.Version.is_valid(version):
+        raise WpkInvalid(f"{version!r} is not a SemVer 2.0 version.", code="invalid_version")
+    document = signed_document(name, version, content)
+    canonical = signing.canonical_json(document)
+    if len(canonical) > settings.WPK_MAX_BYTES:
+        raise WpkTooLarge(f"Workflow packages are limited to {settings.WPK_MAX_BYTES} bytes.")
+    key = verify_document_signature(tenant, document, signature_b64, key_id)
+    steps = _parse_steps(content)
+    digest = hashlib.sha256(canonical).hexdigest()
+    existing = WorkflowPackage.objects.filter(tenant=tenant, name=name, version=version).first()
+    if existing is not None:
+        if existing.digest == digest:
+            return WpkUploadResult(existing, created=False)
+        raise Conflict(
+            f"{name} {version} exists with other content; bump the version.", code="version_exists"
+        )
+    _check_steps_exist(tenant, steps)
+    try:
+        with transaction.atomic():
+            wpk = WorkflowPackage.objects.create(
+                tenant=tenant,
+                name=name,
+                version=version,
+                content=content,
+                digest=digest,
+                signature=signature_b64,
+                signing_key=key,
+                uploaded_by=actor,
+            )
+            record_event(
+                "wpk_uploaded",
+                request=request,
+                actor=actor,
+                tenant=tenant,
+                target=f"{name}@{version}",
+                details={"digest": digest},
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            f"{name} {version} was uploaded concurrently.", code="version_exists"
+        ) from exc
+    return WpkUploadResult(wpk, created=True)
+
+
+def uncertified_steps(wpk: WorkflowPackage) -> list[str]:
+    certified = AgentVersion.objects.public()
+    return [
+        f"{s.vendor}/{s.agent} {s.raw_range}"
+        for s in _parse_steps(wpk.content)
+        if not _matching_versions(s, certified)
+    ]
+
+
+@transaction.atomic
+def review_wpk(
+    wpk: WorkflowPackage, *, approve: bool, reason: str, reviewer, request=None
+) -> WorkflowPackage:
+    wpk = WorkflowPackage.objects.select_for_update().get(pk=wpk.pk)
+    if wpk.status != ReviewStatus.PENDING:
+        raise AlreadyReviewed(f"This workflow package was already {wpk.status}.")
+    if reviewer.memberships.filter(tenant=wpk.tenant).exists():
+        raise OwnTenantReview("You cannot review a package of a tenant you belong to.")
+    if approve:
+        missing = uncertified_steps(wpk)
+        if missing:
+            raise AgentsNotCertified(
+                "Every referenced agent version must be certified and approved first; "
+                f"not yet: {', '.join(missing)}."
+            )
+    wpk.status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
+    wpk.review_reason = reason
+    wpk.reviewed_at = timezone.now()
+    wpk.reviewer = reviewer
+    wpk.save(update_fields=["status", "review_reason", "reviewed_at", "reviewer"])
+    record_event(
+        f"wpk_{wpk.status}",
+        request=request,
+        actor=reviewer,
+        tenant=wpk.tenant,
+        target=f"{wpk.name}@{wpk.version}",
+        details={"reason": reason},
+    )
+    return wpk

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install what is needed, then run EdgePlug on its embedded default (SQLite, file storage,
+# filesystem broker under var/): migrations, demo data, web on 127.0.0.1:8000, worker, beat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+exec .venv/bin/python manage.py runstack "$@"

@@ -1,0 +1,78 @@
+"""Packages built from the sample TFLM models, and helpers to run a certification in-process."""
+
+from pathlib import Path
+
+import pytest
+
+from certification import services
+from certification.models import CertificationRun
+from certification.simulation import toolchain
+from certification.tflm import builder, sample_models
+from marketplace.models import AgentVersion
+from tests.packageformat.builders import make_manifest, make_package
+
+
+def model_package(
+    sample=None,
+    *,
+    version="1.0.0",
+    name="sensor-guard",
+    invariants=None,
+    firmware: bytes | None = None,
+    **manifest,
+) -> bytes:
+    sample = sample or sample_models.sensor_classifier()
+    fields = {
+        "name": name,
+        "version": version,
+        "vendor": "acme-robotics",
+        "model": sample.manifest_model(),
+        "invariants": list(sample.invariants if invariants is None else invariants),
+        "limits": {"inference_time_us": 400, "model_size_kb": 64, "arena_kb": 16},
+    }
+    fields.update(manifest)
+    if firmware is not None:
+        fields["firmware"] = {"file": "firmware.elf", "board": "mps2-an386"}
+    kwargs = {"model_bytes": sample.tflite}
+    if firmware is not None:
+        kwargs["firmware_bytes"] = firmware
+    return make_package(make_manifest(**fields), **kwargs)
+
+
+def run_inline(run: CertificationRun) -> CertificationRun:
+    """The pipeline's steps in order, in this process (the worker tests use Celery)."""
+    for stage in run.stages:
+        services.execute_stage(run.pk, stage)
+        if stage == "validation" and not services.validation_passed(run.pk):
+            break
+    services.finalize_run(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.fixture
+def certify(vendor, django_capture_on_commit_callbacks):
+    """Upload a package and certify it in-process: returns the finished run."""
+
+    def go(data: bytes, level="basic") -> CertificationRun:
+        body = vendor.upload(data).json()
+        version = AgentVersion.objects.get(pk=body["version"]["id"])
+        with django_capture_on_commit_callbacks(execute=False):
+            run = services.submit_for_certification(version, level, actor=vendor.membership.user)
+        return run_inline(run)
+
+    return go
+
+
+@pytest.fixture(scope="session")
+def m4_firmware(tmp_path_factory) -> dict[str, bytes]:
+    missing = toolchain.missing_tools()
+    if missing:
+        pytest.skip(
+            f"hardware simulation needs {', '.join(missing)} (see docs/firmware-harness.md)"
+        )
+    root = tmp_path_factory.mktemp("firmware")
+    header = root / "sensor_classifier.h"
+    header.write_text(builder.to_c_header(sample_models.sensor_classifier_params()))
+    elves = toolchain.build_fixtures(root, "mps2-an386", header)
+    return {name: Path(path).read_bytes() for name, path in elves.items()}

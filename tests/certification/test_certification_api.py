@@ -1,0 +1,217 @@
+"""The certification API: submit, follow a run, the queue, PUT /agents/{id}/certify, the
+certificate endpoint, tenant isolation and the stale-run sweeper."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from certification import services
+from certification.models import CertificationRun
+from edgeplug.certificates import CertificateInvalid, verify_certificate
+from marketplace.models import AgentVersion
+from tests.certification.conftest import model_package, run_inline
+from tests.conftest import sign_in
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def uploaded(vendor):
+    return vendor.upload(model_package()).json()
+
+
+@pytest.fixture
+def reviewer():
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="reviewers"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(client, user)['access']}")
+    return client
+
+
+def _submit(client, captured, **body):
+    with captured(execute=False) as callbacks:
+        response = client.post("/api/v1/certification/submit", body, format="json")
+    return response, callbacks
+
+
+def test_submit_answers_202_and_enqueues_after_commit(
+    vendor, uploaded, django_capture_on_commit_callbacks
+):
+    response, callbacks = _submit(
+        vendor.client,
+        django_capture_on_commit_callbacks,
+        version_id=uploaded["version"]["id"],
+        level="standard",
+    )
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert (body["status"], body["level"]) == ("queued", "standard")
+    assert len(callbacks) == 1  # the Celery task is sent only once the run row is committed
+
+    run = vendor.client.get(body["url"]).json()
+    assert run["stages"] == ["validation", "invariants", "performance", "security"]
+    assert (run["status"], run["progress"], run["results"]) == ("queued", 0, [])
+    assert run["certificate_url"] is None
+
+
+def test_submit_by_agent_and_version_and_its_errors(
+    vendor, uploaded, django_capture_on_commit_callbacks
+):
+    ok, _ = _submit(
+        vendor.client,
+        django_capture_on_commit_callbacks,
+        agent_id=uploaded["agent"]["id"],
+        version="1.0.0",
+    )
+    assert ok.status_code == 202 and ok.json()["level"] == "basic"
+    again, _ = _submit(
+        vendor.client, django_capture_on_commit_callbacks, version_id=uploaded["version"]["id"]
+    )
+    assert (again.status_code, again.json()["code"]) == (409, "run_in_progress")
+
+    bad_level, _ = _submit(
+        vendor.client,
+        django_capture_on_commit_callbacks,
+        version_id=uploaded["version"]["id"],
+        level="platinum",
+    )
+    assert bad_level.status_code == 400 and bad_level.json()["code"] == "invalid_choice"
+
+    neither, _ = _submit(vendor.client, django_capture_on_commit_callbacks, level="basic")
+    assert neither.status_code == 400
+
+    missing, _ = _submit(vendor.client, django_capture_on_commit_callbacks, version_id=999999)
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_other_tenants_cannot_submit_or_see_runs(
+    vendor, make_vendor, member_client, uploaded, django_capture_on_commit_callbacks
+):
+    rival = make_vendor(slug="rival-robotics")
+    stolen, _ = _submit(
+        rival.client, django_capture_on_commit_callbacks, version_id=uploaded["version"]["id"]
+    )
+    assert stolen.status_code == 404
+
+    customer, _ = member_client("admin")
+    refused, _ = _submit(
+        customer, django_capture_on_commit_callbacks, version_id=uploaded["version"]["id"]
+    )
+    assert refused.status_code in (403, 404)
+    assert CertificationRun.objects.count() == 0
+
+    mine, _ = _submit(
+        vendor.client, django_capture_on_commit_callbacks, version_id=uploaded["version"]["id"]
+    )
+    run_url = mine.json()["url"]
+    assert rival.client.get(run_url).status_code == 404
+    assert customer.get(run_url).status_code == 404
+    assert rival.client.get("/api/v1/certification/queue").json()["count"] == 0
+
+
+def test_queue_reviewers_see_all_vendors_their_own(
+    make_vendor, reviewer, django_capture_on_commit_callbacks
+):
+    first = make_vendor()
+    second = make_vendor(slug="rival-robotics")
+    runs = {}
+    for who in (first, second):
+        data = model_package(vendor=who.tenant.slug)
+        version_id = who.upload(data).json()["version"]["id"]
+        response, _ = _submit(who.client, django_capture_on_commit_callbacks, version_id=version_id)
+        runs[who.tenant.slug] = response.json()["run_id"]
+
+    own = first.client.get("/api/v1/certification/queue").json()
+    assert [r["id"] for r in own["results"]] == [runs["acme-robotics"]]
+    everything = reviewer.get("/api/v1/certification/queue").json()
+    assert {r["id"] for r in everything["results"]} == set(runs.values())
+    filtered = reviewer.get("/api/v1/certification/queue", {"vendor": "rival-robotics"}).json()
+    assert [r["id"] for r in filtered["results"]] == [runs["rival-robotics"]]
+
+
+def test_put_certify_takes_the_newest_version_or_the_one_named(
+    vendor, django_capture_on_commit_callbacks
+):
+    for version in ("1.0.0", "1.10.0", "1.2.0"):
+        agent_id = vendor.upload(model_package(version=version)).json()["agent"]["id"]
+    url = f"/api/v1/agents/{agent_id}/certify"
+    with django_capture_on_commit_callbacks(execute=False):
+        newest = vendor.client.put(url, {"level": "basic"}, format="json")
+        named = vendor.client.put(url, {"level": "basic", "version": "1.2.0"}, format="json")
+        unknown = vendor.client.put(url, {"level": "basic", "version": "9.9.9"}, format="json")
+    assert newest.status_code == 202, newest.json()
+    assert vendor.client.get(newest.json()["url"]).json()["version"] == "1.10.0"
+    assert vendor.client.get(named.json()["url"]).json()["version"] == "1.2.0"
+    assert unknown.status_code == 404
+
+
+def test_certificate_endpoint_before_and_after_a_passing_run(
+    vendor, member_client, uploaded, django_capture_on_commit_callbacks
+):
+    agent_id, version = uploaded["agent"]["id"], uploaded["version"]["version"]
+    url = f"/api/v1/agents/{agent_id}/versions/{version}/certificate"
+    missing = vendor.client.get(url)
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_certified")
+
+    response, _ = _submit(
+        vendor.client, django_capture_on_commit_callbacks, version_id=uploaded["version"]["id"]
+    )
+    run = run_inline(CertificationRun.objects.get(pk=response.json()["run_id"]))
+    assert run.status == "passed"
+    detail = vendor.client.get(response.json()["url"]).json()
+    assert detail["certificate_url"] == url
+    assert detail["progress"] == 100
+
+    document = vendor.client.get(url).json()
+    keyset = Client().get("/.well-known/edgeplug/keys.json").json()
+    verified = verify_certificate(document, keyset)
+    assert verified.payload["level"] == "basic"
+    assert [s["stage"] for s in verified.payload["stages"]] == [
+        "invariants",
+        "performance",
+        "validation",
+    ]
+    # Unapproved versions stay invisible to customers, certificate included.
+    customer, _ = member_client("admin")
+    assert customer.get(url).status_code == 404
+
+
+def test_tampered_certificate_fails_offline_verification(vendor, uploaded, certify):
+    run = certify(model_package(version="1.0.1"))
+    document = run.certificate.document()
+    keyset = Client().get("/.well-known/edgeplug/keys.json").json()
+    document["certificate"]["level"] = "hardware"
+    with pytest.raises(CertificateInvalid) as caught:
+        verify_certificate(document, keyset)
+    assert caught.value.code == "bad_signature"
+
+
+def test_sweeper_marks_runs_stuck_past_the_limit_as_error(vendor, settings):
+    settings.CERTIFICATION_RUN_TIMEOUT_S = 60
+    stale, fresh = (
+        services.submit_for_certification(
+            AgentVersion.objects.get(
+                pk=vendor.upload(model_package(version=v)).json()["version"]["id"]
+            ),
+            "basic",
+            actor=vendor.membership.user,
+        )
+        for v in ("1.0.0", "1.1.0")
+    )
+    CertificationRun.objects.filter(pk=stale.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5), status="running"
+    )
+
+    assert services.sweep_stale_runs() == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stale.status, stale.error_code) == ("error", "run_timeout")
+    assert stale.finished_at is not None
+    assert fresh.status == "queued"
+    assert services.sweep_stale_runs() == 0  # idempotent

@@ -1,0 +1,68 @@
+"""The hardware level: the vendor's firmware on QEMU, emulator-counted latency, equivalence."""
+
+import pytest
+
+from certification.simulation import toolchain
+from tests.certification.conftest import model_package
+
+pytestmark = [pytest.mark.django_db, pytest.mark.qemu, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def _plugin(settings, tmp_path_factory):
+    settings.QEMU_PLUGIN_PATH = str(toolchain.build_plugin(tmp_path_factory.mktemp("plugin")))
+
+
+def _results(run):
+    return {r.test_suite: r for r in run.results.all()}
+
+
+def test_good_firmware_passes_with_deterministic_instruction_counts(certify, m4_firmware):
+    first = certify(model_package(firmware=m4_firmware["good"]), level="hardware")
+    results = _results(first)
+    assert first.status == "passed", {
+        k: (r.test_result, r.test_logs[:500]) for k, r in results.items()
+    }
+    sim = results["simulation"].metrics
+    assert sim["equivalent"] is True
+    assert sim["vectors"] > 3
+    assert sim["latency_label"].startswith("estimate")
+    assert 0 < sim["latency_max_us"] <= 500
+    # The same package again (so the same seeded inputs): the emulator counts the same.
+    again = certify(model_package(firmware=m4_firmware["good"]), level="hardware")
+    assert again.pk != first.pk
+    assert _results(again)["simulation"].metrics["instruction_counts"] == sim["instruction_counts"]
+
+
+def test_firmware_that_disagrees_with_its_model_fails_equivalence(certify, m4_firmware):
+    run = certify(model_package(firmware=m4_firmware["disagree"]), level="hardware")
+    simulation = _results(run)["simulation"]
+    assert run.status == "failed"
+    assert simulation.error_code == "firmware_mismatch"
+    finding = simulation.findings[0]
+    assert finding["firmware_output"] != finding["reference_output"]
+    assert finding["input"] is not None
+
+
+@pytest.mark.parametrize(
+    ("fixture", "code"), [("hang", "firmware_timeout"), ("fault", "firmware_fault")]
+)
+def test_hostile_firmware_fails_the_stage_with_its_reason(certify, m4_firmware, fixture, code):
+    run = certify(model_package(firmware=m4_firmware[fixture]), level="hardware")
+    simulation = _results(run)["simulation"]
+    assert (run.status, simulation.test_result, simulation.error_code) == ("failed", "fail", code)
+
+
+def test_renode_backend_without_renode_is_an_error_never_a_pass(certify, m4_firmware, settings):
+    settings.SIMULATION_BACKEND = "renode"
+    settings.RENODE_BINARY = "/nonexistent/renode"
+    run = certify(model_package(firmware=m4_firmware["good"]), level="hardware")
+    simulation = _results(run)["simulation"]
+    assert (simulation.test_result, simulation.error_code) == ("error", "simulator_unavailable")
+    assert run.status == "error"
+
+
+def test_hardware_level_without_firmware_fails(certify):
+    run = certify(model_package(), level="hardware")
+    simulation = _results(run)["simulation"]
+    assert (simulation.test_result, simulation.error_code) == ("fail", "firmware_missing")

@@ -1,0 +1,69 @@
+"""Each stage's verdict on good and bad models, run in-process (no Celery)."""
+
+import pytest
+
+from certification.models import LevelThresholds
+from certification.tflm import sample_models
+from tests.certification.conftest import model_package
+
+pytestmark = pytest.mark.django_db
+
+
+def _results(run):
+    return {r.test_suite: r for r in run.results.all()}
+
+
+def test_good_model_passes_every_basic_stage_and_is_signed(certify):
+    run = certify(model_package())
+    results = _results(run)
+    assert run.status == "passed", {k: (r.test_result, r.test_logs) for k, r in results.items()}
+    assert set(results) == {"validation", "invariants", "performance", "signing"}
+    assert all(r.test_result == "pass" for r in results.values())
+    perf = results["performance"].metrics
+    assert perf["latency_label"] == "estimate"
+    assert perf["host_latency_label"] == "host-only"
+    assert perf["arena_bytes"] > 0
+    assert run.version.certification_status == "certified"
+    assert hasattr(run, "certificate")
+
+
+VIOLATIONS = ["output_range", "finite", "deterministic", "monotonic", "robust", "implies"]
+
+
+@pytest.mark.parametrize("kind", VIOLATIONS)
+def test_each_bad_model_fails_invariants_with_its_counterexample(certify, kind):
+    sample = getattr(sample_models, f"violates_{kind}")()
+    run = certify(model_package(sample, name=f"bad-{kind.replace('_', '-')}"))
+    results = _results(run)
+    assert run.status == "failed"
+    invariants = results["invariants"]
+    assert invariants.test_result == "fail"
+    failing = [f for f in invariants.findings if f["kind"] == kind]
+    assert failing, invariants.findings
+    assert failing[0]["counterexample_input"] is not None
+    assert failing[0]["counterexample_output"] is not None
+    assert "signing" not in results
+
+
+def test_hanging_model_fails_on_its_time_limit(certify):
+    LevelThresholds.objects.create(level="basic", model_wall_seconds=3)
+    run = certify(
+        model_package(sample_models.endless_loop(), name="hang", invariants=[{"kind": "finite"}])
+    )
+    results = _results(run)
+    assert run.status == "failed"
+    stage = (
+        results["validation"]
+        if results["validation"].test_result == "fail"
+        else results["invariants"]
+    )
+    assert stage.error_code in ("model_timeout",), (stage.test_suite, stage.test_logs)
+
+
+def test_truncated_model_fails_validation_and_skips_the_rest(certify):
+    run = certify(model_package(sample_models.truncated(), name="broken"))
+    results = _results(run)
+    assert run.status == "failed"
+    assert results["validation"].test_result == "fail"
+    assert results["validation"].error_code == "model_invalid"
+    assert set(results) == {"validation"}

@@ -1,0 +1,84 @@
+"""OSV exports written from the real advisories in tests/security, packages with a chosen SBOM,
+and a stage context for calling the security stage directly."""
+
+import json
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from certification import vulndb
+from certification.levels import thresholds_for
+from certification.stages.base import StageContext
+from edgeplug.celery import app
+from marketplace.packageformat import inspect_package
+from marketplace.services import package_limits
+from tests.packageformat.builders import make_manifest, make_package
+from tests.security import advisories
+from tests.security.sboms import component, cyclonedx
+
+LOG4J_PURL = "pkg:maven/org.apache.logging.log4j/log4j-core@{}"
+# In Log4Shell's 2.13.0 <= v < 2.15.0 range, and out of it once patched.
+LOG4J_VULNERABLE = component("log4j-core", "2.14.1", LOG4J_PURL.format("2.14.1"))
+LOG4J_PATCHED = component("log4j-core", "2.17.1", LOG4J_PURL.format("2.17.1"))
+# urllib3's cookie leak (GHSA-v845-jxx5-vc9f, CVSS 5.9 medium) is fixed in 1.26.17.
+URLLIB3_VULNERABLE = component("urllib3", "1.26.16", "pkg:pypi/urllib3@1.26.16")
+URLLIB3_PATCHED = component("urllib3", "2.0.7", "pkg:pypi/urllib3@2.0.7")
+
+
+def write_osv_dir(root: Path, records: Iterable[dict[str, Any]]) -> Path:
+    """One `<id>.json` per record, as an unpacked osv.dev export."""
+    root.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        (root / f"{record['id']}.json").write_text(json.dumps(record))
+    return root
+
+
+def write_osv_zip(path: Path, records: Iterable[dict[str, Any]]) -> Path:
+    """A zip of `<id>.json` entries, as osv.dev publishes `<ecosystem>/all.zip`."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for record in records:
+            archive.writestr(f"{record['id']}.json", json.dumps(record))
+    return path
+
+
+@pytest.fixture
+def import_advisories(db, tmp_path):
+    """import_advisories(*records) -> ImportReport, without queuing a re-scan."""
+    counter = iter(range(1_000))
+
+    def load(*records: dict[str, Any]) -> vulndb.ImportReport:
+        folder = write_osv_dir(tmp_path / f"osv-{next(counter)}", records or advisories.ALL)
+        return vulndb.import_osv(folder, rescan=False)
+
+    return load
+
+
+def sbom_package(*components: dict[str, Any], name="pump-anomaly", version="1.0.0") -> bytes:
+    """A valid package whose sbom.cdx.json lists `components`."""
+    return make_package(
+        make_manifest(name=name, version=version),
+        files={"sbom.cdx.json": cyclonedx(*components)},
+    )
+
+
+def stage_context(data: bytes, level: str = "standard") -> StageContext:
+    return StageContext(
+        run_id=0,
+        level=level,
+        thresholds=thresholds_for(level),
+        digest="0" * 64,
+        package_bytes=data,
+        package=inspect_package(data, package_limits()),
+    )
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks queued with .delay() run at once in this process."""
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

@@ -1,0 +1,160 @@
+"""`manage.py import_osv PATH` loads OSV exports idempotently and refuses bad paths loudly."""
+
+import json
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from certification.models import Advisory, AdvisoryImport, AdvisoryPackage
+from edgeplug.audit.models import AuditEvent
+from tests.security import advisories
+
+from .conftest import write_osv_dir, write_osv_zip
+
+pytestmark = pytest.mark.django_db
+
+PYPI = [advisories.URLLIB3_COOKIE, advisories.REQUESTS_PROXY_AUTH, advisories.JINJA2_XMLATTR]
+
+
+def import_osv(path, *args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("import_osv", str(path), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_directory_import_stores_every_advisory_with_its_package_keys(tmp_path):
+    out, _ = import_osv(write_osv_dir(tmp_path / "osv", advisories.ALL), "--rescan=never")
+
+    total = len(advisories.ALL)
+    assert f"{total} created, 0 updated, 0 unchanged, 0 invalid" in out
+    assert Advisory.objects.count() == total
+    log4shell = Advisory.objects.get(osv_id="GHSA-jfh8-c2jp-5v3q")
+    assert log4shell.aliases == ["CVE-2021-44228"]
+    assert log4shell.severity == "critical"
+    assert float(log4shell.score) == 10.0
+    assert log4shell.raw == advisories.LOG4SHELL
+    assert log4shell.imported_at is not None
+    # Names are stored normalised, as the scan looks them up ("Jinja2" -> "jinja2").
+    assert set(
+        AdvisoryPackage.objects.filter(advisory__osv_id="GHSA-cpwx-vrp4-4pq7").values_list(
+            "ecosystem", "name"
+        )
+    ) == {("PyPI", "jinja2")}
+    assert AdvisoryImport.objects.get().created == total
+
+
+def test_second_import_of_the_same_export_changes_nothing(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    folder = write_osv_dir(tmp_path / "osv", PYPI)
+    import_osv(folder, "--rescan=never")
+    before = dict(Advisory.objects.values_list("osv_id", "updated_at"))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        out, _ = import_osv(folder)
+
+    assert "0 created, 0 updated, 3 unchanged" in out
+    assert dict(Advisory.objects.values_list("osv_id", "updated_at")) == before
+    assert callbacks == []  # nothing changed, so no re-scan is queued
+    assert "Queued" not in out
+
+
+def test_zip_as_osv_publishes_imports_and_matches_the_directory(tmp_path):
+    archive = write_osv_zip(tmp_path / "all.zip", PYPI)
+
+    first, _ = import_osv(archive, "--rescan=never")
+    second, _ = import_osv(write_osv_dir(tmp_path / "osv", PYPI), "--rescan=never")
+
+    assert "3 created, 0 updated, 0 unchanged" in first
+    assert "0 created, 0 updated, 3 unchanged" in second
+    assert sorted(Advisory.objects.values_list("osv_id", flat=True)) == sorted(
+        r["id"] for r in PYPI
+    )
+
+
+def test_newer_modified_time_updates_and_an_older_copy_never_rolls_back(tmp_path):
+    import_osv(write_osv_dir(tmp_path / "v1", [advisories.URLLIB3_COOKIE]), "--rescan=never")
+    first = Advisory.objects.get()
+    newer = {
+        **advisories.URLLIB3_COOKIE,
+        "modified": "2024-02-01T00:00:00Z",
+        "summary": "Cookie header leaks on cross-origin redirects",
+    }
+
+    out, _ = import_osv(write_osv_dir(tmp_path / "v2", [newer]), "--rescan=never")
+    again, _ = import_osv(
+        write_osv_dir(tmp_path / "v1b", [advisories.URLLIB3_COOKIE]), "--rescan=never"
+    )
+
+    assert "0 created, 1 updated, 0 unchanged" in out
+    assert "0 created, 0 updated, 1 unchanged" in again
+    advisory = Advisory.objects.get()
+    assert advisory.summary == "Cookie header leaks on cross-origin redirects"
+    assert advisory.raw == newer
+    assert advisory.imported_at == first.imported_at
+    assert advisory.updated_at > first.updated_at
+
+
+def test_import_that_changed_something_queues_the_rescan(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        out, _ = import_osv(write_osv_dir(tmp_path / "osv", PYPI))
+
+    assert len(callbacks) == 1
+    assert "Queued the re-scan of every certified version." in out
+
+
+def test_invalid_records_are_skipped_and_named(tmp_path):
+    folder = write_osv_dir(tmp_path / "osv", PYPI)
+    (folder / "broken.json").write_text(json.dumps({"id": "BROKEN-1"}))  # no `modified`
+    (folder / "garbage.json").write_text("{not json")
+
+    out, err = import_osv(folder, "--rescan=never")
+
+    assert "3 created, 0 updated, 0 unchanged, 2 invalid" in out
+    assert "broken.json" in err and "record.modified is required" in err
+    assert "garbage.json" in err
+    assert AuditEvent.objects.filter(action="advisories_imported").exists()
+
+
+@pytest.mark.parametrize(
+    ("make_path", "code"),
+    [
+        (lambda tmp: tmp / "missing", "osv_path_not_found"),
+        (lambda tmp: _write(tmp / "all.zip", b"PK\x03\x04 truncated"), "osv_archive_invalid"),
+        (lambda tmp: _mkdir(tmp / "empty"), "osv_no_records"),
+    ],
+)
+def test_bad_path_or_archive_is_a_command_error(tmp_path, make_path, code):
+    with pytest.raises(CommandError, match=code):
+        import_osv(make_path(tmp_path))
+    assert Advisory.objects.count() == 0
+
+
+def test_bad_path_exits_non_zero_with_a_clear_message(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_osv", str(tmp_path / "nowhere")],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 1
+    assert "osv_path_not_found" in result.stderr
+    assert "nowhere: no such file or directory" in result.stderr
+
+
+def _write(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+def _mkdir(path):
+    path.mkdir()
+    return path

@@ -1,0 +1,213 @@
+"""After the advisory database changes, certified versions are re-scanned and new findings are
+flagged once to the vendor's admins and developers, to reviewers, and in the audit log."""
+
+from smtplib import SMTPException
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.utils import timezone
+
+from certification import rescan
+from certification.models import CertificationResult, CertificationRun, ScanFinding
+from certification.stages import security
+from certification.tasks_security import rescan_certified_versions
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import AgentVersion
+from marketplace.storage import delete_package
+from tests.factories import MembershipFactory, UserFactory
+from tests.security import advisories
+
+from .conftest import (
+    LOG4J_VULNERABLE,
+    URLLIB3_PATCHED,
+    URLLIB3_VULNERABLE,
+    sbom_package,
+    stage_context,
+    write_osv_dir,
+)
+
+pytestmark = pytest.mark.django_db
+
+URLLIB3_ADVISORY = advisories.URLLIB3_COOKIE["id"]
+
+
+@pytest.fixture
+def certified(vendor):
+    """certified(*components, name=..., level=...) -> a version certified with this SBOM now,
+    its run's security stage recorded as the pipeline records it."""
+
+    def make(*components, name="pump-anomaly", level="standard") -> AgentVersion:
+        data = sbom_package(*components, name=name)
+        body = vendor.upload(data).json()
+        version = AgentVersion.objects.get(pk=body["version"]["id"])
+        outcome = security.run(stage_context(data, level))
+        run = CertificationRun.objects.create(
+            version=version,
+            tenant=version.tenant,
+            level=level,
+            status="passed",
+            pipeline_version="1",
+            stages=["validation", "security"],
+            finished_at=timezone.now(),
+        )
+        CertificationResult.objects.create(
+            run=run,
+            test_suite="security",
+            test_result=outcome.result,
+            findings=outcome.findings,
+            metrics=outcome.metrics,
+        )
+        AgentVersion.objects.filter(pk=version.pk).update(certification_status="certified")
+        version.refresh_from_db()
+        return version
+
+    return make
+
+
+@pytest.fixture
+def reviewer():
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="reviewers"))
+    return user
+
+
+def import_osv(tmp_path, *records, name="update"):
+    call_command("import_osv", str(write_osv_dir(tmp_path / name, records)), stdout=None)
+
+
+def test_new_advisory_is_flagged_to_vendor_reviewers_and_audit(
+    tmp_path,
+    vendor,
+    certified,
+    reviewer,
+    mailoutbox,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+):
+    import_osv(tmp_path, advisories.REQUESTS_PROXY_AUTH, name="initial")
+    version = certified(URLLIB3_VULNERABLE)
+    operator = MembershipFactory(tenant=vendor.tenant, role="operator", user=UserFactory())
+    assert ScanFinding.objects.count() == 0
+
+    # The import queues the re-scan on commit; eager, it runs right here.
+    with django_capture_on_commit_callbacks(execute=True):
+        import_osv(tmp_path, advisories.URLLIB3_COOKIE)
+
+    finding = ScanFinding.objects.get()
+    assert (finding.version, finding.tenant) == (version, vendor.tenant)
+    assert finding.advisory.osv_id == URLLIB3_ADVISORY
+    assert (finding.component, finding.component_version) == ("urllib3", "1.26.16")
+    assert (finding.severity, finding.fixed_versions, finding.blocking) == (
+        "medium",
+        ["1.26.17"],
+        False,
+    )
+    assert finding.notified_at is not None
+
+    vendor_mail, reviewer_mail = mailoutbox
+    assert vendor_mail.to == [vendor.membership.user.email]
+    assert operator.user.email not in vendor_mail.to
+    assert reviewer_mail.to == [reviewer.email]
+    for mail in (vendor_mail, reviewer_mail):
+        assert "1 new vulnerability" in mail.subject
+        assert str(version) in mail.body
+        assert f"MEDIUM 5.9 {URLLIB3_ADVISORY} (CVE-2023-43804) in urllib3 1.26.16" in mail.body
+        assert "fixed in 1.26.17" in mail.body
+    assert vendor.tenant.slug in reviewer_mail.subject
+
+    event = AuditEvent.objects.get(action="vulnerability_found")
+    assert event.tenant == vendor.tenant
+    assert event.target == str(version)
+    assert [f["advisory_id"] for f in event.details["findings"]] == [URLLIB3_ADVISORY]
+
+
+def test_second_rescan_does_not_notify_again(tmp_path, certified, reviewer, mailoutbox):
+    certified(URLLIB3_VULNERABLE)
+    import_osv(tmp_path, advisories.URLLIB3_COOKIE)
+
+    first = rescan_certified_versions.apply().get()
+    second = rescan_certified_versions.apply().get()
+
+    assert (first["new_findings"], first["notified_findings"]) == (1, 1)
+    assert (second["new_findings"], second["notified_findings"]) == (0, 0)
+    assert len(mailoutbox) == 2
+    assert AuditEvent.objects.filter(action="vulnerability_found").count() == 1
+    assert ScanFinding.objects.count() == 1
+
+
+def test_finding_the_certification_scan_already_listed_is_not_announced(
+    tmp_path, certified, reviewer, mailoutbox
+):
+    import_osv(tmp_path, advisories.URLLIB3_COOKIE)
+    certified(URLLIB3_VULNERABLE)  # passes at standard with the medium finding listed
+
+    report = rescan_certified_versions()
+
+    finding = ScanFinding.objects.get()
+    assert finding.known_at_certification is True
+    assert report["new_findings"] == 0
+    assert mailoutbox == []
+    assert not AuditEvent.objects.filter(action="vulnerability_found").exists()
+
+
+def test_finding_that_breaks_the_level_gate_is_marked_blocking(
+    tmp_path, certified, reviewer, mailoutbox
+):
+    certified(LOG4J_VULNERABLE, level="hardware")
+    import_osv(tmp_path, advisories.LOG4SHELL)
+
+    rescan_certified_versions()
+
+    finding = ScanFinding.objects.get()
+    assert (finding.severity, finding.blocking) == ("critical", True)
+    assert "fails the gate of its certification level" in mailoutbox[0].body
+    assert AuditEvent.objects.get(action="vulnerability_found").details["level"] == "hardware"
+
+
+def test_only_certified_versions_are_rescanned(tmp_path, vendor, certified, mailoutbox):
+    certified(URLLIB3_PATCHED, name="clean-agent")
+    vendor.upload(sbom_package(URLLIB3_VULNERABLE, name="never-certified"))
+    import_osv(tmp_path, advisories.URLLIB3_COOKIE)
+
+    report = rescan_certified_versions()
+
+    assert report["versions"] == 1
+    assert ScanFinding.objects.count() == 0
+    assert mailoutbox == []
+
+
+def test_unreadable_package_is_reported_and_the_others_still_scanned(
+    tmp_path, certified, mailoutbox
+):
+    lost = certified(URLLIB3_VULNERABLE, name="lost-agent")
+    kept = certified(URLLIB3_VULNERABLE, name="kept-agent")
+    delete_package(lost.storage_name)
+    import_osv(tmp_path, advisories.URLLIB3_COOKIE)
+
+    report = rescan_certified_versions()
+
+    assert report["unreadable"] == [f"{lost}: FileNotFoundError"]
+    assert [f.version for f in ScanFinding.objects.all()] == [kept]
+
+
+def test_mail_failure_leaves_the_findings_to_announce_next_time(
+    tmp_path, certified, reviewer, mailoutbox, monkeypatch
+):
+    certified(URLLIB3_VULNERABLE)
+    import_osv(tmp_path, advisories.URLLIB3_COOKIE)
+
+    def refuse(*args, **kwargs):
+        raise SMTPException("mail server down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(rescan, "send_mail", refuse)
+        with pytest.raises(SMTPException):
+            rescan_certified_versions()
+    assert ScanFinding.objects.get().notified_at is None
+
+    report = rescan_certified_versions()
+
+    assert (report["new_findings"], report["notified_findings"]) == (0, 1)
+    assert len(mailoutbox) == 2
+    assert ScanFinding.objects.get().notified_at is not None

@@ -1,0 +1,98 @@
+"""Platform admins tune each level's security policy in the admin; reviewers read advisories."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+import certification.admin_security  # noqa: F401 - registers the models until admin.py imports it
+from certification import vulndb
+from certification.models import SecurityPolicyOverride
+from certification.security.severity import Severity
+from edgeplug.audit.models import AuditEvent
+from tests.conftest import totp_now
+from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+from tests.security import advisories
+
+pytestmark = pytest.mark.django_db
+
+OVERRIDES_URL = "/admin/certification/securitypolicyoverride/"
+
+
+def staff_client(group: str) -> Client:
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    device = TOTPDeviceFactory(user=user)
+    client = Client()
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": user.email,
+            "password": PASSWORD,
+            "otp_token": totp_now(device),
+            "otp_device": device.persistent_id,
+        },
+    )
+    assert response.status_code == 302
+    return client
+
+
+def test_override_with_an_unknown_setting_or_bad_value_is_refused():
+    for overrides, message in (
+        ({"fail_on": "high"}, "unknown policy setting"),
+        ({"fail_on_severity": "severe"}, "fail_on_severity must be one of"),
+        ({"license_deny": "AGPL-3.0-only"}, "license_deny must be a list"),
+        (["high"], "JSON object"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            SecurityPolicyOverride(level="standard", overrides=overrides).full_clean()
+
+
+def test_saved_override_changes_only_its_level():
+    vulndb.save_policy_override(
+        SecurityPolicyOverride(level="standard", overrides={"fail_on_severity": "low"})
+    )
+
+    assert vulndb.policy_for("standard").fail_on_severity is Severity.LOW
+    assert vulndb.policy_for("hardware").fail_on_severity is Severity.HIGH
+    assert vulndb.policy_for("basic").fail_on_severity is None
+    assert AuditEvent.objects.get(action="security_policy_changed").details == {
+        "level": "standard",
+        "overrides": {"fail_on_severity": "low"},
+    }
+
+
+def test_platform_admin_edits_a_level_policy_in_the_admin():
+    client = staff_client("platform-admins")
+
+    refused = client.post(
+        f"{OVERRIDES_URL}add/", {"level": "hardware", "overrides": '{"fail_on": "low"}'}
+    )
+    saved = client.post(
+        f"{OVERRIDES_URL}add/", {"level": "hardware", "overrides": '{"fail_on_severity": "medium"}'}
+    )
+
+    assert refused.status_code == 200
+    assert "unknown policy setting(s): fail_on" in refused.content.decode()
+    assert saved.status_code == 302
+    assert vulndb.policy_for("hardware").fail_on_severity is Severity.MEDIUM
+    row = SecurityPolicyOverride.objects.get()
+    page = client.get(f"{OVERRIDES_URL}{row.pk}/change/").content.decode()
+    assert "license_allow" in page  # the level's defaults are shown next to the override
+
+
+def test_reviewer_finds_an_advisory_by_cve_and_package_but_cannot_change_policy(
+    import_advisories,
+):
+    import_advisories()
+    client = staff_client("reviewers")
+
+    by_cve = client.get("/admin/certification/advisory/", {"q": "CVE-2021-44228"})
+    by_package = client.get("/admin/certification/advisory/", {"q": "log4j-core"})
+
+    assert list(by_cve.context["cl"].result_list.values_list("osv_id", flat=True)) == [
+        advisories.LOG4SHELL["id"]
+    ]
+    assert advisories.LOG4SHELL["id"] in by_package.content.decode()
+    assert client.get("/admin/certification/advisory/add/").status_code == 403
+    assert client.get(f"{OVERRIDES_URL}add/").status_code == 403

@@ -1,0 +1,172 @@
+"""Run the ``edgeplug`` CLI as a real process, against a live test server or a stub one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.factories import PASSWORD, MembershipFactory, TenantFactory, UserFactory
+from tests.packageformat.builders import default_files, make_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+VENDOR_SLUG = "acme-robotics"  # the vendor named by the default test manifest
+
+
+@dataclass
+class Cli:
+    """The CLI as one user on one machine: its own config directory and working directory."""
+
+    home: Path
+    password: str = PASSWORD
+
+    @property
+    def config_dir(self) -> Path:
+        return self.home / "config"
+
+    def __call__(self, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(self.home),
+            "PYTHONPATH": str(REPO),
+            "EDGEPLUG_CONFIG_DIR": str(self.config_dir),
+            "EDGEPLUG_PASSWORD": self.password if password is None else password,
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "edgeplug.cli", *args],
+            cwd=self.home,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def ok(self, *args: str) -> str:
+        """Run a command that must succeed; its stdout."""
+        result = self(*args)
+        assert result.returncode == 0, (result.stdout, result.stderr)
+        return result.stdout
+
+    def session(self) -> dict:
+        return json.loads((self.config_dir / "config.json").read_text())
+
+
+@pytest.fixture
+def cli(tmp_path) -> Cli:
+    home = tmp_path / "vendor"
+    home.mkdir()
+    return Cli(home)
+
+
+@pytest.fixture
+def make_cli(tmp_path) -> Callable[[str], Cli]:
+    """Another machine: a CLI with a config directory of its own."""
+
+    def make(name: str) -> Cli:
+        home = tmp_path / name
+        home.mkdir()
+        return Cli(home)
+
+    return make
+
+
+@pytest.fixture
+def agent_dir(tmp_path) -> Path:
+    """A directory holding a valid agent's files, as a vendor would keep them."""
+    return write_agent(tmp_path / "pump-anomaly", make_manifest())
+
+
+def write_agent(directory: Path, manifest: dict, **files: bytes) -> Path:
+    """Write the files of a valid package for ``manifest``; ``model_bytes`` etc. as in builders."""
+    directory.mkdir()
+    for name, content in default_files(manifest, **files).items():
+        (directory / name).write_bytes(content)
+    return directory
+
+
+def member(tenant, role: str = "developer"):
+    return MembershipFactory(role=role, tenant=tenant, user=UserFactory()).user
+
+
+@pytest.fixture
+def developer(transactional_db):
+    """A developer of the vendor tenant that the default test manifest names."""
+    tenant = TenantFactory(slug=VENDOR_SLUG, is_vendor=True, is_customer=False)
+    return member(tenant)
+
+
+@pytest.fixture
+def signed_in(cli, developer, live_server) -> Cli:
+    cli.ok("login", "--server", live_server.url, "--email", developer.email)
+    return cli
+
+
+@dataclass
+class StubApi:
+    """A stand-in server answering fixed JSON per path, for endpoints the CLI only reads."""
+
+    url: str
+    routes: dict[str, list[tuple[int, object]]] = field(default_factory=dict)
+    requests: list[tuple[str, str, str | None]] = field(default_factory=list)
+    bodies: dict[str, bytes] = field(default_factory=dict)
+
+    def answer(self, path: str, *responses: tuple[int, object]) -> None:
+        """Answer ``path`` with each response in turn, repeating the last one."""
+        self.routes[path] = list(responses)
+
+
+@pytest.fixture
+def stub_api() -> Iterator[StubApi]:
+    stub = StubApi(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._reply()
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            stub.bodies[self.path] = self.rfile.read(length)
+            self._reply()
+
+        def _reply(self) -> None:
+            stub.requests.append((self.command, self.path, self.headers.get("Authorization")))
+            responses = stub.routes.get(self.path, [(404, {"code": "not_found", "detail": "?"})])
+            status, body = responses.pop(0) if len(responses) > 1 else responses[0]
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
+    stub.answer(
+        "/api/v1/auth/token",
+        (
+            200,
+            {
+                "access": "stub-access",
+                "refresh": "stub-refresh",
+                "tenant": VENDOR_SLUG,
+                "role": "developer",
+            },
+        ),
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield stub
+    server.shutdown()
+    server.server_close()

@@ -1,0 +1,184 @@
+"""Certificates with the CLI: fetch them and the key set, then verify a package offline."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from edgeplug import signing
+from tests.packageformat.builders import make_manifest, make_package
+
+pytestmark = pytest.mark.slow
+
+NOW = datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _platform_key(**window) -> tuple[signing.KeyPair, dict]:
+    keys = signing.generate_keypair()
+    entry = {
+        "key_id": keys.key_id,
+        "public_key": signing.encode_b64(keys.public_key),
+        "not_before": _iso(NOW - timedelta(days=30)),
+        "not_after": _iso(NOW + timedelta(days=300)),
+        "revoked_at": None,
+        **window,
+    }
+    return keys, entry
+
+
+def _certificate(keys: signing.KeyPair, package: bytes, **changes) -> dict:
+    payload = {
+        "package": {"digest": "sha256:" + signing.package_digest(package).hex()},
+        "name": "pump-anomaly",
+        "version": "1.0.0",
+        "level": "standard",
+        "issued_at": _iso(NOW - timedelta(days=1)),
+        "expires_at": _iso(NOW + timedelta(days=364)),
+        "key_id": keys.key_id,
+        **changes,
+    }
+    signature = signing.sign_document(keys.private_key, payload)
+    return {
+        "certificate": payload,
+        "signature": signing.encode_b64(signature),
+        "key_id": keys.key_id,
+    }
+
+
+@pytest.fixture
+def files(tmp_path):
+    """Write a package, its certificate and a key set; return a function that does it."""
+
+    def write(package: bytes, certificate: dict, keyset: dict) -> list[str]:
+        (tmp_path / "agent.epk").write_bytes(package)
+        (tmp_path / "certificate.json").write_text(json.dumps(certificate))
+        (tmp_path / "keys.json").write_text(json.dumps(keyset))
+        return [
+            str(tmp_path / "agent.epk"),
+            "--certificate",
+            str(tmp_path / "certificate.json"),
+            "--keyset",
+            str(tmp_path / "keys.json"),
+        ]
+
+    return write
+
+
+def test_a_certified_package_verifies_offline(cli, files):
+    keys, entry = _platform_key()
+    package = make_package()
+    out = cli.ok("verify", *files(package, _certificate(keys, package), {"keys": [entry]}))
+    assert f"certificate: ok (standard level, expires {_iso(NOW + timedelta(days=364))}" in out
+    assert f"key {keys.key_id})" in out
+
+
+def test_a_certificate_for_other_bytes_is_refused(cli, files):
+    keys, entry = _platform_key()
+    certified = make_package()
+    other = make_package(make_manifest(version="1.0.1"))
+    result = cli("verify", *files(other, _certificate(keys, certified), {"keys": [entry]}))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: package_mismatch: ")
+
+
+def test_a_certificate_with_a_forged_body_is_refused(cli, files):
+    keys, entry = _platform_key()
+    package = make_package()
+    certificate = _certificate(keys, package)
+    certificate["certificate"]["level"] = "hardware"
+    result = cli("verify", *files(package, certificate, {"keys": [entry]}))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: bad_signature: ")
+
+
+def test_a_certificate_from_a_revoked_key_is_refused(cli, files):
+    keys, entry = _platform_key(revoked_at=_iso(NOW))
+    package = make_package()
+    result = cli("verify", *files(package, _certificate(keys, package), {"keys": [entry]}))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: key_revoked: ")
+
+
+def test_a_certificate_whose_key_is_not_published_is_refused(cli, files):
+    keys, _ = _platform_key()
+    _, unrelated = _platform_key()
+    package = make_package()
+    result = cli("verify", *files(package, _certificate(keys, package), {"keys": [unrelated]}))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: unknown_key: ")
+
+
+def test_an_expired_certificate_is_refused(cli, files):
+    keys, entry = _platform_key()
+    package = make_package()
+    certificate = _certificate(keys, package, expires_at=_iso(NOW - timedelta(minutes=1)))
+    result = cli("verify", *files(package, certificate, {"keys": [entry]}))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: certificate_expired: ")
+
+
+def test_a_certificate_file_that_is_not_json_is_refused(cli, files, tmp_path):
+    _, entry = _platform_key()
+    args = files(make_package(), {}, {"keys": [entry]})
+    (tmp_path / "certificate.json").write_text("<html>")
+    result = cli("verify", *args)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: certificate_malformed: ")
+
+
+def test_certificate_without_keyset_is_wrong_usage(cli, files, tmp_path):
+    keys, entry = _platform_key()
+    package = make_package()
+    files(package, _certificate(keys, package), {"keys": [entry]})
+    result = cli(
+        "verify", str(tmp_path / "agent.epk"), "--certificate", str(tmp_path / "certificate.json")
+    )
+    assert result.returncode == 2
+
+
+def test_fetched_certificate_and_keyset_verify_the_package(cli, stub_api, tmp_path):
+    keys, entry = _platform_key()
+    package = make_package()
+    (tmp_path / "agent.epk").write_bytes(package)
+    stub_api.answer(
+        "/api/v1/agents/7/versions/1.0.0/certificate", (200, _certificate(keys, package))
+    )
+    stub_api.answer("/.well-known/edgeplug/keys.json", (200, {"keys": [entry]}))
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+
+    cli.ok("fetch-certificate", "7", "1.0.0", "--out", str(tmp_path / "cert.json"))
+    cli.ok("fetch-keyset", "--out", str(tmp_path / "keys.json"))
+    out = cli.ok(
+        "verify",
+        str(tmp_path / "agent.epk"),
+        "--certificate",
+        str(tmp_path / "cert.json"),
+        "--keyset",
+        str(tmp_path / "keys.json"),
+    )
+    assert "certificate: ok" in out
+    certificate_request = next(r for r in stub_api.requests if r[1].endswith("/certificate"))
+    assert certificate_request[2] == "Bearer stub-access"
+    keyset_request = next(r for r in stub_api.requests if r[1].endswith("keys.json"))
+    assert keyset_request[2] is None, "the key set is public"
+
+
+def test_fetch_keyset_needs_no_sign_in(cli, stub_api, tmp_path):
+    _, entry = _platform_key()
+    stub_api.answer("/.well-known/edgeplug/keys.json", (200, {"keys": [entry]}))
+    cli.ok("fetch-keyset", "--server", stub_api.url, "--out", str(tmp_path / "keys.json"))
+    assert json.loads((tmp_path / "keys.json").read_text()) == {"keys": [entry]}
+
+
+def test_a_missing_certificate_is_reported_with_the_server_code(cli, stub_api, tmp_path):
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    result = cli("fetch-certificate", "7", "1.0.0", "--out", str(tmp_path / "cert.json"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: not_found: ")
+    assert not (tmp_path / "cert.json").exists()

@@ -1,0 +1,42 @@
+"""The CLI runs on a vendor's machine: it must load without Django, Celery or the server apps."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.cli.conftest import REPO, write_agent
+from tests.packageformat.builders import make_manifest
+
+SERVER_SIDE = ("django", "celery", "kombu", "rest_framework", "certification", "billing")
+ALLOWED = ("edgeplug.cli", "edgeplug.signing", "edgeplug.certificates", "marketplace.packageformat")
+
+
+@pytest.mark.slow
+def test_packing_and_verifying_import_no_server_code(tmp_path):
+    agent = write_agent(tmp_path / "agent", make_manifest())
+    package = tmp_path / "agent.epk"
+    script = (
+        "import sys\n"
+        "from edgeplug.cli.main import cli\n"
+        "for name in cli.list_commands(None):\n"
+        "    cli.get_command(None, name)\n"
+        f"cli.main(['pack', {str(agent)!r}, '--out', {str(package)!r}], standalone_mode=False)\n"
+        f"cli.main(['verify', {str(package)!r}], standalone_mode=False)\n"
+        "print('modules:', *sorted(sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(REPO), "EDGEPLUG_CONFIG_DIR": str(tmp_path / "config")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    modules = result.stdout.split("modules:")[1].split()
+    assert "marketplace.packageformat" in modules, "pack and verify ran the shared validator"
+    assert not [m for m in modules if m.split(".")[0] in SERVER_SIDE]
+    project = [m for m in modules if m.split(".")[0] in ("edgeplug", "marketplace") and "." in m]
+    assert [m for m in project if not m.startswith(ALLOWED)] == []

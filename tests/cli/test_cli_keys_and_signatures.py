@@ -1,0 +1,109 @@
+"""Offline key handling: keygen writes a private key file, sign and verify use it."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from edgeplug import signing
+from tests.packageformat.builders import make_manifest, make_package
+
+pytestmark = pytest.mark.slow
+
+
+def test_keygen_writes_a_private_key_file_and_prints_the_public_half(cli):
+    out = cli.ok("keygen")
+    path = cli.config_dir / "signing-key.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    document = json.loads(path.read_text())
+    seed = signing.decode_private_key(document["private_key"])
+    public = signing.public_key_from_private(seed)
+    assert document["key_id"] == signing.key_id(public)
+    assert f"key id:      {document['key_id']}" in out
+    assert f"public key:  {signing.encode_b64(public)}" in out
+
+
+def test_keygen_never_overwrites_a_key_without_force(cli, tmp_path):
+    target = tmp_path / "vendor.key"
+    cli.ok("keygen", "--out", str(target))
+    first = target.read_text()
+    refused = cli("keygen", "--out", str(target))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: file_exists: ")
+    assert target.read_text() == first
+    cli.ok("keygen", "--out", str(target), "--force")
+    assert target.read_text() != first
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_sign_writes_a_detached_signature_that_verifies(cli, tmp_path):
+    cli.ok("keygen")
+    package = tmp_path / "agent.epk"
+    package.write_bytes(make_package())
+    out = cli.ok("sign", str(package))
+    key = json.loads((cli.config_dir / "signing-key.json").read_text())
+    assert f"key id:    {key['key_id']}" in out
+    signature = signing.decode_signature((tmp_path / "agent.epk.sig").read_text())
+    signing.verify_package(
+        signing.decode_public_key(key["public_key"]), package.read_bytes(), signature
+    )
+
+    verified = cli.ok("verify", str(package), "--public-key", key["public_key"])
+    assert "package:     ok (pump-anomaly 1.0.0, sha256:" in verified
+    assert f"signature:   ok (key {key['key_id']})" in verified
+
+
+def test_verify_refuses_a_signature_from_another_key(cli, tmp_path):
+    cli.ok("keygen")
+    cli.ok("keygen", "--out", str(tmp_path / "other.key"))
+    package = tmp_path / "agent.epk"
+    package.write_bytes(make_package())
+    cli.ok("sign", str(package), "--key", str(tmp_path / "other.key"))
+    result = cli("verify", str(package), "--key", str(cli.config_dir / "signing-key.json"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: bad_signature: ")
+
+
+def test_verify_refuses_a_package_changed_after_signing(cli, tmp_path):
+    cli.ok("keygen")
+    package = tmp_path / "agent.epk"
+    package.write_bytes(make_package())
+    cli.ok("sign", str(package))
+    package.write_bytes(make_package(make_manifest(description="Changed after signing.")))
+    result = cli("verify", str(package), "--key", str(cli.config_dir / "signing-key.json"))
+    assert result.returncode == 1
+    assert "error: bad_signature: " in result.stderr
+
+
+def test_verify_refuses_a_malformed_signature_file(cli, tmp_path):
+    cli.ok("keygen")
+    package = tmp_path / "agent.epk"
+    package.write_bytes(make_package())
+    (tmp_path / "agent.epk.sig").write_text("bm90IGEgc2lnbmF0dXJl\n")
+    result = cli("verify", str(package), "--key", str(cli.config_dir / "signing-key.json"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: malformed_signature: ")
+
+
+def test_verify_checks_the_archive_itself(cli, tmp_path):
+    package = tmp_path / "agent.epk"
+    package.write_bytes(b"plain text, not a zip")
+    result = cli("verify", str(package))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: not_a_zip: ")
+
+
+def test_a_tampered_key_file_is_refused(cli, tmp_path):
+    cli.ok("keygen")
+    path = cli.config_dir / "signing-key.json"
+    document = json.loads(path.read_text())
+    document["key_id"] = signing.key_id(signing.generate_keypair().public_key)
+    path.write_text(json.dumps(document))
+    package = tmp_path / "agent.epk"
+    package.write_bytes(make_package())
+    result = cli("sign", str(package))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: invalid_key_file: ")
+    assert not (tmp_path / "agent.epk.sig").exists()

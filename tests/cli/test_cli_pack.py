@@ -1,0 +1,74 @@
+"""`edgeplug pack`: the shared validator first, then a deterministic package and its RECORD."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from marketplace.packageformat import inspect_package
+from tests.cli.conftest import write_agent
+from tests.packageformat.builders import make_manifest, make_package
+
+pytestmark = pytest.mark.slow
+
+
+def test_pack_writes_the_package_and_record(cli, agent_dir, tmp_path):
+    out = cli.ok("pack", str(agent_dir))
+    package = tmp_path / "pump-anomaly-1.0.0.epk"
+    data = package.read_bytes()
+    checked = inspect_package(data)
+    assert (checked.name, checked.version) == ("pump-anomaly", "1.0.0")
+    assert (agent_dir / "RECORD").read_bytes() == checked.read("RECORD")
+    assert f"into {package}" in out
+    assert f"digest: sha256:{checked.sha256}" in out
+
+
+def test_pack_is_deterministic(cli, agent_dir, tmp_path):
+    cli.ok("pack", str(agent_dir), "--out", str(tmp_path / "first.epk"))
+    cli.ok("pack", str(agent_dir), "--out", str(tmp_path / "second.epk"))
+    first = (tmp_path / "first.epk").read_bytes()
+    assert first == (tmp_path / "second.epk").read_bytes()
+    assert first == make_package(make_manifest())
+
+
+def test_pack_refuses_a_manifest_that_breaks_the_schema(cli, tmp_path):
+    directory = write_agent(tmp_path / "broken", make_manifest(license=None))
+    result = cli("pack", str(directory), "--out", str(tmp_path / "broken.epk"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: schema_violation: ")
+    assert not (tmp_path / "broken.epk").exists()
+    assert not (directory / "RECORD").exists()
+
+
+def test_pack_refuses_a_bad_version_with_its_code(cli, tmp_path):
+    directory = write_agent(tmp_path / "broken", make_manifest(version="1.0"))
+    result = cli("pack", str(directory))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: invalid_version: ")
+
+
+def test_pack_refuses_invalid_json(cli, tmp_path):
+    directory = write_agent(tmp_path / "broken", make_manifest())
+    (directory / "manifest.json").write_text("{not json")
+    result = cli("pack", str(directory))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: invalid_json: ")
+
+
+def test_pack_refuses_a_directory_without_manifest(cli, tmp_path):
+    directory = tmp_path / "empty"
+    directory.mkdir()
+    (directory / "model.tflite").write_bytes(b"model")
+    result = cli("pack", str(directory))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: missing_manifest: ")
+
+
+def test_pack_refuses_a_missing_model_file(cli, tmp_path):
+    directory = write_agent(tmp_path / "broken", make_manifest())
+    (directory / "model.tflite").unlink()
+    result = cli("pack", str(directory))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: referenced_file_missing: ")
+    assert json.loads((directory / "manifest.json").read_text())["name"] == "pump-anomaly"

@@ -1,0 +1,50 @@
+"""`edgeplug upload --certify --level L` asks for certification and points at the run."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.packageformat.builders import make_package
+
+pytestmark = pytest.mark.slow
+
+UPLOADED = {
+    "agent": {"id": 3, "name": "pump-anomaly"},
+    "version": {"version": "1.0.0", "digest": "ab" * 32},
+    "created": True,
+    "certification_run": 11,
+}
+
+
+@pytest.fixture
+def uploader(cli, stub_api, tmp_path):
+    stub_api.answer("/api/v1/auth/me", (200, {"email": "dev@acme.example"}))
+    stub_api.answer("/api/v1/agents/upload", (201, UPLOADED))
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    cli.ok("keygen")
+    (tmp_path / "agent.epk").write_bytes(make_package())
+    return cli
+
+
+def test_certify_sends_the_level_and_prints_the_run(uploader, stub_api, tmp_path):
+    key = str(uploader.config_dir / "signing-key.json")
+    out = uploader.ok(
+        "upload", str(tmp_path / "agent.epk"), "--key", key, "--certify", "--level", "hardware"
+    )
+    assert "certification run: 11 (edgeplug status --run 11 --watch)" in out
+    body = stub_api.bodies["/api/v1/agents/upload"]
+    assert b'name="certify"\r\n\r\ntrue\r\n' in body
+    assert b'name="level"\r\n\r\nhardware\r\n' in body
+    assert make_package() in body
+
+
+def test_level_without_certify_is_wrong_usage(uploader, tmp_path):
+    key = str(uploader.config_dir / "signing-key.json")
+    result = uploader("upload", str(tmp_path / "agent.epk"), "--key", key, "--level", "basic")
+    assert result.returncode == 2
+    assert "--level applies with --certify" in result.stderr
+
+
+def test_an_unknown_level_is_wrong_usage(uploader, tmp_path):
+    result = uploader("upload", str(tmp_path / "agent.epk"), "--certify", "--level", "gold")
+    assert result.returncode == 2

@@ -1,0 +1,165 @@
+"""Fixtures shared by the whole suite."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django_otp.oath import TOTP
+from rest_framework.test import APIClient
+
+from tests.factories import PASSWORD, MembershipFactory, TenantFactory, UserFactory
+
+# Vendors with signing keys (make_vendor, vendor) are shared by several test folders.
+pytest_plugins = ["tests.vendors"]
+
+
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]
+    cache_backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return [
+        f"edgeplug database: {db['ENGINE'].rsplit('.', 1)[-1]} ({db.get('HOST') or db['NAME']})",
+        f"edgeplug cache: {cache_backend}; broker: {settings.CELERY_BROKER_URL.split('://')[0]}",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    # Only in-process tests: processes the suite starts use the real hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The hashed-manifest storage needs collectstatic; in-process tests don't run it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def live_worker(celery_worker_process, settings, media_root):
+    """A real worker, with this test storing files where the worker reads them."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(celery_worker_process.media_root)},
+        },
+    }
+    return celery_worker_process
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path_factory):
+    """Each test stores files in a directory of its own (unless it switches to S3)."""
+    root = tmp_path_factory.mktemp("media")
+    if settings.STORAGE == "filesystem":
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(root)},
+            },
+        }
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def totp_now(device) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    return f"{totp.token():0{device.digits}d}"
+
+
+def sign_in(api: APIClient, user, tenant=None, otp=None) -> dict:
+    body = {"email": user.email, "password": PASSWORD}
+    if tenant is not None:
+        body["tenant"] = tenant.slug
+    if otp is not None:
+        body["otp"] = otp
+    response = api.post("/api/v1/auth/token", body, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+@pytest.fixture
+def member_client(db):
+    """make(role="admin", tenant=None, **tenant_kwargs) -> (client, membership)."""
+
+    def make(role="admin", tenant=None, **tenant_kwargs):
+        membership = MembershipFactory(
+            role=role, tenant=tenant or TenantFactory(**tenant_kwargs), user=UserFactory()
+        )
+        client = APIClient()
+        tokens = sign_in(client, membership.user)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+        return client, membership
+
+    return make
+
+
+def _database_url_for_test_db() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or ''}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process on the test database and the configured broker."""
+    workdir = tmp_path_factory.mktemp("worker")
+    log_path = workdir / "worker.log"
+    (workdir / "media").mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url_for_test_db(),
+        "MEDIA_ROOT": str(workdir / "media"),
+    }
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "edgeplug",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    proc.media_root = workdir / "media"
+    yield proc
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    if proc.returncode not in (0, -signal.SIGTERM) or os.environ.get("EDGEPLUG_SHOW_WORKER_LOG"):
+        print(log_path.read_text()[-20000:])

@@ -1,0 +1,79 @@
+"""The admin requires a verified TOTP code from every staff user."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from edgeplug.audit.models import AuditEvent
+from tests.conftest import totp_now
+from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff():
+    user = UserFactory(is_staff=True, is_superuser=True)
+    user.groups.add(Group.objects.get(name="platform-admins"))
+    return user
+
+
+def _login(client, user, otp_token="", device=None):
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": user.email,
+            "password": PASSWORD,
+            "otp_token": otp_token,
+            "otp_device": device.persistent_id if device else "",
+        },
+    )
+
+
+def test_password_alone_does_not_open_the_admin(staff):
+    client = Client()
+    response = _login(client, staff)
+    assert response.status_code == 200  # the form again, with an error
+    assert client.get("/admin/").status_code == 302
+
+
+def test_staff_without_confirmed_device_cannot_get_in(staff):
+    device = TOTPDeviceFactory(user=staff, confirmed=False)
+    client = Client()
+    _login(client, staff, totp_now(device), device)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_password_and_current_totp_open_the_admin(staff):
+    device = TOTPDeviceFactory(user=staff)
+    client = Client()
+    response = _login(client, staff, totp_now(device), device)
+    assert response.status_code == 302, response.context["form"].errors
+    assert client.get("/admin/").status_code == 200
+    assert AuditEvent.objects.filter(
+        action="login", actor=staff, details__method="session"
+    ).exists()
+
+
+def test_session_without_otp_verification_is_sent_to_login(staff):
+    client = Client()
+    client.force_login(staff)  # a signed-in session that never passed OTP
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_audit_log_is_read_only_in_admin(staff):
+    device = TOTPDeviceFactory(user=staff)
+    client = Client()
+    _login(client, staff, totp_now(device), device)
+    event = AuditEvent.objects.first()
+    assert client.get("/admin/audit/auditevent/").status_code == 200
+    assert client.get("/admin/audit/auditevent/add/").status_code == 403
+    page = client.get(f"/admin/audit/auditevent/{event.pk}/change/")
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    assert (
+        client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )

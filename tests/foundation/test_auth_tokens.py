@@ -1,0 +1,147 @@
+"""Signing in with JWT: what a user sees for each right and wrong attempt."""
+
+import base64
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.conftest import sign_in, totp_now
+from tests.factories import PASSWORD, MembershipFactory, TOTPDeviceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+TOKEN = "/api/v1/auth/token"
+
+
+def test_token_carries_tenant_and_role(api):
+    membership = MembershipFactory(role="developer")
+    tokens = sign_in(api, membership.user)
+    claims = AccessToken(tokens["access"])
+    assert claims["tenant_id"] == membership.tenant_id
+    assert claims["role"] == "developer"
+    assert tokens["tenant"] == membership.tenant.slug
+
+
+def test_me_shows_tenant_and_role(api):
+    membership = MembershipFactory(role="operator")
+    tokens = sign_in(api, membership.user)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    me = api.get("/api/v1/auth/me").json()
+    assert me["tenant"] == membership.tenant.slug
+    assert me["role"] == "operator"
+    assert me["mfa_enabled"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "status"),
+    [
+        ({"email": "nobody@example.com", "password": "x"}, "invalid_credentials", 401),
+        ({"email": "EMAIL", "password": "wrong"}, "invalid_credentials", 401),
+        ({"email": "EMAIL"}, "required", 400),
+        ({"email": "not-an-email", "password": "x"}, "invalid", 400),
+        ({"email": "EMAIL", "password": PASSWORD, "admin": True}, "unknown_field", 400),
+        ({"email": "EMAIL", "password": PASSWORD, "tenant": "nope"}, "unknown_tenant", 401),
+    ],
+)
+def test_bad_sign_in_gets_specific_code(api, body, code, status):
+    user = MembershipFactory().user
+    body = {k: (user.email if v == "EMAIL" else v) for k, v in body.items()}
+    response = api.post(TOKEN, body, format="json")
+    assert response.status_code == status
+    assert response.json()["code"] == code
+
+
+def test_inactive_user_is_told_so_only_with_the_right_password(api):
+    user = UserFactory(is_active=False)
+    right = api.post(TOKEN, {"email": user.email, "password": PASSWORD}, format="json")
+    wrong = api.post(TOKEN, {"email": user.email, "password": "nope"}, format="json")
+    assert (right.status_code, right.json()["code"]) == (401, "account_inactive")
+    assert wrong.json()["code"] == "invalid_credentials"
+
+
+def test_user_in_several_tenants_must_choose(api):
+    first = MembershipFactory(role="admin")
+    second = MembershipFactory(user=first.user, role="billing")
+    response = api.post(TOKEN, {"email": first.user.email, "password": PASSWORD}, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "tenant_required")
+    tokens = sign_in(api, first.user, tenant=second.tenant)
+    assert AccessToken(tokens["access"])["role"] == "billing"
+
+
+def test_otp_required_invalid_and_accepted(api):
+    device = TOTPDeviceFactory(user=MembershipFactory().user)
+    body = {"email": device.user.email, "password": PASSWORD}
+    missing = api.post(TOKEN, body, format="json")
+    assert (missing.status_code, missing.json()["code"]) == (401, "otp_required")
+    wrong = api.post(TOKEN, {**body, "otp": "000000"}, format="json")
+    assert (wrong.status_code, wrong.json()["code"]) == (401, "otp_invalid")
+    time.sleep(1.1)  # django-otp makes the device wait a second after a wrong code
+    assert api.post(TOKEN, {**body, "otp": totp_now(device)}, format="json").status_code == 200
+
+
+def test_refresh_rotates_and_old_refresh_is_blacklisted(api):
+    tokens = sign_in(api, MembershipFactory().user)
+    first = api.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert first.status_code == 200
+    assert first.json()["refresh"] != tokens["refresh"]
+    assert first.json()["tenant"] == tokens["tenant"]
+    again = api.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert (again.status_code, again.json()["code"]) == (401, "token_not_valid")
+
+
+def test_logout_blacklists_the_refresh_token(api):
+    tokens = sign_in(api, MembershipFactory().user)
+    assert (
+        api.post("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, format="json").status_code
+        == 204
+    )
+    after = api.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert after.status_code == 401
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _tampered(access: str) -> str:
+    header, payload, signature = access.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["role"] = "admin"
+    claims["tenant_id"] = claims["tenant_id"] + 1000
+    return f"{header}.{_b64(claims)}.{signature}"
+
+
+def _alg_none(access: str) -> str:
+    _, payload, _ = access.split(".")
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{payload}."
+
+
+def _expired(access: str) -> str:
+    token = AccessToken(access)
+    token.set_exp(lifetime=-timedelta(seconds=5))
+    return str(token)
+
+
+@pytest.mark.parametrize("forge", [_tampered, _alg_none, _expired, lambda a: "garbage"])
+def test_forged_or_expired_tokens_get_401(api, forge):
+    tokens = sign_in(api, MembershipFactory().user)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {forge(tokens['access'])}")
+    response = api.get("/api/v1/auth/me")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_no_token_gets_401_not_authenticated(api):
+    response = api.get("/api/v1/auth/me")
+    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
+
+
+def test_removed_membership_invalidates_tokens(api):
+    membership = MembershipFactory()
+    tokens = sign_in(api, membership.user)
+    membership.delete()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    response = api.get("/api/v1/auth/me")
+    assert (response.status_code, response.json()["code"]) == (401, "membership_revoked")

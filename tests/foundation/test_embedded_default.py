@@ -1,0 +1,101 @@
+"""The embedded default: start the whole service with no configuration, use it, stop it."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "runstack exited early"
+        try:
+            response = requests.get(url, timeout=2)
+            if response.status_code == 200:
+                return response
+        except requests.RequestException:  # not listening yet, or still starting up
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} not ready in {timeout}s")
+
+
+def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
+    port = _free_port()
+    # No configuration at all, except a private var/ so the developer's data is left alone.
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "EDGEPLUG_VAR_DIR": str(tmp_path)}
+    log = open(tmp_path / "runstack.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "runstack",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--concurrency",
+            "1",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        ready = _wait_ready(f"http://127.0.0.1:{port}/ready", proc)
+        assert ready.json()["checks"] == {
+            "database": "ok",
+            "cache": "ok",
+            "broker": "ok",
+            "storage": "ok",
+        }
+        assert (tmp_path / "edgeplug.sqlite3").exists()
+        creds = json.loads((tmp_path / "demo-credentials.json").read_text())
+        vendor = next(c for c in creds if c["email"].startswith("vendor@"))
+        token = requests.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            json={"email": vendor["email"], "password": vendor["password"]},
+            timeout=10,
+        )
+        assert token.status_code == 200, token.text
+        me = requests.get(
+            f"http://127.0.0.1:{port}/api/v1/auth/me",
+            timeout=10,
+            headers={"Authorization": f"Bearer {token.json()['access']}"},
+        )
+        assert me.json()["tenant"] == "acme-sensors"
+        docs = requests.get(f"http://127.0.0.1:{port}/api/v1/docs/", timeout=10)
+        asset = requests.get(
+            f"http://127.0.0.1:{port}/static/drf_spectacular_sidecar/swagger-ui-dist/"
+            "swagger-ui-bundle.js",
+            timeout=10,
+        )
+        assert docs.status_code == 200 and asset.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = "killed"
+        log.close()
+    output = (tmp_path / "runstack.log").read_text()
+    assert code == 0, output[-3000:]
+    assert "Stopped." in output

@@ -1,0 +1,82 @@
+"""Liveness, readiness, metrics, request ids and the API schema/docs."""
+
+import pytest
+from django.test import Client
+
+from edgeplug.health.task_signals import count_task
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_answers():
+    response = Client().get("/health")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_ready_checks_every_dependency():
+    response = Client().get("/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "cache": "ok",
+        "broker": "ok",
+        "storage": "ok",
+    }
+
+
+def test_ready_is_503_naming_what_failed(settings, tmp_path):
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(blocked / "media")},
+        },
+    }
+    response = Client().get("/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["storage"] != "ok"
+
+
+def test_metrics_expose_requests_database_and_celery_tasks():
+    count_task("edgeplug.accounts.tasks.flush_expired_tokens", "succeeded")
+    client = Client()
+    client.get("/health")
+    text = client.get("/metrics").content.decode()
+    assert "django_http_requests_total_by_method_total" in text
+    assert "django_http_requests_latency_seconds_by_view_method" in text
+    assert "django_db_execute_total" in text
+    assert (
+        'edgeplug_celery_tasks_total{state="succeeded",'
+        'task="edgeplug.accounts.tasks.flush_expired_tokens"} 1.0'
+    ) in text
+
+
+def test_request_id_is_returned_and_client_ids_are_kept():
+    client = Client()
+    generated = client.get("/health")["X-Request-ID"]
+    assert len(generated) == 32
+    assert client.get("/health", HTTP_X_REQUEST_ID="trace-12345678")["X-Request-ID"] == (
+        "trace-12345678"
+    )
+    assert client.get("/health", HTTP_X_REQUEST_ID="bad id\n")["X-Request-ID"] != "bad id\n"
+
+
+def test_openapi_schema_lists_auth_endpoints():
+    response = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/api/v1/auth/token" in paths
+    assert "/api/v1/tenant/members" in paths
+
+
+def test_swagger_ui_is_served_from_local_static_files():
+    html = Client().get("/api/v1/docs/").content.decode()
+    assert "swagger-ui" in html
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs"):
+        assert cdn not in html

@@ -1,0 +1,46 @@
+"""Malformed, oversized and unexpected requests get a clear 4xx with a stable code."""
+
+import pytest
+
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+TOKEN = "/api/v1/auth/token"
+
+
+def test_malformed_json(api):
+    response = api.post(TOKEN, data="{not json", content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (400, "malformed_json")
+
+
+def test_oversized_body(api, settings):
+    settings.API_MAX_JSON_BYTES = 1000
+    body = '{"email": "a@b.c", "password": "' + "x" * 2000 + '"}'
+    response = api.post(TOKEN, data=body, content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (413, "payload_too_large")
+
+
+def test_unknown_fields_are_named(api):
+    user = MembershipFactory().user
+    response = api.post(
+        TOKEN, {"email": user.email, "password": "x", "is_staff": True}, format="json"
+    )
+    body = response.json()
+    assert (response.status_code, body["code"]) == (400, "unknown_field")
+    assert "is_staff" in body["errors"]
+
+
+def test_unsupported_media_type(api):
+    response = api.post(TOKEN, data="<xml/>", content_type="application/xml")
+    assert (response.status_code, response.json()["code"]) == (415, "unsupported_media_type")
+
+
+def test_wrong_method(api):
+    response = api.get(TOKEN)
+    assert (response.status_code, response.json()["code"]) == (405, "method_not_allowed")
+
+
+def test_unknown_api_path_is_404():
+    from django.test import Client
+
+    assert Client().get("/api/v1/no-such-thing").status_code == 404

@@ -1,0 +1,61 @@
+"""Tenants never see each other's data: another tenant's object is a 404."""
+
+import pytest
+
+from edgeplug.audit.models import AuditEvent
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_members_list_shows_only_own_tenant(member_client):
+    client, mine = member_client("admin")
+    MembershipFactory()  # someone in another tenant
+    emails = [m["email"] for m in client.get("/api/v1/tenant/members").json()["results"]]
+    assert emails == [mine.user.email]
+
+
+def test_other_tenants_membership_is_404_for_read_change_and_delete(member_client):
+    client, _ = member_client("admin")
+    theirs = MembershipFactory()
+    url = f"/api/v1/tenant/members/{theirs.pk}"
+    assert client.get(url).status_code == 404
+    assert client.patch(url, {"role": "billing"}, format="json").status_code == 404
+    assert client.delete(url).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.role == "admin"
+
+
+def test_non_admin_member_is_forbidden_and_audited(member_client):
+    client, membership = member_client("operator")
+    response = client.get("/api/v1/tenant/members")
+    assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+    event = AuditEvent.objects.get(action="permission_denied")
+    assert event.actor == membership.user
+    assert event.tenant == membership.tenant
+    assert "/api/v1/tenant/members" in event.target
+
+
+def test_audit_events_are_scoped_to_tenant(member_client):
+    client, _ = member_client("admin")
+    _, other = member_client("admin")
+    actions_seen = client.get("/api/v1/tenant/audit-events").json()["results"]
+    assert actions_seen
+    assert all(e["actor_email"] != other.user.email for e in actions_seen)
+
+
+def test_lists_are_paginated(member_client):
+    client, membership = member_client("admin")
+    for _ in range(3):
+        MembershipFactory(tenant=membership.tenant, role="operator")
+    page = client.get("/api/v1/tenant/members?page_size=2").json()
+    assert page["count"] == 4
+    assert len(page["results"]) == 2
+    assert page["next"]
+
+
+def test_filter_members_by_role(member_client):
+    client, membership = member_client("admin")
+    MembershipFactory(tenant=membership.tenant, role="operator")
+    page = client.get("/api/v1/tenant/members?role=operator").json()
+    assert [m["role"] for m in page["results"]] == ["operator"]

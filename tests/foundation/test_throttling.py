@@ -1,0 +1,47 @@
+"""Throttling per anonymous client, user and tenant answers 429 with Retry-After."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def _rates(settings, **rates):
+    base = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
+    base.update(rates)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": base}
+
+
+def _hammer(call, times):
+    return [call() for _ in range(times)]
+
+
+def test_anonymous_sign_in_attempts_are_throttled(api, settings):
+    _rates(settings, auth="3/min")
+    responses = _hammer(
+        lambda: api.post(
+            "/api/v1/auth/token", {"email": "a@b.example", "password": "x"}, format="json"
+        ),
+        4,
+    )
+    assert [r.status_code for r in responses[:3]] == [401, 401, 401]
+    last = responses[3]
+    assert last.status_code == 429
+    assert last.json()["code"] == "throttled"
+    assert int(last["Retry-After"]) > 0
+
+
+def test_user_throttle(member_client, settings):
+    client, _ = member_client("admin")
+    _rates(settings, user="2/min")
+    codes = [client.get("/api/v1/auth/me").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_tenant_budget_is_shared_by_its_members(member_client, settings):
+    first, membership = member_client("admin")
+    second, _ = member_client("operator", tenant=membership.tenant)
+    outsider, _ = member_client("admin")
+    _rates(settings, tenant="3/min")
+    codes = [c.get("/api/v1/auth/me").status_code for c in (first, second, first, second)]
+    assert codes == [200, 200, 200, 429]
+    assert outsider.get("/api/v1/auth/me").status_code == 200

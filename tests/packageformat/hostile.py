@@ -1,0 +1,524 @@
+"""The hostile package corpus: every archive the registry must refuse, and the code it earns.
+
+Each case is ``(name, build, code)``: ``build(limits)`` returns package bytes that break one
+rule under those limits, and ``code`` is the ``PackageError.code`` the refusal must carry.
+Tests run the corpus against ``inspect_package``; the upload API tests run the same corpus
+through ``POST /api/v1/agents/upload`` and check that nothing was stored.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import zipfile
+from collections.abc import Callable
+from typing import NamedTuple
+
+from marketplace.packageformat.limits import Limits
+from marketplace.packageformat.record import Record, RecordEntry, write_record
+
+from .builders import (
+    PLACEHOLDER_MODEL,
+    default_files,
+    end_record,
+    file_info,
+    make_manifest,
+    make_package,
+    package_with_entries,
+    patch_entry,
+    record_for,
+    rename_entry,
+    replace_end_record,
+    zip_entries,
+)
+
+Builder = Callable[[Limits], bytes]
+
+
+class HostileCase(NamedTuple):
+    name: str
+    build: Builder
+    code: str
+
+
+HOSTILE_CASES: list[HostileCase] = []
+
+
+def case(code: str) -> Callable[[Builder], Builder]:
+    """Register the decorated builder under its function name."""
+
+    def register(build: Builder) -> Builder:
+        HOSTILE_CASES.append(HostileCase(build.__name__, build, code))
+        return build
+
+    return register
+
+
+def _with_manifest_bytes(content: bytes) -> bytes:
+    return make_package(files={"manifest.json": content})
+
+
+# The container
+
+
+@case("not_a_zip")
+def plain_text(limits: Limits) -> bytes:
+    return b"this is a tarball, honest\n" * 4
+
+
+@case("not_a_zip")
+def empty_upload(limits: Limits) -> bytes:
+    return b""
+
+
+@case("corrupt_archive")
+def truncated_zip(limits: Limits) -> bytes:
+    package = make_package()
+    return package[: len(package) // 2]
+
+
+@case("corrupt_archive")
+def corrupt_central_directory(limits: Limits) -> bytes:
+    package = bytearray(make_package())
+    package[end_record(bytes(package))[6]] ^= 0xFF
+    return bytes(package)
+
+
+@case("corrupt_archive")
+def flipped_byte_in_model_data(limits: Limits) -> bytes:
+    files = default_files(make_manifest())
+    # Stored, so the flipped byte survives to the CRC check instead of breaking inflate.
+    model = file_info("model.tflite", compress_type=zipfile.ZIP_STORED)
+    others = [(name, content) for name, content in files.items() if name != "model.tflite"]
+    package = bytearray(
+        zip_entries([*others, (model, files["model.tflite"]), ("RECORD", record_for(files))])
+    )
+    package[bytes(package).find(PLACEHOLDER_MODEL) + 8] ^= 0xFF
+    return bytes(package)
+
+
+@case("corrupt_archive")
+def declared_size_smaller_than_data(limits: Limits) -> bytes:
+    return patch_entry(make_package(), "model.tflite", file_size=len(PLACEHOLDER_MODEL) - 1)
+
+
+@case("corrupt_archive")
+def declared_size_larger_than_data(limits: Limits) -> bytes:
+    # The CRC still matches the real bytes, so only counting what arrives catches the lie.
+    return patch_entry(make_package(), "model.tflite", file_size=len(PLACEHOLDER_MODEL) + 10)
+
+
+@case("corrupt_archive")
+def multi_disk_archive(limits: Limits) -> bytes:
+    return replace_end_record(make_package(), disk=1, directory_disk=1)
+
+
+@case("corrupt_archive")
+def zip64_end_record_marker(limits: Limits) -> bytes:
+    return replace_end_record(make_package(), disk_entries=0xFFFF, entries=0xFFFF)
+
+
+@case("package_too_large")
+def package_over_size_cap(limits: Limits) -> bytes:
+    return bytes(limits.max_package_bytes + 1)
+
+
+@case("too_many_entries")
+def too_many_entries(limits: Limits) -> bytes:
+    return make_package(files={f"notes/{n}.txt": b"x" for n in range(limits.max_entries)})
+
+
+@case("too_many_entries")
+def entry_count_understated(limits: Limits) -> bytes:
+    package = make_package(files={f"notes/{n}.txt": b"x" for n in range(limits.max_entries)})
+    return replace_end_record(package, disk_entries=1, entries=1)
+
+
+@case("too_many_entries")
+def oversized_central_directory(limits: Limits) -> bytes:
+    bulky = []
+    for n in range(4):
+        info = file_info(f"notes/{n}.txt")
+        info.comment = b"c" * 0xFFFF
+        bulky.append((info, b"x"))
+    return package_with_entries(bulky)
+
+
+@case("unaccounted_data")
+def data_prepended_to_archive(limits: Limits) -> bytes:
+    return b"#!/bin/sh\necho polyglot\n" + make_package()
+
+
+@case("unaccounted_data")
+def data_appended_to_archive(limits: Limits) -> bytes:
+    return make_package() + b"trailing payload"
+
+
+@case("unaccounted_data")
+def hidden_bytes_between_entries(limits: Limits) -> bytes:
+    files = default_files(make_manifest())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(file_info(name), content)
+            archive.fp.write(b"hidden payload")
+            archive.start_dir = archive.fp.tell()
+        archive.writestr(file_info("RECORD"), record_for(files))
+    return buffer.getvalue()
+
+
+@case("overlapping_entries")
+def entry_inside_another_entry(limits: Limits) -> bytes:
+    # The local header of "inner.bin" sits inside the stored data of "outer.bin".
+    inner_name = "inner.bin"
+    inner = zip_entries([(file_info(inner_name, compress_type=zipfile.ZIP_STORED), b"z" * 64)])
+    with zipfile.ZipFile(io.BytesIO(inner)) as source:
+        inner_info = source.getinfo(inner_name)
+    inner_local = inner[: 30 + len(inner_name) + inner_info.compress_size]
+    files = default_files(make_manifest())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(file_info(name), content)
+        outer = file_info("outer.bin", compress_type=zipfile.ZIP_STORED)
+        archive.writestr(outer, inner_local)
+        archive.writestr(file_info("RECORD"), record_for(files))
+        inner_info.header_offset = outer.header_offset + 30 + len(outer.filename)
+        archive.filelist.append(inner_info)
+    return buffer.getvalue()
+
+
+@case("uncompressed_too_large")
+def declared_size_over_total_cap(limits: Limits) -> bytes:
+    return patch_entry(
+        make_package(), "model.tflite", file_size=limits.max_total_uncompressed_bytes + 1
+    )
+
+
+@case("compression_bomb")
+def highly_compressible_entry(limits: Limits) -> bytes:
+    size = min(4 * 1024 * 1024, limits.max_total_uncompressed_bytes // 2)
+    return make_package(model_bytes=bytes(max(size, limits.compression_ratio_min_bytes + 1)))
+
+
+# Entry names and types
+
+
+@case("absolute_path")
+def absolute_path(limits: Limits) -> bytes:
+    return package_with_entries([("/etc/cron.d/evil", b"* * * * * root sh\n")])
+
+
+@case("absolute_path")
+def windows_drive_path(limits: Limits) -> bytes:
+    return package_with_entries([("C:/Windows/evil.dll", b"MZ")])
+
+
+@case("path_traversal")
+def dotdot_at_start(limits: Limits) -> bytes:
+    return package_with_entries([("../evil.txt", b"x")])
+
+
+@case("path_traversal")
+def dotdot_in_middle(limits: Limits) -> bytes:
+    return package_with_entries([("models/../../evil.txt", b"x")])
+
+
+@case("path_traversal")
+def dotdot_with_backslashes(limits: Limits) -> bytes:
+    return package_with_entries([("..\\..\\evil.txt", b"x")])
+
+
+@case("invalid_entry_name")
+def nul_byte_in_name(limits: Limits) -> bytes:
+    package = package_with_entries([("notes.txt?hidden", b"x")])
+    return rename_entry(package, b"notes.txt?hidden", b"notes.txt\x00hidden")
+
+
+@case("invalid_entry_name")
+def backslash_separator(limits: Limits) -> bytes:
+    return package_with_entries([("docs\\readme.txt", b"x")])
+
+
+@case("invalid_entry_name")
+def overlong_name(limits: Limits) -> bytes:
+    return package_with_entries([("n" * (limits.max_entry_name_bytes + 1), b"x")])
+
+
+@case("invalid_entry_name")
+def empty_path_segment(limits: Limits) -> bytes:
+    return package_with_entries([("docs//readme.txt", b"x")])
+
+
+@case("non_utf8_name")
+def latin1_name_without_utf8_flag(limits: Limits) -> bytes:
+    package = package_with_entries([("caf?.txt", b"x")])
+    return rename_entry(package, b"caf?.txt", b"caf\xe9.txt")
+
+
+@case("non_utf8_name")
+def invalid_bytes_with_utf8_flag(limits: Limits) -> bytes:
+    package = package_with_entries([("caf\u00e9.txt", b"x")])
+    return rename_entry(package, "caf\u00e9.txt".encode(), b"caf\xff\xfe.txt")
+
+
+@case("directory_entry")
+def directory_entry(limits: Limits) -> bytes:
+    return package_with_entries([(file_info("docs/", mode=stat.S_IFDIR | 0o755), b"")])
+
+
+@case("symlink_entry")
+def symlink_to_etc_passwd(limits: Limits) -> bytes:
+    return package_with_entries([(file_info("passwd", mode=stat.S_IFLNK | 0o777), b"/etc/passwd")])
+
+
+@case("special_entry")
+def fifo_entry(limits: Limits) -> bytes:
+    return package_with_entries([(file_info("pipe", mode=stat.S_IFIFO | 0o644), b"")])
+
+
+@case("special_entry")
+def character_device_entry(limits: Limits) -> bytes:
+    return package_with_entries([(file_info("null", mode=stat.S_IFCHR | 0o666), b"")])
+
+
+@case("special_entry")
+def setuid_file(limits: Limits) -> bytes:
+    return package_with_entries([(file_info("tool", mode=stat.S_IFREG | 0o4755), b"x")])
+
+
+@case("duplicate_entry")
+def duplicate_manifest(limits: Limits) -> bytes:
+    second = json.dumps(make_manifest(name="other-agent")).encode()
+    return package_with_entries([("manifest.json", second)])
+
+
+@case("duplicate_entry")
+def names_differing_only_by_case(limits: Limits) -> bytes:
+    return package_with_entries([("Model.tflite", PLACEHOLDER_MODEL)])
+
+
+@case("encrypted_entry")
+def encrypted_flag(limits: Limits) -> bytes:
+    return patch_entry(make_package(), "model.tflite", flag_bits=0x0001)
+
+
+@case("unsupported_compression")
+def bzip2_entry(limits: Limits) -> bytes:
+    return package_with_entries([(file_info("notes.txt", compress_type=zipfile.ZIP_BZIP2), b"x")])
+
+
+# RECORD
+
+
+@case("missing_record")
+def no_record(limits: Limits) -> bytes:
+    return zip_entries(default_files(make_manifest()).items())
+
+
+@case("record_too_large")
+def record_over_cap(limits: Limits) -> bytes:
+    return make_package(record=b"#" * (limits.max_record_bytes + 1))
+
+
+@case("malformed_record")
+def record_not_csv_triples(limits: Limits) -> bytes:
+    return make_package(record=b"manifest.json and friends\n")
+
+
+@case("malformed_record")
+def record_with_md5_digest(limits: Limits) -> bytes:
+    files = default_files(make_manifest())
+    lines = record_for(files).decode().replace("sha256=", "md5=")
+    return make_package(record=lines.encode())
+
+
+@case("missing_file")
+def record_lists_absent_file(limits: Limits) -> bytes:
+    files = default_files(make_manifest())
+    extra = RecordEntry("weights.bin", "0" * 64, 0)
+    entries = [*_record_entries(files), extra]
+    return make_package(record=write_record(entries))
+
+
+@case("unrecorded_file")
+def extra_file_not_in_record(limits: Limits) -> bytes:
+    return package_with_entries([("payload.sh", b"#!/bin/sh\n")])
+
+
+@case("unrecorded_file")
+def nested_file_not_in_record(limits: Limits) -> bytes:
+    return package_with_entries([("docs/readme.md", b"# hello\n")])
+
+
+@case("digest_mismatch")
+def model_swapped_after_record(limits: Limits) -> bytes:
+    files = default_files(make_manifest())
+    swapped = PLACEHOLDER_MODEL[:-1] + b"\x01"
+    return make_package(files={"model.tflite": swapped}, record=record_for(files))
+
+
+@case("size_mismatch")
+def record_size_wrong(limits: Limits) -> bytes:
+    files = default_files(make_manifest())
+    entries = [
+        RecordEntry(e.path, e.sha256, e.size + 1 if e.path == "model.tflite" else e.size)
+        for e in _record_entries(files)
+    ]
+    return make_package(record=write_record(entries))
+
+
+def _record_entries(files: dict[str, bytes]) -> list[RecordEntry]:
+    return list(Record.for_files(files).entries.values())
+
+
+# manifest.json
+
+
+@case("missing_manifest")
+def no_manifest(limits: Limits) -> bytes:
+    return make_package(files={"manifest.json": None})
+
+
+@case("manifest_too_large")
+def manifest_over_cap(limits: Limits) -> bytes:
+    padded = json.dumps(make_manifest()).encode() + b" " * limits.max_manifest_bytes
+    files = {**default_files(make_manifest()), "manifest.json": padded}
+    stored = file_info("manifest.json", compress_type=zipfile.ZIP_STORED)
+    others = [(n, c) for n, c in files.items() if n != "manifest.json"]
+    return zip_entries([(stored, padded), *others, ("RECORD", record_for(files))])
+
+
+@case("manifest_not_utf8")
+def manifest_in_latin1(limits: Limits) -> bytes:
+    text = json.dumps(make_manifest(description="Caf\u00e9 pumps"), ensure_ascii=False)
+    return _with_manifest_bytes(text.encode("latin-1"))
+
+
+@case("invalid_json")
+def manifest_not_json(limits: Limits) -> bytes:
+    return _with_manifest_bytes(b'{"name": "pump-anomaly",')
+
+
+@case("invalid_json")
+def manifest_with_nan(limits: Limits) -> bytes:
+    text = json.dumps(make_manifest()).replace('"min": -128', '"min": NaN')
+    return _with_manifest_bytes(text.encode())
+
+
+@case("invalid_json")
+def manifest_number_overflows(limits: Limits) -> bytes:
+    text = json.dumps(make_manifest()).replace('"min": -128', '"min": -1e999')
+    return _with_manifest_bytes(text.encode())
+
+
+@case("duplicate_json_key")
+def manifest_duplicate_key(limits: Limits) -> bytes:
+    text = json.dumps(make_manifest())
+    return _with_manifest_bytes(text.replace("{", '{"name": "shadow", ', 1).encode())
+
+
+@case("manifest_not_object")
+def manifest_is_array(limits: Limits) -> bytes:
+    return _with_manifest_bytes(json.dumps([make_manifest()]).encode())
+
+
+@case("manifest_too_deep")
+def manifest_nested_past_parser(limits: Limits) -> bytes:
+    return _with_manifest_bytes(b"[" * 5000 + b"]" * 5000)
+
+
+@case("manifest_too_deep")
+def manifest_nested_past_depth_cap(limits: Limits) -> bytes:
+    nested: list[object] = []
+    for _ in range(limits.max_json_depth + 1):
+        nested = [nested]
+    return _with_manifest_bytes(json.dumps(make_manifest(extra=nested)).encode())
+
+
+@case("string_too_long")
+def overlong_description(limits: Limits) -> bytes:
+    description = "a" * (limits.max_string_length + 1)
+    return make_package(make_manifest(description=description))
+
+
+@case("unsupported_schema_version")
+def future_schema_version(limits: Limits) -> bytes:
+    return make_package(make_manifest(schema_version=2))
+
+
+@case("invalid_version")
+def version_missing_patch(limits: Limits) -> bytes:
+    return make_package(make_manifest(version="1.0"))
+
+
+@case("invalid_version")
+def version_with_leading_zero(limits: Limits) -> bytes:
+    return make_package(make_manifest(version="01.2.3"))
+
+
+@case("schema_violation")
+def missing_target(limits: Limits) -> bytes:
+    return make_package(make_manifest(target=None))
+
+
+@case("schema_violation")
+def unknown_top_level_field(limits: Limits) -> bytes:
+    return make_package(make_manifest(homepage="https://example.invalid"))
+
+
+@case("schema_violation")
+def name_not_a_slug(limits: Limits) -> bytes:
+    return make_package(make_manifest(name="Pump_Anomaly"))
+
+
+@case("schema_violation")
+def name_with_trailing_newline(limits: Limits) -> bytes:
+    return make_package(make_manifest(name="pump-anomaly\n"))
+
+
+@case("schema_violation")
+def unknown_invariant_kind(limits: Limits) -> bytes:
+    return make_package(make_manifest(invariants=[{"kind": "telepathic"}]))
+
+
+@case("schema_violation")
+def unknown_target_core(limits: Limits) -> bytes:
+    target = {"core": "cortex-a53", "clock_mhz": 1200, "ram_kb": 1024, "flash_kb": 4096}
+    return make_package(make_manifest(target=target))
+
+
+@case("manifest_inconsistent")
+def inverted_input_range(limits: Limits) -> bytes:
+    manifest = make_manifest()
+    manifest["model"]["input"]["range"] = [100, -100]
+    return make_package(manifest)
+
+
+@case("manifest_inconsistent")
+def invariant_names_missing_input(limits: Limits) -> bytes:
+    invariant = {"kind": "monotonic", "input": 9, "output": 0, "direction": "increasing"}
+    return make_package(make_manifest(invariants=[invariant]))
+
+
+@case("referenced_file_missing")
+def model_file_missing(limits: Limits) -> bytes:
+    return make_package(files={"model.tflite": None})
+
+
+@case("referenced_file_missing")
+def sbom_file_missing(limits: Limits) -> bytes:
+    return make_package(files={"sbom.cdx.json": None})
+
+
+@case("wrong_file_extension")
+def model_not_tflite(limits: Limits) -> bytes:
+    manifest = make_manifest()
+    manifest["model"]["file"] = "model.onnx"
+    return make_package(manifest)
+
+
+@case("wrong_file_extension")
+def firmware_not_elf(limits: Limits) -> bytes:
+    return make_package(make_manifest(firmware={"file": "firmware.bin", "board": "mps2-an386"}))

@@ -1,0 +1,147 @@
+"""Workflow packages: signed upload, listing, and a reviewer's decision."""
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from edgeplug import signing
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import AgentVersion
+from tests.conftest import sign_in
+from tests.factories import UserFactory
+from tests.vendors import package
+
+pytestmark = pytest.mark.django_db
+
+
+def _wpk(vendor, version="1.0.0", steps=None, name="bottling-line", keys=None):
+    content = {
+        "steps": steps or [{"agent": "acme-robotics/pump-anomaly", "version": ">=1.0.0,<2.0.0"}]
+    }
+    document = {"name": name, "version": version, "content": content}
+    signature = signing.sign_document((keys or vendor.keys).private_key, document)
+    return {**document, "signature": signing.encode_b64(signature), "key_id": vendor.key.key_id}
+
+
+@pytest.fixture
+def reviewer():
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="reviewers"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(client, user)['access']}")
+    return client
+
+
+@pytest.fixture
+def agent_version(vendor):
+    return AgentVersion.objects.get(pk=vendor.upload(package()).json()["version"]["id"])
+
+
+def test_upload_list_and_approve(vendor, reviewer, agent_version, member_client):
+    created = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor), format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["status"] == "pending"
+    wpk_id = created.json()["id"]
+
+    listing = vendor.client.get("/api/v1/wpk/list").json()
+    assert listing["count"] == 1
+    assert {"id", "name", "version", "status", "created_at"} <= set(listing["wpks"][0])
+    customer, _ = member_client("admin")
+    assert customer.get("/api/v1/wpk/list").json()["count"] == 0
+
+    refused = reviewer.post(
+        f"/api/v1/wpk/review/{wpk_id}", {"decision": "approve", "reason": "ok"}, format="json"
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "agents_not_certified")
+
+    AgentVersion.objects.filter(pk=agent_version.pk).update(
+        certification_status="certified", review_status="approved"
+    )
+    approved = reviewer.post(
+        f"/api/v1/wpk/review/{wpk_id}",
+        {"decision": "approve", "reason": "all agents certified"},
+        format="json",
+    )
+    assert approved.status_code == 200
+    body = approved.json()
+    assert body["status"] == "approved" and body["reviewed_at"] and body["reviewer"]
+    assert AuditEvent.objects.filter(action="wpk_approved").exists()
+    assert customer.get("/api/v1/wpk/list?status=approved").json()["count"] == 1
+    again = reviewer.post(
+        f"/api/v1/wpk/review/{wpk_id}", {"decision": "reject", "reason": "x"}, format="json"
+    )
+    assert again.json()["code"] == "already_reviewed"
+
+
+def test_reject_needs_a_reason_and_only_reviewers_decide(vendor, reviewer, agent_version):
+    wpk_id = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor), format="json").json()["id"]
+    assert (
+        vendor.client.post(
+            f"/api/v1/wpk/review/{wpk_id}", {"decision": "reject", "reason": "mine"}, format="json"
+        ).status_code
+        == 403
+    )
+    no_reason = reviewer.post(f"/api/v1/wpk/review/{wpk_id}", {"decision": "reject"}, format="json")
+    assert no_reason.status_code == 400
+    rejected = reviewer.post(
+        f"/api/v1/wpk/review/{wpk_id}",
+        {"decision": "reject", "reason": "step order unsafe"},
+        format="json",
+    )
+    assert rejected.json()["status"] == "rejected"
+    assert reviewer.get("/api/v1/wpk/list?status=rejected").json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code", "status"),
+    [
+        (lambda w: {**w, "signature": "!!"}, "malformed_signature", 400),
+        (lambda w: {**w, "version": "2.0.0"}, "bad_signature", 422),
+        (lambda w: {**w, "key_id": "ed25519:nope"}, "unknown_key", 422),
+        (lambda w: {**w, "version": "1.0"}, "invalid_version", 422),
+        (lambda w: {**w, "extra": 1}, "unknown_field", 400),
+    ],
+)
+def test_bad_wpk_uploads(vendor, agent_version, mutate, code, status):
+    response = vendor.client.post("/api/v1/wpk/upload", mutate(_wpk(vendor)), format="json")
+    assert (response.status_code, response.json()["code"]) == (status, code)
+
+
+def test_steps_must_reference_existing_agents_and_versions(vendor, agent_version):
+    unknown = _wpk(vendor, steps=[{"agent": "acme-robotics/ghost", "version": "1.0.0"}])
+    response = vendor.client.post("/api/v1/wpk/upload", unknown, format="json")
+    assert (response.status_code, response.json()["code"]) == (422, "unknown_agent")
+    no_match = _wpk(vendor, steps=[{"agent": "acme-robotics/pump-anomaly", "version": ">=2.0.0"}])
+    response = vendor.client.post("/api/v1/wpk/upload", no_match, format="json")
+    assert response.json()["code"] == "no_matching_version"
+    bad_range = _wpk(vendor, steps=[{"agent": "acme-robotics/pump-anomaly", "version": "~>1"}])
+    assert (
+        vendor.client.post("/api/v1/wpk/upload", bad_range, format="json").json()["code"]
+        == "wpk_invalid"
+    )
+
+
+def test_versions_are_immutable_and_reupload_is_idempotent(vendor, agent_version):
+    first = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor), format="json")
+    same = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor), format="json")
+    assert same.status_code == 200 and same.json()["id"] == first.json()["id"]
+    changed = _wpk(vendor, steps=[{"agent": "acme-robotics/pump-anomaly", "version": "1.0.0"}])
+    response = vendor.client.post("/api/v1/wpk/upload", changed, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "version_exists")
+    newer = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor, version="1.1.0"), format="json")
+    assert newer.status_code == 201
+
+
+def test_oversized_wpk(vendor, agent_version, settings):
+    settings.WPK_MAX_BYTES = 50
+    response = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor), format="json")
+    assert (response.status_code, response.json()["code"]) == (413, "wpk_too_large")
+
+
+def test_reviewer_cannot_review_own_tenant(vendor, agent_version):
+    wpk_id = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor), format="json").json()["id"]
+    vendor.membership.user.groups.add(Group.objects.get(name="reviewers"))
+    response = vendor.client.post(
+        f"/api/v1/wpk/review/{wpk_id}", {"decision": "reject", "reason": "x"}, format="json"
+    )
+    assert (response.status_code, response.json()["code"]) == (403, "own_tenant_review")

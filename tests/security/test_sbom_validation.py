@@ -1,0 +1,160 @@
+"""A vendor's sbom.cdx.json is schema-checked and its components read, or refused with a code."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from certification.security.errors import SbomError
+from certification.security.sbom import MAX_REPORTED_SCHEMA_ERRORS, _validator, parse_sbom
+from tests.security.sboms import component, cyclonedx, document
+
+JINJA = component("Jinja2", "3.1.2", "pkg:pypi/jinja2@3.1.2", licenses=("BSD-3-Clause",))
+
+
+def refusal(data: bytes, **kwargs) -> SbomError:
+    with pytest.raises(SbomError) as caught:
+        parse_sbom(data, **kwargs)
+    return caught.value
+
+
+@pytest.mark.parametrize("spec", ["1.4", "1.5", "1.6"])
+def test_supported_spec_versions_are_accepted(spec):
+    sbom = parse_sbom(cyclonedx(JINJA, spec=spec))
+
+    assert sbom.spec_version == spec
+    assert [c.name for c in sbom.components] == ["Jinja2"]
+
+
+@pytest.mark.parametrize("spec", ["1.3", "1.2", "1.7", "2.0"])
+def test_other_spec_versions_are_refused_with_a_clear_code(spec):
+    error = refusal(cyclonedx(JINJA, spec=spec))
+
+    assert error.code == "sbom_unsupported_spec_version"
+    assert "1.4, 1.5, 1.6" in error.detail
+
+
+def test_missing_spec_version_is_refused():
+    doc = document(JINJA)
+    del doc["specVersion"]
+
+    assert refusal(json.dumps(doc).encode()).code == "sbom_unsupported_spec_version"
+
+
+def test_an_spdx_document_is_not_taken_for_cyclonedx():
+    spdx = {"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "agent"}
+
+    assert refusal(json.dumps(spdx).encode()).code == "sbom_not_cyclonedx"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"{not json", b"\xff\xfe\x00garbage", b"[1, 2, 3]", b'"a string"', b"[" * 100_000],
+)
+def test_bytes_that_are_not_a_json_object_are_refused(data):
+    assert refusal(data).code == "sbom_invalid_json"
+
+
+def test_oversized_sbom_is_refused_before_parsing():
+    assert refusal(cyclonedx(JINJA), max_bytes=100).code == "sbom_too_large"
+
+
+def test_schema_violations_are_refused_with_their_locations():
+    nameless = {"type": "library", "version": "1.0", "purl": "pkg:pypi/x@1.0"}
+    bad_type = component("numpy", "1.26.4", "pkg:pypi/numpy@1.26.4", type="not-a-type")
+
+    error = refusal(cyclonedx(JINJA, nameless, bad_type))
+
+    assert error.code == "sbom_schema_invalid"
+    joined = "\n".join(error.errors)
+    assert "components/1" in joined and "'name' is a required property" in joined
+    assert "components/2/type" in joined
+
+
+def test_schema_error_list_and_messages_are_bounded():
+    # Vendor input is echoed in jsonschema messages; a hostile SBOM must not blow up the report.
+    huge_name = "x" * 100_000
+    components = [{"type": "library", "name": huge_name, "version": 7}] * 50
+
+    error = refusal(cyclonedx(*components))
+
+    assert len(error.errors) == MAX_REPORTED_SCHEMA_ERRORS
+    assert all(len(message) < 1_000 for message in error.errors)
+
+
+def test_validation_never_touches_the_network(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("SBOM validation tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    _validator.cache_clear()  # build the validators (and their $ref registry) under the block too
+
+    for spec in ("1.4", "1.5", "1.6"):
+        assert parse_sbom(cyclonedx(JINJA, spec=spec)).spec_version == spec
+        with pytest.raises(SbomError):
+            parse_sbom(cyclonedx({"type": "library"}, spec=spec))
+
+
+def test_components_licences_and_nested_parts_are_read():
+    firmware = component(
+        "sensor-firmware",
+        "2.0.0",
+        "pkg:generic/acme/sensor-firmware@2.0.0",
+        licenses=(),
+        components=[component("cmsis-nn", "6.0.0", "pkg:github/arm-software/cmsis-nn@v6.0.0")],
+    )
+    named = component("numpy", "1.26.4", "pkg:pypi/numpy@1.26.4", licenses=())
+    named["licenses"] = [{"license": {"name": "NumPy license"}}]
+    dual = component(
+        "tflite-micro", "0.1", "pkg:pypi/tflite-micro@0.1", licenses=("MIT OR Apache-2.0",)
+    )
+
+    sbom = parse_sbom(cyclonedx(JINJA, firmware, named, dual))
+
+    assert [c.name for c in sbom.components] == [
+        "Jinja2",
+        "sensor-firmware",
+        "cmsis-nn",
+        "numpy",
+        "tflite-micro",
+    ]
+    jinja, _, _, numpy, tflm = sbom.components
+    assert jinja.version == "3.1.2"
+    assert jinja.license_expressions == ("BSD-3-Clause",)
+    assert numpy.license_names == ("NumPy license",)
+    assert tflm.license_expressions == ("MIT OR Apache-2.0",)
+    assert sbom.serial_number.startswith("urn:uuid:")
+    assert sbom.issues == ()
+
+
+def test_a_component_without_purl_is_reported_not_refused():
+    sbom = parse_sbom(cyclonedx(JINJA, component("vendored-lib", "0.3")))
+
+    [issue] = sbom.issues
+    assert (issue.code, issue.component, issue.version) == (
+        "component_missing_purl",
+        "vendored-lib",
+        "0.3",
+    )
+
+
+@pytest.mark.parametrize(
+    ("purl", "why"),
+    [
+        ("not-a-purl", "scheme"),
+        ("pkg:maven/log4j-core@2.14.1", "Namespace is required"),
+        ("pkg:nosuchtype/thing@1.0", "Unexpected purl type"),
+    ],
+)
+def test_an_invalid_purl_is_reported_with_the_reason(purl, why):
+    sbom = parse_sbom(cyclonedx(component("thing", "1.0", purl)))
+
+    [issue] = sbom.issues
+    assert issue.code == "invalid_purl"
+    assert issue.purl == purl
+    assert why in issue.detail
+    assert sbom.components[0].package_url is None
