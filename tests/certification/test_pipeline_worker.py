@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from certification.models import CertificationResult, LevelThresholds, StageAttempt
+from certification.tflm import sample_models
 from tests.certification.conftest import model_package
 from tests.conftest import totp_now
 from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
@@ -121,3 +122,34 @@ def test_worker_killed_mid_stage_still_records_each_stage_once(live_worker, vend
     )
     assert sorted(per_stage) == sorted(set(per_stage))
     assert set(per_stage) == {"validation", "invariants", "performance", "signing"}
+
+
+def test_hanging_model_fails_on_its_limit_and_the_worker_carries_on(live_worker, vendor):
+    LevelThresholds.objects.create(level="basic", model_wall_seconds=3)
+    hang = vendor.upload(
+        model_package(sample_models.endless_loop(), name="hang", invariants=[{"kind": "finite"}]),
+        certify="true",
+    ).json()
+    run, _ = _wait_finished(vendor.client, hang["certification_run"], timeout=180)
+    assert run["status"] == "failed", run
+    failed = [r for r in run["results"] if r["test_result"] == "fail"]
+    assert failed and {r["error_code"] for r in failed} == {"model_timeout"}, failed
+    hang_pids = set(
+        StageAttempt.objects.filter(run_id=hang["certification_run"]).values_list(
+            "worker_pid", flat=True
+        )
+    )
+
+    # The worker processes that ran the hanging model survived it and certify the next one.
+    good = vendor.upload(model_package(), certify="true").json()
+    run, _ = _wait_finished(vendor.client, good["certification_run"])
+    assert run["status"] == "passed", run
+    assert hang_pids and all(_alive(pid) for pid in hang_pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,42 @@
+"""manage.py platform_key [--days N] | --published
+
+Prints a fresh platform signing key entry for the key ring (PLATFORM_SIGNING_KEYS or the
+file named by PLATFORM_SIGNING_KEYS_FILE), or the public key set as it is published. The
+private key goes to stdout only, for the operator to put in their secret store.
+"""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from certification import platform_keys
+
+
+class Command(BaseCommand):
+    help = "Print a new platform signing key entry, or the published key set."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--days", type=int, default=730, help="Validity window of the new key, in days."
+        )
+        parser.add_argument(
+            "--published",
+            action="store_true",
+            help="Print the key set served at /.well-known/edgeplug/keys.json instead.",
+        )
+
+    def handle(self, *args, days, published, **options):
+        if published:
+            try:
+                ring = platform_keys.keyring()
+            except platform_keys.PlatformKeyError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(json.dumps(ring.published(), indent=2))
+            return
+        if days < 1:
+            raise CommandError("--days must be at least 1.")
+        self.stdout.write(json.dumps(platform_keys.generate_key_entry(valid_days=days), indent=2))
+        self.stderr.write(
+            'Add this entry to the key ring\'s "keys" and make its key_id "active" to rotate; '
+            "keep the old key listed without its private_key so its certificates verify."
+        )
