@@ -15,6 +15,10 @@ lint:
 format:
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
 
+BENCH_OUT ?= var/bench/bench.json
+bench:  ## latency and memory figures (TFLM models, firmware on QEMU): a table, and JSON in $(BENCH_OUT)
+	.venv/bin/python -m certification.bench --out $(BENCH_OUT)
+
 SBOM_OUT ?= var/sbom/edgeplug.cdx.json
 sbom:  ## the project's own CycloneDX 1.6 SBOM of everything in .venv, to $(SBOM_OUT)
 	mkdir -p $(dir $(SBOM_OUT))
