@@ -14,13 +14,14 @@ embedded default) one key is generated into var/ on first use.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
 
 from edgeplug import signing
+from edgeplug.secret_files import read_or_create
 
 
 class PlatformKeyError(Exception):
@@ -31,7 +32,7 @@ class PlatformKeyError(Exception):
 class PlatformKey:
     key_id: str
     public_key: bytes
-    private_key: bytes | None
+    private_key: bytes | None = field(repr=False)
     not_before: datetime
     not_after: datetime
     revoked_at: datetime | None
@@ -119,12 +120,11 @@ def generate_key_entry(valid_days: int = 730) -> dict:
 
 
 def _embedded_config() -> dict:
-    path = settings.VAR_DIR / "platform-keys.json"
-    if not path.exists():
+    def make() -> str:
         entry = generate_key_entry()
-        path.write_text(json.dumps({"keys": [entry], "active": entry["key_id"]}, indent=2))
-        path.chmod(0o600)
-    return json.loads(path.read_text())
+        return json.dumps({"keys": [entry], "active": entry["key_id"]}, indent=2)
+
+    return json.loads(read_or_create(settings.VAR_DIR / "platform-keys.json", make))
 
 
 @lru_cache(maxsize=1)

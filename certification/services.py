@@ -39,7 +39,7 @@ from certification.stages.base import InfrastructureError, StageContext, StageOu
 from edgeplug.audit.services import record_event
 from marketplace.models import AgentVersion, CertificationStatus
 from marketplace.packageformat import PackageError, inspect_package
-from marketplace.services import package_limits
+from marketplace.services import package_limits, refresh_agent_card
 from marketplace.storage import open_package
 
 logger = logging.getLogger(__name__)
@@ -92,10 +92,29 @@ def submit_for_certification(
         target=str(version),
         details={"run": run.pk, "level": level},
     )
+    transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    """Send the run to the workers; with the broker down, the run ends as an error at once
+    (never a queued run nobody will pick up, which would block a resubmission)."""
     from certification.tasks import start_run
 
-    transaction.on_commit(lambda: start_run.delay(run.pk))
-    return run
+    try:
+        start_run.delay(run_id)
+    except Exception as exc:  # kombu raises several kinds when it cannot publish
+        logger.exception("could not enqueue certification run %s", run_id)
+        with transaction.atomic():
+            run = CertificationRun.objects.select_for_update().get(pk=run_id)
+            if run.status != RunStatus.QUEUED:
+                return
+            run.status = RunStatus.ERROR
+            run.error_code = "broker_unavailable"
+            run.error_detail = f"the task queue did not accept the run: {type(exc).__name__}"
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "error_code", "error_detail", "finished_at"])
+            _sync_version(run)
 
 
 def mark_running(run_id: int) -> CertificationRun | None:
@@ -117,7 +136,7 @@ def _load_context(run: CertificationRun) -> StageContext:
     try:
         with open_package(version.storage_name) as fh:
             data = fh.read()
-    except OSError as exc:
+    except Exception as exc:
         raise InfrastructureError(f"package {version.digest} unreadable: {exc}") from exc
     ctx = StageContext(
         run_id=run.pk,
@@ -202,6 +221,13 @@ def record_result(
     return result
 
 
+def record_infrastructure_failure(run_id: int, stage: str, detail: str) -> str:
+    """A stage whose infrastructure kept failing after every retry ends as ``error``."""
+    run = CertificationRun.objects.get(pk=run_id)
+    outcome = StageOutcome("error", logs=detail, error_code="infrastructure_error")
+    return record_result(run, stage, outcome, 0).test_result
+
+
 def validation_passed(run_id: int) -> bool:
     return CertificationResult.objects.filter(
         run_id=run_id, test_suite=levels.VALIDATION, test_result=StageResult.PASS
@@ -242,7 +268,8 @@ def finalize_run(run_id: int) -> str:
         if status == RunStatus.PASSED:
             started = time.monotonic()
             try:
-                certificate = issue_certificate(run, list(results.values()))
+                with transaction.atomic():  # a savepoint: a failed insert leaves the run usable
+                    certificate = issue_certificate(run, list(results.values()))
             except Exception as exc:  # noqa: BLE001 - recorded as the signing stage's error
                 record_result(
                     run,
@@ -330,12 +357,20 @@ def review_run(
         )
     if reviewer.memberships.filter(tenant=run.tenant).exists():
         raise OwnTenantReview("You cannot review a package of a tenant you belong to.")
+    newest = CertificationRun.objects.filter(version_id=run.version_id).order_by("-pk").first()
+    if newest.pk != run.pk:
+        # The version's status and certificate are the newest run's; deciding an older one
+        # would publish (or hide) what the reviewer did not look at.
+        raise NotReviewable(
+            f"Run {run.pk} was superseded by run {newest.pk} of the same version; review that."
+        )
     run.review_status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
     run.reviewed_by = reviewer
     run.reviewed_at = timezone.now()
     run.review_reason = reason.strip()
     run.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_reason"])
     AgentVersion.objects.filter(pk=run.version_id).update(review_status=run.review_status)
+    refresh_agent_card(run.version.agent)
     record_event(
         f"certification_{run.review_status}",
         request=request,

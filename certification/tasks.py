@@ -19,9 +19,16 @@ STAGE_SOFT_LIMIT_S = 600
 STAGE_HARD_LIMIT_S = 660
 
 
+STAGE_MAX_RETRIES = 5
+
+
 @shared_task(name="certification.tasks.start_run", acks_late=True)
 def start_run(run_id: int) -> None:
-    (run_stage.si(run_id, levels.VALIDATION) | fan_out.si(run_id)).delay()
+    # If a task of the chain fails outright (a hard time limit, a bug), the run is still
+    # judged at once, its missing stages making it an error, instead of waiting for the sweeper.
+    (run_stage.si(run_id, levels.VALIDATION) | fan_out.si(run_id)).on_error(
+        finalize_run.si(run_id)
+    ).delay()
 
 
 @shared_task(
@@ -29,15 +36,19 @@ def start_run(run_id: int) -> None:
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(InfrastructureError,),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    max_retries=5,
+    max_retries=STAGE_MAX_RETRIES,
     soft_time_limit=STAGE_SOFT_LIMIT_S,
     time_limit=STAGE_HARD_LIMIT_S,
 )
 def run_stage(self, run_id: int, stage: str) -> str:
-    return services.execute_stage(run_id, stage, worker=self.request.hostname or "")
+    try:
+        return services.execute_stage(run_id, stage, worker=self.request.hostname or "")
+    except InfrastructureError as exc:
+        if self.request.retries >= self.max_retries:
+            return services.record_infrastructure_failure(
+                run_id, stage, f"gave up after {self.request.retries} retries: {exc}"
+            )
+        raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
 
 
 @shared_task(name="certification.tasks.fan_out", acks_late=True)
@@ -47,7 +58,8 @@ def fan_out(run_id: int) -> None:
     if not services.validation_passed(run_id) or not rest:
         finalize_run.delay(run_id)
         return
-    chord(run_stage.si(run_id, stage) for stage in rest)(finalize_run.si(run_id))
+    body = finalize_run.si(run_id).on_error(finalize_run.si(run_id))
+    chord(run_stage.si(run_id, stage) for stage in rest)(body)
 
 
 @shared_task(name="certification.tasks.finalize_run", acks_late=True)

@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.management.utils import get_random_secret_key
 
+from edgeplug.secret_files import read_or_create
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -20,11 +22,7 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 def _embedded_secret_key() -> str:
     """A per-checkout key kept in var/ (never committed) so the embedded default needs no setup."""
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(get_random_secret_key())
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return read_or_create(VAR_DIR / "secret_key", get_random_secret_key).strip()
 
 
 SECRET_KEY = env("SECRET_KEY", default=None) or _embedded_secret_key()

@@ -21,7 +21,7 @@ import base64
 import binascii
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import nacl.bindings
@@ -75,7 +75,7 @@ class CanonicalizationError(SigningError):
 class KeyPair:
     """An Ed25519 key pair as raw bytes: the private seed and the public key."""
 
-    private_key: bytes
+    private_key: bytes = field(repr=False)
     public_key: bytes
 
     @property

@@ -27,6 +27,7 @@ from marketplace.errors import (
 )
 from marketplace.models import Agent, AgentVersion, CertificationStatus, VendorKey
 from marketplace.packageformat import Limits, ValidatedPackage, inspect_package
+from marketplace.versioning import newest_first
 
 
 def package_limits() -> Limits:
@@ -176,12 +177,9 @@ def _create_version(
         name=manifest["name"],
         defaults={"agent_type": manifest["agent_type"], "description": manifest["description"]},
     )
-    agent.agent_type = manifest["agent_type"]
-    agent.description = manifest["description"]
-    agent.save(update_fields=["agent_type", "description", "updated_at"])
     try:
         with transaction.atomic():
-            return AgentVersion.objects.create(
+            version = AgentVersion.objects.create(
                 agent=agent,
                 tenant=tenant,
                 version=manifest["version"],
@@ -199,6 +197,22 @@ def _create_version(
         raise VersionExists(
             f"{agent.name} {manifest['version']} was uploaded concurrently."
         ) from exc
+    refresh_agent_card(agent)
+    return version
+
+
+def refresh_agent_card(agent: Agent) -> None:
+    """The agent's type and description come from its newest public version, so an
+    unreviewed upload never changes what customers read; before any version is public
+    (nobody else sees the agent yet) they follow the vendor's newest upload."""
+    versions = newest_first(agent.versions.public()) or newest_first(agent.versions.all())
+    if not versions:
+        return
+    manifest = versions[0].manifest
+    if (agent.agent_type, agent.description) != (manifest["agent_type"], manifest["description"]):
+        agent.agent_type = manifest["agent_type"]
+        agent.description = manifest["description"]
+        agent.save(update_fields=["agent_type", "description", "updated_at"])
 
 
 @transaction.atomic
@@ -209,6 +223,7 @@ def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None
     version.yanked_at = timezone.now()
     version.yank_reason = reason
     version.save(update_fields=["yanked_at", "yank_reason"])
+    refresh_agent_card(version.agent)
     record_event(
         "version_yanked",
         request=request,

@@ -16,7 +16,7 @@ from edgeplug import signing
 from edgeplug.audit.services import record_event
 from edgeplug.core.errors import Conflict, DomainError, Forbidden
 from edgeplug.tenancy.models import Tenant
-from marketplace.models import Agent, AgentVersion, ReviewStatus, WorkflowPackage
+from marketplace.models import AgentVersion, ReviewStatus, WorkflowPackage
 from marketplace.services import ensure_vendor, verify_document_signature
 
 
@@ -115,7 +115,9 @@ def _matching_versions(step: Step, queryset) -> list[AgentVersion]:
 def _check_steps_exist(tenant: Tenant, steps: list[Step]) -> None:
     visible = AgentVersion.objects.public() | AgentVersion.objects.filter(tenant=tenant)
     for step in steps:
-        if not Agent.objects.filter(tenant__slug=step.vendor, name=step.agent).exists():
+        # Only agents with a version this vendor may see count: another vendor's unreleased
+        # agent must look exactly like one that does not exist.
+        if not visible.filter(agent__tenant__slug=step.vendor, agent__name=step.agent).exists():
             raise UnknownAgent(f"No agent {step.vendor}/{step.agent}.")
         if not _matching_versions(step, visible):
             raise NoMatchingVersion(

@@ -36,6 +36,17 @@ def runs_for(request):
 
 
 def _submitted(run) -> Response:
+    run.refresh_from_db()  # the run was handed to the queue on commit, which may have failed
+    if run.error_code == "broker_unavailable":
+        return Response(
+            {
+                "code": "broker_unavailable",
+                "detail": f"Run {run.pk} could not be queued ({run.error_detail}); "
+                "try again shortly.",
+                "run_id": run.pk,
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     return Response(
         {
             "run_id": run.pk,
@@ -103,7 +114,9 @@ class RunDetail(generics.RetrieveAPIView):
 
 class QueueFilter(django_filters.FilterSet):
     vendor = django_filters.CharFilter(field_name="tenant__slug")
-    older_than_hours = django_filters.NumberFilter(method="filter_age")
+    older_than_hours = django_filters.NumberFilter(
+        method="filter_age", min_value=0, max_value=24 * 366 * 10
+    )
 
     class Meta:
         model = CertificationRun

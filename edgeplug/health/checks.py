@@ -1,5 +1,6 @@
 """Readiness checks: each returns None when fine or a short reason when not."""
 
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -7,6 +8,8 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,5 +64,8 @@ def run_checks() -> list[CheckResult]:
             check()
             results.append(CheckResult(name, True))
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
-            results.append(CheckResult(name, False, f"{type(exc).__name__}: {exc}"[:300]))
+            # /ready is public: it names the failing part and the kind of error; the message,
+            # which may carry host names or user names, goes to the log only.
+            logger.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
+            results.append(CheckResult(name, False, f"unavailable ({type(exc).__name__})"))
     return results

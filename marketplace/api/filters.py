@@ -1,9 +1,10 @@
 """Filters of the agent list."""
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from marketplace.models import Agent, CertificationStatus
+from marketplace.visibility import visible_versions
 
 
 class AgentFilter(django_filters.FilterSet):
@@ -19,11 +20,17 @@ class AgentFilter(django_filters.FilterSet):
         model = Agent
         fields = ["vendor", "agent_type", "target_core", "certification_status", "search"]
 
+    # Version filters look only at the versions this request may see: matching on a hidden
+    # version would reveal that it exists.
+    def _with_visible_version(self, queryset, **match):
+        versions = visible_versions(self.request).filter(agent=OuterRef("pk"), **match)
+        return queryset.filter(Exists(versions))
+
     def filter_target_core(self, queryset, name, value):
-        return queryset.filter(versions__target_core=value).distinct()
+        return self._with_visible_version(queryset, target_core=value)
 
     def filter_certification_status(self, queryset, name, value):
-        return queryset.filter(versions__certification_status=value).distinct()
+        return self._with_visible_version(queryset, certification_status=value)
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(

@@ -188,6 +188,10 @@ class StringTooLong(PackageError):
     code = "string_too_long"
 
 
+class NulCharacter(PackageError):
+    code = "nul_character"
+
+
 class UnsupportedSchemaVersion(PackageError):
     code = "unsupported_schema_version"
 

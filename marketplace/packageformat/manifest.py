@@ -24,6 +24,7 @@ from .errors import (
     ManifestNotUtf8,
     ManifestTooDeep,
     ManifestTooLarge,
+    NulCharacter,
     ReferencedFileMissing,
     SchemaViolation,
     StringTooLong,
@@ -116,16 +117,19 @@ def _reject_too_deep_or_long_strings(manifest: Manifest, limits: Limits) -> None
                 f"nesting deeper than {limits.max_json_depth} levels", path=_json_path(keys)
             )
         if isinstance(value, str):
-            _reject_long_string(value, keys, limits)
+            _check_string(value, keys, limits)
         elif isinstance(value, dict):
             for key, item in value.items():
-                _reject_long_string(key, keys, limits)
+                _check_string(key, keys, limits)
                 stack.append((item, (*keys, key)))
         elif isinstance(value, list):
             stack.extend((item, (*keys, index)) for index, item in enumerate(value))
 
 
-def _reject_long_string(value: str, keys: tuple[str | int, ...], limits: Limits) -> None:
+def _check_string(value: str, keys: tuple[str | int, ...], limits: Limits) -> None:
+    if "\x00" in value:
+        # Valid JSON, but no database text column can hold it and no manifest needs it.
+        raise NulCharacter("a string contains the NUL character (\\u0000)", path=_json_path(keys))
     if len(value) > limits.max_string_length:
         raise StringTooLong(
             f"a string of {len(value)} characters exceeds the cap of {limits.max_string_length}",

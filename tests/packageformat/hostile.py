@@ -443,6 +443,12 @@ def overlong_description(limits: Limits) -> bytes:
     return make_package(make_manifest(description=description))
 
 
+@case("nul_character")
+def nul_in_description(limits: Limits) -> bytes:
+    # Valid JSON ("\\u0000"), but PostgreSQL text and jsonb cannot store it.
+    return make_package(make_manifest(description="pump\x00guard"))
+
+
 @case("unsupported_schema_version")
 def future_schema_version(limits: Limits) -> bytes:
     return make_package(make_manifest(schema_version=2))

@@ -1,0 +1,98 @@
+"""When things outside the model go wrong: a broker that refuses the run, storage that keeps
+failing, a reviewer deciding on a superseded run, and inputs that must be 4xx, not 500."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from certification import services, tasks
+from certification.errors import NotReviewable
+from certification.models import CertificationRun
+from certification.stages.base import InfrastructureError
+from marketplace.models import AgentVersion
+from tests.certification.conftest import model_package
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit fires at the real commit, as in production
+def test_a_broker_outage_ends_the_run_as_an_error_and_allows_a_resubmission(vendor, monkeypatch):
+    version_id = vendor.upload(model_package()).json()["version"]["id"]
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(tasks.start_run, "delay", refuse)
+    response = vendor.client.post(
+        "/api/v1/certification/submit", {"version_id": version_id}, format="json"
+    )
+    assert response.status_code == 503, response.json()
+    assert response.json()["code"] == "broker_unavailable"
+    run = CertificationRun.objects.get(pk=response.json()["run_id"])
+    assert (run.status, run.error_code) == ("error", "broker_unavailable")
+
+    sent = []
+    monkeypatch.setattr(tasks.start_run, "delay", sent.append)
+    again = vendor.client.post(
+        "/api/v1/certification/submit", {"version_id": version_id}, format="json"
+    )
+    assert again.status_code == 202 and sent == [again.json()["run_id"]]
+
+
+def test_storage_that_keeps_failing_ends_the_stage_as_an_infrastructure_error(
+    vendor, monkeypatch, django_capture_on_commit_callbacks
+):
+    version = AgentVersion.objects.get(pk=vendor.upload(model_package()).json()["version"]["id"])
+    with django_capture_on_commit_callbacks(execute=False):
+        run = services.submit_for_certification(version, "basic")
+    calls = []
+
+    def unreadable(run):
+        calls.append(1)
+        raise InfrastructureError("bucket unreachable")
+
+    monkeypatch.setattr(services, "_load_context", unreadable)
+    # Eager apply runs every retry at once (no countdown); the last one gives up cleanly.
+    assert tasks.run_stage.apply(args=(run.pk, "validation")).get() == "error"
+    assert len(calls) == tasks.STAGE_MAX_RETRIES + 1
+    result = run.results.get(test_suite="validation")
+    assert (result.test_result, result.error_code) == ("error", "infrastructure_error")
+    assert "bucket unreachable" in result.test_logs
+    assert services.finalize_run(run.pk) == "error"
+
+
+def test_a_superseded_run_cannot_be_decided(vendor, certify):
+    data = model_package()
+    old = certify(data)
+    new = certify(data)  # the same version, certified again
+    assert old.version_id == new.version_id and old.pk != new.pk
+    reviewer = UserFactory(is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="reviewers"))
+
+    with pytest.raises(NotReviewable, match="superseded"):
+        services.review_run(old, approve=True, reason="looks fine", reviewer=reviewer)
+    assert AgentVersion.objects.get(pk=old.version_id).review_status == "pending"
+    services.review_run(new, approve=True, reason="all stages pass", reviewer=reviewer)
+    assert AgentVersion.objects.get(pk=new.version_id).review_status == "approved"
+
+
+def test_queue_age_filter_out_of_range_is_a_400(vendor):
+    response = vendor.client.get("/api/v1/certification/queue", {"older_than_hours": "1e12"})
+    assert response.status_code == 400, response.content
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [("[" * 5000 + "]" * 5000, "malformed_json"), ('{"level": "basic\\u0000"}', "nul_character")],
+)
+def test_deep_or_nul_json_is_refused_with_its_code(vendor, body, code):
+    response = vendor.client.post(
+        "/api/v1/certification/submit", body, content_type="application/json"
+    )
+    assert (response.status_code, response.json()["code"]) == (400, code)
+
+
+def test_a_manifest_with_nul_is_refused_and_nothing_is_stored(vendor):
+    response = vendor.upload(model_package(description="pump\u0000guard"))
+    assert (response.status_code, response.json()["code"]) == (422, "nul_character")
+    assert AgentVersion.objects.count() == 0
