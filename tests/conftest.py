@@ -13,7 +13,13 @@ from django.db import connection
 from django_otp.oath import TOTP
 from rest_framework.test import APIClient
 
-from tests.factories import PASSWORD, MembershipFactory, TenantFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    TenantFactory,
+    TOTPDeviceFactory,
+    UserFactory,
+)
 
 # Vendors with signing keys (make_vendor, vendor) are shared by several test folders.
 pytest_plugins = ["tests.vendors"]
@@ -108,6 +114,23 @@ def member_client(db):
         tokens = sign_in(client, membership.user)
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
         return client, membership
+
+    return make
+
+
+@pytest.fixture
+def staff_client(db):
+    """staff_client(group="reviewers", mfa=True) -> an API client of a platform staff user,
+    signed in with TOTP unless ``mfa`` is False (staff powers then stay off)."""
+    from django.contrib.auth.models import Group
+
+    def make(group="reviewers", mfa=True):
+        user = UserFactory(is_staff=True)
+        user.groups.add(Group.objects.get(name=group))
+        client = APIClient()
+        otp = totp_now(TOTPDeviceFactory(user=user)) if mfa else None
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(client, user, otp=otp)['access']}")
+        return client
 
     return make
 

@@ -18,7 +18,7 @@ from certification.models import Certificate, CertificationRun, ReviewStatus, Ru
 from certification.platform_keys import keyring
 from certification.services import submit_for_certification
 from edgeplug.tenancy.models import StaffGroup
-from edgeplug.tenancy.permissions import in_staff_group
+from edgeplug.tenancy.permissions import acts_as_staff
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.api.serializers import CertifyRequestSerializer
@@ -30,7 +30,7 @@ from marketplace.visibility import visible_versions
 def runs_for(request):
     """Reviewers see every run; vendors their own."""
     runs = CertificationRun.objects.select_related("version__agent", "tenant", "certificate")
-    if in_staff_group(request.user, StaffGroup.REVIEWERS):
+    if acts_as_staff(request, StaffGroup.REVIEWERS):
         return runs
     return for_request(runs, request)
 

@@ -56,9 +56,10 @@ def _authenticate_password(request, email: str, password: str) -> User:
     raise InvalidCredentials("Email or password is wrong.")
 
 
-def _check_otp(request, user: User, otp: str | None) -> None:
+def _check_otp(request, user: User, otp: str | None) -> bool:
+    """True when a second factor was verified; False for a user without a TOTP device."""
     if not any(devices_for_user(user, confirmed=True)):
-        return
+        return False
     if not otp:
         raise OtpRequired("This account has MFA enabled: send the current TOTP code as `otp`.")
     if match_token(user, otp) is None:
@@ -69,6 +70,7 @@ def _check_otp(request, user: User, otp: str | None) -> None:
             request=_http_request(request),
         )
         raise InvalidOtp("The TOTP code is wrong or expired.")
+    return True
 
 
 def _choose_membership(user: User, tenant_slug: str | None) -> Membership | None:
@@ -86,8 +88,10 @@ def _choose_membership(user: User, tenant_slug: str | None) -> Membership | None
     return memberships[0] if memberships else None
 
 
-def issue_token_pair(user: User, membership: Membership | None) -> TokenPair:
+def issue_token_pair(user: User, membership: Membership | None, *, mfa: bool = False) -> TokenPair:
     refresh = RefreshToken.for_user(user)
+    # Whether this sign-in passed a second factor; platform staff powers need it.
+    refresh["mfa"] = mfa
     refresh["tenant_id"] = membership.tenant_id if membership else None
     refresh["tenant"] = membership.tenant.slug if membership else None
     refresh["role"] = membership.role if membership else None
@@ -104,9 +108,9 @@ def sign_in(
 ) -> TokenPair:
     """Check password, lockout, OTP and tenant; return a JWT pair carrying tenant and role."""
     user = _authenticate_password(request, email, password)
-    _check_otp(request, user, otp)
+    mfa = _check_otp(request, user, otp)
     membership = _choose_membership(user, tenant_slug)
-    pair = issue_token_pair(user, membership)
+    pair = issue_token_pair(user, membership, mfa=mfa)
     http_request = _http_request(request)
     setattr(http_request, JWT_LOGIN_FLAG, True)
     # Lets django-axes reset the failure count and Django update last_login.

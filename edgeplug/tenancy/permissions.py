@@ -1,5 +1,6 @@
 """DRF permissions based on the role carried in the caller's token."""
 
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from edgeplug.tenancy.models import Role, StaffGroup
@@ -34,12 +35,39 @@ class HasTenantRole(BasePermission):
 IsTenantAdmin = HasTenantRole.with_roles(Role.ADMIN)
 
 
+def second_factor_verified(request) -> bool:
+    """Whether this request's sign-in passed TOTP: the JWT's ``mfa`` claim, or django-otp's
+    verification of the session (the admin requires it of every staff user anyway)."""
+    token = getattr(request, "auth", None)
+    if token is not None and hasattr(token, "get"):
+        return bool(token.get("mfa"))
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified and is_verified())
+
+
+def acts_as_staff(request, group: str) -> bool:
+    """Platform staff powers through the API: the group, and a second factor at sign-in."""
+    return in_staff_group(request.user, group) and second_factor_verified(request)
+
+
+class MfaRequired(PermissionDenied):
+    default_code = "mfa_required"
+    default_detail = (
+        "Platform staff actions need a sign-in with TOTP: enrol a device "
+        "(POST /api/v1/auth/mfa/totp) and sign in again with `otp`."
+    )
+
+
 class InStaffGroup(BasePermission):
     group: str = ""
     message = "This action is reserved for platform staff."
 
     def has_permission(self, request, view) -> bool:
-        return in_staff_group(request.user, self.group)
+        if not in_staff_group(request.user, self.group):
+            return False
+        if not second_factor_verified(request):
+            raise MfaRequired()
+        return True
 
     @classmethod
     def of(cls, group: StaffGroup) -> type["InStaffGroup"]:

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from edgeplug.core.serializers import StrictSerializer
 from edgeplug.tenancy.models import StaffGroup
-from edgeplug.tenancy.permissions import InStaffGroup, in_staff_group
+from edgeplug.tenancy.permissions import InStaffGroup, acts_as_staff
 from marketplace import wpk as wpk_service
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.models import ReviewStatus, WorkflowPackage
@@ -116,7 +116,7 @@ class WpkList(generics.ListAPIView):
 
     def get_queryset(self):
         queryset = WorkflowPackage.objects.select_related("tenant", "signing_key", "reviewer")
-        if in_staff_group(self.request.user, StaffGroup.REVIEWERS):
+        if acts_as_staff(self.request, StaffGroup.REVIEWERS):
             return queryset
         tenant = getattr(self.request, "tenant", None)
         visible = Q(status=ReviewStatus.APPROVED)

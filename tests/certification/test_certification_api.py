@@ -4,18 +4,14 @@ certificate endpoint, tenant isolation and the stale-run sweeper."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from certification import services
 from certification.models import CertificationRun
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from marketplace.models import AgentVersion
 from tests.certification.conftest import model_package, run_inline
-from tests.conftest import sign_in
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +22,8 @@ def uploaded(vendor):
 
 
 @pytest.fixture
-def reviewer():
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name="reviewers"))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(client, user)['access']}")
-    return client
+def reviewer(staff_client):
+    return staff_client("reviewers")
 
 
 def _submit(client, captured, **body):

@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 from edgeplug import signing
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import AgentVersion
-from tests.conftest import sign_in
-from tests.factories import UserFactory
+from tests.conftest import sign_in, totp_now
+from tests.factories import TOTPDeviceFactory
 from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
@@ -24,12 +24,8 @@ def _wpk(vendor, version="1.0.0", steps=None, name="bottling-line", keys=None):
 
 
 @pytest.fixture
-def reviewer():
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name="reviewers"))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(client, user)['access']}")
-    return client
+def reviewer(staff_client):
+    return staff_client("reviewers")
 
 
 @pytest.fixture
@@ -140,8 +136,12 @@ def test_oversized_wpk(vendor, agent_version, settings):
 
 def test_reviewer_cannot_review_own_tenant(vendor, agent_version):
     wpk_id = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor), format="json").json()["id"]
-    vendor.membership.user.groups.add(Group.objects.get(name="reviewers"))
-    response = vendor.client.post(
+    user = vendor.membership.user
+    user.groups.add(Group.objects.get(name="reviewers"))
+    client = APIClient()  # a reviewer who signed in with TOTP, as staff must
+    otp = totp_now(TOTPDeviceFactory(user=user))
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(client, user, otp=otp)['access']}")
+    response = client.post(
         f"/api/v1/wpk/review/{wpk_id}", {"decision": "reject", "reason": "x"}, format="json"
     )
     assert (response.status_code, response.json()["code"]) == (403, "own_tenant_review")

@@ -1,0 +1,35 @@
+"""Platform staff powers through the API need a sign-in with TOTP (the admin already does)."""
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.conftest import sign_in, totp_now
+from tests.factories import TOTPDeviceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_reviewer_without_a_second_factor_has_no_staff_powers(staff_client):
+    reviewer = staff_client("reviewers", mfa=False)
+    refused = reviewer.post("/api/v1/wpk/review/1", {"decision": "approve"}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "mfa_required")
+    assert "otp" in refused.json()["detail"]
+
+
+def test_the_mfa_claim_survives_token_refresh(api):
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="reviewers"))
+    device = TOTPDeviceFactory(user=user)
+    tokens = sign_in(api, user, otp=totp_now(device))
+    assert AccessToken(tokens["access"])["mfa"] is True
+
+    refreshed = api.post(
+        "/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json"
+    )
+    assert refreshed.status_code == 200
+    assert AccessToken(refreshed.json()["access"])["mfa"] is True
+
+    plain = UserFactory()
+    assert AccessToken(sign_in(APIClient(), plain)["access"])["mfa"] is False
