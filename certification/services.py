@@ -107,14 +107,19 @@ def _enqueue(run_id: int) -> None:
         logger.exception("could not enqueue certification run %s", run_id)
         with transaction.atomic():
             run = CertificationRun.objects.select_for_update().get(pk=run_id)
-            if run.status != RunStatus.QUEUED:
-                return
-            run.status = RunStatus.ERROR
-            run.error_code = "broker_unavailable"
-            run.error_detail = f"the task queue did not accept the run: {type(exc).__name__}"
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "error_code", "error_detail", "finished_at"])
-            _sync_version(run)
+            if run.status == RunStatus.QUEUED:
+                detail = f"the task queue did not accept the run: {type(exc).__name__}"
+                _end_with_error(run, "broker_unavailable", detail)
+
+
+def _end_with_error(run: CertificationRun, code: str, detail: str) -> None:
+    """Finish a run (locked by the caller) as an error that no stage result explains."""
+    run.status = RunStatus.ERROR
+    run.error_code = code
+    run.error_detail = detail
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error_code", "error_detail", "finished_at"])
+    _sync_version(run)
 
 
 def mark_running(run_id: int) -> CertificationRun | None:
@@ -323,15 +328,12 @@ def sweep_stale_runs(now=None) -> int:
             run = CertificationRun.objects.select_for_update().get(pk=run_id)
             if run.is_finished:
                 continue
-            run.status = RunStatus.ERROR
-            run.error_code = "run_timeout"
-            run.error_detail = (
+            _end_with_error(
+                run,
+                "run_timeout",
                 f"still {run.current_stage or 'queued'} after "
-                f"{settings.CERTIFICATION_RUN_TIMEOUT_S} s"
+                f"{settings.CERTIFICATION_RUN_TIMEOUT_S} s",
             )
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "error_code", "error_detail", "finished_at"])
-            _sync_version(run)
             record_event(
                 "certification_timed_out",
                 tenant=run.tenant,

@@ -17,8 +17,6 @@ from certification.stages.base import InfrastructureError
 
 STAGE_SOFT_LIMIT_S = 600
 STAGE_HARD_LIMIT_S = 660
-
-
 STAGE_MAX_RETRIES = 5
 
 
