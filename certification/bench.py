@@ -31,9 +31,9 @@ from certification.simulation import latency, toolchain
 from certification.simulation.boards import BOARDS
 from certification.simulation.equivalence import compare_outputs
 from certification.simulation.qemu import QemuBackend
-from certification.tflm import builder, sample_models
+from certification.tflm import sample_models
 from certification.tflm.performance import estimate_latency
-from certification.tflm.sandbox import inspect_model
+from certification.tflm.sandbox import ModelSandbox, inspect_model
 
 MODELS = {
     "sensor_classifier (int8)": sample_models.sensor_classifier,
@@ -73,15 +73,12 @@ def _vectors(count: int) -> list[bytes]:
 
 
 def _tflm_reference(vectors: list[bytes]) -> list[bytes]:
-    from tflite_micro.python.tflite_micro import runtime
-
-    interpreter = runtime.Interpreter.from_bytes(sample_models.sensor_classifier().tflite)
-    outputs = []
-    for vector in vectors:
-        interpreter.set_input(np.frombuffer(vector, dtype=np.int8).reshape(1, -1), 0)
-        interpreter.invoke()
-        outputs.append(np.asarray(interpreter.get_output(0), dtype=np.int8).tobytes())
-    return outputs
+    """The model's outputs for the vectors, computed as the simulation stage does: in TFLM,
+    in the certification sandbox."""
+    examples = [np.frombuffer(vector, dtype=np.int8).tolist() for vector in vectors]
+    with ModelSandbox(sample_models.sensor_classifier().tflite) as sandbox:
+        inferences = sandbox.run(examples, raw=True)
+    return [np.asarray(inference.raw, dtype=np.int8).tobytes() for inference in inferences]
 
 
 def bench_firmware(clock_mhz: float, vector_count: int, repeats: int) -> list[dict]:
@@ -94,11 +91,9 @@ def bench_firmware(clock_mhz: float, vector_count: int, repeats: int) -> list[di
     rows = []
     with tempfile.TemporaryDirectory(prefix="edgeplug-bench-") as tmp:
         root = Path(tmp)
-        header = root / "sensor_classifier.h"
-        header.write_text(builder.to_c_header(sample_models.sensor_classifier_params()))
         qemu = QemuBackend(plugin_path=toolchain.build_plugin(root / "plugin"))
         for core, board in sorted(BOARDS.items()):
-            elf = toolchain.build_fixtures(root / "firmware", board.name, header)["good"]
+            elf = toolchain.build_sample_fixtures(root / "firmware", board.name)["good"]
             walls, counts = [], None
             for _ in range(repeats):
                 started = time.perf_counter()

@@ -54,3 +54,16 @@ def build_fixtures(out_dir: Path, board: str, model_header: Path) -> dict[str, P
         FIRMWARE_DIR, "fixtures", f"BOARD={board}", f"O={out_dir}", f"MODEL_HEADER={model_header}"
     )
     return {name: out_dir / board / f"{name}.elf" for name in FIXTURES}
+
+
+def build_sample_fixtures(out_dir: Path, board: str) -> dict[str, Path]:
+    """Every fixture firmware for ``board`` with the sample sensor classifier's weights (the
+    model the tests, ``make bench`` and ``manage.py example_agent`` certify)."""
+    from certification.tflm import builder, sample_models
+
+    header = out_dir / "sensor_classifier.h"
+    text = builder.to_c_header(sample_models.sensor_classifier_params())
+    if not header.exists() or header.read_text() != text:  # unchanged: make rebuilds nothing
+        out_dir.mkdir(parents=True, exist_ok=True)
+        header.write_text(text)
+    return build_fixtures(out_dir, board, header)

@@ -7,7 +7,7 @@ import pytest
 from certification import services
 from certification.models import CertificationRun
 from certification.simulation import toolchain
-from certification.tflm import builder, sample_models
+from certification.tflm import sample_models
 from marketplace.models import AgentVersion
 from tests.packageformat.builders import make_manifest, make_package
 
@@ -71,8 +71,5 @@ def m4_firmware(tmp_path_factory) -> dict[str, bytes]:
         pytest.skip(
             f"hardware simulation needs {', '.join(missing)} (see docs/firmware-harness.md)"
         )
-    root = tmp_path_factory.mktemp("firmware")
-    header = root / "sensor_classifier.h"
-    header.write_text(builder.to_c_header(sample_models.sensor_classifier_params()))
-    elves = toolchain.build_fixtures(root, "mps2-an386", header)
+    elves = toolchain.build_sample_fixtures(tmp_path_factory.mktemp("firmware"), "mps2-an386")
     return {name: Path(path).read_bytes() for name, path in elves.items()}

@@ -16,7 +16,7 @@ import pytest
 from certification.simulation import toolchain
 from certification.simulation.boards import BOARDS
 from certification.simulation.qemu import QemuBackend
-from certification.tflm import builder, sample_models
+from certification.tflm import sample_models
 
 SENSOR_VECTORS = (
     bytes([0x80, 0x00, 0x32, 0x7F]),
@@ -42,11 +42,9 @@ def native_build(tmp_path_factory: pytest.TempPathFactory) -> NativeBuild:
     if missing:
         pytest.skip(f"firmware simulation needs {', '.join(missing)} (apt packages, see docs)")
     root = tmp_path_factory.mktemp("native")
-    header = root / "sensor_classifier.h"
-    header.write_text(builder.to_c_header(sample_models.sensor_classifier_params()))
     plugin = toolchain.build_plugin(root / "plugin")
     firmware = {
-        board.name: toolchain.build_fixtures(root / "firmware", board.name, header)
+        board.name: toolchain.build_sample_fixtures(root / "firmware", board.name)
         for board in BOARDS.values()
     }
     return NativeBuild(plugin=plugin, firmware=firmware)

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from certification.simulation import toolchain
-from certification.tflm import builder, sample_models
+from certification.tflm import sample_models
 from marketplace.packageformat.errors import PackageError
 from marketplace.packageformat.manifest import validate_manifest
 
@@ -91,9 +91,7 @@ class Command(BaseCommand):
                     f"--firmware needs {', '.join(missing)} (see docs/firmware-harness.md)."
                 )
             with tempfile.TemporaryDirectory() as tmp:
-                header = Path(tmp) / "sensor_classifier.h"
-                header.write_text(builder.to_c_header(sample_models.sensor_classifier_params()))
-                elf = toolchain.build_fixtures(Path(tmp), "mps2-an386", header)["good"]
+                elf = toolchain.build_sample_fixtures(Path(tmp), "mps2-an386")["good"]
                 files["firmware.elf"] = elf.read_bytes()
         directory.mkdir(parents=True, exist_ok=True)
         for filename, content in files.items():
