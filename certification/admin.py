@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from certification import admin_security  # noqa: F401 - advisories and security policy
 from certification.models import Certificate, CertificationRun, LevelThresholds
-from certification.services import review_run
-from edgeplug.core.errors import DomainError
+from certification.pipeline.actions import review_run
+from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
+from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
 
@@ -46,9 +46,9 @@ class AwaitingReviewFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "review":
-            return queryset.filter(status="passed", review_status="pending")
+            return queryset.awaiting_review()
         if self.value() == "active":
-            return queryset.filter(status__in=["queued", "running"])
+            return queryset.active()
         return queryset
 
 
@@ -146,10 +146,7 @@ class CertificationRunAdmin(admin.ModelAdmin):
     def render_change_form(self, request, context, *args, **kwargs):
         run = context.get("original")
         context["can_decide"] = bool(
-            run
-            and run.status == "passed"
-            and run.review_status == "pending"
-            and in_staff_group(request.user, StaffGroup.REVIEWERS)
+            run and run.is_awaiting_review and in_staff_group(request.user, StaffGroup.REVIEWERS)
         )
         return super().render_change_form(request, context, *args, **kwargs)
 

@@ -1,27 +1,23 @@
 """Certification refusals with their stable codes."""
 
-from edgeplug.core.errors import Conflict, DomainError, Forbidden
+from edgeplug.errors import Conflict, DomainError
 
 
-class InvalidLevel(DomainError):
-    code = "invalid_level"
+class InvalidLevel(DomainError, code="invalid_level"):
+    pass
 
 
-class RunInProgress(Conflict):
-    code = "run_in_progress"
+class RunInProgress(Conflict, code="run_in_progress"):
+    pass
 
 
-class VersionYanked(Conflict):
-    code = "version_yanked"
+class VersionYanked(Conflict, code="version_yanked"):
+    pass
 
 
-class NotReviewable(Conflict):
-    code = "not_reviewable"
+class NotReviewable(Conflict, code="not_reviewable"):
+    pass
 
 
-class OwnTenantReview(Forbidden):
-    code = "own_tenant_review"
-
-
-class ReasonRequired(DomainError):
-    code = "reason_required"
+class ReasonRequired(DomainError, code="reason_required"):
+    pass

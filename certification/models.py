@@ -6,6 +6,7 @@ from django.db import models
 
 from certification.security.errors import PolicyInvalid
 from certification.security.policy import SecurityPolicy
+from marketplace.models import ReviewStatus
 
 
 class Level(models.TextChoices):
@@ -29,10 +30,17 @@ class StageResult(models.TextChoices):
     SKIPPED = "skipped"
 
 
-class ReviewStatus(models.TextChoices):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class CertificationRunQuerySet(models.QuerySet):
+    def awaiting_review(self) -> "CertificationRunQuerySet":
+        """Passed runs no reviewer has decided yet: the review queue."""
+        return self.filter(status=RunStatus.PASSED, review_status=ReviewStatus.PENDING)
+
+    def active(self) -> "CertificationRunQuerySet":
+        """Runs still queued or running."""
+        return self.filter(status__in=ACTIVE_STATUSES)
 
 
 class CertificationRun(models.Model):
@@ -65,6 +73,8 @@ class CertificationRun(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_reason = models.TextField(blank=True)
 
+    objects = CertificationRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
@@ -73,7 +83,22 @@ class CertificationRun(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR)
+        return self.status not in ACTIVE_STATUSES
+
+    @property
+    def queue_error(self) -> dict | None:
+        """Why the run never reached the workers (the broker refused it), else None."""
+        if self.error_code != "broker_unavailable":
+            return None
+        return {
+            "code": self.error_code,
+            "detail": f"Run {self.pk} could not be queued ({self.error_detail}); "
+            "submit it again shortly.",
+        }
+
+    @property
+    def is_awaiting_review(self) -> bool:
+        return self.status == RunStatus.PASSED and self.review_status == ReviewStatus.PENDING
 
 
 class CertificationResult(models.Model):
@@ -140,7 +165,7 @@ class Certificate(models.Model):
 
 
 class LevelThresholds(models.Model):
-    """Platform admins tune each level here; defaults live in certification/levels.py."""
+    """Platform admins tune each level here; defaults live in certification/pipeline/levels.py."""
 
     level = models.CharField(max_length=16, choices=Level.choices, unique=True)
     latency_gate_us = models.PositiveIntegerField(default=500)

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from edgeplug import signing
+from edgeplug.errors import DomainError
 
 
-class CertificateInvalid(Exception):
+class CertificateInvalid(DomainError, code="certificate_invalid", status=422):
+    """A certificate that is not authentic, not current, or not for this package."""
+
     def __init__(self, code: str, detail: str):
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
+        super().__init__(detail, code=code)
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,14 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import rfc8785
+
+from edgeplug.errors import DomainError
 
 KEY_BYTES = 32
 SIGNATURE_BYTES = 64
@@ -35,40 +37,24 @@ KEY_ID_PREFIX = "ed25519:"
 KEY_ID_PATTERN = re.compile(r"^ed25519:[0-9a-f]{32}$")
 
 
-class SigningError(Exception):
+class SigningError(DomainError, code="signing_error"):
     """Base class for signing failures; ``code`` is stable and machine-readable."""
 
-    code: ClassVar[str] = "signing_error"
-    status: ClassVar[int] = 400
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class MalformedKey(SigningError):
+class MalformedKey(SigningError, code="malformed_key"):
     """A key is not valid base64 or not 32 bytes long."""
 
-    code = "malformed_key"
 
-
-class MalformedSignature(SigningError):
+class MalformedSignature(SigningError, code="malformed_signature"):
     """A signature is not valid base64 or not 64 bytes long."""
 
-    code = "malformed_signature"
 
-
-class BadSignature(SigningError):
+class BadSignature(SigningError, code="bad_signature", status=422):
     """A well-formed signature does not verify for this key and message."""
 
-    code = "bad_signature"
-    status = 422
 
-
-class CanonicalizationError(SigningError):
+class CanonicalizationError(SigningError, code="not_canonicalizable"):
     """A value cannot be expressed as RFC 8785 canonical JSON (e.g. NaN, huge integers)."""
-
-    code = "not_canonicalizable"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from certification.api.views import published_keys
 from edgeplug.health import views as health
 
 # Every staff user must present a verified TOTP code to use the admin.
@@ -27,6 +26,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
-    path(".well-known/edgeplug/keys.json", published_keys, name="published-keys"),
+    path(".well-known/edgeplug/", include("certification.wellknown_urls")),
     path("", include("django_prometheus.urls")),
 ]

@@ -126,6 +126,12 @@ class AgentVersion(models.Model):
         )
 
 
+class WorkflowPackageQuerySet(models.QuerySet):
+    def public(self):
+        """What every tenant may read: approved by a reviewer."""
+        return self.filter(status=ReviewStatus.APPROVED)
+
+
 class WorkflowPackage(models.Model):
     """A signed JSON document composing certified agents into a workflow (WPK)."""
 
@@ -148,6 +154,8 @@ class WorkflowPackage(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WorkflowPackageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

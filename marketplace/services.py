@@ -7,7 +7,7 @@ transaction, records its audit event and leaves nothing behind when it refuses.
 import hashlib
 from dataclasses import dataclass
 
-from django.conf import settings
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,12 +26,8 @@ from marketplace.errors import (
     VersionExists,
 )
 from marketplace.models import Agent, AgentVersion, CertificationStatus, VendorKey
-from marketplace.packageformat import Limits, ValidatedPackage, inspect_package
+from marketplace.packageformat import ValidatedPackage, inspect_package
 from marketplace.versioning import newest_first
-
-
-def package_limits() -> Limits:
-    return Limits(**settings.PACKAGE_LIMITS)
 
 
 def ensure_vendor(tenant: Tenant | None) -> Tenant:
@@ -119,12 +115,23 @@ class UploadResult:
 
 
 def upload_package(
-    tenant: Tenant, data: bytes, signature_b64: str, key_id: str, *, actor=None, request=None
+    tenant: Tenant,
+    data: bytes,
+    signature_b64: str,
+    key_id: str,
+    *,
+    blob: File | None = None,
+    actor=None,
+    request=None,
 ) -> UploadResult:
-    """Verify, validate and store a signed package; the same bytes again return the same row."""
+    """Verify, validate and store a signed package; the same bytes again return the same row.
+
+    ``data`` is any bytes-like view of the archive (the upload view maps its temporary file);
+    ``blob``, when given, is the same bytes as a file, stored without another copy.
+    """
     ensure_vendor(tenant)
     key = verify_upload_signature(tenant, data, signature_b64, key_id)
-    package = inspect_package(data, package_limits())
+    package = inspect_package(data, storage.package_limits())
     if package.manifest["vendor"] != tenant.slug:
         raise VendorMismatch(
             f"The manifest names vendor {package.manifest['vendor']!r}, but you upload as "
@@ -134,7 +141,7 @@ def upload_package(
     if existing is not None:
         return UploadResult(existing, created=False)
 
-    name, blob_created = storage.store_package(package.sha256, data)
+    name, blob_created = storage.store_package(package.sha256, blob or data)
     try:
         with transaction.atomic():
             version = _create_version(tenant, package, name, signature_b64, key, actor)

@@ -1,19 +1,33 @@
-"""Package blobs, stored content-addressed by their SHA-256 through the Django storage API."""
+"""Package blobs, stored content-addressed by their SHA-256 through the Django storage API,
+and the one loader that reads a stored package back and inspects it."""
 
-from django.core.files.base import ContentFile
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
+
+from edgeplug.errors import Unavailable
+from marketplace.packageformat import Limits, PackageError, ValidatedPackage, inspect_package
+
+
+def package_limits() -> Limits:
+    """The archive caps in force (``PACKAGE_LIMITS`` in settings)."""
+    return Limits(**settings.PACKAGE_LIMITS)
 
 
 def package_path(digest: str) -> str:
     return f"packages/sha256/{digest[:2]}/{digest}.epk"
 
 
-def store_package(digest: str, data: bytes) -> tuple[str, bool]:
+def store_package(digest: str, data: bytes | File) -> tuple[str, bool]:
     """Save the bytes under their digest; returns (name, created). Same digest, same bytes."""
     name = package_path(digest)
     if default_storage.exists(name):
         return name, False
-    saved = default_storage.save(name, ContentFile(data))
+    content = data if isinstance(data, File) else ContentFile(data)
+    content.seek(0)
+    saved = default_storage.save(name, content)
     if saved != name:  # a concurrent upload of the same bytes won the race
         default_storage.delete(saved)
     return name, True
@@ -25,3 +39,29 @@ def delete_package(name: str) -> None:
 
 def open_package(name: str):
     return default_storage.open(name, "rb")
+
+
+class PackageUnreadable(Unavailable, code="package_unreadable"):
+    """The stored blob could not be read: the storage, not the package, failed."""
+
+
+@dataclass(frozen=True)
+class StoredPackage:
+    """A stored package's bytes, inspected once: ``package`` when it is valid, else ``error``."""
+
+    data: bytes
+    package: ValidatedPackage | None
+    error: PackageError | None
+
+
+def load_stored_package(storage_name: str) -> StoredPackage:
+    """Read a stored package and run the format checks on it once."""
+    try:
+        with open_package(storage_name) as handle:
+            data = handle.read()
+    except Exception as exc:
+        raise PackageUnreadable(f"{storage_name} unreadable: {type(exc).__name__}: {exc}") from exc
+    try:
+        return StoredPackage(data, inspect_package(data, package_limits()), None)
+    except PackageError as exc:
+        return StoredPackage(data, None, exc)

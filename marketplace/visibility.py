@@ -1,15 +1,15 @@
-"""Who sees which agents and versions: vendors their own, everyone else the public ones."""
+"""The catalogue as a request sees it, scoped with ``for_request``: vendors see their own
+agents and versions, everyone else the public ones."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
+from edgeplug.tenancy.scoping import for_request
 from marketplace.models import Agent, AgentVersion
 from marketplace.versioning import newest_first
 
 
 def visible_versions(request) -> QuerySet:
-    tenant = getattr(request, "tenant", None)
-    public = Q(pk__in=AgentVersion.objects.public().values("pk"))
-    return AgentVersion.objects.filter(public | Q(tenant=tenant) if tenant else public)
+    return for_request(AgentVersion.objects.all(), request, public=True)
 
 
 def visible_agents(request) -> QuerySet:

@@ -14,42 +14,35 @@ from django.utils import timezone
 
 from edgeplug import signing
 from edgeplug.audit.services import record_event
-from edgeplug.core.errors import Conflict, DomainError, Forbidden
+from edgeplug.errors import Conflict, DomainError
 from edgeplug.tenancy.models import Tenant
+from edgeplug.tenancy.services import refuse_own_tenant_review
 from marketplace.models import AgentVersion, ReviewStatus, WorkflowPackage
 from marketplace.services import ensure_vendor, verify_document_signature
 
 
-class WpkInvalid(DomainError):
-    code = "wpk_invalid"
-    status = 422
+class WpkInvalid(DomainError, code="wpk_invalid", status=422):
+    pass
 
 
-class WpkTooLarge(DomainError):
-    code = "wpk_too_large"
-    status = 413
+class WpkTooLarge(DomainError, code="wpk_too_large", status=413):
+    pass
 
 
-class UnknownAgent(DomainError):
-    code = "unknown_agent"
-    status = 422
+class UnknownAgent(DomainError, code="unknown_agent", status=422):
+    pass
 
 
-class NoMatchingVersion(DomainError):
-    code = "no_matching_version"
-    status = 422
+class NoMatchingVersion(DomainError, code="no_matching_version", status=422):
+    pass
 
 
-class AgentsNotCertified(Conflict):
-    code = "agents_not_certified"
+class AgentsNotCertified(Conflict, code="agents_not_certified"):
+    pass
 
 
-class AlreadyReviewed(Conflict):
-    code = "already_reviewed"
-
-
-class OwnTenantReview(Forbidden):
-    code = "own_tenant_review"
+class AlreadyReviewed(Conflict, code="already_reviewed"):
+    pass
 
 
 _OPERATORS = ("==", ">=", "<=", ">", "<", "!=")
@@ -207,8 +200,7 @@ def review_wpk(
     wpk = WorkflowPackage.objects.select_for_update().get(pk=wpk.pk)
     if wpk.status != ReviewStatus.PENDING:
         raise AlreadyReviewed(f"This workflow package was already {wpk.status}.")
-    if reviewer.memberships.filter(tenant=wpk.tenant).exists():
-        raise OwnTenantReview("You cannot review a package of a tenant you belong to.")
+    refuse_own_tenant_review(reviewer, wpk.tenant)
     if approve:
         missing = uncertified_steps(wpk)
         if missing:

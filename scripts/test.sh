@@ -33,5 +33,8 @@ echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
+echo "==> import layers"
+.venv/bin/lint-imports --no-cache
+
 echo "==> pytest"
 .venv/bin/python -m pytest "$@"

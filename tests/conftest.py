@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django_otp.oath import TOTP
 from rest_framework.test import APIClient
 
@@ -43,6 +44,19 @@ def _test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks queued with .delay() (and whole canvases: chains, chords) run at once in this
+    process, through the same task code a worker runs."""
+    from edgeplug.celery import app
+
+    app.loader.import_default_modules()  # registers the tasks that canvases name
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture
@@ -133,6 +147,58 @@ def staff_client(db):
         return client
 
     return make
+
+
+def admin_login(client: Client, user, device=None):
+    """Post the admin's sign-in form as a person does: e-mail, password and the current TOTP."""
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": user.email,
+            "password": PASSWORD,
+            "otp_token": totp_now(device) if device else "",
+            "otp_device": device.persistent_id if device else "",
+        },
+    )
+
+
+@pytest.fixture
+def admin_session(db):
+    """admin_session(group="platform-admins", **user_fields) -> (Client, user): a staff user
+    of that group, signed in to the admin with password and TOTP."""
+    from django.contrib.auth.models import Group
+
+    def make(group="platform-admins", **user_fields):
+        user = UserFactory(is_staff=True, **user_fields)
+        user.groups.add(Group.objects.get(name=group))
+        client = Client()
+        response = admin_login(client, user, TOTPDeviceFactory(user=user))
+        assert response.status_code == 302, "admin sign-in with TOTP failed"
+        return client, user
+
+    return make
+
+
+def changeform_data(response) -> dict:
+    """The POST body a browser would send back from an admin change page, unchanged: every
+    field of the main form and of each inline formset (with its management form)."""
+
+    def values(form) -> dict:
+        data = {}
+        for bound in form:
+            value = bound.value()
+            if value is None or value is False:
+                continue
+            data[bound.html_name] = "on" if value is True else value
+        return data
+
+    data = values(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update(values(formset.management_form))
+        for form in formset.initial_forms:
+            data.update(values(form))
+    return data
 
 
 def _database_url_for_test_db() -> str:

@@ -1,10 +1,16 @@
-"""factory_boy factories for the foundation models."""
+"""factory_boy factories: tenants and members, vendor keys, versions, runs, certificates."""
+
+import hashlib
 
 import factory
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from certification.pipeline.levels import LEVEL_STAGES
+from edgeplug import signing
 from edgeplug.accounts.models import User
 from edgeplug.tenancy.models import Membership, Role, Tenant
+from tests.packageformat.builders import make_manifest
 
 PASSWORD = "correct horse battery staple"
 
@@ -49,3 +55,122 @@ class TOTPDeviceFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     name = "phone"
     confirmed = True
+
+
+# --- Registry and certification -------------------------------------------------------------
+# Rows only: these build what later tests stand on (a vendor with a key, an uploaded version,
+# a certified and approved public version, a run with results, a certificate) without
+# uploading or running the pipeline. Tests of upload and certification use the real doors.
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class VendorTenantFactory(TenantFactory):
+    is_vendor = True
+    is_customer = False
+
+
+class VendorKeyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "marketplace.VendorKey"
+
+    tenant = factory.SubFactory(VendorTenantFactory)
+    public_key = factory.LazyFunction(
+        lambda: signing.encode_b64(signing.generate_keypair().public_key)
+    )
+    key_id = factory.LazyAttribute(
+        lambda o: signing.key_id(signing.decode_public_key(o.public_key))
+    )
+    name = "release key"
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "marketplace.Agent"
+
+    tenant = factory.SubFactory(VendorTenantFactory)
+    name = factory.Sequence(lambda n: f"agent-{n}")
+    agent_type = "anomaly-detection"
+    description = "Flags anomalies in pump vibration."
+
+
+class AgentVersionFactory(factory.django.DjangoModelFactory):
+    """An uploaded version (its blob is not stored). Traits: ``certified`` (a passed run's
+    state), ``public`` (certified and approved: customers see it)."""
+
+    class Meta:
+        model = "marketplace.AgentVersion"
+
+    agent = factory.SubFactory(AgentFactory)
+    tenant = factory.SelfAttribute("agent.tenant")
+    version = factory.Sequence(lambda n: f"1.0.{n}")
+    manifest = factory.LazyAttribute(
+        lambda o: make_manifest(name=o.agent.name, version=o.version, vendor=o.tenant.slug)
+    )
+    digest = factory.LazyAttribute(
+        lambda o: hashlib.sha256(f"{o.agent.name}@{o.version}".encode()).hexdigest()
+    )
+    size = 4096
+    manifest_digest = factory.LazyAttribute(
+        lambda o: hashlib.sha256(repr(o.manifest).encode()).hexdigest()
+    )
+    target_core = factory.LazyAttribute(lambda o: o.manifest["target"]["core"])
+    storage_name = factory.LazyAttribute(lambda o: f"packages/sha256/{o.digest[:2]}/{o.digest}.epk")
+    signature = "A" * 86 + "=="
+    signing_key = factory.SubFactory(VendorKeyFactory, tenant=factory.SelfAttribute("..tenant"))
+
+    class Params:
+        certified = factory.Trait(
+            certification_status="certified", certified_at=factory.LazyFunction(timezone.now)
+        )
+        public = factory.Trait(
+            certification_status="certified",
+            certified_at=factory.LazyFunction(timezone.now),
+            review_status="approved",
+        )
+
+
+class CertificationRunFactory(factory.django.DjangoModelFactory):
+    """A finished, passed run awaiting review, with one passing result per stage
+    (``results=False`` leaves them out)."""
+
+    class Meta:
+        model = "certification.CertificationRun"
+        skip_postgeneration_save = True
+
+    version = factory.SubFactory(AgentVersionFactory, certified=True)
+    tenant = factory.SelfAttribute("version.tenant")
+    level = "basic"
+    status = "passed"
+    progress = 100
+    pipeline_version = "test"
+    stages = factory.LazyAttribute(lambda o: list(LEVEL_STAGES[o.level]))
+    started_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def results(run, create, extracted, **kwargs):
+        if not create or extracted is False:
+            return
+        for stage in run.stages:
+            CertificationResultFactory(run=run, test_suite=stage)
+
+
+class CertificationResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "certification.CertificationResult"
+
+    run = factory.SubFactory(CertificationRunFactory, results=False)
+    test_suite = "validation"
+    test_result = "pass"
+    test_duration_ms = 120
+    test_logs = "ok"
+
+
+def certificate_for(run):
+    """A real certificate for a passed run, signed by the platform key ring."""
+    from certification.certificates.issuing import issue_certificate
+
+    return issue_certificate(run, list(run.results.all()))

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import django_filters
-from django.db.models import Q
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
@@ -14,11 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from certification.api.serializers import RunSerializer, RunSummarySerializer, SubmitSerializer
-from certification.models import Certificate, CertificationRun, ReviewStatus, RunStatus
-from certification.platform_keys import keyring
-from certification.services import submit_for_certification
+from certification.certificates.platform_keys import keyring
+from certification.models import Certificate, CertificationRun
+from certification.pipeline.actions import submit_for_certification
 from edgeplug.tenancy.models import StaffGroup
-from edgeplug.tenancy.permissions import acts_as_staff
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.api.serializers import CertifyRequestSerializer
@@ -30,22 +28,14 @@ from marketplace.visibility import visible_versions
 def runs_for(request):
     """Reviewers see every run; vendors their own."""
     runs = CertificationRun.objects.select_related("version__agent", "tenant", "certificate")
-    if acts_as_staff(request, StaffGroup.REVIEWERS):
-        return runs
-    return for_request(runs, request)
+    return for_request(runs, request, staff=StaffGroup.REVIEWERS)
 
 
 def _submitted(run) -> Response:
     run.refresh_from_db()  # the run was handed to the queue on commit, which may have failed
-    if run.error_code == "broker_unavailable":
+    if run.queue_error:
         return Response(
-            {
-                "code": "broker_unavailable",
-                "detail": f"Run {run.pk} could not be queued ({run.error_detail}); "
-                "try again shortly.",
-                "run_id": run.pk,
-            },
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            {**run.queue_error, "run_id": run.pk}, status=status.HTTP_503_SERVICE_UNAVAILABLE
         )
     return Response(
         {
@@ -134,9 +124,8 @@ class Queue(generics.ListAPIView):
     ordering_fields = ["created_at", "finished_at"]
 
     def get_queryset(self):
-        waiting = Q(status=RunStatus.PASSED, review_status=ReviewStatus.PENDING)
-        active = Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
-        return runs_for(self.request).filter(waiting | active).order_by("created_at")
+        runs = runs_for(self.request)
+        return (runs.awaiting_review() | runs.active()).order_by("created_at")
 
 
 class VersionCertificate(APIView):

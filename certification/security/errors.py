@@ -2,76 +2,64 @@
 
 from __future__ import annotations
 
+from edgeplug.errors import DomainError
 
-class SecurityScanError(Exception):
+
+class SecurityScanError(DomainError, code="security_scan_error"):
     """Base class: the API and the stage report `{"code": ..., "detail": ...}` from it."""
 
-    code = "security_scan_error"
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        if code is not None:
-            self.code = code
+class SbomError(SecurityScanError, code="sbom_invalid"):
+    pass
 
 
-class SbomError(SecurityScanError):
-    code = "sbom_invalid"
+class SbomTooLarge(SbomError, code="sbom_too_large"):
+    pass
 
 
-class SbomTooLarge(SbomError):
-    code = "sbom_too_large"
+class SbomInvalidJson(SbomError, code="sbom_invalid_json"):
+    pass
 
 
-class SbomInvalidJson(SbomError):
-    code = "sbom_invalid_json"
+class SbomNotCycloneDx(SbomError, code="sbom_not_cyclonedx"):
+    pass
 
 
-class SbomNotCycloneDx(SbomError):
-    code = "sbom_not_cyclonedx"
+class SbomUnsupportedSpecVersion(SbomError, code="sbom_unsupported_spec_version"):
+    pass
 
 
-class SbomUnsupportedSpecVersion(SbomError):
-    code = "sbom_unsupported_spec_version"
+class SbomTooManyComponents(SbomError, code="sbom_too_many_components"):
+    pass
 
 
-class SbomTooManyComponents(SbomError):
-    code = "sbom_too_many_components"
-
-
-class SbomSchemaInvalid(SbomError):
+class SbomSchemaInvalid(SbomError, code="sbom_schema_invalid"):
     """The document breaks the CycloneDX JSON schema; `errors` lists where and why."""
-
-    code = "sbom_schema_invalid"
 
     def __init__(self, detail: str, errors: tuple[str, ...]) -> None:
         super().__init__(detail)
         self.errors = errors
 
 
-class OsvError(SecurityScanError):
-    code = "osv_invalid"
+class OsvError(SecurityScanError, code="osv_invalid"):
+    pass
 
 
-class OsvPathNotFound(OsvError):
-    code = "osv_path_not_found"
+class OsvPathNotFound(OsvError, code="osv_path_not_found"):
+    pass
 
 
-class OsvArchiveError(OsvError):
+class OsvArchiveError(OsvError, code="osv_archive_invalid"):
     """A zip of OSV records that is unreadable or breaks one of the archive caps."""
 
-    code = "osv_archive_invalid"
 
-
-class OsvRecordInvalid(OsvError):
+class OsvRecordInvalid(OsvError, code="osv_record_invalid"):
     """One OSV record that does not follow the OSV schema; `source` names the file it came from."""
-
-    code = "osv_record_invalid"
 
     def __init__(self, detail: str, *, source: str = "") -> None:
         super().__init__(f"{source}: {detail}" if source else detail)
         self.source = source
 
 
-class PolicyInvalid(SecurityScanError):
-    code = "policy_invalid"
+class PolicyInvalid(SecurityScanError, code="policy_invalid"):
+    pass

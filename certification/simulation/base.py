@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from certification.simulation.harness_abi import Dtype
+from edgeplug.errors import DomainError
 
 
 class ErrorCode(enum.StrEnum):
@@ -46,13 +47,11 @@ class ExitReason(enum.StrEnum):
     SIMULATOR_FAILED = "simulator_failed"
 
 
-class SimulationError(Exception):
+class SimulationError(DomainError, status=422):
     """Raised inside a backend to end a run early; turned into a result at the boundary."""
 
     def __init__(self, code: ErrorCode, detail: str, exit_reason: ExitReason) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+        super().__init__(detail, code=code)
         self.exit_reason = exit_reason
 
 

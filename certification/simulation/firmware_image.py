@@ -15,14 +15,15 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from certification.simulation.boards import Board
+from edgeplug.errors import DomainError
 
 MAX_FIRMWARE_BYTES = 8 << 20
 INFER_SECTION = ".infer"
 REQUIRED_SYMBOLS = ("__infer_start", "__infer_end", "ep_infer")
 
 
-class FirmwareInvalid(Exception):
-    code = "firmware_invalid"
+class FirmwareInvalid(DomainError, code="firmware_invalid", status=422):
+    """The firmware ELF breaks the harness ABI or a size cap."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from edgeplug.errors import DomainError
+
 CERTIFICATION_DIR = Path(__file__).resolve().parents[1]
 FIRMWARE_DIR = CERTIFICATION_DIR / "firmware"
 PLUGIN_DIR = CERTIFICATION_DIR / "qemu_plugin"
@@ -18,8 +20,8 @@ FIXTURES = ("good", "disagree", "hang", "fault", "flood", "semihost")
 REQUIRED_TOOLS = ("make", "cc", "arm-none-eabi-gcc", "qemu-system-arm")
 
 
-class BuildFailed(Exception):
-    code = "build_failed"
+class BuildFailed(DomainError, code="build_failed", status=500):
+    """The ARM toolchain could not build the firmware."""
 
 
 def missing_tools() -> list[str]:

@@ -40,10 +40,11 @@ from certification.tflm.sandbox import (
     SandboxLimits,
     inspect_model,
 )
+from edgeplug.errors import DomainError
 
 
-class UnknownCore(ValueError):
-    code = "unknown_core"
+class UnknownCore(DomainError, ValueError, code="unknown_core"):
+    """A target core with no cycle-cost profile."""
 
 
 @dataclass(frozen=True)

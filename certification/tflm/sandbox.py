@@ -42,6 +42,7 @@ from typing import Any
 
 from certification.tflm import protocol
 from certification.tflm.graph import GraphInfo, OperatorInfo, TensorInfo
+from edgeplug.errors import DomainError
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _LOG_TAIL_BYTES = 4096
@@ -60,13 +61,11 @@ class SandboxLimits:
     log_bytes: int = 1 << 20
 
 
-class SandboxError(Exception):
+class SandboxError(DomainError, status=422):
     """The model (or, for ``sandbox_unavailable``, the machine) made the sandbox fail."""
 
     def __init__(self, code: str, detail: str, log_tail: str = "") -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
+        super().__init__(detail, code=code)
         self.log_tail = log_tail
 
 

@@ -17,8 +17,8 @@ from edgeplug.audit.services import record_event
 from edgeplug.core.throttling import AnonThrottle, AuthThrottle
 
 
-class InvalidToken(AuthError):
-    code = "token_not_valid"
+class InvalidToken(AuthError, code="token_not_valid"):
+    pass
 
 
 class TokenView(APIView):

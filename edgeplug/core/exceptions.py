@@ -8,9 +8,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from edgeplug.core.errors import DomainError
-from edgeplug.signing import SigningError
-from marketplace.packageformat import PackageError
+from edgeplug.errors import DomainError
 
 _GENERIC_CODES = {"invalid", "error"}
 
@@ -31,10 +29,8 @@ def _first_leaf(detail: Any) -> tuple[str, str]:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, PackageError):
+    if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status)
-    if isinstance(exc, (DomainError, SigningError)):
-        return Response({"code": exc.code, "detail": exc.detail}, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -20,3 +20,10 @@ class StrictSerializerMixin:
 
 class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
     pass
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every API error: a stable machine-readable code and a sentence."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()

@@ -1,48 +1,90 @@
-"""Tenants and memberships in the admin; membership edits are audited like API ones."""
+"""Tenants and memberships in the admin. Membership edits go through the tenancy actions
+(``add_member``, ``change_role``, ``remove_member``), so the admin refuses what the API
+refuses (removing or demoting a tenant's last admin) and audits the same events."""
+
+from collections import defaultdict
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
-from edgeplug.audit.services import record_event
-from edgeplug.tenancy.models import Membership, Tenant
+from edgeplug.tenancy.models import Membership, Role, Tenant
+from edgeplug.tenancy.services import (
+    LastAdmin,
+    add_member,
+    change_role,
+    ensure_an_admin_remains,
+    remove_member,
+)
+
+
+class MembershipFormSet(BaseInlineFormSet):
+    """Refuses, as form errors, what the tenancy actions would refuse when saved."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        leaving: dict[Tenant, list[int]] = defaultdict(list)
+        joining: dict[Tenant, int] = defaultdict(int)
+        for form in self.forms:
+            deleted = self._should_delete_form(form)
+            if not (form.has_changed() or deleted):
+                continue
+            membership = form.instance  # the edited values and the link to the parent
+            if membership.pk is not None and {"tenant", "user"} & set(form.changed_data):
+                raise ValidationError(
+                    "A membership's tenant and user cannot change: remove it and add another.",
+                    code="membership_immutable",
+                )
+            was_admin = membership.pk is not None and form.initial.get("role") == Role.ADMIN
+            is_admin = not deleted and form.cleaned_data.get("role") == Role.ADMIN
+            if was_admin and not is_admin:
+                leaving[membership.tenant].append(membership.pk)
+            if is_admin and not was_admin:
+                joining[membership.tenant] += 1
+        for tenant, pks in leaving.items():
+            try:
+                ensure_an_admin_remains(tenant, leaving=pks, joining=joining[tenant])
+            except LastAdmin as exc:
+                raise ValidationError(exc.detail, code=exc.code) from exc
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ("tenant", "user")
 
 
 class AuditedMembershipsMixin:
-    """For admins with a MembershipInline: record every membership change in the audit log."""
+    """For admins with a MembershipInline: every membership change through the actions
+    (additions first, then role changes, then removals, so a swap of admins passes)."""
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)
-        instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            record_event(
-                "membership_removed",
-                request=request,
-                tenant=obj.tenant,
-                target=obj.user.email,
-                details={"role": obj.role, "via": "admin"},
-            )
-            obj.delete()
-        for obj in instances:
-            if obj.pk is None:
-                action, details = "membership_created", {"role": obj.role}
-            else:
-                old = Membership.objects.get(pk=obj.pk).role
-                action, details = "role_changed", {"from": old, "to": obj.role}
-            obj.save()
-            record_event(
-                action,
-                request=request,
-                tenant=obj.tenant,
-                target=obj.user.email,
-                details={**details, "via": "admin"},
-            )
-        formset.save_m2m()
+        who = {"actor": request.user, "request": request}
+        added, changed, removed = [], [], []
+        for row in formset.forms:
+            if formset._should_delete_form(row):
+                if row.instance.pk is not None:
+                    removed.append(row.instance)
+            elif row.instance.pk is None and row.has_changed():
+                added.append(row.instance)
+            elif row.instance.pk is not None and "role" in row.changed_data:
+                changed.append((row.instance, row.cleaned_data["role"]))
+        # What the admin's change message (its history) reads.
+        formset.new_objects = [
+            add_member(membership.tenant, membership.user, membership.role, **who)
+            for membership in added
+        ]
+        formset.changed_objects = [
+            (change_role(membership, role, **who), ["role"]) for membership, role in changed
+        ]
+        for membership in removed:
+            remove_member(membership, **who)
+        formset.deleted_objects = removed
 
 
 @admin.register(Tenant)

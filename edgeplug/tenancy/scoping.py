@@ -1,11 +1,23 @@
-"""The one place a request's queries are narrowed to the caller's tenant.
+"""The one place a request's queries are narrowed to what the caller may see.
 
-Every tenant-owned query made for a request goes through ``for_request``; an object of
-another tenant is therefore simply not found (404), never forbidden (403).
+How to scope a queryset for a request (views, serializers, filters; nothing else):
+
+    for_request(Model.objects.all(), request)                       # the caller's tenant's rows
+    for_request(Model.objects.all(), request, public=True)          # … plus the model's public()
+    for_request(Model.objects.all(), request, staff=StaffGroup.X)   # … or all rows, for staff of X
+    get_for_request(Model.objects.all(), request, pk=pk)            # one row, else 404
+
+Rules it keeps: every tenant-owned model has a ``tenant`` field (``field=`` names another
+path, such as ``"version__tenant"``); a model with rows everyone may read gives its queryset
+a ``public()`` method; staff powers need the group and a TOTP sign-in (``acts_as_staff``).
+An object of another tenant is simply not found (404), never forbidden (403). Do not filter
+by ``request.tenant`` anywhere else: add what you need here.
 """
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
+
+from edgeplug.tenancy.permissions import acts_as_staff
 
 
 def request_tenant(request):
@@ -13,11 +25,22 @@ def request_tenant(request):
     return getattr(request, "tenant", None)
 
 
-def for_request(queryset: QuerySet, request, field: str = "tenant") -> QuerySet:
+def for_request(
+    queryset: QuerySet,
+    request,
+    field: str = "tenant",
+    *,
+    public: bool = False,
+    staff: str | None = None,
+) -> QuerySet:
+    if staff is not None and acts_as_staff(request, staff):
+        return queryset
     tenant = request_tenant(request)
-    if tenant is None:
-        return queryset.none()
-    return queryset.filter(**{field: tenant})
+    visible = Q(pk__in=queryset.model.objects.public().values("pk")) if public else Q()
+    if tenant is not None:
+        own = Q(**{field: tenant})
+        return queryset.filter(own | visible if public else own)
+    return queryset.filter(visible) if public else queryset.none()
 
 
 def get_for_request(queryset: QuerySet, request, field: str = "tenant", **lookup) -> Model:

@@ -1,15 +1,17 @@
 """Tenant and membership operations; each writes its audit event in the same transaction."""
 
+from collections.abc import Iterable
+
 from django.db import IntegrityError, transaction
 
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_event
-from edgeplug.core.errors import Conflict, DomainError
+from edgeplug.errors import Conflict, DomainError, Forbidden
 from edgeplug.tenancy.models import Membership, Role, Tenant
 
 
-class LastAdmin(Conflict):
-    code = "last_admin"
+class LastAdmin(Conflict, code="last_admin"):
+    pass
 
 
 @transaction.atomic
@@ -49,12 +51,29 @@ def add_member(tenant: Tenant, user: User, role: str, *, actor=None, request=Non
     return membership
 
 
+class OwnTenantReview(Forbidden, code="own_tenant_review"):
+    """Staff may not review work of a tenant they belong to."""
+
+
+def refuse_own_tenant_review(reviewer: User, tenant: Tenant) -> None:
+    """The one four-eyes rule for every review (certification runs, workflow packages)."""
+    if reviewer.memberships.filter(tenant=tenant).exists():
+        raise OwnTenantReview("You cannot review a package of a tenant you belong to.")
+
+
+def ensure_an_admin_remains(
+    tenant: Tenant, *, leaving: Iterable[int] = (), joining: int = 0
+) -> None:
+    """The one rule that a tenant with admins keeps at least one: ``leaving`` are admin
+    memberships about to lose the role or go, ``joining`` new admins in the same change."""
+    remaining = Membership.objects.filter(tenant=tenant, role=Role.ADMIN).exclude(pk__in=leaving)
+    if joining == 0 and not remaining.exists():
+        raise LastAdmin(f"{tenant.slug} must keep at least one admin.")
+
+
 def _ensure_other_admin(membership: Membership) -> None:
-    others = Membership.objects.filter(tenant=membership.tenant, role=Role.ADMIN).exclude(
-        pk=membership.pk
-    )
-    if membership.role == Role.ADMIN and not others.exists():
-        raise LastAdmin("A tenant must keep at least one admin.")
+    if membership.role == Role.ADMIN:
+        ensure_an_admin_remains(membership.tenant, leaving=[membership.pk])
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from edgeplug.accounts.models import User
 from edgeplug.audit.models import AuditEvent
-from edgeplug.core.errors import NotFound
+from edgeplug.errors import NotFound
 from edgeplug.tenancy import serializers as s
 from edgeplug.tenancy.models import Membership
 from edgeplug.tenancy.permissions import IsTenantAdmin

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from certification.models import Level
-from edgeplug.core.serializers import StrictSerializer
+from edgeplug.core.serializers import ErrorSerializer, StrictSerializer
 from marketplace.models import Agent, AgentVersion, VendorKey
 from marketplace.visibility import sorted_versions
 
@@ -112,6 +112,9 @@ class UploadResultSerializer(serializers.Serializer):
     version = AgentVersionDetailSerializer()
     created = serializers.BooleanField()
     certification_run = serializers.IntegerField(allow_null=True)
+    certification_error = ErrorSerializer(
+        allow_null=True, help_text="set when the run could not be queued (broker_unavailable)"
+    )
 
 
 class YankSerializer(StrictSerializer):

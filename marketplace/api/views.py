@@ -1,6 +1,6 @@
 """The registry API: vendor keys, uploads, agents and versions, downloads."""
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -8,14 +8,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from edgeplug.core.errors import DomainError
+from certification.pipeline.actions import submit_for_certification
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
 from marketplace.api import serializers as s
 from marketplace.api.filters import AgentFilter
 from marketplace.api.permissions import IsVendorPublisher
-from marketplace.models import AgentVersion, VendorKey
-from marketplace.storage import open_package
+from marketplace.models import Agent, AgentVersion, VendorKey
+from marketplace.storage import open_package, package_limits
+from marketplace.uploads import PackageUploadHandler, package_bytes
 from marketplace.visibility import visible_agents, visible_versions
 
 
@@ -50,11 +51,6 @@ class VendorKeyRevoke(APIView):
         return Response(s.VendorKeySerializer(key).data)
 
 
-class UploadTooLarge(DomainError):
-    code = "package_too_large"
-    status = 413
-
-
 class AgentUpload(APIView):
     permission_classes = [IsVendorPublisher]
     parser_classes = [MultiPartParser, FormParser]
@@ -62,34 +58,43 @@ class AgentUpload(APIView):
     @extend_schema(
         request={"multipart/form-data": s.UploadSerializer},
         responses={201: s.UploadResultSerializer, 200: s.UploadResultSerializer},
+        description=(
+            "Stores a signed package (201, or 200 for bytes already stored). With `certify`, "
+            "a certification run is submitted too. The package is kept even when the task "
+            "queue is down: `certification_run` then names a run that ended at once and "
+            '`certification_error` is `{"code": "broker_unavailable", "detail"}`; '
+            "submit it again with `POST /api/v1/certification/submit`."
+        ),
     )
     def post(self, request):
+        request.upload_handlers = [
+            PackageUploadHandler(request, max_bytes=package_limits().max_package_bytes)
+        ]
         data = s.UploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["package"]
-        limit = services.package_limits().max_package_bytes
-        if upload.size > limit:
-            raise UploadTooLarge(f"Packages are limited to {limit} bytes; this is {upload.size}.")
-        result = services.upload_package(
-            request.tenant,
-            upload.read(),
-            data.validated_data["signature"],
-            data.validated_data["key_id"],
-            actor=request.user,
-            request=request,
-        )
+        with package_bytes(upload) as package:
+            result = services.upload_package(
+                request.tenant,
+                package,
+                data.validated_data["signature"],
+                data.validated_data["key_id"],
+                blob=upload,
+                actor=request.user,
+                request=request,
+            )
         run = None
         if data.validated_data["certify"]:
-            from certification.services import submit_for_certification
-
             run = submit_for_certification(
                 result.version, data.validated_data["level"], actor=request.user, request=request
             )
+            run.refresh_from_db()  # queued on commit, which may have failed
         body = {
             "agent": visible_agents(request).get(pk=result.version.agent_id),
             "version": result.version,
             "created": result.created,
             "certification_run": run.pk if run else None,
+            "certification_error": run.queue_error if run else None,
         }
         return Response(
             s.UploadResultSerializer(body).data,
@@ -115,9 +120,7 @@ class AgentDetail(generics.RetrieveDestroyAPIView):
         return visible_agents(self.request)
 
     def destroy(self, request, *args, **kwargs):
-        agent = self.get_object()
-        if agent.tenant_id != getattr(getattr(request, "tenant", None), "pk", None):
-            raise Http404
+        agent = get_for_request(Agent.objects.all(), request, pk=kwargs["pk"])
         if not IsVendorPublisher().has_permission(request, self):
             self.permission_denied(request, IsVendorPublisher.message)
         services.delete_agent(agent, actor=request.user, request=request)

@@ -1,6 +1,5 @@
 """The WPK API: upload, list, review."""
 
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -10,10 +9,11 @@ from rest_framework.views import APIView
 
 from edgeplug.core.serializers import StrictSerializer
 from edgeplug.tenancy.models import StaffGroup
-from edgeplug.tenancy.permissions import InStaffGroup, acts_as_staff
+from edgeplug.tenancy.permissions import InStaffGroup
+from edgeplug.tenancy.scoping import for_request
 from marketplace import wpk as wpk_service
 from marketplace.api.permissions import IsVendorPublisher
-from marketplace.models import ReviewStatus, WorkflowPackage
+from marketplace.models import WorkflowPackage
 
 
 class WpkSerializer(serializers.ModelSerializer):
@@ -116,11 +116,7 @@ class WpkList(generics.ListAPIView):
 
     def get_queryset(self):
         queryset = WorkflowPackage.objects.select_related("tenant", "signing_key", "reviewer")
-        if acts_as_staff(self.request, StaffGroup.REVIEWERS):
-            return queryset
-        tenant = getattr(self.request, "tenant", None)
-        visible = Q(status=ReviewStatus.APPROVED)
-        return queryset.filter(visible | Q(tenant=tenant) if tenant else visible)
+        return for_request(queryset, self.request, public=True, staff=StaffGroup.REVIEWERS)
 
 
 class WpkReview(APIView):

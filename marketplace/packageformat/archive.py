@@ -11,6 +11,7 @@ import functools
 import hashlib
 import io
 import itertools
+import mmap
 import re
 import stat
 import struct
@@ -129,7 +130,7 @@ class ValidatedPackage:
     def read(self, name: str) -> bytes:
         """The bytes of one file, e.g. ``package.read(package.manifest["model"]["file"])``."""
         entry = self.entries[name]
-        with zipfile.ZipFile(io.BytesIO(self._data)) as archive:
+        with zipfile.ZipFile(_as_file(self._data)) as archive:
             return b"".join(_stream_entry(archive, self._entries[name], entry.size))
 
 
@@ -187,7 +188,7 @@ def _reject_oversized_package(data: bytes, limits: Limits) -> None:
 def _locate_end_record(data: bytes) -> _EndRecord:
     position = data.rfind(_END_SIGNATURE, max(0, len(data) - _END_RECORD.size - _MAX_COMMENT))
     if position < 0 or len(data) - position < _END_RECORD.size:
-        if data.startswith(_LOCAL_SIGNATURE):
+        if data[: len(_LOCAL_SIGNATURE)] == _LOCAL_SIGNATURE:
             raise CorruptArchive("the zip archive is truncated: no end of central directory")
         raise NotAZip("the package is not a zip archive")
     (_, disk, directory_disk, disk_entries, entries, size, offset, comment) = (
@@ -199,7 +200,8 @@ def _locate_end_record(data: bytes) -> _EndRecord:
     # second, rarely exercised parser path out of reach of hostile input.
     zip64_marked = entries == 0xFFFF or _ZIP64_MARKER in (size, offset)
     locator = position - _ZIP64_LOCATOR_SIZE
-    if zip64_marked or (locator >= 0 and data.startswith(_ZIP64_LOCATOR_SIGNATURE, locator)):
+    at_locator = data[locator : locator + len(_ZIP64_LOCATOR_SIGNATURE)]
+    if zip64_marked or (locator >= 0 and at_locator == _ZIP64_LOCATOR_SIGNATURE):
         raise CorruptArchive("zip64 end of central directory records are not accepted")
     return _EndRecord(position, entries, size, offset, comment)
 
@@ -230,9 +232,29 @@ def _reject_data_around_central_directory(data: bytes, end: _EndRecord) -> None:
         )
 
 
+class _MappedFile:
+    """A memory-mapped upload as the seekable file zipfile wants, without copying it."""
+
+    def __init__(self, mapped: mmap.mmap) -> None:
+        self._mapped = mapped
+        mapped.seek(0)
+
+    def seekable(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str):
+        return getattr(self._mapped, name)
+
+
+def _as_file(data: bytes):
+    if isinstance(data, mmap.mmap):
+        return _MappedFile(data)
+    return io.BytesIO(data)
+
+
 def _open_zip(data: bytes) -> zipfile.ZipFile:
     try:
-        return zipfile.ZipFile(io.BytesIO(data))
+        return zipfile.ZipFile(_as_file(data))
     except UnicodeDecodeError as exc:
         raise NonUtf8Name("an entry flagged as UTF-8 has a name that is not UTF-8") from exc
     except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, struct.error) as exc:

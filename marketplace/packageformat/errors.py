@@ -7,213 +7,195 @@ exceeded, 422 when a readable archive or its manifest breaks a rule of the forma
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
+
+from edgeplug.errors import DomainError
 
 
-class PackageError(Exception):
-    """Base class: ``code`` is stable, ``detail`` is for humans, ``status`` is the HTTP status.
-
-    ``entry`` names the archive entry and ``path`` the JSON path in the manifest when the
+class PackageError(DomainError, code="invalid_package", status=422):
+    """``entry`` names the archive entry and ``path`` the JSON path in the manifest when the
     refusal is about one of them.
     """
 
-    code: ClassVar[str] = "invalid_package"
-    status: ClassVar[int] = 422
-
     def __init__(self, detail: str, *, entry: str | None = None, path: str | None = None):
         super().__init__(detail)
-        self.detail = detail
         self.entry = entry
         self.path = path
 
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON body of the refusal, without empty fields."""
-        body: dict[str, Any] = {"code": self.code, "detail": self.detail}
-        if self.entry is not None:
-            body["entry"] = self.entry
-        if self.path is not None:
-            body["path"] = self.path
-        return body
+    def extra(self) -> dict[str, Any]:
+        return {"entry": self.entry, "path": self.path}
 
 
 # The container itself
 
 
-class NotAZip(PackageError):
-    code = "not_a_zip"
-    status = 400
+class NotAZip(PackageError, code="not_a_zip", status=400):
+    pass
 
 
-class CorruptArchive(PackageError):
-    code = "corrupt_archive"
-    status = 400
+class CorruptArchive(PackageError, code="corrupt_archive", status=400):
+    pass
 
 
-class PackageTooLarge(PackageError):
-    code = "package_too_large"
-    status = 413
+class PackageTooLarge(PackageError, code="package_too_large", status=413):
+    pass
 
 
-class TooManyEntries(PackageError):
-    code = "too_many_entries"
-    status = 413
+class TooManyEntries(PackageError, code="too_many_entries", status=413):
+    pass
 
 
-class UncompressedTooLarge(PackageError):
-    code = "uncompressed_too_large"
-    status = 413
+class UncompressedTooLarge(PackageError, code="uncompressed_too_large", status=413):
+    pass
 
 
-class CompressionBomb(PackageError):
-    code = "compression_bomb"
-    status = 413
+class CompressionBomb(PackageError, code="compression_bomb", status=413):
+    pass
 
 
-class UnaccountedData(PackageError):
-    code = "unaccounted_data"
+class UnaccountedData(PackageError, code="unaccounted_data"):
+    pass
 
 
-class OverlappingEntries(PackageError):
-    code = "overlapping_entries"
+class OverlappingEntries(PackageError, code="overlapping_entries"):
+    pass
 
 
 # Individual entries
 
 
-class AbsolutePath(PackageError):
-    code = "absolute_path"
+class AbsolutePath(PackageError, code="absolute_path"):
+    pass
 
 
-class PathTraversal(PackageError):
-    code = "path_traversal"
+class PathTraversal(PackageError, code="path_traversal"):
+    pass
 
 
-class InvalidEntryName(PackageError):
-    code = "invalid_entry_name"
+class InvalidEntryName(PackageError, code="invalid_entry_name"):
+    pass
 
 
-class NonUtf8Name(PackageError):
-    code = "non_utf8_name"
+class NonUtf8Name(PackageError, code="non_utf8_name"):
+    pass
 
 
-class DirectoryEntry(PackageError):
-    code = "directory_entry"
+class DirectoryEntry(PackageError, code="directory_entry"):
+    pass
 
 
-class SymlinkEntry(PackageError):
-    code = "symlink_entry"
+class SymlinkEntry(PackageError, code="symlink_entry"):
+    pass
 
 
-class SpecialEntry(PackageError):
-    code = "special_entry"
+class SpecialEntry(PackageError, code="special_entry"):
+    pass
 
 
-class DuplicateEntry(PackageError):
-    code = "duplicate_entry"
+class DuplicateEntry(PackageError, code="duplicate_entry"):
+    pass
 
 
-class EncryptedEntry(PackageError):
-    code = "encrypted_entry"
+class EncryptedEntry(PackageError, code="encrypted_entry"):
+    pass
 
 
-class UnsupportedCompression(PackageError):
-    code = "unsupported_compression"
+class UnsupportedCompression(PackageError, code="unsupported_compression"):
+    pass
 
 
 # RECORD
 
 
-class MissingRecord(PackageError):
-    code = "missing_record"
+class MissingRecord(PackageError, code="missing_record"):
+    pass
 
 
-class RecordTooLarge(PackageError):
-    code = "record_too_large"
-    status = 413
+class RecordTooLarge(PackageError, code="record_too_large", status=413):
+    pass
 
 
-class MalformedRecord(PackageError):
-    code = "malformed_record"
+class MalformedRecord(PackageError, code="malformed_record"):
+    pass
 
 
-class MissingFile(PackageError):
-    code = "missing_file"
+class MissingFile(PackageError, code="missing_file"):
+    pass
 
 
-class UnrecordedFile(PackageError):
-    code = "unrecorded_file"
+class UnrecordedFile(PackageError, code="unrecorded_file"):
+    pass
 
 
-class DigestMismatch(PackageError):
-    code = "digest_mismatch"
+class DigestMismatch(PackageError, code="digest_mismatch"):
+    pass
 
 
-class SizeMismatch(PackageError):
-    code = "size_mismatch"
+class SizeMismatch(PackageError, code="size_mismatch"):
+    pass
 
 
 # manifest.json
 
 
-class MissingManifest(PackageError):
-    code = "missing_manifest"
+class MissingManifest(PackageError, code="missing_manifest"):
+    pass
 
 
-class ManifestTooLarge(PackageError):
-    code = "manifest_too_large"
-    status = 413
+class ManifestTooLarge(PackageError, code="manifest_too_large", status=413):
+    pass
 
 
-class ManifestNotUtf8(PackageError):
-    code = "manifest_not_utf8"
+class ManifestNotUtf8(PackageError, code="manifest_not_utf8"):
+    pass
 
 
-class InvalidJson(PackageError):
-    code = "invalid_json"
+class InvalidJson(PackageError, code="invalid_json"):
+    pass
 
 
-class DuplicateJsonKey(PackageError):
-    code = "duplicate_json_key"
+class DuplicateJsonKey(PackageError, code="duplicate_json_key"):
+    pass
 
 
-class ManifestNotObject(PackageError):
-    code = "manifest_not_object"
+class ManifestNotObject(PackageError, code="manifest_not_object"):
+    pass
 
 
-class ManifestTooDeep(PackageError):
-    code = "manifest_too_deep"
+class ManifestTooDeep(PackageError, code="manifest_too_deep"):
+    pass
 
 
-class StringTooLong(PackageError):
-    code = "string_too_long"
+class StringTooLong(PackageError, code="string_too_long"):
+    pass
 
 
-class NulCharacter(PackageError):
-    code = "nul_character"
+class NulCharacter(PackageError, code="nul_character"):
+    pass
 
 
-class UnsupportedSchemaVersion(PackageError):
-    code = "unsupported_schema_version"
+class UnsupportedSchemaVersion(PackageError, code="unsupported_schema_version"):
+    pass
 
 
-class InvalidVersion(PackageError):
-    code = "invalid_version"
+class InvalidVersion(PackageError, code="invalid_version"):
+    pass
 
 
-class SchemaViolation(PackageError):
-    code = "schema_violation"
+class SchemaViolation(PackageError, code="schema_violation"):
+    pass
 
 
-class ManifestInconsistent(PackageError):
-    code = "manifest_inconsistent"
+class ManifestInconsistent(PackageError, code="manifest_inconsistent"):
+    pass
 
 
-class ReferencedFileMissing(PackageError):
-    code = "referenced_file_missing"
+class ReferencedFileMissing(PackageError, code="referenced_file_missing"):
+    pass
 
 
-class WrongFileExtension(PackageError):
-    code = "wrong_file_extension"
+class WrongFileExtension(PackageError, code="wrong_file_extension"):
+    pass
 
 
 # Every refusal by its code: for the API's error catalogue and the documentation check.

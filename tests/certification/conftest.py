@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from certification import services
 from certification.models import CertificationRun
+from certification.pipeline import actions
 from certification.simulation import toolchain
 from certification.tflm import sample_models
 from marketplace.models import AgentVersion
@@ -39,27 +39,18 @@ def model_package(
     return make_package(make_manifest(**fields), **kwargs)
 
 
-def run_inline(run: CertificationRun) -> CertificationRun:
-    """The pipeline's steps in order, in this process (the worker tests use Celery)."""
-    for stage in run.stages:
-        services.execute_stage(run.pk, stage)
-        if stage == "validation" and not services.validation_passed(run.pk):
-            break
-    services.finalize_run(run.pk)
-    run.refresh_from_db()
-    return run
-
-
 @pytest.fixture
-def certify(vendor, django_capture_on_commit_callbacks):
-    """Upload a package and certify it in-process: returns the finished run."""
+def certify(vendor, eager_celery, django_capture_on_commit_callbacks):
+    """Upload a package and certify it in this process through the real Celery canvas
+    (eager mode): returns the finished run. The worker tests run the same canvas for real."""
 
     def go(data: bytes, level="basic") -> CertificationRun:
         body = vendor.upload(data).json()
         version = AgentVersion.objects.get(pk=body["version"]["id"])
-        with django_capture_on_commit_callbacks(execute=False):
-            run = services.submit_for_certification(version, level, actor=vendor.membership.user)
-        return run_inline(run)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = actions.submit_for_certification(version, level, actor=vendor.membership.user)
+        run.refresh_from_db()
+        return run
 
     return go
 

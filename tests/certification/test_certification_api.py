@@ -4,14 +4,15 @@ certificate endpoint, tenant isolation and the stale-run sweeper."""
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from certification import services
 from certification.models import CertificationRun
+from certification.pipeline import actions
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from marketplace.models import AgentVersion
-from tests.certification.conftest import model_package, run_inline
+from tests.certification.conftest import model_package
 
 pytestmark = pytest.mark.django_db
 
@@ -144,17 +145,20 @@ def test_put_certify_takes_the_newest_version_or_the_one_named(
 
 
 def test_certificate_endpoint_before_and_after_a_passing_run(
-    vendor, member_client, uploaded, django_capture_on_commit_callbacks
+    vendor, member_client, uploaded, eager_celery, django_capture_on_commit_callbacks
 ):
     agent_id, version = uploaded["agent"]["id"], uploaded["version"]["version"]
     url = f"/api/v1/agents/{agent_id}/versions/{version}/certificate"
     missing = vendor.client.get(url)
     assert (missing.status_code, missing.json()["code"]) == (404, "not_certified")
 
-    response, _ = _submit(
-        vendor.client, django_capture_on_commit_callbacks, version_id=uploaded["version"]["id"]
-    )
-    run = run_inline(CertificationRun.objects.get(pk=response.json()["run_id"]))
+    with django_capture_on_commit_callbacks(execute=True):  # the canvas runs eagerly
+        response = vendor.client.post(
+            "/api/v1/certification/submit",
+            {"version_id": uploaded["version"]["id"]},
+            format="json",
+        )
+    run = CertificationRun.objects.get(pk=response.json()["run_id"])
     assert run.status == "passed"
     detail = vendor.client.get(response.json()["url"]).json()
     assert detail["certificate_url"] == url
@@ -186,24 +190,22 @@ def test_tampered_certificate_fails_offline_verification(vendor, uploaded, certi
 
 def test_sweeper_marks_runs_stuck_past_the_limit_as_error(vendor, settings):
     settings.CERTIFICATION_RUN_TIMEOUT_S = 60
-    stale, fresh = (
-        services.submit_for_certification(
-            AgentVersion.objects.get(
-                pk=vendor.upload(model_package(version=v)).json()["version"]["id"]
-            ),
-            "basic",
-            actor=vendor.membership.user,
-        )
-        for v in ("1.0.0", "1.1.0")
-    )
-    CertificationRun.objects.filter(pk=stale.pk).update(
-        created_at=timezone.now() - timedelta(minutes=5), status="running"
-    )
 
-    assert services.sweep_stale_runs() == 1
-    stale.refresh_from_db()
-    fresh.refresh_from_db()
-    assert (stale.status, stale.error_code) == ("error", "run_timeout")
-    assert stale.finished_at is not None
-    assert fresh.status == "queued"
-    assert services.sweep_stale_runs() == 0  # idempotent
+    def submit(version):
+        upload = vendor.upload(model_package(version=version)).json()
+        version = AgentVersion.objects.get(pk=upload["version"]["id"])
+        return actions.submit_for_certification(version, "basic", actor=vendor.membership.user)
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        stale = submit("1.0.0")
+        CertificationRun.objects.filter(pk=stale.pk).update(status="running")
+        clock.shift(timedelta(minutes=2))  # past the limit, within the access token's life
+        fresh = submit("1.1.0")
+
+        assert actions.sweep_stale_runs() == 1
+        stale.refresh_from_db()
+        fresh.refresh_from_db()
+        assert (stale.status, stale.error_code) == ("error", "run_timeout")
+        assert stale.finished_at is not None
+        assert fresh.status == "queued"
+        assert actions.sweep_stale_runs() == 0  # idempotent

@@ -4,10 +4,11 @@ failing, a reviewer deciding on a superseded run, and inputs that must be 4xx, n
 import pytest
 from django.contrib.auth.models import Group
 
-from certification import services, tasks
+from certification import tasks
 from certification.errors import NotReviewable
 from certification.models import CertificationRun
-from certification.stages.base import InfrastructureError
+from certification.pipeline import actions, orchestration
+from certification.pipeline.stages.base import InfrastructureError
 from marketplace.models import AgentVersion
 from tests.certification.conftest import model_package
 from tests.factories import UserFactory
@@ -22,7 +23,7 @@ def test_a_broker_outage_ends_the_run_as_an_error_and_allows_a_resubmission(vend
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(tasks.start_run, "delay", refuse)
+    monkeypatch.setattr(tasks.start_run, "apply_async", refuse)
     response = vendor.client.post(
         "/api/v1/certification/submit", {"version_id": version_id}, format="json"
     )
@@ -32,7 +33,9 @@ def test_a_broker_outage_ends_the_run_as_an_error_and_allows_a_resubmission(vend
     assert (run.status, run.error_code) == ("error", "broker_unavailable")
 
     sent = []
-    monkeypatch.setattr(tasks.start_run, "delay", sent.append)
+    monkeypatch.setattr(
+        tasks.start_run, "apply_async", lambda args, kwargs=None, **options: sent.append(args[0])
+    )
     again = vendor.client.post(
         "/api/v1/certification/submit", {"version_id": version_id}, format="json"
     )
@@ -44,21 +47,21 @@ def test_storage_that_keeps_failing_ends_the_stage_as_an_infrastructure_error(
 ):
     version = AgentVersion.objects.get(pk=vendor.upload(model_package()).json()["version"]["id"])
     with django_capture_on_commit_callbacks(execute=False):
-        run = services.submit_for_certification(version, "basic")
+        run = actions.submit_for_certification(version, "basic")
     calls = []
 
     def unreadable(run):
         calls.append(1)
         raise InfrastructureError("bucket unreachable")
 
-    monkeypatch.setattr(services, "_load_context", unreadable)
+    monkeypatch.setattr(orchestration, "_load_context", unreadable)
     # Eager apply runs every retry at once (no countdown); the last one gives up cleanly.
     assert tasks.run_stage.apply(args=(run.pk, "validation")).get() == "error"
     assert len(calls) == tasks.STAGE_MAX_RETRIES + 1
     result = run.results.get(test_suite="validation")
     assert (result.test_result, result.error_code) == ("error", "infrastructure_error")
     assert "bucket unreachable" in result.test_logs
-    assert services.finalize_run(run.pk) == "error"
+    assert orchestration.finalize_run(run.pk) == "error"
 
 
 def test_a_superseded_run_cannot_be_decided(vendor, certify):
@@ -70,9 +73,9 @@ def test_a_superseded_run_cannot_be_decided(vendor, certify):
     reviewer.groups.add(Group.objects.get(name="reviewers"))
 
     with pytest.raises(NotReviewable, match="superseded"):
-        services.review_run(old, approve=True, reason="looks fine", reviewer=reviewer)
+        actions.review_run(old, approve=True, reason="looks fine", reviewer=reviewer)
     assert AgentVersion.objects.get(pk=old.version_id).review_status == "pending"
-    services.review_run(new, approve=True, reason="all stages pass", reviewer=reviewer)
+    actions.review_run(new, approve=True, reason="all stages pass", reviewer=reviewer)
     assert AgentVersion.objects.get(pk=new.version_id).review_status == "approved"
 
 

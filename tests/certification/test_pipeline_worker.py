@@ -9,14 +9,11 @@ import time
 import pytest
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from certification.models import CertificationResult, LevelThresholds, StageAttempt
 from certification.tflm import sample_models
 from tests.certification.conftest import model_package
-from tests.conftest import totp_now
-from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
 
@@ -39,25 +36,9 @@ def _verify_with_cryptography(document: dict, keyset: dict) -> None:
     public.verify(base64.b64decode(document["signature"]), rfc8785.dumps(document["certificate"]))
 
 
-def _reviewer_admin_client():
-    reviewer = UserFactory(is_staff=True)
-    reviewer.groups.add(Group.objects.get(name="reviewers"))
-    device = TOTPDeviceFactory(user=reviewer)
-    client = Client()
-    client.post(
-        "/admin/login/?next=/admin/",
-        {
-            "username": reviewer.email,
-            "password": PASSWORD,
-            "otp_device": device.persistent_id,
-            "otp_token": totp_now(device),
-        },
-    )
-    assert client.get("/admin/").status_code == 200
-    return client
-
-
-def test_upload_certify_verify_review_and_publish(live_worker, vendor, member_client):
+def test_upload_certify_verify_review_and_publish(
+    live_worker, vendor, member_client, admin_session
+):
     data = model_package()
     upload = vendor.upload(data, certify="true", level="basic").json()
     run_id = upload["certification_run"]
@@ -82,7 +63,7 @@ def test_upload_certify_verify_review_and_publish(live_worker, vendor, member_cl
     queue = vendor.client.get("/api/v1/certification/queue").json()
     assert [r["id"] for r in queue["results"]] == [run_id]
 
-    admin = _reviewer_admin_client()
+    admin = admin_session("reviewers")[0]
     page = admin.get(f"/admin/certification/certificationrun/{run_id}/change/")
     assert b"Approve" in page.content and b"invariants" in page.content
     no_reason = admin.post(

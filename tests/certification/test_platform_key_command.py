@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from certification import platform_keys
+from certification.certificates import platform_keys
 
 
 def _run(*args) -> str:

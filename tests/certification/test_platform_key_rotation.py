@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from certification import platform_keys
+from certification.certificates import platform_keys
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from tests.certification.conftest import model_package
 

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from certification import vulndb
-from certification.levels import thresholds_for
-from certification.stages.base import StageContext
-from edgeplug.celery import app
+from certification.pipeline.levels import thresholds_for
+from certification.pipeline.stages.base import StageContext
+from certification.vulndb import database as vulndb
 from marketplace.packageformat import inspect_package
-from marketplace.services import package_limits
+from marketplace.storage import package_limits
 from tests.packageformat.builders import make_manifest, make_package
 from tests.security import advisories
 from tests.security.sboms import component, cyclonedx
@@ -73,12 +72,3 @@ def stage_context(data: bytes, level: str = "standard") -> StageContext:
         package_bytes=data,
         package=inspect_package(data, package_limits()),
     )
-
-
-@pytest.fixture
-def eager_tasks():
-    """Tasks queued with .delay() run at once in this process."""
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

@@ -8,10 +8,10 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.utils import timezone
 
-from certification import rescan
 from certification.models import CertificationResult, CertificationRun, ScanFinding
-from certification.stages import security
-from certification.tasks_security import rescan_certified_versions
+from certification.pipeline.stages import security
+from certification.vulndb import rescan
+from certification.vulndb.tasks import rescan_certified_versions
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import AgentVersion
 from marketplace.storage import delete_package
@@ -82,7 +82,7 @@ def test_new_advisory_is_flagged_to_vendor_reviewers_and_audit(
     certified,
     reviewer,
     mailoutbox,
-    eager_tasks,
+    eager_celery,
     django_capture_on_commit_callbacks,
 ):
     import_osv(tmp_path, advisories.REQUESTS_PROXY_AUTH, name="initial")
@@ -187,7 +187,7 @@ def test_unreadable_package_is_reported_and_the_others_still_scanned(
 
     report = rescan_certified_versions()
 
-    assert report["unreadable"] == [f"{lost}: FileNotFoundError"]
+    assert report["unreadable"] == [f"{lost}: package_unreadable"]
     assert [f.version for f in ScanFinding.objects.all()] == [kept]
 
 

@@ -1,40 +1,18 @@
 """Platform admins tune each level's security policy in the admin; reviewers read advisories."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.test import Client
 
-import certification.admin_security  # noqa: F401 - registers the models until admin.py imports it
-from certification import vulndb
+import certification.vulndb.admin  # noqa: F401 - registers the models until admin.py imports it
 from certification.models import SecurityPolicyOverride
 from certification.security.severity import Severity
+from certification.vulndb import database as vulndb
 from edgeplug.audit.models import AuditEvent
-from tests.conftest import totp_now
-from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
 from tests.security import advisories
 
 pytestmark = pytest.mark.django_db
 
 OVERRIDES_URL = "/admin/certification/securitypolicyoverride/"
-
-
-def staff_client(group: str) -> Client:
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    device = TOTPDeviceFactory(user=user)
-    client = Client()
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {
-            "username": user.email,
-            "password": PASSWORD,
-            "otp_token": totp_now(device),
-            "otp_device": device.persistent_id,
-        },
-    )
-    assert response.status_code == 302
-    return client
 
 
 def test_override_with_an_unknown_setting_or_bad_value_is_refused():
@@ -62,8 +40,8 @@ def test_saved_override_changes_only_its_level():
     }
 
 
-def test_platform_admin_edits_a_level_policy_in_the_admin():
-    client = staff_client("platform-admins")
+def test_platform_admin_edits_a_level_policy_in_the_admin(admin_session):
+    client = admin_session("platform-admins")[0]
 
     refused = client.post(
         f"{OVERRIDES_URL}add/", {"level": "hardware", "overrides": '{"fail_on": "low"}'}
@@ -82,10 +60,10 @@ def test_platform_admin_edits_a_level_policy_in_the_admin():
 
 
 def test_reviewer_finds_an_advisory_by_cve_and_package_but_cannot_change_policy(
-    import_advisories,
+    import_advisories, admin_session
 ):
     import_advisories()
-    client = staff_client("reviewers")
+    client = admin_session("reviewers")[0]
 
     by_cve = client.get("/admin/certification/advisory/", {"q": "CVE-2021-44228"})
     by_package = client.get("/admin/certification/advisory/", {"q": "log4j-core"})

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from certification.models import SecurityPolicyOverride
-from certification.stages import security
+from certification.pipeline.stages import security
 from tests.packageformat.builders import make_manifest, make_package
 from tests.security import advisories
 from tests.security.sboms import component, document

@@ -41,7 +41,7 @@ class Cli:
             "EDGEPLUG_PASSWORD": self.password if password is None else password,
         }
         return subprocess.run(
-            [sys.executable, "-m", "edgeplug.cli", *args],
+            [sys.executable, "-m", "marketplace.cli", *args],
             cwd=self.home,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -11,7 +11,12 @@ from tests.cli.conftest import REPO, write_agent
 from tests.packageformat.builders import make_manifest
 
 SERVER_SIDE = ("django", "celery", "kombu", "rest_framework", "certification", "billing")
-ALLOWED = ("edgeplug.cli", "edgeplug.signing", "edgeplug.certificates", "marketplace.packageformat")
+ALLOWED = (
+    "marketplace.cli",
+    "edgeplug.signing",
+    "edgeplug.certificates",
+    "marketplace.packageformat",
+)
 
 
 @pytest.mark.slow
@@ -20,7 +25,7 @@ def test_packing_and_verifying_import_no_server_code(tmp_path):
     package = tmp_path / "agent.epk"
     script = (
         "import sys\n"
-        "from edgeplug.cli.main import cli\n"
+        "from marketplace.cli.main import cli\n"
         "for name in cli.list_commands(None):\n"
         "    cli.get_command(None, name)\n"
         f"cli.main(['pack', {str(agent)!r}, '--out', {str(package)!r}], standalone_mode=False)\n"

@@ -5,8 +5,8 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from edgeplug.audit.models import AuditEvent
-from tests.conftest import totp_now
-from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+from tests.conftest import admin_login
+from tests.factories import TOTPDeviceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,21 +18,9 @@ def staff():
     return user
 
 
-def _login(client, user, otp_token="", device=None):
-    return client.post(
-        "/admin/login/?next=/admin/",
-        {
-            "username": user.email,
-            "password": PASSWORD,
-            "otp_token": otp_token,
-            "otp_device": device.persistent_id if device else "",
-        },
-    )
-
-
 def test_password_alone_does_not_open_the_admin(staff):
     client = Client()
-    response = _login(client, staff)
+    response = admin_login(client, staff)
     assert response.status_code == 200  # the form again, with an error
     assert client.get("/admin/").status_code == 302
 
@@ -40,14 +28,14 @@ def test_password_alone_does_not_open_the_admin(staff):
 def test_staff_without_confirmed_device_cannot_get_in(staff):
     device = TOTPDeviceFactory(user=staff, confirmed=False)
     client = Client()
-    _login(client, staff, totp_now(device), device)
+    admin_login(client, staff, device)
     assert client.get("/admin/").status_code == 302
 
 
 def test_password_and_current_totp_open_the_admin(staff):
     device = TOTPDeviceFactory(user=staff)
     client = Client()
-    response = _login(client, staff, totp_now(device), device)
+    response = admin_login(client, staff, device)
     assert response.status_code == 302, response.context["form"].errors
     assert client.get("/admin/").status_code == 200
     assert AuditEvent.objects.filter(
@@ -66,7 +54,7 @@ def test_session_without_otp_verification_is_sent_to_login(staff):
 def test_audit_log_is_read_only_in_admin(staff):
     device = TOTPDeviceFactory(user=staff)
     client = Client()
-    _login(client, staff, totp_now(device), device)
+    admin_login(client, staff, device)
     event = AuditEvent.objects.first()
     assert client.get("/admin/audit/auditevent/").status_code == 200
     assert client.get("/admin/audit/auditevent/add/").status_code == 403

@@ -3,9 +3,10 @@
 import base64
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.conftest import sign_in, totp_now
@@ -145,3 +146,15 @@ def test_removed_membership_invalidates_tokens(api):
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     response = api.get("/api/v1/auth/me")
     assert (response.status_code, response.json()["code"]) == (401, "membership_revoked")
+
+
+def test_an_access_token_stops_working_when_its_lifetime_has_passed(api, settings):
+    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        tokens = sign_in(api, MembershipFactory().user)
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+        clock.shift(lifetime - timedelta(seconds=5))
+        assert api.get("/api/v1/auth/me").status_code == 200
+        clock.shift(timedelta(seconds=10))
+        response = api.get("/api/v1/auth/me")
+    assert (response.status_code, response.json()["code"]) == (401, "token_not_valid")

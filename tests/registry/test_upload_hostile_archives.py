@@ -3,7 +3,7 @@
 import pytest
 
 from marketplace.models import Agent, AgentVersion
-from marketplace.services import package_limits
+from marketplace.storage import package_limits
 from tests.packageformat.hostile import HOSTILE_CASES
 from tests.vendors import stored_blobs
 

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from certification import vulndb
 from certification.security.errors import OsvError
+from certification.vulndb import database as vulndb
 
 
 class Command(BaseCommand):

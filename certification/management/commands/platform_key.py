@@ -9,7 +9,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from certification import platform_keys
+from certification.certificates import platform_keys
 
 
 class Command(BaseCommand):

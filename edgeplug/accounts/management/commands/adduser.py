@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from edgeplug.accounts.models import User
-from edgeplug.core.errors import DomainError
+from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role, StaffGroup, Tenant
 from edgeplug.tenancy.services import add_member
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from edgeplug.core.errors import DomainError
+from edgeplug.errors import DomainError
 from edgeplug.tenancy.services import create_tenant
 
 

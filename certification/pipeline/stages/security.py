@@ -8,14 +8,14 @@ An empty advisory database does not stop the scan: the SBOM, purls and licences 
 judged, the logs carry a warning, the metrics say `advisories_in_db: 0`, and a non-blocking
 `advisory_db_empty` finding shows it to reviewers. Refusing every certification until an
 operator imports advisories would punish vendors for a platform gap, and the re-scan that
-follows each import (certification/rescan.py) catches what such a version contains.
+follows each import (certification/vulndb/rescan.py) catches what such a version contains.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from certification import vulndb
+from certification.pipeline.stages.base import StageContext, StageOutcome
 from certification.security.errors import OsvRecordInvalid, PolicyInvalid, SbomError
 from certification.security.licenses import LicenseFinding
 from certification.security.policy import SecurityPolicy
@@ -27,7 +27,7 @@ from certification.security.scan import (
     scan_sbom,
 )
 from certification.security.severity import Severity
-from certification.stages.base import StageContext, StageOutcome
+from certification.vulndb import database as vulndb
 
 EMPTY_DATABASE_WARNING = (
     "WARNING: the advisory database is empty (run `manage.py import_osv`), so no vulnerability "

@@ -15,7 +15,7 @@ from certification.models import (
     SecurityPolicyOverride,
 )
 from certification.security.policy import SecurityPolicy
-from certification.vulndb import save_policy_override
+from certification.vulndb.database import save_policy_override
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from certification.levels import Thresholds
-from marketplace.packageformat import ValidatedPackage
+from certification.pipeline.levels import Thresholds
+from edgeplug.errors import DomainError
+from marketplace.packageformat import PackageError, ValidatedPackage
 
 
-class InfrastructureError(Exception):
+class InfrastructureError(DomainError, code="infrastructure_error", status=503):
     """The platform, not the package, failed (storage down, sandbox could not start)."""
 
 
@@ -25,6 +26,8 @@ class StageContext:
     digest: str
     package_bytes: bytes
     package: ValidatedPackage | None = None
+    # Why the stored bytes are not a valid package (the validation stage reports it).
+    package_error: PackageError | None = None
 
     @property
     def manifest(self) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The stage registry: stage name → function(StageContext) -> StageOutcome."""
 
-from certification import levels
-from certification.stages import invariants, performance, security, simulation, validation
-from certification.stages.base import Stage
+from certification.pipeline import levels
+from certification.pipeline.stages import invariants, performance, security, simulation, validation
+from certification.pipeline.stages.base import Stage
 
 STAGES: dict[str, Stage] = {
     levels.VALIDATION: validation.run,

@@ -4,8 +4,8 @@ The declared invariants run with a seed derived from the package digest, so a ru
 reproducible; a failure reports the shrunk counterexample and the output it produced.
 """
 
-from certification.stages.base import InfrastructureError, StageContext, StageOutcome
-from certification.stages.sandboxing import isolation_metrics, sandbox_limits
+from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
+from certification.pipeline.stages.sandboxing import isolation_metrics, sandbox_limits
 from certification.tflm.invariants import InputDomain, check_invariants
 from certification.tflm.sandbox import ModelSandbox, SandboxError
 

@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, given, seed
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from certification.pipeline.stages.base import StageContext, StageOutcome
+from certification.pipeline.stages.sandboxing import sandbox_limits
 from certification.simulation.base import SimulationBackend
 from certification.simulation.equivalence import Tolerance, compare_outputs
 from certification.simulation.harness_abi import Dtype
 from certification.simulation.latency import estimate_latency, judge_latency
 from certification.simulation.qemu import QemuBackend
 from certification.simulation.renode import RenodeBackend
-from certification.stages.base import StageContext, StageOutcome
-from certification.stages.sandboxing import sandbox_limits
 from certification.tflm.invariants import InputDomain, seed_for
 from certification.tflm.sandbox import ModelSandbox, SandboxError
 

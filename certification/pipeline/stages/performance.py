@@ -8,8 +8,8 @@ on, the level's gate. Host TFLM latency is reported and labelled host-only.
 
 from dataclasses import asdict
 
-from certification.stages.base import InfrastructureError, StageContext, StageOutcome
-from certification.stages.sandboxing import sandbox_limits
+from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
+from certification.pipeline.stages.sandboxing import sandbox_limits
 from certification.tflm.performance import UnknownCore, check_budgets, measure_performance
 
 

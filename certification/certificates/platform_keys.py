@@ -21,11 +21,12 @@ from functools import lru_cache
 from django.conf import settings
 
 from edgeplug import signing
+from edgeplug.errors import DomainError
 from edgeplug.secret_files import read_or_create
 
 
-class PlatformKeyError(Exception):
-    code = "platform_key_unavailable"
+class PlatformKeyError(DomainError, code="platform_key_unavailable", status=503):
+    """No usable platform signing key (missing, expired or revoked)."""
 
 
 @dataclass(frozen=True)

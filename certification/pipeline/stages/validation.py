@@ -1,14 +1,13 @@
-"""Stage 1, package validation: the registry's checks again, then the model in TFLM.
+"""Stage 1, package validation: the registry's checks again (run once, when the stored
+package was loaded), then the model in TFLM.
 
 The model must load in TensorFlow Lite Micro (in the sandbox), use only supported ops, and
 have exactly the input and output shapes and dtypes its manifest declares.
 """
 
-from certification.stages.base import InfrastructureError, StageContext, StageOutcome
-from certification.stages.sandboxing import isolation_metrics, sandbox_limits
+from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
+from certification.pipeline.stages.sandboxing import isolation_metrics, sandbox_limits
 from certification.tflm.sandbox import inspect_model
-from marketplace.packageformat import PackageError, inspect_package
-from marketplace.services import package_limits
 
 
 def _tensor_mismatches(kind: str, declared: dict, actual) -> list[dict]:
@@ -25,10 +24,10 @@ def _tensor_mismatches(kind: str, declared: dict, actual) -> list[dict]:
 
 
 def run(ctx: StageContext) -> StageOutcome:
-    try:
-        package = inspect_package(ctx.package_bytes, package_limits())
-    except PackageError as exc:
+    if ctx.package is None:
+        exc = ctx.package_error
         return StageOutcome("fail", logs=exc.detail, error_code=exc.code, findings=[exc.as_dict()])
+    package = ctx.package
     manifest = package.manifest
     model = package.read(manifest["model"]["file"])
     inspection = inspect_model(model, sandbox_limits(ctx.thresholds), latency_runs=0)

@@ -8,9 +8,10 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from certification import rescan
+from certification.vulndb import rescan
+from certification.vulndb.database import RESCAN_TASK
 
 
-@shared_task(name="certification.tasks_security.rescan_certified_versions", acks_late=True)
+@shared_task(name=RESCAN_TASK, acks_late=True)
 def rescan_certified_versions() -> dict:
     return asdict(rescan.rescan_certified_versions())

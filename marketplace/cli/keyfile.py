@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 from edgeplug import signing
-from edgeplug.cli.config import write_private_file
-from edgeplug.cli.errors import CliError
+from marketplace.cli.config import write_private_file
+from marketplace.cli.errors import CliError
 
 KEY_FILE_FORMAT = "edgeplug-signing-key"
 KEY_FILE_VERSION = 1

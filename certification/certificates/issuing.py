@@ -7,9 +7,9 @@ expires_at and the signing key id. ``edgeplug.certificates.verify_certificate`` 
 
 from datetime import UTC, datetime, timedelta
 
-from certification import levels
+from certification.certificates.platform_keys import keyring
 from certification.models import Certificate, CertificationResult, CertificationRun
-from certification.platform_keys import keyring
+from certification.pipeline import levels
 from edgeplug import signing
 
 # Per stage, the metrics worth carrying in the certificate (the rest stay in the run).

@@ -22,9 +22,9 @@ import click
 
 from edgeplug import signing
 from edgeplug.certificates import CertificateInvalid, verify_certificate
-from edgeplug.cli import render
-from edgeplug.cli.api import API_PREFIX, ApiClient
-from edgeplug.cli.config import (
+from marketplace.cli import render
+from marketplace.cli.api import API_PREFIX, ApiClient
+from marketplace.cli.config import (
     PASSWORD_ENV,
     Session,
     default_key_path,
@@ -33,9 +33,9 @@ from edgeplug.cli.config import (
     save_session,
     session_path,
 )
-from edgeplug.cli.errors import CliError
-from edgeplug.cli.keyfile import load_key_file, write_key_file
-from edgeplug.cli.multipart import MultipartBody
+from marketplace.cli.errors import CliError
+from marketplace.cli.keyfile import load_key_file, write_key_file
+from marketplace.cli.multipart import MultipartBody
 
 LEVELS = ("basic", "standard", "hardware")
 KEYSET_PATH = "/.well-known/edgeplug/keys.json"

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from edgeplug.cli.config import Session, save_session
-from edgeplug.cli.errors import CliError
+from marketplace.cli.config import Session, save_session
+from marketplace.cli.errors import CliError
 
 API_PREFIX = "/api/v1"
 # Connect quickly or fail; allow slow reads, since an upload is verified before the answer.

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from edgeplug.cli.errors import CliError
+from marketplace.cli.errors import CliError
 
 CONFIG_DIR_ENV = "EDGEPLUG_CONFIG_DIR"
 PASSWORD_ENV = "EDGEPLUG_PASSWORD"  # noqa: S105 - the variable's name, not a secret

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
+from celery import signature
 from django.db import transaction
 from django.utils import timezone
 
@@ -218,11 +219,13 @@ def import_osv(path: Path | str, *, rescan: bool = True, actor=None) -> ImportRe
     return report
 
 
-def enqueue_rescan() -> None:
-    """Queue the re-scan of every certified version once the current transaction commits."""
-    from certification.tasks_security import rescan_certified_versions
+RESCAN_TASK = "certification.vulndb.rescan_certified_versions"
 
-    transaction.on_commit(rescan_certified_versions.delay)
+
+def enqueue_rescan() -> None:
+    """Queue the re-scan of every certified version once the current transaction commits.
+    The task is named, not imported: this module is an action, the task module a door."""
+    transaction.on_commit(lambda: signature(RESCAN_TASK).delay())
 
 
 def advisories_for(package_keys: Iterable[PackageKey]) -> list[OsvRecord]:

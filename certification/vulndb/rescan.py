@@ -18,7 +18,6 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from certification import levels, vulndb
 from certification.models import (
     Advisory,
     CertificationResult,
@@ -27,16 +26,17 @@ from certification.models import (
     RunStatus,
     ScanFinding,
 )
+from certification.pipeline import levels
 from certification.security.errors import SecurityScanError
 from certification.security.sbom import Sbom, parse_sbom
 from certification.security.scan import VulnerabilityFinding, sbom_package_keys, scan_sbom
+from certification.vulndb import database as vulndb
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_event
 from edgeplug.tenancy.models import Role, StaffGroup
 from marketplace.models import AgentVersion, CertificationStatus
-from marketplace.packageformat import PackageError, inspect_package
-from marketplace.services import package_limits
-from marketplace.storage import open_package
+from marketplace.packageformat import PackageError
+from marketplace.storage import PackageUnreadable, load_stored_package
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +55,10 @@ class RescanReport:
 
 
 def _read_sbom(version: AgentVersion) -> Sbom:
-    with open_package(version.storage_name) as handle:
-        data = handle.read()
-    package = inspect_package(data, package_limits())
+    stored = load_stored_package(version.storage_name)
+    if stored.error is not None:
+        raise stored.error
+    package = stored.package
     return parse_sbom(package.read(package.manifest["sbom"]["file"]))
 
 
@@ -153,8 +154,8 @@ def record_new_findings(
 
 
 def rescan_version(version: AgentVersion) -> list[ScanFinding]:
-    """Scan one certified version again; OSError, PackageError or SecurityScanError when its
-    package or SBOM cannot be read (or a stored policy override no longer applies)."""
+    """Scan one certified version again; PackageUnreadable, PackageError or SecurityScanError
+    when its package or SBOM cannot be read (or a stored policy override no longer applies)."""
     sbom = _read_sbom(version)
     run = _certifying_run(version)
     policy = vulndb.policy_for(run.level if run else Level.STANDARD)
@@ -174,9 +175,9 @@ def rescan_certified_versions() -> RescanReport:
         report.versions += 1
         try:
             created = rescan_version(version)
-        except (OSError, PackageError, SecurityScanError) as exc:
+        except (PackageUnreadable, PackageError, SecurityScanError) as exc:
             # One unreadable package must not hide the findings of all the others.
-            code = getattr(exc, "code", type(exc).__name__)
+            code = exc.code
             logger.warning("re-scan of %s failed: %s: %s", version, code, exc)
             report.unreadable.append(f"{version}: {code}")
             continue

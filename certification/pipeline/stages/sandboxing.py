@@ -1,6 +1,6 @@
 """Sandbox limits for a run, from the level's thresholds."""
 
-from certification.levels import Thresholds
+from certification.pipeline.levels import Thresholds
 from certification.tflm.sandbox import SandboxLimits
 
 

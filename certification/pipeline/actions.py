@@ -1,0 +1,127 @@
+"""Certification actions: what the API, the admin, the registry, the CLI and beat call.
+
+Each is one transaction that validates, writes, records its audit event and schedules its
+work after commit: submit a version, decide a passed run, sweep runs stuck past the limit.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from certification.errors import (
+    InvalidLevel,
+    NotReviewable,
+    ReasonRequired,
+    RunInProgress,
+    VersionYanked,
+)
+from certification.models import CertificationRun, Level, ReviewStatus
+from certification.pipeline import levels
+from certification.pipeline.canvas import enqueue_run
+from certification.pipeline.state import end_with_error, sync_version
+from edgeplug.audit.services import record_event
+from edgeplug.tenancy.services import refuse_own_tenant_review
+from marketplace.models import AgentVersion
+from marketplace.services import refresh_agent_card
+
+
+@transaction.atomic
+def submit_for_certification(
+    version: AgentVersion, level: str, *, actor=None, request=None
+) -> CertificationRun:
+    if level not in Level.values:
+        raise InvalidLevel(f"Unknown level {level!r}; choose one of {', '.join(Level.values)}.")
+    version = AgentVersion.objects.select_for_update().get(pk=version.pk)
+    if version.yanked_at is not None:
+        raise VersionYanked(f"{version} is yanked and cannot be certified.")
+    active = CertificationRun.objects.filter(version=version).active().first()
+    if active is not None:
+        raise RunInProgress(f"Run {active.pk} for {version} is still {active.status}.")
+    run = CertificationRun.objects.create(
+        version=version,
+        tenant=version.tenant,
+        level=level,
+        requested_by=actor,
+        pipeline_version=levels.PIPELINE_VERSION,
+        stages=levels.LEVEL_STAGES[level],
+    )
+    sync_version(run)
+    record_event(
+        "certification_submitted",
+        request=request,
+        actor=actor,
+        tenant=version.tenant,
+        target=str(version),
+        details={"run": run.pk, "level": level},
+    )
+    transaction.on_commit(lambda: enqueue_run(run.pk))
+    return run
+
+
+@transaction.atomic
+def review_run(
+    run: CertificationRun, *, approve: bool, reason: str, reviewer, request=None
+) -> CertificationRun:
+    """A reviewer's decision on a passed run; approval publishes the version to customers."""
+    if not reason or not reason.strip():
+        raise ReasonRequired("A decision needs a reason.")
+    run = CertificationRun.objects.select_for_update().select_related("version").get(pk=run.pk)
+    if run.version.yanked_at is not None:
+        raise VersionYanked(f"{run.version} is yanked; there is nothing to publish.")
+    if not run.is_awaiting_review:
+        raise NotReviewable(
+            f"Run {run.pk} is {run.status} and {run.review_status}; only passed "
+            "runs awaiting review can be decided."
+        )
+    refuse_own_tenant_review(reviewer, run.tenant)
+    newest = CertificationRun.objects.filter(version_id=run.version_id).order_by("-pk").first()
+    if newest.pk != run.pk:
+        # The version's status and certificate are the newest run's; deciding an older one
+        # would publish (or hide) what the reviewer did not look at.
+        raise NotReviewable(
+            f"Run {run.pk} was superseded by run {newest.pk} of the same version; review that."
+        )
+    run.review_status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
+    run.reviewed_by = reviewer
+    run.reviewed_at = timezone.now()
+    run.review_reason = reason.strip()
+    run.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_reason"])
+    AgentVersion.objects.filter(pk=run.version_id).update(review_status=run.review_status)
+    refresh_agent_card(run.version.agent)
+    record_event(
+        f"certification_{run.review_status}",
+        request=request,
+        actor=reviewer,
+        tenant=run.tenant,
+        target=str(run.version),
+        details={"run": run.pk, "reason": run.review_reason},
+    )
+    return run
+
+
+def sweep_stale_runs(now=None) -> int:
+    """Mark runs queued or running past the configured limit as errors."""
+    limit_s = settings.CERTIFICATION_RUN_TIMEOUT_S
+    cutoff = (now or timezone.now()) - timedelta(seconds=limit_s)
+    swept = 0
+    stale = CertificationRun.objects.active().filter(created_at__lt=cutoff)
+    for run_id in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            run = CertificationRun.objects.select_for_update().get(pk=run_id)
+            if run.is_finished:
+                continue
+            end_with_error(
+                run,
+                "run_timeout",
+                f"still {run.current_stage or 'queued'} after {limit_s} s",
+            )
+            record_event(
+                "certification_timed_out",
+                tenant=run.tenant,
+                target=str(run.version),
+                details={"run": run.pk},
+            )
+            swept += 1
+    return swept

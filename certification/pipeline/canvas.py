@@ -1,0 +1,59 @@
+"""The Celery canvas of a run: validation, then the level's other stages in parallel (a
+chord), then the verdict. Tasks are named, not imported, so the actions that schedule a run
+never import the task module (the doors) and the web process never loads the stages.
+
+    start_run → run_stage(validation) → fan_out → chord(run_stage(s) …) → finalize_run
+"""
+
+import logging
+
+from celery import chord, signature
+from django.db import transaction
+
+from certification.models import CertificationRun, RunStatus
+from certification.pipeline import levels
+from certification.pipeline.state import end_with_error
+
+logger = logging.getLogger(__name__)
+
+START_RUN = "certification.tasks.start_run"
+RUN_STAGE = "certification.tasks.run_stage"
+FAN_OUT = "certification.tasks.fan_out"
+FINALIZE_RUN = "certification.tasks.finalize_run"
+
+
+def _task(name: str, *args):
+    return signature(name, args=args, immutable=True)
+
+
+def enqueue_run(run_id: int) -> None:
+    """Send the run to the workers; with the broker down, the run ends as an error at once
+    (never a queued run nobody will pick up, which would block a resubmission)."""
+    try:
+        _task(START_RUN, run_id).delay()
+    except Exception as exc:  # kombu raises several kinds when it cannot publish
+        logger.exception("could not enqueue certification run %s", run_id)
+        with transaction.atomic():
+            run = CertificationRun.objects.select_for_update().get(pk=run_id)
+            if run.status == RunStatus.QUEUED:
+                detail = f"the task queue did not accept the run: {type(exc).__name__}"
+                end_with_error(run, "broker_unavailable", detail)
+
+
+def start_chain(run_id: int) -> None:
+    # If a task of the chain fails outright (a hard time limit, a bug), the run is still
+    # judged at once, its missing stages making it an error, instead of waiting for the sweeper.
+    (_task(RUN_STAGE, run_id, levels.VALIDATION) | _task(FAN_OUT, run_id)).on_error(
+        _task(FINALIZE_RUN, run_id)
+    ).delay()
+
+
+def fan_out(run_id: int, *, validation_passed: bool) -> None:
+    """After validation: the other stages in parallel, then the verdict."""
+    run = CertificationRun.objects.get(pk=run_id)
+    rest = [s for s in run.stages if s != levels.VALIDATION]
+    if not validation_passed or not rest:
+        _task(FINALIZE_RUN, run_id).delay()
+        return
+    body = _task(FINALIZE_RUN, run_id).on_error(_task(FINALIZE_RUN, run_id))
+    chord(_task(RUN_STAGE, run_id, stage) for stage in rest)(body)

@@ -1,0 +1,49 @@
+"""A run's state transitions, shared by the actions and the orchestration: the version's
+certification status always follows its newest run."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from certification.models import CertificationRun, RunStatus
+from marketplace.models import AgentVersion, CertificationStatus, ReviewStatus
+
+_VERSION_STATUS = {
+    RunStatus.QUEUED: CertificationStatus.QUEUED,
+    RunStatus.RUNNING: CertificationStatus.RUNNING,
+    RunStatus.PASSED: CertificationStatus.CERTIFIED,
+    RunStatus.FAILED: CertificationStatus.FAILED,
+    RunStatus.ERROR: CertificationStatus.ERROR,
+}
+
+
+def sync_version(run: CertificationRun) -> None:
+    updates = {"certification_status": _VERSION_STATUS[run.status]}
+    if run.status == RunStatus.PASSED:
+        updates["certified_at"] = run.finished_at
+        # A new certification needs a new review before customers see it.
+        updates["review_status"] = ReviewStatus.PENDING
+    AgentVersion.objects.filter(pk=run.version_id).update(**updates)
+
+
+def end_with_error(run: CertificationRun, code: str, detail: str) -> None:
+    """Finish a run (locked by the caller) as an error that no stage result explains."""
+    run.status = RunStatus.ERROR
+    run.error_code = code
+    run.error_detail = detail
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error_code", "error_detail", "finished_at"])
+    sync_version(run)
+
+
+def mark_running(run_id: int) -> CertificationRun | None:
+    """Move a queued run to running; None when it has already finished."""
+    with transaction.atomic():
+        run = CertificationRun.objects.select_for_update().get(pk=run_id)
+        if run.is_finished:
+            return None
+        if run.status == RunStatus.QUEUED:
+            run.status = RunStatus.RUNNING
+            run.started_at = timezone.now()
+            run.save(update_fields=["status", "started_at"])
+            sync_version(run)
+        return run

@@ -1,0 +1,65 @@
+"""The one base class of every EdgePlug error: a stable ``code``, an HTTP ``status``, a ``detail``.
+
+Pure Python (no Django), so the package-format library, the signing primitives and the vendor
+CLI share it with the server. The API renders any of these as ``{"code", "detail", ...}`` in one
+exception handler (``edgeplug.core.exceptions``). A subclass names its code and status in the
+class statement::
+
+    class VersionExists(Conflict, code="version_exists"):
+        \"\"\"Same name and version, other bytes.\"\"\"
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Raised by domain functions; ``as_dict`` is the JSON body of the refusal."""
+
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+
+    def __init_subclass__(cls, *, code: str | None = None, status: int | None = None, **kw):
+        super().__init_subclass__(**kw)
+        if code is not None:
+            cls.code = code
+        if status is not None:
+            cls.status = status
+
+    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code  # type: ignore[misc] - a per-instance code for generic errors
+        if status is not None:
+            self.status = status  # type: ignore[misc]
+
+    def extra(self) -> dict[str, Any]:
+        """Fields a subclass adds to the JSON body (empty ones are left out)."""
+        return {}
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "detail": self.detail}
+        body.update({k: v for k, v in self.extra().items() if v not in (None, "", (), [])})
+        return body
+
+
+class NotFound(DomainError, code="not_found", status=404):
+    """The object does not exist, or belongs to another tenant."""
+
+
+class Conflict(DomainError, code="conflict", status=409):
+    """The request clashes with the object's current state."""
+
+
+class Forbidden(DomainError, code="permission_denied", status=403):
+    """The caller may not do this."""
+
+
+class Unprocessable(DomainError, code="unprocessable", status=422):
+    """Well-formed, but refused by a rule."""
+
+
+class Unavailable(DomainError, code="unavailable", status=503):
+    """A service the operation needs is down; retrying later may work."""

@@ -1,0 +1,81 @@
+"""A reviewer's decision in the admin goes through the same action as the API: every refusal
+the action makes (no reason, own tenant, a superseded run, a yanked version) is shown on the
+page and changes nothing; a good decision publishes the version."""
+
+import pytest
+from django.utils import timezone
+
+from certification.models import CertificationRun
+from edgeplug.tenancy.models import Role
+from tests.factories import CertificationRunFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reviewer(admin_session):
+    return admin_session("reviewers")
+
+
+def _decide(client, run, decision="approve", reason="all stages pass"):
+    url = f"/admin/certification/certificationrun/{run.pk}/decide/"
+    response = client.post(url, {"decision": decision, "reason": reason}, follow=True)
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+def _unchanged(run):
+    run.refresh_from_db()
+    return run.review_status == "pending" and run.version.review_status == "pending"
+
+
+def test_approving_with_a_reason_publishes_the_version(reviewer):
+    client, _ = reviewer
+    run = CertificationRunFactory()
+    assert _decide(client, run) == [f"Run {run.pk} approved."]
+    run.refresh_from_db()
+    assert (run.review_status, run.version.review_status) == ("approved", "approved")
+
+
+def test_a_decision_without_a_reason_is_refused(reviewer):
+    client, _ = reviewer
+    run = CertificationRunFactory()
+    assert _decide(client, run, reason="   ") == ["A decision needs a reason."]
+    assert _unchanged(run)
+
+
+def test_a_reviewer_cannot_decide_their_own_tenants_run(reviewer):
+    client, user = reviewer
+    run = CertificationRunFactory()
+    MembershipFactory(tenant=run.tenant, user=user, role=Role.DEVELOPER)
+    assert _decide(client, run, "reject") == [
+        "You cannot review a package of a tenant you belong to."
+    ]
+    assert _unchanged(run)
+
+
+def test_only_the_newest_run_of_a_version_can_be_decided(reviewer):
+    client, _ = reviewer
+    old = CertificationRunFactory()
+    new = CertificationRunFactory(version=old.version)
+    (message,) = _decide(client, old)
+    assert f"superseded by run {new.pk}" in message
+    assert _unchanged(old)
+
+
+def test_a_yanked_version_cannot_be_approved(reviewer):
+    client, _ = reviewer
+    run = CertificationRunFactory()
+    run.version.yanked_at = timezone.now()
+    run.version.save(update_fields=["yanked_at"])
+    (message,) = _decide(client, run)
+    assert "is yanked" in message
+    assert _unchanged(run)
+
+
+def test_a_run_that_did_not_pass_cannot_be_decided(reviewer):
+    client, _ = reviewer
+    run = CertificationRunFactory(status="failed")
+    (message,) = _decide(client, run)
+    assert "only passed runs awaiting review" in message
+    assert CertificationRun.objects.get(pk=run.pk).review_status == "pending"

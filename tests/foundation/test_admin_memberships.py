@@ -1,0 +1,73 @@
+"""Membership edits in the admin go through the tenancy actions: a platform admin cannot do
+there what the API refuses (remove or demote a tenant's last admin), and every change is
+audited as the API's are."""
+
+import pytest
+
+from edgeplug.audit.models import AuditEvent
+from edgeplug.tenancy.models import Membership, Role
+from tests.conftest import changeform_data
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tenant_page(admin_session):
+    """(client, tenant, its only admin membership, the change page's unchanged form data)."""
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    tenant = TenantFactory()
+    admin = MembershipFactory(tenant=tenant, role=Role.ADMIN)
+    url = f"/admin/tenancy/tenant/{tenant.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    return client, url, tenant, admin, changeform_data(page)
+
+
+def test_removing_the_last_admin_in_the_admin_is_refused(tenant_page):
+    client, url, _, admin, data = tenant_page
+    data["memberships-0-DELETE"] = "on"
+    response = client.post(url, data)
+    assert response.status_code == 200  # the page again, with the reason
+    assert "must keep at least one admin" in response.content.decode()
+    assert Membership.objects.filter(pk=admin.pk, role=Role.ADMIN).exists()
+
+
+def test_demoting_the_last_admin_in_the_admin_is_refused(tenant_page):
+    client, url, _, admin, data = tenant_page
+    data["memberships-0-role"] = Role.DEVELOPER
+    response = client.post(url, data)
+    assert "must keep at least one admin" in response.content.decode()
+    assert Membership.objects.get(pk=admin.pk).role == Role.ADMIN
+
+
+def test_handing_over_the_admin_role_in_one_save_passes_and_is_audited(tenant_page):
+    client, url, tenant, admin, data = tenant_page
+    newcomer = UserFactory()
+    data.update(
+        {
+            "memberships-TOTAL_FORMS": "2",
+            "memberships-1-user": str(newcomer.pk),
+            "memberships-1-role": Role.ADMIN,
+            "memberships-1-tenant": str(tenant.pk),
+            "memberships-0-role": Role.OPERATOR,
+        }
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    roles = dict(Membership.objects.filter(tenant=tenant).values_list("user_id", "role"))
+    assert roles == {admin.user_id: Role.OPERATOR, newcomer.pk: Role.ADMIN}
+    actions = set(AuditEvent.objects.filter(tenant=tenant).values_list("action", flat=True))
+    assert {"membership_created", "role_changed"} <= actions
+
+
+def test_removing_a_member_who_is_not_the_last_admin_passes(tenant_page):
+    client, url, tenant, admin, data = tenant_page
+    MembershipFactory(tenant=tenant, role=Role.ADMIN)
+    page = client.get(url)
+    data = changeform_data(page)
+    first = next(k for k, v in data.items() if k.endswith("-id") and v == admin.pk)
+    data[first.replace("-id", "-DELETE")] = "on"
+    assert client.post(url, data).status_code == 302
+    assert not Membership.objects.filter(pk=admin.pk).exists()
+    assert AuditEvent.objects.filter(tenant=tenant, action="membership_removed").exists()
