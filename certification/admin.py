@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from certification import admin_security  # noqa: F401 - advisories and security policy
 from certification.models import Certificate, CertificationRun, LevelThresholds
+from certification.review_report import stage_view
 from certification.services import review_run
 from edgeplug.core.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup
@@ -110,6 +111,9 @@ class CertificationRunAdmin(admin.ModelAdmin):
     )
     change_form_template = "admin/certification/certificationrun/change_form.html"
 
+    class Media:
+        css = {"all": ["edgeplug/admin.css"]}
+
     @admin.display(description="vendor", ordering="tenant__slug")
     def vendor(self, obj):
         return obj.tenant.slug
@@ -120,7 +124,10 @@ class CertificationRunAdmin(admin.ModelAdmin):
             "{}",
             render_to_string(
                 "admin/certification/stage_report.html",
-                {"results": obj.results.all(), "attempts": obj.attempts.all()},
+                {
+                    "stages": [stage_view(result) for result in obj.results.all()],
+                    "attempts": obj.attempts.all(),
+                },
             ),
         )
 

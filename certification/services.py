@@ -359,6 +359,10 @@ def review_run(
         )
     if reviewer.memberships.filter(tenant=run.tenant).exists():
         raise OwnTenantReview("You cannot review a package of a tenant you belong to.")
+    if run.version.yanked_at is not None:
+        # Approving would publish nothing (a yanked version stays hidden) yet read as a
+        # decision on it; the vendor withdrew it, so there is nothing left to decide.
+        raise VersionYanked(f"{run.version} was yanked by its vendor; it cannot be decided.")
     newest = CertificationRun.objects.filter(version_id=run.version_id).order_by("-pk").first()
     if newest.pk != run.pk:
         # The version's status and certificate are the newest run's; deciding an older one

@@ -1,4 +1,4 @@
-"""Top-level URLs: admin (OTP required), API v1, schema and docs, operations endpoints."""
+"""Top-level URLs: landing page, admin (OTP required), API v1 with schema and docs, ops."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -6,10 +6,13 @@ from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from certification.api.views import published_keys
+from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
+from edgeplug.core.views import landing
 from edgeplug.health import views as health
 
 # Every staff user must present a verified TOTP code to use the admin.
 admin.site.__class__ = OTPAdminSite
+admin.site.login_form = OneStepOTPAdminAuthenticationForm
 admin.site.site_header = "EdgePlug administration"
 admin.site.site_title = "EdgePlug admin"
 
@@ -23,6 +26,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", landing, name="landing"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("health", health.health, name="health"),
