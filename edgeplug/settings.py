@@ -266,7 +266,9 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
+    # Not `default=SECRET_KEY`: django-environ reads a default starting with "$" as the name of
+    # another variable, and a generated key may start with one.
+    "SIGNING_KEY": env("JWT_SIGNING_KEY", default=None) or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from certification.api.views import published_keys
 from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
-from edgeplug.core.views import landing
+from edgeplug.core.views import favicon, landing
 from edgeplug.health import views as health
 
 # Every staff user must present a verified TOTP code to use the admin.
@@ -27,6 +27,8 @@ api_v1 = [
 
 urlpatterns = [
     path("", landing, name="landing"),
+    # Browsers ask every site for /favicon.ico, admin and API docs pages included.
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("health", health.health, name="health"),
