@@ -1,10 +1,14 @@
 .PHONY: run test setup lint format bench sbom
 
-run:  ## install everything and run the service on the embedded default
-	scripts/run.sh
+# make run PORT=8001 serves on another port; make test ARGS='-m "not slow"' passes ARGS to pytest.
+PORT ?=
+ARGS ?=
 
-test:  ## install everything and run lint + the whole test suite
-	scripts/test.sh
+run:  ## install everything and run the service on the embedded default
+	scripts/run.sh $(if $(PORT),--port $(PORT))
+
+test:  ## install everything and run lint + the whole test suite (ARGS go to pytest)
+	scripts/test.sh $(ARGS)
 
 setup:  ## install system packages, .venv and requirements only
 	scripts/bootstrap.sh

@@ -1,14 +1,17 @@
-"""Top-level URLs: admin (OTP required), API v1, schema and docs, operations endpoints."""
+"""Top-level URLs: landing page, admin (OTP required), API v1 with schema and docs, ops."""
 
 from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
+from edgeplug.core.views import favicon, landing
 from edgeplug.health import views as health
 
 # Every staff user must present a verified TOTP code to use the admin.
 admin.site.__class__ = OTPAdminSite
+admin.site.login_form = OneStepOTPAdminAuthenticationForm
 admin.site.site_header = "EdgePlug administration"
 admin.site.site_title = "EdgePlug admin"
 
@@ -22,6 +25,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", landing, name="landing"),
+    # Browsers ask every site for /favicon.ico, admin and API docs pages included.
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("health", health.health, name="health"),

@@ -133,8 +133,8 @@ class AgentVersionFactory(factory.django.DjangoModelFactory):
 
 
 class CertificationRunFactory(factory.django.DjangoModelFactory):
-    """A finished, passed run awaiting review, with one passing result per stage
-    (``results=False`` leaves them out)."""
+    """A finished, passed run awaiting review; ``results=True`` adds one passing result
+    per stage (tests that study one stage's report add their own)."""
 
     class Meta:
         model = "certification.CertificationRun"
@@ -152,7 +152,7 @@ class CertificationRunFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def results(run, create, extracted, **kwargs):
-        if not create or extracted is False:
+        if not create or not extracted:
             return
         for stage in run.stages:
             CertificationResultFactory(run=run, test_suite=stage)

@@ -69,7 +69,9 @@ def review_run(
         raise ReasonRequired("A decision needs a reason.")
     run = CertificationRun.objects.select_for_update().select_related("version").get(pk=run.pk)
     if run.version.yanked_at is not None:
-        raise VersionYanked(f"{run.version} is yanked; there is nothing to publish.")
+        # Approving would publish nothing (a yanked version stays hidden) yet read as a
+        # decision on it; the vendor withdrew it, so there is nothing left to decide.
+        raise VersionYanked(f"{run.version} was yanked by its vendor; it cannot be decided.")
     if not run.is_awaiting_review:
         raise NotReviewable(
             f"Run {run.pk} is {run.status} and {run.review_status}; only passed "

@@ -69,7 +69,7 @@ def test_a_yanked_version_cannot_be_approved(reviewer):
     run.version.yanked_at = timezone.now()
     run.version.save(update_fields=["yanked_at"])
     (message,) = _decide(client, run)
-    assert "is yanked" in message
+    assert "was yanked by its vendor" in message
     assert _unchanged(run)
 
 

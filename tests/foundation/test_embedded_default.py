@@ -36,6 +36,14 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> reque
     raise AssertionError(f"{url} not ready in {timeout}s")
 
 
+def _wait_for_line(path: Path, text: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text(errors="replace"):
+        assert proc.poll() is None, "runstack exited early"
+        assert time.monotonic() < deadline, f"{text!r} not logged in {timeout}s"
+        time.sleep(0.5)
+
+
 def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
     port = _free_port()
     # No configuration at all, except a private var/ so the developer's data is left alone.
@@ -88,6 +96,9 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
             timeout=10,
         )
         assert docs.status_code == 200 and asset.status_code == 200
+        landing = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert landing.status_code == 200 and "/api/v1/docs/" in landing.text
+        _wait_for_line(tmp_path / "runstack.log", " ready.", proc)  # the worker's start-up line
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -99,3 +110,6 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
     output = (tmp_path / "runstack.log").read_text()
     assert code == 0, output[-3000:]
     assert "Stopped." in output
+    # A clean start for a newcomer: no warning repeated by every Celery process.
+    assert "No hostname was supplied" not in output
+    assert "superuser privileges" not in output

@@ -3,7 +3,8 @@
 Writes a ready-to-pack agent directory built from this project's own sample model (the int8
 sensor classifier that the tests certify): manifest.json, model.tflite, sbom.cdx.json and,
 with --firmware, a Cortex-M4 firmware.elf built from certification/firmware with Debian's
-arm-none-eabi-gcc. Then: edgeplug pack DIR, sign, upload --certify (docs/cli.md).
+arm-none-eabi-gcc. Then (after keygen, login and register-key): edgeplug pack DIR, sign,
+upload --certify (docs/cli.md).
 """
 
 import json
@@ -97,4 +98,11 @@ class Command(BaseCommand):
         for filename, content in files.items():
             (directory / filename).write_bytes(content)
         self.stdout.write(f"wrote {', '.join(files)} to {directory}")
-        self.stdout.write(f"next: edgeplug pack {directory}")
+        self.stdout.write(
+            "next, once per vendor: edgeplug keygen; edgeplug login --server URL --email EMAIL; "
+            "edgeplug register-key --name NAME"
+        )
+        self.stdout.write(
+            f"then: edgeplug pack {directory}; edgeplug sign PACKAGE; "
+            "edgeplug upload PACKAGE --certify (docs/cli.md)"
+        )

@@ -1,0 +1,29 @@
+"""The admin's sign-in form: email, password and TOTP code in one submit.
+
+django-otp's admin form refuses a token until the user picks a device from a second form
+("Please select a device"). A user with exactly one confirmed device has nothing to pick, so
+that device is used; with several, the form still asks which one.
+"""
+
+from django_otp import devices_for_user
+from django_otp.admin import OTPAdminAuthenticationForm
+
+
+def _only_device(user, *, for_verify: bool = False):
+    devices = list(devices_for_user(user, confirmed=True, for_verify=for_verify))
+    return devices[0] if len(devices) == 1 else None
+
+
+class OneStepOTPAdminAuthenticationForm(OTPAdminAuthenticationForm):
+    def _chosen_device(self, user):
+        chosen = super()._chosen_device(user)
+        if chosen is None and not self.cleaned_data.get("otp_device"):
+            return _only_device(user, for_verify=True)
+        return chosen
+
+    def _update_form(self, user):
+        super()._update_form(user)
+        device = _only_device(user)
+        if device is not None and "otp_device" in self.fields:
+            # Nothing to choose: the form shows the one device, already selected.
+            self.fields["otp_device"].widget.choices = [(device.persistent_id, device.name)]

@@ -1,0 +1,63 @@
+"""Decisions the rules refuse: the reviewer reads why on the page and nothing changes."""
+
+import pytest
+
+from certification.models import CertificationRun
+from tests.browser.runs import passed_run, yank
+from tests.factories import CertificationRunFactory, MembershipFactory
+
+pytestmark = pytest.mark.browser
+
+RUNS = "/admin/certification/certificationrun/"
+
+
+def _own_tenant(reviewer):
+    run = passed_run()
+    MembershipFactory(user=reviewer, tenant=run.tenant, role="developer")
+    return run, "You cannot review a package of a tenant you belong to."
+
+
+def _not_newest(reviewer):
+    older = passed_run()
+    newer = CertificationRunFactory(version=older.version, status="running")
+    return older, f"Run {older.pk} was superseded by run {newer.pk} of the same version"
+
+
+def _yanked(reviewer):
+    run = passed_run()
+    yank(run)
+    return run, "was yanked by its vendor; it cannot be decided."
+
+
+def _no_reason(reviewer):
+    return passed_run(), "A decision needs a reason."
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        (_own_tenant, "Looks fine."),
+        (_not_newest, "Looks fine."),
+        (_yanked, "Looks fine."),
+        (_no_reason, ""),
+    ],
+    ids=["own-tenant", "not-newest", "yanked-version", "no-reason"],
+)
+def test_refused_decision_is_explained_and_changes_nothing(journey, staff_user, setup, reason):
+    reviewer = staff_user("reviewers")
+    run, message = setup(reviewer)
+    journey.sign_in(reviewer)
+    journey.goto(f"{RUNS}{run.pk}/change/")
+    page = journey.page
+    page.get_by_label("Reason (required, shown to the vendor):").fill(reason)
+    journey.click(page.get_by_role("button", name="Approve"))
+
+    assert page.url.startswith(f"{journey.base_url}{RUNS}{run.pk}/change/")
+    assert message in page.locator(".messagelist .error").inner_text()
+    assert page.locator(".field-review_status .readonly").inner_text() == "Pending"
+    run = CertificationRun.objects.select_related("version").get(pk=run.pk)
+    assert (run.review_status, run.reviewed_by, run.version.review_status) == (
+        "pending",
+        None,
+        "pending",
+    )

@@ -1,0 +1,45 @@
+"""Finance and platform admins sign in and see exactly what their group grants."""
+
+import pytest
+
+from tests.browser.runs import passed_run
+
+pytestmark = pytest.mark.browser
+
+RUNS = "/admin/certification/certificationrun/"
+
+
+def test_finance_signs_in_and_sees_no_certification_pages(journey, staff_user):
+    run = passed_run()
+    journey.sign_in(staff_user("finance"))
+    page = journey.page
+    assert page.get_by_role("link", name="Certification runs").count() == 0
+    journey.expect_status(403, RUNS)
+    journey.expect_status(403, f"{RUNS}{run.pk}/change/")
+    assert journey.goto(RUNS).status == 403
+    assert journey.goto(f"{RUNS}{run.pk}/change/").status == 403
+
+
+def test_platform_admin_tunes_levels_and_reads_runs_but_cannot_decide(journey, staff_user):
+    run = passed_run()
+    journey.sign_in(staff_user("platform-admins"))
+    page = journey.page
+    for name in ("Certification runs", "Level thresholds", "Advisories"):
+        assert page.get_by_role("link", name=name).count() >= 1, name
+    assert page.get_by_role("link", name="Users").count() == 0
+
+    journey.click(page.get_by_role("link", name="Certification runs").first)
+    journey.click(page.locator(f'a[href^="{RUNS}{run.pk}/change/"]'))
+    assert page.locator("#stage-security").is_visible()
+    assert page.locator("#decision").count() == 0
+
+    journey.expect_status(403, f"{RUNS}{run.pk}/decide/")
+    response = page.request.post(f"{journey.base_url}{RUNS}{run.pk}/decide/")
+    assert response.status == 403  # no CSRF token and no reviewer group: refused either way
+    run.refresh_from_db()
+    assert run.review_status == "pending"
+
+    journey.click(page.get_by_role("link", name="Level thresholds").first)
+    assert page.get_by_role("link", name="Add level thresholds").count() == 1
+    journey.expect_status(403, "/admin/accounts/user/")
+    assert journey.goto("/admin/accounts/user/").status == 403

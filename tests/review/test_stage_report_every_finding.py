@@ -1,0 +1,51 @@
+"""A run's page shows every stage's figures and every kind of finding the stages emit."""
+
+import pytest
+
+from tests.factories import CertificationResultFactory, CertificationRunFactory
+from tests.review.finding_kinds import FINDING_KINDS, STAGE_METRICS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("kind", sorted(FINDING_KINDS))
+def test_reviewer_reads_each_kind_of_finding(
+    kind, make_staff, admin_client, visible_template_errors
+):
+    fixture = FINDING_KINDS[kind]
+    run = CertificationRunFactory(status="failed")
+    CertificationResultFactory(
+        run=run,
+        test_suite=fixture.stage,
+        test_result="fail",
+        findings=[fixture.finding],
+        test_logs="stage log line",
+    )
+    page = admin_client(make_staff()).get(f"/admin/certification/certificationrun/{run.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert visible_template_errors not in html
+    assert "Findings (1)" in html
+    for text in fixture.shows:
+        assert text.replace('"', "&quot;") in html, text
+
+
+def test_every_stage_of_a_run_shows_its_figures_and_logs(
+    make_staff, admin_client, visible_template_errors
+):
+    run = CertificationRunFactory(level="hardware")
+    for stage, metrics in STAGE_METRICS.items():
+        CertificationResultFactory(
+            run=run, test_suite=stage, metrics=metrics, test_logs=f"{stage} log"
+        )
+    html = (
+        admin_client(make_staff())
+        .get(f"/admin/certification/certificationrun/{run.pk}/change/")
+        .content.decode()
+    )
+    assert visible_template_errors not in html
+    for stage in STAGE_METRICS:
+        assert f'id="stage-{stage}"' in html
+        assert f"{stage} log" in html
+    assert "latency median us" in html and "127.6" in html
+    assert "[10211, 10240, 10198]" in html
