@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from edgeplug.core.processes import celery_command
+
 # The start of Celery's SecurityWarning for a worker running as root (celery.platforms).
 ROOT_WARNING_FILTER = "ignore:You're running the worker with superuser privileges"
 
@@ -44,30 +46,8 @@ class Command(BaseCommand):
                 "--access-logfile",
                 "-",
             ],
-            "worker": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "edgeplug",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(concurrency),
-            ],
-            "beat": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "edgeplug",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                settings.CELERY_BEAT_SCHEDULE_FILENAME,
-            ],
+            "worker": celery_command("worker", "--concurrency", str(concurrency)),
+            "beat": celery_command("beat", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME),
         }
         envs = dict.fromkeys(commands)
         if os.geteuid() == 0:
