@@ -36,3 +36,65 @@ class AgentInUse(Conflict):
 
 class AlreadyYanked(Conflict):
     code = "already_yanked"
+
+
+class InvalidPlan(DomainError):
+    code = "invalid_price_terms"
+    status = 400
+
+
+class PlanKeyExists(Conflict):
+    code = "plan_exists"
+
+
+class PlanRetired(Conflict):
+    code = "plan_retired"
+
+
+class UnknownPlan(DomainError):
+    code = "unknown_plan"
+    status = 400
+
+
+class PlanMismatch(DomainError):
+    code = "plan_mismatch"
+    status = 400
+
+
+class OwnAgent(DomainError):
+    code = "own_agent"
+    status = 400
+
+
+class NotAvailable(DomainError):
+    code = "not_available"
+    status = 400
+
+
+class IdempotencyKeyRequired(DomainError):
+    code = "idempotency_key_required"
+    status = 400
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class PaymentsNotConfigured(DomainError):
+    code = "payments_not_configured"
+    status = 503
+
+
+class PaymentMethodRequired(DomainError):
+    code = "payment_method_required"
+    status = 402
+
+
+class CardDeclined(DomainError):
+    code = "card_declined"
+    status = 402
+
+
+class PaymentFailed(DomainError):
+    code = "payment_failed"
+    status = 402

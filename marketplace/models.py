@@ -159,3 +159,164 @@ class WorkflowPackage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+class PlanKind(models.TextChoices):
+    FREE = "free"
+    ONE_TIME = "one_time"
+    METERED = "metered"
+
+
+class PricePlanQuerySet(models.QuerySet):
+    def orderable(self):
+        """What new orders may name: the current version of each plan, not retired."""
+        return self.filter(is_current=True, retired_at__isnull=True)
+
+
+class PricePlan(models.Model):
+    """One version of a vendor's price plan for an agent.
+
+    Versions of one plan share ``key``. Once an order or entitlement refers to a version it
+    is never edited: a revision creates the next version (marketplace/plans.py)."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="plans")
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    key = models.SlugField(max_length=64, help_text="stable across the plan's versions")
+    version = models.PositiveIntegerField(default=1)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=PlanKind.choices)
+    currency = models.CharField(max_length=3, blank=True, help_text="ISO 4217; blank when free")
+    amount = models.PositiveBigIntegerField(default=0, help_text="one-time price, minor units")
+    terms = models.JSONField(default=dict, blank=True, help_text="metered terms (pricing.py)")
+    is_current = models.BooleanField(default=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PricePlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agent", "key", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "key", "version"], name="one_plan_version_number"
+            ),
+            models.UniqueConstraint(
+                fields=["agent", "key"],
+                condition=models.Q(is_current=True),
+                name="one_current_plan_version",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in PlanKind]), name="plan_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} plan {self.key} v{self.version}"
+
+    @property
+    def is_orderable(self) -> bool:
+        return self.is_current and self.retired_at is None
+
+    def snapshot(self) -> dict:
+        """The terms as bought: kept on the entitlement so later versions never change it."""
+        return {
+            "plan_id": self.pk,
+            "key": self.key,
+            "version": self.version,
+            "name": self.name,
+            "kind": self.kind,
+            "currency": self.currency,
+            "amount": self.amount,
+            "terms": self.terms,
+        }
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class Order(models.Model):
+    """A tenant's purchase of a plan, keyed to the request's Idempotency-Key."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="orders")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="orders")
+    plan = models.ForeignKey(PricePlan, on_delete=models.PROTECT, related_name="orders")
+    seats = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    amount = models.PositiveBigIntegerField(default=0, help_text="minor units")
+    breakdown = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=255)
+    request_digest = models.CharField(max_length=64, help_text="sha256 of the request body")
+    payment_attempt = models.PositiveSmallIntegerField(default=0)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    client_secret = models.CharField(max_length=255, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_detail = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="one_order_per_idempotency_key"
+            ),
+            models.UniqueConstraint(
+                fields=["payment_intent_id"],
+                condition=~models.Q(payment_intent_id=""),
+                name="one_order_per_payment_intent",
+            ),
+            models.CheckConstraint(condition=models.Q(seats__gte=1), name="order_has_seats"),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.pk} {self.tenant} {self.plan} ({self.status})"
+
+
+class EntitlementStatus(models.TextChoices):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class Entitlement(models.Model):
+    """A tenant's right to download and deploy an agent, on the terms it bought."""
+
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.CASCADE, related_name="entitlements"
+    )
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="entitlements")
+    plan = models.ForeignKey(PricePlan, on_delete=models.PROTECT, related_name="entitlements")
+    plan_snapshot = models.JSONField()
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="entitlement")
+    seats = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=EntitlementStatus.choices, default=EntitlementStatus.ACTIVE
+    )
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+    status_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "agent", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} → {self.agent} ({self.status})"

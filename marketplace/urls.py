@@ -1,6 +1,6 @@
 from django.urls import path
 
-from marketplace.api import schema_views, views, wpk_views
+from marketplace.api import plan_views, schema_views, views, wpk_views
 
 urlpatterns = [
     path("schemas/manifest.json", schema_views.manifest_schema, name="manifest-schema"),
@@ -10,6 +10,21 @@ urlpatterns = [
     path("vendor/keys", views.VendorKeyListCreate.as_view(), name="vendor-keys"),
     path(
         "vendor/keys/<str:key_id>/revoke", views.VendorKeyRevoke.as_view(), name="vendor-key-revoke"
+    ),
+    path(
+        "vendor/agents/<int:agent_id>/plans",
+        plan_views.PlanListCreate.as_view(),
+        name="vendor-agent-plans",
+    ),
+    path(
+        "vendor/agents/<int:agent_id>/plans/<int:plan_id>",
+        plan_views.PlanDetail.as_view(),
+        name="vendor-agent-plan",
+    ),
+    path(
+        "vendor/agents/<int:agent_id>/plans/<int:plan_id>/retire",
+        plan_views.PlanRetire.as_view(),
+        name="vendor-agent-plan-retire",
     ),
     path("agents/upload", views.AgentUpload.as_view(), name="agent-upload"),
     path("agents", views.AgentList.as_view(), name="agent-list"),
