@@ -78,23 +78,3 @@ class IdempotencyKeyRequired(DomainError):
 
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
-
-
-class PaymentsNotConfigured(DomainError):
-    code = "payments_not_configured"
-    status = 503
-
-
-class PaymentMethodRequired(DomainError):
-    code = "payment_method_required"
-    status = 402
-
-
-class CardDeclined(DomainError):
-    code = "card_declined"
-    status = 402
-
-
-class PaymentFailed(DomainError):
-    code = "payment_failed"
-    status = 402

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from marketplace.api import plan_views, schema_views, views, wpk_views
+from marketplace.api import order_views, plan_views, schema_views, views, wpk_views
 
 urlpatterns = [
     path("schemas/manifest.json", schema_views.manifest_schema, name="manifest-schema"),
@@ -25,6 +25,12 @@ urlpatterns = [
         "vendor/agents/<int:agent_id>/plans/<int:plan_id>/retire",
         plan_views.PlanRetire.as_view(),
         name="vendor-agent-plan-retire",
+    ),
+    path("orders", order_views.OrderListCreate.as_view(), name="orders"),
+    path("orders/<int:pk>", order_views.OrderDetail.as_view(), name="order-detail"),
+    path("entitlements", order_views.EntitlementList.as_view(), name="entitlements"),
+    path(
+        "entitlements/<int:pk>", order_views.EntitlementDetail.as_view(), name="entitlement-detail"
     ),
     path("agents/upload", views.AgentUpload.as_view(), name="agent-upload"),
     path("agents", views.AgentList.as_view(), name="agent-list"),
