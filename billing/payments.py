@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from billing.errors import (
+    InvalidWebhook,
     PaymentProcessorError,
     PaymentsNotConfigured,
     SetupIncomplete,
@@ -182,13 +183,13 @@ class PaymentOutcome:
 
 def _outcome(intent) -> PaymentOutcome:
     status = intent.status
-    error = intent.last_payment_error
+    error = intent.last_payment_error.to_dict() if intent.last_payment_error else {}
     if status in ("requires_payment_method", "canceled"):
         return PaymentOutcome(
             "failed",
             intent.id,
-            failure_code=(error and error.get("code")) or "payment_failed",
-            failure_message=(error and error.get("message")) or f"The payment is {status}.",
+            failure_code=error.get("code") or "payment_failed",
+            failure_message=error.get("message") or f"The payment is {status}.",
         )
     if status == "requires_action":
         return PaymentOutcome("requires_action", intent.id, client_secret=intent.client_secret)
@@ -255,6 +256,15 @@ def refund(payment_intent_id: str, *, idempotency_key: str) -> str:
 
 def verified_event(payload: bytes, signature: str):
     """The event in a webhook request, if Stripe's signature over the raw body is valid."""
-    return stripe.Webhook.construct_event(
-        payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=WEBHOOK_TOLERANCE_S
-    )
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise PaymentsNotConfigured("STRIPE_WEBHOOK_SECRET is not set on this server.")
+    try:
+        return stripe.Webhook.construct_event(
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=WEBHOOK_TOLERANCE_S
+        )
+    except ValueError as exc:
+        raise InvalidWebhook("The body is not a Stripe event.", code="invalid_payload") from exc
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidWebhook(
+            "The Stripe-Signature header does not match the body (or is too old)."
+        ) from exc

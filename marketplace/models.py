@@ -282,6 +282,7 @@ class Order(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(seats__gte=1), name="order_has_seats"),
         ]
+        permissions = [("refund_order", "Can refund an order in full (finance)")]
 
     def __str__(self) -> str:
         return f"order {self.pk} {self.tenant} {self.plan} ({self.status})"

@@ -21,7 +21,9 @@ STAFF_GROUP_PERMISSIONS: dict[str, dict[str, list[str]]] = {
             "view_securitypolicyoverride",
         ],
     },
-    StaffGroup.FINANCE: {},
+    StaffGroup.FINANCE: {
+        "marketplace": ["view_order", "refund_order", "view_entitlement", "view_priceplan"],
+    },
     StaffGroup.PLATFORM_ADMINS: {
         "certification": [
             *_RUNS,

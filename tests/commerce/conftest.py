@@ -43,3 +43,124 @@ def make_plan(agent):
 def customer(member_client):
     """A customer tenant's admin: (client, membership)."""
     return member_client("admin")
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory):
+    """localstripe on a free loopback port, its state and temp files in a directory of its own."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings as django_settings
+
+    home = tmp_path_factory.mktemp("localstripe")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "PYTHONPATH": str(django_settings.BASE_DIR),
+    }
+    log = (home / "localstripe.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "billing.localstripe_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(home),
+            "--from-scratch",
+        ],
+        cwd=home,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((home / "localstripe.log").read_text()) from None
+            time.sleep(0.05)  # waiting for a process to listen, not for the clock
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+WEBHOOK_SECRET = "whsec_test_edgeplug"  # a test-only signing secret
+
+
+@pytest.fixture
+def stripe_on(settings, localstripe):
+    settings.STRIPE_API_KEY = "sk_test_edgeplug"
+    settings.STRIPE_API_BASE = localstripe
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    return localstripe
+
+
+def stripe_client():
+    from billing.payments import client
+
+    return client()
+
+
+def save_card(api, number="4242424242424242"):
+    """What a customer does in the browser: start a SetupIntent, confirm it with a card
+    (Stripe.js does this with the client secret), then tell us it succeeded."""
+    started = api.post("/api/v1/billing/payment-methods/setup")
+    assert started.status_code == 201, started.json()
+    body = started.json()
+    card = stripe_client().v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2035, "cvc": "123"},
+        }
+    )
+    intent = stripe_client().v1.setup_intents.confirm(
+        body["setup_intent"],
+        params={"payment_method": card.id, "client_secret": body["client_secret"]},
+    )
+    if intent.status == "requires_action":
+        # The customer passes the 3-D Secure challenge; Stripe.js then confirms again.
+        stripe_client().v1.setup_intents.confirm(body["setup_intent"])
+    saved = api.post(
+        "/api/v1/billing/payment-methods", {"setup_intent": body["setup_intent"]}, format="json"
+    )
+    assert saved.status_code == 201, saved.json()
+    return saved.json()
+
+
+def signed_webhook(api, event: dict, *, secret=WEBHOOK_SECRET, timestamp=None):
+    """Deliver ``event`` as Stripe does: the v1 HMAC-SHA256 of "{t}.{body}" with the secret."""
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    body = json.dumps(event).encode()
+    t = int(time.time()) if timestamp is None else timestamp
+    signature = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return api.generic(
+        "POST",
+        "/api/v1/stripe/webhook",
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=f"t={t},v1={signature}",
+    )
+
+
+def event(event_id: str, kind: str, obj: dict) -> dict:
+    return {"id": event_id, "object": "event", "type": kind, "data": {"object": obj}}
