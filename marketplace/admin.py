@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from edgeplug.core.errors import DomainError
 from marketplace import orders
-from marketplace.models import Entitlement, Order, PricePlan
+from marketplace.models import Download, Entitlement, Order, PricePlan
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -55,3 +55,11 @@ class EntitlementAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("tenant__slug", "agent__name")
     list_select_related = ("tenant", "agent", "agent__tenant")
+
+
+@admin.register(Download)
+class DownloadAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "version", "tenant", "kind")
+    list_filter = ("kind",)
+    search_fields = ("version__agent__name", "tenant__slug")
+    list_select_related = ("version", "version__agent", "version__agent__tenant", "tenant")

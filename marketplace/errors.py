@@ -78,3 +78,11 @@ class IdempotencyKeyRequired(DomainError):
 
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
+
+
+class NotEntitled(Forbidden):
+    code = "not_entitled"
+
+
+class NoCertificate(Conflict):
+    code = "no_certificate"

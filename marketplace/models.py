@@ -321,3 +321,23 @@ class Entitlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant} → {self.agent} ({self.status})"
+
+
+class DownloadKind(models.TextChoices):
+    PACKAGE = "package"
+    BUNDLE = "bundle"
+
+
+class Download(models.Model):
+    """One download of a version by a tenant (the vendor's own downloads included)."""
+
+    version = models.ForeignKey(AgentVersion, on_delete=models.CASCADE, related_name="downloads")
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=DownloadKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.version_id} by {self.tenant_id}"

@@ -46,6 +46,11 @@ urlpatterns = [
         name="agent-version-download",
     ),
     path(
+        "agents/<int:agent_id>/versions/<str:version>/bundle",
+        views.VersionBundle.as_view(),
+        name="agent-version-bundle",
+    ),
+    path(
         "agents/<int:agent_id>/versions/<str:version>/yank",
         views.VersionYank.as_view(),
         name="agent-version-yank",

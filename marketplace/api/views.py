@@ -1,6 +1,6 @@
 """The registry API: vendor keys, uploads, agents and versions, downloads."""
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -10,11 +10,13 @@ from rest_framework.views import APIView
 
 from edgeplug.core.errors import DomainError
 from edgeplug.tenancy.scoping import for_request, get_for_request
-from marketplace import services
+from marketplace import downloads, services
 from marketplace.api import serializers as s
+from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.api.filters import AgentFilter
 from marketplace.api.permissions import IsVendorPublisher
-from marketplace.models import AgentVersion, VendorKey
+from marketplace.errors import NotEntitled
+from marketplace.models import AgentVersion, DownloadKind, PricePlan, VendorKey
 from marketplace.storage import open_package
 from marketplace.visibility import visible_agents, visible_versions
 
@@ -148,6 +150,25 @@ class VersionDetail(APIView):
         )
 
 
+def _downloadable(request, agent_id: int, version: str) -> AgentVersion:
+    """The version if this tenant may download it; 404 when it cannot even see it."""
+    item = _version_for_request(request, agent_id, version)
+    downloads.ensure_may_download(getattr(request, "tenant", None), item)
+    return item
+
+
+def _not_entitled(exc: NotEntitled, agent_id: int) -> Response:
+    plans = PricePlan.objects.orderable().filter(agent_id=agent_id)
+    return Response(
+        {
+            "code": exc.code,
+            "detail": exc.detail,
+            "plans": PricePlanSerializer(plans, many=True).data,
+        },
+        status=status.HTTP_403_FORBIDDEN,
+    )
+
+
 class VersionDownload(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -155,12 +176,16 @@ class VersionDownload(APIView):
         responses={
             (200, "application/octet-stream"): OpenApiResponse(
                 description="the package bytes; X-EdgePlug-Digest: sha256=<hex>"
-            )
+            ),
+            403: OpenApiResponse(description="not_entitled, with the agent's plans"),
         }
     )
     def get(self, request, agent_id, version):
-        # Entitled today: the vendor who published it (purchases extend this later).
-        item = _own_version(request, agent_id, version)
+        try:
+            item = _downloadable(request, agent_id, version)
+        except NotEntitled as exc:
+            return _not_entitled(exc, agent_id)
+        downloads.record_download(request.tenant, item, DownloadKind.PACKAGE)
         response = FileResponse(
             open_package(item.storage_name),
             as_attachment=True,
@@ -170,6 +195,31 @@ class VersionDownload(APIView):
         response["X-EdgePlug-Digest"] = f"sha256={item.digest}"
         response["X-EdgePlug-Signature"] = item.signature
         response["ETag"] = f'"{item.digest}"'
+        return response
+
+
+class VersionBundle(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                description="package, certificate.json, keys.json and bundle.json in one zip"
+            ),
+            403: OpenApiResponse(description="not_entitled, with the agent's plans"),
+        }
+    )
+    def get(self, request, agent_id, version):
+        try:
+            item = _downloadable(request, agent_id, version)
+        except NotEntitled as exc:
+            return _not_entitled(exc, agent_id)
+        data = downloads.build_bundle(item)
+        downloads.record_download(request.tenant, item, DownloadKind.BUNDLE)
+        response = HttpResponse(data, content_type="application/zip")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{item.agent.name}-{item.version}.bundle.zip"'
+        )
         return response
 
 

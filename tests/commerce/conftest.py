@@ -164,3 +164,41 @@ def signed_webhook(api, event: dict, *, secret=WEBHOOK_SECRET, timestamp=None):
 
 def event(event_id: str, kind: str, obj: dict) -> dict:
     return {"id": event_id, "object": "event", "type": kind, "data": {"object": obj}}
+
+
+@pytest.fixture
+def certificate(published):
+    """A signed certificate for the published version: cortex-m4, simulated worst case 420 µs."""
+    from django.utils import timezone
+
+    from certification.certificates import issue_certificate
+    from certification.models import CertificationResult, CertificationRun
+
+    run = CertificationRun.objects.create(
+        version=published,
+        tenant=published.tenant,
+        level="standard",
+        status="passed",
+        pipeline_version="1",
+        stages=["validation", "simulation"],
+        finished_at=timezone.now(),
+    )
+    result = CertificationResult.objects.create(
+        run=run,
+        test_suite="simulation",
+        test_result="pass",
+        metrics={"board": "mps2-an386", "latency_median_us": 380, "latency_max_us": 420},
+    )
+    return issue_certificate(run, [result])
+
+
+def buy_free(client, agent, make_plan, key="free-order"):
+    plan = make_plan("free")
+    response = client.post(
+        "/api/v1/orders",
+        {"agent": agent.pk, "plan": plan.pk, "seats": 1},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
