@@ -86,3 +86,20 @@ class NotEntitled(Forbidden):
 
 class NoCertificate(Conflict):
     code = "no_certificate"
+
+
+class DeviceExists(Conflict):
+    code = "device_exists"
+
+
+class DeviceRevoked(Conflict):
+    code = "device_revoked"
+
+
+class SeatLimitReached(Conflict):
+    code = "seat_limit_reached"
+
+
+class IncompatibleCore(DomainError):
+    code = "incompatible_core"
+    status = 422

@@ -341,3 +341,60 @@ class Download(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.version_id} by {self.tenant_id}"
+
+
+class Device(models.Model):
+    """A tenant's microcontroller gateway. Its token is shown once and stored hashed; the
+    prefix stays visible so people can tell tokens apart."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="devices")
+    name = models.CharField(max_length=100)
+    hardware_id = models.CharField(max_length=128)
+    core = models.CharField(max_length=32)
+    token_prefix = models.CharField(max_length=16, unique=True)
+    token_hash = models.CharField(max_length=64)
+    token_created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "hardware_id"], name="one_device_per_hardware_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_prefix}...)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Deployment(models.Model):
+    """One agent version assigned to a device; it takes one seat of the tenant's entitlements."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="deployments")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="deployments")
+    version = models.ForeignKey(AgentVersion, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["device", "agent", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "agent"], name="one_deployment_per_agent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} on {self.device}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from marketplace.api import order_views, plan_views, schema_views, views, wpk_views
+from marketplace.api import device_views, order_views, plan_views, schema_views, views, wpk_views
 
 urlpatterns = [
     path("schemas/manifest.json", schema_views.manifest_schema, name="manifest-schema"),
@@ -32,6 +32,25 @@ urlpatterns = [
     path(
         "entitlements/<int:pk>", order_views.EntitlementDetail.as_view(), name="entitlement-detail"
     ),
+    path("devices", device_views.DeviceListCreate.as_view(), name="devices"),
+    path("devices/<int:pk>", device_views.DeviceDetail.as_view(), name="device-detail"),
+    path(
+        "devices/<int:pk>/rotate-token",
+        device_views.DeviceRotateToken.as_view(),
+        name="device-rotate-token",
+    ),
+    path("devices/<int:pk>/revoke", device_views.DeviceRevoke.as_view(), name="device-revoke"),
+    path(
+        "devices/<int:pk>/deployments",
+        device_views.DeploymentListCreate.as_view(),
+        name="device-deployments",
+    ),
+    path(
+        "devices/<int:pk>/deployments/<int:deployment_id>",
+        device_views.DeploymentDetail.as_view(),
+        name="device-deployment",
+    ),
+    path("device/assignments", device_views.DeviceAssignments.as_view(), name="device-assignments"),
     path("agents/upload", views.AgentUpload.as_view(), name="agent-upload"),
     path("agents", views.AgentList.as_view(), name="agent-list"),
     path("agents/<int:pk>", views.AgentDetail.as_view(), name="agent-detail"),

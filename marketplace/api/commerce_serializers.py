@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from edgeplug.core.serializers import StrictSerializer
-from marketplace.models import Entitlement, Order, PlanKind, PricePlan
+from marketplace.models import Deployment, Device, Entitlement, Order, PlanKind, PricePlan
 
 
 class PricePlanSerializer(serializers.ModelSerializer):
@@ -121,3 +121,68 @@ class EntitlementSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    active = serializers.BooleanField(source="is_active", read_only=True)
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "name",
+            "hardware_id",
+            "core",
+            "token_prefix",
+            "token_created_at",
+            "active",
+            "revoked_at",
+            "last_seen_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RegisterDeviceSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100)
+    hardware_id = serializers.CharField(max_length=128)
+    core = serializers.CharField(max_length=32)
+
+
+class IssuedTokenSerializer(serializers.Serializer):
+    device = DeviceSerializer()
+    token = serializers.CharField(help_text="shown once; store it on the device")
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    device = serializers.IntegerField(source="device_id", read_only=True)
+    agent = serializers.IntegerField(source="agent_id", read_only=True)
+    version = serializers.CharField(source="version.version", read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = ["id", "device", "agent", "version", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class CreateDeploymentSerializer(StrictSerializer):
+    agent = serializers.IntegerField(min_value=1)
+    version = serializers.CharField(max_length=128)
+
+
+class AssignmentSerializer(serializers.Serializer):
+    deployment = serializers.IntegerField()
+    agent = serializers.CharField()
+    vendor = serializers.CharField()
+    version = serializers.CharField()
+    digest = serializers.CharField()
+    reason = serializers.CharField(required=False)
+    certificate_id = serializers.IntegerField(required=False)
+    certificate_key_id = serializers.CharField(required=False)
+    certificate_expires_at = serializers.DateTimeField(required=False)
+    download_url = serializers.CharField(required=False)
+
+
+class AssignmentsSerializer(serializers.Serializer):
+    run = AssignmentSerializer(many=True)
+    stop = AssignmentSerializer(many=True)
