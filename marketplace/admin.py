@@ -1,10 +1,11 @@
 """Staff views of plans, orders and entitlements; finance refunds an order in full here."""
 
+from django import forms
 from django.contrib import admin, messages
 
 from edgeplug.core.errors import DomainError
-from marketplace import orders
-from marketplace.models import Download, Entitlement, Order, PricePlan
+from marketplace import orders, reviews
+from marketplace.models import Download, Entitlement, Order, PricePlan, Review
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -63,3 +64,52 @@ class DownloadAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     search_fields = ("version__agent__name", "tenant__slug")
     list_select_related = ("version", "version__agent", "version__agent__tenant", "tenant")
+
+
+class HideReviewForm(forms.ModelForm):
+    hidden_reason = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Hide with reason",
+        help_text="Give a reason to hide the review from the catalogue; clear it to show it.",
+    )
+
+    class Meta:
+        model = Review
+        fields = ["hidden_reason"]
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    """Reviewers hide a review with a reason (audited); nothing else about it is editable.
+    The admin escapes the stored text on output like every template value."""
+
+    form = HideReviewForm
+    list_display = ("id", "agent", "tenant", "stars", "title", "hidden_at")
+    list_filter = ("stars", "hidden_at")
+    search_fields = ("title", "text", "agent__name", "tenant__slug")
+    list_select_related = ("agent", "agent__tenant", "tenant")
+    readonly_fields = (
+        "agent",
+        "tenant",
+        "stars",
+        "title",
+        "text",
+        "vendor_reply",
+        "hidden_at",
+        "hidden_by",
+    )
+    fields = (*readonly_fields, "hidden_reason")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        reason = form.cleaned_data["hidden_reason"].strip()
+        if reason:
+            reviews.hide_review(obj, reason, actor=request.user, request=request)
+        else:
+            reviews.show_review(obj, actor=request.user, request=request)

@@ -103,3 +103,7 @@ class SeatLimitReached(Conflict):
 class IncompatibleCore(DomainError):
     code = "incompatible_core"
     status = 422
+
+
+class AlreadyReplied(Conflict):
+    code = "already_replied"

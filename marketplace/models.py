@@ -398,3 +398,40 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} on {self.device}"
+
+
+class Review(models.Model):
+    """One tenant's rating of an agent; an update replaces it. Text is stored as given."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="reviews")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="reviews")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stars = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=120)
+    text = models.TextField(max_length=5000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    vendor_reply = models.TextField(max_length=5000, blank=True)
+    vendor_reply_at = models.DateTimeField(null=True, blank=True)
+    vendor_reply_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_reason = models.CharField(max_length=500, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "agent"], name="one_review_per_tenant"),
+            models.CheckConstraint(
+                condition=models.Q(stars__gte=1, stars__lte=5), name="review_stars_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stars} stars for {self.agent} by {self.tenant}"

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from marketplace.api import device_views, order_views, plan_views, schema_views, views, wpk_views
+from marketplace.api import (
+    device_views,
+    order_views,
+    plan_views,
+    review_views,
+    schema_views,
+    views,
+    wpk_views,
+)
 
 urlpatterns = [
     path("schemas/manifest.json", schema_views.manifest_schema, name="manifest-schema"),
@@ -51,6 +59,16 @@ urlpatterns = [
         name="device-deployment",
     ),
     path("device/assignments", device_views.DeviceAssignments.as_view(), name="device-assignments"),
+    path(
+        "agents/<int:agent_id>/reviews",
+        review_views.ReviewListCreate.as_view(),
+        name="agent-reviews",
+    ),
+    path(
+        "agents/<int:agent_id>/reviews/<int:review_id>/reply",
+        review_views.ReviewReply.as_view(),
+        name="agent-review-reply",
+    ),
     path("agents/upload", views.AgentUpload.as_view(), name="agent-upload"),
     path("agents", views.AgentList.as_view(), name="agent-list"),
     path("agents/<int:pk>", views.AgentDetail.as_view(), name="agent-detail"),

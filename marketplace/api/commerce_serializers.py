@@ -3,7 +3,15 @@
 from rest_framework import serializers
 
 from edgeplug.core.serializers import StrictSerializer
-from marketplace.models import Deployment, Device, Entitlement, Order, PlanKind, PricePlan
+from marketplace.models import (
+    Deployment,
+    Device,
+    Entitlement,
+    Order,
+    PlanKind,
+    PricePlan,
+    Review,
+)
 
 
 class PricePlanSerializer(serializers.ModelSerializer):
@@ -186,3 +194,38 @@ class AssignmentSerializer(serializers.Serializer):
 class AssignmentsSerializer(serializers.Serializer):
     run = AssignmentSerializer(many=True)
     stop = AssignmentSerializer(many=True)
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    tenant = serializers.CharField(source="tenant.name", read_only=True)
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "tenant",
+            "stars",
+            "title",
+            "text",
+            "created_at",
+            "updated_at",
+            "vendor_reply",
+            "vendor_reply_at",
+        ]
+        read_only_fields = fields
+
+
+class SubmitReviewSerializer(StrictSerializer):
+    stars = serializers.IntegerField(min_value=1, max_value=5)
+    title = serializers.CharField(max_length=120)
+    text = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+
+
+class ReplySerializer(StrictSerializer):
+    text = serializers.CharField(max_length=5000)
+
+
+class RatingSummarySerializer(serializers.Serializer):
+    average = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField()
+    histogram = serializers.DictField(child=serializers.IntegerField())

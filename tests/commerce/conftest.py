@@ -202,3 +202,28 @@ def buy_free(client, agent, make_plan, key="free-order"):
     )
     assert response.status_code == 201, response.json()
     return response.json()
+
+
+def admin_client(group: str):
+    """A Django test client signed in to the admin (with TOTP) as a member of ``group``."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from tests.conftest import totp_now
+    from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    device = TOTPDeviceFactory(user=user)
+    client = Client()
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": user.email,
+            "password": PASSWORD,
+            "otp_token": totp_now(device),
+            "otp_device": device.persistent_id,
+        },
+    )
+    assert response.status_code == 302
+    return client, user

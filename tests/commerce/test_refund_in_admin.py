@@ -1,36 +1,14 @@
 """Finance refunds an order in full in the admin: money back, entitlement revoked, audited."""
 
 import pytest
-from django.contrib.auth.models import Group
-from django.test import Client
 
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import save_card, stripe_client
-from tests.conftest import totp_now
-from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+from tests.commerce.conftest import admin_client, save_card, stripe_client
 
 pytestmark = pytest.mark.django_db
 
 ORDERS_URL = "/admin/marketplace/order/"
-
-
-def admin_client(group: str) -> tuple[Client, object]:
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    device = TOTPDeviceFactory(user=user)
-    client = Client()
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {
-            "username": user.email,
-            "password": PASSWORD,
-            "otp_token": totp_now(device),
-            "otp_device": device.persistent_id,
-        },
-    )
-    assert response.status_code == 302
-    return client, user
 
 
 @pytest.fixture
