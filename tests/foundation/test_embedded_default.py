@@ -37,7 +37,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> reque
 
 
 def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
-    port = _free_port()
+    port, stripe_port = _free_port(), _free_port()
     # No configuration at all, except a private var/ so the developer's data is left alone.
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "EDGEPLUG_VAR_DIR": str(tmp_path)}
     log = open(tmp_path / "runstack.log", "wb")  # noqa: SIM115 - closed below
@@ -52,6 +52,8 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
             "1",
             "--concurrency",
             "1",
+            "--stripe-port",
+            str(stripe_port),
         ],
         cwd=settings.BASE_DIR,
         env=env,
@@ -88,6 +90,14 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
             timeout=10,
         )
         assert docs.status_code == 200 and asset.status_code == 200
+        # With no STRIPE_API_KEY, localstripe is the test-mode processor, state under var/.
+        customers = requests.get(
+            f"http://127.0.0.1:{stripe_port}/v1/customers",
+            headers={"Authorization": "Bearer sk_test_localstripe"},
+            timeout=10,
+        )
+        assert customers.status_code == 200 and customers.json()["object"] == "list"
+        assert (tmp_path / "localstripe").is_dir()
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -99,3 +109,4 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
     output = (tmp_path / "runstack.log").read_text()
     assert code == 0, output[-3000:]
     assert "Stopped." in output
+    assert "PAYMENTS ARE IN TEST MODE" in output
