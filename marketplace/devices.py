@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from edgeplug.audit.services import record_event
 from edgeplug.tenancy.models import Tenant
-from marketplace.downloads import current_certificate
+from marketplace.certified import current_certificate
 from marketplace.errors import (
     DeviceExists,
     DeviceRevoked,

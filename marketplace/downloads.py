@@ -8,11 +8,9 @@ import io
 import json
 import zipfile
 
-from django.utils import timezone
-
-from certification.models import Certificate
 from certification.platform_keys import keyring
 from edgeplug.tenancy.models import Tenant
+from marketplace.certified import current_certificate
 from marketplace.errors import NoCertificate, NotEntitled
 from marketplace.models import AgentVersion, Download
 from marketplace.orders import active_entitlements
@@ -39,14 +37,6 @@ def record_download(tenant: Tenant, version: AgentVersion, kind: str) -> None:
 
 def download_count(version: AgentVersion) -> int:
     return version.downloads.count()
-
-
-def current_certificate(version: AgentVersion) -> Certificate | None:
-    return (
-        Certificate.objects.filter(version=version, expires_at__gt=timezone.now())
-        .order_by("-issued_at")
-        .first()
-    )
 
 
 def build_bundle(version: AgentVersion) -> bytes:

@@ -1,6 +1,7 @@
 """The registry: vendor signing keys, agents, their immutable versions, and workflow packages."""
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 
@@ -435,3 +436,43 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stars} stars for {self.agent} by {self.tenant}"
+
+
+class CatalogueListing(models.Model):
+    """What the catalogue filters, facets and sorts on, one row per agent with a public
+    version: figures from the newest public version's certificate (not the vendor's claim),
+    the plans on offer, ratings and popularity. Rebuilt by ``marketplace.catalogue``."""
+
+    agent = models.OneToOneField(
+        Agent, on_delete=models.CASCADE, primary_key=True, related_name="listing"
+    )
+    version = models.ForeignKey(AgentVersion, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=64)
+    agent_type = models.CharField(max_length=64, blank=True, db_index=True)
+    description = models.TextField(blank=True)
+    vendor_name = models.CharField(max_length=200)
+    search_text = models.TextField(blank=True)
+    search_vector = SearchVectorField(null=True, editable=False)
+    license = models.CharField(max_length=100, blank=True, db_index=True)
+    core = models.CharField(max_length=32, blank=True, db_index=True)
+    level = models.CharField(max_length=16, blank=True, db_index=True)
+    certificate_id = models.BigIntegerField(null=True, blank=True)
+    model_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    arena_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    latency_median_us = models.PositiveIntegerField(null=True, blank=True)
+    latency_worst_us = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    has_free = models.BooleanField(default=False)
+    has_one_time = models.BooleanField(default=False)
+    has_metered = models.BooleanField(default=False)
+    rating_average = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    rating_count = models.PositiveIntegerField(default=0)
+    active_entitlements = models.PositiveIntegerField(default=0, db_index=True)
+    published_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"listing of {self.agent_id}"
+
+    @property
+    def price_models(self) -> list[str]:
+        flags = (("free", self.has_free), ("one_time", self.has_one_time))
+        return [name for name, on in (*flags, ("metered", self.has_metered)) if on]

@@ -17,6 +17,7 @@ from edgeplug.audit.services import record_event
 from edgeplug.core.errors import Conflict, Forbidden
 from edgeplug.tenancy.models import Tenant
 from marketplace import pricing
+from marketplace.catalogue import refresh_listing
 from marketplace.errors import (
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
@@ -219,6 +220,7 @@ def _complete(order: Order) -> Entitlement:
             target=f"entitlement {entitlement.pk}",
             details={"order": order.pk, "agent": order.agent_id, "seats": order.seats},
         )
+        refresh_listing(order.agent)
     return entitlement
 
 
@@ -353,3 +355,4 @@ def _mark_refunded(order: Order, *, actor, request, source: str) -> None:
         target=f"order {order.pk}",
         details={"amount": order.amount, "currency": order.currency, "source": source},
     )
+    refresh_listing(order.agent)

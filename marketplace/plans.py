@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from edgeplug.audit.services import record_event
 from marketplace import pricing
+from marketplace.catalogue import refresh_listing
 from marketplace.errors import InvalidPlan, PlanKeyExists, PlanRetired
 from marketplace.models import Agent, PlanKind, PricePlan
 
@@ -121,6 +122,7 @@ def retire_plan(plan: PricePlan, *, actor=None, request=None) -> PricePlan:
 
 
 def _audit(action: str, plan: PricePlan, actor, request, **details) -> None:
+    refresh_listing(plan.agent)
     record_event(
         action,
         request=request,

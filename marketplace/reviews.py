@@ -1,14 +1,12 @@
 """Ratings and reviews: one per tenant per agent from tenants that hold or held an
 entitlement, one vendor reply, hidden by reviewers with a reason (audited)."""
 
-from dataclasses import dataclass
-
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count
 from django.utils import timezone
 
 from edgeplug.audit.services import record_event
 from edgeplug.tenancy.models import Tenant
+from marketplace.catalogue import refresh_listing
 from marketplace.errors import AlreadyReplied, NotEntitled
 from marketplace.models import Agent, Entitlement, Review
 
@@ -42,6 +40,7 @@ def submit_review(
         target=f"review {review.pk}",
         details={"agent": agent.pk, "stars": stars},
     )
+    refresh_listing(agent)
     return review, created
 
 
@@ -79,6 +78,7 @@ def hide_review(review: Review, reason: str, *, actor=None, request=None) -> Rev
         target=f"review {review.pk}",
         details={"reason": reason},
     )
+    refresh_listing(review.agent)
     return review
 
 
@@ -95,25 +95,5 @@ def show_review(review: Review, *, actor=None, request=None) -> Review:
             tenant=review.tenant,
             target=f"review {review.pk}",
         )
+        refresh_listing(review.agent)
     return review
-
-
-def visible_reviews(agent: Agent):
-    return agent.reviews.filter(hidden_at__isnull=True)
-
-
-@dataclass(frozen=True)
-class RatingSummary:
-    average: float | None
-    count: int
-    histogram: dict[str, int]
-
-
-def rating_summary(agent: Agent) -> RatingSummary:
-    rows = visible_reviews(agent).values("stars").annotate(n=Count("id"))
-    histogram = {str(stars): 0 for stars in range(1, 6)}
-    for row in rows:
-        histogram[str(row["stars"])] = row["n"]
-    count = sum(histogram.values())
-    average = visible_reviews(agent).aggregate(avg=Avg("stars"))["avg"]
-    return RatingSummary(round(average, 2) if average is not None else None, count, histogram)

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import HasTenantRole
 from edgeplug.tenancy.scoping import get_for_request
-from marketplace import reviews
+from marketplace import catalogue, reviews
 from marketplace.api import commerce_serializers as s
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.models import Agent, Review
@@ -32,12 +32,12 @@ class ReviewListCreate(generics.ListAPIView):
 
     def get_queryset(self):
         agent = _visible_agent(self.request, self.kwargs["agent_id"])
-        return reviews.visible_reviews(agent).select_related("tenant")
+        return catalogue.visible_reviews(agent).select_related("tenant")
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         agent = _visible_agent(request, kwargs["agent_id"])
-        response.data["summary"] = s.RatingSummarySerializer(reviews.rating_summary(agent)).data
+        response.data["summary"] = s.RatingSummarySerializer(catalogue.rating_summary(agent)).data
         return response
 
     @extend_schema(

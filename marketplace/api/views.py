@@ -4,13 +4,13 @@ from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from edgeplug.core.errors import DomainError
 from edgeplug.tenancy.scoping import for_request, get_for_request
-from marketplace import downloads, services
+from marketplace import catalogue, downloads, services
 from marketplace.api import serializers as s
 from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.api.filters import AgentFilter
@@ -100,21 +100,33 @@ class AgentUpload(APIView):
 
 
 class AgentList(generics.ListAPIView):
+    """The catalogue: anyone may browse (anonymous callers under the anonymous throttle);
+    the response carries facet counts for the current filters."""
+
     serializer_class = s.AgentSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = [AllowAny]
     filterset_class = AgentFilter
     ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self):
-        return visible_agents(self.request)
+        return visible_agents(self.request).select_related("listing", "listing__version")
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        response.data["facets"] = catalogue.facet_counts(queryset)
+        return response
 
 
 class AgentDetail(generics.RetrieveDestroyAPIView):
     serializer_class = s.AgentDetailSerializer
-    permission_classes = [IsAuthenticated]
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     def get_queryset(self):
-        return visible_agents(self.request)
+        return visible_agents(self.request).select_related("listing", "listing__version")
 
     def destroy(self, request, *args, **kwargs):
         agent = self.get_object()

@@ -3,6 +3,7 @@
 import pytest
 
 from marketplace import plans
+from marketplace.catalogue import refresh_listing
 from marketplace.models import AgentVersion
 from tests.vendors import package
 
@@ -12,6 +13,7 @@ def publish(version: AgentVersion) -> AgentVersion:
         certification_status="certified", review_status="approved"
     )
     version.refresh_from_db()
+    refresh_listing(version.agent)
     return version
 
 
@@ -189,7 +191,9 @@ def certificate(published):
         test_result="pass",
         metrics={"board": "mps2-an386", "latency_median_us": 380, "latency_max_us": 420},
     )
-    return issue_certificate(run, [result])
+    certificate = issue_certificate(run, [result])
+    refresh_listing(published.agent)
+    return certificate
 
 
 def buy_free(client, agent, make_plan, key="free-order"):
