@@ -242,15 +242,18 @@ def stripe_idempotency_key(order: Order) -> str:
 
 
 def collect_payment(order: Order) -> Order:
-    """Charge a pending one-time order off-session on the tenant's default card.
+    """Charge a pending one-time order off-session on the tenant's default card, or bring a
+    started payment up to date (the same order requested again, or read after 3-D Secure).
 
     Runs after ``place_order`` committed. The order row stays locked during the processor
     call so two retries of one request cannot both create a PaymentIntent."""
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("tenant", "plan").get(pk=order.pk)
-        if order.status != OrderStatus.PENDING or order.amount == 0:
+        waiting = (OrderStatus.PENDING, OrderStatus.REQUIRES_ACTION)
+        if order.status not in waiting or order.amount == 0:
             return order
         if order.payment_intent_id:
+            # A retry, or the customer back from 3-D Secure: ask the processor how it went.
             outcome = payments.payment_status(order.payment_intent_id)
         else:
             order.payment_attempt += 1

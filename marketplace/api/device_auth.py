@@ -1,5 +1,6 @@
 """Devices authenticate with their token: ``Authorization: Device <token>``."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
@@ -50,3 +51,16 @@ class DeviceTokenAuthentication(BaseAuthentication):
 class IsDevice(BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(request.auth, Device)
+
+
+class DeviceTokenScheme(OpenApiAuthenticationExtension):
+    target_class = DeviceTokenAuthentication
+    name = "deviceToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Device <token>, as returned once by POST /api/v1/devices",
+        }

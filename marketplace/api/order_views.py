@@ -69,11 +69,20 @@ class OrderListCreate(generics.ListAPIView):
 
 
 class OrderDetail(generics.RetrieveAPIView):
+    """An order; one awaiting payment is first brought up to date with the processor."""
+
     serializer_class = s.OrderSerializer
     permission_classes = [CanBuy]
 
     def get_queryset(self):
         return _orders(self.request)
+
+    def get_object(self):
+        order = super().get_object()
+        if order.status in (OrderStatus.PENDING, OrderStatus.REQUIRES_ACTION):
+            orders.collect_payment(order)
+            order = super().get_object()
+        return order
 
 
 class EntitlementList(generics.ListAPIView):

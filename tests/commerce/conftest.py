@@ -231,3 +231,13 @@ def admin_client(group: str):
     )
     assert response.status_code == 302
     return client, user
+
+
+def authenticate(order_body, success=True):
+    """The customer passes (or fails) 3-D Secure in the browser."""
+    stripe_client().raw_request(
+        "post",
+        f"/v1/payment_intents/{order_body['payment_intent_id']}/_authenticate",
+        client_secret=order_body["client_secret"],
+        success="true" if success else "false",
+    )

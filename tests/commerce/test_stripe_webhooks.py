@@ -6,7 +6,7 @@ import pytest
 
 from billing.models import WebhookEvent
 from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import event, save_card, signed_webhook, stripe_client
+from tests.commerce.conftest import authenticate, event, save_card, signed_webhook, stripe_client
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +24,6 @@ def pending_3ds_order(stripe_on, customer, agent, make_plan):
     ).json()
     assert body["status"] == "requires_action"
     return body
-
-
-def authenticate(order_body, success=True):
-    """The customer passes (or fails) 3-D Secure in the browser."""
-    stripe_client().raw_request(
-        "post",
-        f"/v1/payment_intents/{order_body['payment_intent_id']}/_authenticate",
-        client_secret=order_body["client_secret"],
-        success="true" if success else "false",
-    )
 
 
 def intent_event(event_id, kind, order_body):
