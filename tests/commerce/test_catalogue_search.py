@@ -178,6 +178,16 @@ def test_sorts(shelf, member_client):
     assert names(client, "sort=rating")[:2] == ["valve-guard", "pump-anomaly"]
     assert names(client, "min_rating=4") == ["valve-guard"]
     assert len(names(client, "sort=newest")) == 3
+    buyer, _ = member_client("admin")
+    free = shelf["valve"].plans.get()
+    bought = buyer.post(
+        "/api/v1/orders",
+        {"agent": shelf["valve"].pk, "plan": free.pk, "seats": 1},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="popular",
+    )
+    assert bought.status_code == 201
+    assert names(client, "sort=popularity")[0] == "valve-guard"
 
 
 def test_detail_shows_certificate_plans_ratings_and_marks_yanked(shelf, vendor):
