@@ -228,6 +228,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "certification.tasks.sweep_stale_runs",
         "schedule": timedelta(minutes=5),
     },
+    "expire-entitlements": {
+        "task": "marketplace.tasks.expire_entitlements",
+        "schedule": timedelta(minutes=15),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------

@@ -359,3 +359,29 @@ def _mark_refunded(order: Order, *, actor, request, source: str) -> None:
         details={"amount": order.amount, "currency": order.currency, "source": source},
     )
     refresh_listing(order.agent)
+
+
+def expire_entitlements() -> int:
+    """Mark active entitlements whose validity has ended as expired; returns how many."""
+    now = timezone.now()
+    ended = list(
+        Entitlement.objects.filter(
+            status=EntitlementStatus.ACTIVE, valid_until__lte=now
+        ).select_related("agent", "tenant")
+    )
+    for entitlement in ended:
+        with transaction.atomic():
+            changed = Entitlement.objects.filter(
+                pk=entitlement.pk, status=EntitlementStatus.ACTIVE
+            ).update(
+                status=EntitlementStatus.EXPIRED, status_reason="validity ended", updated_at=now
+            )
+            if changed:
+                record_event(
+                    "entitlement_expired",
+                    tenant=entitlement.tenant,
+                    target=f"entitlement {entitlement.pk}",
+                    details={"agent": entitlement.agent_id},
+                )
+                refresh_listing(entitlement.agent)
+    return len(ended)

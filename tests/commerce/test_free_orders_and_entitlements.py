@@ -56,3 +56,22 @@ def test_other_tenants_orders_and_entitlements_are_404(member_client, agent, mak
     assert bob.get("/api/v1/entitlements").json()["count"] == 0
     assert alice.get(f"/api/v1/orders/{order['id']}").status_code == 200
     assert alice.get(f"/api/v1/entitlements/{entitlement.pk}").status_code == 200
+
+
+def test_entitlements_past_their_validity_expire_and_stop_downloads(
+    customer, agent, published, make_plan
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from marketplace.tasks import expire_entitlements
+
+    client, _ = customer
+    buy(client, agent, make_plan("free"))
+    Entitlement.objects.update(valid_until=timezone.now() - timedelta(seconds=1))
+    assert expire_entitlements() == 1
+    assert Entitlement.objects.get().status == "expired"
+    url = f"/api/v1/agents/{agent.pk}/versions/{published.version}/download"
+    assert client.get(url).status_code == 403
+    assert expire_entitlements() == 0
