@@ -41,3 +41,8 @@ class CardDeclined(DomainError):
 class PaymentFailed(DomainError):
     code = "payment_failed"
     status = 402
+
+
+class RetryLater(DomainError):
+    code = "retry_later"
+    status = 503

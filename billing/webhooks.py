@@ -6,9 +6,11 @@ and out-of-order deliveries end in the same single entitlement. The event row an
 effects commit together: if handling fails, nothing is stored and Stripe retries.
 """
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from billing import payments
+from billing.errors import RetryLater
 from billing.models import WebhookEvent
 from marketplace import orders
 
@@ -30,6 +32,7 @@ def handle_webhook(payload: bytes, signature: str) -> str:
     event = payments.verified_event(payload, signature)
     try:
         with transaction.atomic():
+            _limit_lock_wait()
             record = WebhookEvent.objects.create(
                 event_id=event["id"], type=event["type"], object_id=_object(event).get("id", "")
             )
@@ -40,7 +43,19 @@ def handle_webhook(payload: bytes, signature: str) -> str:
         if WebhookEvent.objects.filter(event_id=event["id"]).exists():
             return "duplicate"
         raise
+    except OperationalError as exc:
+        # An order row is locked (a payment being collected): Stripe retries a 503 later.
+        raise RetryLater("The order is busy; deliver this event again later.") from exc
     return outcome
+
+
+def _limit_lock_wait() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)",
+                [f"{settings.STRIPE_WEBHOOK_LOCK_TIMEOUT_MS}ms"],
+            )
 
 
 def _dispatch(event) -> str:

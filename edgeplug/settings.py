@@ -370,6 +370,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EdgePlug <noreply@edgepl
 STRIPE_API_KEY = env("STRIPE_API_KEY", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# A webhook that waits longer than this for a locked order answers 503 and Stripe retries.
+STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", default=5000)
 
 # --- i18n / time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from django.db import connection
 
 from billing.models import WebhookEvent
 from marketplace.models import Entitlement, Order
@@ -89,3 +90,42 @@ def test_refund_event_revokes_the_entitlement(stripe_on, customer, agent, make_p
     assert signed_webhook(api, event("evt_refund", "charge.refunded", charge)).status_code == 200
     assert Order.objects.get().status == "refunded"
     assert Entitlement.objects.get().status == "revoked"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="lock timeouts are a PostgreSQL setting",
+)
+def test_webhook_answers_503_while_the_order_is_locked(pending_3ds_order, settings):
+    import threading
+
+    from django.db import connections, transaction
+    from rest_framework.test import APIClient
+
+    settings.STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = 100
+    authenticate(pending_3ds_order)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_order():
+        try:
+            with transaction.atomic():
+                Order.objects.select_for_update().get()
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_order)
+    holder.start()
+    try:
+        assert locked.wait(timeout=30)
+        payload = intent_event("evt_busy", "payment_intent.succeeded", pending_3ds_order)
+        busy = signed_webhook(APIClient(), payload)
+        assert (busy.status_code, busy.json()["code"]) == (503, "retry_later")
+        assert not WebhookEvent.objects.exists()
+    finally:
+        release.set()
+        holder.join()
+    assert signed_webhook(APIClient(), payload).status_code == 200
+    assert Order.objects.get().status == "completed"
