@@ -30,3 +30,8 @@ urlpatterns = [
     path(".well-known/edgeplug/keys.json", published_keys, name="published-keys"),
     path("", include("django_prometheus.urls")),
 ]
+
+handler400 = "edgeplug.core.error_views.bad_request"
+handler403 = "edgeplug.core.error_views.permission_denied"
+handler404 = "edgeplug.core.error_views.page_not_found"
+handler500 = "edgeplug.core.error_views.server_error"
