@@ -1,7 +1,7 @@
 """EdgePlug settings: every setting is read here, once, from the environment (django-environ).
 
 With no environment at all the service runs on its embedded default: SQLite, file storage and
-a filesystem Celery broker under ``var/``, and a local-memory cache. Setting ``DATABASE_URL``,
+a filesystem Celery broker and a file cache, all under ``var/``. Setting ``DATABASE_URL``,
 ``REDIS_URL``, ``STORAGE=s3`` and friends switches each part to the full stack.
 """
 
