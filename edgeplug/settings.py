@@ -267,15 +267,17 @@ LOGIN_URL = "/admin/login/"
 
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Keyed by account AND client address, so nobody can lock a user out from elsewhere; an
+# address is also stopped after LOGIN_ADDRESS_FAILURE_LIMIT failures over all accounts
+# (password spraying). docs/security.md describes the policy.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
 AXES_USERNAME_CALLABLE = "edgeplug.accounts.lockout.username_from_credentials"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "edgeplug.accounts.lockout.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = "edgeplug.accounts.lockout.AccountAndAddressHandler"
 AXES_VERBOSE = False
-# Lockout is per account, as required; per-address abuse is limited by the "auth" throttle.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 OTP_TOTP_ISSUER = "EdgePlug"
 

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import segno
-from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
 from django.db import transaction
 from django_otp import devices_for_user, match_token
@@ -19,6 +18,7 @@ from edgeplug.accounts.errors import (
     TenantRequired,
     UnknownTenant,
 )
+from edgeplug.accounts.lockout import lockout_message
 from edgeplug.accounts.models import User
 from edgeplug.accounts.signals import JWT_LOGIN_FLAG
 from edgeplug.audit.services import record_event
@@ -43,10 +43,7 @@ def _authenticate_password(request, email: str, password: str) -> User:
     # django-axes refuses locked accounts by raising PermissionDenied inside authenticate(),
     # which Django turns into None; the flag it leaves on the request tells the two apart.
     if getattr(http_request, "axes_locked_out", False):
-        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-        raise AccountLocked(
-            f"Too many failed sign-ins: this account is locked for up to {minutes} minutes."
-        )
+        raise AccountLocked(lockout_message())
     if user is not None:
         return user
     candidate = User.objects.filter(email__iexact=email).first()
