@@ -6,10 +6,12 @@ from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from certification.api.views import published_keys
+from edgeplug.accounts.forms import AdminLoginForm
 from edgeplug.health import views as health
 
 # Every staff user must present a verified TOTP code to use the admin.
 admin.site.__class__ = OTPAdminSite
+admin.site.login_form = AdminLoginForm
 admin.site.site_header = "EdgePlug administration"
 admin.site.site_title = "EdgePlug admin"
 

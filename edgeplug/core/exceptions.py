@@ -34,7 +34,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, PackageError):
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, (DomainError, SigningError)):
-        return Response({"code": exc.code, "detail": exc.detail}, status=exc.status)
+        response = Response({"code": exc.code, "detail": exc.detail}, status=exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.data["retry_after"] = int(retry_after)
+            response["Retry-After"] = str(int(retry_after))
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
