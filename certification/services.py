@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from certification import levels
@@ -182,7 +182,7 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
     else:
         try:
             outcome = STAGES[stage](ctx)
-        except InfrastructureError:
+        except (InfrastructureError, OperationalError):
             raise
         except Exception as exc:
             logger.exception("stage %s of run %s crashed", stage, run_id)

@@ -6,6 +6,7 @@ only causes the stage to run again, and its result is still recorded once.
 """
 
 from celery import chord, shared_task
+from django.db import OperationalError
 
 from certification import (
     levels,
@@ -18,6 +19,9 @@ from certification.stages.base import InfrastructureError
 STAGE_SOFT_LIMIT_S = 600
 STAGE_HARD_LIMIT_S = 660
 STAGE_MAX_RETRIES = 5
+# A database that is briefly unavailable or locked (SQLite under concurrent writers) is the
+# platform's failure, not the package's: retry, or the run would stay queued.
+DATABASE_RACES = (OperationalError,)
 
 
 @shared_task(name="certification.tasks.start_run", acks_late=True)
@@ -41,7 +45,7 @@ def start_run(run_id: int) -> None:
 def run_stage(self, run_id: int, stage: str) -> str:
     try:
         return services.execute_stage(run_id, stage, worker=self.request.hostname or "")
-    except InfrastructureError as exc:
+    except (InfrastructureError, *DATABASE_RACES) as exc:
         if self.request.retries >= self.max_retries:
             return services.record_infrastructure_failure(
                 run_id, stage, f"gave up after {self.request.retries} retries: {exc}"
@@ -49,7 +53,13 @@ def run_stage(self, run_id: int, stage: str) -> str:
         raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
 
 
-@shared_task(name="certification.tasks.fan_out", acks_late=True)
+@shared_task(
+    name="certification.tasks.fan_out",
+    acks_late=True,
+    autoretry_for=DATABASE_RACES,
+    retry_backoff=5,
+    max_retries=STAGE_MAX_RETRIES,
+)
 def fan_out(run_id: int) -> None:
     run = CertificationRun.objects.get(pk=run_id)
     rest = [s for s in run.stages if s != levels.VALIDATION]
@@ -60,7 +70,13 @@ def fan_out(run_id: int) -> None:
     chord(run_stage.si(run_id, stage) for stage in rest)(body)
 
 
-@shared_task(name="certification.tasks.finalize_run", acks_late=True)
+@shared_task(
+    name="certification.tasks.finalize_run",
+    acks_late=True,
+    autoretry_for=DATABASE_RACES,
+    retry_backoff=5,
+    max_retries=STAGE_MAX_RETRIES,
+)
 def finalize_run(run_id: int) -> str:
     return services.finalize_run(run_id)
 
