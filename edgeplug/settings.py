@@ -325,7 +325,7 @@ REST_FRAMEWORK = {
         "auth": env("THROTTLE_AUTH", default="20/min"),
     },
     "EXCEPTION_HANDLER": "edgeplug.core.exceptions.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "edgeplug.core.schema.ErrorDocumentingAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=1024 * 1024)
@@ -340,6 +340,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Our PATCH endpoints take a complete small serializer (e.g. {"role"}), not a partial one.
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "edgeplug.core.schema.forbid_nul_in_strings",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ReviewStatusEnum": "marketplace.models.ReviewStatus",
         "CertificationStatusEnum": "marketplace.models.CertificationStatus",
