@@ -34,9 +34,9 @@ from certification.models import (
     StageAttempt,
     StageResult,
 )
-from certification.stages import STAGES
-from certification.stages.base import InfrastructureError, StageContext, StageOutcome
+from certification.stages.base import InfrastructureError, Stage, StageContext, StageOutcome
 from edgeplug.audit.services import record_event
+from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.models import AgentVersion, CertificationStatus
 from marketplace.packageformat import PackageError, inspect_package
 from marketplace.services import package_limits, refresh_agent_card
@@ -61,6 +61,7 @@ def _sync_version(run: CertificationRun) -> None:
         # A new certification needs a new review before customers see it.
         updates["review_status"] = "pending"
     AgentVersion.objects.filter(pk=run.version_id).update(**updates)
+    invalidate_catalogue()  # a public version certified again leaves the catalogue meanwhile
 
 
 @transaction.atomic
@@ -181,7 +182,7 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
         outcome = StageOutcome.skipped("the package did not pass validation")
     else:
         try:
-            outcome = STAGES[stage](ctx)
+            outcome = _stage_function(stage)(ctx)
         except InfrastructureError:
             raise
         except Exception as exc:
@@ -191,6 +192,14 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
             )
     duration_ms = int((time.monotonic() - started) * 1000)
     return record_result(run, stage, outcome, duration_ms).test_result
+
+
+def _stage_function(stage: str) -> Stage:
+    # The stages bring numpy, TFLM, Hypothesis, CycloneDX and pyelftools: only the Celery
+    # worker runs them, so the web process (which imports this module) never loads them.
+    from certification.stages import STAGES
+
+    return STAGES[stage]
 
 
 def json_safe(value):
@@ -373,6 +382,7 @@ def review_run(
     run.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_reason"])
     AgentVersion.objects.filter(pk=run.version_id).update(review_status=run.review_status)
     refresh_agent_card(run.version.agent)
+    invalidate_catalogue()
     record_event(
         f"certification_{run.review_status}",
         request=request,

@@ -109,7 +109,12 @@ if "sqlite" in DATABASES["default"]["ENGINE"]:
     # A file-backed test database lets a real Celery worker process share it with the tests.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_edgeplug.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+# Full stack: each web and worker process keeps its connection for a minute (a new PostgreSQL
+# connection per request costs more than most requests), checked before reuse so a restarted
+# database costs one failed check, not a failed request. SQLite opens files, not connections.
+_persistent = "sqlite" not in DATABASES["default"]["ENGINE"]
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60 if _persistent else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=_persistent)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling, lockout counters) ---------------------------------------------------
@@ -129,6 +134,10 @@ else:
             "LOCATION": "edgeplug",
         }
     }
+
+# The public agent catalogue (marketplace/catalogue_cache.py): how long an unused entry is
+# kept. Entries are invalidated when what customers see changes; 0 disables the cache.
+CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=300)
 
 # --- Storage ----------------------------------------------------------------------------------
 STORAGE = env("STORAGE", default="filesystem")

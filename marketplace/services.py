@@ -15,6 +15,7 @@ from edgeplug import signing
 from edgeplug.audit.services import record_event
 from edgeplug.tenancy.models import Tenant
 from marketplace import storage
+from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.errors import (
     AgentInUse,
     AlreadyYanked,
@@ -27,7 +28,6 @@ from marketplace.errors import (
 )
 from marketplace.models import Agent, AgentVersion, CertificationStatus, VendorKey
 from marketplace.packageformat import Limits, ValidatedPackage, inspect_package
-from marketplace.versioning import newest_first
 
 
 def package_limits() -> Limits:
@@ -204,15 +204,19 @@ def _create_version(
 def refresh_agent_card(agent: Agent) -> None:
     """The agent's type and description come from its newest public version, so an
     unreviewed upload never changes what customers read; before any version is public
-    (nobody else sees the agent yet) they follow the vendor's newest upload."""
-    versions = newest_first(agent.versions.public()) or newest_first(agent.versions.all())
-    if not versions:
+    (nobody else sees the agent yet) they follow the vendor's newest upload.
+
+    One row is read whatever the number of versions (sorted in SQL), so uploads stay flat."""
+    versions = agent.versions.newest_first().only("manifest")
+    newest = versions.public().first() or versions.first()
+    if newest is None:
         return
-    manifest = versions[0].manifest
+    manifest = newest.manifest
     if (agent.agent_type, agent.description) != (manifest["agent_type"], manifest["description"]):
         agent.agent_type = manifest["agent_type"]
         agent.description = manifest["description"]
         agent.save(update_fields=["agent_type", "description", "updated_at"])
+        invalidate_catalogue()
 
 
 @transaction.atomic
@@ -224,6 +228,7 @@ def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None
     version.yank_reason = reason
     version.save(update_fields=["yanked_at", "yank_reason"])
     refresh_agent_card(version.agent)
+    invalidate_catalogue()
     record_event(
         "version_yanked",
         request=request,
@@ -257,6 +262,7 @@ def delete_agent(agent: Agent, *, actor=None, request=None) -> None:
             details={"versions": [v.version for v in versions]},
         )
         agent.delete()
+        invalidate_catalogue()
     for name in names:
         if not AgentVersion.objects.filter(storage_name=name).exists():
             storage.delete_package(name)

@@ -2,29 +2,47 @@
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from marketplace.models import Agent, AgentVersion
-from marketplace.versioning import newest_first
+from marketplace.models import PUBLIC_VERSION, Agent, AgentVersion
 
 
 def visible_versions(request) -> QuerySet:
     tenant = getattr(request, "tenant", None)
-    public = Q(pk__in=AgentVersion.objects.public().values("pk"))
-    return AgentVersion.objects.filter(public | Q(tenant=tenant) if tenant else public)
-
-
-def visible_agents(request) -> QuerySet:
-    versions = visible_versions(request)
-    return (
-        Agent.objects.select_related("tenant")
-        .filter(Exists(versions.filter(agent=OuterRef("pk"))))
-        .prefetch_related(Prefetch("versions", queryset=versions, to_attr="visible_versions"))
+    return AgentVersion.objects.filter(
+        PUBLIC_VERSION | Q(tenant=tenant) if tenant else PUBLIC_VERSION
     )
 
 
-def sorted_versions(agent: Agent) -> list[AgentVersion]:
-    return newest_first(agent.visible_versions)
+def sees_public_catalogue(request) -> bool:
+    """True when the caller sees exactly what customers see: only vendor tenants publish, so
+    only they have unpublished versions of their own on top of the public ones."""
+    tenant = getattr(request, "tenant", None)
+    return tenant is None or not tenant.is_vendor
 
 
-def latest_version(agent: Agent) -> AgentVersion | None:
-    versions = sorted_versions(agent)
-    return versions[0] if versions else None
+def _listed_versions(request) -> QuerySet:
+    # The API never shows a version's manifest beside its agent: leave the JSON in the table.
+    return visible_versions(request).select_related("signing_key").defer("manifest").newest_first()
+
+
+def visible_agents(request) -> QuerySet:
+    """The agents with a version the caller may see."""
+    versions = visible_versions(request)
+    return Agent.objects.select_related("tenant").filter(
+        Exists(versions.filter(agent=OuterRef("pk")))
+    )
+
+
+def agents_with_latest_version(request) -> QuerySet:
+    """Visible agents, each with ``visible_versions`` = [its newest visible version]: one
+    query for any number of agents, one row per agent however many versions it has."""
+    newest = _listed_versions(request)[:1]
+    return visible_agents(request).prefetch_related(
+        Prefetch("versions", queryset=newest, to_attr="visible_versions")
+    )
+
+
+def agents_with_versions(request) -> QuerySet:
+    """Visible agents, each with ``visible_versions``: every visible version, newest first."""
+    return visible_agents(request).prefetch_related(
+        Prefetch("versions", queryset=_listed_versions(request), to_attr="visible_versions")
+    )

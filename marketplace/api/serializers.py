@@ -5,7 +5,6 @@ from rest_framework import serializers
 from certification.models import Level
 from edgeplug.core.serializers import StrictSerializer
 from marketplace.models import Agent, AgentVersion, VendorKey
-from marketplace.visibility import sorted_versions
 
 LEVELS = Level.choices
 
@@ -73,9 +72,20 @@ class AgentVersionDetailSerializer(AgentVersionSerializer):
         read_only_fields = fields
 
 
+class LatestVersionSerializer(AgentVersionSerializer):
+    """The first of the agent's ``visible_versions`` (prefetched newest first), or null."""
+
+    def get_attribute(self, instance):
+        versions = instance.visible_versions
+        return versions[0] if versions else None
+
+
+# Agents come from marketplace.visibility (agents_with_latest_version / agents_with_versions),
+# which prefetches ``visible_versions``. The nested serializers are fields, built once per
+# response, never one serializer per agent.
 class AgentSerializer(serializers.ModelSerializer):
     vendor = serializers.CharField(source="tenant.slug", read_only=True)
-    latest_version = serializers.SerializerMethodField()
+    latest_version = LatestVersionSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Agent
@@ -91,20 +101,13 @@ class AgentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_latest_version(self, obj) -> dict | None:
-        versions = sorted_versions(obj)
-        return AgentVersionSerializer(versions[0]).data if versions else None
-
 
 class AgentDetailSerializer(AgentSerializer):
-    versions = serializers.SerializerMethodField()
+    versions = AgentVersionSerializer(source="visible_versions", many=True, read_only=True)
 
     class Meta(AgentSerializer.Meta):
         fields = [*AgentSerializer.Meta.fields, "versions"]
         read_only_fields = fields
-
-    def get_versions(self, obj) -> list[dict]:
-        return AgentVersionSerializer(sorted_versions(obj), many=True).data
 
 
 class UploadResultSerializer(serializers.Serializer):

@@ -1,5 +1,7 @@
 """The registry API: vendor keys, uploads, agents and versions, downloads."""
 
+from functools import partial
+
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -14,9 +16,14 @@ from marketplace import services
 from marketplace.api import serializers as s
 from marketplace.api.filters import AgentFilter
 from marketplace.api.permissions import IsVendorPublisher
+from marketplace.catalogue_cache import cached_catalogue_response
 from marketplace.models import AgentVersion, VendorKey
 from marketplace.storage import open_package
-from marketplace.visibility import visible_agents, visible_versions
+from marketplace.visibility import (
+    agents_with_latest_version,
+    agents_with_versions,
+    visible_versions,
+)
 
 
 class VendorKeyListCreate(generics.ListAPIView):
@@ -86,7 +93,9 @@ class AgentUpload(APIView):
                 result.version, data.validated_data["level"], actor=request.user, request=request
             )
         body = {
-            "agent": visible_agents(request).get(pk=result.version.agent_id),
+            # The agent with its newest version only: the response costs the same however
+            # many versions the agent has.
+            "agent": agents_with_latest_version(request).get(pk=result.version.agent_id),
             "version": result.version,
             "created": result.created,
             "certification_run": run.pk if run else None,
@@ -104,7 +113,10 @@ class AgentList(generics.ListAPIView):
     ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self):
-        return visible_agents(self.request)
+        return agents_with_latest_version(self.request)
+
+    def list(self, request, *args, **kwargs):
+        return cached_catalogue_response(request, partial(super().list, request, *args, **kwargs))
 
 
 class AgentDetail(generics.RetrieveDestroyAPIView):
@@ -112,7 +124,11 @@ class AgentDetail(generics.RetrieveDestroyAPIView):
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self):
-        return visible_agents(self.request)
+        return agents_with_versions(self.request)
+
+    def retrieve(self, request, *args, **kwargs):
+        respond = partial(super().retrieve, request, *args, **kwargs)
+        return cached_catalogue_response(request, respond)
 
     def destroy(self, request, *args, **kwargs):
         agent = self.get_object()
