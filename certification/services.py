@@ -61,7 +61,6 @@ def _sync_version(run: CertificationRun) -> None:
         # A new certification needs a new review before customers see it.
         updates["review_status"] = "pending"
     AgentVersion.objects.filter(pk=run.version_id).update(**updates)
-    invalidate_catalogue()  # a public version certified again leaves the catalogue meanwhile
 
 
 @transaction.atomic
@@ -85,6 +84,9 @@ def submit_for_certification(
         stages=levels.LEVEL_STAGES[level],
     )
     _sync_version(run)
+    if version.is_public:
+        # Certified again, it leaves the catalogue until the new run is reviewed.
+        invalidate_catalogue()
     record_event(
         "certification_submitted",
         request=request,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from edgeplug import signing
@@ -26,7 +27,7 @@ from marketplace.errors import (
     VendorMismatch,
     VersionExists,
 )
-from marketplace.models import Agent, AgentVersion, CertificationStatus, VendorKey
+from marketplace.models import PUBLIC_VERSION, Agent, AgentVersion, CertificationStatus, VendorKey
 from marketplace.packageformat import Limits, ValidatedPackage, inspect_package
 
 
@@ -154,16 +155,19 @@ def upload_package(
 
 
 def _existing_version(tenant: Tenant, package: ValidatedPackage) -> AgentVersion | None:
-    same_bytes = AgentVersion.objects.filter(tenant=tenant, digest=package.sha256).first()
-    if same_bytes is not None:
-        return same_bytes
-    clash = AgentVersion.objects.filter(
-        tenant=tenant, agent__name=package.name, version=package.version
-    ).first()
-    if clash is not None:
+    # One query for both questions: these very bytes, or this name and version with others.
+    same = AgentVersion.objects.filter(
+        Q(digest=package.sha256) | Q(agent__name=package.name, version=package.version),
+        tenant=tenant,
+    )
+    found = {v.digest == package.sha256: v for v in same[:2]}
+    if True in found:
+        return found[True]
+    if False in found:
         raise VersionExists(
             f"{package.name} {package.version} exists with other bytes "
-            f"(sha256 {clash.digest[:12]}…); published versions are immutable: bump the version."
+            f"(sha256 {found[False].digest[:12]}…); published versions are immutable: bump the "
+            "version."
         )
     return None
 
@@ -172,7 +176,7 @@ def _create_version(
     tenant, package: ValidatedPackage, storage_name: str, signature_b64: str, key: VendorKey, actor
 ) -> AgentVersion:
     manifest = package.manifest
-    agent, _ = Agent.objects.get_or_create(
+    agent, _ = Agent.objects.select_related("tenant").get_or_create(
         tenant=tenant,
         name=manifest["name"],
         defaults={"agent_type": manifest["agent_type"], "description": manifest["description"]},
@@ -207,8 +211,12 @@ def refresh_agent_card(agent: Agent) -> None:
     (nobody else sees the agent yet) they follow the vendor's newest upload.
 
     One row is read whatever the number of versions (sorted in SQL), so uploads stay flat."""
-    versions = agent.versions.newest_first().only("manifest")
-    newest = versions.public().first() or versions.first()
+    newest = (
+        agent.versions.alias(public=Case(When(PUBLIC_VERSION, then=1), default=0))
+        .order_by("-public", "-precedence", "-created_at", "-id")
+        .only("manifest")
+        .first()
+    )
     if newest is None:
         return
     manifest = newest.manifest
