@@ -147,16 +147,20 @@ def upload_package(
                 target=str(version),
                 details={"digest": package.sha256},
             )
-    except BaseException:
+    except BaseException as exc:
         if blob_created and not AgentVersion.objects.filter(storage_name=name).exists():
             storage.delete_package(name)
+        if isinstance(exc, IntegrityError):  # the same name and version, committed meanwhile
+            raise VersionExists(
+                f"{package.name} {package.version} was uploaded concurrently."
+            ) from exc
         raise
     return UploadResult(version, created=True)
 
 
 def _existing_version(tenant: Tenant, package: ValidatedPackage) -> AgentVersion | None:
     # One query for both questions: these very bytes, or this name and version with others.
-    same = AgentVersion.objects.filter(
+    same = AgentVersion.objects.select_related("agent__tenant").filter(
         Q(digest=package.sha256) | Q(agent__name=package.name, version=package.version),
         tenant=tenant,
     )
@@ -181,26 +185,22 @@ def _create_version(
         name=manifest["name"],
         defaults={"agent_type": manifest["agent_type"], "description": manifest["description"]},
     )
-    try:
-        with transaction.atomic():
-            version = AgentVersion.objects.create(
-                agent=agent,
-                tenant=tenant,
-                version=manifest["version"],
-                digest=package.sha256,
-                size=package.size,
-                manifest=manifest,
-                manifest_digest=hashlib.sha256(package.manifest_bytes).hexdigest(),
-                target_core=manifest["target"]["core"],
-                storage_name=storage_name,
-                signature=signature_b64,
-                signing_key=key,
-                uploaded_by=actor,
-            )
-    except IntegrityError as exc:
-        raise VersionExists(
-            f"{agent.name} {manifest['version']} was uploaded concurrently."
-        ) from exc
+    # A concurrent upload of the same version fails the unique constraint here; the caller's
+    # transaction rolls back and upload_package answers VersionExists (no savepoint needed).
+    version = AgentVersion.objects.create(
+        agent=agent,
+        tenant=tenant,
+        version=manifest["version"],
+        digest=package.sha256,
+        size=package.size,
+        manifest=manifest,
+        manifest_digest=hashlib.sha256(package.manifest_bytes).hexdigest(),
+        target_core=manifest["target"]["core"],
+        storage_name=storage_name,
+        signature=signature_b64,
+        signing_key=key,
+        uploaded_by=actor,
+    )
     refresh_agent_card(agent)
     return version
 

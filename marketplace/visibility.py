@@ -41,6 +41,14 @@ def agents_with_latest_version(request) -> QuerySet:
     )
 
 
+def with_latest_version(request, agent: Agent) -> Agent:
+    """``agent`` (one the caller may see) with ``visible_versions`` = [its newest visible
+    version], read in one single-row query."""
+    newest = _listed_versions(request).filter(agent=agent).first()
+    agent.visible_versions = [newest] if newest else []
+    return agent
+
+
 def agents_with_versions(request) -> QuerySet:
     """Visible agents, each with ``visible_versions``: every visible version, newest first."""
     return visible_agents(request).prefetch_related(

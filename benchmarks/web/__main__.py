@@ -305,7 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
     parser.add_argument("--out", default="var/bench/web.json")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; for CI")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="gunicorn sync workers (4, as the Dockerfile deploys)",
+    )
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=float, help="seconds per wrk run")
     parser.add_argument("--connections", type=int)

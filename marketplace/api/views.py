@@ -23,6 +23,7 @@ from marketplace.visibility import (
     agents_with_latest_version,
     agents_with_versions,
     visible_versions,
+    with_latest_version,
 )
 
 
@@ -95,7 +96,7 @@ class AgentUpload(APIView):
         body = {
             # The agent with its newest version only: the response costs the same however
             # many versions the agent has.
-            "agent": agents_with_latest_version(request).get(pk=result.version.agent_id),
+            "agent": with_latest_version(request, result.version.agent),
             "version": result.version,
             "created": result.created,
             "certification_run": run.pk if run else None,
