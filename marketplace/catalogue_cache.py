@@ -17,6 +17,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpResponse, HttpResponseBase
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from marketplace.visibility import sees_public_catalogue
@@ -45,23 +47,34 @@ def _current_generation(found: dict) -> str:
     return generation
 
 
-def cached_catalogue_response(request, respond: Callable[[], Response]) -> Response:
+def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpResponseBase:
     """``respond()``'s response, from the cache when the caller sees the public catalogue.
 
-    The key is the absolute URL (filters, ordering, page and the host of pagination links).
-    The generation is read before the database is, so an entry computed from rows that an
-    action is about to change is stored under the generation that action retires.
+    JSON responses are cached rendered, so a hit costs one cache read and no serializing.
+    The key is the absolute URL (filters, ordering, page and the host of pagination links)
+    and the media type. The generation is read before the database is, so an entry computed
+    from rows that an action is about to change is stored under the generation it retires.
     """
     timeout = settings.CATALOGUE_CACHE_SECONDS
-    if request.method != "GET" or timeout <= 0 or not sees_public_catalogue(request):
+    renderer = getattr(request, "accepted_renderer", None)
+    if (
+        request.method != "GET"
+        or timeout <= 0
+        or not isinstance(renderer, JSONRenderer)  # the browsable API is for people
+        or not sees_public_catalogue(request)
+    ):
         return respond()
-    key = "catalogue:" + hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+    media_type = request.accepted_media_type
+    url = f"{media_type} {request.build_absolute_uri()}"
+    key = "catalogue:" + hashlib.sha256(url.encode()).hexdigest()
     found = cache.get_many([GENERATION_KEY, key])
     generation = _current_generation(found)
     entry = found.get(key)
     if entry is not None and entry[0] == generation:
-        return Response(entry[1])
+        return HttpResponse(entry[1], content_type=renderer.media_type)
     response = respond()
-    if response.status_code == 200:
-        cache.set(key, (generation, response.data), timeout)
-    return response
+    if response.status_code != 200:
+        return response
+    content = renderer.render(response.data, media_type, {"request": request})
+    cache.set(key, (generation, content), timeout)
+    return HttpResponse(content, content_type=renderer.media_type)
