@@ -113,7 +113,7 @@ class Stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DB_"))}
         env.update(
             DJANGO_SETTINGS_MODULE="benchmarks.web.settings",
-            PYTHONPATH=str(ROOT),
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
             CELERY_BROKER_URL=self.redis_url,
