@@ -258,8 +258,9 @@ def run(args: argparse.Namespace) -> dict:
                     str(size["grow_to"]),
                 )
                 print(f"grew {UPLOAD_AGENT} to {grown['versions']} versions by factories")
+            warm_up = args.workers  # about one per worker, so each finds JSON Schema loaded
             bodies = drive.signed_uploads(
-                size["uploads"],
+                size["uploads"] + warm_up,
                 size=size["upload_size"],
                 vendor=seed["vendor_slug"],
                 agent=UPLOAD_AGENT,
@@ -267,8 +268,7 @@ def run(args: argparse.Namespace) -> dict:
                 private_key=seed["private_key"],
                 key_id=seed["key_id"],
             )
-            # A few first, so the measured uploads find each worker warm (JSON Schema loaded).
-            warm, bodies = bodies[: args.workers * 2], bodies[args.workers * 2 :]
+            warm, bodies = bodies[:warm_up], bodies[warm_up:]
             drive.run_uploads(stack.port, tokens["vendor"], warm, size["upload_clients"])
             uploads[key] = drive.run_uploads(
                 stack.port, tokens["vendor"], bodies, size["upload_clients"]
