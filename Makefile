@@ -1,4 +1,4 @@
-.PHONY: run test setup lint format bench sbom
+.PHONY: run test setup lint format bench bench-web bench-smoke sbom
 
 # make run PORT=8001 serves on another port; make test ARGS='-m "not slow"' passes ARGS to pytest.
 PORT ?=
@@ -21,7 +21,17 @@ format:
 
 BENCH_OUT ?= var/bench/bench.json
 bench:  ## latency and memory figures (TFLM models, firmware on QEMU): a table, and JSON in $(BENCH_OUT)
-	.venv/bin/python -m certification.bench --out $(BENCH_OUT)
+	.venv/bin/python -m benchmarks.tflm_qemu --out $(BENCH_OUT)
+
+# The web benchmark starts gunicorn itself against PostgreSQL and Redis (both must be running):
+# BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgeplug_bench; the name must
+# contain "bench": it is dropped and recreated) and BENCH_REDIS_URL (default .../15).
+BENCH_WEB_OUT ?= var/bench/web.json
+bench-web:  ## catalogue, uploads and worker memory on the full stack under wrk, beside the goals; SMOKE=1 for a tiny run
+	.venv/bin/python -m benchmarks.web --out $(BENCH_WEB_OUT) $(if $(SMOKE),--smoke)
+
+bench-smoke:  ## bench-web at a tiny size (seconds), as CI runs it
+	$(MAKE) bench-web SMOKE=1 BENCH_WEB_OUT=var/bench/web-smoke.json
 
 SBOM_OUT ?= var/sbom/edgeplug.cdx.json
 sbom:  ## the project's own CycloneDX 1.6 SBOM of everything in .venv, to $(SBOM_OUT)

@@ -127,7 +127,12 @@ if "sqlite" in DATABASES["default"]["ENGINE"]:
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+# Full stack: each web and worker process keeps its connection for a minute (a new PostgreSQL
+# connection per request costs more than most requests), checked before reuse so a restarted
+# database costs one failed check, not a failed request. SQLite opens files, not connections.
+_persistent = "sqlite" not in DATABASES["default"]["ENGINE"]
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60 if _persistent else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=_persistent)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling counters) --------------------------------------------------------------
@@ -152,6 +157,10 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
+
+# The public agent catalogue (marketplace/catalogue_cache.py): how long an unused entry is
+# kept. Entries are invalidated when what customers see changes; 0 disables the cache.
+CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=300)
 
 # --- Storage ----------------------------------------------------------------------------------
 STORAGE = env("STORAGE", default="filesystem")

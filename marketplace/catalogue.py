@@ -22,6 +22,7 @@ from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.certified import current_certificate
 from marketplace.models import Agent, CatalogueListing, Entitlement, PlanKind, PricePlan, Review
 from marketplace.versioning import newest_first
@@ -108,7 +109,9 @@ def rating_summary(agent: Agent) -> RatingSummary:
 
 
 def refresh_listing(agent: Agent) -> CatalogueListing | None:
-    """Rebuild the agent's listing from its newest public version; drop it when none is."""
+    """Rebuild the agent's listing from its newest public version; drop it when none is.
+    Cached catalogue pages are forgotten when the caller's transaction commits."""
+    invalidate_catalogue()
     versions = newest_first(agent.versions.public())
     if not versions:
         CatalogueListing.objects.filter(agent=agent).delete()

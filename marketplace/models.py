@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
+from marketplace.versioning import precedence_key
+
 
 class VendorKey(models.Model):
     """An Ed25519 public key a vendor signs uploads with; the key id is its fingerprint."""
@@ -68,14 +70,22 @@ class ReviewStatus(models.TextChoices):
     REJECTED = "rejected"
 
 
+# What customers may see: certified, approved by a reviewer, not yanked.
+PUBLIC_VERSION = models.Q(
+    certification_status=CertificationStatus.CERTIFIED,
+    review_status=ReviewStatus.APPROVED,
+    yanked_at__isnull=True,
+)
+
+
 class AgentVersionQuerySet(models.QuerySet):
     def public(self):
         """What customers may see: certified, approved by a reviewer, not yanked."""
-        return self.filter(
-            certification_status=CertificationStatus.CERTIFIED,
-            review_status=ReviewStatus.APPROVED,
-            yanked_at__isnull=True,
-        )
+        return self.filter(PUBLIC_VERSION)
+
+    def newest_first(self):
+        """Highest SemVer precedence first, in SQL; equal precedence, newest upload first."""
+        return self.order_by("-precedence", "-created_at", "-id")
 
 
 class AgentVersion(models.Model):
@@ -84,6 +94,11 @@ class AgentVersion(models.Model):
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="versions")
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     version = models.CharField(max_length=128)
+    precedence = models.CharField(
+        max_length=512,
+        editable=False,
+        help_text="digits that sort like the version's SemVer precedence (set on save)",
+    )
     digest = models.CharField(max_length=64, help_text="sha256 of the package bytes, hex")
     size = models.PositiveBigIntegerField()
     manifest = models.JSONField()
@@ -114,9 +129,16 @@ class AgentVersion(models.Model):
             models.UniqueConstraint(fields=["agent", "version"], name="one_version_per_agent"),
             models.UniqueConstraint(fields=["tenant", "digest"], name="one_version_per_digest"),
         ]
+        indexes = [
+            models.Index(fields=["agent", "precedence"], name="version_precedence_per_agent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.agent}@{self.version}"
+
+    def save(self, *args, **kwargs):
+        self.precedence = precedence_key(self.version)
+        super().save(*args, **kwargs)
 
     @property
     def is_public(self) -> bool:

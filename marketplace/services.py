@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from edgeplug import signing
@@ -16,6 +17,7 @@ from edgeplug.audit.services import record_event
 from edgeplug.tenancy.models import Tenant
 from marketplace import storage
 from marketplace.catalogue import refresh_listing
+from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.errors import (
     AgentInUse,
     AlreadyYanked,
@@ -26,9 +28,8 @@ from marketplace.errors import (
     VendorMismatch,
     VersionExists,
 )
-from marketplace.models import Agent, AgentVersion, CertificationStatus, VendorKey
+from marketplace.models import PUBLIC_VERSION, Agent, AgentVersion, CertificationStatus, VendorKey
 from marketplace.packageformat import ValidatedPackage, inspect_package
-from marketplace.versioning import newest_first
 
 
 def ensure_vendor(tenant: Tenant | None) -> Tenant:
@@ -154,24 +155,31 @@ def upload_package(
                 target=str(version),
                 details={"digest": package.sha256},
             )
-    except BaseException:
+    except BaseException as exc:
         if blob_created and not AgentVersion.objects.filter(storage_name=name).exists():
             storage.delete_package(name)
+        if isinstance(exc, IntegrityError):  # the same name and version, committed meanwhile
+            raise VersionExists(
+                f"{package.name} {package.version} was uploaded concurrently."
+            ) from exc
         raise
     return UploadResult(version, created=True)
 
 
 def _existing_version(tenant: Tenant, package: ValidatedPackage) -> AgentVersion | None:
-    same_bytes = AgentVersion.objects.filter(tenant=tenant, digest=package.sha256).first()
-    if same_bytes is not None:
-        return same_bytes
-    clash = AgentVersion.objects.filter(
-        tenant=tenant, agent__name=package.name, version=package.version
-    ).first()
-    if clash is not None:
+    # One query for both questions: these very bytes, or this name and version with others.
+    same = AgentVersion.objects.select_related("agent__tenant").filter(
+        Q(digest=package.sha256) | Q(agent__name=package.name, version=package.version),
+        tenant=tenant,
+    )
+    found = {v.digest == package.sha256: v for v in same[:2]}
+    if True in found:
+        return found[True]
+    if False in found:
         raise VersionExists(
             f"{package.name} {package.version} exists with other bytes "
-            f"(sha256 {clash.digest[:12]}…); published versions are immutable: bump the version."
+            f"(sha256 {found[False].digest[:12]}…); published versions are immutable: bump the "
+            "version."
         )
     return None
 
@@ -180,31 +188,27 @@ def _create_version(
     tenant, package: ValidatedPackage, storage_name: str, signature_b64: str, key: VendorKey, actor
 ) -> AgentVersion:
     manifest = package.manifest
-    agent, _ = Agent.objects.get_or_create(
+    agent, _ = Agent.objects.select_related("tenant").get_or_create(
         tenant=tenant,
         name=manifest["name"],
         defaults={"agent_type": manifest["agent_type"], "description": manifest["description"]},
     )
-    try:
-        with transaction.atomic():
-            version = AgentVersion.objects.create(
-                agent=agent,
-                tenant=tenant,
-                version=manifest["version"],
-                digest=package.sha256,
-                size=package.size,
-                manifest=manifest,
-                manifest_digest=hashlib.sha256(package.manifest_bytes).hexdigest(),
-                target_core=manifest["target"]["core"],
-                storage_name=storage_name,
-                signature=signature_b64,
-                signing_key=key,
-                uploaded_by=actor,
-            )
-    except IntegrityError as exc:
-        raise VersionExists(
-            f"{agent.name} {manifest['version']} was uploaded concurrently."
-        ) from exc
+    # A concurrent upload of the same version fails the unique constraint here; the caller's
+    # transaction rolls back and upload_package answers VersionExists (no savepoint needed).
+    version = AgentVersion.objects.create(
+        agent=agent,
+        tenant=tenant,
+        version=manifest["version"],
+        digest=package.sha256,
+        size=package.size,
+        manifest=manifest,
+        manifest_digest=hashlib.sha256(package.manifest_bytes).hexdigest(),
+        target_core=manifest["target"]["core"],
+        storage_name=storage_name,
+        signature=signature_b64,
+        signing_key=key,
+        uploaded_by=actor,
+    )
     refresh_agent_card(agent)
     return version
 
@@ -212,10 +216,18 @@ def _create_version(
 def refresh_agent_card(agent: Agent) -> None:
     """The agent's type and description come from its newest public version, so an
     unreviewed upload never changes what customers read; before any version is public
-    (nobody else sees the agent yet) they follow the vendor's newest upload."""
-    versions = newest_first(agent.versions.public()) or newest_first(agent.versions.all())
-    if versions:
-        manifest = versions[0].manifest
+    (nobody else sees the agent yet) they follow the vendor's newest upload. Its catalogue
+    listing follows too.
+
+    One row is read whatever the number of versions (sorted in SQL), so uploads stay flat."""
+    newest = (
+        agent.versions.alias(public=Case(When(PUBLIC_VERSION, then=1), default=0))
+        .order_by("-public", "-precedence", "-created_at", "-id")
+        .only("manifest")
+        .first()
+    )
+    if newest is not None:
+        manifest = newest.manifest
         card = (manifest["agent_type"], manifest["description"])
         if (agent.agent_type, agent.description) != card:
             agent.agent_type, agent.description = card
@@ -232,6 +244,7 @@ def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None
     version.yank_reason = reason
     version.save(update_fields=["yanked_at", "yank_reason"])
     refresh_agent_card(version.agent)
+    invalidate_catalogue()
     record_event(
         "version_yanked",
         request=request,
@@ -265,6 +278,7 @@ def delete_agent(agent: Agent, *, actor=None, request=None) -> None:
             details={"versions": [v.version for v in versions]},
         )
         agent.delete()
+        invalidate_catalogue()
     for name in names:
         if not AgentVersion.objects.filter(storage_name=name).exists():
             storage.delete_package(name)

@@ -6,11 +6,11 @@ cd "$(dirname "$0")/.."
 
 # System packages: the Python toolchain, PostgreSQL/Redis clients, QEMU and the ARM
 # toolchain for hardware simulation, bubblewrap for sandboxing, Chromium for browser tests,
-# docker-compose to validate docker-compose.yml.
+# docker-compose to validate docker-compose.yml, wrk to drive make bench-web.
 DEBIAN_PACKAGES=(
   python3-venv python3-dev build-essential libpq-dev
   qemu-system-arm gcc-arm-none-eabi bubblewrap
-  chromium chromium-driver docker-compose
+  chromium chromium-driver docker-compose wrk
 )
 
 missing=()

@@ -86,6 +86,13 @@ class VendorKeyFactory(factory.django.DjangoModelFactory):
     name = "release key"
 
 
+def _vendor_key(tenant):
+    """The vendor's first key: a vendor signs its versions with one key, not one each."""
+    from marketplace.models import VendorKey
+
+    return VendorKey.objects.filter(tenant=tenant).first() or VendorKeyFactory(tenant=tenant)
+
+
 class AgentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "marketplace.Agent"
@@ -119,7 +126,7 @@ class AgentVersionFactory(factory.django.DjangoModelFactory):
     target_core = factory.LazyAttribute(lambda o: o.manifest["target"]["core"])
     storage_name = factory.LazyAttribute(lambda o: f"packages/sha256/{o.digest[:2]}/{o.digest}.epk")
     signature = "A" * 86 + "=="
-    signing_key = factory.SubFactory(VendorKeyFactory, tenant=factory.SelfAttribute("..tenant"))
+    signing_key = factory.LazyAttribute(lambda o: _vendor_key(o.tenant))
 
     class Params:
         certified = factory.Trait(

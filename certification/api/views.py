@@ -21,7 +21,6 @@ from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.api.serializers import CertifyRequestSerializer
 from marketplace.models import Agent, AgentVersion
-from marketplace.versioning import newest_first
 from marketplace.visibility import visible_versions
 
 
@@ -81,13 +80,12 @@ class AgentCertify(APIView):
         if "version" in data.validated_data:
             version = get_for_request(versions, request, version=data.validated_data["version"])
         else:
-            candidates = newest_first(versions)
-            if not candidates:
+            version = versions.newest_first().first()
+            if version is None:
                 return Response(
                     {"code": "no_version", "detail": "This agent has no version to certify."},
                     status=status.HTTP_409_CONFLICT,
                 )
-            version = candidates[0]
         return _submitted(
             submit_for_certification(
                 version, data.validated_data["level"], actor=request.user, request=request

@@ -23,6 +23,7 @@ from certification.pipeline.canvas import enqueue_run
 from certification.pipeline.state import end_with_error, sync_version
 from edgeplug.audit.services import record_event
 from edgeplug.tenancy.services import refuse_own_tenant_review
+from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.models import AgentVersion
 from marketplace.services import refresh_agent_card
 
@@ -48,6 +49,9 @@ def submit_for_certification(
         stages=levels.LEVEL_STAGES[level],
     )
     sync_version(run)
+    if version.is_public:
+        # Certified again, it leaves the catalogue until the new run is reviewed.
+        invalidate_catalogue()
     record_event(
         "certification_submitted",
         request=request,
@@ -92,6 +96,7 @@ def review_run(
     run.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_reason"])
     AgentVersion.objects.filter(pk=run.version_id).update(review_status=run.review_status)
     refresh_agent_card(run.version.agent)
+    invalidate_catalogue()
     record_event(
         f"certification_{run.review_status}",
         request=request,

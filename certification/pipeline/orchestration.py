@@ -22,7 +22,7 @@ from certification.models import (
     StageResult,
 )
 from certification.pipeline import levels
-from certification.pipeline.stages import STAGES
+from certification.pipeline.stages import stage_function
 from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
 from certification.pipeline.state import mark_running, sync_version
 from edgeplug.audit.services import record_event
@@ -72,7 +72,7 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
         outcome = StageOutcome.skipped("the package did not pass validation")
     else:
         try:
-            outcome = STAGES[stage](ctx)
+            outcome = stage_function(stage)(ctx)
         except (InfrastructureError, OperationalError):
             raise
         except Exception as exc:

@@ -2,6 +2,8 @@
 
 from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from edgeplug.tenancy.models import Membership
 
@@ -13,24 +15,48 @@ class MembershipRevoked(exceptions.AuthenticationFailed):
 
 class TenantJWTAuthentication(JWTAuthentication):
     def authenticate(self, request):
-        result = super().authenticate(request)
-        if result is None:
+        header = self.get_header(request)
+        raw_token = self.get_raw_token(header) if header is not None else None
+        if raw_token is None:
             return None
-        user, token = result
-        tenant, role = None, None
+        token = self.get_validated_token(raw_token)
         tenant_id = token.get("tenant_id")
+        membership = None
         if tenant_id is not None:
+            # The user and their membership in one query; roles are read from the database,
+            # so a role change or a removal takes effect at once.
             membership = (
-                Membership.objects.select_related("tenant")
-                .filter(user=user, tenant_id=tenant_id, tenant__is_active=True)
+                Membership.objects.select_related("tenant", "user")
+                .filter(
+                    user__pk=token.get(api_settings.USER_ID_CLAIM),
+                    tenant_id=tenant_id,
+                    tenant__is_active=True,
+                )
                 .first()
             )
-            if membership is None:
+        if membership is not None:
+            user = self._checked(membership.user, token)
+        else:
+            user = self.get_user(token)  # unknown or inactive users fail as simplejwt says
+            if tenant_id is not None:
                 raise MembershipRevoked()
-            tenant, role = membership.tenant, membership.role
-        # Roles are read from the database, so a role change takes effect at once.
+        tenant = membership.tenant if membership else None
+        role = membership.role if membership else None
         for target in (request, getattr(request, "_request", None)):
             if target is not None:
                 target.tenant = tenant
                 target.role = role
         return user, token
+
+    @staticmethod
+    def _checked(user, token):
+        """simplejwt's checks of ``get_user``, for a user read with the membership."""
+        if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise exceptions.AuthenticationFailed("User is inactive", code="user_inactive")
+        if api_settings.CHECK_REVOKE_TOKEN and token.get(
+            api_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise exceptions.AuthenticationFailed(
+                "The user's password has been changed.", code="password_changed"
+            )
+        return user

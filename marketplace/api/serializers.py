@@ -10,7 +10,7 @@ from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import StrictSerializer
 from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.catalogue import rating_summary, summarize_certificate
-from marketplace.certified import current_certificate
+from marketplace.certified import current_certificate, current_certificates
 from marketplace.models import (
     Agent,
     AgentVersion,
@@ -151,7 +151,8 @@ class CatalogueVersionSerializer(AgentVersionSerializer):
         return None if obj.yanked_at is not None else super().get_download_url(obj)
 
     def get_certificate(self, obj) -> dict | None:
-        certificate = current_certificate(obj)
+        known = self.context.get("certificates")
+        certificate = known.get(obj.pk) if known is not None else current_certificate(obj)
         return asdict(summarize_certificate(certificate)) if certificate else None
 
 
@@ -173,7 +174,9 @@ class AgentDetailSerializer(AgentSerializer):
             yanked_at__isnull=False,
         ):
             shown.setdefault(version.pk, version)
-        return CatalogueVersionSerializer(newest_first(shown.values()), many=True).data
+        versions = newest_first(shown.values())
+        context = {**self.context, "certificates": current_certificates(versions)}
+        return CatalogueVersionSerializer(versions, many=True, context=context).data
 
     def get_plans(self, obj) -> list[dict]:
         return PricePlanSerializer(PricePlan.objects.orderable().filter(agent=obj), many=True).data

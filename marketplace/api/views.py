@@ -1,5 +1,7 @@
 """The registry API: vendor keys, uploads, agents and versions, downloads."""
 
+from functools import partial
+
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -15,6 +17,7 @@ from marketplace.api import serializers as s
 from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.api.filters import AgentFilter
 from marketplace.api.permissions import IsVendorPublisher
+from marketplace.catalogue_cache import cached_catalogue_response
 from marketplace.errors import NotEntitled
 from marketplace.models import Agent, AgentVersion, DownloadKind, PricePlan, VendorKey
 from marketplace.storage import open_package, package_limits
@@ -117,6 +120,9 @@ class AgentList(generics.ListAPIView):
         return visible_agents(self.request).select_related("listing", "listing__version")
 
     def list(self, request, *args, **kwargs):
+        return cached_catalogue_response(request, partial(self._list_with_facets, request))
+
+    def _list_with_facets(self, request):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -132,6 +138,10 @@ class AgentDetail(generics.RetrieveDestroyAPIView):
 
     def get_queryset(self):
         return visible_agents(self.request).select_related("listing", "listing__version")
+
+    def retrieve(self, request, *args, **kwargs):
+        respond = partial(super().retrieve, request, *args, **kwargs)
+        return cached_catalogue_response(request, respond)
 
     def destroy(self, request, *args, **kwargs):
         agent = get_for_request(Agent.objects.all(), request, pk=kwargs["pk"])

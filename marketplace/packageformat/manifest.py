@@ -13,8 +13,6 @@ import re
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
-from jsonschema.exceptions import best_match
-
 from .errors import (
     DuplicateJsonKey,
     InvalidJson,
@@ -163,6 +161,8 @@ def _reject_bad_semver(manifest: Manifest, limits: Limits) -> None:
 
 
 def _reject_schema_violations(manifest: Manifest, limits: Limits) -> None:
+    from jsonschema.exceptions import best_match  # lazily, as in manifest_validator()
+
     error = best_match(manifest_validator().iter_errors(manifest))
     if error is not None:
         raise SchemaViolation(_short_text(error.message), path=error.json_path)

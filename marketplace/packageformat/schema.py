@@ -7,11 +7,10 @@ import functools
 import json
 import re
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from jsonschema.validators import extend
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMA_FILE = "manifest.schema.json"
 SCHEMA_MEDIA_TYPE = "application/schema+json"
@@ -44,14 +43,21 @@ def _ecma_regex(pattern: str) -> re.Pattern[str]:
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Any:
+    from jsonschema.exceptions import ValidationError
+
     if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_ManifestValidator = extend(Draft202012Validator, {"pattern": _pattern})
-
-
 @functools.cache
 def manifest_validator() -> Draft202012Validator:
-    """The shared validator for manifests, built once per process."""
-    return _ManifestValidator(_schema())
+    """The shared validator for manifests, built once per process.
+
+    jsonschema is imported here, not at module level: importing it costs seconds and tens of
+    MB (its format checkers pull in a grammar parser), and a web process that never validates
+    a manifest (one that only browses) should not pay for it.
+    """
+    from jsonschema import Draft202012Validator
+    from jsonschema.validators import extend
+
+    return extend(Draft202012Validator, {"pattern": _pattern})(_schema())

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from certification import bench
+from benchmarks import tflm_qemu as bench
 from certification.simulation import toolchain
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]

@@ -44,7 +44,7 @@ def test_version_filters_ignore_hidden_versions(vendor, member_client, released_
 
 
 def test_an_unreviewed_upload_does_not_rewrite_the_public_card(
-    vendor, member_client, released_and_hidden
+    vendor, member_client, released_and_hidden, django_capture_on_commit_callbacks
 ):
     customer, _ = member_client("admin")
     card = customer.get(f"/api/v1/agents/{released_and_hidden}").json()
@@ -56,10 +56,12 @@ def test_an_unreviewed_upload_does_not_rewrite_the_public_card(
         == 0
     )
 
-    # Once 2.0.0 is public, its text is what everyone reads.
+    # Once 2.0.0 is public, its text is what everyone reads (the cached card is dropped when
+    # the refresh commits).
     hidden = AgentVersion.objects.get(agent_id=released_and_hidden, version="2.0.0")
-    _publish(hidden.pk)
-    refresh_agent_card(hidden.agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        _publish(hidden.pk)
+        refresh_agent_card(hidden.agent)
     assert "SECRET" in customer.get(f"/api/v1/agents/{released_and_hidden}").json()["description"]
 
 

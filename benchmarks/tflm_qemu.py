@@ -11,7 +11,7 @@ Two tables, also written as JSON (``var/bench/bench.json`` by default):
 
 Nothing here asserts a time: the figures are for people and for comparing runs. The gate
 (``--gate-us``, 500 µs by default as in the ``basic`` level) is shown beside each figure.
-No Django: ``python -m certification.bench --help``.
+No Django: ``python -m benchmarks.tflm_qemu --help``.
 """
 
 import argparse

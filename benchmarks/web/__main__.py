@@ -1,0 +1,341 @@
+"""``make bench-web``: catalogue browse, signed uploads and worker memory on the full stack.
+
+Starts gunicorn as deployed against its own PostgreSQL database (``BENCH_DATABASE_URL``, the
+name must contain "bench"; it is dropped and recreated) and Redis (``BENCH_REDIS_URL``), seeds
+a catalogue, then drives each target with ``wrk`` in interleaved rounds and prints medians
+beside the goals of issue 11. JSON with the machine, versions and commit goes to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.web import drive
+from benchmarks.web.stack import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REDIS_URL,
+    ROOT,
+    Stack,
+    StackError,
+    drop_database,
+    recreate_database,
+    server_versions,
+)
+
+UPLOAD_AGENT = "upload-bench"
+
+FULL = {
+    "agents": 61,
+    "versions": 73,
+    "rounds": 3,
+    "duration": 15.0,
+    "connections": 32,
+    "upload_size": 1024 * 1024,
+    "upload_clients": 10,
+    "uploads": 200,
+    "grow_to": 500,
+}
+SMOKE = {
+    "agents": 6,
+    "versions": 8,
+    "rounds": 1,
+    "duration": 1.0,
+    "connections": 4,
+    "upload_size": 64 * 1024,
+    "upload_clients": 2,
+    "uploads": 6,
+    "grow_to": 20,
+}
+
+# name, path, whose token, label
+TARGETS = [
+    ("ceiling", "/bench/ceiling", None, "bare Django, 20-item JSON, no DB (the ceiling)"),
+    ("db_ceiling", "/bench/rows", None, "bare Django + one 20-row query (the DB ceiling)"),
+    ("list", "/api/v1/agents?page_size=20", "customer", "GET /api/v1/agents?page_size=20"),
+    ("detail", "/api/v1/agents/{detail}", "customer", "GET /api/v1/agents/{id}"),
+    ("health", "/health", None, "/health"),
+]
+
+
+def _commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def _goals(reads: dict, uploads: dict, rss: list[float], grow_to: int) -> list[dict]:
+    def ratio(a: str, b: str) -> float:
+        return round(reads[a]["requests_per_s"] / max(reads[b]["requests_per_s"], 1e-9), 3)
+
+    new, grown = uploads["new_agent"], uploads["grown_agent"]
+    flat = round(grown["p50_ms"] / max(new["p50_ms"], 1e-9), 2)
+    return [
+        {
+            "goal": "list ≥ 50 % of the DB ceiling",
+            "value": ratio("list", "db_ceiling"),
+            "met": ratio("list", "db_ceiling") >= 0.5,
+        },
+        {
+            "goal": "list p99 < 100 ms",
+            "value": reads["list"]["p99_ms"],
+            "met": reads["list"]["p99_ms"] < 100,
+        },
+        {
+            "goal": "detail ≥ 50 % of the DB ceiling",
+            "value": ratio("detail", "db_ceiling"),
+            "met": ratio("detail", "db_ceiling") >= 0.5,
+        },
+        {
+            "goal": "/health ≥ 80 % of the bare ceiling",
+            "value": ratio("health", "ceiling"),
+            "met": ratio("health", "ceiling") >= 0.8,
+        },
+        {
+            "goal": "upload p95 < 150 ms (new agent)",
+            "value": new["p95_ms"],
+            "met": new["p95_ms"] < 150 and new["errors"] == 0,
+        },
+        {
+            "goal": f"upload p95 < 150 ms (agent at {grow_to} versions)",
+            "value": grown["p95_ms"],
+            "met": grown["p95_ms"] < 150 and grown["errors"] == 0,
+        },
+        {
+            "goal": f"upload flat: p50 at {grow_to} versions ≤ 1.3 x a new agent's",
+            "value": flat,
+            "met": flat <= 1.3,
+        },
+        {
+            "goal": "web worker RSS < 120 MB after the bench",
+            "value": max(rss) if rss else None,
+            "met": bool(rss) and max(rss) < 120,
+        },
+    ]
+
+
+def _table(result: dict) -> str:
+    p = result["parameters"]
+    reads, goals = result["reads"], {g["goal"]: g for g in result["goals"]}
+    lines = [
+        f"EdgePlug web benchmark — {result['machine']['cores']} cores, gunicorn "
+        f"{p['workers']} sync workers, wrk -t2 -c{p['connections']} -d{p['duration']:g}s, "
+        f"medians of {p['rounds']} interleaved rounds; {result['seed']['agents']} agents / "
+        f"{result['seed']['public_versions']} public versions, seeded by "
+        f"{result['seed']['seeded_by'].split(' (')[0]}"
+        + (" — SMOKE SIZE: not comparable with the goals" if p["smoke"] else ""),
+        "",
+        "| target | req/s | p50 ms | p99 ms | errors | ratio | goal |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, _, _, label in TARGETS:
+        row = reads[name]
+        ratio, goal = "", ""
+        if name in ("list", "detail"):
+            ratio = f"{row['requests_per_s'] / reads['db_ceiling']['requests_per_s']:.0%} of DB"
+            goal = "≥ 50 %" + (", p99 < 100 ms" if name == "list" else "")
+            met = goals[f"{name} ≥ 50 % of the DB ceiling"]["met"] and (
+                name != "list" or goals["list p99 < 100 ms"]["met"]
+            )
+            goal += " — met" if met else " — NOT met"
+        elif name == "health":
+            ratio = f"{row['requests_per_s'] / reads['ceiling']['requests_per_s']:.0%} of bare"
+            met = goals["/health ≥ 80 % of the bare ceiling"]["met"]
+            goal = "≥ 80 %" + (" — met" if met else " — NOT met")
+        lines.append(
+            f"| {label} | {row['requests_per_s']:,.0f} | {row['p50_ms']:.1f} | "
+            f"{row['p99_ms']:.1f} | {row['errors']} | {ratio} | {goal} |"
+        )
+    size_kib = p["upload_size"] // 1024
+    lines += [
+        "",
+        f"Uploads of {size_kib} KiB signed packages, {p['upload_clients']} concurrent clients "
+        "(threaded keep-alive client; the grown agent's versions seeded by factories):",
+        "",
+        "| agent | uploads | created | errors | per s | p50 ms | p95 ms | p99 ms | goal |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key, label in (
+        ("new_agent", "new (0 → N versions)"),
+        ("grown_agent", f"grown to {p['grow_to']} versions"),
+    ):
+        u = result["uploads"][key]
+        met = u["p95_ms"] < 150 and u["errors"] == 0
+        lines.append(
+            f"| {label} | {u['uploads']} | {u['created']} | {u['errors']} | {u['per_s']} | "
+            f"{u['p50_ms']:.1f} | {u['p95_ms']:.1f} | {u['p99_ms']:.1f} | "
+            f"p95 < 150 ms — {'met' if met else 'NOT met'} |"
+        )
+    flat = goals[f"upload flat: p50 at {p['grow_to']} versions ≤ 1.3 x a new agent's"]
+    rss = result["worker_rss_mb"]
+    rss_goal = goals["web worker RSS < 120 MB after the bench"]
+    lines += [
+        "",
+        f"Upload flatness: p50 at {p['grow_to']} versions / new agent = {flat['value']} "
+        f"(goal ≤ 1.3 — {'met' if flat['met'] else 'NOT met'})",
+        f"Web worker RSS after the bench: {', '.join(f'{r:.0f} MB' for r in rss)} "
+        f"(goal < 120 MB — {'met' if rss_goal['met'] else 'NOT met'})",
+        "",
+        f"All goals met: {'yes' if all(g['met'] for g in result['goals']) else 'NO'}",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> dict:
+    size = dict(SMOKE if args.smoke else FULL)
+    for key in ("rounds", "duration", "connections", "uploads", "agents", "versions"):
+        if getattr(args, key) is not None:
+            size[key] = getattr(args, key)
+    run_dir = Path(args.out).resolve().parent / "web-run"
+    stack = Stack(args.database_url, args.redis_url, args.workers, run_dir)
+    recreate_database(args.database_url)
+    try:
+        versions = server_versions(args.database_url, args.redis_url)
+        stack.manage("migrate", "--noinput", "-v0")
+        seed = stack.seed(
+            "catalogue", "--agents", str(size["agents"]), "--versions", str(size["versions"])
+        )
+        tokens = {"customer": seed["customer_token"], "vendor": seed["vendor_token"]}
+        print(
+            f"seeded {seed['agents']} agents / {seed['public_versions']} public versions "
+            f"by {seed['seeded_by']}",
+            flush=True,
+        )
+        stack.start()
+        urls = {
+            name: stack.base_url + path.format(detail=seed["detail_agent_id"])
+            for name, path, _, _ in TARGETS
+        }
+
+        def drive_target(name: str, who: str | None, duration: float):
+            return drive.wrk(
+                urls[name],
+                connections=size["connections"],
+                duration_s=duration,
+                threads=2,
+                token=tokens[who] if who else "",
+            )
+
+        for name, _, who, _ in TARGETS:  # warm-up: imports, connections, the cache
+            drive_target(name, who, min(2.0, size["duration"]))
+        rounds: dict[str, list[drive.WrkResult]] = {name: [] for name, *_ in TARGETS}
+        order = list(TARGETS)
+        for number in range(size["rounds"]):
+            # Interleaved: every target once per round, in a different order each round.
+            random.Random(number).shuffle(order)  # noqa: S311 - an order, not a secret
+            for name, _, who, _ in order:
+                result = drive_target(name, who, size["duration"])
+                rounds[name].append(result)
+                print(
+                    f"round {number + 1}: {name:<10} {result.requests_per_s:>8,.0f} req/s  "
+                    f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
+                    f"errors {result.errors}",
+                    flush=True,
+                )
+        reads = {name: drive.median_result(results).as_dict() for name, results in rounds.items()}
+
+        uploads = {}
+        for key, major in (("new_agent", 1), ("grown_agent", 2)):
+            if key == "grown_agent":
+                grown = stack.seed(
+                    "grow",
+                    "--vendor",
+                    seed["vendor_slug"],
+                    "--agent",
+                    UPLOAD_AGENT,
+                    "--to",
+                    str(size["grow_to"]),
+                )
+                print(f"grew {UPLOAD_AGENT} to {grown['versions']} versions by factories")
+            warm_up = args.workers  # about one per worker, so each finds JSON Schema loaded
+            bodies = drive.signed_uploads(
+                size["uploads"] + warm_up,
+                size=size["upload_size"],
+                vendor=seed["vendor_slug"],
+                agent=UPLOAD_AGENT,
+                major=major,
+                private_key=seed["private_key"],
+                key_id=seed["key_id"],
+            )
+            warm, bodies = bodies[:warm_up], bodies[warm_up:]
+            drive.run_uploads(stack.port, tokens["vendor"], warm, size["upload_clients"])
+            uploads[key] = drive.run_uploads(
+                stack.port, tokens["vendor"], bodies, size["upload_clients"]
+            ).as_dict()
+            print(f"uploads ({key}): {uploads[key]}", flush=True)
+        rss = stack.worker_rss_mb()
+    finally:
+        stack.stop()
+        if not args.keep_database:
+            drop_database(args.database_url)
+
+    public_seed = {k: v for k, v in seed.items() if not k.endswith(("token", "private_key"))}
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _commit(),
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "versions": versions,
+        "parameters": {**size, "workers": args.workers, "smoke": args.smoke},
+        "seed": public_seed,
+        "reads": reads,
+        "rounds": {name: [r.as_dict() for r in results] for name, results in rounds.items()},
+        "uploads": uploads,
+        "worker_rss_mb": rss,
+    }
+    result["goals"] = _goals(reads, uploads, rss, size["grow_to"])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
+    parser.add_argument("--out", default="var/bench/web.json")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; for CI")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="gunicorn sync workers (4, as the Dockerfile deploys)",
+    )
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--duration", type=float, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int)
+    parser.add_argument("--uploads", type=int, help="uploads per phase")
+    parser.add_argument("--agents", type=int)
+    parser.add_argument("--versions", type=int)
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--keep-database", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        result = run(args)
+    except StackError as exc:
+        print(f"bench-web: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(_table(result))
+    print(f"\nJSON: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Seeding the benchmark's database (run by ``benchmarks.web`` in a Django subprocess).
+
+The catalogue is seeded with the registry factories (rows as the upload and certification
+path leaves them, certified and approved), not through the real pipeline: certifying 70
+versions would take the worker many minutes and measure something else. The upload vendor's
+key is registered through the real action. Prints one JSON object on stdout.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import django
+
+
+def catalogue(agents: int, versions: int) -> dict:
+    from edgeplug import signing
+    from edgeplug.accounts.services import issue_token_pair
+    from marketplace.services import register_key
+    from tests.factories import AgentFactory, AgentVersionFactory, MembershipFactory, TenantFactory
+
+    vendors = [
+        TenantFactory(slug=f"bench-vendor-{n}", is_vendor=True, is_customer=False)
+        for n in range(max(1, agents // 10))
+    ]
+    extra = max(0, versions - agents)  # agents with a second public version
+    detail_agent = None
+    for n in range(agents):
+        agent = AgentFactory(tenant=vendors[n % len(vendors)], name=f"bench-agent-{n}")
+        AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+        if n < extra:
+            AgentVersionFactory(agent=agent, version="1.1.0", public=True)
+            detail_agent = detail_agent or agent
+        if n % 7 == 0:
+            AgentVersionFactory(agent=agent, version="2.0.0-rc.1")  # unreviewed: hidden
+    detail_agent = detail_agent or agent
+
+    customer = MembershipFactory(
+        tenant=TenantFactory(slug="bench-customer", is_vendor=False, is_customer=True),
+        role="admin",
+    )
+    uploader = MembershipFactory(
+        tenant=TenantFactory(slug="bench-uploader", is_vendor=True, is_customer=False),
+        role="developer",
+    )
+    keys = signing.generate_keypair()
+    key = register_key(uploader.tenant, signing.encode_b64(keys.public_key), name="bench")
+    return {
+        "seeded_by": "factories (tests/registry/factories.py), certified and approved rows",
+        "agents": agents,
+        "public_versions": agents + min(extra, agents),
+        "detail_agent_id": detail_agent.pk,
+        "detail_versions": detail_agent.versions.public().count(),
+        "customer_token": issue_token_pair(customer.user, customer).access,
+        "vendor_token": issue_token_pair(uploader.user, uploader).access,
+        "vendor_slug": uploader.tenant.slug,
+        "private_key": signing.encode_b64(keys.private_key),
+        "key_id": key.key_id,
+    }
+
+
+def grow(vendor: str, agent_name: str, total: int) -> dict:
+    from marketplace.models import Agent
+    from tests.factories import AgentVersionFactory
+
+    agent = Agent.objects.get(tenant__slug=vendor, name=agent_name)
+    have = agent.versions.count()
+    for n in range(have, total):
+        AgentVersionFactory(agent=agent, version=f"0.{n}.0", public=True)
+    return {"seeded_by": "factories", "versions": agent.versions.count()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.web.seed")
+    commands = parser.add_subparsers(dest="command", required=True)
+    seed = commands.add_parser("catalogue")
+    seed.add_argument("--agents", type=int, required=True)
+    seed.add_argument("--versions", type=int, required=True)
+    more = commands.add_parser("grow")
+    more.add_argument("--vendor", required=True)
+    more.add_argument("--agent", required=True)
+    more.add_argument("--to", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.web.settings")
+    django.setup()
+    if args.command == "catalogue":
+        result = catalogue(args.agents, args.versions)
+    else:
+        result = grow(args.vendor, args.agent, args.to)
+    json.dump(result, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""The full stack the web benchmark runs against: its own PostgreSQL database, Redis, and
+gunicorn started exactly as deployed (``gunicorn edgeplug.wsgi``, sync workers, access log to
+stdout), with the bench settings module adding only the ceiling views."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+# Raised so that one benchmark user is never throttled; the throttles still run, as in
+# production. Per second, so a throttle's request history stays one second long.
+RAISED_THROTTLE = "1000000/s"
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def database_name(url: str) -> str:
+    name = urlsplit(url).path.lstrip("/")
+    if "bench" not in name:
+        # The benchmark drops and recreates its database: never one that is not its own.
+        raise StackError(f"the benchmark database must have 'bench' in its name, not {name!r}")
+    return name
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = database_name(url)
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as exc:
+        raise StackError(
+            f"PostgreSQL at {parts.hostname}:{parts.port} is not reachable: {exc}"
+        ) from exc
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = database_name(url)
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def server_versions(database_url: str, redis_url: str) -> dict[str, str]:
+    import django
+    import gunicorn
+    import psycopg
+    import redis
+
+    with psycopg.connect(database_url) as conn:
+        postgres = conn.execute("SHOW server_version").fetchone()[0]
+    try:
+        redis_version = redis.Redis.from_url(redis_url).info()["redis_version"]
+    except redis.RedisError as exc:
+        raise StackError(f"Redis at {redis_url} is not reachable: {exc}") from exc
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    return {
+        "python": sys.version.split()[0],
+        "django": django.get_version(),
+        "gunicorn": gunicorn.__version__,
+        "postgresql": postgres,
+        "redis": redis_version,
+        "wrk": (wrk.stdout or wrk.stderr).split("[")[0].strip().removeprefix("wrk "),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    database_url: str
+    redis_url: str
+    workers: int
+    run_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DB_"))}
+        env.update(
+            DJANGO_SETTINGS_MODULE="benchmarks.web.settings",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            CELERY_BROKER_URL=self.redis_url,
+            CACHE_KEY_PREFIX=f"edgeplug-bench-{database_name(self.database_url)}",
+            EDGEPLUG_VAR_DIR=str(self.run_dir),
+            THROTTLE_ANON=RAISED_THROTTLE,
+            THROTTLE_USER=RAISED_THROTTLE,
+            THROTTLE_TENANT=RAISED_THROTTLE,
+            JWT_ACCESS_MINUTES="600",  # longer than any run
+            LOG_LEVEL="WARNING",
+            DEBUG="false",
+        )
+        return env
+
+    def manage(self, *args: str) -> str:
+        return self._python("manage.py", *args)
+
+    def seed(self, *args: str) -> dict:
+        return json.loads(self._python("-m", "benchmarks.web.seed", *args))
+
+    def _python(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise StackError(f"{' '.join(args)} failed:\n{done.stderr[-4000:]}")
+        return done.stdout
+
+    def start(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.run_dir / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the process
+        # The deployed command line (Dockerfile, docker-compose.yml, manage.py runstack).
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "edgeplug.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--access-logfile",
+            "-",
+        ]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise StackError(f"gunicorn exited; see {self.run_dir / 'gunicorn.log'}")
+            if self._healthy() and len(self.worker_pids()) == self.workers:
+                return
+            time.sleep(0.2)
+        raise StackError("gunicorn did not answer /health within 60 s")
+
+    def _healthy(self) -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        try:
+            conn.request("GET", "/health")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def worker_pids(self) -> list[int]:
+        if self.process is None:
+            return []
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except FileNotFoundError:
+            return []
+
+    def worker_rss_mb(self) -> list[float]:
+        sizes = []
+        for pid in self.worker_pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(round(int(line.split()[1]) / 1024, 1))
+        return sizes
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

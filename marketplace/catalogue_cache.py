@@ -1,0 +1,80 @@
+"""The public catalogue (the agent list and detail as customers see them), cached.
+
+Browsing is read-mostly, and what customers see changes only through a few actions: a version
+approved or rejected, certified again, yanked; an agent deleted or its card refreshed. Each of
+them calls ``invalidate_catalogue()``. Entries carry the catalogue *generation* they were
+computed under; invalidation replaces the generation when the action's transaction commits, so
+no entry computed before that is served again (a stale listing is a bug, not a trade-off).
+``CATALOGUE_CACHE_SECONDS`` bounds how long an unused entry stays; 0 turns the cache off.
+
+Vendors see their own unpublished versions too: their requests are never served from here.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseBase
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from marketplace.visibility import sees_public_catalogue
+
+GENERATION_KEY = "catalogue:generation"
+
+
+def invalidate_catalogue() -> None:
+    """Forget every cached catalogue response once the current transaction commits (at once
+    outside a transaction)."""
+    transaction.on_commit(_start_generation)
+
+
+def _start_generation() -> str:
+    generation = uuid.uuid4().hex
+    cache.set(GENERATION_KEY, generation, timeout=None)
+    return generation
+
+
+def _current_generation(found: dict) -> str:
+    generation = found.get(GENERATION_KEY)
+    if generation is None:  # first use, or the cache was flushed
+        candidate = uuid.uuid4().hex
+        generation = candidate if cache.add(GENERATION_KEY, candidate, timeout=None) else None
+        generation = generation or cache.get(GENERATION_KEY) or _start_generation()
+    return generation
+
+
+def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpResponseBase:
+    """``respond()``'s response, from the cache when the caller sees the public catalogue.
+
+    JSON responses are cached rendered, so a hit costs one cache read and no serializing.
+    The key is the absolute URL (filters, ordering, page and the host of pagination links)
+    and the media type. The generation is read before the database is, so an entry computed
+    from rows that an action is about to change is stored under the generation it retires.
+    """
+    timeout = settings.CATALOGUE_CACHE_SECONDS
+    renderer = getattr(request, "accepted_renderer", None)
+    if (
+        request.method != "GET"
+        or timeout <= 0
+        or not isinstance(renderer, JSONRenderer)  # the browsable API is for people
+        or not sees_public_catalogue(request)
+    ):
+        return respond()
+    media_type = request.accepted_media_type
+    url = f"{media_type} {request.build_absolute_uri()}"
+    key = "catalogue:" + hashlib.sha256(url.encode()).hexdigest()
+    found = cache.get_many([GENERATION_KEY, key])
+    generation = _current_generation(found)
+    entry = found.get(key)
+    if entry is not None and entry[0] == generation:
+        return HttpResponse(entry[1], content_type=renderer.media_type)
+    response = respond()
+    if response.status_code != 200:
+        return response
+    content = renderer.render(response.data, media_type, {"request": request})
+    cache.set(key, (generation, content), timeout)
+    return HttpResponse(content, content_type=renderer.media_type)

@@ -1,0 +1,63 @@
+"""make bench-smoke: the web benchmark runs end to end at a tiny size and reports every
+figure (no timing is asserted: figures are for people, see docs/benchmarks.md)."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.slow
+
+
+def _bench_database_url() -> str:
+    db = settings.DATABASES["default"]
+    if "postgresql" not in db["ENGINE"]:
+        pytest.skip("bench-web runs the full stack: it needs DATABASE_URL on PostgreSQL")
+    return (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}_bench_smoke"
+    )
+
+
+def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path):
+    if shutil.which("wrk") is None:
+        pytest.skip("needs wrk (scripts/bootstrap.sh installs it)")
+    if not settings.REDIS_URL:
+        pytest.skip("bench-web runs the full stack: it needs REDIS_URL")
+    out = tmp_path / "web.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.web",
+            "--smoke",
+            "--out",
+            str(out),
+            "--database-url",
+            _bench_database_url(),
+            "--redis-url",
+            settings.REDIS_URL,
+        ],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    result = json.loads(out.read_text())
+    assert result["machine"]["cores"] >= 1 and result["commit"]
+    assert {"django", "postgresql", "redis", "gunicorn", "wrk"} <= set(result["versions"])
+    assert result["seed"]["seeded_by"].startswith("factories")
+    assert set(result["reads"]) == {"ceiling", "db_ceiling", "list", "detail", "health"}
+    for name, figures in result["reads"].items():
+        assert figures["requests"] > 0 and figures["errors"] == 0, (name, figures)
+    for phase in ("new_agent", "grown_agent"):
+        upload = result["uploads"][phase]
+        assert upload["uploads"] > 0 and upload["created"] == upload["uploads"], upload
+    assert result["worker_rss_mb"] and len(result["goals"]) == 8
+    for row in ("GET /api/v1/agents?page_size=20", "/health", "Web worker RSS"):
+        assert row in done.stdout

@@ -1,0 +1,132 @@
+"""Query budgets: a list costs the same number of queries at any page size, a detail stays
+under its stated budget however much the object holds. An N+1 fails here, not in production.
+
+Every request also pays for authentication: the user with their tenant membership (1 query).
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from certification.models import CertificationRun
+from edgeplug.audit.services import record_event
+from marketplace.models import WorkflowPackage
+from tests.factories import AgentFactory, AgentVersionFactory, MembershipFactory, VendorKeyFactory
+
+pytestmark = pytest.mark.django_db
+
+ITEMS = 55  # more than the larger page, so both pages are full
+
+
+def _queries(client, url: str, **params) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params)
+    assert response.status_code == 200, response.content
+    return len(ctx)
+
+
+def _same_at_page_sizes(client, url: str, budget: int) -> None:
+    small = _queries(client, url, page_size=5)
+    large = _queries(client, url, page_size=50)
+    assert small == large, f"{url}: {small} queries for 5 rows, {large} for 50"
+    assert large <= budget, f"{url}: {large} queries, budget {budget}"
+
+
+@pytest.fixture
+def catalogue(vendor, make_vendor):
+    """55 public agents of two vendors, some with several versions and unpublished ones."""
+    rival = make_vendor(slug="rival-robotics").tenant
+    for n in range(ITEMS):
+        agent = AgentFactory(tenant=vendor.tenant if n % 2 else rival)
+        AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+        if n % 3 == 0:
+            AgentVersionFactory(agent=agent, version="1.1.0", public=True)
+            AgentVersionFactory(agent=agent, version="2.0.0-rc.1")  # the vendor's own
+    return vendor
+
+
+def test_agent_list_costs_the_same_at_any_page_size(catalogue, member_client):
+    customer, _ = member_client("developer")
+    # authentication, count, agents with their listings, their visible versions (signing keys
+    # joined), and the facet counts (one query per facet): the same at every page size
+    _same_at_page_sizes(customer, "/api/v1/agents", budget=9)
+    _same_at_page_sizes(catalogue.client, "/api/v1/agents", budget=9)  # never cached
+
+
+def test_a_cached_agent_list_costs_only_authentication(catalogue, member_client):
+    customer, _ = member_client("developer")
+    _queries(customer, "/api/v1/agents", page_size=20)
+    assert _queries(customer, "/api/v1/agents", page_size=20) == 1
+
+
+def test_agent_detail_costs_the_same_with_one_version_or_forty(vendor, member_client):
+    customer, _ = member_client("developer")
+    small = AgentVersionFactory(agent=AgentFactory(tenant=vendor.tenant), public=True).agent
+    big = AgentFactory(tenant=vendor.tenant)
+    for n in range(40):
+        AgentVersionFactory(agent=big, version=f"1.{n}.0", public=n % 4 != 0)
+    for client in (customer, vendor.client):
+        counts = {_queries(client, f"/api/v1/agents/{a.pk}") for a in (small, big)}
+        # auth, the agent with its listing, its visible versions, the yanked ones kept for the
+        # record, their certificates, the plans, the rating (average and histogram)
+        assert counts == {8}, counts
+
+
+def test_version_detail_budget(vendor, member_client):
+    version = AgentVersionFactory(agent=AgentFactory(tenant=vendor.tenant), public=True)
+    customer, _ = member_client("developer")
+    url = f"/api/v1/agents/{version.agent_id}/versions/{version.version}"
+    assert _queries(customer, url) <= 2  # auth + the version with its agent and key
+
+
+def test_vendor_key_list_costs_the_same_at_any_page_size(vendor):
+    VendorKeyFactory.create_batch(ITEMS, tenant=vendor.tenant)
+    _same_at_page_sizes(vendor.client, "/api/v1/vendor/keys", budget=3)
+
+
+def test_wpk_list_costs_the_same_at_any_page_size(vendor):
+    for n in range(ITEMS):
+        WorkflowPackage.objects.create(
+            tenant=vendor.tenant,
+            name=f"line-{n}",
+            version="1.0.0",
+            content={"steps": []},
+            digest=f"{n:064x}",
+            signature="sig",
+            signing_key=vendor.key,
+        )
+    # + whether the caller is a reviewer (reviewers see every WPK)
+    _same_at_page_sizes(vendor.client, "/api/v1/wpk/list", budget=4)
+
+
+def test_certification_queue_costs_the_same_at_any_page_size(vendor):
+    agent = AgentFactory(tenant=vendor.tenant)
+    for n in range(ITEMS):
+        version = AgentVersionFactory(agent=agent, version=f"0.{n}.0")
+        CertificationRun.objects.create(
+            version=version, tenant=vendor.tenant, level="basic", pipeline_version="1"
+        )
+    # + whether the caller is a reviewer (reviewers see every run)
+    _same_at_page_sizes(vendor.client, "/api/v1/certification/queue", budget=4)
+
+
+def test_certification_run_detail_budget(vendor):
+    version = AgentVersionFactory(agent=AgentFactory(tenant=vendor.tenant))
+    run = CertificationRun.objects.create(
+        version=version, tenant=vendor.tenant, level="basic", pipeline_version="1"
+    )
+    # auth + reviewer check + the run (version, agent, certificate joined) + its results
+    assert _queries(vendor.client, f"/api/v1/certification/{run.pk}") <= 4
+
+
+def test_member_list_costs_the_same_at_any_page_size(member_client):
+    admin, membership = member_client("admin")
+    MembershipFactory.create_batch(ITEMS, tenant=membership.tenant, role="developer")
+    _same_at_page_sizes(admin, "/api/v1/tenant/members", budget=3)
+
+
+def test_audit_event_list_costs_the_same_at_any_page_size(member_client):
+    admin, membership = member_client("admin")
+    for n in range(ITEMS):
+        record_event("test_event", tenant=membership.tenant, target=f"thing {n}")
+    _same_at_page_sizes(admin, "/api/v1/tenant/audit-events", budget=3)

@@ -1,0 +1,114 @@
+"""The public catalogue is cached, and never stale: approving, re-certifying or yanking a
+version (through the API and the admin) changes what the next customer request shows."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from certification.models import CertificationRun
+from tests.factories import AgentFactory, AgentVersionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def customer(member_client):
+    client, _ = member_client("admin")
+    return client
+
+
+def _listed(client) -> dict[int, str | None]:
+    results = client.get("/api/v1/agents").json()["results"]
+    return {a["id"]: (a["latest_version"] or {}).get("version") for a in results}
+
+
+def _served_from_cache(client, url: str) -> bool:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return not any("marketplace_agent" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_a_customer_listing_is_served_from_the_cache_the_second_time(vendor, customer):
+    AgentVersionFactory(agent=AgentFactory(tenant=vendor.tenant), public=True)
+    first = customer.get("/api/v1/agents").json()
+    assert _served_from_cache(customer, "/api/v1/agents")
+    assert customer.get("/api/v1/agents").json() == first
+
+
+def test_vendors_never_get_the_cached_public_view(vendor, customer):
+    agent = AgentFactory(tenant=vendor.tenant)
+    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+    assert _listed(customer) == {agent.pk: "1.0.0"}
+    AgentVersionFactory(agent=agent, version="2.0.0")  # unreviewed: the vendor's own
+    assert _listed(vendor.client)[agent.pk] == "2.0.0"
+    assert _listed(customer) == {agent.pk: "1.0.0"}
+
+
+def test_approval_in_the_admin_publishes_to_a_cached_listing(
+    vendor, customer, django_capture_on_commit_callbacks, admin_session
+):
+    version = AgentVersionFactory(
+        agent=AgentFactory(tenant=vendor.tenant), certification_status="certified"
+    )
+    run = CertificationRun.objects.create(
+        version=version, tenant=vendor.tenant, level="basic", pipeline_version="1", status="passed"
+    )
+    detail = f"/api/v1/agents/{version.agent_id}"
+    assert _listed(customer) == {}
+    assert customer.get(detail).status_code == 404
+
+    reviewer, _ = admin_session("reviewers")
+    with django_capture_on_commit_callbacks(execute=True):
+        reviewer.post(
+            f"/admin/certification/certificationrun/{run.pk}/decide/",
+            {"decision": "approve", "reason": "Every stage passed."},
+        )
+
+    assert _listed(customer) == {version.agent_id: version.version}
+    assert customer.get(detail).json()["versions"][0]["review_status"] == "approved"
+
+
+def test_a_yank_through_the_api_leaves_cached_list_and_detail(
+    vendor, customer, django_capture_on_commit_callbacks
+):
+    agent = AgentFactory(tenant=vendor.tenant)
+    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+    AgentVersionFactory(agent=agent, version="1.1.0", public=True)
+    detail = f"/api/v1/agents/{agent.pk}"
+    assert _listed(customer) == {agent.pk: "1.1.0"}
+    assert [v["version"] for v in customer.get(detail).json()["versions"]] == ["1.1.0", "1.0.0"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        yank = vendor.client.post(f"{detail}/versions/1.1.0/yank", {"reason": "CVE"})
+    assert yank.status_code == 200
+
+    assert _listed(customer) == {agent.pk: "1.0.0"}
+    versions = customer.get(detail).json()["versions"]  # a yanked version stays, marked
+    assert [(v["version"], v["yanked"]) for v in versions] == [("1.1.0", True), ("1.0.0", False)]
+
+
+def test_certifying_a_public_version_again_takes_it_off_the_cached_catalogue(
+    vendor, customer, django_capture_on_commit_callbacks
+):
+    version = AgentVersionFactory(agent=AgentFactory(tenant=vendor.tenant), public=True)
+    assert _listed(customer) == {version.agent_id: version.version}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = vendor.client.put(
+            f"/api/v1/agents/{version.agent_id}/certify", {"level": "basic"}, format="json"
+        )
+    assert response.status_code == 202, response.json()
+
+    # Until the new run passes and is reviewed, customers do not see the version.
+    assert _listed(customer) == {}
+    assert customer.get(f"/api/v1/agents/{version.agent_id}").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_yank_is_seen_at_once_without_test_hooks(vendor, customer):
+    # Real commits: the invalidation runs when the yank's transaction commits.
+    agent = AgentFactory(tenant=vendor.tenant)
+    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+    assert _listed(customer) == {agent.pk: "1.0.0"}
+    vendor.client.post(f"/api/v1/agents/{agent.pk}/versions/1.0.0/yank", {"reason": "recall"})
+    assert _listed(customer) == {}
