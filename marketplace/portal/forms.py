@@ -40,8 +40,9 @@ class KeyForm(forms.Form):
     public_key = forms.CharField(
         label="Public key",
         required=False,
-        max_length=200,
-        help_text="The base64 “public key:” line printed by `edgeplug keygen`.",
+        max_length=1000,
+        help_text="What `edgeplug keygen` printed (its “public key:” line is enough).",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
     public_key_file = forms.FileField(
         label="…or upload a file holding the public key", required=False

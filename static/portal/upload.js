@@ -73,8 +73,8 @@ document.addEventListener("DOMContentLoaded", function () {
         window.location.assign(body.redirect);
         return;
       }
+      // The bar stays at what was sent: the bytes arrived, the server refused them.
       button.disabled = false;
-      box.hidden = true;
       refuse(body);
     });
     xhr.addEventListener("error", function () {
