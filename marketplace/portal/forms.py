@@ -72,21 +72,16 @@ class KeyForm(forms.Form):
         return data
 
 
-LEVEL_HELP = {
-    Level.BASIC: "validation, safety invariants, security scan, performance",
-    Level.STANDARD: "as basic, with stricter gates",
-    Level.HARDWARE: "as standard, plus the firmware on an emulated board",
-}
-
-
 class UploadForm(forms.Form):
     package = forms.FileField(label="Agent package (.epk)")
     signature = forms.FileField(label="Signature (.sig)")
     key_id = forms.ChoiceField(label="Signing key")
     level = forms.ChoiceField(
         label="Certification level",
-        choices=[(lv.value, f"{lv.label} — {LEVEL_HELP[lv]}") for lv in Level],
+        choices=Level.choices,
         initial=Level.BASIC,
+        help_text="Basic: validation, safety invariants, performance. Standard: also the "
+        "security scan. Hardware: also the firmware on an emulated board.",
     )
     certify = forms.BooleanField(label="Submit for certification", required=False, initial=True)
 
