@@ -67,6 +67,10 @@ document.addEventListener("DOMContentLoaded", function () {
       if (e.lengthComputable) { show(Math.round(100 * e.loaded / e.total)); }
     });
     xhr.addEventListener("load", function () {
+      if (xhr.responseURL.indexOf("/portal/sign-in/") !== -1) {
+        window.location.assign(xhr.responseURL);  // the session ended: sign in again
+        return;
+      }
       var body = xhr.response || {};
       if (xhr.status === 201 && body.redirect) {
         show(100);

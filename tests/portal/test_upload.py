@@ -127,3 +127,14 @@ def test_the_package_format_page_has_the_refusal_rows():
     page = Client().get("/portal/docs/package-format/")
     assert page.status_code == 200
     assert 'id="refusal-compression_bomb"' in page.content.decode()
+
+
+def test_the_upload_still_checks_the_csrf_token(portal_vendor):
+    from django.test import Client
+
+    vendor = portal_vendor("developer")
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = vendor.client.cookies
+    response = strict.post("/portal/upload/", _form(vendor, package()), **XHR)
+    assert response.status_code == 403
+    assert not AgentVersion.objects.exists()
