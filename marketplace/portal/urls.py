@@ -15,6 +15,7 @@ urlpatterns = [
     path("keys/", keys.keys, name="keys"),
     path("keys/<str:key_id>/revoke/", keys.revoke, name="key-revoke"),
     path("upload/", uploads.upload, name="upload"),
+    path("agents/<int:agent_id>/", versions.agent_page, name="agent"),
     path("agents/<int:agent_id>/versions/<str:version>/", versions.version_page, name="version"),
     path(
         "agents/<int:agent_id>/versions/<str:version>/runs.json",

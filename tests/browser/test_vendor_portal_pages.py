@@ -121,6 +121,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         "keys": "/portal/keys/",
         "key-revoke": f"/portal/keys/{vendor_with_history['key'].key_id}/revoke/",
         "upload": "/portal/upload/",
+        "agent": f"/portal/agents/{v.agent_id}/",
         "version": version_url,
         "workflows": "/portal/workflows/",
         "workflow": f"/portal/workflows/{wpk.pk}/",

@@ -44,7 +44,12 @@ def test_another_vendors_things_are_not_found(portal_vendor, other_vendors_thing
     client = portal_vendor("admin").client
     v, key = other_vendors_things["version"], other_vendors_things["key"]
     base = f"/portal/agents/{v.agent_id}/versions/{v.version}/"
-    for path in (base, f"{base}runs.json", f"{base}certificate.json"):
+    for path in (
+        f"/portal/agents/{v.agent_id}/",
+        base,
+        f"{base}runs.json",
+        f"{base}certificate.json",
+    ):
         assert client.get(path).status_code == 404, path
     for path in (f"{base}yank/", f"{base}certify/"):
         assert client.post(path, {"reason": "x", "level": "basic"}).status_code == 404, path

@@ -117,3 +117,12 @@ def test_certify_again_refuses_while_a_run_is_active(vendor):
     page = vendor.client.post(_url(version, "certify/"), {"level": "basic"}, follow=True)
     assert "run_in_progress" in page.content.decode()
     assert CertificationRun.objects.filter(version=version).count() == 1
+
+
+def test_the_agent_page_lists_every_version_newest_first(vendor):
+    old = AgentVersionFactory(agent__tenant=vendor.tenant, version="1.9.0")
+    AgentVersionFactory(agent=old.agent, version="1.10.0")
+    CertificationRunFactory(version=old, status="failed")
+    text = vendor.client.get(f"/portal/agents/{old.agent_id}/").content.decode()
+    assert text.index(">1.10.0<") < text.index(">1.9.0<")
+    assert "basic, failed" in text

@@ -1,5 +1,6 @@
-"""A version's page: manifest, digest, key, its runs with live stage progress and every
-stage's report, the certificate with the offline verify command; certify again, yank."""
+"""An agent's versions; a version's page: manifest, digest, key, its runs with live stage
+progress and every stage's report, the certificate with the offline verify command;
+certify again, yank."""
 
 import json
 
@@ -14,11 +15,25 @@ from certification.pipeline.actions import submit_for_certification
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
-from marketplace.models import AgentVersion
+from marketplace.models import Agent, AgentVersion
 from marketplace.portal.access import PUBLISHER_ROLES, can_publish, vendor_page
 from marketplace.portal.forms import CertifyForm, YankForm
 from marketplace.portal.runs import run_view
 from marketplace.portal.views.uploads import version_url
+from marketplace.versioning import newest_first
+
+
+@require_safe
+@vendor_page
+def agent_page(request, agent_id):
+    """Every version of one agent, newest first, with its badges and latest run."""
+    agent = get_for_request(Agent.objects.all(), request, pk=agent_id)
+    versions = newest_first(
+        for_request(AgentVersion.objects.filter(agent=agent), request).prefetch_related(
+            "certification_runs"
+        )
+    )
+    return render(request, "portal/agent.html", {"agent": agent, "versions": versions})
 
 
 def _version(request, agent_id: int, version: str) -> AgentVersion:
