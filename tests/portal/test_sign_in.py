@@ -131,3 +131,22 @@ def test_several_vendors_choose_one_at_sign_in():
     chosen = portal_sign_in(client, user, vendor=second.slug)
     assert chosen["Location"] == "/portal/"
     assert second.name in client.get("/portal/").content.decode()
+
+
+def test_sign_in_attempts_share_the_apis_budget_per_address(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "auth": "2/min",
+        },
+    }
+    client = Client()
+    for _ in range(2):
+        assert (
+            client.post("/portal/sign-in/", {"email": "a@b.example", "password": "x"}).status_code
+            == 401
+        )
+    refused = client.post("/portal/sign-in/", {"email": "a@b.example", "password": "x"})
+    assert refused.status_code == 429
+    assert "throttled" in refused.content.decode() and int(refused["Retry-After"]) > 0
