@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -11,10 +12,18 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from certification.models import Certificate, CertificationRun, LevelThresholds
+from certification.models import (
+    RUN_REVIEW_FIELDS,
+    RUN_STATE_FIELDS,
+    RUN_TIMING_FIELDS,
+    Certificate,
+    CertificationRun,
+    LevelThresholds,
+)
 from certification.pipeline.actions import review_run
 from certification.pipeline.report import stage_view
 from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
+from edgeplug.core.admin import ReadOnlyAdminMixin
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
@@ -54,7 +63,7 @@ class AwaitingReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(CertificationRun)
-class CertificationRunAdmin(admin.ModelAdmin):
+class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Few, narrow columns: the list must show the review column at 1280 px beside both
     # sidebars. The vendor is part of the version's name; progress shows while running.
     list_display = ("id", "version", "level", "run_status", "review", "created")
@@ -62,46 +71,13 @@ class CertificationRunAdmin(admin.ModelAdmin):
     search_fields = ("version__agent__name", "version__version", "tenant__slug")
     date_hierarchy = "created_at"
     list_select_related = ("version__agent", "tenant")
-    readonly_fields = (
-        "version",
-        "vendor",
-        "level",
-        "status",
-        "current_stage",
-        "progress",
-        "pipeline_version",
-        "error_code",
-        "error_detail",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "review_status",
-        "reviewed_by",
-        "reviewed_at",
-        "review_reason",
-        "stage_report",
-    )
     fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "version",
-                    "vendor",
-                    "level",
-                    "status",
-                    "current_stage",
-                    "progress",
-                    "pipeline_version",
-                    "error_code",
-                    "error_detail",
-                )
-            },
-        ),
-        ("Timing", {"fields": ("created_at", "started_at", "finished_at")}),
-        ("Review", {"fields": ("review_status", "reviewed_by", "reviewed_at", "review_reason")}),
+        (None, {"fields": ("version", "vendor", *RUN_STATE_FIELDS)}),
+        ("Timing", {"fields": RUN_TIMING_FIELDS}),
+        ("Review", {"fields": (*RUN_REVIEW_FIELDS, "reviewed_by")}),
         ("Stages", {"fields": ("stage_report",)}),
     )
+    readonly_fields = flatten_fieldsets(fieldsets)
     change_form_template = "admin/certification/certificationrun/change_form.html"
 
     class Media:
@@ -137,15 +113,6 @@ class CertificationRunAdmin(admin.ModelAdmin):
                 },
             ),
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -194,7 +161,7 @@ def _decide(request, run_id):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(admin.ModelAdmin):
+class CertificateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("version", "key_id", "issued_at", "expires_at")
     search_fields = ("version__agent__name", "key_id")
     readonly_fields = (
@@ -206,15 +173,6 @@ class CertificateAdmin(admin.ModelAdmin):
         "issued_at",
         "expires_at",
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LevelThresholds)

@@ -32,6 +32,19 @@ class StageResult(models.TextChoices):
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
+# A run's fields as the admin and the API show them, in groups.
+RUN_STATE_FIELDS = (
+    "level",
+    "status",
+    "current_stage",
+    "progress",
+    "pipeline_version",
+    "error_code",
+    "error_detail",
+)
+RUN_TIMING_FIELDS = ("created_at", "started_at", "finished_at")
+RUN_REVIEW_FIELDS = ("review_status", "reviewed_at", "review_reason")
+
 
 class CertificationRunQuerySet(models.QuerySet):
     def awaiting_review(self) -> "CertificationRunQuerySet":

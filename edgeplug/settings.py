@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django_prometheus",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
@@ -230,6 +231,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "certification.tasks.sweep_stale_runs",
         "schedule": timedelta(minutes=5),
     },
+    "expire-entitlements": {
+        "task": "marketplace.tasks.expire_entitlements",
+        "schedule": timedelta(minutes=15),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -370,6 +375,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EdgePlug <noreply@edgepl
 STRIPE_API_KEY = env("STRIPE_API_KEY", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# A webhook that waits longer than this for a locked order answers 503 and Stripe retries.
+STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", default=5000)
 
 # --- i18n / time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("edgeplug.tenancy.urls")),
     path("", include("marketplace.urls")),
     path("", include("certification.urls")),
+    path("", include("billing.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]

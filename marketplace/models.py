@@ -1,6 +1,7 @@
 """The registry: vendor signing keys, agents, their immutable versions, and workflow packages."""
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 
@@ -167,3 +168,319 @@ class WorkflowPackage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+class PlanKind(models.TextChoices):
+    FREE = "free"
+    ONE_TIME = "one_time"
+    METERED = "metered"
+
+
+class PricePlanQuerySet(models.QuerySet):
+    def orderable(self):
+        """What new orders may name: the current version of each plan, not retired."""
+        return self.filter(is_current=True, retired_at__isnull=True)
+
+
+class PricePlan(models.Model):
+    """One version of a vendor's price plan for an agent.
+
+    Versions of one plan share ``key``. Once an order or entitlement refers to a version it
+    is never edited: a revision creates the next version (marketplace/plans.py)."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="plans")
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    key = models.SlugField(max_length=64, help_text="stable across the plan's versions")
+    version = models.PositiveIntegerField(default=1)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=PlanKind.choices)
+    currency = models.CharField(max_length=3, blank=True, help_text="ISO 4217; blank when free")
+    amount = models.PositiveBigIntegerField(default=0, help_text="one-time price, minor units")
+    terms = models.JSONField(default=dict, blank=True, help_text="metered terms (pricing.py)")
+    is_current = models.BooleanField(default=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PricePlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agent", "key", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "key", "version"], name="one_plan_version_number"
+            ),
+            models.UniqueConstraint(
+                fields=["agent", "key"],
+                condition=models.Q(is_current=True),
+                name="one_current_plan_version",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in PlanKind]), name="plan_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} plan {self.key} v{self.version}"
+
+    @property
+    def is_orderable(self) -> bool:
+        return self.is_current and self.retired_at is None
+
+    def snapshot(self) -> dict:
+        """The terms as bought: kept on the entitlement so later versions never change it."""
+        return {
+            "plan_id": self.pk,
+            "key": self.key,
+            "version": self.version,
+            "name": self.name,
+            "kind": self.kind,
+            "currency": self.currency,
+            "amount": self.amount,
+            "terms": self.terms,
+        }
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class Order(models.Model):
+    """A tenant's purchase of a plan, keyed to the request's Idempotency-Key."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="orders")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="orders")
+    plan = models.ForeignKey(PricePlan, on_delete=models.PROTECT, related_name="orders")
+    seats = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    amount = models.PositiveBigIntegerField(default=0, help_text="minor units")
+    breakdown = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=255)
+    request_digest = models.CharField(max_length=64, help_text="sha256 of the request body")
+    payment_attempt = models.PositiveSmallIntegerField(default=0)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    client_secret = models.CharField(max_length=255, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_detail = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="one_order_per_idempotency_key"
+            ),
+            models.UniqueConstraint(
+                fields=["payment_intent_id"],
+                condition=~models.Q(payment_intent_id=""),
+                name="one_order_per_payment_intent",
+            ),
+            models.CheckConstraint(condition=models.Q(seats__gte=1), name="order_has_seats"),
+        ]
+        permissions = [("refund_order", "Can refund an order in full (finance)")]
+
+    def __str__(self) -> str:
+        return f"order {self.pk} {self.tenant} {self.plan} ({self.status})"
+
+
+class EntitlementStatus(models.TextChoices):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class Entitlement(models.Model):
+    """A tenant's right to download and deploy an agent, on the terms it bought."""
+
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.CASCADE, related_name="entitlements"
+    )
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="entitlements")
+    plan = models.ForeignKey(PricePlan, on_delete=models.PROTECT, related_name="entitlements")
+    plan_snapshot = models.JSONField()
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="entitlement")
+    seats = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=EntitlementStatus.choices, default=EntitlementStatus.ACTIVE
+    )
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+    status_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "agent", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} → {self.agent} ({self.status})"
+
+
+class DownloadKind(models.TextChoices):
+    PACKAGE = "package"
+    BUNDLE = "bundle"
+
+
+class Download(models.Model):
+    """One download of a version by a tenant (the vendor's own downloads included)."""
+
+    version = models.ForeignKey(AgentVersion, on_delete=models.CASCADE, related_name="downloads")
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=DownloadKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.version_id} by {self.tenant_id}"
+
+
+class Device(models.Model):
+    """A tenant's microcontroller gateway. Its token is shown once and stored hashed; the
+    prefix stays visible so people can tell tokens apart."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="devices")
+    name = models.CharField(max_length=100)
+    hardware_id = models.CharField(max_length=128)
+    core = models.CharField(max_length=32)
+    token_prefix = models.CharField(max_length=16, unique=True)
+    token_hash = models.CharField(max_length=64)
+    token_created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "hardware_id"], name="one_device_per_hardware_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_prefix}...)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Deployment(models.Model):
+    """One agent version assigned to a device; it takes one seat of the tenant's entitlements."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="deployments")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="deployments")
+    version = models.ForeignKey(AgentVersion, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["device", "agent", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "agent"], name="one_deployment_per_agent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} on {self.device}"
+
+
+class Review(models.Model):
+    """One tenant's rating of an agent; an update replaces it. Text is stored as given."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="reviews")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="reviews")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stars = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=120)
+    text = models.TextField(max_length=5000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    vendor_reply = models.TextField(max_length=5000, blank=True)
+    vendor_reply_at = models.DateTimeField(null=True, blank=True)
+    vendor_reply_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_reason = models.CharField(max_length=500, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "agent"], name="one_review_per_tenant"),
+            models.CheckConstraint(
+                condition=models.Q(stars__gte=1, stars__lte=5), name="review_stars_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stars} stars for {self.agent} by {self.tenant}"
+
+
+class CatalogueListing(models.Model):
+    """What the catalogue filters, facets and sorts on, one row per agent with a public
+    version: figures from the newest public version's certificate (not the vendor's claim),
+    the plans on offer, ratings and popularity. Rebuilt by ``marketplace.catalogue``."""
+
+    agent = models.OneToOneField(
+        Agent, on_delete=models.CASCADE, primary_key=True, related_name="listing"
+    )
+    version = models.ForeignKey(AgentVersion, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=64)
+    agent_type = models.CharField(max_length=64, blank=True, db_index=True)
+    description = models.TextField(blank=True)
+    vendor_name = models.CharField(max_length=200)
+    search_text = models.TextField(blank=True)
+    search_vector = SearchVectorField(null=True, editable=False)
+    license = models.CharField(max_length=100, blank=True, db_index=True)
+    core = models.CharField(max_length=32, blank=True, db_index=True)
+    level = models.CharField(max_length=16, blank=True, db_index=True)
+    certificate_id = models.BigIntegerField(null=True, blank=True)
+    model_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    arena_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    latency_median_us = models.PositiveIntegerField(null=True, blank=True)
+    latency_worst_us = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    has_free = models.BooleanField(default=False)
+    has_one_time = models.BooleanField(default=False)
+    has_metered = models.BooleanField(default=False)
+    rating_average = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    rating_count = models.PositiveIntegerField(default=0)
+    active_entitlements = models.PositiveIntegerField(default=0, db_index=True)
+    published_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"listing of {self.agent_id}"
+
+    @property
+    def price_models(self) -> list[str]:
+        flags = (("free", self.has_free), ("one_time", self.has_one_time))
+        return [name for name, on in (*flags, ("metered", self.has_metered)) if on]

@@ -15,6 +15,7 @@ from edgeplug import signing
 from edgeplug.audit.services import record_event
 from edgeplug.tenancy.models import Tenant
 from marketplace import storage
+from marketplace.catalogue import refresh_listing
 from marketplace.errors import (
     AgentInUse,
     AlreadyYanked,
@@ -213,13 +214,13 @@ def refresh_agent_card(agent: Agent) -> None:
     unreviewed upload never changes what customers read; before any version is public
     (nobody else sees the agent yet) they follow the vendor's newest upload."""
     versions = newest_first(agent.versions.public()) or newest_first(agent.versions.all())
-    if not versions:
-        return
-    manifest = versions[0].manifest
-    if (agent.agent_type, agent.description) != (manifest["agent_type"], manifest["description"]):
-        agent.agent_type = manifest["agent_type"]
-        agent.description = manifest["description"]
-        agent.save(update_fields=["agent_type", "description", "updated_at"])
+    if versions:
+        manifest = versions[0].manifest
+        card = (manifest["agent_type"], manifest["description"])
+        if (agent.agent_type, agent.description) != card:
+            agent.agent_type, agent.description = card
+            agent.save(update_fields=["agent_type", "description", "updated_at"])
+    refresh_listing(agent)
 
 
 @transaction.atomic

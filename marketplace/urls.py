@@ -1,6 +1,14 @@
 from django.urls import path
 
-from marketplace.api import schema_views, views, wpk_views
+from marketplace.api import (
+    device_views,
+    order_views,
+    plan_views,
+    review_views,
+    schema_views,
+    views,
+    wpk_views,
+)
 
 urlpatterns = [
     path("schemas/manifest.json", schema_views.manifest_schema, name="manifest-schema"),
@@ -10,6 +18,56 @@ urlpatterns = [
     path("vendor/keys", views.VendorKeyListCreate.as_view(), name="vendor-keys"),
     path(
         "vendor/keys/<str:key_id>/revoke", views.VendorKeyRevoke.as_view(), name="vendor-key-revoke"
+    ),
+    path(
+        "vendor/agents/<int:agent_id>/plans",
+        plan_views.PlanListCreate.as_view(),
+        name="vendor-agent-plans",
+    ),
+    path(
+        "vendor/agents/<int:agent_id>/plans/<int:plan_id>",
+        plan_views.PlanDetail.as_view(),
+        name="vendor-agent-plan",
+    ),
+    path(
+        "vendor/agents/<int:agent_id>/plans/<int:plan_id>/retire",
+        plan_views.PlanRetire.as_view(),
+        name="vendor-agent-plan-retire",
+    ),
+    path("orders", order_views.OrderListCreate.as_view(), name="orders"),
+    path("orders/<int:pk>", order_views.OrderDetail.as_view(), name="order-detail"),
+    path("entitlements", order_views.EntitlementList.as_view(), name="entitlements"),
+    path(
+        "entitlements/<int:pk>", order_views.EntitlementDetail.as_view(), name="entitlement-detail"
+    ),
+    path("devices", device_views.DeviceListCreate.as_view(), name="devices"),
+    path("devices/<int:pk>", device_views.DeviceDetail.as_view(), name="device-detail"),
+    path(
+        "devices/<int:pk>/rotate-token",
+        device_views.DeviceRotateToken.as_view(),
+        name="device-rotate-token",
+    ),
+    path("devices/<int:pk>/revoke", device_views.DeviceRevoke.as_view(), name="device-revoke"),
+    path(
+        "devices/<int:pk>/deployments",
+        device_views.DeploymentListCreate.as_view(),
+        name="device-deployments",
+    ),
+    path(
+        "devices/<int:pk>/deployments/<int:deployment_id>",
+        device_views.DeploymentDetail.as_view(),
+        name="device-deployment",
+    ),
+    path("device/assignments", device_views.DeviceAssignments.as_view(), name="device-assignments"),
+    path(
+        "agents/<int:agent_id>/reviews",
+        review_views.ReviewListCreate.as_view(),
+        name="agent-reviews",
+    ),
+    path(
+        "agents/<int:agent_id>/reviews/<int:review_id>/reply",
+        review_views.ReviewReply.as_view(),
+        name="agent-review-reply",
     ),
     path("agents/upload", views.AgentUpload.as_view(), name="agent-upload"),
     path("agents", views.AgentList.as_view(), name="agent-list"),
@@ -23,6 +81,11 @@ urlpatterns = [
         "agents/<int:agent_id>/versions/<str:version>/download",
         views.VersionDownload.as_view(),
         name="agent-version-download",
+    ),
+    path(
+        "agents/<int:agent_id>/versions/<str:version>/bundle",
+        views.VersionBundle.as_view(),
+        name="agent-version-bundle",
     ),
     path(
         "agents/<int:agent_id>/versions/<str:version>/yank",

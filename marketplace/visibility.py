@@ -17,7 +17,13 @@ def visible_agents(request) -> QuerySet:
     return (
         Agent.objects.select_related("tenant")
         .filter(Exists(versions.filter(agent=OuterRef("pk"))))
-        .prefetch_related(Prefetch("versions", queryset=versions, to_attr="visible_versions"))
+        .prefetch_related(
+            Prefetch(
+                "versions",
+                queryset=versions.select_related("signing_key"),
+                to_attr="visible_versions",
+            )
+        )
     )
 
 

@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -14,6 +13,7 @@ from django.test import Client
 from django_otp.oath import TOTP
 from rest_framework.test import APIClient
 
+from edgeplug.core.processes import celery_command
 from tests.factories import (
     PASSWORD,
     MembershipFactory,
@@ -224,20 +224,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     }
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "edgeplug",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            celery_command("worker", "--concurrency", "2", "--without-gossip", "--without-mingle"),
             cwd=settings.BASE_DIR,
             env=env,
             stdout=log,

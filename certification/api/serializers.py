@@ -2,7 +2,14 @@
 
 from rest_framework import serializers
 
-from certification.models import CertificationResult, CertificationRun, Level
+from certification.models import (
+    RUN_REVIEW_FIELDS,
+    RUN_STATE_FIELDS,
+    RUN_TIMING_FIELDS,
+    CertificationResult,
+    CertificationRun,
+    Level,
+)
 from edgeplug.core.serializers import StrictSerializer
 
 
@@ -38,20 +45,10 @@ class RunSerializer(serializers.ModelSerializer):
             "agent",
             "vendor",
             "version",
-            "level",
-            "status",
-            "current_stage",
-            "progress",
-            "pipeline_version",
+            *RUN_STATE_FIELDS,
             "stages",
-            "error_code",
-            "error_detail",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "review_status",
-            "reviewed_at",
-            "review_reason",
+            *RUN_TIMING_FIELDS,
+            *RUN_REVIEW_FIELDS,
             "results",
             "certificate_url",
         ]

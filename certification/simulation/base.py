@@ -8,13 +8,9 @@ or missing simulator (the stage ends as ``error``) from a firmware at fault (``f
 
 from __future__ import annotations
 
-import abc
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from certification.simulation.harness_abi import Dtype
 from edgeplug.errors import DomainError
 
 
@@ -100,42 +96,3 @@ class SimulationResult:
     @property
     def is_infrastructure_error(self) -> bool:
         return self.error_code in INFRASTRUCTURE_ERRORS
-
-
-class SimulationBackend(abc.ABC):
-    """An emulator able to run harness firmware for some Cortex-M cores."""
-
-    name: str
-
-    @abc.abstractmethod
-    def supported_cores(self) -> frozenset[str]:
-        """The ``core`` values (manifest target profile) this backend can emulate."""
-
-    @abc.abstractmethod
-    def is_available(self) -> bool:
-        """Whether the emulator is installed and usable on this machine."""
-
-    def _not_started(self, core: str, board: str, code: ErrorCode, detail: str) -> SimulationResult:
-        """The result of a run refused before the emulator started."""
-        return SimulationResult(
-            backend=self.name,
-            core=core,
-            board=board,
-            exit_reason=ExitReason.NOT_STARTED,
-            error_code=code,
-            detail=detail,
-        )
-
-    @abc.abstractmethod
-    def run(
-        self,
-        elf_path: Path,
-        core: str,
-        inputs: Sequence[bytes],
-        *,
-        output_size: int,
-        input_dtype: Dtype = Dtype.INT8,
-        output_dtype: Dtype = Dtype.INT8,
-        limits: SimulationLimits | None = None,
-    ) -> SimulationResult:
-        """Run the firmware on every input vector; never raises for firmware misbehaviour."""

@@ -11,22 +11,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
-from certification.simulation import harness_abi
-from certification.simulation.base import (
-    ErrorCode,
-    ExitReason,
-    SimulationBackend,
-    SimulationLimits,
-    SimulationResult,
-)
+from certification.simulation.backend import SimulationBackend
 from certification.simulation.boards import BOARDS, Board
-from certification.simulation.firmware_image import FirmwareImage, FirmwareInvalid, inspect_firmware
-from certification.simulation.harness_abi import Dtype
-from certification.simulation.outcome import InstructionReport, classify_run
+from certification.simulation.firmware_image import FirmwareImage
+from certification.simulation.outcome import InstructionReport
 from certification.simulation.sandbox import run_confined
 
 DEFAULT_PLUGIN = Path(__file__).resolve().parents[1] / "qemu_plugin" / "build" / "libinsn_count.so"
@@ -75,9 +66,6 @@ class QemuBackend(SimulationBackend):
         self.boards = boards
         self.use_bubblewrap = use_bubblewrap
 
-    def supported_cores(self) -> frozenset[str]:
-        return frozenset(self.boards)
-
     def unavailable_reason(self) -> str | None:
         if shutil.which(self.qemu_binary) is None:
             return f"{self.qemu_binary} is not installed"
@@ -87,9 +75,6 @@ class QemuBackend(SimulationBackend):
                 "(make -C certification/qemu_plugin)"
             )
         return None
-
-    def is_available(self) -> bool:
-        return self.unavailable_reason() is None
 
     def command(self, board: Board, image: FirmwareImage, workdir: Path) -> list[str]:
         """The QEMU command line for ``image`` copied into ``workdir`` with its inputs."""
@@ -124,56 +109,14 @@ class QemuBackend(SimulationBackend):
             f"loader,file={workdir / 'inputs.bin'},addr={board.input_block.start:#x},force-raw=on",
         ]
 
-    def run(
-        self,
-        elf_path: Path,
-        core: str,
-        inputs: Sequence[bytes],
-        *,
-        output_size: int,
-        input_dtype: Dtype = Dtype.INT8,
-        output_dtype: Dtype = Dtype.INT8,
-        limits: SimulationLimits | None = None,
-    ) -> SimulationResult:
-        limits = limits or SimulationLimits()
-        board = self.boards.get(core.strip().lower())
-        if board is None:
-            return self._not_started(
-                core, "", ErrorCode.UNSUPPORTED_CORE, f"no board emulates {core}"
-            )
-        block = harness_abi.pack_input_block(inputs, output_size, input_dtype, output_dtype)
-        if len(block) > board.input_block.size:
-            raise ValueError(f"{len(block)} bytes of inputs exceed {board.name}'s input block")
-        reason = self.unavailable_reason()
-        if reason is not None:
-            return self._not_started(core, board.name, ErrorCode.SIMULATOR_UNAVAILABLE, reason)
-        try:
-            image = inspect_firmware(Path(elf_path), board)
-        except FirmwareInvalid as exc:
-            return self._not_started(core, board.name, ErrorCode.FIRMWARE_INVALID, str(exc))
-        with tempfile.TemporaryDirectory(prefix="edgeplug-qemu-") as tmp:
-            workdir = Path(tmp)
-            # A private copy: the file QEMU runs is the file that was checked.
-            shutil.copyfile(image.path, workdir / "firmware.elf")
-            (workdir / "inputs.bin").write_bytes(block)
-            outcome = run_confined(
-                self.command(board, image, workdir),
-                workdir,
-                limits,
-                read_only_paths=[self.plugin_path.resolve()],
-                use_bubblewrap=self.use_bubblewrap,
-            )
-            counts_file = workdir / "counts.txt"
-            counts = counts_file.read_text(errors="replace") if counts_file.is_file() else ""
-        result = SimulationResult(
-            backend=self.name,
-            core=core,
-            board=board.name,
-            exit_reason=ExitReason.COMPLETED,
-            uart_log=outcome.output.decode("utf-8", errors="replace"),
-            uart_truncated=outcome.output_overflowed,
-            duration_s=outcome.duration_s,
-            sandbox=outcome.sandbox,
+    def _emulate(self, board, image, workdir, limits):
+        outcome = run_confined(
+            self.command(board, image, workdir),
+            workdir,
+            limits,
+            read_only_paths=[self.plugin_path.resolve()],
+            use_bubblewrap=self.use_bubblewrap,
         )
-        classify_run(result, outcome, parse_instruction_report(counts), len(inputs), output_size)
-        return result
+        counts_file = workdir / "counts.txt"
+        counts = counts_file.read_text(errors="replace") if counts_file.is_file() else ""
+        return outcome, parse_instruction_report(counts)

@@ -12,22 +12,13 @@ only the script generation is tested here; a missing Renode is ``simulator_unava
 from __future__ import annotations
 
 import shutil
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from certification.simulation import harness_abi
-from certification.simulation.base import (
-    ErrorCode,
-    ExitReason,
-    SimulationBackend,
-    SimulationLimits,
-    SimulationResult,
-)
+from certification.simulation.backend import SimulationBackend
 from certification.simulation.boards import BOARDS, Board
-from certification.simulation.firmware_image import FirmwareImage, FirmwareInvalid, inspect_firmware
-from certification.simulation.harness_abi import Dtype
-from certification.simulation.outcome import InstructionReport, classify_run
+from certification.simulation.firmware_image import FirmwareImage
+from certification.simulation.outcome import InstructionReport
 from certification.simulation.sandbox import run_confined
 
 RENODE_CPU_TYPES = {
@@ -136,8 +127,10 @@ class RenodeBackend(SimulationBackend):
     def supported_cores(self) -> frozenset[str]:
         return frozenset(core for core in self.boards if core in RENODE_CPU_TYPES)
 
-    def is_available(self) -> bool:
-        return shutil.which(self.renode_binary) is not None
+    def unavailable_reason(self) -> str | None:
+        if shutil.which(self.renode_binary) is None:
+            return f"Renode ({self.renode_binary}) is not installed on this machine"
+        return None
 
     def command(self, workdir: Path) -> list[str]:
         return [
@@ -148,70 +141,26 @@ class RenodeBackend(SimulationBackend):
             f"include @{workdir / 'run.resc'}",
         ]
 
-    def run(
-        self,
-        elf_path: Path,
-        core: str,
-        inputs: Sequence[bytes],
-        *,
-        output_size: int,
-        input_dtype: Dtype = Dtype.INT8,
-        output_dtype: Dtype = Dtype.INT8,
-        limits: SimulationLimits | None = None,
-    ) -> SimulationResult:
-        limits = limits or SimulationLimits()
-        key = core.strip().lower()
-        board = self.boards.get(key) if key in RENODE_CPU_TYPES else None
-        if board is None:
-            return self._not_started(
-                core, "", ErrorCode.UNSUPPORTED_CORE, f"no board emulates {core}"
-            )
-        block = harness_abi.pack_input_block(inputs, output_size, input_dtype, output_dtype)
-        if not self.is_available():
-            return self._not_started(
-                core,
-                board.name,
-                ErrorCode.SIMULATOR_UNAVAILABLE,
-                f"Renode ({self.renode_binary}) is not installed on this machine",
-            )
-        try:
-            image = inspect_firmware(Path(elf_path), board)
-        except FirmwareInvalid as exc:
-            return self._not_started(core, board.name, ErrorCode.FIRMWARE_INVALID, str(exc))
-        with tempfile.TemporaryDirectory(prefix="edgeplug-renode-") as tmp:
-            workdir = Path(tmp)
-            shutil.copyfile(image.path, workdir / "firmware.elf")
-            (workdir / "inputs.bin").write_bytes(block)
-            (workdir / "platform.repl").write_text(platform_description(board))
-            (workdir / "run.resc").write_text(render_script(board, image, workdir))
-            outcome = run_confined(
-                self.command(workdir),
-                workdir,
-                limits,
-                output_file=workdir / "uart.txt",
-                stop_file=workdir / "stopped",
-                use_bubblewrap=self.use_bubblewrap,
-            )
-            trace = workdir / "trace.txt"
-            counts = None
-            if outcome.stopped_on_request and trace.is_file():
-                with trace.open(errors="replace") as lines:
-                    counts = count_from_trace(lines, image)
+    def _emulate(self, board, image, workdir, limits):
+        (workdir / "platform.repl").write_text(platform_description(board))
+        (workdir / "run.resc").write_text(render_script(board, image, workdir))
+        outcome = run_confined(
+            self.command(workdir),
+            workdir,
+            limits,
+            output_file=workdir / "uart.txt",
+            stop_file=workdir / "stopped",
+            use_bubblewrap=self.use_bubblewrap,
+        )
+        trace = workdir / "trace.txt"
+        counts = None
+        if outcome.stopped_on_request and trace.is_file():
+            with trace.open(errors="replace") as lines:
+                counts = count_from_trace(lines, image)
         if outcome.stopped_on_request:
             # Renode is killed once the firmware asks for its reset: a clean end of the run.
             outcome.returncode = 0
         elif not outcome.output_overflowed:
             # Renode quit by itself: the virtual time ran out before any reset request.
             outcome.timed_out = True
-        result = SimulationResult(
-            backend=self.name,
-            core=core,
-            board=board.name,
-            exit_reason=ExitReason.COMPLETED,
-            uart_log=outcome.output.decode("utf-8", errors="replace"),
-            uart_truncated=outcome.output_overflowed,
-            duration_s=outcome.duration_s,
-            sandbox=outcome.sandbox,
-        )
-        classify_run(result, outcome, counts, len(inputs), output_size)
-        return result
+        return outcome, counts

@@ -16,33 +16,18 @@ from certification.models import (
 )
 from certification.security.policy import SecurityPolicy
 from certification.vulndb.database import save_policy_override
+from edgeplug.core.admin import ReadOnlyAdminMixin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows written by imports and re-scans only; the admin shows them."""
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class AdvisoryPackageInline(admin.TabularInline):
+class AdvisoryPackageInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AdvisoryPackage
     fields = ("ecosystem", "name")
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 def _pretty_json(value) -> str:

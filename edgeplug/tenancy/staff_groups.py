@@ -20,8 +20,11 @@ STAFF_GROUP_PERMISSIONS: dict[str, dict[str, list[str]]] = {
             "view_levelthresholds",
             "view_securitypolicyoverride",
         ],
+        "marketplace": ["view_review", "change_review"],
     },
-    StaffGroup.FINANCE: {},
+    StaffGroup.FINANCE: {
+        "marketplace": ["view_order", "refund_order", "view_entitlement", "view_priceplan"],
+    },
     StaffGroup.PLATFORM_ADMINS: {
         "certification": [
             *_RUNS,

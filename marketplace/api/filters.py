@@ -1,9 +1,12 @@
-"""Filters of the agent list."""
+"""Filters of the agent list: registry filters, and catalogue filters read from the
+certificate of each agent's newest public version (not the vendor's claims)."""
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 
-from marketplace.models import Agent, CertificationStatus
+from certification.models import Level
+from marketplace import catalogue
+from marketplace.models import Agent, CertificationStatus, PlanKind
 from marketplace.visibility import visible_versions
 
 
@@ -15,6 +18,23 @@ class AgentFilter(django_filters.FilterSet):
         choices=CertificationStatus.choices, method="filter_certification_status"
     )
     search = django_filters.CharFilter(method="filter_search", label="text search")
+    q = django_filters.CharFilter(method="filter_q", label="full-text search, typo tolerant")
+    core = django_filters.CharFilter(field_name="listing__core", label="certified target core")
+    level = django_filters.ChoiceFilter(field_name="listing__level", choices=Level.choices)
+    license = django_filters.CharFilter(field_name="listing__license")
+    max_ram_kb = django_filters.NumberFilter(method="filter_max_ram_kb", min_value=0)
+    max_flash_kb = django_filters.NumberFilter(method="filter_max_flash_kb", min_value=0)
+    max_latency_us = django_filters.NumberFilter(
+        field_name="listing__latency_worst_us", lookup_expr="lte", min_value=0
+    )
+    price_model = django_filters.ChoiceFilter(choices=PlanKind.choices, method="filter_price")
+    min_rating = django_filters.NumberFilter(
+        field_name="listing__rating_average", lookup_expr="gte", min_value=1, max_value=5
+    )
+    free = django_filters.BooleanFilter(field_name="listing__has_free")
+    sort = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in catalogue.SORTS], method="filter_sort"
+    )
 
     class Meta:
         model = Agent
@@ -38,3 +58,28 @@ class AgentFilter(django_filters.FilterSet):
             | Q(description__icontains=value)
             | Q(agent_type__icontains=value)
         )
+
+    def filter_q(self, queryset, name, value):
+        return catalogue.search(queryset, value)
+
+    def filter_max_ram_kb(self, queryset, name, value):
+        return queryset.filter(listing__arena_bytes__lte=int(value * 1024))
+
+    def filter_max_flash_kb(self, queryset, name, value):
+        return queryset.filter(listing__model_bytes__lte=int(value * 1024))
+
+    def filter_price(self, queryset, name, value):
+        return queryset.filter(**{f"listing__{catalogue.PRICE_MODELS[value]}": True})
+
+    def filter_sort(self, queryset, name, value):
+        if value == "relevance" and "relevance" not in queryset.query.annotations:
+            return queryset
+        return queryset.order_by(*catalogue.SORTS[value])
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        # Full-text results come most relevant first unless another sort was asked for.
+        if self.form.cleaned_data.get("q") and not self.form.cleaned_data.get("sort"):
+            queryset = queryset.order_by(*catalogue.SORTS["relevance"])
+        return queryset

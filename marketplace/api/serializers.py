@@ -1,10 +1,24 @@
 """Shapes of the registry API."""
 
+from dataclasses import asdict
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from certification.models import Level
 from edgeplug.core.serializers import ErrorSerializer, StrictSerializer
-from marketplace.models import Agent, AgentVersion, VendorKey
+from marketplace.api.commerce_serializers import PricePlanSerializer
+from marketplace.catalogue import rating_summary, summarize_certificate
+from marketplace.certified import current_certificate
+from marketplace.models import (
+    Agent,
+    AgentVersion,
+    CertificationStatus,
+    PricePlan,
+    ReviewStatus,
+    VendorKey,
+)
+from marketplace.versioning import newest_first
 from marketplace.visibility import sorted_versions
 
 LEVELS = Level.choices
@@ -73,9 +87,29 @@ class AgentVersionDetailSerializer(AgentVersionSerializer):
         read_only_fields = fields
 
 
+class ListingSerializer(serializers.Serializer):
+    """What the catalogue shows in a list row, from the agent's listing (no extra query)."""
+
+    version = serializers.CharField(source="version.version")
+    level = serializers.CharField()
+    core = serializers.CharField()
+    license = serializers.CharField()
+    certificate_id = serializers.IntegerField(allow_null=True)
+    latency_median_us = serializers.IntegerField(allow_null=True)
+    latency_worst_us = serializers.IntegerField(allow_null=True)
+    model_bytes = serializers.IntegerField(allow_null=True)
+    arena_bytes = serializers.IntegerField(allow_null=True)
+    price_models = serializers.ListField(child=serializers.CharField())
+    rating_average = serializers.DecimalField(max_digits=3, decimal_places=2, allow_null=True)
+    rating_count = serializers.IntegerField()
+    active_entitlements = serializers.IntegerField()
+
+
 class AgentSerializer(serializers.ModelSerializer):
     vendor = serializers.CharField(source="tenant.slug", read_only=True)
+    vendor_name = serializers.CharField(source="tenant.name", read_only=True)
     latest_version = serializers.SerializerMethodField()
+    listing = serializers.SerializerMethodField()
 
     class Meta:
         model = Agent
@@ -83,11 +117,13 @@ class AgentSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "vendor",
+            "vendor_name",
             "agent_type",
             "description",
             "created_at",
             "updated_at",
             "latest_version",
+            "listing",
         ]
         read_only_fields = fields
 
@@ -95,16 +131,54 @@ class AgentSerializer(serializers.ModelSerializer):
         versions = sorted_versions(obj)
         return AgentVersionSerializer(versions[0]).data if versions else None
 
+    @extend_schema_field(ListingSerializer(allow_null=True))
+    def get_listing(self, obj) -> dict | None:
+        listing = getattr(obj, "listing", None)
+        return ListingSerializer(listing).data if listing is not None else None
+
+
+class CatalogueVersionSerializer(AgentVersionSerializer):
+    """A version on the agent page: yanked ones are marked and never offered for download."""
+
+    certificate = serializers.SerializerMethodField()
+
+    class Meta(AgentVersionSerializer.Meta):
+        fields = [*AgentVersionSerializer.Meta.fields, "certificate"]
+        read_only_fields = fields
+
+    def get_download_url(self, obj) -> str | None:
+        return None if obj.yanked_at is not None else super().get_download_url(obj)
+
+    def get_certificate(self, obj) -> dict | None:
+        certificate = current_certificate(obj)
+        return asdict(summarize_certificate(certificate)) if certificate else None
+
 
 class AgentDetailSerializer(AgentSerializer):
     versions = serializers.SerializerMethodField()
+    plans = serializers.SerializerMethodField()
+    rating = serializers.SerializerMethodField()
 
     class Meta(AgentSerializer.Meta):
-        fields = [*AgentSerializer.Meta.fields, "versions"]
+        fields = [*AgentSerializer.Meta.fields, "versions", "plans", "rating"]
         read_only_fields = fields
 
     def get_versions(self, obj) -> list[dict]:
-        return AgentVersionSerializer(sorted_versions(obj), many=True).data
+        shown = {v.pk: v for v in sorted_versions(obj)}
+        # Versions that were public and then yanked stay listed, marked, for the record.
+        for version in obj.versions.filter(
+            certification_status=CertificationStatus.CERTIFIED,
+            review_status=ReviewStatus.APPROVED,
+            yanked_at__isnull=False,
+        ):
+            shown.setdefault(version.pk, version)
+        return CatalogueVersionSerializer(newest_first(shown.values()), many=True).data
+
+    def get_plans(self, obj) -> list[dict]:
+        return PricePlanSerializer(PricePlan.objects.orderable().filter(agent=obj), many=True).data
+
+    def get_rating(self, obj) -> dict:
+        return asdict(rating_summary(obj))
 
 
 class UploadResultSerializer(serializers.Serializer):

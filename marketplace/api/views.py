@@ -1,20 +1,22 @@
 """The registry API: vendor keys, uploads, agents and versions, downloads."""
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from certification.pipeline.actions import submit_for_certification
 from edgeplug.tenancy.scoping import for_request, get_for_request
-from marketplace import services
+from marketplace import catalogue, downloads, services
 from marketplace.api import serializers as s
+from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.api.filters import AgentFilter
 from marketplace.api.permissions import IsVendorPublisher
-from marketplace.models import Agent, AgentVersion, VendorKey
+from marketplace.errors import NotEntitled
+from marketplace.models import Agent, AgentVersion, DownloadKind, PricePlan, VendorKey
 from marketplace.storage import open_package, package_limits
 from marketplace.uploads import PackageUploadHandler, package_bytes
 from marketplace.visibility import visible_agents, visible_versions
@@ -103,21 +105,33 @@ class AgentUpload(APIView):
 
 
 class AgentList(generics.ListAPIView):
+    """The catalogue: anyone may browse (anonymous callers under the anonymous throttle);
+    the response carries facet counts for the current filters."""
+
     serializer_class = s.AgentSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = [AllowAny]
     filterset_class = AgentFilter
     ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self):
-        return visible_agents(self.request)
+        return visible_agents(self.request).select_related("listing", "listing__version")
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        response.data["facets"] = catalogue.facet_counts(queryset)
+        return response
 
 
 class AgentDetail(generics.RetrieveDestroyAPIView):
     serializer_class = s.AgentDetailSerializer
-    permission_classes = [IsAuthenticated]
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     def get_queryset(self):
-        return visible_agents(self.request)
+        return visible_agents(self.request).select_related("listing", "listing__version")
 
     def destroy(self, request, *args, **kwargs):
         agent = get_for_request(Agent.objects.all(), request, pk=kwargs["pk"])
@@ -151,6 +165,25 @@ class VersionDetail(APIView):
         )
 
 
+def _downloadable(request, agent_id: int, version: str) -> AgentVersion:
+    """The version if this tenant may download it; 404 when it cannot even see it."""
+    item = _version_for_request(request, agent_id, version)
+    downloads.ensure_may_download(getattr(request, "tenant", None), item)
+    return item
+
+
+def _not_entitled(exc: NotEntitled, agent_id: int) -> Response:
+    plans = PricePlan.objects.orderable().filter(agent_id=agent_id)
+    return Response(
+        {
+            "code": exc.code,
+            "detail": exc.detail,
+            "plans": PricePlanSerializer(plans, many=True).data,
+        },
+        status=status.HTTP_403_FORBIDDEN,
+    )
+
+
 class VersionDownload(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -158,12 +191,16 @@ class VersionDownload(APIView):
         responses={
             (200, "application/octet-stream"): OpenApiResponse(
                 description="the package bytes; X-EdgePlug-Digest: sha256=<hex>"
-            )
+            ),
+            403: OpenApiResponse(description="not_entitled, with the agent's plans"),
         }
     )
     def get(self, request, agent_id, version):
-        # Entitled today: the vendor who published it (purchases extend this later).
-        item = _own_version(request, agent_id, version)
+        try:
+            item = _downloadable(request, agent_id, version)
+        except NotEntitled as exc:
+            return _not_entitled(exc, agent_id)
+        downloads.record_download(request.tenant, item, DownloadKind.PACKAGE)
         response = FileResponse(
             open_package(item.storage_name),
             as_attachment=True,
@@ -173,6 +210,31 @@ class VersionDownload(APIView):
         response["X-EdgePlug-Digest"] = f"sha256={item.digest}"
         response["X-EdgePlug-Signature"] = item.signature
         response["ETag"] = f'"{item.digest}"'
+        return response
+
+
+class VersionBundle(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                description="package, certificate.json, keys.json and bundle.json in one zip"
+            ),
+            403: OpenApiResponse(description="not_entitled, with the agent's plans"),
+        }
+    )
+    def get(self, request, agent_id, version):
+        try:
+            item = _downloadable(request, agent_id, version)
+        except NotEntitled as exc:
+            return _not_entitled(exc, agent_id)
+        data = downloads.build_bundle(item)
+        downloads.record_download(request.tenant, item, DownloadKind.BUNDLE)
+        response = HttpResponse(data, content_type="application/zip")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{item.agent.name}-{item.version}.bundle.zip"'
+        )
         return response
 
 

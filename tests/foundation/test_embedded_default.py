@@ -45,7 +45,7 @@ def _wait_for_line(path: Path, text: str, proc: subprocess.Popen, timeout: float
 
 
 def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
-    port = _free_port()
+    port, stripe_port = _free_port(), _free_port()
     # No configuration at all, except a private var/ so the developer's data is left alone.
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "EDGEPLUG_VAR_DIR": str(tmp_path)}
     log = open(tmp_path / "runstack.log", "wb")  # noqa: SIM115 - closed below
@@ -60,6 +60,8 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
             "1",
             "--concurrency",
             "1",
+            "--stripe-port",
+            str(stripe_port),
         ],
         cwd=settings.BASE_DIR,
         env=env,
@@ -99,6 +101,14 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
         landing = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert landing.status_code == 200 and "/api/v1/docs/" in landing.text
         _wait_for_line(tmp_path / "runstack.log", " ready.", proc)  # the worker's start-up line
+        # With no STRIPE_API_KEY, localstripe is the test-mode processor, state under var/.
+        customers = requests.get(
+            f"http://127.0.0.1:{stripe_port}/v1/customers",
+            headers={"Authorization": "Bearer sk_test_localstripe"},
+            timeout=10,
+        )
+        assert customers.status_code == 200 and customers.json()["object"] == "list"
+        assert (tmp_path / "localstripe").is_dir()
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -113,3 +123,4 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
     # A clean start for a newcomer: no warning repeated by every Celery process.
     assert "No hostname was supplied" not in output
     assert "superuser privileges" not in output
+    assert "PAYMENTS ARE IN TEST MODE" in output

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from certification.pipeline.stages.base import StageContext, StageOutcome
 from certification.pipeline.stages.sandboxing import sandbox_limits
-from certification.simulation.base import SimulationBackend
+from certification.simulation.backend import SimulationBackend
 from certification.simulation.equivalence import Tolerance, compare_outputs
 from certification.simulation.harness_abi import Dtype
 from certification.simulation.latency import estimate_latency, judge_latency

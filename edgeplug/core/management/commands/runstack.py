@@ -1,15 +1,25 @@
 """manage.py runstack: migrate, seed demo data, then run web + Celery worker + beat in one
-foreground command; Ctrl-C (or SIGTERM) stops all three cleanly."""
+foreground command; Ctrl-C (or SIGTERM) stops all three cleanly.
+
+Without ``STRIPE_API_KEY`` it also runs localstripe on loopback as a clearly labelled
+TEST-MODE payment processor, so a newcomer can buy with Stripe's test card numbers.
+"""
 
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from edgeplug.core.processes import celery_command
 
 # The start of Celery's SecurityWarning for a worker running as root (celery.platforms).
 ROOT_WARNING_FILTER = "ignore:You're running the worker with superuser privileges"
@@ -24,8 +34,15 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
         parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
         parser.add_argument("--no-seed", action="store_true", help="Skip seed_demo.")
+        parser.add_argument(
+            "--stripe-port",
+            type=int,
+            default=8420,
+            help="port of the test-mode payment processor (localstripe) when STRIPE_API_KEY "
+            "is not set",
+        )
 
-    def handle(self, *args, host, port, workers, concurrency, no_seed, **options):
+    def handle(self, *args, host, port, workers, concurrency, no_seed, stripe_port, **options):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if not no_seed:
@@ -44,32 +61,14 @@ class Command(BaseCommand):
                 "--access-logfile",
                 "-",
             ],
-            "worker": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "edgeplug",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(concurrency),
-            ],
-            "beat": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "edgeplug",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                settings.CELERY_BEAT_SCHEDULE_FILENAME,
-            ],
+            "worker": celery_command("worker", "--concurrency", str(concurrency)),
+            "beat": celery_command("beat", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME),
         }
-        envs = dict.fromkeys(commands)
+        env = dict(os.environ)
+        test_payments = None
+        if not settings.STRIPE_API_KEY:
+            test_payments = self._test_mode_payments(python, stripe_port, env)
+        envs = dict.fromkeys(commands, env)
         if os.geteuid() == 0:
             # `make run` on a fresh machine runs as root (the set-up needs apt-get). Celery then
             # warns in every process; say it once here instead. Deployments run as an
@@ -78,11 +77,14 @@ class Command(BaseCommand):
                 "Running as root: fine on a development machine; in production run EdgePlug "
                 "as an unprivileged user."
             )
-            envs["worker"] = {**os.environ, "PYTHONWARNINGS": ROOT_WARNING_FILTER}
+            envs["worker"] = {**env, "PYTHONWARNINGS": ROOT_WARNING_FILTER}
         procs = {
             name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=envs[name])
             for name, cmd in commands.items()
         }
+        if test_payments is not None:
+            procs["payments"] = test_payments
+            self._register_webhook(env, host, port)
         self.stdout.write(
             self.style.SUCCESS(
                 f"EdgePlug is running on http://{host}:{port}/ "
@@ -90,6 +92,14 @@ class Command(BaseCommand):
             )
         )
         stopping = False
+        if test_payments is not None:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"PAYMENTS ARE IN TEST MODE: localstripe on {env['STRIPE_API_BASE']} "
+                    "(no real money). Save a card with 4242 4242 4242 4242; "
+                    "4000 0027 6000 3184 asks for 3-D Secure, 4000 0000 0000 0341 is declined."
+                )
+            )
 
         def stop(signum, frame):
             nonlocal stopping
@@ -116,3 +126,54 @@ class Command(BaseCommand):
                 proc.kill()
         self.stdout.write("Stopped.")
         sys.exit(exit_code)
+
+    def _test_mode_payments(self, python: str, stripe_port: int, env: dict) -> subprocess.Popen:
+        """Start localstripe and point every child process at it through the environment."""
+        data_dir = settings.VAR_DIR / "localstripe"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        secret_file = data_dir / "webhook_secret"
+        if not secret_file.exists():
+            secret_file.write_text(f"whsec_{secrets.token_hex(24)}")
+        proc = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "billing.localstripe_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(stripe_port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            cwd=settings.BASE_DIR,
+            env={**env, "TMPDIR": str(data_dir)},
+        )
+        env["STRIPE_API_KEY"] = "sk_test_localstripe"
+        env["STRIPE_API_BASE"] = f"http://127.0.0.1:{stripe_port}"
+        env["STRIPE_WEBHOOK_SECRET"] = secret_file.read_text().strip()
+        return proc
+
+    def _register_webhook(self, env: dict, host: str, port: int) -> None:
+        """Ask localstripe to deliver its events, signed, to our webhook endpoint."""
+        stripe_port = int(env["STRIPE_API_BASE"].rsplit(":", 1)[1])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", stripe_port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        body = urllib.parse.urlencode(
+            {
+                "url": f"http://{host}:{port}/api/v1/stripe/webhook",
+                "secret": env["STRIPE_WEBHOOK_SECRET"],
+            }
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 - our own loopback URL
+            f"{env['STRIPE_API_BASE']}/_config/webhooks/edgeplug", data=body, method="POST"
+        )
+        try:
+            urllib.request.urlopen(request, timeout=5).close()  # noqa: S310
+        except OSError as exc:
+            self.stderr.write(f"Could not register the test-mode webhook: {exc}")

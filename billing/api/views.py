@@ -1,0 +1,82 @@
+"""Saved cards (/api/v1/billing/payment-methods) and the Stripe webhook."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing import payments, webhooks
+from billing.api import serializers as s
+from billing.models import PaymentMethod
+from edgeplug.tenancy.models import Role
+from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.scoping import for_request, get_for_request
+
+CanPay = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
+
+
+class PaymentMethodListCreate(generics.ListAPIView):
+    """List saved cards; POST a succeeded SetupIntent's id to save its card."""
+
+    serializer_class = s.PaymentMethodSerializer
+    permission_classes = [CanPay]
+
+    def get_queryset(self):
+        return for_request(PaymentMethod.objects.all(), self.request)
+
+    @extend_schema(request=s.RecordSetupSerializer, responses={201: s.PaymentMethodSerializer})
+    def post(self, request):
+        data = s.RecordSetupSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        method = payments.record_setup(
+            request.tenant, data.validated_data["setup_intent"], actor=request.user, request=request
+        )
+        return Response(s.PaymentMethodSerializer(method).data, status=status.HTTP_201_CREATED)
+
+
+class SetupIntentCreate(APIView):
+    """Start saving a card: confirm the returned client_secret with Stripe.js."""
+
+    permission_classes = [CanPay]
+
+    @extend_schema(request=None, responses={201: s.SetupStartedSerializer})
+    def post(self, request):
+        started = payments.start_setup(request.tenant)
+        return Response(s.SetupStartedSerializer(started).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentMethodDetail(APIView):
+    permission_classes = [CanPay]
+
+    def _method(self, request, pk):
+        return get_for_request(PaymentMethod.objects.all(), request, pk=pk)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        payments.remove(self._method(request, pk), actor=request.user, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PaymentMethodDefault(PaymentMethodDetail):
+    @extend_schema(request=None, responses=s.PaymentMethodSerializer)
+    def post(self, request, pk):
+        method = payments.make_default(
+            self._method(request, pk), actor=request.user, request=request
+        )
+        return Response(s.PaymentMethodSerializer(method).data)
+
+
+class StripeWebhook(APIView):
+    """Stripe calls this; the signature over the raw body is the authentication."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(request=None, responses={200: OpenApiResponse(description="handled")})
+    def post(self, request):
+        outcome = webhooks.handle_webhook(
+            request._request.body, request.headers.get("Stripe-Signature", "")
+        )
+        return Response({"received": True, "outcome": outcome})

@@ -1,0 +1,57 @@
+"""Run localstripe (a stateful fake Stripe API) as the test-mode payment processor.
+
+localstripe's own CLI listens on every interface and keeps its state in
+``/tmp/localstripe.pickle``; this launcher binds it to one address and keeps the state in a
+directory we choose. Used by the test suite and ``make run``; never in production.
+
+    python -m billing.localstripe_server --host 127.0.0.1 --port 8420 --data-dir var/localstripe
+"""
+
+import argparse
+import pickle
+import socket
+from pathlib import Path
+
+from aiohttp import web
+from localstripe import resources, server
+
+
+def _keep_state_in(directory: Path) -> None:
+    path = directory / "localstripe.pickle"
+
+    def load(store) -> None:
+        if path.exists():
+            with path.open("rb") as f:
+                state = pickle.load(f)  # noqa: S301 - our own file, written by dump below
+            store.clear()
+            store.update(state)
+
+    def dump(store) -> None:
+        with path.open("wb") as f:
+            pickle.dump(dict(store), f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    resources.Store.try_load_from_disk = load
+    resources.Store.dump_to_disk = dump
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8420)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--from-scratch", action="store_true")
+    args = parser.parse_args(argv)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    _keep_state_in(args.data_dir)
+    if not args.from_scratch:
+        server.store.try_load_from_disk()
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    print(f"localstripe (TEST MODE) on http://{args.host}:{args.port}", flush=True)
+    web.run_app(server.app, sock=sock, print=None)
+
+
+if __name__ == "__main__":
+    main()

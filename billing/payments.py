@@ -1,0 +1,270 @@
+"""Stripe, through its SDK: customers, saved cards (SetupIntents), off-session
+PaymentIntents and refunds. The only module that talks to the payment processor.
+
+``STRIPE_API_BASE`` points the SDK at localstripe in tests and in ``make run`` (test mode);
+production leaves it empty and sets ``STRIPE_API_KEY``.
+"""
+
+import contextlib
+from dataclasses import dataclass
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from billing.errors import (
+    InvalidWebhook,
+    PaymentProcessorError,
+    PaymentsNotConfigured,
+    SetupIncomplete,
+    SetupNotYours,
+)
+from billing.models import PaymentMethod, StripeCustomer
+from edgeplug.audit.services import record_event
+from edgeplug.tenancy.models import Tenant
+
+WEBHOOK_TOLERANCE_S = 300
+
+
+def configured() -> bool:
+    return bool(settings.STRIPE_API_KEY)
+
+
+def client() -> stripe.StripeClient:
+    if not configured():
+        raise PaymentsNotConfigured("Payments are not configured on this server.")
+    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    return stripe.StripeClient(settings.STRIPE_API_KEY, base_addresses=base, max_network_retries=2)
+
+
+def default_payment_method(tenant: Tenant) -> PaymentMethod | None:
+    return PaymentMethod.objects.filter(tenant=tenant, is_default=True).first()
+
+
+def ensure_customer(tenant: Tenant) -> str:
+    """The tenant's Stripe customer id, creating the customer the first time."""
+    existing = StripeCustomer.objects.filter(tenant=tenant).first()
+    if existing is not None:
+        return existing.customer_id
+    customer = client().v1.customers.create(
+        params={"name": tenant.name, "metadata": {"tenant": str(tenant.pk), "slug": tenant.slug}},
+        options={"idempotency_key": f"edgeplug-customer-tenant-{tenant.pk}"},
+    )
+    try:
+        with transaction.atomic():
+            StripeCustomer.objects.create(tenant=tenant, customer_id=customer.id)
+    except IntegrityError:
+        return StripeCustomer.objects.get(tenant=tenant).customer_id
+    return customer.id
+
+
+@dataclass(frozen=True)
+class SetupStarted:
+    setup_intent_id: str
+    client_secret: str
+    customer_id: str
+
+
+def start_setup(tenant: Tenant) -> SetupStarted:
+    """A SetupIntent the customer confirms with their card (Stripe.js) to save it."""
+    customer_id = ensure_customer(tenant)
+    intent = client().v1.setup_intents.create(
+        params={"customer": customer_id, "usage": "off_session"}
+    )
+    return SetupStarted(intent.id, intent.client_secret, customer_id)
+
+
+def record_setup(tenant: Tenant, setup_intent_id: str, *, actor=None, request=None):
+    """Save the card of a succeeded SetupIntent of this tenant's customer (idempotent)."""
+    stripe_client = client()
+    customer = StripeCustomer.objects.filter(tenant=tenant).first()
+    try:
+        intent = stripe_client.v1.setup_intents.retrieve(setup_intent_id)
+    except stripe.InvalidRequestError as exc:
+        raise SetupNotYours(f"No setup intent {setup_intent_id}.") from exc
+    if customer is None or intent.customer != customer.customer_id:
+        raise SetupNotYours(f"No setup intent {setup_intent_id}.")
+    if intent.status != "succeeded" or not intent.payment_method:
+        raise SetupIncomplete(
+            f"Setup intent {setup_intent_id} is {intent.status}: confirm it with the card first."
+        )
+    return _save_card(tenant, customer.customer_id, intent.payment_method, actor, request)
+
+
+def record_setup_for_customer(customer_id: str, setup_intent_id: str):
+    """The webhook door of ``record_setup``: the tenant is found by its customer id."""
+    customer = StripeCustomer.objects.select_related("tenant").filter(customer_id=customer_id)
+    customer = customer.first()
+    if customer is None:
+        return None
+    return record_setup(customer.tenant, setup_intent_id)
+
+
+def _save_card(tenant, customer_id, payment_method_id, actor, request) -> PaymentMethod:
+    stripe_client = client()
+    method = stripe_client.v1.payment_methods.retrieve(payment_method_id)
+    if method.customer != customer_id:
+        # Stripe attaches on confirmation; localstripe leaves it to us.
+        method = stripe_client.v1.payment_methods.attach(
+            payment_method_id, params={"customer": customer_id}
+        )
+    card = method.card
+    with transaction.atomic():
+        saved, created = PaymentMethod.objects.get_or_create(
+            stripe_id=method.id,
+            defaults={
+                "tenant": tenant,
+                "brand": card.brand,
+                "last4": card.last4,
+                "exp_month": card.exp_month,
+                "exp_year": card.exp_year,
+            },
+        )
+        if created:
+            has_default = PaymentMethod.objects.select_for_update().filter(
+                tenant=tenant, is_default=True
+            )
+            if not has_default.exists():
+                saved.is_default = True
+                saved.save(update_fields=["is_default"])
+            record_event(
+                "payment_method_added",
+                request=request,
+                actor=actor,
+                tenant=tenant,
+                target=f"{card.brand} ending {card.last4}",
+            )
+    return saved
+
+
+@transaction.atomic
+def make_default(method: PaymentMethod, *, actor=None, request=None) -> PaymentMethod:
+    PaymentMethod.objects.select_for_update().filter(tenant=method.tenant, is_default=True).update(
+        is_default=False
+    )
+    method.is_default = True
+    method.save(update_fields=["is_default"])
+    record_event(
+        "payment_method_default",
+        request=request,
+        actor=actor,
+        tenant=method.tenant,
+        target=str(method),
+    )
+    return method
+
+
+def remove(method: PaymentMethod, *, actor=None, request=None) -> None:
+    # Already detached at Stripe: forget it here too.
+    with contextlib.suppress(stripe.InvalidRequestError):
+        client().v1.payment_methods.detach(method.stripe_id)
+    with transaction.atomic():
+        record_event(
+            "payment_method_removed",
+            request=request,
+            actor=actor,
+            tenant=method.tenant,
+            target=str(method),
+        )
+        method.delete()
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """What the processor says about one PaymentIntent."""
+
+    status: str  # succeeded | requires_action | failed | processing
+    payment_intent_id: str = ""
+    client_secret: str = ""
+    failure_code: str = ""
+    failure_message: str = ""
+    amount_refunded: int = 0
+
+
+def _outcome(intent) -> PaymentOutcome:
+    status = intent.status
+    error = intent.last_payment_error.to_dict() if intent.last_payment_error else {}
+    if status in ("requires_payment_method", "canceled"):
+        return PaymentOutcome(
+            "failed",
+            intent.id,
+            failure_code=error.get("code") or "payment_failed",
+            failure_message=error.get("message") or f"The payment is {status}.",
+        )
+    if status == "requires_action":
+        return PaymentOutcome("requires_action", intent.id, client_secret=intent.client_secret)
+    if status == "succeeded":
+        return PaymentOutcome("succeeded", intent.id)
+    return PaymentOutcome("processing", intent.id)
+
+
+def charge_off_session(
+    tenant: Tenant, amount: int, currency: str, *, idempotency_key: str, metadata: dict
+) -> PaymentOutcome:
+    """Charge the tenant's default card without the customer present."""
+    method = default_payment_method(tenant)
+    customer_id = ensure_customer(tenant)
+    try:
+        intent = client().v1.payment_intents.create(
+            params={
+                "amount": amount,
+                "currency": currency.lower(),
+                "customer": customer_id,
+                "payment_method": method.stripe_id,
+                "confirm": True,
+                "off_session": True,
+                "metadata": metadata,
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.CardError as exc:
+        intent_id = getattr(exc.error.payment_intent, "id", "") if exc.error else ""
+        return PaymentOutcome(
+            "failed",
+            intent_id or "",
+            failure_code=exc.code or "card_declined",
+            failure_message=exc.user_message or "The card was declined.",
+        )
+    except stripe.StripeError as exc:
+        raise PaymentProcessorError(f"The payment processor failed: {exc.user_message}") from exc
+    return _outcome(intent)
+
+
+def payment_status(payment_intent_id: str) -> PaymentOutcome:
+    """Re-fetch a PaymentIntent: the truth a webhook only hints at."""
+    intent = client().v1.payment_intents.retrieve(payment_intent_id)
+    outcome = _outcome(intent)
+    charge_id = intent.latest_charge
+    if outcome.status == "succeeded" and charge_id:
+        charge = client().v1.charges.retrieve(
+            charge_id if isinstance(charge_id, str) else charge_id.id
+        )
+        return PaymentOutcome("succeeded", intent.id, amount_refunded=charge.amount_refunded or 0)
+    return outcome
+
+
+def refund(payment_intent_id: str, *, idempotency_key: str) -> str:
+    try:
+        created = client().v1.refunds.create(
+            params={"payment_intent": payment_intent_id},
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as exc:
+        raise PaymentProcessorError(f"The refund failed: {exc.user_message}") from exc
+    return created.id
+
+
+def verified_event(payload: bytes, signature: str):
+    """The event in a webhook request, if Stripe's signature over the raw body is valid."""
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise PaymentsNotConfigured("STRIPE_WEBHOOK_SECRET is not set on this server.")
+    try:
+        return stripe.Webhook.construct_event(
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=WEBHOOK_TOLERANCE_S
+        )
+    except ValueError as exc:
+        raise InvalidWebhook("The body is not a Stripe event.", code="invalid_payload") from exc
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidWebhook(
+            "The Stripe-Signature header does not match the body (or is too old)."
+        ) from exc

@@ -1,0 +1,74 @@
+"""Stripe webhooks: verify the signature, store each event id once, re-fetch, apply.
+
+An event is a trigger, not the truth: payment and refund events make us re-fetch the
+PaymentIntent and apply its current state (marketplace.orders.sync_payment), so duplicate
+and out-of-order deliveries end in the same single entitlement. The event row and its
+effects commit together: if handling fails, nothing is stored and Stripe retries.
+"""
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+
+from billing import payments
+from billing.errors import RetryLater
+from billing.models import WebhookEvent
+from marketplace import orders
+
+PAYMENT_EVENTS = {
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.requires_action",
+    "payment_intent.processing",
+    "payment_intent.canceled",
+}
+
+
+def _object(event) -> dict:
+    return event["data"]["object"].to_dict()
+
+
+def handle_webhook(payload: bytes, signature: str) -> str:
+    """Verify and handle one delivery; returns what happened ("handled", "duplicate"...)."""
+    event = payments.verified_event(payload, signature)
+    try:
+        with transaction.atomic():
+            _limit_lock_wait()
+            record = WebhookEvent.objects.create(
+                event_id=event["id"], type=event["type"], object_id=_object(event).get("id", "")
+            )
+            outcome = _dispatch(event)
+            record.outcome = outcome
+            record.save(update_fields=["outcome"])
+    except IntegrityError:
+        if WebhookEvent.objects.filter(event_id=event["id"]).exists():
+            return "duplicate"
+        raise
+    except OperationalError as exc:
+        # An order row is locked (a payment being collected): Stripe retries a 503 later.
+        raise RetryLater("The order is busy; deliver this event again later.") from exc
+    return outcome
+
+
+def _limit_lock_wait() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)",
+                [f"{settings.STRIPE_WEBHOOK_LOCK_TIMEOUT_MS}ms"],
+            )
+
+
+def _dispatch(event) -> str:
+    kind = event["type"]
+    obj = _object(event)
+    if kind in PAYMENT_EVENTS:
+        order = orders.sync_payment(obj["id"])
+        return f"order {order.pk} {order.status}" if order else "no order"
+    if kind == "charge.refunded":
+        intent = obj.get("payment_intent")
+        order = orders.sync_payment(intent) if intent else None
+        return f"order {order.pk} {order.status}" if order else "no order"
+    if kind == "setup_intent.succeeded":
+        method = payments.record_setup_for_customer(obj.get("customer") or "", obj["id"])
+        return f"payment method {method.pk}" if method else "no customer"
+    return "ignored"

@@ -1,0 +1,231 @@
+"""Shapes of the commerce API: price plans, orders, entitlements."""
+
+from rest_framework import serializers
+
+from edgeplug.core.serializers import StrictSerializer
+from marketplace.models import (
+    Deployment,
+    Device,
+    Entitlement,
+    Order,
+    PlanKind,
+    PricePlan,
+    Review,
+)
+
+
+class PricePlanSerializer(serializers.ModelSerializer):
+    retired = serializers.SerializerMethodField()
+    agent = serializers.IntegerField(source="agent_id", read_only=True)
+
+    class Meta:
+        model = PricePlan
+        fields = [
+            "id",
+            "agent",
+            "key",
+            "version",
+            "name",
+            "kind",
+            "currency",
+            "amount",
+            "terms",
+            "is_current",
+            "retired",
+            "retired_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_retired(self, obj) -> bool:
+        return obj.retired_at is not None
+
+
+class CreatePlanSerializer(StrictSerializer):
+    key = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=PlanKind.choices)
+    currency = serializers.CharField(max_length=3, required=False, default="", allow_blank=True)
+    amount = serializers.IntegerField(min_value=0, required=False, default=0)
+    terms = serializers.JSONField(required=False, default=dict)
+
+    def validate_currency(self, value: str) -> str:
+        return value.upper()
+
+
+class RevisePlanSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    amount = serializers.IntegerField(min_value=0, required=False)
+    terms = serializers.JSONField(required=False)
+
+    def validate_currency(self, value: str) -> str:
+        return value.upper()
+
+
+class CreateOrderSerializer(StrictSerializer):
+    agent = serializers.IntegerField(min_value=1)
+    plan = serializers.IntegerField(min_value=1)
+    seats = serializers.IntegerField(min_value=1, max_value=100_000, default=1)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    plan = PricePlanSerializer(read_only=True)
+    agent = serializers.IntegerField(source="agent_id", read_only=True)
+    entitlement = serializers.SerializerMethodField()
+    client_secret = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "agent",
+            "plan",
+            "seats",
+            "status",
+            "currency",
+            "amount",
+            "breakdown",
+            "payment_intent_id",
+            "client_secret",
+            "failure_code",
+            "failure_detail",
+            "entitlement",
+            "created_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+    def get_entitlement(self, obj) -> int | None:
+        entitlement = getattr(obj, "entitlement", None)
+        return entitlement.pk if entitlement is not None else None
+
+    def get_client_secret(self, obj) -> str | None:
+        # Only while the customer still has to confirm (3-D Secure).
+        return obj.client_secret if obj.status == "requires_action" else None
+
+
+class EntitlementSerializer(serializers.ModelSerializer):
+    agent = serializers.IntegerField(source="agent_id", read_only=True)
+    agent_name = serializers.CharField(source="agent.name", read_only=True)
+    vendor = serializers.CharField(source="agent.tenant.slug", read_only=True)
+    plan = serializers.JSONField(source="plan_snapshot", read_only=True)
+    order = serializers.IntegerField(source="order_id", read_only=True)
+
+    class Meta:
+        model = Entitlement
+        fields = [
+            "id",
+            "agent",
+            "agent_name",
+            "vendor",
+            "plan",
+            "order",
+            "seats",
+            "status",
+            "status_reason",
+            "valid_from",
+            "valid_until",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    active = serializers.BooleanField(source="is_active", read_only=True)
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "name",
+            "hardware_id",
+            "core",
+            "token_prefix",
+            "token_created_at",
+            "active",
+            "revoked_at",
+            "last_seen_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RegisterDeviceSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100)
+    hardware_id = serializers.CharField(max_length=128)
+    core = serializers.CharField(max_length=32)
+
+
+class IssuedTokenSerializer(serializers.Serializer):
+    device = DeviceSerializer()
+    token = serializers.CharField(help_text="shown once; store it on the device")
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    device = serializers.IntegerField(source="device_id", read_only=True)
+    agent = serializers.IntegerField(source="agent_id", read_only=True)
+    version = serializers.CharField(source="version.version", read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = ["id", "device", "agent", "version", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class CreateDeploymentSerializer(StrictSerializer):
+    agent = serializers.IntegerField(min_value=1)
+    version = serializers.CharField(max_length=128)
+
+
+class AssignmentSerializer(serializers.Serializer):
+    deployment = serializers.IntegerField()
+    agent = serializers.CharField()
+    vendor = serializers.CharField()
+    version = serializers.CharField()
+    digest = serializers.CharField()
+    reason = serializers.CharField(required=False)
+    certificate_id = serializers.IntegerField(required=False)
+    certificate_key_id = serializers.CharField(required=False)
+    certificate_expires_at = serializers.DateTimeField(required=False)
+    download_url = serializers.CharField(required=False)
+
+
+class AssignmentsSerializer(serializers.Serializer):
+    run = AssignmentSerializer(many=True)
+    stop = AssignmentSerializer(many=True)
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    tenant = serializers.CharField(source="tenant.name", read_only=True)
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "tenant",
+            "stars",
+            "title",
+            "text",
+            "created_at",
+            "updated_at",
+            "vendor_reply",
+            "vendor_reply_at",
+        ]
+        read_only_fields = fields
+
+
+class SubmitReviewSerializer(StrictSerializer):
+    stars = serializers.IntegerField(min_value=1, max_value=5)
+    title = serializers.CharField(max_length=120)
+    text = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+
+
+class ReplySerializer(StrictSerializer):
+    text = serializers.CharField(max_length=5000)
+
+
+class RatingSummarySerializer(serializers.Serializer):
+    average = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField()
+    histogram = serializers.DictField(child=serializers.IntegerField())

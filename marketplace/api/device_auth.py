@@ -1,0 +1,66 @@
+"""Devices authenticate with their token: ``Authorization: Device <token>``."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+
+from marketplace.devices import device_for_token, touch
+from marketplace.models import Device
+
+KEYWORD = b"device"
+
+
+class DevicePrincipal:
+    """request.user for a device: authenticated, no staff powers, no tenant role."""
+
+    is_authenticated = True
+    is_active = True
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self, device: Device):
+        self.device = device
+        self.pk = f"device-{device.pk}"
+
+    def __str__(self) -> str:
+        return f"device {self.device.token_prefix}"
+
+
+class DeviceTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != KEYWORD:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Send Authorization: Device <token>.")
+        device = device_for_token(header[1].decode("latin-1"))
+        if device is None:
+            raise exceptions.AuthenticationFailed("This device token is not valid or was revoked.")
+        touch(device)
+        for target in (request, getattr(request, "_request", None)):
+            if target is not None:
+                target.tenant = device.tenant
+                target.role = None
+        return DevicePrincipal(device), device
+
+    def authenticate_header(self, request) -> str:
+        return "Device"
+
+
+class IsDevice(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, Device)
+
+
+class DeviceTokenScheme(OpenApiAuthenticationExtension):
+    target_class = DeviceTokenAuthentication
+    name = "deviceToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Device <token>, as returned once by POST /api/v1/devices",
+        }

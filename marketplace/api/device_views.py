@@ -1,0 +1,114 @@
+"""Devices and deployments (tenant admins and operators), and the device's own view."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from edgeplug.tenancy.models import Role
+from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.scoping import for_request, get_for_request
+from marketplace import devices
+from marketplace.api import commerce_serializers as s
+from marketplace.api.device_auth import DeviceTokenAuthentication, IsDevice
+from marketplace.models import Deployment, Device
+from marketplace.visibility import visible_versions
+
+CanManageDevices = HasTenantRole.with_roles(Role.ADMIN, Role.OPERATOR)
+
+
+def _device(request, pk) -> Device:
+    return get_for_request(Device.objects.select_related("tenant"), request, pk=pk)
+
+
+class DeviceListCreate(generics.ListAPIView):
+    serializer_class = s.DeviceSerializer
+    permission_classes = [CanManageDevices]
+
+    def get_queryset(self):
+        return for_request(Device.objects.all(), self.request)
+
+    @extend_schema(request=s.RegisterDeviceSerializer, responses={201: s.IssuedTokenSerializer})
+    def post(self, request):
+        data = s.RegisterDeviceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        issued = devices.register_device(
+            request.tenant, actor=request.user, request=request, **data.validated_data
+        )
+        return Response(s.IssuedTokenSerializer(issued).data, status=status.HTTP_201_CREATED)
+
+
+class DeviceDetail(generics.RetrieveAPIView):
+    serializer_class = s.DeviceSerializer
+    permission_classes = [CanManageDevices]
+
+    def get_queryset(self):
+        return for_request(Device.objects.all(), self.request)
+
+
+class DeviceRotateToken(APIView):
+    permission_classes = [CanManageDevices]
+
+    @extend_schema(request=None, responses=s.IssuedTokenSerializer)
+    def post(self, request, pk):
+        issued = devices.rotate_token(_device(request, pk), actor=request.user, request=request)
+        return Response(s.IssuedTokenSerializer(issued).data)
+
+
+class DeviceRevoke(APIView):
+    permission_classes = [CanManageDevices]
+
+    @extend_schema(request=None, responses=s.DeviceSerializer)
+    def post(self, request, pk):
+        device = devices.revoke_device(_device(request, pk), actor=request.user, request=request)
+        return Response(s.DeviceSerializer(device).data)
+
+
+class DeploymentListCreate(generics.ListAPIView):
+    serializer_class = s.DeploymentSerializer
+    permission_classes = [CanManageDevices]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Deployment.objects.none()
+        device = _device(self.request, self.kwargs["pk"])
+        return device.deployments.select_related("version")
+
+    @extend_schema(request=s.CreateDeploymentSerializer, responses={201: s.DeploymentSerializer})
+    def post(self, request, pk):
+        device = _device(request, pk)
+        data = s.CreateDeploymentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = generics.get_object_or_404(
+            visible_versions(request).select_related("agent"),
+            agent_id=data.validated_data["agent"],
+            version=data.validated_data["version"],
+        )
+        deployment = devices.deploy(device, version, actor=request.user, request=request)
+        return Response(s.DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED)
+
+
+class DeploymentDetail(APIView):
+    permission_classes = [CanManageDevices]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk, deployment_id):
+        deployment = get_for_request(
+            Deployment.objects.select_related("device", "version"),
+            request,
+            device_id=pk,
+            pk=deployment_id,
+        )
+        devices.remove_deployment(deployment, actor=request.user, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeviceAssignments(APIView):
+    """What this device must run, and what it must stop (device token only)."""
+
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [IsDevice]
+
+    @extend_schema(responses=s.AssignmentsSerializer)
+    def get(self, request):
+        return Response(s.AssignmentsSerializer(devices.assignments_for(request.auth)).data)

@@ -1,0 +1,109 @@
+"""Customers buy agents: /api/v1/orders (Idempotency-Key required) and /api/v1/entitlements."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+
+from edgeplug.tenancy.models import Role
+from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.scoping import for_request
+from marketplace import orders
+from marketplace.api import commerce_serializers as s
+from marketplace.models import Entitlement, Order, OrderStatus
+
+CanBuy = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
+IsMember = HasTenantRole.with_roles(*Role.values)
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Any unique string; a retry with the same key and body returns the same order.",
+)
+
+
+def _orders(request):
+    return for_request(
+        Order.objects.select_related("plan", "entitlement").order_by("-created_at", "-id"),
+        request,
+    )
+
+
+class OrderListCreate(generics.ListAPIView):
+    serializer_class = s.OrderSerializer
+    permission_classes = [CanBuy]
+
+    def get_queryset(self):
+        return _orders(self.request)
+
+    @extend_schema(
+        request=s.CreateOrderSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.OrderSerializer, 200: s.OrderSerializer, 402: s.OrderSerializer},
+    )
+    def post(self, request):
+        data = s.CreateOrderSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order, created = orders.place_order(
+            request.tenant,
+            agent_id=data.validated_data["agent"],
+            plan_id=data.validated_data["plan"],
+            seats=data.validated_data["seats"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            actor=request.user,
+            request=request,
+        )
+        order = orders.collect_payment(order)
+        order = _orders(request).get(pk=order.pk)
+        body = s.OrderSerializer(order).data
+        if order.status == OrderStatus.FAILED:
+            code = "card_declined" if order.failure_code == "card_declined" else "payment_failed"
+            failed = {"code": code, "detail": order.failure_detail, "order": body}
+            return Response(failed, status=status.HTTP_402_PAYMENT_REQUIRED)
+        response = Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        if not created:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class OrderDetail(generics.RetrieveAPIView):
+    """An order; one awaiting payment is first brought up to date with the processor."""
+
+    serializer_class = s.OrderSerializer
+    permission_classes = [CanBuy]
+
+    def get_queryset(self):
+        return _orders(self.request)
+
+    def get_object(self):
+        order = super().get_object()
+        if order.status in (OrderStatus.PENDING, OrderStatus.REQUIRES_ACTION):
+            orders.collect_payment(order)
+            order = super().get_object()
+        return order
+
+
+class EntitlementList(generics.ListAPIView):
+    serializer_class = s.EntitlementSerializer
+    permission_classes = [IsMember]
+    filterset_fields = ["status", "agent"]
+
+    def get_queryset(self):
+        return for_request(
+            Entitlement.objects.select_related("agent", "agent__tenant").order_by(
+                "-created_at", "-id"
+            ),
+            self.request,
+        )
+
+
+class EntitlementDetail(generics.RetrieveAPIView):
+    serializer_class = s.EntitlementSerializer
+    permission_classes = [IsMember]
+
+    def get_queryset(self):
+        return for_request(
+            Entitlement.objects.select_related("agent", "agent__tenant"), self.request
+        )

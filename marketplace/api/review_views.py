@@ -1,0 +1,81 @@
+"""Reviews of an agent: read by anyone signed in, written by entitled tenants, one vendor reply."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from edgeplug.tenancy.models import Role
+from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.scoping import get_for_request
+from marketplace import catalogue, reviews
+from marketplace.api import commerce_serializers as s
+from marketplace.api.permissions import IsVendorPublisher
+from marketplace.models import Agent, Review
+from marketplace.visibility import visible_agents
+
+CanReview = HasTenantRole.with_roles(Role.ADMIN, Role.DEVELOPER, Role.OPERATOR)
+
+
+def _visible_agent(request, agent_id: int) -> Agent:
+    return generics.get_object_or_404(visible_agents(request), pk=agent_id)
+
+
+class ReviewListCreate(generics.ListAPIView):
+    serializer_class = s.ReviewSerializer
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [CanReview()]
+        return [IsAuthenticated()]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Review.objects.none()
+        agent = _visible_agent(self.request, self.kwargs["agent_id"])
+        return catalogue.visible_reviews(agent).select_related("tenant")
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        agent = _visible_agent(request, kwargs["agent_id"])
+        response.data["summary"] = s.RatingSummarySerializer(catalogue.rating_summary(agent)).data
+        return response
+
+    @extend_schema(
+        request=s.SubmitReviewSerializer,
+        responses={201: s.ReviewSerializer, 200: s.ReviewSerializer},
+    )
+    def post(self, request, agent_id):
+        agent = _visible_agent(request, agent_id)
+        data = s.SubmitReviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review, created = reviews.submit_review(
+            request.tenant, agent, actor=request.user, request=request, **data.validated_data
+        )
+        return Response(
+            s.ReviewSerializer(review).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ReviewReply(APIView):
+    permission_classes = [IsVendorPublisher]
+
+    @extend_schema(request=s.ReplySerializer, responses=s.ReviewSerializer)
+    def post(self, request, agent_id, review_id):
+        # The vendor replies to reviews of its own agents only; others' are not found.
+        review = get_for_request(
+            Review.objects.select_related("agent", "tenant"),
+            request,
+            field="agent__tenant",
+            agent_id=agent_id,
+            pk=review_id,
+            hidden_at__isnull=True,
+        )
+        data = s.ReplySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = reviews.reply_to_review(
+            review, data.validated_data["text"], actor=request.user, request=request
+        )
+        return Response(s.ReviewSerializer(review).data)

@@ -1,0 +1,214 @@
+"""The catalogue: each public agent's listing (certificate figures, plans, ratings,
+popularity), full-text search with typo tolerance, certificate-based filters, facets
+and sorts.
+
+On PostgreSQL search uses a weighted ``SearchVector`` (name > type and vendor > description,
+``english`` stemming) stored on the listing with a GIN index, ranked by ``SearchRank``, plus
+``pg_trgm`` word similarity so "anomoly" finds anomaly detectors. SQLite (the embedded
+default) falls back to substring matching.
+"""
+
+import math
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    TrigramWordSimilarity,
+)
+from django.db import connection
+from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from marketplace.certified import current_certificate
+from marketplace.models import Agent, CatalogueListing, Entitlement, PlanKind, PricePlan, Review
+from marketplace.versioning import newest_first
+
+FACETS = ("agent_type", "core", "level", "license")
+PRICE_MODELS = {"free": "has_free", "one_time": "has_one_time", "metered": "has_metered"}
+
+
+# --- the certificate summary -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificateSummary:
+    certificate_id: int
+    level: str
+    core: str
+    model_bytes: int | None
+    arena_bytes: int | None
+    latency_median_us: int | None
+    latency_worst_us: int | None
+    issued_at: str
+    expires_at: str
+
+
+def _stage_metrics(payload: dict, stage: str) -> dict:
+    for entry in payload.get("stages", []):
+        if entry.get("stage") == stage:
+            return entry.get("metrics") or {}
+    return {}
+
+
+def _int(value) -> int | None:
+    return math.ceil(value) if isinstance(value, (int, float)) else None
+
+
+def summarize_certificate(certificate) -> CertificateSummary:
+    """Measured figures: latency on the emulated target (simulation), falling back to the
+    performance stage's instruction-count estimate; model and tensor-arena bytes."""
+    payload = certificate.payload
+    simulation = _stage_metrics(payload, "simulation")
+    performance = _stage_metrics(payload, "performance")
+    worst = simulation.get("latency_max_us", performance.get("latency_estimate_us"))
+    median = simulation.get("latency_median_us", performance.get("latency_estimate_us"))
+    return CertificateSummary(
+        certificate_id=certificate.pk,
+        level=payload.get("level", ""),
+        core=payload.get("package", {}).get("target_core", ""),
+        model_bytes=_int(performance.get("model_size_bytes")),
+        arena_bytes=_int(performance.get("arena_bytes")),
+        latency_median_us=_int(median),
+        latency_worst_us=_int(worst),
+        issued_at=payload.get("issued_at", ""),
+        expires_at=payload.get("expires_at", ""),
+    )
+
+
+# --- ratings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    average: float | None
+    count: int
+    histogram: dict[str, int]
+
+
+def visible_reviews(agent: Agent) -> QuerySet:
+    return Review.objects.filter(agent=agent, hidden_at__isnull=True)
+
+
+def rating_summary(agent: Agent) -> RatingSummary:
+    """Average, count and a 1-5 star histogram of the agent's visible reviews."""
+    rows = visible_reviews(agent).values("stars").annotate(n=Count("id"))
+    histogram = {str(stars): 0 for stars in range(1, 6)}
+    for row in rows:
+        histogram[str(row["stars"])] = row["n"]
+    average = visible_reviews(agent).aggregate(avg=Avg("stars"))["avg"]
+    return RatingSummary(
+        round(average, 2) if average is not None else None, sum(histogram.values()), histogram
+    )
+
+
+# --- keeping listings current ----------------------------------------------------------------
+
+
+def refresh_listing(agent: Agent) -> CatalogueListing | None:
+    """Rebuild the agent's listing from its newest public version; drop it when none is."""
+    versions = newest_first(agent.versions.public())
+    if not versions:
+        CatalogueListing.objects.filter(agent=agent).delete()
+        return None
+    version = versions[0]
+    certificate = current_certificate(version)
+    summary = summarize_certificate(certificate) if certificate else None
+    kinds = set(PricePlan.objects.orderable().filter(agent=agent).values_list("kind", flat=True))
+    rating = rating_summary(agent)
+    vendor_name = agent.tenant.name
+    values = {
+        "version": version,
+        "name": agent.name,
+        "agent_type": agent.agent_type,
+        "description": agent.description,
+        "vendor_name": vendor_name,
+        "search_text": " ".join([agent.name, agent.agent_type, vendor_name, agent.description]),
+        "license": str(version.manifest.get("license", ""))[:100],
+        "core": summary.core if summary else "",
+        "level": summary.level if summary else "",
+        "certificate_id": summary.certificate_id if summary else None,
+        "model_bytes": summary.model_bytes if summary else None,
+        "arena_bytes": summary.arena_bytes if summary else None,
+        "latency_median_us": summary.latency_median_us if summary else None,
+        "latency_worst_us": summary.latency_worst_us if summary else None,
+        "has_free": PlanKind.FREE in kinds,
+        "has_one_time": PlanKind.ONE_TIME in kinds,
+        "has_metered": PlanKind.METERED in kinds,
+        "rating_average": rating.average,
+        "rating_count": rating.count,
+        "active_entitlements": active_entitlement_count(agent),
+        "published_at": version.certified_at or version.created_at,
+    }
+    listing, _ = CatalogueListing.objects.update_or_create(agent=agent, defaults=values)
+    if connection.vendor == "postgresql":
+        CatalogueListing.objects.filter(pk=listing.pk).update(search_vector=_weighted_vector())
+    return listing
+
+
+def active_entitlement_count(agent: Agent) -> int:
+    now = timezone.now()
+    return (
+        Entitlement.objects.filter(agent=agent, status="active", valid_from__lte=now)
+        .exclude(valid_until__lte=now)
+        .count()
+    )
+
+
+def _weighted_vector() -> SearchVector:
+    return (
+        SearchVector("name", weight="A", config="english")
+        + SearchVector("agent_type", "vendor_name", weight="B", config="english")
+        + SearchVector("description", weight="C", config="english")
+    )
+
+
+# --- search, filters, facets, sorts ------------------------------------------------------------
+
+
+def search(queryset: QuerySet, q: str) -> QuerySet:
+    """Agents matching ``q``, annotated with ``relevance``."""
+    if connection.vendor != "postgresql":
+        matched = queryset.filter(
+            Q(name__icontains=q)
+            | Q(agent_type__icontains=q)
+            | Q(description__icontains=q)
+            | Q(tenant__name__icontains=q)
+        )
+        return matched.annotate(relevance=Value(0.0, output_field=FloatField()))
+    query = SearchQuery(q, config="english", search_type="websearch")
+    return queryset.filter(
+        Q(listing__search_vector=query) | Q(listing__search_text__trigram_word_similar=q)
+    ).annotate(
+        relevance=Coalesce(SearchRank(F("listing__search_vector"), query), 0.0)
+        + TrigramWordSimilarity(q, "listing__search_text")
+    )
+
+
+def facet_counts(queryset: QuerySet) -> dict[str, dict[str, int]]:
+    """Counts per facet value for the agents in ``queryset`` (the current filter set):
+    one grouped query per facet and one for price models, whatever the page size."""
+    listings = CatalogueListing.objects.filter(agent__in=queryset.values("pk"))
+    facets: dict[str, dict[str, int]] = {}
+    for name in FACETS:
+        rows = listings.exclude(**{name: ""}).values(name).annotate(n=Count("pk")).order_by(name)
+        facets[name] = {row[name]: row["n"] for row in rows}
+    totals = listings.aggregate(
+        **{
+            model: Coalesce(Sum(Value(1), filter=Q(**{flag: True})), 0)
+            for model, flag in PRICE_MODELS.items()
+        }
+    )
+    facets["price_model"] = {model: count for model, count in totals.items() if count}
+    return facets
+
+
+SORTS = {
+    "newest": ("-listing__published_at", "-pk"),
+    "rating": (F("listing__rating_average").desc(nulls_last=True), "-listing__rating_count", "pk"),
+    "popularity": ("-listing__active_entitlements", "pk"),
+    "latency": (F("listing__latency_worst_us").asc(nulls_last=True), "pk"),
+    "relevance": ("-relevance", "pk"),
+}

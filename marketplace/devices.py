@@ -1,0 +1,253 @@
+"""Devices and deployments: register a device (its token shown once), rotate or revoke the
+token, deploy an entitled agent version within the tenant's seats, and tell a device what to
+run and what to stop."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from edgeplug.audit.services import record_event
+from edgeplug.tenancy.models import Tenant
+from marketplace.certified import current_certificate
+from marketplace.errors import (
+    DeviceExists,
+    DeviceRevoked,
+    IncompatibleCore,
+    NoCertificate,
+    NotAvailable,
+    NotEntitled,
+    SeatLimitReached,
+)
+from marketplace.models import AgentVersion, Deployment, Device, Entitlement, EntitlementStatus
+from marketplace.orders import active_entitlements
+
+TOKEN_PREFIX = "edp"  # noqa: S105 - the public label of device tokens, not a secret
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token() -> tuple[str, str]:
+    """(prefix, token): the prefix is public and unique; the rest is 256 bits of secret."""
+    prefix = secrets.token_hex(6)
+    return prefix, f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def device_for_token(token: str) -> Device | None:
+    """The active device this token belongs to, or None (constant-time hash comparison)."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None
+    device = Device.objects.select_related("tenant").filter(token_prefix=parts[1]).first()
+    if device is None or not hmac.compare_digest(device.token_hash, _hash(token)):
+        return None
+    if not device.is_active or not device.tenant.is_active:
+        return None
+    return device
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    device: Device
+    token: str
+
+
+def register_device(
+    tenant: Tenant, *, name: str, hardware_id: str, core: str, actor=None, request=None
+) -> IssuedToken:
+    prefix, token = _new_token()
+    try:
+        with transaction.atomic():
+            device = Device.objects.create(
+                tenant=tenant,
+                name=name,
+                hardware_id=hardware_id,
+                core=core,
+                token_prefix=prefix,
+                token_hash=_hash(token),
+                token_created_at=timezone.now(),
+                created_by=actor,
+            )
+            _audit("device_registered", device, actor, request)
+    except IntegrityError as exc:
+        raise DeviceExists(f"A device with hardware id {hardware_id!r} is registered.") from exc
+    return IssuedToken(device, token)
+
+
+@transaction.atomic
+def rotate_token(device: Device, *, actor=None, request=None) -> IssuedToken:
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    _reject_revoked(device)
+    prefix, token = _new_token()
+    device.token_prefix, device.token_hash = prefix, _hash(token)
+    device.token_created_at = timezone.now()
+    device.save(update_fields=["token_prefix", "token_hash", "token_created_at"])
+    _audit("device_token_rotated", device, actor, request)
+    return IssuedToken(device, token)
+
+
+@transaction.atomic
+def revoke_device(device: Device, *, actor=None, request=None) -> Device:
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if device.revoked_at is None:
+        device.revoked_at = timezone.now()
+        device.save(update_fields=["revoked_at"])
+        _audit("device_revoked", device, actor, request)
+    return device
+
+
+def _reject_revoked(device: Device) -> None:
+    if not device.is_active:
+        raise DeviceRevoked(f"Device {device.name} was revoked.")
+
+
+# --- deployments -------------------------------------------------------------------------------
+
+
+def _reject_unavailable(version: AgentVersion) -> None:
+    if not version.is_public:
+        raise NotAvailable(f"{version} is not a certified, approved, unyanked version.")
+
+
+def _reject_incompatible_core(device: Device, version: AgentVersion) -> None:
+    certificate = current_certificate(version)
+    if certificate is None:
+        raise NoCertificate(f"{version} has no valid certificate.")
+    certified_core = certificate.payload["package"]["target_core"]
+    if certified_core != device.core:
+        raise IncompatibleCore(
+            f"{version} is certified for {certified_core}; device {device.name} is {device.core}."
+        )
+
+
+def _locked_seats(tenant: Tenant, version: AgentVersion) -> int:
+    """Lock the tenant's active entitlements to this agent and count their seats; concurrent
+    deployments of the agent wait here, so the seat count is never exceeded."""
+    entitlements = list(
+        active_entitlements(tenant, version.agent_id).select_for_update().order_by("pk")
+    )
+    if not entitlements:
+        raise NotEntitled(f"Your tenant holds no active entitlement to {version.agent.name}.")
+    return sum(e.seats for e in entitlements)
+
+
+@transaction.atomic
+def deploy(device: Device, version: AgentVersion, *, actor=None, request=None) -> Deployment:
+    """Assign ``version`` to ``device``; redeploying the agent there changes its version and
+    keeps its seat."""
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    _reject_revoked(device)
+    _reject_unavailable(version)
+    seats = _locked_seats(device.tenant, version)
+    _reject_incompatible_core(device, version)
+    existing = Deployment.objects.filter(device=device, agent=version.agent).first()
+    if existing is not None:
+        existing.version = version
+        existing.save(update_fields=["version", "updated_at"])
+        _audit("deployment_updated", device, actor, request, version=str(version))
+        return existing
+    used = Deployment.objects.filter(tenant=device.tenant, agent=version.agent).count()
+    if used >= seats:
+        raise SeatLimitReached(
+            f"All {seats} seats of {version.agent.name} are deployed: remove a deployment "
+            "or buy more seats."
+        )
+    deployment = Deployment.objects.create(
+        tenant=device.tenant,
+        device=device,
+        agent=version.agent,
+        version=version,
+        created_by=actor,
+    )
+    _audit("deployment_created", device, actor, request, version=str(version))
+    return deployment
+
+
+@transaction.atomic
+def remove_deployment(deployment: Deployment, *, actor=None, request=None) -> None:
+    _audit("deployment_removed", deployment.device, actor, request, version=str(deployment.version))
+    deployment.delete()
+
+
+# --- what a device runs ------------------------------------------------------------------------
+
+
+@dataclass
+class Assignments:
+    run: list[dict] = field(default_factory=list)
+    stop: list[dict] = field(default_factory=list)
+
+
+def assignments_for(device: Device) -> Assignments:
+    """Versions to run with their certificate ids and digests, and what must stop: yanked
+    versions, certificates no longer valid, entitlements suspended, revoked or expired."""
+    result = Assignments()
+    deployments = Deployment.objects.filter(device=device).select_related(
+        "agent", "agent__tenant", "version"
+    )
+    entitled = set(
+        Entitlement.objects.filter(
+            tenant=device.tenant, status=EntitlementStatus.ACTIVE, valid_from__lte=timezone.now()
+        )
+        .exclude(valid_until__lte=timezone.now())
+        .values_list("agent_id", flat=True)
+    )
+    for deployment in deployments:
+        version = deployment.version
+        entry = {
+            "deployment": deployment.pk,
+            "agent": deployment.agent.name,
+            "vendor": deployment.agent.tenant.slug,
+            "version": version.version,
+            "digest": f"sha256:{version.digest}",
+        }
+        certificate = current_certificate(version)
+        reason = _stop_reason(deployment, certificate, entitled)
+        if reason:
+            result.stop.append({**entry, "reason": reason})
+            continue
+        result.run.append(
+            {
+                **entry,
+                "certificate_id": certificate.pk,
+                "certificate_key_id": certificate.key_id,
+                "certificate_expires_at": certificate.expires_at,
+                "download_url": (
+                    f"/api/v1/agents/{deployment.agent_id}/versions/{version.version}/bundle"
+                ),
+            }
+        )
+    return result
+
+
+def _stop_reason(deployment: Deployment, certificate, entitled: set[int]) -> str:
+    if deployment.version.yanked_at is not None:
+        return "version_yanked"
+    if certificate is None:
+        return "certificate_invalid"
+    if deployment.agent_id not in entitled:
+        return "entitlement_inactive"
+    return ""
+
+
+def touch(device: Device) -> None:
+    Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+
+
+def _audit(action: str, device: Device, actor, request, **details) -> None:
+    record_event(
+        action,
+        request=request,
+        actor=actor,
+        tenant=device.tenant,
+        target=f"device {device.pk} {device.name}",
+        details={"token_prefix": device.token_prefix, **details},
+    )

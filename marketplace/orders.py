@@ -1,0 +1,387 @@
+"""Orders and entitlements: place an order once per Idempotency-Key, complete it, grant it.
+
+``place_order`` validates and writes the order in one durable transaction (free and metered
+orders complete there and then); a one-time order's payment is collected afterwards by
+``collect_payment``, outside that transaction, as the provider call must never hold it open.
+"""
+
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing import payments
+from billing.errors import PaymentMethodRequired, PaymentsNotConfigured
+from edgeplug.audit.services import record_event
+from edgeplug.errors import Conflict, Forbidden
+from edgeplug.tenancy.models import Tenant
+from marketplace import pricing
+from marketplace.catalogue import refresh_listing
+from marketplace.errors import (
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    NotAvailable,
+    OwnAgent,
+    PlanMismatch,
+    PlanRetired,
+    UnknownPlan,
+)
+from marketplace.models import (
+    Agent,
+    AgentVersion,
+    Entitlement,
+    EntitlementStatus,
+    Order,
+    OrderStatus,
+    PlanKind,
+    PricePlan,
+)
+
+MAX_KEY_LENGTH = 255
+
+
+class NotACustomer(Forbidden, code="not_a_customer"):
+    pass
+
+
+class OrderNotRefundable(Conflict, code="order_not_refundable"):
+    pass
+
+
+def request_digest(agent_id: int, plan_id: int, seats: int) -> str:
+    body = json.dumps({"agent": agent_id, "plan": plan_id, "seats": seats}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _require_key(key: str | None) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise IdempotencyKeyRequired(
+            f"Send an Idempotency-Key header (1-{MAX_KEY_LENGTH} printable characters) so a "
+            "retried request cannot buy twice."
+        )
+    return key
+
+
+def _replayed(tenant: Tenant, key: str, digest: str) -> Order | None:
+    order = (
+        Order.objects.select_related("plan", "entitlement")
+        .filter(tenant=tenant, idempotency_key=key)
+        .first()
+    )
+    if order is not None and order.request_digest != digest:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for another order; use a new key for a new order."
+        )
+    return order
+
+
+# --- refusals, one predicate each ------------------------------------------------------------
+
+
+def _reject_non_customer(tenant: Tenant) -> None:
+    if not tenant.is_customer:
+        raise NotACustomer("Only customer tenants can buy agents.")
+
+
+def _plan_for(agent_id: int, plan_id: int) -> PricePlan:
+    plan = PricePlan.objects.select_related("agent", "agent__tenant").filter(pk=plan_id).first()
+    if plan is None:
+        raise UnknownPlan(f"There is no plan {plan_id}.")
+    if plan.agent_id != agent_id:
+        raise PlanMismatch(f"Plan {plan_id} is not a plan of agent {agent_id}.")
+    return plan
+
+
+def _reject_own_agent(tenant: Tenant, agent: Agent) -> None:
+    if agent.tenant_id == tenant.pk:
+        raise OwnAgent("You cannot buy your own agent; you can already download it.")
+
+
+def _reject_unavailable(agent: Agent) -> None:
+    if not AgentVersion.objects.public().filter(agent=agent).exists():
+        raise NotAvailable(f"{agent.name} has no certified, approved version to sell.")
+
+
+def _reject_retired(plan: PricePlan) -> None:
+    if not plan.is_orderable:
+        raise PlanRetired(f"Plan {plan.key} v{plan.version} is no longer offered.")
+
+
+def _reject_unconfigured_payments(plan: PricePlan) -> None:
+    if plan.kind != PlanKind.FREE and not payments.configured():
+        raise PaymentsNotConfigured(
+            "Payments are not configured on this server; only free plans can be ordered."
+        )
+
+
+def _reject_missing_payment_method(tenant: Tenant, plan: PricePlan) -> None:
+    if plan.kind != PlanKind.FREE and payments.default_payment_method(tenant) is None:
+        raise PaymentMethodRequired(
+            "Paid plans are charged to a saved card: add one under /api/v1/billing/payment-methods."
+        )
+
+
+def _price(plan: PricePlan, seats: int) -> pricing.Breakdown:
+    if plan.kind == PlanKind.ONE_TIME:
+        return pricing.price_one_time(plan.amount, plan.currency, seats)
+    return pricing.Breakdown(plan.currency, ())
+
+
+# --- the actions -------------------------------------------------------------------------------
+
+
+def place_order(
+    tenant: Tenant,
+    *,
+    agent_id: int,
+    plan_id: int,
+    seats: int,
+    idempotency_key: str | None,
+    actor=None,
+    request=None,
+) -> tuple[Order, bool]:
+    """(order, created). The same key and body return the order already made."""
+    key = _require_key(idempotency_key)
+    digest = request_digest(agent_id, plan_id, seats)
+    existing = _replayed(tenant, key, digest)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic(durable=True):
+            order = _create_order(tenant, agent_id, plan_id, seats, key, digest, actor, request)
+    except IntegrityError:
+        # A concurrent request with the same key won the insert: answer with its order.
+        existing = _replayed(tenant, key, digest)
+        if existing is None:
+            raise
+        return existing, False
+    return order, True
+
+
+def _create_order(tenant, agent_id, plan_id, seats, key, digest, actor, request) -> Order:
+    _reject_non_customer(tenant)
+    plan = _plan_for(agent_id, plan_id)
+    agent = plan.agent
+    _reject_own_agent(tenant, agent)
+    _reject_unavailable(agent)
+    _reject_retired(plan)
+    _reject_unconfigured_payments(plan)
+    _reject_missing_payment_method(tenant, plan)
+    breakdown = _price(plan, seats)
+    order = Order.objects.create(
+        tenant=tenant,
+        agent=agent,
+        plan=plan,
+        seats=seats,
+        currency=plan.currency,
+        amount=breakdown.total,
+        breakdown=breakdown.as_dict(),
+        idempotency_key=key,
+        request_digest=digest,
+        created_by=actor,
+    )
+    record_event(
+        "order_placed",
+        request=request,
+        actor=actor,
+        tenant=tenant,
+        target=f"order {order.pk}",
+        details={"agent": agent.pk, "plan": plan.pk, "seats": seats, "amount": order.amount},
+    )
+    if plan.kind in (PlanKind.FREE, PlanKind.METERED):
+        _complete(order)
+    return order
+
+
+def _complete(order: Order) -> Entitlement:
+    """Mark the order completed and grant its entitlement; once, however often called."""
+    if order.status != OrderStatus.COMPLETED:
+        order.status = OrderStatus.COMPLETED
+        order.completed_at = timezone.now()
+        order.client_secret = ""
+        order.save(update_fields=["status", "completed_at", "client_secret", "updated_at"])
+    entitlement, created = Entitlement.objects.get_or_create(
+        order=order,
+        defaults={
+            "tenant": order.tenant,
+            "agent": order.agent,
+            "plan": order.plan,
+            "plan_snapshot": order.plan.snapshot(),
+            "seats": order.seats,
+            "valid_from": order.completed_at,
+        },
+    )
+    if created:
+        record_event(
+            "entitlement_granted",
+            tenant=order.tenant,
+            actor=order.created_by,
+            target=f"entitlement {entitlement.pk}",
+            details={"order": order.pk, "agent": order.agent_id, "seats": order.seats},
+        )
+        refresh_listing(order.agent)
+    return entitlement
+
+
+def active_entitlements(tenant: Tenant, agent: Agent | int):
+    now = timezone.now()
+    return (
+        Entitlement.objects.filter(tenant=tenant, agent=agent, status=EntitlementStatus.ACTIVE)
+        .filter(valid_from__lte=now)
+        .exclude(valid_until__lte=now)
+    )
+
+
+# --- payment ---------------------------------------------------------------------------------
+
+
+def stripe_idempotency_key(order: Order) -> str:
+    """Deterministic per order and attempt, so a retried call never charges twice."""
+    return f"edgeplug-order-{order.pk}-attempt-{order.payment_attempt}"
+
+
+def collect_payment(order: Order) -> Order:
+    """Charge a pending one-time order off-session on the tenant's default card, or bring a
+    started payment up to date (the same order requested again, or read after 3-D Secure).
+
+    Runs after ``place_order`` committed. The order row stays locked during the processor
+    call so two retries of one request cannot both create a PaymentIntent."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("tenant", "plan").get(pk=order.pk)
+        waiting = (OrderStatus.PENDING, OrderStatus.REQUIRES_ACTION)
+        if order.status not in waiting or order.amount == 0:
+            return order
+        if order.payment_intent_id:
+            # A retry, or the customer back from 3-D Secure: ask the processor how it went.
+            outcome = payments.payment_status(order.payment_intent_id)
+        else:
+            order.payment_attempt += 1
+            order.save(update_fields=["payment_attempt", "updated_at"])
+            outcome = payments.charge_off_session(
+                order.tenant,
+                order.amount,
+                order.currency,
+                idempotency_key=stripe_idempotency_key(order),
+                metadata={"order": str(order.pk), "tenant": str(order.tenant_id)},
+            )
+        _apply_outcome(order, outcome)
+    return order
+
+
+def sync_payment(payment_intent_id: str) -> Order | None:
+    """A webhook said something happened to this PaymentIntent: re-fetch it and apply the
+    processor's current state, so duplicates and out-of-order deliveries change nothing."""
+    outcome = payments.payment_status(payment_intent_id)
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .select_related("tenant", "plan")
+            .filter(payment_intent_id=payment_intent_id)
+            .first()
+        )
+        if order is None:
+            return None
+        _apply_outcome(order, outcome)
+        if outcome.status == "succeeded" and outcome.amount_refunded >= order.amount > 0:
+            _mark_refunded(order, actor=None, request=None, source="processor")
+    return order
+
+
+def _apply_outcome(order: Order, outcome: payments.PaymentOutcome) -> None:
+    if order.status in (OrderStatus.COMPLETED, OrderStatus.REFUNDED, OrderStatus.FAILED):
+        return  # final states: a late or repeated event never moves them
+    if outcome.payment_intent_id:
+        order.payment_intent_id = outcome.payment_intent_id
+    if outcome.status == "succeeded":
+        order.save(update_fields=["payment_intent_id", "updated_at"])
+        _complete(order)
+    elif outcome.status == "requires_action":
+        order.status = OrderStatus.REQUIRES_ACTION
+        order.client_secret = outcome.client_secret
+        order.save(update_fields=["status", "client_secret", "payment_intent_id", "updated_at"])
+    elif outcome.status == "failed":
+        order.status = OrderStatus.FAILED
+        order.client_secret = ""
+        order.failure_code = outcome.failure_code
+        order.failure_detail = outcome.failure_message[:500]
+        order.save(
+            update_fields=[
+                "status",
+                "client_secret",
+                "failure_code",
+                "failure_detail",
+                "payment_intent_id",
+                "updated_at",
+            ]
+        )
+        record_event(
+            "order_payment_failed",
+            tenant=order.tenant,
+            target=f"order {order.pk}",
+            details={"code": outcome.failure_code},
+        )
+    else:
+        order.save(update_fields=["payment_intent_id", "updated_at"])
+
+
+def refund_order(order: Order, *, actor=None, request=None) -> Order:
+    """A full refund (finance, from the admin): the money goes back, the entitlement ends."""
+    order = Order.objects.get(pk=order.pk)
+    if order.status != OrderStatus.COMPLETED:
+        raise OrderNotRefundable(f"Order {order.pk} is {order.status}; only completed orders.")
+    if order.payment_intent_id:
+        payments.refund(
+            order.payment_intent_id, idempotency_key=f"edgeplug-refund-order-{order.pk}"
+        )
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        _mark_refunded(order, actor=actor, request=request, source="admin")
+    return order
+
+
+def _mark_refunded(order: Order, *, actor, request, source: str) -> None:
+    if order.status == OrderStatus.REFUNDED:
+        return
+    order.status = OrderStatus.REFUNDED
+    order.save(update_fields=["status", "updated_at"])
+    Entitlement.objects.filter(order=order).exclude(status=EntitlementStatus.REVOKED).update(
+        status=EntitlementStatus.REVOKED,
+        status_reason=f"order {order.pk} refunded",
+        updated_at=timezone.now(),
+    )
+    record_event(
+        "order_refunded",
+        request=request,
+        actor=actor,
+        tenant=order.tenant,
+        target=f"order {order.pk}",
+        details={"amount": order.amount, "currency": order.currency, "source": source},
+    )
+    refresh_listing(order.agent)
+
+
+def expire_entitlements() -> int:
+    """Mark active entitlements whose validity has ended as expired; returns how many."""
+    now = timezone.now()
+    ended = list(
+        Entitlement.objects.filter(
+            status=EntitlementStatus.ACTIVE, valid_until__lte=now
+        ).select_related("agent", "tenant")
+    )
+    for entitlement in ended:
+        with transaction.atomic():
+            changed = Entitlement.objects.filter(
+                pk=entitlement.pk, status=EntitlementStatus.ACTIVE
+            ).update(
+                status=EntitlementStatus.EXPIRED, status_reason="validity ended", updated_at=now
+            )
+            if changed:
+                record_event(
+                    "entitlement_expired",
+                    tenant=entitlement.tenant,
+                    target=f"entitlement {entitlement.pk}",
+                    details={"agent": entitlement.agent_id},
+                )
+                refresh_listing(entitlement.agent)
+    return len(ended)

@@ -1,0 +1,133 @@
+"""Vendor price plans: create, revise (a new version once anyone holds the plan), retire."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from edgeplug.audit.services import record_event
+from marketplace import pricing
+from marketplace.catalogue import refresh_listing
+from marketplace.errors import InvalidPlan, PlanKeyExists, PlanRetired
+from marketplace.models import Agent, PlanKind, PricePlan
+
+PRICE_FIELDS = ("name", "currency", "amount", "terms")
+
+
+def validated_price(kind: str, currency: str, amount: int, terms: dict) -> tuple[str, int, dict]:
+    """The plan's (currency, amount, terms) in stored form, or InvalidPlan saying why."""
+    try:
+        if kind == PlanKind.FREE:
+            _reject_price_on_free_plan(currency, amount, terms)
+            return "", 0, {}
+        pricing.currency_exponent(currency)
+        if kind == PlanKind.ONE_TIME:
+            if terms:
+                raise InvalidPlan("A one-time plan takes an amount, not metered terms.")
+            if pricing.price_one_time(amount, currency, 1).total <= 0:
+                raise InvalidPlan("A one-time plan needs an amount above zero (or use free).")
+            return currency, amount, {}
+        if amount:
+            raise InvalidPlan("A metered plan is priced by its terms; amount must be 0.")
+        return currency, 0, pricing.terms_as_json(pricing.parse_metered_terms(currency, terms))
+    except pricing.InvalidPriceTerms as exc:
+        raise InvalidPlan(str(exc)) from exc
+
+
+def _reject_price_on_free_plan(currency: str, amount: int, terms: dict) -> None:
+    if amount or terms or currency:
+        raise InvalidPlan("A free plan has no currency, amount or terms.")
+
+
+@transaction.atomic
+def create_plan(
+    agent: Agent,
+    *,
+    key: str,
+    name: str,
+    kind: str,
+    currency: str = "",
+    amount: int = 0,
+    terms: dict | None = None,
+    actor=None,
+    request=None,
+) -> PricePlan:
+    currency, amount, terms = validated_price(kind, currency, amount, terms or {})
+    try:
+        with transaction.atomic():
+            plan = PricePlan.objects.create(
+                agent=agent,
+                tenant=agent.tenant,
+                key=key,
+                name=name,
+                kind=kind,
+                currency=currency,
+                amount=amount,
+                terms=terms,
+                created_by=actor,
+            )
+    except IntegrityError as exc:
+        raise PlanKeyExists(f"{agent.name} already has a plan {key!r}: revise it.") from exc
+    _audit("price_plan_created", plan, actor, request)
+    return plan
+
+
+def is_held(plan: PricePlan) -> bool:
+    """Whether any order or entitlement names this version (it is then immutable)."""
+    return plan.orders.exists() or plan.entitlements.exists()
+
+
+@transaction.atomic
+def revise_plan(plan: PricePlan, *, actor=None, request=None, **changes) -> PricePlan:
+    """Change a plan's name or price. A version someone holds is kept as it is and the
+    change becomes the next version; one nobody holds yet is edited in place."""
+    plan = PricePlan.objects.select_for_update().get(pk=plan.pk)
+    if not plan.is_orderable:
+        raise PlanRetired(f"Plan {plan.key} v{plan.version} is no longer offered.")
+    values = {name: changes.get(name, getattr(plan, name)) for name in PRICE_FIELDS}
+    currency, amount, terms = validated_price(
+        plan.kind, values["currency"], values["amount"], values["terms"]
+    )
+    values.update(currency=currency, amount=amount, terms=terms)
+    if all(getattr(plan, name) == values[name] for name in PRICE_FIELDS):
+        return plan
+    if not is_held(plan):
+        for name, value in values.items():
+            setattr(plan, name, value)
+        plan.save(update_fields=list(PRICE_FIELDS))
+        _audit("price_plan_edited", plan, actor, request)
+        return plan
+    plan.is_current = False
+    plan.save(update_fields=["is_current"])
+    revised = PricePlan.objects.create(
+        agent=plan.agent,
+        tenant=plan.tenant,
+        key=plan.key,
+        version=plan.version + 1,
+        kind=plan.kind,
+        created_by=actor,
+        **values,
+    )
+    _audit("price_plan_revised", revised, actor, request, previous=plan.version)
+    return revised
+
+
+@transaction.atomic
+def retire_plan(plan: PricePlan, *, actor=None, request=None) -> PricePlan:
+    """No new orders; existing entitlements keep their terms."""
+    plan = PricePlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.retired_at is None:
+        plan.retired_at = timezone.now()
+        plan.save(update_fields=["retired_at"])
+        _audit("price_plan_retired", plan, actor, request)
+    return plan
+
+
+def _audit(action: str, plan: PricePlan, actor, request, **details) -> None:
+    refresh_listing(plan.agent)
+    record_event(
+        action,
+        request=request,
+        actor=actor,
+        tenant=plan.tenant,
+        target=str(plan),
+        details={"plan_id": plan.pk, "kind": plan.kind, **details},
+    )

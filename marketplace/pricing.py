@@ -1,0 +1,347 @@
+"""Price arithmetic for agent plans: pure Python, no Django, shared by orders and billing.
+
+Amounts are integer minor units of an ISO 4217 currency (cents for USD, yen for JPY, fils for
+KWD). Quantities (agent-hours) are ``Decimal``. Each charge model computes a precise amount
+per line; rounding happens once, half-up to a whole minor unit, when the line is built, and
+the precise amount is kept beside the rounded one. Totals are sums of rounded lines.
+
+Metered terms, as stored in a plan's ``terms`` (see ``parse_metered_terms``)::
+
+    {"scheme": "per_unit" | "graduated" | "volume" | "package",
+     "unit_amount": 12,                       # per_unit: minor units per agent-hour
+     "tiers": [{"up_to": 100, "unit_amount": 10, "flat_amount": 0},
+               {"up_to": null, "unit_amount": 5}],   # graduated / volume
+     "package_size": 50, "package_amount": 400,      # package: per started block of hours
+     "included_hours": "10", "monthly_minimum": 1000, "flat_fee": 500}
+
+``included_hours`` are free and taken off before the scheme applies; ``monthly_minimum``
+applies to the usage charge (a top-up line brings it to the minimum, once any usage was
+recorded or a flat fee is due); ``flat_fee`` is charged every month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+# ISO 4217 minor-unit exponents of the currencies we accept.
+CURRENCY_EXPONENTS: dict[str, int] = {
+    "AUD": 2,
+    "BHD": 3,
+    "BRL": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "CNY": 2,
+    "CZK": 2,
+    "DKK": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "INR": 2,
+    "JOD": 3,
+    "JPY": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "MXN": 2,
+    "NOK": 2,
+    "NZD": 2,
+    "OMR": 3,
+    "PLN": 2,
+    "SEK": 2,
+    "SGD": 2,
+    "TND": 3,
+    "USD": 2,
+}
+
+SCHEMES = ("per_unit", "graduated", "volume", "package")
+# Keeps amounts within a signed 64-bit column and the Stripe API's limits.
+MAX_AMOUNT = 10**12
+ZERO = Decimal(0)
+
+
+class InvalidPriceTerms(ValueError):
+    """Terms a plan cannot be priced with; ``code`` is the API error code."""
+
+    code = "invalid_price_terms"
+
+
+def currency_exponent(currency: str) -> int:
+    try:
+        return CURRENCY_EXPONENTS[currency]
+    except KeyError:
+        raise InvalidPriceTerms(
+            f"Unknown currency {currency!r}; use an ISO 4217 code such as USD or EUR."
+        ) from None
+
+
+def round_minor(amount: Decimal) -> int:
+    """Half-up to a whole minor unit: the one rounding rule of every line."""
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def format_amount(amount: int, currency: str) -> str:
+    """``1234, "USD"`` → ``"12.34 USD"``; for people, never for arithmetic."""
+    exponent = currency_exponent(currency)
+    value = Decimal(amount).scaleb(-exponent)
+    return f"{value:.{exponent}f} {currency}"
+
+
+@dataclass(frozen=True)
+class Tier:
+    up_to: Decimal | None  # inclusive upper bound in hours; None is "and above"
+    unit_amount: int
+    flat_amount: int = 0
+
+
+@dataclass(frozen=True)
+class MeteredTerms:
+    currency: str
+    scheme: str
+    unit_amount: int = 0
+    tiers: tuple[Tier, ...] = ()
+    package_size: int = 0
+    package_amount: int = 0
+    included_hours: Decimal = ZERO
+    monthly_minimum: int = 0
+    flat_fee: int = 0
+
+
+@dataclass(frozen=True)
+class Line:
+    """One priced line: ``amount`` is ``precise_amount`` rounded half-up."""
+
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    precise_amount: Decimal
+    amount: int
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    currency: str
+    lines: tuple[Line, ...] = field(default_factory=tuple)
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def precise_total(self) -> Decimal:
+        return sum((line.precise_amount for line in self.lines), ZERO)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "currency": self.currency,
+            "total": self.total,
+            "lines": [
+                {
+                    "description": line.description,
+                    "quantity": str(line.quantity),
+                    "unit_amount": str(line.unit_amount),
+                    "precise_amount": str(line.precise_amount),
+                    "amount": line.amount,
+                }
+                for line in self.lines
+            ],
+        }
+
+
+def _line(description: str, quantity: Decimal, unit_amount: Decimal, flat: int = 0) -> Line:
+    precise = quantity * unit_amount + flat
+    return Line(description, quantity, unit_amount, precise, round_minor(precise))
+
+
+# --- parsing and validation: each predicate raises one specific complaint -------------------
+
+
+def _amount(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidPriceTerms(f"{name} must be an integer amount in minor units.")
+    if not 0 <= value <= MAX_AMOUNT:
+        raise InvalidPriceTerms(f"{name} must be between 0 and {MAX_AMOUNT}.")
+    return value
+
+
+def _hours(value: Any, name: str) -> Decimal:
+    if isinstance(value, (bool, float)):
+        raise InvalidPriceTerms(f"{name} must be an integer or a decimal string, not a float.")
+    try:
+        hours = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidPriceTerms(f"{name} must be a number of hours.") from None
+    if not hours.is_finite() or hours < 0:
+        raise InvalidPriceTerms(f"{name} must be a finite, non-negative number of hours.")
+    return hours
+
+
+def _tiers(raw: Any) -> tuple[Tier, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise InvalidPriceTerms("tiers must be a non-empty list.")
+    tiers = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            raise InvalidPriceTerms(f"tiers[{index}] must be an object.")
+        unknown = set(item) - {"up_to", "unit_amount", "flat_amount"}
+        if unknown:
+            raise InvalidPriceTerms(f"tiers[{index}] has unknown fields: {sorted(unknown)}.")
+        up_to = item.get("up_to")
+        tiers.append(
+            Tier(
+                up_to=None if up_to is None else _hours(up_to, f"tiers[{index}].up_to"),
+                unit_amount=_amount(item.get("unit_amount"), f"tiers[{index}].unit_amount"),
+                flat_amount=_amount(item.get("flat_amount", 0), f"tiers[{index}].flat_amount"),
+            )
+        )
+    _reject_unbounded_before_last(tiers)
+    _reject_unsorted_bounds(tiers)
+    return tuple(tiers)
+
+
+def _reject_unbounded_before_last(tiers: list[Tier]) -> None:
+    if tiers[-1].up_to is not None:
+        raise InvalidPriceTerms('The last tier must have "up_to": null (and above).')
+    if any(t.up_to is None for t in tiers[:-1]):
+        raise InvalidPriceTerms('Only the last tier may have "up_to": null.')
+
+
+def _reject_unsorted_bounds(tiers: list[Tier]) -> None:
+    bounds = [t.up_to for t in tiers[:-1]]
+    if any(b <= 0 for b in bounds) or bounds != sorted(set(bounds)):
+        raise InvalidPriceTerms("Tier bounds must be positive and strictly increasing.")
+
+
+_METERED_FIELDS = {
+    "per_unit": {"unit_amount"},
+    "graduated": {"tiers"},
+    "volume": {"tiers"},
+    "package": {"package_size", "package_amount"},
+}
+_COMMON_FIELDS = {"scheme", "included_hours", "monthly_minimum", "flat_fee"}
+
+
+def parse_metered_terms(currency: str, raw: Mapping[str, Any]) -> MeteredTerms:
+    currency_exponent(currency)
+    if not isinstance(raw, Mapping):
+        raise InvalidPriceTerms("terms must be an object.")
+    scheme = raw.get("scheme")
+    if scheme not in SCHEMES:
+        raise InvalidPriceTerms(f"scheme must be one of {', '.join(SCHEMES)}.")
+    allowed = _COMMON_FIELDS | _METERED_FIELDS[scheme]
+    unknown = set(raw) - allowed
+    if unknown:
+        raise InvalidPriceTerms(f"The {scheme} scheme does not take {sorted(unknown)}.")
+    missing = _METERED_FIELDS[scheme] - set(raw)
+    if missing:
+        raise InvalidPriceTerms(f"The {scheme} scheme needs {sorted(missing)}.")
+    terms = MeteredTerms(
+        currency=currency,
+        scheme=scheme,
+        unit_amount=_amount(raw.get("unit_amount", 0), "unit_amount"),
+        tiers=_tiers(raw["tiers"]) if "tiers" in raw else (),
+        package_size=_amount(raw.get("package_size", 0), "package_size"),
+        package_amount=_amount(raw.get("package_amount", 0), "package_amount"),
+        included_hours=_hours(raw.get("included_hours", 0), "included_hours"),
+        monthly_minimum=_amount(raw.get("monthly_minimum", 0), "monthly_minimum"),
+        flat_fee=_amount(raw.get("flat_fee", 0), "flat_fee"),
+    )
+    if scheme == "package" and terms.package_size < 1:
+        raise InvalidPriceTerms("package_size must be at least 1 hour.")
+    return terms
+
+
+def terms_as_json(terms: MeteredTerms) -> dict[str, Any]:
+    """The canonical stored form (decimals as strings), which parses back to equal terms."""
+    data: dict[str, Any] = {"scheme": terms.scheme}
+    if terms.scheme == "per_unit":
+        data["unit_amount"] = terms.unit_amount
+    elif terms.scheme == "package":
+        data["package_size"] = terms.package_size
+        data["package_amount"] = terms.package_amount
+    else:
+        data["tiers"] = [
+            {
+                "up_to": None if t.up_to is None else str(t.up_to),
+                "unit_amount": t.unit_amount,
+                "flat_amount": t.flat_amount,
+            }
+            for t in terms.tiers
+        ]
+    data["included_hours"] = str(terms.included_hours)
+    data["monthly_minimum"] = terms.monthly_minimum
+    data["flat_fee"] = terms.flat_fee
+    return data
+
+
+# --- charge models: one function per scheme, each returning its lines -----------------------
+
+
+def _per_unit_lines(terms: MeteredTerms, hours: Decimal) -> list[Line]:
+    if hours == 0:
+        return []
+    return [_line("agent-hours", hours, Decimal(terms.unit_amount))]
+
+
+def _graduated_lines(terms: MeteredTerms, hours: Decimal) -> list[Line]:
+    lines, lower = [], ZERO
+    for tier in terms.tiers:
+        if hours <= lower:
+            break
+        upper = hours if tier.up_to is None else min(hours, tier.up_to)
+        quantity = upper - lower
+        label = f"agent-hours {lower}-{'' if tier.up_to is None else tier.up_to}"
+        lines.append(_line(label, quantity, Decimal(tier.unit_amount), tier.flat_amount))
+        lower = upper if tier.up_to is None else tier.up_to
+    return lines
+
+
+def _volume_lines(terms: MeteredTerms, hours: Decimal) -> list[Line]:
+    if hours == 0:
+        return []
+    tier = next(t for t in terms.tiers if t.up_to is None or hours <= t.up_to)
+    return [_line("agent-hours (volume tier)", hours, Decimal(tier.unit_amount), tier.flat_amount)]
+
+
+def _package_lines(terms: MeteredTerms, hours: Decimal) -> list[Line]:
+    if hours == 0:
+        return []
+    packages = (hours / terms.package_size).to_integral_value(rounding=ROUND_CEILING)
+    return [
+        _line(
+            f"packages of {terms.package_size} agent-hours", packages, Decimal(terms.package_amount)
+        )
+    ]
+
+
+_SCHEME_LINES = {
+    "per_unit": _per_unit_lines,
+    "graduated": _graduated_lines,
+    "volume": _volume_lines,
+    "package": _package_lines,
+}
+
+
+def price_usage(terms: MeteredTerms, hours: Decimal) -> Breakdown:
+    """The month's charge for ``hours`` agent-hours under ``terms``."""
+    if hours < 0:
+        raise InvalidPriceTerms("Usage cannot be negative.")
+    billable = max(ZERO, hours - terms.included_hours)
+    lines = _SCHEME_LINES[terms.scheme](terms, billable)
+    usage = sum(line.amount for line in lines)
+    if terms.monthly_minimum and (hours > 0 or terms.flat_fee) and usage < terms.monthly_minimum:
+        top_up = Decimal(terms.monthly_minimum - usage)
+        lines.append(_line("monthly minimum top-up", Decimal(1), top_up))
+    if terms.flat_fee:
+        lines.append(_line("monthly fee", Decimal(1), Decimal(terms.flat_fee)))
+    return Breakdown(terms.currency, tuple(lines))
+
+
+def price_one_time(amount: int, currency: str, seats: int) -> Breakdown:
+    """A one-time purchase: ``seats`` times ``amount``."""
+    currency_exponent(currency)
+    _amount(amount, "amount")
+    if seats < 1:
+        raise InvalidPriceTerms("seats must be at least 1.")
+    return Breakdown(currency, (_line("seats", Decimal(seats), Decimal(amount)),))

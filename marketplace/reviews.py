@@ -1,0 +1,99 @@
+"""Ratings and reviews: one per tenant per agent from tenants that hold or held an
+entitlement, one vendor reply, hidden by reviewers with a reason (audited)."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from edgeplug.audit.services import record_event
+from edgeplug.tenancy.models import Tenant
+from marketplace.catalogue import refresh_listing
+from marketplace.errors import AlreadyReplied, NotEntitled
+from marketplace.models import Agent, Entitlement, Review
+
+
+def _reject_never_entitled(tenant: Tenant, agent: Agent) -> None:
+    if not Entitlement.objects.filter(tenant=tenant, agent=agent).exists():
+        raise NotEntitled(f"Only tenants that hold or held {agent.name} can review it.")
+
+
+def submit_review(
+    tenant: Tenant, agent: Agent, *, stars: int, title: str, text: str, actor=None, request=None
+) -> tuple[Review, bool]:
+    """(review, created): a second submission replaces the tenant's review."""
+    _reject_never_entitled(tenant, agent)
+    values = {"stars": stars, "title": title, "text": text, "author": actor}
+    try:
+        with transaction.atomic():
+            review, created = Review.objects.update_or_create(
+                tenant=tenant, agent=agent, defaults=values
+            )
+    except IntegrityError:  # a concurrent first review by the same tenant
+        with transaction.atomic():
+            review, created = Review.objects.update_or_create(
+                tenant=tenant, agent=agent, defaults=values
+            )
+    record_event(
+        "review_submitted" if created else "review_replaced",
+        request=request,
+        actor=actor,
+        tenant=tenant,
+        target=f"review {review.pk}",
+        details={"agent": agent.pk, "stars": stars},
+    )
+    refresh_listing(agent)
+    return review, created
+
+
+@transaction.atomic
+def reply_to_review(review: Review, text: str, *, actor=None, request=None) -> Review:
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    if review.vendor_reply_at is not None:
+        raise AlreadyReplied("The vendor has already replied to this review.")
+    review.vendor_reply = text
+    review.vendor_reply_at = timezone.now()
+    review.vendor_reply_by = actor
+    review.save(update_fields=["vendor_reply", "vendor_reply_at", "vendor_reply_by"])
+    record_event(
+        "review_replied",
+        request=request,
+        actor=actor,
+        tenant=review.agent.tenant,
+        target=f"review {review.pk}",
+    )
+    return review
+
+
+@transaction.atomic
+def hide_review(review: Review, reason: str, *, actor=None, request=None) -> Review:
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    review.hidden_at = timezone.now()
+    review.hidden_reason = reason
+    review.hidden_by = actor
+    review.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
+    record_event(
+        "review_hidden",
+        request=request,
+        actor=actor,
+        tenant=review.tenant,
+        target=f"review {review.pk}",
+        details={"reason": reason},
+    )
+    refresh_listing(review.agent)
+    return review
+
+
+@transaction.atomic
+def show_review(review: Review, *, actor=None, request=None) -> Review:
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    if review.hidden_at is not None:
+        review.hidden_at, review.hidden_reason, review.hidden_by = None, "", None
+        review.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
+        record_event(
+            "review_shown",
+            request=request,
+            actor=actor,
+            tenant=review.tenant,
+            target=f"review {review.pk}",
+        )
+        refresh_listing(review.agent)
+    return review

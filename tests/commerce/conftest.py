@@ -1,0 +1,243 @@
+"""Commerce fixtures: a vendor with a published agent, plans, and customers."""
+
+import pytest
+
+from marketplace import plans
+from marketplace.catalogue import refresh_listing
+from marketplace.models import AgentVersion
+from tests.vendors import package
+
+
+def publish(version: AgentVersion) -> AgentVersion:
+    AgentVersion.objects.filter(pk=version.pk).update(
+        certification_status="certified", review_status="approved"
+    )
+    version.refresh_from_db()
+    refresh_listing(version.agent)
+    return version
+
+
+@pytest.fixture
+def published(vendor):
+    """The vendor's agent with one certified, approved version 1.0.0."""
+    body = vendor.upload(package("1.0.0")).json()
+    version = publish(AgentVersion.objects.get(pk=body["version"]["id"]))
+    return version
+
+
+@pytest.fixture
+def agent(published):
+    return published.agent
+
+
+@pytest.fixture
+def make_plan(agent):
+    def make(kind="free", key=None, target=None, **price):
+        target = target or agent
+        return plans.create_plan(
+            target, key=key or f"{kind}-plan", name=f"{kind} plan", kind=kind, **price
+        )
+
+    return make
+
+
+@pytest.fixture
+def customer(member_client):
+    """A customer tenant's admin: (client, membership)."""
+    return member_client("admin")
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory):
+    """localstripe on a free loopback port, its state and temp files in a directory of its own."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings as django_settings
+
+    home = tmp_path_factory.mktemp("localstripe")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "PYTHONPATH": str(django_settings.BASE_DIR),
+    }
+    log = (home / "localstripe.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "billing.localstripe_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(home),
+            "--from-scratch",
+        ],
+        cwd=home,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((home / "localstripe.log").read_text()) from None
+            time.sleep(0.05)  # waiting for a process to listen, not for the clock
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+WEBHOOK_SECRET = "whsec_test_edgeplug"  # a test-only signing secret
+
+
+@pytest.fixture
+def stripe_on(settings, localstripe):
+    settings.STRIPE_API_KEY = "sk_test_edgeplug"
+    settings.STRIPE_API_BASE = localstripe
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    return localstripe
+
+
+def stripe_client():
+    from billing.payments import client
+
+    return client()
+
+
+def save_card(api, number="4242424242424242"):
+    """What a customer does in the browser: start a SetupIntent, confirm it with a card
+    (Stripe.js does this with the client secret), then tell us it succeeded."""
+    started = api.post("/api/v1/billing/payment-methods/setup")
+    assert started.status_code == 201, started.json()
+    body = started.json()
+    card = stripe_client().v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2035, "cvc": "123"},
+        }
+    )
+    intent = stripe_client().v1.setup_intents.confirm(
+        body["setup_intent"],
+        params={"payment_method": card.id, "client_secret": body["client_secret"]},
+    )
+    if intent.status == "requires_action":
+        # The customer passes the 3-D Secure challenge; Stripe.js then confirms again.
+        stripe_client().v1.setup_intents.confirm(body["setup_intent"])
+    saved = api.post(
+        "/api/v1/billing/payment-methods", {"setup_intent": body["setup_intent"]}, format="json"
+    )
+    assert saved.status_code == 201, saved.json()
+    return saved.json()
+
+
+def signed_webhook(api, event: dict, *, secret=WEBHOOK_SECRET, timestamp=None):
+    """Deliver ``event`` as Stripe does: the v1 HMAC-SHA256 of "{t}.{body}" with the secret."""
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    body = json.dumps(event).encode()
+    t = int(time.time()) if timestamp is None else timestamp
+    signature = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return api.generic(
+        "POST",
+        "/api/v1/stripe/webhook",
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=f"t={t},v1={signature}",
+    )
+
+
+def event(event_id: str, kind: str, obj: dict) -> dict:
+    return {"id": event_id, "object": "event", "type": kind, "data": {"object": obj}}
+
+
+@pytest.fixture
+def certificate(published):
+    """A signed certificate for the published version: cortex-m4, simulated worst case 420 µs."""
+    from django.utils import timezone
+
+    from certification.certificates.issuing import issue_certificate
+    from certification.models import CertificationResult, CertificationRun
+
+    run = CertificationRun.objects.create(
+        version=published,
+        tenant=published.tenant,
+        level="standard",
+        status="passed",
+        pipeline_version="1",
+        stages=["validation", "simulation"],
+        finished_at=timezone.now(),
+    )
+    result = CertificationResult.objects.create(
+        run=run,
+        test_suite="simulation",
+        test_result="pass",
+        metrics={"board": "mps2-an386", "latency_median_us": 380, "latency_max_us": 420},
+    )
+    certificate = issue_certificate(run, [result])
+    refresh_listing(published.agent)
+    return certificate
+
+
+def buy_free(client, agent, make_plan, key="free-order"):
+    plan = make_plan("free")
+    response = client.post(
+        "/api/v1/orders",
+        {"agent": agent.pk, "plan": plan.pk, "seats": 1},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def admin_client(group: str):
+    """A Django test client signed in to the admin (with TOTP) as a member of ``group``."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from tests.conftest import totp_now
+    from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    device = TOTPDeviceFactory(user=user)
+    client = Client()
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": user.email,
+            "password": PASSWORD,
+            "otp_token": totp_now(device),
+            "otp_device": device.persistent_id,
+        },
+    )
+    assert response.status_code == 302
+    return client, user
+
+
+def authenticate(order_body, success=True):
+    """The customer passes (or fails) 3-D Secure in the browser."""
+    stripe_client().raw_request(
+        "post",
+        f"/v1/payment_intents/{order_body['payment_intent_id']}/_authenticate",
+        client_secret=order_body["client_secret"],
+        success="true" if success else "false",
+    )

@@ -1,0 +1,246 @@
+"""The catalogue: typo-tolerant full-text search, certificate-based filters, facets, sorts,
+anonymous browse, and a query count that does not grow with the page size."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from certification.certificates.issuing import issue_certificate
+from certification.models import CertificationResult, CertificationRun
+from marketplace import plans
+from marketplace.catalogue import refresh_listing
+from marketplace.models import AgentVersion, Review
+from tests.commerce.conftest import publish
+from tests.vendors import package
+
+pytestmark = pytest.mark.django_db
+
+
+def list_agent(
+    vendor,
+    name,
+    *,
+    agent_type,
+    description,
+    core="cortex-m4",
+    level="standard",
+    arena=16 * 1024,
+    model=48 * 1024,
+    worst_us=400,
+    license="Apache-2.0",
+    plan_kind="free",
+):
+    target = {"core": core, "clock_mhz": 80, "ram_kb": 256, "flash_kb": 1024}
+    body = vendor.upload(
+        package(
+            name=name,
+            agent_type=agent_type,
+            description=description,
+            target=target,
+            license=license,
+        )
+    ).json()
+    version = publish(AgentVersion.objects.get(pk=body["version"]["id"]))
+    run = CertificationRun.objects.create(
+        version=version,
+        tenant=version.tenant,
+        level=level,
+        status="passed",
+        pipeline_version="1",
+        stages=["performance", "simulation"],
+        finished_at=timezone.now(),
+    )
+    results = [
+        CertificationResult.objects.create(
+            run=run,
+            test_suite="performance",
+            test_result="pass",
+            metrics={
+                "model_size_bytes": model,
+                "arena_bytes": arena,
+                "latency_estimate_us": worst_us,
+            },
+        ),
+        CertificationResult.objects.create(
+            run=run,
+            test_suite="simulation",
+            test_result="pass",
+            metrics={"latency_median_us": worst_us - 20, "latency_max_us": worst_us},
+        ),
+    ]
+    issue_certificate(run, results)
+    price = {"currency": "USD", "amount": 900} if plan_kind == "one_time" else {}
+    plans.create_plan(version.agent, key=plan_kind, name=plan_kind, kind=plan_kind, **price)
+    refresh_listing(version.agent)
+    return version.agent
+
+
+@pytest.fixture
+def shelf(vendor):
+    return {
+        "pump": list_agent(
+            vendor,
+            "pump-anomaly",
+            agent_type="anomaly-detection",
+            description="Flags abnormal vibration on centrifugal pumps.",
+            worst_us=420,
+        ),
+        "bearing": list_agent(
+            vendor,
+            "bearing-watch",
+            agent_type="anomaly-detection",
+            description="Detects anomalies in bearing temperature.",
+            core="cortex-m7",
+            level="hardware",
+            arena=96 * 1024,
+            worst_us=150,
+            plan_kind="one_time",
+            license="MIT",
+        ),
+        "valve": list_agent(
+            vendor,
+            "valve-guard",
+            agent_type="safety-interlock",
+            description="Closes the valve on overpressure.",
+            worst_us=90,
+            model=200 * 1024,
+        ),
+    }
+
+
+def names(client, query=""):
+    response = client.get(f"/api/v1/agents?{query}")
+    assert response.status_code == 200, response.json()
+    return [a["name"] for a in response.json()["results"]]
+
+
+def test_anonymous_visitors_browse_the_catalogue(shelf):
+    anonymous = APIClient()
+    assert set(names(anonymous)) == {"pump-anomaly", "bearing-watch", "valve-guard"}
+    detail = anonymous.get(f"/api/v1/agents/{shelf['pump'].pk}").json()
+    assert detail["listing"]["core"] == "cortex-m4"
+    assert anonymous.post("/api/v1/orders", {}, format="json").status_code == 401
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="stemming and pg_trgm need PostgreSQL"
+)
+def test_search_stems_tolerates_typos_and_ranks_names_first(shelf):
+    client = APIClient()
+    assert set(names(client, "q=anomoly")) == {"pump-anomaly", "bearing-watch"}
+    assert set(names(client, "q=closing valves")) == {"valve-guard"}  # stemmed
+    ranked = names(client, "q=bearing")
+    assert ranked[0] == "bearing-watch"
+
+
+def test_search_finds_by_vendor_and_description(shelf, vendor):
+    client = APIClient()
+    assert "valve-guard" in names(client, "q=overpressure")
+    vendor_name = vendor.tenant.name
+    assert len(names(client, f"q={vendor_name.split()[0]}")) == 3
+
+
+def test_filters_come_from_the_certificate(shelf):
+    client = APIClient()
+    assert names(client, "core=cortex-m7") == ["bearing-watch"]
+    assert set(names(client, "max_ram_kb=32")) == {"pump-anomaly", "valve-guard"}
+    assert set(names(client, "max_flash_kb=64")) == {"pump-anomaly", "bearing-watch"}
+    assert set(names(client, "max_latency_us=200")) == {"bearing-watch", "valve-guard"}
+    assert names(client, "level=hardware") == ["bearing-watch"]
+    assert names(client, "license=MIT") == ["bearing-watch"]
+    assert names(client, "price_model=one_time") == ["bearing-watch"]
+    assert set(names(client, "free=true")) == {"pump-anomaly", "valve-guard"}
+    assert names(client, "agent_type=safety-interlock") == ["valve-guard"]
+    assert client.get("/api/v1/agents?level=platinum").status_code == 400
+
+
+def test_facets_count_the_current_filter_set(shelf):
+    body = APIClient().get("/api/v1/agents?free=true").json()
+    assert body["facets"] == {
+        "agent_type": {"anomaly-detection": 1, "safety-interlock": 1},
+        "core": {"cortex-m4": 2},
+        "level": {"standard": 2},
+        "license": {"Apache-2.0": 2},
+        "price_model": {"free": 2},
+    }
+
+
+def test_sorts(shelf, member_client):
+    client = APIClient()
+    assert names(client, "sort=latency") == ["valve-guard", "bearing-watch", "pump-anomaly"]
+    tenant = member_client("admin")[1].tenant
+    Review.objects.create(tenant=tenant, agent=shelf["valve"], stars=5, title="great")
+    Review.objects.create(tenant=tenant, agent=shelf["pump"], stars=3, title="ok")
+    for agent in shelf.values():
+        refresh_listing(agent)
+    assert names(client, "sort=rating")[:2] == ["valve-guard", "pump-anomaly"]
+    assert names(client, "min_rating=4") == ["valve-guard"]
+    assert len(names(client, "sort=newest")) == 3
+    buyer, _ = member_client("admin")
+    free = shelf["valve"].plans.get()
+    bought = buyer.post(
+        "/api/v1/orders",
+        {"agent": shelf["valve"].pk, "plan": free.pk, "seats": 1},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="popular",
+    )
+    assert bought.status_code == 201
+    assert names(client, "sort=popularity")[0] == "valve-guard"
+
+
+def test_detail_shows_certificate_plans_ratings_and_marks_yanked(shelf, vendor):
+    agent = shelf["pump"]
+    newer = publish(
+        AgentVersion.objects.get(pk=vendor.upload(package("1.1.0")).json()["version"]["id"])
+    )
+    AgentVersion.objects.filter(pk=newer.pk).update(yanked_at=timezone.now())
+    detail = APIClient().get(f"/api/v1/agents/{agent.pk}").json()
+    versions = {v["version"]: v for v in detail["versions"]}
+    assert versions["1.1.0"]["yanked"] is True and versions["1.1.0"]["download_url"] is None
+    certificate = versions["1.0.0"]["certificate"]
+    assert (certificate["core"], certificate["latency_worst_us"], certificate["arena_bytes"]) == (
+        "cortex-m4",
+        420,
+        16 * 1024,
+    )
+    assert [p["kind"] for p in detail["plans"]] == ["free"]
+    assert detail["rating"] == {
+        "average": None,
+        "count": 0,
+        "histogram": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0},
+    }
+
+
+def test_list_query_count_does_not_grow_with_page_size(vendor):
+    for i in range(12):
+        list_agent(
+            vendor,
+            f"agent-{i:02d}",
+            agent_type="anomaly-detection",
+            description="Anomaly detector number {i}.",
+        )
+    client = APIClient()
+
+    def count(size):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/api/v1/agents?page_size={size}&q=anomaly&free=true")
+        assert response.status_code == 200 and len(response.json()["results"]) == size
+        return len(queries)
+
+    assert count(5) == count(12)
+
+
+def test_refresh_catalogue_command_rebuilds_listings(shelf):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from marketplace.models import CatalogueListing
+
+    CatalogueListing.objects.all().delete()
+    out = StringIO()
+    call_command("refresh_catalogue", stdout=out)
+    assert out.getvalue().strip() == "3 agents listed."
+    assert CatalogueListing.objects.get(agent=shelf["valve"]).latency_worst_us == 90

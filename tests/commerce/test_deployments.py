@@ -1,0 +1,160 @@
+"""Deployments take seats of an active entitlement, match the certified core, and reach the
+device as assignments; what must stop is listed too."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from marketplace.models import AgentVersion, Deployment, Entitlement
+from tests.commerce.conftest import buy_free
+
+pytestmark = pytest.mark.django_db
+
+
+def register(client, hardware_id, core="cortex-m4"):
+    response = client.post(
+        "/api/v1/devices",
+        {"name": hardware_id, "hardware_id": hardware_id, "core": core},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def deploy(client, device, version):
+    return client.post(
+        f"/api/v1/devices/{device['device']['id']}/deployments",
+        {"agent": version.agent_id, "version": version.version},
+        format="json",
+    )
+
+
+def seats(count):
+    Entitlement.objects.update(seats=count)
+
+
+def test_deploy_and_the_device_sees_its_assignment(
+    customer, published, agent, make_plan, certificate
+):
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    device = register(client, "hw-1")
+    response = deploy(client, device, published)
+    assert response.status_code == 201, response.json()
+    device_api = APIClient()
+    device_api.credentials(HTTP_AUTHORIZATION=f"Device {device['token']}")
+    body = device_api.get("/api/v1/device/assignments").json()
+    assert body["stop"] == []
+    [run] = body["run"]
+    assert (run["agent"], run["version"], run["digest"]) == (
+        "pump-anomaly",
+        "1.0.0",
+        f"sha256:{published.digest}",
+    )
+    assert run["certificate_id"] == certificate.pk
+    assert run["download_url"].endswith("/versions/1.0.0/bundle")
+
+
+def test_seat_limit_is_enforced_and_removing_a_deployment_frees_a_seat(
+    customer, published, agent, make_plan, certificate
+):
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    first, second = register(client, "hw-1"), register(client, "hw-2")
+    assert deploy(client, first, published).status_code == 201
+    refused = deploy(client, second, published)
+    assert (refused.status_code, refused.json()["code"]) == (409, "seat_limit_reached")
+    assert deploy(client, first, published).status_code == 201  # redeploy keeps its seat
+    deployment = Deployment.objects.get()
+    removed = client.delete(f"/api/v1/devices/{first['device']['id']}/deployments/{deployment.pk}")
+    assert removed.status_code == 204
+    assert deploy(client, second, published).status_code == 201
+
+
+def test_no_entitlement_wrong_core_and_revoked_device_are_refused(
+    customer, published, agent, make_plan, certificate
+):
+    client, _ = customer
+    device = register(client, "hw-1")
+    refused = deploy(client, device, published)
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_entitled")
+    buy_free(client, agent, make_plan)
+    m7 = register(client, "hw-m7", core="cortex-m7")
+    wrong = deploy(client, m7, published)
+    assert (wrong.status_code, wrong.json()["code"]) == (422, "incompatible_core")
+    client.post(f"/api/v1/devices/{device['device']['id']}/revoke")
+    revoked = deploy(client, device, published)
+    assert (revoked.status_code, revoked.json()["code"]) == (409, "device_revoked")
+    assert not Deployment.objects.exists()
+
+
+def test_device_is_told_to_stop_yanked_versions_and_revoked_entitlements(
+    customer, published, agent, make_plan, certificate
+):
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    device = register(client, "hw-1")
+    deploy(client, device, published)
+    device_api = APIClient()
+    device_api.credentials(HTTP_AUTHORIZATION=f"Device {device['token']}")
+    Entitlement.objects.update(status="suspended")
+    assert device_api.get("/api/v1/device/assignments").json()["stop"][0]["reason"] == (
+        "entitlement_inactive"
+    )
+    Entitlement.objects.update(status="active")
+    AgentVersion.objects.filter(pk=published.pk).update(yanked_at=timezone.now())
+    body = device_api.get("/api/v1/device/assignments").json()
+    assert body["run"] == [] and body["stop"][0]["reason"] == "version_yanked"
+
+
+def test_other_tenants_deployments_are_404(member_client, published, agent, make_plan, certificate):
+    alice, _ = member_client("admin")
+    bob, _ = member_client("admin")
+    buy_free(alice, agent, make_plan)
+    device = register(alice, "hw-1")
+    deploy(alice, device, published)
+    deployment = Deployment.objects.get()
+    url = f"/api/v1/devices/{device['device']['id']}/deployments/{deployment.pk}"
+    assert bob.delete(url).status_code == 404
+    bob_device = register(bob, "hw-b")
+    cross = f"/api/v1/devices/{bob_device['device']['id']}/deployments/{deployment.pk}"
+    assert bob.delete(cross).status_code == 404
+    assert Deployment.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs row locking across connections (PostgreSQL)"
+)
+def test_concurrent_deployments_never_exceed_the_seats(
+    customer, published, agent, make_plan, certificate
+):
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    seats(2)
+    devices = [register(client, f"hw-{i}") for i in range(5)]
+    auth = client._credentials
+    barrier = threading.Barrier(len(devices))
+    statuses = []
+
+    def attempt(device):
+        api = APIClient()
+        api.credentials(**auth)
+        barrier.wait()
+        try:
+            response = deploy(api, device, published)
+            statuses.append((response.status_code, response.json().get("code")))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt, args=(d,)) for d in devices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Deployment.objects.count() == 2
+    assert sorted(s for s, _ in statuses) == [201, 201, 409, 409, 409]
+    assert {c for s, c in statuses if s == 409} == {"seat_limit_reached"}

@@ -1,0 +1,74 @@
+"""Devices: a token shown once, stored hashed, rotated and revoked; devices are per tenant."""
+
+import pytest
+
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import Device
+
+pytestmark = pytest.mark.django_db
+
+
+def register(client, hardware_id="hw-1", core="cortex-m4"):
+    return client.post(
+        "/api/v1/devices",
+        {"name": "line 3 gateway", "hardware_id": hardware_id, "core": core},
+        format="json",
+    )
+
+
+def assignments(api, token):
+    api.credentials(HTTP_AUTHORIZATION=f"Device {token}")
+    return api.get("/api/v1/device/assignments")
+
+
+def test_token_is_shown_once_and_stored_hashed(customer, api):
+    client, _ = customer
+    response = register(client)
+    assert response.status_code == 201
+    token = response.json()["token"]
+    device = Device.objects.get()
+    assert token.startswith(f"edp_{device.token_prefix}_")
+    assert token not in device.token_hash and len(device.token_hash) == 64
+    detail = client.get(f"/api/v1/devices/{device.pk}").json()
+    assert "token" not in detail and detail["token_prefix"] == device.token_prefix
+    assert assignments(api, token).status_code == 200
+    assert assignments(api, token + "x").status_code == 401
+
+
+def test_rotation_replaces_the_token_and_revocation_ends_it(customer, api):
+    client, _ = customer
+    body = register(client).json()
+    old = body["token"]
+    rotated = client.post(f"/api/v1/devices/{body['device']['id']}/rotate-token").json()
+    assert assignments(api, old).status_code == 401
+    assert assignments(api, rotated["token"]).status_code == 200
+    client.post(f"/api/v1/devices/{body['device']['id']}/revoke")
+    assert assignments(api, rotated["token"]).status_code == 401
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"device_registered", "device_token_rotated", "device_revoked"} <= actions
+
+
+def test_hardware_id_is_unique_per_tenant(customer):
+    client, _ = customer
+    register(client)
+    again = register(client)
+    assert (again.status_code, again.json()["code"]) == (409, "device_exists")
+
+
+def test_other_tenants_devices_are_404_and_roles_are_checked(member_client):
+    alice, _ = member_client("admin")
+    bob, _ = member_client("admin")
+    device = register(alice).json()["device"]
+    assert bob.get(f"/api/v1/devices/{device['id']}").status_code == 404
+    assert bob.post(f"/api/v1/devices/{device['id']}/revoke").status_code == 404
+    assert bob.get(f"/api/v1/devices/{device['id']}/deployments").status_code == 404
+    assert bob.get("/api/v1/devices").json()["count"] == 0
+    billing, _ = member_client("billing")
+    assert register(billing).status_code == 403
+    operator, _ = member_client("operator")
+    assert register(operator, hardware_id="hw-op").status_code == 201
+
+
+def test_user_tokens_cannot_read_device_assignments(customer):
+    client, _ = customer
+    assert client.get("/api/v1/device/assignments").status_code in (401, 403)

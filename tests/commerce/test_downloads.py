@@ -1,0 +1,84 @@
+"""Entitled tenants and the vendor download; others learn which plans would entitle them."""
+
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+
+from edgeplug.certificates import verify_certificate
+from marketplace.models import Download, Entitlement
+from tests.commerce.conftest import buy_free
+
+pytestmark = pytest.mark.django_db
+
+
+def url(version, what="download"):
+    return f"/api/v1/agents/{version.agent_id}/versions/{version.version}/{what}"
+
+
+def test_unentitled_customer_gets_403_with_the_plans(customer, published, make_plan):
+    plan = make_plan("one_time", currency="USD", amount=900)
+    response = customer[0].get(url(published))
+    assert response.status_code == 403
+    body = response.json()
+    assert body["code"] == "not_entitled"
+    assert [(p["id"], p["amount"]) for p in body["plans"]] == [(plan.pk, 900)]
+    assert customer[0].get(url(published, "bundle")).status_code == 403
+    assert not Download.objects.exists()
+
+
+def test_any_member_of_an_entitled_tenant_downloads_and_it_is_counted(
+    member_client, published, agent, make_plan, media_root
+):
+    admin, membership = member_client("admin")
+    buy_free(admin, agent, make_plan)
+    operator, _ = member_client("operator", tenant=membership.tenant)
+    response = operator.get(url(published))
+    assert response.status_code == 200
+    data = b"".join(response.streaming_content)
+    assert response["X-EdgePlug-Digest"] == f"sha256={published.digest}"
+    assert hashlib.sha256(data).hexdigest() == published.digest
+    assert Download.objects.filter(tenant=membership.tenant, kind="package").count() == 1
+
+
+def test_revoked_entitlement_no_longer_downloads(customer, published, agent, make_plan):
+    buy_free(customer[0], agent, make_plan)
+    Entitlement.objects.update(status="revoked")
+    assert customer[0].get(url(published)).status_code == 403
+
+
+def test_bundle_holds_package_certificate_and_keys_that_verify_offline(
+    customer, published, agent, make_plan, certificate
+):
+    buy_free(customer[0], agent, make_plan)
+    response = customer[0].get(url(published, "bundle"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == [
+        "bundle.json",
+        "certificate.json",
+        "keys.json",
+        "pump-anomaly-1.0.0.epk",
+    ]
+    package = archive.read("pump-anomaly-1.0.0.epk")
+    document = json.loads(archive.read("certificate.json"))
+    keys = json.loads(archive.read("keys.json"))
+    verified = verify_certificate(document, keys, package=package)
+    assert verified.payload["package"]["digest"] == f"sha256:{published.digest}"
+    assert Download.objects.get().kind == "bundle"
+
+
+def test_vendor_downloads_its_own_versions_without_an_entitlement(vendor, published):
+    assert vendor.client.get(url(published)).status_code == 200
+
+
+def test_unpublished_versions_of_others_stay_404(customer, vendor, agent, make_plan):
+    from tests.vendors import package
+
+    buy_free(customer[0], agent, make_plan)
+    hidden = vendor.upload(package("2.0.0")).json()["version"]
+    response = customer[0].get(f"/api/v1/agents/{agent.pk}/versions/{hidden['version']}/download")
+    assert response.status_code == 404

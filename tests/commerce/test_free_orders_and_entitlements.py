@@ -1,0 +1,77 @@
+"""A free plan is bought at once; the entitlement keeps the terms bought, in its tenant only."""
+
+import pytest
+
+from edgeplug.audit.models import AuditEvent
+from edgeplug.tenancy.models import Role
+from marketplace.models import Entitlement
+
+pytestmark = pytest.mark.django_db
+
+
+def buy(client, agent, plan, key="k", seats=2):
+    return client.post(
+        "/api/v1/orders",
+        {"agent": agent.pk, "plan": plan.pk, "seats": seats},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_free_order_completes_at_once_with_an_entitlement(customer, agent, make_plan):
+    client, membership = customer
+    plan = make_plan("free")
+    response = buy(client, agent, plan)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["status"], body["amount"], body["seats"]) == ("completed", 0, 2)
+    listed = client.get("/api/v1/entitlements").json()["results"]
+    assert [(e["agent"], e["status"], e["seats"], e["order"]) for e in listed] == [
+        (agent.pk, "active", 2, body["id"])
+    ]
+    assert listed[0]["plan"]["key"] == plan.key and body["entitlement"] == listed[0]["id"]
+    assert set(
+        AuditEvent.objects.filter(tenant=membership.tenant).values_list("action", flat=True)
+    ) >= {"order_placed", "entitlement_granted"}
+
+
+def test_billing_role_may_order_and_any_member_sees_entitlements(member_client, agent, make_plan):
+    plan = make_plan("free")
+    billing, membership = member_client(Role.BILLING)
+    assert buy(billing, agent, plan).status_code == 201
+    operator, _ = member_client(Role.OPERATOR, tenant=membership.tenant)
+    assert operator.get("/api/v1/entitlements").json()["count"] == 1
+    assert operator.get("/api/v1/orders").status_code == 403
+
+
+def test_other_tenants_orders_and_entitlements_are_404(member_client, agent, make_plan):
+    plan = make_plan("free")
+    alice, _ = member_client("admin")
+    bob, _ = member_client("admin")
+    order = buy(alice, agent, plan).json()
+    entitlement = Entitlement.objects.get()
+    assert bob.get(f"/api/v1/orders/{order['id']}").status_code == 404
+    assert bob.get(f"/api/v1/entitlements/{entitlement.pk}").status_code == 404
+    assert bob.get("/api/v1/orders").json()["count"] == 0
+    assert bob.get("/api/v1/entitlements").json()["count"] == 0
+    assert alice.get(f"/api/v1/orders/{order['id']}").status_code == 200
+    assert alice.get(f"/api/v1/entitlements/{entitlement.pk}").status_code == 200
+
+
+def test_entitlements_past_their_validity_expire_and_stop_downloads(
+    customer, agent, published, make_plan
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from marketplace.tasks import expire_entitlements
+
+    client, _ = customer
+    buy(client, agent, make_plan("free"))
+    Entitlement.objects.update(valid_until=timezone.now() - timedelta(seconds=1))
+    assert expire_entitlements() == 1
+    assert Entitlement.objects.get().status == "expired"
+    url = f"/api/v1/agents/{agent.pk}/versions/{published.version}/download"
+    assert client.get(url).status_code == 403
+    assert expire_entitlements() == 0

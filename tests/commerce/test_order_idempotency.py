@@ -1,0 +1,77 @@
+"""A retried order returns the order already made; a reused key with another body is refused."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from marketplace.models import Entitlement, Order
+
+pytestmark = pytest.mark.django_db
+
+
+def buy(client, agent, plan, key, seats=1):
+    return client.post(
+        "/api/v1/orders",
+        {"agent": agent.pk, "plan": plan.pk, "seats": seats},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_same_key_and_body_returns_the_same_order(customer, agent, make_plan):
+    plan = make_plan("free")
+    first = buy(customer[0], agent, plan, "retry-me")
+    again = buy(customer[0], agent, plan, "retry-me")
+    assert first.status_code == 201 and again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Order.objects.count() == 1 and Entitlement.objects.count() == 1
+
+
+def test_same_key_with_another_body_is_refused(customer, agent, make_plan):
+    plan = make_plan("free")
+    buy(customer[0], agent, plan, "k", seats=1)
+    response = buy(customer[0], agent, plan, "k", seats=5)
+    assert (response.status_code, response.json()["code"]) == (409, "idempotency_key_reused")
+    assert Order.objects.get().seats == 1
+
+
+def test_keys_are_per_tenant(member_client, agent, make_plan):
+    plan = make_plan("free")
+    alice, _ = member_client("admin")
+    bob, _ = member_client("admin")
+    assert buy(alice, agent, plan, "shared").status_code == 201
+    assert buy(bob, agent, plan, "shared").status_code == 201
+    assert Order.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs row locking across connections (PostgreSQL)"
+)
+def test_concurrent_requests_with_one_key_create_one_order(customer, agent, make_plan):
+    plan = make_plan("free")
+    auth = customer[0]._credentials
+    barrier = threading.Barrier(4)
+    results = []
+
+    def attempt():
+        client = APIClient()
+        client.credentials(**auth)
+        barrier.wait()
+        try:
+            response = buy(client, agent, plan, "race")
+            results.append((response.status_code, response.json()["id"]))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Order.objects.count() == 1 and Entitlement.objects.count() == 1
+    assert sorted(status for status, _ in results) == [200, 200, 200, 201]
+    assert {order_id for _, order_id in results} == {Order.objects.get().pk}

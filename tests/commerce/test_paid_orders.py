@@ -1,0 +1,73 @@
+"""One-time plans are charged off-session on the saved card through Stripe (localstripe)."""
+
+import pytest
+
+from marketplace.models import Entitlement, Order
+from tests.commerce.conftest import save_card, stripe_client
+
+pytestmark = pytest.mark.django_db
+
+DECLINED_ON_CHARGE = "4000000000000341"
+NEEDS_3DS = "4000002760003184"
+
+
+def buy(client, agent, plan, key="order-1", seats=3):
+    return client.post(
+        "/api/v1/orders",
+        {"agent": agent.pk, "plan": plan.pk, "seats": seats},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_one_time_plan_is_charged_and_entitles(stripe_on, customer, agent, make_plan):
+    client, _ = customer
+    plan = make_plan("one_time", currency="EUR", amount=2500)
+    save_card(client)
+    response = buy(client, agent, plan)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["status"], body["amount"], body["currency"]) == ("completed", 7500, "EUR")
+    intent = stripe_client().v1.payment_intents.retrieve(body["payment_intent_id"])
+    assert (intent.status, intent.amount, intent.currency) == ("succeeded", 7500, "eur")
+    assert intent.metadata["order"] == str(body["id"])
+    assert Entitlement.objects.get().seats == 3
+    replay = buy(client, agent, plan)
+    assert replay.json()["payment_intent_id"] == body["payment_intent_id"]
+    assert Order.objects.get().payment_attempt == 1
+
+
+def test_declined_card_fails_the_order_without_entitlement(stripe_on, customer, agent, make_plan):
+    client, _ = customer
+    plan = make_plan("one_time", currency="USD", amount=1000)
+    save_card(client, DECLINED_ON_CHARGE)
+    response = buy(client, agent, plan)
+    assert (response.status_code, response.json()["code"]) == (402, "card_declined")
+    assert response.json()["order"]["status"] == "failed"
+    assert Order.objects.get().status == "failed"
+    assert not Entitlement.objects.exists()
+
+
+def test_card_needing_3d_secure_returns_the_client_secret(stripe_on, customer, agent, make_plan):
+    client, _ = customer
+    plan = make_plan("one_time", currency="USD", amount=1000)
+    save_card(client, NEEDS_3DS)
+    response = buy(client, agent, plan)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "requires_action"
+    assert body["client_secret"].startswith(body["payment_intent_id"])
+    assert not Entitlement.objects.exists()
+
+
+def test_metered_plan_needs_a_card_and_charges_nothing_upfront(
+    stripe_on, customer, agent, make_plan
+):
+    client, _ = customer
+    plan = make_plan("metered", currency="USD", terms={"scheme": "per_unit", "unit_amount": 4})
+    save_card(client)
+    response = buy(client, agent, plan)
+    assert response.status_code == 201
+    assert (response.json()["status"], response.json()["amount"]) == ("completed", 0)
+    assert response.json()["payment_intent_id"] == ""
+    assert Entitlement.objects.get().plan_snapshot["terms"]["unit_amount"] == 4

@@ -1,0 +1,71 @@
+"""Customers save cards through a SetupIntent; cards are per tenant."""
+
+import pytest
+
+from billing.models import PaymentMethod
+from tests.commerce.conftest import event, save_card, signed_webhook, stripe_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_saved_card_is_listed_and_first_one_is_default(stripe_on, customer):
+    client, _ = customer
+    first = save_card(client)
+    second = save_card(client, "5555555555554444")
+    assert (first["brand"], first["last4"], first["is_default"]) == ("visa", "4242", True)
+    assert (second["last4"], second["is_default"]) == ("4444", False)
+    made = client.post(f"/api/v1/billing/payment-methods/{second['id']}/default")
+    assert made.json()["is_default"] is True
+    listed = client.get("/api/v1/billing/payment-methods").json()["results"]
+    assert [(m["last4"], m["is_default"]) for m in listed] == [("4444", True), ("4242", False)]
+
+
+def test_unconfirmed_setup_is_refused(stripe_on, customer):
+    client, _ = customer
+    started = client.post("/api/v1/billing/payment-methods/setup").json()
+    response = client.post(
+        "/api/v1/billing/payment-methods", {"setup_intent": started["setup_intent"]}, format="json"
+    )
+    assert (response.status_code, response.json()["code"]) == (409, "setup_incomplete")
+
+
+def test_another_tenants_setup_intent_and_cards_are_404(stripe_on, member_client):
+    alice, _ = member_client("admin")
+    bob, _ = member_client("admin")
+    card = save_card(alice)
+    started = alice.post("/api/v1/billing/payment-methods/setup").json()
+    stolen = bob.post(
+        "/api/v1/billing/payment-methods", {"setup_intent": started["setup_intent"]}, format="json"
+    )
+    assert stolen.status_code == 404
+    assert bob.delete(f"/api/v1/billing/payment-methods/{card['id']}").status_code == 404
+    assert bob.get("/api/v1/billing/payment-methods").json()["count"] == 0
+    assert alice.delete(f"/api/v1/billing/payment-methods/{card['id']}").status_code == 204
+    assert not PaymentMethod.objects.exists()
+
+
+def test_setup_intent_webhook_saves_the_card_once(stripe_on, customer, api):
+    client, membership = customer
+    started = client.post("/api/v1/billing/payment-methods/setup").json()
+    card = stripe_client().v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 1, "exp_year": 2031, "cvc": "123"},
+        }
+    )
+    stripe_client().v1.setup_intents.confirm(
+        started["setup_intent"], params={"payment_method": card.id}
+    )
+    payload = event(
+        "evt_setup_1",
+        "setup_intent.succeeded",
+        {"id": started["setup_intent"], "object": "setup_intent", "customer": started["customer"]},
+    )
+    assert signed_webhook(api, payload).status_code == 200
+    assert signed_webhook(api, payload).json()["outcome"] == "duplicate"
+    assert PaymentMethod.objects.filter(tenant=membership.tenant).count() == 1
+
+
+def test_operators_cannot_manage_cards(stripe_on, member_client):
+    operator, _ = member_client("operator")
+    assert operator.post("/api/v1/billing/payment-methods/setup").status_code == 403

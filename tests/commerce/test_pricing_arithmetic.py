@@ -1,0 +1,193 @@
+"""The pure price arithmetic: charge models, rounding, minimums and fees (with Hypothesis)."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from marketplace import pricing
+from marketplace.pricing import InvalidPriceTerms, parse_metered_terms, price_usage
+
+hours = st.decimals(min_value=0, max_value=100_000, places=3, allow_nan=False)
+amounts = st.integers(min_value=0, max_value=100_000)
+
+
+@st.composite
+def tier_lists(draw):
+    bounds = sorted(draw(st.sets(st.integers(min_value=1, max_value=5000), max_size=4)))
+    tiers = [
+        {"up_to": b, "unit_amount": draw(amounts), "flat_amount": draw(amounts)} for b in bounds
+    ]
+    tiers.append({"up_to": None, "unit_amount": draw(amounts), "flat_amount": draw(amounts)})
+    return tiers
+
+
+def graduated(tiers, **extra):
+    return parse_metered_terms("USD", {"scheme": "graduated", "tiers": tiers, **extra})
+
+
+def test_graduated_tiers_price_each_band_at_its_own_rate():
+    terms = graduated(
+        [
+            {"up_to": 100, "unit_amount": 10},
+            {"up_to": 200, "unit_amount": 8},
+            {"up_to": None, "unit_amount": 5},
+        ]
+    )
+    breakdown = price_usage(terms, Decimal(250))
+    assert [line.amount for line in breakdown.lines] == [1000, 800, 250]
+    assert breakdown.total == 2050
+
+
+def test_volume_tiers_price_every_hour_at_the_reached_rate():
+    terms = parse_metered_terms(
+        "USD",
+        {
+            "scheme": "volume",
+            "tiers": [
+                {"up_to": 100, "unit_amount": 10},
+                {"up_to": None, "unit_amount": 5, "flat_amount": 99},
+            ],
+        },
+    )
+    assert price_usage(terms, Decimal(100)).total == 1000
+    assert price_usage(terms, Decimal(101)).total == 101 * 5 + 99
+
+
+def test_package_charges_every_started_block():
+    terms = parse_metered_terms(
+        "EUR", {"scheme": "package", "package_size": 50, "package_amount": 400}
+    )
+    assert price_usage(terms, Decimal("0.001")).total == 400
+    assert price_usage(terms, Decimal(50)).total == 400
+    assert price_usage(terms, Decimal("50.5")).total == 800
+    assert price_usage(terms, Decimal(0)).total == 0
+
+
+def test_fractional_hours_round_half_up_once_per_line():
+    terms = parse_metered_terms("USD", {"scheme": "per_unit", "unit_amount": 3})
+    line = price_usage(terms, Decimal("0.5")).lines[0]
+    assert line.precise_amount == Decimal("1.5")
+    assert line.amount == 2
+    assert price_usage(terms, Decimal("0.49")).total == 1  # 1.47 → 1
+
+
+def test_included_hours_minimum_and_flat_fee():
+    terms = parse_metered_terms(
+        "USD",
+        {
+            "scheme": "per_unit",
+            "unit_amount": 10,
+            "included_hours": "5",
+            "monthly_minimum": 500,
+            "flat_fee": 300,
+        },
+    )
+    small = price_usage(terms, Decimal(20))  # 15 billable hours → 150, topped up to 500
+    assert [line.description for line in small.lines] == [
+        "agent-hours",
+        "monthly minimum top-up",
+        "monthly fee",
+    ]
+    assert small.total == 500 + 300
+    large = price_usage(terms, Decimal(105))
+    assert large.total == 1000 + 300
+    assert price_usage(terms, Decimal(3)).total == 500 + 300  # usage inside the free hours
+
+
+def test_zero_decimal_and_three_decimal_currencies():
+    assert pricing.currency_exponent("JPY") == 0
+    assert pricing.format_amount(1234, "JPY") == "1234 JPY"
+    assert pricing.format_amount(1234, "KWD") == "1.234 KWD"
+    assert pricing.format_amount(1234, "USD") == "12.34 USD"
+    assert pricing.price_one_time(1500, "JPY", 3).total == 4500
+
+
+@pytest.mark.parametrize(
+    ("currency", "terms", "message"),
+    [
+        ("XXX", {"scheme": "per_unit", "unit_amount": 1}, "Unknown currency"),
+        ("USD", {"scheme": "flat"}, "scheme must be"),
+        ("USD", {"scheme": "per_unit", "unit_amount": 1.5}, "integer amount"),
+        ("USD", {"scheme": "per_unit", "unit_amount": -1}, "between 0"),
+        ("USD", {"scheme": "per_unit"}, "needs"),
+        ("USD", {"scheme": "per_unit", "unit_amount": 1, "tiers": []}, "does not take"),
+        ("USD", {"scheme": "graduated", "tiers": [{"up_to": 10, "unit_amount": 1}]}, "last tier"),
+        (
+            "USD",
+            {
+                "scheme": "graduated",
+                "tiers": [
+                    {"up_to": 10, "unit_amount": 1},
+                    {"up_to": 5, "unit_amount": 1},
+                    {"up_to": None, "unit_amount": 1},
+                ],
+            },
+            "strictly increasing",
+        ),
+        ("USD", {"scheme": "package", "package_size": 0, "package_amount": 1}, "at least 1"),
+        ("USD", {"scheme": "per_unit", "unit_amount": 1, "included_hours": 0.5}, "float"),
+    ],
+)
+def test_invalid_terms_are_refused_with_a_reason(currency, terms, message):
+    with pytest.raises(InvalidPriceTerms, match=message):
+        parse_metered_terms(currency, terms)
+
+
+@given(tiers=tier_lists(), usage=hours)
+def test_total_is_the_sum_of_rounded_lines_each_within_half_a_unit(tiers, usage):
+    breakdown = price_usage(graduated(tiers), usage)
+    assert breakdown.total == sum(line.amount for line in breakdown.lines)
+    for line in breakdown.lines:
+        assert abs(Decimal(line.amount) - line.precise_amount) <= Decimal("0.5")
+        assert line.amount >= 0
+
+
+@given(tiers=tier_lists(), a=hours, b=hours)
+def test_graduated_charge_never_falls_as_usage_grows(tiers, a, b):
+    terms = graduated(tiers)
+    low, high = sorted((a, b))
+    assert price_usage(terms, low).precise_total <= price_usage(terms, high).precise_total
+
+
+@given(unit=amounts, usage=hours)
+def test_one_tier_graduated_volume_and_per_unit_agree(unit, usage):
+    one_tier = [{"up_to": None, "unit_amount": unit}]
+    expected = price_usage(
+        parse_metered_terms("USD", {"scheme": "per_unit", "unit_amount": unit}), usage
+    ).total
+    assert price_usage(graduated(one_tier), usage).total == expected
+    volume = parse_metered_terms("USD", {"scheme": "volume", "tiers": one_tier})
+    assert price_usage(volume, usage).total == expected
+
+
+@given(tiers=tier_lists(), usage=hours, included=hours)
+def test_included_hours_are_free(tiers, usage, included):
+    with_free = graduated(tiers, included_hours=str(included))
+    expected = price_usage(graduated(tiers), max(Decimal(0), usage - included)).total
+    assert price_usage(with_free, usage).total == expected
+
+
+@given(tiers=tier_lists(), usage=hours, minimum=amounts, fee=amounts)
+def test_minimum_is_reached_once_billed_and_fee_is_always_added(tiers, usage, minimum, fee):
+    terms = graduated(tiers, monthly_minimum=minimum, flat_fee=fee)
+    total = price_usage(terms, usage).total
+    usage_only = price_usage(graduated(tiers), usage).total
+    if usage > 0 or fee:
+        assert total == max(usage_only, minimum) + fee
+    else:
+        assert total == 0
+
+
+@given(tiers=tier_lists(), usage=hours)
+def test_stored_terms_parse_back_to_the_same_prices(tiers, usage):
+    terms = graduated(tiers, included_hours="1.5", monthly_minimum=7)
+    again = parse_metered_terms("USD", pricing.terms_as_json(terms))
+    assert again == terms
+    assert price_usage(again, usage) == price_usage(terms, usage)
+
+
+@given(amount=amounts, seats=st.integers(min_value=1, max_value=1000))
+def test_one_time_price_is_seats_times_amount(amount, seats):
+    assert pricing.price_one_time(amount, "USD", seats).total == amount * seats

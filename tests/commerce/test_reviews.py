@@ -1,0 +1,90 @@
+"""Reviews: entitled tenants rate once (an update replaces), the vendor replies once,
+reviewers hide with a reason in the admin (audited), and text is escaped on output."""
+
+import pytest
+
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import Entitlement, Review
+from tests.commerce.conftest import admin_client, buy_free
+
+pytestmark = pytest.mark.django_db
+
+SCRIPT = '<script>alert("x")</script>'
+
+
+def review(client, agent, stars=4, title="Solid", text="Works on our pumps."):
+    return client.post(
+        f"/api/v1/agents/{agent.pk}/reviews",
+        {"stars": stars, "title": title, "text": text},
+        format="json",
+    )
+
+
+def test_entitled_tenant_reviews_once_and_an_update_replaces(customer, agent, make_plan):
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    assert review(client, agent).status_code == 201
+    again = review(client, agent, stars=2, title="Worse after update")
+    assert again.status_code == 200
+    assert Review.objects.get().stars == 2
+    body = client.get(f"/api/v1/agents/{agent.pk}/reviews").json()
+    assert body["count"] == 1
+    assert body["summary"] == {
+        "average": 2.0,
+        "count": 1,
+        "histogram": {"1": 0, "2": 1, "3": 0, "4": 0, "5": 0},
+    }
+
+
+def test_former_holders_may_review_but_strangers_may_not(member_client, agent, make_plan):
+    holder, _ = member_client("admin")
+    buy_free(holder, agent, make_plan)
+    Entitlement.objects.update(status="revoked")
+    assert review(holder, agent).status_code == 201
+    stranger, _ = member_client("admin")
+    refused = review(stranger, agent)
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_entitled")
+
+
+def test_stars_are_one_to_five_and_billing_role_cannot_review(member_client, agent, make_plan):
+    admin, membership = member_client("admin")
+    buy_free(admin, agent, make_plan)
+    assert review(admin, agent, stars=6).status_code == 400
+    billing, _ = member_client("billing", tenant=membership.tenant)
+    assert review(billing, agent).status_code == 403
+    operator, _ = member_client("operator", tenant=membership.tenant)
+    assert review(operator, agent).status_code == 201
+
+
+def test_vendor_replies_once_and_other_vendors_cannot(
+    customer, agent, make_plan, vendor, make_vendor
+):
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    review_id = review(client, agent).json()["id"]
+    url = f"/api/v1/agents/{agent.pk}/reviews/{review_id}/reply"
+    rival = make_vendor(slug="rival")
+    assert rival.client.post(url, {"text": "Try ours"}, format="json").status_code == 404
+    first = vendor.client.post(url, {"text": "Thanks!"}, format="json")
+    assert first.status_code == 200 and first.json()["vendor_reply"] == "Thanks!"
+    second = vendor.client.post(url, {"text": "Again"}, format="json")
+    assert (second.status_code, second.json()["code"]) == (409, "already_replied")
+
+
+def test_reviewer_hides_a_review_in_the_admin_and_text_is_escaped(customer, agent, make_plan):
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    review_id = review(client, agent, title=SCRIPT, text=SCRIPT).json()["id"]
+    assert Review.objects.get().text == SCRIPT  # stored as given
+    staff, user = admin_client("reviewers")
+    page = staff.get(f"/admin/marketplace/review/{review_id}/change/")
+    assert page.status_code == 200
+    assert SCRIPT.encode() not in page.content
+    assert b"&lt;script&gt;" in page.content
+    saved = staff.post(f"/admin/marketplace/review/{review_id}/change/", {"hidden_reason": "Spam"})
+    assert saved.status_code == 302
+    hidden = Review.objects.get()
+    assert (hidden.hidden_reason, hidden.hidden_by) == ("Spam", user)
+    assert client.get(f"/api/v1/agents/{agent.pk}/reviews").json()["count"] == 0
+    event = AuditEvent.objects.get(action="review_hidden")
+    assert (event.actor, event.details["reason"]) == (user, "Spam")

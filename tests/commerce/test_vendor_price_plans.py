@@ -1,0 +1,162 @@
+"""Vendors price their agents; a plan someone holds never changes under them."""
+
+import pytest
+
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import Entitlement, Order, PricePlan
+
+pytestmark = pytest.mark.django_db
+
+GRADUATED = {
+    "scheme": "graduated",
+    "tiers": [{"up_to": 100, "unit_amount": 10}, {"up_to": None, "unit_amount": 5}],
+    "included_hours": "10",
+    "monthly_minimum": 1000,
+    "flat_fee": 500,
+}
+
+
+def plans_url(agent_id):
+    return f"/api/v1/vendor/agents/{agent_id}/plans"
+
+
+def test_vendor_creates_free_one_time_and_metered_plans(vendor, agent):
+    url = plans_url(agent.pk)
+    free = vendor.client.post(url, {"key": "trial", "name": "Trial", "kind": "free"}, format="json")
+    assert free.status_code == 201, free.json()
+    once = vendor.client.post(
+        url,
+        {
+            "key": "perpetual",
+            "name": "Perpetual",
+            "kind": "one_time",
+            "currency": "eur",
+            "amount": 4900,
+        },
+        format="json",
+    )
+    assert once.status_code == 201, once.json()
+    assert (once.json()["currency"], once.json()["amount"]) == ("EUR", 4900)
+    metered = vendor.client.post(
+        url,
+        {
+            "key": "hourly",
+            "name": "Hourly",
+            "kind": "metered",
+            "currency": "USD",
+            "terms": GRADUATED,
+        },
+        format="json",
+    )
+    assert metered.status_code == 201, metered.json()
+    assert metered.json()["terms"]["tiers"][0] == {
+        "up_to": "100",
+        "unit_amount": 10,
+        "flat_amount": 0,
+    }
+    listed = vendor.client.get(url).json()
+    assert sorted(p["key"] for p in listed["results"]) == ["hourly", "perpetual", "trial"]
+    assert AuditEvent.objects.filter(action="price_plan_created").count() == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"kind": "one_time", "currency": "USD", "amount": 0}, "invalid_price_terms"),
+        ({"kind": "one_time", "currency": "ZZZ", "amount": 10}, "invalid_price_terms"),
+        ({"kind": "free", "currency": "USD", "amount": 10}, "invalid_price_terms"),
+        (
+            {"kind": "metered", "currency": "USD", "terms": {"scheme": "volume"}},
+            "invalid_price_terms",
+        ),
+        (
+            {"kind": "metered", "currency": "USD", "amount": 5, "terms": GRADUATED},
+            "invalid_price_terms",
+        ),
+        ({"kind": "subscription"}, "invalid_choice"),
+    ],
+)
+def test_invalid_plans_are_refused_and_nothing_is_stored(vendor, agent, body, code):
+    response = vendor.client.post(
+        plans_url(agent.pk), {"key": "p", "name": "P", **body}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert not PricePlan.objects.exists()
+
+
+def test_plan_key_is_unique_per_agent(vendor, agent, make_plan):
+    make_plan("free", key="trial")
+    again = vendor.client.post(
+        plans_url(agent.pk), {"key": "trial", "name": "T", "kind": "free"}, format="json"
+    )
+    assert (again.status_code, again.json()["code"]) == (409, "plan_exists")
+
+
+def test_editing_an_unheld_plan_changes_it_in_place(vendor, agent, make_plan):
+    plan = make_plan("one_time", currency="USD", amount=1000)
+    response = vendor.client.patch(
+        f"{plans_url(agent.pk)}/{plan.pk}", {"amount": 1200}, format="json"
+    )
+    assert response.status_code == 200
+    assert (response.json()["id"], response.json()["version"], response.json()["amount"]) == (
+        plan.pk,
+        1,
+        1200,
+    )
+
+
+def test_editing_a_held_plan_creates_a_new_version_and_keeps_the_bought_terms(
+    vendor, agent, make_plan, customer
+):
+    plan = make_plan("one_time", currency="USD", amount=1000)
+    buyer = customer[1].tenant
+    order = Order.objects.create(
+        tenant=buyer, agent=agent, plan=plan, seats=1, idempotency_key="k", request_digest="d"
+    )
+    from django.utils import timezone
+
+    Entitlement.objects.create(
+        tenant=buyer,
+        agent=agent,
+        plan=plan,
+        plan_snapshot=plan.snapshot(),
+        order=order,
+        seats=1,
+        valid_from=timezone.now(),
+    )
+    response = vendor.client.patch(
+        f"{plans_url(agent.pk)}/{plan.pk}", {"amount": 1500}, format="json"
+    )
+    assert response.status_code == 200
+    revised = response.json()
+    assert (revised["version"], revised["amount"], revised["is_current"]) == (2, 1500, True)
+    assert revised["id"] != plan.pk
+    plan.refresh_from_db()
+    assert (plan.amount, plan.is_current) == (1000, False)
+    assert Entitlement.objects.get().plan_snapshot["amount"] == 1000
+    assert AuditEvent.objects.filter(action="price_plan_revised").exists()
+
+
+def test_retired_plan_cannot_be_revised(vendor, agent, make_plan):
+    plan = make_plan("free")
+    retired = vendor.client.post(f"{plans_url(agent.pk)}/{plan.pk}/retire")
+    assert retired.status_code == 200 and retired.json()["retired"] is True
+    edit = vendor.client.patch(f"{plans_url(agent.pk)}/{plan.pk}", {"name": "x"}, format="json")
+    assert (edit.status_code, edit.json()["code"]) == (409, "plan_retired")
+
+
+def test_other_tenants_cannot_see_or_price_the_agent(agent, make_plan, member_client, make_vendor):
+    plan = make_plan("free")
+    rival = make_vendor(slug="rival")
+    assert rival.client.get(plans_url(agent.pk)).status_code == 404
+    assert (
+        rival.client.patch(
+            f"{plans_url(agent.pk)}/{plan.pk}", {"name": "x"}, format="json"
+        ).status_code
+        == 404
+    )
+    customer, _ = member_client("admin")
+    assert customer.get(plans_url(agent.pk)).status_code == 403
+    operator, _ = member_client("operator", tenant=agent.tenant)
+    assert operator.get(plans_url(agent.pk)).status_code == 403
