@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from marketplace.portal.views import auth, dashboard, docs, keys, team, uploads, versions, wpks
+from marketplace.portal.views import (
+    auth,
+    dashboard,
+    docs,
+    keys,
+    pricing,
+    team,
+    uploads,
+    versions,
+    wpks,
+)
 
 app_name = "portal"
 
@@ -16,6 +26,8 @@ urlpatterns = [
     path("keys/<str:key_id>/revoke/", keys.revoke, name="key-revoke"),
     path("upload/", uploads.upload, name="upload"),
     path("agents/<int:agent_id>/", versions.agent_page, name="agent"),
+    path("agents/<int:agent_id>/pricing/", pricing.pricing_page, name="pricing"),
+    path("agents/<int:agent_id>/pricing/<int:plan_id>/retire/", pricing.retire, name="plan-retire"),
     path("agents/<int:agent_id>/versions/<str:version>/", versions.version_page, name="version"),
     path(
         "agents/<int:agent_id>/versions/<str:version>/runs.json",
