@@ -9,6 +9,8 @@ from tests.certification.conftest import model_package
 from tests.conftest import totp_now
 from tests.factories import (
     PASSWORD,
+    AgentFactory,
+    AgentVersionFactory,
     MembershipFactory,
     TOTPDeviceFactory,
     UserFactory,
@@ -17,7 +19,7 @@ from tests.factories import (
 from tests.packageformat.hostile import HOSTILE_CASES
 from tests.vendors import VENDOR_SLUG
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CERTIFICATION_TIMEOUT_MS = 240_000
 
@@ -51,6 +53,7 @@ def _files(page, data: bytes, signature: bytes) -> None:
     )
 
 
+@pytest.mark.worker
 def test_vendor_goes_from_sign_in_to_a_certified_version(journey, live_worker, vendor_admin):
     page = journey.page
     portal_sign_in(journey, vendor_admin)
@@ -123,3 +126,35 @@ def test_vendor_goes_from_sign_in_to_a_certified_version(journey, live_worker, v
     journey.click(page.get_by_role("link", name="Dashboard"))
     assert "sensor-guard" in page.locator("main").inner_text()
     assert page.locator(".badge.review-pending").first.is_visible()
+
+
+def test_vendor_sets_a_metered_plan_and_checks_the_calculator(journey, vendor_admin):
+    agent = AgentFactory(tenant=vendor_admin.memberships.get().tenant, name="pump-anomaly")
+    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    journey.click(page.get_by_role("link", name="pump-anomaly", exact=True))
+    journey.click(page.get_by_role("link", name="Pricing and plans"))
+    assert "No plan yet" in page.locator("main").inner_text()
+
+    page.get_by_label("Plan key").fill("metered")
+    page.get_by_label("Plan name").fill("Pay as you go")
+    page.get_by_label("Kind").select_option("metered")
+    page.get_by_label("Currency").fill("EUR")
+    page.get_by_label("Metered scheme").select_option("graduated")
+    page.get_by_label("Tiers").fill("100 at 0.10\n* at 0.05")
+    page.get_by_label("Included hours per month").fill("10")
+    page.get_by_label("Monthly flat fee").fill("5")
+    journey.click(page.get_by_role("button", name="Offer plan"))
+    assert "Plan Pay as you go is offered." in page.locator(".messages").inner_text()
+    terms = page.locator("#plan-metered .terms").inner_text()
+    assert "0 to 100 h: 0.10 EUR per hour" in terms
+    assert "first 10 hours a month included" in terms
+
+    page.get_by_label("Plan", exact=True).select_option(label="Pay as you go (v1)")
+    page.get_by_label("Agent-hours in a month").fill("150")
+    journey.click(page.get_by_role("button", name="Calculate"))
+    assert page.locator("#quote-total").inner_text() == "17.00 EUR"
+    page.get_by_label("Agent-hours in a month").fill("5")
+    journey.click(page.get_by_role("button", name="Calculate"))
+    assert page.locator("#quote-total").inner_text() == "5.00 EUR"

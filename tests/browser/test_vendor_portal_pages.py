@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from marketplace.models import WorkflowPackage
+from marketplace.plans import create_plan
 from tests.browser.runs import passed_run
 from tests.browser.test_vendor_portal_journey import portal_sign_in
 from tests.factories import (
@@ -78,7 +79,20 @@ def vendor_with_history(transactional_db):
         signature="A" * 86 + "==",
         signing_key=key,
     )
-    return {"admin": admin, "version": run.version, "key": key, "wpk": wpk}
+    plan = create_plan(
+        run.version.agent,
+        key="metered",
+        name="Pay as you go",
+        kind="metered",
+        currency="USD",
+        terms={
+            "scheme": "graduated",
+            "tiers": [{"up_to": "100", "unit_amount": 10}, {"up_to": None, "unit_amount": 5}],
+            "included_hours": "10",
+            "flat_fee": 500,
+        },
+    )
+    return {"admin": admin, "version": run.version, "key": key, "wpk": wpk, "plan": plan}
 
 
 def _check_page(journey, name: str, shots: Path | None) -> None:
@@ -104,6 +118,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         shots.mkdir(parents=True, exist_ok=True)
     page = journey.page
     v, wpk = vendor_with_history["version"], vendor_with_history["wpk"]
+    plan = vendor_with_history["plan"]
 
     journey.goto("/portal/sign-in/")
     _check_page(journey, "sign-in", shots)
@@ -122,6 +137,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         "key-revoke": f"/portal/keys/{vendor_with_history['key'].key_id}/revoke/",
         "upload": "/portal/upload/",
         "agent": f"/portal/agents/{v.agent_id}/",
+        "pricing": f"/portal/agents/{v.agent_id}/pricing/?plan={plan.pk}&hours=150",
         "version": version_url,
         "workflows": "/portal/workflows/",
         "workflow": f"/portal/workflows/{wpk.pk}/",
