@@ -39,3 +39,33 @@ def test_a_new_advisory_on_a_certified_version_is_an_alert(portal_vendor):
     assert "fixed in 0.1.1" in alerts
     assert "GHSA-old-0002" not in alerts
     assert "GHSA-theirs-0003" not in alerts
+
+
+def test_a_yanked_version_still_deployed_says_on_how_many_devices(portal_vendor):
+    from datetime import timedelta
+
+    from marketplace.models import Deployment, Device
+    from tests.factories import TenantFactory
+
+    vendor = portal_vendor("developer")
+    long_ago = timezone.now() - timedelta(days=400)
+    version = AgentVersionFactory(
+        agent__tenant=vendor.tenant, yanked_at=long_ago, yank_reason="unsafe at low voltage"
+    )
+    customer = TenantFactory()
+    for n in range(2):
+        device = Device.objects.create(
+            tenant=customer,
+            name=f"press {n}",
+            hardware_id=f"hw-{n}",
+            core="cortex-m4",
+            token_prefix=f"tok{n}",
+            token_hash="0" * 64,
+            token_created_at=timezone.now(),
+        )
+        Deployment.objects.create(
+            tenant=customer, device=device, agent=version.agent, version=version
+        )
+    alerts = vendor.client.get("/portal/").content.decode()
+    assert "unsafe at low voltage — <strong>still deployed on 2 devices</strong>" in alerts
+    assert customer.name not in alerts

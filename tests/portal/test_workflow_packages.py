@@ -70,3 +70,11 @@ def test_refusals_are_shown_with_their_code(portal_vendor, document, code):
     assert 400 <= response.status_code < 500
     assert code in response.content.decode()
     assert not WorkflowPackage.objects.exists()
+
+
+def test_an_oversized_document_is_refused_before_parsing(portal_vendor, settings):
+    settings.WPK_MAX_BYTES = 64
+    vendor = portal_vendor("developer")
+    response = _upload(vendor, b" " * 1024)
+    assert response.status_code == 413
+    assert "wpk_too_large" in response.content.decode()

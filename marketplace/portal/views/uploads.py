@@ -37,7 +37,7 @@ def _wants_json(request) -> bool:
 def _signature_text(upload) -> str:
     raw = upload.read(MAX_SIGNATURE_BYTES + 1)
     if len(raw) > MAX_SIGNATURE_BYTES:
-        raise signing.SigningError("A .sig file holds one base64 signature.")
+        raise signing.MalformedSignature("A .sig file holds one base64 signature.")
     return raw.decode("ascii", errors="replace").strip()
 
 

@@ -18,7 +18,10 @@ DOCUMENT_FIELDS = ("name", "version", "content", "signature", "key_id")
 
 
 def _document(upload, max_bytes: int) -> dict:
-    raw = upload.read(max_bytes * 2 + 1)
+    # The signed canonical form is capped by upload_wpk; a pretty-printed file may be larger.
+    raw = upload.read(max_bytes * 4 + 1)
+    if len(raw) > max_bytes * 4:
+        raise wpk_actions.WpkTooLarge(f"Workflow packages are limited to {max_bytes} bytes.")
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
