@@ -6,6 +6,7 @@ only causes the stage to run again, and its result is still recorded once.
 """
 
 from celery import shared_task
+from django.db import OperationalError
 
 from certification.pipeline import actions, canvas, orchestration
 from certification.pipeline.stages.base import InfrastructureError
@@ -14,6 +15,9 @@ from certification.vulndb import tasks as _vulndb_tasks  # noqa: F401 - register
 STAGE_SOFT_LIMIT_S = 600
 STAGE_HARD_LIMIT_S = 660
 STAGE_MAX_RETRIES = 5
+# A database that is briefly unavailable or locked (SQLite under concurrent writers) is the
+# platform's failure, not the package's: retry, or the run would stay queued.
+DATABASE_RACES = (OperationalError,)
 
 
 @shared_task(name=canvas.START_RUN, acks_late=True)
@@ -33,7 +37,7 @@ def start_run(run_id: int) -> None:
 def run_stage(self, run_id: int, stage: str) -> str:
     try:
         return orchestration.execute_stage(run_id, stage, worker=self.request.hostname or "")
-    except InfrastructureError as exc:
+    except (InfrastructureError, *DATABASE_RACES) as exc:
         if self.request.retries >= self.max_retries:
             return orchestration.record_infrastructure_failure(
                 run_id, stage, f"gave up after {self.request.retries} retries: {exc}"
@@ -41,12 +45,24 @@ def run_stage(self, run_id: int, stage: str) -> str:
         raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
 
 
-@shared_task(name=canvas.FAN_OUT, acks_late=True)
+@shared_task(
+    name=canvas.FAN_OUT,
+    acks_late=True,
+    autoretry_for=DATABASE_RACES,
+    retry_backoff=5,
+    max_retries=STAGE_MAX_RETRIES,
+)
 def fan_out(run_id: int) -> None:
     canvas.fan_out(run_id, validation_passed=orchestration.validation_passed(run_id))
 
 
-@shared_task(name=canvas.FINALIZE_RUN, acks_late=True)
+@shared_task(
+    name=canvas.FINALIZE_RUN,
+    acks_late=True,
+    autoretry_for=DATABASE_RACES,
+    retry_backoff=5,
+    max_retries=STAGE_MAX_RETRIES,
+)
 def finalize_run(run_id: int) -> str:
     return orchestration.finalize_run(run_id)
 

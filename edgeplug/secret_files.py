@@ -1,8 +1,19 @@
 """Secrets the embedded default generates into var/ (never committed, never logged)."""
 
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
+
+
+def generate_secret() -> str:
+    """A 64-byte random secret in the URL-safe alphabet (A-Z a-z 0-9 - _).
+
+    Not Django's get_random_secret_key(): its alphabet has ``$`` and other shell and
+    django-environ metacharacters, and a key starting with ``$`` would be read as a
+    reference to another variable wherever it is passed through an environment.
+    """
+    return secrets.token_urlsafe(64)
 
 
 def read_or_create(path: Path, make: Callable[[], str]) -> str:

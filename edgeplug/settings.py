@@ -1,7 +1,7 @@
 """EdgePlug settings: every setting is read here, once, from the environment (django-environ).
 
 With no environment at all the service runs on its embedded default: SQLite, file storage and
-a filesystem Celery broker under ``var/``, and a local-memory cache. Setting ``DATABASE_URL``,
+a filesystem Celery broker and a file cache, all under ``var/``. Setting ``DATABASE_URL``,
 ``REDIS_URL``, ``STORAGE=s3`` and friends switches each part to the full stack.
 """
 
@@ -9,9 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from django.core.management.utils import get_random_secret_key
 
-from edgeplug.secret_files import read_or_create
+from edgeplug.secret_files import generate_secret, read_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,12 +19,22 @@ VAR_DIR = Path(env("EDGEPLUG_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+def _secret(name: str, default: str = "") -> str:
+    """A secret exactly as the environment gives it.
+
+    Secrets bypass ``env()``: django-environ reads a value starting with ``$`` as a reference
+    to another variable (``$abc`` means "the value of abc"), and a random secret may start
+    with ``$``; a default that does too recurses until RecursionError.
+    """
+    return env.ENVIRON.get(name) or default
+
+
 def _embedded_secret_key() -> str:
     """A per-checkout key kept in var/ (never committed) so the embedded default needs no setup."""
-    return read_or_create(VAR_DIR / "secret_key", get_random_secret_key).strip()
+    return read_or_create(VAR_DIR / "secret_key", generate_secret).strip()
 
 
-SECRET_KEY = env("SECRET_KEY", default=None) or _embedded_secret_key()
+SECRET_KEY = _secret("SECRET_KEY") or _embedded_secret_key()
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -110,12 +119,22 @@ DATABASES["default"]["ENGINE"] = _DB_ENGINES.get(
 if "sqlite" in DATABASES["default"]["ENGINE"]:
     # A file-backed test database lets a real Celery worker process share it with the tests.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_edgeplug.sqlite3")}
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # Several processes (web workers, Celery, beat, commands) write at once: WAL lets readers
+    # run beside the writer, IMMEDIATE takes the write lock when a transaction starts (so a
+    # transaction never fails half-way upgrading a read lock), and the busy timeout makes a
+    # writer wait its turn instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": env.int("SQLITE_BUSY_TIMEOUT_S", default=30),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (throttling, lockout counters) ---------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="")
+# --- Cache (throttling counters) --------------------------------------------------------------
+# Shared by every process of the deployment, or a rate would hold per process only: Redis on
+# the full stack, files under var/ on the embedded default (no server, safe across processes).
+REDIS_URL = _secret("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -127,8 +146,11 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "edgeplug",
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            # Culling drops a third of the entries at random, throttle counters included:
+            # keep it for real overflow only.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
@@ -142,8 +164,8 @@ if STORAGE == "s3":
             "bucket_name": env("S3_BUCKET"),
             "endpoint_url": env("S3_ENDPOINT_URL", default=None),
             "region_name": env("S3_REGION", default="us-east-1"),
-            "access_key": env("AWS_ACCESS_KEY_ID", default=None),
-            "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
+            "access_key": _secret("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": _secret("AWS_SECRET_ACCESS_KEY") or None,
             "default_acl": None,
             "file_overwrite": False,
             "querystring_auth": True,
@@ -182,7 +204,7 @@ WPK_MAX_BYTES = env.int("WPK_MAX_BYTES", default=256 * 1024)
 
 # --- Certification ----------------------------------------------------------------------------
 # Platform signing keys (certification/platform_keys.py documents the JSON); never in the repo.
-PLATFORM_SIGNING_KEYS = env("PLATFORM_SIGNING_KEYS", default="")
+PLATFORM_SIGNING_KEYS = _secret("PLATFORM_SIGNING_KEYS")
 PLATFORM_SIGNING_KEYS_FILE = env("PLATFORM_SIGNING_KEYS_FILE", default="")
 # Runs still queued or running after this long are marked as errors by the sweeper.
 CERTIFICATION_RUN_TIMEOUT_S = env.int("CERTIFICATION_RUN_TIMEOUT_S", default=2 * 3600)
@@ -197,7 +219,7 @@ QEMU_PLUGIN_PATH = env(
 BROKER_DIR = VAR_DIR / "broker"
 # The filesystem transport ignores the host; naming one keeps kombu from warning in every
 # process that it "reverts to the default 'localhost'".
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
+CELERY_BROKER_URL = _secret("CELERY_BROKER_URL", REDIS_URL or "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
@@ -212,7 +234,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _default_result_backend = f"file://{VAR_DIR / 'results'}"
 else:
     _default_result_backend = REDIS_URL or CELERY_BROKER_URL
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=_default_result_backend)
+CELERY_RESULT_BACKEND = _secret("CELERY_RESULT_BACKEND", _default_result_backend)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -253,15 +275,17 @@ LOGIN_URL = "/admin/login/"
 
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Keyed by account AND client address, so nobody can lock a user out from elsewhere; an
+# address is also stopped after LOGIN_ADDRESS_FAILURE_LIMIT failures over all accounts
+# (password spraying). docs/security.md describes the policy.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
 AXES_USERNAME_CALLABLE = "edgeplug.accounts.lockout.username_from_credentials"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "edgeplug.accounts.lockout.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = "edgeplug.accounts.lockout.AccountAndAddressHandler"
 AXES_VERBOSE = False
-# Lockout is per account, as required; per-address abuse is limited by the "auth" throttle.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 OTP_TOTP_ISSUER = "EdgePlug"
 
@@ -272,9 +296,7 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "ALGORITHM": "HS256",
-    # Not `default=SECRET_KEY`: django-environ reads a default starting with "$" as the name of
-    # another variable, and a generated key may start with one.
-    "SIGNING_KEY": env("JWT_SIGNING_KEY", default=None) or SECRET_KEY,
+    "SIGNING_KEY": _secret("JWT_SIGNING_KEY", SECRET_KEY),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
@@ -311,7 +333,7 @@ REST_FRAMEWORK = {
         "auth": env("THROTTLE_AUTH", default="20/min"),
     },
     "EXCEPTION_HANDLER": "edgeplug.core.exceptions.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "edgeplug.core.schema.ErrorDocumentingAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=1024 * 1024)
@@ -326,6 +348,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Our PATCH endpoints take a complete small serializer (e.g. {"role"}), not a partial one.
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "edgeplug.core.schema.forbid_nul_in_strings",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ReviewStatusEnum": "marketplace.models.ReviewStatus",
         "CertificationStatusEnum": "marketplace.models.CertificationStatus",
@@ -372,9 +401,9 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EdgePlug <noreply@edgeplug.invalid>")
 
 # --- Stripe (used by billing) -------------------------------------------------------------------
-STRIPE_API_KEY = env("STRIPE_API_KEY", default="")
+STRIPE_API_KEY = _secret("STRIPE_API_KEY")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_WEBHOOK_SECRET = _secret("STRIPE_WEBHOOK_SECRET")
 # A webhook that waits longer than this for a locked order answers 503 and Stripe retries.
 STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", default=5000)
 

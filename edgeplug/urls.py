@@ -38,3 +38,8 @@ urlpatterns = [
     path(".well-known/edgeplug/", include("certification.wellknown_urls")),
     path("", include("django_prometheus.urls")),
 ]
+
+handler400 = "edgeplug.core.error_views.bad_request"
+handler403 = "edgeplug.core.error_views.permission_denied"
+handler404 = "edgeplug.core.error_views.page_not_found"
+handler500 = "edgeplug.core.error_views.server_error"

@@ -8,7 +8,6 @@ import time
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 from django_otp.oath import TOTP
 from rest_framework.test import APIClient
@@ -21,6 +20,7 @@ from tests.factories import (
     TOTPDeviceFactory,
     UserFactory,
 )
+from tests.gunicorn_server import database_url_for_test_db
 
 # Vendors with signing keys (make_vendor, vendor) are shared by several test folders.
 pytest_plugins = ["tests.vendors"]
@@ -201,16 +201,6 @@ def changeform_data(response) -> dict:
     return data
 
 
-def _database_url_for_test_db() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    return f"postgres://{auth}{db.get('HOST') or ''}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real `celery worker` process on the test database and the configured broker."""
@@ -219,7 +209,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     (workdir / "media").mkdir()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url_for_test_db(),
+        "DATABASE_URL": database_url_for_test_db(),
         "MEDIA_ROOT": str(workdir / "media"),
     }
     with open(log_path, "wb") as log:

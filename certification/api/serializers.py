@@ -71,10 +71,12 @@ class SubmitSerializer(StrictSerializer):
     agent_id = serializers.IntegerField(required=False)
     version = serializers.CharField(max_length=128, required=False)
     level = serializers.ChoiceField(choices=Level.choices, default=Level.BASIC)
+    # Either group names the version; the OpenAPI schema publishes the same rule (anyOf).
+    required_any_of = (("version_id",), ("agent_id", "version"))
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        if "version_id" not in attrs and not ("agent_id" in attrs and "version" in attrs):
+        if not any(all(name in attrs for name in group) for group in self.required_any_of):
             raise serializers.ValidationError(
                 "Give version_id, or agent_id and version.", code="version_required"
             )

@@ -7,7 +7,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -102,11 +102,17 @@ class RunDetail(generics.RetrieveAPIView):
         return runs_for(self.request).prefetch_related("results")
 
 
+MAX_AGE_HOURS = 24 * 366 * 10
+
+
+@extend_schema_field({"type": "number", "minimum": 0, "maximum": MAX_AGE_HOURS})
+class AgeFilter(django_filters.NumberFilter):
+    pass
+
+
 class QueueFilter(django_filters.FilterSet):
     vendor = django_filters.CharFilter(field_name="tenant__slug")
-    older_than_hours = django_filters.NumberFilter(
-        method="filter_age", min_value=0, max_value=24 * 366 * 10
-    )
+    older_than_hours = AgeFilter(method="filter_age", min_value=0, max_value=MAX_AGE_HOURS)
 
     class Meta:
         model = CertificationRun

@@ -10,7 +10,7 @@ import os
 import socket
 import time
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from certification.certificates.issuing import issue_certificate
@@ -73,7 +73,7 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
     else:
         try:
             outcome = STAGES[stage](ctx)
-        except InfrastructureError:
+        except (InfrastructureError, OperationalError):
             raise
         except Exception as exc:
             logger.exception("stage %s of run %s crashed", stage, run_id)

@@ -2,11 +2,14 @@
 
 django-otp's admin form refuses a token until the user picks a device from a second form
 ("Please select a device"). A user with exactly one confirmed device has nothing to pick, so
-that device is used; with several, the form still asks which one.
+that device is used; with several, the form still asks which one. A throttled device is told
+as the API tells it (``otp_throttled``), not as a wrong code.
 """
 
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm
+
+from edgeplug.accounts.errors import OTP_THROTTLED_MESSAGE
 
 
 def _only_device(user, *, for_verify: bool = False):
@@ -15,6 +18,11 @@ def _only_device(user, *, for_verify: bool = False):
 
 
 class OneStepOTPAdminAuthenticationForm(OTPAdminAuthenticationForm):
+    otp_error_messages = {
+        **OTPAdminAuthenticationForm.otp_error_messages,
+        "n_failed_attempts": OTP_THROTTLED_MESSAGE,
+    }
+
     def _chosen_device(self, user):
         chosen = super()._chosen_device(user)
         if chosen is None and not self.cleaned_data.get("otp_device"):

@@ -1,11 +1,12 @@
 """Sign-in and MFA enrolment: the rules every door (API, admin, CLI) goes through."""
 
+import math
 from dataclasses import dataclass
 
 import segno
-from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
 from django.db import transaction
+from django.utils import timezone
 from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -16,9 +17,11 @@ from edgeplug.accounts.errors import (
     InvalidCredentials,
     InvalidOtp,
     OtpRequired,
+    OtpThrottled,
     TenantRequired,
     UnknownTenant,
 )
+from edgeplug.accounts.lockout import lockout_message
 from edgeplug.accounts.models import User
 from edgeplug.accounts.signals import JWT_LOGIN_FLAG
 from edgeplug.audit.services import record_event
@@ -43,10 +46,7 @@ def _authenticate_password(request, email: str, password: str) -> User:
     # django-axes refuses locked accounts by raising PermissionDenied inside authenticate(),
     # which Django turns into None; the flag it leaves on the request tells the two apart.
     if getattr(http_request, "axes_locked_out", False):
-        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-        raise AccountLocked(
-            f"Too many failed sign-ins: this account is locked for up to {minutes} minutes."
-        )
+        raise AccountLocked(lockout_message())
     if user is not None:
         return user
     candidate = User.objects.filter(email__iexact=email).first()
@@ -56,12 +56,29 @@ def _authenticate_password(request, email: str, password: str) -> User:
     raise InvalidCredentials("Email or password is wrong.")
 
 
+def _otp_wait_seconds(devices) -> int:
+    """0 if one of the devices may verify a code now, else the seconds until one may."""
+    waits = []
+    for device in devices:
+        allowed, info = device.verify_is_allowed()
+        if allowed:
+            return 0
+        locked_until = (info or {}).get("locked_until")
+        waits.append((locked_until - timezone.now()).total_seconds() if locked_until else 1)
+    return max(1, math.ceil(min(waits)))
+
+
 def _check_otp(request, user: User, otp: str | None) -> TOTPDevice | None:
     """The device that verified the second factor; None for a user without a TOTP device."""
-    if not any(devices_for_user(user, confirmed=True)):
+    devices = list(devices_for_user(user, confirmed=True))
+    if not devices:
         return None
     if not otp:
         raise OtpRequired("This account has MFA enabled: send the current TOTP code as `otp`.")
+    # Throttled devices refuse every code, the right one too: say so instead of "wrong code".
+    wait = _otp_wait_seconds(devices)
+    if wait:
+        raise OtpThrottled(retry_after=wait)
     device = match_token(user, otp)
     if device is None:
         # Counted as a failed sign-in so TOTP guessing runs into the same lockout.

@@ -1,8 +1,44 @@
-"""Pagination for every list endpoint."""
+"""Pagination for every list endpoint: page and page_size are checked, not silently ignored."""
 
+from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 
 
-class DefaultPagination(PageNumberPagination):
+class StrictPageSizeMixin:
+    """A page or page_size that is not a positive integer is a 400, as the schema says."""
+
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param)
+        is_last = raw in self.last_page_strings
+        if raw is not None and not is_last and not (raw.isascii() and raw.isdigit()):
+            raise exceptions.ValidationError(
+                {self.page_query_param: ["Must be a positive integer."]}, code="invalid_page"
+            )
+        return super().get_page_number(request, paginator)
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: ["Must be a positive integer."]},
+                code="invalid_page_size",
+            )
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] in (self.page_query_param, self.page_size_query_param):
+                parameter["schema"]["minimum"] = 1
+        return parameters
+
+
+class DefaultPagination(StrictPageSizeMixin, PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200

@@ -20,10 +20,3 @@ class StrictSerializerMixin:
 
 class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
     pass
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The body of every API error: a stable machine-readable code and a sentence."""
-
-    code = serializers.CharField()
-    detail = serializers.CharField()

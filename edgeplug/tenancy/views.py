@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from edgeplug.accounts.models import User
 from edgeplug.audit.models import AuditEvent
+from edgeplug.core.filters import UtcDateTimeFilter
 from edgeplug.errors import NotFound
 from edgeplug.tenancy import serializers as s
 from edgeplug.tenancy.models import Membership
@@ -53,8 +54,8 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

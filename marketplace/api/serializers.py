@@ -6,7 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from certification.models import Level
-from edgeplug.core.serializers import ErrorSerializer, StrictSerializer
+from edgeplug.core.schema import ErrorSerializer
+from edgeplug.core.serializers import StrictSerializer
 from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.catalogue import rating_summary, summarize_certificate
 from marketplace.certified import current_certificate

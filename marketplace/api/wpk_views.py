@@ -7,6 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from edgeplug.core.pagination import StrictPageSizeMixin
 from edgeplug.core.serializers import StrictSerializer
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import InStaffGroup
@@ -19,7 +20,9 @@ from marketplace.models import WorkflowPackage
 class WpkSerializer(serializers.ModelSerializer):
     vendor = serializers.CharField(source="tenant.slug", read_only=True)
     key_id = serializers.CharField(source="signing_key.key_id", read_only=True)
-    reviewer = serializers.EmailField(source="reviewer.email", read_only=True, default=None)
+    reviewer = serializers.EmailField(
+        source="reviewer.email", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = WorkflowPackage
@@ -44,7 +47,7 @@ class WpkSerializer(serializers.ModelSerializer):
 class WpkUploadSerializer(StrictSerializer):
     name = serializers.SlugField(max_length=64)
     version = serializers.CharField(max_length=128)
-    content = serializers.JSONField()
+    content = serializers.DictField()
     signature = serializers.CharField(max_length=128)
     key_id = serializers.CharField(max_length=80)
 
@@ -54,7 +57,7 @@ class WpkReviewSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=1000)
 
 
-class WpkPagination(PageNumberPagination):
+class WpkPagination(StrictPageSizeMixin, PageNumberPagination):
     """The seed API's list shape: {"wpks": [...], "count": N}, plus next/previous links."""
 
     page_size_query_param = "page_size"

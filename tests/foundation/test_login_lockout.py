@@ -55,3 +55,45 @@ def test_lockout_of_one_account_leaves_others_alone(api):
         api.post(TOKEN, {"email": other.email, "password": PASSWORD}, format="json").status_code
         == 200
     )
+
+
+ATTACKER = "203.0.113.66"
+USER_ADDRESS = "198.51.100.7"
+
+
+def _sign_in(api, email, password, address):
+    return api.post(
+        TOKEN, {"email": email, "password": password}, format="json", REMOTE_ADDR=address
+    )
+
+
+def test_an_attacker_elsewhere_locks_only_itself_out(api):
+    user = MembershipFactory().user
+    for _ in range(3):
+        _sign_in(api, user.email, "wrong", ATTACKER)
+    from_attacker = _sign_in(api, user.email, PASSWORD, ATTACKER)
+    assert (from_attacker.status_code, from_attacker.json()["code"]) == (403, "account_locked")
+    assert int(from_attacker["Retry-After"]) > 0
+    assert _sign_in(api, user.email, PASSWORD, USER_ADDRESS).status_code == 200
+
+
+def test_an_address_spraying_many_accounts_is_stopped(api, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 6
+    users = [MembershipFactory().user for _ in range(4)]
+    # Two guesses per account stay under the per-account limit (3) ...
+    for user in users[:3]:
+        for _ in range(2):
+            _sign_in(api, user.email, "wrong", ATTACKER)
+    # ... but six from one address stop that address, even for an account it never tried.
+    untouched = users[3]
+    response = _sign_in(api, untouched.email, PASSWORD, ATTACKER)
+    assert (response.status_code, response.json()["code"]) == (403, "account_locked")
+    assert _sign_in(api, untouched.email, PASSWORD, USER_ADDRESS).status_code == 200
+
+
+def test_under_the_address_limit_other_accounts_still_sign_in_from_it(api, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 6
+    tried, other = MembershipFactory().user, MembershipFactory().user
+    for _ in range(2):
+        _sign_in(api, tried.email, "wrong", ATTACKER)
+    assert _sign_in(api, other.email, PASSWORD, ATTACKER).status_code == 200

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from edgeplug.accounts.lockout import lockout_message
 from tests.conftest import totp_now
 from tests.factories import (
     PASSWORD,
@@ -83,7 +84,7 @@ def test_lockout_shows_the_apis_message(settings):
     assert response.status_code == 403
     text = response.content.decode()
     assert "account_locked" in text
-    assert "Too many failed sign-ins: this account is locked for up to 15 minutes." in text
+    assert lockout_message() in text  # the API's words
 
 
 def test_customer_without_a_vendor_tenant_gets_a_clear_page():
@@ -150,3 +151,14 @@ def test_sign_in_attempts_share_the_apis_budget_per_address(settings):
     refused = client.post("/portal/sign-in/", {"email": "a@b.example", "password": "x"})
     assert refused.status_code == 429
     assert "throttled" in refused.content.decode() and int(refused["Retry-After"]) > 0
+
+
+def test_a_throttled_device_says_so_and_when_to_retry():
+    user = _member("admin")
+    device = TOTPDeviceFactory(user=user)
+    client = Client()
+    client.post("/portal/sign-in/", {"email": user.email, "password": PASSWORD, "otp": "000000"})
+    response = portal_sign_in(client, user, device)
+    assert response.status_code == 429
+    assert "otp_throttled" in response.content.decode()
+    assert int(response["Retry-After"]) >= 1

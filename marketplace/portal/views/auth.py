@@ -88,12 +88,15 @@ def sign_in(request):
             if membership.role == Role.ADMIN and not verified.mfa:
                 return redirect("portal:enrol")
             return redirect(_next_url(request))
-    return render(
+    response = render(
         request,
         "portal/sign_in.html",
         {"form": form, "error": error, "next": _next_url(request)},
         status=error.status if error else 200,
     )
+    if getattr(error, "retry_after", None):
+        response["Retry-After"] = str(error.retry_after)  # a throttled TOTP device
+    return response
 
 
 @require_http_methods(["GET", "POST"])

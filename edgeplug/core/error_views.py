@@ -1,0 +1,46 @@
+"""Django's own error pages (handler400/403/404/500) as {"code", "detail"} JSON under /api/.
+
+DRF renders errors raised in its views; these cover what happens outside them: unknown
+paths, bodies Django refuses before a view parses them (RequestDataTooBig), and crashes.
+Pages outside the API keep Django's HTML.
+"""
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.views import defaults
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _json(code: str, detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail}, status=status)
+
+
+def bad_request(request, exception=None):
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return _json("payload_too_large", "Request body is too large.", 413)
+    return _json("bad_request", "The request could not be understood.", 400)
+
+
+def permission_denied(request, exception=None):
+    if not _is_api(request):
+        return defaults.permission_denied(request, exception)
+    return _json("permission_denied", "You do not have permission to do this.", 403)
+
+
+def page_not_found(request, exception=None):
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return _json("not_found", "Not found.", 404)
+
+
+def server_error(request):
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return _json("server_error", "Internal server error.", 500)

@@ -1,0 +1,100 @@
+"""The OpenAPI schema documents every error an operation can answer, with one error body.
+
+Every API error is ``{"code", "detail"}`` (edgeplug.core.exceptions, error_views); this
+AutoSchema adds those responses to each operation, so clients and schemathesis know them.
+"""
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+from edgeplug.core.serializers import StrictSerializerMixin
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every API error."""
+
+    code = serializers.CharField(help_text="Stable machine-readable error code.")
+    detail = serializers.CharField(help_text="Human-readable explanation.")
+    errors = serializers.JSONField(
+        required=False, help_text="Validation errors per field, when the request was invalid."
+    )
+    retry_after = serializers.IntegerField(
+        required=False, help_text="Seconds to wait before retrying (429)."
+    )
+
+    class Meta:
+        ref_name = "Error"
+
+
+_DESCRIPTIONS = {
+    "400": "The request is malformed or invalid.",
+    "401": "Not signed in, or the credentials or token are wrong.",
+    "403": "Signed in, but not allowed to do this.",
+    "404": "No such object (or one you may not see), or no such page.",
+    "409": "The request conflicts with the current state.",
+    "413": "The request body is too large.",
+    "415": "Unsupported request content type.",
+    "422": "Well-formed, but the content breaks a rule (package format, signature, version).",
+    "429": "Too many requests: wait Retry-After seconds.",
+    "503": "A backing service is unavailable: try again shortly.",
+}
+
+
+class ErrorDocumentingAutoSchema(AutoSchema):
+    def _error_statuses(self) -> list[str]:
+        statuses = ["400", "404", "429"]
+        if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
+            statuses += ["401", "403"]
+        elif self.view.authentication_classes == [] and self.method in WRITE_METHODS:
+            statuses += ["401", "403"]  # sign-in doors refuse credentials and locked accounts
+        if self.method in WRITE_METHODS:
+            statuses += ["409", "413", "415", "422", "503"]
+        return statuses
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, StrictSerializerMixin):
+            # StrictSerializerMixin refuses unknown fields: say so.
+            schema["additionalProperties"] = False
+        groups = getattr(serializer, "required_any_of", None)
+        if direction == "request" and groups:
+            schema["anyOf"] = [{"required": list(group)} for group in groups]
+        return schema
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body and getattr(self.get_request_serializer(), "required_any_of", None):
+            body["required"] = True  # the rule needs some fields, so a body
+        return body
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for status in self._error_statuses():
+            if status not in responses:
+                response = self._get_response_for_code(ErrorSerializer, status)
+                response["description"] = _DESCRIPTIONS[status]
+                responses[status] = response
+        return dict(sorted(responses.items()))
+
+
+_NO_NUL = "^[^\\u0000]*$"
+
+
+def forbid_nul_in_strings(result, generator, request, public):
+    """Say in the schema what the API enforces: no text value may hold U+0000 (no database
+    text column stores it, so the JSON parser and the query filters refuse it)."""
+    stack = [result]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "string" and not {"enum", "format", "pattern"} & set(node):
+                node["pattern"] = _NO_NUL
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return result

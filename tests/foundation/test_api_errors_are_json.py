@@ -1,0 +1,72 @@
+"""Under /api/v1/ every error is {"code", "detail"} JSON, Django's own included."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from tests.vendors import package
+
+pytestmark = pytest.mark.django_db
+
+
+def _error(response) -> tuple[int, str]:
+    assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    body = response.json()
+    assert set(body) >= {"code", "detail"}, body
+    return response.status_code, body["code"]
+
+
+def test_json_body_over_the_request_limit_is_413_json(vendor):
+    body = json.dumps({"name": "k", "public_key": "x" * 1_100_000})
+    response = vendor.client.post("/api/v1/vendor/keys", data=body, content_type="application/json")
+    assert _error(response) == (413, "payload_too_large")
+
+
+def test_multipart_field_over_the_request_limit_is_413_json(vendor):
+    response = vendor.upload(package(), signature="A" * 2 * 1024 * 1024)
+    assert _error(response) == (413, "payload_too_large")
+
+
+def test_form_body_over_the_request_limit_is_413_json(vendor):
+    response = vendor.client.post(
+        "/api/v1/vendor/keys",
+        data="name=" + "x" * 1_100_000,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert _error(response) == (413, "payload_too_large")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("delete", "/api/v1/agents/null%2Cnull"),
+        ("get", "/api/v1/no-such-thing"),
+        ("post", "/api/v1/agents/1/versions/1.0.0/nothing-here"),
+    ],
+)
+def test_unknown_api_paths_are_404_json(method, path):
+    assert _error(getattr(Client(), method)(path)) == (404, "not_found")
+
+
+def test_unknown_paths_outside_the_api_stay_html():
+    response = Client().get("/no-such-page")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_wrong_method_is_405_json(api):
+    assert _error(api.put("/api/v1/auth/token", {}, format="json")) == (405, "method_not_allowed")
+
+
+def test_bad_host_is_400_json():
+    response = Client(HTTP_HOST="evil.example").get("/api/v1/auth/me")
+    assert _error(response) == (400, "bad_request")
+
+
+@pytest.mark.urls("tests.foundation.crash_urls")
+def test_a_crash_under_the_api_is_500_json():
+    client = Client(raise_request_exception=False)
+    assert _error(client.get("/api/v1/crash")) == (500, "server_error")
+    page = client.get("/crash")
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")

@@ -1,0 +1,80 @@
+"""What the OpenAPI schema says about a request is what the API checks (fast, in-process)."""
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    with django_db_blocker.unblock():
+        response = Client().get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _operations(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def test_every_operation_documents_its_errors_with_the_error_body(schema):
+    error = {"$ref": "#/components/schemas/Error"}
+    for label, operation in _operations(schema):
+        for status in ("400", "404", "429"):
+            body = operation["responses"].get(status, {}).get("content", {})
+            assert body.get("application/json", {}).get("schema") == error, (label, status)
+    assert set(schema["components"]["schemas"]["Error"]["required"]) == {"code", "detail"}
+
+
+def test_strict_request_bodies_say_they_refuse_unknown_fields(schema):
+    assert schema["components"]["schemas"]["YankRequest"]["additionalProperties"] is False
+
+
+def test_a_blank_yank_reason_is_refused_by_the_schema_and_by_the_api(schema, vendor):
+    reason = schema["components"]["schemas"]["YankRequest"]["properties"]["reason"]
+    assert reason["minLength"] == 1
+    response = vendor.client.post(
+        "/api/v1/agents/1/versions/1.0.0/yank", {"reason": ""}, format="json"
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "blank")
+
+
+def test_wpk_reviewer_is_nullable_as_the_list_returns_it(schema):
+    assert schema["components"]["schemas"]["Wpk"]["properties"]["reviewer"]["nullable"] is True
+
+
+@pytest.mark.parametrize(
+    "query", ["page_size=true", "page_size=0", "page_size=-3", "page=", "page=x"]
+)
+def test_a_page_or_page_size_that_is_not_a_positive_integer_is_400(member_client, query):
+    client, _ = member_client("admin")
+    response = client.get(f"/api/v1/agents?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] in {"invalid_page", "invalid_page_size"}
+
+
+def test_page_sizes_in_range_still_work(member_client, schema):
+    client, _ = member_client("admin")
+    assert client.get("/api/v1/agents?page_size=5&page=1").status_code == 200
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/agents"]["get"]["parameters"]}
+    assert parameters["page_size"]["schema"]["minimum"] == 1
+
+
+def test_a_submission_must_name_its_version_in_the_schema_too(schema):
+    submit = schema["paths"]["/api/v1/certification/submit"]["post"]["requestBody"]
+    assert submit["required"] is True
+    assert schema["components"]["schemas"]["SubmitRequest"]["anyOf"] == [
+        {"required": ["version_id"]},
+        {"required": ["agent_id", "version"]},
+    ]
+
+
+def test_out_of_range_time_zone_offsets_are_a_400_not_a_500(member_client):
+    client, _ = member_client("admin")
+    ok = client.get("/api/v1/tenant/audit-events", {"since": "2020-01-01T00:00:00-22:54"})
+    assert ok.status_code == 200
+    bad = client.get("/api/v1/tenant/audit-events", {"since": "0001-01-01T00:00:00+23:00"})
+    assert bad.status_code == 400

@@ -1,0 +1,62 @@
+"""Secret keys that start with "$" (or hold any other character) start the service."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+from edgeplug.secret_files import generate_secret
+
+_SHOW = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'secret': s.SECRET_KEY, 'jwt': s.SIMPLE_JWT['SIGNING_KEY']}))"
+)
+
+
+def _settings_in_a_fresh_process(tmp_path: Path, **env) -> dict:
+    base = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(settings.BASE_DIR),
+        "DJANGO_SETTINGS_MODULE": "edgeplug.settings",
+        "EDGEPLUG_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _SHOW],
+        env={**base, **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_secret_key_from_the_environment_starting_with_dollar_is_used_as_is(tmp_path):
+    key = "$HOME-" + generate_secret()
+    loaded = _settings_in_a_fresh_process(tmp_path, SECRET_KEY=key)
+    assert loaded == {"secret": key, "jwt": key}
+
+
+def test_jwt_signing_key_starting_with_dollar_is_used_as_is(tmp_path):
+    loaded = _settings_in_a_fresh_process(
+        tmp_path, SECRET_KEY="a" * 60, JWT_SIGNING_KEY="$SECRET_KEY"
+    )
+    assert loaded == {"secret": "a" * 60, "jwt": "$SECRET_KEY"}
+
+
+def test_an_embedded_key_file_starting_with_dollar_still_starts(tmp_path):
+    (tmp_path / "secret_key").write_text("$" + "k" * 60)
+    assert _settings_in_a_fresh_process(tmp_path)["jwt"] == "$" + "k" * 60
+
+
+def test_the_generated_embedded_key_uses_a_safe_alphabet(tmp_path):
+    first = _settings_in_a_fresh_process(tmp_path)["secret"]
+    assert (tmp_path / "secret_key").read_text() == first
+    keys = [first] + [generate_secret() for _ in range(500)]
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{80,}", key) for key in keys)
