@@ -1,4 +1,4 @@
-.PHONY: run test setup lint format bench bench-web bench-smoke sbom
+.PHONY: run test setup lint format bench bench-web bench-smoke sbom screenshots
 
 # make run PORT=8001 serves on another port; make test ARGS='-m "not slow"' passes ARGS to pytest.
 PORT ?=
@@ -38,3 +38,8 @@ sbom:  ## the project's own CycloneDX 1.6 SBOM of everything in .venv, to $(SBOM
 	mkdir -p $(dir $(SBOM_OUT))
 	.venv/bin/cyclonedx-py environment --pyproject pyproject.toml --spec-version 1.6 \
 		--output-format JSON --output-reproducible --output-file $(SBOM_OUT) .venv
+
+SCREENSHOTS_DIR ?= docs/screenshots
+screenshots:  ## a 1280 px screenshot of every vendor portal page, into $(SCREENSHOTS_DIR) (Chromium)
+	EDGEPLUG_SCREENSHOTS_DIR=$(SCREENSHOTS_DIR) .venv/bin/python -m pytest -q -p no:cacheprovider \
+		tests/browser/test_vendor_portal_pages.py

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "edgeplug.audit",
     "edgeplug.health",
     "marketplace",
+    "marketplace.portal",
     "certification",
     "billing",
 ]

@@ -1,4 +1,5 @@
-"""Top-level URLs: landing page, admin (OTP required), API v1 with schema and docs, ops."""
+"""Top-level URLs: landing page, admin (OTP required), vendor portal, API v1 with schema and
+docs, ops."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -30,6 +31,7 @@ urlpatterns = [
     # Browsers ask every site for /favicon.ico, admin and API docs pages included.
     path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
+    path("portal/", include("marketplace.portal.urls")),
     path("api/v1/", include(api_v1)),
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),

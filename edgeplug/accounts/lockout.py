@@ -50,12 +50,16 @@ def username_from_credentials(request, credentials) -> str | None:
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
-    """JSON with a stable code for the API, a plain page for the admin login form."""
+    """JSON with a stable code for the API, a page for the admin's and the portal's forms."""
     cool_off = int(settings.AXES_COOLOFF_TIME.total_seconds())
     detail = lockout_message()
     if request.path.startswith("/api/"):
         response = JsonResponse({"code": "account_locked", "detail": detail}, status=403)
     else:
-        response = render(request, "accounts/locked.html", {"detail": detail}, status=403)
+        # The vendor portal and the admin each show it in their own page frame.
+        template = (
+            "portal/locked.html" if request.path.startswith("/portal/") else "accounts/locked.html"
+        )
+        response = render(request, template, {"detail": detail}, status=403)
     response["Retry-After"] = str(cool_off)
     return response

@@ -68,18 +68,19 @@ def _otp_wait_seconds(devices) -> int:
     return max(1, math.ceil(min(waits)))
 
 
-def _check_otp(request, user: User, otp: str | None) -> bool:
-    """True when a second factor was verified; False for a user without a TOTP device."""
+def _check_otp(request, user: User, otp: str | None) -> TOTPDevice | None:
+    """The device that verified the second factor; None for a user without a TOTP device."""
     devices = list(devices_for_user(user, confirmed=True))
     if not devices:
-        return False
+        return None
     if not otp:
         raise OtpRequired("This account has MFA enabled: send the current TOTP code as `otp`.")
     # Throttled devices refuse every code, the right one too: say so instead of "wrong code".
     wait = _otp_wait_seconds(devices)
     if wait:
         raise OtpThrottled(retry_after=wait)
-    if match_token(user, otp) is None:
+    device = match_token(user, otp)
+    if device is None:
         # Counted as a failed sign-in so TOTP guessing runs into the same lockout.
         user_login_failed.send(
             sender=__name__,
@@ -87,7 +88,7 @@ def _check_otp(request, user: User, otp: str | None) -> bool:
             request=_http_request(request),
         )
         raise InvalidOtp("The TOTP code is wrong or expired.")
-    return True
+    return device
 
 
 def _choose_membership(user: User, tenant_slug: str | None) -> Membership | None:
@@ -120,12 +121,30 @@ def issue_token_pair(user: User, membership: Membership | None, *, mfa: bool = F
     )
 
 
+@dataclass(frozen=True)
+class VerifiedSignIn:
+    user: User
+    # The TOTP device that verified the code (a session door marks itself verified with it).
+    device: TOTPDevice | None
+
+    @property
+    def mfa(self) -> bool:
+        return self.device is not None
+
+
+def verify_sign_in(request, *, email: str, password: str, otp: str | None = None) -> VerifiedSignIn:
+    """Password, lockout and TOTP, the checks every sign-in door makes (API tokens, portal
+    session); ``mfa`` says whether a second factor was verified."""
+    user = _authenticate_password(request, email, password)
+    return VerifiedSignIn(user=user, device=_check_otp(request, user, otp))
+
+
 def sign_in(
     request, *, email: str, password: str, tenant_slug: str | None = None, otp: str | None = None
 ) -> TokenPair:
     """Check password, lockout, OTP and tenant; return a JWT pair carrying tenant and role."""
-    user = _authenticate_password(request, email, password)
-    mfa = _check_otp(request, user, otp)
+    verified = verify_sign_in(request, email=email, password=password, otp=otp)
+    user, mfa = verified.user, verified.mfa
     membership = _choose_membership(user, tenant_slug)
     pair = issue_token_pair(user, membership, mfa=mfa)
     http_request = _http_request(request)

@@ -1,0 +1,81 @@
+"""Who is at the portal and for which vendor: the session's tenant, the role read fresh from
+the database on every request (so a role change applies at once), and the TOTP gate.
+
+A page wrapped in ``vendor_page`` finds ``request.tenant`` and ``request.role`` set exactly as
+the API's JWT authentication sets them, so ``for_request`` scopes its queries the same way.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth import logout
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django_otp import devices_for_user
+
+from edgeplug.tenancy.models import Membership, Role
+
+SESSION_TENANT = "portal_tenant_id"
+PUBLISHER_ROLES = (Role.ADMIN, Role.DEVELOPER)
+
+
+def vendor_memberships(user):
+    return (
+        Membership.objects.select_related("tenant")
+        .filter(user=user, tenant__is_active=True, tenant__is_vendor=True)
+        .order_by("tenant__slug")
+    )
+
+
+def has_totp(user) -> bool:
+    return any(devices_for_user(user, confirmed=True))
+
+
+def _needs_enrolment(request, membership: Membership) -> bool:
+    """Vendor admins act only after a TOTP sign-in; without a device they enrol first."""
+    return membership.role == Role.ADMIN and not request.user.is_verified()
+
+
+def _current_membership(request) -> Membership | None:
+    tenant_id = request.session.get(SESSION_TENANT)
+    if tenant_id is None:
+        return None
+    return vendor_memberships(request.user).filter(tenant_id=tenant_id).first()
+
+
+def can_publish(request) -> bool:
+    return getattr(request, "role", None) in PUBLISHER_ROLES
+
+
+def vendor_page(view: Callable | None = None, *, roles: tuple[str, ...] = ()):
+    """Signed in, a member of an active vendor tenant, past the TOTP gate; ``roles`` limits
+    the page to those roles (others get a 403 page that says why)."""
+
+    def decorate(func: Callable) -> Callable:
+        @wraps(func)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect(f"{reverse('portal:sign-in')}?next={request.get_full_path()}")
+            membership = _current_membership(request)
+            if membership is None:
+                return render(request, "portal/not_a_vendor.html", status=403)
+            if _needs_enrolment(request, membership):
+                if has_totp(request.user):
+                    # A device was added after this sign-in: sign in again with its code.
+                    logout(request)
+                    return redirect(reverse("portal:sign-in"))
+                return redirect(reverse("portal:enrol"))
+            request.tenant, request.role = membership.tenant, membership.role
+            request.membership = membership
+            if roles and membership.role not in roles:
+                return render(
+                    request,
+                    "portal/forbidden.html",
+                    {"roles": [Role(r).label for r in roles]},
+                    status=403,
+                )
+            return func(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate

@@ -1,0 +1,121 @@
+"""The portal's forms: they parse and label input; the actions they feed decide."""
+
+from django import forms
+
+from certification.models import Level
+from edgeplug.tenancy.models import Role
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True}))
+    password = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    otp = forms.CharField(
+        label="Authentication code",
+        required=False,
+        max_length=10,
+        help_text="The 6-digit code from your authenticator app, if you have enrolled one.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+    vendor = forms.SlugField(
+        label="Vendor account",
+        required=False,
+        help_text="Only if you belong to several vendors: the vendor's short name.",
+    )
+
+
+class TotpConfirmForm(forms.Form):
+    otp = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+class KeyForm(forms.Form):
+    name = forms.CharField(
+        label="Name", max_length=100, required=False, help_text="e.g. release laptop"
+    )
+    public_key = forms.CharField(
+        label="Public key",
+        required=False,
+        max_length=1000,
+        help_text="What `edgeplug keygen` printed (its “public key:” line is enough).",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+    public_key_file = forms.FileField(
+        label="…or upload a file holding the public key", required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        text = (data.get("public_key") or "").strip()
+        upload = data.get("public_key_file")
+        if upload is not None and not text:
+            raw = upload.read(4096)
+            try:
+                text = raw.decode("ascii")
+            except UnicodeDecodeError as exc:
+                raise forms.ValidationError("That file does not hold a base64 public key.") from exc
+        # `edgeplug keygen` prints three lines; its "public key:" line may be pasted whole.
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        for line in lines:
+            if line.lower().startswith("public key:"):
+                text = line.split(":", 1)[1].strip()
+                break
+        else:
+            text = lines[0] if len(lines) == 1 else text
+        if not text:
+            raise forms.ValidationError("Paste the public key or choose a file holding it.")
+        data["public_key"] = text
+        return data
+
+
+class UploadForm(forms.Form):
+    package = forms.FileField(label="Agent package (.epk)")
+    signature = forms.FileField(label="Signature (.sig)")
+    key_id = forms.ChoiceField(label="Signing key")
+    level = forms.ChoiceField(
+        label="Certification level",
+        choices=Level.choices,
+        initial=Level.BASIC,
+        help_text="Basic: validation, safety invariants, performance. Standard: also the "
+        "security scan. Hardware: also the firmware on an emulated board.",
+    )
+    certify = forms.BooleanField(label="Submit for certification", required=False, initial=True)
+
+    def __init__(self, *args, keys=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key_id"].choices = [("", "the key that made the signature")] + [
+            (k.key_id, f"{k.name or 'key'} ({k.key_id})") for k in keys
+        ]
+        self.fields["key_id"].required = False
+
+
+class YankForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you yanking this version?",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class CertifyForm(forms.Form):
+    level = forms.ChoiceField(label="Level", choices=Level.choices, initial=Level.BASIC)
+
+
+class WpkForm(forms.Form):
+    document = forms.FileField(
+        label="Workflow package (.wpk.json)",
+        help_text='JSON: {"name", "version", "content", "signature", "key_id"}.',
+    )
+
+
+class MemberForm(forms.Form):
+    email = forms.EmailField(label="Email of an existing EdgePlug account")
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.DEVELOPER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)

@@ -1,0 +1,138 @@
+"""The pricing page's forms: a plan as a person writes it (prices in major units, tiers as
+lines), turned into the integer minor units and terms that marketplace/pricing.py reads."""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+
+from marketplace import pricing
+from marketplace.models import PlanKind
+
+TIER_LINE = re.compile(
+    r"^(?P<up_to>\*|\d+(?:\.\d+)?)\s+at\s+(?P<unit>\d+(?:\.\d+)?)"
+    r"(?:\s*\+\s*(?P<flat>\d+(?:\.\d+)?))?$"
+)
+SCHEMES = [
+    ("per_unit", "Per agent-hour"),
+    ("graduated", "Graduated tiers (each hour at its tier's price)"),
+    ("volume", "Volume tiers (all hours at the reached tier's price)"),
+    ("package", "Packages of hours"),
+]
+
+
+def minor_units(value: Decimal, currency: str, what: str) -> int:
+    """``12.34`` USD → 1234; more decimals than the currency has is refused, not rounded."""
+    scaled = value.scaleb(pricing.currency_exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise forms.ValidationError(f"{what} has more decimals than {currency} allows.")
+    return int(scaled)
+
+
+def _price(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise forms.ValidationError(f"{text!r} is not a price.") from exc
+
+
+class PlanForm(forms.Form):
+    key = forms.SlugField(label="Plan key", max_length=64, help_text="e.g. standard; never changes")
+    name = forms.CharField(label="Plan name", max_length=100)
+    kind = forms.ChoiceField(label="Kind", choices=PlanKind.choices, initial=PlanKind.METERED)
+    currency = forms.CharField(
+        label="Currency", max_length=3, required=False, initial="USD", help_text="ISO 4217"
+    )
+    price = forms.DecimalField(
+        label="One-time price", required=False, min_value=0, help_text="one-time plans only"
+    )
+    scheme = forms.ChoiceField(label="Metered scheme", choices=SCHEMES, required=False)
+    unit_price = forms.DecimalField(
+        label="Price per agent-hour", required=False, min_value=0, help_text="per-hour scheme"
+    )
+    tiers = forms.CharField(
+        label="Tiers",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "100 at 0.10\n* at 0.05"}),
+        help_text="One per line: “up to HOURS at PRICE” (and “+ FLAT”); “*” for the rest.",
+    )
+    package_size = forms.IntegerField(label="Hours per package", required=False, min_value=1)
+    package_price = forms.DecimalField(label="Price per package", required=False, min_value=0)
+    included_hours = forms.DecimalField(
+        label="Included hours per month", required=False, min_value=0
+    )
+    monthly_minimum = forms.DecimalField(label="Monthly minimum", required=False, min_value=0)
+    flat_fee = forms.DecimalField(label="Monthly flat fee", required=False, min_value=0)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        kind = data["kind"]
+        currency = (data.get("currency") or "").upper()
+        if kind == PlanKind.FREE:
+            data.update(currency="", amount=0, terms={})
+            return data
+        try:
+            pricing.currency_exponent(currency)
+        except pricing.InvalidPriceTerms as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        data["currency"] = currency
+        if kind == PlanKind.ONE_TIME:
+            if data.get("price") is None:
+                raise forms.ValidationError("A one-time plan needs its price.")
+            data.update(amount=minor_units(data["price"], currency, "The price"), terms={})
+            return data
+        data.update(amount=0, terms=self._metered_terms(data, currency))
+        return data
+
+    def _metered_terms(self, data, currency: str) -> dict:
+        scheme = data.get("scheme") or "per_unit"
+        terms: dict = {"scheme": scheme}
+        if scheme == "per_unit":
+            if data.get("unit_price") is None:
+                raise forms.ValidationError("Give the price per agent-hour.")
+            terms["unit_amount"] = minor_units(data["unit_price"], currency, "The hourly price")
+        elif scheme in ("graduated", "volume"):
+            terms["tiers"] = self._tiers(data.get("tiers") or "", currency)
+        else:
+            if not data.get("package_size") or data.get("package_price") is None:
+                raise forms.ValidationError("Give the hours per package and its price.")
+            terms["package_size"] = data["package_size"]
+            terms["package_amount"] = minor_units(data["package_price"], currency, "The price")
+        if data.get("included_hours"):
+            terms["included_hours"] = str(data["included_hours"])
+        for field, label in (("monthly_minimum", "The minimum"), ("flat_fee", "The flat fee")):
+            if data.get(field):
+                terms[field] = minor_units(data[field], currency, label)
+        return terms
+
+    def _tiers(self, text: str, currency: str) -> list[dict]:
+        tiers = []
+        for line in (line.strip() for line in text.splitlines()):
+            if not line:
+                continue
+            match = TIER_LINE.match(line)
+            if match is None:
+                raise forms.ValidationError(f"Tier “{line}” is not “HOURS at PRICE”.")
+            tier = {
+                "up_to": None if match["up_to"] == "*" else match["up_to"],
+                "unit_amount": minor_units(_price(match["unit"]), currency, "A tier price"),
+            }
+            if match["flat"]:
+                tier["flat_amount"] = minor_units(_price(match["flat"]), currency, "A flat amount")
+            tiers.append(tier)
+        if not tiers:
+            raise forms.ValidationError("Tiered schemes need at least one tier.")
+        return tiers
+
+
+class CalculatorForm(forms.Form):
+    plan = forms.TypedChoiceField(label="Plan", coerce=int)
+    hours = forms.DecimalField(
+        label="Agent-hours in a month", min_value=0, max_digits=12, decimal_places=3
+    )
+
+    def __init__(self, *args, plans=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = [(p.pk, f"{p.name} (v{p.version})") for p in plans]

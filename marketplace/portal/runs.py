@@ -1,0 +1,99 @@
+"""A certification run as the version page shows it: a step per stage of its level with that
+stage's state, every finished stage's report (the reviewer's view model), and the measured
+figures against their limits as bars."""
+
+from dataclasses import dataclass
+
+from certification.models import CertificationRun, RunStatus, StageResult
+from certification.pipeline.report import StageView, stage_view
+
+
+@dataclass(frozen=True)
+class Step:
+    stage: str
+    state: str  # pending, running, or a StageResult value
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    limit: float
+    unit: str
+
+    @property
+    def over(self) -> bool:
+        return self.value > self.limit
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.value / self.limit) if self.limit else 0
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: CertificationRun
+    steps: tuple[Step, ...]
+    reports: tuple[StageView, ...]
+    bars: tuple[Bar, ...]
+
+    @property
+    def active(self) -> bool:
+        return not self.run.is_finished
+
+
+def _steps(run: CertificationRun, results: dict) -> tuple[Step, ...]:
+    steps = []
+    for stage in run.stages:
+        if stage in results:
+            state = results[stage].test_result
+        elif run.status == RunStatus.RUNNING and stage == run.current_stage:
+            state = "running"
+        elif run.is_finished:
+            state = StageResult.SKIPPED
+        else:
+            state = "pending"
+        steps.append(Step(stage, state))
+    return tuple(steps)
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _bars(results: dict) -> tuple[Bar, ...]:
+    bars = []
+    performance = results.get("performance")
+    if performance is not None:
+        metrics = performance.metrics or {}
+        for check in metrics.get("checks") or []:
+            value, limit = _number(check.get("value")), _number(check.get("limit"))
+            if value is not None and limit:
+                label = str(check.get("name", "")).replace("_", " ")
+                bars.append(Bar(label, value, limit, str(check.get("unit") or "")))
+        gate = _number(metrics.get("latency_gate_us"))
+        estimate = _number(metrics.get("latency_estimate_us"))
+        if gate and estimate is not None:
+            bars.append(Bar("latency (estimate)", estimate, gate, "µs"))
+    simulation = results.get("simulation")
+    if simulation is not None:
+        metrics = simulation.metrics or {}
+        median = _number(metrics.get("latency_median_us"))
+        gate = _number(metrics.get("latency_gate_us")) or _number(
+            (performance.metrics or {}).get("latency_gate_us") if performance else None
+        )
+        if median is not None and gate:
+            bars.append(Bar("latency on the emulated board (median)", median, gate, "µs"))
+    return tuple(bars)
+
+
+def run_view(run: CertificationRun) -> RunView:
+    results = {r.test_suite: r for r in run.results.all()}
+    ordered = [results[s] for s in run.stages if s in results]
+    ordered += [r for s, r in results.items() if s not in run.stages]
+    return RunView(
+        run=run,
+        steps=_steps(run, results),
+        reports=tuple(stage_view(r) for r in ordered),
+        bars=_bars(results),
+    )

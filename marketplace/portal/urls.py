@@ -1,0 +1,50 @@
+"""The portal's pages under /portal/."""
+
+from django.urls import path
+
+from marketplace.portal.views import (
+    auth,
+    dashboard,
+    docs,
+    keys,
+    pricing,
+    team,
+    uploads,
+    versions,
+    wpks,
+)
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("sign-in/", auth.sign_in, name="sign-in"),
+    path("sign-out/", auth.sign_out, name="sign-out"),
+    path("enrol/", auth.enrol, name="enrol"),
+    path("password/", auth.password_change, name="password"),
+    path("keys/", keys.keys, name="keys"),
+    path("keys/<str:key_id>/revoke/", keys.revoke, name="key-revoke"),
+    path("upload/", uploads.upload, name="upload"),
+    path("agents/<int:agent_id>/", versions.agent_page, name="agent"),
+    path("agents/<int:agent_id>/pricing/", pricing.pricing_page, name="pricing"),
+    path("agents/<int:agent_id>/pricing/<int:plan_id>/retire/", pricing.retire, name="plan-retire"),
+    path("agents/<int:agent_id>/versions/<str:version>/", versions.version_page, name="version"),
+    path(
+        "agents/<int:agent_id>/versions/<str:version>/runs.json",
+        versions.version_runs,
+        name="version-runs",
+    ),
+    path(
+        "agents/<int:agent_id>/versions/<str:version>/certificate.json",
+        versions.certificate_download,
+        name="certificate",
+    ),
+    path("agents/<int:agent_id>/versions/<str:version>/yank/", versions.yank, name="yank"),
+    path("agents/<int:agent_id>/versions/<str:version>/certify/", versions.certify, name="certify"),
+    path("workflows/", wpks.wpk_list, name="wpks"),
+    path("workflows/<int:pk>/", wpks.wpk_detail, name="wpk"),
+    path("team/", team.team, name="team"),
+    path("team/<int:pk>/role/", team.change_role, name="member-role"),
+    path("team/<int:pk>/remove/", team.remove_member, name="member-remove"),
+    path("docs/package-format/", docs.package_format, name="package-format"),
+]

@@ -1,0 +1,1 @@
+"""Portal doors: each view parses a form, calls one action, renders the result."""

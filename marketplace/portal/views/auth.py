@@ -1,0 +1,154 @@
+"""Sign-in (email, password and TOTP in one step), TOTP enrolment, sign-out, password change."""
+
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+
+from edgeplug.accounts.errors import AuthError, TenantRequired
+from edgeplug.accounts.services import (
+    confirm_totp_enrolment,
+    start_totp_enrolment,
+    verify_sign_in,
+)
+from edgeplug.audit.services import record_event
+from edgeplug.core.throttling import AuthThrottle
+from edgeplug.errors import DomainError
+from edgeplug.tenancy.models import Role
+from marketplace.portal.access import SESSION_TENANT, has_totp, vendor_memberships, vendor_page
+from marketplace.portal.forms import SignInForm, TotpConfirmForm
+
+AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class SignInThrottled(DomainError, code="throttled", status=429):
+    pass
+
+
+def _next_url(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/portal/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
+        return target
+    return reverse("portal:dashboard")
+
+
+def _choose_vendor(user, slug: str):
+    memberships = vendor_memberships(user)
+    if slug:
+        membership = memberships.filter(tenant__slug=slug).first()
+        if membership is None:
+            raise AuthError(f"You are not a member of a vendor called {slug!r}.")
+        return membership
+    found = list(memberships[:2])
+    if len(found) > 1:
+        raise TenantRequired("You belong to several vendors: say which one under Vendor account.")
+    return found[0] if found else None
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request):
+    form = SignInForm(request.POST or None)
+    error = None
+    if request.method == "POST":
+        throttle = AuthThrottle()
+        # The API's sign-in budget per client address, shared with the token endpoint.
+        if not throttle.allow_request(request, None):
+            wait = int(throttle.wait() or 60)
+            error = SignInThrottled(f"Too many sign-in attempts: try again in {wait} s.")
+            response = render(
+                request,
+                "portal/sign_in.html",
+                {"form": form, "error": error, "next": _next_url(request)},
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            verified = verify_sign_in(
+                request, email=data["email"], password=data["password"], otp=data["otp"] or None
+            )
+            membership = _choose_vendor(verified.user, data["vendor"])
+        except DomainError as exc:
+            error = exc
+        else:
+            if membership is None:
+                return render(request, "portal/not_a_vendor.html", status=403)
+            login(request, verified.user, backend=AUTH_BACKEND)
+            if verified.device is not None:
+                otp_login(request, verified.device)
+            request.session[SESSION_TENANT] = membership.tenant_id
+            if membership.role == Role.ADMIN and not verified.mfa:
+                return redirect("portal:enrol")
+            return redirect(_next_url(request))
+    response = render(
+        request,
+        "portal/sign_in.html",
+        {"form": form, "error": error, "next": _next_url(request)},
+        status=error.status if error else 200,
+    )
+    if getattr(error, "retry_after", None):
+        response["Retry-After"] = str(error.retry_after)  # a throttled TOTP device
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def enrol(request):
+    """A vendor admin without a TOTP device scans a QR code and confirms a code first."""
+    if not request.user.is_authenticated:
+        return redirect("portal:sign-in")
+    if has_totp(request.user) and request.user.is_verified():
+        return redirect("portal:dashboard")
+    form = TotpConfirmForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = confirm_totp_enrolment(request.user, form.cleaned_data["otp"])
+        except DomainError as exc:
+            error = exc
+        else:
+            otp_login(request, device)
+            request.session.pop("portal_enrolment", None)
+            messages.success(request, "Your authenticator is enrolled; sign-ins now ask for it.")
+            return redirect("portal:dashboard")
+    if request.method == "GET" or "portal_enrolment" not in request.session:
+        enrolment = start_totp_enrolment(request.user)
+        request.session["portal_enrolment"] = {
+            "qr_svg": enrolment.qr_svg,
+            "otpauth_url": enrolment.otpauth_url,
+        }
+    return render(
+        request,
+        "portal/enrol.html",
+        {"form": form, "error": error, "enrolment": request.session.get("portal_enrolment")},
+        status=error.status if error else 200,
+    )
+
+
+@require_POST
+def sign_out(request):
+    if request.user.is_authenticated:
+        record_event("logout", request=request, actor=request.user, target=request.user.email)
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("portal:sign-in")
+
+
+@vendor_page
+@require_http_methods(["GET", "POST"])
+def password_change(request):
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        update_session_auth_hash(request, user)
+        record_event("password_changed", request=request, actor=user, target=user.email)
+        messages.success(request, "Your password is changed.")
+        return redirect("portal:dashboard")
+    return render(request, "portal/password_change.html", {"form": form})

@@ -1,0 +1,73 @@
+"""The vendor's home: agents, newest versions with their badges, runs in progress, alerts."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Prefetch, Q
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from certification.models import CertificationRun, RunStatus, ScanFinding
+from edgeplug.tenancy.scoping import for_request
+from marketplace.models import Agent, AgentVersion, Deployment
+from marketplace.portal.access import vendor_page
+from marketplace.versioning import newest_first
+
+ALERT_WINDOW = timedelta(days=30)
+
+
+def _agents(request) -> list[Agent]:
+    versions = for_request(AgentVersion.objects.all(), request)
+    agents = for_request(Agent.objects.all(), request).prefetch_related(
+        Prefetch("versions", queryset=versions, to_attr="own_versions")
+    )
+    for agent in agents:
+        ordered = newest_first(agent.own_versions)
+        agent.newest = ordered[0] if ordered else None
+    return list(agents)
+
+
+def _yanked(request, since) -> list[AgentVersion]:
+    """Versions yanked lately, and any yanked version customers' devices still run (counted
+    over the vendor's own versions: how many devices, never whose)."""
+    deployed = dict(
+        Deployment.objects.filter(
+            version__in=for_request(AgentVersion.objects.filter(yanked_at__isnull=False), request)
+        )
+        .values_list("version")
+        .annotate(Count("pk"))
+    )
+    versions = for_request(
+        AgentVersion.objects.select_related("agent").filter(
+            Q(yanked_at__gte=since) | Q(pk__in=list(deployed))
+        ),
+        request,
+    ).order_by("-yanked_at")[:10]
+    for version in versions:
+        version.deployed_on = deployed.get(version.pk, 0)
+    return list(versions)
+
+
+@require_safe
+@vendor_page
+def dashboard(request):
+    since = timezone.now() - ALERT_WINDOW
+    runs = for_request(CertificationRun.objects.select_related("version__agent"), request)
+    context = {
+        "agents": _agents(request),
+        "versions": for_request(
+            AgentVersion.objects.select_related("agent", "signing_key"), request
+        )[:8],
+        "active_runs": runs.active().order_by("created_at"),
+        "failed_runs": runs.filter(
+            status__in=[RunStatus.FAILED, RunStatus.ERROR], finished_at__gte=since
+        )[:10],
+        "yanked": _yanked(request, since),
+        "advisories": for_request(
+            ScanFinding.objects.select_related("version__agent", "advisory").filter(
+                known_at_certification=False
+            ),
+            request,
+        )[:10],
+    }
+    return render(request, "portal/dashboard.html", context)

@@ -1,0 +1,87 @@
+"""An agent's price plans: list, create, retire, and a calculator that prices a month of
+agent-hours with the same pricing module billing uses."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from edgeplug.errors import DomainError
+from edgeplug.tenancy.scoping import get_for_request
+from marketplace import plans as plan_actions
+from marketplace import pricing
+from marketplace.models import Agent, PlanKind, PricePlan
+from marketplace.portal.access import PUBLISHER_ROLES, vendor_page
+from marketplace.portal.plan_text import describe_plan
+from marketplace.portal.price_forms import CalculatorForm, PlanForm
+
+
+def _quote(form: CalculatorForm, metered) -> pricing.Breakdown | None:
+    if not form.is_valid():
+        return None
+    plan = next(p for p in metered if p.pk == form.cleaned_data["plan"])
+    terms = pricing.parse_metered_terms(plan.currency, plan.terms)
+    return pricing.price_usage(terms, form.cleaned_data["hours"])
+
+
+def _lines(breakdown: pricing.Breakdown) -> list[tuple[str, str, str]]:
+    return [
+        (
+            line.description,
+            str(line.quantity),
+            pricing.format_amount(line.amount, breakdown.currency),
+        )
+        for line in breakdown.lines
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+@vendor_page(roles=PUBLISHER_ROLES)
+def pricing_page(request, agent_id):
+    agent = get_for_request(Agent.objects.all(), request, pk=agent_id)
+    form = PlanForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = plan_actions.create_plan(
+                agent,
+                key=data["key"],
+                name=data["name"],
+                kind=data["kind"],
+                currency=data["currency"],
+                amount=data["amount"],
+                terms=data["terms"],
+                actor=request.user,
+                request=request,
+            )
+        except DomainError as exc:
+            error = exc
+        else:
+            messages.success(request, f"Plan {plan.name} is offered.")
+            return redirect("portal:pricing", agent_id=agent.pk)
+    current = list(agent.plans.filter(is_current=True).order_by("key"))
+    metered = [p for p in current if p.kind == PlanKind.METERED and p.retired_at is None]
+    calculator = CalculatorForm(request.GET if "hours" in request.GET else None, plans=metered)
+    breakdown = _quote(calculator, metered) if metered else None
+    context = {
+        "agent": agent,
+        "plans": [(p, describe_plan(p)) for p in current],
+        "form": form,
+        "error": error,
+        "calculator": calculator,
+        "has_metered": bool(metered),
+        "breakdown": breakdown,
+        "lines": _lines(breakdown) if breakdown else [],
+        "total": pricing.format_amount(breakdown.total, breakdown.currency) if breakdown else "",
+    }
+    status = error.status if error else (400 if form.errors else 200)
+    return render(request, "portal/pricing.html", context, status=status)
+
+
+@require_POST
+@vendor_page(roles=PUBLISHER_ROLES)
+def retire(request, agent_id, plan_id):
+    plan = get_for_request(PricePlan.objects.all(), request, agent_id=agent_id, pk=plan_id)
+    plan_actions.retire_plan(plan, actor=request.user, request=request)
+    messages.success(request, f"Plan {plan.name} is retired: no new orders; holders keep it.")
+    return redirect("portal:pricing", agent_id=agent_id)

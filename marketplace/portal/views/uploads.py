@@ -1,0 +1,129 @@
+"""Upload a signed package (and its .sig) and submit it for certification.
+
+The browser sends the form with XMLHttpRequest to show upload progress and gets JSON back
+(a refusal, or where to go next); without JavaScript the same view answers with pages.
+"""
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from certification.pipeline.actions import submit_for_certification
+from edgeplug import signing
+from edgeplug.errors import DomainError
+from edgeplug.tenancy.scoping import for_request
+from marketplace import services
+from marketplace.models import AgentVersion, VendorKey
+from marketplace.portal.access import PUBLISHER_ROLES, vendor_page
+from marketplace.portal.forms import UploadForm
+from marketplace.portal.refusals import refusal
+from marketplace.storage import package_limits
+from marketplace.uploads import PackageUploadHandler, package_bytes
+
+MAX_SIGNATURE_BYTES = 1024
+
+
+def version_url(version: AgentVersion) -> str:
+    return reverse("portal:version", args=[version.agent_id, version.version])
+
+
+def _wants_json(request) -> bool:
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
+def _signature_text(upload) -> str:
+    raw = upload.read(MAX_SIGNATURE_BYTES + 1)
+    if len(raw) > MAX_SIGNATURE_BYTES:
+        raise signing.MalformedSignature("A .sig file holds one base64 signature.")
+    return raw.decode("ascii", errors="replace").strip()
+
+
+def _signing_key_id(request, data, signature_b64: str, chosen: str) -> str:
+    """The key the vendor picked, else the active key whose signature this is (as the CLI
+    finds it); with none, the first active key, so the action reports why it does not verify."""
+    if chosen:
+        return chosen
+    active = list(for_request(VendorKey.objects.filter(revoked_at__isnull=True), request))
+    try:
+        signature = signing.decode_signature(signature_b64)
+    except signing.SigningError:
+        signature = None  # upload_package refuses it with its own code
+    for key in active if signature is not None else ():
+        try:
+            signing.verify_package(signing.decode_public_key(key.public_key), data, signature)
+        except signing.BadSignature:
+            continue
+        return key.key_id
+    return active[0].key_id if active else ""
+
+
+def _store(request, form: UploadForm) -> AgentVersion:
+    data = form.cleaned_data
+    upload = data["package"]
+    signature = _signature_text(data["signature"])
+    with package_bytes(upload) as package:
+        key_id = _signing_key_id(request, package, signature, data["key_id"])
+        result = services.upload_package(
+            request.tenant,
+            package,
+            signature,
+            key_id,
+            blob=upload,
+            actor=request.user,
+            request=request,
+        )
+    version = result.version
+    if not result.created:
+        messages.info(request, "These bytes were uploaded before: here is that version.")
+    if data["certify"]:
+        try:
+            submit_for_certification(version, data["level"], actor=request.user, request=request)
+        except DomainError as exc:
+            messages.warning(request, f"Not submitted for certification: {exc.detail}")
+    return version
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@vendor_page(roles=PUBLISHER_ROLES)
+def upload(request):
+    # The package streams to a capped temporary file, so the handler is set before the body
+    # is read, and CSRF is checked (below) only after that.
+    request.upload_handlers = [
+        PackageUploadHandler(request, max_bytes=package_limits().max_package_bytes)
+    ]
+    return _upload(request)
+
+
+@csrf_protect
+def _upload(request):
+    keys = for_request(VendorKey.objects.filter(revoked_at__isnull=True), request)
+    problem = None
+    form = UploadForm(keys=keys)
+    if request.method == "POST":
+        try:
+            form = UploadForm(request.POST, request.FILES, keys=keys)
+            if form.is_valid():
+                version = _store(request, form)
+                if _wants_json(request):
+                    return JsonResponse({"redirect": version_url(version)}, status=201)
+                return redirect(version_url(version))
+        except DomainError as exc:
+            problem = refusal(exc)
+        if _wants_json(request):
+            if problem is not None:
+                return JsonResponse(problem.as_json(), status=problem.status)
+            return JsonResponse(
+                {"code": "invalid_form", "detail": "Check the form.", "fields": form.errors},
+                status=400,
+            )
+    status = problem.status if problem else (400 if form.errors else 200)
+    return render(
+        request,
+        "portal/upload.html",
+        {"form": form, "refusal": problem, "has_keys": keys.exists()},
+        status=status,
+    )

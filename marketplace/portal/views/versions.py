@@ -1,0 +1,143 @@
+"""An agent's versions; a version's page: manifest, digest, key, its runs with live stage
+progress and every stage's report, the certificate with the offline verify command;
+certify again, yank."""
+
+import json
+
+from django.contrib import messages
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_POST, require_safe
+
+from certification.models import Certificate, CertificationRun
+from certification.pipeline.actions import submit_for_certification
+from edgeplug.errors import DomainError
+from edgeplug.tenancy.scoping import for_request, get_for_request
+from marketplace import services
+from marketplace.models import Agent, AgentVersion
+from marketplace.portal.access import PUBLISHER_ROLES, can_publish, vendor_page
+from marketplace.portal.forms import CertifyForm, YankForm
+from marketplace.portal.runs import run_view
+from marketplace.portal.views.uploads import version_url
+from marketplace.versioning import newest_first
+
+
+@require_safe
+@vendor_page
+def agent_page(request, agent_id):
+    """Every version of one agent, newest first, with its badges and latest run."""
+    agent = get_for_request(Agent.objects.all(), request, pk=agent_id)
+    versions = newest_first(
+        for_request(AgentVersion.objects.filter(agent=agent), request).prefetch_related(
+            "certification_runs"
+        )
+    )
+    return render(request, "portal/agent.html", {"agent": agent, "versions": versions})
+
+
+def _version(request, agent_id: int, version: str) -> AgentVersion:
+    return get_for_request(
+        AgentVersion.objects.select_related("agent", "signing_key"),
+        request,
+        agent_id=agent_id,
+        version=version,
+    )
+
+
+def _runs(request, version: AgentVersion):
+    runs = for_request(CertificationRun.objects.filter(version=version), request)
+    return [run_view(run) for run in runs.prefetch_related("results")]
+
+
+def _certificate(version: AgentVersion) -> Certificate | None:
+    return Certificate.objects.filter(version=version).order_by("-issued_at").first()
+
+
+def _runs_html(request, version, runs) -> str:
+    return render_to_string(
+        "portal/_runs.html", {"version": version, "runs": runs}, request=request
+    )
+
+
+@require_safe
+@vendor_page
+def version_page(request, agent_id, version):
+    item = _version(request, agent_id, version)
+    runs = _runs(request, item)
+    certificate = _certificate(item)
+    context = {
+        "version": item,
+        "manifest": item.manifest,
+        "runs": runs,
+        "runs_html": _runs_html(request, item, runs),
+        "active": any(r.active for r in runs),
+        "certificate": certificate,
+        "package_file": f"{item.agent.name}-{item.version}.epk",
+        "can_publish": can_publish(request),
+        "yank_form": YankForm(),
+        "certify_form": CertifyForm(),
+    }
+    return render(request, "portal/version.html", context)
+
+
+@require_safe
+@vendor_page
+def version_runs(request, agent_id, version):
+    """What the page polls while a run is active: the runs section, rendered again."""
+    item = _version(request, agent_id, version)
+    runs = _runs(request, item)
+    return JsonResponse(
+        {"active": any(r.active for r in runs), "html": _runs_html(request, item, runs)}
+    )
+
+
+@require_safe
+@vendor_page
+def certificate_download(request, agent_id, version):
+    item = _version(request, agent_id, version)
+    certificate = _certificate(item)
+    if certificate is None:
+        return render(request, "portal/not_found.html", {"what": "certificate"}, status=404)
+    response = HttpResponse(
+        json.dumps(certificate.document(), indent=2), content_type="application/json"
+    )
+    name = f"{item.agent.name}-{item.version}.certificate.json"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_POST
+@vendor_page(roles=PUBLISHER_ROLES)
+def yank(request, agent_id, version):
+    item = _version(request, agent_id, version)
+    form = YankForm(request.POST)
+    if form.is_valid():
+        try:
+            services.yank_version(
+                item, form.cleaned_data["reason"], actor=request.user, request=request
+            )
+        except DomainError as exc:
+            messages.error(request, f"{exc.code}: {exc.detail}")
+        else:
+            messages.success(request, f"{item} is yanked: customers no longer see it.")
+    else:
+        messages.error(request, "Say why you yank this version.")
+    return redirect(version_url(item))
+
+
+@require_POST
+@vendor_page(roles=PUBLISHER_ROLES)
+def certify(request, agent_id, version):
+    item = _version(request, agent_id, version)
+    form = CertifyForm(request.POST)
+    if form.is_valid():
+        try:
+            run = submit_for_certification(
+                item, form.cleaned_data["level"], actor=request.user, request=request
+            )
+        except DomainError as exc:
+            messages.error(request, f"{exc.code}: {exc.detail}")
+        else:
+            messages.success(request, f"Run {run.pk} is queued.")
+    return redirect(version_url(item))

@@ -1,0 +1,85 @@
+"""Workflow packages: upload a signed WPK document, follow its review."""
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from edgeplug.errors import DomainError
+from edgeplug.tenancy.scoping import for_request, get_for_request
+from marketplace import wpk as wpk_actions
+from marketplace.models import WorkflowPackage
+from marketplace.portal.access import can_publish, vendor_page
+from marketplace.portal.forms import WpkForm
+
+DOCUMENT_FIELDS = ("name", "version", "content", "signature", "key_id")
+
+
+def _document(upload, max_bytes: int) -> dict:
+    # The signed canonical form is capped by upload_wpk; a pretty-printed file may be larger.
+    raw = upload.read(max_bytes * 4 + 1)
+    if len(raw) > max_bytes * 4:
+        raise wpk_actions.WpkTooLarge(f"Workflow packages are limited to {max_bytes} bytes.")
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise wpk_actions.WpkInvalid(f"The file is not JSON ({exc}).") from exc
+    missing = [f for f in DOCUMENT_FIELDS if not isinstance(document, dict) or f not in document]
+    if missing:
+        raise wpk_actions.WpkInvalid(f"The document lacks {', '.join(missing)}.")
+    return document
+
+
+@require_http_methods(["GET", "POST"])
+@vendor_page
+def wpk_list(request):
+    form = WpkForm(request.POST or None, request.FILES or None)
+    error = None
+    if request.method == "POST":
+        if not can_publish(request):
+            return render(
+                request, "portal/forbidden.html", {"roles": ["Admin", "Developer"]}, status=403
+            )
+        if form.is_valid():
+            try:
+                document = _document(form.cleaned_data["document"], settings.WPK_MAX_BYTES)
+                result = wpk_actions.upload_wpk(
+                    request.tenant,
+                    name=str(document["name"]),
+                    version=str(document["version"]),
+                    content=document["content"],
+                    signature_b64=str(document["signature"]),
+                    key_id=str(document["key_id"]),
+                    actor=request.user,
+                    request=request,
+                )
+            except DomainError as exc:
+                error = exc
+            else:
+                messages.success(request, f"{result.wpk} is uploaded and waits for review.")
+                return redirect("portal:wpk", pk=result.wpk.pk)
+    return render(
+        request,
+        "portal/wpks.html",
+        {
+            "form": form,
+            "error": error,
+            "wpks": for_request(WorkflowPackage.objects.select_related("signing_key"), request),
+            "can_publish": can_publish(request),
+        },
+        status=error.status if error else (400 if form.errors else 200),
+    )
+
+
+@require_safe
+@vendor_page
+def wpk_detail(request, pk):
+    item = get_for_request(WorkflowPackage.objects.select_related("signing_key"), request, pk=pk)
+    context = {
+        "wpk": item,
+        "content": json.dumps(item.content, indent=2, ensure_ascii=False),
+        "uncertified": wpk_actions.uncertified_steps(item),
+    }
+    return render(request, "portal/wpk.html", context)

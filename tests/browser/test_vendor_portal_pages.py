@@ -1,0 +1,183 @@
+"""Every portal page in Chromium: no console, CSP or HTTP errors, no unresolved template
+variable, every form control labelled, the skip link works from the keyboard, and nothing
+scrolls sideways from 360 px to 1920 px. With EDGEPLUG_SCREENSHOTS_DIR set (`make
+screenshots`), a 1280 px screenshot of each page is written there for the README."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from marketplace.models import WorkflowPackage
+from marketplace.plans import create_plan
+from tests.browser.runs import passed_run
+from tests.browser.test_vendor_portal_journey import portal_sign_in
+from tests.factories import (
+    AgentVersionFactory,
+    CertificationRunFactory,
+    MembershipFactory,
+    TenantFactory,
+    UserFactory,
+    VendorKeyFactory,
+    VendorTenantFactory,
+    certificate_for,
+)
+from tests.vendors import VENDOR_SLUG
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WIDTHS = (360, 1280, 1920)
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll(
+    'main input:not([type=hidden]), main select, main textarea')]
+  .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label'))
+  .map(el => el.name)"""
+
+SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth - window.innerWidth"
+# The innermost elements sticking out on the right, to say what to fix.
+STICKING_OUT = """() => [...document.querySelectorAll('body *')]
+  .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+  .filter(el => ![...el.children].some(
+    c => c.getBoundingClientRect().right > window.innerWidth + 1))
+  .slice(0, 5).map(el => el.tagName + '.' + el.className + ': ' + el.textContent.slice(0, 40))"""
+
+
+@pytest.fixture
+def vendor_with_history(transactional_db):
+    tenant = VendorTenantFactory(slug=VENDOR_SLUG, name="Acme Robotics")
+    admin = UserFactory(email="ada@acme.example")
+    MembershipFactory(tenant=tenant, user=admin, role="admin")
+    from tests.factories import TOTPDeviceFactory
+
+    admin.device = TOTPDeviceFactory(user=admin)
+    for email, role in (("dev@acme.example", "developer"), ("ops@acme.example", "operator")):
+        MembershipFactory(tenant=tenant, user=UserFactory(email=email), role=role)
+    key = VendorKeyFactory(tenant=tenant, name="release laptop")
+    run = passed_run(agent__tenant=tenant, agent__name="pump-anomaly", version="1.2.0")
+    certificate_for(run)
+    failed = AgentVersionFactory(
+        agent=run.version.agent, version="1.3.0", certification_status="failed", signing_key=key
+    )
+    CertificationRunFactory(
+        version=failed, status="failed", current_stage="invariants", level="standard"
+    )
+    AgentVersionFactory(
+        agent__tenant=tenant,
+        agent__name="valve-guard",
+        version="0.9.0",
+        signing_key=key,
+        yanked_at=timezone.now(),
+        yank_reason="wrong arena size",
+    )
+    wpk = WorkflowPackage.objects.create(
+        tenant=tenant,
+        name="bottling-line",
+        version="1.0.0",
+        content={"steps": [{"agent": f"{VENDOR_SLUG}/pump-anomaly", "version": ">=1.2.0"}]},
+        digest="a" * 64,
+        signature="A" * 86 + "==",
+        signing_key=key,
+    )
+    plan = create_plan(
+        run.version.agent,
+        key="metered",
+        name="Pay as you go",
+        kind="metered",
+        currency="USD",
+        terms={
+            "scheme": "graduated",
+            "tiers": [{"up_to": "100", "unit_amount": 10}, {"up_to": None, "unit_amount": 5}],
+            "included_hours": "10",
+            "flat_fee": 500,
+        },
+    )
+    return {"admin": admin, "version": run.version, "key": key, "wpk": wpk, "plan": plan}
+
+
+def _check_page(journey, name: str, shots: Path | None) -> None:
+    page = journey.page
+    journey.check()
+    assert page.evaluate(UNLABELLED_CONTROLS) == [], f"unlabelled fields on {name}"
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate(SIDEWAYS_SCROLL) <= 0, (
+            f"{name} scrolls sideways at {width} px: {page.evaluate(STICKING_OUT)}"
+        )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    if shots is not None:
+        # The package format reference is long: its first screen shows what it is.
+        full = name != "package-format"
+        page.screenshot(path=str(shots / f"portal-{name}.png"), full_page=full)
+
+
+def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendor_with_history):
+    target = os.environ.get("EDGEPLUG_SCREENSHOTS_DIR")
+    shots = Path(target) if target else None
+    if shots is not None:
+        shots.mkdir(parents=True, exist_ok=True)
+    page = journey.page
+    v, wpk = vendor_with_history["version"], vendor_with_history["wpk"]
+    plan = vendor_with_history["plan"]
+
+    journey.goto("/portal/sign-in/")
+    _check_page(journey, "sign-in", shots)
+    portal_sign_in(journey, vendor_with_history["admin"])
+
+    # The first Tab reaches the skip link, and Enter moves focus into the page.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+    version_url = f"/portal/agents/{v.agent_id}/versions/{v.version}/"
+    pages = {
+        "dashboard": "/portal/",
+        "keys": "/portal/keys/",
+        "key-revoke": f"/portal/keys/{vendor_with_history['key'].key_id}/revoke/",
+        "upload": "/portal/upload/",
+        "agent": f"/portal/agents/{v.agent_id}/",
+        "pricing": f"/portal/agents/{v.agent_id}/pricing/?plan={plan.pk}&hours=150",
+        "version": version_url,
+        "workflows": "/portal/workflows/",
+        "workflow": f"/portal/workflows/{wpk.pk}/",
+        "team": "/portal/team/",
+        "password": "/portal/password/",
+        "package-format": "/portal/docs/package-format/",
+    }
+    for name, path in pages.items():
+        journey.goto(path)
+        if name == "version":
+            page.locator("details.stage-report summary").nth(2).click()
+        _check_page(journey, name, shots)
+    journey.goto("/portal/")
+    alerts = page.locator(".alerts").inner_text()
+    assert "ended failed at invariants" in alerts
+    assert "valve-guard 0.9.0 was yanked" in alerts
+
+
+def test_the_enrolment_and_not_a_vendor_pages(journey, transactional_db):
+    target = os.environ.get("EDGEPLUG_SCREENSHOTS_DIR")
+    shots = Path(target) if target else None
+    page = journey.page
+    from tests.factories import PASSWORD
+
+    admin = UserFactory(email="new-admin@acme.example")
+    MembershipFactory(tenant=VendorTenantFactory(), user=admin, role="admin")
+    journey.goto("/portal/sign-in/")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    journey.click(page.get_by_role("button", name="Sign in"))
+    assert page.url.endswith("/portal/enrol/")
+    assert page.locator("figure.qr svg").is_visible()
+    _check_page(journey, "enrol", shots)
+    journey.click(page.get_by_role("button", name="Sign out"))
+
+    customer = UserFactory(email="buyer@factory.example")
+    MembershipFactory(tenant=TenantFactory(), user=customer, role="admin")
+    journey.expect_status(403, "/portal/sign-in/")
+    page.get_by_label("Email").fill(customer.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    journey.click(page.get_by_role("button", name="Sign in"))
+    assert "This portal is for vendors" in page.locator("h1").inner_text()
+    _check_page(journey, "not-a-vendor", shots)

@@ -1,0 +1,67 @@
+"""Vendors signed in to the portal the way a person signs in: email, password and TOTP."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from edgeplug import signing
+from marketplace.models import VendorKey
+from tests.conftest import totp_now
+from tests.factories import PASSWORD, MembershipFactory, TOTPDeviceFactory, UserFactory
+from tests.vendors import VENDOR_SLUG
+
+
+@dataclass
+class PortalVendor:
+    client: Client
+    membership: object
+    keys: signing.KeyPair
+    key: VendorKey
+
+    @property
+    def tenant(self):
+        return self.membership.tenant
+
+    @property
+    def user(self):
+        return self.membership.user
+
+    def sign(self, data: bytes) -> bytes:
+        return signing.encode_b64(signing.sign_package(self.keys.private_key, data)).encode()
+
+
+def portal_sign_in(client: Client, user, device=None, **extra):
+    return client.post(
+        "/portal/sign-in/",
+        {
+            "email": user.email,
+            "password": PASSWORD,
+            "otp": totp_now(device) if device else "",
+            **extra,
+        },
+    )
+
+
+@pytest.fixture
+def portal_vendor(db):
+    """portal_vendor(role="developer", slug=VENDOR_SLUG, tenant=None) -> a PortalVendor signed
+    in to the portal (admins with a TOTP device), with one registered signing key."""
+    from tests.factories import VendorTenantFactory
+
+    def make(role="developer", slug=VENDOR_SLUG, tenant=None):
+        tenant = tenant or VendorTenantFactory(slug=slug)
+        membership = MembershipFactory(tenant=tenant, role=role, user=UserFactory())
+        device = TOTPDeviceFactory(user=membership.user) if role == "admin" else None
+        client = Client()
+        response = portal_sign_in(client, membership.user, device)
+        assert response.status_code == 302, response.content.decode()[-2000:]
+        keys = signing.generate_keypair()
+        key, _ = VendorKey.objects.get_or_create(
+            tenant=tenant,
+            key_id=signing.key_id(keys.public_key),
+            defaults={"public_key": signing.encode_b64(keys.public_key), "name": "laptop"},
+        )
+        return PortalVendor(client, membership, keys, key)
+
+    return make

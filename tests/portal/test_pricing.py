@@ -1,0 +1,97 @@
+"""An agent's pricing page: plans written in major units become the pricing module's terms,
+the calculator prices a month of agent-hours with that module, retire stops new orders."""
+
+from decimal import Decimal
+
+import pytest
+
+from marketplace import pricing
+from marketplace.models import PricePlan
+from tests.factories import AgentFactory
+
+pytestmark = pytest.mark.django_db
+
+GRADUATED = {
+    "key": "metered",
+    "name": "Pay as you go",
+    "kind": "metered",
+    "currency": "usd",
+    "scheme": "graduated",
+    "tiers": "100 at 0.10\n* at 0.05",
+    "included_hours": "10",
+    "flat_fee": "5.00",
+}
+
+
+@pytest.fixture
+def vendor(portal_vendor):
+    return portal_vendor("developer")
+
+
+def test_a_metered_plan_and_its_calculator(vendor):
+    agent = AgentFactory(tenant=vendor.tenant)
+    url = f"/portal/agents/{agent.pk}/pricing/"
+    assert vendor.client.post(url, GRADUATED)["Location"] == url
+    plan = PricePlan.objects.get(agent=agent)
+    written = {
+        "scheme": "graduated",
+        "tiers": [{"up_to": "100", "unit_amount": 10}, {"up_to": None, "unit_amount": 5}],
+        "included_hours": "10",
+        "flat_fee": 500,
+    }
+    assert plan.terms == pricing.terms_as_json(pricing.parse_metered_terms("USD", written))
+    page = vendor.client.get(url, {"plan": plan.pk, "hours": "150"}).content.decode()
+    expected = pricing.price_usage(
+        pricing.parse_metered_terms("USD", plan.terms), Decimal("150")
+    ).total
+    assert expected == 10 * 100 + 5 * 40 + 500  # 10 included hours come off first
+    assert f'<td id="quote-total">{pricing.format_amount(expected, "USD")}</td>' in page
+    assert "0.10 USD per hour" in page and "first 10 hours a month included" in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"tiers": "100 at 0.101"}, "more decimals than USD allows"),
+        ({"tiers": "lots at cheap"}, "is not “HOURS at PRICE”"),
+        ({"tiers": "* at 0.05\n100 at 0.10"}, "invalid_price_terms"),
+        ({"currency": "XYZ"}, "Unknown currency"),
+    ],
+)
+def test_a_plan_that_cannot_be_priced_is_explained(vendor, changes, message):
+    agent = AgentFactory(tenant=vendor.tenant)
+    response = vendor.client.post(f"/portal/agents/{agent.pk}/pricing/", GRADUATED | changes)
+    assert response.status_code in (400, 422)
+    assert message in response.content.decode()
+    assert not PricePlan.objects.exists()
+
+
+def test_one_time_and_free_plans(vendor):
+    agent = AgentFactory(tenant=vendor.tenant)
+    url = f"/portal/agents/{agent.pk}/pricing/"
+    vendor.client.post(
+        url,
+        {"key": "once", "name": "Buy once", "kind": "one_time", "currency": "JPY", "price": "4900"},
+    )
+    vendor.client.post(url, {"key": "trial", "name": "Trial", "kind": "free"})
+    plans = {p.key: p for p in PricePlan.objects.filter(agent=agent)}
+    assert (plans["once"].currency, plans["once"].amount) == ("JPY", 4900)
+    assert (plans["trial"].currency, plans["trial"].amount) == ("", 0)
+    page = vendor.client.get(url).content.decode()
+    assert "4900 JPY once, per seat" in page
+
+
+def test_retiring_a_plan(vendor):
+    agent = AgentFactory(tenant=vendor.tenant)
+    vendor.client.post(f"/portal/agents/{agent.pk}/pricing/", GRADUATED)
+    plan = PricePlan.objects.get()
+    vendor.client.post(f"/portal/agents/{agent.pk}/pricing/{plan.pk}/retire/")
+    plan.refresh_from_db()
+    assert plan.retired_at is not None
+
+
+def test_another_vendors_pricing_is_not_found(vendor, portal_vendor):
+    theirs = AgentFactory()
+    assert vendor.client.get(f"/portal/agents/{theirs.pk}/pricing/").status_code == 404
+    assert vendor.client.post(f"/portal/agents/{theirs.pk}/pricing/", GRADUATED).status_code == 404
+    assert not PricePlan.objects.exists()

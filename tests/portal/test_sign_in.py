@@ -1,0 +1,164 @@
+"""Signing in to the portal: one step with TOTP, enrolment for admins, lockout, sign-out."""
+
+import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from edgeplug.accounts.lockout import lockout_message
+from tests.conftest import totp_now
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    TenantFactory,
+    TOTPDeviceFactory,
+    UserFactory,
+    VendorTenantFactory,
+)
+from tests.portal.conftest import portal_sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _member(role, tenant=None):
+    return MembershipFactory(tenant=tenant or VendorTenantFactory(), role=role).user
+
+
+def test_admin_signs_in_with_email_password_and_code_in_one_step():
+    user = _member("admin")
+    device = TOTPDeviceFactory(user=user)
+    client = Client()
+    response = portal_sign_in(client, user, device)
+    assert (response.status_code, response["Location"]) == (302, "/portal/")
+    page = client.get("/portal/")
+    assert page.status_code == 200
+    assert "Runs in progress" in page.content.decode()
+
+
+def test_a_wrong_code_is_refused_with_the_apis_code():
+    user = _member("admin")
+    TOTPDeviceFactory(user=user)
+    response = Client().post(
+        "/portal/sign-in/", {"email": user.email, "password": PASSWORD, "otp": "000000"}
+    )
+    assert response.status_code == 401
+    assert "otp_invalid" in response.content.decode()
+
+
+def test_a_missing_code_asks_for_it():
+    user = _member("developer")
+    TOTPDeviceFactory(user=user)
+    response = Client().post("/portal/sign-in/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 401
+    assert "otp_required" in response.content.decode()
+
+
+def test_admin_without_a_device_must_enrol_before_anything_else():
+    user = _member("admin")
+    client = Client()
+    assert portal_sign_in(client, user)["Location"] == "/portal/enrol/"
+    assert client.get("/portal/keys/")["Location"] == "/portal/enrol/"
+    page = client.get("/portal/enrol/")
+    assert page.status_code == 200
+    assert "<svg" in page.content.decode()
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+
+    wrong = client.post("/portal/enrol/", {"otp": "000000"})
+    assert wrong.status_code == 400 and "<svg" in wrong.content.decode()
+    confirmed = client.post("/portal/enrol/", {"otp": totp_now(device)})
+    assert confirmed["Location"] == "/portal/"
+    assert client.get("/portal/keys/").status_code == 200
+
+
+def test_developer_without_a_device_signs_in_with_password_alone():
+    client = Client()
+    assert portal_sign_in(client, _member("developer"))["Location"] == "/portal/"
+    assert client.get("/portal/").status_code == 200
+
+
+def test_lockout_shows_the_apis_message(settings):
+    user = _member("developer")
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/portal/sign-in/", {"email": user.email, "password": "wrong"})
+    response = client.post("/portal/sign-in/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "account_locked" in text
+    assert lockout_message() in text  # the API's words
+
+
+def test_customer_without_a_vendor_tenant_gets_a_clear_page():
+    user = MembershipFactory(tenant=TenantFactory(is_customer=True), role="admin").user
+    response = Client().post("/portal/sign-in/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 403
+    assert "This portal is for vendors" in response.content.decode()
+
+
+def test_pages_send_strangers_to_sign_in():
+    response = Client().get("/portal/keys/")
+    assert response["Location"] == "/portal/sign-in/?next=/portal/keys/"
+
+
+def test_sign_out_ends_the_session():
+    client = Client()
+    portal_sign_in(client, _member("developer"))
+    assert client.post("/portal/sign-out/")["Location"] == "/portal/sign-in/"
+    assert client.get("/portal/")["Location"].startswith("/portal/sign-in/")
+
+
+def test_password_change_keeps_the_session_and_takes_the_new_password():
+    user = _member("developer")
+    client = Client()
+    portal_sign_in(client, user)
+    new = "a much longer new passphrase"
+    response = client.post(
+        "/portal/password/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response["Location"] == "/portal/"
+    assert client.get("/portal/").status_code == 200
+    user.refresh_from_db()
+    assert user.check_password(new)
+
+
+def test_several_vendors_choose_one_at_sign_in():
+    user = UserFactory()
+    first, second = VendorTenantFactory(), VendorTenantFactory()
+    MembershipFactory(user=user, tenant=first, role="developer")
+    MembershipFactory(user=user, tenant=second, role="developer")
+    client = Client()
+    asked = client.post("/portal/sign-in/", {"email": user.email, "password": PASSWORD})
+    assert "tenant_required" in asked.content.decode()
+    chosen = portal_sign_in(client, user, vendor=second.slug)
+    assert chosen["Location"] == "/portal/"
+    assert second.name in client.get("/portal/").content.decode()
+
+
+def test_sign_in_attempts_share_the_apis_budget_per_address(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "auth": "2/min",
+        },
+    }
+    client = Client()
+    for _ in range(2):
+        assert (
+            client.post("/portal/sign-in/", {"email": "a@b.example", "password": "x"}).status_code
+            == 401
+        )
+    refused = client.post("/portal/sign-in/", {"email": "a@b.example", "password": "x"})
+    assert refused.status_code == 429
+    assert "throttled" in refused.content.decode() and int(refused["Retry-After"]) > 0
+
+
+def test_a_throttled_device_says_so_and_when_to_retry():
+    user = _member("admin")
+    device = TOTPDeviceFactory(user=user)
+    client = Client()
+    client.post("/portal/sign-in/", {"email": user.email, "password": PASSWORD, "otp": "000000"})
+    response = portal_sign_in(client, user, device)
+    assert response.status_code == 429
+    assert "otp_throttled" in response.content.decode()
+    assert int(response["Retry-After"]) >= 1

@@ -1,0 +1,74 @@
+"""Signing keys in the portal: list with fingerprints, register by paste or file, revoke."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from edgeplug import signing
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import VendorKey
+
+pytestmark = pytest.mark.django_db
+
+
+def _keygen_output(keys) -> str:
+    """What `edgeplug keygen` prints."""
+    return (
+        "private key: /home/v/.config/edgeplug/signing-key.json (keep it secret)\n"
+        f"key id:      {keys.key_id}\n"
+        f"public key:  {signing.encode_b64(keys.public_key)}\n"
+    )
+
+
+def test_pasting_keygen_output_registers_the_key(portal_vendor):
+    vendor = portal_vendor("developer")
+    keys = signing.generate_keypair()
+    response = vendor.client.post(
+        "/portal/keys/", {"name": "ci", "public_key": _keygen_output(keys)}, follow=True
+    )
+    assert response.status_code == 200
+    key = VendorKey.objects.get(tenant=vendor.tenant, key_id=keys.key_id)
+    assert key.name == "ci" and key.created_by == vendor.user
+    text = response.content.decode()
+    assert keys.key_id in text and vendor.key.key_id in text
+    assert AuditEvent.objects.filter(action="vendor_key_registered", target=keys.key_id).exists()
+
+
+def test_uploading_a_public_key_file_registers_it(portal_vendor):
+    vendor = portal_vendor("developer")
+    keys = signing.generate_keypair()
+    upload = SimpleUploadedFile("key.pub", signing.encode_b64(keys.public_key).encode())
+    vendor.client.post("/portal/keys/", {"name": "", "public_key_file": upload})
+    assert VendorKey.objects.filter(tenant=vendor.tenant, key_id=keys.key_id).exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "status"),
+    [("not base64 at all!", "malformed_key", 400), ("AAAA", "malformed_key", 400)],
+)
+def test_a_bad_key_is_refused_with_its_code(portal_vendor, text, code, status):
+    vendor = portal_vendor("developer")
+    response = vendor.client.post("/portal/keys/", {"public_key": text})
+    assert response.status_code == status
+    assert code in response.content.decode()
+    assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
+
+
+def test_registering_a_key_twice_says_so(portal_vendor):
+    vendor = portal_vendor("developer")
+    response = vendor.client.post("/portal/keys/", {"public_key": vendor.key.public_key})
+    assert response.status_code == 409
+    assert "key_exists" in response.content.decode()
+
+
+def test_revoking_asks_first_then_revokes(portal_vendor):
+    vendor = portal_vendor("developer")
+    url = f"/portal/keys/{vendor.key.key_id}/revoke/"
+    confirm = vendor.client.get(url)
+    assert confirm.status_code == 200
+    assert "Yes, revoke this key" in confirm.content.decode()
+    vendor.key.refresh_from_db()
+    assert vendor.key.revoked_at is None
+    page = vendor.client.post(url, follow=True).content.decode()
+    vendor.key.refresh_from_db()
+    assert vendor.key.revoked_at is not None and vendor.key.revoked_by == vendor.user
+    assert "is revoked" in page

@@ -1,0 +1,50 @@
+"""The team page: admins add members, change roles and remove them through the tenancy
+actions; the last admin stays."""
+
+import pytest
+
+from edgeplug.audit.models import AuditEvent
+from edgeplug.tenancy.models import Membership
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_adds_a_member_by_email(portal_vendor):
+    admin = portal_vendor("admin")
+    newcomer = UserFactory(email="dev@acme.example")
+    page = admin.client.post(
+        "/portal/team/", {"email": "DEV@acme.example", "role": "developer"}, follow=True
+    )
+    assert "dev@acme.example joined as developer" in page.content.decode()
+    assert Membership.objects.get(user=newcomer, tenant=admin.tenant).role == "developer"
+    assert AuditEvent.objects.filter(action="membership_created", target=newcomer.email).exists()
+
+
+def test_adding_an_unknown_email_or_a_member_twice_is_explained(portal_vendor):
+    admin = portal_vendor("admin")
+    unknown = admin.client.post("/portal/team/", {"email": "nobody@x.example", "role": "operator"})
+    assert unknown.status_code == 404 and "unknown_user" in unknown.content.decode()
+    again = admin.client.post("/portal/team/", {"email": admin.user.email, "role": "operator"})
+    assert again.status_code == 409 and "already_member" in again.content.decode()
+
+
+def test_admin_changes_a_role_and_removes_a_member(portal_vendor):
+    admin = portal_vendor("admin")
+    member = MembershipFactory(tenant=admin.tenant, role="developer")
+    admin.client.post(f"/portal/team/{member.pk}/role/", {f"m{member.pk}-role": "billing"})
+    member.refresh_from_db()
+    assert member.role == "billing"
+    admin.client.post(f"/portal/team/{member.pk}/remove/")
+    assert not Membership.objects.filter(pk=member.pk).exists()
+
+
+def test_the_last_admin_cannot_step_down(portal_vendor):
+    admin = portal_vendor("admin")
+    me = admin.membership
+    page = admin.client.post(
+        f"/portal/team/{me.pk}/role/", {f"m{me.pk}-role": "developer"}, follow=True
+    )
+    assert "last_admin" in page.content.decode()
+    me.refresh_from_db()
+    assert me.role == "admin"

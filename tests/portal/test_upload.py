@@ -1,0 +1,140 @@
+"""Uploading in the portal: refusals with their code, sentence and documentation link; a good
+package leads to its version page and, when asked, a certification run."""
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from certification.models import CertificationRun
+from marketplace.models import AgentVersion
+from marketplace.portal.docs import PACKAGE_FORMAT, render_markdown
+from tests.packageformat.hostile import HOSTILE_CASES
+from tests.vendors import package
+
+pytestmark = pytest.mark.django_db
+
+XHR = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"}
+
+
+def _form(vendor, data: bytes, signature: bytes | None = None, **fields):
+    return {
+        "package": SimpleUploadedFile("agent.epk", data),
+        "signature": SimpleUploadedFile("agent.epk.sig", signature or vendor.sign(data)),
+        "key_id": "",
+        "level": "basic",
+        **fields,
+    }
+
+
+def _case(code):
+    return next(c for c in HOSTILE_CASES if c.code == code)
+
+
+def test_a_hostile_package_is_refused_with_code_sentence_and_link(portal_vendor):
+    vendor = portal_vendor("developer")
+    data = _case("path_traversal").build(None)
+    response = vendor.client.post("/portal/upload/", _form(vendor, data), **XHR)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "path_traversal"
+    assert ".." in body["detail"]
+    assert body["doc_url"] == "/portal/docs/package-format/#refusal-path_traversal"
+    assert AgentVersion.objects.count() == 0
+
+
+def test_without_javascript_the_refusal_is_a_page(portal_vendor):
+    vendor = portal_vendor("developer")
+    data = _case("path_traversal").build(None)
+    response = vendor.client.post("/portal/upload/", _form(vendor, data))
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert "path_traversal" in text
+    assert 'href="/portal/docs/package-format/#refusal-path_traversal"' in text
+
+
+def test_every_refusal_links_to_an_anchor_that_exists():
+    from marketplace.portal.refusals import doc_anchor
+
+    ids = set(re.findall(r'id="([^"]+)"', render_markdown(PACKAGE_FORMAT)))
+    codes = {c.code for c in HOSTILE_CASES} | {
+        "bad_signature",
+        "malformed_signature",
+        "unknown_key",
+        "key_revoked",
+        "vendor_mismatch",
+        "version_exists",
+    }
+    missing = {code for code in codes if doc_anchor(code) not in ids}
+    assert not missing
+
+
+def test_a_signature_by_another_key_is_refused(portal_vendor):
+    from edgeplug import signing
+
+    vendor = portal_vendor("developer")
+    data = package()
+    stranger = signing.generate_keypair()
+    forged = signing.encode_b64(signing.sign_package(stranger.private_key, data)).encode()
+    response = vendor.client.post("/portal/upload/", _form(vendor, data, forged), **XHR)
+    assert (response.status_code, response.json()["code"]) == (422, "bad_signature")
+    assert response.json()["doc_url"].endswith("#signing")
+
+
+def test_a_good_package_leads_to_its_version_page(portal_vendor):
+    vendor = portal_vendor("developer")
+    response = vendor.client.post("/portal/upload/", _form(vendor, package()), **XHR)
+    assert response.status_code == 201
+    version = AgentVersion.objects.get()
+    assert version.signing_key == vendor.key and version.uploaded_by == vendor.user
+    url = f"/portal/agents/{version.agent_id}/versions/1.0.0/"
+    assert response.json() == {"redirect": url}
+    page = vendor.client.get(url).content.decode()
+    assert version.digest in page and vendor.key.key_id in page
+    assert not CertificationRun.objects.exists()
+
+
+def test_asking_for_certification_submits_a_run(portal_vendor, django_capture_on_commit_callbacks):
+    vendor = portal_vendor("developer")
+    with django_capture_on_commit_callbacks(execute=False):
+        vendor.client.post(
+            "/portal/upload/", _form(vendor, package(), certify="on", level="standard"), **XHR
+        )
+    run = CertificationRun.objects.get()
+    assert (run.level, run.requested_by) == ("standard", vendor.user)
+
+
+def test_the_chosen_key_is_used(portal_vendor):
+    vendor = portal_vendor("developer")
+    data = package()
+    response = vendor.client.post(
+        "/portal/upload/", _form(vendor, data, key_id=vendor.key.key_id), **XHR
+    )
+    assert response.status_code == 201
+
+
+def test_a_package_over_the_size_cap_is_refused_while_streaming(portal_vendor, settings):
+    settings.PACKAGE_LIMITS = {**settings.PACKAGE_LIMITS, "max_package_bytes": 1024}
+    vendor = portal_vendor("developer")
+    response = vendor.client.post("/portal/upload/", _form(vendor, b"x" * 4096), **XHR)
+    assert (response.status_code, response.json()["code"]) == (413, "package_too_large")
+    assert response.json()["doc_url"].endswith("#refusal-package_too_large")
+
+
+def test_the_package_format_page_has_the_refusal_rows():
+    from django.test import Client
+
+    page = Client().get("/portal/docs/package-format/")
+    assert page.status_code == 200
+    assert 'id="refusal-compression_bomb"' in page.content.decode()
+
+
+def test_the_upload_still_checks_the_csrf_token(portal_vendor):
+    from django.test import Client
+
+    vendor = portal_vendor("developer")
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = vendor.client.cookies
+    response = strict.post("/portal/upload/", _form(vendor, package()), **XHR)
+    assert response.status_code == 403
+    assert not AgentVersion.objects.exists()

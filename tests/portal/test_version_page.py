@@ -1,0 +1,128 @@
+"""A version's page: manifest and digest, runs with stage states and reports, budgets as bars,
+the certificate and its verify command, live progress as JSON, yank and certify again."""
+
+import html
+import json
+
+import pytest
+
+from certification.models import CertificationRun
+from tests.browser.runs import failed_run_with_every_finding, passed_run
+from tests.factories import AgentVersionFactory, CertificationRunFactory, certificate_for
+from tests.review.finding_kinds import FINDING_KINDS, STAGE_METRICS
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(version, tail=""):
+    return f"/portal/agents/{version.agent_id}/versions/{version.version}/{tail}"
+
+
+@pytest.fixture
+def vendor(portal_vendor):
+    return portal_vendor("developer", slug="acme-robotics")
+
+
+def test_a_passed_run_shows_every_stage_report_bars_and_the_certificate(vendor):
+    run = passed_run(agent__tenant=vendor.tenant)
+    certificate_for(run)
+    page = vendor.client.get(_url(run.version))
+    assert page.status_code == 200
+    text = page.content.decode()
+    for stage in STAGE_METRICS:
+        assert f'id="run-{run.pk}-stage-{stage}"' in text
+    assert "arena kb: 6.0 of 16.0 KiB (38%)" in text
+    assert "latency on the emulated board (median)" not in text  # no gate in these figures
+    assert "the advisory database is empty" in text
+    assert "Download the certificate" in text
+    assert f"edgeplug verify {run.version.agent.name}-{run.version.version}.epk" in text
+    assert run.version.manifest["description"] in text
+
+
+def test_findings_of_every_kind_are_readable(vendor):
+    run = failed_run_with_every_finding()
+    run.version.agent.tenant = vendor.tenant
+    run.version.agent.save()
+    type(run.version).objects.filter(pk=run.version.pk).update(tenant=vendor.tenant)
+    CertificationRun.objects.filter(pk=run.pk).update(tenant=vendor.tenant)
+    text = html.unescape(vendor.client.get(_url(run.version)).content.decode())
+    for kind in FINDING_KINDS.values():
+        for shown in kind.shows:
+            assert shown in text, shown
+
+
+def test_the_certificate_downloads_as_the_document_devices_verify(vendor):
+    run = passed_run(agent__tenant=vendor.tenant)
+    certificate = certificate_for(run)
+    response = vendor.client.get(_url(run.version, "certificate.json"))
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    assert json.loads(response.content) == certificate.document()
+
+
+def test_an_active_run_reports_its_stage_progress_as_json(vendor):
+    version = AgentVersionFactory(agent__tenant=vendor.tenant)
+    run = CertificationRunFactory(
+        version=version,
+        level="standard",
+        status="running",
+        current_stage="invariants",
+        progress=25,
+        finished_at=None,
+    )
+    from tests.factories import CertificationResultFactory
+
+    CertificationResultFactory(run=run, test_suite="validation")
+    body = vendor.client.get(_url(version, "runs.json")).json()
+    assert body["active"] is True
+    assert (
+        'data-stage="validation"><span class="stage">validation</span> <span class="state">pass'
+        in body["html"]
+    )
+    assert (
+        'data-stage="invariants"><span class="stage">invariants</span> <span class="state">running'
+        in body["html"]
+    )
+    assert (
+        'data-stage="security"><span class="stage">security</span> <span class="state">pending'
+        in body["html"]
+    )
+    page = vendor.client.get(_url(version)).content.decode()
+    assert 'data-active="true"' in page and "portal/runs.js" in page
+
+
+def test_yanking_needs_a_reason_and_hides_the_version(vendor):
+    version = AgentVersionFactory(agent__tenant=vendor.tenant, public=True)
+    vendor.client.post(_url(version, "yank/"), {"reason": ""})
+    version.refresh_from_db()
+    assert version.yanked_at is None
+    page = vendor.client.post(_url(version, "yank/"), {"reason": "wrong model"}, follow=True)
+    version.refresh_from_db()
+    assert version.yanked_at is not None and version.yank_reason == "wrong model"
+    assert "customers no longer see it" in page.content.decode()
+    text = vendor.client.get("/portal/").content.decode()
+    assert "was yanked on" in text and "wrong model" in text
+
+
+def test_a_failed_run_is_an_alert_on_the_dashboard(vendor):
+    version = AgentVersionFactory(agent__tenant=vendor.tenant)
+    CertificationRunFactory(version=version, status="failed", current_stage="invariants")
+    text = vendor.client.get("/portal/").content.decode()
+    assert "ended <strong>failed</strong> at invariants" in text
+
+
+def test_certify_again_refuses_while_a_run_is_active(vendor):
+    version = AgentVersionFactory(agent__tenant=vendor.tenant)
+    CertificationRunFactory(version=version, status="running", finished_at=None)
+    page = vendor.client.post(_url(version, "certify/"), {"level": "basic"}, follow=True)
+    assert "run_in_progress" in page.content.decode()
+    assert CertificationRun.objects.filter(version=version).count() == 1
+
+
+def test_the_agent_page_lists_every_version_newest_first(vendor):
+    old = AgentVersionFactory(agent__tenant=vendor.tenant, version="1.9.0")
+    AgentVersionFactory(agent=old.agent, version="1.10.0")
+    CertificationRunFactory(version=old, status="failed")
+    text = vendor.client.get(f"/portal/agents/{old.agent_id}/").content.decode()
+    assert text.index(">1.10.0<") < text.index(">1.9.0<")
+    assert "basic, failed" in text

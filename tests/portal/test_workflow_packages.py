@@ -1,0 +1,80 @@
+"""Workflow packages in the portal: upload a signed WPK document, follow its review."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from edgeplug import signing
+from marketplace.models import WorkflowPackage
+from tests.factories import AgentVersionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _document(vendor, version="1.0.0", **changes):
+    content = {"steps": [{"agent": f"{vendor.tenant.slug}/pump", "version": ">=1.0.0"}]}
+    document = {"name": "bottling-line", "version": version, "content": content}
+    signature = signing.sign_document(vendor.keys.private_key, document)
+    return {
+        **document,
+        "signature": signing.encode_b64(signature),
+        "key_id": vendor.key.key_id,
+        **changes,
+    }
+
+
+def _upload(vendor, document):
+    data = json.dumps(document).encode() if isinstance(document, dict) else document
+    return vendor.client.post(
+        "/portal/workflows/", {"document": SimpleUploadedFile("line.wpk.json", data)}
+    )
+
+
+def test_upload_then_follow_the_review(portal_vendor):
+    vendor = portal_vendor("developer")
+    AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+    response = _upload(vendor, _document(vendor))
+    wpk = WorkflowPackage.objects.get()
+    assert response["Location"] == f"/portal/workflows/{wpk.pk}/"
+    page = vendor.client.get(response["Location"]).content.decode()
+    assert "pending" in page
+    assert f"{vendor.tenant.slug}/pump &gt;=1.0.0" in page  # no certified version yet
+
+    wpk.status, wpk.review_reason, wpk.reviewed_at = "rejected", "step 2 is unsafe", timezone.now()
+    wpk.save()
+    page = vendor.client.get(f"/portal/workflows/{wpk.pk}/").content.decode()
+    assert "rejected" in page and "step 2 is unsafe" in page
+    listing = vendor.client.get("/portal/workflows/").content.decode()
+    assert "bottling-line" in listing
+
+
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        (b"{not json", "wpk_invalid"),
+        ({"name": "x"}, "wpk_invalid"),
+        ("bad-signature", "bad_signature"),
+        ("unknown-agent", "unknown_agent"),
+    ],
+)
+def test_refusals_are_shown_with_their_code(portal_vendor, document, code):
+    vendor = portal_vendor("developer")
+    if document == "bad-signature":
+        AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+        document = _document(vendor, version="2.0.0") | {"version": "2.0.1"}
+    elif document == "unknown-agent":
+        document = _document(vendor)
+    response = _upload(vendor, document)
+    assert 400 <= response.status_code < 500
+    assert code in response.content.decode()
+    assert not WorkflowPackage.objects.exists()
+
+
+def test_an_oversized_document_is_refused_before_parsing(portal_vendor, settings):
+    settings.WPK_MAX_BYTES = 64
+    vendor = portal_vendor("developer")
+    response = _upload(vendor, b" " * 1024)
+    assert response.status_code == 413
+    assert "wpk_too_large" in response.content.decode()
