@@ -7,6 +7,7 @@ orders complete there and then); a one-time order's payment is collected afterwa
 
 import hashlib
 import json
+import re
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -54,8 +55,13 @@ def request_digest(agent_id: int, plan_id: int, seats: int) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+# Printable ASCII (what an HTTP header carries safely), 1 to MAX_KEY_LENGTH characters; the
+# API schema publishes the same pattern.
+IDEMPOTENCY_KEY_PATTERN = rf"^[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}$"
+
+
 def _require_key(key: str | None) -> str:
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if not key or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         raise IdempotencyKeyRequired(
             f"Send an Idempotency-Key header (1-{MAX_KEY_LENGTH} printable characters) so a "
             "retried request cannot buy twice."

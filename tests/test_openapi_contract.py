@@ -8,7 +8,9 @@ requests accepted, invalid ones refused, no 5xx). Bounded and seeded, so a run i
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import sign_in
@@ -25,6 +27,13 @@ VALIDITY_NOT_EXPRESSIBLE = {
     "POST /api/v1/vendor/keys",
     "POST /api/v1/wpk/upload",
     "POST /api/v1/auth/mfa/totp/confirm",
+    "POST /api/v1/stripe/webhook",  # a valid Stripe-Signature is an HMAC of the body
+}
+# Without STRIPE_API_KEY these answer 503 payments_not_configured by design (documented in
+# the schema); the other checks still run on them. tests/commerce drives them with localstripe.
+PAYMENTS_NOT_CONFIGURED = {
+    "POST /api/v1/billing/payment-methods",
+    "POST /api/v1/billing/payment-methods/setup",
 }
 
 
@@ -47,6 +56,8 @@ def generous_rates(settings):
     rates["auth"] = "100000/min"
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     settings.AXES_ENABLED = False
+    # Payments configured, so the webhook answers a bad signature with 400, not 503.
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_contract_test"
 
 
 def _explore(operation, mode, base_url: str, headers: dict[str, str], found: list[str]) -> None:
@@ -61,12 +72,16 @@ def _explore(operation, mode, base_url: str, headers: dict[str, str], found: lis
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case):
         excluded = [positive_data_acceptance] if operation.label in VALIDITY_NOT_EXPRESSIBLE else []
+        if operation.label in PAYMENTS_NOT_CONFIGURED:
+            excluded.append(not_a_server_error)
         case.call_and_validate(
             base_url=base_url, headers=headers, excluded_checks=excluded, timeout=30
         )
 
     try:
         check()
+    except Unsatisfiable:
+        return  # nothing to vary in this mode (e.g. no invalid input exists for the operation)
     except (AssertionError, BaseExceptionGroup) as exc:  # first failure per operation, mode
         found.append(f"{operation.label} [{mode.value}]: {exc}")
 

@@ -7,7 +7,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +16,7 @@ from certification.api.serializers import RunSerializer, RunSummarySerializer, S
 from certification.certificates.platform_keys import keyring
 from certification.models import Certificate, CertificationRun
 from certification.pipeline.actions import submit_for_certification
+from edgeplug.core.filters import FilterSet, number_filter
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace.api.permissions import IsVendorPublisher
@@ -103,14 +104,9 @@ class RunDetail(generics.RetrieveAPIView):
 MAX_AGE_HOURS = 24 * 366 * 10
 
 
-@extend_schema_field({"type": "number", "minimum": 0, "maximum": MAX_AGE_HOURS})
-class AgeFilter(django_filters.NumberFilter):
-    pass
-
-
-class QueueFilter(django_filters.FilterSet):
+class QueueFilter(FilterSet):
     vendor = django_filters.CharFilter(field_name="tenant__slug")
-    older_than_hours = AgeFilter(method="filter_age", min_value=0, max_value=MAX_AGE_HOURS)
+    older_than_hours = number_filter(maximum=MAX_AGE_HOURS, method="filter_age")
 
     class Meta:
         model = CertificationRun

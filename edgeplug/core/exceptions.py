@@ -24,7 +24,8 @@ def _first_leaf(detail: Any) -> tuple[str, str]:
     if isinstance(detail, list) and detail:
         return _first_leaf(detail[0])
     if isinstance(detail, exceptions.ErrorDetail):
-        return str(detail), detail.code or "invalid"
+        # Messages may quote the input; a NUL byte is never echoed back raw.
+        return str(detail).replace("\x00", "\\x00"), detail.code or "invalid"
     return str(detail), "invalid"
 
 

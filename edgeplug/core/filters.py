@@ -3,6 +3,9 @@
 from datetime import UTC
 
 import django_filters
+import django_filters.rest_framework
+from django import forms
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 
@@ -22,3 +25,50 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
                     {self.field_name: ["Date-time out of range."]}, code="invalid"
                 ) from exc
         return super().filter(qs, value)
+
+
+class _NumberIfGiven(forms.DecimalField):
+    """Absent is fine; given, it must be a number (``?max_ram_kb=`` is a 400, not ignored)."""
+
+    def clean(self, value):
+        if value == "":
+            raise forms.ValidationError("Enter a number.", code="invalid")
+        return super().clean(value)
+
+
+class _NumberFilter(django_filters.NumberFilter):
+    field_class = _NumberIfGiven
+
+
+# Far above any real figure (KiB, microseconds, ids), far below what a decimal field refuses.
+NUMBER_FILTER_MAX = 10**15
+
+
+def number_filter(*, minimum: float = 0, maximum: float = NUMBER_FILTER_MAX, **kwargs):
+    """A numeric query filter whose bounds are both checked and published in the schema."""
+    schema = {"type": "number", "minimum": minimum, "maximum": maximum}
+    bounded = extend_schema_field(schema)(type("BoundedNumberFilter", (_NumberFilter,), {}))
+    return bounded(min_value=minimum, max_value=maximum, **kwargs)
+
+
+class FilterSet(django_filters.rest_framework.FilterSet):
+    """Every API filter set: a parameter that is given must carry a value (``?level=`` is a
+    400, as the schema says), except free-text ones where empty means "any"."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name, declared in self.filters.items():
+            if self.data.get(name) == "" and not isinstance(declared, django_filters.CharFilter):
+                self.form.add_error(
+                    name,
+                    forms.ValidationError("Give a value or leave the parameter out.", code="blank"),
+                )
+                valid = False
+        return valid
+
+
+class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
+    """DRF's django-filter backend, building filter sets (also from ``filterset_fields``) on
+    the strict ``FilterSet`` above."""
+
+    filterset_base = FilterSet

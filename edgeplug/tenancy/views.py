@@ -1,13 +1,12 @@
 """The tenant API: members and roles (tenant admins), and the tenant's audit trail."""
 
-import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.response import Response
 
 from edgeplug.accounts.models import User
 from edgeplug.audit.models import AuditEvent
-from edgeplug.core.filters import UtcDateTimeFilter
+from edgeplug.core.filters import FilterSet, UtcDateTimeFilter
 from edgeplug.errors import NotFound
 from edgeplug.tenancy import serializers as s
 from edgeplug.tenancy.models import Membership
@@ -53,7 +52,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AuditEventFilter(django_filters.FilterSet):
+class AuditEventFilter(FilterSet):
     since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

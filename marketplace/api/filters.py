@@ -5,12 +5,13 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 
 from certification.models import Level
+from edgeplug.core.filters import FilterSet, number_filter
 from marketplace import catalogue
 from marketplace.models import Agent, CertificationStatus, PlanKind
 from marketplace.visibility import visible_versions
 
 
-class AgentFilter(django_filters.FilterSet):
+class AgentFilter(FilterSet):
     vendor = django_filters.CharFilter(field_name="tenant__slug")
     agent_type = django_filters.CharFilter()
     target_core = django_filters.CharFilter(method="filter_target_core")
@@ -22,14 +23,12 @@ class AgentFilter(django_filters.FilterSet):
     core = django_filters.CharFilter(field_name="listing__core", label="certified target core")
     level = django_filters.ChoiceFilter(field_name="listing__level", choices=Level.choices)
     license = django_filters.CharFilter(field_name="listing__license")
-    max_ram_kb = django_filters.NumberFilter(method="filter_max_ram_kb", min_value=0)
-    max_flash_kb = django_filters.NumberFilter(method="filter_max_flash_kb", min_value=0)
-    max_latency_us = django_filters.NumberFilter(
-        field_name="listing__latency_worst_us", lookup_expr="lte", min_value=0
-    )
+    max_ram_kb = number_filter(method="filter_max_ram_kb")
+    max_flash_kb = number_filter(method="filter_max_flash_kb")
+    max_latency_us = number_filter(field_name="listing__latency_worst_us", lookup_expr="lte")
     price_model = django_filters.ChoiceFilter(choices=PlanKind.choices, method="filter_price")
-    min_rating = django_filters.NumberFilter(
-        field_name="listing__rating_average", lookup_expr="gte", min_value=1, max_value=5
+    min_rating = number_filter(
+        minimum=1, maximum=5, field_name="listing__rating_average", lookup_expr="gte"
     )
     free = django_filters.BooleanFilter(field_name="listing__has_free")
     sort = django_filters.ChoiceFilter(

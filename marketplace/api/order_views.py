@@ -1,10 +1,10 @@
 """Customers buy agents: /api/v1/orders (Idempotency-Key required) and /api/v1/entitlements."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
+from edgeplug.core.filters import FilterSet, number_filter
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import HasTenantRole
 from edgeplug.tenancy.scoping import for_request
@@ -17,7 +17,7 @@ IsMember = HasTenantRole.with_roles(*Role.values)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": orders.IDEMPOTENCY_KEY_PATTERN},
     OpenApiParameter.HEADER,
     required=True,
     description="Any unique string; a retry with the same key and body returns the same order.",
@@ -85,10 +85,19 @@ class OrderDetail(generics.RetrieveAPIView):
         return order
 
 
+class EntitlementFilter(FilterSet):
+    # An id, not a choice among the agents: an unknown agent simply matches nothing.
+    agent = number_filter(minimum=1, field_name="agent_id")
+
+    class Meta:
+        model = Entitlement
+        fields = ["status", "agent"]
+
+
 class EntitlementList(generics.ListAPIView):
     serializer_class = s.EntitlementSerializer
     permission_classes = [IsMember]
-    filterset_fields = ["status", "agent"]
+    filterset_class = EntitlementFilter
 
     def get_queryset(self):
         return for_request(
