@@ -15,6 +15,7 @@ ALLOWED = (
     "marketplace.cli",
     "edgeplug.signing",
     "edgeplug.certificates",
+    "edgeplug.errors",
     "marketplace.packageformat",
 )
 
