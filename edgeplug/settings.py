@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 from edgeplug.secret_files import generate_secret, read_or_create
 
@@ -252,6 +253,17 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = False
+# Two queues so certification (long, CPU-bound, emulator subprocesses) scales on its own
+# workers and never delays the short periodic jobs. A worker started without -Q consumes
+# every queue listed here, which keeps the embedded default and the test worker whole; the
+# Kubernetes manifests (deploy/k8s/) run one worker Deployment per queue with -Q.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [Queue("default"), Queue("certification")]
+# An exact name wins over a pattern: the sweeper must run while certification workers are busy.
+CELERY_TASK_ROUTES = {
+    "certification.tasks.sweep_stale_runs": {"queue": "default"},
+    "certification.*": {"queue": "certification"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "flush-expired-tokens": {
