@@ -406,6 +406,12 @@ STRIPE_WEBHOOK_SECRET = _secret("STRIPE_WEBHOOK_SECRET")
 # A webhook that waits longer than this for a locked order answers 503 and Stripe retries.
 STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", default=5000)
 
+# --- Usage metering (used by billing) -----------------------------------------------------------
+# Events that started longer ago than this are refused as too_late (the billing period closed).
+USAGE_LATE_DAYS = env.int("USAGE_LATE_DAYS", default=35)
+# Events that end further ahead than this are refused as in_future (device clock skew).
+USAGE_FUTURE_SKEW_S = env.int("USAGE_FUTURE_SKEW_S", default=300)
+
 # --- i18n / time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
