@@ -63,6 +63,7 @@ class Command(BaseCommand):
             ],
             "worker": celery_command("worker", "--concurrency", str(concurrency)),
             "beat": celery_command("beat", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME),
+            "grpc": [python, "manage.py", "grpcserver"],
         }
         env = dict(os.environ)
         test_payments = None
@@ -88,7 +89,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"EdgePlug is running on http://{host}:{port}/ "
-                "(API docs at /api/v1/docs/, admin at /admin/). Press Ctrl-C to stop."
+                f"(API docs at /api/v1/docs/, admin at /admin/, gRPC on {settings.GRPC_ADDRESS})."
+                " Press Ctrl-C to stop."
             )
         )
         stopping = False
