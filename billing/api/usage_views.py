@@ -1,6 +1,7 @@
 """Usage doors: devices post event batches; tenants read their usage and device gaps;
 vendors read the usage of their agents."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -60,9 +61,12 @@ class DeviceUsageGaps(APIView):
 
 
 _PERIOD = [
-    OpenApiParameter("from", str, description="first day (YYYY-MM-DD, UTC), inclusive"),
-    OpenApiParameter("to", str, description="last day (YYYY-MM-DD, UTC), exclusive"),
+    OpenApiParameter(
+        "from", OpenApiTypes.DATE, description="first UTC day, inclusive (default: this month)"
+    ),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="last UTC day, exclusive"),
 ]
+_GROUPING = "(agent|device|day|hour)"
 
 
 class TenantUsage(APIView):
@@ -75,7 +79,12 @@ class TenantUsage(APIView):
     @extend_schema(
         parameters=[
             *_PERIOD,
-            OpenApiParameter("group_by", str, description="comma list of agent, device, day, hour"),
+            OpenApiParameter(
+                "group_by",
+                str,
+                description="comma list of agent, device, day, hour (default agent)",
+                pattern=f"^{_GROUPING}(,{_GROUPING})*$",
+            ),
         ],
         responses=s.UsageReportSerializer,
     )
