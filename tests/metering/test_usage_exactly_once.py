@@ -57,3 +57,30 @@ def test_overlapping_sessions_in_separate_batches_count_once(metered):
     hours = dict(UsageHour.objects.values_list("hour", "seconds"))
     assert hours == {metered.base: 3600, metered.base + timedelta(hours=1): 10 * 60}
     assert stored_rollup() == recomputed_rollup()
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(metered):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(first_seq, count):
+        events = [
+            metered.session(seq, metered.base + timedelta(seconds=seq), 1)
+            for seq in range(first_seq, first_seq + count)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            assert metered.send(events).json()["totals"]["accepted"] == count
+        return len(captured)
+
+    assert queries(1, 10) == queries(11, 1000)
+
+
+def test_a_resend_across_a_month_boundary_is_still_a_duplicate(metered, time_machine):
+    month_start = metered.now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    event = metered.session(1, month_start - timedelta(minutes=30), 60)
+    assert metered.send([event]).json()["totals"]["accepted"] == 1
+    time_machine.move_to(month_start + timedelta(days=32), tick=False)
+    assert metered.send([event]).json()["results"] == [{"seq": 1, "outcome": "duplicate"}]
+    assert UsageEvent.objects.count() == 1
+    assert stored_rollup() == recomputed_rollup()
+    assert sorted(stored_rollup().values()) == [1800, 1800]
