@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 HOUR = timedelta(hours=1)
-_MICROSECOND = timedelta(microseconds=1)
+_SECOND = timedelta(seconds=1)
 SECONDS_PER_BILLED_UNIT = 36  # one hundredth of an hour
 
 Interval = tuple[datetime, datetime]
@@ -30,31 +30,50 @@ def hour_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
+def whole_seconds(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sessions measured in whole seconds: each end is cut down to its second, so every sum
+    below is exact and adding sessions later changes an hour by exactly what they add."""
+    return [(start.replace(microsecond=0), end.replace(microsecond=0)) for start, end in intervals]
+
+
 def seconds_per_hour(intervals: Iterable[Interval]) -> dict[datetime, int]:
     """Whole seconds covered by the union of ``intervals`` in each UTC hour they touch.
 
     Cutting at hours also cuts at every billing-period boundary (periods are whole months,
-    so whole hours). Each hour's total is floored to whole seconds once, so adding sessions
-    later changes an hour by the floored difference and the stored sum always equals this
-    function applied to all sessions at once."""
-    micro: dict[datetime, int] = defaultdict(int)
-    for start, end in union(intervals):
+    so whole hours)."""
+    seconds: dict[datetime, int] = defaultdict(int)
+    for start, end in union(whole_seconds(intervals)):
         hour = hour_of(start)
         while hour < end:
             following = hour + HOUR
-            micro[hour] += (min(end, following) - max(start, hour)) // _MICROSECOND
+            seconds[hour] += (min(end, following) - max(start, hour)) // _SECOND
             hour = following
-    return {hour: us // 1_000_000 for hour, us in micro.items() if us >= 1_000_000}
+    return {hour: count for hour, count in seconds.items() if count}
+
+
+def subtract(covered: list[Interval], removed: list[Interval]) -> list[Interval]:
+    """The parts of sorted disjoint ``covered`` not in sorted disjoint ``removed``."""
+    result: list[Interval] = []
+    index = 0
+    for start, end in covered:
+        while index < len(removed) and removed[index][1] <= start:
+            index += 1
+        cursor, probe = start, index
+        while probe < len(removed) and removed[probe][0] < end:
+            if removed[probe][0] > cursor:
+                result.append((cursor, removed[probe][0]))
+            cursor = max(cursor, removed[probe][1])
+            probe += 1
+        if cursor < end:
+            result.append((cursor, end))
+    return result
 
 
 def added_seconds(old: Iterable[Interval], new: Iterable[Interval]) -> dict[datetime, int]:
-    """Seconds each hour gains when ``new`` sessions join the ``old`` ones (never negative)."""
-    old, new = list(old), list(new)
-    touched = seconds_per_hour(new).keys()
-    before = seconds_per_hour(old)
-    after = seconds_per_hour(old + new)
-    gains = {hour: after.get(hour, 0) - before.get(hour, 0) for hour in touched}
-    return {hour: gain for hour, gain in gains.items() if gain > 0}
+    """Seconds each hour gains when ``new`` sessions join the ``old`` ones: the time only the
+    new ones cover. Only old sessions overlapping a new one matter."""
+    fresh = subtract(union(whole_seconds(new)), union(whole_seconds(old)))
+    return seconds_per_hour(fresh)
 
 
 def billed_hours(seconds: int) -> Decimal:

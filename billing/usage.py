@@ -132,14 +132,14 @@ def _store(device: Device, events: list[EventIn], deployed, now: datetime) -> No
 
 def _add_session_seconds(device: Device, sessions: list[EventIn]) -> None:
     """Upsert, adding seconds, the time the new sessions add to each (agent, hour) beyond the
-    sessions already stored (overlaps count once)."""
+    stored sessions that overlap them (overlaps count once)."""
     by_agent: dict[int, list[meter.Interval]] = defaultdict(list)
     for session in sessions:
         by_agent[session.agent].append((session.started_at, session.ended_at))
     rows = []
     for agent, new in by_agent.items():
-        window_start = meter.hour_of(min(start for start, _ in new))
-        window_end = meter.hour_of(max(end for _, end in new)) + meter.HOUR
+        window_start = min(start for start, _ in new)
+        window_end = max(end for _, end in new)
         old = (
             UsageEvent.objects.filter(
                 device=device,

@@ -26,10 +26,21 @@ def test_a_session_is_cut_at_hour_and_month_boundaries():
     assert hours == {T0: 15 * 60, datetime(2026, 2, 1, 0, tzinfo=UTC): 15 * 60}
 
 
-def test_partial_seconds_are_floored_once_per_hour():
+def test_sessions_are_measured_in_whole_seconds():
     half = timedelta(milliseconds=500)
-    sessions = [(T0, T0 + half), (T0 + 2 * half, T0 + 3 * half)]
+    sessions = [(T0, T0 + half), (T0 + 2 * half, T0 + 5 * half)]
     assert meter.seconds_per_hour(sessions) == {T0: 1}
+
+
+def test_subtracting_intervals():
+    covered = [(at(0), at(10)), (at(20), at(30))]
+    removed = [(at(2), at(4)), (at(8), at(22)), (at(25), at(26))]
+    assert meter.subtract(covered, removed) == [
+        (at(0), at(2)),
+        (at(4), at(8)),
+        (at(22), at(25)),
+        (at(26), at(30)),
+    ]
 
 
 intervals = st.lists(
@@ -45,6 +56,7 @@ intervals = st.lists(
 
 @given(st.lists(intervals, max_size=5))
 def test_adding_batches_one_by_one_equals_metering_them_all_at_once(batches):
+    # Each batch gains only what no stored session covers, so the per-hour sums match.
     stored: list = []
     total: dict = {}
     for batch in batches:
