@@ -105,29 +105,61 @@ def _entitled_agents(device: Device, agents: set[int]) -> set[int]:
     return {agent for agent in agents if active_entitlements(device.tenant, agent).exists()}
 
 
+_RAW_COLUMNS = (
+    ("tenant_id", "bigint"),
+    ("device_id", "bigint"),
+    ("seq", "bigint"),
+    ("kind", "text"),
+    ("agent_id", "bigint"),
+    ("version_id", "bigint"),
+    ("started_at", "timestamptz"),
+    ("ended_at", "timestamptz"),
+    ("inferences", "bigint"),
+    ("peak_arena_bytes", "bigint"),
+    ("fingerprint", "text"),
+    ("received_at", "timestamptz"),
+)
+
+
 def _store(device: Device, events: list[EventIn], deployed, now: datetime) -> None:
-    """One INSERT for the batch; ON CONFLICT DO NOTHING on PostgreSQL (INSERT OR IGNORE on
-    SQLite) keeps a concurrent resend from failing the transaction."""
-    UsageEvent.objects.bulk_create(
-        [
-            UsageEvent(
-                tenant_id=device.tenant_id,
-                device=device,
-                seq=e.seq,
-                kind=e.kind,
-                agent_id=e.agent,
-                version_id=deployed[e.agent][1],
-                started_at=e.started_at,
-                ended_at=e.ended_at,
-                inferences=e.inferences,
-                peak_arena_bytes=e.peak_arena_bytes,
-                fingerprint=e.fingerprint,
-                received_at=now,
-            )
-            for e in events
-        ],
-        ignore_conflicts=True,
-    )
+    """One INSERT for the batch, ``ON CONFLICT DO NOTHING`` so a concurrent resend cannot fail
+    the transaction. On PostgreSQL the rows travel as one array per column (``unnest``), which
+    skips the ORM's per-value work; elsewhere ``bulk_create`` (INSERT OR IGNORE on SQLite)."""
+    if not events:
+        return
+    rows = [
+        (
+            device.tenant_id,
+            device.pk,
+            e.seq,
+            e.kind,
+            e.agent,
+            deployed[e.agent][1],
+            e.started_at,
+            e.ended_at,
+            e.inferences,
+            e.peak_arena_bytes,
+            e.fingerprint,
+            now,
+        )
+        for e in events
+    ]
+    if connection.vendor != "postgresql":
+        names = [name for name, _ in _RAW_COLUMNS]
+        UsageEvent.objects.bulk_create(
+            [UsageEvent(**dict(zip(names, row, strict=True))) for row in rows],
+            ignore_conflicts=True,
+        )
+        return
+    table = connection.ops.quote_name(UsageEvent._meta.db_table)
+    columns = ", ".join(name for name, _ in _RAW_COLUMNS)
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in _RAW_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "  # noqa: S608 - our names
+            "ON CONFLICT (device_id, seq) DO NOTHING",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
 
 
 def _add_session_seconds(device: Device, sessions: list[EventIn]) -> None:
