@@ -428,6 +428,21 @@ STRIPE_WEBHOOK_SECRET = _secret("STRIPE_WEBHOOK_SECRET")
 # A webhook that waits longer than this for a locked order answers 503 and Stripe retries.
 STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", default=5000)
 
+# --- Usage metering (used by billing) -----------------------------------------------------------
+# Events that started longer ago than this are refused as too_late (the billing period closed).
+USAGE_LATE_DAYS = env.int("USAGE_LATE_DAYS", default=35)
+# Events that end further ahead than this are refused as in_future (device clock skew).
+USAGE_FUTURE_SKEW_S = env.int("USAGE_FUTURE_SKEW_S", default=300)
+
+# --- gRPC server (manage.py grpcserver) -----------------------------------------------------------
+GRPC_ADDRESS = env("GRPC_ADDRESS", default="127.0.0.1:50051")
+GRPC_MAX_WORKERS = env.int("GRPC_MAX_WORKERS", default=8)
+# TLS when both are set (PEM files); plaintext otherwise (behind a TLS-terminating proxy).
+GRPC_TLS_CERT_FILE = env("GRPC_TLS_CERT_FILE", default="")
+GRPC_TLS_KEY_FILE = env("GRPC_TLS_KEY_FILE", default="")
+# Each entry registers its servicers on the server and returns their full service names.
+GRPC_SERVICERS = ["billing.grpc_usage.register"]
+
 # --- i18n / time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
