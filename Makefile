@@ -1,4 +1,4 @@
-.PHONY: run test setup lint format bench bench-web bench-smoke sbom screenshots
+.PHONY: run test setup lint format bench bench-web bench-smoke sbom screenshots proto
 
 # make run PORT=8001 serves on another port; make test ARGS='-m "not slow"' passes ARGS to pytest.
 PORT ?=
@@ -18,6 +18,9 @@ lint:
 
 format:
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+proto:  ## regenerate the gRPC Python code (edgeplug/usage/v1/...) from proto/
+	scripts/protoc.sh
 
 BENCH_OUT ?= var/bench/bench.json
 bench:  ## latency and memory figures (TFLM models, firmware on QEMU): a table, and JSON in $(BENCH_OUT)

@@ -5,3 +5,6 @@ from django.apps import AppConfig
 
 class BillingConfig(AppConfig):
     name = "billing"
+
+    def ready(self) -> None:
+        from billing import metrics  # noqa: F401 - registers the usage collector

@@ -37,3 +37,30 @@ class PaymentFailed(DomainError, code="payment_failed", status=402):
 
 class RetryLater(DomainError, code="retry_later", status=503):
     pass
+
+
+class BatchTooLarge(DomainError, code="batch_too_large", status=400):
+    """More events in one batch than the server takes (1,000)."""
+
+
+class MalformedBatch(DomainError, code="malformed_batch", status=400):
+    """The body is not ``{"events": [...]}``."""
+
+
+class InvalidEvent(DomainError, code="invalid_event", status=400):
+    """One event breaks the format: the whole batch is refused and nothing is stored."""
+
+    def __init__(self, detail: str, *, index: int, field: str = "", code: str | None = None):
+        super().__init__(f"events[{index}]{'.' + field if field else ''}: {detail}", code=code)
+        self.index, self.field = index, field
+
+    def extra(self) -> dict:
+        return {"index": self.index, "field": self.field}
+
+
+class UnknownGrouping(DomainError, code="invalid_group_by", status=400):
+    """group_by names something usage cannot be grouped by."""
+
+
+class InvalidPeriod(DomainError, code="invalid_period", status=400):
+    """from/to are not dates, or from is not before to."""

@@ -1,5 +1,6 @@
-"""Payment processor records: a tenant's Stripe customer, its saved payment methods, and
-each webhook event handled (stored once by its id)."""
+"""Billing records: a tenant's Stripe customer, its saved payment methods, each webhook event
+handled (stored once by its id), and usage: raw device events, the sequence numbers seen per
+device, and the hourly agent-seconds rollup that rating reads."""
 
 from django.db import models
 
@@ -57,3 +58,101 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+class UsageKind(models.TextChoices):
+    SESSION = "session"
+    INFERENCES = "inferences"
+    HEARTBEAT = "heartbeat"
+
+
+class UsageEvent(models.Model):
+    """One event as a device reported it, stored once per (device, seq).
+
+    Raw rows are kept for audit and recomputation; rating reads ``UsageHour``. When this table
+    is partitioned by month, PostgreSQL needs the partition key in the unique constraint:
+    exactly-once then rests on ``UsageSeqRange`` and the ingest's lookup of (device, seq)
+    under the device lock, which do not depend on the constraint."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(
+        "marketplace.Device", on_delete=models.CASCADE, related_name="usage_events"
+    )
+    seq = models.BigIntegerField()
+    kind = models.CharField(max_length=16, choices=UsageKind.choices)
+    agent = models.ForeignKey("marketplace.Agent", on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(
+        "marketplace.AgentVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    inferences = models.BigIntegerField(null=True, blank=True)
+    peak_arena_bytes = models.BigIntegerField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the event's content")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["device", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "seq"], name="usage_event_once_per_seq"),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__gte=models.F("started_at")),
+                name="usage_event_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["device", "agent", "kind", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}#{self.seq} {self.kind}"
+
+
+class UsageSeqRange(models.Model):
+    """An inclusive range of sequence numbers a device sent and got an answer for; the holes
+    between a device's ranges are its gaps. Ranges are disjoint and never adjacent."""
+
+    device = models.ForeignKey(
+        "marketplace.Device", on_delete=models.CASCADE, related_name="usage_seq_ranges"
+    )
+    first = models.BigIntegerField()
+    last = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["device", "first"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "first"], name="one_seq_range_per_start"),
+            models.CheckConstraint(
+                condition=models.Q(first__gte=1, last__gte=models.F("first")),
+                name="seq_range_is_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}: {self.first}-{self.last}"
+
+
+class UsageHour(models.Model):
+    """Seconds an agent ran on a device within one UTC hour (the union of its sessions)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey("marketplace.Agent", on_delete=models.PROTECT, related_name="+")
+    device = models.ForeignKey("marketplace.Device", on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    seconds = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["hour", "agent", "device"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "agent", "hour"], name="one_usage_row_per_device_agent_hour"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(seconds__lte=3600), name="usage_hour_at_most_an_hour"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "hour"]),
+            models.Index(fields=["agent", "hour"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} on {self.device_id} at {self.hour:%Y-%m-%d %H}:00 {self.seconds}s"

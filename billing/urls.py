@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import views
+from billing.api import usage_views, views
 
 urlpatterns = [
     path(
@@ -22,6 +22,14 @@ urlpatterns = [
         "billing/payment-methods/<int:pk>/default",
         views.PaymentMethodDefault.as_view(),
         name="payment-method-default",
+    ),
+    path("usage/events", usage_views.UsageEvents.as_view(), name="usage-events"),
+    path("usage", usage_views.TenantUsage.as_view(), name="usage"),
+    path("vendor/usage", usage_views.VendorUsage.as_view(), name="vendor-usage"),
+    path(
+        "devices/<int:pk>/usage-gaps",
+        usage_views.DeviceUsageGaps.as_view(),
+        name="device-usage-gaps",
     ),
     path("stripe/webhook", views.StripeWebhook.as_view(), name="stripe-webhook"),
 ]

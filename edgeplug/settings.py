@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 from edgeplug.secret_files import generate_secret, read_or_create
 
@@ -252,6 +253,17 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = False
+# Two queues so certification (long, CPU-bound, emulator subprocesses) scales on its own
+# workers and never delays the short periodic jobs. A worker started without -Q consumes
+# every queue listed here, which keeps the embedded default and the test worker whole; the
+# Kubernetes manifests (deploy/k8s/) run one worker Deployment per queue with -Q.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [Queue("default"), Queue("certification")]
+# An exact name wins over a pattern: the sweeper must run while certification workers are busy.
+CELERY_TASK_ROUTES = {
+    "certification.tasks.sweep_stale_runs": {"queue": "default"},
+    "certification.*": {"queue": "certification"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "flush-expired-tokens": {
@@ -415,6 +427,21 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = _secret("STRIPE_WEBHOOK_SECRET")
 # A webhook that waits longer than this for a locked order answers 503 and Stripe retries.
 STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", default=5000)
+
+# --- Usage metering (used by billing) -----------------------------------------------------------
+# Events that started longer ago than this are refused as too_late (the billing period closed).
+USAGE_LATE_DAYS = env.int("USAGE_LATE_DAYS", default=35)
+# Events that end further ahead than this are refused as in_future (device clock skew).
+USAGE_FUTURE_SKEW_S = env.int("USAGE_FUTURE_SKEW_S", default=300)
+
+# --- gRPC server (manage.py grpcserver) -----------------------------------------------------------
+GRPC_ADDRESS = env("GRPC_ADDRESS", default="127.0.0.1:50051")
+GRPC_MAX_WORKERS = env.int("GRPC_MAX_WORKERS", default=8)
+# TLS when both are set (PEM files); plaintext otherwise (behind a TLS-terminating proxy).
+GRPC_TLS_CERT_FILE = env("GRPC_TLS_CERT_FILE", default="")
+GRPC_TLS_KEY_FILE = env("GRPC_TLS_KEY_FILE", default="")
+# Each entry registers its servicers on the server and returns their full service names.
+GRPC_SERVICERS = ["billing.grpc_usage.register"]
 
 # --- i18n / time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

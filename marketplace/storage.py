@@ -20,14 +20,25 @@ def package_path(digest: str) -> str:
     return f"packages/sha256/{digest[:2]}/{digest}.epk"
 
 
+class StorageUnavailable(Unavailable, code="storage_unavailable"):
+    """The package store refused the write (a read-only disk, an S3 error): the storage, not
+    the package, failed, and the upload can be retried."""
+
+
 def store_package(digest: str, data: bytes | File) -> tuple[str, bool]:
     """Save the bytes under their digest; returns (name, created). Same digest, same bytes."""
     name = package_path(digest)
-    if default_storage.exists(name):
-        return name, False
-    content = data if isinstance(data, File) else ContentFile(data)
-    content.seek(0)
-    saved = default_storage.save(name, content)
+    try:
+        if default_storage.exists(name):
+            return name, False
+        content = data if isinstance(data, File) else ContentFile(data)
+        content.seek(0)
+        saved = default_storage.save(name, content)
+    except Exception as exc:  # OSError from a disk, botocore's errors from S3, and their kin
+        raise StorageUnavailable(
+            f"The package store could not save the upload ({type(exc).__name__}); "
+            "nothing was stored. Try again later."
+        ) from exc
     if saved != name:  # a concurrent upload of the same bytes won the race
         default_storage.delete(saved)
     return name, True

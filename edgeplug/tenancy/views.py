@@ -40,10 +40,12 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(request=s.ChangeRoleSerializer, responses=s.MembershipSerializer)
     def partial_update(self, request, pk=None):
+        # Look the member up first: another tenant's member is a 404 whatever the body says.
+        membership = self.get_object()
         data = s.ChangeRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = change_role(
-            self.get_object(), data.validated_data["role"], actor=request.user, request=request
+            membership, data.validated_data["role"], actor=request.user, request=request
         )
         return Response(s.MembershipSerializer(membership).data)
 

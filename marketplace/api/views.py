@@ -253,10 +253,12 @@ class VersionYank(APIView):
 
     @extend_schema(request=s.YankSerializer, responses=s.AgentVersionSerializer)
     def post(self, request, agent_id, version):
+        # Look the version up first: another tenant's version is a 404 whatever the body says.
+        item = _own_version(request, agent_id, version)
         data = s.YankSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         item = services.yank_version(
-            _own_version(request, agent_id, version),
+            item,
             data.validated_data["reason"],
             actor=request.user,
             request=request,

@@ -62,6 +62,8 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
             "1",
             "--stripe-port",
             str(stripe_port),
+            "--grpc-address",
+            f"127.0.0.1:{_free_port()}",
         ],
         cwd=settings.BASE_DIR,
         env=env,

@@ -3,6 +3,9 @@
 import pytest
 from django.test import Client
 
+from marketplace.models import AgentVersion
+from tests.vendors import package
+
 pytestmark = pytest.mark.django_db
 
 
@@ -36,8 +39,10 @@ def test_strict_request_bodies_say_they_refuse_unknown_fields(schema):
 def test_a_blank_yank_reason_is_refused_by_the_schema_and_by_the_api(schema, vendor):
     reason = schema["components"]["schemas"]["YankRequest"]["properties"]["reason"]
     assert reason["minLength"] == 1
+    # A version of the caller's own: another tenant's (or a missing) one is a 404 first.
+    uploaded = AgentVersion.objects.get(pk=vendor.upload(package("1.0.0")).json()["version"]["id"])
     response = vendor.client.post(
-        "/api/v1/agents/1/versions/1.0.0/yank", {"reason": ""}, format="json"
+        f"/api/v1/agents/{uploaded.agent_id}/versions/1.0.0/yank", {"reason": ""}, format="json"
     )
     assert (response.status_code, response.json()["code"]) == (400, "blank")
 

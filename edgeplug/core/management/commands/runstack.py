@@ -32,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+        parser.add_argument(
+            "--grpc-address", default=settings.GRPC_ADDRESS, help="host:port of the gRPC server"
+        )
         parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
         parser.add_argument("--no-seed", action="store_true", help="Skip seed_demo.")
         parser.add_argument(
@@ -42,7 +45,9 @@ class Command(BaseCommand):
             "is not set",
         )
 
-    def handle(self, *args, host, port, workers, concurrency, no_seed, stripe_port, **options):
+    def handle(
+        self, *args, host, port, workers, grpc_address, concurrency, no_seed, stripe_port, **options
+    ):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if not no_seed:
@@ -63,6 +68,7 @@ class Command(BaseCommand):
             ],
             "worker": celery_command("worker", "--concurrency", str(concurrency)),
             "beat": celery_command("beat", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME),
+            "grpc": [python, "manage.py", "grpcserver", "--address", grpc_address],
         }
         env = dict(os.environ)
         test_payments = None
@@ -88,7 +94,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"EdgePlug is running on http://{host}:{port}/ "
-                "(API docs at /api/v1/docs/, admin at /admin/). Press Ctrl-C to stop."
+                f"(API docs at /api/v1/docs/, admin at /admin/, gRPC on {grpc_address})."
+                " Press Ctrl-C to stop."
             )
         )
         stopping = False

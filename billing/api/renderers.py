@@ -1,0 +1,33 @@
+"""CSV for usage reports (``Accept: text/csv``): one line per row, errors as code,detail."""
+
+import csv
+import io
+
+from rest_framework.renderers import BaseRenderer
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A device name such as "=HYPERLINK(...)" must not run as a formula in a spreadsheet.
+    return f"'{text}" if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+
+
+class UsageCSVRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if isinstance(data, dict) and "rows" in data:
+            rows, columns = data["rows"], data.get("columns") or []
+        else:
+            rows, columns = [data], ["code", "detail"]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        columns = columns or (list(rows[0]) if rows else [])
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(column)) for column in columns])
+        return out.getvalue().encode()

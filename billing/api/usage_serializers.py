@@ -1,0 +1,43 @@
+"""Shapes of the usage API, for the OpenAPI schema (the views build plain dicts)."""
+
+from rest_framework import serializers
+
+
+class UsageBatchSerializer(serializers.Serializer):
+    events = serializers.ListField(child=serializers.DictField(), max_length=1000)
+
+
+class UsageOutcomeSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    outcome = serializers.ChoiceField(["accepted", "duplicate", "rejected"])
+    code = serializers.CharField(required=False)
+
+
+class UsageTotalsSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+
+
+class UsageBatchResultSerializer(serializers.Serializer):
+    results = UsageOutcomeSerializer(many=True)
+    totals = UsageTotalsSerializer()
+
+
+class SeqRangeSerializer(serializers.Serializer):
+    first = serializers.IntegerField()
+    last = serializers.IntegerField()
+
+
+class UsageGapsSerializer(serializers.Serializer):
+    device = serializers.IntegerField()
+    highest_seq = serializers.IntegerField(allow_null=True)
+    gaps = SeqRangeSerializer(many=True)
+
+
+class UsageReportSerializer(serializers.Serializer):
+    locals()["from"] = serializers.DateField()  # a Python keyword, so declared this way
+    to = serializers.DateField()
+    group_by = serializers.ListField(child=serializers.CharField())
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(child=serializers.DictField())

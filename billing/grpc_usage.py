@@ -1,0 +1,99 @@
+"""gRPC door of usage reporting (edgeplug.usage.v1.UsageService): the device token from the
+``authorization`` metadata, then the same parse and action as POST /api/v1/usage/events."""
+
+from datetime import UTC
+
+import grpc
+
+from billing import usage
+from billing.errors import InvalidEvent
+from billing.usage_format import parse_batch
+from edgeplug.grpc_server import django_call
+from edgeplug.usage.v1 import usage_pb2 as pb
+from edgeplug.usage.v1 import usage_pb2_grpc
+from marketplace.devices import device_for_token, touch
+from marketplace.models import Device
+
+_KINDS = {
+    pb.KIND_SESSION: "session",
+    pb.KIND_INFERENCES: "inferences",
+    pb.KIND_HEARTBEAT: "heartbeat",
+}
+_OUTCOMES = {
+    usage.ACCEPTED: pb.OUTCOME_ACCEPTED,
+    usage.DUPLICATE: pb.OUTCOME_DUPLICATE,
+    usage.REJECTED: pb.OUTCOME_REJECTED,
+}
+
+
+def register(server: grpc.Server) -> list[str]:
+    usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(), server)
+    return [pb.DESCRIPTOR.services_by_name["UsageService"].full_name]
+
+
+class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
+    def ReportBatch(self, request, context):
+        with django_call(context):
+            device = _device(context)
+            result = usage.record_usage_batch(device, parse_batch(_as_batch(request)))
+            return pb.ReportBatchResponse(
+                results=[_outcome(o) for o in result.outcomes], totals=pb.Totals(**result.totals)
+            )
+
+    def Report(self, request_iterator, context):
+        with django_call(context):
+            device = _device(context)
+            totals = {usage.ACCEPTED: 0, usage.DUPLICATE: 0, usage.REJECTED: 0}
+            rejected = []
+            for request in request_iterator:
+                result = usage.record_usage_batch(device, parse_batch(_as_batch(request)))
+                for key, count in result.totals.items():
+                    totals[key] += count
+                rejected += [_outcome(o) for o in result.outcomes if o.outcome == usage.REJECTED]
+            return pb.ReportSummary(totals=pb.Totals(**totals), rejected=rejected)
+
+
+def _device(context: grpc.ServicerContext) -> Device:
+    metadata = dict(context.invocation_metadata())
+    scheme, _, token = str(metadata.get("authorization", "")).partition(" ")
+    device = device_for_token(token.strip()) if scheme.lower() == "device" else None
+    if device is None:
+        context.set_trailing_metadata((("edgeplug-code", "not_authenticated"),))
+        context.abort(
+            grpc.StatusCode.UNAUTHENTICATED,
+            "not_authenticated: send the metadata authorization: Device <token>",
+        )
+    touch(device)
+    return device
+
+
+def _outcome(outcome: usage.Outcome) -> pb.EventOutcome:
+    return pb.EventOutcome(seq=outcome.seq, outcome=_OUTCOMES[outcome.outcome], code=outcome.code)
+
+
+def _as_batch(request: pb.ReportBatchRequest) -> dict:
+    """The batch in the JSON shape ``parse_batch`` validates, so both doors refuse alike."""
+    return {"events": [_as_event(event, index) for index, event in enumerate(request.events)]}
+
+
+def _as_event(event: pb.UsageEvent, index: int) -> dict:
+    raw = {
+        "seq": event.seq,
+        "kind": _KINDS.get(event.kind),
+        "agent": event.agent,
+        "version": event.version,
+    }
+    for field in ("started_at", "ended_at", "at"):
+        if event.HasField(field):
+            raw[field] = _timestamp(event, field, index)
+    for field in ("inferences", "peak_arena_bytes"):
+        if event.HasField(field):
+            raw[field] = getattr(event, field)
+    return raw
+
+
+def _timestamp(event: pb.UsageEvent, field: str, index: int) -> str:
+    try:
+        return getattr(event, field).ToDatetime(tzinfo=UTC).isoformat()
+    except (ValueError, OverflowError):
+        raise InvalidEvent("a timestamp out of range", index=index, field=field) from None

@@ -1,0 +1,118 @@
+"""The meter's arithmetic (pure): union of session intervals, seconds per hour, the seen
+sequence ranges of a device, and the one rounding rule from seconds to billed agent-hours."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+HOUR = timedelta(hours=1)
+_SECOND = timedelta(seconds=1)
+SECONDS_PER_BILLED_UNIT = 36  # one hundredth of an hour
+
+Interval = tuple[datetime, datetime]
+
+
+def union(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, disjoint intervals covering the same time: overlapping or repeated sessions
+    count once. Empty intervals (end <= start) cover nothing."""
+    merged: list[Interval] = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def whole_seconds(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sessions measured in whole seconds: each end is cut down to its second, so every sum
+    below is exact and adding sessions later changes an hour by exactly what they add."""
+    return [(start.replace(microsecond=0), end.replace(microsecond=0)) for start, end in intervals]
+
+
+def seconds_per_hour(intervals: Iterable[Interval]) -> dict[datetime, int]:
+    """Whole seconds covered by the union of ``intervals`` in each UTC hour they touch.
+
+    Cutting at hours also cuts at every billing-period boundary (periods are whole months,
+    so whole hours)."""
+    seconds: dict[datetime, int] = defaultdict(int)
+    for start, end in union(whole_seconds(intervals)):
+        hour = hour_of(start)
+        while hour < end:
+            following = hour + HOUR
+            seconds[hour] += (min(end, following) - max(start, hour)) // _SECOND
+            hour = following
+    return {hour: count for hour, count in seconds.items() if count}
+
+
+def subtract(covered: list[Interval], removed: list[Interval]) -> list[Interval]:
+    """The parts of sorted disjoint ``covered`` not in sorted disjoint ``removed``."""
+    result: list[Interval] = []
+    index = 0
+    for start, end in covered:
+        while index < len(removed) and removed[index][1] <= start:
+            index += 1
+        cursor, probe = start, index
+        while probe < len(removed) and removed[probe][0] < end:
+            if removed[probe][0] > cursor:
+                result.append((cursor, removed[probe][0]))
+            cursor = max(cursor, removed[probe][1])
+            probe += 1
+        if cursor < end:
+            result.append((cursor, end))
+    return result
+
+
+def added_seconds(old: Iterable[Interval], new: Iterable[Interval]) -> dict[datetime, int]:
+    """Seconds each hour gains when ``new`` sessions join the ``old`` ones: the time only the
+    new ones cover. Only old sessions overlapping a new one matter."""
+    fresh = subtract(union(whole_seconds(new)), union(whole_seconds(old)))
+    return seconds_per_hour(fresh)
+
+
+def billed_hours(seconds: int) -> Decimal:
+    """The rounding rule of agent-hours: seconds are billed in hundredths of an hour (36 s),
+    every started hundredth counting as whole. Apply it once to a billing period's total per
+    tenant and agent, never per hour or per device row (that would overcharge).
+
+    billed_hours(0) == 0, billed_hours(1) == 0.01, billed_hours(3600) == 1.00,
+    billed_hours(3601) == 1.01."""
+    if seconds < 0:
+        raise ValueError("seconds cannot be negative")
+    units = -(-seconds // SECONDS_PER_BILLED_UNIT)
+    return (Decimal(units) / 100).quantize(Decimal("0.01"))
+
+
+# --- sequence numbers seen per device ------------------------------------------------------
+
+SeqRange = tuple[int, int]
+
+
+def merge_seqs(ranges: Iterable[SeqRange], seqs: Iterable[int]) -> list[SeqRange]:
+    """Disjoint, sorted inclusive ranges covering ``ranges`` and ``seqs``; adjacent ranges join."""
+    items = sorted([*ranges, *((s, s) for s in seqs)])
+    merged: list[SeqRange] = []
+    for first, last in items:
+        if merged and first <= merged[-1][1] + 1:
+            if last > merged[-1][1]:
+                merged[-1] = (merged[-1][0], last)
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def gaps(ranges: Iterable[SeqRange]) -> list[SeqRange]:
+    """Sequence numbers never seen below the highest seen one (devices number from 1)."""
+    missing: list[SeqRange] = []
+    expected = 1
+    for first, last in sorted(ranges):
+        if first > expected:
+            missing.append((expected, first - 1))
+        expected = max(expected, last + 1)
+    return missing

@@ -1,0 +1,157 @@
+"""The usage event format (docs/metering.md): parse a batch as a device sent it into
+``EventIn`` values, refusing the whole batch, with a code, on the first malformed event."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from billing.errors import BatchTooLarge, InvalidEvent, MalformedBatch
+from billing.models import UsageKind
+
+MAX_EVENTS = 1000
+MAX_INT = 2**63 - 1  # a PostgreSQL bigint
+MAX_VERSION_LENGTH = 64
+_FIELDS = {
+    UsageKind.SESSION: ({"started_at", "ended_at"}, {"inferences", "peak_arena_bytes"}),
+    UsageKind.INFERENCES: ({"started_at", "ended_at", "inferences"}, {"peak_arena_bytes"}),
+    UsageKind.HEARTBEAT: ({"at"}, {"peak_arena_bytes"}),
+}
+_COMMON = {"seq", "kind", "agent", "version"}
+
+
+@dataclass(frozen=True)
+class EventIn:
+    seq: int
+    kind: str
+    agent: int
+    version: str
+    started_at: datetime
+    ended_at: datetime
+    inferences: int | None = None
+    peak_arena_bytes: int | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What a resend must repeat exactly; a seq resent with another one is seq_conflict."""
+        content = [
+            self.kind,
+            self.agent,
+            self.version,
+            self.started_at.isoformat(),
+            self.ended_at.isoformat(),
+            self.inferences,
+            self.peak_arena_bytes,
+        ]
+        return hashlib.sha256(json.dumps(content).encode()).hexdigest()
+
+
+def parse_batch(data) -> list[EventIn]:
+    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+        raise MalformedBatch('Send {"events": [...]}.')
+    if set(data) != {"events"}:
+        raise MalformedBatch(f"Unknown fields: {', '.join(sorted(set(data) - {'events'}))}.")
+    events = data["events"]
+    if len(events) > MAX_EVENTS:
+        raise BatchTooLarge(
+            f"A batch holds at most {MAX_EVENTS} events; this one has {len(events)}."
+        )
+    return [parse_event(raw, index) for index, raw in enumerate(events)]
+
+
+def parse_event(raw, index: int) -> EventIn:
+    if not isinstance(raw, dict):
+        raise InvalidEvent("an event is an object", index=index)
+    kind = raw.get("kind")
+    if kind not in _FIELDS:
+        raise InvalidEvent(f"kind is one of {', '.join(_FIELDS)}", index=index, field="kind")
+    required, optional = _FIELDS[kind]
+    _reject_missing(raw, _COMMON | required, index)
+    _reject_unknown(raw, _COMMON | required | optional, index)
+    if kind == UsageKind.HEARTBEAT:
+        started_at = ended_at = _timestamp(raw, "at", index)
+    else:
+        started_at = _timestamp(raw, "started_at", index)
+        ended_at = _timestamp(raw, "ended_at", index)
+        _reject_ended_before_started(started_at, ended_at, index)
+    return EventIn(
+        seq=_integer(raw, "seq", index, minimum=1),
+        kind=kind,
+        agent=_integer(raw, "agent", index, minimum=1),
+        version=_version(raw, index),
+        started_at=started_at,
+        ended_at=ended_at,
+        inferences=_optional_integer(raw, "inferences", index),
+        peak_arena_bytes=_optional_integer(raw, "peak_arena_bytes", index),
+    )
+
+
+def _reject_missing(raw: dict, fields: set[str], index: int) -> None:
+    missing = sorted(fields - set(raw))
+    if missing:
+        raise InvalidEvent("this field is required", index=index, field=missing[0])
+
+
+def _reject_unknown(raw: dict, fields: set[str], index: int) -> None:
+    unknown = sorted(str(key) for key in set(raw) - fields)
+    if unknown:
+        raise InvalidEvent(
+            f"unknown field for a {raw['kind']} event", index=index, field=unknown[0]
+        )
+
+
+def _reject_ended_before_started(started_at: datetime, ended_at: datetime, index: int) -> None:
+    if ended_at < started_at:
+        raise InvalidEvent(
+            "ended_at is before started_at",
+            index=index,
+            field="ended_at",
+            code="ended_before_started",
+        )
+
+
+def _integer(raw: dict, field: str, index: int, *, minimum: int = 0) -> int:
+    value = raw[field]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidEvent("must be an integer", index=index, field=field)
+    if not minimum <= value <= MAX_INT:
+        raise InvalidEvent(
+            f"must be between {minimum} and {MAX_INT}",
+            index=index,
+            field=field,
+            code="number_out_of_range",
+        )
+    return value
+
+
+def _optional_integer(raw: dict, field: str, index: int) -> int | None:
+    return None if raw.get(field) is None else _integer(raw, field, index)
+
+
+def _version(raw: dict, index: int) -> str:
+    value = raw["version"]
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_VERSION_LENGTH:
+        raise InvalidEvent(
+            f"a version string of at most {MAX_VERSION_LENGTH} characters",
+            index=index,
+            field="version",
+        )
+    if "\x00" in value:
+        raise InvalidEvent("NUL characters are not allowed", index=index, field="version")
+    return value
+
+
+def _timestamp(raw: dict, field: str, index: int) -> datetime:
+    value = raw[field]
+    if not isinstance(value, str) or len(value) > 40:
+        raise InvalidEvent("an ISO 8601 timestamp with its UTC offset", index=index, field=field)
+    try:
+        moment = datetime.fromisoformat(value)
+        utc = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidEvent(
+            "an ISO 8601 timestamp with its UTC offset", index=index, field=field
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidEvent("the timestamp needs a UTC offset (Z)", index=index, field=field)
+    return utc

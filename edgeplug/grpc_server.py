@@ -1,0 +1,93 @@
+"""The gRPC server of ``manage.py grpcserver``: the servicers named in ``GRPC_SERVICERS``, the
+standard health and reflection services, TLS when a certificate and key are configured, and
+``django_call``, which every servicer method runs in (database connections handled as
+Django does around a request; our errors mapped to gRPC status codes)."""
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.utils.module_loading import import_string
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from edgeplug.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_STATUS = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    409: grpc.StatusCode.FAILED_PRECONDITION,
+    413: grpc.StatusCode.INVALID_ARGUMENT,
+    422: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    503: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+def status_for(error: DomainError) -> grpc.StatusCode:
+    return _STATUS.get(error.status, grpc.StatusCode.INTERNAL)
+
+
+@contextlib.contextmanager
+def django_call(context: grpc.ServicerContext) -> Iterator[None]:
+    """Run one call: close stale connections before and after (as Django's request signals
+    do), and abort with a status code and ``edgeplug-code`` trailing metadata on an error."""
+    close_old_connections()
+    try:
+        yield
+    except DomainError as error:
+        context.set_trailing_metadata((("edgeplug-code", error.code),))
+        context.abort(status_for(error), f"{error.code}: {error.detail}")
+    except (OperationalError, InterfaceError) as error:
+        log.warning("gRPC call lost the database: %s", error)
+        context.set_trailing_metadata((("edgeplug-code", "database_unavailable"),))
+        context.abort(grpc.StatusCode.UNAVAILABLE, "database_unavailable: retry the call")
+    except DatabaseError:
+        log.exception("gRPC call failed in the database")
+        context.abort(grpc.StatusCode.INTERNAL, "internal_error")
+    finally:
+        close_old_connections()
+
+
+def build_server(address: str | None = None) -> tuple[grpc.Server, int]:
+    """A server with every configured servicer, health and reflection, bound to ``address``
+    (port 0 picks a free one); returns it unstarted with the bound port."""
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=settings.GRPC_MAX_WORKERS),
+        options=[
+            ("grpc.max_receive_message_length", settings.API_MAX_JSON_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    names = []
+    for dotted in settings.GRPC_SERVICERS:
+        names.extend(import_string(dotted)(server))
+    checker = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(checker, server)
+    for name in ["", *names]:
+        checker.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+    reflection.enable_server_reflection([*names, health_name, reflection.SERVICE_NAME], server)
+    address = address or settings.GRPC_ADDRESS
+    if settings.GRPC_TLS_CERT_FILE and settings.GRPC_TLS_KEY_FILE:
+        credentials = grpc.ssl_server_credentials(
+            [
+                (
+                    Path(settings.GRPC_TLS_KEY_FILE).read_bytes(),
+                    Path(settings.GRPC_TLS_CERT_FILE).read_bytes(),
+                )
+            ]
+        )
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
+    return server, port

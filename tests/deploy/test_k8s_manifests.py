@@ -1,0 +1,225 @@
+"""The Kubernetes manifests in deploy/k8s validate offline against the Kubernetes 1.32 schemas
+and keep the invariants a deployment relies on (resources, probes, a single beat, no secret
+values, every Celery queue consumed).
+
+The base is rendered by reading the files its kustomization lists (PyYAML), so the test needs
+no binary; when `kubectl` (with its built-in kustomize) is on PATH the base and the example
+overlay are also rendered by kustomize itself, and the base must render to the same objects.
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+from django.conf import settings
+
+from edgeplug.celery import app as celery_app
+
+K8S = Path(settings.BASE_DIR) / "deploy" / "k8s"
+BASE = K8S / "base"
+OVERLAY = K8S / "overlays" / "example"
+KUBERNETES_VERSION = "1.32.0"
+WORKLOAD_KINDS = {"Deployment", "Job"}
+SECRET_NAME = "edgeplug-secrets"
+
+
+def render_base_with_pyyaml() -> list[dict]:
+    kustomization = yaml.safe_load((BASE / "kustomization.yaml").read_text())
+    # The base uses no transformers, so its objects are exactly the listed files' documents.
+    assert set(kustomization) == {"apiVersion", "kind", "resources"}, kustomization
+    objects = []
+    for name in kustomization["resources"]:
+        objects += [doc for doc in yaml.safe_load_all((BASE / name).read_text()) if doc]
+    return objects
+
+
+def render_with_kustomize(path: Path) -> list[dict]:
+    out = subprocess.run(
+        ["kubectl", "kustomize", str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+KUBECTL = shutil.which("kubectl")
+needs_kustomize = pytest.mark.skipif(
+    KUBECTL is None, reason="kubectl (with kustomize) is not installed; the PyYAML render runs"
+)
+
+
+@pytest.fixture(scope="module")
+def objects() -> list[dict]:
+    return render_base_with_pyyaml()
+
+
+def by_kind(objects: list[dict], kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def pod_specs(objects: list[dict]):
+    for o in objects:
+        if o["kind"] in WORKLOAD_KINDS:
+            yield o["metadata"]["name"], o["spec"]["template"]["spec"]
+
+
+def validate_all(objects: list[dict]) -> None:
+    for o in objects:
+        kubernetes_validate.validate(o, KUBERNETES_VERSION, strict=True)
+
+
+def test_every_object_of_the_base_matches_the_kubernetes_schema(objects):
+    assert len(objects) >= 10
+    validate_all(objects)
+
+
+def test_the_schema_check_catches_a_misspelled_field(objects):
+    deployment = yaml.safe_load(yaml.safe_dump(by_kind(objects, "Deployment")["edgeplug-web"]))
+    deployment["spec"]["template"]["spec"]["containers"][0]["resource"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+@needs_kustomize
+def test_kustomize_renders_the_base_to_the_same_objects(objects):
+    def key(o):
+        return (o["kind"], o["metadata"]["name"])
+
+    rendered = render_with_kustomize(BASE)
+    assert sorted(rendered, key=key) == sorted(objects, key=key)
+
+
+@needs_kustomize
+def test_the_example_overlay_renders_and_validates():
+    rendered = render_with_kustomize(OVERLAY)
+    validate_all(rendered)
+    namespaced = [o for o in rendered if o["kind"] != "Namespace"]
+    assert {o["metadata"].get("namespace") for o in namespaced} == {"edgeplug"}
+    images = {c["image"] for _, spec in pod_specs(rendered) for c in spec["containers"]}
+    assert images == {"registry.example.com/edgeplug:1.0.0"}
+
+
+def test_the_web_tier_is_a_probed_deployment_behind_a_service(objects):
+    web = by_kind(objects, "Deployment")["edgeplug-web"]
+    (container,) = web["spec"]["template"]["spec"]["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+    service = by_kind(objects, "Service")["edgeplug-web"]
+    assert service["spec"]["selector"] == web["spec"]["selector"]["matchLabels"]
+    # The probes' Host header must be one Django accepts, or every probe answers 400.
+    allowed = by_kind(objects, "ConfigMap")["edgeplug-config"]["data"]["ALLOWED_HOSTS"]
+    hosts = {h["value"] for h in container["livenessProbe"]["httpGet"]["httpHeaders"]}
+    assert hosts & set(allowed.split(","))
+
+
+def test_every_container_has_requests_and_limits(objects):
+    for name, spec in pod_specs(objects):
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            resources = container["resources"]
+            for part in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(resources.get(part, {})), (name, container)
+
+
+def test_every_long_running_server_has_a_liveness_probe(objects):
+    for name, deployment in by_kind(objects, "Deployment").items():
+        if name == "edgeplug-beat":
+            continue  # beat serves nothing to probe; the kubelet restarts it if it exits
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            assert "livenessProbe" in container, name
+
+
+def test_beat_is_one_replica_replaced_never_rolled(objects):
+    beat = by_kind(objects, "Deployment")["edgeplug-beat"]
+    assert beat["spec"]["replicas"] == 1
+    assert beat["spec"]["strategy"] == {"type": "Recreate"}
+    assert not [
+        h
+        for h in by_kind(objects, "HorizontalPodAutoscaler").values()
+        if h["spec"]["scaleTargetRef"]["name"] == "edgeplug-beat"
+    ]
+
+
+def test_migrations_run_as_a_job(objects):
+    job = by_kind(objects, "Job")["edgeplug-migrate"]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"][-2:] == ["migrate", "--noinput"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+
+def test_web_and_workers_have_autoscalers_and_disruption_budgets(objects):
+    scaled = set(by_kind(objects, "Deployment")) - {"edgeplug-beat"}
+    hpas = by_kind(objects, "HorizontalPodAutoscaler").values()
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas} == scaled
+    deployments = by_kind(objects, "Deployment")
+    budgets = {
+        frozenset(p["spec"]["selector"]["matchLabels"].items())
+        for p in by_kind(objects, "PodDisruptionBudget").values()
+    }
+    for name in scaled:
+        labels = deployments[name]["spec"]["selector"]["matchLabels"]
+        assert frozenset(labels.items()) in budgets, name
+
+
+def _worker_queues(objects: list[dict]) -> set[str]:
+    queues = set()
+    for deployment in by_kind(objects, "Deployment").values():
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            for arg in container["command"]:
+                if arg.startswith("--queues="):
+                    queues |= set(arg.removeprefix("--queues=").split(","))
+    return queues
+
+
+def test_every_task_is_routed_to_a_queue_some_worker_consumes(objects):
+    celery_app.loader.import_default_modules()
+    consumed = _worker_queues(objects)
+    assert consumed == {q.name for q in settings.CELERY_TASK_QUEUES}
+    for task in celery_app.tasks:
+        queue = celery_app.amqp.router.route({}, task)["queue"].name
+        assert queue in consumed, task
+
+
+def test_certification_runs_on_its_own_queue_and_the_sweeper_does_not():
+    celery_app.loader.import_default_modules()
+
+    def queue(task):
+        return celery_app.amqp.router.route({}, task)["queue"].name
+
+    assert queue("certification.tasks.run_stage") == "certification"
+    assert queue("certification.tasks.sweep_stale_runs") == "default"
+    assert queue("marketplace.tasks.expire_entitlements") == "default"
+
+
+def _secret_example_names() -> dict[str, str]:
+    pairs = {}
+    for line in (BASE / "secret.example.env").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            pairs[name] = value
+    return pairs
+
+
+def test_secrets_come_from_a_secret_never_from_the_manifests(objects):
+    assert not by_kind(objects, "Secret"), "a Secret with values must never be committed"
+    example = _secret_example_names()
+    assert example and all(value == "" for value in example.values()), example
+    config = by_kind(objects, "ConfigMap")["edgeplug-config"]["data"]
+    assert not set(config) & set(example), "a secret name in the ConfigMap"
+    for name, spec in pod_specs(objects):
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            refs = [
+                e["secretRef"]["name"] for e in container.get("envFrom", []) if "secretRef" in e
+            ]
+            assert refs == [SECRET_NAME], (name, container["name"])
+            assert "env" not in container, "inline env values would bypass the ConfigMap/Secret"
+
+
+def test_no_file_under_deploy_k8s_holds_a_credential():
+    credential = re.compile(
+        r"(://[^/\s:@]+:[^@\s]+@)|(sk_(live|test)_\w+)|(whsec_\w+)|(AKIA[0-9A-Z]{16})"
+    )
+    for path in K8S.rglob("*"):
+        if path.is_file():
+            assert not credential.search(path.read_text()), path

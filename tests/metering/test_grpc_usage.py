@@ -1,0 +1,192 @@
+"""Devices report over gRPC (a real server on loopback, a real client): the same answers as
+REST, streaming batches, status codes from our error codes, health and reflection, and a
+database connection killed mid-call answered UNAVAILABLE with no loss or duplicate on retry."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from django.db import connection, transaction
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from billing.models import UsageEvent
+from edgeplug.grpc_server import build_server
+from edgeplug.usage.v1 import usage_pb2 as pb
+from edgeplug.usage.v1 import usage_pb2_grpc
+from marketplace.models import Device
+from tests.metering.conftest import recomputed_rollup, stored_rollup
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def channel():
+    server, port = build_server("127.0.0.1:0")
+    server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield channel
+    server.stop(None).wait()
+
+
+@pytest.fixture
+def device_token(metered):
+    return Device.objects.get(pk=metered.device_id), metered
+
+
+def to_proto(event: dict) -> pb.UsageEvent:
+    message = pb.UsageEvent(
+        seq=event["seq"],
+        kind=getattr(pb, f"KIND_{event['kind'].upper()}"),
+        agent=event["agent"],
+        version=event["version"],
+    )
+    for field in ("started_at", "ended_at", "at"):
+        if field in event:
+            stamp = Timestamp()
+            stamp.FromDatetime(datetime.fromisoformat(event[field]).astimezone(UTC))
+            getattr(message, field).CopyFrom(stamp)
+    for field in ("inferences", "peak_arena_bytes"):
+        if field in event:
+            setattr(message, field, event[field])
+    return message
+
+
+def batch(*events) -> pb.ReportBatchRequest:
+    return pb.ReportBatchRequest(events=[to_proto(e) for e in events])
+
+
+@pytest.fixture
+def call(channel, metered):
+    stub = usage_pb2_grpc.UsageServiceStub(channel)
+    token = metered.device_api._credentials["HTTP_AUTHORIZATION"]
+    return stub, (("authorization", token),)
+
+
+def test_report_batch_answers_like_rest(call, metered):
+    stub, auth = call
+    events = [metered.session(1, metered.base, 30), metered.heartbeat(2, metered.base)]
+    first = stub.ReportBatch(batch(*events), metadata=auth)
+    assert [r.outcome for r in first.results] == [pb.OUTCOME_ACCEPTED] * 2
+    again = stub.ReportBatch(
+        batch(*events, metered.heartbeat(3, metered.now.replace(year=2000))), metadata=auth
+    )
+    assert [(r.outcome, r.code) for r in again.results] == [
+        (pb.OUTCOME_DUPLICATE, ""),
+        (pb.OUTCOME_DUPLICATE, ""),
+        (pb.OUTCOME_REJECTED, "too_late"),
+    ]
+    assert (again.totals.duplicate, again.totals.rejected) == (2, 1)
+    # The tenant sees it through REST.
+    day = metered.base.date()
+    report = metered.client.get(f"/api/v1/usage?from={day}&to={day + timedelta(days=2)}").json()
+    assert [row["seconds"] for row in report["rows"]] == [30 * 60]
+
+
+def test_streamed_batches_end_in_one_summary(call, metered):
+    stub, auth = call
+    batches = [
+        batch(*(metered.heartbeat(seq, metered.base) for seq in range(start, start + 100)))
+        for start in range(1, 501, 100)
+    ]
+    summary = stub.Report(iter([*batches, batches[0]]), metadata=auth)
+    assert (summary.totals.accepted, summary.totals.duplicate, summary.totals.rejected) == (
+        500,
+        100,
+        0,
+    )
+    assert UsageEvent.objects.count() == 500
+
+
+def status_of(call_result) -> tuple:
+    error = call_result.value
+    codes = dict(error.trailing_metadata() or ())
+    return error.code(), codes.get("edgeplug-code")
+
+
+def test_errors_map_to_status_codes_and_store_nothing(call, metered):
+    stub, auth = call
+    event = metered.session(1, metered.base, 10)
+    with pytest.raises(grpc.RpcError) as wrong:
+        stub.ReportBatch(batch(event), metadata=(("authorization", "Device edp_x_y"),))
+    assert status_of(wrong) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
+    with pytest.raises(grpc.RpcError) as missing:
+        stub.ReportBatch(batch(event))
+    assert missing.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    huge = to_proto(event)
+    huge.seq = 2**64 - 1
+    with pytest.raises(grpc.RpcError) as out_of_range:
+        stub.ReportBatch(pb.ReportBatchRequest(events=[to_proto(event), huge]), metadata=auth)
+    assert status_of(out_of_range) == (grpc.StatusCode.INVALID_ARGUMENT, "number_out_of_range")
+    backwards = to_proto(event)
+    backwards.started_at.seconds += 3600
+    with pytest.raises(grpc.RpcError) as ended_first:
+        stub.ReportBatch(pb.ReportBatchRequest(events=[backwards]), metadata=auth)
+    assert status_of(ended_first) == (grpc.StatusCode.INVALID_ARGUMENT, "ended_before_started")
+    too_many = pb.ReportBatchRequest(events=[to_proto(metered.heartbeat(1, metered.base))] * 1001)
+    with pytest.raises(grpc.RpcError) as large:
+        stub.ReportBatch(too_many, metadata=auth)
+    assert status_of(large) == (grpc.StatusCode.INVALID_ARGUMENT, "batch_too_large")
+    assert not UsageEvent.objects.exists()
+
+
+def test_health_and_reflection_are_served(channel):
+    health = health_pb2_grpc.HealthStub(channel)
+    reply = health.Check(health_pb2.HealthCheckRequest(service="edgeplug.usage.v1.UsageService"))
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+    [answer] = reflection.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
+    names = {s.name for s in answer.list_services_response.service}
+    assert "edgeplug.usage.v1.UsageService" in names
+
+
+def test_a_killed_database_connection_is_unavailable_and_a_retry_loses_and_repeats_nothing(
+    call, metered
+):
+    stub, auth = call
+    events = [metered.session(seq, metered.base, seq) for seq in range(1, 301)]
+    batches = [batch(*events[i : i + 100]) for i in range(0, 300, 100)]
+    assert stub.ReportBatch(batches[0], metadata=auth).totals.accepted == 100
+    with transaction.atomic():
+        # Hold the device's row so the call waits in the database, then kill its connection.
+        Device.objects.select_for_update().get(pk=metered.device_id)
+        future = stub.Report.future(iter(batches), metadata=auth)
+        backend = _wait_for_blocked_backend()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+    with pytest.raises(grpc.RpcError) as failed:
+        future.result(timeout=30)
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    summary = stub.Report(iter(batches), metadata=auth)  # the client retries the stream
+    assert (summary.totals.accepted, summary.totals.duplicate) == (200, 100)
+    assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == list(range(1, 301))
+    assert stored_rollup() == recomputed_rollup()
+
+
+def _wait_for_blocked_backend() -> int:
+    """The pid of the server's connection once it waits for our lock (the server process's
+    state, polled; not a clock)."""
+    ready = threading.Event()
+    for _ in range(3000):
+        with connection.cursor() as cursor:
+            # Inside a transaction PostgreSQL keeps one snapshot of the statistics: drop it.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+            )
+            row = cursor.fetchone()
+        if row:
+            return row[0]
+        ready.wait(0.01)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, state, wait_event_type FROM pg_stat_activity "
+            "WHERE datname = current_database()"
+        )
+        activity = cursor.fetchall()
+    raise AssertionError(f"the gRPC call never reached the database lock: {activity}")

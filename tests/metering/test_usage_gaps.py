@@ -1,0 +1,61 @@
+"""Gaps: the server lists the sequence numbers a device has not sent, a backfill closes
+them, Prometheus counts devices with gaps, and another tenant's device is not found."""
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def gaps(metered, client=None):
+    return (client or metered.client).get(f"/api/v1/devices/{metered.device_id}/usage-gaps")
+
+
+def gauge() -> float:
+    body = Client().get("/metrics").content.decode()
+    [line] = [
+        line for line in body.splitlines() if line.startswith("edgeplug_usage_devices_with_gaps ")
+    ]
+    return float(line.split()[1])
+
+
+def test_gaps_are_listed_and_close_on_backfill(metered):
+    assert gaps(metered).json() == {"device": metered.device_id, "highest_seq": None, "gaps": []}
+    metered.send([metered.heartbeat(seq, metered.base) for seq in (1, 2, 5, 9)])
+    body = gaps(metered).json()
+    assert body["highest_seq"] == 9
+    assert body["gaps"] == [{"first": 3, "last": 4}, {"first": 6, "last": 8}]
+    assert gauge() == 1
+    metered.send([metered.heartbeat(seq, metered.base) for seq in (3, 4, 6)])
+    assert gaps(metered).json()["gaps"] == [{"first": 7, "last": 8}]
+    metered.send([metered.heartbeat(seq, metered.base) for seq in (8, 7)])
+    assert gaps(metered).json() == {"device": metered.device_id, "highest_seq": 9, "gaps": []}
+    assert gauge() == 0
+
+
+def test_a_refused_event_is_answered_so_it_is_no_gap(metered):
+    metered.send(
+        [
+            metered.heartbeat(1, metered.base),
+            {**metered.heartbeat(2, metered.base), "version": "0.0.1"},
+            metered.heartbeat(3, metered.base),
+        ]
+    )
+    assert gaps(metered).json()["gaps"] == []
+
+
+def test_another_tenants_device_gaps_are_404(metered, member_client):
+    stranger, _ = member_client("admin")
+    response = gaps(metered, stranger)
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+def test_members_without_device_roles_may_not_read_gaps(metered, member_client):
+    developer, _ = member_client("developer", tenant=metered_tenant(metered))
+    assert gaps(metered, developer).status_code == 403
+
+
+def metered_tenant(metered):
+    from marketplace.models import Device
+
+    return Device.objects.get(pk=metered.device_id).tenant

@@ -1,0 +1,96 @@
+"""Per-event refusals, each with its code, while the rest of the batch is accepted."""
+
+from datetime import timedelta
+
+import pytest
+
+from billing.models import UsageEvent, UsageHour
+from marketplace.models import Entitlement
+
+pytestmark = pytest.mark.django_db
+
+
+def outcomes(response) -> dict:
+    assert response.status_code == 200, response.json()
+    return {r["seq"]: (r["outcome"], r.get("code")) for r in response.json()["results"]}
+
+
+def test_too_late_and_in_future_events_are_refused_and_the_rest_accepted(metered, settings):
+    late = metered.now - timedelta(days=settings.USAGE_LATE_DAYS, minutes=1)
+    response = metered.send(
+        [
+            metered.session(1, late, 10),
+            metered.session(2, metered.base, 10),
+            metered.heartbeat(3, metered.now + timedelta(minutes=6)),
+            metered.heartbeat(4, metered.now + timedelta(minutes=4)),
+        ]
+    )
+    assert outcomes(response) == {
+        1: ("rejected", "too_late"),
+        2: ("accepted", None),
+        3: ("rejected", "in_future"),
+        4: ("accepted", None),
+    }
+    assert response.json()["totals"] == {"accepted": 2, "duplicate": 0, "rejected": 2}
+    assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == [2, 4]
+
+
+def test_late_days_come_from_settings(metered, settings):
+    settings.USAGE_LATE_DAYS = 2
+    response = metered.send([metered.session(1, metered.now - timedelta(days=3), 10)])
+    assert outcomes(response) == {1: ("rejected", "too_late")}
+
+
+def test_a_version_not_deployed_on_the_device_is_not_entitled(metered):
+    event = metered.session(1, metered.base, 10)
+    response = metered.send(
+        [{**event, "version": "9.9.9"}, {**event, "seq": 2, "agent": metered.agent_id + 1000}]
+    )
+    assert outcomes(response) == {1: ("rejected", "not_entitled"), 2: ("rejected", "not_entitled")}
+    assert not UsageEvent.objects.exists()
+
+
+def test_an_inactive_entitlement_is_not_entitled_and_a_resend_after_reactivation_counts(metered):
+    Entitlement.objects.update(status="suspended")
+    event = metered.session(1, metered.base, 10)
+    assert outcomes(metered.send([event])) == {1: ("rejected", "not_entitled")}
+    Entitlement.objects.update(status="active")
+    assert outcomes(metered.send([event])) == {1: ("accepted", None)}
+    assert UsageHour.objects.get().seconds == 600
+
+
+def test_a_seq_resent_with_other_content_is_a_conflict_and_the_first_is_kept(metered):
+    first = metered.session(1, metered.base, 10)
+    other = metered.session(1, metered.base, 50)
+    assert outcomes(metered.send([first])) == {1: ("accepted", None)}
+    assert outcomes(metered.send([other, metered.session(2, metered.base, 5)])) == {
+        1: ("rejected", "seq_conflict"),
+        2: ("accepted", None),
+    }
+    stored = UsageEvent.objects.get(seq=1)
+    assert stored.ended_at - stored.started_at == timedelta(minutes=10)
+    assert UsageHour.objects.get().seconds == 600
+
+
+def test_a_seq_repeated_inside_one_batch_keeps_the_first(metered):
+    response = metered.send(
+        [
+            metered.session(1, metered.base, 10),
+            metered.session(1, metered.base, 10),
+            metered.session(1, metered.base, 20),
+        ]
+    )
+    assert [(r["outcome"], r.get("code")) for r in response.json()["results"]] == [
+        ("accepted", None),
+        ("duplicate", None),
+        ("rejected", "seq_conflict"),
+    ]
+    assert UsageHour.objects.get().seconds == 600
+
+
+def test_a_resend_of_a_stored_event_stays_duplicate_after_it_grows_too_old(metered, time_machine):
+    event = metered.session(1, metered.base, 10)
+    metered.send([event])
+    time_machine.move_to(metered.now + timedelta(days=40), tick=False)
+    # The device token still works; the clock says the event is now too old to take.
+    assert outcomes(metered.send([event])) == {1: ("duplicate", None)}

@@ -1,0 +1,114 @@
+"""Tenants read agent-hours grouped by agent, device, day or hour (JSON or CSV); vendors read
+their agents' hours per customer tenant and day; nobody sees another tenant's usage."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+
+from marketplace.models import Device
+
+pytestmark = pytest.mark.django_db
+
+
+def period(metered) -> str:
+    day = metered.base.date()
+    return f"from={day}&to={day + timedelta(days=2)}"
+
+
+@pytest.fixture
+def usage(metered):
+    base = metered.base
+    metered.send(
+        [
+            metered.session(1, base, 90),  # 60 min in the first hour, 30 in the next
+            metered.session(2, base + timedelta(minutes=30), 30),  # overlaps: counts once
+            metered.session(3, base + timedelta(hours=5), 15),
+            metered.heartbeat(4, base),
+        ]
+    )
+    return metered
+
+
+def test_tenant_sees_agent_hours_per_agent(usage):
+    body = usage.client.get(f"/api/v1/usage?{period(usage)}&group_by=agent").json()
+    assert body["group_by"] == ["agent"]
+    [row] = body["rows"]
+    assert row["agent"] == usage.agent_id and row["agent_name"] == "pump-anomaly"
+    assert (row["seconds"], row["agent_hours"]) == (105 * 60, "1.7500")
+
+
+def test_tenant_sees_agent_hours_per_agent_and_hour(usage):
+    body = usage.client.get(f"/api/v1/usage?{period(usage)}&group_by=hour,agent").json()
+    assert body["group_by"] == ["agent", "hour"]
+    hours = [(row["hour"], row["seconds"]) for row in body["rows"]]
+    start = usage.base
+    assert hours == [
+        (start.isoformat().replace("+00:00", "Z"), 3600),
+        ((start + timedelta(hours=1)).isoformat().replace("+00:00", "Z"), 1800),
+        ((start + timedelta(hours=5)).isoformat().replace("+00:00", "Z"), 900),
+    ]
+
+
+def test_usage_per_day_and_device(usage):
+    body = usage.client.get(f"/api/v1/usage?{period(usage)}&group_by=day,device").json()
+    days = {row["day"]: row["seconds"] for row in body["rows"]}
+    assert sum(days.values()) == 105 * 60
+    assert {row["device"] for row in body["rows"]} == {usage.device_id}
+
+
+def test_usage_as_csv(usage):
+    Device.objects.filter(pk=usage.device_id).update(name="=HYPERLINK(evil)")
+    response = usage.client.get(
+        f"/api/v1/usage?{period(usage)}&group_by=device", HTTP_ACCEPT="text/csv"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows == [
+        ["device", "device_name", "seconds", "agent_hours"],
+        [str(usage.device_id), "'=HYPERLINK(evil)", "6300", "1.7500"],
+    ]
+
+
+def test_errors_in_csv_carry_the_code(usage):
+    response = usage.client.get("/api/v1/usage?group_by=weekday", HTTP_ACCEPT="text/csv")
+    assert response.status_code == 400
+    assert list(csv.reader(io.StringIO(response.content.decode())))[1][0] == "invalid_group_by"
+
+
+@pytest.mark.parametrize(
+    "query,code",
+    [
+        ("group_by=weekday", "invalid_group_by"),
+        ("from=yesterday", "invalid_period"),
+        ("to=2026-13-01", "invalid_period"),
+    ],
+)
+def test_bad_queries_are_refused_with_a_code(usage, query, code):
+    response = usage.client.get(f"/api/v1/usage?{query}")
+    assert (response.status_code, response.json()["code"]) == (400, code)
+
+
+def test_an_empty_or_reversed_period_has_no_rows(usage):
+    day = usage.base.date()
+    for query in (f"from={day}&to={day}", f"from={day + timedelta(days=1)}&to={day}"):
+        assert usage.client.get(f"/api/v1/usage?{query}").json()["rows"] == []
+
+
+def test_another_tenant_sees_none_of_it(usage, member_client):
+    stranger, _ = member_client("admin")
+    assert stranger.get(f"/api/v1/usage?{period(usage)}").json()["rows"] == []
+
+
+def test_vendor_sees_its_agents_usage_per_customer_and_day(usage, vendor, make_vendor):
+    tenant = Device.objects.get(pk=usage.device_id).tenant
+    body = vendor.client.get(f"/api/v1/vendor/usage?{period(usage)}").json()
+    assert body["group_by"] == ["agent", "tenant", "day"]
+    assert {row["tenant"] for row in body["rows"]} == {tenant.slug}
+    assert sum(row["seconds"] for row in body["rows"]) == 105 * 60
+    other_vendor = make_vendor(slug="other-vendor")
+    assert other_vendor.client.get(f"/api/v1/vendor/usage?{period(usage)}").json()["rows"] == []
+    # A customer is not a vendor.
+    assert usage.client.get("/api/v1/vendor/usage").status_code == 403
