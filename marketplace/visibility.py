@@ -31,11 +31,6 @@ def sorted_versions(agent: Agent) -> list[AgentVersion]:
     return newest_first(agent.visible_versions)
 
 
-def latest_version(agent: Agent) -> AgentVersion | None:
-    versions = sorted_versions(agent)
-    return versions[0] if versions else None
-
-
 def sees_public_catalogue(request) -> bool:
     """True when the caller sees exactly what customers see: only vendor tenants publish, so
     only they have unpublished versions of their own on top of the public ones."""
