@@ -37,10 +37,46 @@ class Server:
     url: str
     access_log: Path
 
+    def answered_by(self, request: str = "", *, at_least: int = 0) -> list[str]:
+        """The pids of the workers that answered requests whose line contains ``request``, in
+        order (gunicorn's access log, pid first), once there are ``at_least`` of them:
+        gunicorn writes the line just after it answers."""
+        deadline = time.monotonic() + 10
+        while True:
+            lines = self.access_log.read_text().splitlines()
+            pids = [line.split()[0] for line in lines if line.startswith("<") and request in line]
+            if len(pids) >= at_least:
+                return pids
+            assert time.monotonic() < deadline, f"fewer than {at_least} {request!r} in the log"
+            time.sleep(0.01)
+
     def worker_pids(self) -> set[str]:
-        """The worker processes that answered requests (gunicorn's access log, pid first)."""
-        lines = self.access_log.read_text().splitlines()
-        return {line.split()[0] for line in lines if line.startswith("<")}
+        """The worker processes that answered requests."""
+        return set(self.answered_by())
+
+    def _free_worker(self) -> str:
+        """The pid of the worker that answers a ``/health`` probe now."""
+        seen = len(self.answered_by("/health"))
+        requests.get(f"{self.url}/health", timeout=10).raise_for_status()
+        return self.answered_by("/health", at_least=seen + 1)[-1]
+
+    @contextmanager
+    def busy(self, pid: str) -> Iterator[None]:
+        """Keep worker ``pid`` busy (a request whose headers never end) for the block, so that
+        a sync gunicorn's other worker answers everything sent meanwhile. The kernel hands the
+        stalled connection to whichever worker accepts first, so retry until it is ``pid``."""
+        for _attempt in range(60):
+            host, port = self.url.removeprefix("http://").split(":")
+            stall = socket.create_connection((host, int(port)))
+            try:
+                stall.sendall(b"GET /health HTTP/1.1\r\nHost: stalled\r\n")
+                if self._free_worker() != pid:
+                    yield
+                    return
+            finally:
+                stall.close()
+            time.sleep(0.05)  # let the released worker go back to accepting
+        raise AssertionError(f"worker {pid} never took the stalled connection")
 
 
 @contextmanager
