@@ -4,12 +4,14 @@ scrolls sideways from 360 px to 1920 px. With EDGEPLUG_SCREENSHOTS_DIR set (`mak
 screenshots`), a 1280 px screenshot of each page is written there for the README."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from marketplace.models import WorkflowPackage
+from billing.models import UsageHour
+from marketplace.models import Device, Order, OrderStatus, WorkflowPackage
 from marketplace.plans import create_plan
 from tests.browser.runs import passed_run
 from tests.browser.test_vendor_portal_journey import portal_sign_in
@@ -92,7 +94,48 @@ def vendor_with_history(transactional_db):
             "flat_fee": 500,
         },
     )
+    _seed_sales(run.version.agent, plan)
     return {"admin": admin, "version": run.version, "key": key, "wpk": wpk, "plan": plan}
+
+
+def _seed_sales(agent, plan) -> None:
+    """Four months of a customer's agent-hours and one completed order, as metering and
+    commerce leave them (rollup rows, a paid order)."""
+    customer = TenantFactory(name="Factory One")
+    device = Device.objects.create(
+        tenant=customer,
+        name="line-3",
+        hardware_id="hw-line-3",
+        core="cortex-m4",
+        token_prefix="seedsales",
+        token_hash="0" * 64,
+        token_created_at=timezone.now(),
+    )
+    this_month = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    for months_back, hours in enumerate((30, 12, 20, 8)):
+        start = (this_month - timedelta(days=31 * months_back)).replace(day=1)
+        UsageHour.objects.bulk_create(
+            UsageHour(
+                tenant=customer,
+                agent=agent,
+                device=device,
+                hour=start + timedelta(hours=h),
+                seconds=3600,
+            )
+            for h in range(hours)
+        )
+    Order.objects.create(
+        tenant=customer,
+        agent=agent,
+        plan=plan,
+        seats=1,
+        status=OrderStatus.COMPLETED,
+        currency="USD",
+        amount=4900,
+        idempotency_key="seeded-sale",
+        request_digest="0" * 64,
+        completed_at=timezone.now(),
+    )
 
 
 def _check_page(journey, name: str, shots: Path | None) -> None:
@@ -142,6 +185,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         "workflows": "/portal/workflows/",
         "workflow": f"/portal/workflows/{wpk.pk}/",
         "team": "/portal/team/",
+        "sales": "/portal/sales/",
         "password": "/portal/password/",
         "package-format": "/portal/docs/package-format/",
     }
@@ -149,6 +193,14 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         journey.goto(path)
         if name == "version":
             page.locator("details.stage-report summary").nth(2).click()
+        if name == "sales":
+            page.wait_for_selector("body[data-charts-drawn=true]")
+            assert "49.00 USD" in page.locator("#sales-table").inner_text()
+            with page.expect_download() as download:
+                page.get_by_role("link", name="Download CSV").click()
+            csv_text = Path(download.value.path()).read_text()
+            assert csv_text.startswith("month,agent,agent_hours,customers,currency")
+            assert ",USD,4900" in csv_text
         _check_page(journey, name, shots)
     journey.goto("/portal/")
     alerts = page.locator(".alerts").inner_text()

@@ -1,0 +1,78 @@
+"""Sales and usage: agent-hours, customers and revenue per agent and month, as charts, a
+table and a CSV download. Revenue is for the vendor's admins and billing members."""
+
+import csv
+
+from django import forms
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from edgeplug.tenancy.models import Role
+from marketplace import sales
+from marketplace.portal.access import vendor_page
+from marketplace.pricing import format_amount
+
+SALES_ROLES = (Role.ADMIN, Role.BILLING)
+
+
+class PeriodForm(forms.Form):
+    months = forms.IntegerField(
+        min_value=1, max_value=36, required=False, label="Months shown", initial=12
+    )
+
+
+def _period(request) -> tuple[PeriodForm, list]:
+    form = PeriodForm(request.GET or None)
+    count = form.cleaned_data.get("months") if form.is_valid() else None
+    today = timezone.now().date()
+    months = sales.month_starts(sales.first_month(count or 12, today), today)
+    return form, months
+
+
+@require_safe
+@vendor_page(roles=SALES_ROLES)
+def sales_page(request):
+    form, months = _period(request)
+    rows = sales.vendor_sales(request.tenant, months[0])
+    table = [
+        {
+            "month": r.month,
+            "agent": r.agent,
+            "agent_hours": r.agent_hours,
+            "customers": len(r.customers),
+            "revenue": ", ".join(format_amount(a, c) for c, a in sorted(r.revenue.items())),
+        }
+        for r in reversed(rows)
+    ]
+    context = {
+        "form": form,
+        "table": table,
+        "chart": sales.chart_series(rows, months),
+        "months": form.cleaned_data.get("months") if form.is_valid() else 12,
+    }
+    return render(request, "portal/sales.html", context, status=400 if form.errors else 200)
+
+
+@require_safe
+@vendor_page(roles=SALES_ROLES)
+def sales_csv(request):
+    form, months = _period(request)
+    if form.errors:
+        return HttpResponse(
+            form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8"
+        )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="sales-{request.tenant.slug}-{months[0]:%Y-%m}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(
+        ["month", "agent", "agent_hours", "customers", "currency", "revenue_minor_units"]
+    )
+    for r in sales.vendor_sales(request.tenant, months[0]):
+        base = [f"{r.month:%Y-%m}", r.agent.name, r.agent_hours, len(r.customers)]
+        for currency, amount in sorted(r.revenue.items()) or [("", 0)]:
+            writer.writerow([*base, currency, amount])
+    return response

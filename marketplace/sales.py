@@ -1,0 +1,107 @@
+"""What a vendor sold: agent-hours its customers ran, how many customers, and revenue, per
+agent and calendar month (UTC). Read-only; the vendor portal's sales page and its CSV show it.
+
+Revenue counts completed one-time orders by the month they completed, in their own currency
+(amounts are never converted). Customers are the tenants that ran or bought the agent that
+month; a vendor sees how many, never which.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
+
+from billing.models import UsageHour
+from marketplace.models import Agent, Order, OrderStatus
+from marketplace.pricing import currency_exponent
+
+SECONDS_PER_HOUR = Decimal(3600)
+HOURS_PLACES = Decimal("0.001")
+
+
+@dataclass
+class MonthSales:
+    month: dt.date
+    agent: Agent
+    agent_hours: Decimal = Decimal(0)
+    customers: set[int] = field(default_factory=set)
+    revenue: dict[str, int] = field(default_factory=dict)  # currency -> minor units
+
+
+def first_month(months: int, today: dt.date) -> dt.date:
+    """The first day of the month ``months - 1`` months before ``today``'s."""
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_starts(since: dt.date, today: dt.date) -> list[dt.date]:
+    months, month = [], since
+    while month <= today:
+        months.append(month)
+        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return months
+
+
+def vendor_sales(vendor, since: dt.date) -> list[MonthSales]:
+    """One row per (month, agent) with any usage or sale from ``since`` on, oldest first."""
+    start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
+    agents = {a.pk: a for a in Agent.objects.filter(tenant=vendor)}
+    rows: dict[tuple[dt.date, int], MonthSales] = {}
+
+    def row(month: dt.datetime, agent_id: int) -> MonthSales:
+        key = (month.date(), agent_id)
+        if key not in rows:
+            rows[key] = MonthSales(month.date(), agents[agent_id])
+        return rows[key]
+
+    usage = (
+        UsageHour.objects.filter(agent__tenant=vendor, hour__gte=start)
+        .annotate(month=TruncMonth("hour", tzinfo=dt.UTC))
+        .values("month", "agent", "tenant")
+        .annotate(seconds=Sum("seconds"))
+    )
+    for item in usage:
+        month_row = row(item["month"], item["agent"])
+        month_row.agent_hours += Decimal(item["seconds"]) / SECONDS_PER_HOUR
+        month_row.customers.add(item["tenant"])
+    orders = (
+        Order.objects.filter(
+            agent__tenant=vendor, status=OrderStatus.COMPLETED, completed_at__gte=start
+        )
+        .annotate(month=TruncMonth("completed_at", tzinfo=dt.UTC))
+        .values("month", "agent", "tenant", "currency")
+        .annotate(amount=Sum("amount"))
+    )
+    for item in orders:
+        month_row = row(item["month"], item["agent"])
+        month_row.customers.add(item["tenant"])
+        if item["amount"]:
+            currency = item["currency"]
+            month_row.revenue[currency] = month_row.revenue.get(currency, 0) + item["amount"]
+    for month_row in rows.values():
+        month_row.agent_hours = month_row.agent_hours.quantize(HOURS_PLACES)
+    return sorted(rows.values(), key=lambda r: (r.month, r.agent.name))
+
+
+def chart_series(rows: list[MonthSales], months: list[dt.date]) -> dict:
+    """The figures the sales page draws: agent-hours per agent and revenue per currency, one
+    value per month (zero where nothing happened), as strings of exact decimals."""
+    labels = [m.strftime("%Y-%m") for m in months]
+    position = {m: i for i, m in enumerate(months)}
+    hours: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * len(months))
+    revenue: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))
+    for r in rows:
+        hours[r.agent.name][position[r.month]] += r.agent_hours
+        for currency, amount in r.revenue.items():
+            revenue[currency][position[r.month]] += amount
+    return {
+        "labels": labels,
+        "agent_hours": {name: [str(v) for v in values] for name, values in hours.items()},
+        "revenue_minor": dict(revenue),
+        "exponents": {currency: currency_exponent(currency) for currency in revenue},
+    }

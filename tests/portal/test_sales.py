@@ -1,0 +1,99 @@
+"""The sales page: agent-hours, customers and one-time revenue per agent and month, as the
+vendor's admins and billing members see them, with a CSV of the same figures."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+
+from marketplace.models import Order, OrderStatus
+from tests.metering.conftest import (  # noqa: F401 - the customer's deployed device
+    agent,
+    certificate,
+    customer,
+    make_plan,
+    metered,
+    published,
+)
+from tests.portal.conftest import portal_vendor  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sold(metered):  # noqa: F811
+    """90 minutes of one customer's sessions yesterday, and a completed one-time order."""
+    sent = metered.send(
+        [
+            metered.session(1, metered.base, 60),
+            metered.session(2, metered.base + timedelta(hours=1), 30),
+        ]
+    )
+    assert sent.status_code == 200, sent.json()
+    order = Order.objects.get()  # the free order that entitles the customer
+    Order.objects.filter(pk=order.pk).update(
+        status=OrderStatus.COMPLETED, currency="JPY", amount=1500, completed_at=metered.now
+    )
+    return metered
+
+
+def _vendor(portal_vendor, sold, role):  # noqa: F811
+    from marketplace.models import Agent
+
+    return portal_vendor(role=role, tenant=Agent.objects.get(pk=sold.agent_id).tenant)
+
+
+@pytest.mark.parametrize("role", ["admin", "billing"])
+def test_admins_and_billing_members_see_hours_customers_and_revenue(portal_vendor, sold, role):  # noqa: F811
+    vendor = _vendor(portal_vendor, sold, role)
+    page = vendor.client.get("/portal/sales/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    month = sold.base.strftime("%Y-%m")
+    assert "1.500" in html  # agent-hours
+    assert "1500 JPY" in html
+    chart = page.context["chart"]
+    assert chart["labels"][-1] == sold.now.strftime("%Y-%m")
+    assert month in chart["labels"]
+    assert chart["exponents"] == {"JPY": 0}
+    assert page.context["table"][0]["customers"] == 1
+
+
+def test_the_csv_holds_the_same_figures(portal_vendor, sold):  # noqa: F811
+    vendor = _vendor(portal_vendor, sold, "admin")
+    response = vendor.client.get("/portal/sales.csv?months=3")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    hours = sum(float(r["agent_hours"]) for r in rows)
+    revenue = {r["currency"]: int(r["revenue_minor_units"]) for r in rows if r["currency"]}
+    assert hours == 1.5
+    assert revenue == {"JPY": 1500}
+    assert {r["customers"] for r in rows} == {"1"}
+
+
+def test_developers_do_not_see_revenue(portal_vendor, sold):  # noqa: F811
+    vendor = _vendor(portal_vendor, sold, "developer")
+    assert vendor.client.get("/portal/sales/").status_code == 403
+    assert vendor.client.get("/portal/sales.csv").status_code == 403
+
+
+def test_another_vendor_sees_none_of_it(portal_vendor, sold):  # noqa: F811
+    other = portal_vendor(role="admin", slug="other-vendor")
+    page = other.client.get("/portal/sales/")
+    assert page.status_code == 200
+    assert page.context["table"] == []
+    assert "Nothing yet in this period" in page.content.decode()
+    rows = list(csv.reader(io.StringIO(other.client.get("/portal/sales.csv").content.decode())))
+    header = ["month", "agent", "agent_hours", "customers", "currency", "revenue_minor_units"]
+    assert rows == [header]
+
+
+def test_a_bad_period_is_a_clear_400(portal_vendor, sold):  # noqa: F811
+    vendor = _vendor(portal_vendor, sold, "admin")
+    page = vendor.client.get("/portal/sales/?months=99")
+    assert page.status_code == 400
+    assert "less than or equal to 36" in page.content.decode()
+    assert vendor.client.get("/portal/sales.csv?months=0").status_code == 400
