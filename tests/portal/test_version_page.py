@@ -35,7 +35,9 @@ def test_a_passed_run_shows_every_stage_report_bars_and_the_certificate(vendor):
     assert "latency on the emulated board (median)" not in text  # no gate in these figures
     assert "the advisory database is empty" in text
     assert "Download the certificate" in text
-    assert f"edgeplug verify {run.version.agent.name}-{run.version.version}.epk" in text
+    package_file = f"{run.version.agent.name}-{run.version.version}.epk"
+    key = run.version.signing_key.public_key
+    assert f"edgeplug verify {package_file} --public-key {key} --certificate" in text
     assert run.version.manifest["description"] in text
 
 
