@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from billing.documents.document import DocumentLine, InvoiceDocument, Party, expected_tax
 
@@ -25,18 +25,20 @@ BUYER = Party(
     emails=("ap@acme.example", "cfo@acme.example"),
 )
 
+# Per currency, in minor units: first 100 agent-hours, hours above, monthly fee.
+PRICES = {"EUR": ("10", "5", 4900), "JPY": ("15", "8", 7000), "KWD": ("30", "15", 15000)}
+
 
 def invoice(currency="EUR", tax_rate="20", reverse_charge=False, **changes) -> InvoiceDocument:
     """A month's invoice: a graduated agent-hour line (with its tier slices) and a flat fee."""
-    scale = {"JPY": 1, "KWD": 1000}.get(currency, 100)
+    first, above, fee = PRICES.get(currency, PRICES["EUR"])
     tiers = [
-        {"tier": "0-100", "quantity": "100", "unit_amount": str(10 * scale // 100), "amount": 0},
-        {"tier": "100-", "quantity": "25.5", "unit_amount": str(5 * scale // 100), "amount": 0},
+        {"tier": "0-100", "quantity": "100", "unit_amount": first, "amount": 0},
+        {"tier": "100-", "quantity": "25.5", "unit_amount": above, "amount": 0},
     ]
     for slice_ in tiers:
-        slice_["amount"] = int(
-            (Decimal(slice_["quantity"]) * Decimal(slice_["unit_amount"])).quantize(Decimal(1))
-        )
+        precise = Decimal(slice_["quantity"]) * Decimal(slice_["unit_amount"])
+        slice_["amount"] = int(precise.quantize(Decimal(1), rounding=ROUND_HALF_UP))
     metered = sum(s["amount"] for s in tiers)
     lines = (
         DocumentLine(
@@ -51,8 +53,8 @@ def invoice(currency="EUR", tax_rate="20", reverse_charge=False, **changes) -> I
             description="Monthly platform fee",
             quantity=Decimal(1),
             unit="month",
-            unit_amount=Decimal(49 * scale),
-            amount=49 * scale,
+            unit_amount=Decimal(fee),
+            amount=fee,
         ),
     )
     subtotal = sum(line.amount for line in lines)
