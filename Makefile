@@ -1,4 +1,4 @@
-.PHONY: run test setup lint format bench bench-web bench-smoke sbom screenshots proto
+.PHONY: run test setup lint format bench bench-invoices bench-web bench-smoke sbom screenshots proto
 
 # make run PORT=8001 serves on another port; make test ARGS='-m "not slow"' passes ARGS to pytest.
 PORT ?=
@@ -25,6 +25,10 @@ proto:  ## regenerate the gRPC Python code (edgeplug/usage/v1/...) from proto/
 BENCH_OUT ?= var/bench/bench.json
 bench:  ## latency and memory figures (TFLM models, firmware on QEMU): a table, and JSON in $(BENCH_OUT)
 	.venv/bin/python -m benchmarks.tflm_qemu --out $(BENCH_OUT)
+
+BENCH_INVOICES_OUT ?= var/bench/invoices_pdf.json
+bench-invoices:  ## invoice PDF/A-3 + Factur-X rendering throughput (invoices per second); COUNT=N
+	.venv/bin/python -m benchmarks.invoices_pdf --out $(BENCH_INVOICES_OUT) $(if $(COUNT),--count $(COUNT))
 
 # The web benchmark starts gunicorn itself against PostgreSQL and Redis (both must be running):
 # BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgeplug_bench; the name must

@@ -1,0 +1,409 @@
+"""The invoice document: everything an invoice or credit note prints, as plain frozen data.
+
+Whoever builds an invoice (the month close, a credit note) fills an ``InvoiceDocument``; the
+renderers (HTML, PDF, Factur-X XML) and the email only read it. ``check_document`` is the one
+place that refuses a document whose figures do not add up. ``as_dict``/``from_dict`` give a
+JSON form, so a Celery task can carry a document.
+
+Amounts are integer minor units of ``currency`` (ISO 4217 exponents: JPY 0, USD 2, KWD 3).
+A credit note prints positive amounts: its kind says they are owed back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from billing.documents.errors import InvalidInvoiceDocument
+from marketplace.pricing import InvalidPriceTerms, currency_exponent
+
+KINDS = ("invoice", "credit_note")
+
+# UN/ECE Recommendation 20 unit codes, as EN 16931 requires for invoiced quantities (BT-130).
+UNIT_CODES: dict[str, str] = {
+    "agent-hour": "HUR",
+    "hour": "HUR",
+    "month": "MON",
+    "unit": "C62",
+    "seat": "C62",
+    "package": "C62",
+}
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Party:
+    """Seller or buyer as printed on the invoice."""
+
+    legal_name: str
+    address_lines: tuple[str, ...]
+    postcode: str
+    city: str
+    country: str  # ISO 3166-1 alpha-2
+    tax_id: str = ""  # VAT identification number, with its country prefix
+    emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    """One invoice line; ``breakdown`` keeps the tier slices so a reader can recompute it."""
+
+    description: str
+    quantity: Decimal
+    unit: str  # a key of UNIT_CODES
+    unit_amount: Decimal  # minor units per unit, unrounded
+    amount: int  # minor units, rounded half-up once
+    breakdown: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class InvoiceDocument:
+    kind: str  # "invoice" or "credit_note"
+    number: str
+    issue_date: date
+    period_start: date
+    period_end: date
+    due_date: date
+    currency: str
+    seller: Party
+    buyer: Party
+    lines: tuple[DocumentLine, ...]
+    tax_rate: Decimal  # percent, e.g. Decimal("20")
+    reverse_charge: bool
+    subtotal: int
+    tax: int
+    total: int
+    paid: bool = False
+    credit_of: str = ""  # the credited invoice's number (credit notes only)
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == "credit_note"
+
+    @property
+    def vat_category(self) -> str:
+        """EN 16931 VAT category (UNCL 5305): AE reverse charge, S standard, Z zero rated."""
+        if self.reverse_charge:
+            return "AE"
+        return "S" if self.tax_rate > 0 else "Z"
+
+    @property
+    def vat_rate(self) -> Decimal:
+        """The rate printed and declared: nothing is charged under reverse charge."""
+        return Decimal(0) if self.reverse_charge else self.tax_rate
+
+    @property
+    def amount_paid(self) -> int:
+        return self.total if self.paid else 0
+
+    @property
+    def amount_due(self) -> int:
+        return self.total - self.amount_paid
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (decimals as strings, dates as ISO 8601); ``from_dict`` reads it back."""
+        return {
+            "kind": self.kind,
+            "number": self.number,
+            "issue_date": self.issue_date.isoformat(),
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "due_date": self.due_date.isoformat(),
+            "currency": self.currency,
+            "seller": _party_dict(self.seller),
+            "buyer": _party_dict(self.buyer),
+            "lines": [
+                {
+                    "description": line.description,
+                    "quantity": str(line.quantity),
+                    "unit": line.unit,
+                    "unit_amount": str(line.unit_amount),
+                    "amount": line.amount,
+                    "breakdown": [dict(slice_) for slice_ in line.breakdown],
+                }
+                for line in self.lines
+            ],
+            "tax_rate": str(self.tax_rate),
+            "reverse_charge": self.reverse_charge,
+            "subtotal": self.subtotal,
+            "tax": self.tax,
+            "total": self.total,
+            "paid": self.paid,
+            "credit_of": self.credit_of,
+        }
+
+
+def _party_dict(party: Party) -> dict[str, Any]:
+    return {
+        "legal_name": party.legal_name,
+        "address_lines": list(party.address_lines),
+        "postcode": party.postcode,
+        "city": party.city,
+        "country": party.country,
+        "tax_id": party.tax_id,
+        "emails": list(party.emails),
+    }
+
+
+def from_dict(data: Mapping[str, Any]) -> InvoiceDocument:
+    """Read ``as_dict``'s form back, then check it; a malformed field is an
+    ``InvalidInvoiceDocument`` naming it."""
+    try:
+        document = InvoiceDocument(
+            kind=data["kind"],
+            number=data["number"],
+            issue_date=date.fromisoformat(data["issue_date"]),
+            period_start=date.fromisoformat(data["period_start"]),
+            period_end=date.fromisoformat(data["period_end"]),
+            due_date=date.fromisoformat(data["due_date"]),
+            currency=data["currency"],
+            seller=_party(data["seller"]),
+            buyer=_party(data["buyer"]),
+            lines=tuple(
+                DocumentLine(
+                    description=line["description"],
+                    quantity=_decimal(line["quantity"], "quantity"),
+                    unit=line["unit"],
+                    unit_amount=_decimal(line["unit_amount"], "unit_amount"),
+                    amount=_integer(line["amount"], "amount"),
+                    breakdown=tuple(dict(s) for s in line.get("breakdown", ())),
+                )
+                for line in data["lines"]
+            ),
+            tax_rate=_decimal(data["tax_rate"], "tax_rate"),
+            reverse_charge=bool(data["reverse_charge"]),
+            subtotal=_integer(data["subtotal"], "subtotal"),
+            tax=_integer(data["tax"], "tax"),
+            total=_integer(data["total"], "total"),
+            paid=bool(data.get("paid", False)),
+            credit_of=data.get("credit_of") or "",
+        )
+    except KeyError as missing:
+        raise InvalidInvoiceDocument(f"The document has no {missing.args[0]!r}.") from None
+    except (TypeError, ValueError) as exc:
+        raise InvalidInvoiceDocument(f"The document is malformed: {exc}") from None
+    check_document(document)
+    return document
+
+
+def _party(data: Mapping[str, Any]) -> Party:
+    return Party(
+        legal_name=data["legal_name"],
+        address_lines=tuple(data.get("address_lines", ())),
+        postcode=data.get("postcode", ""),
+        city=data.get("city", ""),
+        country=data["country"],
+        tax_id=data.get("tax_id", ""),
+        emails=tuple(data.get("emails", ())),
+    )
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    if isinstance(value, float):
+        raise InvalidInvoiceDocument(f"{name} must be a decimal string, not a float.")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidInvoiceDocument(f"{name} must be a decimal number.") from None
+    if not number.is_finite():
+        raise InvalidInvoiceDocument(f"{name} must be finite.")
+    return number
+
+
+def _integer(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInvoiceDocument(f"{name} must be an integer amount in minor units.")
+    return value
+
+
+# --- money for people and for XML ------------------------------------------------------------
+
+
+def exponent(currency: str) -> int:
+    try:
+        return currency_exponent(currency)
+    except InvalidPriceTerms as exc:
+        raise InvalidInvoiceDocument(str(exc)) from None
+
+
+def major(amount: int | Decimal, currency: str) -> str:
+    """Minor units → the decimal string in major units with the currency's exponent:
+    ``1234, "USD"`` → ``"12.34"``, ``1234, "JPY"`` → ``"1234"``, ``1234, "KWD"`` → ``"1.234"``."""
+    places = exponent(currency)
+    return f"{Decimal(amount).scaleb(-places):.{places}f}"
+
+
+def unit_price(unit_amount: Decimal, currency: str) -> str:
+    """A unit price in major units: at least the currency's exponent, more only when the
+    price has them (a tier may cost a fraction of a cent per hour)."""
+    value = unit_amount.scaleb(-exponent(currency))
+    places = max(exponent(currency), -min(0, value.normalize().as_tuple().exponent))
+    return f"{value:.{places}f}"
+
+
+def quantity_text(quantity: Decimal) -> str:
+    return f"{quantity.normalize():f}"
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    """One tier slice of a line, formatted for people (HTML, PDF, the XML's line note)."""
+
+    tier: str
+    quantity: str
+    unit_price: str
+    amount: str
+
+
+def breakdown_rows(line: DocumentLine, currency: str) -> list[BreakdownRow]:
+    """A line's slices; each slice is ``{"tier", "quantity", "unit_amount", "amount"}`` with
+    ``unit_amount`` in minor units (decimal string) and ``amount`` in integer minor units."""
+    return [
+        BreakdownRow(
+            tier=str(slice_.get("tier", "")),
+            quantity=quantity_text(_decimal(slice_.get("quantity", 0), "breakdown quantity")),
+            unit_price=unit_price(
+                _decimal(slice_.get("unit_amount", 0), "breakdown unit_amount"), currency
+            ),
+            amount=major(_integer(slice_.get("amount", 0), "breakdown amount"), currency),
+        )
+        for slice_ in line.breakdown
+    ]
+
+
+def expected_tax(subtotal: int, tax_rate: Decimal) -> int:
+    """VAT on the subtotal, half-up to a whole minor unit: the document-level rule
+    (EN 16931 BR-CO-17: one VAT category, tax = taxable amount * rate)."""
+    return int((subtotal * tax_rate / _HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# --- checks: each predicate raises one specific complaint -----------------------------------
+
+
+def check_document(doc: InvoiceDocument) -> None:
+    for check in (
+        _reject_unknown_kind,
+        _reject_missing_number,
+        _reject_unknown_currency,
+        _reject_unnamed_parties,
+        _reject_bad_countries,
+        _reject_inverted_dates,
+        _reject_no_lines,
+        _reject_unknown_units,
+        _reject_subtotal_not_sum_of_lines,
+        _reject_tax_rate_out_of_range,
+        _reject_wrong_tax,
+        _reject_total_not_subtotal_plus_tax,
+        _reject_negative_total,
+        _reject_seller_without_tax_id,
+        _reject_reverse_charge_without_buyer_tax_id,
+        _reject_credit_note_without_original,
+    ):
+        check(doc)
+
+
+def _reject_unknown_kind(doc: InvoiceDocument) -> None:
+    if doc.kind not in KINDS:
+        raise InvalidInvoiceDocument(f"kind must be one of {', '.join(KINDS)}.")
+
+
+def _reject_missing_number(doc: InvoiceDocument) -> None:
+    if not doc.number.strip():
+        raise InvalidInvoiceDocument("A document needs its number (finalize it first).")
+
+
+def _reject_unknown_currency(doc: InvoiceDocument) -> None:
+    exponent(doc.currency)
+
+
+def _reject_unnamed_parties(doc: InvoiceDocument) -> None:
+    for role, party in (("seller", doc.seller), ("buyer", doc.buyer)):
+        if not party.legal_name.strip():
+            raise InvalidInvoiceDocument(f"The {role} needs a legal name.")
+
+
+def _reject_bad_countries(doc: InvoiceDocument) -> None:
+    for role, party in (("seller", doc.seller), ("buyer", doc.buyer)):
+        if not _COUNTRY.match(party.country):
+            raise InvalidInvoiceDocument(
+                f"The {role}'s country must be an ISO 3166-1 alpha-2 code such as FR."
+            )
+
+
+def _reject_inverted_dates(doc: InvoiceDocument) -> None:
+    if doc.period_start > doc.period_end:
+        raise InvalidInvoiceDocument("The period starts after it ends.")
+    if doc.due_date < doc.issue_date:
+        raise InvalidInvoiceDocument("The due date is before the issue date.")
+
+
+def _reject_no_lines(doc: InvoiceDocument) -> None:
+    if not doc.lines:
+        raise InvalidInvoiceDocument("A document needs at least one line (EN 16931 BG-25).")
+
+
+def _reject_unknown_units(doc: InvoiceDocument) -> None:
+    for line in doc.lines:
+        if line.unit not in UNIT_CODES:
+            raise InvalidInvoiceDocument(
+                f"Unknown unit {line.unit!r}; use one of {', '.join(UNIT_CODES)}."
+            )
+
+
+def _reject_subtotal_not_sum_of_lines(doc: InvoiceDocument) -> None:
+    lines_total = sum(line.amount for line in doc.lines)
+    if doc.subtotal != lines_total:
+        raise InvalidInvoiceDocument(
+            f"The subtotal {doc.subtotal} is not the sum of the lines ({lines_total})."
+        )
+
+
+def _reject_tax_rate_out_of_range(doc: InvoiceDocument) -> None:
+    if not 0 <= doc.tax_rate < 100:
+        raise InvalidInvoiceDocument("The tax rate must be a percentage from 0 to under 100.")
+
+
+def _reject_wrong_tax(doc: InvoiceDocument) -> None:
+    if doc.reverse_charge:
+        if doc.tax != 0:
+            raise InvalidInvoiceDocument("Under reverse charge the seller charges no VAT.")
+        return
+    expected = expected_tax(doc.subtotal, doc.tax_rate)
+    if doc.tax != expected:
+        raise InvalidInvoiceDocument(
+            f"The tax {doc.tax} is not {doc.tax_rate}% of {doc.subtotal} "
+            f"rounded half-up ({expected})."
+        )
+
+
+def _reject_total_not_subtotal_plus_tax(doc: InvoiceDocument) -> None:
+    if doc.total != doc.subtotal + doc.tax:
+        raise InvalidInvoiceDocument("The total is not the subtotal plus the tax.")
+
+
+def _reject_negative_total(doc: InvoiceDocument) -> None:
+    if doc.total < 0:
+        raise InvalidInvoiceDocument(
+            "A document's total cannot be negative: money owed back is a credit note."
+        )
+
+
+def _reject_seller_without_tax_id(doc: InvoiceDocument) -> None:
+    if not doc.seller.tax_id.strip():
+        raise InvalidInvoiceDocument("The seller's VAT number is printed on every invoice.")
+
+
+def _reject_reverse_charge_without_buyer_tax_id(doc: InvoiceDocument) -> None:
+    if doc.reverse_charge and not doc.buyer.tax_id.strip():
+        raise InvalidInvoiceDocument("Reverse charge needs the buyer's VAT number.")
+
+
+def _reject_credit_note_without_original(doc: InvoiceDocument) -> None:
+    if doc.is_credit_note and not doc.credit_of:
+        raise InvalidInvoiceDocument("A credit note names the invoice it credits.")

@@ -1,0 +1,143 @@
+"""An invoice for people: HTML from ``templates/billing/invoice.html``, and the same HTML
+made into a PDF/A-3b by WeasyPrint with the Factur-X XML embedded.
+
+The PDF is rendered with no network at all: the only URLs WeasyPrint may open are files under
+the repository's ``static/`` (the stylesheet and the shipped DejaVu fonts).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import facturx
+from django.conf import settings
+from django.template.loader import render_to_string
+from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+from billing.documents.cii import LEVEL, REVERSE_CHARGE_MENTION, einvoice_supported, facturx_xml
+from billing.documents.document import (
+    BreakdownRow,
+    InvoiceDocument,
+    breakdown_rows,
+    check_document,
+    exponent,
+    quantity_text,
+    unit_price,
+)
+from marketplace.pricing import format_amount
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE = "billing/invoice.html"
+TITLES = {"invoice": "Invoice", "credit_note": "Credit note"}
+
+
+@dataclass(frozen=True)
+class _LineRow:
+    description: str
+    quantity: str
+    unit: str
+    unit_price: str
+    amount: str
+    breakdown: list[BreakdownRow]
+
+
+def render_html(doc: InvoiceDocument, *, asset_base: str | None = None) -> str:
+    """The invoice page; ``asset_base`` is where ``billing/invoice.css`` and the fonts are
+    found (the static URL for a browser, a ``file:`` URL for the PDF)."""
+    check_document(doc)
+    cur = doc.currency
+    context = {
+        "doc": doc,
+        "title": TITLES[doc.kind],
+        "asset_base": settings.STATIC_URL if asset_base is None else asset_base,
+        "lines": [
+            _LineRow(
+                description=line.description,
+                quantity=quantity_text(line.quantity),
+                unit=line.unit,
+                unit_price=f"{unit_price(line.unit_amount, cur)} {cur}",
+                amount=format_amount(line.amount, cur),
+                breakdown=breakdown_rows(line, cur),
+            )
+            for line in doc.lines
+        ],
+        "vat_label": _vat_label(doc),
+        "subtotal": format_amount(doc.subtotal, cur),
+        "tax": format_amount(doc.tax, cur),
+        "total": format_amount(doc.total, cur),
+        "amount_paid": format_amount(doc.amount_paid, cur),
+        "amount_due": format_amount(doc.amount_due, cur),
+        "reverse_charge_mention": REVERSE_CHARGE_MENTION,
+        "einvoice": einvoice_supported(cur),
+        "exponent": exponent(cur),
+    }
+    return render_to_string(TEMPLATE, context)
+
+
+def _vat_label(doc: InvoiceDocument) -> str:
+    if doc.reverse_charge:
+        return "VAT 0% (reverse charge)"
+    return f"VAT {doc.tax_rate.normalize():f}%"
+
+
+class LocalAssetsOnly(URLFetcher):
+    """WeasyPrint may read files under ``static/`` and nothing else: no http(s), no other
+    file, so rendering never waits on a network nor leaks a path."""
+
+    def __init__(self, root: Path):
+        super().__init__(allowed_protocols={"file"})
+        self.root = root.resolve()
+
+    def fetch(self, url, headers=None):
+        if not url.startswith("file:"):
+            raise ValueError(f"Invoice rendering fetches no URL: {url}")
+        path = Path(unquote(urlsplit(url).path)).resolve()
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"Invoice rendering reads only files under {self.root}: {url}")
+        return super().fetch(url, headers)
+
+
+def static_root() -> Path:
+    return Path(settings.BASE_DIR) / "static"
+
+
+def render_pdf(doc: InvoiceDocument) -> bytes:
+    """The invoice as PDF/A-3b; with its Factur-X XML (``factur-x.xml``, relationship
+    ``Data``) embedded when the currency allows EN 16931 (see ``einvoice_supported``)."""
+    root = static_root()
+    html = render_html(doc, asset_base=root.as_uri() + "/")
+    fetcher = LocalAssetsOnly(root)
+    pdf = HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=fetcher).write_pdf(
+        pdf_variant="pdf/a-3b",
+        font_config=FontConfiguration(),
+        uncompressed_pdf=False,
+    )
+    if not einvoice_supported(doc.currency):
+        logger.warning(
+            "Invoice %s in %s: PDF/A-3 without its EN 16931 XML (amounts with %s decimals)",
+            doc.number,
+            doc.currency,
+            exponent(doc.currency),
+        )
+        return pdf
+    return facturx.generate_from_binary(
+        pdf,
+        facturx_xml(doc),
+        flavor="factur-x",
+        level=LEVEL,
+        check_xsd=False,  # facturx_xml checked the XSD and the business rules already
+        pdf_metadata={
+            "author": doc.seller.legal_name,
+            "keywords": "Factur-X, EN 16931, Invoice",
+            "title": f"{doc.seller.legal_name}: {TITLES[doc.kind]} {doc.number}",
+            "subject": f"{TITLES[doc.kind]} {doc.number} dated {doc.issue_date.isoformat()} "
+            f"issued by {doc.seller.legal_name}",
+        },
+        lang="en-GB",
+    )

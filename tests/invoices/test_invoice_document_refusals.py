@@ -1,0 +1,81 @@
+"""A document whose figures do not add up is refused before anything is rendered, with a
+message naming what is wrong; the JSON form a task carries reads back to the same document."""
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from billing.documents import render_html
+from billing.documents.document import DocumentLine, check_document, from_dict
+from billing.documents.errors import InvalidInvoiceDocument
+from tests.invoices.documents import SELLER, invoice
+
+
+def test_the_json_form_reads_back_to_the_same_document():
+    doc = invoice(currency="JPY", reverse_charge=True, paid=True)
+    assert from_dict(doc.as_dict()) == doc
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (lambda d: {"subtotal": d.subtotal + 1, "total": d.total + 1}, "not the sum of the lines"),
+        (lambda d: {"tax": d.tax + 1, "total": d.total + 1}, "rounded half-up"),
+        (lambda d: {"total": d.total - 1}, "subtotal plus the tax"),
+        (lambda d: {"kind": "quote"}, "kind must be one of"),
+        (lambda d: {"number": " "}, "needs its number"),
+        (lambda d: {"currency": "XYZ"}, "Unknown currency"),
+        (lambda d: {"kind": "credit_note"}, "names the invoice it credits"),
+        (lambda d: {"lines": (), "subtotal": 0, "tax": 0, "total": 0}, "at least one line"),
+        (lambda d: {"period_end": d.period_start.replace(day=1, month=6)}, "starts after"),
+        (lambda d: {"due_date": d.issue_date.replace(day=1)}, "before the issue date"),
+        (lambda d: {"seller": replace(SELLER, tax_id="")}, "seller's VAT number"),
+        (lambda d: {"seller": replace(SELLER, country="France")}, "alpha-2"),
+        (lambda d: {"tax_rate": Decimal(100)}, "percentage"),
+    ],
+)
+def test_a_document_that_does_not_add_up_is_refused(changes, message):
+    doc = invoice()
+    with pytest.raises(InvalidInvoiceDocument, match=message):
+        render_html(replace(doc, **changes(doc)))
+
+
+def test_a_line_in_an_unknown_unit_is_refused():
+    doc = invoice()
+    odd = DocumentLine("Widgets", Decimal(2), "furlong", Decimal(5), 10)
+    with pytest.raises(InvalidInvoiceDocument, match="Unknown unit 'furlong'"):
+        check_document(replace(doc, lines=(*doc.lines, odd)))
+
+
+def test_a_negative_total_is_refused_as_a_job_for_a_credit_note():
+    doc = invoice()
+    refund = DocumentLine("Credit", Decimal(1), "unit", Decimal(-10000), -10000)
+    lines = (*doc.lines, refund)
+    subtotal = sum(line.amount for line in lines)
+    with pytest.raises(InvalidInvoiceDocument, match="credit note"):
+        check_document(replace(doc, lines=lines, subtotal=subtotal, tax=-794, total=subtotal - 794))
+
+
+def test_a_credit_line_that_leaves_the_total_positive_is_fine():
+    doc = invoice()
+    credit = DocumentLine("Goodwill credit", Decimal(1), "unit", Decimal(-1000), -1000)
+    lines = (*doc.lines, credit)
+    subtotal = sum(line.amount for line in lines)  # 5028
+    check_document(replace(doc, lines=lines, subtotal=subtotal, tax=1006, total=subtotal + 1006))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda data: data.pop("number"), "no 'number'"),
+        (lambda data: data.update(tax_rate=20.0), "not a float"),
+        (lambda data: data.update(total="7234"), "integer amount"),
+        (lambda data: data.update(issue_date="4 August"), "malformed"),
+    ],
+)
+def test_a_malformed_json_form_is_refused(mutate, message):
+    data = invoice().as_dict()
+    mutate(data)
+    with pytest.raises(InvalidInvoiceDocument, match=message):
+        from_dict(data)

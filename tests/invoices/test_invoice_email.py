@@ -1,0 +1,98 @@
+"""The invoice email reaches a real SMTP server (aiosmtpd on loopback) with the PDF attached;
+the Celery task retries what the server defers and gives up on what it refuses.
+
+The task runs in this process through ``Task.apply`` (the code a worker runs, retries
+included: an eager retry is applied at once instead of after its backoff). It needs the
+database only for the task counters the health signals keep."""
+
+import pytest
+
+from billing.documents import render_pdf, send_invoice_email
+from billing.documents.errors import InvalidInvoiceDocument
+from billing.documents.mail import DeliveryDeferred, DeliveryRefused
+from billing.documents.tasks import email_invoice_document
+from tests.invoices.documents import invoice
+from tests.invoices.pdf_reading import embedded_xml, pdf_text, summation
+
+RECIPIENTS = ["ap@acme.example", "cfo@acme.example"]
+
+
+def _attachment(message):
+    (part,) = list(message.iter_attachments())
+    return part.get_filename(), part.get_content_type(), part.get_content()
+
+
+def test_the_invoice_email_arrives_with_its_pdf(smtp_inbox, settings):
+    doc = invoice()
+    send_invoice_email(doc, render_pdf(doc), RECIPIENTS)
+    (message,) = smtp_inbox.messages
+    (envelope,) = smtp_inbox.envelopes
+    assert envelope.rcpt_tos == RECIPIENTS
+    assert message["Subject"] == "Invoice EP-2026-000042 from EdgePlug SAS"
+    assert message["From"] == settings.DEFAULT_FROM_EMAIL
+    assert message["Reply-To"] == "billing@edgeplug.example"
+    body = message.get_body(("plain",)).get_content()
+    assert "Total: 72.34 EUR" in body and "Amount due: 72.34 EUR by 2026-09-03." in body
+    filename, content_type, pdf = _attachment(message)
+    assert (filename, content_type) == ("EP-2026-000042.pdf", "application/pdf")
+    assert "Total 72.34 EUR" in pdf_text(pdf)
+    _, tree = embedded_xml(pdf)
+    assert summation(tree, "GrandTotalAmount") == "72.34"
+
+
+@pytest.mark.django_db
+def test_the_task_renders_and_sends_from_the_json_form(smtp_inbox):
+    doc = invoice(currency="JPY", paid=True)
+    result = email_invoice_document.apply(args=(doc.as_dict(), RECIPIENTS[:1]))
+    assert result.get() == "EP-2026-000042"
+    (message,) = smtp_inbox.messages
+    assert "It is paid: nothing is due." in message.get_body(("plain",)).get_content()
+    _, _, pdf = _attachment(message)
+    assert "Total 10445 JPY" in pdf_text(pdf)
+
+
+@pytest.mark.django_db
+def test_the_task_retries_a_deferral_and_delivers_once(smtp_inbox):
+    smtp_inbox.replies = ["451 4.3.0 Mailbox busy, try again", "421 4.4.2 Timeout, try again"]
+    result = email_invoice_document.apply(args=(invoice().as_dict(), RECIPIENTS))
+    assert (result.state, result.get()) == ("SUCCESS", "EP-2026-000042")
+    assert smtp_inbox.replies == []  # both deferrals were met, then the third try went through
+    assert len(smtp_inbox.messages) == 1
+
+
+@pytest.mark.django_db
+def test_a_deferral_that_never_ends_fails_after_the_last_retry(smtp_inbox, monkeypatch):
+    monkeypatch.setattr(email_invoice_document, "max_retries", 2)
+    smtp_inbox.replies = ["451 4.3.0 Mailbox busy"] * 5
+    result = email_invoice_document.apply(args=(invoice().as_dict(), RECIPIENTS))
+    assert result.state == "FAILURE"
+    assert isinstance(result.result, DeliveryDeferred)
+    assert len(smtp_inbox.replies) == 2  # the first try and two retries were deferred
+    assert smtp_inbox.messages == []
+
+
+@pytest.mark.django_db
+def test_a_permanent_refusal_is_not_retried(smtp_inbox):
+    smtp_inbox.replies = ["554 5.7.1 Message rejected", "250 would have been accepted"]
+    result = email_invoice_document.apply(args=(invoice().as_dict(), RECIPIENTS))
+    assert result.state == "FAILURE"
+    with pytest.raises(DeliveryRefused, match="refused EP-2026-000042"):
+        result.get()
+    assert smtp_inbox.replies == ["250 would have been accepted"]
+    assert smtp_inbox.messages == []
+
+
+def test_an_unreachable_server_is_a_deferral(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens on port 1
+    doc = invoice()
+    with pytest.raises(DeliveryDeferred, match="ConnectionRefusedError"):
+        send_invoice_email(doc, b"%PDF-1.7", RECIPIENTS)
+
+
+def test_an_email_needs_recipients(smtp_inbox):
+    doc = invoice()
+    for recipients in ([], "ap@acme.example", ["not-an-address"]):
+        with pytest.raises(InvalidInvoiceDocument, match="recipient"):
+            send_invoice_email(doc, b"%PDF-1.7", recipients)
+    assert smtp_inbox.messages == []

@@ -1,0 +1,118 @@
+"""An invoice PDF, read back: its text shows the number, totals and VAT; its embedded
+factur-x.xml is the same invoice; it declares PDF/A-3b and embeds its fonts."""
+
+from io import BytesIO
+
+import pytest
+from pypdf import PdfReader
+
+from billing.documents import render_pdf
+from tests.invoices.documents import invoice
+from tests.invoices.pdf_reading import (
+    NS,
+    embedded_xml,
+    pdf_text,
+    summation,
+    xml_text,
+    xmp,
+    xmp_value,
+)
+
+
+@pytest.fixture(scope="module")
+def eur_invoice():
+    doc = invoice()
+    return doc, render_pdf(doc)
+
+
+def test_the_pdf_text_shows_number_lines_totals_and_vat(eur_invoice):
+    doc, pdf = eur_invoice
+    text = pdf_text(pdf)
+    assert doc.number == "EP-2026-000042"
+    assert "EP-2026-000042" in text
+    assert "Acme Robotics GmbH" in text and "EdgePlug SAS" in text
+    assert "Agent-hours, vibration-anomaly 1.4 (graduated)" in text
+    assert "tier 0-100" in text and "tier 100-" in text  # the breakdown is printed
+    assert "Subtotal 60.28 EUR" in text
+    assert "VAT 20% 12.06 EUR" in text
+    assert "Total 72.34 EUR" in text
+    assert "Amount due 72.34 EUR" in text
+    assert "VAT FR40123456824" in text and "VAT DE123456789" in text
+
+
+def test_the_embedded_xml_is_the_same_invoice(eur_invoice):
+    doc, pdf = eur_invoice
+    filename, tree = embedded_xml(pdf)
+    assert filename == "factur-x.xml"
+    assert xml_text(tree, "//rsm:ExchangedDocument/ram:ID") == "EP-2026-000042"
+    assert xml_text(tree, "//rsm:ExchangedDocument/ram:TypeCode") == "380"
+    assert xml_text(tree, "//ram:IssueDateTime/udt:DateTimeString") == "20260804"
+    assert xml_text(tree, "//ram:InvoiceCurrencyCode") == "EUR"
+    assert summation(tree, "LineTotalAmount") == "60.28"
+    assert summation(tree, "TaxBasisTotalAmount") == "60.28"
+    assert summation(tree, "TaxTotalAmount") == "12.06"
+    assert summation(tree, "GrandTotalAmount") == "72.34"
+    assert summation(tree, "DuePayableAmount") == "72.34"
+    vat = tree.xpath("//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax", namespaces=NS)
+    assert len(vat) == 1
+    assert [child.text for child in vat[0]] == ["12.06", "VAT", "60.28", "S", "20.00"]
+    lines = tree.xpath("//ram:IncludedSupplyChainTradeLineItem", namespaces=NS)
+    assert len(lines) == len(doc.lines) == 2
+    quantity = tree.xpath("//ram:BilledQuantity", namespaces=NS)[0]
+    assert (quantity.text, quantity.get("unitCode")) == ("125.5", "HUR")
+    assert "0-100: 100 x 0.10 = 10.00 EUR" in xml_text(tree, "//ram:IncludedNote/ram:Content")
+
+
+def test_the_pdf_declares_pdfa_3b_and_factur_x_en16931(eur_invoice):
+    _, pdf = eur_invoice
+    meta = xmp(pdf)
+    assert xmp_value(meta, "pdfaid:part") == "3"
+    assert xmp_value(meta, "pdfaid:conformance") == "B"
+    assert xmp_value(meta, "fx:ConformanceLevel") == "EN 16931"
+    assert xmp_value(meta, "fx:DocumentFileName") == "factur-x.xml"
+    assert xmp_value(meta, "fx:DocumentType") == "INVOICE"
+    root = PdfReader(BytesIO(pdf)).trailer["/Root"]
+    intents = root["/OutputIntents"]
+    assert intents[0].get_object()["/S"] == "/GTS_PDFA1"
+    assert "/DestOutputProfile" in intents[0].get_object()  # the ICC profile is embedded
+    attached = root["/AF"][0].get_object()
+    assert attached["/F"] == "factur-x.xml"
+    assert attached["/AFRelationship"] == "/Data"
+
+
+def test_every_font_is_the_shipped_font_embedded(eur_invoice):
+    _, pdf = eur_invoice
+    fonts = []
+    for page in PdfReader(BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descendant = (
+                font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            )
+            descriptor = descendant["/FontDescriptor"].get_object()
+            fonts.append(str(font["/BaseFont"]))
+            assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), font["/BaseFont"]
+    # static/billing/invoice.css names the shipped DejaVu Sans files "EdgePlug Invoice".
+    assert fonts and all("+EdgePlug-Invoice" in name for name in fonts), fonts
+
+
+def test_a_credit_note_says_so_and_names_the_invoice_it_credits():
+    doc = invoice(kind="credit_note", number="EP-CN-2026-000003", credit_of="EP-2026-000042")
+    pdf = render_pdf(doc)
+    text = pdf_text(pdf)
+    assert "Credit note" in text and "EP-CN-2026-000003" in text
+    assert "Credits invoice EP-2026-000042" in text
+    _, tree = embedded_xml(pdf)
+    assert xml_text(tree, "//rsm:ExchangedDocument/ram:TypeCode") == "381"
+    assert xml_text(tree, "//ram:InvoiceReferencedDocument/ram:IssuerAssignedID") == (
+        "EP-2026-000042"
+    )
+    assert summation(tree, "GrandTotalAmount") == "72.34"
+
+
+def test_a_paid_invoice_shows_nothing_due():
+    pdf = render_pdf(invoice(paid=True))
+    assert "Amount due 0.00 EUR" in pdf_text(pdf)
+    _, tree = embedded_xml(pdf)
+    assert summation(tree, "TotalPrepaidAmount") == "72.34"
+    assert summation(tree, "DuePayableAmount") == "0.00"
