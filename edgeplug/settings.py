@@ -245,6 +245,21 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     _default_result_backend = REDIS_URL or CELERY_BROKER_URL
 CELERY_RESULT_BACKEND = _secret("CELERY_RESULT_BACKEND", _default_result_backend)
+# With Redis down, a submit must answer 503 broker_unavailable in about a second, not hang:
+# Celery's defaults retry the result backend's connection 20 times a second apart (delay()
+# subscribes to the result first) and the publish three more times. A few short retries still
+# ride out a Redis restart or failover blip; a longer outage is the caller's to retry.
+_REDIS_RETRY_POLICY = {
+    "max_retries": 3,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = _REDIS_RETRY_POLICY
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _REDIS_RETRY_POLICY}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 10}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

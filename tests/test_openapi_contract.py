@@ -1,20 +1,22 @@
 """The published OpenAPI schema tells the truth: schemathesis against a live server.
 
-Every operation, positive and negative examples, as a vendor developer, a customer and an
+Every operation, positive and negative examples, as a vendor developer, a customer, platform
+staff (a reviewer signed in with TOTP, whose staff powers widen what it may see) and an
 anonymous caller; every check schemathesis has (status codes and bodies documented, valid
 requests accepted, invalid ones refused, no 5xx). Bounded and seeded, so a run is repeatable.
 """
 
 import pytest
 import schemathesis
+from django.contrib.auth.models import Group
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import sign_in
-from tests.factories import MembershipFactory
+from tests.conftest import sign_in, totp_now
+from tests.factories import MembershipFactory, TOTPDeviceFactory, UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 MAX_EXAMPLES = 8
@@ -44,9 +46,15 @@ def callers(make_vendor) -> dict[str, dict[str, str]]:
     vendor_tokens = sign_in(vendor.client.__class__(), vendor.membership.user)
     customer = MembershipFactory(role="admin")
     customer_tokens = sign_in(vendor.client.__class__(), customer.user)
+    reviewer = UserFactory(is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="reviewers"))
+    reviewer_tokens = sign_in(
+        vendor.client.__class__(), reviewer, otp=totp_now(TOTPDeviceFactory(user=reviewer))
+    )
     return {
         "vendor-developer": {"Authorization": f"Bearer {vendor_tokens['access']}"},
         "customer": {"Authorization": f"Bearer {customer_tokens['access']}"},
+        "staff-reviewer": {"Authorization": f"Bearer {reviewer_tokens['access']}"},
         "anonymous": {},
     }
 
@@ -95,7 +103,7 @@ def _findings(schema, base_url: str, headers: dict[str, str]) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("caller", ["vendor-developer", "customer", "anonymous"])
+@pytest.mark.parametrize("caller", ["vendor-developer", "customer", "staff-reviewer", "anonymous"])
 def test_the_api_does_what_its_schema_says(live_server, callers, generous_rates, caller):
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/schema/?format=json")
     findings = _findings(schema, live_server.url, callers[caller])

@@ -55,12 +55,25 @@ SMOKE = {
     "grow_to": 20,
 }
 
+LIST = "/api/v1/agents?page_size=20"
+# A typo on purpose: full-text search (no stem matches) falls back to trigram similarity.
+SEARCH = "/api/v1/agents?page_size=20&q=anomoly"
+# Every list response carries its facets. The catalogue is cached per URL, so the plain
+# targets measure what a repeated query costs; the *_uncached ones add a distinct parameter
+# to each request (benchmarks/web/report.lua), so each computes search, page and facets.
+UNCACHED = {"list_uncached", "search_uncached"}
+# The targets held to "≥ 50 % of the DB ceiling" (issues 11 and 12).
+DB_BOUND = ("list", "detail", "search", "list_uncached", "search_uncached")
+
 # name, path, whose token, label
 TARGETS = [
     ("ceiling", "/bench/ceiling", None, "bare Django, 20-item JSON, no DB (the ceiling)"),
     ("db_ceiling", "/bench/rows", None, "bare Django + one 20-row query (the DB ceiling)"),
-    ("list", "/api/v1/agents?page_size=20", "customer", "GET /api/v1/agents?page_size=20"),
+    ("list", LIST, "customer", "GET /api/v1/agents?page_size=20"),
     ("detail", "/api/v1/agents/{detail}", "customer", "GET /api/v1/agents/{id}"),
+    ("search", SEARCH, "customer", "GET /api/v1/agents?page_size=20&q=anomoly"),
+    ("list_uncached", LIST, "customer", "the list, every request a cache miss"),
+    ("search_uncached", SEARCH, "customer", "the search, every request a cache miss"),
     ("health", "/health", None, "/health"),
 ]
 
@@ -82,20 +95,18 @@ def _goals(reads: dict, uploads: dict, rss: list[float], grow_to: int) -> list[d
     new, grown = uploads["new_agent"], uploads["grown_agent"]
     flat = round(grown["p50_ms"] / max(new["p50_ms"], 1e-9), 2)
     return [
-        {
-            "goal": "list ≥ 50 % of the DB ceiling",
-            "value": ratio("list", "db_ceiling"),
-            "met": ratio("list", "db_ceiling") >= 0.5,
-        },
+        *(
+            {
+                "goal": f"{name} ≥ 50 % of the DB ceiling",
+                "value": ratio(name, "db_ceiling"),
+                "met": ratio(name, "db_ceiling") >= 0.5,
+            }
+            for name in DB_BOUND
+        ),
         {
             "goal": "list p99 < 100 ms",
             "value": reads["list"]["p99_ms"],
             "met": reads["list"]["p99_ms"] < 100,
-        },
-        {
-            "goal": "detail ≥ 50 % of the DB ceiling",
-            "value": ratio("detail", "db_ceiling"),
-            "met": ratio("detail", "db_ceiling") >= 0.5,
         },
         {
             "goal": "/health ≥ 80 % of the bare ceiling",
@@ -142,7 +153,7 @@ def _table(result: dict) -> str:
     for name, _, _, label in TARGETS:
         row = reads[name]
         ratio, goal = "", ""
-        if name in ("list", "detail"):
+        if name in DB_BOUND:
             ratio = f"{row['requests_per_s'] / reads['db_ceiling']['requests_per_s']:.0%} of DB"
             goal = "≥ 50 %" + (", p99 < 100 ms" if name == "list" else "")
             met = goals[f"{name} ≥ 50 % of the DB ceiling"]["met"] and (
@@ -225,6 +236,7 @@ def run(args: argparse.Namespace) -> dict:
                 duration_s=duration,
                 threads=2,
                 token=tokens[who] if who else "",
+                bust_cache=name in UNCACHED,
             )
 
         for name, _, who, _ in TARGETS:  # warm-up: imports, connections, the cache

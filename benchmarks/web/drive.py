@@ -37,8 +37,15 @@ class WrkResult:
 
 
 def wrk(
-    url: str, *, connections: int, duration_s: float, threads: int, token: str = ""
+    url: str,
+    *,
+    connections: int,
+    duration_s: float,
+    threads: int,
+    token: str = "",
+    bust_cache: bool = False,
 ) -> WrkResult:
+    """``bust_cache`` makes every request's URL distinct (report.lua appends a parameter)."""
     command = [
         "wrk",
         f"-t{min(threads, connections)}",
@@ -51,7 +58,8 @@ def wrk(
     ]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
-    done = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    env = {**os.environ, "WRK_CACHE_BUST": "1" if bust_cache else ""}
+    done = subprocess.run([*command, url], capture_output=True, text=True, check=True, env=env)
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
     data = json.loads(line.removeprefix("WRK_JSON "))
     seconds = data["duration_us"] / 1e6

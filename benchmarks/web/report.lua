@@ -1,4 +1,22 @@
 -- wrk script: at the end, one line of JSON with the counts and latency percentiles (µs).
+-- With WRK_CACHE_BUST=1 every request gets a distinct extra parameter (`bench_miss`), so a
+-- cache keyed by URL never answers: the view computes every response.
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+
+if os.getenv("WRK_CACHE_BUST") == "1" then
+  local sent = 0
+  request = function()
+    sent = sent + 1
+    local sep = string.find(wrk.path, "?", 1, true) and "&" or "?"
+    return wrk.format(nil, wrk.path .. sep .. "bench_miss=" .. thread_id .. "-" .. sent)
+  end
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

@@ -2,8 +2,9 @@
 
 The catalogue is seeded with the registry factories (rows as the upload and certification
 path leaves them, certified and approved), not through the real pipeline: certifying 70
-versions would take the worker many minutes and measure something else. The upload vendor's
-key is registered through the real action. Prints one JSON object on stdout.
+versions would take the worker many minutes and measure something else. Price plans, the
+catalogue listings (search vectors, facet fields) and the upload vendor's key are made by the
+real actions. Prints one JSON object on stdout.
 """
 
 import argparse
@@ -13,12 +14,34 @@ import sys
 
 import django
 
+# (agent_type, description): a mix, so search has something to rank and facets to count.
+KINDS = [
+    ("anomaly-detection", "Flags anomalies in pump vibration."),
+    ("predictive-maintenance", "Predicts bearing wear from motor current."),
+    ("vision-inspection", "Finds scratches on machined parts."),
+    ("keyword-spotting", "Hears spoken stop commands on the shop floor."),
+]
+PLANS = [
+    {"kind": "free"},
+    {"kind": "one_time", "currency": "EUR", "amount": 4900},
+    {"kind": "metered", "currency": "EUR", "terms": {"scheme": "per_unit", "unit_amount": 3}},
+]
+
 
 def catalogue(agents: int, versions: int) -> dict:
     from edgeplug import signing
     from edgeplug.accounts.services import issue_token_pair
+    from marketplace.catalogue import refresh_listing
+    from marketplace.plans import create_plan
     from marketplace.services import register_key
-    from tests.factories import AgentFactory, AgentVersionFactory, MembershipFactory, TenantFactory
+    from tests.factories import (
+        AgentFactory,
+        AgentVersionFactory,
+        CertificationRunFactory,
+        MembershipFactory,
+        TenantFactory,
+        certificate_for,
+    )
 
     vendors = [
         TenantFactory(slug=f"bench-vendor-{n}", is_vendor=True, is_customer=False)
@@ -27,13 +50,25 @@ def catalogue(agents: int, versions: int) -> dict:
     extra = max(0, versions - agents)  # agents with a second public version
     detail_agent = None
     for n in range(agents):
-        agent = AgentFactory(tenant=vendors[n % len(vendors)], name=f"bench-agent-{n}")
-        AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+        agent_type, description = KINDS[n % len(KINDS)]
+        agent = AgentFactory(
+            tenant=vendors[n % len(vendors)],
+            name=f"bench-agent-{n}",
+            agent_type=agent_type,
+            description=description,
+        )
+        newest = AgentVersionFactory(agent=agent, version="1.0.0", public=True)
         if n < extra:
-            AgentVersionFactory(agent=agent, version="1.1.0", public=True)
+            newest = AgentVersionFactory(agent=agent, version="1.1.0", public=True)
             detail_agent = detail_agent or agent
+        # A signed certificate for the listed version: core and level facets, filters.
+        certificate_for(CertificationRunFactory(version=newest, level="standard", results=True))
         if n % 7 == 0:
             AgentVersionFactory(agent=agent, version="2.0.0-rc.1")  # unreviewed: hidden
+        # A plan through the real action (which rebuilds the agent's catalogue listing, as
+        # every action that changes what customers see does): price-model facets have counts.
+        create_plan(agent, key="bench", name="bench", **PLANS[n % len(PLANS)])
+        refresh_listing(agent)
     detail_agent = detail_agent or agent
 
     customer = MembershipFactory(

@@ -26,7 +26,7 @@ FINAL = {"passed", "failed", "error"}
 
 @pytest.fixture
 def var(tmp_path) -> Path:
-    """A fresh embedded default: migrated SQLite database with the demo users, in its own var/."""
+    """A fresh embedded default: migrated SQLite database with the demo data, in its own var/."""
     manage(tmp_path, "migrate", "--noinput")
     manage(tmp_path, "seed_demo")
     return tmp_path
@@ -113,7 +113,8 @@ class Vendor:
         return requests.get(f"{self.url}{path}", headers=self.headers, timeout=60)
 
     def upload(self, version: str) -> int:
-        data = model_package(version=version, vendor=TENANT)
+        # Not the demo agent (seed_demo publishes sensor-guard 1.0.0 for this vendor).
+        data = model_package(version=version, vendor=TENANT, name="line-watch")
         signature = signing.encode_b64(signing.sign_package(self.keys.private_key, data))
         response = self.post(
             "/api/v1/agents/upload",

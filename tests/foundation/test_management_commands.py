@@ -1,6 +1,4 @@
-"""createtenant, adduser and seed_demo, as an operator would run them."""
-
-import json
+"""createtenant and adduser, as an operator would run them (seed_demo: tests/commerce)."""
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -48,25 +46,3 @@ def test_commands_fail_clearly(args, message):
     Tenant.objects.create(slug="dup", name="dup")
     with pytest.raises(CommandError, match=message):
         call_command(*args)
-
-
-def test_seed_demo_is_rerunnable_and_prints_working_credentials(api, settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    call_command("seed_demo")
-    call_command("seed_demo")
-    creds = json.loads((tmp_path / "demo-credentials.json").read_text())
-    assert {c["email"].split("@")[0] for c in creds} == {
-        "vendor",
-        "customer",
-        "reviewer",
-        "finance",
-    }
-    vendor = next(c for c in creds if c["email"].startswith("vendor"))
-    response = api.post(
-        "/api/v1/auth/token",
-        {"email": vendor["email"], "password": vendor["password"]},
-        format="json",
-    )
-    assert response.status_code == 200
-    assert response.json()["role"] == "admin"
-    assert Tenant.objects.filter(slug__in=["acme-sensors", "globex-factory"]).count() == 2

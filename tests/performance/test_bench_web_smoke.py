@@ -52,12 +52,15 @@ def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path):
     assert result["machine"]["cores"] >= 1 and result["commit"]
     assert {"django", "postgresql", "redis", "gunicorn", "wrk"} <= set(result["versions"])
     assert result["seed"]["seeded_by"].startswith("factories")
-    assert set(result["reads"]) == {"ceiling", "db_ceiling", "list", "detail", "health"}
+    assert set(result["reads"]) == {
+        *("ceiling", "db_ceiling", "list", "detail", "health"),
+        *("search", "list_uncached", "search_uncached"),
+    }
     for name, figures in result["reads"].items():
         assert figures["requests"] > 0 and figures["errors"] == 0, (name, figures)
     for phase in ("new_agent", "grown_agent"):
         upload = result["uploads"][phase]
         assert upload["uploads"] > 0 and upload["created"] == upload["uploads"], upload
-    assert result["worker_rss_mb"] and len(result["goals"]) == 8
+    assert result["worker_rss_mb"] and len(result["goals"]) == 11
     for row in ("GET /api/v1/agents?page_size=20", "/health", "Web worker RSS"):
         assert row in done.stdout

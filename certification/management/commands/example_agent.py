@@ -7,56 +7,15 @@ arm-none-eabi-gcc. Then (after keygen, login and register-key): edgeplug pack DI
 upload --certify (docs/cli.md).
 """
 
-import json
 import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from certification.example_agent import example_files, example_manifest
 from certification.simulation import toolchain
-from certification.tflm import sample_models
 from marketplace.packageformat.errors import PackageError
 from marketplace.packageformat.manifest import validate_manifest
-
-
-def example_manifest(vendor: str, name: str, version: str, firmware: bool) -> dict:
-    sample = sample_models.sensor_classifier()
-    manifest = {
-        "schema_version": 1,
-        "name": name,
-        "version": version,
-        "vendor": vendor,
-        "agent_type": "anomaly-detection",
-        "description": "Classifies four sensor readings into normal, warning and shutdown.",
-        "license": "Apache-2.0",
-        "target": {"core": "cortex-m4", "clock_mhz": 64, "ram_kb": 256, "flash_kb": 1024},
-        "model": sample.manifest_model(),
-        "limits": {"inference_time_us": 400, "model_size_kb": 64, "arena_kb": 16},
-        "safety_level": "high",
-        "invariants": list(sample.invariants),
-        "sbom": {"file": "sbom.cdx.json"},
-    }
-    if firmware:
-        manifest["firmware"] = {"file": "firmware.elf", "board": "mps2-an386"}
-    return manifest
-
-
-def example_sbom(name: str, version: str) -> dict:
-    return {
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.6",
-        "version": 1,
-        "metadata": {"component": {"type": "application", "name": name, "version": version}},
-        "components": [
-            {
-                "type": "library",
-                "name": "tflite-micro",
-                "version": "0.dev20261023182759",
-                "purl": "pkg:pypi/tflite-micro@0.dev20261023182759",
-                "licenses": [{"license": {"id": "Apache-2.0"}}],
-            }
-        ],
-    }
 
 
 class Command(BaseCommand):
@@ -80,11 +39,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.code}: {exc}") from exc
         if directory.exists() and any(directory.iterdir()) and not force:
             raise CommandError(f"{directory} is not empty (use --force to overwrite).")
-        files = {
-            "manifest.json": json.dumps(manifest, indent=2).encode() + b"\n",
-            "model.tflite": sample_models.sensor_classifier().tflite,
-            "sbom.cdx.json": json.dumps(example_sbom(name, agent_version), indent=2).encode(),
-        }
+        files = example_files(vendor, name, agent_version, manifest)
         if firmware:
             missing = toolchain.missing_tools()
             if missing:

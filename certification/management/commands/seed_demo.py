@@ -1,0 +1,193 @@
+"""manage.py seed_demo: demo tenants, users and a certified, priced agent, so a new user can
+try EdgePlug at once (docs/commerce.md walks through buying it).
+
+The agent is the example agent (certification/example_agent.py) signed with a fresh demo key,
+uploaded, certified at the standard level by the real pipeline (its Celery canvas run in this
+process: the worker may not be up yet), approved by the demo reviewer, and offered with a
+one-time and a metered price plan. Every step is the action the API and admin call.
+
+Safe to run again: it keeps what exists (an agent already published is left as it is) and
+gives every demo user a fresh random password, printed and written to
+var/demo-credentials.json (readable by the owner only).
+"""
+
+import json
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from certification.example_agent import example_files
+from certification.models import CertificationRun, Level, RunStatus
+from certification.pipeline import actions as certification
+from edgeplug import signing
+from edgeplug.accounts.models import User
+from edgeplug.celery import app as celery_app
+from edgeplug.tenancy.models import Membership, Role, StaffGroup, Tenant
+from marketplace import plans
+from marketplace.models import AgentVersion, PricePlan
+from marketplace.packageformat.pack import build_archive
+from marketplace.services import register_key, upload_package
+
+VENDOR = "acme-sensors"
+DEMO_TENANTS = [
+    {
+        "slug": VENDOR,
+        "name": "Acme Sensors (demo vendor)",
+        "is_vendor": True,
+        "is_customer": False,
+    },
+    {
+        "slug": "globex-factory",
+        "name": "Globex Factory (demo customer)",
+        "is_vendor": False,
+        "is_customer": True,
+    },
+]
+VENDOR_EMAIL = "vendor@demo.edgeplug.example"
+REVIEWER_EMAIL = "reviewer@demo.edgeplug.example"
+DEMO_USERS = [
+    {"email": VENDOR_EMAIL, "tenant": VENDOR, "role": Role.ADMIN},
+    {"email": "customer@demo.edgeplug.example", "tenant": "globex-factory", "role": Role.ADMIN},
+    {"email": REVIEWER_EMAIL, "group": StaffGroup.REVIEWERS},
+    {"email": "finance@demo.edgeplug.example", "group": StaffGroup.FINANCE},
+]
+
+DEMO_AGENT = "sensor-guard"
+DEMO_VERSION = "1.0.0"
+DEMO_LEVEL = Level.STANDARD
+DEMO_PLANS = [
+    {
+        "key": "site-licence",
+        "name": "Site licence (one-time, per device)",
+        "kind": "one_time",
+        "currency": "EUR",
+        "amount": 4900,
+    },
+    {
+        "key": "pay-as-you-run",
+        "name": "Pay as you run (per agent-hour)",
+        "kind": "metered",
+        "currency": "EUR",
+        "terms": {
+            "scheme": "graduated",
+            "tiers": [
+                {"up_to": "100", "unit_amount": 5, "flat_amount": 0},
+                {"up_to": None, "unit_amount": 2, "flat_amount": 0},
+            ],
+            "included_hours": "20",
+            "flat_fee": 0,
+            "monthly_minimum": 0,
+        },
+    },
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo tenants and users (vendor, customer, reviewer, finance) and a certified "
+        "agent with price plans; print logins."
+    )
+
+    def handle(self, *args, **options):
+        credentials = self._users()
+        self._agent()
+
+        path = settings.VAR_DIR / "demo-credentials.json"
+        path.write_text(json.dumps(credentials, indent=2))
+        path.chmod(0o600)
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign-ins:"))
+        for entry in credentials:
+            where = entry.get("tenant") or f"staff: {entry['staff_group']}"
+            self.stdout.write(f"  {entry['email']:34} {entry['password']:18} ({where})")
+            if "totp_url" in entry:
+                self.stdout.write(f"    TOTP for the admin: {entry['totp_url']}")
+        self.stdout.write(f"Also written to {path}")
+
+    @transaction.atomic
+    def _users(self) -> list[dict]:
+        for spec in DEMO_TENANTS:
+            Tenant.objects.get_or_create(slug=spec["slug"], defaults=spec)
+        credentials = []
+        for spec in DEMO_USERS:
+            user, _ = User.objects.get_or_create(email=spec["email"])
+            password = secrets.token_urlsafe(12)
+            user.set_password(password)
+            user.is_active = True
+            entry = {"email": user.email, "password": password}
+            if "tenant" in spec:
+                Membership.objects.get_or_create(
+                    user=user,
+                    tenant=Tenant.objects.get(slug=spec["tenant"]),
+                    defaults={"role": spec["role"]},
+                )
+                entry.update(tenant=spec["tenant"], role=spec["role"].value)
+            else:
+                user.is_staff = True
+                user.groups.add(Group.objects.get(name=spec["group"].value))
+                # Staff must use TOTP in the admin: give them a device to scan.
+                device, _ = TOTPDevice.objects.get_or_create(
+                    user=user, name="demo", defaults={"confirmed": True}
+                )
+                entry.update(staff_group=spec["group"].value, totp_url=device.config_url)
+            user.save()
+            credentials.append(entry)
+        return credentials
+
+    def _agent(self) -> None:
+        vendor = Tenant.objects.get(slug=VENDOR)
+        developer = User.objects.get(email=VENDOR_EMAIL)
+        version = AgentVersion.objects.filter(
+            tenant=vendor, agent__name=DEMO_AGENT, version=DEMO_VERSION
+        ).first()
+        if version is None:
+            version = self._upload(vendor, developer)
+        if version.certification_status != "certified":
+            self._certify(version, developer)
+            version.refresh_from_db()
+        if version.review_status != "approved":
+            run = CertificationRun.objects.filter(version=version).order_by("-pk").first()
+            certification.review_run(
+                run,
+                approve=True,
+                reason="Demo agent: the example sensor classifier, certified by the pipeline.",
+                reviewer=User.objects.get(email=REVIEWER_EMAIL),
+            )
+        for spec in DEMO_PLANS:
+            if not PricePlan.objects.filter(agent=version.agent, key=spec["key"]).exists():
+                plans.create_plan(version.agent, actor=developer, **spec)
+        self.stdout.write(
+            f"Demo agent {DEMO_AGENT} {DEMO_VERSION} (id {version.agent_id}) is certified "
+            f"({DEMO_LEVEL}) and for sale: " + ", ".join(spec["key"] for spec in DEMO_PLANS)
+        )
+
+    def _upload(self, vendor: Tenant, developer: User) -> AgentVersion:
+        # A demo key whose private half is used once and forgotten: the vendor registers
+        # their own key to upload further versions (docs/cli.md).
+        keys = signing.generate_keypair()
+        key = register_key(
+            vendor, signing.encode_b64(keys.public_key), name="seed_demo", actor=developer
+        )
+        data = build_archive(example_files(VENDOR, DEMO_AGENT, DEMO_VERSION))
+        signature = signing.encode_b64(signing.sign_package(keys.private_key, data))
+        return upload_package(vendor, data, signature, key.key_id, actor=developer).version
+
+    def _certify(self, version: AgentVersion, developer: User) -> None:
+        self.stdout.write(f"Certifying the demo agent at the {DEMO_LEVEL} level …")
+        celery_app.loader.import_default_modules()  # registers the tasks the canvas names
+        previous = celery_app.conf.task_always_eager
+        celery_app.conf.task_always_eager = True
+        try:
+            run = certification.submit_for_certification(version, DEMO_LEVEL, actor=developer)
+        finally:
+            celery_app.conf.task_always_eager = previous
+        run.refresh_from_db()
+        if run.status != RunStatus.PASSED:
+            stages = {r.test_suite: r.test_result for r in run.results.all()}
+            raise CommandError(
+                f"The demo agent did not pass certification (run {run.pk}: {run.status}, "
+                f"{run.error_detail or stages})."
+            )

@@ -1,0 +1,82 @@
+"""manage.py seed_demo leaves what docs/commerce.md walks a newcomer through: demo sign-ins
+that work, and an agent certified by the real pipeline, approved, and for sale with a one-time
+and a metered plan, which the demo customer buys with a test card and downloads with a
+certificate that verifies offline. Running it again changes nothing but the passwords."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from certification.models import CertificationRun
+from edgeplug.certificates import verify_certificate
+from marketplace.models import AgentVersion, PricePlan
+from tests.commerce.conftest import save_card
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def _signed_in(creds: list[dict], who: str) -> APIClient:
+    entry = next(c for c in creds if c["email"].startswith(f"{who}@"))
+    client = APIClient()
+    tokens = client.post(
+        "/api/v1/auth/token",
+        {"email": entry["email"], "password": entry["password"]},
+        format="json",
+    )
+    assert tokens.status_code == 200, tokens.json()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access']}")
+    return client
+
+
+def test_seed_demo_sells_a_certified_agent_the_demo_customer_can_buy(
+    settings, tmp_path, stripe_on, capsys
+):
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo")
+    assert "is certified (standard) and for sale" in capsys.readouterr().out
+    call_command("seed_demo")  # again: same agent, same run, same plans; fresh passwords
+    creds = json.loads((tmp_path / "demo-credentials.json").read_text())
+    assert {c["email"].split("@")[0] for c in creds} == {
+        "vendor",
+        "customer",
+        "reviewer",
+        "finance",
+    }
+
+    version = AgentVersion.objects.get()
+    run = CertificationRun.objects.get()  # certified once, through every stage of the level
+    assert (run.status, run.level, run.review_status) == ("passed", "standard", "approved")
+    assert sorted(r.test_suite for r in run.results.all()) == sorted([*run.stages, "signing"])
+    assert PricePlan.objects.filter(agent=version.agent).count() == 2
+
+    customer = _signed_in(creds, "customer")
+    listing = customer.get("/api/v1/agents?q=sensor&price_model=one_time").json()
+    assert [a["name"] for a in listing["results"]] == ["sensor-guard"]
+    detail = customer.get(f"/api/v1/agents/{version.agent_id}").json()
+    plans = {p["kind"]: p for p in detail["plans"]}
+    assert sorted(plans) == ["metered", "one_time"]
+    assert detail["versions"][0]["certificate"]["level"] == "standard"
+
+    save_card(customer)  # 4242 4242 4242 4242, as the walkthrough does
+    order = customer.post(
+        "/api/v1/orders",
+        {"agent": version.agent_id, "plan": plans["one_time"]["id"], "seats": 1},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="newcomer-1",
+    )
+    assert order.status_code == 201, order.json()
+    assert (order.json()["status"], order.json()["amount"]) == ("completed", 4900)
+
+    bundle = customer.get(f"/api/v1/agents/{version.agent_id}/versions/1.0.0/bundle")
+    assert bundle.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(bundle.content))
+    verified = verify_certificate(
+        json.loads(archive.read("certificate.json")),
+        json.loads(archive.read("keys.json")),
+        package=archive.read("sensor-guard-1.0.0.epk"),
+    )
+    assert verified.payload["level"] == "standard"
