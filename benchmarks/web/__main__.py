@@ -239,6 +239,9 @@ def run(args: argparse.Namespace) -> dict:
                 bust_cache=name in UNCACHED,
             )
 
+        probes = {
+            name: drive.probe(urls[name], tokens[who] if who else "") for name, _, who, _ in TARGETS
+        }
         for name, _, who, _ in TARGETS:  # warm-up: imports, connections, the cache
             drive_target(name, who, min(2.0, size["duration"]))
         rounds: dict[str, list[drive.WrkResult]] = {name: [] for name, *_ in TARGETS}
@@ -255,7 +258,10 @@ def run(args: argparse.Namespace) -> dict:
                     f"errors {result.errors}",
                     flush=True,
                 )
-        reads = {name: drive.median_result(results).as_dict() for name, results in rounds.items()}
+        reads = {
+            name: {**drive.median_result(results).as_dict(), "probe_status": probes[name]}
+            for name, results in rounds.items()
+        }
 
         uploads = {}
         for key, major in (("new_agent", 1), ("grown_agent", 2)):

@@ -72,6 +72,23 @@ def wrk(
     )
 
 
+def probe(url: str, token: str = "") -> int:
+    """One request, however long it takes: the status a target answers (wrk's short runs may
+    finish none of a slow target's requests on a loaded machine)."""
+    scheme_less = url.removeprefix("http://")
+    host_port, _, path = scheme_less.partition("/")
+    host, _, port = host_port.partition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        conn.request("GET", "/" + path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
 def median_result(results: list[WrkResult]) -> WrkResult:
     return WrkResult(
         requests_per_s=round(statistics.median(r.requests_per_s for r in results), 1),

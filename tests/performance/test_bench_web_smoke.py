@@ -57,7 +57,9 @@ def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path):
         *("search", "list_uncached", "search_uncached"),
     }
     for name, figures in result["reads"].items():
-        assert figures["requests"] > 0 and figures["errors"] == 0, (name, figures)
+        # Every target answers 200; a one-second wrk run may finish none of a slow target's
+        # requests on a loaded machine, which is a figure, not a failure.
+        assert figures["probe_status"] == 200 and figures["errors"] == 0, (name, figures)
     for phase in ("new_agent", "grown_agent"):
         upload = result["uploads"][phase]
         assert upload["uploads"] > 0 and upload["created"] == upload["uploads"], upload
