@@ -32,7 +32,7 @@ from certification.security.sbom import Sbom, parse_sbom
 from certification.security.scan import VulnerabilityFinding, sbom_package_keys, scan_sbom
 from certification.vulndb import database as vulndb
 from edgeplug.accounts.models import User
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change
 from edgeplug.tenancy.models import Role, StaffGroup
 from marketplace.models import AgentVersion, CertificationStatus
 from marketplace.packageformat import PackageError
@@ -140,10 +140,9 @@ def record_new_findings(
         ScanFinding.objects.bulk_create([row for row, _ in pairs])
         announced = [(r, f) for r, f in pairs if not r.known_at_certification]
         if announced:
-            record_event(
+            record_change(
                 "vulnerability_found",
-                tenant=version.tenant,
-                target=str(version),
+                version,
                 details={
                     "version": version.pk,
                     "level": run.level if run else "",
