@@ -20,7 +20,7 @@ from billing.errors import (
     SetupNotYours,
 )
 from billing.models import PaymentMethod, StripeCustomer
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change, record_event
 from edgeplug.tenancy.models import Tenant
 
 WEBHOOK_TOLERANCE_S = 300
@@ -144,13 +144,7 @@ def make_default(method: PaymentMethod, *, actor=None, request=None) -> PaymentM
     )
     method.is_default = True
     method.save(update_fields=["is_default"])
-    record_event(
-        "payment_method_default",
-        request=request,
-        actor=actor,
-        tenant=method.tenant,
-        target=str(method),
-    )
+    record_change("payment_method_default", method, actor=actor, request=request)
     return method
 
 
@@ -159,13 +153,7 @@ def remove(method: PaymentMethod, *, actor=None, request=None) -> None:
     with contextlib.suppress(stripe.InvalidRequestError):
         client().v1.payment_methods.detach(method.stripe_id)
     with transaction.atomic():
-        record_event(
-            "payment_method_removed",
-            request=request,
-            actor=actor,
-            tenant=method.tenant,
-            target=str(method),
-        )
+        record_change("payment_method_removed", method, actor=actor, request=request)
         method.delete()
 
 

@@ -20,6 +20,17 @@ STAGE_MAX_RETRIES = 5
 DATABASE_RACES = (OperationalError,)
 
 
+def _canvas_step(name: str):
+    """A bookkeeping step between stages: acks late and retries through database races."""
+    return shared_task(
+        name=name,
+        acks_late=True,
+        autoretry_for=DATABASE_RACES,
+        retry_backoff=5,
+        max_retries=STAGE_MAX_RETRIES,
+    )
+
+
 @shared_task(name=canvas.START_RUN, acks_late=True)
 def start_run(run_id: int) -> None:
     canvas.start_chain(run_id)
@@ -45,24 +56,12 @@ def run_stage(self, run_id: int, stage: str) -> str:
         raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
 
 
-@shared_task(
-    name=canvas.FAN_OUT,
-    acks_late=True,
-    autoretry_for=DATABASE_RACES,
-    retry_backoff=5,
-    max_retries=STAGE_MAX_RETRIES,
-)
+@_canvas_step(name=canvas.FAN_OUT)
 def fan_out(run_id: int) -> None:
     canvas.fan_out(run_id, validation_passed=orchestration.validation_passed(run_id))
 
 
-@shared_task(
-    name=canvas.FINALIZE_RUN,
-    acks_late=True,
-    autoretry_for=DATABASE_RACES,
-    retry_backoff=5,
-    max_retries=STAGE_MAX_RETRIES,
-)
+@_canvas_step(name=canvas.FINALIZE_RUN)
 def finalize_run(run_id: int) -> str:
     return orchestration.finalize_run(run_id)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change
 from edgeplug.tenancy.models import Tenant
 from marketplace.certified import current_certificate
 from marketplace.errors import (
@@ -243,11 +243,11 @@ def touch(device: Device) -> None:
 
 
 def _audit(action: str, device: Device, actor, request, **details) -> None:
-    record_event(
+    record_change(
         action,
-        request=request,
+        device,
         actor=actor,
-        tenant=device.tenant,
+        request=request,
         target=f"device {device.pk} {device.name}",
         details={"token_prefix": device.token_prefix, **details},
     )

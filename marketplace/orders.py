@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from billing import payments
 from billing.errors import PaymentMethodRequired, PaymentsNotConfigured
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change, record_event
 from edgeplug.errors import Conflict, Forbidden
 from edgeplug.tenancy.models import Tenant
 from marketplace import pricing
@@ -219,9 +219,9 @@ def _complete(order: Order) -> Entitlement:
         },
     )
     if created:
-        record_event(
+        record_change(
             "entitlement_granted",
-            tenant=order.tenant,
+            order,
             actor=order.created_by,
             target=f"entitlement {entitlement.pk}",
             details={"order": order.pk, "agent": order.agent_id, "seats": order.seats},
@@ -321,9 +321,9 @@ def _apply_outcome(order: Order, outcome: payments.PaymentOutcome) -> None:
                 "updated_at",
             ]
         )
-        record_event(
+        record_change(
             "order_payment_failed",
-            tenant=order.tenant,
+            order,
             target=f"order {order.pk}",
             details={"code": outcome.failure_code},
         )
@@ -356,11 +356,11 @@ def _mark_refunded(order: Order, *, actor, request, source: str) -> None:
         status_reason=f"order {order.pk} refunded",
         updated_at=timezone.now(),
     )
-    record_event(
+    record_change(
         "order_refunded",
-        request=request,
+        order,
         actor=actor,
-        tenant=order.tenant,
+        request=request,
         target=f"order {order.pk}",
         details={"amount": order.amount, "currency": order.currency, "source": source},
     )
@@ -383,9 +383,9 @@ def expire_entitlements() -> int:
                 status=EntitlementStatus.EXPIRED, status_reason="validity ended", updated_at=now
             )
             if changed:
-                record_event(
+                record_change(
                     "entitlement_expired",
-                    tenant=entitlement.tenant,
+                    entitlement,
                     target=f"entitlement {entitlement.pk}",
                     details={"agent": entitlement.agent_id},
                 )

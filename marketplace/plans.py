@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import InvalidPlan, PlanKeyExists, PlanRetired
@@ -123,11 +123,10 @@ def retire_plan(plan: PricePlan, *, actor=None, request=None) -> PricePlan:
 
 def _audit(action: str, plan: PricePlan, actor, request, **details) -> None:
     refresh_listing(plan.agent)
-    record_event(
+    record_change(
         action,
-        request=request,
+        plan,
         actor=actor,
-        tenant=plan.tenant,
-        target=str(plan),
+        request=request,
         details={"plan_id": plan.pk, "kind": plan.kind, **details},
     )

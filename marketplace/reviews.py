@@ -4,7 +4,7 @@ entitlement, one vendor reply, hidden by reviewers with a reason (audited)."""
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change, record_event
 from edgeplug.tenancy.models import Tenant
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import AlreadyReplied, NotEntitled
@@ -53,12 +53,8 @@ def reply_to_review(review: Review, text: str, *, actor=None, request=None) -> R
     review.vendor_reply_at = timezone.now()
     review.vendor_reply_by = actor
     review.save(update_fields=["vendor_reply", "vendor_reply_at", "vendor_reply_by"])
-    record_event(
-        "review_replied",
-        request=request,
-        actor=actor,
-        tenant=review.agent.tenant,
-        target=f"review {review.pk}",
+    record_change(
+        "review_replied", review.agent, actor=actor, request=request, target=f"review {review.pk}"
     )
     return review
 
@@ -70,11 +66,11 @@ def hide_review(review: Review, reason: str, *, actor=None, request=None) -> Rev
     review.hidden_reason = reason
     review.hidden_by = actor
     review.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
-    record_event(
+    record_change(
         "review_hidden",
-        request=request,
+        review,
         actor=actor,
-        tenant=review.tenant,
+        request=request,
         target=f"review {review.pk}",
         details={"reason": reason},
     )
@@ -88,12 +84,8 @@ def show_review(review: Review, *, actor=None, request=None) -> Review:
     if review.hidden_at is not None:
         review.hidden_at, review.hidden_reason, review.hidden_by = None, "", None
         review.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
-        record_event(
-            "review_shown",
-            request=request,
-            actor=actor,
-            tenant=review.tenant,
-            target=f"review {review.pk}",
+        record_change(
+            "review_shown", review, actor=actor, request=request, target=f"review {review.pk}"
         )
         refresh_listing(review.agent)
     return review

@@ -13,7 +13,7 @@ from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from edgeplug import signing
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change, record_event
 from edgeplug.tenancy.models import Tenant
 from marketplace import storage
 from marketplace.catalogue import refresh_listing
@@ -74,9 +74,7 @@ def revoke_key(key: VendorKey, *, actor=None, request=None) -> VendorKey:
         key.revoked_at = timezone.now()
         key.revoked_by = actor
         key.save(update_fields=["revoked_at", "revoked_by"])
-        record_event(
-            "vendor_key_revoked", request=request, actor=actor, tenant=key.tenant, target=key.key_id
-        )
+        record_change("vendor_key_revoked", key, actor=actor, request=request, target=key.key_id)
     return key
 
 
@@ -245,13 +243,8 @@ def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None
     version.save(update_fields=["yanked_at", "yank_reason"])
     refresh_agent_card(version.agent)
     invalidate_catalogue()
-    record_event(
-        "version_yanked",
-        request=request,
-        actor=actor,
-        tenant=version.tenant,
-        target=str(version),
-        details={"reason": reason},
+    record_change(
+        "version_yanked", version, actor=actor, request=request, details={"reason": reason}
     )
     return version
 
@@ -269,12 +262,11 @@ def delete_agent(agent: Agent, *, actor=None, request=None) -> None:
                 f"{agent.name} has certified versions and cannot be deleted: yank them instead."
             )
         names = {v.storage_name for v in versions}
-        record_event(
+        record_change(
             "agent_deleted",
-            request=request,
+            agent,
             actor=actor,
-            tenant=agent.tenant,
-            target=str(agent),
+            request=request,
             details={"versions": [v.version for v in versions]},
         )
         agent.delete()

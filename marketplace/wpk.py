@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from edgeplug import signing
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change, record_event
 from edgeplug.errors import Conflict, DomainError
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import refuse_own_tenant_review
@@ -213,11 +213,11 @@ def review_wpk(
     wpk.reviewed_at = timezone.now()
     wpk.reviewer = reviewer
     wpk.save(update_fields=["status", "review_reason", "reviewed_at", "reviewer"])
-    record_event(
+    record_change(
         f"wpk_{wpk.status}",
-        request=request,
+        wpk,
         actor=reviewer,
-        tenant=wpk.tenant,
+        request=request,
         target=f"{wpk.name}@{wpk.version}",
         details={"reason": reason},
     )

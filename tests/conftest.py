@@ -21,6 +21,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.gunicorn_server import database_url_for_test_db
+from tests.processes import stop_process
 
 # Vendors with signing keys (make_vendor, vendor) are shared by several test folders.
 pytest_plugins = ["tests.vendors"]
@@ -222,10 +223,6 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         )
     proc.media_root = workdir / "media"
     yield proc
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc)
     if proc.returncode not in (0, -signal.SIGTERM) or os.environ.get("EDGEPLUG_SHOW_WORKER_LOG"):
         print(log_path.read_text()[-20000:])

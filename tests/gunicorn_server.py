@@ -1,7 +1,6 @@
 """Start the real web server (gunicorn, several worker processes) for tests that need one."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from pathlib import Path
 import requests
 from django.conf import settings
 from django.db import connection
+
+from tests.processes import stop_process
 
 
 def free_port() -> int:
@@ -117,9 +118,4 @@ def gunicorn(workdir: Path, *, workers: int = 2, env: dict[str, str]) -> Iterato
             time.sleep(0.2)
         yield Server(url=url, access_log=access_log)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)

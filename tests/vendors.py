@@ -14,8 +14,10 @@ VENDOR_SLUG = "acme-robotics"  # the vendor named by the default test manifest
 
 
 @dataclass
-class Vendor:
-    client: APIClient
+class SigningMember:
+    """A vendor's member with a registered signing key; the client is the API's or the portal's."""
+
+    client: object
     membership: object
     keys: signing.KeyPair
     key: VendorKey
@@ -26,6 +28,11 @@ class Vendor:
 
     def sign(self, data: bytes, keys: signing.KeyPair | None = None) -> str:
         return signing.encode_b64(signing.sign_package((keys or self.keys).private_key, data))
+
+
+@dataclass
+class Vendor(SigningMember):
+    client: APIClient
 
     def upload(
         self, data: bytes, *, signature: str | None = None, key_id: str | None = None, **extra

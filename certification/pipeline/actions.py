@@ -21,7 +21,7 @@ from certification.models import CertificationRun, Level, ReviewStatus
 from certification.pipeline import levels
 from certification.pipeline.canvas import enqueue_run
 from certification.pipeline.state import end_with_error, sync_version
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change
 from edgeplug.tenancy.services import refuse_own_tenant_review
 from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.models import AgentVersion
@@ -52,12 +52,11 @@ def submit_for_certification(
     if version.is_public:
         # Certified again, it leaves the catalogue until the new run is reviewed.
         invalidate_catalogue()
-    record_event(
+    record_change(
         "certification_submitted",
-        request=request,
+        version,
         actor=actor,
-        tenant=version.tenant,
-        target=str(version),
+        request=request,
         details={"run": run.pk, "level": level},
     )
     transaction.on_commit(lambda: enqueue_run(run.pk))
@@ -97,11 +96,11 @@ def review_run(
     AgentVersion.objects.filter(pk=run.version_id).update(review_status=run.review_status)
     refresh_agent_card(run.version.agent)
     invalidate_catalogue()
-    record_event(
+    record_change(
         f"certification_{run.review_status}",
-        request=request,
+        run,
         actor=reviewer,
-        tenant=run.tenant,
+        request=request,
         target=str(run.version),
         details={"run": run.pk, "reason": run.review_reason},
     )
@@ -124,11 +123,8 @@ def sweep_stale_runs(now=None) -> int:
                 "run_timeout",
                 f"still {run.current_stage or 'queued'} after {limit_s} s",
             )
-            record_event(
-                "certification_timed_out",
-                tenant=run.tenant,
-                target=str(run.version),
-                details={"run": run.pk},
+            record_change(
+                "certification_timed_out", run, target=str(run.version), details={"run": run.pk}
             )
             swept += 1
     return swept

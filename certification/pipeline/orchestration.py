@@ -25,7 +25,7 @@ from certification.pipeline import levels
 from certification.pipeline.stages import stage_function
 from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
 from certification.pipeline.state import mark_running, sync_version
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change
 from marketplace.storage import PackageUnreadable, load_stored_package
 
 logger = logging.getLogger(__name__)
@@ -199,9 +199,9 @@ def finalize_run(run_id: int) -> str:
             update_fields=["status", "error_detail", "current_stage", "progress", "finished_at"]
         )
         sync_version(run)
-        record_event(
+        record_change(
             f"certification_{status}",
-            tenant=run.tenant,
+            run,
             target=str(run.version),
             details={"run": run.pk, "level": run.level, "detail": detail},
         )

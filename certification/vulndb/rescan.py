@@ -27,12 +27,13 @@ from certification.models import (
     ScanFinding,
 )
 from certification.pipeline import levels
+from certification.security.as_json import finding_fields
 from certification.security.errors import SecurityScanError
 from certification.security.sbom import Sbom, parse_sbom
 from certification.security.scan import VulnerabilityFinding, sbom_package_keys, scan_sbom
 from certification.vulndb import database as vulndb
 from edgeplug.accounts.models import User
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change
 from edgeplug.tenancy.models import Role, StaffGroup
 from marketplace.models import AgentVersion, CertificationStatus
 from marketplace.packageformat import PackageError
@@ -88,17 +89,12 @@ def _score(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(f"{value:.1f}")
 
 
+# What the audit event records of each newly found vulnerability.
+_AUDITED = ("advisory_id", "aliases", "component", "version", "purl", "severity", "fixed_versions")
+
+
 def _finding_details(row: ScanFinding, finding: VulnerabilityFinding) -> dict:
-    return {
-        "advisory_id": finding.advisory_id,
-        "aliases": list(finding.aliases),
-        "component": finding.component,
-        "version": finding.version,
-        "purl": finding.purl,
-        "severity": str(finding.severity),
-        "fixed_versions": list(finding.fixed_versions),
-        "blocking": row.blocking,
-    }
+    return {**finding_fields(finding, *_AUDITED), "blocking": row.blocking}
 
 
 def record_new_findings(
@@ -140,10 +136,9 @@ def record_new_findings(
         ScanFinding.objects.bulk_create([row for row, _ in pairs])
         announced = [(r, f) for r, f in pairs if not r.known_at_certification]
         if announced:
-            record_event(
+            record_change(
                 "vulnerability_found",
-                tenant=version.tenant,
-                target=str(version),
+                version,
                 details={
                     "version": version.pk,
                     "level": run.level if run else "",

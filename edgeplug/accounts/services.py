@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import segno
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -25,6 +26,7 @@ from edgeplug.accounts.lockout import lockout_message
 from edgeplug.accounts.models import User
 from edgeplug.accounts.signals import JWT_LOGIN_FLAG
 from edgeplug.audit.services import record_event
+from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Membership
 
 
@@ -91,19 +93,26 @@ def _check_otp(request, user: User, otp: str | None) -> TOTPDevice | None:
     return device
 
 
-def _choose_membership(user: User, tenant_slug: str | None) -> Membership | None:
-    memberships = Membership.objects.select_related("tenant").filter(
-        user=user, tenant__is_active=True
-    )
-    if tenant_slug:
-        membership = memberships.filter(tenant__slug=tenant_slug).first()
+def choose_membership(
+    memberships: QuerySet[Membership],
+    slug: str | None,
+    *,
+    noun: str = "tenant",
+    how: str = "with `tenant`",
+    unknown: type[DomainError] = UnknownTenant,
+) -> Membership | None:
+    """The membership a sign-in names by tenant slug, or the only one; several need a name.
+
+    The API (``tenant``) and the portal (its vendor field) word the refusals for their forms."""
+    if slug:
+        membership = memberships.filter(tenant__slug=slug).first()
         if membership is None:
-            raise UnknownTenant(f"You are not a member of a tenant called {tenant_slug!r}.")
+            raise unknown(f"You are not a member of a {noun} called {slug!r}.")
         return membership
-    memberships = list(memberships[:2])
-    if len(memberships) > 1:
-        raise TenantRequired("You belong to several tenants: say which one with `tenant`.")
-    return memberships[0] if memberships else None
+    found = list(memberships[:2])
+    if len(found) > 1:
+        raise TenantRequired(f"You belong to several {noun}s: say which one {how}.")
+    return found[0] if found else None
 
 
 def issue_token_pair(user: User, membership: Membership | None, *, mfa: bool = False) -> TokenPair:
@@ -145,7 +154,10 @@ def sign_in(
     """Check password, lockout, OTP and tenant; return a JWT pair carrying tenant and role."""
     verified = verify_sign_in(request, email=email, password=password, otp=otp)
     user, mfa = verified.user, verified.mfa
-    membership = _choose_membership(user, tenant_slug)
+    memberships = Membership.objects.select_related("tenant").filter(
+        user=user, tenant__is_active=True
+    )
+    membership = choose_membership(memberships, tenant_slug)
     pair = issue_token_pair(user, membership, mfa=mfa)
     http_request = _http_request(request)
     setattr(http_request, JWT_LOGIN_FLAG, True)

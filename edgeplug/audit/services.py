@@ -37,3 +37,24 @@ def record_event(
         request_id=request_id_var.get() if request_id_var.get() != "-" else "",
         details=details or {},
     )
+
+
+def record_change(
+    action: str,
+    obj,
+    *,
+    actor=None,
+    request=None,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Audit a write to one tenant-owned object: the event belongs to ``obj.tenant`` and names
+    the object (``str(obj)`` unless ``target`` says otherwise)."""
+    return record_event(
+        action,
+        request=request,
+        actor=actor,
+        tenant=obj.tenant,
+        target=str(obj) if target is None else target,
+        details=details,
+    )

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 
 from edgeplug.accounts.models import User
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_change, record_event
 from edgeplug.errors import Conflict, DomainError, Forbidden
 from edgeplug.tenancy.models import Membership, Role, Tenant
 
@@ -88,11 +88,11 @@ def change_role(membership: Membership, role: str, *, actor=None, request=None) 
     old = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
-    record_event(
+    record_change(
         "role_changed",
-        request=request,
+        membership,
         actor=actor,
-        tenant=membership.tenant,
+        request=request,
         target=membership.user.email,
         details={"from": old, "to": role},
     )
@@ -103,11 +103,11 @@ def change_role(membership: Membership, role: str, *, actor=None, request=None) 
 def remove_member(membership: Membership, *, actor=None, request=None) -> None:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     _ensure_other_admin(membership)
-    record_event(
+    record_change(
         "membership_removed",
-        request=request,
+        membership,
         actor=actor,
-        tenant=membership.tenant,
+        request=request,
         target=membership.user.email,
         details={"role": membership.role},
     )

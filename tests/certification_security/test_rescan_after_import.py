@@ -6,16 +6,15 @@ from smtplib import SMTPException
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.utils import timezone
 
-from certification.models import CertificationResult, CertificationRun, ScanFinding
+from certification.models import CertificationResult, ScanFinding
 from certification.pipeline.stages import security
 from certification.vulndb import rescan
 from certification.vulndb.tasks import rescan_certified_versions
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import AgentVersion
 from marketplace.storage import delete_package
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import CertificationRunFactory, MembershipFactory, UserFactory
 from tests.security import advisories
 
 from .conftest import (
@@ -42,14 +41,8 @@ def certified(vendor):
         body = vendor.upload(data).json()
         version = AgentVersion.objects.get(pk=body["version"]["id"])
         outcome = security.run(stage_context(data, level))
-        run = CertificationRun.objects.create(
-            version=version,
-            tenant=version.tenant,
-            level=level,
-            status="passed",
-            pipeline_version="1",
-            stages=["validation", "security"],
-            finished_at=timezone.now(),
+        run = CertificationRunFactory(
+            version=version, level=level, stages=["validation", "security"]
         )
         CertificationResult.objects.create(
             run=run,

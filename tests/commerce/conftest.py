@@ -196,14 +196,18 @@ def certificate(published):
     return certificate
 
 
-def buy_free(client, agent, make_plan, key="free-order"):
-    plan = make_plan("free")
-    response = client.post(
+def place_order(client, agent, plan, key: str, seats: int = 1):
+    """POST /api/v1/orders as a customer does; ``agent`` and ``plan`` are objects or ids."""
+    return client.post(
         "/api/v1/orders",
-        {"agent": agent.pk, "plan": plan.pk, "seats": 1},
+        {"agent": getattr(agent, "pk", agent), "plan": getattr(plan, "pk", plan), "seats": seats},
         format="json",
         HTTP_IDEMPOTENCY_KEY=key,
     )
+
+
+def buy_free(client, agent, make_plan, key="free-order"):
+    response = place_order(client, agent, make_plan("free"), key)
     assert response.status_code == 201, response.json()
     return response.json()
 

@@ -8,11 +8,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from certification.certificates.issuing import issue_certificate
-from certification.models import CertificationResult, CertificationRun
+from certification.models import CertificationResult
 from marketplace import plans
 from marketplace.catalogue import refresh_listing
 from marketplace.models import AgentVersion, Review
-from tests.commerce.conftest import publish
+from tests.commerce.conftest import place_order, publish
+from tests.factories import CertificationRunFactory
 from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
@@ -43,14 +44,8 @@ def list_agent(
         )
     ).json()
     version = publish(AgentVersion.objects.get(pk=body["version"]["id"]))
-    run = CertificationRun.objects.create(
-        version=version,
-        tenant=version.tenant,
-        level=level,
-        status="passed",
-        pipeline_version="1",
-        stages=["performance", "simulation"],
-        finished_at=timezone.now(),
+    run = CertificationRunFactory(
+        version=version, level=level, stages=["performance", "simulation"]
     )
     results = [
         CertificationResult.objects.create(
@@ -180,12 +175,7 @@ def test_sorts(shelf, member_client):
     assert len(names(client, "sort=newest")) == 3
     buyer, _ = member_client("admin")
     free = shelf["valve"].plans.get()
-    bought = buyer.post(
-        "/api/v1/orders",
-        {"agent": shelf["valve"].pk, "plan": free.pk, "seats": 1},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="popular",
-    )
+    bought = place_order(buyer, shelf["valve"], free, "popular")
     assert bought.status_code == 201
     assert names(client, "sort=popularity")[0] == "valve-guard"
 

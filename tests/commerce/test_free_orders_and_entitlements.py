@@ -1,21 +1,18 @@
 """A free plan is bought at once; the entitlement keeps the terms bought, in its tenant only."""
 
+from functools import partial
+
 import pytest
 
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Role
 from marketplace.models import Entitlement
+from tests.commerce.conftest import place_order
 
 pytestmark = pytest.mark.django_db
 
 
-def buy(client, agent, plan, key="k", seats=2):
-    return client.post(
-        "/api/v1/orders",
-        {"agent": agent.pk, "plan": plan.pk, "seats": seats},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=key,
-    )
+buy = partial(place_order, key="k", seats=2)
 
 
 def test_free_order_completes_at_once_with_an_entitlement(customer, agent, make_plan):

@@ -7,17 +7,12 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from marketplace.models import Entitlement, Order
+from tests.commerce.conftest import place_order
 
 pytestmark = pytest.mark.django_db
 
 
-def buy(client, agent, plan, key, seats=1):
-    return client.post(
-        "/api/v1/orders",
-        {"agent": agent.pk, "plan": plan.pk, "seats": seats},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=key,
-    )
+buy = place_order
 
 
 def test_same_key_and_body_returns_the_same_order(customer, agent, make_plan):

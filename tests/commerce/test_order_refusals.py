@@ -1,21 +1,18 @@
 """Every refused order says why with its own code, and writes nothing."""
 
+from functools import partial
+
 import pytest
 from django.utils import timezone
 
 from edgeplug.tenancy.models import Role
 from marketplace.models import AgentVersion, Entitlement, Order
+from tests.commerce.conftest import place_order
 
 pytestmark = pytest.mark.django_db
 
 
-def order(client, agent, plan, key="key-1", seats=1):
-    return client.post(
-        "/api/v1/orders",
-        {"agent": agent.pk if hasattr(agent, "pk") else agent, "plan": plan, "seats": seats},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=key,
-    )
+order = partial(place_order, key="key-1")
 
 
 def assert_refused(response, status, code):

@@ -1,9 +1,11 @@
 """One-time plans are charged off-session on the saved card through Stripe (localstripe)."""
 
+from functools import partial
+
 import pytest
 
 from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import save_card, stripe_client
+from tests.commerce.conftest import place_order, save_card, stripe_client
 
 pytestmark = pytest.mark.django_db
 
@@ -11,13 +13,7 @@ DECLINED_ON_CHARGE = "4000000000000341"
 NEEDS_3DS = "4000002760003184"
 
 
-def buy(client, agent, plan, key="order-1", seats=3):
-    return client.post(
-        "/api/v1/orders",
-        {"agent": agent.pk, "plan": plan.pk, "seats": seats},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=key,
-    )
+buy = partial(place_order, key="order-1", seats=3)
 
 
 def test_one_time_plan_is_charged_and_entitles(stripe_on, customer, agent, make_plan):

@@ -4,7 +4,7 @@ import pytest
 
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import admin_client, save_card, stripe_client
+from tests.commerce.conftest import admin_client, place_order, save_card, stripe_client
 
 pytestmark = pytest.mark.django_db
 
@@ -16,12 +16,7 @@ def paid_order(stripe_on, customer, agent, make_plan):
     client, _ = customer
     plan = make_plan("one_time", currency="USD", amount=1900)
     save_card(client)
-    body = client.post(
-        "/api/v1/orders",
-        {"agent": agent.pk, "plan": plan.pk, "seats": 1},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="paid",
-    ).json()
+    body = place_order(client, agent, plan, "paid").json()
     assert body["status"] == "completed"
     return Order.objects.get(pk=body["id"])
 

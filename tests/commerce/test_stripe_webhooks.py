@@ -7,7 +7,14 @@ from django.db import connection
 
 from billing.models import WebhookEvent
 from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import authenticate, event, save_card, signed_webhook, stripe_client
+from tests.commerce.conftest import (
+    authenticate,
+    event,
+    place_order,
+    save_card,
+    signed_webhook,
+    stripe_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -17,12 +24,7 @@ def pending_3ds_order(stripe_on, customer, agent, make_plan):
     client, _ = customer
     plan = make_plan("one_time", currency="USD", amount=1000)
     save_card(client, "4000002760003184")
-    body = client.post(
-        "/api/v1/orders",
-        {"agent": agent.pk, "plan": plan.pk, "seats": 1},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="3ds",
-    ).json()
+    body = place_order(client, agent, plan, "3ds").json()
     assert body["status"] == "requires_action"
     return body
 
@@ -79,12 +81,7 @@ def test_refund_event_revokes_the_entitlement(stripe_on, customer, agent, make_p
     client, _ = customer
     plan = make_plan("one_time", currency="USD", amount=1000)
     save_card(client)
-    body = client.post(
-        "/api/v1/orders",
-        {"agent": agent.pk, "plan": plan.pk, "seats": 1},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="r",
-    ).json()
+    body = place_order(client, agent, plan, "r").json()
     stripe_client().v1.refunds.create(params={"payment_intent": body["payment_intent_id"]})
     charge = {"id": "ch_x", "object": "charge", "payment_intent": body["payment_intent_id"]}
     assert signed_webhook(api, event("evt_refund", "charge.refunded", charge)).status_code == 200

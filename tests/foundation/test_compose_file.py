@@ -22,20 +22,25 @@ def _compose_command() -> list[str] | None:
     return None
 
 
-@pytest.mark.skipif(
-    _compose_command() is None,
-    reason="neither docker-compose nor the docker compose plugin is installed",
-)
-def test_compose_config_parses_and_has_every_service_with_a_healthcheck():
-    env = {**os.environ, "SECRET_KEY": "s", "POSTGRES_PASSWORD": "p"}
-    result = subprocess.run(
-        [*_compose_command(), "config"],
+def _compose_config(command: list[str], env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*command, "config"],
         cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+    )
+
+
+@pytest.mark.skipif(
+    _compose_command() is None,
+    reason="neither docker-compose nor the docker compose plugin is installed",
+)
+def test_compose_config_parses_and_has_every_service_with_a_healthcheck():
+    result = _compose_config(
+        _compose_command(), {**os.environ, "SECRET_KEY": "s", "POSTGRES_PASSWORD": "p"}
     )
     assert result.returncode == 0, result.stderr
     import yaml
@@ -52,14 +57,6 @@ def test_compose_refuses_to_start_without_secrets():
     if command is None:
         pytest.skip("neither docker-compose nor the docker compose plugin is installed")
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "POSTGRES_PASSWORD")}
-    result = subprocess.run(
-        [*command, "config"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _compose_config(command, env)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr or "POSTGRES_PASSWORD" in result.stderr

@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -16,8 +15,10 @@ import requests
 from django.conf import settings
 
 from edgeplug import signing
+from edgeplug.core.processes import celery_command
 from tests.certification.conftest import model_package
 from tests.gunicorn_server import gunicorn
+from tests.processes import stop_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.worker]
 TENANT = "acme-sensors"  # created by seed_demo, a vendor tenant
@@ -54,20 +55,7 @@ def celery_worker(var: Path, **env):
     log_path = var / "worker.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "edgeplug",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            celery_command("worker", "--concurrency", "2", "--without-gossip", "--without-mingle"),
             cwd=settings.BASE_DIR,
             env=_env(var, **env),
             stdout=log,
@@ -77,12 +65,7 @@ def celery_worker(var: Path, **env):
     try:
         yield proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 class Vendor:

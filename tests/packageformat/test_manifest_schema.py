@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from jsonschema import Draft202012Validator
 
 from marketplace.packageformat import manifest_schema, manifest_schema_bytes
@@ -48,20 +49,12 @@ def test_every_object_schema_refuses_unknown_properties():
     assert open_objects == []
 
 
-def test_every_free_string_has_a_max_length():
+@pytest.mark.parametrize(("kind", "bound"), [("string", "maxLength"), ("array", "maxItems")])
+def test_every_free_string_and_array_is_bounded(kind, bound):
     unbounded = [
         path
         for path, node in _subschemas(manifest_schema())
-        if node.get("type") == "string" and "maxLength" not in node
-    ]
-    assert unbounded == []
-
-
-def test_every_array_has_a_max_items():
-    unbounded = [
-        path
-        for path, node in _subschemas(manifest_schema())
-        if node.get("type") == "array" and "maxItems" not in node
+        if node.get("type") == kind and bound not in node
     ]
     assert unbounded == []
 

@@ -9,26 +9,20 @@ from edgeplug import signing
 from marketplace.models import VendorKey
 from tests.conftest import totp_now
 from tests.factories import PASSWORD, MembershipFactory, TOTPDeviceFactory, UserFactory
-from tests.vendors import VENDOR_SLUG
+from tests.vendors import VENDOR_SLUG, SigningMember
 
 
 @dataclass
-class PortalVendor:
+class PortalVendor(SigningMember):
     client: Client
-    membership: object
-    keys: signing.KeyPair
-    key: VendorKey
-
-    @property
-    def tenant(self):
-        return self.membership.tenant
 
     @property
     def user(self):
         return self.membership.user
 
-    def sign(self, data: bytes) -> bytes:
-        return signing.encode_b64(signing.sign_package(self.keys.private_key, data)).encode()
+    def sign(self, data: bytes, keys: signing.KeyPair | None = None) -> bytes:
+        """The signature file's bytes, as the upload form takes them."""
+        return super().sign(data, keys).encode()
 
 
 def portal_sign_in(client: Client, user, device=None, **extra):

@@ -29,7 +29,7 @@ class FindingKind:
 
 
 def _vulnerability() -> dict[str, Any]:
-    return security._vulnerability_finding(
+    return security.finding_json(
         VulnerabilityFinding(
             component="tflite-micro",
             version="0.1.0",
@@ -129,7 +129,7 @@ FINDING_KINDS: dict[str, FindingKind] = {
     ),
     "license": FindingKind(
         "security",
-        security._license_finding(
+        security.finding_json(
             LicenseFinding(
                 code="license_denied",
                 component="libfoo",
@@ -144,7 +144,7 @@ FINDING_KINDS: dict[str, FindingKind] = {
     ),
     "component_issue": FindingKind(
         "security",
-        security._issue_finding(
+        security.finding_json(
             ComponentIssue(
                 code="purl_missing",
                 component="vendored-dsp",

@@ -49,6 +49,11 @@ class StageOutcome:
     error_code: str = ""
 
     @classmethod
+    def failed(cls, error_code: str, logs: str, **extra: Any) -> "StageOutcome":
+        """The package fails the stage, for the reason ``error_code`` names."""
+        return cls("fail", logs=logs, error_code=error_code, **extra)
+
+    @classmethod
     def skipped(cls, reason: str) -> "StageOutcome":
         return cls("skipped", logs=reason, findings=[{"kind": "skipped", "reason": reason}])
 

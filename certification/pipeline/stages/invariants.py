@@ -13,10 +13,9 @@ from certification.tflm.sandbox import ModelSandbox, SandboxError
 def run(ctx: StageContext) -> StageOutcome:
     specs = ctx.manifest.get("invariants") or []
     if not specs:
-        return StageOutcome(
-            "fail",
-            logs="The manifest declares no invariants; at least one is required for certification.",
-            error_code="no_invariants",
+        return StageOutcome.failed(
+            "no_invariants",
+            "The manifest declares no invariants; at least one is required for certification.",
         )
     examples = ctx.thresholds.invariant_examples
     sandbox = ModelSandbox(ctx.file("model"), sandbox_limits(ctx.thresholds))
@@ -27,10 +26,9 @@ def run(ctx: StageContext) -> StageOutcome:
     except SandboxError as exc:
         if exc.code == "sandbox_unavailable":
             raise InfrastructureError(exc.detail) from exc
-        return StageOutcome(
-            "fail",
-            logs=f"{exc.detail}\n{exc.log_tail}".strip(),
-            error_code=exc.code,
+        return StageOutcome.failed(
+            exc.code,
+            f"{exc.detail}\n{exc.log_tail}".strip(),
             findings=[{"kind": exc.code, "detail": exc.detail}],
         )
     finally:
@@ -46,11 +44,10 @@ def run(ctx: StageContext) -> StageOutcome:
     lines = [f"{'PASS' if o.passed else 'FAIL'} {o.kind}: {o.message}" for o in outcomes]
     if failed:
         codes = {o.error_code for o in failed if o.error_code}
-        return StageOutcome(
-            "fail",
-            logs="\n".join(lines),
+        return StageOutcome.failed(
+            next(iter(codes)) if len(codes) == 1 else "invariant_violated",
+            "\n".join(lines),
             metrics=metrics,
             findings=[o.to_json() for o in failed],
-            error_code=next(iter(codes)) if len(codes) == 1 else "invariant_violated",
         )
     return StageOutcome("pass", logs="\n".join(lines), metrics=metrics)

@@ -22,7 +22,7 @@ def run(ctx: StageContext) -> StageOutcome:
             ctx.file("model"), target["core"], target["clock_mhz"], sandbox_limits(ctx.thresholds)
         )
     except UnknownCore as exc:
-        return StageOutcome("fail", logs=str(exc), error_code="unknown_core")
+        return StageOutcome.failed("unknown_core", str(exc))
     if report.error_code == "sandbox_unavailable":
         raise InfrastructureError(report.error_detail)
     metrics = {
@@ -41,11 +41,10 @@ def run(ctx: StageContext) -> StageOutcome:
             host_latency_label="host-only",
         )
     if report.error_code:
-        return StageOutcome(
-            "fail",
-            logs=report.error_detail,
+        return StageOutcome.failed(
+            report.error_code,
+            report.error_detail,
             metrics=metrics,
-            error_code=report.error_code,
             findings=[{"kind": report.error_code, "detail": report.error_detail}],
         )
     checks = check_budgets(
@@ -67,11 +66,10 @@ def run(ctx: StageContext) -> StageOutcome:
         lines += [f"note: {n}" for n in report.estimate.notes]
     failed = [c for c in checks if not c.passed]
     if failed:
-        return StageOutcome(
-            "fail",
-            logs="\n".join(lines),
+        return StageOutcome.failed(
+            "budget_exceeded",
+            "\n".join(lines),
             metrics=metrics,
             findings=[asdict(c) for c in failed],
-            error_code="budget_exceeded",
         )
     return StageOutcome("pass", logs="\n".join(lines), metrics=metrics)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from certification.pipeline.stages.base import StageContext, StageOutcome
+from certification.security.as_json import finding_fields
 from certification.security.errors import OsvRecordInvalid, PolicyInvalid, SbomError
 from certification.security.licenses import LicenseFinding
 from certification.security.policy import SecurityPolicy
@@ -76,48 +77,16 @@ def _issue_line(issue: ComponentIssue) -> str:
     )
 
 
-def _vulnerability_finding(finding: VulnerabilityFinding) -> dict[str, Any]:
-    return {
-        "kind": "vulnerability",
-        "component": finding.component,
-        "version": finding.version,
-        "purl": finding.purl,
-        "advisory_id": finding.advisory_id,
-        "aliases": list(finding.aliases),
-        "severity": str(finding.severity),
-        "score": finding.score,
-        "severity_source": finding.severity_source,
-        "vector": finding.vector,
-        "fixed_versions": list(finding.fixed_versions),
-        "summary": finding.summary,
-        "blocking": finding.blocking,
-        "approximate": finding.approximate,
-    }
+_KIND = {
+    VulnerabilityFinding: "vulnerability",
+    LicenseFinding: "license",
+    ComponentIssue: "component_issue",
+}
 
 
-def _license_finding(finding: LicenseFinding) -> dict[str, Any]:
-    return {
-        "kind": "license",
-        "code": finding.code,
-        "component": finding.component,
-        "version": finding.version,
-        "purl": finding.purl,
-        "license": finding.license,
-        "detail": finding.detail,
-        "blocking": finding.blocking,
-    }
-
-
-def _issue_finding(issue: ComponentIssue) -> dict[str, Any]:
-    return {
-        "kind": "component_issue",
-        "code": issue.code,
-        "component": issue.component,
-        "version": issue.version,
-        "purl": issue.purl,
-        "detail": issue.detail,
-        "blocking": issue.blocking,
-    }
+def finding_json(finding: VulnerabilityFinding | LicenseFinding | ComponentIssue) -> dict[str, Any]:
+    """A finding as the stage result stores it: its kind, then its fields."""
+    return {"kind": _KIND[type(finding)], **finding_fields(finding)}
 
 
 def highest_severity(findings: tuple[VulnerabilityFinding, ...]) -> str:
@@ -139,10 +108,9 @@ def _policy_line(policy: SecurityPolicy) -> str:
 def _sbom_refused(exc: SbomError) -> StageOutcome:
     errors = list(getattr(exc, "errors", ()))
     logs = "\n".join([f"The SBOM was refused ({exc.code}): {exc.detail}", *errors])
-    return StageOutcome(
-        "fail",
-        logs=logs,
-        error_code=exc.code,
+    return StageOutcome.failed(
+        exc.code,
+        logs,
         findings=[{"kind": exc.code, "detail": exc.detail, "errors": errors, "blocking": True}],
     )
 
@@ -167,9 +135,10 @@ def _outcome(
     logs += [vulnerability_line(f) for f in report.findings]
     logs += [_license_line(f) for f in report.license_findings]
     logs += [_issue_line(i) for i in report.component_issues]
-    findings += [_vulnerability_finding(f) for f in report.findings]
-    findings += [_license_finding(f) for f in report.license_findings]
-    findings += [_issue_finding(i) for i in report.component_issues]
+    findings += [
+        finding_json(f)
+        for f in (*report.findings, *report.license_findings, *report.component_issues)
+    ]
     if report.passed:
         logs.append(f"PASS: nothing blocks the {policy.level} security gate.")
     else:
@@ -201,10 +170,9 @@ def _outcome(
 def run(ctx: StageContext) -> StageOutcome:
     data = ctx.file("sbom")
     if data is None:
-        return StageOutcome(
-            "fail",
-            logs="The package has no SBOM: the manifest must name it in sbom.file.",
-            error_code="sbom_missing",
+        return StageOutcome.failed(
+            "sbom_missing",
+            "The package has no SBOM: the manifest must name it in sbom.file.",
             findings=[{"kind": "sbom_missing", "blocking": True}],
         )
     try:

@@ -73,10 +73,8 @@ def run(ctx: StageContext) -> StageOutcome:
     manifest = ctx.manifest
     firmware = ctx.file("firmware")
     if firmware is None:
-        return StageOutcome(
-            "fail",
-            logs="The hardware level needs firmware in the package.",
-            error_code="firmware_missing",
+        return StageOutcome.failed(
+            "firmware_missing", "The hardware level needs firmware in the package."
         )
     model = manifest["model"]
     in_dtype, out_dtype = Dtype(model["input"]["dtype"]), Dtype(model["output"]["dtype"])
@@ -86,7 +84,7 @@ def run(ctx: StageContext) -> StageOutcome:
         with ModelSandbox(ctx.file("model"), sandbox_limits(ctx.thresholds)) as sandbox:
             reference = sandbox.run(vectors, raw=True)
     except SandboxError as exc:
-        return StageOutcome("fail", logs=exc.detail, error_code=exc.code)
+        return StageOutcome.failed(exc.code, exc.detail)
     inputs = [_encode(v, in_dtype) for v in vectors]
     references = [_encode(r.raw, out_dtype) for r in reference]
     simulator = backend()
@@ -169,5 +167,5 @@ def run(ctx: StageContext) -> StageOutcome:
     )
     if findings:
         code = "firmware_mismatch" if not report.equal else "latency_exceeded"
-        return StageOutcome("fail", logs=logs, metrics=metrics, findings=findings, error_code=code)
+        return StageOutcome.failed(code, logs, metrics=metrics, findings=findings)
     return StageOutcome("pass", logs=logs, metrics=metrics)

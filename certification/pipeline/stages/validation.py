@@ -26,7 +26,7 @@ def _tensor_mismatches(kind: str, declared: dict, actual) -> list[dict]:
 def run(ctx: StageContext) -> StageOutcome:
     if ctx.package is None:
         exc = ctx.package_error
-        return StageOutcome("fail", logs=exc.detail, error_code=exc.code, findings=[exc.as_dict()])
+        return StageOutcome.failed(exc.code, exc.detail, findings=[exc.as_dict()])
     package = ctx.package
     manifest = package.manifest
     model = package.read(manifest["model"]["file"])
@@ -39,11 +39,10 @@ def run(ctx: StageContext) -> StageOutcome:
     if not inspection.ok:
         if inspection.error_code == "sandbox_unavailable":
             raise InfrastructureError(inspection.error_detail)
-        return StageOutcome(
-            "fail",
-            logs=f"{inspection.error_detail}\n{inspection.log_tail}".strip(),
+        return StageOutcome.failed(
+            inspection.error_code or "model_invalid",
+            f"{inspection.error_detail}\n{inspection.log_tail}".strip(),
             metrics=metrics,
-            error_code=inspection.error_code or "model_invalid",
             findings=[{"kind": inspection.error_code, "detail": inspection.error_detail}],
         )
     description = inspection.description
@@ -58,12 +57,11 @@ def run(ctx: StageContext) -> StageOutcome:
         "input", manifest["model"]["input"], description.inputs[0]
     ) + _tensor_mismatches("output", manifest["model"]["output"], description.outputs[0])
     if findings:
-        return StageOutcome(
-            "fail",
-            logs="The model does not match its manifest.",
+        return StageOutcome.failed(
+            "model_mismatch",
+            "The model does not match its manifest.",
             metrics=metrics,
             findings=findings,
-            error_code="model_mismatch",
         )
     return StageOutcome(
         "pass",

@@ -9,8 +9,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from edgeplug.accounts.errors import AuthError, TenantRequired
+from edgeplug.accounts.errors import AuthError
 from edgeplug.accounts.services import (
+    choose_membership,
     confirm_totp_enrolment,
     start_totp_enrolment,
     verify_sign_in,
@@ -39,16 +40,13 @@ def _next_url(request) -> str:
 
 
 def _choose_vendor(user, slug: str):
-    memberships = vendor_memberships(user)
-    if slug:
-        membership = memberships.filter(tenant__slug=slug).first()
-        if membership is None:
-            raise AuthError(f"You are not a member of a vendor called {slug!r}.")
-        return membership
-    found = list(memberships[:2])
-    if len(found) > 1:
-        raise TenantRequired("You belong to several vendors: say which one under Vendor account.")
-    return found[0] if found else None
+    return choose_membership(
+        vendor_memberships(user),
+        slug,
+        noun="vendor",
+        how="under Vendor account",
+        unknown=AuthError,
+    )
 
 
 @require_http_methods(["GET", "POST"])

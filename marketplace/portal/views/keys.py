@@ -1,15 +1,14 @@
 """Signing keys: the list with fingerprints, register (paste or upload), revoke (confirmed)."""
 
-from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from edgeplug.errors import DomainError
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
 from marketplace.models import VendorKey
 from marketplace.portal.access import PUBLISHER_ROLES, vendor_page
 from marketplace.portal.forms import KeyForm
+from marketplace.portal.outcomes import perform, render_form
 
 
 @require_http_methods(["GET", "POST"])
@@ -18,29 +17,19 @@ def keys(request):
     form = KeyForm(request.POST or None, request.FILES or None)
     error = None
     if request.method == "POST" and form.is_valid():
-        try:
-            key = services.register_key(
-                request.tenant,
-                form.cleaned_data["public_key"],
-                name=form.cleaned_data["name"],
-                actor=request.user,
-                request=request,
-            )
-        except DomainError as exc:
-            error = exc
-        else:
-            messages.success(request, f"Key {key.key_id} is registered.")
+        outcome = perform(
+            request,
+            services.register_key,
+            request.tenant,
+            form.cleaned_data["public_key"],
+            name=form.cleaned_data["name"],
+            success=lambda key: f"Key {key.key_id} is registered.",
+        )
+        if outcome.error is None:
             return redirect("portal:keys")
-    return render(
-        request,
-        "portal/keys.html",
-        {
-            "form": form,
-            "error": error,
-            "keys": for_request(VendorKey.objects.select_related("created_by"), request),
-        },
-        status=error.status if error else (400 if form.errors else 200),
-    )
+        error = outcome.error
+    keys = for_request(VendorKey.objects.select_related("created_by"), request)
+    return render_form(request, "portal/keys.html", {"keys": keys}, form=form, error=error)
 
 
 @require_http_methods(["GET", "POST"])
@@ -48,7 +37,7 @@ def keys(request):
 def revoke(request, key_id):
     key = get_for_request(VendorKey.objects.all(), request, key_id=key_id)
     if request.method == "POST":
-        services.revoke_key(key, actor=request.user, request=request)
-        messages.success(request, f"Key {key.key_id} is revoked; it can no longer sign uploads.")
+        success = f"Key {key.key_id} is revoked; it can no longer sign uploads."
+        perform(request, services.revoke_key, key, success=success)
         return redirect("portal:keys")
     return render(request, "portal/key_revoke.html", {"key": key})

@@ -1,18 +1,19 @@
 """An agent's price plans: list, create, retire, and a calculator that prices a month of
 agent-hours with the same pricing module billing uses."""
 
-from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from edgeplug.errors import DomainError
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import plans as plan_actions
 from marketplace import pricing
 from marketplace.models import Agent, PlanKind, PricePlan
 from marketplace.portal.access import PUBLISHER_ROLES, vendor_page
+from marketplace.portal.outcomes import perform, render_form
 from marketplace.portal.plan_text import describe_plan
 from marketplace.portal.price_forms import CalculatorForm, PlanForm
+
+PLAN_FIELDS = ("key", "name", "kind", "currency", "amount", "terms")
 
 
 def _quote(form: CalculatorForm, metered) -> pricing.Breakdown | None:
@@ -41,24 +42,16 @@ def pricing_page(request, agent_id):
     form = PlanForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            plan = plan_actions.create_plan(
-                agent,
-                key=data["key"],
-                name=data["name"],
-                kind=data["kind"],
-                currency=data["currency"],
-                amount=data["amount"],
-                terms=data["terms"],
-                actor=request.user,
-                request=request,
-            )
-        except DomainError as exc:
-            error = exc
-        else:
-            messages.success(request, f"Plan {plan.name} is offered.")
+        outcome = perform(
+            request,
+            plan_actions.create_plan,
+            agent,
+            **{f: form.cleaned_data[f] for f in PLAN_FIELDS},
+            success=lambda plan: f"Plan {plan.name} is offered.",
+        )
+        if outcome.error is None:
             return redirect("portal:pricing", agent_id=agent.pk)
+        error = outcome.error
     current = list(agent.plans.filter(is_current=True).order_by("key"))
     metered = [p for p in current if p.kind == PlanKind.METERED and p.retired_at is None]
     calculator = CalculatorForm(request.GET if "hours" in request.GET else None, plans=metered)
@@ -66,22 +59,19 @@ def pricing_page(request, agent_id):
     context = {
         "agent": agent,
         "plans": [(p, describe_plan(p)) for p in current],
-        "form": form,
-        "error": error,
         "calculator": calculator,
         "has_metered": bool(metered),
         "breakdown": breakdown,
         "lines": _lines(breakdown) if breakdown else [],
         "total": pricing.format_amount(breakdown.total, breakdown.currency) if breakdown else "",
     }
-    status = error.status if error else (400 if form.errors else 200)
-    return render(request, "portal/pricing.html", context, status=status)
+    return render_form(request, "portal/pricing.html", context, form=form, error=error)
 
 
 @require_POST
 @vendor_page(roles=PUBLISHER_ROLES)
 def retire(request, agent_id, plan_id):
     plan = get_for_request(PricePlan.objects.all(), request, agent_id=agent_id, pk=plan_id)
-    plan_actions.retire_plan(plan, actor=request.user, request=request)
-    messages.success(request, f"Plan {plan.name} is retired: no new orders; holders keep it.")
+    success = f"Plan {plan.name} is retired: no new orders; holders keep it."
+    perform(request, plan_actions.retire_plan, plan, success=success)
     return redirect("portal:pricing", agent_id=agent_id)

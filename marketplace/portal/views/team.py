@@ -1,19 +1,29 @@
 """The team: members and their roles, managed by the vendor's admins through the tenancy
 actions (the last admin cannot leave or lose the role)."""
 
-from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from edgeplug.accounts.models import User
-from edgeplug.errors import DomainError, NotFound
+from edgeplug.errors import NotFound
 from edgeplug.tenancy import services as tenancy
 from edgeplug.tenancy.models import Membership, Role
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import MemberForm, RoleForm
+from marketplace.portal.outcomes import perform, perform_and_flash, render_form
 
 ADMINS = (Role.ADMIN,)
+
+
+def _add_member(tenant, email: str, role: str, *, actor, request) -> Membership:
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        raise NotFound(
+            "No EdgePlug account uses that email: ask them to create one first.",
+            code="unknown_user",
+        )
+    return tenancy.add_member(tenant, user, role, actor=actor, request=request)
 
 
 def _members(request):
@@ -26,34 +36,22 @@ def team(request):
     form = MemberForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
-        try:
-            user = User.objects.filter(email__iexact=form.cleaned_data["email"]).first()
-            if user is None:
-                raise NotFound(
-                    "No EdgePlug account uses that email: ask them to create one first.",
-                    code="unknown_user",
-                )
-            tenancy.add_member(
-                request.tenant,
-                user,
-                form.cleaned_data["role"],
-                actor=request.user,
-                request=request,
-            )
-        except DomainError as exc:
-            error = exc
-        else:
-            messages.success(request, f"{user.email} joined as {form.cleaned_data['role']}.")
+        role = form.cleaned_data["role"]
+        outcome = perform(
+            request,
+            _add_member,
+            request.tenant,
+            form.cleaned_data["email"],
+            role,
+            success=lambda membership: f"{membership.user.email} joined as {role}.",
+        )
+        if outcome.error is None:
             return redirect("portal:team")
+        error = outcome.error
     members = [
         (m, RoleForm(initial={"role": m.role}, prefix=f"m{m.pk}")) for m in _members(request)
     ]
-    return render(
-        request,
-        "portal/team.html",
-        {"form": form, "error": error, "members": members},
-        status=error.status if error else (400 if form.errors else 200),
-    )
+    return render_form(request, "portal/team.html", {"members": members}, form=form, error=error)
 
 
 @require_POST
@@ -64,16 +62,9 @@ def change_role(request, pk):
     )
     form = RoleForm(request.POST, prefix=f"m{membership.pk}")
     if form.is_valid():
-        try:
-            tenancy.change_role(
-                membership, form.cleaned_data["role"], actor=request.user, request=request
-            )
-        except DomainError as exc:
-            messages.error(request, f"{exc.code}: {exc.detail}")
-        else:
-            messages.success(
-                request, f"{membership.user.email} is now {form.cleaned_data['role']}."
-            )
+        role = form.cleaned_data["role"]
+        success = f"{membership.user.email} is now {role}."
+        perform_and_flash(request, tenancy.change_role, membership, role, success=success)
     return redirect("portal:team")
 
 
@@ -83,10 +74,6 @@ def remove_member(request, pk):
     membership = get_for_request(
         Membership.objects.select_related("user", "tenant"), request, pk=pk
     )
-    try:
-        tenancy.remove_member(membership, actor=request.user, request=request)
-    except DomainError as exc:
-        messages.error(request, f"{exc.code}: {exc.detail}")
-    else:
-        messages.success(request, f"{membership.user.email} left the team.")
+    success = f"{membership.user.email} left the team."
+    perform_and_flash(request, tenancy.remove_member, membership, success=success)
     return redirect("portal:team")

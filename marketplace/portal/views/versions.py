@@ -12,12 +12,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from certification.models import Certificate, CertificationRun
 from certification.pipeline.actions import submit_for_certification
-from edgeplug.errors import DomainError
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
 from marketplace.models import Agent, AgentVersion
 from marketplace.portal.access import PUBLISHER_ROLES, can_publish, vendor_page
 from marketplace.portal.forms import CertifyForm, YankForm
+from marketplace.portal.outcomes import perform_and_flash
 from marketplace.portal.runs import run_view
 from marketplace.portal.views.uploads import version_url
 from marketplace.versioning import newest_first
@@ -113,14 +113,9 @@ def yank(request, agent_id, version):
     item = _version(request, agent_id, version)
     form = YankForm(request.POST)
     if form.is_valid():
-        try:
-            services.yank_version(
-                item, form.cleaned_data["reason"], actor=request.user, request=request
-            )
-        except DomainError as exc:
-            messages.error(request, f"{exc.code}: {exc.detail}")
-        else:
-            messages.success(request, f"{item} is yanked: customers no longer see it.")
+        success = f"{item} is yanked: customers no longer see it."
+        reason = form.cleaned_data["reason"]
+        perform_and_flash(request, services.yank_version, item, reason, success=success)
     else:
         messages.error(request, "Say why you yank this version.")
     return redirect(version_url(item))
@@ -132,12 +127,11 @@ def certify(request, agent_id, version):
     item = _version(request, agent_id, version)
     form = CertifyForm(request.POST)
     if form.is_valid():
-        try:
-            run = submit_for_certification(
-                item, form.cleaned_data["level"], actor=request.user, request=request
-            )
-        except DomainError as exc:
-            messages.error(request, f"{exc.code}: {exc.detail}")
-        else:
-            messages.success(request, f"Run {run.pk} is queued.")
+        perform_and_flash(
+            request,
+            submit_for_certification,
+            item,
+            form.cleaned_data["level"],
+            success=lambda run: f"Run {run.pk} is queued.",
+        )
     return redirect(version_url(item))

@@ -3,16 +3,15 @@
 import json
 
 from django.conf import settings
-from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from edgeplug.errors import DomainError
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import wpk as wpk_actions
 from marketplace.models import WorkflowPackage
 from marketplace.portal.access import can_publish, vendor_page
 from marketplace.portal.forms import WpkForm
+from marketplace.portal.outcomes import perform, render_form
 
 DOCUMENT_FIELDS = ("name", "version", "content", "signature", "key_id")
 
@@ -32,6 +31,20 @@ def _document(upload, max_bytes: int) -> dict:
     return document
 
 
+def _upload(tenant, upload, *, actor, request) -> wpk_actions.WpkUploadResult:
+    document = _document(upload, settings.WPK_MAX_BYTES)
+    return wpk_actions.upload_wpk(
+        tenant,
+        name=str(document["name"]),
+        version=str(document["version"]),
+        content=document["content"],
+        signature_b64=str(document["signature"]),
+        key_id=str(document["key_id"]),
+        actor=actor,
+        request=request,
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @vendor_page
 def wpk_list(request):
@@ -43,34 +56,21 @@ def wpk_list(request):
                 request, "portal/forbidden.html", {"roles": ["Admin", "Developer"]}, status=403
             )
         if form.is_valid():
-            try:
-                document = _document(form.cleaned_data["document"], settings.WPK_MAX_BYTES)
-                result = wpk_actions.upload_wpk(
-                    request.tenant,
-                    name=str(document["name"]),
-                    version=str(document["version"]),
-                    content=document["content"],
-                    signature_b64=str(document["signature"]),
-                    key_id=str(document["key_id"]),
-                    actor=request.user,
-                    request=request,
-                )
-            except DomainError as exc:
-                error = exc
-            else:
-                messages.success(request, f"{result.wpk} is uploaded and waits for review.")
-                return redirect("portal:wpk", pk=result.wpk.pk)
-    return render(
-        request,
-        "portal/wpks.html",
-        {
-            "form": form,
-            "error": error,
-            "wpks": for_request(WorkflowPackage.objects.select_related("signing_key"), request),
-            "can_publish": can_publish(request),
-        },
-        status=error.status if error else (400 if form.errors else 200),
-    )
+            outcome = perform(
+                request,
+                _upload,
+                request.tenant,
+                form.cleaned_data["document"],
+                success=lambda result: f"{result.wpk} is uploaded and waits for review.",
+            )
+            if outcome.error is None:
+                return redirect("portal:wpk", pk=outcome.result.wpk.pk)
+            error = outcome.error
+    context = {
+        "wpks": for_request(WorkflowPackage.objects.select_related("signing_key"), request),
+        "can_publish": can_publish(request),
+    }
+    return render_form(request, "portal/wpks.html", context, form=form, error=error)
 
 
 @require_safe

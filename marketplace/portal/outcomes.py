@@ -1,0 +1,53 @@
+"""How a portal page calls an action: as the signed-in person, flashing what happened.
+
+Every write from a page goes through ``perform``: it passes ``actor`` and ``request`` as every
+action expects, flashes the success sentence, and hands a refusal (a ``DomainError``) back so
+the page can show it beside its form (``render_form``, with the refusal's HTTP status). Buttons
+that return to the page they were on use ``perform_and_flash``: the refusal becomes a flashed
+``code: detail`` line instead.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from edgeplug.errors import DomainError
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Any = None
+    error: DomainError | None = None
+
+
+def perform(
+    request, action: Callable[..., Any], *args, success: Callable[[Any], str] | str, **kwargs
+) -> Outcome:
+    """Call ``action(*args, **kwargs, actor=..., request=...)``; on success flash ``success``
+    (a sentence, or a function of the action's result that returns one)."""
+    try:
+        result = action(*args, actor=request.user, request=request, **kwargs)
+    except DomainError as exc:
+        return Outcome(error=exc)
+    messages.success(request, success(result) if callable(success) else success)
+    return Outcome(result=result)
+
+
+def perform_and_flash(request, action: Callable[..., Any], *args, **kwargs) -> Outcome:
+    """``perform``, with a refusal flashed as an error rather than returned to a form."""
+    outcome = perform(request, action, *args, **kwargs)
+    if outcome.error is not None:
+        messages.error(request, f"{outcome.error.code}: {outcome.error.detail}")
+    return outcome
+
+
+def render_form(
+    request, template: str, context: dict, *, form, error: DomainError | None
+) -> HttpResponse:
+    """The page with its form: the refusal's status, 400 for a form that did not validate."""
+    status = error.status if error else (400 if form.errors else 200)
+    return render(request, template, {**context, "form": form, "error": error}, status=status)
