@@ -278,6 +278,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.tasks.expire_entitlements",
         "schedule": timedelta(minutes=15),
     },
+    "maintain-usage-partitions": {
+        "task": "billing.tasks.maintain_usage_partitions",
+        "schedule": timedelta(hours=6),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -433,6 +437,14 @@ STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", defau
 USAGE_LATE_DAYS = env.int("USAGE_LATE_DAYS", default=35)
 # Events that end further ahead than this are refused as in_future (device clock skew).
 USAGE_FUTURE_SKEW_S = env.int("USAGE_FUTURE_SKEW_S", default=300)
+# Raw events are kept this long (whole months: a month goes once all of it is this old);
+# rollups are kept forever. At least USAGE_LATE_DAYS, so no accepted event lands in a month
+# already dropped.
+USAGE_RAW_RETENTION_DAYS = env.int("USAGE_RAW_RETENTION_DAYS", default=400)
+if USAGE_RAW_RETENTION_DAYS < USAGE_LATE_DAYS:
+    raise environ.ImproperlyConfigured("USAGE_RAW_RETENTION_DAYS must be at least USAGE_LATE_DAYS")
+# On PostgreSQL the beat job keeps this many monthly partitions ready after the current one.
+USAGE_PARTITIONS_AHEAD = env.int("USAGE_PARTITIONS_AHEAD", default=3)
 
 # --- gRPC server (manage.py grpcserver) -----------------------------------------------------------
 GRPC_ADDRESS = env("GRPC_ADDRESS", default="127.0.0.1:50051")

@@ -1,0 +1,17 @@
+"""Periodic billing jobs (Celery beat)."""
+
+from celery import shared_task
+
+from billing import usage_retention
+
+
+@shared_task(acks_late=True)
+def maintain_usage_partitions() -> dict:
+    """Create the raw usage table's partitions ahead and drop raw events past retention."""
+    result = usage_retention.maintain_usage_partitions()
+    return {
+        "created": result.created,
+        "dropped": result.dropped,
+        "deleted": result.deleted,
+        "cutoff": result.cutoff.isoformat() if result.cutoff else None,
+    }
