@@ -356,6 +356,8 @@ REST_FRAMEWORK = {
         "user": env("THROTTLE_USER", default="600/min"),
         "tenant": env("THROTTLE_TENANT", default="3000/min"),
         "auth": env("THROTTLE_AUTH", default="20/min"),
+        # Usage reports per device token (REST requests and gRPC batches alike).
+        "device": env("THROTTLE_DEVICE", default="600/min"),
     },
     "EXCEPTION_HANDLER": "edgeplug.core.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "edgeplug.core.schema.ErrorDocumentingAutoSchema",
