@@ -455,7 +455,11 @@ GRPC_MAX_WORKERS = env.int("GRPC_MAX_WORKERS", default=8)
 GRPC_TLS_CERT_FILE = env("GRPC_TLS_CERT_FILE", default="")
 GRPC_TLS_KEY_FILE = env("GRPC_TLS_KEY_FILE", default="")
 # Each entry registers its servicers on the server and returns their full service names.
-GRPC_SERVICERS = ["billing.grpc_usage.register"]
+GRPC_SERVICERS = ["billing.grpc_usage.register", "certification.grpc_watch.register"]
+# CertificationService.WatchRun reads the run this often, and at most this many watches run
+# at once (each holds a worker thread; more are refused RESOURCE_EXHAUSTED).
+GRPC_WATCH_POLL_S = env.float("GRPC_WATCH_POLL_S", default=1.0)
+GRPC_MAX_WATCHES = env.int("GRPC_MAX_WATCHES", default=4)
 
 # --- i18n / time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
