@@ -1,4 +1,4 @@
-.PHONY: run test setup lint format bench bench-invoices bench-web bench-smoke sbom screenshots proto
+.PHONY: run test setup lint format bench bench-invoices bench-web bench-ingest bench-smoke sbom screenshots proto
 
 # make run PORT=8001 serves on another port; make test ARGS='-m "not slow"' passes ARGS to pytest.
 PORT ?=
@@ -23,8 +23,18 @@ proto:  ## regenerate the gRPC Python code (edgeplug/usage/v1/...) from proto/
 	scripts/protoc.sh
 
 BENCH_OUT ?= var/bench/bench.json
-bench:  ## latency and memory figures (TFLM models, firmware on QEMU): a table, and JSON in $(BENCH_OUT)
+bench:  ## every benchmark: TFLM/QEMU latency and memory, web, ingest, invoice PDFs; tables, and JSON in var/bench/
 	.venv/bin/python -m benchmarks.tflm_qemu --out $(BENCH_OUT)
+	$(MAKE) bench-web
+	$(MAKE) bench-ingest
+	$(MAKE) bench-invoices
+
+# The ingest benchmark starts gunicorn and manage.py grpcserver against PostgreSQL and Redis:
+# BENCH_INGEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgeplug_ingest_bench;
+# dropped and recreated, the name must contain "bench") and BENCH_REDIS_URL (default .../15).
+BENCH_INGEST_OUT ?= var/bench/ingest.json
+bench-ingest:  ## usage events/s over REST (batches of 1,000) and gRPC streaming, and a resend (0 rows), beside the goals; SMOKE=1 for a tiny run
+	.venv/bin/python -m benchmarks.ingest --out $(BENCH_INGEST_OUT) $(if $(SMOKE),--smoke)
 
 BENCH_INVOICES_OUT ?= var/bench/invoices_pdf.json
 bench-invoices:  ## invoice PDF/A-3 + Factur-X rendering throughput (invoices per second); COUNT=N
@@ -37,8 +47,9 @@ BENCH_WEB_OUT ?= var/bench/web.json
 bench-web:  ## catalogue, uploads and worker memory on the full stack under wrk, beside the goals; SMOKE=1 for a tiny run
 	.venv/bin/python -m benchmarks.web --out $(BENCH_WEB_OUT) $(if $(SMOKE),--smoke)
 
-bench-smoke:  ## bench-web at a tiny size (seconds), as CI runs it
+bench-smoke:  ## bench-web and bench-ingest at a tiny size (seconds), as CI runs it
 	$(MAKE) bench-web SMOKE=1 BENCH_WEB_OUT=var/bench/web-smoke.json
+	$(MAKE) bench-ingest SMOKE=1 BENCH_INGEST_OUT=var/bench/ingest-smoke.json
 
 SBOM_OUT ?= var/sbom/edgeplug.cdx.json
 sbom:  ## the project's own CycloneDX 1.6 SBOM of everything in .venv, to $(SBOM_OUT)

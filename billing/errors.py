@@ -1,5 +1,7 @@
 """Payment refusals, each with its stable code."""
 
+import math
+
 from edgeplug.errors import DomainError
 
 
@@ -64,3 +66,12 @@ class UnknownGrouping(DomainError, code="invalid_group_by", status=400):
 
 class InvalidPeriod(DomainError, code="invalid_period", status=400):
     """from/to are not dates, or from is not before to."""
+
+
+class DeviceThrottled(DomainError, code="throttled", status=429):
+    """The device sent more reports than its budget (``THROTTLE_DEVICE``) allows."""
+
+    def __init__(self, retry_after: float):
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(f"Too many usage reports from this device: retry in {seconds} s.")
+        self.retry_after = seconds

@@ -6,8 +6,9 @@ from datetime import UTC
 import grpc
 
 from billing import usage
-from billing.errors import InvalidEvent
+from billing.errors import DeviceThrottled, InvalidEvent
 from billing.usage_format import parse_batch
+from edgeplug.core.throttling import device_wait
 from edgeplug.grpc_server import django_call
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
@@ -35,6 +36,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
     def ReportBatch(self, request, context):
         with django_call(context):
             device = _device(context)
+            _throttle(device)
             result = usage.record_usage_batch(device, parse_batch(_as_batch(request)))
             return pb.ReportBatchResponse(
                 results=[_outcome(o) for o in result.outcomes], totals=pb.Totals(**result.totals)
@@ -46,6 +48,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             totals = {usage.ACCEPTED: 0, usage.DUPLICATE: 0, usage.REJECTED: 0}
             rejected = []
             for request in request_iterator:
+                _throttle(device)  # every batch of the stream counts, as one REST request
                 result = usage.record_usage_batch(device, parse_batch(_as_batch(request)))
                 for key, count in result.totals.items():
                     totals[key] += count
@@ -65,6 +68,12 @@ def _device(context: grpc.ServicerContext) -> Device:
         )
     touch(device)
     return device
+
+
+def _throttle(device: Device) -> None:
+    wait = device_wait(device)
+    if wait is not None:
+        raise DeviceThrottled(wait)
 
 
 def _outcome(outcome: usage.Outcome) -> pb.EventOutcome:

@@ -69,10 +69,13 @@ class UsageKind(models.TextChoices):
 class UsageEvent(models.Model):
     """One event as a device reported it, stored once per (device, seq).
 
-    Raw rows are kept for audit and recomputation; rating reads ``UsageHour``. When this table
-    is partitioned by month, PostgreSQL needs the partition key in the unique constraint:
-    exactly-once then rests on ``UsageSeqRange`` and the ingest's lookup of (device, seq)
-    under the device lock, which do not depend on the constraint."""
+    Raw rows are kept for audit and recomputation (for ``USAGE_RAW_RETENTION_DAYS``); rating
+    reads ``UsageHour``. On PostgreSQL the table is partitioned by month of ``started_at``
+    (migration 0003, ``billing.partitions``), and PostgreSQL needs the partition key in every
+    unique constraint, so the database holds (device, seq, started_at) unique and the primary
+    key (id, started_at). Exactly once per (device, seq) rests on the ingest's lookup of the
+    batch's seqs under the device's row lock (``billing.usage``), and, once retention dropped
+    the raw rows, on ``UsageRetiredSeqRange``."""
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     device = models.ForeignKey(
@@ -94,7 +97,9 @@ class UsageEvent(models.Model):
     class Meta:
         ordering = ["device", "seq"]
         constraints = [
-            models.UniqueConstraint(fields=["device", "seq"], name="usage_event_once_per_seq"),
+            models.UniqueConstraint(
+                fields=["device", "seq", "started_at"], name="usage_event_once_per_seq_and_start"
+            ),
             models.CheckConstraint(
                 condition=models.Q(ended_at__gte=models.F("started_at")),
                 name="usage_event_ends_after_start",
@@ -128,6 +133,33 @@ class UsageSeqRange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}: {self.first}-{self.last}"
+
+
+class UsageRetiredSeqRange(models.Model):
+    """An inclusive range of a device's sequence numbers whose raw events retention dropped:
+    a resend of one of them is refused (``too_late``), whatever its content, so it is never
+    stored a second time. Ranges are disjoint and never adjacent."""
+
+    device = models.ForeignKey(
+        "marketplace.Device", on_delete=models.CASCADE, related_name="usage_retired_seq_ranges"
+    )
+    first = models.BigIntegerField()
+    last = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["device", "first"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "first"], name="one_retired_seq_range_per_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(first__gte=1, last__gte=models.F("first")),
+                name="retired_seq_range_is_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}: {self.first}-{self.last} retired"
 
 
 class UsageHour(models.Model):

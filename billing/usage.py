@@ -11,7 +11,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing import meter
-from billing.models import UsageEvent, UsageHour, UsageKind, UsageSeqRange
+from billing.models import (
+    UsageEvent,
+    UsageHour,
+    UsageKind,
+    UsageRetiredSeqRange,
+    UsageSeqRange,
+)
 from billing.usage_format import EventIn
 from marketplace.models import Deployment, Device
 from marketplace.orders import active_entitlements
@@ -55,11 +61,15 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
             "seq", "fingerprint"
         )
     )
+    retired = _retired_ranges(device, events)
     deployed = _deployed_versions(device)
     entitled = _entitled_agents(device, {e.agent for e in events})
     result, accepted = BatchResult(), []
     for event in events:
-        code = _refusal(event, stored, deployed, entitled, now)
+        if any(first <= event.seq <= last for first, last in retired):
+            code = TOO_LATE
+        else:
+            code = _refusal(event, stored, deployed, entitled, now)
         if code is None and event.seq in stored:
             result.outcomes.append(Outcome(event.seq, DUPLICATE))
             continue
@@ -87,6 +97,19 @@ def _refusal(event: EventIn, stored, deployed, entitled, now: datetime) -> str |
     if deployed.get(event.agent, (None, None))[0] != event.version or event.agent not in entitled:
         return NOT_ENTITLED
     return None
+
+
+def _retired_ranges(device: Device, events: list[EventIn]) -> list[meter.SeqRange]:
+    """The device's retired ranges (raw rows dropped by retention) that meet the batch's seqs:
+    such a seq was stored once and can no longer be compared, so it is refused."""
+    if not events:
+        return []
+    seqs = [e.seq for e in events]
+    return list(
+        UsageRetiredSeqRange.objects.filter(
+            device=device, first__lte=max(seqs), last__gte=min(seqs)
+        ).values_list("first", "last")
+    )
 
 
 def _deployed_versions(device: Device) -> dict[int, tuple[str, int]]:
@@ -123,8 +146,10 @@ _RAW_COLUMNS = (
 
 def _store(device: Device, events: list[EventIn], deployed, now: datetime) -> None:
     """One INSERT for the batch, ``ON CONFLICT DO NOTHING`` so a concurrent resend cannot fail
-    the transaction. On PostgreSQL the rows travel as one array per column (``unnest``), which
-    skips the ORM's per-value work; elsewhere ``bulk_create`` (INSERT OR IGNORE on SQLite)."""
+    the transaction (the key includes ``started_at``, the partition key on PostgreSQL; the
+    lookup under the device lock already turned away every stored seq). On PostgreSQL the rows
+    travel as one array per column (``unnest``), which skips the ORM's per-value work;
+    elsewhere ``bulk_create`` (INSERT OR IGNORE on SQLite)."""
     if not events:
         return
     rows = [
@@ -157,7 +182,7 @@ def _store(device: Device, events: list[EventIn], deployed, now: datetime) -> No
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "  # noqa: S608 - our names
-            "ON CONFLICT (device_id, seq) DO NOTHING",
+            "ON CONFLICT (device_id, seq, started_at) DO NOTHING",
             [list(column) for column in zip(*rows, strict=True)],
         )
 

@@ -5,6 +5,7 @@ Django does around a request; our errors mapped to gRPC status codes)."""
 
 import contextlib
 import logging
+from collections import namedtuple
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,8 +14,11 @@ import grpc
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 from django.utils.module_loading import import_string
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
 
 from edgeplug.errors import DomainError
 
@@ -45,6 +49,9 @@ def django_call(context: grpc.ServicerContext) -> Iterator[None]:
     try:
         yield
     except DomainError as error:
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            context.abort_with_status(_status_with_retry(error, retry_after))
         context.set_trailing_metadata((("edgeplug-code", error.code),))
         context.abort(status_for(error), f"{error.code}: {error.detail}")
     except (OperationalError, InterfaceError) as error:
@@ -56,6 +63,34 @@ def django_call(context: grpc.ServicerContext) -> Iterator[None]:
         context.abort(grpc.StatusCode.INTERNAL, "internal_error")
     finally:
         close_old_connections()
+
+
+def _status_with_retry(error: DomainError, retry_after: int) -> grpc.Status:
+    """The status of a refusal that lifts after a while: the standard ``google.rpc.RetryInfo``
+    detail (what gRPC clients and grpcurl read), and ``retry-after`` seconds and our code as
+    plain trailing metadata."""
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=retry_after)))
+    status = rpc_status.to_status(
+        status_pb2.Status(
+            code=status_for(error).value[0],
+            message=f"{error.code}: {error.detail}",
+            details=[info],
+        )
+    )
+    return _Status(
+        status.code,
+        status.details,
+        (
+            *status.trailing_metadata,
+            ("edgeplug-code", error.code),
+            ("retry-after", str(retry_after)),
+        ),
+    )
+
+
+class _Status(namedtuple("_Status", ("code", "details", "trailing_metadata")), grpc.Status):
+    pass
 
 
 def build_server(address: str | None = None) -> tuple[grpc.Server, int]:

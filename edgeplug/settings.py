@@ -293,6 +293,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.tasks.expire_entitlements",
         "schedule": timedelta(minutes=15),
     },
+    "maintain-usage-partitions": {
+        "task": "billing.tasks.maintain_usage_partitions",
+        "schedule": timedelta(hours=6),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -367,6 +371,8 @@ REST_FRAMEWORK = {
         "user": env("THROTTLE_USER", default="600/min"),
         "tenant": env("THROTTLE_TENANT", default="3000/min"),
         "auth": env("THROTTLE_AUTH", default="20/min"),
+        # Usage reports per device token (REST requests and gRPC batches alike).
+        "device": env("THROTTLE_DEVICE", default="600/min"),
     },
     "EXCEPTION_HANDLER": "edgeplug.core.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "edgeplug.core.schema.ErrorDocumentingAutoSchema",
@@ -448,6 +454,14 @@ STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", defau
 USAGE_LATE_DAYS = env.int("USAGE_LATE_DAYS", default=35)
 # Events that end further ahead than this are refused as in_future (device clock skew).
 USAGE_FUTURE_SKEW_S = env.int("USAGE_FUTURE_SKEW_S", default=300)
+# Raw events are kept this long (whole months: a month goes once all of it is this old);
+# rollups are kept forever. At least USAGE_LATE_DAYS, so no accepted event lands in a month
+# already dropped.
+USAGE_RAW_RETENTION_DAYS = env.int("USAGE_RAW_RETENTION_DAYS", default=400)
+if USAGE_RAW_RETENTION_DAYS < USAGE_LATE_DAYS:
+    raise environ.ImproperlyConfigured("USAGE_RAW_RETENTION_DAYS must be at least USAGE_LATE_DAYS")
+# On PostgreSQL the beat job keeps this many monthly partitions ready after the current one.
+USAGE_PARTITIONS_AHEAD = env.int("USAGE_PARTITIONS_AHEAD", default=3)
 
 # --- gRPC server (manage.py grpcserver) -----------------------------------------------------------
 GRPC_ADDRESS = env("GRPC_ADDRESS", default="127.0.0.1:50051")
@@ -456,7 +470,11 @@ GRPC_MAX_WORKERS = env.int("GRPC_MAX_WORKERS", default=8)
 GRPC_TLS_CERT_FILE = env("GRPC_TLS_CERT_FILE", default="")
 GRPC_TLS_KEY_FILE = env("GRPC_TLS_KEY_FILE", default="")
 # Each entry registers its servicers on the server and returns their full service names.
-GRPC_SERVICERS = ["billing.grpc_usage.register"]
+GRPC_SERVICERS = ["billing.grpc_usage.register", "certification.grpc_watch.register"]
+# CertificationService.WatchRun reads the run this often, and at most this many watches run
+# at once (each holds a worker thread; more are refused RESOURCE_EXHAUSTED).
+GRPC_WATCH_POLL_S = env.float("GRPC_WATCH_POLL_S", default=1.0)
+GRPC_MAX_WATCHES = env.int("GRPC_MAX_WATCHES", default=4)
 
 # --- i18n / time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

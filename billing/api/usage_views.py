@@ -10,6 +10,7 @@ from billing import usage, usage_reports
 from billing.api import usage_serializers as s
 from billing.api.renderers import UsageCSVRenderer
 from billing.usage_format import parse_batch
+from edgeplug.core.throttling import DeviceThrottle
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import HasTenantRole
 from edgeplug.tenancy.scoping import get_for_request
@@ -26,6 +27,8 @@ class UsageEvents(APIView):
 
     authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [IsDevice]
+    # A budget per device, not per tenant: a fleet's devices report independently.
+    throttle_classes = [DeviceThrottle]
 
     @extend_schema(request=s.UsageBatchSerializer, responses=s.UsageBatchResultSerializer)
     def post(self, request):

@@ -1,8 +1,12 @@
-"""Throttles per anonymous client, per user and per tenant, stored in the default cache.
+"""Throttles per anonymous client, per user, per tenant and per device, stored in the default
+cache.
 
 Rates are read from settings on each request (not at import) so they can be configured
 per deployment and overridden in tests.
 """
+
+from dataclasses import dataclass
+from typing import Any
 
 from rest_framework import throttling
 from rest_framework.settings import api_settings
@@ -40,3 +44,32 @@ class TenantThrottle(_SettingsRateMixin, throttling.SimpleRateThrottle):
         if tenant is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": tenant.pk}
+
+
+class DeviceThrottle(_SettingsRateMixin, throttling.SimpleRateThrottle):
+    """Each device token has its own budget (usage reports over REST and gRPC share it), so
+    one chatty device slows no other device of its tenant."""
+
+    scope = "device"
+
+    def get_cache_key(self, request, view):
+        device_id = getattr(request.auth, "pk", None)
+        if device_id is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": device_id}
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What a throttle reads of a request, for doors without a DRF request (gRPC)."""
+
+    auth: Any
+
+
+def device_wait(device: Any) -> float | None:
+    """Count one call of ``device`` against its budget: None if allowed, otherwise the seconds
+    to wait before the next call is (the same budget as ``DeviceThrottle`` on REST)."""
+    throttle = DeviceThrottle()
+    if throttle.allow_request(_Call(device), None):
+        return None
+    return throttle.wait() or 1.0

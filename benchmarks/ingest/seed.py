@@ -1,0 +1,81 @@
+"""Seeding the ingest benchmark's database (run in a Django subprocess): a vendor's public,
+certified agent (registry factories and a real certificate), then through the real actions a
+customer's free order with one seat per device, and the devices registered and deployed.
+Prints one JSON object on stdout."""
+
+import argparse
+import json
+import os
+import sys
+
+import django
+
+
+def devices(count: int) -> dict:
+    from marketplace import devices as device_actions
+    from marketplace.orders import place_order
+    from marketplace.plans import create_plan
+    from tests.factories import AgentFactory, AgentVersionFactory, TenantFactory
+
+    vendor = TenantFactory(slug="ingest-vendor", is_vendor=True, is_customer=False)
+    agent = AgentFactory(tenant=vendor, name="ingest-agent")
+    version = AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+    _certify(version)
+    plan = create_plan(agent, key="free", name="free", kind="free")
+    customer = TenantFactory(slug="ingest-customer", is_vendor=False, is_customer=True)
+    place_order(
+        customer, agent_id=agent.pk, plan_id=plan.pk, seats=count, idempotency_key="bench-order"
+    )
+    tokens = []
+    for n in range(count):
+        issued = device_actions.register_device(
+            customer, name=f"bench-{n}", hardware_id=f"bench-{n}", core=version.target_core
+        )
+        device_actions.deploy(issued.device, version)
+        tokens.append(issued.token)
+    return {
+        "seeded_by": "factories for the agent; place_order, register_device and deploy",
+        "agent": agent.pk,
+        "version": version.version,
+        "tokens": tokens,
+    }
+
+
+def _certify(version) -> None:
+    """A signed certificate for ``version`` (a deployment needs one), from a passed run's rows
+    as the pipeline leaves them, as the commerce tests make it."""
+    from django.utils import timezone
+
+    from certification.certificates.issuing import issue_certificate
+    from certification.models import CertificationResult, CertificationRun
+
+    run = CertificationRun.objects.create(
+        version=version,
+        tenant=version.tenant,
+        level="standard",
+        status="passed",
+        pipeline_version="1",
+        stages=["validation", "simulation"],
+        finished_at=timezone.now(),
+    )
+    result = CertificationResult.objects.create(
+        run=run,
+        test_suite="simulation",
+        test_result="pass",
+        metrics={"board": "mps2-an386", "latency_median_us": 380, "latency_max_us": 420},
+    )
+    issue_certificate(run, [result])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ingest.seed")
+    parser.add_argument("--devices", type=int, required=True)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.web.settings")
+    django.setup()
+    json.dump(devices(args.devices), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

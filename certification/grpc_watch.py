@@ -1,0 +1,149 @@
+"""gRPC door for vendors watching a certification run (edgeplug.certification.v1.
+CertificationService.WatchRun): the vendor's JWT from the ``authorization`` metadata, the run
+looked up as GET /api/v1/certification/{id} does, then its progress streamed on each change."""
+
+import threading
+from collections.abc import Iterator
+
+import grpc
+from django.conf import settings
+from django.db import close_old_connections
+from django.http import HttpRequest
+from google.protobuf.timestamp_pb2 import Timestamp
+from rest_framework import exceptions
+from rest_framework.request import Request
+
+from certification.api.views import runs_for
+from certification.models import CertificationRun, RunStatus, StageResult
+from edgeplug.accounts.authentication import TenantJWTAuthentication
+from edgeplug.certification.v1 import certification_pb2 as pb
+from edgeplug.certification.v1 import certification_pb2_grpc
+from edgeplug.grpc_server import django_call
+
+
+def register(server: grpc.Server) -> list[str]:
+    certification_pb2_grpc.add_CertificationServiceServicer_to_server(
+        CertificationServicer(), server
+    )
+    return [pb.DESCRIPTOR.services_by_name["CertificationService"].full_name]
+
+
+class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer):
+    def __init__(self):
+        # A watch holds one of the server's worker threads while it lasts: at most this many
+        # at once, so watchers can never starve the devices' usage reports.
+        self._watches = threading.BoundedSemaphore(settings.GRPC_MAX_WATCHES)
+
+    def WatchRun(self, request, context) -> Iterator[pb.RunProgress]:
+        if not self._watches.acquire(blocking=False):
+            context.set_trailing_metadata(
+                (("edgeplug-code", "throttled"), ("retry-after", str(settings.GRPC_WATCH_POLL_S)))
+            )
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "throttled: too many watches now")
+        try:
+            yield from self._watch(request, context)
+        finally:
+            self._watches.release()
+
+    def _watch(self, request, context) -> Iterator[pb.RunProgress]:
+        cancelled = threading.Event()
+        context.add_callback(cancelled.set)
+        with django_call(context):
+            api_request = _vendor_request(context)
+            runs = runs_for(api_request).prefetch_related("results")
+            try:
+                run = runs.get(pk=request.run_id)
+            except CertificationRun.DoesNotExist:
+                _abort(context, grpc.StatusCode.NOT_FOUND, "not_found", "No such run.")
+            sent = None
+            while True:
+                progress = _progress(run)
+                if progress != sent:
+                    yield progress
+                    sent = progress
+                if progress.finished:
+                    return
+                # Between polls the connection goes back as after a request, so a long watch
+                # holds none; the run is read afresh each time.
+                close_old_connections()
+                if cancelled.wait(settings.GRPC_WATCH_POLL_S):
+                    return
+                run = runs.get(pk=run.pk)
+
+
+def _vendor_request(context: grpc.ServicerContext) -> Request:
+    """A DRF request carrying the metadata's bearer token, authenticated as the REST API
+    does (the tenant and role of the token's membership); only vendor tenants may watch."""
+    http = HttpRequest()
+    http.method = "GET"
+    http.META["HTTP_AUTHORIZATION"] = str(
+        dict(context.invocation_metadata()).get("authorization", "")
+    )
+    api_request = Request(http, authenticators=[TenantJWTAuthentication()])
+    try:
+        user = api_request.user
+    except exceptions.AuthenticationFailed as error:
+        _abort(context, grpc.StatusCode.UNAUTHENTICATED, "not_authenticated", str(error.detail))
+    if not user or not user.is_authenticated:
+        _abort(
+            context,
+            grpc.StatusCode.UNAUTHENTICATED,
+            "not_authenticated",
+            "send the metadata authorization: Bearer <access token>",
+        )
+    tenant = getattr(api_request, "tenant", None)
+    if tenant is None or not tenant.is_vendor:
+        _abort(
+            context,
+            grpc.StatusCode.PERMISSION_DENIED,
+            "permission_denied",
+            "Only members of a vendor tenant may watch certification runs.",
+        )
+    return api_request
+
+
+def _abort(context: grpc.ServicerContext, status: grpc.StatusCode, code: str, detail: str):
+    context.set_trailing_metadata((("edgeplug-code", code),))
+    context.abort(status, f"{code}: {detail}")
+
+
+def _progress(run: CertificationRun) -> pb.RunProgress:
+    results = {result.test_suite: result for result in run.results.all()}
+    message = pb.RunProgress(
+        run_id=run.pk,
+        agent=run.version.agent.name,
+        version=run.version.version,
+        level=run.level,
+        status=run.status,
+        current_stage=run.current_stage,
+        progress=run.progress,
+        stages=[_stage(run, stage, results.get(stage)) for stage in run.stages],
+        error_code=run.error_code,
+        finished=run.is_finished,
+    )
+    for field in ("started_at", "finished_at"):
+        moment = getattr(run, field)
+        if moment is not None:
+            stamp = Timestamp()
+            stamp.FromDatetime(moment)
+            getattr(message, field).CopyFrom(stamp)
+    return message
+
+
+def _stage(run: CertificationRun, stage: str, result) -> pb.StageProgress:
+    """A stage as the portal's version page shows it: its verdict once recorded, otherwise
+    running (the current stage of a running run), skipped (the run ended first) or pending."""
+    if result is not None:
+        return pb.StageProgress(
+            stage=stage,
+            state=result.test_result,
+            duration_ms=result.test_duration_ms,
+            error_code=result.error_code,
+        )
+    if run.status == RunStatus.RUNNING and stage == run.current_stage:
+        state = "running"
+    elif run.is_finished:
+        state = StageResult.SKIPPED
+    else:
+        state = "pending"
+    return pb.StageProgress(stage=stage, state=state)

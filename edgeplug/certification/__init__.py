@@ -1,0 +1,1 @@
+"""Generated from proto/ by `make proto` (scripts/protoc.sh); do not edit."""

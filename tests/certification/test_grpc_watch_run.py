@@ -1,0 +1,141 @@
+"""A vendor watches a certification run over gRPC (a real server on loopback, a real client):
+one message now and one per change of its stages, ending when the run finishes; only the
+run's own vendor may watch, and watches are capped so they never starve the usage reports."""
+
+import grpc
+import pytest
+from django.db import transaction
+
+from certification.models import CertificationRun
+from certification.pipeline.orchestration import record_result
+from certification.pipeline.stages.base import StageOutcome
+from certification.pipeline.state import end_with_error, mark_running
+from edgeplug.certification.v1 import certification_pb2 as pb
+from edgeplug.certification.v1 import certification_pb2_grpc
+from edgeplug.grpc_server import build_server
+from tests.factories import CertificationRunFactory, VendorTenantFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def stub(settings):
+    settings.GRPC_WATCH_POLL_S = 0.05
+    settings.GRPC_MAX_WATCHES = 1
+    server, port = build_server("127.0.0.1:0")
+    server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield certification_pb2_grpc.CertificationServiceStub(channel)
+    server.stop(None).wait()
+
+
+@pytest.fixture
+def vendor(member_client):
+    client, membership = member_client("developer", tenant=VendorTenantFactory())
+    return membership.tenant, (("authorization", client._credentials["HTTP_AUTHORIZATION"]),)
+
+
+def queued_run(tenant) -> CertificationRun:
+    return CertificationRunFactory(
+        version__agent__tenant=tenant,
+        status="queued",
+        progress=0,
+        started_at=None,
+        finished_at=None,
+    )
+
+
+def states(message) -> list[tuple[str, str]]:
+    return [(stage.stage, stage.state) for stage in message.stages]
+
+
+def test_the_stream_follows_each_stage_and_ends_with_the_run(stub, vendor):
+    tenant, auth = vendor
+    run = queued_run(tenant)
+    first_stage, *others = run.stages
+    stream = stub.WatchRun(pb.WatchRunRequest(run_id=run.pk), metadata=auth, timeout=60)
+
+    queued = next(stream)
+    assert (queued.run_id, queued.status, queued.finished) == (run.pk, "queued", False)
+    assert queued.version == run.version.version
+    assert states(queued) == [(stage, "pending") for stage in run.stages]
+
+    mark_running(run.pk)
+    assert next(stream).status == "running"
+
+    CertificationRun.objects.filter(pk=run.pk).update(current_stage=first_stage)
+    running = next(stream)
+    assert (running.current_stage, states(running)[0]) == (first_stage, (first_stage, "running"))
+
+    record_result(run, first_stage, StageOutcome("pass", logs="ok"), 1234)
+    passed = next(stream)
+    assert passed.stages[0].state == "pass"
+    assert passed.stages[0].duration_ms == 1234
+    assert passed.progress > 0
+
+    with transaction.atomic():
+        end_with_error(
+            CertificationRun.objects.select_for_update().get(pk=run.pk), "worker_lost", "gone"
+        )
+    final = next(stream)
+    assert (final.status, final.error_code, final.finished) == ("error", "worker_lost", True)
+    assert states(final)[1:] == [(stage, "skipped") for stage in others]
+    assert final.HasField("finished_at")
+    assert list(stream) == []  # the server closed the stream
+
+
+def test_a_finished_run_is_one_message(stub, vendor):
+    tenant, auth = vendor
+    run = CertificationRunFactory(version__agent__tenant=tenant, results=True)
+    [only] = list(stub.WatchRun(pb.WatchRunRequest(run_id=run.pk), metadata=auth, timeout=30))
+    assert (only.status, only.progress, only.finished) == ("passed", 100, True)
+    assert {stage.state for stage in only.stages} == {"pass"}
+
+
+def code_of(call) -> tuple:
+    with pytest.raises(grpc.RpcError) as failed:
+        next(call)
+    return failed.value.code(), dict(failed.value.trailing_metadata() or ()).get("edgeplug-code")
+
+
+def test_only_the_runs_vendor_may_watch_it(stub, vendor, member_client):
+    tenant, auth = vendor
+    run = queued_run(tenant)
+    request = pb.WatchRunRequest(run_id=run.pk)
+    assert code_of(stub.WatchRun(request, timeout=30)) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "not_authenticated",
+    )
+    forged = (("authorization", "Bearer not.a.token"),)
+    assert code_of(stub.WatchRun(request, metadata=forged, timeout=30))[0] == (
+        grpc.StatusCode.UNAUTHENTICATED
+    )
+    customer, _ = member_client("admin")
+    customer_auth = (("authorization", customer._credentials["HTTP_AUTHORIZATION"]),)
+    assert code_of(stub.WatchRun(request, metadata=customer_auth, timeout=30)) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "permission_denied",
+    )
+    other_vendor, _ = member_client("admin", tenant=VendorTenantFactory())
+    other_auth = (("authorization", other_vendor._credentials["HTTP_AUTHORIZATION"]),)
+    assert code_of(stub.WatchRun(request, metadata=other_auth, timeout=30)) == (
+        grpc.StatusCode.NOT_FOUND,
+        "not_found",
+    )
+    missing = pb.WatchRunRequest(run_id=run.pk + 1000)
+    assert code_of(stub.WatchRun(missing, metadata=auth, timeout=30))[0] == (
+        grpc.StatusCode.NOT_FOUND
+    )
+
+
+def test_watches_beyond_the_cap_are_resource_exhausted(stub, vendor):
+    tenant, auth = vendor
+    run = queued_run(tenant)
+    request = pb.WatchRunRequest(run_id=run.pk)
+    first = stub.WatchRun(request, metadata=auth, timeout=60)
+    assert next(first).status == "queued"
+    assert code_of(stub.WatchRun(request, metadata=auth, timeout=30)) == (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "throttled",
+    )
+    first.cancel()

@@ -1,0 +1,54 @@
+"""make bench-smoke: the ingest benchmark runs end to end at a tiny size over REST and gRPC
+and reports every figure; the resend of every event adds no row (no timing is asserted)."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from tests.performance.test_bench_web_smoke import _bench_database_url
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(tmp_path):
+    if shutil.which("wrk") is None:
+        pytest.skip("the stack's version report runs wrk (scripts/bootstrap.sh installs it)")
+    if not settings.REDIS_URL:
+        pytest.skip("bench-ingest runs the full stack: it needs REDIS_URL")
+    out = tmp_path / "ingest.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.ingest",
+            "--smoke",
+            "--out",
+            str(out),
+            "--database-url",
+            _bench_database_url().replace("_bench_smoke", "_ingest_bench_smoke"),
+            "--redis-url",
+            settings.REDIS_URL,
+        ],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    result = json.loads(out.read_text())
+    assert result["machine"]["cores"] >= 1 and result["commit"]
+    phases = result["phases"]
+    for door in ("rest", "grpc"):
+        first, resend = phases[f"{door}_first"], phases[f"{door}_resend"]
+        assert first["events"] == first["accepted"] == first["rows_added"] > 0, first
+        assert resend["duplicate"] == resend["events"] == first["events"], resend
+        assert resend["rows_added"] == 0, resend
+        assert first["events_per_s"] > 0
+    assert len(result["goals"]) == 4
+    for row in ("REST POST /api/v1/usage/events", "gRPC Report stream", "All goals met"):
+        assert row in done.stdout
