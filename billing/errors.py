@@ -64,3 +64,7 @@ class UnknownGrouping(DomainError, code="invalid_group_by", status=400):
 
 class InvalidPeriod(DomainError, code="invalid_period", status=400):
     """from/to are not dates, or from is not before to."""
+
+
+class InvoiceImmutable(DomainError, code="invoice_immutable", status=409):
+    """A finalized invoice or its lines cannot change: void it or issue a credit note."""
