@@ -278,6 +278,9 @@ class Invoice(models.Model):
     subtotal = models.BigIntegerField(default=0)
     tax = models.BigIntegerField(default=0)
     total = models.BigIntegerField(default=0)
+    prepaid_amount = models.BigIntegerField(
+        default=0, help_text="part of the total already paid (one-time orders, less refunds)"
+    )
     rollup_digest = models.CharField(
         max_length=64, blank=True, help_text="sha256 of the usage rollups the lines came from"
     )
@@ -364,6 +367,10 @@ class Invoice(models.Model):
         instance = super().from_db(db, field_names, values)
         instance._stored = dict(zip(field_names, values, strict=True))
         return instance
+
+    @property
+    def amount_due(self) -> int:
+        return self.total - self.prepaid_amount
 
     @property
     def is_finalized(self) -> bool:

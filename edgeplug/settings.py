@@ -278,6 +278,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.tasks.expire_entitlements",
         "schedule": timedelta(minutes=15),
     },
+    # Idempotent: each run closes the previous UTC month (drafts refreshed while in grace).
+    "close-billing-month": {
+        "task": "billing.tasks.close_previous_month",
+        "schedule": timedelta(hours=1),
+    },
+    "finalize-due-invoices": {
+        "task": "billing.tasks.finalize_due_invoices",
+        "schedule": timedelta(minutes=15),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -433,6 +442,22 @@ STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", defau
 USAGE_LATE_DAYS = env.int("USAGE_LATE_DAYS", default=35)
 # Events that end further ahead than this are refused as in_future (device clock skew).
 USAGE_FUTURE_SKEW_S = env.int("USAGE_FUTURE_SKEW_S", default=300)
+
+# --- Invoicing (docs/billing.md) ----------------------------------------------------------------
+# Drafts take adjustment lines for this many days after their month ends, then finalize.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=3)
+# How many earlier months a close searches for late usage (USAGE_LATE_DAYS bounds it anyway).
+BILLING_LATE_USAGE_MONTHS = env.int("BILLING_LATE_USAGE_MONTHS", default=2)
+# The seller printed on every invoice.
+BILLING_SELLER = {
+    "legal_name": env("BILLING_SELLER_NAME", default="EdgePlug GmbH"),
+    "address_line1": env("BILLING_SELLER_ADDRESS", default="Musterstrasse 1"),
+    "address_line2": "",
+    "postcode": env("BILLING_SELLER_POSTCODE", default="10115"),
+    "city": env("BILLING_SELLER_CITY", default="Berlin"),
+    "country": env("BILLING_SELLER_COUNTRY", default="DE"),
+    "tax_id": env("BILLING_SELLER_TAX_ID", default="DE000000000"),
+}
 
 # --- gRPC server (manage.py grpcserver) -----------------------------------------------------------
 GRPC_ADDRESS = env("GRPC_ADDRESS", default="127.0.0.1:50051")

@@ -25,9 +25,13 @@ FROZEN_INVOICE_COLUMNS = [
     "created_at",
 ]
 
-_CHANGED = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in FROZEN_INVOICE_COLUMNS)
 
-CREATE = f"""
+
+def invoice_function(columns: list[str]) -> str:
+    """The invoice trigger function; a later migration that adds a frozen column calls this
+    again with the longer list."""
+    changed = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in columns)
+    return f"""
 CREATE OR REPLACE FUNCTION billing_invoice_frozen() RETURNS trigger AS $$
 BEGIN
     IF OLD.finalized_at IS NULL THEN
@@ -37,14 +41,19 @@ BEGIN
         RAISE EXCEPTION 'invoice % is finalized and cannot be deleted', OLD.number
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    IF {_CHANGED} THEN
+    IF {changed} THEN
         RAISE EXCEPTION 'invoice % is finalized and cannot be changed', OLD.number
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;
 END;
 $$ LANGUAGE plpgsql;
+"""
 
+
+CREATE = (
+    invoice_function(FROZEN_INVOICE_COLUMNS)
+    + """
 CREATE TRIGGER billing_invoice_frozen
     BEFORE UPDATE OR DELETE ON billing_invoice
     FOR EACH ROW EXECUTE FUNCTION billing_invoice_frozen();
@@ -72,6 +81,7 @@ CREATE TRIGGER billing_invoiceline_frozen
     BEFORE INSERT OR UPDATE OR DELETE ON billing_invoiceline
     FOR EACH ROW EXECUTE FUNCTION billing_invoiceline_frozen();
 """
+)
 
 DROP = """
 DROP TRIGGER IF EXISTS billing_invoiceline_frozen ON billing_invoiceline;

@@ -1,0 +1,1 @@
+"""Finance admin for invoices (finance group, TOTP)."""
