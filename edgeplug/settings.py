@@ -391,6 +391,9 @@ SPECTACULAR_SETTINGS = {
         "CertificationLevelEnum": "certification.models.Level",
         "RunStatusEnum": "certification.models.RunStatus",
         "StageResultEnum": "certification.models.StageResult",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "InvoiceKindEnum": "billing.models.InvoiceKind",
+        "InvoiceLineKindEnum": "billing.models.LineKind",
     },
 }
 
