@@ -355,12 +355,24 @@ class Invoice(models.Model):
                     "Void it (if unpaid) or issue a credit note."
                 )
         super().save(*args, **kwargs)
-        self._stored = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
+        self._remember_stored()
 
     def delete(self, *args, **kwargs):
         if self.is_finalized:
             raise InvoiceImmutable(f"Invoice {self.number} is finalized and cannot be deleted.")
         return super().delete(*args, **kwargs)
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._remember_stored()
+
+    def _remember_stored(self) -> None:
+        deferred = self.get_deferred_fields()
+        self._stored = {
+            f.attname: getattr(self, f.attname)
+            for f in self._meta.concrete_fields
+            if f.attname not in deferred
+        }
 
     @classmethod
     def from_db(cls, db, field_names, values):

@@ -44,6 +44,18 @@ def test_code_refuses_to_change_or_delete_a_finalized_invoice(issued):
         )
 
 
+def test_an_instance_loaded_as_a_draft_learns_it_was_finalized(customer):
+    customer.account()
+    customer.ran(customer.metered(), JAN, 1)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    draft = Invoice.objects.get(pk=pk)
+    invoicing.finalize_invoice(draft)
+    draft.refresh_from_db()
+    draft.subtotal = 0
+    with pytest.raises(InvoiceImmutable):
+        draft.save()
+
+
 def test_lifecycle_fields_still_move(issued):
     issued.status = InvoiceStatus.PAYMENT_FAILED
     issued.payment_attempts = 1

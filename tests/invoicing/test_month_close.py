@@ -145,3 +145,16 @@ def test_refund_in_the_period_is_a_credit_line(customer):
 def test_nothing_billable_makes_no_invoice(customer):
     customer.metered(terms={"scheme": "per_unit", "unit_amount": 10})
     assert invoicing.close_billing_period(JAN).created == []
+
+
+def test_the_beat_schedule_names_registered_billing_tasks(settings):
+    from edgeplug.celery import app
+
+    app.loader.import_default_modules()
+    billing = {
+        entry["task"]
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"].startswith("billing.")
+    }
+    assert billing == {"billing.tasks.close_previous_month", "billing.tasks.finalize_due_invoices"}
+    assert billing <= set(app.tasks)
