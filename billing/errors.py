@@ -75,3 +75,32 @@ class DeviceThrottled(DomainError, code="throttled", status=429):
         seconds = max(1, math.ceil(retry_after))
         super().__init__(f"Too many usage reports from this device: retry in {seconds} s.")
         self.retry_after = seconds
+
+
+class InvoiceImmutable(DomainError, code="invoice_immutable", status=409):
+    """A finalized invoice or its lines cannot change: void it or issue a credit note."""
+
+
+class InvoiceNotDraft(DomainError, code="invoice_not_draft", status=409):
+    """Only a draft takes adjustment lines or is finalized."""
+
+
+class InvoiceNotVoidable(DomainError, code="invoice_not_voidable", status=409):
+    """Only a finalized, unpaid invoice can be voided; a paid one takes a credit note."""
+
+
+class InvoiceNotCreditable(DomainError, code="invoice_not_creditable", status=409):
+    """Credit notes correct finalized invoices that are not void, and only lines not yet
+    credited in full."""
+
+
+class BillingAccountMissing(DomainError, code="billing_account_missing", status=409):
+    """An invoice cannot be issued without the buyer's legal name and address."""
+
+
+class InvalidAdjustment(DomainError, code="invalid_adjustment", status=400):
+    """An adjustment needs a description and a non-zero amount in minor units."""
+
+
+class InvalidBillingAccount(DomainError, code="invalid_billing_account", status=400):
+    """A billing account field breaks its format (country, currency, emails, tax rate)."""

@@ -1,8 +1,18 @@
 """Billing records: a tenant's Stripe customer, its saved payment methods, each webhook event
-handled (stored once by its id), and usage: raw device events, the sequence numbers seen per
-device, and the hourly agent-seconds rollup that rating reads."""
+handled (stored once by its id), usage (raw device events, the sequence numbers seen per
+device, the hourly agent-seconds rollup that rating reads), and invoicing: the billing
+account, invoices and credit notes with their lines, and the gapless number counters.
 
+A finalized invoice (or credit note) and its lines are immutable: ``save``/``delete`` refuse
+(``InvoiceImmutable``) and, on PostgreSQL, triggers refuse too (migration 0003). Only its
+lifecycle fields (status, payment attempts, paid/voided times) still move."""
+
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
+
+from billing.errors import InvoiceImmutable
 
 
 class StripeCustomer(models.Model):
@@ -188,3 +198,315 @@ class UsageHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} on {self.device_id} at {self.hour:%Y-%m-%d %H}:00 {self.seconds}s"
+
+
+# --- invoicing ----------------------------------------------------------------------------------
+
+
+class BillingAccount(models.Model):
+    """Who a tenant's invoices are addressed to, in which currency, and how they are taxed."""
+
+    tenant = models.OneToOneField(
+        "tenancy.Tenant", on_delete=models.CASCADE, related_name="billing_account"
+    )
+    legal_name = models.CharField(max_length=200)
+    address_line1 = models.CharField(max_length=200)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. DE")
+    tax_id = models.CharField(max_length=40, blank=True, help_text="VAT or other tax number")
+    invoice_emails = models.JSONField(default=list, blank=True)
+    currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217")
+    tax_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal(0), help_text="percent, e.g. 19.00"
+    )
+    reverse_charge = models.BooleanField(
+        default=False, help_text="VAT reverse-charged to the buyer: no tax, a legal mention"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(tax_rate__gte=0, tax_rate__lte=100),
+                name="billing_account_tax_rate_percent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legal_name} ({self.tenant})"
+
+    def snapshot(self) -> dict:
+        """The buyer as printed on an invoice; kept on the invoice when it is finalized."""
+        return {
+            "legal_name": self.legal_name,
+            "address_line1": self.address_line1,
+            "address_line2": self.address_line2,
+            "postcode": self.postcode,
+            "city": self.city,
+            "country": self.country,
+            "tax_id": self.tax_id,
+            "invoice_emails": list(self.invoice_emails),
+            "tax_rate": str(self.tax_rate),
+            "reverse_charge": self.reverse_charge,
+        }
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    PAYMENT_FAILED = "payment_failed"
+    UNCOLLECTIBLE = "uncollectible"
+    VOID = "void"
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+# What may still change once an invoice is finalized; everything else is frozen.
+INVOICE_LIFECYCLE_FIELDS = frozenset(
+    {
+        "status",
+        "paid_at",
+        "voided_at",
+        "void_reason",
+        "payment_attempts",
+        "next_payment_attempt_at",
+        "payment_intent_id",
+        "payment_reference",
+        "updated_at",
+    }
+)
+
+
+class Invoice(models.Model):
+    """One invoice (or credit note) of a tenant for a UTC calendar month, in one currency.
+
+    Amounts are integer minor units of ``currency``; a credit note's amounts are negative.
+    ``number`` is empty until finalized, then ``EP-YYYY-NNNNNN`` (``CN-…`` for credit notes)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="invoices")
+    kind = models.CharField(max_length=16, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE)
+    status = models.CharField(
+        max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    number = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    credit_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    currency = models.CharField(max_length=3)
+    period_start = models.DateTimeField(help_text="first instant of the UTC month")
+    period_end = models.DateTimeField(help_text="first instant of the next UTC month")
+    account_snapshot = models.JSONField(
+        default=dict, blank=True, help_text="seller and buyer as of finalize"
+    )
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal(0))
+    reverse_charge = models.BooleanField(default=False)
+    subtotal = models.BigIntegerField(default=0)
+    tax = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+    prepaid_amount = models.BigIntegerField(
+        default=0, help_text="part of the total already paid (one-time orders, less refunds)"
+    )
+    rollup_digest = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the usage rollups the lines came from"
+    )
+    finalize_after = models.DateTimeField(help_text="end of the grace period for adjustments")
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=500, blank=True)
+    payment_attempts = models.PositiveSmallIntegerField(default=0)
+    next_payment_attempt_at = models.DateTimeField(null=True, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    payment_reference = models.CharField(
+        max_length=255, blank=True, help_text="offline payment reference"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-period_start", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "currency", "period_start"],
+                condition=models.Q(kind="invoice") & ~models.Q(status="void"),
+                name="one_invoice_per_tenant_currency_period",
+            ),
+            models.UniqueConstraint(
+                fields=["payment_intent_id"],
+                condition=~models.Q(payment_intent_id=""),
+                name="one_invoice_per_payment_intent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(number__isnull=False),
+                name="finalized_invoice_has_number",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="invoice", credit_of__isnull=True)
+                | models.Q(kind="credit_note", credit_of__isnull=False),
+                name="credit_note_refers_to_invoice",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total=models.F("subtotal") + models.F("tax")),
+                name="invoice_total_is_subtotal_plus_tax",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "period_start"]),
+            models.Index(fields=["status", "finalize_after"]),
+        ]
+        permissions = [
+            ("finalize_invoice", "Can finalize an invoice now (finance)"),
+            ("void_invoice", "Can void an unpaid invoice (finance)"),
+            ("credit_invoice", "Can issue a credit note (finance)"),
+            ("adjust_invoice", "Can add an adjustment line to a draft (finance)"),
+        ]
+
+    def __str__(self) -> str:
+        label = self.number or f"draft {self.pk}"
+        return f"{label} {self.tenant} {self.period_start:%Y-%m}"
+
+    def save(self, *args, **kwargs):
+        if self.is_finalized:
+            changed = [
+                f.attname
+                for f in self._meta.concrete_fields
+                if f.attname in self._stored
+                and f.attname not in INVOICE_LIFECYCLE_FIELDS
+                and getattr(self, f.attname) != self._stored[f.attname]
+            ]
+            if changed:
+                raise InvoiceImmutable(
+                    f"Invoice {self.number} is finalized; {', '.join(changed)} cannot change. "
+                    "Void it (if unpaid) or issue a credit note."
+                )
+        super().save(*args, **kwargs)
+        self._remember_stored()
+
+    def delete(self, *args, **kwargs):
+        if self.is_finalized:
+            raise InvoiceImmutable(f"Invoice {self.number} is finalized and cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._remember_stored()
+
+    def _remember_stored(self) -> None:
+        deferred = self.get_deferred_fields()
+        self._stored = {
+            f.attname: getattr(self, f.attname)
+            for f in self._meta.concrete_fields
+            if f.attname not in deferred
+        }
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored = dict(zip(field_names, values, strict=True))
+        return instance
+
+    @property
+    def amount_due(self) -> int:
+        return self.total - self.prepaid_amount
+
+    @property
+    def is_finalized(self) -> bool:
+        stored = getattr(self, "_stored", {})
+        return stored.get("finalized_at") is not None
+
+
+class LineKind(models.TextChoices):
+    FLAT_FEE = "flat_fee"
+    USAGE = "usage"
+    ONE_TIME_ORDER = "one_time_order"
+    LATE_USAGE = "late_usage"
+    CREDIT = "credit"
+    ADJUSTMENT = "adjustment"
+
+
+class InvoiceLine(models.Model):
+    """One priced line. ``breakdown`` is ``pricing.Breakdown.as_dict()`` (tier, quantity, unit
+    amount, amount per slice) so the tenant can recompute it by hand. ``usage_seconds`` is the
+    agent-seconds a usage or late-usage line bills for its ``period``: what the next close
+    compares with the rollups to find late usage."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=16, choices=LineKind.choices)
+    description = models.CharField(max_length=300)
+    entitlement = models.ForeignKey(
+        "marketplace.Entitlement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoice_lines",
+    )
+    order = models.ForeignKey(
+        "marketplace.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoice_lines",
+    )
+    credited_line = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credits"
+    )
+    quantity = models.DecimalField(max_digits=20, decimal_places=6, default=Decimal(1))
+    unit_amount = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal(0))
+    amount = models.BigIntegerField(help_text="minor units; negative for credits")
+    breakdown = models.JSONField(default=dict, blank=True)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    usage_seconds = models.BigIntegerField(null=True, blank=True)
+    is_paid = models.BooleanField(default=False, help_text="already paid (one-time orders)")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["invoice", "position", "id"]
+        indexes = [models.Index(fields=["entitlement", "period_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.description} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        self._refuse_if_finalized("added or changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._refuse_if_finalized("deleted")
+        return super().delete(*args, **kwargs)
+
+    def _refuse_if_finalized(self, verb: str) -> None:
+        invoice = Invoice.objects.filter(pk=self.invoice_id).values("finalized_at", "number")
+        row = invoice.first()
+        if row and row["finalized_at"] is not None:
+            raise InvoiceImmutable(
+                f"Invoice {row['number']} is finalized; its lines cannot be {verb}."
+            )
+
+
+class InvoiceNumberSequence(models.Model):
+    """The last number given in one series and year; the finalize locks the row
+    (``SELECT … FOR UPDATE``), so numbers are gapless even under concurrent finalizes."""
+
+    series = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "year"], name="one_counter_per_series_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series}-{self.year}: {self.last}"

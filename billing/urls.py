@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import usage_views, views
+from billing.api import invoice_views, usage_views, views
 
 urlpatterns = [
     path(
@@ -32,4 +32,9 @@ urlpatterns = [
         name="device-usage-gaps",
     ),
     path("stripe/webhook", views.StripeWebhook.as_view(), name="stripe-webhook"),
+    path("invoices", invoice_views.InvoiceList.as_view(), name="invoices"),
+    path("invoices/upcoming", invoice_views.UpcomingInvoice.as_view(), name="invoice-upcoming"),
+    path("invoices/<int:pk>", invoice_views.InvoiceDetail.as_view(), name="invoice-detail"),
+    # "invoices/<int:pk>/pdf", name "invoice-pdf": the documents part adds it (PDF/A-3).
+    path("billing/account", invoice_views.BillingAccountView.as_view(), name="billing-account"),
 ]

@@ -297,6 +297,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.maintain_usage_partitions",
         "schedule": timedelta(hours=6),
     },
+    # Idempotent: each run closes the previous UTC month (drafts refreshed while in grace).
+    "close-billing-month": {
+        "task": "billing.tasks.close_previous_month",
+        "schedule": timedelta(hours=1),
+    },
+    "finalize-due-invoices": {
+        "task": "billing.tasks.finalize_due_invoices",
+        "schedule": timedelta(minutes=15),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -403,6 +412,9 @@ SPECTACULAR_SETTINGS = {
         "CertificationLevelEnum": "certification.models.Level",
         "RunStatusEnum": "certification.models.RunStatus",
         "StageResultEnum": "certification.models.StageResult",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "InvoiceKindEnum": "billing.models.InvoiceKind",
+        "InvoiceLineKindEnum": "billing.models.LineKind",
     },
 }
 
@@ -462,6 +474,22 @@ if USAGE_RAW_RETENTION_DAYS < USAGE_LATE_DAYS:
     raise environ.ImproperlyConfigured("USAGE_RAW_RETENTION_DAYS must be at least USAGE_LATE_DAYS")
 # On PostgreSQL the beat job keeps this many monthly partitions ready after the current one.
 USAGE_PARTITIONS_AHEAD = env.int("USAGE_PARTITIONS_AHEAD", default=3)
+
+# --- Invoicing (docs/billing.md) ----------------------------------------------------------------
+# Drafts take adjustment lines for this many days after their month ends, then finalize.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=3)
+# How many earlier months a close searches for late usage (USAGE_LATE_DAYS bounds it anyway).
+BILLING_LATE_USAGE_MONTHS = env.int("BILLING_LATE_USAGE_MONTHS", default=2)
+# The seller printed on every invoice.
+BILLING_SELLER = {
+    "legal_name": env("BILLING_SELLER_NAME", default="EdgePlug GmbH"),
+    "address_line1": env("BILLING_SELLER_ADDRESS", default="Musterstrasse 1"),
+    "address_line2": "",
+    "postcode": env("BILLING_SELLER_POSTCODE", default="10115"),
+    "city": env("BILLING_SELLER_CITY", default="Berlin"),
+    "country": env("BILLING_SELLER_COUNTRY", default="DE"),
+    "tax_id": env("BILLING_SELLER_TAX_ID", default="DE000000000"),
+}
 
 # --- gRPC server (manage.py grpcserver) -----------------------------------------------------------
 GRPC_ADDRESS = env("GRPC_ADDRESS", default="127.0.0.1:50051")

@@ -14,9 +14,19 @@ Metered terms, as stored in a plan's ``terms`` (see ``parse_metered_terms``)::
      "package_size": 50, "package_amount": 400,      # package: per started block of hours
      "included_hours": "10", "monthly_minimum": 1000, "flat_fee": 500}
 
-``included_hours`` are free and taken off before the scheme applies; ``monthly_minimum``
-applies to the usage charge (a top-up line brings it to the minimum, once any usage was
-recorded or a flat fee is due); ``flat_fee`` is charged every month.
+Rules (each stated once; docs/billing.md repeats them for tenants):
+
+- ``included_hours`` are free and taken off before the scheme applies.
+- ``per_unit``: billable hours times ``unit_amount``.
+- ``graduated``: each tier prices only the hours inside its band (a line per band reached,
+  plus the band's ``flat_amount``); the total is the sum of the band lines.
+- ``volume``: every billable hour is priced at the tier the total reaches (one line, plus
+  that tier's ``flat_amount``). A cheaper higher tier can make more hours cost less: that
+  is what volume pricing means, so volume is the one scheme whose total may fall.
+- ``package``: every started block of ``package_size`` hours costs ``package_amount``.
+- ``monthly_minimum`` is a monthly commitment on the usage charge: a top-up line brings it
+  to the minimum, also in a month without usage.
+- ``flat_fee`` is charged every month.
 """
 
 from __future__ import annotations
@@ -108,6 +118,10 @@ class MeteredTerms:
     flat_fee: int = 0
 
 
+# What a line charges for: invoices show fees apart from usage.
+USAGE, MINIMUM, FEE, SEATS = "usage", "minimum", "fee", "seats"
+
+
 @dataclass(frozen=True)
 class Line:
     """One priced line: ``amount`` is ``precise_amount`` rounded half-up."""
@@ -117,6 +131,7 @@ class Line:
     unit_amount: Decimal
     precise_amount: Decimal
     amount: int
+    kind: str = USAGE
 
 
 @dataclass(frozen=True)
@@ -143,15 +158,18 @@ class Breakdown:
                     "unit_amount": str(line.unit_amount),
                     "precise_amount": str(line.precise_amount),
                     "amount": line.amount,
+                    "kind": line.kind,
                 }
                 for line in self.lines
             ],
         }
 
 
-def _line(description: str, quantity: Decimal, unit_amount: Decimal, flat: int = 0) -> Line:
+def _line(
+    description: str, quantity: Decimal, unit_amount: Decimal, flat: int = 0, kind: str = USAGE
+) -> Line:
     precise = quantity * unit_amount + flat
-    return Line(description, quantity, unit_amount, precise, round_minor(precise))
+    return Line(description, quantity, unit_amount, precise, round_minor(precise), kind)
 
 
 # --- parsing and validation: each predicate raises one specific complaint -------------------
@@ -330,11 +348,11 @@ def price_usage(terms: MeteredTerms, hours: Decimal) -> Breakdown:
     billable = max(ZERO, hours - terms.included_hours)
     lines = _SCHEME_LINES[terms.scheme](terms, billable)
     usage = sum(line.amount for line in lines)
-    if terms.monthly_minimum and (hours > 0 or terms.flat_fee) and usage < terms.monthly_minimum:
+    if usage < terms.monthly_minimum:
         top_up = Decimal(terms.monthly_minimum - usage)
-        lines.append(_line("monthly minimum top-up", Decimal(1), top_up))
+        lines.append(_line("monthly minimum top-up", Decimal(1), top_up, kind=MINIMUM))
     if terms.flat_fee:
-        lines.append(_line("monthly fee", Decimal(1), Decimal(terms.flat_fee)))
+        lines.append(_line("monthly fee", Decimal(1), Decimal(terms.flat_fee), kind=FEE))
     return Breakdown(terms.currency, tuple(lines))
 
 
@@ -344,4 +362,4 @@ def price_one_time(amount: int, currency: str, seats: int) -> Breakdown:
     _amount(amount, "amount")
     if seats < 1:
         raise InvalidPriceTerms("seats must be at least 1.")
-    return Breakdown(currency, (_line("seats", Decimal(seats), Decimal(amount)),))
+    return Breakdown(currency, (_line("seats", Decimal(seats), Decimal(amount), kind=SEATS),))

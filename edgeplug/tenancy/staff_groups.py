@@ -24,6 +24,15 @@ STAFF_GROUP_PERMISSIONS: dict[str, dict[str, list[str]]] = {
     },
     StaffGroup.FINANCE: {
         "marketplace": ["view_order", "refund_order", "view_entitlement", "view_priceplan"],
+        "billing": [
+            "view_invoice",
+            "finalize_invoice",
+            "void_invoice",
+            "credit_invoice",
+            "adjust_invoice",
+            "view_invoiceline",
+            "view_billingaccount",
+        ],
     },
     StaffGroup.PLATFORM_ADMINS: {
         "certification": [

@@ -170,14 +170,11 @@ def test_included_hours_are_free(tiers, usage, included):
 
 
 @given(tiers=tier_lists(), usage=hours, minimum=amounts, fee=amounts)
-def test_minimum_is_reached_once_billed_and_fee_is_always_added(tiers, usage, minimum, fee):
+def test_minimum_is_a_monthly_commitment_and_fee_is_always_added(tiers, usage, minimum, fee):
     terms = graduated(tiers, monthly_minimum=minimum, flat_fee=fee)
     total = price_usage(terms, usage).total
     usage_only = price_usage(graduated(tiers), usage).total
-    if usage > 0 or fee:
-        assert total == max(usage_only, minimum) + fee
-    else:
-        assert total == 0
+    assert total == max(usage_only, minimum) + fee
 
 
 @given(tiers=tier_lists(), usage=hours)
@@ -191,3 +188,101 @@ def test_stored_terms_parse_back_to_the_same_prices(tiers, usage):
 @given(amount=amounts, seats=st.integers(min_value=1, max_value=1000))
 def test_one_time_price_is_seats_times_amount(amount, seats):
     assert pricing.price_one_time(amount, "USD", seats).total == amount * seats
+
+
+# --- the properties the billing issue names, for every scheme ---------------------------------
+
+package_sizes = st.integers(min_value=1, max_value=500)
+
+
+@st.composite
+def monotone_terms(draw):
+    """Terms of every scheme whose total must not fall as usage grows (all but volume)."""
+    scheme = draw(st.sampled_from(["per_unit", "graduated", "package"]))
+    extra = {
+        "included_hours": str(draw(hours)),
+        "monthly_minimum": draw(amounts),
+        "flat_fee": draw(amounts),
+    }
+    if scheme == "per_unit":
+        extra["unit_amount"] = draw(amounts)
+    elif scheme == "graduated":
+        extra["tiers"] = draw(tier_lists())
+    else:
+        extra["package_size"] = draw(package_sizes)
+        extra["package_amount"] = draw(amounts)
+    currency = draw(st.sampled_from(["JPY", "USD", "KWD"]))
+    return parse_metered_terms(currency, {"scheme": scheme, **extra})
+
+
+@given(terms=monotone_terms(), a=hours, b=hours)
+def test_total_never_decreases_as_usage_grows(terms, a, b):
+    low, high = sorted((a, b))
+    assert price_usage(terms, low).total <= price_usage(terms, high).total
+
+
+@given(tiers=tier_lists(), usage=hours)
+def test_graduated_total_is_the_sum_of_its_tier_slices(tiers, usage):
+    """Computed independently: each band prices the hours inside it, plus its flat amount."""
+    expected, lower = 0, Decimal(0)
+    for tier in tiers:
+        if usage <= lower:
+            break
+        upper = usage if tier["up_to"] is None else min(usage, Decimal(tier["up_to"]))
+        expected += pricing.round_minor((upper - lower) * tier["unit_amount"] + tier["flat_amount"])
+        lower = upper if tier["up_to"] is None else Decimal(tier["up_to"])
+    breakdown = price_usage(graduated(tiers), usage)
+    assert breakdown.total == expected
+    assert sum(line.quantity for line in breakdown.lines) == usage
+
+
+@given(tiers=tier_lists(), usage=hours.filter(lambda h: h > 0))
+def test_volume_prices_every_unit_at_the_reached_tier(tiers, usage):
+    reached = next(t for t in tiers if t["up_to"] is None or usage <= t["up_to"])
+    terms = parse_metered_terms("USD", {"scheme": "volume", "tiers": tiers})
+    (line,) = price_usage(terms, usage).lines
+    assert line.quantity == usage
+    assert line.unit_amount == reached["unit_amount"]
+    precise = usage * reached["unit_amount"] + reached["flat_amount"]
+    assert line.amount == pricing.round_minor(precise)
+
+
+def test_volume_is_the_scheme_whose_total_may_fall_when_the_next_tier_is_cheaper():
+    terms = parse_metered_terms(
+        "USD",
+        {
+            "scheme": "volume",
+            "tiers": [{"up_to": 100, "unit_amount": 10}, {"up_to": None, "unit_amount": 5}],
+        },
+    )
+    assert price_usage(terms, Decimal(101)).total < price_usage(terms, Decimal(100)).total
+
+
+@given(size=package_sizes, amount=amounts, usage=hours.filter(lambda h: h > 0))
+def test_package_charges_started_blocks_rounded_up(size, amount, usage):
+    terms = parse_metered_terms(
+        "USD", {"scheme": "package", "package_size": size, "package_amount": amount}
+    )
+    (line,) = price_usage(terms, usage).lines
+    blocks = int(line.quantity)
+    assert (blocks - 1) * size < usage <= blocks * size
+    assert line.amount == blocks * amount
+
+
+@given(terms=monotone_terms())
+def test_zero_usage_costs_the_flat_fee_and_the_minimum(terms):
+    breakdown = price_usage(terms, Decimal(0))
+    assert breakdown.total == terms.flat_fee + terms.monthly_minimum
+    assert {line.kind for line in breakdown.lines} <= {pricing.FEE, pricing.MINIMUM}
+
+
+@pytest.mark.parametrize(
+    ("currency", "exponent", "one_major"), [("JPY", 0, 1), ("USD", 2, 100), ("KWD", 3, 1000)]
+)
+@given(units=st.integers(min_value=0, max_value=10**6))
+def test_minor_units_follow_the_iso_4217_exponent(currency, exponent, one_major, units):
+    assert pricing.currency_exponent(currency) == exponent
+    text = pricing.format_amount(units * one_major, currency)
+    assert Decimal(text.split()[0]) == units
+    decimals = text.split()[0].partition(".")[2]
+    assert len(decimals) == exponent

@@ -9,11 +9,12 @@ names, and add it to the lists below.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from billing.models import PaymentMethod
+from billing.models import Invoice, PaymentMethod
 from marketplace.models import AgentVersion, Entitlement, Review
 from tests.commerce.conftest import buy_free
 from tests.factories import CertificationRunFactory, TenantFactory
@@ -66,6 +67,9 @@ COLLECTIONS = {
     "certification-queue",
     "payment-methods",
     "payment-method-setup",
+    "invoices",
+    "invoice-upcoming",
+    "billing-account",
     "stripe-webhook",
     "schema",
     "swagger-ui",
@@ -101,6 +105,7 @@ OWNED = {
     "agent-certify": {"pk": "private_agent"},
     "payment-method-detail": {"pk": "payment_method"},
     "payment-method-default": {"pk": "payment_method"},
+    "invoice-detail": {"pk": "invoice"},
 }
 
 # Public catalogue objects: what another tenant may see of tenant A's published agent.
@@ -220,7 +225,15 @@ def objects(vendor, published, agent, make_plan, customer, certificate):
     payment_method = PaymentMethod.objects.create(
         tenant=customer_membership.tenant, stripe_id="pm_tenant_a", brand="visa", last4="4242"
     )
+    invoice = Invoice.objects.create(
+        tenant=customer_membership.tenant,
+        currency="EUR",
+        period_start=datetime(2026, 1, 1, tzinfo=UTC),
+        period_end=datetime(2026, 2, 1, tzinfo=UTC),
+        finalize_after=datetime(2026, 2, 4, tzinfo=UTC),
+    )
     return {
+        "invoice": invoice.pk,
         "membership": customer_membership.pk,
         "key_id": vendor.key.key_id,
         "public_agent": agent.pk,
@@ -281,6 +294,7 @@ def test_tenant_a_reaches_the_same_objects(objects, vendor, customer):
         "device-detail": customer_client,
         "device-deployments": customer_client,
         "device-usage-gaps": customer_client,
+        "invoice-detail": customer_client,
         "vendor-agent-plan": vendor.client,
         "vendor-agent-plans": vendor.client,
         "tenant-members-detail": customer_client,

@@ -1,0 +1,286 @@
+"""Finance in the admin (finance group, TOTP): invoices with their lines, filtered by period,
+status, kind, tenant and currency; finalize now, void, credit notes (whole or chosen lines)
+and adjustment lines on drafts. Every action goes through ``billing.invoicing`` (audited)."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from billing import invoicing
+from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus
+from edgeplug.core.admin import ReadOnlyAdminMixin
+from edgeplug.errors import DomainError
+from marketplace.pricing import currency_exponent, format_amount
+
+
+class PeriodFilter(admin.SimpleListFilter):
+    title = "period"
+    parameter_name = "period"
+
+    def lookups(self, request, model_admin):
+        months = Invoice.objects.dates("period_start", "month", order="DESC")
+        return [(f"{m:%Y-%m}", f"{m:%Y-%m}") for m in months]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        year, month = (int(part) for part in self.value().split("-"))
+        return queryset.filter(period_start__year=year, period_start__month=month)
+
+
+class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = InvoiceLine
+    fk_name = "invoice"
+    extra = 0
+    fields = (
+        "position",
+        "kind",
+        "description",
+        "quantity",
+        "unit_amount",
+        "amount",
+        "is_paid",
+        "usage_seconds",
+        "breakdown",
+    )
+    readonly_fields = fields
+    ordering = ("position", "id")
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "label",
+        "tenant",
+        "kind",
+        "period",
+        "currency",
+        "total_display",
+        "status",
+        "finalize_after",
+    )
+    list_filter = (
+        PeriodFilter,
+        "status",
+        "kind",
+        "currency",
+        ("tenant", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("number", "tenant__slug", "tenant__name")
+    list_select_related = ("tenant",)
+    inlines = [InvoiceLineInline]
+    actions = ["finalize_now", "credit_in_full"]
+    readonly_fields = (
+        "number",
+        "kind",
+        "status",
+        "tenant",
+        "credit_of",
+        "currency",
+        "period_start",
+        "period_end",
+        "subtotal",
+        "tax",
+        "total",
+        "prepaid_amount",
+        "tax_rate",
+        "reverse_charge",
+        "account_snapshot",
+        "rollup_digest",
+        "finalize_after",
+        "finalized_at",
+        "paid_at",
+        "voided_at",
+        "void_reason",
+        "payment_attempts",
+        "next_payment_attempt_at",
+        "payment_intent_id",
+    )
+
+    @admin.display(description="invoice", ordering="number")
+    def label(self, obj):
+        return obj.number or f"draft {obj.pk}"
+
+    @admin.display(description="period", ordering="period_start")
+    def period(self, obj):
+        return f"{obj.period_start:%Y-%m}"
+
+    @admin.display(description="total", ordering="total")
+    def total_display(self, obj):
+        return format_amount(obj.total, obj.currency)
+
+    # --- changelist actions -------------------------------------------------------------------
+
+    def _each(self, request, queryset, act, done: str):
+        for invoice in queryset.order_by("id"):
+            try:
+                result = act(invoice)
+            except DomainError as exc:
+                self.message_user(request, f"{invoice}: {exc.detail}", messages.ERROR)
+            else:
+                self.message_user(request, done.format(invoice=invoice, result=result))
+
+    @admin.action(description="Finalize now (number and freeze)", permissions=["finalize"])
+    def finalize_now(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda i: invoicing.finalize_invoice(i, actor=request.user, request=request),
+            "Finalized as {result.number}.",
+        )
+
+    @admin.action(description="Credit note for the whole invoice", permissions=["credit"])
+    def credit_in_full(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda i: invoicing.issue_credit_note(
+                i, reason="credited in full in the admin", actor=request.user, request=request
+            ),
+            "{invoice}: credit note {result.number}.",
+        )
+
+    def has_finalize_permission(self, request) -> bool:
+        return request.user.has_perm("billing.finalize_invoice")
+
+    def has_credit_permission(self, request) -> bool:
+        return request.user.has_perm("billing.credit_invoice")
+
+    # --- one invoice: the forms below the change page ------------------------------------------
+
+    def get_urls(self):
+        def view(name, func):
+            return path(
+                f"<int:invoice_id>/{name}/",
+                self.admin_site.admin_view(require_POST(func)),
+                name=f"billing_invoice_{name}",
+            )
+
+        return [
+            view("finalize", self.finalize_view),
+            view("void", self.void_view),
+            view("credit", self.credit_view),
+            view("adjust", self.adjust_view),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        invoice = context.get("original")
+        user = request.user
+        draft = bool(invoice and invoice.status == InvoiceStatus.DRAFT)
+        issued = bool(invoice and invoice.finalized_at and invoice.kind == "invoice")
+        context.update(
+            can_finalize=draft and user.has_perm("billing.finalize_invoice"),
+            can_adjust=draft and user.has_perm("billing.adjust_invoice"),
+            can_void=issued
+            and invoice.status in invoicing.UNPAID
+            and user.has_perm("billing.void_invoice"),
+            can_credit=issued
+            and invoice.status != InvoiceStatus.VOID
+            and user.has_perm("billing.credit_invoice"),
+            invoice_lines=invoice.lines.order_by("position", "id") if invoice else [],
+        )
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def _act(self, request, invoice_id, permission: str, act) -> object:
+        if not request.user.has_perm(f"billing.{permission}"):
+            raise PermissionDenied
+        invoice = get_object_or_404(Invoice, pk=invoice_id)
+        try:
+            message = act(invoice)
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, message)
+        return redirect(reverse("admin:billing_invoice_change", args=[invoice_id]))
+
+    def finalize_view(self, request, invoice_id):
+        def act(invoice):
+            done = invoicing.finalize_invoice(invoice, actor=request.user, request=request)
+            return f"Finalized as {done.number}."
+
+        return self._act(request, invoice_id, "finalize_invoice", act)
+
+    def void_view(self, request, invoice_id):
+        def act(invoice):
+            reason = request.POST.get("reason", "").strip()
+            if not reason:
+                raise DomainError("Give the reason for voiding.", code="reason_required")
+            done = invoicing.void_invoice(
+                invoice, reason=reason, actor=request.user, request=request
+            )
+            return f"{done.number} voided."
+
+        return self._act(request, invoice_id, "void_invoice", act)
+
+    def credit_view(self, request, invoice_id):
+        def act(invoice):
+            chosen = request.POST.getlist("line")
+            if not chosen:
+                raise DomainError("Choose the lines to credit.", code="no_lines_chosen")
+            if not all(pk.isdigit() for pk in chosen):
+                raise DomainError("Unknown line.", code="invalid_line")
+            note = invoicing.issue_credit_note(
+                invoice,
+                line_ids=[int(pk) for pk in chosen],
+                reason=request.POST.get("reason", ""),
+                actor=request.user,
+                request=request,
+            )
+            return f"Credit note {note.number} issued ({format_amount(note.total, note.currency)})."
+
+        return self._act(request, invoice_id, "credit_invoice", act)
+
+    def adjust_view(self, request, invoice_id):
+        def act(invoice):
+            amount = _minor_units(request.POST.get("amount", ""), invoice.currency)
+            invoicing.add_adjustment_line(
+                invoice,
+                description=request.POST.get("description", ""),
+                amount=amount,
+                actor=request.user,
+                request=request,
+            )
+            return f"Adjustment of {format_amount(amount, invoice.currency)} added."
+
+        return self._act(request, invoice_id, "adjust_invoice", act)
+
+
+def _minor_units(text: str, currency: str) -> int:
+    """``"-12.50"`` EUR → ``-1250``: people type amounts in the currency, not in cents."""
+    exponent = currency_exponent(currency)
+    try:
+        value = Decimal(text.strip()).scaleb(exponent)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value != value.to_integral_value():
+        raise DomainError(
+            f"Enter an amount in {currency} with at most {exponent} decimals, e.g. -12.50.",
+            code="invalid_adjustment",
+        )
+    return int(value)
+
+
+@admin.register(BillingAccount)
+class BillingAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("tenant", "legal_name", "country", "currency", "tax_rate", "reverse_charge")
+    list_filter = ("country", "currency", "reverse_charge")
+    search_fields = ("tenant__slug", "legal_name", "tax_id")
+    readonly_fields = (
+        "tenant",
+        "legal_name",
+        "address_line1",
+        "address_line2",
+        "postcode",
+        "city",
+        "country",
+        "tax_id",
+        "invoice_emails",
+        "currency",
+        "tax_rate",
+        "reverse_charge",
+    )

@@ -1,0 +1,151 @@
+"""Shapes of the invoice API: invoices with their lines, the live upcoming invoice, the
+billing account."""
+
+from rest_framework import serializers
+
+from billing.models import BillingAccount, Invoice, InvoiceLine
+from edgeplug.core.serializers import StrictSerializer
+from marketplace.pricing import CURRENCY_EXPONENTS
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "id",
+            "position",
+            "kind",
+            "description",
+            "entitlement",
+            "order",
+            "quantity",
+            "unit_amount",
+            "amount",
+            "is_paid",
+            "period_start",
+            "period_end",
+            "usage_seconds",
+            "breakdown",
+        ]
+        read_only_fields = fields
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    amount_due = serializers.IntegerField(read_only=True)
+    credit_of = serializers.SlugRelatedField(slug_field="number", read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "kind",
+            "status",
+            "credit_of",
+            "currency",
+            "period_start",
+            "period_end",
+            "subtotal",
+            "tax",
+            "total",
+            "prepaid_amount",
+            "amount_due",
+            "tax_rate",
+            "reverse_charge",
+            "finalize_after",
+            "finalized_at",
+            "paid_at",
+            "voided_at",
+            "rollup_digest",
+        ]
+        read_only_fields = fields
+
+
+class InvoiceDetailSerializer(InvoiceSerializer):
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+    seller = serializers.SerializerMethodField()
+    buyer = serializers.SerializerMethodField()
+
+    class Meta(InvoiceSerializer.Meta):
+        fields = [*InvoiceSerializer.Meta.fields, "seller", "buyer", "lines"]
+        read_only_fields = fields
+
+    def get_seller(self, invoice) -> dict:
+        return invoice.account_snapshot.get("seller", {})
+
+    def get_buyer(self, invoice) -> dict:
+        return invoice.account_snapshot.get("buyer", {})
+
+
+class UpcomingLineSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    description = serializers.CharField()
+    entitlement = serializers.IntegerField(source="entitlement_id", allow_null=True)
+    order = serializers.IntegerField(source="order_id", allow_null=True)
+    quantity = serializers.DecimalField(max_digits=20, decimal_places=6)
+    unit_amount = serializers.DecimalField(max_digits=24, decimal_places=6)
+    amount = serializers.IntegerField()
+    is_paid = serializers.BooleanField()
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    usage_seconds = serializers.IntegerField(allow_null=True)
+    breakdown = serializers.DictField()
+
+
+class UpcomingInvoiceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    subtotal = serializers.IntegerField(source="totals.subtotal")
+    tax = serializers.IntegerField(source="totals.tax")
+    total = serializers.IntegerField(source="totals.total")
+    prepaid_amount = serializers.IntegerField(source="totals.prepaid")
+    amount_due = serializers.IntegerField(source="totals.amount_due")
+    lines = UpcomingLineSerializer(many=True)
+
+
+class UpcomingSerializer(serializers.Serializer):
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    computed_at = serializers.DateTimeField()
+    invoices = UpcomingInvoiceSerializer(many=True)
+
+
+class BillingAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BillingAccount
+        fields = [
+            "legal_name",
+            "address_line1",
+            "address_line2",
+            "postcode",
+            "city",
+            "country",
+            "tax_id",
+            "invoice_emails",
+            "currency",
+            "tax_rate",
+            "reverse_charge",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class BillingAccountInSerializer(StrictSerializer):
+    legal_name = serializers.CharField(max_length=200)
+    address_line1 = serializers.CharField(max_length=200)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    postcode = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100)
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2")
+    tax_id = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    invoice_emails = serializers.ListField(
+        child=serializers.EmailField(), max_length=10, required=False
+    )
+    currency = serializers.ChoiceField(sorted(CURRENCY_EXPONENTS), help_text="ISO 4217")
+    tax_rate = serializers.RegexField(
+        r"^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$",
+        required=False,
+        help_text="percent from 0 to 100, at most two decimals, e.g. 19.00",
+    )
+    reverse_charge = serializers.BooleanField(required=False)

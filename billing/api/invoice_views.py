@@ -1,0 +1,126 @@
+"""Invoices for tenant admins and billing members: /api/v1/invoices (list, detail, the live
+upcoming invoice) and /api/v1/billing/account. Another tenant's invoice is a 404."""
+
+import re
+from datetime import UTC, datetime
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import generics
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing import billing_accounts, invoicing
+from billing.api import invoice_serializers as s
+from billing.invoice_builder import month_start, next_month
+from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
+from edgeplug.core.filters import FilterBackend, FilterSet
+from edgeplug.errors import NotFound
+from edgeplug.tenancy.models import Role
+from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.scoping import for_request, request_tenant
+
+CanReadInvoices = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
+PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@extend_schema_field({"type": "string", "pattern": PERIOD.pattern, "example": "2026-01"})
+class PeriodFilter(django_filters.CharFilter):
+    """``period=YYYY-MM``: invoices of that UTC month."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        match = PERIOD.match(value)
+        if not match:
+            raise ValidationError({"period": ["Use a month as YYYY-MM."]}, code="invalid")
+        return qs.filter(period_start=datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC))
+
+
+class InvoiceFilter(FilterSet):
+    period = PeriodFilter(label="UTC month, YYYY-MM")
+    status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices)
+    kind = django_filters.ChoiceFilter(choices=InvoiceKind.choices)
+
+    class Meta:
+        model = Invoice
+        fields = ["period", "status", "kind"]
+
+
+def _invoices(request):
+    return for_request(Invoice.objects.select_related("credit_of"), request).order_by(
+        "-period_start", "-id"
+    )
+
+
+class InvoiceList(generics.ListAPIView):
+    """The tenant's invoices and credit notes, newest period first (drafts included)."""
+
+    serializer_class = s.InvoiceSerializer
+    permission_classes = [CanReadInvoices]
+    filter_backends = [FilterBackend]
+    filterset_class = InvoiceFilter
+
+    def get_queryset(self):
+        return _invoices(self.request)
+
+
+class InvoiceDetail(generics.RetrieveAPIView):
+    """One invoice with its lines, each with the breakdown it was priced by."""
+
+    serializer_class = s.InvoiceDetailSerializer
+    permission_classes = [CanReadInvoices]
+
+    def get_queryset(self):
+        return _invoices(self.request).prefetch_related("lines")
+
+
+class UpcomingInvoice(APIView):
+    """What the current UTC month would invoice if it closed now: computed on each request
+    from the usage so far, never stored."""
+
+    permission_classes = [CanReadInvoices]
+
+    @extend_schema(responses=s.UpcomingSerializer)
+    def get(self, request):
+        now = timezone.now()
+        start = month_start(now)
+        upcoming = invoicing.upcoming_invoices(request_tenant(request).pk, now)
+        return Response(
+            s.UpcomingSerializer(
+                {
+                    "period_start": start,
+                    "period_end": next_month(start),
+                    "computed_at": now,
+                    "invoices": upcoming,
+                }
+            ).data
+        )
+
+
+class BillingAccountView(APIView):
+    """Who the tenant's invoices are addressed to; PUT replaces it (finalized invoices keep
+    the address they were issued with)."""
+
+    permission_classes = [CanReadInvoices]
+
+    @extend_schema(responses=s.BillingAccountSerializer)
+    def get(self, request):
+        account = for_request(BillingAccount.objects.all(), request).first()
+        if account is None:
+            raise NotFound(
+                "No billing account yet: PUT one with the legal name and address.",
+                code="billing_account_missing",
+            )
+        return Response(s.BillingAccountSerializer(account).data)
+
+    @extend_schema(request=s.BillingAccountInSerializer, responses=s.BillingAccountSerializer)
+    def put(self, request):
+        data = s.BillingAccountInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = billing_accounts.set_billing_account(
+            request_tenant(request), data.validated_data, actor=request.user, request=request
+        )
+        return Response(s.BillingAccountSerializer(account).data)

@@ -1,0 +1,84 @@
+"""The billing account action: a tenant admin or billing member sets who invoices go to."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from billing.errors import InvalidBillingAccount
+from billing.models import BillingAccount
+from edgeplug.audit.services import record_event
+from marketplace.pricing import CURRENCY_EXPONENTS
+
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+MAX_EMAILS = 10
+
+
+def _reject_bad_country(country: str) -> None:
+    if not COUNTRY.match(country):
+        raise InvalidBillingAccount("country must be an ISO 3166-1 alpha-2 code such as DE.")
+
+
+def _reject_unknown_currency(currency: str) -> None:
+    if currency not in CURRENCY_EXPONENTS:
+        raise InvalidBillingAccount(
+            f"currency must be one of {', '.join(sorted(CURRENCY_EXPONENTS))}."
+        )
+
+
+def _emails(emails) -> list[str]:
+    if not isinstance(emails, list) or len(emails) > MAX_EMAILS:
+        raise InvalidBillingAccount(f"invoice_emails must be a list of at most {MAX_EMAILS}.")
+    for email in emails:
+        try:
+            validate_email(email)
+        except (ValidationError, TypeError):
+            raise InvalidBillingAccount(f"{email!r} is not an email address.") from None
+    return list(dict.fromkeys(emails))
+
+
+def _tax_rate(value) -> Decimal:
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidBillingAccount("tax_rate must be a percentage such as 19.00.") from None
+    if not rate.is_finite() or not 0 <= rate <= 100 or rate != rate.quantize(Decimal("0.01")):
+        raise InvalidBillingAccount("tax_rate must be between 0 and 100, two decimals at most.")
+    return rate
+
+
+def set_billing_account(tenant, data: dict, *, actor=None, request=None) -> BillingAccount:
+    """Create or replace the tenant's billing account (``data`` as validated by the API
+    serializer for shape; the rules live here)."""
+    country = data["country"].upper()
+    currency = data["currency"].upper()
+    _reject_bad_country(country)
+    _reject_unknown_currency(currency)
+    values = {
+        "legal_name": data["legal_name"],
+        "address_line1": data["address_line1"],
+        "address_line2": data.get("address_line2", ""),
+        "postcode": data.get("postcode", ""),
+        "city": data["city"],
+        "country": country,
+        "tax_id": data.get("tax_id", ""),
+        "invoice_emails": _emails(data.get("invoice_emails", [])),
+        "currency": currency,
+        "tax_rate": _tax_rate(data.get("tax_rate", "0")),
+        "reverse_charge": bool(data.get("reverse_charge", False)),
+    }
+    with transaction.atomic():
+        account, created = BillingAccount.objects.update_or_create(tenant=tenant, defaults=values)
+        record_event(
+            "billing_account_set",
+            request=request,
+            actor=actor,
+            tenant=tenant,
+            target=f"billing account {account.pk}",
+            details={"created": created, "country": country, "currency": currency},
+        )
+    return account

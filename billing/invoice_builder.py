@@ -1,0 +1,481 @@
+"""What a tenant owes for one UTC month, read from entitlements, orders and usage rollups.
+
+Reads only: the month close (``billing.invoicing``), ``recompute_invoice`` and the live
+``/api/v1/invoices/upcoming`` build the same lines here, so a stored invoice can be rebuilt and
+compared. Prices come from ``marketplace.pricing`` (the rules are documented there once).
+
+Late usage: each usage and late-usage line records the agent-seconds it billed for its month
+(``usage_seconds``). Rollups may still grow after a month's invoice was built (devices send
+late); the next close compares, per entitlement and month, the seconds the rollups hold now
+with the seconds already billed on non-void invoices, and bills the difference at the
+marginal price (the price of the new total minus the price of what was billed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncMonth
+
+from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, UsageHour
+from marketplace import pricing
+from marketplace.models import Entitlement, Order, OrderStatus, PlanKind
+
+HOUR_PLACES = Decimal("0.000001")
+SECONDS_PER_HOUR = Decimal(3600)
+BILLED_USAGE_KINDS = (LineKind.USAGE, LineKind.LATE_USAGE)
+
+
+# --- periods ----------
+
+
+def month_start(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def next_month(start: datetime) -> datetime:
+    return month_start(start.replace(day=28) + timedelta(days=4))
+
+
+def previous_month(start: datetime) -> datetime:
+    return month_start(month_start(start) - timedelta(days=1))
+
+
+def month_label(start: datetime) -> str:
+    return f"{start:%Y-%m}"
+
+
+def hours_of(seconds: int) -> Decimal:
+    """Agent-seconds as hours, to six decimal places, half-up."""
+    return (Decimal(seconds) / SECONDS_PER_HOUR).quantize(HOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil_hour(moment: datetime) -> datetime:
+    floor = _floor_hour(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+# --- what a draft is made of ----------
+
+
+@dataclass
+class LineSpec:
+    kind: str
+    description: str
+    amount: int
+    period_start: datetime
+    period_end: datetime
+    quantity: Decimal = Decimal(1)
+    unit_amount: Decimal = Decimal(0)
+    breakdown: dict = field(default_factory=dict)
+    entitlement_id: int | None = None
+    order_id: int | None = None
+    usage_seconds: int | None = None
+    is_paid: bool = False
+
+    def key(self) -> tuple:
+        """What recompute compares: every stored value of the line."""
+        return (
+            self.kind,
+            self.description,
+            self.amount,
+            self.quantity.quantize(HOUR_PLACES),
+            self.unit_amount.quantize(HOUR_PLACES),
+            self.entitlement_id,
+            self.order_id,
+            self.usage_seconds,
+            self.is_paid,
+            self.period_start,
+            self.period_end,
+        )
+
+    @classmethod
+    def of(cls, line: InvoiceLine) -> LineSpec:
+        return cls(
+            kind=line.kind,
+            description=line.description,
+            amount=line.amount,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            breakdown=line.breakdown,
+            entitlement_id=line.entitlement_id,
+            order_id=line.order_id,
+            usage_seconds=line.usage_seconds,
+            is_paid=line.is_paid,
+        )
+
+
+@dataclass
+class DraftSpec:
+    tenant_id: int
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    lines: list[LineSpec] = field(default_factory=list)
+    rollup_digest: str = ""
+
+
+@dataclass
+class _Window:
+    """The hours of one entitlement's usage: [start, end) rounded to whole hours."""
+
+    entitlement: Entitlement
+    start: datetime
+    end: datetime | None
+
+
+# --- entitlements and their usage windows ----------
+
+
+def metered_entitlements(tenant_id: int, start: datetime, end: datetime) -> list[Entitlement]:
+    """Metered entitlements of the tenant valid at some point in [start, end)."""
+    return list(
+        Entitlement.objects.filter(
+            tenant_id=tenant_id, plan_snapshot__kind=PlanKind.METERED, valid_from__lt=end
+        )
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=start))
+        .select_related("agent")
+        .order_by("agent_id", "valid_from", "id")
+    )
+
+
+def _windows(entitlements: Iterable[Entitlement]) -> list[_Window]:
+    """Each hour of an agent's usage goes to the entitlement most recently started before it."""
+    by_agent: dict[int, list[Entitlement]] = defaultdict(list)
+    for entitlement in entitlements:
+        by_agent[entitlement.agent_id].append(entitlement)
+    windows = []
+    for agent_entitlements in by_agent.values():
+        for index, entitlement in enumerate(agent_entitlements):
+            successor = (
+                agent_entitlements[index + 1] if index + 1 < len(agent_entitlements) else None
+            )
+            if successor is not None:
+                end = _floor_hour(successor.valid_from)
+            elif entitlement.valid_until is not None:
+                end = _ceil_hour(entitlement.valid_until)
+            else:
+                end = None
+            windows.append(_Window(entitlement, _floor_hour(entitlement.valid_from), end))
+    return windows
+
+
+def _rollups(tenant_id: int, window: _Window, start: datetime, end: datetime):
+    rows = UsageHour.objects.filter(
+        tenant_id=tenant_id,
+        agent_id=window.entitlement.agent_id,
+        hour__gte=max(start, window.start),
+        hour__lt=end if window.end is None else min(end, window.end),
+    )
+    return rows.order_by("hour", "device_id")
+
+
+def _read_rollups(rows, digest) -> int:
+    """Sum the seconds and feed each row into the digest, in one pass."""
+    seconds = 0
+    for device_id, agent_id, hour, row_seconds in rows.values_list(
+        "device_id", "agent_id", "hour", "seconds"
+    ).iterator(chunk_size=5000):
+        seconds += row_seconds
+        digest.update(f"{device_id}|{agent_id}|{hour.isoformat()}|{row_seconds}\n".encode())
+    return seconds
+
+
+def _terms(entitlement: Entitlement) -> pricing.MeteredTerms:
+    snapshot = entitlement.plan_snapshot
+    return pricing.parse_metered_terms(snapshot["currency"], snapshot["terms"])
+
+
+def _charge(breakdown: pricing.Breakdown) -> int:
+    """The usage charge (usage and minimum top-up) of a breakdown, the monthly fee left out."""
+    return sum(line.amount for line in breakdown.lines if line.kind != pricing.FEE)
+
+
+def _usage_part(breakdown: pricing.Breakdown) -> dict:
+    data = breakdown.as_dict()
+    data["lines"] = [line for line in data["lines"] if line["kind"] != pricing.FEE]
+    data["total"] = sum(line["amount"] for line in data["lines"])
+    return data
+
+
+def _unit(amount: int, quantity: Decimal) -> Decimal:
+    if quantity == 0:
+        return Decimal(0)
+    return (Decimal(amount) / quantity).quantize(HOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _agent_name(entitlement: Entitlement) -> str:
+    return entitlement.agent.name
+
+
+# --- the lines of one month ----------
+
+
+def _period_lines(window: _Window, start: datetime, end: datetime, digest) -> list[LineSpec]:
+    entitlement = window.entitlement
+    terms = _terms(entitlement)
+    digest.update(f"entitlement {entitlement.pk} {month_label(start)}\n".encode())
+    seconds = _read_rollups(_rollups(entitlement.tenant_id, window, start, end), digest)
+    hours = hours_of(seconds)
+    breakdown = pricing.price_usage(terms, hours)
+    plan = entitlement.plan_snapshot.get("name", "")
+    lines = []
+    if terms.flat_fee:
+        lines.append(
+            LineSpec(
+                kind=LineKind.FLAT_FEE,
+                description=(
+                    f"{_agent_name(entitlement)} ({plan}): monthly fee {month_label(start)}"
+                ),
+                amount=terms.flat_fee,
+                period_start=start,
+                period_end=end,
+                unit_amount=Decimal(terms.flat_fee),
+                entitlement_id=entitlement.pk,
+            )
+        )
+    charge = _charge(breakdown)
+    if seconds or charge:
+        lines.append(
+            LineSpec(
+                kind=LineKind.USAGE,
+                description=(
+                    f"{_agent_name(entitlement)} ({plan}): {hours} agent-hours {month_label(start)}"
+                ),
+                amount=charge,
+                period_start=start,
+                period_end=end,
+                quantity=hours,
+                unit_amount=_unit(charge, hours),
+                breakdown=_usage_part(breakdown),
+                entitlement_id=entitlement.pk,
+                usage_seconds=seconds,
+            )
+        )
+    return lines
+
+
+def _billed_seconds(
+    tenant_id: int, exclude_invoice_id: int | None, before_invoice_id: int | None
+) -> dict[tuple[int, datetime], int]:
+    lines = InvoiceLine.objects.filter(
+        invoice__tenant_id=tenant_id,
+        invoice__kind=InvoiceKind.INVOICE,
+        kind__in=BILLED_USAGE_KINDS,
+    ).exclude(invoice__status=InvoiceStatus.VOID)
+    if exclude_invoice_id is not None:
+        lines = lines.exclude(invoice_id=exclude_invoice_id)
+    if before_invoice_id is not None:
+        lines = lines.filter(invoice_id__lt=before_invoice_id)
+    billed = lines.values("entitlement_id", "period_start").annotate(seconds=Sum("usage_seconds"))
+    return {(row["entitlement_id"], row["period_start"]): row["seconds"] or 0 for row in billed}
+
+
+def _late_lines(
+    window: _Window, since: datetime, until: datetime, billed: dict, digest
+) -> list[LineSpec]:
+    """Usage of months before ``until`` that rollups hold beyond what was billed for them."""
+    entitlement = window.entitlement
+    per_month = (
+        _rollups(entitlement.tenant_id, window, since, until)
+        .annotate(month=TruncMonth("hour", tzinfo=UTC))
+        .values("month")
+        .annotate(seconds=Sum("seconds"))
+        .order_by("month")
+    )
+    terms = _terms(entitlement)
+    lines = []
+    for row in per_month:
+        start = row["month"]
+        already = billed.get((entitlement.pk, start), 0)
+        if row["seconds"] <= already:
+            continue
+        end = next_month(start)
+        digest.update(f"late entitlement {entitlement.pk} {month_label(start)}\n".encode())
+        total = _read_rollups(_rollups(entitlement.tenant_id, window, start, end), digest)
+        before = pricing.price_usage(terms, hours_of(already))
+        after = pricing.price_usage(terms, hours_of(total))
+        late_seconds = total - already
+        late_hours = hours_of(total) - hours_of(already)
+        amount = _charge(after) - _charge(before)
+        lines.append(
+            LineSpec(
+                kind=LineKind.LATE_USAGE,
+                description=(
+                    f"{_agent_name(entitlement)}: {late_hours} agent-hours of "
+                    f"{month_label(start)} reported after that month was invoiced"
+                ),
+                amount=amount,
+                period_start=start,
+                period_end=end,
+                quantity=late_hours,
+                unit_amount=_unit(amount, late_hours),
+                breakdown={"billed_before": _usage_part(before), "now": _usage_part(after)},
+                entitlement_id=entitlement.pk,
+                usage_seconds=late_seconds,
+            )
+        )
+    return lines
+
+
+def _order_lines(tenant_id: int, start: datetime, end: datetime) -> list[tuple[str, LineSpec]]:
+    one_time = Order.objects.filter(
+        tenant_id=tenant_id, plan__kind=PlanKind.ONE_TIME, amount__gt=0
+    ).select_related("agent", "plan")
+    lines = []
+    paid = one_time.filter(
+        status__in=[OrderStatus.COMPLETED, OrderStatus.REFUNDED],
+        completed_at__gte=start,
+        completed_at__lt=end,
+    ).order_by("completed_at", "id")
+    for order in paid:
+        lines.append(
+            (
+                order.currency,
+                LineSpec(
+                    kind=LineKind.ONE_TIME_ORDER,
+                    description=f"{order.agent.name} ({order.plan.name}), order {order.pk}: paid",
+                    amount=order.amount,
+                    period_start=start,
+                    period_end=end,
+                    quantity=Decimal(order.seats),
+                    unit_amount=_unit(order.amount, Decimal(order.seats)),
+                    breakdown=order.breakdown,
+                    order_id=order.pk,
+                    is_paid=True,
+                ),
+            )
+        )
+    # A refund has no time of its own on the order: nothing changes a refunded order after.
+    refunded = one_time.filter(
+        status=OrderStatus.REFUNDED, updated_at__gte=start, updated_at__lt=end
+    ).order_by("updated_at", "id")
+    for order in refunded:
+        lines.append(
+            (
+                order.currency,
+                LineSpec(
+                    kind=LineKind.CREDIT,
+                    description=f"{order.agent.name}, order {order.pk}: refunded",
+                    amount=-order.amount,
+                    period_start=start,
+                    period_end=end,
+                    quantity=Decimal(order.seats),
+                    unit_amount=-_unit(order.amount, Decimal(order.seats)),
+                    order_id=order.pk,
+                    is_paid=True,
+                ),
+            )
+        )
+    return lines
+
+
+def late_usage_since(start: datetime) -> datetime:
+    months = settings.BILLING_LATE_USAGE_MONTHS
+    since = start
+    for _ in range(months):
+        since = previous_month(since)
+    return since
+
+
+def build_drafts(
+    tenant_id: int,
+    start: datetime,
+    *,
+    exclude_invoice_id: int | None = None,
+    before_invoice_id: int | None = None,
+) -> dict[str, DraftSpec]:
+    """One draft per currency with everything the tenant owes for the month from ``start``.
+
+    ``exclude_invoice_id``/``before_invoice_id`` say which invoices count as having billed
+    usage already (a rebuilt invoice never counts itself, nor invoices made after it)."""
+    end = next_month(start)
+    since = late_usage_since(start)
+    drafts: dict[str, DraftSpec] = {}
+    digests: dict[str, hashlib._Hash] = {}
+
+    def draft(currency: str) -> tuple[DraftSpec, hashlib._Hash]:
+        if currency not in drafts:
+            drafts[currency] = DraftSpec(tenant_id, currency, start, end)
+            digests[currency] = hashlib.sha256()
+        return drafts[currency], digests[currency]
+
+    billed = _billed_seconds(tenant_id, exclude_invoice_id, before_invoice_id)
+    for window in _windows(metered_entitlements(tenant_id, since, end)):
+        currency = window.entitlement.plan_snapshot["currency"]
+        spec, digest = draft(currency)
+        entitlement = window.entitlement
+        if entitlement.valid_from < end and (
+            entitlement.valid_until is None or entitlement.valid_until > start
+        ):
+            spec.lines.extend(_period_lines(window, start, end, digest))
+        spec.lines.extend(_late_lines(window, since, start, billed, digest))
+    for currency, line in _order_lines(tenant_id, start, end):
+        spec, _ = draft(currency)
+        spec.lines.append(line)
+    for currency, spec in list(drafts.items()):
+        if not spec.lines:
+            del drafts[currency]
+            continue
+        spec.rollup_digest = digests[currency].hexdigest()
+    return drafts
+
+
+def tenants_to_close(start: datetime) -> list[int]:
+    """Tenants that may owe something for the month: metered entitlements (this month or
+    within the late-usage window) and one-time orders paid or refunded in it."""
+    end = next_month(start)
+    since = late_usage_since(start)
+    metered = (
+        Entitlement.objects.filter(plan_snapshot__kind=PlanKind.METERED, valid_from__lt=end)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=since))
+        .values_list("tenant_id", flat=True)
+    )
+    ordered = (
+        Order.objects.filter(plan__kind=PlanKind.ONE_TIME, amount__gt=0)
+        .filter(
+            Q(completed_at__gte=start, completed_at__lt=end)
+            | Q(status=OrderStatus.REFUNDED, updated_at__gte=start, updated_at__lt=end)
+        )
+        .values_list("tenant_id", flat=True)
+    )
+    return sorted(set(metered) | set(ordered))
+
+
+# --- totals ----------
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: int
+    tax: int
+    total: int
+    prepaid: int
+
+    @property
+    def amount_due(self) -> int:
+        return self.total - self.prepaid
+
+
+def totals(amounts_paid: Iterable[tuple[int, bool]], tax_rate: Decimal, reverse_charge: bool):
+    """Tax is computed once on the subtotal, half-up; a reverse-charged invoice has none.
+    Lines already paid (one-time orders, refunds) count as prepaid."""
+    rows = list(amounts_paid)
+    subtotal = sum(amount for amount, _ in rows)
+    tax = 0 if reverse_charge else pricing.round_minor(Decimal(subtotal) * tax_rate / 100)
+    prepaid = sum(amount for amount, paid in rows if paid)
+    return Totals(subtotal, tax, subtotal + tax, prepaid)

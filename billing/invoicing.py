@@ -1,0 +1,517 @@
+"""Invoicing actions: close a month into drafts, adjust a draft, finalize with a gapless
+number, void an unpaid invoice, issue a credit note, rebuild an invoice to check it.
+
+Each action runs in one transaction and records its audit event; the admin, the Celery beat
+tasks, the API and ``manage.py recompute_invoice`` all call these. The lifecycle and the
+numbering are described in docs/billing.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing import invoice_builder as builder
+from billing.errors import (
+    BillingAccountMissing,
+    InvalidAdjustment,
+    InvoiceNotCreditable,
+    InvoiceNotDraft,
+    InvoiceNotVoidable,
+)
+from billing.invoice_builder import DraftSpec, LineSpec
+from billing.models import (
+    BillingAccount,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceNumberSequence,
+    InvoiceStatus,
+    LineKind,
+)
+from billing.signals import invoice_finalized
+from edgeplug.audit.services import record_event
+from marketplace.pricing import MAX_AMOUNT
+
+SERIES = {InvoiceKind.INVOICE: "EP", InvoiceKind.CREDIT_NOTE: "CN"}
+UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
+
+
+# --- numbering ----------
+
+
+def next_number(kind: str, year: int) -> str:
+    """The next number of the kind's series for the year, e.g. ``EP-2026-000001``.
+
+    Must run inside the finalize's transaction: the counter row stays locked until it
+    commits, and rolls back with it, so numbers are gapless and never given twice."""
+    series = SERIES[kind]
+    counter, _ = InvoiceNumberSequence.objects.select_for_update().get_or_create(
+        series=series, year=year
+    )
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{series}-{year}-{counter.last:06d}"
+
+
+# --- close ----------
+
+
+@dataclass
+class CloseResult:
+    period_start: datetime
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+
+
+def _finalize_after(period_end: datetime) -> datetime:
+    return period_end + timedelta(days=settings.BILLING_GRACE_DAYS)
+
+
+def _system_lines(invoice: Invoice) -> list[InvoiceLine]:
+    return [line for line in invoice.lines.all() if line.kind != LineKind.ADJUSTMENT]
+
+
+def _write_lines(invoice: Invoice, specs: Iterable[LineSpec], first_position: int = 0) -> None:
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=first_position + index,
+            kind=spec.kind,
+            description=spec.description[:300],
+            entitlement_id=spec.entitlement_id,
+            order_id=spec.order_id,
+            quantity=spec.quantity,
+            unit_amount=spec.unit_amount,
+            amount=spec.amount,
+            breakdown=spec.breakdown,
+            period_start=spec.period_start,
+            period_end=spec.period_end,
+            usage_seconds=spec.usage_seconds,
+            is_paid=spec.is_paid,
+        )
+        for index, spec in enumerate(specs)
+    )
+
+
+def _account(tenant_id: int) -> BillingAccount | None:
+    return BillingAccount.objects.filter(tenant_id=tenant_id).first()
+
+
+def _set_totals(invoice: Invoice) -> None:
+    result = builder.totals(
+        invoice.lines.values_list("amount", "is_paid"), invoice.tax_rate, invoice.reverse_charge
+    )
+    invoice.subtotal, invoice.tax, invoice.total = result.subtotal, result.tax, result.total
+    invoice.prepaid_amount = result.prepaid
+
+
+def _take_tax_terms(invoice: Invoice) -> None:
+    account = _account(invoice.tenant_id)
+    if account is not None:
+        invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
+
+
+def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
+    with transaction.atomic():
+        existing = (
+            Invoice.objects.select_for_update()
+            .filter(
+                tenant_id=spec.tenant_id,
+                currency=spec.currency,
+                period_start=spec.period_start,
+                kind=InvoiceKind.INVOICE,
+            )
+            .exclude(status=InvoiceStatus.VOID)
+            .first()
+        )
+        if existing is None:
+            invoice = Invoice(
+                tenant_id=spec.tenant_id,
+                currency=spec.currency,
+                period_start=spec.period_start,
+                period_end=spec.period_end,
+                rollup_digest=spec.rollup_digest,
+                finalize_after=_finalize_after(spec.period_end),
+            )
+            _take_tax_terms(invoice)
+            try:
+                with transaction.atomic():
+                    invoice.save()
+            except IntegrityError:  # a concurrent close made it first
+                return
+            _write_lines(invoice, spec.lines)
+            _set_totals(invoice)
+            invoice.save()
+            record_event(
+                "invoice_drafted",
+                tenant=invoice.tenant,
+                target=f"invoice {invoice.pk}",
+                details={"period": builder.month_label(spec.period_start), "total": invoice.total},
+            )
+            result.created.append(invoice.pk)
+            return
+        if existing.status != InvoiceStatus.DRAFT:
+            result.unchanged.append(existing.pk)
+            return
+        # Rebuilt against the rollups as they are now, the other invoices as they were.
+        spec = builder.build_drafts(
+            spec.tenant_id,
+            spec.period_start,
+            exclude_invoice_id=existing.pk,
+            before_invoice_id=existing.pk,
+        ).get(spec.currency, spec)
+        current = [LineSpec.of(line).key() for line in _system_lines(existing)]
+        if current == [line.key() for line in spec.lines]:
+            result.unchanged.append(existing.pk)
+            return
+        adjustments = [line for line in existing.lines.all() if line.kind == LineKind.ADJUSTMENT]
+        existing.lines.exclude(kind=LineKind.ADJUSTMENT).delete()
+        _write_lines(existing, spec.lines)
+        for position, line in enumerate(adjustments, start=len(spec.lines)):
+            line.position = position
+            line.save(update_fields=["position"])
+        existing.rollup_digest = spec.rollup_digest
+        _take_tax_terms(existing)
+        _set_totals(existing)
+        existing.save()
+        record_event(
+            "invoice_draft_refreshed",
+            tenant=existing.tenant,
+            target=f"invoice {existing.pk}",
+            details={"total": existing.total, "digest": existing.rollup_digest},
+        )
+        result.updated.append(existing.pk)
+
+
+def close_billing_period(period_start: datetime) -> CloseResult:
+    """Close the UTC month starting at ``period_start``: one draft per tenant and currency.
+
+    Idempotent: a second run creates nothing; a draft still in its grace period is rebuilt
+    when its lines would differ (late rollups, a refund), keeping finance's adjustments; a
+    finalized invoice is left alone (what arrives later is late usage of the next close)."""
+    start = builder.month_start(period_start)
+    result = CloseResult(start)
+    for tenant_id in builder.tenants_to_close(start):
+        for spec in builder.build_drafts(tenant_id, start).values():
+            _store_draft(spec, result)
+    return result
+
+
+def close_previous_month(now: datetime | None = None) -> CloseResult:
+    now = now or timezone.now()
+    return close_billing_period(builder.previous_month(builder.month_start(now)))
+
+
+# --- drafts: adjustments ----------
+
+
+def _locked(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
+
+
+def add_adjustment_line(
+    invoice: Invoice, *, description: str, amount: int, actor=None, request=None
+) -> InvoiceLine:
+    """Finance adds a line (positive or negative, minor units) to a draft."""
+    description = (description or "").strip()
+    if not description or len(description) > 300:
+        raise InvalidAdjustment("An adjustment needs a description of at most 300 characters.")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+        raise InvalidAdjustment("The amount must be a non-zero whole number of minor units.")
+    if abs(amount) > MAX_AMOUNT:
+        raise InvalidAdjustment(f"The amount must be within ±{MAX_AMOUNT} minor units.")
+    with transaction.atomic():
+        invoice = _locked(invoice)
+        if invoice.status != InvoiceStatus.DRAFT:
+            raise InvoiceNotDraft(
+                f"Invoice {invoice.number} is finalized; correct it with a credit note."
+            )
+        line = InvoiceLine.objects.create(
+            invoice=invoice,
+            position=invoice.lines.count(),
+            kind=LineKind.ADJUSTMENT,
+            description=description,
+            quantity=1,
+            unit_amount=amount,
+            amount=amount,
+            period_start=invoice.period_start,
+            period_end=invoice.period_end,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        _set_totals(invoice)
+        invoice.save()
+        record_event(
+            "invoice_adjusted",
+            request=request,
+            actor=actor,
+            tenant=invoice.tenant,
+            target=f"invoice {invoice.pk}",
+            details={"amount": amount, "description": description, "line": line.pk},
+        )
+    return line
+
+
+# --- finalize ----------
+
+
+def _snapshot(invoice: Invoice) -> dict:
+    account = _account(invoice.tenant_id)
+    if account is None:
+        raise BillingAccountMissing(
+            f"Tenant {invoice.tenant} has no billing account: PUT /api/v1/billing/account "
+            "with its legal name and address first."
+        )
+    invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
+    return {"seller": dict(settings.BILLING_SELLER), "buyer": account.snapshot()}
+
+
+def _issue(invoice: Invoice, now: datetime) -> None:
+    """Number, total and freeze a locked draft (within the caller's transaction)."""
+    _set_totals(invoice)
+    invoice.number = next_number(invoice.kind, now.year)
+    invoice.finalized_at = now
+    if invoice.amount_due > 0:
+        invoice.status = InvoiceStatus.OPEN
+    else:  # nothing to collect: credit notes, and invoices paid in advance or zero
+        invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
+    invoice.save()
+    transaction.on_commit(lambda: invoice_finalized.send(sender=Invoice, invoice_id=invoice.pk))
+
+
+def finalize_invoice(invoice: Invoice, *, actor=None, request=None, now=None) -> Invoice:
+    """Give a draft its number and make it and its lines immutable (finance may do it before
+    ``finalize_after``; the beat job does it after)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        invoice = _locked(invoice)
+        if invoice.status != InvoiceStatus.DRAFT:
+            raise InvoiceNotDraft(f"Invoice {invoice.number} is already finalized.")
+        invoice.account_snapshot = _snapshot(invoice)
+        _issue(invoice, now)
+        record_event(
+            "invoice_finalized",
+            request=request,
+            actor=actor,
+            tenant=invoice.tenant,
+            target=f"invoice {invoice.number}",
+            details={"invoice": invoice.pk, "total": invoice.total, "currency": invoice.currency},
+        )
+    return invoice
+
+
+@dataclass
+class FinalizeRun:
+    finalized: list[str] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+def finalize_due_invoices(now: datetime | None = None) -> FinalizeRun:
+    """Finalize every draft whose grace period is over; one that cannot be (no billing
+    account) stays a draft and is reported, the others go on."""
+    now = now or timezone.now()
+    run = FinalizeRun()
+    due = Invoice.objects.filter(status=InvoiceStatus.DRAFT, finalize_after__lte=now)
+    for invoice in due.order_by("finalize_after", "id"):
+        try:
+            run.finalized.append(finalize_invoice(invoice, now=now).number)
+        except (BillingAccountMissing, InvoiceNotDraft) as refusal:
+            run.refused[invoice.pk] = refusal.code
+    return run
+
+
+# --- corrections ----------
+
+
+def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> Invoice:
+    """Cancel a finalized invoice nobody paid; its number stays used (gapless series)."""
+    reason = (reason or "").strip()[:500]
+    with transaction.atomic():
+        invoice = _locked(invoice)
+        if invoice.kind != InvoiceKind.INVOICE or invoice.status not in UNPAID:
+            raise InvoiceNotVoidable(
+                f"Invoice {invoice.number or invoice.pk} is {invoice.status} "
+                f"({invoice.kind}); only finalized, unpaid invoices can be voided."
+            )
+        invoice.status = InvoiceStatus.VOID
+        invoice.voided_at = timezone.now()
+        invoice.void_reason = reason
+        invoice.next_payment_attempt_at = None
+        invoice.save()
+        record_event(
+            "invoice_voided",
+            request=request,
+            actor=actor,
+            tenant=invoice.tenant,
+            target=f"invoice {invoice.number}",
+            details={"invoice": invoice.pk, "reason": reason},
+        )
+    return invoice
+
+
+def _credited_so_far(line: InvoiceLine) -> int:
+    return -sum(
+        credit.amount
+        for credit in line.credits.exclude(invoice__status=InvoiceStatus.VOID)
+        if credit.invoice.kind == InvoiceKind.CREDIT_NOTE
+    )
+
+
+def issue_credit_note(
+    invoice: Invoice,
+    *,
+    line_ids: Iterable[int] | None = None,
+    reason: str = "",
+    actor=None,
+    request=None,
+) -> Invoice:
+    """A finalized credit note (series CN) giving back the chosen lines, or all of them, for
+    what was not credited yet. The original invoice is never changed."""
+    reason = (reason or "").strip()[:300]
+    now = timezone.now()
+    with transaction.atomic():
+        invoice = _locked(invoice)
+        if invoice.kind != InvoiceKind.INVOICE or invoice.finalized_at is None:
+            raise InvoiceNotCreditable("Credit notes correct finalized invoices only.")
+        if invoice.status == InvoiceStatus.VOID:
+            raise InvoiceNotCreditable(f"Invoice {invoice.number} is void already.")
+        lines = list(invoice.lines.all())
+        if line_ids is not None:
+            wanted = {int(pk) for pk in line_ids}
+            lines = [line for line in lines if line.pk in wanted]
+            if len(lines) != len(wanted):
+                raise InvoiceNotCreditable(f"Not all lines belong to invoice {invoice.number}.")
+        credits = []
+        for line in lines:
+            remaining = line.amount - _credited_so_far(line)
+            if remaining != 0:
+                credits.append((line, remaining))
+        if not credits:
+            raise InvoiceNotCreditable("These lines are credited in full already.")
+        note = Invoice.objects.create(
+            tenant=invoice.tenant,
+            kind=InvoiceKind.CREDIT_NOTE,
+            credit_of=invoice,
+            currency=invoice.currency,
+            period_start=invoice.period_start,
+            period_end=invoice.period_end,
+            account_snapshot=invoice.account_snapshot,
+            tax_rate=invoice.tax_rate,
+            reverse_charge=invoice.reverse_charge,
+            finalize_after=now,
+        )
+        InvoiceLine.objects.bulk_create(
+            InvoiceLine(
+                invoice=note,
+                position=position,
+                kind=LineKind.CREDIT,
+                description=f"Credit for {invoice.number}: {line.description}"[:300],
+                entitlement_id=line.entitlement_id,
+                order_id=line.order_id,
+                credited_line=line,
+                quantity=line.quantity,
+                unit_amount=-line.unit_amount,
+                amount=-remaining,
+                period_start=line.period_start,
+                period_end=line.period_end,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+            for position, (line, remaining) in enumerate(credits)
+        )
+        _issue(note, now)
+        record_event(
+            "credit_note_issued",
+            request=request,
+            actor=actor,
+            tenant=invoice.tenant,
+            target=f"invoice {invoice.number}",
+            details={
+                "credit_note": note.number,
+                "total": note.total,
+                "lines": [line.pk for line, _ in credits],
+                "reason": reason,
+            },
+        )
+    return note
+
+
+# --- checking a stored invoice ----------
+
+
+@dataclass
+class Recomputation:
+    invoice: Invoice
+    digest: str
+    differences: list[str]
+
+    @property
+    def matches(self) -> bool:
+        return not self.differences
+
+
+def recompute_invoice(invoice: Invoice) -> Recomputation:
+    """Rebuild the invoice's lines from today's rollups, entitlements and orders and list
+    what differs from what is stored (adjustment lines are finance's and not rebuilt)."""
+    if invoice.kind != InvoiceKind.INVOICE:
+        raise InvoiceNotCreditable("Credit notes are not built from usage; nothing to rebuild.")
+    rebuilt = builder.build_drafts(
+        invoice.tenant_id,
+        invoice.period_start,
+        exclude_invoice_id=invoice.pk,
+        before_invoice_id=invoice.pk,
+    ).get(invoice.currency)
+    lines = rebuilt.lines if rebuilt else []
+    digest = rebuilt.rollup_digest if rebuilt else ""
+    differences = []
+    if digest != invoice.rollup_digest:
+        differences.append(f"rollup digest: stored {invoice.rollup_digest}, now {digest}")
+    stored = [LineSpec.of(line) for line in _system_lines(invoice)]
+    for index in range(max(len(stored), len(lines))):
+        before = stored[index] if index < len(stored) else None
+        after = lines[index] if index < len(lines) else None
+        if before is None:
+            differences.append(f"line {index + 1}: missing, rebuilt {after.description!r}")
+        elif after is None:
+            differences.append(f"line {index + 1}: stored {before.description!r}, not rebuilt")
+        elif before.key() != after.key():
+            differences.append(
+                f"line {index + 1} {before.description!r}: stored {before.amount} "
+                f"({before.usage_seconds} s), rebuilt {after.amount} ({after.usage_seconds} s)"
+            )
+    return Recomputation(invoice, digest, differences)
+
+
+# --- the current period, live ----------
+
+
+@dataclass
+class Upcoming:
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    lines: list[LineSpec]
+    totals: builder.Totals
+
+
+def upcoming_invoices(tenant_id: int, now: datetime | None = None) -> list[Upcoming]:
+    """What the current month would invoice if it closed now; computed, never stored."""
+    start = builder.month_start(now or timezone.now())
+    account = _account(tenant_id)
+    rate = account.tax_rate if account else 0
+    reverse = account.reverse_charge if account else False
+    return [
+        Upcoming(
+            spec.currency,
+            spec.period_start,
+            spec.period_end,
+            spec.lines,
+            builder.totals(((line.amount, line.is_paid) for line in spec.lines), rate, reverse),
+        )
+        for spec in builder.build_drafts(tenant_id, start).values()
+    ]

@@ -1,0 +1,123 @@
+"""Finalizing drafts: gapless yearly numbers (also under concurrent finalizes on PostgreSQL),
+grace period for adjustments, the beat job, audit events."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection, connections
+
+from billing import invoicing, tasks
+from billing.errors import BillingAccountMissing, InvalidAdjustment, InvoiceNotDraft
+from billing.models import Invoice, InvoiceNumberSequence, InvoiceStatus
+from edgeplug.audit.models import AuditEvent
+from tests.invoicing.conftest import FEB, JAN
+
+
+def draft_for(customer, hours=2):
+    ent = customer.metered()
+    customer.ran(ent, JAN, hours)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    return Invoice.objects.get(pk=pk)
+
+
+def test_finalize_numbers_freezes_the_parties_and_opens_the_invoice(customer):
+    customer.account(tax_rate="19.00")
+    invoice = draft_for(customer)
+    invoice = invoicing.finalize_invoice(invoice, now=datetime(2026, 2, 4, tzinfo=UTC))
+    assert invoice.number == "EP-2026-000001"
+    assert invoice.status == InvoiceStatus.OPEN
+    assert invoice.subtotal == 1200 and invoice.tax == 228 and invoice.total == 1428
+    assert invoice.account_snapshot["buyer"]["legal_name"] == "Acme Pumps GmbH"
+    assert invoice.account_snapshot["seller"]["country"] == "DE"
+    event = AuditEvent.objects.get(action="invoice_finalized")
+    assert event.target == "invoice EP-2026-000001" and event.tenant == customer.tenant
+
+
+def test_reverse_charge_has_no_tax(customer):
+    customer.account(reverse_charge=True)
+    invoice = invoicing.finalize_invoice(draft_for(customer))
+    assert invoice.tax == 0 and invoice.total == invoice.subtotal
+    assert invoice.account_snapshot["buyer"]["reverse_charge"] is True
+
+
+def test_numbers_follow_each_other_and_restart_each_year(make_customer):
+    numbers = []
+    for year_end in (False, False, True):
+        c = make_customer()
+        c.account()
+        when = datetime(2027 if year_end else 2026, 2, 4, tzinfo=UTC)
+        numbers.append(invoicing.finalize_invoice(draft_for(c), now=when).number)
+    assert numbers == ["EP-2026-000001", "EP-2026-000002", "EP-2027-000001"]
+
+
+def test_no_billing_account_refuses_and_stays_a_draft(customer):
+    invoice = draft_for(customer)
+    with pytest.raises(BillingAccountMissing):
+        invoicing.finalize_invoice(invoice)
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.DRAFT and invoice.number is None
+    assert not InvoiceNumberSequence.objects.filter(last__gt=0).exists()
+
+
+def test_adjustments_only_on_drafts_and_well_formed(customer):
+    customer.account()
+    invoice = draft_for(customer)
+    invoicing.add_adjustment_line(invoice, description="Setup", amount=250)
+    invoice.refresh_from_db()
+    assert invoice.subtotal == 1450
+    with pytest.raises(InvalidAdjustment):
+        invoicing.add_adjustment_line(invoice, description="", amount=5)
+    with pytest.raises(InvalidAdjustment):
+        invoicing.add_adjustment_line(invoice, description="x", amount=0)
+    invoicing.finalize_invoice(invoice)
+    with pytest.raises(InvoiceNotDraft):
+        invoicing.add_adjustment_line(invoice, description="Late", amount=5)
+    with pytest.raises(InvoiceNotDraft):
+        invoicing.finalize_invoice(invoice)
+
+
+def test_beat_finalizes_only_drafts_past_their_grace_period(make_customer, time_machine):
+    ready, missing_account = make_customer(), make_customer()
+    ready.account()
+    first, second = draft_for(ready), draft_for(missing_account)
+    time_machine.move_to(FEB + timedelta(days=2))
+    assert tasks.finalize_due_invoices() == {"finalized": [], "refused": {}}
+    time_machine.move_to(FEB + timedelta(days=3, minutes=1))
+    assert tasks.finalize_due_invoices() == {
+        "finalized": ["EP-2026-000001"],
+        "refused": {str(second.pk): "billing_account_missing"},
+    }
+    first.refresh_from_db()
+    assert first.status == InvoiceStatus.OPEN
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks (PostgreSQL)")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_finalizes_give_gapless_unique_numbers(make_customer):
+    drafts = []
+    for _ in range(8):
+        c = make_customer()
+        c.account()
+        drafts.append(draft_for(c))
+    barrier = threading.Barrier(len(drafts))
+    numbers, errors = [], []
+
+    def finalize(invoice):
+        try:
+            barrier.wait()
+            numbers.append(invoicing.finalize_invoice(invoice).number)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=finalize, args=(d,)) for d in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    year = datetime.now(UTC).year
+    assert errors == []
+    assert sorted(numbers) == [f"EP-{year}-{n:06d}" for n in range(1, 9)]
+    assert InvoiceNumberSequence.objects.get(series="EP", year=year).last == 8

@@ -1,0 +1,99 @@
+"""Finance works invoices in the admin (TOTP sign-in): filters, lines, finalize now, an
+adjustment on a draft, void, credit notes for chosen lines; each audited. Other staff may
+look at nothing here."""
+
+import pytest
+
+from billing import invoicing
+from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
+from edgeplug.audit.models import AuditEvent
+from tests.invoicing.conftest import FEB, JAN
+
+URL = "/admin/billing/invoice/"
+
+
+@pytest.fixture
+def draft(customer):
+    customer.account()
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    return Invoice.objects.get(pk=pk)
+
+
+@pytest.fixture
+def finance(admin_session):
+    return admin_session("finance")
+
+
+def test_finance_lists_and_filters_invoices(finance, draft, make_customer):
+    client, _ = finance
+    other = make_customer()
+    other.ran(other.metered(), FEB, 1)
+    invoicing.close_billing_period(FEB)
+    page = client.get(URL)
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 3  # both tenants in February, one in January
+    jan = client.get(URL, {"period": "2026-01", "status": "draft", "currency": "EUR"})
+    assert [i.pk for i in jan.context["cl"].result_list] == [draft.pk]
+    by_tenant = client.get(URL, {"tenant__id__exact": other.tenant.pk})
+    assert by_tenant.context["cl"].result_count == 1
+
+
+def test_finance_adjusts_then_finalizes_from_the_change_page(finance, draft):
+    client, user = finance
+    page = client.get(f"{URL}{draft.pk}/change/")
+    assert page.status_code == 200
+    assert b'id="adjust-form"' in page.content and b'id="finalize-form"' in page.content
+    assert b"agent-hours" in page.content  # the lines, read-only
+
+    added = client.post(
+        f"{URL}{draft.pk}/adjust/", {"description": "Onboarding", "amount": "-2.50"}, follow=True
+    )
+    assert b"Adjustment of 2.50" in added.content or b"-2.50 EUR" in added.content
+    line = draft.lines.get(kind=LineKind.ADJUSTMENT)
+    assert (line.amount, line.created_by) == (-250, user)
+    bad = client.post(f"{URL}{draft.pk}/adjust/", {"description": "x", "amount": "1.234"})
+    assert bad.status_code == 302 and draft.lines.filter(kind=LineKind.ADJUSTMENT).count() == 1
+
+    client.post(f"{URL}{draft.pk}/finalize/", follow=True)
+    draft.refresh_from_db()
+    assert draft.number.startswith("EP-") and draft.status == InvoiceStatus.OPEN
+    event = AuditEvent.objects.get(action="invoice_finalized")
+    assert event.actor == user
+    assert AuditEvent.objects.get(action="invoice_adjusted").actor == user
+    page = client.get(f"{URL}{draft.pk}/change/")
+    assert b'id="adjust-form"' not in page.content and b'id="void-form"' in page.content
+
+
+def test_finalize_now_as_a_list_action(finance, draft):
+    client, _ = finance
+    client.post(URL, {"action": "finalize_now", "_selected_action": [draft.pk]}, follow=True)
+    draft.refresh_from_db()
+    assert draft.status == InvoiceStatus.OPEN
+
+
+def test_credit_note_for_chosen_lines_and_void(finance, draft):
+    client, user = finance
+    issued = invoicing.finalize_invoice(draft)
+    fee = issued.lines.get(kind=LineKind.FLAT_FEE)
+    client.post(f"{URL}{issued.pk}/credit/", {"line": [fee.pk], "reason": "fee waived"})
+    note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
+    assert note.number.startswith("CN-") and note.total < 0
+    assert AuditEvent.objects.get(action="credit_note_issued").actor == user
+
+    refused = client.post(f"{URL}{issued.pk}/void/", {"reason": ""}, follow=True)
+    assert b"Give the reason" in refused.content
+    client.post(f"{URL}{issued.pk}/void/", {"reason": "issued to the wrong entity"})
+    issued.refresh_from_db()
+    assert issued.status == InvoiceStatus.VOID
+    assert AuditEvent.objects.get(action="invoice_voided").details["reason"] == (
+        "issued to the wrong entity"
+    )
+
+
+def test_reviewers_cannot_see_or_act_on_invoices(admin_session, draft):
+    client, _ = admin_session("reviewers")
+    assert client.get(URL).status_code == 403
+    assert client.post(f"{URL}{draft.pk}/finalize/").status_code == 403
+    draft.refresh_from_db()
+    assert draft.status == InvoiceStatus.DRAFT

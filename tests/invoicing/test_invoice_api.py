@@ -1,0 +1,118 @@
+"""Tenant admins and billing members read their invoices over the API: list (paginated,
+filtered by period and status), detail with lines and breakdowns, the live upcoming invoice,
+and the billing account. Other roles are refused; other tenants' invoices are 404."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from billing import invoicing
+from billing.invoice_builder import month_start
+from billing.models import BillingAccount, Invoice
+from edgeplug.audit.models import AuditEvent
+from tests.invoicing.conftest import FEB, JAN
+
+ACCOUNT = {
+    "legal_name": "Acme Pumps GmbH",
+    "address_line1": "Hafenstrasse 5",
+    "postcode": "20457",
+    "city": "Hamburg",
+    "country": "de",
+    "tax_id": "DE123456789",
+    "invoice_emails": ["ap@acme.example"],
+    "currency": "EUR",
+    "tax_rate": "19.00",
+}
+
+
+@pytest.fixture
+def billing_member(member_client, make_customer):
+    client, membership = member_client("billing")
+    return client, make_customer(membership.tenant)
+
+
+def issue(customer, start=JAN, hours=3):
+    customer.ran(customer.metered(since=start), start, hours)
+    (pk,) = invoicing.close_billing_period(start).created
+    return Invoice.objects.get(pk=pk)
+
+
+def test_billing_member_sets_the_account_then_reads_invoices(billing_member):
+    client, customer = billing_member
+    put = client.put("/api/v1/billing/account", ACCOUNT, format="json")
+    assert put.status_code == 200, put.json()
+    assert put.json()["country"] == "DE"
+    assert AuditEvent.objects.filter(action="billing_account_set").exists()
+    invoice = invoicing.finalize_invoice(issue(customer))
+
+    listed = client.get("/api/v1/invoices")
+    assert listed.status_code == 200
+    body = listed.json()
+    assert body["count"] == 1
+    assert body["results"][0]["number"] == invoice.number
+    assert body["results"][0]["amount_due"] == invoice.total
+
+    detail = client.get(f"/api/v1/invoices/{invoice.pk}").json()
+    assert detail["buyer"]["legal_name"] == "Acme Pumps GmbH"
+    assert [line["kind"] for line in detail["lines"]] == ["flat_fee", "usage"]
+    assert detail["lines"][1]["breakdown"]["lines"][0]["amount"] == 300
+
+
+def test_invalid_account_is_refused_with_a_code(billing_member):
+    client, _ = billing_member
+    bad = client.put("/api/v1/billing/account", {**ACCOUNT, "currency": "XXX"}, format="json")
+    assert bad.status_code == 400 and "currency" in bad.json()["detail"]
+    rate = client.put("/api/v1/billing/account", {**ACCOUNT, "tax_rate": "101"}, format="json")
+    assert rate.status_code == 400 and "tax_rate" in rate.json()["detail"]
+    unknown = client.put("/api/v1/billing/account", {**ACCOUNT, "iban": "x"}, format="json")
+    assert unknown.status_code == 400
+    assert not BillingAccount.objects.exists()
+    missing = client.get("/api/v1/billing/account")
+    assert missing.status_code == 404 and missing.json()["code"] == "billing_account_missing"
+
+
+def test_list_filters_by_period_and_status_and_paginates(billing_member):
+    client, customer = billing_member
+    customer.account()
+    jan = invoicing.finalize_invoice(issue(customer, JAN))
+    issue(customer, FEB)
+    assert [i["id"] for i in client.get("/api/v1/invoices?period=2026-01").json()["results"]] == [
+        jan.pk
+    ]
+    drafts = client.get("/api/v1/invoices?status=draft").json()["results"]
+    assert [i["period_start"][:7] for i in drafts] == ["2026-02"]
+    assert client.get("/api/v1/invoices?period=2026-13").status_code == 400
+    assert client.get("/api/v1/invoices?status=").status_code == 400
+    page = client.get("/api/v1/invoices?page_size=1").json()
+    assert page["count"] == 2 and len(page["results"]) == 1
+
+
+def test_other_tenants_invoice_is_404_and_not_listed(billing_member, make_customer):
+    client, customer = billing_member
+    other = issue(make_customer())
+    mine = issue(customer)
+    assert client.get(f"/api/v1/invoices/{other.pk}").status_code == 404
+    assert [i["id"] for i in client.get("/api/v1/invoices").json()["results"]] == [mine.pk]
+
+
+@pytest.mark.parametrize("role", ["developer", "operator"])
+def test_other_roles_may_not_read_invoices(member_client, role):
+    client, _ = member_client(role)
+    for url in ("/api/v1/invoices", "/api/v1/invoices/upcoming", "/api/v1/billing/account"):
+        assert client.get(url).status_code == 403, url
+
+
+def test_upcoming_is_the_current_month_so_far_and_stores_nothing(billing_member):
+    client, customer = billing_member
+    start = month_start(timezone.now())
+    ent = customer.metered(since=start)
+    customer.ran(ent, start, 2)
+    first = client.get("/api/v1/invoices/upcoming").json()
+    assert first["period_start"][:10] == f"{start:%Y-%m-%d}"
+    (eur,) = first["invoices"]
+    assert eur["subtotal"] == 1000 + 200
+    assert [line["kind"] for line in eur["lines"]] == ["flat_fee", "usage"]
+    customer.ran(ent, start + timedelta(hours=5), 1)
+    assert client.get("/api/v1/invoices/upcoming").json()["invoices"][0]["subtotal"] == 1300
+    assert not Invoice.objects.exists()

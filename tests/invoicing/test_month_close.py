@@ -1,0 +1,160 @@
+"""Closing a UTC month: one draft per tenant and currency, idempotent, with flat fees,
+metered agent-hours per entitlement, one-time orders shown as paid, refunds, late usage."""
+
+from datetime import timedelta
+
+from billing import invoicing, tasks
+from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
+from marketplace.models import Order, OrderStatus
+from tests.invoicing.conftest import FEB, JAN, MAR
+
+
+def lines(invoice):
+    return list(invoice.lines.order_by("position").values_list("kind", "amount"))
+
+
+def test_close_makes_one_draft_with_fee_usage_and_paid_orders(customer):
+    ent = customer.metered()
+    customer.ran(ent, JAN + timedelta(days=2), 12)  # 12 hours: 10 at 100 + 2 at 50
+    customer.ran(ent, JAN + timedelta(days=2), 3, device=1, seconds=1800)  # 1.5 hours more
+    order = customer.one_time(amount=5000)
+
+    result = invoicing.close_billing_period(JAN)
+
+    (invoice,) = Invoice.objects.filter(tenant=customer.tenant)
+    assert result.created == [invoice.pk]
+    assert invoice.status == InvoiceStatus.DRAFT and invoice.number is None
+    assert (invoice.period_start, invoice.period_end) == (JAN, FEB)
+    assert invoice.finalize_after == FEB + timedelta(days=3)
+    assert lines(invoice) == [
+        (LineKind.FLAT_FEE, 1000),
+        (LineKind.USAGE, 10 * 100 + int(3.5 * 50)),
+        (LineKind.ONE_TIME_ORDER, 5000),
+    ]
+    usage = invoice.lines.get(kind=LineKind.USAGE)
+    assert usage.usage_seconds == 12 * 3600 + 3 * 1800
+    assert str(usage.quantity) == "13.500000"
+    assert [s["amount"] for s in usage.breakdown["lines"]] == [1000, 175]
+    paid = invoice.lines.get(kind=LineKind.ONE_TIME_ORDER)
+    assert paid.is_paid and paid.order_id == order.pk
+    assert invoice.subtotal == 1000 + 1175 + 5000
+    assert invoice.prepaid_amount == 5000
+    assert len(invoice.rollup_digest) == 64
+
+
+def test_second_close_creates_nothing(customer):
+    ent = customer.metered()
+    customer.ran(ent, JAN, 5)
+    first = invoicing.close_billing_period(JAN)
+    second = invoicing.close_billing_period(JAN)
+    assert len(first.created) == 1
+    assert second.created == second.updated == []
+    assert second.unchanged == first.created
+    assert Invoice.objects.count() == 1
+    assert InvoiceLine.objects.count() == 2
+
+
+def test_beat_task_closes_the_previous_month(customer, time_machine):
+    ent = customer.metered()
+    customer.ran(ent, JAN, 2)
+    time_machine.move_to(FEB + timedelta(hours=1))
+    assert tasks.close_previous_month() == {
+        "period": "2026-01",
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+    }
+
+
+def test_one_draft_per_currency(customer):
+    customer.metered(currency="EUR")
+    customer.metered(currency="USD", terms={"scheme": "per_unit", "unit_amount": 7})
+    customer.one_time(currency="JPY", amount=1200)
+    invoicing.close_billing_period(JAN)
+    currencies = set(Invoice.objects.values_list("currency", flat=True))
+    assert currencies == {"EUR", "JPY"}  # USD per_unit without usage or fee costs nothing
+
+
+def test_tenants_are_billed_apart(make_customer):
+    a, b = make_customer(), make_customer()
+    a.ran(a.metered(), JAN, 1)
+    b.ran(b.metered(), JAN, 20)
+    invoicing.close_billing_period(JAN)
+    assert Invoice.objects.get(tenant=a.tenant).subtotal == 1000 + 100
+    assert Invoice.objects.get(tenant=b.tenant).subtotal == 1000 + 1000 + 10 * 50
+
+
+def test_rollups_arriving_during_grace_refresh_the_draft_keeping_adjustments(customer):
+    ent = customer.metered()
+    customer.ran(ent, JAN, 2)
+    (draft_id,) = invoicing.close_billing_period(JAN).created
+    draft = Invoice.objects.get(pk=draft_id)
+    invoicing.add_adjustment_line(draft, description="Goodwill", amount=-300)
+    customer.ran(ent, JAN + timedelta(days=10), 1)
+
+    result = invoicing.close_billing_period(JAN)
+
+    assert result.updated == [draft_id]
+    draft.refresh_from_db()
+    assert lines(draft) == [
+        (LineKind.FLAT_FEE, 1000),
+        (LineKind.USAGE, 300),
+        (LineKind.ADJUSTMENT, -300),
+    ]
+    assert draft.subtotal == 1000
+
+
+def test_late_usage_after_finalize_goes_on_the_next_invoice_at_the_marginal_price(customer):
+    customer.account()
+    ent = customer.metered()
+    customer.ran(ent, JAN, 9)
+    (jan_id,) = invoicing.close_billing_period(JAN).created
+    jan = invoicing.finalize_invoice(Invoice.objects.get(pk=jan_id))
+    customer.ran(ent, JAN + timedelta(days=20), 3)  # 3 more January hours, reported late
+    customer.ran(ent, FEB, 1)
+
+    (feb_id,) = invoicing.close_billing_period(FEB).created
+
+    feb = Invoice.objects.get(pk=feb_id)
+    late = feb.lines.get(kind=LineKind.LATE_USAGE)
+    assert (late.period_start, late.period_end) == (JAN, FEB)
+    assert late.usage_seconds == 3 * 3600
+    assert late.amount == 100 + 2 * 50  # hour 10 in tier 1, hours 11-12 in tier 2
+    assert late.breakdown["billed_before"]["total"] == 900
+    assert late.breakdown["now"]["total"] == 1100
+    jan.refresh_from_db()
+    assert jan.lines.get(kind=LineKind.USAGE).amount == 900  # the issued invoice is untouched
+    # Billed once: March's close finds nothing late any more.
+    invoicing.finalize_invoice(feb)
+    customer.ran(ent, MAR, 1)
+    (mar_id,) = invoicing.close_billing_period(MAR).created
+    assert not Invoice.objects.get(pk=mar_id).lines.filter(kind=LineKind.LATE_USAGE).exists()
+
+
+def test_refund_in_the_period_is_a_credit_line(customer):
+    order = customer.one_time(amount=4000)
+    Order.objects.filter(pk=order.pk).update(
+        status=OrderStatus.REFUNDED, updated_at=JAN + timedelta(days=10)
+    )
+    invoicing.close_billing_period(JAN)
+    invoice = Invoice.objects.get(tenant=customer.tenant, period_start=JAN)
+    assert lines(invoice) == [(LineKind.ONE_TIME_ORDER, 4000), (LineKind.CREDIT, -4000)]
+    assert invoice.subtotal == 0 and invoice.prepaid_amount == 0
+
+
+def test_nothing_billable_makes_no_invoice(customer):
+    customer.metered(terms={"scheme": "per_unit", "unit_amount": 10})
+    assert invoicing.close_billing_period(JAN).created == []
+
+
+def test_the_beat_schedule_names_registered_billing_tasks(settings):
+    from edgeplug.celery import app
+
+    app.loader.import_default_modules()
+    billing = {
+        entry["task"]
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"].startswith("billing.")
+    }
+    assert billing == {"billing.tasks.close_previous_month", "billing.tasks.finalize_due_invoices"}
+    assert billing <= set(app.tasks)
