@@ -1,8 +1,10 @@
-"""Periodic billing jobs (Celery beat): close the previous month, finalize due drafts."""
+"""Billing jobs: close the previous month, finalize due drafts (beat); charge a finalized
+invoice, retry due payments (beat) and email payment notices."""
 
 from celery import shared_task
 
-from billing import invoicing
+from billing import collection, invoicing, payment_notices
+from billing.errors import PaymentProcessorError
 
 
 @shared_task(acks_late=True)
@@ -20,3 +22,34 @@ def close_previous_month() -> dict:
 def finalize_due_invoices() -> dict:
     run = invoicing.finalize_due_invoices()
     return {"finalized": run.finalized, "refused": {str(k): v for k, v in run.refused.items()}}
+
+
+# --- payment and dunning (billing.collection) ----------
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(PaymentProcessorError,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def collect_invoice_payment(invoice_id: int) -> str:
+    return collection.collect_invoice(invoice_id).outcome
+
+
+@shared_task(acks_late=True)
+def retry_due_invoice_payments() -> dict:
+    run = collection.retry_due_invoice_payments()
+    return {"attempted": run.attempted, "errors": run.errors}
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=10,
+)
+def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> list[str]:
+    return payment_notices.send_payment_notice(invoice_id, notice, attempt).recipients
