@@ -38,13 +38,13 @@ def days(n: float) -> datetime:
 
 
 @pytest.fixture
-def payer(member_client, vendor_tenant, stripe_on):  # noqa: F811
+def payer(clock, member_client, vendor_tenant, stripe_on):  # noqa: F811
     """make(card=GOOD or None, agent=None) -> a Customer with ``api`` and a January draft."""
 
     def make(card=GOOD, agent=None):  # noqa: F811
         api, membership = member_client("admin")
         customer = Customer(membership.tenant, agent.tenant if agent else vendor_tenant)
-        customer.api = api
+        customer.api, customer.user = api, membership.user
         customer.account()
         if card:
             save_card(api, card)
@@ -86,3 +86,14 @@ def intents_of(tenant) -> list:
     listed = stripe_client().v1.payment_intents.list(params={"limit": 100})
     found = [intent for intent in listed.auto_paging_iter() if intent.customer == customer]
     return sorted(found, key=lambda intent: int(intent.metadata.to_dict().get("attempt") or 0))
+
+
+def signed_in(customer):
+    """The customer's API client signed in again (its access token ages with the clock)."""
+    from rest_framework.test import APIClient
+
+    from tests.conftest import sign_in
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, customer.user)['access']}")
+    return api
