@@ -155,7 +155,9 @@ def retry_due_invoice_payments(now: datetime | None = None) -> DunningRun:
                 run.errors[invoice.number] = error.detail
 
 
-def _reject_settled(invoice: Invoice) -> None:
+def _reject_settled(invoice: Invoice | None) -> None:
+    if invoice is None:
+        raise InvoiceNotCollectable("This invoice does not exist any more.")
     if invoice.kind != InvoiceKind.INVOICE or invoice.status not in UNPAID:
         raise InvoiceNotCollectable(
             f"Invoice {invoice.number or invoice.pk} is {invoice.status}: only finalized, "
