@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from billing import invoicing
+from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
 from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus
 from edgeplug.core.admin import ReadOnlyAdminMixin
 from edgeplug.errors import DomainError
@@ -52,7 +53,7 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "label",
         "tenant",
@@ -73,7 +74,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("number", "tenant__slug", "tenant__name")
     list_select_related = ("tenant",)
     inlines = [InvoiceLineInline]
-    actions = ["finalize_now", "credit_in_full"]
+    actions = ["finalize_now", "credit_in_full", *PAYMENT_ACTIONS]
     readonly_fields = (
         "number",
         "kind",
@@ -99,6 +100,9 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "payment_attempts",
         "next_payment_attempt_at",
         "payment_intent_id",
+        "payment_failure_code",
+        "payment_failure_detail",
+        "payment_reference",
     )
 
     @admin.display(description="invoice", ordering="number")

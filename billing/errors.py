@@ -104,3 +104,11 @@ class InvalidAdjustment(DomainError, code="invalid_adjustment", status=400):
 
 class InvalidBillingAccount(DomainError, code="invalid_billing_account", status=400):
     """A billing account field breaks its format (country, currency, emails, tax rate)."""
+
+
+class InvoiceNotCollectable(DomainError, code="invoice_not_collectable", status=409):
+    """Only a finalized, unpaid invoice (open, payment_failed, uncollectible) takes a payment."""
+
+
+class InvalidPaymentReference(DomainError, code="invalid_payment_reference", status=400):
+    """An offline payment needs the reference of the transfer (1 to 255 characters)."""

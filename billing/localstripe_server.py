@@ -2,12 +2,15 @@
 
 localstripe's own CLI listens on every interface and keeps its state in
 ``/tmp/localstripe.pickle``; this launcher binds it to one address and keeps the state in a
-directory we choose. Used by the test suite and ``make run``; never in production.
+directory we choose, and it adds what localstripe lacks from Stripe's API: an
+``Idempotency-Key`` on a POST replays the first answer instead of running the request again.
+Used by the test suite and ``make run``; never in production.
 
     python -m billing.localstripe_server --host 127.0.0.1 --port 8420 --data-dir var/localstripe
 """
 
 import argparse
+import hashlib
 import pickle
 import socket
 from pathlib import Path
@@ -34,6 +37,43 @@ def _keep_state_in(directory: Path) -> None:
     resources.Store.dump_to_disk = dump
 
 
+def _idempotent_posts(app: web.Application) -> None:
+    """Stripe answers a POST repeated with the same ``Idempotency-Key`` with the first
+    response (errors included), and refuses the key with other parameters; localstripe runs
+    every request. Keys live as long as the process (Stripe keeps them at least 24 hours)."""
+    answers: dict[str, tuple[str, int, bytes, str]] = {}
+
+    @web.middleware
+    async def replay(request: web.Request, handler):
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key:
+            return await handler(request)
+        body = await request.read()
+        fingerprint = hashlib.sha256(request.path_qs.encode() + b"\0" + body).hexdigest()
+        if key in answers:
+            seen, status, text, content_type = answers[key]
+            if seen != fingerprint:
+                return web.json_response(
+                    {
+                        "error": {
+                            "type": "idempotency_error",
+                            "message": "Keys for idempotent requests can only be used with "
+                            "the same parameters they were first used with.",
+                        }
+                    },
+                    status=400,
+                )
+            response = web.Response(body=text, status=status, content_type=content_type)
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        response = await handler(request)
+        if response.status < 500 and isinstance(response, web.Response):
+            answers[key] = (fingerprint, response.status, response.body, response.content_type)
+        return response
+
+    app.middlewares.insert(0, replay)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -43,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     _keep_state_in(args.data_dir)
+    _idempotent_posts(server.app)
     if not args.from_scratch:
         server.store.try_load_from_disk()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

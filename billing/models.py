@@ -279,6 +279,8 @@ INVOICE_LIFECYCLE_FIELDS = frozenset(
         "next_payment_attempt_at",
         "payment_intent_id",
         "payment_reference",
+        "payment_failure_code",
+        "payment_failure_detail",
         "updated_at",
     }
 )
@@ -327,6 +329,10 @@ class Invoice(models.Model):
     payment_reference = models.CharField(
         max_length=255, blank=True, help_text="offline payment reference"
     )
+    payment_failure_code = models.CharField(
+        max_length=64, blank=True, help_text="why the last collection did not succeed"
+    )
+    payment_failure_detail = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -360,12 +366,14 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["tenant", "period_start"]),
             models.Index(fields=["status", "finalize_after"]),
+            models.Index(fields=["status", "next_payment_attempt_at"]),
         ]
         permissions = [
             ("finalize_invoice", "Can finalize an invoice now (finance)"),
             ("void_invoice", "Can void an unpaid invoice (finance)"),
             ("credit_invoice", "Can issue a credit note (finance)"),
             ("adjust_invoice", "Can add an adjustment line to a draft (finance)"),
+            ("collect_invoice", "Can retry a payment or record an offline payment (finance)"),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ production leaves it empty and sets ``STRIPE_API_KEY``.
 """
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import stripe
 from django.conf import settings
@@ -167,23 +167,43 @@ class PaymentOutcome:
     failure_code: str = ""
     failure_message: str = ""
     amount_refunded: int = 0
+    metadata: dict = field(default_factory=dict)
 
 
 def _outcome(intent) -> PaymentOutcome:
     status = intent.status
     error = intent.last_payment_error.to_dict() if intent.last_payment_error else {}
+    metadata = intent.metadata.to_dict() if intent.metadata else {}
     if status in ("requires_payment_method", "canceled"):
         return PaymentOutcome(
             "failed",
             intent.id,
             failure_code=error.get("code") or "payment_failed",
             failure_message=error.get("message") or f"The payment is {status}.",
+            metadata=metadata,
         )
     if status == "requires_action":
-        return PaymentOutcome("requires_action", intent.id, client_secret=intent.client_secret)
+        return PaymentOutcome(
+            "requires_action", intent.id, client_secret=intent.client_secret, metadata=metadata
+        )
     if status == "succeeded":
-        return PaymentOutcome("succeeded", intent.id)
-    return PaymentOutcome("processing", intent.id)
+        return PaymentOutcome("succeeded", intent.id, metadata=metadata)
+    return PaymentOutcome("processing", intent.id, metadata=metadata)
+
+
+def _declined_intent_id(exc: stripe.CardError) -> str:
+    """The PaymentIntent a decline belongs to: Stripe names it in the error; localstripe
+    names only the charge, whose ``payment_intent`` is the same intent."""
+    error = exc.error
+    intent = getattr(error, "payment_intent", None) if error else None
+    if intent:
+        return intent if isinstance(intent, str) else intent.id
+    charge_id = getattr(error, "charge", None) if error else None
+    if not charge_id:
+        return ""
+    with contextlib.suppress(stripe.StripeError):
+        return client().v1.charges.retrieve(charge_id).payment_intent or ""
+    return ""
 
 
 def charge_off_session(
@@ -206,12 +226,12 @@ def charge_off_session(
             options={"idempotency_key": idempotency_key},
         )
     except stripe.CardError as exc:
-        intent_id = getattr(exc.error.payment_intent, "id", "") if exc.error else ""
         return PaymentOutcome(
             "failed",
-            intent_id or "",
+            _declined_intent_id(exc),
             failure_code=exc.code or "card_declined",
             failure_message=exc.user_message or "The card was declined.",
+            metadata=dict(metadata),
         )
     except stripe.StripeError as exc:
         raise PaymentProcessorError(f"The payment processor failed: {exc.user_message}") from exc
@@ -227,7 +247,12 @@ def payment_status(payment_intent_id: str) -> PaymentOutcome:
         charge = client().v1.charges.retrieve(
             charge_id if isinstance(charge_id, str) else charge_id.id
         )
-        return PaymentOutcome("succeeded", intent.id, amount_refunded=charge.amount_refunded or 0)
+        return PaymentOutcome(
+            "succeeded",
+            intent.id,
+            amount_refunded=charge.amount_refunded or 0,
+            metadata=outcome.metadata,
+        )
     return outcome
 
 

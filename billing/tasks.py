@@ -3,8 +3,9 @@ actions, and periodic jobs (Celery beat). Importing a feature's task module regi
 
 from celery import shared_task
 
-from billing import invoicing, usage_retention
+from billing import collection, invoicing, payment_notices, usage_retention
 from billing.documents import tasks as _documents_tasks  # noqa: F401 - registers its task
+from billing.errors import PaymentProcessorError
 
 
 @shared_task(acks_late=True)
@@ -35,3 +36,34 @@ def close_previous_month() -> dict:
 def finalize_due_invoices() -> dict:
     run = invoicing.finalize_due_invoices()
     return {"finalized": run.finalized, "refused": {str(k): v for k, v in run.refused.items()}}
+
+
+# --- payment and dunning (billing.collection) ----------
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(PaymentProcessorError,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def collect_invoice_payment(invoice_id: int) -> str:
+    return collection.collect_invoice(invoice_id).outcome
+
+
+@shared_task(acks_late=True)
+def retry_due_invoice_payments() -> dict:
+    run = collection.retry_due_invoice_payments()
+    return {"attempted": run.attempted, "errors": run.errors}
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=10,
+)
+def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> list[str]:
+    return payment_notices.send_payment_notice(invoice_id, notice, attempt).recipients

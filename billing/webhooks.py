@@ -1,15 +1,16 @@
 """Stripe webhooks: verify the signature, store each event id once, re-fetch, apply.
 
 An event is a trigger, not the truth: payment and refund events make us re-fetch the
-PaymentIntent and apply its current state (marketplace.orders.sync_payment), so duplicate
-and out-of-order deliveries end in the same single entitlement. The event row and its
+PaymentIntent and apply its current state (an invoice's: billing.collection; an order's:
+marketplace.orders.sync_payment), so duplicate and out-of-order deliveries end in the same
+single entitlement or paid invoice. The event row and its
 effects commit together: if handling fails, nothing is stored and Stripe retries.
 """
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 
-from billing import payments
+from billing import collection, payments
 from billing.errors import RetryLater
 from billing.models import WebhookEvent
 from marketplace import orders
@@ -44,8 +45,8 @@ def handle_webhook(payload: bytes, signature: str) -> str:
             return "duplicate"
         raise
     except OperationalError as exc:
-        # An order row is locked (a payment being collected): Stripe retries a 503 later.
-        raise RetryLater("The order is busy; deliver this event again later.") from exc
+        # An order or invoice row is locked (a payment being collected): Stripe retries a 503.
+        raise RetryLater("The payment is busy; deliver this event again later.") from exc
     return outcome
 
 
@@ -62,6 +63,10 @@ def _dispatch(event) -> str:
     kind = event["type"]
     obj = _object(event)
     if kind in PAYMENT_EVENTS:
+        outcome = payments.payment_status(obj["id"])
+        if collection.invoice_id_of(outcome) is not None:
+            invoice = collection.sync_invoice_payment(outcome)
+            return f"invoice {invoice.pk} {invoice.status}" if invoice else "no invoice"
         order = orders.sync_payment(obj["id"])
         return f"order {order.pk} {order.status}" if order else "no order"
     if kind == "charge.refunded":

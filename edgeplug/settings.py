@@ -306,6 +306,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.finalize_due_invoices",
         "schedule": timedelta(minutes=15),
     },
+    # Dunning: charges the invoices whose next payment attempt is due (docs/billing.md).
+    "retry-due-invoice-payments": {
+        "task": "billing.tasks.retry_due_invoice_payments",
+        "schedule": timedelta(minutes=15),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -480,6 +485,17 @@ USAGE_PARTITIONS_AHEAD = env.int("USAGE_PARTITIONS_AHEAD", default=3)
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=3)
 # How many earlier months a close searches for late usage (USAGE_LATE_DAYS bounds it anyway).
 BILLING_LATE_USAGE_MONTHS = env.int("BILLING_LATE_USAGE_MONTHS", default=2)
+# Dunning: after a failed charge, retry this many days after the first failure (ascending);
+# when the last retry fails the invoice is uncollectible and the tenant's entitlements suspended.
+BILLING_DUNNING_DAYS = [
+    int(day) for day in env.list("BILLING_DUNNING_DAYS", default=["1", "3", "7"])
+]
+if sorted(set(BILLING_DUNNING_DAYS)) != BILLING_DUNNING_DAYS or any(
+    day < 1 for day in BILLING_DUNNING_DAYS
+):
+    raise environ.ImproperlyConfigured(
+        "BILLING_DUNNING_DAYS must be ascending whole days >= 1, e.g. 1,3,7"
+    )
 # The seller printed on every invoice.
 BILLING_SELLER = {
     "legal_name": env("BILLING_SELLER_NAME", default="EdgePlug GmbH"),

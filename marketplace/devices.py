@@ -188,7 +188,8 @@ class Assignments:
 
 def assignments_for(device: Device) -> Assignments:
     """Versions to run with their certificate ids and digests, and what must stop: yanked
-    versions, certificates no longer valid, entitlements suspended, revoked or expired."""
+    versions, certificates no longer valid, entitlements suspended, revoked or expired (with
+    ``entitlement_status`` saying which)."""
     result = Assignments()
     deployments = Deployment.objects.filter(device=device).select_related(
         "agent", "agent__tenant", "version"
@@ -211,6 +212,10 @@ def assignments_for(device: Device) -> Assignments:
         }
         certificate = current_certificate(version)
         reason = _stop_reason(deployment, certificate, entitled)
+        if reason == "entitlement_inactive":
+            status = _entitlement_statuses(device).get(deployment.agent_id, "none")
+            result.stop.append({**entry, "reason": reason, "entitlement_status": status})
+            continue
         if reason:
             result.stop.append({**entry, "reason": reason})
             continue
@@ -236,6 +241,16 @@ def _stop_reason(deployment: Deployment, certificate, entitled: set[int]) -> str
     if deployment.agent_id not in entitled:
         return "entitlement_inactive"
     return ""
+
+
+def _entitlement_statuses(device: Device) -> dict[int, str]:
+    """Agent id -> the status of the tenant's newest entitlement to it (suspended when an
+    invoice went unpaid, revoked, expired), so a device can tell the operator why it stops."""
+    statuses: dict[int, str] = {}
+    rows = Entitlement.objects.filter(tenant=device.tenant).order_by("-created_at", "-id")
+    for agent_id, status in rows.values_list("agent_id", "status"):
+        statuses.setdefault(agent_id, status)
+    return statuses
 
 
 def touch(device: Device) -> None:

@@ -391,3 +391,61 @@ def expire_entitlements() -> int:
                 )
                 refresh_listing(entitlement.agent)
     return len(ended)
+
+
+# --- non-payment -------------------------------------------------------------------------------
+
+NON_PAYMENT = "non-payment"
+
+
+def suspend_for_non_payment(tenant: Tenant, *, invoice_number: str) -> list[int]:
+    """Suspend the tenant's active entitlements because an invoice became uncollectible
+    (within the caller's transaction); returns the entitlements suspended."""
+    suspended = list(
+        Entitlement.objects.select_for_update()
+        .filter(tenant=tenant, status=EntitlementStatus.ACTIVE)
+        .select_related("agent")
+        .order_by("pk")
+    )
+    reason = f"{NON_PAYMENT}: invoice {invoice_number} uncollectible"
+    for entitlement in suspended:
+        entitlement.status = EntitlementStatus.SUSPENDED
+        entitlement.status_reason = reason
+        entitlement.save(update_fields=["status", "status_reason", "updated_at"])
+        record_event(
+            "entitlement_suspended",
+            tenant=tenant,
+            target=f"entitlement {entitlement.pk}",
+            details={"agent": entitlement.agent_id, "invoice": invoice_number},
+        )
+    for agent in {entitlement.agent for entitlement in suspended}:
+        refresh_listing(agent)
+    return [entitlement.pk for entitlement in suspended]
+
+
+def reactivate_after_payment(tenant: Tenant, *, invoice_number: str) -> list[int]:
+    """Give back the entitlements suspended for non-payment (the caller checked that nothing
+    is uncollectible any more); those suspended for another reason stay suspended."""
+    suspended = list(
+        Entitlement.objects.select_for_update()
+        .filter(
+            tenant=tenant,
+            status=EntitlementStatus.SUSPENDED,
+            status_reason__startswith=NON_PAYMENT,
+        )
+        .select_related("agent")
+        .order_by("pk")
+    )
+    for entitlement in suspended:
+        entitlement.status = EntitlementStatus.ACTIVE
+        entitlement.status_reason = ""
+        entitlement.save(update_fields=["status", "status_reason", "updated_at"])
+        record_event(
+            "entitlement_reactivated",
+            tenant=tenant,
+            target=f"entitlement {entitlement.pk}",
+            details={"agent": entitlement.agent_id, "invoice": invoice_number},
+        )
+    for agent in {entitlement.agent for entitlement in suspended}:
+        refresh_listing(agent)
+    return [entitlement.pk for entitlement in suspended]

@@ -30,6 +30,7 @@ STAFF_GROUP_PERMISSIONS: dict[str, dict[str, list[str]]] = {
             "void_invoice",
             "credit_invoice",
             "adjust_invoice",
+            "collect_invoice",
             "view_invoiceline",
             "view_billingaccount",
         ],

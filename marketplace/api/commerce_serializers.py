@@ -185,6 +185,9 @@ class AssignmentSerializer(serializers.Serializer):
     version = serializers.CharField()
     digest = serializers.CharField()
     reason = serializers.CharField(required=False)
+    entitlement_status = serializers.CharField(
+        required=False, help_text="with entitlement_inactive: suspended, revoked, expired or none"
+    )
     certificate_id = serializers.IntegerField(required=False)
     certificate_key_id = serializers.CharField(required=False)
     certificate_expires_at = serializers.DateTimeField(required=False)

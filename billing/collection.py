@@ -1,0 +1,440 @@
+"""Payment and dunning: charge a finalized invoice on the tenant's saved card, apply what the
+processor says (at once or by webhook, in any order, any number of times), retry on the
+``BILLING_DUNNING_DAYS`` schedule, then mark it uncollectible and suspend the tenant's
+entitlements; a later payment (card or offline) gives them back.
+
+Every Stripe call goes through ``billing.payments``. An attempt runs with the invoice row
+locked and counts itself in the same transaction as its PaymentIntent id, so a crash before
+the commit repeats the same attempt number and the same idempotency key: Stripe answers with
+the intent it already made instead of charging again. Described in docs/billing.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from celery import signature
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing import payments
+from billing.errors import (
+    InvalidPaymentReference,
+    InvoiceNotCollectable,
+    PaymentMethodRequired,
+    PaymentProcessorError,
+)
+from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from edgeplug.audit.services import record_event
+from marketplace import orders
+
+COLLECT_TASK = "billing.tasks.collect_invoice_payment"
+NOTICE_TASK = "billing.tasks.send_payment_notice"
+
+UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
+MAX_REFERENCE_LENGTH = 255
+
+
+class Notice:
+    """What a payment notice email tells the billing contacts (billing.payment_notices)."""
+
+    PAYMENT_FAILED = "payment_failed"
+    UNCOLLECTIBLE = "uncollectible"
+    PAYMENT_METHOD_REQUIRED = "payment_method_required"
+
+
+def idempotency_key(invoice: Invoice, attempt: int) -> str:
+    """Deterministic per invoice and attempt: a repeated call is the same charge at Stripe."""
+    return f"edgeplug-invoice-{invoice.pk}-attempt-{attempt}"
+
+
+def retry_days() -> list[int]:
+    return list(settings.BILLING_DUNNING_DAYS)
+
+
+def schedule_collection(invoice: Invoice) -> None:
+    """Charge the invoice from a worker once the caller's transaction commits (finalize)."""
+    if invoice.kind == InvoiceKind.INVOICE and invoice.status == InvoiceStatus.OPEN:
+        invoice_id = invoice.pk
+        transaction.on_commit(lambda: signature(COLLECT_TASK, args=(invoice_id,)).delay())
+
+
+def _notify(invoice: Invoice, notice: str) -> None:
+    invoice_id, attempt = invoice.pk, invoice.payment_attempts
+    transaction.on_commit(
+        lambda: signature(NOTICE_TASK, args=(invoice_id, notice, attempt)).delay()
+    )
+
+
+def _locked(invoice_id: int) -> Invoice | None:
+    rows = Invoice.objects.select_for_update(of=("self",)).select_related("tenant")
+    return rows.filter(pk=invoice_id).first()
+
+
+# --- attempts ----------
+
+
+@dataclass
+class Attempt:
+    """What one collection did: ``charged`` is False when no charge was tried."""
+
+    invoice: Invoice
+    charged: bool
+    outcome: str  # paid | payment_failed | uncollectible | pending | <a reason nothing ran>
+
+
+def collect_invoice(invoice_id: int, *, now: datetime | None = None) -> Attempt:
+    """The first charge after finalize (the Celery task scheduled by ``finalize_invoice``)."""
+    with transaction.atomic():
+        invoice = _locked(invoice_id)
+        if invoice is None:  # its finalize rolled back after scheduling (tests, a crash)
+            return Attempt(Invoice(pk=invoice_id), False, "no_such_invoice")
+        if invoice.status != InvoiceStatus.OPEN or invoice.payment_attempts > 0:
+            # Already charged (the task ran twice) or settled meanwhile: nothing to do.
+            return Attempt(invoice, False, invoice.status)
+        return _attempt(invoice, now or timezone.now())
+
+
+def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Attempt:
+    """Finance charges an unpaid invoice now (also an uncollectible one: a success gives the
+    tenant's entitlements back). The attempt counts like a scheduled one."""
+    with transaction.atomic():
+        invoice = _locked(invoice.pk)
+        _reject_settled(invoice)
+        if payments.configured() and payments.default_payment_method(invoice.tenant) is None:
+            raise PaymentMethodRequired(
+                f"{invoice.tenant} has no card on file: record an offline payment instead."
+            )
+        record_event(
+            "invoice_payment_retry_requested",
+            request=request,
+            actor=actor,
+            tenant=invoice.tenant,
+            target=f"invoice {invoice.number}",
+            details={"invoice": invoice.pk, "attempts_before": invoice.payment_attempts},
+        )
+        return _attempt(invoice, timezone.now(), forced=True)
+
+
+@dataclass
+class DunningRun:
+    attempted: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def retry_due_invoice_payments(now: datetime | None = None) -> DunningRun:
+    """The beat job: charge each invoice whose next attempt is due, one transaction each.
+    ``skip_locked`` lets several workers share the work and skips an invoice being charged
+    or paid right now; a processor error leaves it due for the next run."""
+    now = now or timezone.now()
+    run = DunningRun()
+    skipped: list[int] = []
+    while True:
+        with transaction.atomic():
+            invoice = (
+                Invoice.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("tenant")
+                .filter(
+                    status=InvoiceStatus.PAYMENT_FAILED,
+                    next_payment_attempt_at__lte=now,
+                    kind=InvoiceKind.INVOICE,
+                )
+                .exclude(pk__in=skipped)
+                .order_by("next_payment_attempt_at", "pk")
+                .first()
+            )
+            if invoice is None:
+                return run
+            skipped.append(invoice.pk)
+            try:
+                with transaction.atomic():
+                    run.attempted[invoice.number] = _attempt(invoice, now).outcome
+            except PaymentProcessorError as error:
+                run.errors[invoice.number] = error.detail
+
+
+def _reject_settled(invoice: Invoice | None) -> None:
+    if invoice is None:
+        raise InvoiceNotCollectable("This invoice does not exist any more.")
+    if invoice.kind != InvoiceKind.INVOICE or invoice.status not in UNPAID:
+        raise InvoiceNotCollectable(
+            f"Invoice {invoice.number or invoice.pk} is {invoice.status}: only finalized, "
+            "unpaid invoices take a payment."
+        )
+    if invoice.amount_due <= 0:
+        raise InvoiceNotCollectable(f"Invoice {invoice.number} has nothing to collect.")
+
+
+def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attempt:
+    """One charge of a locked, unpaid invoice for its amount due (in the caller's
+    transaction, which keeps the row locked during the processor call)."""
+    if invoice.amount_due <= 0:
+        return Attempt(invoice, False, invoice.status)
+    if not payments.configured():
+        _note(invoice, "payments_not_configured", "Payments are not configured on this server.")
+        return Attempt(invoice, False, "payments_not_configured")
+    has_card = payments.default_payment_method(invoice.tenant) is not None
+    if not has_card and invoice.payment_attempts == 0 and not forced:
+        # At finalize: the invoice stays open and the tenant is told; nothing is retried.
+        if _note(
+            invoice,
+            "payment_method_required",
+            "No card on file: add one under /api/v1/billing/payment-methods, "
+            "or pay by bank transfer quoting the invoice number.",
+        ):
+            _notify(invoice, Notice.PAYMENT_METHOD_REQUIRED)
+        return Attempt(invoice, False, "payment_method_required")
+    # The attempt is now awaited: no retry planned, no failure known yet.
+    invoice.payment_attempts += 1
+    invoice.next_payment_attempt_at = None
+    invoice.payment_failure_code = invoice.payment_failure_detail = ""
+    invoice.save(
+        update_fields=[
+            "payment_attempts",
+            "next_payment_attempt_at",
+            "payment_failure_code",
+            "payment_failure_detail",
+            "updated_at",
+        ]
+    )
+    if has_card:
+        outcome = payments.charge_off_session(
+            invoice.tenant,
+            invoice.amount_due,
+            invoice.currency,
+            idempotency_key=idempotency_key(invoice, invoice.payment_attempts),
+            metadata={
+                "invoice": str(invoice.pk),
+                "number": invoice.number,
+                "attempt": str(invoice.payment_attempts),
+                "tenant": str(invoice.tenant_id),
+            },
+        )
+    else:  # the card was removed during dunning: this retry fails like a decline
+        outcome = payments.PaymentOutcome(
+            "failed",
+            failure_code="payment_method_required",
+            failure_message="No card on file to charge.",
+        )
+    if outcome.payment_intent_id:
+        invoice.payment_intent_id = outcome.payment_intent_id
+        invoice.save(update_fields=["payment_intent_id", "updated_at"])
+    return Attempt(invoice, True, _apply(invoice, outcome, now))
+
+
+def _note(invoice: Invoice, code: str, detail: str) -> bool:
+    """Say on the invoice why nothing was charged; True the first time it is said."""
+    if invoice.payment_failure_code == code:
+        return False
+    invoice.payment_failure_code, invoice.payment_failure_detail = code, detail[:500]
+    invoice.save(update_fields=["payment_failure_code", "payment_failure_detail", "updated_at"])
+    record_event(
+        "invoice_payment_not_attempted",
+        tenant=invoice.tenant,
+        target=f"invoice {invoice.number}",
+        details={"invoice": invoice.pk, "code": code},
+    )
+    return True
+
+
+# --- applying what the processor says ----------
+
+
+def _apply(invoice: Invoice, outcome: payments.PaymentOutcome, now: datetime) -> str:
+    """Move a locked invoice by the processor's state of one of its PaymentIntents: any
+    intent's success pays it; only a failure of the attempt still awaited counts, once."""
+    if outcome.status == "succeeded":
+        _mark_paid(invoice, now, source="card", payment_intent_id=outcome.payment_intent_id)
+        return InvoiceStatus.PAID
+    awaited = (
+        outcome.payment_intent_id in ("", invoice.payment_intent_id)
+        and invoice.status in UNPAID
+        and invoice.payment_attempts > 0
+        and invoice.next_payment_attempt_at is None
+        and not invoice.payment_failure_code
+    )
+    if not awaited or outcome.status == "processing":
+        return "pending" if awaited else invoice.status
+    # Off-session nobody can pass 3-D Secure: like Stripe, that is a failed attempt.
+    code = outcome.failure_code or "authentication_required"
+    message = outcome.failure_message or "The bank asks the card holder to authenticate."
+    return _record_failure(invoice, code, message, now)
+
+
+def _next_attempt_at(attempt: int, now: datetime) -> datetime | None:
+    """After failed attempt ``attempt`` (1 = the charge at finalize), when to retry: the
+    schedule counts days from the first failure, so each wait is the gap between two days."""
+    days = retry_days()
+    if attempt > len(days):
+        return None
+    previous = days[attempt - 2] if attempt >= 2 else 0
+    return now + timedelta(days=days[attempt - 1] - previous)
+
+
+def _record_failure(invoice: Invoice, code: str, message: str, now: datetime) -> str:
+    was_uncollectible = invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    invoice.payment_failure_code, invoice.payment_failure_detail = code[:64], message[:500]
+    invoice.next_payment_attempt_at = (
+        None if was_uncollectible else _next_attempt_at(invoice.payment_attempts, now)
+    )
+    if was_uncollectible or invoice.next_payment_attempt_at is None:
+        invoice.status = InvoiceStatus.UNCOLLECTIBLE
+    else:
+        invoice.status = InvoiceStatus.PAYMENT_FAILED
+    invoice.save(
+        update_fields=[
+            "status",
+            "payment_failure_code",
+            "payment_failure_detail",
+            "next_payment_attempt_at",
+            "updated_at",
+        ]
+    )
+    record_event(
+        "invoice_payment_failed",
+        tenant=invoice.tenant,
+        target=f"invoice {invoice.number}",
+        details={
+            "invoice": invoice.pk,
+            "attempt": invoice.payment_attempts,
+            "code": code,
+            "payment_intent": invoice.payment_intent_id,
+            "next_attempt_at": (
+                invoice.next_payment_attempt_at.isoformat()
+                if invoice.next_payment_attempt_at
+                else None
+            ),
+        },
+    )
+    if invoice.status == InvoiceStatus.UNCOLLECTIBLE and not was_uncollectible:
+        suspended = orders.suspend_for_non_payment(invoice.tenant, invoice_number=invoice.number)
+        record_event(
+            "invoice_uncollectible",
+            tenant=invoice.tenant,
+            target=f"invoice {invoice.number}",
+            details={"invoice": invoice.pk, "suspended_entitlements": suspended},
+        )
+        _notify(invoice, Notice.UNCOLLECTIBLE)
+    elif not was_uncollectible:
+        _notify(invoice, Notice.PAYMENT_FAILED)
+    return invoice.status
+
+
+def _mark_paid(
+    invoice: Invoice,
+    now: datetime,
+    *,
+    source: str,
+    payment_intent_id: str = "",
+    reference: str = "",
+    actor=None,
+    request=None,
+) -> None:
+    if invoice.status not in UNPAID:
+        if invoice.status == InvoiceStatus.PAID and payment_intent_id not in (
+            "",
+            invoice.payment_intent_id,
+        ):
+            # A second intent succeeded for a settled invoice: finance must refund it.
+            record_event(
+                "invoice_paid_twice",
+                tenant=invoice.tenant,
+                target=f"invoice {invoice.number}",
+                details={"invoice": invoice.pk, "payment_intent": payment_intent_id},
+            )
+        return
+    was_uncollectible = invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
+    invoice.next_payment_attempt_at = None
+    invoice.payment_failure_code = invoice.payment_failure_detail = ""
+    if payment_intent_id:
+        invoice.payment_intent_id = payment_intent_id
+    if reference:
+        invoice.payment_reference = reference
+    invoice.save(
+        update_fields=[
+            "status",
+            "paid_at",
+            "next_payment_attempt_at",
+            "payment_failure_code",
+            "payment_failure_detail",
+            "payment_intent_id",
+            "payment_reference",
+            "updated_at",
+        ]
+    )
+    record_event(
+        "invoice_paid",
+        request=request,
+        actor=actor,
+        tenant=invoice.tenant,
+        target=f"invoice {invoice.number}",
+        details={
+            "invoice": invoice.pk,
+            "source": source,
+            "amount": invoice.amount_due,
+            "currency": invoice.currency,
+            "payment_intent": payment_intent_id,
+            "reference": reference,
+        },
+    )
+    still_unpaid = Invoice.objects.filter(
+        tenant=invoice.tenant, status=InvoiceStatus.UNCOLLECTIBLE
+    ).exclude(pk=invoice.pk)
+    if was_uncollectible and not still_unpaid.exists():
+        orders.reactivate_after_payment(invoice.tenant, invoice_number=invoice.number)
+
+
+def invoice_id_of(outcome: payments.PaymentOutcome) -> int | None:
+    """The invoice a PaymentIntent charges: our metadata on the intent, else the latest
+    attempt stored on the invoice."""
+    raw = outcome.metadata.get("invoice", "")
+    if raw.isdigit():
+        return int(raw)
+    found = Invoice.objects.filter(payment_intent_id=outcome.payment_intent_id)
+    return found.values_list("pk", flat=True).first() if outcome.payment_intent_id else None
+
+
+def sync_invoice_payment(outcome: payments.PaymentOutcome) -> Invoice | None:
+    """A webhook about an invoice's PaymentIntent, re-fetched (``outcome``): apply its current
+    state. Replays and reordered events end the same: a success pays once, and only the
+    latest attempt's failure, once, moves the dunning on."""
+    invoice_id = invoice_id_of(outcome)
+    if invoice_id is None:
+        return None
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("tenant")
+        invoice = invoice.filter(pk=invoice_id).first()
+        if invoice is None:
+            return None
+        _apply(invoice, outcome, timezone.now())
+    return invoice
+
+
+# --- offline payments ----------
+
+
+def record_offline_payment(
+    invoice: Invoice, *, reference: str, actor=None, request=None
+) -> Invoice:
+    """Finance records a payment received outside Stripe (a bank transfer) with its
+    reference; an uncollectible invoice paid this way gives the entitlements back."""
+    reference = (reference or "").strip()
+    if not reference or len(reference) > MAX_REFERENCE_LENGTH:
+        raise InvalidPaymentReference(
+            f"Give the payment's reference (1 to {MAX_REFERENCE_LENGTH} characters)."
+        )
+    with transaction.atomic():
+        invoice = _locked(invoice.pk)
+        _reject_settled(invoice)
+        _mark_paid(
+            invoice,
+            timezone.now(),
+            source="offline",
+            reference=reference,
+            actor=actor,
+            request=request,
+        )
+    return invoice

@@ -1,0 +1,60 @@
+"""Dunning emails: a plain-text notice to the billing account's invoice emails when a charge
+fails, when the invoice becomes uncollectible, or when there is no card to charge.
+
+Sent by a Celery task (billing.tasks.send_payment_notice) after the collection commits; the
+invoice document email with its PDF is billing.documents' job, not this one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+
+from billing.models import BillingAccount, Invoice
+from marketplace.pricing import format_amount
+
+SUBJECTS = {
+    "payment_failed": "Payment failed for invoice {number}",
+    "uncollectible": "Invoice {number} is overdue: entitlements suspended",
+    "payment_method_required": "Invoice {number}: no card on file",
+}
+
+
+@dataclass(frozen=True)
+class NoticeSent:
+    recipients: list[str]
+    subject: str
+
+
+def _recipients(invoice: Invoice) -> list[str]:
+    account = BillingAccount.objects.filter(tenant_id=invoice.tenant_id).first()
+    if account is not None and account.invoice_emails:
+        return list(account.invoice_emails)
+    return list(invoice.account_snapshot.get("buyer", {}).get("invoice_emails", []))
+
+
+def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> NoticeSent:
+    """Email one notice about ``attempt``; nobody to write to is reported, not an error."""
+    if notice not in SUBJECTS:
+        raise ValueError(f"unknown payment notice {notice!r}")
+    invoice = Invoice.objects.get(pk=invoice_id)
+    recipients = _recipients(invoice)
+    subject = SUBJECTS[notice].format(number=invoice.number)
+    if not recipients:
+        return NoticeSent([], subject)
+    body = render_to_string(
+        "billing/payment_notice.txt",
+        {
+            "notice": notice,
+            "legal_name": invoice.account_snapshot.get("buyer", {}).get("legal_name", ""),
+            "number": invoice.number,
+            "amount": format_amount(invoice.amount_due, invoice.currency),
+            "attempt": attempt,
+            "reason": invoice.payment_failure_detail or invoice.payment_failure_code,
+            "next_attempt_at": invoice.next_payment_attempt_at,
+        },
+    )
+    EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients).send()
+    return NoticeSent(recipients, subject)

@@ -1,0 +1,99 @@
+"""Payment and dunning fixtures: a customer tenant (signed-in API client, billing account,
+saved card at localstripe) with a metered entitlement, its January usage and its draft; the
+clock (time-machine) starts on 4 February 2026 09:00 UTC, when the draft finalizes."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from billing import invoicing
+from billing.models import Invoice, StripeCustomer
+from tests.commerce.conftest import (  # noqa: F401 - fixtures used by these tests
+    agent,
+    certificate,
+    localstripe,
+    published,
+    save_card,
+    stripe_client,
+    stripe_on,
+)
+from tests.invoicing.conftest import JAN, Customer, vendor_tenant  # noqa: F401
+
+FINALIZED_AT = datetime(2026, 2, 4, 9, tzinfo=UTC)
+DECLINED = "4000000000000341"  # saves, then every charge is declined
+NEEDS_3DS = "4000002760003184"  # every charge waits for the card holder to authenticate
+GOOD = "4242424242424242"
+TOTAL = 1428  # 10.00 fee + 2 h x 1.00, plus 19 % VAT, in cents
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(FINALIZED_AT, tick=False) as traveller:
+        yield traveller
+
+
+def days(n: float) -> datetime:
+    return FINALIZED_AT + timedelta(days=n)
+
+
+@pytest.fixture
+def payer(clock, member_client, vendor_tenant, stripe_on):  # noqa: F811
+    """make(card=GOOD or None, agent=None) -> a Customer with ``api`` and a January draft."""
+
+    def make(card=GOOD, agent=None):  # noqa: F811
+        api, membership = member_client("admin")
+        customer = Customer(membership.tenant, agent.tenant if agent else vendor_tenant)
+        customer.api, customer.user = api, membership.user
+        customer.account()
+        if card:
+            save_card(api, card)
+        customer.entitlement = customer.metered(agent=agent)
+        customer.ran(customer.entitlement, JAN, 2)
+        (pk,) = invoicing.close_billing_period(JAN).created
+        customer.draft = Invoice.objects.get(pk=pk)
+        return customer
+
+    return make
+
+
+@pytest.fixture
+def finalize(eager_celery, django_capture_on_commit_callbacks):
+    """Finalize as the beat job does: the charge is the Celery task queued on commit."""
+
+    def run(invoice):
+        with django_capture_on_commit_callbacks(execute=True):
+            invoicing.finalize_invoice(invoice)
+        return Invoice.objects.get(pk=invoice.pk)
+
+    return run
+
+
+@pytest.fixture
+def committed(eager_celery, django_capture_on_commit_callbacks):
+    """Run ``fn`` and then what it queued for after the commit (notices, charges)."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run
+
+
+def intents_of(tenant) -> list:
+    """The PaymentIntents localstripe holds for the tenant's customer, by attempt."""
+    customer = StripeCustomer.objects.get(tenant=tenant).customer_id
+    listed = stripe_client().v1.payment_intents.list(params={"limit": 100})
+    found = [intent for intent in listed.auto_paging_iter() if intent.customer == customer]
+    return sorted(found, key=lambda intent: int(intent.metadata.to_dict().get("attempt") or 0))
+
+
+def signed_in(customer):
+    """The customer's API client signed in again (its access token ages with the clock)."""
+    from rest_framework.test import APIClient
+
+    from tests.conftest import sign_in
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, customer.user)['access']}")
+    return api

@@ -1,0 +1,157 @@
+"""A declined invoice is retried 1, 3 and 7 days after the first failure (the beat job), with
+a notice each time; after the last it is uncollectible and the tenant's entitlements are
+suspended, which its devices see; a later payment gives them back."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from billing import collection, invoicing, tasks
+from billing.models import Invoice, InvoiceStatus
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import Entitlement, EntitlementStatus
+from tests.commerce.test_deployments import deploy, register
+from tests.dunning.conftest import DECLINED, GOOD, days, intents_of, save_card, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def retry_due(committed):
+    return committed(tasks.retry_due_invoice_payments)
+
+
+def test_declines_are_retried_after_1_3_and_7_days_then_the_tenant_is_suspended(
+    payer, finalize, committed, clock, mailoutbox
+):
+    customer = payer(card=DECLINED)
+    invoice = finalize(customer.draft)
+    assert invoice.status == InvoiceStatus.PAYMENT_FAILED
+    assert invoice.payment_failure_code == "card_declined"
+    assert invoice.next_payment_attempt_at == days(1)
+    assert [m.subject for m in mailoutbox] == [f"Payment failed for invoice {invoice.number}"]
+    assert "2026-02-05" in mailoutbox[0].body
+
+    clock.move_to(days(1) - collection.timedelta(minutes=1))
+    assert retry_due(committed) == {"attempted": {}, "errors": {}}  # not due yet
+
+    for attempt, now, next_at in ((2, days(1), days(3)), (3, days(3), days(7))):
+        clock.move_to(now)
+        assert retry_due(committed)["attempted"] == {invoice.number: "payment_failed"}
+        invoice.refresh_from_db()
+        assert (invoice.payment_attempts, invoice.next_payment_attempt_at) == (attempt, next_at)
+        entitlement = Entitlement.objects.get(pk=customer.entitlement.pk)
+        assert entitlement.status == EntitlementStatus.ACTIVE
+
+    clock.move_to(days(7))
+    assert retry_due(committed)["attempted"] == {invoice.number: "uncollectible"}
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    assert invoice.payment_attempts == 4 and invoice.next_payment_attempt_at is None
+    entitlement = Entitlement.objects.get(pk=customer.entitlement.pk)
+    assert entitlement.status == EntitlementStatus.SUSPENDED
+    assert invoice.number in entitlement.status_reason
+
+    # One intent per attempt, each under its own key; nothing is charged twice.
+    intents = intents_of(customer.tenant)
+    assert [i.metadata["attempt"] for i in intents] == ["1", "2", "3", "4"]
+    assert {i.status for i in intents} == {"requires_payment_method"}
+    assert [m.subject for m in mailoutbox] == [
+        *[f"Payment failed for invoice {invoice.number}"] * 3,
+        f"Invoice {invoice.number} is overdue: entitlements suspended",
+    ]
+    assert all(m.to == ["ap@acme.example"] for m in mailoutbox)
+    failed = AuditEvent.objects.filter(action="invoice_payment_failed").order_by("id")
+    assert [e.details["attempt"] for e in failed] == [1, 2, 3, 4]
+    assert AuditEvent.objects.filter(action="invoice_uncollectible").count() == 1
+    assert AuditEvent.objects.get(action="entitlement_suspended").target == (
+        f"entitlement {entitlement.pk}"
+    )
+
+    clock.move_to(days(30))
+    assert retry_due(committed) == {"attempted": {}, "errors": {}}  # dunning is over
+
+
+def test_a_new_card_and_a_retry_pay_and_reactivate(payer, finalize, committed, clock, settings):
+    settings.BILLING_DUNNING_DAYS = [1]
+    customer = payer(card=DECLINED)
+    invoice = finalize(customer.draft)
+    clock.move_to(days(1))
+    retry_due(committed)
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "suspended"
+
+    api = signed_in(customer)
+    card = save_card(api, GOOD)
+    assert api.post(f"/api/v1/billing/payment-methods/{card['id']}/default").status_code == 200
+    attempt = collection.retry_invoice_payment(invoice)
+    assert attempt.outcome == InvoiceStatus.PAID
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "active"
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status_reason == ""
+    assert AuditEvent.objects.filter(action="entitlement_reactivated").count() == 1
+
+
+def test_dunning_days_come_from_the_setting(payer, finalize, committed, clock, settings):
+    settings.BILLING_DUNNING_DAYS = [2, 5]
+    customer = payer(card=DECLINED)
+    invoice = finalize(customer.draft)
+    assert invoice.next_payment_attempt_at == days(2)
+    clock.move_to(days(2))
+    retry_due(committed)
+    invoice.refresh_from_db()
+    assert invoice.next_payment_attempt_at == days(5)
+    clock.move_to(days(5))
+    retry_due(committed)
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.UNCOLLECTIBLE
+
+
+def test_another_uncollectible_invoice_keeps_the_tenant_suspended(
+    payer, finalize, committed, clock, settings
+):
+    settings.BILLING_DUNNING_DAYS = []
+    customer = payer(card=DECLINED)
+    invoice = finalize(customer.draft)
+    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    # A second invoice of the tenant (in another currency) went uncollectible too.
+    twin = Invoice.objects.create(
+        tenant=customer.tenant,
+        currency="USD",
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        finalize_after=invoice.finalize_after,
+    )
+    twin.lines.create(
+        kind="adjustment",
+        description="services",
+        amount=500,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+    )
+    invoicing.finalize_invoice(twin)
+    Invoice.objects.filter(pk=twin.pk).update(status=InvoiceStatus.UNCOLLECTIBLE)
+    collection.record_offline_payment(invoice, reference="SEPA-1")
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "suspended"
+    collection.record_offline_payment(twin, reference="SEPA-2")
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "active"
+
+
+def test_devices_are_told_the_entitlement_is_suspended_and_run_again_once_paid(
+    payer, finalize, committed, clock, settings, published, certificate
+):
+    settings.BILLING_DUNNING_DAYS = []
+    customer = payer(card=DECLINED, agent=published.agent)
+    device = register(customer.api, "hw-pump-1")
+    assert deploy(customer.api, device, published).status_code == 201
+    device_api = APIClient()
+    device_api.credentials(HTTP_AUTHORIZATION=f"Device {device['token']}")
+    assert len(device_api.get("/api/v1/device/assignments").json()["run"]) == 1
+
+    invoice = finalize(customer.draft)
+    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    body = device_api.get("/api/v1/device/assignments").json()
+    assert body["run"] == []
+    (stop,) = body["stop"]
+    assert (stop["reason"], stop["entitlement_status"]) == ("entitlement_inactive", "suspended")
+
+    collection.record_offline_payment(invoice, reference="SEPA-2026-0001")
+    body = device_api.get("/api/v1/device/assignments").json()
+    assert body["stop"] == [] and len(body["run"]) == 1

@@ -1,0 +1,96 @@
+"""On finalize the invoice is charged once, off-session, on the tenant's default card; the
+PaymentIntent's idempotency key is fixed per invoice and attempt, so a repeated or crashed
+attempt never makes a second charge."""
+
+import pytest
+
+from billing import collection, payments, tasks
+from billing.models import InvoiceStatus
+from edgeplug.audit.models import AuditEvent
+from tests.dunning.conftest import TOTAL, intents_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_finalize_charges_the_default_card_and_the_invoice_is_paid(
+    payer, finalize, clock, mailoutbox
+):
+    customer = payer()
+    invoice = finalize(customer.draft)
+    assert invoice.status == InvoiceStatus.PAID
+    assert invoice.payment_attempts == 1 and invoice.next_payment_attempt_at is None
+    (intent,) = intents_of(customer.tenant)
+    assert (intent.id, intent.status) == (invoice.payment_intent_id, "succeeded")
+    assert (intent.amount, intent.currency) == (TOTAL, "eur")
+    assert intent.metadata["invoice"] == str(invoice.pk)
+    assert intent.metadata["attempt"] == "1"
+    paid = AuditEvent.objects.get(action="invoice_paid")
+    assert paid.details["source"] == "card" and paid.details["amount"] == TOTAL
+    assert mailoutbox == []  # no dunning notice for a paid invoice
+
+
+def test_without_a_card_the_invoice_stays_open_and_the_tenant_is_told(
+    payer, finalize, clock, mailoutbox
+):
+    customer = payer(card=None)
+    invoice = finalize(customer.draft)
+    assert invoice.status == InvoiceStatus.OPEN
+    assert invoice.payment_failure_code == "payment_method_required"
+    assert "/api/v1/billing/payment-methods" in invoice.payment_failure_detail
+    assert invoice.payment_attempts == 0 and invoice.next_payment_attempt_at is None
+    (mail,) = mailoutbox
+    assert mail.to == ["ap@acme.example"]
+    assert mail.subject == f"Invoice {invoice.number}: no card on file"
+    assert "14.28 EUR" in mail.body
+    assert AuditEvent.objects.filter(action="invoice_payment_not_attempted").count() == 1
+    # Running the task again neither charges nor writes again.
+    assert tasks.collect_invoice_payment(invoice.pk) == "payment_method_required"
+    assert len(mailoutbox) == 1
+
+
+def test_the_same_attempt_never_creates_two_payment_intents(payer, finalize, clock):
+    customer = payer()
+    invoice = finalize(customer.draft)
+    key = collection.idempotency_key(invoice, 1)
+    assert key == f"edgeplug-invoice-{invoice.pk}-attempt-1"
+    again = payments.charge_off_session(
+        customer.tenant,
+        invoice.amount_due,
+        invoice.currency,
+        idempotency_key=key,
+        metadata={
+            "invoice": str(invoice.pk),
+            "number": invoice.number,
+            "attempt": "1",
+            "tenant": str(invoice.tenant_id),
+        },
+    )
+    assert again.payment_intent_id == invoice.payment_intent_id
+    assert len(intents_of(customer.tenant)) == 1
+    # The task delivered twice (acks_late after a worker crash) does not charge again.
+    assert tasks.collect_invoice_payment(invoice.pk) == InvoiceStatus.PAID
+    assert len(intents_of(customer.tenant)) == 1
+
+
+def test_a_crash_after_the_charge_repeats_the_same_attempt_and_the_same_intent(
+    payer, clock, monkeypatch
+):
+    customer = payer()
+    from billing import invoicing
+
+    invoice = invoicing.finalize_invoice(customer.draft)
+    real_apply = collection._apply
+
+    def crash(*args, **kwargs):
+        raise ConnectionError("worker lost after the processor answered")
+
+    monkeypatch.setattr(collection, "_apply", crash)
+    with pytest.raises(ConnectionError):
+        collection.collect_invoice(invoice.pk)
+    invoice.refresh_from_db()
+    assert invoice.payment_attempts == 0 and invoice.payment_intent_id == ""
+    monkeypatch.setattr(collection, "_apply", real_apply)
+    assert collection.collect_invoice(invoice.pk).outcome == InvoiceStatus.PAID
+    invoice.refresh_from_db()
+    (intent,) = intents_of(customer.tenant)
+    assert invoice.payment_intent_id == intent.id and invoice.payment_attempts == 1

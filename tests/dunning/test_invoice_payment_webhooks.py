@@ -1,0 +1,116 @@
+"""Stripe webhooks about an invoice's PaymentIntents: each event id is handled once, the
+intent is re-fetched, and replays or any delivery order pay the invoice once and never move
+the dunning twice."""
+
+import pytest
+
+from billing import collection, tasks
+from billing.models import Invoice, InvoiceStatus, WebhookEvent
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import Entitlement
+from tests.commerce.conftest import event, signed_webhook
+from tests.dunning.conftest import NEEDS_3DS, days, intents_of, stripe_client
+
+pytestmark = pytest.mark.django_db
+
+
+def intent_event(event_id, kind, intent_id):
+    return event(event_id, kind, {"id": intent_id, "object": "payment_intent"})
+
+
+def authenticate(intent_id):
+    """The card holder passes 3-D Secure for this intent (from the bank's email link)."""
+    intent = stripe_client().v1.payment_intents.retrieve(intent_id)
+    stripe_client().raw_request(
+        "post",
+        f"/v1/payment_intents/{intent_id}/_authenticate",
+        client_secret=intent.client_secret,
+        success="true",
+    )
+
+
+def deliver(api, committed, payload):
+    response = committed(signed_webhook, api, payload)
+    assert response.status_code == 200, response.content
+    return response
+
+
+def test_replayed_and_reordered_events_pay_the_invoice_once(
+    payer, finalize, committed, api, mailoutbox
+):
+    customer = payer(card=NEEDS_3DS)
+    invoice = finalize(customer.draft)
+    # Off-session nobody can authenticate: the attempt fails and dunning starts.
+    assert invoice.status == InvoiceStatus.PAYMENT_FAILED
+    assert invoice.payment_failure_code == "authentication_required"
+    intent = invoice.payment_intent_id
+    authenticate(intent)
+
+    failed = intent_event("evt_inv_failed", "payment_intent.payment_failed", intent)
+    action = intent_event("evt_inv_action", "payment_intent.requires_action", intent)
+    succeeded = intent_event("evt_inv_ok", "payment_intent.succeeded", intent)
+    for payload in (failed, succeeded, succeeded, action, failed, succeeded):
+        deliver(api, committed, payload)
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    assert invoice.payment_attempts == 1 and invoice.next_payment_attempt_at is None
+    assert AuditEvent.objects.filter(action="invoice_paid").count() == 1
+    assert AuditEvent.objects.filter(action="invoice_payment_failed").count() == 1
+    assert WebhookEvent.objects.filter(event_id__startswith="evt_inv_").count() == 3
+    assert len(mailoutbox) == 1  # the first failure's notice, no more
+    assert len(intents_of(customer.tenant)) == 1  # webhooks never charge
+    assert committed(tasks.retry_due_invoice_payments) == {"attempted": {}, "errors": {}}
+
+
+def test_a_late_failure_of_an_earlier_attempt_changes_nothing(
+    payer, finalize, committed, clock, api, mailoutbox
+):
+    customer = payer(card=NEEDS_3DS)
+    invoice = finalize(customer.draft)
+    first = invoice.payment_intent_id
+    clock.move_to(days(1))
+    committed(tasks.retry_due_invoice_payments)
+    invoice.refresh_from_db()
+    assert invoice.payment_attempts == 2 and invoice.payment_intent_id != first
+    before = (invoice.status, invoice.next_payment_attempt_at, len(mailoutbox))
+
+    deliver(api, committed, intent_event("evt_old", "payment_intent.payment_failed", first))
+    deliver(api, committed, intent_event("evt_old2", "payment_intent.canceled", first))
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.next_payment_attempt_at, len(mailoutbox)) == before
+    assert invoice.payment_attempts == 2
+    assert AuditEvent.objects.filter(action="invoice_payment_failed").count() == 2
+
+
+def test_an_earlier_attempt_paid_late_settles_the_invoice(payer, finalize, committed, clock, api):
+    customer = payer(card=NEEDS_3DS)
+    invoice = finalize(customer.draft)
+    first = invoice.payment_intent_id
+    clock.move_to(days(1))
+    committed(tasks.retry_due_invoice_payments)
+    authenticate(first)  # the customer answers the bank's first request after all
+    deliver(api, committed, intent_event("evt_first_ok", "payment_intent.succeeded", first))
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID and invoice.payment_intent_id == first
+
+
+def test_a_payment_after_suspension_reactivates_the_entitlements(
+    payer, finalize, committed, api, settings
+):
+    settings.BILLING_DUNNING_DAYS = []
+    customer = payer(card=NEEDS_3DS)
+    invoice = finalize(customer.draft)
+    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "suspended"
+    authenticate(invoice.payment_intent_id)
+    ok = intent_event("evt_late_ok", "payment_intent.succeeded", invoice.payment_intent_id)
+    deliver(api, committed, ok)
+    deliver(api, committed, ok)
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.PAID
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "active"
+    assert AuditEvent.objects.filter(action="entitlement_reactivated").count() == 1
+    assert (
+        collection.invoice_id_of(collection.payments.payment_status(invoice.payment_intent_id))
+        == invoice.pk
+    )

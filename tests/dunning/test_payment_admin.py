@@ -1,0 +1,103 @@
+"""Finance retries a payment and records an offline payment with its reference in the
+admin; each goes through its action and is audited; other staff cannot."""
+
+import pytest
+
+from billing.models import Invoice, InvoiceStatus
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import Entitlement
+from tests.dunning.conftest import DECLINED, GOOD, save_card, signed_in
+
+pytestmark = pytest.mark.django_db
+
+INVOICES = "/admin/billing/invoice/"
+
+
+@pytest.fixture
+def uncollectible(payer, finalize, settings):
+    settings.BILLING_DUNNING_DAYS = []
+    customer = payer(card=DECLINED)
+    invoice = finalize(customer.draft)
+    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    return customer, invoice
+
+
+def test_finance_retries_a_payment_on_the_new_card(uncollectible, admin_session):
+    customer, invoice = uncollectible
+    api = signed_in(customer)
+    card = save_card(api, GOOD)
+    api.post(f"/api/v1/billing/payment-methods/{card['id']}/default")
+    client, user = admin_session("finance")
+    listing = client.get(INVOICES)
+    assert listing.status_code == 200 and invoice.number in listing.content.decode()
+    response = client.post(
+        INVOICES, {"action": "retry_payment", "_selected_action": [invoice.pk]}, follow=True
+    )
+    assert f"{invoice.number}: paid" in response.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID and invoice.payment_attempts == 2
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "active"
+    requested = AuditEvent.objects.get(action="invoice_payment_retry_requested")
+    assert requested.actor == user
+    # Paid now: a second click is refused, nothing is charged.
+    again = client.post(
+        INVOICES, {"action": "retry_payment", "_selected_action": [invoice.pk]}, follow=True
+    )
+    assert "only finalized, unpaid invoices take a payment" in again.content.decode()
+    assert Invoice.objects.get(pk=invoice.pk).payment_attempts == 2
+
+
+def test_a_retry_that_fails_again_says_why(uncollectible, admin_session):
+    _, invoice = uncollectible
+    client, _ = admin_session("finance")
+    response = client.post(
+        INVOICES, {"action": "retry_payment", "_selected_action": [invoice.pk]}, follow=True
+    )
+    assert f"{invoice.number}: uncollectible" in response.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE and invoice.payment_attempts == 2
+
+
+def test_finance_records_an_offline_payment_with_its_reference(uncollectible, admin_session):
+    customer, invoice = uncollectible
+    client, user = admin_session("finance")
+    ask = client.post(
+        INVOICES, {"action": "record_offline_payment", "_selected_action": [invoice.pk]}
+    )
+    assert ask.status_code == 200 and 'name="reference"' in ask.content.decode()
+    blank = client.post(
+        INVOICES,
+        {"action": "record_offline_payment", "_selected_action": [invoice.pk], "apply": "1"},
+    )
+    assert blank.status_code == 200 and "This field is required" in blank.content.decode()
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.UNCOLLECTIBLE
+    done = client.post(
+        INVOICES,
+        {
+            "action": "record_offline_payment",
+            "_selected_action": [invoice.pk],
+            "apply": "1",
+            "reference": "SEPA E2E 2026-02-20 ACME",
+        },
+        follow=True,
+    )
+    assert f"{invoice.number} recorded as paid." in done.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    assert invoice.payment_reference == "SEPA E2E 2026-02-20 ACME"
+    paid = AuditEvent.objects.get(action="invoice_paid")
+    assert (paid.actor, paid.details["source"]) == (user, "offline")
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "active"
+
+
+def test_reviewers_cannot_collect(uncollectible, admin_session):
+    _, invoice = uncollectible
+    client, _ = admin_session("reviewers")
+    for action in ("retry_payment", "record_offline_payment"):
+        client.post(
+            INVOICES,
+            {"action": action, "_selected_action": [invoice.pk], "apply": "1", "reference": "x"},
+        )
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE and invoice.payment_attempts == 1
+    assert not AuditEvent.objects.filter(action="invoice_payment_retry_requested").exists()
