@@ -93,3 +93,7 @@ class InvalidAdjustment(DomainError, code="invalid_adjustment", status=400):
 
 class InvalidBillingAccount(DomainError, code="invalid_billing_account", status=400):
     """A billing account field breaks its format (country, currency, emails, tax rate)."""
+
+
+class DocumentsNotAvailable(DomainError, code="documents_not_available", status=503):
+    """Invoice PDFs cannot be rendered on this installation (no PDF renderer installed)."""
