@@ -1,16 +1,20 @@
 """CSV written row by row for streamed responses, with cells a spreadsheet will not run."""
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
 def safe_cell(value) -> str:
     text = "" if value is None else str(value)
-    # A name such as "=HYPERLINK(...)" must not run as a formula in a spreadsheet; numbers
-    # (a negative amount) are written as they are.
-    return f"'{text}" if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+    # A name such as "=HYPERLINK(...)" must not run as a formula in a spreadsheet; a plain
+    # number (a negative amount such as "-10.00") is written as it is.
+    if isinstance(value, str) and text.startswith(_FORMULA_START):
+        return text if _PLAIN_NUMBER.match(text) else f"'{text}"
+    return text
 
 
 class _Line:

@@ -86,7 +86,7 @@ INVOICE_HEADER = [
 
 
 def _invoice_rows(invoices: QuerySet) -> Iterator[list]:
-    rows = invoices.order_by("kind", "number", "id").values_list(
+    rows = invoices.order_by("-kind", "number", "id").values_list(  # invoices, then credit notes
         "number",
         "kind",
         "status",
@@ -292,7 +292,7 @@ def pdf_zip(start: datetime, render: Renderer) -> Iterator[bytes]:
         period_invoices(start)
         .select_related("tenant", "credit_of")
         .prefetch_related(None)
-        .order_by("kind", "number", "id")
+        .order_by("-kind", "number", "id")  # invoices, then credit notes
     )
     sink = _Chunks()
     with ZipFile(sink, mode="w", compression=ZIP_STORED, allowZip64=True) as archive:
