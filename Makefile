@@ -25,6 +25,7 @@ proto:  ## regenerate the gRPC Python code (edgeplug/usage/v1/...) from proto/
 BENCH_OUT ?= var/bench/bench.json
 bench:  ## latency and memory figures (TFLM models, firmware on QEMU): a table, and JSON in $(BENCH_OUT)
 	.venv/bin/python -m benchmarks.tflm_qemu --out $(BENCH_OUT)
+	.venv/bin/python -m benchmarks.billing --out var/bench/billing.json
 
 # The web benchmark starts gunicorn itself against PostgreSQL and Redis (both must be running):
 # BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgeplug_bench; the name must
@@ -35,6 +36,7 @@ bench-web:  ## catalogue, uploads and worker memory on the full stack under wrk,
 
 bench-smoke:  ## bench-web at a tiny size (seconds), as CI runs it
 	$(MAKE) bench-web SMOKE=1 BENCH_WEB_OUT=var/bench/web-smoke.json
+	.venv/bin/python -m benchmarks.billing --smoke --out var/bench/billing-smoke.json
 
 SBOM_OUT ?= var/sbom/edgeplug.cdx.json
 sbom:  ## the project's own CycloneDX 1.6 SBOM of everything in .venv, to $(SBOM_OUT)
