@@ -56,6 +56,7 @@ class VendorPayouts(APIView):
             ),
         ],
         responses=s.PayoutListSerializer,
+        operation_id="vendor_payouts_list",
     )
     def get(self, request):
         last = parse_month(request.query_params.get("to") or month_label(timezone.now()))
