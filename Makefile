@@ -1,4 +1,4 @@
-.PHONY: run test setup lint format bench bench-invoices bench-web bench-ingest bench-smoke sbom screenshots proto
+.PHONY: run test setup lint format bench bench-invoices bench-web bench-ingest bench-billing bench-smoke sbom screenshots proto
 
 # make run PORT=8001 serves on another port; make test ARGS='-m "not slow"' passes ARGS to pytest.
 PORT ?=
@@ -28,6 +28,7 @@ bench:  ## every benchmark: TFLM/QEMU latency and memory, web, ingest, invoice P
 	$(MAKE) bench-web
 	$(MAKE) bench-ingest
 	$(MAKE) bench-invoices
+	$(MAKE) bench-billing
 
 # The ingest benchmark starts gunicorn and manage.py grpcserver against PostgreSQL and Redis:
 # BENCH_INGEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgeplug_ingest_bench;
@@ -40,6 +41,10 @@ BENCH_INVOICES_OUT ?= var/bench/invoices_pdf.json
 bench-invoices:  ## invoice PDF/A-3 + Factur-X rendering throughput (invoices per second); COUNT=N
 	.venv/bin/python -m benchmarks.invoices_pdf --out $(BENCH_INVOICES_OUT) $(if $(COUNT),--count $(COUNT))
 
+BENCH_BILLING_OUT ?= var/bench/billing.json
+bench-billing:  ## month close for many tenants and rating a tenant-month of 1M usage events, beside the goals; SMOKE=1 for a tiny run
+	.venv/bin/python -m benchmarks.billing --out $(BENCH_BILLING_OUT) $(if $(SMOKE),--smoke)
+
 # The web benchmark starts gunicorn itself against PostgreSQL and Redis (both must be running):
 # BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgeplug_bench; the name must
 # contain "bench": it is dropped and recreated) and BENCH_REDIS_URL (default .../15).
@@ -47,9 +52,10 @@ BENCH_WEB_OUT ?= var/bench/web.json
 bench-web:  ## catalogue, uploads and worker memory on the full stack under wrk, beside the goals; SMOKE=1 for a tiny run
 	.venv/bin/python -m benchmarks.web --out $(BENCH_WEB_OUT) $(if $(SMOKE),--smoke)
 
-bench-smoke:  ## bench-web and bench-ingest at a tiny size (seconds), as CI runs it
+bench-smoke:  ## bench-web, bench-ingest and bench-billing at a tiny size (seconds), as CI runs it
 	$(MAKE) bench-web SMOKE=1 BENCH_WEB_OUT=var/bench/web-smoke.json
 	$(MAKE) bench-ingest SMOKE=1 BENCH_INGEST_OUT=var/bench/ingest-smoke.json
+	$(MAKE) bench-billing SMOKE=1 BENCH_BILLING_OUT=var/bench/billing-smoke.json
 
 SBOM_OUT ?= var/sbom/edgeplug.cdx.json
 sbom:  ## the project's own CycloneDX 1.6 SBOM of everything in .venv, to $(SBOM_OUT)

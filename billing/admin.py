@@ -1,11 +1,14 @@
 """Finance in the admin (finance group, TOTP): invoices with their lines, filtered by period,
-status, kind, tenant and currency; finalize now, void, credit notes (whole or chosen lines)
-and adjustment lines on drafts. Every action goes through ``billing.invoicing`` (audited)."""
+status, kind, tenant, currency and vendor; finalize now, void, credit notes (whole or chosen lines)
+and adjustment lines on drafts. Every action goes through ``billing.invoicing`` (audited). The changelist links to the
+finance pages (exports, vendor payouts, charts: billing/finance_admin.py) through
+templates/admin/billing/invoice/change_list.html."""
 
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
@@ -15,6 +18,7 @@ from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
 from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus
 from edgeplug.core.admin import ReadOnlyAdminMixin
 from edgeplug.errors import DomainError
+from edgeplug.tenancy.models import Tenant
 from marketplace.pricing import currency_exponent, format_amount
 
 
@@ -31,6 +35,24 @@ class PeriodFilter(admin.SimpleListFilter):
             return queryset
         year, month = (int(part) for part in self.value().split("-"))
         return queryset.filter(period_start__year=year, period_start__month=month)
+
+
+class VendorFilter(admin.SimpleListFilter):
+    """Invoices billing at least one agent of the chosen vendor."""
+
+    title = "vendor"
+    parameter_name = "vendor"
+
+    def lookups(self, request, model_admin):
+        return list(Tenant.objects.filter(is_vendor=True).order_by("name").values_list("pk", "name"))
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        vendor = self.value()
+        return queryset.filter(
+            Q(lines__entitlement__agent__tenant_id=vendor) | Q(lines__order__agent__tenant_id=vendor)
+        ).distinct()
 
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -70,6 +92,7 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         "kind",
         "currency",
         ("tenant", admin.RelatedOnlyFieldListFilter),
+        VendorFilter,
     )
     search_fields = ("number", "tenant__slug", "tenant__name")
     list_select_related = ("tenant",)

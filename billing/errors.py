@@ -112,3 +112,7 @@ class InvoiceNotCollectable(DomainError, code="invoice_not_collectable", status=
 
 class InvalidPaymentReference(DomainError, code="invalid_payment_reference", status=400):
     """An offline payment needs the reference of the transfer (1 to 255 characters)."""
+
+
+class DocumentsNotAvailable(DomainError, code="documents_not_available", status=503):
+    """Invoice PDFs cannot be rendered on this installation (no PDF renderer installed)."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import invoice_views, usage_views, views
+from billing.api import invoice_views, payout_views, usage_views, views
 
 urlpatterns = [
     path(
@@ -26,6 +26,19 @@ urlpatterns = [
     path("usage/events", usage_views.UsageEvents.as_view(), name="usage-events"),
     path("usage", usage_views.TenantUsage.as_view(), name="usage"),
     path("vendor/usage", usage_views.VendorUsage.as_view(), name="vendor-usage"),
+    path("vendor/payouts", payout_views.VendorPayouts.as_view(), name="vendor-payouts"),
+    # Before the JSON route: "2026-03.csv" would match <str:period> too.
+    path(
+        "vendor/payouts/<str:period>.csv",
+        payout_views.VendorPayoutStatement.as_view(),
+        {"format": "csv"},
+        name="vendor-payout-csv",
+    ),
+    path(
+        "vendor/payouts/<str:period>",
+        payout_views.VendorPayoutStatement.as_view(),
+        name="vendor-payout",
+    ),
     path(
         "devices/<int:pk>/usage-gaps",
         usage_views.DeviceUsageGaps.as_view(),

@@ -6,6 +6,7 @@ a filesystem Celery broker and a file cache, all under ``var/``. Setting ``DATAB
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -506,6 +507,14 @@ BILLING_SELLER = {
     "country": env("BILLING_SELLER_COUNTRY", default="DE"),
     "tax_id": env("BILLING_SELLER_TAX_ID", default="DE000000000"),
 }
+
+# --- Finance (docs/billing.md, "Finance") --------------------------------------------------------
+# The platform's share of what customers pay for a vendor's agents, in percent (Decimal).
+PLATFORM_FEE_PERCENT = Decimal(env.str("PLATFORM_FEE_PERCENT", default="20"))
+# A finalized invoice still unpaid this many days after it was issued counts as overdue.
+BILLING_PAYMENT_TERMS_DAYS = env.int("BILLING_PAYMENT_TERMS_DAYS", default=14)
+# Rows fetched per database round trip by the streamed exports.
+BILLING_EXPORT_CHUNK_SIZE = env.int("BILLING_EXPORT_CHUNK_SIZE", default=500)
 
 # --- gRPC server (manage.py grpcserver) -----------------------------------------------------------
 GRPC_ADDRESS = env("GRPC_ADDRESS", default="127.0.0.1:50051")

@@ -30,6 +30,8 @@ urlpatterns = [
     path("", landing, name="landing"),
     # Browsers ask every site for /favicon.ico, admin and API docs pages included.
     path("favicon.ico", favicon, name="favicon"),
+    # Finance pages (exports, payouts, charts) inside the admin, before its catch-all routes.
+    path("admin/billing/finance/", include("billing.finance_admin_urls")),
     path("admin/", admin.site.urls),
     path("portal/", include("marketplace.portal.urls")),
     path("api/v1/", include(api_v1)),

@@ -5,13 +5,7 @@ import io
 
 from rest_framework.renderers import BaseRenderer
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A device name such as "=HYPERLINK(...)" must not run as a formula in a spreadsheet.
-    return f"'{text}" if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+from billing.csv_stream import safe_cell as _cell
 
 
 class UsageCSVRenderer(BaseRenderer):

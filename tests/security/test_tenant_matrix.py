@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from billing.models import Invoice, PaymentMethod
+from billing.models import Invoice, InvoiceLine, PaymentMethod
 from marketplace.models import AgentVersion, Entitlement, Review
 from tests.commerce.conftest import buy_free
 from tests.factories import CertificationRunFactory, TenantFactory
@@ -61,6 +61,7 @@ COLLECTIONS = {
     "usage-events",
     "usage",
     "vendor-usage",
+    "vendor-payouts",
     "agent-upload",
     "agent-list",
     "certification-submit",
@@ -106,6 +107,9 @@ OWNED = {
     "payment-method-detail": {"pk": "payment_method"},
     "payment-method-default": {"pk": "payment_method"},
     "invoice-detail": {"pk": "invoice"},
+    # A vendor's statement of a month it sold in; another vendor has none for it (404).
+    "vendor-payout": {"period": "payout_period"},
+    "vendor-payout-csv": {"period": "payout_period"},
 }
 
 # Public catalogue objects: what another tenant may see of tenant A's published agent.
@@ -225,13 +229,7 @@ def objects(vendor, published, agent, make_plan, customer, certificate):
     payment_method = PaymentMethod.objects.create(
         tenant=customer_membership.tenant, stripe_id="pm_tenant_a", brand="visa", last4="4242"
     )
-    invoice = Invoice.objects.create(
-        tenant=customer_membership.tenant,
-        currency="EUR",
-        period_start=datetime(2026, 1, 1, tzinfo=UTC),
-        period_end=datetime(2026, 2, 1, tzinfo=UTC),
-        finalize_after=datetime(2026, 2, 4, tzinfo=UTC),
-    )
+    invoice, payout_period = _invoiced_sale(customer_membership.tenant, entitlement)
     return {
         "invoice": invoice.pk,
         "membership": customer_membership.pk,
@@ -248,8 +246,36 @@ def objects(vendor, published, agent, make_plan, customer, certificate):
         "review": Review.objects.get(agent=agent).pk,
         "run": CertificationRunFactory(version=private_version).pk,
         "payment_method": payment_method.pk,
+        "payout_period": payout_period,
         "missing": MISSING,
     }
+
+
+def _invoiced_sale(customer_tenant, entitlement) -> tuple[Invoice, str]:
+    """A finalized January invoice billing the vendor's agent: a payout statement for A."""
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    invoice = Invoice.objects.create(
+        tenant=customer_tenant,
+        currency="EUR",
+        period_start=start,
+        period_end=end,
+        finalize_after=end,
+        subtotal=1000,
+        total=1000,
+    )
+    InvoiceLine.objects.create(
+        invoice=invoice,
+        kind="flat_fee",
+        description="fee",
+        entitlement=entitlement,
+        amount=1000,
+        period_start=start,
+        period_end=end,
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(
+        status="open", number="EP-2026-000001", finalized_at=end
+    )
+    return invoice, "2026-01"
 
 
 @pytest.fixture
@@ -305,6 +331,13 @@ def test_tenant_a_reaches_the_same_objects(objects, vendor, customer):
     for name, client in reads.items():
         response = client.get(_url(name, OWNED[name], objects))
         assert response.status_code == 200, (name, response.json())
+
+
+def test_a_vendors_admin_reads_its_payout_statement(objects, vendor, member_client):
+    client, _ = member_client("admin", tenant=vendor.membership.tenant)
+    for name in ("vendor-payout", "vendor-payout-csv"):
+        response = client.get(_url(name, OWNED[name], objects))
+        assert response.status_code == 200, name
 
 
 def test_tenant_b_reads_the_public_catalogue_exceptions(tenant_b, objects):

@@ -1,0 +1,320 @@
+"""``make bench`` (billing part): the month close and rating, beside the goals of issue 14.
+
+* month close: N tenants with 3 metered entitlements each (usage in every one), closed into
+  drafts and then finalized with their gapless numbers (goal: 1,000 tenants < 30 s);
+* rating: one tenant-month built from 1,000,000 usage events. Metering folds events into
+  hourly rollups as they arrive, so rating reads the rollup rows those events produce
+  (devices x agent-hours), not the events: the figure is ``build_drafts`` over those rows
+  (goal < 1 s).
+
+Runs against its own PostgreSQL database (``BENCH_BILLING_DATABASE_URL``, the name must
+contain "bench"; dropped and recreated, then migrated). Prints a table, writes JSON to
+``--out`` (default var/bench/billing.json). ``--smoke`` is a tiny size for CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from benchmarks.web.stack import ROOT, database_name, recreate_database
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_bench_billing"
+MONTH = datetime(2026, 1, 1, tzinfo=UTC)
+FULL = {"tenants": 1000, "events": 1_000_000, "devices": 100}
+SMOKE = {"tenants": 10, "events": 10_000, "devices": 5}
+GOALS = {"close_s": 30.0, "rating_s": 1.0}
+TERMS = {
+    "scheme": "graduated",
+    "tiers": [{"up_to": 100, "unit_amount": 100}, {"up_to": None, "unit_amount": 50}],
+    "flat_fee": 1000,
+}
+
+
+def _setup(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edgeplug.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def _seed_close(tenants: int, devices_per_tenant: int = 1):
+    """Tenants with 3 metered entitlements of one vendor's agents, 24 h of use each."""
+    from billing.models import BillingAccount, UsageHour
+    from edgeplug.tenancy.models import Tenant
+    from marketplace.models import Agent, Device, Entitlement, Order, PricePlan
+
+    vendor = Tenant.objects.create(
+        name="Bench vendor", slug="bench-vendor", is_vendor=True, is_customer=False
+    )
+    agents = [
+        Agent.objects.create(tenant=vendor, name=f"agent-{n}", agent_type="x", description="x")
+        for n in range(3)
+    ]
+    plans = [
+        PricePlan.objects.create(
+            agent=a,
+            tenant=vendor,
+            key="m",
+            name="metered",
+            kind="metered",
+            currency="EUR",
+            terms=TERMS,
+        )
+        for a in agents
+    ]
+    customers = Tenant.objects.bulk_create(
+        Tenant(name=f"Customer {n}", slug=f"bench-c{n}") for n in range(tenants)
+    )
+    BillingAccount.objects.bulk_create(
+        BillingAccount(
+            tenant=t,
+            legal_name=t.name,
+            address_line1="Street 1",
+            city="Berlin",
+            country="DE",
+            tax_rate="19.00",
+        )
+        for t in customers
+    )
+    devices = Device.objects.bulk_create(
+        Device(
+            tenant=t,
+            name="gw",
+            hardware_id=f"hw-{t.pk}",
+            core="cortex-m4",
+            token_prefix=f"b{t.pk}",
+            token_hash="0" * 64,
+            token_created_at=MONTH,
+        )
+        for t in customers
+    )
+    orders = Order.objects.bulk_create(
+        Order(
+            tenant=t,
+            agent=p.agent,
+            plan=p,
+            seats=1,
+            status="completed",
+            currency="EUR",
+            idempotency_key=f"k{t.pk}-{p.pk}",
+            request_digest="0" * 64,
+            completed_at=MONTH,
+        )
+        for t in customers
+        for p in plans
+    )
+    Entitlement.objects.bulk_create(
+        Entitlement(
+            tenant_id=o.tenant_id,
+            agent_id=o.agent_id,
+            plan=o.plan,
+            plan_snapshot=o.plan.snapshot(),
+            order=o,
+            seats=1,
+            valid_from=MONTH,
+        )
+        for o in orders
+    )
+    UsageHour.objects.bulk_create(
+        (
+            UsageHour(
+                tenant_id=d.tenant_id,
+                agent=a,
+                device=d,
+                hour=MONTH + timedelta(hours=h),
+                seconds=3600,
+            )
+            for d in devices
+            for a in agents
+            for h in range(24)
+        ),
+        batch_size=5000,
+    )
+
+
+def _bench_close(tenants: int) -> dict:
+    from billing import invoicing
+    from billing.models import Invoice
+
+    _seed_close(tenants)
+    started = time.perf_counter()
+    result = invoicing.close_billing_period(MONTH)
+    drafted = time.perf_counter()
+    now = MONTH + timedelta(days=35)
+    for invoice in Invoice.objects.filter(pk__in=result.created).order_by("id"):
+        invoicing.finalize_invoice(invoice, now=now)
+    finished = time.perf_counter()
+    return {
+        "tenants": tenants,
+        "entitlements": tenants * 3,
+        "drafts": len(result.created),
+        "close_drafts_s": round(drafted - started, 3),
+        "finalize_s": round(finished - drafted, 3),
+        "close_s": round(finished - started, 3),
+    }
+
+
+def _bench_rating(events: int, devices: int) -> dict:
+    """A tenant whose ``devices`` ran one agent all month; ``events`` sessions spread over
+    them fold into at most devices x 744 hourly rollup rows."""
+    from billing import invoice_builder
+    from billing.models import UsageHour
+    from edgeplug.tenancy.models import Tenant
+    from marketplace.models import Agent, Device, Entitlement, Order, PricePlan
+
+    vendor = Tenant.objects.get(slug="bench-vendor")
+    agent = Agent.objects.create(tenant=vendor, name="rated", agent_type="x", description="x")
+    plan = PricePlan.objects.create(
+        agent=agent,
+        tenant=vendor,
+        key="r",
+        name="rated",
+        kind="metered",
+        currency="EUR",
+        terms=TERMS,
+    )
+    tenant = Tenant.objects.create(name="Rated customer", slug="bench-rated")
+    order = Order.objects.create(
+        tenant=tenant,
+        agent=agent,
+        plan=plan,
+        seats=1,
+        status="completed",
+        currency="EUR",
+        idempotency_key="rated",
+        request_digest="0" * 64,
+        completed_at=MONTH,
+    )
+    Entitlement.objects.create(
+        tenant=tenant,
+        agent=agent,
+        plan=plan,
+        plan_snapshot=plan.snapshot(),
+        order=order,
+        seats=1,
+        valid_from=MONTH,
+    )
+    gateways = Device.objects.bulk_create(
+        Device(
+            tenant=tenant,
+            name=f"gw{n}",
+            hardware_id=f"rated-{n}",
+            core="cortex-m4",
+            token_prefix=f"r{n}",
+            token_hash="0" * 64,
+            token_created_at=MONTH,
+        )
+        for n in range(devices)
+    )
+    hours = 31 * 24
+    per_slot = max(-(-events // (devices * hours)), 1)  # events in one device-hour, rounded up
+    seconds = min(per_slot * 60, 3600)  # each event a one-minute session
+    UsageHour.objects.bulk_create(
+        (
+            UsageHour(
+                tenant=tenant,
+                agent=agent,
+                device=d,
+                hour=MONTH + timedelta(hours=h),
+                seconds=seconds,
+            )
+            for d in gateways
+            for h in range(hours)
+        ),
+        batch_size=5000,
+    )
+    rows = devices * hours
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        drafts = invoice_builder.build_drafts(tenant.pk, MONTH)
+        timings.append(time.perf_counter() - started)
+    total = sum(line.amount for line in drafts["EUR"].lines)
+    return {
+        "events": per_slot * rows,
+        "rollup_rows": rows,
+        "rating_s": round(min(timings), 3),
+        "rating_runs_s": [round(t, 3) for t in timings],
+        "invoice_subtotal_minor": total,
+    }
+
+
+def _commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a tiny size, in seconds")
+    parser.add_argument("--tenants", type=int)
+    parser.add_argument("--events", type=int)
+    parser.add_argument("--out", default=str(ROOT / "var/bench/billing.json"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_BILLING_DATABASE_URL", DEFAULT_DATABASE_URL),
+    )
+    args = parser.parse_args(argv)
+    if "bench" not in database_name(args.database_url):
+        print("the benchmark database name must contain 'bench' (it is dropped)", file=sys.stderr)
+        return 2
+    size = dict(SMOKE if args.smoke else FULL)
+    size["tenants"] = args.tenants or size["tenants"]
+    size["events"] = args.events or size["events"]
+    recreate_database(args.database_url)
+    _setup(args.database_url)
+    close = _bench_close(size["tenants"])
+    rating = _bench_rating(size["events"], size["devices"])
+    rows = [
+        (
+            f"month close, {close['tenants']} tenants x 3 entitlements (drafts + numbers)",
+            close["close_s"],
+            GOALS["close_s"] if close["tenants"] >= 1000 else None,
+        ),
+        (
+            f"rating a tenant-month of {rating['events']:,} events "
+            f"({rating['rollup_rows']:,} rollup rows)",
+            rating["rating_s"],
+            GOALS["rating_s"],
+        ),
+    ]
+    print(f"{'figure':<78} {'seconds':>8}  goal")
+    for name, value, goal in rows:
+        verdict = "" if goal is None else f"< {goal:g} s {'met' if value < goal else 'MISSED'}"
+        if goal is None:
+            verdict = f"(goal < {GOALS['close_s']:g} s is for 1,000 tenants)"
+        print(f"{name:<78} {value:>8.3f}  {verdict}")
+    report = {
+        "benchmark": "billing",
+        "smoke": args.smoke,
+        "when": datetime.now(UTC).isoformat(),
+        "commit": _commit(),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "goals": GOALS,
+        "close": close,
+        "rating": rating,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"JSON: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

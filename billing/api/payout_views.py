@@ -1,0 +1,120 @@
+"""Vendor payout doors: a vendor's admins and billing members read its payouts per month and
+its statement for one month (JSON, or CSV with ``.csv`` or ``?format=csv``)."""
+
+from django.http import Http404, StreamingHttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing import payout_queries
+from billing.api import payout_serializers as s
+from billing.api.renderers import UsageCSVRenderer
+from billing.errors import InvalidPeriod
+from billing.invoice_builder import month_label
+from billing.periods import months_between, parse_month, recent_months
+from edgeplug.tenancy.models import Role
+from edgeplug.tenancy.permissions import has_role
+from edgeplug.tenancy.scoping import request_tenant
+
+DEFAULT_MONTHS = 12
+MAX_MONTHS = 120
+PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+class IsVendorBilling(BasePermission):
+    message = "Only admins and billing members of a vendor tenant may read its payouts."
+
+    def has_permission(self, request, view) -> bool:
+        tenant = request_tenant(request)
+        return (
+            tenant is not None and tenant.is_vendor and has_role(request, Role.ADMIN, Role.BILLING)
+        )
+
+
+class VendorPayouts(APIView):
+    """The vendor's payouts per month and currency (months with sales or refunds only)."""
+
+    permission_classes = [IsVendorBilling]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "from",
+                str,
+                pattern=PERIOD_PATTERN,
+                description="first month (default: 11 before to)",
+            ),
+            OpenApiParameter(
+                "to",
+                str,
+                pattern=PERIOD_PATTERN,
+                description="last month, included (default: this one)",
+            ),
+        ],
+        responses=s.PayoutListSerializer,
+        operation_id="vendor_payouts_list",
+    )
+    def get(self, request):
+        last = parse_month(request.query_params.get("to") or month_label(timezone.now()))
+        first_label = request.query_params.get("from")
+        first = parse_month(first_label) if first_label else recent_months(DEFAULT_MONTHS, last)[0]
+        if first > last:
+            raise InvalidPeriod("from must not be after to.")
+        if len(months_between(first, last)) > MAX_MONTHS:
+            raise InvalidPeriod(f"Ask for at most {MAX_MONTHS} months at a time.")
+        rows = payout_queries.vendor_payouts(first, last, vendor_id=request_tenant(request).pk)
+        return Response(
+            {
+                "from": month_label(first),
+                "to": month_label(last),
+                "payouts": [{"period": row.period, **row.payout.as_dict()} for row in rows],
+            }
+        )
+
+
+class VendorPayoutStatement(APIView):
+    """The vendor's statement for one month: per currency gross, refunds, platform fee and
+    net, per agent gross and refunds; as CSV (``.csv`` or ``?format=csv``) every line too.
+    A month without sales or refunds has no statement (404)."""
+
+    permission_classes = [IsVendorBilling]
+    renderer_classes = [*APIView.renderer_classes, UsageCSVRenderer]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("period", str, OpenApiParameter.PATH, pattern=PERIOD_PATTERN)],
+        responses={
+            200: OpenApiResponse(
+                s.PayoutStatementSerializer,
+                description="JSON; with .csv or ?format=csv a text/csv statement",
+            ),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
+    def get(self, request, period, format=None):
+        month = parse_month(period)
+        vendor = request_tenant(request)
+        statement = payout_queries.statement(vendor.pk, month)
+        if statement.is_empty:
+            raise Http404(f"No payout statement for {month_label(month)}.")
+        if request.accepted_renderer.format == "csv":
+            response = StreamingHttpResponse(
+                payout_queries.statement_csv(vendor.pk, month),
+                content_type="text/csv; charset=utf-8",
+            )
+            response["Content-Disposition"] = (
+                f'attachment; filename="payout-{vendor.slug}-{statement.period}.csv"'
+            )
+            return response
+        return Response(
+            {
+                "period": statement.period,
+                "vendor": vendor.slug,
+                "payouts": [payout.as_dict() for payout in statement.payouts],
+                "agents": [vars(agent) for agent in statement.agents],
+                "statement_csv": reverse("vendor-payout-csv", kwargs={"period": statement.period}),
+            }
+        )

@@ -1,0 +1,32 @@
+"""CSV written row by row for streamed responses, with cells a spreadsheet will not run."""
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
+def safe_cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A name such as "=HYPERLINK(...)" must not run as a formula in a spreadsheet; a plain
+    # number (a negative amount such as "-10.00") is written as it is.
+    if isinstance(value, str) and text.startswith(_FORMULA_START):
+        return text if _PLAIN_NUMBER.match(text) else f"'{text}"
+    return text
+
+
+class _Line:
+    """A file-like target that hands back what csv.writer writes, one row at a time."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[bytes]:
+    """The header, then each row, as UTF-8 bytes (CRLF lines), never the whole file at once."""
+    writer = csv.writer(_Line(), lineterminator="\r\n")
+    yield writer.writerow(header).encode()
+    for row in rows:
+        yield writer.writerow([safe_cell(value) for value in row]).encode()

@@ -1,0 +1,309 @@
+"""Finance exports of one billing period (a UTC month), streamed: the invoices as CSV, their
+lines as CSV, and a ZIP of the invoice PDFs.
+
+Each export is a generator of bytes that reads the database in chunks
+(``.iterator(chunk_size=BILLING_EXPORT_CHUNK_SIZE)``, a server-side cursor on PostgreSQL) and
+writes one row (or one PDF) at a time, so memory stays bounded whatever the number of
+invoices. Formats: docs/billing.md ("Finance").
+"""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from zipfile import ZIP_STORED, ZipFile, ZipInfo
+
+from django.conf import settings
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
+
+from billing.csv_stream import csv_lines
+from billing.errors import DocumentsNotAvailable
+from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from marketplace.pricing import currency_exponent
+
+Renderer = Callable[[Invoice], bytes]
+
+
+def _chunk() -> int:
+    return settings.BILLING_EXPORT_CHUNK_SIZE
+
+
+def major(amount, currency: str) -> str:
+    """Minor units as a decimal in the currency's major unit: ``1234, "EUR"`` → ``"12.34"``,
+    ``1234, "JPY"`` → ``"1234"``; exact (Decimal), never rounded."""
+    if amount is None:
+        return ""
+    exponent = currency_exponent(currency)
+    value = Decimal(amount).scaleb(-exponent)
+    text = f"{value:f}"
+    if "." in text:
+        whole, fraction = text.split(".")
+        fraction = fraction.rstrip("0").ljust(exponent, "0")
+        return f"{whole}.{fraction}" if fraction else whole
+    return f"{text}.{'0' * exponent}" if exponent else text
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else ""
+
+
+def period_invoices(start: datetime, *, include_drafts: bool = False) -> QuerySet:
+    """Invoices and credit notes of the billing period starting at ``start`` (a credit note
+    belongs to the period of the invoice it corrects)."""
+    invoices = Invoice.objects.filter(period_start=start)
+    if not include_drafts:
+        invoices = invoices.exclude(status=InvoiceStatus.DRAFT)
+    return invoices
+
+
+# --- invoices CSV ----------
+
+INVOICE_HEADER = [
+    "number",
+    "kind",
+    "status",
+    "credit_of",
+    "tenant",
+    "tenant_name",
+    "buyer_legal_name",
+    "buyer_country",
+    "buyer_tax_id",
+    "period",
+    "currency",
+    "subtotal",
+    "tax_rate",
+    "reverse_charge",
+    "tax",
+    "total",
+    "prepaid",
+    "amount_due",
+    "issued_at",
+    "paid_at",
+    "voided_at",
+    "payment_reference",
+    "invoice_id",
+]
+
+
+def _invoice_rows(invoices: QuerySet) -> Iterator[list]:
+    rows = invoices.order_by("-kind", "number", "id").values_list(  # invoices, then credit notes
+        "number",
+        "kind",
+        "status",
+        "credit_of__number",
+        "tenant__slug",
+        "tenant__name",
+        "account_snapshot",
+        "period_start",
+        "currency",
+        "subtotal",
+        "tax_rate",
+        "reverse_charge",
+        "tax",
+        "total",
+        "prepaid_amount",
+        "finalized_at",
+        "paid_at",
+        "voided_at",
+        "payment_reference",
+        "id",
+    )
+    for (
+        number,
+        kind,
+        status,
+        credit_of,
+        tenant,
+        tenant_name,
+        snapshot,
+        period_start,
+        currency,
+        subtotal,
+        tax_rate,
+        reverse_charge,
+        tax,
+        total,
+        prepaid,
+        finalized_at,
+        paid_at,
+        voided_at,
+        reference,
+        pk,
+    ) in rows.iterator(chunk_size=_chunk()):
+        buyer = (snapshot or {}).get("buyer") or {}
+        yield [
+            number or "",
+            kind,
+            status,
+            credit_of or "",
+            tenant,
+            tenant_name,
+            buyer.get("legal_name", ""),
+            buyer.get("country", ""),
+            buyer.get("tax_id", ""),
+            f"{period_start:%Y-%m}",
+            currency,
+            major(subtotal, currency),
+            f"{tax_rate}",
+            "yes" if reverse_charge else "no",
+            major(tax, currency),
+            major(total, currency),
+            major(prepaid, currency),
+            major(total - prepaid, currency),
+            _when(finalized_at),
+            _when(paid_at),
+            _when(voided_at),
+            reference,
+            pk,
+        ]
+
+
+def invoices_csv(start: datetime, *, include_drafts: bool = False) -> Iterator[bytes]:
+    """One row per invoice or credit note of the period; amounts in the major unit."""
+    return csv_lines(
+        INVOICE_HEADER, _invoice_rows(period_invoices(start, include_drafts=include_drafts))
+    )
+
+
+# --- lines CSV ----------
+
+LINE_HEADER = [
+    "invoice",
+    "invoice_id",
+    "invoice_kind",
+    "invoice_status",
+    "tenant",
+    "position",
+    "kind",
+    "description",
+    "agent",
+    "vendor",
+    "line_period_start",
+    "line_period_end",
+    "quantity",
+    "currency",
+    "unit_amount",
+    "amount",
+    "amount_minor",
+    "usage_seconds",
+    "prepaid",
+]
+
+
+def _line_rows(invoices: QuerySet) -> Iterator[list]:
+    lines = (
+        InvoiceLine.objects.filter(invoice__in=invoices.values("pk"))
+        .annotate(
+            agent_name=Coalesce(F("entitlement__agent__name"), F("order__agent__name")),
+            vendor_slug=Coalesce(
+                F("entitlement__agent__tenant__slug"), F("order__agent__tenant__slug")
+            ),
+        )
+        .order_by("invoice_id", "position", "id")
+        .values_list(
+            "invoice__number",
+            "invoice_id",
+            "invoice__kind",
+            "invoice__status",
+            "invoice__tenant__slug",
+            "position",
+            "kind",
+            "description",
+            "agent_name",
+            "vendor_slug",
+            "period_start",
+            "period_end",
+            "quantity",
+            "invoice__currency",
+            "unit_amount",
+            "amount",
+            "usage_seconds",
+            "is_paid",
+        )
+    )
+    for row in lines.iterator(chunk_size=_chunk()):
+        (number, invoice_id, kind_of_invoice, status, tenant, position, kind, description) = row[:8]
+        agent, vendor, start, end, quantity, currency, unit, amount, seconds, paid = row[8:]
+        yield [
+            number or "",
+            invoice_id,
+            kind_of_invoice,
+            status,
+            tenant,
+            position,
+            kind,
+            description,
+            agent or "",
+            vendor or "",
+            _when(start),
+            _when(end),
+            f"{quantity.normalize():f}",
+            currency,
+            f"{(unit.scaleb(-currency_exponent(currency))).normalize():f}",
+            major(amount, currency),
+            amount,
+            "" if seconds is None else seconds,
+            "yes" if paid else "no",
+        ]
+
+
+def lines_csv(start: datetime, *, include_drafts: bool = False) -> Iterator[bytes]:
+    """One row per line of the period's invoices and credit notes."""
+    return csv_lines(LINE_HEADER, _line_rows(period_invoices(start, include_drafts=include_drafts)))
+
+
+# --- ZIP of PDFs ----------
+
+
+def default_pdf_renderer() -> Renderer:
+    """The installation's invoice PDF renderer.
+
+    This branch has no PDF renderer (billing/documents, built on its own branch); until it is
+    wired here, asking for PDFs says so plainly instead of building an empty archive."""
+    raise DocumentsNotAvailable(
+        "Invoice PDFs are not available on this installation: no PDF renderer is installed "
+        "(billing/documents). The invoices and lines CSV exports work."
+    )
+
+
+class _Chunks:
+    """A write-only, unseekable file for ZipFile that keeps only what was written since the
+    last ``drain``; ZipFile then writes sizes after each member (data descriptors)."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return data
+
+
+def pdf_zip(start: datetime, render: Renderer) -> Iterator[bytes]:
+    """A ZIP with ``<number>.pdf`` for each finalized invoice and credit note of the period,
+    rendered and sent one at a time (PDFs are compressed already: members are stored)."""
+    invoices = (
+        period_invoices(start)
+        .select_related("tenant", "credit_of")
+        .prefetch_related(None)
+        .order_by("-kind", "number", "id")  # invoices, then credit notes
+    )
+    sink = _Chunks()
+    with ZipFile(sink, mode="w", compression=ZIP_STORED, allowZip64=True) as archive:
+        for invoice in invoices.iterator(chunk_size=_chunk()):
+            member = ZipInfo(f"{invoice.number}.pdf", date_time=_zip_time(invoice.finalized_at))
+            member.compress_type = ZIP_STORED
+            archive.writestr(member, render(invoice))
+            yield sink.drain()
+    yield sink.drain()  # the central directory
+
+
+def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
+    moment = moment.astimezone(UTC)
+    return (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, 0)

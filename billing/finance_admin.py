@@ -1,0 +1,228 @@
+"""Finance pages in the admin (finance group; the admin site itself demands a TOTP-verified
+staff sign-in): the period exports, the vendor payouts with their CSV statements, and the
+charts. The pages read through billing.exports, billing.payout_queries and
+billing.finance_charts; downloads are streamed."""
+
+from functools import wraps
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from billing import exports, finance_charts, payout_queries
+from billing.errors import DocumentsNotAvailable, InvalidPeriod
+from billing.invoice_builder import month_label, month_start, previous_month
+from billing.periods import parse_month, recent_months
+from edgeplug.audit.services import record_event
+from edgeplug.tenancy.models import StaffGroup, Tenant
+from edgeplug.tenancy.permissions import in_staff_group
+
+CHART_MONTHS = 12
+
+
+def finance_page(view):
+    """An admin view (staff, TOTP-verified) that only the finance group may use."""
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        if not in_staff_group(request.user, StaffGroup.FINANCE):
+            raise PermissionDenied("Finance pages are for the finance group.")
+        return view(request, *args, **kwargs)
+
+    return admin.site.admin_view(checked)
+
+
+def _period(request, default=None):
+    """The month asked for (``?period=YYYY-MM``), by default the last closed month."""
+    label = request.GET.get("period")
+    if not label:
+        return default or previous_month(month_start(timezone.now()))
+    return parse_month(label)
+
+
+def _context(request, title: str, **extra) -> dict:
+    return {**admin.site.each_context(request), "title": title, **extra}
+
+
+def _download(chunks, filename: str, content_type: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _bad_period(request, exc: InvalidPeriod, to: str):
+    messages.error(request, exc.detail)
+    return redirect(reverse(to))
+
+
+# --- exports ----------
+
+
+@finance_page
+def exports_page(request):
+    try:
+        start = _period(request)
+    except InvalidPeriod as exc:
+        messages.error(request, exc.detail)
+        start = previous_month(month_start(timezone.now()))
+    period = month_label(start)
+    return render(
+        request,
+        "admin/billing/finance/exports.html",
+        _context(
+            request,
+            f"Exports for {period}",
+            period=period,
+            finalized=exports.period_invoices(start).count(),
+            drafts=exports.period_invoices(start, include_drafts=True).count()
+            - exports.period_invoices(start).count(),
+        ),
+    )
+
+
+def _export(request, kind: str, build, filename: str, content_type: str):
+    try:
+        start = _period(request)
+    except InvalidPeriod as exc:
+        return _bad_period(request, exc, "billing_finance_exports")
+    include_drafts = request.GET.get("drafts") == "1"
+    chunks = build(start, include_drafts)
+    record_event(
+        "finance_export",
+        request=request,
+        target=f"{kind} {month_label(start)}",
+        details={"export": kind, "period": month_label(start), "drafts": include_drafts},
+    )
+    return _download(chunks, filename.format(period=month_label(start)), content_type)
+
+
+@finance_page
+def invoices_csv(request):
+    return _export(
+        request,
+        "invoices_csv",
+        lambda start, drafts: exports.invoices_csv(start, include_drafts=drafts),
+        "invoices-{period}.csv",
+        "text/csv; charset=utf-8",
+    )
+
+
+@finance_page
+def lines_csv(request):
+    return _export(
+        request,
+        "lines_csv",
+        lambda start, drafts: exports.lines_csv(start, include_drafts=drafts),
+        "invoice-lines-{period}.csv",
+        "text/csv; charset=utf-8",
+    )
+
+
+@finance_page
+def pdfs_zip(request):
+    try:
+        render_pdf = exports.default_pdf_renderer()
+    except DocumentsNotAvailable as exc:
+        messages.error(request, exc.detail)
+        query = f"?period={request.GET['period']}" if request.GET.get("period") else ""
+        return redirect(reverse("billing_finance_exports") + query)
+    return _export(
+        request,
+        "pdfs_zip",
+        lambda start, drafts: exports.pdf_zip(start, render_pdf),
+        "invoices-{period}.zip",
+        "application/zip",
+    )
+
+
+# --- vendor payouts ----------
+
+
+@finance_page
+def payouts_page(request):
+    try:
+        start = _period(request)
+    except InvalidPeriod as exc:
+        return _bad_period(request, exc, "billing_finance_payouts")
+    period = month_label(start)
+    return render(
+        request,
+        "admin/billing/finance/payouts.html",
+        _context(
+            request,
+            f"Vendor payouts for {period}",
+            period=period,
+            payouts=payout_queries.vendor_payouts(start),
+        ),
+    )
+
+
+@finance_page
+def payout_statement_csv(request, vendor_id: int):
+    vendor = get_object_or_404(Tenant, pk=vendor_id, is_vendor=True)
+    try:
+        start = _period(request)
+    except InvalidPeriod as exc:
+        return _bad_period(request, exc, "billing_finance_payouts")
+    period = month_label(start)
+    record_event(
+        "finance_export",
+        request=request,
+        tenant=vendor,
+        target=f"payout statement {vendor.slug} {period}",
+        details={"export": "payout_statement", "period": period, "vendor": vendor.pk},
+    )
+    return _download(
+        payout_queries.statement_csv(vendor.pk, start),
+        f"payout-{vendor.slug}-{period}.csv",
+        "text/csv; charset=utf-8",
+    )
+
+
+# --- charts ----------
+
+
+@finance_page
+def charts_page(request):
+    try:
+        start = _period(request)
+    except InvalidPeriod as exc:
+        return _bad_period(request, exc, "billing_finance_charts")
+    period = month_label(start)
+    months = recent_months(CHART_MONTHS, start)
+    by_month = [
+        finance_charts.bar_chart(f"Revenue by month, {currency}", currency, series)
+        for currency, series in finance_charts.revenue_by_month(months).items()
+    ]
+    by_vendor = [
+        finance_charts.bar_chart(f"Revenue by vendor, {period}, {currency}", currency, series)
+        for currency, series in finance_charts.revenue_by_vendor(start).items()
+    ]
+    receivables = finance_charts.receivables(timezone.now())
+    due = [
+        finance_charts.bar_chart(
+            f"Outstanding and overdue, {row.currency}",
+            row.currency,
+            [("outstanding", row.outstanding), ("overdue", row.overdue)],
+            width=360,
+        )
+        for row in receivables
+    ]
+    return render(
+        request,
+        "admin/billing/finance/charts.html",
+        _context(
+            request,
+            "Finance charts",
+            period=period,
+            first_month=month_label(months[0]),
+            by_month=by_month,
+            by_vendor=by_vendor,
+            due=due,
+            receivables=receivables,
+        ),
+    )

@@ -1,0 +1,19 @@
+"""URLs of the finance pages, mounted under /admin/billing/finance/ (edgeplug/urls.py)."""
+
+from django.urls import path
+
+from billing import finance_admin as views
+
+urlpatterns = [
+    path("exports/", views.exports_page, name="billing_finance_exports"),
+    path("exports/invoices.csv", views.invoices_csv, name="billing_finance_invoices_csv"),
+    path("exports/lines.csv", views.lines_csv, name="billing_finance_lines_csv"),
+    path("exports/pdfs.zip", views.pdfs_zip, name="billing_finance_pdfs_zip"),
+    path("payouts/", views.payouts_page, name="billing_finance_payouts"),
+    path(
+        "payouts/<int:vendor_id>/statement.csv",
+        views.payout_statement_csv,
+        name="billing_finance_payout_statement",
+    ),
+    path("charts/", views.charts_page, name="billing_finance_charts"),
+]

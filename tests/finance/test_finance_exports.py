@@ -1,0 +1,244 @@
+"""Finance exports a month from the admin: invoices and lines as CSV, the PDFs as a ZIP, all
+streamed so a month of thousands of invoices never sits in memory at once."""
+
+import csv
+import io
+import tracemalloc
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+
+from billing import exports
+from billing.errors import DocumentsNotAvailable
+from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from edgeplug.audit.models import AuditEvent
+from tests.factories import TenantFactory
+from tests.invoicing.conftest import FEB
+
+pytestmark = pytest.mark.django_db
+
+EXPORTS = "/admin/billing/finance/exports/"
+
+
+def read_csv(response) -> list[dict]:
+    assert response.status_code == 200 and response.streaming
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_the_invoice_changelist_links_to_the_finance_pages(books, admin_session):
+    client, _ = admin_session("finance")
+    html = client.get("/admin/billing/invoice/").content.decode()
+    for href in (EXPORTS, "/admin/billing/finance/payouts/", "/admin/billing/finance/charts/"):
+        assert f'href="{href}"' in html
+
+
+def test_finance_downloads_the_months_invoices_as_csv(books, admin_session):
+    client, user = admin_session("finance")
+    page = client.get(EXPORTS, {"period": "2026-02"})
+    assert "3 finalized invoices" in page.content.decode()  # two invoices and a credit note
+    response = client.get(f"{EXPORTS}invoices.csv", {"period": "2026-02"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="invoices-2026-02.csv"'
+    rows = read_csv(response)
+    assert list(rows[0]) == exports.INVOICE_HEADER
+    by_number = {row["number"]: row for row in rows}
+    assert set(by_number) == {books.feb_c1.number, books.feb_c2.number, books.credit_note.number}
+    c1 = by_number[books.feb_c1.number]
+    # 1000 fee + 1100 usage + 5000 order + 300 adjustment = 74.00 EUR, 19 % VAT
+    assert (c1["subtotal"], c1["tax"], c1["total"]) == ("74.00", "14.06", "88.06")
+    assert (c1["prepaid"], c1["amount_due"]) == ("50.00", "38.06")
+    assert (c1["buyer_legal_name"], c1["buyer_country"], c1["status"]) == (
+        "Acme Pumps GmbH",
+        "DE",
+        "open",
+    )
+    note = by_number[books.credit_note.number]
+    assert (note["kind"], note["credit_of"], note["subtotal"]) == (
+        "credit_note",
+        books.feb_c1.number,
+        "-10.00",
+    )
+    assert by_number[books.feb_c2.number]["currency"] == "USD"
+    event = AuditEvent.objects.get(action="finance_export")
+    assert event.actor == user and event.details == {
+        "export": "invoices_csv",
+        "period": "2026-02",
+        "drafts": False,
+    }
+
+
+def test_drafts_are_exported_only_when_asked(books, admin_session):
+    client, _ = admin_session("finance")
+    rows = read_csv(client.get(f"{EXPORTS}invoices.csv", {"period": "2026-02", "drafts": "1"}))
+    drafts = [row for row in rows if row["status"] == "draft"]
+    assert [row["invoice_id"] for row in drafts] == [str(books.draft.pk)]
+    assert drafts[0]["number"] == ""
+
+
+def test_the_lines_csv_names_agent_vendor_and_amounts(books, admin_session):
+    client, _ = admin_session("finance")
+    rows = read_csv(client.get(f"{EXPORTS}lines.csv", {"period": "2026-02"}))
+    assert list(rows[0]) == exports.LINE_HEADER
+    mine = [row for row in rows if row["invoice"] == books.feb_c1.number]
+    assert [row["kind"] for row in mine] == ["flat_fee", "usage", "one_time_order", "adjustment"]
+    usage = mine[1]
+    assert (usage["vendor"], usage["quantity"], usage["usage_seconds"]) == (
+        "vendor-one",
+        "12",
+        str(12 * 3600),
+    )
+    assert (usage["amount"], usage["amount_minor"], usage["currency"]) == ("11.00", "1100", "EUR")
+    assert mine[3]["vendor"] == "" and mine[2]["prepaid"] == "yes"
+    assert (
+        len(rows)
+        == InvoiceLine.objects.filter(invoice__period_start=FEB)
+        .exclude(invoice__status="draft")
+        .count()
+    )
+
+
+def test_a_formula_in_a_description_is_not_run_by_a_spreadsheet(books, admin_session):
+    from billing import invoicing
+
+    draft = books.draft
+    invoicing.add_adjustment_line(draft, description='=HYPERLINK("x")', amount=-100)
+    client, _ = admin_session("finance")
+    rows = read_csv(client.get(f"{EXPORTS}lines.csv", {"period": "2026-02", "drafts": "1"}))
+    assert '\'=HYPERLINK("x")' in [row["description"] for row in rows]
+
+
+def test_amounts_use_each_currencys_exponent():
+    assert exports.major(123456, "JPY") == "123456"
+    assert exports.major(123456, "KWD") == "123.456"
+    assert exports.major(-5, "EUR") == "-0.05"
+    assert exports.major(100, "EUR") == "1.00"
+
+
+def test_the_pdf_zip_says_plainly_that_documents_are_not_available(books, admin_session):
+    client, _ = admin_session("finance")
+    response = client.get(f"{EXPORTS}pdfs.zip", {"period": "2026-02"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{EXPORTS}?period=2026-02"
+    (message,) = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "Invoice PDFs are not available" in message
+    with pytest.raises(DocumentsNotAvailable):
+        exports.default_pdf_renderer()
+
+
+def test_the_pdf_zip_streams_one_pdf_per_finalized_document(books):
+    rendered = []
+
+    def render(invoice):
+        rendered.append(invoice.number)
+        return f"%PDF-1.7 {invoice.number} {invoice.total}".encode()
+
+    chunks = exports.pdf_zip(FEB, render)
+    first = next(chunks)
+    assert rendered == [books.feb_c1.number] and first.startswith(b"PK\x03\x04")
+    archive = zipfile.ZipFile(io.BytesIO(first + b"".join(chunks)))
+    assert archive.testzip() is None
+    names = sorted(archive.namelist())
+    assert names == sorted(f"{n}.pdf" for n in rendered)
+    assert len(names) == 3  # two invoices and a credit note; the draft has no PDF
+    assert archive.read(f"{books.feb_c1.number}.pdf") == (
+        f"%PDF-1.7 {books.feb_c1.number} {books.feb_c1.total}".encode()
+    )
+
+
+@pytest.mark.parametrize("group", ["reviewers", "platform-admins"])
+def test_other_staff_groups_cannot_export(books, admin_session, group):
+    client, _ = admin_session(group)
+    for path in ("", "invoices.csv", "lines.csv", "pdfs.zip"):
+        assert client.get(f"{EXPORTS}{path}").status_code == 403
+
+
+# --- bounded memory ----------
+
+CHUNK, FEW, MANY = 100, 500, 2000
+
+
+def _many_invoices(first: int, count: int) -> None:
+    """``count`` finalized invoices of February with two lines each, written in bulk."""
+    tenants = [TenantFactory() for _ in range(count)]
+    issued = FEB + timedelta(days=33)
+    invoices = Invoice.objects.bulk_create(
+        Invoice(
+            tenant=tenant,
+            status=InvoiceStatus.OPEN,
+            number=f"EP-2026-{first + n + 1:06d}",
+            currency="EUR",
+            period_start=FEB,
+            period_end=datetime(2026, 3, 1, tzinfo=UTC),
+            account_snapshot={"buyer": {"legal_name": f"Buyer {n} " + "x" * 200}},
+            subtotal=1000,
+            tax=190,
+            total=1190,
+            finalize_after=issued,
+        )
+        for n, tenant in enumerate(tenants)
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            kind="adjustment",
+            description=f"line {position} " + "y" * 250,
+            amount=500,
+            period_start=FEB,
+            period_end=invoice.period_end,
+        )
+        for invoice in invoices
+        for position in range(2)
+    )
+    # Frozen with their lines, as a finalize leaves them (the triggers refuse lines after).
+    Invoice.objects.filter(pk__in=[i.pk for i in invoices]).update(finalized_at=issued)
+
+
+def _fake_pdf(invoice) -> bytes:
+    return b"%PDF-1.7\n" + invoice.number.encode() * 400
+
+
+EXPORTS_TO_MEASURE = {
+    "invoices": lambda: exports.invoices_csv(FEB),
+    "lines": lambda: exports.lines_csv(FEB),
+    "zip": lambda: exports.pdf_zip(FEB, _fake_pdf),
+}
+
+
+def _measure() -> dict[str, tuple[int, int]]:
+    """Per export: (peak traced memory while streaming it, bytes it wrote)."""
+    found = {}
+    for name, export in EXPORTS_TO_MEASURE.items():
+        tracemalloc.start()
+        try:
+            size = sum(len(chunk) for chunk in export())
+            found[name] = (tracemalloc.get_traced_memory()[1], size)
+        finally:
+            tracemalloc.stop()
+    return found
+
+
+@pytest.mark.slow
+def test_exporting_thousands_of_invoices_keeps_memory_bounded(settings):
+    """Four times the invoices, the same memory: each export holds a chunk of 100 rows (and
+    the one before it, while the next is fetched) or one PDF at a time, never the month."""
+    settings.BILLING_EXPORT_CHUNK_SIZE = CHUNK
+    _many_invoices(0, FEW)
+    _measure()  # warm up: first-use costs (query compilation, imports) are not the export's
+    few = _measure()
+    _many_invoices(FEW, MANY - FEW)
+    many = _measure()
+    for name in EXPORTS_TO_MEASURE:
+        (peak_few, size_few), (peak_many, size_many) = few[name], many[name]
+        assert size_many > 3.5 * size_few, name  # it did write four times as much
+        if name == "zip":
+            # A ZIP ends with its central directory: a name, CRC and offset per member stay
+            # until the end (about 1 KB per invoice in Python), never a PDF's bytes.
+            per_invoice = (peak_many - peak_few) / (MANY - FEW)
+            assert per_invoice < 1500, per_invoice
+            assert peak_many < size_many / 4, (peak_many, size_many)
+        else:
+            # Loading every row would take about four times the memory at four times the rows.
+            assert peak_many < 2 * peak_few, (name, peak_few, peak_many)

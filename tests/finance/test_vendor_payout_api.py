@@ -1,0 +1,100 @@
+"""Vendors read their own payout statements through the API: per month, one month in JSON or
+CSV; admins and billing members only; never another vendor's figures."""
+
+import csv
+import io
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/vendor/payouts"
+
+
+@pytest.fixture
+def v1_client(books, member_client):
+    return member_client("billing", tenant=books.v1)[0]
+
+
+def test_a_vendor_lists_its_payouts_by_month(v1_client):
+    response = v1_client.get(LIST, {"from": "2026-01", "to": "2026-04"})
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["from"], body["to"]) == ("2026-01", "2026-04")
+    assert [
+        (p["period"], p["currency"], p["gross"], p["refunds"], p["net"]) for p in body["payouts"]
+    ] == [
+        ("2026-02", "EUR", 7100, 0, 5680),
+        ("2026-03", "EUR", 1000, 6000, -4000),
+    ]
+    assert body["payouts"][0]["platform_fee"] == 1420 and body["payouts"][0]["fee_percent"] == "20"
+
+
+def test_a_month_statement_in_json_names_agents(books, v1_client):
+    body = v1_client.get(f"{LIST}/2026-02").json()
+    assert body["vendor"] == "vendor-one" and body["period"] == "2026-02"
+    assert body["payouts"] == [
+        {
+            "currency": "EUR",
+            "gross": 7100,
+            "refunds": 0,
+            "fee_percent": "20",
+            "platform_fee": 1420,
+            "net": 5680,
+        }
+    ]
+    assert sorted(a["gross"] for a in body["agents"]) == [2100, 5000]
+    assert body["statement_csv"] == f"{LIST}/2026-02.csv"
+
+
+@pytest.mark.parametrize("url", [f"{LIST}/2026-03.csv", f"{LIST}/2026-03?format=csv"])
+def test_the_statement_as_csv(books, v1_client, url):
+    response = v1_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["record"] for r in rows] == [
+        "sale",
+        "refund",
+        "refund",
+        "gross",
+        "refunds",
+        "platform_fee",
+        "net",
+    ]
+    assert rows[-1]["amount_minor"] == "-4000"
+
+
+def test_another_vendor_sees_only_its_own(books, member_client):
+    client, _ = member_client("admin", tenant=books.v2)
+    payouts = client.get(LIST, {"from": "2026-01", "to": "2026-04"}).json()["payouts"]
+    assert [(p["period"], p["currency"], p["gross"]) for p in payouts] == [("2026-02", "USD", 1300)]
+    # V1 has a statement for March; V2 has none: 404, not V1's figures.
+    assert client.get(f"{LIST}/2026-03").status_code == 404
+    assert client.get(f"{LIST}/2026-03.csv").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["developer", "operator"])
+def test_roles_other_than_admin_and_billing_are_refused(books, member_client, role):
+    client, _ = member_client(role, tenant=books.v1)
+    assert client.get(LIST).status_code == 403
+    assert client.get(f"{LIST}/2026-02").status_code == 403
+
+
+def test_a_customer_tenant_has_no_payouts(books, member_client):
+    client, _ = member_client("admin", tenant=books.c1.tenant)
+    assert client.get(LIST).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"{LIST}/2026-13", f"{LIST}/26-02", f"{LIST}?from=2026-05&to=2026-02", f"{LIST}?to=march"],
+)
+def test_an_unreadable_period_is_a_400_with_its_code(v1_client, url):
+    response = v1_client.get(url)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_period"
+
+
+def test_anonymous_callers_are_refused(api):
+    assert api.get(LIST).status_code == 401
+    assert api.get(f"{LIST}/2026-02").status_code == 401
