@@ -1,8 +1,8 @@
 """Finance in the admin (finance group, TOTP): invoices with their lines, filtered by period,
-status, kind, tenant, currency and vendor; finalize now, void, credit notes (whole or chosen lines)
-and adjustment lines on drafts. Every action goes through ``billing.invoicing`` (audited). The changelist links to the
-finance pages (exports, vendor payouts, charts: billing/finance_admin.py) through
-templates/admin/billing/invoice/change_list.html."""
+status, kind, tenant, currency and vendor; finalize now, void, credit notes (whole or chosen
+lines) and adjustment lines on drafts. Every action goes through ``billing.invoicing``
+(audited). The changelist links to the finance pages (exports, vendor payouts, charts:
+billing/finance_admin.py) through templates/admin/billing/invoice/change_list.html."""
 
 from decimal import Decimal, InvalidOperation
 
@@ -44,15 +44,15 @@ class VendorFilter(admin.SimpleListFilter):
     parameter_name = "vendor"
 
     def lookups(self, request, model_admin):
-        return list(Tenant.objects.filter(is_vendor=True).order_by("name").values_list("pk", "name"))
+        vendors = Tenant.objects.filter(is_vendor=True).order_by("name")
+        return list(vendors.values_list("pk", "name"))
 
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
         vendor = self.value()
-        return queryset.filter(
-            Q(lines__entitlement__agent__tenant_id=vendor) | Q(lines__order__agent__tenant_id=vendor)
-        ).distinct()
+        billed = Q(lines__entitlement__agent__tenant_id=vendor)
+        return queryset.filter(billed | Q(lines__order__agent__tenant_id=vendor)).distinct()
 
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
