@@ -85,6 +85,10 @@ class InvoiceNotDraft(DomainError, code="invoice_not_draft", status=409):
     """Only a draft takes adjustment lines or is finalized."""
 
 
+class InvoiceNotFinalized(DomainError, code="invoice_not_finalized", status=409):
+    """A draft has no number and no document yet: its PDF exists once it is finalized."""
+
+
 class InvoiceNotVoidable(DomainError, code="invoice_not_voidable", status=409):
     """Only a finalized, unpaid invoice can be voided; a paid one takes a credit note."""
 
@@ -112,7 +116,3 @@ class InvoiceNotCollectable(DomainError, code="invoice_not_collectable", status=
 
 class InvalidPaymentReference(DomainError, code="invalid_payment_reference", status=400):
     """An offline payment needs the reference of the transfer (1 to 255 characters)."""
-
-
-class DocumentsNotAvailable(DomainError, code="documents_not_available", status=503):
-    """Invoice PDFs cannot be rendered on this installation (no PDF renderer installed)."""

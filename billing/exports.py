@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 
+from billing import invoice_documents
 from billing.csv_stream import csv_lines
-from billing.errors import DocumentsNotAvailable
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from marketplace.pricing import currency_exponent
 
@@ -256,14 +256,8 @@ def lines_csv(start: datetime, *, include_drafts: bool = False) -> Iterator[byte
 
 
 def default_pdf_renderer() -> Renderer:
-    """The installation's invoice PDF renderer.
-
-    This branch has no PDF renderer (billing/documents, built on its own branch); until it is
-    wired here, asking for PDFs says so plainly instead of building an empty archive."""
-    raise DocumentsNotAvailable(
-        "Invoice PDFs are not available on this installation: no PDF renderer is installed "
-        "(billing/documents). The invoices and lines CSV exports work."
-    )
+    """The installation's invoice PDF renderer (billing/documents: PDF/A-3 with Factur-X)."""
+    return invoice_documents.invoice_pdf
 
 
 class _Chunks:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import exports, finance_charts, payout_queries
-from billing.errors import DocumentsNotAvailable, InvalidPeriod
+from billing.errors import InvalidPeriod
 from billing.invoice_builder import month_label, month_start, previous_month
 from billing.periods import parse_month, recent_months
 from edgeplug.audit.services import record_event
@@ -124,16 +124,10 @@ def lines_csv(request):
 
 @finance_page
 def pdfs_zip(request):
-    try:
-        render_pdf = exports.default_pdf_renderer()
-    except DocumentsNotAvailable as exc:
-        messages.error(request, exc.detail)
-        query = f"?period={request.GET['period']}" if request.GET.get("period") else ""
-        return redirect(reverse("billing_finance_exports") + query)
     return _export(
         request,
         "pdfs_zip",
-        lambda start, drafts: exports.pdf_zip(start, render_pdf),
+        lambda start, drafts: exports.pdf_zip(start, exports.default_pdf_renderer()),
         "invoices-{period}.zip",
         "application/zip",
     )

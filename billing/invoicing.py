@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import collection
+from billing import collection, invoice_documents
 from billing import invoice_builder as builder
 from billing.errors import (
     BillingAccountMissing,
@@ -284,6 +284,7 @@ def _issue(invoice: Invoice, now: datetime) -> None:
         invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
     invoice.save()
     transaction.on_commit(lambda: invoice_finalized.send(sender=Invoice, invoice_id=invoice.pk))
+    invoice_documents.schedule_email(invoice)
     collection.schedule_collection(invoice)
 
 

@@ -3,9 +3,11 @@ actions, and periodic jobs (Celery beat). Importing a feature's task module regi
 
 from celery import shared_task
 
-from billing import collection, invoicing, payment_notices, usage_retention
+from billing import collection, invoice_documents, invoicing, payment_notices, usage_retention
+from billing.documents import mail
 from billing.documents import tasks as _documents_tasks  # noqa: F401 - registers its task
 from billing.errors import PaymentProcessorError
+from billing.models import Invoice
 
 
 @shared_task(acks_late=True)
@@ -36,6 +38,23 @@ def close_previous_month() -> dict:
 def finalize_due_invoices() -> dict:
     run = invoicing.finalize_due_invoices()
     return {"finalized": run.finalized, "refused": {str(k): v for k, v in run.refused.items()}}
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(mail.DeliveryDeferred,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def email_invoice(invoice_id: int) -> str:
+    """Email a finalized invoice or credit note with its PDF to the account's invoice emails."""
+    invoice = Invoice.objects.select_related("credit_of").get(pk=invoice_id)
+    document = invoice_documents.invoice_document(invoice)
+    recipients = invoice_documents.invoice_recipients(invoice)
+    mail.send_invoice_email(document, invoice_documents.invoice_pdf(invoice), recipients)
+    return document.number
 
 
 # --- payment and dunning (billing.collection) ----------

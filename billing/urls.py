@@ -48,6 +48,6 @@ urlpatterns = [
     path("invoices", invoice_views.InvoiceList.as_view(), name="invoices"),
     path("invoices/upcoming", invoice_views.UpcomingInvoice.as_view(), name="invoice-upcoming"),
     path("invoices/<int:pk>", invoice_views.InvoiceDetail.as_view(), name="invoice-detail"),
-    # "invoices/<int:pk>/pdf", name "invoice-pdf": the documents part adds it (PDF/A-3).
+    path("invoices/<int:pk>/pdf", invoice_views.InvoicePdf.as_view(), name="invoice-pdf"),
     path("billing/account", invoice_views.BillingAccountView.as_view(), name="billing-account"),
 ]

@@ -5,22 +5,26 @@ import re
 from datetime import UTC, datetime
 
 import django_filters
+from django.http import HttpResponse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import billing_accounts, invoicing
+from billing import billing_accounts, invoice_documents, invoicing
 from billing.api import invoice_serializers as s
+from billing.errors import InvoiceNotFinalized
 from billing.invoice_builder import month_start, next_month
 from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
 from edgeplug.core.filters import FilterBackend, FilterSet
+from edgeplug.core.schema import ErrorSerializer
 from edgeplug.errors import NotFound
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import HasTenantRole
-from edgeplug.tenancy.scoping import for_request, request_tenant
+from edgeplug.tenancy.scoping import for_request, get_for_request, request_tenant
 
 CanReadInvoices = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -75,6 +79,30 @@ class InvoiceDetail(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return _invoices(self.request).prefetch_related("lines")
+
+
+class InvoicePdf(APIView):
+    """The finalized invoice or credit note as PDF/A-3 with its Factur-X (EN 16931) XML
+    embedded; a draft has no document yet (409 ``invoice_not_finalized``)."""
+
+    permission_classes = [CanReadInvoices]
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        }
+    )
+    def get(self, request, pk):
+        invoice = get_for_request(_invoices(request), request, pk=pk)
+        if invoice.status == InvoiceStatus.DRAFT:
+            raise InvoiceNotFinalized(
+                "This invoice is still a draft: its PDF exists once it is finalized."
+            )
+        response = HttpResponse(invoice_documents.invoice_pdf(invoice), "application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        return response
 
 
 class UpcomingInvoice(APIView):

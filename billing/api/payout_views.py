@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from billing import payout_queries
 from billing.api import payout_serializers as s
-from billing.api.renderers import UsageCSVRenderer
+from billing.api.renderers import JsonErrorsMixin, UsageCSVRenderer
 from billing.errors import InvalidPeriod
 from billing.invoice_builder import month_label
 from billing.periods import months_between, parse_month, recent_months
@@ -76,7 +76,7 @@ class VendorPayouts(APIView):
         )
 
 
-class VendorPayoutStatement(APIView):
+class VendorPayoutStatement(JsonErrorsMixin, APIView):
     """The vendor's statement for one month: per currency gross, refunds, platform fee and
     net, per agent gross and refunds; as CSV (``.csv`` or ``?format=csv``) every line too.
     A month without sales or refunds has no statement (404)."""

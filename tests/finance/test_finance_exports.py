@@ -7,11 +7,10 @@ import tracemalloc
 import zipfile
 from datetime import UTC, datetime, timedelta
 
+import facturx
 import pytest
-from django.contrib.messages import get_messages
 
 from billing import exports
-from billing.errors import DocumentsNotAvailable
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from tests.factories import TenantFactory
@@ -116,15 +115,19 @@ def test_amounts_use_each_currencys_exponent():
     assert exports.major(100, "EUR") == "1.00"
 
 
-def test_the_pdf_zip_says_plainly_that_documents_are_not_available(books, admin_session):
+def test_the_pdf_zip_from_the_admin_holds_each_invoice_as_pdf_a3_with_its_xml(books, admin_session):
     client, _ = admin_session("finance")
     response = client.get(f"{EXPORTS}pdfs.zip", {"period": "2026-02"})
-    assert response.status_code == 302
-    assert response["Location"] == f"{EXPORTS}?period=2026-02"
-    (message,) = [str(m) for m in get_messages(response.wsgi_request)]
-    assert "Invoice PDFs are not available" in message
-    with pytest.raises(DocumentsNotAvailable):
-        exports.default_pdf_renderer()
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    finalized = Invoice.objects.filter(period_start=FEB).exclude(status="draft")
+    assert len(archive.namelist()) == finalized.count() > 0
+    for invoice in finalized:
+        (name,) = [n for n in archive.namelist() if invoice.number in n]
+        pdf = archive.read(name)
+        assert pdf.startswith(b"%PDF-")
+        _, xml = facturx.get_xml_from_pdf(pdf, check_xsd=False)
+        assert invoice.number.encode() in xml
 
 
 def test_the_pdf_zip_streams_one_pdf_per_finalized_document(books):

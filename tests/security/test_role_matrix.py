@@ -19,7 +19,7 @@ ROLES = ("admin", "developer", "operator", "billing")
 ANY_MEMBER = frozenset(ROLES)
 TENANT_ADMIN = frozenset({"admin"})
 PUBLISHER = frozenset({"admin", "developer"})  # of a vendor tenant
-BUYER = frozenset({"admin", "billing"})  # orders and saved cards
+BUYER = frozenset({"admin", "billing"})  # orders, saved cards, invoices, payout statements
 DEVICES = frozenset({"admin", "operator"})
 USAGE_READER = frozenset({"admin", "operator", "billing"})
 REVIEW_WRITER = frozenset({"admin", "developer", "operator"})
@@ -78,6 +78,15 @@ _GROUPS = {
         ("payment-method-setup", "post"),
         ("payment-methods", "get"),
         ("payment-methods", "post"),
+        ("billing-account", "get"),
+        ("billing-account", "put"),
+        ("invoice-detail", "get"),
+        ("invoice-pdf", "get"),
+        ("invoice-upcoming", "get"),
+        ("invoices", "get"),
+        ("vendor-payout", "get"),
+        ("vendor-payout-csv", "get"),
+        ("vendor-payouts", "get"),
     ],
     DEVICES: [
         ("device-deployment", "delete"),

@@ -1,0 +1,110 @@
+"""A finalized invoice or credit note as its document (billing/documents): the PDF a tenant
+downloads, the finance ZIP holds and the finalize email carries, all from one mapping.
+
+Credit notes are stored with negative amounts and printed positive (Factur-X type 381); a
+negative line of an invoice (a refund credited, a finance adjustment) is printed as a negative
+quantity at a positive price, as EN 16931 wants item prices to be positive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from celery import signature
+from django.conf import settings
+from django.db import transaction
+
+from billing.documents.document import DocumentLine, InvoiceDocument, Party
+from billing.documents.rendering import render_pdf
+from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
+
+EMAIL_TASK = "billing.tasks.email_invoice"
+UNITS = {
+    LineKind.USAGE: "agent-hour",
+    LineKind.LATE_USAGE: "agent-hour",
+    LineKind.FLAT_FEE: "month",
+}
+
+
+def _party(data: Mapping[str, Any]) -> Party:
+    lines = (data.get("address_line1", ""), data.get("address_line2", ""))
+    return Party(
+        legal_name=data.get("legal_name", ""),
+        address_lines=tuple(line for line in lines if line),
+        postcode=data.get("postcode", ""),
+        city=data.get("city", ""),
+        country=data.get("country", ""),
+        tax_id=data.get("tax_id", ""),
+        emails=tuple(data.get("invoice_emails", ())),
+    )
+
+
+def _slices(breakdown: Mapping[str, Any]) -> tuple[dict, ...]:
+    return tuple(
+        {
+            "tier": item.get("description", ""),
+            "quantity": str(item.get("quantity", "")),
+            "unit_amount": str(item.get("unit_amount", "")),
+            "amount": item.get("amount", 0),
+        }
+        for item in breakdown.get("lines", ())
+    )
+
+
+def _line(line: InvoiceLine, sign: int) -> DocumentLine:
+    quantity, unit_amount, amount = line.quantity, line.unit_amount * sign, line.amount * sign
+    if unit_amount < 0:
+        quantity, unit_amount = -quantity, -unit_amount
+    return DocumentLine(
+        description=line.description,
+        quantity=quantity.normalize() if quantity else Decimal(0),
+        unit=UNITS.get(line.kind, "unit"),
+        unit_amount=unit_amount,
+        amount=amount,
+        breakdown=_slices(line.breakdown or {}),
+    )
+
+
+def invoice_document(invoice: Invoice) -> InvoiceDocument:
+    """The document of a finalized invoice, with the seller and buyer it was issued to."""
+    sign = -1 if invoice.kind == InvoiceKind.CREDIT_NOTE else 1
+    issued = invoice.finalized_at.date()
+    snapshot = invoice.account_snapshot or {}
+    return InvoiceDocument(
+        kind="credit_note" if invoice.kind == InvoiceKind.CREDIT_NOTE else "invoice",
+        number=invoice.number or "",
+        issue_date=issued,
+        period_start=invoice.period_start.date(),
+        period_end=(invoice.period_end - timedelta(days=1)).date(),
+        due_date=issued + timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS),
+        currency=invoice.currency,
+        seller=_party(snapshot.get("seller", settings.BILLING_SELLER)),
+        buyer=_party(snapshot.get("buyer", {})),
+        lines=tuple(_line(line, sign) for line in invoice.lines.order_by("position", "id")),
+        tax_rate=invoice.tax_rate,
+        reverse_charge=invoice.reverse_charge,
+        subtotal=invoice.subtotal * sign,
+        tax=invoice.tax * sign,
+        total=invoice.total * sign,
+        paid=invoice.status == InvoiceStatus.PAID,
+        credit_of=invoice.credit_of.number if invoice.credit_of_id else "",
+    )
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """PDF/A-3 with the Factur-X XML embedded (where the currency allows it)."""
+    return render_pdf(invoice_document(invoice))
+
+
+def invoice_recipients(invoice: Invoice) -> list[str]:
+    return list((invoice.account_snapshot or {}).get("buyer", {}).get("invoice_emails", []))
+
+
+def schedule_email(invoice: Invoice) -> None:
+    """Email the finalized document from a worker once the caller's transaction commits."""
+    if invoice_recipients(invoice):
+        invoice_id = invoice.pk
+        transaction.on_commit(lambda: signature(EMAIL_TASK, args=(invoice_id,)).delay())

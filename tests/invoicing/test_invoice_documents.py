@@ -1,0 +1,80 @@
+"""A finalized invoice as a tenant and its accountant receive it: the PDF/A-3 from
+GET /api/v1/invoices/{id}/pdf, with the Factur-X XML embedded, and the email sent on finalize
+through a real SMTP server (aiosmtpd on loopback)."""
+
+import pytest
+
+from billing import invoicing
+from billing.models import Invoice
+from tests.invoices.conftest import smtp_inbox  # noqa: F401 - the loopback SMTP server
+from tests.invoices.pdf_reading import NS, embedded_xml, pdf_text
+from tests.invoicing.conftest import JAN
+from tests.invoicing.test_invoice_api import billing_member, issue  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def _grand_total(pdf: bytes) -> str:
+    _, xml = embedded_xml(pdf)
+    return xml.findtext(".//ram:GrandTotalAmount", namespaces=NS)
+
+
+def test_a_finalized_invoice_downloads_as_pdf_a3_with_its_xml(billing_member):  # noqa: F811
+    client, customer = billing_member
+    customer.account()
+    invoice = invoicing.finalize_invoice(issue(customer))
+    response = client.get(f"/api/v1/invoices/{invoice.pk}/pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert f'filename="{invoice.number}.pdf"' in response["Content-Disposition"]
+    pdf = response.content
+    text = pdf_text(pdf)
+    assert invoice.number in text and "Acme Pumps GmbH" in text
+    assert _grand_total(pdf) == f"{invoice.total / 100:.2f}"
+
+
+def test_a_credit_note_prints_positive_amounts_and_names_the_invoice(billing_member):  # noqa: F811
+    client, customer = billing_member
+    customer.account()
+    invoice = invoicing.finalize_invoice(issue(customer))
+    credit = invoicing.issue_credit_note(invoice, reason="goodwill")
+    pdf = client.get(f"/api/v1/invoices/{credit.pk}/pdf").content
+    _, xml = embedded_xml(pdf)
+    assert xml.findtext(".//ram:TypeCode", namespaces=NS) == "381"
+    assert _grand_total(pdf) == f"{-credit.total / 100:.2f}"
+    assert invoice.number in pdf_text(pdf)
+
+
+def test_a_draft_has_no_pdf_yet_and_another_tenants_invoice_is_404(
+    billing_member,  # noqa: F811
+    make_customer,
+):
+    client, customer = billing_member
+    customer.account()
+    draft = issue(customer)
+    refused = client.get(f"/api/v1/invoices/{draft.pk}/pdf")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "invoice_not_finalized"
+    stranger = make_customer()
+    stranger.account()
+    theirs = invoicing.finalize_invoice(issue(stranger, start=JAN))
+    assert client.get(f"/api/v1/invoices/{theirs.pk}/pdf").status_code == 404
+
+
+def test_finalize_emails_the_pdf_to_the_invoice_emails(
+    customer,
+    smtp_inbox,  # noqa: F811
+    eager_celery,
+    django_capture_on_commit_callbacks,
+):
+    customer.account(invoice_emails=["ap@acme.example", "cfo@acme.example"])
+    draft = issue(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = invoicing.finalize_invoice(draft)
+    (message,) = smtp_inbox.messages
+    assert sorted(smtp_inbox.envelopes[0].rcpt_tos) == ["ap@acme.example", "cfo@acme.example"]
+    assert invoice.number in message["Subject"]
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == f"{invoice.number}.pdf"
+    pdf = attachment.get_content()
+    assert _grand_total(pdf) == f"{Invoice.objects.get(pk=invoice.pk).total / 100:.2f}"
