@@ -33,23 +33,8 @@ class MonthSales:
     revenue: dict[str, int] = field(default_factory=dict)  # currency -> minor units
 
 
-def first_month(months: int, today: dt.date) -> dt.date:
-    """The first day of the month ``months - 1`` months before ``today``'s."""
-    index = today.year * 12 + today.month - 1 - (months - 1)
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def month_starts(since: dt.date, today: dt.date) -> list[dt.date]:
-    months, month = [], since
-    while month <= today:
-        months.append(month)
-        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return months
-
-
-def vendor_sales(vendor, since: dt.date) -> list[MonthSales]:
-    """One row per (month, agent) with any usage or sale from ``since`` on, oldest first."""
-    start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
+def vendor_sales(vendor, start: dt.datetime) -> list[MonthSales]:
+    """One row per (month, agent) with any usage or sale from ``start`` on, oldest first."""
     agents = {a.pk: a for a in Agent.objects.filter(tenant=vendor)}
     rows: dict[tuple[dt.date, int], MonthSales] = {}
 
@@ -88,11 +73,11 @@ def vendor_sales(vendor, since: dt.date) -> list[MonthSales]:
     return sorted(rows.values(), key=lambda r: (r.month, r.agent.name))
 
 
-def chart_series(rows: list[MonthSales], months: list[dt.date]) -> dict:
+def chart_series(rows: list[MonthSales], months: list[dt.datetime]) -> dict:
     """The figures the sales page draws: agent-hours per agent and revenue per currency, one
     value per month (zero where nothing happened), as strings of exact decimals."""
     labels = [m.strftime("%Y-%m") for m in months]
-    position = {m: i for i, m in enumerate(months)}
+    position = {m.date(): i for i, m in enumerate(months)}
     hours: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * len(months))
     revenue: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))
     for r in rows:

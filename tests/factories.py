@@ -181,3 +181,32 @@ def certificate_for(run):
     from certification.certificates.issuing import issue_certificate
 
     return issue_certificate(run, list(run.results.all()))
+
+
+def finalized_sale(customer_tenant, entitlement, month, *, amount, number="EP-2026-000001"):
+    """A finalized, open invoice of ``month`` (its first instant, UTC) billing one flat-fee
+    line of ``entitlement``'s agent: what a payout statement counts for its vendor."""
+    from billing.invoice_builder import next_month
+    from billing.models import Invoice, InvoiceLine
+
+    end = next_month(month)
+    invoice = Invoice.objects.create(
+        tenant=customer_tenant,
+        currency="EUR",
+        period_start=month,
+        period_end=end,
+        finalize_after=end,
+        subtotal=amount,
+        total=amount,
+    )
+    InvoiceLine.objects.create(
+        invoice=invoice,
+        kind="flat_fee",
+        description="monthly fee",
+        entitlement=entitlement,
+        amount=amount,
+        period_start=month,
+        period_end=end,
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(status="open", number=number, finalized_at=end)
+    return invoice

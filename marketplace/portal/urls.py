@@ -46,6 +46,7 @@ urlpatterns = [
     path("workflows/<int:pk>/", wpks.wpk_detail, name="wpk"),
     path("sales/", sales.sales_page, name="sales"),
     path("sales.csv", sales.sales_csv, name="sales-csv"),
+    path("sales/payouts/<str:period>.csv", sales.payout_statement_csv, name="payout-csv"),
     path("team/", team.team, name="team"),
     path("team/<int:pk>/role/", team.change_role, name="member-role"),
     path("team/<int:pk>/remove/", team.remove_member, name="member-remove"),

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace.models import Order, OrderStatus
+from marketplace.models import Entitlement, Order, OrderStatus
+from tests.factories import finalized_sale
 from tests.metering.conftest import (  # noqa: F401 - the customer's deployed device
     agent,
     certificate,
@@ -35,6 +36,8 @@ def sold(metered):  # noqa: F811
     Order.objects.filter(pk=order.pk).update(
         status=OrderStatus.COMPLETED, currency="JPY", amount=1500, completed_at=metered.now
     )
+    month = metered.now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    finalized_sale(order.tenant, Entitlement.objects.get(), month, amount=10_000)
     return metered
 
 
@@ -97,3 +100,24 @@ def test_a_bad_period_is_a_clear_400(portal_vendor, sold):  # noqa: F811
     assert page.status_code == 400
     assert "less than or equal to 36" in page.content.decode()
     assert vendor.client.get("/portal/sales.csv?months=0").status_code == 400
+
+
+def test_payout_statements_show_gross_fee_and_net_with_a_csv_per_month(portal_vendor, sold):  # noqa: F811
+    vendor = _vendor(portal_vendor, sold, "billing")
+    page = vendor.client.get("/portal/sales/")
+    (payout,) = page.context["payouts"]
+    period = sold.now.strftime("%Y-%m")
+    assert payout["period"] == period
+    assert (payout["gross"], payout["platform_fee"], payout["net"]) == (
+        "100.00 EUR",
+        "20.00 EUR",
+        "80.00 EUR",
+    )
+    statement = vendor.client.get(f"/portal/sales/payouts/{period}.csv")
+    assert statement.status_code == 200
+    text = b"".join(statement.streaming_content).decode()
+    assert "EP-2026-000001" in text
+    assert vendor.client.get("/portal/sales/payouts/2001-01.csv").status_code == 404
+    assert vendor.client.get("/portal/sales/payouts/nonsense.csv").status_code == 404
+    other = portal_vendor(role="admin", slug="other-vendor")
+    assert other.client.get(f"/portal/sales/payouts/{period}.csv").status_code == 404

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from billing.models import Invoice, InvoiceLine, PaymentMethod
+from billing.models import PaymentMethod
 from marketplace.models import AgentVersion, Entitlement, Review
 from tests.commerce.conftest import buy_free
-from tests.factories import CertificationRunFactory, TenantFactory
+from tests.factories import CertificationRunFactory, TenantFactory, finalized_sale
 from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +80,7 @@ COLLECTIONS = {
 # every method. The value names the kwargs, filled from tenant A's objects below. Catalogue
 # routes (agents, versions, reviews, certificates) are pointed at A's *unpublished* agent,
 # which another tenant must not be able to tell from a missing one.
+JANUARY = datetime(2026, 1, 1, tzinfo=UTC)  # a finalized invoice of this month
 OWNED = {
     "tenant-members-detail": {"pk": "membership"},
     "vendor-key-revoke": {"key_id": "key_id"},
@@ -230,7 +231,8 @@ def objects(vendor, published, agent, make_plan, customer, certificate):
     payment_method = PaymentMethod.objects.create(
         tenant=customer_membership.tenant, stripe_id="pm_tenant_a", brand="visa", last4="4242"
     )
-    invoice, payout_period = _invoiced_sale(customer_membership.tenant, entitlement)
+    invoice = finalized_sale(customer_membership.tenant, entitlement, JANUARY, amount=1000)
+    payout_period = "2026-01"
     return {
         "invoice": invoice.pk,
         "membership": customer_membership.pk,
@@ -250,33 +252,6 @@ def objects(vendor, published, agent, make_plan, customer, certificate):
         "payout_period": payout_period,
         "missing": MISSING,
     }
-
-
-def _invoiced_sale(customer_tenant, entitlement) -> tuple[Invoice, str]:
-    """A finalized January invoice billing the vendor's agent: a payout statement for A."""
-    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
-    invoice = Invoice.objects.create(
-        tenant=customer_tenant,
-        currency="EUR",
-        period_start=start,
-        period_end=end,
-        finalize_after=end,
-        subtotal=1000,
-        total=1000,
-    )
-    InvoiceLine.objects.create(
-        invoice=invoice,
-        kind="flat_fee",
-        description="fee",
-        entitlement=entitlement,
-        amount=1000,
-        period_start=start,
-        period_end=end,
-    )
-    Invoice.objects.filter(pk=invoice.pk).update(
-        status="open", number="EP-2026-000001", finalized_at=end
-    )
-    return invoice, "2026-01"
 
 
 @pytest.fixture

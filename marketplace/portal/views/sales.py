@@ -4,11 +4,14 @@ table and a CSV download. Revenue is for the vendor's admins and billing members
 import csv
 
 from django import forms
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from billing import payout_queries
+from billing.periods import parse_month, recent_months
+from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role
 from marketplace import sales
 from marketplace.portal.access import vendor_page
@@ -26,9 +29,7 @@ class PeriodForm(forms.Form):
 def _period(request) -> tuple[PeriodForm, list]:
     form = PeriodForm(request.GET or None)
     count = form.cleaned_data.get("months") if form.is_valid() else None
-    today = timezone.now().date()
-    months = sales.month_starts(sales.first_month(count or 12, today), today)
-    return form, months
+    return form, recent_months(count or 12, timezone.now())
 
 
 @require_safe
@@ -46,9 +47,21 @@ def sales_page(request):
         }
         for r in reversed(rows)
     ]
+    payouts = payout_queries.vendor_payouts(months[0], months[-1], vendor_id=request.tenant.pk)
     context = {
         "form": form,
         "table": table,
+        "payouts": [
+            {
+                "period": row.period,
+                **{
+                    name: format_amount(getattr(row.payout, name), row.payout.currency)
+                    for name in ("gross", "refunds", "platform_fee", "net")
+                },
+                "fee_percent": row.payout.fee_percent,
+            }
+            for row in reversed(payouts)
+        ],
         "chart": sales.chart_series(rows, months),
         "months": form.cleaned_data.get("months") if form.is_valid() else 12,
     }
@@ -75,4 +88,24 @@ def sales_csv(request):
         base = [f"{r.month:%Y-%m}", r.agent.name, r.agent_hours, len(r.customers)]
         for currency, amount in sorted(r.revenue.items()) or [("", 0)]:
             writer.writerow([*base, currency, amount])
+    return response
+
+
+@require_safe
+@vendor_page(roles=SALES_ROLES)
+def payout_statement_csv(request, period):
+    """The vendor's payout statement for one month, line by line (as the API's ``.csv``)."""
+    try:
+        month = parse_month(period)
+    except DomainError as exc:
+        raise Http404(exc.detail) from None
+    if payout_queries.statement(request.tenant.pk, month).is_empty:
+        raise Http404(f"No payout statement for {period}.")
+    response = StreamingHttpResponse(
+        payout_queries.statement_csv(request.tenant.pk, month),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="payout-{request.tenant.slug}-{period}.csv"'
+    )
     return response
