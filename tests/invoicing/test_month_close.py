@@ -156,5 +156,10 @@ def test_the_beat_schedule_names_registered_billing_tasks(settings):
         for entry in settings.CELERY_BEAT_SCHEDULE.values()
         if entry["task"].startswith("billing.")
     }
-    assert billing == {"billing.tasks.close_previous_month", "billing.tasks.finalize_due_invoices"}
+    assert billing == {
+        "billing.tasks.close_previous_month",
+        "billing.tasks.finalize_due_invoices",
+        "billing.tasks.retry_due_invoice_payments",
+        "billing.tasks.maintain_usage_partitions",
+    }
     assert billing <= set(app.tasks)
