@@ -1,4 +1,4 @@
-.PHONY: run test setup lint format bench bench-invoices bench-web bench-ingest bench-billing bench-smoke sbom screenshots proto
+.PHONY: run test setup lint format bench bench-invoices bench-web bench-ingest bench-billing bench-smoke soak sbom screenshots proto
 
 # make run PORT=8001 serves on another port; make test ARGS='-m "not slow"' passes ARGS to pytest.
 PORT ?=
@@ -52,10 +52,20 @@ BENCH_WEB_OUT ?= var/bench/web.json
 bench-web:  ## catalogue, uploads and worker memory on the full stack under wrk, beside the goals; SMOKE=1 for a tiny run
 	.venv/bin/python -m benchmarks.web --out $(BENCH_WEB_OUT) $(if $(SMOKE),--smoke)
 
-bench-smoke:  ## bench-web, bench-ingest and bench-billing at a tiny size (seconds), as CI runs it
+bench-smoke:  ## bench-web, bench-ingest, bench-billing and the soak at a tiny size (seconds), as CI runs them
 	$(MAKE) bench-web SMOKE=1 BENCH_WEB_OUT=var/bench/web-smoke.json
 	$(MAKE) bench-ingest SMOKE=1 BENCH_INGEST_OUT=var/bench/ingest-smoke.json
 	$(MAKE) bench-billing SMOKE=1 BENCH_BILLING_OUT=var/bench/billing-smoke.json
+	$(MAKE) soak SMOKE=1 SOAK_OUT=var/bench/soak-smoke.json
+
+# The soak starts gunicorn and a Celery worker itself, like bench-web, on SOAK_DATABASE_URL
+# (default .../edgeplug_soak_bench, dropped and recreated) and SOAK_REDIS_URL (default .../14).
+# RATE=N sends N req/s; without it, 80 % of the maximum it measures first. Not run in CI.
+DURATION ?= 10m
+SOAK_OUT ?= var/bench/soak.json
+soak:  ## mixed browse/upload/ingest/certification traffic for DURATION: errors, p99 per 30 s, RSS growth
+	.venv/bin/python -m benchmarks.soak --duration $(DURATION) --out $(SOAK_OUT) \
+		$(if $(RATE),--rate $(RATE)) $(if $(SMOKE),--smoke)
 
 SBOM_OUT ?= var/sbom/edgeplug.cdx.json
 sbom:  ## the project's own CycloneDX 1.6 SBOM of everything in .venv, to $(SBOM_OUT)

@@ -63,3 +63,18 @@ class Unprocessable(DomainError, code="unprocessable", status=422):
 
 class Unavailable(DomainError, code="unavailable", status=503):
     """A service the operation needs is down; retrying later may work."""
+
+
+class DatabaseUnavailable(Unavailable, code="database_unavailable"):
+    """The database connection broke during the request (a failover, a restart, a killed
+    backend). Whatever the request wrote was rolled back unless its commit had already
+    reached the server; either way, sending the same request again is safe for the
+    operations clients retry (usage batches are keyed by device and sequence)."""
+
+    retry_after = 1
+
+    def __init__(self, detail: str = ""):
+        super().__init__(
+            detail
+            or "The database connection was lost while answering; send the same request again."
+        )

@@ -259,8 +259,21 @@ _REDIS_RETRY_POLICY = {
 CELERY_TASK_PUBLISH_RETRY_POLICY = _REDIS_RETRY_POLICY
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _REDIS_RETRY_POLICY}
+# A task a worker took but never acknowledged (acks are late: the worker was SIGKILLed, its
+# machine lost) goes back to the Redis queue this many seconds after it was delivered, and
+# another worker runs it. It must exceed the longest a live worker holds a task: a stage's
+# hard time limit (certification/tasks.py, 660 s) and the longest retry countdown (80 s),
+# or a task still running would be delivered a second time (harmless, stages record once,
+# but wasted). Workers look for such tasks every few seconds and when they start.
+CELERY_VISIBILITY_TIMEOUT_S = env.int("CELERY_VISIBILITY_TIMEOUT_S", default=900)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 10}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S,
+        "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT_S // 4)),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

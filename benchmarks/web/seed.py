@@ -67,8 +67,10 @@ def catalogue(agents: int, versions: int) -> dict:
             AgentVersionFactory(agent=agent, version="2.0.0-rc.1")  # unreviewed: hidden
         # A plan through the real action (which rebuilds the agent's catalogue listing, as
         # every action that changes what customers see does): price-model facets have counts.
-        create_plan(agent, key="bench", name="bench", **PLANS[n % len(PLANS)])
+        plan = create_plan(agent, key="bench", name="bench", **PLANS[n % len(PLANS)])
         refresh_listing(agent)
+        if n == 0:  # a free agent a customer can buy and deploy to a device (the soak)
+            free = {"agent_id": agent.pk, "plan_id": plan.pk, "version": newest.version}
     detail_agent = detail_agent or agent
 
     customer = MembershipFactory(
@@ -92,6 +94,7 @@ def catalogue(agents: int, versions: int) -> dict:
         "vendor_slug": uploader.tenant.slug,
         "private_key": signing.encode_b64(keys.private_key),
         "key_id": key.key_id,
+        "free_agent": free,
     }
 
 

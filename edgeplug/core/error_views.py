@@ -5,9 +5,14 @@ paths, bodies Django refuses before a view parses them (RequestDataTooBig), and 
 Pages outside the API keep Django's HTML.
 """
 
+import sys
+
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
+
+from edgeplug.errors import DatabaseUnavailable
 
 API_PREFIX = "/api/"
 
@@ -43,4 +48,11 @@ def page_not_found(request, exception=None):
 def server_error(request):
     if not _is_api(request):
         return defaults.server_error(request)
+    # Django calls this while handling the exception: a database lost outside a DRF view
+    # (a middleware, a plain view) is still the 503 the API answers inside one.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        error = DatabaseUnavailable()
+        response = JsonResponse({**error.as_dict(), "retry_after": error.retry_after}, status=503)
+        response["Retry-After"] = str(error.retry_after)
+        return response
     return _json("server_error", "Internal server error.", 500)

@@ -1,15 +1,18 @@
 """One exception handler for the whole API: every error becomes {"code": ..., "detail": ...}."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from edgeplug.errors import DomainError
+from edgeplug.errors import DatabaseUnavailable, DomainError
 
+logger = logging.getLogger(__name__)
 _GENERIC_CODES = {"invalid", "error"}
 
 
@@ -30,6 +33,12 @@ def _first_leaf(detail: Any) -> tuple[str, str]:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        # A lost connection is the platform's failure, not the request's: a 503 the client
+        # may retry, not a 500 that reads as a bug. Django drops the broken connection at the
+        # end of the request, and the next one opens a fresh one.
+        logger.warning("database unavailable during %s: %s", _where(context), exc)
+        exc = DatabaseUnavailable()
     if isinstance(exc, DomainError):
         response = Response(exc.as_dict(), status=exc.status)
         retry_after = getattr(exc, "retry_after", None)
@@ -66,6 +75,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
         response.data["retry_after"] = int(getattr(exc, "wait", 0) or 0)
     return response
+
+
+def _where(context: dict) -> str:
+    request = context.get("request")
+    return f"{request.method} {request.path}" if request is not None else "a request"
 
 
 def _audit_permission_denied(context: dict) -> None:

@@ -22,7 +22,7 @@ class ErrorSerializer(serializers.Serializer):
         required=False, help_text="Validation errors per field, when the request was invalid."
     )
     retry_after = serializers.IntegerField(
-        required=False, help_text="Seconds to wait before retrying (429)."
+        required=False, help_text="Seconds to wait before retrying (429, 503)."
     )
 
     class Meta:
@@ -45,13 +45,14 @@ _DESCRIPTIONS = {
 
 class ErrorDocumentingAutoSchema(AutoSchema):
     def _error_statuses(self) -> list[str]:
-        statuses = ["400", "404", "429"]
+        # 503: any operation may lose its database connection (database_unavailable).
+        statuses = ["400", "404", "429", "503"]
         if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             statuses += ["401", "403"]
         elif self.view.authentication_classes == [] and self.method in WRITE_METHODS:
             statuses += ["401", "403"]  # sign-in doors refuse credentials and locked accounts
         if self.method in WRITE_METHODS:
-            statuses += ["409", "413", "415", "422", "503"]
+            statuses += ["409", "413", "415", "422"]
         return statuses
 
     def _map_serializer(self, serializer, direction, bypass_extensions=False):

@@ -1,6 +1,9 @@
 """The project's URLs plus one API view that crashes, to see what a 500 looks like."""
 
+from django.db import OperationalError
 from django.urls import path
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
 
 from edgeplug import urls
 
@@ -9,7 +12,24 @@ def crash(request):
     raise RuntimeError("a bug")
 
 
-urlpatterns = [path("api/v1/crash", crash), path("crash", crash), *urls.urlpatterns]
+def database_lost(request):
+    raise OperationalError("terminating connection due to administrator command")
+
+
+class DatabaseLostInApi(APIView):
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        raise OperationalError("server closed the connection unexpectedly")
+
+
+urlpatterns = [
+    path("api/v1/crash", crash),
+    path("crash", crash),
+    path("api/v1/database-lost", database_lost),
+    path("api/v1/database-lost-in-drf", DatabaseLostInApi.as_view()),
+    *urls.urlpatterns,
+]
 handler400 = urls.handler400
 handler403 = urls.handler403
 handler404 = urls.handler404

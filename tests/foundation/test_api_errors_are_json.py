@@ -70,3 +70,12 @@ def test_a_crash_under_the_api_is_500_json():
     assert _error(client.get("/api/v1/crash")) == (500, "server_error")
     page = client.get("/crash")
     assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.urls("tests.foundation.crash_urls")
+@pytest.mark.parametrize("path", ["/api/v1/database-lost", "/api/v1/database-lost-in-drf"])
+def test_a_lost_database_connection_is_a_503_the_client_may_retry(path):
+    response = Client(raise_request_exception=False).get(path)
+    assert _error(response) == (503, "database_unavailable")
+    assert response["Retry-After"] == "1" and response.json()["retry_after"] == 1
+    assert "send the same request again" in response.json()["detail"]

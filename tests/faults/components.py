@@ -1,0 +1,137 @@
+"""Real components a fault test can break: a private Redis it stops and starts, and Celery
+workers it SIGKILLs (the whole process group, as the kernel's OOM killer or a lost machine
+would), without touching the shared Redis or the suite's session worker."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from edgeplug.core.processes import celery_command
+from tests.gunicorn_server import database_url_for_test_db, free_port
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, that the test can stop and start on the same port."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        log = (self.workdir / "redis.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                *("--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.workdir)),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                assert self.process.poll() is None, (self.workdir / "redis.log").read_text()
+                assert time.monotonic() < deadline, "redis-server did not listen in 20 s"
+                time.sleep(0.05)  # waiting for a process to listen, not for the clock
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+    def command(self, *words: str) -> str:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
+            conn.sendall((" ".join(words) + "\r\n").encode())
+            return conn.recv(4096).decode()
+
+    def queue_length(self, queue: str) -> int:
+        reply = self.command("LLEN", queue)
+        assert reply.startswith(":"), reply
+        return int(reply[1:].strip())
+
+
+class KillableWorker:
+    """``celery worker`` processes on the test database and a private broker, each the
+    leader of its own process group so that SIGKILL takes the main process, its pool
+    children and their sandboxes at once: no process is left to requeue anything."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]):
+        self.workdir = workdir
+        self.env = env
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self) -> subprocess.Popen:
+        log = (self.workdir / f"worker-{len(self.processes)}.log").open("wb")
+        proc = subprocess.Popen(
+            celery_command("worker", "--concurrency", "2", "--without-gossip", "--without-mingle"),
+            cwd=settings.BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen) -> None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text()[-6000:]}"
+            for path in sorted(self.workdir.glob("worker-*.log"))
+        )
+
+    def group_of(self, pid: int) -> subprocess.Popen:
+        """The worker whose process group holds ``pid`` (a pool child running a task)."""
+        group = os.getpgid(pid)
+        return next(proc for proc in self.processes if proc.pid == group)
+
+    def stop_all(self) -> None:
+        # The broker they consume is thrown away with the test: no warm shutdown to wait for.
+        for proc in self.processes:
+            if proc.poll() is None:
+                self.kill(proc)
+
+
+def worker_env(broker_url: str, media_root: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url_for_test_db(),
+        "MEDIA_ROOT": str(media_root),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": broker_url,
+        **extra,
+    }
+
+
+def web_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """gunicorn's environment: the test database, and the keys this process signed the
+    test clients' tokens with."""
+    return {
+        "EDGEPLUG_VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": database_url_for_test_db(),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
+        "THROTTLE_USER": "100000/min",
+        "THROTTLE_TENANT": "100000/min",
+        **extra,
+    }

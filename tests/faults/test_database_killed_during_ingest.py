@@ -1,0 +1,130 @@
+"""PostgreSQL connections are terminated (``pg_terminate_backend``) while devices send usage
+batches to the real web server: the server answers ``503 database_unavailable`` with a
+Retry-After (never a 500), the device resends the same batch, and in the end every event is
+stored exactly once and the hourly rollup equals a recomputation from the raw events.
+
+Only the web server's own connections are killed (it names itself with an
+``application_name``), never the test's or the session worker's.
+"""
+
+import random
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import psycopg
+import pytest
+import requests
+from django.db import connection
+from django.db.models import Count
+
+from billing.models import UsageEvent
+from tests.faults.components import web_env
+from tests.gunicorn_server import database_url_for_test_db, gunicorn
+from tests.metering.conftest import recomputed_rollup, stored_rollup
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+APP_NAME = "edgeplug-web-under-fault"
+EVENTS = 1200
+BATCH = 100
+DEVICES_SENDING = 3
+
+
+class BackendKiller(threading.Thread):
+    """Terminates every connection the web server holds, every 50 to 400 ms (a random pause,
+    seeded, so some requests finish between kills and others are cut mid-transaction)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stopping = threading.Event()
+        self.killed = 0
+        self.rng = random.Random(16)
+        self.conninfo = database_url_for_test_db().replace("postgres://", "postgresql://", 1)
+        self.database = connection.settings_dict["NAME"]
+
+    def run(self) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            while not self.stopping.is_set():
+                rows = conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND application_name = %s AND pid <> pg_backend_pid()",
+                    (self.database, APP_NAME),
+                ).fetchall()
+                self.killed += sum(1 for (done,) in rows if done)
+                self.stopping.wait(self.rng.uniform(0.05, 0.4))
+
+
+def _send_until_stored(url: str, token: str, batch: list[dict], seen: Counter) -> dict:
+    """A device's retry loop: the same events again on 5xx or a broken connection."""
+    for _attempt in range(100):
+        try:
+            response = requests.post(
+                f"{url}/api/v1/usage/events",
+                json={"events": batch},
+                headers={"Authorization": f"Device {token}"},
+                timeout=30,
+            )
+        except requests.ConnectionError:
+            seen["connection_error"] += 1
+            continue
+        if response.status_code == 200:
+            seen[200] += 1
+            return response.json()["totals"]
+        seen[response.status_code] += 1
+        if response.status_code == 503:
+            body = response.json()
+            seen[body["code"]] += 1
+            assert body["detail"] and int(response.headers["Retry-After"]) >= 1
+            time.sleep(0.05)  # a device backs off briefly (Retry-After would be 1 s)
+            continue
+        raise AssertionError(f"{response.status_code}: {response.text[:500]}")
+    raise AssertionError("a batch was never stored after 100 attempts")
+
+
+def test_killed_connections_during_ingest_lose_and_duplicate_nothing(tmp_path, metered):
+    token = metered.device_api._credentials["HTTP_AUTHORIZATION"].removeprefix("Device ")
+    rng = random.Random(16)
+    events = [
+        metered.session(
+            seq,
+            metered.base + timedelta(minutes=rng.randrange(0, 20 * 60)),
+            rng.randrange(1, 90),
+            inferences=seq,
+        )
+        for seq in range(1, EVENTS + 1)
+    ]
+    batches = [events[i : i + BATCH] for i in range(0, EVENTS, BATCH)]
+    seen: Counter = Counter()
+    accepted = Counter()
+    env = web_env(
+        tmp_path, DATABASE_URL=f"{database_url_for_test_db()}?application_name={APP_NAME}"
+    )
+    with gunicorn(tmp_path, workers=2, env=env) as server:
+        killer = BackendKiller()
+        killer.start()
+        try:
+            with ThreadPoolExecutor(DEVICES_SENDING) as devices:
+                sent = devices.map(
+                    lambda batch: _send_until_stored(server.url, token, batch, seen), batches
+                )
+                for totals in sent:  # re-raises a device's failure here
+                    accepted.update(totals)
+        finally:
+            killer.stopping.set()
+            killer.join(timeout=10)
+
+    assert killer.killed > 0 and seen["database_unavailable"] > 0, (
+        f"no request was hit by a kill ({killer.killed} backends killed): nothing was tested"
+    )
+    assert seen[500] == 0, seen
+    assert seen[200] == len(batches)
+    per_seq = UsageEvent.objects.values("device_id", "seq").annotate(n=Count("id"))
+    assert {row["n"] for row in per_seq} == {1}
+    assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == list(range(1, EVENTS + 1))
+    # A batch stored just before its connection died is answered "duplicate" on the resend.
+    assert accepted["accepted"] + accepted["duplicate"] == EVENTS
+    assert accepted["rejected"] == 0
+    assert stored_rollup() == recomputed_rollup()

@@ -1,0 +1,59 @@
+"""make soak --smoke: ten seconds of mixed traffic on the full stack (gunicorn, a Celery
+worker, PostgreSQL, a private Redis) reports every figure; no timing is asserted."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from tests.faults.components import REDIS_SERVER, PrivateRedis
+
+pytestmark = pytest.mark.slow
+
+
+def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path):
+    db = settings.DATABASES["default"]
+    if "postgresql" not in db["ENGINE"]:
+        pytest.skip("the soak runs the full stack: it needs DATABASE_URL on PostgreSQL")
+    if REDIS_SERVER is None:
+        pytest.skip("needs redis-server: the soak's worker gets a broker of its own")
+    database_url = (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}_soak_bench_smoke"
+    )
+    # A broker of its own: the suite's session worker must not take the soak's runs.
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    out = tmp_path / "soak.json"
+    try:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "benchmarks.soak", "--smoke", "--out", str(out)),
+                *("--database-url", database_url, "--redis-url", redis.url),
+            ],
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        redis.stop()
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    result = json.loads(out.read_text())
+    assert result["commit"] and result["machine"]["cores"] >= 1
+    assert {"django", "postgresql", "redis", "gunicorn"} <= set(result["versions"])
+    assert result["parameters"]["smoke"] and result["parameters"]["rate_per_s"] > 0
+    assert set(result["by_kind"]) == {"browse", "ingest", "upload", "certify"}
+    assert result["errors"] == 0, result["error_kinds"]
+    assert result["certification"]["outcomes"] == {"passed": result["certification"]["submitted"]}
+    assert result["windows"] and all(w["p99_ms"] > 0 for w in result["windows"])
+    processes = {row["process"].split(" child")[0] for row in result["rss"]}
+    assert processes == {"gunicorn", "celery"}
+    assert any(
+        " child " in row["process"] for row in result["rss"] if row["process"].startswith("celery")
+    )
+    for row in ("| browse |", "p99 over time", "RSS growth", "Certification runs"):
+        assert row in done.stdout
