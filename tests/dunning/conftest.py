@@ -97,3 +97,31 @@ def signed_in(customer):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, customer.user)['access']}")
     return api
+
+
+class _Notices:
+    """The payment notices in Django's test outbox: every message but the invoice's own
+    email (the one with its PDF attached, sent on finalize), which tests/invoicing covers."""
+
+    def __init__(self, outbox):
+        self._outbox = outbox
+
+    def _messages(self) -> list:
+        return [m for m in self._outbox if not m.attachments]
+
+    def __iter__(self):
+        return iter(self._messages())
+
+    def __len__(self) -> int:
+        return len(self._messages())
+
+    def __getitem__(self, index):
+        return self._messages()[index]
+
+    def __eq__(self, other) -> bool:
+        return self._messages() == list(other)
+
+
+@pytest.fixture
+def notices(mailoutbox):
+    return _Notices(mailoutbox)

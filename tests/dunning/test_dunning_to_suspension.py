@@ -20,15 +20,15 @@ def retry_due(committed):
 
 
 def test_declines_are_retried_after_1_3_and_7_days_then_the_tenant_is_suspended(
-    payer, finalize, committed, clock, mailoutbox
+    payer, finalize, committed, clock, notices
 ):
     customer = payer(card=DECLINED)
     invoice = finalize(customer.draft)
     assert invoice.status == InvoiceStatus.PAYMENT_FAILED
     assert invoice.payment_failure_code == "card_declined"
     assert invoice.next_payment_attempt_at == days(1)
-    assert [m.subject for m in mailoutbox] == [f"Payment failed for invoice {invoice.number}"]
-    assert "2026-02-05" in mailoutbox[0].body
+    assert [m.subject for m in notices] == [f"Payment failed for invoice {invoice.number}"]
+    assert "2026-02-05" in notices[0].body
 
     clock.move_to(days(1) - collection.timedelta(minutes=1))
     assert retry_due(committed) == {"attempted": {}, "errors": {}}  # not due yet
@@ -54,11 +54,11 @@ def test_declines_are_retried_after_1_3_and_7_days_then_the_tenant_is_suspended(
     intents = intents_of(customer.tenant)
     assert [i.metadata["attempt"] for i in intents] == ["1", "2", "3", "4"]
     assert {i.status for i in intents} == {"requires_payment_method"}
-    assert [m.subject for m in mailoutbox] == [
+    assert [m.subject for m in notices] == [
         *[f"Payment failed for invoice {invoice.number}"] * 3,
         f"Invoice {invoice.number} is overdue: entitlements suspended",
     ]
-    assert all(m.to == ["ap@acme.example"] for m in mailoutbox)
+    assert all(m.to == ["ap@acme.example"] for m in notices)
     failed = AuditEvent.objects.filter(action="invoice_payment_failed").order_by("id")
     assert [e.details["attempt"] for e in failed] == [1, 2, 3, 4]
     assert AuditEvent.objects.filter(action="invoice_uncollectible").count() == 1

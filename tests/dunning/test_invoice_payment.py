@@ -12,9 +12,7 @@ from tests.dunning.conftest import TOTAL, intents_of
 pytestmark = pytest.mark.django_db
 
 
-def test_finalize_charges_the_default_card_and_the_invoice_is_paid(
-    payer, finalize, clock, mailoutbox
-):
+def test_finalize_charges_the_default_card_and_the_invoice_is_paid(payer, finalize, clock, notices):
     customer = payer()
     invoice = finalize(customer.draft)
     assert invoice.status == InvoiceStatus.PAID
@@ -26,11 +24,11 @@ def test_finalize_charges_the_default_card_and_the_invoice_is_paid(
     assert intent.metadata["attempt"] == "1"
     paid = AuditEvent.objects.get(action="invoice_paid")
     assert paid.details["source"] == "card" and paid.details["amount"] == TOTAL
-    assert mailoutbox == []  # no dunning notice for a paid invoice
+    assert notices == []  # no dunning notice for a paid invoice
 
 
 def test_without_a_card_the_invoice_stays_open_and_the_tenant_is_told(
-    payer, finalize, clock, mailoutbox
+    payer, finalize, clock, notices
 ):
     customer = payer(card=None)
     invoice = finalize(customer.draft)
@@ -38,14 +36,14 @@ def test_without_a_card_the_invoice_stays_open_and_the_tenant_is_told(
     assert invoice.payment_failure_code == "payment_method_required"
     assert "/api/v1/billing/payment-methods" in invoice.payment_failure_detail
     assert invoice.payment_attempts == 0 and invoice.next_payment_attempt_at is None
-    (mail,) = mailoutbox
+    (mail,) = notices
     assert mail.to == ["ap@acme.example"]
     assert mail.subject == f"Invoice {invoice.number}: no card on file"
     assert "14.28 EUR" in mail.body
     assert AuditEvent.objects.filter(action="invoice_payment_not_attempted").count() == 1
     # Running the task again neither charges nor writes again.
     assert tasks.collect_invoice_payment(invoice.pk) == "payment_method_required"
-    assert len(mailoutbox) == 1
+    assert len(notices) == 1
 
 
 def test_the_same_attempt_never_creates_two_payment_intents(payer, finalize, clock):

@@ -36,7 +36,7 @@ def deliver(api, committed, payload):
 
 
 def test_replayed_and_reordered_events_pay_the_invoice_once(
-    payer, finalize, committed, api, mailoutbox
+    payer, finalize, committed, api, notices
 ):
     customer = payer(card=NEEDS_3DS)
     invoice = finalize(customer.draft)
@@ -58,13 +58,13 @@ def test_replayed_and_reordered_events_pay_the_invoice_once(
     assert AuditEvent.objects.filter(action="invoice_paid").count() == 1
     assert AuditEvent.objects.filter(action="invoice_payment_failed").count() == 1
     assert WebhookEvent.objects.filter(event_id__startswith="evt_inv_").count() == 3
-    assert len(mailoutbox) == 1  # the first failure's notice, no more
+    assert len(notices) == 1  # the first failure's notice, no more
     assert len(intents_of(customer.tenant)) == 1  # webhooks never charge
     assert committed(tasks.retry_due_invoice_payments) == {"attempted": {}, "errors": {}}
 
 
 def test_a_late_failure_of_an_earlier_attempt_changes_nothing(
-    payer, finalize, committed, clock, api, mailoutbox
+    payer, finalize, committed, clock, api, notices
 ):
     customer = payer(card=NEEDS_3DS)
     invoice = finalize(customer.draft)
@@ -73,12 +73,12 @@ def test_a_late_failure_of_an_earlier_attempt_changes_nothing(
     committed(tasks.retry_due_invoice_payments)
     invoice.refresh_from_db()
     assert invoice.payment_attempts == 2 and invoice.payment_intent_id != first
-    before = (invoice.status, invoice.next_payment_attempt_at, len(mailoutbox))
+    before = (invoice.status, invoice.next_payment_attempt_at, len(notices))
 
     deliver(api, committed, intent_event("evt_old", "payment_intent.payment_failed", first))
     deliver(api, committed, intent_event("evt_old2", "payment_intent.canceled", first))
     invoice.refresh_from_db()
-    assert (invoice.status, invoice.next_payment_attempt_at, len(mailoutbox)) == before
+    assert (invoice.status, invoice.next_payment_attempt_at, len(notices)) == before
     assert invoice.payment_attempts == 2
     assert AuditEvent.objects.filter(action="invoice_payment_failed").count() == 2
 
