@@ -434,6 +434,7 @@ SPECTACULAR_SETTINGS = {
         "InvoiceStatusEnum": "billing.models.InvoiceStatus",
         "InvoiceKindEnum": "billing.models.InvoiceKind",
         "InvoiceLineKindEnum": "billing.models.LineKind",
+        "PlanKindEnum": "marketplace.models.PlanKind",
     },
 }
 

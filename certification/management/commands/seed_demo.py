@@ -92,10 +92,24 @@ class Command(BaseCommand):
         "agent with price plans; print logins."
     )
 
-    def handle(self, *args, **options):
-        credentials = self._users()
-        self._agent()
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--part",
+            choices=("all", "users", "agent"),
+            default="all",
+            help="users: the sign-ins only (seconds); agent: the certified, priced agent only "
+            "(runs the certification pipeline, so it takes a while); all: both (default)",
+        )
 
+    def handle(self, *args, part="all", **options):
+        if part in ("all", "users"):
+            self._write_users()
+        if part in ("all", "agent"):
+            self._agent()
+            self.stdout.write(self.style.SUCCESS("Demo agent certified, approved and priced."))
+
+    def _write_users(self) -> None:
+        credentials = self._users()
         path = settings.VAR_DIR / "demo-credentials.json"
         path.write_text(json.dumps(credentials, indent=2))
         path.chmod(0o600)

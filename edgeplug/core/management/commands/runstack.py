@@ -51,7 +51,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if not no_seed:
-            call_command("seed_demo")
+            call_command("seed_demo", part="users")
         python = sys.executable
         commands = {
             "web": [
@@ -91,6 +91,15 @@ class Command(BaseCommand):
         if test_payments is not None:
             procs["payments"] = test_payments
             self._register_webhook(env, host, port)
+        # The demo agent goes through the real certification pipeline: a one-shot process, so
+        # the service answers meanwhile (the log says when the agent is ready).
+        seeding = None
+        if not no_seed:
+            seeding = subprocess.Popen(
+                [python, "manage.py", "seed_demo", "--part", "agent"],
+                cwd=settings.BASE_DIR,
+                env=env,
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"EdgePlug is running on http://{host}:{port}/ "
@@ -116,17 +125,25 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         exit_code = 0
         while not stopping:
+            if seeding is not None and seeding.poll() is not None:
+                if seeding.returncode:
+                    self.stderr.write(
+                        f"seed_demo --part agent failed ({seeding.returncode}): the demo agent is "
+                        "missing; the service runs on (see the error above)."
+                    )
+                seeding = None
             for name, proc in procs.items():
                 if proc.poll() is not None:
                     self.stderr.write(f"{name} exited with {proc.returncode}; stopping the rest.")
                     exit_code = proc.returncode or 1
                     stopping = True
             time.sleep(0.5)
-        for proc in procs.values():
+        children = [*procs.values(), *([seeding] if seeding else [])]
+        for proc in children:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for proc in procs.values():
+        for proc in children:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
