@@ -1,8 +1,8 @@
 """Finance works invoices in Chromium, the way a person does: the invoice list filtered by
 period, a draft adjusted then finalized, a credit note for one chosen line, a void with a
-reason, an offline payment recorded through the changelist action's intermediate form, and
-the invoice's PDF from its change page. Each step checks what the page shows; the end checks
-the database (and the audit trail)."""
+reason, an offline payment recorded through the changelist action's intermediate form (and a
+payment retry refused once it is paid), and the invoice's PDF from its change page. Each
+step checks what the page shows; the end checks the database (and the audit trail)."""
 
 import re
 from datetime import timedelta
@@ -139,6 +139,13 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     assert page.url.startswith(journey.base_url + URL)
     paid_row = page.locator("#result_list tbody tr", has_text=to_pay.number)
     assert "paid" in paid_row.inner_text().lower()
+
+    # Retrying the payment of the invoice just paid is refused, and the page says why.
+    page.locator(f'#result_list input[name="_selected_action"][value="{to_pay.pk}"]').check()
+    page.locator('select[name="action"]').select_option("retry_payment")
+    journey.click(page.get_by_role("button", name="Go"))
+    refusal = page.locator(".messagelist .error").inner_text()
+    assert to_pay.number in refusal and "only finalized, unpaid invoices" in refusal
 
     # The database agrees with what the pages showed, and each act is audited.
     draft.refresh_from_db()
