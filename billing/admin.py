@@ -5,20 +5,23 @@ lines) and adjustment lines on drafts. Every action goes through ``billing.invoi
 billing/finance_admin.py) through templates/admin/billing/invoice/change_list.html."""
 
 from decimal import Decimal, InvalidOperation
+from io import BytesIO
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from billing import invoicing
+from billing import invoice_documents, invoicing
 from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
 from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus
 from edgeplug.core.admin import ReadOnlyAdminMixin
 from edgeplug.errors import DomainError
-from edgeplug.tenancy.models import Tenant
+from edgeplug.tenancy.models import StaffGroup, Tenant
+from edgeplug.tenancy.permissions import in_staff_group
 from marketplace.pricing import currency_exponent, format_amount
 
 
@@ -192,6 +195,11 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             view("void", self.void_view),
             view("credit", self.credit_view),
             view("adjust", self.adjust_view),
+            path(
+                "<int:invoice_id>/pdf/",
+                self.admin_site.admin_view(self.pdf_view),
+                name="billing_invoice_pdf",
+            ),
             *super().get_urls(),
         ]
 
@@ -210,8 +218,25 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             and invoice.status != InvoiceStatus.VOID
             and user.has_perm("billing.credit_invoice"),
             invoice_lines=invoice.lines.order_by("position", "id") if invoice else [],
+            can_download_pdf=bool(invoice and invoice.finalized_at)
+            and in_staff_group(user, StaffGroup.FINANCE),
         )
         return super().render_change_form(request, context, *args, **kwargs)
+
+    def pdf_view(self, request, invoice_id):
+        """The finalized invoice's PDF (PDF/A-3 with its e-invoice XML), as the tenant gets it."""
+        if not in_staff_group(request.user, StaffGroup.FINANCE):
+            raise PermissionDenied("Invoice PDFs are for the finance group.")
+        invoice = get_object_or_404(Invoice, pk=invoice_id)
+        if not invoice.finalized_at:
+            raise Http404("A draft has no PDF: it exists once the invoice is finalized.")
+        pdf = invoice_documents.invoice_pdf(invoice)
+        return FileResponse(
+            BytesIO(pdf),
+            as_attachment=True,
+            filename=f"{invoice.number}.pdf",
+            content_type="application/pdf",
+        )
 
     def _act(self, request, invoice_id, permission: str, act) -> object:
         if not request.user.has_perm(f"billing.{permission}"):

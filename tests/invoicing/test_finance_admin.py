@@ -97,3 +97,23 @@ def test_reviewers_cannot_see_or_act_on_invoices(admin_session, draft):
     assert client.post(f"{URL}{draft.pk}/finalize/").status_code == 403
     draft.refresh_from_db()
     assert draft.status == InvoiceStatus.DRAFT
+
+
+def test_invoice_pdf_from_the_change_page_is_finance_only_and_for_finalized_invoices(
+    finance, admin_session, draft
+):
+    client, _ = finance
+    assert b'id="invoice-pdf"' not in client.get(f"{URL}{draft.pk}/change/").content
+    assert client.get(f"{URL}{draft.pk}/pdf/").status_code == 404  # a draft has no PDF
+
+    invoice = invoicing.finalize_invoice(draft)
+    page = client.get(f"{URL}{invoice.pk}/change/")
+    assert f'href="{URL}{invoice.pk}/pdf/"'.encode() in page.content
+    pdf = client.get(f"{URL}{invoice.pk}/pdf/")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf["Content-Disposition"] == f'attachment; filename="{invoice.number}.pdf"'
+    assert b"".join(pdf.streaming_content).startswith(b"%PDF-")
+
+    reviewer, _ = admin_session("reviewers")
+    assert reviewer.get(f"{URL}{invoice.pk}/pdf/").status_code == 403
+    assert reviewer.get(f"{URL}{invoice.pk + 1000}/pdf/").status_code == 403

@@ -1,0 +1,171 @@
+"""Finance works invoices in Chromium, the way a person does: the invoice list filtered by
+period, a draft adjusted then finalized, a credit note for one chosen line, a void with a
+reason, an offline payment recorded through the changelist action's intermediate form (and a
+payment retry refused once it is paid), and the invoice's PDF from its change page. Each
+step checks what the page shows; the end checks the database (and the audit trail)."""
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from billing import invoicing
+from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
+from edgeplug.audit.models import AuditEvent
+from tests.invoices.pdf_reading import pdf_text
+from tests.invoicing.conftest import FEB, JAN, make_customer, vendor_tenant  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+URL = "/admin/billing/invoice/"
+NUMBER = re.compile(r"EP-\d{4}-\d{6}")
+
+
+@pytest.fixture
+def invoices(make_customer):  # noqa: F811
+    """January: a draft for ``acme`` (to adjust, finalize, credit), two finalized unpaid
+    invoices (one to void, one paid by bank transfer). February: three drafts (acme's among
+    them) that the period filter must hide."""
+    acme = make_customer()
+    acme.account()
+    hours = acme.metered()
+    acme.ran(hours, JAN + timedelta(days=2), 3)
+    acme.ran(hours, FEB + timedelta(days=2), 2)
+    to_void, to_pay = make_customer(), make_customer()
+    for other in (to_void, to_pay):
+        other.account(legal_name=f"Other {other.tenant.slug}")
+        other.ran(other.metered(), JAN + timedelta(days=4), 1)
+    invoicing.close_billing_period(JAN)
+    invoicing.close_billing_period(FEB)
+
+    def jan(customer):
+        return Invoice.objects.get(tenant=customer.tenant, period_start=JAN, kind="invoice")
+
+    return {
+        "draft": jan(acme),
+        "february": Invoice.objects.get(tenant=acme.tenant, period_start=FEB),
+        "to_void": invoicing.finalize_invoice(jan(to_void)),
+        "to_pay": invoicing.finalize_invoice(jan(to_pay)),
+    }
+
+
+def _message(page) -> str:
+    return page.locator(".messagelist").inner_text()
+
+
+def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invoices, tmp_path):
+    draft, february = invoices["draft"], invoices["february"]
+    to_void, to_pay = invoices["to_void"], invoices["to_pay"]
+    finance = staff_user("finance")
+    journey.sign_in(finance)
+    page = journey.page
+
+    # The invoice list, filtered by period: February's drafts go, January's three remain.
+    journey.goto(URL)
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 6  # three tenants, two months
+    journey.click(page.locator("#changelist-filter").get_by_role("link", name="2026-01"))
+    assert "period=2026-01" in page.url
+    assert rows.count() == 3
+    listed = page.locator("#result_list").inner_text()
+    assert f"draft {draft.pk}" in listed and f"draft {february.pk}" not in listed
+    assert to_void.number in listed and to_pay.number in listed
+
+    # Open the draft; add an adjustment line and see it among the lines.
+    journey.click(page.get_by_role("link", name=f"draft {draft.pk}", exact=True))
+    assert page.url.startswith(f"{journey.base_url}{URL}{draft.pk}/change/")
+    assert page.locator("#invoice-pdf").count() == 0  # a draft has no PDF yet
+    adjust = page.locator("#adjust-form")
+    adjust.get_by_label("Description:").fill("Onboarding workshop")
+    adjust.get_by_label(re.compile(r"^Amount \(EUR")).fill("-2.50")
+    journey.click(adjust.get_by_role("button", name="Add line"))
+    assert "Adjustment of" in _message(page) and "2.50" in _message(page)
+    lines = page.locator("#lines-group")
+    assert "Onboarding workshop" in lines.inner_text()
+    assert "-250" in lines.locator("tr", has_text="Onboarding workshop").inner_text()
+
+    # Finalize it: the message and the page show its number; the draft forms are gone.
+    journey.click(page.locator("#finalize-form").get_by_role("button", name="Finalize now"))
+    finalized = NUMBER.search(_message(page))
+    assert finalized, _message(page)
+    number = finalized.group(0)
+    assert page.locator(".field-number .readonly").inner_text() == number
+    assert page.locator(".field-status .readonly").inner_text().lower() == "open"
+    assert page.locator("#adjust-form").count() == 0
+    assert page.locator("#finalize-form").count() == 0
+
+    # Its PDF, from the change page: the same document the tenant gets.
+    with page.expect_download() as download:
+        page.locator("#invoice-pdf").click()
+    assert download.value.suggested_filename == f"{number}.pdf"
+    download.value.save_as(tmp_path / "invoice.pdf")
+    pdf = (tmp_path / "invoice.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    text = pdf_text(pdf)
+    assert number in text and "Onboarding workshop" in text
+    journey.check()
+
+    # A credit note for one chosen line (the flat fee), not the whole invoice.
+    fee = draft.lines.get(kind=LineKind.FLAT_FEE)
+    credit = page.locator("#credit-form")
+    credit.locator(f'input[name="line"][value="{fee.pk}"]').check()
+    credit.get_by_label("Reason:").fill("Fee waived for the pilot")
+    journey.click(credit.get_by_role("button", name="Issue credit note for the chosen lines"))
+    issued = re.search(r"Credit note (CN-\d{4}-\d{6}) issued \(([^)]*)\)", _message(page))
+    assert issued, _message(page)
+    assert "11.90" in issued.group(2)  # the 10.00 fee and its 19 % VAT
+
+    # Void another unpaid finalized invoice, with a reason.
+    journey.goto(f"{URL}{to_void.pk}/change/")
+    void = page.locator("#void-form")
+    void.get_by_label("Reason:").fill("Issued to the wrong legal entity")
+    journey.click(void.get_by_role("button", name="Void this unpaid invoice"))
+    assert _message(page).strip() == f"{to_void.number} voided."
+    assert page.locator(".field-status .readonly").inner_text().lower() == "void"
+    assert "wrong legal entity" in page.locator(".field-void_reason").inner_text()
+    assert page.locator("#void-form").count() == 0
+
+    # Record an offline payment from the list: choose the invoice and the action, then give
+    # the reference on the intermediate page.
+    journey.goto(f"{URL}?period=2026-01")
+    page.locator(f'#result_list input[name="_selected_action"][value="{to_pay.pk}"]').check()
+    page.locator('select[name="action"]').select_option("record_offline_payment")
+    journey.click(page.get_by_role("button", name="Go"))
+    assert page.get_by_role("heading", name="Record an offline payment").count() == 1
+    assert to_pay.number in page.locator("#content").inner_text()
+    page.get_by_label("Payment reference:").fill("NOTPROVIDED-E2E-4711")
+    journey.click(page.get_by_role("button", name="Record payment"))
+    assert f"{to_pay.number} recorded as paid." in _message(page)
+    assert page.url.startswith(journey.base_url + URL)
+    paid_row = page.locator("#result_list tbody tr", has_text=to_pay.number)
+    assert "paid" in paid_row.inner_text().lower()
+
+    # Retrying the payment of the invoice just paid is refused, and the page says why.
+    page.locator(f'#result_list input[name="_selected_action"][value="{to_pay.pk}"]').check()
+    page.locator('select[name="action"]').select_option("retry_payment")
+    journey.click(page.get_by_role("button", name="Go"))
+    refusal = page.locator(".messagelist .error").inner_text()
+    assert to_pay.number in refusal and "only finalized, unpaid invoices" in refusal
+
+    # The database agrees with what the pages showed, and each act is audited.
+    draft.refresh_from_db()
+    assert (draft.number, draft.status) == (number, InvoiceStatus.OPEN)
+    adjustment = draft.lines.get(kind=LineKind.ADJUSTMENT)
+    assert (adjustment.amount, adjustment.description) == (-250, "Onboarding workshop")
+    assert adjustment.created_by == finance
+    note = Invoice.objects.get(credit_of=draft)
+    assert (note.kind, note.number) == (InvoiceKind.CREDIT_NOTE, issued.group(1))
+    assert note.lines.count() == 1 and note.total == -1190  # credit notes count negative
+    to_void.refresh_from_db()
+    assert to_void.status == InvoiceStatus.VOID
+    assert to_void.void_reason == "Issued to the wrong legal entity"
+    to_pay.refresh_from_db()
+    assert (to_pay.status, to_pay.payment_reference) == (
+        InvoiceStatus.PAID,
+        "NOTPROVIDED-E2E-4711",
+    )
+    february.refresh_from_db()
+    assert february.status == InvoiceStatus.DRAFT
+    done = set(AuditEvent.objects.filter(actor=finance).values_list("action", flat=True))
+    audited = {"invoice_adjusted", "invoice_finalized", "credit_note_issued", "invoice_voided"}
+    assert audited | {"invoice_paid"} <= done, done
