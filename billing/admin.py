@@ -100,7 +100,7 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("number", "tenant__slug", "tenant__name")
     list_select_related = ("tenant",)
     inlines = [InvoiceLineInline]
-    actions = ["finalize_now", "credit_in_full", *PAYMENT_ACTIONS]
+    actions = ["finalize_now", "credit_in_full", "resend_email", *PAYMENT_ACTIONS]
     readonly_fields = (
         "number",
         "kind",
@@ -172,6 +172,17 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
                 i, reason="credited in full in the admin", actor=request.user, request=request
             ),
             "{invoice}: credit note {result.number}.",
+        )
+
+    @admin.action(description="Resend the invoice email (with its PDF)", permissions=["finalize"])
+    def resend_email(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda i: ", ".join(
+                invoicing.resend_invoice_email(i, actor=request.user, request=request)
+            ),
+            "{invoice}: email queued to {result}.",
         )
 
     def has_finalize_permission(self, request) -> bool:

@@ -89,6 +89,10 @@ class InvoiceNotFinalized(DomainError, code="invoice_not_finalized", status=409)
     """A draft has no number and no document yet: its PDF exists once it is finalized."""
 
 
+class InvoiceHasNoRecipients(DomainError, code="invoice_no_recipients", status=409):
+    """The invoice's billing account had no invoice emails when it was issued."""
+
+
 class InvoiceNotVoidable(DomainError, code="invoice_not_voidable", status=409):
     """Only a finalized, unpaid invoice can be voided; a paid one takes a credit note."""
 

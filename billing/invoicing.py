@@ -21,8 +21,10 @@ from billing import invoice_builder as builder
 from billing.errors import (
     BillingAccountMissing,
     InvalidAdjustment,
+    InvoiceHasNoRecipients,
     InvoiceNotCreditable,
     InvoiceNotDraft,
+    InvoiceNotFinalized,
     InvoiceNotVoidable,
 )
 from billing.invoice_builder import DraftSpec, LineSpec
@@ -356,6 +358,29 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
             details={"invoice": invoice.pk, "reason": reason},
         )
     return invoice
+
+
+def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[str]:
+    """Email a finalized invoice or credit note again, with its PDF, to the invoice emails it
+    was issued to; returns them."""
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise InvoiceNotFinalized(f"Draft {invoice.pk} has no document to send yet.")
+    recipients = invoice_documents.invoice_recipients(invoice)
+    if not recipients:
+        raise InvoiceHasNoRecipients(
+            f"Invoice {invoice.number} was issued to an account without invoice emails."
+        )
+    with transaction.atomic():
+        invoice_documents.schedule_email(invoice)
+        record_event(
+            "invoice_email_resent",
+            request=request,
+            actor=actor,
+            tenant=invoice.tenant,
+            target=f"invoice {invoice.number}",
+            details={"invoice": invoice.pk, "recipients": recipients},
+        )
+    return recipients
 
 
 def _credited_so_far(line: InvoiceLine) -> int:

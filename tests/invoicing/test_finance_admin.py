@@ -117,3 +117,29 @@ def test_invoice_pdf_from_the_change_page_is_finance_only_and_for_finalized_invo
     reviewer, _ = admin_session("reviewers")
     assert reviewer.get(f"{URL}{invoice.pk}/pdf/").status_code == 403
     assert reviewer.get(f"{URL}{invoice.pk + 1000}/pdf/").status_code == 403
+
+
+def test_finance_resends_the_invoice_email_with_its_pdf(
+    finance, draft, mailoutbox, eager_celery, django_capture_on_commit_callbacks
+):
+    client, user = finance
+    invoice = invoicing.finalize_invoice(draft)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            URL, {"action": "resend_email", "_selected_action": [invoice.pk]}, follow=True
+        )
+    shown = [str(m) for m in page.context["messages"]]
+    assert any(m.endswith(": email queued to ap@acme.example.") for m in shown), shown
+    (message,) = mailoutbox
+    assert message.to == ["ap@acme.example"]
+    (attachment,) = message.attachments
+    assert attachment[0] == f"{invoice.number}.pdf" and attachment[1].startswith(b"%PDF-")
+    assert AuditEvent.objects.filter(action="invoice_email_resent", actor=user).count() == 1
+
+    other = invoicing.close_billing_period(FEB)
+    assert other.created  # a February draft: nothing to send yet
+    page = client.post(
+        URL, {"action": "resend_email", "_selected_action": other.created}, follow=True
+    )
+    assert any("has no document to send yet" in str(m) for m in page.context["messages"])
