@@ -37,9 +37,12 @@ from billing.models import (
 )
 from billing.signals import invoice_finalized
 from edgeplug.audit.services import record_event
+from edgeplug.tenancy.models import Tenant
 from marketplace.pricing import MAX_AMOUNT
 
 SERIES = {InvoiceKind.INVOICE: "EP", InvoiceKind.CREDIT_NOTE: "CN"}
+# Tenants whose drafts are built together (entitlements, rollups, orders read at once).
+CLOSE_BATCH = 200
 UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
 
 
@@ -117,6 +120,55 @@ def _take_tax_terms(invoice: Invoice) -> None:
     account = _account(invoice.tenant_id)
     if account is not None:
         invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
+
+
+def _period_invoices(period_start: datetime, tenant_ids: list[int]):
+    return (
+        Invoice.objects.filter(
+            tenant_id__in=tenant_ids, period_start=period_start, kind=InvoiceKind.INVOICE
+        )
+        .exclude(status=InvoiceStatus.VOID)
+        .values_list("tenant_id", "currency")
+    )
+
+
+def _create_draft(
+    spec: DraftSpec, tenant: Tenant, account: BillingAccount | None, result: CloseResult
+) -> bool:
+    """Insert a new draft with its lines and totals (three statements and the audit event);
+    False when one exists already (a concurrent close made it first)."""
+    with transaction.atomic():
+        invoice = Invoice(
+            tenant_id=spec.tenant_id,
+            currency=spec.currency,
+            period_start=spec.period_start,
+            period_end=spec.period_end,
+            rollup_digest=spec.rollup_digest,
+            finalize_after=_finalize_after(spec.period_end),
+        )
+        if account is not None:
+            invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
+        sums = builder.totals(
+            ((line.amount, line.is_paid) for line in spec.lines),
+            invoice.tax_rate,
+            invoice.reverse_charge,
+        )
+        invoice.subtotal, invoice.tax, invoice.total = sums.subtotal, sums.tax, sums.total
+        invoice.prepaid_amount = sums.prepaid
+        try:
+            with transaction.atomic():
+                invoice.save()
+        except IntegrityError:
+            return False
+        _write_lines(invoice, spec.lines)
+        record_event(
+            "invoice_drafted",
+            tenant=tenant,
+            target=f"invoice {invoice.pk}",
+            details={"period": builder.month_label(spec.period_start), "total": invoice.total},
+        )
+    result.created.append(invoice.pk)
+    return True
 
 
 def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
@@ -199,9 +251,20 @@ def close_billing_period(period_start: datetime) -> CloseResult:
     finalized invoice is left alone (what arrives later is late usage of the next close)."""
     start = builder.month_start(period_start)
     result = CloseResult(start)
-    for tenant_id in builder.tenants_to_close(start):
-        for spec in builder.build_drafts(tenant_id, start).values():
-            _store_draft(spec, result)
+    tenant_ids = builder.tenants_to_close(start)
+    for first in range(0, len(tenant_ids), CLOSE_BATCH):
+        batch = tenant_ids[first : first + CLOSE_BATCH]
+        existing = set(_period_invoices(start, batch))
+        accounts = {a.tenant_id: a for a in BillingAccount.objects.filter(tenant_id__in=batch)}
+        tenants = Tenant.objects.in_bulk(batch)
+        for tenant_id, drafts in builder.build_drafts_of(batch, start).items():
+            for spec in drafts.values():
+                # A new draft is inserted directly; an existing one (or one a concurrent
+                # close inserted meanwhile) goes the locked way that compares and rebuilds.
+                if (tenant_id, spec.currency) in existing or not _create_draft(
+                    spec, tenants[tenant_id], accounts.get(tenant_id), result
+                ):
+                    _store_draft(spec, result)
     return result
 
 
