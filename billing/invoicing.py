@@ -135,38 +135,38 @@ def _period_invoices(period_start: datetime, tenant_ids: list[int]):
 def _create_draft(
     spec: DraftSpec, tenant: Tenant, account: BillingAccount | None, result: CloseResult
 ) -> bool:
-    """Insert a new draft with its lines and totals (three statements and the audit event);
-    False when one exists already (a concurrent close made it first)."""
-    with transaction.atomic():
-        invoice = Invoice(
-            tenant_id=spec.tenant_id,
-            currency=spec.currency,
-            period_start=spec.period_start,
-            period_end=spec.period_end,
-            rollup_digest=spec.rollup_digest,
-            finalize_after=_finalize_after(spec.period_end),
-        )
-        if account is not None:
-            invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
-        sums = builder.totals(
-            ((line.amount, line.is_paid) for line in spec.lines),
-            invoice.tax_rate,
-            invoice.reverse_charge,
-        )
-        invoice.subtotal, invoice.tax, invoice.total = sums.subtotal, sums.tax, sums.total
-        invoice.prepaid_amount = sums.prepaid
-        try:
-            with transaction.atomic():
-                invoice.save()
-        except IntegrityError:
-            return False
-        _write_lines(invoice, spec.lines)
-        record_event(
-            "invoice_drafted",
-            tenant=tenant,
-            target=f"invoice {invoice.pk}",
-            details={"period": builder.month_label(spec.period_start), "total": invoice.total},
-        )
+    """Insert a new draft with its lines and totals (three statements and the audit event)
+    within the close's batch transaction; False when one exists already (a concurrent close
+    made it first)."""
+    invoice = Invoice(
+        tenant_id=spec.tenant_id,
+        currency=spec.currency,
+        period_start=spec.period_start,
+        period_end=spec.period_end,
+        rollup_digest=spec.rollup_digest,
+        finalize_after=_finalize_after(spec.period_end),
+    )
+    if account is not None:
+        invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
+    sums = builder.totals(
+        ((line.amount, line.is_paid) for line in spec.lines),
+        invoice.tax_rate,
+        invoice.reverse_charge,
+    )
+    invoice.subtotal, invoice.tax, invoice.total = sums.subtotal, sums.tax, sums.total
+    invoice.prepaid_amount = sums.prepaid
+    try:
+        with transaction.atomic():
+            invoice.save()
+    except IntegrityError:
+        return False
+    _write_lines(invoice, spec.lines)
+    record_event(
+        "invoice_drafted",
+        tenant=tenant,
+        target=f"invoice {invoice.pk}",
+        details={"period": builder.month_label(spec.period_start), "total": invoice.total},
+    )
     result.created.append(invoice.pk)
     return True
 
@@ -257,14 +257,16 @@ def close_billing_period(period_start: datetime) -> CloseResult:
         existing = set(_period_invoices(start, batch))
         accounts = {a.tenant_id: a for a in BillingAccount.objects.filter(tenant_id__in=batch)}
         tenants = Tenant.objects.in_bulk(batch)
-        for tenant_id, drafts in builder.build_drafts_of(batch, start).items():
-            for spec in drafts.values():
-                # A new draft is inserted directly; an existing one (or one a concurrent
-                # close inserted meanwhile) goes the locked way that compares and rebuilds.
-                if (tenant_id, spec.currency) in existing or not _create_draft(
-                    spec, tenants[tenant_id], accounts.get(tenant_id), result
-                ):
-                    _store_draft(spec, result)
+        drafted = builder.build_drafts_of(batch, start)
+        with transaction.atomic():  # one commit per batch; a failure rolls the batch back
+            for tenant_id, drafts in drafted.items():
+                for spec in drafts.values():
+                    # A new draft is inserted directly; an existing one (or one a concurrent
+                    # close inserted meanwhile) goes the locked way that compares and rebuilds.
+                    if (tenant_id, spec.currency) in existing or not _create_draft(
+                        spec, tenants[tenant_id], accounts.get(tenant_id), result
+                    ):
+                        _store_draft(spec, result)
     return result
 
 
