@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 
@@ -143,14 +144,25 @@ class _Window:
 
 def metered_entitlements(tenant_id: int, start: datetime, end: datetime) -> list[Entitlement]:
     """Metered entitlements of the tenant valid at some point in [start, end)."""
-    return list(
+    return _metered_entitlements_of([tenant_id], start, end).get(tenant_id, [])
+
+
+def _metered_entitlements_of(
+    tenant_ids: Iterable[int], start: datetime, end: datetime
+) -> dict[int, list[Entitlement]]:
+    """The same for many tenants in one query, per tenant in (agent, valid_from, id) order."""
+    rows = (
         Entitlement.objects.filter(
-            tenant_id=tenant_id, plan_snapshot__kind=PlanKind.METERED, valid_from__lt=end
+            tenant_id__in=list(tenant_ids), plan_snapshot__kind=PlanKind.METERED, valid_from__lt=end
         )
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=start))
         .select_related("agent")
         .order_by("agent_id", "valid_from", "id")
     )
+    by_tenant: dict[int, list[Entitlement]] = defaultdict(list)
+    for entitlement in rows:
+        by_tenant[entitlement.tenant_id].append(entitlement)
+    return by_tenant
 
 
 def _windows(entitlements: Iterable[Entitlement]) -> list[_Window]:
@@ -174,24 +186,90 @@ def _windows(entitlements: Iterable[Entitlement]) -> list[_Window]:
     return windows
 
 
+def _bounds(window: _Window, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    return max(start, window.start), end if window.end is None else min(end, window.end)
+
+
 def _rollups(tenant_id: int, window: _Window, start: datetime, end: datetime):
+    low, high = _bounds(window, start, end)
     rows = UsageHour.objects.filter(
-        tenant_id=tenant_id,
-        agent_id=window.entitlement.agent_id,
-        hour__gte=max(start, window.start),
-        hour__lt=end if window.end is None else min(end, window.end),
+        tenant_id=tenant_id, agent_id=window.entitlement.agent_id, hour__gte=low, hour__lt=high
     )
     return rows.order_by("hour", "device_id")
 
 
-def _read_rollups(rows, digest) -> int:
-    """Sum the seconds and feed each row into the digest, in one pass."""
-    seconds = 0
-    for device_id, agent_id, hour, row_seconds in rows.values_list(
+# One rollup row as digested: ``device|agent|hour as Unix seconds|seconds``; rows joined by
+# newlines in (hour, device) order, and the SHA-256 of that text is the window's row digest.
+# ``w`` lists the windows asked for (key, tenant, agent, from, until); one row per window.
+_PG_ROLLUP_DIGESTS = """
+WITH w(k, tenant_id, agent_id, low, high) AS (VALUES {values})
+SELECT w.k, COALESCE(SUM(u.seconds), 0), COUNT(u.id), encode(sha256(convert_to(COALESCE(
+    string_agg(u.device_id::text || '|' || u.agent_id::text || '|'
+        || extract(epoch FROM u.hour)::bigint::text || '|' || u.seconds::text,
+        E'\\n' ORDER BY u.hour, u.device_id), ''), 'UTF8')), 'hex')
+FROM w LEFT JOIN {table} u ON u.tenant_id = w.tenant_id AND u.agent_id = w.agent_id
+    AND u.hour >= w.low AND u.hour < w.high
+GROUP BY w.k
+"""
+_EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+_WINDOWS_PER_QUERY = 500
+
+RollupTotal = tuple[int, int, str]  # seconds, rows, row digest
+
+
+def _rollup_totals(
+    asked: list[tuple[int, _Window, datetime, datetime]],
+) -> list[RollupTotal]:
+    """(seconds, rows, row digest) of each (tenant, window, start, end): the window's rollups
+    in [start, end).
+
+    On PostgreSQL the database sums and digests, up to 500 windows a query (one row each comes
+    back); elsewhere (SQLite) the same text is built and hashed in Python, so both give the
+    same digest. An empty range reads nothing."""
+    results: list[RollupTotal | None] = [None] * len(asked)
+    pending = []
+    for index, (tenant_id, window, start, end) in enumerate(asked):
+        low, high = _bounds(window, start, end)
+        if low >= high:
+            results[index] = (0, 0, _EMPTY_DIGEST)
+        elif connection.vendor == "postgresql":
+            pending.append((index, tenant_id, window.entitlement.agent_id, low, high))
+        else:
+            results[index] = _rollup_total_in_python(tenant_id, window, start, end)
+    for first in range(0, len(pending), _WINDOWS_PER_QUERY):
+        chunk = pending[first : first + _WINDOWS_PER_QUERY]
+        values = ", ".join(["(%s, %s, %s, %s::timestamptz, %s::timestamptz)"] * len(chunk))
+        params = [value for row in chunk for value in row]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _PG_ROLLUP_DIGESTS.format(values=values, table=UsageHour._meta.db_table), params
+            )
+            for index, seconds, count, row_digest in cursor.fetchall():
+                results[index] = (int(seconds), int(count), row_digest)
+    return results
+
+
+def _rollup_total(tenant_id: int, window: _Window, start: datetime, end: datetime):
+    (total,) = _rollup_totals([(tenant_id, window, start, end)])
+    return total
+
+
+def _rollup_total_in_python(tenant_id: int, window: _Window, start: datetime, end: datetime):
+    rows = _rollups(tenant_id, window, start, end).values_list(
         "device_id", "agent_id", "hour", "seconds"
-    ).iterator(chunk_size=5000):
+    )
+    seconds, texts = 0, []
+    for device_id, agent_id, hour, row_seconds in rows.iterator(chunk_size=5000):
         seconds += row_seconds
-        digest.update(f"{device_id}|{agent_id}|{hour.isoformat()}|{row_seconds}\n".encode())
+        texts.append(f"{device_id}|{agent_id}|{int(hour.timestamp())}|{row_seconds}")
+    return seconds, len(texts), hashlib.sha256("\n".join(texts).encode()).hexdigest()
+
+
+def _feed(digest, label: str, total: RollupTotal) -> int:
+    """Feed one digest line for a window's rollups (the label, the number of rows, their
+    seconds and the SHA-256 of the rows themselves) and return its seconds."""
+    seconds, count, row_digest = total
+    digest.update(f"{label} rows={count} seconds={seconds} {row_digest}\n".encode())
     return seconds
 
 
@@ -225,11 +303,13 @@ def _agent_name(entitlement: Entitlement) -> str:
 # --- the lines of one month ----------
 
 
-def _period_lines(window: _Window, start: datetime, end: datetime, digest) -> list[LineSpec]:
+def _period_lines(
+    window: _Window, start: datetime, end: datetime, total: RollupTotal, digest
+) -> list[LineSpec]:
     entitlement = window.entitlement
     terms = _terms(entitlement)
-    digest.update(f"entitlement {entitlement.pk} {month_label(start)}\n".encode())
-    seconds = _read_rollups(_rollups(entitlement.tenant_id, window, start, end), digest)
+    label = f"entitlement {entitlement.pk} {month_label(start)}"
+    seconds = _feed(digest, label, total)
     hours = hours_of(seconds)
     breakdown = pricing.price_usage(terms, hours)
     plan = entitlement.plan_snapshot.get("name", "")
@@ -270,10 +350,11 @@ def _period_lines(window: _Window, start: datetime, end: datetime, digest) -> li
 
 
 def _billed_seconds(
-    tenant_id: int, exclude_invoice_id: int | None, before_invoice_id: int | None
+    tenant_ids: list[int], exclude_invoice_id: int | None, before_invoice_id: int | None
 ) -> dict[tuple[int, datetime], int]:
+    """Seconds billed so far per (entitlement, month) of the tenants' non-void invoices."""
     lines = InvoiceLine.objects.filter(
-        invoice__tenant_id=tenant_id,
+        invoice__tenant_id__in=tenant_ids,
         invoice__kind=InvoiceKind.INVOICE,
         kind__in=BILLED_USAGE_KINDS,
     ).exclude(invoice__status=InvoiceStatus.VOID)
@@ -290,6 +371,9 @@ def _late_lines(
 ) -> list[LineSpec]:
     """Usage of months before ``until`` that rollups hold beyond what was billed for them."""
     entitlement = window.entitlement
+    low, high = _bounds(window, since, until)
+    if low >= high:  # the window began this month: no earlier month to look at
+        return []
     per_month = (
         _rollups(entitlement.tenant_id, window, since, until)
         .annotate(month=TruncMonth("hour", tzinfo=UTC))
@@ -305,8 +389,8 @@ def _late_lines(
         if row["seconds"] <= already:
             continue
         end = next_month(start)
-        digest.update(f"late entitlement {entitlement.pk} {month_label(start)}\n".encode())
-        total = _read_rollups(_rollups(entitlement.tenant_id, window, start, end), digest)
+        label = f"late entitlement {entitlement.pk} {month_label(start)}"
+        total = _feed(digest, label, _rollup_total(entitlement.tenant_id, window, start, end))
         before = pricing.price_usage(terms, hours_of(already))
         after = pricing.price_usage(terms, hours_of(total))
         late_seconds = total - already
@@ -332,18 +416,21 @@ def _late_lines(
     return lines
 
 
-def _order_lines(tenant_id: int, start: datetime, end: datetime) -> list[tuple[str, LineSpec]]:
+def _order_lines(
+    tenant_ids: list[int], start: datetime, end: datetime
+) -> dict[int, list[tuple[str, LineSpec]]]:
+    """Per tenant: one-time orders paid in the month, then those refunded in it."""
     one_time = Order.objects.filter(
-        tenant_id=tenant_id, plan__kind=PlanKind.ONE_TIME, amount__gt=0
+        tenant_id__in=tenant_ids, plan__kind=PlanKind.ONE_TIME, amount__gt=0
     ).select_related("agent", "plan")
-    lines = []
+    lines: dict[int, list[tuple[str, LineSpec]]] = defaultdict(list)
     paid = one_time.filter(
         status__in=[OrderStatus.COMPLETED, OrderStatus.REFUNDED],
         completed_at__gte=start,
         completed_at__lt=end,
     ).order_by("completed_at", "id")
     for order in paid:
-        lines.append(
+        lines[order.tenant_id].append(
             (
                 order.currency,
                 LineSpec(
@@ -365,7 +452,7 @@ def _order_lines(tenant_id: int, start: datetime, end: datetime) -> list[tuple[s
         status=OrderStatus.REFUNDED, updated_at__gte=start, updated_at__lt=end
     ).order_by("updated_at", "id")
     for order in refunded:
-        lines.append(
+        lines[order.tenant_id].append(
             (
                 order.currency,
                 LineSpec(
@@ -403,6 +490,65 @@ def build_drafts(
 
     ``exclude_invoice_id``/``before_invoice_id`` say which invoices count as having billed
     usage already (a rebuilt invoice never counts itself, nor invoices made after it)."""
+    return build_drafts_of(
+        [tenant_id],
+        start,
+        exclude_invoice_id=exclude_invoice_id,
+        before_invoice_id=before_invoice_id,
+    ).get(tenant_id, {})
+
+
+def build_drafts_of(
+    tenant_ids: Iterable[int],
+    start: datetime,
+    *,
+    exclude_invoice_id: int | None = None,
+    before_invoice_id: int | None = None,
+) -> dict[int, dict[str, DraftSpec]]:
+    """``build_drafts`` for many tenants at once (the month close): entitlements, billed
+    seconds, rollup sums and digests and orders are read for all of them in a few queries.
+    Each tenant's drafts are exactly what ``build_drafts`` gives for it alone."""
+    tenant_ids = list(tenant_ids)
+    end = next_month(start)
+    since = late_usage_since(start)
+    billed = _billed_seconds(tenant_ids, exclude_invoice_id, before_invoice_id)
+    entitlements = _metered_entitlements_of(tenant_ids, since, end)
+    windows = {tenant_id: _windows(entitlements.get(tenant_id, [])) for tenant_id in tenant_ids}
+    in_period = [
+        window
+        for tenant_windows in windows.values()
+        for window in tenant_windows
+        if window.entitlement.valid_from < end
+        and (window.entitlement.valid_until is None or window.entitlement.valid_until > start)
+    ]
+    rollups = dict(
+        zip(
+            (id(window) for window in in_period),
+            _rollup_totals(
+                [(window.entitlement.tenant_id, window, start, end) for window in in_period]
+            ),
+            strict=True,
+        )
+    )
+    orders = _order_lines(tenant_ids, start, end)
+    return {
+        tenant_id: _assemble(
+            tenant_id, start, windows[tenant_id], rollups, billed, orders.get(tenant_id, [])
+        )
+        for tenant_id in tenant_ids
+    }
+
+
+def _assemble(
+    tenant_id: int,
+    start: datetime,
+    windows: list[_Window],
+    rollups: dict[int, RollupTotal],
+    billed: dict,
+    orders: list[tuple[str, LineSpec]],
+) -> dict[str, DraftSpec]:
+    """One tenant's drafts from what ``build_drafts_of`` read: per window (agent order) its
+    month's lines then its late usage, then the orders."""
     end = next_month(start)
     since = late_usage_since(start)
     drafts: dict[str, DraftSpec] = {}
@@ -414,17 +560,12 @@ def build_drafts(
             digests[currency] = hashlib.sha256()
         return drafts[currency], digests[currency]
 
-    billed = _billed_seconds(tenant_id, exclude_invoice_id, before_invoice_id)
-    for window in _windows(metered_entitlements(tenant_id, since, end)):
-        currency = window.entitlement.plan_snapshot["currency"]
-        spec, digest = draft(currency)
-        entitlement = window.entitlement
-        if entitlement.valid_from < end and (
-            entitlement.valid_until is None or entitlement.valid_until > start
-        ):
-            spec.lines.extend(_period_lines(window, start, end, digest))
+    for window in windows:
+        spec, digest = draft(window.entitlement.plan_snapshot["currency"])
+        if id(window) in rollups:
+            spec.lines.extend(_period_lines(window, start, end, rollups[id(window)], digest))
         spec.lines.extend(_late_lines(window, since, start, billed, digest))
-    for currency, line in _order_lines(tenant_id, start, end):
+    for currency, line in orders:
         spec, _ = draft(currency)
         spec.lines.append(line)
     for currency, spec in list(drafts.items()):

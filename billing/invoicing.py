@@ -39,9 +39,12 @@ from billing.models import (
 )
 from billing.signals import invoice_finalized
 from edgeplug.audit.services import record_event
+from edgeplug.tenancy.models import Tenant
 from marketplace.pricing import MAX_AMOUNT
 
 SERIES = {InvoiceKind.INVOICE: "EP", InvoiceKind.CREDIT_NOTE: "CN"}
+# Tenants whose drafts are built together (entitlements, rollups, orders read at once).
+CLOSE_BATCH = 200
 UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
 
 
@@ -119,6 +122,55 @@ def _take_tax_terms(invoice: Invoice) -> None:
     account = _account(invoice.tenant_id)
     if account is not None:
         invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
+
+
+def _period_invoices(period_start: datetime, tenant_ids: list[int]):
+    return (
+        Invoice.objects.filter(
+            tenant_id__in=tenant_ids, period_start=period_start, kind=InvoiceKind.INVOICE
+        )
+        .exclude(status=InvoiceStatus.VOID)
+        .values_list("tenant_id", "currency")
+    )
+
+
+def _create_draft(
+    spec: DraftSpec, tenant: Tenant, account: BillingAccount | None, result: CloseResult
+) -> bool:
+    """Insert a new draft with its lines and totals (three statements and the audit event)
+    within the close's batch transaction; False when one exists already (a concurrent close
+    made it first)."""
+    invoice = Invoice(
+        tenant_id=spec.tenant_id,
+        currency=spec.currency,
+        period_start=spec.period_start,
+        period_end=spec.period_end,
+        rollup_digest=spec.rollup_digest,
+        finalize_after=_finalize_after(spec.period_end),
+    )
+    if account is not None:
+        invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
+    sums = builder.totals(
+        ((line.amount, line.is_paid) for line in spec.lines),
+        invoice.tax_rate,
+        invoice.reverse_charge,
+    )
+    invoice.subtotal, invoice.tax, invoice.total = sums.subtotal, sums.tax, sums.total
+    invoice.prepaid_amount = sums.prepaid
+    try:
+        with transaction.atomic():
+            invoice.save()
+    except IntegrityError:
+        return False
+    _write_lines(invoice, spec.lines)
+    record_event(
+        "invoice_drafted",
+        tenant=tenant,
+        target=f"invoice {invoice.pk}",
+        details={"period": builder.month_label(spec.period_start), "total": invoice.total},
+    )
+    result.created.append(invoice.pk)
+    return True
 
 
 def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
@@ -201,9 +253,22 @@ def close_billing_period(period_start: datetime) -> CloseResult:
     finalized invoice is left alone (what arrives later is late usage of the next close)."""
     start = builder.month_start(period_start)
     result = CloseResult(start)
-    for tenant_id in builder.tenants_to_close(start):
-        for spec in builder.build_drafts(tenant_id, start).values():
-            _store_draft(spec, result)
+    tenant_ids = builder.tenants_to_close(start)
+    for first in range(0, len(tenant_ids), CLOSE_BATCH):
+        batch = tenant_ids[first : first + CLOSE_BATCH]
+        existing = set(_period_invoices(start, batch))
+        accounts = {a.tenant_id: a for a in BillingAccount.objects.filter(tenant_id__in=batch)}
+        tenants = Tenant.objects.in_bulk(batch)
+        drafted = builder.build_drafts_of(batch, start)
+        with transaction.atomic():  # one commit per batch; a failure rolls the batch back
+            for tenant_id, drafts in drafted.items():
+                for spec in drafts.values():
+                    # A new draft is inserted directly; an existing one (or one a concurrent
+                    # close inserted meanwhile) goes the locked way that compares and rebuilds.
+                    if (tenant_id, spec.currency) in existing or not _create_draft(
+                        spec, tenants[tenant_id], accounts.get(tenant_id), result
+                    ):
+                        _store_draft(spec, result)
     return result
 
 
@@ -275,10 +340,13 @@ def _snapshot(invoice: Invoice) -> dict:
     return {"seller": dict(settings.BILLING_SELLER), "buyer": account.snapshot()}
 
 
-def _issue(invoice: Invoice, now: datetime) -> None:
-    """Number, total and freeze a locked draft (within the caller's transaction)."""
-    _set_totals(invoice)
-    invoice.number = next_number(invoice.kind, now.year)
+def _issue(invoice: Invoice, now: datetime, number: str | None = None) -> None:
+    """Number, total and freeze a locked draft (within the caller's transaction); ``number``
+    is given by a batch that drew it (and has set the totals) already."""
+    if number is None:
+        _set_totals(invoice)
+        number = next_number(invoice.kind, now.year)
+    invoice.number = number
     invoice.finalized_at = now
     if invoice.amount_due > 0:
         invoice.status = InvoiceStatus.OPEN
@@ -317,17 +385,86 @@ class FinalizeRun:
     refused: dict[int, str] = field(default_factory=dict)
 
 
+FINALIZE_BATCH = 200
+
+
 def finalize_due_invoices(now: datetime | None = None) -> FinalizeRun:
     """Finalize every draft whose grace period is over; one that cannot be (no billing
     account) stays a draft and is reported, the others go on."""
     now = now or timezone.now()
     run = FinalizeRun()
     due = Invoice.objects.filter(status=InvoiceStatus.DRAFT, finalize_after__lte=now)
-    for invoice in due.order_by("finalize_after", "id"):
-        try:
-            run.finalized.append(finalize_invoice(invoice, now=now).number)
-        except (BillingAccountMissing, InvoiceNotDraft) as refusal:
-            run.refused[invoice.pk] = refusal.code
+    ids = list(due.order_by("finalize_after", "id").values_list("id", flat=True))
+    for first in range(0, len(ids), FINALIZE_BATCH):
+        batch = finalize_invoices(ids[first : first + FINALIZE_BATCH], now=now)
+        run.finalized.extend(batch.finalized)
+        run.refused.update(batch.refused)
+    return run
+
+
+def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None) -> FinalizeRun:
+    """Finalize many drafts, in the given order, in one transaction (the beat job): what
+    ``finalize_invoice`` does for each, with the drafts, their accounts and line totals read
+    at once and each series' counter locked once and written once.
+
+    Every check is made before anything is written: an invoice no longer a draft, or whose
+    tenant has no billing account, is reported in ``refused`` and stays as it is, the others
+    go on; a number is drawn only for an invoice that is issued, so the series stays gapless
+    (a database error rolls the whole batch back, numbers included)."""
+    now = now or timezone.now()
+    ids = list(invoice_ids)
+    run = FinalizeRun()
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update(of=("self",)).select_related("tenant")
+        invoices = locked.in_bulk(ids)
+        tenant_ids = {invoice.tenant_id for invoice in invoices.values()}
+        accounts = {a.tenant_id: a for a in BillingAccount.objects.filter(tenant_id__in=tenant_ids)}
+        amounts: dict[int, list[tuple[int, bool]]] = {pk: [] for pk in invoices}
+        for invoice_id, amount, paid in InvoiceLine.objects.filter(
+            invoice_id__in=list(invoices)
+        ).values_list("invoice_id", "amount", "is_paid"):
+            amounts[invoice_id].append((amount, paid))
+        counters: dict[str, InvoiceNumberSequence] = {}
+        for invoice_id in ids:
+            invoice = invoices.get(invoice_id)
+            if invoice is None or invoice.status != InvoiceStatus.DRAFT:
+                run.refused[invoice_id] = InvoiceNotDraft.code
+                continue
+            account = accounts.get(invoice.tenant_id)
+            if account is None:
+                run.refused[invoice_id] = BillingAccountMissing.code
+                continue
+            invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
+            invoice.account_snapshot = {
+                "seller": dict(settings.BILLING_SELLER),
+                "buyer": account.snapshot(),
+            }
+            sums = builder.totals(amounts[invoice_id], invoice.tax_rate, invoice.reverse_charge)
+            invoice.subtotal, invoice.tax, invoice.total = sums.subtotal, sums.tax, sums.total
+            invoice.prepaid_amount = sums.prepaid
+            series = SERIES[invoice.kind]
+            if series not in counters:
+                counters[series], _ = (
+                    InvoiceNumberSequence.objects.select_for_update().get_or_create(
+                        series=series, year=now.year
+                    )
+                )
+            counter = counters[series]
+            counter.last += 1
+            _issue(invoice, now, number=f"{series}-{now.year}-{counter.last:06d}")
+            record_event(
+                "invoice_finalized",
+                tenant=invoice.tenant,
+                target=f"invoice {invoice.number}",
+                details={
+                    "invoice": invoice.pk,
+                    "total": invoice.total,
+                    "currency": invoice.currency,
+                },
+            )
+            run.finalized.append(invoice.number)
+        for counter in counters.values():
+            counter.save(update_fields=["last"])
     return run
 
 

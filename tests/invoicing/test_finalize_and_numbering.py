@@ -121,3 +121,40 @@ def test_concurrent_finalizes_give_gapless_unique_numbers(make_customer):
     assert errors == []
     assert sorted(numbers) == [f"EP-{year}-{n:06d}" for n in range(1, 9)]
     assert InvoiceNumberSequence.objects.get(series="EP", year=year).last == 8
+
+
+def test_a_batch_finalize_issues_what_one_by_one_would_and_skips_refusals_without_a_gap(
+    make_customer,
+):
+    first, no_account, third, alone = (make_customer() for _ in range(4))
+    for customer in (first, alone):
+        customer.account(tax_rate="19.00")
+    third.account(reverse_charge=True)
+    drafts = [draft_for(c, hours=h) for c, h in ((first, 2), (no_account, 3), (third, 12))]
+    lone = draft_for(alone)
+    invoicing.finalize_invoice(drafts[0])  # finalized already: refused in the batch
+    now = datetime(2026, 2, 5, tzinfo=UTC)
+
+    run = invoicing.finalize_invoices([d.pk for d in drafts] + [lone.pk], now=now)
+
+    assert run.finalized == ["EP-2026-000002", "EP-2026-000003"]
+    assert run.refused == {
+        drafts[0].pk: InvoiceNotDraft.code,
+        drafts[1].pk: BillingAccountMissing.code,
+    }
+    issued = Invoice.objects.get(pk=drafts[2].pk)
+    assert issued.number == "EP-2026-000002" and issued.status == InvoiceStatus.OPEN
+    assert (issued.subtotal, issued.tax, issued.total) == (1000 + 1000 + 100, 0, 2100)
+    assert issued.account_snapshot["buyer"]["reverse_charge"] is True
+    assert issued.finalized_at == now
+    lone.refresh_from_db()
+    assert (lone.number, lone.subtotal, lone.tax, lone.total) == ("EP-2026-000003", 1200, 228, 1428)
+    assert Invoice.objects.get(pk=drafts[1].pk).status == InvoiceStatus.DRAFT
+    assert InvoiceNumberSequence.objects.get(series="EP", year=2026).last == 3
+    assert invoicing.finalize_invoice(draft_for_again(no_account)).number == "EP-2026-000004"
+    assert AuditEvent.objects.filter(action="invoice_finalized").count() == 4
+
+
+def draft_for_again(customer):
+    customer.account()
+    return Invoice.objects.get(tenant=customer.tenant, status=InvoiceStatus.DRAFT)

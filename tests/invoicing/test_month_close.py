@@ -3,8 +3,9 @@ metered agent-hours per entitlement, one-time orders shown as paid, refunds, lat
 
 from datetime import timedelta
 
-from billing import invoicing, tasks
+from billing import invoice_builder, invoicing, tasks
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
+from edgeplug.audit.models import AuditEvent
 from marketplace.models import Order, OrderStatus
 from tests.invoicing.conftest import FEB, JAN, MAR
 
@@ -163,3 +164,41 @@ def test_the_beat_schedule_names_registered_billing_tasks(settings):
         "billing.tasks.maintain_usage_partitions",
     }
     assert billing <= set(app.tasks)
+
+
+def test_the_close_builds_many_tenants_at_once_exactly_as_each_alone(make_customer, settings):
+    """``build_drafts_of`` (the close reads all tenants together) gives each tenant the lines
+    and digest ``build_drafts`` gives it alone: late usage, a mid-month start, two currencies
+    and orders included."""
+    first, second, idle = make_customer(), make_customer(), make_customer()
+    first.account()
+    old = first.metered()
+    first.ran(old, JAN, 9)
+    (jan_id,) = invoicing.close_billing_period(JAN).created
+    invoicing.finalize_invoice(Invoice.objects.get(pk=jan_id))
+    first.ran(old, JAN + timedelta(days=20), 3)  # late January usage
+    first.ran(old, FEB, 5)
+    first.ran(old, FEB + timedelta(hours=7), 2, device=1, seconds=900)
+    usd = first.metered(currency="USD", since=FEB + timedelta(days=10, hours=5, minutes=30))
+    first.ran(usd, FEB + timedelta(days=11), 4)
+    first.one_time(amount=2500, at=FEB + timedelta(days=1))
+    fresh = second.metered(since=FEB + timedelta(days=3))
+    second.ran(fresh, FEB + timedelta(days=3), 30, seconds=1200)
+    tenants = [first.tenant.pk, second.tenant.pk, idle.tenant.pk]
+
+    together = invoice_builder.build_drafts_of(tenants, FEB)
+
+    def shape(drafts):
+        return {
+            currency: (spec.rollup_digest, [line.key() for line in spec.lines])
+            for currency, spec in drafts.items()
+        }
+
+    for tenant_id in tenants:
+        assert shape(together[tenant_id]) == shape(invoice_builder.build_drafts(tenant_id, FEB))
+    assert set(together[first.tenant.pk]) == {"EUR", "USD"}
+    assert LineKind.LATE_USAGE in [line.kind for line in together[first.tenant.pk]["EUR"].lines]
+    assert together[idle.tenant.pk] == {}
+    result = invoicing.close_billing_period(FEB)
+    assert len(result.created) == 3
+    assert AuditEvent.objects.filter(action="invoice_drafted").count() == 4  # with January's

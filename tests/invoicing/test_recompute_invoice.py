@@ -1,9 +1,12 @@
 """manage.py recompute_invoice N rebuilds an invoice from its rollups and says what differs."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
-from billing import invoicing
+from billing import invoice_builder, invoicing
 from billing.models import Invoice, UsageHour
 from tests.invoicing.conftest import JAN
 
@@ -40,3 +43,28 @@ def test_an_unknown_invoice_is_an_error(db):
     with pytest.raises(CommandError, match="No invoice") as failed:
         call_command("recompute_invoice", "EP-2026-999999")
     assert failed.value.returncode == 2
+
+
+def test_a_rollup_moved_to_another_hour_changes_the_digest_though_the_total_does_not(
+    issued, capsys
+):
+    customer, _, invoice = issued
+    first = UsageHour.objects.filter(tenant=customer.tenant).order_by("hour").first()
+    first.hour = first.hour + timedelta(hours=10)
+    first.save()
+    with pytest.raises(CommandError, match="differs"):
+        call_command("recompute_invoice", invoice.number)
+    assert "rollup digest" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="compares the SQL digest")
+def test_the_database_digest_equals_the_python_one(customer):
+    ent = customer.metered()
+    customer.ran(ent, JAN, 30, seconds=1234)
+    customer.ran(ent, JAN + timedelta(hours=5), 3, seconds=60, device=1)
+    (window,) = invoice_builder._windows([ent])
+    end = invoice_builder.next_month(JAN)
+    in_sql = invoice_builder._rollup_total(customer.tenant.pk, window, JAN, end)
+    in_python = invoice_builder._rollup_total_in_python(customer.tenant.pk, window, JAN, end)
+    assert in_sql == in_python
+    assert in_sql[:2] == (30 * 1234 + 3 * 60, 33)
