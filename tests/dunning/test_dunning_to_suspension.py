@@ -135,7 +135,7 @@ def test_another_uncollectible_invoice_keeps_the_tenant_suspended(
 
 
 def test_devices_are_told_the_entitlement_is_suspended_and_run_again_once_paid(
-    payer, finalize, committed, clock, settings, published, certificate
+    published, certificate, payer, finalize, committed, clock, settings
 ):
     settings.BILLING_DUNNING_DAYS = []
     customer = payer(card=DECLINED, agent=published.agent)
