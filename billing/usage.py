@@ -234,7 +234,9 @@ def _store(device: Device, events: list[EventIn], deployed, now: datetime) -> No
 def _array_literal(values: list) -> str:
     """A PostgreSQL array literal of values none of which needs quoting: integers, ISO 8601
     timestamps, hex digests and our kind names (all validated before); None is NULL."""
-    return "{" + ",".join(["NULL" if value is None else str(value) for value in values]) + "}"
+    if None in values:
+        values = ["NULL" if value is None else value for value in values]
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def _added_session_seconds(device: Device, sessions: list[EventIn]) -> list[tuple]:
