@@ -168,7 +168,7 @@ def _timestamp(raw: dict, field: str, index: int) -> datetime:
         raise InvalidEvent("an ISO 8601 timestamp with its UTC offset", index=index, field=field)
     try:
         moment = datetime.fromisoformat(value)
-        utc = moment.astimezone(UTC)
+        utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise InvalidEvent(
             "an ISO 8601 timestamp with its UTC offset", index=index, field=field
