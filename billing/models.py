@@ -87,35 +87,15 @@ class UsageEvent(models.Model):
     batch's seqs under the device's row lock (``billing.usage``), and, once retention dropped
     the raw rows, on ``UsageRetiredSeqRange``."""
 
-    # tenant, agent and version are copied from the device and its deployment, read under the
-    # device's row lock by the one action that writes here; the database checks the device
-    # key only. A key check per row per column was a third of PostgreSQL's time per batch
-    # (docs/benchmarks.md); Django still cascades and protects on delete.
-    tenant = models.ForeignKey(
-        "tenancy.Tenant",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     device = models.ForeignKey(
         "marketplace.Device", on_delete=models.CASCADE, related_name="usage_events"
     )
     seq = models.BigIntegerField()
     kind = models.CharField(max_length=16, choices=UsageKind.choices)
-    agent = models.ForeignKey(
-        "marketplace.Agent",
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    agent = models.ForeignKey("marketplace.Agent", on_delete=models.PROTECT, related_name="+")
     version = models.ForeignKey(
-        "marketplace.AgentVersion",
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
+        "marketplace.AgentVersion", on_delete=models.PROTECT, related_name="+"
     )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
