@@ -1,7 +1,7 @@
 """gRPC door of usage reporting (edgeplug.usage.v1.UsageService): the device token from the
 ``authorization`` metadata, then the same parse and action as POST /api/v1/usage/events."""
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 import grpc
 
@@ -20,6 +20,9 @@ _KINDS = {
     pb.KIND_INFERENCES: "inferences",
     pb.KIND_HEARTBEAT: "heartbeat",
 }
+# The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OUTCOMES = {
     usage.ACCEPTED: pb.OUTCOME_ACCEPTED,
     usage.DUPLICATE: pb.OUTCOME_DUPLICATE,
@@ -81,7 +84,8 @@ def _outcome(outcome: usage.Outcome) -> pb.EventOutcome:
 
 
 def _as_batch(request: pb.ReportBatchRequest) -> dict:
-    """The batch in the JSON shape ``parse_batch`` validates, so both doors refuse alike."""
+    """The batch in the JSON shape ``parse_batch`` validates, so both doors refuse alike
+    (timestamps as UTC datetimes, which ``parse_batch`` takes as they are)."""
     return {"events": [_as_event(event, index) for index, event in enumerate(request.events)]}
 
 
@@ -101,8 +105,11 @@ def _as_event(event: pb.UsageEvent, index: int) -> dict:
     return raw
 
 
-def _timestamp(event: pb.UsageEvent, field: str, index: int) -> str:
-    try:
-        return getattr(event, field).ToDatetime(tzinfo=UTC).isoformat()
-    except (ValueError, OverflowError):
-        raise InvalidEvent("a timestamp out of range", index=index, field=field) from None
+def _timestamp(event: pb.UsageEvent, field: str, index: int) -> datetime:
+    """``Timestamp.ToDatetime(tzinfo=UTC)``, without its per-call overhead: a batch holds up to
+    2,000 timestamps."""
+    stamp = getattr(event, field)
+    seconds, nanos = stamp.seconds, stamp.nanos
+    if not (_MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000):
+        raise InvalidEvent("a timestamp out of range", index=index, field=field)
+    return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)

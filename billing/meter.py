@@ -3,20 +3,23 @@ sequence ranges of a device, and the one rounding rule from seconds to billed ag
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
-HOUR = timedelta(hours=1)
+_HOUR_S = 3600
 _SECOND = timedelta(seconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SECONDS_PER_BILLED_UNIT = 36  # one hundredth of an hour
 
 Interval = tuple[datetime, datetime]
+_T = TypeVar("_T", datetime, int)  # the meter works on datetimes and on whole epoch seconds
 
 
-def union(intervals: Iterable[Interval]) -> list[Interval]:
+def union(intervals: Iterable[tuple[_T, _T]]) -> list[tuple[_T, _T]]:
     """Sorted, disjoint intervals covering the same time: overlapping or repeated sessions
     count once. Empty intervals (end <= start) cover nothing."""
-    merged: list[Interval] = []
+    merged: list[tuple[_T, _T]] = []
     for start, end in sorted(i for i in intervals if i[1] > i[0]):
         if merged and start <= merged[-1][1]:
             if end > merged[-1][1]:
@@ -30,10 +33,23 @@ def hour_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def whole_seconds(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sessions measured in whole seconds: each end is cut down to its second, so every sum
-    below is exact and adding sessions later changes an hour by exactly what they add."""
-    return [(start.replace(microsecond=0), end.replace(microsecond=0)) for start, end in intervals]
+def _whole_seconds(intervals: Iterable[Interval]) -> list[tuple[int, int]]:
+    """Sessions measured in whole seconds since the epoch: each end is cut down to its second,
+    so every sum below is exact and adding sessions later changes an hour by exactly what they
+    add. (Integers, not datetimes: a batch of 1,000 sessions is metered on every ingest.)"""
+    return [((start - _EPOCH) // _SECOND, (end - _EPOCH) // _SECOND) for start, end in intervals]
+
+
+def _per_hour(merged: list[tuple[int, int]]) -> dict[datetime, int]:
+    """Seconds of sorted disjoint whole-second intervals in each UTC hour they touch."""
+    seconds: dict[int, int] = defaultdict(int)
+    for start, end in merged:
+        hour = start - start % _HOUR_S
+        while hour < end:
+            following = hour + _HOUR_S
+            seconds[hour] += min(end, following) - max(start, hour)
+            hour = following
+    return {_EPOCH + timedelta(seconds=hour): count for hour, count in seconds.items() if count}
 
 
 def seconds_per_hour(intervals: Iterable[Interval]) -> dict[datetime, int]:
@@ -41,19 +57,12 @@ def seconds_per_hour(intervals: Iterable[Interval]) -> dict[datetime, int]:
 
     Cutting at hours also cuts at every billing-period boundary (periods are whole months,
     so whole hours)."""
-    seconds: dict[datetime, int] = defaultdict(int)
-    for start, end in union(whole_seconds(intervals)):
-        hour = hour_of(start)
-        while hour < end:
-            following = hour + HOUR
-            seconds[hour] += (min(end, following) - max(start, hour)) // _SECOND
-            hour = following
-    return {hour: count for hour, count in seconds.items() if count}
+    return _per_hour(union(_whole_seconds(intervals)))
 
 
-def subtract(covered: list[Interval], removed: list[Interval]) -> list[Interval]:
+def subtract(covered: list[tuple[_T, _T]], removed: list[tuple[_T, _T]]) -> list[tuple[_T, _T]]:
     """The parts of sorted disjoint ``covered`` not in sorted disjoint ``removed``."""
-    result: list[Interval] = []
+    result: list[tuple[_T, _T]] = []
     index = 0
     for start, end in covered:
         while index < len(removed) and removed[index][1] <= start:
@@ -72,8 +81,7 @@ def subtract(covered: list[Interval], removed: list[Interval]) -> list[Interval]
 def added_seconds(old: Iterable[Interval], new: Iterable[Interval]) -> dict[datetime, int]:
     """Seconds each hour gains when ``new`` sessions join the ``old`` ones: the time only the
     new ones cover. Only old sessions overlapping a new one matter."""
-    fresh = subtract(union(whole_seconds(new)), union(whole_seconds(old)))
-    return seconds_per_hour(fresh)
+    return _per_hour(subtract(union(_whole_seconds(new)), union(_whole_seconds(old))))
 
 
 def billed_hours(seconds: int) -> Decimal:

@@ -2,6 +2,7 @@
 the device's seen sequence ranges, and add session time to the hourly rollup, all in one
 transaction. Also the read of a device's gaps."""
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,49 +55,84 @@ class BatchResult:
 def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     """Answer every event of a parsed batch (accepted, duplicate, or rejected with a code) and
     store the accepted ones. Batches of one device are serialised by a lock on its row."""
-    device = Device.objects.select_for_update().get(pk=device.pk)
-    now = timezone.now()
-    stored = dict(
-        UsageEvent.objects.filter(device=device, seq__in={e.seq for e in events}).values_list(
-            "seq", "fingerprint"
-        )
+    device = (
+        Device.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=device.pk)
     )
+    now = timezone.now()
+    seen = _seen_ranges(device)
+    stored = _stored_fingerprints(device, seen, events)
     retired = _retired_ranges(device, events)
     deployed = _deployed_versions(device)
     entitled = _entitled_agents(device, {e.agent for e in events})
+    late = now - timedelta(days=settings.USAGE_LATE_DAYS)
+    future = now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_S)
     result, accepted = BatchResult(), []
+    outcomes = result.outcomes
     for event in events:
-        if any(first <= event.seq <= last for first, last in retired):
+        seq = event.seq
+        if retired and any(first <= seq <= last for first, last in retired):
             code = TOO_LATE
+        elif seq in stored:
+            if stored[seq] == event.fingerprint:
+                outcomes.append(Outcome(seq, DUPLICATE))
+                continue
+            code = SEQ_CONFLICT
         else:
-            code = _refusal(event, stored, deployed, entitled, now)
-        if code is None and event.seq in stored:
-            result.outcomes.append(Outcome(event.seq, DUPLICATE))
-            continue
+            code = _refusal(event, deployed, entitled, late, future)
         if code:
-            result.outcomes.append(Outcome(event.seq, REJECTED, code))
+            outcomes.append(Outcome(seq, REJECTED, code))
             continue
-        stored[event.seq] = event.fingerprint
+        stored[seq] = event.fingerprint
         accepted.append(event)
-        result.outcomes.append(Outcome(event.seq, ACCEPTED))
+        outcomes.append(Outcome(seq, ACCEPTED, ""))
+    sessions = [e for e in accepted if e.kind == UsageKind.SESSION]
+    # Read the stored sessions the new ones overlap before the new ones join them.
+    hours = _added_session_seconds(device, sessions)
     _store(device, accepted, deployed, now)
-    _add_session_seconds(device, [e for e in accepted if e.kind == UsageKind.SESSION])
-    _mark_seen(device, {e.seq for e in events})
+    if hours:
+        _upsert_hours(hours)
+    _mark_seen(device, seen, {e.seq for e in events})
     return result
 
 
-def _refusal(event: EventIn, stored, deployed, entitled, now: datetime) -> str | None:
-    """The code refusing ``event``, or None. A stored seq is a duplicate whatever the clock
-    says now, unless its content differs."""
-    if event.seq in stored:
-        return SEQ_CONFLICT if stored[event.seq] != event.fingerprint else None
-    if event.started_at < now - timedelta(days=settings.USAGE_LATE_DAYS):
+def _refusal(event: EventIn, deployed, entitled, late: datetime, future: datetime) -> str | None:
+    """The code refusing a new ``event`` (its seq not stored), or None."""
+    if event.started_at < late:
         return TOO_LATE
-    if event.ended_at > now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_S):
+    if event.ended_at > future:
         return IN_FUTURE
     if deployed.get(event.agent, (None, None))[0] != event.version or event.agent not in entitled:
         return NOT_ENTITLED
     return None
+
+
+def _seen_ranges(device: Device) -> list[meter.SeqRange]:
+    return list(
+        UsageSeqRange.objects.filter(device=device).order_by("first").values_list("first", "last")
+    )
+
+
+def _stored_fingerprints(
+    device: Device, seen: list[meter.SeqRange], events: list[EventIn]
+) -> dict[int, str]:
+    """seq → fingerprint of the batch's events already stored. Every stored seq lies in the
+    device's seen ranges (marked in the transaction that stored it), so only the batch's seqs
+    inside them are looked up: a batch of new seqs costs no query."""
+    if not seen:
+        return {}
+    firsts = [first for first, _ in seen]
+    candidates = set()
+    for event in events:
+        at = bisect_right(firsts, event.seq) - 1
+        if at >= 0 and event.seq <= seen[at][1]:
+            candidates.add(event.seq)
+    if not candidates:
+        return {}
+    return dict(
+        UsageEvent.objects.filter(device=device, seq__in=candidates).values_list(
+            "seq", "fingerprint"
+        )
+    )
 
 
 def _retired_ranges(device: Device, events: list[EventIn]) -> list[meter.SeqRange]:
@@ -129,8 +165,6 @@ def _entitled_agents(device: Device, agents: set[int]) -> set[int]:
 
 
 _RAW_COLUMNS = (
-    ("tenant_id", "bigint"),
-    ("device_id", "bigint"),
     ("seq", "bigint"),
     ("kind", "text"),
     ("agent_id", "bigint"),
@@ -140,81 +174,94 @@ _RAW_COLUMNS = (
     ("inferences", "bigint"),
     ("peak_arena_bytes", "bigint"),
     ("fingerprint", "text"),
-    ("received_at", "timestamptz"),
 )
 
 
 def _store(device: Device, events: list[EventIn], deployed, now: datetime) -> None:
     """One INSERT for the batch, ``ON CONFLICT DO NOTHING`` so a concurrent resend cannot fail
     the transaction (the key includes ``started_at``, the partition key on PostgreSQL; the
-    lookup under the device lock already turned away every stored seq). On PostgreSQL the rows
-    travel as one array per column (``unnest``), which skips the ORM's per-value work;
-    elsewhere ``bulk_create`` (INSERT OR IGNORE on SQLite)."""
+    lookup under the device lock already turned away every stored seq). On PostgreSQL each
+    column travels as one array literal (``unnest``), a single string built in C by
+    ``str.join``: no per-value work in the ORM or the driver; elsewhere ``bulk_create``
+    (INSERT OR IGNORE on SQLite)."""
     if not events:
         return
-    rows = [
-        (
-            device.tenant_id,
-            device.pk,
-            e.seq,
-            e.kind,
-            e.agent,
-            deployed[e.agent][1],
-            e.started_at,
-            e.ended_at,
-            e.inferences,
-            e.peak_arena_bytes,
-            e.fingerprint,
-            now,
-        )
-        for e in events
-    ]
     if connection.vendor != "postgresql":
-        names = [name for name, _ in _RAW_COLUMNS]
         UsageEvent.objects.bulk_create(
-            [UsageEvent(**dict(zip(names, row, strict=True))) for row in rows],
+            [
+                UsageEvent(
+                    tenant_id=device.tenant_id,
+                    device_id=device.pk,
+                    seq=e.seq,
+                    kind=e.kind,
+                    agent_id=e.agent,
+                    version_id=deployed[e.agent][1],
+                    started_at=e.started_at,
+                    ended_at=e.ended_at,
+                    inferences=e.inferences,
+                    peak_arena_bytes=e.peak_arena_bytes,
+                    fingerprint=e.fingerprint,
+                    received_at=now,
+                )
+                for e in events
+            ],
             ignore_conflicts=True,
         )
         return
+    columns = (
+        [e.seq for e in events],
+        [e.kind for e in events],
+        [e.agent for e in events],
+        [deployed[e.agent][1] for e in events],
+        [e.started_iso for e in events],
+        [e.ended_iso for e in events],
+        [e.inferences for e in events],
+        [e.peak_arena_bytes for e in events],
+        [e.fingerprint for e in events],
+    )
     table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    columns = ", ".join(name for name, _ in _RAW_COLUMNS)
+    names = ", ".join(name for name, _ in _RAW_COLUMNS)
     arrays = ", ".join(f"%s::{kind}[]" for _, kind in _RAW_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "  # noqa: S608 - our names
+            f"INSERT INTO {table} (tenant_id, device_id, received_at, {names}) "  # noqa: S608 - our names
+            f"SELECT %s, %s, %s, * FROM unnest({arrays}) "
             "ON CONFLICT (device_id, seq, started_at) DO NOTHING",
-            [list(column) for column in zip(*rows, strict=True)],
+            [device.tenant_id, device.pk, now, *map(_array_literal, columns)],
         )
 
 
-def _add_session_seconds(device: Device, sessions: list[EventIn]) -> None:
-    """Upsert, adding seconds, the time the new sessions add to each (agent, hour) beyond the
-    stored sessions that overlap them (overlaps count once)."""
+def _array_literal(values: list) -> str:
+    """A PostgreSQL array literal of values none of which needs quoting: integers, ISO 8601
+    timestamps, hex digests and our kind names (all validated before); None is NULL."""
+    if None in values:
+        values = ["NULL" if value is None else value for value in values]
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _added_session_seconds(device: Device, sessions: list[EventIn]) -> list[tuple]:
+    """Rollup rows (tenant, agent, device, hour, seconds): the time the new sessions add to
+    each (agent, hour) beyond the stored sessions that overlap them (overlaps count once).
+    Read before the new sessions are stored."""
     by_agent: dict[int, list[meter.Interval]] = defaultdict(list)
     for session in sessions:
         by_agent[session.agent].append((session.started_at, session.ended_at))
     rows = []
     for agent, new in by_agent.items():
-        window_start = min(start for start, _ in new)
-        window_end = max(end for _, end in new)
-        old = (
-            UsageEvent.objects.filter(
-                device=device,
-                agent_id=agent,
-                kind=UsageKind.SESSION,
-                started_at__lt=window_end,
-                ended_at__gt=window_start,
-            )
-            .exclude(seq__in=[s.seq for s in sessions if s.agent == agent])
-            .values_list("started_at", "ended_at")
-        )
+        old = UsageEvent.objects.filter(
+            device=device,
+            agent_id=agent,
+            kind=UsageKind.SESSION,
+            started_at__lt=max(end for _, end in new),
+            ended_at__gt=min(start for start, _ in new),
+        ).values_list("started_at", "ended_at")
         for hour, seconds in sorted(meter.added_seconds(old, new).items()):
             rows.append((device.tenant_id, agent, device.pk, hour, seconds))
-    if rows:
-        _upsert_hours(rows)
+    return rows
 
 
 def _upsert_hours(rows: list[tuple]) -> None:
+    """One upsert for the batch's rollup rows, adding seconds to the stored ones."""
     table = connection.ops.quote_name(UsageHour._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
@@ -232,10 +279,9 @@ def _upsert_hours(rows: list[tuple]) -> None:
         )
 
 
-def _mark_seen(device: Device, seqs: set[int]) -> None:
-    existing = list(
-        UsageSeqRange.objects.filter(device=device).order_by("first").values_list("first", "last")
-    )
+def _mark_seen(device: Device, existing: list[meter.SeqRange], seqs: set[int]) -> None:
+    """Merge the batch's seqs into the device's seen ranges (``existing``, read under the
+    lock)."""
     merged = meter.merge_seqs(existing, seqs)
     if merged == existing:
         return

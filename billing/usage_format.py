@@ -2,9 +2,10 @@
 ``EventIn`` values, refusing the whole batch, with a code, on the first malformed event."""
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
+from json.encoder import encode_basestring_ascii
 
 from billing.errors import BatchTooLarge, InvalidEvent, MalformedBatch
 from billing.models import UsageKind
@@ -18,6 +19,11 @@ _FIELDS = {
     UsageKind.HEARTBEAT: ({"at"}, {"peak_arena_bytes"}),
 }
 _COMMON = {"seq", "kind", "agent", "version"}
+# Per kind: the keys an event must have, and the keys it may have (built once, not per event).
+_SHAPES = {
+    kind: (frozenset(_COMMON | required), frozenset(_COMMON | required | optional))
+    for kind, (required, optional) in _FIELDS.items()
+}
 
 
 @dataclass(frozen=True)
@@ -31,19 +37,32 @@ class EventIn:
     inferences: int | None = None
     peak_arena_bytes: int | None = None
 
-    @property
+    @cached_property
+    def started_iso(self) -> str:
+        return self.started_at.isoformat()
+
+    @cached_property
+    def ended_iso(self) -> str:
+        return self.ended_at.isoformat()
+
+    @cached_property
     def fingerprint(self) -> str:
-        """What a resend must repeat exactly; a seq resent with another one is seq_conflict."""
-        content = [
-            self.kind,
-            self.agent,
-            self.version,
-            self.started_at.isoformat(),
-            self.ended_at.isoformat(),
-            self.inferences,
-            self.peak_arena_bytes,
-        ]
-        return hashlib.sha256(json.dumps(content).encode()).hexdigest()
+        """What a resend must repeat exactly; a seq resent with another one is seq_conflict.
+
+        The SHA-256 of ``json.dumps([kind, agent, version, started_at, ended_at, inferences,
+        peak_arena_bytes])`` (timestamps in ISO 8601), written out here as ``json.dumps`` writes
+        it (the stored fingerprints were made so): every part but the version is a number, null,
+        or a string that needs no escaping."""
+        content = (
+            f'["{self.kind}", {self.agent}, {encode_basestring_ascii(self.version)}, '
+            f'"{self.started_iso}", "{self.ended_iso}", '
+            f"{_json_number(self.inferences)}, {_json_number(self.peak_arena_bytes)}]"
+        )
+        return hashlib.sha256(content.encode()).hexdigest()
+
+
+def _json_number(value: int | None) -> str:
+    return "null" if value is None else str(value)
 
 
 def parse_batch(data) -> list[EventIn]:
@@ -63,36 +82,40 @@ def parse_event(raw, index: int) -> EventIn:
     if not isinstance(raw, dict):
         raise InvalidEvent("an event is an object", index=index)
     kind = raw.get("kind")
-    if kind not in _FIELDS:
+    if not isinstance(kind, str) or kind not in _SHAPES:
         raise InvalidEvent(f"kind is one of {', '.join(_FIELDS)}", index=index, field="kind")
-    required, optional = _FIELDS[kind]
-    _reject_missing(raw, _COMMON | required, index)
-    _reject_unknown(raw, _COMMON | required | optional, index)
+    required, allowed = _SHAPES[kind]
+    keys = raw.keys()
+    if not keys >= required:
+        _reject_missing(raw, required, index)
+    if not keys <= allowed:
+        _reject_unknown(raw, allowed, index)
     if kind == UsageKind.HEARTBEAT:
         started_at = ended_at = _timestamp(raw, "at", index)
     else:
         started_at = _timestamp(raw, "started_at", index)
         ended_at = _timestamp(raw, "ended_at", index)
         _reject_ended_before_started(started_at, ended_at, index)
+    inferences, peak_arena_bytes = raw.get("inferences"), raw.get("peak_arena_bytes")
     return EventIn(
-        seq=_integer(raw, "seq", index, minimum=1),
-        kind=kind,
-        agent=_integer(raw, "agent", index, minimum=1),
-        version=_version(raw, index),
-        started_at=started_at,
-        ended_at=ended_at,
-        inferences=_optional_integer(raw, "inferences", index),
-        peak_arena_bytes=_optional_integer(raw, "peak_arena_bytes", index),
+        _integer(raw, "seq", index, minimum=1),
+        kind,
+        _integer(raw, "agent", index, minimum=1),
+        _version(raw, index),
+        started_at,
+        ended_at,
+        None if inferences is None else _integer(raw, "inferences", index),
+        None if peak_arena_bytes is None else _integer(raw, "peak_arena_bytes", index),
     )
 
 
-def _reject_missing(raw: dict, fields: set[str], index: int) -> None:
+def _reject_missing(raw: dict, fields: frozenset[str], index: int) -> None:
     missing = sorted(fields - set(raw))
     if missing:
         raise InvalidEvent("this field is required", index=index, field=missing[0])
 
 
-def _reject_unknown(raw: dict, fields: set[str], index: int) -> None:
+def _reject_unknown(raw: dict, fields: frozenset[str], index: int) -> None:
     unknown = sorted(str(key) for key in set(raw) - fields)
     if unknown:
         raise InvalidEvent(
@@ -112,7 +135,7 @@ def _reject_ended_before_started(started_at: datetime, ended_at: datetime, index
 
 def _integer(raw: dict, field: str, index: int, *, minimum: int = 0) -> int:
     value = raw[field]
-    if isinstance(value, bool) or not isinstance(value, int):
+    if type(value) is not int:  # a bool is not a number here
         raise InvalidEvent("must be an integer", index=index, field=field)
     if not minimum <= value <= MAX_INT:
         raise InvalidEvent(
@@ -122,10 +145,6 @@ def _integer(raw: dict, field: str, index: int, *, minimum: int = 0) -> int:
             code="number_out_of_range",
         )
     return value
-
-
-def _optional_integer(raw: dict, field: str, index: int) -> int | None:
-    return None if raw.get(field) is None else _integer(raw, field, index)
 
 
 def _version(raw: dict, index: int) -> str:
@@ -143,11 +162,13 @@ def _version(raw: dict, index: int) -> str:
 
 def _timestamp(raw: dict, field: str, index: int) -> datetime:
     value = raw[field]
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # the gRPC door's timestamps, already UTC (JSON cannot hold a datetime)
     if not isinstance(value, str) or len(value) > 40:
         raise InvalidEvent("an ISO 8601 timestamp with its UTC offset", index=index, field=field)
     try:
         moment = datetime.fromisoformat(value)
-        utc = moment.astimezone(UTC)
+        utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise InvalidEvent(
             "an ISO 8601 timestamp with its UTC offset", index=index, field=field

@@ -1,8 +1,11 @@
 """A JSON parser that refuses oversized bodies before reading them into memory."""
 
+import codecs
+import io
+
 from django.conf import settings
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, get_encoding
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -18,8 +21,9 @@ class BoundedJSONParser(JSONParser):
         declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
         if declared > limit:
             raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
+        body = stream.read()
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
         except exceptions.ParseError as exc:
             raise exceptions.ParseError(
                 f"Malformed JSON: {exc.detail}", code="malformed_json"
@@ -28,11 +32,20 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError(
                 "Malformed JSON: nested too deeply.", code="malformed_json"
             ) from exc
-        if _has_nul(data):
+        if _may_hold_nul(body, parser_context) and _has_nul(data):
             raise exceptions.ParseError(
                 "Strings may not contain the NUL character (\\u0000).", code="nul_character"
             )
         return data
+
+
+def _may_hold_nul(body: bytes, parser_context) -> bool:
+    """Whether a parsed body may hold U+0000. In UTF-8 JSON a string can only hold it as the
+    escape ``\\u0000`` (a raw control character is malformed JSON), so a body without those
+    six bytes holds none and is not walked (a batch of 1,000 usage events is 15,000 strings)."""
+    if codecs.lookup(get_encoding(parser_context or {})).name != "utf-8":
+        return True
+    return b"\\u0000" in body
 
 
 def _has_nul(data) -> bool:
