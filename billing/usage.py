@@ -19,6 +19,7 @@ from billing.models import (
     UsageSeqRange,
 )
 from billing.usage_format import EventIn
+from edgeplug.core.locking import locked
 from marketplace.models import Deployment, Device
 from marketplace.orders import active_entitlements
 
@@ -54,7 +55,7 @@ class BatchResult:
 def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     """Answer every event of a parsed batch (accepted, duplicate, or rejected with a code) and
     store the accepted ones. Batches of one device are serialised by a lock on its row."""
-    device = Device.objects.select_for_update().get(pk=device.pk)
+    device = locked(device)
     now = timezone.now()
     stored = dict(
         UsageEvent.objects.filter(device=device, seq__in={e.seq for e in events}).values_list(
