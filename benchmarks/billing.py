@@ -53,7 +53,8 @@ def _seed_close(tenants: int, devices_per_tenant: int = 1):
     """Tenants with 3 metered entitlements of one vendor's agents, 24 h of use each."""
     from billing.models import BillingAccount, UsageHour
     from edgeplug.tenancy.models import Tenant
-    from marketplace.models import Agent, Device, Entitlement, Order, PricePlan
+    from marketplace.models import Agent, Device, Entitlement, Order
+    from tests.factories import DeviceFactory, EntitlementFactory, OrderFactory, PricePlanFactory
 
     vendor = Tenant.objects.create(
         name="Bench vendor", slug="bench-vendor", is_vendor=True, is_customer=False
@@ -62,18 +63,7 @@ def _seed_close(tenants: int, devices_per_tenant: int = 1):
         Agent.objects.create(tenant=vendor, name=f"agent-{n}", agent_type="x", description="x")
         for n in range(3)
     ]
-    plans = [
-        PricePlan.objects.create(
-            agent=a,
-            tenant=vendor,
-            key="m",
-            name="metered",
-            kind="metered",
-            currency="EUR",
-            terms=TERMS,
-        )
-        for a in agents
-    ]
+    plans = [PricePlanFactory(agent=a, key="m", terms=TERMS) for a in agents]
     customers = Tenant.objects.bulk_create(
         Tenant(name=f"Customer {n}", slug=f"bench-c{n}") for n in range(tenants)
     )
@@ -89,44 +79,12 @@ def _seed_close(tenants: int, devices_per_tenant: int = 1):
         for t in customers
     )
     devices = Device.objects.bulk_create(
-        Device(
-            tenant=t,
-            name="gw",
-            hardware_id=f"hw-{t.pk}",
-            core="cortex-m4",
-            token_prefix=f"b{t.pk}",
-            token_hash="0" * 64,
-            token_created_at=MONTH,
-        )
-        for t in customers
+        DeviceFactory.build(tenant=t, name="gw", token_created_at=MONTH) for t in customers
     )
     orders = Order.objects.bulk_create(
-        Order(
-            tenant=t,
-            agent=p.agent,
-            plan=p,
-            seats=1,
-            status="completed",
-            currency="EUR",
-            idempotency_key=f"k{t.pk}-{p.pk}",
-            request_digest="0" * 64,
-            completed_at=MONTH,
-        )
-        for t in customers
-        for p in plans
+        OrderFactory.build(tenant=t, plan=p, completed_at=MONTH) for t in customers for p in plans
     )
-    Entitlement.objects.bulk_create(
-        Entitlement(
-            tenant_id=o.tenant_id,
-            agent_id=o.agent_id,
-            plan=o.plan,
-            plan_snapshot=o.plan.snapshot(),
-            order=o,
-            seats=1,
-            valid_from=MONTH,
-        )
-        for o in orders
-    )
+    Entitlement.objects.bulk_create(EntitlementFactory.build(order=o) for o in orders)
     UsageHour.objects.bulk_create(
         (
             UsageHour(
@@ -171,50 +129,16 @@ def _bench_rating(events: int, devices: int) -> dict:
     from billing import invoice_builder
     from billing.models import UsageHour
     from edgeplug.tenancy.models import Tenant
-    from marketplace.models import Agent, Device, Entitlement, Order, PricePlan
+    from marketplace.models import Agent, Device
+    from tests.factories import DeviceFactory, EntitlementFactory, PricePlanFactory
 
     vendor = Tenant.objects.get(slug="bench-vendor")
     agent = Agent.objects.create(tenant=vendor, name="rated", agent_type="x", description="x")
-    plan = PricePlan.objects.create(
-        agent=agent,
-        tenant=vendor,
-        key="r",
-        name="rated",
-        kind="metered",
-        currency="EUR",
-        terms=TERMS,
-    )
+    plan = PricePlanFactory(agent=agent, key="r", name="rated", terms=TERMS)
     tenant = Tenant.objects.create(name="Rated customer", slug="bench-rated")
-    order = Order.objects.create(
-        tenant=tenant,
-        agent=agent,
-        plan=plan,
-        seats=1,
-        status="completed",
-        currency="EUR",
-        idempotency_key="rated",
-        request_digest="0" * 64,
-        completed_at=MONTH,
-    )
-    Entitlement.objects.create(
-        tenant=tenant,
-        agent=agent,
-        plan=plan,
-        plan_snapshot=plan.snapshot(),
-        order=order,
-        seats=1,
-        valid_from=MONTH,
-    )
+    EntitlementFactory(order__tenant=tenant, order__plan=plan, order__completed_at=MONTH)
     gateways = Device.objects.bulk_create(
-        Device(
-            tenant=tenant,
-            name=f"gw{n}",
-            hardware_id=f"rated-{n}",
-            core="cortex-m4",
-            token_prefix=f"r{n}",
-            token_hash="0" * 64,
-            token_created_at=MONTH,
-        )
+        DeviceFactory.build(tenant=tenant, name=f"gw{n}", token_created_at=MONTH)
         for n in range(devices)
     )
     hours = 31 * 24

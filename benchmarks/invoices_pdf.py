@@ -30,16 +30,8 @@ from billing.documents.document import (  # noqa: E402
     Party,
     expected_tax,
 )
+from tests.invoices.documents import SELLER  # noqa: E402 - the seller the tests render
 
-SELLER = Party(
-    legal_name="EdgePlug SAS",
-    address_lines=("12 rue des Capteurs",),
-    postcode="69001",
-    city="Lyon",
-    country="FR",
-    tax_id="FR40123456824",
-    emails=("billing@edgeplug.example",),
-)
 TIERS = ((Decimal(100), Decimal(10)), (Decimal(1000), Decimal(7)), (None, Decimal(4)))
 
 

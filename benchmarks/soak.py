@@ -25,7 +25,6 @@ import http.client
 import itertools
 import json
 import os
-import platform
 import random
 import signal
 import statistics
@@ -40,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.web import drive
-from benchmarks.web.__main__ import _commit
+from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
 from benchmarks.web.stack import (
     ROOT,
     Stack,
@@ -483,13 +482,7 @@ def run(args: argparse.Namespace) -> dict:
         n for state, n in certification["outcomes"].items() if state != "passed"
     )
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _commit(),
-        "machine": {
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        **provenance(),
         "versions": versions,
         "parameters": {
             "duration_s": duration,
@@ -580,8 +573,7 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.soak", description=__doc__)
-    parser.add_argument("--out", default="var/bench/soak.json")
+    parser = bench_parser("soak", __doc__, smoke="about 10 s of traffic; for CI")
     parser.add_argument("--duration", default="10m", help="10m, 90s, 1h (default 10m)")
     parser.add_argument(
         "--rate",
@@ -602,25 +594,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=4, help="gunicorn sync workers (4, as deployed)"
     )
-    parser.add_argument("--smoke", action="store_true", help="about 10 s of traffic; for CI")
-    parser.add_argument(
-        "--database-url", default=os.environ.get("SOAK_DATABASE_URL", DEFAULT_DATABASE_URL)
+    add_stack_arguments(
+        parser,
+        database_env="SOAK_DATABASE_URL",
+        database_default=DEFAULT_DATABASE_URL,
+        redis_env="SOAK_REDIS_URL",
+        redis_default=DEFAULT_REDIS_URL,
     )
-    parser.add_argument("--redis-url", default=os.environ.get("SOAK_REDIS_URL", DEFAULT_REDIS_URL))
-    parser.add_argument("--keep-database", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        result = run(args)
-    except StackError as exc:
-        print(f"soak: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print()
-    print(table(result))
-    print(f"\nJSON: {out}")
-    return 0
+    return finish("soak", run, parser.parse_args(argv), table)
 
 
 if __name__ == "__main__":

@@ -333,17 +333,4 @@ class BillingAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("tenant", "legal_name", "country", "currency", "tax_rate", "reverse_charge")
     list_filter = ("country", "currency", "reverse_charge")
     search_fields = ("tenant__slug", "legal_name", "tax_id")
-    readonly_fields = (
-        "tenant",
-        "legal_name",
-        "address_line1",
-        "address_line2",
-        "postcode",
-        "city",
-        "country",
-        "tax_id",
-        "invoice_emails",
-        "currency",
-        "tax_rate",
-        "reverse_charge",
-    )
+    readonly_fields = ("tenant", *BillingAccount.DETAIL_FIELDS)

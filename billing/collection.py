@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import payments
+from billing.audit import record_invoice_event
 from billing.errors import (
     InvalidPaymentReference,
     InvoiceNotCollectable,
@@ -27,7 +28,6 @@ from billing.errors import (
     PaymentProcessorError,
 )
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
-from edgeplug.audit.services import record_event
 from marketplace import orders
 
 COLLECT_TASK = "billing.tasks.collect_invoice_payment"
@@ -107,13 +107,12 @@ def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Atte
             raise PaymentMethodRequired(
                 f"{invoice.tenant} has no card on file: record an offline payment instead."
             )
-        record_event(
+        record_invoice_event(
             "invoice_payment_retry_requested",
-            request=request,
+            invoice,
+            attempts_before=invoice.payment_attempts,
             actor=actor,
-            tenant=invoice.tenant,
-            target=f"invoice {invoice.number}",
-            details={"invoice": invoice.pk, "attempts_before": invoice.payment_attempts},
+            request=request,
         )
         return _attempt(invoice, timezone.now(), forced=True)
 
@@ -230,12 +229,7 @@ def _note(invoice: Invoice, code: str, detail: str) -> bool:
         return False
     invoice.payment_failure_code, invoice.payment_failure_detail = code, detail[:500]
     invoice.save(update_fields=["payment_failure_code", "payment_failure_detail", "updated_at"])
-    record_event(
-        "invoice_payment_not_attempted",
-        tenant=invoice.tenant,
-        target=f"invoice {invoice.number}",
-        details={"invoice": invoice.pk, "code": code},
-    )
+    record_invoice_event("invoice_payment_not_attempted", invoice, code=code)
     return True
 
 
@@ -292,30 +286,19 @@ def _record_failure(invoice: Invoice, code: str, message: str, now: datetime) ->
             "updated_at",
         ]
     )
-    record_event(
+    record_invoice_event(
         "invoice_payment_failed",
-        tenant=invoice.tenant,
-        target=f"invoice {invoice.number}",
-        details={
-            "invoice": invoice.pk,
-            "attempt": invoice.payment_attempts,
-            "code": code,
-            "payment_intent": invoice.payment_intent_id,
-            "next_attempt_at": (
-                invoice.next_payment_attempt_at.isoformat()
-                if invoice.next_payment_attempt_at
-                else None
-            ),
-        },
+        invoice,
+        attempt=invoice.payment_attempts,
+        code=code,
+        payment_intent=invoice.payment_intent_id,
+        next_attempt_at=(
+            invoice.next_payment_attempt_at.isoformat() if invoice.next_payment_attempt_at else None
+        ),
     )
     if invoice.status == InvoiceStatus.UNCOLLECTIBLE and not was_uncollectible:
         suspended = orders.suspend_for_non_payment(invoice.tenant, invoice_number=invoice.number)
-        record_event(
-            "invoice_uncollectible",
-            tenant=invoice.tenant,
-            target=f"invoice {invoice.number}",
-            details={"invoice": invoice.pk, "suspended_entitlements": suspended},
-        )
+        record_invoice_event("invoice_uncollectible", invoice, suspended_entitlements=suspended)
         _notify(invoice, Notice.UNCOLLECTIBLE)
     elif not was_uncollectible:
         _notify(invoice, Notice.PAYMENT_FAILED)
@@ -338,12 +321,7 @@ def _mark_paid(
             invoice.payment_intent_id,
         ):
             # A second intent succeeded for a settled invoice: finance must refund it.
-            record_event(
-                "invoice_paid_twice",
-                tenant=invoice.tenant,
-                target=f"invoice {invoice.number}",
-                details={"invoice": invoice.pk, "payment_intent": payment_intent_id},
-            )
+            record_invoice_event("invoice_paid_twice", invoice, payment_intent=payment_intent_id)
         return
     was_uncollectible = invoice.status == InvoiceStatus.UNCOLLECTIBLE
     invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
@@ -365,20 +343,16 @@ def _mark_paid(
             "updated_at",
         ]
     )
-    record_event(
+    record_invoice_event(
         "invoice_paid",
-        request=request,
+        invoice,
+        source=source,
+        amount=invoice.amount_due,
+        currency=invoice.currency,
+        payment_intent=payment_intent_id,
+        reference=reference,
         actor=actor,
-        tenant=invoice.tenant,
-        target=f"invoice {invoice.number}",
-        details={
-            "invoice": invoice.pk,
-            "source": source,
-            "amount": invoice.amount_due,
-            "currency": invoice.currency,
-            "payment_intent": payment_intent_id,
-            "reference": reference,
-        },
+        request=request,
     )
     still_unpaid = Invoice.objects.filter(
         tenant=invoice.tenant, status=InvoiceStatus.UNCOLLECTIBLE

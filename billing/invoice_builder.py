@@ -430,45 +430,38 @@ def _order_lines(
         completed_at__lt=end,
     ).order_by("completed_at", "id")
     for order in paid:
-        lines[order.tenant_id].append(
-            (
-                order.currency,
-                LineSpec(
-                    kind=LineKind.ONE_TIME_ORDER,
-                    description=f"{order.agent.name} ({order.plan.name}), order {order.pk}: paid",
-                    amount=order.amount,
-                    period_start=start,
-                    period_end=end,
-                    quantity=Decimal(order.seats),
-                    unit_amount=_unit(order.amount, Decimal(order.seats)),
-                    breakdown=order.breakdown,
-                    order_id=order.pk,
-                    is_paid=True,
-                ),
-            )
-        )
+        description = f"{order.agent.name} ({order.plan.name}), order {order.pk}: paid"
+        line = _order_line(order, LineKind.ONE_TIME_ORDER, description, 1, start, end)
+        line.breakdown = order.breakdown
+        lines[order.tenant_id].append((order.currency, line))
     # A refund has no time of its own on the order: nothing changes a refunded order after.
     refunded = one_time.filter(
         status=OrderStatus.REFUNDED, updated_at__gte=start, updated_at__lt=end
     ).order_by("updated_at", "id")
     for order in refunded:
-        lines[order.tenant_id].append(
-            (
-                order.currency,
-                LineSpec(
-                    kind=LineKind.CREDIT,
-                    description=f"{order.agent.name}, order {order.pk}: refunded",
-                    amount=-order.amount,
-                    period_start=start,
-                    period_end=end,
-                    quantity=Decimal(order.seats),
-                    unit_amount=-_unit(order.amount, Decimal(order.seats)),
-                    order_id=order.pk,
-                    is_paid=True,
-                ),
-            )
-        )
+        description = f"{order.agent.name}, order {order.pk}: refunded"
+        line = _order_line(order, LineKind.CREDIT, description, -1, start, end)
+        lines[order.tenant_id].append((order.currency, line))
     return lines
+
+
+def _order_line(
+    order: Order, kind: str, description: str, sign: int, start: datetime, end: datetime
+) -> LineSpec:
+    """A one-time order's line, already paid (charged at checkout): ``sign`` -1 credits it
+    back."""
+    seats = Decimal(order.seats)
+    return LineSpec(
+        kind=kind,
+        description=description,
+        amount=sign * order.amount,
+        period_start=start,
+        period_end=end,
+        quantity=seats,
+        unit_amount=sign * _unit(order.amount, seats),
+        order_id=order.pk,
+        is_paid=True,
+    )
 
 
 def late_usage_since(start: datetime) -> datetime:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from billing import collection, invoice_documents
 from billing import invoice_builder as builder
+from billing.audit import record_invoice_event
 from billing.errors import (
     BillingAccountMissing,
     InvalidAdjustment,
@@ -39,6 +40,7 @@ from billing.models import (
 )
 from billing.signals import invoice_finalized
 from edgeplug.audit.services import record_event
+from edgeplug.core.locking import locked
 from edgeplug.tenancy.models import Tenant
 from marketplace.pricing import MAX_AMOUNT
 
@@ -134,13 +136,9 @@ def _period_invoices(period_start: datetime, tenant_ids: list[int]):
     )
 
 
-def _create_draft(
-    spec: DraftSpec, tenant: Tenant, account: BillingAccount | None, result: CloseResult
-) -> bool:
-    """Insert a new draft with its lines and totals (three statements and the audit event)
-    within the close's batch transaction; False when one exists already (a concurrent close
-    made it first)."""
-    invoice = Invoice(
+def _new_draft(spec: DraftSpec) -> Invoice:
+    """The month's draft, not saved yet, before its tax terms, lines and totals."""
+    return Invoice(
         tenant_id=spec.tenant_id,
         currency=spec.currency,
         period_start=spec.period_start,
@@ -148,6 +146,26 @@ def _create_draft(
         rollup_digest=spec.rollup_digest,
         finalize_after=_finalize_after(spec.period_end),
     )
+
+
+def _drafted(invoice: Invoice, tenant: Tenant, spec: DraftSpec, result: CloseResult) -> None:
+    """Audit a new draft (it has no number yet: the target is its id) and count it."""
+    record_event(
+        "invoice_drafted",
+        tenant=tenant,
+        target=f"invoice {invoice.pk}",
+        details={"period": builder.month_label(spec.period_start), "total": invoice.total},
+    )
+    result.created.append(invoice.pk)
+
+
+def _create_draft(
+    spec: DraftSpec, tenant: Tenant, account: BillingAccount | None, result: CloseResult
+) -> bool:
+    """Insert a new draft with its lines and totals (three statements and the audit event)
+    within the close's batch transaction; False when one exists already (a concurrent close
+    made it first)."""
+    invoice = _new_draft(spec)
     if account is not None:
         invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
     sums = builder.totals(
@@ -163,13 +181,7 @@ def _create_draft(
     except IntegrityError:
         return False
     _write_lines(invoice, spec.lines)
-    record_event(
-        "invoice_drafted",
-        tenant=tenant,
-        target=f"invoice {invoice.pk}",
-        details={"period": builder.month_label(spec.period_start), "total": invoice.total},
-    )
-    result.created.append(invoice.pk)
+    _drafted(invoice, tenant, spec, result)
     return True
 
 
@@ -187,14 +199,7 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
             .first()
         )
         if existing is None:
-            invoice = Invoice(
-                tenant_id=spec.tenant_id,
-                currency=spec.currency,
-                period_start=spec.period_start,
-                period_end=spec.period_end,
-                rollup_digest=spec.rollup_digest,
-                finalize_after=_finalize_after(spec.period_end),
-            )
+            invoice = _new_draft(spec)
             _take_tax_terms(invoice)
             try:
                 with transaction.atomic():
@@ -204,13 +209,7 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
             _write_lines(invoice, spec.lines)
             _set_totals(invoice)
             invoice.save()
-            record_event(
-                "invoice_drafted",
-                tenant=invoice.tenant,
-                target=f"invoice {invoice.pk}",
-                details={"period": builder.month_label(spec.period_start), "total": invoice.total},
-            )
-            result.created.append(invoice.pk)
+            _drafted(invoice, invoice.tenant, spec, result)
             return
         if existing.status != InvoiceStatus.DRAFT:
             result.unchanged.append(existing.pk)
@@ -280,10 +279,6 @@ def close_previous_month(now: datetime | None = None) -> CloseResult:
 # --- drafts: adjustments ----------
 
 
-def _locked(invoice: Invoice) -> Invoice:
-    return Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
-
-
 def add_adjustment_line(
     invoice: Invoice, *, description: str, amount: int, actor=None, request=None
 ) -> InvoiceLine:
@@ -296,7 +291,7 @@ def add_adjustment_line(
     if abs(amount) > MAX_AMOUNT:
         raise InvalidAdjustment(f"The amount must be within ±{MAX_AMOUNT} minor units.")
     with transaction.atomic():
-        invoice = _locked(invoice)
+        invoice = locked(invoice, "tenant")
         if invoice.status != InvoiceStatus.DRAFT:
             raise InvoiceNotDraft(
                 f"Invoice {invoice.number} is finalized; correct it with a credit note."
@@ -363,18 +358,18 @@ def finalize_invoice(invoice: Invoice, *, actor=None, request=None, now=None) ->
     ``finalize_after``; the beat job does it after)."""
     now = now or timezone.now()
     with transaction.atomic():
-        invoice = _locked(invoice)
+        invoice = locked(invoice, "tenant")
         if invoice.status != InvoiceStatus.DRAFT:
             raise InvoiceNotDraft(f"Invoice {invoice.number} is already finalized.")
         invoice.account_snapshot = _snapshot(invoice)
         _issue(invoice, now)
-        record_event(
+        record_invoice_event(
             "invoice_finalized",
-            request=request,
+            invoice,
+            total=invoice.total,
+            currency=invoice.currency,
             actor=actor,
-            tenant=invoice.tenant,
-            target=f"invoice {invoice.number}",
-            details={"invoice": invoice.pk, "total": invoice.total, "currency": invoice.currency},
+            request=request,
         )
     return invoice
 
@@ -415,8 +410,8 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
     ids = list(invoice_ids)
     run = FinalizeRun()
     with transaction.atomic():
-        locked = Invoice.objects.select_for_update(of=("self",)).select_related("tenant")
-        invoices = locked.in_bulk(ids)
+        rows = Invoice.objects.select_for_update(of=("self",)).select_related("tenant")
+        invoices = rows.in_bulk(ids)
         tenant_ids = {invoice.tenant_id for invoice in invoices.values()}
         accounts = {a.tenant_id: a for a in BillingAccount.objects.filter(tenant_id__in=tenant_ids)}
         amounts: dict[int, list[tuple[int, bool]]] = {pk: [] for pk in invoices}
@@ -452,15 +447,8 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
             counter = counters[series]
             counter.last += 1
             _issue(invoice, now, number=f"{series}-{now.year}-{counter.last:06d}")
-            record_event(
-                "invoice_finalized",
-                tenant=invoice.tenant,
-                target=f"invoice {invoice.number}",
-                details={
-                    "invoice": invoice.pk,
-                    "total": invoice.total,
-                    "currency": invoice.currency,
-                },
+            record_invoice_event(
+                "invoice_finalized", invoice, total=invoice.total, currency=invoice.currency
             )
             run.finalized.append(invoice.number)
         for counter in counters.values():
@@ -475,7 +463,7 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
     """Cancel a finalized invoice nobody paid; its number stays used (gapless series)."""
     reason = (reason or "").strip()[:500]
     with transaction.atomic():
-        invoice = _locked(invoice)
+        invoice = locked(invoice, "tenant")
         if invoice.kind != InvoiceKind.INVOICE or invoice.status not in UNPAID:
             raise InvoiceNotVoidable(
                 f"Invoice {invoice.number or invoice.pk} is {invoice.status} "
@@ -486,14 +474,7 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
         invoice.void_reason = reason
         invoice.next_payment_attempt_at = None
         invoice.save()
-        record_event(
-            "invoice_voided",
-            request=request,
-            actor=actor,
-            tenant=invoice.tenant,
-            target=f"invoice {invoice.number}",
-            details={"invoice": invoice.pk, "reason": reason},
-        )
+        record_invoice_event("invoice_voided", invoice, reason=reason, actor=actor, request=request)
     return invoice
 
 
@@ -509,13 +490,8 @@ def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[
         )
     with transaction.atomic():
         invoice_documents.schedule_email(invoice)
-        record_event(
-            "invoice_email_resent",
-            request=request,
-            actor=actor,
-            tenant=invoice.tenant,
-            target=f"invoice {invoice.number}",
-            details={"invoice": invoice.pk, "recipients": recipients},
+        record_invoice_event(
+            "invoice_email_resent", invoice, recipients=recipients, actor=actor, request=request
         )
     return recipients
 
@@ -541,7 +517,7 @@ def issue_credit_note(
     reason = (reason or "").strip()[:300]
     now = timezone.now()
     with transaction.atomic():
-        invoice = _locked(invoice)
+        invoice = locked(invoice, "tenant")
         if invoice.kind != InvoiceKind.INVOICE or invoice.finalized_at is None:
             raise InvoiceNotCreditable("Credit notes correct finalized invoices only.")
         if invoice.status == InvoiceStatus.VOID:

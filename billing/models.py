@@ -213,6 +213,21 @@ class UsageHour(models.Model):
 class BillingAccount(models.Model):
     """Who a tenant's invoices are addressed to, in which currency, and how they are taxed."""
 
+    # What the tenant states (the API form, the finance admin's read-only page).
+    DETAIL_FIELDS = (
+        "legal_name",
+        "address_line1",
+        "address_line2",
+        "postcode",
+        "city",
+        "country",
+        "tax_id",
+        "invoice_emails",
+        "currency",
+        "tax_rate",
+        "reverse_charge",
+    )
+
     tenant = models.OneToOneField(
         "tenancy.Tenant", on_delete=models.CASCADE, related_name="billing_account"
     )

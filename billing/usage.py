@@ -20,6 +20,7 @@ from billing.models import (
     UsageSeqRange,
 )
 from billing.usage_format import EventIn
+from edgeplug.core.locking import locked
 from marketplace.models import Deployment, Device
 from marketplace.orders import active_entitlements
 
@@ -55,9 +56,7 @@ class BatchResult:
 def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     """Answer every event of a parsed batch (accepted, duplicate, or rejected with a code) and
     store the accepted ones. Batches of one device are serialised by a lock on its row."""
-    device = (
-        Device.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=device.pk)
-    )
+    device = locked(device, "tenant")
     now = timezone.now()
     seen = _seen_ranges(device)
     stored = _stored_fingerprints(device, seen, events)

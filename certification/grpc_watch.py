@@ -14,7 +14,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 
 from certification.api.views import runs_for
-from certification.models import CertificationRun, RunStatus, StageResult
+from certification.models import CertificationRun
 from edgeplug.accounts.authentication import TenantJWTAuthentication
 from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
@@ -131,8 +131,8 @@ def _progress(run: CertificationRun) -> pb.RunProgress:
 
 
 def _stage(run: CertificationRun, stage: str, result) -> pb.StageProgress:
-    """A stage as the portal's version page shows it: its verdict once recorded, otherwise
-    running (the current stage of a running run), skipped (the run ended first) or pending."""
+    """A stage as the portal's version page shows it (``CertificationRun.stage_state``), with
+    its duration and error once recorded."""
     if result is not None:
         return pb.StageProgress(
             stage=stage,
@@ -140,10 +140,4 @@ def _stage(run: CertificationRun, stage: str, result) -> pb.StageProgress:
             duration_ms=result.test_duration_ms,
             error_code=result.error_code,
         )
-    if run.status == RunStatus.RUNNING and stage == run.current_stage:
-        state = "running"
-    elif run.is_finished:
-        state = StageResult.SKIPPED
-    else:
-        state = "pending"
-    return pb.StageProgress(stage=stage, state=state)
+    return pb.StageProgress(stage=stage, state=run.stage_state(stage))

@@ -98,6 +98,18 @@ class CertificationRun(models.Model):
     def is_finished(self) -> bool:
         return self.status not in ACTIVE_STATUSES
 
+    def stage_state(self, stage: str, result: "CertificationResult | None" = None) -> str:
+        """A stage as the portal and the watch stream show it: its recorded verdict, otherwise
+        running (the current stage of a running run), skipped (the run ended first) or
+        pending."""
+        if result is not None:
+            return result.test_result
+        if self.status == RunStatus.RUNNING and stage == self.current_stage:
+            return "running"
+        if self.is_finished:
+            return StageResult.SKIPPED
+        return "pending"
+
     @property
     def queue_error(self) -> dict | None:
         """Why the run never reached the workers (the broker refused it), else None."""

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from edgeplug.audit.services import record_change
+from edgeplug.core.locking import locked, stamp_once
 from edgeplug.tenancy.models import Tenant
 from marketplace.certified import current_certificate
 from marketplace.errors import (
@@ -84,7 +85,7 @@ def register_device(
 
 @transaction.atomic
 def rotate_token(device: Device, *, actor=None, request=None) -> IssuedToken:
-    device = Device.objects.select_for_update().get(pk=device.pk)
+    device = locked(device)
     _reject_revoked(device)
     prefix, token = _new_token()
     device.token_prefix, device.token_hash = prefix, _hash(token)
@@ -96,10 +97,8 @@ def rotate_token(device: Device, *, actor=None, request=None) -> IssuedToken:
 
 @transaction.atomic
 def revoke_device(device: Device, *, actor=None, request=None) -> Device:
-    device = Device.objects.select_for_update().get(pk=device.pk)
-    if device.revoked_at is None:
-        device.revoked_at = timezone.now()
-        device.save(update_fields=["revoked_at"])
+    device, revoked = stamp_once(device, "revoked_at")
+    if revoked:
         _audit("device_revoked", device, actor, request)
     return device
 
@@ -143,7 +142,7 @@ def _locked_seats(tenant: Tenant, version: AgentVersion) -> int:
 def deploy(device: Device, version: AgentVersion, *, actor=None, request=None) -> Deployment:
     """Assign ``version`` to ``device``; redeploying the agent there changes its version and
     keeps its seat."""
-    device = Device.objects.select_for_update().get(pk=device.pk)
+    device = locked(device)
     _reject_revoked(device)
     _reject_unavailable(version)
     seats = _locked_seats(device.tenant, version)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from billing import payments
 from billing.errors import PaymentMethodRequired, PaymentsNotConfigured
 from edgeplug.audit.services import record_change, record_event
+from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, Forbidden
 from edgeplug.tenancy.models import Tenant
 from marketplace import pricing
@@ -341,7 +342,7 @@ def refund_order(order: Order, *, actor=None, request=None) -> Order:
             order.payment_intent_id, idempotency_key=f"edgeplug-refund-order-{order.pk}"
         )
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = locked(order)
         _mark_refunded(order, actor=actor, request=request, source="admin")
     return order
 
@@ -401,51 +402,52 @@ NON_PAYMENT = "non-payment"
 def suspend_for_non_payment(tenant: Tenant, *, invoice_number: str) -> list[int]:
     """Suspend the tenant's active entitlements because an invoice became uncollectible
     (within the caller's transaction); returns the entitlements suspended."""
-    suspended = list(
-        Entitlement.objects.select_for_update()
-        .filter(tenant=tenant, status=EntitlementStatus.ACTIVE)
-        .select_related("agent")
-        .order_by("pk")
+    return _switch_entitlements(
+        tenant,
+        Entitlement.objects.filter(status=EntitlementStatus.ACTIVE),
+        to=EntitlementStatus.SUSPENDED,
+        reason=f"{NON_PAYMENT}: invoice {invoice_number} uncollectible",
+        event="entitlement_suspended",
+        invoice_number=invoice_number,
     )
-    reason = f"{NON_PAYMENT}: invoice {invoice_number} uncollectible"
-    for entitlement in suspended:
-        entitlement.status = EntitlementStatus.SUSPENDED
-        entitlement.status_reason = reason
-        entitlement.save(update_fields=["status", "status_reason", "updated_at"])
-        record_event(
-            "entitlement_suspended",
-            tenant=tenant,
-            target=f"entitlement {entitlement.pk}",
-            details={"agent": entitlement.agent_id, "invoice": invoice_number},
-        )
-    for agent in {entitlement.agent for entitlement in suspended}:
-        refresh_listing(agent)
-    return [entitlement.pk for entitlement in suspended]
 
 
 def reactivate_after_payment(tenant: Tenant, *, invoice_number: str) -> list[int]:
     """Give back the entitlements suspended for non-payment (the caller checked that nothing
     is uncollectible any more); those suspended for another reason stay suspended."""
-    suspended = list(
-        Entitlement.objects.select_for_update()
-        .filter(
-            tenant=tenant,
-            status=EntitlementStatus.SUSPENDED,
-            status_reason__startswith=NON_PAYMENT,
-        )
+    return _switch_entitlements(
+        tenant,
+        Entitlement.objects.filter(
+            status=EntitlementStatus.SUSPENDED, status_reason__startswith=NON_PAYMENT
+        ),
+        to=EntitlementStatus.ACTIVE,
+        reason="",
+        event="entitlement_reactivated",
+        invoice_number=invoice_number,
+    )
+
+
+def _switch_entitlements(
+    tenant: Tenant, entitlements, *, to: str, reason: str, event: str, invoice_number: str
+) -> list[int]:
+    """Lock the tenant's ``entitlements``, set each one's status and reason, audit each with
+    ``event`` and refresh the listings of their agents; returns their ids."""
+    switched = list(
+        entitlements.filter(tenant=tenant)
+        .select_for_update()
         .select_related("agent")
         .order_by("pk")
     )
-    for entitlement in suspended:
-        entitlement.status = EntitlementStatus.ACTIVE
-        entitlement.status_reason = ""
+    for entitlement in switched:
+        entitlement.status = to
+        entitlement.status_reason = reason
         entitlement.save(update_fields=["status", "status_reason", "updated_at"])
         record_event(
-            "entitlement_reactivated",
+            event,
             tenant=tenant,
             target=f"entitlement {entitlement.pk}",
             details={"agent": entitlement.agent_id, "invoice": invoice_number},
         )
-    for agent in {entitlement.agent for entitlement in suspended}:
+    for agent in {entitlement.agent for entitlement in switched}:
         refresh_listing(agent)
-    return [entitlement.pk for entitlement in suspended]
+    return [entitlement.pk for entitlement in switched]

@@ -1,9 +1,9 @@
 """Vendor price plans: create, revise (a new version once anyone holds the plan), retire."""
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from edgeplug.audit.services import record_change
+from edgeplug.core.locking import locked, stamp_once
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import InvalidPlan, PlanKeyExists, PlanRetired
@@ -79,7 +79,7 @@ def is_held(plan: PricePlan) -> bool:
 def revise_plan(plan: PricePlan, *, actor=None, request=None, **changes) -> PricePlan:
     """Change a plan's name or price. A version someone holds is kept as it is and the
     change becomes the next version; one nobody holds yet is edited in place."""
-    plan = PricePlan.objects.select_for_update().get(pk=plan.pk)
+    plan = locked(plan)
     if not plan.is_orderable:
         raise PlanRetired(f"Plan {plan.key} v{plan.version} is no longer offered.")
     values = {name: changes.get(name, getattr(plan, name)) for name in PRICE_FIELDS}
@@ -113,10 +113,8 @@ def revise_plan(plan: PricePlan, *, actor=None, request=None, **changes) -> Pric
 @transaction.atomic
 def retire_plan(plan: PricePlan, *, actor=None, request=None) -> PricePlan:
     """No new orders; existing entitlements keep their terms."""
-    plan = PricePlan.objects.select_for_update().get(pk=plan.pk)
-    if plan.retired_at is None:
-        plan.retired_at = timezone.now()
-        plan.save(update_fields=["retired_at"])
+    plan, retired = stamp_once(plan, "retired_at")
+    if retired:
         _audit("price_plan_retired", plan, actor, request)
     return plan
 

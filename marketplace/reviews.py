@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from edgeplug.audit.services import record_change, record_event
+from edgeplug.core.locking import locked
 from edgeplug.tenancy.models import Tenant
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import AlreadyReplied, NotEntitled
@@ -46,7 +47,7 @@ def submit_review(
 
 @transaction.atomic
 def reply_to_review(review: Review, text: str, *, actor=None, request=None) -> Review:
-    review = Review.objects.select_for_update().get(pk=review.pk)
+    review = locked(review)
     if review.vendor_reply_at is not None:
         raise AlreadyReplied("The vendor has already replied to this review.")
     review.vendor_reply = text
@@ -61,7 +62,7 @@ def reply_to_review(review: Review, text: str, *, actor=None, request=None) -> R
 
 @transaction.atomic
 def hide_review(review: Review, reason: str, *, actor=None, request=None) -> Review:
-    review = Review.objects.select_for_update().get(pk=review.pk)
+    review = locked(review)
     review.hidden_at = timezone.now()
     review.hidden_reason = reason
     review.hidden_by = actor
@@ -80,7 +81,7 @@ def hide_review(review: Review, reason: str, *, actor=None, request=None) -> Rev
 
 @transaction.atomic
 def show_review(review: Review, *, actor=None, request=None) -> Review:
-    review = Review.objects.select_for_update().get(pk=review.pk)
+    review = locked(review)
     if review.hidden_at is not None:
         review.hidden_at, review.hidden_reason, review.hidden_by = None, "", None
         review.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
+from edgeplug.core.locking import locked, stamp_once
 from edgeplug.tenancy.models import Tenant
 from marketplace import storage
 from marketplace.catalogue import refresh_listing
@@ -69,11 +70,8 @@ def register_key(
 
 @transaction.atomic
 def revoke_key(key: VendorKey, *, actor=None, request=None) -> VendorKey:
-    key = VendorKey.objects.select_for_update().get(pk=key.pk)
-    if key.revoked_at is None:
-        key.revoked_at = timezone.now()
-        key.revoked_by = actor
-        key.save(update_fields=["revoked_at", "revoked_by"])
+    key, revoked = stamp_once(key, "revoked_at", revoked_by=actor)
+    if revoked:
         record_change("vendor_key_revoked", key, actor=actor, request=request, target=key.key_id)
     return key
 
@@ -235,7 +233,7 @@ def refresh_agent_card(agent: Agent) -> None:
 
 @transaction.atomic
 def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None) -> AgentVersion:
-    version = AgentVersion.objects.select_for_update().get(pk=version.pk)
+    version = locked(version)
     if version.yanked_at is not None:
         raise AlreadyYanked(f"{version} was yanked on {version.yanked_at:%Y-%m-%d}.")
     version.yanked_at = timezone.now()
@@ -252,7 +250,7 @@ def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None
 def delete_agent(agent: Agent, *, actor=None, request=None) -> None:
     """Only an agent none of whose versions was ever certified (or bought) can be deleted."""
     with transaction.atomic():
-        agent = Agent.objects.select_for_update().get(pk=agent.pk)
+        agent = locked(agent)
         versions = list(agent.versions.all())
         if any(
             v.certified_at or v.certification_status == CertificationStatus.CERTIFIED

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
+from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, DomainError
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import refuse_own_tenant_review
@@ -197,7 +198,7 @@ def uncertified_steps(wpk: WorkflowPackage) -> list[str]:
 def review_wpk(
     wpk: WorkflowPackage, *, approve: bool, reason: str, reviewer, request=None
 ) -> WorkflowPackage:
-    wpk = WorkflowPackage.objects.select_for_update().get(pk=wpk.pk)
+    wpk = locked(wpk)
     if wpk.status != ReviewStatus.PENDING:
         raise AlreadyReviewed(f"This workflow package was already {wpk.status}.")
     refuse_own_tenant_review(reviewer, wpk.tenant)

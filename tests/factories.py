@@ -1,4 +1,5 @@
-"""factory_boy factories: tenants and members, vendor keys, versions, runs, certificates."""
+"""factory_boy factories: tenants and members, vendor keys, versions, runs, certificates,
+price plans, orders and entitlements."""
 
 import hashlib
 
@@ -181,6 +182,86 @@ def certificate_for(run):
     from certification.certificates.issuing import issue_certificate
 
     return issue_certificate(run, list(run.results.all()))
+
+
+def simulated_certificate(version):
+    """A real certificate for ``version`` from a passed standard run simulated on mps2-an386
+    (median 380 µs, worst case 420 µs), as the pipeline leaves it; a deployment needs one."""
+    run = CertificationRunFactory(
+        version=version,
+        level="standard",
+        stages=["validation", "simulation"],
+        pipeline_version="1",
+    )
+    CertificationResultFactory(
+        run=run,
+        test_suite="simulation",
+        metrics={"board": "mps2-an386", "latency_median_us": 380, "latency_max_us": 420},
+    )
+    return certificate_for(run)
+
+
+class DeviceFactory(factory.django.DjangoModelFactory):
+    """A customer's registered gateway; its token is unusable (a placeholder hash)."""
+
+    class Meta:
+        model = "marketplace.Device"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"gw-{n}")
+    hardware_id = factory.Sequence(lambda n: f"hw-{n}")
+    core = "cortex-m4"
+    token_prefix = factory.Sequence(lambda n: f"tok{n}")
+    token_hash = "0" * 64
+    token_created_at = factory.LazyFunction(timezone.now)
+
+
+class PricePlanFactory(factory.django.DjangoModelFactory):
+    """A metered plan of the agent's vendor, in euros; pass ``terms`` (pricing.py's shape),
+    or ``kind="one_time"`` with an ``amount``."""
+
+    class Meta:
+        model = "marketplace.PricePlan"
+
+    agent = factory.SubFactory(AgentFactory)
+    tenant = factory.SelfAttribute("agent.tenant")
+    key = factory.Sequence(lambda n: f"plan-{n}")
+    name = factory.SelfAttribute("kind")
+    kind = "metered"
+    currency = "EUR"
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A completed order of one seat, as checkout leaves it, without going through it."""
+
+    class Meta:
+        model = "marketplace.Order"
+
+    plan = factory.SubFactory(PricePlanFactory)
+    agent = factory.SelfAttribute("plan.agent")
+    tenant = factory.SubFactory(TenantFactory)
+    seats = 1
+    status = "completed"
+    currency = factory.SelfAttribute("plan.currency")
+    idempotency_key = factory.Sequence(lambda n: f"order-{n}")
+    request_digest = "0" * 64
+    completed_at = factory.LazyFunction(timezone.now)
+
+
+class EntitlementFactory(factory.django.DjangoModelFactory):
+    """The entitlement a completed order gives: its tenant, agent, plan (snapshotted) and
+    seats, valid from the order's completion."""
+
+    class Meta:
+        model = "marketplace.Entitlement"
+
+    order = factory.SubFactory(OrderFactory)
+    tenant = factory.SelfAttribute("order.tenant")
+    agent = factory.SelfAttribute("order.agent")
+    plan = factory.SelfAttribute("order.plan")
+    plan_snapshot = factory.LazyAttribute(lambda o: o.plan.snapshot())
+    seats = factory.SelfAttribute("order.seats")
+    valid_from = factory.SelfAttribute("order.completed_at")
 
 
 def finalized_sale(customer_tenant, entitlement, month, *, amount, number="EP-2026-000001"):

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import platform
 import subprocess
 import sys
 import threading
@@ -23,8 +21,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
 from benchmarks.web.stack import (
-    DEFAULT_REDIS_URL,
     RAISED_THROTTLE,
     ROOT,
     Stack,
@@ -217,16 +215,6 @@ def _phase(name: str, work: dict, send, database_url: str) -> dict:
     return result
 
 
-def _commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    commit = git("rev-parse", "HEAD") or "unknown"
-    return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
-
-
 def _goals(phases: dict) -> list[dict]:
     goals = []
     for door in ("rest", "grpc"):
@@ -324,13 +312,7 @@ def run(args: argparse.Namespace) -> dict:
             drop_database(args.database_url)
     result = {
         "benchmark": "ingest",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _commit(),
-        "machine": {
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "load_before": os.getloadavg(),
-        },
+        **provenance(),
         "versions": versions,
         "parameters": {**size, "smoke": args.smoke, "batch": BATCH},
         "seed": {k: v for k, v in seed.items() if k != "tokens"},
@@ -341,30 +323,14 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.ingest", description=__doc__)
-    parser.add_argument("--out", default="var/bench/ingest.json")
-    parser.add_argument("--smoke", action="store_true", help="a tiny run (seconds), as CI runs it")
+    parser = bench_parser("ingest", __doc__, smoke="a tiny run (seconds), as CI runs it")
     parser.add_argument("--events", type=int, help="events per door")
     parser.add_argument("--devices", type=int, help="devices (client threads) per door")
     parser.add_argument("--workers", type=int, help="gunicorn workers")
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_INGEST_DATABASE_URL", DEFAULT_DATABASE_URL)
+    add_stack_arguments(
+        parser, database_env="BENCH_INGEST_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
     )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
-    parser.add_argument("--keep-database", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        result = run(args)
-    except StackError as exc:
-        print(f"bench-ingest: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print()
-    print(_table(result))
-    print(f"\nJSON: {out}")
-    return 0
+    return finish("bench-ingest", run, parser.parse_args(argv), _table)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,17 @@ def devices(count: int) -> dict:
     from marketplace import devices as device_actions
     from marketplace.orders import place_order
     from marketplace.plans import create_plan
-    from tests.factories import AgentFactory, AgentVersionFactory, TenantFactory
+    from tests.factories import (
+        AgentFactory,
+        AgentVersionFactory,
+        TenantFactory,
+        simulated_certificate,
+    )
 
     vendor = TenantFactory(slug="ingest-vendor", is_vendor=True, is_customer=False)
     agent = AgentFactory(tenant=vendor, name="ingest-agent")
     version = AgentVersionFactory(agent=agent, version="1.0.0", public=True)
-    _certify(version)
+    simulated_certificate(version)  # a deployment needs one
     plan = create_plan(agent, key="free", name="free", kind="free")
     customer = TenantFactory(slug="ingest-customer", is_vendor=False, is_customer=True)
     place_order(
@@ -39,32 +44,6 @@ def devices(count: int) -> dict:
         "version": version.version,
         "tokens": tokens,
     }
-
-
-def _certify(version) -> None:
-    """A signed certificate for ``version`` (a deployment needs one), from a passed run's rows
-    as the pipeline leaves them, as the commerce tests make it."""
-    from django.utils import timezone
-
-    from certification.certificates.issuing import issue_certificate
-    from certification.models import CertificationResult, CertificationRun
-
-    run = CertificationRun.objects.create(
-        version=version,
-        tenant=version.tenant,
-        level="standard",
-        status="passed",
-        pipeline_version="1",
-        stages=["validation", "simulation"],
-        finished_at=timezone.now(),
-    )
-    result = CertificationResult.objects.create(
-        run=run,
-        test_suite="simulation",
-        test_result="pass",
-        metrics={"board": "mps2-an386", "latency_median_us": 380, "latency_max_us": 420},
-    )
-    issue_certificate(run, [result])
 
 
 def main(argv: list[str] | None = None) -> int:

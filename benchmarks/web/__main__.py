@@ -9,22 +9,15 @@ beside the goals of issue 11. JSON with the machine, versions and commit goes to
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
-import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.web import drive
+from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
 from benchmarks.web.stack import (
     DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
-    ROOT,
     Stack,
-    StackError,
     drop_database,
     recreate_database,
     server_versions,
@@ -76,16 +69,6 @@ TARGETS = [
     ("search_uncached", SEARCH, "customer", "the search, every request a cache miss"),
     ("health", "/health", None, "/health"),
 ]
-
-
-def _commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    commit = git("rev-parse", "HEAD") or "unknown"
-    return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def _goals(reads: dict, uploads: dict, rss: list[float], grow_to: int) -> list[dict]:
@@ -300,13 +283,7 @@ def run(args: argparse.Namespace) -> dict:
 
     public_seed = {k: v for k, v in seed.items() if not k.endswith(("token", "private_key"))}
     result = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _commit(),
-        "machine": {
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        **provenance(),
         "versions": versions,
         "parameters": {**size, "workers": args.workers, "smoke": args.smoke},
         "seed": public_seed,
@@ -320,9 +297,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
-    parser.add_argument("--out", default="var/bench/web.json")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; for CI")
+    parser = bench_parser("web", __doc__, smoke="tiny sizes, seconds; for CI")
     parser.add_argument(
         "--workers",
         type=int,
@@ -335,24 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uploads", type=int, help="uploads per phase")
     parser.add_argument("--agents", type=int)
     parser.add_argument("--versions", type=int)
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    add_stack_arguments(
+        parser, database_env="BENCH_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
     )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
-    parser.add_argument("--keep-database", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        result = run(args)
-    except StackError as exc:
-        print(f"bench-web: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print()
-    print(_table(result))
-    print(f"\nJSON: {out}")
-    return 0
+    return finish("bench-web", run, parser.parse_args(argv), _table)
 
 
 if __name__ == "__main__":

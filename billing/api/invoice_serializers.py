@@ -114,20 +114,7 @@ class UpcomingSerializer(serializers.Serializer):
 class BillingAccountSerializer(serializers.ModelSerializer):
     class Meta:
         model = BillingAccount
-        fields = [
-            "legal_name",
-            "address_line1",
-            "address_line2",
-            "postcode",
-            "city",
-            "country",
-            "tax_id",
-            "invoice_emails",
-            "currency",
-            "tax_rate",
-            "reverse_charge",
-            "updated_at",
-        ]
+        fields = [*BillingAccount.DETAIL_FIELDS, "updated_at"]
         read_only_fields = fields
 
 

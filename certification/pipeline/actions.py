@@ -22,6 +22,7 @@ from certification.pipeline import levels
 from certification.pipeline.canvas import enqueue_run
 from certification.pipeline.state import end_with_error, sync_version
 from edgeplug.audit.services import record_change
+from edgeplug.core.locking import locked
 from edgeplug.tenancy.services import refuse_own_tenant_review
 from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.models import AgentVersion
@@ -34,7 +35,7 @@ def submit_for_certification(
 ) -> CertificationRun:
     if level not in Level.values:
         raise InvalidLevel(f"Unknown level {level!r}; choose one of {', '.join(Level.values)}.")
-    version = AgentVersion.objects.select_for_update().get(pk=version.pk)
+    version = locked(version)
     if version.yanked_at is not None:
         raise VersionYanked(f"{version} is yanked and cannot be certified.")
     active = CertificationRun.objects.filter(version=version).active().first()

@@ -21,11 +21,15 @@ class InvalidToken(AuthError, code="token_not_valid"):
     pass
 
 
-class TokenView(APIView):
+# Signing in and refreshing: anyone may call them, no token is read, and both the anonymous
+# and the authentication throttles apply (they guard against password and token guessing).
+class _SignInView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes = [AnonThrottle, AuthThrottle]
 
+
+class TokenView(_SignInView):
     @extend_schema(request=s.TokenRequestSerializer, responses=s.TokenPairSerializer)
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
@@ -40,11 +44,7 @@ class TokenView(APIView):
         return Response(s.TokenPairSerializer(pair).data)
 
 
-class TokenRefreshView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = [AnonThrottle, AuthThrottle]
-
+class TokenRefreshView(_SignInView):
     @extend_schema(request=s.RefreshRequestSerializer, responses=s.TokenPairSerializer)
     def post(self, request):
         data = s.RefreshRequestSerializer(data=request.data)

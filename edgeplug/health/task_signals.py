@@ -31,21 +31,18 @@ def _sent(sender=None, headers=None, **kwargs):
     count_task(str((headers or {}).get("task", sender)), "sent")
 
 
-@signals.task_prerun.connect(dispatch_uid="count_started")
-def _started(sender=None, **kwargs):
-    count_task(sender.name, "started")
+def _counting(state: str):
+    def receiver(sender=None, **kwargs):
+        count_task(sender.name, state)
+
+    return receiver
 
 
-@signals.task_success.connect(dispatch_uid="count_succeeded")
-def _succeeded(sender=None, **kwargs):
-    count_task(sender.name, "succeeded")
-
-
-@signals.task_failure.connect(dispatch_uid="count_failed")
-def _failed(sender=None, **kwargs):
-    count_task(sender.name, "failed")
-
-
-@signals.task_retry.connect(dispatch_uid="count_retried")
-def _retried(sender=None, **kwargs):
-    count_task(sender.name, "retried")
+# The task object is the sender of these four; each state is counted under its task's name.
+for _signal, _state in (
+    (signals.task_prerun, "started"),
+    (signals.task_success, "succeeded"),
+    (signals.task_failure, "failed"),
+    (signals.task_retry, "retried"),
+):
+    _signal.connect(_counting(_state), weak=False, dispatch_uid=f"count_{_state}")

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_change, record_event
+from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, DomainError, Forbidden
 from edgeplug.tenancy.models import Membership, Role, Tenant
 
@@ -80,7 +81,7 @@ def _ensure_other_admin(membership: Membership) -> None:
 def change_role(membership: Membership, role: str, *, actor=None, request=None) -> Membership:
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.", code="invalid_role")
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    membership = locked(membership)
     if role == membership.role:
         return membership
     if role != Role.ADMIN:
@@ -101,7 +102,7 @@ def change_role(membership: Membership, role: str, *, actor=None, request=None) 
 
 @transaction.atomic
 def remove_member(membership: Membership, *, actor=None, request=None) -> None:
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    membership = locked(membership)
     _ensure_other_admin(membership)
     record_change(
         "membership_removed",

@@ -3,7 +3,7 @@
 from functools import partial
 
 from django.http import FileResponse, HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -194,22 +194,37 @@ def _not_entitled(exc: NotEntitled, agent_id: int) -> Response:
     )
 
 
-class VersionDownload(APIView):
+# A version's bytes in some form: 404 when the tenant cannot see the version, 403
+# not_entitled with the agent's plans when it may not download it. (A comment, not a
+# docstring: drf-spectacular would publish a docstring as the operations' description.)
+class _EntitledVersionView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                description="the package bytes; X-EdgePlug-Digest: sha256=<hex>"
-            ),
-            403: OpenApiResponse(description="not_entitled, with the agent's plans"),
-        }
-    )
     def get(self, request, agent_id, version):
         try:
             item = _downloadable(request, agent_id, version)
         except NotEntitled as exc:
             return _not_entitled(exc, agent_id)
+        return self.respond(request, item)
+
+    def respond(self, request, item: AgentVersion) -> HttpResponse:
+        raise NotImplementedError
+
+
+def _download_schema(media_type: str, description: str):
+    return extend_schema_view(
+        get=extend_schema(
+            responses={
+                (200, media_type): OpenApiResponse(description=description),
+                403: OpenApiResponse(description="not_entitled, with the agent's plans"),
+            }
+        )
+    )
+
+
+@_download_schema("application/octet-stream", "the package bytes; X-EdgePlug-Digest: sha256=<hex>")
+class VersionDownload(_EntitledVersionView):
+    def respond(self, request, item):
         downloads.record_download(request.tenant, item, DownloadKind.PACKAGE)
         response = FileResponse(
             open_package(item.storage_name),
@@ -223,22 +238,11 @@ class VersionDownload(APIView):
         return response
 
 
-class VersionBundle(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        responses={
-            (200, "application/zip"): OpenApiResponse(
-                description="package, certificate.json, keys.json and bundle.json in one zip"
-            ),
-            403: OpenApiResponse(description="not_entitled, with the agent's plans"),
-        }
-    )
-    def get(self, request, agent_id, version):
-        try:
-            item = _downloadable(request, agent_id, version)
-        except NotEntitled as exc:
-            return _not_entitled(exc, agent_id)
+@_download_schema(
+    "application/zip", "package, certificate.json, keys.json and bundle.json in one zip"
+)
+class VersionBundle(_EntitledVersionView):
+    def respond(self, request, item):
         data = downloads.build_bundle(item)
         downloads.record_download(request.tenant, item, DownloadKind.BUNDLE)
         response = HttpResponse(data, content_type="application/zip")

@@ -49,6 +49,12 @@ _key_option = click.option(
     type=_existing_file,
     help="Private key file written by `edgeplug keygen`.",
 )
+_signature_option = click.option(
+    "--signature",
+    "signature_path",
+    type=_existing_file,
+    help=f"Detached signature file. [default: PACKAGE{SIGNATURE_SUFFIX}]",
+)
 
 
 class EdgePlugGroup(click.Group):
@@ -246,12 +252,7 @@ def sign(package: Path, key_path: Path | None, out: Path | None) -> None:
 
 @cli.command(short_help="Upload a signed package, optionally for certification.")
 @click.argument("package", type=_existing_file)
-@click.option(
-    "--signature",
-    "signature_path",
-    type=_existing_file,
-    help=f"Detached signature file. [default: PACKAGE{SIGNATURE_SUFFIX}]",
-)
+@_signature_option
 @_key_option
 @click.option("--key-id", help="Id of the registered key that made --signature.")
 @click.option("--certify", is_flag=True, help="Submit the version for certification.")
@@ -355,12 +356,7 @@ def status(
 
 @cli.command(short_help="Check a package, signature and certificate offline.")
 @click.argument("package", type=_existing_file)
-@click.option(
-    "--signature",
-    "signature_path",
-    type=_existing_file,
-    help=f"Detached signature file. [default: PACKAGE{SIGNATURE_SUFFIX}]",
-)
+@_signature_option
 @click.option("--public-key", help="The signer's base64 Ed25519 public key.")
 @_key_option
 @click.option(

@@ -37,6 +37,7 @@ from .errors import (
     NonUtf8Name,
     NotAZip,
     OverlappingEntries,
+    PackageError,
     PackageTooLarge,
     PathTraversal,
     RecordTooLarge,
@@ -457,26 +458,27 @@ def _reject_compression_bomb(archive: _Archive, limits: Limits) -> None:
 
 
 def _require_manifest(archive: _Archive, limits: Limits) -> None:
-    entry = _find(archive, MANIFEST_NAME)
-    if entry is None:
-        raise MissingManifest("the archive has no manifest.json at its root")
-    if entry.info.file_size > limits.max_manifest_bytes:
-        raise ManifestTooLarge(
-            f"manifest.json is {entry.info.file_size} bytes, the cap is "
-            f"{limits.max_manifest_bytes}",
-            entry=MANIFEST_NAME,
-        )
+    _require_root_file(
+        archive, MANIFEST_NAME, limits.max_manifest_bytes, MissingManifest, ManifestTooLarge
+    )
 
 
 def _require_record(archive: _Archive, limits: Limits) -> None:
-    entry = _find(archive, RECORD_NAME)
+    _require_root_file(archive, RECORD_NAME, limits.max_record_bytes, MissingRecord, RecordTooLarge)
+
+
+def _require_root_file(
+    archive: _Archive,
+    name: str,
+    cap: int,
+    missing: type[PackageError],
+    too_large: type[PackageError],
+) -> None:
+    entry = _find(archive, name)
     if entry is None:
-        raise MissingRecord("the archive has no RECORD at its root")
-    if entry.info.file_size > limits.max_record_bytes:
-        raise RecordTooLarge(
-            f"RECORD is {entry.info.file_size} bytes, the cap is {limits.max_record_bytes}",
-            entry=RECORD_NAME,
-        )
+        raise missing(f"the archive has no {name} at its root")
+    if entry.info.file_size > cap:
+        raise too_large(f"{name} is {entry.info.file_size} bytes, the cap is {cap}", entry=name)
 
 
 _ENTRY_CHECKS: tuple[Callable[[_Archive, Limits], None], ...] = (

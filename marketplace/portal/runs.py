@@ -4,7 +4,7 @@ figures against their limits as bars."""
 
 from dataclasses import dataclass
 
-from certification.models import CertificationRun, RunStatus, StageResult
+from certification.models import CertificationRun
 from certification.pipeline.report import StageView, stage_view
 
 
@@ -43,18 +43,7 @@ class RunView:
 
 
 def _steps(run: CertificationRun, results: dict) -> tuple[Step, ...]:
-    steps = []
-    for stage in run.stages:
-        if stage in results:
-            state = results[stage].test_result
-        elif run.status == RunStatus.RUNNING and stage == run.current_stage:
-            state = "running"
-        elif run.is_finished:
-            state = StageResult.SKIPPED
-        else:
-            state = "pending"
-        steps.append(Step(stage, state))
-    return tuple(steps)
+    return tuple(Step(stage, run.stage_state(stage, results.get(stage))) for stage in run.stages)
 
 
 def _number(value) -> float | None:

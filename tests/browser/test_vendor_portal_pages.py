@@ -11,14 +11,16 @@ import pytest
 from django.utils import timezone
 
 from billing.models import UsageHour
-from marketplace.models import Device, Order, OrderStatus, WorkflowPackage
+from marketplace.models import WorkflowPackage
 from marketplace.plans import create_plan
 from tests.browser.runs import passed_run
 from tests.browser.test_vendor_portal_journey import portal_sign_in
 from tests.factories import (
     AgentVersionFactory,
     CertificationRunFactory,
+    DeviceFactory,
     MembershipFactory,
+    OrderFactory,
     TenantFactory,
     UserFactory,
     VendorKeyFactory,
@@ -102,15 +104,7 @@ def _seed_sales(agent, plan) -> None:
     """Four months of a customer's agent-hours and one completed order, as metering and
     commerce leave them (rollup rows, a paid order)."""
     customer = TenantFactory(name="Factory One")
-    device = Device.objects.create(
-        tenant=customer,
-        name="line-3",
-        hardware_id="hw-line-3",
-        core="cortex-m4",
-        token_prefix="seedsales",
-        token_hash="0" * 64,
-        token_created_at=timezone.now(),
-    )
+    device = DeviceFactory(tenant=customer, name="line-3")
     this_month = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     for months_back, hours in enumerate((30, 12, 20, 8)):
         start = (this_month - timedelta(days=31 * months_back)).replace(day=1)
@@ -124,18 +118,7 @@ def _seed_sales(agent, plan) -> None:
             )
             for h in range(hours)
         )
-    Order.objects.create(
-        tenant=customer,
-        agent=agent,
-        plan=plan,
-        seats=1,
-        status=OrderStatus.COMPLETED,
-        currency="USD",
-        amount=4900,
-        idempotency_key="seeded-sale",
-        request_digest="0" * 64,
-        completed_at=timezone.now(),
-    )
+    OrderFactory(tenant=customer, plan=plan, currency="USD", amount=4900)
 
 
 def _check_page(journey, name: str, shots: Path | None) -> None:

@@ -32,6 +32,11 @@ class Cli:
     def config_dir(self) -> Path:
         return self.home / "config"
 
+    @property
+    def key_file(self) -> str:
+        """Where ``edgeplug keygen`` writes the signing key by default."""
+        return str(self.config_dir / "signing-key.json")
+
     def __call__(self, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -55,6 +60,14 @@ class Cli:
         result = self(*args)
         assert result.returncode == 0, (result.stdout, result.stderr)
         return result.stdout
+
+    def refused(self, *args: str, code: str) -> subprocess.CompletedProcess:
+        """Run a command that must fail, exit status 1, with one ``error: <code>: ...`` line."""
+        result = self(*args)
+        assert result.returncode == 1, (result.stdout, result.stderr)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and errors[0].startswith(f"error: {code}: "), result.stderr
+        return result
 
     def session(self) -> dict:
         return json.loads((self.config_dir / "config.json").read_text())

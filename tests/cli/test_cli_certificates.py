@@ -82,9 +82,11 @@ def test_a_certificate_for_other_bytes_is_refused(cli, files):
     keys, entry = _platform_key()
     certified = make_package()
     other = make_package(make_manifest(version="1.0.1"))
-    result = cli("verify", *files(other, _certificate(keys, certified), {"keys": [entry]}))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: package_mismatch: ")
+    cli.refused(
+        "verify",
+        *files(other, _certificate(keys, certified), {"keys": [entry]}),
+        code="package_mismatch",
+    )
 
 
 def test_a_certificate_with_a_forged_body_is_refused(cli, files):
@@ -92,44 +94,44 @@ def test_a_certificate_with_a_forged_body_is_refused(cli, files):
     package = make_package()
     certificate = _certificate(keys, package)
     certificate["certificate"]["level"] = "hardware"
-    result = cli("verify", *files(package, certificate, {"keys": [entry]}))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: bad_signature: ")
+    cli.refused("verify", *files(package, certificate, {"keys": [entry]}), code="bad_signature")
 
 
 def test_a_certificate_from_a_revoked_key_is_refused(cli, files):
     keys, entry = _platform_key(revoked_at=_iso(NOW))
     package = make_package()
-    result = cli("verify", *files(package, _certificate(keys, package), {"keys": [entry]}))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: key_revoked: ")
+    cli.refused(
+        "verify",
+        *files(package, _certificate(keys, package), {"keys": [entry]}),
+        code="key_revoked",
+    )
 
 
 def test_a_certificate_whose_key_is_not_published_is_refused(cli, files):
     keys, _ = _platform_key()
     _, unrelated = _platform_key()
     package = make_package()
-    result = cli("verify", *files(package, _certificate(keys, package), {"keys": [unrelated]}))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: unknown_key: ")
+    cli.refused(
+        "verify",
+        *files(package, _certificate(keys, package), {"keys": [unrelated]}),
+        code="unknown_key",
+    )
 
 
 def test_an_expired_certificate_is_refused(cli, files):
     keys, entry = _platform_key()
     package = make_package()
     certificate = _certificate(keys, package, expires_at=_iso(NOW - timedelta(minutes=1)))
-    result = cli("verify", *files(package, certificate, {"keys": [entry]}))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: certificate_expired: ")
+    cli.refused(
+        "verify", *files(package, certificate, {"keys": [entry]}), code="certificate_expired"
+    )
 
 
 def test_a_certificate_file_that_is_not_json_is_refused(cli, files, tmp_path):
     _, entry = _platform_key()
     args = files(make_package(), {}, {"keys": [entry]})
     (tmp_path / "certificate.json").write_text("<html>")
-    result = cli("verify", *args)
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: certificate_malformed: ")
+    cli.refused("verify", *args, code="certificate_malformed")
 
 
 def test_certificate_without_keyset_is_wrong_usage(cli, files, tmp_path):
@@ -178,7 +180,7 @@ def test_fetch_keyset_needs_no_sign_in(cli, stub_api, tmp_path):
 
 def test_a_missing_certificate_is_reported_with_the_server_code(cli, stub_api, tmp_path):
     cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
-    result = cli("fetch-certificate", "7", "1.0.0", "--out", str(tmp_path / "cert.json"))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: not_found: ")
+    cli.refused(
+        "fetch-certificate", "7", "1.0.0", "--out", str(tmp_path / "cert.json"), code="not_found"
+    )
     assert not (tmp_path / "cert.json").exists()

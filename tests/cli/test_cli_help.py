@@ -76,6 +76,4 @@ def test_wrong_usage_exits_2(cli, args):
 def test_commands_that_need_a_session_say_so(cli, tmp_path):
     package = tmp_path / "agent.epk"
     package.write_bytes(b"not really a package")
-    result = cli("upload", str(package), "--signature", str(package))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: not_logged_in: ")
+    cli.refused("upload", str(package), "--signature", str(package), code="not_logged_in")

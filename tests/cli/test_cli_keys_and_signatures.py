@@ -29,9 +29,7 @@ def test_keygen_never_overwrites_a_key_without_force(cli, tmp_path):
     target = tmp_path / "vendor.key"
     cli.ok("keygen", "--out", str(target))
     first = target.read_text()
-    refused = cli("keygen", "--out", str(target))
-    assert refused.returncode == 1
-    assert refused.stderr.startswith("error: file_exists: ")
+    cli.refused("keygen", "--out", str(target), code="file_exists")
     assert target.read_text() == first
     cli.ok("keygen", "--out", str(target), "--force")
     assert target.read_text() != first
@@ -61,9 +59,7 @@ def test_verify_refuses_a_signature_from_another_key(cli, tmp_path):
     package = tmp_path / "agent.epk"
     package.write_bytes(make_package())
     cli.ok("sign", str(package), "--key", str(tmp_path / "other.key"))
-    result = cli("verify", str(package), "--key", str(cli.config_dir / "signing-key.json"))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: bad_signature: ")
+    cli.refused("verify", str(package), "--key", cli.key_file, code="bad_signature")
 
 
 def test_verify_refuses_a_package_changed_after_signing(cli, tmp_path):
@@ -72,7 +68,7 @@ def test_verify_refuses_a_package_changed_after_signing(cli, tmp_path):
     package.write_bytes(make_package())
     cli.ok("sign", str(package))
     package.write_bytes(make_package(make_manifest(description="Changed after signing.")))
-    result = cli("verify", str(package), "--key", str(cli.config_dir / "signing-key.json"))
+    result = cli("verify", str(package), "--key", cli.key_file)
     assert result.returncode == 1
     assert "error: bad_signature: " in result.stderr
 
@@ -82,17 +78,13 @@ def test_verify_refuses_a_malformed_signature_file(cli, tmp_path):
     package = tmp_path / "agent.epk"
     package.write_bytes(make_package())
     (tmp_path / "agent.epk.sig").write_text("bm90IGEgc2lnbmF0dXJl\n")
-    result = cli("verify", str(package), "--key", str(cli.config_dir / "signing-key.json"))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: malformed_signature: ")
+    cli.refused("verify", str(package), "--key", cli.key_file, code="malformed_signature")
 
 
 def test_verify_checks_the_archive_itself(cli, tmp_path):
     package = tmp_path / "agent.epk"
     package.write_bytes(b"plain text, not a zip")
-    result = cli("verify", str(package))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: not_a_zip: ")
+    cli.refused("verify", str(package), code="not_a_zip")
 
 
 def test_a_tampered_key_file_is_refused(cli, tmp_path):
@@ -103,7 +95,5 @@ def test_a_tampered_key_file_is_refused(cli, tmp_path):
     path.write_text(json.dumps(document))
     package = tmp_path / "agent.epk"
     package.write_bytes(make_package())
-    result = cli("sign", str(package))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: invalid_key_file: ")
+    cli.refused("sign", str(package), code="invalid_key_file")
     assert not (tmp_path / "agent.epk.sig").exists()

@@ -34,41 +34,33 @@ def test_pack_is_deterministic(cli, agent_dir, tmp_path):
 
 def test_pack_refuses_a_manifest_that_breaks_the_schema(cli, tmp_path):
     directory = write_agent(tmp_path / "broken", make_manifest(license=None))
-    result = cli("pack", str(directory), "--out", str(tmp_path / "broken.epk"))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: schema_violation: ")
+    cli.refused(
+        "pack", str(directory), "--out", str(tmp_path / "broken.epk"), code="schema_violation"
+    )
     assert not (tmp_path / "broken.epk").exists()
     assert not (directory / "RECORD").exists()
 
 
 def test_pack_refuses_a_bad_version_with_its_code(cli, tmp_path):
     directory = write_agent(tmp_path / "broken", make_manifest(version="1.0"))
-    result = cli("pack", str(directory))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: invalid_version: ")
+    cli.refused("pack", str(directory), code="invalid_version")
 
 
 def test_pack_refuses_invalid_json(cli, tmp_path):
     directory = write_agent(tmp_path / "broken", make_manifest())
     (directory / "manifest.json").write_text("{not json")
-    result = cli("pack", str(directory))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: invalid_json: ")
+    cli.refused("pack", str(directory), code="invalid_json")
 
 
 def test_pack_refuses_a_directory_without_manifest(cli, tmp_path):
     directory = tmp_path / "empty"
     directory.mkdir()
     (directory / "model.tflite").write_bytes(b"model")
-    result = cli("pack", str(directory))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: missing_manifest: ")
+    cli.refused("pack", str(directory), code="missing_manifest")
 
 
 def test_pack_refuses_a_missing_model_file(cli, tmp_path):
     directory = write_agent(tmp_path / "broken", make_manifest())
     (directory / "model.tflite").unlink()
-    result = cli("pack", str(directory))
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: referenced_file_missing: ")
+    cli.refused("pack", str(directory), code="referenced_file_missing")
     assert json.loads((directory / "manifest.json").read_text())["name"] == "pump-anomaly"

@@ -71,7 +71,7 @@ def test_upload_can_sign_on_the_fly(signed_in, agent_dir):
     signed_in.ok("keygen")
     signed_in.ok("register-key")
     signed_in.ok("pack", str(agent_dir), "--out", "agent.epk")
-    key = str(signed_in.config_dir / "signing-key.json")
+    key = signed_in.key_file
     out = signed_in.ok("upload", "agent.epk", "--key", key)
     assert "created: yes" in out
     assert not (signed_in.home / "agent.epk.sig").exists()
@@ -84,9 +84,7 @@ def test_another_tenant_cannot_see_the_agent(signed_in, agent_dir, make_cli, liv
     other = make_cli("outsider")
     other.ok("login", "--server", live_server.url, "--email", outsider.email)
 
-    result = other("status", agent_id)
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: not_found: ")
+    result = other.refused("status", agent_id, code="not_found")
     hidden = other("status", agent_id, "--version", "1.0.0")
     assert hidden.stderr.startswith("error: not_found: ")
     assert "pump-anomaly" not in result.stdout + result.stderr
@@ -98,13 +96,8 @@ def test_upload_with_an_unregistered_key_is_refused_with_its_code(signed_in, age
     signed_in.ok("sign", "agent.epk")
     key_id = _key_id(signed_in)
 
-    found = signed_in("upload", "agent.epk")
-    assert found.returncode == 1
-    assert found.stderr.splitlines()[-1].startswith("error: unknown_key: ")
-
-    named = signed_in("upload", "agent.epk", "--key-id", key_id)
-    assert named.returncode == 1
-    assert named.stderr.splitlines()[-1].startswith("error: unknown_key: ")
+    signed_in.refused("upload", "agent.epk", code="unknown_key")
+    signed_in.refused("upload", "agent.epk", "--key-id", key_id, code="unknown_key")
     assert not AgentVersion.objects.exists()
 
 
@@ -114,10 +107,8 @@ def test_upload_after_revoking_the_key_is_refused(signed_in, agent_dir):
     key_id = _key_id(signed_in)
     assert f"revoked key {key_id}" in signed_in.ok("revoke-key", key_id)
     signed_in.ok("pack", str(agent_dir), "--out", "agent.epk")
-    key = str(signed_in.config_dir / "signing-key.json")
-    result = signed_in("upload", "agent.epk", "--key", key)
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[-1].startswith("error: key_revoked: ")
+    key = signed_in.key_file
+    signed_in.refused("upload", "agent.epk", "--key", key, code="key_revoked")
     assert not AgentVersion.objects.exists()
 
 
@@ -126,18 +117,14 @@ def test_upload_of_a_package_the_server_refuses_shows_the_code(signed_in, tmp_pa
     signed_in.ok("register-key")
     broken = tmp_path / "broken.epk"
     broken.write_bytes(b"this is not a zip archive")
-    key = str(signed_in.config_dir / "signing-key.json")
-    result = signed_in("upload", str(broken), "--key", key)
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[-1].startswith("error: not_a_zip: ")
+    key = signed_in.key_file
+    signed_in.refused("upload", str(broken), "--key", key, code="not_a_zip")
 
 
 def test_registering_a_key_twice_is_refused(signed_in):
     signed_in.ok("keygen")
     signed_in.ok("register-key")
-    result = signed_in("register-key")
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: key_exists: ")
+    signed_in.refused("register-key", code="key_exists")
 
 
 def test_login_refuses_a_wrong_password_with_its_code(cli, developer, live_server):
@@ -176,9 +163,7 @@ def test_a_session_that_cannot_be_refreshed_asks_for_login(signed_in):
     session = signed_in.session()
     text = path.read_text().replace(session["access"], "expired").replace(session["refresh"], "x")
     path.write_text(text)
-    result = signed_in("status", "1")
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: session_expired: ")
+    result = signed_in.refused("status", "1", code="session_expired")
     assert "edgeplug login" in result.stderr
 
 
@@ -196,9 +181,7 @@ def test_a_user_of_several_tenants_chooses_one(cli, developer, live_server):
     user = User.objects.get(pk=developer.pk)
     second = TenantFactory(slug="second-tenant", is_vendor=True)
     MembershipFactory(user=user, tenant=second, role="developer")
-    ambiguous = cli("login", "--server", live_server.url, "--email", user.email)
-    assert ambiguous.returncode == 1
-    assert ambiguous.stderr.startswith("error: tenant_required: ")
+    cli.refused("login", "--server", live_server.url, "--email", user.email, code="tenant_required")
     cli.ok("login", "--server", live_server.url, "--email", user.email, "--tenant", "second-tenant")
     assert cli.session()["tenant"] == "second-tenant"
 
@@ -218,7 +201,7 @@ def test_a_multi_megabyte_package_streams_intact(signed_in, tmp_path):
     signed_in.ok("keygen")
     signed_in.ok("register-key")
     signed_in.ok("pack", str(directory), "--out", "big.epk")
-    key = str(signed_in.config_dir / "signing-key.json")
+    key = signed_in.key_file
     signed_in.ok("upload", "big.epk", "--key", key)
     data = (signed_in.home / "big.epk").read_bytes()
     version = AgentVersion.objects.get()

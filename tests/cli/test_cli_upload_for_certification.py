@@ -27,7 +27,7 @@ def uploader(cli, stub_api, tmp_path):
 
 
 def test_certify_sends_the_level_and_prints_the_run(uploader, stub_api, tmp_path):
-    key = str(uploader.config_dir / "signing-key.json")
+    key = uploader.key_file
     out = uploader.ok(
         "upload", str(tmp_path / "agent.epk"), "--key", key, "--certify", "--level", "hardware"
     )
@@ -39,7 +39,7 @@ def test_certify_sends_the_level_and_prints_the_run(uploader, stub_api, tmp_path
 
 
 def test_level_without_certify_is_wrong_usage(uploader, tmp_path):
-    key = str(uploader.config_dir / "signing-key.json")
+    key = uploader.key_file
     result = uploader("upload", str(tmp_path / "agent.epk"), "--key", key, "--level", "basic")
     assert result.returncode == 2
     assert "--level applies with --certify" in result.stderr

@@ -5,6 +5,7 @@ import pytest
 from marketplace import plans
 from marketplace.catalogue import refresh_listing
 from marketplace.models import AgentVersion
+from tests.factories import simulated_certificate
 from tests.vendors import package
 
 
@@ -171,27 +172,7 @@ def event(event_id: str, kind: str, obj: dict) -> dict:
 @pytest.fixture
 def certificate(published):
     """A signed certificate for the published version: cortex-m4, simulated worst case 420 µs."""
-    from django.utils import timezone
-
-    from certification.certificates.issuing import issue_certificate
-    from certification.models import CertificationResult, CertificationRun
-
-    run = CertificationRun.objects.create(
-        version=published,
-        tenant=published.tenant,
-        level="standard",
-        status="passed",
-        pipeline_version="1",
-        stages=["validation", "simulation"],
-        finished_at=timezone.now(),
-    )
-    result = CertificationResult.objects.create(
-        run=run,
-        test_suite="simulation",
-        test_result="pass",
-        metrics={"board": "mps2-an386", "latency_median_us": 380, "latency_max_us": 420},
-    )
-    certificate = issue_certificate(run, [result])
+    certificate = simulated_certificate(published)
     refresh_listing(published.agent)
     return certificate
 

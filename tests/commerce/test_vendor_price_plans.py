@@ -3,7 +3,8 @@
 import pytest
 
 from edgeplug.audit.models import AuditEvent
-from marketplace.models import Entitlement, Order, PricePlan
+from marketplace.models import Entitlement, PricePlan
+from tests.factories import EntitlementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -111,20 +112,7 @@ def test_editing_a_held_plan_creates_a_new_version_and_keeps_the_bought_terms(
 ):
     plan = make_plan("one_time", currency="USD", amount=1000)
     buyer = customer[1].tenant
-    order = Order.objects.create(
-        tenant=buyer, agent=agent, plan=plan, seats=1, idempotency_key="k", request_digest="d"
-    )
-    from django.utils import timezone
-
-    Entitlement.objects.create(
-        tenant=buyer,
-        agent=agent,
-        plan=plan,
-        plan_snapshot=plan.snapshot(),
-        order=order,
-        seats=1,
-        valid_from=timezone.now(),
-    )
+    EntitlementFactory(order__tenant=buyer, order__plan=plan)
     response = vendor.client.patch(
         f"{plans_url(agent.pk)}/{plan.pk}", {"amount": 1500}, format="json"
     )

@@ -2,36 +2,23 @@
 benchmark run end to end at a tiny size and report every figure (no timing is asserted)."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
-from tests.performance.test_bench_web_smoke import _bench_database_url
+from tests.performance.bench_runs import bench_database_url, run_benchmark
 
 pytestmark = pytest.mark.slow
-
-
-def _run(module: str, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 def test_bench_billing_smoke_closes_a_month_and_rates_usage(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("bench-billing runs on PostgreSQL")
     out = tmp_path / "billing.json"
-    database = _bench_database_url().replace("_bench_smoke", "_billing_bench_smoke")
-    done = _run("benchmarks.billing", "--smoke", "--out", str(out), "--database-url", database)
+    database = bench_database_url("_billing_bench_smoke")
+    done = run_benchmark(
+        "benchmarks.billing", "--smoke", "--out", str(out), "--database-url", database
+    )
     result = json.loads(out.read_text())
     assert result["smoke"] and result["commit"]
     assert result["close"]["tenants"] > 0 and result["close"]["close_s"] > 0
@@ -41,7 +28,7 @@ def test_bench_billing_smoke_closes_a_month_and_rates_usage(tmp_path):
 
 def test_bench_invoices_renders_pdfs_and_reports_the_rate(tmp_path):
     out = tmp_path / "invoices.json"
-    done = _run("benchmarks.invoices_pdf", "--count", "2", "--out", str(out))
+    done = run_benchmark("benchmarks.invoices_pdf", "--count", "2", "--out", str(out))
     result = json.loads(out.read_text())
     assert result["count"] == 2 and result["invoices_per_second"] > 0
     assert result["pdf_bytes"] > 0

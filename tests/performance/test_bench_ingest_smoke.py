@@ -2,43 +2,27 @@
 and reports every figure; the resend of every event adds no row (no timing is asserted)."""
 
 import json
-import shutil
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
 
-from tests.performance.test_bench_web_smoke import _bench_database_url
+from tests.performance.bench_runs import (
+    bench_database_url,
+    require_wrk_and_redis,
+    run_benchmark,
+)
 
 pytestmark = pytest.mark.slow
 
 
 def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(tmp_path):
-    if shutil.which("wrk") is None:
-        pytest.skip("the stack's version report runs wrk (scripts/bootstrap.sh installs it)")
-    if not settings.REDIS_URL:
-        pytest.skip("bench-ingest runs the full stack: it needs REDIS_URL")
+    require_wrk_and_redis()
     out = tmp_path / "ingest.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.ingest",
-            "--smoke",
-            "--out",
-            str(out),
-            "--database-url",
-            _bench_database_url().replace("_bench_smoke", "_ingest_bench_smoke"),
-            "--redis-url",
-            settings.REDIS_URL,
-        ],
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    database_url = bench_database_url("_ingest_bench_smoke")
+    done = run_benchmark(
+        *("benchmarks.ingest", "--smoke", "--out", str(out)),
+        *("--database-url", database_url, "--redis-url", settings.REDIS_URL),
     )
-    assert done.returncode == 0, done.stderr[-3000:]
 
     result = json.loads(out.read_text())
     assert result["machine"]["cores"] >= 1 and result["commit"]

@@ -2,51 +2,26 @@
 figure (no timing is asserted: figures are for people, see docs/benchmarks.md)."""
 
 import json
-import shutil
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
 
+from tests.performance.bench_runs import (
+    bench_database_url,
+    require_wrk_and_redis,
+    run_benchmark,
+)
+
 pytestmark = pytest.mark.slow
 
 
-def _bench_database_url() -> str:
-    db = settings.DATABASES["default"]
-    if "postgresql" not in db["ENGINE"]:
-        pytest.skip("bench-web runs the full stack: it needs DATABASE_URL on PostgreSQL")
-    return (
-        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}_bench_smoke"
-    )
-
-
 def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path):
-    if shutil.which("wrk") is None:
-        pytest.skip("needs wrk (scripts/bootstrap.sh installs it)")
-    if not settings.REDIS_URL:
-        pytest.skip("bench-web runs the full stack: it needs REDIS_URL")
+    require_wrk_and_redis()
     out = tmp_path / "web.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.web",
-            "--smoke",
-            "--out",
-            str(out),
-            "--database-url",
-            _bench_database_url(),
-            "--redis-url",
-            settings.REDIS_URL,
-        ],
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = run_benchmark(
+        *("benchmarks.web", "--smoke", "--out", str(out)),
+        *("--database-url", bench_database_url("_bench_smoke"), "--redis-url", settings.REDIS_URL),
     )
-    assert done.returncode == 0, done.stderr[-3000:]
 
     result = json.loads(out.read_text())
     assert result["machine"]["cores"] >= 1 and result["commit"]

@@ -2,45 +2,30 @@
 worker, PostgreSQL, a private Redis) reports every figure; no timing is asserted."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 
 from tests.faults.components import REDIS_SERVER, PrivateRedis
+from tests.performance.bench_runs import bench_database_url, run_benchmark
 
 pytestmark = pytest.mark.slow
 
 
 def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path):
-    db = settings.DATABASES["default"]
-    if "postgresql" not in db["ENGINE"]:
-        pytest.skip("the soak runs the full stack: it needs DATABASE_URL on PostgreSQL")
+    database_url = bench_database_url("_soak_bench_smoke")
     if REDIS_SERVER is None:
         pytest.skip("needs redis-server: the soak's worker gets a broker of its own")
-    database_url = (
-        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}_soak_bench_smoke"
-    )
     # A broker of its own: the suite's session worker must not take the soak's runs.
     redis = PrivateRedis(tmp_path)
     redis.start()
     out = tmp_path / "soak.json"
     try:
-        done = subprocess.run(
-            [
-                *(sys.executable, "-m", "benchmarks.soak", "--smoke", "--out", str(out)),
-                *("--database-url", database_url, "--redis-url", redis.url),
-            ],
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
+        done = run_benchmark(
+            *("benchmarks.soak", "--smoke", "--out", str(out)),
+            *("--database-url", database_url, "--redis-url", redis.url),
         )
     finally:
         redis.stop()
-    assert done.returncode == 0, done.stderr[-3000:]
 
     result = json.loads(out.read_text())
     assert result["commit"] and result["machine"]["cores"] >= 1

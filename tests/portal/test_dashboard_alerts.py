@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from certification.models import Advisory, ScanFinding
-from tests.factories import AgentVersionFactory
+from tests.factories import AgentVersionFactory, DeviceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_a_new_advisory_on_a_certified_version_is_an_alert(portal_vendor):
 def test_a_yanked_version_still_deployed_says_on_how_many_devices(portal_vendor):
     from datetime import timedelta
 
-    from marketplace.models import Deployment, Device
+    from marketplace.models import Deployment
     from tests.factories import TenantFactory
 
     vendor = portal_vendor("developer")
@@ -54,15 +54,7 @@ def test_a_yanked_version_still_deployed_says_on_how_many_devices(portal_vendor)
     )
     customer = TenantFactory()
     for n in range(2):
-        device = Device.objects.create(
-            tenant=customer,
-            name=f"press {n}",
-            hardware_id=f"hw-{n}",
-            core="cortex-m4",
-            token_prefix=f"tok{n}",
-            token_hash="0" * 64,
-            token_created_at=timezone.now(),
-        )
+        device = DeviceFactory(tenant=customer, name=f"press {n}")
         Deployment.objects.create(
             tenant=customer, device=device, agent=version.agent, version=version
         )

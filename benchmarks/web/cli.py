@@ -1,0 +1,88 @@
+"""What every full-stack benchmark command line shares: the stack's options, the commit it
+measured, and the last steps (run, refuse on a stack error, write the JSON, print the table)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.web.stack import DEFAULT_REDIS_URL, ROOT, StackError
+
+
+def bench_parser(name: str, description: str | None, *, smoke: str) -> argparse.ArgumentParser:
+    """``python -m benchmarks.<name>`` with ``--out`` (``var/bench/<name>.json``) and
+    ``--smoke`` (``smoke`` says what the tiny run is)."""
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}", description=description)
+    parser.add_argument("--out", default=f"var/bench/{name}.json")
+    parser.add_argument("--smoke", action="store_true", help=smoke)
+    return parser
+
+
+def add_stack_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    database_env: str,
+    database_default: str,
+    redis_env: str = "BENCH_REDIS_URL",
+    redis_default: str = DEFAULT_REDIS_URL,
+) -> None:
+    """``--database-url``, ``--redis-url`` (each defaulting to its environment variable) and
+    ``--keep-database``."""
+    parser.add_argument("--database-url", default=os.environ.get(database_env, database_default))
+    parser.add_argument("--redis-url", default=os.environ.get(redis_env, redis_default))
+    parser.add_argument("--keep-database", action="store_true")
+
+
+def commit() -> str:
+    """The measured commit, ``-dirty`` when tracked files differ from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    sha = git("rev-parse", "HEAD") or "unknown"
+    return sha + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def provenance() -> dict:
+    """When, at which commit and on what machine a result was measured (the load average
+    taken as the run ends)."""
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
+    }
+
+
+def finish(
+    name: str,
+    run: Callable[[argparse.Namespace], dict],
+    args: argparse.Namespace,
+    table: Callable[[dict], str],
+) -> int:
+    """Run the benchmark; on a stack error say so and answer 2, else write ``args.out`` and
+    print the table."""
+    try:
+        result = run(args)
+    except StackError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(table(result))
+    print(f"\nJSON: {out}")
+    return 0

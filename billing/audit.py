@@ -1,0 +1,23 @@
+"""How billing actions audit what happened to a numbered invoice: one shape for every event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing.models import Invoice
+from edgeplug.audit.services import record_event
+
+
+def record_invoice_event(
+    action: str, invoice: Invoice, *, actor=None, request=None, **details: Any
+) -> None:
+    """An audit event on ``invoice`` (target ``invoice <number>``, its tenant), the details
+    led by the invoice's id."""
+    record_event(
+        action,
+        request=request,
+        actor=actor,
+        tenant=invoice.tenant,
+        target=f"invoice {invoice.number}",
+        details={"invoice": invoice.pk, **details},
+    )
