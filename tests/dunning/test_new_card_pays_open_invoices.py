@@ -17,14 +17,21 @@ pytestmark = pytest.mark.django_db
 def test_the_first_card_saved_pays_the_invoice_that_had_none(payer, finalize, committed, clock):
     customer = payer(card=None)
     invoice = finalize(customer.draft)
-    assert (invoice.status, invoice.payment_failure_code) == (
-        InvoiceStatus.OPEN,
-        "payment_method_required",
-    )
-    committed(save_card, signed_in(customer), GOOD)
+    api = signed_in(customer)
+    shown = api.get(f"/api/v1/invoices/{invoice.pk}").json()  # the tenant sees why
+    assert (shown["status"], shown["payment_failure_code"]) == ("open", "payment_method_required")
+    assert "/api/v1/billing/payment-methods" in shown["payment_failure_detail"]
+    assert shown["payment_attempts"] == 0 and shown["next_payment_attempt_at"] is None
+    committed(save_card, api, GOOD)
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID and invoice.payment_attempts == 1
     assert invoice.payment_failure_code == ""
+    shown = api.get(f"/api/v1/invoices/{invoice.pk}").json()
+    assert (shown["status"], shown["payment_attempts"], shown["payment_failure_code"]) == (
+        "paid",
+        1,
+        "",
+    )
     (intent,) = intents_of(customer.tenant)
     assert (intent.id, intent.status) == (invoice.payment_intent_id, "succeeded")
     assert intent.metadata["attempt"] == "1"
