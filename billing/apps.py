@@ -7,4 +7,7 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import metrics  # noqa: F401 - registers the usage collector
+        from billing import (
+            collection,  # noqa: F401 - connects its default_card_set receiver
+            metrics,  # noqa: F401 - registers the usage collector
+        )

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from celery import signature
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 
 from billing import payments
@@ -28,9 +29,11 @@ from billing.errors import (
     PaymentProcessorError,
 )
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.signals import default_card_set
 from marketplace import orders
 
 COLLECT_TASK = "billing.tasks.collect_invoice_payment"
+NEW_CARD_TASK = "billing.tasks.collect_with_new_card"
 NOTICE_TASK = "billing.tasks.send_payment_notice"
 
 UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
@@ -115,6 +118,69 @@ def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Atte
             request=request,
         )
         return _attempt(invoice, timezone.now(), forced=True)
+
+
+# --- a card saved after the invoice went unpaid ----------
+
+
+@receiver(default_card_set, dispatch_uid="billing.collection.schedule_on_new_card")
+def _on_default_card_set(sender, tenant_id: int, **kwargs) -> None:
+    schedule_on_new_card(tenant_id)
+
+
+def schedule_on_new_card(tenant_id: int) -> list[int]:
+    """The tenant has a new default card: once the caller commits, try each of its unpaid
+    invoices (``open`` without a card, in dunning, or ``uncollectible``) on it, one task each.
+    Each task carries the attempt count seen here, so a task delivered twice, or an attempt
+    made meanwhile (the dunning, finance), leaves it at one charge."""
+    unpaid = list(
+        Invoice.objects.filter(tenant_id=tenant_id, kind=InvoiceKind.INVOICE, status__in=UNPAID)
+        .order_by("period_start", "pk")
+        .values_list("pk", "payment_attempts")
+    )
+    for invoice_id, attempts in unpaid:
+        transaction.on_commit(
+            lambda i=invoice_id, a=attempts: signature(NEW_CARD_TASK, args=(i, a)).delay()
+        )
+    return [invoice_id for invoice_id, _ in unpaid]
+
+
+def _awaiting_outcome(invoice: Invoice) -> bool:
+    """An attempt was made and neither its success nor its failure is known (processing)."""
+    return (
+        invoice.payment_attempts > 0
+        and invoice.next_payment_attempt_at is None
+        and not invoice.payment_failure_code
+    )
+
+
+def collect_with_new_card(
+    invoice_id: int, attempts_seen: int, *, now: datetime | None = None
+) -> Attempt:
+    """One attempt on the tenant's new default card (the task ``schedule_on_new_card``
+    queues). It counts like a scheduled attempt (same idempotency keys); its failure moves
+    the dunning on as a retry's would, and its success of an uncollectible invoice gives the
+    entitlements back."""
+    with transaction.atomic():
+        invoice = _locked(invoice_id)
+        if invoice is None:
+            return Attempt(Invoice(pk=invoice_id), False, "no_such_invoice")
+        if (
+            invoice.kind != InvoiceKind.INVOICE
+            or invoice.status not in UNPAID
+            or invoice.amount_due <= 0
+            or invoice.payment_attempts != attempts_seen
+        ):
+            # Settled, voided, or charged since the card was saved: nothing more to do.
+            return Attempt(invoice, False, invoice.status)
+        if _awaiting_outcome(invoice):
+            return Attempt(invoice, False, "pending")
+        if payments.default_payment_method(invoice.tenant) is None:  # removed meanwhile
+            return Attempt(invoice, False, "payment_method_required")
+        record_invoice_event(
+            "invoice_payment_on_new_card", invoice, attempts_before=invoice.payment_attempts
+        )
+        return _attempt(invoice, now or timezone.now(), forced=True)
 
 
 @dataclass
@@ -354,11 +420,20 @@ def _mark_paid(
         actor=actor,
         request=request,
     )
+    if was_uncollectible:
+        lift_suspension(invoice)
+
+
+def lift_suspension(invoice: Invoice) -> list[int]:
+    """An uncollectible invoice is no longer owed (paid, or voided): once the tenant has no
+    other uncollectible invoice, its entitlements suspended for non-payment are active again
+    (in the caller's transaction); returns them."""
     still_unpaid = Invoice.objects.filter(
-        tenant=invoice.tenant, status=InvoiceStatus.UNCOLLECTIBLE
+        tenant_id=invoice.tenant_id, status=InvoiceStatus.UNCOLLECTIBLE
     ).exclude(pk=invoice.pk)
-    if was_uncollectible and not still_unpaid.exists():
-        orders.reactivate_after_payment(invoice.tenant, invoice_number=invoice.number)
+    if still_unpaid.exists():
+        return []
+    return orders.reactivate_after_payment(invoice.tenant, invoice_number=invoice.number)
 
 
 def invoice_id_of(outcome: payments.PaymentOutcome) -> int | None:

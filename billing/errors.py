@@ -120,3 +120,8 @@ class InvoiceNotCollectable(DomainError, code="invoice_not_collectable", status=
 
 class InvalidPaymentReference(DomainError, code="invalid_payment_reference", status=400):
     """An offline payment needs the reference of the transfer (1 to 255 characters)."""
+
+
+class PeriodNotEnded(DomainError, code="period_not_ended", status=409):
+    """A month is closed once it has ended; closing the current month early needs ``force``
+    (usage still to come is billed as late usage next month), a future month never."""

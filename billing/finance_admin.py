@@ -1,9 +1,10 @@
 """Finance pages in the admin (finance group; the admin site itself demands a TOTP-verified
-staff sign-in): the period exports, the vendor payouts with their CSV statements, and the
-charts. The pages read through billing.exports, billing.payout_queries and
+staff sign-in): the period exports (and "Close period now"), the vendor payouts with their CSV
+statements, and the charts. The pages read through billing.exports, billing.payout_queries and
 billing.finance_charts; downloads are streamed."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -11,9 +12,10 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from billing import exports, finance_charts, payout_queries
-from billing.errors import InvalidPeriod
+from billing import exports, finance_charts, invoicing, payout_queries
+from billing.errors import InvalidPeriod, PeriodNotEnded
 from billing.invoice_builder import month_label, month_start, previous_month
 from billing.periods import parse_month, recent_months
 from edgeplug.audit.services import record_event
@@ -82,6 +84,31 @@ def exports_page(request):
             - exports.period_invoices(start).count(),
         ),
     )
+
+
+@finance_page
+@require_POST
+def close_period(request):
+    """Close the chosen month now through ``invoicing.close_period_now`` (audited); a month
+    that has not ended only with the "not ended yet" box ticked."""
+    label = request.POST.get("period", "")
+    try:
+        result = invoicing.close_period_now(
+            parse_month(label),
+            force=request.POST.get("force") == "1",
+            actor=request.user,
+            request=request,
+            via="admin",
+        )
+    except (InvalidPeriod, PeriodNotEnded) as refusal:
+        messages.error(request, refusal.detail)
+        return redirect(f"{reverse('billing_finance_exports')}?{urlencode({'period': label})}")
+    messages.success(
+        request,
+        f"Closed {label}: {len(result.created)} drafts created, {len(result.updated)} "
+        f"refreshed, {len(result.unchanged)} unchanged.",
+    )
+    return redirect(f"{reverse('admin:billing_invoice_changelist')}?period={label}")
 
 
 def _export(request, kind: str, build, filename: str, content_type: str):

@@ -6,6 +6,7 @@ from billing import finance_admin as views
 
 urlpatterns = [
     path("exports/", views.exports_page, name="billing_finance_exports"),
+    path("close/", views.close_period, name="billing_finance_close_period"),
     path("exports/invoices.csv", views.invoices_csv, name="billing_finance_invoices_csv"),
     path("exports/lines.csv", views.lines_csv, name="billing_finance_lines_csv"),
     path("exports/pdfs.zip", views.pdfs_zip, name="billing_finance_pdfs_zip"),

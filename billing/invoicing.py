@@ -27,6 +27,7 @@ from billing.errors import (
     InvoiceNotDraft,
     InvoiceNotFinalized,
     InvoiceNotVoidable,
+    PeriodNotEnded,
 )
 from billing.invoice_builder import DraftSpec, LineSpec
 from billing.models import (
@@ -41,6 +42,7 @@ from billing.models import (
 from billing.signals import invoice_finalized
 from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked
+from edgeplug.health.task_signals import counted_together
 from edgeplug.tenancy.models import Tenant
 from marketplace.pricing import MAX_AMOUNT
 
@@ -276,6 +278,50 @@ def close_previous_month(now: datetime | None = None) -> CloseResult:
     return close_billing_period(builder.previous_month(builder.month_start(now)))
 
 
+def close_period_now(
+    period_start: datetime,
+    *,
+    force: bool = False,
+    actor=None,
+    request=None,
+    via: str = "",
+    now: datetime | None = None,
+) -> CloseResult:
+    """Finance (or a demo) closes a month on demand instead of waiting for the beat job: the
+    same close, audited as ``billing_period_closed``. A month that has not ended is refused
+    unless ``force`` (its later usage then comes as late usage on next month's invoice);
+    a month that has not started is always refused."""
+    now = now or timezone.now()
+    start = builder.month_start(period_start)
+    end = builder.next_month(start)
+    label = builder.month_label(start)
+    if start > now:
+        raise PeriodNotEnded(f"{label} has not started yet: there is nothing to close.")
+    if end > now and not force:
+        raise PeriodNotEnded(
+            f"{label} has not ended (it ends {end:%Y-%m-%d %H:%M} UTC). Closing it now drafts "
+            "its usage so far; usage after that is billed as late usage next month. To do so "
+            'anyway: manage.py close_month --force, or tick "has not ended yet" beside '
+            "Close period now in the admin."
+        )
+    result = close_billing_period(start)
+    record_event(
+        "billing_period_closed",
+        request=request,
+        actor=actor,
+        target=f"period {label}",
+        details={
+            "period": label,
+            "forced": end > now,
+            "via": via,
+            "created": len(result.created),
+            "updated": len(result.updated),
+            "unchanged": len(result.unchanged),
+        },
+    )
+    return result
+
+
 # --- drafts: adjustments ----------
 
 
@@ -405,11 +451,14 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
     Every check is made before anything is written: an invoice no longer a draft, or whose
     tenant has no billing account, is reported in ``refused`` and stays as it is, the others
     go on; a number is drawn only for an invoice that is issued, so the series stays gapless
-    (a database error rolls the whole batch back, numbers included)."""
+    (a database error rolls the whole batch back, numbers included).
+
+    The documents and charges of the batch are queued when it commits, counted together
+    (one write of the task counters for the batch, not one commit per task sent)."""
     now = now or timezone.now()
     ids = list(invoice_ids)
     run = FinalizeRun()
-    with transaction.atomic():
+    with counted_together(), transaction.atomic():
         rows = Invoice.objects.select_for_update(of=("self",)).select_related("tenant")
         invoices = rows.in_bulk(ids)
         tenant_ids = {invoice.tenant_id for invoice in invoices.values()}
@@ -460,7 +509,9 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
 
 
 def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> Invoice:
-    """Cancel a finalized invoice nobody paid; its number stays used (gapless series)."""
+    """Cancel a finalized invoice nobody paid; its number stays used (gapless series). Voiding
+    an uncollectible one gives back the entitlements suspended for it, unless another invoice
+    of the tenant is uncollectible too."""
     reason = (reason or "").strip()[:500]
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
@@ -469,12 +520,15 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
                 f"Invoice {invoice.number or invoice.pk} is {invoice.status} "
                 f"({invoice.kind}); only finalized, unpaid invoices can be voided."
             )
+        was_uncollectible = invoice.status == InvoiceStatus.UNCOLLECTIBLE
         invoice.status = InvoiceStatus.VOID
         invoice.voided_at = timezone.now()
         invoice.void_reason = reason
         invoice.next_payment_attempt_at = None
         invoice.save()
         record_invoice_event("invoice_voided", invoice, reason=reason, actor=actor, request=request)
+        if was_uncollectible:
+            collection.lift_suspension(invoice)
     return invoice
 
 

@@ -20,6 +20,7 @@ from billing.errors import (
     SetupNotYours,
 )
 from billing.models import PaymentMethod, StripeCustomer
+from billing.signals import default_card_set
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.tenancy.models import Tenant
 
@@ -127,6 +128,7 @@ def _save_card(tenant, customer_id, payment_method_id, actor, request) -> Paymen
             if not has_default.exists():
                 saved.is_default = True
                 saved.save(update_fields=["is_default"])
+                default_card_set.send(sender=PaymentMethod, tenant_id=tenant.pk)
             record_event(
                 "payment_method_added",
                 request=request,
@@ -139,12 +141,18 @@ def _save_card(tenant, customer_id, payment_method_id, actor, request) -> Paymen
 
 @transaction.atomic
 def make_default(method: PaymentMethod, *, actor=None, request=None) -> PaymentMethod:
-    PaymentMethod.objects.select_for_update().filter(tenant=method.tenant, is_default=True).update(
-        is_default=False
+    """Charge this card from now on; when it was not the default already, the tenant's unpaid
+    invoices are tried on it (``default_card_set``)."""
+    previous = PaymentMethod.objects.select_for_update().filter(
+        tenant=method.tenant, is_default=True
     )
+    changed = not previous.filter(pk=method.pk).exists()
+    previous.update(is_default=False)
     method.is_default = True
     method.save(update_fields=["is_default"])
     record_change("payment_method_default", method, actor=actor, request=request)
+    if changed:
+        default_card_set.send(sender=PaymentMethod, tenant_id=method.tenant_id)
     return method
 
 

@@ -71,6 +71,17 @@ def collect_invoice_payment(invoice_id: int) -> str:
     return collection.collect_invoice(invoice_id).outcome
 
 
+@shared_task(
+    acks_late=True,
+    autoretry_for=(PaymentProcessorError,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def collect_with_new_card(invoice_id: int, attempts_seen: int) -> str:
+    return collection.collect_with_new_card(invoice_id, attempts_seen).outcome
+
+
 @shared_task(acks_late=True)
 def retry_due_invoice_payments() -> dict:
     run = collection.retry_due_invoice_payments()

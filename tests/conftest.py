@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from django_otp.oath import TOTP
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from edgeplug.core.processes import celery_command
@@ -22,6 +24,13 @@ from tests.factories import (
 )
 from tests.gunicorn_server import database_url_for_test_db
 from tests.processes import stop_process
+
+# Properties are checked by their examples, not by how fast examples come on a shared machine:
+# no per-example deadline and no "generation is slow" health check (both fail under load only).
+hypothesis_settings.register_profile(
+    "edgeplug", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("edgeplug")
 
 # Vendors with signing keys (make_vendor, vendor) are shared by several test folders.
 pytest_plugins = ["tests.vendors"]

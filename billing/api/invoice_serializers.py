@@ -57,6 +57,10 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "paid_at",
             "voided_at",
             "rollup_digest",
+            "payment_attempts",
+            "next_payment_attempt_at",
+            "payment_failure_code",
+            "payment_failure_detail",
         ]
         read_only_fields = fields
 

@@ -1,0 +1,95 @@
+"""Finance (or someone trying EdgePlug) closes a month on demand, through ``manage.py
+close_month`` or the admin's "Close period now": the same close as the beat job, audited; a
+month that has not ended only when forced, a month that has not started never."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+
+from billing.models import Invoice, InvoiceStatus
+from edgeplug.audit.models import AuditEvent
+from tests.invoicing.conftest import FEB, JAN
+
+MID_JANUARY = JAN + timedelta(days=20, hours=9)
+EXPORTS = "/admin/billing/finance/exports/"
+CLOSE = "/admin/billing/finance/close/"
+
+
+def close_month(*args) -> str:
+    out = StringIO()
+    call_command("close_month", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def january_usage(customer):
+    customer.ran(customer.metered(), JAN + timedelta(days=2), 3)
+    return customer
+
+
+def test_the_command_refuses_a_month_that_has_not_ended_unless_forced(january_usage):
+    with time_machine.travel(MID_JANUARY, tick=False):
+        with pytest.raises(CommandError, match=r"2026-01 has not ended .* --force"):
+            close_month("--period", "2026-01")
+        assert not Invoice.objects.exists()
+        assert not AuditEvent.objects.filter(action="billing_period_closed").exists()
+
+        out = close_month("--period", "2026-01", "--force")
+
+    (draft,) = Invoice.objects.all()
+    assert "2026-01: 1 drafts created" in out and f"/admin/billing/invoice/{draft.pk}/" in out
+    assert draft.status == InvoiceStatus.DRAFT and draft.period_start == JAN
+    assert draft.finalize_after == FEB + timedelta(days=3)
+    event = AuditEvent.objects.get(action="billing_period_closed")
+    assert event.details["period"] == "2026-01" and event.details["forced"] is True
+    assert event.details["created"] == 1 and event.details["via"].startswith("manage.py")
+
+
+def test_the_command_closes_an_ended_month_once(january_usage):
+    assert "1 drafts created" in close_month("--period", "2026-01")
+    assert "0 drafts created, 0 refreshed, 1 unchanged" in close_month("--period", "2026-01")
+    assert Invoice.objects.count() == 1
+    forced = AuditEvent.objects.filter(action="billing_period_closed")
+    assert [e.details["forced"] for e in forced] == [False, False]
+
+
+def test_the_command_refuses_a_future_month_even_forced_and_a_bad_period(january_usage):
+    with (
+        time_machine.travel(MID_JANUARY, tick=False),
+        pytest.raises(CommandError, match="2026-02 has not started"),
+    ):
+        close_month("--period", "2026-02", "--force")
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        close_month("--period", "2026-13")
+    assert not Invoice.objects.exists()
+
+
+def test_finance_closes_a_period_from_the_exports_page(january_usage, admin_session):
+    client, user = admin_session("finance")
+    page = client.get(f"{EXPORTS}?period=2026-01")
+    html = page.content.decode()
+    assert 'id="close-period-form"' in html and 'name="force"' in html
+    with time_machine.travel(MID_JANUARY, tick=False):
+        refused = client.post(CLOSE, {"period": "2026-01"}, follow=True)
+        assert "2026-01 has not ended" in refused.content.decode()
+        assert not Invoice.objects.exists()
+        closed = client.post(CLOSE, {"period": "2026-01", "force": "1"}, follow=True)
+    assert closed.redirect_chain[-1][0] == "/admin/billing/invoice/?period=2026-01"
+    body = closed.content.decode()
+    assert "Closed 2026-01: 1 drafts created" in body
+    (draft,) = Invoice.objects.all()
+    assert f"draft {draft.pk}" in body
+    event = AuditEvent.objects.get(action="billing_period_closed")
+    assert event.actor == user and event.details["via"] == "admin"
+    assert event.details["forced"] is True
+
+
+def test_only_finance_closes_a_period_and_only_by_post(january_usage, admin_session):
+    reviewer, _ = admin_session("reviewers")
+    assert reviewer.post(CLOSE, {"period": "2026-01"}).status_code == 403
+    finance, _ = admin_session("finance")
+    assert finance.get(f"{CLOSE}?period=2026-01").status_code == 405
+    assert not Invoice.objects.exists()
