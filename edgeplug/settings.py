@@ -387,7 +387,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [
         "edgeplug.core.filters.FilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "edgeplug.core.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
         "edgeplug.core.throttling.AnonThrottle",

@@ -9,7 +9,9 @@ processes the suite starts inherit it), so testing never writes into the checkou
 import os
 import shutil
 import tempfile
+import time
 
+STARTED = time.time()  # anything in the checkout's var/ newer than this was written by the run
 _VAR_DIR = tempfile.mkdtemp(prefix="edgeplug-test-var-")
 os.environ["EDGEPLUG_VAR_DIR"] = _VAR_DIR
 

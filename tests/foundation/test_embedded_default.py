@@ -22,7 +22,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> requests.Response:
+# A bound on waiting, not a speed check: start-up migrates a fresh SQLite database first, which
+# took over three minutes on a shared two-core machine under load.
+def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 600) -> requests.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, "runstack exited early"

@@ -1,0 +1,35 @@
+"""The test suite keeps what it writes in a temporary directory, never in the checkout's var/.
+
+``tests/var_isolation.py`` (loaded by pyproject's addopts) points EDGEPLUG_VAR_DIR at a fresh
+temporary directory before Django reads its settings; these checks fail if that plugin stops
+being loaded or if a file the embedded default creates on first use escapes it.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+
+from certification.certificates import platform_keys
+from tests import var_isolation
+
+
+def test_the_var_dir_is_temporary_and_outside_the_checkout():
+    var = Path(settings.VAR_DIR).resolve()
+    assert var.is_relative_to(Path(tempfile.gettempdir()).resolve()), var
+    assert not var.is_relative_to(Path(settings.BASE_DIR).resolve()), var
+
+
+def test_keys_made_on_first_use_land_in_the_temporary_var_dir(db):
+    platform_keys._embedded_config()  # creates platform-keys.json if this run has none yet
+    var = Path(settings.VAR_DIR)
+    assert (var / "platform-keys.json").is_file()
+    if not os.environ.get("SECRET_KEY"):
+        assert (var / "secret_key").is_file()
+    checkout_var = Path(settings.BASE_DIR) / "var"
+    for name in ("secret_key", "platform-keys.json", "edgeplug.sqlite3", "test_edgeplug.sqlite3"):
+        path = checkout_var / name
+        assert not path.exists() or path.stat().st_mtime < var_isolation.STARTED, (
+            f"{path} was written during the test run"
+        )
