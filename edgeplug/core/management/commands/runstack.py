@@ -48,6 +48,9 @@ class Command(BaseCommand):
     def handle(
         self, *args, host, port, workers, grpc_address, concurrency, no_seed, stripe_port, **options
     ):
+        # A fresh database takes a while to migrate (minutes on a busy 2-core machine): say so,
+        # so a newcomer does not stare at a silent terminal.
+        self.stdout.write("Applying database migrations and collecting static files …")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if not no_seed:
