@@ -53,7 +53,7 @@ def parse_period(params) -> Period:
 
 
 def _date(value: str | None, name: str, default: date) -> date:
-    if value in (None, ""):
+    if value is None:  # absent; an empty value is not a date, as the schema says
         return default
     try:
         return date.fromisoformat(value)

@@ -84,6 +84,7 @@ def test_errors_in_csv_carry_the_code(usage):
         ("group_by=weekday", "invalid_group_by"),
         ("from=yesterday", "invalid_period"),
         ("to=2026-13-01", "invalid_period"),
+        ("to=", "invalid_period"),
     ],
 )
 def test_bad_queries_are_refused_with_a_code(usage, query, code):
