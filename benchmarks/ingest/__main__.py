@@ -29,6 +29,7 @@ from benchmarks.web.stack import (
     ROOT,
     Stack,
     StackError,
+    add_template_argument,
     drop_database,
     free_port,
     recreate_database,
@@ -287,10 +288,11 @@ def run(args: argparse.Namespace) -> dict:
             size[key] = getattr(args, key)
     run_dir = Path(args.out).resolve().parent / "ingest-run"
     stack = IngestStack(args.database_url, args.redis_url, size["workers"], run_dir)
-    recreate_database(args.database_url)
+    recreate_database(args.database_url, args.template_database)
     try:
         versions = server_versions(args.database_url, args.redis_url)
-        stack.manage("migrate", "--noinput", "-v0")
+        if not args.template_database:
+            stack.manage("migrate", "--noinput", "-v0")
         seed = json.loads(
             stack._python("-m", "benchmarks.ingest.seed", "--devices", str(size["devices"]))
         )
@@ -352,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--keep-database", action="store_true")
+    add_template_argument(parser)
     args = parser.parse_args(argv)
     try:
         result = run(args)

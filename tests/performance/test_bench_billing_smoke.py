@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.performance.test_bench_web_smoke import _bench_database_url
+from tests.performance.conftest import bench_database_url
 
 pytestmark = pytest.mark.slow
 
@@ -26,12 +26,15 @@ def _run(module: str, *args: str) -> subprocess.CompletedProcess:
     return done
 
 
-def test_bench_billing_smoke_closes_a_month_and_rates_usage(tmp_path):
+def test_bench_billing_smoke_closes_a_month_and_rates_usage(tmp_path, bench_template_database):
     if connection.vendor != "postgresql":
         pytest.skip("bench-billing runs on PostgreSQL")
     out = tmp_path / "billing.json"
-    database = _bench_database_url().replace("_bench_smoke", "_billing_bench_smoke")
-    done = _run("benchmarks.billing", "--smoke", "--out", str(out), "--database-url", database)
+    done = _run(
+        "benchmarks.billing",
+        *("--smoke", "--out", str(out), "--database-url", bench_database_url("billing_")),
+        *("--template-database", bench_template_database),
+    )
     result = json.loads(out.read_text())
     assert result["smoke"] and result["commit"]
     assert result["close"]["tenants"] > 0 and result["close"]["close_s"] > 0

@@ -9,12 +9,14 @@ import sys
 import pytest
 from django.conf import settings
 
-from tests.performance.test_bench_web_smoke import _bench_database_url
+from tests.performance.conftest import bench_database_url
 
 pytestmark = pytest.mark.slow
 
 
-def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(tmp_path):
+def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(
+    tmp_path, bench_template_database
+):
     if shutil.which("wrk") is None:
         pytest.skip("the stack's version report runs wrk (scripts/bootstrap.sh installs it)")
     if not settings.REDIS_URL:
@@ -29,7 +31,9 @@ def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(tmp_
             "--out",
             str(out),
             "--database-url",
-            _bench_database_url().replace("_bench_smoke", "_ingest_bench_smoke"),
+            bench_database_url("ingest_"),
+            "--template-database",
+            bench_template_database,
             "--redis-url",
             settings.REDIS_URL,
         ],

@@ -9,20 +9,12 @@ import sys
 import pytest
 from django.conf import settings
 
+from tests.performance.conftest import bench_database_url
+
 pytestmark = pytest.mark.slow
 
 
-def _bench_database_url() -> str:
-    db = settings.DATABASES["default"]
-    if "postgresql" not in db["ENGINE"]:
-        pytest.skip("bench-web runs the full stack: it needs DATABASE_URL on PostgreSQL")
-    return (
-        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}_bench_smoke"
-    )
-
-
-def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path):
+def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path, bench_template_database):
     if shutil.which("wrk") is None:
         pytest.skip("needs wrk (scripts/bootstrap.sh installs it)")
     if not settings.REDIS_URL:
@@ -37,7 +29,9 @@ def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path):
             "--out",
             str(out),
             "--database-url",
-            _bench_database_url(),
+            bench_database_url(""),
+            "--template-database",
+            bench_template_database,
             "--redis-url",
             settings.REDIS_URL,
         ],

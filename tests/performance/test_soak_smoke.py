@@ -9,20 +9,15 @@ import pytest
 from django.conf import settings
 
 from tests.faults.components import REDIS_SERVER, PrivateRedis
+from tests.performance.conftest import bench_database_url
 
 pytestmark = pytest.mark.slow
 
 
-def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path):
-    db = settings.DATABASES["default"]
-    if "postgresql" not in db["ENGINE"]:
-        pytest.skip("the soak runs the full stack: it needs DATABASE_URL on PostgreSQL")
+def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path, bench_template_database):
+    database_url = bench_database_url("soak_")
     if REDIS_SERVER is None:
         pytest.skip("needs redis-server: the soak's worker gets a broker of its own")
-    database_url = (
-        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}_soak_bench_smoke"
-    )
     # A broker of its own: the suite's session worker must not take the soak's runs.
     redis = PrivateRedis(tmp_path)
     redis.start()
@@ -32,6 +27,7 @@ def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path):
             [
                 *(sys.executable, "-m", "benchmarks.soak", "--smoke", "--out", str(out)),
                 *("--database-url", database_url, "--redis-url", redis.url),
+                *("--template-database", bench_template_database),
             ],
             cwd=settings.BASE_DIR,
             capture_output=True,
