@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.web.stack import ROOT, database_name, recreate_database
+from benchmarks.web.stack import ROOT, add_template_argument, database_name, recreate_database
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_bench_billing"
 MONTH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -39,14 +39,15 @@ TERMS = {
 }
 
 
-def _setup(database_url: str) -> None:
+def _setup(database_url: str, migrate: bool) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edgeplug.settings")
     import django
     from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", verbosity=0)
+    if migrate:
+        call_command("migrate", verbosity=0)
 
 
 def _seed_close(tenants: int, devices_per_tenant: int = 1):
@@ -189,6 +190,7 @@ def main(argv=None) -> int:
         "--database-url",
         default=os.environ.get("BENCH_BILLING_DATABASE_URL", DEFAULT_DATABASE_URL),
     )
+    add_template_argument(parser)
     args = parser.parse_args(argv)
     if "bench" not in database_name(args.database_url):
         print("the benchmark database name must contain 'bench' (it is dropped)", file=sys.stderr)
@@ -196,8 +198,8 @@ def main(argv=None) -> int:
     size = dict(SMOKE if args.smoke else FULL)
     size["tenants"] = args.tenants or size["tenants"]
     size["events"] = args.events or size["events"]
-    recreate_database(args.database_url)
-    _setup(args.database_url)
+    recreate_database(args.database_url, args.template_database)
+    _setup(args.database_url, migrate=not args.template_database)
     close = _bench_close(size["tenants"])
     rating = _bench_rating(size["events"], size["devices"])
     rows = [

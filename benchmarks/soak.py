@@ -419,11 +419,12 @@ def run(args: argparse.Namespace) -> dict:
     window = 5.0 if args.smoke else args.window
     run_dir = Path(args.out).resolve().parent / "soak-run"
     stack = Stack(args.database_url, args.redis_url, args.workers, run_dir)
-    recreate_database(args.database_url)
+    recreate_database(args.database_url, args.template_database)
     worker = None
     try:
         versions = server_versions(args.database_url, args.redis_url)
-        stack.manage("migrate", "--noinput", "-v0")
+        if not args.template_database:
+            stack.manage("migrate", "--noinput", "-v0")
         seed = stack.seed("catalogue", "--agents", "12", "--versions", "16")
         stack.start()
         worker = _start_worker(stack)

@@ -42,6 +42,7 @@ from billing.models import (
 from billing.signals import invoice_finalized
 from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked
+from edgeplug.core.reconnect import with_reconnect
 from edgeplug.health.task_signals import counted_together
 from edgeplug.tenancy.models import Tenant
 from marketplace.pricing import MAX_AMOUNT
@@ -49,6 +50,11 @@ from marketplace.pricing import MAX_AMOUNT
 SERIES = {InvoiceKind.INVOICE: "EP", InvoiceKind.CREDIT_NOTE: "CN"}
 # Tenants whose drafts are built together (entitlements, rollups, orders read at once).
 CLOSE_BATCH = 200
+# A close batch that loses its database connection (a restart, a failover) is redone on a new
+# one up to this many times in all, pausing a little longer each time; the beat task then
+# retries the whole (idempotent) close.
+CLOSE_ATTEMPTS = 5
+CLOSE_RETRY_PAUSE_S = 0.5
 UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
 
 
@@ -78,6 +84,7 @@ class CloseResult:
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
+    retries: int = 0  # batches (or the tenants' read) redone after a lost connection
 
 
 def _finalize_after(period_end: datetime) -> datetime:
@@ -246,30 +253,53 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
         result.updated.append(existing.pk)
 
 
+def _close_batch(start: datetime, batch: list[int]) -> CloseResult:
+    """Draft one batch of tenants: its reads, then its writes in one transaction, so that a
+    failure (a lost connection) leaves nothing of the batch and a retry redoes it whole."""
+    result = CloseResult(start)
+    existing = set(_period_invoices(start, batch))
+    accounts = {a.tenant_id: a for a in BillingAccount.objects.filter(tenant_id__in=batch)}
+    tenants = Tenant.objects.in_bulk(batch)
+    drafted = builder.build_drafts_of(batch, start)
+    with transaction.atomic():  # one commit per batch; a failure rolls the batch back
+        for tenant_id, drafts in drafted.items():
+            for spec in drafts.values():
+                # A new draft is inserted directly; an existing one (or one a concurrent
+                # close inserted meanwhile) goes the locked way that compares and rebuilds.
+                if (tenant_id, spec.currency) in existing or not _create_draft(
+                    spec, tenants[tenant_id], accounts.get(tenant_id), result
+                ):
+                    _store_draft(spec, result)
+    return result
+
+
 def close_billing_period(period_start: datetime) -> CloseResult:
     """Close the UTC month starting at ``period_start``: one draft per tenant and currency.
 
     Idempotent: a second run creates nothing; a draft still in its grace period is rebuilt
     when its lines would differ (late rollups, a refund), keeping finance's adjustments; a
-    finalized invoice is left alone (what arrives later is late usage of the next close)."""
+    finalized invoice is left alone (what arrives later is late usage of the next close).
+    A batch whose database connection is lost is redone on a new one (``CLOSE_ATTEMPTS``)."""
     start = builder.month_start(period_start)
     result = CloseResult(start)
-    tenant_ids = builder.tenants_to_close(start)
+    tenant_ids, result.retries = with_reconnect(
+        lambda: builder.tenants_to_close(start),
+        attempts=CLOSE_ATTEMPTS,
+        pause_s=CLOSE_RETRY_PAUSE_S,
+        what="month close (tenants)",
+    )
     for first in range(0, len(tenant_ids), CLOSE_BATCH):
         batch = tenant_ids[first : first + CLOSE_BATCH]
-        existing = set(_period_invoices(start, batch))
-        accounts = {a.tenant_id: a for a in BillingAccount.objects.filter(tenant_id__in=batch)}
-        tenants = Tenant.objects.in_bulk(batch)
-        drafted = builder.build_drafts_of(batch, start)
-        with transaction.atomic():  # one commit per batch; a failure rolls the batch back
-            for tenant_id, drafts in drafted.items():
-                for spec in drafts.values():
-                    # A new draft is inserted directly; an existing one (or one a concurrent
-                    # close inserted meanwhile) goes the locked way that compares and rebuilds.
-                    if (tenant_id, spec.currency) in existing or not _create_draft(
-                        spec, tenants[tenant_id], accounts.get(tenant_id), result
-                    ):
-                        _store_draft(spec, result)
+        done, retries = with_reconnect(
+            lambda batch=batch: _close_batch(start, batch),
+            attempts=CLOSE_ATTEMPTS,
+            pause_s=CLOSE_RETRY_PAUSE_S,
+            what=f"month close (batch of {len(batch)} from tenant {batch[0]})",
+        )
+        result.created += done.created
+        result.updated += done.updated
+        result.unchanged += done.unchanged
+        result.retries += retries
     return result
 
 

@@ -1,7 +1,10 @@
 """Celery tasks of billing (the worker imports this module): thin doors onto billing's
 actions, and periodic jobs (Celery beat). Importing a feature's task module registers it."""
 
+from datetime import UTC, datetime
+
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from billing import collection, invoice_documents, invoicing, payment_notices, usage_retention
 from billing.documents import mail
@@ -22,16 +25,40 @@ def maintain_usage_partitions() -> dict:
     }
 
 
-@shared_task(acks_late=True)
-def close_previous_month() -> dict:
-    """Close the previous UTC month into drafts (idempotent; drafts refreshed while in grace)."""
-    result = invoicing.close_previous_month()
+def _closed(result: invoicing.CloseResult) -> dict:
     return {
         "period": f"{result.period_start:%Y-%m}",
         "created": len(result.created),
         "updated": len(result.updated),
         "unchanged": len(result.unchanged),
+        "retries": result.retries,
     }
+
+
+# The close redoes a batch whose connection is lost a few times itself; a database that stays
+# away longer fails the run, which is retried whole (idempotent) after a backoff.
+_CLOSE_RETRIES = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "max_retries": 6,
+}
+
+
+@shared_task(**_CLOSE_RETRIES)
+def close_previous_month() -> dict:
+    """Close the previous UTC month into drafts (idempotent; drafts refreshed while in grace)."""
+    return _closed(invoicing.close_previous_month())
+
+
+@shared_task(**_CLOSE_RETRIES)
+def close_billing_month(month: str) -> dict:
+    """Close the UTC month ``YYYY-MM`` again on demand (operations, after late data), as the
+    hourly job closes the previous one: ``celery -A edgeplug call billing.tasks.close_billing_month
+    --args '["2026-01"]'``."""
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    return _closed(invoicing.close_billing_period(start))
 
 
 @shared_task(acks_late=True)

@@ -275,10 +275,11 @@ def run(args: argparse.Namespace) -> dict:
             size[key] = getattr(args, key)
     run_dir = Path(args.out).resolve().parent / "ingest-run"
     stack = IngestStack(args.database_url, args.redis_url, size["workers"], run_dir)
-    recreate_database(args.database_url)
+    recreate_database(args.database_url, args.template_database)
     try:
         versions = server_versions(args.database_url, args.redis_url)
-        stack.manage("migrate", "--noinput", "-v0")
+        if not args.template_database:
+            stack.manage("migrate", "--noinput", "-v0")
         seed = json.loads(
             stack._python("-m", "benchmarks.ingest.seed", "--devices", str(size["devices"]))
         )

@@ -193,10 +193,11 @@ def run(args: argparse.Namespace) -> dict:
             size[key] = getattr(args, key)
     run_dir = Path(args.out).resolve().parent / "web-run"
     stack = Stack(args.database_url, args.redis_url, args.workers, run_dir)
-    recreate_database(args.database_url)
+    recreate_database(args.database_url, args.template_database)
     try:
         versions = server_versions(args.database_url, args.redis_url)
-        stack.manage("migrate", "--noinput", "-v0")
+        if not args.template_database:
+            stack.manage("migrate", "--noinput", "-v0")
         seed = stack.seed(
             "catalogue", "--agents", str(size["agents"]), "--versions", str(size["versions"])
         )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.web.stack import DEFAULT_REDIS_URL, ROOT, StackError
+from benchmarks.web.stack import DEFAULT_REDIS_URL, ROOT, StackError, add_template_argument
 
 
 def bench_parser(name: str, description: str | None, *, smoke: str) -> argparse.ArgumentParser:
@@ -33,11 +33,12 @@ def add_stack_arguments(
     redis_env: str = "BENCH_REDIS_URL",
     redis_default: str = DEFAULT_REDIS_URL,
 ) -> None:
-    """``--database-url``, ``--redis-url`` (each defaulting to its environment variable) and
-    ``--keep-database``."""
+    """``--database-url``, ``--redis-url`` (each defaulting to its environment variable),
+    ``--keep-database`` and ``--template-database``."""
     parser.add_argument("--database-url", default=os.environ.get(database_env, database_default))
     parser.add_argument("--redis-url", default=os.environ.get(redis_env, redis_default))
     parser.add_argument("--keep-database", action="store_true")
+    add_template_argument(parser)
 
 
 def commit() -> str:

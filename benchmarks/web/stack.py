@@ -36,19 +36,31 @@ def database_name(url: str) -> str:
     return name
 
 
-def recreate_database(url: str) -> None:
+def add_template_argument(parser) -> None:
+    parser.add_argument(
+        "--template-database",
+        help="a migrated database (no one connected) to copy instead of migrating a new one;"
+        " the test suite migrates one for all its smoke runs",
+    )
+
+
+def recreate_database(url: str, template: str | None = None) -> None:
+    """Drop and create the benchmark's database, empty or as a copy of ``template``."""
     import psycopg
     from psycopg import sql
 
     name = database_name(url)
     parts = urlsplit(url)
     admin = urlunsplit(parts._replace(path="/postgres"))
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     try:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(create)
     except psycopg.OperationalError as exc:
         raise StackError(
             f"PostgreSQL at {parts.hostname}:{parts.port} is not reachable: {exc}"

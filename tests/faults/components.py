@@ -3,14 +3,18 @@ workers it SIGKILLs (the whole process group, as the kernel's OOM killer or a lo
 would), without touching the shared Redis or the suite's session worker."""
 
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
+from django.db import connection
 
 from edgeplug.core.processes import celery_command
 from tests.gunicorn_server import database_url_for_test_db, free_port
@@ -135,3 +139,53 @@ def web_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "THROTTLE_TENANT": "100000/min",
         **extra,
     }
+
+
+class BackendKiller(threading.Thread):
+    """Terminates (``pg_terminate_backend``) the connections of the test database named
+    ``application_name``, until stopped or until ``budget`` connections are killed.
+
+    Without ``when``: every connection, after each seeded random pause in ``pause_s``. With
+    ``when`` (a condition on ``pg_stat_activity``): the connections matching it, looked for
+    every 10 ms, with a pause in ``pause_s`` after each kill. Remembers what each killed
+    backend was doing (state, query)."""
+
+    def __init__(
+        self,
+        application_name: str,
+        pause_s=(0.05, 0.4),
+        budget: int | None = None,
+        when: str | None = None,
+    ):
+        super().__init__(daemon=True)
+        self.application_name = application_name
+        self.pause_s = pause_s
+        self.budget = budget
+        self.when = when
+        self.stopping = threading.Event()
+        self.killed: list[tuple[str, str]] = []
+        self.rng = random.Random(16)
+        self.conninfo = database_url_for_test_db().replace("postgres://", "postgresql://", 1)
+        self.database = connection.settings_dict["NAME"]
+
+    def run(self) -> None:
+        query = (
+            "SELECT state, query, pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND application_name = %s AND pid <> pg_backend_pid()"
+        )
+        if self.when:
+            query += f" AND ({self.when})"
+        pause = self.rng.uniform(*self.pause_s)
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            while not self.stopping.wait(pause):
+                if self.budget is not None and len(self.killed) >= self.budget:
+                    return
+                rows = conn.execute(query, (self.database, self.application_name)).fetchall()
+                killed = [(state, sql) for state, sql, done in rows if done]
+                self.killed += killed
+                waiting = self.when is not None and not killed
+                pause = 0.01 if waiting else self.rng.uniform(*self.pause_s)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)

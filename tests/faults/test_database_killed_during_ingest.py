@@ -8,20 +8,17 @@ Only the web server's own connections are killed (it names itself with an
 """
 
 import random
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import psycopg
 import pytest
 import requests
-from django.db import connection
 from django.db.models import Count
 
 from billing.models import UsageEvent
-from tests.faults.components import web_env
+from tests.faults.components import BackendKiller, web_env
 from tests.gunicorn_server import database_url_for_test_db, gunicorn
 from tests.metering.conftest import recomputed_rollup, stored_rollup
 
@@ -31,30 +28,6 @@ APP_NAME = "edgeplug-web-under-fault"
 EVENTS = 1200
 BATCH = 100
 DEVICES_SENDING = 3
-
-
-class BackendKiller(threading.Thread):
-    """Terminates every connection the web server holds, every 50 to 400 ms (a random pause,
-    seeded, so some requests finish between kills and others are cut mid-transaction)."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.stopping = threading.Event()
-        self.killed = 0
-        self.rng = random.Random(16)
-        self.conninfo = database_url_for_test_db().replace("postgres://", "postgresql://", 1)
-        self.database = connection.settings_dict["NAME"]
-
-    def run(self) -> None:
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            while not self.stopping.is_set():
-                rows = conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = %s AND application_name = %s AND pid <> pg_backend_pid()",
-                    (self.database, APP_NAME),
-                ).fetchall()
-                self.killed += sum(1 for (done,) in rows if done)
-                self.stopping.wait(self.rng.uniform(0.05, 0.4))
 
 
 def _send_until_stored(url: str, token: str, batch: list[dict], seen: Counter) -> dict:
@@ -103,7 +76,9 @@ def test_killed_connections_during_ingest_lose_and_duplicate_nothing(tmp_path, m
         tmp_path, DATABASE_URL=f"{database_url_for_test_db()}?application_name={APP_NAME}"
     )
     with gunicorn(tmp_path, workers=2, env=env) as server:
-        killer = BackendKiller()
+        # Every 50 to 400 ms (seeded), so some requests finish between kills and others are
+        # cut mid-transaction.
+        killer = BackendKiller(APP_NAME)
         killer.start()
         try:
             with ThreadPoolExecutor(DEVICES_SENDING) as devices:
@@ -113,11 +88,10 @@ def test_killed_connections_during_ingest_lose_and_duplicate_nothing(tmp_path, m
                 for totals in sent:  # re-raises a device's failure here
                     accepted.update(totals)
         finally:
-            killer.stopping.set()
-            killer.join(timeout=10)
+            killer.stop()
 
-    assert killer.killed > 0 and seen["database_unavailable"] > 0, (
-        f"no request was hit by a kill ({killer.killed} backends killed): nothing was tested"
+    assert killer.killed and seen["database_unavailable"] > 0, (
+        f"no request was hit by a kill ({len(killer.killed)} backends killed): nothing was tested"
     )
     assert seen[500] == 0, seen
     assert seen[200] == len(batches)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -25,12 +26,23 @@ TENANT = "acme-sensors"  # created by seed_demo, a vendor tenant
 FINAL = {"passed", "failed", "error"}
 
 
+@pytest.fixture(scope="module")
+def seeded_var(tmp_path_factory) -> Path:
+    """The embedded default migrated and seeded once for the module (seed_demo certifies
+    its agent through the whole pipeline: the slow part)."""
+    var = tmp_path_factory.mktemp("embedded-seeded")
+    manage(var, "migrate", "--noinput")
+    manage(var, "seed_demo")
+    return var
+
+
 @pytest.fixture
-def var(tmp_path) -> Path:
-    """A fresh embedded default: migrated SQLite database with the demo data, in its own var/."""
-    manage(tmp_path, "migrate", "--noinput")
-    manage(tmp_path, "seed_demo")
-    return tmp_path
+def var(seeded_var, tmp_path) -> Path:
+    """A fresh embedded default of the test's own, in its own var/: a copy of every file of
+    the seeded one (SQLite database, keys, media, broker folders), no process holding any."""
+    copy = tmp_path / "var"
+    shutil.copytree(seeded_var, copy)
+    return copy
 
 
 def _env(var: Path, **extra) -> dict[str, str]:

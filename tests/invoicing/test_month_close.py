@@ -64,7 +64,18 @@ def test_beat_task_closes_the_previous_month(customer, time_machine):
         "created": 1,
         "updated": 0,
         "unchanged": 0,
+        "retries": 0,
     }
+
+
+def test_a_given_month_is_closed_again_on_demand(customer):
+    ent = customer.metered()
+    customer.ran(ent, JAN, 2)
+    first = tasks.close_billing_month("2026-01")
+    customer.ran(ent, JAN + timedelta(days=3), 1)  # late rollups, before the draft is final
+    again = tasks.close_billing_month("2026-01")
+    assert (first["created"], again["updated"], again["period"]) == (1, 1, "2026-01")
+    assert Invoice.objects.get().lines.get(kind=LineKind.USAGE).usage_seconds == 3 * 3600
 
 
 def test_one_draft_per_currency(customer):

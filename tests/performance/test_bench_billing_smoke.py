@@ -11,13 +11,14 @@ from tests.performance.bench_runs import bench_database_url, run_benchmark
 pytestmark = pytest.mark.slow
 
 
-def test_bench_billing_smoke_closes_a_month_and_rates_usage(tmp_path):
+def test_bench_billing_smoke_closes_a_month_and_rates_usage(tmp_path, bench_template_database):
     if connection.vendor != "postgresql":
         pytest.skip("bench-billing runs on PostgreSQL")
     out = tmp_path / "billing.json"
     database = bench_database_url("_billing_bench_smoke")
     done = run_benchmark(
-        "benchmarks.billing", "--smoke", "--out", str(out), "--database-url", database
+        *("benchmarks.billing", "--smoke", "--out", str(out), "--database-url", database),
+        *("--template-database", bench_template_database),
     )
     result = json.loads(out.read_text())
     assert result["smoke"] and result["commit"]

@@ -15,13 +15,16 @@ from tests.performance.bench_runs import (
 pytestmark = pytest.mark.slow
 
 
-def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(tmp_path):
+def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(
+    tmp_path, bench_template_database
+):
     require_wrk_and_redis()
     out = tmp_path / "ingest.json"
     database_url = bench_database_url("_ingest_bench_smoke")
     done = run_benchmark(
         *("benchmarks.ingest", "--smoke", "--out", str(out)),
         *("--database-url", database_url, "--redis-url", settings.REDIS_URL),
+        *("--template-database", bench_template_database),
     )
 
     result = json.loads(out.read_text())

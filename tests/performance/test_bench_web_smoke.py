@@ -15,12 +15,13 @@ from tests.performance.bench_runs import (
 pytestmark = pytest.mark.slow
 
 
-def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path):
+def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path, bench_template_database):
     require_wrk_and_redis()
     out = tmp_path / "web.json"
     done = run_benchmark(
         *("benchmarks.web", "--smoke", "--out", str(out)),
         *("--database-url", bench_database_url("_bench_smoke"), "--redis-url", settings.REDIS_URL),
+        *("--template-database", bench_template_database),
     )
 
     result = json.loads(out.read_text())

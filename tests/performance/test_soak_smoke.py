@@ -11,7 +11,7 @@ from tests.performance.bench_runs import bench_database_url, run_benchmark
 pytestmark = pytest.mark.slow
 
 
-def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path):
+def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path, bench_template_database):
     database_url = bench_database_url("_soak_bench_smoke")
     if REDIS_SERVER is None:
         pytest.skip("needs redis-server: the soak's worker gets a broker of its own")
@@ -23,6 +23,7 @@ def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path):
         done = run_benchmark(
             *("benchmarks.soak", "--smoke", "--out", str(out)),
             *("--database-url", database_url, "--redis-url", redis.url),
+            *("--template-database", bench_template_database),
         )
     finally:
         redis.stop()
