@@ -95,11 +95,12 @@ def visible_reviews(agent: Agent) -> QuerySet:
 
 def rating_summary(agent: Agent) -> RatingSummary:
     """Average, count and a 1-5 star histogram of the agent's visible reviews."""
-    rows = visible_reviews(agent).values("stars").annotate(n=Count("id"))
-    histogram = {str(stars): 0 for stars in range(1, 6)}
-    for row in rows:
-        histogram[str(row["stars"])] = row["n"]
-    average = visible_reviews(agent).aggregate(avg=Avg("stars"))["avg"]
+    stars = range(1, 6)
+    totals = visible_reviews(agent).aggregate(
+        average=Avg("stars"), **{f"stars_{n}": Count("id", filter=Q(stars=n)) for n in stars}
+    )
+    histogram = {str(n): totals[f"stars_{n}"] for n in stars}
+    average = totals["average"]
     return RatingSummary(
         round(average, 2) if average is not None else None, sum(histogram.values()), histogram
     )
