@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import transaction
 
 from billing.documents.document import DocumentLine, InvoiceDocument, Party
-from billing.documents.rendering import render_pdf
 from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 
 EMAIL_TASK = "billing.tasks.email_invoice"
@@ -96,6 +95,8 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     """PDF/A-3 with the Factur-X XML embedded (where the currency allows it)."""
+    from billing.documents.rendering import render_pdf  # WeasyPrint: loaded on first use
+
     return render_pdf(invoice_document(invoice))
 
 

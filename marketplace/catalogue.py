@@ -18,7 +18,7 @@ from django.contrib.postgres.search import (
     TrigramWordSimilarity,
 )
 from django.db import connection
-from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -95,11 +95,12 @@ def visible_reviews(agent: Agent) -> QuerySet:
 
 def rating_summary(agent: Agent) -> RatingSummary:
     """Average, count and a 1-5 star histogram of the agent's visible reviews."""
-    rows = visible_reviews(agent).values("stars").annotate(n=Count("id"))
-    histogram = {str(stars): 0 for stars in range(1, 6)}
-    for row in rows:
-        histogram[str(row["stars"])] = row["n"]
-    average = visible_reviews(agent).aggregate(avg=Avg("stars"))["avg"]
+    stars = range(1, 6)
+    totals = visible_reviews(agent).aggregate(
+        average=Avg("stars"), **{f"stars_{n}": Count("id", filter=Q(stars=n)) for n in stars}
+    )
+    histogram = {str(n): totals[f"stars_{n}"] for n in stars}
+    average = totals["average"]
     return RatingSummary(
         round(average, 2) if average is not None else None, sum(histogram.values()), histogram
     )
@@ -191,20 +192,40 @@ def search(queryset: QuerySet, q: str) -> QuerySet:
 
 
 def facet_counts(queryset: QuerySet) -> dict[str, dict[str, int]]:
-    """Counts per facet value for the agents in ``queryset`` (the current filter set):
-    one grouped query per facet and one for price models, whatever the page size."""
-    listings = CatalogueListing.objects.filter(agent__in=queryset.values("pk"))
-    facets: dict[str, dict[str, int]] = {}
-    for name in FACETS:
-        rows = listings.exclude(**{name: ""}).values(name).annotate(n=Count("pk")).order_by(name)
-        facets[name] = {row[name]: row["n"] for row in rows}
-    totals = listings.aggregate(
-        **{
-            model: Coalesce(Sum(Value(1), filter=Q(**{flag: True})), 0)
-            for model, flag in PRICE_MODELS.items()
-        }
+    """Counts per facet value for the agents in ``queryset`` (the current filter set), in one
+    query whatever the page size: the matching listings once (a CTE), grouped per facet and
+    summed per price model, the parts joined with UNION ALL (portable to SQLite)."""
+    agents_sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    # Only constant identifiers (quoted) go into the text; every value is a bound parameter.
+    quote = connection.ops.quote_name
+    parts = [
+        f"SELECT {index} AS facet, {quote(name)} AS value, COUNT(*) AS n FROM matched "  # noqa: S608
+        f"WHERE {quote(name)} <> '' GROUP BY {quote(name)}"
+        for index, name in enumerate(FACETS)
+    ]
+    parts += [
+        f"SELECT {len(FACETS)} AS facet, '{model}' AS value, COUNT(*) AS n FROM matched "  # noqa: S608
+        f"WHERE {quote(flag)}"
+        for model, flag in PRICE_MODELS.items()
+    ]
+    columns = ", ".join(quote(c) for c in (*FACETS, *PRICE_MODELS.values()))
+    table = quote(CatalogueListing._meta.db_table)
+    sql = (
+        f"WITH matched AS (SELECT {columns} FROM {table} "  # noqa: S608
+        f"WHERE {quote('agent_id')} IN ({agents_sql})) " + " UNION ALL ".join(parts)
     )
-    facets["price_model"] = {model: count for model, count in totals.items() if count}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    names = (*FACETS, "price_model")
+    price_order = list(PRICE_MODELS)
+    facets: dict[str, dict[str, int]] = {name: {} for name in names}
+    for facet, value, n in sorted(
+        rows,
+        key=lambda row: (row[0], price_order.index(row[1]) if row[0] == len(FACETS) else row[1]),
+    ):
+        if n:
+            facets[names[facet]][value] = n
     return facets
 
 

@@ -5,30 +5,46 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from edgeplug.tenancy.scoping import for_request
 from marketplace.models import Agent, AgentVersion
-from marketplace.versioning import newest_first
 
 
 def visible_versions(request) -> QuerySet:
     return for_request(AgentVersion.objects.all(), request, public=True)
 
 
+def _listed_versions(request) -> QuerySet:
+    # The API never shows a version's manifest beside its agent: leave the JSON in the table.
+    return visible_versions(request).select_related("signing_key").defer("manifest").newest_first()
+
+
 def visible_agents(request) -> QuerySet:
+    """The agents with a version the caller may see, each with ``visible_versions``: every
+    visible version, newest first (sorted in SQL by SemVer precedence)."""
     versions = visible_versions(request)
     return (
         Agent.objects.select_related("tenant")
         .filter(Exists(versions.filter(agent=OuterRef("pk"))))
         .prefetch_related(
-            Prefetch(
-                "versions",
-                queryset=versions.select_related("signing_key"),
-                to_attr="visible_versions",
-            )
+            Prefetch("versions", queryset=_listed_versions(request), to_attr="visible_versions")
+        )
+    )
+
+
+def agents_with_latest_version(request) -> QuerySet:
+    """Visible agents, each with ``visible_versions`` = [its newest visible version]: one
+    windowed query for any number of agents, one row per agent however many versions it has."""
+    versions = visible_versions(request)
+    return (
+        Agent.objects.select_related("tenant")
+        .filter(Exists(versions.filter(agent=OuterRef("pk"))))
+        .prefetch_related(
+            Prefetch("versions", queryset=_listed_versions(request)[:1], to_attr="visible_versions")
         )
     )
 
 
 def sorted_versions(agent: Agent) -> list[AgentVersion]:
-    return newest_first(agent.visible_versions)
+    """The prefetched ``visible_versions``, newest first (already sorted in SQL)."""
+    return agent.visible_versions
 
 
 def sees_public_catalogue(request) -> bool:

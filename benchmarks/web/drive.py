@@ -58,7 +58,7 @@ def wrk(
     ]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
-    env = {**os.environ, "WRK_CACHE_BUST": "1" if bust_cache else ""}
+    env = {**os.environ, "WRK_CACHE_BUST": uuid.uuid4().hex[:12] if bust_cache else ""}
     done = subprocess.run([*command, url], capture_output=True, text=True, check=True, env=env)
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
     data = json.loads(line.removeprefix("WRK_JSON "))

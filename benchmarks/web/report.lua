@@ -1,6 +1,8 @@
 -- wrk script: at the end, one line of JSON with the counts and latency percentiles (µs).
--- With WRK_CACHE_BUST=1 every request gets a distinct extra parameter (`bench_miss`), so a
--- cache keyed by URL never answers: the view computes every response.
+-- With WRK_CACHE_BUST=<a token unique to this wrk run> every request gets a distinct extra
+-- parameter (`bench_miss=<token>-<thread>-<n>`), so a cache keyed by URL never answers: the
+-- view computes every response. The token keeps warm-up and later rounds from repeating the
+-- URLs of an earlier run (which the cache would answer).
 local threads = 0
 
 function setup(thread)
@@ -8,12 +10,13 @@ function setup(thread)
   thread:set("thread_id", threads)
 end
 
-if os.getenv("WRK_CACHE_BUST") == "1" then
+local bust = os.getenv("WRK_CACHE_BUST") or ""
+if bust ~= "" then
   local sent = 0
   request = function()
     sent = sent + 1
     local sep = string.find(wrk.path, "?", 1, true) and "&" or "?"
-    return wrk.format(nil, wrk.path .. sep .. "bench_miss=" .. thread_id .. "-" .. sent)
+    return wrk.format(nil, wrk.path .. sep .. "bench_miss=" .. bust .. "-" .. thread_id .. "-" .. sent)
   end
 end
 

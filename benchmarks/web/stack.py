@@ -178,14 +178,14 @@ class Stack:
             command, cwd=ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # workers boot slowly on a loaded machine
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise StackError(f"gunicorn exited; see {self.run_dir / 'gunicorn.log'}")
             if self._healthy() and len(self.worker_pids()) == self.workers:
                 return
             time.sleep(0.2)
-        raise StackError("gunicorn did not answer /health within 60 s")
+        raise StackError("gunicorn did not answer /health within 180 s")
 
     def _healthy(self) -> bool:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)

@@ -5,16 +5,76 @@ Rates are read from settings on each request (not at import) so they can be conf
 per deployment and overridden in tests.
 """
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+# The sliding window of DRF's throttles (a request counts if it came less than the duration
+# ago; a refused request is not counted), done in Redis in one round trip and atomically: DRF
+# reads the history and writes it back (two round trips per throttle on every request, and
+# concurrent requests can overwrite each other's). Returns {allowed, count, oldest}.
+_SLIDING_WINDOW = """
+local key, now, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return {0, count, oldest[2]}
+end
+redis.call('ZADD', key, now, ARGV[4])
+redis.call('EXPIRE', key, math.ceil(window))
+return {1, count + 1, ''}
+"""
+_scripts: dict[int, Any] = {}
+
+
+def _window_script(cache):
+    """The Redis script on ``cache``'s client, or None for a cache that is not Redis (the
+    embedded default's file cache keeps DRF's history in the cache)."""
+    client = getattr(cache, "client", None)
+    if not hasattr(client, "get_client"):
+        return None
+    redis_client = client.get_client(write=True)
+    script = _scripts.get(id(redis_client))
+    if script is None:
+        script = _scripts[id(redis_client)] = redis_client.register_script(_SLIDING_WINDOW)
+    return script
+
 
 class _SettingsRateMixin:
+    _window: tuple[int, float] | None = None  # (count, oldest) when Redis refused a request
+
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view):
+        script = _window_script(self.cache) if self.rate is not None else None
+        if script is None:
+            return super().allow_request(request, view)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        allowed, count, oldest = script(
+            keys=[self.cache.make_key(f"{self.key}:window")],
+            args=[repr(self.now), self.duration, self.num_requests, uuid.uuid4().hex],
+        )
+        if allowed:
+            return True
+        self._window = (int(count), float(oldest))
+        return self.throttle_failure()
+
+    def wait(self):
+        if self._window is None:
+            return super().wait()
+        count, oldest = self._window  # as DRF computes it from the history
+        available = self.num_requests - count + 1
+        if available <= 0:
+            return None
+        return (self.duration - (self.now - oldest)) / float(available)
 
 
 class AnonThrottle(_SettingsRateMixin, throttling.AnonRateThrottle):

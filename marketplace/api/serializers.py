@@ -2,7 +2,6 @@
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from certification.models import Level
@@ -106,11 +105,22 @@ class ListingSerializer(serializers.Serializer):
     active_entitlements = serializers.IntegerField()
 
 
+class LatestVersionSerializer(AgentVersionSerializer):
+    """The first of the agent's ``visible_versions`` (prefetched newest first), or null."""
+
+    def get_attribute(self, instance):
+        versions = instance.visible_versions
+        return versions[0] if versions else None
+
+
+# Agents come from marketplace.visibility (agents_with_latest_version / visible_agents), which
+# prefetches ``visible_versions`` newest first. The nested serializers are fields, built once
+# per response, never one serializer per agent.
 class AgentSerializer(serializers.ModelSerializer):
     vendor = serializers.CharField(source="tenant.slug", read_only=True)
     vendor_name = serializers.CharField(source="tenant.name", read_only=True)
-    latest_version = serializers.SerializerMethodField()
-    listing = serializers.SerializerMethodField()
+    latest_version = LatestVersionSerializer(read_only=True, allow_null=True)
+    listing = ListingSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Agent
@@ -127,15 +137,6 @@ class AgentSerializer(serializers.ModelSerializer):
             "listing",
         ]
         read_only_fields = fields
-
-    def get_latest_version(self, obj) -> dict | None:
-        versions = sorted_versions(obj)
-        return AgentVersionSerializer(versions[0]).data if versions else None
-
-    @extend_schema_field(ListingSerializer(allow_null=True))
-    def get_listing(self, obj) -> dict | None:
-        listing = getattr(obj, "listing", None)
-        return ListingSerializer(listing).data if listing is not None else None
 
 
 class CatalogueVersionSerializer(AgentVersionSerializer):
@@ -168,10 +169,14 @@ class AgentDetailSerializer(AgentSerializer):
     def get_versions(self, obj) -> list[dict]:
         shown = {v.pk: v for v in sorted_versions(obj)}
         # Versions that were public and then yanked stay listed, marked, for the record.
-        for version in obj.versions.filter(
-            certification_status=CertificationStatus.CERTIFIED,
-            review_status=ReviewStatus.APPROVED,
-            yanked_at__isnull=False,
+        for version in (
+            obj.versions.filter(
+                certification_status=CertificationStatus.CERTIFIED,
+                review_status=ReviewStatus.APPROVED,
+                yanked_at__isnull=False,
+            )
+            .select_related("signing_key")
+            .defer("manifest")
         ):
             shown.setdefault(version.pk, version)
         versions = newest_first(shown.values())

@@ -22,7 +22,7 @@ from marketplace.errors import NotEntitled
 from marketplace.models import Agent, AgentVersion, DownloadKind, PricePlan, VendorKey
 from marketplace.storage import open_package, package_limits
 from marketplace.uploads import PackageUploadHandler, package_bytes
-from marketplace.visibility import visible_agents, visible_versions
+from marketplace.visibility import agents_with_latest_version, visible_agents, visible_versions
 
 
 class VendorKeyListCreate(generics.ListAPIView):
@@ -95,7 +95,7 @@ class AgentUpload(APIView):
             )
             run.refresh_from_db()  # queued on commit, which may have failed
         body = {
-            "agent": visible_agents(request).get(pk=result.version.agent_id),
+            "agent": agents_with_latest_version(request).get(pk=result.version.agent_id),
             "version": result.version,
             "created": result.created,
             "certification_run": run.pk if run else None,
@@ -117,7 +117,11 @@ class AgentList(generics.ListAPIView):
     ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self):
-        return visible_agents(self.request).select_related("listing", "listing__version")
+        return (
+            agents_with_latest_version(self.request)
+            .select_related("listing", "listing__version")
+            .defer("listing__version__manifest")
+        )
 
     def list(self, request, *args, **kwargs):
         return cached_catalogue_response(request, partial(self._list_with_facets, request))
@@ -137,7 +141,11 @@ class AgentDetail(generics.RetrieveDestroyAPIView):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     def get_queryset(self):
-        return visible_agents(self.request).select_related("listing", "listing__version")
+        return (
+            visible_agents(self.request)
+            .select_related("listing", "listing__version")
+            .defer("listing__version__manifest")
+        )
 
     def retrieve(self, request, *args, **kwargs):
         respond = partial(super().retrieve, request, *args, **kwargs)

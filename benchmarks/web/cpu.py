@@ -1,0 +1,138 @@
+"""CPU per request, in process: the load-independent measure behind ``make bench-web``.
+
+On a shared machine req/s moves with everyone else's load; the CPU time one request costs
+the web process does not. This runs each bench target N times through Django's WSGI handler
+(the full middleware stack, as gunicorn calls it) against a database the web benchmark left
+behind (``python -m benchmarks.web --keep-database``), and prints CPU ms per request (process
+time: this process's Python and driver work, not PostgreSQL's or Redis's) and queries per
+request. ``--profile NAME`` prints cProfile's top functions for one target.
+
+    BENCH_DATABASE_URL=... BENCH_REDIS_URL=... python -m benchmarks.web.cpu [-n 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+import uuid
+from itertools import count
+
+from benchmarks.web.stack import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Stack
+
+TARGETS = {
+    "ceiling": ("/bench/ceiling", None),
+    "db_ceiling": ("/bench/rows", None),
+    "list": ("/api/v1/agents?page_size=20", "customer"),
+    "list_uncached": ("/api/v1/agents?page_size=20&bench_miss={run}-{n}", "customer"),
+    "search": ("/api/v1/agents?page_size=20&q=anomoly", "customer"),
+    "search_uncached": ("/api/v1/agents?page_size=20&q=anomoly&bench_miss={run}-{n}", "customer"),
+    "detail": ("/api/v1/agents/{detail}", "customer"),
+    "detail_uncached": ("/api/v1/agents/{detail}?bench_miss={run}-{n}", "customer"),
+    "health": ("/health", None),
+}
+
+
+def _setup(database_url: str, redis_url: str) -> None:
+    from pathlib import Path
+
+    env = Stack(database_url, redis_url, 1, Path("var/bench/web-run")).environment()
+    os.environ.clear()
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def _customer_token() -> str:
+    from edgeplug.accounts.services import issue_token_pair
+    from edgeplug.tenancy.models import Membership
+
+    member = Membership.objects.select_related("user", "tenant").get(tenant__slug="bench-customer")
+    return issue_token_pair(member.user, member).access
+
+
+def _detail_agent() -> int:
+    from django.db.models import Count
+
+    from marketplace.models import Agent
+
+    return (
+        Agent.objects.filter(name__startswith="bench-agent-")
+        .annotate(n=Count("versions"))
+        .order_by("-n", "pk")
+        .values_list("pk", flat=True)[0]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.web.cpu", description=__doc__)
+    parser.add_argument("-n", type=int, default=300, help="requests per target")
+    parser.add_argument("--profile", help="a target to profile with cProfile")
+    parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("targets", nargs="*", default=list(TARGETS))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    args = parser.parse_args(argv)
+    _setup(args.database_url, args.redis_url)
+
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    headers = {"customer": {"HTTP_AUTHORIZATION": f"Bearer {_customer_token()}"}, None: {}}
+    detail = _detail_agent()
+    serial = count()
+    run = uuid.uuid4().hex[:12]  # URLs no earlier run has put in the cache
+    names = [args.profile] if args.profile else args.targets
+
+    def get(name: str):
+        path, who = TARGETS[name]
+        response = client.get(path.format(detail=detail, run=run, n=next(serial)), **headers[who])
+        if response.status_code != 200:
+            raise SystemExit(f"{name}: HTTP {response.status_code} {response.content[:300]!r}")
+        return response
+
+    for name in names:  # warm: imports, connections, the cache entry of a cached target
+        for _ in range(20):
+            get(name)
+    print(f"{'target':<16} {'CPU ms/req':>10} {'wall ms/req':>11} {'queries':>8}")
+    for name in names:
+        queries: list[str] = []
+
+        def counted(execute, sql, *rest, queries=queries):
+            queries.append(sql)
+            return execute(sql, *rest)
+
+        with connection.execute_wrapper(counted):
+            get(name)
+        profiler = cProfile.Profile() if args.profile else None
+        cpu, wall = time.process_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
+        for _ in range(args.n):
+            get(name)
+        if profiler:
+            profiler.disable()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        print(
+            f"{name:<16} {cpu * 1000 / args.n:>10.2f} {wall * 1000 / args.n:>11.2f} "
+            f"{len(queries):>8}",
+            flush=True,
+        )
+        if profiler:
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
+            print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
