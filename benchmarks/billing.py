@@ -52,10 +52,16 @@ def _setup(database_url: str, migrate: bool) -> None:
 
 def _seed_close(tenants: int, devices_per_tenant: int = 1):
     """Tenants with 3 metered entitlements of one vendor's agents, 24 h of use each."""
-    from billing.models import BillingAccount, UsageHour
+    from billing.models import UsageHour
     from edgeplug.tenancy.models import Tenant
     from marketplace.models import Agent, Device, Entitlement, Order
-    from tests.factories import DeviceFactory, EntitlementFactory, OrderFactory, PricePlanFactory
+    from tests.factories import (
+        DeviceFactory,
+        EntitlementFactory,
+        OrderFactory,
+        PricePlanFactory,
+        billing_accounts_for,
+    )
 
     vendor = Tenant.objects.create(
         name="Bench vendor", slug="bench-vendor", is_vendor=True, is_customer=False
@@ -68,17 +74,7 @@ def _seed_close(tenants: int, devices_per_tenant: int = 1):
     customers = Tenant.objects.bulk_create(
         Tenant(name=f"Customer {n}", slug=f"bench-c{n}") for n in range(tenants)
     )
-    BillingAccount.objects.bulk_create(
-        BillingAccount(
-            tenant=t,
-            legal_name=t.name,
-            address_line1="Street 1",
-            city="Berlin",
-            country="DE",
-            tax_rate="19.00",
-        )
-        for t in customers
-    )
+    billing_accounts_for(customers)
     devices = Device.objects.bulk_create(
         DeviceFactory.build(tenant=t, name="gw", token_created_at=MONTH) for t in customers
     )

@@ -86,25 +86,23 @@ def email_invoice(invoice_id: int) -> str:
 
 # --- payment and dunning (billing.collection) ----------
 
+# The processor was unreachable or answered 5xx: try again later (the idempotency key makes
+# a retried attempt the same charge).
+_PAYMENT_RETRIES = {
+    "acks_late": True,
+    "autoretry_for": (PaymentProcessorError,),
+    "retry_backoff": 60,
+    "retry_backoff_max": 3600,
+    "max_retries": 8,
+}
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(PaymentProcessorError,),
-    retry_backoff=60,
-    retry_backoff_max=3600,
-    max_retries=8,
-)
+
+@shared_task(**_PAYMENT_RETRIES)
 def collect_invoice_payment(invoice_id: int) -> str:
     return collection.collect_invoice(invoice_id).outcome
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(PaymentProcessorError,),
-    retry_backoff=60,
-    retry_backoff_max=3600,
-    max_retries=8,
-)
+@shared_task(**_PAYMENT_RETRIES)
 def collect_with_new_card(invoice_id: int, attempts_seen: int) -> str:
     return collection.collect_with_new_card(invoice_id, attempts_seen).outcome
 

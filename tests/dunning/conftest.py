@@ -8,7 +8,8 @@ import pytest
 import time_machine
 
 from billing import invoicing
-from billing.models import Invoice, StripeCustomer
+from billing.models import Invoice, InvoiceStatus, StripeCustomer
+from marketplace.models import Entitlement
 from tests.commerce.conftest import (  # noqa: F401 - fixtures used by these tests
     agent,
     certificate,
@@ -125,3 +126,36 @@ class _Notices:
 @pytest.fixture
 def notices(mailoutbox):
     return _Notices(mailoutbox)
+
+
+@pytest.fixture
+def uncollectible(payer, finalize, settings):
+    """A customer whose card is declined, with no retries: the invoice is uncollectible at
+    once and the tenant's entitlement suspended."""
+    settings.BILLING_DUNNING_DAYS = []
+    customer = payer(card=DECLINED)
+    invoice = finalize(customer.draft)
+    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "suspended"
+    return customer, invoice
+
+
+def twin_of(invoice) -> Invoice:
+    """A second finalized invoice of the tenant (another currency), made uncollectible."""
+    twin = Invoice.objects.create(
+        tenant=invoice.tenant,
+        currency="USD",
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        finalize_after=invoice.finalize_after,
+    )
+    twin.lines.create(
+        kind="adjustment",
+        description="services",
+        amount=500,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+    )
+    invoicing.finalize_invoice(twin)
+    Invoice.objects.filter(pk=twin.pk).update(status=InvoiceStatus.UNCOLLECTIBLE)
+    return Invoice.objects.get(pk=twin.pk)

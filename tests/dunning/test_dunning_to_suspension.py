@@ -5,12 +5,20 @@ suspended, which its devices see; a later payment gives them back."""
 import pytest
 from rest_framework.test import APIClient
 
-from billing import collection, invoicing, tasks
+from billing import collection, tasks
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, EntitlementStatus
 from tests.commerce.test_deployments import deploy, register
-from tests.dunning.conftest import DECLINED, GOOD, days, intents_of, save_card, signed_in
+from tests.dunning.conftest import (
+    DECLINED,
+    GOOD,
+    days,
+    intents_of,
+    save_card,
+    signed_in,
+    twin_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -112,22 +120,7 @@ def test_another_uncollectible_invoice_keeps_the_tenant_suspended(
     invoice = finalize(customer.draft)
     assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
     # A second invoice of the tenant (in another currency) went uncollectible too.
-    twin = Invoice.objects.create(
-        tenant=customer.tenant,
-        currency="USD",
-        period_start=invoice.period_start,
-        period_end=invoice.period_end,
-        finalize_after=invoice.finalize_after,
-    )
-    twin.lines.create(
-        kind="adjustment",
-        description="services",
-        amount=500,
-        period_start=invoice.period_start,
-        period_end=invoice.period_end,
-    )
-    invoicing.finalize_invoice(twin)
-    Invoice.objects.filter(pk=twin.pk).update(status=InvoiceStatus.UNCOLLECTIBLE)
+    twin = twin_of(invoice)
     collection.record_offline_payment(invoice, reference="SEPA-1")
     assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "suspended"
     collection.record_offline_payment(twin, reference="SEPA-2")

@@ -6,20 +6,11 @@ import pytest
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
-from tests.dunning.conftest import DECLINED, GOOD, save_card, signed_in
+from tests.dunning.conftest import GOOD, save_card, signed_in
 
 pytestmark = pytest.mark.django_db
 
 INVOICES = "/admin/billing/invoice/"
-
-
-@pytest.fixture
-def uncollectible(payer, finalize, settings):
-    settings.BILLING_DUNNING_DAYS = []
-    customer = payer(card=DECLINED)
-    invoice = finalize(customer.draft)
-    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
-    return customer, invoice
 
 
 def test_finance_retries_a_payment_on_the_new_card(uncollectible, admin_session):

@@ -8,46 +8,15 @@ from billing import invoicing
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, EntitlementStatus
-from tests.dunning.conftest import DECLINED
+from tests.dunning.conftest import twin_of
 
 pytestmark = pytest.mark.django_db
 
 INVOICES = "/admin/billing/invoice/"
 
 
-@pytest.fixture
-def uncollectible(payer, finalize, settings):
-    settings.BILLING_DUNNING_DAYS = []
-    customer = payer(card=DECLINED)
-    invoice = finalize(customer.draft)
-    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
-    assert status_of(customer.entitlement) == EntitlementStatus.SUSPENDED
-    return customer, invoice
-
-
 def status_of(entitlement) -> str:
     return Entitlement.objects.get(pk=entitlement.pk).status
-
-
-def twin_of(invoice) -> Invoice:
-    """A second finalized invoice of the tenant (another currency), made uncollectible."""
-    twin = Invoice.objects.create(
-        tenant=invoice.tenant,
-        currency="USD",
-        period_start=invoice.period_start,
-        period_end=invoice.period_end,
-        finalize_after=invoice.finalize_after,
-    )
-    twin.lines.create(
-        kind="adjustment",
-        description="services",
-        amount=500,
-        period_start=invoice.period_start,
-        period_end=invoice.period_end,
-    )
-    invoicing.finalize_invoice(twin)
-    Invoice.objects.filter(pk=twin.pk).update(status=InvoiceStatus.UNCOLLECTIBLE)
-    return Invoice.objects.get(pk=twin.pk)
 
 
 def test_finance_voids_the_uncollectible_invoice_and_the_tenant_runs_again(

@@ -16,10 +16,11 @@ import pytest
 from celery import Celery
 
 from billing import invoice_builder, invoicing
-from billing.models import BillingAccount, Invoice, InvoiceLine, UsageHour
+from billing.models import Invoice, InvoiceLine, UsageHour
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Tenant
 from marketplace.models import Agent, Device, Entitlement, Order, PricePlan
+from tests.factories import billing_accounts_for
 from tests.faults.components import BackendKiller, KillableWorker, worker_env
 from tests.gunicorn_server import database_url_for_test_db
 
@@ -64,17 +65,7 @@ def _seed() -> set[tuple[int, str]]:
     customers = Tenant.objects.bulk_create(
         Tenant(name=f"Customer {n}", slug=f"close-c{n}") for n in range(TENANTS)
     )
-    BillingAccount.objects.bulk_create(  # half with 19 % VAT terms, half without an account
-        BillingAccount(
-            tenant=t,
-            legal_name=t.name,
-            address_line1="Street 1",
-            city="Berlin",
-            country="DE",
-            tax_rate="19.00",
-        )
-        for t in customers[::2]
-    )
+    billing_accounts_for(customers[::2])  # half with 19 % VAT terms, half without an account
     devices = {
         d.tenant_id: d
         for d in Device.objects.bulk_create(
