@@ -157,7 +157,13 @@ def test_killed_connections_during_the_month_close_leave_one_draft_per_tenant_an
     private_redis, worker
 ):
     owed = _seed()
-    client = Celery("close-client", broker=private_redis.url, backend=private_redis.url)
+    # Not the current app: later tests' shared tasks must not publish to this private Redis.
+    client = Celery(
+        "close-client",
+        broker=private_redis.url,
+        backend=private_redis.url,
+        set_as_current=False,
+    )
     # Only a transaction that has written something (a batch's drafts, not yet committed).
     killer = BackendKiller(
         APP_NAME, pause_s=(0.3, 1.0), budget=KILLS, when="backend_xid IS NOT NULL"

@@ -1,5 +1,6 @@
 """What a newcomer reads and types first: the README, its commands, and example_agent's hint."""
 
+import os
 import re
 import subprocess
 from io import StringIO
@@ -69,7 +70,12 @@ def test_example_agent_hints_keygen_login_and_register_key_before_pack(tmp_path)
 def test_make_passes_port_and_pytest_arguments_through(command, expected):
     # What the README promises: make run PORT=8001 and make test ARGS='-m "not slow"'.
     assert "make run PORT=8001" in README and "make test ARGS='-m \"not slow\"'" in README
-    shown = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    # As a person types it: not inside the suite's own `make test` (whose MAKELEVEL and
+    # MAKEFLAGS would print "Entering directory" lines and pass its variables down).
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
+    shown = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert shown.strip().splitlines() == [expected]
 
 
