@@ -112,13 +112,8 @@ def test_dunning_days_come_from_the_setting(payer, finalize, committed, clock, s
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.UNCOLLECTIBLE
 
 
-def test_another_uncollectible_invoice_keeps_the_tenant_suspended(
-    payer, finalize, committed, clock, settings
-):
-    settings.BILLING_DUNNING_DAYS = []
-    customer = payer(card=DECLINED)
-    invoice = finalize(customer.draft)
-    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
+def test_another_uncollectible_invoice_keeps_the_tenant_suspended(uncollectible):
+    customer, invoice = uncollectible
     # A second invoice of the tenant (in another currency) went uncollectible too.
     twin = twin_of(invoice)
     collection.record_offline_payment(invoice, reference="SEPA-1")

@@ -65,14 +65,10 @@ def test_a_new_default_card_pays_an_invoice_in_dunning_and_stops_the_retries(
 
 
 def test_a_new_card_pays_an_uncollectible_invoice_and_reactivates_the_tenant(
-    payer, finalize, committed, clock, settings
+    uncollectible, committed
 ):
-    settings.BILLING_DUNNING_DAYS = []
-    customer = payer(card=DECLINED)
-    invoice = finalize(customer.draft)
-    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    customer, invoice = uncollectible  # suspended
     entitlement = Entitlement.objects.get(pk=customer.entitlement.pk)
-    assert entitlement.status == EntitlementStatus.SUSPENDED
     api = signed_in(customer)
     card = save_card(api, GOOD)
     committed(api.post, f"/api/v1/billing/payment-methods/{card['id']}/default")
