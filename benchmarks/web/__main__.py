@@ -214,6 +214,7 @@ def run(args: argparse.Namespace) -> dict:
         }
 
         def drive_target(name: str, who: str | None, duration: float):
+            drive.settle(urls["health"])
             return drive.wrk(
                 urls[name],
                 connections=size["connections"],

@@ -89,6 +89,23 @@ def probe(url: str, token: str = "") -> int:
         conn.close()
 
 
+def settle(url: str, *, quiet_ms: float = 50.0, limit_s: float = 15.0) -> float:
+    """Wait until the server has worked off what the last wrk run left queued, and return the
+    seconds waited. When wrk stops, the requests already sent on its connections (up to one
+    per connection) are still in gunicorn's accept queue and are answered to nobody; without
+    this wait, the next target's first requests queue behind them and its p99 measures the
+    previous target. Settled means three cheap requests in a row under ``quiet_ms``."""
+    started = time.monotonic()
+    quiet = 0
+    while quiet < 3 and time.monotonic() - started < limit_s:
+        sent = time.monotonic()
+        probe(url)
+        quiet = quiet + 1 if (time.monotonic() - sent) * 1000 < quiet_ms else 0
+        if not quiet:
+            time.sleep(0.1)
+    return round(time.monotonic() - started, 2)
+
+
 def median_result(results: list[WrkResult]) -> WrkResult:
     return WrkResult(
         requests_per_s=round(statistics.median(r.requests_per_s for r in results), 1),
