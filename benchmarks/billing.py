@@ -9,23 +9,21 @@
   (goal < 1 s).
 
 Runs against its own PostgreSQL database (``BENCH_BILLING_DATABASE_URL``, the name must
-contain "bench"; dropped and recreated, then migrated). Prints a table, writes JSON to
-``--out`` (default var/bench/billing.json). ``--smoke`` is a tiny size for CI.
+contain "bench"; dropped and recreated, then migrated, and dropped at the end unless
+``--keep-database``). Prints a table, writes JSON to ``--out`` (default
+var/bench/billing.json). ``--smoke`` is a tiny size for CI.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from benchmarks.web.stack import ROOT, add_template_argument, database_name, recreate_database
+from benchmarks.web.cli import add_database_arguments, bench_parser, finish, provenance
+from benchmarks.web.stack import database_name, drop_database, recreate_database
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_bench_billing"
 MONTH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -171,33 +169,33 @@ def _bench_rating(events: int, devices: int) -> dict:
     }
 
 
-def _commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return result.stdout.strip()
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="a tiny size, in seconds")
-    parser.add_argument("--tenants", type=int)
-    parser.add_argument("--events", type=int)
-    parser.add_argument("--out", default=str(ROOT / "var/bench/billing.json"))
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_BILLING_DATABASE_URL", DEFAULT_DATABASE_URL),
-    )
-    add_template_argument(parser)
-    args = parser.parse_args(argv)
-    if "bench" not in database_name(args.database_url):
-        print("the benchmark database name must contain 'bench' (it is dropped)", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace) -> dict:
     size = dict(SMOKE if args.smoke else FULL)
     size["tenants"] = args.tenants or size["tenants"]
     size["events"] = args.events or size["events"]
     recreate_database(args.database_url, args.template_database)
-    _setup(args.database_url, migrate=not args.template_database)
-    close = _bench_close(size["tenants"])
-    rating = _bench_rating(size["events"], size["devices"])
+    try:
+        _setup(args.database_url, migrate=not args.template_database)
+        close = _bench_close(size["tenants"])
+        rating = _bench_rating(size["events"], size["devices"])
+    finally:
+        if not args.keep_database:
+            from django.db import connections
+
+            connections.close_all()
+            drop_database(args.database_url)
+    return {
+        "benchmark": "billing",
+        "smoke": args.smoke,
+        **provenance(),
+        "goals": GOALS,
+        "close": close,
+        "rating": rating,
+    }
+
+
+def _table(result: dict) -> str:
+    close, rating = result["close"], result["rating"]
     rows = [
         (
             f"month close, {close['tenants']} tenants x 3 entitlements (drafts + numbers)",
@@ -211,31 +209,28 @@ def main(argv=None) -> int:
             GOALS["rating_s"],
         ),
     ]
-    print(f"{'figure':<78} {'seconds':>8}  goal")
+    lines = [f"{'figure':<78} {'seconds':>8}  goal"]
     for name, value, goal in rows:
-        verdict = "" if goal is None else f"< {goal:g} s {'met' if value < goal else 'MISSED'}"
         if goal is None:
             verdict = f"(goal < {GOALS['close_s']:g} s is for 1,000 tenants)"
-        print(f"{name:<78} {value:>8.3f}  {verdict}")
-    report = {
-        "benchmark": "billing",
-        "smoke": args.smoke,
-        "when": datetime.now(UTC).isoformat(),
-        "commit": _commit(),
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-        },
-        "goals": GOALS,
-        "close": close,
-        "rating": rating,
-    }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(f"JSON: {out}")
-    return 0
+        else:
+            verdict = f"< {goal:g} s {'met' if value < goal else 'MISSED'}"
+        lines.append(f"{name:<78} {value:>8.3f}  {verdict}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = bench_parser("billing", __doc__.splitlines()[0], smoke="a tiny size, in seconds")
+    parser.add_argument("--tenants", type=int)
+    parser.add_argument("--events", type=int)
+    add_database_arguments(
+        parser, database_env="BENCH_BILLING_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
+    )
+    args = parser.parse_args(argv)
+    if "bench" not in database_name(args.database_url):
+        print("the benchmark database name must contain 'bench' (it is dropped)", file=sys.stderr)
+        return 2
+    return finish("bench-billing", run, args, _table)
 
 
 if __name__ == "__main__":

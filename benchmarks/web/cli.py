@@ -25,6 +25,16 @@ def bench_parser(name: str, description: str | None, *, smoke: str) -> argparse.
     return parser
 
 
+def add_database_arguments(
+    parser: argparse.ArgumentParser, *, database_env: str, database_default: str
+) -> None:
+    """``--database-url`` (defaulting to its environment variable), ``--keep-database`` and
+    ``--template-database``."""
+    parser.add_argument("--database-url", default=os.environ.get(database_env, database_default))
+    parser.add_argument("--keep-database", action="store_true")
+    add_template_argument(parser)
+
+
 def add_stack_arguments(
     parser: argparse.ArgumentParser,
     *,
@@ -33,12 +43,9 @@ def add_stack_arguments(
     redis_env: str = "BENCH_REDIS_URL",
     redis_default: str = DEFAULT_REDIS_URL,
 ) -> None:
-    """``--database-url``, ``--redis-url`` (each defaulting to its environment variable),
-    ``--keep-database`` and ``--template-database``."""
-    parser.add_argument("--database-url", default=os.environ.get(database_env, database_default))
+    """The database's arguments and ``--redis-url`` (defaulting to its environment variable)."""
+    add_database_arguments(parser, database_env=database_env, database_default=database_default)
     parser.add_argument("--redis-url", default=os.environ.get(redis_env, redis_default))
-    parser.add_argument("--keep-database", action="store_true")
-    add_template_argument(parser)
 
 
 def commit() -> str:
