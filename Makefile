@@ -23,12 +23,13 @@ proto:  ## regenerate the gRPC Python code (edgeplug/usage/v1/...) from proto/
 	scripts/protoc.sh
 
 BENCH_OUT ?= var/bench/bench.json
-bench:  ## every benchmark: TFLM/QEMU latency and memory, web, ingest, invoice PDFs; tables, and JSON in var/bench/
+bench:  ## every benchmark: TFLM/QEMU latency and memory, web, ingest, invoice PDFs, billing; tables, JSON in var/bench/, then every figure beside its goal
 	.venv/bin/python -m benchmarks.tflm_qemu --out $(BENCH_OUT)
 	$(MAKE) bench-web
 	$(MAKE) bench-ingest
 	$(MAKE) bench-invoices
 	$(MAKE) bench-billing
+	.venv/bin/python -m benchmarks.summary
 
 # The ingest benchmark starts gunicorn and manage.py grpcserver against PostgreSQL and Redis:
 # BENCH_INGEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgeplug_ingest_bench;

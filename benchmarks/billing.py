@@ -188,7 +188,19 @@ def run(args: argparse.Namespace) -> dict:
         "benchmark": "billing",
         "smoke": args.smoke,
         **provenance(),
-        "goals": GOALS,
+        "goals": [
+            {
+                "goal": f"month close of 1,000 tenants < {GOALS['close_s']:g} s",
+                "value": close["close_s"],
+                # a smaller close says nothing about this goal
+                "met": close["close_s"] < GOALS["close_s"] if close["tenants"] >= 1000 else None,
+            },
+            {
+                "goal": f"rating a tenant-month < {GOALS['rating_s']:g} s",
+                "value": rating["rating_s"],
+                "met": rating["rating_s"] < GOALS["rating_s"],
+            },
+        ],
         "close": close,
         "rating": rating,
     }

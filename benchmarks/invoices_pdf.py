@@ -20,6 +20,8 @@ from pathlib import Path
 
 import django
 
+from benchmarks.web.cli import commit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edgeplug.settings")
 django.setup()
 
@@ -125,6 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "benchmark": "invoices_pdf",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "count": len(warm),
         "lines_per_invoice": args.lines + 1,

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.web.cli import commit
 from certification.simulation import latency, toolchain
 from certification.simulation.boards import BOARDS
 from certification.simulation.equivalence import compare_outputs
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": commit(),
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
