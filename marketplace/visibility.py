@@ -42,6 +42,22 @@ def agents_with_latest_version(request) -> QuerySet:
     )
 
 
+def agent_with_latest_version(request, pk) -> Agent:
+    """One visible agent as ``agents_with_latest_version`` gives it, with its listing joined:
+    its newest visible version is read with ``LIMIT 1`` down the (agent, precedence) index,
+    not ranked by a window over all its versions, so the cost does not grow with them (the
+    upload response)."""
+    versions = visible_versions(request)
+    agent = (
+        Agent.objects.select_related("tenant", "listing", "listing__version")
+        .defer("listing__version__manifest")
+        .filter(Exists(versions.filter(agent=OuterRef("pk"))))
+        .get(pk=pk)
+    )
+    agent.visible_versions = list(_listed_versions(request).filter(agent=agent)[:1])
+    return agent
+
+
 def sorted_versions(agent: Agent) -> list[AgentVersion]:
     """The prefetched ``visible_versions``, newest first (already sorted in SQL)."""
     return agent.visible_versions
