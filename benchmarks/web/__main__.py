@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.web import drive
@@ -243,7 +244,7 @@ def run(args: argparse.Namespace) -> dict:
                     flush=True,
                 )
         reads = {
-            name: {**drive.median_result(results).as_dict(), "probe_status": probes[name]}
+            name: {**asdict(drive.median_result(results)), "probe_status": probes[name]}
             for name, results in rounds.items()
         }
 
@@ -272,9 +273,9 @@ def run(args: argparse.Namespace) -> dict:
             )
             warm, bodies = bodies[:warm_up], bodies[warm_up:]
             drive.run_uploads(stack.port, tokens["vendor"], warm, size["upload_clients"])
-            uploads[key] = drive.run_uploads(
-                stack.port, tokens["vendor"], bodies, size["upload_clients"]
-            ).as_dict()
+            uploads[key] = asdict(
+                drive.run_uploads(stack.port, tokens["vendor"], bodies, size["upload_clients"])
+            )
             print(f"uploads ({key}): {uploads[key]}", flush=True)
         rss = stack.worker_rss_mb()
     finally:
@@ -289,7 +290,7 @@ def run(args: argparse.Namespace) -> dict:
         "parameters": {**size, "workers": args.workers, "smoke": args.smoke},
         "seed": public_seed,
         "reads": reads,
-        "rounds": {name: [r.as_dict() for r in results] for name, results in rounds.items()},
+        "rounds": {name: [asdict(r) for r in results] for name, results in rounds.items()},
         "uploads": uploads,
         "worker_rss_mb": rss,
     }
