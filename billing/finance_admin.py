@@ -56,9 +56,23 @@ def _download(chunks, filename: str, content_type: str) -> StreamingHttpResponse
     return response
 
 
-def _bad_period(request, exc: InvalidPeriod, to: str):
-    messages.error(request, exc.detail)
-    return redirect(reverse(to))
+def for_period(back_to: str):
+    """The view is called with ``start``, the month asked for (``?period=YYYY-MM``, by default
+    the last closed month); a malformed period is flashed and redirects to ``back_to``."""
+
+    def decorate(view):
+        @wraps(view)
+        def with_period(request, *args, **kwargs):
+            try:
+                start = _period(request)
+            except InvalidPeriod as exc:
+                messages.error(request, exc.detail)
+                return redirect(reverse(back_to))
+            return view(request, start, *args, **kwargs)
+
+        return with_period
+
+    return decorate
 
 
 # --- exports ----------
@@ -115,11 +129,8 @@ def _export_view(kind: str, build, filename: str, content_type: str):
     """A finance download: ``build(start, include_drafts=...)`` for the month asked for, saved as
     ``filename`` (``{period}`` filled in), recorded as a ``finance_export`` audit event."""
 
-    def download(request):
-        try:
-            start = _period(request)
-        except InvalidPeriod as exc:
-            return _bad_period(request, exc, "billing_finance_exports")
+    @for_period("billing_finance_exports")
+    def download(request, start):
         include_drafts = request.GET.get("drafts") == "1"
         chunks = build(start, include_drafts=include_drafts)
         record_event(
@@ -148,11 +159,8 @@ pdfs_zip = _export_view("pdfs_zip", _pdf_zip, "invoices-{period}.zip", "applicat
 
 
 @finance_page
-def payouts_page(request):
-    try:
-        start = _period(request)
-    except InvalidPeriod as exc:
-        return _bad_period(request, exc, "billing_finance_payouts")
+@for_period("billing_finance_payouts")
+def payouts_page(request, start):
     period = month_label(start)
     return render(
         request,
@@ -167,12 +175,9 @@ def payouts_page(request):
 
 
 @finance_page
-def payout_statement_csv(request, vendor_id: int):
+@for_period("billing_finance_payouts")
+def payout_statement_csv(request, start, vendor_id: int):
     vendor = get_object_or_404(Tenant, pk=vendor_id, is_vendor=True)
-    try:
-        start = _period(request)
-    except InvalidPeriod as exc:
-        return _bad_period(request, exc, "billing_finance_payouts")
     period = month_label(start)
     record_event(
         "finance_export",
@@ -192,11 +197,8 @@ def payout_statement_csv(request, vendor_id: int):
 
 
 @finance_page
-def charts_page(request):
-    try:
-        start = _period(request)
-    except InvalidPeriod as exc:
-        return _bad_period(request, exc, "billing_finance_charts")
+@for_period("billing_finance_charts")
+def charts_page(request, start):
     period = month_label(start)
     months = recent_months(CHART_MONTHS, start)
     by_month = [
