@@ -19,9 +19,7 @@ from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, proven
 from benchmarks.web.stack import (
     DEFAULT_DATABASE_URL,
     Stack,
-    drop_database,
-    recreate_database,
-    server_versions,
+    fresh_database,
 )
 
 UPLOAD_AGENT = "upload-bench"
@@ -194,11 +192,7 @@ def run(args: argparse.Namespace) -> dict:
             size[key] = getattr(args, key)
     run_dir = Path(args.out).resolve().parent / "web-run"
     stack = Stack(args.database_url, args.redis_url, args.workers, run_dir)
-    recreate_database(args.database_url, args.template_database)
-    try:
-        versions = server_versions(args.database_url, args.redis_url)
-        if not args.template_database:
-            stack.manage("migrate", "--noinput", "-v0")
+    with fresh_database(stack, args) as versions:
         seed = stack.seed(
             "catalogue", "--agents", str(size["agents"]), "--versions", str(size["versions"])
         )
@@ -278,10 +272,6 @@ def run(args: argparse.Namespace) -> dict:
             )
             print(f"uploads ({key}): {uploads[key]}", flush=True)
         rss = stack.worker_rss_mb()
-    finally:
-        stack.stop()
-        if not args.keep_database:
-            drop_database(args.database_url)
 
     public_seed = {k: v for k, v in seed.items() if not k.endswith(("token", "private_key"))}
     result = {
