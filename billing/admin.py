@@ -100,35 +100,9 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("tenant",)
     inlines = [InvoiceLineInline]
     actions = ["finalize_now", "credit_in_full", "resend_email", *PAYMENT_ACTIONS]
-    readonly_fields = (
-        "number",
-        "kind",
-        "status",
-        "tenant",
-        "credit_of",
-        "currency",
-        "period_start",
-        "period_end",
-        "subtotal",
-        "tax",
-        "total",
-        "prepaid_amount",
-        "tax_rate",
-        "reverse_charge",
-        "account_snapshot",
-        "rollup_digest",
-        "finalize_after",
-        "finalized_at",
-        "paid_at",
-        "voided_at",
-        "void_reason",
-        "payment_attempts",
-        "next_payment_attempt_at",
-        "payment_intent_id",
-        "payment_failure_code",
-        "payment_failure_detail",
-        "payment_reference",
-    )
+    # No readonly_fields list: ReadOnlyAdminMixin makes the page view-only, so Django shows
+    # every field of the model read-only, in the model's order (a list kept here would be a
+    # second copy of the model to keep in step).
 
     @admin.display(description="invoice", ordering="number")
     def label(self, obj):

@@ -10,6 +10,7 @@ invoices. Formats: docs/billing.md ("Finance").
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 from zipfile import ZIP_STORED, ZipFile, ZipInfo
 
 from django.conf import settings
@@ -58,104 +59,75 @@ def period_invoices(start: datetime, *, include_drafts: bool = False) -> QuerySe
 
 # --- invoices CSV ----------
 
-INVOICE_HEADER = [
+
+def _buyer(row: dict) -> dict:
+    return (row["account_snapshot"] or {}).get("buyer") or {}
+
+
+def _money(field: str) -> Callable[[dict], str]:
+    return lambda row: major(row[field], row["currency"])
+
+
+def _instant(field: str) -> Callable[[dict], str]:
+    return lambda row: _when(row[field])
+
+
+# The invoices CSV, one column a line: its header beside how it is read from a row of
+# ``_INVOICE_FIELDS`` (one table, so a header and its value cannot drift apart).
+_INVOICE_COLUMNS: tuple[tuple[str, Callable[[dict], object]], ...] = (
+    ("number", lambda row: row["number"] or ""),
+    ("kind", itemgetter("kind")),
+    ("status", itemgetter("status")),
+    ("credit_of", lambda row: row["credit_of__number"] or ""),
+    ("tenant", itemgetter("tenant__slug")),
+    ("tenant_name", itemgetter("tenant__name")),
+    ("buyer_legal_name", lambda row: _buyer(row).get("legal_name", "")),
+    ("buyer_country", lambda row: _buyer(row).get("country", "")),
+    ("buyer_tax_id", lambda row: _buyer(row).get("tax_id", "")),
+    ("period", lambda row: f"{row['period_start']:%Y-%m}"),
+    ("currency", itemgetter("currency")),
+    ("subtotal", _money("subtotal")),
+    ("tax_rate", lambda row: f"{row['tax_rate']}"),
+    ("reverse_charge", lambda row: "yes" if row["reverse_charge"] else "no"),
+    ("tax", _money("tax")),
+    ("total", _money("total")),
+    ("prepaid", _money("prepaid_amount")),
+    ("amount_due", lambda row: major(row["total"] - row["prepaid_amount"], row["currency"])),
+    ("issued_at", _instant("finalized_at")),
+    ("paid_at", _instant("paid_at")),
+    ("voided_at", _instant("voided_at")),
+    ("payment_reference", itemgetter("payment_reference")),
+    ("invoice_id", itemgetter("id")),
+)
+_INVOICE_FIELDS = (
     "number",
     "kind",
     "status",
-    "credit_of",
-    "tenant",
-    "tenant_name",
-    "buyer_legal_name",
-    "buyer_country",
-    "buyer_tax_id",
-    "period",
+    "credit_of__number",
+    "tenant__slug",
+    "tenant__name",
+    "account_snapshot",
+    "period_start",
     "currency",
-    "subtotal",
     "tax_rate",
     "reverse_charge",
+    "subtotal",
     "tax",
     "total",
-    "prepaid",
-    "amount_due",
-    "issued_at",
+    "prepaid_amount",
+    "finalized_at",
     "paid_at",
     "voided_at",
     "payment_reference",
-    "invoice_id",
-]
+    "id",
+)
+INVOICE_HEADER = [header for header, _ in _INVOICE_COLUMNS]
 
 
 def _invoice_rows(invoices: QuerySet) -> Iterator[list]:
-    rows = invoices.order_by("-kind", "number", "id").values_list(  # invoices, then credit notes
-        "number",
-        "kind",
-        "status",
-        "credit_of__number",
-        "tenant__slug",
-        "tenant__name",
-        "account_snapshot",
-        "period_start",
-        "currency",
-        "subtotal",
-        "tax_rate",
-        "reverse_charge",
-        "tax",
-        "total",
-        "prepaid_amount",
-        "finalized_at",
-        "paid_at",
-        "voided_at",
-        "payment_reference",
-        "id",
-    )
-    for (
-        number,
-        kind,
-        status,
-        credit_of,
-        tenant,
-        tenant_name,
-        snapshot,
-        period_start,
-        currency,
-        subtotal,
-        tax_rate,
-        reverse_charge,
-        tax,
-        total,
-        prepaid,
-        finalized_at,
-        paid_at,
-        voided_at,
-        reference,
-        pk,
-    ) in rows.iterator(chunk_size=_chunk()):
-        buyer = (snapshot or {}).get("buyer") or {}
-        yield [
-            number or "",
-            kind,
-            status,
-            credit_of or "",
-            tenant,
-            tenant_name,
-            buyer.get("legal_name", ""),
-            buyer.get("country", ""),
-            buyer.get("tax_id", ""),
-            f"{period_start:%Y-%m}",
-            currency,
-            major(subtotal, currency),
-            f"{tax_rate}",
-            "yes" if reverse_charge else "no",
-            major(tax, currency),
-            major(total, currency),
-            major(prepaid, currency),
-            major(total - prepaid, currency),
-            _when(finalized_at),
-            _when(paid_at),
-            _when(voided_at),
-            reference,
-            pk,
-        ]
+    rows = invoices.order_by("-kind", "number", "id").values(*_INVOICE_FIELDS)  # invoices first
+    for row in rows.iterator(chunk_size=_chunk()):
+        yield [value(row) for _, value in _INVOICE_COLUMNS]
 
 
 def invoices_csv(start: datetime, *, include_drafts: bool = False) -> Iterator[bytes]:

@@ -56,9 +56,23 @@ def _download(chunks, filename: str, content_type: str) -> StreamingHttpResponse
     return response
 
 
-def _bad_period(request, exc: InvalidPeriod, to: str):
-    messages.error(request, exc.detail)
-    return redirect(reverse(to))
+def for_period(back_to: str):
+    """The view is called with ``start``, the month asked for (``?period=YYYY-MM``, by default
+    the last closed month); a malformed period is flashed and redirects to ``back_to``."""
+
+    def decorate(view):
+        @wraps(view)
+        def with_period(request, *args, **kwargs):
+            try:
+                start = _period(request)
+            except InvalidPeriod as exc:
+                messages.error(request, exc.detail)
+                return redirect(reverse(back_to))
+            return view(request, start, *args, **kwargs)
+
+        return with_period
+
+    return decorate
 
 
 # --- exports ----------
@@ -111,64 +125,42 @@ def close_period(request):
     return redirect(f"{reverse('admin:billing_invoice_changelist')}?period={label}")
 
 
-def _export(request, kind: str, build, filename: str, content_type: str):
-    try:
-        start = _period(request)
-    except InvalidPeriod as exc:
-        return _bad_period(request, exc, "billing_finance_exports")
-    include_drafts = request.GET.get("drafts") == "1"
-    chunks = build(start, include_drafts)
-    record_event(
-        "finance_export",
-        request=request,
-        target=f"{kind} {month_label(start)}",
-        details={"export": kind, "period": month_label(start), "drafts": include_drafts},
-    )
-    return _download(chunks, filename.format(period=month_label(start)), content_type)
+def _export_view(kind: str, build, filename: str, content_type: str):
+    """A finance download: ``build(start, include_drafts=...)`` for the month asked for, saved as
+    ``filename`` (``{period}`` filled in), recorded as a ``finance_export`` audit event."""
+
+    @for_period("billing_finance_exports")
+    def download(request, start):
+        include_drafts = request.GET.get("drafts") == "1"
+        chunks = build(start, include_drafts=include_drafts)
+        record_event(
+            "finance_export",
+            request=request,
+            target=f"{kind} {month_label(start)}",
+            details={"export": kind, "period": month_label(start), "drafts": include_drafts},
+        )
+        return _download(chunks, filename.format(period=month_label(start)), content_type)
+
+    download.__name__ = kind
+    return finance_page(download)
 
 
-@finance_page
-def invoices_csv(request):
-    return _export(
-        request,
-        "invoices_csv",
-        lambda start, drafts: exports.invoices_csv(start, include_drafts=drafts),
-        "invoices-{period}.csv",
-        "text/csv; charset=utf-8",
-    )
+def _pdf_zip(start, *, include_drafts: bool):
+    return exports.pdf_zip(start, exports.default_pdf_renderer())  # finalized invoices only
 
 
-@finance_page
-def lines_csv(request):
-    return _export(
-        request,
-        "lines_csv",
-        lambda start, drafts: exports.lines_csv(start, include_drafts=drafts),
-        "invoice-lines-{period}.csv",
-        "text/csv; charset=utf-8",
-    )
-
-
-@finance_page
-def pdfs_zip(request):
-    return _export(
-        request,
-        "pdfs_zip",
-        lambda start, drafts: exports.pdf_zip(start, exports.default_pdf_renderer()),
-        "invoices-{period}.zip",
-        "application/zip",
-    )
+_CSV = "text/csv; charset=utf-8"
+invoices_csv = _export_view("invoices_csv", exports.invoices_csv, "invoices-{period}.csv", _CSV)
+lines_csv = _export_view("lines_csv", exports.lines_csv, "invoice-lines-{period}.csv", _CSV)
+pdfs_zip = _export_view("pdfs_zip", _pdf_zip, "invoices-{period}.zip", "application/zip")
 
 
 # --- vendor payouts ----------
 
 
 @finance_page
-def payouts_page(request):
-    try:
-        start = _period(request)
-    except InvalidPeriod as exc:
-        return _bad_period(request, exc, "billing_finance_payouts")
+@for_period("billing_finance_payouts")
+def payouts_page(request, start):
     period = month_label(start)
     return render(
         request,
@@ -183,12 +175,9 @@ def payouts_page(request):
 
 
 @finance_page
-def payout_statement_csv(request, vendor_id: int):
+@for_period("billing_finance_payouts")
+def payout_statement_csv(request, start, vendor_id: int):
     vendor = get_object_or_404(Tenant, pk=vendor_id, is_vendor=True)
-    try:
-        start = _period(request)
-    except InvalidPeriod as exc:
-        return _bad_period(request, exc, "billing_finance_payouts")
     period = month_label(start)
     record_event(
         "finance_export",
@@ -208,11 +197,8 @@ def payout_statement_csv(request, vendor_id: int):
 
 
 @finance_page
-def charts_page(request):
-    try:
-        start = _period(request)
-    except InvalidPeriod as exc:
-        return _bad_period(request, exc, "billing_finance_charts")
+@for_period("billing_finance_charts")
+def charts_page(request, start):
     period = month_label(start)
     months = recent_months(CHART_MONTHS, start)
     by_month = [

@@ -294,37 +294,23 @@ CELERY_TASK_ROUTES = {
     "certification.*": {"queue": "certification"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+
+def _every(task: str, **interval: float) -> dict:
+    """A beat entry: run ``task`` every ``timedelta(**interval)``."""
+    return {"task": task, "schedule": timedelta(**interval)}
+
+
 CELERY_BEAT_SCHEDULE = {
-    "flush-expired-tokens": {
-        "task": "edgeplug.accounts.tasks.flush_expired_tokens",
-        "schedule": timedelta(hours=6),
-    },
-    "sweep-stale-certification-runs": {
-        "task": "certification.tasks.sweep_stale_runs",
-        "schedule": timedelta(minutes=5),
-    },
-    "expire-entitlements": {
-        "task": "marketplace.tasks.expire_entitlements",
-        "schedule": timedelta(minutes=15),
-    },
-    "maintain-usage-partitions": {
-        "task": "billing.tasks.maintain_usage_partitions",
-        "schedule": timedelta(hours=6),
-    },
+    "flush-expired-tokens": _every("edgeplug.accounts.tasks.flush_expired_tokens", hours=6),
+    "sweep-stale-certification-runs": _every("certification.tasks.sweep_stale_runs", minutes=5),
+    "expire-entitlements": _every("marketplace.tasks.expire_entitlements", minutes=15),
+    "maintain-usage-partitions": _every("billing.tasks.maintain_usage_partitions", hours=6),
     # Idempotent: each run closes the previous UTC month (drafts refreshed while in grace).
-    "close-billing-month": {
-        "task": "billing.tasks.close_previous_month",
-        "schedule": timedelta(hours=1),
-    },
-    "finalize-due-invoices": {
-        "task": "billing.tasks.finalize_due_invoices",
-        "schedule": timedelta(minutes=15),
-    },
+    "close-billing-month": _every("billing.tasks.close_previous_month", hours=1),
+    "finalize-due-invoices": _every("billing.tasks.finalize_due_invoices", minutes=15),
     # Dunning: charges the invoices whose next payment attempt is due (docs/billing.md).
-    "retry-due-invoice-payments": {
-        "task": "billing.tasks.retry_due_invoice_payments",
-        "schedule": timedelta(minutes=15),
-    },
+    "retry-due-invoice-payments": _every("billing.tasks.retry_due_invoice_payments", minutes=15),
 }
 
 # --- Auth ---------------------------------------------------------------------------------------

@@ -27,10 +27,8 @@ from benchmarks.web.stack import (
     ROOT,
     Stack,
     StackError,
-    drop_database,
     free_port,
-    recreate_database,
-    server_versions,
+    fresh_database,
 )
 
 # Its own default database, so it never drops bench-web's under a concurrent run.
@@ -275,11 +273,7 @@ def run(args: argparse.Namespace) -> dict:
             size[key] = getattr(args, key)
     run_dir = Path(args.out).resolve().parent / "ingest-run"
     stack = IngestStack(args.database_url, args.redis_url, size["workers"], run_dir)
-    recreate_database(args.database_url, args.template_database)
-    try:
-        versions = server_versions(args.database_url, args.redis_url)
-        if not args.template_database:
-            stack.manage("migrate", "--noinput", "-v0")
+    with fresh_database(stack, args) as versions:
         seed = json.loads(
             stack._python("-m", "benchmarks.ingest.seed", "--devices", str(size["devices"]))
         )
@@ -307,10 +301,6 @@ def run(args: argparse.Namespace) -> dict:
             phases[f"{door}_resend"] = _phase(
                 f"{door} resend", work[door], senders[door], args.database_url
             )
-    finally:
-        stack.stop()
-        if not args.keep_database:
-            drop_database(args.database_url)
     result = {
         "benchmark": "ingest",
         **provenance(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.web import drive
@@ -18,9 +19,7 @@ from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, proven
 from benchmarks.web.stack import (
     DEFAULT_DATABASE_URL,
     Stack,
-    drop_database,
-    recreate_database,
-    server_versions,
+    fresh_database,
 )
 
 UPLOAD_AGENT = "upload-bench"
@@ -195,11 +194,7 @@ def run(args: argparse.Namespace) -> dict:
             size[key] = getattr(args, key)
     run_dir = Path(args.out).resolve().parent / "web-run"
     stack = Stack(args.database_url, args.redis_url, args.workers, run_dir)
-    recreate_database(args.database_url, args.template_database)
-    try:
-        versions = server_versions(args.database_url, args.redis_url)
-        if not args.template_database:
-            stack.manage("migrate", "--noinput", "-v0")
+    with fresh_database(stack, args) as versions:
         seed = stack.seed(
             "catalogue", "--agents", str(size["agents"]), "--versions", str(size["versions"])
         )
@@ -246,7 +241,7 @@ def run(args: argparse.Namespace) -> dict:
                     flush=True,
                 )
         reads = {
-            name: {**drive.median_result(results).as_dict(), "probe_status": probes[name]}
+            name: {**asdict(drive.median_result(results)), "probe_status": probes[name]}
             for name, results in rounds.items()
         }
 
@@ -275,15 +270,11 @@ def run(args: argparse.Namespace) -> dict:
             )
             warm, bodies = bodies[:warm_up], bodies[warm_up:]
             drive.run_uploads(stack.port, tokens["vendor"], warm, size["upload_clients"])
-            uploads[key] = drive.run_uploads(
-                stack.port, tokens["vendor"], bodies, size["upload_clients"]
-            ).as_dict()
+            uploads[key] = asdict(
+                drive.run_uploads(stack.port, tokens["vendor"], bodies, size["upload_clients"])
+            )
             print(f"uploads ({key}): {uploads[key]}", flush=True)
         rss = stack.worker_rss_mb()
-    finally:
-        stack.stop()
-        if not args.keep_database:
-            drop_database(args.database_url)
 
     public_seed = {k: v for k, v in seed.items() if not k.endswith(("token", "private_key"))}
     result = {
@@ -292,7 +283,7 @@ def run(args: argparse.Namespace) -> dict:
         "parameters": {**size, "workers": args.workers, "smoke": args.smoke},
         "seed": public_seed,
         "reads": reads,
-        "rounds": {name: [r.as_dict() for r in results] for name, results in rounds.items()},
+        "rounds": {name: [asdict(r) for r in results] for name, results in rounds.items()},
         "uploads": uploads,
         "worker_rss_mb": rss,
     }

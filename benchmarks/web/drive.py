@@ -32,9 +32,6 @@ class WrkResult:
     errors: int
     requests: int
 
-    def as_dict(self) -> dict:
-        return self.__dict__.copy()
-
 
 def wrk(
     url: str,
@@ -161,9 +158,6 @@ class UploadResult:
     p95_ms: float
     p99_ms: float
     per_s: float
-
-    def as_dict(self) -> dict:
-        return self.__dict__.copy()
 
 
 def _percentile(sorted_ms: list[float], fraction: float) -> float:

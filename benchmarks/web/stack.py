@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -100,6 +102,23 @@ def server_versions(database_url: str, redis_url: str) -> dict[str, str]:
         "redis": redis_version,
         "wrk": (wrk.stdout or wrk.stderr).split("[")[0].strip().removeprefix("wrk "),
     }
+
+
+@contextmanager
+def fresh_database(stack: Stack, args) -> Iterator[dict[str, str]]:
+    """Around a benchmark run: its database made anew (from ``--template-database``, else
+    migrated) and the server versions yielded; on the way out the stack stops and the database
+    is dropped (unless ``--keep-database``)."""
+    recreate_database(args.database_url, args.template_database)
+    try:
+        versions = server_versions(args.database_url, args.redis_url)
+        if not args.template_database:
+            stack.manage("migrate", "--noinput", "-v0")
+        yield versions
+    finally:
+        stack.stop()
+        if not args.keep_database:
+            drop_database(args.database_url)
 
 
 def free_port() -> int:

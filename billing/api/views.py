@@ -11,19 +11,17 @@ from billing.api import serializers as s
 from billing.models import PaymentMethod
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import HasTenantRole
-from edgeplug.tenancy.scoping import for_request, get_for_request
+from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 
 CanPay = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
 
 
-class PaymentMethodListCreate(generics.ListAPIView):
+class PaymentMethodListCreate(TenantScoped, generics.ListAPIView):
     """List saved cards; POST a succeeded SetupIntent's id to save its card."""
 
+    queryset = PaymentMethod.objects.all()
     serializer_class = s.PaymentMethodSerializer
     permission_classes = [CanPay]
-
-    def get_queryset(self):
-        return for_request(PaymentMethod.objects.all(), self.request)
 
     @extend_schema(request=s.RecordSetupSerializer, responses={201: s.PaymentMethodSerializer})
     def post(self, request):

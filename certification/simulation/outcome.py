@@ -36,24 +36,20 @@ def classify_run(
     output_size: int,
 ) -> None:
     """Fill ``result`` from the process outcome and counts; set its error on failure."""
-    try:
-        _classify(result, outcome, counts, vector_count, output_size)
-    except SimulationError as exc:
-        result.error_code, result.detail, result.exit_reason = exc.code, exc.detail, exc.exit_reason
-
-
-def _classify(
-    result: SimulationResult,
-    outcome: ProcessOutcome,
-    counts: InstructionReport | None,
-    vector_count: int,
-    output_size: int,
-) -> None:
     report = harness_abi.parse_uart(result.uart_log, vector_count, output_size)
     result.outputs = report.outputs
     if counts is not None:
         result.total_instructions = counts.total
         result.instruction_counts = counts.per_call
+    try:
+        _raise_first_failure(report, outcome, counts, vector_count)
+    except SimulationError as exc:
+        result.error_code, result.detail, result.exit_reason = exc.code, exc.detail, exc.exit_reason
+
+
+def _raise_first_failure(
+    report: UartReport, outcome: ProcessOutcome, counts: InstructionReport | None, vector_count: int
+) -> None:
     if outcome.output_overflowed:
         raise SimulationError(
             ErrorCode.UART_OVERFLOW,

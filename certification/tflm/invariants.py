@@ -364,35 +364,46 @@ def _search(
 # The six kinds: each turns a spec into (strategy, check)
 
 
-def _output_range(
-    spec: Mapping[str, Any], domain: InputDomain, outputs: int, evaluate: _Evaluator
+def _each_selected_output(
+    spec: Mapping[str, Any],
+    domain: InputDomain,
+    outputs: int,
+    evaluate: _Evaluator,
+    problem: Callable[[Number], str | None],
 ) -> tuple[st.SearchStrategy[Any], Check]:
-    low, high = _number(spec, "min"), _number(spec, "max")
+    """(strategy, check) for a rule every selected output keeps on its own: ``problem(value)``
+    says how one output breaks it (the violation reads "output <j> <problem>"), or None."""
     selected = _selected_outputs(spec, outputs)
 
     def check(x: list[Number]) -> _Violation | None:
         [y] = evaluate(x)
         for j in selected:
-            if not low <= y[j] <= high:
-                return _Violation(f"output {j} = {y[j]!r} is outside [{low:g}, {high:g}]", x, y)
+            found = problem(y[j])
+            if found is not None:
+                return _Violation(f"output {j} {found}", x, y)
         return None
 
     return _vectors(domain.low, domain.high, domain.integer), check
+
+
+def _output_range(
+    spec: Mapping[str, Any], domain: InputDomain, outputs: int, evaluate: _Evaluator
+) -> tuple[st.SearchStrategy[Any], Check]:
+    low, high = _number(spec, "min"), _number(spec, "max")
+
+    def outside(value: Number) -> str | None:
+        return None if low <= value <= high else f"= {value!r} is outside [{low:g}, {high:g}]"
+
+    return _each_selected_output(spec, domain, outputs, evaluate, outside)
 
 
 def _finite(
     spec: Mapping[str, Any], domain: InputDomain, outputs: int, evaluate: _Evaluator
 ) -> tuple[st.SearchStrategy[Any], Check]:
-    selected = _selected_outputs(spec, outputs)
+    def not_finite(value: Number) -> str | None:
+        return None if math.isfinite(value) else f"is {value!r}"
 
-    def check(x: list[Number]) -> _Violation | None:
-        [y] = evaluate(x)
-        for j in selected:
-            if not math.isfinite(y[j]):
-                return _Violation(f"output {j} is {y[j]!r}", x, y)
-        return None
-
-    return _vectors(domain.low, domain.high, domain.integer), check
+    return _each_selected_output(spec, domain, outputs, evaluate, not_finite)
 
 
 def _deterministic(

@@ -6,6 +6,8 @@ How to scope a queryset for a request (views, serializers, filters; nothing else
     for_request(Model.objects.all(), request, public=True)          # … plus the model's public()
     for_request(Model.objects.all(), request, staff=StaffGroup.X)   # … or all rows, for staff of X
     get_for_request(Model.objects.all(), request, pk=pk)            # one row, else 404
+    class Rows(TenantScoped, generics.ListAPIView):                 # a DRF generic view:
+        queryset = Model.objects.all()                              # … the tenant's rows
 
 Rules it keeps: every tenant-owned model has a ``tenant`` field (``field=`` names another
 path, such as ``"version__tenant"``); a model with rows everyone may read gives its queryset
@@ -48,3 +50,11 @@ def get_for_request(queryset: QuerySet, request, field: str = "tenant", **lookup
         return for_request(queryset, request, field).get(**lookup)
     except queryset.model.DoesNotExist as exc:
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from exc
+
+
+class TenantScoped:
+    """A DRF generic view over the caller's tenant's rows: it names all rows in ``queryset``
+    and sees them through ``for_request`` (put it before the generic view class)."""
+
+    def get_queryset(self):
+        return for_request(super().get_queryset(), self.request)

@@ -11,7 +11,7 @@ from edgeplug.errors import NotFound
 from edgeplug.tenancy import serializers as s
 from edgeplug.tenancy.models import Membership
 from edgeplug.tenancy.permissions import IsTenantAdmin
-from edgeplug.tenancy.scoping import for_request
+from edgeplug.tenancy.scoping import TenantScoped, for_request
 from edgeplug.tenancy.services import add_member, change_role, remove_member
 
 
@@ -63,10 +63,8 @@ class AuditEventFilter(FilterSet):
         fields = ["action", "since", "until"]
 
 
-class AuditEventList(generics.ListAPIView):
+class AuditEventList(TenantScoped, generics.ListAPIView):
+    queryset = AuditEvent.objects.all()
     serializer_class = s.AuditEventSerializer
     permission_classes = [IsTenantAdmin]
     filterset_class = AuditEventFilter
-
-    def get_queryset(self):
-        return for_request(AuditEvent.objects.all(), self.request)

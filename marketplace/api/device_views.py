@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import HasTenantRole
-from edgeplug.tenancy.scoping import for_request, get_for_request
+from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import devices
 from marketplace.api import commerce_serializers as s
 from marketplace.api.device_auth import DeviceTokenAuthentication, IsDevice
@@ -21,12 +21,10 @@ def _device(request, pk) -> Device:
     return get_for_request(Device.objects.select_related("tenant"), request, pk=pk)
 
 
-class DeviceListCreate(generics.ListAPIView):
+class DeviceListCreate(TenantScoped, generics.ListAPIView):
+    queryset = Device.objects.all()
     serializer_class = s.DeviceSerializer
     permission_classes = [CanManageDevices]
-
-    def get_queryset(self):
-        return for_request(Device.objects.all(), self.request)
 
     @extend_schema(request=s.RegisterDeviceSerializer, responses={201: s.IssuedTokenSerializer})
     def post(self, request):
@@ -38,12 +36,10 @@ class DeviceListCreate(generics.ListAPIView):
         return Response(s.IssuedTokenSerializer(issued).data, status=status.HTTP_201_CREATED)
 
 
-class DeviceDetail(generics.RetrieveAPIView):
+class DeviceDetail(TenantScoped, generics.RetrieveAPIView):
+    queryset = Device.objects.all()
     serializer_class = s.DeviceSerializer
     permission_classes = [CanManageDevices]
-
-    def get_queryset(self):
-        return for_request(Device.objects.all(), self.request)
 
 
 class DeviceRotateToken(APIView):

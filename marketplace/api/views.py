@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from certification.pipeline.actions import submit_for_certification
-from edgeplug.tenancy.scoping import for_request, get_for_request
+from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import catalogue, downloads, services
 from marketplace.api import serializers as s
 from marketplace.api.commerce_serializers import PricePlanSerializer
@@ -30,12 +30,10 @@ from marketplace.visibility import (
 )
 
 
-class VendorKeyListCreate(generics.ListAPIView):
+class VendorKeyListCreate(TenantScoped, generics.ListAPIView):
+    queryset = VendorKey.objects.all()
     serializer_class = s.VendorKeySerializer
     permission_classes = [IsVendorPublisher]
-
-    def get_queryset(self):
-        return for_request(VendorKey.objects.all(), self.request)
 
     @extend_schema(request=s.RegisterKeySerializer, responses={201: s.VendorKeySerializer})
     def post(self, request):
