@@ -288,7 +288,14 @@ def _mark_seen(device: Device, existing: list[meter.SeqRange], seqs: set[int]) -
     merged = meter.merge_seqs(existing, seqs)
     if merged == existing:
         return
-    UsageSeqRange.objects.filter(device=device).delete()
+    changed = [(first, last) for first, last in merged if (first, last) not in existing]
+    if len(merged) == len(existing) and len(changed) == 1:
+        # One range grew at its end (a device reporting in order): one UPDATE.
+        first, last = changed[0]
+        if UsageSeqRange.objects.filter(device=device, first=first).update(last=last):
+            return
+    if existing:
+        UsageSeqRange.objects.filter(device=device).delete()
     UsageSeqRange.objects.bulk_create(
         [UsageSeqRange(device=device, first=first, last=last) for first, last in merged]
     )
