@@ -7,7 +7,14 @@ import grpc
 
 from billing import usage
 from billing.errors import DeviceThrottled, InvalidEvent
-from billing.usage_format import parse_batch
+from billing.usage_format import (
+    KIND_FIELDS,
+    MAX_EVENTS,
+    MAX_INT,
+    MAX_VERSION_LENGTH,
+    EventIn,
+    parse_batch,
+)
 from edgeplug.core.throttling import device_wait
 from edgeplug.grpc_server import django_call
 from edgeplug.usage.v1 import usage_pb2 as pb
@@ -23,6 +30,14 @@ _KINDS = {
 # The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 _MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FROM_TIMESTAMP_MAX = 2**32  # seconds datetime.fromtimestamp takes on every platform (2106)
+_OPTIONAL = frozenset({"started_at", "ended_at", "at", "inferences", "peak_arena_bytes"})
+# Per kind code: its name, the fields an event must set, and those it must not set.
+_PRESENCE = {
+    code: (kind, tuple(required), tuple(_OPTIONAL - required - optional))
+    for code, kind in _KINDS.items()
+    for required, optional in [KIND_FIELDS[kind]]
+}
 _OUTCOMES = {
     usage.ACCEPTED: pb.OUTCOME_ACCEPTED,
     usage.DUPLICATE: pb.OUTCOME_DUPLICATE,
@@ -40,7 +55,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         with django_call(context):
             device = _device(context)
             _throttle(device)
-            result = usage.record_usage_batch(device, parse_batch(_as_batch(request)))
+            result = usage.record_usage_batch(device, _events(request))
             return pb.ReportBatchResponse(
                 results=[_outcome(o) for o in result.outcomes], totals=pb.Totals(**result.totals)
             )
@@ -52,7 +67,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             rejected = []
             for request in request_iterator:
                 _throttle(device)  # every batch of the stream counts, as one REST request
-                result = usage.record_usage_batch(device, parse_batch(_as_batch(request)))
+                result = usage.record_usage_batch(device, _events(request))
                 for key, count in result.totals.items():
                     totals[key] += count
                 rejected += [_outcome(o) for o in result.outcomes if o.outcome == usage.REJECTED]
@@ -83,6 +98,59 @@ def _outcome(outcome: usage.Outcome) -> pb.EventOutcome:
     return pb.EventOutcome(seq=outcome.seq, outcome=_OUTCOMES[outcome.outcome], code=outcome.code)
 
 
+def _events(request: pb.ReportBatchRequest) -> list[EventIn]:
+    """The request's events: read straight from the messages when the batch is well formed,
+    else through ``parse_batch`` as the REST door does, which refuses it with its code."""
+    events = _well_formed(request.events)
+    return events if events is not None else parse_batch(_as_batch(request))
+
+
+def _well_formed(messages) -> list[EventIn] | None:
+    """The events of a batch ``parse_batch`` would accept as it is, made without the JSON-shaped
+    dicts; None for any other batch."""
+    if len(messages) > MAX_EVENTS:
+        return None
+    events = []
+    for event in messages:
+        shape = _PRESENCE.get(event.kind)
+        if shape is None:
+            return None
+        kind, required, absent = shape
+        has = event.HasField
+        if not all(map(has, required)) or any(map(has, absent)):
+            return None
+        seq, agent, version = event.seq, event.agent, event.version
+        if not (0 < seq <= MAX_INT and agent > 0 and 0 < len(version) <= MAX_VERSION_LENGTH):
+            return None
+        if "\x00" in version:
+            return None
+        if kind == "heartbeat":
+            started_at = ended_at = _utc(event.at)
+        else:
+            started_at, ended_at = _utc(event.started_at), _utc(event.ended_at)
+            if started_at is None or ended_at is None or ended_at < started_at:
+                return None
+        if started_at is None:
+            return None
+        inferences = event.inferences if has("inferences") else None
+        peak = event.peak_arena_bytes if has("peak_arena_bytes") else None
+        if (inferences or 0) > MAX_INT or (peak or 0) > MAX_INT:
+            return None
+        events.append(EventIn(seq, kind, agent, version, started_at, ended_at, inferences, peak))
+    return events
+
+
+def _utc(stamp) -> datetime | None:
+    """A ``Timestamp`` as a UTC datetime, None out of range (``Timestamp.ToDatetime(tzinfo=UTC)``
+    without its per-call overhead: a batch holds up to 2,000 timestamps)."""
+    seconds, nanos = stamp.seconds, stamp.nanos
+    if not (_MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000):
+        return None
+    if 0 <= seconds < _FROM_TIMESTAMP_MAX and nanos < 1000:  # whole seconds: the usual case
+        return datetime.fromtimestamp(seconds, UTC)
+    return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+
+
 def _as_batch(request: pb.ReportBatchRequest) -> dict:
     """The batch in the JSON shape ``parse_batch`` validates, so both doors refuse alike
     (timestamps as UTC datetimes, which ``parse_batch`` takes as they are)."""
@@ -106,10 +174,7 @@ def _as_event(event: pb.UsageEvent, index: int) -> dict:
 
 
 def _timestamp(event: pb.UsageEvent, field: str, index: int) -> datetime:
-    """``Timestamp.ToDatetime(tzinfo=UTC)``, without its per-call overhead: a batch holds up to
-    2,000 timestamps."""
-    stamp = getattr(event, field)
-    seconds, nanos = stamp.seconds, stamp.nanos
-    if not (_MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000):
+    moment = _utc(getattr(event, field))
+    if moment is None:
         raise InvalidEvent("a timestamp out of range", index=index, field=field)
-    return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+    return moment

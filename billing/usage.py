@@ -6,9 +6,11 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from billing import meter
@@ -31,10 +33,12 @@ TOO_LATE, IN_FUTURE, NOT_ENTITLED, SEQ_CONFLICT = (
     "not_entitled",
     "seq_conflict",
 )
+_RAW = UsageEvent._meta.db_table
+_SEEN = UsageSeqRange._meta.db_table
+_RETIRED = UsageRetiredSeqRange._meta.db_table
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):  # a tuple: a batch makes 1,000
     seq: int
     outcome: str
     code: str = ""
@@ -58,11 +62,9 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     store the accepted ones. Batches of one device are serialised by a lock on its row."""
     device = locked(device, "tenant")
     now = timezone.now()
-    seen = _seen_ranges(device)
+    seen, retired = _seq_ranges(device, events)
     stored = _stored_fingerprints(device, seen, events)
-    retired = _retired_ranges(device, events)
-    deployed = _deployed_versions(device)
-    entitled = _entitled_agents(device, {e.agent for e in events})
+    deployed = _entitled_deployments(device)
     late = now - timedelta(days=settings.USAGE_LATE_DAYS)
     future = now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_S)
     result, accepted = BatchResult(), []
@@ -77,7 +79,7 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
                 continue
             code = SEQ_CONFLICT
         else:
-            code = _refusal(event, deployed, entitled, late, future)
+            code = _refusal(event, deployed, late, future)
         if code:
             outcomes.append(Outcome(seq, REJECTED, code))
             continue
@@ -94,20 +96,35 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     return result
 
 
-def _refusal(event: EventIn, deployed, entitled, late: datetime, future: datetime) -> str | None:
+def _refusal(event: EventIn, deployed, late: datetime, future: datetime) -> str | None:
     """The code refusing a new ``event`` (its seq not stored), or None."""
     if event.started_at < late:
         return TOO_LATE
     if event.ended_at > future:
         return IN_FUTURE
-    if deployed.get(event.agent, (None, None))[0] != event.version or event.agent not in entitled:
+    if deployed.get(event.agent, (None, None))[0] != event.version:
         return NOT_ENTITLED
     return None
 
 
-def _seen_ranges(device: Device) -> list[meter.SeqRange]:
-    return list(
-        UsageSeqRange.objects.filter(device=device).order_by("first").values_list("first", "last")
+def _seq_ranges(
+    device: Device, events: list[EventIn]
+) -> tuple[list[meter.SeqRange], list[meter.SeqRange]]:
+    """The device's seen ranges, sorted, and its retired ranges (raw rows dropped by retention)
+    that meet the batch's seqs: such a seq was stored once and can no longer be compared, so
+    it is refused. One query for both."""
+    seqs = [e.seq for e in events] or [0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT false, "first", "last" FROM {_SEEN} WHERE device_id = %s '  # noqa: S608
+            f'UNION ALL SELECT true, "first", "last" FROM {_RETIRED} '
+            'WHERE device_id = %s AND "first" <= %s AND "last" >= %s ORDER BY 2',
+            [device.pk, device.pk, max(seqs), min(seqs)],
+        )
+        rows = cursor.fetchall()
+    return (
+        [(first, last) for is_retired, first, last in rows if not is_retired],
+        [(first, last) for is_retired, first, last in rows if is_retired],
     )
 
 
@@ -116,51 +133,39 @@ def _stored_fingerprints(
 ) -> dict[int, str]:
     """seq → fingerprint of the batch's events already stored. Every stored seq lies in the
     device's seen ranges (marked in the transaction that stored it), so only the batch's seqs
-    inside them are looked up: a batch of new seqs costs no query."""
+    inside them are looked up (a batch of new seqs costs no query), as one array parameter."""
     if not seen:
         return {}
     firsts = [first for first, _ in seen]
-    candidates = set()
+    candidates = []
     for event in events:
         at = bisect_right(firsts, event.seq) - 1
         if at >= 0 and event.seq <= seen[at][1]:
-            candidates.add(event.seq)
+            candidates.append(event.seq)
     if not candidates:
         return {}
-    return dict(
-        UsageEvent.objects.filter(device=device, seq__in=candidates).values_list(
-            "seq", "fingerprint"
+    if connection.vendor != "postgresql":
+        stored = UsageEvent.objects.filter(device=device, seq__in=candidates)
+        return dict(stored.values_list("seq", "fingerprint"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT seq, fingerprint FROM {_RAW} "  # noqa: S608 - our table
+            "WHERE device_id = %s AND seq = ANY(%s::bigint[])",
+            [device.pk, _array_literal(candidates)],
         )
-    )
+        return dict(cursor.fetchall())
 
 
-def _retired_ranges(device: Device, events: list[EventIn]) -> list[meter.SeqRange]:
-    """The device's retired ranges (raw rows dropped by retention) that meet the batch's seqs:
-    such a seq was stored once and can no longer be compared, so it is refused."""
-    if not events:
-        return []
-    seqs = [e.seq for e in events]
-    return list(
-        UsageRetiredSeqRange.objects.filter(
-            device=device, first__lte=max(seqs), last__gte=min(seqs)
-        ).values_list("first", "last")
-    )
-
-
-def _deployed_versions(device: Device) -> dict[int, tuple[str, int]]:
-    """agent id → (version string, version id) deployed on the device."""
+def _entitled_deployments(device: Device) -> dict[int, tuple[str, int]]:
+    """agent id → (version string, version id) deployed on the device, for the agents the
+    tenant holds an active entitlement to (one query)."""
+    entitled = active_entitlements(device.tenant, OuterRef("agent_id"))
     return {
         agent: (version, version_id)
-        for agent, version, version_id in Deployment.objects.filter(device=device).values_list(
-            "agent_id", "version__version", "version_id"
-        )
+        for agent, version, version_id in Deployment.objects.filter(device=device)
+        .filter(Exists(entitled))
+        .values_list("agent_id", "version__version", "version_id")
     }
-
-
-def _entitled_agents(device: Device, agents: set[int]) -> set[int]:
-    """The batch's agents the tenant holds an active entitlement to (a query per agent: a
-    device runs a handful)."""
-    return {agent for agent in agents if active_entitlements(device.tenant, agent).exists()}
 
 
 _RAW_COLUMNS = (
@@ -218,12 +223,11 @@ def _store(device: Device, events: list[EventIn], deployed, now: datetime) -> No
         [e.peak_arena_bytes for e in events],
         [e.fingerprint for e in events],
     )
-    table = connection.ops.quote_name(UsageEvent._meta.db_table)
     names = ", ".join(name for name, _ in _RAW_COLUMNS)
     arrays = ", ".join(f"%s::{kind}[]" for _, kind in _RAW_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (tenant_id, device_id, received_at, {names}) "  # noqa: S608 - our names
+            f"INSERT INTO {_RAW} (tenant_id, device_id, received_at, {names}) "  # noqa: S608 - our names
             f"SELECT %s, %s, %s, * FROM unnest({arrays}) "
             "ON CONFLICT (device_id, seq, started_at) DO NOTHING",
             [device.tenant_id, device.pk, now, *map(_array_literal, columns)],
@@ -284,7 +288,14 @@ def _mark_seen(device: Device, existing: list[meter.SeqRange], seqs: set[int]) -
     merged = meter.merge_seqs(existing, seqs)
     if merged == existing:
         return
-    UsageSeqRange.objects.filter(device=device).delete()
+    changed = [(first, last) for first, last in merged if (first, last) not in existing]
+    if len(merged) == len(existing) and len(changed) == 1:
+        # One range grew at its end (a device reporting in order): one UPDATE.
+        first, last = changed[0]
+        if UsageSeqRange.objects.filter(device=device, first=first).update(last=last):
+            return
+    if existing:
+        UsageSeqRange.objects.filter(device=device).delete()
     UsageSeqRange.objects.bulk_create(
         [UsageSeqRange(device=device, first=first, last=last) for first, last in merged]
     )

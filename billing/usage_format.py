@@ -1,11 +1,12 @@
 """The usage event format (docs/metering.md): parse a batch as a device sent it into
 ``EventIn`` values, refusing the whole batch, with a code, on the first malformed event."""
 
-import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
+from hashlib import sha256
 from json.encoder import encode_basestring_ascii
+from typing import Annotated
+
+import msgspec
 
 from billing.errors import BatchTooLarge, InvalidEvent, MalformedBatch
 from billing.models import UsageKind
@@ -13,7 +14,9 @@ from billing.models import UsageKind
 MAX_EVENTS = 1000
 MAX_INT = 2**63 - 1  # a PostgreSQL bigint
 MAX_VERSION_LENGTH = 64
-_FIELDS = {
+# Per kind: the fields an event must have and those it may have, beside seq, kind, agent and
+# version.
+KIND_FIELDS = {
     UsageKind.SESSION: ({"started_at", "ended_at"}, {"inferences", "peak_arena_bytes"}),
     UsageKind.INFERENCES: ({"started_at", "ended_at", "inferences"}, {"peak_arena_bytes"}),
     UsageKind.HEARTBEAT: ({"at"}, {"peak_arena_bytes"}),
@@ -22,47 +25,164 @@ _COMMON = {"seq", "kind", "agent", "version"}
 # Per kind: the keys an event must have, and the keys it may have (built once, not per event).
 _SHAPES = {
     kind: (frozenset(_COMMON | required), frozenset(_COMMON | required | optional))
-    for kind, (required, optional) in _FIELDS.items()
+    for kind, (required, optional) in KIND_FIELDS.items()
 }
 
 
-@dataclass(frozen=True)
 class EventIn:
-    seq: int
-    kind: str
-    agent: int
-    version: str
-    started_at: datetime
-    ended_at: datetime
-    inferences: int | None = None
-    peak_arena_bytes: int | None = None
+    """One parsed event, with what storing it needs made once: its timestamps in ISO 8601 and
+    its fingerprint (a plain class with slots: a batch makes 1,000 of them)."""
 
-    @cached_property
-    def started_iso(self) -> str:
-        return self.started_at.isoformat()
+    __slots__ = (
+        "agent",
+        "ended_at",
+        "ended_iso",
+        "fingerprint",
+        "inferences",
+        "kind",
+        "peak_arena_bytes",
+        "seq",
+        "started_at",
+        "started_iso",
+        "version",
+    )
 
-    @cached_property
-    def ended_iso(self) -> str:
-        return self.ended_at.isoformat()
+    def __init__(
+        self,
+        seq: int,
+        kind: str,
+        agent: int,
+        version: str,
+        started_at: datetime,
+        ended_at: datetime,
+        inferences: int | None = None,
+        peak_arena_bytes: int | None = None,
+    ) -> None:
+        self.seq, self.kind, self.agent, self.version = seq, kind, agent, version
+        self.started_at, self.ended_at = started_at, ended_at
+        self.inferences, self.peak_arena_bytes = inferences, peak_arena_bytes
+        self.started_iso = started_iso = started_at.isoformat()
+        self.ended_iso = ended_iso = ended_at.isoformat()
+        # What a resend must repeat exactly; a seq resent with another one is seq_conflict.
+        # The SHA-256 of json.dumps([kind, agent, version, started_at, ended_at, inferences,
+        # peak_arena_bytes]) (timestamps in ISO 8601), written out here as json.dumps writes
+        # it (the stored fingerprints were made so): every part but the version is a number,
+        # null, or a string that needs no escaping.
+        self.fingerprint = sha256(
+            f'["{kind}", {agent}, {encode_basestring_ascii(version)}, '
+            f'"{started_iso}", "{ended_iso}", '
+            f"{_json_number(inferences)}, {_json_number(peak_arena_bytes)}]".encode()
+        ).hexdigest()
 
-    @cached_property
-    def fingerprint(self) -> str:
-        """What a resend must repeat exactly; a seq resent with another one is seq_conflict.
-
-        The SHA-256 of ``json.dumps([kind, agent, version, started_at, ended_at, inferences,
-        peak_arena_bytes])`` (timestamps in ISO 8601), written out here as ``json.dumps`` writes
-        it (the stored fingerprints were made so): every part but the version is a number, null,
-        or a string that needs no escaping."""
-        content = (
-            f'["{self.kind}", {self.agent}, {encode_basestring_ascii(self.version)}, '
-            f'"{self.started_iso}", "{self.ended_iso}", '
-            f"{_json_number(self.inferences)}, {_json_number(self.peak_arena_bytes)}]"
-        )
-        return hashlib.sha256(content.encode()).hexdigest()
+    def __repr__(self) -> str:
+        return f"EventIn(seq={self.seq}, kind={self.kind!r}, agent={self.agent})"
 
 
 def _json_number(value: int | None) -> str:
     return "null" if value is None else str(value)
+
+
+# --- the fast path: a well-formed batch decoded straight from JSON bytes -------------------
+
+_Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_INT)]
+_Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)]
+_Version = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_VERSION_LENGTH)]
+_Stamp = Annotated[str, msgspec.Meta(max_length=40)]
+
+
+class _Shape(msgspec.Struct, tag_field="kind", forbid_unknown_fields=True):
+    """An event of one kind, tagged by its ``kind``."""
+
+
+class _Session(_Shape, tag=UsageKind.SESSION.value):
+    seq: _Id
+    agent: _Id
+    version: _Version
+    started_at: _Stamp
+    ended_at: _Stamp
+    inferences: _Count | None = None
+    peak_arena_bytes: _Count | None = None
+
+
+class _Inferences(_Shape, tag=UsageKind.INFERENCES.value):
+    seq: _Id
+    agent: _Id
+    version: _Version
+    started_at: _Stamp
+    ended_at: _Stamp
+    inferences: _Count | None
+    peak_arena_bytes: _Count | None = None
+
+
+class _Heartbeat(_Shape, tag=UsageKind.HEARTBEAT.value):
+    seq: _Id
+    agent: _Id
+    version: _Version
+    at: _Stamp
+    peak_arena_bytes: _Count | None = None
+
+
+class _Batch(msgspec.Struct, forbid_unknown_fields=True):
+    events: Annotated[
+        list[_Session | _Inferences | _Heartbeat], msgspec.Meta(max_length=MAX_EVENTS)
+    ]
+
+
+_DECODER = msgspec.json.Decoder(_Batch)
+_KIND_OF = {shape: shape.__struct_config__.tag for shape in (_Session, _Inferences, _Heartbeat)}
+
+
+def decode_batch(body: bytes) -> list[EventIn] | None:
+    """The events of a UTF-8 JSON body holding a well-formed batch, decoded and checked by
+    msgspec's compiled decoder (a typed schema of the same rules as ``parse_batch``), or None
+    for anything else: the caller then parses the body as JSON and ``parse_batch`` refuses it
+    with its code. Only a batch that ``parse_batch`` would accept as it is passes here, so both
+    paths give the same events; the body must hold no ``\\u0000`` (the JSON parser's refusal)."""
+    try:
+        batch = _DECODER.decode(body)
+    except msgspec.DecodeError:  # malformed, or not the shape: parse_batch says why
+        return None
+    events = []
+    for event in batch.events:
+        if "\x00" in event.version:
+            return None
+        if type(event) is _Heartbeat:
+            started_at = ended_at = _utc(event.at)
+            inferences = None
+        else:
+            started_at, ended_at = _utc(event.started_at), _utc(event.ended_at)
+            if ended_at is None or started_at is None or ended_at < started_at:
+                return None
+            inferences = event.inferences
+        if started_at is None:
+            return None
+        events.append(
+            EventIn(
+                event.seq,
+                _KIND_OF[type(event)],
+                event.agent,
+                event.version,
+                started_at,
+                ended_at,
+                inferences,
+                event.peak_arena_bytes,
+            )
+        )
+    return events
+
+
+def _utc(value: str) -> datetime | None:
+    """``_timestamp``'s reading of a string, or None where it refuses one."""
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is UTC:
+            return moment
+        return None if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+# --- the reference parser: any decoded JSON, refused with a code ---------------------------
 
 
 def parse_batch(data) -> list[EventIn]:
@@ -83,7 +203,7 @@ def parse_event(raw, index: int) -> EventIn:
         raise InvalidEvent("an event is an object", index=index)
     kind = raw.get("kind")
     if not isinstance(kind, str) or kind not in _SHAPES:
-        raise InvalidEvent(f"kind is one of {', '.join(_FIELDS)}", index=index, field="kind")
+        raise InvalidEvent(f"kind is one of {', '.join(KIND_FIELDS)}", index=index, field="kind")
     required, allowed = _SHAPES[kind]
     keys = raw.keys()
     if not keys >= required:

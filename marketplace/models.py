@@ -128,6 +128,8 @@ class AgentVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["agent", "version"], name="one_version_per_agent"),
             models.UniqueConstraint(fields=["tenant", "digest"], name="one_version_per_digest"),
+            # The target of a usage event's (version, agent) foreign key (billing 0009).
+            models.UniqueConstraint(fields=["id", "agent"], name="version_id_with_agent"),
         ]
         indexes = [
             models.Index(fields=["agent", "precedence"], name="version_precedence_per_agent"),
@@ -397,7 +399,9 @@ class Device(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "hardware_id"], name="one_device_per_hardware_id"
-            )
+            ),
+            # The target of a usage event's (device, tenant) foreign key (billing 0009).
+            models.UniqueConstraint(fields=["id", "tenant"], name="device_id_with_tenant"),
         ]
 
     def __str__(self) -> str:

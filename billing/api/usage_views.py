@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from billing import usage, usage_reports
 from billing.api import usage_serializers as s
 from billing.api.renderers import UsageCSVRenderer
+from billing.api.usage_parsers import DecodedBatch, UsageBatchParser
 from billing.usage_format import parse_batch
 from edgeplug.core.throttling import DeviceThrottle
 from edgeplug.tenancy.models import Role
@@ -29,10 +30,12 @@ class UsageEvents(APIView):
     permission_classes = [IsDevice]
     # A budget per device, not per tenant: a fleet's devices report independently.
     throttle_classes = [DeviceThrottle]
+    parser_classes = [UsageBatchParser]
 
     @extend_schema(request=s.UsageBatchSerializer, responses=s.UsageBatchResultSerializer)
     def post(self, request):
-        events = parse_batch(request.data)
+        data = request.data
+        events = data if isinstance(data, DecodedBatch) else parse_batch(data)
         result = usage.record_usage_batch(request.auth, events)
         return Response(
             {

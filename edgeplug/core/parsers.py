@@ -16,12 +16,18 @@ class PayloadTooLarge(exceptions.APIException):
 
 class BoundedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
+        return self.parse_body(self.read_body(stream, parser_context), media_type, parser_context)
+
+    def read_body(self, stream, parser_context) -> bytes:
+        """The body's bytes, refused before reading when its declared length is over the limit."""
         limit = settings.API_MAX_JSON_BYTES
         request = (parser_context or {}).get("request")
         declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
         if declared > limit:
             raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
-        body = stream.read()
+        return stream.read()
+
+    def parse_body(self, body: bytes, media_type, parser_context):
         try:
             data = super().parse(io.BytesIO(body), media_type, parser_context)
         except exceptions.ParseError as exc:
@@ -32,14 +38,14 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError(
                 "Malformed JSON: nested too deeply.", code="malformed_json"
             ) from exc
-        if _may_hold_nul(body, parser_context) and _has_nul(data):
+        if may_hold_nul(body, parser_context) and _has_nul(data):
             raise exceptions.ParseError(
                 "Strings may not contain the NUL character (\\u0000).", code="nul_character"
             )
         return data
 
 
-def _may_hold_nul(body: bytes, parser_context) -> bool:
+def may_hold_nul(body: bytes, parser_context) -> bool:
     """Whether a parsed body may hold U+0000. In UTF-8 JSON a string can only hold it as the
     escape ``\\u0000`` (a raw control character is malformed JSON), so a body without those
     six bytes holds none and is not walked (a batch of 1,000 usage events is 15,000 strings)."""

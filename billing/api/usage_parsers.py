@@ -1,0 +1,20 @@
+"""The parser of usage batches: a well-formed batch goes from the body's bytes straight to
+events (``billing.usage_format.decode_batch``, a compiled decoder); anything else is read as
+any JSON body is and left to ``parse_batch`` to refuse, so both give the same answers."""
+
+from billing.usage_format import EventIn, decode_batch
+from edgeplug.core.parsers import BoundedJSONParser, may_hold_nul
+
+
+class DecodedBatch(list[EventIn]):
+    """Events already decoded and checked by the parser."""
+
+
+class UsageBatchParser(BoundedJSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        body = self.read_body(stream, parser_context)
+        if not may_hold_nul(body, parser_context):
+            events = decode_batch(body)
+            if events is not None:
+                return DecodedBatch(events)
+        return self.parse_body(body, media_type, parser_context)
