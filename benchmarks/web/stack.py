@@ -1,6 +1,7 @@
 """The full stack the web benchmark runs against: its own PostgreSQL database, Redis, and
 gunicorn started exactly as deployed (``gunicorn edgeplug.wsgi``, sync workers, access log to
-stdout), with the bench settings module adding only the ceiling views."""
+stdout), with the bench settings module adding only the ceiling views. ``worker_class`` and
+``threads`` start another configuration (``make bench-gunicorn`` compares them)."""
 
 from __future__ import annotations
 
@@ -116,6 +117,15 @@ class Stack:
     run_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    # gunicorn's --worker-class and --threads; the deployed command line passes neither.
+    worker_class: str = "sync"
+    threads: int = 1
+
+    @property
+    def label(self) -> str:
+        if self.worker_class == "sync":
+            return f"sync {self.workers}"
+        return f"{self.worker_class} {self.workers}x{self.threads}"
 
     @property
     def base_url(self) -> str:
@@ -174,6 +184,8 @@ class Stack:
             "--access-logfile",
             "-",
         ]
+        if self.worker_class != "sync":
+            command += ["--worker-class", self.worker_class, "--threads", str(self.threads)]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
         )
