@@ -121,6 +121,11 @@ def _median_upload(results: list[dict]) -> dict:
     return median
 
 
+def _median_cpu(results: list) -> float | None:
+    values = [r.cpu_ms_per_request for r in results if r.cpu_ms_per_request is not None]
+    return round(statistics.median(values), 2) if values else None
+
+
 def _scores(configs: dict[str, dict], default: str) -> dict[str, float]:
     """Geometric mean over the targets of each configuration's req/s / the default's."""
     scores = {}
@@ -186,7 +191,13 @@ def run(args: argparse.Namespace) -> dict:
     results = {}
     for config in configs:
         figures = rounds[config.key]
-        reads = {name: drive.median_result(figures[name]).as_dict() for name, *_ in TARGETS}
+        reads = {
+            name: {
+                **drive.median_result(figures[name]).as_dict(),
+                "cpu_ms_per_request": _median_cpu(figures[name]),
+            }
+            for name, *_ in TARGETS
+        }
         last_rss = rss[config.key][-1] if rss[config.key] else []
         results[config.key] = {
             "label": config.label,
@@ -260,18 +271,19 @@ def _one_configuration(config, number, args, size, seed, tokens, figures, rss) -
     )
     stack.start()
     try:
-        urls = {
-            name: stack.base_url + path.format(detail=seed["detail_agent_id"])
-            for name, path, *_ in TARGETS
-        }
+        paths = {name: path.format(detail=seed["detail_agent_id"]) for name, path, *_ in TARGETS}
+        urls = {name: stack.base_url + path for name, path in paths.items()}
         for name, _, who, _, _ in TARGETS:
             status = drive.probe(urls[name], tokens[who] if who else "")
             if status != 200:
                 raise StackError(f"{config.key}: {name} answered {status}")
 
+        log = stack.run_dir / "gunicorn.log"
+
         def drive_target(name, who, bust, duration):
             drive.settle(urls["ceiling"])  # what the last wrk run left queued is worked off
-            return drive.wrk(
+            cpu, offset = stack.cpu_seconds(), log.stat().st_size
+            result = drive.wrk(
                 urls[name],
                 connections=size["connections"],
                 duration_s=duration,
@@ -279,6 +291,15 @@ def _one_configuration(config, number, args, size, seed, tokens, figures, rss) -
                 token=tokens[who] if who else "",
                 bust_cache=bust,
             )
+            # gunicorn's CPU per request served (its access log counts them: wrk does not count
+            # those in flight when it stops, which are still served), after they are served.
+            drive.settle(urls["ceiling"])
+            spent = stack.cpu_seconds() - cpu
+            with log.open("rb") as lines:
+                lines.seek(offset)
+                served = sum(f'"GET {paths[name]}'.encode() in line for line in lines)
+            result.cpu_ms_per_request = round(spent * 1000 / served, 2) if served else None
+            return result
 
         for name, _, who, bust, _ in TARGETS:  # imports, connections, the cache
             drive_target(name, who, bust, min(2.0, size["duration"]))
@@ -319,8 +340,9 @@ def table(result: dict) -> str:
         f"{p['rounds']} interleaved rounds; deployed default {default}"
         + (" — SMOKE SIZE: not comparable" if p["smoke"] else ""),
         "",
-        "| target | configuration | req/s | p50 ms | p99 ms | errors | vs default |",
-        "|---|---|---|---|---|---|---|",
+        "| target | configuration | req/s | p50 ms | p99 ms | errors | vs default "
+        "| gunicorn CPU ms per request |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, _, _, _, label in TARGETS:
         base = configs[default]["reads"][name]["requests_per_s"]
@@ -328,9 +350,11 @@ def table(result: dict) -> str:
             row = c["reads"][name]
             ratio = f"{row['requests_per_s'] / base:.2f}x" if base else "?"
             mark = " (deployed)" if key == default else ""
+            cpu = row.get("cpu_ms_per_request")
             lines.append(
                 f"| {label} | {key}{mark} | {row['requests_per_s']:,.0f} | {row['p50_ms']:.1f} | "
-                f"{row['p99_ms']:.1f} | {row['errors']} | {ratio} |"
+                f"{row['p99_ms']:.1f} | {row['errors']} | {ratio} | "
+                f"{'?' if cpu is None else f'{cpu:.2f}'} |"
             )
     base = configs[default]["uploads"]["per_s"]
     for key, c in configs.items():
@@ -339,7 +363,7 @@ def table(result: dict) -> str:
         mark = " (deployed)" if key == default else ""
         lines.append(
             f"| upload (p95 {u['p95_ms']:.1f} ms) | {key}{mark} | {u['per_s']:,.1f} | "
-            f"{u['p50_ms']:.1f} | {u['p99_ms']:.1f} | {u['errors']} | {ratio} |"
+            f"{u['p50_ms']:.1f} | {u['p99_ms']:.1f} | {u['errors']} | {ratio} | |"
         )
     lines += [
         "",

@@ -218,6 +218,19 @@ class Stack:
         except FileNotFoundError:
             return []
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the master and its workers have used so far (``/proc``): the
+        cost of the requests served between two readings, whatever else loads the machine."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in [self.process.pid, *self.worker_pids()] if self.process else []:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def worker_rss_mb(self) -> list[float]:
         sizes = []
         for pid in self.worker_pids():

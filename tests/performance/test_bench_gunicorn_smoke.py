@@ -44,13 +44,16 @@ def test_bench_gunicorn_smoke_compares_configurations_beside_the_default(
         # a one-second wrk run may finish none of a slow target's requests on a loaded machine.
         for name, read in figures["reads"].items():
             assert read["errors"] == 0, (key, name, read)
+            assert read["cpu_ms_per_request"] is None or read["cpu_ms_per_request"] > 0
+        # gunicorn's CPU per request served, from /proc and its access log.
+        assert figures["reads"]["ceiling"]["cpu_ms_per_request"] > 0
         upload = figures["uploads"]
         assert upload["uploads"] > 0 and upload["created"] == upload["uploads"], (key, upload)
         assert len(figures["worker_rss_mb"]) == figures["workers"]
         assert figures["score"] > 0
     assert configs[DEPLOYED]["score"] == 1.0
     assert result["best"] in configs and len(result["goals"]) == 1
-    for row in ("| sync:4 (deployed) |", "| gthread:2x2 |", "Best measured:"):
+    for row in ("| sync:4 (deployed) |", "| gthread:2x2 |", "CPU ms per request", "Best measured:"):
         assert row in done.stdout
 
 
