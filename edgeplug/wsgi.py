@@ -5,11 +5,28 @@ import sys
 
 from django.core.wsgi import get_wsgi_application
 
-# The web process validates manifests with jsonschema, without format checks. On import,
-# jsonschema also registers its optional "iri" format checker, which builds rfc3987-syntax's
-# Earley grammar: about 25 MB and 2 s in every web worker, for a checker never called here.
-# The Celery worker, whose SBOM validation does check formats, does not import this module.
-sys.modules.setdefault("rfc3987_syntax", None)
+# Modules some library loads whenever they are installed, that the web process never calls
+# (the Celery worker, which needs some of them, does not import this module). Each library
+# treats them as absent, so a web worker saves their memory:
+# - jsonschema registers a checker for every optional "format" library it finds; the web
+#   validates manifests without format checks. rfc3987-syntax alone builds an Earley grammar
+#   (about 25 MB and 2 s); the others (arrow through isoduration, ...) cost about 2 MB.
+# - PyJWT loads cryptography (about 10 MB, on the first authenticated request) for RSA and EC
+#   keys; the API signs its tokens with HS256 (SIMPLE_JWT["ALGORITHM"]), which needs only hmac.
+#   redis and requests look for it too, for features the web does not use (OCSP, pyOpenSSL).
+_NEVER_USED_HERE = (
+    "rfc3987_syntax",
+    "fqdn",
+    "jsonpointer",
+    "rfc3339_validator",
+    "rfc3986_validator",
+    "uri_template",
+    "isoduration",
+    "webcolors",
+    "cryptography",
+)
+for _name in _NEVER_USED_HERE:
+    sys.modules.setdefault(_name, None)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edgeplug.settings")
 application = get_wsgi_application()

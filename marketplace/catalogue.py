@@ -25,7 +25,6 @@ from django.utils import timezone
 from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.certified import current_certificate
 from marketplace.models import Agent, CatalogueListing, Entitlement, PlanKind, PricePlan, Review
-from marketplace.versioning import newest_first
 
 FACETS = ("agent_type", "core", "level", "license")
 PRICE_MODELS = {"free": "has_free", "one_time": "has_one_time", "metered": "has_metered"}
@@ -113,11 +112,11 @@ def refresh_listing(agent: Agent) -> CatalogueListing | None:
     """Rebuild the agent's listing from its newest public version; drop it when none is.
     Cached catalogue pages are forgotten when the caller's transaction commits."""
     invalidate_catalogue()
-    versions = newest_first(agent.versions.public())
-    if not versions:
+    # The newest public version, sorted in SQL: one row however many versions the agent has.
+    version = agent.versions.public().newest_first().first()
+    if version is None:
         CatalogueListing.objects.filter(agent=agent).delete()
         return None
-    version = versions[0]
     certificate = current_certificate(version)
     summary = summarize_certificate(certificate) if certificate else None
     kinds = set(PricePlan.objects.orderable().filter(agent=agent).values_list("kind", flat=True))

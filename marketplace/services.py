@@ -205,7 +205,9 @@ def _create_version(
         signing_key=key,
         uploaded_by=actor,
     )
-    refresh_agent_card(agent)
+    # A new version is neither certified nor reviewed: what customers see (the listing, the
+    # cached catalogue) cannot change, so only the card is brought up to date.
+    _follow_card(agent)
     return version
 
 
@@ -213,13 +215,17 @@ def refresh_agent_card(agent: Agent) -> None:
     """The agent's type and description come from its newest public version, so an
     unreviewed upload never changes what customers read; before any version is public
     (nobody else sees the agent yet) they follow the vendor's newest upload. Its catalogue
-    listing follows too.
+    listing follows too."""
+    _follow_card(agent)
+    refresh_listing(agent)
 
-    One row is read whatever the number of versions (sorted in SQL), so uploads stay flat."""
+
+def _follow_card(agent: Agent) -> None:
+    # One row is read whatever the number of versions (sorted in SQL), so uploads stay flat.
     newest = (
         agent.versions.alias(public=Case(When(PUBLIC_VERSION, then=1), default=0))
         .order_by("-public", "-precedence", "-created_at", "-id")
-        .only("manifest")
+        .only("agent_id", "manifest")  # agent_id: the related manager sets .agent on it
         .first()
     )
     if newest is not None:
@@ -228,7 +234,6 @@ def refresh_agent_card(agent: Agent) -> None:
         if (agent.agent_type, agent.description) != card:
             agent.agent_type, agent.description = card
             agent.save(update_fields=["agent_type", "description", "updated_at"])
-    refresh_listing(agent)
 
 
 @transaction.atomic

@@ -42,6 +42,25 @@ def agents_with_latest_version(request) -> QuerySet:
     )
 
 
+def agent_with_latest_version(request, pk) -> Agent:
+    """One visible agent as ``agents_with_latest_version`` gives it, with its listing joined.
+
+    Its newest visible version is read first, with ``LIMIT 1`` down the (agent, precedence)
+    index rather than ranked by a window over all its versions, so the cost does not grow
+    with them (the upload response); an agent is visible exactly when it has one, so the agent
+    is then read by its key alone. ``Agent.DoesNotExist`` when it is not visible."""
+    newest = list(_listed_versions(request).filter(agent_id=pk)[:1])
+    if not newest:
+        raise Agent.DoesNotExist(f"No visible agent {pk}.")
+    agent = (
+        Agent.objects.select_related("tenant", "listing", "listing__version")
+        .defer("listing__version__manifest")
+        .get(pk=pk)
+    )
+    agent.visible_versions = newest
+    return agent
+
+
 def sorted_versions(agent: Agent) -> list[AgentVersion]:
     """The prefetched ``visible_versions``, newest first (already sorted in SQL)."""
     return agent.visible_versions

@@ -52,6 +52,27 @@ def number_filter(*, minimum: float = 0, maximum: float = NUMBER_FILTER_MAX, **k
     return bounded(min_value=minimum, max_value=maximum, **kwargs)
 
 
+class _StrictBoolean(forms.NullBooleanField):
+    """``true``/``false`` (or ``1``/``0``); anything else is a 400, where Django's field reads
+    an unknown value as "not given" and the filter would silently not apply."""
+
+    widget = forms.TextInput  # NullBooleanSelect maps any unknown value to None before this
+    TRUE, FALSE = ("true", "True", "1"), ("false", "False", "0")
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in self.TRUE:
+            return True
+        if value in self.FALSE:
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = _StrictBoolean
+
+
 class FilterSet(django_filters.rest_framework.FilterSet):
     """Every API filter set: a parameter that is given must carry a value (``?level=`` is a
     400, as the schema says), except free-text ones where empty means "any"."""

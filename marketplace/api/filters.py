@@ -5,7 +5,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 
 from certification.models import Level
-from edgeplug.core.filters import FilterSet, number_filter
+from edgeplug.core.filters import BooleanFilter, FilterSet, number_filter
 from marketplace import catalogue
 from marketplace.models import Agent, CertificationStatus, PlanKind
 from marketplace.visibility import visible_versions
@@ -30,7 +30,7 @@ class AgentFilter(FilterSet):
     min_rating = number_filter(
         minimum=1, maximum=5, field_name="listing__rating_average", lookup_expr="gte"
     )
-    free = django_filters.BooleanFilter(field_name="listing__has_free")
+    free = BooleanFilter(field_name="listing__has_free")
     sort = django_filters.ChoiceFilter(
         choices=[(name, name) for name in catalogue.SORTS], method="filter_sort"
     )

@@ -22,7 +22,12 @@ from marketplace.errors import NotEntitled
 from marketplace.models import Agent, AgentVersion, DownloadKind, PricePlan, VendorKey
 from marketplace.storage import open_package, package_limits
 from marketplace.uploads import PackageUploadHandler, package_bytes
-from marketplace.visibility import agents_with_latest_version, visible_agents, visible_versions
+from marketplace.visibility import (
+    agent_with_latest_version,
+    agents_with_latest_version,
+    visible_agents,
+    visible_versions,
+)
 
 
 class VendorKeyListCreate(generics.ListAPIView):
@@ -95,7 +100,7 @@ class AgentUpload(APIView):
             )
             run.refresh_from_db()  # queued on commit, which may have failed
         body = {
-            "agent": agents_with_latest_version(request).get(pk=result.version.agent_id),
+            "agent": agent_with_latest_version(request, result.version.agent_id),
             "version": result.version,
             "created": result.created,
             "certification_run": run.pk if run else None,

@@ -151,6 +151,16 @@ def test_filters_come_from_the_certificate(shelf):
     assert client.get("/api/v1/agents?level=platinum").status_code == 400
 
 
+def test_free_is_true_or_false_and_anything_else_is_refused(shelf):
+    client = APIClient()
+    assert set(names(client, "free=1")) == {"pump-anomaly", "valve-guard"}
+    assert names(client, "free=false") == ["bearing-watch"]
+    for value in ("0.488", "yes", "maybe"):
+        response = client.get(f"/api/v1/agents?free={value}")
+        assert response.status_code == 400, value
+        assert response.json()["code"] == "invalid", response.json()
+
+
 def test_facets_count_the_current_filter_set(shelf):
     body = APIClient().get("/api/v1/agents?free=true").json()
     assert body["facets"] == {

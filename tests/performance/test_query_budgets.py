@@ -130,3 +130,41 @@ def test_audit_event_list_costs_the_same_at_any_page_size(member_client):
     for n in range(ITEMS):
         record_event("test_event", tenant=membership.tenant, target=f"thing {n}")
     _same_at_page_sizes(admin, "/api/v1/tenant/audit-events", budget=3)
+
+
+def test_an_upload_costs_the_same_to_a_new_agent_or_one_with_forty_public_versions(
+    vendor, media_root
+):
+    """An upload reads one row per question whatever the agent holds: it never lists the
+    agent's versions, and it never rebuilds the catalogue listing (a new version is not
+    public, so nothing customers see changes)."""
+    from marketplace.catalogue import refresh_listing
+    from tests.vendors import package
+
+    def upload(version: str) -> tuple[int, int]:
+        rows: list[int] = []
+
+        def counted(execute, sql, params, many, context):
+            result = execute(sql, params, many, context)
+            if sql.lstrip().upper().startswith("SELECT"):
+                rows.append(context["cursor"].rowcount)
+            return result
+
+        with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(counted):
+            response = vendor.upload(package(version=version))
+        assert response.status_code == 201, response.content
+        return len(ctx), max(rows)
+
+    vendor.upload(package(version="0.1.0"))  # creates the agent
+    young = upload("0.2.0")  # no public version yet, no listing
+    agent = AgentVersionFactory._meta.model.objects.get(version="0.1.0").agent
+    for n in range(40):
+        AgentVersionFactory(agent=agent, version=f"1.{n}.0", public=True)
+    refresh_listing(agent)
+    grown = upload("2.0.0")
+    # auth, the key, the duplicate check, the agent, the insert, the card, the audit event,
+    # the response's newest version and its agent with the listing; inside the test's
+    # transaction the upload's atomic block adds a savepoint and its release
+    assert young[0] == grown[0] <= 11, (young, grown)
+    if connection.vendor == "postgresql":  # SQLite does not count the rows of a SELECT
+        assert grown[1] <= 2, f"a query read {grown[1]} rows"
