@@ -1,4 +1,4 @@
-.PHONY: run test setup lint format bench bench-invoices bench-web bench-ingest bench-billing bench-certification bench-smoke soak sbom screenshots proto
+.PHONY: run test setup lint format bench bench-invoices bench-web bench-gunicorn bench-ingest bench-billing bench-certification bench-smoke soak sbom screenshots proto
 
 # make run PORT=8001 serves on another port; make test ARGS='-m "not slow"' passes ARGS to pytest.
 PORT ?=
@@ -23,9 +23,10 @@ proto:  ## regenerate the gRPC Python code (edgeplug/usage/v1/...) from proto/
 	scripts/protoc.sh
 
 BENCH_OUT ?= var/bench/bench.json
-bench:  ## every benchmark: TFLM/QEMU latency and memory, web, ingest, invoice PDFs, billing, certification; tables, JSON in var/bench/, then every figure beside its goal
+bench:  ## every benchmark: TFLM/QEMU latency and memory, web, gunicorn configurations, ingest, invoice PDFs, billing, certification; tables, JSON in var/bench/, then every figure beside its goal
 	.venv/bin/python -m benchmarks.tflm_qemu --out $(BENCH_OUT)
 	$(MAKE) bench-web
+	$(MAKE) bench-gunicorn
 	$(MAKE) bench-ingest
 	$(MAKE) bench-invoices
 	$(MAKE) bench-billing
@@ -63,8 +64,18 @@ BENCH_CERTIFICATION_OUT ?= var/bench/certification.json
 bench-certification:  ## certification wall time per level (sample agent, one worker) and basic packages/hour with 10 at once, beside the goals; SMOKE=1 for a tiny run
 	.venv/bin/python -m benchmarks.certification --out $(BENCH_CERTIFICATION_OUT) $(if $(SMOKE),--smoke)
 
-bench-smoke:  ## bench-web, bench-ingest, bench-billing, bench-certification and the soak at a tiny size, as CI runs them
+# Gunicorn configurations (sync and gthread, worker and thread counts) on bench-web's stack and
+# database (BENCH_DATABASE_URL, BENCH_REDIS_URL), each beside the deployed default (sync, 4).
+# CONFIGS=sync:2,gthread:2x4 picks them; about 20 minutes at full size. Run it on a quiet machine.
+BENCH_GUNICORN_OUT ?= var/bench/gunicorn.json
+CONFIGS ?=
+bench-gunicorn:  ## req/s, p50, p99 of the ceiling, cached list and detail, uncached list and uploads per gunicorn configuration; SMOKE=1 for a tiny run
+	.venv/bin/python -m benchmarks.gunicorn_matrix --out $(BENCH_GUNICORN_OUT) $(if $(SMOKE),--smoke) \
+		$(if $(CONFIGS),--configs $(CONFIGS))
+
+bench-smoke:  ## bench-web, bench-gunicorn, bench-ingest, bench-billing, bench-certification and the soak at a tiny size, as CI runs them
 	$(MAKE) bench-web SMOKE=1 BENCH_WEB_OUT=var/bench/web-smoke.json
+	$(MAKE) bench-gunicorn SMOKE=1 BENCH_GUNICORN_OUT=var/bench/gunicorn-smoke.json
 	$(MAKE) bench-ingest SMOKE=1 BENCH_INGEST_OUT=var/bench/ingest-smoke.json
 	$(MAKE) bench-billing SMOKE=1 BENCH_BILLING_OUT=var/bench/billing-smoke.json
 	$(MAKE) bench-certification SMOKE=1 BENCH_CERTIFICATION_OUT=var/bench/certification-smoke.json

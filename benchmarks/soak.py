@@ -3,7 +3,8 @@
 Starts the stack as ``make bench-web`` does (gunicorn as deployed, its own PostgreSQL database
 whose name must contain "bench", Redis) plus one real Celery worker, seeds a catalogue, a
 customer's device and a vendor, then sends an open-loop mix at ``--rate`` requests per second
-(or ``--fraction`` of the maximum it measures first with closed-loop clients):
+(or ``--fraction`` of the maximum it measures first with closed-loop clients sending the same
+mix, certification included, so that the rate is one the machine sustains):
 
 - browse: the catalogue list, an agent's detail, a search;
 - ingest: a device's batch of usage sessions (``POST /api/v1/usage/events``);
@@ -195,9 +196,16 @@ def _timed(kind: str, action, due: float, started_at: float) -> Sample:
     return Sample(due, kind, round(latency, 2), not detail, detail)
 
 
-def measure_max_rate(traffic: Traffic, seconds: float, clients: int = 16) -> float:
-    """Closed loop: ``clients`` send the mix back to back; completed requests per second."""
-    deadline = time.monotonic() + seconds
+def measure_max_rate(
+    traffic: Traffic, seconds: float, cert_interval: float, clients: int = 16
+) -> tuple[float, int]:
+    """Closed loop, with the load the soak adds: ``clients`` send the mix back to back while
+    a certification is submitted every ``cert_interval`` seconds, as the soak submits them (the
+    worker's stages share the machine with the web tier). Returns the mix requests completed
+    per second (certification submissions are not counted: the soak sends them on their own
+    schedule, on top of the rate) and the certifications submitted."""
+    started = time.monotonic()
+    deadline = started + seconds
     done = Counter()
     kinds = list(MIX)
     weights = [MIX[k] for k in kinds]
@@ -210,10 +218,20 @@ def measure_max_rate(traffic: Traffic, seconds: float, clients: int = 16) -> flo
                 getattr(traffic, kind)()
             done[n] += 1
 
-    started = time.monotonic()
-    with ThreadPoolExecutor(clients) as pool:
+    def certify() -> int:
+        submitted = 0
+        while (due := started + submitted * cert_interval) < deadline:
+            time.sleep(max(0.0, due - time.monotonic()))
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                traffic.certify()
+            submitted += 1
+        return submitted
+
+    with ThreadPoolExecutor(clients + 1) as pool:
+        certifications = pool.submit(certify)
         list(pool.map(loop, range(clients)))
-    return sum(done.values()) / (time.monotonic() - started)
+        submitted = certifications.result()
+    return sum(done.values()) / (time.monotonic() - started), submitted
 
 
 def run_open_loop(
@@ -430,16 +448,25 @@ def run(args: argparse.Namespace) -> dict:
         worker = _start_worker(stack)
         client = Client(stack.port)
         traffic = Traffic(client, seed, _setup_device(client, seed))
-        for kind in MIX:  # warm-up, and a check that every kind works before measuring
+        # Warm-up, and a check that every kind works before measuring: the worker imports its
+        # stages on the first run, which must pass.
+        for kind in (*MIX, "certify"):
             problem = getattr(traffic, kind)()
             if problem:
                 raise StackError(f"soak warm-up: {problem}")
+        warm_up = follow_runs(client, seed["vendor_token"], traffic.runs, 600)
+        if warm_up["outcomes"] != {"passed": 1}:
+            raise StackError(f"soak warm-up: the certification run ended {warm_up}")
+        traffic.runs.clear()
         calibrated = None
         if args.rate:
             rate = args.rate
         else:
-            calibrated = measure_max_rate(traffic, 3.0 if args.smoke else args.calibrate)
+            seconds = 3.0 if args.smoke else args.calibrate
+            calibrated, _ = measure_max_rate(traffic, seconds, args.cert_interval)
             rate = max(1.0, round(calibrated * args.fraction, 1))
+        with traffic.lock:  # the calibration's runs are followed apart from the soak's
+            calibration_runs, traffic.runs = traffic.runs, []
         print(
             f"soak: {rate} req/s for {duration:g} s"
             + (
@@ -456,6 +483,9 @@ def run(args: argparse.Namespace) -> dict:
         sampler.maybe_sample(duration)
         certification = follow_runs(
             client, seed["vendor_token"], traffic.runs, 180 if args.smoke else 600
+        )
+        calibration_certification = follow_runs(
+            client, seed["vendor_token"], calibration_runs, 60 if args.smoke else 300
         )
     finally:
         if worker is not None:
@@ -479,8 +509,9 @@ def run(args: argparse.Namespace) -> dict:
         }
     errors = Counter(s.detail for s in samples if not s.ok)
     rss = sampler.growth(baseline_after=min(window, duration / 2))
-    cert_errors = certification["unfinished"] + sum(
-        n for state, n in certification["outcomes"].items() if state != "passed"
+    cert_errors = sum(
+        c["unfinished"] + sum(n for state, n in c["outcomes"].items() if state != "passed")
+        for c in (certification, calibration_certification)
     )
     return {
         **provenance(),
@@ -492,6 +523,7 @@ def run(args: argparse.Namespace) -> dict:
             "fraction": args.fraction if calibrated else None,
             "mix": MIX,
             "cert_interval_s": args.cert_interval,
+            "calibrated_with_certification": bool(calibrated),
             "window_s": window,
             "workers": args.workers,
             "smoke": args.smoke,
@@ -502,6 +534,7 @@ def run(args: argparse.Namespace) -> dict:
         "by_kind": by_kind,
         "windows": windows(samples, window),
         "certification": certification,
+        "calibration_certification": calibration_certification,
         "rss": rss,
         "goals": [
             {
@@ -560,11 +593,13 @@ def table(result: dict) -> str:
             f"| {r['process']} | {r['rss_start_mb']} | {r['rss_baseline_mb']} | "
             f"{r['rss_end_mb']} | {growth} |"
         )
-    c = result["certification"]
+    c, cc = result["certification"], result["calibration_certification"]
     lines += [
         "",
         f"Certification runs: {c['submitted']} submitted, outcomes {c['outcomes']}, "
         f"{c['unfinished']} unfinished",
+        f"Calibration's certification runs: {cc['submitted']} submitted, outcomes "
+        f"{cc['outcomes']}, {cc['unfinished']} unfinished",
         f"Errors: {result['errors']} {result['error_kinds'] or ''}",
         "",
     ]
@@ -583,7 +618,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fraction", type=float, default=0.8, help="of the measured maximum (0.8)")
     parser.add_argument(
-        "--calibrate", type=float, default=20.0, help="seconds measuring the maximum"
+        "--calibrate",
+        type=float,
+        default=30.0,
+        help="seconds measuring the maximum, certification submitted every --cert-interval"
+        " meanwhile (30: two submissions at the default interval)",
     )
     parser.add_argument(
         "--cert-interval",

@@ -1,6 +1,7 @@
 """The full stack the web benchmark runs against: its own PostgreSQL database, Redis, and
 gunicorn started exactly as deployed (``gunicorn edgeplug.wsgi``, sync workers, access log to
-stdout), with the bench settings module adding only the ceiling views."""
+stdout), with the bench settings module adding only the ceiling views. ``worker_class`` and
+``threads`` start another configuration (``make bench-gunicorn`` compares them)."""
 
 from __future__ import annotations
 
@@ -135,6 +136,15 @@ class Stack:
     run_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    # gunicorn's --worker-class and --threads; the deployed command line passes neither.
+    worker_class: str = "sync"
+    threads: int = 1
+
+    @property
+    def label(self) -> str:
+        if self.worker_class == "sync":
+            return f"sync {self.workers}"
+        return f"{self.worker_class} {self.workers}x{self.threads}"
 
     @property
     def base_url(self) -> str:
@@ -193,6 +203,8 @@ class Stack:
             "--access-logfile",
             "-",
         ]
+        if self.worker_class != "sync":
+            command += ["--worker-class", self.worker_class, "--threads", str(self.threads)]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
         )
@@ -224,6 +236,19 @@ class Stack:
             return [int(pid) for pid in children.read_text().split()]
         except FileNotFoundError:
             return []
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the master and its workers have used so far (``/proc``): the
+        cost of the requests served between two readings, whatever else loads the machine."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in [self.process.pid, *self.worker_pids()] if self.process else []:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
 
     def worker_rss_mb(self) -> list[float]:
         sizes = []

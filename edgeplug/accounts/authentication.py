@@ -23,7 +23,12 @@ class _MembershipQuery:
     """The token's membership with its user and tenant, in one query compiled once per
     process: every authenticated request runs it, and building and compiling the ORM query
     cost several times what PostgreSQL takes to answer it. The rows become model instances
-    as the ORM's own iterator makes them (converters, select_related populators)."""
+    as the ORM's own iterator makes them (converters, select_related populators).
+
+    Thread-safe (gunicorn gthread workers share it): what is kept is immutable once built (a
+    race compiles twice and keeps one), and nothing kept refers to a connection: Django's
+    connections are per thread, so the query runs, and its converters are applied, on the
+    calling thread's own connection, never on the one it was compiled with."""
 
     def __init__(self) -> None:
         self._compiled: dict[tuple[str, str], tuple] = {}
@@ -49,30 +54,35 @@ class _MembershipQuery:
         start, end = fields[0], fields[-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
         populators = get_related_populators(klass_info, select, db)
-        return sql, params, slots, compiler, converters, (start, end), init_list, populators
+        # The converters as the compiler applies them, without the compiler (which holds the
+        # compiling thread's connection).
+        converters = [
+            (pos, tuple(convs), expression) for pos, (convs, expression) in converters.items()
+        ]
+        return sql, tuple(params), slots, converters, (start, end), init_list, populators
 
     def get(self, user_id, tenant_id) -> Membership | None:
         db = Membership.objects.db
         key = (db, connections[db].vendor)
         if key not in self._compiled:
             self._compiled[key] = self._compile(db)
-        sql, template, slots, compiler, converters, span, init_list, populators = self._compiled[
-            key
-        ]
+        sql, template, slots, converters, span, init_list, populators = self._compiled[key]
         params = list(template)
         # As the ORM prepares them: a malformed id fails as it would in a filter.
         user_field = Membership._meta.get_field("user").target_field
         tenant_field = Membership._meta.get_field("tenant").target_field
         params[slots[0]] = user_field.get_prep_value(user_id)
         params[slots[1]] = tenant_field.get_prep_value(tenant_id)
-        with connections[db].cursor() as cursor:
+        connection = connections[db]
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        if not rows:
+            found = cursor.fetchone()
+        if found is None:
             return None
-        if converters:
-            rows = list(compiler.apply_converters(rows, converters))
-        row = rows[0]
+        row = list(found)
+        for pos, convs, expression in converters:  # SQLCompiler.apply_converters, one row
+            for converter in convs:
+                row[pos] = converter(row[pos], expression, connection)
         membership = Membership.from_db(db, init_list, row[span[0] : span[1]])
         for populator in populators:
             populator.populate(row, membership)

@@ -35,11 +35,16 @@ def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path, bench_t
     assert set(result["by_kind"]) == {"browse", "ingest", "upload", "certify"}
     assert result["errors"] == 0, result["error_kinds"]
     assert result["certification"]["outcomes"] == {"passed": result["certification"]["submitted"]}
+    # The maximum the rate derives from was measured with certification running, as in the soak.
+    assert result["parameters"]["calibrated_with_certification"]
+    calibration = result["calibration_certification"]
+    assert calibration["submitted"] >= 1
+    assert calibration["outcomes"] == {"passed": calibration["submitted"]}
     assert result["windows"] and all(w["p99_ms"] > 0 for w in result["windows"])
     processes = {row["process"].split(" child")[0] for row in result["rss"]}
     assert processes == {"gunicorn", "celery"}
     assert any(
         " child " in row["process"] for row in result["rss"] if row["process"].startswith("celery")
     )
-    for row in ("| browse |", "p99 over time", "RSS growth", "Certification runs"):
+    for row in ("| browse |", "p99 over time", "RSS growth", "Calibration's certification runs"):
         assert row in done.stdout
