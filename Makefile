@@ -56,7 +56,7 @@ bench-web:  ## catalogue, uploads and worker memory on the full stack under wrk,
 	.venv/bin/python -m benchmarks.web --out $(BENCH_WEB_OUT) $(if $(SMOKE),--smoke)
 
 # The certification benchmark starts gunicorn and one Celery worker as the certification
-# Deployment runs it (-Q certification, concurrency 2) on BENCH_CERTIFICATION_DATABASE_URL
+# Deployment runs it (-Q certification plus simulation, concurrency 2) on BENCH_CERTIFICATION_DATABASE_URL
 # (default .../edgeplug_certification_bench, dropped and recreated) and
 # BENCH_CERTIFICATION_REDIS_URL (default .../13); it builds the QEMU plugin and the example
 # agent's firmware (arm-none-eabi-gcc, qemu-system-arm: scripts/bootstrap.sh installs them).

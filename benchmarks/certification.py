@@ -3,7 +3,9 @@ on the full stack, beside the goals of issue 16.
 
 Starts the stack as ``make bench-web`` does (gunicorn as deployed, its own PostgreSQL database
 whose name must contain "bench", Redis) plus ONE Celery worker started as the certification
-Deployment runs it (``--queues=certification --concurrency=2``, deploy/k8s/base). The package
+Deployment runs it (``--concurrency=2``, deploy/k8s/base), consuming the simulation queue too
+(``--queues=certification,simulation``: in production the hardware simulation has workers of
+its own). The package
 is the example agent (``manage.py example_agent --firmware``: the int8 sample sensor
 classifier, its SBOM and the Cortex-M4 firmware built here from certification/firmware), and
 every run goes through the real path: a signed upload with ``certify=true`` to the API, the
@@ -65,7 +67,12 @@ ISSUE_TODAY = {"basic_s": 2.3, "standard_s": 3.4, "hardware_s": 3.5, "basic_per_
 FINISHED = ("passed", "failed", "error")
 POLL_S = 0.02
 # The Deployment's command line (deploy/k8s/base/worker-certification.yaml).
-WORKER_ARGS = ("--queues=certification", "--concurrency=2", "--without-gossip", "--without-mingle")
+WORKER_ARGS = (
+    "--queues=certification,simulation",
+    "--concurrency=2",
+    "--without-gossip",
+    "--without-mingle",
+)
 
 
 class Client:

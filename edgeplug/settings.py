@@ -282,16 +282,26 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = False
-# Two queues so certification (long, CPU-bound, emulator subprocesses) scales on its own
-# workers and never delays the short periodic jobs. A worker started without -Q consumes
-# every queue listed here, which keeps the embedded default and the test worker whole; the
-# Kubernetes manifests (deploy/k8s/) run one worker Deployment per queue with -Q.
+# One queue per kind of work, each with its own worker Deployment (deploy/k8s/, -Q): certification
+# stages (long, CPU-bound, emulator subprocesses) never delay the short periodic jobs; the
+# hardware simulation (the longest stage, QEMU/Renode) scales apart from the other stages;
+# billing (month close, Stripe collection) never waits behind a certification backlog; email
+# (SMTP, retried for hours) never holds anyone. A worker started without -Q consumes every
+# queue listed here, which keeps the embedded default and the test worker whole.
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue("default"), Queue("certification")]
-# An exact name wins over a pattern: the sweeper must run while certification workers are busy.
+CELERY_TASK_QUEUES = [
+    Queue(name) for name in ("default", "certification", "simulation", "billing", "email")
+]
+# An exact name or a longer pattern is listed first: Celery takes the first route that
+# matches. The sweeper must run while certification workers are busy. The simulation stage
+# is the certification stage task sent to the simulation queue by the canvas
+# (certification/pipeline/canvas.py), since the route cannot see a task's arguments.
 CELERY_TASK_ROUTES = {
     "certification.tasks.sweep_stale_runs": {"queue": "default"},
     "certification.*": {"queue": "certification"},
+    "billing.documents.tasks.*": {"queue": "email"},
+    "billing.tasks.send_payment_notice": {"queue": "email"},
+    "billing.*": {"queue": "billing"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

@@ -26,6 +26,13 @@ def _task(name: str, *args):
     return signature(name, args=args, immutable=True)
 
 
+def stage_task(run_id: int, stage: str):
+    """The task running one stage; the hardware simulation goes to its own queue (its own
+    workers, settings.CELERY_TASK_QUEUES), every other stage to the certification queue."""
+    task = _task(RUN_STAGE, run_id, stage)
+    return task.set(queue="simulation") if stage == levels.SIMULATION else task
+
+
 def enqueue_run(run_id: int) -> None:
     """Send the run to the workers; with the broker down, the run ends as an error at once
     (never a queued run nobody will pick up, which would block a resubmission)."""
@@ -43,7 +50,7 @@ def enqueue_run(run_id: int) -> None:
 def start_chain(run_id: int) -> None:
     # If a task of the chain fails outright (a hard time limit, a bug), the run is still
     # judged at once, its missing stages making it an error, instead of waiting for the sweeper.
-    (_task(RUN_STAGE, run_id, levels.VALIDATION) | _task(FAN_OUT, run_id)).on_error(
+    (stage_task(run_id, levels.VALIDATION) | _task(FAN_OUT, run_id)).on_error(
         _task(FINALIZE_RUN, run_id)
     ).delay()
 
@@ -56,4 +63,4 @@ def fan_out(run_id: int, *, validation_passed: bool) -> None:
         _task(FINALIZE_RUN, run_id).delay()
         return
     body = _task(FINALIZE_RUN, run_id).on_error(_task(FINALIZE_RUN, run_id))
-    chord(_task(RUN_STAGE, run_id, stage) for stage in rest)(body)
+    chord(stage_task(run_id, stage) for stage in rest)(body)

@@ -190,6 +190,39 @@ def test_certification_runs_on_its_own_queue_and_the_sweeper_does_not():
     assert queue("certification.tasks.run_stage") == "certification"
     assert queue("certification.tasks.sweep_stale_runs") == "default"
     assert queue("marketplace.tasks.expire_entitlements") == "default"
+    assert queue("billing.tasks.close_billing_month") == "billing"
+    assert queue("billing.tasks.collect_invoice_payment") == "billing"
+    assert queue("billing.tasks.send_payment_notice") == "email"
+    assert queue("billing.documents.tasks.email_invoice_document") == "email"
+
+
+def test_the_hardware_simulation_stage_is_sent_to_its_own_queue():
+    from certification.pipeline import canvas, levels
+
+    assert canvas.stage_task(7, levels.SIMULATION).options["queue"] == "simulation"
+    for stage in (levels.VALIDATION, levels.INVARIANTS, levels.SIGNING):
+        assert "queue" not in canvas.stage_task(7, stage).options  # routed: certification
+
+
+def test_every_queue_has_its_worker_deployment(objects):
+    deployments = by_kind(objects, "Deployment")
+    for queue in ("default", "certification", "simulation", "billing", "email"):
+        (container,) = deployments[f"edgeplug-worker-{queue}"]["spec"]["template"]["spec"][
+            "containers"
+        ]
+        assert f"--queues={queue}" in container["command"], queue
+
+
+def test_the_grpc_server_is_a_probed_deployment_behind_a_service(objects):
+    grpc = by_kind(objects, "Deployment")["edgeplug-grpc"]
+    (container,) = grpc["spec"]["template"]["spec"]["containers"]
+    assert container["command"][:3] == ["python", "manage.py", "grpcserver"]
+    port = container["ports"][0]["containerPort"]
+    assert f"0.0.0.0:{port}" in container["command"]  # not the loopback default
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["grpc"]["port"] == port  # grpc.health.v1, registered
+    service = by_kind(objects, "Service")["edgeplug-grpc"]
+    assert service["spec"]["selector"] == grpc["spec"]["selector"]["matchLabels"]
 
 
 def _secret_example_names() -> dict[str, str]:
