@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import itertools
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -43,17 +41,16 @@ from pathlib import Path
 from benchmarks.web import drive
 from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
 from benchmarks.web.stack import (
-    ROOT,
     Stack,
     StackError,
     drop_database,
     recreate_database,
     server_versions,
+    stop_process,
 )
 from certification.example_agent import example_files, example_manifest
 from certification.simulation import toolchain
 from edgeplug import signing
-from edgeplug.core.processes import celery_command
 from marketplace.packageformat.pack import build_archive
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_certification_bench"
@@ -75,31 +72,10 @@ WORKER_ARGS = (
 )
 
 
-class Client:
-    """One keep-alive HTTP connection per thread to the stack."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.local = threading.local()
-
-    def request(self, method: str, path: str, *, body=None, headers=None) -> tuple[int, bytes]:
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            self.local.conn = None
-            raise
-
-
 class Vendor:
     """The seeded vendor: signs and uploads the example agent, follows its runs."""
 
-    def __init__(self, client: Client, seed: dict, firmware: bytes):
+    def __init__(self, client: drive.Client, seed: dict, firmware: bytes):
         self.client = client
         self.seed = seed
         self.firmware = firmware
@@ -379,28 +355,6 @@ def _versions(args: argparse.Namespace) -> dict:
     return versions
 
 
-def start_worker(stack: Stack, plugin: Path) -> subprocess.Popen:
-    log = open(stack.run_dir / "worker.log", "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        celery_command("worker", *WORKER_ARGS),
-        cwd=ROOT,
-        env={**stack.environment(), "QEMU_PLUGIN_PATH": str(plugin)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    return proc
-
-
-def stop_worker(worker: subprocess.Popen) -> None:
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
-
-
 def run(args: argparse.Namespace) -> dict:
     size = dict(SMOKE if args.smoke else FULL)
     size["repetitions"] = args.repetitions or size["repetitions"]
@@ -417,8 +371,8 @@ def run(args: argparse.Namespace) -> dict:
             stack.manage("migrate", "--noinput", "-v0")
         seed = stack.seed("catalogue", "--agents", "1", "--versions", "1")
         stack.start()
-        worker = start_worker(stack, plugin)
-        vendor = Vendor(Client(stack.port), seed, firmware)
+        worker = stack.start_celery_worker(*WORKER_ARGS, env={"QEMU_PLUGIN_PATH": str(plugin)})
+        vendor = Vendor(drive.Client(stack.port), seed, firmware)
         print(
             f"certification: {size['repetitions']} runs per level"
             f" after {size['warm_up']} warm-up run(s)",
@@ -431,7 +385,7 @@ def run(args: argparse.Namespace) -> dict:
         batch = measure_batch(vendor, cpu, args.database_url, size["batch"], timeout)
     finally:
         if worker is not None:
-            stop_worker(worker)
+            stop_process(worker)
         stack.stop()
         if not args.keep_database:
             with contextlib.suppress(Exception):

@@ -27,9 +27,7 @@ import itertools
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -42,16 +40,15 @@ from pathlib import Path
 from benchmarks.web import drive
 from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
 from benchmarks.web.stack import (
-    ROOT,
     Stack,
     StackError,
     drop_database,
     recreate_database,
     server_versions,
+    stop_process,
 )
 from certification.tflm import sample_models
 from edgeplug import signing
-from edgeplug.core.processes import celery_command
 from tests.packageformat.builders import make_manifest, make_package
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_soak_bench"
@@ -72,31 +69,10 @@ class Sample:
     detail: str = ""
 
 
-class Client:
-    """One keep-alive HTTP connection per thread to the stack."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.local = threading.local()
-
-    def request(self, method: str, path: str, *, body=None, headers=None) -> tuple[int, bytes]:
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            self.local.conn = None
-            raise
-
-
 class Traffic:
     """What each kind of request sends, with the seeded identities."""
 
-    def __init__(self, client: Client, seed: dict, device_token: str):
+    def __init__(self, client: drive.Client, seed: dict, device_token: str):
         self.client = client
         self.seed = seed
         self.customer = {"Authorization": f"Bearer {seed['customer_token']}"}
@@ -356,7 +332,7 @@ def windows(samples: list[Sample], size: float) -> list[dict]:
     return rows
 
 
-def follow_runs(client: Client, token: str, runs: list[int], timeout: float) -> dict:
+def follow_runs(client: drive.Client, token: str, runs: list[int], timeout: float) -> dict:
     """Wait (bounded) for every submitted certification run; their outcomes."""
     headers = {"Authorization": f"Bearer {token}"}
     deadline = time.monotonic() + timeout
@@ -377,7 +353,7 @@ def follow_runs(client: Client, token: str, runs: list[int], timeout: float) -> 
     }
 
 
-def _setup_device(client: Client, seed: dict) -> str:
+def _setup_device(client: drive.Client, seed: dict) -> str:
     """What a customer does: buy the free agent, register a device, deploy the agent to it."""
     headers = {
         "Authorization": f"Bearer {seed['customer_token']}",
@@ -412,19 +388,6 @@ def _setup_device(client: Client, seed: dict) -> str:
     return device["token"]
 
 
-def _start_worker(stack: Stack) -> subprocess.Popen:
-    log = open(stack.run_dir / "worker.log", "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        celery_command("worker", "--concurrency", "2", "--without-gossip", "--without-mingle"),
-        cwd=ROOT,
-        env=stack.environment(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    return proc
-
-
 def parse_duration(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     if text[-1] in units:
@@ -445,8 +408,10 @@ def run(args: argparse.Namespace) -> dict:
             stack.manage("migrate", "--noinput", "-v0")
         seed = stack.seed("catalogue", "--agents", "12", "--versions", "16")
         stack.start()
-        worker = _start_worker(stack)
-        client = Client(stack.port)
+        worker = stack.start_celery_worker(
+            "--concurrency", "2", "--without-gossip", "--without-mingle"
+        )
+        client = drive.Client(stack.port)
         traffic = Traffic(client, seed, _setup_device(client, seed))
         # Warm-up, and a check that every kind works before measuring: the worker imports its
         # stages on the first run, which must pass.
@@ -489,11 +454,7 @@ def run(args: argparse.Namespace) -> dict:
         )
     finally:
         if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_process(worker)
         stack.stop()
         if not args.keep_database:
             drop_database(args.database_url)

@@ -69,6 +69,28 @@ def wrk(
     )
 
 
+class Client:
+    """One keep-alive HTTP connection per thread to the stack (for clients whose requests
+    each differ, which wrk cannot send)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.local = threading.local()
+
+    def request(self, method: str, path: str, *, body=None, headers=None) -> tuple[int, bytes]:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            self.local.conn = None
+            raise
+
+
 def probe(url: str, token: str = "") -> int:
     """One request, however long it takes: the status a target answers (wrk's short runs may
     finish none of a slow target's requests on a loaded machine)."""

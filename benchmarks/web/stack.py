@@ -259,11 +259,34 @@ class Stack:
         return sizes
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout=30)
+
+    def start_celery_worker(self, *arguments: str, env: dict[str, str] | None = None):
+        """A real Celery worker (``celery worker *arguments``) on this stack's database and
+        broker, logging to ``worker.log`` in the run directory; stop it with stop_process."""
+        from edgeplug.core.processes import celery_command
+
+        log = open(self.run_dir / "worker.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            celery_command("worker", *arguments),
+            cwd=ROOT,
+            env={**self.environment(), **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        return process
+
+
+def stop_process(process: subprocess.Popen, *, timeout: float = 60) -> None:
+    """SIGTERM (a warm shutdown: gunicorn and Celery finish what they hold), SIGKILL after
+    ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
