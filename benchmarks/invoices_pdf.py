@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "invoices_pdf",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "count": len(warm),
         "lines_per_invoice": args.lines + 1,
         "first_invoice_s": round(first_s, 3),

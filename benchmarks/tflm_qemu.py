@@ -16,6 +16,7 @@ No Django: ``python -m benchmarks.tflm_qemu --help``.
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -201,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "commit": commit(),
         "machine": {
+            "cores": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
             "qemu": _qemu_version(),
