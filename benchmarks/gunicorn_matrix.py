@@ -21,7 +21,7 @@ import math
 import random
 import statistics
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.web import drive
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> dict:
         figures = rounds[config.key]
         reads = {
             name: {
-                **drive.median_result(figures[name]).as_dict(),
+                **asdict(drive.median_result(figures[name])),
                 "cpu_ms_per_request": _median_cpu(figures[name]),
             }
             for name, *_ in TARGETS
@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> dict:
         "configs": results,
         "rounds": {
             key: {
-                name: [r if isinstance(r, dict) else r.as_dict() for r in runs]
+                name: [r if isinstance(r, dict) else asdict(r) for r in runs]
                 for name, runs in figures.items()
             }
             for key, figures in rounds.items()
@@ -315,9 +315,8 @@ def _one_configuration(config, number, args, size, seed, tokens, figures, rss) -
                 flush=True,
             )
         drive.settle(urls["ceiling"])
-        upload = drive.run_uploads(
-            stack.port, tokens["vendor"], bodies[warm_up:], size["upload_clients"]
-        ).as_dict()
+        clients = size["upload_clients"]
+        upload = asdict(drive.run_uploads(stack.port, tokens["vendor"], bodies[warm_up:], clients))
         figures[UPLOAD].append(upload)
         print(
             f"run {number} {config.key:<12} {UPLOAD:<14} {upload['per_s']:>8} /s     "
