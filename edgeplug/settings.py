@@ -284,7 +284,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = False
 # One queue per kind of work, each with its own worker Deployment (deploy/k8s/, -Q): certification
 # stages (long, CPU-bound, emulator subprocesses) never delay the short periodic jobs; the
-# hardware simulation (the longest stage, QEMU/Renode) scales apart from the other stages;
+# hardware simulation (emulators: QEMU or Renode per board) scales apart from the other stages;
 # billing (month close, Stripe collection) never waits behind a certification backlog; email
 # (SMTP, retried for hours) never holds anyone. A worker started without -Q consumes every
 # queue listed here, which keeps the embedded default and the test worker whole.
