@@ -30,7 +30,7 @@ from .errors import (
     WrongFileExtension,
 )
 from .limits import DEFAULT_LIMITS, Limits
-from .schema import manifest_validator
+from .schema import manifest_is_valid, manifest_validator
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -161,6 +161,8 @@ def _reject_bad_semver(manifest: Manifest, limits: Limits) -> None:
 
 
 def _reject_schema_violations(manifest: Manifest, limits: Limits) -> None:
+    if manifest_is_valid()(manifest):
+        return
     from jsonschema.exceptions import best_match  # lazily, as in manifest_validator()
 
     error = best_match(manifest_validator().iter_errors(manifest))

@@ -6,6 +6,7 @@ import copy
 import functools
 import json
 import re
+from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -61,3 +62,24 @@ def manifest_validator() -> Draft202012Validator:
     from jsonschema.validators import extend
 
     return extend(Draft202012Validator, {"pattern": _pattern})(_schema())
+
+
+@functools.cache
+def manifest_is_valid() -> Callable[[Any], bool]:
+    """Whether a manifest satisfies the schema, by jsonschema-rs's compiled validator: a few
+    microseconds where ``manifest_validator`` takes milliseconds (a third of the CPU an upload
+    spent validating its package). ``manifest_validator`` stays the reference that explains a
+    refusal. Their patterns mean the same: every pattern in the schema is anchored and uses
+    ASCII classes only, where ECMA-262, Rust's regex and ``_ecma_regex`` agree;
+    ``tests/packageformat/test_manifest_schema.py`` holds the two to the same verdicts."""
+    import jsonschema_rs
+
+    validator = jsonschema_rs.validator_for(_schema())
+
+    def is_valid(manifest: Any) -> bool:
+        try:
+            return validator.is_valid(manifest)
+        except (TypeError, ValueError):  # not a JSON value (a caller's tuple, a set)
+            return False
+
+    return is_valid

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from marketplace.packageformat import manifest_schema, manifest_schema_bytes
+from marketplace.packageformat.schema import manifest_is_valid, manifest_validator
 
 from .builders import FIRMWARE_SECTION, make_manifest
 
@@ -69,3 +73,89 @@ def test_third_party_validators_accept_the_example_manifests():
 def test_callers_cannot_corrupt_the_shared_schema():
     manifest_schema()["properties"].clear()
     assert manifest_schema()["properties"]
+
+
+# Values that probe the schema's edges: pattern anchors and classes (a trailing newline,
+# non-ASCII digits and letters), bounds, types JSON tells apart and Python does not (bool/int).
+_EDGE_STRINGS = st.sampled_from(
+    [
+        "",
+        "pump",
+        "pump\n",
+        "Pump",
+        "pump-",
+        "-pump",
+        "1.0.0",
+        "1.0.0\n",
+        "01.0.0",
+        "1.0.0-rc.1",
+        "1.0.0+build.5",
+        "\u0661.\u0662.\u0663",
+        "p\u00fcmp",
+        "a" * 64,
+        "a" * 300,
+        "model.tflite",
+        "../model.tflite",
+        "dir/model.tflite",
+        "cortex-m4",
+        "int8",
+        "float32",
+        "tflite",
+    ]
+)
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _EDGE_STRINGS
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*path, index))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), firmware=st.booleans())
+def test_the_fast_validator_gives_the_reference_validators_verdict(data, firmware):
+    """``manifest_is_valid`` (jsonschema-rs) decides uploads; ``manifest_validator``
+    (jsonschema, with ECMA-262 patterns) is the reference: a valid manifest with one value
+    replaced, removed or added anywhere gets the same verdict from both."""
+    manifest = (
+        make_manifest(firmware=copy.deepcopy(FIRMWARE_SECTION)) if firmware else make_manifest()
+    )
+    path = data.draw(st.sampled_from(list(_paths(manifest))[1:]))
+    *parents, last = path
+    parent = manifest
+    for key in parents:
+        parent = parent[key]
+    action = data.draw(st.sampled_from(["replace", "remove", "add"]))
+    if action == "replace":
+        parent[last] = data.draw(_JSON_VALUES)
+    elif action == "remove":
+        del parent[last]
+    elif isinstance(parent, dict):
+        parent[data.draw(st.text(max_size=6) | _EDGE_STRINGS)] = data.draw(_JSON_VALUES)
+    else:
+        parent.append(data.draw(_JSON_VALUES))
+    reference = not any(manifest_validator().iter_errors(manifest))
+    assert manifest_is_valid()(manifest) == reference
+
+
+def test_the_fast_validator_accepts_the_valid_manifests():
+    assert manifest_is_valid()(make_manifest())
+    assert manifest_is_valid()(make_manifest(firmware=FIRMWARE_SECTION))
+    assert not manifest_is_valid()(make_manifest(version="1.0.0\n"))
+    assert not manifest_is_valid()(make_manifest(version="\u0661.\u0662.\u0663"))
