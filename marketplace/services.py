@@ -87,12 +87,13 @@ def _signing_key_for(tenant: Tenant, key_id: str) -> VendorKey:
 
 
 def verify_upload_signature(
-    tenant: Tenant, data: bytes, signature_b64: str, key_id: str
+    tenant: Tenant, digest: bytes, signature_b64: str, key_id: str
 ) -> VendorKey:
-    """The detached Ed25519 signature over sha256(data), by an active key of this vendor."""
+    """The detached Ed25519 signature over ``digest`` (the package's raw SHA-256,
+    ``signing.package_digest``), by an active key of this vendor."""
     signature = signing.decode_signature(signature_b64)
     key = _signing_key_for(tenant, key_id)
-    signing.verify_package(signing.decode_public_key(key.public_key), data, signature)
+    signing.verify(signing.decode_public_key(key.public_key), digest, signature)
     return key
 
 
@@ -128,8 +129,11 @@ def upload_package(
     ``blob``, when given, is the same bytes as a file, stored without another copy.
     """
     ensure_vendor(tenant)
-    key = verify_upload_signature(tenant, data, signature_b64, key_id)
-    package = inspect_package(data, storage.package_limits())
+    # Hashed once (1 MiB is a millisecond): the signature covers the digest, and the
+    # validated package is known by it.
+    digest = signing.package_digest(data)
+    key = verify_upload_signature(tenant, digest, signature_b64, key_id)
+    package = inspect_package(data, storage.package_limits(), sha256=digest.hex())
     if package.manifest["vendor"] != tenant.slug:
         raise VendorMismatch(
             f"The manifest names vendor {package.manifest['vendor']!r}, but you upload as "

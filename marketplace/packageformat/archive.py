@@ -166,8 +166,13 @@ class _Archive:
         return sorted(spans, key=lambda span: span[1])
 
 
-def inspect_package(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ValidatedPackage:
-    """Validate archive bytes completely, or raise the first ``PackageError`` they earn."""
+def inspect_package(
+    data: bytes, limits: Limits = DEFAULT_LIMITS, *, sha256: str | None = None
+) -> ValidatedPackage:
+    """Validate archive bytes completely, or raise the first ``PackageError`` they earn.
+
+    ``sha256``: the hex SHA-256 of ``data`` when the caller has already computed it (an upload
+    verifies its signature over it), so 1 MiB is not hashed twice."""
     _reject_oversized_package(data, limits)
     end = _locate_end_record(data)
     _reject_too_many_declared_entries(end, limits)
@@ -176,7 +181,7 @@ def inspect_package(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ValidatedPa
         archive = _Archive(data, end, opened, _decode_entry_names(opened))
         for check in _ENTRY_CHECKS:
             check(archive, limits)
-        return _validate_contents(archive, limits)
+        return _validate_contents(archive, limits, sha256)
 
 
 def _reject_oversized_package(data: bytes, limits: Limits) -> None:
@@ -500,7 +505,7 @@ _ENTRY_CHECKS: tuple[Callable[[_Archive, Limits], None], ...] = (
 )
 
 
-def _validate_contents(archive: _Archive, limits: Limits) -> ValidatedPackage:
+def _validate_contents(archive: _Archive, limits: Limits, sha256: str | None) -> ValidatedPackage:
     by_name = {entry.name: entry for entry in archive.entries}
     record_entry = by_name[RECORD_NAME]
     record = parse_record(
@@ -522,7 +527,7 @@ def _validate_contents(archive: _Archive, limits: Limits) -> ValidatedPackage:
         manifest_bytes=manifest_bytes,
         entries=measured,
         record=record,
-        sha256=hashlib.sha256(archive.data).hexdigest(),
+        sha256=sha256 or hashlib.sha256(archive.data).hexdigest(),
         size=len(archive.data),
         uncompressed_size=sum(entry.size for entry in measured.values()),
         _data=archive.data,
