@@ -264,7 +264,11 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _REDIS_RETRY_POLICY}
 # another worker runs it. It must exceed the longest a live worker holds a task: a stage's
 # hard time limit (certification/tasks.py, 660 s) and the longest retry countdown (80 s),
 # or a task still running would be delivered a second time (harmless, stages record once,
-# but wasted). Workers look for such tasks every few seconds and when they start.
+# but wasted). Workers look for such tasks every few seconds and when they start. A look
+# holds a Redis lock for milliseconds; a worker killed while holding it leaves it held until
+# it expires (kombu's default: 300 s, during which no worker restores anything), so it expires
+# after a quarter of the timeout, at most 60 s (two workers restoring at once is harmless:
+# each message is restored in a WATCHed transaction).
 CELERY_VISIBILITY_TIMEOUT_S = env.int("CELERY_VISIBILITY_TIMEOUT_S", default=900)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -273,6 +277,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S,
         "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT_S // 4)),
         "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": max(2, min(60, CELERY_VISIBILITY_TIMEOUT_S // 4)),
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -20,3 +20,13 @@ def test_redis_workers_look_for_abandoned_tasks_more_often_than_the_timeout():
     assert options["visibility_timeout"] == settings.CELERY_VISIBILITY_TIMEOUT_S
     assert options["unacked_restore_throttle"] == 1
     assert options["unacked_restore_interval"] < settings.CELERY_VISIBILITY_TIMEOUT_S
+
+
+def test_a_worker_killed_while_restoring_does_not_stop_the_others_for_long():
+    """kombu guards its restore sweep with a Redis lock that a SIGKILLed holder never releases:
+    it must expire well within the visibility timeout (kombu's default is 300 s, which made the
+    fault test's 10 s timeout wait minutes when a kill landed during a sweep)."""
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("the filesystem broker has no visibility timeout (docs/architecture.md)")
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    assert options["unacked_mutex_expire"] <= settings.CELERY_VISIBILITY_TIMEOUT_S // 2
