@@ -168,17 +168,19 @@ def upload_package(
 
 def _existing_version(tenant: Tenant, package: ValidatedPackage) -> AgentVersion | None:
     # One query for both questions: these very bytes, or this name and version with others.
-    same = AgentVersion.objects.select_related("agent__tenant").filter(
+    # Keys only: a new upload (the usual case) finds nothing, and building the query with
+    # every column of the version, agent and tenant cost more than PostgreSQL's answer.
+    same = AgentVersion.objects.filter(
         Q(digest=package.sha256) | Q(agent__name=package.name, version=package.version),
         tenant=tenant,
-    )
-    found = {v.digest == package.sha256: v for v in same[:2]}
+    ).values_list("pk", "digest")
+    found = {digest == package.sha256: (pk, digest) for pk, digest in same[:2]}
     if True in found:
-        return found[True]
+        return AgentVersion.objects.select_related("agent__tenant").get(pk=found[True][0])
     if False in found:
         raise VersionExists(
             f"{package.name} {package.version} exists with other bytes "
-            f"(sha256 {found[False].digest[:12]}…); published versions are immutable: bump the "
+            f"(sha256 {found[False][1][:12]}…); published versions are immutable: bump the "
             "version."
         )
     return None
