@@ -20,3 +20,11 @@ class StrictSerializerMixin:
 
 class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
     pass
+
+
+def validated(serializer_class: type[serializers.Serializer], request, **context) -> dict:
+    """The request body as ``serializer_class`` validates it; invalid input is a 400 with the
+    field errors (``raise_exception``), so a view goes on only with clean data."""
+    serializer = serializer_class(data=request.data, context={"request": request, **context})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -5,6 +5,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from edgeplug.core.serializers import validated
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import plans
 from marketplace.api import commerce_serializers as s
@@ -36,9 +37,8 @@ class PlanListCreate(generics.ListAPIView):
     @extend_schema(request=s.CreatePlanSerializer, responses={201: s.PricePlanSerializer})
     def post(self, request, agent_id):
         agent = _own_agent(request, agent_id)
-        data = s.CreatePlanSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        plan = plans.create_plan(agent, actor=request.user, request=request, **data.validated_data)
+        data = validated(s.CreatePlanSerializer, request)
+        plan = plans.create_plan(agent, actor=request.user, request=request, **data)
         return Response(s.PricePlanSerializer(plan).data, status=status.HTTP_201_CREATED)
 
 
@@ -52,9 +52,8 @@ class PlanDetail(APIView):
     @extend_schema(request=s.RevisePlanSerializer, responses=s.PricePlanSerializer)
     def patch(self, request, agent_id, plan_id):
         plan = _own_plan(request, agent_id, plan_id)
-        data = s.RevisePlanSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        plan = plans.revise_plan(plan, actor=request.user, request=request, **data.validated_data)
+        data = validated(s.RevisePlanSerializer, request)
+        plan = plans.revise_plan(plan, actor=request.user, request=request, **data)
         return Response(s.PricePlanSerializer(plan).data)
 
 

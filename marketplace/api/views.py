@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from certification.pipeline.actions import submit_for_certification
+from edgeplug.core.serializers import validated
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import catalogue, downloads, services
 from marketplace.api import serializers as s
@@ -37,12 +38,11 @@ class VendorKeyListCreate(TenantScoped, generics.ListAPIView):
 
     @extend_schema(request=s.RegisterKeySerializer, responses={201: s.VendorKeySerializer})
     def post(self, request):
-        data = s.RegisterKeySerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.RegisterKeySerializer, request)
         key = services.register_key(
             request.tenant,
-            data.validated_data["public_key"],
-            name=data.validated_data["name"],
+            data["public_key"],
+            name=data["name"],
             actor=request.user,
             request=request,
         )
@@ -78,23 +78,22 @@ class AgentUpload(APIView):
         request.upload_handlers = [
             PackageUploadHandler(request, max_bytes=package_limits().max_package_bytes)
         ]
-        data = s.UploadSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        upload = data.validated_data["package"]
+        data = validated(s.UploadSerializer, request)
+        upload = data["package"]
         with package_bytes(upload) as package:
             result = services.upload_package(
                 request.tenant,
                 package,
-                data.validated_data["signature"],
-                data.validated_data["key_id"],
+                data["signature"],
+                data["key_id"],
                 blob=upload,
                 actor=request.user,
                 request=request,
             )
         run = None
-        if data.validated_data["certify"]:
+        if data["certify"]:
             run = submit_for_certification(
-                result.version, data.validated_data["level"], actor=request.user, request=request
+                result.version, data["level"], actor=request.user, request=request
             )
             run.refresh_from_db()  # queued on commit, which may have failed
         body = {
@@ -270,11 +269,10 @@ class VersionYank(APIView):
     def post(self, request, agent_id, version):
         # Look the version up first: another tenant's version is a 404 whatever the body says.
         item = _own_version(request, agent_id, version)
-        data = s.YankSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.YankSerializer, request)
         item = services.yank_version(
             item,
-            data.validated_data["reason"],
+            data["reason"],
             actor=request.user,
             request=request,
         )

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from edgeplug.core.pagination import StrictPageSizeMixin
-from edgeplug.core.serializers import StrictSerializer
+from edgeplug.core.serializers import StrictSerializer, validated
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import InStaffGroup
 from edgeplug.tenancy.scoping import for_request
@@ -90,9 +90,7 @@ class WpkUpload(APIView):
 
     @extend_schema(request=WpkUploadSerializer, responses={201: WpkSerializer, 200: WpkSerializer})
     def post(self, request):
-        data = WpkUploadSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = validated(WpkUploadSerializer, request)
         result = wpk_service.upload_wpk(
             request.tenant,
             name=v["name"],
@@ -127,13 +125,12 @@ class WpkReview(APIView):
 
     @extend_schema(request=WpkReviewSerializer, responses=WpkSerializer)
     def post(self, request, pk):
-        data = WpkReviewSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(WpkReviewSerializer, request)
         item = generics.get_object_or_404(WorkflowPackage.objects.all(), pk=pk)
         item = wpk_service.review_wpk(
             item,
-            approve=data.validated_data["decision"] == "approve",
-            reason=data.validated_data["reason"],
+            approve=data["decision"] == "approve",
+            reason=data["reason"],
             reviewer=request.user,
             request=request,
         )
