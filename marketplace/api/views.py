@@ -28,6 +28,7 @@ from marketplace.visibility import (
     agents_with_latest_version,
     visible_agents,
     visible_versions,
+    with_listing,
 )
 
 
@@ -119,11 +120,7 @@ class AgentList(generics.ListAPIView):
     ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self):
-        return (
-            agents_with_latest_version(self.request)
-            .select_related("listing", "listing__version")
-            .defer("listing__version__manifest")
-        )
+        return with_listing(agents_with_latest_version(self.request))
 
     def list(self, request, *args, **kwargs):
         return cached_catalogue_response(request, partial(self._list_with_facets, request))
@@ -143,11 +140,7 @@ class AgentDetail(generics.RetrieveDestroyAPIView):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     def get_queryset(self):
-        return (
-            visible_agents(self.request)
-            .select_related("listing", "listing__version")
-            .defer("listing__version__manifest")
-        )
+        return with_listing(visible_agents(self.request))
 
     def retrieve(self, request, *args, **kwargs):
         respond = partial(super().retrieve, request, *args, **kwargs)
