@@ -97,22 +97,7 @@ def _system_lines(invoice: Invoice) -> list[InvoiceLine]:
 
 def _write_lines(invoice: Invoice, specs: Iterable[LineSpec], first_position: int = 0) -> None:
     InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=invoice,
-            position=first_position + index,
-            kind=spec.kind,
-            description=spec.description[:300],
-            entitlement_id=spec.entitlement_id,
-            order_id=spec.order_id,
-            quantity=spec.quantity,
-            unit_amount=spec.unit_amount,
-            amount=spec.amount,
-            breakdown=spec.breakdown,
-            period_start=spec.period_start,
-            period_end=spec.period_end,
-            usage_seconds=spec.usage_seconds,
-            is_paid=spec.is_paid,
-        )
+        spec.as_line(invoice=invoice, position=first_position + index)
         for index, spec in enumerate(specs)
     )
 
