@@ -565,6 +565,19 @@ def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[
     return recipients
 
 
+# A credit note corrects its invoice on the invoice's own terms: same buyer, seller, period,
+# currency and tax.
+CREDIT_NOTE_TAKES_OVER = (
+    "tenant",
+    "currency",
+    "period_start",
+    "period_end",
+    "account_snapshot",
+    "tax_rate",
+    "reverse_charge",
+)
+
+
 def _credited_so_far(line: InvoiceLine) -> int:
     return -sum(
         credit.amount
@@ -605,16 +618,10 @@ def issue_credit_note(
         if not credits:
             raise InvoiceNotCreditable("These lines are credited in full already.")
         note = Invoice.objects.create(
-            tenant=invoice.tenant,
             kind=InvoiceKind.CREDIT_NOTE,
             credit_of=invoice,
-            currency=invoice.currency,
-            period_start=invoice.period_start,
-            period_end=invoice.period_end,
-            account_snapshot=invoice.account_snapshot,
-            tax_rate=invoice.tax_rate,
-            reverse_charge=invoice.reverse_charge,
             finalize_after=now,
+            **{name: getattr(invoice, name) for name in CREDIT_NOTE_TAKES_OVER},
         )
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
