@@ -22,6 +22,17 @@ class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
     pass
 
 
+# A model as the API shows it: every field in ``Meta.fields`` is read-only (the API changes
+# rows through actions, each with its own input serializer). A comment, not a docstring: the
+# OpenAPI schema would print a docstring as the description of every subclass.
+class ReadOnlyModelSerializer(serializers.ModelSerializer):
+    def get_extra_kwargs(self):
+        extra_kwargs = super().get_extra_kwargs()
+        for name in self.Meta.fields:
+            extra_kwargs[name] = {**extra_kwargs.get(name, {}), "read_only": True}
+        return extra_kwargs
+
+
 def validated(serializer_class: type[serializers.Serializer], request, **context) -> dict:
     """The request body as ``serializer_class`` validates it; invalid input is a 400 with the
     field errors (``raise_exception``), so a view goes on only with clean data."""

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from edgeplug.core.pagination import StrictPageSizeMixin
-from edgeplug.core.serializers import StrictSerializer, validated
+from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer, validated
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import InStaffGroup
 from edgeplug.tenancy.scoping import for_request
@@ -17,7 +17,7 @@ from marketplace.api.permissions import IsVendorPublisher
 from marketplace.models import WorkflowPackage
 
 
-class WpkSerializer(serializers.ModelSerializer):
+class WpkSerializer(ReadOnlyModelSerializer):
     vendor = serializers.CharField(source="tenant.slug", read_only=True)
     key_id = serializers.CharField(source="signing_key.key_id", read_only=True)
     reviewer = serializers.EmailField(
@@ -41,7 +41,6 @@ class WpkSerializer(serializers.ModelSerializer):
             "reviewer",
             "review_reason",
         ]
-        read_only_fields = fields
 
 
 class WpkUploadSerializer(StrictSerializer):
