@@ -33,6 +33,19 @@ class ReadOnlyModelSerializer(serializers.ModelSerializer):
         return extra_kwargs
 
 
+class IsSetField(serializers.BooleanField):
+    """A read-only flag saying whether the field named by ``source`` holds a value: a plan is
+    ``retired`` once it has a ``retired_at``, a version ``yanked`` once it has a ``yanked_at``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def get_attribute(self, instance) -> bool:
+        # Here, not in to_representation: a serializer renders a None attribute as null
+        # without asking its field.
+        return super().get_attribute(instance) is not None
+
+
 def validated(serializer_class: type[serializers.Serializer], request, **context) -> dict:
     """The request body as ``serializer_class`` validates it; invalid input is a 400 with the
     field errors (``raise_exception``), so a view goes on only with clean data."""

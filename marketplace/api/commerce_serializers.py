@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer
+from edgeplug.core.serializers import IsSetField, ReadOnlyModelSerializer, StrictSerializer
 from marketplace.models import (
     Deployment,
     Device,
@@ -15,7 +15,7 @@ from marketplace.models import (
 
 
 class PricePlanSerializer(ReadOnlyModelSerializer):
-    retired = serializers.SerializerMethodField()
+    retired = IsSetField(source="retired_at")
     agent = serializers.IntegerField(source="agent_id", read_only=True)
 
     class Meta:
@@ -35,9 +35,6 @@ class PricePlanSerializer(ReadOnlyModelSerializer):
             "retired_at",
             "created_at",
         ]
-
-    def get_retired(self, obj) -> bool:
-        return obj.retired_at is not None
 
 
 class CreatePlanSerializer(StrictSerializer):

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from certification.models import Level
 from edgeplug.core.schema import ErrorSerializer
-from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer
+from edgeplug.core.serializers import IsSetField, ReadOnlyModelSerializer, StrictSerializer
 from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.catalogue import rating_summary, summarize_certificate
 from marketplace.certified import current_certificate, current_certificates
@@ -49,7 +49,7 @@ class UploadSerializer(StrictSerializer):
 
 class AgentVersionSerializer(ReadOnlyModelSerializer):
     key_id = serializers.CharField(source="signing_key.key_id", read_only=True)
-    yanked = serializers.SerializerMethodField()
+    yanked = IsSetField(source="yanked_at")
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -71,9 +71,6 @@ class AgentVersionSerializer(ReadOnlyModelSerializer):
             "signature",
             "download_url",
         ]
-
-    def get_yanked(self, obj) -> bool:
-        return obj.yanked_at is not None
 
     def get_download_url(self, obj) -> str:
         return f"/api/v1/agents/{obj.agent_id}/versions/{obj.version}/download"
