@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -70,6 +70,8 @@ def _ceil_hour(moment: datetime) -> datetime:
 
 # --- what a draft is made of ----------
 
+_DESCRIPTION_MAX = InvoiceLine._meta.get_field("description").max_length
+
 
 @dataclass
 class LineSpec:
@@ -104,20 +106,15 @@ class LineSpec:
 
     @classmethod
     def of(cls, line: InvoiceLine) -> LineSpec:
-        return cls(
-            kind=line.kind,
-            description=line.description,
-            amount=line.amount,
-            period_start=line.period_start,
-            period_end=line.period_end,
-            quantity=line.quantity,
-            unit_amount=line.unit_amount,
-            breakdown=line.breakdown,
-            entitlement_id=line.entitlement_id,
-            order_id=line.order_id,
-            usage_seconds=line.usage_seconds,
-            is_paid=line.is_paid,
-        )
+        """The spec of a stored line: its value for each field of the spec."""
+        return cls(**{f.name: getattr(line, f.name) for f in fields(cls)})
+
+    def as_line(self, **place) -> InvoiceLine:
+        """An unsaved line of these values at ``place`` (its invoice and position), the
+        description cut to what the column holds."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["description"] = self.description[:_DESCRIPTION_MAX]
+        return InvoiceLine(**values, **place)
 
 
 @dataclass

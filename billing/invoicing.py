@@ -97,22 +97,7 @@ def _system_lines(invoice: Invoice) -> list[InvoiceLine]:
 
 def _write_lines(invoice: Invoice, specs: Iterable[LineSpec], first_position: int = 0) -> None:
     InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=invoice,
-            position=first_position + index,
-            kind=spec.kind,
-            description=spec.description[:300],
-            entitlement_id=spec.entitlement_id,
-            order_id=spec.order_id,
-            quantity=spec.quantity,
-            unit_amount=spec.unit_amount,
-            amount=spec.amount,
-            breakdown=spec.breakdown,
-            period_start=spec.period_start,
-            period_end=spec.period_end,
-            usage_seconds=spec.usage_seconds,
-            is_paid=spec.is_paid,
-        )
+        spec.as_line(invoice=invoice, position=first_position + index)
         for index, spec in enumerate(specs)
     )
 
@@ -580,6 +565,19 @@ def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[
     return recipients
 
 
+# A credit note corrects its invoice on the invoice's own terms: same buyer, seller, period,
+# currency and tax.
+CREDIT_NOTE_TAKES_OVER = (
+    "tenant",
+    "currency",
+    "period_start",
+    "period_end",
+    "account_snapshot",
+    "tax_rate",
+    "reverse_charge",
+)
+
+
 def _credited_so_far(line: InvoiceLine) -> int:
     return -sum(
         credit.amount
@@ -620,16 +618,10 @@ def issue_credit_note(
         if not credits:
             raise InvoiceNotCreditable("These lines are credited in full already.")
         note = Invoice.objects.create(
-            tenant=invoice.tenant,
             kind=InvoiceKind.CREDIT_NOTE,
             credit_of=invoice,
-            currency=invoice.currency,
-            period_start=invoice.period_start,
-            period_end=invoice.period_end,
-            account_snapshot=invoice.account_snapshot,
-            tax_rate=invoice.tax_rate,
-            reverse_charge=invoice.reverse_charge,
             finalize_after=now,
+            **{name: getattr(invoice, name) for name in CREDIT_NOTE_TAKES_OVER},
         )
         InvoiceLine.objects.bulk_create(
             InvoiceLine(

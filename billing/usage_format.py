@@ -94,30 +94,33 @@ class _Shape(msgspec.Struct, tag_field="kind", forbid_unknown_fields=True):
     """An event of one kind, tagged by its ``kind``."""
 
 
-class _Session(_Shape, tag=UsageKind.SESSION.value):
+class _Event(_Shape):
+    """What every kind of event names: its number in the device's sequence and the agent
+    version it is about."""
+
     seq: _Id
     agent: _Id
     version: _Version
+
+
+class _Span(_Event):
+    """An event over a stretch of time."""
+
     started_at: _Stamp
     ended_at: _Stamp
+
+
+class _Session(_Span, tag=UsageKind.SESSION.value):
     inferences: _Count | None = None
     peak_arena_bytes: _Count | None = None
 
 
-class _Inferences(_Shape, tag=UsageKind.INFERENCES.value):
-    seq: _Id
-    agent: _Id
-    version: _Version
-    started_at: _Stamp
-    ended_at: _Stamp
+class _Inferences(_Span, tag=UsageKind.INFERENCES.value):
     inferences: _Count | None
     peak_arena_bytes: _Count | None = None
 
 
-class _Heartbeat(_Shape, tag=UsageKind.HEARTBEAT.value):
-    seq: _Id
-    agent: _Id
-    version: _Version
+class _Heartbeat(_Event, tag=UsageKind.HEARTBEAT.value):
     at: _Stamp
     peak_arena_bytes: _Count | None = None
 

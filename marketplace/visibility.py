@@ -19,27 +19,28 @@ def _listed_versions(request) -> QuerySet:
 def visible_agents(request) -> QuerySet:
     """The agents with a version the caller may see, each with ``visible_versions``: every
     visible version, newest first (sorted in SQL by SemVer precedence)."""
-    versions = visible_versions(request)
-    return (
-        Agent.objects.select_related("tenant")
-        .filter(Exists(versions.filter(agent=OuterRef("pk"))))
-        .prefetch_related(
-            Prefetch("versions", queryset=_listed_versions(request), to_attr="visible_versions")
-        )
-    )
+    return _agents_with_versions(request, _listed_versions(request))
 
 
 def agents_with_latest_version(request) -> QuerySet:
     """Visible agents, each with ``visible_versions`` = [its newest visible version]: one
     windowed query for any number of agents, one row per agent however many versions it has."""
+    return _agents_with_versions(request, _listed_versions(request)[:1])
+
+
+def _agents_with_versions(request, listed: QuerySet) -> QuerySet:
     versions = visible_versions(request)
     return (
         Agent.objects.select_related("tenant")
         .filter(Exists(versions.filter(agent=OuterRef("pk"))))
-        .prefetch_related(
-            Prefetch("versions", queryset=_listed_versions(request)[:1], to_attr="visible_versions")
-        )
+        .prefetch_related(Prefetch("versions", queryset=listed, to_attr="visible_versions"))
     )
+
+
+def with_listing(agents: QuerySet) -> QuerySet:
+    """``agents`` with their catalogue listing and its version joined in, less the version's
+    manifest JSON, which the API never shows beside an agent."""
+    return agents.select_related("listing", "listing__version").defer("listing__version__manifest")
 
 
 def agent_with_latest_version(request, pk) -> Agent:
@@ -52,11 +53,7 @@ def agent_with_latest_version(request, pk) -> Agent:
     newest = list(_listed_versions(request).filter(agent_id=pk)[:1])
     if not newest:
         raise Agent.DoesNotExist(f"No visible agent {pk}.")
-    agent = (
-        Agent.objects.select_related("tenant", "listing", "listing__version")
-        .defer("listing__version__manifest")
-        .get(pk=pk)
-    )
+    agent = with_listing(Agent.objects.select_related("tenant")).get(pk=pk)
     agent.visible_versions = newest
     return agent
 

@@ -4,11 +4,11 @@ billing account."""
 from rest_framework import serializers
 
 from billing.models import BillingAccount, Invoice, InvoiceLine
-from edgeplug.core.serializers import StrictSerializer
+from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer
 from marketplace.pricing import CURRENCY_EXPONENTS
 
 
-class InvoiceLineSerializer(serializers.ModelSerializer):
+class InvoiceLineSerializer(ReadOnlyModelSerializer):
     class Meta:
         model = InvoiceLine
         fields = [
@@ -27,10 +27,9 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
             "usage_seconds",
             "breakdown",
         ]
-        read_only_fields = fields
 
 
-class InvoiceSerializer(serializers.ModelSerializer):
+class InvoiceSerializer(ReadOnlyModelSerializer):
     amount_due = serializers.IntegerField(read_only=True)
     credit_of = serializers.SlugRelatedField(slug_field="number", read_only=True)
 
@@ -62,7 +61,6 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "payment_failure_code",
             "payment_failure_detail",
         ]
-        read_only_fields = fields
 
 
 class InvoiceDetailSerializer(InvoiceSerializer):
@@ -72,7 +70,6 @@ class InvoiceDetailSerializer(InvoiceSerializer):
 
     class Meta(InvoiceSerializer.Meta):
         fields = [*InvoiceSerializer.Meta.fields, "seller", "buyer", "lines"]
-        read_only_fields = fields
 
     def get_seller(self, invoice) -> dict:
         return invoice.account_snapshot.get("seller", {})
@@ -115,11 +112,10 @@ class UpcomingSerializer(serializers.Serializer):
     invoices = UpcomingInvoiceSerializer(many=True)
 
 
-class BillingAccountSerializer(serializers.ModelSerializer):
+class BillingAccountSerializer(ReadOnlyModelSerializer):
     class Meta:
         model = BillingAccount
         fields = [*BillingAccount.DETAIL_FIELDS, "updated_at"]
-        read_only_fields = fields
 
 
 class BillingAccountInSerializer(StrictSerializer):

@@ -21,6 +21,7 @@ from billing.invoice_builder import month_start, next_month
 from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
 from edgeplug.core.filters import FilterBackend, FilterSet
 from edgeplug.core.schema import ErrorSerializer
+from edgeplug.core.serializers import validated
 from edgeplug.errors import NotFound
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import HasTenantRole
@@ -146,9 +147,8 @@ class BillingAccountView(APIView):
 
     @extend_schema(request=s.BillingAccountInSerializer, responses=s.BillingAccountSerializer)
     def put(self, request):
-        data = s.BillingAccountInSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.BillingAccountInSerializer, request)
         account = billing_accounts.set_billing_account(
-            request_tenant(request), data.validated_data, actor=request.user, request=request
+            request_tenant(request), data, actor=request.user, request=request
         )
         return Response(s.BillingAccountSerializer(account).data)

@@ -3,14 +3,13 @@
 from rest_framework import serializers
 
 from billing.models import PaymentMethod
-from edgeplug.core.serializers import StrictSerializer
+from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer
 
 
-class PaymentMethodSerializer(serializers.ModelSerializer):
+class PaymentMethodSerializer(ReadOnlyModelSerializer):
     class Meta:
         model = PaymentMethod
         fields = ["id", "brand", "last4", "exp_month", "exp_year", "is_default", "created_at"]
-        read_only_fields = fields
 
 
 class SetupStartedSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from billing import payments, webhooks
 from billing.api import serializers as s
 from billing.models import PaymentMethod
+from edgeplug.core.serializers import validated
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import HasTenantRole
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
@@ -25,10 +26,9 @@ class PaymentMethodListCreate(TenantScoped, generics.ListAPIView):
 
     @extend_schema(request=s.RecordSetupSerializer, responses={201: s.PaymentMethodSerializer})
     def post(self, request):
-        data = s.RecordSetupSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.RecordSetupSerializer, request)
         method = payments.record_setup(
-            request.tenant, data.validated_data["setup_intent"], actor=request.user, request=request
+            request.tenant, data["setup_intent"], actor=request.user, request=request
         )
         return Response(s.PaymentMethodSerializer(method).data, status=status.HTTP_201_CREATED)
 

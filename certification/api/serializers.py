@@ -10,10 +10,10 @@ from certification.models import (
     CertificationRun,
     Level,
 )
-from edgeplug.core.serializers import StrictSerializer
+from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer
 
 
-class ResultSerializer(serializers.ModelSerializer):
+class ResultSerializer(ReadOnlyModelSerializer):
     class Meta:
         model = CertificationResult
         fields = [
@@ -26,10 +26,9 @@ class ResultSerializer(serializers.ModelSerializer):
             "test_logs",
             "created_at",
         ]
-        read_only_fields = fields
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSerializer(ReadOnlyModelSerializer):
     agent_id = serializers.IntegerField(source="version.agent_id", read_only=True)
     agent = serializers.CharField(source="version.agent.name", read_only=True)
     vendor = serializers.CharField(source="tenant.slug", read_only=True)
@@ -52,7 +51,6 @@ class RunSerializer(serializers.ModelSerializer):
             "results",
             "certificate_url",
         ]
-        read_only_fields = fields
 
     def get_certificate_url(self, obj) -> str | None:
         if not hasattr(obj, "certificate"):
@@ -63,7 +61,6 @@ class RunSerializer(serializers.ModelSerializer):
 class RunSummarySerializer(RunSerializer):
     class Meta(RunSerializer.Meta):
         fields = [f for f in RunSerializer.Meta.fields if f != "results"]
-        read_only_fields = fields
 
 
 class SubmitSerializer(StrictSerializer):

@@ -17,6 +17,7 @@ from certification.certificates.platform_keys import keyring
 from certification.models import Certificate, CertificationRun
 from certification.pipeline.actions import submit_for_certification
 from edgeplug.core.filters import FilterSet, number_filter
+from edgeplug.core.serializers import validated
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace.api.permissions import IsVendorPublisher
@@ -53,9 +54,7 @@ class Submit(APIView):
 
     @extend_schema(request=SubmitSerializer, responses={202: None})
     def post(self, request):
-        data = SubmitSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = validated(SubmitSerializer, request)
         lookup = (
             {"pk": v["version_id"]}
             if "version_id" in v
@@ -74,12 +73,11 @@ class AgentCertify(APIView):
 
     @extend_schema(request=CertifyRequestSerializer, responses={202: None})
     def put(self, request, pk):
-        data = CertifyRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(CertifyRequestSerializer, request)
         agent = get_for_request(Agent.objects.all(), request, pk=pk)
         versions = agent.versions.filter(yanked_at__isnull=True)
-        if "version" in data.validated_data:
-            version = get_for_request(versions, request, version=data.validated_data["version"])
+        if "version" in data:
+            version = get_for_request(versions, request, version=data["version"])
         else:
             version = versions.newest_first().first()
             if version is None:
@@ -88,9 +86,7 @@ class AgentCertify(APIView):
                     status=status.HTTP_409_CONFLICT,
                 )
         return _submitted(
-            submit_for_certification(
-                version, data.validated_data["level"], actor=request.user, request=request
-            )
+            submit_for_certification(version, data["level"], actor=request.user, request=request)
         )
 
 

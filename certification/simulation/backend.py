@@ -17,7 +17,7 @@ from certification.simulation.base import (
     SimulationLimits,
     SimulationResult,
 )
-from certification.simulation.boards import Board
+from certification.simulation.boards import BOARDS, Board
 from certification.simulation.firmware_image import FirmwareImage, FirmwareInvalid, inspect_firmware
 from certification.simulation.harness_abi import Dtype
 from certification.simulation.outcome import InstructionReport, classify_run
@@ -29,7 +29,13 @@ class SimulationBackend(abc.ABC):
 
     name: str
 
-    boards: Mapping[str, Board]
+    def __init__(
+        self, *, boards: Mapping[str, Board] = BOARDS, use_bubblewrap: bool | None = None
+    ) -> None:
+        """``boards``: the board emulated for each core; ``use_bubblewrap``: confine the
+        emulator with bubblewrap (None: whenever it works on this machine)."""
+        self.boards = boards
+        self.use_bubblewrap = use_bubblewrap
 
     def supported_cores(self) -> frozenset[str]:
         """The ``core`` values (manifest target profile) this backend can emulate."""

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 
 from certification.simulation.backend import SimulationBackend
-from certification.simulation.boards import BOARDS, Board
+from certification.simulation.boards import Board
 from certification.simulation.firmware_image import FirmwareImage
 from certification.simulation.outcome import InstructionReport
 from certification.simulation.sandbox import run_confined
@@ -58,13 +57,11 @@ class QemuBackend(SimulationBackend):
         *,
         qemu_binary: str = "qemu-system-arm",
         plugin_path: Path = DEFAULT_PLUGIN,
-        boards: Mapping[str, Board] = BOARDS,
-        use_bubblewrap: bool | None = None,
+        **common,
     ) -> None:
+        super().__init__(**common)
         self.qemu_binary = qemu_binary
         self.plugin_path = plugin_path
-        self.boards = boards
-        self.use_bubblewrap = use_bubblewrap
 
     def unavailable_reason(self) -> str | None:
         if shutil.which(self.qemu_binary) is None:

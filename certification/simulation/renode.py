@@ -12,11 +12,11 @@ only the script generation is tested here; a missing Renode is ``simulator_unava
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 from certification.simulation.backend import SimulationBackend
-from certification.simulation.boards import BOARDS, Board
+from certification.simulation.boards import Board
 from certification.simulation.firmware_image import FirmwareImage
 from certification.simulation.outcome import InstructionReport
 from certification.simulation.sandbox import run_confined
@@ -113,16 +113,9 @@ def count_from_trace(lines: Iterable[str], image: FirmwareImage) -> InstructionR
 class RenodeBackend(SimulationBackend):
     name = "renode"
 
-    def __init__(
-        self,
-        *,
-        renode_binary: str = "renode",
-        boards: Mapping[str, Board] = BOARDS,
-        use_bubblewrap: bool | None = None,
-    ) -> None:
+    def __init__(self, *, renode_binary: str = "renode", **common) -> None:
+        super().__init__(**common)
         self.renode_binary = renode_binary
-        self.boards = boards
-        self.use_bubblewrap = use_bubblewrap
 
     def supported_cores(self) -> frozenset[str]:
         return frozenset(core for core in self.boards if core in RENODE_CPU_TYPES)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.compression import model_editor
@@ -205,15 +205,7 @@ class DenseInt8Params:
         values = list(input_codes)
         for layer, arithmetic in zip(self.layers, self.arithmetic(), strict=True):
             values = quantized.fully_connected_int8(
-                values,
-                layer.weights,
-                layer.bias,
-                input_zero_point=arithmetic.input_zero_point,
-                output_multiplier=arithmetic.output_multiplier,
-                output_shift=arithmetic.output_shift,
-                output_zero_point=arithmetic.output_zero_point,
-                activation_min=arithmetic.activation_min,
-                activation_max=arithmetic.activation_max,
+                values, layer.weights, layer.bias, **asdict(arithmetic)
             )
         return values
 

@@ -15,6 +15,7 @@ for the int8 model (input code = 255 * value - 128), real numbers for the float 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -54,40 +55,38 @@ _SCORES = DenseLayerFloat(
 )
 SENSOR_FLOAT_LAYERS = (_HIDDEN, _SCORES)
 
+
+def _sensor_invariants(
+    score_range: tuple[float, float], epsilon: float, delta: float, hot: float
+) -> tuple[dict[str, Any], ...]:
+    """The sensor classifier's claims, in the units of one build: its scores stay within
+    ``score_range``; an ``epsilon`` nudge of every input moves a score by at most ``delta``;
+    a temperature above ``hot`` means "shutdown"."""
+    low, high = score_range
+    return (
+        {"kind": "output_range", "min": low, "max": high},
+        {"kind": "finite"},
+        {"kind": "deterministic"},
+        {"kind": "monotonic", "input": 0, "output": 2, "direction": "increasing"},
+        {"kind": "monotonic", "input": 0, "output": 0, "direction": "decreasing"},
+        {"kind": "robust", "epsilon": epsilon, "delta": delta},
+        {
+            "kind": "implies",
+            "name": "overheat-shutdown",
+            "when": [{"input": 0, "op": "gt", "value": hot}],
+            "then": {"argmax": 2},
+        },
+    )
+
+
 # In real units, for the float model. Scores stay within [-1.5, 6.5]; a 0.01 nudge of every
 # input moves a score by at most 0.115 (the largest row sum of |weights| along any path).
-SENSOR_FLOAT_INVARIANTS: tuple[dict[str, Any], ...] = (
-    {"kind": "output_range", "min": -2.0, "max": 8.0},
-    {"kind": "finite"},
-    {"kind": "deterministic"},
-    {"kind": "monotonic", "input": 0, "output": 2, "direction": "increasing"},
-    {"kind": "monotonic", "input": 0, "output": 0, "direction": "decreasing"},
-    {"kind": "robust", "epsilon": 0.01, "delta": 0.5},
-    {
-        "kind": "implies",
-        "name": "overheat-shutdown",
-        "when": [{"input": 0, "op": "gt", "value": 0.8}],
-        "then": {"argmax": 2},
-    },
-)
+SENSOR_FLOAT_INVARIANTS = _sensor_invariants((-2.0, 8.0), epsilon=0.01, delta=0.5, hot=0.8)
 
 # The same claims in int8 codes: temperature 0.8 is code 76; output codes are
 # round(score / (10/255)) - 77; two input codes of noise (0.008) move a score by at most
 # 2.3 codes plus rounding.
-SENSOR_INT8_INVARIANTS: tuple[dict[str, Any], ...] = (
-    {"kind": "output_range", "min": -120, "max": 100},
-    {"kind": "finite"},
-    {"kind": "deterministic"},
-    {"kind": "monotonic", "input": 0, "output": 2, "direction": "increasing"},
-    {"kind": "monotonic", "input": 0, "output": 0, "direction": "decreasing"},
-    {"kind": "robust", "epsilon": 2, "delta": 6},
-    {
-        "kind": "implies",
-        "name": "overheat-shutdown",
-        "when": [{"input": 0, "op": "gt", "value": 76}],
-        "then": {"argmax": 2},
-    },
-)
+SENSOR_INT8_INVARIANTS = _sensor_invariants((-120, 100), epsilon=2, delta=6, hot=76)
 
 
 @dataclass(frozen=True)
@@ -118,6 +117,31 @@ class SampleModel:
         }
 
 
+def _built(
+    name: str,
+    build: Callable[..., bytes],
+    *args: Any,
+    input_range: tuple[float, float] = (0.0, 1.0),
+    **fields: Any,
+) -> SampleModel:
+    """The sample ``name``, its flatbuffer made by ``build(name, *args)``; ``fields`` as in
+    :class:`SampleModel`. Inputs are normalized sensor values unless ``input_range`` says."""
+    return SampleModel(name=name, tflite=build(name, *args), input_range=input_range, **fields)
+
+
+def _temperature_gain(name: str, gain: float, invariant: dict[str, Any]) -> SampleModel:
+    """A one-layer float regressor outputting ``gain`` * temperature, which breaks the one
+    ``invariant`` it declares."""
+    layer = DenseLayerFloat(weights=((gain, 0.0, 0.0, 0.0),), bias=(0.0,))
+    return _built(
+        name,
+        builder.build_dense_float,
+        [layer],
+        invariants=(invariant,),
+        violates=invariant["kind"],
+    )
+
+
 @cache
 def sensor_classifier_params() -> DenseInt8Params:
     """The int8 parameters shared by the ``.tflite`` model and the fixture firmware."""
@@ -143,10 +167,10 @@ def sensor_classifier() -> SampleModel:
 
 def sensor_classifier_float() -> SampleModel:
     """The same network in float32, before quantization; as well behaved."""
-    return SampleModel(
-        name="sensor_classifier_float",
-        tflite=builder.build_dense_float("sensor_classifier_float", SENSOR_FLOAT_LAYERS),
-        input_range=(0.0, 1.0),
+    return _built(
+        "sensor_classifier_float",
+        builder.build_dense_float,
+        SENSOR_FLOAT_LAYERS,
         output_shape=(1, 3),
         invariants=SENSOR_FLOAT_INVARIANTS,
     )
@@ -154,23 +178,18 @@ def sensor_classifier_float() -> SampleModel:
 
 def violates_output_range() -> SampleModel:
     """A regressor declared to stay in [0, 1] that outputs 3 * temperature."""
-    layer = DenseLayerFloat(weights=((3.0, 0.0, 0.0, 0.0),), bias=(0.0,))
-    return SampleModel(
-        name="overdriven_regressor",
-        tflite=builder.build_dense_float("overdriven_regressor", [layer]),
-        input_range=(0.0, 1.0),
-        invariants=({"kind": "output_range", "min": 0.0, "max": 1.0},),
-        violates="output_range",
+    return _temperature_gain(
+        "overdriven_regressor", 3.0, {"kind": "output_range", "min": 0.0, "max": 1.0}
     )
 
 
 def violates_finite() -> SampleModel:
     """log(temperature - vibration): NaN or -Inf whenever vibration >= temperature."""
     layer = DenseLayerFloat(weights=((1.0, -1.0, 0.0, 0.0),), bias=(0.0,))
-    return SampleModel(
-        name="log_of_difference",
-        tflite=builder.build_dense_then_log("log_of_difference", layer),
-        input_range=(0.0, 1.0),
+    return _built(
+        "log_of_difference",
+        builder.build_dense_then_log,
+        layer,
         invariants=({"kind": "finite"},),
         violates="finite",
     )
@@ -179,10 +198,11 @@ def violates_finite() -> SampleModel:
 def violates_deterministic() -> SampleModel:
     """A regressor with hidden state: every invoke adds 0.25 to its output."""
     layer = DenseLayerFloat(weights=((0.5, 0.5, 0.0, 0.0),), bias=(0.0,))
-    return SampleModel(
-        name="drifting_regressor",
-        tflite=builder.build_stateful_counter("drifting_regressor", layer, step=0.25),
-        input_range=(0.0, 1.0),
+    return _built(
+        "drifting_regressor",
+        builder.build_stateful_counter,
+        layer,
+        0.25,  # added to the output on every invoke
         invariants=({"kind": "deterministic"},),
         violates="deterministic",
     )
@@ -190,9 +210,10 @@ def violates_deterministic() -> SampleModel:
 
 def violates_monotonic() -> SampleModel:
     """x squared on [-1, 1], declared increasing in input 0."""
-    return SampleModel(
-        name="squarer",
-        tflite=builder.build_square("squarer", 4),
+    return _built(
+        "squarer",
+        builder.build_square,
+        4,
         input_range=(-1.0, 1.0),
         output_shape=(1, 4),
         invariants=({"kind": "monotonic", "input": 0, "output": 0, "direction": "increasing"},),
@@ -202,13 +223,8 @@ def violates_monotonic() -> SampleModel:
 
 def violates_robust() -> SampleModel:
     """A gain of 1000 on temperature: a 0.01 nudge moves the output by 10."""
-    layer = DenseLayerFloat(weights=((1000.0, 0.0, 0.0, 0.0),), bias=(0.0,))
-    return SampleModel(
-        name="twitchy_regressor",
-        tflite=builder.build_dense_float("twitchy_regressor", [layer]),
-        input_range=(0.0, 1.0),
-        invariants=({"kind": "robust", "epsilon": 0.01, "delta": 0.5},),
-        violates="robust",
+    return _temperature_gain(
+        "twitchy_regressor", 1000.0, {"kind": "robust", "epsilon": 0.01, "delta": 0.5}
     )
 
 
@@ -218,10 +234,10 @@ def violates_implies() -> SampleModel:
         weights=(_SCORES.weights[0], _SCORES.weights[1], (0.0, 0.0, 0.5, 0.0, 0.5, 0.0, 1.0, 0.0)),
         bias=_SCORES.bias,
     )
-    return SampleModel(
-        name="deaf_classifier",
-        tflite=builder.build_dense_float("deaf_classifier", [_HIDDEN, scores]),
-        input_range=(0.0, 1.0),
+    return _built(
+        "deaf_classifier",
+        builder.build_dense_float,
+        [_HIDDEN, scores],
         output_shape=(1, 3),
         invariants=(SENSOR_FLOAT_INVARIANTS[-1],),
         violates="implies",
@@ -230,10 +246,10 @@ def violates_implies() -> SampleModel:
 
 def endless_loop() -> SampleModel:
     """A WHILE loop that never ends: invoke hangs."""
-    return SampleModel(
-        name="endless_loop",
-        tflite=builder.build_endless_while("endless_loop", 4),
-        input_range=(0.0, 1.0),
+    return _built(
+        "endless_loop",
+        builder.build_endless_while,
+        4,
         output_shape=(1, 4),
         invariants=({"kind": "finite"},),
     )
@@ -241,31 +257,18 @@ def endless_loop() -> SampleModel:
 
 def arena_hog(rows: int = 1 << 22) -> SampleModel:
     """A 1 KB model whose tensor arena needs ``rows * 16`` bytes (64 MiB by default)."""
-    return SampleModel(
-        name="arena_hog",
-        tflite=builder.build_broadcast_sum("arena_hog", 4, rows),
-        input_range=(0.0, 1.0),
-        output_shape=(1, 4),
-    )
+    return _built("arena_hog", builder.build_broadcast_sum, 4, rows, output_shape=(1, 4))
 
 
 def unsupported_op() -> SampleModel:
     """A valid TFLite model TFLM cannot run: it uses TILE."""
-    return SampleModel(
-        name="unsupported_op",
-        tflite=builder.build_tile("unsupported_op", 4),
-        input_range=(0.0, 1.0),
-        output_shape=(2, 4),
-    )
+    return _built("unsupported_op", builder.build_tile, 4, output_shape=(2, 4))
 
 
 def oversized_tensor() -> SampleModel:
     """A model declaring a 4 GiB tensor; TFLM's 32-bit size arithmetic would overflow."""
-    return SampleModel(
-        name="oversized_tensor",
-        tflite=builder.build_oversized_tensor("oversized_tensor", 4),
-        input_range=(0.0, 1.0),
-        output_shape=(1 << 16, 1 << 14),
+    return _built(
+        "oversized_tensor", builder.build_oversized_tensor, 4, output_shape=(1 << 16, 1 << 14)
     )
 
 

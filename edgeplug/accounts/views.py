@@ -14,6 +14,7 @@ from edgeplug.accounts import serializers as s
 from edgeplug.accounts.errors import AuthError
 from edgeplug.accounts.services import confirm_totp_enrolment, sign_in, start_totp_enrolment
 from edgeplug.audit.services import record_event
+from edgeplug.core.serializers import validated
 from edgeplug.core.throttling import AnonThrottle, AuthThrottle
 
 
@@ -32,14 +33,13 @@ class _SignInView(APIView):
 class TokenView(_SignInView):
     @extend_schema(request=s.TokenRequestSerializer, responses=s.TokenPairSerializer)
     def post(self, request):
-        data = s.TokenRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.TokenRequestSerializer, request)
         pair = sign_in(
             request,
-            email=data.validated_data["email"],
-            password=data.validated_data["password"],
-            tenant_slug=data.validated_data.get("tenant") or None,
-            otp=data.validated_data.get("otp") or None,
+            email=data["email"],
+            password=data["password"],
+            tenant_slug=data.get("tenant") or None,
+            otp=data.get("otp") or None,
         )
         return Response(s.TokenPairSerializer(pair).data)
 
@@ -47,9 +47,8 @@ class TokenView(_SignInView):
 class TokenRefreshView(_SignInView):
     @extend_schema(request=s.RefreshRequestSerializer, responses=s.TokenPairSerializer)
     def post(self, request):
-        data = s.RefreshRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        refresh = TokenRefreshSerializer(data=data.validated_data)
+        data = validated(s.RefreshRequestSerializer, request)
+        refresh = TokenRefreshSerializer(data=data)
         try:
             refresh.is_valid(raise_exception=True)
         except TokenError as exc:
@@ -72,10 +71,9 @@ class LogoutView(APIView):
 
     @extend_schema(request=s.RefreshRequestSerializer, responses={204: None})
     def post(self, request):
-        data = s.RefreshRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.RefreshRequestSerializer, request)
         try:
-            token = RefreshToken(data.validated_data["refresh"])
+            token = RefreshToken(data["refresh"])
             token.blacklist()
         except TokenError as exc:
             raise InvalidToken(str(exc)) from exc
@@ -122,7 +120,6 @@ class TotpConfirmView(APIView):
 
     @extend_schema(request=s.OtpSerializer, responses={200: None})
     def post(self, request):
-        data = s.OtpSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        confirm_totp_enrolment(request.user, data.validated_data["otp"])
+        data = validated(s.OtpSerializer, request)
+        confirm_totp_enrolment(request.user, data["otp"])
         return Response({"mfa_enabled": True})

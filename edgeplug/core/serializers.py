@@ -20,3 +20,35 @@ class StrictSerializerMixin:
 
 class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
     pass
+
+
+# A model as the API shows it: every field in ``Meta.fields`` is read-only (the API changes
+# rows through actions, each with its own input serializer). A comment, not a docstring: the
+# OpenAPI schema would print a docstring as the description of every subclass.
+class ReadOnlyModelSerializer(serializers.ModelSerializer):
+    def get_extra_kwargs(self):
+        extra_kwargs = super().get_extra_kwargs()
+        for name in self.Meta.fields:
+            extra_kwargs[name] = {**extra_kwargs.get(name, {}), "read_only": True}
+        return extra_kwargs
+
+
+class IsSetField(serializers.BooleanField):
+    """A read-only flag saying whether the field named by ``source`` holds a value: a plan is
+    ``retired`` once it has a ``retired_at``, a version ``yanked`` once it has a ``yanked_at``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def get_attribute(self, instance) -> bool:
+        # Here, not in to_representation: a serializer renders a None attribute as null
+        # without asking its field.
+        return super().get_attribute(instance) is not None
+
+
+def validated(serializer_class: type[serializers.Serializer], request, **context) -> dict:
+    """The request body as ``serializer_class`` validates it; invalid input is a 400 with the
+    field errors (``raise_exception``), so a view goes on only with clean data."""
+    serializer = serializer_class(data=request.data, context={"request": request, **context})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

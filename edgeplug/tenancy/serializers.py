@@ -3,17 +3,16 @@
 from rest_framework import serializers
 
 from edgeplug.audit.models import AuditEvent
-from edgeplug.core.serializers import StrictSerializer
+from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer
 from edgeplug.tenancy.models import Membership, Role
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(ReadOnlyModelSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
 
     class Meta:
         model = Membership
         fields = ["id", "email", "role", "created_at"]
-        read_only_fields = fields
 
 
 class AddMemberSerializer(StrictSerializer):
@@ -25,7 +24,7 @@ class ChangeRoleSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class AuditEventSerializer(ReadOnlyModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
@@ -38,4 +37,3 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "request_id",
             "details",
         ]
-        read_only_fields = fields

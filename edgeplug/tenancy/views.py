@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from edgeplug.accounts.models import User
 from edgeplug.audit.models import AuditEvent
 from edgeplug.core.filters import FilterSet, UtcDateTimeFilter
+from edgeplug.core.serializers import validated
 from edgeplug.errors import NotFound
 from edgeplug.tenancy import serializers as s
 from edgeplug.tenancy.models import Membership
@@ -26,15 +27,14 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(request=s.AddMemberSerializer, responses={201: s.MembershipSerializer})
     def create(self, request):
-        data = s.AddMemberSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = User.objects.filter(email__iexact=data.validated_data["email"]).first()
+        data = validated(s.AddMemberSerializer, request)
+        user = User.objects.filter(email__iexact=data["email"]).first()
         if user is None:
             raise NotFound(
                 "No user with that email: ask them to sign up first.", code="user_not_found"
             )
         membership = add_member(
-            request.tenant, user, data.validated_data["role"], actor=request.user, request=request
+            request.tenant, user, data["role"], actor=request.user, request=request
         )
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
@@ -42,11 +42,8 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def partial_update(self, request, pk=None):
         # Look the member up first: another tenant's member is a 404 whatever the body says.
         membership = self.get_object()
-        data = s.ChangeRoleSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        membership = change_role(
-            membership, data.validated_data["role"], actor=request.user, request=request
-        )
+        data = validated(s.ChangeRoleSerializer, request)
+        membership = change_role(membership, data["role"], actor=request.user, request=request)
         return Response(s.MembershipSerializer(membership).data)
 
     def destroy(self, request, pk=None):

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from edgeplug.core.serializers import StrictSerializer
+from edgeplug.core.serializers import IsSetField, ReadOnlyModelSerializer, StrictSerializer
 from marketplace.models import (
     Deployment,
     Device,
@@ -14,8 +14,8 @@ from marketplace.models import (
 )
 
 
-class PricePlanSerializer(serializers.ModelSerializer):
-    retired = serializers.SerializerMethodField()
+class PricePlanSerializer(ReadOnlyModelSerializer):
+    retired = IsSetField(source="retired_at")
     agent = serializers.IntegerField(source="agent_id", read_only=True)
 
     class Meta:
@@ -35,10 +35,6 @@ class PricePlanSerializer(serializers.ModelSerializer):
             "retired_at",
             "created_at",
         ]
-        read_only_fields = fields
-
-    def get_retired(self, obj) -> bool:
-        return obj.retired_at is not None
 
 
 class CreatePlanSerializer(StrictSerializer):
@@ -69,7 +65,7 @@ class CreateOrderSerializer(StrictSerializer):
     seats = serializers.IntegerField(min_value=1, max_value=100_000, default=1)
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(ReadOnlyModelSerializer):
     plan = PricePlanSerializer(read_only=True)
     agent = serializers.IntegerField(source="agent_id", read_only=True)
     entitlement = serializers.SerializerMethodField()
@@ -94,7 +90,6 @@ class OrderSerializer(serializers.ModelSerializer):
             "created_at",
             "completed_at",
         ]
-        read_only_fields = fields
 
     def get_entitlement(self, obj) -> int | None:
         entitlement = getattr(obj, "entitlement", None)
@@ -105,7 +100,7 @@ class OrderSerializer(serializers.ModelSerializer):
         return obj.client_secret if obj.status == "requires_action" else None
 
 
-class EntitlementSerializer(serializers.ModelSerializer):
+class EntitlementSerializer(ReadOnlyModelSerializer):
     agent = serializers.IntegerField(source="agent_id", read_only=True)
     agent_name = serializers.CharField(source="agent.name", read_only=True)
     vendor = serializers.CharField(source="agent.tenant.slug", read_only=True)
@@ -128,10 +123,9 @@ class EntitlementSerializer(serializers.ModelSerializer):
             "valid_until",
             "created_at",
         ]
-        read_only_fields = fields
 
 
-class DeviceSerializer(serializers.ModelSerializer):
+class DeviceSerializer(ReadOnlyModelSerializer):
     active = serializers.BooleanField(source="is_active", read_only=True)
 
     class Meta:
@@ -148,7 +142,6 @@ class DeviceSerializer(serializers.ModelSerializer):
             "last_seen_at",
             "created_at",
         ]
-        read_only_fields = fields
 
 
 class RegisterDeviceSerializer(StrictSerializer):
@@ -162,7 +155,7 @@ class IssuedTokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="shown once; store it on the device")
 
 
-class DeploymentSerializer(serializers.ModelSerializer):
+class DeploymentSerializer(ReadOnlyModelSerializer):
     device = serializers.IntegerField(source="device_id", read_only=True)
     agent = serializers.IntegerField(source="agent_id", read_only=True)
     version = serializers.CharField(source="version.version", read_only=True)
@@ -170,7 +163,6 @@ class DeploymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Deployment
         fields = ["id", "device", "agent", "version", "created_at", "updated_at"]
-        read_only_fields = fields
 
 
 class CreateDeploymentSerializer(StrictSerializer):
@@ -199,7 +191,7 @@ class AssignmentsSerializer(serializers.Serializer):
     stop = AssignmentSerializer(many=True)
 
 
-class ReviewSerializer(serializers.ModelSerializer):
+class ReviewSerializer(ReadOnlyModelSerializer):
     tenant = serializers.CharField(source="tenant.name", read_only=True)
 
     class Meta:
@@ -215,7 +207,6 @@ class ReviewSerializer(serializers.ModelSerializer):
             "vendor_reply",
             "vendor_reply_at",
         ]
-        read_only_fields = fields
 
 
 class SubmitReviewSerializer(StrictSerializer):

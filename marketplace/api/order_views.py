@@ -5,6 +5,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 
 from edgeplug.core.filters import FilterSet, number_filter
+from edgeplug.core.serializers import validated
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import HasTenantRole
 from edgeplug.tenancy.scoping import for_request
@@ -44,13 +45,12 @@ class OrderListCreate(generics.ListAPIView):
         responses={201: s.OrderSerializer, 200: s.OrderSerializer, 402: s.OrderSerializer},
     )
     def post(self, request):
-        data = s.CreateOrderSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.CreateOrderSerializer, request)
         order, created = orders.place_order(
             request.tenant,
-            agent_id=data.validated_data["agent"],
-            plan_id=data.validated_data["plan"],
-            seats=data.validated_data["seats"],
+            agent_id=data["agent"],
+            plan_id=data["plan"],
+            seats=data["seats"],
             idempotency_key=request.headers.get("Idempotency-Key"),
             actor=request.user,
             request=request,

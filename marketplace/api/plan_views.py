@@ -5,6 +5,8 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from edgeplug.core.schema import empty_for_schema
+from edgeplug.core.serializers import validated
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import plans
 from marketplace.api import commerce_serializers as s
@@ -28,17 +30,15 @@ class PlanListCreate(generics.ListAPIView):
     serializer_class = s.PricePlanSerializer
     permission_classes = [IsVendorPublisher]
 
+    @empty_for_schema
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return PricePlan.objects.none()
         return _own_agent(self.request, self.kwargs["agent_id"]).plans.all()
 
     @extend_schema(request=s.CreatePlanSerializer, responses={201: s.PricePlanSerializer})
     def post(self, request, agent_id):
         agent = _own_agent(request, agent_id)
-        data = s.CreatePlanSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        plan = plans.create_plan(agent, actor=request.user, request=request, **data.validated_data)
+        data = validated(s.CreatePlanSerializer, request)
+        plan = plans.create_plan(agent, actor=request.user, request=request, **data)
         return Response(s.PricePlanSerializer(plan).data, status=status.HTTP_201_CREATED)
 
 
@@ -52,9 +52,8 @@ class PlanDetail(APIView):
     @extend_schema(request=s.RevisePlanSerializer, responses=s.PricePlanSerializer)
     def patch(self, request, agent_id, plan_id):
         plan = _own_plan(request, agent_id, plan_id)
-        data = s.RevisePlanSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        plan = plans.revise_plan(plan, actor=request.user, request=request, **data.validated_data)
+        data = validated(s.RevisePlanSerializer, request)
+        plan = plans.revise_plan(plan, actor=request.user, request=request, **data)
         return Response(s.PricePlanSerializer(plan).data)
 
 

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from certification.models import Level
 from edgeplug.core.schema import ErrorSerializer
-from edgeplug.core.serializers import StrictSerializer
+from edgeplug.core.serializers import IsSetField, ReadOnlyModelSerializer, StrictSerializer
 from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.catalogue import rating_summary, summarize_certificate
 from marketplace.certified import current_certificate, current_certificates
@@ -24,13 +24,12 @@ from marketplace.visibility import sorted_versions
 LEVELS = Level.choices
 
 
-class VendorKeySerializer(serializers.ModelSerializer):
+class VendorKeySerializer(ReadOnlyModelSerializer):
     active = serializers.BooleanField(source="is_active", read_only=True)
 
     class Meta:
         model = VendorKey
         fields = ["key_id", "name", "public_key", "active", "created_at", "revoked_at"]
-        read_only_fields = fields
 
 
 class RegisterKeySerializer(StrictSerializer):
@@ -48,9 +47,9 @@ class UploadSerializer(StrictSerializer):
     level = serializers.ChoiceField(choices=LEVELS, required=False, default=Level.BASIC)
 
 
-class AgentVersionSerializer(serializers.ModelSerializer):
+class AgentVersionSerializer(ReadOnlyModelSerializer):
     key_id = serializers.CharField(source="signing_key.key_id", read_only=True)
-    yanked = serializers.SerializerMethodField()
+    yanked = IsSetField(source="yanked_at")
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -72,10 +71,6 @@ class AgentVersionSerializer(serializers.ModelSerializer):
             "signature",
             "download_url",
         ]
-        read_only_fields = fields
-
-    def get_yanked(self, obj) -> bool:
-        return obj.yanked_at is not None
 
     def get_download_url(self, obj) -> str:
         return f"/api/v1/agents/{obj.agent_id}/versions/{obj.version}/download"
@@ -84,7 +79,6 @@ class AgentVersionSerializer(serializers.ModelSerializer):
 class AgentVersionDetailSerializer(AgentVersionSerializer):
     class Meta(AgentVersionSerializer.Meta):
         fields = [*AgentVersionSerializer.Meta.fields, "manifest"]
-        read_only_fields = fields
 
 
 class ListingSerializer(serializers.Serializer):
@@ -116,7 +110,7 @@ class LatestVersionSerializer(AgentVersionSerializer):
 # Agents come from marketplace.visibility (agents_with_latest_version / visible_agents), which
 # prefetches ``visible_versions`` newest first. The nested serializers are fields, built once
 # per response, never one serializer per agent.
-class AgentSerializer(serializers.ModelSerializer):
+class AgentSerializer(ReadOnlyModelSerializer):
     vendor = serializers.CharField(source="tenant.slug", read_only=True)
     vendor_name = serializers.CharField(source="tenant.name", read_only=True)
     latest_version = LatestVersionSerializer(read_only=True, allow_null=True)
@@ -136,7 +130,6 @@ class AgentSerializer(serializers.ModelSerializer):
             "latest_version",
             "listing",
         ]
-        read_only_fields = fields
 
 
 class CatalogueVersionSerializer(AgentVersionSerializer):
@@ -146,7 +139,6 @@ class CatalogueVersionSerializer(AgentVersionSerializer):
 
     class Meta(AgentVersionSerializer.Meta):
         fields = [*AgentVersionSerializer.Meta.fields, "certificate"]
-        read_only_fields = fields
 
     def get_download_url(self, obj) -> str | None:
         return None if obj.yanked_at is not None else super().get_download_url(obj)
@@ -164,7 +156,6 @@ class AgentDetailSerializer(AgentSerializer):
 
     class Meta(AgentSerializer.Meta):
         fields = [*AgentSerializer.Meta.fields, "versions", "plans", "rating"]
-        read_only_fields = fields
 
     def get_versions(self, obj) -> list[dict]:
         shown = {v.pk: v for v in sorted_versions(obj)}

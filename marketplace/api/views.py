@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from certification.pipeline.actions import submit_for_certification
+from edgeplug.core.serializers import validated
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import catalogue, downloads, services
 from marketplace.api import serializers as s
@@ -27,6 +28,7 @@ from marketplace.visibility import (
     agents_with_latest_version,
     visible_agents,
     visible_versions,
+    with_listing,
 )
 
 
@@ -37,12 +39,11 @@ class VendorKeyListCreate(TenantScoped, generics.ListAPIView):
 
     @extend_schema(request=s.RegisterKeySerializer, responses={201: s.VendorKeySerializer})
     def post(self, request):
-        data = s.RegisterKeySerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.RegisterKeySerializer, request)
         key = services.register_key(
             request.tenant,
-            data.validated_data["public_key"],
-            name=data.validated_data["name"],
+            data["public_key"],
+            name=data["name"],
             actor=request.user,
             request=request,
         )
@@ -78,23 +79,22 @@ class AgentUpload(APIView):
         request.upload_handlers = [
             PackageUploadHandler(request, max_bytes=package_limits().max_package_bytes)
         ]
-        data = s.UploadSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        upload = data.validated_data["package"]
+        data = validated(s.UploadSerializer, request)
+        upload = data["package"]
         with package_bytes(upload) as package:
             result = services.upload_package(
                 request.tenant,
                 package,
-                data.validated_data["signature"],
-                data.validated_data["key_id"],
+                data["signature"],
+                data["key_id"],
                 blob=upload,
                 actor=request.user,
                 request=request,
             )
         run = None
-        if data.validated_data["certify"]:
+        if data["certify"]:
             run = submit_for_certification(
-                result.version, data.validated_data["level"], actor=request.user, request=request
+                result.version, data["level"], actor=request.user, request=request
             )
             run.refresh_from_db()  # queued on commit, which may have failed
         body = {
@@ -120,11 +120,7 @@ class AgentList(generics.ListAPIView):
     ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self):
-        return (
-            agents_with_latest_version(self.request)
-            .select_related("listing", "listing__version")
-            .defer("listing__version__manifest")
-        )
+        return with_listing(agents_with_latest_version(self.request))
 
     def list(self, request, *args, **kwargs):
         return cached_catalogue_response(request, partial(self._list_with_facets, request))
@@ -144,11 +140,7 @@ class AgentDetail(generics.RetrieveDestroyAPIView):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     def get_queryset(self):
-        return (
-            visible_agents(self.request)
-            .select_related("listing", "listing__version")
-            .defer("listing__version__manifest")
-        )
+        return with_listing(visible_agents(self.request))
 
     def retrieve(self, request, *args, **kwargs):
         respond = partial(super().retrieve, request, *args, **kwargs)
@@ -270,11 +262,10 @@ class VersionYank(APIView):
     def post(self, request, agent_id, version):
         # Look the version up first: another tenant's version is a 404 whatever the body says.
         item = _own_version(request, agent_id, version)
-        data = s.YankSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.YankSerializer, request)
         item = services.yank_version(
             item,
-            data.validated_data["reason"],
+            data["reason"],
             actor=request.user,
             request=request,
         )

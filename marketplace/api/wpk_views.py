@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from edgeplug.core.pagination import StrictPageSizeMixin
-from edgeplug.core.serializers import StrictSerializer
+from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer, validated
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import InStaffGroup
 from edgeplug.tenancy.scoping import for_request
@@ -17,7 +17,7 @@ from marketplace.api.permissions import IsVendorPublisher
 from marketplace.models import WorkflowPackage
 
 
-class WpkSerializer(serializers.ModelSerializer):
+class WpkSerializer(ReadOnlyModelSerializer):
     vendor = serializers.CharField(source="tenant.slug", read_only=True)
     key_id = serializers.CharField(source="signing_key.key_id", read_only=True)
     reviewer = serializers.EmailField(
@@ -41,7 +41,6 @@ class WpkSerializer(serializers.ModelSerializer):
             "reviewer",
             "review_reason",
         ]
-        read_only_fields = fields
 
 
 class WpkUploadSerializer(StrictSerializer):
@@ -90,9 +89,7 @@ class WpkUpload(APIView):
 
     @extend_schema(request=WpkUploadSerializer, responses={201: WpkSerializer, 200: WpkSerializer})
     def post(self, request):
-        data = WpkUploadSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = validated(WpkUploadSerializer, request)
         result = wpk_service.upload_wpk(
             request.tenant,
             name=v["name"],
@@ -127,13 +124,12 @@ class WpkReview(APIView):
 
     @extend_schema(request=WpkReviewSerializer, responses=WpkSerializer)
     def post(self, request, pk):
-        data = WpkReviewSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(WpkReviewSerializer, request)
         item = generics.get_object_or_404(WorkflowPackage.objects.all(), pk=pk)
         item = wpk_service.review_wpk(
             item,
-            approve=data.validated_data["decision"] == "approve",
-            reason=data.validated_data["reason"],
+            approve=data["decision"] == "approve",
+            reason=data["reason"],
             reviewer=request.user,
             request=request,
         )

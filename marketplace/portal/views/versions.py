@@ -3,6 +3,7 @@ progress and every stage's report, the certificate with the offline verify comma
 certify again, yank."""
 
 import json
+from functools import wraps
 
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
@@ -107,31 +108,41 @@ def certificate_download(request, agent_id, version):
     return response
 
 
-@require_POST
-@vendor_page(roles=PUBLISHER_ROLES)
-def yank(request, agent_id, version):
-    item = _version(request, agent_id, version)
-    form = YankForm(request.POST)
-    if form.is_valid():
-        success = f"{item} is yanked: customers no longer see it."
-        reason = form.cleaned_data["reason"]
-        perform_and_flash(request, services.yank_version, item, reason, success=success)
-    else:
-        messages.error(request, "Say why you yank this version.")
-    return redirect(version_url(item))
+def _version_form_action(form_class, *, invalid: str = ""):
+    """A form the version page posts: the publisher's version looked up, the form checked,
+    the decorated ``act(request, version, cleaned_data)`` run when it is valid (``invalid``
+    flashed when not), and back to the version page either way."""
+
+    def decorate(act):
+        @require_POST
+        @vendor_page(roles=PUBLISHER_ROLES)
+        @wraps(act)
+        def view(request, agent_id, version):
+            item = _version(request, agent_id, version)
+            form = form_class(request.POST)
+            if form.is_valid():
+                act(request, item, form.cleaned_data)
+            elif invalid:
+                messages.error(request, invalid)
+            return redirect(version_url(item))
+
+        return view
+
+    return decorate
 
 
-@require_POST
-@vendor_page(roles=PUBLISHER_ROLES)
-def certify(request, agent_id, version):
-    item = _version(request, agent_id, version)
-    form = CertifyForm(request.POST)
-    if form.is_valid():
-        perform_and_flash(
-            request,
-            submit_for_certification,
-            item,
-            form.cleaned_data["level"],
-            success=lambda run: f"Run {run.pk} is queued.",
-        )
-    return redirect(version_url(item))
+@_version_form_action(YankForm, invalid="Say why you yank this version.")
+def yank(request, item, data):
+    success = f"{item} is yanked: customers no longer see it."
+    perform_and_flash(request, services.yank_version, item, data["reason"], success=success)
+
+
+@_version_form_action(CertifyForm)
+def certify(request, item, data):
+    perform_and_flash(
+        request,
+        submit_for_certification,
+        item,
+        data["level"],
+        success=lambda run: f"Run {run.pk} is queued.",
+    )
