@@ -39,19 +39,19 @@ from datetime import datetime
 from pathlib import Path
 
 from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
+from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance, title
 from benchmarks.web.stack import (
     Stack,
     StackError,
     drop_database,
     recreate_database,
     server_versions,
-    stop_process,
 )
 from certification.example_agent import example_files, example_manifest
 from certification.simulation import toolchain
 from edgeplug import signing
 from marketplace.packageformat.pack import build_archive
+from tests.processes import stop_process
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_certification_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -385,7 +385,7 @@ def run(args: argparse.Namespace) -> dict:
         batch = measure_batch(vendor, cpu, args.database_url, size["batch"], timeout)
     finally:
         if worker is not None:
-            stop_process(worker)
+            stop_process(worker, timeout=60)
         stack.stop()
         if not args.keep_database:
             with contextlib.suppress(Exception):
@@ -425,10 +425,13 @@ def run(args: argparse.Namespace) -> dict:
 def table(result: dict) -> str:
     p = result["parameters"]
     lines = [
-        f"EdgePlug certification — {result['machine']['cores']} cores, load "
-        f"{result['machine']['load_average_after']}, one Celery worker ({p['worker']}), "
-        f"{p['package']}"
-        + (" — SMOKE SIZE: not comparable with the goals" if result["smoke"] else ""),
+        title(
+            result,
+            "certification",
+            f"load {result['machine']['load_average_after']}, one Celery worker "
+            f"({p['worker']}), {p['package']}",
+            smoke=result["smoke"],
+        ),
         "",
         "| level | runs | median s | min s | max s | warm-up s | worker CPU s | issue's today "
         "| goal |",

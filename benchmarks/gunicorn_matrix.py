@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
+from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance, title
 from benchmarks.web.stack import (
     DEFAULT_DATABASE_URL,
     Stack,
@@ -263,11 +263,9 @@ def _one_configuration(config, number, args, size, seed, tokens, figures, rss) -
     bodies = drive.signed_uploads(
         size["uploads"] + warm_up,
         size=size["upload_size"],
-        vendor=seed["vendor_slug"],
+        signer=drive.Signer.from_seed(seed),
         agent=f"gunicorn-bench-{number}",
         major=1,
-        private_key=seed["private_key"],
-        key_id=seed["key_id"],
     )
     stack.start()
     try:
@@ -333,11 +331,14 @@ def table(result: dict) -> str:
     p = result["parameters"]
     configs, default = result["configs"], p["deployed_default"]
     lines = [
-        f"EdgePlug gunicorn configurations — {result['machine']['cores']} cores, "
-        f"wrk -t2 -c{p['connections']} -d{p['duration']:g}s per target, uploads of "
-        f"{p['upload_size'] // 1024} KiB by {p['upload_clients']} clients, medians of "
-        f"{p['rounds']} interleaved rounds; deployed default {default}"
-        + (" — SMOKE SIZE: not comparable" if p["smoke"] else ""),
+        title(
+            result,
+            "gunicorn configurations",
+            f"wrk -t2 -c{p['connections']} -d{p['duration']:g}s per target, uploads of "
+            f"{p['upload_size'] // 1024} KiB by {p['upload_clients']} clients, medians of "
+            f"{p['rounds']} interleaved rounds; deployed default {default}",
+            smoke=p["smoke"],
+        ),
         "",
         "| target | configuration | req/s | p50 ms | p99 ms | errors | vs default "
         "| gunicorn CPU ms per request |",

@@ -38,18 +38,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
+from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance, title
 from benchmarks.web.stack import (
     Stack,
     StackError,
     drop_database,
     recreate_database,
     server_versions,
-    stop_process,
 )
 from certification.tflm import sample_models
 from edgeplug import signing
 from tests.packageformat.builders import make_manifest, make_package
+from tests.processes import stop_process
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_soak_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -454,7 +454,7 @@ def run(args: argparse.Namespace) -> dict:
         )
     finally:
         if worker is not None:
-            stop_process(worker)
+            stop_process(worker, timeout=60)
         stack.stop()
         if not args.keep_database:
             drop_database(args.database_url)
@@ -515,15 +515,18 @@ def run(args: argparse.Namespace) -> dict:
 def table(result: dict) -> str:
     p = result["parameters"]
     lines = [
-        f"EdgePlug soak — {result['machine']['cores']} cores, gunicorn {p['workers']} sync workers "
-        f"+ 1 Celery worker (concurrency 2); {p['rate_per_s']} req/s open loop for "
-        f"{p['duration_s']:g} s"
-        + (
-            f" ({p['fraction']:.0%} of a measured {p['measured_max_per_s']} req/s)"
-            if p["fraction"]
-            else ""
-        )
-        + (" — SMOKE SIZE: not comparable with the goals" if p["smoke"] else ""),
+        title(
+            result,
+            "soak",
+            f"gunicorn {p['workers']} sync workers + 1 Celery worker (concurrency 2); "
+            f"{p['rate_per_s']} req/s open loop for {p['duration_s']:g} s"
+            + (
+                f" ({p['fraction']:.0%} of a measured {p['measured_max_per_s']} req/s)"
+                if p["fraction"]
+                else ""
+            ),
+            smoke=p["smoke"],
+        ),
         "",
         "| kind | requests | errors | p50 ms | p99 ms |",
         "|---|---|---|---|---|",

@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
+from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance, title
 from benchmarks.web.stack import (
     RAISED_THROTTLE,
     ROOT,
@@ -238,11 +238,14 @@ def _goals(phases: dict) -> list[dict]:
 def _table(result: dict) -> str:
     p = result["parameters"]
     lines = [
-        f"EdgePlug ingest benchmark — {result['machine']['cores']} cores, gunicorn "
-        f"{p['workers']} sync workers + manage.py grpcserver, PostgreSQL "
-        f"{result['versions']['postgresql']}; {p['events']:,} session events per door from "
-        f"{p['devices']} devices at once, batches of {BATCH:,}"
-        + (" — SMOKE SIZE: not comparable with the goals" if p["smoke"] else ""),
+        title(
+            result,
+            "ingest benchmark",
+            f"gunicorn {p['workers']} sync workers + manage.py grpcserver, PostgreSQL "
+            f"{result['versions']['postgresql']}; {p['events']:,} session events per door from "
+            f"{p['devices']} devices at once, batches of {BATCH:,}",
+            smoke=p["smoke"],
+        ),
         "",
         "| door | send | events | accepted | duplicate | rejected | s | events/s | rows added "
         "| goal |",

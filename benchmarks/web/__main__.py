@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
+from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance, title
 from benchmarks.web.stack import (
     DEFAULT_DATABASE_URL,
     Stack,
@@ -124,12 +124,15 @@ def _table(result: dict) -> str:
     p = result["parameters"]
     reads, goals = result["reads"], {g["goal"]: g for g in result["goals"]}
     lines = [
-        f"EdgePlug web benchmark — {result['machine']['cores']} cores, gunicorn "
-        f"{p['workers']} sync workers, wrk -t2 -c{p['connections']} -d{p['duration']:g}s, "
-        f"medians of {p['rounds']} interleaved rounds; {result['seed']['agents']} agents / "
-        f"{result['seed']['public_versions']} public versions, seeded by "
-        f"{result['seed']['seeded_by'].split(' (')[0]}"
-        + (" — SMOKE SIZE: not comparable with the goals" if p["smoke"] else ""),
+        title(
+            result,
+            "web benchmark",
+            f"gunicorn {p['workers']} sync workers, wrk -t2 -c{p['connections']} "
+            f"-d{p['duration']:g}s, medians of {p['rounds']} interleaved rounds; "
+            f"{result['seed']['agents']} agents / {result['seed']['public_versions']} public "
+            f"versions, seeded by {result['seed']['seeded_by'].split(' (')[0]}",
+            smoke=p["smoke"],
+        ),
         "",
         "| target | req/s | p50 ms | p99 ms | errors | ratio | goal |",
         "|---|---|---|---|---|---|---|",
@@ -199,6 +202,7 @@ def run(args: argparse.Namespace) -> dict:
             "catalogue", "--agents", str(size["agents"]), "--versions", str(size["versions"])
         )
         tokens = {"customer": seed["customer_token"], "vendor": seed["vendor_token"]}
+        signer = drive.Signer.from_seed(seed)
         print(
             f"seeded {seed['agents']} agents / {seed['public_versions']} public versions "
             f"by {seed['seeded_by']}",
@@ -262,11 +266,9 @@ def run(args: argparse.Namespace) -> dict:
             bodies = drive.signed_uploads(
                 size["uploads"] + warm_up,
                 size=size["upload_size"],
-                vendor=seed["vendor_slug"],
+                signer=signer,
                 agent=UPLOAD_AGENT,
                 major=major,
-                private_key=seed["private_key"],
-                key_id=seed["key_id"],
             )
             warm, bodies = bodies[:warm_up], bodies[warm_up:]
             drive.run_uploads(stack.port, tokens["vendor"], warm, size["upload_clients"])

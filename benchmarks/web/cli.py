@@ -74,6 +74,14 @@ def provenance() -> dict:
     }
 
 
+def title(result: dict, benchmark: str, setup: str, *, smoke: bool) -> str:
+    """A results table's first line: the benchmark, the machine's cores and the ``setup``
+    measured; a smoke-size run says its figures are not comparable with the goals."""
+    return f"EdgePlug {benchmark} — {result['machine']['cores']} cores, {setup}" + (
+        " — SMOKE SIZE: not comparable with the goals" if smoke else ""
+    )
+
+
 def finish(
     name: str,
     run: Callable[[argparse.Namespace], dict],

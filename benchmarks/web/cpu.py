@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import os
-import pstats
 import sys
 import time
 import uuid
 from itertools import count
 
-from benchmarks.web.stack import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Stack
+from benchmarks.web.inprocess import print_profile, setup_django
+from benchmarks.web.stack import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL
 
 TARGETS = {
     "ceiling": ("/bench/ceiling", None),
@@ -35,17 +34,6 @@ TARGETS = {
     "detail_uncached": ("/api/v1/agents/{detail}?bench_miss={run}-{n}", "customer"),
     "health": ("/health", None),
 }
-
-
-def _setup(database_url: str, redis_url: str) -> None:
-    from pathlib import Path
-
-    env = Stack(database_url, redis_url, 1, Path("var/bench/web-run")).environment()
-    os.environ.clear()
-    os.environ.update(env)
-    import django
-
-    django.setup()
 
 
 def _customer_token() -> str:
@@ -81,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     args = parser.parse_args(argv)
-    _setup(args.database_url, args.redis_url)
+    setup_django(args.database_url, args.redis_url)
 
     from django.db import connection
     from django.test import Client
@@ -128,9 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         if profiler:
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
-            print(out.getvalue())
+            print_profile(profiler, sort=args.sort, top=args.top)
     return 0
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from tests.processes import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_bench"
@@ -277,16 +278,3 @@ class Stack:
         )
         log.close()
         return process
-
-
-def stop_process(process: subprocess.Popen, *, timeout: float = 60) -> None:
-    """SIGTERM (a warm shutdown: gunicorn and Celery finish what they hold), SIGKILL after
-    ``timeout`` seconds."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
