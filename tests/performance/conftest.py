@@ -1,5 +1,6 @@
 """Fixtures of the benchmark smoke tests."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,7 +9,8 @@ import pytest
 from django.conf import settings
 
 from benchmarks.web.stack import database_name, drop_database, recreate_database
-from tests.performance.bench_runs import bench_database_url
+from tests.faults.components import REDIS_SERVER, PrivateRedis
+from tests.performance.bench_runs import bench_database_url, run_benchmark
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +29,33 @@ def bench_template_database() -> str:
     assert done.returncode == 0, done.stderr[-3000:]
     yield database_name(url)
     drop_database(url)
+
+
+@pytest.fixture
+def run_smoke(tmp_path, bench_template_database):
+    """``run_smoke(module, database=suffix, redis_url=...)`` runs ``python -m module --smoke``
+    on a copy of the template database named after the suite's plus ``suffix``, and answers
+    the JSON it wrote and what it printed."""
+
+    def run(module: str, *, database: str, redis_url: str | None = None) -> tuple[dict, str]:
+        out = tmp_path / f"{module}.json"
+        done = run_benchmark(
+            *(module, "--smoke", "--out", str(out), "--database-url", bench_database_url(database)),
+            *("--template-database", bench_template_database),
+            *(("--redis-url", redis_url) if redis_url else ()),
+        )
+        return json.loads(out.read_text()), done.stdout
+
+    return run
+
+
+@pytest.fixture
+def private_redis_url(tmp_path):
+    """A Redis of the test's own for a benchmark that starts a Celery worker: the suite's
+    session worker must not take the benchmark's runs."""
+    if REDIS_SERVER is None:
+        pytest.skip("needs redis-server: the benchmark's worker gets a broker of its own")
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    yield redis.url
+    redis.stop()
