@@ -16,8 +16,15 @@ import pytest
 from django.contrib.auth.models import Group
 
 from tests.conftest import totp_now
-from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    TOTPDeviceFactory,
+    UserFactory,
+    VendorTenantFactory,
+)
 from tests.review.conftest import INVALID_MARKER
+from tests.vendors import VENDOR_SLUG
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 900}
@@ -152,3 +159,13 @@ def staff_user(transactional_db):
         return user
 
     return make
+
+
+@pytest.fixture
+def vendor_admin(transactional_db):
+    """Ada, the admin of the Acme Robotics vendor, with one confirmed TOTP device."""
+    tenant = VendorTenantFactory(slug=VENDOR_SLUG, name="Acme Robotics")
+    user = UserFactory(email="ada@acme.example")
+    MembershipFactory(tenant=tenant, user=user, role="admin")
+    user.device = TOTPDeviceFactory(user=user)
+    return user

@@ -48,13 +48,9 @@ STICKING_OUT = """() => [...document.querySelectorAll('body *')]
 
 
 @pytest.fixture
-def vendor_with_history(transactional_db):
-    tenant = VendorTenantFactory(slug=VENDOR_SLUG, name="Acme Robotics")
-    admin = UserFactory(email="ada@acme.example")
-    MembershipFactory(tenant=tenant, user=admin, role="admin")
-    from tests.factories import TOTPDeviceFactory
-
-    admin.device = TOTPDeviceFactory(user=admin)
+def vendor_with_history(vendor_admin):
+    admin = vendor_admin
+    tenant = admin.memberships.get().tenant
     for email, role in (("dev@acme.example", "developer"), ("ops@acme.example", "operator")):
         MembershipFactory(tenant=tenant, user=UserFactory(email=email), role=role)
     key = VendorKeyFactory(tenant=tenant, name="release laptop")
