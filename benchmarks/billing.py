@@ -22,7 +22,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from benchmarks.web.cli import add_database_arguments, bench_parser, finish, provenance
+from benchmarks.web import cli
 from benchmarks.web.stack import database_name, drop_database, recreate_database
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_bench_billing"
@@ -170,9 +170,7 @@ def _bench_rating(events: int, devices: int) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    size = dict(SMOKE if args.smoke else FULL)
-    size["tenants"] = args.tenants or size["tenants"]
-    size["events"] = args.events or size["events"]
+    size = cli.chosen_size(args, full=FULL, smoke=SMOKE)
     recreate_database(args.database_url, args.template_database)
     try:
         _setup(args.database_url, migrate=not args.template_database)
@@ -187,7 +185,7 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "benchmark": "billing",
         "smoke": args.smoke,
-        **provenance(),
+        **cli.provenance(),
         "goals": [
             {
                 "goal": f"month close of 1,000 tenants < {GOALS['close_s']:g} s",
@@ -232,17 +230,17 @@ def _table(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = bench_parser("billing", __doc__.splitlines()[0], smoke="a tiny size, in seconds")
+    parser = cli.bench_parser("billing", __doc__.splitlines()[0], smoke="a tiny size, in seconds")
     parser.add_argument("--tenants", type=int)
     parser.add_argument("--events", type=int)
-    add_database_arguments(
+    cli.add_database_arguments(
         parser, database_env="BENCH_BILLING_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
     )
     args = parser.parse_args(argv)
     if "bench" not in database_name(args.database_url):
         print("the benchmark database name must contain 'bench' (it is dropped)", file=sys.stderr)
         return 2
-    return finish("bench-billing", run, args, _table)
+    return cli.finish("bench-billing", run, args, _table)
 
 
 if __name__ == "__main__":

@@ -38,8 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance, title
+from benchmarks.web import cli, drive
 from benchmarks.web.stack import (
     Stack,
     StackError,
@@ -356,9 +355,7 @@ def _versions(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    size = dict(SMOKE if args.smoke else FULL)
-    size["repetitions"] = args.repetitions or size["repetitions"]
-    size["batch"] = args.batch or size["batch"]
+    size = cli.chosen_size(args, full=FULL, smoke=SMOKE)
     timeout = 300.0
     run_dir = Path(args.out).resolve().parent / "certification-run"
     stack = Stack(args.database_url, args.redis_url, args.web_workers, run_dir)
@@ -392,7 +389,7 @@ def run(args: argparse.Namespace) -> dict:
                 drop_database(args.database_url)
     hardware = levels["hardware"]["median_s"] if "hardware" in levels else None
     return {
-        **provenance(),
+        **cli.provenance(),
         "benchmark": "certification",
         "smoke": args.smoke,
         "versions": versions,
@@ -425,7 +422,7 @@ def run(args: argparse.Namespace) -> dict:
 def table(result: dict) -> str:
     p = result["parameters"]
     lines = [
-        title(
+        cli.title(
             result,
             "certification",
             f"load {result['machine']['load_average_after']}, one Celery worker "
@@ -487,7 +484,7 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser(
+    parser = cli.bench_parser(
         "certification", __doc__, smoke="one run per level and a batch of 3; for CI"
     )
     parser.add_argument("--repetitions", type=int, help="runs per level after the warm-up (5)")
@@ -496,14 +493,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--web-workers", type=int, default=4, help="gunicorn sync workers (4, as deployed)"
     )
-    add_stack_arguments(
+    cli.add_stack_arguments(
         parser,
         database_env="BENCH_CERTIFICATION_DATABASE_URL",
         database_default=DEFAULT_DATABASE_URL,
         redis_env="BENCH_CERTIFICATION_REDIS_URL",
         redis_default=DEFAULT_REDIS_URL,
     )
-    return finish("certification", run, parser.parse_args(argv), table)
+    return cli.finish("certification", run, parser.parse_args(argv), table)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance, title
+from benchmarks.web import cli, drive
 from benchmarks.web.stack import (
     Stack,
     StackError,
@@ -475,7 +474,7 @@ def run(args: argparse.Namespace) -> dict:
         for c in (certification, calibration_certification)
     )
     return {
-        **provenance(),
+        **cli.provenance(),
         "versions": versions,
         "parameters": {
             "duration_s": duration,
@@ -515,7 +514,7 @@ def run(args: argparse.Namespace) -> dict:
 def table(result: dict) -> str:
     p = result["parameters"]
     lines = [
-        title(
+        cli.title(
             result,
             "soak",
             f"gunicorn {p['workers']} sync workers + 1 Celery worker (concurrency 2); "
@@ -573,7 +572,7 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser("soak", __doc__, smoke="about 10 s of traffic; for CI")
+    parser = cli.bench_parser("soak", __doc__, smoke="about 10 s of traffic; for CI")
     parser.add_argument("--duration", default="10m", help="10m, 90s, 1h (default 10m)")
     parser.add_argument(
         "--rate",
@@ -598,14 +597,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=4, help="gunicorn sync workers (4, as deployed)"
     )
-    add_stack_arguments(
+    cli.add_stack_arguments(
         parser,
         database_env="SOAK_DATABASE_URL",
         database_default=DEFAULT_DATABASE_URL,
         redis_env="SOAK_REDIS_URL",
         redis_default=DEFAULT_REDIS_URL,
     )
-    return finish("soak", run, parser.parse_args(argv), table)
+    return cli.finish("soak", run, parser.parse_args(argv), table)
 
 
 if __name__ == "__main__":

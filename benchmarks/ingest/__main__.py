@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance, title
+from benchmarks.web import cli
 from benchmarks.web.stack import (
     RAISED_THROTTLE,
     ROOT,
@@ -238,7 +238,7 @@ def _goals(phases: dict) -> list[dict]:
 def _table(result: dict) -> str:
     p = result["parameters"]
     lines = [
-        title(
+        cli.title(
             result,
             "ingest benchmark",
             f"gunicorn {p['workers']} sync workers + manage.py grpcserver, PostgreSQL "
@@ -270,10 +270,7 @@ def _table(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> dict:
-    size = dict(SMOKE if args.smoke else FULL)
-    for key in ("events", "devices", "workers"):
-        if getattr(args, key) is not None:
-            size[key] = getattr(args, key)
+    size = cli.chosen_size(args, full=FULL, smoke=SMOKE)
     run_dir = Path(args.out).resolve().parent / "ingest-run"
     stack = IngestStack(args.database_url, args.redis_url, size["workers"], run_dir)
     with fresh_database(stack, args) as versions:
@@ -306,7 +303,7 @@ def run(args: argparse.Namespace) -> dict:
             )
     result = {
         "benchmark": "ingest",
-        **provenance(),
+        **cli.provenance(),
         "versions": versions,
         "parameters": {**size, "smoke": args.smoke, "batch": BATCH},
         "seed": {k: v for k, v in seed.items() if k != "tokens"},
@@ -317,14 +314,14 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser("ingest", __doc__, smoke="a tiny run (seconds), as CI runs it")
+    parser = cli.bench_parser("ingest", __doc__, smoke="a tiny run (seconds), as CI runs it")
     parser.add_argument("--events", type=int, help="events per door")
     parser.add_argument("--devices", type=int, help="devices (client threads) per door")
     parser.add_argument("--workers", type=int, help="gunicorn workers")
-    add_stack_arguments(
+    cli.add_stack_arguments(
         parser, database_env="BENCH_INGEST_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
     )
-    return finish("bench-ingest", run, parser.parse_args(argv), _table)
+    return cli.finish("bench-ingest", run, parser.parse_args(argv), _table)
 
 
 if __name__ == "__main__":

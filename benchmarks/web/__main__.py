@@ -14,8 +14,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance, title
+from benchmarks.web import cli, drive
 from benchmarks.web.stack import (
     DEFAULT_DATABASE_URL,
     Stack,
@@ -124,7 +123,7 @@ def _table(result: dict) -> str:
     p = result["parameters"]
     reads, goals = result["reads"], {g["goal"]: g for g in result["goals"]}
     lines = [
-        title(
+        cli.title(
             result,
             "web benchmark",
             f"gunicorn {p['workers']} sync workers, wrk -t2 -c{p['connections']} "
@@ -191,23 +190,13 @@ def _table(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> dict:
-    size = dict(SMOKE if args.smoke else FULL)
-    for key in ("rounds", "duration", "connections", "uploads", "agents", "versions"):
-        if getattr(args, key) is not None:
-            size[key] = getattr(args, key)
+    size = cli.chosen_size(args, full=FULL, smoke=SMOKE)
     run_dir = Path(args.out).resolve().parent / "web-run"
     stack = Stack(args.database_url, args.redis_url, args.workers, run_dir)
     with fresh_database(stack, args) as versions:
-        seed = stack.seed(
-            "catalogue", "--agents", str(size["agents"]), "--versions", str(size["versions"])
-        )
+        seed = stack.seed_catalogue(size["agents"], size["versions"])
         tokens = {"customer": seed["customer_token"], "vendor": seed["vendor_token"]}
         signer = drive.Signer.from_seed(seed)
-        print(
-            f"seeded {seed['agents']} agents / {seed['public_versions']} public versions "
-            f"by {seed['seeded_by']}",
-            flush=True,
-        )
         stack.start()
         urls = {
             name: stack.base_url + path.format(detail=seed["detail_agent_id"])
@@ -280,7 +269,7 @@ def run(args: argparse.Namespace) -> dict:
 
     public_seed = {k: v for k, v in seed.items() if not k.endswith(("token", "private_key"))}
     result = {
-        **provenance(),
+        **cli.provenance(),
         "versions": versions,
         "parameters": {**size, "workers": args.workers, "smoke": args.smoke},
         "seed": public_seed,
@@ -294,7 +283,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser("web", __doc__, smoke="tiny sizes, seconds; for CI")
+    parser = cli.bench_parser("web", __doc__, smoke="tiny sizes, seconds; for CI")
     parser.add_argument(
         "--workers",
         type=int,
@@ -307,10 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uploads", type=int, help="uploads per phase")
     parser.add_argument("--agents", type=int)
     parser.add_argument("--versions", type=int)
-    add_stack_arguments(
+    cli.add_stack_arguments(
         parser, database_env="BENCH_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
     )
-    return finish("bench-web", run, parser.parse_args(argv), _table)
+    return cli.finish("bench-web", run, parser.parse_args(argv), _table)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,16 @@ def provenance() -> dict:
     }
 
 
+def chosen_size(args: argparse.Namespace, *, full: dict, smoke: dict) -> dict:
+    """``smoke`` or ``full`` as ``--smoke`` says, with each figure given on the command line
+    (by the option of the same name) in place of its default."""
+    size = dict(smoke if args.smoke else full)
+    for key in size:
+        if getattr(args, key, None) is not None:
+            size[key] = getattr(args, key)
+    return size
+
+
 def title(result: dict, benchmark: str, setup: str, *, smoke: bool) -> str:
     """A results table's first line: the benchmark, the machine's cores and the ``setup``
     measured; a smoke-size run says its figures are not comparable with the goals."""

@@ -16,11 +16,10 @@ import argparse
 import cProfile
 import os
 import sys
-import time
 import uuid
 from itertools import count
 
-from benchmarks.web.inprocess import print_profile, setup_django
+from benchmarks.web.inprocess import measured, print_profile, recorded_queries, setup_django
 from benchmarks.web.stack import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL
 
 TARGETS = {
@@ -71,7 +70,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_django(args.database_url, args.redis_url)
 
-    from django.db import connection
     from django.test import Client
 
     client = Client(HTTP_HOST="127.0.0.1")
@@ -93,26 +91,15 @@ def main(argv: list[str] | None = None) -> int:
             get(name)
     print(f"{'target':<16} {'CPU ms/req':>10} {'wall ms/req':>11} {'queries':>8}")
     for name in names:
-        queries: list[str] = []
-
-        def counted(execute, sql, *rest, queries=queries):
-            queries.append(sql)
-            return execute(sql, *rest)
-
-        with connection.execute_wrapper(counted):
+        with recorded_queries() as queries:
             get(name)
         profiler = cProfile.Profile() if args.profile else None
-        cpu, wall = time.process_time(), time.perf_counter()
-        if profiler:
-            profiler.enable()
-        for _ in range(args.n):
-            get(name)
-        if profiler:
-            profiler.disable()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        with measured(profiler) as spent:
+            for _ in range(args.n):
+                get(name)
         print(
-            f"{name:<16} {cpu * 1000 / args.n:>10.2f} {wall * 1000 / args.n:>11.2f} "
-            f"{len(queries):>8}",
+            f"{name:<16} {spent.cpu_s * 1000 / args.n:>10.2f} "
+            f"{spent.wall_s * 1000 / args.n:>11.2f} {len(queries):>8}",
             flush=True,
         )
         if profiler:

@@ -176,6 +176,17 @@ class Stack:
     def seed(self, *args: str) -> dict:
         return json.loads(self._python("-m", "benchmarks.web.seed", *args))
 
+    def seed_catalogue(self, agents: int, versions: int) -> dict:
+        """``agents`` public agents with ``versions`` public versions between them, their
+        vendor and a customer (``benchmarks.web.seed catalogue``); says what was seeded."""
+        seed = self.seed("catalogue", "--agents", str(agents), "--versions", str(versions))
+        print(
+            f"seeded {seed['agents']} agents / {seed['public_versions']} public versions "
+            f"by {seed['seeded_by']}",
+            flush=True,
+        )
+        return seed
+
     def _python(self, *args: str) -> str:
         done = subprocess.run(
             [sys.executable, *args],

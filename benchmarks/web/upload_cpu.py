@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 
 from benchmarks.web import drive
-from benchmarks.web.inprocess import print_profile, setup_django
+from benchmarks.web.inprocess import measured, print_profile, recorded_queries, setup_django
 from benchmarks.web.stack import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Stack, recreate_database
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -113,13 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         warm, uploads = uploads[:3], uploads[3:]
         for upload in warm:  # imports, JSON Schema, connections
             post(upload)
-        queries: list[str] = []
-
-        def counted(execute, sql, *rest, queries=queries):
-            queries.append(sql)
-            return execute(sql, *rest)
-
-        with connection.execute_wrapper(counted):
+        with recorded_queries() as queries:
             post(uploads.pop())
         if args.queries:
             print("\n".join(f"  {sql}" for sql in queries))
@@ -132,19 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         have = versions.fetchone()[0]
         # CPU time, not wall: waits on PostgreSQL and a loaded machine are not this process's cost.
         profiler = cProfile.Profile(time.process_time) if args.profile == phase else None
-        pg, cpu, wall = _backend_cpu_s(backend), time.process_time(), time.perf_counter()
-        if profiler:
-            profiler.enable()
-        for upload in uploads:
-            post(upload)
-        if profiler:
-            profiler.disable()
-        done = len(uploads)
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        pg = _backend_cpu_s(backend)
+        with measured(profiler) as spent:
+            for upload in uploads:
+                post(upload)
         pg = _backend_cpu_s(backend) - pg
+        done = len(uploads)
         print(
-            f"{phase:<8} {have:>9} {cpu * 1000 / done:>9.1f} {pg * 1000 / done:>9.1f} "
-            f"{wall * 1000 / done:>9.1f} {len(queries):>9}",
+            f"{phase:<8} {have:>9} {spent.cpu_s * 1000 / done:>9.1f} {pg * 1000 / done:>9.1f} "
+            f"{spent.wall_s * 1000 / done:>9.1f} {len(queries):>9}",
             flush=True,
         )
         if profiler:
