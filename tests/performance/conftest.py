@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -47,6 +48,18 @@ def run_smoke(tmp_path, bench_template_database):
         return json.loads(out.read_text()), done.stdout
 
     return run
+
+
+@pytest.fixture
+def suite_redis_url() -> str:
+    """The suite's Redis (REDIS_URL), for a benchmark that starts no worker; skips unless the
+    full stack can run: wrk (the web benchmark drives with it, and every stack reports its
+    version) and REDIS_URL."""
+    if shutil.which("wrk") is None:
+        pytest.skip("needs wrk (scripts/bootstrap.sh installs it)")
+    if not settings.REDIS_URL:
+        pytest.skip("the benchmark runs the full stack: it needs REDIS_URL")
+    return settings.REDIS_URL
 
 
 @pytest.fixture

@@ -10,17 +10,17 @@ import pytest
 from django.conf import settings
 
 from benchmarks.gunicorn_matrix import DEPLOYED, Config
-from tests.performance.bench_runs import require_wrk_and_redis
 
 pytestmark = pytest.mark.slow
 
 
-def test_bench_gunicorn_smoke_compares_configurations_beside_the_default(run_smoke):
-    require_wrk_and_redis()
+def test_bench_gunicorn_smoke_compares_configurations_beside_the_default(
+    run_smoke, suite_redis_url
+):
     result, printed = run_smoke(
         "benchmarks.gunicorn_matrix",
         database="_gunicorn_bench_smoke",
-        redis_url=settings.REDIS_URL,
+        redis_url=suite_redis_url,
     )
 
     assert result["machine"]["cores"] >= 1 and result["commit"]

@@ -2,17 +2,15 @@
 and reports every figure; the resend of every event adds no row (no timing is asserted)."""
 
 import pytest
-from django.conf import settings
-
-from tests.performance.bench_runs import require_wrk_and_redis
 
 pytestmark = pytest.mark.slow
 
 
-def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(run_smoke):
-    require_wrk_and_redis()
+def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(
+    run_smoke, suite_redis_url
+):
     result, printed = run_smoke(
-        "benchmarks.ingest", database="_ingest_bench_smoke", redis_url=settings.REDIS_URL
+        "benchmarks.ingest", database="_ingest_bench_smoke", redis_url=suite_redis_url
     )
 
     assert result["machine"]["cores"] >= 1 and result["commit"]

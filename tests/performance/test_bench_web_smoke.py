@@ -2,17 +2,13 @@
 figure (no timing is asserted: figures are for people, see docs/benchmarks.md)."""
 
 import pytest
-from django.conf import settings
-
-from tests.performance.bench_runs import require_wrk_and_redis
 
 pytestmark = pytest.mark.slow
 
 
-def test_bench_web_smoke_prints_and_writes_every_figure(run_smoke):
-    require_wrk_and_redis()
+def test_bench_web_smoke_prints_and_writes_every_figure(run_smoke, suite_redis_url):
     result, printed = run_smoke(
-        "benchmarks.web", database="_bench_smoke", redis_url=settings.REDIS_URL
+        "benchmarks.web", database="_bench_smoke", redis_url=suite_redis_url
     )
 
     assert result["machine"]["cores"] >= 1 and result["commit"]
