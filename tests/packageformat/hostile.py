@@ -245,29 +245,20 @@ def invalid_bytes_with_utf8_flag(limits: Limits) -> bytes:
     return rename_entry(package, "caf\u00e9.txt".encode(), b"caf\xff\xfe.txt")
 
 
-@case("directory_entry")
-def directory_entry(limits: Limits) -> bytes:
-    return package_with_entries([(file_info("docs/", mode=stat.S_IFDIR | 0o755), b"")])
+def _special_entry(name: str, mode: int, content: bytes) -> Builder:
+    return lambda limits: package_with_entries([(file_info(name, mode=mode), content)])
 
 
-@case("symlink_entry")
-def symlink_to_etc_passwd(limits: Limits) -> bytes:
-    return package_with_entries([(file_info("passwd", mode=stat.S_IFLNK | 0o777), b"/etc/passwd")])
-
-
-@case("special_entry")
-def fifo_entry(limits: Limits) -> bytes:
-    return package_with_entries([(file_info("pipe", mode=stat.S_IFIFO | 0o644), b"")])
-
-
-@case("special_entry")
-def character_device_entry(limits: Limits) -> bytes:
-    return package_with_entries([(file_info("null", mode=stat.S_IFCHR | 0o666), b"")])
-
-
-@case("special_entry")
-def setuid_file(limits: Limits) -> bytes:
-    return package_with_entries([(file_info("tool", mode=stat.S_IFREG | 0o4755), b"x")])
+# A package with one more entry, whose file type or mode is refused: (case, code, name, mode,
+# content).
+for _case, _code, _name, _mode, _content in [
+    ("directory_entry", "directory_entry", "docs/", stat.S_IFDIR | 0o755, b""),
+    ("symlink_to_etc_passwd", "symlink_entry", "passwd", stat.S_IFLNK | 0o777, b"/etc/passwd"),
+    ("fifo_entry", "special_entry", "pipe", stat.S_IFIFO | 0o644, b""),
+    ("character_device_entry", "special_entry", "null", stat.S_IFCHR | 0o666, b""),
+    ("setuid_file", "special_entry", "tool", stat.S_IFREG | 0o4755, b"x"),
+]:
+    HOSTILE_CASES.append(HostileCase(_case, _special_entry(_name, _mode, _content), _code))
 
 
 @case("duplicate_entry")
