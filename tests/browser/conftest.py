@@ -13,7 +13,6 @@ import shutil
 from dataclasses import dataclass, field
 
 import pytest
-from django.contrib.auth.models import Group
 
 from tests.conftest import totp_now
 from tests.factories import (
@@ -22,6 +21,7 @@ from tests.factories import (
     TOTPDeviceFactory,
     UserFactory,
     VendorTenantFactory,
+    staff_member,
 )
 from tests.review.conftest import INVALID_MARKER
 from tests.vendors import VENDOR_SLUG
@@ -151,14 +151,7 @@ def journey(chromium, live_server, settings, request, tmp_path_factory):
 @pytest.fixture
 def staff_user(transactional_db):
     """staff_user(group) -> a staff member of that group with one confirmed TOTP device."""
-
-    def make(group: str):
-        user = UserFactory(is_staff=True)
-        user.groups.add(Group.objects.get(name=group))
-        user.device = TOTPDeviceFactory(user=user)
-        return user
-
-    return make
+    return staff_member
 
 
 @pytest.fixture
