@@ -59,6 +59,7 @@ def _seed_close(tenants: int, devices_per_tenant: int = 1):
         OrderFactory,
         PricePlanFactory,
         billing_accounts_for,
+        usage_hours,
     )
 
     vendor = Tenant.objects.create(
@@ -81,18 +82,7 @@ def _seed_close(tenants: int, devices_per_tenant: int = 1):
     )
     Entitlement.objects.bulk_create(EntitlementFactory.build(order=o) for o in orders)
     UsageHour.objects.bulk_create(
-        (
-            UsageHour(
-                tenant_id=d.tenant_id,
-                agent=a,
-                device=d,
-                hour=MONTH + timedelta(hours=h),
-                seconds=3600,
-            )
-            for d in devices
-            for a in agents
-            for h in range(24)
-        ),
+        (row for d in devices for a in agents for row in usage_hours(d, a, MONTH, 24)),
         batch_size=5000,
     )
 
@@ -125,7 +115,12 @@ def _bench_rating(events: int, devices: int) -> dict:
     from billing.models import UsageHour
     from edgeplug.tenancy.models import Tenant
     from marketplace.models import Agent, Device
-    from tests.factories import DeviceFactory, EntitlementFactory, PricePlanFactory
+    from tests.factories import (
+        DeviceFactory,
+        EntitlementFactory,
+        PricePlanFactory,
+        usage_hours,
+    )
 
     vendor = Tenant.objects.get(slug="bench-vendor")
     agent = Agent.objects.create(tenant=vendor, name="rated", agent_type="x", description="x")
@@ -140,17 +135,7 @@ def _bench_rating(events: int, devices: int) -> dict:
     per_slot = max(-(-events // (devices * hours)), 1)  # events in one device-hour, rounded up
     seconds = min(per_slot * 60, 3600)  # each event a one-minute session
     UsageHour.objects.bulk_create(
-        (
-            UsageHour(
-                tenant=tenant,
-                agent=agent,
-                device=d,
-                hour=MONTH + timedelta(hours=h),
-                seconds=seconds,
-            )
-            for d in gateways
-            for h in range(hours)
-        ),
+        (row for d in gateways for row in usage_hours(d, agent, MONTH, hours, seconds=seconds)),
         batch_size=5000,
     )
     rows = devices * hours
