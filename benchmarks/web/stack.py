@@ -142,12 +142,6 @@ class Stack:
     threads: int = 1
 
     @property
-    def label(self) -> str:
-        if self.worker_class == "sync":
-            return f"sync {self.workers}"
-        return f"{self.worker_class} {self.workers}x{self.threads}"
-
-    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
