@@ -2,6 +2,8 @@
 
 Each case is ``(name, build, code)``: ``build(limits)`` returns package bytes that break one
 rule under those limits, and ``code`` is the ``PackageError.code`` the refusal must carry.
+A case is a decorated builder, or a row of a table where cases differ in one value only (an
+entry's name, its file type, a manifest field).
 Tests run the corpus against ``inspect_package``; the upload API tests run the same corpus
 through ``POST /api/v1/agents/upload`` and check that nothing was stored.
 """
@@ -223,26 +225,26 @@ for _case, _code, _name, _content in [
 
 
 @case("invalid_entry_name")
-def nul_byte_in_name(limits: Limits) -> bytes:
-    package = package_with_entries([("notes.txt?hidden", b"x")])
-    return rename_entry(package, b"notes.txt?hidden", b"notes.txt\x00hidden")
-
-
-@case("invalid_entry_name")
 def overlong_name(limits: Limits) -> bytes:
     return package_with_entries([("n" * (limits.max_entry_name_bytes + 1), b"x")])
 
 
-@case("non_utf8_name")
-def latin1_name_without_utf8_flag(limits: Limits) -> bytes:
-    package = package_with_entries([("caf?.txt", b"x")])
-    return rename_entry(package, b"caf?.txt", b"caf\xe9.txt")
+def _renamed_entry(name: str, raw_name: bytes) -> Builder:
+    def build(limits: Limits) -> bytes:
+        package = package_with_entries([(name, b"x")])
+        return rename_entry(package, name.encode(), raw_name)
+
+    return build
 
 
-@case("non_utf8_name")
-def invalid_bytes_with_utf8_flag(limits: Limits) -> bytes:
-    package = package_with_entries([("caf\u00e9.txt", b"x")])
-    return rename_entry(package, "caf\u00e9.txt".encode(), b"caf\xff\xfe.txt")
+# An entry written under a stand-in name (a non-ASCII one sets the UTF-8 flag), then renamed in
+# the archive's bytes to a name zipfile would not write: (case, code, stand-in, raw name).
+for _case, _code, _name, _raw_name in [
+    ("nul_byte_in_name", "invalid_entry_name", "notes.txt?hidden", b"notes.txt\x00hidden"),
+    ("latin1_name_without_utf8_flag", "non_utf8_name", "caf?.txt", b"caf\xe9.txt"),
+    ("invalid_bytes_with_utf8_flag", "non_utf8_name", "caf\u00e9.txt", b"caf\xff\xfe.txt"),
+]:
+    HOSTILE_CASES.append(HostileCase(_case, _renamed_entry(_name, _raw_name), _code))
 
 
 def _special_entry(name: str, mode: int, content: bytes) -> Builder:
