@@ -25,7 +25,9 @@ from datetime import UTC, datetime, timedelta
 from benchmarks.web import cli
 from benchmarks.web.stack import database_name, drop_database, recreate_database
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_bench_billing"
+DATABASE_URL = cli.UrlOption(
+    "BENCH_BILLING_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/edgeplug_bench_billing"
+)
 MONTH = datetime(2026, 1, 1, tzinfo=UTC)
 FULL = {"tenants": 1000, "events": 1_000_000, "devices": 100}
 SMOKE = {"tenants": 10, "events": 10_000, "devices": 5}
@@ -218,9 +220,7 @@ def main(argv=None) -> int:
     parser = cli.bench_parser("billing", __doc__.splitlines()[0], smoke="a tiny size, in seconds")
     parser.add_argument("--tenants", type=int)
     parser.add_argument("--events", type=int)
-    cli.add_database_arguments(
-        parser, database_env="BENCH_BILLING_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
-    )
+    cli.add_database_arguments(parser, DATABASE_URL)
     args = parser.parse_args(argv)
     if "bench" not in database_name(args.database_url):
         print("the benchmark database name must contain 'bench' (it is dropped)", file=sys.stderr)

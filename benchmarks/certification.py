@@ -52,8 +52,11 @@ from edgeplug import signing
 from marketplace.packageformat.pack import build_archive
 from tests.processes import stop_process
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_certification_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+DATABASE_URL = cli.UrlOption(
+    "BENCH_CERTIFICATION_DATABASE_URL",
+    "postgres://postgres@127.0.0.1:5432/edgeplug_certification_bench",
+)
+REDIS_URL = cli.UrlOption("BENCH_CERTIFICATION_REDIS_URL", "redis://127.0.0.1:6379/13")
 LEVELS = ("basic", "standard", "hardware")
 FULL = {"repetitions": 5, "warm_up": 1, "batch": 10}
 SMOKE = {"repetitions": 1, "warm_up": 0, "batch": 2}
@@ -493,13 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--web-workers", type=int, default=4, help="gunicorn sync workers (4, as deployed)"
     )
-    cli.add_stack_arguments(
-        parser,
-        database_env="BENCH_CERTIFICATION_DATABASE_URL",
-        database_default=DEFAULT_DATABASE_URL,
-        redis_env="BENCH_CERTIFICATION_REDIS_URL",
-        redis_default=DEFAULT_REDIS_URL,
-    )
+    cli.add_stack_arguments(parser, DATABASE_URL, REDIS_URL)
     return cli.finish("certification", run, parser.parse_args(argv), table)
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from benchmarks.web import __main__ as web
 from benchmarks.web import cli, drive
-from benchmarks.web.stack import DEFAULT_DATABASE_URL, Stack, StackError, fresh_database
+from benchmarks.web.stack import Stack, StackError, fresh_database
 
 # What the Dockerfile, docker-compose.yml and deploy/k8s/base/configmap.yaml run.
 DEPLOYED = "sync:4"
@@ -367,9 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds per wrk run")
     parser.add_argument("--connections", type=int)
     parser.add_argument("--uploads", type=int, help="uploads per configuration and round")
-    cli.add_stack_arguments(
-        parser, database_env="BENCH_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
-    )
+    cli.add_stack_arguments(parser, cli.DATABASE_URL)
     return cli.finish("bench-gunicorn", run, parser.parse_args(argv), table)
 
 

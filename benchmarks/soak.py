@@ -50,8 +50,10 @@ from edgeplug import signing
 from tests.packageformat.builders import make_manifest, make_package
 from tests.processes import stop_process
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_soak_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+DATABASE_URL = cli.UrlOption(
+    "SOAK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/edgeplug_soak_bench"
+)
+REDIS_URL = cli.UrlOption("SOAK_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Shares of the open-loop rate (certification has its own fixed interval).
 MIX = {"browse": 0.70, "ingest": 0.20, "upload": 0.10}
 BATCH = 20  # usage sessions per ingest request
@@ -597,13 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=4, help="gunicorn sync workers (4, as deployed)"
     )
-    cli.add_stack_arguments(
-        parser,
-        database_env="SOAK_DATABASE_URL",
-        database_default=DEFAULT_DATABASE_URL,
-        redis_env="SOAK_REDIS_URL",
-        redis_default=DEFAULT_REDIS_URL,
-    )
+    cli.add_stack_arguments(parser, DATABASE_URL, REDIS_URL)
     return cli.finish("soak", run, parser.parse_args(argv), table)
 
 

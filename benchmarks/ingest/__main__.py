@@ -2,11 +2,12 @@
 gRPC (client-streaming ``Report``), then the same events sent again (rows added: must be 0).
 
 Runs the full stack as deployed: gunicorn (``benchmarks.web.stack``) and ``manage.py
-grpcserver`` against its own PostgreSQL database (``BENCH_DATABASE_URL``, dropped and recreated;
-the name must contain "bench") and Redis. Events are sessions (the heaviest kind: they update
-the hourly rollup) from several devices at once, one client thread per device (one device's
-batches are serialised by its row lock, so one device alone measures one lock). Prints the
-figures beside the goals of issue 13 and writes JSON to ``--out``.
+grpcserver`` against its own PostgreSQL database (``BENCH_INGEST_DATABASE_URL``, dropped and
+recreated; the name must contain "bench") and Redis (``BENCH_REDIS_URL``). Events are
+sessions (the heaviest kind: they update the hourly rollup) from several devices at once, one
+client thread per device (one device's batches are serialised by its row lock, so one device
+alone measures one lock). Prints the figures beside the goals of issue 13 and writes JSON to
+``--out``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from benchmarks.web.stack import (
 )
 
 # Its own default database, so it never drops bench-web's under a concurrent run.
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_ingest_bench"
+DATABASE_URL = cli.UrlOption(
+    "BENCH_INGEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/edgeplug_ingest_bench"
+)
 GOALS = {"rest": 20_000, "grpc": 50_000}  # events/s accepted, issue 13
 BATCH = 1000
 FULL = {"events": 100_000, "devices": 4, "workers": 4}
@@ -318,9 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, help="events per door")
     parser.add_argument("--devices", type=int, help="devices (client threads) per door")
     parser.add_argument("--workers", type=int, help="gunicorn workers")
-    cli.add_stack_arguments(
-        parser, database_env="BENCH_INGEST_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
-    )
+    cli.add_stack_arguments(parser, DATABASE_URL)
     return cli.finish("bench-ingest", run, parser.parse_args(argv), _table)
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from benchmarks.web import cli, drive
 from benchmarks.web.stack import (
-    DEFAULT_DATABASE_URL,
     Stack,
     fresh_database,
 )
@@ -296,9 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uploads", type=int, help="uploads per phase")
     parser.add_argument("--agents", type=int)
     parser.add_argument("--versions", type=int)
-    cli.add_stack_arguments(
-        parser, database_env="BENCH_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
-    )
+    cli.add_stack_arguments(parser, cli.DATABASE_URL)
     return cli.finish("bench-web", run, parser.parse_args(argv), _table)
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import sys
 import uuid
 from itertools import count
 
+from benchmarks.web.cli import DATABASE_URL, REDIS_URL
 from benchmarks.web.inprocess import measured, print_profile, recorded_queries, setup_django
-from benchmarks.web.stack import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL
 
 TARGETS = {
     "ceiling": ("/bench/ceiling", None),
@@ -63,10 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("targets", nargs="*", default=list(TARGETS))
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--database-url", default=DATABASE_URL.value())
+    parser.add_argument("--redis-url", default=REDIS_URL.value())
     args = parser.parse_args(argv)
     setup_django(args.database_url, args.redis_url)
 

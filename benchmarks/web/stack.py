@@ -21,8 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from tests.processes import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
 # Raised so that one benchmark user is never throttled; the throttles still run, as in
 # production. Per second, so a throttle's request history stays one second long.
 RAISED_THROTTLE = "1000000/s"

@@ -29,8 +29,9 @@ import uuid
 from pathlib import Path
 
 from benchmarks.web import drive
+from benchmarks.web.cli import DATABASE_URL, REDIS_URL
 from benchmarks.web.inprocess import measured, print_profile, recorded_queries, setup_django
-from benchmarks.web.stack import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Stack, recreate_database
+from benchmarks.web.stack import Stack, recreate_database
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -67,10 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", action="store_true", help="print one upload's SQL per phase")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=50)
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--database-url", default=DATABASE_URL.value())
+    parser.add_argument("--redis-url", default=REDIS_URL.value())
     args = parser.parse_args(argv)
     if args.setup:
         stack = Stack(args.database_url, args.redis_url, 1, Path("var/bench/web-run"))
