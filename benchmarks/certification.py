@@ -39,18 +39,11 @@ from datetime import datetime
 from pathlib import Path
 
 from benchmarks.web import cli, drive
-from benchmarks.web.stack import (
-    Stack,
-    StackError,
-    drop_database,
-    recreate_database,
-    server_versions,
-)
+from benchmarks.web.stack import Stack, StackError, fresh_database
 from certification.example_agent import example_files, example_manifest
 from certification.simulation import toolchain
 from edgeplug import signing
 from marketplace.packageformat.pack import build_archive
-from tests.processes import stop_process
 
 DATABASE_URL = cli.UrlOption(
     "BENCH_CERTIFICATION_DATABASE_URL",
@@ -346,11 +339,11 @@ def build_native(directory: Path) -> tuple[Path, bytes]:
     return plugin, firmware.read_bytes()
 
 
-def _versions(args: argparse.Namespace) -> dict:
+def _with_worker_versions(versions: dict) -> dict:
+    """The stack's server versions (but wrk's: not used here) with Celery's and QEMU's."""
     import celery
 
-    versions = server_versions(args.database_url, args.redis_url)
-    versions.pop("wrk", None)  # not used here
+    versions = {name: version for name, version in versions.items() if name != "wrk"}
     qemu = subprocess.run(["qemu-system-arm", "--version"], capture_output=True, text=True)
     versions["celery"] = celery.__version__
     versions["qemu"] = qemu.stdout.split("\n")[0].removeprefix("QEMU emulator version ").strip()
@@ -362,34 +355,24 @@ def run(args: argparse.Namespace) -> dict:
     timeout = 300.0
     run_dir = Path(args.out).resolve().parent / "certification-run"
     stack = Stack(args.database_url, args.redis_url, args.web_workers, run_dir)
-    recreate_database(args.database_url, args.template_database)
-    worker = None
-    try:
-        versions = _versions(args)
+    with fresh_database(stack, args) as stack_versions:
+        versions = _with_worker_versions(stack_versions)
         plugin, firmware = build_native(run_dir / "native")
-        if not args.template_database:
-            stack.manage("migrate", "--noinput", "-v0")
-        seed = stack.seed("catalogue", "--agents", "1", "--versions", "1")
+        seed = stack.seed_catalogue(1, 1)
         stack.start()
-        worker = stack.start_celery_worker(*WORKER_ARGS, env={"QEMU_PLUGIN_PATH": str(plugin)})
-        vendor = Vendor(drive.Client(stack.port), seed, firmware)
-        print(
-            f"certification: {size['repetitions']} runs per level"
-            f" after {size['warm_up']} warm-up run(s)",
-            flush=True,
-        )
-        cpu = WorkerCpu(worker.pid)
-        chosen = [level for level in LEVELS if level in args.levels.split(",")]
-        levels = measure_levels(vendor, cpu, args.database_url, chosen, size, timeout)
-        print(f"certification: {size['batch']} basic packages at once", flush=True)
-        batch = measure_batch(vendor, cpu, args.database_url, size["batch"], timeout)
-    finally:
-        if worker is not None:
-            stop_process(worker, timeout=60)
-        stack.stop()
-        if not args.keep_database:
-            with contextlib.suppress(Exception):
-                drop_database(args.database_url)
+        env = {"QEMU_PLUGIN_PATH": str(plugin)}
+        with stack.celery_worker(*WORKER_ARGS, env=env) as worker:
+            vendor = Vendor(drive.Client(stack.port), seed, firmware)
+            print(
+                f"certification: {size['repetitions']} runs per level"
+                f" after {size['warm_up']} warm-up run(s)",
+                flush=True,
+            )
+            cpu = WorkerCpu(worker.pid)
+            chosen = [level for level in LEVELS if level in args.levels.split(",")]
+            levels = measure_levels(vendor, cpu, args.database_url, chosen, size, timeout)
+            print(f"certification: {size['batch']} basic packages at once", flush=True)
+            batch = measure_batch(vendor, cpu, args.database_url, size["batch"], timeout)
     hardware = levels["hardware"]["median_s"] if "hardware" in levels else None
     return {
         **cli.provenance(),
@@ -493,9 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repetitions", type=int, help="runs per level after the warm-up (5)")
     parser.add_argument("--levels", default=",".join(LEVELS), help="basic,standard,hardware")
     parser.add_argument("--batch", type=int, help="basic packages submitted at once (10)")
-    parser.add_argument(
-        "--web-workers", type=int, default=4, help="gunicorn sync workers (4, as deployed)"
-    )
+    cli.add_workers_argument(parser, "--web-workers")
     cli.add_stack_arguments(parser, DATABASE_URL, REDIS_URL)
     return cli.finish("certification", run, parser.parse_args(argv), table)
 

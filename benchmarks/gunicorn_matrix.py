@@ -29,7 +29,7 @@ from benchmarks.web import cli, drive
 from benchmarks.web.stack import Stack, StackError, fresh_database
 
 # What the Dockerfile, docker-compose.yml and deploy/k8s/base/configmap.yaml run.
-DEPLOYED = "sync:4"
+DEPLOYED = f"sync:{cli.DEPLOYED_WORKERS}"
 CONFIGS = ["sync:2", "sync:4", "sync:8", "gthread:2x4", "gthread:4x2", "gthread:4x4"]
 SMOKE_CONFIGS = ["sync:4", "gthread:2x2"]
 # A configuration is "as good as the best" within this fraction of the best score: closer than

@@ -38,17 +38,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.web import cli, drive
-from benchmarks.web.stack import (
-    Stack,
-    StackError,
-    drop_database,
-    recreate_database,
-    server_versions,
-)
+from benchmarks.web.stack import Stack, StackError, fresh_database
 from certification.tflm import sample_models
 from edgeplug import signing
 from tests.packageformat.builders import make_manifest, make_package
-from tests.processes import stop_process
 
 DATABASE_URL = cli.UrlOption(
     "SOAK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/edgeplug_soak_bench"
@@ -401,64 +394,55 @@ def run(args: argparse.Namespace) -> dict:
     window = 5.0 if args.smoke else args.window
     run_dir = Path(args.out).resolve().parent / "soak-run"
     stack = Stack(args.database_url, args.redis_url, args.workers, run_dir)
-    recreate_database(args.database_url, args.template_database)
-    worker = None
-    try:
-        versions = server_versions(args.database_url, args.redis_url)
-        if not args.template_database:
-            stack.manage("migrate", "--noinput", "-v0")
-        seed = stack.seed("catalogue", "--agents", "12", "--versions", "16")
+    worker_args = ("--concurrency", "2", "--without-gossip", "--without-mingle")
+    with fresh_database(stack, args) as versions:
+        seed = stack.seed_catalogue(12, 16)
         stack.start()
-        worker = stack.start_celery_worker(
-            "--concurrency", "2", "--without-gossip", "--without-mingle"
-        )
-        client = drive.Client(stack.port)
-        traffic = Traffic(client, seed, _setup_device(client, seed))
-        # Warm-up, and a check that every kind works before measuring: the worker imports its
-        # stages on the first run, which must pass.
-        for kind in (*MIX, "certify"):
-            problem = getattr(traffic, kind)()
-            if problem:
-                raise StackError(f"soak warm-up: {problem}")
-        warm_up = follow_runs(client, seed["vendor_token"], traffic.runs, 600)
-        if warm_up["outcomes"] != {"passed": 1}:
-            raise StackError(f"soak warm-up: the certification run ended {warm_up}")
-        traffic.runs.clear()
-        calibrated = None
-        if args.rate:
-            rate = args.rate
-        else:
-            seconds = 3.0 if args.smoke else args.calibrate
-            calibrated, _ = measure_max_rate(traffic, seconds, args.cert_interval)
-            rate = max(1.0, round(calibrated * args.fraction, 1))
-        with traffic.lock:  # the calibration's runs are followed apart from the soak's
-            calibration_runs, traffic.runs = traffic.runs, []
-        print(
-            f"soak: {rate} req/s for {duration:g} s"
-            + (
-                f" ({args.fraction:.0%} of a measured {calibrated:.1f} req/s)" if calibrated else ""
-            ),
-            flush=True,
-        )
-        sampler = RssSampler(
-            {"gunicorn": stack.process.pid, "celery": worker.pid}, every=1.0 if args.smoke else 5.0
-        )
-        sampler.maybe_sample(0.0)
-        samples = run_open_loop(traffic, rate, duration, args.cert_interval, sampler)
-        sampler.next_at = 0.0
-        sampler.maybe_sample(duration)
-        certification = follow_runs(
-            client, seed["vendor_token"], traffic.runs, 180 if args.smoke else 600
-        )
-        calibration_certification = follow_runs(
-            client, seed["vendor_token"], calibration_runs, 60 if args.smoke else 300
-        )
-    finally:
-        if worker is not None:
-            stop_process(worker, timeout=60)
-        stack.stop()
-        if not args.keep_database:
-            drop_database(args.database_url)
+        with stack.celery_worker(*worker_args) as worker:
+            client = drive.Client(stack.port)
+            traffic = Traffic(client, seed, _setup_device(client, seed))
+            # Warm-up, and a check that every kind works before measuring: the worker imports its
+            # stages on the first run, which must pass.
+            for kind in (*MIX, "certify"):
+                problem = getattr(traffic, kind)()
+                if problem:
+                    raise StackError(f"soak warm-up: {problem}")
+            warm_up = follow_runs(client, seed["vendor_token"], traffic.runs, 600)
+            if warm_up["outcomes"] != {"passed": 1}:
+                raise StackError(f"soak warm-up: the certification run ended {warm_up}")
+            traffic.runs.clear()
+            calibrated = None
+            if args.rate:
+                rate = args.rate
+            else:
+                seconds = 3.0 if args.smoke else args.calibrate
+                calibrated, _ = measure_max_rate(traffic, seconds, args.cert_interval)
+                rate = max(1.0, round(calibrated * args.fraction, 1))
+            with traffic.lock:  # the calibration's runs are followed apart from the soak's
+                calibration_runs, traffic.runs = traffic.runs, []
+            print(
+                f"soak: {rate} req/s for {duration:g} s"
+                + (
+                    f" ({args.fraction:.0%} of a measured {calibrated:.1f} req/s)"
+                    if calibrated
+                    else ""
+                ),
+                flush=True,
+            )
+            sampler = RssSampler(
+                {"gunicorn": stack.process.pid, "celery": worker.pid},
+                every=1.0 if args.smoke else 5.0,
+            )
+            sampler.maybe_sample(0.0)
+            samples = run_open_loop(traffic, rate, duration, args.cert_interval, sampler)
+            sampler.next_at = 0.0
+            sampler.maybe_sample(duration)
+            certification = follow_runs(
+                client, seed["vendor_token"], traffic.runs, 180 if args.smoke else 600
+            )
+            calibration_certification = follow_runs(
+                client, seed["vendor_token"], calibration_runs, 60 if args.smoke else 300
+            )
 
     by_kind = {}
     for kind in sorted({s.kind for s in samples}):
@@ -596,9 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between certification submissions",
     )
     parser.add_argument("--window", type=float, default=30.0, help="seconds per p99 window")
-    parser.add_argument(
-        "--workers", type=int, default=4, help="gunicorn sync workers (4, as deployed)"
-    )
+    cli.add_workers_argument(parser)
     cli.add_stack_arguments(parser, DATABASE_URL, REDIS_URL)
     return cli.finish("soak", run, parser.parse_args(argv), table)
 

@@ -283,12 +283,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.bench_parser("web", __doc__, smoke="tiny sizes, seconds; for CI")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=4,
-        help="gunicorn sync workers (4, as the Dockerfile deploys)",
-    )
+    cli.add_workers_argument(parser)
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=float, help="seconds per wrk run")
     parser.add_argument("--connections", type=int)

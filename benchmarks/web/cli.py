@@ -33,6 +33,11 @@ DATABASE_URL = UrlOption("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:54
 REDIS_URL = UrlOption("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+# gunicorn's sync workers as the Dockerfile, docker-compose.yml and the ConfigMap start it
+# (tests/performance/test_bench_gunicorn_smoke.py reads them).
+DEPLOYED_WORKERS = 4
+
+
 def bench_parser(name: str, description: str | None, *, smoke: str) -> argparse.ArgumentParser:
     """``python -m benchmarks.<name>`` with ``--out`` (``var/bench/<name>.json``) and
     ``--smoke`` (``smoke`` says what the tiny run is)."""
@@ -40,6 +45,16 @@ def bench_parser(name: str, description: str | None, *, smoke: str) -> argparse.
     parser.add_argument("--out", default=f"var/bench/{name}.json")
     parser.add_argument("--smoke", action="store_true", help=smoke)
     return parser
+
+
+def add_workers_argument(parser: argparse.ArgumentParser, option: str = "--workers") -> None:
+    """``option``: gunicorn sync workers, as many as deployed unless given."""
+    parser.add_argument(
+        option,
+        type=int,
+        default=DEPLOYED_WORKERS,
+        help=f"gunicorn sync workers ({DEPLOYED_WORKERS}, as deployed)",
+    )
 
 
 def add_database_arguments(parser: argparse.ArgumentParser, database_url: UrlOption) -> None:

@@ -267,9 +267,13 @@ class Stack:
         if self.process is not None:
             stop_process(self.process, timeout=30)
 
-    def start_celery_worker(self, *arguments: str, env: dict[str, str] | None = None):
+    @contextmanager
+    def celery_worker(
+        self, *arguments: str, env: dict[str, str] | None = None
+    ) -> Iterator[subprocess.Popen]:
         """A real Celery worker (``celery worker *arguments``) on this stack's database and
-        broker, logging to ``worker.log`` in the run directory; stop it with stop_process."""
+        broker, logging to ``worker.log`` in the run directory, for the block; then a warm
+        shutdown (a minute to finish what it holds)."""
         from edgeplug.core.processes import celery_command
 
         log = open(self.run_dir / "worker.log", "wb")  # noqa: SIM115 - closed with the process
@@ -281,4 +285,7 @@ class Stack:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        return process
+        try:
+            yield process
+        finally:
+            stop_process(process, timeout=60)
