@@ -22,10 +22,12 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from benchmarks.web.cli import add_database_arguments, bench_parser, finish, provenance
+from benchmarks.web import cli
 from benchmarks.web.stack import database_name, drop_database, recreate_database
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_bench_billing"
+DATABASE_URL = cli.UrlOption(
+    "BENCH_BILLING_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/edgeplug_bench_billing"
+)
 MONTH = datetime(2026, 1, 1, tzinfo=UTC)
 FULL = {"tenants": 1000, "events": 1_000_000, "devices": 100}
 SMOKE = {"tenants": 10, "events": 10_000, "devices": 5}
@@ -59,6 +61,7 @@ def _seed_close(tenants: int, devices_per_tenant: int = 1):
         OrderFactory,
         PricePlanFactory,
         billing_accounts_for,
+        usage_hours,
     )
 
     vendor = Tenant.objects.create(
@@ -81,18 +84,7 @@ def _seed_close(tenants: int, devices_per_tenant: int = 1):
     )
     Entitlement.objects.bulk_create(EntitlementFactory.build(order=o) for o in orders)
     UsageHour.objects.bulk_create(
-        (
-            UsageHour(
-                tenant_id=d.tenant_id,
-                agent=a,
-                device=d,
-                hour=MONTH + timedelta(hours=h),
-                seconds=3600,
-            )
-            for d in devices
-            for a in agents
-            for h in range(24)
-        ),
+        (row for d in devices for a in agents for row in usage_hours(d, a, MONTH, 24)),
         batch_size=5000,
     )
 
@@ -125,7 +117,12 @@ def _bench_rating(events: int, devices: int) -> dict:
     from billing.models import UsageHour
     from edgeplug.tenancy.models import Tenant
     from marketplace.models import Agent, Device
-    from tests.factories import DeviceFactory, EntitlementFactory, PricePlanFactory
+    from tests.factories import (
+        DeviceFactory,
+        EntitlementFactory,
+        PricePlanFactory,
+        usage_hours,
+    )
 
     vendor = Tenant.objects.get(slug="bench-vendor")
     agent = Agent.objects.create(tenant=vendor, name="rated", agent_type="x", description="x")
@@ -140,17 +137,7 @@ def _bench_rating(events: int, devices: int) -> dict:
     per_slot = max(-(-events // (devices * hours)), 1)  # events in one device-hour, rounded up
     seconds = min(per_slot * 60, 3600)  # each event a one-minute session
     UsageHour.objects.bulk_create(
-        (
-            UsageHour(
-                tenant=tenant,
-                agent=agent,
-                device=d,
-                hour=MONTH + timedelta(hours=h),
-                seconds=seconds,
-            )
-            for d in gateways
-            for h in range(hours)
-        ),
+        (row for d in gateways for row in usage_hours(d, agent, MONTH, hours, seconds=seconds)),
         batch_size=5000,
     )
     rows = devices * hours
@@ -170,9 +157,7 @@ def _bench_rating(events: int, devices: int) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    size = dict(SMOKE if args.smoke else FULL)
-    size["tenants"] = args.tenants or size["tenants"]
-    size["events"] = args.events or size["events"]
+    size = cli.chosen_size(args, full=FULL, smoke=SMOKE)
     recreate_database(args.database_url, args.template_database)
     try:
         _setup(args.database_url, migrate=not args.template_database)
@@ -187,7 +172,7 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "benchmark": "billing",
         "smoke": args.smoke,
-        **provenance(),
+        **cli.provenance(),
         "goals": [
             {
                 "goal": f"month close of 1,000 tenants < {GOALS['close_s']:g} s",
@@ -232,17 +217,15 @@ def _table(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = bench_parser("billing", __doc__.splitlines()[0], smoke="a tiny size, in seconds")
+    parser = cli.bench_parser("billing", __doc__.splitlines()[0], smoke="a tiny size, in seconds")
     parser.add_argument("--tenants", type=int)
     parser.add_argument("--events", type=int)
-    add_database_arguments(
-        parser, database_env="BENCH_BILLING_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
-    )
+    cli.add_database_arguments(parser, DATABASE_URL)
     args = parser.parse_args(argv)
     if "bench" not in database_name(args.database_url):
         print("the benchmark database name must contain 'bench' (it is dropped)", file=sys.stderr)
         return 2
-    return finish("bench-billing", run, args, _table)
+    return cli.finish("bench-billing", run, args, _table)
 
 
 if __name__ == "__main__":

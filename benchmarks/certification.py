@@ -38,23 +38,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
-from benchmarks.web.stack import (
-    Stack,
-    StackError,
-    drop_database,
-    recreate_database,
-    server_versions,
-    stop_process,
-)
+from benchmarks.web import cli, drive
+from benchmarks.web.stack import Stack, StackError, fresh_database
 from certification.example_agent import example_files, example_manifest
 from certification.simulation import toolchain
 from edgeplug import signing
 from marketplace.packageformat.pack import build_archive
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_certification_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+DATABASE_URL = cli.UrlOption(
+    "BENCH_CERTIFICATION_DATABASE_URL",
+    "postgres://postgres@127.0.0.1:5432/edgeplug_certification_bench",
+)
+REDIS_URL = cli.UrlOption("BENCH_CERTIFICATION_REDIS_URL", "redis://127.0.0.1:6379/13")
 LEVELS = ("basic", "standard", "hardware")
 FULL = {"repetitions": 5, "warm_up": 1, "batch": 10}
 SMOKE = {"repetitions": 1, "warm_up": 0, "batch": 2}
@@ -344,11 +339,11 @@ def build_native(directory: Path) -> tuple[Path, bytes]:
     return plugin, firmware.read_bytes()
 
 
-def _versions(args: argparse.Namespace) -> dict:
+def _with_worker_versions(versions: dict) -> dict:
+    """The stack's server versions (but wrk's: not used here) with Celery's and QEMU's."""
     import celery
 
-    versions = server_versions(args.database_url, args.redis_url)
-    versions.pop("wrk", None)  # not used here
+    versions = {name: version for name, version in versions.items() if name != "wrk"}
     qemu = subprocess.run(["qemu-system-arm", "--version"], capture_output=True, text=True)
     versions["celery"] = celery.__version__
     versions["qemu"] = qemu.stdout.split("\n")[0].removeprefix("QEMU emulator version ").strip()
@@ -356,43 +351,31 @@ def _versions(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    size = dict(SMOKE if args.smoke else FULL)
-    size["repetitions"] = args.repetitions or size["repetitions"]
-    size["batch"] = args.batch or size["batch"]
+    size = cli.chosen_size(args, full=FULL, smoke=SMOKE)
     timeout = 300.0
     run_dir = Path(args.out).resolve().parent / "certification-run"
     stack = Stack(args.database_url, args.redis_url, args.web_workers, run_dir)
-    recreate_database(args.database_url, args.template_database)
-    worker = None
-    try:
-        versions = _versions(args)
+    with fresh_database(stack, args) as stack_versions:
+        versions = _with_worker_versions(stack_versions)
         plugin, firmware = build_native(run_dir / "native")
-        if not args.template_database:
-            stack.manage("migrate", "--noinput", "-v0")
-        seed = stack.seed("catalogue", "--agents", "1", "--versions", "1")
+        seed = stack.seed_catalogue(1, 1)
         stack.start()
-        worker = stack.start_celery_worker(*WORKER_ARGS, env={"QEMU_PLUGIN_PATH": str(plugin)})
-        vendor = Vendor(drive.Client(stack.port), seed, firmware)
-        print(
-            f"certification: {size['repetitions']} runs per level"
-            f" after {size['warm_up']} warm-up run(s)",
-            flush=True,
-        )
-        cpu = WorkerCpu(worker.pid)
-        chosen = [level for level in LEVELS if level in args.levels.split(",")]
-        levels = measure_levels(vendor, cpu, args.database_url, chosen, size, timeout)
-        print(f"certification: {size['batch']} basic packages at once", flush=True)
-        batch = measure_batch(vendor, cpu, args.database_url, size["batch"], timeout)
-    finally:
-        if worker is not None:
-            stop_process(worker)
-        stack.stop()
-        if not args.keep_database:
-            with contextlib.suppress(Exception):
-                drop_database(args.database_url)
+        env = {"QEMU_PLUGIN_PATH": str(plugin)}
+        with stack.celery_worker(*WORKER_ARGS, env=env) as worker:
+            vendor = Vendor(drive.Client(stack.port), seed, firmware)
+            print(
+                f"certification: {size['repetitions']} runs per level"
+                f" after {size['warm_up']} warm-up run(s)",
+                flush=True,
+            )
+            cpu = WorkerCpu(worker.pid)
+            chosen = [level for level in LEVELS if level in args.levels.split(",")]
+            levels = measure_levels(vendor, cpu, args.database_url, chosen, size, timeout)
+            print(f"certification: {size['batch']} basic packages at once", flush=True)
+            batch = measure_batch(vendor, cpu, args.database_url, size["batch"], timeout)
     hardware = levels["hardware"]["median_s"] if "hardware" in levels else None
     return {
-        **provenance(),
+        **cli.provenance(),
         "benchmark": "certification",
         "smoke": args.smoke,
         "versions": versions,
@@ -425,10 +408,13 @@ def run(args: argparse.Namespace) -> dict:
 def table(result: dict) -> str:
     p = result["parameters"]
     lines = [
-        f"EdgePlug certification — {result['machine']['cores']} cores, load "
-        f"{result['machine']['load_average_after']}, one Celery worker ({p['worker']}), "
-        f"{p['package']}"
-        + (" — SMOKE SIZE: not comparable with the goals" if result["smoke"] else ""),
+        cli.title(
+            result,
+            "certification",
+            f"load {result['machine']['load_average_after']}, one Celery worker "
+            f"({p['worker']}), {p['package']}",
+            smoke=result["smoke"],
+        ),
         "",
         "| level | runs | median s | min s | max s | warm-up s | worker CPU s | issue's today "
         "| goal |",
@@ -484,23 +470,15 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser(
+    parser = cli.bench_parser(
         "certification", __doc__, smoke="one run per level and a batch of 3; for CI"
     )
     parser.add_argument("--repetitions", type=int, help="runs per level after the warm-up (5)")
     parser.add_argument("--levels", default=",".join(LEVELS), help="basic,standard,hardware")
     parser.add_argument("--batch", type=int, help="basic packages submitted at once (10)")
-    parser.add_argument(
-        "--web-workers", type=int, default=4, help="gunicorn sync workers (4, as deployed)"
-    )
-    add_stack_arguments(
-        parser,
-        database_env="BENCH_CERTIFICATION_DATABASE_URL",
-        database_default=DEFAULT_DATABASE_URL,
-        redis_env="BENCH_CERTIFICATION_REDIS_URL",
-        redis_default=DEFAULT_REDIS_URL,
-    )
-    return finish("certification", run, parser.parse_args(argv), table)
+    cli.add_workers_argument(parser, "--web-workers")
+    cli.add_stack_arguments(parser, DATABASE_URL, REDIS_URL)
+    return cli.finish("certification", run, parser.parse_args(argv), table)
 
 
 if __name__ == "__main__":

@@ -24,53 +24,36 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
-from benchmarks.web.stack import (
-    DEFAULT_DATABASE_URL,
-    Stack,
-    StackError,
-    drop_database,
-    recreate_database,
-    server_versions,
-)
+from benchmarks.web import __main__ as web
+from benchmarks.web import cli, drive
+from benchmarks.web.stack import Stack, StackError, fresh_database
 
 # What the Dockerfile, docker-compose.yml and deploy/k8s/base/configmap.yaml run.
-DEPLOYED = "sync:4"
+DEPLOYED = f"sync:{cli.DEPLOYED_WORKERS}"
 CONFIGS = ["sync:2", "sync:4", "sync:8", "gthread:2x4", "gthread:4x2", "gthread:4x4"]
 SMOKE_CONFIGS = ["sync:4", "gthread:2x2"]
 # A configuration is "as good as the best" within this fraction of the best score: closer than
 # that is noise on a shared machine.
 TOLERANCE = 0.10
 
-FULL = {
-    "agents": 61,
-    "versions": 73,
-    "rounds": 3,
-    "duration": 10.0,
-    "connections": 32,
-    "upload_size": 256 * 1024,
-    "upload_clients": 8,
-    "uploads": 40,
-}
-SMOKE = {
-    "agents": 6,
-    "versions": 8,
-    "rounds": 1,
-    "duration": 1.0,
-    "connections": 4,
-    "upload_size": 64 * 1024,
-    "upload_clients": 2,
-    "uploads": 4,
-}
 
-LIST = "/api/v1/agents?page_size=20"
+def _sizes(web_sizes: dict, **changes) -> dict:
+    """``make bench-web``'s sizes (the catalogue seeded, the wrk load, the uploads) with
+    ``changes``; no agent is grown here."""
+    return {**{key: value for key, value in web_sizes.items() if key != "grow_to"}, **changes}
+
+
+# Shorter wrk runs and fewer, smaller uploads than bench-web's: every configuration is
+# measured in every round.
+FULL = _sizes(web.FULL, duration=10.0, upload_size=256 * 1024, upload_clients=8, uploads=40)
+SMOKE = _sizes(web.SMOKE, uploads=4)
+
 # name, path, whose token, cache-busting, label
 TARGETS = [
     ("ceiling", "/bench/ceiling", None, False, "bare Django, no DB (the ceiling)"),
-    ("list", LIST, "customer", False, "GET /api/v1/agents?page_size=20 (cached)"),
+    ("list", web.LIST, "customer", False, "GET /api/v1/agents?page_size=20 (cached)"),
     ("detail", "/api/v1/agents/{detail}", "customer", False, "GET /api/v1/agents/{id} (cached)"),
-    ("list_uncached", LIST, "customer", True, "the list, every request a cache miss"),
+    ("list_uncached", web.LIST, "customer", True, "the list, every request a cache miss"),
 ]
 UPLOAD = "upload"
 
@@ -146,10 +129,7 @@ def _scores(configs: dict[str, dict], default: str) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> dict:
-    size = dict(SMOKE if args.smoke else FULL)
-    for key in ("rounds", "duration", "connections", "uploads"):
-        if getattr(args, key) is not None:
-            size[key] = getattr(args, key)
+    size = cli.chosen_size(args, full=FULL, smoke=SMOKE)
     configs = args.configs or [Config.parse(c) for c in (SMOKE_CONFIGS if args.smoke else CONFIGS)]
     default = Config.parse(DEPLOYED)
     if default not in configs:
@@ -157,24 +137,13 @@ def run(args: argparse.Namespace) -> dict:
     run_root = Path(args.out).resolve().parent / "gunicorn-run"
     # One var directory for every stack: the secret key (and so the tokens) lives there.
     seeder = Stack(args.database_url, args.redis_url, default.workers, run_root)
-    recreate_database(args.database_url, args.template_database)
     rounds: dict[str, dict[str, list]] = {c.key: {n: [] for n, *_ in TARGETS} for c in configs}
     for c in configs:
         rounds[c.key][UPLOAD] = []
     rss: dict[str, list[list[float]]] = {c.key: [] for c in configs}
-    try:
-        versions = server_versions(args.database_url, args.redis_url)
-        if not args.template_database:
-            seeder.manage("migrate", "--noinput", "-v0")
-        seed = seeder.seed(
-            "catalogue", "--agents", str(size["agents"]), "--versions", str(size["versions"])
-        )
+    with fresh_database(seeder, args) as versions:
+        seed = seeder.seed_catalogue(size["agents"], size["versions"])
         tokens = {"customer": seed["customer_token"], "vendor": seed["vendor_token"]}
-        print(
-            f"seeded {seed['agents']} agents / {seed['public_versions']} public versions "
-            f"by {seed['seeded_by']}",
-            flush=True,
-        )
         order = list(configs)
         runs = 0
         for number in range(size["rounds"]):
@@ -184,9 +153,6 @@ def run(args: argparse.Namespace) -> dict:
                 _one_configuration(
                     config, runs, args, size, seed, tokens, rounds[config.key], rss[config.key]
                 )
-    finally:
-        if not args.keep_database:
-            drop_database(args.database_url)
 
     results = {}
     for config in configs:
@@ -217,7 +183,7 @@ def run(args: argparse.Namespace) -> dict:
     default_ok = scores[default.key] >= (1 - TOLERANCE) * scores[best]
     public_seed = {k: v for k, v in seed.items() if not k.endswith(("token", "private_key"))}
     return {
-        **provenance(),
+        **cli.provenance(),
         "versions": versions,
         "parameters": {
             **size,
@@ -263,11 +229,9 @@ def _one_configuration(config, number, args, size, seed, tokens, figures, rss) -
     bodies = drive.signed_uploads(
         size["uploads"] + warm_up,
         size=size["upload_size"],
-        vendor=seed["vendor_slug"],
+        signer=drive.Signer.from_seed(seed),
         agent=f"gunicorn-bench-{number}",
         major=1,
-        private_key=seed["private_key"],
-        key_id=seed["key_id"],
     )
     stack.start()
     try:
@@ -333,11 +297,14 @@ def table(result: dict) -> str:
     p = result["parameters"]
     configs, default = result["configs"], p["deployed_default"]
     lines = [
-        f"EdgePlug gunicorn configurations — {result['machine']['cores']} cores, "
-        f"wrk -t2 -c{p['connections']} -d{p['duration']:g}s per target, uploads of "
-        f"{p['upload_size'] // 1024} KiB by {p['upload_clients']} clients, medians of "
-        f"{p['rounds']} interleaved rounds; deployed default {default}"
-        + (" — SMOKE SIZE: not comparable" if p["smoke"] else ""),
+        cli.title(
+            result,
+            "gunicorn configurations",
+            f"wrk -t2 -c{p['connections']} -d{p['duration']:g}s per target, uploads of "
+            f"{p['upload_size'] // 1024} KiB by {p['upload_clients']} clients, medians of "
+            f"{p['rounds']} interleaved rounds; deployed default {default}",
+            smoke=p["smoke"],
+        ),
         "",
         "| target | configuration | req/s | p50 ms | p99 ms | errors | vs default "
         "| gunicorn CPU ms per request |",
@@ -386,7 +353,9 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser("gunicorn_matrix", __doc__, smoke="two configurations, seconds; for CI")
+    parser = cli.bench_parser(
+        "gunicorn_matrix", __doc__, smoke="two configurations, seconds; for CI"
+    )
     parser.set_defaults(out="var/bench/gunicorn.json")
     parser.add_argument(
         "--configs",
@@ -398,10 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds per wrk run")
     parser.add_argument("--connections", type=int)
     parser.add_argument("--uploads", type=int, help="uploads per configuration and round")
-    add_stack_arguments(
-        parser, database_env="BENCH_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
-    )
-    return finish("bench-gunicorn", run, parser.parse_args(argv), table)
+    cli.add_stack_arguments(parser, cli.DATABASE_URL)
+    return cli.finish("bench-gunicorn", run, parser.parse_args(argv), table)
 
 
 if __name__ == "__main__":

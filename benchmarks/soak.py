@@ -37,22 +37,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
-from benchmarks.web.stack import (
-    Stack,
-    StackError,
-    drop_database,
-    recreate_database,
-    server_versions,
-    stop_process,
-)
+from benchmarks.web import cli, drive
+from benchmarks.web.stack import Stack, StackError, fresh_database
 from certification.tflm import sample_models
 from edgeplug import signing
 from tests.packageformat.builders import make_manifest, make_package
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_soak_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+DATABASE_URL = cli.UrlOption(
+    "SOAK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/edgeplug_soak_bench"
+)
+REDIS_URL = cli.UrlOption("SOAK_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Shares of the open-loop rate (certification has its own fixed interval).
 MIX = {"browse": 0.70, "ingest": 0.20, "upload": 0.10}
 BATCH = 20  # usage sessions per ingest request
@@ -400,64 +394,55 @@ def run(args: argparse.Namespace) -> dict:
     window = 5.0 if args.smoke else args.window
     run_dir = Path(args.out).resolve().parent / "soak-run"
     stack = Stack(args.database_url, args.redis_url, args.workers, run_dir)
-    recreate_database(args.database_url, args.template_database)
-    worker = None
-    try:
-        versions = server_versions(args.database_url, args.redis_url)
-        if not args.template_database:
-            stack.manage("migrate", "--noinput", "-v0")
-        seed = stack.seed("catalogue", "--agents", "12", "--versions", "16")
+    worker_args = ("--concurrency", "2", "--without-gossip", "--without-mingle")
+    with fresh_database(stack, args) as versions:
+        seed = stack.seed_catalogue(12, 16)
         stack.start()
-        worker = stack.start_celery_worker(
-            "--concurrency", "2", "--without-gossip", "--without-mingle"
-        )
-        client = drive.Client(stack.port)
-        traffic = Traffic(client, seed, _setup_device(client, seed))
-        # Warm-up, and a check that every kind works before measuring: the worker imports its
-        # stages on the first run, which must pass.
-        for kind in (*MIX, "certify"):
-            problem = getattr(traffic, kind)()
-            if problem:
-                raise StackError(f"soak warm-up: {problem}")
-        warm_up = follow_runs(client, seed["vendor_token"], traffic.runs, 600)
-        if warm_up["outcomes"] != {"passed": 1}:
-            raise StackError(f"soak warm-up: the certification run ended {warm_up}")
-        traffic.runs.clear()
-        calibrated = None
-        if args.rate:
-            rate = args.rate
-        else:
-            seconds = 3.0 if args.smoke else args.calibrate
-            calibrated, _ = measure_max_rate(traffic, seconds, args.cert_interval)
-            rate = max(1.0, round(calibrated * args.fraction, 1))
-        with traffic.lock:  # the calibration's runs are followed apart from the soak's
-            calibration_runs, traffic.runs = traffic.runs, []
-        print(
-            f"soak: {rate} req/s for {duration:g} s"
-            + (
-                f" ({args.fraction:.0%} of a measured {calibrated:.1f} req/s)" if calibrated else ""
-            ),
-            flush=True,
-        )
-        sampler = RssSampler(
-            {"gunicorn": stack.process.pid, "celery": worker.pid}, every=1.0 if args.smoke else 5.0
-        )
-        sampler.maybe_sample(0.0)
-        samples = run_open_loop(traffic, rate, duration, args.cert_interval, sampler)
-        sampler.next_at = 0.0
-        sampler.maybe_sample(duration)
-        certification = follow_runs(
-            client, seed["vendor_token"], traffic.runs, 180 if args.smoke else 600
-        )
-        calibration_certification = follow_runs(
-            client, seed["vendor_token"], calibration_runs, 60 if args.smoke else 300
-        )
-    finally:
-        if worker is not None:
-            stop_process(worker)
-        stack.stop()
-        if not args.keep_database:
-            drop_database(args.database_url)
+        with stack.celery_worker(*worker_args) as worker:
+            client = drive.Client(stack.port)
+            traffic = Traffic(client, seed, _setup_device(client, seed))
+            # Warm-up, and a check that every kind works before measuring: the worker imports its
+            # stages on the first run, which must pass.
+            for kind in (*MIX, "certify"):
+                problem = getattr(traffic, kind)()
+                if problem:
+                    raise StackError(f"soak warm-up: {problem}")
+            warm_up = follow_runs(client, seed["vendor_token"], traffic.runs, 600)
+            if warm_up["outcomes"] != {"passed": 1}:
+                raise StackError(f"soak warm-up: the certification run ended {warm_up}")
+            traffic.runs.clear()
+            calibrated = None
+            if args.rate:
+                rate = args.rate
+            else:
+                seconds = 3.0 if args.smoke else args.calibrate
+                calibrated, _ = measure_max_rate(traffic, seconds, args.cert_interval)
+                rate = max(1.0, round(calibrated * args.fraction, 1))
+            with traffic.lock:  # the calibration's runs are followed apart from the soak's
+                calibration_runs, traffic.runs = traffic.runs, []
+            print(
+                f"soak: {rate} req/s for {duration:g} s"
+                + (
+                    f" ({args.fraction:.0%} of a measured {calibrated:.1f} req/s)"
+                    if calibrated
+                    else ""
+                ),
+                flush=True,
+            )
+            sampler = RssSampler(
+                {"gunicorn": stack.process.pid, "celery": worker.pid},
+                every=1.0 if args.smoke else 5.0,
+            )
+            sampler.maybe_sample(0.0)
+            samples = run_open_loop(traffic, rate, duration, args.cert_interval, sampler)
+            sampler.next_at = 0.0
+            sampler.maybe_sample(duration)
+            certification = follow_runs(
+                client, seed["vendor_token"], traffic.runs, 180 if args.smoke else 600
+            )
+            calibration_certification = follow_runs(
+                client, seed["vendor_token"], calibration_runs, 60 if args.smoke else 300
+            )
 
     by_kind = {}
     for kind in sorted({s.kind for s in samples}):
@@ -475,7 +460,7 @@ def run(args: argparse.Namespace) -> dict:
         for c in (certification, calibration_certification)
     )
     return {
-        **provenance(),
+        **cli.provenance(),
         "versions": versions,
         "parameters": {
             "duration_s": duration,
@@ -515,15 +500,18 @@ def run(args: argparse.Namespace) -> dict:
 def table(result: dict) -> str:
     p = result["parameters"]
     lines = [
-        f"EdgePlug soak — {result['machine']['cores']} cores, gunicorn {p['workers']} sync workers "
-        f"+ 1 Celery worker (concurrency 2); {p['rate_per_s']} req/s open loop for "
-        f"{p['duration_s']:g} s"
-        + (
-            f" ({p['fraction']:.0%} of a measured {p['measured_max_per_s']} req/s)"
-            if p["fraction"]
-            else ""
-        )
-        + (" — SMOKE SIZE: not comparable with the goals" if p["smoke"] else ""),
+        cli.title(
+            result,
+            "soak",
+            f"gunicorn {p['workers']} sync workers + 1 Celery worker (concurrency 2); "
+            f"{p['rate_per_s']} req/s open loop for {p['duration_s']:g} s"
+            + (
+                f" ({p['fraction']:.0%} of a measured {p['measured_max_per_s']} req/s)"
+                if p["fraction"]
+                else ""
+            ),
+            smoke=p["smoke"],
+        ),
         "",
         "| kind | requests | errors | p50 ms | p99 ms |",
         "|---|---|---|---|---|",
@@ -570,7 +558,7 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser("soak", __doc__, smoke="about 10 s of traffic; for CI")
+    parser = cli.bench_parser("soak", __doc__, smoke="about 10 s of traffic; for CI")
     parser.add_argument("--duration", default="10m", help="10m, 90s, 1h (default 10m)")
     parser.add_argument(
         "--rate",
@@ -592,17 +580,9 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between certification submissions",
     )
     parser.add_argument("--window", type=float, default=30.0, help="seconds per p99 window")
-    parser.add_argument(
-        "--workers", type=int, default=4, help="gunicorn sync workers (4, as deployed)"
-    )
-    add_stack_arguments(
-        parser,
-        database_env="SOAK_DATABASE_URL",
-        database_default=DEFAULT_DATABASE_URL,
-        redis_env="SOAK_REDIS_URL",
-        redis_default=DEFAULT_REDIS_URL,
-    )
-    return finish("soak", run, parser.parse_args(argv), table)
+    cli.add_workers_argument(parser)
+    cli.add_stack_arguments(parser, DATABASE_URL, REDIS_URL)
+    return cli.finish("soak", run, parser.parse_args(argv), table)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 price plans, orders and entitlements."""
 
 import hashlib
+from datetime import datetime, timedelta
 
 import factory
+from django.contrib.auth.models import Group
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from billing.models import BillingAccount
+from billing.models import BillingAccount, UsageHour
 from certification.pipeline.levels import LEVEL_STAGES
 from edgeplug import signing
 from edgeplug.accounts.models import User
@@ -57,6 +59,14 @@ class TOTPDeviceFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     name = "phone"
     confirmed = True
+
+
+def staff_member(group: str = "reviewers") -> User:
+    """A staff user of ``group`` with one confirmed TOTP device (``user.device``)."""
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    user.device = TOTPDeviceFactory(user=user)
+    return user
 
 
 # --- Registry and certification -------------------------------------------------------------
@@ -308,3 +318,18 @@ def billing_accounts_for(tenants) -> list:
         )
         for t in tenants
     )
+
+
+def usage_hours(device, agent, start: datetime, hours: int, *, seconds: int = 3600) -> list:
+    """``hours`` consecutive hourly rollup rows of ``device`` running ``agent`` from
+    ``start``, ``seconds`` of use each; unsaved, for one bulk INSERT (metering leaves these)."""
+    return [
+        UsageHour(
+            tenant_id=device.tenant_id,
+            agent=agent,
+            device=device,
+            hour=start + timedelta(hours=h),
+            seconds=seconds,
+        )
+        for h in range(hours)
+    ]

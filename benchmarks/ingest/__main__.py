@@ -2,11 +2,12 @@
 gRPC (client-streaming ``Report``), then the same events sent again (rows added: must be 0).
 
 Runs the full stack as deployed: gunicorn (``benchmarks.web.stack``) and ``manage.py
-grpcserver`` against its own PostgreSQL database (``BENCH_DATABASE_URL``, dropped and recreated;
-the name must contain "bench") and Redis. Events are sessions (the heaviest kind: they update
-the hourly rollup) from several devices at once, one client thread per device (one device's
-batches are serialised by its row lock, so one device alone measures one lock). Prints the
-figures beside the goals of issue 13 and writes JSON to ``--out``.
+grpcserver`` against its own PostgreSQL database (``BENCH_INGEST_DATABASE_URL``, dropped and
+recreated; the name must contain "bench") and Redis (``BENCH_REDIS_URL``). Events are
+sessions (the heaviest kind: they update the hourly rollup) from several devices at once, one
+client thread per device (one device's batches are serialised by its row lock, so one device
+alone measures one lock). Prints the figures beside the goals of issue 13 and writes JSON to
+``--out``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
+from benchmarks.web import cli
 from benchmarks.web.stack import (
     RAISED_THROTTLE,
     ROOT,
@@ -32,7 +33,9 @@ from benchmarks.web.stack import (
 )
 
 # Its own default database, so it never drops bench-web's under a concurrent run.
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_ingest_bench"
+DATABASE_URL = cli.UrlOption(
+    "BENCH_INGEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/edgeplug_ingest_bench"
+)
 GOALS = {"rest": 20_000, "grpc": 50_000}  # events/s accepted, issue 13
 BATCH = 1000
 FULL = {"events": 100_000, "devices": 4, "workers": 4}
@@ -238,11 +241,14 @@ def _goals(phases: dict) -> list[dict]:
 def _table(result: dict) -> str:
     p = result["parameters"]
     lines = [
-        f"EdgePlug ingest benchmark — {result['machine']['cores']} cores, gunicorn "
-        f"{p['workers']} sync workers + manage.py grpcserver, PostgreSQL "
-        f"{result['versions']['postgresql']}; {p['events']:,} session events per door from "
-        f"{p['devices']} devices at once, batches of {BATCH:,}"
-        + (" — SMOKE SIZE: not comparable with the goals" if p["smoke"] else ""),
+        cli.title(
+            result,
+            "ingest benchmark",
+            f"gunicorn {p['workers']} sync workers + manage.py grpcserver, PostgreSQL "
+            f"{result['versions']['postgresql']}; {p['events']:,} session events per door from "
+            f"{p['devices']} devices at once, batches of {BATCH:,}",
+            smoke=p["smoke"],
+        ),
         "",
         "| door | send | events | accepted | duplicate | rejected | s | events/s | rows added "
         "| goal |",
@@ -267,10 +273,7 @@ def _table(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> dict:
-    size = dict(SMOKE if args.smoke else FULL)
-    for key in ("events", "devices", "workers"):
-        if getattr(args, key) is not None:
-            size[key] = getattr(args, key)
+    size = cli.chosen_size(args, full=FULL, smoke=SMOKE)
     run_dir = Path(args.out).resolve().parent / "ingest-run"
     stack = IngestStack(args.database_url, args.redis_url, size["workers"], run_dir)
     with fresh_database(stack, args) as versions:
@@ -303,7 +306,7 @@ def run(args: argparse.Namespace) -> dict:
             )
     result = {
         "benchmark": "ingest",
-        **provenance(),
+        **cli.provenance(),
         "versions": versions,
         "parameters": {**size, "smoke": args.smoke, "batch": BATCH},
         "seed": {k: v for k, v in seed.items() if k != "tokens"},
@@ -314,14 +317,12 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser("ingest", __doc__, smoke="a tiny run (seconds), as CI runs it")
+    parser = cli.bench_parser("ingest", __doc__, smoke="a tiny run (seconds), as CI runs it")
     parser.add_argument("--events", type=int, help="events per door")
     parser.add_argument("--devices", type=int, help="devices (client threads) per door")
     parser.add_argument("--workers", type=int, help="gunicorn workers")
-    add_stack_arguments(
-        parser, database_env="BENCH_INGEST_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
-    )
-    return finish("bench-ingest", run, parser.parse_args(argv), _table)
+    cli.add_stack_arguments(parser, DATABASE_URL)
+    return cli.finish("bench-ingest", run, parser.parse_args(argv), _table)
 
 
 if __name__ == "__main__":

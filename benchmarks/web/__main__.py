@@ -14,10 +14,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.web import drive
-from benchmarks.web.cli import add_stack_arguments, bench_parser, finish, provenance
+from benchmarks.web import cli, drive
 from benchmarks.web.stack import (
-    DEFAULT_DATABASE_URL,
     Stack,
     fresh_database,
 )
@@ -124,12 +122,15 @@ def _table(result: dict) -> str:
     p = result["parameters"]
     reads, goals = result["reads"], {g["goal"]: g for g in result["goals"]}
     lines = [
-        f"EdgePlug web benchmark — {result['machine']['cores']} cores, gunicorn "
-        f"{p['workers']} sync workers, wrk -t2 -c{p['connections']} -d{p['duration']:g}s, "
-        f"medians of {p['rounds']} interleaved rounds; {result['seed']['agents']} agents / "
-        f"{result['seed']['public_versions']} public versions, seeded by "
-        f"{result['seed']['seeded_by'].split(' (')[0]}"
-        + (" — SMOKE SIZE: not comparable with the goals" if p["smoke"] else ""),
+        cli.title(
+            result,
+            "web benchmark",
+            f"gunicorn {p['workers']} sync workers, wrk -t2 -c{p['connections']} "
+            f"-d{p['duration']:g}s, medians of {p['rounds']} interleaved rounds; "
+            f"{result['seed']['agents']} agents / {result['seed']['public_versions']} public "
+            f"versions, seeded by {result['seed']['seeded_by'].split(' (')[0]}",
+            smoke=p["smoke"],
+        ),
         "",
         "| target | req/s | p50 ms | p99 ms | errors | ratio | goal |",
         "|---|---|---|---|---|---|---|",
@@ -188,22 +189,13 @@ def _table(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> dict:
-    size = dict(SMOKE if args.smoke else FULL)
-    for key in ("rounds", "duration", "connections", "uploads", "agents", "versions"):
-        if getattr(args, key) is not None:
-            size[key] = getattr(args, key)
+    size = cli.chosen_size(args, full=FULL, smoke=SMOKE)
     run_dir = Path(args.out).resolve().parent / "web-run"
     stack = Stack(args.database_url, args.redis_url, args.workers, run_dir)
     with fresh_database(stack, args) as versions:
-        seed = stack.seed(
-            "catalogue", "--agents", str(size["agents"]), "--versions", str(size["versions"])
-        )
+        seed = stack.seed_catalogue(size["agents"], size["versions"])
         tokens = {"customer": seed["customer_token"], "vendor": seed["vendor_token"]}
-        print(
-            f"seeded {seed['agents']} agents / {seed['public_versions']} public versions "
-            f"by {seed['seeded_by']}",
-            flush=True,
-        )
+        signer = drive.Signer.from_seed(seed)
         stack.start()
         urls = {
             name: stack.base_url + path.format(detail=seed["detail_agent_id"])
@@ -262,11 +254,9 @@ def run(args: argparse.Namespace) -> dict:
             bodies = drive.signed_uploads(
                 size["uploads"] + warm_up,
                 size=size["upload_size"],
-                vendor=seed["vendor_slug"],
+                signer=signer,
                 agent=UPLOAD_AGENT,
                 major=major,
-                private_key=seed["private_key"],
-                key_id=seed["key_id"],
             )
             warm, bodies = bodies[:warm_up], bodies[warm_up:]
             drive.run_uploads(stack.port, tokens["vendor"], warm, size["upload_clients"])
@@ -278,7 +268,7 @@ def run(args: argparse.Namespace) -> dict:
 
     public_seed = {k: v for k, v in seed.items() if not k.endswith(("token", "private_key"))}
     result = {
-        **provenance(),
+        **cli.provenance(),
         "versions": versions,
         "parameters": {**size, "workers": args.workers, "smoke": args.smoke},
         "seed": public_seed,
@@ -292,23 +282,16 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser("web", __doc__, smoke="tiny sizes, seconds; for CI")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=4,
-        help="gunicorn sync workers (4, as the Dockerfile deploys)",
-    )
+    parser = cli.bench_parser("web", __doc__, smoke="tiny sizes, seconds; for CI")
+    cli.add_workers_argument(parser)
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=float, help="seconds per wrk run")
     parser.add_argument("--connections", type=int)
     parser.add_argument("--uploads", type=int, help="uploads per phase")
     parser.add_argument("--agents", type=int)
     parser.add_argument("--versions", type=int)
-    add_stack_arguments(
-        parser, database_env="BENCH_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
-    )
-    return finish("bench-web", run, parser.parse_args(argv), _table)
+    cli.add_stack_arguments(parser, cli.DATABASE_URL)
+    return cli.finish("bench-web", run, parser.parse_args(argv), _table)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
-import os
-import pstats
 import sys
-import time
 import uuid
 from itertools import count
 
-from benchmarks.web.stack import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Stack
+from benchmarks.web.cli import DATABASE_URL, REDIS_URL
+from benchmarks.web.inprocess import measured, print_profile, recorded_queries, setup_django
 
 TARGETS = {
     "ceiling": ("/bench/ceiling", None),
@@ -35,17 +32,6 @@ TARGETS = {
     "detail_uncached": ("/api/v1/agents/{detail}?bench_miss={run}-{n}", "customer"),
     "health": ("/health", None),
 }
-
-
-def _setup(database_url: str, redis_url: str) -> None:
-    from pathlib import Path
-
-    env = Stack(database_url, redis_url, 1, Path("var/bench/web-run")).environment()
-    os.environ.clear()
-    os.environ.update(env)
-    import django
-
-    django.setup()
 
 
 def _customer_token() -> str:
@@ -76,14 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("targets", nargs="*", default=list(TARGETS))
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--database-url", default=DATABASE_URL.value())
+    parser.add_argument("--redis-url", default=REDIS_URL.value())
     args = parser.parse_args(argv)
-    _setup(args.database_url, args.redis_url)
+    setup_django(args.database_url, args.redis_url)
 
-    from django.db import connection
     from django.test import Client
 
     client = Client(HTTP_HOST="127.0.0.1")
@@ -105,32 +88,19 @@ def main(argv: list[str] | None = None) -> int:
             get(name)
     print(f"{'target':<16} {'CPU ms/req':>10} {'wall ms/req':>11} {'queries':>8}")
     for name in names:
-        queries: list[str] = []
-
-        def counted(execute, sql, *rest, queries=queries):
-            queries.append(sql)
-            return execute(sql, *rest)
-
-        with connection.execute_wrapper(counted):
+        with recorded_queries() as queries:
             get(name)
         profiler = cProfile.Profile() if args.profile else None
-        cpu, wall = time.process_time(), time.perf_counter()
-        if profiler:
-            profiler.enable()
-        for _ in range(args.n):
-            get(name)
-        if profiler:
-            profiler.disable()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        with measured(profiler) as spent:
+            for _ in range(args.n):
+                get(name)
         print(
-            f"{name:<16} {cpu * 1000 / args.n:>10.2f} {wall * 1000 / args.n:>11.2f} "
-            f"{len(queries):>8}",
+            f"{name:<16} {spent.cpu_s * 1000 / args.n:>10.2f} "
+            f"{spent.wall_s * 1000 / args.n:>11.2f} {len(queries):>8}",
             flush=True,
         )
         if profiler:
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
-            print(out.getvalue())
+            print_profile(profiler, sort=args.sort, top=args.top)
     return 0
 
 

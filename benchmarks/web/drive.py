@@ -141,18 +141,32 @@ class Upload:
     content_type: str
 
 
+@dataclass(frozen=True)
+class Signer:
+    """The vendor uploading and the key it signs with (a registered key's private half)."""
+
+    vendor: str
+    private_key: str
+    key_id: str
+
+    @classmethod
+    def from_seed(cls, seed: dict) -> Signer:
+        """The upload vendor the bench's ``catalogue`` seed answers with."""
+        return cls(seed["vendor_slug"], seed["private_key"], seed["key_id"])
+
+
 def signed_uploads(
-    count: int, *, size: int, vendor: str, agent: str, major: int, private_key: str, key_id: str
+    count: int, *, size: int, signer: Signer, agent: str, major: int
 ) -> list[Upload]:
     """``count`` distinct packages of about ``size`` bytes, signed, as multipart bodies."""
-    key = signing.decode_private_key(private_key)
+    key = signing.decode_private_key(signer.private_key)
     uploads = []
     for n in range(count):
-        manifest = make_manifest(name=agent, vendor=vendor, version=f"{major}.{n}.0")
+        manifest = make_manifest(name=agent, vendor=signer.vendor, version=f"{major}.{n}.0")
         model = b"\x1c\x00\x00\x00TFL3" + os.urandom(size - 8)  # incompressible, like weights
         data = make_package(manifest, model_bytes=model)
         signature = signing.encode_b64(signing.sign_package(key, data))
-        uploads.append(_multipart({"signature": signature, "key_id": key_id}, data))
+        uploads.append(_multipart({"signature": signature, "key_id": signer.key_id}, data))
     return uploads
 
 

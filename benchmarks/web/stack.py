@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.processes import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgeplug_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
 # Raised so that one benchmark user is never throttled; the throttles still run, as in
 # production. Per second, so a throttle's request history stays one second long.
 RAISED_THROTTLE = "1000000/s"
@@ -141,12 +141,6 @@ class Stack:
     threads: int = 1
 
     @property
-    def label(self) -> str:
-        if self.worker_class == "sync":
-            return f"sync {self.workers}"
-        return f"{self.worker_class} {self.workers}x{self.threads}"
-
-    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -174,6 +168,17 @@ class Stack:
 
     def seed(self, *args: str) -> dict:
         return json.loads(self._python("-m", "benchmarks.web.seed", *args))
+
+    def seed_catalogue(self, agents: int, versions: int) -> dict:
+        """``agents`` public agents with ``versions`` public versions between them, their
+        vendor and a customer (``benchmarks.web.seed catalogue``); says what was seeded."""
+        seed = self.seed("catalogue", "--agents", str(agents), "--versions", str(versions))
+        print(
+            f"seeded {seed['agents']} agents / {seed['public_versions']} public versions "
+            f"by {seed['seeded_by']}",
+            flush=True,
+        )
+        return seed
 
     def _python(self, *args: str) -> str:
         done = subprocess.run(
@@ -262,9 +267,13 @@ class Stack:
         if self.process is not None:
             stop_process(self.process, timeout=30)
 
-    def start_celery_worker(self, *arguments: str, env: dict[str, str] | None = None):
+    @contextmanager
+    def celery_worker(
+        self, *arguments: str, env: dict[str, str] | None = None
+    ) -> Iterator[subprocess.Popen]:
         """A real Celery worker (``celery worker *arguments``) on this stack's database and
-        broker, logging to ``worker.log`` in the run directory; stop it with stop_process."""
+        broker, logging to ``worker.log`` in the run directory, for the block; then a warm
+        shutdown (a minute to finish what it holds)."""
         from edgeplug.core.processes import celery_command
 
         log = open(self.run_dir / "worker.log", "wb")  # noqa: SIM115 - closed with the process
@@ -276,17 +285,7 @@ class Stack:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        return process
-
-
-def stop_process(process: subprocess.Popen, *, timeout: float = 60) -> None:
-    """SIGTERM (a warm shutdown: gunicorn and Celery finish what they hold), SIGKILL after
-    ``timeout`` seconds."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        try:
+            yield process
+        finally:
+            stop_process(process, timeout=60)

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import os
-import pstats
 import sys
 import time
 import uuid
 from pathlib import Path
 
-from benchmarks.web.stack import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Stack, recreate_database
+from benchmarks.web import drive
+from benchmarks.web.cli import DATABASE_URL, REDIS_URL
+from benchmarks.web.inprocess import measured, print_profile, recorded_queries, setup_django
+from benchmarks.web.stack import Stack, recreate_database
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -40,20 +41,9 @@ def _backend_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
 
 
-def _setup_django(database_url: str, redis_url: str) -> Stack:
-    stack = Stack(database_url, redis_url, 1, Path("var/bench/web-run"))
-    env = stack.environment()
-    os.environ.clear()
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    return stack
-
-
-def _vendor() -> tuple[str, str, str, str]:
-    """(slug, token, private key, key id) of the bench's upload vendor; a fresh key is
-    registered through the real action (the seed does not keep its private key)."""
+def _vendor() -> tuple[str, drive.Signer]:
+    """A token of the bench's upload vendor and its signer; a fresh key is registered through
+    the real action (the seed does not keep its private key)."""
     from edgeplug import signing
     from edgeplug.accounts.services import issue_token_pair
     from edgeplug.tenancy.models import Membership
@@ -63,7 +53,7 @@ def _vendor() -> tuple[str, str, str, str]:
     keys = signing.generate_keypair()
     key = register_key(member.tenant, signing.encode_b64(keys.public_key), name="upload-cpu")
     token = issue_token_pair(member.user, member).access
-    return member.tenant.slug, token, signing.encode_b64(keys.private_key), key.key_id
+    return token, drive.Signer(member.tenant.slug, signing.encode_b64(keys.private_key), key.key_id)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,25 +68,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", action="store_true", help="print one upload's SQL per phase")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=50)
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--database-url", default=DATABASE_URL.value())
+    parser.add_argument("--redis-url", default=REDIS_URL.value())
     args = parser.parse_args(argv)
     if args.setup:
         stack = Stack(args.database_url, args.redis_url, 1, Path("var/bench/web-run"))
         recreate_database(args.database_url)
         stack.manage("migrate", "--noinput", "-v0")
         stack.seed("catalogue", "--agents", "12", "--versions", "15")
-    _setup_django(args.database_url, args.redis_url)
+    setup_django(args.database_url, args.redis_url)
 
     from django.db import connection
     from django.test import Client
 
-    from benchmarks.web import drive
     from benchmarks.web.seed import grow
 
-    vendor, token, private_key, key_id = _vendor()
+    token, signer = _vendor()
     agent = f"upload-cpu-{uuid.uuid4().hex[:8]}"
     client = Client(HTTP_HOST="127.0.0.1")
     with connection.cursor() as cursor:
@@ -118,26 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{header[0]:<8} " + " ".join(f"{h:>9}" for h in header[1:]))
     for phase, major in (("new", 1), ("grown", 2)):
         if phase == "grown":
-            grow(vendor, agent, args.grow_to)
+            grow(signer.vendor, agent, args.grow_to)
         uploads = drive.signed_uploads(
-            args.n + 3,
-            size=args.size,
-            vendor=vendor,
-            agent=agent,
-            major=major,
-            private_key=private_key,
-            key_id=key_id,
+            args.n + 3, size=args.size, signer=signer, agent=agent, major=major
         )
         warm, uploads = uploads[:3], uploads[3:]
         for upload in warm:  # imports, JSON Schema, connections
             post(upload)
-        queries: list[str] = []
-
-        def counted(execute, sql, *rest, queries=queries):
-            queries.append(sql)
-            return execute(sql, *rest)
-
-        with connection.execute_wrapper(counted):
+        with recorded_queries() as queries:
             post(uploads.pop())
         if args.queries:
             print("\n".join(f"  {sql}" for sql in queries))
@@ -150,25 +125,19 @@ def main(argv: list[str] | None = None) -> int:
         have = versions.fetchone()[0]
         # CPU time, not wall: waits on PostgreSQL and a loaded machine are not this process's cost.
         profiler = cProfile.Profile(time.process_time) if args.profile == phase else None
-        pg, cpu, wall = _backend_cpu_s(backend), time.process_time(), time.perf_counter()
-        if profiler:
-            profiler.enable()
-        for upload in uploads:
-            post(upload)
-        if profiler:
-            profiler.disable()
-        done = len(uploads)
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        pg = _backend_cpu_s(backend)
+        with measured(profiler) as spent:
+            for upload in uploads:
+                post(upload)
         pg = _backend_cpu_s(backend) - pg
+        done = len(uploads)
         print(
-            f"{phase:<8} {have:>9} {cpu * 1000 / done:>9.1f} {pg * 1000 / done:>9.1f} "
-            f"{wall * 1000 / done:>9.1f} {len(queries):>9}",
+            f"{phase:<8} {have:>9} {spent.cpu_s * 1000 / done:>9.1f} {pg * 1000 / done:>9.1f} "
+            f"{spent.wall_s * 1000 / done:>9.1f} {len(queries):>9}",
             flush=True,
         )
         if profiler:
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
-            print(out.getvalue())
+            print_profile(profiler, sort=args.sort, top=args.top)
     return 0
 
 

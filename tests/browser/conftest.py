@@ -13,11 +13,18 @@ import shutil
 from dataclasses import dataclass, field
 
 import pytest
-from django.contrib.auth.models import Group
 
 from tests.conftest import totp_now
-from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    TOTPDeviceFactory,
+    UserFactory,
+    VendorTenantFactory,
+    staff_member,
+)
 from tests.review.conftest import INVALID_MARKER
+from tests.vendors import VENDOR_SLUG
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 900}
@@ -144,11 +151,14 @@ def journey(chromium, live_server, settings, request, tmp_path_factory):
 @pytest.fixture
 def staff_user(transactional_db):
     """staff_user(group) -> a staff member of that group with one confirmed TOTP device."""
+    return staff_member
 
-    def make(group: str):
-        user = UserFactory(is_staff=True)
-        user.groups.add(Group.objects.get(name=group))
-        user.device = TOTPDeviceFactory(user=user)
-        return user
 
-    return make
+@pytest.fixture
+def vendor_admin(transactional_db):
+    """Ada, the admin of the Acme Robotics vendor, with one confirmed TOTP device."""
+    tenant = VendorTenantFactory(slug=VENDOR_SLUG, name="Acme Robotics")
+    user = UserFactory(email="ada@acme.example")
+    MembershipFactory(tenant=tenant, user=user, role="admin")
+    user.device = TOTPDeviceFactory(user=user)
+    return user

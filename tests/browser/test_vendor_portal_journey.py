@@ -11,26 +11,12 @@ from tests.factories import (
     PASSWORD,
     AgentFactory,
     AgentVersionFactory,
-    MembershipFactory,
-    TOTPDeviceFactory,
-    UserFactory,
-    VendorTenantFactory,
 )
 from tests.packageformat.hostile import HOSTILE_CASES
-from tests.vendors import VENDOR_SLUG
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CERTIFICATION_TIMEOUT_MS = 240_000
-
-
-@pytest.fixture
-def vendor_admin(transactional_db):
-    tenant = VendorTenantFactory(slug=VENDOR_SLUG, name="Acme Robotics")
-    user = UserFactory(email="ada@acme.example")
-    MembershipFactory(tenant=tenant, user=user, role="admin")
-    user.device = TOTPDeviceFactory(user=user)
-    return user
 
 
 def portal_sign_in(journey, user) -> None:

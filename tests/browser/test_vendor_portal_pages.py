@@ -26,6 +26,7 @@ from tests.factories import (
     VendorKeyFactory,
     VendorTenantFactory,
     certificate_for,
+    usage_hours,
 )
 from tests.vendors import VENDOR_SLUG
 
@@ -48,13 +49,9 @@ STICKING_OUT = """() => [...document.querySelectorAll('body *')]
 
 
 @pytest.fixture
-def vendor_with_history(transactional_db):
-    tenant = VendorTenantFactory(slug=VENDOR_SLUG, name="Acme Robotics")
-    admin = UserFactory(email="ada@acme.example")
-    MembershipFactory(tenant=tenant, user=admin, role="admin")
-    from tests.factories import TOTPDeviceFactory
-
-    admin.device = TOTPDeviceFactory(user=admin)
+def vendor_with_history(vendor_admin):
+    admin = vendor_admin
+    tenant = admin.memberships.get().tenant
     for email, role in (("dev@acme.example", "developer"), ("ops@acme.example", "operator")):
         MembershipFactory(tenant=tenant, user=UserFactory(email=email), role=role)
     key = VendorKeyFactory(tenant=tenant, name="release laptop")
@@ -108,16 +105,7 @@ def _seed_sales(agent, plan) -> None:
     this_month = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     for months_back, hours in enumerate((30, 12, 20, 8)):
         start = (this_month - timedelta(days=31 * months_back)).replace(day=1)
-        UsageHour.objects.bulk_create(
-            UsageHour(
-                tenant=customer,
-                agent=agent,
-                device=device,
-                hour=start + timedelta(hours=h),
-                seconds=3600,
-            )
-            for h in range(hours)
-        )
+        UsageHour.objects.bulk_create(usage_hours(device, agent, start, hours))
     OrderFactory(tenant=customer, plan=plan, currency="USD", amount=4900)
 
 

@@ -27,20 +27,21 @@ def reviewer(staff_client):
     return staff_client("reviewers")
 
 
-def _submit(client, captured, **body):
-    with captured(execute=False) as callbacks:
-        response = client.post("/api/v1/certification/submit", body, format="json")
-    return response, callbacks
+@pytest.fixture
+def submit(django_capture_on_commit_callbacks):
+    """submit(client, **body) -> (response, the on-commit callbacks it left, not run)."""
+
+    def post(client, **body):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = client.post("/api/v1/certification/submit", body, format="json")
+        return response, callbacks
+
+    return post
 
 
-def test_submit_answers_202_and_enqueues_after_commit(
-    vendor, uploaded, django_capture_on_commit_callbacks
-):
-    response, callbacks = _submit(
-        vendor.client,
-        django_capture_on_commit_callbacks,
-        version_id=uploaded["version"]["id"],
-        level="standard",
+def test_submit_answers_202_and_enqueues_after_commit(vendor, uploaded, submit):
+    response, callbacks = submit(
+        vendor.client, version_id=uploaded["version"]["id"], level="standard"
     )
     assert response.status_code == 202, response.json()
     body = response.json()
@@ -53,71 +54,49 @@ def test_submit_answers_202_and_enqueues_after_commit(
     assert run["certificate_url"] is None
 
 
-def test_submit_by_agent_and_version_and_its_errors(
-    vendor, uploaded, django_capture_on_commit_callbacks
-):
-    ok, _ = _submit(
-        vendor.client,
-        django_capture_on_commit_callbacks,
-        agent_id=uploaded["agent"]["id"],
-        version="1.0.0",
-    )
+def test_submit_by_agent_and_version_and_its_errors(vendor, uploaded, submit):
+    ok, _ = submit(vendor.client, agent_id=uploaded["agent"]["id"], version="1.0.0")
     assert ok.status_code == 202 and ok.json()["level"] == "basic"
-    again, _ = _submit(
-        vendor.client, django_capture_on_commit_callbacks, version_id=uploaded["version"]["id"]
-    )
+    again, _ = submit(vendor.client, version_id=uploaded["version"]["id"])
     assert (again.status_code, again.json()["code"]) == (409, "run_in_progress")
 
-    bad_level, _ = _submit(
-        vendor.client,
-        django_capture_on_commit_callbacks,
-        version_id=uploaded["version"]["id"],
-        level="platinum",
-    )
+    bad_level, _ = submit(vendor.client, version_id=uploaded["version"]["id"], level="platinum")
     assert bad_level.status_code == 400 and bad_level.json()["code"] == "invalid_choice"
 
-    neither, _ = _submit(vendor.client, django_capture_on_commit_callbacks, level="basic")
+    neither, _ = submit(vendor.client, level="basic")
     assert neither.status_code == 400
 
-    missing, _ = _submit(vendor.client, django_capture_on_commit_callbacks, version_id=999999)
+    missing, _ = submit(vendor.client, version_id=999999)
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
 
 def test_other_tenants_cannot_submit_or_see_runs(
-    vendor, make_vendor, member_client, uploaded, django_capture_on_commit_callbacks
+    vendor, make_vendor, member_client, uploaded, submit
 ):
     rival = make_vendor(slug="rival-robotics")
-    stolen, _ = _submit(
-        rival.client, django_capture_on_commit_callbacks, version_id=uploaded["version"]["id"]
-    )
+    stolen, _ = submit(rival.client, version_id=uploaded["version"]["id"])
     assert stolen.status_code == 404
 
     customer, _ = member_client("admin")
-    refused, _ = _submit(
-        customer, django_capture_on_commit_callbacks, version_id=uploaded["version"]["id"]
-    )
+    refused, _ = submit(customer, version_id=uploaded["version"]["id"])
     assert refused.status_code in (403, 404)
     assert CertificationRun.objects.count() == 0
 
-    mine, _ = _submit(
-        vendor.client, django_capture_on_commit_callbacks, version_id=uploaded["version"]["id"]
-    )
+    mine, _ = submit(vendor.client, version_id=uploaded["version"]["id"])
     run_url = mine.json()["url"]
     assert rival.client.get(run_url).status_code == 404
     assert customer.get(run_url).status_code == 404
     assert rival.client.get("/api/v1/certification/queue").json()["count"] == 0
 
 
-def test_queue_reviewers_see_all_vendors_their_own(
-    make_vendor, reviewer, django_capture_on_commit_callbacks
-):
+def test_queue_reviewers_see_all_vendors_their_own(make_vendor, reviewer, submit):
     first = make_vendor()
     second = make_vendor(slug="rival-robotics")
     runs = {}
     for who in (first, second):
         data = model_package(vendor=who.tenant.slug)
         version_id = who.upload(data).json()["version"]["id"]
-        response, _ = _submit(who.client, django_capture_on_commit_callbacks, version_id=version_id)
+        response, _ = submit(who.client, version_id=version_id)
         runs[who.tenant.slug] = response.json()["run_id"]
 
     own = first.client.get("/api/v1/certification/queue").json()

@@ -53,12 +53,13 @@ def _certificate(keys: signing.KeyPair, package: bytes, **changes) -> dict:
 
 @pytest.fixture
 def files(tmp_path):
-    """Write a package, its certificate and a key set; return a function that does it."""
+    """files(package, certificate, key) writes a package, its certificate and a key set
+    publishing one key, and answers the verify command's arguments."""
 
-    def write(package: bytes, certificate: dict, keyset: dict) -> list[str]:
+    def write(package: bytes, certificate: dict, key: dict) -> list[str]:
         (tmp_path / "agent.epk").write_bytes(package)
         (tmp_path / "certificate.json").write_text(json.dumps(certificate))
-        (tmp_path / "keys.json").write_text(json.dumps(keyset))
+        (tmp_path / "keys.json").write_text(json.dumps({"keys": [key]}))
         return [
             str(tmp_path / "agent.epk"),
             "--certificate",
@@ -73,7 +74,7 @@ def files(tmp_path):
 def test_a_certified_package_verifies_offline(cli, files):
     keys, entry = _platform_key()
     package = make_package()
-    out = cli.ok("verify", *files(package, _certificate(keys, package), {"keys": [entry]}))
+    out = cli.ok("verify", *files(package, _certificate(keys, package), entry))
     assert f"certificate: ok (standard level, expires {_iso(NOW + timedelta(days=364))}" in out
     assert f"key {keys.key_id})" in out
 
@@ -83,9 +84,7 @@ def test_a_certificate_for_other_bytes_is_refused(cli, files):
     certified = make_package()
     other = make_package(make_manifest(version="1.0.1"))
     cli.refused(
-        "verify",
-        *files(other, _certificate(keys, certified), {"keys": [entry]}),
-        code="package_mismatch",
+        "verify", *files(other, _certificate(keys, certified), entry), code="package_mismatch"
     )
 
 
@@ -94,17 +93,13 @@ def test_a_certificate_with_a_forged_body_is_refused(cli, files):
     package = make_package()
     certificate = _certificate(keys, package)
     certificate["certificate"]["level"] = "hardware"
-    cli.refused("verify", *files(package, certificate, {"keys": [entry]}), code="bad_signature")
+    cli.refused("verify", *files(package, certificate, entry), code="bad_signature")
 
 
 def test_a_certificate_from_a_revoked_key_is_refused(cli, files):
     keys, entry = _platform_key(revoked_at=_iso(NOW))
     package = make_package()
-    cli.refused(
-        "verify",
-        *files(package, _certificate(keys, package), {"keys": [entry]}),
-        code="key_revoked",
-    )
+    cli.refused("verify", *files(package, _certificate(keys, package), entry), code="key_revoked")
 
 
 def test_a_certificate_whose_key_is_not_published_is_refused(cli, files):
@@ -112,9 +107,7 @@ def test_a_certificate_whose_key_is_not_published_is_refused(cli, files):
     _, unrelated = _platform_key()
     package = make_package()
     cli.refused(
-        "verify",
-        *files(package, _certificate(keys, package), {"keys": [unrelated]}),
-        code="unknown_key",
+        "verify", *files(package, _certificate(keys, package), unrelated), code="unknown_key"
     )
 
 
@@ -122,14 +115,12 @@ def test_an_expired_certificate_is_refused(cli, files):
     keys, entry = _platform_key()
     package = make_package()
     certificate = _certificate(keys, package, expires_at=_iso(NOW - timedelta(minutes=1)))
-    cli.refused(
-        "verify", *files(package, certificate, {"keys": [entry]}), code="certificate_expired"
-    )
+    cli.refused("verify", *files(package, certificate, entry), code="certificate_expired")
 
 
 def test_a_certificate_file_that_is_not_json_is_refused(cli, files, tmp_path):
     _, entry = _platform_key()
-    args = files(make_package(), {}, {"keys": [entry]})
+    args = files(make_package(), {}, entry)
     (tmp_path / "certificate.json").write_text("<html>")
     cli.refused("verify", *args, code="certificate_malformed")
 
@@ -137,7 +128,7 @@ def test_a_certificate_file_that_is_not_json_is_refused(cli, files, tmp_path):
 def test_certificate_without_keyset_is_wrong_usage(cli, files, tmp_path):
     keys, entry = _platform_key()
     package = make_package()
-    files(package, _certificate(keys, package), {"keys": [entry]})
+    files(package, _certificate(keys, package), entry)
     result = cli(
         "verify", str(tmp_path / "agent.epk"), "--certificate", str(tmp_path / "certificate.json")
     )

@@ -1,15 +1,14 @@
 """Deployments take seats of an active entitlement, match the certified core, and reach the
 device as assignments; what must stop is listed too."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from marketplace.models import AgentVersion, Deployment, Entitlement
 from tests.commerce.conftest import buy_free
+from tests.concurrency import race
 
 pytestmark = pytest.mark.django_db
 
@@ -137,24 +136,14 @@ def test_concurrent_deployments_never_exceed_the_seats(
     seats(2)
     devices = [register(client, f"hw-{i}") for i in range(5)]
     auth = client._credentials
-    barrier = threading.Barrier(len(devices))
-    statuses = []
 
     def attempt(device):
         api = APIClient()
         api.credentials(**auth)
-        barrier.wait()
-        try:
-            response = deploy(api, device, published)
-            statuses.append((response.status_code, response.json().get("code")))
-        finally:
-            connections.close_all()
+        response = deploy(api, device, published)
+        return response.status_code, response.json().get("code")
 
-    threads = [threading.Thread(target=attempt, args=(d,)) for d in devices]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = race(attempt, devices)
     assert Deployment.objects.count() == 2
     assert sorted(s for s, _ in statuses) == [201, 201, 409, 409, 409]
     assert {c for s, c in statuses if s == 409} == {"seat_limit_reached"}

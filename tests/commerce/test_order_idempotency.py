@@ -1,13 +1,12 @@
 """A retried order returns the order already made; a reused key with another body is refused."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from rest_framework.test import APIClient
 
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import place_order
+from tests.concurrency import race
 
 pytestmark = pytest.mark.django_db
 
@@ -49,24 +48,14 @@ def test_keys_are_per_tenant(member_client, agent, make_plan):
 def test_concurrent_requests_with_one_key_create_one_order(customer, agent, make_plan):
     plan = make_plan("free")
     auth = customer[0]._credentials
-    barrier = threading.Barrier(4)
-    results = []
 
-    def attempt():
+    def attempt(_):
         client = APIClient()
         client.credentials(**auth)
-        barrier.wait()
-        try:
-            response = buy(client, agent, plan, "race")
-            results.append((response.status_code, response.json()["id"]))
-        finally:
-            connections.close_all()
+        response = buy(client, agent, plan, "race")
+        return response.status_code, response.json()["id"]
 
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(attempt, range(4))
     assert Order.objects.count() == 1 and Entitlement.objects.count() == 1
     assert sorted(status for status, _ in results) == [200, 200, 200, 201]
     assert {order_id for _, order_id in results} == {Order.objects.get().pk}

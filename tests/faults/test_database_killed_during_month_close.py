@@ -20,7 +20,7 @@ from billing.models import Invoice, InvoiceLine, UsageHour
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Tenant
 from marketplace.models import Agent, Device, Entitlement, Order, PricePlan
-from tests.factories import billing_accounts_for
+from tests.factories import billing_accounts_for, usage_hours
 from tests.faults.components import BackendKiller, KillableWorker, worker_env
 from tests.gunicorn_server import database_url_for_test_db
 
@@ -57,6 +57,22 @@ def _plan(vendor, currency: str, kind: str = "metered") -> PricePlan:
     )
 
 
+def _completed_order(tenant, plan, *, key: str, at: datetime, **amount) -> Order:
+    """One seat of ``plan`` bought by ``tenant`` (unsaved: the seed creates them in bulk)."""
+    return Order(
+        tenant=tenant,
+        agent=plan.agent,
+        plan=plan,
+        seats=1,
+        status="completed",
+        currency=plan.currency,
+        idempotency_key=key,
+        request_digest="0" * 64,
+        completed_at=at,
+        **amount,
+    )
+
+
 def _seed() -> set[tuple[int, str]]:
     """Customers with a metered EUR plan (a third also one in USD, a fifth a paid one-time
     order), each run some hours of January; the (tenant, currency) pairs the close owes."""
@@ -83,32 +99,10 @@ def _seed() -> set[tuple[int, str]]:
     }
     holdings = [(t, eur) for t in customers] + [(t, usd) for t in customers[::3]]
     orders = Order.objects.bulk_create(
-        [
-            Order(
-                tenant=t,
-                agent=p.agent,
-                plan=p,
-                seats=1,
-                status="completed",
-                currency=p.currency,
-                idempotency_key=f"k{t.pk}-{p.pk}",
-                request_digest="0" * 64,
-                completed_at=MONTH,
-            )
-            for t, p in holdings
-        ]
+        [_completed_order(t, p, key=f"k{t.pk}-{p.pk}", at=MONTH) for t, p in holdings]
         + [
-            Order(
-                tenant=t,
-                agent=once.agent,
-                plan=once,
-                seats=1,
-                status="completed",
-                currency="EUR",
-                amount=4900,
-                idempotency_key=f"once-{t.pk}",
-                request_digest="0" * 64,
-                completed_at=MONTH + timedelta(days=9),
+            _completed_order(
+                t, once, key=f"once-{t.pk}", at=MONTH + timedelta(days=9), amount=once.amount
             )
             for t in customers[::5]
         ]
@@ -127,15 +121,15 @@ def _seed() -> set[tuple[int, str]]:
         if o.plan.kind == "metered"
     )
     UsageHour.objects.bulk_create(
-        UsageHour(
-            tenant=t,
-            agent=p.agent,
-            device=devices[t.pk],
-            hour=MONTH + timedelta(days=t.pk % 28, hours=h),
+        row
+        for t, p in holdings
+        for row in usage_hours(
+            devices[t.pk],
+            p.agent,
+            MONTH + timedelta(days=t.pk % 28),
+            1 + t.pk % 9,
             seconds=600 + 100 * (t.pk % 30),
         )
-        for t, p in holdings
-        for h in range(1 + t.pk % 9)
     )
     return {(t.pk, p.currency) for t, p in holdings}
 

@@ -1,23 +1,20 @@
 """Rendering needs no network: the PDF renders with every socket refused, and the fetcher
 WeasyPrint uses opens nothing but files under static/."""
 
-import socket
-
 import pytest
 
 from billing.documents import render_pdf
 from billing.documents.rendering import LocalAssetsOnly, static_root
 from tests.invoices.documents import invoice
 from tests.invoices.pdf_reading import embedded_xml, pdf_text
+from tests.network import cut_network
 
 
 def test_a_pdf_renders_with_the_network_cut(monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError("network access during invoice rendering")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    cut_network(monkeypatch, refuse)
     pdf = render_pdf(invoice())
     assert "Total 72.34 EUR" in pdf_text(pdf)
     assert embedded_xml(pdf)[0] == "factur-x.xml"

@@ -2,6 +2,8 @@
 
 Each case is ``(name, build, code)``: ``build(limits)`` returns package bytes that break one
 rule under those limits, and ``code`` is the ``PackageError.code`` the refusal must carry.
+A case is a decorated builder, or a row of a table where cases differ in one value only (an
+entry's name, its file type, a manifest field).
 Tests run the corpus against ``inspect_package``; the upload API tests run the same corpus
 through ``POST /api/v1/agents/upload`` and check that nothing was stored.
 """
@@ -205,40 +207,21 @@ def highly_compressible_entry(limits: Limits) -> bytes:
 # Entry names and types
 
 
-@case("absolute_path")
-def absolute_path(limits: Limits) -> bytes:
-    return package_with_entries([("/etc/cron.d/evil", b"* * * * * root sh\n")])
+def _one_entry(name: str, content: bytes) -> Builder:
+    return lambda limits: package_with_entries([(name, content)])
 
 
-@case("absolute_path")
-def windows_drive_path(limits: Limits) -> bytes:
-    return package_with_entries([("C:/Windows/evil.dll", b"MZ")])
-
-
-@case("path_traversal")
-def dotdot_at_start(limits: Limits) -> bytes:
-    return package_with_entries([("../evil.txt", b"x")])
-
-
-@case("path_traversal")
-def dotdot_in_middle(limits: Limits) -> bytes:
-    return package_with_entries([("models/../../evil.txt", b"x")])
-
-
-@case("path_traversal")
-def dotdot_with_backslashes(limits: Limits) -> bytes:
-    return package_with_entries([("..\\..\\evil.txt", b"x")])
-
-
-@case("invalid_entry_name")
-def nul_byte_in_name(limits: Limits) -> bytes:
-    package = package_with_entries([("notes.txt?hidden", b"x")])
-    return rename_entry(package, b"notes.txt?hidden", b"notes.txt\x00hidden")
-
-
-@case("invalid_entry_name")
-def backslash_separator(limits: Limits) -> bytes:
-    return package_with_entries([("docs\\readme.txt", b"x")])
+# A package with one more entry, whose name alone breaks a rule: (case, code, name, content).
+for _case, _code, _name, _content in [
+    ("absolute_path", "absolute_path", "/etc/cron.d/evil", b"* * * * * root sh\n"),
+    ("windows_drive_path", "absolute_path", "C:/Windows/evil.dll", b"MZ"),
+    ("dotdot_at_start", "path_traversal", "../evil.txt", b"x"),
+    ("dotdot_in_middle", "path_traversal", "models/../../evil.txt", b"x"),
+    ("dotdot_with_backslashes", "path_traversal", "..\\..\\evil.txt", b"x"),
+    ("backslash_separator", "invalid_entry_name", "docs\\readme.txt", b"x"),
+    ("empty_path_segment", "invalid_entry_name", "docs//readme.txt", b"x"),
+]:
+    HOSTILE_CASES.append(HostileCase(_case, _one_entry(_name, _content), _code))
 
 
 @case("invalid_entry_name")
@@ -246,46 +229,38 @@ def overlong_name(limits: Limits) -> bytes:
     return package_with_entries([("n" * (limits.max_entry_name_bytes + 1), b"x")])
 
 
-@case("invalid_entry_name")
-def empty_path_segment(limits: Limits) -> bytes:
-    return package_with_entries([("docs//readme.txt", b"x")])
+def _renamed_entry(name: str, raw_name: bytes) -> Builder:
+    def build(limits: Limits) -> bytes:
+        package = package_with_entries([(name, b"x")])
+        return rename_entry(package, name.encode(), raw_name)
+
+    return build
 
 
-@case("non_utf8_name")
-def latin1_name_without_utf8_flag(limits: Limits) -> bytes:
-    package = package_with_entries([("caf?.txt", b"x")])
-    return rename_entry(package, b"caf?.txt", b"caf\xe9.txt")
+# An entry written under a stand-in name (a non-ASCII one sets the UTF-8 flag), then renamed in
+# the archive's bytes to a name zipfile would not write: (case, code, stand-in, raw name).
+for _case, _code, _name, _raw_name in [
+    ("nul_byte_in_name", "invalid_entry_name", "notes.txt?hidden", b"notes.txt\x00hidden"),
+    ("latin1_name_without_utf8_flag", "non_utf8_name", "caf?.txt", b"caf\xe9.txt"),
+    ("invalid_bytes_with_utf8_flag", "non_utf8_name", "caf\u00e9.txt", b"caf\xff\xfe.txt"),
+]:
+    HOSTILE_CASES.append(HostileCase(_case, _renamed_entry(_name, _raw_name), _code))
 
 
-@case("non_utf8_name")
-def invalid_bytes_with_utf8_flag(limits: Limits) -> bytes:
-    package = package_with_entries([("caf\u00e9.txt", b"x")])
-    return rename_entry(package, "caf\u00e9.txt".encode(), b"caf\xff\xfe.txt")
+def _special_entry(name: str, mode: int, content: bytes) -> Builder:
+    return lambda limits: package_with_entries([(file_info(name, mode=mode), content)])
 
 
-@case("directory_entry")
-def directory_entry(limits: Limits) -> bytes:
-    return package_with_entries([(file_info("docs/", mode=stat.S_IFDIR | 0o755), b"")])
-
-
-@case("symlink_entry")
-def symlink_to_etc_passwd(limits: Limits) -> bytes:
-    return package_with_entries([(file_info("passwd", mode=stat.S_IFLNK | 0o777), b"/etc/passwd")])
-
-
-@case("special_entry")
-def fifo_entry(limits: Limits) -> bytes:
-    return package_with_entries([(file_info("pipe", mode=stat.S_IFIFO | 0o644), b"")])
-
-
-@case("special_entry")
-def character_device_entry(limits: Limits) -> bytes:
-    return package_with_entries([(file_info("null", mode=stat.S_IFCHR | 0o666), b"")])
-
-
-@case("special_entry")
-def setuid_file(limits: Limits) -> bytes:
-    return package_with_entries([(file_info("tool", mode=stat.S_IFREG | 0o4755), b"x")])
+# A package with one more entry, whose file type or mode is refused: (case, code, name, mode,
+# content).
+for _case, _code, _name, _mode, _content in [
+    ("directory_entry", "directory_entry", "docs/", stat.S_IFDIR | 0o755, b""),
+    ("symlink_to_etc_passwd", "symlink_entry", "passwd", stat.S_IFLNK | 0o777, b"/etc/passwd"),
+    ("fifo_entry", "special_entry", "pipe", stat.S_IFIFO | 0o644, b""),
+    ("character_device_entry", "special_entry", "null", stat.S_IFCHR | 0o666, b""),
+    ("setuid_file", "special_entry", "tool", stat.S_IFREG | 0o4755, b"x"),
+]:
+    HOSTILE_CASES.append(HostileCase(_case, _special_entry(_name, _mode, _content), _code))
 
 
 @case("duplicate_entry")
@@ -376,6 +351,35 @@ def _record_entries(files: dict[str, bytes]) -> list[RecordEntry]:
 # manifest.json
 
 
+def _manifest_with(**fields) -> Builder:
+    return lambda limits: make_package(make_manifest(**fields))
+
+
+CORE_A53 = {"core": "cortex-a53", "clock_mhz": 1200, "ram_kb": 1024, "flash_kb": 4096}
+MISSING_INPUT = {"kind": "monotonic", "input": 9, "output": 0, "direction": "increasing"}
+# A manifest with one field the schema or the rules refuse: (case, code, fields).
+for _case, _code, _fields in [
+    # Valid JSON ("\\u0000"), but PostgreSQL text and jsonb cannot store it.
+    ("nul_in_description", "nul_character", {"description": "pump\x00guard"}),
+    ("future_schema_version", "unsupported_schema_version", {"schema_version": 2}),
+    ("version_missing_patch", "invalid_version", {"version": "1.0"}),
+    ("version_with_leading_zero", "invalid_version", {"version": "01.2.3"}),
+    ("missing_target", "schema_violation", {"target": None}),
+    ("unknown_top_level_field", "schema_violation", {"homepage": "https://example.invalid"}),
+    ("name_not_a_slug", "schema_violation", {"name": "Pump_Anomaly"}),
+    ("name_with_trailing_newline", "schema_violation", {"name": "pump-anomaly\n"}),
+    ("unknown_invariant_kind", "schema_violation", {"invariants": [{"kind": "telepathic"}]}),
+    ("unknown_target_core", "schema_violation", {"target": CORE_A53}),
+    ("invariant_names_missing_input", "manifest_inconsistent", {"invariants": [MISSING_INPUT]}),
+    (
+        "firmware_not_elf",
+        "wrong_file_extension",
+        {"firmware": {"file": "firmware.bin", "board": "mps2-an386"}},
+    ),
+]:
+    HOSTILE_CASES.append(HostileCase(_case, _manifest_with(**_fields), _code))
+
+
 @case("missing_manifest")
 def no_manifest(limits: Limits) -> bytes:
     return make_package(files={"manifest.json": None})
@@ -443,69 +447,11 @@ def overlong_description(limits: Limits) -> bytes:
     return make_package(make_manifest(description=description))
 
 
-@case("nul_character")
-def nul_in_description(limits: Limits) -> bytes:
-    # Valid JSON ("\\u0000"), but PostgreSQL text and jsonb cannot store it.
-    return make_package(make_manifest(description="pump\x00guard"))
-
-
-@case("unsupported_schema_version")
-def future_schema_version(limits: Limits) -> bytes:
-    return make_package(make_manifest(schema_version=2))
-
-
-@case("invalid_version")
-def version_missing_patch(limits: Limits) -> bytes:
-    return make_package(make_manifest(version="1.0"))
-
-
-@case("invalid_version")
-def version_with_leading_zero(limits: Limits) -> bytes:
-    return make_package(make_manifest(version="01.2.3"))
-
-
-@case("schema_violation")
-def missing_target(limits: Limits) -> bytes:
-    return make_package(make_manifest(target=None))
-
-
-@case("schema_violation")
-def unknown_top_level_field(limits: Limits) -> bytes:
-    return make_package(make_manifest(homepage="https://example.invalid"))
-
-
-@case("schema_violation")
-def name_not_a_slug(limits: Limits) -> bytes:
-    return make_package(make_manifest(name="Pump_Anomaly"))
-
-
-@case("schema_violation")
-def name_with_trailing_newline(limits: Limits) -> bytes:
-    return make_package(make_manifest(name="pump-anomaly\n"))
-
-
-@case("schema_violation")
-def unknown_invariant_kind(limits: Limits) -> bytes:
-    return make_package(make_manifest(invariants=[{"kind": "telepathic"}]))
-
-
-@case("schema_violation")
-def unknown_target_core(limits: Limits) -> bytes:
-    target = {"core": "cortex-a53", "clock_mhz": 1200, "ram_kb": 1024, "flash_kb": 4096}
-    return make_package(make_manifest(target=target))
-
-
 @case("manifest_inconsistent")
 def inverted_input_range(limits: Limits) -> bytes:
     manifest = make_manifest()
     manifest["model"]["input"]["range"] = [100, -100]
     return make_package(manifest)
-
-
-@case("manifest_inconsistent")
-def invariant_names_missing_input(limits: Limits) -> bytes:
-    invariant = {"kind": "monotonic", "input": 9, "output": 0, "direction": "increasing"}
-    return make_package(make_manifest(invariants=[invariant]))
 
 
 @case("referenced_file_missing")
@@ -523,8 +469,3 @@ def model_not_tflite(limits: Limits) -> bytes:
     manifest = make_manifest()
     manifest["model"]["file"] = "model.onnx"
     return make_package(manifest)
-
-
-@case("wrong_file_extension")
-def firmware_not_elf(limits: Limits) -> bytes:
-    return make_package(make_manifest(firmware={"file": "firmware.bin", "board": "mps2-an386"}))

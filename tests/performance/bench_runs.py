@@ -1,7 +1,6 @@
 """How the benchmark smoke tests start a benchmark: as ``make`` does, a separate Python
 process, against a database of its own named after the suite's."""
 
-import shutil
 import subprocess
 import sys
 
@@ -18,15 +17,6 @@ def bench_database_url(suffix: str) -> str:
         f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
         f"{db['PORT'] or 5432}/{db['NAME']}{suffix}"
     )
-
-
-def require_wrk_and_redis() -> None:
-    """Skip unless the full stack can run: wrk (the web benchmark drives with it, and every
-    stack reports its version) and REDIS_URL."""
-    if shutil.which("wrk") is None:
-        pytest.skip("needs wrk (scripts/bootstrap.sh installs it)")
-    if not settings.REDIS_URL:
-        pytest.skip("the benchmark runs the full stack: it needs REDIS_URL")
 
 
 def run_benchmark(module: str, *args: str) -> subprocess.CompletedProcess:

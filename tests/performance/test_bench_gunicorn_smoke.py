@@ -3,7 +3,6 @@ gthread configuration end to end at a tiny size and reports every figure (no tim
 asserted). Authenticated targets under gthread workers exercise the per-process state the
 threads share (the compiled membership query, throttle scripts, the catalogue cache)."""
 
-import json
 import re
 from pathlib import Path
 
@@ -11,28 +10,19 @@ import pytest
 from django.conf import settings
 
 from benchmarks.gunicorn_matrix import DEPLOYED, Config
-from tests.performance.bench_runs import (
-    bench_database_url,
-    require_wrk_and_redis,
-    run_benchmark,
-)
 
 pytestmark = pytest.mark.slow
 
 
 def test_bench_gunicorn_smoke_compares_configurations_beside_the_default(
-    tmp_path, bench_template_database
+    run_smoke, suite_redis_url
 ):
-    require_wrk_and_redis()
-    out = tmp_path / "gunicorn.json"
-    done = run_benchmark(
-        *("benchmarks.gunicorn_matrix", "--smoke", "--out", str(out)),
-        *("--database-url", bench_database_url("_gunicorn_bench_smoke")),
-        *("--redis-url", settings.REDIS_URL),
-        *("--template-database", bench_template_database),
+    result, printed = run_smoke(
+        "benchmarks.gunicorn_matrix",
+        database="_gunicorn_bench_smoke",
+        redis_url=suite_redis_url,
     )
 
-    result = json.loads(out.read_text())
     assert result["machine"]["cores"] >= 1 and result["commit"]
     assert {"django", "postgresql", "redis", "gunicorn", "wrk"} <= set(result["versions"])
     configs = result["configs"]
@@ -54,7 +44,7 @@ def test_bench_gunicorn_smoke_compares_configurations_beside_the_default(
     assert configs[DEPLOYED]["score"] == 1.0
     assert result["best"] in configs and len(result["goals"]) == 1
     for row in ("| sync:4 (deployed) |", "| gthread:2x2 |", "CPU ms per request", "Best measured:"):
-        assert row in done.stdout
+        assert row in printed
 
 
 def test_the_benchmarks_deployed_default_is_what_is_deployed():

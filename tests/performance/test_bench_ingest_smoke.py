@@ -1,33 +1,18 @@
 """make bench-smoke: the ingest benchmark runs end to end at a tiny size over REST and gRPC
 and reports every figure; the resend of every event adds no row (no timing is asserted)."""
 
-import json
-
 import pytest
-from django.conf import settings
-
-from tests.performance.bench_runs import (
-    bench_database_url,
-    require_wrk_and_redis,
-    run_benchmark,
-)
 
 pytestmark = pytest.mark.slow
 
 
 def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(
-    tmp_path, bench_template_database
+    run_smoke, suite_redis_url
 ):
-    require_wrk_and_redis()
-    out = tmp_path / "ingest.json"
-    database_url = bench_database_url("_ingest_bench_smoke")
-    done = run_benchmark(
-        *("benchmarks.ingest", "--smoke", "--out", str(out)),
-        *("--database-url", database_url, "--redis-url", settings.REDIS_URL),
-        *("--template-database", bench_template_database),
+    result, printed = run_smoke(
+        "benchmarks.ingest", database="_ingest_bench_smoke", redis_url=suite_redis_url
     )
 
-    result = json.loads(out.read_text())
     assert result["machine"]["cores"] >= 1 and result["commit"]
     phases = result["phases"]
     for door in ("rest", "grpc"):
@@ -38,4 +23,4 @@ def test_bench_ingest_smoke_stores_every_event_once_and_reports_the_figures(
         assert first["events_per_s"] > 0
     assert len(result["goals"]) == 4
     for row in ("REST POST /api/v1/usage/events", "gRPC Report stream", "All goals met"):
-        assert row in done.stdout
+        assert row in printed

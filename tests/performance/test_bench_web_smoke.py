@@ -1,30 +1,16 @@
 """make bench-smoke: the web benchmark runs end to end at a tiny size and reports every
 figure (no timing is asserted: figures are for people, see docs/benchmarks.md)."""
 
-import json
-
 import pytest
-from django.conf import settings
-
-from tests.performance.bench_runs import (
-    bench_database_url,
-    require_wrk_and_redis,
-    run_benchmark,
-)
 
 pytestmark = pytest.mark.slow
 
 
-def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path, bench_template_database):
-    require_wrk_and_redis()
-    out = tmp_path / "web.json"
-    done = run_benchmark(
-        *("benchmarks.web", "--smoke", "--out", str(out)),
-        *("--database-url", bench_database_url("_bench_smoke"), "--redis-url", settings.REDIS_URL),
-        *("--template-database", bench_template_database),
+def test_bench_web_smoke_prints_and_writes_every_figure(run_smoke, suite_redis_url):
+    result, printed = run_smoke(
+        "benchmarks.web", database="_bench_smoke", redis_url=suite_redis_url
     )
 
-    result = json.loads(out.read_text())
     assert result["machine"]["cores"] >= 1 and result["commit"]
     assert {"django", "postgresql", "redis", "gunicorn", "wrk"} <= set(result["versions"])
     assert result["seed"]["seeded_by"].startswith("factories")
@@ -41,4 +27,4 @@ def test_bench_web_smoke_prints_and_writes_every_figure(tmp_path, bench_template
         assert upload["uploads"] > 0 and upload["created"] == upload["uploads"], upload
     assert result["worker_rss_mb"] and len(result["goals"]) == 11
     for row in ("GET /api/v1/agents?page_size=20", "/health", "Web worker RSS"):
-        assert row in done.stdout
+        assert row in printed

@@ -1,34 +1,16 @@
 """make soak --smoke: ten seconds of mixed traffic on the full stack (gunicorn, a Celery
 worker, PostgreSQL, a private Redis) reports every figure; no timing is asserted."""
 
-import json
-
 import pytest
-
-from tests.faults.components import REDIS_SERVER, PrivateRedis
-from tests.performance.bench_runs import bench_database_url, run_benchmark
 
 pytestmark = pytest.mark.slow
 
 
-def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path, bench_template_database):
-    database_url = bench_database_url("_soak_bench_smoke")
-    if REDIS_SERVER is None:
-        pytest.skip("needs redis-server: the soak's worker gets a broker of its own")
-    # A broker of its own: the suite's session worker must not take the soak's runs.
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    out = tmp_path / "soak.json"
-    try:
-        done = run_benchmark(
-            *("benchmarks.soak", "--smoke", "--out", str(out)),
-            *("--database-url", database_url, "--redis-url", redis.url),
-            *("--template-database", bench_template_database),
-        )
-    finally:
-        redis.stop()
+def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(run_smoke, private_redis_url):
+    result, printed = run_smoke(
+        "benchmarks.soak", database="_soak_bench_smoke", redis_url=private_redis_url
+    )
 
-    result = json.loads(out.read_text())
     assert result["commit"] and result["machine"]["cores"] >= 1
     assert {"django", "postgresql", "redis", "gunicorn"} <= set(result["versions"])
     assert result["parameters"]["smoke"] and result["parameters"]["rate_per_s"] > 0
@@ -47,4 +29,4 @@ def test_soak_smoke_sends_every_kind_of_traffic_and_reports_it(tmp_path, bench_t
         " child " in row["process"] for row in result["rss"] if row["process"].startswith("celery")
     )
     for row in ("| browse |", "p99 over time", "RSS growth", "Calibration's certification runs"):
-        assert row in done.stdout
+        assert row in printed

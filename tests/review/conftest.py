@@ -1,11 +1,10 @@
 """Staff users with a TOTP device, signed in to the admin the way a person signs in."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from tests.conftest import totp_now
-from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+from tests.factories import PASSWORD, staff_member
 
 INVALID_MARKER = "!!INVALID:%s!!"
 
@@ -22,13 +21,8 @@ def visible_template_errors(settings):
 
 @pytest.fixture
 def make_staff(db):
-    def make(group="reviewers"):
-        user = UserFactory(is_staff=True)
-        user.groups.add(Group.objects.get(name=group))
-        user.device = TOTPDeviceFactory(user=user)
-        return user
-
-    return make
+    """make_staff(group="reviewers") -> a staff member of that group with a TOTP device."""
+    return staff_member
 
 
 @pytest.fixture

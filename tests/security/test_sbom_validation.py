@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from certification.security.errors import SbomError
 from certification.security.sbom import MAX_REPORTED_SCHEMA_ERRORS, _validator, parse_sbom
+from tests.network import cut_network
 from tests.security.sboms import component, cyclonedx, document
 
 JINJA = component("Jinja2", "3.1.2", "pkg:pypi/jinja2@3.1.2", licenses=("BSD-3-Clause",))
@@ -88,9 +88,7 @@ def test_validation_never_touches_the_network(monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("SBOM validation tried to open a network connection")
 
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket, "create_connection", no_network)
-    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    cut_network(monkeypatch, no_network)
     _validator.cache_clear()  # build the validators (and their $ref registry) under the block too
 
     for spec in ("1.4", "1.5", "1.6"):

@@ -32,6 +32,13 @@ def pypi(name: str, version: str, licence: str = "BSD-3-Clause") -> dict:
     return component(name, version, f"pkg:pypi/{name}@{version}", licenses=(licence,))
 
 
+def bundle(*parts: dict) -> dict:
+    """An assembly component (a gateway bundle) made of ``parts``."""
+    return component(
+        "gateway-bundle", "1.0.0", "pkg:generic/acme/gateway-bundle@1.0.0", components=list(parts)
+    )
+
+
 def test_an_sbom_with_log4shell_fails_with_that_finding():
     report = scan_sbom(cyclonedx(log4j("2.14.1"), pypi("numpy", "1.26.4")), DATABASE, STANDARD)
 
@@ -208,12 +215,7 @@ def test_purl_version_is_the_one_matched():
 
 
 def test_nested_components_are_scanned():
-    assembly = component(
-        "gateway-bundle",
-        "1.0.0",
-        "pkg:generic/acme/gateway-bundle@1.0.0",
-        components=[log4j("2.14.1")],
-    )
+    assembly = bundle(log4j("2.14.1"))
 
     report = scan_sbom(cyclonedx(assembly), DATABASE, STANDARD)
 
@@ -222,12 +224,7 @@ def test_nested_components_are_scanned():
 
 def test_a_library_listed_twice_gives_one_finding():
     # Top level and again inside an assembly, as SBOM generators merging two tools do.
-    assembly = component(
-        "gateway-bundle",
-        "1.0.0",
-        "pkg:generic/acme/gateway-bundle@1.0.0",
-        components=[log4j("2.14.1")],
-    )
+    assembly = bundle(log4j("2.14.1"))
 
     report = scan_sbom(cyclonedx(log4j("2.14.1"), assembly), DATABASE, STANDARD)
 
