@@ -51,6 +51,7 @@ from benchmarks.web.stack import (
 
 PATHS = ("rest new", "rest resend", "grpc new", "grpc resend")
 _TICKS = os.sysconf("SC_CLK_TCK")
+_HISTORY = timedelta(days=3)  # how far back a device's sessions start
 
 
 def _backend_cpu(pid: int) -> float:
@@ -93,8 +94,8 @@ class Doors:
         self.agent, self.version = seed["agent"], seed["version"]
         self.tokens = {"rest": seed["tokens"][0], "grpc": seed["tokens"][1]}
         self.next_seq = {"rest": 1, "grpc": 1}
-        # Sessions two seconds apart from 30 hours ago: room for 54,000 events per device.
-        self.start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=30)
+        # Sessions two seconds apart from three days ago: room for 129,600 events per device.
+        self.start = datetime.now(UTC).replace(microsecond=0) - _HISTORY
 
     def new_batches(self, door: str, count: int) -> list[list[dict]]:
         first = self.next_seq[door]
@@ -222,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         parser, database_env="BENCH_INGEST_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
     )
     args = parser.parse_args(argv)
-    if (args.rounds * args.batches + 1) * BATCH * 2 > 30 * 3600:
-        parser.error("more events than fit in the 30 hours of sessions a device is given")
+    if (args.rounds * args.batches + 1) * BATCH * 2 > _HISTORY.total_seconds():
+        parser.error(f"more events than fit in the {_HISTORY} of sessions a device is given")
     seed = _setup(args.database_url, args.redis_url, args.keep_database, args.template_database)
     try:
         doors = Doors(seed)
