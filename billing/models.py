@@ -87,15 +87,23 @@ class UsageEvent(models.Model):
     batch's seqs under the device's row lock (``billing.usage``), and, once retention dropped
     the raw rows, on ``UsageRetiredSeqRange``."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    # No single-column index on tenant, agent or version (migration 0010): no query reads the
+    # raw rows by them, and each index was an entry to write per ingested row. The database
+    # still checks them (composite keys, migration 0009); deleting a tenant (cascade) or an
+    # agent or version (PROTECT) scans the raw table instead (docs/metering.md).
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     device = models.ForeignKey(
         "marketplace.Device", on_delete=models.CASCADE, related_name="usage_events"
     )
     seq = models.BigIntegerField()
     kind = models.CharField(max_length=16, choices=UsageKind.choices)
-    agent = models.ForeignKey("marketplace.Agent", on_delete=models.PROTECT, related_name="+")
+    agent = models.ForeignKey(
+        "marketplace.Agent", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     version = models.ForeignKey(
-        "marketplace.AgentVersion", on_delete=models.PROTECT, related_name="+"
+        "marketplace.AgentVersion", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()

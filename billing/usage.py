@@ -164,6 +164,7 @@ def _entitled_deployments(device: Device) -> dict[int, tuple[str, int]]:
         agent: (version, version_id)
         for agent, version, version_id in Deployment.objects.filter(device=device)
         .filter(Exists(entitled))
+        .order_by()  # one per agent; the default ordering would join device and agent to sort
         .values_list("agent_id", "version__version", "version_id")
     }
 
@@ -251,13 +252,17 @@ def _added_session_seconds(device: Device, sessions: list[EventIn]) -> list[tupl
         by_agent[session.agent].append((session.started_at, session.ended_at))
     rows = []
     for agent, new in by_agent.items():
-        old = UsageEvent.objects.filter(
-            device=device,
-            agent_id=agent,
-            kind=UsageKind.SESSION,
-            started_at__lt=max(end for _, end in new),
-            ended_at__gt=min(start for start, _ in new),
-        ).values_list("started_at", "ended_at")
+        old = (
+            UsageEvent.objects.filter(
+                device=device,
+                agent_id=agent,
+                kind=UsageKind.SESSION,
+                started_at__lt=max(end for _, end in new),
+                ended_at__gt=min(start for start, _ in new),
+            )
+            .order_by()  # the meter sorts; the default ordering would join the device to sort
+            .values_list("started_at", "ended_at")
+        )
         for hour, seconds in sorted(meter.added_seconds(old, new).items()):
             rows.append((device.tenant_id, agent, device.pk, hour, seconds))
     return rows

@@ -3,14 +3,15 @@ gRPC) accept exactly what ``parse_batch`` accepts, with the same events (fingerp
 included), and hand every other batch to it, so refusals keep their codes."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing.grpc_usage import _as_batch, _well_formed
-from billing.usage_format import EventIn, decode_batch, parse_batch
+from billing.grpc_usage import _utc as _utc_of_timestamp
+from billing.usage_format import EventIn, _iso, _utc, decode_batch, parse_batch
 from edgeplug.usage.v1 import usage_pb2 as pb
 
 _START = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
@@ -111,6 +112,38 @@ def test_the_rest_fast_path_accepts_only_what_parse_batch_accepts_and_reads_it_a
         assert _fields(fast) == _fields(parse_batch(json.loads(body)))
 
 
+_ISO_LIKE = st.one_of(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(-timedelta(0))]),
+    ).map(datetime.isoformat),
+    st.text(alphabet="0123456789-+:.TWZ ", min_size=20, max_size=27),
+    st.sampled_from(
+        [
+            "2026-11-29T10:00:00+00:00",
+            "2026-11-29T10:00:00-00:00",
+            "2026-11-29 10:00:00+00:00",
+            "2026-W48-1T10:00:00+00:00",
+            "2026-333T10:00:00.0+00:00",
+            "20261129T100000.000+00:00",
+            "2026-11-29T10:00:00.1+00:00",
+            "2026-11-29T10:00:00Z",
+        ]
+    ),
+)
+
+
+@settings(max_examples=1000)
+@given(_ISO_LIKE)
+def test_a_timestamp_string_is_reused_only_where_isoformat_writes_it_again(value):
+    """The fast path keeps a device's timestamp string instead of formatting the datetime it
+    reads; the stored ISO strings and fingerprints must be those ``isoformat`` makes."""
+    moment = _utc(value)
+    if moment is not None:
+        assert _iso(value, moment) == moment.isoformat()
+
+
 def _stamp(seconds: int, nanos: int) -> Timestamp:
     return Timestamp(seconds=seconds, nanos=nanos)
 
@@ -122,6 +155,17 @@ _PROTO_STAMPS = st.builds(
     ),
     st.one_of(st.just(0), st.integers(0, 1_000_000_000)),
 )
+
+
+@settings(max_examples=500)
+@given(_PROTO_STAMPS)
+def test_a_grpc_timestamp_is_read_as_protobuf_reads_it(stamp):
+    moment = _utc_of_timestamp(stamp)
+    if moment is not None:
+        assert moment == stamp.ToDatetime(tzinfo=UTC)
+        assert moment.tzinfo is UTC and moment.isoformat() == stamp.ToDatetime(UTC).isoformat()
+
+
 _MESSAGES = st.builds(
     lambda seq, kind, agent, version, stamps, counts: pb.UsageEvent(
         seq=seq, kind=kind, agent=agent, version=version, **stamps, **counts
