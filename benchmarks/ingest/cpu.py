@@ -30,18 +30,16 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import os
-import pstats
 import statistics
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.ingest.__main__ import BATCH, DEFAULT_DATABASE_URL, _batches, _sessions, _to_proto
+from benchmarks.ingest.__main__ import BATCH, DATABASE_URL, _batches, _sessions, _to_proto
 from benchmarks.web.cli import add_stack_arguments
+from benchmarks.web.inprocess import measured, print_profile, recorded_queries
 from benchmarks.web.stack import (
     RAISED_THROTTLE,
     Stack,
@@ -105,30 +103,18 @@ class Doors:
 
     def send(self, door: str, batches: list[list[dict]]) -> tuple[float, float, float, int, int]:
         """Send the batches; (Python CPU s, backend CPU s, wall s, queries, accepted)."""
-        from django.db import connection
-
-        queries = []
-
-        def counted(execute, sql, *rest):
-            queries.append(sql)
-            return execute(sql, *rest)
-
         if door == "rest":
             bodies = [json.dumps({"events": batch}).encode() for batch in batches]
             pid = _backend_pid()
             backend = _backend_cpu(pid)
-            with connection.execute_wrapper(counted):
-                cpu, wall = time.process_time(), time.perf_counter()
+            with recorded_queries() as queries, measured(None) as spent:
                 accepted = sum(self._post(body) for body in bodies)
-                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            return cpu, _backend_cpu(pid) - backend, wall, len(queries), accepted
+            return spent.cpu_s, _backend_cpu(pid) - backend, spent.wall_s, len(queries), accepted
         requests = [_to_proto(batch) for batch in batches]
         used = []
-        with connection.execute_wrapper(counted):
-            cpu, wall = time.process_time(), time.perf_counter()
+        with recorded_queries() as queries, measured(None) as spent:
             summary = self._report(requests, used)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        return cpu, used[0], wall, len(queries), summary.totals.accepted
+        return spent.cpu_s, used[0], spent.wall_s, len(queries), summary.totals.accepted
 
     def _post(self, body: bytes) -> int:
         response = self.client.post(
@@ -219,9 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=("rest", "grpc"), help="cProfile one door instead")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
-    add_stack_arguments(
-        parser, database_env="BENCH_INGEST_DATABASE_URL", database_default=DEFAULT_DATABASE_URL
-    )
+    add_stack_arguments(parser, DATABASE_URL)
     args = parser.parse_args(argv)
     if (args.rounds * args.batches + 1) * BATCH * 2 > _HISTORY.total_seconds():
         parser.error(f"more events than fit in the {_HISTORY} of sessions a device is given")
@@ -236,9 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             profiler.enable()
             doors.send(args.profile, sent)
             profiler.disable()
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
-            print(out.getvalue())
+            print_profile(profiler, sort=args.sort, top=args.top)
             return 0
         print(f"median (range) of {args.rounds} rounds of {args.batches} batches of {BATCH:,}")
         print(_summary(_measure(doors, args.batches, args.rounds)))
