@@ -171,8 +171,10 @@ def inspect_package(
 ) -> ValidatedPackage:
     """Validate archive bytes completely, or raise the first ``PackageError`` they earn.
 
-    ``sha256``: the hex SHA-256 of ``data`` when the caller has already computed it (an upload
-    verifies its signature over it), so 1 MiB is not hashed twice."""
+    ``sha256``: the hex SHA-256 of ``data`` when the caller has just computed it from these
+    very bytes (an upload verifies its signature over it), so 1 MiB is not hashed twice. It is
+    trusted as given: it becomes the package's content address, so never pass a digest
+    someone else supplied."""
     _reject_oversized_package(data, limits)
     end = _locate_end_record(data)
     _reject_too_many_declared_entries(end, limits)

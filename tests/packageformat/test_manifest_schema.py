@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -103,10 +104,16 @@ _EDGE_STRINGS = st.sampled_from(
         "tflite",
     ]
 )
+# Numbers where Rust's and Python's readings of JSON could part: beyond 64 bits, whole floats
+# in integer fields, signed zero, subnormals.
+_EDGE_NUMBERS = st.sampled_from(
+    [2**63, 2**64, -(2**63) - 1, 10**30, 10**400, 1.0, 65536.0, -0.0, 5e-324, 1e308]
+)
 _JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(2**40), 2**40)
+    | _EDGE_NUMBERS
     | st.floats(allow_nan=False, allow_infinity=False)
     | _EDGE_STRINGS
     | st.text(max_size=8),
@@ -159,3 +166,19 @@ def test_the_fast_validator_accepts_the_valid_manifests():
     assert manifest_is_valid()(make_manifest(firmware=FIRMWARE_SECTION))
     assert not manifest_is_valid()(make_manifest(version="1.0.0\n"))
     assert not manifest_is_valid()(make_manifest(version="\u0661.\u0662.\u0663"))
+
+
+def test_without_jsonschema_rs_the_reference_validator_decides_alone(monkeypatch):
+    """The CLI may run where jsonschema-rs has no wheel: manifests are still checked."""
+    from marketplace.packageformat import PackageError, validate_manifest
+
+    monkeypatch.setitem(sys.modules, "jsonschema_rs", None)  # import fails
+    manifest_is_valid.cache_clear()
+    try:
+        assert manifest_is_valid()(make_manifest()) is False
+        validate_manifest(make_manifest())
+        with pytest.raises(PackageError) as refused:
+            validate_manifest(make_manifest(version=1))
+        assert refused.value.code == "schema_violation"
+    finally:
+        manifest_is_valid.cache_clear()

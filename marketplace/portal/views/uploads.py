@@ -51,9 +51,10 @@ def _signing_key_id(request, data, signature_b64: str, chosen: str) -> str:
         signature = signing.decode_signature(signature_b64)
     except signing.SigningError:
         signature = None  # upload_package refuses it with its own code
+    digest = signing.package_digest(data) if signature is not None and active else b""
     for key in active if signature is not None else ():
         try:
-            signing.verify_package(signing.decode_public_key(key.public_key), data, signature)
+            signing.verify(signing.decode_public_key(key.public_key), digest, signature)
         except signing.BadSignature:
             continue
         return key.key_id
