@@ -15,14 +15,14 @@ from django.utils import timezone
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
-from edgeplug.errors import Conflict, DomainError
+from edgeplug.errors import Conflict, DomainError, Unprocessable
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import refuse_own_tenant_review
 from marketplace.models import AgentVersion, ReviewStatus, WorkflowPackage
 from marketplace.services import ensure_vendor, verify_document_signature
 
 
-class WpkInvalid(DomainError, code="wpk_invalid", status=422):
+class WpkInvalid(Unprocessable, code="wpk_invalid"):
     pass
 
 
@@ -30,11 +30,11 @@ class WpkTooLarge(DomainError, code="wpk_too_large", status=413):
     pass
 
 
-class UnknownAgent(DomainError, code="unknown_agent", status=422):
+class UnknownAgent(Unprocessable, code="unknown_agent"):
     pass
 
 
-class NoMatchingVersion(DomainError, code="no_matching_version", status=422):
+class NoMatchingVersion(Unprocessable, code="no_matching_version"):
     pass
 
 
