@@ -1,6 +1,13 @@
-from django.urls import path
+from django.urls import include, path
 
 from billing.api import invoice_views, payout_views, usage_views, views
+
+# Routes below the payment methods collection, mounted under its URL in urlpatterns.
+payment_method_urls = [
+    path("setup", views.SetupIntentCreate.as_view(), name="payment-method-setup"),
+    path("<int:pk>", views.PaymentMethodDetail.as_view(), name="payment-method-detail"),
+    path("<int:pk>/default", views.PaymentMethodDefault.as_view(), name="payment-method-default"),
+]
 
 urlpatterns = [
     path(
@@ -8,21 +15,7 @@ urlpatterns = [
         views.PaymentMethodListCreate.as_view(),
         name="payment-methods",
     ),
-    path(
-        "billing/payment-methods/setup",
-        views.SetupIntentCreate.as_view(),
-        name="payment-method-setup",
-    ),
-    path(
-        "billing/payment-methods/<int:pk>",
-        views.PaymentMethodDetail.as_view(),
-        name="payment-method-detail",
-    ),
-    path(
-        "billing/payment-methods/<int:pk>/default",
-        views.PaymentMethodDefault.as_view(),
-        name="payment-method-default",
-    ),
+    path("billing/payment-methods/", include(payment_method_urls)),
     path("usage/events", usage_views.UsageEvents.as_view(), name="usage-events"),
     path("usage", usage_views.TenantUsage.as_view(), name="usage"),
     path("vendor/usage", usage_views.VendorUsage.as_view(), name="vendor-usage"),
