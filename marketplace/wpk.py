@@ -18,6 +18,7 @@ from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, DomainError, Unprocessable
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import refuse_own_tenant_review
+from marketplace.errors import VersionExists
 from marketplace.models import AgentVersion, ReviewStatus, WorkflowPackage
 from marketplace.services import ensure_vendor, verify_document_signature
 
@@ -154,9 +155,7 @@ def upload_wpk(
     if existing is not None:
         if existing.digest == digest:
             return WpkUploadResult(existing, created=False)
-        raise Conflict(
-            f"{name} {version} exists with other content; bump the version.", code="version_exists"
-        )
+        raise VersionExists(f"{name} {version} exists with other content; bump the version.")
     _check_steps_exist(tenant, steps)
     try:
         with transaction.atomic():
@@ -179,9 +178,7 @@ def upload_wpk(
                 details={"digest": digest},
             )
     except IntegrityError as exc:
-        raise Conflict(
-            f"{name} {version} was uploaded concurrently.", code="version_exists"
-        ) from exc
+        raise VersionExists(f"{name} {version} was uploaded concurrently.") from exc
     return WpkUploadResult(wpk, created=True)
 
 
