@@ -12,13 +12,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from billing import invoice_documents, invoicing
 from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
 from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus
-from edgeplug.core.admin import ReadOnlyAdminMixin
+from edgeplug.core.admin import ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
@@ -125,10 +125,12 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     # --- changelist actions -------------------------------------------------------------------
 
-    def _each(self, request, queryset, act, done: str):
+    def _each(self, request, queryset, action, done: str, **options):
+        """Run one invoicing action on each chosen invoice as the staff user; ``done`` formats
+        the message of each success with ``invoice`` and ``result``."""
         for invoice in queryset.order_by("id"):
             try:
-                result = act(invoice)
+                result = action(invoice, actor=request.user, request=request, **options)
             except DomainError as exc:
                 self.message_user(request, f"{invoice}: {exc.detail}", messages.ERROR)
             else:
@@ -136,34 +138,24 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Finalize now (number and freeze)", permissions=["finalize"])
     def finalize_now(self, request, queryset):
-        self._each(
-            request,
-            queryset,
-            lambda i: invoicing.finalize_invoice(i, actor=request.user, request=request),
-            "Finalized as {result.number}.",
-        )
+        self._each(request, queryset, invoicing.finalize_invoice, "Finalized as {result.number}.")
 
     @admin.action(description="Credit note for the whole invoice", permissions=["credit"])
     def credit_in_full(self, request, queryset):
         self._each(
             request,
             queryset,
-            lambda i: invoicing.issue_credit_note(
-                i, reason="credited in full in the admin", actor=request.user, request=request
-            ),
+            invoicing.issue_credit_note,
             "{invoice}: credit note {result.number}.",
+            reason="credited in full in the admin",
         )
 
     @admin.action(description="Resend the invoice email (with its PDF)", permissions=["finalize"])
     def resend_email(self, request, queryset):
-        self._each(
-            request,
-            queryset,
-            lambda i: ", ".join(
-                invoicing.resend_invoice_email(i, actor=request.user, request=request)
-            ),
-            "{invoice}: email queued to {result}.",
-        )
+        def resend(invoice, **kwargs):
+            return ", ".join(invoicing.resend_invoice_email(invoice, **kwargs))
+
+        self._each(request, queryset, resend, "{invoice}: email queued to {result}.")
 
     def has_finalize_permission(self, request) -> bool:
         return request.user.has_perm("billing.finalize_invoice")
@@ -174,23 +166,12 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
     # --- one invoice: the forms below the change page ------------------------------------------
 
     def get_urls(self):
-        def view(name, func):
-            return path(
-                f"<int:invoice_id>/{name}/",
-                self.admin_site.admin_view(require_POST(func)),
-                name=f"billing_invoice_{name}",
-            )
-
         return [
-            view("finalize", self.finalize_view),
-            view("void", self.void_view),
-            view("credit", self.credit_view),
-            view("adjust", self.adjust_view),
-            path(
-                "<int:invoice_id>/pdf/",
-                self.admin_site.admin_view(self.pdf_view),
-                name="billing_invoice_pdf",
-            ),
+            object_url(self, "finalize", require_POST(self.finalize_view)),
+            object_url(self, "void", require_POST(self.void_view)),
+            object_url(self, "credit", require_POST(self.credit_view)),
+            object_url(self, "adjust", require_POST(self.adjust_view)),
+            object_url(self, "pdf", self.pdf_view),
             *super().get_urls(),
         ]
 
@@ -214,11 +195,11 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         return super().render_change_form(request, context, *args, **kwargs)
 
-    def pdf_view(self, request, invoice_id):
+    def pdf_view(self, request, object_id):
         """The finalized invoice's PDF (PDF/A-3 with its e-invoice XML), as the tenant gets it."""
         if not in_staff_group(request.user, StaffGroup.FINANCE):
             raise PermissionDenied("Invoice PDFs are for the finance group.")
-        invoice = get_object_or_404(Invoice, pk=invoice_id)
+        invoice = get_object_or_404(Invoice, pk=object_id)
         if not invoice.finalized_at:
             raise Http404("A draft has no PDF: it exists once the invoice is finalized.")
         pdf = invoice_documents.invoice_pdf(invoice)
@@ -229,26 +210,26 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             content_type="application/pdf",
         )
 
-    def _act(self, request, invoice_id, permission: str, act) -> object:
+    def _act(self, request, object_id, permission: str, act) -> object:
         if not request.user.has_perm(f"billing.{permission}"):
             raise PermissionDenied
-        invoice = get_object_or_404(Invoice, pk=invoice_id)
+        invoice = get_object_or_404(Invoice, pk=object_id)
         try:
             message = act(invoice)
         except DomainError as exc:
             messages.error(request, exc.detail)
         else:
             messages.success(request, message)
-        return redirect(reverse("admin:billing_invoice_change", args=[invoice_id]))
+        return redirect(reverse("admin:billing_invoice_change", args=[object_id]))
 
-    def finalize_view(self, request, invoice_id):
+    def finalize_view(self, request, object_id):
         def act(invoice):
             done = invoicing.finalize_invoice(invoice, actor=request.user, request=request)
             return f"Finalized as {done.number}."
 
-        return self._act(request, invoice_id, "finalize_invoice", act)
+        return self._act(request, object_id, "finalize_invoice", act)
 
-    def void_view(self, request, invoice_id):
+    def void_view(self, request, object_id):
         def act(invoice):
             reason = request.POST.get("reason", "").strip()
             if not reason:
@@ -258,9 +239,9 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             )
             return f"{done.number} voided."
 
-        return self._act(request, invoice_id, "void_invoice", act)
+        return self._act(request, object_id, "void_invoice", act)
 
-    def credit_view(self, request, invoice_id):
+    def credit_view(self, request, object_id):
         def act(invoice):
             chosen = request.POST.getlist("line")
             if not chosen:
@@ -276,9 +257,9 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             )
             return f"Credit note {note.number} issued ({format_amount(note.total, note.currency)})."
 
-        return self._act(request, invoice_id, "credit_invoice", act)
+        return self._act(request, object_id, "credit_invoice", act)
 
-    def adjust_view(self, request, invoice_id):
+    def adjust_view(self, request, object_id):
         def act(invoice):
             amount = _minor_units(request.POST.get("amount", ""), invoice.currency)
             invoicing.add_adjustment_line(
@@ -290,7 +271,7 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             )
             return f"Adjustment of {format_amount(amount, invoice.currency)} added."
 
-        return self._act(request, invoice_id, "adjust_invoice", act)
+        return self._act(request, object_id, "adjust_invoice", act)
 
 
 def _minor_units(text: str, currency: str) -> int:

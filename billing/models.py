@@ -136,31 +136,39 @@ class UsageEvent(models.Model):
         return f"{self.device_id}#{self.seq} {self.kind}"
 
 
-class UsageSeqRange(models.Model):
+class SeqRange(models.Model):
+    """An inclusive range ``first``-``last`` of one device's sequence numbers; each subclass
+    names its ``device`` key and its constraints (one range per start, ordered)."""
+
+    ORDERED = models.Q(first__gte=1, last__gte=models.F("first"))
+
+    first = models.BigIntegerField()
+    last = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+        ordering = ["device", "first"]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}: {self.first}-{self.last}"
+
+
+class UsageSeqRange(SeqRange):
     """An inclusive range of sequence numbers a device sent and got an answer for; the holes
     between a device's ranges are its gaps. Ranges are disjoint and never adjacent."""
 
     device = models.ForeignKey(
         "marketplace.Device", on_delete=models.CASCADE, related_name="usage_seq_ranges"
     )
-    first = models.BigIntegerField()
-    last = models.BigIntegerField()
 
-    class Meta:
-        ordering = ["device", "first"]
+    class Meta(SeqRange.Meta):
         constraints = [
             models.UniqueConstraint(fields=["device", "first"], name="one_seq_range_per_start"),
-            models.CheckConstraint(
-                condition=models.Q(first__gte=1, last__gte=models.F("first")),
-                name="seq_range_is_ordered",
-            ),
+            models.CheckConstraint(condition=SeqRange.ORDERED, name="seq_range_is_ordered"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.device_id}: {self.first}-{self.last}"
 
-
-class UsageRetiredSeqRange(models.Model):
+class UsageRetiredSeqRange(SeqRange):
     """An inclusive range of a device's sequence numbers whose raw events retention dropped:
     a resend of one of them is refused (``too_late``), whatever its content, so it is never
     stored a second time. Ranges are disjoint and never adjacent."""
@@ -168,23 +176,17 @@ class UsageRetiredSeqRange(models.Model):
     device = models.ForeignKey(
         "marketplace.Device", on_delete=models.CASCADE, related_name="usage_retired_seq_ranges"
     )
-    first = models.BigIntegerField()
-    last = models.BigIntegerField()
 
-    class Meta:
-        ordering = ["device", "first"]
+    class Meta(SeqRange.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["device", "first"], name="one_retired_seq_range_per_start"
             ),
-            models.CheckConstraint(
-                condition=models.Q(first__gte=1, last__gte=models.F("first")),
-                name="retired_seq_range_is_ordered",
-            ),
+            models.CheckConstraint(condition=SeqRange.ORDERED, name="retired_seq_range_is_ordered"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.device_id}: {self.first}-{self.last} retired"
+        return f"{super().__str__()} retired"
 
 
 class UsageHour(models.Model):
@@ -269,19 +271,10 @@ class BillingAccount(models.Model):
         return f"{self.legal_name} ({self.tenant})"
 
     def snapshot(self) -> dict:
-        """The buyer as printed on an invoice; kept on the invoice when it is finalized."""
-        return {
-            "legal_name": self.legal_name,
-            "address_line1": self.address_line1,
-            "address_line2": self.address_line2,
-            "postcode": self.postcode,
-            "city": self.city,
-            "country": self.country,
-            "tax_id": self.tax_id,
-            "invoice_emails": list(self.invoice_emails),
-            "tax_rate": str(self.tax_rate),
-            "reverse_charge": self.reverse_charge,
-        }
+        """The buyer as printed on an invoice; kept on the invoice when it is finalized. The
+        stated details in JSON types, but the currency, which the invoice carries itself."""
+        buyer = {name: getattr(self, name) for name in self.DETAIL_FIELDS if name != "currency"}
+        return buyer | {"invoice_emails": list(self.invoice_emails), "tax_rate": str(self.tax_rate)}
 
 
 class InvoiceStatus(models.TextChoices):

@@ -1,6 +1,18 @@
-from django.urls import path
+from django.urls import include, path
 
 from billing.api import invoice_views, payout_views, usage_views, views
+
+# Routes below a collection, mounted under its URL in urlpatterns.
+payment_method_urls = [
+    path("setup", views.SetupIntentCreate.as_view(), name="payment-method-setup"),
+    path("<int:pk>", views.PaymentMethodDetail.as_view(), name="payment-method-detail"),
+    path("<int:pk>/default", views.PaymentMethodDefault.as_view(), name="payment-method-default"),
+]
+invoice_urls = [
+    path("upcoming", invoice_views.UpcomingInvoice.as_view(), name="invoice-upcoming"),
+    path("<int:pk>", invoice_views.InvoiceDetail.as_view(), name="invoice-detail"),
+    path("<int:pk>/pdf", invoice_views.InvoicePdf.as_view(), name="invoice-pdf"),
+]
 
 urlpatterns = [
     path(
@@ -8,21 +20,7 @@ urlpatterns = [
         views.PaymentMethodListCreate.as_view(),
         name="payment-methods",
     ),
-    path(
-        "billing/payment-methods/setup",
-        views.SetupIntentCreate.as_view(),
-        name="payment-method-setup",
-    ),
-    path(
-        "billing/payment-methods/<int:pk>",
-        views.PaymentMethodDetail.as_view(),
-        name="payment-method-detail",
-    ),
-    path(
-        "billing/payment-methods/<int:pk>/default",
-        views.PaymentMethodDefault.as_view(),
-        name="payment-method-default",
-    ),
+    path("billing/payment-methods/", include(payment_method_urls)),
     path("usage/events", usage_views.UsageEvents.as_view(), name="usage-events"),
     path("usage", usage_views.TenantUsage.as_view(), name="usage"),
     path("vendor/usage", usage_views.VendorUsage.as_view(), name="vendor-usage"),
@@ -46,8 +44,6 @@ urlpatterns = [
     ),
     path("stripe/webhook", views.StripeWebhook.as_view(), name="stripe-webhook"),
     path("invoices", invoice_views.InvoiceList.as_view(), name="invoices"),
-    path("invoices/upcoming", invoice_views.UpcomingInvoice.as_view(), name="invoice-upcoming"),
-    path("invoices/<int:pk>", invoice_views.InvoiceDetail.as_view(), name="invoice-detail"),
-    path("invoices/<int:pk>/pdf", invoice_views.InvoicePdf.as_view(), name="invoice-pdf"),
+    path("invoices/", include(invoice_urls)),
     path("billing/account", invoice_views.BillingAccountView.as_view(), name="billing-account"),
 ]

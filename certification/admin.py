@@ -7,7 +7,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
@@ -23,7 +23,7 @@ from certification.models import (
 from certification.pipeline.actions import review_run
 from certification.pipeline.report import stage_view
 from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
-from edgeplug.core.admin import ReadOnlyAdminMixin
+from edgeplug.core.admin import ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
@@ -115,14 +115,7 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
     def get_urls(self):
-        return [
-            path(
-                "<int:run_id>/decide/",
-                self.admin_site.admin_view(self.decide),
-                name="certification_certificationrun_decide",
-            ),
-            *super().get_urls(),
-        ]
+        return [object_url(self, "decide", self.decide), *super().get_urls()]
 
     def render_change_form(self, request, context, *args, **kwargs):
         run = context.get("original")
@@ -131,8 +124,8 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         return super().render_change_form(request, context, *args, **kwargs)
 
-    def decide(self, request, run_id):
-        return _decide(request, run_id)
+    def decide(self, request, object_id):
+        return _decide(request, object_id)
 
 
 @require_POST

@@ -45,6 +45,10 @@ class DomainError(Exception):
         return body
 
 
+class BadRequest(DomainError, code="bad_request", status=400):
+    """The request itself is wrong: a missing header, an unknown name, a malformed value."""
+
+
 class NotFound(DomainError, code="not_found", status=404):
     """The object does not exist, or belongs to another tenant."""
 
@@ -59,6 +63,15 @@ class Forbidden(DomainError, code="permission_denied", status=403):
 
 class Unprocessable(DomainError, code="unprocessable", status=422):
     """Well-formed, but refused by a rule."""
+
+
+class Throttled(DomainError, code="throttled", status=429):
+    """Too many requests: ``retry_after`` is how many seconds to wait (the API sends it as the
+    ``Retry-After`` header too)."""
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class Unavailable(DomainError, code="unavailable", status=503):

@@ -1,17 +1,17 @@
 """Registry refusals, each with its stable code."""
 
-from edgeplug.errors import Conflict, DomainError, Forbidden
+from edgeplug.errors import BadRequest, Conflict, Forbidden, Unprocessable
 
 
 class NotAVendor(Forbidden, code="not_a_vendor"):
     pass
 
 
-class UnknownKey(DomainError, code="unknown_key", status=422):
+class UnknownKey(Unprocessable, code="unknown_key"):
     pass
 
 
-class KeyRevoked(DomainError, code="key_revoked", status=422):
+class KeyRevoked(Unprocessable, code="key_revoked"):
     pass
 
 
@@ -19,7 +19,7 @@ class KeyExists(Conflict, code="key_exists"):
     pass
 
 
-class VendorMismatch(DomainError, code="vendor_mismatch", status=422):
+class VendorMismatch(Unprocessable, code="vendor_mismatch"):
     pass
 
 
@@ -35,7 +35,7 @@ class AlreadyYanked(Conflict, code="already_yanked"):
     pass
 
 
-class InvalidPlan(DomainError, code="invalid_price_terms", status=400):
+class InvalidPlan(BadRequest, code="invalid_price_terms"):
     pass
 
 
@@ -47,23 +47,23 @@ class PlanRetired(Conflict, code="plan_retired"):
     pass
 
 
-class UnknownPlan(DomainError, code="unknown_plan", status=400):
+class UnknownPlan(BadRequest, code="unknown_plan"):
     pass
 
 
-class PlanMismatch(DomainError, code="plan_mismatch", status=400):
+class PlanMismatch(BadRequest, code="plan_mismatch"):
     pass
 
 
-class OwnAgent(DomainError, code="own_agent", status=400):
+class OwnAgent(BadRequest, code="own_agent"):
     pass
 
 
-class NotAvailable(DomainError, code="not_available", status=400):
+class NotAvailable(BadRequest, code="not_available"):
     pass
 
 
-class IdempotencyKeyRequired(DomainError, code="idempotency_key_required", status=400):
+class IdempotencyKeyRequired(BadRequest, code="idempotency_key_required"):
     pass
 
 
@@ -91,7 +91,7 @@ class SeatLimitReached(Conflict, code="seat_limit_reached"):
     pass
 
 
-class IncompatibleCore(DomainError, code="incompatible_core", status=422):
+class IncompatibleCore(Unprocessable, code="incompatible_core"):
     pass
 
 

@@ -212,6 +212,9 @@ class PricePlan(models.Model):
     Versions of one plan share ``key``. Once an order or entitlement refers to a version it
     is never edited: a revision creates the next version (marketplace/plans.py)."""
 
+    # What a buyer gets, copied onto the entitlement (``snapshot``).
+    TERMS_FIELDS = ("key", "version", "name", "kind", "currency", "amount", "terms")
+
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="plans")
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     key = models.SlugField(max_length=64, help_text="stable across the plan's versions")
@@ -255,16 +258,7 @@ class PricePlan(models.Model):
 
     def snapshot(self) -> dict:
         """The terms as bought: kept on the entitlement so later versions never change it."""
-        return {
-            "plan_id": self.pk,
-            "key": self.key,
-            "version": self.version,
-            "name": self.name,
-            "kind": self.kind,
-            "currency": self.currency,
-            "amount": self.amount,
-            "terms": self.terms,
-        }
+        return {"plan_id": self.pk, **{name: getattr(self, name) for name in self.TERMS_FIELDS}}
 
 
 class OrderStatus(models.TextChoices):

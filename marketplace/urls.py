@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from marketplace.api import (
     device_views,
@@ -9,6 +9,27 @@ from marketplace.api import (
     views,
     wpk_views,
 )
+
+# Routes below one object, mounted under its URL (with the trailing slash) in urlpatterns.
+plan_urls = [
+    path("<int:plan_id>", plan_views.PlanDetail.as_view(), name="vendor-agent-plan"),
+    path("<int:plan_id>/retire", plan_views.PlanRetire.as_view(), name="vendor-agent-plan-retire"),
+]
+device_urls = [
+    path("rotate-token", device_views.DeviceRotateToken.as_view(), name="device-rotate-token"),
+    path("revoke", device_views.DeviceRevoke.as_view(), name="device-revoke"),
+    path("deployments", device_views.DeploymentListCreate.as_view(), name="device-deployments"),
+    path(
+        "deployments/<int:deployment_id>",
+        device_views.DeploymentDetail.as_view(),
+        name="device-deployment",
+    ),
+]
+version_urls = [
+    path("download", views.VersionDownload.as_view(), name="agent-version-download"),
+    path("bundle", views.VersionBundle.as_view(), name="agent-version-bundle"),
+    path("yank", views.VersionYank.as_view(), name="agent-version-yank"),
+]
 
 urlpatterns = [
     path("schemas/manifest.json", schema_views.manifest_schema, name="manifest-schema"),
@@ -24,16 +45,7 @@ urlpatterns = [
         plan_views.PlanListCreate.as_view(),
         name="vendor-agent-plans",
     ),
-    path(
-        "vendor/agents/<int:agent_id>/plans/<int:plan_id>",
-        plan_views.PlanDetail.as_view(),
-        name="vendor-agent-plan",
-    ),
-    path(
-        "vendor/agents/<int:agent_id>/plans/<int:plan_id>/retire",
-        plan_views.PlanRetire.as_view(),
-        name="vendor-agent-plan-retire",
-    ),
+    path("vendor/agents/<int:agent_id>/plans/", include(plan_urls)),
     path("orders", order_views.OrderListCreate.as_view(), name="orders"),
     path("orders/<int:pk>", order_views.OrderDetail.as_view(), name="order-detail"),
     path("entitlements", order_views.EntitlementList.as_view(), name="entitlements"),
@@ -42,22 +54,7 @@ urlpatterns = [
     ),
     path("devices", device_views.DeviceListCreate.as_view(), name="devices"),
     path("devices/<int:pk>", device_views.DeviceDetail.as_view(), name="device-detail"),
-    path(
-        "devices/<int:pk>/rotate-token",
-        device_views.DeviceRotateToken.as_view(),
-        name="device-rotate-token",
-    ),
-    path("devices/<int:pk>/revoke", device_views.DeviceRevoke.as_view(), name="device-revoke"),
-    path(
-        "devices/<int:pk>/deployments",
-        device_views.DeploymentListCreate.as_view(),
-        name="device-deployments",
-    ),
-    path(
-        "devices/<int:pk>/deployments/<int:deployment_id>",
-        device_views.DeploymentDetail.as_view(),
-        name="device-deployment",
-    ),
+    path("devices/<int:pk>/", include(device_urls)),
     path("device/assignments", device_views.DeviceAssignments.as_view(), name="device-assignments"),
     path(
         "agents/<int:agent_id>/reviews",
@@ -77,19 +74,5 @@ urlpatterns = [
         views.VersionDetail.as_view(),
         name="agent-version",
     ),
-    path(
-        "agents/<int:agent_id>/versions/<str:version>/download",
-        views.VersionDownload.as_view(),
-        name="agent-version-download",
-    ),
-    path(
-        "agents/<int:agent_id>/versions/<str:version>/bundle",
-        views.VersionBundle.as_view(),
-        name="agent-version-bundle",
-    ),
-    path(
-        "agents/<int:agent_id>/versions/<str:version>/yank",
-        views.VersionYank.as_view(),
-        name="agent-version-yank",
-    ),
+    path("agents/<int:agent_id>/versions/<str:version>/", include(version_urls)),
 ]

@@ -15,14 +15,15 @@ from django.utils import timezone
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
-from edgeplug.errors import Conflict, DomainError
+from edgeplug.errors import Conflict, DomainError, Unprocessable
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import refuse_own_tenant_review
+from marketplace.errors import VersionExists
 from marketplace.models import AgentVersion, ReviewStatus, WorkflowPackage
 from marketplace.services import ensure_vendor, verify_document_signature
 
 
-class WpkInvalid(DomainError, code="wpk_invalid", status=422):
+class WpkInvalid(Unprocessable, code="wpk_invalid"):
     pass
 
 
@@ -30,11 +31,11 @@ class WpkTooLarge(DomainError, code="wpk_too_large", status=413):
     pass
 
 
-class UnknownAgent(DomainError, code="unknown_agent", status=422):
+class UnknownAgent(Unprocessable, code="unknown_agent"):
     pass
 
 
-class NoMatchingVersion(DomainError, code="no_matching_version", status=422):
+class NoMatchingVersion(Unprocessable, code="no_matching_version"):
     pass
 
 
@@ -154,9 +155,7 @@ def upload_wpk(
     if existing is not None:
         if existing.digest == digest:
             return WpkUploadResult(existing, created=False)
-        raise Conflict(
-            f"{name} {version} exists with other content; bump the version.", code="version_exists"
-        )
+        raise VersionExists(f"{name} {version} exists with other content; bump the version.")
     _check_steps_exist(tenant, steps)
     try:
         with transaction.atomic():
@@ -179,9 +178,7 @@ def upload_wpk(
                 details={"digest": digest},
             )
     except IntegrityError as exc:
-        raise Conflict(
-            f"{name} {version} was uploaded concurrently.", code="version_exists"
-        ) from exc
+        raise VersionExists(f"{name} {version} was uploaded concurrently.") from exc
     return WpkUploadResult(wpk, created=True)
 
 

@@ -1,6 +1,6 @@
 """Authentication failures, each with its stable code."""
 
-from edgeplug.errors import DomainError
+from edgeplug.errors import BadRequest, DomainError, Forbidden, Throttled
 
 
 class AuthError(DomainError, status=401):
@@ -15,7 +15,7 @@ class InactiveUser(AuthError, code="account_inactive"):
     pass
 
 
-class AccountLocked(DomainError, code="account_locked", status=403):
+class AccountLocked(Forbidden, code="account_locked"):
     pass
 
 
@@ -33,15 +33,14 @@ OTP_THROTTLED_MESSAGE = (
 )
 
 
-class OtpThrottled(DomainError, code="otp_throttled", status=429):
+class OtpThrottled(Throttled, code="otp_throttled"):
     """django-otp refuses to verify any code (even the right one) for a while after a failure."""
 
     def __init__(self, retry_after: int):
-        super().__init__(OTP_THROTTLED_MESSAGE)
-        self.retry_after = retry_after
+        super().__init__(OTP_THROTTLED_MESSAGE, retry_after=retry_after)
 
 
-class TenantRequired(DomainError, code="tenant_required", status=400):
+class TenantRequired(BadRequest, code="tenant_required"):
     pass
 
 

@@ -1,12 +1,14 @@
 """Refusals raised while reading or building an agent package, one class per stable code.
 
 The API turns any ``PackageError`` into ``{"code": ..., "detail": ...}`` with its ``status``.
-Statuses: 400 when the upload is not a readable zip at all, 413 when a size or count cap is
-exceeded, 422 when a readable archive or its manifest breaks a rule of the format.
+Statuses: 400 when the upload is not a readable zip at all (``Unreadable``), 413 when a size or
+count cap is exceeded (``OverLimit``), 422 when a readable archive or its manifest breaks a rule
+of the format (any other ``PackageError``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from edgeplug.errors import DomainError
@@ -26,30 +28,38 @@ class PackageError(DomainError, code="invalid_package", status=422):
         return {"entry": self.entry, "path": self.path}
 
 
+class Unreadable(PackageError, status=400):
+    """The upload is not a readable zip at all."""
+
+
+class OverLimit(PackageError, status=413):
+    """A size or count cap is exceeded."""
+
+
 # The container itself
 
 
-class NotAZip(PackageError, code="not_a_zip", status=400):
+class NotAZip(Unreadable, code="not_a_zip"):
     pass
 
 
-class CorruptArchive(PackageError, code="corrupt_archive", status=400):
+class CorruptArchive(Unreadable, code="corrupt_archive"):
     pass
 
 
-class PackageTooLarge(PackageError, code="package_too_large", status=413):
+class PackageTooLarge(OverLimit, code="package_too_large"):
     pass
 
 
-class TooManyEntries(PackageError, code="too_many_entries", status=413):
+class TooManyEntries(OverLimit, code="too_many_entries"):
     pass
 
 
-class UncompressedTooLarge(PackageError, code="uncompressed_too_large", status=413):
+class UncompressedTooLarge(OverLimit, code="uncompressed_too_large"):
     pass
 
 
-class CompressionBomb(PackageError, code="compression_bomb", status=413):
+class CompressionBomb(OverLimit, code="compression_bomb"):
     pass
 
 
@@ -111,7 +121,7 @@ class MissingRecord(PackageError, code="missing_record"):
     pass
 
 
-class RecordTooLarge(PackageError, code="record_too_large", status=413):
+class RecordTooLarge(OverLimit, code="record_too_large"):
     pass
 
 
@@ -142,7 +152,7 @@ class MissingManifest(PackageError, code="missing_manifest"):
     pass
 
 
-class ManifestTooLarge(PackageError, code="manifest_too_large", status=413):
+class ManifestTooLarge(OverLimit, code="manifest_too_large"):
     pass
 
 
@@ -198,7 +208,14 @@ class WrongFileExtension(PackageError, code="wrong_file_extension"):
     pass
 
 
-# Every refusal by its code: for the API's error catalogue and the documentation check.
+def _descendants(cls: type[PackageError]) -> Iterator[type[PackageError]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _descendants(sub)
+
+
+# Every refusal by its code (the status groups name none): for the API's error catalogue and
+# the documentation check.
 ERRORS_BY_CODE: dict[str, type[PackageError]] = {
-    cls.code: cls for cls in PackageError.__subclasses__()
+    cls.code: cls for cls in _descendants(PackageError) if "code" in vars(cls)
 }

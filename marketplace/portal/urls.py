@@ -1,6 +1,6 @@
 """The portal's pages under /portal/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from marketplace.portal.views import (
     auth,
@@ -17,6 +17,15 @@ from marketplace.portal.views import (
 
 app_name = "portal"
 
+# The pages of one agent version, mounted under its URL in urlpatterns.
+version_urls = [
+    path("", versions.version_page, name="version"),
+    path("runs.json", versions.version_runs, name="version-runs"),
+    path("certificate.json", versions.certificate_download, name="certificate"),
+    path("yank/", versions.yank, name="yank"),
+    path("certify/", versions.certify, name="certify"),
+]
+
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("sign-in/", auth.sign_in, name="sign-in"),
@@ -29,19 +38,7 @@ urlpatterns = [
     path("agents/<int:agent_id>/", versions.agent_page, name="agent"),
     path("agents/<int:agent_id>/pricing/", pricing.pricing_page, name="pricing"),
     path("agents/<int:agent_id>/pricing/<int:plan_id>/retire/", pricing.retire, name="plan-retire"),
-    path("agents/<int:agent_id>/versions/<str:version>/", versions.version_page, name="version"),
-    path(
-        "agents/<int:agent_id>/versions/<str:version>/runs.json",
-        versions.version_runs,
-        name="version-runs",
-    ),
-    path(
-        "agents/<int:agent_id>/versions/<str:version>/certificate.json",
-        versions.certificate_download,
-        name="certificate",
-    ),
-    path("agents/<int:agent_id>/versions/<str:version>/yank/", versions.yank, name="yank"),
-    path("agents/<int:agent_id>/versions/<str:version>/certify/", versions.certify, name="certify"),
+    path("agents/<int:agent_id>/versions/<str:version>/", include(version_urls)),
     path("workflows/", wpks.wpk_list, name="wpks"),
     path("workflows/<int:pk>/", wpks.wpk_detail, name="wpk"),
     path("sales/", sales.sales_page, name="sales"),

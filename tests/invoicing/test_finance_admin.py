@@ -72,6 +72,20 @@ def test_finalize_now_as_a_list_action(finance, draft):
     assert draft.status == InvoiceStatus.OPEN
 
 
+def test_credit_in_full_as_a_list_action(finance, draft):
+    client, user = finance
+    issued = invoicing.finalize_invoice(draft)
+    page = client.post(
+        URL, {"action": "credit_in_full", "_selected_action": [issued.pk]}, follow=True
+    )
+    note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
+    assert note.total == -issued.total
+    shown = [str(m) for m in page.context["messages"]]
+    assert any(m.endswith(f": credit note {note.number}.") for m in shown), shown
+    event = AuditEvent.objects.get(action="credit_note_issued")
+    assert (event.actor, event.details["reason"]) == (user, "credited in full in the admin")
+
+
 def test_credit_note_for_chosen_lines_and_void(finance, draft):
     client, user = finance
     issued = invoicing.finalize_invoice(draft)

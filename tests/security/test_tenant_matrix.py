@@ -134,15 +134,17 @@ class Route:
     methods: tuple[str, ...]
 
 
-def _walk(patterns, prefix=""):
+def _walk(patterns, prefix="", kwargs=()):
+    """(path, pattern, kwarg names) of each route; an include()'s prefix captures kwargs too."""
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            inner = prefix + str(pattern.pattern)
+            yield from _walk(pattern.url_patterns, inner, kwargs + _kwarg_names(pattern))
         elif isinstance(pattern, URLPattern):
-            yield prefix + str(pattern.pattern), pattern
+            yield prefix + str(pattern.pattern), pattern, kwargs + _kwarg_names(pattern)
 
 
-def _kwarg_names(pattern: URLPattern) -> tuple[str, ...]:
+def _kwarg_names(pattern: URLPattern | URLResolver) -> tuple[str, ...]:
     converters = getattr(pattern.pattern, "converters", None)
     if converters:
         return tuple(converters)
@@ -161,10 +163,10 @@ def _methods(pattern: URLPattern) -> tuple[str, ...]:
 
 def api_routes() -> dict[str, Route]:
     routes = {}
-    for path, pattern in _walk(get_resolver().url_patterns):
+    for path, pattern, kwargs in _walk(get_resolver().url_patterns):
         if path.startswith(API_PREFIX):
             assert pattern.name and pattern.name not in routes, f"unnamed or duplicate: {path}"
-            routes[pattern.name] = Route(pattern.name, _kwarg_names(pattern), _methods(pattern))
+            routes[pattern.name] = Route(pattern.name, kwargs, _methods(pattern))
     return routes
 
 
