@@ -171,10 +171,14 @@ def _existing_version(tenant: Tenant, package: ValidatedPackage) -> AgentVersion
     # One query for both questions: these very bytes, or this name and version with others.
     # Keys only: a new upload (the usual case) finds nothing, and building the query with
     # every column of the version, agent and tenant cost more than PostgreSQL's answer.
-    same = AgentVersion.objects.filter(
-        Q(digest=package.sha256) | Q(agent__name=package.name, version=package.version),
-        tenant=tenant,
-    ).values_list("pk", "digest")
+    same = (
+        AgentVersion.objects.filter(
+            Q(digest=package.sha256) | Q(agent__name=package.name, version=package.version),
+            tenant=tenant,
+        )
+        .order_by()  # at most two rows, either order: no sort by the model's default
+        .values_list("pk", "digest")
+    )
     found = {digest == package.sha256: (pk, digest) for pk, digest in same[:2]}
     if True in found:
         return AgentVersion.objects.select_related("agent__tenant").get(pk=found[True][0])
@@ -191,11 +195,12 @@ def _create_version(
     tenant, package: ValidatedPackage, storage_name: str, signature_b64: str, key: VendorKey, actor
 ) -> AgentVersion:
     manifest = package.manifest
-    agent, agent_created = Agent.objects.select_related("tenant").get_or_create(
+    agent, agent_created = Agent.objects.get_or_create(
         tenant=tenant,
         name=manifest["name"],
         defaults={"agent_type": manifest["agent_type"], "description": manifest["description"]},
     )
+    agent.tenant = tenant  # the caller's, already loaded: no join to read it again
     # A concurrent upload of the same version fails the unique constraint here; the caller's
     # transaction rolls back and upload_package answers VersionExists (no savepoint needed).
     version = AgentVersion.objects.create(
