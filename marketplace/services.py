@@ -78,9 +78,10 @@ def revoke_key(key: VendorKey, *, actor=None, request=None) -> VendorKey:
 
 def _signing_key_for(tenant: Tenant, key_id: str) -> VendorKey:
     # Another vendor's key is "unknown" here, so uploads never confirm what others hold.
-    key = VendorKey.objects.filter(tenant=tenant, key_id=key_id).first()
-    if key is None:
-        raise UnknownKey(f"No signing key {key_id!r} is registered for {tenant.slug}.")
+    try:
+        key = VendorKey.objects.get(tenant=tenant, key_id=key_id)
+    except VendorKey.DoesNotExist:
+        raise UnknownKey(f"No signing key {key_id!r} is registered for {tenant.slug}.") from None
     if not key.is_active:
         raise KeyRevoked(f"Key {key_id} was revoked on {key.revoked_at:%Y-%m-%d}.")
     return key
@@ -170,10 +171,14 @@ def _existing_version(tenant: Tenant, package: ValidatedPackage) -> AgentVersion
     # One query for both questions: these very bytes, or this name and version with others.
     # Keys only: a new upload (the usual case) finds nothing, and building the query with
     # every column of the version, agent and tenant cost more than PostgreSQL's answer.
-    same = AgentVersion.objects.filter(
-        Q(digest=package.sha256) | Q(agent__name=package.name, version=package.version),
-        tenant=tenant,
-    ).values_list("pk", "digest")
+    same = (
+        AgentVersion.objects.filter(
+            Q(digest=package.sha256) | Q(agent__name=package.name, version=package.version),
+            tenant=tenant,
+        )
+        .order_by()  # at most two rows, either order: no sort by the model's default
+        .values_list("pk", "digest")
+    )
     found = {digest == package.sha256: (pk, digest) for pk, digest in same[:2]}
     if True in found:
         return AgentVersion.objects.select_related("agent__tenant").get(pk=found[True][0])
@@ -190,11 +195,12 @@ def _create_version(
     tenant, package: ValidatedPackage, storage_name: str, signature_b64: str, key: VendorKey, actor
 ) -> AgentVersion:
     manifest = package.manifest
-    agent, _ = Agent.objects.select_related("tenant").get_or_create(
+    agent, agent_created = Agent.objects.get_or_create(
         tenant=tenant,
         name=manifest["name"],
         defaults={"agent_type": manifest["agent_type"], "description": manifest["description"]},
     )
+    agent.tenant = tenant  # the caller's, already loaded: no join to read it again
     # A concurrent upload of the same version fails the unique constraint here; the caller's
     # transaction rolls back and upload_package answers VersionExists (no savepoint needed).
     version = AgentVersion.objects.create(
@@ -212,8 +218,10 @@ def _create_version(
         uploaded_by=actor,
     )
     # A new version is neither certified nor reviewed: what customers see (the listing, the
-    # cached catalogue) cannot change, so only the card is brought up to date.
-    _follow_card(agent)
+    # cached catalogue) cannot change, so only the card is brought up to date (an agent just
+    # created from this manifest already shows it).
+    if not agent_created:
+        _follow_card(agent)
     return version
 
 

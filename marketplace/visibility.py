@@ -46,15 +46,22 @@ def with_listing(agents: QuerySet) -> QuerySet:
 def agent_with_latest_version(request, pk) -> Agent:
     """One visible agent as ``agents_with_latest_version`` gives it, with its listing joined.
 
-    Its newest visible version is read first, with ``LIMIT 1`` down the (agent, precedence)
+    One query: its newest visible version, with ``LIMIT 1`` down the (agent, precedence)
     index rather than ranked by a window over all its versions, so the cost does not grow
-    with them (the upload response); an agent is visible exactly when it has one, so the agent
-    is then read by its key alone. ``Agent.DoesNotExist`` when it is not visible."""
-    newest = list(_listed_versions(request).filter(agent_id=pk)[:1])
-    if not newest:
+    with them (the upload response), and the agent, its tenant and listing joined to that
+    row; an agent is visible exactly when it has one. ``Agent.DoesNotExist`` when it is not
+    visible."""
+    newest = (
+        _listed_versions(request)
+        .filter(agent_id=pk)
+        .select_related("agent__tenant", "agent__listing__version")
+        .defer("agent__listing__version__manifest")
+        .first()
+    )
+    if newest is None:
         raise Agent.DoesNotExist(f"No visible agent {pk}.")
-    agent = with_listing(Agent.objects.select_related("tenant")).get(pk=pk)
-    agent.visible_versions = newest
+    agent = newest.agent
+    agent.visible_versions = [newest]
     return agent
 
 

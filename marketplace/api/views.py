@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from certification.pipeline.actions import submit_for_certification
-from edgeplug.core.serializers import validated
+from edgeplug.core.serializers import represent, validated
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import catalogue, downloads, services
 from marketplace.api import serializers as s
@@ -105,7 +105,7 @@ class AgentUpload(APIView):
             "certification_error": run.queue_error if run else None,
         }
         return Response(
-            s.UploadResultSerializer(body).data,
+            represent(s.UploadResultSerializer, body),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
