@@ -155,7 +155,10 @@ def _grpc_sender(port: int):
     from edgeplug.usage.v1 import usage_pb2_grpc
 
     def send(token: str, batches: list) -> dict[str, int]:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        # Each device its own connection, as separate devices have (gRPC shares one between
+        # channels to the same address unless told not to).
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        with grpc.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
             stub = usage_pb2_grpc.UsageServiceStub(channel)
             summary = stub.Report(
                 iter(batches), metadata=(("authorization", f"Device {token}"),), timeout=600
