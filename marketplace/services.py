@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Q, When
+from django.db.models import Q
 from django.utils import timezone
 
 from edgeplug import signing
@@ -235,13 +235,13 @@ def refresh_agent_card(agent: Agent) -> None:
 
 
 def _follow_card(agent: Agent) -> None:
-    # One row is read whatever the number of versions (sorted in SQL), so uploads stay flat.
-    newest = (
-        agent.versions.alias(public=Case(When(PUBLIC_VERSION, then=1), default=0))
-        .order_by("-public", "-precedence", "-created_at", "-id")
-        .only("agent_id", "manifest")  # agent_id: the related manager sets .agent on it
-        .first()
-    )
+    # Each read walks the (agent, precedence) index down from the top and stops at the first
+    # row that fits, so uploads stay flat however many versions the agent has (sorting on
+    # "is public" instead reads and sorts all of them). Only while no version is public does
+    # the second read (the vendor's newest upload) run.
+    # agent_id: the related manager sets .agent on the row it reads.
+    versions = agent.versions.newest_first().only("agent_id", "manifest")
+    newest = versions.filter(PUBLIC_VERSION).first() or versions.first()
     if newest is not None:
         manifest = newest.manifest
         card = (manifest["agent_type"], manifest["description"])

@@ -5,6 +5,8 @@ import pytest
 
 from marketplace.models import AgentVersion
 from marketplace.services import refresh_agent_card
+from tests.factories import AgentFactory, AgentVersionFactory
+from tests.packageformat.builders import make_manifest
 from tests.registry.test_wpk_flow import _wpk
 from tests.vendors import package
 
@@ -63,6 +65,31 @@ def test_an_unreviewed_upload_does_not_rewrite_the_public_card(
         _publish(hidden.pk)
         refresh_agent_card(hidden.agent)
     assert "SECRET" in customer.get(f"/api/v1/agents/{released_and_hidden}").json()["description"]
+
+
+def test_the_card_follows_the_newest_public_version_else_the_newest_upload():
+    agent = AgentFactory()
+
+    def version(number, text, **traits):
+        manifest = make_manifest(name=agent.name, version=number, description=text)
+        return AgentVersionFactory(agent=agent, version=number, manifest=manifest, **traits)
+
+    def card():
+        refresh_agent_card(agent)
+        agent.refresh_from_db()
+        return agent.description
+
+    version("2.0.0", "two")
+    version("1.0.0", "one, uploaded later")
+    assert card() == "two"  # nothing public: the highest precedence, not the latest upload
+    version("2.0.0-rc.1", "release candidate", public=True)
+    older = version("1.5.0", "one and a half", public=True)
+    assert card() == "release candidate"  # public beats the higher unreleased 2.0.0
+    rc = AgentVersion.objects.get(agent=agent, version="2.0.0-rc.1")
+    AgentVersion.objects.filter(pk=rc.pk).update(yanked_at=rc.created_at)
+    assert card() == "one and a half"
+    AgentVersion.objects.filter(pk=older.pk).update(yanked_at=older.created_at)
+    assert card() == "two"  # no public version left: back to the newest upload
 
 
 def test_wpk_steps_cannot_probe_for_another_vendors_hidden_agents(vendor, make_vendor):
