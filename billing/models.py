@@ -89,8 +89,9 @@ class UsageEvent(models.Model):
 
     # No single-column index on tenant, agent or version (migration 0010): no query reads the
     # raw rows by them, and each index was an entry to write per ingested row. The database
-    # still checks them (composite keys, migration 0009); deleting a tenant (cascade) or an
-    # agent or version (PROTECT) scans the raw table instead (docs/metering.md).
+    # still checks them (on PostgreSQL by triggers, once per statement and distinct key,
+    # migration 0011); deleting a tenant (cascade) or an agent or version (PROTECT) scans the
+    # raw table instead (docs/metering.md).
     tenant = models.ForeignKey(
         "tenancy.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
     )
