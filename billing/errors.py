@@ -10,15 +10,15 @@ class PaymentRequired(DomainError, code="payment_required", status=402):
 
 
 class PaymentsNotConfigured(Unavailable, code="payments_not_configured"):
-    pass
+    """This server has no Stripe keys (``STRIPE_*``): only free plans and offline payments."""
 
 
 class PaymentProcessorError(DomainError, code="payment_processor_error", status=502):
-    pass
+    """Stripe failed or could not be reached (not a decline); the payment tasks retry it."""
 
 
 class SetupIncomplete(Conflict, code="setup_incomplete"):
-    pass
+    """The SetupIntent has not succeeded: the card must confirm it before it is saved."""
 
 
 class SetupNotYours(NotFound):
@@ -26,23 +26,24 @@ class SetupNotYours(NotFound):
 
 
 class InvalidWebhook(BadRequest, code="invalid_signature"):
-    pass
+    """A webhook body that is not a Stripe event, or does not match its ``Stripe-Signature``."""
 
 
 class PaymentMethodRequired(PaymentRequired, code="payment_method_required"):
-    pass
+    """The tenant has no saved card to charge."""
 
 
 class CardDeclined(PaymentRequired, code="card_declined"):
-    pass
+    """The card was declined: a paid order fails with this code."""
 
 
 class PaymentFailed(PaymentRequired, code="payment_failed"):
-    pass
+    """The payment failed other than by a decline: a paid order fails with this code."""
 
 
 class RetryLater(Unavailable, code="retry_later"):
-    pass
+    """The rows a webhook event changes are busy (a payment being collected): Stripe delivers
+    the event again on a 503."""
 
 
 class BatchTooLarge(BadRequest, code="batch_too_large"):

@@ -13,6 +13,16 @@ invoice_urls = [
     path("<int:pk>", invoice_views.InvoiceDetail.as_view(), name="invoice-detail"),
     path("<int:pk>/pdf", invoice_views.InvoicePdf.as_view(), name="invoice-pdf"),
 ]
+payout_urls = [
+    # Before the JSON route: "2026-03.csv" would match <str:period> too.
+    path(
+        "<str:period>.csv",
+        payout_views.VendorPayoutStatement.as_view(),
+        {"format": "csv"},
+        name="vendor-payout-csv",
+    ),
+    path("<str:period>", payout_views.VendorPayoutStatement.as_view(), name="vendor-payout"),
+]
 
 urlpatterns = [
     path(
@@ -25,18 +35,7 @@ urlpatterns = [
     path("usage", usage_views.TenantUsage.as_view(), name="usage"),
     path("vendor/usage", usage_views.VendorUsage.as_view(), name="vendor-usage"),
     path("vendor/payouts", payout_views.VendorPayouts.as_view(), name="vendor-payouts"),
-    # Before the JSON route: "2026-03.csv" would match <str:period> too.
-    path(
-        "vendor/payouts/<str:period>.csv",
-        payout_views.VendorPayoutStatement.as_view(),
-        {"format": "csv"},
-        name="vendor-payout-csv",
-    ),
-    path(
-        "vendor/payouts/<str:period>",
-        payout_views.VendorPayoutStatement.as_view(),
-        name="vendor-payout",
-    ),
+    path("vendor/payouts/", include(payout_urls)),
     path(
         "devices/<int:pk>/usage-gaps",
         usage_views.DeviceUsageGaps.as_view(),

@@ -30,6 +30,16 @@ version_urls = [
     path("bundle", views.VersionBundle.as_view(), name="agent-version-bundle"),
     path("yank", views.VersionYank.as_view(), name="agent-version-yank"),
 ]
+agent_urls = [
+    path("reviews", review_views.ReviewListCreate.as_view(), name="agent-reviews"),
+    path(
+        "reviews/<int:review_id>/reply",
+        review_views.ReviewReply.as_view(),
+        name="agent-review-reply",
+    ),
+    path("versions/<str:version>", views.VersionDetail.as_view(), name="agent-version"),
+    path("versions/<str:version>/", include(version_urls)),
+]
 
 urlpatterns = [
     path("schemas/manifest.json", schema_views.manifest_schema, name="manifest-schema"),
@@ -56,23 +66,8 @@ urlpatterns = [
     path("devices/<int:pk>", device_views.DeviceDetail.as_view(), name="device-detail"),
     path("devices/<int:pk>/", include(device_urls)),
     path("device/assignments", device_views.DeviceAssignments.as_view(), name="device-assignments"),
-    path(
-        "agents/<int:agent_id>/reviews",
-        review_views.ReviewListCreate.as_view(),
-        name="agent-reviews",
-    ),
-    path(
-        "agents/<int:agent_id>/reviews/<int:review_id>/reply",
-        review_views.ReviewReply.as_view(),
-        name="agent-review-reply",
-    ),
     path("agents/upload", views.AgentUpload.as_view(), name="agent-upload"),
     path("agents", views.AgentList.as_view(), name="agent-list"),
     path("agents/<int:pk>", views.AgentDetail.as_view(), name="agent-detail"),
-    path(
-        "agents/<int:agent_id>/versions/<str:version>",
-        views.VersionDetail.as_view(),
-        name="agent-version",
-    ),
-    path("agents/<int:agent_id>/versions/<str:version>/", include(version_urls)),
+    path("agents/<int:agent_id>/", include(agent_urls)),
 ]

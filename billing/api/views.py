@@ -17,12 +17,17 @@ from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 CanPay = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
 
 
-class PaymentMethodListCreate(TenantScoped, generics.ListAPIView):
+# The saved-card views are for the tenant's admins and billing members. A comment, not a
+# docstring: the OpenAPI schema would print a docstring as the description of every view.
+class SavedCards(APIView):
+    permission_classes = [CanPay]
+
+
+class PaymentMethodListCreate(TenantScoped, SavedCards, generics.ListAPIView):
     """List saved cards; POST a succeeded SetupIntent's id to save its card."""
 
     queryset = PaymentMethod.objects.all()
     serializer_class = s.PaymentMethodSerializer
-    permission_classes = [CanPay]
 
     @extend_schema(request=s.RecordSetupSerializer, responses={201: s.PaymentMethodSerializer})
     def post(self, request):
@@ -33,10 +38,8 @@ class PaymentMethodListCreate(TenantScoped, generics.ListAPIView):
         return Response(s.PaymentMethodSerializer(method).data, status=status.HTTP_201_CREATED)
 
 
-class SetupIntentCreate(APIView):
+class SetupIntentCreate(SavedCards):
     """Start saving a card: confirm the returned client_secret with Stripe.js."""
-
-    permission_classes = [CanPay]
 
     @extend_schema(request=None, responses={201: s.SetupStartedSerializer})
     def post(self, request):
@@ -44,9 +47,7 @@ class SetupIntentCreate(APIView):
         return Response(s.SetupStartedSerializer(started).data, status=status.HTTP_201_CREATED)
 
 
-class PaymentMethodDetail(APIView):
-    permission_classes = [CanPay]
-
+class PaymentMethodDetail(SavedCards):
     def _method(self, request, pk):
         return get_for_request(PaymentMethod.objects.all(), request, pk=pk)
 

@@ -23,11 +23,20 @@ def _device(request, pk) -> Device:
     return get_for_request(Device.objects.select_related("tenant"), request, pk=pk)
 
 
-class DeviceListCreate(TenantScoped, generics.ListAPIView):
-    queryset = Device.objects.all()
-    serializer_class = s.DeviceSerializer
+# Every view here but the device's own is for the tenant's admins and operators. Comments, not
+# docstrings, on these bases: the OpenAPI schema would print a docstring as the description of
+# every view.
+class DeviceManagement(APIView):
     permission_classes = [CanManageDevices]
 
+
+# The devices of the caller's tenant, for a DRF generic view (put it first).
+class TenantDevices(TenantScoped, DeviceManagement):
+    queryset = Device.objects.all()
+    serializer_class = s.DeviceSerializer
+
+
+class DeviceListCreate(TenantDevices, generics.ListAPIView):
     @extend_schema(request=s.RegisterDeviceSerializer, responses={201: s.IssuedTokenSerializer})
     def post(self, request):
         data = validated(s.RegisterDeviceSerializer, request)
@@ -37,33 +46,26 @@ class DeviceListCreate(TenantScoped, generics.ListAPIView):
         return Response(s.IssuedTokenSerializer(issued).data, status=status.HTTP_201_CREATED)
 
 
-class DeviceDetail(TenantScoped, generics.RetrieveAPIView):
-    queryset = Device.objects.all()
-    serializer_class = s.DeviceSerializer
-    permission_classes = [CanManageDevices]
+class DeviceDetail(TenantDevices, generics.RetrieveAPIView):
+    pass
 
 
-class DeviceRotateToken(APIView):
-    permission_classes = [CanManageDevices]
-
+class DeviceRotateToken(DeviceManagement):
     @extend_schema(request=None, responses=s.IssuedTokenSerializer)
     def post(self, request, pk):
         issued = devices.rotate_token(_device(request, pk), actor=request.user, request=request)
         return Response(s.IssuedTokenSerializer(issued).data)
 
 
-class DeviceRevoke(APIView):
-    permission_classes = [CanManageDevices]
-
+class DeviceRevoke(DeviceManagement):
     @extend_schema(request=None, responses=s.DeviceSerializer)
     def post(self, request, pk):
         device = devices.revoke_device(_device(request, pk), actor=request.user, request=request)
         return Response(s.DeviceSerializer(device).data)
 
 
-class DeploymentListCreate(generics.ListAPIView):
+class DeploymentListCreate(DeviceManagement, generics.ListAPIView):
     serializer_class = s.DeploymentSerializer
-    permission_classes = [CanManageDevices]
 
     @empty_for_schema
     def get_queryset(self):
@@ -83,9 +85,7 @@ class DeploymentListCreate(generics.ListAPIView):
         return Response(s.DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED)
 
 
-class DeploymentDetail(APIView):
-    permission_classes = [CanManageDevices]
-
+class DeploymentDetail(DeviceManagement):
     @extend_schema(responses={204: None})
     def delete(self, request, pk, deployment_id):
         deployment = get_for_request(

@@ -4,6 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
+from billing.errors import CardDeclined, PaymentFailed
 from edgeplug.core.filters import FilterSet, number_filter
 from edgeplug.core.serializers import validated
 from edgeplug.tenancy.models import Role
@@ -59,9 +60,9 @@ class OrderListCreate(generics.ListAPIView):
         order = _orders(request).get(pk=order.pk)
         body = s.OrderSerializer(order).data
         if order.status == OrderStatus.FAILED:
-            code = "card_declined" if order.failure_code == "card_declined" else "payment_failed"
-            failed = {"code": code, "detail": order.failure_detail, "order": body}
-            return Response(failed, status=status.HTTP_402_PAYMENT_REQUIRED)
+            error = CardDeclined if order.failure_code == CardDeclined.code else PaymentFailed
+            failed = {"code": error.code, "detail": order.failure_detail, "order": body}
+            return Response(failed, status=error.status)
         response = Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         if not created:
             response["Idempotent-Replayed"] = "true"
