@@ -5,7 +5,7 @@ transaction. Also the read of a device's gaps."""
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
@@ -22,7 +22,7 @@ from billing.models import (
     UsageSeqRange,
 )
 from billing.usage_format import EventIn
-from edgeplug.core.locking import locked
+from edgeplug.core.compiled import CompiledRows
 from marketplace.models import Deployment, Device
 from marketplace.orders import active_entitlements
 
@@ -60,11 +60,14 @@ class BatchResult:
 def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     """Answer every event of a parsed batch (accepted, duplicate, or rejected with a code) and
     store the accepted ones. Batches of one device are serialised by a lock on its row."""
-    device = locked(device, "tenant")
     now = timezone.now()
+    ((tenant_id,),) = _LOCKED_DEVICE.rows(device.pk)
     seen, retired = _seq_ranges(device, events)
     stored = _stored_fingerprints(device, seen, events)
-    deployed = _entitled_deployments(device)
+    deployed = {
+        agent: (version, version_id)
+        for agent, version, version_id in _DEPLOYED.rows(device.pk, tenant_id, now)
+    }
     late = now - timedelta(days=settings.USAGE_LATE_DAYS)
     future = now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_S)
     result, accepted = BatchResult(), []
@@ -156,17 +159,26 @@ def _stored_fingerprints(
         return dict(cursor.fetchall())
 
 
-def _entitled_deployments(device: Device) -> dict[int, tuple[str, int]]:
-    """agent id → (version string, version id) deployed on the device, for the agents the
-    tenant holds an active entitlement to (one query)."""
-    entitled = active_entitlements(device.tenant, OuterRef("agent_id"))
-    return {
-        agent: (version, version_id)
-        for agent, version, version_id in Deployment.objects.filter(device=device)
+# The device's row, locked: batches of one device are serialised (its tenant comes along).
+_LOCKED_DEVICE = CompiledRows(
+    lambda device: Device.objects.select_for_update().filter(pk=device).values_list("tenant_id"),
+    -7_100_001,
+)
+
+
+def _deployed(device: int, tenant: int, now: datetime):
+    """(agent id, version string, version id) deployed on the device, one per agent, for the
+    agents the tenant holds an entitlement to in force at ``now``."""
+    entitled = active_entitlements(tenant, OuterRef("agent_id"), now)
+    return (
+        Deployment.objects.filter(device=device)
         .filter(Exists(entitled))
         .order_by()  # one per agent; the default ordering would join device and agent to sort
         .values_list("agent_id", "version__version", "version_id")
-    }
+    )
+
+
+_DEPLOYED = CompiledRows(_deployed, -7_100_002, -7_100_003, datetime(1901, 2, 3, 4, 5, 6, 7, UTC))
 
 
 _RAW_COLUMNS = (
@@ -252,20 +264,37 @@ def _added_session_seconds(device: Device, sessions: list[EventIn]) -> list[tupl
         by_agent[session.agent].append((session.started_at, session.ended_at))
     rows = []
     for agent, new in by_agent.items():
-        old = (
-            UsageEvent.objects.filter(
-                device=device,
-                agent_id=agent,
-                kind=UsageKind.SESSION,
-                started_at__lt=max(end for _, end in new),
-                ended_at__gt=min(start for start, _ in new),
-            )
-            .order_by()  # the meter sorts; the default ordering would join the device to sort
-            .values_list("started_at", "ended_at")
+        old = _OVERLAPPING.rows(
+            device.pk, agent, max(end for _, end in new), min(start for start, _ in new)
         )
         for hour, seconds in sorted(meter.added_seconds(old, new).items()):
             rows.append((device.tenant_id, agent, device.pk, hour, seconds))
     return rows
+
+
+def _sessions_overlapping(device: int, agent: int, before: datetime, after: datetime):
+    """(start, end) of the device's stored sessions of the agent that start before ``before``
+    and end after ``after``."""
+    return (
+        UsageEvent.objects.filter(
+            device=device,
+            agent_id=agent,
+            kind=UsageKind.SESSION,
+            started_at__lt=before,
+            ended_at__gt=after,
+        )
+        .order_by()  # the meter sorts; the default ordering would join the device to sort
+        .values_list("started_at", "ended_at")
+    )
+
+
+_OVERLAPPING = CompiledRows(
+    _sessions_overlapping,
+    -7_100_004,
+    -7_100_005,
+    datetime(1901, 2, 3, 4, 5, 6, 8, UTC),
+    datetime(1901, 2, 3, 4, 5, 6, 9, UTC),
+)
 
 
 def _upsert_hours(rows: list[tuple]) -> None:
@@ -297,8 +326,13 @@ def _mark_seen(device: Device, existing: list[meter.SeqRange], seqs: set[int]) -
     if len(merged) == len(existing) and len(changed) == 1:
         # One range grew at its end (a device reporting in order): one UPDATE.
         first, last = changed[0]
-        if UsageSeqRange.objects.filter(device=device, first=first).update(last=last):
-            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE {_SEEN} SET "last" = %s WHERE device_id = %s AND "first" = %s',  # noqa: S608
+                [last, device.pk, first],
+            )
+            if cursor.rowcount:
+                return
     if existing:
         UsageSeqRange.objects.filter(device=device).delete()
     UsageSeqRange.objects.bulk_create(

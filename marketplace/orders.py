@@ -8,6 +8,7 @@ orders complete there and then); a one-time order's payment is collected afterwa
 import hashlib
 import json
 import re
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -231,8 +232,9 @@ def _complete(order: Order) -> Entitlement:
     return entitlement
 
 
-def active_entitlements(tenant: Tenant, agent: Agent | int):
-    now = timezone.now()
+def active_entitlements(tenant: Tenant | int, agent: Agent | int, now: datetime | None = None):
+    """The tenant's entitlements to the agent in force at ``now`` (default: this moment)."""
+    now = now or timezone.now()
     return (
         Entitlement.objects.filter(tenant=tenant, agent=agent, status=EntitlementStatus.ACTIVE)
         .filter(valid_from__lte=now)
