@@ -407,14 +407,12 @@ def run(args: argparse.Namespace) -> dict:
 
 def table(result: dict) -> str:
     p = result["parameters"]
+    setup = (
+        f"load {result['machine']['load_average_after']}, one Celery worker "
+        f"({p['worker']}), {p['package']}"
+    )
     lines = [
-        cli.title(
-            result,
-            "certification",
-            f"load {result['machine']['load_average_after']}, one Celery worker "
-            f"({p['worker']}), {p['package']}",
-            smoke=result["smoke"],
-        ),
+        cli.title(result, "certification", setup, smoke=result["smoke"]),
         "",
         "| level | runs | median s | min s | max s | warm-up s | worker CPU s | issue's today "
         "| goal |",

@@ -499,19 +499,14 @@ def run(args: argparse.Namespace) -> dict:
 
 def table(result: dict) -> str:
     p = result["parameters"]
+    setup = (
+        f"gunicorn {p['workers']} sync workers + 1 Celery worker (concurrency 2); "
+        f"{p['rate_per_s']} req/s open loop for {p['duration_s']:g} s"
+    )
+    if p["fraction"]:
+        setup += f" ({p['fraction']:.0%} of a measured {p['measured_max_per_s']} req/s)"
     lines = [
-        cli.title(
-            result,
-            "soak",
-            f"gunicorn {p['workers']} sync workers + 1 Celery worker (concurrency 2); "
-            f"{p['rate_per_s']} req/s open loop for {p['duration_s']:g} s"
-            + (
-                f" ({p['fraction']:.0%} of a measured {p['measured_max_per_s']} req/s)"
-                if p["fraction"]
-                else ""
-            ),
-            smoke=p["smoke"],
-        ),
+        cli.title(result, "soak", setup, smoke=p["smoke"]),
         "",
         "| kind | requests | errors | p50 ms | p99 ms |",
         "|---|---|---|---|---|",

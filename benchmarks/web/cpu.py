@@ -94,11 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         with measured(profiler) as spent:
             for _ in range(args.n):
                 get(name)
-        print(
-            f"{name:<16} {spent.cpu_s * 1000 / args.n:>10.2f} "
-            f"{spent.wall_s * 1000 / args.n:>11.2f} {len(queries):>8}",
-            flush=True,
-        )
+        cpu_ms, wall_ms = spent.cpu_s * 1000 / args.n, spent.wall_s * 1000 / args.n
+        print(f"{name:<16} {cpu_ms:>10.2f} {wall_ms:>11.2f} {len(queries):>8}", flush=True)
         if profiler:
             print_profile(profiler, sort=args.sort, top=args.top)
     return 0

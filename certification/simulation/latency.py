@@ -20,36 +20,23 @@ DEFAULT_LIMIT_US = 500.0
 
 @dataclass(frozen=True)
 class CoreTiming:
-    core: str
     cpi: float
     source: str
 
 
 CPI_TABLE: dict[str, CoreTiming] = {
-    timing.core: timing
-    for timing in (
-        CoreTiming(
-            "cortex-m3",
-            1.5,
-            "Cortex-M3 TRM (DDI 0337) ch. 18 timings: MLA 2 cycles, loads 2, taken branch 1+P; "
-            "CoreMark 3.34/MHz",
-        ),
-        CoreTiming(
-            "cortex-m4",
-            1.4,
-            "Cortex-M4 TRM (DDI 0439) s. 3.3 timings on an int8 MAC loop; CoreMark 3.42/MHz",
-        ),
-        CoreTiming(
-            "cortex-m7",
-            1.0,
-            "Cortex-M4 anchor x 3.42/5.01 (Cortex-M7 CoreMark/MHz, dual issue, 6 stages)",
-        ),
-        CoreTiming(
-            "cortex-m33",
-            1.2,
-            "Cortex-M4 anchor x 3.42/4.02 (Cortex-M33 CoreMark/MHz)",
-        ),
-    )
+    "cortex-m3": CoreTiming(
+        1.5,
+        "Cortex-M3 TRM (DDI 0337) ch. 18 timings: MLA 2 cycles, loads 2, taken branch 1+P; "
+        "CoreMark 3.34/MHz",
+    ),
+    "cortex-m4": CoreTiming(
+        1.4, "Cortex-M4 TRM (DDI 0439) s. 3.3 timings on an int8 MAC loop; CoreMark 3.42/MHz"
+    ),
+    "cortex-m7": CoreTiming(
+        1.0, "Cortex-M4 anchor x 3.42/5.01 (Cortex-M7 CoreMark/MHz, dual issue, 6 stages)"
+    ),
+    "cortex-m33": CoreTiming(1.2, "Cortex-M4 anchor x 3.42/4.02 (Cortex-M33 CoreMark/MHz)"),
 }
 
 

@@ -155,6 +155,22 @@ class InvariantOutcome:
     related_output: list[Number] | None = None
     error_code: str | None = None
 
+    @classmethod
+    def unchecked(
+        cls, spec: Mapping[str, Any], message: str, error_code: str, *, examples: int = 0
+    ) -> InvariantOutcome:
+        """The failed verdict on an invariant that could not be checked at all."""
+        return cls(
+            kind=str(spec.get("kind", "")),
+            passed=False,
+            examples=examples,
+            counterexample_input=None,
+            counterexample_output=None,
+            message=message,
+            spec=spec,
+            error_code=error_code,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """A dict that strict JSON (and Postgres jsonb) accepts: NaN and infinities as strings."""
         data = dataclasses.asdict(self)
@@ -596,9 +612,12 @@ def check_invariant(
             **details,
         )
 
+    def unchecked(message: str, error_code: str) -> InvariantOutcome:
+        return InvariantOutcome.unchecked(spec, message, error_code, examples=evaluate.calls)
+
     builder = _BUILDERS.get(kind)
     if builder is None:
-        return outcome(False, f"unknown invariant kind {kind!r}", error_code="invariant_invalid")
+        return unchecked(f"unknown invariant kind {kind!r}", "invariant_invalid")
     try:
         # One run at the range's lower corner tells how many outputs the indices may name.
         try:
@@ -608,12 +627,10 @@ def check_invariant(
         strategy, check = builder(spec, domain, outputs, evaluate)
         violation, note = _search(strategy, check, seed_value, max_examples)
     except InvariantSpecError as exc:
-        return outcome(False, str(exc), error_code="invariant_invalid")
+        return unchecked(str(exc), "invariant_invalid")
     except _SandboxAbort as abort:
-        return outcome(
-            False,
-            f"the model could not be evaluated: {abort.error.detail}",
-            error_code=abort.error.code,
+        return unchecked(
+            f"the model could not be evaluated: {abort.error.detail}", abort.error.code
         )
     if violation is None:
         return outcome(True, f"no violation in {evaluate.calls} examples")
@@ -645,16 +662,7 @@ def check_invariants(
         dead = next((o for o in outcomes if o.error_code not in (None, "invariant_invalid")), None)
         if dead is not None:
             outcomes.append(
-                InvariantOutcome(
-                    kind=kind,
-                    passed=False,
-                    examples=0,
-                    counterexample_input=None,
-                    counterexample_output=None,
-                    message="not checked: " + dead.message,
-                    spec=spec,
-                    error_code=dead.error_code,
-                )
+                InvariantOutcome.unchecked(spec, "not checked: " + dead.message, dead.error_code)
             )
             continue
         outcomes.append(

@@ -31,7 +31,7 @@ replaces it with emulator-counted instructions when firmware is supplied.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from certification.tflm.graph import GraphInfo, OperatorInfo
 from certification.tflm.sandbox import (
@@ -60,6 +60,12 @@ class CoreProfile:
     basis: str
 
 
+_CORTEX_M4 = CoreProfile(
+    "cortex-m4", 1.25, 3.0, 3.0, 4.0, 250,
+    "Armv7E-M DSP: CMSIS-NN SMLAD kernels (2 MACs per instruction, load-bound); "
+    "FPv4-SP single-precision FPU",
+)  # fmt: skip
+
 CORE_PROFILES: dict[str, CoreProfile] = {
     profile.name: profile
     for profile in (
@@ -72,18 +78,15 @@ CORE_PROFILES: dict[str, CoreProfile] = {
             "cortex-m3", 6.0, 40.0, 8.0, 30.0, 300,
             "Armv7-M, no DSP or FPU: pure C kernels, 2-cycle MLA; float32 in soft-float",
         ),
-        CoreProfile(
-            "cortex-m4", 1.25, 3.0, 3.0, 4.0, 250,
-            "Armv7E-M DSP: CMSIS-NN SMLAD kernels (2 MACs per instruction, load-bound); "
-            "FPv4-SP single-precision FPU",
-        ),
+        _CORTEX_M4,
         CoreProfile(
             "cortex-m7", 0.6, 1.5, 1.5, 2.0, 150,
             "Armv7E-M DSP with dual issue and 64-bit loads; FPv5 FPU",
         ),
-        CoreProfile(
-            "cortex-m33", 1.25, 3.0, 3.0, 4.0, 250,
-            "Armv8-M mainline with the DSP extension and FPU configured (as Cortex-M4)",
+        replace(
+            _CORTEX_M4,
+            name="cortex-m33",
+            basis="Armv8-M mainline with the DSP extension and FPU configured (as Cortex-M4)",
         ),
         CoreProfile(
             "cortex-m55", 0.25, 0.75, 0.5, 1.0, 150,

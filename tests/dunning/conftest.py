@@ -71,6 +71,18 @@ def finalize(eager_celery, django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def invoiced(payer, finalize):
+    """make(card=GOOD or None, agent=None) -> (Customer, its January invoice finalized, charge
+    attempted)."""
+
+    def make(card=GOOD, agent=None):  # noqa: F811
+        customer = payer(card=card, agent=agent)
+        return customer, finalize(customer.draft)
+
+    return make
+
+
+@pytest.fixture
 def committed(eager_celery, django_capture_on_commit_callbacks):
     """Run ``fn`` and then what it queued for after the commit (notices, charges)."""
 
@@ -129,12 +141,11 @@ def notices(mailoutbox):
 
 
 @pytest.fixture
-def uncollectible(payer, finalize, settings):
+def uncollectible(invoiced, settings):
     """A customer whose card is declined, with no retries: the invoice is uncollectible at
     once and the tenant's entitlement suspended."""
     settings.BILLING_DUNNING_DAYS = []
-    customer = payer(card=DECLINED)
-    invoice = finalize(customer.draft)
+    customer, invoice = invoiced(card=DECLINED)
     assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
     assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "suspended"
     return customer, invoice

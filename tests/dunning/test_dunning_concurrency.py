@@ -15,11 +15,8 @@ from tests.dunning.conftest import DECLINED, days, intents_of
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs row locking across connections (PostgreSQL)"
 )
-def test_an_invoice_being_charged_elsewhere_is_skipped_then_retried(
-    payer, finalize, clock, eager_celery
-):
-    customer = payer(card=DECLINED)
-    invoice = finalize(customer.draft)
+def test_an_invoice_being_charged_elsewhere_is_skipped_then_retried(invoiced, clock, eager_celery):
+    customer, invoice = invoiced(card=DECLINED)
     clock.move_to(days(1))
     locked, release = threading.Event(), threading.Event()
 

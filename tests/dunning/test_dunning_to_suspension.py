@@ -28,10 +28,9 @@ def retry_due(committed):
 
 
 def test_declines_are_retried_after_1_3_and_7_days_then_the_tenant_is_suspended(
-    payer, finalize, committed, clock, notices
+    invoiced, committed, clock, notices
 ):
-    customer = payer(card=DECLINED)
-    invoice = finalize(customer.draft)
+    customer, invoice = invoiced(card=DECLINED)
     assert invoice.status == InvoiceStatus.PAYMENT_FAILED
     assert invoice.payment_failure_code == "card_declined"
     assert invoice.next_payment_attempt_at == days(1)
@@ -78,10 +77,9 @@ def test_declines_are_retried_after_1_3_and_7_days_then_the_tenant_is_suspended(
     assert retry_due(committed) == {"attempted": {}, "errors": {}}  # dunning is over
 
 
-def test_a_new_card_and_a_retry_pay_and_reactivate(payer, finalize, committed, clock, settings):
+def test_a_new_card_and_a_retry_pay_and_reactivate(invoiced, committed, clock, settings):
     settings.BILLING_DUNNING_DAYS = [1]
-    customer = payer(card=DECLINED)
-    invoice = finalize(customer.draft)
+    customer, invoice = invoiced(card=DECLINED)
     clock.move_to(days(1))
     retry_due(committed)
     invoice.refresh_from_db()
@@ -98,10 +96,9 @@ def test_a_new_card_and_a_retry_pay_and_reactivate(payer, finalize, committed, c
     assert AuditEvent.objects.filter(action="entitlement_reactivated").count() == 1
 
 
-def test_dunning_days_come_from_the_setting(payer, finalize, committed, clock, settings):
+def test_dunning_days_come_from_the_setting(invoiced, committed, clock, settings):
     settings.BILLING_DUNNING_DAYS = [2, 5]
-    customer = payer(card=DECLINED)
-    invoice = finalize(customer.draft)
+    _, invoice = invoiced(card=DECLINED)
     assert invoice.next_payment_attempt_at == days(2)
     clock.move_to(days(2))
     retry_due(committed)

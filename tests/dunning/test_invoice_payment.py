@@ -12,9 +12,8 @@ from tests.dunning.conftest import TOTAL, intents_of
 pytestmark = pytest.mark.django_db
 
 
-def test_finalize_charges_the_default_card_and_the_invoice_is_paid(payer, finalize, clock, notices):
-    customer = payer()
-    invoice = finalize(customer.draft)
+def test_finalize_charges_the_default_card_and_the_invoice_is_paid(invoiced, clock, notices):
+    customer, invoice = invoiced()
     assert invoice.status == InvoiceStatus.PAID
     assert invoice.payment_attempts == 1 and invoice.next_payment_attempt_at is None
     (intent,) = intents_of(customer.tenant)
@@ -27,11 +26,8 @@ def test_finalize_charges_the_default_card_and_the_invoice_is_paid(payer, finali
     assert notices == []  # no dunning notice for a paid invoice
 
 
-def test_without_a_card_the_invoice_stays_open_and_the_tenant_is_told(
-    payer, finalize, clock, notices
-):
-    customer = payer(card=None)
-    invoice = finalize(customer.draft)
+def test_without_a_card_the_invoice_stays_open_and_the_tenant_is_told(invoiced, clock, notices):
+    _, invoice = invoiced(card=None)
     assert invoice.status == InvoiceStatus.OPEN
     assert invoice.payment_failure_code == "payment_method_required"
     assert "/api/v1/billing/payment-methods" in invoice.payment_failure_detail
@@ -46,9 +42,8 @@ def test_without_a_card_the_invoice_stays_open_and_the_tenant_is_told(
     assert len(notices) == 1
 
 
-def test_the_same_attempt_never_creates_two_payment_intents(payer, finalize, clock):
-    customer = payer()
-    invoice = finalize(customer.draft)
+def test_the_same_attempt_never_creates_two_payment_intents(invoiced, clock):
+    customer, invoice = invoiced()
     key = collection.idempotency_key(invoice, 1)
     assert key == f"edgeplug-invoice-{invoice.pk}-attempt-1"
     again = payments.charge_off_session(

@@ -35,11 +35,8 @@ def deliver(api, committed, payload):
     return response
 
 
-def test_replayed_and_reordered_events_pay_the_invoice_once(
-    payer, finalize, committed, api, notices
-):
-    customer = payer(card=NEEDS_3DS)
-    invoice = finalize(customer.draft)
+def test_replayed_and_reordered_events_pay_the_invoice_once(invoiced, committed, api, notices):
+    customer, invoice = invoiced(card=NEEDS_3DS)
     # Off-session nobody can authenticate: the attempt fails and dunning starts.
     assert invoice.status == InvoiceStatus.PAYMENT_FAILED
     assert invoice.payment_failure_code == "authentication_required"
@@ -64,10 +61,9 @@ def test_replayed_and_reordered_events_pay_the_invoice_once(
 
 
 def test_a_late_failure_of_an_earlier_attempt_changes_nothing(
-    payer, finalize, committed, clock, api, notices
+    invoiced, committed, clock, api, notices
 ):
-    customer = payer(card=NEEDS_3DS)
-    invoice = finalize(customer.draft)
+    _, invoice = invoiced(card=NEEDS_3DS)
     first = invoice.payment_intent_id
     clock.move_to(days(1))
     committed(tasks.retry_due_invoice_payments)
@@ -83,9 +79,8 @@ def test_a_late_failure_of_an_earlier_attempt_changes_nothing(
     assert AuditEvent.objects.filter(action="invoice_payment_failed").count() == 2
 
 
-def test_an_earlier_attempt_paid_late_settles_the_invoice(payer, finalize, committed, clock, api):
-    customer = payer(card=NEEDS_3DS)
-    invoice = finalize(customer.draft)
+def test_an_earlier_attempt_paid_late_settles_the_invoice(invoiced, committed, clock, api):
+    _, invoice = invoiced(card=NEEDS_3DS)
     first = invoice.payment_intent_id
     clock.move_to(days(1))
     committed(tasks.retry_due_invoice_payments)
@@ -96,11 +91,10 @@ def test_an_earlier_attempt_paid_late_settles_the_invoice(payer, finalize, commi
 
 
 def test_a_payment_after_suspension_reactivates_the_entitlements(
-    payer, finalize, committed, api, settings
+    invoiced, committed, api, settings
 ):
     settings.BILLING_DUNNING_DAYS = []
-    customer = payer(card=NEEDS_3DS)
-    invoice = finalize(customer.draft)
+    customer, invoice = invoiced(card=NEEDS_3DS)
     assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
     assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "suspended"
     authenticate(invoice.payment_intent_id)

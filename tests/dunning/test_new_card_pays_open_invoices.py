@@ -14,9 +14,8 @@ from tests.dunning.conftest import DECLINED, GOOD, days, intents_of, save_card, 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_first_card_saved_pays_the_invoice_that_had_none(payer, finalize, committed, clock):
-    customer = payer(card=None)
-    invoice = finalize(customer.draft)
+def test_the_first_card_saved_pays_the_invoice_that_had_none(invoiced, committed, clock):
+    customer, invoice = invoiced(card=None)
     api = signed_in(customer)
     shown = api.get(f"/api/v1/invoices/{invoice.pk}").json()  # the tenant sees why
     assert (shown["status"], shown["payment_failure_code"]) == ("open", "payment_method_required")
@@ -39,10 +38,9 @@ def test_the_first_card_saved_pays_the_invoice_that_had_none(payer, finalize, co
 
 
 def test_a_new_default_card_pays_an_invoice_in_dunning_and_stops_the_retries(
-    payer, finalize, committed, clock
+    invoiced, committed, clock
 ):
-    customer = payer(card=DECLINED)
-    invoice = finalize(customer.draft)
+    customer, invoice = invoiced(card=DECLINED)
     assert invoice.status == InvoiceStatus.PAYMENT_FAILED
     api = signed_in(customer)
     card = committed(save_card, api, GOOD)  # not the default yet: nothing is charged
@@ -78,18 +76,16 @@ def test_a_new_card_pays_an_uncollectible_invoice_and_reactivates_the_tenant(
     assert entitlement.status == EntitlementStatus.ACTIVE
 
 
-def test_a_new_card_that_is_declined_too_moves_the_dunning_on(payer, finalize, committed, clock):
-    customer = payer(card=None)
-    invoice = finalize(customer.draft)
+def test_a_new_card_that_is_declined_too_moves_the_dunning_on(invoiced, committed, clock):
+    customer, invoice = invoiced(card=None)
     committed(save_card, signed_in(customer), DECLINED)
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAYMENT_FAILED
     assert (invoice.payment_attempts, invoice.next_payment_attempt_at) == (1, days(1))
 
 
-def test_the_task_delivered_twice_charges_once(payer, finalize, clock):
-    customer = payer(card=None)
-    invoice = finalize(customer.draft)
+def test_the_task_delivered_twice_charges_once(invoiced, clock):
+    customer, invoice = invoiced(card=None)
     save_card(signed_in(customer), GOOD)  # its task is not run: the test runs it twice
     assert tasks.collect_with_new_card(invoice.pk, 0) == InvoiceStatus.PAID
     assert tasks.collect_with_new_card(invoice.pk, 0) == InvoiceStatus.PAID

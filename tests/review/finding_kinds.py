@@ -86,15 +86,11 @@ FINDING_KINDS: dict[str, FindingKind] = {
     ),
     "invariant_unchecked": FindingKind(
         "invariants",
-        InvariantOutcome(
-            kind="robust",
-            passed=False,
+        InvariantOutcome.unchecked(
+            {"kind": "robust", "epsilon": 0.01, "delta": 0.5},
+            "the model timed out",
+            "model_timeout",
             examples=3,
-            counterexample_input=None,
-            counterexample_output=None,
-            message="the model timed out",
-            spec={"kind": "robust", "epsilon": 0.01, "delta": 0.5},
-            error_code="model_timeout",
         ).to_json(),
         ("invariant robust could not be checked", "model_timeout"),
     ),
