@@ -28,8 +28,10 @@ from benchmarks.web.stack import (
     ROOT,
     Stack,
     StackError,
+    cpu_seconds,
     free_port,
     fresh_database,
+    postgres_pids,
 )
 
 # Its own default database, so it never drops bench-web's under a concurrent run.
@@ -204,9 +206,22 @@ def _rows(database_url: str) -> int:
         return conn.execute("SELECT count(*) FROM billing_usageevent").fetchone()[0]
 
 
-def _phase(name: str, work: dict, send, database_url: str) -> dict:
+def _cpu(stack: IngestStack) -> dict[str, float]:
+    """CPU seconds so far of each part of the machine's work: the server of each door, all of
+    PostgreSQL on this machine, and this process (the clients)."""
+    return {
+        "grpcserver": cpu_seconds([stack.grpc_process.pid] if stack.grpc_process else []),
+        "gunicorn": stack.cpu_seconds(),
+        "postgresql": cpu_seconds(postgres_pids()),
+        "client": time.process_time(),
+    }
+
+
+def _phase(name: str, work: dict, send, stack: IngestStack, database_url: str) -> dict:
     before = _rows(database_url)
+    cpu = _cpu(stack)
     seconds, totals = _in_threads(work, send)
+    cpu = {part: used - cpu[part] for part, used in _cpu(stack).items()}
     sent = sum(totals.values())
     result = {
         "events": sent,
@@ -214,6 +229,11 @@ def _phase(name: str, work: dict, send, database_url: str) -> dict:
         "seconds": round(seconds, 3),
         "events_per_s": round(sent / seconds) if seconds else 0,
         "rows_added": _rows(database_url) - before,
+        # CPU ms per 1,000 events sent, by part: where the machine's two cores went.
+        "cpu_ms_per_1000": {
+            part: round(used * 1000 / (sent / 1000), 1) if sent else 0.0
+            for part, used in cpu.items()
+        },
     }
     print(f"{name}: {result}", flush=True)
     return result
@@ -271,6 +291,24 @@ def _table(result: dict) -> str:
                 f"{row['duplicate']:,} | {row['rejected']:,} | {row['seconds']} | "
                 f"{row['events_per_s']:,} | {row['rows_added']:,} | {goal} |"
             )
+    lines += [
+        "",
+        "CPU per 1,000 events, ms, by part (`/proc`; PostgreSQL is all of it on this machine, "
+        "the client is this process):",
+        "",
+        "| door | send | grpcserver | gunicorn | PostgreSQL | client | total |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for door, label in (("rest", "REST"), ("grpc", "gRPC")):
+        for send in ("first", "resend"):
+            cpu = result["phases"][f"{door}_{send}"].get("cpu_ms_per_1000")
+            if cpu:
+                parts = [cpu[part] for part in ("grpcserver", "gunicorn", "postgresql", "client")]
+                lines.append(
+                    f"| {label} | {send} | "
+                    + " | ".join(f"{v:.1f}" for v in parts)
+                    + f" | {sum(parts):.1f} |"
+                )
     lines += ["", f"All goals met: {'yes' if all(g['met'] for g in result['goals']) else 'NO'}"]
     return "\n".join(lines)
 
@@ -301,12 +339,10 @@ def run(args: argparse.Namespace) -> dict:
         phases = {}
         senders = {"rest": _rest_sender(stack.port), "grpc": _grpc_sender(stack.grpc_port)}
         for door in ("rest", "grpc"):
-            phases[f"{door}_first"] = _phase(
-                f"{door} first", work[door], senders[door], args.database_url
-            )
-            phases[f"{door}_resend"] = _phase(
-                f"{door} resend", work[door], senders[door], args.database_url
-            )
+            for send in ("first", "resend"):
+                phases[f"{door}_{send}"] = _phase(
+                    f"{door} {send}", work[door], senders[door], stack, args.database_url
+                )
     result = {
         "benchmark": "ingest",
         **cli.provenance(),

@@ -43,6 +43,7 @@ from benchmarks.web.inprocess import measured, print_profile, recorded_queries
 from benchmarks.web.stack import (
     RAISED_THROTTLE,
     Stack,
+    cpu_seconds,
     drop_database,
     recreate_database,
 )
@@ -54,8 +55,7 @@ _HISTORY = timedelta(days=3)  # how far back a device's sessions start
 
 def _backend_cpu(pid: int) -> float:
     """CPU seconds (user + system) of the PostgreSQL backend ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14 and 15
+    return cpu_seconds([pid])
 
 
 def _backend_pid() -> int:

@@ -122,6 +122,35 @@ def fresh_database(stack: Stack, args) -> Iterator[dict[str, str]]:
             drop_database(args.database_url)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes ``pids`` (all their threads) and their children that
+    ended (reaped: a gunicorn worker recycled, a PostgreSQL backend whose connection closed)
+    have used so far, from ``/proc``; a process that has gone counts nothing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(map(int, fields[11:15]))  # utime, stime, cutime, cstime
+    return total / ticks
+
+
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server processes on this machine (postmaster, backends, background
+    workers): what the database costs, when it runs here."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -245,15 +274,7 @@ class Stack:
     def cpu_seconds(self) -> float:
         """User + system CPU the master and its workers have used so far (``/proc``): the
         cost of the requests served between two readings, whatever else loads the machine."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for pid in [self.process.pid, *self.worker_pids()] if self.process else []:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / ticks
+        return cpu_seconds([self.process.pid, *self.worker_pids()] if self.process else [])
 
     def worker_rss_mb(self) -> list[float]:
         sizes = []
