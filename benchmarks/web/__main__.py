@@ -52,8 +52,10 @@ SEARCH = "/api/v1/agents?page_size=20&q=anomoly"
 # targets measure what a repeated query costs; the *_uncached ones add a distinct parameter
 # to each request (benchmarks/web/report.lua), so each computes search, page and facets.
 UNCACHED = {"list_uncached", "search_uncached"}
-# The targets held to "≥ 50 % of the DB ceiling" (issues 11 and 12).
-DB_BOUND = ("list", "detail", "search", "list_uncached", "search_uncached")
+# The targets held to "≥ 50 % of the DB ceiling" (issues 11 and 12): the catalogue as it is
+# served. The cache misses are measured and shown beside them with their ratio, as what a miss
+# costs, not as a goal (neither issue sets one for them; the cache is how the goals are met).
+DB_BOUND = ("list", "detail", "search")
 
 # name, path, whose token, label
 TARGETS = [
@@ -145,6 +147,11 @@ def _table(result: dict) -> str:
                 name != "list" or goals["list p99 < 100 ms"]["met"]
             )
             goal += " — met" if met else " — NOT met"
+        elif name in UNCACHED:
+            reference = reads["db_ceiling"]["requests_per_s"]
+            if reference:
+                ratio = f"{row['requests_per_s'] / reference:.0%} of DB"
+            goal = "none: what a cache miss costs"
         elif name == "health":
             ratio = f"{goals['/health ≥ 80 % of the bare ceiling']['value']:.0%} of bare"
             met = goals["/health ≥ 80 % of the bare ceiling"]["met"]
