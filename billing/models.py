@@ -82,8 +82,7 @@ class UsageEvent(models.Model):
     Raw rows are kept for audit and recomputation (for ``USAGE_RAW_RETENTION_DAYS``); rating
     reads ``UsageHour``. On PostgreSQL the table is partitioned by month of ``started_at``
     (migration 0003, ``billing.partitions``), and PostgreSQL needs the partition key in every
-    unique constraint, so the database holds (device, seq, started_at) unique and the primary
-    key (id, started_at). Exactly once per (device, seq) rests on the ingest's lookup of the
+    unique constraint, so the primary key is (device, seq, started_at). Exactly once per (device, seq) rests on the ingest's lookup of the
     batch's seqs under the device's row lock (``billing.usage``), and, once retention dropped
     the raw rows, on ``UsageRetiredSeqRange``."""
 
@@ -113,12 +112,12 @@ class UsageEvent(models.Model):
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the event's content")
     received_at = models.DateTimeField()
 
+    # No id column (migration 0012): no sequence and no second unique index to write per row.
+    pk = models.CompositePrimaryKey("device", "seq", "started_at")
+
     class Meta:
         ordering = ["device", "seq"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["device", "seq", "started_at"], name="usage_event_once_per_seq_and_start"
-            ),
             models.CheckConstraint(
                 condition=models.Q(ended_at__gte=models.F("started_at")),
                 name="usage_event_ends_after_start",

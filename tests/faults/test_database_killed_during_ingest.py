@@ -95,7 +95,7 @@ def test_killed_connections_during_ingest_lose_and_duplicate_nothing(tmp_path, m
     )
     assert seen[500] == 0, seen
     assert seen[200] == len(batches)
-    per_seq = UsageEvent.objects.values("device_id", "seq").annotate(n=Count("id"))
+    per_seq = UsageEvent.objects.values("device_id", "seq").annotate(n=Count("seq"))
     assert {row["n"] for row in per_seq} == {1}
     assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == list(range(1, EVENTS + 1))
     # A batch stored just before its connection died is answered "duplicate" on the resend.
