@@ -82,9 +82,9 @@ class UsageEvent(models.Model):
     Raw rows are kept for audit and recomputation (for ``USAGE_RAW_RETENTION_DAYS``); rating
     reads ``UsageHour``. On PostgreSQL the table is partitioned by month of ``started_at``
     (migration 0003, ``billing.partitions``), and PostgreSQL needs the partition key in every
-    unique constraint, so the primary key is (device, seq, started_at). Exactly once per (device, seq) rests on the ingest's lookup of the
-    batch's seqs under the device's row lock (``billing.usage``), and, once retention dropped
-    the raw rows, on ``UsageRetiredSeqRange``."""
+    unique constraint, so the primary key is (device, seq, started_at). Exactly once per
+    (device, seq) rests on the ingest's lookup of the batch's seqs under the device's row lock
+    (``billing.usage``), and, once retention dropped the raw rows, on ``UsageRetiredSeqRange``."""
 
     # No single-column index on tenant, agent or version (migration 0010): no query reads the
     # raw rows by them, and each index was an entry to write per ingested row. The database
