@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
     from django.test import Client
 
-    from benchmarks.web.seed import grow
+    from benchmarks.web.seed import analyze, grow
 
     token, signer = _vendor()
     agent = f"upload-cpu-{uuid.uuid4().hex[:8]}"
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     for phase, major in (("new", 1), ("grown", 2)):
         if phase == "grown":
             grow(signer.vendor, agent, args.grow_to)
+            analyze()  # as the bench does after seeding
         uploads = drive.signed_uploads(
             args.n + 3, size=args.size, signer=signer, agent=agent, major=major
         )
