@@ -1,0 +1,139 @@
+"""Queries compiled once per process (``edgeplug.core.compiled``) give exactly what the ORM
+gives for the same queryset: the same instances with the same related rows and deferred
+fields, the same converted values, the same errors for malformed values."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.db.models import Value
+
+from edgeplug.accounts.authentication import _membership_query
+from edgeplug.core.compiled import CompiledQuery
+from edgeplug.core.serializers import represent
+from edgeplug.tenancy.models import Membership
+from marketplace.api.serializers import UploadResultSerializer
+from marketplace.catalogue import refresh_listing
+from marketplace.models import AgentVersion
+from marketplace.visibility import _newest_listed_version, agent_with_latest_version
+from tests.factories import AgentFactory, AgentVersionFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _loaded(instance) -> tuple:
+    """What an instance holds: its values, its deferred fields, where it came from."""
+    values = {name: value for name, value in vars(instance).items() if name != "_state"}
+    return type(instance), values, instance.get_deferred_fields(), instance._state.db
+
+
+def _same(compiled, orm, seen=None) -> None:
+    """The same instance, and the same related instances cached on it (select_related)."""
+    seen = set() if seen is None else seen
+    if id(orm) in seen:  # a one-to-one's reverse side points back
+        return
+    seen.add(id(orm))
+    assert _loaded(compiled) == _loaded(orm)
+    assert set(compiled._state.fields_cache) == set(orm._state.fields_cache)
+    for name, related in orm._state.fields_cache.items():
+        if related is None:
+            assert compiled._state.fields_cache[name] is None
+        else:
+            _same(compiled._state.fields_cache[name], related, seen)
+
+
+@pytest.fixture
+def agent():
+    """An agent with public versions and its listing, and a newer unpublished upload."""
+    agent = AgentFactory()
+    for version in ("1.0.0", "1.2.0", "1.10.0"):
+        AgentVersionFactory(agent=agent, version=version, public=True)
+    refresh_listing(agent)
+    AgentVersionFactory(agent=agent, version="2.0.0-rc.1")
+    return agent
+
+
+@pytest.mark.parametrize("caller", ["vendor", "customer"])
+def test_the_upload_response_reads_the_newest_visible_version_as_the_orm_does(agent, caller):
+    customer = MembershipFactory().tenant
+    tenant = agent.tenant if caller == "vendor" else customer
+    request = SimpleNamespace(tenant=tenant)
+
+    compiled = agent_with_latest_version(request, agent.pk)
+    (orm,) = _newest_listed_version(tenant, agent.pk)  # the queryset, through the ORM
+    orm.agent.visible_versions = [orm]  # as agent_with_latest_version sets it
+
+    _same(compiled.visible_versions[0], orm)
+    expected = "2.0.0-rc.1" if caller == "vendor" else "1.10.0"
+    assert compiled.visible_versions[0].version == expected
+    assert compiled.listing.version.version == "1.10.0"
+    body = {"version": orm, "created": True, "certification_run": None}
+    body["certification_error"] = None
+    response = represent(UploadResultSerializer, {**body, "agent": compiled})
+    assert response == represent(UploadResultSerializer, {**body, "agent": orm.agent})
+
+
+def test_another_vendors_unpublished_agent_is_not_found(agent):
+    AgentVersion.objects.filter(agent=agent).update(review_status="pending")
+    stranger = MembershipFactory().tenant
+    with pytest.raises(type(agent).DoesNotExist):
+        agent_with_latest_version(SimpleNamespace(tenant=stranger), agent.pk)
+
+
+def test_values_list_rows_and_json_columns_convert_as_the_orm_converts_them(agent):
+    manifests = CompiledQuery(
+        lambda agent: (
+            AgentVersion.objects.filter(agent=agent)
+            .newest_first()
+            .values_list("version", "manifest", "created_at")
+        ),
+        agent=AgentVersion._meta.get_field("agent"),
+    )
+    orm = list(
+        AgentVersion.objects.filter(agent=agent)
+        .newest_first()
+        .values_list("version", "manifest", "created_at")
+    )
+    assert manifests.fetch(agent=agent.pk) == orm
+    assert isinstance(orm[0][1], dict)
+
+
+def test_the_membership_is_read_as_the_orm_reads_it():
+    membership = MembershipFactory()
+    orm = (
+        Membership.objects.select_related("tenant", "user")
+        .filter(user__pk=membership.user_id, tenant_id=membership.tenant_id)
+        .get()
+    )
+    (compiled,) = _membership_query.fetch(user=membership.user_id, tenant=membership.tenant_id)
+    _same(compiled, orm)
+    # Ids from a token's claims may be strings: prepared as a filter prepares them.
+    (compiled,) = _membership_query.fetch(
+        user=str(membership.user_id), tenant=str(membership.tenant_id)
+    )
+    _same(compiled, orm)
+
+
+def test_a_malformed_value_fails_as_it_fails_in_a_filter():
+    with pytest.raises(ValueError) as orm:
+        Membership.objects.filter(user__pk="not-a-number")
+    with pytest.raises(ValueError) as compiled:
+        _membership_query.fetch(user="not-a-number", tenant=1)
+    assert str(compiled.value) == str(orm.value)
+
+
+def test_a_parameter_on_a_nullable_column_is_refused():
+    # None there would be compared with = (never true), where a filter means IS NULL.
+    with pytest.raises(TypeError, match="nullable"):
+        CompiledQuery(
+            lambda user: AgentVersion.objects.filter(uploaded_by=user),
+            user=AgentVersion._meta.get_field("uploaded_by"),
+        )
+
+
+def test_a_queryset_the_compiled_rows_could_not_reproduce_is_refused(agent):
+    annotated = CompiledQuery(
+        lambda agent: AgentVersion.objects.filter(agent=agent).annotate(one=Value(1)),
+        agent=AgentVersion._meta.get_field("agent"),
+    )
+    with pytest.raises(TypeError, match="plain"):
+        annotated.fetch(agent=agent.pk)
