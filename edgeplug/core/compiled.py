@@ -140,6 +140,8 @@ class CompiledQuery:
 
     def fetch(self, **values) -> list:
         """The rows the queryset gives for these parameter values."""
+        if values.keys() != self._fields.keys():
+            raise TypeError(f"CompiledQuery takes {sorted(self._fields)}, not {sorted(values)}.")
         if self._model is None:
             self._model = self._build(**self._placeholders()).model
         db = self._model._default_manager.db

@@ -15,6 +15,7 @@ from marketplace.api.serializers import UploadResultSerializer
 from marketplace.catalogue import refresh_listing
 from marketplace.models import AgentVersion
 from marketplace.visibility import _newest_listed_version, agent_with_latest_version
+from tests.concurrency import race
 from tests.factories import AgentFactory, AgentVersionFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,16 @@ def test_the_membership_is_read_as_the_orm_reads_it():
         user=str(membership.user_id), tenant=str(membership.tenant_id)
     )
     _same(compiled, orm)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_query_compiled_on_one_thread_runs_on_another_threads_connection():
+    # gunicorn gthread workers share the compiled query; each thread has its own connection.
+    membership = MembershipFactory()
+    values = {"user": membership.user_id, "tenant": membership.tenant_id}
+    (here,) = _membership_query.fetch(**values)
+    (there,) = race(lambda _: _membership_query.fetch(**values), [None])[0]
+    _same(there, here)
 
 
 def test_a_malformed_value_fails_as_it_fails_in_a_filter():
