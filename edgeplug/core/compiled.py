@@ -3,12 +3,12 @@ with new values in the same shape (authentication, uploads): building and compil
 query costs several times what PostgreSQL takes to answer such a query, and only the values
 change from one request to the next.
 
-    _signing_key = CompiledQuery(
-        lambda tenant, key_id: VendorKey.objects.filter(tenant=tenant, key_id=key_id)[:2],
-        tenant=Tenant._meta.pk,
+    _key_named = CompiledQuery(
+        lambda tenant, key_id: VendorKey.objects.filter(tenant=tenant, key_id=key_id),
+        tenant=VendorKey._meta.get_field("tenant"),
         key_id=VendorKey._meta.get_field("key_id"),
     )
-    keys = _signing_key.fetch(tenant=tenant.pk, key_id=key_id)  # model instances
+    keys = _key_named.fetch(tenant=tenant.pk, key_id=key_id)  # a list of VendorKey
 
 The queryset is built once with a placeholder for each parameter (the field given says how a
 value is prepared, as a filter on that field prepares it), compiled, and its SQL kept with
