@@ -5,7 +5,7 @@ transaction. Also the read of a device's gaps."""
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
@@ -22,8 +22,8 @@ from billing.models import (
     UsageSeqRange,
 )
 from billing.usage_format import EventIn
-from edgeplug.core.compiled import CompiledRows
-from marketplace.models import Deployment, Device
+from edgeplug.core.compiled import CompiledQuery
+from marketplace.models import Deployment, Device, Entitlement
 from marketplace.orders import active_entitlements
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
@@ -61,12 +61,14 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     """Answer every event of a parsed batch (accepted, duplicate, or rejected with a code) and
     store the accepted ones. Batches of one device are serialised by a lock on its row."""
     now = timezone.now()
-    ((tenant_id,),) = _LOCKED_DEVICE.rows(device.pk)
+    ((tenant_id,),) = _LOCKED_DEVICE.fetch(device=device.pk)
     seen, retired = _seq_ranges(device, events)
     stored = _stored_fingerprints(device, seen, events)
     deployed = {
         agent: (version, version_id)
-        for agent, version, version_id in _DEPLOYED.rows(device.pk, tenant_id, now)
+        for agent, version, version_id in _DEPLOYED.fetch(
+            device=device.pk, tenant=tenant_id, now=now
+        )
     }
     late = now - timedelta(days=settings.USAGE_LATE_DAYS)
     future = now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_S)
@@ -160,9 +162,9 @@ def _stored_fingerprints(
 
 
 # The device's row, locked: batches of one device are serialised (its tenant comes along).
-_LOCKED_DEVICE = CompiledRows(
+_LOCKED_DEVICE = CompiledQuery(
     lambda device: Device.objects.select_for_update().filter(pk=device).values_list("tenant_id"),
-    -7_100_001,
+    device=Device._meta.pk,
 )
 
 
@@ -178,7 +180,12 @@ def _deployed(device: int, tenant: int, now: datetime):
     )
 
 
-_DEPLOYED = CompiledRows(_deployed, -7_100_002, -7_100_003, datetime(1901, 2, 3, 4, 5, 6, 7, UTC))
+_DEPLOYED = CompiledQuery(
+    _deployed,
+    device=Deployment._meta.get_field("device"),
+    tenant=Entitlement._meta.get_field("tenant"),
+    now=Entitlement._meta.get_field("valid_from"),
+)
 
 
 _RAW_COLUMNS = (
@@ -264,8 +271,11 @@ def _added_session_seconds(device: Device, sessions: list[EventIn]) -> list[tupl
         by_agent[session.agent].append((session.started_at, session.ended_at))
     rows = []
     for agent, new in by_agent.items():
-        old = _OVERLAPPING.rows(
-            device.pk, agent, max(end for _, end in new), min(start for start, _ in new)
+        old = _OVERLAPPING.fetch(
+            device=device.pk,
+            agent=agent,
+            before=max(end for _, end in new),
+            after=min(start for start, _ in new),
         )
         for hour, seconds in sorted(meter.added_seconds(old, new).items()):
             rows.append((device.tenant_id, agent, device.pk, hour, seconds))
@@ -288,12 +298,12 @@ def _sessions_overlapping(device: int, agent: int, before: datetime, after: date
     )
 
 
-_OVERLAPPING = CompiledRows(
+_OVERLAPPING = CompiledQuery(
     _sessions_overlapping,
-    -7_100_004,
-    -7_100_005,
-    datetime(1901, 2, 3, 4, 5, 6, 8, UTC),
-    datetime(1901, 2, 3, 4, 5, 6, 9, UTC),
+    device=UsageEvent._meta.get_field("device"),
+    agent=UsageEvent._meta.get_field("agent"),
+    before=UsageEvent._meta.get_field("started_at"),
+    after=UsageEvent._meta.get_field("ended_at"),
 )
 
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
+from edgeplug.core.compiled import CompiledQuery
 from edgeplug.core.locking import locked, stamp_once
 from edgeplug.tenancy.models import Tenant
 from marketplace import storage
@@ -76,12 +77,62 @@ def revoke_key(key: VendorKey, *, actor=None, request=None) -> VendorKey:
     return key
 
 
+# The upload path's fixed queries, compiled once per process (``edgeplug.core.compiled``):
+# building and compiling them cost more CPU than PostgreSQL's answers.
+_key_named = CompiledQuery(
+    lambda tenant, key_id: VendorKey.objects.filter(tenant=tenant, key_id=key_id).order_by(),
+    tenant=VendorKey._meta.get_field("tenant"),
+    key_id=VendorKey._meta.get_field("key_id"),
+)
+_agent_named = CompiledQuery(
+    lambda tenant, name: Agent.objects.filter(tenant=tenant, name=name).order_by(),
+    tenant=Agent._meta.get_field("tenant"),
+    name=Agent._meta.get_field("name"),
+)
+# These very bytes, or this name and version with others (the agent found by its unique
+# (tenant, name) first, so PostgreSQL looks the version up in the (agent, version) index
+# rather than walking all of it for the version string). Keys only: a new upload (the usual
+# case) finds nothing, at most two rows, in either order.
+_same_package = CompiledQuery(
+    lambda tenant, digest, name, version: (
+        AgentVersion.objects.filter(
+            Q(digest=digest)
+            | Q(
+                agent_id=Subquery(
+                    Agent.objects.filter(tenant=tenant, name=name).order_by().values("pk")
+                ),
+                version=version,
+            ),
+            tenant=tenant,
+        )
+        .order_by()
+        .values_list("pk", "digest")[:2]
+    ),
+    tenant=AgentVersion._meta.get_field("tenant"),
+    digest=AgentVersion._meta.get_field("digest"),
+    name=Agent._meta.get_field("name"),
+    version=AgentVersion._meta.get_field("version"),
+)
+# An agent's card follows its newest public version, else its newest upload; each read
+# walks the (agent, precedence) index down from the top and stops at the first row that fits.
+_newest_public_manifest = CompiledQuery(
+    lambda agent: (
+        AgentVersion.objects.filter(PUBLIC_VERSION, agent=agent).newest_first().only("manifest")[:1]
+    ),
+    agent=AgentVersion._meta.get_field("agent"),
+)
+_newest_manifest = CompiledQuery(
+    lambda agent: AgentVersion.objects.filter(agent=agent).newest_first().only("manifest")[:1],
+    agent=AgentVersion._meta.get_field("agent"),
+)
+
+
 def _signing_key_for(tenant: Tenant, key_id: str) -> VendorKey:
     # Another vendor's key is "unknown" here, so uploads never confirm what others hold.
-    try:
-        key = VendorKey.objects.get(tenant=tenant, key_id=key_id)
-    except VendorKey.DoesNotExist:
-        raise UnknownKey(f"No signing key {key_id!r} is registered for {tenant.slug}.") from None
+    found = _key_named.fetch(tenant=tenant.pk, key_id=key_id)  # one at most: unique
+    if not found:
+        raise UnknownKey(f"No signing key {key_id!r} is registered for {tenant.slug}.")
+    key = found[0]
     if not key.is_active:
         raise KeyRevoked(f"Key {key_id} was revoked on {key.revoked_at:%Y-%m-%d}.")
     return key
@@ -168,18 +219,10 @@ def upload_package(
 
 
 def _existing_version(tenant: Tenant, package: ValidatedPackage) -> AgentVersion | None:
-    # One query for both questions: these very bytes, or this name and version with others.
-    # Keys only: a new upload (the usual case) finds nothing, and building the query with
-    # every column of the version, agent and tenant cost more than PostgreSQL's answer.
-    same = (
-        AgentVersion.objects.filter(
-            Q(digest=package.sha256) | Q(agent__name=package.name, version=package.version),
-            tenant=tenant,
-        )
-        .order_by()  # at most two rows, either order: no sort by the model's default
-        .values_list("pk", "digest")
+    same = _same_package.fetch(
+        tenant=tenant.pk, digest=package.sha256, name=package.name, version=package.version
     )
-    found = {digest == package.sha256: (pk, digest) for pk, digest in same[:2]}
+    found = {digest == package.sha256: (pk, digest) for pk, digest in same}
     if True in found:
         return AgentVersion.objects.select_related("agent__tenant").get(pk=found[True][0])
     if False in found:
@@ -195,11 +238,7 @@ def _create_version(
     tenant, package: ValidatedPackage, storage_name: str, signature_b64: str, key: VendorKey, actor
 ) -> AgentVersion:
     manifest = package.manifest
-    agent, agent_created = Agent.objects.get_or_create(
-        tenant=tenant,
-        name=manifest["name"],
-        defaults={"agent_type": manifest["agent_type"], "description": manifest["description"]},
-    )
+    agent, agent_created = _agent_for(tenant, manifest)
     agent.tenant = tenant  # the caller's, already loaded: no join to read it again
     # A concurrent upload of the same version fails the unique constraint here; the caller's
     # transaction rolls back and upload_package answers VersionExists (no savepoint needed).
@@ -225,6 +264,27 @@ def _create_version(
     return version
 
 
+def _agent_for(tenant: Tenant, manifest: dict) -> tuple[Agent, bool]:
+    """``Agent.objects.get_or_create`` by the manifest's name, its read compiled once."""
+    found = _agent_named.fetch(tenant=tenant.pk, name=manifest["name"])
+    if found:
+        return found[0], False
+    try:
+        with transaction.atomic():
+            agent = Agent.objects.create(
+                tenant=tenant,
+                name=manifest["name"],
+                agent_type=manifest["agent_type"],
+                description=manifest["description"],
+            )
+        return agent, True
+    except IntegrityError:  # created concurrently: that one, as get_or_create does
+        found = _agent_named.fetch(tenant=tenant.pk, name=manifest["name"])
+        if found:
+            return found[0], False
+        raise
+
+
 def refresh_agent_card(agent: Agent) -> None:
     """The agent's type and description come from its newest public version, so an
     unreviewed upload never changes what customers read; before any version is public
@@ -239,9 +299,8 @@ def _follow_card(agent: Agent) -> None:
     # row that fits, so uploads stay flat however many versions the agent has (sorting on
     # "is public" instead reads and sorts all of them). Only while no version is public does
     # the second read (the vendor's newest upload) run.
-    # agent_id: the related manager sets .agent on the row it reads.
-    versions = agent.versions.newest_first().only("agent_id", "manifest")
-    newest = versions.filter(PUBLIC_VERSION).first() or versions.first()
+    found = _newest_public_manifest.fetch(agent=agent.pk) or _newest_manifest.fetch(agent=agent.pk)
+    newest = found[0] if found else None
     if newest is not None:
         manifest = newest.manifest
         card = (manifest["agent_type"], manifest["description"])

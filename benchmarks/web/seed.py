@@ -109,7 +109,7 @@ def grow(vendor: str, agent_name: str, total: int) -> dict:
     return {"seeded_by": "factories", "versions": agent.versions.count()}
 
 
-def _analyze() -> None:
+def analyze() -> None:
     """Planner statistics for the rows just seeded, as a database that grew to this size over
     months has them (autovacuum keeps them current). Without it the first measurements after a
     seed run on stale estimates and race autovacuum's own ANALYZE of the new rows."""
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         result = catalogue(args.agents, args.versions)
     else:
         result = grow(args.vendor, args.agent, args.to)
-    _analyze()
+    analyze()
     json.dump(result, sys.stdout)
     return 0
 

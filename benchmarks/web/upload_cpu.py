@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import sys
 import time
 import uuid
@@ -31,14 +30,7 @@ from pathlib import Path
 from benchmarks.web import drive
 from benchmarks.web.cli import DATABASE_URL, REDIS_URL
 from benchmarks.web.inprocess import measured, print_profile, recorded_queries, setup_django
-from benchmarks.web.stack import Stack, recreate_database
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _backend_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
+from benchmarks.web.stack import Stack, cpu_seconds, recreate_database
 
 
 def _vendor() -> tuple[str, drive.Signer]:
@@ -81,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
     from django.test import Client
 
-    from benchmarks.web.seed import grow
+    from benchmarks.web.seed import analyze, grow
 
     token, signer = _vendor()
     agent = f"upload-cpu-{uuid.uuid4().hex[:8]}"
@@ -106,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     for phase, major in (("new", 1), ("grown", 2)):
         if phase == "grown":
             grow(signer.vendor, agent, args.grow_to)
+            analyze()  # as the bench does after seeding
         uploads = drive.signed_uploads(
             args.n + 3, size=args.size, signer=signer, agent=agent, major=major
         )
@@ -125,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         have = versions.fetchone()[0]
         # CPU time, not wall: waits on PostgreSQL and a loaded machine are not this process's cost.
         profiler = cProfile.Profile(time.process_time) if args.profile == phase else None
-        pg = _backend_cpu_s(backend)
+        pg = cpu_seconds([backend])
         with measured(profiler) as spent:
             for upload in uploads:
                 post(upload)
-        pg = _backend_cpu_s(backend) - pg
+        pg = cpu_seconds([backend]) - pg
         done = len(uploads)
         print(
             f"{phase:<8} {have:>9} {spent.cpu_s * 1000 / done:>9.1f} {pg * 1000 / done:>9.1f} "

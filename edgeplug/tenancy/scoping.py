@@ -5,6 +5,7 @@ How to scope a queryset for a request (views, serializers, filters; nothing else
     for_request(Model.objects.all(), request)                       # the caller's tenant's rows
     for_request(Model.objects.all(), request, public=True)          # … plus the model's public()
     for_request(Model.objects.all(), request, staff=StaffGroup.X)   # … or all rows, for staff of X
+    for_tenant(Model.objects.all(), tenant_pk, public=True)         # the same, before a request
     get_for_request(Model.objects.all(), request, pk=pk)            # one row, else 404
     class Rows(TenantScoped, generics.ListAPIView):                 # a DRF generic view:
         queryset = Model.objects.all()                              # … the tenant's rows
@@ -37,7 +38,14 @@ def for_request(
 ) -> QuerySet:
     if staff is not None and acts_as_staff(request, staff):
         return queryset
-    tenant = request_tenant(request)
+    return for_tenant(queryset, request_tenant(request), field, public=public)
+
+
+def for_tenant(
+    queryset: QuerySet, tenant, field: str = "tenant", *, public: bool = False
+) -> QuerySet:
+    """``for_request`` for a caller acting for ``tenant`` (a tenant, its pk, or None), without
+    staff powers: for a query built before its request (``edgeplug.core.compiled``)."""
     visible = Q(pk__in=queryset.model.objects.public().values("pk")) if public else Q()
     if tenant is not None:
         own = Q(**{field: tenant})
