@@ -1,7 +1,7 @@
-"""ORM queries compiled once per process, for the few that every request of a hot path runs
-with new values in the same shape (authentication, uploads): building and compiling an ORM
-query costs several times what PostgreSQL takes to answer such a query, and only the values
-change from one request to the next.
+"""ORM queries compiled once per process, for the few that every request or batch of a hot
+path runs with new values in the same shape (authentication, uploads, usage ingest): building
+and compiling an ORM query costs several times what PostgreSQL takes to answer such a query,
+and only the values change from one call to the next.
 
     _key_named = CompiledQuery(
         lambda tenant, key_id: VendorKey.objects.filter(tenant=tenant, key_id=key_id),
@@ -10,10 +10,11 @@ change from one request to the next.
     )
     keys = _key_named.fetch(tenant=tenant.pk, key_id=key_id)  # a list of VendorKey
 
-The queryset is built once with a placeholder for each parameter (the field given says how a
-value is prepared, as a filter on that field prepares it), compiled, and its SQL kept with
-the slots the placeholders took among its parameters; each call binds the values and turns
-the rows into what the queryset itself would give (model instances with their
+The queryset is built once with a placeholder for each parameter (an integer, text or
+datetime field given says how a value is prepared, as a filter on that field prepares it for
+the database: a datetime stays one on PostgreSQL and becomes text on SQLite), compiled, and its
+SQL kept with the slots the placeholders took among its parameters; each call binds the values
+and turns the rows into what the queryset itself would give (model instances with their
 ``select_related`` rows and deferred fields, or ``values_list`` tuples), with the same
 converters. Only plain shapes: no annotations, no prefetch, no rows attached to a related
 manager's instance (``agent.versions``), which ``fetch`` could not reproduce.
