@@ -61,7 +61,10 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     """Answer every event of a parsed batch (accepted, duplicate, or rejected with a code) and
     store the accepted ones. Batches of one device are serialised by a lock on its row."""
     now = timezone.now()
-    ((tenant_id,),) = _LOCKED_DEVICE.fetch(device=device.pk)
+    locked = _LOCKED_DEVICE.fetch(device=device.pk)
+    if not locked:  # deleted since its token was read
+        raise Device.DoesNotExist(f"device {device.pk} no longer exists")
+    ((tenant_id,),) = locked
     seen, retired = _seq_ranges(device, events)
     stored = _stored_fingerprints(device, seen, events)
     deployed = {

@@ -49,7 +49,6 @@ from benchmarks.web.stack import (
 )
 
 PATHS = ("rest new", "rest resend", "grpc new", "grpc resend")
-_TICKS = os.sysconf("SC_CLK_TCK")
 _HISTORY = timedelta(days=3)  # how far back a device's sessions start
 
 

@@ -15,9 +15,21 @@ composite foreign keys of 0009 with triggers that keep their meaning:
 - deleting a device or version, or changing its key, that raw rows still name fails at commit
   (deferred, as Django's foreign keys are), with the same error.
 
-What the triggers do not see, and the foreign keys did: rows written to a monthly partition
-directly rather than through ``billing_usageevent`` (statement-level triggers are not cloned to
-partitions). Only the ingest writes raw rows, through the parent table."""
+Where they differ from the foreign keys, each a case the application does not meet:
+- The INSERT and UPDATE checks run at the end of the statement, not at commit: a raw row cannot
+  name a device or version created later in the same transaction (the ingest reads both first).
+- Rows written to a monthly partition directly, not through ``billing_usageevent``, are not
+  checked (statement-level triggers are not cloned to partitions), nor are the rows of a table
+  attached as a partition. The ingest writes through the parent; ``billing.partitions`` moves
+  rows already checked into a new partition.
+- Deleting or re-keying a device or version is refused outside READ COMMITTED (Django's
+  isolation level): under REPEATABLE READ or SERIALIZABLE the check's snapshot could miss raw
+  rows committed after it began, which a foreign key's check does not.
+- TRUNCATE of the device or version table is not checked (no row triggers fire; Django's
+  flush truncates every table at once).
+- The functions run with the caller's rights and search path: the role that deletes devices
+  needs SELECT on the raw table, and the one that ingests UPDATE on the device and version
+  tables (FOR KEY SHARE), which the application's single role has."""
 
 from django.db import migrations
 
@@ -66,6 +78,10 @@ BEGIN
     IF TG_OP = 'UPDATE' AND (NEW.id, NEW.tenant_id) = (OLD.id, OLD.tenant_id) THEN
         RETURN NULL;
     END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'deleting or re-keying a device is checked against raw usage rows under READ COMMITTED only'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
     IF EXISTS (SELECT FROM {TABLE} WHERE device_id = OLD.id AND tenant_id = OLD.tenant_id) THEN
         RAISE EXCEPTION 'update or delete on table "marketplace_device" violates a reference from table "{TABLE}"'
             USING ERRCODE = 'foreign_key_violation',
@@ -80,6 +96,10 @@ CREATE FUNCTION {TABLE}_version_still_named() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND (NEW.id, NEW.agent_id) = (OLD.id, OLD.agent_id) THEN
         RETURN NULL;
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'deleting or re-keying a version is checked against raw usage rows under READ COMMITTED only'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF EXISTS (SELECT FROM {TABLE} WHERE version_id = OLD.id AND agent_id = OLD.agent_id) THEN
         RAISE EXCEPTION 'update or delete on table "marketplace_agentversion" violates a reference from table "{TABLE}"'

@@ -10,7 +10,8 @@ primary key.
 Django does not alter a table's primary key into a composite one itself: the model state
 changes here, and the table is rebuilt by hand on PostgreSQL (the partitioned parent's
 constraints, which its partitions share) and by Django's own table remake on SQLite (there it
-does not go back)."""
+does not go back). On PostgreSQL the new key is built on every partition under an exclusive
+lock: ingest waits for it, which on a large raw table wants a maintenance window."""
 
 from django.db import migrations, models
 from django.db.migrations.exceptions import IrreversibleError

@@ -20,9 +20,10 @@ converters. Only plain shapes: no annotations, no prefetch, no rows attached to 
 manager's instance (``agent.versions``), which ``fetch`` could not reproduce.
 
 Thread-safe (gunicorn gthread workers share it): what is kept is immutable once built (a race
-compiles twice and keeps one), and nothing kept refers to a connection: Django's connections
-are per thread, so the query runs, and its converters are applied, on the calling thread's own
-connection, never on the one it was compiled with.
+compiles twice and keeps one). Django's connections are per thread: the query runs, and its
+converters are given, the calling thread's own connection. The converters themselves are the
+compiling connection's backend's bound methods; they read only settings every connection to
+that database shares (its time zone), never its state.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import Field, Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
 
 _INTEGER_TYPES = {
     "AutoField",
@@ -63,6 +65,17 @@ def _placeholder(n: int, field: Field):
     raise TypeError(f"CompiledQuery parameters are integer, text or datetime fields, not {kind}.")
 
 
+def _from_placeholder(value, placeholders) -> bool:
+    """Whether a parameter of the compiled query was made from a placeholder's value."""
+    if isinstance(value, datetime):
+        return value.year < 1903
+    if isinstance(value, str):
+        return value.startswith(("1901-", "1902-")) or any(
+            str(placeholder) in value for placeholder in placeholders
+        )
+    return False
+
+
 @dataclass(frozen=True)
 class _Plan:
     sql: str
@@ -74,6 +87,7 @@ class _Plan:
     span: tuple[int, int]  # the model's own columns in a row
     init_list: tuple[str, ...]
     populators: tuple
+    locks: bool  # select_for_update(): only inside a transaction, as the ORM requires
 
 
 class CompiledQuery:
@@ -88,7 +102,7 @@ class CompiledQuery:
         self._fields = {
             name: getattr(field, "target_field", field) for name, field in fields.items()
         }
-        self._model = None
+        self._db: str | None = None
         self._plans: dict[tuple[str, str], _Plan] = {}
 
     def _placeholders(self) -> dict:
@@ -123,6 +137,15 @@ class CompiledQuery:
             if not positions:
                 raise TypeError(f"CompiledQuery: the query does not use parameter {name!r}.")
             slots.append((name, positions))
+        taken = {position for _, positions in slots for position in positions}
+        for index, value in enumerate(params):
+            # A value made from a placeholder (now - a day, a LIKE pattern around a name) would
+            # stay frozen at the placeholder's: refuse it, the caller passes it as a parameter.
+            if index not in taken and _from_placeholder(value, placeholders.values()):
+                raise TypeError(
+                    f"CompiledQuery: parameter {index} of the query ({value!r}) is derived "
+                    "from a placeholder; pass it as a parameter of its own."
+                )
         select, klass_info = compiler.select, compiler.klass_info
         columns = [expression for expression, _, _ in select[: compiler.col_count]]
         # The converters as the compiler applies them, without the compiler (which holds the
@@ -148,20 +171,26 @@ class CompiledQuery:
             span,
             init_list,
             populators,
+            bool(queryset.query.select_for_update),
         )
 
     def fetch(self, **values) -> list:
         """The rows the queryset gives for these parameter values."""
         if values.keys() != self._fields.keys():
             raise TypeError(f"CompiledQuery takes {sorted(self._fields)}, not {sorted(values)}.")
-        if self._model is None:
-            self._model = self._build(**self._placeholders()).model
-        db = self._model._default_manager.db
+        if self._db is None:
+            # The queryset's own database: the write one for select_for_update(), as the ORM.
+            self._db = self._build(**self._placeholders()).db
+        db = self._db
         connection = connections[db]
         key = (db, connection.vendor)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = self._compile(db)
+        if plan.locks and connection.get_autocommit():
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         params = list(plan.params)
         for name, positions in plan.slots:
             # As the ORM prepares a filter's value: a malformed one fails as it would there.

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import pytest
 from django.db import transaction
 from django.db.models import Value
+from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
 from edgeplug.accounts.authentication import _membership_query
 from edgeplug.core.compiled import CompiledQuery
@@ -199,3 +201,38 @@ def test_a_locking_query_runs_inside_the_callers_transaction():
     )
     with transaction.atomic():
         assert locked.fetch(device=device.pk) == [(device.tenant_id,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_outside_a_transaction_is_refused_as_the_orm_refuses_it():
+    device = DeviceFactory()
+    locked = CompiledQuery(
+        lambda pk: Device.objects.select_for_update().filter(pk=pk).values_list("tenant_id"),
+        pk=Device._meta.pk,
+    )
+    with transaction.atomic():
+        locked.fetch(pk=device.pk)  # compiled inside a transaction
+    with pytest.raises(TransactionManagementError):
+        locked.fetch(pk=device.pk)
+
+
+@pytest.mark.parametrize("derived", ["a day before", "a pattern around"])
+def test_a_value_derived_from_a_placeholder_is_refused(derived):
+    """It would stay frozen at the placeholder's value in the compiled SQL."""
+    build = {
+        "a day before": lambda tenant, since: Device.objects.filter(
+            tenant=tenant, created_at__gte=since - timedelta(days=1), token_created_at__lte=since
+        ).values_list("pk"),
+        "a pattern around": lambda tenant, since: (
+            Device.objects.filter(tenant=tenant, created_at__gte=since)
+            .filter(name__icontains=str(tenant))
+            .values_list("pk")
+        ),
+    }[derived]
+    compiled = CompiledQuery(
+        build,
+        tenant=Device._meta.get_field("tenant"),
+        since=Device._meta.get_field("created_at"),
+    )
+    with pytest.raises(TypeError, match="derived from a placeholder"):
+        compiled.fetch(tenant=1, since=timezone.now())

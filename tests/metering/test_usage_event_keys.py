@@ -129,21 +129,39 @@ def test_deleting_a_device_through_django_takes_its_rows_along(metered):
     assert UsageEvent.objects.count() == 1  # the metered device's own row
 
 
+def _other_connection(**options) -> psycopg.Connection:
+    db = connection.settings_dict
+    return psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        **options,
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_concurrent_delete_of_the_device_waits_for_the_writing_transaction(metered):
     row = _stored(metered)
     device = DeviceFactory(tenant=row.tenant, hardware_id="hw-only-raw-rows")
-    db = connection.settings_dict
     with transaction.atomic():
         _copy(row, device_id=device.pk)  # the check locks the device FOR KEY SHARE
-        with psycopg.connect(
-            host=db["HOST"] or None,
-            port=db["PORT"] or None,
-            user=db["USER"],
-            password=db["PASSWORD"] or None,
-            dbname=db["NAME"],
-            autocommit=True,
-        ) as other:
+        with _other_connection(autocommit=True) as other:
             other.execute("SET lock_timeout = '300ms'")
             with pytest.raises(psycopg.errors.LockNotAvailable):
                 other.execute("DELETE FROM marketplace_device WHERE id = %s", [device.pk])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("level", ["REPEATABLE READ", "SERIALIZABLE"])
+def test_deleting_a_device_is_checked_under_read_committed_only(level):
+    """Under a snapshot older than the transaction's statements, the check could miss raw rows
+    committed since: such a delete is refused whole, named."""
+    device = DeviceFactory()
+    with _other_connection() as other:
+        other.execute(f"SET TRANSACTION ISOLATION LEVEL {level}")
+        other.execute("DELETE FROM marketplace_device WHERE id = %s", [device.pk])
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="READ COMMITTED"):
+            other.commit()
+    assert Device.objects.filter(pk=device.pk).exists()
