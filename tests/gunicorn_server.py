@@ -64,19 +64,35 @@ class Server:
     @contextmanager
     def busy(self, pid: str) -> Iterator[None]:
         """Keep worker ``pid`` busy (a request whose headers never end) for the block, so that
-        a sync gunicorn's other worker answers everything sent meanwhile. The kernel hands the
-        stalled connection to whichever worker accepts first, so retry until it is ``pid``."""
-        for _attempt in range(60):
-            host, port = self.url.removeprefix("http://").split(":")
-            stall = socket.create_connection((host, int(port)))
+        the other worker of a two-worker sync gunicorn answers everything sent meanwhile.
+
+        The kernel hands a connection to whichever worker accepts first, and on some machines
+        that is nearly always the same one, so waiting for luck can wait forever. Instead:
+        stall one worker; if that was the other one, stall a second connection, which only
+        ``pid`` is free to accept, give it the time to, and release the first. A probe checks
+        which worker is left free; a few attempts cover a worker slow to go back to accept."""
+        host, port = self.url.removeprefix("http://").split(":")
+
+        def stall() -> socket.socket:
+            held = socket.create_connection((host, int(port)))
+            held.sendall(b"GET /health HTTP/1.1\r\nHost: stalled\r\n")
+            return held
+
+        for _attempt in range(20):
+            stalled = [stall()]
             try:
-                stall.sendall(b"GET /health HTTP/1.1\r\nHost: stalled\r\n")
-                if self._free_worker() != pid:
-                    yield
-                    return
+                if self._free_worker() == pid:  # the first stall went to the other worker
+                    stalled.append(stall())  # pid is the only worker accepting
+                    time.sleep(0.2)  # for pid to finish its probe and accept it
+                    stalled.pop(0).close()  # the other worker reads EOF and accepts again
+                    if self._free_worker() == pid:
+                        continue
+                yield
+                return
             finally:
-                stall.close()
-            time.sleep(0.05)  # let the released worker go back to accepting
+                for held in stalled:
+                    held.close()
+            time.sleep(0.05)  # let the released workers go back to accepting
         raise AssertionError(f"worker {pid} never took the stalled connection")
 
 
