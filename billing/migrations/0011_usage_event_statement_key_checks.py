@@ -31,39 +31,92 @@ Where they differ from the foreign keys, each a case the application does not me
   needs SELECT on the raw table, and the one that ingests UPDATE on the device and version
   tables (FOR KEY SHARE), which the application's single role has."""
 
+from typing import NamedTuple
+
 from django.db import migrations
 
 TABLE = "billing_usageevent"
-_COMPOSITE = (
-    ("device_tenant", "device_id, tenant_id", "marketplace_device", "id, tenant_id"),
-    ("version_agent", "version_id, agent_id", "marketplace_agentversion", "id, agent_id"),
+
+
+class _Reference(NamedTuple):
+    """One of the raw table's two references, as 0009's composite foreign key named it."""
+
+    key_name: str  # 0009's constraint: f"{TABLE}_{key_name}_fk"
+    noun: str  # what is referred to, in names and messages
+    columns: tuple[str, str]  # in the raw table
+    target: str
+    target_columns: tuple[str, str]  # a unique key of the target (marketplace/0008)
+
+
+_REFERENCES = (
+    _Reference(
+        "device_tenant",
+        "device",
+        ("device_id", "tenant_id"),
+        "marketplace_device",
+        ("id", "tenant_id"),
+    ),
+    _Reference(
+        "version_agent",
+        "version",
+        ("version_id", "agent_id"),
+        "marketplace_agentversion",
+        ("id", "agent_id"),
+    ),
 )
+
+
+def _lookup(ref: _Reference) -> str:
+    """The check_keys loop over the distinct pairs of ``ref`` the statement wrote."""
+    (a, b), (ta, tb) = ref.columns, ref.target_columns
+    return f"""
+    FOR key IN SELECT DISTINCT {a}, {b} FROM new_rows LOOP
+        PERFORM FROM {ref.target}
+            WHERE {ta} = key.{a} AND {tb} = key.{b} FOR KEY SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'insert or update on table "{TABLE}" violates its reference to "{ref.target}"'
+                USING ERRCODE = 'foreign_key_violation',
+                DETAIL = format('Key ({a}, {b})=(%s, %s) is not present in table "{ref.target}".',
+                                key.{a}, key.{b});
+        END IF;
+    END LOOP;"""
+
+
+def _still_named(ref: _Reference) -> str:
+    """The deferred check that a deleted or re-keyed target row is named by no raw row."""
+    (a, b), (ta, tb) = ref.columns, ref.target_columns
+    name = f"{TABLE}_{ref.noun}_still_named"
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND (NEW.{ta}, NEW.{tb}) = (OLD.{ta}, OLD.{tb}) THEN
+        RETURN NULL;
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'deleting or re-keying a {ref.noun} is checked against raw usage rows under READ COMMITTED only'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF EXISTS (SELECT FROM {TABLE} WHERE {a} = OLD.{ta} AND {b} = OLD.{tb}) THEN
+        RAISE EXCEPTION 'update or delete on table "{ref.target}" violates a reference from table "{TABLE}"'
+            USING ERRCODE = 'foreign_key_violation',
+            DETAIL = format('Key ({ta}, {tb})=(%s, %s) is still referenced from table "{TABLE}".',
+                            OLD.{ta}, OLD.{tb});
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE CONSTRAINT TRIGGER {name}
+    AFTER UPDATE OF {ta}, {tb} OR DELETE ON {ref.target}
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {name}();
+"""
+
 
 CREATE = f"""
 CREATE FUNCTION {TABLE}_check_keys() RETURNS trigger AS $$
 DECLARE
     key record;
-BEGIN
-    FOR key IN SELECT DISTINCT device_id, tenant_id FROM new_rows LOOP
-        PERFORM FROM marketplace_device
-            WHERE id = key.device_id AND tenant_id = key.tenant_id FOR KEY SHARE;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'insert or update on table "{TABLE}" violates its reference to "marketplace_device"'
-                USING ERRCODE = 'foreign_key_violation',
-                DETAIL = format('Key (device_id, tenant_id)=(%s, %s) is not present in table "marketplace_device".',
-                                key.device_id, key.tenant_id);
-        END IF;
-    END LOOP;
-    FOR key IN SELECT DISTINCT version_id, agent_id FROM new_rows LOOP
-        PERFORM FROM marketplace_agentversion
-            WHERE id = key.version_id AND agent_id = key.agent_id FOR KEY SHARE;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'insert or update on table "{TABLE}" violates its reference to "marketplace_agentversion"'
-                USING ERRCODE = 'foreign_key_violation',
-                DETAIL = format('Key (version_id, agent_id)=(%s, %s) is not present in table "marketplace_agentversion".',
-                                key.version_id, key.agent_id);
-        END IF;
-    END LOOP;
+BEGIN{"".join(map(_lookup, _REFERENCES))}
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
@@ -72,67 +125,25 @@ CREATE TRIGGER {TABLE}_inserted_keys AFTER INSERT ON {TABLE}
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_check_keys();
 CREATE TRIGGER {TABLE}_updated_keys AFTER UPDATE ON {TABLE}
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_check_keys();
+""" + "".join(map(_still_named, _REFERENCES))
 
-CREATE FUNCTION {TABLE}_device_still_named() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' AND (NEW.id, NEW.tenant_id) = (OLD.id, OLD.tenant_id) THEN
-        RETURN NULL;
-    END IF;
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION 'deleting or re-keying a device is checked against raw usage rows under READ COMMITTED only'
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF EXISTS (SELECT FROM {TABLE} WHERE device_id = OLD.id AND tenant_id = OLD.tenant_id) THEN
-        RAISE EXCEPTION 'update or delete on table "marketplace_device" violates a reference from table "{TABLE}"'
-            USING ERRCODE = 'foreign_key_violation',
-            DETAIL = format('Key (id, tenant_id)=(%s, %s) is still referenced from table "{TABLE}".',
-                            OLD.id, OLD.tenant_id);
-    END IF;
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE FUNCTION {TABLE}_version_still_named() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' AND (NEW.id, NEW.agent_id) = (OLD.id, OLD.agent_id) THEN
-        RETURN NULL;
-    END IF;
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION 'deleting or re-keying a version is checked against raw usage rows under READ COMMITTED only'
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF EXISTS (SELECT FROM {TABLE} WHERE version_id = OLD.id AND agent_id = OLD.agent_id) THEN
-        RAISE EXCEPTION 'update or delete on table "marketplace_agentversion" violates a reference from table "{TABLE}"'
-            USING ERRCODE = 'foreign_key_violation',
-            DETAIL = format('Key (id, agent_id)=(%s, %s) is still referenced from table "{TABLE}".',
-                            OLD.id, OLD.agent_id);
-    END IF;
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE CONSTRAINT TRIGGER {TABLE}_device_still_named
-    AFTER UPDATE OF id, tenant_id OR DELETE ON marketplace_device
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {TABLE}_device_still_named();
-CREATE CONSTRAINT TRIGGER {TABLE}_version_still_named
-    AFTER UPDATE OF id, agent_id OR DELETE ON marketplace_agentversion
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {TABLE}_version_still_named();
-"""
-
-DROP = f"""
-DROP TRIGGER {TABLE}_version_still_named ON marketplace_agentversion;
-DROP TRIGGER {TABLE}_device_still_named ON marketplace_device;
-DROP FUNCTION {TABLE}_version_still_named();
-DROP FUNCTION {TABLE}_device_still_named();
-DROP TRIGGER {TABLE}_updated_keys ON {TABLE};
-DROP TRIGGER {TABLE}_inserted_keys ON {TABLE};
-DROP FUNCTION {TABLE}_check_keys();
-"""
-_DROP_KEYS = "".join(f"ALTER TABLE {TABLE} DROP CONSTRAINT {TABLE}_{name}_fk;\n" for name, *_ in _COMPOSITE)
+DROP = "".join(
+    f"DROP TRIGGER {TABLE}_{ref.noun}_still_named ON {ref.target};\n"
+    f"DROP FUNCTION {TABLE}_{ref.noun}_still_named();\n"
+    for ref in _REFERENCES
+) + (
+    f"DROP TRIGGER {TABLE}_updated_keys ON {TABLE};\n"
+    f"DROP TRIGGER {TABLE}_inserted_keys ON {TABLE};\n"
+    f"DROP FUNCTION {TABLE}_check_keys();\n"
+)
+_DROP_KEYS = "".join(
+    f"ALTER TABLE {TABLE} DROP CONSTRAINT {TABLE}_{ref.key_name}_fk;\n" for ref in _REFERENCES
+)
 _ADD_KEYS = "".join(
-    f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_{name}_fk FOREIGN KEY ({columns}) "
-    f"REFERENCES {target} ({keys}) DEFERRABLE INITIALLY DEFERRED;\n"
-    for name, columns, target, keys in _COMPOSITE
+    f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_{ref.key_name}_fk "
+    f"FOREIGN KEY ({', '.join(ref.columns)}) "
+    f"REFERENCES {ref.target} ({', '.join(ref.target_columns)}) DEFERRABLE INITIALLY DEFERRED;\n"
+    for ref in _REFERENCES
 )
 
 
@@ -148,7 +159,5 @@ class Migration(migrations.Migration):
     dependencies = [("billing", "0010_usage_event_no_single_column_indexes")]
 
     operations = [
-        migrations.RunPython(
-            _on_postgresql(_DROP_KEYS + CREATE), _on_postgresql(DROP + _ADD_KEYS)
-        )
+        migrations.RunPython(_on_postgresql(_DROP_KEYS + CREATE), _on_postgresql(DROP + _ADD_KEYS))
     ]
