@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from billing.models import UsageEvent
 from marketplace.models import AgentVersion, Device
 from tests.factories import AgentFactory, AgentVersionFactory, DeviceFactory, TenantFactory
+from tests.gunicorn_server import database_url_for_test_db
 
 pytestmark = [
     pytest.mark.django_db,
@@ -130,15 +131,8 @@ def test_deleting_a_device_through_django_takes_its_rows_along(metered):
 
 
 def _other_connection(**options) -> psycopg.Connection:
-    db = connection.settings_dict
-    return psycopg.connect(
-        host=db["HOST"] or None,
-        port=db["PORT"] or None,
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        dbname=db["NAME"],
-        **options,
-    )
+    conninfo = database_url_for_test_db().replace("postgres://", "postgresql://", 1)
+    return psycopg.connect(conninfo, **options)
 
 
 @pytest.mark.django_db(transaction=True)
