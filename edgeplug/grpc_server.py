@@ -93,14 +93,18 @@ class _Status(namedtuple("_Status", ("code", "details", "trailing_metadata")), g
     pass
 
 
-def build_server(address: str | None = None) -> tuple[grpc.Server, int]:
+def build_server(
+    address: str | None = None, *, reuse_port: bool = False
+) -> tuple[grpc.Server, int]:
     """A server with every configured servicer, health and reflection, bound to ``address``
-    (port 0 picks a free one); returns it unstarted with the bound port."""
+    (port 0 picks a free one); returns it unstarted with the bound port. ``reuse_port`` lets
+    several processes bind the same port (``SO_REUSEPORT``: the kernel spreads connections
+    over them); without it, binding a port in use fails."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.GRPC_MAX_WORKERS),
         options=[
             ("grpc.max_receive_message_length", settings.API_MAX_JSON_BYTES),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", int(reuse_port)),
         ],
     )
     names = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ from benchmarks.web.stack import (
     ROOT,
     Stack,
     StackError,
+    children,
     cpu_seconds,
     free_port,
     fresh_database,
@@ -40,8 +42,14 @@ DATABASE_URL = cli.UrlOption(
 )
 GOALS = {"rest": 20_000, "grpc": 50_000}  # events/s accepted, issue 13
 BATCH = 1000
-FULL = {"events": 100_000, "devices": 4, "workers": 4}
-SMOKE = {"events": 4_000, "devices": 2, "workers": 2}
+# grpc_processes: manage.py grpcserver --processes, as deployed (GRPC_PROCESSES: one per core).
+FULL = {
+    "events": 100_000,
+    "devices": 4,
+    "workers": 4,
+    "grpc_processes": len(os.sched_getaffinity(0)),
+}
+SMOKE = {"events": 4_000, "devices": 2, "workers": 2, "grpc_processes": 2}
 
 
 class IngestStack(Stack):
@@ -54,14 +62,17 @@ class IngestStack(Stack):
     def environment(self) -> dict[str, str]:
         return {**super().environment(), "THROTTLE_DEVICE": RAISED_THROTTLE}
 
-    def start_grpc(self) -> None:
+    def start_grpc(self, processes: int) -> None:
         import grpc
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
         self.grpc_port = free_port()
         log = open(self.run_dir / "grpcserver.log", "wb")  # noqa: SIM115 - closed with it
         self.grpc_process = subprocess.Popen(
-            [sys.executable, "manage.py", "grpcserver", "--address", f"127.0.0.1:{self.grpc_port}"],
+            [
+                *(sys.executable, "manage.py", "grpcserver"),
+                *("--address", f"127.0.0.1:{self.grpc_port}", "--processes", str(processes)),
+            ],
             cwd=ROOT,
             env=self.environment(),
             stdout=log,
@@ -75,6 +86,12 @@ class IngestStack(Stack):
                 )
             except grpc.RpcError as exc:
                 raise StackError(f"grpcserver did not start; see {self.run_dir}") from exc
+
+    def grpc_pids(self) -> list[int]:
+        """The command's process and its server processes (``--processes``)."""
+        if self.grpc_process is None:
+            return []
+        return [self.grpc_process.pid, *children(self.grpc_process.pid)]
 
     def stop(self) -> None:
         if self.grpc_process is not None and self.grpc_process.poll() is None:
@@ -210,7 +227,7 @@ def _cpu(stack: IngestStack) -> dict[str, float]:
     """CPU seconds so far of each part of the machine's work: the server of each door, all of
     PostgreSQL on this machine, and this process (the clients)."""
     return {
-        "grpcserver": cpu_seconds([stack.grpc_process.pid] if stack.grpc_process else []),
+        "grpcserver": cpu_seconds(stack.grpc_pids()),
         "gunicorn": stack.cpu_seconds(),
         "postgresql": cpu_seconds(postgres_pids()),
         "client": time.process_time(),
@@ -267,7 +284,8 @@ def _table(result: dict) -> str:
         cli.title(
             result,
             "ingest benchmark",
-            f"gunicorn {p['workers']} sync workers + manage.py grpcserver, PostgreSQL "
+            f"gunicorn {p['workers']} sync workers + manage.py grpcserver "
+            f"--processes {p['grpc_processes']}, PostgreSQL "
             f"{result['versions']['postgresql']}; {p['events']:,} session events per door from "
             f"{p['devices']} devices at once, batches of {BATCH:,}",
             smoke=p["smoke"],
@@ -322,7 +340,7 @@ def run(args: argparse.Namespace) -> dict:
             stack._python("-m", "benchmarks.ingest.seed", "--devices", str(size["devices"]))
         )
         stack.start()
-        stack.start_grpc()
+        stack.start_grpc(size["grpc_processes"])
         per_device = size["events"] // size["devices"]
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=30)
         work = {"rest": {}, "grpc": {}}
@@ -360,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, help="events per door")
     parser.add_argument("--devices", type=int, help="devices (client threads) per door")
     parser.add_argument("--workers", type=int, help="gunicorn workers")
+    parser.add_argument("--grpc-processes", type=int, help="manage.py grpcserver --processes")
     cli.add_stack_arguments(parser, DATABASE_URL)
     return cli.finish("bench-ingest", run, parser.parse_args(argv), _table)
 

@@ -137,6 +137,16 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (``/proc``)."""
+    try:
+        return [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    except FileNotFoundError:
+        return []
+
+
 def postgres_pids() -> list[int]:
     """The PostgreSQL server processes on this machine (postmaster, backends, background
     workers): what the database costs, when it runs here."""
@@ -263,13 +273,7 @@ class Stack:
             conn.close()
 
     def worker_pids(self) -> list[int]:
-        if self.process is None:
-            return []
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            return [int(pid) for pid in children.read_text().split()]
-        except FileNotFoundError:
-            return []
+        return children(self.process.pid) if self.process else []
 
     def cpu_seconds(self) -> float:
         """User + system CPU the master and its workers have used so far (``/proc``): the

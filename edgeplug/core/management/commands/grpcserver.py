@@ -1,12 +1,32 @@
-"""manage.py grpcserver: serve the gRPC API (devices' usage reports) until SIGTERM/SIGINT."""
+"""manage.py grpcserver: serve the gRPC API (devices' usage reports) until SIGTERM/SIGINT.
 
+Python runs one thread at a time per process, so one process serves at most one core's worth
+of calls. With ``--processes N`` (``GRPC_PROCESSES``) the command forks N server processes
+that share the port (``SO_REUSEPORT``: the kernel spreads connections over them, each device's
+stream staying on one process), as gRPC's own multiprocessing example does, and supervises
+them: a process that dies is replaced, SIGTERM or SIGINT stops them all gracefully. gRPC must
+not run in a process before it forks, so the parent never creates a server or channel.
+"""
+
+import contextlib
+import logging
+import math
+import multiprocessing
+import os
+import queue
 import signal
+import socket
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from edgeplug.grpc_server import build_server
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 60
 
 
 class Command(BaseCommand):
@@ -15,24 +35,168 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--address", default=settings.GRPC_ADDRESS, help="host:port")
         parser.add_argument("--grace", type=float, default=10.0, help="seconds to finish calls")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=settings.GRPC_PROCESSES,
+            help="server processes sharing the port (default GRPC_PROCESSES: one per core)",
+        )
 
-    def handle(self, *args, address, grace, **options):
-        # A signal handler only sets a flag: touching threading primitives from a handler
-        # can deadlock the main thread that is waiting on them.
-        stopping = False
+    def handle(self, *args, address, grace, processes, **options):
+        if processes < 1:
+            raise CommandError("--processes must be at least 1.")
+        stop = _stop_on_signals()
+        if processes == 1:
+            try:
+                server, port = build_server(address)
+            except RuntimeError as exc:  # grpc: "Failed to bind to address ..."
+                raise CommandError(f"Cannot serve on {address}: {exc}.") from exc
+            server.start()
+            self._announce(address, port, processes)
+            stop.wait()
+            server.stop(grace).wait()
+            return
+        with _reserved_port(address) as port:
+            host = address.rsplit(":", 1)[0]
+            pool = _Pool(f"{host}:{port}", grace, processes)
+            try:
+                pool.start()
+                self._announce(address, port, processes)
+                while not stop.is_set():
+                    pool.replace_dead()
+                    stop.wait(0.2)
+            finally:
+                pool.stop()
 
-        def stop(*_):
-            nonlocal stopping
-            stopping = True
-
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, stop)
-        server, port = build_server(address)
-        server.start()
+    def _announce(self, address: str, port: int, processes: int) -> None:
         tls = "TLS" if settings.GRPC_TLS_CERT_FILE and settings.GRPC_TLS_KEY_FILE else "plaintext"
         host = address.rsplit(":", 1)[0]
-        self.stdout.write(f"gRPC serving on {host}:{port} ({tls})", ending="\n")
+        plural = "es" if processes > 1 else ""
+        self.stdout.write(
+            f"gRPC serving on {host}:{port} ({tls}, {processes} process{plural})", ending="\n"
+        )
         self.stdout.flush()
-        while not stopping:
-            time.sleep(0.2)
-        server.stop(grace).wait()
+
+
+class _Flag:
+    """Set by a signal handler, polled by the main loop: a handler only sets a flag, since
+    touching threading primitives from a handler can deadlock the thread waiting on them."""
+
+    def __init__(self):
+        self._set = False
+
+    def set(self, *_):
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float = math.inf) -> None:
+        """Until set, or ``timeout`` seconds (to within a tenth of a second)."""
+        deadline = time.monotonic() + timeout
+        while not self._set and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def _stop_on_signals() -> _Flag:
+    flag = _Flag()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, flag.set)
+    return flag
+
+
+@contextlib.contextmanager
+def _reserved_port(address: str):
+    """The address's port held by a bound (not listening) ``SO_REUSEPORT`` socket while the
+    servers run: port 0 becomes one free port they all bind, and no other program can take it
+    between two of them starting. The kernel hands connections only to listening sockets."""
+    host, _, port = address.rpartition(":")
+    family, kind, proto, _, sockaddr = socket.getaddrinfo(
+        host.strip("[]"), int(port), type=socket.SOCK_STREAM
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            sock.bind(sockaddr)
+        except OSError as exc:
+            raise CommandError(f"Cannot serve on {address}: {exc.strerror}.") from exc
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+class _Pool:
+    """The server processes: forked from this one (which has run no gRPC code), each bound to
+    the shared port; replaced when one dies."""
+
+    def __init__(self, address: str, grace: float, size: int):
+        self.address, self.grace, self.size = address, grace, size
+        self.context = multiprocessing.get_context("fork")
+        self.ready = self.context.Queue()
+        self.processes: list = []
+
+    def start(self) -> None:
+        for _ in range(self.size):
+            self._spawn()
+        for _ in range(self.size):
+            self._await_ready()
+
+    def _spawn(self):
+        connections.close_all()  # a child must open its own; a shared socket corrupts both
+        process = self.context.Process(
+            target=_serve, args=(self.address, self.grace, self.ready), daemon=False
+        )
+        process.start()
+        self.processes.append(process)
+        return process
+
+    def _await_ready(self) -> None:
+        try:
+            outcome = self.ready.get(timeout=START_TIMEOUT_S)
+        except queue.Empty as exc:
+            raise CommandError(
+                f"A gRPC server process did not start within {START_TIMEOUT_S} s."
+            ) from exc
+        if outcome != "ready":
+            raise CommandError(f"A gRPC server process failed to start: {outcome}")
+
+    def replace_dead(self) -> None:
+        for process in list(self.processes):
+            if not process.is_alive():
+                self.processes.remove(process)
+                log.warning(
+                    "gRPC server process %s exited with code %s; starting another",
+                    process.pid,
+                    process.exitcode,
+                )
+                self._spawn()
+                self._await_ready()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: the child finishes its calls within the grace
+        deadline = time.monotonic() + self.grace + 5
+        for process in self.processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                log.warning("gRPC server process %s did not stop in time; killed", process.pid)
+                process.kill()
+                process.join()
+
+
+def _serve(address: str, grace: float, ready) -> None:
+    """One server process: bind the shared port, say so, serve until SIGTERM or SIGINT, or
+    until the supervising process is gone (killed without the chance to stop us)."""
+    stop, parent = _stop_on_signals(), os.getppid()
+    try:
+        server, _ = build_server(address, reuse_port=True)
+        server.start()
+    except Exception as exc:
+        ready.put(f"{type(exc).__name__}: {exc}")
+        raise
+    ready.put("ready")
+    while not stop.is_set() and os.getppid() == parent:
+        stop.wait(1.0)
+    server.stop(grace).wait()
