@@ -78,6 +78,11 @@ PUBLIC_VERSION = models.Q(
 )
 
 
+# An agent's versions, newest first (read backwards): the order of ``newest_first`` and of the
+# index that serves it.
+NEWEST_FIRST = ["agent", "precedence", "created_at", "id"]
+
+
 class AgentVersionQuerySet(models.QuerySet):
     def public(self):
         """What customers may see: certified, approved by a reviewer, not yanked."""
@@ -85,14 +90,20 @@ class AgentVersionQuerySet(models.QuerySet):
 
     def newest_first(self):
         """Highest SemVer precedence first, in SQL; equal precedence, newest upload first."""
-        return self.order_by("-precedence", "-created_at", "-id")
+        return self.order_by(*(f"-{field}" for field in NEWEST_FIRST[1:]))
 
 
 class AgentVersion(models.Model):
     """One uploaded package. Immutable once stored: only its statuses and yank change."""
 
-    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="versions")
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    # Neither key has an index of its own: the unique (agent, version) and (tenant, digest)
+    # indexes lead with them, and each index is one more write per upload.
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     version = models.CharField(max_length=128)
     precedence = models.CharField(
         max_length=512,
@@ -132,7 +143,17 @@ class AgentVersion(models.Model):
             models.UniqueConstraint(fields=["id", "agent"], name="version_id_with_agent"),
         ]
         indexes = [
-            models.Index(fields=["agent", "precedence"], name="version_precedence_per_agent"),
+            # An agent's versions in ``newest_first`` order, every sort key in the index: "the
+            # newest version" is the first entry of a backward scan, however many versions
+            # there are and whatever the planner's row estimates (with only the precedence
+            # indexed it sorted all of an agent's versions when its statistics were stale).
+            models.Index(fields=NEWEST_FIRST, name="version_newest_first_per_agent"),
+            # The same for public versions only: the newest public one in one probe, even when
+            # none is (a walk down the index above reads every version before it knows).
+            # Uploads are not public, so they do not write to it.
+            models.Index(
+                fields=NEWEST_FIRST, condition=PUBLIC_VERSION, name="public_version_newest_first"
+            ),
         ]
 
     def __str__(self) -> str:
