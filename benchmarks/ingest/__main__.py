@@ -234,11 +234,17 @@ def _cpu(stack: IngestStack) -> dict[str, float]:
     }
 
 
+def _server_processes(stack: IngestStack) -> dict[int, float]:
+    """CPU seconds so far of each gRPC server process (``--processes`` above 1)."""
+    return {pid: cpu_seconds([pid]) for pid in stack.grpc_pids()[1:]}
+
+
 def _phase(name: str, work: dict, send, stack: IngestStack, database_url: str) -> dict:
     before = _rows(database_url)
-    cpu = _cpu(stack)
+    cpu, servers = _cpu(stack), _server_processes(stack)
     seconds, totals = _in_threads(work, send)
     cpu = {part: used - cpu[part] for part, used in _cpu(stack).items()}
+    servers = [used - servers.get(pid, 0.0) for pid, used in _server_processes(stack).items()]
     sent = sum(totals.values())
     result = {
         "events": sent,
@@ -252,6 +258,10 @@ def _phase(name: str, work: dict, send, stack: IngestStack, database_url: str) -
             for part, used in cpu.items()
         },
     }
+    if name.startswith("grpc") and sum(servers):
+        # Each gRPC server process's share of their CPU: the kernel gives each connection to
+        # one process (SO_REUSEPORT), so with few devices the split is luck, and it shows here.
+        result["grpc_process_shares"] = [round(used / sum(servers), 2) for used in servers]
     print(f"{name}: {result}", flush=True)
     return result
 
@@ -327,6 +337,13 @@ def _table(result: dict) -> str:
                     + " | ".join(f"{v:.1f}" for v in parts)
                     + f" | {sum(parts):.1f} |"
                 )
+    shares = result["phases"]["grpc_first"].get("grpc_process_shares")
+    if shares and len(shares) > 1:
+        lines += [
+            "",
+            "gRPC server processes' shares of their CPU (first send; the kernel hands each "
+            f"device's connection to one process): {', '.join(f'{s:.0%}' for s in shares)}",
+        ]
     lines += ["", f"All goals met: {'yes' if all(g['met'] for g in result['goals']) else 'NO'}"]
     return "\n".join(lines)
 
