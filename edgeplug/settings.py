@@ -5,7 +5,6 @@ a filesystem Celery broker and a file cache, all under ``var/``. Setting ``DATAB
 ``REDIS_URL``, ``STORAGE=s3`` and friends switches each part to the full stack.
 """
 
-import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -535,13 +534,10 @@ BILLING_EXPORT_CHUNK_SIZE = env.int("BILLING_EXPORT_CHUNK_SIZE", default=500)
 # --- gRPC server (manage.py grpcserver) -----------------------------------------------------------
 GRPC_ADDRESS = env("GRPC_ADDRESS", default="127.0.0.1:50051")
 GRPC_MAX_WORKERS = env.int("GRPC_MAX_WORKERS", default=8)
-# Server processes sharing the port (threads per process: GRPC_MAX_WORKERS): one process runs
-# Python on one core at a time, so the default is one per core this process may use. In a
-# container, set it to the container's CPU limit (the k8s manifest runs one per pod).
-GRPC_PROCESSES = env.int(
-    "GRPC_PROCESSES",
-    default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-)
+# Server processes sharing the port, each with GRPC_MAX_WORKERS threads (and as many database
+# connections). One process runs Python on one core at a time: on a machine of its own, give
+# it the machine's cores (docker compose: 2); Kubernetes runs one per pod and adds pods.
+GRPC_PROCESSES = env.int("GRPC_PROCESSES", default=1)
 # TLS when both are set (PEM files); plaintext otherwise (behind a TLS-terminating proxy).
 GRPC_TLS_CERT_FILE = env("GRPC_TLS_CERT_FILE", default="")
 GRPC_TLS_KEY_FILE = env("GRPC_TLS_KEY_FILE", default="")

@@ -113,8 +113,9 @@ _same_package = CompiledQuery(
     name=Agent._meta.get_field("name"),
     version=AgentVersion._meta.get_field("version"),
 )
-# An agent's card follows its newest public version, else its newest upload; each read
-# walks the (agent, precedence) index down from the top and stops at the first row that fits.
+# An agent's card follows its newest public version, else its newest upload; each read is the
+# first entry of a backward scan of an index in ``newest_first`` order (the public versions'
+# partial one for the first), however many versions the agent has.
 _newest_public_manifest = CompiledQuery(
     lambda agent: (
         AgentVersion.objects.filter(PUBLIC_VERSION, agent=agent).newest_first().only("manifest")[:1]
@@ -295,10 +296,9 @@ def refresh_agent_card(agent: Agent) -> None:
 
 
 def _follow_card(agent: Agent) -> None:
-    # Each read walks the (agent, precedence) index down from the top and stops at the first
-    # row that fits, so uploads stay flat however many versions the agent has (sorting on
-    # "is public" instead reads and sorts all of them). Only while no version is public does
-    # the second read (the vendor's newest upload) run.
+    # Each read is one index entry (see the queries above), so uploads stay flat however many
+    # versions the agent has (sorting on "is public" instead reads and sorts all of them).
+    # Only while no version is public does the second read (the vendor's newest upload) run.
     found = _newest_public_manifest.fetch(agent=agent.pk) or _newest_manifest.fetch(agent=agent.pk)
     newest = found[0] if found else None
     if newest is not None:

@@ -71,11 +71,11 @@ _newest_own_or_public_version = CompiledQuery(
 def agent_with_latest_version(request, pk) -> Agent:
     """One visible agent as ``agents_with_latest_version`` gives it, with its listing joined.
 
-    One query: its newest visible version, with ``LIMIT 1`` down the (agent, precedence)
-    index rather than ranked by a window over all its versions, so the cost does not grow
-    with them (the upload response), and the agent, its tenant and listing joined to that
-    row; an agent is visible exactly when it has one. ``Agent.DoesNotExist`` when it is not
-    visible."""
+    One query: its newest visible version, with ``LIMIT 1`` down the agent's versions in
+    ``newest_first`` order (an index in that order) rather than ranked by a window over all
+    its versions, so the cost does not grow with them (the upload response), and the agent,
+    its tenant and listing joined to that row; an agent is visible exactly when it has one.
+    ``Agent.DoesNotExist`` when it is not visible."""
     tenant = request_tenant(request)
     if tenant is None:
         found = list(_newest_listed_version(None, pk))

@@ -42,7 +42,8 @@ DATABASE_URL = cli.UrlOption(
 )
 GOALS = {"rest": 20_000, "grpc": 50_000}  # events/s accepted, issue 13
 BATCH = 1000
-# grpc_processes: manage.py grpcserver --processes, as deployed (GRPC_PROCESSES: one per core).
+# grpc_processes: manage.py grpcserver --processes: the machine's cores, as docs/metering.md
+# advises for a server with a machine of its own (docker compose runs 2).
 FULL = {
     "events": 100_000,
     "devices": 4,

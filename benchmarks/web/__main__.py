@@ -179,12 +179,12 @@ def _table(result: dict) -> str:
     ):
         u = result["uploads"][key]
         met = u["p95_ms"] < 150 and u["errors"] == 0
-        cpu = u.get("cpu_ms_per_upload") or {}
-        parts = [cpu.get(part, 0.0) for part in ("gunicorn", "postgresql", "client")]
+        cpu = u.get("cpu_ms_per_upload")  # absent from results of older commits
+        parts = [cpu[part] for part in ("gunicorn", "postgresql", "client")] if cpu else []
         lines.append(
             f"| {label} | {u['uploads']} | {u['created']} | {u['errors']} | {u['per_s']} | "
             f"{u['p50_ms']:.1f} | {u['p95_ms']:.1f} | {u['p99_ms']:.1f} | "
-            f"{' + '.join(f'{x:.1f}' for x in parts)} = {sum(parts):.1f} | "
+            f"{' + '.join(f'{x:.1f}' for x in parts)}{f' = {sum(parts):.1f}' if parts else ''} | "
             f"p95 < 150 ms — {'met' if met else 'NOT met'} |"
         )
     flat = goals[f"upload flat: p50 at {p['grow_to']} versions ≤ 1.3 x a new agent's"]

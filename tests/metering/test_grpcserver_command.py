@@ -1,5 +1,6 @@
 """`manage.py grpcserver` serves health checks, as one process or several sharing the port,
-replaces a server process that dies, and stops cleanly on SIGTERM."""
+replaces a server process that dies, refuses a port already held, and stops cleanly on
+SIGTERM (or by itself, when its supervisor is killed)."""
 
 import os
 import signal
@@ -17,11 +18,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 pytestmark = pytest.mark.slow
 
 
-def _start(*args: str) -> subprocess.Popen:
+def _start(*args: str, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "grpcserver", "--grace", "1", *args],
         cwd=settings.BASE_DIR,
-        env={**os.environ, "PYTHONPATH": str(settings.BASE_DIR)},
+        env={**os.environ, "PYTHONPATH": str(settings.BASE_DIR), **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -30,7 +31,7 @@ def _start(*args: str) -> subprocess.Popen:
 
 def _serving_port(proc: subprocess.Popen) -> int:
     line = proc.stdout.readline()
-    assert "gRPC serving on 127.0.0.1:" in line, line
+    assert "gRPC serving on 127.0.0.1:" in line, line + proc.stdout.read()
     return int(line.split("127.0.0.1:")[1].split()[0])
 
 
@@ -48,24 +49,62 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def _stop(proc: subprocess.Popen) -> int:
+def _listens_on(pid: int, port: int) -> bool:
+    """Whether the process holds a socket listening on ``port`` (its fds against the kernel's
+    table of TCP sockets; state 0A is LISTEN)."""
+    inodes = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                inodes.add(fields[9])
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
+
+
+def _wait_for(condition, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _stopped(proc: subprocess.Popen) -> tuple[int, str]:
+    """SIGTERM, then the exit code and everything the command printed."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=30)
+    output, _ = proc.communicate(timeout=30)
+    return proc.returncode, output
 
 
 @pytest.mark.parametrize("processes", [1, 2])
 def test_grpcserver_serves_and_stops_on_sigterm(processes):
     proc = _start("--address", "127.0.0.1:0", "--processes", str(processes))
+    servers = []
     try:
         port = _serving_port(proc)
-        for _ in range(4):
-            assert _check(port) == health_pb2.HealthCheckResponse.SERVING
         servers = _children(proc.pid)
         assert len(servers) == (processes if processes > 1 else 0)
+        # Every server process listens on the one port; the command itself (which must not
+        # run gRPC before it forks) does not, when it forks.
+        for pid in servers:
+            assert _listens_on(pid, port)
+        assert _listens_on(proc.pid, port) == (processes == 1)
+        for _ in range(4):
+            assert _check(port) == health_pb2.HealthCheckResponse.SERVING
     finally:
-        assert _stop(proc) == 0
-    for pid in servers:  # every server process ended (and was reaped) before the command
+        code, output = _stopped(proc)
+    assert code == 0, output
+    assert "did not stop in time" not in output  # each stopped on SIGTERM, none was killed
+    for pid in servers:  # and was reaped before the command ended
         assert not Path(f"/proc/{pid}").exists()
 
 
@@ -75,23 +114,57 @@ def test_a_server_process_that_dies_is_replaced():
         port = _serving_port(proc)
         first = _children(proc.pid)
         os.kill(first[0], signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            now = _children(proc.pid)
-            if len(now) == 2 and first[0] not in now:
-                break
-            time.sleep(0.1)
-        assert len(now) == 2 and first[0] not in now and first[1] in now, (first, now)
+        assert _wait_for(
+            lambda: len(now := _children(proc.pid)) == 2
+            and first[0] not in now
+            and all(_listens_on(pid, port) for pid in now)
+        ), _children(proc.pid)
+        assert first[1] in _children(proc.pid)
         for _ in range(4):
             assert _check(port) == health_pb2.HealthCheckResponse.SERVING
     finally:
-        assert _stop(proc) == 0
-    output = proc.stdout.read()
+        code, output = _stopped(proc)
+    assert code == 0, output
     assert f"gRPC server process {first[0]} exited with code -9; starting another" in output
 
 
-def test_a_port_in_use_is_a_clear_error():
+def test_server_processes_stop_when_their_supervisor_is_killed():
+    proc = _start("--address", "127.0.0.1:0", "--processes", "2")
+    try:
+        _serving_port(proc)
+        servers = _children(proc.pid)
+        proc.kill()
+        proc.wait(timeout=10)
+        assert _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in servers))
+    finally:
+        for pid in servers:
+            if Path(f"/proc/{pid}").exists():
+                os.kill(pid, signal.SIGKILL)
+        proc.communicate(timeout=10)
+
+
+def test_a_server_process_that_cannot_start_stops_the_command():
+    proc = _start(
+        "--address",
+        "127.0.0.1:0",
+        "--processes",
+        "2",
+        GRPC_TLS_CERT_FILE="/nonexistent/cert.pem",
+        GRPC_TLS_KEY_FILE="/nonexistent/key.pem",
+    )
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1, output
+    assert "A gRPC server process failed to start: FileNotFoundError" in output, output
+    assert "gRPC serving on" not in output
+
+
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["plain", "SO_REUSEPORT"])
+def test_a_port_in_use_is_a_clear_error(reuse_port):
+    """Another program's listener, or another grpcserver's (which binds with SO_REUSEPORT and
+    would otherwise share the port with this one), makes the command refuse to start."""
     with socket.socket() as taken:
+        if reuse_port:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
@@ -102,8 +175,17 @@ def test_a_port_in_use_is_a_clear_error():
             assert f"Cannot serve on 127.0.0.1:{port}" in output, output
 
 
-def test_processes_must_be_positive():
-    proc = _start("--address", "127.0.0.1:0", "--processes", "0")
+@pytest.mark.parametrize(
+    ("address", "processes", "message"),
+    [
+        ("127.0.0.1:0", "0", "--processes must be at least 1."),
+        ("127.0.0.1:port", "2", "Cannot serve on 127.0.0.1:port"),
+        ("no-such-host.invalid:0", "2", "Cannot serve on no-such-host.invalid:0"),
+    ],
+)
+def test_bad_arguments_are_clear_errors(address, processes, message):
+    proc = _start("--address", address, "--processes", processes)
     output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 1
-    assert "--processes must be at least 1." in output
+    assert proc.returncode == 1, output
+    assert message in output, output
+    assert "Traceback" not in output

@@ -167,7 +167,7 @@ def test_an_upload_costs_no_more_to_an_agent_with_forty_public_versions_than_to_
     # transaction the upload's atomic block adds a savepoint and its release
     assert grown[0] <= 10, (young, grown)
     # Before any version is public the card takes one more read (no newest public version:
-    # the newest upload), each one row down the (agent, precedence) index.
+    # the newest upload), each one entry of an index in newest_first order.
     assert young[0] == grown[0] + 1, (young, grown)
     if connection.vendor == "postgresql":  # SQLite does not count the rows of a SELECT
         assert grown[1] <= 2, f"a query read {grown[1]} rows"

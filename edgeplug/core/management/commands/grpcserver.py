@@ -4,8 +4,10 @@ Python runs one thread at a time per process, so one process serves at most one 
 of calls. With ``--processes N`` (``GRPC_PROCESSES``) the command forks N server processes
 that share the port (``SO_REUSEPORT``: the kernel spreads connections over them, each device's
 stream staying on one process), as gRPC's own multiprocessing example does, and supervises
-them: a process that dies is replaced, SIGTERM or SIGINT stops them all gracefully. gRPC must
-not run in a process before it forks, so the parent never creates a server or channel.
+them: a process that dies is replaced (the command gives up, stopping the others, when they
+keep dying), SIGTERM or SIGINT stops them all gracefully, and a server process whose
+supervisor was killed stops by itself. gRPC must not run in a process before it forks, so the
+supervisor never creates a server or channel.
 """
 
 import contextlib
@@ -27,6 +29,10 @@ from edgeplug.grpc_server import build_server
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 60
+# More replacements than this within the window: something kills every server process (a
+# broken configuration, a full disk), so the command stops instead of looping.
+MAX_RESTARTS, RESTART_WINDOW_S = 5, 60.0
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 class Command(BaseCommand):
@@ -39,7 +45,7 @@ class Command(BaseCommand):
             "--processes",
             type=int,
             default=settings.GRPC_PROCESSES,
-            help="server processes sharing the port (default GRPC_PROCESSES: one per core)",
+            help="server processes sharing the port (default GRPC_PROCESSES, 1)",
         )
 
     def handle(self, *args, address, grace, processes, **options):
@@ -58,9 +64,12 @@ class Command(BaseCommand):
             return
         with _reserved_port(address) as port:
             host = address.rsplit(":", 1)[0]
-            pool = _Pool(f"{host}:{port}", grace, processes)
+            pool = _Pool(f"{host}:{port}", grace, stop)
             try:
-                pool.start()
+                for _ in range(processes):
+                    pool.add()
+                if stop.is_set():
+                    return
                 self._announce(address, port, processes)
                 while not stop.is_set():
                     pool.replace_dead()
@@ -100,78 +109,109 @@ class _Flag:
 
 def _stop_on_signals() -> _Flag:
     flag = _Flag()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, flag.set)
     return flag
 
 
 @contextlib.contextmanager
 def _reserved_port(address: str):
-    """The address's port held by a bound (not listening) ``SO_REUSEPORT`` socket while the
-    servers run: port 0 becomes one free port they all bind, and no other program can take it
-    between two of them starting. The kernel hands connections only to listening sockets."""
+    """The address's port, held while the servers run by a bound (not listening)
+    ``SO_REUSEPORT`` socket: port 0 becomes one free port they all bind, and no other program
+    can take it between two of them starting. A plain bind first makes sure nobody holds the
+    port already, another grpcserver included (its processes would share it with ours). The
+    kernel hands connections only to listening sockets."""
     host, _, port = address.rpartition(":")
-    family, kind, proto, _, sockaddr = socket.getaddrinfo(
-        host.strip("[]"), int(port), type=socket.SOCK_STREAM
-    )[0]
-    sock = socket.socket(family, kind, proto)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(
+            host.strip("[]"), int(port), type=socket.SOCK_STREAM
+        )[0]
+    except (OSError, ValueError) as exc:  # socket.gaierror is an OSError
+        raise CommandError(f"Cannot serve on {address}: {exc}.") from exc
+    with socket.socket(family, kind, proto) as probe:
         try:
-            sock.bind(sockaddr)
+            probe.bind(sockaddr)
         except OSError as exc:
             raise CommandError(f"Cannot serve on {address}: {exc.strerror}.") from exc
-        yield sock.getsockname()[1]
+        sockaddr = probe.getsockname()  # port 0: the free port the kernel chose
+    reservation = socket.socket(family, kind, proto)
+    try:
+        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            reservation.bind(sockaddr)
+        except OSError as exc:  # taken in the instant since the probe closed
+            raise CommandError(f"Cannot serve on {address}: {exc.strerror}.") from exc
+        yield reservation.getsockname()[1]
     finally:
-        sock.close()
+        reservation.close()
 
 
 class _Pool:
     """The server processes: forked from this one (which has run no gRPC code), each bound to
     the shared port; replaced when one dies."""
 
-    def __init__(self, address: str, grace: float, size: int):
-        self.address, self.grace, self.size = address, grace, size
+    def __init__(self, address: str, grace: float, stop: _Flag):
+        self.address, self.grace, self.stop_requested = address, grace, stop
         self.context = multiprocessing.get_context("fork")
         self.ready = self.context.Queue()
         self.processes: list = []
+        self.restarts: list[float] = []
 
-    def start(self) -> None:
-        for _ in range(self.size):
-            self._spawn()
-        for _ in range(self.size):
-            self._await_ready()
-
-    def _spawn(self):
+    def add(self) -> None:
+        """Fork one server process and wait until it serves (or the command is stopped)."""
         connections.close_all()  # a child must open its own; a shared socket corrupts both
-        process = self.context.Process(
-            target=_serve, args=(self.address, self.grace, self.ready), daemon=False
-        )
-        process.start()
-        self.processes.append(process)
-        return process
-
-    def _await_ready(self) -> None:
+        # Stop signals are held from the fork until the child has its own handlers: one
+        # arriving in between would otherwise run the supervisor's handler in the child.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            outcome = self.ready.get(timeout=START_TIMEOUT_S)
-        except queue.Empty as exc:
-            raise CommandError(
-                f"A gRPC server process did not start within {START_TIMEOUT_S} s."
-            ) from exc
-        if outcome != "ready":
-            raise CommandError(f"A gRPC server process failed to start: {outcome}")
+            process = self.context.Process(
+                target=_serve, args=(self.address, self.grace, self.ready, os.getpid())
+            )
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        self.processes.append(process)
+        self._await_ready(process)
+
+    def _await_ready(self, process) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.stop_requested.is_set():
+            try:
+                pid, outcome = self.ready.get(timeout=0.2)
+            except queue.Empty:
+                if not process.is_alive():
+                    raise CommandError(
+                        f"A gRPC server process exited with code {process.exitcode} before serving."
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise CommandError(
+                        f"A gRPC server process did not start within {START_TIMEOUT_S} s."
+                    ) from None
+                continue
+            if outcome != "ready":
+                raise CommandError(f"A gRPC server process failed to start: {outcome}")
+            if pid == process.pid:
+                return
 
     def replace_dead(self) -> None:
         for process in list(self.processes):
-            if not process.is_alive():
-                self.processes.remove(process)
-                log.warning(
-                    "gRPC server process %s exited with code %s; starting another",
-                    process.pid,
-                    process.exitcode,
+            if process.is_alive():
+                continue
+            self.processes.remove(process)
+            now = time.monotonic()
+            self.restarts = [t for t in self.restarts if now - t < RESTART_WINDOW_S] + [now]
+            if len(self.restarts) > MAX_RESTARTS:
+                raise CommandError(
+                    f"gRPC server processes died {len(self.restarts)} times within "
+                    f"{RESTART_WINDOW_S:.0f} s (the last with code {process.exitcode}); "
+                    "stopping."
                 )
-                self._spawn()
-                self._await_ready()
+            log.warning(
+                "gRPC server process %s exited with code %s; starting another",
+                process.pid,
+                process.exitcode,
+            )
+            self.add()
 
     def stop(self) -> None:
         for process in self.processes:
@@ -186,17 +226,18 @@ class _Pool:
                 process.join()
 
 
-def _serve(address: str, grace: float, ready) -> None:
+def _serve(address: str, grace: float, ready, supervisor: int) -> None:
     """One server process: bind the shared port, say so, serve until SIGTERM or SIGINT, or
-    until the supervising process is gone (killed without the chance to stop us)."""
-    stop, parent = _stop_on_signals(), os.getppid()
+    until the supervisor is gone (killed without the chance to stop us)."""
+    stop = _stop_on_signals()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held since the fork
     try:
         server, _ = build_server(address, reuse_port=True)
         server.start()
     except Exception as exc:
-        ready.put(f"{type(exc).__name__}: {exc}")
+        ready.put((os.getpid(), f"{type(exc).__name__}: {exc}"))
         raise
-    ready.put("ready")
-    while not stop.is_set() and os.getppid() == parent:
+    ready.put((os.getpid(), "ready"))
+    while not stop.is_set() and os.getppid() == supervisor:
         stop.wait(1.0)
     server.stop(grace).wait()
