@@ -61,10 +61,10 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     """Answer every event of a parsed batch (accepted, duplicate, or rejected with a code) and
     store the accepted ones. Batches of one device are serialised by a lock on its row."""
     now = timezone.now()
-    locked = _LOCKED_DEVICE.fetch(device=device.pk)
-    if not locked:  # deleted since its token was read
+    locked = _LOCKED_DEVICE.first(device=device.pk)
+    if locked is None:  # deleted since its token was read
         raise Device.DoesNotExist(f"device {device.pk} no longer exists")
-    ((tenant_id,),) = locked
+    (tenant_id,) = locked
     seen, retired = _seq_ranges(device, events)
     stored = _stored_fingerprints(device, seen, events)
     deployed = {

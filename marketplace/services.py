@@ -130,10 +130,9 @@ _newest_manifest = CompiledQuery(
 
 def _signing_key_for(tenant: Tenant, key_id: str) -> VendorKey:
     # Another vendor's key is "unknown" here, so uploads never confirm what others hold.
-    found = _key_named.fetch(tenant=tenant.pk, key_id=key_id)  # one at most: unique
-    if not found:
+    key = _key_named.first(tenant=tenant.pk, key_id=key_id)  # one at most: unique
+    if key is None:
         raise UnknownKey(f"No signing key {key_id!r} is registered for {tenant.slug}.")
-    key = found[0]
     if not key.is_active:
         raise KeyRevoked(f"Key {key_id} was revoked on {key.revoked_at:%Y-%m-%d}.")
     return key
@@ -267,9 +266,9 @@ def _create_version(
 
 def _agent_for(tenant: Tenant, manifest: dict) -> tuple[Agent, bool]:
     """``Agent.objects.get_or_create`` by the manifest's name, its read compiled once."""
-    found = _agent_named.fetch(tenant=tenant.pk, name=manifest["name"])
-    if found:
-        return found[0], False
+    agent = _agent_named.first(tenant=tenant.pk, name=manifest["name"])
+    if agent is not None:
+        return agent, False
     try:
         with transaction.atomic():
             agent = Agent.objects.create(
@@ -280,9 +279,9 @@ def _agent_for(tenant: Tenant, manifest: dict) -> tuple[Agent, bool]:
             )
         return agent, True
     except IntegrityError:  # created concurrently: that one, as get_or_create does
-        found = _agent_named.fetch(tenant=tenant.pk, name=manifest["name"])
-        if found:
-            return found[0], False
+        agent = _agent_named.first(tenant=tenant.pk, name=manifest["name"])
+        if agent is not None:
+            return agent, False
         raise
 
 
@@ -299,8 +298,7 @@ def _follow_card(agent: Agent) -> None:
     # Each read is one index entry (see the queries above), so uploads stay flat however many
     # versions the agent has (sorting on "is public" instead reads and sorts all of them).
     # Only while no version is public does the second read (the vendor's newest upload) run.
-    found = _newest_public_manifest.fetch(agent=agent.pk) or _newest_manifest.fetch(agent=agent.pk)
-    newest = found[0] if found else None
+    newest = _newest_public_manifest.first(agent=agent.pk) or _newest_manifest.first(agent=agent.pk)
     if newest is not None:
         manifest = newest.manifest
         card = (manifest["agent_type"], manifest["description"])

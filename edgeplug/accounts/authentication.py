@@ -39,10 +39,9 @@ class TenantJWTAuthentication(JWTAuthentication):
         if tenant_id is not None:
             # The user and their membership in one query; roles are read from the database,
             # so a role change or a removal takes effect at once.
-            found = _membership_query.fetch(
+            membership = _membership_query.first(
                 user=token.get(api_settings.USER_ID_CLAIM), tenant=tenant_id
             )
-            membership = found[0] if found else None
         if membership is not None:
             user = self._checked(membership.user, token)
         else:

@@ -202,6 +202,12 @@ class CompiledQuery:
             rows = cursor.fetchall()
         return [self._instance(plan, db, connection, row) for row in rows]
 
+    def first(self, **values):
+        """The first row the queryset gives for these values, or None (``QuerySet.first``
+        without its ordering: the queryset's own, if any, decides)."""
+        found = self.fetch(**values)
+        return found[0] if found else None
+
     @staticmethod
     def _instance(plan: _Plan, db: str, connection, found):
         row = list(found)

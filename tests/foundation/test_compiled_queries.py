@@ -124,6 +124,19 @@ def test_the_membership_is_read_as_the_orm_reads_it():
     _same(compiled, orm)
 
 
+def test_first_is_the_first_row_or_none():
+    tenant = TenantFactory()
+    newest = CompiledQuery(
+        lambda tenant: Device.objects.filter(tenant=tenant).order_by("-pk"),
+        tenant=Device._meta.get_field("tenant"),
+    )
+    assert newest.first(tenant=tenant.pk) is None
+    DeviceFactory(tenant=tenant)
+    second = DeviceFactory(tenant=tenant)
+    assert newest.first(tenant=tenant.pk) == second
+    assert newest.first(tenant=tenant.pk) == newest.fetch(tenant=tenant.pk)[0]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_query_compiled_on_one_thread_runs_on_another_threads_connection():
     # gunicorn gthread workers share the compiled query; each thread has its own connection.

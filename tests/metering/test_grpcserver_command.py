@@ -115,9 +115,11 @@ def test_a_server_process_that_dies_is_replaced():
         first = _children(proc.pid)
         os.kill(first[0], signal.SIGKILL)
         assert _wait_for(
-            lambda: len(now := _children(proc.pid)) == 2
-            and first[0] not in now
-            and all(_listens_on(pid, port) for pid in now)
+            lambda: (
+                len(now := _children(proc.pid)) == 2
+                and first[0] not in now
+                and all(_listens_on(pid, port) for pid in now)
+            )
         ), _children(proc.pid)
         assert first[1] in _children(proc.pid)
         for _ in range(4):
