@@ -67,9 +67,9 @@ class Command(BaseCommand):
             pool = _Pool(f"{host}:{port}", grace, stop)
             try:
                 for _ in range(processes):
+                    if stop.is_set():  # stopped while they start: fork no more
+                        return
                     pool.add()
-                if stop.is_set():
-                    return
                 self._announce(address, port, processes)
                 while not stop.is_set():
                     pool.replace_dead()
