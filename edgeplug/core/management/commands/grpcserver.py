@@ -45,7 +45,7 @@ class Command(BaseCommand):
             "--processes",
             type=int,
             default=settings.GRPC_PROCESSES,
-            help="server processes sharing the port (default GRPC_PROCESSES, 1)",
+            help="server processes sharing the port (default: GRPC_PROCESSES, %(default)s)",
         )
 
     def handle(self, *args, address, grace, processes, **options):
@@ -122,28 +122,25 @@ def _reserved_port(address: str):
     port already, another grpcserver included (its processes would share it with ours). The
     kernel hands connections only to listening sockets."""
     host, _, port = address.rpartition(":")
+    reservation = None
     try:
         family, kind, proto, _, sockaddr = socket.getaddrinfo(
             host.strip("[]"), int(port), type=socket.SOCK_STREAM
         )[0]
-    except (OSError, ValueError) as exc:  # socket.gaierror is an OSError
-        raise CommandError(f"Cannot serve on {address}: {exc}.") from exc
-    with socket.socket(family, kind, proto) as probe:
-        try:
+        with socket.socket(family, kind, proto) as probe:
             probe.bind(sockaddr)
-        except OSError as exc:
-            raise CommandError(f"Cannot serve on {address}: {exc.strerror}.") from exc
-        sockaddr = probe.getsockname()  # port 0: the free port the kernel chose
-    reservation = socket.socket(family, kind, proto)
-    try:
+            sockaddr = probe.getsockname()  # port 0: the free port the kernel chose
+        reservation = socket.socket(family, kind, proto)
         reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        try:
-            reservation.bind(sockaddr)
-        except OSError as exc:  # taken in the instant since the probe closed
-            raise CommandError(f"Cannot serve on {address}: {exc.strerror}.") from exc
+        reservation.bind(sockaddr)  # fails only if taken in the instant since the probe closed
+    except (OSError, ValueError) as exc:  # a bad host (socket.gaierror) or port, a port taken
+        if reservation is not None:
+            reservation.close()
+        raise CommandError(
+            f"Cannot serve on {address}: {getattr(exc, 'strerror', None) or exc}."
+        ) from exc
+    with reservation:
         yield reservation.getsockname()[1]
-    finally:
-        reservation.close()
 
 
 class _Pool:
