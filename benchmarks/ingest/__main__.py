@@ -30,10 +30,10 @@ from benchmarks.web.stack import (
     Stack,
     StackError,
     children,
+    cpu_by_part,
     cpu_seconds,
     free_port,
     fresh_database,
-    postgres_pids,
 )
 
 # Its own default database, so it never drops bench-web's under a concurrent run.
@@ -227,12 +227,7 @@ def _rows(database_url: str) -> int:
 def _cpu(stack: IngestStack) -> dict[str, float]:
     """CPU seconds so far of each part of the machine's work: the server of each door, all of
     PostgreSQL on this machine, and this process (the clients)."""
-    return {
-        "grpcserver": cpu_seconds(stack.grpc_pids()),
-        "gunicorn": stack.cpu_seconds(),
-        "postgresql": cpu_seconds(postgres_pids()),
-        "client": time.process_time(),
-    }
+    return {"grpcserver": cpu_seconds(stack.grpc_pids()), **cpu_by_part(stack)}
 
 
 def _server_processes(stack: IngestStack) -> dict[int, float]:

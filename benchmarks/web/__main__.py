@@ -11,16 +11,14 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.web import cli, drive
 from benchmarks.web.stack import (
     Stack,
-    cpu_seconds,
+    cpu_by_part,
     fresh_database,
-    postgres_pids,
 )
 
 UPLOAD_AGENT = "upload-bench"
@@ -202,16 +200,6 @@ def _table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _cpu(stack: Stack) -> dict[str, float]:
-    """CPU seconds so far of gunicorn (master and workers), all of PostgreSQL on this machine,
-    and this process (the upload clients)."""
-    return {
-        "gunicorn": stack.cpu_seconds(),
-        "postgresql": cpu_seconds(postgres_pids()),
-        "client": time.process_time(),
-    }
-
-
 def run(args: argparse.Namespace) -> dict:
     size = cli.chosen_size(args, full=FULL, smoke=SMOKE)
     run_dir = Path(args.out).resolve().parent / "web-run"
@@ -284,7 +272,7 @@ def run(args: argparse.Namespace) -> dict:
             )
             warm, bodies = bodies[:warm_up], bodies[warm_up:]
             drive.run_uploads(stack.port, tokens["vendor"], warm, size["upload_clients"])
-            cpu = _cpu(stack)
+            cpu = cpu_by_part(stack)
             uploads[key] = asdict(
                 drive.run_uploads(stack.port, tokens["vendor"], bodies, size["upload_clients"])
             )
@@ -292,7 +280,7 @@ def run(args: argparse.Namespace) -> dict:
             # a 2-core machine is this cost queued behind the other clients' uploads).
             uploads[key]["cpu_ms_per_upload"] = {
                 part: round((used - cpu[part]) * 1000 / len(bodies), 1)
-                for part, used in _cpu(stack).items()
+                for part, used in cpu_by_part(stack).items()
             }
             print(f"uploads ({key}): {uploads[key]}", flush=True)
         rss = stack.worker_rss_mb()

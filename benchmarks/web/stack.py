@@ -137,6 +137,17 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def cpu_by_part(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far of gunicorn (master and workers), all of PostgreSQL on this machine,
+    and this process (the benchmark's clients): read before and after a phase, where the
+    machine's cores went."""
+    return {
+        "gunicorn": stack.cpu_seconds(),
+        "postgresql": cpu_seconds(postgres_pids()),
+        "client": time.process_time(),
+    }
+
+
 def children(pid: int) -> list[int]:
     """The live child processes of ``pid`` (``/proc``)."""
     try:
