@@ -297,6 +297,34 @@ def _agent_name(entitlement: Entitlement) -> str:
     return entitlement.agent.name
 
 
+def _usage_line(
+    kind: str,
+    description: str,
+    entitlement: Entitlement,
+    period: tuple[datetime, datetime],
+    *,
+    amount: int,
+    hours: Decimal,
+    seconds: int,
+    breakdown: dict,
+) -> LineSpec:
+    """A line billing ``hours`` of an entitlement's usage in ``period``. It keeps the
+    agent-seconds it bills, which the next close compares with the rollups to find late usage."""
+    start, end = period
+    return LineSpec(
+        kind=kind,
+        description=description,
+        amount=amount,
+        period_start=start,
+        period_end=end,
+        quantity=hours,
+        unit_amount=_unit(amount, hours),
+        breakdown=breakdown,
+        entitlement_id=entitlement.pk,
+        usage_seconds=seconds,
+    )
+
+
 # --- the lines of one month ----------
 
 
@@ -328,19 +356,15 @@ def _period_lines(
     charge = _charge(breakdown)
     if seconds or charge:
         lines.append(
-            LineSpec(
-                kind=LineKind.USAGE,
-                description=(
-                    f"{_agent_name(entitlement)} ({plan}): {hours} agent-hours {month_label(start)}"
-                ),
+            _usage_line(
+                LineKind.USAGE,
+                f"{_agent_name(entitlement)} ({plan}): {hours} agent-hours {month_label(start)}",
+                entitlement,
+                (start, end),
                 amount=charge,
-                period_start=start,
-                period_end=end,
-                quantity=hours,
-                unit_amount=_unit(charge, hours),
+                hours=hours,
+                seconds=seconds,
                 breakdown=_usage_part(breakdown),
-                entitlement_id=entitlement.pk,
-                usage_seconds=seconds,
             )
         )
     return lines
@@ -390,24 +414,18 @@ def _late_lines(
         total = _feed(digest, label, _rollup_total(entitlement.tenant_id, window, start, end))
         before = pricing.price_usage(terms, hours_of(already))
         after = pricing.price_usage(terms, hours_of(total))
-        late_seconds = total - already
         late_hours = hours_of(total) - hours_of(already)
-        amount = _charge(after) - _charge(before)
         lines.append(
-            LineSpec(
-                kind=LineKind.LATE_USAGE,
-                description=(
-                    f"{_agent_name(entitlement)}: {late_hours} agent-hours of "
-                    f"{month_label(start)} reported after that month was invoiced"
-                ),
-                amount=amount,
-                period_start=start,
-                period_end=end,
-                quantity=late_hours,
-                unit_amount=_unit(amount, late_hours),
+            _usage_line(
+                LineKind.LATE_USAGE,
+                f"{_agent_name(entitlement)}: {late_hours} agent-hours of "
+                f"{month_label(start)} reported after that month was invoiced",
+                entitlement,
+                (start, end),
+                amount=_charge(after) - _charge(before),
+                hours=late_hours,
+                seconds=total - already,
                 breakdown={"billed_before": _usage_part(before), "now": _usage_part(after)},
-                entitlement_id=entitlement.pk,
-                usage_seconds=late_seconds,
             )
         )
     return lines

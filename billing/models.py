@@ -462,6 +462,13 @@ class LineKind(models.TextChoices):
     ADJUSTMENT = "adjustment"
 
 
+def _billed_for(model: str) -> models.ForeignKey:
+    """What a line bills, where it bills one thing: kept as long as a line names it."""
+    return models.ForeignKey(
+        model, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines"
+    )
+
+
 class InvoiceLine(models.Model):
     """One priced line. ``breakdown`` is ``pricing.Breakdown.as_dict()`` (tier, quantity, unit
     amount, amount per slice) so the tenant can recompute it by hand. ``usage_seconds`` is the
@@ -472,20 +479,8 @@ class InvoiceLine(models.Model):
     position = models.PositiveIntegerField(default=0)
     kind = models.CharField(max_length=16, choices=LineKind.choices)
     description = models.CharField(max_length=300)
-    entitlement = models.ForeignKey(
-        "marketplace.Entitlement",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="invoice_lines",
-    )
-    order = models.ForeignKey(
-        "marketplace.Order",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="invoice_lines",
-    )
+    entitlement = _billed_for("marketplace.Entitlement")
+    order = _billed_for("marketplace.Order")
     credited_line = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credits"
     )
