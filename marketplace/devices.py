@@ -97,10 +97,9 @@ def rotate_token(device: Device, *, actor=None, request=None) -> IssuedToken:
 
 @transaction.atomic
 def revoke_device(device: Device, *, actor=None, request=None) -> Device:
-    device, revoked = stamp_once(device, "revoked_at")
-    if revoked:
-        _audit("device_revoked", device, actor, request)
-    return device
+    return stamp_once(
+        device, "revoked_at", then=lambda row: _audit("device_revoked", row, actor, request)
+    )
 
 
 def _reject_revoked(device: Device) -> None:

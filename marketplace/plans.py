@@ -113,10 +113,9 @@ def revise_plan(plan: PricePlan, *, actor=None, request=None, **changes) -> Pric
 @transaction.atomic
 def retire_plan(plan: PricePlan, *, actor=None, request=None) -> PricePlan:
     """No new orders; existing entitlements keep their terms."""
-    plan, retired = stamp_once(plan, "retired_at")
-    if retired:
-        _audit("price_plan_retired", plan, actor, request)
-    return plan
+    return stamp_once(
+        plan, "retired_at", then=lambda row: _audit("price_plan_retired", row, actor, request)
+    )
 
 
 def _audit(action: str, plan: PricePlan, actor, request, **details) -> None:

@@ -71,10 +71,14 @@ def register_key(
 
 @transaction.atomic
 def revoke_key(key: VendorKey, *, actor=None, request=None) -> VendorKey:
-    key, revoked = stamp_once(key, "revoked_at", revoked_by=actor)
-    if revoked:
-        record_change("vendor_key_revoked", key, actor=actor, request=request, target=key.key_id)
-    return key
+    return stamp_once(
+        key,
+        "revoked_at",
+        revoked_by=actor,
+        then=lambda row: record_change(
+            "vendor_key_revoked", row, actor=actor, request=request, target=row.key_id
+        ),
+    )
 
 
 # The upload path's fixed queries, compiled once per process (``edgeplug.core.compiled``):

@@ -4,6 +4,7 @@ inside the action's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from django.db.models import Model
@@ -20,15 +21,16 @@ def locked(instance: M, *related: str) -> M:
     return queryset.get(pk=instance.pk)
 
 
-def stamp_once(instance: M, field: str, **also) -> tuple[M, bool]:
+def stamp_once(instance: M, field: str, *, then: Callable[[M], object], **also) -> M:
     """Lock the row and set the timestamp ``field`` to now (and ``also``'s fields) unless it
-    is set already: revoking, retiring and the like happen once. Returns the locked row and
-    whether this call set it."""
+    is set already: revoking, retiring and the like happen once, and so does ``then(row)`` (the
+    audit event), which runs only when this call set the stamp. Returns the locked row."""
     row = locked(instance)
     if getattr(row, field) is not None:
-        return row, False
+        return row
     setattr(row, field, timezone.now())
     for name, value in also.items():
         setattr(row, name, value)
     row.save(update_fields=[field, *also])
-    return row, True
+    then(row)
+    return row
