@@ -7,11 +7,11 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from edgeplug.audit.services import record_change
-from edgeplug.core.locking import locked, stamp_once
+from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.tenancy.models import Tenant
 from marketplace.certified import current_certificate
 from marketplace.errors import (
@@ -65,21 +65,18 @@ def register_device(
     tenant: Tenant, *, name: str, hardware_id: str, core: str, actor=None, request=None
 ) -> IssuedToken:
     prefix, token = _new_token()
-    try:
-        with transaction.atomic():
-            device = Device.objects.create(
-                tenant=tenant,
-                name=name,
-                hardware_id=hardware_id,
-                core=core,
-                token_prefix=prefix,
-                token_hash=_hash(token),
-                token_created_at=timezone.now(),
-                created_by=actor,
-            )
-            _audit("device_registered", device, actor, request)
-    except IntegrityError as exc:
-        raise DeviceExists(f"A device with hardware id {hardware_id!r} is registered.") from exc
+    with unique_or(DeviceExists(f"A device with hardware id {hardware_id!r} is registered.")):
+        device = Device.objects.create(
+            tenant=tenant,
+            name=name,
+            hardware_id=hardware_id,
+            core=core,
+            token_prefix=prefix,
+            token_hash=_hash(token),
+            token_created_at=timezone.now(),
+            created_by=actor,
+        )
+        _audit("device_registered", device, actor, request)
     return IssuedToken(device, token)
 
 

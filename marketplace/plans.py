@@ -1,9 +1,9 @@
 """Vendor price plans: create, revise (a new version once anyone holds the plan), retire."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from edgeplug.audit.services import record_change
-from edgeplug.core.locking import locked, stamp_once
+from edgeplug.core.locking import locked, stamp_once, unique_or
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import InvalidPlan, PlanKeyExists, PlanRetired
@@ -51,21 +51,18 @@ def create_plan(
     request=None,
 ) -> PricePlan:
     currency, amount, terms = validated_price(kind, currency, amount, terms or {})
-    try:
-        with transaction.atomic():
-            plan = PricePlan.objects.create(
-                agent=agent,
-                tenant=agent.tenant,
-                key=key,
-                name=name,
-                kind=kind,
-                currency=currency,
-                amount=amount,
-                terms=terms,
-                created_by=actor,
-            )
-    except IntegrityError as exc:
-        raise PlanKeyExists(f"{agent.name} already has a plan {key!r}: revise it.") from exc
+    with unique_or(PlanKeyExists(f"{agent.name} already has a plan {key!r}: revise it.")):
+        plan = PricePlan.objects.create(
+            agent=agent,
+            tenant=agent.tenant,
+            key=key,
+            name=name,
+            kind=kind,
+            currency=currency,
+            amount=amount,
+            terms=terms,
+            created_by=actor,
+        )
     _audit("price_plan_created", plan, actor, request)
     return plan
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.compiled import CompiledQuery
-from edgeplug.core.locking import locked, stamp_once
+from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.tenancy.models import Tenant
 from marketplace import storage
 from marketplace.catalogue import refresh_listing
@@ -47,17 +47,14 @@ def register_key(
     ensure_vendor(tenant)
     raw = signing.decode_public_key(public_key_b64)
     key_id = signing.key_id(raw)
-    try:
-        with transaction.atomic():
-            key = VendorKey.objects.create(
-                tenant=tenant,
-                key_id=key_id,
-                public_key=signing.encode_b64(raw),
-                name=name,
-                created_by=actor,
-            )
-    except IntegrityError as exc:
-        raise KeyExists(f"Key {key_id} is already registered.") from exc
+    with unique_or(KeyExists(f"Key {key_id} is already registered.")):
+        key = VendorKey.objects.create(
+            tenant=tenant,
+            key_id=key_id,
+            public_key=signing.encode_b64(raw),
+            name=name,
+            created_by=actor,
+        )
     record_event(
         "vendor_key_registered",
         request=request,

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import semver
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
-from edgeplug.core.locking import locked
+from edgeplug.core.locking import locked, unique_or
 from edgeplug.errors import Conflict, DomainError, Unprocessable
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import refuse_own_tenant_review
@@ -157,28 +157,25 @@ def upload_wpk(
             return WpkUploadResult(existing, created=False)
         raise VersionExists(f"{name} {version} exists with other content; bump the version.")
     _check_steps_exist(tenant, steps)
-    try:
-        with transaction.atomic():
-            wpk = WorkflowPackage.objects.create(
-                tenant=tenant,
-                name=name,
-                version=version,
-                content=content,
-                digest=digest,
-                signature=signature_b64,
-                signing_key=key,
-                uploaded_by=actor,
-            )
-            record_event(
-                "wpk_uploaded",
-                request=request,
-                actor=actor,
-                tenant=tenant,
-                target=f"{name}@{version}",
-                details={"digest": digest},
-            )
-    except IntegrityError as exc:
-        raise VersionExists(f"{name} {version} was uploaded concurrently.") from exc
+    with unique_or(VersionExists(f"{name} {version} was uploaded concurrently.")):
+        wpk = WorkflowPackage.objects.create(
+            tenant=tenant,
+            name=name,
+            version=version,
+            content=content,
+            digest=digest,
+            signature=signature_b64,
+            signing_key=key,
+            uploaded_by=actor,
+        )
+        record_event(
+            "wpk_uploaded",
+            request=request,
+            actor=actor,
+            tenant=tenant,
+            target=f"{name}@{version}",
+            details={"digest": digest},
+        )
     return WpkUploadResult(wpk, created=True)
 
 

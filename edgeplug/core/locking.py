@@ -1,12 +1,20 @@
-"""Row locks for actions: re-read an instance under ``SELECT ... FOR UPDATE`` before deciding
-anything from its state, so two concurrent requests cannot both act on the old state. Call
-inside the action's transaction."""
+"""Concurrency for actions.
+
+- ``locked``: re-read an instance under ``SELECT ... FOR UPDATE`` before deciding anything from
+  its state, so two concurrent requests cannot both act on the old state. Call inside the
+  action's transaction.
+- ``stamp_once``: a one-time change (revoke, retire) and its audit event, once.
+- ``unique_or``: a row that must be new; if it exists, or a concurrent request creates it
+  first, the unique constraint decides and the caller's conflict error is raised.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
+from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -34,3 +42,14 @@ def stamp_once(instance: M, field: str, *, then: Callable[[M], object], **also) 
     row.save(update_fields=[field, *also])
     then(row)
     return row
+
+
+@contextmanager
+def unique_or(conflict: Exception) -> Iterator[None]:
+    """Run the block in a savepoint; if it breaks a unique constraint (the row exists, or a
+    concurrent request created it first), roll the block back and raise ``conflict``."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        raise conflict from exc

@@ -2,11 +2,11 @@
 
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_change, record_event
-from edgeplug.core.locking import locked
+from edgeplug.core.locking import locked, unique_or
 from edgeplug.errors import Conflict, DomainError, Forbidden
 from edgeplug.tenancy.models import Membership, Role, Tenant
 
@@ -21,11 +21,10 @@ def create_tenant(
 ) -> Tenant:
     if not (is_vendor or is_customer):
         raise DomainError("A tenant is a vendor, a customer, or both.", code="tenant_kind")
-    if Tenant.objects.filter(slug=slug).exists():
-        raise Conflict(f"A tenant with slug {slug!r} exists.", code="tenant_exists")
-    tenant = Tenant.objects.create(
-        name=name, slug=slug, is_vendor=is_vendor, is_customer=is_customer
-    )
+    with unique_or(Conflict(f"A tenant with slug {slug!r} exists.", code="tenant_exists")):
+        tenant = Tenant.objects.create(
+            name=name, slug=slug, is_vendor=is_vendor, is_customer=is_customer
+        )
     record_event("tenant_created", actor=actor, tenant=tenant, target=slug)
     return tenant
 
@@ -34,13 +33,9 @@ def create_tenant(
 def add_member(tenant: Tenant, user: User, role: str, *, actor=None, request=None) -> Membership:
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.", code="invalid_role")
-    try:
-        with transaction.atomic():
-            membership = Membership.objects.create(tenant=tenant, user=user, role=role)
-    except IntegrityError as exc:
-        raise Conflict(
-            f"{user.email} is already a member of {tenant.slug}.", code="already_member"
-        ) from exc
+    already = Conflict(f"{user.email} is already a member of {tenant.slug}.", code="already_member")
+    with unique_or(already):
+        membership = Membership.objects.create(tenant=tenant, user=user, role=role)
     record_event(
         "membership_created",
         request=request,
