@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 
 from billing import invoice_documents
 from billing.csv_stream import csv_lines
-from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from billing.models import AMOUNT_DUE, Invoice, InvoiceLine, InvoiceStatus
 from marketplace.pricing import currency_exponent
 
 Renderer = Callable[[Invoice], bytes]
@@ -92,7 +92,7 @@ _INVOICE_COLUMNS: tuple[tuple[str, Callable[[dict], object]], ...] = (
     ("tax", _money("tax")),
     ("total", _money("total")),
     ("prepaid", _money("prepaid_amount")),
-    ("amount_due", lambda row: major(row["total"] - row["prepaid_amount"], row["currency"])),
+    ("amount_due", _money("amount_due")),
     ("issued_at", _instant("finalized_at")),
     ("paid_at", _instant("paid_at")),
     ("voided_at", _instant("voided_at")),
@@ -125,7 +125,8 @@ INVOICE_HEADER = [header for header, _ in _INVOICE_COLUMNS]
 
 
 def _invoice_rows(invoices: QuerySet) -> Iterator[list]:
-    rows = invoices.order_by("-kind", "number", "id").values(*_INVOICE_FIELDS)  # invoices first
+    invoices_first = invoices.order_by("-kind", "number", "id")
+    rows = invoices_first.values(*_INVOICE_FIELDS, amount_due=AMOUNT_DUE)
     for row in rows.iterator(chunk_size=_chunk()):
         yield [value(row) for _, value in _INVOICE_COLUMNS]
 

@@ -17,7 +17,7 @@ from django.db.models import Case, Count, DateTimeField, F, Q, Sum, When
 from django.db.models.functions import TruncMonth
 
 from billing.invoice_builder import month_label, next_month
-from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.models import AMOUNT_DUE, Invoice, InvoiceKind, InvoiceStatus
 from billing.payout_queries import vendor_payouts
 from marketplace.pricing import format_amount
 
@@ -74,7 +74,7 @@ def receivables(now: datetime) -> list[Receivables]:
     """Per currency, what finalized invoices still have due, and the overdue part."""
     overdue_before = now - timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS)
     late = Q(finalized_at__lt=overdue_before)
-    due = F("total") - F("prepaid_amount")
+    due = AMOUNT_DUE
     rows = (
         Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=UNPAID)
         .values("currency")

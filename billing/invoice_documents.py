@@ -88,6 +88,7 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         subtotal=invoice.subtotal * sign,
         tax=invoice.tax * sign,
         total=invoice.total * sign,
+        prepaid=invoice.prepaid_amount * sign,
         paid=invoice.status == InvoiceStatus.PAID,
         credit_of=invoice.credit_of.number if invoice.credit_of_id else "",
     )

@@ -445,6 +445,8 @@ class Invoice(models.Model):
 
     @property
     def amount_due(self) -> int:
+        """What the invoice asks for: its total less the lines paid before it (one-time
+        orders). ``AMOUNT_DUE`` is the same in a query."""
         return self.total - self.prepaid_amount
 
     @property
@@ -460,6 +462,10 @@ class LineKind(models.TextChoices):
     LATE_USAGE = "late_usage"
     CREDIT = "credit"
     ADJUSTMENT = "adjustment"
+
+
+# ``Invoice.amount_due`` in a query.
+AMOUNT_DUE = models.F("total") - models.F("prepaid_amount")
 
 
 def _billed_for(model: str) -> models.ForeignKey:

@@ -79,6 +79,9 @@ class InvoiceDocument:
     subtotal: int
     tax: int
     total: int
+    # What the buyer paid before the invoice (its one-time orders' lines): Stripe collects
+    # ``total - prepaid``, and the document says the same.
+    prepaid: int = 0
     paid: bool = False
     credit_of: str = ""  # the credited invoice's number (credit notes only)
 
@@ -100,7 +103,7 @@ class InvoiceDocument:
 
     @property
     def amount_paid(self) -> int:
-        return self.total if self.paid else 0
+        return self.total if self.paid else self.prepaid
 
     @property
     def amount_due(self) -> int:
@@ -134,6 +137,7 @@ class InvoiceDocument:
             "subtotal": self.subtotal,
             "tax": self.tax,
             "total": self.total,
+            "prepaid": self.prepaid,
             "paid": self.paid,
             "credit_of": self.credit_of,
         }
@@ -181,6 +185,7 @@ def from_dict(data: Mapping[str, Any]) -> InvoiceDocument:
             subtotal=_integer(data["subtotal"], "subtotal"),
             tax=_integer(data["tax"], "tax"),
             total=_integer(data["total"], "total"),
+            prepaid=_integer(data.get("prepaid", 0), "prepaid"),
             paid=bool(data.get("paid", False)),
             credit_of=data.get("credit_of") or "",
         )

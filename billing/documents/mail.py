@@ -50,6 +50,8 @@ def build_invoice_email(
     elif doc.paid:
         lines.append("It is paid: nothing is due.")
     else:
+        if doc.prepaid:
+            lines.append(f"Paid in advance: {format_amount(doc.prepaid, doc.currency)}")
         lines.append(
             f"Amount due: {format_amount(doc.amount_due, doc.currency)} "
             f"by {doc.due_date.isoformat()}."

@@ -78,3 +78,33 @@ def test_finalize_emails_the_pdf_to_the_invoice_emails(
     assert attachment.get_filename() == f"{invoice.number}.pdf"
     pdf = attachment.get_content()
     assert _grand_total(pdf) == f"{Invoice.objects.get(pk=invoice.pk).total / 100:.2f}"
+
+
+def test_a_month_with_a_paid_one_time_order_asks_only_for_the_rest(
+    billing_member,  # noqa: F811
+    smtp_inbox,  # noqa: F811
+    eager_celery,
+    django_capture_on_commit_callbacks,
+):
+    """The one-time order was paid when it was placed: the PDF, its e-invoice and the email
+    all say so and ask for what Stripe will collect, the invoice's ``amount_due``."""
+    client, customer = billing_member
+    customer.account(invoice_emails=["ap@acme.example"])
+    customer.one_time(amount=5000)
+    draft = issue(customer)
+    assert draft.prepaid_amount == 5000
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = invoicing.finalize_invoice(draft)
+    due = client.get(f"/api/v1/invoices/{invoice.pk}").json()["amount_due"]
+    assert due == invoice.total - 5000 > 0
+
+    pdf = client.get(f"/api/v1/invoices/{invoice.pk}/pdf").content
+    _, xml = embedded_xml(pdf)
+    assert xml.findtext(".//ram:TotalPrepaidAmount", namespaces=NS) == "50.00"
+    assert xml.findtext(".//ram:DuePayableAmount", namespaces=NS) == f"{due / 100:.2f}"
+    text = pdf_text(pdf)
+    assert "Paid in advance" in text and "50.00 EUR" in text
+    (message,) = smtp_inbox.messages
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert "Paid in advance: 50.00 EUR" in body
+    assert f"Amount due: {due / 100:.2f} EUR" in body
