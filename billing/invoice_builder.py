@@ -25,12 +25,11 @@ from django.db import connection
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 
+from billing.meter import HOUR_PLACES, billed_hours
 from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, UsageHour
 from marketplace import pricing
 from marketplace.models import Entitlement, Order, OrderStatus, PlanKind
 
-HOUR_PLACES = Decimal("0.000001")
-SECONDS_PER_HOUR = Decimal(3600)
 BILLED_USAGE_KINDS = (LineKind.USAGE, LineKind.LATE_USAGE)
 
 
@@ -52,11 +51,6 @@ def previous_month(start: datetime) -> datetime:
 
 def month_label(start: datetime) -> str:
     return f"{start:%Y-%m}"
-
-
-def hours_of(seconds: int) -> Decimal:
-    """Agent-seconds as hours, to six decimal places, half-up."""
-    return (Decimal(seconds) / SECONDS_PER_HOUR).quantize(HOUR_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -335,7 +329,7 @@ def _period_lines(
     terms = _terms(entitlement)
     label = f"entitlement {entitlement.pk} {month_label(start)}"
     seconds = _feed(digest, label, total)
-    hours = hours_of(seconds)
+    hours = billed_hours(seconds)
     breakdown = pricing.price_usage(terms, hours)
     plan = entitlement.plan_snapshot.get("name", "")
     lines = []
@@ -412,9 +406,9 @@ def _late_lines(
         end = next_month(start)
         label = f"late entitlement {entitlement.pk} {month_label(start)}"
         total = _feed(digest, label, _rollup_total(entitlement.tenant_id, window, start, end))
-        before = pricing.price_usage(terms, hours_of(already))
-        after = pricing.price_usage(terms, hours_of(total))
-        late_hours = hours_of(total) - hours_of(already)
+        before = pricing.price_usage(terms, billed_hours(already))
+        after = pricing.price_usage(terms, billed_hours(total))
+        late_hours = billed_hours(total) - billed_hours(already)
         lines.append(
             _usage_line(
                 LineKind.LATE_USAGE,

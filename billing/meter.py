@@ -4,13 +4,14 @@ sequence ranges of a device, and the one rounding rule from seconds to billed ag
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
 _HOUR_S = 3600
 _SECOND = timedelta(seconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-SECONDS_PER_BILLED_UNIT = 36  # one hundredth of an hour
+SECONDS_PER_HOUR = Decimal(3600)
+HOUR_PLACES = Decimal("0.000001")  # agent-hours and other quantities: six decimal places
 
 Interval = tuple[datetime, datetime]
 _T = TypeVar("_T", datetime, int)  # the meter works on datetimes and on whole epoch seconds
@@ -85,16 +86,15 @@ def added_seconds(old: Iterable[Interval], new: Iterable[Interval]) -> dict[date
 
 
 def billed_hours(seconds: int) -> Decimal:
-    """The rounding rule of agent-hours: seconds are billed in hundredths of an hour (36 s),
-    every started hundredth counting as whole. Apply it once to a billing period's total per
-    tenant and agent, never per hour or per device row (that would overcharge).
+    """The rounding rule of agent-hours, the one invoices bill and usage reports show:
+    seconds / 3600 to six decimal places, half-up. Apply it once to a billing period's total
+    per entitlement, never per hour or per device row.
 
-    billed_hours(0) == 0, billed_hours(1) == 0.01, billed_hours(3600) == 1.00,
-    billed_hours(3601) == 1.01."""
+    billed_hours(0) == 0, billed_hours(1) == 0.000278, billed_hours(3600) == 1,
+    billed_hours(3601) == 1.000278."""
     if seconds < 0:
         raise ValueError("seconds cannot be negative")
-    units = -(-seconds // SECONDS_PER_BILLED_UNIT)
-    return (Decimal(units) / 100).quantize(Decimal("0.01"))
+    return (Decimal(seconds) / SECONDS_PER_HOUR).quantize(HOUR_PLACES, rounding=ROUND_HALF_UP)
 
 
 # --- sequence numbers seen per device ------------------------------------------------------

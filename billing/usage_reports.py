@@ -3,13 +3,13 @@ agents' hours per customer tenant and day."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.errors import InvalidPeriod, UnknownGrouping
+from billing.meter import billed_hours
 from billing.models import UsageHour
 from edgeplug.tenancy.scoping import for_request
 
@@ -69,11 +69,6 @@ def parse_grouping(value: str) -> tuple[str, ...]:
     return tuple(g for g in GROUPINGS if g in asked)
 
 
-def agent_hours(seconds: int) -> Decimal:
-    """Hours for reading (4 decimals); invoices apply ``meter.billed_hours`` to period totals."""
-    return (Decimal(seconds) / 3600).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-
-
 def tenant_usage(request, period: Period, group_by: tuple[str, ...]) -> list[dict]:
     return _grouped(for_request(UsageHour.objects.all(), request), period, group_by)
 
@@ -98,7 +93,7 @@ def _grouped(rows, period: Period, group_by: tuple[str, ...]) -> list[dict]:
     for values in rows.values(*sources).annotate(total=Sum("seconds")).order_by(*sources):
         row = {column: _plain(values[source]) for column, source in fields}
         row["seconds"] = values["total"]
-        row["agent_hours"] = str(agent_hours(values["total"]))
+        row["agent_hours"] = str(billed_hours(values["total"]))
         report.append(row)
     return report
 

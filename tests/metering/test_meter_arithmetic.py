@@ -4,6 +4,7 @@ adding sessions in any order gives the same hours, and the billed-hours rounding
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -66,13 +67,15 @@ def test_adding_batches_one_by_one_equals_metering_them_all_at_once(batches):
     assert total == meter.seconds_per_hour(stored)
 
 
-def test_billed_hours_count_every_started_hundredth_of_an_hour():
-    assert meter.billed_hours(0) == Decimal("0.00")
-    assert meter.billed_hours(1) == Decimal("0.01")
-    assert meter.billed_hours(36) == Decimal("0.01")
-    assert meter.billed_hours(37) == Decimal("0.02")
-    assert meter.billed_hours(3600) == Decimal("1.00")
-    assert meter.billed_hours(3601) == Decimal("1.01")
+def test_billed_hours_are_seconds_over_3600_to_six_places_half_up():
+    assert meter.billed_hours(0) == Decimal("0")
+    assert meter.billed_hours(1) == Decimal("0.000278")  # 0.00027777… rounds up
+    assert meter.billed_hours(3600) == Decimal("1.000000")
+    assert meter.billed_hours(3601) == Decimal("1.000278")
+    assert meter.billed_hours(105 * 60) == Decimal("1.750000")
+    assert str(meter.billed_hours(7)) == "0.001944"  # 0.0019444… rounds down
+    with pytest.raises(ValueError, match="negative"):
+        meter.billed_hours(-1)
 
 
 def test_gaps_are_the_unseen_numbers_below_the_highest_seen():

@@ -36,7 +36,7 @@ def test_tenant_sees_agent_hours_per_agent(usage):
     assert body["group_by"] == ["agent"]
     [row] = body["rows"]
     assert row["agent"] == usage.agent_id and row["agent_name"] == "pump-anomaly"
-    assert (row["seconds"], row["agent_hours"]) == (105 * 60, "1.7500")
+    assert (row["seconds"], row["agent_hours"]) == (105 * 60, "1.750000")
 
 
 def test_tenant_sees_agent_hours_per_agent_and_hour(usage):
@@ -68,7 +68,7 @@ def test_usage_as_csv(usage):
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows == [
         ["device", "device_name", "seconds", "agent_hours"],
-        [str(usage.device_id), "'=HYPERLINK(evil)", "6300", "1.7500"],
+        [str(usage.device_id), "'=HYPERLINK(evil)", "6300", "1.750000"],
     ]
 
 
