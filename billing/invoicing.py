@@ -72,7 +72,11 @@ def next_number(kind: str, year: int) -> str:
     )
     counter.last += 1
     counter.save(update_fields=["last"])
-    return f"{series}-{year}-{counter.last:06d}"
+    return _number(series, year, counter.last)
+
+
+def _number(series: str, year: int, position: int) -> str:
+    return f"{series}-{year}-{position:06d}"
 
 
 # --- close ----------
@@ -106,18 +110,35 @@ def _account(tenant_id: int) -> BillingAccount | None:
     return BillingAccount.objects.filter(tenant_id=tenant_id).first()
 
 
-def _set_totals(invoice: Invoice) -> None:
-    result = builder.totals(
-        invoice.lines.values_list("amount", "is_paid"), invoice.tax_rate, invoice.reverse_charge
-    )
-    invoice.subtotal, invoice.tax, invoice.total = result.subtotal, result.tax, result.total
-    invoice.prepaid_amount = result.prepaid
+def _set_totals(invoice: Invoice, amounts_paid: Iterable[tuple[int, bool]] | None = None) -> None:
+    """The invoice's totals from its lines' (amount, is_paid), read from the database unless
+    given."""
+    if amounts_paid is None:
+        amounts_paid = invoice.lines.values_list("amount", "is_paid")
+    sums = builder.totals(amounts_paid, invoice.tax_rate, invoice.reverse_charge)
+    invoice.subtotal, invoice.tax, invoice.total = sums.subtotal, sums.tax, sums.total
+    invoice.prepaid_amount = sums.prepaid
 
 
-def _take_tax_terms(invoice: Invoice) -> None:
-    account = _account(invoice.tenant_id)
+def _take_tax_terms(invoice: Invoice, account: BillingAccount | None) -> None:
+    """A draft follows its tenant's tax terms until it is finalized."""
     if account is not None:
         invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
+
+
+def _freeze_parties(invoice: Invoice, account: BillingAccount | None) -> None:
+    """On finalize: the tax terms, the seller and the buyer as they are now, kept on the
+    invoice for good."""
+    if account is None:
+        raise BillingAccountMissing(
+            f"Tenant {invoice.tenant} has no billing account: PUT /api/v1/billing/account "
+            "with its legal name and address first."
+        )
+    _take_tax_terms(invoice, account)
+    invoice.account_snapshot = {
+        "seller": dict(settings.BILLING_SELLER),
+        "buyer": account.snapshot(),
+    }
 
 
 def _period_invoices(period_start: datetime, tenant_ids: list[int]):
@@ -160,15 +181,8 @@ def _create_draft(
     within the close's batch transaction; False when one exists already (a concurrent close
     made it first)."""
     invoice = _new_draft(spec)
-    if account is not None:
-        invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
-    sums = builder.totals(
-        ((line.amount, line.is_paid) for line in spec.lines),
-        invoice.tax_rate,
-        invoice.reverse_charge,
-    )
-    invoice.subtotal, invoice.tax, invoice.total = sums.subtotal, sums.tax, sums.total
-    invoice.prepaid_amount = sums.prepaid
+    _take_tax_terms(invoice, account)
+    _set_totals(invoice, ((line.amount, line.is_paid) for line in spec.lines))
     try:
         with transaction.atomic():
             invoice.save()
@@ -192,18 +206,9 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
             .exclude(status=InvoiceStatus.VOID)
             .first()
         )
-        if existing is None:
-            invoice = _new_draft(spec)
-            _take_tax_terms(invoice)
-            try:
-                with transaction.atomic():
-                    invoice.save()
-            except IntegrityError:  # a concurrent close made it first
-                return
-            _write_lines(invoice, spec.lines)
-            _set_totals(invoice)
-            invoice.save()
-            _drafted(invoice, invoice.tenant, spec, result)
+        if existing is None:  # voided meanwhile: a new draft (unless a concurrent close made it)
+            tenant = Tenant.objects.get(pk=spec.tenant_id)
+            _create_draft(spec, tenant, _account(spec.tenant_id), result)
             return
         if existing.status != InvoiceStatus.DRAFT:
             result.unchanged.append(existing.pk)
@@ -226,7 +231,7 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
             line.position = position
             line.save(update_fields=["position"])
         existing.rollup_digest = spec.rollup_digest
-        _take_tax_terms(existing)
+        _take_tax_terms(existing, _account(existing.tenant_id))
         _set_totals(existing)
         existing.save()
         record_event(
@@ -385,17 +390,6 @@ def add_adjustment_line(
 # --- finalize ----------
 
 
-def _snapshot(invoice: Invoice) -> dict:
-    account = _account(invoice.tenant_id)
-    if account is None:
-        raise BillingAccountMissing(
-            f"Tenant {invoice.tenant} has no billing account: PUT /api/v1/billing/account "
-            "with its legal name and address first."
-        )
-    invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
-    return {"seller": dict(settings.BILLING_SELLER), "buyer": account.snapshot()}
-
-
 def _issue(invoice: Invoice, now: datetime, number: str | None = None) -> None:
     """Number, total and freeze a locked draft (within the caller's transaction); ``number``
     is given by a batch that drew it (and has set the totals) already."""
@@ -422,7 +416,7 @@ def finalize_invoice(invoice: Invoice, *, actor=None, request=None, now=None) ->
         invoice = locked(invoice, "tenant")
         if invoice.status != InvoiceStatus.DRAFT:
             raise InvoiceNotDraft(f"Invoice {invoice.number} is already finalized.")
-        invoice.account_snapshot = _snapshot(invoice)
+        _freeze_parties(invoice, _account(invoice.tenant_id))
         _issue(invoice, now)
         record_invoice_event(
             "invoice_finalized",
@@ -493,14 +487,8 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
             if account is None:
                 run.refused[invoice_id] = BillingAccountMissing.code
                 continue
-            invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
-            invoice.account_snapshot = {
-                "seller": dict(settings.BILLING_SELLER),
-                "buyer": account.snapshot(),
-            }
-            sums = builder.totals(amounts[invoice_id], invoice.tax_rate, invoice.reverse_charge)
-            invoice.subtotal, invoice.tax, invoice.total = sums.subtotal, sums.tax, sums.total
-            invoice.prepaid_amount = sums.prepaid
+            _freeze_parties(invoice, account)
+            _set_totals(invoice, amounts[invoice_id])
             series = SERIES[invoice.kind]
             if series not in counters:
                 counters[series], _ = (
@@ -510,7 +498,7 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
                 )
             counter = counters[series]
             counter.last += 1
-            _issue(invoice, now, number=f"{series}-{now.year}-{counter.last:06d}")
+            _issue(invoice, now, number=_number(series, now.year, counter.last))
             record_invoice_event(
                 "invoice_finalized", invoice, total=invoice.total, currency=invoice.currency
             )
