@@ -1,6 +1,6 @@
 """Certification refusals with their stable codes."""
 
-from edgeplug.errors import Conflict, DomainError
+from edgeplug.errors import Conflict, DomainError, NotFound
 
 
 class InvalidLevel(DomainError, code="invalid_level"):
@@ -20,4 +20,12 @@ class NotReviewable(Conflict, code="not_reviewable"):
 
 
 class ReasonRequired(DomainError, code="reason_required"):
+    pass
+
+
+class NotCertified(NotFound, code="not_certified"):
+    """No certificate vouches for the version now: never certified, or every one expired."""
+
+
+class NoVersion(Conflict, code="no_version"):
     pass

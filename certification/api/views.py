@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 
 from certification.api.serializers import RunSerializer, RunSummarySerializer, SubmitSerializer
 from certification.certificates.platform_keys import keyring
-from certification.models import Certificate, CertificationRun
+from certification.errors import NotCertified, NoVersion
+from certification.models import CertificationRun
 from certification.pipeline.actions import submit_for_certification
 from edgeplug.core.filters import FilterSet, number_filter
 from edgeplug.core.serializers import validated
@@ -22,6 +23,7 @@ from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.api.serializers import CertifyRequestSerializer
+from marketplace.certified import current_certificate
 from marketplace.models import Agent, AgentVersion
 from marketplace.visibility import visible_versions
 
@@ -81,10 +83,7 @@ class AgentCertify(APIView):
         else:
             version = versions.newest_first().first()
             if version is None:
-                return Response(
-                    {"code": "no_version", "detail": "This agent has no version to certify."},
-                    status=status.HTTP_409_CONFLICT,
-                )
+                raise NoVersion("This agent has no version to certify.")
         return _submitted(
             submit_for_certification(version, data["level"], actor=request.user, request=request)
         )
@@ -125,16 +124,17 @@ class Queue(generics.ListAPIView):
 
 
 class VersionCertificate(APIView):
+    """The signed certificate that vouches for the version now: its newest one not yet
+    expired. 404 ``not_certified`` when none does (never certified, or every one expired)."""
+
     @extend_schema(responses={200: None})
     def get(self, request, agent_id, version):
         item = generics.get_object_or_404(
             visible_versions(request), agent_id=agent_id, version=version
         )
-        certificate = Certificate.objects.filter(version=item).order_by("-issued_at").first()
+        certificate = current_certificate(item)
         if certificate is None:
-            return Response(
-                {"code": "not_certified", "detail": "This version has no certificate."}, status=404
-            )
+            raise NotCertified("This version has no valid certificate.")
         return Response(certificate.document())
 
 

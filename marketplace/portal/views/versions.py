@@ -1,6 +1,6 @@
 """An agent's versions; a version's page: manifest, digest, key, its runs with live stage
-progress and every stage's report, the certificate with the offline verify command;
-certify again, yank."""
+progress and every stage's report, the certificate in force with the offline verify command
+(or when the last one expired); certify again, yank."""
 
 import json
 from functools import wraps
@@ -11,10 +11,11 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST, require_safe
 
-from certification.models import Certificate, CertificationRun
+from certification.models import CertificationRun
 from certification.pipeline.actions import submit_for_certification
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
+from marketplace.certified import certified_until, current_certificate
 from marketplace.models import Agent, AgentVersion
 from marketplace.portal.access import PUBLISHER_ROLES, can_publish, vendor_page
 from marketplace.portal.forms import CertifyForm, YankForm
@@ -51,10 +52,6 @@ def _runs(request, version: AgentVersion):
     return [run_view(run) for run in runs.prefetch_related("results")]
 
 
-def _certificate(version: AgentVersion) -> Certificate | None:
-    return Certificate.objects.filter(version=version).order_by("-issued_at").first()
-
-
 def _runs_html(request, version, runs) -> str:
     return render_to_string(
         "portal/_runs.html", {"version": version, "runs": runs}, request=request
@@ -66,7 +63,7 @@ def _runs_html(request, version, runs) -> str:
 def version_page(request, agent_id, version):
     item = _version(request, agent_id, version)
     runs = _runs(request, item)
-    certificate = _certificate(item)
+    certificate = current_certificate(item)
     context = {
         "version": item,
         "manifest": item.manifest,
@@ -74,6 +71,8 @@ def version_page(request, agent_id, version):
         "runs_html": _runs_html(request, item, runs),
         "active": any(r.active for r in runs),
         "certificate": certificate,
+        # With none current, when the last one expired (None if it never had one).
+        "certificate_expired_at": None if certificate else certified_until(item),
         "package_file": f"{item.agent.name}-{item.version}.epk",
         "can_publish": can_publish(request),
         "yank_form": YankForm(),
@@ -97,7 +96,7 @@ def version_runs(request, agent_id, version):
 @vendor_page
 def certificate_download(request, agent_id, version):
     item = _version(request, agent_id, version)
-    certificate = _certificate(item)
+    certificate = current_certificate(item)
     if certificate is None:
         return render(request, "portal/not_found.html", {"what": "certificate"}, status=404)
     response = HttpResponse(
