@@ -165,11 +165,12 @@ def _new_draft(spec: DraftSpec) -> Invoice:
 
 def _drafted(invoice: Invoice, tenant: Tenant, spec: DraftSpec, result: CloseResult) -> None:
     """Audit a new draft (it has no number yet: the target is its id) and count it."""
-    record_event(
+    invoice.tenant = tenant  # known already: no query for it
+    record_invoice_event(
         "invoice_drafted",
-        tenant=tenant,
-        target=f"invoice {invoice.pk}",
-        details={"period": builder.month_label(spec.period_start), "total": invoice.total},
+        invoice,
+        period=builder.month_label(spec.period_start),
+        total=invoice.total,
     )
     result.created.append(invoice.pk)
 
@@ -234,11 +235,11 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
         _take_tax_terms(existing, _account(existing.tenant_id))
         _set_totals(existing)
         existing.save()
-        record_event(
+        record_invoice_event(
             "invoice_draft_refreshed",
-            tenant=existing.tenant,
-            target=f"invoice {existing.pk}",
-            details={"total": existing.total, "digest": existing.rollup_digest},
+            existing,
+            total=existing.total,
+            digest=existing.rollup_digest,
         )
         result.updated.append(existing.pk)
 
@@ -376,13 +377,14 @@ def add_adjustment_line(
         )
         _set_totals(invoice)
         invoice.save()
-        record_event(
+        record_invoice_event(
             "invoice_adjusted",
-            request=request,
+            invoice,
+            amount=amount,
+            description=description,
+            line=line.pk,
             actor=actor,
-            tenant=invoice.tenant,
-            target=f"invoice {invoice.pk}",
-            details={"amount": amount, "description": description, "line": line.pk},
+            request=request,
         )
     return line
 
@@ -630,18 +632,15 @@ def issue_credit_note(
             for position, (line, remaining) in enumerate(credits)
         )
         _issue(note, now)
-        record_event(
+        record_invoice_event(
             "credit_note_issued",
-            request=request,
+            invoice,
+            credit_note=note.number,
+            total=note.total,
+            lines=[line.pk for line, _ in credits],
+            reason=reason,
             actor=actor,
-            tenant=invoice.tenant,
-            target=f"invoice {invoice.number}",
-            details={
-                "credit_note": note.number,
-                "total": note.total,
-                "lines": [line.pk for line, _ in credits],
-                "reason": reason,
-            },
+            request=request,
         )
     return note
 

@@ -141,3 +141,29 @@ def test_a_batch_finalize_issues_what_one_by_one_would_and_skips_refusals_withou
 def draft_for_again(customer):
     customer.account()
     return Invoice.objects.get(tenant=customer.tenant, status=InvoiceStatus.DRAFT)
+
+
+def test_every_event_of_an_invoice_carries_its_id_from_draft_to_credit_note(customer):
+    """The audit log filtered on one invoice tells its whole story, whichever action wrote it."""
+    customer.account()
+    draft = draft_for(customer)
+    customer.ran(customer.metered(), JAN + timedelta(days=9), 1)  # late rollups: a refresh
+    assert invoicing.close_billing_period(JAN).updated == [draft.pk]
+    invoicing.add_adjustment_line(draft, description="goodwill", amount=-100)
+    issued = invoicing.finalize_invoice(draft)
+    invoicing.issue_credit_note(issued, reason="wrong plan")
+    invoicing.void_invoice(issued, reason="issued to the wrong entity")
+
+    story = AuditEvent.objects.filter(details__invoice=draft.pk).order_by("id")
+    assert [event.action for event in story] == [
+        "invoice_drafted",
+        "invoice_draft_refreshed",
+        "invoice_adjusted",
+        "invoice_finalized",
+        "credit_note_issued",
+        "invoice_voided",
+    ]
+    assert {event.tenant_id for event in story} == {customer.tenant.pk}
+    targets = [event.target for event in story]
+    assert targets[:3] == [f"invoice {draft.pk}"] * 3  # a draft has no number yet
+    assert targets[3:] == [f"invoice {issued.number}"] * 3
