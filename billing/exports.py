@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from billing import invoice_documents
 from billing.csv_stream import csv_lines
 from billing.models import AMOUNT_DUE, Invoice, InvoiceLine, InvoiceStatus
+from edgeplug.timefmt import utc_iso
 from marketplace.pricing import currency_exponent
 
 Renderer = Callable[[Invoice], bytes]
@@ -45,7 +46,7 @@ def major(amount, currency: str) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else ""
+    return utc_iso(moment) if moment else ""
 
 
 def period_invoices(start: datetime, *, include_drafts: bool = False) -> QuerySet:

@@ -28,6 +28,7 @@ from billing.invoice_builder import month_label, next_month
 from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from billing.payouts import Payout, compute_payout
 from edgeplug.tenancy.models import Tenant
+from edgeplug.timefmt import utc_iso
 
 SALE_KINDS = (LineKind.FLAT_FEE, LineKind.USAGE, LineKind.LATE_USAGE, LineKind.ONE_TIME_ORDER)
 SALE, REFUND = "sale", "refund"
@@ -216,7 +217,7 @@ def _statement_items(vendor_id: int, month: datetime) -> Iterator[list]:
             record,
             period,
             number,
-            issued.astimezone(UTC).isoformat(),
+            utc_iso(issued),
             customer,
             agent,
             kind,

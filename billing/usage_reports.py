@@ -12,6 +12,7 @@ from billing.errors import InvalidPeriod, UnknownGrouping
 from billing.meter import billed_hours
 from billing.models import UsageHour
 from edgeplug.tenancy.scoping import for_request
+from edgeplug.timefmt import utc_iso
 
 GROUPINGS = ("agent", "device", "day", "hour")
 VENDOR_GROUPING = ("agent", "tenant", "day")
@@ -100,7 +101,7 @@ def _grouped(rows, period: Period, group_by: tuple[str, ...]) -> list[dict]:
 
 def _plain(value):
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return utc_iso(value)
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from edgeplug import signing
 from edgeplug.errors import DomainError
+from edgeplug.timefmt import parse_utc_iso
 
 
 class CertificateInvalid(DomainError, code="certificate_invalid", status=422):
@@ -23,10 +24,6 @@ class CertificateInvalid(DomainError, code="certificate_invalid", status=422):
 class VerifiedCertificate:
     key_id: str
     payload: dict
-
-
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def verify_certificate(
@@ -49,12 +46,19 @@ def verify_certificate(
         signing.verify_document(signing.decode_public_key(key["public_key"]), payload, signature)
     except signing.SigningError as exc:
         raise CertificateInvalid("bad_signature", "the signature does not verify") from exc
-    issued = _time(payload["issued_at"])
+    try:
+        issued = parse_utc_iso(payload["issued_at"])
+        expires = parse_utc_iso(payload["expires_at"])
+        not_before, not_after = parse_utc_iso(key["not_before"]), parse_utc_iso(key["not_after"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CertificateInvalid(
+            "certificate_malformed", f"a time is missing or bad: {exc}"
+        ) from exc
     if key.get("revoked_at"):
         raise CertificateInvalid("key_revoked", f"key {key_id} was revoked {key['revoked_at']}")
-    if not _time(key["not_before"]) <= issued < _time(key["not_after"]):
+    if not not_before <= issued < not_after:
         raise CertificateInvalid("key_not_valid_then", "issued outside the key's validity window")
-    if now >= _time(payload["expires_at"]):
+    if now >= expires:
         raise CertificateInvalid("certificate_expired", f"expired {payload['expires_at']}")
     if package is not None:
         digest = "sha256:" + signing.package_digest(package).hex()

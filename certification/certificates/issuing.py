@@ -11,6 +11,7 @@ from certification.certificates.platform_keys import keyring
 from certification.models import Certificate, CertificationResult, CertificationRun
 from certification.pipeline import levels
 from edgeplug import signing
+from edgeplug.timefmt import utc_iso
 
 # Per stage, the metrics worth carrying in the certificate (the rest stay in the run).
 KEY_METRICS = {
@@ -28,7 +29,7 @@ KEY_METRICS = {
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(value, seconds=True)
 
 
 def build_payload(

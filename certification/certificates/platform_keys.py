@@ -23,6 +23,7 @@ from django.conf import settings
 from edgeplug import signing
 from edgeplug.errors import DomainError
 from edgeplug.secret_files import read_or_create
+from edgeplug.timefmt import parse_utc_iso, utc_iso
 
 
 class PlatformKeyError(DomainError, code="platform_key_unavailable", status=503):
@@ -68,14 +69,14 @@ class KeyRing:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(value, seconds=True)
 
 
 def _parse_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise PlatformKeyError(f"Key times must carry a timezone: {value!r}")
-    return parsed
+    try:
+        return parse_utc_iso(value)
+    except (TypeError, ValueError) as exc:
+        raise PlatformKeyError(f"Key times must be ISO 8601 with a timezone: {value!r}") from exc
 
 
 def parse_keyring(config: dict) -> KeyRing:

@@ -118,6 +118,22 @@ def test_an_expired_certificate_is_refused(cli, files):
     cli.refused("verify", *files(package, certificate, entry), code="certificate_expired")
 
 
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"not_before": (NOW - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S")},  # no timezone
+        {"not_after": "next year"},
+        {"not_after": None},
+    ],
+)
+def test_a_key_set_with_an_unreadable_time_is_refused_not_a_crash(cli, files, window):
+    keys, entry = _platform_key(**window)
+    package = make_package()
+    cli.refused(
+        "verify", *files(package, _certificate(keys, package), entry), code="certificate_malformed"
+    )
+
+
 def test_a_certificate_file_that_is_not_json_is_refused(cli, files, tmp_path):
     _, entry = _platform_key()
     args = files(make_package(), {}, entry)

@@ -3,6 +3,7 @@ statement, and the payouts page in the admin (finance group only)."""
 
 import csv
 import io
+from datetime import datetime
 
 import pytest
 
@@ -83,6 +84,8 @@ def test_the_csv_statement_lists_every_line_then_the_sums(books):
         ("refund", books.mar_c1.number, "credit", "5000"),
     ]
     assert all(r["customer"] == "customer-one" for r in rows[:3])
+    issued = [r["issued_at"] for r in rows[:3]]
+    assert all(t.endswith("Z") and datetime.fromisoformat(t).tzinfo for t in issued), issued
     assert all(r["currency"] == "EUR" for r in rows)
     assert [(r["record"], r["amount_minor"]) for r in rows[3:]] == [
         ("gross", "1000"),
