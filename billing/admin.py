@@ -17,7 +17,9 @@ from django.views.decorators.http import require_POST
 
 from billing import invoice_documents, invoicing
 from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
+from billing.errors import InvalidPeriod
 from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus
+from billing.periods import month_label, parse_month
 from edgeplug.core.admin import ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
@@ -26,18 +28,25 @@ from marketplace.pricing import currency_exponent, format_amount
 
 
 class PeriodFilter(admin.SimpleListFilter):
+    """``?period=YYYY-MM``; a month that cannot be read is ignored with a warning (a typed or
+    stale URL shows the whole list, not an error page)."""
+
     title = "period"
     parameter_name = "period"
 
     def lookups(self, request, model_admin):
         months = Invoice.objects.dates("period_start", "month", order="DESC")
-        return [(f"{m:%Y-%m}", f"{m:%Y-%m}") for m in months]
+        return [(month_label(m), month_label(m)) for m in months]
 
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        year, month = (int(part) for part in self.value().split("-"))
-        return queryset.filter(period_start__year=year, period_start__month=month)
+        try:
+            month = parse_month(self.value())
+        except InvalidPeriod as refusal:
+            messages.warning(request, f"Period filter ignored: {refusal.detail}")
+            return queryset
+        return queryset.filter(period_start__year=month.year, period_start__month=month.month)
 
 
 class VendorFilter(admin.SimpleListFilter):
@@ -110,7 +119,7 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="period", ordering="period_start")
     def period(self, obj):
-        return f"{obj.period_start:%Y-%m}"
+        return month_label(obj.period_start)
 
     @admin.display(description="total", ordering="total")
     def total_display(self, obj):

@@ -70,7 +70,8 @@ class UnknownGrouping(BadRequest, code="invalid_group_by"):
 
 
 class InvalidPeriod(BadRequest, code="invalid_period"):
-    """from/to are not dates, or from is not before to."""
+    """A month not written ``YYYY-MM`` (``billing.periods.parse_month``), usage report from/to
+    that are not dates, or a range of months that runs backwards or is too long."""
 
 
 class DeviceThrottled(Throttled):

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from billing import invoice_documents
 from billing.csv_stream import csv_lines
 from billing.models import AMOUNT_DUE, Invoice, InvoiceLine, InvoiceStatus
+from billing.periods import month_label
 from edgeplug.timefmt import utc_iso
 from marketplace.pricing import currency_exponent
 
@@ -85,7 +86,7 @@ _INVOICE_COLUMNS: tuple[tuple[str, Callable[[dict], object]], ...] = (
     ("buyer_legal_name", lambda row: _buyer(row).get("legal_name", "")),
     ("buyer_country", lambda row: _buyer(row).get("country", "")),
     ("buyer_tax_id", lambda row: _buyer(row).get("tax_id", "")),
-    ("period", lambda row: f"{row['period_start']:%Y-%m}"),
+    ("period", lambda row: month_label(row["period_start"])),
     ("currency", itemgetter("currency")),
     ("subtotal", _money("subtotal")),
     ("tax_rate", lambda row: f"{row['tax_rate']}"),

@@ -16,8 +16,7 @@ from django.views.decorators.http import require_POST
 
 from billing import exports, finance_charts, invoicing, payout_queries
 from billing.errors import InvalidPeriod, PeriodNotEnded
-from billing.invoice_builder import month_label, month_start, previous_month
-from billing.periods import parse_month, recent_months
+from billing.periods import last_closed_month, month_label, parse_month, recent_months
 from edgeplug.audit.services import record_event
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
@@ -41,7 +40,7 @@ def _period(request, default=None):
     """The month asked for (``?period=YYYY-MM``), by default the last closed month."""
     label = request.GET.get("period")
     if not label:
-        return default or previous_month(month_start(timezone.now()))
+        return default or last_closed_month(timezone.now())
     return parse_month(label)
 
 
@@ -84,7 +83,7 @@ def exports_page(request):
         start = _period(request)
     except InvalidPeriod as exc:
         messages.error(request, exc.detail)
-        start = previous_month(month_start(timezone.now()))
+        start = last_closed_month(timezone.now())
     period = month_label(start)
     return render(
         request,

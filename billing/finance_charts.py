@@ -16,9 +16,9 @@ from django.conf import settings
 from django.db.models import Case, Count, DateTimeField, F, Q, Sum, When
 from django.db.models.functions import TruncMonth
 
-from billing.invoice_builder import month_label, next_month
 from billing.models import AMOUNT_DUE, Invoice, InvoiceKind, InvoiceStatus
 from billing.payout_queries import vendor_payouts
+from billing.periods import month_label, next_month
 from marketplace.pricing import format_amount
 
 UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)

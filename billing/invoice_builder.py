@@ -27,30 +27,11 @@ from django.db.models.functions import TruncMonth
 
 from billing.meter import HOUR_PLACES, billed_hours
 from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, UsageHour
+from billing.periods import add_months, month_label, next_month
 from marketplace import pricing
 from marketplace.models import Entitlement, Order, OrderStatus, PlanKind
 
 BILLED_USAGE_KINDS = (LineKind.USAGE, LineKind.LATE_USAGE)
-
-
-# --- periods ----------
-
-
-def month_start(moment: datetime) -> datetime:
-    moment = moment.astimezone(UTC)
-    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def next_month(start: datetime) -> datetime:
-    return month_start(start.replace(day=28) + timedelta(days=4))
-
-
-def previous_month(start: datetime) -> datetime:
-    return month_start(month_start(start) - timedelta(days=1))
-
-
-def month_label(start: datetime) -> str:
-    return f"{start:%Y-%m}"
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -474,11 +455,8 @@ def _order_line(
 
 
 def late_usage_since(start: datetime) -> datetime:
-    months = settings.BILLING_LATE_USAGE_MONTHS
-    since = start
-    for _ in range(months):
-        since = previous_month(since)
-    return since
+    """The first month whose rollups the close of ``start``'s month still bills late usage of."""
+    return add_months(start, -settings.BILLING_LATE_USAGE_MONTHS)
 
 
 def build_drafts(

@@ -39,6 +39,7 @@ from billing.models import (
     InvoiceStatus,
     LineKind,
 )
+from billing.periods import last_closed_month, month_label, month_start, next_month
 from billing.signals import invoice_finalized
 from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked
@@ -169,7 +170,7 @@ def _drafted(invoice: Invoice, tenant: Tenant, spec: DraftSpec, result: CloseRes
     record_invoice_event(
         "invoice_drafted",
         invoice,
-        period=builder.month_label(spec.period_start),
+        period=month_label(spec.period_start),
         total=invoice.total,
     )
     result.created.append(invoice.pk)
@@ -271,7 +272,7 @@ def close_billing_period(period_start: datetime) -> CloseResult:
     when its lines would differ (late rollups, a refund), keeping finance's adjustments; a
     finalized invoice is left alone (what arrives later is late usage of the next close).
     A batch whose database connection is lost is redone on a new one (``CLOSE_ATTEMPTS``)."""
-    start = builder.month_start(period_start)
+    start = month_start(period_start)
     result = CloseResult(start)
     tenant_ids, result.retries = with_reconnect(
         lambda: builder.tenants_to_close(start),
@@ -296,7 +297,7 @@ def close_billing_period(period_start: datetime) -> CloseResult:
 
 def close_previous_month(now: datetime | None = None) -> CloseResult:
     now = now or timezone.now()
-    return close_billing_period(builder.previous_month(builder.month_start(now)))
+    return close_billing_period(last_closed_month(now))
 
 
 def close_period_now(
@@ -313,9 +314,9 @@ def close_period_now(
     unless ``force`` (its later usage then comes as late usage on next month's invoice);
     a month that has not started is always refused."""
     now = now or timezone.now()
-    start = builder.month_start(period_start)
-    end = builder.next_month(start)
-    label = builder.month_label(start)
+    start = month_start(period_start)
+    end = next_month(start)
+    label = month_label(start)
     if start > now:
         raise PeriodNotEnded(f"{label} has not started yet: there is nothing to close.")
     if end > now and not force:
@@ -705,7 +706,7 @@ class Upcoming:
 
 def upcoming_invoices(tenant_id: int, now: datetime | None = None) -> list[Upcoming]:
     """What the current month would invoice if it closed now; computed, never stored."""
-    start = builder.month_start(now or timezone.now())
+    start = month_start(now or timezone.now())
     account = _account(tenant_id)
     rate = account.tax_rate if account else 0
     reverse = account.reverse_charge if account else False

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 
 from billing.errors import InvoiceImmutable
+from billing.periods import month_label
 
 
 class StripeCustomer(models.Model):
@@ -401,7 +402,7 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         label = self.number or f"draft {self.pk}"
-        return f"{label} {self.tenant} {self.period_start:%Y-%m}"
+        return f"{label} {self.tenant} {month_label(self.period_start)}"
 
     def save(self, *args, **kwargs):
         if self.is_finalized:

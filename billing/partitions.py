@@ -2,23 +2,13 @@
 on ``started_at``): their names, which exist, creating one, dropping one. Plain DDL on a cursor;
 the migration that partitions the table and the retention action both use it."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+
+from billing.periods import add_months
 
 PARENT = "billing_usageevent"
 DEFAULT = f"{PARENT}_default"
 _PREFIX = f"{PARENT}_p"
-
-
-def month_start(moment: datetime | date) -> datetime:
-    """Midnight UTC on the first day of ``moment``'s month."""
-    if isinstance(moment, datetime):
-        moment = moment.astimezone(UTC)
-    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
-
-
-def add_months(month: datetime, count: int) -> datetime:
-    index = month.year * 12 + month.month - 1 + count
-    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
 def partition_name(month: datetime) -> str:

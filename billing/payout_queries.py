@@ -24,9 +24,9 @@ from django.db.models import Case, DateTimeField, F, Q, QuerySet, Sum, Value, Wh
 from django.db.models.functions import Coalesce, TruncMonth
 
 from billing.csv_stream import csv_lines
-from billing.invoice_builder import month_label, next_month
 from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from billing.payouts import Payout, compute_payout
+from billing.periods import month_label, next_month
 from edgeplug.tenancy.models import Tenant
 from edgeplug.timefmt import utc_iso
 

@@ -1,20 +1,56 @@
-"""Calendar months as finance names them: ``YYYY-MM`` labels for UTC months, parsed once."""
+"""Calendar months as billing and finance name them: UTC months, their ``YYYY-MM`` labels, the
+arithmetic between them, and the one parser every door reads a month with."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from billing.errors import InvalidPeriod
-from billing.invoice_builder import month_start, next_month, previous_month
 
-_LABEL = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# ASCII digits only, years from 2000: what ``parse_month`` accepts, published as-is in the
+# OpenAPI schema of every month parameter.
+MONTH_PATTERN = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$"
+_MONTH = re.compile(MONTH_PATTERN)
+
+
+def month_start(moment: datetime | date) -> datetime:
+    """Midnight UTC on the first day of ``moment``'s month (in UTC)."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def add_months(moment: datetime | date, count: int) -> datetime:
+    """The start of the month ``count`` months after ``moment``'s (before, if negative)."""
+    start = month_start(moment)
+    index = start.year * 12 + start.month - 1 + count
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def next_month(moment: datetime | date) -> datetime:
+    return add_months(moment, 1)
+
+
+def previous_month(moment: datetime | date) -> datetime:
+    return add_months(moment, -1)
+
+
+def last_closed_month(now: datetime) -> datetime:
+    """The month the hourly close works on, and the finance pages open on: the one before
+    ``now``'s."""
+    return previous_month(now)
+
+
+def month_label(start: datetime | date) -> str:
+    return f"{start:%Y-%m}"
 
 
 def parse_month(label: str | None) -> datetime:
     """``"2026-03"`` → the first instant of March 2026 UTC; anything else is ``InvalidPeriod``."""
-    match = _LABEL.match(label or "")
-    if not match or int(match.group(1)) < 2000:
+    # fullmatch: ``$`` alone would let a trailing newline through.
+    if not _MONTH.fullmatch(label or ""):
         raise InvalidPeriod("A period is a calendar month written YYYY-MM, e.g. 2026-03.")
-    return datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=UTC)
+    year, month = label.split("-")
+    return datetime(int(year), int(month), 1, tzinfo=UTC)
 
 
 def months_between(first: datetime, last: datetime) -> list[datetime]:

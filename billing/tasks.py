@@ -1,12 +1,17 @@
 """Celery tasks of billing (the worker imports this module): thin doors onto billing's
 actions, and periodic jobs (Celery beat). Importing a feature's task module registers it."""
 
-from datetime import UTC, datetime
-
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from billing import collection, invoice_documents, invoicing, payment_notices, usage_retention
+from billing import (
+    collection,
+    invoice_documents,
+    invoicing,
+    payment_notices,
+    periods,
+    usage_retention,
+)
 from billing.documents import mail
 from billing.documents import tasks as _documents_tasks  # noqa: F401 - registers its task
 from billing.errors import PaymentProcessorError
@@ -27,7 +32,7 @@ def maintain_usage_partitions() -> dict:
 
 def _closed(result: invoicing.CloseResult) -> dict:
     return {
-        "period": f"{result.period_start:%Y-%m}",
+        "period": periods.month_label(result.period_start),
         "created": len(result.created),
         "updated": len(result.updated),
         "unchanged": len(result.unchanged),
@@ -56,9 +61,9 @@ def close_previous_month() -> dict:
 def close_billing_month(month: str) -> dict:
     """Close the UTC month ``YYYY-MM`` again on demand (operations, after late data), as the
     hourly job closes the previous one: ``celery -A edgeplug call billing.tasks.close_billing_month
-    --args '["2026-01"]'``."""
-    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    return _closed(invoicing.close_billing_period(start))
+    --args '["2026-01"]'``. Another value than ``YYYY-MM`` fails the task with ``InvalidPeriod``
+    (not retried)."""
+    return _closed(invoicing.close_billing_period(periods.parse_month(month)))
 
 
 @shared_task(acks_late=True)

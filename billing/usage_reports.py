@@ -2,7 +2,7 @@
 agents' hours per customer tenant and day."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing.errors import InvalidPeriod, UnknownGrouping
 from billing.meter import billed_hours
 from billing.models import UsageHour
+from billing.periods import month_start, next_month
 from edgeplug.tenancy.scoping import for_request
 from edgeplug.timefmt import utc_iso
 
@@ -46,10 +47,9 @@ class Period:
 def parse_period(params) -> Period:
     """from (inclusive) and to (exclusive) as UTC dates; the current month by default. A
     report reads only the hourly rollup, so a long period costs no more than its rows."""
-    today = timezone.now().date()
-    month = today.replace(day=1)
-    start = _date(params.get("from"), "from", month)
-    end = _date(params.get("to"), "to", (month + timedelta(days=32)).replace(day=1))
+    month = month_start(timezone.now())
+    start = _date(params.get("from"), "from", month.date())
+    end = _date(params.get("to"), "to", next_month(month).date())
     return Period(start, end)  # from >= to is an empty period: no rows
 
 

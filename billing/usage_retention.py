@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from billing import meter, partitions
 from billing.models import UsageEvent, UsageRetiredSeqRange
+from billing.periods import add_months, month_start
 
 # Maintenance waits this long at most for the raw table's lock (ingest holds it briefly);
 # the beat job runs again in a few hours if it gives up.
@@ -42,8 +43,8 @@ def create_usage_partitions(now: datetime | None = None) -> list[str]:
     if not _partitioned():
         return []
     now = now or timezone.now()
-    month = partitions.month_start(now - timedelta(days=settings.USAGE_LATE_DAYS))
-    last = partitions.add_months(partitions.month_start(now), settings.USAGE_PARTITIONS_AHEAD)
+    month = month_start(now - timedelta(days=settings.USAGE_LATE_DAYS))
+    last = add_months(now, settings.USAGE_PARTITIONS_AHEAD)
     created = []
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{_LOCK_TIMEOUT}'")
@@ -51,14 +52,14 @@ def create_usage_partitions(now: datetime | None = None) -> list[str]:
         while month <= last:
             if month not in existing:
                 created.append(partitions.create_month_partition(cursor, month))
-            month = partitions.add_months(month, 1)
+            month = add_months(month, 1)
     return created
 
 
 def retention_cutoff(now: datetime) -> datetime:
     """Raw events that started before this are dropped: the start of the first month not yet
     wholly older than the retention."""
-    return partitions.month_start(now - timedelta(days=settings.USAGE_RAW_RETENTION_DAYS))
+    return month_start(now - timedelta(days=settings.USAGE_RAW_RETENTION_DAYS))
 
 
 @transaction.atomic
@@ -76,7 +77,7 @@ def drop_expired_usage(now: datetime | None = None) -> RetentionResult:
             # at the end of each statement since billing/0011, so none of its own waits.)
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for month, name in sorted(partitions.monthly_partitions(cursor).items()):
-                if partitions.add_months(month, 1) <= cutoff:
+                if add_months(month, 1) <= cutoff:
                     partitions.drop_partition(cursor, name)
                     result.dropped.append(name)
     # What is left before the cutoff sits in the default partition, or in the one plain table.

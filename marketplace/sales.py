@@ -17,6 +17,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
 from billing.models import UsageHour
+from billing.periods import month_label
 from marketplace.models import Agent, Order, OrderStatus
 from marketplace.pricing import currency_exponent
 
@@ -76,7 +77,7 @@ def vendor_sales(vendor, start: dt.datetime) -> list[MonthSales]:
 def chart_series(rows: list[MonthSales], months: list[dt.datetime]) -> dict:
     """The figures the sales page draws: agent-hours per agent and revenue per currency, one
     value per month (zero where nothing happened), as strings of exact decimals."""
-    labels = [m.strftime("%Y-%m") for m in months]
+    labels = [month_label(m) for m in months]
     position = {m.date(): i for i, m in enumerate(months)}
     hours: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * len(months))
     revenue: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))

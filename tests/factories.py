@@ -278,8 +278,8 @@ class EntitlementFactory(factory.django.DjangoModelFactory):
 def finalized_sale(customer_tenant, entitlement, month, *, amount, number="EP-2026-000001"):
     """A finalized, open invoice of ``month`` (its first instant, UTC) billing one flat-fee
     line of ``entitlement``'s agent: what a payout statement counts for its vendor."""
-    from billing.invoice_builder import next_month
     from billing.models import Invoice, InvoiceLine
+    from billing.periods import next_month
 
     end = next_month(month)
     invoice = Invoice.objects.create(

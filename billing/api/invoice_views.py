@@ -1,24 +1,20 @@
 """Invoices for tenant admins and billing members: /api/v1/invoices (list, detail, the live
 upcoming invoice) and /api/v1/billing/account. Another tenant's invoice is a 404."""
 
-import re
-from datetime import UTC, datetime
-
 import django_filters
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing import billing_accounts, invoice_documents, invoicing
 from billing.api import invoice_serializers as s
 from billing.errors import InvoiceNotFinalized
-from billing.invoice_builder import month_start, next_month
 from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
+from billing.periods import MONTH_PATTERN, month_start, next_month, parse_month
 from edgeplug.core.filters import FilterBackend, FilterSet
 from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import validated
@@ -28,20 +24,16 @@ from edgeplug.tenancy.permissions import HasTenantRole
 from edgeplug.tenancy.scoping import for_request, get_for_request, request_tenant
 
 CanReadInvoices = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
-PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-@extend_schema_field({"type": "string", "pattern": PERIOD.pattern, "example": "2026-01"})
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-01"})
 class PeriodFilter(django_filters.CharFilter):
-    """``period=YYYY-MM``: invoices of that UTC month."""
+    """``period=YYYY-MM``: invoices of that UTC month; another value is ``400 invalid_period``."""
 
     def filter(self, qs, value):
         if not value:
             return qs
-        match = PERIOD.match(value)
-        if not match:
-            raise ValidationError({"period": ["Use a month as YYYY-MM."]}, code="invalid")
-        return qs.filter(period_start=datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC))
+        return qs.filter(period_start=parse_month(value))
 
 
 class InvoiceFilter(FilterSet):

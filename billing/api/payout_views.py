@@ -14,15 +14,13 @@ from billing import payout_queries
 from billing.api import payout_serializers as s
 from billing.api.renderers import JsonErrorsMixin, UsageCSVRenderer
 from billing.errors import InvalidPeriod
-from billing.invoice_builder import month_label
-from billing.periods import months_between, parse_month, recent_months
+from billing.periods import MONTH_PATTERN, month_label, months_between, parse_month, recent_months
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import has_role
 from edgeplug.tenancy.scoping import request_tenant
 
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 120
-PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 
 class IsVendorBilling(BasePermission):
@@ -45,13 +43,13 @@ class VendorPayouts(APIView):
             OpenApiParameter(
                 "from",
                 str,
-                pattern=PERIOD_PATTERN,
+                pattern=MONTH_PATTERN,
                 description="first month (default: 11 before to)",
             ),
             OpenApiParameter(
                 "to",
                 str,
-                pattern=PERIOD_PATTERN,
+                pattern=MONTH_PATTERN,
                 description="last month, included (default: this one)",
             ),
         ],
@@ -85,7 +83,7 @@ class VendorPayoutStatement(JsonErrorsMixin, APIView):
     renderer_classes = [*APIView.renderer_classes, UsageCSVRenderer]
 
     @extend_schema(
-        parameters=[OpenApiParameter("period", str, OpenApiParameter.PATH, pattern=PERIOD_PATTERN)],
+        parameters=[OpenApiParameter("period", str, OpenApiParameter.PATH, pattern=MONTH_PATTERN)],
         responses={
             200: OpenApiResponse(
                 s.PayoutStatementSerializer,

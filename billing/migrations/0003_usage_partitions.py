@@ -11,6 +11,7 @@ from django.db import migrations, models
 from django.utils import timezone
 
 from billing import partitions
+from billing.periods import add_months, month_start
 
 TABLE = partitions.PARENT
 _FOREIGN_KEYS = (
@@ -56,13 +57,11 @@ def partition(apps, schema_editor):
         cursor.execute(f"SELECT min(started_at) FROM {TABLE}_plain")  # noqa: S608 - our name
         oldest = cursor.fetchone()[0]
         now = timezone.now()
-        month = partitions.month_start(
-            min(oldest or now, now - timedelta(days=settings.USAGE_LATE_DAYS))
-        )
-        last = partitions.add_months(partitions.month_start(now), settings.USAGE_PARTITIONS_AHEAD)
+        month = month_start(min(oldest or now, now - timedelta(days=settings.USAGE_LATE_DAYS)))
+        last = add_months(now, settings.USAGE_PARTITIONS_AHEAD)
         while month <= last:
             partitions.create_month_partition(cursor, month)
-            month = partitions.add_months(month, 1)
+            month = add_months(month, 1)
         cursor.execute(f"INSERT INTO {TABLE} SELECT * FROM {TABLE}_plain")  # noqa: S608
         cursor.execute(f"DROP TABLE {TABLE}_plain")
         cursor.execute(f"CREATE SEQUENCE {TABLE}_id_seq OWNED BY {TABLE}.id")

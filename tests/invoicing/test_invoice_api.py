@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from billing import invoicing
-from billing.invoice_builder import month_start
 from billing.models import BillingAccount, Invoice
+from billing.periods import month_start
 from edgeplug.audit.models import AuditEvent
 from tests.invoicing.conftest import FEB, JAN
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from billing import partitions
 from billing.models import UsageEvent, UsageHour, UsageRetiredSeqRange
+from billing.periods import add_months, month_start
 from billing.tasks import maintain_usage_partitions
 from tests.conftest import sign_in
 
@@ -44,11 +45,9 @@ def monthly_partitions() -> dict:
 @on_postgres
 def test_events_are_stored_in_the_partition_of_their_month(metered):
     assert metered.send([metered.session(1, metered.base, 30)]).json()["totals"]["accepted"] == 1
-    month = partitions.month_start(metered.base)
+    month = month_start(metered.base)
     assert partition_of(1) == partitions.partition_name(month)
-    ahead = partitions.add_months(
-        partitions.month_start(metered.now), settings.USAGE_PARTITIONS_AHEAD
-    )
+    ahead = add_months(month_start(metered.now), settings.USAGE_PARTITIONS_AHEAD)
     assert ahead in monthly_partitions()
 
 
@@ -57,7 +56,7 @@ def test_a_month_without_its_partition_goes_to_default_and_moves_when_the_job_cr
     metered, time_machine
 ):
     later = metered.now + timedelta(days=31 * (settings.USAGE_PARTITIONS_AHEAD + 2))
-    month = partitions.month_start(later)
+    month = month_start(later)
     assert month not in monthly_partitions()
     time_machine.move_to(later, tick=False)
     event = metered.session(1, later - timedelta(hours=2), 30)
@@ -73,14 +72,14 @@ def test_a_month_without_its_partition_goes_to_default_and_moves_when_the_job_cr
 
 
 def test_a_seq_resent_with_another_time_in_another_month_is_a_conflict(metered):
-    month_start = partitions.month_start(metered.now)
-    first = metered.session(1, month_start - timedelta(hours=3), 30)
+    this_month = month_start(metered.now)
+    first = metered.session(1, this_month - timedelta(hours=3), 30)
     assert metered.send([first]).json()["totals"]["accepted"] == 1
     moved = metered.session(1, metered.now - timedelta(minutes=40), 30)
     answer = metered.send([moved]).json()
     assert answer["results"] == [{"seq": 1, "outcome": "rejected", "code": "seq_conflict"}]
     assert list(UsageEvent.objects.values_list("seq", "started_at")) == [
-        (1, month_start - timedelta(hours=3))
+        (1, this_month - timedelta(hours=3))
     ]
 
 
@@ -99,15 +98,15 @@ def test_retention_drops_old_raw_months_keeps_rollups_and_refuses_resends(
     run_beat_job()
     assert UsageEvent.objects.count() == 4
     # Once the whole month is older than the retention, its raw events go.
-    month_end = partitions.add_months(partitions.month_start(metered.base), 1)
+    month_end = add_months(month_start(metered.base), 1)
     now = month_end + timedelta(days=settings.USAGE_RAW_RETENTION_DAYS, minutes=1)
     time_machine.move_to(now, tick=False)
     result = run_beat_job()
 
     assert not UsageEvent.objects.exists()
     if connection.vendor == "postgresql":
-        assert partitions.partition_name(partitions.month_start(metered.base)) in result["dropped"]
-        assert partitions.month_start(metered.base) not in monthly_partitions()
+        assert partitions.partition_name(month_start(metered.base)) in result["dropped"]
+        assert month_start(metered.base) not in monthly_partitions()
     else:
         assert result["deleted"] == 4
     assert dict(UsageHour.objects.values_list("hour", "seconds")) == rollup

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from billing import payout_queries
-from billing.periods import parse_month, recent_months
+from billing.periods import month_label, parse_month, recent_months
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role
 from marketplace import sales
@@ -78,14 +78,14 @@ def sales_csv(request):
         )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
-        f'attachment; filename="sales-{request.tenant.slug}-{months[0]:%Y-%m}.csv"'
+        f'attachment; filename="sales-{request.tenant.slug}-{month_label(months[0])}.csv"'
     )
     writer = csv.writer(response)
     writer.writerow(
         ["month", "agent", "agent_hours", "customers", "currency", "revenue_minor_units"]
     )
     for r in sales.vendor_sales(request.tenant, months[0]):
-        base = [f"{r.month:%Y-%m}", r.agent.name, r.agent_hours, len(r.customers)]
+        base = [month_label(r.month), r.agent.name, r.agent_hours, len(r.customers)]
         for currency, amount in sorted(r.revenue.items()) or [("", 0)]:
             writer.writerow([*base, currency, amount])
     return response

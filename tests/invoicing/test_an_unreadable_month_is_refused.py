@@ -1,0 +1,93 @@
+"""Every door that takes a month reads it as ``YYYY-MM`` (a year from 2000, a two-digit month)
+through ``billing.periods.parse_month``, and says so when it cannot: the API answers
+``400 invalid_period``, the admin and finance pages show a message instead of failing, the
+command and the Celery task refuse with ``InvalidPeriod``'s text."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from billing import invoicing, tasks
+from billing.errors import InvalidPeriod
+from billing.models import Invoice
+from tests.invoicing.conftest import FEB, JAN
+
+UNREADABLE = [
+    "x",
+    "2026-1",
+    "1999-01",
+    "2026-13",
+    "2026-01-05",
+    "26-01",
+    "2026-01\n",
+    "\u0662\u0660\u0662\u0666-01",
+]
+INVOICES = "/admin/billing/invoice/"
+FINANCE = "/admin/billing/finance/"
+
+
+@pytest.fixture
+def two_months(customer):
+    customer.account()
+    customer.ran(customer.metered(), JAN, 2)
+    customer.ran(customer.metered(since=FEB), FEB, 2)
+    invoicing.close_billing_period(JAN)
+    invoicing.close_billing_period(FEB)
+    return customer
+
+
+def _messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+# The API's filter form strips surrounding whitespace before the parser sees the value.
+@pytest.mark.parametrize("period", [p for p in UNREADABLE if p.strip() == p])
+def test_the_invoice_api_refuses_an_unreadable_period_with_its_code(
+    member_client, customer, period
+):
+    client, _ = member_client("billing", tenant=customer.tenant)
+    response = client.get("/api/v1/invoices", {"period": period})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_period"
+    assert "YYYY-MM" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("period", UNREADABLE)
+def test_the_admin_invoice_list_ignores_an_unreadable_period_and_says_so(
+    admin_session, two_months, period
+):
+    client, _ = admin_session("finance")
+    page = client.get(INVOICES, {"period": period})
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == Invoice.objects.count() == 2
+    assert _messages(page) == [
+        "Period filter ignored: A period is a calendar month written YYYY-MM, e.g. 2026-03."
+    ]
+
+
+def test_the_admin_invoice_list_still_filters_by_a_readable_period(admin_session, two_months):
+    client, _ = admin_session("finance")
+    page = client.get(INVOICES, {"period": "2026-02"})
+    assert [i.period_start for i in page.context["cl"].result_list] == [FEB]
+    assert not _messages(page)
+
+
+@pytest.mark.parametrize("page", ["exports/", "payouts/", "charts/", "exports/invoices.csv"])
+def test_a_finance_page_says_an_unreadable_period_instead_of_failing(admin_session, page):
+    client, _ = admin_session("finance")
+    response = client.get(f"{FINANCE}{page}", {"period": "2026-1"}, follow=True)
+    assert response.status_code == 200
+    assert any("YYYY-MM" in message for message in _messages(response))
+
+
+@pytest.mark.parametrize("period", UNREADABLE)
+def test_the_close_task_refuses_an_unreadable_month(customer, period):
+    customer.ran(customer.metered(), JAN, 2)
+    with pytest.raises(InvalidPeriod, match="YYYY-MM"):
+        tasks.close_billing_month(period)
+    assert not Invoice.objects.exists()
+
+
+@pytest.mark.parametrize("period", UNREADABLE)
+def test_the_close_command_refuses_an_unreadable_month(customer, period):
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        call_command("close_month", "--period", period)
