@@ -1,6 +1,6 @@
 """Certification refusals with their stable codes."""
 
-from edgeplug.errors import Conflict, DomainError, NotFound
+from edgeplug.errors import Conflict, DomainError, NotFound, Unavailable
 
 
 class InvalidLevel(DomainError, code="invalid_level"):
@@ -29,3 +29,7 @@ class NotCertified(NotFound, code="not_certified"):
 
 class NoVersion(Conflict, code="no_version"):
     pass
+
+
+class NotQueued(Unavailable, code="broker_unavailable"):
+    """The broker refused the run, which ended at once (``CertificationRun.queue_error``)."""
