@@ -19,10 +19,6 @@ class NotReviewable(Conflict, code="not_reviewable"):
     pass
 
 
-class ReasonRequired(DomainError, code="reason_required"):
-    pass
-
-
 class NotCertified(NotFound, code="not_certified"):
     """No certificate vouches for the version now: never certified, or every one expired."""
 
