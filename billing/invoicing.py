@@ -45,6 +45,7 @@ from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked
 from edgeplug.core.reconnect import with_reconnect
 from edgeplug.health.task_signals import counted_together
+from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
 from marketplace.pricing import MAX_AMOUNT
 
@@ -518,7 +519,7 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
     """Cancel a finalized invoice nobody paid; its number stays used (gapless series). Voiding
     an uncollectible one gives back the entitlements suspended for it, unless another invoice
     of the tenant is uncollectible too."""
-    reason = (reason or "").strip()[:500]
+    reason = require_reason(reason, max_length=Invoice._meta.get_field("void_reason").max_length)
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
         if invoice.kind != InvoiceKind.INVOICE or invoice.status not in UNPAID:

@@ -1,6 +1,6 @@
 """Certification refusals with their stable codes."""
 
-from edgeplug.errors import Conflict, DomainError, NotFound
+from edgeplug.errors import Conflict, DomainError, NotFound, Unavailable
 
 
 class InvalidLevel(DomainError, code="invalid_level"):
@@ -19,13 +19,13 @@ class NotReviewable(Conflict, code="not_reviewable"):
     pass
 
 
-class ReasonRequired(DomainError, code="reason_required"):
-    pass
-
-
 class NotCertified(NotFound, code="not_certified"):
     """No certificate vouches for the version now: never certified, or every one expired."""
 
 
 class NoVersion(Conflict, code="no_version"):
     pass
+
+
+class NotQueued(Unavailable, code="broker_unavailable"):
+    """The broker refused the run, which ended at once (``CertificationRun.queue_error``)."""

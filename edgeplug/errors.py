@@ -65,6 +65,14 @@ class Unprocessable(DomainError, code="unprocessable", status=422):
     """Well-formed, but refused by a rule."""
 
 
+class ReasonRequired(DomainError, code="reason_required"):
+    """A decision (a review, a void, a yank, hiding a review) was given no reason."""
+
+
+class ReasonTooLong(DomainError, code="reason_too_long"):
+    """The reason does not fit where the decision records it."""
+
+
 class Throttled(DomainError, code="throttled", status=429):
     """Too many requests: ``retry_after`` is how many seconds to wait (the API sends it as the
     ``Retry-After`` header too)."""

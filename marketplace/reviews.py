@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
+from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import AlreadyReplied, NotEntitled
@@ -62,6 +63,7 @@ def reply_to_review(review: Review, text: str, *, actor=None, request=None) -> R
 
 @transaction.atomic
 def hide_review(review: Review, reason: str, *, actor=None, request=None) -> Review:
+    reason = require_reason(reason, max_length=Review._meta.get_field("hidden_reason").max_length)
     review = locked(review)
     review.hidden_at = timezone.now()
     review.hidden_reason = reason

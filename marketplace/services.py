@@ -16,6 +16,7 @@ from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.compiled import CompiledQuery
 from edgeplug.core.locking import locked, stamp_once, unique_or
+from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
 from marketplace import storage
 from marketplace.catalogue import refresh_listing
@@ -310,6 +311,9 @@ def _follow_card(agent: Agent) -> None:
 
 @transaction.atomic
 def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None) -> AgentVersion:
+    reason = require_reason(
+        reason, max_length=AgentVersion._meta.get_field("yank_reason").max_length
+    )
     version = locked(version)
     if version.yanked_at is not None:
         raise AlreadyYanked(f"{version} was yanked on {version.yanked_at:%Y-%m-%d}.")

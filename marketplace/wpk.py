@@ -16,6 +16,7 @@ from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked, unique_or
 from edgeplug.errors import Conflict, DomainError, Unprocessable
+from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import refuse_own_tenant_review
 from marketplace.errors import VersionExists
@@ -192,6 +193,9 @@ def uncertified_steps(wpk: WorkflowPackage) -> list[str]:
 def review_wpk(
     wpk: WorkflowPackage, *, approve: bool, reason: str, reviewer, request=None
 ) -> WorkflowPackage:
+    reason = require_reason(
+        reason, max_length=WorkflowPackage._meta.get_field("review_reason").max_length
+    )
     wpk = locked(wpk)
     if wpk.status != ReviewStatus.PENDING:
         raise AlreadyReviewed(f"This workflow package was already {wpk.status}.")

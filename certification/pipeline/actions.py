@@ -13,7 +13,6 @@ from django.utils import timezone
 from certification.errors import (
     InvalidLevel,
     NotReviewable,
-    ReasonRequired,
     RunInProgress,
     VersionYanked,
 )
@@ -23,6 +22,7 @@ from certification.pipeline.canvas import enqueue_run
 from certification.pipeline.state import end_with_error, sync_version
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
+from edgeplug.reasons import require_reason
 from edgeplug.tenancy.services import refuse_own_tenant_review
 from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.models import AgentVersion
@@ -69,8 +69,7 @@ def review_run(
     run: CertificationRun, *, approve: bool, reason: str, reviewer, request=None
 ) -> CertificationRun:
     """A reviewer's decision on a passed run; approval publishes the version to customers."""
-    if not reason or not reason.strip():
-        raise ReasonRequired("A decision needs a reason.")
+    reason = require_reason(reason, max_length=None)
     run = CertificationRun.objects.select_for_update().select_related("version").get(pk=run.pk)
     if run.version.yanked_at is not None:
         # Approving would publish nothing (a yanked version stays hidden) yet read as a
@@ -92,7 +91,7 @@ def review_run(
     run.review_status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
     run.reviewed_by = reviewer
     run.reviewed_at = timezone.now()
-    run.review_reason = reason.strip()
+    run.review_reason = reason
     run.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_reason"])
     AgentVersion.objects.filter(pk=run.version_id).update(review_status=run.review_status)
     refresh_agent_card(run.version.agent)

@@ -96,7 +96,7 @@ def test_credit_note_for_chosen_lines_and_void(finance, draft):
     assert AuditEvent.objects.get(action="credit_note_issued").actor == user
 
     refused = client.post(f"{URL}{issued.pk}/void/", {"reason": ""}, follow=True)
-    assert b"Give the reason" in refused.content
+    assert b"A decision needs a reason." in refused.content
     client.post(f"{URL}{issued.pk}/void/", {"reason": "issued to the wrong entity"})
     issued.refresh_from_db()
     assert issued.status == InvoiceStatus.VOID

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from certification.pipeline.actions import submit_for_certification
+from certification.errors import NotQueued
 from edgeplug import signing
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.scoping import for_request
@@ -20,6 +20,7 @@ from marketplace.models import AgentVersion, VendorKey
 from marketplace.portal.access import PUBLISHER_ROLES, vendor_page
 from marketplace.portal.forms import UploadForm
 from marketplace.portal.refusals import refusal
+from marketplace.portal.submissions import submit_and_queue
 from marketplace.storage import package_limits
 from marketplace.uploads import PackageUploadHandler, package_bytes
 
@@ -81,9 +82,13 @@ def _store(request, form: UploadForm) -> AgentVersion:
         messages.info(request, "These bytes were uploaded before: here is that version.")
     if data["certify"]:
         try:
-            submit_for_certification(version, data["level"], actor=request.user, request=request)
+            run = submit_and_queue(version, data["level"], actor=request.user, request=request)
+        except NotQueued as exc:
+            messages.error(request, f"{exc.code}: {exc.detail}")
         except DomainError as exc:
             messages.warning(request, f"Not submitted for certification: {exc.detail}")
+        else:
+            messages.success(request, f"Run {run.pk} is queued.")
     return version
 
 

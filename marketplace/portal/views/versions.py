@@ -12,7 +12,6 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST, require_safe
 
 from certification.models import CertificationRun
-from certification.pipeline.actions import submit_for_certification
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
 from marketplace.certified import certified_until, current_certificate
@@ -21,6 +20,7 @@ from marketplace.portal.access import PUBLISHER_ROLES, can_publish, vendor_page
 from marketplace.portal.forms import CertifyForm, YankForm
 from marketplace.portal.outcomes import perform_and_flash
 from marketplace.portal.runs import run_view
+from marketplace.portal.submissions import submit_and_queue
 from marketplace.portal.views.uploads import version_url
 from marketplace.versioning import newest_first
 
@@ -140,7 +140,7 @@ def yank(request, item, data):
 def certify(request, item, data):
     perform_and_flash(
         request,
-        submit_for_certification,
+        submit_and_queue,
         item,
         data["level"],
         success=lambda run: f"Run {run.pk} is queued.",

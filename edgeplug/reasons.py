@@ -1,0 +1,16 @@
+"""The rule every decision shares: it needs a reason. Each action that takes one (a run's
+review, a workflow package's review, a void, a yank, hiding a review) calls
+``require_reason`` first, so every door refuses an empty reason the same way."""
+
+from edgeplug.errors import ReasonRequired, ReasonTooLong
+
+
+def require_reason(reason: str | None, *, max_length: int | None) -> str:
+    """The reason without surrounding whitespace; refused when that leaves nothing
+    (``reason_required``) or more than ``max_length`` characters (``reason_too_long``)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired("A decision needs a reason.")
+    if max_length is not None and len(reason) > max_length:
+        raise ReasonTooLong(f"Keep the reason to {max_length} characters ({len(reason)} given).")
+    return reason

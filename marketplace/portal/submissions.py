@@ -1,0 +1,26 @@
+"""Submitting a version for certification from a page, telling the truth about the queue.
+
+The run is handed to the broker when the action commits; with the broker down it ends at once
+as ``broker_unavailable`` (``CertificationRun.queue_error``), where the API answers 503. A page
+then refuses the same way instead of saying the run is queued.
+"""
+
+from certification.errors import NotQueued
+from certification.models import CertificationRun
+from certification.pipeline.actions import submit_for_certification
+from marketplace.models import AgentVersion
+
+
+def submit_and_queue(
+    version: AgentVersion, level: str, *, actor=None, request=None
+) -> CertificationRun:
+    """``submit_for_certification``, raising ``NotQueued`` when the broker refused the run."""
+    run = submit_for_certification(version, level, actor=actor, request=request)
+    run.refresh_from_db()  # queued on commit, which may have failed
+    if run.queue_error:
+        raise NotQueued(
+            f"Certification could not be queued: the task queue is unavailable, so run {run.pk} "
+            "ended without starting. The package is stored; certify it again later from this "
+            "page."
+        )
+    return run
