@@ -98,6 +98,22 @@ class VendorKeyFactory(factory.django.DjangoModelFactory):
     name = "release key"
 
 
+class WorkflowPackageFactory(factory.django.DjangoModelFactory):
+    """A stored workflow package of its vendor, signed by the vendor's first key; no steps
+    unless ``content`` says. Nothing checks the signature: uploads do (marketplace.wpk)."""
+
+    class Meta:
+        model = "marketplace.WorkflowPackage"
+
+    tenant = factory.SubFactory(VendorTenantFactory)
+    signing_key = factory.LazyAttribute(lambda o: _vendor_key(o.tenant))
+    name = factory.Sequence(lambda n: f"line-{n}")
+    version = "1.0.0"
+    content = factory.LazyFunction(lambda: {"steps": []})
+    digest = factory.Sequence(lambda n: f"{n:064x}")
+    signature = "A" * 86 + "=="
+
+
 def _vendor_key(tenant):
     """The vendor's first key: a vendor signs its versions with one key, not one each."""
     from marketplace.models import VendorKey

@@ -19,6 +19,7 @@ from tests.factories import (
     CertificationRunFactory,
     EntitlementFactory,
     TenantFactory,
+    WorkflowPackageFactory,
     finalized_sale,
     staff_member,
 )
@@ -38,16 +39,7 @@ def _review_run():
 
 
 def _review_wpk():
-    version = AgentVersionFactory()
-    item = WorkflowPackage.objects.create(
-        tenant=version.tenant,
-        name="line",
-        version="1.0.0",
-        content={"steps": []},
-        digest="0" * 64,
-        signature="A" * 88,
-        signing_key=version.signing_key,
-    )
+    item = WorkflowPackageFactory()
 
     def decide(reason):
         wpk.review_wpk(item, approve=False, reason=reason, reviewer=staff_member("reviewers"))

@@ -10,8 +10,13 @@ from django.test.utils import CaptureQueriesContext
 
 from certification.models import CertificationRun
 from edgeplug.audit.services import record_event
-from marketplace.models import WorkflowPackage
-from tests.factories import AgentFactory, AgentVersionFactory, MembershipFactory, VendorKeyFactory
+from tests.factories import (
+    AgentFactory,
+    AgentVersionFactory,
+    MembershipFactory,
+    VendorKeyFactory,
+    WorkflowPackageFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -85,16 +90,7 @@ def test_vendor_key_list_costs_the_same_at_any_page_size(vendor):
 
 
 def test_wpk_list_costs_the_same_at_any_page_size(vendor):
-    for n in range(ITEMS):
-        WorkflowPackage.objects.create(
-            tenant=vendor.tenant,
-            name=f"line-{n}",
-            version="1.0.0",
-            content={"steps": []},
-            digest=f"{n:064x}",
-            signature="sig",
-            signing_key=vendor.key,
-        )
+    WorkflowPackageFactory.create_batch(ITEMS, tenant=vendor.tenant, signing_key=vendor.key)
     # + whether the caller is a reviewer (reviewers see every WPK)
     _same_at_page_sizes(vendor.client, "/api/v1/wpk/list", budget=4)
 

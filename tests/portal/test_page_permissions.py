@@ -8,6 +8,7 @@ from tests.factories import (
     MembershipFactory,
     VendorKeyFactory,
     VendorTenantFactory,
+    WorkflowPackageFactory,
     certificate_for,
 )
 
@@ -20,17 +21,7 @@ def other_vendors_things():
     version = AgentVersionFactory(agent__tenant=tenant, certified=True)
     run = CertificationRunFactory(version=version, results=True)
     certificate_for(run)
-    from marketplace.models import WorkflowPackage
-
-    wpk = WorkflowPackage.objects.create(
-        tenant=tenant,
-        name="line",
-        version="1.0.0",
-        content={"steps": []},
-        digest="0" * 64,
-        signature="A" * 88,
-        signing_key=version.signing_key,
-    )
+    wpk = WorkflowPackageFactory(tenant=tenant)
     member = MembershipFactory(tenant=tenant, role="developer")
     return {
         "version": version,

@@ -1,12 +1,16 @@
 """A version's page: manifest and digest, runs with stage states and reports, budgets as bars,
-the certificate and its verify command, live progress as JSON, yank and certify again."""
+the certificate and its verify command (or the day it expired), live progress as JSON, yank
+and certify again."""
 
 import html
 import json
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 
-from certification.models import CertificationRun
+from certification.models import CertificationRun, LevelThresholds
 from tests.browser.runs import failed_run_with_every_finding, passed_run
 from tests.factories import AgentVersionFactory, CertificationRunFactory, certificate_for
 from tests.review.finding_kinds import FINDING_KINDS, STAGE_METRICS
@@ -128,3 +132,33 @@ def test_the_agent_page_lists_every_version_newest_first(vendor):
     text = vendor.client.get(f"/portal/agents/{old.agent_id}/").content.decode()
     assert text.index(">1.10.0<") < text.index(">1.9.0<")
     assert "basic, failed" in text
+
+
+# A version whose certificate expired: the page says when, offers no download, and
+# certificate.json is not found, as for a version never certified.
+
+
+@pytest.fixture
+def expired(vendor):
+    """A version whose only certificate, valid for a day, expired yesterday; the clock stays
+    there (within the portal session's life)."""
+    run = passed_run(agent__tenant=vendor.tenant)
+    LevelThresholds.objects.create(level=run.level, certificate_validity_days=1)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        certificate = certificate_for(run)
+        clock.shift(timedelta(days=2))
+        yield certificate
+
+
+def test_the_page_says_the_certificate_expired_and_offers_no_download(vendor, expired):
+    page = vendor.client.get(_url(expired.version))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f"The certificate expired on {expired.expires_at:%Y-%m-%d}" in text
+    assert "Download the certificate" not in text
+    assert _url(expired.version, "certificate.json") not in text
+
+
+def test_an_expired_certificate_is_not_downloadable(vendor, expired):
+    response = vendor.client.get(_url(expired.version, "certificate.json"))
+    assert response.status_code == 404
