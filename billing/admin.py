@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from billing import invoice_documents, invoicing
 from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
-from billing.errors import InvalidPeriod
+from billing.errors import InvalidPeriod, InvoiceNotFinalized
 from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus
 from billing.periods import month_label, parse_month
 from edgeplug.core.admin import ReadOnlyAdminMixin, object_url
@@ -188,18 +188,15 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         invoice = context.get("original")
         user = request.user
         draft = bool(invoice and invoice.status == InvoiceStatus.DRAFT)
-        issued = bool(invoice and invoice.finalized_at and invoice.kind == "invoice")
         context.update(
             can_finalize=draft and user.has_perm("billing.finalize_invoice"),
             can_adjust=draft and user.has_perm("billing.adjust_invoice"),
-            can_void=issued
-            and invoice.status in invoicing.UNPAID
+            can_void=bool(invoice and invoice.is_voidable)
             and user.has_perm("billing.void_invoice"),
-            can_credit=issued
-            and invoice.status != InvoiceStatus.VOID
+            can_credit=bool(invoice and invoice.is_creditable)
             and user.has_perm("billing.credit_invoice"),
             invoice_lines=invoice.lines.order_by("position", "id") if invoice else [],
-            can_download_pdf=bool(invoice and invoice.finalized_at)
+            can_download_pdf=bool(invoice and invoice_documents.has_document(invoice))
             and in_staff_group(user, StaffGroup.FINANCE),
         )
         return super().render_change_form(request, context, *args, **kwargs)
@@ -209,9 +206,10 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         if not in_staff_group(request.user, StaffGroup.FINANCE):
             raise PermissionDenied("Invoice PDFs are for the finance group.")
         invoice = get_object_or_404(Invoice, pk=object_id)
-        if not invoice.finalized_at:
-            raise Http404("A draft has no PDF: it exists once the invoice is finalized.")
-        pdf = invoice_documents.invoice_pdf(invoice)
+        try:
+            pdf = invoice_documents.invoice_pdf(invoice)
+        except InvoiceNotFinalized as exc:
+            raise Http404(exc.detail) from exc
         return FileResponse(
             BytesIO(pdf),
             as_attachment=True,

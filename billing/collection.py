@@ -36,7 +36,6 @@ COLLECT_TASK = "billing.tasks.collect_invoice_payment"
 NEW_CARD_TASK = "billing.tasks.collect_with_new_card"
 NOTICE_TASK = "billing.tasks.send_payment_notice"
 
-UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
 MAX_REFERENCE_LENGTH = 255
 
 
@@ -134,7 +133,8 @@ def schedule_on_new_card(tenant_id: int) -> list[int]:
     Each task carries the attempt count seen here, so a task delivered twice, or an attempt
     made meanwhile (the dunning, finance), leaves it at one charge."""
     unpaid = list(
-        Invoice.objects.filter(tenant_id=tenant_id, kind=InvoiceKind.INVOICE, status__in=UNPAID)
+        Invoice.objects.unpaid()
+        .filter(tenant_id=tenant_id)
         .order_by("period_start", "pk")
         .values_list("pk", "payment_attempts")
     )
@@ -166,8 +166,7 @@ def collect_with_new_card(
         if invoice is None:
             return Attempt(Invoice(pk=invoice_id), False, "no_such_invoice")
         if (
-            invoice.kind != InvoiceKind.INVOICE
-            or invoice.status not in UNPAID
+            not invoice.is_unpaid
             or invoice.amount_due <= 0
             or invoice.payment_attempts != attempts_seen
         ):
@@ -223,7 +222,7 @@ def retry_due_invoice_payments(now: datetime | None = None) -> DunningRun:
 def _reject_settled(invoice: Invoice | None) -> None:
     if invoice is None:
         raise InvoiceNotCollectable("This invoice does not exist any more.")
-    if invoice.kind != InvoiceKind.INVOICE or invoice.status not in UNPAID:
+    if not invoice.is_unpaid:
         raise InvoiceNotCollectable(
             f"Invoice {invoice.number or invoice.pk} is {invoice.status}: only finalized, "
             "unpaid invoices take a payment."
@@ -310,7 +309,7 @@ def _apply(invoice: Invoice, outcome: payments.PaymentOutcome, now: datetime) ->
         return InvoiceStatus.PAID
     awaited = (
         outcome.payment_intent_id in ("", invoice.payment_intent_id)
-        and invoice.status in UNPAID
+        and invoice.is_unpaid
         and invoice.payment_attempts > 0
         and invoice.next_payment_attempt_at is None
         and not invoice.payment_failure_code
@@ -381,7 +380,7 @@ def _mark_paid(
     actor=None,
     request=None,
 ) -> None:
-    if invoice.status not in UNPAID:
+    if not invoice.is_unpaid:
         if invoice.status == InvoiceStatus.PAID and payment_intent_id not in (
             "",
             invoice.payment_intent_id,

@@ -10,19 +10,15 @@ BILLING_PAYMENT_TERMS_DAYS ago.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, Count, DateTimeField, F, Q, Sum, When
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Q, Sum
 
-from billing.models import AMOUNT_DUE, Invoice, InvoiceKind, InvoiceStatus
+from billing.models import AMOUNT_DUE, Invoice, revenue_month
 from billing.payout_queries import vendor_payouts
 from billing.periods import month_label, next_month
 from marketplace.pricing import format_amount
-
-UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
-
 
 # --- figures ----------
 
@@ -31,15 +27,8 @@ def revenue_by_month(months: list[datetime]) -> dict[str, list[tuple[str, int]]]
     """Per currency, the revenue of each month (zero where nothing was billed)."""
     first, end = months[0], next_month(months[-1])
     rows = (
-        Invoice.objects.filter(finalized_at__isnull=False)
-        .exclude(status=InvoiceStatus.VOID)
-        .annotate(
-            month=Case(
-                When(kind=InvoiceKind.CREDIT_NOTE, then=TruncMonth("finalized_at", tzinfo=UTC)),
-                default=F("period_start"),
-                output_field=DateTimeField(),
-            )
-        )
+        Invoice.objects.issued()
+        .annotate(month=revenue_month())
         .filter(month__gte=first, month__lt=end)
         .values("currency", "month")
         .annotate(revenue=Sum("subtotal"))
@@ -74,14 +63,13 @@ def receivables(now: datetime) -> list[Receivables]:
     """Per currency, what finalized invoices still have due, and the overdue part."""
     overdue_before = now - timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS)
     late = Q(finalized_at__lt=overdue_before)
-    due = AMOUNT_DUE
     rows = (
-        Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=UNPAID)
+        Invoice.objects.unpaid()
         .values("currency")
         .annotate(
-            outstanding=Sum(due),
+            outstanding=Sum(AMOUNT_DUE),
             outstanding_count=Count("id"),
-            overdue=Sum(due, filter=late, default=0),
+            overdue=Sum(AMOUNT_DUE, filter=late, default=0),
             overdue_count=Count("id", filter=late),
         )
         .order_by("currency")

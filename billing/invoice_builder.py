@@ -125,9 +125,9 @@ def _metered_entitlements_of(
     """The same for many tenants in one query, per tenant in (agent, valid_from, id) order."""
     rows = (
         Entitlement.objects.filter(
-            tenant_id__in=list(tenant_ids), plan_snapshot__kind=PlanKind.METERED, valid_from__lt=end
+            tenant_id__in=list(tenant_ids), plan_snapshot__kind=PlanKind.METERED
         )
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=start))
+        .overlapping(start, end)
         .select_related("agent")
         .order_by("agent_id", "valid_from", "id")
     )
@@ -498,8 +498,7 @@ def build_drafts_of(
         window
         for tenant_windows in windows.values()
         for window in tenant_windows
-        if window.entitlement.valid_from < end
-        and (window.entitlement.valid_until is None or window.entitlement.valid_until > start)
+        if window.entitlement.overlaps(start, end)
     ]
     rollups = dict(
         zip(
@@ -562,8 +561,8 @@ def tenants_to_close(start: datetime) -> list[int]:
     end = next_month(start)
     since = late_usage_since(start)
     metered = (
-        Entitlement.objects.filter(plan_snapshot__kind=PlanKind.METERED, valid_from__lt=end)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=since))
+        Entitlement.objects.filter(plan_snapshot__kind=PlanKind.METERED)
+        .overlapping(since, end)
         .values_list("tenant_id", flat=True)
     )
     ordered = (

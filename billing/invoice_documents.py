@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 
 from billing.documents.document import DocumentLine, InvoiceDocument, Party
+from billing.errors import InvoiceNotFinalized
 from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 
 EMAIL_TASK = "billing.tasks.email_invoice"
@@ -67,8 +68,23 @@ def _line(line: InvoiceLine, sign: int) -> DocumentLine:
     )
 
 
+def has_document(invoice: Invoice) -> bool:
+    """Whether the invoice has its document (PDF, e-invoice, email): once it is finalized,
+    numbered and dated; a draft has none."""
+    return invoice.finalized_at is not None
+
+
+def require_document(invoice: Invoice) -> None:
+    """Refuse a draft (``InvoiceNotFinalized``); each door says it its own way."""
+    if not has_document(invoice):
+        raise InvoiceNotFinalized(
+            f"Draft {invoice.pk} has no document yet: it exists once the invoice is finalized."
+        )
+
+
 def invoice_document(invoice: Invoice) -> InvoiceDocument:
     """The document of a finalized invoice, with the seller and buyer it was issued to."""
+    require_document(invoice)
     sign = -1 if invoice.kind == InvoiceKind.CREDIT_NOTE else 1
     issued = invoice.finalized_at.date()
     snapshot = invoice.account_snapshot or {}
@@ -96,9 +112,10 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     """PDF/A-3 with the Factur-X XML embedded (where the currency allows it)."""
+    document = invoice_document(invoice)  # a draft is refused before WeasyPrint loads
     from billing.documents.rendering import render_pdf  # WeasyPrint: loaded on first use
 
-    return render_pdf(invoice_document(invoice))
+    return render_pdf(document)
 
 
 def invoice_recipients(invoice: Invoice) -> list[str]:

@@ -25,7 +25,6 @@ from billing.errors import (
     InvoiceHasNoRecipients,
     InvoiceNotCreditable,
     InvoiceNotDraft,
-    InvoiceNotFinalized,
     InvoiceNotVoidable,
     PeriodNotEnded,
 )
@@ -57,7 +56,6 @@ CLOSE_BATCH = 200
 # retries the whole (idempotent) close.
 CLOSE_ATTEMPTS = 5
 CLOSE_RETRY_PAUSE_S = 0.5
-UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
 
 
 # --- numbering ----------
@@ -522,7 +520,7 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
     reason = require_reason(reason, max_length=Invoice._meta.get_field("void_reason").max_length)
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
-        if invoice.kind != InvoiceKind.INVOICE or invoice.status not in UNPAID:
+        if not invoice.is_voidable:
             raise InvoiceNotVoidable(
                 f"Invoice {invoice.number or invoice.pk} is {invoice.status} "
                 f"({invoice.kind}); only finalized, unpaid invoices can be voided."
@@ -542,8 +540,7 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
 def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[str]:
     """Email a finalized invoice or credit note again, with its PDF, to the invoice emails it
     was issued to; returns them."""
-    if invoice.status == InvoiceStatus.DRAFT:
-        raise InvoiceNotFinalized(f"Draft {invoice.pk} has no document to send yet.")
+    invoice_documents.require_document(invoice)
     recipients = invoice_documents.invoice_recipients(invoice)
     if not recipients:
         raise InvoiceHasNoRecipients(
@@ -592,10 +589,12 @@ def issue_credit_note(
     now = timezone.now()
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
-        if invoice.kind != InvoiceKind.INVOICE or invoice.finalized_at is None:
-            raise InvoiceNotCreditable("Credit notes correct finalized invoices only.")
-        if invoice.status == InvoiceStatus.VOID:
-            raise InvoiceNotCreditable(f"Invoice {invoice.number} is void already.")
+        if not invoice.is_creditable:
+            raise InvoiceNotCreditable(
+                f"Invoice {invoice.number} is void already."
+                if invoice.status == InvoiceStatus.VOID
+                else "Credit notes correct finalized invoices only."
+            )
         lines = list(invoice.lines.all())
         if line_ids is not None:
             wanted = {int(pk) for pk in line_ids}

@@ -7,10 +7,12 @@ A finalized invoice (or credit note) and its lines are immutable: ``save``/``del
 (``InvoiceImmutable``) and, on PostgreSQL, triggers refuse too (migration 0003). Only its
 lifecycle fields (status, payment attempts, paid/voided times) still move."""
 
+from datetime import UTC
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import TruncMonth
 
 from billing.errors import InvoiceImmutable
 from billing.periods import month_label
@@ -310,6 +312,42 @@ INVOICE_LIFECYCLE_FIELDS = frozenset(
 )
 
 
+# An invoice finalized and not settled: still owed (open, in dunning, or uncollectible). Only
+# invoices are: a credit note is paid when it is issued.
+UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
+
+
+def issued_filter(prefix: str = "") -> models.Q:
+    """Finalized and not void: an invoice or credit note that counts (revenue, payouts).
+    ``prefix`` reaches the invoice through a relation, e.g. ``"invoice__"`` from its lines."""
+    return models.Q(**{f"{prefix}finalized_at__isnull": False}) & ~models.Q(
+        **{f"{prefix}status": InvoiceStatus.VOID}
+    )
+
+
+def revenue_month(prefix: str = "") -> models.Case:
+    """The month an issued document counts for: an invoice its billing period, a credit note
+    the month it was issued (finalized) in, so a month's figures do not change afterwards."""
+    return models.Case(
+        models.When(
+            **{f"{prefix}kind": InvoiceKind.CREDIT_NOTE},
+            then=TruncMonth(f"{prefix}finalized_at", tzinfo=UTC),
+        ),
+        default=models.F(f"{prefix}period_start"),
+        output_field=models.DateTimeField(),
+    )
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def unpaid(self):
+        """Invoices still owed (``Invoice.is_unpaid``)."""
+        return self.filter(kind=InvoiceKind.INVOICE, status__in=UNPAID)
+
+    def issued(self):
+        """Invoices and credit notes finalized and not void (``issued_filter``)."""
+        return self.filter(issued_filter())
+
+
 class Invoice(models.Model):
     """One invoice (or credit note) of a tenant for a UTC calendar month, in one currency.
 
@@ -359,6 +397,8 @@ class Invoice(models.Model):
     payment_failure_detail = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InvoiceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-period_start", "-id"]
@@ -454,6 +494,26 @@ class Invoice(models.Model):
     def is_finalized(self) -> bool:
         stored = getattr(self, "_stored", {})
         return stored.get("finalized_at") is not None
+
+    @property
+    def is_unpaid(self) -> bool:
+        """Still owed: an invoice finalized and not settled. ``Invoice.objects.unpaid()`` is
+        the same in a query."""
+        return self.kind == InvoiceKind.INVOICE and self.status in UNPAID
+
+    @property
+    def is_voidable(self) -> bool:
+        """Only an unpaid invoice can be voided; a paid one is corrected by a credit note."""
+        return self.is_unpaid
+
+    @property
+    def is_creditable(self) -> bool:
+        """A credit note corrects a finalized invoice that is not void (paid or not)."""
+        return (
+            self.kind == InvoiceKind.INVOICE
+            and self.finalized_at is not None
+            and self.status != InvoiceStatus.VOID
+        )
 
 
 class LineKind(models.TextChoices):

@@ -17,14 +17,14 @@ What counts (docs/billing.md, "Finance"):
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Case, DateTimeField, F, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 
 from billing.csv_stream import csv_lines
-from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
+from billing.models import InvoiceKind, InvoiceLine, LineKind, issued_filter, revenue_month
 from billing.payouts import Payout, compute_payout
 from billing.periods import month_label, next_month
 from edgeplug.tenancy.models import Tenant
@@ -50,18 +50,10 @@ def attributed_lines(first: datetime, last: datetime) -> QuerySet:
     ``month`` and ``record`` (sale or refund)."""
     end = next_month(last)
     return (
-        InvoiceLine.objects.filter(invoice__finalized_at__isnull=False)
-        .exclude(invoice__status=InvoiceStatus.VOID)
+        InvoiceLine.objects.filter(issued_filter("invoice__"))
         .annotate(
             vendor_id=Coalesce(F("entitlement__agent__tenant_id"), F("order__agent__tenant_id")),
-            month=Case(
-                When(
-                    invoice__kind=InvoiceKind.CREDIT_NOTE,
-                    then=TruncMonth("invoice__finalized_at", tzinfo=UTC),
-                ),
-                default=F("invoice__period_start"),
-                output_field=DateTimeField(),
-            ),
+            month=revenue_month("invoice__"),
             record=Case(When(_is_sale(), then=Value(SALE)), default=Value(REFUND)),
         )
         .filter(vendor_id__isnull=False, month__gte=first, month__lt=end)

@@ -152,12 +152,7 @@ def refresh_listing(agent: Agent) -> CatalogueListing | None:
 
 
 def active_entitlement_count(agent: Agent) -> int:
-    now = timezone.now()
-    return (
-        Entitlement.objects.filter(agent=agent, status="active", valid_from__lte=now)
-        .exclude(valid_until__lte=now)
-        .count()
-    )
+    return Entitlement.objects.filter(agent=agent).in_force(timezone.now()).count()
 
 
 def _weighted_vector() -> SearchVector:

@@ -23,7 +23,7 @@ from marketplace.errors import (
     NotEntitled,
     SeatLimitReached,
 )
-from marketplace.models import AgentVersion, Deployment, Device, Entitlement, EntitlementStatus
+from marketplace.models import AgentVersion, Deployment, Device, Entitlement
 from marketplace.orders import active_entitlements
 
 TOKEN_PREFIX = "edp"  # noqa: S105 - the public label of device tokens, not a secret
@@ -190,10 +190,8 @@ def assignments_for(device: Device) -> Assignments:
         "agent", "agent__tenant", "version"
     )
     entitled = set(
-        Entitlement.objects.filter(
-            tenant=device.tenant, status=EntitlementStatus.ACTIVE, valid_from__lte=timezone.now()
-        )
-        .exclude(valid_until__lte=timezone.now())
+        Entitlement.objects.filter(tenant=device.tenant)
+        .in_force(timezone.now())
         .values_list("agent_id", flat=True)
     )
     for deployment in deployments:

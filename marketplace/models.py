@@ -1,5 +1,7 @@
 """The registry: vendor signing keys, agents, their immutable versions, and workflow packages."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -343,6 +345,23 @@ class EntitlementStatus(models.TextChoices):
     EXPIRED = "expired"
 
 
+class EntitlementQuerySet(models.QuerySet):
+    def in_force(self, now: datetime):
+        """Active and valid at ``now``: from ``valid_from`` (included) to ``valid_until``
+        (excluded; none when open-ended)."""
+        return self.filter(status=EntitlementStatus.ACTIVE, valid_from__lte=now).exclude(
+            valid_until__lte=now
+        )
+
+    def overlapping(self, start: datetime, end: datetime):
+        """Valid at some point in [start, end), whatever their status now
+        (``Entitlement.overlaps``)."""
+        return self.filter(
+            models.Q(valid_from__lt=end),
+            models.Q(valid_until__isnull=True) | models.Q(valid_until__gt=start),
+        )
+
+
 class Entitlement(models.Model):
     """A tenant's right to download and deploy an agent, on the terms it bought."""
 
@@ -363,12 +382,18 @@ class Entitlement(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = EntitlementQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "agent", "status"])]
 
     def __str__(self) -> str:
         return f"{self.tenant} → {self.agent} ({self.status})"
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Valid at some point in [start, end) (``Entitlement.objects.overlapping``)."""
+        return self.valid_from < end and (self.valid_until is None or self.valid_until > start)
 
 
 class DownloadKind(models.TextChoices):

@@ -235,11 +235,7 @@ def _complete(order: Order) -> Entitlement:
 def active_entitlements(tenant: Tenant | int, agent: Agent | int, now: datetime | None = None):
     """The tenant's entitlements to the agent in force at ``now`` (default: this moment)."""
     now = now or timezone.now()
-    return (
-        Entitlement.objects.filter(tenant=tenant, agent=agent, status=EntitlementStatus.ACTIVE)
-        .filter(valid_from__lte=now)
-        .exclude(valid_until__lte=now)
-    )
+    return Entitlement.objects.filter(tenant=tenant, agent=agent).in_force(now)
 
 
 # --- payment ---------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 
 from billing import billing_accounts, invoice_documents, invoicing
 from billing.api import invoice_serializers as s
-from billing.errors import InvoiceNotFinalized
 from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
 from billing.periods import MONTH_PATTERN, month_start, next_month, parse_month
 from edgeplug.core.filters import FilterBackend, FilterSet
@@ -89,10 +88,6 @@ class InvoicePdf(APIView):
     )
     def get(self, request, pk):
         invoice = get_for_request(_invoices(request), request, pk=pk)
-        if invoice.status == InvoiceStatus.DRAFT:
-            raise InvoiceNotFinalized(
-                "This invoice is still a draft: its PDF exists once it is finalized."
-            )
         response = HttpResponse(invoice_documents.invoice_pdf(invoice), "application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
         return response

@@ -156,4 +156,4 @@ def test_finance_resends_the_invoice_email_with_its_pdf(
     page = client.post(
         URL, {"action": "resend_email", "_selected_action": other.created}, follow=True
     )
-    assert any("has no document to send yet" in str(m) for m in page.context["messages"])
+    assert any("has no document yet" in str(m) for m in page.context["messages"])
