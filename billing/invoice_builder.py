@@ -114,15 +114,11 @@ class _Window:
 # --- entitlements and their usage windows ----------
 
 
-def metered_entitlements(tenant_id: int, start: datetime, end: datetime) -> list[Entitlement]:
-    """Metered entitlements of the tenant valid at some point in [start, end)."""
-    return _metered_entitlements_of([tenant_id], start, end).get(tenant_id, [])
-
-
 def _metered_entitlements_of(
     tenant_ids: Iterable[int], start: datetime, end: datetime
 ) -> dict[int, list[Entitlement]]:
-    """The same for many tenants in one query, per tenant in (agent, valid_from, id) order."""
+    """The tenants' metered entitlements valid at some point in [start, end), in one query,
+    per tenant in (agent, valid_from, id) order."""
     rows = (
         Entitlement.objects.filter(
             tenant_id__in=list(tenant_ids), plan_snapshot__kind=PlanKind.METERED

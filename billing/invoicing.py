@@ -585,7 +585,8 @@ def issue_credit_note(
 ) -> Invoice:
     """A finalized credit note (series CN) giving back the chosen lines, or all of them, for
     what was not credited yet. The original invoice is never changed."""
-    reason = (reason or "").strip()[:300]
+    # Optional here (a credit note is also how a paid invoice is corrected), but never cut.
+    reason = require_reason(reason, max_length=300) if (reason or "").strip() else ""
     now = timezone.now()
     with transaction.atomic():
         invoice = locked(invoice, "tenant")

@@ -10,7 +10,7 @@ from typing import TypeVar
 _HOUR_S = 3600
 _SECOND = timedelta(seconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-SECONDS_PER_HOUR = Decimal(3600)
+SECONDS_PER_HOUR = Decimal(_HOUR_S)
 HOUR_PLACES = Decimal("0.000001")  # agent-hours and other quantities: six decimal places
 
 Interval = tuple[datetime, datetime]

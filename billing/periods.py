@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 from billing.errors import InvalidPeriod
 
-# ASCII digits only, years from 2000: what ``parse_month`` accepts, published as-is in the
-# OpenAPI schema of every month parameter.
-MONTH_PATTERN = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$"
+# ASCII digits only, years 2000 to 2999 (so that the month after any of them exists too): what
+# ``parse_month`` accepts, published as-is in the OpenAPI schema of every month parameter.
+MONTH_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 _MONTH = re.compile(MONTH_PATTERN)
 
 
@@ -48,7 +48,9 @@ def parse_month(label: str | None) -> datetime:
     """``"2026-03"`` → the first instant of March 2026 UTC; anything else is ``InvalidPeriod``."""
     # fullmatch: ``$`` alone would let a trailing newline through.
     if not _MONTH.fullmatch(label or ""):
-        raise InvalidPeriod("A period is a calendar month written YYYY-MM, e.g. 2026-03.")
+        raise InvalidPeriod(
+            "A period is a calendar month written YYYY-MM, years 2000 to 2999, e.g. 2026-03."
+        )
     year, month = label.split("-")
     return datetime(int(year), int(month), 1, tzinfo=UTC)
 

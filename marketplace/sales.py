@@ -16,20 +16,19 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
+from billing.meter import billed_hours
 from billing.models import UsageHour
 from billing.periods import month_label
 from marketplace.models import Agent, Order, OrderStatus
 from marketplace.pricing import currency_exponent
-
-SECONDS_PER_HOUR = Decimal(3600)
-HOURS_PLACES = Decimal("0.001")
 
 
 @dataclass
 class MonthSales:
     month: dt.date
     agent: Agent
-    agent_hours: Decimal = Decimal(0)
+    seconds: int = 0
+    agent_hours: Decimal = Decimal(0)  # billed_hours(seconds), as invoices round them
     customers: set[int] = field(default_factory=set)
     revenue: dict[str, int] = field(default_factory=dict)  # currency -> minor units
 
@@ -53,7 +52,7 @@ def vendor_sales(vendor, start: dt.datetime) -> list[MonthSales]:
     )
     for item in usage:
         month_row = row(item["month"], item["agent"])
-        month_row.agent_hours += Decimal(item["seconds"]) / SECONDS_PER_HOUR
+        month_row.seconds += item["seconds"]
         month_row.customers.add(item["tenant"])
     orders = (
         Order.objects.filter(
@@ -70,7 +69,7 @@ def vendor_sales(vendor, start: dt.datetime) -> list[MonthSales]:
             currency = item["currency"]
             month_row.revenue[currency] = month_row.revenue.get(currency, 0) + item["amount"]
     for month_row in rows.values():
-        month_row.agent_hours = month_row.agent_hours.quantize(HOURS_PLACES)
+        month_row.agent_hours = billed_hours(month_row.seconds)
     return sorted(rows.values(), key=lambda r: (r.month, r.agent.name))
 
 

@@ -102,6 +102,12 @@ class InvoiceDocument:
         return Decimal(0) if self.reverse_charge else self.tax_rate
 
     @property
+    def prepaid_label(self) -> str:
+        """How the document names ``prepaid``: orders paid before it, or (negative) refunds
+        already paid back, shown as a positive amount."""
+        return "Paid in advance" if self.prepaid > 0 else "Already refunded"
+
+    @property
     def amount_paid(self) -> int:
         return self.total if self.paid else self.prepaid
 

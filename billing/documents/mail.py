@@ -51,7 +51,8 @@ def build_invoice_email(
         lines.append("It is paid: nothing is due.")
     else:
         if doc.prepaid:
-            lines.append(f"Paid in advance: {format_amount(doc.prepaid, doc.currency)}")
+            prepaid = format_amount(abs(doc.prepaid), doc.currency)
+            lines.append(f"{doc.prepaid_label}: {prepaid}")
         lines.append(
             f"Amount due: {format_amount(doc.amount_due, doc.currency)} "
             f"by {doc.due_date.isoformat()}."

@@ -72,6 +72,7 @@ def render_html(doc: InvoiceDocument, *, asset_base: str | None = None) -> str:
         "tax": format_amount(doc.tax, cur),
         "total": format_amount(doc.total, cur),
         "amount_paid": format_amount(doc.amount_paid, cur),
+        "prepaid": format_amount(abs(doc.prepaid), cur),
         "amount_due": format_amount(doc.amount_due, cur),
         "reverse_charge_mention": REVERSE_CHARGE_MENTION,
         "einvoice": einvoice_supported(cur),

@@ -28,10 +28,6 @@ KEY_METRICS = {
 }
 
 
-def _iso(value: datetime) -> str:
-    return utc_iso(value, seconds=True)
-
-
 def build_payload(
     run: CertificationRun,
     results: list[CertificationResult],
@@ -66,8 +62,8 @@ def build_payload(
         },
         "level": run.level,
         "stages": stages,
-        "issued_at": _iso(issued_at),
-        "expires_at": _iso(expires_at),
+        "issued_at": utc_iso(issued_at, seconds=True),
+        "expires_at": utc_iso(expires_at, seconds=True),
         "key_id": key_id,
     }
 

@@ -44,9 +44,9 @@ class PlatformKey:
             "key_id": self.key_id,
             "algorithm": "Ed25519",
             "public_key": signing.encode_b64(self.public_key),
-            "not_before": _iso(self.not_before),
-            "not_after": _iso(self.not_after),
-            "revoked_at": _iso(self.revoked_at) if self.revoked_at else None,
+            "not_before": utc_iso(self.not_before, seconds=True),
+            "not_after": utc_iso(self.not_after, seconds=True),
+            "revoked_at": utc_iso(self.revoked_at, seconds=True) if self.revoked_at else None,
             "status": "revoked" if self.revoked_at else "valid",
         }
 
@@ -66,10 +66,6 @@ class KeyRing:
 
     def published(self) -> dict:
         return {"active_key_id": self.active_key_id, "keys": [k.published() for k in self.keys]}
-
-
-def _iso(value: datetime) -> str:
-    return utc_iso(value, seconds=True)
 
 
 def _parse_time(value: str) -> datetime:
@@ -115,8 +111,8 @@ def generate_key_entry(valid_days: int = 730) -> dict:
         "key_id": signing.key_id(pair.public_key),
         "private_key": signing.encode_b64(pair.private_key),
         "public_key": signing.encode_b64(pair.public_key),
-        "not_before": _iso(now - timedelta(minutes=5)),
-        "not_after": _iso(now + timedelta(days=valid_days)),
+        "not_before": utc_iso(now - timedelta(minutes=5), seconds=True),
+        "not_after": utc_iso(now + timedelta(days=valid_days), seconds=True),
         "revoked_at": None,
     }
 

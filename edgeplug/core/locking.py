@@ -44,12 +44,21 @@ def stamp_once(instance: M, field: str, *, then: Callable[[M], object], **also) 
     return row
 
 
+# A broken unique constraint, as PostgreSQL (SQLSTATE) and SQLite (error name) say it.
+_UNIQUE_VIOLATIONS = {"23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
+
+
 @contextmanager
 def unique_or(conflict: Exception) -> Iterator[None]:
     """Run the block in a savepoint; if it breaks a unique constraint (the row exists, or a
-    concurrent request created it first), roll the block back and raise ``conflict``."""
+    concurrent request created it first), roll the block back and raise ``conflict``. Any
+    other integrity error (a check, a foreign key) is a bug, raised as it is."""
     try:
         with transaction.atomic():
             yield
     except IntegrityError as exc:
+        cause = exc.__cause__
+        code = getattr(cause, "sqlstate", None) or getattr(cause, "sqlite_errorname", None)
+        if code not in _UNIQUE_VIOLATIONS:
+            raise
         raise conflict from exc

@@ -11,7 +11,6 @@ import pytest
 from django.utils import timezone
 
 from billing.models import UsageHour
-from marketplace.models import WorkflowPackage
 from marketplace.plans import create_plan
 from tests.browser.runs import passed_run
 from tests.browser.test_vendor_portal_journey import portal_sign_in
@@ -25,6 +24,7 @@ from tests.factories import (
     UserFactory,
     VendorKeyFactory,
     VendorTenantFactory,
+    WorkflowPackageFactory,
     certificate_for,
     usage_hours,
 )
@@ -71,13 +71,10 @@ def vendor_with_history(vendor_admin):
         yanked_at=timezone.now(),
         yank_reason="wrong arena size",
     )
-    wpk = WorkflowPackage.objects.create(
+    wpk = WorkflowPackageFactory(
         tenant=tenant,
         name="bottling-line",
-        version="1.0.0",
         content={"steps": [{"agent": f"{VENDOR_SLUG}/pump-anomaly", "version": ">=1.2.0"}]},
-        digest="a" * 64,
-        signature="A" * 86 + "==",
         signing_key=key,
     )
     plan = create_plan(

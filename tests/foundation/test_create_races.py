@@ -2,7 +2,9 @@
 and every loser gets the action's conflict error, never a database error."""
 
 import pytest
+from django.db import IntegrityError
 
+from edgeplug.core.locking import unique_or
 from edgeplug.errors import Conflict
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import create_tenant
@@ -33,3 +35,11 @@ def test_a_conflict_rolls_back_only_its_own_block():
     assert "acme" in str(raised.value)
     create_tenant(name="Beta", slug="beta")  # the connection is still usable
     assert sorted(Tenant.objects.values_list("slug", flat=True)) == ["acme", "beta"]
+
+
+def test_only_a_broken_unique_constraint_becomes_the_conflict():
+    neither = Tenant(name="Neither", slug="neither", is_vendor=False, is_customer=False)
+    conflict = Conflict("exists", code="tenant_exists")
+    # A check constraint broken is a bug, not "it exists": raised as it is.
+    with pytest.raises(IntegrityError), unique_or(conflict):
+        neither.save()

@@ -1,7 +1,7 @@
-"""Every door that takes a month reads it as ``YYYY-MM`` (a year from 2000, a two-digit month)
-through ``billing.periods.parse_month``, and says so when it cannot: the API answers
-``400 invalid_period``, the admin and finance pages show a message instead of failing, the
-command and the Celery task refuse with ``InvalidPeriod``'s text."""
+"""Every door that takes a month reads it as ``YYYY-MM`` (a year from 2000 to 2999, a
+two-digit month) through ``billing.periods.parse_month``, and says so when it cannot: the API
+answers ``400 invalid_period``, the admin and finance pages show a message instead of failing,
+the command and the Celery task refuse with ``InvalidPeriod``'s text."""
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,6 +15,7 @@ UNREADABLE = [
     "x",
     "2026-1",
     "1999-01",
+    "9999-12",  # its next month would not exist
     "2026-13",
     "2026-01-05",
     "26-01",
@@ -60,7 +61,8 @@ def test_the_admin_invoice_list_ignores_an_unreadable_period_and_says_so(
     assert page.status_code == 200
     assert page.context["cl"].result_count == Invoice.objects.count() == 2
     assert _messages(page) == [
-        "Period filter ignored: A period is a calendar month written YYYY-MM, e.g. 2026-03."
+        "Period filter ignored: A period is a calendar month written YYYY-MM, years 2000 to "
+        "2999, e.g. 2026-03."
     ]
 
 

@@ -10,6 +10,7 @@ from billing import invoicing, tasks
 from billing.errors import BillingAccountMissing, InvalidAdjustment, InvoiceNotDraft
 from billing.models import Invoice, InvoiceNumberSequence, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
+from edgeplug.errors import ReasonTooLong
 from tests.concurrency import race
 from tests.invoicing.conftest import FEB, JAN
 
@@ -167,3 +168,13 @@ def test_every_event_of_an_invoice_carries_its_id_from_draft_to_credit_note(cust
     targets = [event.target for event in story]
     assert targets[:3] == [f"invoice {draft.pk}"] * 3  # a draft has no number yet
     assert targets[3:] == [f"invoice {issued.number}"] * 3
+
+
+def test_a_credit_note_reason_is_optional_but_never_cut(customer):
+    customer.account()
+    issued = invoicing.finalize_invoice(draft_for(customer))
+    with pytest.raises(ReasonTooLong):
+        invoicing.issue_credit_note(issued, reason="x" * 301)
+    assert not Invoice.objects.filter(credit_of=issued).exists()
+    note = invoicing.issue_credit_note(issued, reason="  ")
+    assert note.credit_of_id == issued.pk

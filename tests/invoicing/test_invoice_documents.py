@@ -2,10 +2,13 @@
 GET /api/v1/invoices/{id}/pdf, with the Factur-X XML embedded, and the email sent on finalize
 through a real SMTP server (aiosmtpd on loopback)."""
 
+from datetime import timedelta
+
 import pytest
 
 from billing import invoicing
 from billing.models import Invoice
+from marketplace.models import Order, OrderStatus
 from tests.invoices.conftest import smtp_inbox  # noqa: F401 - the loopback SMTP server
 from tests.invoices.pdf_reading import NS, embedded_xml, pdf_text
 from tests.invoicing.conftest import JAN
@@ -108,3 +111,26 @@ def test_a_month_with_a_paid_one_time_order_asks_only_for_the_rest(
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "Paid in advance: 50.00 EUR" in body
     assert f"Amount due: {due / 100:.2f} EUR" in body
+
+
+def test_a_refund_already_paid_back_is_shown_as_such_not_as_a_negative_payment(
+    billing_member,  # noqa: F811
+):
+    """An order of December refunded in January: its credit line is paid back already, so
+    January's invoice names it "Already refunded", and asks for what Stripe will collect."""
+    client, customer = billing_member
+    customer.account()
+    order = customer.one_time(amount=123, at=JAN - timedelta(days=5))
+    Order.objects.filter(pk=order.pk).update(
+        status=OrderStatus.REFUNDED, updated_at=JAN + timedelta(days=10)
+    )
+    draft = issue(customer)
+    assert draft.prepaid_amount == -123
+    invoice = invoicing.finalize_invoice(draft)
+    pdf = client.get(f"/api/v1/invoices/{invoice.pk}/pdf").content
+    _, xml = embedded_xml(pdf)
+    assert (
+        xml.findtext(".//ram:DuePayableAmount", namespaces=NS) == f"{invoice.amount_due / 100:.2f}"
+    )
+    text = pdf_text(pdf)
+    assert "Already refunded 1.23 EUR" in text  # the credit line itself shows -1.23
