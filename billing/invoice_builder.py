@@ -383,9 +383,10 @@ def _late_lines(
         end = next_month(start)
         label = f"late entitlement {entitlement.pk} {month_label(start)}"
         total = _feed(digest, label, _rollup_total(entitlement.tenant_id, window, start, end))
-        before = pricing.price_usage(terms, billed_hours(already))
-        after = pricing.price_usage(terms, billed_hours(total))
-        late_hours = billed_hours(total) - billed_hours(already)
+        hours_before, hours_now = billed_hours(already), billed_hours(total)
+        before = pricing.price_usage(terms, hours_before)
+        after = pricing.price_usage(terms, hours_now)
+        late_hours = hours_now - hours_before
         lines.append(
             _usage_line(
                 LineKind.LATE_USAGE,

@@ -28,9 +28,13 @@ class MonthSales:
     month: dt.date
     agent: Agent
     seconds: int = 0
-    agent_hours: Decimal = Decimal(0)  # billed_hours(seconds), as invoices round them
     customers: set[int] = field(default_factory=set)
     revenue: dict[str, int] = field(default_factory=dict)  # currency -> minor units
+
+    @property
+    def agent_hours(self) -> Decimal:
+        """The month's agent-seconds of the agent, rounded as invoices round them."""
+        return billed_hours(self.seconds)
 
 
 def vendor_sales(vendor, start: dt.datetime) -> list[MonthSales]:
@@ -68,8 +72,6 @@ def vendor_sales(vendor, start: dt.datetime) -> list[MonthSales]:
         if item["amount"]:
             currency = item["currency"]
             month_row.revenue[currency] = month_row.revenue.get(currency, 0) + item["amount"]
-    for month_row in rows.values():
-        month_row.agent_hours = billed_hours(month_row.seconds)
     return sorted(rows.values(), key=lambda r: (r.month, r.agent.name))
 
 
