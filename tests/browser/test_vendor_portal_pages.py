@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import UsageHour
+from certification.models import Certificate
 from marketplace.plans import create_plan
 from tests.browser.runs import passed_run
 from tests.browser.test_vendor_portal_journey import portal_sign_in
@@ -57,6 +58,10 @@ def vendor_with_history(vendor_admin):
     key = VendorKeyFactory(tenant=tenant, name="release laptop")
     run = passed_run(agent__tenant=tenant, agent__name="pump-anomaly", version="1.2.0")
     certificate_for(run)
+    lapsed = passed_run(agent=run.version.agent, version="1.1.0")
+    Certificate.objects.filter(pk=certificate_for(lapsed).pk).update(
+        issued_at=timezone.now() - timedelta(days=3), expires_at=timezone.now() - timedelta(days=1)
+    )
     failed = AgentVersionFactory(
         agent=run.version.agent, version="1.3.0", certification_status="failed", signing_key=key
     )
@@ -91,7 +96,14 @@ def vendor_with_history(vendor_admin):
         },
     )
     _seed_sales(run.version.agent, plan)
-    return {"admin": admin, "version": run.version, "key": key, "wpk": wpk, "plan": plan}
+    return {
+        "admin": admin,
+        "version": run.version,
+        "lapsed": lapsed.version,
+        "key": key,
+        "wpk": wpk,
+        "plan": plan,
+    }
 
 
 def _seed_sales(agent, plan) -> None:
@@ -129,6 +141,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         shots.mkdir(parents=True, exist_ok=True)
     page = journey.page
     v, wpk = vendor_with_history["version"], vendor_with_history["wpk"]
+    lapsed = vendor_with_history["lapsed"]
     plan = vendor_with_history["plan"]
 
     journey.goto("/portal/sign-in/")
@@ -150,6 +163,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         "agent": f"/portal/agents/{v.agent_id}/",
         "pricing": f"/portal/agents/{v.agent_id}/pricing/?plan={plan.pk}&hours=150",
         "version": version_url,
+        "version-expired": f"/portal/agents/{lapsed.agent_id}/versions/{lapsed.version}/",
         "workflows": "/portal/workflows/",
         "workflow": f"/portal/workflows/{wpk.pk}/",
         "team": "/portal/team/",
@@ -161,6 +175,10 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         journey.goto(path)
         if name == "version":
             page.locator("details.stage-report summary").nth(2).click()
+        if name == "version-expired":
+            certificate = page.locator("section", has_text="The certificate expired on")
+            assert certificate.count() == 1
+            assert page.get_by_role("link", name="Download the certificate").count() == 0
         if name == "sales":
             page.wait_for_selector("body[data-charts-drawn=true]")
             assert "49.00 USD" in page.locator("#sales-table").inner_text()
