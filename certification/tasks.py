@@ -69,3 +69,8 @@ def finalize_run(run_id: int) -> str:
 @shared_task(name="certification.tasks.sweep_stale_runs")
 def sweep_stale_runs() -> int:
     return actions.sweep_stale_runs()
+
+
+@shared_task(name="certification.tasks.expire_lapsed_certifications")
+def expire_lapsed_certifications() -> int:
+    return actions.expire_lapsed_certifications()

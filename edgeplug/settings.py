@@ -303,6 +303,7 @@ CELERY_TASK_QUEUES = [
 # (certification/pipeline/canvas.py), since the route cannot see a task's arguments.
 CELERY_TASK_ROUTES = {
     "certification.tasks.sweep_stale_runs": {"queue": "default"},
+    "certification.tasks.expire_lapsed_certifications": {"queue": "default"},
     "certification.*": {"queue": "certification"},
     "billing.documents.tasks.*": {"queue": "email"},
     "billing.tasks.send_payment_notice": {"queue": "email"},
@@ -319,6 +320,9 @@ def _every(task: str, **interval: float) -> dict:
 CELERY_BEAT_SCHEDULE = {
     "flush-expired-tokens": _every("edgeplug.accounts.tasks.flush_expired_tokens", hours=6),
     "sweep-stale-certification-runs": _every("certification.tasks.sweep_stale_runs", minutes=5),
+    "expire-lapsed-certifications": _every(
+        "certification.tasks.expire_lapsed_certifications", minutes=15
+    ),
     "expire-entitlements": _every("marketplace.tasks.expire_entitlements", minutes=15),
     "maintain-usage-partitions": _every("billing.tasks.maintain_usage_partitions", hours=6),
     # Idempotent: each run closes the previous UTC month (drafts refreshed while in grace).

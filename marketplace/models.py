@@ -62,6 +62,8 @@ class CertificationStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
     CERTIFIED = "certified"
+    # Was certified, but every certificate has expired (``expire_lapsed_certifications``).
+    EXPIRED = "expired"
     FAILED = "failed"
     ERROR = "error"
 

@@ -53,9 +53,11 @@ class RunSerializer(ReadOnlyModelSerializer):
         ]
 
     def get_certificate_url(self, obj) -> str | None:
+        """The certificate this run issued (not the version's current one, which may be
+        another run's)."""
         if not hasattr(obj, "certificate"):
             return None
-        return f"/api/v1/agents/{obj.version.agent_id}/versions/{obj.version.version}/certificate"
+        return f"/api/v1/certification/{obj.pk}/certificate"
 
 
 class RunSummarySerializer(RunSerializer):

@@ -123,6 +123,19 @@ class Queue(generics.ListAPIView):
         return (runs.awaiting_review() | runs.active()).order_by("created_at")
 
 
+class RunCertificate(APIView):
+    """The certificate this run issued: the run's record, kept after it expires (a verifier
+    then refuses it as expired). Which certificate vouches for the version now is the
+    version's certificate endpoint. 404 ``not_certified`` when the run issued none."""
+
+    @extend_schema(responses={200: None})
+    def get(self, request, pk):
+        run = generics.get_object_or_404(runs_for(request), pk=pk)
+        if not hasattr(run, "certificate"):
+            raise NotCertified(f"Run {run.pk} issued no certificate.")
+        return Response(run.certificate.document())
+
+
 class VersionCertificate(APIView):
     """The signed certificate that vouches for the version now: its newest one not yet
     expired. 404 ``not_certified`` when none does (never certified, or every one expired)."""

@@ -1,7 +1,8 @@
 """Certification actions: what the API, the admin, the registry, the CLI and beat call.
 
 Each is one transaction that validates, writes, records its audit event and schedules its
-work after commit: submit a version, decide a passed run, sweep runs stuck past the limit.
+work after commit: submit a version, decide a passed run, sweep runs stuck past the limit,
+and mark certified versions whose every certificate expired.
 """
 
 from datetime import timedelta
@@ -24,8 +25,10 @@ from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.services import refuse_own_tenant_review
+from edgeplug.timefmt import utc_iso
 from marketplace.catalogue_cache import invalidate_catalogue
-from marketplace.models import AgentVersion
+from marketplace.certified import certified_until
+from marketplace.models import AgentVersion, CertificationStatus
 from marketplace.services import refresh_agent_card
 
 
@@ -128,3 +131,38 @@ def sweep_stale_runs(now=None) -> int:
             )
             swept += 1
     return swept
+
+
+def expire_lapsed_certifications(now=None) -> int:
+    """Certified versions whose every certificate has expired become ``expired``.
+
+    ``certified`` then means what the certificate rule says (``marketplace.certified``): a
+    current certificate vouches for the version. An expired version leaves the catalogue (its
+    listing falls back to an older public version, or goes), customers can no longer download
+    it, and its badge says so; a new run that passes certifies it again. Beat runs this every
+    15 minutes; until then only the certificate endpoint, deploy, assignments and the bundle
+    (which ask the certificate rule directly) refuse it.
+    """
+    now = now or timezone.now()
+    lapsed = AgentVersion.objects.filter(
+        certification_status=CertificationStatus.CERTIFIED
+    ).exclude(certificates__expires_at__gt=now)
+    expired = 0
+    for version_id in lapsed.values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            version = AgentVersion.objects.select_for_update().get(pk=version_id)
+            still_certified = version.certificates.filter(expires_at__gt=now).exists()
+            if version.certification_status != CertificationStatus.CERTIFIED or still_certified:
+                continue  # certified again, or re-submitted, since the list was read
+            version.certification_status = CertificationStatus.EXPIRED
+            version.save(update_fields=["certification_status"])
+            refresh_agent_card(version.agent)
+            invalidate_catalogue()
+            until = certified_until(version)
+            record_change(
+                "certification_expired",
+                version,
+                details={"certified_until": utc_iso(until) if until else None},
+            )
+            expired += 1
+    return expired

@@ -13,6 +13,7 @@ from certification.pipeline import actions
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from marketplace.models import AgentVersion
 from tests.certification.conftest import model_package
+from tests.factories import AgentVersionFactory, CertificationRunFactory, certificate_for
 
 pytestmark = pytest.mark.django_db
 
@@ -140,8 +141,9 @@ def test_certificate_endpoint_before_and_after_a_passing_run(
     run = CertificationRun.objects.get(pk=response.json()["run_id"])
     assert run.status == "passed"
     detail = vendor.client.get(response.json()["url"]).json()
-    assert detail["certificate_url"] == url
+    assert detail["certificate_url"] == f"/api/v1/certification/{run.pk}/certificate"
     assert detail["progress"] == 100
+    assert vendor.client.get(detail["certificate_url"]).json() == run.certificate.document()
 
     document = vendor.client.get(url).json()
     keyset = Client().get("/.well-known/edgeplug/keys.json").json()
@@ -155,6 +157,28 @@ def test_certificate_endpoint_before_and_after_a_passing_run(
     # Unapproved versions stay invisible to customers, certificate included.
     customer, _ = member_client("admin")
     assert customer.get(url).status_code == 404
+
+
+def test_a_runs_certificate_url_is_its_own_certificate_not_the_versions_newest(vendor):
+    """Two passed runs of one version: each run's link serves the certificate that run
+    issued, while the version's endpoint serves the newer one."""
+    version = AgentVersionFactory(agent__tenant=vendor.tenant, certified=True)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        first = CertificationRunFactory(version=version)
+        first_certificate = certificate_for(first)
+        clock.shift(timedelta(hours=1))
+        second = CertificationRunFactory(version=version, level="standard")
+        second_certificate = certificate_for(second)
+    link = vendor.client.get(f"/api/v1/certification/{first.pk}").json()["certificate_url"]
+    assert vendor.client.get(link).json() == first_certificate.document()
+    newest = f"/api/v1/agents/{version.agent_id}/versions/{version.version}/certificate"
+    assert vendor.client.get(newest).json() == second_certificate.document()
+    unsigned = CertificationRunFactory(version=version, status="failed")
+    assert (
+        vendor.client.get(f"/api/v1/certification/{unsigned.pk}").json()["certificate_url"] is None
+    )
+    missing = vendor.client.get(f"/api/v1/certification/{unsigned.pk}/certificate")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_certified")
 
 
 def test_tampered_certificate_fails_offline_verification(vendor, uploaded, certify):

@@ -11,6 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from certification.models import CertificationRun, LevelThresholds
+from certification.pipeline.actions import expire_lapsed_certifications
 from tests.browser.runs import failed_run_with_every_finding, passed_run
 from tests.factories import AgentVersionFactory, CertificationRunFactory, certificate_for
 from tests.review.finding_kinds import FINDING_KINDS, STAGE_METRICS
@@ -157,6 +158,13 @@ def test_the_page_says_the_certificate_expired_and_offers_no_download(vendor, ex
     assert f"The certificate expired on {expired.expires_at:%Y-%m-%d}" in text
     assert "Download the certificate" not in text
     assert _url(expired.version, "certificate.json") not in text
+
+
+def test_once_the_expiry_has_run_the_badge_says_expired(vendor, expired):
+    assert "badge cert-certified" in vendor.client.get(_url(expired.version)).content.decode()
+    expire_lapsed_certifications()
+    text = vendor.client.get(_url(expired.version)).content.decode()
+    assert '<span class="badge cert-expired">Expired</span>' in text
 
 
 def test_an_expired_certificate_is_not_downloadable(vendor, expired):

@@ -43,6 +43,7 @@ _GROUPS = {
         ("auth-totp-enrol", "post"),
         ("certification-queue", "get"),
         ("certification-run", "get"),
+        ("certification-run-certificate", "get"),
         ("entitlement-detail", "get"),
         ("entitlements", "get"),
         ("manifest-schema", "get"),

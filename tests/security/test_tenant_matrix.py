@@ -104,6 +104,7 @@ OWNED = {
     "agent-version-yank": {"agent_id": "private_agent", "version": "private_version"},
     "agent-version-certificate": {"agent_id": "private_agent", "version": "private_version"},
     "certification-run": {"pk": "run"},
+    "certification-run-certificate": {"pk": "run"},
     "agent-certify": {"pk": "private_agent"},
     "payment-method-detail": {"pk": "payment_method"},
     "payment-method-default": {"pk": "payment_method"},
