@@ -41,6 +41,7 @@ from benchmarks.web import cli, drive
 from benchmarks.web.stack import Stack, StackError, fresh_database
 from certification.tflm import sample_models
 from edgeplug import signing
+from edgeplug.timefmt import utc_iso
 from tests.packageformat.builders import make_manifest, make_package
 
 DATABASE_URL = cli.UrlOption(
@@ -106,8 +107,8 @@ class Traffic:
                     "kind": "session",
                     "agent": free["agent_id"],
                     "version": free["version"],
-                    "started_at": start.isoformat().replace("+00:00", "Z"),
-                    "ended_at": (start + timedelta(seconds=20)).isoformat().replace("+00:00", "Z"),
+                    "started_at": utc_iso(start),
+                    "ended_at": utc_iso(start + timedelta(seconds=20)),
                 }
             )
         body = json.dumps({"events": events}).encode()

@@ -36,6 +36,7 @@ from certification.simulation.qemu import QemuBackend
 from certification.tflm import sample_models
 from certification.tflm.performance import estimate_latency
 from certification.tflm.sandbox import ModelSandbox, inspect_model
+from edgeplug.timefmt import utc_iso
 
 MODELS = {
     "sensor_classifier (int8)": sample_models.sensor_classifier,
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     document = {
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": utc_iso(datetime.now(UTC), seconds=True),
         "commit": commit(),
         "machine": {
             "cores": os.cpu_count(),

@@ -44,7 +44,7 @@ from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked
 from edgeplug.core.reconnect import with_reconnect
 from edgeplug.health.task_signals import counted_together
-from edgeplug.reasons import require_reason
+from edgeplug.reasons import optional_reason, require_reason
 from edgeplug.tenancy.models import Tenant
 from marketplace.pricing import MAX_AMOUNT
 
@@ -586,7 +586,7 @@ def issue_credit_note(
     """A finalized credit note (series CN) giving back the chosen lines, or all of them, for
     what was not credited yet. The original invoice is never changed."""
     # Optional here (a credit note is also how a paid invoice is corrected), but never cut.
-    reason = require_reason(reason, max_length=300) if (reason or "").strip() else ""
+    reason = optional_reason(reason, max_length=300)
     now = timezone.now()
     with transaction.atomic():
         invoice = locked(invoice, "tenant")

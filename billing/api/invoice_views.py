@@ -27,7 +27,13 @@ CanReadInvoices = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
 
 @extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-01"})
 class PeriodFilter(django_filters.CharFilter):
-    """``period=YYYY-MM``: invoices of that UTC month; another value is ``400 invalid_period``."""
+    """``period=YYYY-MM``: invoices of that UTC month; another value is ``400 invalid_period``.
+
+    The value reaches ``parse_month`` unstripped: a form field would strip `` 2026-01`` to a
+    month that every other door refuses."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, strip=False, **kwargs)
 
     def filter(self, qs, value):
         if not value:

@@ -16,7 +16,7 @@ from certification.api.serializers import RunSerializer, RunSummarySerializer, S
 from certification.certificates.platform_keys import keyring
 from certification.errors import NotCertified, NoVersion
 from certification.models import CertificationRun
-from certification.pipeline.actions import submit_for_certification
+from certification.pipeline.actions import broker_refusal, submit_for_certification
 from edgeplug.core.filters import FilterSet, number_filter
 from edgeplug.core.serializers import validated
 from edgeplug.tenancy.models import StaffGroup
@@ -35,11 +35,9 @@ def runs_for(request):
 
 
 def _submitted(run) -> Response:
-    run.refresh_from_db()  # the run was handed to the queue on commit, which may have failed
-    if run.queue_error:
-        return Response(
-            {**run.queue_error, "run_id": run.pk}, status=status.HTTP_503_SERVICE_UNAVAILABLE
-        )
+    refusal = broker_refusal(run)
+    if refusal:
+        return Response({**refusal, "run_id": run.pk}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     return Response(
         {
             "run_id": run.pk,

@@ -67,6 +67,18 @@ def submit_for_certification(
     return run
 
 
+def broker_refusal(run: CertificationRun) -> dict | None:
+    """The broker's refusal of a submitted run as ``{"code", "detail"}``, else None.
+
+    Call it only after ``submit_for_certification``'s transaction committed: the run is handed
+    to the broker in ``transaction.on_commit``, so inside that transaction the refusal has not
+    happened yet and this would always say None. It reloads the run, so the caller's copy then
+    shows the status the queueing left (an error at once when refused).
+    """
+    run.refresh_from_db()
+    return run.queue_error
+
+
 @transaction.atomic
 def review_run(
     run: CertificationRun, *, approve: bool, reason: str, reviewer, request=None

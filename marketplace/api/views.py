@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from certification.pipeline.actions import submit_for_certification
+from certification.pipeline.actions import broker_refusal, submit_for_certification
 from edgeplug.core.serializers import represent, validated
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import catalogue, downloads, services
@@ -91,18 +91,18 @@ class AgentUpload(APIView):
                 actor=request.user,
                 request=request,
             )
-        run = None
+        run = refusal = None
         if data["certify"]:
             run = submit_for_certification(
                 result.version, data["level"], actor=request.user, request=request
             )
-            run.refresh_from_db()  # queued on commit, which may have failed
+            refusal = broker_refusal(run)
         body = {
             "agent": agent_with_latest_version(request, result.version.agent_id),
             "version": result.version,
             "created": result.created,
             "certification_run": run.pk if run else None,
-            "certification_error": run.queue_error if run else None,
+            "certification_error": refusal,
         }
         return Response(
             represent(s.UploadResultSerializer, body),

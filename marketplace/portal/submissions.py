@@ -7,7 +7,7 @@ then refuses the same way instead of saying the run is queued.
 
 from certification.errors import NotQueued
 from certification.models import CertificationRun
-from certification.pipeline.actions import submit_for_certification
+from certification.pipeline.actions import broker_refusal, submit_for_certification
 from marketplace.models import AgentVersion
 
 
@@ -16,8 +16,7 @@ def submit_and_queue(
 ) -> CertificationRun:
     """``submit_for_certification``, raising ``NotQueued`` when the broker refused the run."""
     run = submit_for_certification(version, level, actor=actor, request=request)
-    run.refresh_from_db()  # queued on commit, which may have failed
-    if run.queue_error:
+    if broker_refusal(run):
         raise NotQueued(
             f"Certification could not be queued: the task queue is unavailable, so run {run.pk} "
             "ended without starting. The package is stored; certify it again later from this "

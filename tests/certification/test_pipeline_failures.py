@@ -28,9 +28,14 @@ def test_a_broker_outage_ends_the_run_as_an_error_and_allows_a_resubmission(vend
         "/api/v1/certification/submit", {"version_id": version_id}, format="json"
     )
     assert response.status_code == 503, response.json()
-    assert response.json()["code"] == "broker_unavailable"
     run = CertificationRun.objects.get(pk=response.json()["run_id"])
     assert (run.status, run.error_code) == ("error", "broker_unavailable")
+    assert response.json() == {
+        "code": "broker_unavailable",
+        "detail": f"Run {run.pk} could not be queued (the task queue did not accept the run: "
+        "ConnectionRefusedError); submit it again shortly.",
+        "run_id": run.pk,
+    }
 
     sent = []
     monkeypatch.setattr(
@@ -40,6 +45,26 @@ def test_a_broker_outage_ends_the_run_as_an_error_and_allows_a_resubmission(vend
         "/api/v1/certification/submit", {"version_id": version_id}, format="json"
     )
     assert again.status_code == 202 and sent == [again.json()["run_id"]]
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit fires at the real commit, as in production
+def test_an_upload_asking_for_certification_while_the_broker_is_down_keeps_the_package_and_says_why(
+    vendor, monkeypatch
+):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(tasks.start_run, "apply_async", refuse)
+    response = vendor.upload(model_package(), certify="true", level="basic")
+    assert response.status_code == 201, response.json()
+    run = CertificationRun.objects.get(version_id=response.json()["version"]["id"])
+    assert (run.status, run.error_code) == ("error", "broker_unavailable")
+    assert response.json()["certification_run"] == run.pk
+    assert response.json()["certification_error"] == {
+        "code": "broker_unavailable",
+        "detail": f"Run {run.pk} could not be queued (the task queue did not accept the run: "
+        "ConnectionRefusedError); submit it again shortly.",
+    }
 
 
 def test_storage_that_keeps_failing_ends_the_stage_as_an_infrastructure_error(

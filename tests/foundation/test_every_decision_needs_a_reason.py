@@ -1,7 +1,8 @@
 """Every decision needs a reason, whatever door it comes through: each action taking one (a
 run's review, a workflow package's review, a void, a yank, hiding a review) refuses a blank
 reason (reason_required) or one too long to record (reason_too_long) itself, changes nothing,
-and records the reason without surrounding whitespace."""
+and records the reason without surrounding whitespace. Where a reason is optional (a credit
+note), leaving it out is allowed but the other rules hold."""
 
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from billing import invoicing
 from billing.models import Invoice
 from certification.models import CertificationRun
 from certification.pipeline import actions
+from edgeplug import reasons
 from edgeplug.errors import ReasonRequired, ReasonTooLong
 from marketplace import reviews, services, wpk
 from marketplace.models import AgentVersion, Review, WorkflowPackage
@@ -107,6 +109,22 @@ def test_the_reason_is_recorded_without_surrounding_whitespace(decision):
     decide, recorded = DECISIONS[decision]()
     decide("  sent to the wrong company\n")
     assert recorded() == "sent to the wrong company"
+
+
+@pytest.mark.parametrize("blank", [None, "", "   ", "\n\t "])
+def test_an_optional_reason_left_blank_is_recorded_as_empty(blank):
+    assert reasons.optional_reason(blank, max_length=300) == ""
+
+
+def test_an_optional_reason_given_is_recorded_without_surrounding_whitespace():
+    assert reasons.optional_reason("  wrong plan\n", max_length=300) == "wrong plan"
+    assert reasons.optional_reason(" " + "x" * 300 + " ", max_length=300) == "x" * 300
+
+
+def test_an_optional_reason_too_long_to_record_is_refused_not_cut():
+    with pytest.raises(ReasonTooLong) as refused:
+        reasons.optional_reason("x" * 301, max_length=300)
+    assert (refused.value.code, refused.value.status) == ("reason_too_long", 400)
 
 
 def test_the_admin_refuses_a_void_reason_too_long_to_record_instead_of_cutting_it(admin_session):

@@ -88,6 +88,19 @@ def test_list_filters_by_period_and_status_and_paginates(billing_member):
     assert page["count"] == 2 and len(page["results"]) == 1
 
 
+@pytest.mark.parametrize("padded", ["%202026-01", "2026-01%20", "%092026-01", "%20"])
+def test_a_period_padded_with_whitespace_is_refused_as_every_other_door_refuses_it(
+    billing_member, padded
+):
+    client, customer = billing_member
+    jan = issue(customer, JAN)
+    refused = client.get(f"/api/v1/invoices?period={padded}")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "invalid_period"
+    exact = client.get("/api/v1/invoices?period=2026-01")
+    assert [i["id"] for i in exact.json()["results"]] == [jan.pk]
+
+
 def test_other_tenants_invoice_is_404_and_not_listed(billing_member, make_customer):
     client, customer = billing_member
     other = issue(make_customer())
