@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from billing.models import UsageHour
 from certification.models import Certificate
+from certification.pipeline.actions import expire_lapsed_certifications
 from marketplace.plans import create_plan
 from tests.browser.runs import passed_run
 from tests.browser.test_vendor_portal_journey import portal_sign_in
@@ -62,6 +63,7 @@ def vendor_with_history(vendor_admin):
     Certificate.objects.filter(pk=certificate_for(lapsed).pk).update(
         issued_at=timezone.now() - timedelta(days=3), expires_at=timezone.now() - timedelta(days=1)
     )
+    expire_lapsed_certifications()  # what beat runs every 15 minutes
     failed = AgentVersionFactory(
         agent=run.version.agent, version="1.3.0", certification_status="failed", signing_key=key
     )
@@ -179,6 +181,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
             certificate = page.locator("section", has_text="The certificate expired on")
             assert certificate.count() == 1
             assert page.get_by_role("link", name="Download the certificate").count() == 0
+            assert page.locator(".badge.cert-expired").inner_text() == "Expired"
         if name == "sales":
             page.wait_for_selector("body[data-charts-drawn=true]")
             assert "49.00 USD" in page.locator("#sales-table").inner_text()
