@@ -24,7 +24,7 @@ from edgeplug.core.admin import ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
-from marketplace.pricing import currency_exponent, format_amount
+from marketplace.pricing import currency_exponent, format_amount, to_minor_units
 
 
 class PeriodFilter(admin.SimpleListFilter):
@@ -280,17 +280,14 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 def _minor_units(text: str, currency: str) -> int:
     """``"-12.50"`` EUR → ``-1250``: people type amounts in the currency, not in cents."""
-    exponent = currency_exponent(currency)
     try:
-        value = Decimal(text.strip()).scaleb(exponent)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value != value.to_integral_value():
+        return to_minor_units(Decimal(text.strip()), currency)
+    except (InvalidOperation, ValueError):
         raise DomainError(
-            f"Enter an amount in {currency} with at most {exponent} decimals, e.g. -12.50.",
+            f"Enter an amount in {currency} with at most {currency_exponent(currency)} "
+            "decimals, e.g. -12.50.",
             code="invalid_adjustment",
-        )
-    return int(value)
+        ) from None
 
 
 @admin.register(BillingAccount)

@@ -91,6 +91,16 @@ def round_minor(amount: Decimal) -> int:
     return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def to_minor_units(value: Decimal, currency: str) -> int:
+    """``12.34`` USD → ``1234``: an amount as people write it, in the currency. ValueError
+    when it has more decimals than the currency has (refused, never rounded) or is not a
+    finite number; the caller words the refusal for its form."""
+    scaled = value.scaleb(currency_exponent(currency)) if value.is_finite() else value
+    if not scaled.is_finite() or scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more decimals than {currency} allows")
+    return int(scaled)
+
+
 def format_amount(amount: int, currency: str) -> str:
     """``1234, "USD"`` → ``"12.34 USD"``; for people, never for arithmetic."""
     exponent = currency_exponent(currency)

@@ -18,11 +18,8 @@ from edgeplug.core.filters import FilterBackend, FilterSet
 from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import validated
 from edgeplug.errors import NotFound
-from edgeplug.tenancy.models import Role
-from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.permissions import CanBuy
 from edgeplug.tenancy.scoping import for_request, get_for_request, request_tenant
-
-CanReadInvoices = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
 
 
 @extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-01"})
@@ -61,7 +58,7 @@ class InvoiceList(generics.ListAPIView):
     """The tenant's invoices and credit notes, newest period first (drafts included)."""
 
     serializer_class = s.InvoiceSerializer
-    permission_classes = [CanReadInvoices]
+    permission_classes = [CanBuy]
     filter_backends = [FilterBackend]
     filterset_class = InvoiceFilter
 
@@ -73,7 +70,7 @@ class InvoiceDetail(generics.RetrieveAPIView):
     """One invoice with its lines, each with the breakdown it was priced by."""
 
     serializer_class = s.InvoiceDetailSerializer
-    permission_classes = [CanReadInvoices]
+    permission_classes = [CanBuy]
 
     def get_queryset(self):
         return _invoices(self.request).prefetch_related("lines")
@@ -83,7 +80,7 @@ class InvoicePdf(APIView):
     """The finalized invoice or credit note as PDF/A-3 with its Factur-X (EN 16931) XML
     embedded; a draft has no document yet (409 ``invoice_not_finalized``)."""
 
-    permission_classes = [CanReadInvoices]
+    permission_classes = [CanBuy]
 
     @extend_schema(
         responses={
@@ -103,7 +100,7 @@ class UpcomingInvoice(APIView):
     """What the current UTC month would invoice if it closed now: computed on each request
     from the usage so far, never stored."""
 
-    permission_classes = [CanReadInvoices]
+    permission_classes = [CanBuy]
 
     @extend_schema(responses=s.UpcomingSerializer)
     def get(self, request):
@@ -126,7 +123,7 @@ class BillingAccountView(APIView):
     """Who the tenant's invoices are addressed to; PUT replaces it (finalized invoices keep
     the address they were issued with)."""
 
-    permission_classes = [CanReadInvoices]
+    permission_classes = [CanBuy]
 
     @extend_schema(responses=s.BillingAccountSerializer)
     def get(self, request):

@@ -12,15 +12,11 @@ from billing.api.renderers import UsageCSVRenderer
 from billing.api.usage_parsers import DecodedBatch, UsageBatchParser
 from billing.usage_format import parse_batch
 from edgeplug.core.throttling import DeviceThrottle
-from edgeplug.tenancy.models import Role
-from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.permissions import CanManageDevices, CanReadUsage
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace.api.device_auth import DeviceTokenAuthentication, IsDevice
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.models import Device
-
-CanManageDevices = HasTenantRole.with_roles(Role.ADMIN, Role.OPERATOR)
-CanReadUsage = HasTenantRole.with_roles(Role.ADMIN, Role.OPERATOR, Role.BILLING)
 
 
 class UsageEvents(APIView):

@@ -10,17 +10,14 @@ from billing import payments, webhooks
 from billing.api import serializers as s
 from billing.models import PaymentMethod
 from edgeplug.core.serializers import validated
-from edgeplug.tenancy.models import Role
-from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.permissions import CanBuy
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
-
-CanPay = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
 
 
 # The saved-card views are for the tenant's admins and billing members. A comment, not a
 # docstring: the OpenAPI schema would print a docstring as the description of every view.
 class SavedCards(APIView):
-    permission_classes = [CanPay]
+    permission_classes = [CanBuy]
 
 
 class PaymentMethodListCreate(TenantScoped, SavedCards, generics.ListAPIView):

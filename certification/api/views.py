@@ -75,11 +75,12 @@ class AgentCertify(APIView):
     def put(self, request, pk):
         data = validated(CertifyRequestSerializer, request)
         agent = get_for_request(Agent.objects.all(), request, pk=pk)
-        versions = agent.versions.filter(yanked_at__isnull=True)
         if "version" in data:
-            version = get_for_request(versions, request, version=data["version"])
+            # A named version is decided by the action (409 version_yanked when yanked), as
+            # /certification/submit does.
+            version = get_for_request(agent.versions.all(), request, version=data["version"])
         else:
-            version = versions.newest_first().first()
+            version = agent.versions.filter(yanked_at__isnull=True).newest_first().first()
             if version is None:
                 raise NoVersion("This agent has no version to certify.")
         return _submitted(

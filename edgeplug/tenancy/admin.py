@@ -1,6 +1,7 @@
-"""Tenants and memberships in the admin. Membership edits go through the tenancy actions
-(``add_member``, ``change_role``, ``remove_member``), so the admin refuses what the API
-refuses (removing or demoting a tenant's last admin) and audits the same events."""
+"""Tenants and memberships in the admin. A new tenant is made by ``create_tenant`` and
+membership edits go through the tenancy actions (``add_member``, ``change_role``,
+``remove_member``), so the admin refuses what the API refuses (removing or demoting a
+tenant's last admin) and audits the same events."""
 
 from collections import defaultdict
 
@@ -13,6 +14,7 @@ from edgeplug.tenancy.services import (
     LastAdmin,
     add_member,
     change_role,
+    create_tenant,
     ensure_an_admin_remains,
     remove_member,
 )
@@ -25,8 +27,10 @@ class MembershipFormSet(BaseInlineFormSet):
         super().clean()
         if any(self.errors):
             return
-        leaving: dict[Tenant, list[int]] = defaultdict(list)
-        joining: dict[Tenant, int] = defaultdict(int)
+        # By tenant id: a tenant being added has none yet (and nobody can leave it).
+        tenants: dict[int, Tenant] = {}
+        leaving: dict[int, list[int]] = defaultdict(list)
+        joining: dict[int | None, int] = defaultdict(int)
         for form in self.forms:
             deleted = self._should_delete_form(form)
             if not (form.has_changed() or deleted):
@@ -40,12 +44,13 @@ class MembershipFormSet(BaseInlineFormSet):
             was_admin = membership.pk is not None and form.initial.get("role") == Role.ADMIN
             is_admin = not deleted and form.cleaned_data.get("role") == Role.ADMIN
             if was_admin and not is_admin:
-                leaving[membership.tenant].append(membership.pk)
+                tenants[membership.tenant_id] = membership.tenant
+                leaving[membership.tenant_id].append(membership.pk)
             if is_admin and not was_admin:
-                joining[membership.tenant] += 1
-        for tenant, pks in leaving.items():
+                joining[membership.tenant_id] += 1
+        for tenant_id, pks in leaving.items():
             try:
-                ensure_an_admin_remains(tenant, leaving=pks, joining=joining[tenant])
+                ensure_an_admin_remains(tenants[tenant_id], leaving=pks, joining=joining[tenant_id])
             except LastAdmin as exc:
                 raise ValidationError(exc.detail, code=exc.code) from exc
 
@@ -94,3 +99,18 @@ class TenantAdmin(AuditedMembershipsMixin, admin.ModelAdmin):
     search_fields = ("slug", "name")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        created = create_tenant(
+            name=obj.name,
+            slug=obj.slug,
+            is_vendor=obj.is_vendor,
+            is_customer=obj.is_customer,
+            is_active=obj.is_active,
+            actor=request.user,
+            request=request,
+        )
+        # The form's object becomes the created row: the inlines and the redirect use it.
+        obj.pk, obj.created_at, obj._state = created.pk, created.created_at, created._state

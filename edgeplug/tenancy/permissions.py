@@ -32,7 +32,16 @@ class HasTenantRole(BasePermission):
         return type(f"HasTenantRole_{'_'.join(roles)}", (cls,), {"roles": roles})
 
 
+# The tenant roles' powers (docs/roles.md), named once: every API view takes its role rule
+# from here (tests/security/test_role_matrix.py checks each route against the table).
 IsTenantAdmin = HasTenantRole.with_roles(Role.ADMIN)
+IsMember = HasTenantRole.with_roles(*Role.values)
+# Orders, saved cards, invoices and the billing account.
+CanBuy = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
+# Devices, their tokens and deployments, and the usage they report.
+CanManageDevices = HasTenantRole.with_roles(Role.ADMIN, Role.OPERATOR)
+CanReadUsage = HasTenantRole.with_roles(Role.ADMIN, Role.OPERATOR, Role.BILLING)
+CanReview = HasTenantRole.with_roles(Role.ADMIN, Role.DEVELOPER, Role.OPERATOR)
 
 
 def second_factor_verified(request) -> bool:

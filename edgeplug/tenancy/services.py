@@ -7,7 +7,7 @@ from django.db import transaction
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked, unique_or
-from edgeplug.errors import Conflict, DomainError, Forbidden
+from edgeplug.errors import Conflict, DomainError, Forbidden, NotFound
 from edgeplug.tenancy.models import Membership, Role, Tenant
 
 
@@ -17,15 +17,27 @@ class LastAdmin(Conflict, code="last_admin"):
 
 @transaction.atomic
 def create_tenant(
-    *, name: str, slug: str, is_vendor: bool = False, is_customer: bool = True, actor=None
+    *,
+    name: str,
+    slug: str,
+    is_vendor: bool = False,
+    is_customer: bool = True,
+    is_active: bool = True,
+    actor=None,
+    request=None,
 ) -> Tenant:
+    """The one way a tenant is created (management commands, the admin, the demo seed)."""
     if not (is_vendor or is_customer):
         raise DomainError("A tenant is a vendor, a customer, or both.", code="tenant_kind")
     with unique_or(Conflict(f"A tenant with slug {slug!r} exists.", code="tenant_exists")):
         tenant = Tenant.objects.create(
-            name=name, slug=slug, is_vendor=is_vendor, is_customer=is_customer
+            name=name,
+            slug=slug,
+            is_vendor=is_vendor,
+            is_customer=is_customer,
+            is_active=is_active,
         )
-    record_event("tenant_created", actor=actor, tenant=tenant, target=slug)
+    record_event("tenant_created", actor=actor, request=request, tenant=tenant, target=slug)
     return tenant
 
 
@@ -45,6 +57,21 @@ def add_member(tenant: Tenant, user: User, role: str, *, actor=None, request=Non
         details={"role": role},
     )
     return membership
+
+
+class UserNotFound(NotFound, code="user_not_found"):
+    """Members are existing accounts: nobody is invited by an email without one."""
+
+
+def add_member_by_email(
+    tenant: Tenant, email: str, role: str, *, actor=None, request=None
+) -> Membership:
+    """``add_member`` for the account that uses ``email`` (any case), as the API and the
+    vendor portal's team page add members."""
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        raise UserNotFound("No EdgePlug account uses that email: ask them to create one first.")
+    return add_member(tenant, user, role, actor=actor, request=request)
 
 
 class OwnTenantReview(Forbidden, code="own_tenant_review"):

@@ -4,16 +4,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.response import Response
 
-from edgeplug.accounts.models import User
 from edgeplug.audit.models import AuditEvent
 from edgeplug.core.filters import FilterSet, UtcDateTimeFilter
 from edgeplug.core.serializers import validated
-from edgeplug.errors import NotFound
 from edgeplug.tenancy import serializers as s
 from edgeplug.tenancy.models import Membership
 from edgeplug.tenancy.permissions import IsTenantAdmin
 from edgeplug.tenancy.scoping import TenantScoped, for_request
-from edgeplug.tenancy.services import add_member, change_role, remove_member
+from edgeplug.tenancy.services import add_member_by_email, change_role, remove_member
 
 
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -28,13 +26,8 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(request=s.AddMemberSerializer, responses={201: s.MembershipSerializer})
     def create(self, request):
         data = validated(s.AddMemberSerializer, request)
-        user = User.objects.filter(email__iexact=data["email"]).first()
-        if user is None:
-            raise NotFound(
-                "No user with that email: ask them to sign up first.", code="user_not_found"
-            )
-        membership = add_member(
-            request.tenant, user, data["role"], actor=request.user, request=request
+        membership = add_member_by_email(
+            request.tenant, data["email"], data["role"], actor=request.user, request=request
         )
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 

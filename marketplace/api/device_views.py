@@ -7,16 +7,13 @@ from rest_framework.views import APIView
 
 from edgeplug.core.schema import empty_for_schema
 from edgeplug.core.serializers import validated
-from edgeplug.tenancy.models import Role
-from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.permissions import CanManageDevices
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import devices
 from marketplace.api import commerce_serializers as s
 from marketplace.api.device_auth import DeviceTokenAuthentication, IsDevice
 from marketplace.models import Deployment, Device
 from marketplace.visibility import visible_versions
-
-CanManageDevices = HasTenantRole.with_roles(Role.ADMIN, Role.OPERATOR)
 
 
 def _device(request, pk) -> Device:

@@ -7,15 +7,11 @@ from rest_framework.response import Response
 from billing.errors import CardDeclined, PaymentFailed
 from edgeplug.core.filters import FilterSet, number_filter
 from edgeplug.core.serializers import validated
-from edgeplug.tenancy.models import Role
-from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.permissions import CanBuy, IsMember
 from edgeplug.tenancy.scoping import for_request
 from marketplace import orders
 from marketplace.api import commerce_serializers as s
 from marketplace.models import Entitlement, Order, OrderStatus
-
-CanBuy = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
-IsMember = HasTenantRole.with_roles(*Role.values)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

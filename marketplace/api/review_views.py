@@ -8,16 +8,13 @@ from rest_framework.views import APIView
 
 from edgeplug.core.schema import empty_for_schema
 from edgeplug.core.serializers import validated
-from edgeplug.tenancy.models import Role
-from edgeplug.tenancy.permissions import HasTenantRole
+from edgeplug.tenancy.permissions import CanReview
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import catalogue, reviews
 from marketplace.api import commerce_serializers as s
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.models import Agent, Review
 from marketplace.visibility import visible_agents
-
-CanReview = HasTenantRole.with_roles(Role.ADMIN, Role.DEVELOPER, Role.OPERATOR)
 
 
 def _visible_agent(request, agent_id: int) -> Agent:

@@ -159,10 +159,14 @@ class AgentDetailSerializer(AgentSerializer):
 
     def get_versions(self, obj) -> list[dict]:
         shown = {v.pk: v for v in sorted_versions(obj)}
-        # Versions that were public and then yanked stay listed, marked, for the record.
+        # Versions that were public and then yanked stay listed, marked, for the record (also
+        # once their certificate has expired since).
         for version in (
             obj.versions.filter(
-                certification_status=CertificationStatus.CERTIFIED,
+                certification_status__in=[
+                    CertificationStatus.CERTIFIED,
+                    CertificationStatus.EXPIRED,
+                ],
                 review_status=ReviewStatus.APPROVED,
                 yanked_at__isnull=False,
             )

@@ -22,11 +22,11 @@ SCHEMES = [
 
 
 def minor_units(value: Decimal, currency: str, what: str) -> int:
-    """``12.34`` USD → 1234; more decimals than the currency has is refused, not rounded."""
-    scaled = value.scaleb(pricing.currency_exponent(currency))
-    if scaled != scaled.to_integral_value():
-        raise forms.ValidationError(f"{what} has more decimals than {currency} allows.")
-    return int(scaled)
+    """``pricing.to_minor_units`` with the refusal as the form's error."""
+    try:
+        return pricing.to_minor_units(value, currency)
+    except ValueError:
+        raise forms.ValidationError(f"{what} has more decimals than {currency} allows.") from None
 
 
 def _price(text: str) -> Decimal:

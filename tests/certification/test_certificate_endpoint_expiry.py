@@ -75,3 +75,19 @@ def test_certifying_an_agent_without_a_version_left_is_a_conflict(vendor, versio
         f"/api/v1/agents/{version.agent_id}/certify", {"level": "basic"}, format="json"
     )
     assert (response.status_code, response.json()["code"]) == (409, "no_version")
+
+
+def test_certifying_a_named_yanked_version_says_it_is_yanked_at_both_doors(vendor, version):
+    """PUT /agents/{id}/certify and POST /certification/submit refuse a yanked version alike."""
+    version.yanked_at = timezone.now()
+    version.save(update_fields=["yanked_at"])
+    by_agent = vendor.client.put(
+        f"/api/v1/agents/{version.agent_id}/certify",
+        {"version": version.version, "level": "basic"},
+        format="json",
+    )
+    by_submit = vendor.client.post(
+        "/api/v1/certification/submit", {"version_id": version.pk}, format="json"
+    )
+    for response in (by_agent, by_submit):
+        assert (response.status_code, response.json()["code"]) == (409, "version_yanked")

@@ -213,6 +213,19 @@ def test_detail_shows_certificate_plans_ratings_and_marks_yanked(shelf, vendor):
     }
 
 
+def test_a_yanked_version_stays_marked_after_its_certificate_expired(shelf, vendor):
+    agent = shelf["pump"]
+    newer = publish(
+        AgentVersion.objects.get(pk=vendor.upload(package("1.1.0")).json()["version"]["id"])
+    )
+    AgentVersion.objects.filter(pk=newer.pk).update(
+        yanked_at=timezone.now(), certification_status="expired"
+    )
+    detail = APIClient().get(f"/api/v1/agents/{agent.pk}").json()
+    versions = {v["version"]: v for v in detail["versions"]}
+    assert versions["1.1.0"]["yanked"] is True and versions["1.1.0"]["download_url"] is None
+
+
 def test_list_query_count_does_not_grow_with_page_size(vendor):
     for i in range(12):
         list_agent(

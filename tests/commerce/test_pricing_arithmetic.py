@@ -286,3 +286,19 @@ def test_minor_units_follow_the_iso_4217_exponent(currency, exponent, one_major,
     assert Decimal(text.split()[0]) == units
     decimals = text.split()[0].partition(".")[2]
     assert len(decimals) == exponent
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "minor"),
+    [("12.34", "USD", 1234), ("-2.5", "EUR", -250), ("700", "JPY", 700), ("1.000", "USD", 100)],
+)
+def test_amounts_people_write_become_minor_units(value, currency, minor):
+    assert pricing.to_minor_units(Decimal(value), currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("value", "currency"), [("1.234", "USD"), ("0.5", "JPY"), ("NaN", "USD"), ("Infinity", "EUR")]
+)
+def test_amounts_finer_than_the_currency_or_not_numbers_are_refused(value, currency):
+    with pytest.raises(ValueError):
+        pricing.to_minor_units(Decimal(value), currency)

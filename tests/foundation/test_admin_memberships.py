@@ -5,7 +5,7 @@ audited as the API's are."""
 import pytest
 
 from edgeplug.audit.models import AuditEvent
-from edgeplug.tenancy.models import Membership, Role
+from edgeplug.tenancy.models import Membership, Role, Tenant
 from tests.conftest import changeform_data
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
@@ -71,3 +71,42 @@ def test_removing_a_member_who_is_not_the_last_admin_passes(tenant_page):
     assert client.post(url, data).status_code == 302
     assert not Membership.objects.filter(pk=admin.pk).exists()
     assert AuditEvent.objects.filter(tenant=tenant, action="membership_removed").exists()
+
+
+def test_a_tenant_added_in_the_admin_is_created_by_the_action_and_audited(admin_session):
+    client, staff = admin_session("platform-admins", is_superuser=True)
+    page = client.get("/admin/tenancy/tenant/add/")
+    data = changeform_data(page)
+    founder = UserFactory()
+    data.update(
+        {
+            "name": "Nordic Pumps",
+            "slug": "nordic-pumps",
+            "is_vendor": "on",
+            "is_customer": "on",
+            "is_active": "on",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-0-user": str(founder.pk),
+            "memberships-0-role": Role.ADMIN,
+        }
+    )
+    response = client.post("/admin/tenancy/tenant/add/", data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    tenant = Tenant.objects.get(slug="nordic-pumps")
+    assert (tenant.is_vendor, tenant.is_customer) == (True, True)
+    assert Membership.objects.get(tenant=tenant).user == founder
+    created = AuditEvent.objects.get(action="tenant_created", tenant=tenant)
+    assert created.actor == staff
+    assert AuditEvent.objects.filter(tenant=tenant, action="membership_created").exists()
+
+
+def test_a_tenant_neither_vendor_nor_customer_is_refused_in_the_admin(admin_session):
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    data = changeform_data(client.get("/admin/tenancy/tenant/add/"))
+    data.update({"name": "Nobody", "slug": "nobody", "memberships-TOTAL_FORMS": "0"})
+    data.pop("is_customer", None)
+    data.pop("is_vendor", None)
+    response = client.post("/admin/tenancy/tenant/add/", data)
+    assert response.status_code == 200
+    assert not Tenant.objects.filter(slug="nobody").exists()
+    assert not AuditEvent.objects.filter(action="tenant_created").exists()

@@ -4,8 +4,6 @@ actions (the last admin cannot leave or lose the role)."""
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from edgeplug.accounts.models import User
-from edgeplug.errors import NotFound
 from edgeplug.tenancy import services as tenancy
 from edgeplug.tenancy.models import Membership, Role
 from edgeplug.tenancy.scoping import for_request, get_for_request
@@ -14,16 +12,6 @@ from marketplace.portal.forms import MemberForm, RoleForm
 from marketplace.portal.outcomes import perform, perform_and_flash, render_form
 
 ADMINS = (Role.ADMIN,)
-
-
-def _add_member(tenant, email: str, role: str, *, actor, request) -> Membership:
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        raise NotFound(
-            "No EdgePlug account uses that email: ask them to create one first.",
-            code="unknown_user",
-        )
-    return tenancy.add_member(tenant, user, role, actor=actor, request=request)
 
 
 def _members(request):
@@ -39,7 +27,7 @@ def team(request):
         role = form.cleaned_data["role"]
         outcome = perform(
             request,
-            _add_member,
+            tenancy.add_member_by_email,
             request.tenant,
             form.cleaned_data["email"],
             role,
