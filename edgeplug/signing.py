@@ -21,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +107,19 @@ def verify(public_key: bytes, message: bytes, signature: bytes) -> None:
         _verify_key(public_key).verify(message, signature)
     except nacl.exceptions.BadSignatureError as exc:
         raise BadSignature("signature does not verify with this key") from exc
+
+
+def signer_of(digest: bytes, signature: bytes, keys: Iterable[tuple[str, str]]) -> str | None:
+    """The id of the first of ``keys`` (``(key_id, base64 public key)``) under which
+    ``signature`` verifies ``digest``, else None: how the CLI and the vendor portal find the
+    registered key a vendor signed with when none is named."""
+    for key_id, public_key in keys:
+        try:
+            verify(decode_public_key(public_key), digest, signature)
+        except SigningError:
+            continue
+        return key_id
+    return None
 
 
 def package_digest(package: bytes) -> bytes:

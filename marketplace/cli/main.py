@@ -493,14 +493,10 @@ def _read_json(path: Path, code: str) -> Any:
 
 def _registered_key_for(client: ApiClient, digest: bytes, signature: bytes) -> str:
     """The id of the tenant's active registered key under which ``signature`` verifies."""
-    for key in _vendor_keys(client):
-        if not key.get("active"):
-            continue
-        try:
-            signing.verify(signing.decode_public_key(key["public_key"]), digest, signature)
-        except signing.SigningError:
-            continue
-        return key["key_id"]
+    active = ((k["key_id"], k["public_key"]) for k in _vendor_keys(client) if k.get("active"))
+    found = signing.signer_of(digest, signature, active)
+    if found is not None:
+        return found
     raise CliError(
         "unknown_key",
         "none of your active registered keys made this signature; "

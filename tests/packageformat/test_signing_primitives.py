@@ -145,3 +145,15 @@ def test_document_signature_breaks_when_content_changes(keypair):
     signature = signing.sign_document(keypair.private_key, document)
     with pytest.raises(signing.BadSignature):
         signing.verify_document(keypair.public_key, {**document, "version": "1.0.1"}, signature)
+
+
+def test_signer_of_names_the_key_that_made_a_signature_or_none():
+    first, second, stranger = (signing.generate_keypair() for _ in range(3))
+    keys = [
+        (signing.key_id(k.public_key), signing.encode_b64(k.public_key)) for k in (first, second)
+    ]
+    digest = signing.package_digest(b"package bytes")
+    by_second = signing.sign(second.private_key, digest)
+    assert signing.signer_of(digest, by_second, keys) == keys[1][0]
+    assert signing.signer_of(digest, signing.sign(stranger.private_key, digest), keys) is None
+    assert signing.signer_of(digest, by_second, [("broken", "not base64 !"), *keys]) == keys[1][0]

@@ -77,8 +77,10 @@ def test_a_signature_by_another_key_is_refused(portal_vendor):
     stranger = signing.generate_keypair()
     forged = signing.encode_b64(signing.sign_package(stranger.private_key, data)).encode()
     response = vendor.client.post("/portal/upload/", _form(vendor, data, forged), **XHR)
-    assert (response.status_code, response.json()["code"]) == (422, "bad_signature")
+    # As the CLI says: none of the vendor's registered keys made it.
+    assert (response.status_code, response.json()["code"]) == (422, "unknown_key")
     assert response.json()["doc_url"].endswith("#signing")
+    assert AgentVersion.objects.count() == 0
 
 
 def test_a_good_package_leads_to_its_version_page(portal_vendor):
@@ -138,3 +140,10 @@ def test_the_upload_still_checks_the_csrf_token(portal_vendor):
     response = strict.post("/portal/upload/", _form(vendor, package()), **XHR)
     assert response.status_code == 403
     assert not AgentVersion.objects.exists()
+
+
+def test_a_signature_that_is_not_one_is_refused_as_malformed(portal_vendor):
+    vendor = portal_vendor("developer")
+    response = vendor.client.post("/portal/upload/", _form(vendor, package(), b"not-a-sig"), **XHR)
+    assert (response.status_code, response.json()["code"]) == (400, "malformed_signature")
+    assert AgentVersion.objects.count() == 0

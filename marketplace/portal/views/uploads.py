@@ -16,6 +16,7 @@ from edgeplug import signing
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.scoping import for_request
 from marketplace import services
+from marketplace.errors import UnknownKey
 from marketplace.models import AgentVersion, VendorKey
 from marketplace.portal.access import PUBLISHER_ROLES, vendor_page
 from marketplace.portal.forms import UploadForm
@@ -43,23 +44,20 @@ def _signature_text(upload) -> str:
 
 
 def _signing_key_id(request, data, signature_b64: str, chosen: str) -> str:
-    """The key the vendor picked, else the active key whose signature this is (as the CLI
-    finds it); with none, the first active key, so the action reports why it does not verify."""
+    """The key the vendor picked, else the active key whose signature this is, found as the
+    CLI finds it (``signing.signer_of``): ``unknown_key`` when none of them made it."""
     if chosen:
         return chosen
-    active = list(for_request(VendorKey.objects.filter(revoked_at__isnull=True), request))
-    try:
-        signature = signing.decode_signature(signature_b64)
-    except signing.SigningError:
-        signature = None  # upload_package refuses it with its own code
-    digest = signing.package_digest(data) if signature is not None and active else b""
-    for key in active if signature is not None else ():
-        try:
-            signing.verify(signing.decode_public_key(key.public_key), digest, signature)
-        except signing.BadSignature:
-            continue
-        return key.key_id
-    return active[0].key_id if active else ""
+    signature = signing.decode_signature(signature_b64)  # malformed_signature, as the API
+    active = for_request(VendorKey.objects.filter(revoked_at__isnull=True), request)
+    keys = active.values_list("key_id", "public_key")
+    found = signing.signer_of(signing.package_digest(data), signature, keys)
+    if found is None:
+        raise UnknownKey(
+            "None of your active registered keys made this signature: register the key on the "
+            "Keys page, or choose the key it was made with."
+        )
+    return found
 
 
 def _store(request, form: UploadForm) -> AgentVersion:
