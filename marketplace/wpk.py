@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import semver
 from django.conf import settings
+from django.core.validators import slug_re
 from django.db import transaction
 from django.utils import timezone
 
@@ -121,6 +122,25 @@ def _check_steps_exist(tenant: Tenant, steps: list[Step]) -> None:
             )
 
 
+def _reject_overlong(field: str, value: str) -> None:
+    """A stored text must fit its column (a longer one was a database error, a 500)."""
+    limit = WorkflowPackage._meta.get_field(field).max_length
+    if len(value) > limit:
+        raise WpkInvalid(f"{field} is longer than {limit} characters ({len(value)} given).")
+
+
+def _reject_non_slug_name(name: str) -> None:
+    if not slug_re.match(name):
+        raise WpkInvalid(
+            f"name {name!r} is not a slug: use letters, digits, hyphens and underscores only."
+        )
+
+
+def _reject_non_semver_version(version: str) -> None:
+    if not semver.Version.is_valid(version):
+        raise WpkInvalid(f"{version!r} is not a SemVer 2.0 version.", code="invalid_version")
+
+
 def signed_document(name: str, version: str, content) -> dict:
     return {"name": name, "version": version, "content": content}
 
@@ -142,9 +162,19 @@ def upload_wpk(
     actor=None,
     request=None,
 ) -> WpkUploadResult:
+    """Verify and store a signed workflow package; the same document again returns the same row.
+
+    Every door passes the text fields as given: they are checked here (the API's serializer
+    declares the same limits for its schema), blanks around them ignored, as the API always
+    ignored them (the signature covers the stripped name and version)."""
     ensure_vendor(tenant)
-    if not semver.Version.is_valid(version):
-        raise WpkInvalid(f"{version!r} is not a SemVer 2.0 version.", code="invalid_version")
+    name, version, signature_b64, key_id = (
+        text.strip() for text in (name, version, signature_b64, key_id)
+    )
+    for field, value in (("name", name), ("version", version), ("signature", signature_b64)):
+        _reject_overlong(field, value)
+    _reject_non_slug_name(name)
+    _reject_non_semver_version(version)
     document = signed_document(name, version, content)
     canonical = signing.canonical_json(document)
     if len(canonical) > settings.WPK_MAX_BYTES:

@@ -1,8 +1,18 @@
-"""The user model: email is the login; there is no username."""
+"""The user model: email is the login; there is no username. An email is stored stripped and
+lowercased, and is unique regardless of case (a database constraint), whichever door writes it."""
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
+
+DUPLICATE_EMAIL = "A user with this email already exists."
+
+
+def normalize_email(email: str) -> str:
+    """The one spelling of an address: no surrounding blanks, all lowercase."""
+    return email.strip().lower()
 
 
 class EmailUserManager(UserManager):
@@ -11,7 +21,7 @@ class EmailUserManager(UserManager):
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user = self.model(email=email, **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -45,6 +55,27 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_unique_regardless_of_case",
+                violation_error_message=DUPLICATE_EMAIL,
+            )
+        ]
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = normalize_email(self.email or "")
+        # A field error (forms show it beside the email); the constraint alone would give a
+        # form-wide one. A field with an error is not checked against the constraints again.
+        taken = User.objects.filter(email__iexact=self.email).exclude(pk=self.pk)
+        if self.email and taken.exists():
+            raise ValidationError({"email": ValidationError(DUPLICATE_EMAIL, code="unique")})
+
+    def save(self, *args, **kwargs):
+        if self.email:
+            self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)

@@ -191,7 +191,10 @@ class UploadResultSerializer(serializers.Serializer):
     created = serializers.BooleanField()
     certification_run = serializers.IntegerField(allow_null=True)
     certification_error = ErrorSerializer(
-        allow_null=True, help_text="set when the run could not be queued (broker_unavailable)"
+        allow_null=True,
+        help_text="set when certification did not start: the submission was refused "
+        "(run_in_progress, version_yanked; certification_run is null) or the run could not "
+        "be queued (broker_unavailable)",
     )
 
 

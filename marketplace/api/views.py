@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from certification.pipeline.actions import broker_refusal, submit_for_certification
 from edgeplug.core.serializers import represent, validated
+from edgeplug.errors import DomainError
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import catalogue, downloads, services
 from marketplace.api import serializers as s
@@ -69,10 +70,13 @@ class AgentUpload(APIView):
         responses={201: s.UploadResultSerializer, 200: s.UploadResultSerializer},
         description=(
             "Stores a signed package (201, or 200 for bytes already stored). With `certify`, "
-            "a certification run is submitted too. The package is kept even when the task "
-            "queue is down: `certification_run` then names a run that ended at once and "
-            '`certification_error` is `{"code": "broker_unavailable", "detail"}`; '
-            "submit it again with `POST /api/v1/certification/submit`."
+            "a certification run is submitted too. The package is kept whatever becomes of "
+            'that submission, and `certification_error` (`{"code", "detail"}`) says why it '
+            "did not start: when the version cannot be submitted (`run_in_progress` while "
+            "another run of it is queued or running, `version_yanked`), `certification_run` "
+            "is null; when the task queue is down, `certification_run` names a run that ended "
+            "at once and the code is `broker_unavailable`. Submit it again later with "
+            "`POST /api/v1/certification/submit`."
         ),
     )
     def post(self, request):
@@ -93,10 +97,16 @@ class AgentUpload(APIView):
             )
         run = refusal = None
         if data["certify"]:
-            run = submit_for_certification(
-                result.version, data["level"], actor=request.user, request=request
-            )
-            refusal = broker_refusal(run)
+            # The package is stored by now: a refused submission is part of the answer, as
+            # on the portal's upload page, not an error that hides the upload.
+            try:
+                run = submit_for_certification(
+                    result.version, data["level"], actor=request.user, request=request
+                )
+            except DomainError as exc:
+                refusal = exc.as_dict()  # the body its own 409 would have had
+            else:
+                refusal = broker_refusal(run)
         body = {
             "agent": agent_with_latest_version(request, result.version.agent_id),
             "version": result.version,

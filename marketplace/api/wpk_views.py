@@ -43,11 +43,19 @@ class WpkSerializer(ReadOnlyModelSerializer):
         ]
 
 
+def _column_length(field: str) -> int:
+    return WorkflowPackage._meta.get_field(field).max_length
+
+
 class WpkUploadSerializer(StrictSerializer):
-    name = serializers.SlugField(max_length=64)
-    version = serializers.CharField(max_length=128)
+    """An upload's body. ``upload_wpk`` checks these fields for every door; the limits are
+    declared here too, read from the same columns, so the schema states them and the API
+    answers as it always did (400 ``invalid``/``max_length``)."""
+
+    name = serializers.SlugField(max_length=_column_length("name"))
+    version = serializers.CharField(max_length=_column_length("version"))
     content = serializers.DictField()
-    signature = serializers.CharField(max_length=128)
+    signature = serializers.CharField(max_length=_column_length("signature"))
     key_id = serializers.CharField(max_length=80)
 
 

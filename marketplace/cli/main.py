@@ -306,7 +306,11 @@ def upload(
     click.echo(
         f"created: {'yes' if result['created'] else 'no (these bytes were uploaded before)'}"
     )
-    if result.get("certification_run"):
+    refusal = result.get("certification_error")
+    if refusal:
+        # The upload itself succeeded; only certification did not start.
+        click.echo(f"certification: not started ({refusal['code']}: {refusal['detail']})")
+    elif result.get("certification_run"):
         run_id = result["certification_run"]
         click.echo(f"certification run: {run_id} (edgeplug status --run {run_id} --watch)")
 

@@ -1,4 +1,5 @@
-"""`edgeplug upload --certify --level L` asks for certification and points at the run."""
+"""`edgeplug upload --certify --level L` asks for certification and points at the run, or says
+why certification did not start (the upload itself succeeded)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,28 @@ def test_certify_sends_the_level_and_prints_the_run(uploader, stub_api, tmp_path
     assert b'name="certify"\r\n\r\ntrue\r\n' in body
     assert b'name="level"\r\n\r\nhardware\r\n' in body
     assert make_package() in body
+
+
+def test_a_refused_submission_is_shown_and_the_upload_still_succeeds(uploader, stub_api, tmp_path):
+    refused = {
+        **UPLOADED,
+        "created": False,
+        "certification_run": None,
+        "certification_error": {
+            "code": "run_in_progress",
+            "detail": "Run 11 for acme-robotics/pump-anomaly@1.0.0 is still queued.",
+        },
+    }
+    stub_api.answer("/api/v1/agents/upload", (200, refused))
+    out = uploader.ok(
+        "upload", str(tmp_path / "agent.epk"), "--key", uploader.key_file, "--certify"
+    )
+    assert "created: no (these bytes were uploaded before)" in out
+    assert (
+        "certification: not started (run_in_progress: "
+        "Run 11 for acme-robotics/pump-anomaly@1.0.0 is still queued.)"
+    ) in out
+    assert "certification run:" not in out
 
 
 def test_level_without_certify_is_wrong_usage(uploader, tmp_path):

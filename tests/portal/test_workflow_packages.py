@@ -13,9 +13,9 @@ from tests.factories import AgentVersionFactory
 pytestmark = pytest.mark.django_db
 
 
-def _document(vendor, version="1.0.0", **changes):
+def _document(vendor, version="1.0.0", name="bottling-line", **changes):
     content = {"steps": [{"agent": f"{vendor.tenant.slug}/pump", "version": ">=1.0.0"}]}
-    document = {"name": "bottling-line", "version": version, "content": content}
+    document = {"name": name, "version": version, "content": content}
     signature = signing.sign_document(vendor.keys.private_key, document)
     return {
         **document,
@@ -70,6 +70,50 @@ def test_refusals_are_shown_with_their_code(portal_vendor, document, code):
     assert 400 <= response.status_code < 500
     assert code in response.content.decode()
     assert not WorkflowPackage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": "My Flow"}, "is not a slug"),
+        ({"name": "a" * 65}, "name is longer than 64 characters"),
+        ({"version": "1.0.0-" + "a" * 130}, "version is longer than 128 characters"),
+    ],
+)
+def test_a_signed_document_with_a_bad_name_or_version_is_refused_and_nothing_stored(
+    portal_vendor, fields, message
+):
+    vendor = portal_vendor("developer")
+    AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+    response = _upload(vendor, _document(vendor, **fields))  # signed as it stands
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "wpk_invalid" in page and message in page
+    assert not WorkflowPackage.objects.exists()
+
+
+def test_an_oversized_signature_is_refused(portal_vendor):
+    vendor = portal_vendor("developer")
+    AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+    document = _document(vendor)
+    response = _upload(vendor, document | {"signature": document["signature"] * 2})
+    assert "signature is longer than 128 characters" in response.content.decode()
+    assert not WorkflowPackage.objects.exists()
+
+
+def test_blanks_around_the_fields_are_ignored_as_the_api_ignores_them(portal_vendor):
+    vendor = portal_vendor("developer")
+    AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+    document = _document(vendor)
+    padded = {k: f" {v} " if k != "content" else v for k, v in document.items()}
+    response = _upload(vendor, padded)
+    assert response.status_code == 302, response.content.decode()[-1500:]
+    wpk = WorkflowPackage.objects.get()
+    assert (wpk.name, wpk.version, wpk.signature) == (
+        "bottling-line",
+        "1.0.0",
+        document["signature"],
+    )
 
 
 def test_an_oversized_document_is_refused_before_parsing(portal_vendor, settings):

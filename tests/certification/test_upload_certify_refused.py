@@ -1,0 +1,60 @@
+"""An upload with ``certify`` whose submission is refused still answers with the upload: the
+package is stored, and ``certification_error`` says why no run started (as the portal's upload
+page says it), instead of a 409 that hides the upload."""
+
+import pytest
+
+from certification.models import CertificationRun
+from marketplace.models import AgentVersion
+from tests.vendors import package
+
+pytestmark = pytest.mark.django_db
+
+
+def test_uploading_again_with_certify_while_the_first_run_is_queued_answers_with_the_upload(
+    vendor,
+):
+    data = package()
+    first = vendor.upload(data, certify="true", level="basic")
+    assert first.status_code == 201, first.json()
+    queued = CertificationRun.objects.get(pk=first.json()["certification_run"])
+    assert queued.status == "queued"
+
+    again = vendor.upload(data, certify="true", level="basic")
+    assert again.status_code == 200, again.json()  # these bytes were stored before
+    body = again.json()
+    assert body["created"] is False
+    assert body["version"]["id"] == first.json()["version"]["id"]
+    assert body["certification_run"] is None
+    assert body["certification_error"] == {
+        "code": "run_in_progress",
+        "detail": f"Run {queued.pk} for {queued.version} is still queued.",
+    }
+    assert AgentVersion.objects.count() == 1
+    assert CertificationRun.objects.count() == 1
+
+
+def test_a_new_version_uploaded_with_certify_still_gets_its_run(vendor):
+    vendor.upload(package("1.0.0"), certify="true")
+    newer = vendor.upload(package("1.1.0"), certify="true")
+    assert newer.status_code == 201, newer.json()
+    assert newer.json()["certification_error"] is None
+    run = CertificationRun.objects.get(pk=newer.json()["certification_run"])
+    assert run.version.version == "1.1.0"
+
+
+def test_uploading_a_yanked_versions_bytes_again_with_certify_says_it_is_yanked(vendor):
+    data = package()
+    uploaded = vendor.upload(data).json()
+    yanked = vendor.client.post(
+        f"/api/v1/agents/{uploaded['agent']['id']}/versions/1.0.0/yank",
+        {"reason": "wrong model"},
+        format="json",
+    )
+    assert yanked.status_code == 200, yanked.json()
+
+    again = vendor.upload(data, certify="true")
+    assert again.status_code == 200, again.json()
+    assert again.json()["certification_run"] is None
+    assert again.json()["certification_error"]["code"] == "version_yanked"
+    assert not CertificationRun.objects.exists()

@@ -1,0 +1,114 @@
+"""An email is one account whichever way it is typed: every door stores it lowercased, the
+admin refuses a second spelling beside the field, the database refuses it from anywhere else,
+and the migration that adds that rule stops on existing clashes instead of merging them."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+from edgeplug.accounts.models import User
+from tests.conftest import changeform_data, sign_in
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+ADD = "/admin/accounts/user/add/"
+
+
+NEW_PASSWORD = "a-long-password-1"
+
+
+@pytest.fixture
+def superuser_admin(admin_session):
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    return client
+
+
+def add_user(client, email: str):
+    """Fill in the admin's add-user page as a person does and save it."""
+    data = changeform_data(client.get(ADD))
+    data.update({"email": email, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    return client.post(ADD, data)
+
+
+def test_adding_an_email_in_another_case_in_the_admin_shows_a_field_error(superuser_admin):
+    UserFactory(email="bob@example.com")
+    response = add_user(superuser_admin, "Bob@Example.com")
+    assert response.status_code == 200  # the form again, not a redirect to the new user
+    form = response.context["adminform"].form
+    assert form.errors["email"] == ["A user with this email already exists."]
+    assert User.objects.filter(email__iexact="bob@example.com").count() == 1
+
+
+def test_a_user_added_in_the_admin_is_stored_lowercase(superuser_admin):
+    response = add_user(superuser_admin, "Carol@Example.COM")
+    assert response.status_code == 302
+    assert User.objects.filter(email="carol@example.com").exists()
+
+
+def test_changing_an_email_to_another_users_in_another_case_in_the_admin_is_refused(
+    superuser_admin,
+):
+    UserFactory(email="bob@example.com")
+    carol = UserFactory(email="carol@example.com")
+    url = f"/admin/accounts/user/{carol.pk}/change/"
+    data = changeform_data(superuser_admin.get(url))
+    data["email"] = "BOB@example.com"
+    response = superuser_admin.post(url, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["email"] == [
+        "A user with this email already exists."
+    ]
+    carol.refresh_from_db()
+    assert carol.email == "carol@example.com"
+
+
+def test_the_owner_still_signs_in_with_any_case_after_a_refused_duplicate(superuser_admin, api):
+    bob = UserFactory(email="bob@example.com")
+    add_user(superuser_admin, "BOB@example.com")
+    response = api.post(
+        "/api/v1/auth/token", {"email": "Bob@Example.com", "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert sign_in(api, bob)["access"]
+
+
+def test_a_model_save_stores_the_email_stripped_and_lowercase():
+    user = User.objects.create_user(email="  Dana@Example.COM ", password=PASSWORD)
+    user.refresh_from_db()
+    assert user.email == "dana@example.com"
+
+
+def test_the_database_refuses_a_second_spelling_that_bypasses_save():
+    UserFactory(email="bob@example.com")
+    carol = UserFactory(email="carol@example.com")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=carol.pk).update(email="Bob@example.com")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.bulk_create([User(email="BOB@EXAMPLE.COM")])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_stops_on_emails_that_differ_only_in_case_and_lowercases_the_rest():
+    before = [("accounts", "0001_initial")]
+    after = [("accounts", "0002_email_unique_regardless_of_case")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old_user = executor.loader.project_state(before).apps.get_model("accounts", "User")
+        old_user.objects.create(email="bob@example.com", password="!")
+        twin = old_user.objects.create(email="Bob@Example.com", password="!")
+        old_user.objects.create(email="Erin@Example.com", password="!")
+        executor.loader.build_graph()
+        with pytest.raises(RuntimeError, match=r"differ only in case.*Bob@Example.com, bob@"):
+            executor.migrate(after)
+        twin.delete()
+        executor.loader.build_graph()
+        executor.migrate(after)
+        assert set(User.objects.values_list("email", flat=True)) == {
+            "bob@example.com",
+            "erin@example.com",
+        }
+    finally:
+        executor.loader.build_graph()
+        User.objects.filter(email__iexact="bob@example.com").delete()
+        executor.migrate(executor.loader.graph.leaf_nodes("accounts"))
