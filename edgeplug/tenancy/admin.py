@@ -103,14 +103,7 @@ class TenantAdmin(AuditedMembershipsMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        created = create_tenant(
-            name=obj.name,
-            slug=obj.slug,
-            is_vendor=obj.is_vendor,
-            is_customer=obj.is_customer,
-            is_active=obj.is_active,
-            actor=request.user,
-            request=request,
-        )
+        # The add form's fields are create_tenant's: name, slug, kinds, is_active.
+        created = create_tenant(**form.cleaned_data, actor=request.user, request=request)
         # The form's object becomes the created row: the inlines and the redirect use it.
         obj.pk, obj.created_at, obj._state = created.pk, created.created_at, created._state
