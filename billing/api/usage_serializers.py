@@ -2,9 +2,11 @@
 
 from rest_framework import serializers
 
+from billing.usage_format import MAX_EVENTS
+
 
 class UsageBatchSerializer(serializers.Serializer):
-    events = serializers.ListField(child=serializers.DictField(), max_length=1000)
+    events = serializers.ListField(child=serializers.DictField(), max_length=MAX_EVENTS)
 
 
 class UsageOutcomeSerializer(serializers.Serializer):
