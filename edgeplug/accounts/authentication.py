@@ -27,6 +27,20 @@ _membership_query = CompiledQuery(
 )
 
 
+def token_membership(token) -> Membership | None:
+    """The membership a token was issued for, read now (roles change, members leave): None
+    for a token without a tenant; ``MembershipRevoked`` when it has ended."""
+    tenant_id = token.get("tenant_id")
+    if tenant_id is None:
+        return None
+    membership = _membership_query.first(
+        user=token.get(api_settings.USER_ID_CLAIM), tenant=tenant_id
+    )
+    if membership is None:
+        raise MembershipRevoked()
+    return membership
+
+
 class TenantJWTAuthentication(JWTAuthentication):
     def authenticate(self, request):
         header = self.get_header(request)
@@ -34,20 +48,18 @@ class TenantJWTAuthentication(JWTAuthentication):
         if raw_token is None:
             return None
         token = self.get_validated_token(raw_token)
-        tenant_id = token.get("tenant_id")
-        membership = None
-        if tenant_id is not None:
+        if token.get("tenant_id") is None:
+            membership = None
+            user = self.get_user(token)  # unknown or inactive users fail as simplejwt says
+        else:
             # The user and their membership in one query; roles are read from the database,
             # so a role change or a removal takes effect at once.
-            membership = _membership_query.first(
-                user=token.get(api_settings.USER_ID_CLAIM), tenant=tenant_id
-            )
-        if membership is not None:
+            try:
+                membership = token_membership(token)
+            except MembershipRevoked:
+                self.get_user(token)  # an unknown or inactive user says so first
+                raise
             user = self._checked(membership.user, token)
-        else:
-            user = self.get_user(token)  # unknown or inactive users fail as simplejwt says
-            if tenant_id is not None:
-                raise MembershipRevoked()
         tenant = membership.tenant if membership else None
         role = membership.role if membership else None
         for target in (request, getattr(request, "_request", None)):

@@ -11,6 +11,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from edgeplug.accounts import serializers as s
+from edgeplug.accounts.authentication import MembershipRevoked, token_membership
 from edgeplug.accounts.errors import AuthError
 from edgeplug.accounts.services import confirm_totp_enrolment, sign_in, start_totp_enrolment
 from edgeplug.audit.services import record_event
@@ -20,6 +21,11 @@ from edgeplug.core.throttling import AnonThrottle, AuthThrottle
 
 class InvalidToken(AuthError, code="token_not_valid"):
     pass
+
+
+class MembershipEnded(AuthError, code="membership_revoked"):
+    """A refresh token of a membership that has ended: what a request with its access token
+    hears (``authentication.MembershipRevoked``), from a door that reads no token."""
 
 
 # Signing in and refreshing: anyone may call them, no token is read, and both the anonymous
@@ -54,13 +60,17 @@ class TokenRefreshView(_SignInView):
         except TokenError as exc:
             raise InvalidToken(str(exc)) from exc
         tokens = refresh.validated_data
-        claims = RefreshToken(tokens["refresh"], verify=False)
+        # The role as it is now, as every request reads it (not as it was at sign-in).
+        try:
+            membership = token_membership(RefreshToken(tokens["refresh"], verify=False))
+        except MembershipRevoked as exc:
+            raise MembershipEnded(str(exc.detail)) from exc
         return Response(
             {
                 "access": tokens["access"],
                 "refresh": tokens["refresh"],
-                "tenant": claims.get("tenant"),
-                "role": claims.get("role"),
+                "tenant": membership.tenant.slug if membership else None,
+                "role": membership.role if membership else None,
             }
         )
 

@@ -148,6 +148,22 @@ def test_removed_membership_invalidates_tokens(api):
     assert (response.status_code, response.json()["code"]) == (401, "membership_revoked")
 
 
+def test_a_refresh_answers_the_role_as_it_is_now_and_refuses_an_ended_membership(api):
+    membership = MembershipFactory(role="admin")
+    tokens = sign_in(api, membership.user)
+    membership.role = "developer"
+    membership.save(update_fields=["role"])
+    refreshed = api.post(
+        "/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json"
+    )
+    assert (refreshed.status_code, refreshed.json()["role"]) == (200, "developer")
+    membership.delete()
+    ended = api.post(
+        "/api/v1/auth/token/refresh", {"refresh": refreshed.json()["refresh"]}, format="json"
+    )
+    assert (ended.status_code, ended.json()["code"]) == (401, "membership_revoked")
+
+
 def test_an_access_token_stops_working_when_its_lifetime_has_passed(api, settings):
     lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
     with time_machine.travel(datetime.now(UTC), tick=False) as clock:
