@@ -31,11 +31,7 @@ def create_tenant(
         raise DomainError("A tenant is a vendor, a customer, or both.", code="tenant_kind")
     with unique_or(Conflict(f"A tenant with slug {slug!r} exists.", code="tenant_exists")):
         tenant = Tenant.objects.create(
-            name=name,
-            slug=slug,
-            is_vendor=is_vendor,
-            is_customer=is_customer,
-            is_active=is_active,
+            name=name, slug=slug, is_vendor=is_vendor, is_customer=is_customer, is_active=is_active
         )
     record_event("tenant_created", actor=actor, request=request, tenant=tenant, target=slug)
     return tenant
