@@ -34,6 +34,9 @@ class StageResult(models.TextChoices):
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
+# What ``CertificationRun.stage_state`` says of a stage: its verdict, or where the run is.
+STAGE_STATES = (*StageResult.values, "running", "pending")
+
 # A run's fields as the admin and the API show them, in groups.
 RUN_STATE_FIELDS = (
     "level",
@@ -122,6 +125,15 @@ class CertificationRun(models.Model):
         if self.is_finished:
             return StageResult.SKIPPED
         return "pending"
+
+    def stage_states(self, results: dict | None = None) -> list[tuple[str, str]]:
+        """(stage, state) for each stage of the run's level, in order: the steps the portal,
+        the watch stream, the API and the CLI show. ``results`` maps a stage to its
+        ``CertificationResult``; without it they are read from ``self.results`` (prefetch
+        them). A result of no stage of the level (the certificate's signing) is not a step."""
+        if results is None:
+            results = {r.test_suite: r for r in self.results.all()}
+        return [(stage, self.stage_state(stage, results.get(stage))) for stage in self.stages]
 
     @property
     def queue_error(self) -> dict | None:
