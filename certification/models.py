@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Exists, OuterRef
 
+from certification.errors import NotReviewable, VersionYanked
 from certification.security.errors import PolicyInvalid
 from certification.security.policy import SecurityPolicy
 from marketplace.models import ReviewStatus
@@ -32,6 +34,9 @@ class StageResult(models.TextChoices):
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
+# What ``CertificationRun.stage_state`` says of a stage: its verdict, or where the run is.
+STAGE_STATES = (*StageResult.values, "running", "pending")
+
 # A run's fields as the admin and the API show them, in groups.
 RUN_STATE_FIELDS = (
     "level",
@@ -48,8 +53,19 @@ RUN_REVIEW_FIELDS = ("review_status", "reviewed_at", "review_reason")
 
 class CertificationRunQuerySet(models.QuerySet):
     def awaiting_review(self) -> "CertificationRunQuerySet":
-        """Passed runs no reviewer has decided yet: the review queue."""
-        return self.filter(status=RunStatus.PASSED, review_status=ReviewStatus.PENDING)
+        """Runs a reviewer can decide now, the review queue: passed, undecided, their version
+        not yanked, and the newest run of that version. The same rule, row by row, is
+        ``CertificationRun.review_refusal`` (``is_awaiting_review``), which ``review_run``
+        enforces."""
+        newer = CertificationRun.objects.filter(
+            version_id=OuterRef("version_id"), pk__gt=OuterRef("pk")
+        )
+        return self.filter(
+            ~Exists(newer),
+            status=RunStatus.PASSED,
+            review_status=ReviewStatus.PENDING,
+            version__yanked_at__isnull=True,
+        )
 
     def active(self) -> "CertificationRunQuerySet":
         """Runs still queued or running."""
@@ -110,6 +126,15 @@ class CertificationRun(models.Model):
             return StageResult.SKIPPED
         return "pending"
 
+    def stage_states(self, results: dict | None = None) -> list[tuple[str, str]]:
+        """(stage, state) for each stage of the run's level, in order: the steps the portal,
+        the watch stream, the API and the CLI show. ``results`` maps a stage to its
+        ``CertificationResult``; without it they are read from ``self.results`` (prefetch
+        them). A result of no stage of the level (the certificate's signing) is not a step."""
+        if results is None:
+            results = {r.test_suite: r for r in self.results.all()}
+        return [(stage, self.stage_state(stage, results.get(stage))) for stage in self.stages]
+
     @property
     def queue_error(self) -> dict | None:
         """Why the run never reached the workers (the broker refused it), else None."""
@@ -121,9 +146,37 @@ class CertificationRun(models.Model):
             "submit it again shortly.",
         }
 
+    def review_refusal(self) -> VersionYanked | NotReviewable | None:
+        """Why a reviewer cannot decide this run now, else None (``awaiting_review()`` in SQL).
+
+        A yanked version is withdrawn by its vendor: approving it would publish nothing yet read
+        as a decision on it. Only a passed, undecided run is decided, and only the newest run
+        of its version: the version's status and certificate are that run's, so deciding an
+        older one would publish (or hide) what the reviewer did not look at.
+        """
+        if self.version.yanked_at is not None:
+            return VersionYanked(f"{self.version} was yanked by its vendor; it cannot be decided.")
+        if self.status != RunStatus.PASSED or self.review_status != ReviewStatus.PENDING:
+            return NotReviewable(
+                f"Run {self.pk} is {self.status} and {self.review_status}; only passed "
+                "runs awaiting review can be decided."
+            )
+        newest = (
+            CertificationRun.objects.filter(version_id=self.version_id, pk__gt=self.pk)
+            .order_by("-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if newest is not None:
+            return NotReviewable(
+                f"Run {self.pk} was superseded by run {newest} of the same version; review that."
+            )
+        return None
+
     @property
     def is_awaiting_review(self) -> bool:
-        return self.status == RunStatus.PASSED and self.review_status == ReviewStatus.PENDING
+        """A reviewer can decide this run now (``review_refusal``): it is in the queue."""
+        return self.review_refusal() is None
 
 
 class CertificationResult(models.Model):

@@ -436,6 +436,7 @@ SPECTACULAR_SETTINGS = {
         "CertificationLevelEnum": "certification.models.Level",
         "RunStatusEnum": "certification.models.RunStatus",
         "StageResultEnum": "certification.models.StageResult",
+        "StageStateEnum": "certification.models.STAGE_STATES",
         "InvoiceStatusEnum": "billing.models.InvoiceStatus",
         "InvoiceKindEnum": "billing.models.InvoiceKind",
         "InvoiceLineKindEnum": "billing.models.LineKind",

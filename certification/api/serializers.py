@@ -1,11 +1,13 @@
 """Shapes of the certification API."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from certification.models import (
     RUN_REVIEW_FIELDS,
     RUN_STATE_FIELDS,
     RUN_TIMING_FIELDS,
+    STAGE_STATES,
     CertificationResult,
     CertificationRun,
     Level,
@@ -28,6 +30,14 @@ class ResultSerializer(ReadOnlyModelSerializer):
         ]
 
 
+class StageStateSerializer(serializers.Serializer):
+    """A stage of the run's level and its state (``CertificationRun.stage_state``): its
+    verdict once recorded, else running, pending, or skipped when the run ended first."""
+
+    stage = serializers.CharField()
+    state = serializers.ChoiceField(choices=STAGE_STATES)
+
+
 class RunSerializer(ReadOnlyModelSerializer):
     agent_id = serializers.IntegerField(source="version.agent_id", read_only=True)
     agent = serializers.CharField(source="version.agent.name", read_only=True)
@@ -35,6 +45,7 @@ class RunSerializer(ReadOnlyModelSerializer):
     version = serializers.CharField(source="version.version", read_only=True)
     results = ResultSerializer(many=True, read_only=True)
     certificate_url = serializers.SerializerMethodField()
+    stage_states = serializers.SerializerMethodField()
 
     class Meta:
         model = CertificationRun
@@ -49,6 +60,7 @@ class RunSerializer(ReadOnlyModelSerializer):
             *RUN_TIMING_FIELDS,
             *RUN_REVIEW_FIELDS,
             "results",
+            "stage_states",
             "certificate_url",
         ]
 
@@ -59,10 +71,17 @@ class RunSerializer(ReadOnlyModelSerializer):
             return None
         return f"/api/v1/certification/{obj.pk}/certificate"
 
+    @extend_schema_field(StageStateSerializer(many=True))
+    def get_stage_states(self, obj) -> list[dict]:
+        """Each stage of the run's level in order, as the portal's steps show it."""
+        return [{"stage": stage, "state": state} for stage, state in obj.stage_states()]
+
 
 class RunSummarySerializer(RunSerializer):
+    """A run in a list: without its results, so without the stage states read from them."""
+
     class Meta(RunSerializer.Meta):
-        fields = [f for f in RunSerializer.Meta.fields if f != "results"]
+        fields = [f for f in RunSerializer.Meta.fields if f not in ("results", "stage_states")]
 
 
 class SubmitSerializer(StrictSerializer):

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from certification.errors import (
     InvalidLevel,
-    NotReviewable,
     RunInProgress,
     VersionYanked,
 )
@@ -86,23 +85,10 @@ def review_run(
     """A reviewer's decision on a passed run; approval publishes the version to customers."""
     reason = require_reason(reason, max_length=None)
     run = CertificationRun.objects.select_for_update().select_related("version").get(pk=run.pk)
-    if run.version.yanked_at is not None:
-        # Approving would publish nothing (a yanked version stays hidden) yet read as a
-        # decision on it; the vendor withdrew it, so there is nothing left to decide.
-        raise VersionYanked(f"{run.version} was yanked by its vendor; it cannot be decided.")
-    if not run.is_awaiting_review:
-        raise NotReviewable(
-            f"Run {run.pk} is {run.status} and {run.review_status}; only passed "
-            "runs awaiting review can be decided."
-        )
+    refusal = run.review_refusal()
+    if refusal is not None:
+        raise refusal
     refuse_own_tenant_review(reviewer, run.tenant)
-    newest = CertificationRun.objects.filter(version_id=run.version_id).order_by("-pk").first()
-    if newest.pk != run.pk:
-        # The version's status and certificate are the newest run's; deciding an older one
-        # would publish (or hide) what the reviewer did not look at.
-        raise NotReviewable(
-            f"Run {run.pk} was superseded by run {newest.pk} of the same version; review that."
-        )
     run.review_status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
     run.reviewed_by = reviewer
     run.reviewed_at = timezone.now()

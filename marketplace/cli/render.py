@@ -67,6 +67,10 @@ def run(data: dict[str, Any]) -> str:
         line += f", stage {data['current_stage']}"
     if data.get("error_code"):
         line += f"\n{data['error_code']}: {data.get('error_detail', '')}"
+    elif data.get("error_detail"):
+        # The verdict of a finished run ("failed: invariants", "signing failed: ..."): the
+        # certificate's signing has no row of its own, so its failure shows here.
+        line += f"\n{data['error_detail']}"
     rows = stage_rows(data)
     if not rows:
         return line
@@ -74,35 +78,21 @@ def run(data: dict[str, Any]) -> str:
 
 
 def stage_rows(data: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(stage, result, duration) for every stage the run's level requires, in order.
+    """(stage, state, duration) for every stage the run's level requires, in order.
 
-    Stages arrive either as names (with results listed apart, as ``CertificationResult``
-    rows) or as objects carrying their own result.
+    The state is the server's (``stage_states``, as the portal's steps and the watch stream
+    show it): a verdict, ``running``, ``pending``, or ``skipped`` when the run ended first. The
+    duration comes from the stage's result once recorded. Like the portal's steps, the rows
+    are the level's stages only: the certificate's signing is not one of them.
     """
-    results: dict[str, dict[str, Any]] = {}
-    for item in [*data.get("results", []), *data.get("stages", [])]:
-        if isinstance(item, dict):
-            results.setdefault(_stage_name(item), item)
-    names = [
-        _stage_name(item) if isinstance(item, dict) else str(item)
-        for item in data.get("stages", [])
-    ]
-    names += [name for name in results if name not in names]
+    durations = {
+        item.get("test_suite"): item.get("test_duration_ms") for item in data.get("results", [])
+    }
     rows = []
-    for name in names:
-        result = results.get(name)
-        if result is None:
-            running = name == data.get("current_stage") and data.get("status") == "running"
-            rows.append((name, "running" if running else "pending", ""))
-            continue
-        outcome = result.get("test_result") or result.get("result") or "?"
-        duration = result.get("test_duration_ms", result.get("duration_ms"))
-        rows.append((name, outcome, "" if duration is None else f"{duration} ms"))
+    for item in data.get("stage_states", []):
+        duration = durations.get(item["stage"])
+        rows.append((item["stage"], item["state"], "" if duration is None else f"{duration} ms"))
     return rows
-
-
-def _stage_name(item: dict[str, Any]) -> str:
-    return str(item.get("test_suite") or item.get("stage") or item.get("name"))
 
 
 def _cell(value: Any) -> str:

@@ -43,7 +43,7 @@ class RunView:
 
 
 def _steps(run: CertificationRun, results: dict) -> tuple[Step, ...]:
-    return tuple(Step(stage, run.stage_state(stage, results.get(stage))) for stage in run.stages)
+    return tuple(Step(stage, state) for stage, state in run.stage_states(results))
 
 
 def _number(value) -> float | None:

@@ -79,3 +79,50 @@ def test_a_run_that_did_not_pass_cannot_be_decided(reviewer):
     (message,) = _decide(client, run)
     assert "only passed runs awaiting review" in message
     assert CertificationRun.objects.get(pk=run.pk).review_status == "pending"
+
+
+def _yanked_run():
+    run = CertificationRunFactory()
+    run.version.yanked_at = timezone.now()
+    run.version.save(update_fields=["yanked_at"])
+    return run
+
+
+def test_the_admin_queue_lists_only_runs_that_can_be_decided(reviewer):
+    client, _ = reviewer
+    old = CertificationRunFactory()
+    new = CertificationRunFactory(version=old.version)
+    _yanked_run()
+    response = client.get("/admin/certification/certificationrun/", {"queue": "review"})
+    assert response.status_code == 200
+    assert [run.pk for run in response.context["cl"].result_list] == [new.pk]
+
+
+@pytest.mark.parametrize("kind", ["superseded", "yanked"])
+def test_a_run_that_cannot_be_decided_offers_no_decision_form(reviewer, kind):
+    client, _ = reviewer
+    if kind == "superseded":
+        run = CertificationRunFactory()
+        CertificationRunFactory(version=run.version)
+    else:
+        run = _yanked_run()
+    response = client.get(f"/admin/certification/certificationrun/{run.pk}/change/")
+    assert response.status_code == 200
+    assert response.context["can_decide"] is False
+    assert (
+        f"/admin/certification/certificationrun/{run.pk}/decide/" not in response.content.decode()
+    )
+
+
+def test_the_newest_run_of_a_resubmitted_version_is_offered_and_decided(reviewer):
+    client, _ = reviewer
+    old = CertificationRunFactory()
+    new = CertificationRunFactory(version=old.version)
+    response = client.get(f"/admin/certification/certificationrun/{new.pk}/change/")
+    assert response.context["can_decide"] is True
+    assert f"/admin/certification/certificationrun/{new.pk}/decide/" in response.content.decode()
+    assert _decide(client, new) == [f"Run {new.pk} approved."]
+    new.refresh_from_db()
+    assert (new.review_status, new.version.review_status) == ("approved", "approved")
+    old.refresh_from_db()
+    assert old.review_status == "pending"

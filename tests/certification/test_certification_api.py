@@ -13,7 +13,12 @@ from certification.pipeline import actions
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from marketplace.models import AgentVersion
 from tests.certification.conftest import model_package
-from tests.factories import AgentVersionFactory, CertificationRunFactory, certificate_for
+from tests.factories import (
+    AgentVersionFactory,
+    CertificationResultFactory,
+    CertificationRunFactory,
+    certificate_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +217,28 @@ def test_sweeper_marks_runs_stuck_past_the_limit_as_error(vendor, settings):
         assert stale.finished_at is not None
         assert fresh.status == "queued"
         assert actions.sweep_stale_runs() == 0  # idempotent
+
+
+def test_run_detail_states_each_stage_of_the_level_as_the_portal_does(vendor):
+    version = AgentVersionFactory(agent__tenant=vendor.tenant)
+    failed = CertificationRunFactory(version=version, status="failed", results=False)
+    CertificationResultFactory(run=failed, test_suite="validation", test_result="fail")
+    CertificationResultFactory(run=failed, test_suite="signing", test_result="error")
+    running = CertificationRunFactory(
+        version=version, status="running", current_stage="invariants", finished_at=None
+    )
+    CertificationResultFactory(run=running, test_suite="validation")
+
+    def states(run):
+        return vendor.client.get(f"/api/v1/certification/{run.pk}").json()["stage_states"]
+
+    assert states(failed) == [
+        {"stage": "validation", "state": "fail"},
+        {"stage": "invariants", "state": "skipped"},
+        {"stage": "performance", "state": "skipped"},
+    ]
+    assert states(running) == [
+        {"stage": "validation", "state": "pass"},
+        {"stage": "invariants", "state": "running"},
+        {"stage": "performance", "state": "pending"},
+    ]

@@ -10,7 +10,10 @@ RUN = "/api/v1/certification/5"
 STAGES = ["validation", "invariants", "performance"]
 
 
-def _run(status: str, progress: int, current: str, results: list[dict]) -> tuple[int, dict]:
+def _run(
+    status: str, progress: int, current: str, results: list[dict], states: list[str]
+) -> tuple[int, dict]:
+    """The run as the server answers it; ``states`` are its stages' states, in order."""
     return 200, {
         "id": 5,
         "level": "basic",
@@ -19,6 +22,9 @@ def _run(status: str, progress: int, current: str, results: list[dict]) -> tuple
         "current_stage": current,
         "stages": STAGES,
         "results": results,
+        "stage_states": [
+            {"stage": stage, "state": state} for stage, state in zip(STAGES, states, strict=True)
+        ],
     }
 
 
@@ -36,13 +42,14 @@ def test_watch_prints_each_stage_until_the_run_passes(watched, stub_api):
     validation = _result("validation", "pass", 120)
     stub_api.answer(
         RUN,
-        _run("queued", 0, "", []),
-        _run("running", 33, "invariants", [validation]),
+        _run("queued", 0, "", [], ["pending"] * 3),
+        _run("running", 33, "invariants", [validation], ["pass", "running", "pending"]),
         _run(
             "passed",
             100,
             "",
             [validation, _result("invariants", "pass", 900), _result("performance", "pass", 40)],
+            ["pass"] * 3,
         ),
     )
     out = watched.ok("status", "--run", "5", "--watch", "--interval", "0.1")
@@ -62,6 +69,7 @@ def test_watch_exits_1_when_the_run_fails(watched, stub_api):
             100,
             "",
             [_result("validation", "pass", 100), _result("invariants", "fail", 800)],
+            ["pass", "fail", "skipped"],
         ),
     )
     result = watched("status", "--run", "5", "--watch", "--interval", "0.1")
@@ -71,7 +79,16 @@ def test_watch_exits_1_when_the_run_fails(watched, stub_api):
 
 
 def test_status_of_a_run_without_watch_shows_it_once(watched, stub_api):
-    stub_api.answer(RUN, _run("running", 33, "invariants", [_result("validation", "pass", 1)]))
+    stub_api.answer(
+        RUN,
+        _run(
+            "running",
+            33,
+            "invariants",
+            [_result("validation", "pass", 1)],
+            ["pass", "running", "pending"],
+        ),
+    )
     out = watched.ok("status", "--run", "5")
     assert out.count("run 5 (basic)") == 1
     assert "performance  pending" in out

@@ -1,0 +1,56 @@
+"""The review queue is what a reviewer can decide now: a passed, undecided run of a version its
+vendor has not yanked, and the newest run of that version. The API queue, the admin's queue
+filter and decision form, and ``review_run`` share that one rule."""
+
+import pytest
+from django.utils import timezone
+
+from certification.models import CertificationRun
+from tests.factories import CertificationRunFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reviewer(staff_client):
+    return staff_client("reviewers")
+
+
+def _yank(run):
+    run.version.yanked_at = timezone.now()
+    run.version.save(update_fields=["yanked_at"])
+
+
+@pytest.fixture
+def runs():
+    """One run of each kind the queue must tell apart."""
+    superseded = CertificationRunFactory()
+    yanked = CertificationRunFactory()
+    _yank(yanked)
+    return {
+        "superseded": superseded,
+        "newest": CertificationRunFactory(version=superseded.version),
+        "yanked": yanked,
+        "plain": CertificationRunFactory(),
+        "failed": CertificationRunFactory(status="failed"),
+        "decided": CertificationRunFactory(review_status="approved"),
+        "resubmitted while running": CertificationRunFactory(
+            version=CertificationRunFactory().version, status="running", finished_at=None
+        ),
+    }
+
+
+def test_the_api_queue_leaves_out_superseded_runs_and_yanked_versions(reviewer, runs):
+    queue = reviewer.get("/api/v1/certification/queue").json()
+    listed = {r["id"] for r in queue["results"]}
+    running = runs["resubmitted while running"]
+    older = CertificationRun.objects.get(version=running.version, status="passed")
+    assert listed == {runs["newest"].pk, runs["plain"].pk, running.pk}
+    assert older.pk not in listed, "a run superseded by a run still going is not decidable"
+
+
+def test_the_queryset_and_the_property_agree_run_by_run(runs):
+    queued = set(CertificationRun.objects.awaiting_review().values_list("pk", flat=True))
+    everything = CertificationRun.objects.select_related("version")
+    assert {run.pk for run in everything if run.is_awaiting_review} == queued
+    assert queued == {runs["newest"].pk, runs["plain"].pk}
