@@ -174,7 +174,7 @@ class LevelThresholdsAdmin(admin.ModelAdmin):
         "level",
         "latency_gate_us",
         "invariant_examples",
-        "stage_time_limit_s",
         "certificate_validity_days",
         "updated_at",
     )
+    empty_value_display = "(default)"

@@ -242,19 +242,24 @@ class Certificate(models.Model):
         return {"certificate": self.payload, "signature": self.signature, "key_id": self.key_id}
 
 
+def _override(help_text: str = "") -> models.PositiveIntegerField:
+    """A threshold a level's row may override; empty keeps the level's default."""
+    return models.PositiveIntegerField(
+        null=True, blank=True, help_text=f"{help_text} (empty: the level's default)".lstrip()
+    )
+
+
 class LevelThresholds(models.Model):
-    """Platform admins tune each level here; defaults live in certification/pipeline/levels.py."""
+    """Platform admins tune each level here; the defaults, and which apply when a field is
+    empty, live in certification/pipeline/levels.py (``thresholds_for``)."""
 
     level = models.CharField(max_length=16, choices=Level.choices, unique=True)
-    latency_gate_us = models.PositiveIntegerField(default=500)
-    invariant_examples = models.PositiveIntegerField(default=200)
-    stage_time_limit_s = models.PositiveIntegerField(default=300)
-    model_cpu_seconds = models.PositiveIntegerField(default=60)
-    model_wall_seconds = models.PositiveIntegerField(
-        default=20, help_text="wall-clock limit of one request to the model sandbox"
-    )
-    model_memory_mb = models.PositiveIntegerField(default=1024)
-    certificate_validity_days = models.PositiveIntegerField(default=365)
+    latency_gate_us = _override("never gates the basic level")
+    invariant_examples = _override()
+    model_cpu_seconds = _override()
+    model_wall_seconds = _override("wall-clock limit of one request to the model sandbox")
+    model_memory_mb = _override()
+    certificate_validity_days = _override()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,6 +1,8 @@
 """Certification levels: which stages each requires, and the thresholds they are judged by.
 
-Defaults live here; platform admins override them per level in the admin (LevelThresholds).
+Defaults live here; platform admins override them per level in the admin (LevelThresholds):
+a field left empty there keeps the level's default. A stage's time limit is not a threshold:
+it is the Celery task's (certification/tasks.py), bounded by the broker's visibility timeout.
 """
 
 from dataclasses import dataclass, fields, replace
@@ -29,7 +31,6 @@ class Thresholds:
     # None: the latency estimate is reported but does not gate (basic level).
     latency_gate_us: int | None
     invariant_examples: int
-    stage_time_limit_s: int
     model_cpu_seconds: int
     model_wall_seconds: int
     model_memory_mb: int
@@ -37,9 +38,9 @@ class Thresholds:
 
 
 DEFAULTS: dict[str, Thresholds] = {
-    Level.BASIC: Thresholds(Level.BASIC, None, 100, 300, 60, 20, 1024, 365),
-    Level.STANDARD: Thresholds(Level.STANDARD, 500, 200, 300, 60, 20, 1024, 365),
-    Level.HARDWARE: Thresholds(Level.HARDWARE, 500, 200, 300, 60, 20, 1024, 365),
+    Level.BASIC: Thresholds(Level.BASIC, None, 100, 60, 20, 1024, 365),
+    Level.STANDARD: Thresholds(Level.STANDARD, 500, 200, 60, 20, 1024, 365),
+    Level.HARDWARE: Thresholds(Level.HARDWARE, 500, 200, 60, 20, 1024, 365),
 }
 
 
@@ -48,6 +49,12 @@ def thresholds_for(level: str) -> Thresholds:
     row = LevelThresholds.objects.filter(level=level).first()
     if row is None:
         return default
-    # The row holds every threshold under its name here; the basic level never gates latency.
-    stored = Thresholds(**{f.name: getattr(row, f.name) for f in fields(Thresholds)})
-    return replace(stored, latency_gate_us=None) if level == Level.BASIC else stored
+    # The row holds each threshold it overrides under its name here (empty: the default); the
+    # basic level never gates latency.
+    overrides = {
+        f.name: getattr(row, f.name)
+        for f in fields(Thresholds)
+        if f.name != "level" and getattr(row, f.name) is not None
+    }
+    merged = replace(default, **overrides)
+    return replace(merged, latency_gate_us=None) if level == Level.BASIC else merged
