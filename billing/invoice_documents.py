@@ -19,7 +19,14 @@ from django.db import transaction
 
 from billing.documents.document import DocumentLine, InvoiceDocument, Party
 from billing.errors import InvoiceNotFinalized
-from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
+from billing.models import (
+    BillingAccount,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
 
 EMAIL_TASK = "billing.tasks.email_invoice"
 UNITS = {
@@ -119,6 +126,13 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
 
 def invoice_recipients(invoice: Invoice) -> list[str]:
+    """Who is emailed about an invoice (its document on finalize, finance's resend, payment
+    notices): the tenant's billing account's invoice emails now, else those the invoice was
+    issued to. Only who is emailed follows the account; the printed document keeps the buyer
+    of its finalize."""
+    account = BillingAccount.objects.filter(tenant_id=invoice.tenant_id).first()
+    if account is not None and account.invoice_emails:
+        return list(account.invoice_emails)
     return list((invoice.account_snapshot or {}).get("buyer", {}).get("invoice_emails", []))
 
 

@@ -4,8 +4,9 @@ look at nothing here."""
 
 import pytest
 
-from billing import invoicing
-from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
+from billing import invoicing, tasks
+from billing.invoice_documents import invoice_document
+from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from tests.invoicing.conftest import FEB, JAN
 
@@ -157,3 +158,64 @@ def test_finance_resends_the_invoice_email_with_its_pdf(
         URL, {"action": "resend_email", "_selected_action": other.created}, follow=True
     )
     assert any("has no document yet" in str(m) for m in page.context["messages"])
+
+
+def _tenant_sets_invoice_emails(member_client, tenant, emails):
+    """The tenant's billing member replaces its invoice emails through the API."""
+    api, _ = member_client("billing", tenant=tenant)
+    account = api.get("/api/v1/billing/account").json()
+    body = {name: account[name] for name in BillingAccount.DETAIL_FIELDS}
+    answer = api.put("/api/v1/billing/account", body | {"invoice_emails": emails}, format="json")
+    assert answer.status_code == 200, answer.json()
+
+
+def _resend(client, invoice, capture):
+    with capture(execute=True):
+        page = client.post(
+            URL, {"action": "resend_email", "_selected_action": [invoice.pk]}, follow=True
+        )
+    return [str(m) for m in page.context["messages"]]
+
+
+def test_resend_and_payment_notices_go_to_the_invoice_emails_of_now(
+    finance, draft, member_client, mailoutbox, eager_celery, django_capture_on_commit_callbacks
+):
+    """A contact replaced after finalize: the resend and the dunning notices both reach the
+    new address; the printed document keeps the buyer it was issued to."""
+    client, _ = finance
+    invoice = invoicing.finalize_invoice(draft)
+    _tenant_sets_invoice_emails(member_client, invoice.tenant, ["new-ap@acme.example"])
+    mailoutbox.clear()
+
+    shown = _resend(client, invoice, django_capture_on_commit_callbacks)
+    assert any(m.endswith(": email queued to new-ap@acme.example.") for m in shown), shown
+    (message,) = mailoutbox
+    assert message.to == ["new-ap@acme.example"]
+    assert invoice_document(invoice).buyer.emails == ("ap@acme.example",)
+
+    mailoutbox.clear()
+    assert tasks.send_payment_notice.apply(args=(invoice.pk, "payment_failed", 1)).get() == [
+        "new-ap@acme.example"
+    ]
+    (notice,) = mailoutbox
+    assert notice.to == ["new-ap@acme.example"]
+
+
+def test_an_invoice_issued_without_emails_is_resent_once_the_account_has_some(
+    finance, customer, member_client, mailoutbox, eager_celery, django_capture_on_commit_callbacks
+):
+    client, _ = finance
+    customer.account(invoice_emails=[])
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    invoice = invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
+
+    shown = _resend(client, invoice, django_capture_on_commit_callbacks)
+    assert not any("email queued" in m for m in shown), shown  # refused: nobody to email
+    assert not mailoutbox
+
+    _tenant_sets_invoice_emails(member_client, invoice.tenant, ["ap@acme.example"])
+    shown = _resend(client, invoice, django_capture_on_commit_callbacks)
+    assert any(m.endswith(": email queued to ap@acme.example.") for m in shown), shown
+    (message,) = mailoutbox
+    assert message.to == ["ap@acme.example"]
