@@ -93,15 +93,14 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
     """The document of a finalized invoice, with the seller and buyer it was issued to."""
     require_document(invoice)
     sign = -1 if invoice.kind == InvoiceKind.CREDIT_NOTE else 1
-    issued = invoice.finalized_at.date()
     snapshot = invoice.account_snapshot or {}
     return InvoiceDocument(
         kind="credit_note" if invoice.kind == InvoiceKind.CREDIT_NOTE else "invoice",
         number=invoice.number or "",
-        issue_date=issued,
+        issue_date=invoice.issue_date,
         period_start=invoice.period_start.date(),
         period_end=(invoice.period_end - timedelta(days=1)).date(),
-        due_date=issued + timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS),
+        due_date=invoice.due_date,
         currency=invoice.currency,
         seller=_party(snapshot.get("seller", settings.BILLING_SELLER)),
         buyer=_party(snapshot.get("buyer", {})),

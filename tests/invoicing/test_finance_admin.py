@@ -2,7 +2,10 @@
 adjustment on a draft, void, credit notes for chosen lines; each audited. Other staff may
 look at nothing here."""
 
+from datetime import UTC, date, datetime
+
 import pytest
+import time_machine
 
 from billing import invoicing, tasks
 from billing.invoice_documents import invoice_document
@@ -219,3 +222,40 @@ def test_an_invoice_issued_without_emails_is_resent_once_the_account_has_some(
     assert any(m.endswith(": email queued to ap@acme.example.") for m in shown), shown
     (message,) = mailoutbox
     assert message.to == ["ap@acme.example"]
+
+
+CHARTS = "/admin/billing/finance/charts/"
+
+
+def _overdue_on_the_chart(admin_session, at: datetime) -> int:
+    """How many invoices the finance charts page counts overdue at ``at`` (signed in then)."""
+    with time_machine.travel(at, tick=False):
+        client, _ = admin_session("finance")
+        page = client.get(CHARTS)
+    assert page.status_code == 200
+    return sum(row.overdue_count for row in page.context["receivables"])
+
+
+def test_an_invoice_is_overdue_from_the_day_after_its_printed_due_date(
+    admin_session, draft, settings
+):
+    """Finalized late on 3 February: due 17 February (14 days of terms, as printed), overdue
+    on the chart from 18 February 00:00 UTC, not at the instant 14 x 24 h later (17 February
+    23:30), nor for a terms setting read elsewhere."""
+    settings.BILLING_PAYMENT_TERMS_DAYS = 14
+    invoice = invoicing.finalize_invoice(draft, now=datetime(2026, 2, 3, 23, 30, tzinfo=UTC))
+    assert invoice.status == InvoiceStatus.OPEN
+    assert invoice_document(invoice).due_date == date(2026, 2, 17)
+
+    assert _overdue_on_the_chart(admin_session, datetime(2026, 2, 17, 23, 45, tzinfo=UTC)) == 0
+    assert _overdue_on_the_chart(admin_session, datetime(2026, 2, 18, 0, 0, tzinfo=UTC)) == 1
+    assert invoice.due_date == date(2026, 2, 17)
+    assert not invoice.is_overdue(date(2026, 2, 17))
+    assert invoice.is_overdue(date(2026, 2, 18))
+    assert list(Invoice.objects.overdue(date(2026, 2, 18))) == [invoice]
+    assert not Invoice.objects.overdue(date(2026, 2, 17)).exists()
+
+    settings.BILLING_PAYMENT_TERMS_DAYS = 30  # the printed date and the chart move together
+    assert invoice_document(invoice).due_date == date(2026, 3, 5)
+    assert _overdue_on_the_chart(admin_session, datetime(2026, 3, 5, 23, 59, tzinfo=UTC)) == 0
+    assert _overdue_on_the_chart(admin_session, datetime(2026, 3, 6, 0, 0, tzinfo=UTC)) == 1
