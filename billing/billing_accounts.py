@@ -1,4 +1,9 @@
-"""The billing account action: a tenant admin or billing member sets who invoices go to."""
+"""The billing account action: a tenant admin or billing member sets who invoices go to.
+
+An account is refused when an invoice issued to it could not be: its tax terms are checked by
+the invoice document's own rules (``billing.documents.document``: the tax rate, reverse charge
+and the buyer's VAT number), so an accepted account never gets an invoice finalized and
+numbered whose PDF, email or export is then refused."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from billing.documents.document import reverse_charge_refusal, tax_rate_refusal
 from billing.errors import InvalidBillingAccount
 from billing.models import BillingAccount
 from edgeplug.audit.services import record_event
@@ -41,14 +47,29 @@ def _emails(emails) -> list[str]:
     return list(dict.fromkeys(emails))
 
 
+# tax_rate as the API takes it: a percentage the invoice document can print
+# (``tax_rate_refusal``: 0 to under 100) with at most two decimals, written as text. The API
+# schema publishes it; the rule itself is ``_tax_rate`` (a test keeps the two in step).
+TAX_RATE_PATTERN = r"^\d{1,2}(\.\d{1,2})?$"
+
+
 def _tax_rate(value) -> Decimal:
     try:
         rate = Decimal(str(value))
     except InvalidOperation:
         raise InvalidBillingAccount("tax_rate must be a percentage such as 19.00.") from None
-    if not rate.is_finite() or not 0 <= rate <= 100 or rate != rate.quantize(Decimal("0.01")):
-        raise InvalidBillingAccount("tax_rate must be between 0 and 100, two decimals at most.")
+    if not rate.is_finite() or rate != rate.quantize(Decimal("0.01")):
+        raise InvalidBillingAccount("tax_rate must be a percentage with two decimals at most.")
+    if refusal := tax_rate_refusal(rate):
+        raise InvalidBillingAccount(f"tax_rate: {refusal}")
     return rate
+
+
+def _reject_terms_no_invoice_can_carry(values: dict) -> None:
+    """What an account needs so its invoices can be issued, beyond each field's format: the
+    document's rules on the buyer's tax terms."""
+    if refusal := reverse_charge_refusal(values["reverse_charge"], values["tax_id"]):
+        raise InvalidBillingAccount(f"tax_id: {refusal}")
 
 
 def set_billing_account(tenant, data: dict, *, actor=None, request=None) -> BillingAccount:
@@ -71,6 +92,7 @@ def set_billing_account(tenant, data: dict, *, actor=None, request=None) -> Bill
         "tax_rate": _tax_rate(data.get("tax_rate", "0")),
         "reverse_charge": bool(data.get("reverse_charge", False)),
     }
+    _reject_terms_no_invoice_can_carry(values)
     with transaction.atomic():
         account, created = BillingAccount.objects.update_or_create(tenant=tenant, defaults=values)
         record_event(

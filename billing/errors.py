@@ -97,7 +97,8 @@ class InvoiceNotFinalized(Conflict, code="invoice_not_finalized"):
 
 
 class InvoiceHasNoRecipients(Conflict, code="invoice_no_recipients"):
-    """The invoice's billing account had no invoice emails when it was issued."""
+    """Nobody to email the invoice to: its tenant's billing account has no invoice emails now,
+    and had none when the invoice was issued."""
 
 
 class InvoiceNotVoidable(Conflict, code="invoice_not_voidable"):

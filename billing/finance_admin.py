@@ -3,6 +3,7 @@ staff sign-in): the period exports (and "Close period now"), the vendor payouts 
 statements, and the charts. The pages read through billing.exports, billing.payout_queries and
 billing.finance_charts; downloads are streamed."""
 
+from datetime import UTC
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -208,7 +209,7 @@ def charts_page(request, start):
         finance_charts.bar_chart(f"Revenue by vendor, {period}, {currency}", currency, series)
         for currency, series in finance_charts.revenue_by_vendor(start).items()
     ]
-    receivables = finance_charts.receivables(timezone.now())
+    receivables = finance_charts.receivables(timezone.now().astimezone(UTC).date())
     due = [
         finance_charts.bar_chart(
             f"Outstanding and overdue, {row.currency}",

@@ -4,18 +4,17 @@ outstanding and overdue receivables. Amounts are integer minor units per currenc
 
 Revenue is what finalized, not void invoices bill before tax (their subtotals) for their
 month, less the credit notes issued in the month; outstanding is what finalized invoices
-still have due (open, payment failed, uncollectible); overdue is the part issued more than
-BILLING_PAYMENT_TERMS_DAYS ago.
+still have due (open, payment failed, uncollectible); overdue is the part whose due date (the
+one the invoice prints: issue date + BILLING_PAYMENT_TERMS_DAYS) is before today.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime
 
-from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 
-from billing.models import AMOUNT_DUE, Invoice, revenue_month
+from billing.models import AMOUNT_DUE, Invoice, past_due, revenue_month
 from billing.payout_queries import vendor_payouts
 from billing.periods import month_label, next_month
 from marketplace.pricing import format_amount
@@ -59,10 +58,10 @@ class Receivables:
     overdue_count: int
 
 
-def receivables(now: datetime) -> list[Receivables]:
-    """Per currency, what finalized invoices still have due, and the overdue part."""
-    overdue_before = now - timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS)
-    late = Q(finalized_at__lt=overdue_before)
+def receivables(today: date) -> list[Receivables]:
+    """Per currency, what finalized invoices still have due, and the overdue part (past their
+    due date on ``today``, a UTC date: ``Invoice.is_overdue``)."""
+    late = past_due(today)
     rows = (
         Invoice.objects.unpaid()
         .values("currency")

@@ -19,7 +19,14 @@ from django.db import transaction
 
 from billing.documents.document import DocumentLine, InvoiceDocument, Party
 from billing.errors import InvoiceNotFinalized
-from billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
+from billing.models import (
+    BillingAccount,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
 
 EMAIL_TASK = "billing.tasks.email_invoice"
 UNITS = {
@@ -86,15 +93,14 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
     """The document of a finalized invoice, with the seller and buyer it was issued to."""
     require_document(invoice)
     sign = -1 if invoice.kind == InvoiceKind.CREDIT_NOTE else 1
-    issued = invoice.finalized_at.date()
     snapshot = invoice.account_snapshot or {}
     return InvoiceDocument(
         kind="credit_note" if invoice.kind == InvoiceKind.CREDIT_NOTE else "invoice",
         number=invoice.number or "",
-        issue_date=issued,
+        issue_date=invoice.issue_date,
         period_start=invoice.period_start.date(),
         period_end=(invoice.period_end - timedelta(days=1)).date(),
-        due_date=issued + timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS),
+        due_date=invoice.due_date,
         currency=invoice.currency,
         seller=_party(snapshot.get("seller", settings.BILLING_SELLER)),
         buyer=_party(snapshot.get("buyer", {})),
@@ -119,6 +125,13 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
 
 def invoice_recipients(invoice: Invoice) -> list[str]:
+    """Who is emailed about an invoice (its document on finalize, finance's resend, payment
+    notices): the tenant's billing account's invoice emails now, else those the invoice was
+    issued to. Only who is emailed follows the account; the printed document keeps the buyer
+    of its finalize."""
+    account = BillingAccount.objects.filter(tenant_id=invoice.tenant_id).first()
+    if account is not None and account.invoice_emails:
+        return list(account.invoice_emails)
     return list((invoice.account_snapshot or {}).get("buyer", {}).get("invoice_emails", []))
 
 

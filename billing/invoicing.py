@@ -538,13 +538,15 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
 
 
 def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[str]:
-    """Email a finalized invoice or credit note again, with its PDF, to the invoice emails it
-    was issued to; returns them."""
+    """Email a finalized invoice or credit note again, with its PDF, to its recipients
+    (``invoice_recipients``: the billing account's invoice emails now, else those it was
+    issued to); returns them."""
     invoice_documents.require_document(invoice)
     recipients = invoice_documents.invoice_recipients(invoice)
     if not recipients:
         raise InvoiceHasNoRecipients(
-            f"Invoice {invoice.number} was issued to an account without invoice emails."
+            f"Invoice {invoice.number} has nobody to email: its tenant's billing account has "
+            "no invoice emails (PUT /api/v1/billing/account with invoice_emails)."
         )
     with transaction.atomic():
         invoice_documents.schedule_email(invoice)

@@ -7,7 +7,7 @@ A finalized invoice (or credit note) and its lines are immutable: ``save``/``del
 (``InvoiceImmutable``) and, on PostgreSQL, triggers refuse too (migration 0003). Only its
 lifecycle fields (status, payment attempts, paid/voided times) still move."""
 
-from datetime import UTC
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -338,10 +338,28 @@ def revenue_month(prefix: str = "") -> models.Case:
     )
 
 
+def payment_terms() -> timedelta:
+    """From an invoice's issue date to its due date (``BILLING_PAYMENT_TERMS_DAYS``)."""
+    return timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS)
+
+
+def past_due(today: date, prefix: str = "") -> models.Q:
+    """Issued early enough that its due date is before ``today`` (a UTC date): the query form
+    of ``Invoice.due_date < today``. The due date is the issue date (the UTC day of
+    ``finalized_at``) plus the payment terms, so this holds for an invoice finalized before
+    midnight UTC starting ``today - terms``."""
+    first_issue_day_not_due = datetime.combine(today - payment_terms(), time.min, tzinfo=UTC)
+    return models.Q(**{f"{prefix}finalized_at__lt": first_issue_day_not_due})
+
+
 class InvoiceQuerySet(models.QuerySet):
     def unpaid(self):
         """Invoices still owed (``Invoice.is_unpaid``)."""
         return self.filter(kind=InvoiceKind.INVOICE, status__in=UNPAID)
+
+    def overdue(self, today: date):
+        """Invoices still owed after their due date (``Invoice.is_overdue``)."""
+        return self.unpaid().filter(past_due(today))
 
     def issued(self):
         """Invoices and credit notes finalized and not void (``issued_filter``)."""
@@ -500,6 +518,23 @@ class Invoice(models.Model):
         """Still owed: an invoice finalized and not settled. ``Invoice.objects.unpaid()`` is
         the same in a query."""
         return self.kind == InvoiceKind.INVOICE and self.status in UNPAID
+
+    @property
+    def issue_date(self) -> date | None:
+        """The UTC day it was finalized, printed as its date; none for a draft."""
+        return self.finalized_at.astimezone(UTC).date() if self.finalized_at else None
+
+    @property
+    def due_date(self) -> date | None:
+        """The day payment is due, printed on the document (PDF, XML, email): the issue date
+        plus ``BILLING_PAYMENT_TERMS_DAYS``."""
+        issued = self.issue_date
+        return issued + payment_terms() if issued else None
+
+    def is_overdue(self, today: date) -> bool:
+        """Still owed after its due date: overdue from the day after it (``today`` a UTC
+        date). ``Invoice.objects.overdue(today)`` is the same in a query."""
+        return self.is_unpaid and self.due_date is not None and today > self.due_date
 
     @property
     def is_voidable(self) -> bool:

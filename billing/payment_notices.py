@@ -1,5 +1,6 @@
-"""Dunning emails: a plain-text notice to the billing account's invoice emails when a charge
-fails, when the invoice becomes uncollectible, or when there is no card to charge.
+"""Dunning emails: a plain-text notice to the invoice's recipients (``invoice_recipients``,
+the same people as the invoice email) when a charge fails, when the invoice becomes
+uncollectible, or when there is no card to charge.
 
 Sent by a Celery task (billing.tasks.send_payment_notice) after the collection commits; the
 invoice document email with its PDF is billing.documents' job, not this one."""
@@ -12,7 +13,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
-from billing.models import BillingAccount, Invoice
+from billing.invoice_documents import invoice_recipients
+from billing.models import Invoice
 from marketplace.pricing import format_amount
 
 SUBJECTS = {
@@ -28,19 +30,12 @@ class NoticeSent:
     subject: str
 
 
-def _recipients(invoice: Invoice) -> list[str]:
-    account = BillingAccount.objects.filter(tenant_id=invoice.tenant_id).first()
-    if account is not None and account.invoice_emails:
-        return list(account.invoice_emails)
-    return list(invoice.account_snapshot.get("buyer", {}).get("invoice_emails", []))
-
-
 def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> NoticeSent:
     """Email one notice about ``attempt``; nobody to write to is reported, not an error."""
     if notice not in SUBJECTS:
         raise ValueError(f"unknown payment notice {notice!r}")
     invoice = Invoice.objects.get(pk=invoice_id)
-    recipients = _recipients(invoice)
+    recipients = invoice_recipients(invoice)
     subject = SUBJECTS[notice].format(number=invoice.number)
     if not recipients:
         return NoticeSent([], subject)

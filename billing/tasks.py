@@ -81,7 +81,8 @@ def finalize_due_invoices() -> dict:
     max_retries=8,
 )
 def email_invoice(invoice_id: int) -> str:
-    """Email a finalized invoice or credit note with its PDF to the account's invoice emails."""
+    """Email a finalized invoice or credit note with its PDF to its recipients, as they are
+    when the task runs (``invoice_recipients``)."""
     invoice = Invoice.objects.select_related("credit_of").get(pk=invoice_id)
     document = invoice_documents.invoice_document(invoice)
     recipients = invoice_documents.invoice_recipients(invoice)

@@ -531,7 +531,8 @@ BILLING_SELLER = {
 # --- Finance (docs/billing.md, "Finance") --------------------------------------------------------
 # The platform's share of what customers pay for a vendor's agents, in percent (Decimal).
 PLATFORM_FEE_PERCENT = Decimal(env.str("PLATFORM_FEE_PERCENT", default="20"))
-# A finalized invoice still unpaid this many days after it was issued counts as overdue.
+# Payment terms: an invoice is due this many days after its issue date (the due date its
+# documents print, Invoice.due_date); still unpaid the day after, it is overdue.
 BILLING_PAYMENT_TERMS_DAYS = env.int("BILLING_PAYMENT_TERMS_DAYS", default=14)
 # Rows fetched per database round trip by the streamed exports.
 BILLING_EXPORT_CHUNK_SIZE = env.int("BILLING_EXPORT_CHUNK_SIZE", default=500)

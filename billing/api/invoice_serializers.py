@@ -1,8 +1,10 @@
 """Shapes of the invoice API: invoices with their lines, the live upcoming invoice, the
 billing account."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.billing_accounts import TAX_RATE_PATTERN
 from billing.models import BillingAccount, Invoice, InvoiceLine
 from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer
 from marketplace.pricing import CURRENCY_EXPONENTS
@@ -118,6 +120,16 @@ class BillingAccountSerializer(ReadOnlyModelSerializer):
         fields = [*BillingAccount.DETAIL_FIELDS, "updated_at"]
 
 
+@extend_schema_field({"type": "string", "pattern": TAX_RATE_PATTERN})
+class TaxRateField(serializers.RegexField):
+    """A percentage as text with at most two decimals. Which rates an account may have is the
+    billing account's rule (``billing.billing_accounts``: what its invoices can carry), refused
+    there as ``invalid_billing_account``; the schema publishes it as ``TAX_RATE_PATTERN``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(r"^\d{1,3}(\.\d{1,2})?$", **kwargs)
+
+
 class BillingAccountInSerializer(StrictSerializer):
     legal_name = serializers.CharField(max_length=200)
     address_line1 = serializers.CharField(max_length=200)
@@ -130,9 +142,16 @@ class BillingAccountInSerializer(StrictSerializer):
         child=serializers.EmailField(), max_length=10, required=False
     )
     currency = serializers.ChoiceField(sorted(CURRENCY_EXPONENTS), help_text="ISO 4217")
-    tax_rate = serializers.RegexField(
-        r"^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$",
+    tax_rate = TaxRateField(
         required=False,
-        help_text="percent from 0 to 100, at most two decimals, e.g. 19.00",
+        help_text="percent from 0 to under 100, at most two decimals, e.g. 19.00",
     )
-    reverse_charge = serializers.BooleanField(required=False)
+    reverse_charge = serializers.BooleanField(
+        required=False, help_text="VAT reverse-charged to the buyer: needs its tax_id"
+    )
+    # Reverse charge needs the buyer's VAT number (billing.billing_accounts, from the invoice
+    # document's rule); the OpenAPI schema publishes the same rule (anyOf).
+    schema_any_of = (
+        {"properties": {"reverse_charge": {"not": {"enum": [True]}}}},
+        {"required": ["tax_id"], "properties": {"tax_id": {"pattern": r"\S"}}},
+    )

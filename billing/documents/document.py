@@ -35,6 +35,8 @@ UNIT_CODES: dict[str, str] = {
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _HUNDRED = Decimal(100)
+# A document's tax rate is a percentage from 0 up to, not including, this.
+TAX_RATE_LIMIT = _HUNDRED
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,27 @@ def expected_tax(subtotal: int, tax_rate: Decimal) -> int:
     return int((subtotal * tax_rate / _HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+# --- the buyer's tax terms a document can be issued with ------------------------------------
+# Stated once, here: ``check_document`` refuses a document breaking them, and
+# ``billing.billing_accounts`` refuses a billing account breaking them when it is set, so an
+# account that is accepted never gives an invoice whose document is refused.
+
+
+def tax_rate_refusal(tax_rate: Decimal) -> str:
+    """Why ``tax_rate`` (percent) cannot be printed on a document; empty when it can."""
+    if 0 <= tax_rate < TAX_RATE_LIMIT:
+        return ""
+    return f"The tax rate must be a percentage from 0 to under {TAX_RATE_LIMIT}."
+
+
+def reverse_charge_refusal(reverse_charge: bool, buyer_tax_id: str) -> str:
+    """Why a document cannot be reverse-charged to a buyer with ``buyer_tax_id``; empty when
+    it can (or is not reverse-charged)."""
+    if reverse_charge and not buyer_tax_id.strip():
+        return "Reverse charge needs the buyer's VAT number."
+    return ""
+
+
 # --- checks: each predicate raises one specific complaint -----------------------------------
 
 
@@ -376,8 +399,8 @@ def _reject_subtotal_not_sum_of_lines(doc: InvoiceDocument) -> None:
 
 
 def _reject_tax_rate_out_of_range(doc: InvoiceDocument) -> None:
-    if not 0 <= doc.tax_rate < 100:
-        raise InvalidInvoiceDocument("The tax rate must be a percentage from 0 to under 100.")
+    if refusal := tax_rate_refusal(doc.tax_rate):
+        raise InvalidInvoiceDocument(refusal)
 
 
 def _reject_wrong_tax(doc: InvoiceDocument) -> None:
@@ -411,8 +434,8 @@ def _reject_seller_without_tax_id(doc: InvoiceDocument) -> None:
 
 
 def _reject_reverse_charge_without_buyer_tax_id(doc: InvoiceDocument) -> None:
-    if doc.reverse_charge and not doc.buyer.tax_id.strip():
-        raise InvalidInvoiceDocument("Reverse charge needs the buyer's VAT number.")
+    if refusal := reverse_charge_refusal(doc.reverse_charge, doc.buyer.tax_id):
+        raise InvalidInvoiceDocument(refusal)
 
 
 def _reject_credit_note_without_original(doc: InvoiceDocument) -> None:

@@ -62,9 +62,19 @@ class ErrorDocumentingAutoSchema(AutoSchema):
         if direction == "request" and isinstance(serializer, StrictSerializerMixin):
             # StrictSerializerMixin refuses unknown fields: say so.
             schema["additionalProperties"] = False
-        groups = getattr(serializer, "required_any_of", None)
-        if direction == "request" and groups:
-            schema["anyOf"] = [{"required": list(group)} for group in groups]
+        if direction == "request":
+            # A rule between fields the serializer enforces, published as anyOf: groups of
+            # fields of which one must be given (required_any_of), or subschemas of which one
+            # must hold (schema_any_of).
+            rules = []
+            if groups := getattr(serializer, "required_any_of", None):
+                rules.append([{"required": list(group)} for group in groups])
+            if any_of := getattr(serializer, "schema_any_of", None):
+                rules.append(list(any_of))
+            if len(rules) == 1:
+                schema["anyOf"] = rules[0]
+            elif rules:
+                schema["allOf"] = [{"anyOf": rule} for rule in rules]
         return schema
 
     def _get_request_body(self, direction="request"):

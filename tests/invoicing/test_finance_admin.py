@@ -2,10 +2,14 @@
 adjustment on a draft, void, credit notes for chosen lines; each audited. Other staff may
 look at nothing here."""
 
-import pytest
+from datetime import UTC, date, datetime
 
-from billing import invoicing
-from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
+import pytest
+import time_machine
+
+from billing import invoicing, tasks
+from billing.invoice_documents import invoice_document
+from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from tests.invoicing.conftest import FEB, JAN
 
@@ -157,3 +161,101 @@ def test_finance_resends_the_invoice_email_with_its_pdf(
         URL, {"action": "resend_email", "_selected_action": other.created}, follow=True
     )
     assert any("has no document yet" in str(m) for m in page.context["messages"])
+
+
+def _tenant_sets_invoice_emails(member_client, tenant, emails):
+    """The tenant's billing member replaces its invoice emails through the API."""
+    api, _ = member_client("billing", tenant=tenant)
+    account = api.get("/api/v1/billing/account").json()
+    body = {name: account[name] for name in BillingAccount.DETAIL_FIELDS}
+    answer = api.put("/api/v1/billing/account", body | {"invoice_emails": emails}, format="json")
+    assert answer.status_code == 200, answer.json()
+
+
+def _resend(client, invoice, capture):
+    with capture(execute=True):
+        page = client.post(
+            URL, {"action": "resend_email", "_selected_action": [invoice.pk]}, follow=True
+        )
+    return [str(m) for m in page.context["messages"]]
+
+
+def test_resend_and_payment_notices_go_to_the_invoice_emails_of_now(
+    finance, draft, member_client, mailoutbox, eager_celery, django_capture_on_commit_callbacks
+):
+    """A contact replaced after finalize: the resend and the dunning notices both reach the
+    new address; the printed document keeps the buyer it was issued to."""
+    client, _ = finance
+    invoice = invoicing.finalize_invoice(draft)
+    _tenant_sets_invoice_emails(member_client, invoice.tenant, ["new-ap@acme.example"])
+    mailoutbox.clear()
+
+    shown = _resend(client, invoice, django_capture_on_commit_callbacks)
+    assert any(m.endswith(": email queued to new-ap@acme.example.") for m in shown), shown
+    (message,) = mailoutbox
+    assert message.to == ["new-ap@acme.example"]
+    assert invoice_document(invoice).buyer.emails == ("ap@acme.example",)
+
+    mailoutbox.clear()
+    assert tasks.send_payment_notice.apply(args=(invoice.pk, "payment_failed", 1)).get() == [
+        "new-ap@acme.example"
+    ]
+    (notice,) = mailoutbox
+    assert notice.to == ["new-ap@acme.example"]
+
+
+def test_an_invoice_issued_without_emails_is_resent_once_the_account_has_some(
+    finance, customer, member_client, mailoutbox, eager_celery, django_capture_on_commit_callbacks
+):
+    client, _ = finance
+    customer.account(invoice_emails=[])
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    invoice = invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
+
+    shown = _resend(client, invoice, django_capture_on_commit_callbacks)
+    assert not any("email queued" in m for m in shown), shown  # refused: nobody to email
+    assert not mailoutbox
+
+    _tenant_sets_invoice_emails(member_client, invoice.tenant, ["ap@acme.example"])
+    shown = _resend(client, invoice, django_capture_on_commit_callbacks)
+    assert any(m.endswith(": email queued to ap@acme.example.") for m in shown), shown
+    (message,) = mailoutbox
+    assert message.to == ["ap@acme.example"]
+
+
+CHARTS = "/admin/billing/finance/charts/"
+
+
+def _overdue_on_the_chart(admin_session, at: datetime) -> int:
+    """How many invoices the finance charts page counts overdue at ``at`` (signed in then)."""
+    with time_machine.travel(at, tick=False):
+        client, _ = admin_session("finance")
+        page = client.get(CHARTS)
+    assert page.status_code == 200
+    return sum(row.overdue_count for row in page.context["receivables"])
+
+
+def test_an_invoice_is_overdue_from_the_day_after_its_printed_due_date(
+    admin_session, draft, settings
+):
+    """Finalized late on 3 February: due 17 February (14 days of terms, as printed), overdue
+    on the chart from 18 February 00:00 UTC, not at the instant 14 x 24 h later (17 February
+    23:30), nor for a terms setting read elsewhere."""
+    settings.BILLING_PAYMENT_TERMS_DAYS = 14
+    invoice = invoicing.finalize_invoice(draft, now=datetime(2026, 2, 3, 23, 30, tzinfo=UTC))
+    assert invoice.status == InvoiceStatus.OPEN
+    assert invoice_document(invoice).due_date == date(2026, 2, 17)
+
+    assert _overdue_on_the_chart(admin_session, datetime(2026, 2, 17, 23, 45, tzinfo=UTC)) == 0
+    assert _overdue_on_the_chart(admin_session, datetime(2026, 2, 18, 0, 0, tzinfo=UTC)) == 1
+    assert invoice.due_date == date(2026, 2, 17)
+    assert not invoice.is_overdue(date(2026, 2, 17))
+    assert invoice.is_overdue(date(2026, 2, 18))
+    assert list(Invoice.objects.overdue(date(2026, 2, 18))) == [invoice]
+    assert not Invoice.objects.overdue(date(2026, 2, 17)).exists()
+
+    settings.BILLING_PAYMENT_TERMS_DAYS = 30  # the printed date and the chart move together
+    assert invoice_document(invoice).due_date == date(2026, 3, 5)
+    assert _overdue_on_the_chart(admin_session, datetime(2026, 3, 5, 23, 59, tzinfo=UTC)) == 0
+    assert _overdue_on_the_chart(admin_session, datetime(2026, 3, 6, 0, 0, tzinfo=UTC)) == 1

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from jsonschema import Draft7Validator
 
 from billing import invoicing
 from billing.models import BillingAccount, Invoice
@@ -129,3 +130,60 @@ def test_upcoming_is_the_current_month_so_far_and_stores_nothing(billing_member)
     customer.ran(ent, start + timedelta(hours=5), 1)
     assert client.get("/api/v1/invoices/upcoming").json()["invoices"][0]["subtotal"] == 1300
     assert not Invoice.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"tax_rate": "100"}, "tax_rate"),
+        ({"tax_rate": "100.00"}, "tax_rate"),
+        ({"tax_rate": "101"}, "tax_rate"),
+        ({"reverse_charge": True, "tax_id": ""}, "tax_id"),
+        ({"reverse_charge": True, "tax_id": "   "}, "tax_id"),
+        ({"reverse_charge": True, "tax_id": None}, "tax_id"),  # None: left out
+    ],
+)
+def test_an_account_its_invoices_could_not_be_issued_to_is_refused(billing_member, changes, field):
+    """What the invoice document refuses (a rate of 100 %, reverse charge without the buyer's
+    VAT number) is refused when the account is set, not once an invoice is numbered."""
+    client, _ = billing_member
+    body = {**ACCOUNT, **changes}
+    body = {name: value for name, value in body.items() if value is not None}
+    refused = client.put("/api/v1/billing/account", body, format="json")
+    assert refused.status_code == 400, refused.json()
+    assert refused.json()["code"] == "invalid_billing_account"
+    assert refused.json()["detail"].startswith(f"{field}: "), refused.json()
+    assert not BillingAccount.objects.exists()
+
+
+def test_an_account_accepted_gets_invoices_whose_pdf_downloads(billing_member):
+    """The highest rate and a reverse charge with the buyer's VAT number are accepted, and the
+    invoices issued to such accounts render."""
+    client, customer = billing_member
+    for terms in ({"tax_rate": "99.99"}, {"reverse_charge": True, "tax_id": "DE123456789"}):
+        put = client.put("/api/v1/billing/account", {**ACCOUNT, **terms}, format="json")
+        assert put.status_code == 200, put.json()
+    invoice = invoicing.finalize_invoice(issue(customer, JAN))
+    assert invoice.reverse_charge and invoice.tax == 0
+    pdf = client.get(f"/api/v1/invoices/{invoice.pk}/pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+
+
+def test_the_schema_publishes_what_the_account_accepts(billing_member):
+    """The OpenAPI schema's account body (tax_rate pattern, reverse charge needing a tax_id)
+    accepts exactly what the API accepts, so clients and schemathesis know the rule."""
+    client, _ = billing_member
+    schema = client.get("/api/v1/schema/?format=json").json()
+    validator = Draft7Validator({**schema, "$ref": "#/components/schemas/BillingAccountInRequest"})
+    bodies = [{**ACCOUNT, "tax_rate": rate} for rate in ("0", "0.5", "99.99", "100", "100.00")]
+    bodies += [
+        {**ACCOUNT, "reverse_charge": True},
+        {**ACCOUNT, "reverse_charge": True, "tax_id": " "},
+        {**ACCOUNT, "reverse_charge": False, "tax_id": ""},
+        {key: value for key, value in ACCOUNT.items() if key != "tax_id"}
+        | {"reverse_charge": True},
+    ]
+    for body in bodies:
+        answer = client.put("/api/v1/billing/account", body, format="json")
+        assert answer.status_code in (200, 400), answer.json()
+        assert validator.is_valid(body) == (answer.status_code == 200), (body, answer.json())
