@@ -19,7 +19,7 @@ from marketplace.pricing import format_amount
 
 SUBJECTS = {
     "payment_failed": "Payment failed for invoice {number}",
-    "uncollectible": "Invoice {number} is overdue: entitlements suspended",
+    "uncollectible": "Invoice {number} could not be collected: entitlements suspended",
     "payment_method_required": "Invoice {number}: no card on file",
 }
 

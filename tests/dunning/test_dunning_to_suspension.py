@@ -63,7 +63,7 @@ def test_declines_are_retried_after_1_3_and_7_days_then_the_tenant_is_suspended(
     assert {i.status for i in intents} == {"requires_payment_method"}
     assert [m.subject for m in notices] == [
         *[f"Payment failed for invoice {invoice.number}"] * 3,
-        f"Invoice {invoice.number} is overdue: entitlements suspended",
+        f"Invoice {invoice.number} could not be collected: entitlements suspended",
     ]
     assert all(m.to == ["ap@acme.example"] for m in notices)
     failed = AuditEvent.objects.filter(action="invoice_payment_failed").order_by("id")
