@@ -411,11 +411,7 @@ def _order_lines(
         tenant_id__in=tenant_ids, plan__kind=PlanKind.ONE_TIME, amount__gt=0
     ).select_related("agent", "plan")
     lines: dict[int, list[tuple[str, LineSpec]]] = defaultdict(list)
-    paid = one_time.filter(
-        status__in=[OrderStatus.COMPLETED, OrderStatus.REFUNDED],
-        completed_at__gte=start,
-        completed_at__lt=end,
-    ).order_by("completed_at", "id")
+    paid = one_time.sold_between(start, end).order_by("completed_at", "id")
     for order in paid:
         description = f"{order.agent.name} ({order.plan.name}), order {order.pk}: paid"
         line = _order_line(order, LineKind.ONE_TIME_ORDER, description, 1, start, end)

@@ -294,6 +294,18 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded"
 
 
+class OrderQuerySet(models.QuerySet):
+    def sold_between(self, start, end=None):
+        """Orders that were sold (paid, or free and completed) from ``start`` until ``end``
+        (open without one): counted when they completed, refunded since or not (a refund is
+        its own event, in the month it is given). The month's invoice lines and the vendor's
+        sales read this."""
+        sold = self.filter(
+            status__in=[OrderStatus.COMPLETED, OrderStatus.REFUNDED], completed_at__gte=start
+        )
+        return sold if end is None else sold.filter(completed_at__lt=end)
+
+
 class Order(models.Model):
     """A tenant's purchase of a plan, keyed to the request's Idempotency-Key."""
 
@@ -320,6 +332,8 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

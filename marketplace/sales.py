@@ -1,8 +1,10 @@
 """What a vendor sold: agent-hours its customers ran, how many customers, and revenue, per
 agent and calendar month (UTC). Read-only; the vendor portal's sales page and its CSV show it.
 
-Revenue counts completed one-time orders by the month they completed, in their own currency
-(amounts are never converted). Customers are the tenants that ran or bought the agent that
+Revenue counts one-time orders by the month they were sold (``Order.objects.sold_between``,
+as the month's invoice does: an order refunded later still counts where it was sold; the
+refund is in the payout statement of its own month), in their own currency (amounts are
+never converted). Customers are the tenants that ran or bought the agent that
 month; a vendor sees how many, never which.
 """
 
@@ -19,7 +21,7 @@ from django.db.models.functions import TruncMonth
 from billing.meter import billed_hours
 from billing.models import UsageHour
 from billing.periods import month_label
-from marketplace.models import Agent, Order, OrderStatus
+from marketplace.models import Agent, Order
 from marketplace.pricing import currency_exponent
 
 
@@ -59,9 +61,8 @@ def vendor_sales(vendor, start: dt.datetime) -> list[MonthSales]:
         month_row.seconds += item["seconds"]
         month_row.customers.add(item["tenant"])
     orders = (
-        Order.objects.filter(
-            agent__tenant=vendor, status=OrderStatus.COMPLETED, completed_at__gte=start
-        )
+        Order.objects.filter(agent__tenant=vendor)
+        .sold_between(start)
         .annotate(month=TruncMonth("completed_at", tzinfo=dt.UTC))
         .values("month", "agent", "tenant", "currency")
         .annotate(amount=Sum("amount"))

@@ -121,3 +121,11 @@ def test_payout_statements_show_gross_fee_and_net_with_a_csv_per_month(portal_ve
     assert vendor.client.get("/portal/sales/payouts/nonsense.csv").status_code == 404
     other = portal_vendor(role="admin", slug="other-vendor")
     assert other.client.get(f"/portal/sales/payouts/{period}.csv").status_code == 404
+
+
+def test_an_order_refunded_later_still_counts_where_it_was_sold(portal_vendor, sold):  # noqa: F811
+    """As the month's invoice bills it: the refund is its own event (the payout statement of
+    the month it is given), so the month the order was sold does not lose its sale."""
+    Order.objects.update(status=OrderStatus.REFUNDED)
+    vendor = _vendor(portal_vendor, sold, "admin")
+    assert "1500 JPY" in vendor.client.get("/portal/sales/").content.decode()
