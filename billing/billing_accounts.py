@@ -18,6 +18,7 @@ from billing.documents.document import reverse_charge_refusal, tax_rate_refusal
 from billing.errors import InvalidBillingAccount
 from billing.models import BillingAccount
 from edgeplug.audit.services import record_event
+from edgeplug.text import unprintable
 from marketplace.pricing import CURRENCY_EXPONENTS
 
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -65,9 +66,15 @@ def _tax_rate(value) -> Decimal:
     return rate
 
 
+TEXT_FIELDS = ("legal_name", "address_line1", "address_line2", "postcode", "city", "tax_id")
+
+
 def _reject_terms_no_invoice_can_carry(values: dict) -> None:
-    """What an account needs so its invoices can be issued, beyond each field's format: the
-    document's rules on the buyer's tax terms."""
+    """What an account needs so its invoices can be issued, beyond each field's format: text
+    a document can carry, and the document's rules on the buyer's tax terms."""
+    for field in TEXT_FIELDS:
+        if refusal := unprintable(values[field]):
+            raise InvalidBillingAccount(f"{field}: {refusal}")
     if refusal := reverse_charge_refusal(values["reverse_charge"], values["tax_id"]):
         raise InvalidBillingAccount(f"tax_id: {refusal}")
 

@@ -46,6 +46,7 @@ from edgeplug.core.reconnect import with_reconnect
 from edgeplug.health.task_signals import counted_together
 from edgeplug.reasons import optional_reason, require_reason
 from edgeplug.tenancy.models import Tenant
+from edgeplug.text import unprintable
 from marketplace.pricing import MAX_AMOUNT
 
 SERIES = {InvoiceKind.INVOICE: "EP", InvoiceKind.CREDIT_NOTE: "CN"}
@@ -353,6 +354,8 @@ def add_adjustment_line(
     description = (description or "").strip()
     if not description or len(description) > 300:
         raise InvalidAdjustment("An adjustment needs a description of at most 300 characters.")
+    if refusal := unprintable(description):
+        raise InvalidAdjustment(f"The description {refusal}.")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
         raise InvalidAdjustment("The amount must be a non-zero whole number of minor units.")
     if abs(amount) > MAX_AMOUNT:

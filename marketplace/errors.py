@@ -39,6 +39,10 @@ class InvalidPlan(BadRequest, code="invalid_price_terms"):
     pass
 
 
+class InvalidPlanName(BadRequest, code="invalid_plan_name"):
+    """The name is printed on buyers' invoices: it must be text a document can carry."""
+
+
 class PlanKeyExists(Conflict, code="plan_exists"):
     pass
 

@@ -4,12 +4,19 @@ from django.db import transaction
 
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked, stamp_once, unique_or
+from edgeplug.text import unprintable
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
-from marketplace.errors import InvalidPlan, PlanKeyExists, PlanRetired
+from marketplace.errors import InvalidPlan, InvalidPlanName, PlanKeyExists, PlanRetired
 from marketplace.models import Agent, PlanKind, PricePlan
 
 PRICE_FIELDS = ("name", "currency", "amount", "terms")
+
+
+def _reject_unprintable_name(name: str) -> None:
+    """The plan's name is printed on its buyers' invoices."""
+    if refusal := unprintable(name):
+        raise InvalidPlanName(f"name: {refusal}")
 
 
 def validated_price(kind: str, currency: str, amount: int, terms: dict) -> tuple[str, int, dict]:
@@ -50,6 +57,7 @@ def create_plan(
     actor=None,
     request=None,
 ) -> PricePlan:
+    _reject_unprintable_name(name)
     currency, amount, terms = validated_price(kind, currency, amount, terms or {})
     with unique_or(PlanKeyExists(f"{agent.name} already has a plan {key!r}: revise it.")):
         plan = PricePlan.objects.create(
@@ -80,6 +88,7 @@ def revise_plan(plan: PricePlan, *, actor=None, request=None, **changes) -> Pric
     if not plan.is_orderable:
         raise PlanRetired(f"Plan {plan.key} v{plan.version} is no longer offered.")
     values = {name: changes.get(name, getattr(plan, name)) for name in PRICE_FIELDS}
+    _reject_unprintable_name(values["name"])
     currency, amount, terms = validated_price(
         plan.kind, values["currency"], values["amount"], values["terms"]
     )

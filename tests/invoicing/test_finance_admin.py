@@ -58,6 +58,11 @@ def test_finance_adjusts_then_finalizes_from_the_change_page(finance, draft):
     assert (line.amount, line.created_by) == (-250, user)
     bad = client.post(f"{URL}{draft.pk}/adjust/", {"description": "x", "amount": "1.234"})
     assert bad.status_code == 302 and draft.lines.filter(kind=LineKind.ADJUSTMENT).count() == 1
+    unprintable = client.post(
+        f"{URL}{draft.pk}/adjust/", {"description": "Setup\x02", "amount": "1.00"}, follow=True
+    )
+    assert b"control character U+0002" in unprintable.content
+    assert draft.lines.filter(kind=LineKind.ADJUSTMENT).count() == 1
 
     client.post(f"{URL}{draft.pk}/finalize/", follow=True)
     draft.refresh_from_db()

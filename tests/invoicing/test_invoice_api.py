@@ -141,6 +141,9 @@ def test_upcoming_is_the_current_month_so_far_and_stores_nothing(billing_member)
         ({"reverse_charge": True, "tax_id": ""}, "tax_id"),
         ({"reverse_charge": True, "tax_id": "   "}, "tax_id"),
         ({"reverse_charge": True, "tax_id": None}, "tax_id"),  # None: left out
+        # Control characters: the Factur-X XML cannot carry them (the PDF was a 500).
+        ({"legal_name": "Acme\x01 GmbH"}, "legal_name"),
+        ({"city": "Ber\x0blin"}, "city"),
     ],
 )
 def test_an_account_its_invoices_could_not_be_issued_to_is_refused(billing_member, changes, field):
