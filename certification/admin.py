@@ -19,6 +19,8 @@ from certification.models import (
     Certificate,
     CertificationRun,
     LevelThresholds,
+    ReviewStatus,
+    RunStatus,
 )
 from certification.pipeline.actions import review_run
 from certification.pipeline.report import stage_view
@@ -119,9 +121,16 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def render_change_form(self, request, context, *args, **kwargs):
         run = context.get("original")
-        context["can_decide"] = bool(
-            run and run.is_awaiting_review and in_staff_group(request.user, StaffGroup.REVIEWERS)
+        reviewer = run is not None and in_staff_group(request.user, StaffGroup.REVIEWERS)
+        refusal = run.review_refusal() if reviewer else None
+        context["can_decide"] = reviewer and refusal is None
+        # A passed run still pending that cannot be decided (yanked, or superseded): say why
+        # where the decision would be, instead of a form every click of which is refused.
+        waiting = refusal and (run.status, run.review_status) == (
+            RunStatus.PASSED,
+            ReviewStatus.PENDING,
         )
+        context["decide_refusal"] = refusal.detail if waiting else ""
         return super().render_change_form(request, context, *args, **kwargs)
 
     def decide(self, request, object_id):
