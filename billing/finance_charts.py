@@ -60,7 +60,7 @@ class Receivables:
 
 def receivables(today: date) -> list[Receivables]:
     """Per currency, what finalized invoices still have due, and the overdue part (past their
-    due date on ``today``, a UTC date: ``Invoice.is_overdue``)."""
+    due date on ``today``, a UTC date: ``past_due``)."""
     late = past_due(today)
     rows = (
         Invoice.objects.unpaid()

@@ -357,10 +357,6 @@ class InvoiceQuerySet(models.QuerySet):
         """Invoices still owed (``Invoice.is_unpaid``)."""
         return self.filter(kind=InvoiceKind.INVOICE, status__in=UNPAID)
 
-    def overdue(self, today: date):
-        """Invoices still owed after their due date (``Invoice.is_overdue``)."""
-        return self.unpaid().filter(past_due(today))
-
     def issued(self):
         """Invoices and credit notes finalized and not void (``issued_filter``)."""
         return self.filter(issued_filter())
@@ -530,11 +526,6 @@ class Invoice(models.Model):
         plus ``BILLING_PAYMENT_TERMS_DAYS``."""
         issued = self.issue_date
         return issued + payment_terms() if issued else None
-
-    def is_overdue(self, today: date) -> bool:
-        """Still owed after its due date: overdue from the day after it (``today`` a UTC
-        date). ``Invoice.objects.overdue(today)`` is the same in a query."""
-        return self.is_unpaid and self.due_date is not None and today > self.due_date
 
     @property
     def is_voidable(self) -> bool:

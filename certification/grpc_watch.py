@@ -117,7 +117,9 @@ def _progress(run: CertificationRun) -> pb.RunProgress:
         status=run.status,
         current_stage=run.current_stage,
         progress=run.progress,
-        stages=[_stage(run, stage, results.get(stage)) for stage in run.stages],
+        stages=[
+            _stage(stage, state, results.get(stage)) for stage, state in run.stage_states(results)
+        ],
         error_code=run.error_code,
         finished=run.is_finished,
     )
@@ -130,14 +132,11 @@ def _progress(run: CertificationRun) -> pb.RunProgress:
     return message
 
 
-def _stage(run: CertificationRun, stage: str, result) -> pb.StageProgress:
-    """A stage as the portal's version page shows it (``CertificationRun.stage_state``), with
+def _stage(stage: str, state: str, result) -> pb.StageProgress:
+    """A step as the portal's version page shows it (``CertificationRun.stage_states``), with
     its duration and error once recorded."""
-    if result is not None:
-        return pb.StageProgress(
-            stage=stage,
-            state=result.test_result,
-            duration_ms=result.test_duration_ms,
-            error_code=result.error_code,
-        )
-    return pb.StageProgress(stage=stage, state=run.stage_state(stage))
+    if result is None:
+        return pb.StageProgress(stage=stage, state=state)
+    return pb.StageProgress(
+        stage=stage, state=state, duration_ms=result.test_duration_ms, error_code=result.error_code
+    )

@@ -111,7 +111,8 @@ class QueueFilter(FilterSet):
 
 
 class Queue(generics.ListAPIView):
-    """Runs waiting for review (passed, undecided) or still queued or running."""
+    """Runs a reviewer can decide now (passed, undecided, the newest run of a version that is
+    not yanked) or still queued or running."""
 
     serializer_class = RunSummarySerializer
     filterset_class = QueueFilter

@@ -32,8 +32,9 @@ class HasTenantRole(BasePermission):
         return type(f"HasTenantRole_{'_'.join(roles)}", (cls,), {"roles": roles})
 
 
-# The tenant roles' powers (docs/roles.md), named once: every API view takes its role rule
-# from here (tests/security/test_role_matrix.py checks each route against the table).
+# The tenant roles' powers (docs/roles.md) that several views share, named once; a rule with
+# a condition of its own (a vendor tenant's publishers, its billing members) is a permission
+# class beside its views. tests/security/test_role_matrix.py checks every route's roles.
 IsTenantAdmin = HasTenantRole.with_roles(Role.ADMIN)
 IsMember = HasTenantRole.with_roles(*Role.values)
 # Orders, saved cards, invoices and the billing account.

@@ -2,6 +2,8 @@
 admin that overrides only the fields it sets (an empty field keeps the level's default)."""
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from certification.models import LevelThresholds
 from certification.pipeline.levels import DEFAULTS, thresholds_for
@@ -32,3 +34,26 @@ def test_a_platform_admin_overrides_one_threshold_in_the_admin(admin_session):
     assert standard.latency_gate_us == 500
     listing = client.get("/admin/certification/levelthresholds/").content.decode()
     assert "(default)" in listing
+
+
+def test_the_migration_clears_values_left_at_the_old_model_defaults_and_keeps_the_rest():
+    """Rows made before thresholds were overrides held every field, the unset ones at the old
+    model defaults (200 examples for basic, whose default is 100); those become the level's
+    default, and what an admin set stays."""
+    before = [("certification", "0004_security_permissions")]
+    after = [("certification", "0005_thresholds_override_defaults")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model(
+            "certification", "LevelThresholds"
+        )
+        old.objects.create(level="basic", model_wall_seconds=3)  # the rest at model defaults
+        executor.loader.build_graph()
+        executor.migrate(after)
+        basic = thresholds_for("basic")
+        assert (basic.invariant_examples, basic.model_wall_seconds) == (100, 3)
+        assert LevelThresholds.objects.get().invariant_examples is None
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes("certification"))

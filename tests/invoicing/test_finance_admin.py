@@ -9,7 +9,14 @@ import time_machine
 
 from billing import invoicing, tasks
 from billing.invoice_documents import invoice_document
-from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus, LineKind
+from billing.models import (
+    BillingAccount,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    LineKind,
+    past_due,
+)
 from edgeplug.audit.models import AuditEvent
 from tests.invoicing.conftest import FEB, JAN
 
@@ -255,10 +262,8 @@ def test_an_invoice_is_overdue_from_the_day_after_its_printed_due_date(
     assert _overdue_on_the_chart(admin_session, datetime(2026, 2, 17, 23, 45, tzinfo=UTC)) == 0
     assert _overdue_on_the_chart(admin_session, datetime(2026, 2, 18, 0, 0, tzinfo=UTC)) == 1
     assert invoice.due_date == date(2026, 2, 17)
-    assert not invoice.is_overdue(date(2026, 2, 17))
-    assert invoice.is_overdue(date(2026, 2, 18))
-    assert list(Invoice.objects.overdue(date(2026, 2, 18))) == [invoice]
-    assert not Invoice.objects.overdue(date(2026, 2, 17)).exists()
+    assert list(Invoice.objects.filter(past_due(date(2026, 2, 18)))) == [invoice]
+    assert not Invoice.objects.filter(past_due(date(2026, 2, 17))).exists()
 
     settings.BILLING_PAYMENT_TERMS_DAYS = 30  # the printed date and the chart move together
     assert invoice_document(invoice).due_date == date(2026, 3, 5)
