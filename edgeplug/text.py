@@ -8,7 +8,13 @@ text is entered, never when a numbered invoice is rendered.
 
 import re
 
-_NOT_IN_DOCUMENTS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+_NOT_IN_DOCUMENTS = re.compile(f"[{_FORBIDDEN}]")
+# The same rule as OpenAPI patterns, for text an API strips before reading it: any
+# whitespace around (stripped), none of those characters within; where the field may not be
+# blank, something left once stripped.
+DOCUMENT_TEXT_PATTERN = rf"^\s*[^{_FORBIDDEN}]*\s*$"
+NONBLANK_DOCUMENT_TEXT_PATTERN = rf"^\s*[^{_FORBIDDEN}\s][^{_FORBIDDEN}]*\s*$"
 
 
 def unprintable(text: str) -> str | None:

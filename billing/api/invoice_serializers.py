@@ -6,7 +6,11 @@ from rest_framework import serializers
 
 from billing.billing_accounts import TAX_RATE_PATTERN
 from billing.models import BillingAccount, Invoice, InvoiceLine
-from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer
+from edgeplug.core.serializers import (
+    DocumentTextField,
+    ReadOnlyModelSerializer,
+    StrictSerializer,
+)
 from marketplace.pricing import CURRENCY_EXPONENTS
 
 
@@ -131,13 +135,13 @@ class TaxRateField(serializers.RegexField):
 
 
 class BillingAccountInSerializer(StrictSerializer):
-    legal_name = serializers.CharField(max_length=200)
-    address_line1 = serializers.CharField(max_length=200)
-    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    postcode = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100)
+    legal_name = DocumentTextField(max_length=200)
+    address_line1 = DocumentTextField(max_length=200)
+    address_line2 = DocumentTextField(max_length=200, required=False, allow_blank=True)
+    postcode = DocumentTextField(max_length=20, required=False, allow_blank=True)
+    city = DocumentTextField(max_length=100)
     country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2")
-    tax_id = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    tax_id = DocumentTextField(max_length=40, required=False, allow_blank=True)
     invoice_emails = serializers.ListField(
         child=serializers.EmailField(), max_length=10, required=False
     )

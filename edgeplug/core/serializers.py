@@ -2,7 +2,10 @@
 
 import functools
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
+
+from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN
 
 
 class StrictSerializerMixin:
@@ -46,6 +49,24 @@ class IsSetField(serializers.BooleanField):
         # Here, not in to_representation: a serializer renders a None attribute as null
         # without asking its field.
         return super().get_attribute(instance) is not None
+
+
+class DocumentTextField(serializers.CharField):
+    """Text printed on invoices (a name, an address, a plan name). The action refuses a
+    control character (``edgeplug.text.unprintable``, with its own code); the OpenAPI schema
+    publishes the same rule as a pattern (``DocumentTextFieldSchema``)."""
+
+
+class DocumentTextFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = DocumentTextField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if not self.target.allow_blank:
+            return {**schema, "pattern": NONBLANK_DOCUMENT_TEXT_PATTERN}
+        # Published as oneOf(this, the empty string): this one then needs a character, or ""
+        # would match both; blanks alone are accepted (stripped to "").
+        return {**schema, "pattern": DOCUMENT_TEXT_PATTERN, "minLength": 1}
 
 
 def validated(serializer_class: type[serializers.Serializer], request, **context) -> dict:

@@ -2,7 +2,12 @@
 
 from rest_framework import serializers
 
-from edgeplug.core.serializers import IsSetField, ReadOnlyModelSerializer, StrictSerializer
+from edgeplug.core.serializers import (
+    DocumentTextField,
+    IsSetField,
+    ReadOnlyModelSerializer,
+    StrictSerializer,
+)
 from marketplace.models import (
     Deployment,
     Device,
@@ -39,7 +44,7 @@ class PricePlanSerializer(ReadOnlyModelSerializer):
 
 class CreatePlanSerializer(StrictSerializer):
     key = serializers.SlugField(max_length=64)
-    name = serializers.CharField(max_length=100)
+    name = DocumentTextField(max_length=100)
     kind = serializers.ChoiceField(choices=PlanKind.choices)
     currency = serializers.CharField(max_length=3, required=False, default="", allow_blank=True)
     amount = serializers.IntegerField(min_value=0, required=False, default=0)
@@ -50,7 +55,7 @@ class CreatePlanSerializer(StrictSerializer):
 
 
 class RevisePlanSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=100, required=False)
+    name = DocumentTextField(max_length=100, required=False)
     currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
     amount = serializers.IntegerField(min_value=0, required=False)
     terms = serializers.JSONField(required=False)

@@ -1,0 +1,27 @@
+"""Text printed on invoices: ``edgeplug.text`` refuses what the Factur-X XML cannot carry,
+and the patterns the OpenAPI schema publishes for such fields accept exactly what the API
+accepts once it has stripped the text (so clients and schemathesis know the rule)."""
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN, unprintable
+
+ALPHABET = "ab \t\n\r\x0b\x0c\x1c\x1f\x01\x00\xa0\u2003\ufffe"
+
+
+def test_a_control_character_is_named():
+    assert unprintable("Acme\x01 GmbH") == (
+        "holds the control character U+0001, which documents cannot carry"
+    )
+    assert unprintable("Acme\tGmbH\n") is None
+
+
+@given(st.text(alphabet=ALPHABET, max_size=8))
+def test_the_published_patterns_say_what_the_api_accepts(text):
+    stripped = text.strip()  # what a DRF CharField reads
+    printable = unprintable(stripped) is None
+    assert bool(re.match(DOCUMENT_TEXT_PATTERN, text)) == printable
+    assert bool(re.match(NONBLANK_DOCUMENT_TEXT_PATTERN, text)) == (printable and bool(stripped))
