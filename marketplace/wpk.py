@@ -122,9 +122,15 @@ def _check_steps_exist(tenant: Tenant, steps: list[Step]) -> None:
             )
 
 
+def column_length(field: str) -> int:
+    """How long a workflow package's text ``field`` may be: its column's, for the check below
+    and the API's schema."""
+    return WorkflowPackage._meta.get_field(field).max_length
+
+
 def _reject_overlong(field: str, value: str) -> None:
     """A stored text must fit its column (a longer one was a database error, a 500)."""
-    limit = WorkflowPackage._meta.get_field(field).max_length
+    limit = column_length(field)
     if len(value) > limit:
         raise WpkInvalid(f"{field} is longer than {limit} characters ({len(value)} given).")
 

@@ -29,8 +29,15 @@ def clear_old_defaults(apps, schema_editor):
         LevelThresholds.objects.filter(**{field: value}).update(**{field: None})
 
 
-def _override(help_text):
-    return models.PositiveIntegerField(blank=True, help_text=help_text, null=True)
+# Each threshold becomes an override, with what its admin form says beside it.
+OVERRIDE_HELP = {
+    "certificate_validity_days": "",
+    "invariant_examples": "",
+    "latency_gate_us": "never gates the basic level ",
+    "model_cpu_seconds": "",
+    "model_memory_mb": "",
+    "model_wall_seconds": "wall-clock limit of one request to the model sandbox ",
+}
 
 
 class Migration(migrations.Migration):
@@ -49,37 +56,15 @@ class Migration(migrations.Migration):
                 migrations.RemoveField(model_name="levelthresholds", name="stage_time_limit_s"),
             ],
         ),
-        migrations.AlterField(
-            model_name="levelthresholds",
-            name="certificate_validity_days",
-            field=_override("(empty: the level's default)"),
-        ),
-        migrations.AlterField(
-            model_name="levelthresholds",
-            name="invariant_examples",
-            field=_override("(empty: the level's default)"),
-        ),
-        migrations.AlterField(
-            model_name="levelthresholds",
-            name="latency_gate_us",
-            field=_override("never gates the basic level (empty: the level's default)"),
-        ),
-        migrations.AlterField(
-            model_name="levelthresholds",
-            name="model_cpu_seconds",
-            field=_override("(empty: the level's default)"),
-        ),
-        migrations.AlterField(
-            model_name="levelthresholds",
-            name="model_memory_mb",
-            field=_override("(empty: the level's default)"),
-        ),
-        migrations.AlterField(
-            model_name="levelthresholds",
-            name="model_wall_seconds",
-            field=_override(
-                "wall-clock limit of one request to the model sandbox (empty: the level's default)"
-            ),
+        *(
+            migrations.AlterField(
+                model_name="levelthresholds",
+                name=name,
+                field=models.PositiveIntegerField(
+                    blank=True, help_text=f"{help_text}(empty: the level's default)", null=True
+                ),
+            )
+            for name, help_text in OVERRIDE_HELP.items()
         ),
         migrations.RunPython(clear_old_defaults, migrations.RunPython.noop),
     ]

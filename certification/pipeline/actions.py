@@ -95,8 +95,7 @@ def review_run(
     run.review_reason = reason
     run.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_reason"])
     AgentVersion.objects.filter(pk=run.version_id).update(review_status=run.review_status)
-    refresh_agent_card(run.version.agent)
-    invalidate_catalogue()
+    refresh_agent_card(run.version.agent)  # forgets the cached catalogue pages too
     record_change(
         f"certification_{run.review_status}",
         run,
@@ -148,14 +147,13 @@ def expire_lapsed_certifications(now=None) -> int:
     expired = 0
     for version_id in lapsed.values_list("pk", flat=True).order_by("pk"):
         with transaction.atomic():
-            version = AgentVersion.objects.select_for_update().get(pk=version_id)
-            still_certified = version.certificates.filter(expires_at__gt=now).exists()
-            if version.certification_status != CertificationStatus.CERTIFIED or still_certified:
-                continue  # certified again, or re-submitted, since the list was read
+            # Read again, locked: certified again, or re-submitted, since the list was read.
+            version = lapsed.select_for_update().filter(pk=version_id).first()
+            if version is None:
+                continue
             version.certification_status = CertificationStatus.EXPIRED
             version.save(update_fields=["certification_status"])
-            refresh_agent_card(version.agent)
-            invalidate_catalogue()
+            refresh_agent_card(version.agent)  # forgets the cached catalogue pages too
             until = certified_until(version)
             record_change(
                 "certification_expired",

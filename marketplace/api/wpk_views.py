@@ -43,19 +43,15 @@ class WpkSerializer(ReadOnlyModelSerializer):
         ]
 
 
-def _column_length(field: str) -> int:
-    return WorkflowPackage._meta.get_field(field).max_length
-
-
 class WpkUploadSerializer(StrictSerializer):
     """An upload's body. ``upload_wpk`` checks these fields for every door; the limits are
     declared here too, read from the same columns, so the schema states them and the API
     answers as it always did (400 ``invalid``/``max_length``)."""
 
-    name = serializers.SlugField(max_length=_column_length("name"))
-    version = serializers.CharField(max_length=_column_length("version"))
+    name = serializers.SlugField(max_length=wpk_service.column_length("name"))
+    version = serializers.CharField(max_length=wpk_service.column_length("version"))
     content = serializers.DictField()
-    signature = serializers.CharField(max_length=_column_length("signature"))
+    signature = serializers.CharField(max_length=wpk_service.column_length("signature"))
     key_id = serializers.CharField(max_length=80)
 
 
