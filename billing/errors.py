@@ -114,6 +114,10 @@ class BillingAccountMissing(Conflict, code="billing_account_missing"):
     """An invoice cannot be issued without the buyer's legal name and address."""
 
 
+class InvoiceNegativeTotal(Conflict, code="negative_total"):
+    """A draft whose total is below zero cannot be issued: money owed back is a credit note."""
+
+
 class InvalidAdjustment(BadRequest, code="invalid_adjustment"):
     """An adjustment needs a description and a non-zero amount in minor units."""
 

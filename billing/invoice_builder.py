@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from billing.meter import HOUR_PLACES, billed_hours
@@ -418,14 +418,23 @@ def _order_lines(
         line.breakdown = order.breakdown
         lines[order.tenant_id].append((order.currency, line))
     # A refund has no time of its own on the order: nothing changes a refunded order after.
-    refunded = one_time.filter(
-        status=OrderStatus.REFUNDED, updated_at__gte=start, updated_at__lt=end
-    ).order_by("updated_at", "id")
+    # One a credit note gave back is not credited again (``invoicing.credit_refund``).
+    refunded = (
+        one_time.filter(status=OrderStatus.REFUNDED, updated_at__gte=start, updated_at__lt=end)
+        .exclude(Exists(credit_note_lines(OuterRef("pk"))))
+        .order_by("updated_at", "id")
+    )
     for order in refunded:
         description = f"{order.agent.name}, order {order.pk}: refunded"
         line = _order_line(order, LineKind.CREDIT, description, -1, start, end)
         lines[order.tenant_id].append((order.currency, line))
     return lines
+
+
+def credit_note_lines(order):
+    """The credit notes' lines giving back ``order`` (an id or ``OuterRef``): once there is
+    one, its refund is never a ``credit`` line of a month."""
+    return InvoiceLine.objects.filter(order=order, invoice__kind=InvoiceKind.CREDIT_NOTE)
 
 
 def _order_line(

@@ -9,7 +9,7 @@ numbering are described in docs/billing.md.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,10 +19,12 @@ from django.utils import timezone
 from billing import collection, invoice_documents
 from billing import invoice_builder as builder
 from billing.audit import record_invoice_event
+from billing.documents.document import negative_total_refusal
 from billing.errors import (
     BillingAccountMissing,
     InvalidAdjustment,
     InvoiceHasNoRecipients,
+    InvoiceNegativeTotal,
     InvoiceNotCreditable,
     InvoiceNotDraft,
     InvoiceNotVoidable,
@@ -43,11 +45,12 @@ from billing.signals import invoice_finalized
 from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked
 from edgeplug.core.reconnect import with_reconnect
+from edgeplug.errors import DomainError
 from edgeplug.health.task_signals import counted_together
 from edgeplug.reasons import optional_reason, require_reason
 from edgeplug.tenancy.models import Tenant
 from edgeplug.text import unprintable
-from marketplace.pricing import MAX_AMOUNT
+from marketplace.pricing import MAX_AMOUNT, format_amount
 
 SERIES = {InvoiceKind.INVOICE: "EP", InvoiceKind.CREDIT_NOTE: "CN"}
 # Tenants whose drafts are built together (entitlements, rollups, orders read at once).
@@ -89,6 +92,8 @@ class CloseResult:
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
+    # Credit notes (numbers) that gave back refunds outweighing their month's charges.
+    credit_notes: list[str] = field(default_factory=list)
     retries: int = 0  # batches (or the tenants' read) redone after a lost connection
 
 
@@ -127,14 +132,9 @@ def _take_tax_terms(invoice: Invoice, account: BillingAccount | None) -> None:
         invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
 
 
-def _freeze_parties(invoice: Invoice, account: BillingAccount | None) -> None:
+def _freeze_parties(invoice: Invoice, account: BillingAccount) -> None:
     """On finalize: the tax terms, the seller and the buyer as they are now, kept on the
     invoice for good."""
-    if account is None:
-        raise BillingAccountMissing(
-            f"Tenant {invoice.tenant} has no billing account: PUT /api/v1/billing/account "
-            "with its legal name and address first."
-        )
     _take_tax_terms(invoice, account)
     invoice.account_snapshot = {
         "seller": dict(settings.BILLING_SELLER),
@@ -245,6 +245,31 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
         result.updated.append(existing.pk)
 
 
+def _credit_refunds_apart(spec: DraftSpec, result: CloseResult) -> DraftSpec:
+    """The draft without the refunds a credit note gives back instead.
+
+    An invoice cannot total below zero (its document refuses it: money owed back is a credit
+    note). A refund is credited by a credit note when it is given, if its order's invoice is
+    finalized already (``credit_refund``); one whose invoice was still a draft then is a
+    ``credit`` line of its month. When those lines outweigh the month's charges, each is
+    given back by ``credit_refund`` now (its invoice is finalized by then), and the month's
+    draft keeps the rest, if anything. Within the close's batch transaction; the builder
+    leaves a credited refund out of every rebuild."""
+    if sum(line.amount for line in spec.lines) >= 0:
+        return spec
+    credited = set()
+    for line in spec.lines:
+        if line.kind == LineKind.CREDIT and (note := credit_refund(line.order_id)):
+            result.credit_notes.append(note.number)
+            credited.add(line.order_id)
+    kept = [
+        line
+        for line in spec.lines
+        if not (line.kind == LineKind.CREDIT and line.order_id in credited)
+    ]
+    return replace(spec, lines=kept)
+
+
 def _close_batch(start: datetime, batch: list[int]) -> CloseResult:
     """Draft one batch of tenants: its reads, then its writes in one transaction, so that a
     failure (a lost connection) leaves nothing of the batch and a retry redoes it whole."""
@@ -256,6 +281,9 @@ def _close_batch(start: datetime, batch: list[int]) -> CloseResult:
     with transaction.atomic():  # one commit per batch; a failure rolls the batch back
         for tenant_id, drafts in drafted.items():
             for spec in drafts.values():
+                spec = _credit_refunds_apart(spec, result)
+                if not spec.lines and (tenant_id, spec.currency) not in existing:
+                    continue  # its refunds were all it had
                 # A new draft is inserted directly; an existing one (or one a concurrent
                 # close inserted meanwhile) goes the locked way that compares and rebuilds.
                 if (tenant_id, spec.currency) in existing or not _create_draft(
@@ -291,6 +319,7 @@ def close_billing_period(period_start: datetime) -> CloseResult:
         result.created += done.created
         result.updated += done.updated
         result.unchanged += done.unchanged
+        result.credit_notes += done.credit_notes
         result.retries += retries
     return result
 
@@ -339,6 +368,7 @@ def close_period_now(
             "created": len(result.created),
             "updated": len(result.updated),
             "unchanged": len(result.unchanged),
+            "credit_notes": result.credit_notes,
         },
     )
     return result
@@ -413,15 +443,41 @@ def _issue(invoice: Invoice, now: datetime, number: str | None = None) -> None:
     collection.schedule_collection(invoice)
 
 
+def _finalize_refusal(
+    invoice: Invoice | None, account: BillingAccount | None, amounts: Iterable[int]
+) -> DomainError | None:
+    """Why a locked invoice with lines of these ``amounts`` cannot be finalized now, or None:
+    what both doors (``finalize_invoice``, ``finalize_invoices``) refuse."""
+    if invoice is None or invoice.status != InvoiceStatus.DRAFT:
+        return InvoiceNotDraft(
+            f"Invoice {invoice.number} is already finalized." if invoice else "No such draft."
+        )
+    if account is None:
+        return BillingAccountMissing(
+            f"Tenant {invoice.tenant} has no billing account: PUT /api/v1/billing/account "
+            "with its legal name and address first."
+        )
+    subtotal = sum(amounts)  # the total has its sign: tax is a share of it, or nothing
+    if refusal := negative_total_refusal(subtotal):
+        return InvoiceNegativeTotal(
+            f"Draft {invoice.pk} comes to {format_amount(subtotal, invoice.currency)} before "
+            f"tax, below zero. {refusal} Reduce or remove its adjustment, or correct the "
+            "invoice it concerns with a credit note."
+        )
+    return None
+
+
 def finalize_invoice(invoice: Invoice, *, actor=None, request=None, now=None) -> Invoice:
     """Give a draft its number and make it and its lines immutable (finance may do it before
     ``finalize_after``; the beat job does it after)."""
     now = now or timezone.now()
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
-        if invoice.status != InvoiceStatus.DRAFT:
-            raise InvoiceNotDraft(f"Invoice {invoice.number} is already finalized.")
-        _freeze_parties(invoice, _account(invoice.tenant_id))
+        account = _account(invoice.tenant_id)
+        amounts = invoice.lines.values_list("amount", flat=True)
+        if refusal := _finalize_refusal(invoice, account, amounts):
+            raise refusal
+        _freeze_parties(invoice, account)
         _issue(invoice, now)
         record_invoice_event(
             "invoice_finalized",
@@ -485,12 +541,10 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
         counters: dict[str, InvoiceNumberSequence] = {}
         for invoice_id in ids:
             invoice = invoices.get(invoice_id)
-            if invoice is None or invoice.status != InvoiceStatus.DRAFT:
-                run.refused[invoice_id] = InvoiceNotDraft.code
-                continue
-            account = accounts.get(invoice.tenant_id)
-            if account is None:
-                run.refused[invoice_id] = BillingAccountMissing.code
+            account = invoice and accounts.get(invoice.tenant_id)
+            line_amounts = (amount for amount, _ in amounts.get(invoice_id, ()))
+            if refusal := _finalize_refusal(invoice, account, line_amounts):
+                run.refused[invoice_id] = refusal.code
                 continue
             _freeze_parties(invoice, account)
             _set_totals(invoice, amounts[invoice_id])
@@ -650,6 +704,35 @@ def issue_credit_note(
             request=request,
         )
     return note
+
+
+def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
+    """The credit note giving back a refunded one-time order, issued on the terms of the
+    finalized invoice that charged it (its tax included); None when there is none yet (the
+    order's month is still a draft: the refund is a ``credit`` line of its own month) or a
+    credit note gave the order back already."""
+    if builder.credit_note_lines(order_id).exists():
+        return None
+    charge = (
+        InvoiceLine.objects.filter(
+            order_id=order_id,
+            kind=LineKind.ONE_TIME_ORDER,
+            invoice__kind=InvoiceKind.INVOICE,
+            invoice__finalized_at__isnull=False,
+        )
+        .exclude(invoice__status=InvoiceStatus.VOID)
+        .select_related("invoice")
+        .first()
+    )
+    if charge is None:
+        return None
+    return issue_credit_note(
+        charge.invoice,
+        line_ids=[charge.pk],
+        reason=f"Order {order_id} refunded",
+        actor=actor,
+        request=request,
+    )
 
 
 # --- checking a stored invoice ----------

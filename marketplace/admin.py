@@ -40,11 +40,19 @@ class OrderAdmin(ReadOnlyAdmin):
     def refund_in_full(self, request, queryset):
         for order in queryset:
             try:
-                orders.refund_order(order, actor=request.user, request=request)
+                refund = orders.refund_order(order, actor=request.user, request=request)
             except DomainError as exc:
                 self.message_user(request, f"Order {order.pk}: {exc.detail}", messages.ERROR)
             else:
-                self.message_user(request, f"Order {order.pk} refunded.", messages.SUCCESS)
+                note = refund.credit_note
+                credited = (
+                    f" Credit note {note.number} gives back invoice {note.credit_of.number}."
+                    if note
+                    else ""
+                )
+                self.message_user(
+                    request, f"Order {order.pk} refunded.{credited}", messages.SUCCESS
+                )
 
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("marketplace.refund_order")

@@ -9,12 +9,14 @@ import hashlib
 import json
 import re
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import payments
+from billing import invoicing, payments
 from billing.errors import PaymentMethodRequired, PaymentsNotConfigured
+from billing.models import Invoice
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, Forbidden
@@ -330,7 +332,13 @@ def _apply_outcome(order: Order, outcome: payments.PaymentOutcome) -> None:
         order.save(update_fields=["payment_intent_id", "updated_at"])
 
 
-def refund_order(order: Order, *, actor=None, request=None) -> Order:
+class Refund(NamedTuple):
+    order: Order
+    # The credit note of the order's invoice, when that invoice is finalized already.
+    credit_note: Invoice | None
+
+
+def refund_order(order: Order, *, actor=None, request=None) -> Refund:
     """A full refund (finance, from the admin): the money goes back, the entitlement ends."""
     order = Order.objects.get(pk=order.pk)
     if order.status != OrderStatus.COMPLETED:
@@ -341,13 +349,13 @@ def refund_order(order: Order, *, actor=None, request=None) -> Order:
         )
     with transaction.atomic():
         order = locked(order)
-        _mark_refunded(order, actor=actor, request=request, source="admin")
-    return order
+        credit_note = _mark_refunded(order, actor=actor, request=request, source="admin")
+    return Refund(order, credit_note)
 
 
-def _mark_refunded(order: Order, *, actor, request, source: str) -> None:
+def _mark_refunded(order: Order, *, actor, request, source: str) -> Invoice | None:
     if order.status == OrderStatus.REFUNDED:
-        return
+        return None
     order.status = OrderStatus.REFUNDED
     order.save(update_fields=["status", "updated_at"])
     Entitlement.objects.filter(order=order).exclude(status=EntitlementStatus.REVOKED).update(
@@ -364,6 +372,9 @@ def _mark_refunded(order: Order, *, actor, request, source: str) -> None:
         details={"amount": order.amount, "currency": order.currency, "source": source},
     )
     refresh_listing(order.agent)
+    # Its invoice, if finalized, is corrected by a credit note now (else its month's close
+    # credits it): the refund falls in the month it is given.
+    return invoicing.credit_refund(order.pk, actor=actor, request=request)
 
 
 def expire_entitlements() -> int:

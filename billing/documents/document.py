@@ -309,6 +309,14 @@ def tax_rate_refusal(tax_rate: Decimal) -> str:
     return f"The tax rate must be a percentage from 0 to under {TAX_RATE_LIMIT}."
 
 
+def negative_total_refusal(total: int) -> str:
+    """Why an invoice totalling ``total`` (minor units) cannot be a document; empty when it
+    can. (A credit note is stored negative and printed positive: its document total is not.)"""
+    if total >= 0:
+        return ""
+    return "A document's total cannot be negative: money owed back is a credit note."
+
+
 def reverse_charge_refusal(reverse_charge: bool, buyer_tax_id: str) -> str:
     """Why a document cannot be reverse-charged to a buyer with ``buyer_tax_id``; empty when
     it can (or is not reverse-charged)."""
@@ -422,10 +430,8 @@ def _reject_total_not_subtotal_plus_tax(doc: InvoiceDocument) -> None:
 
 
 def _reject_negative_total(doc: InvoiceDocument) -> None:
-    if doc.total < 0:
-        raise InvalidInvoiceDocument(
-            "A document's total cannot be negative: money owed back is a credit note."
-        )
+    if refusal := negative_total_refusal(doc.total):
+        raise InvalidInvoiceDocument(refusal)
 
 
 def _reject_seller_without_tax_id(doc: InvoiceDocument) -> None:

@@ -2,9 +2,13 @@
 
 import pytest
 
+from billing import invoicing
+from billing.models import Invoice
+from billing.periods import month_start
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import admin_client, place_order, save_card, stripe_client
+from tests.invoicing.conftest import Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +54,20 @@ def test_reviewers_cannot_refund(paid_order):
     paid_order.refresh_from_db()
     assert paid_order.status == "completed"
     assert Entitlement.objects.get(order=paid_order).status == "active"
+
+
+def test_a_refund_of_an_invoiced_order_issues_its_credit_note(paid_order):
+    """The order's month is invoiced already: the refund is given back by a credit note of
+    that invoice, named on the page (docs/billing.md, refunds of orders invoiced already)."""
+    Customer(paid_order.tenant, vendor=None).account(currency="USD")
+    month = month_start(paid_order.completed_at)
+    (pk,) = invoicing.close_billing_period(month).created
+    invoice = invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
+    client, _ = admin_client("finance")
+
+    response = refund(client, paid_order)
+
+    note = Invoice.objects.get(credit_of=invoice)
+    assert note.total == -invoice.total and note.lines.get().order == paid_order
+    page = response.content.decode()
+    assert f"Credit note {note.number} gives back invoice {invoice.number}." in page

@@ -9,7 +9,7 @@ import time_machine
 
 from billing import invoicing
 from billing.models import Invoice, InvoiceStatus, LineKind
-from marketplace.models import Order, OrderStatus
+from marketplace import orders
 from tests.factories import TenantFactory, VendorTenantFactory
 from tests.invoicing.conftest import FEB, MAR, Customer
 
@@ -24,7 +24,8 @@ class Books:
     order (5000); finance adds a 300 adjustment (the platform's); C2 runs V2's agent
     (fee 1000, 3 h at 100 = 300). A third customer's draft stays unfinalized.
     March: V1's fee again (1000, no usage), a credit note for C1's February fee (1000) and a
-    refund of the one-time order (5000)."""
+    refund of the one-time order (5000), given back by a second credit note of February's
+    invoice as it is refunded."""
 
     v1: object
     v2: object
@@ -34,6 +35,7 @@ class Books:
     feb_c2: Invoice
     mar_c1: Invoice
     credit_note: Invoice
+    refund_note: Invoice
     draft: Invoice
 
 
@@ -66,12 +68,12 @@ def books(db) -> Books:
     with time_machine.travel(datetime(2026, 3, 10, 12, tzinfo=UTC), tick=False):
         fee_line = feb_c1.lines.get(kind=LineKind.FLAT_FEE)
         credit_note = invoicing.issue_credit_note(feb_c1, line_ids=[fee_line.pk], reason="goodwill")
-        Order.objects.filter(pk=order.pk).update(
-            status=OrderStatus.REFUNDED, updated_at=datetime(2026, 3, 11, tzinfo=UTC)
-        )
+    with time_machine.travel(datetime(2026, 3, 11, tzinfo=UTC), tick=False):
+        orders.refund_order(order)  # February's invoice is finalized: a credit note of it
+    refund_note = Invoice.objects.get(kind="credit_note", lines__order=order)
     invoicing.close_billing_period(MAR)
     mar_c1 = _finalize(c1, MAR, APR + timedelta(days=4))
-    return Books(v1, v2, c1, c2, feb_c1, feb_c2, mar_c1, credit_note, draft)
+    return Books(v1, v2, c1, c2, feb_c1, feb_c2, mar_c1, credit_note, refund_note, draft)
 
 
 def assert_statuses(books: Books) -> None:

@@ -36,14 +36,15 @@ def test_the_invoice_changelist_links_to_the_finance_pages(books, admin_session)
 def test_finance_downloads_the_months_invoices_as_csv(books, admin_session):
     client, user = admin_session("finance")
     page = client.get(EXPORTS, {"period": "2026-02"})
-    assert "3 finalized invoices" in page.content.decode()  # two invoices and a credit note
+    assert "4 finalized invoices" in page.content.decode()  # two invoices, two credit notes
     response = client.get(f"{EXPORTS}invoices.csv", {"period": "2026-02"})
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="invoices-2026-02.csv"'
     rows = read_csv(response)
     assert list(rows[0]) == exports.INVOICE_HEADER
     by_number = {row["number"]: row for row in rows}
-    assert set(by_number) == {books.feb_c1.number, books.feb_c2.number, books.credit_note.number}
+    notes = {books.credit_note.number, books.refund_note.number}
+    assert set(by_number) == {books.feb_c1.number, books.feb_c2.number, *notes}
     c1 = by_number[books.feb_c1.number]
     # 1000 fee + 1100 usage + 5000 order + 300 adjustment = 74.00 EUR, 19 % VAT
     assert (c1["subtotal"], c1["tax"], c1["total"]) == ("74.00", "14.06", "88.06")
@@ -58,6 +59,12 @@ def test_finance_downloads_the_months_invoices_as_csv(books, admin_session):
         "credit_note",
         books.feb_c1.number,
         "-10.00",
+    )
+    refund = by_number[books.refund_note.number]  # refunded in March, on February's terms
+    assert (refund["credit_of"], refund["subtotal"], refund["tax"]) == (
+        books.feb_c1.number,
+        "-50.00",
+        "-9.50",
     )
     assert by_number[books.feb_c2.number]["currency"] == "USD"
     event = AuditEvent.objects.get(action="finance_export")
@@ -144,7 +151,7 @@ def test_the_pdf_zip_streams_one_pdf_per_finalized_document(books):
     assert archive.testzip() is None
     names = sorted(archive.namelist())
     assert names == sorted(f"{n}.pdf" for n in rendered)
-    assert len(names) == 3  # two invoices and a credit note; the draft has no PDF
+    assert len(names) == 4  # two invoices and two credit notes; the draft has no PDF
     assert archive.read(f"{books.feb_c1.number}.pdf") == (
         f"%PDF-1.7 {books.feb_c1.number} {books.feb_c1.total}".encode()
     )

@@ -81,7 +81,7 @@ def test_the_csv_statement_lists_every_line_then_the_sums(books):
     assert items == [
         ("sale", books.mar_c1.number, "flat_fee", "1000"),
         ("refund", books.credit_note.number, "credit", "1000"),
-        ("refund", books.mar_c1.number, "credit", "5000"),
+        ("refund", books.refund_note.number, "credit", "5000"),
     ]
     assert all(r["customer"] == "customer-one" for r in rows[:3])
     issued = [r["issued_at"] for r in rows[:3]]

@@ -37,3 +37,5 @@ class Command(BaseCommand):
         )
         for invoice_id in result.created + result.updated:
             self.stdout.write(f"  draft {invoice_id}: /admin/billing/invoice/{invoice_id}/change/")
+        for number in result.credit_notes:
+            self.stdout.write(f"  credit note {number}: refunds that outweighed the month")
