@@ -79,6 +79,21 @@ def _reject_terms_no_invoice_can_carry(values: dict) -> None:
         raise InvalidBillingAccount(f"tax_id: {refusal}")
 
 
+def account_refusal(account: BillingAccount) -> str:
+    """Why no invoice can be issued to ``account`` as it is stored (an account saved before
+    one of these rules): what ``set_billing_account`` would refuse, said as text; empty when
+    an invoice can be. Finalize asks it (``invoicing``)."""
+    try:
+        _reject_bad_country(account.country)
+        _tax_rate(account.tax_rate)
+        _reject_terms_no_invoice_can_carry(
+            {field: getattr(account, field) for field in (*TEXT_FIELDS, "reverse_charge")}
+        )
+    except InvalidBillingAccount as refusal:
+        return refusal.detail
+    return ""
+
+
 def set_billing_account(tenant, data: dict, *, actor=None, request=None) -> BillingAccount:
     """Create or replace the tenant's billing account (``data`` as validated by the API
     serializer for shape; the rules live here)."""

@@ -114,6 +114,11 @@ class BillingAccountMissing(Conflict, code="billing_account_missing"):
     """An invoice cannot be issued without the buyer's legal name and address."""
 
 
+class BillingAccountNotIssuable(Conflict, code="billing_account_invalid"):
+    """The billing account, as stored, breaks a rule of the invoice document (saved before
+    the rule): it must be corrected before an invoice is issued to it."""
+
+
 class InvoiceNegativeTotal(Conflict, code="negative_total"):
     """A draft whose total is below zero cannot be issued: money owed back is a credit note."""
 

@@ -19,9 +19,11 @@ from django.utils import timezone
 from billing import collection, invoice_documents
 from billing import invoice_builder as builder
 from billing.audit import record_invoice_event
+from billing.billing_accounts import account_refusal
 from billing.documents.document import negative_total_refusal
 from billing.errors import (
     BillingAccountMissing,
+    BillingAccountNotIssuable,
     InvalidAdjustment,
     InvoiceHasNoRecipients,
     InvoiceNegativeTotal,
@@ -456,6 +458,11 @@ def _finalize_refusal(
         return BillingAccountMissing(
             f"Tenant {invoice.tenant} has no billing account: PUT /api/v1/billing/account "
             "with its legal name and address first."
+        )
+    if refusal := account_refusal(account):
+        return BillingAccountNotIssuable(
+            f"Tenant {invoice.tenant}'s billing account cannot be printed on an invoice: "
+            f"{refusal} Correct it (PUT /api/v1/billing/account) first."
         )
     subtotal = sum(amounts)  # the total has its sign: tax is a share of it, or nothing
     if refusal := negative_total_refusal(subtotal):

@@ -2,7 +2,7 @@
 (its PDF, Factur-X XML and email refuse it: money owed back is a credit note), so a refund is
 given back by a credit note of the invoice that charged the order: when it is given if that
 invoice is finalized, else at the close of its month if its refunds outweigh the month's
-charges. Finalize refuses a draft that finance's adjustments took below zero, at every door."""
+charges."""
 
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -12,12 +12,11 @@ import time_machine
 from django.core.management import call_command
 
 from billing import invoicing
-from billing.errors import InvoiceNegativeTotal
-from billing.models import Invoice, InvoiceKind, InvoiceNumberSequence, InvoiceStatus, LineKind
+from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from marketplace import orders
 from tests.invoices.pdf_reading import NS, embedded_xml
-from tests.invoicing.conftest import FEB, JAN
+from tests.invoicing.conftest import JAN
 from tests.invoicing.test_invoice_api import billing_member  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -115,50 +114,3 @@ def test_refunds_within_the_months_charges_stay_its_credit_lines(customer):
     january = Invoice.objects.get(period_start=JAN)
     assert january.lines.filter(kind=LineKind.CREDIT, order=order).exists()
     assert closed.credit_notes == [] and not Invoice.objects.filter(kind="credit_note").exists()
-
-
-@pytest.fixture
-def below_zero(customer):
-    """January's draft, taken below zero by finance's adjustment."""
-    customer.account()
-    customer.ran(customer.metered(), JAN, 3)
-    (pk,) = invoicing.close_billing_period(JAN).created
-    draft = Invoice.objects.get(pk=pk)
-    invoicing.add_adjustment_line(draft, description="Goodwill", amount=-(draft.subtotal + 1))
-    return draft
-
-
-def _still_a_draft(draft):
-    draft.refresh_from_db()
-    assert (draft.status, draft.number) == (InvoiceStatus.DRAFT, None)
-    assert not InvoiceNumberSequence.objects.filter(series="EP", last__gt=0).exists()
-
-
-def test_finalize_refuses_a_draft_below_zero(below_zero):
-    with pytest.raises(InvoiceNegativeTotal) as refused:
-        invoicing.finalize_invoice(below_zero)
-    assert refused.value.code == "negative_total" and refused.value.status == 409
-    assert "credit note" in refused.value.detail
-    _still_a_draft(below_zero)
-
-
-def test_the_beat_finalize_reports_a_draft_below_zero_and_goes_on(below_zero, make_customer):
-    other = make_customer()
-    other.account()
-    other.ran(other.metered(), JAN, 1)
-    invoicing.close_billing_period(JAN)
-
-    run = invoicing.finalize_due_invoices(now=FEB + timedelta(days=4))
-
-    assert run.refused == {below_zero.pk: "negative_total"}
-    assert len(run.finalized) == 1  # the other tenant's, numbered 1: no number was skipped
-    assert run.finalized[0].endswith("000001")
-    below_zero.refresh_from_db()
-    assert below_zero.status == InvoiceStatus.DRAFT
-
-
-def test_finance_is_told_in_the_admin(admin_session, below_zero):
-    client, _ = admin_session("finance")
-    page = client.post(f"{URL}{below_zero.pk}/finalize/", follow=True)
-    assert b"below zero" in page.content
-    _still_a_draft(below_zero)

@@ -1,0 +1,93 @@
+"""Finalize refuses, at every door (the action finance's admin and API call, the beat job's
+batch), what the invoice document would refuse afterwards, so no invoice is numbered whose
+PDF, email or export then fails: a draft finance's adjustment took below zero, a billing
+account stored before one of the document's rules. The draft stays a draft, takes no number,
+and the batch finalizes the others."""
+
+from datetime import timedelta
+
+import pytest
+
+from billing import invoicing
+from billing.errors import BillingAccountNotIssuable, InvoiceNegativeTotal
+from billing.models import BillingAccount, Invoice, InvoiceNumberSequence, InvoiceStatus
+from tests.invoicing.conftest import FEB, JAN
+
+pytestmark = pytest.mark.django_db
+
+URL = "/admin/billing/invoice/"
+
+
+@pytest.fixture
+def below_zero(customer):
+    """January's draft, taken below zero by finance's adjustment."""
+    customer.account()
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    draft = Invoice.objects.get(pk=pk)
+    invoicing.add_adjustment_line(draft, description="Goodwill", amount=-(draft.subtotal + 1))
+    return draft
+
+
+def _still_a_draft(draft):
+    draft.refresh_from_db()
+    assert (draft.status, draft.number) == (InvoiceStatus.DRAFT, None)
+    assert not InvoiceNumberSequence.objects.filter(series="EP", last__gt=0).exists()
+
+
+def test_finalize_refuses_a_draft_below_zero(below_zero):
+    with pytest.raises(InvoiceNegativeTotal) as refused:
+        invoicing.finalize_invoice(below_zero)
+    assert refused.value.code == "negative_total" and refused.value.status == 409
+    assert "credit note" in refused.value.detail
+    _still_a_draft(below_zero)
+
+
+def test_the_beat_finalize_reports_a_draft_below_zero_and_goes_on(below_zero, make_customer):
+    other = make_customer()
+    other.account()
+    other.ran(other.metered(), JAN, 1)
+    invoicing.close_billing_period(JAN)
+
+    run = invoicing.finalize_due_invoices(now=FEB + timedelta(days=4))
+
+    assert run.refused == {below_zero.pk: "negative_total"}
+    assert len(run.finalized) == 1  # the other tenant's, numbered 1: no number was skipped
+    assert run.finalized[0].endswith("000001")
+    below_zero.refresh_from_db()
+    assert below_zero.status == InvoiceStatus.DRAFT
+
+
+def test_finance_is_told_in_the_admin(admin_session, below_zero):
+    client, _ = admin_session("finance")
+    page = client.post(f"{URL}{below_zero.pk}/finalize/", follow=True)
+    assert b"below zero" in page.content
+    _still_a_draft(below_zero)
+
+
+@pytest.mark.parametrize(
+    "stored, says",
+    [
+        ({"tax_rate": "100.00"}, "tax rate must be a percentage from 0 to under 100"),
+        ({"reverse_charge": True, "tax_id": ""}, "Reverse charge needs the buyer's VAT number"),
+        ({"legal_name": "Acme\x02 GmbH"}, "legal_name: "),
+    ],
+)
+def test_an_account_stored_before_a_rule_is_refused_until_corrected(customer, stored, says):
+    customer.account()
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    draft = Invoice.objects.get(pk=pk)
+    BillingAccount.objects.filter(tenant=customer.tenant).update(**stored)  # an older row
+
+    with pytest.raises(BillingAccountNotIssuable) as refused:
+        invoicing.finalize_invoice(draft)
+    assert refused.value.code == "billing_account_invalid" and says in refused.value.detail
+    run = invoicing.finalize_due_invoices(now=FEB + timedelta(days=4))
+    assert run.refused == {draft.pk: "billing_account_invalid"}
+    _still_a_draft(draft)
+
+    BillingAccount.objects.filter(tenant=customer.tenant).update(
+        tax_rate="19.00", reverse_charge=False, legal_name="Acme Pumps GmbH"
+    )
+    assert invoicing.finalize_invoice(draft).number.endswith("000001")
