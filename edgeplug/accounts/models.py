@@ -36,8 +36,13 @@ class EmailUserManager(UserManager):
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
 
+    def with_email(self, email: str):
+        """The user of an address however it is spelt: stored addresses are normalised
+        (``normalize_email``, migration 0002), so an exact match is the rule."""
+        return self.filter(email=normalize_email(email))
+
     def get_by_natural_key(self, username):
-        return self.get(email__iexact=username)
+        return self.with_email(username).get()
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -71,7 +76,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = normalize_email(self.email or "")
         # A field error (forms show it beside the email); the constraint alone would give a
         # form-wide one. A field with an error is not checked against the constraints again.
-        taken = User.objects.filter(email__iexact=self.email).exclude(pk=self.pk)
+        taken = User.objects.with_email(self.email).exclude(pk=self.pk)
         if self.email and taken.exists():
             raise ValidationError({"email": ValidationError(DUPLICATE_EMAIL, code="unique")})
 

@@ -51,7 +51,7 @@ def _authenticate_password(request, email: str, password: str) -> User:
         raise AccountLocked(lockout_message())
     if user is not None:
         return user
-    candidate = User.objects.filter(email__iexact=email).first()
+    candidate = User.objects.with_email(email).first()
     # Only reveal that an account is inactive to someone who knows its password.
     if candidate is not None and not candidate.is_active and candidate.check_password(password):
         raise InactiveUser("This account is deactivated.")

@@ -64,7 +64,7 @@ def add_member_by_email(
 ) -> Membership:
     """``add_member`` for the account that uses ``email`` (any case), as the API and the
     vendor portal's team page add members."""
-    user = User.objects.filter(email__iexact=email.strip()).first()
+    user = User.objects.with_email(email).first()
     if user is None:
         raise UserNotFound("No EdgePlug account uses that email: ask them to create one first.")
     return add_member(tenant, user, role, actor=actor, request=request)

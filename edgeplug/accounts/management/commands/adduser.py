@@ -33,7 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args, email, password, tenant, role, staff_group, name, **options):
         if bool(tenant) != bool(role):
             raise CommandError("--tenant and --role go together.")
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.with_email(email).exists():
             raise CommandError(f"A user with email {email} exists.")
         generated = password is None
         password = password or secrets.token_urlsafe(12)
