@@ -117,11 +117,7 @@ def close_period(request):
     except (InvalidPeriod, PeriodNotEnded) as refusal:
         messages.error(request, refusal.detail)
         return redirect(f"{reverse('billing_finance_exports')}?{urlencode({'period': label})}")
-    messages.success(
-        request,
-        f"Closed {label}: {len(result.created)} drafts created, {len(result.updated)} "
-        f"refreshed, {len(result.unchanged)} unchanged.",
-    )
+    messages.success(request, f"Closed {label}: {result.summary()}.")
     return redirect(f"{reverse('admin:billing_invoice_changelist')}?period={label}")
 
 

@@ -98,6 +98,16 @@ class CloseResult:
     credit_notes: list[str] = field(default_factory=list)
     retries: int = 0  # batches (or the tenants' read) redone after a lost connection
 
+    def summary(self) -> str:
+        """What the close did, as the admin and ``close_month`` tell it."""
+        text = (
+            f"{len(self.created)} drafts created, {len(self.updated)} refreshed, "
+            f"{len(self.unchanged)} unchanged"
+        )
+        if self.credit_notes:
+            text += f"; refunds credited by {', '.join(self.credit_notes)}"
+        return text
+
 
 def _finalize_after(period_end: datetime) -> datetime:
     return period_end + timedelta(days=settings.BILLING_GRACE_DAYS)

@@ -31,11 +31,6 @@ class Command(BaseCommand):
             )
         except (InvalidPeriod, PeriodNotEnded) as refusal:
             raise CommandError(refusal.detail) from None
-        self.stdout.write(
-            f"{period}: {len(result.created)} drafts created, {len(result.updated)} refreshed, "
-            f"{len(result.unchanged)} unchanged."
-        )
+        self.stdout.write(f"{period}: {result.summary()}.")
         for invoice_id in result.created + result.updated:
             self.stdout.write(f"  draft {invoice_id}: /admin/billing/invoice/{invoice_id}/change/")
-        for number in result.credit_notes:
-            self.stdout.write(f"  credit note {number}: refunds that outweighed the month")
