@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from billing.models import BillingAccount, UsageHour
+from billing import invoicing
+from billing.models import BillingAccount, Invoice, UsageHour
 from tests.factories import (
     AgentFactory,
     DeviceFactory,
@@ -110,3 +111,12 @@ def make_customer(vendor_tenant):
 @pytest.fixture
 def customer(make_customer):
     return make_customer()
+
+
+@pytest.fixture
+def draft(customer):
+    """January's draft of a customer with a billing account: fee and three agent-hours."""
+    customer.account()
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    return Invoice.objects.get(pk=pk)

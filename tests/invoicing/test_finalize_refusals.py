@@ -10,7 +10,7 @@ import pytest
 
 from billing import invoicing
 from billing.errors import BillingAccountNotIssuable, InvoiceNegativeTotal
-from billing.models import BillingAccount, Invoice, InvoiceNumberSequence, InvoiceStatus
+from billing.models import BillingAccount, InvoiceNumberSequence, InvoiceStatus
 from tests.invoicing.conftest import FEB, JAN
 
 pytestmark = pytest.mark.django_db
@@ -19,12 +19,8 @@ URL = "/admin/billing/invoice/"
 
 
 @pytest.fixture
-def below_zero(customer):
+def below_zero(draft):
     """January's draft, taken below zero by finance's adjustment."""
-    customer.account()
-    customer.ran(customer.metered(), JAN, 3)
-    (pk,) = invoicing.close_billing_period(JAN).created
-    draft = Invoice.objects.get(pk=pk)
     invoicing.add_adjustment_line(draft, description="Goodwill", amount=-(draft.subtotal + 1))
     return draft
 
@@ -73,11 +69,7 @@ def test_finance_is_told_in_the_admin(admin_session, below_zero):
         ({"legal_name": "Acme\x02 GmbH"}, "legal_name: "),
     ],
 )
-def test_an_account_stored_before_a_rule_is_refused_until_corrected(customer, stored, says):
-    customer.account()
-    customer.ran(customer.metered(), JAN, 3)
-    (pk,) = invoicing.close_billing_period(JAN).created
-    draft = Invoice.objects.get(pk=pk)
+def test_an_account_stored_before_a_rule_is_refused_until_corrected(customer, draft, stored, says):
     BillingAccount.objects.filter(tenant=customer.tenant).update(**stored)  # an older row
 
     with pytest.raises(BillingAccountNotIssuable) as refused:

@@ -24,14 +24,6 @@ URL = "/admin/billing/invoice/"
 
 
 @pytest.fixture
-def draft(customer):
-    customer.account()
-    customer.ran(customer.metered(), JAN, 3)
-    (pk,) = invoicing.close_billing_period(JAN).created
-    return Invoice.objects.get(pk=pk)
-
-
-@pytest.fixture
 def finance(admin_session):
     return admin_session("finance")
 
