@@ -9,7 +9,7 @@ numbering are described in docs/billing.md.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -94,6 +94,8 @@ class CloseResult:
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
+    # Drafts with nothing left to bill (their refunds given back by credit notes): deleted.
+    withdrawn: list[int] = field(default_factory=list)
     # Credit notes (numbers) that gave back refunds outweighing their month's charges.
     credit_notes: list[str] = field(default_factory=list)
     retries: int = 0  # batches (or the tenants' read) redone after a lost connection
@@ -106,6 +108,8 @@ class CloseResult:
         )
         if self.credit_notes:
             text += f"; refunds credited by {', '.join(self.credit_notes)}"
+        if self.withdrawn:
+            text += f"; {len(self.withdrawn)} drafts withdrawn (nothing left to bill)"
         return text
 
 
@@ -239,6 +243,15 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
             result.unchanged.append(existing.pk)
             return
         adjustments = [line for line in existing.lines.all() if line.kind == LineKind.ADJUSTMENT]
+        if not spec.lines and not adjustments:
+            # Nothing left to bill (its refunds were credited by credit notes): no number,
+            # so it goes rather than being issued as a 0.00 invoice.
+            record_invoice_event(
+                "invoice_draft_withdrawn", existing, credit_notes=result.credit_notes
+            )
+            result.withdrawn.append(existing.pk)
+            existing.delete()
+            return
         existing.lines.exclude(kind=LineKind.ADJUSTMENT).delete()
         _write_lines(existing, spec.lines)
         for position, line in enumerate(adjustments, start=len(spec.lines)):
@@ -257,45 +270,82 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
         result.updated.append(existing.pk)
 
 
-def _credit_refunds_apart(spec: DraftSpec, result: CloseResult) -> DraftSpec:
-    """The draft without the refunds a credit note gives back instead.
+def _month_invoice(tenant_id: int, currency: str, start: datetime) -> Invoice | None:
+    """The month's invoice of a tenant in a currency (not void), draft or finalized."""
+    return (
+        Invoice.objects.filter(
+            tenant_id=tenant_id, currency=currency, period_start=start, kind=InvoiceKind.INVOICE
+        )
+        .exclude(status=InvoiceStatus.VOID)
+        .first()
+    )
 
-    An invoice cannot total below zero (its document refuses it: money owed back is a credit
-    note). A refund is credited by a credit note when it is given, if its order's invoice is
+
+def _refunds_outweighing(spec: DraftSpec) -> list[int]:
+    """The orders of ``spec``'s refund lines when its month, as its draft would be, comes to
+    less than zero: an invoice cannot (its document refuses it: money owed back is a credit
+    note). A month whose invoice is finalized carries its refunds already: none."""
+    if not any(line.kind == LineKind.CREDIT for line in spec.lines):
+        return []
+    adjusted = 0
+    invoice = _month_invoice(spec.tenant_id, spec.currency, spec.period_start)
+    if invoice is not None:
+        if invoice.status != InvoiceStatus.DRAFT:
+            return []
+        # As ``_store_draft`` will rebuild it: its own late usage counted, finance's
+        # adjustments kept.
+        spec = builder.build_drafts(
+            spec.tenant_id,
+            spec.period_start,
+            exclude_invoice_id=invoice.pk,
+            before_invoice_id=invoice.pk,
+        ).get(spec.currency, spec)
+        adjusted = sum(
+            invoice.lines.filter(kind=LineKind.ADJUSTMENT).values_list("amount", flat=True)
+        )
+    if sum(line.amount for line in spec.lines) + adjusted >= 0:
+        return []
+    return [line.order_id for line in spec.lines if line.kind == LineKind.CREDIT]
+
+
+def _credit_refunds_apart(drafted: dict, result: CloseResult) -> set[int]:
+    """Give back by credit notes the refunds that would take a month's draft below zero.
+
+    A refund is credited by a credit note when it is given, if its order's invoice is
     finalized already (``credit_refund``); one whose invoice was still a draft then is a
     ``credit`` line of its month. When those lines outweigh the month's charges, each is
-    given back by ``credit_refund`` now (its invoice is finalized by then), and the month's
-    draft keeps the rest, if anything. Within the close's batch transaction; the builder
-    leaves a credited refund out of every rebuild."""
-    if sum(line.amount for line in spec.lines) >= 0:
-        return spec
-    credited = set()
-    for line in spec.lines:
-        if line.kind == LineKind.CREDIT and (note := credit_refund(line.order_id)):
-            result.credit_notes.append(note.number)
-            credited.add(line.order_id)
-    kept = [
-        line
-        for line in spec.lines
-        if not (line.kind == LineKind.CREDIT and line.order_id in credited)
-    ]
-    return replace(spec, lines=kept)
+    given back by ``credit_refund`` now (the order's invoice is finalized by then), each in a
+    transaction of its own, before the batch's (which never holds the credit notes' number
+    counter). Returns the tenants whose drafts must be built again: the builder leaves a
+    credited refund out."""
+    tenants = set()
+    for tenant_id, drafts in drafted.items():
+        for spec in drafts.values():
+            for order_id in _refunds_outweighing(spec):
+                if note := credit_refund(order_id):
+                    result.credit_notes.append(note.number)
+                    tenants.add(tenant_id)
+    return tenants
 
 
 def _close_batch(start: datetime, batch: list[int]) -> CloseResult:
     """Draft one batch of tenants: its reads, then its writes in one transaction, so that a
     failure (a lost connection) leaves nothing of the batch and a retry redoes it whole."""
     result = CloseResult(start)
+    drafted = builder.build_drafts_of(batch, start)
+    if credited := _credit_refunds_apart(drafted, result):
+        again = builder.build_drafts_of(sorted(credited), start)
+        drafted.update({tenant_id: again.get(tenant_id, {}) for tenant_id in credited})
     existing = set(_period_invoices(start, batch))
     accounts = {a.tenant_id: a for a in BillingAccount.objects.filter(tenant_id__in=batch)}
     tenants = Tenant.objects.in_bulk(batch)
-    drafted = builder.build_drafts_of(batch, start)
     with transaction.atomic():  # one commit per batch; a failure rolls the batch back
+        for tenant_id, currency in existing:
+            if tenant_id in credited and currency not in drafted[tenant_id]:
+                # Its refunds were all it had: the draft goes (``_store_draft``).
+                _store_draft(DraftSpec(tenant_id, currency, start, next_month(start)), result)
         for tenant_id, drafts in drafted.items():
             for spec in drafts.values():
-                spec = _credit_refunds_apart(spec, result)
-                if not spec.lines and (tenant_id, spec.currency) not in existing:
-                    continue  # its refunds were all it had
                 # A new draft is inserted directly; an existing one (or one a concurrent
                 # close inserted meanwhile) goes the locked way that compares and rebuilds.
                 if (tenant_id, spec.currency) in existing or not _create_draft(
@@ -331,6 +381,7 @@ def close_billing_period(period_start: datetime) -> CloseResult:
         result.created += done.created
         result.updated += done.updated
         result.unchanged += done.unchanged
+        result.withdrawn += done.withdrawn
         result.credit_notes += done.credit_notes
         result.retries += retries
     return result
@@ -380,6 +431,7 @@ def close_period_now(
             "created": len(result.created),
             "updated": len(result.updated),
             "unchanged": len(result.unchanged),
+            "withdrawn": result.withdrawn,
             "credit_notes": result.credit_notes,
         },
     )
@@ -478,8 +530,9 @@ def _finalize_refusal(
     if refusal := negative_total_refusal(subtotal):
         return InvoiceNegativeTotal(
             f"Draft {invoice.pk} comes to {format_amount(subtotal, invoice.currency)} before "
-            f"tax, below zero. {refusal} Reduce or remove its adjustment, or correct the "
-            "invoice it concerns with a credit note."
+            f"tax, below zero. {refusal} If an adjustment took it there, reduce or remove it; "
+            "a refund of an order whose invoice is still a draft is credited by the next "
+            "close once that invoice is finalized."
         )
     return None
 
@@ -728,8 +781,6 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
     finalized invoice that charged it (its tax included); None when there is none yet (the
     order's month is still a draft: the refund is a ``credit`` line of its own month) or a
     credit note gave the order back already."""
-    if builder.credit_note_lines(order_id).exists():
-        return None
     charge = (
         InvoiceLine.objects.filter(
             order_id=order_id,
@@ -743,13 +794,19 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
     )
     if charge is None:
         return None
-    return issue_credit_note(
-        charge.invoice,
-        line_ids=[charge.pk],
-        reason=f"Order {order_id} refunded",
-        actor=actor,
-        request=request,
-    )
+    with transaction.atomic():
+        # Credit notes of one invoice are issued one at a time (``issue_credit_note`` locks
+        # it too): a second refund door, or a second close, finds the first one's note.
+        locked(charge.invoice)
+        if builder.credit_note_lines(order_id).exists():
+            return None
+        return issue_credit_note(
+            charge.invoice,
+            line_ids=[charge.pk],
+            reason=f"Order {order_id} refunded",
+            actor=actor,
+            request=request,
+        )
 
 
 # --- checking a stored invoice ----------

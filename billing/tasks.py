@@ -36,6 +36,7 @@ def _closed(result: invoicing.CloseResult) -> dict:
         "created": len(result.created),
         "updated": len(result.updated),
         "unchanged": len(result.unchanged),
+        "withdrawn": len(result.withdrawn),
         "credit_notes": result.credit_notes,
         "retries": result.retries,
     }

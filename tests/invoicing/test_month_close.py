@@ -64,6 +64,7 @@ def test_beat_task_closes_the_previous_month(customer, time_machine):
         "created": 1,
         "updated": 0,
         "unchanged": 0,
+        "withdrawn": 0,
         "credit_notes": [],
         "retries": 0,
     }

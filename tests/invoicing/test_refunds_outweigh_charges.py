@@ -10,13 +10,15 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 
 from billing import invoicing
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from marketplace import orders
+from tests.concurrency import race
 from tests.invoices.pdf_reading import NS, embedded_xml
-from tests.invoicing.conftest import JAN
+from tests.invoicing.conftest import FEB, JAN
 from tests.invoicing.test_invoice_api import billing_member  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +115,51 @@ def test_refunds_within_the_months_charges_stay_its_credit_lines(customer):
     january = Invoice.objects.get(period_start=JAN)
     assert january.lines.filter(kind=LineKind.CREDIT, order=order).exists()
     assert closed.credit_notes == [] and not Invoice.objects.filter(kind="credit_note").exists()
+
+
+def test_finance_s_charge_keeps_the_refund_on_the_month_and_a_rerun_changes_nothing(customer):
+    order, december = _bought_in_december(customer)
+    _refund_in_january(order)
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created  # December a draft: -50.00 + 13.00
+    january = Invoice.objects.get(pk=pk)
+    invoicing.add_adjustment_line(january, description="Setup service", amount=4000)
+    invoicing.finalize_invoice(december)
+
+    rerun = invoicing.close_billing_period(JAN)  # with the adjustment it is not below zero
+    assert rerun.credit_notes == [] and rerun.unchanged == [january.pk]
+    january = invoicing.finalize_invoice(january)
+    assert january.total > 0 and january.lines.filter(kind=LineKind.CREDIT).exists()
+
+    again = invoicing.close_billing_period(JAN)  # finalized: its refund is given back already
+    assert again.credit_notes == []
+    assert not Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).exists()
+
+
+def test_a_draft_left_with_nothing_is_withdrawn_not_issued_at_zero(customer):
+    order, december = _bought_in_december(customer)
+    _refund_in_january(order)
+    (pk,) = invoicing.close_billing_period(JAN).created  # December a draft: -50.00 alone
+    assert Invoice.objects.get(pk=pk).total < 0
+    invoicing.finalize_invoice(december)
+
+    closed = invoicing.close_billing_period(JAN)
+
+    assert closed.withdrawn == [pk] and len(closed.credit_notes) == 1
+    assert not Invoice.objects.filter(pk=pk).exists()
+    event = AuditEvent.objects.get(action="invoice_draft_withdrawn")
+    assert event.details["credit_notes"] == closed.credit_notes
+    assert invoicing.finalize_due_invoices(now=FEB + timedelta(days=4)).finalized == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks (PostgreSQL)")
+@pytest.mark.django_db(transaction=True)
+def test_two_doors_crediting_one_refund_at_once_issue_one_credit_note(customer):
+    """The Stripe webhook and a close (or two closes) at the same moment."""
+    order, december = _bought_in_december(customer)
+    invoicing.finalize_invoice(december)
+
+    notes = race(invoicing.credit_refund, [order.pk, order.pk, order.pk])
+
+    assert len([note for note in notes if note is not None]) == 1
+    assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 1
