@@ -26,6 +26,7 @@ from billing.errors import (
     InvalidPaymentReference,
     InvoiceNotCollectable,
     PaymentMethodRequired,
+    PaymentPending,
     PaymentProcessorError,
 )
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
@@ -105,6 +106,11 @@ def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Atte
     with transaction.atomic():
         invoice = _locked(invoice.pk)
         _reject_settled(invoice)
+        if _awaiting_outcome(invoice):  # as the dunning and a new card wait for it
+            raise PaymentPending(
+                f"Invoice {invoice.number}: attempt {invoice.payment_attempts} is still "
+                "processing; its outcome arrives from Stripe. Retry once it has failed."
+            )
         if payments.configured() and payments.default_payment_method(invoice.tenant) is None:
             raise PaymentMethodRequired(
                 f"{invoice.tenant} has no card on file: record an offline payment instead."
@@ -310,9 +316,7 @@ def _apply(invoice: Invoice, outcome: payments.PaymentOutcome, now: datetime) ->
     awaited = (
         outcome.payment_intent_id in ("", invoice.payment_intent_id)
         and invoice.is_unpaid
-        and invoice.payment_attempts > 0
-        and invoice.next_payment_attempt_at is None
-        and not invoice.payment_failure_code
+        and _awaiting_outcome(invoice)
     )
     if not awaited or outcome.status == "processing":
         return "pending" if awaited else invoice.status

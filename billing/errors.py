@@ -131,6 +131,11 @@ class InvalidBillingAccount(BadRequest, code="invalid_billing_account"):
     """A billing account field breaks its format (country, currency, emails, tax rate)."""
 
 
+class PaymentPending(Conflict, code="payment_pending"):
+    """An attempt to charge the invoice is still processing: its outcome arrives by webhook,
+    and another charge now could take the money twice."""
+
+
 class InvoiceNotCollectable(Conflict, code="invoice_not_collectable"):
     """Only a finalized, unpaid invoice (open, payment_failed, uncollectible) takes a payment."""
 

@@ -6,7 +6,7 @@ import pytest
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
-from tests.dunning.conftest import GOOD, save_card, signed_in
+from tests.dunning.conftest import DECLINED, GOOD, save_card, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -91,4 +91,22 @@ def test_reviewers_cannot_collect(uncollectible, admin_session):
         )
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.UNCOLLECTIBLE and invoice.payment_attempts == 1
+    assert not AuditEvent.objects.filter(action="invoice_payment_retry_requested").exists()
+
+
+def test_finance_cannot_retry_while_a_charge_is_still_processing(invoiced, admin_session):
+    """Stripe answered ``processing`` to the last attempt (a bank debit, say): its outcome
+    comes by webhook. The dunning and a new card wait for it; so does finance's retry, which
+    would otherwise charge a second time."""
+    _, invoice = invoiced(card=DECLINED)
+    # The state ``_attempt`` leaves while an attempt is awaited (Stripe said processing).
+    Invoice.objects.filter(pk=invoice.pk).update(
+        next_payment_attempt_at=None, payment_failure_code="", payment_failure_detail=""
+    )
+    client, _ = admin_session("finance")
+    response = client.post(
+        INVOICES, {"action": "retry_payment", "_selected_action": [invoice.pk]}, follow=True
+    )
+    assert "attempt 1 is still processing" in response.content.decode()
+    assert Invoice.objects.get(pk=invoice.pk).payment_attempts == 1
     assert not AuditEvent.objects.filter(action="invoice_payment_retry_requested").exists()
