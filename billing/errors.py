@@ -131,6 +131,10 @@ class InvalidBillingAccount(BadRequest, code="invalid_billing_account"):
     """A billing account field breaks its format (country, currency, emails, tax rate)."""
 
 
+class InvoiceVoid(Conflict, code="invoice_void"):
+    """A void invoice is not sent again: its document would ask for a payment nobody owes."""
+
+
 class PaymentPending(Conflict, code="payment_pending"):
     """An attempt to charge the invoice is still processing: its outcome arrives by webhook,
     and another charge now could take the money twice."""

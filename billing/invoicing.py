@@ -30,6 +30,7 @@ from billing.errors import (
     InvoiceNotCreditable,
     InvoiceNotDraft,
     InvoiceNotVoidable,
+    InvoiceVoid,
     PeriodNotEnded,
 )
 from billing.invoice_builder import DraftSpec, LineSpec
@@ -669,6 +670,10 @@ def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[
     (``invoice_recipients``: the billing account's invoice emails now, else those it was
     issued to); returns them."""
     invoice_documents.require_document(invoice)
+    if invoice.status == InvoiceStatus.VOID:  # as no payment is taken for it
+        raise InvoiceVoid(
+            f"Invoice {invoice.number} is void ({invoice.void_reason}): it is not sent again."
+        )
     recipients = invoice_documents.invoice_recipients(invoice)
     if not recipients:
         raise InvoiceHasNoRecipients(

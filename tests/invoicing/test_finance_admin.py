@@ -166,6 +166,12 @@ def test_finance_resends_the_invoice_email_with_its_pdf(
     )
     assert any("has no document yet" in str(m) for m in page.context["messages"])
 
+    invoicing.void_invoice(invoice, reason="issued twice")  # nobody owes it now
+    mailoutbox.clear()
+    shown = _resend(client, invoice, django_capture_on_commit_callbacks)
+    assert any("is void (issued twice): it is not sent again" in m for m in shown), shown
+    assert mailoutbox == []
+
 
 def _tenant_sets_invoice_emails(member_client, tenant, emails):
     """The tenant's billing member replaces its invoice emails through the API."""
