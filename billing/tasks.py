@@ -60,12 +60,15 @@ def close_previous_month() -> dict:
 
 
 @shared_task(**_CLOSE_RETRIES)
-def close_billing_month(month: str) -> dict:
+def close_billing_month(month: str, force: bool = False) -> dict:
     """Close the UTC month ``YYYY-MM`` again on demand (operations, after late data), as the
     hourly job closes the previous one: ``celery -A edgeplug call billing.tasks.close_billing_month
-    --args '["2026-01"]'``. Another value than ``YYYY-MM`` fails the task with ``InvalidPeriod``
+    --args '["2026-01"]'``. The same action as ``close_month`` and the admin's Close period now
+    (audited; a month not ended needs ``force``, one not started is refused): such a month or
+    another value than ``YYYY-MM`` fails the task with ``PeriodNotEnded``/``InvalidPeriod``
     (not retried)."""
-    return _closed(invoicing.close_billing_period(periods.parse_month(month)))
+    start = periods.parse_month(month)
+    return _closed(invoicing.close_period_now(start, force=force, via="celery"))
 
 
 @shared_task(acks_late=True)

@@ -3,7 +3,10 @@ metered agent-hours per entitlement, one-time orders shown as paid, refunds, lat
 
 from datetime import timedelta
 
+import pytest
+
 from billing import invoice_builder, invoicing, tasks
+from billing.errors import PeriodNotEnded
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Order, OrderStatus
@@ -78,6 +81,20 @@ def test_a_given_month_is_closed_again_on_demand(customer):
     again = tasks.close_billing_month("2026-01")
     assert (first["created"], again["updated"], again["period"]) == (1, 1, "2026-01")
     assert Invoice.objects.get().lines.get(kind=LineKind.USAGE).usage_seconds == 3 * 3600
+    closed = AuditEvent.objects.filter(action="billing_period_closed", details__via="celery")
+    assert closed.count() == 2  # audited as every door's close is
+
+
+def test_the_task_refuses_a_month_not_ended_as_the_other_doors_do(customer, time_machine):
+    """The same action as ``close_month`` and the admin's Close period now."""
+    customer.ran(customer.metered(), JAN, 2)
+    time_machine.move_to(JAN + timedelta(days=20))
+    with pytest.raises(PeriodNotEnded, match="2026-01 has not ended"):
+        tasks.close_billing_month("2026-01")
+    with pytest.raises(PeriodNotEnded, match="2026-02 has not started"):
+        tasks.close_billing_month("2026-02", force=True)
+    assert not Invoice.objects.exists()
+    assert tasks.close_billing_month("2026-01", force=True)["created"] == 1
 
 
 def test_one_draft_per_currency(customer):
