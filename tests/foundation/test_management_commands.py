@@ -40,9 +40,13 @@ def test_adduser_staff_group():
         (["adduser", "x@example.com", "--tenant", "nope", "--role", "admin"], "No tenant"),
         (["adduser", "x@example.com", "--tenant", "nope"], "go together"),
         (["createtenant", "dup"], "tenant_exists"),
+        # The password policy of the admin's and the portal's forms (AUTH_PASSWORD_VALIDATORS).
+        (["adduser", "x@example.com", "--password", "123"], "Password refused: .*too short"),
+        (["adduser", "x@example.com", "--password", "x@example.com"], "too similar"),
     ],
 )
 def test_commands_fail_clearly(args, message):
     Tenant.objects.create(slug="dup", name="dup")
     with pytest.raises(CommandError, match=message):
         call_command(*args)
+    assert not User.objects.filter(email="x@example.com").exists()

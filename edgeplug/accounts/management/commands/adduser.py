@@ -3,6 +3,8 @@
 import secrets
 
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -37,6 +39,10 @@ class Command(BaseCommand):
             raise CommandError(f"A user with email {email} exists.")
         generated = password is None
         password = password or secrets.token_urlsafe(12)
+        try:  # the policy the admin's and the portal's password forms apply
+            validate_password(password, User(email=email, full_name=name))
+        except ValidationError as refused:
+            raise CommandError(f"Password refused: {' '.join(refused.messages)}") from None
         user = User.objects.create_user(
             email=email, password=password, full_name=name, is_staff=bool(staff_group)
         )
