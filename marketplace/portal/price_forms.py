@@ -36,6 +36,24 @@ def _price(text: str) -> Decimal:
         raise forms.ValidationError(f"{text!r} is not a price.") from exc
 
 
+# The fields each kind of plan is priced with. A value in another kind's field is refused,
+# not dropped: the API refuses such a plan too (``invalid_price_terms``), and a vendor who
+# typed a price for a free plan meant something else.
+PRICED_BY = {
+    PlanKind.FREE: (),
+    PlanKind.ONE_TIME: ("price",),
+    PlanKind.METERED: (
+        "unit_price",
+        "tiers",
+        "package_size",
+        "package_price",
+        "included_hours",
+        "monthly_minimum",
+        "flat_fee",
+    ),
+}
+
+
 class PlanForm(forms.Form):
     key = forms.SlugField(label="Plan key", max_length=64, help_text="e.g. standard; never changes")
     name = forms.CharField(label="Plan name", max_length=100)
@@ -69,6 +87,7 @@ class PlanForm(forms.Form):
         if self.errors:
             return data
         kind = data["kind"]
+        self._reject_other_kinds_prices(data, kind)
         currency = (data.get("currency") or "").upper()
         if kind == PlanKind.FREE:
             data.update(currency="", amount=0, terms={})
@@ -85,6 +104,20 @@ class PlanForm(forms.Form):
             return data
         data.update(amount=0, terms=self._metered_terms(data, currency))
         return data
+
+    def _reject_other_kinds_prices(self, data, kind: str) -> None:
+        stray = [
+            self.fields[name].label.lower()
+            for other, names in PRICED_BY.items()
+            if other != kind
+            for name in names
+            if data.get(name) not in (None, "")
+        ]
+        if stray:
+            raise forms.ValidationError(
+                f"A {PlanKind(kind).label.lower()} plan takes no {', '.join(stray)}: "
+                "clear them, or choose the kind they belong to."
+            )
 
     def _metered_terms(self, data, currency: str) -> dict:
         scheme = data.get("scheme") or "per_unit"

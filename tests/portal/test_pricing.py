@@ -56,6 +56,12 @@ def test_a_metered_plan_and_its_calculator(vendor):
         ({"tiers": "lots at cheap"}, "is not “HOURS at PRICE”"),
         ({"tiers": "* at 0.05\n100 at 0.10"}, "invalid_price_terms"),
         ({"currency": "XYZ"}, "Unknown currency"),
+        # Another kind's prices are refused, not dropped (the API refuses them too).
+        (
+            {"kind": "free", "tiers": "", "included_hours": "", "flat_fee": "", "price": "49"},
+            "A free plan takes no one-time price: clear them",
+        ),
+        ({"kind": "one_time", "price": "49"}, "A one time plan takes no tiers, included hours"),
     ],
 )
 def test_a_plan_that_cannot_be_priced_is_explained(vendor, changes, message):
