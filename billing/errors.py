@@ -50,6 +50,11 @@ class BatchTooLarge(BadRequest, code="batch_too_large"):
     """More events in one batch than the server takes (1,000)."""
 
 
+class MessageTooLarge(DomainError, code="payload_too_large", status=413):
+    """A gRPC batch larger than a REST body may be (``API_MAX_JSON_BYTES``): the REST door's
+    413 ``payload_too_large``, on gRPC ``INVALID_ARGUMENT``."""
+
+
 class MalformedBatch(BadRequest, code="malformed_batch"):
     """The body is not ``{"events": [...]}``."""
 

@@ -4,9 +4,10 @@
 from datetime import UTC, datetime, timedelta
 
 import grpc
+from django.conf import settings
 
 from billing import usage
-from billing.errors import DeviceThrottled, InvalidEvent
+from billing.errors import DeviceThrottled, InvalidEvent, MessageTooLarge
 from billing.usage_format import (
     KIND_FIELDS,
     MAX_EVENTS,
@@ -99,7 +100,13 @@ def _outcome(outcome: usage.Outcome) -> pb.EventOutcome:
 
 def _events(request: pb.ReportBatchRequest) -> list[EventIn]:
     """The request's events: read straight from the messages when the batch is well formed,
-    else through ``parse_batch`` as the REST door does, which refuses it with its code."""
+    else through ``parse_batch`` as the REST door does, which refuses it with its code. A
+    batch larger than a REST body may be is refused as the REST door refuses that body."""
+    if (size := request.ByteSize()) > settings.API_MAX_JSON_BYTES:
+        raise MessageTooLarge(
+            f"The batch is {size} bytes; at most {settings.API_MAX_JSON_BYTES} are taken: "
+            "send fewer events per batch."
+        )
     events = _well_formed(request.events)
     return events if events is not None else parse_batch(_as_batch(request))
 

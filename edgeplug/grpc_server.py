@@ -93,6 +93,9 @@ class _Status(namedtuple("_Status", ("code", "details", "trailing_metadata")), g
     pass
 
 
+TRANSPORT_LIMIT_FACTOR = 4
+
+
 def build_server(
     address: str | None = None, *, reuse_port: bool = False
 ) -> tuple[grpc.Server, int]:
@@ -103,7 +106,13 @@ def build_server(
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.GRPC_MAX_WORKERS),
         options=[
-            ("grpc.max_receive_message_length", settings.API_MAX_JSON_BYTES),
+            # Wider than a service takes (``API_MAX_JSON_BYTES``), so a service refuses a
+            # message a little too large with its own code; beyond this gRPC refuses it
+            # itself, RESOURCE_EXHAUSTED "Received message larger than max", before reading it.
+            (
+                "grpc.max_receive_message_length",
+                TRANSPORT_LIMIT_FACTOR * settings.API_MAX_JSON_BYTES,
+            ),
             ("grpc.so_reuseport", int(reuse_port)),
         ],
     )

@@ -132,6 +132,23 @@ def test_errors_map_to_status_codes_and_store_nothing(call, metered):
     assert not UsageEvent.objects.exists()
 
 
+def test_a_batch_larger_than_a_rest_body_is_refused_as_rest_refuses_it(call, metered):
+    """Over ``API_MAX_JSON_BYTES`` (1 MiB): INVALID_ARGUMENT ``payload_too_large`` (REST: 413),
+    not gRPC's own RESOURCE_EXHAUSTED, which the docs give for ``throttled``: a device must
+    not wait and send the same batch again."""
+    stub, auth = call
+    events = [to_proto(metered.heartbeat(seq, metered.base)) for seq in range(1, 1001)]
+    for event in events:
+        event.version = "1.0.0+" + "x" * 1500
+    request = pb.ReportBatchRequest(events=events)
+    assert 1024 * 1024 < request.ByteSize() < 4 * 1024 * 1024
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ReportBatch(request, metadata=auth)
+    assert status_of(refused) == (grpc.StatusCode.INVALID_ARGUMENT, "payload_too_large")
+    assert "send fewer events per batch" in refused.value.details()
+    assert not UsageEvent.objects.exists()
+
+
 def test_health_and_reflection_are_served(channel):
     health = health_pb2_grpc.HealthStub(channel)
     reply = health.Check(health_pb2.HealthCheckRequest(service="edgeplug.usage.v1.UsageService"))
