@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import TruncMonth
 
+from billing.documents.document import paid_so_far
 from billing.errors import InvoiceImmutable
 from billing.periods import month_label
 
@@ -503,6 +504,17 @@ class Invoice(models.Model):
         """What the invoice asks for: its total less the lines paid before it (one-time
         orders). ``AMOUNT_DUE`` is the same in a query."""
         return self.total - self.prepaid_amount
+
+    @property
+    def amount_paid(self) -> int:
+        """What has been paid of it: all once it is paid, else its prepaid lines."""
+        return paid_so_far(self.total, self.prepaid_amount, self.status == InvoiceStatus.PAID)
+
+    @property
+    def amount_remaining(self) -> int:
+        """What is still owed: what its PDF, XML and email print as the amount due (0 once
+        paid). ``amount_due`` stays what was asked, as Stripe's invoices keep it."""
+        return self.total - self.amount_paid
 
     @property
     def is_finalized(self) -> bool:

@@ -36,7 +36,15 @@ class InvoiceLineSerializer(ReadOnlyModelSerializer):
 
 
 class InvoiceSerializer(ReadOnlyModelSerializer):
-    amount_due = serializers.IntegerField(read_only=True)
+    amount_due = serializers.IntegerField(
+        read_only=True, help_text="what the invoice asks: total - prepaid_amount (kept once paid)"
+    )
+    amount_paid = serializers.IntegerField(
+        read_only=True, help_text="paid so far: the total once paid, else prepaid_amount"
+    )
+    amount_remaining = serializers.IntegerField(
+        read_only=True, help_text="still owed (0 once paid): the PDF's and email's amount due"
+    )
     credit_of = serializers.SlugRelatedField(slug_field="number", read_only=True)
 
     class Meta:
@@ -55,6 +63,8 @@ class InvoiceSerializer(ReadOnlyModelSerializer):
             "total",
             "prepaid_amount",
             "amount_due",
+            "amount_paid",
+            "amount_remaining",
             "tax_rate",
             "reverse_charge",
             "finalize_after",

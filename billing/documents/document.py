@@ -111,7 +111,7 @@ class InvoiceDocument:
 
     @property
     def amount_paid(self) -> int:
-        return self.total if self.paid else self.prepaid
+        return paid_so_far(self.total, self.prepaid, self.paid)
 
     @property
     def amount_due(self) -> int:
@@ -307,6 +307,13 @@ def tax_rate_refusal(tax_rate: Decimal) -> str:
     if 0 <= tax_rate < TAX_RATE_LIMIT:
         return ""
     return f"The tax rate must be a percentage from 0 to under {TAX_RATE_LIMIT}."
+
+
+def paid_so_far(total: int, prepaid: int, paid: bool) -> int:
+    """What the buyer has paid of a document: all of it once it is paid, else what was paid
+    before it (its prepaid lines). The document prints ``total`` less this as the amount
+    due; the invoice API calls that ``amount_remaining``."""
+    return total if paid else prepaid
 
 
 def negative_total_refusal(total: int) -> str:

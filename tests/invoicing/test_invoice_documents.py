@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from billing import invoicing
+from billing import collection, invoicing
 from billing.models import Invoice
 from marketplace.models import Order, OrderStatus
 from tests.invoices.conftest import smtp_inbox  # noqa: F401 - the loopback SMTP server
@@ -134,3 +134,21 @@ def test_a_refund_already_paid_back_is_shown_as_such_not_as_a_negative_payment(
     )
     text = pdf_text(pdf)
     assert "Already refunded 1.23 EUR" in text  # the credit line itself shows -1.23
+
+
+def test_once_paid_the_api_and_the_pdf_agree_on_what_is_still_owed(billing_member):  # noqa: F811
+    """``amount_due`` keeps what the invoice asked (as Stripe's invoices do);
+    ``amount_remaining`` is what the PDF prints as the amount due: 0 once paid."""
+    client, customer = billing_member
+    customer.account()
+    customer.one_time(amount=5000)
+    invoice = invoicing.finalize_invoice(issue(customer))
+    before = client.get(f"/api/v1/invoices/{invoice.pk}").json()
+    assert (before["amount_paid"], before["amount_remaining"]) == (5000, invoice.total - 5000)
+    collection.record_offline_payment(invoice, reference="SEPA E2E-0042")
+
+    after = client.get(f"/api/v1/invoices/{invoice.pk}").json()
+    assert after["amount_due"] == before["amount_due"] == invoice.total - 5000
+    assert (after["amount_paid"], after["amount_remaining"]) == (invoice.total, 0)
+    _, xml = embedded_xml(client.get(f"/api/v1/invoices/{invoice.pk}/pdf").content)
+    assert xml.findtext(".//ram:DuePayableAmount", namespaces=NS) == "0.00"
