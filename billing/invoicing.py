@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.dispatch import receiver
 from django.utils import timezone
 
 from billing import collection, invoice_documents
@@ -54,6 +55,7 @@ from edgeplug.reasons import optional_reason, require_reason
 from edgeplug.tenancy.models import Tenant
 from edgeplug.text import unprintable
 from marketplace.pricing import MAX_AMOUNT, format_amount
+from marketplace.signals import order_refunded
 
 SERIES = {InvoiceKind.INVOICE: "EP", InvoiceKind.CREDIT_NOTE: "CN"}
 # Tenants whose drafts are built together (entitlements, rollups, orders read at once).
@@ -779,6 +781,11 @@ def issue_credit_note(
             request=request,
         )
     return note
+
+
+@receiver(order_refunded, dispatch_uid="billing.invoicing.credit_refund")
+def _on_order_refunded(sender, order_id: int, actor=None, request=None, **kwargs):
+    return credit_refund(order_id, actor=actor, request=request)
 
 
 def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import invoicing, payments
+from billing import payments
 from billing.errors import PaymentMethodRequired, PaymentsNotConfigured
 from billing.models import Invoice
 from edgeplug.audit.services import record_change, record_event
@@ -42,6 +42,7 @@ from marketplace.models import (
     PlanKind,
     PricePlan,
 )
+from marketplace.signals import order_refunded
 
 MAX_KEY_LENGTH = 255
 
@@ -372,9 +373,10 @@ def _mark_refunded(order: Order, *, actor, request, source: str) -> Invoice | No
         details={"amount": order.amount, "currency": order.currency, "source": source},
     )
     refresh_listing(order.agent)
-    # Its invoice, if finalized, is corrected by a credit note now (else its month's close
-    # credits it): the refund falls in the month it is given.
-    return invoicing.credit_refund(order.pk, actor=actor, request=request)
+    # Billing corrects its invoice, if finalized, by a credit note now (else its month's
+    # close credits it): the refund falls in the month it is given.
+    answers = order_refunded.send(sender=Order, order_id=order.pk, actor=actor, request=request)
+    return next((note for _, note in answers if note is not None), None)
 
 
 def expire_entitlements() -> int:
