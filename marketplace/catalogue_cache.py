@@ -7,7 +7,8 @@ computed under; invalidation replaces the generation when the action's transacti
 no entry computed before that is served again (a stale listing is a bug, not a trade-off).
 ``CATALOGUE_CACHE_SECONDS`` bounds how long an unused entry stays; 0 turns the cache off.
 
-Vendors see their own unpublished versions too: their requests are never served from here.
+A tenant that owns versions sees them too, published or not: its members' requests are
+never served from here, nor stored (``sees_public_catalogue``, asked after the rows are read).
 """
 
 import hashlib
@@ -54,6 +55,9 @@ def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpR
     The key is the absolute URL (filters, ordering, page and the host of pagination links)
     and the media type. The generation is read before the database is, so an entry computed
     from rows that an action is about to change is stored under the generation it retires.
+    Whether the caller sees the public catalogue is asked once: before a hit is served, or
+    after ``respond()`` read the rows of a miss, so a first version its tenant uploads
+    meanwhile is seen and what it read of it is not stored for everyone.
     """
     timeout = settings.CATALOGUE_CACHE_SECONDS
     renderer = getattr(request, "accepted_renderer", None)
@@ -61,7 +65,6 @@ def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpR
         request.method != "GET"
         or timeout <= 0
         or not isinstance(renderer, JSONRenderer)  # the browsable API is for people
-        or not sees_public_catalogue(request)
     ):
         return respond()
     media_type = request.accepted_media_type
@@ -71,9 +74,11 @@ def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpR
     generation = _current_generation(found)
     entry = found.get(key)
     if entry is not None and entry[0] == generation:
-        return HttpResponse(entry[1], content_type=renderer.media_type)
+        if sees_public_catalogue(request):
+            return HttpResponse(entry[1], content_type=renderer.media_type)
+        return respond()
     response = respond()
-    if response.status_code != 200:
+    if response.status_code != 200 or not sees_public_catalogue(request):
         return response
     content = renderer.render(response.data, media_type, {"request": request})
     cache.set(key, (generation, content), timeout)

@@ -1,10 +1,10 @@
-"""The catalogue as a request sees it, scoped with ``for_request``: vendors see their own
-agents and versions, everyone else the public ones."""
+"""The catalogue as a request sees it, scoped with ``for_request``: the public agents and
+versions, and the caller's tenant's own, published or not."""
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from edgeplug.core.compiled import CompiledQuery
-from edgeplug.tenancy.scoping import for_request, for_tenant, request_tenant
+from edgeplug.tenancy.scoping import for_request, for_tenant, request_tenant, sees_only_public
 from marketplace.models import Agent, AgentVersion
 
 
@@ -95,7 +95,7 @@ def sorted_versions(agent: Agent) -> list[AgentVersion]:
 
 
 def sees_public_catalogue(request) -> bool:
-    """True when the caller sees exactly what customers see: only vendor tenants publish, so
-    only they have unpublished versions of their own on top of the public ones."""
-    tenant = getattr(request, "tenant", None)
-    return tenant is None or not tenant.is_vendor
+    """True when the caller sees exactly what anyone sees: it acts for no tenant (no query),
+    or for one that owns no version (one query), whether or not it is marked a vendor today
+    (staff may untick that on a tenant that keeps its agents)."""
+    return sees_only_public(AgentVersion.objects.all(), request_tenant(request))

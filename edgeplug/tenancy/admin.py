@@ -1,23 +1,47 @@
 """Tenants and memberships in the admin. A new tenant is made by ``create_tenant`` and
 membership edits go through the tenancy actions (``add_member``, ``change_role``,
 ``remove_member``), so the admin refuses what the API refuses (removing or demoting a
-tenant's last admin) and audits the same events."""
+tenant's last admin) and audits the same events. A slug, new or changed, follows
+``check_tenant_slug``."""
 
 from collections import defaultdict
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from edgeplug.slugs import SLUG_RULE
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.services import (
+    InvalidSlug,
     LastAdmin,
     add_member,
     change_role,
+    check_tenant_slug,
     create_tenant,
     ensure_an_admin_remains,
     remove_member,
 )
+
+
+class TenantForm(forms.ModelForm):
+    # Not Django's slug rule (it allows capitals and underscores): the tenancy rule alone.
+    slug = forms.CharField(
+        max_length=64, help_text=f"The vendor its packages' manifests name: {SLUG_RULE}."
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ("name", "slug", "is_vendor", "is_customer", "is_active")
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        try:
+            check_tenant_slug(slug)
+        except InvalidSlug as exc:
+            raise ValidationError(exc.detail, code=exc.code) from exc
+        return slug
 
 
 class MembershipFormSet(BaseInlineFormSet):
@@ -94,6 +118,7 @@ class AuditedMembershipsMixin:
 
 @admin.register(Tenant)
 class TenantAdmin(AuditedMembershipsMixin, admin.ModelAdmin):
+    form = TenantForm
     list_display = ("slug", "name", "is_vendor", "is_customer", "is_active", "created_at")
     list_filter = ("is_vendor", "is_customer", "is_active")
     search_fields = ("slug", "name")

@@ -6,6 +6,7 @@ How to scope a queryset for a request (views, serializers, filters; nothing else
     for_request(Model.objects.all(), request, public=True)          # … plus the model's public()
     for_request(Model.objects.all(), request, staff=StaffGroup.X)   # … or all rows, for staff of X
     for_tenant(Model.objects.all(), tenant_pk, public=True)         # the same, before a request
+    sees_only_public(Model.objects.all(), tenant)                   # … is that just public()?
     get_for_request(Model.objects.all(), request, pk=pk)            # one row, else 404
     class Rows(TenantScoped, generics.ListAPIView):                 # a DRF generic view:
         queryset = Model.objects.all()                              # … the tenant's rows
@@ -48,9 +49,21 @@ def for_tenant(
     staff powers: for a query built before its request (``edgeplug.core.compiled``)."""
     visible = Q(pk__in=queryset.model.objects.public().values("pk")) if public else Q()
     if tenant is not None:
-        own = Q(**{field: tenant})
+        own = _own(tenant, field)
         return queryset.filter(own | visible if public else own)
     return queryset.filter(visible) if public else queryset.none()
+
+
+def sees_only_public(queryset: QuerySet, tenant, field: str = "tenant") -> bool:
+    """Whether ``for_tenant(queryset, tenant, public=True)`` is the model's ``public()`` and
+    nothing more, so what it shows may be shared with anyone: the caller acts for no tenant
+    (no query), or for one that owns none of the rows (one ``EXISTS``). What a tenant owns
+    decides, not what kind of tenant it is: ``for_tenant`` adds its own rows whatever it is."""
+    return tenant is None or not queryset.filter(_own(tenant, field)).exists()
+
+
+def _own(tenant, field: str) -> Q:
+    return Q(**{field: tenant})
 
 
 def get_for_request(queryset: QuerySet, request, field: str = "tenant", **lookup) -> Model:

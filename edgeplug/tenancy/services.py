@@ -7,12 +7,27 @@ from django.db import transaction
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked, unique_or
-from edgeplug.errors import Conflict, DomainError, Forbidden, NotFound
+from edgeplug.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+from edgeplug.slugs import SLUG_RULE, is_slug
 from edgeplug.tenancy.models import Membership, Role, Tenant
 
 
 class LastAdmin(Conflict, code="last_admin"):
     pass
+
+
+class InvalidSlug(BadRequest, code="invalid_slug"):
+    """A slug that no package manifest could name as its vendor."""
+
+
+def check_tenant_slug(slug: str) -> None:
+    """The one rule for a tenant's slug, wherever a tenant is made or renamed: it is the
+    ``vendor`` its packages' manifests name, which ``upload_package`` requires."""
+    if not is_slug(slug):
+        raise InvalidSlug(
+            f"{slug!r} cannot be a tenant slug: use {SLUG_RULE}, "
+            "as a package manifest names its vendor."
+        )
 
 
 @transaction.atomic
@@ -27,6 +42,7 @@ def create_tenant(
     request=None,
 ) -> Tenant:
     """The one way a tenant is created (management commands, the admin, the demo seed)."""
+    check_tenant_slug(slug)
     if not (is_vendor or is_customer):
         raise DomainError("A tenant is a vendor, a customer, or both.", code="tenant_kind")
     with unique_or(Conflict(f"A tenant with slug {slug!r} exists.", code="tenant_exists")):

@@ -58,10 +58,13 @@ def test_agent_list_costs_the_same_at_any_page_size(catalogue, member_client):
     _same_at_page_sizes(catalogue.client, "/api/v1/agents", budget=9)  # never cached
 
 
-def test_a_cached_agent_list_costs_only_authentication(catalogue, member_client):
+def test_a_cached_agent_list_costs_only_authentication_and_what_the_tenant_owns(
+    catalogue, member_client
+):
     customer, _ = member_client("developer")
     _queries(customer, "/api/v1/agents", page_size=20)
-    assert _queries(customer, "/api/v1/agents", page_size=20) == 1
+    # whether the tenant owns versions decides if it may share the cached catalogue
+    assert _queries(customer, "/api/v1/agents", page_size=20) == 2
 
 
 def test_agent_detail_costs_the_same_with_one_version_or_forty(vendor, member_client):
@@ -73,8 +76,9 @@ def test_agent_detail_costs_the_same_with_one_version_or_forty(vendor, member_cl
     for client in (customer, vendor.client):
         counts = {_queries(client, f"/api/v1/agents/{a.pk}") for a in (small, big)}
         # auth, the agent with its listing, its visible versions, the yanked ones kept for the
-        # record, their certificates, the plans, the rating (average and histogram in one)
-        assert counts == {7}, counts
+        # record, their certificates, the plans, the rating (average and histogram in one),
+        # and whether the tenant owns versions (may it share the cached catalogue)
+        assert counts == {8}, counts
 
 
 def test_version_detail_budget(vendor, member_client):

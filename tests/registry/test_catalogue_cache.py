@@ -6,6 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from certification.models import CertificationRun
+from marketplace.api.views import AgentList
+from tests.conftest import changeform_data
 from tests.factories import AgentFactory, AgentVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +27,8 @@ def _listed(client) -> dict[int, str | None]:
 def _served_from_cache(client, url: str) -> bool:
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200
-    return not any("marketplace_agent" in q["sql"] for q in ctx.captured_queries)
+    # A member's request still asks whether its tenant owns versions (marketplace_agentversion).
+    return not any('"marketplace_agent"' in q["sql"] for q in ctx.captured_queries)
 
 
 def test_a_customer_listing_is_served_from_the_cache_the_second_time(vendor, customer):
@@ -42,6 +45,53 @@ def test_vendors_never_get_the_cached_public_view(vendor, customer):
     AgentVersionFactory(agent=agent, version="2.0.0")  # unreviewed: the vendor's own
     assert _listed(vendor.client)[agent.pk] == "2.0.0"
     assert _listed(customer) == {agent.pk: "1.0.0"}
+
+
+def test_an_anonymous_listing_is_served_from_the_cache_without_a_query(vendor, api):
+    AgentVersionFactory(agent=AgentFactory(tenant=vendor.tenant), public=True)
+    first = api.get("/api/v1/agents").json()
+    with CaptureQueriesContext(connection) as ctx:
+        assert api.get("/api/v1/agents").json() == first
+    assert ctx.captured_queries == []
+
+
+def test_an_unpublished_agent_of_a_tenant_no_longer_marked_vendor_stays_its_own(
+    vendor, api, admin_session
+):
+    # Staff untick "is vendor" in the admin; the tenant keeps its agents, and its members
+    # still see their own unpublished ones, which no one else may see, from the cache or not.
+    agent = AgentFactory(tenant=vendor.tenant)
+    AgentVersionFactory(agent=agent, version="0.1.0")  # uncertified
+    staff, _ = admin_session("platform-admins", is_superuser=True)
+    url = f"/admin/tenancy/tenant/{vendor.tenant.pk}/change/"
+    data = changeform_data(staff.get(url))
+    data.pop("is_vendor")
+    data["is_customer"] = "on"
+    assert staff.post(url, data).status_code == 302
+    vendor.tenant.refresh_from_db()
+    assert not vendor.tenant.is_vendor
+
+    detail = f"/api/v1/agents/{agent.pk}"
+    assert _listed(vendor.client) == {agent.pk: "0.1.0"}
+    assert vendor.client.get(detail).status_code == 200
+    assert _listed(api) == {}
+    assert api.get(detail).status_code == 404
+
+
+def test_a_first_version_stored_while_its_tenants_listing_is_read_is_not_cached(
+    vendor, api, monkeypatch
+):
+    # Whether a member may share the cache is asked after its listing read the rows.
+    listing = AgentList._list_with_facets
+
+    def upload_meanwhile(view, request):
+        AgentVersionFactory(agent=AgentFactory(tenant=vendor.tenant), version="0.1.0")
+        return listing(view, request)
+
+    monkeypatch.setattr(AgentList, "_list_with_facets", upload_meanwhile)
+    assert list(_listed(vendor.client).values()) == ["0.1.0"]
+    monkeypatch.setattr(AgentList, "_list_with_facets", listing)
+    assert _listed(api) == {}
 
 
 def test_approval_in_the_admin_publishes_to_a_cached_listing(

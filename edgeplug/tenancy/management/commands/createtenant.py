@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from edgeplug.errors import DomainError
+from edgeplug.slugs import SLUG_RULE
 from edgeplug.tenancy.services import create_tenant
 
 
@@ -10,7 +11,7 @@ class Command(BaseCommand):
     help = "Create a tenant (an organisation that is a vendor, a customer, or both)."
 
     def add_arguments(self, parser):
-        parser.add_argument("slug")
+        parser.add_argument("slug", help=f"The vendor its packages name: {SLUG_RULE}.")
         parser.add_argument("--name", help="Display name (defaults to the slug).")
         parser.add_argument("--vendor", action="store_true", help="The tenant sells agents.")
         parser.add_argument("--customer", action="store_true", help="The tenant buys agents.")
