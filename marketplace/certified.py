@@ -1,33 +1,44 @@
-"""The certificate that currently vouches for a version: the newest one not yet expired.
+"""The certificate that currently vouches for a version: its newest one that a verifier still
+accepts, that is not yet expired and not signed by a platform key since revoked.
 
-Every door that hands out or relies on a version's certificate (the API, the vendor portal,
-deploy, device assignments, the bundle, the catalogue) asks here.
+``edgeplug.certificates.verify_certificate`` (the ``edgeplug verify`` CLI, devices) refuses a
+certificate past its ``expires_at`` or whose key the published key set marks revoked; the server
+follows the same rule. Every door that hands out or relies on a version's certificate (the API,
+the vendor portal, deploy, device assignments, the bundle, the catalogue) and the beat task that
+marks versions ``expired`` ask here.
 """
 
 from datetime import datetime
 
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from certification.certificates.platform_keys import keyring
 from certification.models import Certificate
 from marketplace.models import AgentVersion
 
 
-def _unexpired():
-    return Certificate.objects.filter(expires_at__gt=timezone.now())
+def vouching_certificates(now: datetime | None = None) -> QuerySet:
+    """Certificates that vouch at ``now`` (default: now): unexpired, of a key not revoked.
+
+    The revoked keys come from the key ring (configuration, parsed once), so this is one
+    condition on the certificates' ``key_id``, no query of its own."""
+    certificates = Certificate.objects.filter(expires_at__gt=now or timezone.now())
+    revoked = keyring().revoked_key_ids()
+    return certificates.exclude(key_id__in=revoked) if revoked else certificates
 
 
 def current_certificates(versions) -> dict[int, Certificate]:
     """The current certificate of each of ``versions`` (by version id), in one query."""
     found: dict[int, Certificate] = {}
-    rows = _unexpired().filter(version__in=versions)
+    rows = vouching_certificates().filter(version__in=versions)
     for certificate in rows.order_by("version_id", "-issued_at"):
         found.setdefault(certificate.version_id, certificate)
     return found
 
 
 def current_certificate(version: AgentVersion) -> Certificate | None:
-    return _unexpired().filter(version=version).order_by("-issued_at").first()
+    return vouching_certificates().filter(version=version).order_by("-issued_at").first()
 
 
 def certified_until(version: AgentVersion) -> datetime | None:

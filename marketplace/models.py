@@ -82,6 +82,15 @@ PUBLIC_VERSION = models.Q(
 )
 
 
+# Versions customers saw before they were yanked (certified then, perhaps expired since, and
+# approved): an agent's page keeps them, marked, and so do their own URLs (visibility.py).
+YANKED_AFTER_RELEASE = models.Q(
+    certification_status__in=[CertificationStatus.CERTIFIED, CertificationStatus.EXPIRED],
+    review_status=ReviewStatus.APPROVED,
+    yanked_at__isnull=False,
+)
+
+
 # An agent's versions, newest first (read backwards): the order of ``newest_first`` and of the
 # index that serves it.
 NEWEST_FIRST = ["agent", "precedence", "created_at", "id"]
@@ -91,6 +100,11 @@ class AgentVersionQuerySet(models.QuerySet):
     def public(self):
         """What customers may see: certified, approved by a reviewer, not yanked."""
         return self.filter(PUBLIC_VERSION)
+
+    def yanked_after_release(self):
+        """Versions yanked once customers could see them: still shown, marked, never offered
+        for download."""
+        return self.filter(YANKED_AFTER_RELEASE)
 
     def newest_first(self):
         """Highest SemVer precedence first, in SQL; equal precedence, newest upload first."""

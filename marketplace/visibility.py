@@ -1,15 +1,27 @@
 """The catalogue as a request sees it, scoped with ``for_request``: the public agents and
 versions, and the caller's tenant's own, published or not."""
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from edgeplug.core.compiled import CompiledQuery
 from edgeplug.tenancy.scoping import for_request, for_tenant, request_tenant, sees_only_public
-from marketplace.models import Agent, AgentVersion
+from marketplace.models import YANKED_AFTER_RELEASE, Agent, AgentVersion
 
 
 def visible_versions(request) -> QuerySet:
     return for_request(AgentVersion.objects.all(), request, public=True)
+
+
+def shown_versions(request) -> QuerySet:
+    """What a version's own URLs (its detail, its certificate) answer for: what the agent's
+    page lists (``AgentDetailSerializer.get_versions``), the visible versions and, of an agent
+    the caller sees, those yanked after their release (``yanked_after_release``), marked. Their
+    bytes stay behind ``visible_versions`` (download, bundle, deploy)."""
+    visible = visible_versions(request)
+    return AgentVersion.objects.filter(
+        Q(pk__in=visible.values("pk"))
+        | Q(YANKED_AFTER_RELEASE, Exists(visible.filter(agent=OuterRef("agent"))))
+    )
 
 
 def _listed_versions(request) -> QuerySet:

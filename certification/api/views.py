@@ -25,7 +25,7 @@ from marketplace.api.permissions import IsVendorPublisher
 from marketplace.api.serializers import CertifyRequestSerializer
 from marketplace.certified import current_certificate
 from marketplace.models import Agent, AgentVersion
-from marketplace.visibility import visible_versions
+from marketplace.visibility import shown_versions
 
 
 def runs_for(request):
@@ -137,13 +137,14 @@ class RunCertificate(APIView):
 
 
 class VersionCertificate(APIView):
-    """The signed certificate that vouches for the version now: its newest one not yet
-    expired. 404 ``not_certified`` when none does (never certified, or every one expired)."""
+    """The signed certificate that vouches for the version now (``marketplace.certified``),
+    for any version the agent's page shows, one yanked since its release included. 404
+    ``not_certified`` when none does (never certified, every one expired or of a revoked key)."""
 
     @extend_schema(responses={200: None})
     def get(self, request, agent_id, version):
         item = generics.get_object_or_404(
-            visible_versions(request), agent_id=agent_id, version=version
+            shown_versions(request), agent_id=agent_id, version=version
         )
         certificate = current_certificate(item)
         if certificate is None:

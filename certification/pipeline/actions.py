@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from certification.errors import (
@@ -25,9 +26,10 @@ from edgeplug.core.locking import locked
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.services import refuse_own_tenant_review
 from edgeplug.timefmt import utc_iso
+from marketplace.catalogue import refresh_listing
 from marketplace.catalogue_cache import invalidate_catalogue
-from marketplace.certified import certified_until
-from marketplace.models import AgentVersion, CertificationStatus
+from marketplace.certified import certified_until, vouching_certificates
+from marketplace.models import AgentVersion, CatalogueListing, CertificationStatus
 from marketplace.services import refresh_agent_card
 
 
@@ -131,19 +133,22 @@ def sweep_stale_runs(now=None) -> int:
 
 
 def expire_lapsed_certifications(now=None) -> int:
-    """Certified versions whose every certificate has expired become ``expired``.
+    """Certified versions that no certificate vouches for any more become ``expired``: every
+    certificate has expired, or was signed by a platform key since revoked.
 
     ``certified`` then means what the certificate rule says (``marketplace.certified``): a
     current certificate vouches for the version. An expired version leaves the catalogue (its
     listing falls back to an older public version, or goes), customers can no longer download
     it, and its badge says so; a new run that passes certifies it again. Beat runs this every
     15 minutes; until then only the certificate endpoint, deploy, assignments and the bundle
-    (which ask the certificate rule directly) refuse it.
+    (which ask the certificate rule directly) refuse it. A listing whose figures come from a
+    certificate that no longer vouches is rebuilt too (from the one that does).
     """
     now = now or timezone.now()
+    vouching = vouching_certificates(now)
     lapsed = AgentVersion.objects.filter(
         certification_status=CertificationStatus.CERTIFIED
-    ).exclude(certificates__expires_at__gt=now)
+    ).exclude(Exists(vouching.filter(version=OuterRef("pk"))))
     expired = 0
     for version_id in lapsed.values_list("pk", flat=True).order_by("pk"):
         with transaction.atomic():
@@ -161,4 +166,14 @@ def expire_lapsed_certifications(now=None) -> int:
                 details={"certified_until": utc_iso(until) if until else None},
             )
             expired += 1
+    _refresh_stale_listings(vouching)
     return expired
+
+
+def _refresh_stale_listings(vouching) -> None:
+    stale = CatalogueListing.objects.exclude(certificate_id=None).exclude(
+        certificate_id__in=vouching.values("pk")
+    )
+    for listing in stale.select_related("agent__tenant").order_by("pk"):
+        with transaction.atomic():
+            refresh_listing(listing.agent)  # forgets the cached catalogue pages too

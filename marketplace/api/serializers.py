@@ -13,9 +13,7 @@ from marketplace.certified import current_certificate, current_certificates
 from marketplace.models import (
     Agent,
     AgentVersion,
-    CertificationStatus,
     PricePlan,
-    ReviewStatus,
     VendorKey,
 )
 from marketplace.versioning import newest_first
@@ -72,7 +70,10 @@ class AgentVersionSerializer(ReadOnlyModelSerializer):
             "download_url",
         ]
 
-    def get_download_url(self, obj) -> str:
+    def get_download_url(self, obj) -> str | None:
+        """None for a yanked version: it is shown, marked, and never offered for download."""
+        if obj.yanked_at is not None:
+            return None
         return f"/api/v1/agents/{obj.agent_id}/versions/{obj.version}/download"
 
 
@@ -133,15 +134,12 @@ class AgentSerializer(ReadOnlyModelSerializer):
 
 
 class CatalogueVersionSerializer(AgentVersionSerializer):
-    """A version on the agent page: yanked ones are marked and never offered for download."""
+    """A version on the agent page, with the summary of the certificate vouching for it."""
 
     certificate = serializers.SerializerMethodField()
 
     class Meta(AgentVersionSerializer.Meta):
         fields = [*AgentVersionSerializer.Meta.fields, "certificate"]
-
-    def get_download_url(self, obj) -> str | None:
-        return None if obj.yanked_at is not None else super().get_download_url(obj)
 
     def get_certificate(self, obj) -> dict | None:
         known = self.context.get("certificates")
@@ -160,18 +158,10 @@ class AgentDetailSerializer(AgentSerializer):
     def get_versions(self, obj) -> list[dict]:
         shown = {v.pk: v for v in sorted_versions(obj)}
         # Versions that were public and then yanked stay listed, marked, for the record (also
-        # once their certificate has expired since).
+        # once their certificate has expired since); their own URLs answer for them too
+        # (visibility.shown_versions).
         for version in (
-            obj.versions.filter(
-                certification_status__in=[
-                    CertificationStatus.CERTIFIED,
-                    CertificationStatus.EXPIRED,
-                ],
-                review_status=ReviewStatus.APPROVED,
-                yanked_at__isnull=False,
-            )
-            .select_related("signing_key")
-            .defer("manifest")
+            obj.versions.yanked_after_release().select_related("signing_key").defer("manifest")
         ):
             shown.setdefault(version.pk, version)
         versions = newest_first(shown.values())

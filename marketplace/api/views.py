@@ -27,6 +27,7 @@ from marketplace.uploads import PackageUploadHandler, package_bytes
 from marketplace.visibility import (
     agent_with_latest_version,
     agents_with_latest_version,
+    shown_versions,
     visible_agents,
     visible_versions,
     with_listing,
@@ -164,9 +165,9 @@ class AgentDetail(generics.RetrieveDestroyAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _version_for_request(request, agent_id: int, version: str) -> AgentVersion:
+def _version_in(versions, agent_id: int, version: str) -> AgentVersion:
     return generics.get_object_or_404(
-        visible_versions(request).select_related("agent", "tenant", "signing_key"),
+        versions.select_related("agent", "tenant", "signing_key"),
         agent_id=agent_id,
         version=version,
     )
@@ -184,13 +185,15 @@ class VersionDetail(APIView):
     @extend_schema(responses=s.AgentVersionDetailSerializer)
     def get(self, request, agent_id, version):
         return Response(
-            s.AgentVersionDetailSerializer(_version_for_request(request, agent_id, version)).data
+            s.AgentVersionDetailSerializer(
+                _version_in(shown_versions(request), agent_id, version)
+            ).data
         )
 
 
 def _downloadable(request, agent_id: int, version: str) -> AgentVersion:
     """The version if this tenant may download it; 404 when it cannot even see it."""
-    item = _version_for_request(request, agent_id, version)
+    item = _version_in(visible_versions(request), agent_id, version)
     downloads.ensure_may_download(getattr(request, "tenant", None), item)
     return item
 
