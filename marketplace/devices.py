@@ -181,11 +181,9 @@ class Assignments:
     stop: list[dict] = field(default_factory=list)
 
 
-def assignments_for(device: Device) -> Assignments:
-    """Versions to run with their certificate ids and digests, and what must stop: yanked
-    versions, certificates no longer valid, entitlements suspended, revoked or expired (with
-    ``entitlement_status`` saying which)."""
-    result = Assignments()
+def _deployments_judged(device: Device):
+    """Each of the device's deployments with its version's certificate now and why it must
+    stop ("" when it runs): the one rule of ``assignments_for`` and ``runnable_version``."""
     deployments = Deployment.objects.filter(device=device).select_related(
         "agent", "agent__tenant", "version"
     )
@@ -195,6 +193,16 @@ def assignments_for(device: Device) -> Assignments:
         .values_list("agent_id", flat=True)
     )
     for deployment in deployments:
+        certificate = current_certificate(deployment.version)
+        yield deployment, certificate, _stop_reason(deployment, certificate, entitled)
+
+
+def assignments_for(device: Device) -> Assignments:
+    """Versions to run with their certificate ids and digests, and what must stop: yanked
+    versions, certificates no longer valid, entitlements suspended, revoked or expired (with
+    ``entitlement_status`` saying which)."""
+    result = Assignments()
+    for deployment, certificate, reason in _deployments_judged(device):
         version = deployment.version
         entry = {
             "deployment": deployment.pk,
@@ -203,8 +211,6 @@ def assignments_for(device: Device) -> Assignments:
             "version": version.version,
             "digest": f"sha256:{version.digest}",
         }
-        certificate = current_certificate(version)
-        reason = _stop_reason(deployment, certificate, entitled)
         if reason == "entitlement_inactive":
             status = _entitlement_statuses(device).get(deployment.agent_id, "none")
             result.stop.append({**entry, "reason": reason, "entitlement_status": status})
@@ -224,6 +230,15 @@ def assignments_for(device: Device) -> Assignments:
             }
         )
     return result
+
+
+def runnable_version(device: Device, agent_id: int, version: str) -> AgentVersion | None:
+    """The version whose bundle a device may fetch with its token: one its assignments tell
+    it to run (deployed, not yanked, certified, entitled), else None."""
+    for deployment, _, reason in _deployments_judged(device):
+        if not reason and (deployment.agent_id, deployment.version.version) == (agent_id, version):
+            return deployment.version
+    return None
 
 
 def _stop_reason(deployment: Deployment, certificate, entitled: set[int]) -> str:

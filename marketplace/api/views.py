@@ -8,20 +8,22 @@ from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from certification.pipeline.actions import broker_refusal, submit_for_certification
 from edgeplug.core.serializers import represent, validated
-from edgeplug.errors import DomainError
+from edgeplug.errors import DomainError, NotFound
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
-from marketplace import catalogue, downloads, services
+from marketplace import catalogue, devices, downloads, services
 from marketplace.api import serializers as s
 from marketplace.api.commerce_serializers import PricePlanSerializer
+from marketplace.api.device_auth import DeviceTokenAuthentication
 from marketplace.api.filters import AgentFilter
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.catalogue_cache import cached_catalogue_response
 from marketplace.errors import NotEntitled
-from marketplace.models import Agent, AgentVersion, DownloadKind, PricePlan, VendorKey
+from marketplace.models import Agent, AgentVersion, Device, DownloadKind, PricePlan, VendorKey
 from marketplace.storage import open_package, package_limits
 from marketplace.uploads import PackageUploadHandler, package_bytes
 from marketplace.visibility import (
@@ -258,6 +260,21 @@ class VersionDownload(_EntitledVersionView):
     "application/zip", "package, certificate.json, keys.json and bundle.json in one zip"
 )
 class VersionBundle(_EntitledVersionView):
+    # Members, and devices with their token: the bundle a device's assignments name in
+    # ``run`` (``devices.runnable_version``, the same rule), 404 for anything else.
+    authentication_classes = [
+        *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
+        DeviceTokenAuthentication,
+    ]
+
+    def get(self, request, agent_id, version):
+        if isinstance(request.auth, Device):
+            item = devices.runnable_version(request.auth, agent_id, version)
+            if item is None:
+                raise NotFound("This device is not told to run that version.")
+            return self.respond(request, item)
+        return super().get(request, agent_id, version)
+
     def respond(self, request, item):
         data = downloads.build_bundle(item)
         downloads.record_download(request.tenant, item, DownloadKind.BUNDLE)

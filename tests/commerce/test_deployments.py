@@ -1,6 +1,9 @@
 """Deployments take seats of an active entitlement, match the certified core, and reach the
 device as assignments; what must stop is listed too."""
 
+import io
+import zipfile
+
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -147,3 +150,32 @@ def test_concurrent_deployments_never_exceed_the_seats(
     assert Deployment.objects.count() == 2
     assert sorted(s for s, _ in statuses) == [201, 201, 409, 409, 409]
     assert {c for s, c in statuses if s == 409} == {"seat_limit_reached"}
+
+
+def test_the_device_fetches_the_bundle_it_is_told_to_run_with_its_token(
+    customer, published, agent, make_plan, certificate
+):
+    """``download_url`` of a ``run`` assignment answers the device's own token, and only for
+    what it is told to run: a version it is told to stop is 404 to it."""
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    device = register(client, "hw-1")
+    deploy(client, device, published)
+    device_api = APIClient()
+    device_api.credentials(HTTP_AUTHORIZATION=f"Device {device['token']}")
+    [run] = device_api.get("/api/v1/device/assignments").json()["run"]
+
+    bundle = device_api.get(run["download_url"])
+
+    assert bundle.status_code == 200, bundle.content[:300]  # before: 401 not_authenticated
+    names = zipfile.ZipFile(io.BytesIO(bundle.content)).namelist()
+    assert "certificate.json" in names and "keys.json" in names
+    assert device_api.get(f"/api/v1/agents/{agent.pk}/versions/1.0.0").status_code == 401
+    Entitlement.objects.update(status="suspended")  # now told to stop it
+    refused = device_api.get(run["download_url"])
+    assert (refused.status_code, refused.json()["code"]) == (404, "not_found")
+    other = register(client, "hw-2")  # nothing deployed on it
+    other_api = APIClient()
+    other_api.credentials(HTTP_AUTHORIZATION=f"Device {other['token']}")
+    Entitlement.objects.update(status="active")
+    assert other_api.get(run["download_url"]).status_code == 404
