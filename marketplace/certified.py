@@ -1,9 +1,9 @@
 """The certificate that currently vouches for a version: its newest one that a verifier still
-accepts, that is not yet expired and not signed by a platform key since revoked.
+accepts, that is not yet expired and signed by a platform key still published and not revoked.
 
 ``edgeplug.certificates.verify_certificate`` (the ``edgeplug verify`` CLI, devices) refuses a
-certificate past its ``expires_at`` or whose key the published key set marks revoked; the server
-follows the same rule. Every door that hands out or relies on a version's certificate (the API,
+certificate past its ``expires_at``, or whose key the published key set marks revoked
+(``key_revoked``) or does not hold (``unknown_key``); the server follows the same rule. Every door that hands out or relies on a version's certificate (the API,
 the vendor portal, deploy, device assignments, the bundle, the catalogue) and the beat task that
 marks versions ``expired`` ask here.
 """
@@ -19,13 +19,14 @@ from marketplace.models import AgentVersion
 
 
 def vouching_certificates(now: datetime | None = None) -> QuerySet:
-    """Certificates that vouch at ``now`` (default: now): unexpired, of a key not revoked.
+    """Certificates that vouch at ``now`` (default: now): unexpired, of a key the published
+    key set holds and does not mark revoked.
 
-    The revoked keys come from the key ring (configuration, parsed once), so this is one
-    condition on the certificates' ``key_id``, no query of its own."""
-    certificates = Certificate.objects.filter(expires_at__gt=now or timezone.now())
-    revoked = keyring().revoked_key_ids()
-    return certificates.exclude(key_id__in=revoked) if revoked else certificates
+    The keys come from the key ring (configuration, parsed once), so this is one condition on
+    the certificates' ``key_id``, no query of its own."""
+    return Certificate.objects.filter(
+        expires_at__gt=now or timezone.now(), key_id__in=keyring().vouching_key_ids()
+    )
 
 
 def current_certificates(versions) -> dict[int, Certificate]:

@@ -64,10 +64,11 @@ class KeyRing:
             raise PlatformKeyError(f"The active platform key {key.key_id} is not valid now.")
         return key
 
-    def revoked_key_ids(self) -> frozenset[str]:
-        """Keys whose certificates no verifier accepts any more (``key_revoked``), whatever
-        their ``revoked_at``: the server hands none of them out (``marketplace.certified``)."""
-        return frozenset(k.key_id for k in self.keys if k.revoked_at is not None)
+    def vouching_key_ids(self) -> frozenset[str]:
+        """Keys whose certificates a verifier accepts: published and not revoked (whatever
+        the date of ``revoked_at``; ``key_revoked``). A key no longer published is unknown to
+        verifiers (``unknown_key``). The server hands out no other (``marketplace.certified``)."""
+        return frozenset(k.key_id for k in self.keys if k.revoked_at is None)
 
     def published(self) -> dict:
         return {"active_key_id": self.active_key_id, "keys": [k.published() for k in self.keys]}

@@ -119,9 +119,12 @@ def test_an_older_certificate_vouches_everywhere_once_the_newer_ones_key_is_revo
     assert CatalogueListing.objects.get(agent=agent).certificate_id == older.pk
 
 
+@pytest.mark.parametrize("gone", ["revoked", "no longer published"])
 def test_a_version_whose_only_certificate_has_a_revoked_key_is_not_certified(
-    settings, keys, customer, vendor, published, agent, make_plan, media_root
+    settings, keys, customer, vendor, published, agent, make_plan, media_root, gone
 ):
+    """Revoked (``key_revoked``) or dropped from the key set (``unknown_key``): either way no
+    verifier accepts the certificate, so it vouches for nothing on the server."""
     key_a, key_b, _ = keys
     _ring(settings, key_a, active=key_a)
     simulated_certificate(published)
@@ -130,7 +133,10 @@ def test_a_version_whose_only_certificate_has_a_revoked_key_is_not_certified(
     device = register(client, "hw-1")
     assert deploy(client, device, published).status_code == 201
 
-    _ring(settings, _revoked(key_a), key_b, active=key_b)
+    if gone == "revoked":
+        _ring(settings, _revoked(key_a), key_b, active=key_b)
+    else:
+        _ring(settings, key_b, active=key_b)
 
     refused = vendor.client.get(_url(published, "/certificate"))
     assert (refused.status_code, refused.json()["code"]) == (404, "not_certified")
