@@ -6,9 +6,11 @@ import subprocess
 import time
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 from django_otp.oath import TOTP
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -54,6 +56,13 @@ def _test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def clock():
+    """Time stopped at the test's start; ``clock.move_to(...)`` moves it (time-machine)."""
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ assignments, the bundle and the catalogue already see it."""
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -14,12 +13,6 @@ from tests.conftest import sign_in
 from tests.factories import AgentVersionFactory, CertificationRunFactory, certificate_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

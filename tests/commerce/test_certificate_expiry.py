@@ -5,9 +5,7 @@ customers can no longer download it, its badge says so, and a new run certifies 
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.conf import settings
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from certification.models import LevelThresholds
@@ -19,12 +17,6 @@ from tests.conftest import sign_in
 from tests.factories import CertificationRunFactory, certificate_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
-        yield traveller
 
 
 def _issue(version, level: str, *, valid_days: int):

@@ -34,6 +34,22 @@ def deploy(client, device, version):
     )
 
 
+def as_device(device) -> APIClient:
+    """An API client that sends the device's token, as a device does."""
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Device {device['token']}")
+    return api
+
+
+def running(client, agent, make_plan, published):
+    """The customer holds the agent and has deployed ``published`` on a new device: the
+    device and its client."""
+    buy_free(client, agent, make_plan)
+    device = register(client, "hw-1")
+    assert deploy(client, device, published).status_code == 201
+    return device, as_device(device)
+
+
 def seats(count):
     Entitlement.objects.update(seats=count)
 
@@ -42,12 +58,7 @@ def test_deploy_and_the_device_sees_its_assignment(
     customer, published, agent, make_plan, certificate
 ):
     client, _ = customer
-    buy_free(client, agent, make_plan)
-    device = register(client, "hw-1")
-    response = deploy(client, device, published)
-    assert response.status_code == 201, response.json()
-    device_api = APIClient()
-    device_api.credentials(HTTP_AUTHORIZATION=f"Device {device['token']}")
+    _, device_api = running(client, agent, make_plan, published)
     body = device_api.get("/api/v1/device/assignments").json()
     assert body["stop"] == []
     [run] = body["run"]
@@ -97,11 +108,7 @@ def test_device_is_told_to_stop_yanked_versions_and_revoked_entitlements(
     customer, published, agent, make_plan, certificate
 ):
     client, _ = customer
-    buy_free(client, agent, make_plan)
-    device = register(client, "hw-1")
-    deploy(client, device, published)
-    device_api = APIClient()
-    device_api.credentials(HTTP_AUTHORIZATION=f"Device {device['token']}")
+    _, device_api = running(client, agent, make_plan, published)
     Entitlement.objects.update(status="suspended")
     assert device_api.get("/api/v1/device/assignments").json()["stop"][0]["reason"] == (
         "entitlement_inactive"
@@ -158,11 +165,7 @@ def test_the_device_fetches_the_bundle_it_is_told_to_run_with_its_token(
     """``download_url`` of a ``run`` assignment answers the device's own token, and only for
     what it is told to run: a version it is told to stop is 404 to it."""
     client, _ = customer
-    buy_free(client, agent, make_plan)
-    device = register(client, "hw-1")
-    deploy(client, device, published)
-    device_api = APIClient()
-    device_api.credentials(HTTP_AUTHORIZATION=f"Device {device['token']}")
+    _, device_api = running(client, agent, make_plan, published)
     [run] = device_api.get("/api/v1/device/assignments").json()["run"]
 
     bundle = device_api.get(run["download_url"])
@@ -174,8 +177,6 @@ def test_the_device_fetches_the_bundle_it_is_told_to_run_with_its_token(
     Entitlement.objects.update(status="suspended")  # now told to stop it
     refused = device_api.get(run["download_url"])
     assert (refused.status_code, refused.json()["code"]) == (404, "not_found")
-    other = register(client, "hw-2")  # nothing deployed on it
-    other_api = APIClient()
-    other_api.credentials(HTTP_AUTHORIZATION=f"Device {other['token']}")
+    other = as_device(register(client, "hw-2"))  # nothing deployed on it
     Entitlement.objects.update(status="active")
-    assert other_api.get(run["download_url"]).status_code == 404
+    assert other.get(run["download_url"]).status_code == 404

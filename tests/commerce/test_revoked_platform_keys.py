@@ -10,8 +10,6 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from certification.certificates import platform_keys
@@ -21,16 +19,10 @@ from edgeplug.certificates import verify_certificate
 from marketplace.models import CatalogueListing
 from marketplace.storage import open_package
 from tests.commerce.conftest import buy_free
-from tests.commerce.test_deployments import deploy, register
+from tests.commerce.test_deployments import as_device, deploy, register
 from tests.factories import simulated_certificate
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
@@ -58,9 +50,7 @@ def _url(version, tail=""):
 
 
 def _assignments(device):
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Device {device['token']}")
-    return api.get("/api/v1/device/assignments").json()
+    return as_device(device).get("/api/v1/device/assignments").json()
 
 
 def _keyset():
