@@ -513,7 +513,10 @@ class Invoice(models.Model):
     @property
     def amount_remaining(self) -> int:
         """What is still owed: what its PDF, XML and email print as the amount due (0 once
-        paid). ``amount_due`` stays what was asked, as Stripe's invoices keep it."""
+        paid, and for a void invoice nobody owes). ``amount_due`` stays what was asked, as
+        Stripe's invoices keep it."""
+        if self.status == InvoiceStatus.VOID:
+            return 0
         return self.total - self.amount_paid
 
     @property

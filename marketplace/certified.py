@@ -3,9 +3,10 @@ accepts, that is not yet expired and signed by a platform key still published an
 
 ``edgeplug.certificates.verify_certificate`` (the ``edgeplug verify`` CLI, devices) refuses a
 certificate past its ``expires_at``, or whose key the published key set marks revoked
-(``key_revoked``) or does not hold (``unknown_key``); the server follows the same rule. Every door that hands out or relies on a version's certificate (the API,
-the vendor portal, deploy, device assignments, the bundle, the catalogue) and the beat task that
-marks versions ``expired`` ask here.
+(``key_revoked``) or does not hold (``unknown_key``); the server follows the same rule. Every
+door that hands out or relies on a version's certificate (the API, the vendor portal, deploy,
+device assignments, the bundle, the catalogue) and the beat task that marks versions
+``expired`` ask here.
 """
 
 from datetime import datetime

@@ -181,10 +181,11 @@ class Assignments:
     stop: list[dict] = field(default_factory=list)
 
 
-def _deployments_judged(device: Device):
-    """Each of the device's deployments with its version's certificate now and why it must
-    stop ("" when it runs): the one rule of ``assignments_for`` and ``runnable_version``."""
-    deployments = Deployment.objects.filter(device=device).select_related(
+def _deployments_judged(device: Device, **only):
+    """Each of the device's deployments (``only`` those matching these lookups) with its
+    version's certificate now and why it must stop ("" when it runs): the one rule of
+    ``assignments_for`` and ``runnable_version``."""
+    deployments = Deployment.objects.filter(device=device, **only).select_related(
         "agent", "agent__tenant", "version"
     )
     entitled = set(
@@ -235,10 +236,8 @@ def assignments_for(device: Device) -> Assignments:
 def runnable_version(device: Device, agent_id: int, version: str) -> AgentVersion | None:
     """The version whose bundle a device may fetch with its token: one its assignments tell
     it to run (deployed, not yanked, certified, entitled), else None."""
-    for deployment, _, reason in _deployments_judged(device):
-        if not reason and (deployment.agent_id, deployment.version.version) == (agent_id, version):
-            return deployment.version
-    return None
+    judged = _deployments_judged(device, agent_id=agent_id, version__version=version)
+    return next((deployment.version for deployment, _, reason in judged if not reason), None)
 
 
 def _stop_reason(deployment: Deployment, certificate, entitled: set[int]) -> str:

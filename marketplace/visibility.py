@@ -109,5 +109,9 @@ def sorted_versions(agent: Agent) -> list[AgentVersion]:
 def sees_public_catalogue(request) -> bool:
     """True when the caller sees exactly what anyone sees: it acts for no tenant (no query),
     or for one that owns no version (one query), whether or not it is marked a vendor today
-    (staff may untick that on a tenant that keeps its agents)."""
-    return sees_only_public(AgentVersion.objects.all(), request_tenant(request))
+    (staff may untick that on a tenant that keeps its agents). A vendor is taken to own some
+    without asking: it only misses the shared cache."""
+    tenant = request_tenant(request)
+    if tenant is not None and tenant.is_vendor:
+        return False
+    return sees_only_public(AgentVersion.objects.all(), tenant)

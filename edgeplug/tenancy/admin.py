@@ -37,6 +37,8 @@ class TenantForm(forms.ModelForm):
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]
+        if self.instance.pk and slug == self.instance.slug:
+            return slug  # a tenant made before the rule may still be edited (or deactivated)
         try:
             check_tenant_slug(slug)
         except InvalidSlug as exc:

@@ -152,3 +152,13 @@ def test_once_paid_the_api_and_the_pdf_agree_on_what_is_still_owed(billing_membe
     assert (after["amount_paid"], after["amount_remaining"]) == (invoice.total, 0)
     _, xml = embedded_xml(client.get(f"/api/v1/invoices/{invoice.pk}/pdf").content)
     assert xml.findtext(".//ram:DuePayableAmount", namespaces=NS) == "0.00"
+
+
+def test_a_void_invoice_is_owed_by_nobody(billing_member):  # noqa: F811
+    client, customer = billing_member
+    customer.account()
+    invoice = invoicing.finalize_invoice(issue(customer))
+    invoicing.void_invoice(invoice, reason="issued twice")
+    body = client.get(f"/api/v1/invoices/{invoice.pk}").json()
+    assert (body["status"], body["amount_remaining"]) == ("void", 0)
+    assert body["amount_due"] == invoice.total  # what it had asked
