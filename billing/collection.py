@@ -152,7 +152,8 @@ def schedule_on_new_card(tenant_id: int) -> list[int]:
 
 
 def _awaiting_outcome(invoice: Invoice) -> bool:
-    """An attempt was made and neither its success nor its failure is known (processing)."""
+    """An attempt was made and neither its success nor its failure is known (processing);
+    ``Invoice.objects.awaiting_outcome()`` is the same in a query."""
     return (
         invoice.payment_attempts > 0
         and invoice.next_payment_attempt_at is None
@@ -463,6 +464,31 @@ def sync_invoice_payment(outcome: payments.PaymentOutcome) -> Invoice | None:
             return None
         _apply(invoice, outcome, timezone.now())
     return invoice
+
+
+# Stripe's webhooks may be lost: an outcome awaited this long is asked for again.
+AWAITED_RECHECK = timedelta(hours=1)
+
+
+def reconcile_awaited_payments(now: datetime | None = None) -> dict[str, str]:
+    """The beat job's net for a lost webhook: each invoice whose attempt has awaited its
+    outcome for over ``AWAITED_RECHECK`` has its PaymentIntent re-fetched and applied as the
+    webhook would have (``sync_invoice_payment``); returns number -> status after. Until
+    then finance's retry waits for it (``payment_pending``), as the dunning does."""
+    now = now or timezone.now()
+    if not payments.configured():
+        return {}
+    stale = (
+        Invoice.objects.awaiting_outcome()
+        .filter(updated_at__lte=now - AWAITED_RECHECK)
+        .exclude(payment_intent_id="")
+        .order_by("updated_at", "pk")
+    )
+    seen = {}
+    for number, intent_id in stale.values_list("number", "payment_intent_id"):
+        invoice = sync_invoice_payment(payments.payment_status(intent_id))
+        seen[number] = invoice.status if invoice else "unknown"
+    return seen
 
 
 # --- offline payments ----------

@@ -358,6 +358,14 @@ class InvoiceQuerySet(models.QuerySet):
         """Invoices still owed (``Invoice.is_unpaid``)."""
         return self.filter(kind=InvoiceKind.INVOICE, status__in=UNPAID)
 
+    def awaiting_outcome(self):
+        """Unpaid invoices whose last charge attempt awaits its outcome (Stripe said
+        processing, or its webhook has not come): ``collection._awaiting_outcome`` in a
+        query."""
+        return self.unpaid().filter(
+            payment_attempts__gt=0, next_payment_attempt_at__isnull=True, payment_failure_code=""
+        )
+
     def issued(self):
         """Invoices and credit notes finalized and not void (``issued_filter``)."""
         return self.filter(issued_filter())

@@ -124,6 +124,11 @@ def retry_due_invoice_payments() -> dict:
     return {"attempted": run.attempted, "errors": run.errors}
 
 
+@shared_task(acks_late=True)
+def reconcile_awaited_payments() -> dict:
+    return collection.reconcile_awaited_payments()
+
+
 @shared_task(
     acks_late=True,
     autoretry_for=(OSError,),

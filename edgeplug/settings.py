@@ -330,6 +330,8 @@ CELERY_BEAT_SCHEDULE = {
     "finalize-due-invoices": _every("billing.tasks.finalize_due_invoices", minutes=15),
     # Dunning: charges the invoices whose next payment attempt is due (docs/billing.md).
     "retry-due-invoice-payments": _every("billing.tasks.retry_due_invoice_payments", minutes=15),
+    # A charge whose webhook is lost: its PaymentIntent asked for again (docs/billing.md).
+    "reconcile-awaited-payments": _every("billing.tasks.reconcile_awaited_payments", minutes=30),
 }
 
 # --- Auth ---------------------------------------------------------------------------------------

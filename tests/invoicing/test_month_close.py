@@ -191,6 +191,7 @@ def test_the_beat_schedule_names_registered_billing_tasks(settings):
         "billing.tasks.close_previous_month",
         "billing.tasks.finalize_due_invoices",
         "billing.tasks.retry_due_invoice_payments",
+        "billing.tasks.reconcile_awaited_payments",
         "billing.tasks.maintain_usage_partitions",
     }
     assert billing <= set(app.tasks)
