@@ -654,6 +654,8 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
             raise InvoiceNotVoidable(
                 f"Invoice {invoice.number or invoice.pk} is {invoice.status} "
                 f"({invoice.kind}); only finalized, unpaid invoices can be voided."
+                if not invoice.is_unpaid
+                else f"Invoice {invoice.number} has credit notes: correct it with another."
             )
         was_uncollectible = invoice.status == InvoiceStatus.UNCOLLECTIBLE
         invoice.status = InvoiceStatus.VOID

@@ -552,8 +552,10 @@ class Invoice(models.Model):
 
     @property
     def is_voidable(self) -> bool:
-        """Only an unpaid invoice can be voided; a paid one is corrected by a credit note."""
-        return self.is_unpaid
+        """Only an unpaid invoice can be voided; a paid one is corrected by a credit note, and
+        one a credit note corrected already (a refund, finance's) is corrected by another:
+        voided, it would leave that credit note crediting nothing."""
+        return self.is_unpaid and not self.credit_notes.exists()
 
     @property
     def is_creditable(self) -> bool:

@@ -102,7 +102,17 @@ def test_credit_note_for_chosen_lines_and_void(finance, draft):
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
     assert note.number.startswith("CN-") and note.total < 0
     assert AuditEvent.objects.get(action="credit_note_issued").actor == user
+    # Corrected by a credit note, it is corrected further by another, not voided.
+    page = client.get(f"{URL}{issued.pk}/change/")
+    assert b'id="void-form"' not in page.content
+    refused = client.post(f"{URL}{issued.pk}/void/", {"reason": "wrong entity"}, follow=True)
+    assert b"has credit notes: correct it with another." in refused.content
+    assert Invoice.objects.get(pk=issued.pk).status == InvoiceStatus.OPEN
 
+
+def test_void_with_a_reason(finance, draft):
+    client, _ = finance
+    issued = invoicing.finalize_invoice(draft)
     refused = client.post(f"{URL}{issued.pk}/void/", {"reason": ""}, follow=True)
     assert b"A decision needs a reason." in refused.content
     client.post(f"{URL}{issued.pk}/void/", {"reason": "issued to the wrong entity"})

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from billing import invoicing
+from billing.errors import InvoiceNotVoidable
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from marketplace import orders
@@ -163,3 +164,17 @@ def test_two_doors_crediting_one_refund_at_once_issue_one_credit_note(customer):
 
     assert len([note for note in notes if note is not None]) == 1
     assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 1
+
+
+def test_an_invoice_a_refund_credited_cannot_be_voided(customer):
+    """Voided, it would count for nothing while its credit note still gives money back."""
+    order, december = _bought_in_december(customer)
+    customer.ran(customer.metered(since=DEC), DEC, 3)
+    december = invoicing.finalize_invoice(december)
+    assert december.status == InvoiceStatus.OPEN  # the usage is still owed
+    _refund_in_january(order)
+
+    with pytest.raises(InvoiceNotVoidable, match="has credit notes: correct it with another"):
+        invoicing.void_invoice(december, reason="issued twice")
+    december.refresh_from_db()
+    assert december.status == InvoiceStatus.OPEN
