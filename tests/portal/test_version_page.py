@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from certification.certificates import platform_keys
 from certification.models import CertificationRun, LevelThresholds
 from certification.pipeline.actions import expire_lapsed_certifications
 from tests.browser.runs import failed_run_with_every_finding, passed_run
@@ -158,6 +159,17 @@ def test_the_page_says_the_certificate_expired_and_offers_no_download(vendor, ex
     assert f"The certificate expired on {expired.expires_at:%Y-%m-%d}" in text
     assert "Download the certificate" not in text
     assert _url(expired.version, "certificate.json") not in text
+
+
+def test_a_certificate_whose_key_was_withdrawn_is_not_said_to_have_expired(vendor, settings):
+    """Its expiry is still ahead: what ended it is the platform key (revoked, or no longer in
+    the key set), which the page says, instead of an expiry date in the future."""
+    certificate = certificate_for(passed_run(agent__tenant=vendor.tenant))
+    new = platform_keys.generate_key_entry()
+    settings.PLATFORM_SIGNING_KEYS = json.dumps({"keys": [new], "active": new["key_id"]})
+    text = vendor.client.get(_url(certificate.version)).content.decode()
+    assert "The platform key that signed its certificate was revoked or withdrawn" in text
+    assert "expired on" not in text and "Download the certificate" not in text
 
 
 def test_once_the_expiry_has_run_the_badge_says_expired(vendor, expired):

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from certification.models import CertificationRun
@@ -64,6 +65,10 @@ def version_page(request, agent_id, version):
     item = _version(request, agent_id, version)
     runs = _runs(request, item)
     certificate = current_certificate(item)
+    # With none current: when the last one expired (None if it never had one), or, when that
+    # is still ahead, its platform key no longer vouches (revoked or withdrawn).
+    until = None if certificate else certified_until(item)
+    key_withdrawn = until is not None and until > timezone.now()
     context = {
         "version": item,
         "manifest": item.manifest,
@@ -71,8 +76,8 @@ def version_page(request, agent_id, version):
         "runs_html": _runs_html(request, item, runs),
         "active": any(r.active for r in runs),
         "certificate": certificate,
-        # With none current, when the last one expired (None if it never had one).
-        "certificate_expired_at": None if certificate else certified_until(item),
+        "certificate_expired_at": None if key_withdrawn else until,
+        "certificate_key_withdrawn": key_withdrawn,
         "package_file": f"{item.agent.name}-{item.version}.epk",
         "can_publish": can_publish(request),
         "yank_form": YankForm(),
