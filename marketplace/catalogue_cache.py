@@ -22,6 +22,7 @@ from django.http import HttpResponse, HttpResponseBase
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from certification.certificates.platform_keys import keyring
 from marketplace.visibility import sees_public_catalogue
 
 GENERATION_KEY = "catalogue:generation"
@@ -52,9 +53,10 @@ def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpR
     """``respond()``'s response, from the cache when the caller sees the public catalogue.
 
     JSON responses are cached rendered, so a hit costs one cache read and no serializing.
-    The key is the absolute URL (filters, ordering, page and the host of pagination links)
-    and the media type. The generation is read before the database is, so an entry computed
-    from rows that an action is about to change is stored under the generation it retires.
+    The key is the absolute URL (filters, ordering, page and the host of pagination links),
+    the media type and the platform keys that vouch. The generation is read before the
+    database is, so an entry computed from rows that an action is about to change is stored
+    under the generation it retires.
     Whether the caller sees the public catalogue is asked once: before a hit is served, or
     after ``respond()`` read the rows of a miss, so a first version its tenant uploads
     meanwhile is seen and what it read of it is not stored for everyone.
@@ -68,7 +70,10 @@ def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpR
     ):
         return respond()
     media_type = request.accepted_media_type
-    url = f"{media_type} {request.build_absolute_uri()}"
+    # Which platform keys vouch decides which certificates an answer shows: a key revoked or
+    # withdrawn from the key ring (configuration) makes every entry computed before a miss.
+    keys = ",".join(sorted(keyring().vouching_key_ids()))
+    url = f"{media_type} {keys} {request.build_absolute_uri()}"
     key = "catalogue:" + hashlib.sha256(url.encode()).hexdigest()
     found = cache.get_many([GENERATION_KEY, key])
     generation = _current_generation(found)

@@ -1,14 +1,22 @@
 """The public catalogue is cached, and never stale: approving, re-certifying or yanking a
 version (through the API and the admin) changes what the next customer request shows."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from certification.certificates import platform_keys
 from certification.models import CertificationRun
 from marketplace.api.views import AgentList
 from tests.conftest import changeform_data
-from tests.factories import AgentFactory, AgentVersionFactory
+from tests.factories import (
+    AgentFactory,
+    AgentVersionFactory,
+    CertificationRunFactory,
+    certificate_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +170,19 @@ def test_a_committed_yank_is_seen_at_once_without_test_hooks(vendor, customer):
     assert _listed(customer) == {agent.pk: "1.0.0"}
     vendor.client.post(f"/api/v1/agents/{agent.pk}/versions/1.0.0/yank", {"reason": "recall"})
     assert _listed(customer) == {}
+
+
+def test_a_platform_key_withdrawn_from_the_key_ring_is_not_answered_from_the_cache(
+    vendor, api, settings
+):
+    """The agent page shows its versions' certificates; once the key that signed one no longer
+    vouches (the key ring is configuration), an entry cached before is not served."""
+    version = AgentVersionFactory(agent=AgentFactory(tenant=vendor.tenant), public=True)
+    certificate_for(CertificationRunFactory(version=version, status="passed"))
+    url = f"/api/v1/agents/{version.agent_id}"
+    [before] = api.get(url).json()["versions"]
+    assert before["certificate"] is not None
+    new = platform_keys.generate_key_entry()
+    settings.PLATFORM_SIGNING_KEYS = json.dumps({"keys": [new], "active": new["key_id"]})
+    [after] = api.get(url).json()["versions"]
+    assert after["certificate"] is None
