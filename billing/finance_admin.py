@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -175,6 +175,8 @@ def payouts_page(request, start):
 def payout_statement_csv(request, start, vendor_id: int):
     vendor = get_object_or_404(Tenant, pk=vendor_id, is_vendor=True)
     period = month_label(start)
+    if payout_queries.statement(vendor.pk, start).is_empty:  # as the vendor's API says it
+        raise Http404(f"No payout statement for {vendor.slug} in {period}.")
     record_event(
         "finance_export",
         request=request,

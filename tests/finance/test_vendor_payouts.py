@@ -119,6 +119,10 @@ def test_finance_sees_all_vendors_payouts_and_downloads_a_statement(books, admin
     assert rows[-1]["record"] == "net" and rows[-1]["amount_minor"] == "5680"
     event = AuditEvent.objects.get(action="finance_export")
     assert event.actor == user and event.details["export"] == "payout_statement"
+    # A month without sales or refunds has no statement, as the vendor's API says (404).
+    none = client.get(f"{PAYOUTS}{books.v1.pk}/statement.csv", {"period": "2025-06"})
+    assert none.status_code == 404
+    assert AuditEvent.objects.filter(action="finance_export").count() == 1
 
 
 def test_an_unreadable_period_is_said_so(books, admin_session):
