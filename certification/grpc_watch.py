@@ -2,6 +2,7 @@
 CertificationService.WatchRun): the vendor's JWT from the ``authorization`` metadata, the run
 looked up as GET /api/v1/certification/{id} does, then its progress streamed on each change."""
 
+import math
 import threading
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from certification.models import CertificationRun
 from edgeplug.accounts.authentication import TenantJWTAuthentication
 from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
+from edgeplug.errors import Throttled
 from edgeplug.grpc_server import django_call
 
 
@@ -36,10 +38,10 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
 
     def WatchRun(self, request, context) -> Iterator[pb.RunProgress]:
         if not self._watches.acquire(blocking=False):
-            context.set_trailing_metadata(
-                (("edgeplug-code", "throttled"), ("retry-after", str(settings.GRPC_WATCH_POLL_S)))
-            )
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "throttled: too many watches now")
+            # Refused as every throttled gRPC call is (RetryInfo, whole seconds).
+            wait = max(1, math.ceil(settings.GRPC_WATCH_POLL_S))
+            with django_call(context):
+                raise Throttled(f"Too many watches now: retry in {wait} s.", retry_after=wait)
         try:
             yield from self._watch(request, context)
         finally:

@@ -5,6 +5,8 @@ run's own vendor may watch, and watches are capped so they never starve the usag
 import grpc
 import pytest
 from django.db import transaction
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from certification.models import CertificationRun
 from certification.pipeline.orchestration import record_result
@@ -134,8 +136,16 @@ def test_watches_beyond_the_cap_are_resource_exhausted(stub, vendor):
     request = pb.WatchRunRequest(run_id=run.pk)
     first = stub.WatchRun(request, metadata=auth, timeout=60)
     assert next(first).status == "queued"
-    assert code_of(stub.WatchRun(request, metadata=auth, timeout=30)) == (
+    with pytest.raises(grpc.RpcError) as refused:
+        next(stub.WatchRun(request, metadata=auth, timeout=30))
+    error = refused.value
+    trailers = dict(error.trailing_metadata())
+    assert (error.code(), trailers["edgeplug-code"]) == (
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         "throttled",
     )
+    # As a throttled usage report says it: whole seconds, and the standard RetryInfo.
+    [detail] = rpc_status.from_call(error).details
+    info = error_details_pb2.RetryInfo()
+    assert detail.Unpack(info) and info.retry_delay.seconds == int(trailers["retry-after"]) >= 1
     first.cancel()
