@@ -105,12 +105,17 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="stage results")
     def stage_report(self, obj):
+        results = list(obj.results.all())
         return format_html(
             "{}",
             render_to_string(
                 "admin/certification/stage_report.html",
                 {
-                    "stages": [stage_view(result) for result in obj.results.all()],
+                    # Every step of the level, as the portal, the API, the CLI and the watch
+                    # stream show it (a stage not reached: pending or skipped), then the
+                    # reports of those that ran.
+                    "steps": obj.stage_states({r.test_suite: r for r in results}),
+                    "stages": [stage_view(result) for result in results],
                     "attempts": obj.attempts.all(),
                 },
             ),

@@ -49,3 +49,21 @@ def test_every_stage_of_a_run_shows_its_figures_and_logs(
         assert f"{stage} log" in html
     assert "latency median us" in html and "127.6" in html
     assert "[10211, 10240, 10198]" in html
+
+
+def test_the_steps_of_a_run_that_stopped_early_show_what_was_never_reached(
+    make_staff, admin_client, visible_template_errors
+):
+    """As the portal, the API (``stage_states``), the CLI and the watch stream show them: the
+    reviewer sees which stages a failed run never reached, not only the reports it has."""
+    run = CertificationRunFactory(
+        level="standard", status="failed", stages=["validation", "simulation", "safety"]
+    )
+    CertificationResultFactory(run=run, test_suite="validation", test_result="fail")
+    page = admin_client(make_staff()).get(f"/admin/certification/certificationrun/{run.pk}/change/")
+    html = page.content.decode()
+    assert visible_template_errors not in html
+    states = dict(run.stage_states())
+    assert states == {"validation": "fail", "simulation": "skipped", "safety": "skipped"}
+    for stage, state in states.items():
+        assert f'data-stage="{stage}">{stage}: <strong>{state}</strong>' in html
