@@ -128,8 +128,9 @@ class MeteredTerms:
     flat_fee: int = 0
 
 
-# What a line charges for: invoices show fees apart from usage.
-USAGE, MINIMUM, FEE, SEATS = "usage", "minimum", "fee", "seats"
+# What a line charges for: invoices show fees apart from usage. ``included`` hours are a line
+# of their own at no charge, so a breakdown accounts for every hour of the month.
+USAGE, INCLUDED, MINIMUM, FEE, SEATS = "usage", "included", "minimum", "fee", "seats"
 
 
 @dataclass(frozen=True)
@@ -355,8 +356,9 @@ def price_usage(terms: MeteredTerms, hours: Decimal) -> Breakdown:
     """The month's charge for ``hours`` agent-hours under ``terms``."""
     if hours < 0:
         raise InvalidPriceTerms("Usage cannot be negative.")
-    billable = max(ZERO, hours - terms.included_hours)
-    lines = _SCHEME_LINES[terms.scheme](terms, billable)
+    included = min(hours, terms.included_hours)
+    free = [_line("included agent-hours", included, ZERO, kind=INCLUDED)] if included else []
+    lines = free + _SCHEME_LINES[terms.scheme](terms, hours - included)
     usage = sum(line.amount for line in lines)
     if usage < terms.monthly_minimum:
         top_up = Decimal(terms.monthly_minimum - usage)

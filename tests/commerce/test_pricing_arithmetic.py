@@ -85,7 +85,10 @@ def test_included_hours_minimum_and_flat_fee():
         },
     )
     small = price_usage(terms, Decimal(20))  # 15 billable hours → 150, topped up to 500
+    first = small.lines[0]  # every hour of the month is accounted for, these at no charge
+    assert (first.description, first.quantity, first.amount) == ("included agent-hours", 5, 0)
     assert [line.description for line in small.lines] == [
+        "included agent-hours",
         "agent-hours",
         "monthly minimum top-up",
         "monthly fee",
