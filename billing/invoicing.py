@@ -217,14 +217,8 @@ def _create_draft(
 def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
     with transaction.atomic():
         existing = (
-            Invoice.objects.select_for_update()
-            .filter(
-                tenant_id=spec.tenant_id,
-                currency=spec.currency,
-                period_start=spec.period_start,
-                kind=InvoiceKind.INVOICE,
-            )
-            .exclude(status=InvoiceStatus.VOID)
+            _month_invoices(spec.tenant_id, spec.currency, spec.period_start)
+            .select_for_update()
             .first()
         )
         if existing is None:  # voided meanwhile: a new draft (unless a concurrent close made it)
@@ -234,13 +228,7 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
         if existing.status != InvoiceStatus.DRAFT:
             result.unchanged.append(existing.pk)
             return
-        # Rebuilt against the rollups as they are now, the other invoices as they were.
-        spec = builder.build_drafts(
-            spec.tenant_id,
-            spec.period_start,
-            exclude_invoice_id=existing.pk,
-            before_invoice_id=existing.pk,
-        ).get(spec.currency, spec)
+        spec = _rebuilt(existing, spec)
         current = [LineSpec.of(line).key() for line in _system_lines(existing)]
         if current == [line.key() for line in spec.lines]:
             result.unchanged.append(existing.pk)
@@ -273,15 +261,24 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
         result.updated.append(existing.pk)
 
 
-def _month_invoice(tenant_id: int, currency: str, start: datetime) -> Invoice | None:
-    """The month's invoice of a tenant in a currency (not void), draft or finalized."""
-    return (
-        Invoice.objects.filter(
-            tenant_id=tenant_id, currency=currency, period_start=start, kind=InvoiceKind.INVOICE
-        )
-        .exclude(status=InvoiceStatus.VOID)
-        .first()
-    )
+def _month_invoices(tenant_id: int, currency: str, start: datetime):
+    """The month's invoice of a tenant in a currency (not void), draft or finalized: one
+    row at most."""
+    return Invoice.objects.filter(
+        tenant_id=tenant_id, currency=currency, period_start=start, kind=InvoiceKind.INVOICE
+    ).exclude(status=InvoiceStatus.VOID)
+
+
+def _rebuilt(invoice: Invoice, fallback: DraftSpec | None = None) -> DraftSpec | None:
+    """``invoice``'s lines as a close would build them now: against the rollups as they are,
+    the other invoices as they were (its own late usage counted); ``fallback`` when nothing
+    of its month is billable any more."""
+    return builder.build_drafts(
+        invoice.tenant_id,
+        invoice.period_start,
+        exclude_invoice_id=invoice.pk,
+        before_invoice_id=invoice.pk,
+    ).get(invoice.currency, fallback)
 
 
 def _refunds_outweighing(spec: DraftSpec) -> list[int]:
@@ -291,18 +288,11 @@ def _refunds_outweighing(spec: DraftSpec) -> list[int]:
     if not any(line.kind == LineKind.CREDIT for line in spec.lines):
         return []
     adjusted = 0
-    invoice = _month_invoice(spec.tenant_id, spec.currency, spec.period_start)
+    invoice = _month_invoices(spec.tenant_id, spec.currency, spec.period_start).first()
     if invoice is not None:
         if invoice.status != InvoiceStatus.DRAFT:
             return []
-        # As ``_store_draft`` will rebuild it: its own late usage counted, finance's
-        # adjustments kept.
-        spec = builder.build_drafts(
-            spec.tenant_id,
-            spec.period_start,
-            exclude_invoice_id=invoice.pk,
-            before_invoice_id=invoice.pk,
-        ).get(spec.currency, spec)
+        spec = _rebuilt(invoice, spec)  # as ``_store_draft`` will, finance's adjustments kept
         adjusted = sum(
             invoice.lines.filter(kind=LineKind.ADJUSTMENT).values_list("amount", flat=True)
         )
@@ -494,7 +484,7 @@ def add_adjustment_line(
 
 def _issue(invoice: Invoice, now: datetime, number: str | None = None) -> None:
     """Number, total and freeze a locked draft (within the caller's transaction); ``number``
-    is given by a batch that drew it (and has set the totals) already."""
+    is given by a caller that drew it (and has set the totals) already."""
     if number is None:
         _set_totals(invoice)
         number = next_number(invoice.kind, now.year)
@@ -547,11 +537,12 @@ def finalize_invoice(invoice: Invoice, *, actor=None, request=None, now=None) ->
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
         account = _account(invoice.tenant_id)
-        amounts = invoice.lines.values_list("amount", flat=True)
-        if refusal := _finalize_refusal(invoice, account, amounts):
+        amounts_paid = list(invoice.lines.values_list("amount", "is_paid"))
+        if refusal := _finalize_refusal(invoice, account, (a for a, _ in amounts_paid)):
             raise refusal
         _freeze_parties(invoice, account)
-        _issue(invoice, now)
+        _set_totals(invoice, amounts_paid)
+        _issue(invoice, now, number=next_number(invoice.kind, now.year))
         record_invoice_event(
             "invoice_finalized",
             invoice,
@@ -842,12 +833,7 @@ def recompute_invoice(invoice: Invoice) -> Recomputation:
     what differs from what is stored (adjustment lines are finance's and not rebuilt)."""
     if invoice.kind != InvoiceKind.INVOICE:
         raise InvoiceNotCreditable("Credit notes are not built from usage; nothing to rebuild.")
-    rebuilt = builder.build_drafts(
-        invoice.tenant_id,
-        invoice.period_start,
-        exclude_invoice_id=invoice.pk,
-        before_invoice_id=invoice.pk,
-    ).get(invoice.currency)
+    rebuilt = _rebuilt(invoice)
     lines = rebuilt.lines if rebuilt else []
     digest = rebuilt.rollup_digest if rebuilt else ""
     differences = []
