@@ -27,11 +27,17 @@ class DevicePrincipal:
         return f"device {self.device.token_prefix}"
 
 
+def is_device_request(request) -> bool:
+    """The request sends ``Authorization: Device …`` (whether or not the token is good)."""
+    header = get_authorization_header(request).split()
+    return bool(header) and header[0].lower() == KEYWORD
+
+
 class DeviceTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        header = get_authorization_header(request).split()
-        if not header or header[0].lower() != KEYWORD:
+        if not is_device_request(request):
             return None
+        header = get_authorization_header(request).split()
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Send Authorization: Device <token>.")
         device = device_for_token(header[1].decode("latin-1"))

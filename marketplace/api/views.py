@@ -18,7 +18,7 @@ from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import catalogue, devices, downloads, services
 from marketplace.api import serializers as s
 from marketplace.api.commerce_serializers import PricePlanSerializer
-from marketplace.api.device_auth import DeviceTokenAuthentication
+from marketplace.api.device_auth import DeviceTokenAuthentication, is_device_request
 from marketplace.api.filters import AgentFilter
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.catalogue_cache import cached_catalogue_response
@@ -266,6 +266,12 @@ class VersionBundle(_EntitledVersionView):
         *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
         DeviceTokenAuthentication,
     ]
+
+    def get_authenticate_header(self, request):
+        # A refused device token is challenged with its own scheme, as at the device endpoints.
+        if is_device_request(request):
+            return DeviceTokenAuthentication().authenticate_header(request)
+        return super().get_authenticate_header(request)
 
     def get(self, request, agent_id, version):
         if isinstance(request.auth, Device):

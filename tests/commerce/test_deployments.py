@@ -180,3 +180,21 @@ def test_the_device_fetches_the_bundle_it_is_told_to_run_with_its_token(
     other = as_device(register(client, "hw-2"))  # nothing deployed on it
     Entitlement.objects.update(status="active")
     assert other.get(run["download_url"]).status_code == 404
+
+
+def test_a_refused_device_token_is_challenged_with_the_device_scheme(
+    customer, published, agent, make_plan, certificate
+):
+    """A 401 names the scheme to retry with (RFC 9110): ``Device`` for a device's token, at the
+    bundle (which members fetch with a Bearer token too) as at the device endpoints."""
+    client, _ = customer
+    _, device_api = running(client, agent, make_plan, published)
+    [run] = device_api.get("/api/v1/device/assignments").json()["run"]
+    stranger = as_device({"token": "not-a-token"})
+
+    for path in (run["download_url"], "/api/v1/device/assignments"):
+        refused = stranger.get(path)
+        assert (refused.status_code, refused.json()["code"]) == (401, "authentication_failed")
+        assert refused["WWW-Authenticate"] == "Device"  # before, at the bundle: Bearer
+    anonymous = APIClient().get(run["download_url"])
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"].startswith("Bearer")
