@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from billing import payments
@@ -359,10 +361,14 @@ def _mark_refunded(order: Order, *, actor, request, source: str) -> Invoice | No
         return None
     order.status = OrderStatus.REFUNDED
     order.save(update_fields=["status", "updated_at"])
+    now = timezone.now()
+    # Its validity ends now too: the close bills an entitlement by its validity dates, so a
+    # revoked one is billed (fee and hours) up to the refund and never after.
     Entitlement.objects.filter(order=order).exclude(status=EntitlementStatus.REVOKED).update(
         status=EntitlementStatus.REVOKED,
         status_reason=f"order {order.pk} refunded",
-        updated_at=timezone.now(),
+        valid_until=Least(Coalesce("valid_until", Value(now)), Value(now)),
+        updated_at=now,
     )
     record_change(
         "order_refunded",

@@ -9,6 +9,7 @@ from billing import invoice_builder, invoicing, tasks
 from billing.errors import PeriodNotEnded
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
+from marketplace import orders
 from marketplace.models import Order, OrderStatus
 from tests.invoicing.conftest import FEB, JAN, MAR
 
@@ -233,3 +234,27 @@ def test_the_close_builds_many_tenants_at_once_exactly_as_each_alone(make_custom
     result = invoicing.close_billing_period(FEB)
     assert len(result.created) == 3
     assert AuditEvent.objects.filter(action="invoice_drafted").count() == 4  # with January's
+
+
+def test_a_refunded_metered_entitlement_is_billed_up_to_its_refund_and_not_after(
+    customer, time_machine
+):
+    """Finance's full refund revokes the entitlement and ends its validity then: the month of
+    the refund still bills its fee and the hours run before, the months after nothing (it
+    was billed its monthly fee every month after, forever)."""
+    entitlement = customer.metered()
+    customer.ran(entitlement, JAN, 2)
+    time_machine.move_to(JAN + timedelta(days=20), tick=False)
+    orders.refund_order(entitlement.order)
+    entitlement.refresh_from_db()
+    assert entitlement.status == "revoked"
+    assert entitlement.valid_until == JAN + timedelta(days=20)
+    customer.ran(entitlement, FEB, 1)  # a device that kept running is not billed for it
+
+    (jan_id,) = invoicing.close_billing_period(JAN).created
+    assert lines(Invoice.objects.get(pk=jan_id)) == [
+        (LineKind.FLAT_FEE, 1000),
+        (LineKind.USAGE, 200),
+    ]
+    assert invoicing.close_billing_period(FEB).created == []
+    assert invoicing.close_billing_period(MAR).created == []
