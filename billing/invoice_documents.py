@@ -50,12 +50,23 @@ def _party(data: Mapping[str, Any]) -> Party:
 
 
 def _slices(breakdown: Mapping[str, Any]) -> tuple[dict, ...]:
+    """The tier slices printed under a line, adding up to it. Late usage is priced as the
+    month's hours now less what the month billed before: its slices are both, the second
+    taken off."""
+    if "now" in breakdown:
+        return _tiers(breakdown["now"], "now: ") + _tiers(
+            breakdown.get("billed_before", {}), "billed before: ", sign=-1
+        )
+    return _tiers(breakdown)
+
+
+def _tiers(breakdown: Mapping[str, Any], label: str = "", sign: int = 1) -> tuple[dict, ...]:
     return tuple(
         {
-            "tier": item.get("description", ""),
+            "tier": label + item.get("description", ""),
             "quantity": str(item.get("quantity", "")),
             "unit_amount": str(item.get("unit_amount", "")),
-            "amount": item.get("amount", 0),
+            "amount": sign * item.get("amount", 0),
         }
         for item in breakdown.get("lines", ())
     )

@@ -5,12 +5,13 @@ from datetime import timedelta
 
 import pytest
 
-from billing import invoice_builder, invoicing, tasks
+from billing import invoice_builder, invoice_documents, invoicing, tasks
 from billing.errors import PeriodNotEnded
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from marketplace import orders
 from marketplace.models import Order, OrderStatus
+from tests.invoices.pdf_reading import pdf_text
 from tests.invoicing.conftest import FEB, JAN, MAR
 
 
@@ -156,8 +157,22 @@ def test_late_usage_after_finalize_goes_on_the_next_invoice_at_the_marginal_pric
     assert late.breakdown["now"]["total"] == 1100
     jan.refresh_from_db()
     assert jan.lines.get(kind=LineKind.USAGE).amount == 900  # the issued invoice is untouched
+    feb = invoicing.finalize_invoice(feb)
+    # The PDF and the XML print slices that add up to the line (they printed none).
+    (printed,) = [
+        line
+        for line in invoice_documents.invoice_document(feb).lines
+        if line.description == late.description
+    ]
+    assert [(s["tier"], s["amount"]) for s in printed.breakdown] == [
+        ("now: agent-hours 0-10", 1000),
+        ("now: agent-hours 10-", 100),
+        ("billed before: agent-hours 0-10", -900),
+    ]
+    assert sum(s["amount"] for s in printed.breakdown) == late.amount
+    text = pdf_text(invoice_documents.invoice_pdf(feb))
+    assert "billed before: agent-hours 0-10" in text and "-9.00" in text
     # Billed once: March's close finds nothing late any more.
-    invoicing.finalize_invoice(feb)
     customer.ran(ent, MAR, 1)
     (mar_id,) = invoicing.close_billing_period(MAR).created
     assert not Invoice.objects.get(pk=mar_id).lines.filter(kind=LineKind.LATE_USAGE).exists()
