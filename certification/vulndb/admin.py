@@ -15,7 +15,7 @@ from certification.models import (
     SecurityPolicyOverride,
 )
 from certification.security.policy import SecurityPolicy
-from certification.vulndb.database import save_policy_override
+from certification.vulndb.database import reset_policy_override, save_policy_override
 from edgeplug.core.admin import ReadOnlyAdminMixin
 
 
@@ -141,3 +141,10 @@ class SecurityPolicyOverrideAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         save_policy_override(obj, actor=request.user, request=request)
+
+    def delete_model(self, request, obj):
+        reset_policy_override(obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for override in queryset:
+            reset_policy_override(override, actor=request.user, request=request)

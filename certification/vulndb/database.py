@@ -282,3 +282,18 @@ def save_policy_override(
         details={"level": override.level, "overrides": override.overrides},
     )
     return override
+
+
+def reset_policy_override(override: SecurityPolicyOverride, *, actor=None, request=None) -> None:
+    """Drop a level's policy override: the level is back on its defaults, audited as a change
+    to no overrides (as saving ``{}`` is)."""
+    level = override.level
+    with transaction.atomic():
+        override.delete()
+        record_event(
+            "security_policy_changed",
+            request=request,
+            actor=actor,
+            target=f"{level} security policy",
+            details={"level": level, "overrides": {}, "reset": True},
+        )

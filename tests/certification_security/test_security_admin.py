@@ -74,3 +74,27 @@ def test_reviewer_finds_an_advisory_by_cve_and_package_but_cannot_change_policy(
     assert advisories.LOG4SHELL["id"] in by_package.content.decode()
     assert client.get("/admin/certification/advisory/add/").status_code == 403
     assert client.get(f"{OVERRIDES_URL}add/").status_code == 403
+
+
+def test_deleting_a_level_policy_in_the_admin_is_audited_as_its_reset(admin_session):
+    """The delete page and the list's bulk delete put the level back on its defaults as the
+    action does, audited (a delete left no trace, where saving ``{}`` was audited)."""
+    client, admin = admin_session("platform-admins")
+    for level in ("standard", "hardware"):
+        vulndb.save_policy_override(
+            SecurityPolicyOverride(level=level, overrides={"fail_on_severity": "low"})
+        )
+    standard, hardware = SecurityPolicyOverride.objects.order_by("level").reverse()
+
+    one = client.post(f"{OVERRIDES_URL}{standard.pk}/delete/", {"post": "yes"})
+    bulk = client.post(
+        OVERRIDES_URL,
+        {"action": "delete_selected", "_selected_action": [hardware.pk], "post": "yes"},
+    )
+
+    assert (one.status_code, bulk.status_code) == (302, 302)
+    assert not SecurityPolicyOverride.objects.exists()
+    assert vulndb.policy_for("standard").fail_on_severity is Severity.CRITICAL  # its default
+    resets = AuditEvent.objects.filter(action="security_policy_changed", details__reset=True)
+    assert sorted(e.details["level"] for e in resets) == ["hardware", "standard"]
+    assert {e.actor_id for e in resets} == {admin.pk}
