@@ -3,18 +3,14 @@ docs, ops."""
 
 from django.contrib import admin
 from django.urls import include, path
-from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
+from edgeplug.accounts.admin_site import EdgePlugAdminSite
 from edgeplug.core.views import favicon, landing
 from edgeplug.health import views as health
 
 # Every staff user must present a verified TOTP code to use the admin.
-admin.site.__class__ = OTPAdminSite
-admin.site.login_form = OneStepOTPAdminAuthenticationForm
-admin.site.site_header = "EdgePlug administration"
-admin.site.site_title = "EdgePlug admin"
+admin.site.__class__ = EdgePlugAdminSite
 
 api_v1 = [
     path("", include("edgeplug.accounts.urls")),

@@ -1,9 +1,11 @@
 """Users in the admin, with their memberships inline."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from edgeplug.accounts.models import User
+from edgeplug.accounts.services import record_password_change
 from edgeplug.tenancy.admin import AuditedMembershipsMixin, MembershipInline
 
 
@@ -22,3 +24,9 @@ class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     readonly_fields = ("last_login", "date_joined")
     inlines = [MembershipInline]
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # saved
+            record_password_change(self.get_object(request, unquote(id)), request=request)
+        return response

@@ -208,3 +208,15 @@ def confirm_totp_enrolment(user: User, otp: str) -> TOTPDevice:
     device.save(update_fields=["confirmed"])
     record_event("mfa_enrolled", actor=user, target=user.email)
     return device
+
+
+def record_password_change(user: User, *, request) -> None:
+    """Audit a password changed from a page (``password_changed``): the member's own in the
+    portal or the admin, or a staff user's change of another user's in the admin; the actor
+    is who was signed in."""
+    record_event(
+        "password_changed",
+        request=request,
+        target=user.email,
+        details={"own": user.pk == request.user.pk},
+    )

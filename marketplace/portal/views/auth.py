@@ -13,6 +13,7 @@ from edgeplug.accounts.errors import AuthError
 from edgeplug.accounts.services import (
     choose_membership,
     confirm_totp_enrolment,
+    record_password_change,
     start_totp_enrolment,
     verify_sign_in,
 )
@@ -145,8 +146,8 @@ def password_change(request):
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        record_password_change(user, request=request)
         update_session_auth_hash(request, user)
-        record_event("password_changed", request=request, actor=user, target=user.email)
         messages.success(request, "Your password is changed.")
         return redirect("portal:dashboard")
     return render(request, "portal/password_change.html", {"form": form})
