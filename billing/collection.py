@@ -31,6 +31,7 @@ from billing.errors import (
 )
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
 from billing.signals import default_card_set
+from edgeplug.audit.models import AuditEvent
 from marketplace import orders
 
 COLLECT_TASK = "billing.tasks.collect_invoice_payment"
@@ -106,11 +107,7 @@ def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Atte
     with transaction.atomic():
         invoice = _locked(invoice.pk)
         _reject_settled(invoice)
-        if _awaiting_outcome(invoice):  # as the dunning and a new card wait for it
-            raise PaymentPending(
-                f"Invoice {invoice.number}: attempt {invoice.payment_attempts} is still "
-                "processing; its outcome arrives from Stripe. Retry once it has failed."
-            )
+        refuse_while_awaited(invoice, then="Retry once it has failed.")
         if payments.configured() and payments.default_payment_method(invoice.tenant) is None:
             raise PaymentMethodRequired(
                 f"{invoice.tenant} has no card on file: record an offline payment instead."
@@ -151,16 +148,6 @@ def schedule_on_new_card(tenant_id: int) -> list[int]:
     return [invoice_id for invoice_id, _ in unpaid]
 
 
-def _awaiting_outcome(invoice: Invoice) -> bool:
-    """An attempt was made and neither its success nor its failure is known (processing);
-    ``Invoice.objects.awaiting_outcome()`` is the same in a query."""
-    return (
-        invoice.payment_attempts > 0
-        and invoice.next_payment_attempt_at is None
-        and not invoice.payment_failure_code
-    )
-
-
 def collect_with_new_card(
     invoice_id: int, attempts_seen: int, *, now: datetime | None = None
 ) -> Attempt:
@@ -179,7 +166,7 @@ def collect_with_new_card(
         ):
             # Settled, voided, or charged since the card was saved: nothing more to do.
             return Attempt(invoice, False, invoice.status)
-        if _awaiting_outcome(invoice):
+        if invoice.is_awaiting_outcome:
             return Attempt(invoice, False, "pending")
         if payments.default_payment_method(invoice.tenant) is None:  # removed meanwhile
             return Attempt(invoice, False, "payment_method_required")
@@ -236,6 +223,18 @@ def _reject_settled(invoice: Invoice | None) -> None:
         )
     if invoice.amount_due <= 0:
         raise InvoiceNotCollectable(f"Invoice {invoice.number} has nothing to collect.")
+
+
+def refuse_while_awaited(invoice: Invoice, *, then: str) -> None:
+    """Nothing settles or charges an invoice while its last charge attempt awaits its outcome
+    (Stripe said processing): finance's retry, an offline payment and a void wait for it as
+    the dunning and a new card do. A success arriving on an invoice settled meanwhile would
+    have taken the money twice (or for a void invoice). ``then`` says what to do instead."""
+    if invoice.is_awaiting_outcome:
+        raise PaymentPending(
+            f"Invoice {invoice.number}: attempt {invoice.payment_attempts} is still "
+            f"processing; its outcome arrives from Stripe. {then}"
+        )
 
 
 def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attempt:
@@ -313,11 +312,9 @@ def _apply(invoice: Invoice, outcome: payments.PaymentOutcome, now: datetime) ->
     intent's success pays it; only a failure of the attempt still awaited counts, once."""
     if outcome.status == "succeeded":
         _mark_paid(invoice, now, source="card", payment_intent_id=outcome.payment_intent_id)
-        return InvoiceStatus.PAID
+        return invoice.status  # paid, or void if it was voided before (``_mark_paid``)
     awaited = (
-        outcome.payment_intent_id in ("", invoice.payment_intent_id)
-        and invoice.is_unpaid
-        and _awaiting_outcome(invoice)
+        outcome.payment_intent_id in ("", invoice.payment_intent_id) and invoice.is_awaiting_outcome
     )
     if not awaited or outcome.status == "processing":
         return "pending" if awaited else invoice.status
@@ -386,12 +383,8 @@ def _mark_paid(
     request=None,
 ) -> None:
     if not invoice.is_unpaid:
-        if invoice.status == InvoiceStatus.PAID and payment_intent_id not in (
-            "",
-            invoice.payment_intent_id,
-        ):
-            # A second intent succeeded for a settled invoice: finance must refund it.
-            record_invoice_event("invoice_paid_twice", invoice, payment_intent=payment_intent_id)
+        if payment_intent_id and payment_intent_id != _intent_that_paid(invoice):
+            _record_paid_twice(invoice, payment_intent_id)
         return
     was_uncollectible = invoice.status == InvoiceStatus.UNCOLLECTIBLE
     invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
@@ -426,6 +419,37 @@ def _mark_paid(
     )
     if was_uncollectible:
         lift_suspension(invoice)
+
+
+def _intent_that_paid(invoice: Invoice) -> str:
+    """The PaymentIntent whose success settled the invoice; empty when it was settled
+    otherwise (an offline payment, which keeps the awaited attempt's intent id, or a void)."""
+    if invoice.status == InvoiceStatus.PAID and not invoice.payment_reference:
+        return invoice.payment_intent_id
+    return ""
+
+
+def _record_paid_twice(invoice: Invoice, payment_intent_id: str) -> None:
+    """A card charge succeeded for an invoice already settled (by another intent, offline, or
+    void): the invoice stays as it is, and finance is told what to refund, once per intent
+    however many events about it come."""
+    told = AuditEvent.objects.filter(
+        action="invoice_paid_twice",
+        details__invoice=invoice.pk,
+        details__payment_intent=payment_intent_id,
+    )
+    if told.exists():
+        return
+    record_invoice_event(
+        "invoice_paid_twice",
+        invoice,
+        payment_intent=payment_intent_id,
+        amount=invoice.amount_due,
+        currency=invoice.currency,
+        status=invoice.status,
+        paid_by_intent=_intent_that_paid(invoice),
+        reference=invoice.payment_reference,
+    )
 
 
 def lift_suspension(invoice: Invoice) -> list[int]:
@@ -498,7 +522,8 @@ def record_offline_payment(
     invoice: Invoice, *, reference: str, actor=None, request=None
 ) -> Invoice:
     """Finance records a payment received outside Stripe (a bank transfer) with its
-    reference; an uncollectible invoice paid this way gives the entitlements back."""
+    reference; an uncollectible invoice paid this way gives the entitlements back. Refused
+    while a card charge of it is still processing (``refuse_while_awaited``)."""
     reference = (reference or "").strip()
     if not reference or len(reference) > MAX_REFERENCE_LENGTH:
         raise InvalidPaymentReference(
@@ -507,6 +532,11 @@ def record_offline_payment(
     with transaction.atomic():
         invoice = _locked(invoice.pk)
         _reject_settled(invoice)
+        refuse_while_awaited(
+            invoice,
+            then="Record the transfer once the charge has failed (if it succeeds, the invoice "
+            "is paid by card and the transfer is the customer's to refund).",
+        )
         _mark_paid(
             invoice,
             timezone.now(),

@@ -637,7 +637,8 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
 def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> Invoice:
     """Cancel a finalized invoice nobody paid; its number stays used (gapless series). Voiding
     an uncollectible one gives back the entitlements suspended for it, unless another invoice
-    of the tenant is uncollectible too."""
+    of the tenant is uncollectible too. Refused while a card charge of it is still processing
+    (``collection.refuse_while_awaited``): its success would take money for a void invoice."""
     reason = require_reason(reason, max_length=Invoice._meta.get_field("void_reason").max_length)
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
@@ -648,6 +649,11 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
                 if not invoice.is_unpaid
                 else f"Invoice {invoice.number} has credit notes: correct it with another."
             )
+        collection.refuse_while_awaited(
+            invoice,
+            then="Void it once the charge has failed (if it succeeds, the invoice is paid: "
+            "correct it with a credit note).",
+        )
         was_uncollectible = invoice.status == InvoiceStatus.UNCOLLECTIBLE
         invoice.status = InvoiceStatus.VOID
         invoice.voided_at = timezone.now()

@@ -360,7 +360,7 @@ class InvoiceQuerySet(models.QuerySet):
 
     def awaiting_outcome(self):
         """Unpaid invoices whose last charge attempt awaits its outcome (Stripe said
-        processing, or its webhook has not come): ``collection._awaiting_outcome`` in a
+        processing, or its webhook has not come): ``Invoice.is_awaiting_outcome`` in a
         query."""
         return self.unpaid().filter(
             payment_attempts__gt=0, next_payment_attempt_at__isnull=True, payment_failure_code=""
@@ -537,6 +537,19 @@ class Invoice(models.Model):
         """Still owed: an invoice finalized and not settled. ``Invoice.objects.unpaid()`` is
         the same in a query."""
         return self.kind == InvoiceKind.INVOICE and self.status in UNPAID
+
+    @property
+    def is_awaiting_outcome(self) -> bool:
+        """Unpaid, and its last charge attempt was made but neither its success nor its
+        failure is known (Stripe said processing): nothing else may settle or charge it
+        meanwhile (``collection.refuse_while_awaited``). ``Invoice.objects.awaiting_outcome()``
+        is the same in a query."""
+        return (
+            self.is_unpaid
+            and self.payment_attempts > 0
+            and self.next_payment_attempt_at is None
+            and not self.payment_failure_code
+        )
 
     @property
     def issue_date(self) -> date | None:

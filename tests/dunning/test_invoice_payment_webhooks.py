@@ -3,13 +3,14 @@ intent is re-fetched, and replays or any delivery order pay the invoice once and
 the dunning twice."""
 
 import pytest
+from django.utils import timezone
 
 from billing import collection, tasks
 from billing.models import Invoice, InvoiceStatus, WebhookEvent
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
 from tests.commerce.conftest import event, signed_webhook
-from tests.dunning.conftest import NEEDS_3DS, days, intents_of, stripe_client
+from tests.dunning.conftest import GOOD, NEEDS_3DS, TOTAL, days, intents_of, stripe_client
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +58,7 @@ def test_replayed_and_reordered_events_pay_the_invoice_once(invoiced, committed,
     assert WebhookEvent.objects.filter(event_id__startswith="evt_inv_").count() == 3
     assert len(notices) == 1  # the first failure's notice, no more
     assert len(intents_of(customer.tenant)) == 1  # webhooks never charge
+    assert not AuditEvent.objects.filter(action="invoice_paid_twice").exists()
     assert committed(tasks.retry_due_invoice_payments) == {"attempted": {}, "errors": {}}
 
 
@@ -108,3 +110,48 @@ def test_a_payment_after_suspension_reactivates_the_entitlements(
         collection.invoice_id_of(collection.payments.payment_status(invoice.payment_intent_id))
         == invoice.pk
     )
+
+
+SETTLED_OTHERWISE = {
+    "offline": {
+        "status": InvoiceStatus.PAID,
+        "paid_at": days(2),
+        "payment_reference": "SEPA E2E 2026-02-06 ACME",
+    },
+    "void": {
+        "status": InvoiceStatus.VOID,
+        "paid_at": None,
+        "voided_at": days(2),
+        "void_reason": "Billed the wrong entity",
+    },
+}
+
+
+@pytest.mark.parametrize("settled", SETTLED_OTHERWISE)
+def test_a_charge_that_succeeds_after_the_invoice_was_settled_otherwise_is_recorded(
+    invoiced, committed, api, settled
+):
+    """The charge was still processing when finance recorded a bank transfer or voided the
+    invoice (as the admin allowed before it refused that): its success arriving later took
+    money nobody owed. The invoice stays as finance left it, and finance is told to refund,
+    once however often Stripe tells us."""
+    customer, invoice = invoiced(card=GOOD)
+    intent = invoice.payment_intent_id
+    Invoice.objects.filter(pk=invoice.pk).update(
+        next_payment_attempt_at=None, updated_at=timezone.now(), **SETTLED_OTHERWISE[settled]
+    )
+    paid_before = AuditEvent.objects.filter(action="invoice_paid").count()
+
+    deliver(api, committed, intent_event("evt_late_ok", "payment_intent.succeeded", intent))
+    deliver(api, committed, intent_event("evt_late_ok2", "payment_intent.processing", intent))
+
+    invoice.refresh_from_db()
+    assert invoice.status == SETTLED_OTHERWISE[settled]["status"]
+    assert invoice.paid_at == SETTLED_OTHERWISE[settled]["paid_at"]
+    twice = AuditEvent.objects.get(action="invoice_paid_twice")
+    assert twice.tenant == customer.tenant
+    assert twice.details["payment_intent"] == intent
+    assert twice.details["status"] == invoice.status
+    assert (twice.details["amount"], twice.details["currency"]) == (TOTAL, invoice.currency)
+    assert twice.details["reference"] == invoice.payment_reference
+    assert AuditEvent.objects.filter(action="invoice_paid").count() == paid_before

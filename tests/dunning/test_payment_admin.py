@@ -1,5 +1,6 @@
 """Finance retries a payment and records an offline payment with its reference in the
-admin; each goes through its action and is audited; other staff cannot."""
+admin; each goes through its action and is audited; other staff cannot. While a charge is
+still processing, neither (nor a void) is accepted: its outcome may still take the money."""
 
 import pytest
 
@@ -94,15 +95,21 @@ def test_reviewers_cannot_collect(uncollectible, admin_session):
     assert not AuditEvent.objects.filter(action="invoice_payment_retry_requested").exists()
 
 
+def processing(invoice) -> Invoice:
+    """The state ``_attempt`` leaves while an attempt is awaited (Stripe said processing)."""
+    Invoice.objects.filter(pk=invoice.pk).update(
+        next_payment_attempt_at=None, payment_failure_code="", payment_failure_detail=""
+    )
+    assert Invoice.objects.awaiting_outcome().filter(pk=invoice.pk).exists()
+    return Invoice.objects.get(pk=invoice.pk)
+
+
 def test_finance_cannot_retry_while_a_charge_is_still_processing(invoiced, admin_session):
     """Stripe answered ``processing`` to the last attempt (a bank debit, say): its outcome
     comes by webhook. The dunning and a new card wait for it; so does finance's retry, which
     would otherwise charge a second time."""
     _, invoice = invoiced(card=DECLINED)
-    # The state ``_attempt`` leaves while an attempt is awaited (Stripe said processing).
-    Invoice.objects.filter(pk=invoice.pk).update(
-        next_payment_attempt_at=None, payment_failure_code="", payment_failure_detail=""
-    )
+    processing(invoice)
     client, _ = admin_session("finance")
     response = client.post(
         INVOICES, {"action": "retry_payment", "_selected_action": [invoice.pk]}, follow=True
@@ -110,3 +117,54 @@ def test_finance_cannot_retry_while_a_charge_is_still_processing(invoiced, admin
     assert "attempt 1 is still processing" in response.content.decode()
     assert Invoice.objects.get(pk=invoice.pk).payment_attempts == 1
     assert not AuditEvent.objects.filter(action="invoice_payment_retry_requested").exists()
+
+
+def test_finance_cannot_record_an_offline_payment_while_a_charge_is_still_processing(
+    invoiced, admin_session
+):
+    """Recorded paid now, the invoice would swallow the charge's success when it comes: the
+    customer would have paid twice and nobody would see it."""
+    _, invoice = invoiced(card=DECLINED)
+    before = processing(invoice)
+    client, _ = admin_session("finance")
+    response = client.post(
+        INVOICES,
+        {
+            "action": "record_offline_payment",
+            "_selected_action": [invoice.pk],
+            "apply": "1",
+            "reference": "SEPA E2E 2026-02-20 ACME",
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "attempt 1 is still processing" in page
+    assert "Record the transfer once the charge has failed" in page
+    assert f"{invoice.number} recorded as paid." not in page
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.paid_at, invoice.payment_reference) == (
+        before.status,
+        None,
+        "",
+    )
+    assert not AuditEvent.objects.filter(action="invoice_paid").exists()
+
+
+def test_finance_cannot_void_an_invoice_while_its_charge_is_still_processing(
+    invoiced, admin_session
+):
+    """Voided now, the charge's success would land on a void invoice: money taken for an
+    invoice nobody owes."""
+    _, invoice = invoiced(card=DECLINED)
+    before = processing(invoice)
+    client, _ = admin_session("finance")
+    response = client.post(
+        f"{INVOICES}{invoice.pk}/void/", {"reason": "Billed the wrong entity"}, follow=True
+    )
+    page = response.content.decode()
+    assert "attempt 1 is still processing" in page
+    assert "Void it once the charge has failed" in page
+    assert f"{invoice.number} voided." not in page
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.voided_at, invoice.void_reason) == (before.status, None, "")
+    assert not AuditEvent.objects.filter(action="invoice_voided").exists()
