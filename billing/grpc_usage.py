@@ -66,6 +66,10 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             totals = {usage.ACCEPTED: 0, usage.DUPLICATE: 0, usage.REJECTED: 0}
             rejected = []
             for request in request_iterator:
+                # Each batch is authenticated again, as REST authenticates each request: a
+                # device revoked, its token rotated or its tenant deactivated while the stream
+                # is open is refused at its next batch (the batches before stay stored).
+                device = _authenticated(context)
                 _throttle(device)  # every batch of the stream counts, as one REST request
                 result = usage.record_usage_batch(device, _events(request))
                 for key, count in result.totals.items():
@@ -75,6 +79,15 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
 
 
 def _device(context: grpc.ServicerContext) -> Device:
+    """The call's device, marked seen; the call is aborted UNAUTHENTICATED without one."""
+    device = _authenticated(context)
+    touch(device)
+    return device
+
+
+def _authenticated(context: grpc.ServicerContext) -> Device:
+    """The active device of the call's token now (``device_for_token``, the REST door's rule:
+    one indexed query); the call is aborted UNAUTHENTICATED without one."""
     metadata = dict(context.invocation_metadata())
     scheme, _, token = str(metadata.get("authorization", "")).partition(" ")
     device = device_for_token(token.strip()) if scheme.lower() == "device" else None
@@ -84,7 +97,6 @@ def _device(context: grpc.ServicerContext) -> Device:
             grpc.StatusCode.UNAUTHENTICATED,
             "not_authenticated: send the metadata authorization: Device <token>",
         )
-    touch(device)
     return device
 
 

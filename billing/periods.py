@@ -55,6 +55,13 @@ def parse_month(label: str | None) -> datetime:
     return datetime(int(year), int(month), 1, tzinfo=UTC)
 
 
+def optional_month(label: str | None) -> datetime | None:
+    """A month query parameter: None when it is absent (the caller's default applies); given,
+    it is read by ``parse_month``, so an empty value is ``InvalidPeriod`` like any other that
+    is not a month, never taken for an absent one."""
+    return None if label is None else parse_month(label)
+
+
 def months_between(first: datetime, last: datetime) -> list[datetime]:
     """Every month start from ``first`` to ``last``, both included."""
     months, month = [], month_start(first)

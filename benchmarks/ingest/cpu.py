@@ -18,9 +18,10 @@ CPU of this process (``time.process_time``), the PostgreSQL backend's CPU (utime
 ``/proc/<pid>/stat``: the server must run on this machine; its clock ticks are 10 ms, so it
 is the mean over the round), the wall time, and the queries. For ``grpc`` the backend CPU
 covers the batches only (read from inside the request stream), the Python CPU the whole call
-(the token lookup and ``last_seen_at`` update are paid once per stream). Prints each round,
-then the median of the rounds with its range. ``--profile rest|grpc`` prints cProfile's top
-functions for one round of new batches of that door instead.
+(the ``last_seen_at`` update is paid once per stream; the token is looked up again for each
+batch, as REST does per request). Prints each round, then the median of the rounds with its
+range. ``--profile rest|grpc`` prints cProfile's top functions for one round of new batches of
+that door instead.
 
     BENCH_INGEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/edgeplug_ingest_bench_cpu \\
         python -m benchmarks.ingest.cpu [--batches 10] [--rounds 3] [--profile rest]

@@ -2,6 +2,7 @@
 upcoming invoice) and /api/v1/billing/account. Another tenant's invoice is a 404."""
 
 import django_filters
+from django import forms
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +14,7 @@ from rest_framework.views import APIView
 from billing import billing_accounts, invoice_documents, invoicing
 from billing.api import invoice_serializers as s
 from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
-from billing.periods import MONTH_PATTERN, month_start, next_month, parse_month
+from billing.periods import MONTH_PATTERN, month_start, next_month, optional_month
 from edgeplug.core.filters import FilterBackend, FilterSet
 from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import validated
@@ -22,20 +23,25 @@ from edgeplug.tenancy.permissions import CanBuy
 from edgeplug.tenancy.scoping import for_request, get_for_request, request_tenant
 
 
+class _MonthField(forms.Field):
+    """The month of a query parameter, None when it is absent (``optional_month``). The value
+    reaches the parser as given: a ``CharField`` would strip `` 2026-01`` to a month that every
+    other door refuses, and make an empty value look absent."""
+
+    def to_python(self, value):
+        return optional_month(value)
+
+
 @extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-01"})
-class PeriodFilter(django_filters.CharFilter):
-    """``period=YYYY-MM``: invoices of that UTC month; another value is ``400 invalid_period``.
+class PeriodFilter(django_filters.Filter):
+    """``period=YYYY-MM``: invoices of that UTC month; another value, an empty one included,
+    is ``400 invalid_period`` (raised while the filter form is cleaned, before the filter set's
+    generic ``blank`` refusal)."""
 
-    The value reaches ``parse_month`` unstripped: a form field would strip `` 2026-01`` to a
-    month that every other door refuses."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, strip=False, **kwargs)
+    field_class = _MonthField
 
     def filter(self, qs, value):
-        if not value:
-            return qs
-        return qs.filter(period_start=parse_month(value))
+        return qs if value is None else qs.filter(period_start=value)
 
 
 class InvoiceFilter(FilterSet):

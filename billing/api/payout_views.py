@@ -14,7 +14,15 @@ from billing import payout_queries
 from billing.api import payout_serializers as s
 from billing.api.renderers import JsonErrorsMixin, UsageCSVRenderer
 from billing.errors import InvalidPeriod
-from billing.periods import MONTH_PATTERN, month_label, months_between, parse_month, recent_months
+from billing.periods import (
+    MONTH_PATTERN,
+    month_label,
+    month_start,
+    months_between,
+    optional_month,
+    parse_month,
+    recent_months,
+)
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import has_role
 from edgeplug.tenancy.scoping import request_tenant
@@ -57,9 +65,9 @@ class VendorPayouts(APIView):
         operation_id="vendor_payouts_list",
     )
     def get(self, request):
-        last = parse_month(request.query_params.get("to") or month_label(timezone.now()))
-        first_label = request.query_params.get("from")
-        first = parse_month(first_label) if first_label else recent_months(DEFAULT_MONTHS, last)[0]
+        params = request.query_params
+        last = optional_month(params.get("to")) or month_start(timezone.now())
+        first = optional_month(params.get("from")) or recent_months(DEFAULT_MONTHS, last)[0]
         if first > last:
             raise InvalidPeriod("from must not be after to.")
         if len(months_between(first, last)) > MAX_MONTHS:

@@ -88,7 +88,18 @@ def test_a_customer_tenant_has_no_payouts(books, member_client):
 
 @pytest.mark.parametrize(
     "url",
-    [f"{LIST}/2026-13", f"{LIST}/26-02", f"{LIST}?from=2026-05&to=2026-02", f"{LIST}?to=march"],
+    [
+        f"{LIST}/2026-13",
+        f"{LIST}/26-02",
+        f"{LIST}?from=2026-05&to=2026-02",
+        f"{LIST}?to=march",
+        # Given but empty is not a month either (not the default range).
+        f"{LIST}?from=",
+        f"{LIST}?to=",
+        f"{LIST}?from=&to=",
+        f"{LIST}?from=&to=2026-04",
+        f"{LIST}?from=2026-01&to=",
+    ],
 )
 def test_an_unreadable_period_is_a_400_with_its_code(v1_client, url):
     response = v1_client.get(url)

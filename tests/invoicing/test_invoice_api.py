@@ -102,6 +102,17 @@ def test_a_period_padded_with_whitespace_is_refused_as_every_other_door_refuses_
     assert [i["id"] for i in exact.json()["results"]] == [jan.pk]
 
 
+def test_an_empty_period_is_refused_not_read_as_every_period(billing_member):
+    """``?period=`` names no month: a 400 (as ``?status=`` is), not the whole list."""
+    client, customer = billing_member
+    issue(customer, JAN)
+    refused = client.get("/api/v1/invoices?period=")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "invalid_period"
+    assert "YYYY-MM" in refused.json()["detail"]
+    assert client.get("/api/v1/invoices").json()["count"] == 1  # absent: every period
+
+
 def test_other_tenants_invoice_is_404_and_not_listed(billing_member, make_customer):
     client, customer = billing_member
     other = issue(make_customer())
