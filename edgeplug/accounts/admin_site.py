@@ -1,16 +1,45 @@
 """The admin site: django-otp's (every staff user presents a verified TOTP code), signing in
-in one step, and a staff user's own password change audited as the portal's is."""
+in one step within the sign-in budget the API and the portal share, and a staff user's own
+password change audited as the portal's is."""
 
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.template.response import TemplateResponse
 from django_otp.admin import OTPAdminSite
 
 from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
 from edgeplug.accounts.services import record_password_change
+from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 
 
 class EdgePlugAdminSite(OTPAdminSite):
     login_form = OneStepOTPAdminAuthenticationForm
     site_header = "EdgePlug administration"
     site_title = "EdgePlug admin"
+
+    def login(self, request, extra_context=None):
+        if request.method == "POST" and (wait := sign_in_wait(request)) is not None:
+            return self._throttled_login(request, wait)
+        return super().login(request, extra_context)
+
+    def _throttled_login(self, request, wait: int) -> TemplateResponse:
+        """The login page again, saying when to retry (429 with Retry-After), the attempt
+        neither checked nor counted as a failure."""
+        form = self.login_form(request)  # unbound: what was typed is not read
+        form.cleaned_data = {}
+        form.add_error(None, sign_in_throttled_message(wait))
+        context = {
+            **self.each_context(request),
+            "title": "Log in",
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "form": form,
+            REDIRECT_FIELD_NAME: request.GET.get(REDIRECT_FIELD_NAME, ""),
+        }
+        response = TemplateResponse(
+            request, self.login_template or "admin/login.html", context, status=429
+        )
+        response["Retry-After"] = str(wait)
+        return response
 
     def password_change(self, request, extra_context=None):
         response = super().password_change(request, extra_context)

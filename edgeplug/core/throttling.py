@@ -94,6 +94,20 @@ class AuthThrottle(_SettingsRateMixin, throttling.AnonRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+def sign_in_throttled_message(wait: int) -> str:
+    return f"Too many sign-in attempts: try again in {wait} s."
+
+
+def sign_in_wait(request) -> int | None:
+    """Seconds this client address must wait before another sign-in attempt, or None while
+    it may try: one budget (``THROTTLE_AUTH``) for the API's token endpoints, the portal's
+    sign-in and the admin's login, which count against it alike."""
+    throttle = AuthThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    return int(throttle.wait() or 60)
+
+
 class TenantThrottle(_SettingsRateMixin, throttling.SimpleRateThrottle):
     """All members of a tenant share one budget."""
 

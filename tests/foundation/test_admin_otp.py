@@ -65,3 +65,28 @@ def test_audit_log_is_read_only_in_admin(staff):
         client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code
         == 403
     )
+
+
+def test_admin_sign_in_attempts_share_the_apis_budget_per_address(staff, settings):
+    """THROTTLE_AUTH counts the admin's login as it counts the token endpoint's and the
+    portal's: past it the page says when to retry (429) and checks nothing, even the right
+    password and code (before, only django-axes' failure counts stopped a guesser here)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "auth": "2/min",
+        },
+    }
+    device = TOTPDeviceFactory(user=staff)
+    client = Client()
+    api = client.post("/api/v1/auth/token", {"email": staff.email, "password": "wrong"})
+    assert api.status_code == 401
+    assert admin_login(client, staff).status_code == 200  # the form again: no TOTP code
+
+    refused = admin_login(client, staff, device)
+
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "Too many sign-in attempts" in refused.content.decode()
+    assert client.get("/admin/").status_code == 302  # not signed in
+    assert not AuditEvent.objects.filter(action="login", actor=staff).exists()

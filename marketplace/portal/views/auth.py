@@ -18,7 +18,7 @@ from edgeplug.accounts.services import (
     verify_sign_in,
 )
 from edgeplug.audit.services import record_event
-from edgeplug.core.throttling import AuthThrottle
+from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role
 from marketplace.portal.access import SESSION_TENANT, has_totp, vendor_memberships, vendor_page
@@ -54,20 +54,17 @@ def _choose_vendor(user, slug: str):
 def sign_in(request):
     form = SignInForm(request.POST or None)
     error = None
-    if request.method == "POST":
-        throttle = AuthThrottle()
-        # The API's sign-in budget per client address, shared with the token endpoint.
-        if not throttle.allow_request(request, None):
-            wait = int(throttle.wait() or 60)
-            error = SignInThrottled(f"Too many sign-in attempts: try again in {wait} s.")
-            response = render(
-                request,
-                "portal/sign_in.html",
-                {"form": form, "error": error, "next": _next_url(request)},
-                status=429,
-            )
-            response["Retry-After"] = str(wait)
-            return response
+    # The API's sign-in budget per client address, shared with the token endpoint.
+    if request.method == "POST" and (wait := sign_in_wait(request)) is not None:
+        error = SignInThrottled(sign_in_throttled_message(wait))
+        response = render(
+            request,
+            "portal/sign_in.html",
+            {"form": form, "error": error, "next": _next_url(request)},
+            status=429,
+        )
+        response["Retry-After"] = str(wait)
+        return response
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
