@@ -501,13 +501,23 @@ def _issue(invoice: Invoice, now: datetime, number: str | None = None) -> None:
 
 
 def _finalize_refusal(
-    invoice: Invoice | None, account: BillingAccount | None, amounts: Iterable[int]
+    invoice: Invoice | None,
+    account: BillingAccount | None,
+    amounts: Iterable[int],
+    now: datetime,
 ) -> DomainError | None:
-    """Why a locked invoice with lines of these ``amounts`` cannot be finalized now, or None:
-    what both doors (``finalize_invoice``, ``finalize_invoices``) refuse."""
+    """Why a locked invoice with lines of these ``amounts`` cannot be finalized at ``now``, or
+    None: what both doors (``finalize_invoice``, ``finalize_invoices``) refuse."""
     if invoice is None or invoice.status != InvoiceStatus.DRAFT:
         return InvoiceNotDraft(
             f"Invoice {invoice.number} is already finalized." if invoice else "No such draft."
+        )
+    if invoice.period_end > now:
+        # A finalized month is never drafted again: what it still sold (one-time orders,
+        # the fee of a plan bought later in it) would be billed nowhere.
+        return PeriodNotEnded(
+            f"Draft {invoice.pk} is for {month_label(invoice.period_start)}, which has not "
+            f"ended: it can be finalized from {invoice.period_end:%Y-%m-%d %H:%M} UTC."
         )
     if account is None:
         return BillingAccountMissing(
@@ -538,7 +548,7 @@ def finalize_invoice(invoice: Invoice, *, actor=None, request=None, now=None) ->
         invoice = locked(invoice, "tenant")
         account = _account(invoice.tenant_id)
         amounts_paid = list(invoice.lines.values_list("amount", "is_paid"))
-        if refusal := _finalize_refusal(invoice, account, (a for a, _ in amounts_paid)):
+        if refusal := _finalize_refusal(invoice, account, (a for a, _ in amounts_paid), now):
             raise refusal
         _freeze_parties(invoice, account)
         _set_totals(invoice, amounts_paid)
@@ -607,7 +617,7 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
             invoice = invoices.get(invoice_id)
             account = invoice and accounts.get(invoice.tenant_id)
             line_amounts = (amount for amount, _ in amounts.get(invoice_id, ()))
-            if refusal := _finalize_refusal(invoice, account, line_amounts):
+            if refusal := _finalize_refusal(invoice, account, line_amounts, now):
                 run.refused[invoice_id] = refusal.code
                 continue
             _freeze_parties(invoice, account)

@@ -4,7 +4,7 @@ import pytest
 
 from billing import invoicing
 from billing.models import Invoice
-from billing.periods import month_start
+from billing.periods import month_start, previous_month
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import admin_client, place_order, save_card, stripe_client
@@ -60,7 +60,9 @@ def test_a_refund_of_an_invoiced_order_issues_its_credit_note(paid_order):
     """The order's month is invoiced already: the refund is given back by a credit note of
     that invoice, named on the page (docs/billing.md, refunds of orders invoiced already)."""
     Customer(paid_order.tenant, vendor=None).account(currency="USD")
-    month = month_start(paid_order.completed_at)
+    # Paid last month, whose invoice is finalized (a month is finalized once it has ended).
+    month = previous_month(month_start(paid_order.completed_at))
+    Order.objects.filter(pk=paid_order.pk).update(completed_at=month)
     (pk,) = invoicing.close_billing_period(month).created
     invoice = invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
     client, _ = admin_client("finance")

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from billing import invoicing
-from billing.errors import BillingAccountNotIssuable, InvoiceNegativeTotal
+from billing.errors import BillingAccountNotIssuable, InvoiceNegativeTotal, PeriodNotEnded
 from billing.models import BillingAccount, InvoiceNumberSequence, InvoiceStatus
 from tests.invoicing.conftest import FEB, JAN
 
@@ -83,3 +83,31 @@ def test_an_account_stored_before_a_rule_is_refused_until_corrected(customer, dr
         tax_rate="19.00", reverse_charge=False, legal_name="Acme Pumps GmbH"
     )
     assert invoicing.finalize_invoice(draft).number.endswith("000001")
+
+
+def test_a_month_not_ended_is_not_finalized_so_what_it_still_sells_is_billed(
+    customer, admin_session, time_machine
+):
+    """A month closed early (forced) stays a draft until it has ended: finalized on the 15th,
+    an order paid on the 21st was billed nowhere (a finalized month is never drafted again,
+    and the next close takes only its own month's orders)."""
+    customer.account()
+    customer.one_time(amount=2000, at=JAN + timedelta(days=3))
+    time_machine.move_to(JAN + timedelta(days=15), tick=False)
+    invoicing.close_period_now(JAN, force=True)
+    draft = customer.tenant.invoices.get()
+    client, _ = admin_session("finance")
+
+    with pytest.raises(PeriodNotEnded) as refused:
+        invoicing.finalize_invoice(draft)
+    page = client.post(f"{URL}{draft.pk}/finalize/", follow=True)
+
+    assert refused.value.code == "period_not_ended" and refused.value.status == 409
+    assert b"has not ended" in page.content
+    _still_a_draft(draft)
+    assert invoicing.finalize_invoices([draft.pk]).refused == {draft.pk: "period_not_ended"}
+    customer.one_time(amount=3000, at=JAN + timedelta(days=21))  # sold later that month
+    time_machine.move_to(FEB + timedelta(hours=2), tick=False)
+    invoicing.close_billing_period(JAN)
+    invoice = invoicing.finalize_invoice(draft)  # now it may, with the month's every sale
+    assert sorted(invoice.lines.values_list("amount", flat=True)) == [2000, 3000]
