@@ -173,7 +173,8 @@ def payouts_page(request, start):
 @finance_page
 @for_period("billing_finance_payouts")
 def payout_statement_csv(request, start, vendor_id: int):
-    vendor = get_object_or_404(Tenant, pk=vendor_id, is_vendor=True)
+    # Any tenant the payouts page lists (a former vendor too): its statement decides.
+    vendor = get_object_or_404(Tenant, pk=vendor_id)
     period = month_label(start)
     if payout_queries.statement(vendor.pk, start).is_empty:  # as the vendor's API says it
         raise Http404(f"No payout statement for {vendor.slug} in {period}.")

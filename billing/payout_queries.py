@@ -29,6 +29,7 @@ from billing.payouts import Payout, compute_payout
 from billing.periods import month_label, next_month
 from edgeplug.tenancy.models import Tenant
 from edgeplug.timefmt import utc_iso
+from marketplace.models import Agent
 
 SALE_KINDS = (LineKind.FLAT_FEE, LineKind.USAGE, LineKind.LATE_USAGE, LineKind.ONE_TIME_ORDER)
 SALE, REFUND = "sale", "refund"
@@ -59,6 +60,12 @@ def attributed_lines(first: datetime, last: datetime) -> QuerySet:
         .filter(vendor_id__isnull=False, month__gte=first, month__lt=end)
         .filter(_is_sale() | _is_refund())
     )
+
+
+def has_payouts(tenant: Tenant) -> bool:
+    """Whether a tenant has payout statements to read: a vendor, or a former one (staff
+    unticked "is vendor") that keeps its agents, whose sales still count (docs/roles.md)."""
+    return tenant.is_vendor or Agent.objects.filter(tenant=tenant).exists()
 
 
 @dataclass

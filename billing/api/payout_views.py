@@ -37,7 +37,9 @@ class IsVendorBilling(BasePermission):
     def has_permission(self, request, view) -> bool:
         tenant = request_tenant(request)
         return (
-            tenant is not None and tenant.is_vendor and has_role(request, Role.ADMIN, Role.BILLING)
+            tenant is not None
+            and has_role(request, Role.ADMIN, Role.BILLING)
+            and payout_queries.has_payouts(tenant)
         )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from billing import payout_queries
 from edgeplug.audit.models import AuditEvent
+from edgeplug.tenancy.models import Tenant
 from tests.finance.conftest import APR, assert_statuses
 from tests.invoicing.conftest import FEB, MAR
 
@@ -148,3 +149,23 @@ def test_staff_without_totp_is_sent_to_sign_in(books, client):
     client.force_login(user)  # a password session, no verified second factor
     response = client.get(PAYOUTS)
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_a_former_vendors_payouts_stay_readable_by_finance_and_by_it(
+    books, admin_session, member_client
+):
+    """Staff untick "is vendor" on a tenant that keeps its agents (docs/roles.md): its sales
+    still count, so finance's statement link and the tenant's own payouts answer as before
+    (the link was a 404 and the API a 403 while the page listed its payout)."""
+    Tenant.objects.filter(pk=books.v1.pk).update(is_vendor=False, is_customer=True)
+    finance, _ = admin_session("finance")
+    billing, _ = member_client("billing", tenant=books.v1)
+
+    page = finance.get(PAYOUTS, {"period": "2026-02"}).content.decode()
+    statement = finance.get(f"{PAYOUTS}{books.v1.pk}/statement.csv", {"period": "2026-02"})
+    own = billing.get("/api/v1/vendor/payouts", {"from": "2026-02", "to": "2026-02"})
+
+    assert 'data-vendor="vendor-one"' in page
+    assert statement.status_code == 200
+    assert statement_rows(statement.streaming_content)[-1]["amount_minor"] == "5680"
+    assert own.status_code == 200 and own.json()["payouts"][0]["net"] == 5680
