@@ -74,6 +74,11 @@ class UnknownGrouping(BadRequest, code="invalid_group_by"):
     """group_by names something usage cannot be grouped by."""
 
 
+class ReportTooLarge(BadRequest, code="report_too_large"):
+    """A usage report would hold more rows than ``USAGE_REPORT_MAX_ROWS``: a shorter period or
+    a coarser grouping answers."""
+
+
 class InvalidPeriod(BadRequest, code="invalid_period"):
     """A month not written ``YYYY-MM`` (``billing.periods.parse_month``), usage report from/to
     that are not dates, or a range of months that runs backwards or is too long."""

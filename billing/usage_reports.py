@@ -4,11 +4,12 @@ agents' hours per customer tenant and day."""
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from django.conf import settings
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.errors import InvalidPeriod, UnknownGrouping
+from billing.errors import InvalidPeriod, ReportTooLarge, UnknownGrouping
 from billing.meter import billed_hours
 from billing.models import UsageHour
 from billing.periods import month_start, next_month
@@ -46,7 +47,8 @@ class Period:
 
 def parse_period(params) -> Period:
     """from (inclusive) and to (exclusive) as UTC dates; the current month by default. A
-    report reads only the hourly rollup, so a long period costs no more than its rows."""
+    report reads only the hourly rollup, so a long period costs no more than its rows, which
+    are capped (``USAGE_REPORT_MAX_ROWS``, else ``report_too_large``)."""
     month = month_start(timezone.now())
     start = _date(params.get("from"), "from", month.date())
     end = _date(params.get("to"), "to", next_month(month).date())
@@ -90,8 +92,16 @@ def _grouped(rows, period: Period, group_by: tuple[str, ...]) -> list[dict]:
         rows = rows.annotate(day=TruncDate("hour", tzinfo=UTC))
     fields = [(column, source) for g in group_by for column, source in _COLUMNS[g]]
     sources = [source for _, source in fields]
+    grouped = rows.values(*sources).annotate(total=Sum("seconds")).order_by(*sources)
+    limit = settings.USAGE_REPORT_MAX_ROWS
+    grouped = list(grouped[: limit + 1])  # never more than the cap is read
+    if len(grouped) > limit:
+        raise ReportTooLarge(
+            f"The report has more than {limit:,} rows: ask for a shorter period (from, to) or "
+            "a coarser group_by."
+        )
     report = []
-    for values in rows.values(*sources).annotate(total=Sum("seconds")).order_by(*sources):
+    for values in grouped:
         row = {column: _plain(values[source]) for column, source in fields}
         row["seconds"] = values["total"]
         row["agent_hours"] = str(billed_hours(values["total"]))

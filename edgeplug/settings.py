@@ -502,6 +502,9 @@ if USAGE_RAW_RETENTION_DAYS < USAGE_LATE_DAYS:
     raise environ.ImproperlyConfigured("USAGE_RAW_RETENTION_DAYS must be at least USAGE_LATE_DAYS")
 # On PostgreSQL the beat job keeps this many monthly partitions ready after the current one.
 USAGE_PARTITIONS_AHEAD = env.int("USAGE_PARTITIONS_AHEAD", default=3)
+# The most rows a usage report (GET /api/v1/usage, /vendor/usage) answers in one response:
+# beyond it, 400 report_too_large (a year by day and device for 130 devices fits).
+USAGE_REPORT_MAX_ROWS = env.int("USAGE_REPORT_MAX_ROWS", default=50_000)
 
 # --- Invoicing (docs/billing.md) ----------------------------------------------------------------
 # Drafts take adjustment lines for this many days after their month ends, then finalize.

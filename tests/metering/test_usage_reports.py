@@ -113,3 +113,18 @@ def test_vendor_sees_its_agents_usage_per_customer_and_day(usage, vendor, make_v
     assert other_vendor.client.get(f"/api/v1/vendor/usage?{period(usage)}").json()["rows"] == []
     # A customer is not a vendor.
     assert usage.client.get("/api/v1/vendor/usage").status_code == 403
+
+
+def test_a_report_beyond_the_row_cap_is_refused_with_what_to_ask_instead(usage, settings):
+    """Rows are capped (USAGE_REPORT_MAX_ROWS): any period was answered whole in one
+    response, e.g. years by hour and device. At the cap the report answers; one more, 400."""
+    settings.USAGE_REPORT_MAX_ROWS = 3  # the fixture's hours: three
+    hourly = f"/api/v1/usage?{period(usage)}&group_by=hour"
+    assert len(usage.client.get(hourly).json()["rows"]) == 3
+    settings.USAGE_REPORT_MAX_ROWS = 2
+
+    refused = usage.client.get(hourly)
+
+    assert (refused.status_code, refused.json()["code"]) == (400, "report_too_large")
+    assert "shorter period" in refused.json()["detail"]
+    assert usage.client.get(f"/api/v1/usage?{period(usage)}&group_by=agent").status_code == 200
