@@ -5,6 +5,7 @@ Rates are read from settings on each request (not at import) so they can be conf
 per deployment and overridden in tests.
 """
 
+import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +132,25 @@ class DeviceThrottle(_SettingsRateMixin, throttling.SimpleRateThrottle):
         if device_id is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": device_id}
+
+
+def request_wait(request) -> int | None:
+    """Count one request of a signed-in caller against the API's budgets per user
+    (``THROTTLE_USER``) and per tenant (``THROTTLE_TENANT``): None while allowed, otherwise
+    the whole seconds to wait.
+
+    These are the classes the API runs, keyed the same way (the user's pk, the pk of
+    ``request.tenant``: set it first), so a page and the API draw on one budget. As DRF's
+    ``check_throttles`` does, every throttle counts the request even when another refuses it,
+    and the longest wait wins."""
+    waits = []
+    for throttle in (UserThrottle(), TenantThrottle()):
+        if not throttle.allow_request(request, None):
+            # No estimate when the history outgrew a lowered rate: wait out the whole window.
+            waits.append(throttle.wait() or throttle.duration)
+    if not waits:
+        return None
+    return max(1, math.ceil(max(waits)))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Who is at the portal and for which vendor: the session's tenant, the role read fresh from
-the database on every request (so a role change applies at once), and the TOTP gate.
+the database on every request (so a role change applies at once), the TOTP gate, and the
+API's request budgets per user and per tenant, which the portal's writes share.
 
 A page wrapped in ``vendor_page`` finds ``request.tenant`` and ``request.role`` set exactly as
 the API's JWT authentication sets them, so ``for_request`` scopes its queries the same way.
@@ -9,14 +10,19 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth import logout
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_otp import devices_for_user
 
+from edgeplug.core.throttling import request_wait
 from edgeplug.tenancy.models import Membership, Role
 
 SESSION_TENANT = "portal_tenant_id"
 PUBLISHER_ROLES = (Role.ADMIN, Role.DEVELOPER)
+# Reading a page spends no budget: a vendor whose API clients used it up can still see the
+# portal, and only what would change something is refused.
+_READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def vendor_memberships(user):
@@ -47,9 +53,28 @@ def can_publish(request) -> bool:
     return getattr(request, "role", None) in PUBLISHER_ROLES
 
 
+def wants_json(request) -> bool:
+    """The page's own script sent this (the upload form does, to show progress)."""
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
+def _throttled(request, wait: int) -> HttpResponse:
+    """Refused before the view runs, so nothing is read from the body or written."""
+    detail = f"Too many requests from you or your team: try again in {wait} s."
+    if wants_json(request):
+        body = {"code": "throttled", "detail": detail, "retry_after": wait}
+        response = JsonResponse(body, status=429)
+    else:
+        response = render(request, "portal/throttled.html", {"detail": detail}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 def vendor_page(view: Callable | None = None, *, roles: tuple[str, ...] = ()):
     """Signed in, a member of an active vendor tenant, past the TOTP gate; ``roles`` limits
-    the page to those roles (others get a 403 page that says why)."""
+    the page to those roles (others get a 403 page that says why). A write (any method but a
+    read) counts against the API's budgets per user and per tenant, and past either is
+    refused with 429 and ``Retry-After``."""
 
     def decorate(func: Callable) -> Callable:
         @wraps(func)
@@ -74,6 +99,9 @@ def vendor_page(view: Callable | None = None, *, roles: tuple[str, ...] = ()):
                     {"roles": [Role(r).label for r in roles]},
                     status=403,
                 )
+            # After the role check, as the API checks permissions before its throttles.
+            if request.method not in _READ_METHODS and (wait := request_wait(request)):
+                return _throttled(request, wait)
             return func(request, *args, **kwargs)
 
         return wrapper

@@ -18,7 +18,7 @@ from edgeplug.tenancy.scoping import for_request
 from marketplace import services
 from marketplace.errors import UnknownKey
 from marketplace.models import AgentVersion, VendorKey
-from marketplace.portal.access import PUBLISHER_ROLES, vendor_page
+from marketplace.portal.access import PUBLISHER_ROLES, vendor_page, wants_json
 from marketplace.portal.forms import UploadForm
 from marketplace.portal.refusals import refusal
 from marketplace.portal.submissions import submit_and_queue
@@ -30,10 +30,6 @@ MAX_SIGNATURE_BYTES = 1024
 
 def version_url(version: AgentVersion) -> str:
     return reverse("portal:version", args=[version.agent_id, version.version])
-
-
-def _wants_json(request) -> bool:
-    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
 def _signature_text(upload) -> str:
@@ -112,12 +108,12 @@ def _upload(request):
             form = UploadForm(request.POST, request.FILES, keys=keys)
             if form.is_valid():
                 version = _store(request, form)
-                if _wants_json(request):
+                if wants_json(request):
                     return JsonResponse({"redirect": version_url(version)}, status=201)
                 return redirect(version_url(version))
         except DomainError as exc:
             problem = refusal(exc)
-        if _wants_json(request):
+        if wants_json(request):
             if problem is not None:
                 return JsonResponse(problem.as_json(), status=problem.status)
             return JsonResponse(
