@@ -106,7 +106,7 @@ def sign_in_wait(request) -> int | None:
     throttle = AuthThrottle()
     if throttle.allow_request(request, None):
         return None
-    return int(throttle.wait() or 60)
+    return max(1, math.ceil(throttle.wait() or throttle.duration))  # never "retry in 0 s"
 
 
 class TenantThrottle(_SettingsRateMixin, throttling.SimpleRateThrottle):
