@@ -12,6 +12,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from certification.models import CertificationRun
+from edgeplug.audit.models import AuditEvent
 from edgeplug.certificates import verify_certificate
 from marketplace.models import AgentVersion, PricePlan
 from tests.commerce.conftest import save_card
@@ -80,3 +81,19 @@ def test_seed_demo_sells_a_certified_agent_the_demo_customer_can_buy(
         package=archive.read("sensor-guard-1.0.0.epk"),
     )
     assert verified.payload["level"] == "standard"
+
+
+def test_the_demo_tenants_and_members_are_made_by_the_tenancy_actions(settings, tmp_path):
+    """As createtenant and adduser make them: audited once (they were written directly,
+    with no tenant_created or membership_created event), and kept on a second run."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", part="users", stdout=io.StringIO())
+    call_command("seed_demo", part="users", stdout=io.StringIO())
+
+    created = AuditEvent.objects.filter(action="tenant_created")
+    joined = AuditEvent.objects.filter(action="membership_created")
+    assert sorted(created.values_list("target", flat=True)) == ["acme-sensors", "globex-factory"]
+    assert sorted(joined.values_list("target", flat=True)) == [
+        "customer@demo.edgeplug.example",
+        "vendor@demo.edgeplug.example",
+    ]

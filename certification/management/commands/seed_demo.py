@@ -27,6 +27,7 @@ from edgeplug import signing
 from edgeplug.accounts.models import User
 from edgeplug.celery import app as celery_app
 from edgeplug.tenancy.models import Membership, Role, StaffGroup, Tenant
+from edgeplug.tenancy.services import add_member, create_tenant
 from marketplace import plans
 from marketplace.models import AgentVersion, PricePlan
 from marketplace.packageformat.pack import build_archive
@@ -123,8 +124,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _users(self) -> list[dict]:
-        for spec in DEMO_TENANTS:
-            Tenant.objects.get_or_create(slug=spec["slug"], defaults=spec)
+        for spec in DEMO_TENANTS:  # through the tenancy actions, audited; kept if they exist
+            if not Tenant.objects.filter(slug=spec["slug"]).exists():
+                create_tenant(**spec)
         credentials = []
         for spec in DEMO_USERS:
             user, _ = User.objects.get_or_create(email=spec["email"])
@@ -133,11 +135,9 @@ class Command(BaseCommand):
             user.is_active = True
             entry = {"email": user.email, "password": password}
             if "tenant" in spec:
-                Membership.objects.get_or_create(
-                    user=user,
-                    tenant=Tenant.objects.get(slug=spec["tenant"]),
-                    defaults={"role": spec["role"]},
-                )
+                tenant = Tenant.objects.get(slug=spec["tenant"])
+                if not Membership.objects.filter(user=user, tenant=tenant).exists():
+                    add_member(tenant, user, spec["role"])
                 entry.update(tenant=spec["tenant"], role=spec["role"].value)
             else:
                 user.is_staff = True
