@@ -14,6 +14,20 @@ pytestmark = pytest.mark.django_db
 INVOICES = "/admin/billing/invoice/"
 
 
+def record_offline(client, invoice, reference="SEPA E2E 2026-02-20 ACME"):
+    """Finance's list action, with the transfer's reference, as the form posts it."""
+    return client.post(
+        INVOICES,
+        {
+            "action": "record_offline_payment",
+            "_selected_action": [invoice.pk],
+            "apply": "1",
+            "reference": reference,
+        },
+        follow=True,
+    )
+
+
 def test_finance_retries_a_payment_on_the_new_card(uncollectible, admin_session):
     customer, invoice = uncollectible
     api = signed_in(customer)
@@ -63,16 +77,7 @@ def test_finance_records_an_offline_payment_with_its_reference(uncollectible, ad
     )
     assert blank.status_code == 200 and "This field is required" in blank.content.decode()
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.UNCOLLECTIBLE
-    done = client.post(
-        INVOICES,
-        {
-            "action": "record_offline_payment",
-            "_selected_action": [invoice.pk],
-            "apply": "1",
-            "reference": "SEPA E2E 2026-02-20 ACME",
-        },
-        follow=True,
-    )
+    done = record_offline(client, invoice)
     assert f"{invoice.number} recorded as paid." in done.content.decode()
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID
@@ -127,17 +132,7 @@ def test_finance_cannot_record_an_offline_payment_while_a_charge_is_still_proces
     _, invoice = invoiced(card=DECLINED)
     before = processing(invoice)
     client, _ = admin_session("finance")
-    response = client.post(
-        INVOICES,
-        {
-            "action": "record_offline_payment",
-            "_selected_action": [invoice.pk],
-            "apply": "1",
-            "reference": "SEPA E2E 2026-02-20 ACME",
-        },
-        follow=True,
-    )
-    page = response.content.decode()
+    page = record_offline(client, invoice).content.decode()
     assert "attempt 1 is still processing" in page
     assert "Record the transfer once the charge has failed" in page
     assert f"{invoice.number} recorded as paid." not in page
