@@ -33,6 +33,11 @@ class PaymentMethodRequired(PaymentRequired, code="payment_method_required"):
     """The tenant has no saved card to charge."""
 
 
+class PaymentOverdue(PaymentRequired, code="payment_overdue"):
+    """The tenant has an uncollectible invoice (its entitlements are suspended for it): it
+    orders nothing more until it is paid."""
+
+
 class CardDeclined(PaymentRequired, code="card_declined"):
     """The card was declined: a paid order fails with this code."""
 

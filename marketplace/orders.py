@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import Value
+from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from billing import payments
-from billing.errors import PaymentMethodRequired, PaymentsNotConfigured
-from billing.models import Invoice
+from billing.errors import PaymentMethodRequired, PaymentOverdue, PaymentsNotConfigured
+from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, Forbidden
@@ -35,6 +35,8 @@ from marketplace.errors import (
     UnknownPlan,
 )
 from marketplace.models import (
+    PUBLIC_VERSION,
+    YANKED_AFTER_RELEASE,
     Agent,
     AgentVersion,
     Entitlement,
@@ -97,13 +99,41 @@ def _reject_non_customer(tenant: Tenant) -> None:
         raise NotACustomer("Only customer tenants can buy agents.")
 
 
-def _plan_for(agent_id: int, plan_id: int) -> PricePlan:
-    plan = PricePlan.objects.select_related("agent", "agent__tenant").filter(pk=plan_id).first()
+def _plan_for(tenant: Tenant, agent_id: int, plan_id: int) -> PricePlan:
+    """The plan, locked until the order is stored: a revise or a retire of it waits, then
+    finds the order (``plans.is_held``) and leaves this version as the order names it. A plan
+    of an agent the tenant cannot see (another vendor's, never released) is unknown, as the
+    catalogue answers for it: nothing says it exists."""
+    released = AgentVersion.objects.filter(
+        PUBLIC_VERSION | YANKED_AFTER_RELEASE, agent=OuterRef("agent")
+    )
+    plan = (
+        PricePlan.objects.select_for_update(of=("self",))
+        .select_related("agent", "agent__tenant")
+        .filter(Q(agent__tenant=tenant) | Exists(released), pk=plan_id)
+        .first()
+    )
     if plan is None:
         raise UnknownPlan(f"There is no plan {plan_id}.")
     if plan.agent_id != agent_id:
         raise PlanMismatch(f"Plan {plan_id} is not a plan of agent {agent_id}.")
     return plan
+
+
+def _reject_overdue(tenant: Tenant) -> None:
+    """While an invoice is uncollectible the tenant's entitlements are suspended for it
+    (``suspend_for_non_payment``): a new order would give them back unpaid."""
+    overdue = (
+        Invoice.objects.filter(tenant=tenant, status=InvoiceStatus.UNCOLLECTIBLE)
+        .order_by("finalized_at")
+        .first()
+    )
+    if overdue is not None:
+        raise PaymentOverdue(
+            f"Invoice {overdue.number} could not be collected and your entitlements are "
+            "suspended: pay it first (a card saved under /api/v1/billing/payment-methods is "
+            "charged at once)."
+        )
 
 
 def _reject_own_agent(tenant: Tenant, agent: Agent) -> None:
@@ -174,11 +204,12 @@ def place_order(
 
 def _create_order(tenant, agent_id, plan_id, seats, key, digest, actor, request) -> Order:
     _reject_non_customer(tenant)
-    plan = _plan_for(agent_id, plan_id)
+    plan = _plan_for(tenant, agent_id, plan_id)
     agent = plan.agent
     _reject_own_agent(tenant, agent)
     _reject_unavailable(agent)
     _reject_retired(plan)
+    _reject_overdue(tenant)
     _reject_unconfigured_payments(plan)
     _reject_missing_payment_method(tenant, plan)
     breakdown = _price(plan, seats)

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from edgeplug.tenancy.models import Role
-from marketplace.models import AgentVersion, Entitlement, Order
+from marketplace.models import Agent, AgentVersion, Entitlement, Order
 from tests.commerce.conftest import place_order
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +100,20 @@ def test_vendor_only_tenant_cannot_buy(make_vendor, agent, make_plan):
     plan = make_plan("free")
     rival = make_vendor(slug="rival", role="admin")
     assert_refused(order(rival.client, agent, plan.pk), 403, "not_a_customer")
+
+
+def test_a_plan_of_an_agent_never_released_is_unknown(customer, make_plan, vendor):
+    """Another vendor's agent nobody may see yet: its plan is unknown, whatever agent id the
+    order names (the refusals said plan_mismatch, then not_available with the agent's name,
+    so plan ids could be walked and unreleased agents read out)."""
+    from tests.vendors import package
+
+    unreleased = Agent.objects.get(
+        pk=vendor.upload(package("1.0.0", name="valve-guard")).json()["agent"]["id"]
+    )
+    plan = make_plan("free", target=unreleased)
+
+    for agent_id in (unreleased.pk, unreleased.pk + 1000):
+        response = order(customer[0], agent_id, plan.pk)
+        assert_refused(response, 400, "unknown_plan")
+        assert unreleased.name not in response.json()["detail"]

@@ -8,7 +8,9 @@ from rest_framework.test import APIClient
 from billing import collection, tasks
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
-from marketplace.models import Entitlement, EntitlementStatus
+from marketplace import plans
+from marketplace.models import Entitlement, EntitlementStatus, Order
+from tests.commerce.conftest import place_order
 from tests.commerce.test_deployments import deploy, register
 from tests.dunning.conftest import (
     DECLINED,
@@ -140,3 +142,24 @@ def test_devices_are_told_the_entitlement_is_suspended_and_run_again_once_paid(
     collection.record_offline_payment(invoice, reference="SEPA-2026-0001")
     body = device_api.get("/api/v1/device/assignments").json()
     assert body["stop"] == [] and len(body["run"]) == 1
+
+
+def test_a_suspended_tenant_orders_nothing_until_it_pays(
+    published, certificate, payer, finalize, clock, settings
+):
+    """A new order would give back, unpaid, what the uncollectible invoice suspended: a fresh
+    active entitlement its devices run and bill on. Refused (402 payment_overdue) until the
+    invoice is paid; then ordering works again."""
+    settings.BILLING_DUNNING_DAYS = []
+    customer = payer(card=DECLINED, agent=published.agent)
+    invoice = finalize(customer.draft)
+    assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
+    free = plans.create_plan(published.agent, key="trial", name="trial", kind="free")
+
+    refused = place_order(customer.api, published.agent, free, "after-suspension")
+
+    assert (refused.status_code, refused.json()["code"]) == (402, "payment_overdue")
+    assert invoice.number in refused.json()["detail"]
+    assert not Order.objects.filter(plan=free).exists()
+    collection.record_offline_payment(invoice, reference="SEPA-2026-0002")
+    assert place_order(customer.api, published.agent, free, "after-payment").status_code == 201
