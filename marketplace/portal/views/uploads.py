@@ -95,12 +95,21 @@ def upload(request):
     request.upload_handlers = [
         PackageUploadHandler(request, max_bytes=package_limits().max_package_bytes)
     ]
-    return _upload(request)
+    try:
+        return _upload(request)
+    except DomainError as exc:
+        # Refused while the CSRF check read the body for a form's token (a package over the
+        # cap): nothing was stored, and the page says why as for any refusal.
+        return _answer(request, UploadForm(keys=_keys(request)), refusal(exc))
+
+
+def _keys(request):
+    return for_request(VendorKey.objects.filter(revoked_at__isnull=True), request)
 
 
 @csrf_protect
 def _upload(request):
-    keys = for_request(VendorKey.objects.filter(revoked_at__isnull=True), request)
+    keys = _keys(request)
     problem = None
     form = UploadForm(keys=keys)
     if request.method == "POST":
@@ -113,17 +122,22 @@ def _upload(request):
                 return redirect(version_url(version))
         except DomainError as exc:
             problem = refusal(exc)
-        if wants_json(request):
-            if problem is not None:
-                return JsonResponse(problem.as_json(), status=problem.status)
-            return JsonResponse(
-                {"code": "invalid_form", "detail": "Check the form.", "fields": form.errors},
-                status=400,
-            )
+    return _answer(request, form, problem)
+
+
+def _answer(request, form: UploadForm, problem):
+    """The form again with the refusal or the form's errors: JSON to the upload script."""
+    if request.method == "POST" and wants_json(request):
+        if problem is not None:
+            return JsonResponse(problem.as_json(), status=problem.status)
+        return JsonResponse(
+            {"code": "invalid_form", "detail": "Check the form.", "fields": form.errors},
+            status=400,
+        )
     status = problem.status if problem else (400 if form.errors else 200)
     return render(
         request,
         "portal/upload.html",
-        {"form": form, "refusal": problem, "has_keys": keys.exists()},
+        {"form": form, "refusal": problem, "has_keys": _keys(request).exists()},
         status=status,
     )
