@@ -27,7 +27,6 @@ from edgeplug.reasons import require_reason
 from edgeplug.tenancy.services import refuse_own_tenant_review
 from edgeplug.timefmt import utc_iso
 from marketplace.catalogue import refresh_listing
-from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.certified import certified_until, vouching_certificates
 from marketplace.models import AgentVersion, CatalogueListing, CertificationStatus
 from marketplace.services import refresh_agent_card
@@ -45,6 +44,7 @@ def submit_for_certification(
     active = CertificationRun.objects.filter(version=version).active().first()
     if active is not None:
         raise RunInProgress(f"Run {active.pk} for {version} is still {active.status}.")
+    was_public = version.is_public
     run = CertificationRun.objects.create(
         version=version,
         tenant=version.tenant,
@@ -54,9 +54,10 @@ def submit_for_certification(
         stages=levels.LEVEL_STAGES[level],
     )
     sync_version(run)
-    if version.is_public:
-        # Certified again, it leaves the catalogue until the new run is reviewed.
-        invalidate_catalogue()
+    if was_public:
+        # Certified again, it leaves the catalogue until the new run is reviewed: its listing
+        # is rebuilt from the agent's other public versions, or goes.
+        refresh_agent_card(version.agent)
     record_change(
         "certification_submitted",
         version,

@@ -11,7 +11,7 @@ from certification.certificates.issuing import issue_certificate
 from certification.models import CertificationResult
 from marketplace import plans
 from marketplace.catalogue import refresh_listing
-from marketplace.models import AgentVersion, Review
+from marketplace.models import AgentVersion, CatalogueListing, Review
 from tests.commerce.conftest import place_order, publish
 from tests.factories import CertificationRunFactory
 from tests.vendors import package
@@ -257,3 +257,19 @@ def test_refresh_catalogue_command_rebuilds_listings(shelf):
     call_command("refresh_catalogue", stdout=out)
     assert out.getvalue().strip() == "3 agents listed."
     assert CatalogueListing.objects.get(agent=shelf["valve"]).latency_worst_us == 90
+
+
+def test_a_version_certified_again_leaves_the_catalogue_until_its_review(shelf):
+    """Submitted again, the version is not public: its listing goes with it (it stayed,
+    with the old level and figures, until some other action rebuilt it)."""
+    from certification.pipeline.actions import submit_for_certification
+
+    version = shelf["bearing"].versions.get()
+    assert CatalogueListing.objects.filter(agent=shelf["bearing"]).exists()
+
+    submit_for_certification(version, "hardware")
+
+    client = APIClient()
+    assert names(client, "level=hardware") == []
+    assert "bearing-watch" not in names(client)
+    assert not CatalogueListing.objects.filter(agent=shelf["bearing"]).exists()

@@ -149,9 +149,7 @@ def test_a_signature_that_is_not_one_is_refused_as_malformed(portal_vendor):
     assert AgentVersion.objects.count() == 0
 
 
-def test_a_package_over_the_size_cap_from_the_plain_form_is_a_refusal_page(
-    portal_vendor, settings
-):
+def test_a_package_over_the_size_cap_from_the_plain_form_is_a_refusal_page(portal_vendor, settings):
     """A browser without the upload script posts the form with its CSRF token in the body:
     reading it for the token streams the package, and the cap's refusal came out of the CSRF
     check as a 500 (the client above sends the token in a header, which reads no body)."""
