@@ -23,3 +23,20 @@ def unprintable(text: str) -> str | None:
     if found is None:
         return None
     return f"holds the control character U+{ord(found.group()):04X}, which documents cannot carry"
+
+
+def holds_nul(data) -> bool:
+    """Whether any string (key or value) in ``data`` holds U+0000, which no database text
+    column stores: the API's JSON parser and the doors that read JSON themselves refuse it."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False

@@ -7,6 +7,8 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser, get_encoding
 
+from edgeplug.text import holds_nul
+
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = 413
@@ -38,7 +40,7 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError(
                 "Malformed JSON: nested too deeply.", code="malformed_json"
             ) from exc
-        if may_hold_nul(body, parser_context) and _has_nul(data):
+        if may_hold_nul(body, parser_context) and holds_nul(data):
             raise exceptions.ParseError(
                 "Strings may not contain the NUL character (\\u0000).", code="nul_character"
             )
@@ -52,19 +54,3 @@ def may_hold_nul(body: bytes, parser_context) -> bool:
     if codecs.lookup(get_encoding(parser_context or {})).name != "utf-8":
         return True
     return b"\\u0000" in body
-
-
-def _has_nul(data) -> bool:
-    """Whether any string (key or value) holds U+0000, which no database text column stores."""
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                return True
-        elif isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return False

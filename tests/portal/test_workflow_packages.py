@@ -122,3 +122,21 @@ def test_an_oversized_document_is_refused_before_parsing(portal_vendor, settings
     response = _upload(vendor, b" " * 1024)
     assert response.status_code == 413
     assert "wpk_too_large" in response.content.decode()
+
+
+@pytest.mark.parametrize("where", ["key_id", "content"])
+def test_a_nul_character_is_refused_as_the_api_refuses_it(portal_vendor, where):
+    """``\\u0000`` reaches the database from the portal, which parses the file itself (the
+    API's parser refused it with nul_character; here PostgreSQL refused it with a 500)."""
+    vendor = portal_vendor("developer")
+    AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+    document = _document(vendor)
+    if where == "key_id":
+        document["key_id"] += "\x00"
+    else:
+        document["content"]["note"] = "line\x00one"
+
+    response = _upload(vendor, document)
+
+    assert response.status_code == 400 and "nul_character" in response.content.decode()
+    assert not WorkflowPackage.objects.exists()
