@@ -286,6 +286,9 @@ def collect_payment(order: Order) -> Order:
             # A retry, or the customer back from 3-D Secure: ask the processor how it went.
             outcome = payments.payment_status(order.payment_intent_id)
         else:
+            # The card may have been removed since the order was placed (its first charge
+            # failed with a processor error): the same refusal as placing it without one.
+            _reject_missing_payment_method(order.tenant, order.plan)
             order.payment_attempt += 1
             order.save(update_fields=["payment_attempt", "updated_at"])
             outcome = payments.charge_off_session(
