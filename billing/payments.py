@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 
 from billing.errors import (
     InvalidWebhook,
+    PaymentMethodRequired,
     PaymentProcessorError,
     PaymentsNotConfigured,
     SetupIncomplete,
@@ -226,6 +227,10 @@ def charge_off_session(
 ) -> PaymentOutcome:
     """Charge the tenant's default card without the customer present."""
     method = default_payment_method(tenant)
+    if method is None:  # callers check first; this is a card removed in between
+        raise PaymentMethodRequired(
+            "No card on file to charge: add one under /api/v1/billing/payment-methods."
+        )
     customer_id = ensure_customer(tenant)
     try:
         intent = client().v1.payment_intents.create(

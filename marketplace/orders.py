@@ -243,8 +243,17 @@ def _complete(order: Order) -> Entitlement:
     if order.status != OrderStatus.COMPLETED:
         order.status = OrderStatus.COMPLETED
         order.completed_at = timezone.now()
-        order.client_secret = ""
-        order.save(update_fields=["status", "completed_at", "client_secret", "updated_at"])
+        order.client_secret = order.failure_code = order.failure_detail = ""
+        order.save(
+            update_fields=[
+                "status",
+                "completed_at",
+                "client_secret",
+                "failure_code",
+                "failure_detail",
+                "updated_at",
+            ]
+        )
     entitlement, created = Entitlement.objects.get_or_create(
         order=order,
         defaults={
@@ -282,21 +291,35 @@ def stripe_idempotency_key(order: Order) -> str:
     return f"edgeplug-order-{order.pk}-attempt-{order.payment_attempt}"
 
 
+def payment_may_change(order: Order) -> bool:
+    """Whether the processor may know more than the order says: a payment is awaited, or a
+    failed one may still succeed (after a failed 3-D Secure challenge the customer can
+    confirm the same PaymentIntent again in the browser, with the client secret they hold)."""
+    if order.amount == 0:
+        return False
+    if order.status == OrderStatus.FAILED:
+        return bool(order.payment_intent_id)
+    return order.status in (OrderStatus.PENDING, OrderStatus.REQUIRES_ACTION)
+
+
 def collect_payment(order: Order) -> Order:
     """Charge a pending one-time order off-session on the tenant's default card, or bring a
-    started payment up to date (the same order requested again, or read after 3-D Secure).
+    started payment up to date (the same order requested again, or read after 3-D Secure,
+    or after paying again in the browser once it failed).
 
     Runs after ``place_order`` committed. The order row stays locked during the processor
     call so two retries of one request cannot both create a PaymentIntent."""
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("tenant", "plan").get(pk=order.pk)
-        waiting = (OrderStatus.PENDING, OrderStatus.REQUIRES_ACTION)
-        if order.status not in waiting or order.amount == 0:
+        if not payment_may_change(order):
             return order
         if order.payment_intent_id:
             # A retry, or the customer back from 3-D Secure: ask the processor how it went.
             outcome = payments.payment_status(order.payment_intent_id)
         else:
+            # The card may have been removed since the order was placed (its first charge
+            # failed with a processor error): the same refusal as placing it without one.
+            _reject_missing_payment_method(order.tenant, order.plan)
             order.payment_attempt += 1
             order.save(update_fields=["payment_attempt", "updated_at"])
             outcome = payments.charge_off_session(
@@ -330,8 +353,11 @@ def sync_payment(payment_intent_id: str) -> Order | None:
 
 
 def _apply_outcome(order: Order, outcome: payments.PaymentOutcome) -> None:
-    if order.status in (OrderStatus.COMPLETED, OrderStatus.REFUNDED, OrderStatus.FAILED):
+    if order.status in (OrderStatus.COMPLETED, OrderStatus.REFUNDED):
         return  # final states: a late or repeated event never moves them
+    if order.status == OrderStatus.FAILED:
+        _complete_if_paid_after_failure(order, outcome)
+        return
     if outcome.payment_intent_id:
         order.payment_intent_id = outcome.payment_intent_id
     if outcome.status == "succeeded":
@@ -366,6 +392,22 @@ def _apply_outcome(order: Order, outcome: payments.PaymentOutcome) -> None:
         order.save(update_fields=["payment_intent_id", "updated_at"])
 
 
+def _complete_if_paid_after_failure(order: Order, outcome: payments.PaymentOutcome) -> None:
+    """A failed order moves only when its own PaymentIntent succeeded after all (paid again
+    in the browser after a failed 3-D Secure challenge): the money taken buys the order.
+    Any other outcome, late failures and challenges included, leaves it failed."""
+    own = bool(outcome.payment_intent_id) and outcome.payment_intent_id == order.payment_intent_id
+    if outcome.status != "succeeded" or not own:
+        return
+    record_change(
+        "order_paid_after_failure",
+        order,
+        target=f"order {order.pk}",
+        details={"payment_intent": order.payment_intent_id, "previous_failure": order.failure_code},
+    )
+    _complete(order)
+
+
 class Refund(NamedTuple):
     order: Order
     # The credit note of the order's invoice, when that invoice is finalized already.
@@ -388,7 +430,19 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
 
 
 def _mark_refunded(order: Order, *, actor, request, source: str) -> Invoice | None:
+    """Only a completed order is refunded: one never completed granted nothing and was never
+    billed, so there is nothing to revoke or credit (a refund of it is audited, not applied)."""
     if order.status == OrderStatus.REFUNDED:
+        return None
+    if order.status != OrderStatus.COMPLETED:
+        record_change(
+            "order_refund_ignored",
+            order,
+            actor=actor,
+            request=request,
+            target=f"order {order.pk}",
+            details={"status": order.status, "source": source},
+        )
         return None
     order.status = OrderStatus.REFUNDED
     order.save(update_fields=["status", "updated_at"])

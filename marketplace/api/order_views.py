@@ -66,7 +66,8 @@ class OrderListCreate(generics.ListAPIView):
 
 
 class OrderDetail(generics.RetrieveAPIView):
-    """An order; one awaiting payment is first brought up to date with the processor."""
+    """An order; one whose payment may have changed (awaited, or failed but payable again in
+    the browser) is first brought up to date with the processor."""
 
     serializer_class = s.OrderSerializer
     permission_classes = [CanBuy]
@@ -76,7 +77,7 @@ class OrderDetail(generics.RetrieveAPIView):
 
     def get_object(self):
         order = super().get_object()
-        if order.status in (OrderStatus.PENDING, OrderStatus.REQUIRES_ACTION):
+        if orders.payment_may_change(order):
             orders.collect_payment(order)
             order = super().get_object()
         return order

@@ -1,0 +1,179 @@
+"""A 3-D Secure challenge fails, the order is marked failed, then the customer pays the same
+PaymentIntent in the browser (Stripe.js keeps its client secret): the order completes once."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import Entitlement, Order
+from tests.commerce.conftest import (
+    authenticate,
+    event,
+    place_order,
+    save_card,
+    signed_webhook,
+    stripe_client,
+)
+
+pytestmark = pytest.mark.django_db
+
+NEEDS_3DS = "4000002760003184"
+
+
+@pytest.fixture
+def failed_3ds_order(stripe_on, customer, agent, make_plan):
+    """The order after a failed challenge, as the customer's browser last saw it."""
+    client, _ = customer
+    plan = make_plan("one_time", currency="USD", amount=1000)
+    save_card(client, NEEDS_3DS)
+    body = place_order(client, agent, plan, "3ds-retry").json()
+    assert body["status"] == "requires_action"
+    authenticate(body, success=False)
+    failed = client.get(f"/api/v1/orders/{body['id']}").json()
+    assert (failed["status"], failed["failure_code"]) == (
+        "failed",
+        "payment_intent_authentication_failure",
+    )
+    return body
+
+
+def pay_again_in_the_browser(order_body, number=NEEDS_3DS):
+    """What Stripe.js does with the client secret it still holds: confirm the same
+    PaymentIntent with a card (localstripe takes the card by an update, then a confirm),
+    and the customer passes the challenge this time."""
+    stripe = stripe_client()
+    card = stripe.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2035, "cvc": "123"},
+        }
+    )
+    intent_id = order_body["payment_intent_id"]
+    stripe.v1.payment_intents.update(intent_id, params={"payment_method": card.id})
+    intent = stripe.v1.payment_intents.confirm(intent_id)
+    if intent.status == "requires_action":
+        authenticate(order_body)
+    assert stripe.v1.payment_intents.retrieve(intent_id).status == "succeeded"
+
+
+def intent_event(event_id, kind, order_body):
+    return event(
+        event_id, kind, {"id": order_body["payment_intent_id"], "object": "payment_intent"}
+    )
+
+
+def granted(order):
+    return AuditEvent.objects.filter(action="entitlement_granted", details__order=order.pk)
+
+
+def test_success_webhook_after_a_failure_completes_the_order_once(failed_3ds_order, customer, api):
+    client, _ = customer
+    pay_again_in_the_browser(failed_3ds_order)
+    succeeded = intent_event("evt_paid", "payment_intent.succeeded", failed_3ds_order)
+    stale_failure = intent_event("evt_old", "payment_intent.payment_failed", failed_3ds_order)
+    for payload in (succeeded, succeeded, stale_failure):
+        assert signed_webhook(api, payload).status_code == 200
+    assert client.get(f"/api/v1/orders/{failed_3ds_order['id']}").json()["status"] == "completed"
+
+    order = Order.objects.get()
+    assert (order.status, order.failure_code, order.failure_detail) == ("completed", "", "")
+    assert order.completed_at is not None
+    assert Entitlement.objects.get(order=order).status == "active"
+    assert granted(order).count() == 1
+    recovered = AuditEvent.objects.get(action="order_paid_after_failure")
+    assert recovered.details == {
+        "payment_intent": failed_3ds_order["payment_intent_id"],
+        "previous_failure": "payment_intent_authentication_failure",
+    }
+
+
+def test_reading_the_order_after_paying_again_completes_it(failed_3ds_order, customer):
+    client, _ = customer
+    pay_again_in_the_browser(failed_3ds_order, number="4242424242424242")
+    body = client.get(f"/api/v1/orders/{failed_3ds_order['id']}").json()
+    assert (body["status"], body["failure_code"]) == ("completed", "")
+    assert body["entitlement"] is not None
+    agent, plan = failed_3ds_order["agent"], failed_3ds_order["plan"]["id"]
+    replay = place_order(client, agent, plan, "3ds-retry")
+    assert (replay.status_code, replay.json()["status"]) == (200, "completed")
+    assert granted(Order.objects.get()).count() == 1
+
+
+def test_a_failed_order_stays_failed_while_its_intent_is_unpaid(failed_3ds_order, customer):
+    client, _ = customer
+    again = client.get(f"/api/v1/orders/{failed_3ds_order['id']}").json()
+    assert again["status"] == "failed"
+    assert not Entitlement.objects.exists()
+    assert AuditEvent.objects.filter(action="order_payment_failed").count() == 1
+
+
+def test_a_refund_of_the_payment_made_after_the_failure_refunds_a_completed_order(
+    failed_3ds_order, api
+):
+    pay_again_in_the_browser(failed_3ds_order)
+    # Finance refunds in Stripe before our success event was handled (delayed or reordered).
+    stripe_client().v1.refunds.create(
+        params={"payment_intent": failed_3ds_order["payment_intent_id"]}
+    )
+    charge = {
+        "id": "ch_x",
+        "object": "charge",
+        "payment_intent": failed_3ds_order["payment_intent_id"],
+    }
+    assert signed_webhook(api, event("evt_refund", "charge.refunded", charge)).status_code == 200
+    late_success = intent_event("evt_paid", "payment_intent.succeeded", failed_3ds_order)
+    assert signed_webhook(api, late_success).status_code == 200
+
+    order = Order.objects.get()
+    # Paid, then refunded: the month bills it and credits it, as it does any refunded order.
+    assert order.status == "refunded" and order.completed_at is not None
+    entitlement = Entitlement.objects.get(order=order)
+    assert entitlement.status == "revoked"
+    assert granted(order).count() == 1
+    assert AuditEvent.objects.filter(action="order_refunded").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="concurrent requests need a database that locks rows",
+)
+def test_success_webhook_and_a_read_at_the_same_time_grant_one_entitlement(
+    failed_3ds_order, customer
+):
+    from django.db import connections
+    from rest_framework.test import APIClient
+
+    client, _ = customer
+    pay_again_in_the_browser(failed_3ds_order)
+    payload = intent_event("evt_paid", "payment_intent.succeeded", failed_3ds_order)
+    start = threading.Barrier(2)
+    answers = {}
+
+    def deliver():
+        try:
+            start.wait(timeout=30)
+            answers["webhook"] = signed_webhook(APIClient(), payload).status_code
+        finally:
+            connections.close_all()
+
+    def read():
+        try:
+            start.wait(timeout=30)
+            answers["read"] = client.get(f"/api/v1/orders/{failed_3ds_order['id']}").status_code
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver), threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == {"webhook": 200, "read": 200}
+    order = Order.objects.get()
+    assert order.status == "completed"
+    assert Entitlement.objects.filter(order=order).count() == 1
+    assert granted(order).count() == 1
+    assert AuditEvent.objects.filter(action="order_paid_after_failure").count() == 1
