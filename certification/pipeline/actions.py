@@ -125,9 +125,7 @@ def sweep_stale_runs(now=None) -> int:
                 run,
                 "run_timeout",
                 f"still {run.current_stage or 'queued'} after {limit_s} s",
-            )
-            record_change(
-                "certification_timed_out", run, target=str(run.version), details={"run": run.pk}
+                action="certification_timed_out",
             )
             swept += 1
     return swept

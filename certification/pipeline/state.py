@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from certification.models import CertificationRun, RunStatus
+from edgeplug.audit.services import record_change
 from marketplace.models import AgentVersion, CertificationStatus, ReviewStatus
 
 _VERSION_STATUS = {
@@ -25,14 +26,24 @@ def sync_version(run: CertificationRun) -> None:
     AgentVersion.objects.filter(pk=run.version_id).update(**updates)
 
 
-def end_with_error(run: CertificationRun, code: str, detail: str) -> None:
-    """Finish a run (locked by the caller) as an error that no stage result explains."""
+def end_with_error(
+    run: CertificationRun, code: str, detail: str, *, action: str = "certification_error"
+) -> None:
+    """Finish a run (locked by the caller) as an error that no stage result explains, audited
+    as every end of a run is (``action``: the sweeper's ``certification_timed_out``; else
+    ``certification_error``, as the verdict audits a run it judges an error)."""
     run.status = RunStatus.ERROR
     run.error_code = code
     run.error_detail = detail
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error_code", "error_detail", "finished_at"])
     sync_version(run)
+    record_change(
+        action,
+        run,
+        target=str(run.version),
+        details={"run": run.pk, "level": run.level, "code": code, "detail": detail},
+    )
 
 
 def mark_running(run_id: int) -> CertificationRun | None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from certification.models import CertificationRun
 from certification.pipeline import actions
+from edgeplug.audit.models import AuditEvent
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from marketplace.models import AgentVersion
 from tests.certification.conftest import model_package
@@ -217,6 +218,8 @@ def test_sweeper_marks_runs_stuck_past_the_limit_as_error(vendor, settings):
         assert stale.finished_at is not None
         assert fresh.status == "queued"
         assert actions.sweep_stale_runs() == 0  # idempotent
+        (ended,) = AuditEvent.objects.filter(action="certification_timed_out")
+        assert (ended.details["run"], ended.details["code"]) == (stale.pk, "run_timeout")
 
 
 def test_run_detail_states_each_stage_of_the_level_as_the_portal_does(vendor):

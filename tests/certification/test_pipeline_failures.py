@@ -9,6 +9,7 @@ from certification.errors import NotReviewable
 from certification.models import CertificationRun
 from certification.pipeline import actions, orchestration
 from certification.pipeline.stages.base import InfrastructureError
+from edgeplug.audit.models import AuditEvent
 from marketplace.models import AgentVersion
 from tests.certification.conftest import model_package
 from tests.factories import UserFactory
@@ -30,6 +31,9 @@ def test_a_broker_outage_ends_the_run_as_an_error_and_allows_a_resubmission(vend
     assert response.status_code == 503, response.json()
     run = CertificationRun.objects.get(pk=response.json()["run_id"])
     assert (run.status, run.error_code) == ("error", "broker_unavailable")
+    # Audited as every end of a run is (it ended with no event after certification_submitted).
+    ended = AuditEvent.objects.get(action="certification_error")
+    assert ended.details["run"] == run.pk and ended.details["code"] == "broker_unavailable"
     assert response.json() == {
         "code": "broker_unavailable",
         "detail": f"Run {run.pk} could not be queued (the task queue did not accept the run: "
