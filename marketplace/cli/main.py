@@ -496,14 +496,16 @@ def _read_json(path: Path, code: str) -> Any:
 
 
 def _registered_key_for(client: ApiClient, digest: bytes, signature: bytes) -> str:
-    """The id of the tenant's active registered key under which ``signature`` verifies."""
-    active = ((k["key_id"], k["public_key"]) for k in _vendor_keys(client) if k.get("active"))
-    found = signing.signer_of(digest, signature, active)
+    """The id of the tenant's registered key under which ``signature`` verifies, revoked ones
+    included: the server then answers ``key_revoked``, as for a key named with --key-id (a
+    revoked key cannot be registered again, so "unknown" would send the vendor nowhere)."""
+    registered = ((k["key_id"], k["public_key"]) for k in _vendor_keys(client))
+    found = signing.signer_of(digest, signature, registered)
     if found is not None:
         return found
     raise CliError(
         "unknown_key",
-        "none of your active registered keys made this signature; "
+        "none of your registered keys made this signature; "
         "register the key with `edgeplug register-key` or name it with --key-id",
     )
 

@@ -169,3 +169,20 @@ def test_a_package_over_the_size_cap_from_the_plain_form_is_a_refusal_page(porta
     assert response.status_code == 413
     assert "package_too_large" in response.content.decode()
     assert not AgentVersion.objects.exists()
+
+
+def test_a_signature_by_a_revoked_key_says_the_key_is_revoked(portal_vendor):
+    """The key is found among the vendor's registered keys, revoked ones included, so the
+    refusal is the API's key_revoked (it was unknown_key, whose advice, registering the key,
+    the Keys page then refused: the key is registered already)."""
+    from django.utils import timezone
+
+    vendor = portal_vendor("developer")
+    data = package()
+    vendor.key.revoked_at = timezone.now()
+    vendor.key.save()
+
+    response = vendor.client.post("/portal/upload/", _form(vendor, data), **XHR)
+
+    assert (response.status_code, response.json()["code"]) == (422, "key_revoked")
+    assert AgentVersion.objects.count() == 0

@@ -40,18 +40,18 @@ def _signature_text(upload) -> str:
 
 
 def _signing_key_id(request, data, signature_b64: str, chosen: str) -> str:
-    """The key the vendor picked, else the active key whose signature this is, found as the
-    CLI finds it (``signing.signer_of``): ``unknown_key`` when none of them made it."""
+    """The key the vendor picked, else the registered key whose signature this is, found as
+    the CLI finds it (``signing.signer_of``), revoked ones included so that the upload answers
+    ``key_revoked`` as the API does; ``unknown_key`` when none of them made it."""
     if chosen:
         return chosen
     signature = signing.decode_signature(signature_b64)  # malformed_signature, as the API
-    active = for_request(VendorKey.objects.filter(revoked_at__isnull=True), request)
-    keys = active.values_list("key_id", "public_key")
+    keys = for_request(VendorKey.objects.all(), request).values_list("key_id", "public_key")
     found = signing.signer_of(signing.package_digest(data), signature, keys)
     if found is None:
         raise UnknownKey(
-            "None of your active registered keys made this signature: register the key on the "
-            "Keys page, or choose the key it was made with."
+            "None of your registered keys made this signature: register the key on the Keys "
+            "page, or choose the key it was made with."
         )
     return found
 
