@@ -5,7 +5,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from django.db import connections
+from django.db import connection, connections
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,3 +37,29 @@ def race(work: Callable[[T], R], inputs: Iterable[T]) -> list[R]:
     if errors:
         raise errors[0]
     return answers
+
+
+def wait_for_blocked_backend() -> int:
+    """The pid of another connection of this database once it waits for a lock (PostgreSQL's
+    own state, polled; not a clock): how a test knows a concurrent request reached the lock
+    the test holds."""
+    ready = threading.Event()
+    for _ in range(3000):
+        with connection.cursor() as cursor:
+            # Inside a transaction PostgreSQL keeps one snapshot of the statistics: drop it.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+            )
+            row = cursor.fetchone()
+        if row:
+            return row[0]
+        ready.wait(0.01)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, state, wait_event_type FROM pg_stat_activity "
+            "WHERE datname = current_database()"
+        )
+        activity = cursor.fetchall()
+    raise AssertionError(f"no other connection came to wait for a lock: {activity}")

@@ -1,9 +1,15 @@
 """Vendors price their agents; a plan someone holds never changes under them."""
 
+import threading
+
 import pytest
+from django.db import connection, connections
 
 from edgeplug.audit.models import AuditEvent
+from marketplace import orders
 from marketplace.models import Entitlement, PricePlan
+from tests.commerce.conftest import place_order
+from tests.concurrency import wait_for_blocked_backend
 from tests.factories import EntitlementFactory
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +156,51 @@ def test_other_tenants_cannot_see_or_price_the_agent(agent, make_plan, member_cl
     assert customer.get(plans_url(agent.pk)).status_code == 403
     operator, _ = member_client("operator", tenant=agent.tenant)
     assert operator.get(plans_url(agent.pk)).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_revise_made_while_an_order_is_placed_waits_and_keeps_the_ordered_version(
+    vendor, agent, make_plan, customer, monkeypatch
+):
+    """The order holds the plan's row until it is stored: the vendor's revise waits, then
+    finds the plan held and makes a version 2. Unlocked, it found the plan not held yet and
+    edited version 1 in place under the order being placed."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    plan = make_plan("free")
+    checked, go = threading.Event(), threading.Event()
+    real = orders._reject_own_agent
+
+    def after_the_plan_is_read(tenant, bought):
+        checked.set()
+        go.wait(30)
+        return real(tenant, bought)
+
+    monkeypatch.setattr(orders, "_reject_own_agent", after_the_plan_is_read)
+    answers = {}
+
+    def order():
+        answers["order"] = place_order(customer[0], agent, plan, "while-revised")
+        connections.close_all()
+
+    def revise():
+        checked.wait(30)
+        answers["revise"] = vendor.client.patch(
+            f"{plans_url(agent.pk)}/{plan.pk}", {"name": "Renamed"}, format="json"
+        )
+        connections.close_all()
+
+    threads = [threading.Thread(target=order), threading.Thread(target=revise)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for_blocked_backend()  # the revise waits for the order's lock
+    finally:
+        go.set()
+        for thread in threads:
+            thread.join()
+
+    assert answers["order"].status_code == 201
+    assert answers["revise"].json()["version"] == 2
+    plan.refresh_from_db()
+    assert plan.name == "free plan"  # the version the order names is as it was bought

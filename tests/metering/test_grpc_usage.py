@@ -2,7 +2,6 @@
 REST, streaming batches, status codes from our error codes, health and reflection, and a
 database connection killed mid-call answered UNAVAILABLE with no loss or duplicate on retry."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -17,6 +16,7 @@ from edgeplug.grpc_server import build_server
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.models import Device
+from tests.concurrency import wait_for_blocked_backend
 from tests.metering.conftest import recomputed_rollup, stored_rollup
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -172,7 +172,7 @@ def test_a_killed_database_connection_is_unavailable_and_a_retry_loses_and_repea
         # Hold the device's row so the call waits in the database, then kill its connection.
         Device.objects.select_for_update().get(pk=metered.device_id)
         future = stub.Report.future(iter(batches), metadata=auth)
-        backend = _wait_for_blocked_backend()
+        backend = wait_for_blocked_backend()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
     with pytest.raises(grpc.RpcError) as failed:
@@ -182,28 +182,3 @@ def test_a_killed_database_connection_is_unavailable_and_a_retry_loses_and_repea
     assert (summary.totals.accepted, summary.totals.duplicate) == (200, 100)
     assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == list(range(1, 301))
     assert stored_rollup() == recomputed_rollup()
-
-
-def _wait_for_blocked_backend() -> int:
-    """The pid of the server's connection once it waits for our lock (the server process's
-    state, polled; not a clock)."""
-    ready = threading.Event()
-    for _ in range(3000):
-        with connection.cursor() as cursor:
-            # Inside a transaction PostgreSQL keeps one snapshot of the statistics: drop it.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-            )
-            row = cursor.fetchone()
-        if row:
-            return row[0]
-        ready.wait(0.01)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid, state, wait_event_type FROM pg_stat_activity "
-            "WHERE datname = current_database()"
-        )
-        activity = cursor.fetchall()
-    raise AssertionError(f"the gRPC call never reached the database lock: {activity}")
