@@ -65,7 +65,11 @@ def register_device(
     tenant: Tenant, *, name: str, hardware_id: str, core: str, actor=None, request=None
 ) -> IssuedToken:
     prefix, token = _new_token()
-    with unique_or(DeviceExists(f"A device with hardware id {hardware_id!r} is registered.")):
+    taken = DeviceExists(
+        f"A device with hardware id {hardware_id!r} is registered: revoke it to register "
+        "that hardware again."
+    )
+    with unique_or(taken):
         device = Device.objects.create(
             tenant=tenant,
             name=name,
@@ -94,9 +98,15 @@ def rotate_token(device: Device, *, actor=None, request=None) -> IssuedToken:
 
 @transaction.atomic
 def revoke_device(device: Device, *, actor=None, request=None) -> Device:
-    return stamp_once(
-        device, "revoked_at", then=lambda row: _audit("device_revoked", row, actor, request)
-    )
+    """End the device's token for good. Its deployments end with it (each audited as a removal)
+    so it holds no seat, and its hardware id may be registered again."""
+
+    def revoked(row: Device) -> None:
+        _audit("device_revoked", row, actor, request)
+        for deployment in row.deployments.select_related("version__agent__tenant"):
+            _end_deployment(deployment, row, actor, request, reason="device_revoked")
+
+    return stamp_once(device, "revoked_at", then=revoked)
 
 
 def _reject_revoked(device: Device) -> None:
@@ -168,7 +178,12 @@ def deploy(device: Device, version: AgentVersion, *, actor=None, request=None) -
 
 @transaction.atomic
 def remove_deployment(deployment: Deployment, *, actor=None, request=None) -> None:
-    _audit("deployment_removed", deployment.device, actor, request, version=str(deployment.version))
+    _end_deployment(deployment, deployment.device, actor, request)
+
+
+def _end_deployment(deployment: Deployment, device: Device, actor, request, **details) -> None:
+    """Delete the deployment, freeing its seat, with its audit event."""
+    _audit("deployment_removed", device, actor, request, version=str(deployment.version), **details)
     deployment.delete()
 
 

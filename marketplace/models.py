@@ -468,8 +468,11 @@ class Device(models.Model):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
+            # A revoked device keeps its row (its usage names it) but frees its hardware id.
             models.UniqueConstraint(
-                fields=["tenant", "hardware_id"], name="one_device_per_hardware_id"
+                fields=["tenant", "hardware_id"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_device_per_hardware_id",
             ),
             # The target of a usage event's (device, tenant) foreign key (billing 0009).
             models.UniqueConstraint(fields=["id", "tenant"], name="device_id_with_tenant"),
