@@ -10,7 +10,6 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from billing import meter
@@ -24,7 +23,6 @@ from billing.models import (
 from billing.usage_format import EventIn
 from edgeplug.core.compiled import CompiledQuery
 from marketplace.models import Deployment, Device, Entitlement
-from marketplace.orders import active_entitlements
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 TOO_LATE, IN_FUTURE, NOT_ENTITLED, SEQ_CONFLICT = (
@@ -64,14 +62,11 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     locked = _LOCKED_DEVICE.first(device=device.pk)
     if locked is None:  # deleted since its token was read
         raise Device.DoesNotExist(f"device {device.pk} no longer exists")
-    (tenant_id,) = locked
     seen, retired = _seq_ranges(device, events)
     stored = _stored_fingerprints(device, seen, events)
     deployed = {
         agent: (version, version_id)
-        for agent, version, version_id in _DEPLOYED.fetch(
-            device=device.pk, tenant=tenant_id, now=now
-        )
+        for agent, version, version_id in _DEPLOYED.fetch(device=device.pk, now=now)
     }
     late = now - timedelta(days=settings.USAGE_LATE_DAYS)
     future = now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_S)
@@ -164,20 +159,20 @@ def _stored_fingerprints(
         return dict(cursor.fetchall())
 
 
-# The device's row, locked: batches of one device are serialised (its tenant comes along).
+# The device's row, locked: batches of one device are serialised.
 _LOCKED_DEVICE = CompiledQuery(
-    lambda device: Device.objects.select_for_update().filter(pk=device).values_list("tenant_id"),
+    lambda device: Device.objects.select_for_update().filter(pk=device).values_list("pk"),
     device=Device._meta.pk,
 )
 
 
-def _deployed(device: int, tenant: int, now: datetime):
+def _deployed(device: int, now: datetime):
     """(agent id, version string, version id) deployed on the device, one per agent, for the
-    agents the tenant holds an entitlement to in force at ``now``."""
-    entitled = active_entitlements(tenant, OuterRef("agent_id"), now)
+    deployments holding a seat in force at ``now`` (``Deployment.holding_seats``, the rule the
+    device's assignments follow): usage of one told to stop is not entitled."""
     return (
         Deployment.objects.filter(device=device)
-        .filter(Exists(entitled))
+        .holding_seats(now)
         .order_by()  # one per agent; the default ordering would join device and agent to sort
         .values_list("agent_id", "version__version", "version_id")
     )
@@ -186,7 +181,6 @@ def _deployed(device: int, tenant: int, now: datetime):
 _DEPLOYED = CompiledQuery(
     _deployed,
     device=Deployment._meta.get_field("device"),
-    tenant=Entitlement._meta.get_field("tenant"),
     now=Entitlement._meta.get_field("valid_from"),
 )
 

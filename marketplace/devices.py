@@ -65,7 +65,11 @@ def register_device(
     tenant: Tenant, *, name: str, hardware_id: str, core: str, actor=None, request=None
 ) -> IssuedToken:
     prefix, token = _new_token()
-    with unique_or(DeviceExists(f"A device with hardware id {hardware_id!r} is registered.")):
+    taken = DeviceExists(
+        f"A device with hardware id {hardware_id!r} is registered: revoke it to register "
+        "that hardware again."
+    )
+    with unique_or(taken):
         device = Device.objects.create(
             tenant=tenant,
             name=name,
@@ -94,9 +98,15 @@ def rotate_token(device: Device, *, actor=None, request=None) -> IssuedToken:
 
 @transaction.atomic
 def revoke_device(device: Device, *, actor=None, request=None) -> Device:
-    return stamp_once(
-        device, "revoked_at", then=lambda row: _audit("device_revoked", row, actor, request)
-    )
+    """End the device's token for good. Its deployments end with it (each audited as a removal)
+    so it holds no seat, and its hardware id may be registered again."""
+
+    def revoked(row: Device) -> None:
+        _audit("device_revoked", row, actor, request)
+        for deployment in row.deployments.select_related("version__agent__tenant"):
+            _end_deployment(deployment, row, actor, request, reason="device_revoked")
+
+    return stamp_once(device, "revoked_at", then=revoked)
 
 
 def _reject_revoked(device: Device) -> None:
@@ -168,7 +178,12 @@ def deploy(device: Device, version: AgentVersion, *, actor=None, request=None) -
 
 @transaction.atomic
 def remove_deployment(deployment: Deployment, *, actor=None, request=None) -> None:
-    _audit("deployment_removed", deployment.device, actor, request, version=str(deployment.version))
+    _end_deployment(deployment, deployment.device, actor, request)
+
+
+def _end_deployment(deployment: Deployment, device: Device, actor, request, **details) -> None:
+    """Delete the deployment, freeing its seat, with its audit event."""
+    _audit("deployment_removed", device, actor, request, version=str(deployment.version), **details)
     deployment.delete()
 
 
@@ -185,23 +200,24 @@ def _deployments_judged(device: Device, **only):
     """Each of the device's deployments (``only`` those matching these lookups) with its
     version's certificate now and why it must stop ("" when it runs): the one rule of
     ``assignments_for`` and ``runnable_version``."""
-    deployments = Deployment.objects.filter(device=device, **only).select_related(
-        "agent", "agent__tenant", "version"
-    )
+    now = timezone.now()
+    deployments = Deployment.objects.filter(device=device, **only)
+    seated = set(deployments.holding_seats(now).values_list("pk", flat=True))
     entitled = set(
         Entitlement.objects.filter(tenant=device.tenant)
-        .in_force(timezone.now())
+        .in_force(now)
         .values_list("agent_id", flat=True)
     )
-    for deployment in deployments:
+    for deployment in deployments.select_related("agent", "agent__tenant", "version"):
         certificate = current_certificate(deployment.version)
-        yield deployment, certificate, _stop_reason(deployment, certificate, entitled)
+        reason = _stop_reason(deployment, certificate, entitled, seated)
+        yield deployment, certificate, reason
 
 
 def assignments_for(device: Device) -> Assignments:
     """Versions to run with their certificate ids and digests, and what must stop: yanked
     versions, certificates no longer valid, entitlements suspended, revoked or expired (with
-    ``entitlement_status`` saying which)."""
+    ``entitlement_status`` saying which), deployments beyond the seats in force."""
     result = Assignments()
     for deployment, certificate, reason in _deployments_judged(device):
         version = deployment.version
@@ -235,19 +251,24 @@ def assignments_for(device: Device) -> Assignments:
 
 def runnable_version(device: Device, agent_id: int, version: str) -> AgentVersion | None:
     """The version whose bundle a device may fetch with its token: one its assignments tell
-    it to run (deployed, not yanked, certified, entitled), else None."""
+    it to run (deployed, not yanked, certified, holding a seat in force), else None."""
     judged = _deployments_judged(device, agent_id=agent_id, version__version=version)
     return next((deployment.version for deployment, _, reason in judged if not reason), None)
 
 
-def _stop_reason(deployment: Deployment, certificate, entitled: set[int]) -> str:
+def _stop_reason(deployment: Deployment, certificate, entitled: set[int], seated: set[int]) -> str:
+    """Why the deployment must stop, or "". ``seated`` (``Deployment.holding_seats``) decides
+    whether it may run at all; ``entitled`` (agents with an entitlement in force) only tells
+    a lapsed entitlement from seats all taken by older deployments."""
     if deployment.version.yanked_at is not None:
         return "version_yanked"
     if certificate is None:
         return "certificate_invalid"
+    if deployment.pk in seated:
+        return ""
     if deployment.agent_id not in entitled:
         return "entitlement_inactive"
-    return ""
+    return "seat_limit_exceeded"
 
 
 def _entitlement_statuses(device: Device) -> dict[int, str]:

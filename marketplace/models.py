@@ -5,6 +5,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from marketplace.versioning import precedence_key
 
@@ -467,8 +468,11 @@ class Device(models.Model):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
+            # A revoked device keeps its row (its usage names it) but frees its hardware id.
             models.UniqueConstraint(
-                fields=["tenant", "hardware_id"], name="one_device_per_hardware_id"
+                fields=["tenant", "hardware_id"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_device_per_hardware_id",
             ),
             # The target of a usage event's (device, tenant) foreign key (billing 0009).
             models.UniqueConstraint(fields=["id", "tenant"], name="device_id_with_tenant"),
@@ -482,8 +486,42 @@ class Device(models.Model):
         return self.revoked_at is None
 
 
+class DeploymentQuerySet(models.QuerySet):
+    def holding_seats(self, now: datetime):
+        """Those holding a seat at ``now``, the one rule of what may run (assignments, the
+        device's bundle, usage ingest): the tenant's entitlements to the agent in force at
+        ``now`` give their seats, and the tenant's deployments of the agent take them oldest
+        first (by ``created_at``, then id). A deployment beyond the seats in force (a refund or
+        an expiry left fewer than are deployed) holds none."""
+        tenant, agent = models.OuterRef("tenant"), models.OuterRef("agent")
+        seats = (
+            Entitlement.objects.filter(tenant=tenant, agent=agent)
+            .in_force(now)
+            .order_by()
+            .values("agent")
+            .annotate(total=models.Sum("seats"))
+            .values("total")
+        )
+        older = models.Q(created_at__lt=models.OuterRef("created_at")) | models.Q(
+            created_at=models.OuterRef("created_at"), pk__lt=models.OuterRef("pk")
+        )
+        ahead = (
+            Deployment.objects.filter(older, tenant=tenant, agent=agent)
+            .order_by()
+            .values("agent")
+            .annotate(count=models.Count("pk"))
+            .values("count")
+        )
+        # No entitlement in force: no seats (NULL), and a comparison with NULL holds none.
+        return self.alias(
+            seats_in_force=models.Subquery(seats),
+            seats_ahead=Coalesce(models.Subquery(ahead), 0),
+        ).filter(seats_ahead__lt=models.F("seats_in_force"))
+
+
 class Deployment(models.Model):
-    """One agent version assigned to a device; it takes one seat of the tenant's entitlements."""
+    """One agent version assigned to a device; it takes one seat of the tenant's entitlements
+    (``holding_seats``)."""
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="deployments")
@@ -494,6 +532,8 @@ class Deployment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DeploymentQuerySet.as_manager()
 
     class Meta:
         ordering = ["device", "agent", "id"]

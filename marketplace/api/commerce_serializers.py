@@ -181,7 +181,13 @@ class AssignmentSerializer(serializers.Serializer):
     vendor = serializers.CharField()
     version = serializers.CharField()
     digest = serializers.CharField()
-    reason = serializers.CharField(required=False)
+    reason = serializers.CharField(
+        required=False,
+        help_text=(
+            "in stop: version_yanked, certificate_invalid, entitlement_inactive or "
+            "seat_limit_exceeded (older deployments hold all the seats in force)"
+        ),
+    )
     entitlement_status = serializers.CharField(
         required=False, help_text="with entitlement_inactive: suspended, revoked, expired or none"
     )

@@ -1,0 +1,98 @@
+"""Seats are enforced while deployed, not only when deploying: once a refund leaves fewer
+seats in force than deployments, the oldest deployments keep their seats and the rest are
+told to stop, cannot fetch the bundle and have their usage refused."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from marketplace.models import Order
+from tests.commerce.conftest import admin_client, place_order, save_card
+from tests.commerce.test_deployments import as_device, deploy, register
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def refunded_down_to_one_seat(stripe_on, customer, published, agent, make_plan, certificate):
+    """3 seats (order A) and 1 seat (order B) bought, the agent deployed on 4 devices (hw-0
+    first), then finance refunds order A in the admin: 1 seat in force. The devices' clients,
+    oldest deployment first."""
+    client, _ = customer
+    plan = make_plan("one_time", currency="USD", amount=1900)
+    save_card(client)
+    order_a = place_order(client, agent, plan, "order-a", seats=3).json()
+    order_b = place_order(client, agent, plan, "order-b", seats=1).json()
+    assert (order_a["status"], order_b["status"]) == ("completed", "completed")
+    devices = [register(client, f"hw-{n}") for n in range(4)]
+    for device in devices:
+        assert deploy(client, device, published).status_code == 201
+    finance, _ = admin_client("finance")
+    finance.post(
+        "/admin/marketplace/order/",
+        {"action": "refund_in_full", "_selected_action": [order_a["id"]]},
+        follow=True,
+    )
+    assert Order.objects.get(pk=order_a["id"]).status == "refunded"
+    return client, devices, [as_device(device) for device in devices]
+
+
+def test_deployments_beyond_the_seats_in_force_are_told_to_stop(refunded_down_to_one_seat):
+    _, _, apis = refunded_down_to_one_seat
+    oldest = apis[0].get("/api/v1/device/assignments").json()
+    assert (len(oldest["run"]), oldest["stop"]) == (1, [])
+    for api in apis[1:]:
+        body = api.get("/api/v1/device/assignments").json()
+        assert body["run"] == []  # before: all four ran on one seat
+        [stop] = body["stop"]
+        assert stop["reason"] == "seat_limit_exceeded"
+
+
+def test_a_device_beyond_the_seats_cannot_fetch_the_bundle(refunded_down_to_one_seat, agent):
+    _, _, apis = refunded_down_to_one_seat
+    url = f"/api/v1/agents/{agent.pk}/versions/1.0.0/bundle"
+    assert apis[0].get(url).status_code == 200
+    for api in apis[1:]:
+        refused = api.get(url)
+        assert refused.status_code == 404  # before: 200, the bundle
+        assert refused.json()["code"] == "not_found"
+
+
+def session(agent, seq: int) -> dict:
+    start = timezone.now() - timedelta(hours=2)
+    return {
+        "seq": seq,
+        "kind": "session",
+        "agent": agent.pk,
+        "version": "1.0.0",
+        "started_at": start.isoformat(),
+        "ended_at": (start + timedelta(minutes=30)).isoformat(),
+    }
+
+
+def reported(api, agent, seq: int = 1) -> tuple:
+    response = api.post("/api/v1/usage/events", {"events": [session(agent, seq)]}, format="json")
+    assert response.status_code == 200, response.json()
+    [result] = response.json()["results"]
+    return result["outcome"], result.get("code")
+
+
+def test_usage_beyond_the_seats_in_force_is_not_entitled(refunded_down_to_one_seat, agent):
+    _, _, apis = refunded_down_to_one_seat
+    assert reported(apis[0], agent) == ("accepted", None)
+    for api in apis[1:]:
+        assert reported(api, agent) == ("rejected", "not_entitled")  # before: accepted, billed
+
+
+def test_removing_a_deployment_hands_its_seat_to_the_next_oldest(refunded_down_to_one_seat, agent):
+    client, devices, apis = refunded_down_to_one_seat
+    first = devices[0]["device"]["id"]
+    [deployment] = client.get(f"/api/v1/devices/{first}/deployments").json()["results"]
+    removed = client.delete(f"/api/v1/devices/{first}/deployments/{deployment['id']}")
+    assert removed.status_code == 204
+    assert len(apis[1].get("/api/v1/device/assignments").json()["run"]) == 1
+    assert reported(apis[1], agent) == ("accepted", None)
+    assert apis[2].get("/api/v1/device/assignments").json()["stop"][0]["reason"] == (
+        "seat_limit_exceeded"
+    )
