@@ -129,8 +129,9 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         reviewer = run is not None and in_staff_group(request.user, StaffGroup.REVIEWERS)
         refusal = run.review_refusal() if reviewer else None
         context["can_decide"] = reviewer and refusal is None
-        # A passed run still pending that cannot be decided (yanked, or superseded): say why
-        # where the decision would be, instead of a form every click of which is refused.
+        # A passed run still pending that cannot be decided (yanked, superseded, its version
+        # expired since): say why where the decision would be, instead of a form every click
+        # of which is refused.
         waiting = refusal and (run.status, run.review_status) == (
             RunStatus.PASSED,
             ReviewStatus.PENDING,

@@ -19,6 +19,10 @@ class NotReviewable(Conflict, code="not_reviewable"):
     pass
 
 
+class VersionNotCertified(Conflict, code="version_not_certified"):
+    """The run's version is no longer certified (it expired since the run passed)."""
+
+
 class NotCertified(NotFound, code="not_certified"):
     """No certificate vouches for the version now: never certified, or every one expired."""
 

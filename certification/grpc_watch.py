@@ -1,6 +1,7 @@
 """gRPC door for vendors watching a certification run (edgeplug.certification.v1.
 CertificationService.WatchRun): the vendor's JWT from the ``authorization`` metadata, the run
-looked up as GET /api/v1/certification/{id} does, then its progress streamed on each change."""
+looked up as GET /api/v1/certification/{id} does, then its progress streamed on each change;
+each poll authenticates the caller and looks the run up again, as each REST poll does."""
 
 import math
 import threading
@@ -51,14 +52,12 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
         cancelled = threading.Event()
         context.add_callback(cancelled.set)
         with django_call(context):
-            api_request = _vendor_request(context)
-            runs = runs_for(api_request).prefetch_related("results")
-            try:
-                run = runs.get(pk=request.run_id)
-            except CertificationRun.DoesNotExist:
-                _abort(context, grpc.StatusCode.NOT_FOUND, "not_found", "No such run.")
             sent = None
             while True:
+                # Each poll is authenticated and looked up again, as each REST poll of
+                # GET /api/v1/certification/{id} is: a token expired, a member removed or a
+                # tenant deactivated while the stream is open ends it at the next poll.
+                run = _watched_run(context, request.run_id)
                 progress = _progress(run)
                 if progress != sent:
                     yield progress
@@ -70,7 +69,17 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
                 close_old_connections()
                 if cancelled.wait(settings.GRPC_WATCH_POLL_S):
                     return
-                run = runs.get(pk=run.pk)
+
+
+def _watched_run(context: grpc.ServicerContext, run_id: int) -> CertificationRun:
+    """The run as the call's caller may see it now (``_vendor_request``, then ``runs_for``);
+    the call is aborted as REST would answer otherwise (UNAUTHENTICATED, PERMISSION_DENIED,
+    NOT_FOUND)."""
+    runs = runs_for(_vendor_request(context)).prefetch_related("results")
+    try:
+        return runs.get(pk=run_id)
+    except CertificationRun.DoesNotExist:
+        _abort(context, grpc.StatusCode.NOT_FOUND, "not_found", "No such run.")
 
 
 def _vendor_request(context: grpc.ServicerContext) -> Request:

@@ -5,10 +5,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef
 
-from certification.errors import NotReviewable, VersionYanked
+from certification.errors import NotReviewable, VersionNotCertified, VersionYanked
 from certification.security.errors import PolicyInvalid
 from certification.security.policy import SecurityPolicy
-from marketplace.models import ReviewStatus
+from marketplace.models import CertificationStatus, ReviewStatus
 
 
 class Level(models.TextChoices):
@@ -54,9 +54,9 @@ RUN_REVIEW_FIELDS = ("review_status", "reviewed_at", "review_reason")
 class CertificationRunQuerySet(models.QuerySet):
     def awaiting_review(self) -> "CertificationRunQuerySet":
         """Runs a reviewer can decide now, the review queue: passed, undecided, their version
-        not yanked, and the newest run of that version. The same rule, row by row, is
-        ``CertificationRun.review_refusal`` (``is_awaiting_review``), which ``review_run``
-        enforces."""
+        not yanked and still certified, and the newest run of that version. The same rule, row
+        by row, is ``CertificationRun.review_refusal`` (``is_awaiting_review``), which
+        ``review_run`` enforces."""
         newer = CertificationRun.objects.filter(
             version_id=OuterRef("version_id"), pk__gt=OuterRef("pk")
         )
@@ -65,6 +65,7 @@ class CertificationRunQuerySet(models.QuerySet):
             status=RunStatus.PASSED,
             review_status=ReviewStatus.PENDING,
             version__yanked_at__isnull=True,
+            version__certification_status=CertificationStatus.CERTIFIED,
         )
 
     def active(self) -> "CertificationRunQuerySet":
@@ -146,13 +147,16 @@ class CertificationRun(models.Model):
             "submit it again shortly.",
         }
 
-    def review_refusal(self) -> VersionYanked | NotReviewable | None:
+    def review_refusal(self) -> VersionYanked | NotReviewable | VersionNotCertified | None:
         """Why a reviewer cannot decide this run now, else None (``awaiting_review()`` in SQL).
 
         A yanked version is withdrawn by its vendor: approving it would publish nothing yet read
         as a decision on it. Only a passed, undecided run is decided, and only the newest run
         of its version: the version's status and certificate are that run's, so deciding an
-        older one would publish (or hide) what the reviewer did not look at.
+        older one would publish (or hide) what the reviewer did not look at. A version no
+        longer certified (its certificates expired, or their platform key was revoked, since
+        the run passed: ``expired``) would not be published by an approval either: it is
+        certified again by a new run, which is reviewed.
         """
         if self.version.yanked_at is not None:
             return VersionYanked(f"{self.version} was yanked by its vendor; it cannot be decided.")
@@ -170,6 +174,12 @@ class CertificationRun(models.Model):
         if newest is not None:
             return NotReviewable(
                 f"Run {self.pk} was superseded by run {newest} of the same version; review that."
+            )
+        if self.version.certification_status != CertificationStatus.CERTIFIED:
+            return VersionNotCertified(
+                f"{self.version} is no longer certified ({self.version.certification_status}): "
+                "no certificate vouches for it, so approving would publish nothing. Its vendor "
+                "can certify it again; that run is then reviewed."
             )
         return None
 

@@ -23,7 +23,7 @@ from marketplace.errors import (
     NotEntitled,
     SeatLimitReached,
 )
-from marketplace.models import AgentVersion, Deployment, Device, Entitlement
+from marketplace.models import AgentVersion, Deployment, Device, Entitlement, ReviewStatus
 from marketplace.orders import active_entitlements
 
 TOKEN_PREFIX = "edp"  # noqa: S105 - the public label of device tokens, not a secret
@@ -216,8 +216,9 @@ def _deployments_judged(device: Device, **only):
 
 def assignments_for(device: Device) -> Assignments:
     """Versions to run with their certificate ids and digests, and what must stop: yanked
-    versions, certificates no longer valid, entitlements suspended, revoked or expired (with
-    ``entitlement_status`` saying which), deployments beyond the seats in force."""
+    versions, versions a reviewer rejected, certificates no longer valid, entitlements
+    suspended, revoked or expired (with ``entitlement_status`` saying which), deployments
+    beyond the seats in force."""
     result = Assignments()
     for deployment, certificate, reason in _deployments_judged(device):
         version = deployment.version
@@ -251,7 +252,8 @@ def assignments_for(device: Device) -> Assignments:
 
 def runnable_version(device: Device, agent_id: int, version: str) -> AgentVersion | None:
     """The version whose bundle a device may fetch with its token: one its assignments tell
-    it to run (deployed, not yanked, certified, holding a seat in force), else None."""
+    it to run (deployed, not yanked, not rejected in review, certified, holding a seat in
+    force), else None."""
     judged = _deployments_judged(device, agent_id=agent_id, version__version=version)
     return next((deployment.version for deployment, _, reason in judged if not reason), None)
 
@@ -262,6 +264,8 @@ def _stop_reason(deployment: Deployment, certificate, entitled: set[int], seated
     a lapsed entitlement from seats all taken by older deployments."""
     if deployment.version.yanked_at is not None:
         return "version_yanked"
+    if _rejected_in_review(deployment.version):
+        return "review_rejected"
     if certificate is None:
         return "certificate_invalid"
     if deployment.pk in seated:
@@ -269,6 +273,25 @@ def _stop_reason(deployment: Deployment, certificate, entitled: set[int], seated
     if deployment.agent_id not in entitled:
         return "entitlement_inactive"
     return "seat_limit_exceeded"
+
+
+def _rejected_in_review(version: AgentVersion) -> bool:
+    """The reviewers' decision in force on the version is a rejection: its review status, or,
+    while a new run of it awaits review (pending again), the decision on its last decided run.
+
+    So a re-certification of an approved version keeps its devices running until it is decided
+    (a rejection stops them), and a rejected version certified again keeps them stopped until
+    a reviewer approves the new run. A version that is not public cannot be deployed at all
+    (``_reject_unavailable``)."""
+    if version.review_status != ReviewStatus.PENDING:
+        return version.review_status == ReviewStatus.REJECTED
+    last = (
+        version.certification_runs.exclude(review_status=ReviewStatus.PENDING)
+        .order_by("-pk")
+        .values_list("review_status", flat=True)
+        .first()
+    )
+    return last == ReviewStatus.REJECTED
 
 
 def _entitlement_statuses(device: Device) -> dict[int, str]:

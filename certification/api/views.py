@@ -112,7 +112,7 @@ class QueueFilter(FilterSet):
 
 class Queue(generics.ListAPIView):
     """Runs a reviewer can decide now (passed, undecided, the newest run of a version that is
-    not yanked) or still queued or running."""
+    not yanked and still certified) or still queued or running."""
 
     serializer_class = RunSummarySerializer
     filterset_class = QueueFilter

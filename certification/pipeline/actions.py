@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from certification.errors import (
@@ -27,7 +27,11 @@ from edgeplug.reasons import require_reason
 from edgeplug.tenancy.services import refuse_own_tenant_review
 from edgeplug.timefmt import utc_iso
 from marketplace.catalogue import refresh_listing
-from marketplace.certified import certified_until, vouching_certificates
+from marketplace.certified import (
+    certified_until,
+    unrejected_certificates,
+    vouching_certificates,
+)
 from marketplace.models import AgentVersion, CatalogueListing, CertificationStatus
 from marketplace.services import refresh_agent_card
 
@@ -142,12 +146,21 @@ def expire_lapsed_certifications(now=None) -> int:
     15 minutes; until then only the certificate endpoint, deploy, assignments and the bundle
     (which ask the certificate rule directly) refuse it. A listing whose figures come from a
     certificate that no longer vouches is rebuilt too (from the one that does).
+
+    A version rejected at its first review had no certificate that ever vouched (a rejected
+    run's never does), so none lapsed: it stays ``certified`` and ``rejected``, kept from
+    customers by its review.
     """
     now = now or timezone.now()
     vouching = vouching_certificates(now)
-    lapsed = AgentVersion.objects.filter(
-        certification_status=CertificationStatus.CERTIFIED
-    ).exclude(Exists(vouching.filter(version=OuterRef("pk"))))
+    never_vouched = Q(review_status=ReviewStatus.REJECTED) & ~Exists(
+        unrejected_certificates().filter(version=OuterRef("pk"))
+    )
+    lapsed = (
+        AgentVersion.objects.filter(certification_status=CertificationStatus.CERTIFIED)
+        .exclude(Exists(vouching.filter(version=OuterRef("pk"))))
+        .exclude(never_vouched)
+    )
     expired = 0
     for version_id in lapsed.values_list("pk", flat=True).order_by("pk"):
         with transaction.atomic():

@@ -1,6 +1,6 @@
 """The review queue is what a reviewer can decide now: a passed, undecided run of a version its
-vendor has not yanked, and the newest run of that version. The API queue, the admin's queue
-filter and decision form, and ``review_run`` share that one rule."""
+vendor has not yanked and that is still certified, and the newest run of that version. The API
+queue, the admin's queue filter and decision form, and ``review_run`` share that one rule."""
 
 import pytest
 from django.utils import timezone
@@ -31,6 +31,7 @@ def runs():
         "superseded": superseded,
         "newest": CertificationRunFactory(version=superseded.version),
         "yanked": yanked,
+        "expired since": CertificationRunFactory(version__certification_status="expired"),
         "plain": CertificationRunFactory(),
         "failed": CertificationRunFactory(status="failed"),
         "decided": CertificationRunFactory(review_status="approved"),
@@ -40,7 +41,7 @@ def runs():
     }
 
 
-def test_the_api_queue_leaves_out_superseded_runs_and_yanked_versions(reviewer, runs):
+def test_the_api_queue_leaves_out_superseded_runs_and_yanked_or_expired_versions(reviewer, runs):
     queue = reviewer.get("/api/v1/certification/queue").json()
     listed = {r["id"] for r in queue["results"]}
     running = runs["resubmitted while running"]
