@@ -1,42 +1,34 @@
 """A 3-D Secure challenge fails, the order is marked failed, then the customer pays the same
 PaymentIntent in the browser (Stripe.js keeps its client secret): the order completes once."""
 
-import threading
-
 import pytest
 from django.db import connection
+from rest_framework.test import APIClient
 
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import (
-    authenticate,
-    event,
-    place_order,
-    save_card,
-    signed_webhook,
-    stripe_client,
+from tests.commerce.conftest import authenticate, event, place_order, signed_webhook, stripe_client
+from tests.commerce.test_stripe_webhooks import (  # noqa: F401 - the fixture
+    NEEDS_3DS,
+    intent_event,
+    pending_3ds_order,
 )
+from tests.concurrency import race
 
 pytestmark = pytest.mark.django_db
 
-NEEDS_3DS = "4000002760003184"
-
 
 @pytest.fixture
-def failed_3ds_order(stripe_on, customer, agent, make_plan):
+def failed_3ds_order(pending_3ds_order, customer):  # noqa: F811
     """The order after a failed challenge, as the customer's browser last saw it."""
     client, _ = customer
-    plan = make_plan("one_time", currency="USD", amount=1000)
-    save_card(client, NEEDS_3DS)
-    body = place_order(client, agent, plan, "3ds-retry").json()
-    assert body["status"] == "requires_action"
-    authenticate(body, success=False)
-    failed = client.get(f"/api/v1/orders/{body['id']}").json()
+    authenticate(pending_3ds_order, success=False)
+    failed = client.get(f"/api/v1/orders/{pending_3ds_order['id']}").json()
     assert (failed["status"], failed["failure_code"]) == (
         "failed",
         "payment_intent_authentication_failure",
     )
-    return body
+    return pending_3ds_order
 
 
 def pay_again_in_the_browser(order_body, number=NEEDS_3DS):
@@ -56,12 +48,6 @@ def pay_again_in_the_browser(order_body, number=NEEDS_3DS):
     if intent.status == "requires_action":
         authenticate(order_body)
     assert stripe.v1.payment_intents.retrieve(intent_id).status == "succeeded"
-
-
-def intent_event(event_id, kind, order_body):
-    return event(
-        event_id, kind, {"id": order_body["payment_intent_id"], "object": "payment_intent"}
-    )
 
 
 def granted(order):
@@ -96,7 +82,7 @@ def test_reading_the_order_after_paying_again_completes_it(failed_3ds_order, cus
     assert (body["status"], body["failure_code"]) == ("completed", "")
     assert body["entitlement"] is not None
     agent, plan = failed_3ds_order["agent"], failed_3ds_order["plan"]["id"]
-    replay = place_order(client, agent, plan, "3ds-retry")
+    replay = place_order(client, agent, plan, "3ds")  # the POST replayed
     assert (replay.status_code, replay.json()["status"]) == (200, "completed")
     assert granted(Order.objects.get()).count() == 1
 
@@ -143,34 +129,16 @@ def test_a_refund_of_the_payment_made_after_the_failure_refunds_a_completed_orde
 def test_success_webhook_and_a_read_at_the_same_time_grant_one_entitlement(
     failed_3ds_order, customer
 ):
-    from django.db import connections
-    from rest_framework.test import APIClient
-
     client, _ = customer
     pay_again_in_the_browser(failed_3ds_order)
     payload = intent_event("evt_paid", "payment_intent.succeeded", failed_3ds_order)
-    start = threading.Barrier(2)
-    answers = {}
+    doors = {
+        "webhook": lambda: signed_webhook(APIClient(), payload).status_code,
+        "read": lambda: client.get(f"/api/v1/orders/{failed_3ds_order['id']}").status_code,
+    }
 
-    def deliver():
-        try:
-            start.wait(timeout=30)
-            answers["webhook"] = signed_webhook(APIClient(), payload).status_code
-        finally:
-            connections.close_all()
+    answers = dict(zip(doors, race(lambda door: doors[door](), doors), strict=True))
 
-    def read():
-        try:
-            start.wait(timeout=30)
-            answers["read"] = client.get(f"/api/v1/orders/{failed_3ds_order['id']}").status_code
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=deliver), threading.Thread(target=read)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
     assert answers == {"webhook": 200, "read": 200}
     order = Order.objects.get()
     assert order.status == "completed"

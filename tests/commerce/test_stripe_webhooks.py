@@ -18,12 +18,14 @@ from tests.commerce.conftest import (
 
 pytestmark = pytest.mark.django_db
 
+NEEDS_3DS = "4000002760003184"  # every charge waits for the card holder to authenticate
+
 
 @pytest.fixture
 def pending_3ds_order(stripe_on, customer, agent, make_plan):
     client, _ = customer
     plan = make_plan("one_time", currency="USD", amount=1000)
-    save_card(client, "4000002760003184")
+    save_card(client, NEEDS_3DS)
     body = place_order(client, agent, plan, "3ds").json()
     assert body["status"] == "requires_action"
     return body
