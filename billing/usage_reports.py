@@ -47,8 +47,8 @@ class Period:
 
 def parse_period(params) -> Period:
     """from (inclusive) and to (exclusive) as UTC dates; the current month by default. A
-    report reads only the hourly rollup, so a long period costs no more than its rows, which
-    are capped (``USAGE_REPORT_MAX_ROWS``, else ``report_too_large``)."""
+    report reads only the hourly rollup; the rows it answers are capped
+    (``USAGE_REPORT_MAX_ROWS``, else ``report_too_large``)."""
     month = month_start(timezone.now())
     start = _date(params.get("from"), "from", month.date())
     end = _date(params.get("to"), "to", next_month(month).date())
@@ -94,7 +94,7 @@ def _grouped(rows, period: Period, group_by: tuple[str, ...]) -> list[dict]:
     sources = [source for _, source in fields]
     grouped = rows.values(*sources).annotate(total=Sum("seconds")).order_by(*sources)
     limit = settings.USAGE_REPORT_MAX_ROWS
-    grouped = list(grouped[: limit + 1])  # never more than the cap is read
+    grouped = list(grouped[: limit + 1])  # never more than the cap is held
     if len(grouped) > limit:
         raise ReportTooLarge(
             f"The report has more than {limit:,} rows: ask for a shorter period (from, to) or "

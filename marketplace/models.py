@@ -540,6 +540,13 @@ class Deployment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["device", "agent"], name="one_deployment_per_agent")
         ]
+        # ``holding_seats`` counts the deployments of a tenant's agent older than each: one
+        # index range, not a scan of the tenant's fleet, on every device request.
+        indexes = [
+            models.Index(
+                fields=["tenant", "agent", "created_at", "id"], name="deployment_seat_order"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.version} on {self.device}"

@@ -102,8 +102,8 @@ def _reject_non_customer(tenant: Tenant) -> None:
 def _plan_for(tenant: Tenant, agent_id: int, plan_id: int) -> PricePlan:
     """The plan, locked until the order is stored: a revise or a retire of it waits, then
     finds the order (``plans.is_held``) and leaves this version as the order names it. A plan
-    of an agent the tenant cannot see (another vendor's, never released) is unknown, as the
-    catalogue answers for it: nothing says it exists."""
+    of an agent the tenant cannot see in the catalogue (another vendor's with no public
+    version nor one yanked after its release) is unknown: nothing says it exists."""
     released = AgentVersion.objects.filter(
         PUBLIC_VERSION | YANKED_AFTER_RELEASE, agent=OuterRef("agent")
     )
@@ -291,6 +291,10 @@ def stripe_idempotency_key(order: Order) -> str:
     return f"edgeplug-order-{order.pk}-attempt-{order.payment_attempt}"
 
 
+# Stripe's failure code of a PaymentIntent whose 3-D Secure challenge failed.
+AUTHENTICATION_FAILED = "payment_intent_authentication_failure"
+
+
 def payment_may_change(order: Order) -> bool:
     """Whether the processor may know more than the order says: a payment is awaited, or a
     failed one may still succeed (after a failed 3-D Secure challenge the customer can
@@ -298,7 +302,9 @@ def payment_may_change(order: Order) -> bool:
     if order.amount == 0:
         return False
     if order.status == OrderStatus.FAILED:
-        return bool(order.payment_intent_id)
+        # Only a failed challenge: the customer held the client secret and may confirm the
+        # intent again. A decline off-session never reached them (the webhook still tells).
+        return bool(order.payment_intent_id) and order.failure_code == AUTHENTICATION_FAILED
     return order.status in (OrderStatus.PENDING, OrderStatus.REQUIRES_ACTION)
 
 
@@ -430,19 +436,9 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
 
 
 def _mark_refunded(order: Order, *, actor, request, source: str) -> Invoice | None:
-    """Only a completed order is refunded: one never completed granted nothing and was never
-    billed, so there is nothing to revoke or credit (a refund of it is audited, not applied)."""
+    """Refund a completed order, once (its callers see to it that it is completed: the admin
+    refuses any other, and ``sync_payment`` applies the intent's success first)."""
     if order.status == OrderStatus.REFUNDED:
-        return None
-    if order.status != OrderStatus.COMPLETED:
-        record_change(
-            "order_refund_ignored",
-            order,
-            actor=actor,
-            request=request,
-            target=f"order {order.pk}",
-            details={"status": order.status, "source": source},
-        )
         return None
     order.status = OrderStatus.REFUNDED
     order.save(update_fields=["status", "updated_at"])

@@ -184,8 +184,9 @@ class AssignmentSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False,
         help_text=(
-            "in stop: version_yanked, certificate_invalid, entitlement_inactive or "
-            "seat_limit_exceeded (older deployments hold all the seats in force)"
+            "in stop: version_yanked, review_rejected, certificate_invalid, "
+            "entitlement_inactive or seat_limit_exceeded (older deployments hold all the seats "
+            "in force)"
         ),
     )
     entitlement_status = serializers.CharField(

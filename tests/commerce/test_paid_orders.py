@@ -33,7 +33,9 @@ def test_one_time_plan_is_charged_and_entitles(stripe_on, customer, agent, make_
     assert Order.objects.get().payment_attempt == 1
 
 
-def test_declined_card_fails_the_order_without_entitlement(stripe_on, customer, agent, make_plan):
+def test_declined_card_fails_the_order_without_entitlement(
+    stripe_on, customer, agent, make_plan, settings
+):
     client, _ = customer
     plan = make_plan("one_time", currency="USD", amount=1000)
     save_card(client, DECLINED_ON_CHARGE)
@@ -42,6 +44,11 @@ def test_declined_card_fails_the_order_without_entitlement(stripe_on, customer, 
     assert response.json()["order"]["status"] == "failed"
     assert Order.objects.get().status == "failed"
     assert not Entitlement.objects.exists()
+    # The customer never held that intent's client secret: reading the order asks Stripe
+    # nothing (it did on every read, and answered 503 once payments were switched off).
+    settings.STRIPE_API_KEY = ""
+    read = client.get(f"/api/v1/orders/{response.json()['order']['id']}")
+    assert (read.status_code, read.json()["status"]) == (200, "failed")
 
 
 def test_card_needing_3d_secure_returns_the_client_secret(stripe_on, customer, agent, make_plan):
