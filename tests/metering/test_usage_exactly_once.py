@@ -79,7 +79,11 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(metered):
 
 
 def test_a_resend_across_a_month_boundary_is_still_a_duplicate(metered, time_machine):
-    month_start = metered.now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    # The last month start at least an hour ago: the session must have ended by now (in the
+    # first minutes of a month, this month's start is too close, and the session in_future).
+    month_start = (metered.now - timedelta(hours=1)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
     event = metered.session(1, month_start - timedelta(minutes=30), 60)
     assert metered.send([event]).json()["totals"]["accepted"] == 1
     time_machine.move_to(month_start + timedelta(days=32), tick=False)
