@@ -27,17 +27,22 @@ class DevicePrincipal:
         return f"device {self.device.token_prefix}"
 
 
+def _device_header(request) -> list[bytes] | None:
+    """The parts of an ``Authorization: Device …`` header, else None."""
+    header = get_authorization_header(request).split()
+    return header if header and header[0].lower() == KEYWORD else None
+
+
 def is_device_request(request) -> bool:
     """The request sends ``Authorization: Device …`` (whether or not the token is good)."""
-    header = get_authorization_header(request).split()
-    return bool(header) and header[0].lower() == KEYWORD
+    return _device_header(request) is not None
 
 
 class DeviceTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        if not is_device_request(request):
+        header = _device_header(request)
+        if header is None:
             return None
-        header = get_authorization_header(request).split()
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Send Authorization: Device <token>.")
         device = device_for_token(header[1].decode("latin-1"))

@@ -100,7 +100,8 @@ def upload(request):
     except DomainError as exc:
         # Refused while the CSRF check read the body for a form's token (a package over the
         # cap): nothing was stored, and the page says why as for any refusal.
-        return _answer(request, UploadForm(keys=_keys(request)), refusal(exc))
+        keys = _keys(request)
+        return _answer(request, UploadForm(keys=keys), keys, refusal(exc))
 
 
 def _keys(request):
@@ -122,10 +123,10 @@ def _upload(request):
                 return redirect(version_url(version))
         except DomainError as exc:
             problem = refusal(exc)
-    return _answer(request, form, problem)
+    return _answer(request, form, keys, problem)
 
 
-def _answer(request, form: UploadForm, problem):
+def _answer(request, form: UploadForm, keys, problem):
     """The form again with the refusal or the form's errors: JSON to the upload script."""
     if request.method == "POST" and wants_json(request):
         if problem is not None:
@@ -138,6 +139,6 @@ def _answer(request, form: UploadForm, problem):
     return render(
         request,
         "portal/upload.html",
-        {"form": form, "refusal": problem, "has_keys": _keys(request).exists()},
+        {"form": form, "refusal": problem, "has_keys": keys.exists()},
         status=status,
     )
