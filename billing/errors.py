@@ -1,8 +1,14 @@
 """Payment refusals, each with its stable code."""
 
-import math
-
-from edgeplug.errors import BadRequest, Conflict, DomainError, NotFound, Throttled, Unavailable
+from edgeplug.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    NotFound,
+    Throttled,
+    Unavailable,
+    retry_seconds,
+)
 
 
 class PaymentRequired(DomainError, code="payment_required", status=402):
@@ -93,7 +99,7 @@ class DeviceThrottled(Throttled):
     """The device sent more reports than its budget (``THROTTLE_DEVICE``) allows."""
 
     def __init__(self, retry_after: float):
-        seconds = max(1, math.ceil(retry_after))
+        seconds = retry_seconds(retry_after)
         super().__init__(
             f"Too many usage reports from this device: retry in {seconds} s.", retry_after=seconds
         )

@@ -3,7 +3,6 @@ CertificationService.WatchRun): the vendor's JWT from the ``authorization`` meta
 looked up as GET /api/v1/certification/{id} does, then its progress streamed on each change;
 each poll authenticates the caller and looks the run up again, as each REST poll does."""
 
-import math
 import threading
 from collections.abc import Iterator
 
@@ -20,7 +19,8 @@ from certification.models import CertificationRun
 from edgeplug.accounts.authentication import TenantJWTAuthentication
 from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
-from edgeplug.errors import Throttled
+from edgeplug.core.exceptions import code_and_detail
+from edgeplug.errors import Throttled, retry_seconds
 from edgeplug.grpc_server import django_call
 
 
@@ -40,7 +40,7 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
     def WatchRun(self, request, context) -> Iterator[pb.RunProgress]:
         if not self._watches.acquire(blocking=False):
             # Refused as every throttled gRPC call is (RetryInfo, whole seconds).
-            wait = max(1, math.ceil(settings.GRPC_WATCH_POLL_S))
+            wait = retry_seconds(settings.GRPC_WATCH_POLL_S)
             with django_call(context):
                 raise Throttled(f"Too many watches now: retry in {wait} s.", retry_after=wait)
         try:
@@ -94,7 +94,8 @@ def _vendor_request(context: grpc.ServicerContext) -> Request:
     try:
         user = api_request.user
     except exceptions.AuthenticationFailed as error:
-        _abort(context, grpc.StatusCode.UNAUTHENTICATED, "not_authenticated", str(error.detail))
+        # The code REST answers the same token with: token_not_valid once it has expired.
+        _abort(context, grpc.StatusCode.UNAUTHENTICATED, *code_and_detail(error))
     if not user or not user.is_authenticated:
         _abort(
             context,

@@ -11,7 +11,14 @@ class statement::
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
+
+
+def retry_seconds(wait: float) -> int:
+    """A wait as every door tells it (``Retry-After``, gRPC's ``RetryInfo``, a message's
+    "retry in N s"): whole seconds, rounded up, never "retry in 0 s"."""
+    return max(1, math.ceil(wait))
 
 
 class DomainError(Exception):
@@ -75,11 +82,11 @@ class ReasonTooLong(DomainError, code="reason_too_long"):
 
 class Throttled(DomainError, code="throttled", status=429):
     """Too many requests: ``retry_after`` is how many seconds to wait (the API sends it as the
-    ``Retry-After`` header too)."""
+    ``Retry-After`` header too), in whole seconds as :func:`retry_seconds` gives them."""
 
     def __init__(self, detail: str, *, retry_after: int):
         super().__init__(detail)
-        self.retry_after = retry_after
+        self.retry_after = retry_seconds(retry_after)
 
 
 class Unavailable(DomainError, code="unavailable", status=503):

@@ -1,6 +1,5 @@
 """Sign-in and MFA enrolment: the rules every door (API, admin, CLI) goes through."""
 
-import math
 from dataclasses import dataclass
 
 import segno
@@ -26,7 +25,7 @@ from edgeplug.accounts.lockout import lockout_message
 from edgeplug.accounts.models import User
 from edgeplug.accounts.signals import JWT_LOGIN_FLAG
 from edgeplug.audit.services import record_event
-from edgeplug.errors import DomainError
+from edgeplug.errors import DomainError, retry_seconds
 from edgeplug.tenancy.models import Membership
 
 
@@ -67,7 +66,7 @@ def _otp_wait_seconds(devices) -> int:
             return 0
         locked_until = (info or {}).get("locked_until")
         waits.append((locked_until - timezone.now()).total_seconds() if locked_until else 1)
-    return max(1, math.ceil(min(waits)))
+    return retry_seconds(min(waits))
 
 
 def _check_otp(request, user: User, otp: str | None) -> TOTPDevice | None:

@@ -63,18 +63,25 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         response.data = {"code": code, "detail": message, "errors": exc.detail}
         return response
 
-    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-    code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    code, detail = code_and_detail(exc)
+    response.data = {"code": code, "detail": detail}
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+        response.data["retry_after"] = int(getattr(exc, "wait", 0) or 0)
+    return response
+
+
+def code_and_detail(exc: exceptions.APIException) -> tuple[str, str]:
+    """The ``code`` and ``detail`` the API answers for a DRF error other than a validation
+    error; the gRPC door that authenticates as the API does (the run watch) says the same."""
+    detail = exc.detail
+    code = getattr(detail, "code", None) or exc.default_code
     if isinstance(detail, dict):
         # simplejwt puts {"detail", "code", "messages"} in the detail of its token errors.
         code = str(detail.get("code", code))
         detail = detail.get("detail", detail)
     if isinstance(exc, exceptions.ParseError) and code == "parse_error":
         code = "malformed_request"
-    response.data = {"code": str(code), "detail": str(detail)}
-    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
-        response.data["retry_after"] = int(getattr(exc, "wait", 0) or 0)
-    return response
+    return str(code), str(detail)
 
 
 def _where(context: dict) -> str:

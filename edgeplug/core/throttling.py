@@ -5,13 +5,14 @@ Rates are read from settings on each request (not at import) so they can be conf
 per deployment and overridden in tests.
 """
 
-import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from rest_framework import throttling
 from rest_framework.settings import api_settings
+
+from edgeplug.errors import retry_seconds
 
 # The sliding window of DRF's throttles (a request counts if it came less than the duration
 # ago; a refused request is not counted), done in Redis in one round trip and atomically: DRF
@@ -106,7 +107,7 @@ def sign_in_wait(request) -> int | None:
     throttle = AuthThrottle()
     if throttle.allow_request(request, None):
         return None
-    return max(1, math.ceil(throttle.wait() or throttle.duration))  # never "retry in 0 s"
+    return retry_seconds(throttle.wait() or throttle.duration)
 
 
 class TenantThrottle(_SettingsRateMixin, throttling.SimpleRateThrottle):
@@ -150,7 +151,7 @@ def request_wait(request) -> int | None:
             waits.append(throttle.wait() or throttle.duration)
     if not waits:
         return None
-    return max(1, math.ceil(max(waits)))
+    return retry_seconds(max(waits))
 
 
 @dataclass(frozen=True)

@@ -63,10 +63,12 @@ def test_a_watcher_refused_mid_stream_is_cut_off_at_the_next_poll(
     assert next(stream).status == "queued"
 
     refuse(membership, member_client, admin_session)
-    assert client.get(f"/api/v1/certification/{run.pk}").status_code == 401
+    refused = client.get(f"/api/v1/certification/{run.pk}")
+    assert (refused.status_code, refused.json()["code"]) == (401, "membership_revoked")
     mark_running(run.pk)  # progress the stream would report (before: it did)
 
-    assert code_of(stream) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
+    # The stream ends with the code REST answered (before: always not_authenticated).
+    assert code_of(stream) == (grpc.StatusCode.UNAUTHENTICATED, "membership_revoked")
 
 
 def test_a_watch_ends_when_its_access_token_expires(stub, watcher):  # noqa: F811
@@ -82,4 +84,4 @@ def test_a_watch_ends_when_its_access_token_expires(stub, watcher):  # noqa: F81
         assert (expired.status_code, expired.json()["code"]) == (401, "token_not_valid")
         mark_running(run.pk)
 
-        assert code_of(stream) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
+        assert code_of(stream) == (grpc.StatusCode.UNAUTHENTICATED, "token_not_valid")

@@ -2,6 +2,8 @@
 
 import pytest
 
+from edgeplug.errors import Throttled, retry_seconds
+
 pytestmark = pytest.mark.django_db
 
 
@@ -45,3 +47,11 @@ def test_tenant_budget_is_shared_by_its_members(member_client, settings):
     codes = [c.get("/api/v1/auth/me").status_code for c in (first, second, first, second)]
     assert codes == [200, 200, 200, 429]
     assert outsider.get("/api/v1/auth/me").status_code == 200
+
+
+@pytest.mark.parametrize(("wait", "told"), [(0, 1), (0.2, 1), (1, 1), (1.01, 2), (59.5, 60)])
+def test_every_door_tells_a_wait_in_whole_seconds_rounded_up(wait, told):
+    """One rule (``retry_seconds``) for Retry-After, gRPC's RetryInfo and the messages: whole
+    seconds, rounded up, never "retry in 0 s"; a refusal carries it however it was built."""
+    assert retry_seconds(wait) == told
+    assert Throttled("Too many.", retry_after=wait).retry_after == told
