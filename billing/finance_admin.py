@@ -176,7 +176,8 @@ def payout_statement_csv(request, start, vendor_id: int):
     # Any tenant the payouts page lists (a former vendor too): its statement decides.
     vendor = get_object_or_404(Tenant, pk=vendor_id)
     period = month_label(start)
-    if payout_queries.statement(vendor.pk, start).is_empty:  # as the vendor's API says it
+    statement = payout_queries.statement(vendor.pk, start)
+    if statement.is_empty:  # as the vendor's API says it
         raise Http404(f"No payout statement for {vendor.slug} in {period}.")
     record_event(
         "finance_export",
@@ -186,7 +187,7 @@ def payout_statement_csv(request, start, vendor_id: int):
         details={"export": "payout_statement", "period": period, "vendor": vendor.pk},
     )
     return _download(
-        payout_queries.statement_csv(vendor.pk, start),
+        payout_queries.statement_csv(statement),
         f"payout-{vendor.slug}-{period}.csv",
         "text/csv; charset=utf-8",
     )

@@ -226,10 +226,9 @@ def _statement_items(vendor_id: int, month: datetime) -> Iterator[list]:
         ]
 
 
-def _summary(vendor_id: int, month: datetime) -> Iterator[list]:
-    period = month_label(month)
-    for row in vendor_payouts(month, vendor_id=vendor_id):
-        p = row.payout
+def _summary(statement: Statement) -> Iterator[list]:
+    period = statement.period
+    for p in statement.payouts:
         fee = f"{p.fee_percent}% of gross less refunds, half-up"
         for record, amount, text in (
             ("gross", p.gross, "sales of the period"),
@@ -240,13 +239,14 @@ def _summary(vendor_id: int, month: datetime) -> Iterator[list]:
             yield [record, period, "", "", "", "", "", text, p.currency, amount]
 
 
-def statement_csv(vendor_id: int, month: datetime) -> Iterator[bytes]:
+def statement_csv(statement: Statement) -> Iterator[bytes]:
     """The statement as CSV: every sale and refund line (refunds as positive amounts), then
-    per currency the gross, refunds, platform fee and net. Amounts in minor units."""
-    rows = _statement_items(vendor_id, month)
+    per currency the gross, refunds, platform fee and net (the statement's payouts, not
+    computed again). Amounts in minor units."""
+    rows = _statement_items(statement.vendor_id, statement.month)
 
     def with_summary():
         yield from rows
-        yield from _summary(vendor_id, month)
+        yield from _summary(statement)
 
     return csv_lines(STATEMENT_HEADER, with_summary())

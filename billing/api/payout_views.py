@@ -110,7 +110,7 @@ class VendorPayoutStatement(JsonErrorsMixin, APIView):
             raise Http404(f"No payout statement for {month_label(month)}.")
         if request.accepted_renderer.format == "csv":
             response = StreamingHttpResponse(
-                payout_queries.statement_csv(vendor.pk, month),
+                payout_queries.statement_csv(statement),
                 content_type="text/csv; charset=utf-8",
             )
             response["Content-Disposition"] = (

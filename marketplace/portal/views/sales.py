@@ -99,10 +99,11 @@ def payout_statement_csv(request, period):
         month = parse_month(period)
     except DomainError as exc:
         raise Http404(exc.detail) from None
-    if payout_queries.statement(request.tenant.pk, month).is_empty:
+    statement = payout_queries.statement(request.tenant.pk, month)
+    if statement.is_empty:
         raise Http404(f"No payout statement for {period}.")
     response = StreamingHttpResponse(
-        payout_queries.statement_csv(request.tenant.pk, month),
+        payout_queries.statement_csv(statement),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (
