@@ -8,7 +8,9 @@ Late usage: each usage and late-usage line records the agent-seconds it billed f
 (``usage_seconds``). Rollups may still grow after a month's invoice was built (devices send
 late); the next close compares, per entitlement and month, the seconds the rollups hold now
 with the seconds already billed on non-void invoices, and bills the difference at the
-marginal price (the price of the new total minus the price of what was billed).
+marginal price (the price of the new total minus the price of what was billed). A month's own
+invoice built again (its draft closed again, or a new one after a void) bills what other
+invoices have not billed of it as late usage, so every second is billed once.
 """
 
 from __future__ import annotations
@@ -300,12 +302,14 @@ def _usage_line(
 
 
 def _period_lines(
-    window: _Window, start: datetime, end: datetime, total: RollupTotal, digest
+    window: _Window, start: datetime, end: datetime, total: RollupTotal, billed: _Billed, digest
 ) -> list[LineSpec]:
     entitlement = window.entitlement
     terms = _terms(entitlement)
     label = f"entitlement {entitlement.pk} {month_label(start)}"
-    seconds = _feed(digest, label, total)
+    # Hours of the month a later invoice billed as late usage (this invoice was built again
+    # since) are its, priced at the margin there: these are the first ones.
+    seconds = max(0, _feed(digest, label, total) - billed.late.get(entitlement.pk, 0))
     hours = billed_hours(seconds)
     breakdown = pricing.price_usage(terms, hours)
     plan = entitlement.plan_snapshot.get("name", "")
@@ -341,10 +345,18 @@ def _period_lines(
     return lines
 
 
+@dataclass
+class _Billed:
+    """Seconds the tenants' other non-void invoices billed: per (entitlement, month), and per
+    entitlement as late usage of the month being built (by invoices of later months)."""
+
+    seconds: dict[tuple[int, datetime], int] = field(default_factory=dict)
+    late: dict[int, int] = field(default_factory=dict)
+
+
 def _billed_seconds(
-    tenant_ids: list[int], exclude_invoice_id: int | None, before_invoice_id: int | None
-) -> dict[tuple[int, datetime], int]:
-    """Seconds billed so far per (entitlement, month) of the tenants' non-void invoices."""
+    tenant_ids: list[int], start: datetime, exclude_invoice_id: int | None
+) -> _Billed:
     lines = InvoiceLine.objects.filter(
         invoice__tenant_id__in=tenant_ids,
         invoice__kind=InvoiceKind.INVOICE,
@@ -352,14 +364,20 @@ def _billed_seconds(
     ).exclude(invoice__status=InvoiceStatus.VOID)
     if exclude_invoice_id is not None:
         lines = lines.exclude(invoice_id=exclude_invoice_id)
-    if before_invoice_id is not None:
-        lines = lines.filter(invoice_id__lt=before_invoice_id)
-    billed = lines.values("entitlement_id", "period_start").annotate(seconds=Sum("usage_seconds"))
-    return {(row["entitlement_id"], row["period_start"]): row["seconds"] or 0 for row in billed}
+    billed = _Billed()
+    rows = lines.values("entitlement_id", "period_start", "kind").annotate(
+        seconds=Sum("usage_seconds")
+    )
+    for row in rows:
+        key, seconds = (row["entitlement_id"], row["period_start"]), row["seconds"] or 0
+        billed.seconds[key] = billed.seconds.get(key, 0) + seconds
+        if row["period_start"] == start and row["kind"] == LineKind.LATE_USAGE:
+            billed.late[row["entitlement_id"]] = billed.late.get(row["entitlement_id"], 0) + seconds
+    return billed
 
 
 def _late_lines(
-    window: _Window, since: datetime, until: datetime, billed: dict, digest
+    window: _Window, since: datetime, until: datetime, billed: _Billed, digest
 ) -> list[LineSpec]:
     """Usage of months before ``until`` that rollups hold beyond what was billed for them."""
     entitlement = window.entitlement
@@ -377,7 +395,7 @@ def _late_lines(
     lines = []
     for row in per_month:
         start = row["month"]
-        already = billed.get((entitlement.pk, start), 0)
+        already = billed.seconds.get((entitlement.pk, start), 0)
         if row["seconds"] <= already:
             continue
         end = next_month(start)
@@ -466,18 +484,14 @@ def build_drafts(
     start: datetime,
     *,
     exclude_invoice_id: int | None = None,
-    before_invoice_id: int | None = None,
 ) -> dict[str, DraftSpec]:
     """One draft per currency with everything the tenant owes for the month from ``start``.
 
-    ``exclude_invoice_id``/``before_invoice_id`` say which invoices count as having billed
-    usage already (a rebuilt invoice never counts itself, nor invoices made after it)."""
-    return build_drafts_of(
-        [tenant_id],
-        start,
-        exclude_invoice_id=exclude_invoice_id,
-        before_invoice_id=before_invoice_id,
-    ).get(tenant_id, {})
+    Every other non-void invoice counts as having billed what it billed; a rebuilt invoice
+    (``exclude_invoice_id``) never counts itself."""
+    return build_drafts_of([tenant_id], start, exclude_invoice_id=exclude_invoice_id).get(
+        tenant_id, {}
+    )
 
 
 def build_drafts_of(
@@ -485,7 +499,6 @@ def build_drafts_of(
     start: datetime,
     *,
     exclude_invoice_id: int | None = None,
-    before_invoice_id: int | None = None,
 ) -> dict[int, dict[str, DraftSpec]]:
     """``build_drafts`` for many tenants at once (the month close): entitlements, billed
     seconds, rollup sums and digests and orders are read for all of them in a few queries.
@@ -493,7 +506,7 @@ def build_drafts_of(
     tenant_ids = list(tenant_ids)
     end = next_month(start)
     since = late_usage_since(start)
-    billed = _billed_seconds(tenant_ids, exclude_invoice_id, before_invoice_id)
+    billed = _billed_seconds(tenant_ids, start, exclude_invoice_id)
     entitlements = _metered_entitlements_of(tenant_ids, since, end)
     windows = {tenant_id: _windows(entitlements.get(tenant_id, [])) for tenant_id in tenant_ids}
     in_period = [
@@ -525,7 +538,7 @@ def _assemble(
     start: datetime,
     windows: list[_Window],
     rollups: dict[int, RollupTotal],
-    billed: dict,
+    billed: _Billed,
     orders: list[tuple[str, LineSpec]],
 ) -> dict[str, DraftSpec]:
     """One tenant's drafts from what ``build_drafts_of`` read: per window (agent order) its
@@ -544,7 +557,9 @@ def _assemble(
     for window in windows:
         spec, digest = draft(window.entitlement.plan_snapshot["currency"])
         if id(window) in rollups:
-            spec.lines.extend(_period_lines(window, start, end, rollups[id(window)], digest))
+            spec.lines.extend(
+                _period_lines(window, start, end, rollups[id(window)], billed, digest)
+            )
         spec.lines.extend(_late_lines(window, since, start, billed, digest))
     for currency, line in orders:
         spec, _ = draft(currency)

@@ -270,14 +270,11 @@ def _month_invoices(tenant_id: int, currency: str, start: datetime):
 
 
 def _rebuilt(invoice: Invoice, fallback: DraftSpec | None = None) -> DraftSpec | None:
-    """``invoice``'s lines as a close would build them now: against the rollups as they are,
-    the other invoices as they were (its own late usage counted); ``fallback`` when nothing
-    of its month is billable any more."""
+    """``invoice``'s lines as a close would build them now: against the rollups as they are
+    and what every other invoice billed (earlier months' late usage, and its own month's hours
+    a later invoice billed late); ``fallback`` when nothing of its month is billable any more."""
     return builder.build_drafts(
-        invoice.tenant_id,
-        invoice.period_start,
-        exclude_invoice_id=invoice.pk,
-        before_invoice_id=invoice.pk,
+        invoice.tenant_id, invoice.period_start, exclude_invoice_id=invoice.pk
     ).get(invoice.currency, fallback)
 
 

@@ -178,6 +178,38 @@ def test_late_usage_after_finalize_goes_on_the_next_invoice_at_the_marginal_pric
     assert not Invoice.objects.get(pk=mar_id).lines.filter(kind=LineKind.LATE_USAGE).exists()
 
 
+@pytest.mark.parametrize("how", ["close_again", "void_and_close_again"])
+def test_hours_a_later_invoice_billed_late_are_not_billed_again_by_their_month(customer, how):
+    """January's draft still stands (no billing address yet: finalize leaves it a draft) when
+    February's close bills 2 late January hours. Closing January again after late data, or
+    voiding its invoice and closing again, bills the hours February did not (before: all 5,
+    with February's 2 late ones billed twice)."""
+    ent = customer.metered()
+    customer.ran(ent, JAN, 3)
+    (jan_id,) = invoicing.close_billing_period(JAN).created
+    customer.ran(ent, JAN + timedelta(days=20), 2)  # reported after January was closed
+    (feb_id,) = invoicing.close_billing_period(FEB).created
+    late = Invoice.objects.get(pk=feb_id).lines.get(kind=LineKind.LATE_USAGE)
+    assert late.usage_seconds == 2 * 3600
+    customer.account()
+    if how == "close_again":
+        invoicing.close_billing_period(JAN)
+        jan = Invoice.objects.get(pk=jan_id)
+    else:
+        invoicing.finalize_invoice(Invoice.objects.get(pk=jan_id))
+        invoicing.void_invoice(Invoice.objects.get(pk=jan_id), reason="wrong address")
+        (new_jan_id,) = invoicing.close_billing_period(JAN).created
+        jan = Invoice.objects.get(pk=new_jan_id)
+
+    usage = jan.lines.get(kind=LineKind.USAGE)
+    assert usage.usage_seconds == 3 * 3600
+    billed = InvoiceLine.objects.exclude(invoice__status=InvoiceStatus.VOID).filter(
+        kind__in=invoice_builder.BILLED_USAGE_KINDS
+    )
+    assert sum(billed.values_list("usage_seconds", flat=True)) == 5 * 3600  # all, once
+    assert (usage.amount, late.amount) == (300, 200)  # 1.00 an hour in the first tier
+
+
 def test_refund_in_the_period_is_a_credit_line(customer):
     order = customer.one_time(amount=4000)
     Order.objects.filter(pk=order.pk).update(
