@@ -4,6 +4,8 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 
+from django.http import StreamingHttpResponse
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
@@ -30,3 +32,14 @@ def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[bytes]:
     yield writer.writerow(header).encode()
     for row in rows:
         yield writer.writerow([safe_cell(value) for value in row]).encode()
+
+
+def download(
+    chunks: Iterable[bytes], filename: str, content_type: str = "text/csv; charset=utf-8"
+) -> StreamingHttpResponse:
+    """A streamed file to save as ``filename``, never cached (money, customers): what the
+    API, the vendor portal and finance's pages answer with their CSV and XML exports."""
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

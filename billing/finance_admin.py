@@ -9,15 +9,22 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing import exports, finance_charts, invoicing, payout_queries
+from billing.csv_stream import download
 from billing.errors import InvalidPeriod, PeriodNotEnded
-from billing.periods import last_closed_month, month_label, parse_month, recent_months
+from billing.periods import (
+    last_closed_month,
+    month_label,
+    optional_month,
+    parse_month,
+    recent_months,
+)
 from edgeplug.audit.services import record_event
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
@@ -38,22 +45,14 @@ def finance_page(view):
 
 
 def _period(request, default=None):
-    """The month asked for (``?period=YYYY-MM``), by default the last closed month."""
-    label = request.GET.get("period")
-    if not label:
-        return default or last_closed_month(timezone.now())
-    return parse_month(label)
+    """The month asked for (``?period=YYYY-MM``), by default (no ``period`` at all) the last
+    closed month; an empty one is ``InvalidPeriod``, as the API's (``optional_month``)."""
+    month = optional_month(request.GET.get("period"))
+    return month or default or last_closed_month(timezone.now())
 
 
 def _context(request, title: str, **extra) -> dict:
     return {**admin.site.each_context(request), "title": title, **extra}
-
-
-def _download(chunks, filename: str, content_type: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def for_period(back_to: str):
@@ -126,7 +125,7 @@ def _export_view(kind: str, build, filename: str, content_type: str):
     ``filename`` (``{period}`` filled in), recorded as a ``finance_export`` audit event."""
 
     @for_period("billing_finance_exports")
-    def download(request, start):
+    def export(request, start):
         include_drafts = request.GET.get("drafts") == "1"
         chunks = build(start, include_drafts=include_drafts)
         record_event(
@@ -135,10 +134,10 @@ def _export_view(kind: str, build, filename: str, content_type: str):
             target=f"{kind} {month_label(start)}",
             details={"export": kind, "period": month_label(start), "drafts": include_drafts},
         )
-        return _download(chunks, filename.format(period=month_label(start)), content_type)
+        return download(chunks, filename.format(period=month_label(start)), content_type)
 
-    download.__name__ = kind
-    return finance_page(download)
+    export.__name__ = kind
+    return finance_page(export)
 
 
 def _pdf_zip(start, *, include_drafts: bool):
@@ -186,10 +185,9 @@ def payout_statement_csv(request, start, vendor_id: int):
         target=f"payout statement {vendor.slug} {period}",
         details={"export": "payout_statement", "period": period, "vendor": vendor.pk},
     )
-    return _download(
+    return download(
         payout_queries.statement_csv(statement),
         f"payout-{vendor.slug}-{period}.csv",
-        "text/csv; charset=utf-8",
     )
 
 

@@ -20,7 +20,7 @@ from edgeplug.core.throttling import device_wait
 from edgeplug.grpc_server import django_call
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
-from marketplace.devices import device_for_token, touch
+from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
 from marketplace.models import Device
 
 _KINDS = {
@@ -90,14 +90,14 @@ def _authenticated(context: grpc.ServicerContext) -> Device:
     one indexed query); the call is aborted UNAUTHENTICATED without one."""
     metadata = dict(context.invocation_metadata())
     scheme, _, token = str(metadata.get("authorization", "")).partition(" ")
-    device = device_for_token(token.strip()) if scheme.lower() == "device" else None
-    if device is None:
-        context.set_trailing_metadata((("edgeplug-code", "not_authenticated"),))
-        context.abort(
-            grpc.StatusCode.UNAUTHENTICATED,
-            "not_authenticated: send the metadata authorization: Device <token>",
-        )
-    return device
+    if scheme.lower() != "device":
+        code, detail = "not_authenticated", "send the metadata authorization: Device <token>"
+    elif (device := device_for_token(token.strip())) is None:
+        code, detail = "authentication_failed", UNKNOWN_DEVICE_MESSAGE  # as REST says
+    else:
+        return device
+    context.set_trailing_metadata((("edgeplug-code", code),))
+    context.abort(grpc.StatusCode.UNAUTHENTICATED, f"{code}: {detail}")
 
 
 def _throttle(device: Device) -> None:

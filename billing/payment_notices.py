@@ -31,12 +31,14 @@ class NoticeSent:
 
 
 def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> NoticeSent:
-    """Email one notice about ``attempt``; nobody to write to is reported, not an error."""
+    """Email one notice about ``attempt``; nobody to write to is reported, not an error, and
+    so is an invoice no longer unpaid when the task runs (paid offline or by a new card,
+    voided, while the notice waited or retried): every notice asks for a payment."""
     if notice not in SUBJECTS:
         raise ValueError(f"unknown payment notice {notice!r}")
     invoice = Invoice.objects.get(pk=invoice_id)
-    recipients = invoice_recipients(invoice)
     subject = SUBJECTS[notice].format(number=invoice.number)
+    recipients = invoice_recipients(invoice) if invoice.is_unpaid else []
     if not recipients:
         return NoticeSent([], subject)
     body = render_to_string(

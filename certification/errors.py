@@ -32,4 +32,14 @@ class NoVersion(Conflict, code="no_version"):
 
 
 class NotQueued(Unavailable, code="broker_unavailable"):
-    """The broker refused the run, which ended at once (``CertificationRun.queue_error``)."""
+    """The broker refused the run, which ended at once (``CertificationRun.queue_error``).
+    The API answers it with ``Retry-After``, as every 503 the client may retry."""
+
+    retry_after = 5
+
+    def __init__(self, detail: str, *, run_id: int | None = None):
+        super().__init__(detail)
+        self.run_id = run_id
+
+    def extra(self) -> dict:
+        return {"run_id": self.run_id}

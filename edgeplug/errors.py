@@ -72,6 +72,10 @@ class Unprocessable(DomainError, code="unprocessable", status=422):
     """Well-formed, but refused by a rule."""
 
 
+class NulCharacter(BadRequest, code="nul_character"):
+    """Text holding U+0000, which PostgreSQL cannot store (``edgeplug.text.holds_nul``)."""
+
+
 class ReasonRequired(DomainError, code="reason_required"):
     """A decision (a review, a void, a yank, hiding a review) was given no reason."""
 

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "edgeplug.core.middleware.RequestIdMiddleware",
+    "edgeplug.core.middleware.RefuseNulInUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -394,7 +395,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [
         "edgeplug.core.filters.FilterBackend",
-        "edgeplug.core.filters.OrderingFilter",
+        # A NUL in ?ordering= (which DRF would drop as an unknown term) is refused before
+        # any view, as in every URL: edgeplug.core.middleware.RefuseNulInUrlMiddleware.
+        "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
         "edgeplug.core.throttling.AnonThrottle",
@@ -509,8 +512,16 @@ USAGE_REPORT_MAX_ROWS = env.int("USAGE_REPORT_MAX_ROWS", default=50_000)
 # --- Invoicing (docs/billing.md) ----------------------------------------------------------------
 # Drafts take adjustment lines for this many days after their month ends, then finalize.
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=3)
-# How many earlier months a close searches for late usage (USAGE_LATE_DAYS bounds it anyway).
+# How many earlier months a close searches for late usage. It must reach every month metering
+# still accepts events of (USAGE_LATE_DAYS): an event accepted later than that would be stored
+# and never billed. From a month's last second, USAGE_LATE_DAYS crosses at most
+# 1 + USAGE_LATE_DAYS // 28 month starts (the default 35 days: 2).
 BILLING_LATE_USAGE_MONTHS = env.int("BILLING_LATE_USAGE_MONTHS", default=2)
+if BILLING_LATE_USAGE_MONTHS < 1 + USAGE_LATE_DAYS // 28:
+    raise environ.ImproperlyConfigured(
+        f"BILLING_LATE_USAGE_MONTHS must be at least {1 + USAGE_LATE_DAYS // 28} for "
+        f"USAGE_LATE_DAYS={USAGE_LATE_DAYS}, or usage accepted late would never be billed"
+    )
 # Dunning: after a failed charge, retry this many days after the first failure (ascending);
 # when the last retry fails the invoice is uncollectible and the tenant's entitlements suspended.
 BILLING_DUNNING_DAYS = [

@@ -42,6 +42,11 @@ def _new_token() -> tuple[str, str]:
     return prefix, f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
 
 
+# What both doors (REST's 401 authentication_failed, gRPC's UNAUTHENTICATED) say of a token
+# that names no active device.
+UNKNOWN_DEVICE_MESSAGE = "This device token is not valid or was revoked."
+
+
 def device_for_token(token: str) -> Device | None:
     """The active device this token belongs to, or None (constant-time hash comparison)."""
     parts = token.split("_", 2)

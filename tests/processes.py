@@ -2,8 +2,11 @@
 way an operator does: SIGTERM for a graceful shutdown, SIGKILL only if it does not finish in
 time."""
 
+import os
 import signal
 import subprocess
+import sys
+from pathlib import Path
 
 
 def stop_process(process: subprocess.Popen, *, timeout: float = 30) -> None:
@@ -17,3 +20,25 @@ def stop_process(process: subprocess.Popen, *, timeout: float = 30) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def python_with_settings(tmp_path: Path, code: str, **env) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new Python with the project's settings read afresh from ``env`` (only
+    PATH and HOME inherited; var files under ``tmp_path``), as a server would start."""
+    from django.conf import settings
+
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "PYTHONPATH": str(settings.BASE_DIR),
+            "DJANGO_SETTINGS_MODULE": "edgeplug.settings",
+            "EDGEPLUG_VAR_DIR": str(tmp_path),
+            **env,
+        },
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

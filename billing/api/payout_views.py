@@ -1,7 +1,7 @@
 """Vendor payout doors: a vendor's admins and billing members read its payouts per month and
 its statement for one month (JSON, or CSV with ``.csv`` or ``?format=csv``)."""
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from billing import payout_queries
 from billing.api import payout_serializers as s
 from billing.api.renderers import JsonErrorsMixin, UsageCSVRenderer
+from billing.csv_stream import download
 from billing.errors import InvalidPeriod
 from billing.periods import (
     MONTH_PATTERN,
@@ -109,14 +110,10 @@ class VendorPayoutStatement(JsonErrorsMixin, APIView):
         if statement.is_empty:
             raise Http404(f"No payout statement for {month_label(month)}.")
         if request.accepted_renderer.format == "csv":
-            response = StreamingHttpResponse(
+            return download(
                 payout_queries.statement_csv(statement),
-                content_type="text/csv; charset=utf-8",
+                f"payout-{vendor.slug}-{statement.period}.csv",
             )
-            response["Content-Disposition"] = (
-                f'attachment; filename="payout-{vendor.slug}-{statement.period}.csv"'
-            )
-            return response
         return Response(
             {
                 "period": statement.period,

@@ -1,4 +1,5 @@
-"""CSV for usage reports (``Accept: text/csv``): one line per row, errors as code,detail."""
+"""CSV for usage reports and payout statements (``Accept: text/csv``): one line per row;
+errors stay ``{"code", "detail"}`` JSON (``JsonErrorsMixin``)."""
 
 import csv
 import io
@@ -14,10 +15,7 @@ class UsageCSVRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        if isinstance(data, dict) and "rows" in data:
-            rows, columns = data["rows"], data.get("columns") or []
-        else:
-            rows, columns = [data], ["code", "detail"]
+        rows, columns = data["rows"], data.get("columns") or []
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         columns = columns or (list(rows[0]) if rows else [])

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from billing import usage, usage_reports
 from billing.api import usage_serializers as s
-from billing.api.renderers import UsageCSVRenderer
+from billing.api.renderers import JsonErrorsMixin, UsageCSVRenderer
 from billing.api.usage_parsers import DecodedBatch, UsageBatchParser
 from billing.usage_format import parse_batch
 from edgeplug.core.throttling import DeviceThrottle
@@ -71,7 +71,7 @@ _PERIOD = [
 _GROUPING = "(agent|device|day|hour)"
 
 
-class TenantUsage(APIView):
+class TenantUsage(JsonErrorsMixin, APIView):
     """The tenant's agent-hours in a period, grouped by agent, device, day and/or hour;
     ``Accept: text/csv`` for a spreadsheet."""
 
@@ -97,7 +97,7 @@ class TenantUsage(APIView):
         return Response(_report(period, group_by, rows))
 
 
-class VendorUsage(APIView):
+class VendorUsage(JsonErrorsMixin, APIView):
     """Agent-hours of the vendor's agents per customer tenant and day."""
 
     permission_classes = [IsVendorPublisher]

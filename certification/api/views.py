@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from certification.api.serializers import RunSerializer, RunSummarySerializer, SubmitSerializer
 from certification.certificates.platform_keys import keyring
-from certification.errors import NotCertified, NoVersion
+from certification.errors import NotCertified, NotQueued, NoVersion
 from certification.models import CertificationRun
 from certification.pipeline.actions import broker_refusal, submit_for_certification
 from edgeplug.core.filters import FilterSet, number_filter
@@ -37,7 +37,7 @@ def runs_for(request):
 def _submitted(run) -> Response:
     refusal = broker_refusal(run)
     if refusal:
-        return Response({**refusal, "run_id": run.pk}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        raise NotQueued(refusal["detail"], run_id=run.pk)
     return Response(
         {
             "run_id": run.pk,
@@ -73,8 +73,9 @@ class AgentCertify(APIView):
 
     @extend_schema(request=CertifyRequestSerializer, responses={202: None})
     def put(self, request, pk):
-        data = validated(CertifyRequestSerializer, request)
+        # Another tenant's agent is a 404 whatever the body says, as yank and the plan edits.
         agent = get_for_request(Agent.objects.all(), request, pk=pk)
+        data = validated(CertifyRequestSerializer, request)
         if "version" in data:
             # A named version is decided by the action (409 version_yanked when yanked), as
             # /certification/submit does.

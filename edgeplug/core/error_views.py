@@ -9,10 +9,10 @@ import sys
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.views import defaults
 
-from edgeplug.errors import DatabaseUnavailable
+from edgeplug.errors import DatabaseUnavailable, DomainError, NulCharacter
 
 API_PREFIX = "/api/"
 
@@ -23,6 +23,27 @@ def _is_api(request) -> bool:
 
 def _json(code: str, detail: str, status: int) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail}, status=status)
+
+
+def error_response(error: DomainError) -> JsonResponse:
+    """A domain error answered outside a DRF view, as the API's handler answers it inside one
+    (its body, its status, and ``Retry-After`` for one the client may retry)."""
+    body = error.as_dict()
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        body["retry_after"] = retry_after
+    response = JsonResponse(body, status=error.status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def nul_in_url(request):
+    """``RefuseNulInUrlMiddleware``'s refusal."""
+    error = NulCharacter("The URL may not contain the NUL character (%00).")
+    if _is_api(request):
+        return error_response(error)
+    return HttpResponseBadRequest(error.detail, content_type="text/plain; charset=utf-8")
 
 
 def bad_request(request, exception=None):
@@ -51,8 +72,5 @@ def server_error(request):
     # Django calls this while handling the exception: a database lost outside a DRF view
     # (a middleware, a plain view) is still the 503 the API answers inside one.
     if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
-        error = DatabaseUnavailable()
-        response = JsonResponse({**error.as_dict(), "retry_after": error.retry_after}, status=503)
-        response["Retry-After"] = str(error.retry_after)
-        return response
+        return error_response(DatabaseUnavailable())
     return _json("server_error", "Internal server error.", 500)

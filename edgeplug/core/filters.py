@@ -4,7 +4,6 @@ from datetime import UTC
 
 import django_filters
 import django_filters.rest_framework
-import rest_framework.filters
 from django import forms
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
@@ -94,20 +93,3 @@ class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
     the strict ``FilterSet`` above."""
 
     filterset_base = FilterSet
-
-
-class OrderingFilter(rest_framework.filters.OrderingFilter):
-    """DRF's ``?ordering=``, refusing a NUL character as every other text parameter does.
-
-    The schema says no text value holds U+0000 (``edgeplug.core.schema.forbid_nul_in_strings``);
-    DRF alone drops an ordering term it does not know, so ``?ordering=%00`` would be a 200.
-    Unknown but printable terms are still ignored, as DRF documents.
-    """
-
-    def get_ordering(self, request, queryset, view):
-        if "\x00" in request.query_params.get(self.ordering_param, ""):
-            raise ValidationError(
-                {self.ordering_param: ["Null characters are not allowed."]},
-                code="null_characters_not_allowed",
-            )
-        return super().get_ordering(request, queryset, view)

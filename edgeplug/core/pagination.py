@@ -4,13 +4,17 @@ from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 
 
+def _positive(raw: str) -> int | None:
+    """``raw`` as a positive integer written in ASCII digits only (no sign, no ``1_0``)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else None
+
+
 class StrictPageSizeMixin:
     """A page or page_size that is not a positive integer is a 400, as the schema says."""
 
     def get_page_number(self, request, paginator):
         raw = request.query_params.get(self.page_query_param)
-        is_last = raw in self.last_page_strings
-        if raw is not None and not is_last and not (raw.isascii() and raw.isdigit()):
+        if raw is not None and raw not in self.last_page_strings and _positive(raw) is None:
             raise exceptions.ValidationError(
                 {self.page_query_param: ["Must be a positive integer."]}, code="invalid_page"
             )
@@ -20,11 +24,8 @@ class StrictPageSizeMixin:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if size < 1:
+        size = _positive(raw)
+        if size is None:
             raise exceptions.ValidationError(
                 {self.page_size_query_param: ["Must be a positive integer."]},
                 code="invalid_page_size",

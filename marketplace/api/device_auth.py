@@ -5,7 +5,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
-from marketplace.devices import device_for_token, touch
+from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
 from marketplace.models import Device
 
 KEYWORD = b"device"
@@ -47,7 +47,7 @@ class DeviceTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Send Authorization: Device <token>.")
         device = device_for_token(header[1].decode("latin-1"))
         if device is None:
-            raise exceptions.AuthenticationFailed("This device token is not valid or was revoked.")
+            raise exceptions.AuthenticationFailed(UNKNOWN_DEVICE_MESSAGE)
         touch(device)
         for target in (request, getattr(request, "_request", None)):
             if target is not None:

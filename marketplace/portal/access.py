@@ -10,12 +10,14 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth import logout
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_otp import devices_for_user
 
+from edgeplug.core.error_views import error_response
 from edgeplug.core.throttling import request_wait
+from edgeplug.errors import Throttled
 from edgeplug.tenancy.models import Membership, Role
 
 SESSION_TENANT = "portal_tenant_id"
@@ -62,10 +64,8 @@ def _throttled(request, wait: int) -> HttpResponse:
     """Refused before the view runs, so nothing is read from the body or written."""
     detail = f"Too many requests from you or your team: try again in {wait} s."
     if wants_json(request):
-        body = {"code": "throttled", "detail": detail, "retry_after": wait}
-        response = JsonResponse(body, status=429)
-    else:
-        response = render(request, "portal/throttled.html", {"detail": detail}, status=429)
+        return error_response(Throttled(detail, retry_after=wait))
+    response = render(request, "portal/throttled.html", {"detail": detail}, status=429)
     response["Retry-After"] = str(wait)
     return response
 

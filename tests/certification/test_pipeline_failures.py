@@ -39,7 +39,9 @@ def test_a_broker_outage_ends_the_run_as_an_error_and_allows_a_resubmission(vend
         "detail": f"Run {run.pk} could not be queued (the task queue did not accept the run: "
         "ConnectionRefusedError); submit it again shortly.",
         "run_id": run.pk,
+        "retry_after": 5,
     }
+    assert response["Retry-After"] == "5"  # as every 503 a client may retry (before: none)
 
     sent = []
     monkeypatch.setattr(

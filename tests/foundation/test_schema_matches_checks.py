@@ -52,7 +52,9 @@ def test_wpk_reviewer_is_nullable_as_the_list_returns_it(schema):
 
 
 @pytest.mark.parametrize(
-    "query", ["page_size=true", "page_size=0", "page_size=-3", "page=", "page=x"]
+    "query",
+    # page=0 was a 404 ("Invalid page.") and page_size=1_0 a page of ten: Python's int()
+    ["page_size=true", "page_size=0", "page_size=-3", "page_size=1_0", "page=", "page=x", "page=0"],
 )
 def test_a_page_or_page_size_that_is_not_a_positive_integer_is_400(member_client, query):
     client, _ = member_client("admin")
@@ -97,7 +99,35 @@ def test_an_ordering_with_a_nul_character_is_refused_as_the_schema_says(
     assert ordering["schema"]["pattern"] == "^[^\\u0000]*$"
     client, _ = member_client("admin")
     response = client.get(f"{path}?ordering=-created_at%00")
-    assert response.status_code == 400, response.content
+    assert (response.status_code, response.json()["code"]) == (400, "nul_character")
     assert "\x00" not in response.content.decode()
     assert client.get(f"{path}?ordering=-created_at").status_code == 200
     assert client.get(f"{path}?ordering=no_such_field").status_code == 200  # DRF ignores it
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "path"),
+    [
+        ("admin", "get", "/api/v1/agents/1/versions/%00"),
+        ("admin", "get", "/api/v1/agents/1/versions/1.0%00/bundle"),
+        ("admin", "get", "/api/v1/agents?q=pump%00"),
+        # A customer is refused the vendor's key route (403): the refusal's audit event named
+        # the path and PostgreSQL refused it (a 500).
+        ("admin", "post", "/api/v1/vendor/keys/a%00b/revoke"),
+        ("billing", "get", "/api/v1/vendor/payouts/2026-01%00"),
+    ],
+)
+def test_a_nul_character_anywhere_in_the_url_is_refused_with_its_code(
+    member_client, role, method, path
+):
+    """As the parser refuses one in a body (before: a 500 from PostgreSQL for a path segment,
+    a 400 null_characters_not_allowed for ?ordering= only)."""
+    client, _ = member_client(role)
+    response = getattr(client, method)(path)
+    assert (response.status_code, response.json()["code"]) == (400, "nul_character")
+
+
+def test_a_nul_character_in_a_page_url_is_a_plain_400(client):
+    response = client.get("/portal/agents/1/versions/%00")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")

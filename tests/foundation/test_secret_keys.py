@@ -1,15 +1,11 @@
 """Secret keys that start with "$" (or hold any other character) start the service."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from django.conf import settings
-
 from edgeplug.secret_files import generate_secret
+from tests.processes import python_with_settings
 
 _SHOW = (
     "import json, django; django.setup(); from django.conf import settings as s; "
@@ -18,21 +14,7 @@ _SHOW = (
 
 
 def _settings_in_a_fresh_process(tmp_path: Path, **env) -> dict:
-    base = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "PYTHONPATH": str(settings.BASE_DIR),
-        "DJANGO_SETTINGS_MODULE": "edgeplug.settings",
-        "EDGEPLUG_VAR_DIR": str(tmp_path),
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", _SHOW],
-        env={**base, **env},
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = python_with_settings(tmp_path, _SHOW, **env)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -72,11 +72,13 @@ def test_the_admin_invoice_list_still_filters_by_a_readable_period(admin_session
     assert not _messages(page)
 
 
+@pytest.mark.parametrize("period", ["2026-1", ""])  # given but empty: not the default month
 @pytest.mark.parametrize("page", ["exports/", "payouts/", "charts/", "exports/invoices.csv"])
-def test_a_finance_page_says_an_unreadable_period_instead_of_failing(admin_session, page):
+def test_a_finance_page_says_an_unreadable_period_instead_of_failing(admin_session, page, period):
     client, _ = admin_session("finance")
-    response = client.get(f"{FINANCE}{page}", {"period": "2026-1"}, follow=True)
+    response = client.get(f"{FINANCE}{page}", {"period": period}, follow=True)
     assert response.status_code == 200
+    assert response.get("Content-Disposition") is None  # no export of a month not asked for
     assert any("YYYY-MM" in message for message in _messages(response))
 
 

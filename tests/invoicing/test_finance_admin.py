@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from billing import invoicing, tasks
+from billing import collection, invoicing, tasks
 from billing.invoice_documents import invoice_document
 from billing.models import (
     BillingAccount,
@@ -222,6 +222,13 @@ def test_resend_and_payment_notices_go_to_the_invoice_emails_of_now(
     ]
     (notice,) = mailoutbox
     assert notice.to == ["new-ap@acme.example"]
+
+    # Paid while a notice waited (or retried against a deferring mail server): it asks for
+    # nothing any more and is not sent (before: "Payment failed" to a customer who had paid).
+    mailoutbox.clear()
+    collection.record_offline_payment(invoice, reference="SEPA-1")
+    assert tasks.send_payment_notice.apply(args=(invoice.pk, "uncollectible", 1)).get() == []
+    assert not mailoutbox
 
 
 def test_an_invoice_issued_without_emails_is_resent_once_the_account_has_some(

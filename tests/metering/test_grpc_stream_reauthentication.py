@@ -83,11 +83,12 @@ def test_a_device_refused_mid_stream_has_its_next_batch_refused_and_not_stored(
     _wait_until_stored([1, 2])
 
     refuse(metered, admin_session)
-    assert metered.send([metered.heartbeat(3, metered.base)]).status_code == 401
+    rest = metered.send([metered.heartbeat(3, metered.base)])
+    assert (rest.status_code, rest.json()["code"]) == (401, "authentication_failed")
     stream.send(batch(metered.heartbeat(3, metered.base)))
     stream.send(batch(metered.heartbeat(4, metered.base)))
     with pytest.raises(grpc.RpcError) as refused:
         stream.close()
 
-    assert status_of(refused) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
+    assert status_of(refused) == (grpc.StatusCode.UNAUTHENTICATED, "authentication_failed")
     assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == [1, 2]

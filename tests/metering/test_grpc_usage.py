@@ -111,10 +111,11 @@ def test_errors_map_to_status_codes_and_store_nothing(call, metered):
     event = metered.session(1, metered.base, 10)
     with pytest.raises(grpc.RpcError) as wrong:
         stub.ReportBatch(batch(event), metadata=(("authorization", "Device edp_x_y"),))
-    assert status_of(wrong) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
+    # The codes REST answers (before: not_authenticated for both).
+    assert status_of(wrong) == (grpc.StatusCode.UNAUTHENTICATED, "authentication_failed")
     with pytest.raises(grpc.RpcError) as missing:
         stub.ReportBatch(batch(event))
-    assert missing.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert status_of(missing) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
     huge = to_proto(event)
     huge.seq = 2**64 - 1
     with pytest.raises(grpc.RpcError) as out_of_range:

@@ -72,10 +72,13 @@ def test_usage_as_csv(usage):
     ]
 
 
-def test_errors_in_csv_carry_the_code(usage):
-    response = usage.client.get("/api/v1/usage?group_by=weekday", HTTP_ACCEPT="text/csv")
-    assert response.status_code == 400
-    assert list(csv.reader(io.StringIO(response.content.decode())))[1][0] == "invalid_group_by"
+@pytest.mark.parametrize("report", ["/api/v1/usage", "/api/v1/vendor/usage"])
+def test_a_refused_csv_report_answers_json_as_every_api_error(usage, report):
+    """As the payout statement's CSV does (before: a code,detail CSV here, JSON there)."""
+    response = usage.client.get(f"{report}?from=yesterday", HTTP_ACCEPT="text/csv")
+    assert response.status_code in (400, 403)
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) >= {"code", "detail"}
 
 
 @pytest.mark.parametrize(

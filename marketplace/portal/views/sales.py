@@ -1,15 +1,14 @@
 """Sales and usage: agent-hours, customers and revenue per agent and month, as charts, a
 table and a CSV download. Revenue is for the vendor's admins and billing members."""
 
-import csv
-
 from django import forms
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from billing import payout_queries
+from billing.csv_stream import csv_lines, download
 from billing.periods import month_label, parse_month, recent_months
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role
@@ -76,19 +75,18 @@ def sales_csv(request):
         return HttpResponse(
             form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8"
         )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="sales-{request.tenant.slug}-{month_label(months[0])}.csv"'
+    header = ["month", "agent", "agent_hours", "customers", "currency", "revenue_minor_units"]
+
+    def rows():
+        for r in sales.vendor_sales(request.tenant, months[0]):
+            base = [month_label(r.month), r.agent.name, r.agent_hours, len(r.customers)]
+            for currency, amount in sorted(r.revenue.items()) or [("", 0)]:
+                yield [*base, currency, amount]
+
+    return download(
+        csv_lines(header, rows()),
+        f"sales-{request.tenant.slug}-{month_label(months[0])}.csv",
     )
-    writer = csv.writer(response)
-    writer.writerow(
-        ["month", "agent", "agent_hours", "customers", "currency", "revenue_minor_units"]
-    )
-    for r in sales.vendor_sales(request.tenant, months[0]):
-        base = [month_label(r.month), r.agent.name, r.agent_hours, len(r.customers)]
-        for currency, amount in sorted(r.revenue.items()) or [("", 0)]:
-            writer.writerow([*base, currency, amount])
-    return response
 
 
 @require_safe
@@ -102,11 +100,6 @@ def payout_statement_csv(request, period):
     statement = payout_queries.statement(request.tenant.pk, month)
     if statement.is_empty:
         raise Http404(f"No payout statement for {period}.")
-    response = StreamingHttpResponse(
-        payout_queries.statement_csv(statement),
-        content_type="text/csv; charset=utf-8",
+    return download(
+        payout_queries.statement_csv(statement), f"payout-{request.tenant.slug}-{period}.csv"
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="payout-{request.tenant.slug}-{period}.csv"'
-    )
-    return response
