@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef
 
@@ -252,24 +253,69 @@ class Certificate(models.Model):
         return {"certificate": self.payload, "signature": self.signature, "key_id": self.key_id}
 
 
-def _override(help_text: str = "") -> models.PositiveIntegerField:
-    """A threshold a level's row may override; empty keeps the level's default."""
+# What a platform admin may set each threshold to (the defaults are in
+# certification/pipeline/levels.py). The latency gate never above the 500 µs the product
+# promises; the model sandbox never given more time than a stage has (the stage's soft time
+# limit, STAGE_SOFT_LIMIT_S in certification/tasks.py) nor less memory than its interpreter
+# needs to start (about 128 MiB: below it every model fails with model_memory_limit); a
+# certificate valid at most ten years (the signing key's window may end it sooner).
+THRESHOLD_BOUNDS: dict[str, tuple[int, int]] = {
+    "latency_gate_us": (1, 500),
+    "invariant_examples": (1, 10_000),
+    "model_cpu_seconds": (1, 600),
+    "model_wall_seconds": (1, 600),
+    "model_memory_mb": (256, 16_384),
+    "certificate_validity_days": (1, 3_650),
+}
+
+
+def _override(
+    name: str, help_text: str, *, why_min: str = "", why_max: str = ""
+) -> models.PositiveIntegerField:
+    """A threshold a level's row may override, within its bounds; empty keeps the level's
+    default."""
+    low, high = THRESHOLD_BOUNDS[name]
     return models.PositiveIntegerField(
-        null=True, blank=True, help_text=f"{help_text} (empty: the level's default)".lstrip()
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(low, f"Must be at least {low}{why_min}."),
+            MaxValueValidator(high, f"Must be at most {high}{why_max}."),
+        ],
+        help_text=f"{help_text} ({low} to {high}; empty: the level's default)",
     )
 
 
 class LevelThresholds(models.Model):
-    """Platform admins tune each level here; the defaults, and which apply when a field is
-    empty, live in certification/pipeline/levels.py (``thresholds_for``)."""
+    """Platform admins tune each level here, through ``save_level_thresholds`` (audited); the
+    defaults, and which apply when a field is empty, live in certification/pipeline/levels.py
+    (``thresholds_for``)."""
 
     level = models.CharField(max_length=16, choices=Level.choices, unique=True)
-    latency_gate_us = _override("never gates the basic level")
-    invariant_examples = _override()
-    model_cpu_seconds = _override()
-    model_wall_seconds = _override("wall-clock limit of one request to the model sandbox")
-    model_memory_mb = _override()
-    certificate_validity_days = _override()
+    latency_gate_us = _override(
+        "latency_gate_us",
+        "worst estimated inference time a run may take, in µs; never gates the basic level",
+        why_max=": the product promises a gate of 500 µs or less",
+    )
+    invariant_examples = _override("invariant_examples", "Hypothesis examples per invariant")
+    model_cpu_seconds = _override(
+        "model_cpu_seconds",
+        "CPU seconds of the model sandbox over a whole stage",
+        why_max=", a stage's time limit",
+    )
+    model_wall_seconds = _override(
+        "model_wall_seconds",
+        "wall-clock limit of one request to the model sandbox, in seconds",
+        why_max=", a stage's time limit",
+    )
+    model_memory_mb = _override(
+        "model_memory_mb",
+        "address-space limit of the model sandbox, in MiB",
+        why_min=": the sandbox's interpreter alone needs about 128 MiB to start",
+    )
+    certificate_validity_days = _override(
+        "certificate_validity_days", "days a certificate is valid"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -278,6 +324,12 @@ class LevelThresholds(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level} thresholds"
+
+    def clean(self) -> None:
+        if self.level == Level.BASIC and self.latency_gate_us is not None:
+            raise ValidationError(
+                {"latency_gate_us": "The basic level never gates latency: leave this empty."}
+            )
 
 
 class Advisory(models.Model):

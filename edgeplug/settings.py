@@ -364,6 +364,9 @@ AXES_HANDLER = "edgeplug.accounts.lockout.AccountAndAddressHandler"
 AXES_VERBOSE = False
 
 OTP_TOTP_ISSUER = "EdgePlug"
+# The admin never shows a device's key or QR code (edgeplug/accounts/admin.py also refuses
+# those pages and adding or changing a device there).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),

@@ -79,7 +79,10 @@ class HideReviewForm(forms.ModelForm):
         max_length=500,
         required=False,
         label="Hide with reason",
-        help_text="Give a reason to hide the review from the catalogue; clear it to show it.",
+        help_text=(
+            "Give a reason to hide the review from the catalogue (on a hidden review, a new "
+            "reason replaces the old one); clear it to show it."
+        ),
     )
 
     class Meta:

@@ -63,8 +63,13 @@ def reply_to_review(review: Review, text: str, *, actor=None, request=None) -> R
 
 @transaction.atomic
 def hide_review(review: Review, reason: str, *, actor=None, request=None) -> Review:
+    """Hide a review from the catalogue with a reason (``review_hidden``). A review hidden
+    already stays as it was hidden (when, by whom); a new reason replaces the old one,
+    audited as ``review_hidden_reason_changed``; the same reason changes nothing."""
     reason = require_reason(reason, max_length=Review._meta.get_field("hidden_reason").max_length)
     review = locked(review)
+    if review.hidden_at is not None:
+        return _change_hidden_reason(review, reason, actor=actor, request=request)
     review.hidden_at = timezone.now()
     review.hidden_reason = reason
     review.hidden_by = actor
@@ -78,6 +83,23 @@ def hide_review(review: Review, reason: str, *, actor=None, request=None) -> Rev
         details={"reason": reason},
     )
     refresh_listing(review.agent)
+    return review
+
+
+def _change_hidden_reason(review: Review, reason: str, *, actor, request) -> Review:
+    previous = review.hidden_reason
+    if reason == previous:
+        return review
+    review.hidden_reason = reason
+    review.save(update_fields=["hidden_reason"])
+    record_change(
+        "review_hidden_reason_changed",
+        review,
+        actor=actor,
+        request=request,
+        target=f"review {review.pk}",
+        details={"reason": reason, "previous_reason": previous},
+    )
     return review
 
 

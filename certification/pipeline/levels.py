@@ -1,13 +1,18 @@
 """Certification levels: which stages each requires, and the thresholds they are judged by.
 
-Defaults live here; platform admins override them per level in the admin (LevelThresholds):
-a field left empty there keeps the level's default. A stage's time limit is not a threshold:
+Defaults live here; platform admins override them per level in the admin (LevelThresholds,
+through ``save_level_thresholds`` and ``reset_level_thresholds``, audited): a field left
+empty there keeps the level's default. A stage's time limit is not a threshold:
 it is the Celery task's (certification/tasks.py), bounded by the broker's visibility timeout.
 """
 
 from dataclasses import dataclass, fields, replace
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
 from certification.models import Level, LevelThresholds
+from edgeplug.audit.services import record_event
 
 PIPELINE_VERSION = "1"
 
@@ -58,3 +63,52 @@ def thresholds_for(level: str) -> Thresholds:
     }
     merged = replace(default, **overrides)
     return replace(merged, latency_gate_us=None) if level == Level.BASIC else merged
+
+
+THRESHOLD_NAMES = tuple(f.name for f in fields(Thresholds) if f.name != "level")
+
+
+def _overrides(row: LevelThresholds | None) -> dict[str, int | None]:
+    """What a row overrides, each threshold by name (None: the level's default)."""
+    return {name: getattr(row, name) if row is not None else None for name in THRESHOLD_NAMES}
+
+
+def _record_thresholds_change(level: str, before, after, *, actor, request, **also) -> None:
+    record_event(
+        "level_thresholds_changed",
+        request=request,
+        actor=actor,
+        target=f"{level} thresholds",
+        details={"level": level, "before": before, "after": after, **also},
+    )
+
+
+@transaction.atomic
+def save_level_thresholds(row: LevelThresholds, *, actor=None, request=None) -> LevelThresholds:
+    """Validate and store a level's threshold overrides (within ``THRESHOLD_BOUNDS``), audited
+    as ``level_thresholds_changed`` with the overrides before and after. A row stays on its
+    level: moving it would put the first level back on its defaults unaudited. Saving what is
+    stored already changes and records nothing."""
+    row.full_clean()
+    stored = LevelThresholds.objects.select_for_update().filter(pk=row.pk).first()
+    if stored is not None and stored.level != row.level:
+        raise ValidationError({"level": "A level's thresholds stay on that level."})
+    before, after = _overrides(stored), _overrides(row)
+    if stored is not None and before == after:
+        return stored
+    row.save()
+    _record_thresholds_change(row.level, before, after, actor=actor, request=request)
+    return row
+
+
+@transaction.atomic
+def reset_level_thresholds(row: LevelThresholds, *, actor=None, request=None) -> None:
+    """Drop a level's overrides: the level is back on its defaults, audited as a change to no
+    overrides with ``reset: true``."""
+    stored = LevelThresholds.objects.select_for_update().filter(pk=row.pk).first()
+    if stored is None:
+        return
+    stored.delete()
+    _record_thresholds_change(
+        stored.level, _overrides(stored), _overrides(None), actor=actor, request=request, reset=True
+    )

@@ -131,6 +131,13 @@ class SecurityPolicyOverrideAdmin(admin.ModelAdmin):
     readonly_fields = ("defaults", "updated_at", "updated_by")
     fields = ("level", "overrides", "defaults", "updated_at", "updated_by")
 
+    def get_readonly_fields(self, request, obj=None):
+        # The level is chosen on add only: moving a row to another level would put the first
+        # back on its defaults with no audited reset. Delete the row (audited) instead.
+        if obj is None:
+            return self.readonly_fields
+        return ("level", *self.readonly_fields)
+
     @admin.display(description="defaults for this level (keys you may override)")
     def defaults(self, obj):
         if obj is None or not obj.level:

@@ -1,11 +1,23 @@
-"""Users in the admin, with their memberships inline."""
+"""Users in the admin, with their memberships inline; their refresh tokens and TOTP devices
+read-only (a lost device may be removed, audited)."""
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as BaseTOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework_simplejwt.token_blacklist.admin import (
+    BlacklistedTokenAdmin as BaseBlacklistedTokenAdmin,
+)
+from rest_framework_simplejwt.token_blacklist.admin import (
+    OutstandingTokenAdmin as BaseOutstandingTokenAdmin,
+)
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from edgeplug.accounts.models import User
-from edgeplug.accounts.services import record_password_change
+from edgeplug.accounts.services import record_password_change, remove_totp_device
+from edgeplug.core.admin import ReadOnlyAdminMixin
 from edgeplug.tenancy.admin import AuditedMembershipsMixin, MembershipInline
 
 
@@ -30,3 +42,49 @@ class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
         if request.method == "POST" and response.status_code == 302:  # saved
             record_password_change(self.get_object(request, unquote(id)), request=request)
         return response
+
+
+# simplejwt registers its token admins with delete (and, for the blacklist, add and change)
+# allowed: deleting a BlacklistedToken revives a rotated or signed-out refresh token, and
+# none of it is audited. Tokens are written by sign-in, refresh and logout only.
+class OutstandingTokenAdmin(ReadOnlyAdminMixin, BaseOutstandingTokenAdmin):
+    pass
+
+
+class BlacklistedTokenAdmin(ReadOnlyAdminMixin, BaseBlacklistedTokenAdmin):
+    actions = None
+
+
+class TOTPDeviceAdmin(BaseTOTPDeviceAdmin):
+    """Who has which device, view only. A device is added only by enrolment, which proves a
+    code and is audited (``confirm_totp_enrolment``); its key and QR code are never shown
+    (OTP_ADMIN_HIDE_SENSITIVE_DATA in settings). Removing a lost device is allowed and
+    audited (``remove_totp_device``)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def config_view(self, request, pk):
+        raise PermissionDenied
+
+    def qrcode_view(self, request, pk):
+        raise PermissionDenied
+
+    def delete_model(self, request, obj):
+        remove_totp_device(obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for device in queryset.select_related("user"):
+            remove_totp_device(device, actor=request.user, request=request)
+
+
+for model, model_admin in (
+    (OutstandingToken, OutstandingTokenAdmin),
+    (BlacklistedToken, BlacklistedTokenAdmin),
+    (TOTPDevice, TOTPDeviceAdmin),
+):
+    admin.site.unregister(model)
+    admin.site.register(model, model_admin)

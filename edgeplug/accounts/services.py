@@ -1,4 +1,5 @@
-"""Sign-in and MFA enrolment: the rules every door (API, admin, CLI) goes through."""
+"""Sign-in, MFA enrolment and device removal: the rules every door (API, admin, CLI) goes
+through."""
 
 from dataclasses import dataclass
 
@@ -207,6 +208,28 @@ def confirm_totp_enrolment(user: User, otp: str) -> TOTPDevice:
     device.save(update_fields=["confirmed"])
     record_event("mfa_enrolled", actor=user, target=user.email)
     return device
+
+
+@transaction.atomic
+def remove_totp_device(device: TOTPDevice, *, actor=None, request=None) -> None:
+    """Delete a user's TOTP device (support: a staff member lost their phone), audited as
+    ``mfa_device_removed`` against the device's user. Without a confirmed device left they
+    sign in with their password alone and enrol a new one (``start_totp_enrolment``); staff
+    powers stay off until they do."""
+    user = device.user
+    name, confirmed = device.name, device.confirmed
+    device.delete()
+    record_event(
+        "mfa_device_removed",
+        request=request,
+        actor=actor,
+        target=user.email,
+        details={
+            "device": name,
+            "confirmed": confirmed,
+            "remaining": TOTPDevice.objects.filter(user=user, confirmed=True).count(),
+        },
+    )
 
 
 def record_password_change(user: User, *, request) -> None:

@@ -5,8 +5,10 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from certification.models import LevelThresholds
-from certification.pipeline.levels import DEFAULTS, thresholds_for
+from certification.models import THRESHOLD_BOUNDS, LevelThresholds
+from certification.pipeline.levels import DEFAULTS, THRESHOLD_NAMES, thresholds_for
+from certification.tasks import STAGE_SOFT_LIMIT_S
+from edgeplug.audit.models import AuditEvent
 from tests.conftest import changeform_data
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +59,131 @@ def test_the_migration_clears_values_left_at_the_old_model_defaults_and_keeps_th
     finally:
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes("certification"))
+
+
+THRESHOLDS_URL = "/admin/certification/levelthresholds/"
+
+
+def test_every_default_is_within_the_bounds_an_admin_may_set():
+    """The bounds keep the product's rules: a stage's sandbox never gets more time than the
+    stage itself (its soft time limit), and each level's defaults are settable values."""
+    assert THRESHOLD_BOUNDS["model_cpu_seconds"][1] == STAGE_SOFT_LIMIT_S
+    assert THRESHOLD_BOUNDS["model_wall_seconds"][1] == STAGE_SOFT_LIMIT_S
+    assert set(THRESHOLD_BOUNDS) == set(THRESHOLD_NAMES)
+    for defaults in DEFAULTS.values():
+        for name, (low, high) in THRESHOLD_BOUNDS.items():
+            value = getattr(defaults, name)
+            assert value is None or low <= value <= high, (defaults.level, name)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("latency_gate_us", "100000000", "500"),  # the product promises at most 500 µs
+        ("latency_gate_us", "0", "at least 1"),
+        ("invariant_examples", "0", "at least 1"),
+        ("invariant_examples", "1000000", "at most"),
+        ("model_cpu_seconds", "0", "at least 1"),
+        ("model_wall_seconds", "100000", "at most"),
+        ("model_memory_mb", "1", "at least"),
+        ("certificate_validity_days", "0", "at least 1"),
+        ("certificate_validity_days", "2147483647", "at most"),
+    ],
+)
+def test_a_threshold_out_of_bounds_is_refused_in_the_admin(admin_session, field, value, message):
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    data = changeform_data(client.get(f"{THRESHOLDS_URL}add/"))
+    data.update({"level": "standard", field: value})
+
+    refused = client.post(f"{THRESHOLDS_URL}add/", data)
+
+    assert refused.status_code == 200
+    errors = refused.context["adminform"].form.errors
+    assert list(errors) == [field], errors
+    assert message in " ".join(errors[field])
+    assert not LevelThresholds.objects.exists()
+    assert not AuditEvent.objects.filter(action="level_thresholds_changed").exists()
+
+
+def test_a_latency_gate_for_the_basic_level_is_refused(admin_session):
+    """The basic level never gates latency: a value there would only mislead."""
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    data = changeform_data(client.get(f"{THRESHOLDS_URL}add/"))
+    data.update({"level": "basic", "latency_gate_us": "300"})
+
+    refused = client.post(f"{THRESHOLDS_URL}add/", data)
+
+    assert refused.status_code == 200
+    assert "never gates latency" in " ".join(
+        refused.context["adminform"].form.errors["latency_gate_us"]
+    )
+    assert not LevelThresholds.objects.exists()
+
+
+def test_an_out_of_bounds_change_leaves_the_row_as_it_was(admin_session):
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    row = LevelThresholds.objects.create(level="hardware", latency_gate_us=400)
+    url = f"{THRESHOLDS_URL}{row.pk}/change/"
+    data = changeform_data(client.get(url)) | {"latency_gate_us": "100000000"}
+
+    assert client.post(url, data).status_code == 200
+    row.refresh_from_db()
+    assert row.latency_gate_us == 400
+    assert thresholds_for("hardware").latency_gate_us == 400
+
+
+def test_a_threshold_change_in_the_admin_is_audited_before_and_after(admin_session):
+    client, admin = admin_session("platform-admins", is_superuser=True)
+    row = LevelThresholds.objects.create(level="hardware", invariant_examples=300)
+    url = f"{THRESHOLDS_URL}{row.pk}/change/"
+    page = client.get(url)
+    data = changeform_data(page) | {"latency_gate_us": "250", "level": "standard"}
+
+    assert client.post(url, data).status_code == 302
+    assert 'name="level"' not in page.content.decode()  # a row stays on its level
+
+    row.refresh_from_db()
+    assert (row.level, row.latency_gate_us, row.invariant_examples) == ("hardware", 250, 300)
+    assert thresholds_for("hardware").latency_gate_us == 250
+    event = AuditEvent.objects.get(action="level_thresholds_changed")
+    assert (event.actor, event.target) == (admin, "hardware thresholds")
+    unset = dict.fromkeys(
+        [
+            "latency_gate_us",
+            "invariant_examples",
+            "model_cpu_seconds",
+            "model_wall_seconds",
+            "model_memory_mb",
+            "certificate_validity_days",
+        ]
+    )
+    assert event.details == {
+        "level": "hardware",
+        "before": unset | {"invariant_examples": 300},
+        "after": unset | {"invariant_examples": 300, "latency_gate_us": 250},
+    }
+    assert client.post(url, changeform_data(client.get(url))).status_code == 302
+    assert AuditEvent.objects.filter(action="level_thresholds_changed").count() == 1  # unchanged
+
+
+def test_deleting_a_levels_thresholds_in_the_admin_is_audited_as_its_reset(admin_session):
+    client, admin = admin_session("platform-admins", is_superuser=True)
+    standard = LevelThresholds.objects.create(level="standard", latency_gate_us=300)
+    hardware = LevelThresholds.objects.create(level="hardware", certificate_validity_days=30)
+
+    one = client.post(f"{THRESHOLDS_URL}{standard.pk}/delete/", {"post": "yes"})
+    bulk = client.post(
+        THRESHOLDS_URL,
+        {"action": "delete_selected", "_selected_action": [hardware.pk], "post": "yes"},
+    )
+
+    assert (one.status_code, bulk.status_code) == (302, 302)
+    assert not LevelThresholds.objects.exists()
+    assert thresholds_for("standard").latency_gate_us == 500
+    resets = AuditEvent.objects.filter(action="level_thresholds_changed").order_by("id")
+    assert [(e.details["level"], e.details["reset"], e.actor_id) for e in resets] == [
+        ("standard", True, admin.pk),
+        ("hardware", True, admin.pk),
+    ]
+    assert resets[0].details["before"]["latency_gate_us"] == 300
+    assert set(resets[0].details["after"].values()) == {None}

@@ -8,6 +8,7 @@ from certification.models import SecurityPolicyOverride
 from certification.security.severity import Severity
 from certification.vulndb import database as vulndb
 from edgeplug.audit.models import AuditEvent
+from tests.conftest import changeform_data
 from tests.security import advisories
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +99,30 @@ def test_deleting_a_level_policy_in_the_admin_is_audited_as_its_reset(admin_sess
     resets = AuditEvent.objects.filter(action="security_policy_changed", details__reset=True)
     assert sorted(e.details["level"] for e in resets) == ["hardware", "standard"]
     assert {e.actor_id for e in resets} == {admin.pk}
+
+
+def test_an_overrides_level_cannot_be_moved_to_another_level_in_the_admin(admin_session):
+    """Moving a row from hardware to basic would reset hardware's policy with no audit of
+    that reset: the level is chosen on add only; to move, delete (audited reset) and add."""
+    client = admin_session("platform-admins")[0]
+    vulndb.save_policy_override(
+        SecurityPolicyOverride(level="hardware", overrides={"fail_on_severity": "critical"})
+    )
+    row = SecurityPolicyOverride.objects.get()
+    url = f"{OVERRIDES_URL}{row.pk}/change/"
+    page = client.get(url)
+    data = changeform_data(page) | {
+        "level": "basic",
+        "overrides": '{"fail_on_severity": "low"}',
+    }
+
+    saved = client.post(url, data)
+
+    assert saved.status_code == 302
+    assert 'name="level"' not in page.content.decode()
+    row.refresh_from_db()
+    assert (row.level, row.overrides) == ("hardware", {"fail_on_severity": "low"})
+    assert vulndb.policy_for("hardware").fail_on_severity is Severity.LOW
+    assert vulndb.policy_for("basic").fail_on_severity is None  # basic's default, untouched
+    changes = AuditEvent.objects.filter(action="security_policy_changed").order_by("id")
+    assert [e.details["level"] for e in changes] == ["hardware", "hardware"]

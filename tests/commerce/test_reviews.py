@@ -4,6 +4,7 @@ reviewers hide with a reason in the admin (audited), and text is escaped on outp
 import pytest
 
 from edgeplug.audit.models import AuditEvent
+from marketplace import reviews
 from marketplace.models import Entitlement, Review
 from tests.commerce.conftest import admin_client, buy_free
 
@@ -88,3 +89,59 @@ def test_reviewer_hides_a_review_in_the_admin_and_text_is_escaped(customer, agen
     assert client.get(f"/api/v1/agents/{agent.pk}/reviews").json()["count"] == 0
     event = AuditEvent.objects.get(action="review_hidden")
     assert (event.actor, event.details["reason"]) == (user, "Spam")
+
+
+@pytest.fixture
+def hidden_review(customer, agent, make_plan):
+    """A review a reviewer hid in the admin for "Spam": (its change page URL, the row, who hid
+    it)."""
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    review_id = review(client, agent).json()["id"]
+    staff, user = admin_client("reviewers")
+    url = f"/admin/marketplace/review/{review_id}/change/"
+    assert staff.post(url, {"hidden_reason": "Spam"}).status_code == 302
+    return url, Review.objects.get(), user
+
+
+def test_saving_a_hidden_review_again_changes_and_records_nothing(hidden_review, monkeypatch):
+    """Before, each save re-stamped hidden_at and hidden_by, recorded another review_hidden
+    and rebuilt the agent's listing."""
+    url, hidden, hider = hidden_review
+    rebuilt = []
+    monkeypatch.setattr(reviews, "refresh_listing", rebuilt.append)
+    other, _ = admin_client("reviewers")
+
+    assert other.post(url, {"hidden_reason": "Spam"}).status_code == 302
+
+    again = Review.objects.get()
+    assert (again.hidden_at, again.hidden_by, again.hidden_reason) == (
+        hidden.hidden_at,
+        hider,
+        "Spam",
+    )
+    assert AuditEvent.objects.filter(action="review_hidden").count() == 1
+    assert rebuilt == []
+
+
+def test_a_new_reason_for_a_hidden_review_is_recorded_without_hiding_it_again(
+    hidden_review, monkeypatch
+):
+    url, hidden, hider = hidden_review
+    rebuilt = []
+    monkeypatch.setattr(reviews, "refresh_listing", rebuilt.append)
+    other, editor = admin_client("reviewers")
+
+    assert other.post(url, {"hidden_reason": "Abusive language"}).status_code == 302
+
+    again = Review.objects.get()
+    assert (again.hidden_at, again.hidden_by, again.hidden_reason) == (
+        hidden.hidden_at,
+        hider,
+        "Abusive language",
+    )
+    assert AuditEvent.objects.filter(action="review_hidden").count() == 1
+    event = AuditEvent.objects.get(action="review_hidden_reason_changed")
+    assert (event.actor, event.target) == (editor, f"review {hidden.pk}")
+    assert event.details == {"reason": "Abusive language", "previous_reason": "Spam"}
+    assert rebuilt == []  # still hidden: the listing's ratings are what they were
