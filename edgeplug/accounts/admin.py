@@ -1,4 +1,6 @@
-"""Users in the admin, with their memberships inline."""
+"""Users in the admin, with their memberships inline. Users are never deleted here (nor in
+bulk): a deletion would take their memberships with it, past the tenancy actions' last-admin
+rule and unaudited, and meet the append-only audit log. Staff deactivate a user instead."""
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
@@ -24,6 +26,9 @@ class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     readonly_fields = ("last_login", "date_joined")
     inlines = [MembershipInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # untick "active" instead (see the module docstring)
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)

@@ -2,7 +2,9 @@
 membership edits go through the tenancy actions (``add_member``, ``change_role``,
 ``remove_member``), so the admin refuses what the API refuses (removing or demoting a
 tenant's last admin) and audits the same events. A slug, new or changed, follows
-``check_tenant_slug``."""
+``check_tenant_slug``. Tenants are never deleted here (nor in bulk): a deletion would take
+their memberships, agents, orders and certificates with it, unaudited, and meet the
+append-only audit log. Staff deactivate a tenant instead."""
 
 from collections import defaultdict
 
@@ -126,6 +128,9 @@ class TenantAdmin(AuditedMembershipsMixin, admin.ModelAdmin):
     search_fields = ("slug", "name")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # untick "active" instead (see the module docstring)
 
     def save_model(self, request, obj, form, change):
         if change:
