@@ -1,4 +1,5 @@
-"""Tenants and memberships in the admin. A new tenant is made by ``create_tenant`` and
+"""Tenants and memberships in the admin. A new tenant is made by ``create_tenant``, a
+changed one saved by ``update_tenant`` (audited, and followed by the catalogue), and
 membership edits go through the tenancy actions (``add_member``, ``change_role``,
 ``remove_member``), so the admin refuses what the API refuses (removing or demoting a
 tenant's last admin) and audits the same events. A slug, new or changed, follows
@@ -24,6 +25,7 @@ from edgeplug.tenancy.services import (
     create_tenant,
     ensure_an_admin_remains,
     remove_member,
+    update_tenant,
 )
 
 
@@ -134,7 +136,9 @@ class TenantAdmin(AuditedMembershipsMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            changes = {field: form.cleaned_data[field] for field in form.changed_data}
+            update_tenant(obj, changes, actor=request.user, request=request)
+            return
         # The add form's fields are create_tenant's: name, slug, kinds, is_active.
         created = create_tenant(**form.cleaned_data, actor=request.user, request=request)
         # The form's object becomes the created row: the inlines and the redirect use it.
