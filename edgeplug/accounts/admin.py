@@ -1,13 +1,15 @@
-"""Users in the admin, with their memberships inline. Users are never deleted here (nor in
-bulk): a deletion would take their memberships with it, past the tenancy actions' last-admin
-rule and unaudited, and meet the append-only audit log. Staff deactivate a user instead."""
+"""Users in the admin, with their memberships inline. A change to a user's account or powers
+(active, staff, superuser, groups, email) is audited as ``user_changed``, a password set here
+as ``password_changed``. Users are never deleted here (nor in bulk): a deletion would take
+their memberships with it, past the tenancy actions' last-admin rule and unaudited, and meet
+the append-only audit log. Staff deactivate a user instead."""
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from edgeplug.accounts.models import User
-from edgeplug.accounts.services import record_password_change
+from edgeplug.accounts.services import record_password_change, record_user_change, user_access
 from edgeplug.tenancy.admin import AuditedMembershipsMixin, MembershipInline
 
 
@@ -29,6 +31,16 @@ class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # untick "active" instead (see the module docstring)
+
+    def save_model(self, request, obj, form, change):
+        # The groups are saved after the user (save_related): compared once both are.
+        form.access_before = user_access(obj) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            record_user_change(form.instance, form.access_before, request=request)
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
