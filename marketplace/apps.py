@@ -19,3 +19,4 @@ class MarketplaceConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_tune_trigram_search, dispatch_uid="marketplace-trigram")
+        from marketplace import catalogue  # noqa: F401 - connects its tenant_changed receiver

@@ -20,8 +20,11 @@ from django.contrib.postgres.search import (
 from django.db import connection
 from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.dispatch import receiver
 from django.utils import timezone
 
+from edgeplug.tenancy.models import Tenant
+from edgeplug.tenancy.signals import tenant_changed
 from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.certified import current_certificate
 from marketplace.models import Agent, CatalogueListing, Entitlement, PlanKind, PricePlan, Review
@@ -149,6 +152,20 @@ def refresh_listing(agent: Agent) -> CatalogueListing | None:
     if connection.vendor == "postgresql":
         CatalogueListing.objects.filter(pk=listing.pk).update(search_vector=_weighted_vector())
     return listing
+
+
+def refresh_vendor_listings(tenant: Tenant) -> None:
+    """Rebuild the listings of the tenant's agents, which carry its name (and are searched
+    by it); cached catalogue pages, which show its slug too, are forgotten in any case."""
+    invalidate_catalogue()
+    for agent in Agent.objects.filter(tenant=tenant, listing__isnull=False):
+        agent.tenant = tenant
+        refresh_listing(agent)
+
+
+@receiver(tenant_changed, dispatch_uid="marketplace.catalogue.refresh_vendor_listings")
+def _on_tenant_changed(sender, tenant: Tenant, **kwargs) -> None:
+    refresh_vendor_listings(tenant)
 
 
 def active_entitlement_count(agent: Agent) -> int:

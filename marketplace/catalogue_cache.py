@@ -1,10 +1,11 @@
 """The public catalogue (the agent list and detail as customers see them), cached.
 
 Browsing is read-mostly, and what customers see changes only through a few actions: a version
-approved or rejected, certified again, yanked; an agent deleted or its card refreshed. Each of
-them calls ``invalidate_catalogue()``. Entries carry the catalogue *generation* they were
-computed under; invalidation replaces the generation when the action's transaction commits, so
-no entry computed before that is served again (a stale listing is a bug, not a trade-off).
+approved or rejected, certified again, yanked; an agent deleted or its card refreshed; its
+vendor changed in the admin (``tenant_changed``). Each of them calls ``invalidate_catalogue()``.
+Entries carry the catalogue *generation* they were computed under; invalidation replaces the
+generation when the action's transaction commits, so no entry computed before that is served
+again (a stale listing is a bug, not a trade-off).
 ``CATALOGUE_CACHE_SECONDS`` bounds how long an unused entry stays; 0 turns the cache off.
 
 A tenant that owns versions sees them too, published or not: its members' requests are

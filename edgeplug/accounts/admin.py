@@ -1,5 +1,9 @@
-"""Users in the admin, with their memberships inline; their refresh tokens and TOTP devices
-read-only (a lost device may be removed, audited)."""
+"""Users in the admin, with their memberships inline. A change to a user's account or powers
+(active, staff, superuser, groups, email) is audited as ``user_changed``, a password set here
+as ``password_changed``. Users are never deleted here (nor in bulk): a deletion would take
+their memberships with it, past the tenancy actions' last-admin rule and unaudited, and meet
+the append-only audit log. Staff deactivate a user instead. Their refresh tokens and TOTP
+devices are read-only (a lost device may be removed, audited)."""
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
@@ -16,7 +20,12 @@ from rest_framework_simplejwt.token_blacklist.admin import (
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from edgeplug.accounts.models import User
-from edgeplug.accounts.services import record_password_change, remove_totp_device
+from edgeplug.accounts.services import (
+    record_password_change,
+    record_user_change,
+    remove_totp_device,
+    user_access,
+)
 from edgeplug.core.admin import ReadOnlyAdminMixin
 from edgeplug.tenancy.admin import AuditedMembershipsMixin, MembershipInline
 
@@ -36,6 +45,19 @@ class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     readonly_fields = ("last_login", "date_joined")
     inlines = [MembershipInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # untick "active" instead (see the module docstring)
+
+    def save_model(self, request, obj, form, change):
+        # The groups are saved after the user (save_related): compared once both are.
+        form.access_before = user_access(obj) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            record_user_change(form.instance, form.access_before, request=request)
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)

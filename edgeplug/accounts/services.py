@@ -2,9 +2,11 @@
 through."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import segno
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -25,6 +27,7 @@ from edgeplug.accounts.errors import (
 from edgeplug.accounts.lockout import lockout_message
 from edgeplug.accounts.models import User
 from edgeplug.accounts.signals import JWT_LOGIN_FLAG
+from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_event
 from edgeplug.errors import DomainError, retry_seconds
 from edgeplug.tenancy.models import Membership
@@ -241,4 +244,41 @@ def record_password_change(user: User, *, request) -> None:
         request=request,
         target=user.email,
         details={"own": user.pk == request.user.pk},
+    )
+
+
+# What user_changed compares: the account's sign-in and powers. The password has its own event
+# (password_changed) and is never compared or copied.
+AUDITED_USER_FIELDS = ("email", "full_name", "is_active", "is_staff", "is_superuser")
+
+
+def user_access(user: User) -> dict[str, Any]:
+    """The user's audited fields as stored now, their groups by name and their own
+    permissions as ``app_label.codename`` (sorted): read before a change, compared after it
+    by ``record_user_change``."""
+    stored = User.objects.filter(pk=user.pk).values(*AUDITED_USER_FIELDS).get()
+    stored["groups"] = sorted(Group.objects.filter(user=user.pk).values_list("name", flat=True))
+    permissions = Permission.objects.filter(user=user.pk)
+    stored["user_permissions"] = sorted(
+        f"{app_label}.{codename}"
+        for app_label, codename in permissions.values_list("content_type__app_label", "codename")
+    )
+    return stored
+
+
+def record_user_change(user: User, before: dict[str, Any], *, request) -> AuditEvent | None:
+    """Audit a change to a user's account or powers in the admin (``user_changed``): each
+    field that differs from ``before`` (``user_access`` read before the change, the groups
+    too, which the admin saves after the user) with its ``from`` and ``to``; the actor is who
+    was signed in. Nothing is recorded when nothing differs."""
+    after = user_access(user)
+    fields = {
+        name: {"from": before[name], "to": value}
+        for name, value in after.items()
+        if before[name] != value
+    }
+    if not fields:
+        return None
+    return record_event(
+        "user_changed", request=request, target=after["email"], details={"fields": fields}
     )

@@ -1,8 +1,11 @@
-"""Tenants and memberships in the admin. A new tenant is made by ``create_tenant`` and
+"""Tenants and memberships in the admin. A new tenant is made by ``create_tenant``, a
+changed one saved by ``update_tenant`` (audited, and followed by the catalogue), and
 membership edits go through the tenancy actions (``add_member``, ``change_role``,
 ``remove_member``), so the admin refuses what the API refuses (removing or demoting a
 tenant's last admin) and audits the same events. A slug, new or changed, follows
-``check_tenant_slug``."""
+``check_tenant_slug``. Tenants are never deleted here (nor in bulk): a deletion would take
+their memberships, agents, orders and certificates with it, unaudited, and meet the
+append-only audit log. Staff deactivate a tenant instead."""
 
 from collections import defaultdict
 
@@ -22,6 +25,7 @@ from edgeplug.tenancy.services import (
     create_tenant,
     ensure_an_admin_remains,
     remove_member,
+    update_tenant,
 )
 
 
@@ -127,9 +131,14 @@ class TenantAdmin(AuditedMembershipsMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # untick "active" instead (see the module docstring)
+
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            changes = {field: form.cleaned_data[field] for field in form.changed_data}
+            update_tenant(obj, changes, actor=request.user, request=request)
+            return
         # The add form's fields are create_tenant's: name, slug, kinds, is_active.
         created = create_tenant(**form.cleaned_data, actor=request.user, request=request)
         # The form's object becomes the created row: the inlines and the redirect use it.

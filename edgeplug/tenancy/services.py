@@ -1,6 +1,7 @@
 """Tenant and membership operations; each writes its audit event in the same transaction."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.db import transaction
 
@@ -10,6 +11,7 @@ from edgeplug.core.locking import locked, unique_or
 from edgeplug.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from edgeplug.slugs import SLUG_RULE, is_slug
 from edgeplug.tenancy.models import Membership, Role, Tenant
+from edgeplug.tenancy.signals import tenant_changed
 
 
 class LastAdmin(Conflict, code="last_admin"):
@@ -43,14 +45,71 @@ def create_tenant(
 ) -> Tenant:
     """The one way a tenant is created (management commands, the admin, the demo seed)."""
     check_tenant_slug(slug)
-    if not (is_vendor or is_customer):
-        raise DomainError("A tenant is a vendor, a customer, or both.", code="tenant_kind")
-    with unique_or(Conflict(f"A tenant with slug {slug!r} exists.", code="tenant_exists")):
+    _check_tenant_kind(is_vendor=is_vendor, is_customer=is_customer)
+    with unique_or(_slug_taken(slug)):
         tenant = Tenant.objects.create(
             name=name, slug=slug, is_vendor=is_vendor, is_customer=is_customer, is_active=is_active
         )
     record_event("tenant_created", actor=actor, request=request, tenant=tenant, target=slug)
     return tenant
+
+
+# What update_tenant may change; the rest (the id, created_at) never changes.
+TENANT_FIELDS = ("name", "slug", "is_vendor", "is_customer", "is_active")
+
+
+@transaction.atomic
+def update_tenant(
+    tenant: Tenant, changes: Mapping[str, Any], *, actor=None, request=None
+) -> Tenant:
+    """The one way a tenant's name, slug, kinds or active flag change (the admin's tenant
+    page): ``changes`` maps fields to new values; those that differ from the stored row are
+    saved, audited as ``tenant_changed`` (each field's ``from`` and ``to``) and sent as the
+    ``tenant_changed`` signal (the catalogue copies the vendor's name). Nothing that differs,
+    nothing written."""
+    _reject_unknown_tenant_fields(changes)
+    row = locked(tenant)
+    changed = {
+        field: (getattr(row, field), value)
+        for field, value in changes.items()
+        if getattr(row, field) != value
+    }
+    if not changed:
+        return row
+    if "slug" in changed:
+        check_tenant_slug(changes["slug"])
+    for field, (_, after) in changed.items():
+        setattr(row, field, after)
+    _check_tenant_kind(is_vendor=row.is_vendor, is_customer=row.is_customer)
+    with unique_or(_slug_taken(row.slug)):
+        row.save(update_fields=list(changed))
+    record_event(
+        "tenant_changed",
+        actor=actor,
+        request=request,
+        tenant=row,
+        target=row.slug,
+        details={"fields": {f: {"from": b, "to": a} for f, (b, a) in changed.items()}},
+    )
+    tenant_changed.send(sender=Tenant, tenant=row, changed=changed)
+    return row
+
+
+def _reject_unknown_tenant_fields(changes: Mapping[str, Any]) -> None:
+    unknown = sorted(set(changes) - set(TENANT_FIELDS))
+    if unknown:
+        raise DomainError(
+            f"A tenant's {', '.join(unknown)} cannot be changed.", code="tenant_field_fixed"
+        )
+
+
+def _check_tenant_kind(*, is_vendor: bool, is_customer: bool) -> None:
+    if not (is_vendor or is_customer):
+        raise DomainError("A tenant is a vendor, a customer, or both.", code="tenant_kind")
+
+
+def _slug_taken(slug: str) -> Conflict:
+    return Conflict(f"A tenant with slug {slug!r} exists.", code="tenant_exists")
 
 
 @transaction.atomic
