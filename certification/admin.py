@@ -26,7 +26,7 @@ from certification.pipeline.actions import review_run
 from certification.pipeline.levels import reset_level_thresholds, save_level_thresholds
 from certification.pipeline.report import stage_view
 from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
-from edgeplug.core.admin import ReadOnlyAdminMixin, object_url
+from edgeplug.core.admin import ActionAdminMixin, ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
@@ -185,7 +185,7 @@ class CertificateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LevelThresholds)
-class LevelThresholdsAdmin(admin.ModelAdmin):
+class LevelThresholdsAdmin(ActionAdminMixin, admin.ModelAdmin):
     """Platform admins override a level's thresholds within their bounds; every save and
     delete goes through the audited actions in certification/pipeline/levels.py."""
 
@@ -197,17 +197,6 @@ class LevelThresholdsAdmin(admin.ModelAdmin):
         "updated_at",
     )
     empty_value_display = "(default)"
-
-    def get_readonly_fields(self, request, obj=None):
-        # Chosen on add only: moving a row would put its level back on the defaults unaudited.
-        return ("level",) if obj is not None else ()
-
-    def save_model(self, request, obj, form, change):
-        save_level_thresholds(obj, actor=request.user, request=request)
-
-    def delete_model(self, request, obj):
-        reset_level_thresholds(obj, actor=request.user, request=request)
-
-    def delete_queryset(self, request, queryset):
-        for row in queryset:
-            reset_level_thresholds(row, actor=request.user, request=request)
+    save_action = staticmethod(save_level_thresholds)
+    delete_action = staticmethod(reset_level_thresholds)
+    chosen_on_add = ("level",)

@@ -198,6 +198,16 @@ def admin_session(db):
     return make
 
 
+def delete_one_then_in_bulk(client, changelist: str, one_pk, bulk_pk) -> tuple[int, int]:
+    """Delete a row from its admin delete page and another with the bulk "delete selected",
+    confirmed as a person does; the two status codes."""
+    one = client.post(f"{changelist}{one_pk}/delete/", {"post": "yes"})
+    bulk = client.post(
+        changelist, {"action": "delete_selected", "_selected_action": [bulk_pk], "post": "yes"}
+    )
+    return one.status_code, bulk.status_code
+
+
 def changeform_data(response) -> dict:
     """The POST body a browser would send back from an admin change page, unchanged: every
     field of the main form and of each inline formset (with its management form)."""

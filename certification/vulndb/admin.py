@@ -16,7 +16,7 @@ from certification.models import (
 )
 from certification.security.policy import SecurityPolicy
 from certification.vulndb.database import reset_policy_override, save_policy_override
-from edgeplug.core.admin import ReadOnlyAdminMixin
+from edgeplug.core.admin import ActionAdminMixin, ReadOnlyAdminMixin
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -125,18 +125,14 @@ class SecurityPolicyOverrideForm(forms.ModelForm):
 
 
 @admin.register(SecurityPolicyOverride)
-class SecurityPolicyOverrideAdmin(admin.ModelAdmin):
+class SecurityPolicyOverrideAdmin(ActionAdminMixin, admin.ModelAdmin):
     form = SecurityPolicyOverrideForm
     list_display = ("level", "overrides", "updated_at", "updated_by")
     readonly_fields = ("defaults", "updated_at", "updated_by")
     fields = ("level", "overrides", "defaults", "updated_at", "updated_by")
-
-    def get_readonly_fields(self, request, obj=None):
-        # The level is chosen on add only: moving a row to another level would put the first
-        # back on its defaults with no audited reset. Delete the row (audited) instead.
-        if obj is None:
-            return self.readonly_fields
-        return ("level", *self.readonly_fields)
+    save_action = staticmethod(save_policy_override)
+    delete_action = staticmethod(reset_policy_override)
+    chosen_on_add = ("level",)
 
     @admin.display(description="defaults for this level (keys you may override)")
     def defaults(self, obj):
@@ -145,13 +141,3 @@ class SecurityPolicyOverrideAdmin(admin.ModelAdmin):
         return _pretty_json(
             {k: v for k, v in SecurityPolicy.for_level(obj.level).to_dict().items() if k != "level"}
         )
-
-    def save_model(self, request, obj, form, change):
-        save_policy_override(obj, actor=request.user, request=request)
-
-    def delete_model(self, request, obj):
-        reset_policy_override(obj, actor=request.user, request=request)
-
-    def delete_queryset(self, request, queryset):
-        for override in queryset:
-            reset_policy_override(override, actor=request.user, request=request)

@@ -26,7 +26,7 @@ from edgeplug.accounts.services import (
     remove_totp_device,
     user_access,
 )
-from edgeplug.core.admin import ReadOnlyAdminMixin
+from edgeplug.core.admin import ActionAdminMixin, ReadOnlyAdminMixin
 from edgeplug.tenancy.admin import AuditedMembershipsMixin, MembershipInline
 
 
@@ -77,7 +77,7 @@ class BlacklistedTokenAdmin(ReadOnlyAdminMixin, BaseBlacklistedTokenAdmin):
     actions = None
 
 
-class TOTPDeviceAdmin(BaseTOTPDeviceAdmin):
+class TOTPDeviceAdmin(ActionAdminMixin, BaseTOTPDeviceAdmin):
     """Who has which device, view only. A device is added only by enrolment, which proves a
     code and is audited (``confirm_totp_enrolment``); its key and QR code are never shown
     (OTP_ADMIN_HIDE_SENSITIVE_DATA in settings). Removing a lost device is allowed and
@@ -95,12 +95,7 @@ class TOTPDeviceAdmin(BaseTOTPDeviceAdmin):
     def qrcode_view(self, request, pk):
         raise PermissionDenied
 
-    def delete_model(self, request, obj):
-        remove_totp_device(obj, actor=request.user, request=request)
-
-    def delete_queryset(self, request, queryset):
-        for device in queryset.select_related("user"):
-            remove_totp_device(device, actor=request.user, request=request)
+    delete_action = staticmethod(remove_totp_device)
 
 
 for model, model_admin in (

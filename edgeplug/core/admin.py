@@ -27,3 +27,29 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ActionAdminMixin:
+    """Rows whose writes are actions: the admin's save, its delete page and the bulk "delete
+    selected" call them (each audited), never the ORM. Set ``save_action`` and
+    ``delete_action`` (``staticmethod``s taking the row, ``actor=`` and ``request=``); fields
+    in ``chosen_on_add`` are read-only once the row exists (moving a per-level row to another
+    level would put the first back on its defaults with no audited reset: delete it instead)."""
+
+    save_action = None
+    delete_action = None
+    chosen_on_add: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return (*self.chosen_on_add, *fields) if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        self.save_action(obj, actor=request.user, request=request)
+
+    def delete_model(self, request, obj):
+        self.delete_action(obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)

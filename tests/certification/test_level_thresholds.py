@@ -9,7 +9,7 @@ from certification.models import THRESHOLD_BOUNDS, LevelThresholds
 from certification.pipeline.levels import DEFAULTS, THRESHOLD_NAMES, thresholds_for
 from certification.tasks import STAGE_SOFT_LIMIT_S
 from edgeplug.audit.models import AuditEvent
-from tests.conftest import changeform_data
+from tests.conftest import changeform_data, delete_one_then_in_bulk
 
 pytestmark = pytest.mark.django_db
 
@@ -171,13 +171,7 @@ def test_deleting_a_levels_thresholds_in_the_admin_is_audited_as_its_reset(admin
     standard = LevelThresholds.objects.create(level="standard", latency_gate_us=300)
     hardware = LevelThresholds.objects.create(level="hardware", certificate_validity_days=30)
 
-    one = client.post(f"{THRESHOLDS_URL}{standard.pk}/delete/", {"post": "yes"})
-    bulk = client.post(
-        THRESHOLDS_URL,
-        {"action": "delete_selected", "_selected_action": [hardware.pk], "post": "yes"},
-    )
-
-    assert (one.status_code, bulk.status_code) == (302, 302)
+    assert delete_one_then_in_bulk(client, THRESHOLDS_URL, standard.pk, hardware.pk) == (302, 302)
     assert not LevelThresholds.objects.exists()
     assert thresholds_for("standard").latency_gate_us == 500
     resets = AuditEvent.objects.filter(action="level_thresholds_changed").order_by("id")

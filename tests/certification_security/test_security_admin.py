@@ -8,7 +8,7 @@ from certification.models import SecurityPolicyOverride
 from certification.security.severity import Severity
 from certification.vulndb import database as vulndb
 from edgeplug.audit.models import AuditEvent
-from tests.conftest import changeform_data
+from tests.conftest import changeform_data, delete_one_then_in_bulk
 from tests.security import advisories
 
 pytestmark = pytest.mark.django_db
@@ -87,13 +87,7 @@ def test_deleting_a_level_policy_in_the_admin_is_audited_as_its_reset(admin_sess
         )
     standard, hardware = SecurityPolicyOverride.objects.order_by("level").reverse()
 
-    one = client.post(f"{OVERRIDES_URL}{standard.pk}/delete/", {"post": "yes"})
-    bulk = client.post(
-        OVERRIDES_URL,
-        {"action": "delete_selected", "_selected_action": [hardware.pk], "post": "yes"},
-    )
-
-    assert (one.status_code, bulk.status_code) == (302, 302)
+    assert delete_one_then_in_bulk(client, OVERRIDES_URL, standard.pk, hardware.pk) == (302, 302)
     assert not SecurityPolicyOverride.objects.exists()
     assert vulndb.policy_for("standard").fail_on_severity is Severity.CRITICAL  # its default
     resets = AuditEvent.objects.filter(action="security_policy_changed", details__reset=True)
