@@ -33,3 +33,8 @@ class NoVersion(Conflict, code="no_version"):
 
 class NotQueued(Unavailable, code="broker_unavailable"):
     """The broker refused the run, which ended at once (``CertificationRun.queue_error``)."""
+
+
+class FindingsNotMailed(Unavailable, code="findings_not_mailed"):
+    """Some re-scan notifications could not be sent (the mail server failed); the others went
+    out and are marked, these stay unannounced for the next attempt."""

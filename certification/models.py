@@ -404,7 +404,11 @@ class ScanFinding(models.Model):
     # Already listed by the certification run's own scan: recorded, not announced again.
     known_at_certification = models.BooleanField(default=False)
     first_seen_at = models.DateTimeField(auto_now_add=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
+    # When the vendor's message and the reviewers' digest listing it went out: each is marked
+    # on its own, so a failure of one never sends the other again. The vendor's keeps the
+    # column of the single notified_at it replaced (pods of the previous release read it).
+    vendor_notified_at = models.DateTimeField(null=True, blank=True, db_column="notified_at")
+    reviewers_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-first_seen_at", "-id"]

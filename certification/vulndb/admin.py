@@ -88,7 +88,8 @@ class ScanFindingAdmin(ReadOnlyAdmin):
         "tenant",
         "blocking",
         "first_seen_at",
-        "notified_at",
+        "vendor_notified_at",
+        "reviewers_notified_at",
     )
     list_filter = ("severity", "blocking", "known_at_certification", "tenant")
     search_fields = (
@@ -113,7 +114,8 @@ class ScanFindingAdmin(ReadOnlyAdmin):
         "blocking",
         "known_at_certification",
         "first_seen_at",
-        "notified_at",
+        "vendor_notified_at",
+        "reviewers_notified_at",
     )
 
 
