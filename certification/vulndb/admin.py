@@ -65,15 +65,29 @@ class AdvisoryAdmin(ReadOnlyAdmin):
 
 @admin.register(AdvisoryImport)
 class AdvisoryImportAdmin(ReadOnlyAdmin):
-    list_display = ("finished_at", "path", "created", "updated", "unchanged", "invalid")
+    list_display = (
+        "started_at",
+        "finished_at",
+        "status",
+        "path",
+        "created",
+        "updated",
+        "unchanged",
+        "invalid",
+        "error_code",
+    )
+    list_filter = ("status",)
     readonly_fields = (
         "path",
+        "status",
         "started_at",
         "finished_at",
         "created",
         "updated",
         "unchanged",
         "invalid",
+        "error_code",
+        "error_detail",
     )
 
 
