@@ -43,3 +43,8 @@ class NotQueued(Unavailable, code="broker_unavailable"):
 
     def extra(self) -> dict:
         return {"run_id": self.run_id}
+
+
+class FindingsNotMailed(Unavailable, code="findings_not_mailed"):
+    """Some re-scan notifications could not be sent (the mail server failed); the others went
+    out and are marked, these stay unannounced for the next attempt."""

@@ -381,22 +381,41 @@ class AdvisoryPackage(models.Model):
         return f"{self.ecosystem}/{self.name}"
 
 
+class ImportStatus(models.TextChoices):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    # Stopped on an error; what it committed before stays, counted here.
+    FAILED = "failed"
+
+
 class AdvisoryImport(models.Model):
-    """One run of ``import_osv``: when the database was last refreshed, and what changed."""
+    """One run of ``import_osv``: when the database was last refreshed, and what changed.
+
+    Written when the run starts and updated in the transaction of every batch it commits, so
+    the counts are what the database holds even when the run fails or its process dies
+    (which leaves it ``running``).
+    """
 
     path = models.CharField(max_length=1000)
+    # Defaults in the database: the previous release, still running during a rollout, inserts
+    # its row once an import has completed, without these columns.
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, db_default=ImportStatus.COMPLETED
+    )
     started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True, db_default="")
+    error_detail = models.TextField(blank=True, db_default="")
 
     class Meta:
-        ordering = ["-finished_at", "-id"]
+        ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
-        return f"import of {self.path} at {self.finished_at:%Y-%m-%d %H:%M}"
+        return f"import of {self.path} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
 
 
 class SecurityPolicyOverride(models.Model):
@@ -456,7 +475,11 @@ class ScanFinding(models.Model):
     # Already listed by the certification run's own scan: recorded, not announced again.
     known_at_certification = models.BooleanField(default=False)
     first_seen_at = models.DateTimeField(auto_now_add=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
+    # When the vendor's message and the reviewers' digest listing it went out: each is marked
+    # on its own, so a failure of one never sends the other again. The vendor's keeps the
+    # column of the single notified_at it replaced (pods of the previous release read it).
+    vendor_notified_at = models.DateTimeField(null=True, blank=True, db_column="notified_at")
+    reviewers_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-first_seen_at", "-id"]

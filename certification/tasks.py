@@ -6,7 +6,7 @@ only causes the stage to run again, and its result is still recorded once.
 """
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 from certification.pipeline import actions, canvas, orchestration
 from certification.pipeline.stages.base import InfrastructureError
@@ -15,9 +15,10 @@ from certification.vulndb import tasks as _vulndb_tasks  # noqa: F401 - register
 STAGE_SOFT_LIMIT_S = 600
 STAGE_HARD_LIMIT_S = 660
 STAGE_MAX_RETRIES = 5
-# A database that is briefly unavailable or locked (SQLite under concurrent writers) is the
-# platform's failure, not the package's: retry, or the run would stay queued.
-DATABASE_RACES = (OperationalError,)
+# A database that is briefly unavailable, locked (SQLite under concurrent writers) or whose
+# connection was lost is the platform's failure, not the package's: retry, or the run would
+# stay queued.
+DATABASE_RACES = (OperationalError, InterfaceError)
 
 
 def _canvas_step(name: str):

@@ -10,7 +10,7 @@ import os
 import socket
 import time
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from certification.certificates.issuing import issue_certificate
@@ -73,8 +73,8 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
     else:
         try:
             outcome = stage_function(stage)(ctx)
-        except (InfrastructureError, OperationalError):
-            raise
+        except (InfrastructureError, OperationalError, InterfaceError):
+            raise  # the platform's failure, not the package's: the task retries
         except Exception as exc:
             logger.exception("stage %s of run %s crashed", stage, run_id)
             outcome = StageOutcome(
@@ -166,6 +166,10 @@ def finalize_run(run_id: int) -> str:
             try:
                 with transaction.atomic():  # a savepoint: a failed insert leaves the run usable
                     certificate = issue_certificate(run, list(results.values()))
+            except (OperationalError, InterfaceError):
+                # The platform's database (locked, connection lost), not the signing: the run
+                # is left as it was and the verdict task retries (certification.tasks).
+                raise
             except Exception as exc:  # noqa: BLE001 - recorded as the signing stage's error
                 record_result(
                     run,

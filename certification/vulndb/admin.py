@@ -65,15 +65,29 @@ class AdvisoryAdmin(ReadOnlyAdmin):
 
 @admin.register(AdvisoryImport)
 class AdvisoryImportAdmin(ReadOnlyAdmin):
-    list_display = ("finished_at", "path", "created", "updated", "unchanged", "invalid")
+    list_display = (
+        "started_at",
+        "finished_at",
+        "status",
+        "path",
+        "created",
+        "updated",
+        "unchanged",
+        "invalid",
+        "error_code",
+    )
+    list_filter = ("status",)
     readonly_fields = (
         "path",
+        "status",
         "started_at",
         "finished_at",
         "created",
         "updated",
         "unchanged",
         "invalid",
+        "error_code",
+        "error_detail",
     )
 
 
@@ -88,7 +102,8 @@ class ScanFindingAdmin(ReadOnlyAdmin):
         "tenant",
         "blocking",
         "first_seen_at",
-        "notified_at",
+        "vendor_notified_at",
+        "reviewers_notified_at",
     )
     list_filter = ("severity", "blocking", "known_at_certification", "tenant")
     search_fields = (
@@ -113,7 +128,8 @@ class ScanFindingAdmin(ReadOnlyAdmin):
         "blocking",
         "known_at_certification",
         "first_seen_at",
-        "notified_at",
+        "vendor_notified_at",
+        "reviewers_notified_at",
     )
 
 

@@ -18,8 +18,14 @@ from celery import signature
 from django.db import transaction
 from django.utils import timezone
 
-from certification.models import Advisory, AdvisoryImport, AdvisoryPackage, SecurityPolicyOverride
-from certification.security.errors import OsvRecordInvalid
+from certification.models import (
+    Advisory,
+    AdvisoryImport,
+    AdvisoryPackage,
+    ImportStatus,
+    SecurityPolicyOverride,
+)
+from certification.security.errors import OsvError, OsvRecordInvalid
 from certification.security.osv import OsvRecord, PackageKey, load_osv_path, parse_osv_record
 from certification.security.policy import SecurityPolicy
 from certification.security.severity import SeverityAssessment, assess_severity
@@ -48,16 +54,27 @@ class ImportReport:
     started_at: datetime
     finished_at: datetime
     advisories_in_db: int
+    status: str = ImportStatus.COMPLETED
+    # Why a failed import stopped; the counts above are what it committed before.
+    error_code: str = ""
+    error_detail: str = ""
+    rescan_queued: bool = False
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.updated)
+
+class ImportFailed(OsvError):
+    """The import stopped on an OsvError (whose code and detail this carries) after committing
+    what `report` counts; its import record and audit event say the same."""
+
+    def __init__(self, error: OsvError, report: ImportReport) -> None:
+        super().__init__(error.detail, code=error.code)
+        self.report = report
 
 
 @dataclass(frozen=True)
 class DatabaseStatus:
     advisories: int
-    # The end of the last import, whether or not it changed anything.
+    # The end of the last import that completed (whether or not it changed anything) or that
+    # failed after changing something.
     imported_at: datetime | None
 
 
@@ -96,11 +113,20 @@ def _package_rows(advisory: Advisory, record: OsvRecord) -> list[AdvisoryPackage
 
 
 class _Importer:
+    """Writes the records in batches; each batch's transaction also writes the running counts
+    to the import record (created with the first batch), so the record always counts what the
+    database holds, even when the run stops on an error or its process dies."""
+
     def __init__(self, source: str) -> None:
         self.source = source
         self.now = timezone.now()
+        self.record: AdvisoryImport | None = None
         self.created = self.updated = self.unchanged = self.invalid = 0
         self.invalid_examples: list[str] = []
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
 
     def reject(self, error: OsvRecordInvalid) -> None:
         self.invalid += 1
@@ -123,13 +149,31 @@ class _Importer:
         if batch:
             self.write(batch)
 
-    @transaction.atomic
     def write(self, batch: dict[str, OsvRecord]) -> None:
+        with transaction.atomic():
+            created, updated, unchanged = self.store(batch)
+            record = self.record or AdvisoryImport(
+                path=self.source[:1000], status=ImportStatus.RUNNING, started_at=self.now
+            )
+            record.created = self.created + created
+            record.updated = self.updated + updated
+            record.unchanged = self.unchanged + unchanged
+            record.invalid = self.invalid
+            record.save()
+        # Counted once committed: a batch that rolled back changed nothing.
+        self.record = record
+        self.created += created
+        self.updated += updated
+        self.unchanged += unchanged
+
+    def store(self, batch: dict[str, OsvRecord]) -> tuple[int, int, int]:
+        """Create or update the batch's advisories; (created, updated, unchanged)."""
         existing = {
             advisory.osv_id: advisory
             for advisory in Advisory.objects.select_for_update().filter(osv_id__in=list(batch))
         }
         fresh: list[tuple[Advisory, OsvRecord]] = []
+        updated = unchanged = 0
         for osv_id, record in batch.items():
             current = existing.get(osv_id)
             if current is None:
@@ -142,14 +186,15 @@ class _Importer:
                 fresh.append((advisory, record))
             elif record.modified > current.modified:
                 self.replace(current, record)
+                updated += 1
             else:
                 # Same or older than stored: an older export never rolls an advisory back.
-                self.unchanged += 1
+                unchanged += 1
         Advisory.objects.bulk_create([advisory for advisory, _ in fresh])
         AdvisoryPackage.objects.bulk_create(
             [row for advisory, record in fresh for row in _package_rows(advisory, record)]
         )
-        self.created += len(fresh)
+        return len(fresh), updated, unchanged
 
     def replace(self, advisory: Advisory, record: OsvRecord) -> None:
         for name, value in _fields(record, self.source).items():
@@ -158,64 +203,98 @@ class _Importer:
         advisory.save()
         advisory.packages.all().delete()
         AdvisoryPackage.objects.bulk_create(_package_rows(advisory, record))
-        self.updated += 1
 
 
 def import_osv(path: Path | str, *, rescan: bool = True, actor=None) -> ImportReport:
     """Load the OSV records under `path` (directory, .json or .zip) into the database.
 
     Idempotent: an advisory is created once and rewritten only when its `modified` time is
-    newer than the stored one. Invalid records are counted and skipped; a missing path or a
-    hostile archive raises the OsvError that `load_osv_path` raises (records written before it
-    stay, and a second run completes them). When anything changed and `rescan` is true, the
-    re-scan of every certified version is queued once the import has committed.
+    newer than the stored one. Invalid records are counted and skipped. A run is an
+    `AdvisoryImport` and an `advisories_imported` audit event, and when it created or updated
+    anything and `rescan` is true, the re-scan of every certified version is queued once that
+    record has committed.
+
+    A run that stops on an error after committing batches (they stay) is recorded, audited
+    and re-scanned all the same, as failed with the error: a missing path or a hostile archive
+    then raises ImportFailed (the OsvError's code, with the report), any other error is raised
+    as is. One that stops before committing anything changed nothing: its error is raised and
+    nothing is recorded.
     """
-    started = timezone.now()
     importer = _Importer(str(path))
-    importer.run(load_osv_path(path, on_invalid=importer.reject))
-    finished = timezone.now()
+    try:
+        importer.run(load_osv_path(path, on_invalid=importer.reject))
+    except OsvError as exc:
+        if importer.record is None:
+            raise
+        report = _finish(importer, rescan=rescan, actor=actor, error=(exc.code, exc.detail))
+        raise ImportFailed(exc, report) from exc
+    except Exception as exc:
+        if importer.record is not None:
+            failure = ("import_failed", f"{type(exc).__name__}: {exc}")
+            _finish(importer, rescan=rescan, actor=actor, error=failure)
+        raise
+    return _finish(importer, rescan=rescan, actor=actor)
+
+
+def _finish(
+    importer: _Importer, *, rescan: bool, actor, error: tuple[str, str] | None = None
+) -> ImportReport:
+    """Close the import record, audit the run and queue the re-scan if it changed anything."""
+    error_code, error_detail = error or ("", "")
     with transaction.atomic():
-        AdvisoryImport.objects.create(
-            path=str(path)[:1000],
-            started_at=started,
-            finished_at=finished,
-            created=importer.created,
-            updated=importer.updated,
-            unchanged=importer.unchanged,
-            invalid=importer.invalid,
-        )
+        record = importer.record or AdvisoryImport(path=importer.source[:1000])
+        record.started_at = importer.now
+        record.status = ImportStatus.FAILED if error else ImportStatus.COMPLETED
+        record.finished_at = timezone.now()
+        record.created, record.updated = importer.created, importer.updated
+        record.unchanged, record.invalid = importer.unchanged, importer.invalid
+        record.error_code, record.error_detail = error_code[:64], error_detail
+        record.save()
         report = ImportReport(
-            path=str(path),
+            path=importer.source,
             created=importer.created,
             updated=importer.updated,
             unchanged=importer.unchanged,
             invalid=importer.invalid,
             invalid_examples=tuple(importer.invalid_examples),
-            started_at=started,
-            finished_at=finished,
+            started_at=record.started_at,
+            finished_at=record.finished_at,
             advisories_in_db=Advisory.objects.count(),
+            status=record.status,
+            error_code=record.error_code,
+            error_detail=error_detail,
+            rescan_queued=rescan and importer.changed,
         )
-        record_event(
-            "advisories_imported",
-            actor=actor,
-            target=str(path),
-            details={
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "invalid": report.invalid,
-            },
-        )
-        if report.changed and rescan:
+        details = {
+            "import": record.pk,
+            "status": report.status,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "invalid": report.invalid,
+            "rescan_queued": report.rescan_queued,
+        }
+        if error:
+            details["error"] = {"code": report.error_code, "detail": error_detail[:1000]}
+        record_event("advisories_imported", actor=actor, target=importer.source, details=details)
+        if report.rescan_queued:
             enqueue_rescan()
-    logger.info(
-        "imported OSV advisories from %s: %d created, %d updated, %d unchanged, %d invalid",
-        path,
-        report.created,
-        report.updated,
-        report.unchanged,
-        report.invalid,
-    )
+    counts = (report.created, report.updated, report.unchanged, report.invalid)
+    if error:
+        logger.warning(
+            "OSV import from %s failed (%s: %s) after committing "
+            "%d created, %d updated, %d unchanged, %d invalid",
+            report.path,
+            error_code,
+            error_detail,
+            *counts,
+        )
+    else:
+        logger.info(
+            "imported OSV advisories from %s: %d created, %d updated, %d unchanged, %d invalid",
+            report.path,
+            *counts,
+        )
     return report
 
 
@@ -248,7 +327,10 @@ def advisories_for(package_keys: Iterable[PackageKey]) -> list[OsvRecord]:
 
 def database_status() -> DatabaseStatus:
     last_import = (
-        AdvisoryImport.objects.order_by("-finished_at").values_list("finished_at", flat=True)
+        AdvisoryImport.objects.exclude(status=ImportStatus.RUNNING)
+        .exclude(status=ImportStatus.FAILED, created=0, updated=0)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
     ).first()
     return DatabaseStatus(advisories=Advisory.objects.count(), imported_at=last_import)
 

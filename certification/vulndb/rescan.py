@@ -3,7 +3,8 @@
 Each certified version's SBOM is scanned again with the policy of the level it was certified
 at. A vulnerability not recorded for that version before becomes a `ScanFinding` (one audit
 event `vulnerability_found` per version); findings not yet announced are then mailed, one
-message per vendor to its admins and developers and one digest to the reviewers.
+message per vendor to its admins and developers and one digest to the reviewers, each marked
+sent in its own transaction as its mail goes out, so a failed mail re-sends none of the others.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from certification.errors import FindingsNotMailed
 from certification.models import (
     Advisory,
     CertificationResult,
@@ -249,13 +253,22 @@ def _vendor_message(rows: list[ScanFinding]) -> tuple[str, str]:
 def _reviewer_message(rows: list[ScanFinding]) -> tuple[str, str]:
     count = len(rows)
     vendors = sorted({row.tenant.slug for row in rows})
+    # Vendors whose own message failed just before: the digest must not claim they know.
+    untold = sorted({row.tenant.slug for row in rows if row.vendor_notified_at is None})
     subject = (
         f"[EdgePlug] Re-scan: {count} new vulnerabilit{'y' if count == 1 else 'ies'} in "
         f"certified versions of {', '.join(vendors)}"
     )
+    if untold:
+        told = [
+            f"agent versions. The vendors have been told, except {', '.join(untold)}:",
+            "their mail failed and is sent again on the next attempt.",
+        ]
+    else:
+        told = ["agent versions. The vendors have been told."]
     body = [
         "A re-scan after the vulnerability database update found new advisories for certified",
-        "agent versions. The vendors have been told.",
+        *told,
         "",
         *_by_version(rows),
         "Review whether the versions whose findings fail their level's gate should stay listed.",
@@ -263,34 +276,84 @@ def _reviewer_message(rows: list[ScanFinding]) -> tuple[str, str]:
     return subject, "\n".join(body)
 
 
-def notify_new_findings() -> int:
-    """Mail every finding not yet announced; returns how many were announced.
+def _unannounced() -> QuerySet[ScanFinding]:
+    return ScanFinding.objects.filter(known_at_certification=False)
 
-    A finding is marked notified only once its mails went out: if the mail server fails, the
-    transaction rolls back and the next re-scan tries again.
-    """
+
+def _lock(findings: QuerySet[ScanFinding]) -> list[ScanFinding]:
+    """The findings, locked for this transaction; those another re-scan is mailing right now
+    are skipped (it marks them)."""
+    return list(
+        findings.select_for_update(skip_locked=True, of=("self",))
+        .select_related("advisory", "tenant", "version__agent__tenant")
+        .order_by("tenant_id", "version_id", "-score", "pk")
+    )
+
+
+def _mail_vendor(tenant_id: int) -> list[int]:
+    """Mail one vendor its findings not yet mailed to it, and mark them in the same
+    transaction: once it commits, no later failure sends them to this vendor again."""
     with transaction.atomic():
-        pending = list(
-            ScanFinding.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(notified_at__isnull=True, known_at_certification=False)
-            .select_related("advisory", "tenant", "version__agent__tenant")
-            .order_by("tenant_id", "version_id", "-score", "pk")
+        rows = _lock(_unannounced().filter(tenant_id=tenant_id, vendor_notified_at__isnull=True))
+        if not rows:
+            return []
+        recipients = _vendor_recipients(tenant_id)
+        if recipients:
+            subject, body = _vendor_message(rows)
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        ScanFinding.objects.filter(pk__in=[row.pk for row in rows]).update(
+            vendor_notified_at=timezone.now()
         )
-        if not pending:
-            return 0
-        by_tenant: dict[int, list[ScanFinding]] = defaultdict(list)
-        for row in pending:
-            by_tenant[row.tenant_id].append(row)
-        for tenant_id, rows in by_tenant.items():
-            recipients = _vendor_recipients(tenant_id)
-            if recipients:
-                subject, body = _vendor_message(rows)
-                send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    return [row.pk for row in rows]
+
+
+def _mail_reviewers() -> list[int]:
+    """Mail the reviewers one digest of the findings not yet in a digest, and mark them in the
+    same transaction."""
+    with transaction.atomic():
+        rows = _lock(_unannounced().filter(reviewers_notified_at__isnull=True))
+        if not rows:
+            return []
         reviewers = _reviewer_recipients()
         if reviewers:
-            subject, body = _reviewer_message(pending)
+            subject, body = _reviewer_message(rows)
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, reviewers)
-        ScanFinding.objects.filter(pk__in=[row.pk for row in pending]).update(
-            notified_at=timezone.now()
+        ScanFinding.objects.filter(pk__in=[row.pk for row in rows]).update(
+            reviewers_notified_at=timezone.now()
         )
-    return len(pending)
+    return [row.pk for row in rows]
+
+
+def notify_new_findings() -> int:
+    """Mail every finding not yet announced; returns how many it announced (to anyone).
+
+    Each vendor's message and the reviewers' digest is its own transaction, which marks its
+    findings (`vendor_notified_at`, `reviewers_notified_at`) once its mail went out. A mail
+    that fails leaves only its own findings unmarked: the other mails still go out, and then
+    FindingsNotMailed is raised, so the task fails (and retries) and the next attempt sends
+    only what is still unmarked.
+    """
+    mailed: set[int] = set()
+    failures: list[str] = []
+    first_error: OSError | None = None
+    vendors = (
+        _unannounced()
+        .filter(vendor_notified_at__isnull=True)
+        .order_by("tenant_id")
+        .values_list("tenant_id", "tenant__slug")
+        .distinct()
+    )
+    groups = [(slug, partial(_mail_vendor, tenant_id)) for tenant_id, slug in vendors]
+    for group, send in [*groups, ("reviewers", _mail_reviewers)]:
+        try:
+            mailed.update(send())
+        except OSError as exc:  # smtplib.SMTPException is an OSError, as are refused connects
+            logger.warning("re-scan findings could not be mailed to %s: %s", group, exc)
+            failures.append(f"{group}: {type(exc).__name__}: {exc}")
+            first_error = first_error or exc
+    if failures:
+        raise FindingsNotMailed(
+            f"Re-scan findings could not be mailed to {'; '.join(failures)}. They stay "
+            f"unannounced for the next attempt; the {len(mailed)} findings mailed are marked."
+        ) from first_error
+    return len(mailed)

@@ -1,5 +1,6 @@
 """OSV exports written from the real advisories in tests/security, packages with a chosen SBOM,
-and a stage context for calling the security stage directly."""
+versions certified with one, a reviewer, and a stage context for calling the security stage
+directly."""
 
 import json
 import zipfile
@@ -8,15 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 
+from certification.models import CertificationResult
 from certification.pipeline.levels import thresholds_for
+from certification.pipeline.stages import security
 from certification.pipeline.stages.base import StageContext
 from certification.vulndb import database as vulndb
+from marketplace.models import AgentVersion
 from marketplace.packageformat import inspect_package
 from marketplace.storage import package_limits
+from tests.factories import CertificationRunFactory, UserFactory
 from tests.packageformat.builders import make_manifest, make_package
 from tests.security import advisories
 from tests.security.sboms import component, cyclonedx
+from tests.vendors import VENDOR_SLUG
 
 LOG4J_PURL = "pkg:maven/org.apache.logging.log4j/log4j-core@{}"
 # In Log4Shell's 2.13.0 <= v < 2.15.0 range, and out of it once patched.
@@ -55,12 +62,49 @@ def import_advisories(db, tmp_path):
     return load
 
 
-def sbom_package(*components: dict[str, Any], name="pump-anomaly", version="1.0.0") -> bytes:
+def sbom_package(
+    *components: dict[str, Any], name="pump-anomaly", version="1.0.0", vendor=VENDOR_SLUG
+) -> bytes:
     """A valid package whose sbom.cdx.json lists `components`."""
     return make_package(
-        make_manifest(name=name, version=version),
+        make_manifest(name=name, version=version, vendor=vendor),
         files={"sbom.cdx.json": cyclonedx(*components)},
     )
+
+
+@pytest.fixture
+def certified(vendor):
+    """certified(*components, name=..., level=..., by=vendor) -> a version certified with this
+    SBOM now, its run's security stage recorded as the pipeline records it."""
+
+    def make(*components, name="pump-anomaly", level="standard", by=None) -> AgentVersion:
+        uploader = by or vendor
+        data = sbom_package(*components, name=name, vendor=uploader.tenant.slug)
+        body = uploader.upload(data).json()
+        version = AgentVersion.objects.get(pk=body["version"]["id"])
+        outcome = security.run(stage_context(data, level))
+        run = CertificationRunFactory(
+            version=version, level=level, stages=["validation", "security"]
+        )
+        CertificationResult.objects.create(
+            run=run,
+            test_suite="security",
+            test_result=outcome.result,
+            findings=outcome.findings,
+            metrics=outcome.metrics,
+        )
+        AgentVersion.objects.filter(pk=version.pk).update(certification_status="certified")
+        version.refresh_from_db()
+        return version
+
+    return make
+
+
+@pytest.fixture
+def reviewer():
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="reviewers"))
+    return user
 
 
 def stage_context(data: bytes, level: str = "standard") -> StageContext:

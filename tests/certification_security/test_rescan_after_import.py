@@ -4,17 +4,15 @@ flagged once to the vendor's admins and developers, to reviewers, and in the aud
 from smtplib import SMTPException
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from certification.models import CertificationResult, ScanFinding
-from certification.pipeline.stages import security
+from certification.errors import FindingsNotMailed
+from certification.models import ScanFinding
 from certification.vulndb import rescan
 from certification.vulndb.tasks import rescan_certified_versions
 from edgeplug.audit.models import AuditEvent
-from marketplace.models import AgentVersion
 from marketplace.storage import delete_package
-from tests.factories import CertificationRunFactory, MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory
 from tests.security import advisories
 
 from .conftest import (
@@ -22,47 +20,12 @@ from .conftest import (
     URLLIB3_PATCHED,
     URLLIB3_VULNERABLE,
     sbom_package,
-    stage_context,
     write_osv_dir,
 )
 
 pytestmark = pytest.mark.django_db
 
 URLLIB3_ADVISORY = advisories.URLLIB3_COOKIE["id"]
-
-
-@pytest.fixture
-def certified(vendor):
-    """certified(*components, name=..., level=...) -> a version certified with this SBOM now,
-    its run's security stage recorded as the pipeline records it."""
-
-    def make(*components, name="pump-anomaly", level="standard") -> AgentVersion:
-        data = sbom_package(*components, name=name)
-        body = vendor.upload(data).json()
-        version = AgentVersion.objects.get(pk=body["version"]["id"])
-        outcome = security.run(stage_context(data, level))
-        run = CertificationRunFactory(
-            version=version, level=level, stages=["validation", "security"]
-        )
-        CertificationResult.objects.create(
-            run=run,
-            test_suite="security",
-            test_result=outcome.result,
-            findings=outcome.findings,
-            metrics=outcome.metrics,
-        )
-        AgentVersion.objects.filter(pk=version.pk).update(certification_status="certified")
-        version.refresh_from_db()
-        return version
-
-    return make
-
-
-@pytest.fixture
-def reviewer():
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name="reviewers"))
-    return user
 
 
 def import_osv(tmp_path, *records, name="update"):
@@ -96,7 +59,8 @@ def test_new_advisory_is_flagged_to_vendor_reviewers_and_audit(
         ["1.26.17"],
         False,
     )
-    assert finding.notified_at is not None
+    assert finding.vendor_notified_at is not None
+    assert finding.reviewers_notified_at is not None
 
     vendor_mail, reviewer_mail = mailoutbox
     assert vendor_mail.to == [vendor.membership.user.email]
@@ -195,12 +159,15 @@ def test_mail_failure_leaves_the_findings_to_announce_next_time(
 
     with monkeypatch.context() as patched:
         patched.setattr(rescan, "send_mail", refuse)
-        with pytest.raises(SMTPException):
+        with pytest.raises(FindingsNotMailed, match="mail server down"):
             rescan_certified_versions()
-    assert ScanFinding.objects.get().notified_at is None
+    finding = ScanFinding.objects.get()
+    assert (finding.vendor_notified_at, finding.reviewers_notified_at) == (None, None)
 
     report = rescan_certified_versions()
 
     assert (report["new_findings"], report["notified_findings"]) == (0, 1)
     assert len(mailoutbox) == 2
-    assert ScanFinding.objects.get().notified_at is not None
+    finding.refresh_from_db()
+    assert finding.vendor_notified_at is not None
+    assert finding.reviewers_notified_at is not None
