@@ -332,6 +332,12 @@ CELERY_BEAT_SCHEDULE = {
     "retry-due-invoice-payments": _every("billing.tasks.retry_due_invoice_payments", minutes=15),
     # A charge whose webhook is lost: its PaymentIntent asked for again (docs/billing.md).
     "reconcile-awaited-payments": _every("billing.tasks.reconcile_awaited_payments", minutes=30),
+    # A finalized invoice whose first charge or email was lost (a broker or processor outage
+    # at finalize) gets them after BILLING_FIRST_CHARGE_GRACE_MINUTES (docs/billing.md).
+    "collect-missed-first-charges": _every(
+        "billing.tasks.collect_missed_first_charges", minutes=15
+    ),
+    "email-missed-invoices": _every("billing.tasks.email_missed_invoices", minutes=15),
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -522,6 +528,13 @@ if sorted(set(BILLING_DUNNING_DAYS)) != BILLING_DUNNING_DAYS or any(
     raise environ.ImproperlyConfigured(
         "BILLING_DUNNING_DAYS must be ascending whole days >= 1, e.g. 1,3,7"
     )
+# A finalized invoice's first charge and its email are queued when the finalize commits; one
+# still not made this many minutes after finalize (its task lost: the broker down at commit,
+# the processor down for all the task's retries) is made by the beat jobs
+# collect-missed-first-charges and email-missed-invoices (CELERY_BEAT_SCHEDULE).
+BILLING_FIRST_CHARGE_GRACE_MINUTES = env.int("BILLING_FIRST_CHARGE_GRACE_MINUTES", default=15)
+if BILLING_FIRST_CHARGE_GRACE_MINUTES < 1:
+    raise environ.ImproperlyConfigured("BILLING_FIRST_CHARGE_GRACE_MINUTES must be at least 1")
 # The seller printed on every invoice.
 BILLING_SELLER = {
     "legal_name": env("BILLING_SELLER_NAME", default="EdgePlug GmbH"),
