@@ -487,6 +487,11 @@ CONTENT_SECURITY_POLICY = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EdgePlug <noreply@edgeplug.invalid>")
+# Seconds to wait for the mail server at each step (connect, each reply) before giving up and
+# retrying later (Django's default waits forever). An invoice's email is sent with the invoice
+# row locked (billing/invoice_emails.py): a mail server that stops answering must not hold its
+# charge, its webhooks or finance's void behind it for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_S", default=30)
 
 # --- Stripe (used by billing) -------------------------------------------------------------------
 STRIPE_API_KEY = _secret("STRIPE_API_KEY")
