@@ -21,7 +21,6 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.documents import mail
 from billing.invoice_documents import (
     has_document,
     invoice_document,
@@ -109,6 +108,8 @@ def email_invoice(invoice_id: int, *, resend: bool = False) -> Emailed:
     if not recipients:
         _record_failure(invoice, NotSent.NO_RECIPIENTS, NO_RECIPIENTS_DETAIL)
         return Emailed(invoice.number, not_sent=NotSent.NO_RECIPIENTS)
+    from billing.documents import mail  # WeasyPrint: the web process never loads it to queue
+
     try:
         document = invoice_document(invoice)
         pdf = invoice_pdf(invoice)
