@@ -1,7 +1,8 @@
 """Payment and dunning: charge a finalized invoice on the tenant's saved card, apply what the
 processor says (at once or by webhook, in any order, any number of times), retry on the
 ``BILLING_DUNNING_DAYS`` schedule, then mark it uncollectible and suspend the tenant's
-entitlements; a later payment (card or offline) gives them back.
+entitlements; a later payment (card or offline) gives them back. A first charge whose task
+was lost (broker or processor down) is made by a beat job after a grace period.
 
 Every Stripe call goes through ``billing.payments``. An attempt runs with the invoice row
 locked and counts itself in the same transaction as its PaymentIntent id, so a crash before
@@ -11,6 +12,7 @@ the intent it already made instead of charging again. Described in docs/billing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,7 +31,7 @@ from billing.errors import (
     PaymentPending,
     PaymentProcessorError,
 )
-from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.models import Invoice, InvoiceKind, InvoiceStatus, first_charge_grace
 from billing.signals import default_card_set
 from edgeplug.audit.models import AuditEvent
 from marketplace import orders
@@ -39,6 +41,8 @@ NEW_CARD_TASK = "billing.tasks.collect_with_new_card"
 NOTICE_TASK = "billing.tasks.send_payment_notice"
 
 MAX_REFERENCE_LENGTH = 255
+
+logger = logging.getLogger(__name__)
 
 
 class Notice:
@@ -59,10 +63,18 @@ def retry_days() -> list[int]:
 
 
 def schedule_collection(invoice: Invoice) -> None:
-    """Charge the invoice from a worker once the caller's transaction commits (finalize)."""
+    """Charge the invoice from a worker once the caller's transaction commits (finalize).
+
+    Robust: a publish that fails (the broker down) is logged and does not stop the hooks
+    after it (the other invoices of a batch finalize); ``collect_missed_first_charges``
+    charges this one after the grace period."""
     if invoice.kind == InvoiceKind.INVOICE and invoice.status == InvoiceStatus.OPEN:
         invoice_id = invoice.pk
-        transaction.on_commit(lambda: signature(COLLECT_TASK, args=(invoice_id,)).delay())
+
+        def queue_first_charge() -> None:
+            signature(COLLECT_TASK, args=(invoice_id,)).delay()
+
+        transaction.on_commit(queue_first_charge, robust=True)
 
 
 def _notify(invoice: Invoice, notice: str) -> None:
@@ -177,17 +189,19 @@ def collect_with_new_card(
 
 
 @dataclass
-class DunningRun:
+class CollectionRun:
+    """What a beat job charged: invoice number -> outcome, or -> why its attempt failed."""
+
     attempted: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def retry_due_invoice_payments(now: datetime | None = None) -> DunningRun:
+def retry_due_invoice_payments(now: datetime | None = None) -> CollectionRun:
     """The beat job: charge each invoice whose next attempt is due, one transaction each.
     ``skip_locked`` lets several workers share the work and skips an invoice being charged
     or paid right now; a processor error leaves it due for the next run."""
     now = now or timezone.now()
-    run = DunningRun()
+    run = CollectionRun()
     skipped: list[int] = []
     while True:
         with transaction.atomic():
@@ -211,6 +225,50 @@ def retry_due_invoice_payments(now: datetime | None = None) -> DunningRun:
                     run.attempted[invoice.number] = _attempt(invoice, now).outcome
             except PaymentProcessorError as error:
                 run.errors[invoice.number] = error.detail
+
+
+def collect_missed_first_charges(now: datetime | None = None) -> CollectionRun:
+    """The beat job's net for a lost first charge: each invoice finalized over
+    ``BILLING_FIRST_CHARGE_GRACE_MINUTES`` ago and still awaiting its first charge
+    (``Invoice.objects.awaiting_first_charge``: its task's publish failed at finalize, or the
+    processor stayed down for all its retries) gets it now, as ``collect_invoice`` would
+    have made it: same attempt number, same idempotency key, so a task still retrying
+    meanwhile makes no second charge.
+
+    One invoice per transaction, ``skip_locked`` (one being charged right now is left to its
+    task). An invoice whose attempt fails (the processor still down, anything else) is
+    logged and reported, and the others go on; it stays awaiting for the next run."""
+    now = now or timezone.now()
+    run = CollectionRun()
+    skipped: list[int] = []
+    while True:
+        with transaction.atomic():
+            invoice = (
+                Invoice.objects.awaiting_first_charge()
+                .filter(finalized_at__lte=now - first_charge_grace())
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("tenant")
+                .exclude(pk__in=skipped)
+                .order_by("finalized_at", "pk")
+                .first()
+            )
+            if invoice is None:
+                return run
+            skipped.append(invoice.pk)
+            try:
+                with transaction.atomic():
+                    record_invoice_event(
+                        "invoice_first_charge_caught_up",
+                        invoice,
+                        finalized_at=invoice.finalized_at.isoformat(),
+                    )
+                    run.attempted[invoice.number] = _attempt(invoice, now).outcome
+            except PaymentProcessorError as error:
+                logger.warning("first charge of invoice %s failed: %s", invoice.number, error)
+                run.errors[invoice.number] = error.detail
+            except Exception as error:  # one invoice's failure must not stop the others
+                logger.exception("first charge of invoice %s failed", invoice.number)
+                run.errors[invoice.number] = f"{type(error).__name__}: {error}"[:500]
 
 
 def _reject_settled(invoice: Invoice | None) -> None:

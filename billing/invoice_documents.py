@@ -1,5 +1,6 @@
 """A finalized invoice or credit note as its document (billing/documents): the PDF a tenant
-downloads, the finance ZIP holds and the finalize email carries, all from one mapping.
+downloads, the finance ZIP holds and the finalize email carries (billing.invoice_emails), all
+from one mapping.
 
 Credit notes are stored with negative amounts and printed positive (Factur-X type 381); a
 negative line of an invoice (a refund credited, a finance adjustment) is printed as a negative
@@ -13,9 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from celery import signature
 from django.conf import settings
-from django.db import transaction
 
 from billing.documents.document import DocumentLine, InvoiceDocument, Party
 from billing.errors import InvoiceNotFinalized
@@ -28,7 +27,6 @@ from billing.models import (
     LineKind,
 )
 
-EMAIL_TASK = "billing.tasks.email_invoice"
 UNITS = {
     LineKind.USAGE: "agent-hour",
     LineKind.LATE_USAGE: "agent-hour",
@@ -144,10 +142,3 @@ def invoice_recipients(invoice: Invoice) -> list[str]:
     if account is not None and account.invoice_emails:
         return list(account.invoice_emails)
     return list((invoice.account_snapshot or {}).get("buyer", {}).get("invoice_emails", []))
-
-
-def schedule_email(invoice: Invoice) -> None:
-    """Email the finalized document from a worker once the caller's transaction commits."""
-    if invoice_recipients(invoice):
-        invoice_id = invoice.pk
-        transaction.on_commit(lambda: signature(EMAIL_TASK, args=(invoice_id,)).delay())

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from billing import collection, invoice_documents
+from billing import collection, invoice_documents, invoice_emails
 from billing import invoice_builder as builder
 from billing.audit import record_invoice_event
 from billing.billing_accounts import account_refusal
@@ -492,8 +492,15 @@ def _issue(invoice: Invoice, now: datetime, number: str | None = None) -> None:
     else:  # nothing to collect: credit notes, and invoices paid in advance or zero
         invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
     invoice.save()
-    transaction.on_commit(lambda: invoice_finalized.send(sender=Invoice, invoice_id=invoice.pk))
-    invoice_documents.schedule_email(invoice)
+    # Robust hooks: in a batch finalize one failed publish (the broker down) must not drop the
+    # others' hooks; a lost email or first charge is made by the beat jobs after a grace period.
+    invoice_id = invoice.pk
+
+    def announce_finalized() -> None:
+        invoice_finalized.send(sender=Invoice, invoice_id=invoice_id)
+
+    transaction.on_commit(announce_finalized, robust=True)
+    invoice_emails.schedule_email(invoice)
     collection.schedule_collection(invoice)
 
 
@@ -689,7 +696,7 @@ def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[
             "no invoice emails (PUT /api/v1/billing/account with invoice_emails)."
         )
     with transaction.atomic():
-        invoice_documents.schedule_email(invoice)
+        invoice_emails.schedule_email(invoice, resend=True)
         record_invoice_event(
             "invoice_email_resent", invoice, recipients=recipients, actor=actor, request=request
         )

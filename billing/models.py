@@ -5,7 +5,8 @@ account, invoices and credit notes with their lines, and the gapless number coun
 
 A finalized invoice (or credit note) and its lines are immutable: ``save``/``delete`` refuse
 (``InvoiceImmutable``) and, on PostgreSQL, triggers refuse too (migration 0003). Only its
-lifecycle fields (status, payment attempts, paid/voided times) still move."""
+lifecycle fields (status, payment attempts, paid/voided times, whether it was emailed) still
+move."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -308,6 +309,9 @@ INVOICE_LIFECYCLE_FIELDS = frozenset(
         "payment_reference",
         "payment_failure_code",
         "payment_failure_detail",
+        "emailed_at",
+        "email_failure_code",
+        "email_failure_detail",
         "updated_at",
     }
 )
@@ -344,6 +348,12 @@ def payment_terms() -> timedelta:
     return timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS)
 
 
+def first_charge_grace() -> timedelta:
+    """How long after its finalize an invoice's first charge and email, queued when it
+    committed, may take before the beat jobs make them (``BILLING_FIRST_CHARGE_GRACE_MINUTES``)."""
+    return timedelta(minutes=settings.BILLING_FIRST_CHARGE_GRACE_MINUTES)
+
+
 def past_due(today: date, prefix: str = "") -> models.Q:
     """Issued early enough that its due date is before ``today`` (a UTC date): the query form
     of ``Invoice.due_date < today``. The due date is the issue date (the UTC day of
@@ -369,6 +379,23 @@ class InvoiceQuerySet(models.QuerySet):
     def issued(self):
         """Invoices and credit notes finalized and not void (``issued_filter``)."""
         return self.filter(issued_filter())
+
+    def awaiting_first_charge(self):
+        """Open invoices with something due whose first charge was never made: no attempt, no
+        PaymentIntent, and no reason recorded why none was made (no card, payments off)."""
+        return self.filter(
+            kind=InvoiceKind.INVOICE,
+            status=InvoiceStatus.OPEN,
+            payment_attempts=0,
+            payment_intent_id="",
+            payment_failure_code="",
+            total__gt=models.F("prepaid_amount"),  # amount_due > 0
+        )
+
+    def not_emailed(self):
+        """Invoices and credit notes finalized and not void whose email has neither gone out
+        nor failed (its task never ran)."""
+        return self.issued().filter(emailed_at__isnull=True, email_failure_code="")
 
 
 class Invoice(models.Model):
@@ -418,6 +445,13 @@ class Invoice(models.Model):
         max_length=64, blank=True, help_text="why the last collection did not succeed"
     )
     payment_failure_detail = models.CharField(max_length=500, blank=True)
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text="when its email (with the PDF) went out"
+    )
+    email_failure_code = models.CharField(
+        max_length=64, blank=True, help_text="why its email was not sent (yet)"
+    )
+    email_failure_detail = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -454,6 +488,12 @@ class Invoice(models.Model):
             models.Index(fields=["tenant", "period_start"]),
             models.Index(fields=["status", "finalize_after"]),
             models.Index(fields=["status", "next_payment_attempt_at"]),
+            # The beat job's look for finalized invoices whose email never went out.
+            models.Index(
+                fields=["finalized_at"],
+                condition=models.Q(finalized_at__isnull=False, emailed_at__isnull=True),
+                name="billing_invoice_not_emailed",
+            ),
         ]
         permissions = [
             ("finalize_invoice", "Can finalize an invoice now (finance)"),

@@ -6,7 +6,7 @@ from django.db import InterfaceError, OperationalError
 
 from billing import (
     collection,
-    invoice_documents,
+    invoice_emails,
     invoicing,
     payment_notices,
     periods,
@@ -15,7 +15,6 @@ from billing import (
 from billing.documents import mail
 from billing.documents import tasks as _documents_tasks  # noqa: F401 - registers its task
 from billing.errors import PaymentProcessorError
-from billing.models import Invoice
 
 
 @shared_task(acks_late=True)
@@ -85,14 +84,18 @@ def finalize_due_invoices() -> dict:
     retry_jitter=True,
     max_retries=8,
 )
-def email_invoice(invoice_id: int) -> str:
+def email_invoice(invoice_id: int, resend: bool = False) -> dict:
     """Email a finalized invoice or credit note with its PDF to its recipients, as they are
-    when the task runs (``invoice_recipients``)."""
-    invoice = Invoice.objects.select_related("credit_of").get(pk=invoice_id)
-    document = invoice_documents.invoice_document(invoice)
-    recipients = invoice_documents.invoice_recipients(invoice)
-    mail.send_invoice_email(document, invoice_documents.invoice_pdf(invoice), recipients)
-    return document.number
+    when the task runs: once (``resend`` for finance's resend), never a void one; the result
+    says to whom, or why nothing was sent (``invoice_emails.email_invoice``)."""
+    return invoice_emails.email_invoice(invoice_id, resend=resend).as_result()
+
+
+@shared_task(acks_late=True)
+def email_missed_invoices() -> dict:
+    """Queue the email of each finalized invoice whose email task was lost."""
+    run = invoice_emails.email_missed_invoices()
+    return {"queued": run.queued, "no_recipients": run.no_recipients, "not_queued": run.not_queued}
 
 
 # --- payment and dunning (billing.collection) ----------
@@ -121,6 +124,14 @@ def collect_with_new_card(invoice_id: int, attempts_seen: int) -> str:
 @shared_task(acks_late=True)
 def retry_due_invoice_payments() -> dict:
     run = collection.retry_due_invoice_payments()
+    return {"attempted": run.attempted, "errors": run.errors}
+
+
+@shared_task(acks_late=True)
+def collect_missed_first_charges() -> dict:
+    """Charge each finalized invoice whose first charge was lost (its task never ran or gave
+    up during a processor outage)."""
+    run = collection.collect_missed_first_charges()
     return {"attempted": run.attempted, "errors": run.errors}
 
 

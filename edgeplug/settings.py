@@ -333,6 +333,12 @@ CELERY_BEAT_SCHEDULE = {
     "retry-due-invoice-payments": _every("billing.tasks.retry_due_invoice_payments", minutes=15),
     # A charge whose webhook is lost: its PaymentIntent asked for again (docs/billing.md).
     "reconcile-awaited-payments": _every("billing.tasks.reconcile_awaited_payments", minutes=30),
+    # A finalized invoice whose first charge or email was lost (a broker or processor outage
+    # at finalize) gets them after BILLING_FIRST_CHARGE_GRACE_MINUTES (docs/billing.md).
+    "collect-missed-first-charges": _every(
+        "billing.tasks.collect_missed_first_charges", minutes=15
+    ),
+    "email-missed-invoices": _every("billing.tasks.email_missed_invoices", minutes=15),
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -487,6 +493,11 @@ CONTENT_SECURITY_POLICY = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EdgePlug <noreply@edgeplug.invalid>")
+# Seconds to wait for the mail server at each step (connect, each reply) before giving up and
+# retrying later (Django's default waits forever). An invoice's email is sent with the invoice
+# row locked (billing/invoice_emails.py): a mail server that stops answering must not hold its
+# charge, its webhooks or finance's void behind it for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_S", default=30)
 
 # --- Stripe (used by billing) -------------------------------------------------------------------
 STRIPE_API_KEY = _secret("STRIPE_API_KEY")
@@ -536,6 +547,13 @@ if sorted(set(BILLING_DUNNING_DAYS)) != BILLING_DUNNING_DAYS or any(
     raise environ.ImproperlyConfigured(
         "BILLING_DUNNING_DAYS must be ascending whole days >= 1, e.g. 1,3,7"
     )
+# A finalized invoice's first charge and its email are queued when the finalize commits; one
+# still not made this many minutes after finalize (its task lost: the broker down at commit,
+# the processor down for all the task's retries) is made by the beat jobs
+# collect-missed-first-charges and email-missed-invoices (CELERY_BEAT_SCHEDULE).
+BILLING_FIRST_CHARGE_GRACE_MINUTES = env.int("BILLING_FIRST_CHARGE_GRACE_MINUTES", default=15)
+if BILLING_FIRST_CHARGE_GRACE_MINUTES < 1:
+    raise environ.ImproperlyConfigured("BILLING_FIRST_CHARGE_GRACE_MINUTES must be at least 1")
 # The seller printed on every invoice.
 BILLING_SELLER = {
     "legal_name": env("BILLING_SELLER_NAME", default="EdgePlug GmbH"),

@@ -19,7 +19,7 @@ from tests.commerce.conftest import (  # noqa: F401 - fixtures used by these tes
     stripe_client,
     stripe_on,
 )
-from tests.invoicing.conftest import JAN, Customer, vendor_tenant  # noqa: F401
+from tests.invoicing.conftest import JAN, Customer, broker_refuses, vendor_tenant  # noqa: F401
 
 FINALIZED_AT = datetime(2026, 2, 4, 9, tzinfo=UTC)
 DECLINED = "4000000000000341"  # saves, then every charge is declined

@@ -5,6 +5,8 @@ The task runs in this process through ``Task.apply`` (the code a worker runs, re
 included: an eager retry is applied at once instead of after its backoff). It needs the
 database only for the task counters the health signals keep."""
 
+import socket
+
 import pytest
 
 from billing.documents import render_pdf, send_invoice_email
@@ -88,6 +90,20 @@ def test_an_unreachable_server_is_a_deferral(settings):
     doc = invoice()
     with pytest.raises(DeliveryDeferred, match="ConnectionRefusedError"):
         send_invoice_email(doc, b"%PDF-1.7", RECIPIENTS)
+
+
+def test_a_server_that_stops_answering_is_a_deferral_after_the_timeout(settings):
+    """An invoice email is sent with its invoice row locked: a silent server must not hold it
+    for ever, as Django's default (no timeout) would."""
+    assert settings.EMAIL_TIMEOUT  # EMAIL_TIMEOUT_S, 30 s unless set
+    settings.EMAIL_TIMEOUT = 1
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    with socket.socket() as silent:  # takes the connection, never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
+        with pytest.raises(DeliveryDeferred, match="timed out"):
+            send_invoice_email(invoice(), b"%PDF-1.7", RECIPIENTS)
 
 
 def test_an_email_needs_recipients(smtp_inbox):

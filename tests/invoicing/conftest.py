@@ -1,5 +1,6 @@
 """Invoicing fixtures: a customer tenant holding metered and one-time plans of a vendor's
-agents, devices that ran them (hourly rollups as metering writes them), a billing account."""
+agents, devices that ran them (hourly rollups as metering writes them), a billing account;
+a broker that refuses to publish some tasks."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -120,3 +121,37 @@ def draft(customer):
     customer.ran(customer.metered(), JAN, 3)
     (pk,) = invoicing.close_billing_period(JAN).created
     return Invoice.objects.get(pk=pk)
+
+
+@dataclass
+class BrokerRefusal:
+    """Which publishes fail as with the broker down: every one, or those of tasks whose first
+    argument is one of ``invoice_ids``. ``refused`` lists them as (task, args)."""
+
+    everything: bool = False
+    invoice_ids: set = field(default_factory=set)
+    refused: list = field(default_factory=list)
+
+    def refuses(self, args) -> bool:
+        return self.everything or (bool(args) and args[0] in self.invoice_ids)
+
+
+@pytest.fixture
+def broker_refuses(monkeypatch):
+    """Publishing a task (``delay``, ``apply_async``) raises what kombu raises when Redis
+    refuses the connection, for the tasks the returned ``BrokerRefusal`` names; the others
+    are sent as usual (run at once under ``eager_celery``)."""
+    from celery.app.task import Task
+    from kombu.exceptions import OperationalError
+
+    refusal = BrokerRefusal()
+    publish = Task.apply_async
+
+    def apply_async(task, args=None, kwargs=None, **options):
+        if refusal.refuses(args):
+            refusal.refused.append((task.name, tuple(args or ())))
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return publish(task, args, kwargs, **options)
+
+    monkeypatch.setattr(Task, "apply_async", apply_async)
+    return refusal

@@ -240,6 +240,8 @@ def test_the_beat_schedule_names_registered_billing_tasks(settings):
         "billing.tasks.finalize_due_invoices",
         "billing.tasks.retry_due_invoice_payments",
         "billing.tasks.reconcile_awaited_payments",
+        "billing.tasks.collect_missed_first_charges",
+        "billing.tasks.email_missed_invoices",
         "billing.tasks.maintain_usage_partitions",
     }
     assert billing <= set(app.tasks)

@@ -1,0 +1,209 @@
+"""The email of a finalized invoice or credit note, with its PDF: queued when it is issued,
+sent once (``Invoice.emailed_at``), again only when finance resends it, never for a void
+invoice; one whose task was lost (the broker down at finalize) is sent by a beat job after a
+grace period. Described in docs/billing.md.
+
+The task sends with the invoice row locked and marks it sent in the same transaction, so two
+deliveries of the task (or the finalize's and the beat job's) send one email; a worker that
+dies after the mail server took the message and before the commit sends it once more
+(at least once, never lost).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from celery import signature
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from billing.invoice_documents import (
+    has_document,
+    invoice_document,
+    invoice_pdf,
+    invoice_recipients,
+)
+from billing.models import Invoice, InvoiceStatus, first_charge_grace
+from edgeplug.errors import DomainError
+
+EMAIL_TASK = "billing.tasks.email_invoice"
+
+logger = logging.getLogger(__name__)
+
+
+class NotSent:
+    """Why the email task sent nothing (``Emailed.not_sent``)."""
+
+    NO_SUCH_INVOICE = "no_such_invoice"  # its finalize rolled back after scheduling
+    NOT_FINALIZED = "invoice_not_finalized"
+    VOID = "invoice_void"  # as finance's resend refuses it: it asks for nothing owed
+    ALREADY_EMAILED = "already_emailed"  # the task delivered twice, or queued twice
+    NO_RECIPIENTS = "invoice_no_recipients"
+
+
+NO_RECIPIENTS_DETAIL = "Its tenant's billing account has no invoice emails, nor had it at finalize."
+
+# Why an email failed, kept on the invoice (``email_failure_code``) besides the codes of the
+# errors that refuse it for good (``email_refused``, a document that cannot be rendered).
+DEFERRED = "email_deferred"
+
+
+@dataclass
+class Emailed:
+    """What the email task did: to whom it sent ``number``, or why it sent nothing."""
+
+    number: str
+    recipients: list[str] = field(default_factory=list)
+    not_sent: str = ""
+
+    def as_result(self) -> dict:
+        """The task's result, as Celery keeps it."""
+        if self.not_sent:
+            return {"invoice": self.number, "not_sent": self.not_sent}
+        return {"invoice": self.number, "sent_to": self.recipients}
+
+
+def schedule_email(invoice: Invoice, *, resend: bool = False) -> bool:
+    """Email the finalized document from a worker once the caller's transaction commits;
+    False when there is nobody to email (``invoice_recipients``).
+
+    The first email's hook is robust: a publish that fails (the broker down) is logged and
+    does not stop the hooks after it (the other invoices of a batch finalize), and
+    ``email_missed_invoices`` sends it after the grace period. Finance's resend has no such
+    net: its failure reaches finance."""
+    if not invoice_recipients(invoice):
+        return False
+    invoice_id = invoice.pk
+    if resend:
+        transaction.on_commit(
+            lambda: signature(EMAIL_TASK, args=(invoice_id,), kwargs={"resend": True}).delay()
+        )
+        return True
+
+    def queue_invoice_email() -> None:
+        signature(EMAIL_TASK, args=(invoice_id,)).delay()
+
+    transaction.on_commit(queue_invoice_email, robust=True)
+    return True
+
+
+def email_invoice(invoice_id: int, *, resend: bool = False) -> Emailed:
+    """Email a finalized invoice or credit note with its PDF to its recipients as they are
+    now (``invoice_recipients``): the email task's one call.
+
+    Sent once: an invoice emailed already is not sent again unless ``resend`` (finance's
+    resend). A void invoice is never sent. A failure is kept on the invoice
+    (``email_failure_code``/``_detail``) and raised: ``DeliveryDeferred`` for the task to
+    retry, the others for good."""
+    invoice = Invoice.objects.select_related("credit_of").filter(pk=invoice_id).first()
+    if invoice is None:
+        return Emailed("", not_sent=NotSent.NO_SUCH_INVOICE)
+    if reason := _reason_not_to_send(invoice, resend):
+        return Emailed(invoice.number or "", not_sent=reason)
+    recipients = invoice_recipients(invoice)
+    if not recipients:
+        _record_failure(invoice, NotSent.NO_RECIPIENTS, NO_RECIPIENTS_DETAIL)
+        return Emailed(invoice.number, not_sent=NotSent.NO_RECIPIENTS)
+    from billing.documents import mail  # WeasyPrint: the web process never loads it to queue
+
+    try:
+        document = invoice_document(invoice)
+        pdf = invoice_pdf(invoice)
+        with transaction.atomic():
+            if not _claim(invoice, resend):
+                invoice.refresh_from_db()
+                reason = _reason_not_to_send(invoice, resend) or NotSent.ALREADY_EMAILED
+                return Emailed(invoice.number, not_sent=reason)
+            mail.send_invoice_email(document, pdf, recipients)
+    except mail.DeliveryDeferred as error:
+        _record_failure(invoice, DEFERRED, str(error))
+        raise
+    except DomainError as error:  # the server refused it, or its document cannot be sent
+        _record_failure(invoice, error.code, error.detail)
+        raise
+    return Emailed(invoice.number, recipients)
+
+
+def _reason_not_to_send(invoice: Invoice, resend: bool) -> str:
+    if not has_document(invoice):
+        return NotSent.NOT_FINALIZED
+    if invoice.status == InvoiceStatus.VOID:
+        return NotSent.VOID
+    if invoice.emailed_at is not None and not resend:
+        return NotSent.ALREADY_EMAILED
+    return ""
+
+
+def _claim(invoice: Invoice, resend: bool) -> bool:
+    """Mark the invoice emailed (its first email's time stays) and keep its row locked until
+    the caller's transaction ends; False when it is void or, unless ``resend``, emailed
+    already. A concurrent claim waits for this one's commit and then finds it emailed; one
+    that finds it rolled back (the send failed) claims it in turn."""
+    rows = Invoice.objects.filter(pk=invoice.pk).exclude(status=InvoiceStatus.VOID)
+    if not resend:
+        rows = rows.filter(emailed_at__isnull=True)
+    # A queryset update: the invoice's ``updated_at`` (the time of its last payment change,
+    # which the reconcile job reads) stays as it is.
+    claimed = rows.update(
+        emailed_at=Coalesce(F("emailed_at"), Value(timezone.now())),
+        email_failure_code="",
+        email_failure_detail="",
+    )
+    return claimed == 1
+
+
+def _record_failure(invoice: Invoice, code: str, detail: str) -> None:
+    """Say on an invoice not emailed yet why its email was not sent (a failed resend of one
+    emailed already is the task's failure only)."""
+    logger.warning("invoice %s not emailed: %s (%s)", invoice.number, code, detail)
+    Invoice.objects.filter(pk=invoice.pk, emailed_at__isnull=True).update(
+        email_failure_code=code[:64], email_failure_detail=detail[:500]
+    )
+
+
+# --- the beat job ----------
+
+
+@dataclass
+class MissedEmails:
+    """What the beat job did, by invoice number."""
+
+    queued: list[str] = field(default_factory=list)
+    no_recipients: list[str] = field(default_factory=list)
+    # The broker refused a publish: these wait for the next run.
+    not_queued: list[str] = field(default_factory=list)
+
+
+def email_missed_invoices(now: datetime | None = None) -> MissedEmails:
+    """The beat job's net for a lost invoice email: each invoice or credit note finalized
+    over ``BILLING_FIRST_CHARGE_GRACE_MINUTES`` ago, not void, whose email neither went out
+    nor failed (``Invoice.objects.not_emailed``: its task was never run, e.g. its publish
+    failed at finalize) has the email task queued again; the task sends it once however
+    often it is queued. One with nobody to email is marked so (``invoice_no_recipients``)
+    and not looked at again. A failed publish (the broker down) ends the run: the rest wait
+    for the next one."""
+    now = now or timezone.now()
+    run = MissedEmails()
+    missed = list(
+        Invoice.objects.not_emailed()
+        .filter(finalized_at__lte=now - first_charge_grace())
+        .order_by("finalized_at", "pk")
+    )
+    for index, invoice in enumerate(missed):
+        if not invoice_recipients(invoice):
+            _record_failure(invoice, NotSent.NO_RECIPIENTS, NO_RECIPIENTS_DETAIL)
+            run.no_recipients.append(invoice.number)
+            continue
+        try:
+            signature(EMAIL_TASK, args=(invoice.pk,)).delay()
+        except Exception:  # the broker: every publish after this one would fail as well
+            logger.exception("could not queue the email of invoice %s", invoice.number)
+            run.not_queued = [later.number for later in missed[index:]]
+            return run
+        logger.info("invoice %s: its lost email queued again", invoice.number)
+        run.queued.append(invoice.number)
+    return run

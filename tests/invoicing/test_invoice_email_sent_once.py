@@ -1,0 +1,223 @@
+"""A finalized invoice's email (with its PDF) goes out once, through a real SMTP server
+(aiosmtpd on loopback): a task delivered or queued twice sends one email, finance's resend
+sends it again on purpose, a void invoice's queued email is not sent, and the beat job sends
+the email whose task was lost (its publish failed at finalize) after the grace period,
+credit notes included, but not one the mail server refused or nobody is to receive."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from billing import invoice_emails, invoicing, tasks
+from billing.documents import mail
+from billing.models import Invoice
+from tests.invoices.conftest import smtp_inbox  # noqa: F401 - the loopback SMTP server
+from tests.invoicing.conftest import JAN
+
+pytestmark = pytest.mark.django_db
+
+SENT_TO = ["ap@acme.example"]
+
+
+def after_grace() -> object:
+    return timezone.now() + timedelta(minutes=16)
+
+
+def email(invoice, **kwargs) -> dict:
+    """The email task as a worker runs it (its retries included)."""
+    return tasks.email_invoice.apply(args=(invoice.pk,), kwargs=kwargs).get()
+
+
+def test_the_email_task_run_twice_sends_one_email(draft, smtp_inbox):  # noqa: F811
+    invoice = invoicing.finalize_invoice(draft)  # its queued tasks do not run here
+    first, again = email(invoice), email(invoice)
+    (message,) = smtp_inbox.messages
+    assert invoice.number in message["Subject"]
+    assert first == {"invoice": invoice.number, "sent_to": SENT_TO}
+    assert again == {"invoice": invoice.number, "not_sent": "already_emailed"}
+    invoice.refresh_from_db()
+    assert invoice.emailed_at is not None and invoice.email_failure_code == ""
+
+
+def test_finance_resend_sends_it_again(
+    draft,
+    smtp_inbox,  # noqa: F811
+    eager_celery,
+    django_capture_on_commit_callbacks,
+):
+    invoice = invoicing.finalize_invoice(draft)
+    email(invoice)
+    first_sent = Invoice.objects.get(pk=invoice.pk).emailed_at
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invoicing.resend_invoice_email(invoice) == SENT_TO
+    assert len(smtp_inbox.messages) == 2
+    assert Invoice.objects.get(pk=invoice.pk).emailed_at == first_sent  # the first email's time
+
+
+def test_a_void_invoice_s_queued_email_is_not_sent(draft, smtp_inbox):  # noqa: F811
+    invoice = invoicing.finalize_invoice(draft)
+    invoicing.void_invoice(invoice, reason="issued to the wrong entity")
+    # The email queued at finalize reaches a worker only now (a backlog, SMTP deferring it).
+    queued = email(invoice)
+    assert smtp_inbox.messages == []
+    assert queued == {"invoice": invoice.number, "not_sent": "invoice_void"}
+    assert email(invoice, resend=True)["not_sent"] == "invoice_void"
+    assert invoice_emails.email_missed_invoices(now=after_grace()).queued == []
+
+
+def test_the_beat_job_sends_lost_emails_of_invoices_and_credit_notes_once(
+    draft,
+    smtp_inbox,  # noqa: F811
+    eager_celery,
+):
+    invoice = invoicing.finalize_invoice(draft)
+    note = invoicing.issue_credit_note(invoice, reason="goodwill")
+    assert invoice_emails.email_missed_invoices().queued == []  # within the grace period
+
+    run = invoice_emails.email_missed_invoices(now=after_grace())
+    assert run.queued == [invoice.number, note.number]
+    subjects = sorted(message["Subject"] for message in smtp_inbox.messages)
+    assert [subject.split(" from ")[0] for subject in subjects] == [
+        f"Credit note {note.number}",
+        f"Invoice {invoice.number}",
+    ]
+    assert invoice_emails.email_missed_invoices(now=after_grace()).queued == []
+    assert len(smtp_inbox.messages) == 2
+
+
+def test_nobody_to_email_is_recorded_once_and_not_looked_at_again(customer, eager_celery):
+    customer.account(invoice_emails=[])
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    invoice = invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
+
+    assert invoice_emails.email_missed_invoices(now=after_grace()).no_recipients == [invoice.number]
+    invoice.refresh_from_db()
+    assert (invoice.emailed_at, invoice.email_failure_code) == (None, "invoice_no_recipients")
+    assert invoice_emails.email_missed_invoices(now=after_grace()).no_recipients == []
+
+
+def test_an_email_the_server_refused_is_left_to_finance_not_sent_again_by_the_beat_job(
+    draft,
+    smtp_inbox,  # noqa: F811
+    eager_celery,
+    django_capture_on_commit_callbacks,
+):
+    invoice = invoicing.finalize_invoice(draft)
+    smtp_inbox.replies = ["554 5.7.1 Message rejected"]
+    refused = tasks.email_invoice.apply(args=(invoice.pk,), throw=False)
+    assert isinstance(refused.result, mail.DeliveryRefused)
+    invoice.refresh_from_db()
+    assert (invoice.emailed_at, invoice.email_failure_code) == (None, "email_refused")
+    assert "554" in invoice.email_failure_detail
+    assert invoice_emails.email_missed_invoices(now=after_grace()).queued == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoicing.resend_invoice_email(invoice)  # finance, once the address is fixed
+    assert len(smtp_inbox.messages) == 1
+    invoice.refresh_from_db()
+    assert invoice.emailed_at is not None and invoice.email_failure_code == ""
+
+
+def test_the_beat_job_stops_at_a_broker_failure_and_queues_the_rest_next_time(
+    draft,
+    smtp_inbox,  # noqa: F811
+    eager_celery,
+    broker_refuses,
+):
+    invoice = invoicing.finalize_invoice(draft)
+    note = invoicing.issue_credit_note(invoice, reason="goodwill")
+    broker_refuses.everything = True
+    run = invoice_emails.email_missed_invoices(now=after_grace())
+    assert (run.queued, run.not_queued) == ([], [invoice.number, note.number])
+    assert broker_refuses.refused == [("billing.tasks.email_invoice", (invoice.pk,))]
+
+    broker_refuses.everything = False
+    assert invoice_emails.email_missed_invoices(now=after_grace()).queued == [
+        invoice.number,
+        note.number,
+    ]
+    assert len(smtp_inbox.messages) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs row locking across connections (PostgreSQL)"
+)
+def test_two_deliveries_at_once_send_one_email(
+    draft,
+    smtp_inbox,  # noqa: F811
+    broker_refuses,
+    monkeypatch,
+):
+    broker_refuses.everything = True  # the finalize's own tasks are not sent here
+    invoice = invoicing.finalize_invoice(draft)
+    sending, release = threading.Event(), threading.Event()
+    send = mail.send_invoice_email
+
+    def held_send(*args):
+        sending.set()
+        assert release.wait(60)
+        return send(*args)
+
+    monkeypatch.setattr(mail, "send_invoice_email", held_send)
+    results = {}
+
+    def deliver(name):
+        try:
+            results[name] = email(invoice)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=deliver, args=("first",))
+    first.start()
+    try:
+        assert sending.wait(60)  # the first delivery holds the invoice, sending
+        second = threading.Thread(target=deliver, args=("second",))
+        second.start()
+        deadline = time.monotonic() + 60
+        while not _waiting_for_a_row_lock():
+            assert time.monotonic() < deadline, "the second delivery never waited"
+    finally:
+        release.set()
+        first.join()
+    second.join()
+    assert results == {
+        "first": {"invoice": invoice.number, "sent_to": SENT_TO},
+        "second": {"invoice": invoice.number, "not_sent": "already_emailed"},
+    }
+    assert len(smtp_inbox.messages) == 1
+
+
+@pytest.mark.django_db(transaction=True)  # migrating (SQLite's schema editor) needs no atomic
+def test_invoices_finalized_before_the_marker_count_as_emailed(draft, broker_refuses):
+    """Nothing recorded whether their email went out: migration 0013 takes them as emailed
+    when they were finalized, so the beat job does not mail every tenant's history again."""
+    broker_refuses.everything = True  # the finalize's own tasks are not sent here
+    invoice = invoicing.finalize_invoice(draft)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("billing", "0012_usage_event_key_is_device_seq_start")])
+    try:
+        executor.loader.build_graph()
+        executor.migrate([("billing", "0013_invoice_emailed")])
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes("billing"))
+
+    invoice = Invoice.objects.get(pk=invoice.pk)
+    assert invoice.emailed_at == invoice.finalized_at
+    assert invoice_emails.email_missed_invoices(now=after_grace()).queued == []
+
+
+def _waiting_for_a_row_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
