@@ -13,7 +13,6 @@ from billing import (
     usage_retention,
 )
 from billing.documents import mail
-from billing.documents import tasks as _documents_tasks  # noqa: F401 - registers its task
 from billing.errors import PaymentProcessorError
 
 

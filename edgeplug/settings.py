@@ -306,7 +306,7 @@ CELERY_TASK_ROUTES = {
     "certification.tasks.sweep_stale_runs": {"queue": "default"},
     "certification.tasks.expire_lapsed_certifications": {"queue": "default"},
     "certification.*": {"queue": "certification"},
-    "billing.documents.tasks.*": {"queue": "email"},
+    "billing.tasks.email_invoice": {"queue": "email"},
     "billing.tasks.send_payment_notice": {"queue": "email"},
     "billing.*": {"queue": "billing"},
 }

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 import smtplib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from billing.documents.document import InvoiceDocument, from_dict
+from billing.documents.document import InvoiceDocument
 from billing.documents.errors import InvalidInvoiceDocument
-from billing.documents.rendering import TITLES, render_pdf
+from billing.documents.rendering import TITLES
 from edgeplug.errors import DomainError
 from marketplace.pricing import format_amount
 
@@ -89,14 +88,6 @@ def send_invoice_email(
             raise DeliveryDeferred(f"{type(exc).__name__}: {exc}") from exc
         raise DeliveryRefused(f"The mail server refused {doc.number}: {exc}") from exc
     return message
-
-
-def email_invoice_document(document: Mapping[str, Any], recipients: Sequence[str]) -> str:
-    """Render the document (its JSON form, see ``InvoiceDocument.as_dict``) and email it;
-    the Celery task's one call. Returns the document number."""
-    doc = from_dict(document)
-    send_invoice_email(doc, render_pdf(doc), recipients)
-    return doc.number
 
 
 def _reject_no_recipients(recipients: Sequence[str]) -> None:

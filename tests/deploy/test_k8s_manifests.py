@@ -193,7 +193,7 @@ def test_certification_runs_on_its_own_queue_and_the_sweeper_does_not():
     assert queue("billing.tasks.close_billing_month") == "billing"
     assert queue("billing.tasks.collect_invoice_payment") == "billing"
     assert queue("billing.tasks.send_payment_notice") == "email"
-    assert queue("billing.documents.tasks.email_invoice_document") == "email"
+    assert queue("billing.tasks.email_invoice") == "email"  # was billing: the docs said email
 
 
 def test_the_hardware_simulation_stage_is_sent_to_its_own_queue():

@@ -1,9 +1,6 @@
 """The invoice email reaches a real SMTP server (aiosmtpd on loopback) with the PDF attached;
-the Celery task retries what the server defers and gives up on what it refuses.
-
-The task runs in this process through ``Task.apply`` (the code a worker runs, retries
-included: an eager retry is applied at once instead of after its backoff). It needs the
-database only for the task counters the health signals keep."""
+a deferral and a refusal are told apart (the task's retries: tests/invoicing/
+test_invoice_email_sent_once.py)."""
 
 import socket
 
@@ -11,8 +8,7 @@ import pytest
 
 from billing.documents import render_pdf, send_invoice_email
 from billing.documents.errors import InvalidInvoiceDocument
-from billing.documents.mail import DeliveryDeferred, DeliveryRefused
-from billing.documents.tasks import email_invoice_document
+from billing.documents.mail import DeliveryDeferred
 from tests.invoices.documents import invoice
 from tests.invoices.pdf_reading import embedded_xml, pdf_text, summation
 
@@ -40,48 +36,6 @@ def test_the_invoice_email_arrives_with_its_pdf(smtp_inbox, settings):
     assert "Total 72.34 EUR" in pdf_text(pdf)
     _, tree = embedded_xml(pdf)
     assert summation(tree, "GrandTotalAmount") == "72.34"
-
-
-@pytest.mark.django_db
-def test_the_task_renders_and_sends_from_the_json_form(smtp_inbox):
-    doc = invoice(currency="JPY", paid=True)
-    result = email_invoice_document.apply(args=(doc.as_dict(), RECIPIENTS[:1]))
-    assert result.get() == "EP-2026-000042"
-    (message,) = smtp_inbox.messages
-    assert "It is paid: nothing is due." in message.get_body(("plain",)).get_content()
-    _, _, pdf = _attachment(message)
-    assert "Total 10445 JPY" in pdf_text(pdf)
-
-
-@pytest.mark.django_db
-def test_the_task_retries_a_deferral_and_delivers_once(smtp_inbox):
-    smtp_inbox.replies = ["451 4.3.0 Mailbox busy, try again", "421 4.4.2 Timeout, try again"]
-    result = email_invoice_document.apply(args=(invoice().as_dict(), RECIPIENTS))
-    assert (result.state, result.get()) == ("SUCCESS", "EP-2026-000042")
-    assert smtp_inbox.replies == []  # both deferrals were met, then the third try went through
-    assert len(smtp_inbox.messages) == 1
-
-
-@pytest.mark.django_db
-def test_a_deferral_that_never_ends_fails_after_the_last_retry(smtp_inbox, monkeypatch):
-    monkeypatch.setattr(email_invoice_document, "max_retries", 2)
-    smtp_inbox.replies = ["451 4.3.0 Mailbox busy"] * 5
-    result = email_invoice_document.apply(args=(invoice().as_dict(), RECIPIENTS))
-    assert result.state == "FAILURE"
-    assert isinstance(result.result, DeliveryDeferred)
-    assert len(smtp_inbox.replies) == 2  # the first try and two retries were deferred
-    assert smtp_inbox.messages == []
-
-
-@pytest.mark.django_db
-def test_a_permanent_refusal_is_not_retried(smtp_inbox):
-    smtp_inbox.replies = ["554 5.7.1 Message rejected", "250 would have been accepted"]
-    result = email_invoice_document.apply(args=(invoice().as_dict(), RECIPIENTS))
-    assert result.state == "FAILURE"
-    with pytest.raises(DeliveryRefused, match="refused EP-2026-000042"):
-        result.get()
-    assert smtp_inbox.replies == ["250 would have been accepted"]
-    assert smtp_inbox.messages == []
 
 
 def test_an_unreachable_server_is_a_deferral(settings):

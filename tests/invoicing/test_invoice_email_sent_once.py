@@ -221,3 +221,42 @@ def _waiting_for_a_row_lock() -> bool:
             "WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
         return cursor.fetchone()[0] > 0
+
+
+# The task runs in this process through ``Task.apply``: the code a worker runs, retries
+# included (an eager retry is applied at once instead of after its backoff).
+
+
+def test_the_task_retries_a_deferral_and_delivers_once(draft, smtp_inbox):  # noqa: F811
+    invoice = invoicing.finalize_invoice(draft)
+    smtp_inbox.replies = ["451 4.3.0 Mailbox busy, try again", "421 4.4.2 Timeout, try again"]
+    result = tasks.email_invoice.apply(args=(invoice.pk,))
+    assert (result.state, result.get()) == (
+        "SUCCESS",
+        {"invoice": invoice.number, "sent_to": SENT_TO},
+    )
+    assert smtp_inbox.replies == []  # both deferrals were met, then the third try went through
+    assert len(smtp_inbox.messages) == 1
+
+
+def test_a_deferral_that_never_ends_fails_after_the_last_retry(draft, smtp_inbox, monkeypatch):  # noqa: F811
+    invoice = invoicing.finalize_invoice(draft)
+    monkeypatch.setattr(tasks.email_invoice, "max_retries", 2)
+    smtp_inbox.replies = ["451 4.3.0 Mailbox busy"] * 5
+    result = tasks.email_invoice.apply(args=(invoice.pk,))
+    assert result.state == "FAILURE"
+    assert isinstance(result.result, mail.DeliveryDeferred)
+    assert len(smtp_inbox.replies) == 2  # the first try and two retries were deferred
+    assert smtp_inbox.messages == []
+
+
+def test_a_permanent_refusal_is_not_retried(draft, smtp_inbox):  # noqa: F811
+    invoice = invoicing.finalize_invoice(draft)
+    smtp_inbox.replies = ["554 5.7.1 Message rejected", "250 would have been accepted"]
+    result = tasks.email_invoice.apply(args=(invoice.pk,))
+    assert smtp_inbox.replies == ["250 would have been accepted"]
+    assert smtp_inbox.messages == []
+    assert result.state == "FAILURE"
+    with pytest.raises(mail.DeliveryRefused, match=f"refused {invoice.number}"):
+        result.get()
+    assert Invoice.objects.get(pk=invoice.pk).email_failure_code == "email_refused"
