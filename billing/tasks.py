@@ -126,7 +126,8 @@ def retry_due_invoice_payments() -> dict:
 
 @shared_task(acks_late=True)
 def reconcile_awaited_payments() -> dict:
-    return collection.reconcile_awaited_payments()
+    run = collection.reconcile_awaited_payments()
+    return {"reconciled": run.reconciled, "errors": run.errors}
 
 
 @shared_task(
