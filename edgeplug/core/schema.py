@@ -9,7 +9,9 @@ from functools import wraps
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 
+from edgeplug.core.renderers import JsonErrorsMixin
 from edgeplug.core.serializers import StrictSerializerMixin
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -46,6 +48,18 @@ _DESCRIPTIONS = {
 
 
 class ErrorDocumentingAutoSchema(AutoSchema):
+    def _get_response_for_code(
+        self, serializer, status_code, media_types=None, direction="response"
+    ):
+        if (
+            media_types is None
+            and int(status_code) >= 400
+            and isinstance(self.view, JsonErrorsMixin)
+        ):
+            # Its other renderers (a file's media type, CSV) answer success only.
+            media_types = [JSONRenderer.media_type]
+        return super()._get_response_for_code(serializer, status_code, media_types, direction)
+
     def _error_statuses(self) -> list[str]:
         # 503: any operation may lose its database connection (database_unavailable).
         statuses = ["400", "404", "429", "503"]

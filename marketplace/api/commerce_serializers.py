@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import (
     DocumentTextField,
     IsSetField,
@@ -62,6 +63,17 @@ class RevisePlanSerializer(StrictSerializer):
 
     def validate_currency(self, value: str) -> str:
         return value.upper()
+
+
+class NotEntitledSerializer(ErrorSerializer):
+    """403 `not_entitled` of a download: the error and the plans that would entitle."""
+
+    plans = PricePlanSerializer(
+        many=True, required=False, help_text="The agent's plans on offer (not_entitled)."
+    )
+
+    class Meta:
+        ref_name = "NotEntitledError"
 
 
 class CreateOrderSerializer(StrictSerializer):

@@ -183,6 +183,31 @@ def test_an_account_accepted_gets_invoices_whose_pdf_downloads(billing_member):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
 
 
+@pytest.mark.parametrize("accept", ["application/pdf", "*/*", None])
+def test_an_invoice_pdf_answers_the_media_type_it_is_asked_for(billing_member, accept):
+    client, customer = billing_member
+    customer.account()
+    invoice = invoicing.finalize_invoice(issue(customer))
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    pdf = client.get(f"/api/v1/invoices/{invoice.pk}/pdf", **headers)
+    assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
+    assert pdf.content.startswith(b"%PDF-")
+
+
+def test_invoice_pdf_refusals_are_json_when_a_pdf_was_asked_for(billing_member, make_customer):
+    client, customer = billing_member
+    other = make_customer()
+    other.account()
+    theirs = invoicing.finalize_invoice(issue(other))
+    missing = client.get(f"/api/v1/invoices/{theirs.pk}/pdf", HTTP_ACCEPT="application/pdf")
+    assert (missing.status_code, missing["Content-Type"]) == (404, "application/json")
+    assert missing.json()["code"] == "not_found"
+    draft = issue(customer)
+    early = client.get(f"/api/v1/invoices/{draft.pk}/pdf", HTTP_ACCEPT="application/pdf")
+    assert (early.status_code, early["Content-Type"]) == (409, "application/json")
+    assert early.json()["code"] == "invoice_not_finalized"
+
+
 def test_the_schema_publishes_what_the_account_accepts(billing_member):
     """The OpenAPI schema's account body (tax_rate pattern, reverse charge needing a tax_id)
     accepts exactly what the API accepts, so clients and schemathesis know the rule."""
