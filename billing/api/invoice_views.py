@@ -17,7 +17,7 @@ from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
 from billing.periods import MONTH_PATTERN, month_start, next_month, optional_month
 from edgeplug.core.filters import FilterBackend, FilterSet
 from edgeplug.core.renderers import JsonErrorsMixin, PdfRenderer
-from edgeplug.core.schema import ErrorSerializer
+from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
 from edgeplug.errors import NotFound
 from edgeplug.tenancy.permissions import CanBuy
@@ -93,8 +93,7 @@ class InvoicePdf(JsonErrorsMixin, APIView):
     @extend_schema(
         responses={
             (200, "application/pdf"): OpenApiTypes.BINARY,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
+            409: error_response(409, "invoice_not_finalized: a draft has no document yet."),
         }
     )
     def get(self, request, pk):

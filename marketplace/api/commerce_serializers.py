@@ -117,6 +117,18 @@ class OrderSerializer(ReadOnlyModelSerializer):
         return obj.client_secret if obj.status == "requires_action" else None
 
 
+class OrderPaymentErrorSerializer(ErrorSerializer):
+    """402 of placing an order: `payment_method_required` or `payment_overdue` before any
+    order is made; `card_declined` or `payment_failed` with the order, now `failed`."""
+
+    order = OrderSerializer(
+        required=False, help_text="The failed order (card_declined, payment_failed)."
+    )
+
+    class Meta:
+        ref_name = "OrderPaymentError"
+
+
 class EntitlementSerializer(ReadOnlyModelSerializer):
     agent = serializers.IntegerField(source="agent_id", read_only=True)
     agent_name = serializers.CharField(source="agent.name", read_only=True)

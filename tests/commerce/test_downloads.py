@@ -10,8 +10,13 @@ import pytest
 from edgeplug.certificates import verify_certificate
 from marketplace.models import Download, Entitlement
 from tests.commerce.conftest import buy_free
+from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
+
+
+def operation(what: str) -> str:
+    return f"GET /api/v1/agents/{{agent_id}}/versions/{{version}}/{what}"
 
 
 def url(version, what="download"):
@@ -106,6 +111,7 @@ def test_a_download_answers_the_media_type_it_is_asked_for(
     assert response.status_code == 200, response.content[:200]
     assert response["Content-Type"] == media_type
     assert response["Content-Disposition"].startswith("attachment;")
+    assert_documented(response, operation(what))
 
 
 @pytest.mark.parametrize(
@@ -119,6 +125,7 @@ def test_refusals_are_json_whatever_media_type_was_asked_for(
     assert (refused.status_code, refused["Content-Type"]) == (403, "application/json")
     assert refused.json()["code"] == "not_entitled"
     assert [p["id"] for p in refused.json()["plans"]] == [plan.pk]
+    assert_documented(refused, operation(what))
 
     from tests.vendors import package
 
@@ -129,6 +136,7 @@ def test_refusals_are_json_whatever_media_type_was_asked_for(
     )
     assert (missing.status_code, missing["Content-Type"]) == (404, "application/json")
     assert missing.json()["code"] == "not_found"
+    assert_documented(missing, operation(what))
 
     unacceptable = customer[0].get(url(published, what), HTTP_ACCEPT="text/csv")
     assert (unacceptable.status_code, unacceptable["Content-Type"]) == (406, "application/json")

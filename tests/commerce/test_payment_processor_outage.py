@@ -3,8 +3,6 @@ setup webhook, reading or replaying an order awaiting its payment) answers 502
 ``payment_processor_error``, as placing an order does, and changes nothing here: the same
 request succeeds once the processor is back."""
 
-import socket
-
 import pytest
 
 from billing.models import PaymentMethod, StripeCustomer, WebhookEvent
@@ -18,39 +16,26 @@ from tests.commerce.conftest import (
     signed_webhook,
     stripe_client,
 )
+from tests.openapi_conformance import assert_documented
+
+SETUP = "POST /api/v1/billing/payment-methods/setup"
+SAVE = "POST /api/v1/billing/payment-methods"
+REMOVE = "DELETE /api/v1/billing/payment-methods/{id}"
+WEBHOOK = "POST /api/v1/stripe/webhook"
 
 pytestmark = pytest.mark.django_db
 
 NEEDS_3DS = "4000002760003184"
 
 
-class Processor:
-    """Switches the SDK between localstripe and a loopback port that refuses connections (bound,
-    never listening, so nothing else takes it meanwhile)."""
-
-    def __init__(self, settings, up_at: str, down_at: str):
-        self._settings, self._up_at, self._down_at = settings, up_at, down_at
-
-    def down(self) -> None:
-        self._settings.STRIPE_API_BASE = self._down_at
-
-    def up(self) -> None:
-        self._settings.STRIPE_API_BASE = self._up_at
-
-
-@pytest.fixture
-def processor(settings, stripe_on):
-    with socket.socket() as refusing:
-        refusing.bind(("127.0.0.1", 0))
-        yield Processor(settings, stripe_on, f"http://127.0.0.1:{refusing.getsockname()[1]}")
-
-
-def assert_processor_error(response):
+def assert_processor_error(response, operation: str):
+    """A 502 payment_processor_error, as the schema documents for ``operation``."""
     assert response.status_code == 502, response.content
     body = response.json()
     assert body["code"] == "payment_processor_error"
     assert "could not be reached" in body["detail"]
     assert "127.0.0.1" not in body["detail"]  # the server's own addresses stay in its log
+    assert_documented(response, operation)
 
 
 def confirmed_setup(client) -> str:
@@ -72,14 +57,14 @@ def confirmed_setup(client) -> str:
 def test_starting_a_card_setup_is_a_502_for_new_and_known_customers(processor, member_client):
     newcomer, membership = member_client("admin")
     processor.down()
-    assert_processor_error(newcomer.post("/api/v1/billing/payment-methods/setup"))
+    assert_processor_error(newcomer.post("/api/v1/billing/payment-methods/setup"), SETUP)
     assert not StripeCustomer.objects.filter(tenant=membership.tenant).exists()
 
     known, _ = member_client("admin")
     processor.up()
     save_card(known)
     processor.down()
-    assert_processor_error(known.post("/api/v1/billing/payment-methods/setup"))
+    assert_processor_error(known.post("/api/v1/billing/payment-methods/setup"), SETUP)
 
 
 def test_saving_a_confirmed_card_is_a_502_and_saves_it_once_the_processor_is_back(
@@ -89,7 +74,8 @@ def test_saving_a_confirmed_card_is_a_502_and_saves_it_once_the_processor_is_bac
     setup_intent = confirmed_setup(client)
     processor.down()
     body = {"setup_intent": setup_intent}
-    assert_processor_error(client.post("/api/v1/billing/payment-methods", body, format="json"))
+    saving = client.post("/api/v1/billing/payment-methods", body, format="json")
+    assert_processor_error(saving, SAVE)
     assert not PaymentMethod.objects.exists()
     assert not AuditEvent.objects.filter(action="payment_method_added").exists()
 
@@ -108,7 +94,7 @@ def test_the_setup_webhook_is_a_502_and_stored_only_when_handled(processor, cust
         {"id": setup_intent, "object": "setup_intent", "customer": customer_id},
     )
     processor.down()
-    assert_processor_error(signed_webhook(api, payload))
+    assert_processor_error(signed_webhook(api, payload), WEBHOOK)
     assert not WebhookEvent.objects.exists() and not PaymentMethod.objects.exists()
 
     processor.up()  # Stripe delivers the event again
@@ -120,7 +106,8 @@ def test_removing_a_card_is_a_502_and_keeps_it_here_and_at_the_processor(process
     client, _ = customer
     card = save_card(client)
     processor.down()
-    assert_processor_error(client.delete(f"/api/v1/billing/payment-methods/{card['id']}"))
+    removing = client.delete(f"/api/v1/billing/payment-methods/{card['id']}")
+    assert_processor_error(removing, REMOVE)
     method = PaymentMethod.objects.get(pk=card["id"])
     assert method.is_default
     assert not AuditEvent.objects.filter(action="payment_method_removed").exists()
@@ -142,8 +129,10 @@ def test_reading_or_replaying_an_order_awaiting_3d_secure_is_a_502_and_leaves_it
     before = Order.objects.values().get()
 
     processor.down()
-    assert_processor_error(client.get(f"/api/v1/orders/{placed.json()['id']}"))
-    assert_processor_error(place_order(client, agent, plan, "order-3ds"))
+    assert_processor_error(
+        client.get(f"/api/v1/orders/{placed.json()['id']}"), "GET /api/v1/orders/{id}"
+    )
+    assert_processor_error(place_order(client, agent, plan, "order-3ds"), "POST /api/v1/orders")
     assert Order.objects.values().get() == before
     assert not Entitlement.objects.exists()
 

@@ -13,6 +13,7 @@ from billing.models import BillingAccount, Invoice
 from billing.periods import month_start
 from edgeplug.audit.models import AuditEvent
 from tests.invoicing.conftest import FEB, JAN
+from tests.openapi_conformance import assert_documented
 
 ACCOUNT = {
     "legal_name": "Acme Pumps GmbH",
@@ -192,6 +193,7 @@ def test_an_invoice_pdf_answers_the_media_type_it_is_asked_for(billing_member, a
     pdf = client.get(f"/api/v1/invoices/{invoice.pk}/pdf", **headers)
     assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
     assert pdf.content.startswith(b"%PDF-")
+    assert_documented(pdf, "GET /api/v1/invoices/{id}/pdf")
 
 
 def test_invoice_pdf_refusals_are_json_when_a_pdf_was_asked_for(billing_member, make_customer):
@@ -206,6 +208,8 @@ def test_invoice_pdf_refusals_are_json_when_a_pdf_was_asked_for(billing_member, 
     early = client.get(f"/api/v1/invoices/{draft.pk}/pdf", HTTP_ACCEPT="application/pdf")
     assert (early.status_code, early["Content-Type"]) == (409, "application/json")
     assert early.json()["code"] == "invoice_not_finalized"
+    for refusal in (missing, early):
+        assert_documented(refusal, "GET /api/v1/invoices/{id}/pdf")
 
 
 def test_the_schema_publishes_what_the_account_accepts(billing_member):
