@@ -552,25 +552,39 @@ def sync_invoice_payment(outcome: payments.PaymentOutcome) -> Invoice | None:
 AWAITED_RECHECK = timedelta(hours=1)
 
 
-def reconcile_awaited_payments(now: datetime | None = None) -> dict[str, str]:
+@dataclass
+class Reconciliation:
+    """What ``reconcile_awaited_payments`` did: number -> status after, for each invoice
+    asked for; number -> why, for each whose PaymentIntent the processor failed on."""
+
+    reconciled: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def reconcile_awaited_payments(now: datetime | None = None) -> Reconciliation:
     """The beat job's net for a lost webhook: each invoice whose attempt has awaited its
     outcome for over ``AWAITED_RECHECK`` has its PaymentIntent re-fetched and applied as the
-    webhook would have (``sync_invoice_payment``); returns number -> status after. Until
-    then finance's retry waits for it (``payment_pending``), as the dunning does."""
+    webhook would have (``sync_invoice_payment``). Until then finance's retry waits for it
+    (``payment_pending``), as the dunning does. A processor error on one intent leaves that
+    invoice awaited for the next run and the others are still asked for."""
     now = now or timezone.now()
+    run = Reconciliation()
     if not payments.configured():
-        return {}
+        return run
     stale = (
         Invoice.objects.awaiting_outcome()
         .filter(updated_at__lte=now - AWAITED_RECHECK)
         .exclude(payment_intent_id="")
         .order_by("updated_at", "pk")
     )
-    seen = {}
     for number, intent_id in stale.values_list("number", "payment_intent_id"):
-        invoice = sync_invoice_payment(payments.payment_status(intent_id))
-        seen[number] = invoice.status if invoice else "unknown"
-    return seen
+        try:
+            invoice = sync_invoice_payment(payments.payment_status(intent_id))
+        except PaymentProcessorError as error:
+            run.errors[number] = error.detail
+            continue
+        run.reconciled[number] = invoice.status if invoice else "unknown"
+    return run
 
 
 # --- offline payments ----------

@@ -11,6 +11,8 @@ by card, saved cards and webhooks need it: it is imported on first use.
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -28,9 +30,11 @@ from billing.models import PaymentMethod, StripeCustomer
 from billing.signals import default_card_set
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.lazy import LazyModule
+from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Tenant
 
 stripe = LazyModule("stripe")
+logger = logging.getLogger(__name__)
 
 WEBHOOK_TOLERANCE_S = 300
 
@@ -46,10 +50,41 @@ def client() -> stripe.StripeClient:
     return stripe.StripeClient(settings.STRIPE_API_KEY, base_addresses=base, max_network_retries=2)
 
 
+@contextlib.contextmanager
+def _processor_call(doing: str) -> Iterator[None]:
+    """Around every function here that calls Stripe (as a decorator): a Stripe error the
+    function does not handle itself (a decline, an unknown id it answers as such) is the
+    processor's failure, ``PaymentProcessorError`` (502 ``payment_processor_error``), whichever
+    door called. Each function makes its Stripe calls before it writes anything, so such a
+    failure leaves nothing half-written here; the payment tasks retry it."""
+    try:
+        yield
+    except DomainError:
+        raise  # our own refusals, as they are (and without loading the SDK for them)
+    except stripe.StripeError as exc:
+        logger.warning("payment processor failed while %s: %r", doing, exc)
+        raise PaymentProcessorError(
+            f"The payment processor failed while {doing}: {_why(exc)}. Try again later."
+        ) from exc
+
+
+def _why(exc: stripe.StripeError) -> str:
+    """What the client may be told: the SDK's own message for a connection error names our
+    network and Stripe's support address, and an authentication error a part of our key."""
+    if isinstance(exc, stripe.APIConnectionError):
+        return "it could not be reached"
+    if isinstance(exc, stripe.InvalidRequestError) and exc.user_message:
+        return f"it refused the request ({exc.user_message})"
+    if exc.http_status:
+        return f"it answered HTTP {exc.http_status}"
+    return "it answered with an error"
+
+
 def default_payment_method(tenant: Tenant) -> PaymentMethod | None:
     return PaymentMethod.objects.filter(tenant=tenant, is_default=True).first()
 
 
+@_processor_call("creating the customer")
 def ensure_customer(tenant: Tenant) -> str:
     """The tenant's Stripe customer id, creating the customer the first time."""
     existing = StripeCustomer.objects.filter(tenant=tenant).first()
@@ -74,6 +109,7 @@ class SetupStarted:
     customer_id: str
 
 
+@_processor_call("starting to save a card")
 def start_setup(tenant: Tenant) -> SetupStarted:
     """A SetupIntent the customer confirms with their card (Stripe.js) to save it."""
     customer_id = ensure_customer(tenant)
@@ -83,6 +119,7 @@ def start_setup(tenant: Tenant) -> SetupStarted:
     return SetupStarted(intent.id, intent.client_secret, customer_id)
 
 
+@_processor_call("saving the card")
 def record_setup(tenant: Tenant, setup_intent_id: str, *, actor=None, request=None):
     """Save the card of a succeeded SetupIntent of this tenant's customer (idempotent)."""
     stripe_client = client()
@@ -109,6 +146,7 @@ def record_setup_for_customer(customer_id: str, setup_intent_id: str):
     return record_setup(customer.tenant, setup_intent_id)
 
 
+@_processor_call("saving the card")
 def _save_card(tenant, customer_id, payment_method_id, actor, request) -> PaymentMethod:
     stripe_client = client()
     method = stripe_client.v1.payment_methods.retrieve(payment_method_id)
@@ -164,8 +202,9 @@ def make_default(method: PaymentMethod, *, actor=None, request=None) -> PaymentM
     return method
 
 
+@_processor_call("removing the card")
 def remove(method: PaymentMethod, *, actor=None, request=None) -> None:
-    # Already detached at Stripe: forget it here too.
+    # Already detached at Stripe: forget it here too. Any other failure keeps the card here.
     with contextlib.suppress(stripe.InvalidRequestError):
         client().v1.payment_methods.detach(method.stripe_id)
     with transaction.atomic():
@@ -222,6 +261,7 @@ def _declined_intent_id(exc: stripe.CardError) -> str:
     return ""
 
 
+@_processor_call("charging the card")
 def charge_off_session(
     tenant: Tenant, amount: int, currency: str, *, idempotency_key: str, metadata: dict
 ) -> PaymentOutcome:
@@ -253,11 +293,10 @@ def charge_off_session(
             failure_message=exc.user_message or "The card was declined.",
             metadata=dict(metadata),
         )
-    except stripe.StripeError as exc:
-        raise PaymentProcessorError(f"The payment processor failed: {exc.user_message}") from exc
     return _outcome(intent)
 
 
+@_processor_call("reading the payment")
 def payment_status(payment_intent_id: str) -> PaymentOutcome:
     """Re-fetch a PaymentIntent: the truth a webhook only hints at."""
     intent = client().v1.payment_intents.retrieve(payment_intent_id)
@@ -276,14 +315,12 @@ def payment_status(payment_intent_id: str) -> PaymentOutcome:
     return outcome
 
 
+@_processor_call("refunding the payment")
 def refund(payment_intent_id: str, *, idempotency_key: str) -> str:
-    try:
-        created = client().v1.refunds.create(
-            params={"payment_intent": payment_intent_id},
-            options={"idempotency_key": idempotency_key},
-        )
-    except stripe.StripeError as exc:
-        raise PaymentProcessorError(f"The refund failed: {exc.user_message}") from exc
+    created = client().v1.refunds.create(
+        params={"payment_intent": payment_intent_id},
+        options={"idempotency_key": idempotency_key},
+    )
     return created.id
 
 

@@ -136,7 +136,8 @@ def collect_missed_first_charges() -> dict:
 
 @shared_task(acks_late=True)
 def reconcile_awaited_payments() -> dict:
-    return collection.reconcile_awaited_payments()
+    run = collection.reconcile_awaited_payments()
+    return {"reconciled": run.reconciled, "errors": run.errors}
 
 
 @shared_task(

@@ -16,7 +16,8 @@ from billing.api import invoice_serializers as s
 from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
 from billing.periods import MONTH_PATTERN, month_start, next_month, optional_month
 from edgeplug.core.filters import FilterBackend, FilterSet
-from edgeplug.core.schema import ErrorSerializer
+from edgeplug.core.renderers import JsonErrorsMixin, PdfRenderer
+from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
 from edgeplug.errors import NotFound
 from edgeplug.tenancy.permissions import CanBuy
@@ -82,17 +83,17 @@ class InvoiceDetail(generics.RetrieveAPIView):
         return _invoices(self.request).prefetch_related("lines")
 
 
-class InvoicePdf(APIView):
+class InvoicePdf(JsonErrorsMixin, APIView):
     """The finalized invoice or credit note as PDF/A-3 with its Factur-X (EN 16931) XML
     embedded; a draft has no document yet (409 ``invoice_not_finalized``)."""
 
     permission_classes = [CanBuy]
+    renderer_classes = [*APIView.renderer_classes, PdfRenderer]
 
     @extend_schema(
         responses={
             (200, "application/pdf"): OpenApiTypes.BINARY,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
+            409: error_response(409, "invoice_not_finalized: a draft has no document yet."),
         }
     )
     def get(self, request, pk):

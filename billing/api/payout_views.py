@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from billing import payout_queries
 from billing.api import payout_serializers as s
-from billing.api.renderers import JsonErrorsMixin, UsageCSVRenderer
+from billing.api.renderers import UsageCSVRenderer
 from billing.csv_stream import download
 from billing.errors import InvalidPeriod
 from billing.periods import (
@@ -24,6 +24,7 @@ from billing.periods import (
     parse_month,
     recent_months,
 )
+from edgeplug.core.renderers import JsonErrorsMixin
 from edgeplug.tenancy.models import Role
 from edgeplug.tenancy.permissions import has_role
 from edgeplug.tenancy.scoping import request_tenant

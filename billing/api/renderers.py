@@ -1,10 +1,10 @@
 """CSV for usage reports and payout statements (``Accept: text/csv``): one line per row;
-errors stay ``{"code", "detail"}`` JSON (``JsonErrorsMixin``)."""
+errors stay ``{"code", "detail"}`` JSON (``edgeplug.core.renderers.JsonErrorsMixin``)."""
 
 import csv
 import io
 
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 
 from billing.csv_stream import safe_cell as _cell
 
@@ -23,14 +23,3 @@ class UsageCSVRenderer(BaseRenderer):
         for row in rows:
             writer.writerow([_cell(row.get(column)) for column in columns])
         return out.getvalue().encode()
-
-
-class JsonErrorsMixin:
-    """A view that answers CSV on success but its errors as ``{"code", "detail"}`` JSON, like
-    every other error under /api/v1/ (a ``.csv`` URL forces the CSV renderer otherwise)."""
-
-    def handle_exception(self, exc):
-        response = super().handle_exception(exc)
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = JSONRenderer.media_type
-        return response

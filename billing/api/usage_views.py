@@ -8,9 +8,10 @@ from rest_framework.views import APIView
 
 from billing import usage, usage_reports
 from billing.api import usage_serializers as s
-from billing.api.renderers import JsonErrorsMixin, UsageCSVRenderer
+from billing.api.renderers import UsageCSVRenderer
 from billing.api.usage_parsers import DecodedBatch, UsageBatchParser
 from billing.usage_format import parse_batch
+from edgeplug.core.renderers import JsonErrorsMixin
 from edgeplug.core.throttling import DeviceThrottle
 from edgeplug.tenancy.permissions import CanManageDevices, CanReadUsage
 from edgeplug.tenancy.scoping import get_for_request

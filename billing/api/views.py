@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from billing import payments, webhooks
 from billing.api import serializers as s
 from billing.models import PaymentMethod
+from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
 from edgeplug.tenancy.permissions import CanBuy
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
@@ -26,7 +27,10 @@ class PaymentMethodListCreate(TenantScoped, SavedCards, generics.ListAPIView):
     queryset = PaymentMethod.objects.all()
     serializer_class = s.PaymentMethodSerializer
 
-    @extend_schema(request=s.RecordSetupSerializer, responses={201: s.PaymentMethodSerializer})
+    @extend_schema(
+        request=s.RecordSetupSerializer,
+        responses={201: s.PaymentMethodSerializer, 502: error_response(502)},
+    )
     def post(self, request):
         data = validated(s.RecordSetupSerializer, request)
         method = payments.record_setup(
@@ -38,7 +42,9 @@ class PaymentMethodListCreate(TenantScoped, SavedCards, generics.ListAPIView):
 class SetupIntentCreate(SavedCards):
     """Start saving a card: confirm the returned client_secret with Stripe.js."""
 
-    @extend_schema(request=None, responses={201: s.SetupStartedSerializer})
+    @extend_schema(
+        request=None, responses={201: s.SetupStartedSerializer, 502: error_response(502)}
+    )
     def post(self, request):
         started = payments.start_setup(request.tenant)
         return Response(s.SetupStartedSerializer(started).data, status=status.HTTP_201_CREATED)
@@ -48,7 +54,12 @@ class PaymentMethodDetail(SavedCards):
     def _method(self, request, pk):
         return get_for_request(PaymentMethod.objects.all(), request, pk=pk)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={
+            204: None,
+            502: error_response(502, "payment_processor_error: the card is kept."),
+        }
+    )
     def delete(self, request, pk):
         payments.remove(self._method(request, pk), actor=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -70,7 +81,15 @@ class StripeWebhook(APIView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    @extend_schema(request=None, responses={200: OpenApiResponse(description="handled")})
+    @extend_schema(
+        request=None,
+        responses={
+            200: OpenApiResponse(description="handled"),
+            502: error_response(
+                502, "payment_processor_error: nothing of the event was stored; Stripe retries."
+            ),
+        },
+    )
     def post(self, request):
         outcome = webhooks.handle_webhook(
             request._request.body, request.headers.get("Stripe-Signature", "")

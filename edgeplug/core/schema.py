@@ -7,9 +7,12 @@ AutoSchema adds those responses to each operation, so clients and schemathesis k
 from functools import wraps
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 
+from edgeplug.core.renderers import JsonErrorsMixin
 from edgeplug.core.serializers import StrictSerializerMixin
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -34,6 +37,7 @@ class ErrorSerializer(serializers.Serializer):
 _DESCRIPTIONS = {
     "400": "The request is malformed or invalid.",
     "401": "Not signed in, or the credentials or token are wrong.",
+    "402": "Payment required: no card on file, an unpaid invoice, or the payment failed.",
     "403": "Signed in, but not allowed to do this.",
     "404": "No such object (or one you may not see), or no such page.",
     "409": "The request conflicts with the current state.",
@@ -41,11 +45,34 @@ _DESCRIPTIONS = {
     "415": "Unsupported request content type.",
     "422": "Well-formed, but the content breaks a rule (package format, signature, version).",
     "429": "Too many requests: wait Retry-After seconds.",
+    "502": "The payment processor failed or could not be reached (payment_processor_error): "
+    "send the same request again later.",
     "503": "A backing service is unavailable: try again shortly.",
 }
 
 
+def error_response(
+    status: int, description: str = "", serializer=ErrorSerializer
+) -> OpenApiResponse:
+    """An error an operation answers beyond those every operation may (``_error_statuses``
+    adds those), for its ``extend_schema(responses=...)``: the error body (or a serializer
+    extending it) and what the status means, here or in general."""
+    return OpenApiResponse(serializer, description=description or _DESCRIPTIONS[str(status)])
+
+
 class ErrorDocumentingAutoSchema(AutoSchema):
+    def _get_response_for_code(
+        self, serializer, status_code, media_types=None, direction="response"
+    ):
+        if (
+            media_types is None
+            and int(status_code) >= 400
+            and isinstance(self.view, JsonErrorsMixin)
+        ):
+            # Its other renderers (a file's media type, CSV) answer success only.
+            media_types = [JSONRenderer.media_type]
+        return super()._get_response_for_code(serializer, status_code, media_types, direction)
+
     def _error_statuses(self) -> list[str]:
         # 503: any operation may lose its database connection (database_unavailable).
         statuses = ["400", "404", "429", "503"]

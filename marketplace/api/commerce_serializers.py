@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import (
     DocumentTextField,
     IsSetField,
@@ -64,6 +65,17 @@ class RevisePlanSerializer(StrictSerializer):
         return value.upper()
 
 
+class NotEntitledSerializer(ErrorSerializer):
+    """403 `not_entitled` of a download: the error and the plans that would entitle."""
+
+    plans = PricePlanSerializer(
+        many=True, required=False, help_text="The agent's plans on offer (not_entitled)."
+    )
+
+    class Meta:
+        ref_name = "NotEntitledError"
+
+
 class CreateOrderSerializer(StrictSerializer):
     agent = serializers.IntegerField(min_value=1)
     plan = serializers.IntegerField(min_value=1)
@@ -103,6 +115,18 @@ class OrderSerializer(ReadOnlyModelSerializer):
     def get_client_secret(self, obj) -> str | None:
         # Only while the customer still has to confirm (3-D Secure).
         return obj.client_secret if obj.status == "requires_action" else None
+
+
+class OrderPaymentErrorSerializer(ErrorSerializer):
+    """402 of placing an order: `payment_method_required` or `payment_overdue` before any
+    order is made; `card_declined` or `payment_failed` with the order, now `failed`."""
+
+    order = OrderSerializer(
+        required=False, help_text="The failed order (card_declined, payment_failed)."
+    )
+
+    class Meta:
+        ref_name = "OrderPaymentError"
 
 
 class EntitlementSerializer(ReadOnlyModelSerializer):

@@ -1,11 +1,12 @@
 """Customers buy agents: /api/v1/orders (Idempotency-Key required) and /api/v1/entitlements."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
 
 from billing.errors import CardDeclined, PaymentFailed
 from edgeplug.core.filters import FilterSet, number_filter
+from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
 from edgeplug.tenancy.permissions import CanBuy, IsMember
 from edgeplug.tenancy.scoping import for_request
@@ -39,7 +40,21 @@ class OrderListCreate(generics.ListAPIView):
     @extend_schema(
         request=s.CreateOrderSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: s.OrderSerializer, 200: s.OrderSerializer, 402: s.OrderSerializer},
+        responses={
+            201: s.OrderSerializer,
+            200: s.OrderSerializer,
+            402: error_response(
+                402,
+                "payment_method_required (no saved card), payment_overdue (an invoice is "
+                "uncollectible); card_declined or payment_failed with the failed `order`.",
+                s.OrderPaymentErrorSerializer,
+            ),
+            502: error_response(
+                502,
+                "payment_processor_error: the charge could not be made; the order stays "
+                "pending and the same request (same Idempotency-Key) tries it again.",
+            ),
+        },
     )
     def post(self, request):
         data = validated(s.CreateOrderSerializer, request)
@@ -65,6 +80,23 @@ class OrderListCreate(generics.ListAPIView):
         return response
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={
+            200: s.OrderSerializer,
+            402: error_response(
+                402,
+                "payment_method_required: a pending order's charge is tried again, and the "
+                "tenant has no saved card any more.",
+            ),
+            502: error_response(
+                502,
+                "payment_processor_error: the processor could not be asked how the payment "
+                "went (or charged); the order is unchanged.",
+            ),
+        }
+    )
+)
 class OrderDetail(generics.RetrieveAPIView):
     """An order; one whose payment may have changed (awaited, or failed but payable again in
     the browser) is first brought up to date with the processor."""

@@ -3,6 +3,7 @@
 from functools import partial
 
 from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -12,12 +13,13 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from certification.pipeline.actions import broker_refusal, submit_for_certification
+from edgeplug.core.renderers import JsonErrorsMixin, OctetStreamRenderer, ZipRenderer
 from edgeplug.core.serializers import represent, validated
 from edgeplug.errors import DomainError, NotFound
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import catalogue, devices, downloads, services
 from marketplace.api import serializers as s
-from marketplace.api.commerce_serializers import PricePlanSerializer
+from marketplace.api.commerce_serializers import NotEntitledSerializer, PricePlanSerializer
 from marketplace.api.device_auth import DeviceTokenAuthentication, is_device_request
 from marketplace.api.filters import AgentFilter
 from marketplace.api.permissions import IsVendorPublisher
@@ -215,7 +217,7 @@ def _not_entitled(exc: NotEntitled, agent_id: int) -> Response:
 # A version's bytes in some form: 404 when the tenant cannot see the version, 403
 # not_entitled with the agent's plans when it may not download it. (A comment, not a
 # docstring: drf-spectacular would publish a docstring as the operations' description.)
-class _EntitledVersionView(APIView):
+class _EntitledVersionView(JsonErrorsMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request, agent_id, version):
@@ -233,8 +235,10 @@ def _download_schema(media_type: str, description: str):
     return extend_schema_view(
         get=extend_schema(
             responses={
-                (200, media_type): OpenApiResponse(description=description),
-                403: OpenApiResponse(description="not_entitled, with the agent's plans"),
+                (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description=description),
+                403: OpenApiResponse(
+                    NotEntitledSerializer, description="not_entitled, with the agent's plans"
+                ),
             }
         )
     )
@@ -242,6 +246,8 @@ def _download_schema(media_type: str, description: str):
 
 @_download_schema("application/octet-stream", "the package bytes; X-EdgePlug-Digest: sha256=<hex>")
 class VersionDownload(_EntitledVersionView):
+    renderer_classes = [*APIView.renderer_classes, OctetStreamRenderer]
+
     def respond(self, request, item):
         downloads.record_download(request.tenant, item, DownloadKind.PACKAGE)
         response = FileResponse(
@@ -262,6 +268,7 @@ class VersionDownload(_EntitledVersionView):
 class VersionBundle(_EntitledVersionView):
     # Members, and devices with their token: the bundle a device's assignments name in
     # ``run`` (``devices.runnable_version``, the same rule), 404 for anything else.
+    renderer_classes = [*APIView.renderer_classes, ZipRenderer]
     authentication_classes = [
         *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
         DeviceTokenAuthentication,

@@ -114,6 +114,29 @@ def stripe_on(settings, localstripe):
     return localstripe
 
 
+class Processor:
+    """Switches the SDK between localstripe and a loopback port that refuses connections (bound,
+    never listening, so nothing else takes it meanwhile)."""
+
+    def __init__(self, settings, up_at: str, down_at: str):
+        self._settings, self._up_at, self._down_at = settings, up_at, down_at
+
+    def down(self) -> None:
+        self._settings.STRIPE_API_BASE = self._down_at
+
+    def up(self) -> None:
+        self._settings.STRIPE_API_BASE = self._up_at
+
+
+@pytest.fixture
+def processor(settings, stripe_on):
+    import socket
+
+    with socket.socket() as refusing:
+        refusing.bind(("127.0.0.1", 0))
+        yield Processor(settings, stripe_on, f"http://127.0.0.1:{refusing.getsockname()[1]}")
+
+
 def stripe_client():
     from billing.payments import client
 

@@ -10,8 +10,13 @@ import pytest
 from edgeplug.certificates import verify_certificate
 from marketplace.models import Download, Entitlement
 from tests.commerce.conftest import buy_free
+from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
+
+
+def operation(what: str) -> str:
+    return f"GET /api/v1/agents/{{agent_id}}/versions/{{version}}/{what}"
 
 
 def url(version, what="download"):
@@ -82,3 +87,57 @@ def test_unpublished_versions_of_others_stay_404(customer, vendor, agent, make_p
     hidden = vendor.upload(package("2.0.0")).json()["version"]
     response = customer[0].get(f"/api/v1/agents/{agent.pk}/versions/{hidden['version']}/download")
     assert response.status_code == 404
+
+
+# What clients send: the CLI and browsers */* or nothing, a download tool the file's own media
+# type (the schema's), a device application/zip for its bundle.
+@pytest.mark.parametrize(
+    "what, accept, media_type",
+    [
+        ("download", "application/octet-stream", "application/octet-stream"),
+        ("download", "*/*", "application/octet-stream"),
+        ("download", None, "application/octet-stream"),
+        ("bundle", "application/zip", "application/zip"),
+        ("bundle", "*/*", "application/zip"),
+        ("bundle", None, "application/zip"),
+    ],
+)
+def test_a_download_answers_the_media_type_it_is_asked_for(
+    customer, published, agent, make_plan, certificate, what, accept, media_type
+):
+    buy_free(customer[0], agent, make_plan)
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = customer[0].get(url(published, what), **headers)
+    assert response.status_code == 200, response.content[:200]
+    assert response["Content-Type"] == media_type
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert_documented(response, operation(what))
+
+
+@pytest.mark.parametrize(
+    "what, accept", [("download", "application/octet-stream"), ("bundle", "application/zip")]
+)
+def test_refusals_are_json_whatever_media_type_was_asked_for(
+    customer, vendor, published, agent, make_plan, what, accept
+):
+    plan = make_plan("one_time", currency="USD", amount=900)
+    refused = customer[0].get(url(published, what), HTTP_ACCEPT=accept)
+    assert (refused.status_code, refused["Content-Type"]) == (403, "application/json")
+    assert refused.json()["code"] == "not_entitled"
+    assert [p["id"] for p in refused.json()["plans"]] == [plan.pk]
+    assert_documented(refused, operation(what))
+
+    from tests.vendors import package
+
+    buy_free(customer[0], agent, make_plan)
+    hidden = vendor.upload(package("2.0.0")).json()["version"]  # not published: the vendor's
+    missing = customer[0].get(
+        f"/api/v1/agents/{agent.pk}/versions/{hidden['version']}/{what}", HTTP_ACCEPT=accept
+    )
+    assert (missing.status_code, missing["Content-Type"]) == (404, "application/json")
+    assert missing.json()["code"] == "not_found"
+    assert_documented(missing, operation(what))
+
+    unacceptable = customer[0].get(url(published, what), HTTP_ACCEPT="text/csv")
+    assert (unacceptable.status_code, unacceptable["Content-Type"]) == (406, "application/json")
+    assert unacceptable.json()["code"] == "not_acceptable"

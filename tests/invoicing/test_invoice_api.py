@@ -13,6 +13,7 @@ from billing.models import BillingAccount, Invoice
 from billing.periods import month_start
 from edgeplug.audit.models import AuditEvent
 from tests.invoicing.conftest import FEB, JAN
+from tests.openapi_conformance import assert_documented
 
 ACCOUNT = {
     "legal_name": "Acme Pumps GmbH",
@@ -181,6 +182,34 @@ def test_an_account_accepted_gets_invoices_whose_pdf_downloads(billing_member):
     assert invoice.reverse_charge and invoice.tax == 0
     pdf = client.get(f"/api/v1/invoices/{invoice.pk}/pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize("accept", ["application/pdf", "*/*", None])
+def test_an_invoice_pdf_answers_the_media_type_it_is_asked_for(billing_member, accept):
+    client, customer = billing_member
+    customer.account()
+    invoice = invoicing.finalize_invoice(issue(customer))
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    pdf = client.get(f"/api/v1/invoices/{invoice.pk}/pdf", **headers)
+    assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
+    assert pdf.content.startswith(b"%PDF-")
+    assert_documented(pdf, "GET /api/v1/invoices/{id}/pdf")
+
+
+def test_invoice_pdf_refusals_are_json_when_a_pdf_was_asked_for(billing_member, make_customer):
+    client, customer = billing_member
+    other = make_customer()
+    other.account()
+    theirs = invoicing.finalize_invoice(issue(other))
+    missing = client.get(f"/api/v1/invoices/{theirs.pk}/pdf", HTTP_ACCEPT="application/pdf")
+    assert (missing.status_code, missing["Content-Type"]) == (404, "application/json")
+    assert missing.json()["code"] == "not_found"
+    draft = issue(customer)
+    early = client.get(f"/api/v1/invoices/{draft.pk}/pdf", HTTP_ACCEPT="application/pdf")
+    assert (early.status_code, early["Content-Type"]) == (409, "application/json")
+    assert early.json()["code"] == "invoice_not_finalized"
+    for refusal in (missing, early):
+        assert_documented(refusal, "GET /api/v1/invoices/{id}/pdf")
 
 
 def test_the_schema_publishes_what_the_account_accepts(billing_member):
