@@ -50,10 +50,11 @@ class SetupIntentCreate(SavedCards):
         return Response(s.SetupStartedSerializer(started).data, status=status.HTTP_201_CREATED)
 
 
-class PaymentMethodDetail(SavedCards):
-    def _method(self, request, pk):
-        return get_for_request(PaymentMethod.objects.all(), request, pk=pk)
+def _method(request, pk) -> PaymentMethod:
+    return get_for_request(PaymentMethod.objects.all(), request, pk=pk)
 
+
+class PaymentMethodDetail(SavedCards):
     @extend_schema(
         responses={
             204: None,
@@ -61,16 +62,16 @@ class PaymentMethodDetail(SavedCards):
         }
     )
     def delete(self, request, pk):
-        payments.remove(self._method(request, pk), actor=request.user, request=request)
+        payments.remove(_method(request, pk), actor=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PaymentMethodDefault(PaymentMethodDetail):
+class PaymentMethodDefault(SavedCards):
+    """POST only: it inherited the card's DELETE, so DELETE …/default removed the card."""
+
     @extend_schema(request=None, responses=s.PaymentMethodSerializer)
     def post(self, request, pk):
-        method = payments.make_default(
-            self._method(request, pk), actor=request.user, request=request
-        )
+        method = payments.make_default(_method(request, pk), actor=request.user, request=request)
         return Response(s.PaymentMethodSerializer(method).data)
 
 

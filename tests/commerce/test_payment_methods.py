@@ -18,6 +18,11 @@ def test_saved_card_is_listed_and_first_one_is_default(stripe_on, customer):
     assert made.json()["is_default"] is True
     listed = client.get("/api/v1/billing/payment-methods").json()["results"]
     assert [(m["last4"], m["is_default"]) for m in listed] == [("4444", True), ("4242", False)]
+    # Only POST makes a card the default: a DELETE there removed the card (it was inherited).
+    assert (
+        client.delete(f"/api/v1/billing/payment-methods/{second['id']}/default").status_code == 405
+    )
+    assert PaymentMethod.objects.filter(pk=second["id"]).exists()
 
 
 def test_unconfirmed_setup_is_refused(stripe_on, customer):
