@@ -448,10 +448,15 @@ class Invoice(models.Model):
     emailed_at = models.DateTimeField(
         null=True, blank=True, help_text="when its email (with the PDF) went out"
     )
+    # db_default too: the previous release's inserts do not name them (migration 0013).
     email_failure_code = models.CharField(
-        max_length=64, blank=True, help_text="why its email was not sent (yet)"
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="why its email was not sent (yet)",
     )
-    email_failure_detail = models.CharField(max_length=500, blank=True)
+    email_failure_detail = models.CharField(max_length=500, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -67,7 +67,8 @@ class PaymentMethodDetail(SavedCards):
 
 
 class PaymentMethodDefault(SavedCards):
-    """POST only: it inherited the card's DELETE, so DELETE …/default removed the card."""
+    # POST only (no docstring: it would be the schema's description). It inherited the card's
+    # DELETE, so DELETE …/default removed the card.
 
     @extend_schema(request=None, responses=s.PaymentMethodSerializer)
     def post(self, request, pk):

@@ -3,7 +3,7 @@
 Whoever builds an invoice (the month close, a credit note) fills an ``InvoiceDocument``; the
 renderers (HTML, PDF, Factur-X XML) and the email only read it. ``check_document`` is the one
 place that refuses a document whose figures do not add up. ``as_dict``/``from_dict`` give a
-JSON form, so a Celery task can carry a document.
+JSON form (to store or send a document; ``from_dict`` checks it as ``check_document`` does).
 
 Amounts are integer minor units of ``currency`` (ISO 4217 exponents: JPY 0, USD 2, KWD 3).
 A credit note prints positive amounts: its kind says they are owed back.

@@ -8,10 +8,13 @@ from rest_framework.response import Response
 class JsonErrorsMixin:
     """Any error a view answers through DRF (an exception turned into its body by the API's
     handler, or a refusal it returns, such as ``403 not_entitled``) is rendered as JSON, whatever
-    renderer the request's ``Accept`` header, ``?format=`` or ``.csv`` suffix chose."""
+    renderer the request's ``Accept`` header, ``?format=`` or ``.csv`` suffix chose; so is the
+    answer to OPTIONS (the view's description, which no file or CSV renderer can write)."""
 
     def finalize_response(self, request, response, *args, **kwargs):
-        if isinstance(response, Response) and response.status_code >= 400:
+        if isinstance(response, Response) and (
+            response.status_code >= 400 or request.method == "OPTIONS"
+        ):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)

@@ -141,3 +141,12 @@ def test_refusals_are_json_whatever_media_type_was_asked_for(
     unacceptable = customer[0].get(url(published, what), HTTP_ACCEPT="text/csv")
     assert (unacceptable.status_code, unacceptable["Content-Type"]) == (406, "application/json")
     assert unacceptable.json()["code"] == "not_acceptable"
+
+
+@pytest.mark.parametrize(
+    "what, accept", [("download", "application/octet-stream"), ("bundle", "application/zip")]
+)
+def test_options_describes_the_view_in_json(customer, published, what, accept):
+    """Before: a 500 (the file renderer was asked to write the view's description)."""
+    described = customer[0].options(url(published, what), HTTP_ACCEPT=accept)
+    assert (described.status_code, described["Content-Type"]) == (200, "application/json")

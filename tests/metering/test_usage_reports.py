@@ -131,3 +131,9 @@ def test_a_report_beyond_the_row_cap_is_refused_with_what_to_ask_instead(usage, 
     assert (refused.status_code, refused.json()["code"]) == (400, "report_too_large")
     assert "shorter period" in refused.json()["detail"]
     assert usage.client.get(f"/api/v1/usage?{period(usage)}&group_by=agent").status_code == 200
+
+
+def test_options_on_a_report_asked_as_csv_describes_it_in_json(usage):
+    """Before: a 500 (the CSV renderer was given the view's description, not rows)."""
+    described = usage.client.options("/api/v1/usage", HTTP_ACCEPT="text/csv")
+    assert (described.status_code, described["Content-Type"]) == (200, "application/json")
