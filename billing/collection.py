@@ -197,34 +197,15 @@ class CollectionRun:
 
 
 def retry_due_invoice_payments(now: datetime | None = None) -> CollectionRun:
-    """The beat job: charge each invoice whose next attempt is due, one transaction each.
-    ``skip_locked`` lets several workers share the work and skips an invoice being charged
-    or paid right now; a processor error leaves it due for the next run."""
+    """The beat job: charge each invoice whose next attempt is due (``_charge_each``); a
+    processor error leaves it due for the next run."""
     now = now or timezone.now()
-    run = CollectionRun()
-    skipped: list[int] = []
-    while True:
-        with transaction.atomic():
-            invoice = (
-                Invoice.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("tenant")
-                .filter(
-                    status=InvoiceStatus.PAYMENT_FAILED,
-                    next_payment_attempt_at__lte=now,
-                    kind=InvoiceKind.INVOICE,
-                )
-                .exclude(pk__in=skipped)
-                .order_by("next_payment_attempt_at", "pk")
-                .first()
-            )
-            if invoice is None:
-                return run
-            skipped.append(invoice.pk)
-            try:
-                with transaction.atomic():
-                    run.attempted[invoice.number] = _attempt(invoice, now).outcome
-            except PaymentProcessorError as error:
-                run.errors[invoice.number] = error.detail
+    due = Invoice.objects.filter(
+        status=InvoiceStatus.PAYMENT_FAILED,
+        next_payment_attempt_at__lte=now,
+        kind=InvoiceKind.INVOICE,
+    )
+    return _charge_each(due, now, order_by=("next_payment_attempt_at", "pk"), what="retry")
 
 
 def collect_missed_first_charges(now: datetime | None = None) -> CollectionRun:
@@ -233,23 +214,40 @@ def collect_missed_first_charges(now: datetime | None = None) -> CollectionRun:
     (``Invoice.objects.awaiting_first_charge``: its task's publish failed at finalize, or the
     processor stayed down for all its retries) gets it now, as ``collect_invoice`` would
     have made it: same attempt number, same idempotency key, so a task still retrying
-    meanwhile makes no second charge.
-
-    One invoice per transaction, ``skip_locked`` (one being charged right now is left to its
-    task). An invoice whose attempt fails (the processor still down, anything else) is
-    logged and reported, and the others go on; it stays awaiting for the next run."""
+    meanwhile makes no second charge. An invoice whose attempt fails stays awaiting for the
+    next run."""
     now = now or timezone.now()
+    missed = Invoice.objects.awaiting_first_charge().filter(
+        finalized_at__lte=now - first_charge_grace()
+    )
+    return _charge_each(
+        missed, now, order_by=("finalized_at", "pk"), what="first charge", audit=_caught_up
+    )
+
+
+def _caught_up(invoice: Invoice) -> None:
+    record_invoice_event(
+        "invoice_first_charge_caught_up", invoice, finalized_at=invoice.finalized_at.isoformat()
+    )
+
+
+def _charge_each(
+    invoices, now: datetime, *, order_by: tuple[str, ...], what: str, audit=None
+) -> CollectionRun:
+    """Attempt each of ``invoices``, one transaction each. ``skip_locked`` lets several workers
+    share the work and skips an invoice being charged or paid right now; ``audit(invoice)``
+    records why it is charged now, with the attempt. An invoice whose
+    attempt fails (the processor down, anything else) is logged and reported, and the others
+    go on: it never holds up those after it."""
     run = CollectionRun()
     skipped: list[int] = []
     while True:
         with transaction.atomic():
             invoice = (
-                Invoice.objects.awaiting_first_charge()
-                .filter(finalized_at__lte=now - first_charge_grace())
-                .select_for_update(skip_locked=True, of=("self",))
+                invoices.select_for_update(skip_locked=True, of=("self",))
                 .select_related("tenant")
                 .exclude(pk__in=skipped)
-                .order_by("finalized_at", "pk")
+                .order_by(*order_by)
                 .first()
             )
             if invoice is None:
@@ -257,17 +255,14 @@ def collect_missed_first_charges(now: datetime | None = None) -> CollectionRun:
             skipped.append(invoice.pk)
             try:
                 with transaction.atomic():
-                    record_invoice_event(
-                        "invoice_first_charge_caught_up",
-                        invoice,
-                        finalized_at=invoice.finalized_at.isoformat(),
-                    )
+                    if audit is not None:
+                        audit(invoice)
                     run.attempted[invoice.number] = _attempt(invoice, now).outcome
             except PaymentProcessorError as error:
-                logger.warning("first charge of invoice %s failed: %s", invoice.number, error)
+                logger.warning("%s of invoice %s failed: %s", what, invoice.number, error)
                 run.errors[invoice.number] = error.detail
             except Exception as error:  # one invoice's failure must not stop the others
-                logger.exception("first charge of invoice %s failed", invoice.number)
+                logger.exception("%s of invoice %s failed", what, invoice.number)
                 run.errors[invoice.number] = f"{type(error).__name__}: {error}"[:500]
 
 

@@ -140,6 +140,30 @@ def test_one_invoice_the_beat_job_cannot_charge_does_not_stop_the_others(
     }
 
 
+def test_one_invoice_the_dunning_job_cannot_retry_does_not_stop_the_others(
+    payer, clock, committed, monkeypatch
+):
+    """The dunning retries share the loop (before: the unexpected error ended the job, and
+    the same invoice, first in line, ended every run after it)."""
+    broken, fine = payer(), payer()
+    first = invoicing.finalize_invoice(broken.draft)
+    second = invoicing.finalize_invoice(fine.draft)
+    Invoice.objects.filter(pk__in=[first.pk, second.pk]).update(
+        status=InvoiceStatus.PAYMENT_FAILED, payment_attempts=1, next_payment_attempt_at=days(0)
+    )
+    charge = payments.charge_off_session
+
+    def charge_but_not_the_first(tenant, *args, **kwargs):
+        if tenant.pk == broken.tenant.pk:
+            raise RuntimeError("unexpected answer")
+        return charge(tenant, *args, **kwargs)
+
+    monkeypatch.setattr(payments, "charge_off_session", charge_but_not_the_first)
+    run = committed(collection.retry_due_invoice_payments)
+    assert run.attempted == {second.number: InvoiceStatus.PAID}
+    assert run.errors == {first.number: "RuntimeError: unexpected answer"}
+
+
 def test_an_invoice_left_open_for_want_of_a_card_is_not_charged_by_the_beat_job(
     invoiced, clock, committed, notices
 ):
