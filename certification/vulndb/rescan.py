@@ -291,35 +291,35 @@ def _lock(findings: QuerySet[ScanFinding]) -> list[ScanFinding]:
 
 
 def _mail_vendor(tenant_id: int) -> list[int]:
-    """Mail one vendor its findings not yet mailed to it, and mark them in the same
-    transaction: once it commits, no later failure sends them to this vendor again."""
-    with transaction.atomic():
-        rows = _lock(_unannounced().filter(tenant_id=tenant_id, vendor_notified_at__isnull=True))
-        if not rows:
-            return []
-        recipients = _vendor_recipients(tenant_id)
-        if recipients:
-            subject, body = _vendor_message(rows)
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-        ScanFinding.objects.filter(pk__in=[row.pk for row in rows]).update(
-            vendor_notified_at=timezone.now()
-        )
-    return [row.pk for row in rows]
+    """Mail one vendor its findings not yet mailed to it (``vendor_notified_at``)."""
+    return _mail_and_mark(
+        _unannounced().filter(tenant_id=tenant_id),
+        "vendor_notified_at",
+        lambda: _vendor_recipients(tenant_id),
+        _vendor_message,
+    )
 
 
 def _mail_reviewers() -> list[int]:
-    """Mail the reviewers one digest of the findings not yet in a digest, and mark them in the
-    same transaction."""
+    """Mail the reviewers one digest of the findings not yet in a digest."""
+    return _mail_and_mark(
+        _unannounced(), "reviewers_notified_at", _reviewer_recipients, _reviewer_message
+    )
+
+
+def _mail_and_mark(findings, marker: str, recipients, message) -> list[int]:
+    """Mail ``message(rows)`` to ``recipients()`` about the ``findings`` whose ``marker`` is
+    still empty, and set it in the same transaction: once it commits, no later failure sends
+    them to these recipients again. Nobody to mail: they are marked all the same."""
     with transaction.atomic():
-        rows = _lock(_unannounced().filter(reviewers_notified_at__isnull=True))
+        rows = _lock(findings.filter(**{f"{marker}__isnull": True}))
         if not rows:
             return []
-        reviewers = _reviewer_recipients()
-        if reviewers:
-            subject, body = _reviewer_message(rows)
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, reviewers)
+        if to := recipients():
+            subject, body = message(rows)
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to)
         ScanFinding.objects.filter(pk__in=[row.pk for row in rows]).update(
-            reviewers_notified_at=timezone.now()
+            **{marker: timezone.now()}
         )
     return [row.pk for row in rows]
 

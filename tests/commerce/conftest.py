@@ -143,9 +143,9 @@ def stripe_client():
     return client()
 
 
-def save_card(api, number="4242424242424242"):
-    """What a customer does in the browser: start a SetupIntent, confirm it with a card
-    (Stripe.js does this with the client secret), then tell us it succeeded."""
+def confirmed_setup(api, number="4242424242424242") -> dict:
+    """What a customer does in the browser: start a SetupIntent and confirm it with a card
+    (Stripe.js does this with the client secret). The setup's start, as the API answered it."""
     started = api.post("/api/v1/billing/payment-methods/setup")
     assert started.status_code == 201, started.json()
     body = started.json()
@@ -162,6 +162,12 @@ def save_card(api, number="4242424242424242"):
     if intent.status == "requires_action":
         # The customer passes the 3-D Secure challenge; Stripe.js then confirms again.
         stripe_client().v1.setup_intents.confirm(body["setup_intent"])
+    return body
+
+
+def save_card(api, number="4242424242424242"):
+    """``confirmed_setup``, then the customer tells us it succeeded."""
+    body = confirmed_setup(api, number)
     saved = api.post(
         "/api/v1/billing/payment-methods", {"setup_intent": body["setup_intent"]}, format="json"
     )

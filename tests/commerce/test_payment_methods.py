@@ -3,7 +3,7 @@
 import pytest
 
 from billing.models import PaymentMethod
-from tests.commerce.conftest import event, save_card, signed_webhook, stripe_client
+from tests.commerce.conftest import confirmed_setup, event, save_card, signed_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -51,16 +51,7 @@ def test_another_tenants_setup_intent_and_cards_are_404(stripe_on, member_client
 
 def test_setup_intent_webhook_saves_the_card_once(stripe_on, customer, api):
     client, membership = customer
-    started = client.post("/api/v1/billing/payment-methods/setup").json()
-    card = stripe_client().v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 1, "exp_year": 2031, "cvc": "123"},
-        }
-    )
-    stripe_client().v1.setup_intents.confirm(
-        started["setup_intent"], params={"payment_method": card.id}
-    )
+    started = confirmed_setup(client)
     payload = event(
         "evt_setup_1",
         "setup_intent.succeeded",

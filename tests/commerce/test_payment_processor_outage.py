@@ -10,6 +10,7 @@ from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import (
     authenticate,
+    confirmed_setup,
     event,
     place_order,
     save_card,
@@ -38,22 +39,6 @@ def assert_processor_error(response, operation: str):
     assert_documented(response, operation)
 
 
-def confirmed_setup(client) -> str:
-    """A SetupIntent the customer confirmed with a card in the browser (Stripe.js)."""
-    started = client.post("/api/v1/billing/payment-methods/setup").json()
-    card = stripe_client().v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"},
-        }
-    )
-    stripe_client().v1.setup_intents.confirm(
-        started["setup_intent"],
-        params={"payment_method": card.id, "client_secret": started["client_secret"]},
-    )
-    return started["setup_intent"]
-
-
 def test_starting_a_card_setup_is_a_502_for_new_and_known_customers(processor, member_client):
     newcomer, membership = member_client("admin")
     processor.down()
@@ -71,7 +56,7 @@ def test_saving_a_confirmed_card_is_a_502_and_saves_it_once_the_processor_is_bac
     processor, customer
 ):
     client, _ = customer
-    setup_intent = confirmed_setup(client)
+    setup_intent = confirmed_setup(client)["setup_intent"]
     processor.down()
     body = {"setup_intent": setup_intent}
     saving = client.post("/api/v1/billing/payment-methods", body, format="json")
@@ -86,7 +71,7 @@ def test_saving_a_confirmed_card_is_a_502_and_saves_it_once_the_processor_is_bac
 
 def test_the_setup_webhook_is_a_502_and_stored_only_when_handled(processor, customer, api):
     client, _ = customer
-    setup_intent = confirmed_setup(client)
+    setup_intent = confirmed_setup(client)["setup_intent"]
     customer_id = StripeCustomer.objects.get().customer_id
     payload = event(
         "evt_setup_down",
