@@ -35,6 +35,19 @@ def unreachable() -> str:
         return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
+def charges_fail_for(tenant, monkeypatch):
+    """Charging ``tenant`` raises what nobody expected; others are charged. The real charge."""
+    charge = payments.charge_off_session
+
+    def charge_but_not_theirs(payer, *args, **kwargs):
+        if payer.pk == tenant.pk:
+            raise RuntimeError("unexpected answer")
+        return charge(payer, *args, **kwargs)
+
+    monkeypatch.setattr(payments, "charge_off_session", charge_but_not_theirs)
+    return charge
+
+
 def test_a_publish_lost_at_a_batch_finalize_drops_no_other_invoice_and_is_caught_up(
     payer, clock, committed, broker_refuses, mailoutbox
 ):
@@ -118,14 +131,7 @@ def test_one_invoice_the_beat_job_cannot_charge_does_not_stop_the_others(
     broken, fine = payer(), payer()
     first = invoicing.finalize_invoice(broken.draft)
     second = invoicing.finalize_invoice(fine.draft)
-    charge = payments.charge_off_session
-
-    def charge_but_not_the_first(tenant, *args, **kwargs):
-        if tenant.pk == broken.tenant.pk:
-            raise RuntimeError("unexpected answer")
-        return charge(tenant, *args, **kwargs)
-
-    monkeypatch.setattr(payments, "charge_off_session", charge_but_not_the_first)
+    charge = charges_fail_for(broken.tenant, monkeypatch)
     clock.shift(timedelta(minutes=16))
     run = committed(collection.collect_missed_first_charges)
     assert run.attempted == {second.number: InvoiceStatus.PAID}
@@ -151,14 +157,7 @@ def test_one_invoice_the_dunning_job_cannot_retry_does_not_stop_the_others(
     Invoice.objects.filter(pk__in=[first.pk, second.pk]).update(
         status=InvoiceStatus.PAYMENT_FAILED, payment_attempts=1, next_payment_attempt_at=days(0)
     )
-    charge = payments.charge_off_session
-
-    def charge_but_not_the_first(tenant, *args, **kwargs):
-        if tenant.pk == broken.tenant.pk:
-            raise RuntimeError("unexpected answer")
-        return charge(tenant, *args, **kwargs)
-
-    monkeypatch.setattr(payments, "charge_off_session", charge_but_not_the_first)
+    charges_fail_for(broken.tenant, monkeypatch)
     run = committed(collection.retry_due_invoice_payments)
     assert run.attempted == {second.number: InvoiceStatus.PAID}
     assert run.errors == {first.number: "RuntimeError: unexpected answer"}
