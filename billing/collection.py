@@ -79,8 +79,10 @@ def schedule_collection(invoice: Invoice) -> None:
 
 def _notify(invoice: Invoice, notice: str) -> None:
     invoice_id, attempt = invoice.pk, invoice.payment_attempts
+    # Robust, as the finalize's hooks: a notice the broker refused is logged, and neither the
+    # beat job that charged it nor the hooks after it stop there.
     transaction.on_commit(
-        lambda: signature(NOTICE_TASK, args=(invoice_id, notice, attempt)).delay()
+        lambda: signature(NOTICE_TASK, args=(invoice_id, notice, attempt)).delay(), robust=True
     )
 
 
@@ -155,7 +157,8 @@ def schedule_on_new_card(tenant_id: int) -> list[int]:
     )
     for invoice_id, attempts in unpaid:
         transaction.on_commit(
-            lambda i=invoice_id, a=attempts: signature(NEW_CARD_TASK, args=(i, a)).delay()
+            lambda i=invoice_id, a=attempts: signature(NEW_CARD_TASK, args=(i, a)).delay(),
+            robust=True,  # one refused publish does not drop the other invoices' attempts
         )
     return [invoice_id for invoice_id, _ in unpaid]
 

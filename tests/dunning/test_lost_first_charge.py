@@ -13,7 +13,7 @@ from billing import collection, invoicing, payments, tasks
 from billing.errors import PaymentProcessorError
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
-from tests.dunning.conftest import days, intents_of
+from tests.dunning.conftest import DECLINED, days, intents_of
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +171,27 @@ def test_an_invoice_left_open_for_want_of_a_card_is_not_charged_by_the_beat_job(
     clock.shift(timedelta(hours=1))
     assert committed(tasks.collect_missed_first_charges.apply).get() == NOTHING_CHARGED
     assert len(notices) == 1  # the "no card on file" notice of the finalize, not a second
+
+
+def test_a_notice_the_broker_refuses_does_not_stop_the_dunning_job(
+    payer, clock, committed, broker_refuses
+):
+    """Its publish is logged and dropped (the invoice's failure is recorded and audited); the
+    job goes on to the next invoice (before: the commit hook's error ended the job)."""
+    declined, fine = payer(card=DECLINED), payer()
+    first = invoicing.finalize_invoice(declined.draft)
+    second = invoicing.finalize_invoice(fine.draft)
+    Invoice.objects.filter(pk__in=[first.pk, second.pk]).update(
+        status=InvoiceStatus.PAYMENT_FAILED, payment_attempts=1, next_payment_attempt_at=days(0)
+    )
+    broker_refuses.invoice_ids = {first.pk}
+
+    run = committed(collection.retry_due_invoice_payments)
+
+    assert run.attempted == {
+        first.number: InvoiceStatus.PAYMENT_FAILED,
+        second.number: InvoiceStatus.PAID,
+    }
+    assert broker_refuses.refused == [
+        ("billing.tasks.send_payment_notice", (first.pk, "payment_failed", 2))
+    ]
