@@ -73,7 +73,6 @@ _GROUPS = {
         ("order-detail", "get"),
         ("orders", "get"),
         ("orders", "post"),
-        ("payment-method-default", "delete"),
         ("payment-method-default", "post"),
         ("payment-method-detail", "delete"),
         ("payment-method-setup", "post"),
