@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from celery import signature
 from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
@@ -32,6 +31,7 @@ from billing.errors import (
     PaymentProcessorError,
 )
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, first_charge_grace
+from billing.queueing import send_after_commit
 from billing.signals import default_card_set
 from edgeplug.audit.models import AuditEvent
 from marketplace import orders
@@ -69,21 +69,13 @@ def schedule_collection(invoice: Invoice) -> None:
     after it (the other invoices of a batch finalize); ``collect_missed_first_charges``
     charges this one after the grace period."""
     if invoice.kind == InvoiceKind.INVOICE and invoice.status == InvoiceStatus.OPEN:
-        invoice_id = invoice.pk
-
-        def queue_first_charge() -> None:
-            signature(COLLECT_TASK, args=(invoice_id,)).delay()
-
-        transaction.on_commit(queue_first_charge, robust=True)
+        send_after_commit(COLLECT_TASK, invoice.pk)
 
 
 def _notify(invoice: Invoice, notice: str) -> None:
-    invoice_id, attempt = invoice.pk, invoice.payment_attempts
     # Robust, as the finalize's hooks: a notice the broker refused is logged, and neither the
     # beat job that charged it nor the hooks after it stop there.
-    transaction.on_commit(
-        lambda: signature(NOTICE_TASK, args=(invoice_id, notice, attempt)).delay(), robust=True
-    )
+    send_after_commit(NOTICE_TASK, invoice.pk, notice, invoice.payment_attempts)
 
 
 def _locked(invoice_id: int) -> Invoice | None:
@@ -156,10 +148,8 @@ def schedule_on_new_card(tenant_id: int) -> list[int]:
         .values_list("pk", "payment_attempts")
     )
     for invoice_id, attempts in unpaid:
-        transaction.on_commit(
-            lambda i=invoice_id, a=attempts: signature(NEW_CARD_TASK, args=(i, a)).delay(),
-            robust=True,  # one refused publish does not drop the other invoices' attempts
-        )
+        # Robust: one refused publish does not drop the other invoices' attempts.
+        send_after_commit(NEW_CARD_TASK, invoice_id, attempts)
     return [invoice_id for invoice_id, _ in unpaid]
 
 

@@ -28,6 +28,7 @@ from billing.invoice_documents import (
     invoice_recipients,
 )
 from billing.models import Invoice, InvoiceStatus, first_charge_grace
+from billing.queueing import send_after_commit
 from edgeplug.errors import DomainError
 
 EMAIL_TASK = "billing.tasks.email_invoice"
@@ -77,17 +78,10 @@ def schedule_email(invoice: Invoice, *, resend: bool = False) -> bool:
     net: its failure reaches finance."""
     if not invoice_recipients(invoice):
         return False
-    invoice_id = invoice.pk
     if resend:
-        transaction.on_commit(
-            lambda: signature(EMAIL_TASK, args=(invoice_id,), kwargs={"resend": True}).delay()
-        )
-        return True
-
-    def queue_invoice_email() -> None:
-        signature(EMAIL_TASK, args=(invoice_id,)).delay()
-
-    transaction.on_commit(queue_invoice_email, robust=True)
+        send_after_commit(EMAIL_TASK, invoice.pk, robust=False, resend=True)
+    else:
+        send_after_commit(EMAIL_TASK, invoice.pk)
     return True
 
 
