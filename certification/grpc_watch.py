@@ -1,7 +1,8 @@
-"""gRPC door for vendors watching a certification run (edgeplug.certification.v1.
-CertificationService.WatchRun): the vendor's JWT from the ``authorization`` metadata, the run
-looked up as GET /api/v1/certification/{id} does, then its progress streamed on each change;
-each poll authenticates the caller and looks the run up again, as each REST poll does."""
+"""gRPC door for watching a certification run (edgeplug.certification.v1.CertificationService.
+WatchRun): the caller's JWT from the ``authorization`` metadata, the run looked up as GET
+/api/v1/certification/{id} does (its vendor's members and reviewers), then its progress
+streamed on each change; each poll authenticates the caller and looks the run up again, as
+each REST poll does."""
 
 import threading
 from collections.abc import Iterator
@@ -72,19 +73,19 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
 
 
 def _watched_run(context: grpc.ServicerContext, run_id: int) -> CertificationRun:
-    """The run as the call's caller may see it now (``_vendor_request``, then ``runs_for``);
-    the call is aborted as REST would answer otherwise (UNAUTHENTICATED, PERMISSION_DENIED,
-    NOT_FOUND)."""
-    runs = runs_for(_vendor_request(context)).prefetch_related("results")
+    """The run as the call's caller may see it now (``_caller_request``, then ``runs_for``:
+    its vendor's members and reviewers); the call is aborted as REST would answer otherwise
+    (UNAUTHENTICATED, NOT_FOUND: a customer, or another vendor, is told no such run)."""
+    runs = runs_for(_caller_request(context)).prefetch_related("results")
     try:
         return runs.get(pk=run_id)
     except CertificationRun.DoesNotExist:
         _abort(context, grpc.StatusCode.NOT_FOUND, "not_found", "No such run.")
 
 
-def _vendor_request(context: grpc.ServicerContext) -> Request:
+def _caller_request(context: grpc.ServicerContext) -> Request:
     """A DRF request carrying the metadata's bearer token, authenticated as the REST API
-    does (the tenant and role of the token's membership); only vendor tenants may watch."""
+    does (the tenant and role of the token's membership, or a reviewer's staff powers)."""
     http = HttpRequest()
     http.method = "GET"
     http.META["HTTP_AUTHORIZATION"] = str(
@@ -102,14 +103,6 @@ def _vendor_request(context: grpc.ServicerContext) -> Request:
             grpc.StatusCode.UNAUTHENTICATED,
             "not_authenticated",
             "send the metadata authorization: Bearer <access token>",
-        )
-    tenant = getattr(api_request, "tenant", None)
-    if tenant is None or not tenant.is_vendor:
-        _abort(
-            context,
-            grpc.StatusCode.PERMISSION_DENIED,
-            "permission_denied",
-            "Only members of a vendor tenant may watch certification runs.",
         )
     return api_request
 

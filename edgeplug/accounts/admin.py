@@ -1,4 +1,5 @@
-"""Users in the admin, with their memberships inline. A change to a user's account or powers
+"""Users in the admin, with their memberships inline. A user added here is audited as
+``user_created``; a change to a user's account or powers
 (active, staff, superuser, groups, email) is audited as ``user_changed``, a password set here
 as ``password_changed``. Users are never deleted here (nor in bulk): a deletion would take
 their memberships with it, past the tenancy actions' last-admin rule and unaudited, and meet
@@ -23,6 +24,7 @@ from edgeplug.accounts.models import User
 from edgeplug.accounts.services import (
     record_password_change,
     record_user_change,
+    record_user_created,
     remove_totp_device,
     user_access,
 )
@@ -58,6 +60,8 @@ class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
         super().save_related(request, form, formsets, change)
         if change:
             record_user_change(form.instance, form.access_before, request=request)
+        else:
+            record_user_created(form.instance, request=request)
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)

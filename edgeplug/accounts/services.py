@@ -28,7 +28,7 @@ from edgeplug.accounts.lockout import lockout_message
 from edgeplug.accounts.models import User
 from edgeplug.accounts.signals import JWT_LOGIN_FLAG
 from edgeplug.audit.models import AuditEvent
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import field_changes, record_event
 from edgeplug.errors import DomainError, retry_seconds
 from edgeplug.tenancy.models import Membership
 
@@ -266,17 +266,24 @@ def user_access(user: User) -> dict[str, Any]:
     return stored
 
 
+def record_user_created(user: User, *, request=None) -> AuditEvent:
+    """Audit a user made by staff (``user_created``), on the admin's add page or with
+    ``manage.py adduser``: the account's audited fields, groups and permissions as made
+    (``details.access``, as ``user_access`` reads them; never the password); the actor is who
+    was signed in (none for the command)."""
+    access = user_access(user)
+    return record_event(
+        "user_created", request=request, target=access["email"], details={"access": access}
+    )
+
+
 def record_user_change(user: User, before: dict[str, Any], *, request) -> AuditEvent | None:
     """Audit a change to a user's account or powers in the admin (``user_changed``): each
     field that differs from ``before`` (``user_access`` read before the change, the groups
     too, which the admin saves after the user) with its ``from`` and ``to``; the actor is who
     was signed in. Nothing is recorded when nothing differs."""
     after = user_access(user)
-    fields = {
-        name: {"from": before[name], "to": value}
-        for name, value in after.items()
-        if before[name] != value
-    }
+    fields = field_changes(before, after)
     if not fields:
         return None
     return record_event(

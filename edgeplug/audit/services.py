@@ -1,5 +1,6 @@
 """record_event: the one way anything writes to the audit log."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from edgeplug.audit.models import AuditEvent
@@ -58,3 +59,13 @@ def record_change(
         target=str(obj) if target is None else target,
         details=details,
     )
+
+
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``details.fields`` of a ``*_changed`` event (``user_changed``, ``tenant_changed``):
+    each field of ``after`` whose value differs from ``before``'s, as ``{"from", "to"}``."""
+    return {
+        name: {"from": before[name], "to": value}
+        for name, value in after.items()
+        if before[name] != value
+    }

@@ -6,7 +6,7 @@ from typing import Any
 from django.db import transaction
 
 from edgeplug.accounts.models import User
-from edgeplug.audit.services import record_change, record_event
+from edgeplug.audit.services import field_changes, record_change, record_event
 from edgeplug.core.locking import locked, unique_or
 from edgeplug.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from edgeplug.slugs import SLUG_RULE, is_slug
@@ -69,17 +69,13 @@ def update_tenant(
     nothing written."""
     _reject_unknown_tenant_fields(changes)
     row = locked(tenant)
-    changed = {
-        field: (getattr(row, field), value)
-        for field, value in changes.items()
-        if getattr(row, field) != value
-    }
+    changed = field_changes({field: getattr(row, field) for field in changes}, changes)
     if not changed:
         return row
     if "slug" in changed:
         check_tenant_slug(changes["slug"])
-    for field, (_, after) in changed.items():
-        setattr(row, field, after)
+    for field, change in changed.items():
+        setattr(row, field, change["to"])
     _check_tenant_kind(is_vendor=row.is_vendor, is_customer=row.is_customer)
     with unique_or(_slug_taken(row.slug)):
         row.save(update_fields=list(changed))
@@ -89,7 +85,7 @@ def update_tenant(
         request=request,
         tenant=row,
         target=row.slug,
-        details={"fields": {f: {"from": b, "to": a} for f, (b, a) in changed.items()}},
+        details={"fields": changed},
     )
     tenant_changed.send(sender=Tenant, tenant=row, changed=changed)
     return row

@@ -1,6 +1,7 @@
 """A vendor watches a certification run over gRPC (a real server on loopback, a real client):
-one message now and one per change of its stages, ending when the run finishes; only the
-run's own vendor may watch, and watches are capped so they never starve the usage reports."""
+one message now and one per change of its stages, ending when the run finishes; only those
+REST shows the run to (its vendor, reviewers) may watch, and watches are capped so they never
+starve the usage reports."""
 
 import grpc
 import pytest
@@ -112,11 +113,13 @@ def test_only_the_runs_vendor_may_watch_it(stub, vendor, member_client):
     assert code_of(stub.WatchRun(request, metadata=forged, timeout=30))[0] == (
         grpc.StatusCode.UNAUTHENTICATED
     )
+    # A customer is told what REST tells them of the run (404), not that they may not ask.
     customer, _ = member_client("admin")
     customer_auth = (("authorization", customer._credentials["HTTP_AUTHORIZATION"]),)
+    assert customer.get(f"/api/v1/certification/{run.pk}").status_code == 404
     assert code_of(stub.WatchRun(request, metadata=customer_auth, timeout=30)) == (
-        grpc.StatusCode.PERMISSION_DENIED,
-        "permission_denied",
+        grpc.StatusCode.NOT_FOUND,
+        "not_found",
     )
     other_vendor, _ = member_client("admin", tenant=VendorTenantFactory())
     other_auth = (("authorization", other_vendor._credentials["HTTP_AUTHORIZATION"]),)
@@ -128,6 +131,18 @@ def test_only_the_runs_vendor_may_watch_it(stub, vendor, member_client):
     assert code_of(stub.WatchRun(missing, metadata=auth, timeout=30))[0] == (
         grpc.StatusCode.NOT_FOUND
     )
+
+
+def test_a_reviewer_watches_any_vendors_run_as_rest_shows_it(stub, vendor, staff_client):
+    tenant, _ = vendor
+    run = CertificationRunFactory(version__agent__tenant=tenant, results=True)
+    reviewer = staff_client("reviewers")
+    assert reviewer.get(f"/api/v1/certification/{run.pk}").status_code == 200
+    auth = (("authorization", reviewer._credentials["HTTP_AUTHORIZATION"]),)
+
+    [only] = list(stub.WatchRun(pb.WatchRunRequest(run_id=run.pk), metadata=auth, timeout=30))
+
+    assert (only.run_id, only.status, only.finished) == (run.pk, "passed", True)
 
 
 def test_watches_beyond_the_cap_are_resource_exhausted(stub, vendor):

@@ -2,14 +2,13 @@
 admin that overrides only the fields it sets (an empty field keeps the level's default)."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from certification.models import THRESHOLD_BOUNDS, LevelThresholds
 from certification.pipeline.levels import DEFAULTS, THRESHOLD_NAMES, thresholds_for
 from certification.tasks import STAGE_SOFT_LIMIT_S
 from edgeplug.audit.models import AuditEvent
 from tests.conftest import changeform_data, delete_one_then_in_bulk
+from tests.migrations import migrated_back
 
 pytestmark = pytest.mark.django_db
 
@@ -42,23 +41,13 @@ def test_the_migration_clears_values_left_at_the_old_model_defaults_and_keeps_th
     """Rows made before thresholds were overrides held every field, the unset ones at the old
     model defaults (200 examples for basic, whose default is 100); those become the level's
     default, and what an admin set stays."""
-    before = [("certification", "0004_security_permissions")]
-    after = [("certification", "0005_thresholds_override_defaults")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    try:
-        old = executor.loader.project_state(before).apps.get_model(
-            "certification", "LevelThresholds"
-        )
+    with migrated_back("certification", "0004_security_permissions") as migrator:
+        old = migrator.old_model("LevelThresholds")
         old.objects.create(level="basic", model_wall_seconds=3)  # the rest at model defaults
-        executor.loader.build_graph()
-        executor.migrate(after)
+        migrator.forward("0005_thresholds_override_defaults")
         basic = thresholds_for("basic")
         assert (basic.invariant_examples, basic.model_wall_seconds) == (100, 3)
         assert LevelThresholds.objects.get().invariant_examples is None
-    finally:
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes("certification"))
 
 
 THRESHOLDS_URL = "/admin/certification/levelthresholds/"

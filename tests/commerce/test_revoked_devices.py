@@ -3,7 +3,6 @@ hardware id may be registered again; an active device's hardware id stays taken.
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -12,6 +11,7 @@ from marketplace.models import Deployment, Device, Entitlement
 from tests.commerce.conftest import buy_free
 from tests.commerce.test_deployments import as_device, deploy, register
 from tests.concurrency import race
+from tests.migrations import migrated_back
 
 pytestmark = pytest.mark.django_db
 
@@ -71,14 +71,8 @@ def test_the_migration_ends_the_deployments_of_devices_revoked_before(
     assert deploy(client, kept, published).status_code == 201
     # What revoking did until now: the stamp only, the deployment left in place.
     Device.objects.filter(pk=old["device"]["id"]).update(revoked_at=timezone.now())
-    executor = MigrationExecutor(connection)
-    executor.migrate([("marketplace", "0011_hardware_id_free_once_device_revoked")])
-    try:
-        executor.loader.build_graph()
-        executor.migrate([("marketplace", "0012_end_deployments_of_revoked_devices")])
-    finally:
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes("marketplace"))
+    with migrated_back("marketplace", "0011_hardware_id_free_once_device_revoked") as migrator:
+        migrator.forward("0012_end_deployments_of_revoked_devices")
 
     assert list(Deployment.objects.values_list("device_id", flat=True)) == [kept["device"]["id"]]
     ended = AuditEvent.objects.get(action="deployment_removed")

@@ -1,6 +1,7 @@
 """A user's account and privileges changed in the admin (active, staff, superuser, groups,
 email) are audited as ``user_changed``, each changed field with its before and after (groups
-by name), as the same admin audits a password it sets (``password_changed``)."""
+by name), as the same admin audits a password it sets (``password_changed``) and a user it
+adds (``user_created``, as ``manage.py adduser`` does)."""
 
 import pytest
 from django.contrib.auth.models import Group
@@ -103,3 +104,26 @@ def test_saving_a_user_unchanged_or_only_their_memberships_records_no_user_chang
 
     assert _changes() == []
     assert AuditEvent.objects.filter(action="membership_created", target=user.email).exists()
+
+
+def test_adding_a_user_in_the_admin_is_audited_and_saving_them_again_is_not(admin_session):
+    client, staff = admin_session("platform-admins", is_superuser=True)
+    add = "/admin/accounts/user/add/"
+    data = changeform_data(client.get(add))
+    data.update(
+        {
+            "email": "erin@example.com",
+            "password1": "a-long-password-1",
+            "password2": "a-long-password-1",
+        }
+    )
+
+    response = client.post(add, data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    [event] = AuditEvent.objects.filter(action="user_created")
+    assert (event.actor, event.target) == (staff, "erin@example.com")
+    assert event.details["access"]["is_staff"] is False
+    assert event.details["access"]["groups"] == []
+    assert "a-long-password-1" not in str(event.details)
+    assert _changes() == []  # made, not changed

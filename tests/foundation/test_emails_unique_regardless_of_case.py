@@ -3,12 +3,12 @@ admin refuses a second spelling beside the field, the database refuses it from a
 and the migration that adds that rule stops on existing clashes instead of merging them."""
 
 import pytest
-from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, transaction
 
 from edgeplug.accounts.models import User
 from tests.conftest import changeform_data, sign_in
 from tests.factories import PASSWORD, UserFactory
+from tests.migrations import migrated_back
 
 pytestmark = pytest.mark.django_db
 ADD = "/admin/accounts/user/add/"
@@ -89,26 +89,17 @@ def test_the_database_refuses_a_second_spelling_that_bypasses_save():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_stops_on_emails_that_differ_only_in_case_and_lowercases_the_rest():
-    before = [("accounts", "0001_initial")]
-    after = [("accounts", "0002_email_unique_regardless_of_case")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    try:
-        old_user = executor.loader.project_state(before).apps.get_model("accounts", "User")
+    twins = User.objects.filter(email__iexact="bob@example.com")
+    with migrated_back("accounts", "0001_initial", cleanup=twins.delete) as migrator:
+        old_user = migrator.old_model("User")
         old_user.objects.create(email="bob@example.com", password="!")
         twin = old_user.objects.create(email="Bob@Example.com", password="!")
         old_user.objects.create(email="Erin@Example.com", password="!")
-        executor.loader.build_graph()
         with pytest.raises(RuntimeError, match=r"differ only in case.*Bob@Example.com, bob@"):
-            executor.migrate(after)
+            migrator.forward("0002_email_unique_regardless_of_case")
         twin.delete()
-        executor.loader.build_graph()
-        executor.migrate(after)
+        migrator.forward("0002_email_unique_regardless_of_case")
         assert set(User.objects.values_list("email", flat=True)) == {
             "bob@example.com",
             "erin@example.com",
         }
-    finally:
-        executor.loader.build_graph()
-        User.objects.filter(email__iexact="bob@example.com").delete()
-        executor.migrate(executor.loader.graph.leaf_nodes("accounts"))

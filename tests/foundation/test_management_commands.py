@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from edgeplug.accounts.models import User
+from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Membership, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,12 @@ def test_adduser_staff_group():
     user = User.objects.get(email="rev@edgeplug.example")
     assert user.is_staff
     assert list(user.groups.values_list("name", flat=True)) == ["reviewers"]
+    # Audited as the admin's add page audits it: who was made, with what powers; no actor.
+    [event] = AuditEvent.objects.filter(action="user_created")
+    assert (event.actor, event.target) == (None, "rev@edgeplug.example")
+    assert event.details["access"]["groups"] == ["reviewers"]
+    assert event.details["access"]["is_staff"] is True
+    assert "password" not in str(event.details)
 
 
 @pytest.mark.parametrize(
@@ -50,3 +57,4 @@ def test_commands_fail_clearly(args, message):
     with pytest.raises(CommandError, match=message):
         call_command(*args)
     assert not User.objects.filter(email="x@example.com").exists()
+    assert not AuditEvent.objects.filter(action="user_created").exists()

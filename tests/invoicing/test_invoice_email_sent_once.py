@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from billing import invoice_emails, invoicing, tasks
@@ -18,6 +17,7 @@ from billing.documents import mail
 from billing.models import Invoice
 from tests.invoices.conftest import smtp_inbox  # noqa: F401 - the loopback SMTP server
 from tests.invoicing.conftest import JAN
+from tests.migrations import migrated_back
 
 pytestmark = pytest.mark.django_db
 
@@ -204,14 +204,8 @@ def test_invoices_finalized_before_the_marker_count_as_emailed(draft, broker_ref
     broker_refuses.everything = True  # the finalize's own tasks are not sent here
     finalized = timezone.now() - timedelta(hours=hours_ago)
     invoice = invoicing.finalize_invoice(draft, now=finalized)
-    executor = MigrationExecutor(connection)
-    executor.migrate([("billing", "0012_usage_event_key_is_device_seq_start")])
-    try:
-        executor.loader.build_graph()
-        executor.migrate([("billing", "0013_invoice_emailed")])
-    finally:
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes("billing"))
+    with migrated_back("billing", "0012_usage_event_key_is_device_seq_start") as migrator:
+        migrator.forward("0013_invoice_emailed")
 
     invoice = Invoice.objects.get(pk=invoice.pk)
     if hours_ago > 6:

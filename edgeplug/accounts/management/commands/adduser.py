@@ -1,4 +1,7 @@
-"""manage.py adduser EMAIL [--tenant SLUG --role ROLE] [--staff-group G] [--password P]"""
+"""manage.py adduser EMAIL [--tenant SLUG --role ROLE] [--staff-group G] [--password P]
+
+The user is audited as ``user_created`` (as on the admin's add page), a membership as
+``membership_created``."""
 
 import secrets
 
@@ -9,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from edgeplug.accounts.models import User
+from edgeplug.accounts.services import record_user_created
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role, StaffGroup, Tenant
 from edgeplug.tenancy.services import add_member
@@ -48,6 +52,7 @@ class Command(BaseCommand):
         )
         for group in staff_group:
             user.groups.add(Group.objects.get(name=group))
+        record_user_created(user)
         if tenant:
             try:
                 add_member(Tenant.objects.get(slug=tenant), user, role)

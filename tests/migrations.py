@@ -1,0 +1,40 @@
+"""Testing a data migration on the database the test runs on: migrate an app back, write rows
+as the old schema held them, migrate forward, look; the app is always brought back to its
+latest migration afterwards, so the next test finds the schema it expects."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+
+class Migrator:
+    def __init__(self, app: str, before: str):
+        self.app = app
+        self.before = [(app, before)]
+        self.executor = MigrationExecutor(connection)
+
+    def old_model(self, name: str):
+        """The model ``name`` as the schema was at ``before`` (to write rows the old code wrote)."""
+        return self.executor.loader.project_state(self.before).apps.get_model(self.app, name)
+
+    def forward(self, migration: str) -> None:
+        self.executor.loader.build_graph()
+        self.executor.migrate([(self.app, migration)])
+
+
+@contextmanager
+def migrated_back(
+    app: str, before: str, *, cleanup: Callable[[], object] = lambda: None
+) -> Iterator[Migrator]:
+    """``app`` migrated back to ``before`` for the block; then ``cleanup()`` (rows the latest
+    schema would refuse) and the app forward to its latest migration, whatever happened."""
+    migrator = Migrator(app, before)
+    migrator.executor.migrate(migrator.before)
+    try:
+        yield migrator
+    finally:
+        migrator.executor.loader.build_graph()
+        cleanup()
+        migrator.executor.migrate(migrator.executor.loader.graph.leaf_nodes(app))
