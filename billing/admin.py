@@ -282,12 +282,15 @@ def _minor_units(text: str, currency: str) -> int:
     """``"-12.50"`` EUR → ``-1250``: people type amounts in the currency, not in cents."""
     try:
         return to_minor_units(Decimal(text.strip()), currency)
-    except (InvalidOperation, ValueError):
-        raise DomainError(
-            f"Enter an amount in {currency} with at most {currency_exponent(currency)} "
-            "decimals, e.g. -12.50.",
-            code="invalid_adjustment",
-        ) from None
+    except InvalidOperation:
+        reason = "is not a number"
+    except ValueError as refused:
+        reason = str(refused)
+    raise DomainError(
+        f"The amount {reason}: enter an amount in {currency} with at most "
+        f"{currency_exponent(currency)} decimals, e.g. -12.50.",
+        code="invalid_adjustment",
+    )
 
 
 @admin.register(BillingAccount)

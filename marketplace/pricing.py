@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
 
 # ISO 4217 minor-unit exponents of the currencies we accept.
@@ -92,12 +92,26 @@ def round_minor(amount: Decimal) -> int:
 
 
 def to_minor_units(value: Decimal, currency: str) -> int:
-    """``12.34`` USD → ``1234``: an amount as people write it, in the currency. ValueError
-    when it has more decimals than the currency has (refused, never rounded) or is not a
-    finite number; the caller words the refusal for its form."""
-    scaled = value.scaleb(currency_exponent(currency)) if value.is_finite() else value
-    if not scaled.is_finite() or scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} has more decimals than {currency} allows")
+    """``12.34`` USD → ``1234``: an amount as people write it, in the currency. ValueError,
+    its message the end of a sentence about the amount ("has more decimals than USD allows"),
+    when it is not a finite number, is beyond ±``MAX_AMOUNT`` minor units, or has more
+    decimals than the currency has: refused, never rounded, however many digits it has."""
+    exponent = currency_exponent(currency)
+    if not value.is_finite():
+        raise ValueError("is not a number")
+    if abs(value) > Decimal(MAX_AMOUNT).scaleb(-exponent):  # compared exactly
+        raise ValueError(f"is more than {format_amount(MAX_AMOUNT, currency)}")
+    with localcontext() as exact:
+        # Within the bound the scaled integer part fits the context's 28 digits, so only
+        # decimals can be lost: a loss is refused, not rounded away (29 nines after the point
+        # were stored as 1.00).
+        exact.traps[Inexact] = True
+        try:
+            scaled = value.scaleb(exponent)
+        except Inexact:
+            scaled = None
+    if scaled is None or scaled != scaled.to_integral_value():
+        raise ValueError(f"has more decimals than {currency} allows")
     return int(scaled)
 
 

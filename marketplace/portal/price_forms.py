@@ -25,8 +25,8 @@ def minor_units(value: Decimal, currency: str, what: str) -> int:
     """``pricing.to_minor_units`` with the refusal as the form's error."""
     try:
         return pricing.to_minor_units(value, currency)
-    except ValueError:
-        raise forms.ValidationError(f"{what} has more decimals than {currency} allows.") from None
+    except ValueError as refused:
+        raise forms.ValidationError(f"{what} {refused}.") from None
 
 
 def _price(text: str) -> Decimal:

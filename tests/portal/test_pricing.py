@@ -53,6 +53,11 @@ def test_a_metered_plan_and_its_calculator(vendor):
     ("changes", "message"),
     [
         ({"tiers": "100 at 0.101"}, "more decimals than USD allows"),
+        # Refused, not rounded to 1.00, however many digits (the default context has 28).
+        ({"flat_fee": "0." + "9" * 29}, "The flat fee has more decimals than USD allows"),
+        # A number too large for any price was a 500 (decimal.Overflow while scaling it).
+        ({"flat_fee": "1e999999"}, "The flat fee is more than 10000000000.00 USD"),
+        ({"tiers": "100 at " + "9" * 40}, "A tier price is more than 10000000000.00 USD"),
         ({"tiers": "lots at cheap"}, "is not “HOURS at PRICE”"),
         ({"tiers": "* at 0.05\n100 at 0.10"}, "invalid_price_terms"),
         ({"currency": "XYZ"}, "Unknown currency"),
