@@ -155,6 +155,16 @@ def staff_user(transactional_db):
 
 
 @pytest.fixture
+def superuser(transactional_db):
+    """A platform admin who is also a superuser, with one confirmed TOTP device: tenants,
+    users and credentials are theirs alone (no staff group is granted them)."""
+    user = staff_member("platform-admins")
+    user.is_superuser = True
+    user.save(update_fields=["is_superuser"])
+    return user
+
+
+@pytest.fixture
 def vendor_admin(transactional_db):
     """Ada, the admin of the Acme Robotics vendor, with one confirmed TOTP device."""
     tenant = VendorTenantFactory(slug=VENDOR_SLUG, name="Acme Robotics")
