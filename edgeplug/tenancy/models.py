@@ -19,6 +19,10 @@ class StaffGroup(models.TextChoices):
     PLATFORM_ADMINS = "platform-admins"
 
 
+# A tenant sells, buys, or both: the database's check, its form error and the actions' refusal.
+TENANT_KIND_RULE = "A tenant is a vendor, a customer, or both."
+
+
 class Tenant(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
@@ -33,6 +37,8 @@ class Tenant(models.Model):
             models.CheckConstraint(
                 condition=models.Q(is_vendor=True) | models.Q(is_customer=True),
                 name="tenant_is_vendor_or_customer",
+                # What update_tenant and create_tenant say (TENANT_KIND_RULE): forms show it.
+                violation_error_message=TENANT_KIND_RULE,
             )
         ]
 

@@ -10,7 +10,7 @@ from edgeplug.audit.services import field_changes, record_change, record_event
 from edgeplug.core.locking import locked, unique_or
 from edgeplug.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from edgeplug.slugs import SLUG_RULE, is_slug
-from edgeplug.tenancy.models import Membership, Role, Tenant
+from edgeplug.tenancy.models import TENANT_KIND_RULE, Membership, Role, Tenant
 from edgeplug.tenancy.signals import tenant_changed
 
 
@@ -101,7 +101,7 @@ def _reject_unknown_tenant_fields(changes: Mapping[str, Any]) -> None:
 
 def _check_tenant_kind(*, is_vendor: bool, is_customer: bool) -> None:
     if not (is_vendor or is_customer):
-        raise DomainError("A tenant is a vendor, a customer, or both.", code="tenant_kind")
+        raise DomainError(TENANT_KIND_RULE, code="tenant_kind")
 
 
 def _slug_taken(slug: str) -> Conflict:

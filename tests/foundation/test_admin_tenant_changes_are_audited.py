@@ -80,6 +80,20 @@ def test_a_slug_taken_by_another_tenant_is_refused_on_the_page(tenant_page):
     assert _changes() == []
 
 
+def test_a_tenant_neither_vendor_nor_customer_is_refused_in_the_actions_words(tenant_page):
+    client, _, url, tenant, data = tenant_page
+    data.pop("is_vendor")
+    data.pop("is_customer")
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200  # the form again, with the reason
+    # The rule's own sentence, not "Constraint “tenant_is_vendor_or_customer” is violated."
+    assert "A tenant is a vendor, a customer, or both." in response.content.decode()
+    assert Tenant.objects.get(pk=tenant.pk).is_vendor is True
+    assert _changes() == []
+
+
 @pytest.mark.parametrize(
     ("changes", "code"),
     [
