@@ -48,8 +48,18 @@ class EmailUserManager(UserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200, blank=True)
-    is_staff = models.BooleanField(default=False)
-    is_active = models.BooleanField(default=True)
+    # Labelled as Django's own user model labels them (the admin's page, docs/roles.md).
+    is_staff = models.BooleanField(
+        "staff status",
+        default=False,
+        help_text="May sign in to the admin site (with TOTP); its groups say what they may do.",
+    )
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Untick instead of deleting: a deactivated user can no longer sign in, "
+        "and their next API request is refused.",
+    )
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = EmailUserManager()

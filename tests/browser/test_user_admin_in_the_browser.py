@@ -27,7 +27,7 @@ def test_a_superuser_makes_a_user_staff_in_a_group_and_it_is_audited(journey, su
     journey.click(page.get_by_role("link", name="Users"))
     journey.click(page.get_by_role("link", name="dana@example.com"))
     assert page.get_by_role("link", name="Delete").count() == 0
-    page.get_by_label("Is staff").check()
+    page.get_by_label("Staff status").check()
     page.get_by_role("listbox", name="Available groups").select_option("finance")
     page.get_by_role("button", name="Choose selected groups").click()
     chosen = page.get_by_role("listbox", name="Chosen groups").get_by_role("option")
