@@ -18,15 +18,23 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from edgeplug.errors import NotFound
+
 M = TypeVar("M", bound=Model)
 
 
 def locked(instance: M, *related: str) -> M:
-    """The instance's row, read again and locked (with ``related`` joined in, not locked)."""
-    queryset = type(instance)._default_manager.select_for_update(of=("self",))
+    """The instance's row, read again and locked (with ``related`` joined in, not locked).
+    ``NotFound`` when it is gone: deleted by a concurrent request this one waited for (a
+    double-clicked remove), as if it had never been found."""
+    model = type(instance)
+    queryset = model._default_manager.select_for_update(of=("self",))
     if related:
         queryset = queryset.select_related(*related)
-    return queryset.get(pk=instance.pk)
+    try:
+        return queryset.get(pk=instance.pk)
+    except model.DoesNotExist:
+        raise NotFound(f"The {model._meta.verbose_name} no longer exists.") from None
 
 
 def stamp_once(instance: M, field: str, *, then: Callable[[M], object], **also) -> M:

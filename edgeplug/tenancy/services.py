@@ -166,11 +166,20 @@ def _ensure_other_admin(membership: Membership) -> None:
         ensure_an_admin_remains(membership.tenant, leaving=[membership.pk])
 
 
+def _locked_membership(membership: Membership) -> Membership:
+    """The membership locked, after its tenant's row: a change that may take an admin away
+    counts the admins left while holding the tenant, so two at once (two admins demoting or
+    removing each other) are decided one after the other; each alone saw the other admin
+    still there and both went through, leaving the tenant with none."""
+    locked(Tenant(pk=membership.tenant_id))
+    return locked(membership)
+
+
 @transaction.atomic
 def change_role(membership: Membership, role: str, *, actor=None, request=None) -> Membership:
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.", code="invalid_role")
-    membership = locked(membership)
+    membership = _locked_membership(membership)
     if role == membership.role:
         return membership
     if role != Role.ADMIN:
@@ -191,7 +200,7 @@ def change_role(membership: Membership, role: str, *, actor=None, request=None) 
 
 @transaction.atomic
 def remove_member(membership: Membership, *, actor=None, request=None) -> None:
-    membership = locked(membership)
+    membership = _locked_membership(membership)
     _ensure_other_admin(membership)
     record_change(
         "membership_removed",

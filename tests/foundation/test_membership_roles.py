@@ -1,8 +1,14 @@
 """Tenant admins manage members and roles; every change is audited."""
 
+import threading
+
 import pytest
+from django.db import connections, transaction
 
 from edgeplug.audit.models import AuditEvent
+from edgeplug.tenancy.models import Membership, Role, Tenant
+from edgeplug.tenancy.services import change_role, remove_member
+from tests.concurrency import wait_for_blocked_backend
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +64,67 @@ def test_invalid_role_is_rejected(member_client):
     other = MembershipFactory(tenant=membership.tenant, role="operator")
     response = client.patch(f"/api/v1/tenant/members/{other.pk}", {"role": "god"}, format="json")
     assert (response.status_code, response.json()["code"]) == (400, "invalid_choice")
+
+
+@pytest.mark.django_db(transaction=True)  # two connections: a held transaction and a request
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(member_client):
+    """Each change alone saw the other admin still there: the second now waits for the
+    first (its tenant's lock) and is refused, so the tenant keeps an admin."""
+    _, first = member_client("admin")
+    client, second = member_client("admin", tenant=first.tenant)
+    demoted, answers = threading.Event(), []
+
+    def first_demotes_second_and_holds():
+        try:
+            with transaction.atomic():  # the request's transaction, not yet committed
+                change_role(second, Role.DEVELOPER)
+                demoted.set()
+                wait_for_blocked_backend()  # the second admin's request waits on it
+        finally:
+            connections.close_all()
+
+    def second_demotes_first():
+        try:
+            url = f"/api/v1/tenant/members/{first.pk}"
+            answers.append(client.patch(url, {"role": "developer"}, format="json"))
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=first_demotes_second_and_holds)
+    holder.start()
+    assert demoted.wait(30)
+    request = threading.Thread(target=second_demotes_first)
+    request.start()
+    holder.join()
+    request.join()
+
+    [answer] = answers
+    assert (answer.status_code, answer.json()["code"]) == (409, "last_admin")
+    roles = dict(Membership.objects.filter(tenant=first.tenant).values_list("pk", "role"))
+    assert roles == {first.pk: Role.ADMIN, second.pk: Role.DEVELOPER}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_member_removed_while_another_request_waited_for_it_is_404(member_client):
+    """A double-clicked remove: the second request found the member, then waited for the
+    first's lock; once the first committed the row is gone (was a 500, DoesNotExist)."""
+    client, admin = member_client("admin")
+    member = MembershipFactory(tenant=admin.tenant, role="operator")
+    answers = []
+
+    def remove_again():
+        try:
+            answers.append(client.delete(f"/api/v1/tenant/members/{member.pk}"))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        Tenant.objects.select_for_update().get(pk=admin.tenant_id)  # the first remove, holding
+        second = threading.Thread(target=remove_again)
+        second.start()
+        wait_for_blocked_backend()
+        remove_member(member)
+    second.join()
+
+    [answer] = answers
+    assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
