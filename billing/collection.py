@@ -7,7 +7,10 @@ was lost (broker or processor down) is made by a beat job after a grace period.
 Every Stripe call goes through ``billing.payments``. An attempt runs with the invoice row
 locked and counts itself in the same transaction as its PaymentIntent id, so a crash before
 the commit repeats the same attempt number and the same idempotency key: Stripe answers with
-the intent it already made instead of charging again. Described in docs/billing.md.
+the intent it already made instead of charging again. So does a processor error without an
+answer (unreachable, a timeout); one Stripe answered fails the attempt, as orders count it
+(``PaymentProcessorError.key_spent``), so the next one takes a new key. Described in
+docs/billing.md.
 """
 
 from __future__ import annotations
@@ -316,7 +319,28 @@ def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attemp
         ]
     )
     if has_card:
-        outcome = payments.charge_off_session(
+        outcome = _charge(invoice)
+    else:  # the card was removed during dunning: this retry fails like a decline
+        outcome = payments.PaymentOutcome(
+            "failed",
+            failure_code="payment_method_required",
+            failure_message="No card on file to charge.",
+        )
+    if outcome.payment_intent_id:
+        invoice.payment_intent_id = outcome.payment_intent_id
+        invoice.save(update_fields=["payment_intent_id", "updated_at"])
+    return Attempt(invoice, True, _apply(invoice, outcome, now))
+
+
+def _charge(invoice: Invoice) -> payments.PaymentOutcome:
+    """Charge attempt ``payment_attempts`` of the invoice. A processor error that spent the
+    attempt's idempotency key (``PaymentProcessorError.key_spent``: Stripe answered, and would
+    answer that key the same way for good) is a failed attempt, as a decline is: the dunning
+    moves on and the next attempt takes the next key. Any other (Stripe unreachable, a
+    timeout: the charge may have been made) is raised, rolling the attempt back so that its
+    retry sends the same key."""
+    try:
+        return payments.charge_off_session(
             invoice.tenant,
             invoice.amount_due,
             invoice.currency,
@@ -328,16 +352,12 @@ def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attemp
                 "tenant": str(invoice.tenant_id),
             },
         )
-    else:  # the card was removed during dunning: this retry fails like a decline
-        outcome = payments.PaymentOutcome(
-            "failed",
-            failure_code="payment_method_required",
-            failure_message="No card on file to charge.",
+    except PaymentProcessorError as error:
+        if not error.key_spent:
+            raise
+        return payments.PaymentOutcome(
+            "failed", failure_code=error.code, failure_message=error.detail
         )
-    if outcome.payment_intent_id:
-        invoice.payment_intent_id = outcome.payment_intent_id
-        invoice.save(update_fields=["payment_intent_id", "updated_at"])
-    return Attempt(invoice, True, _apply(invoice, outcome, now))
 
 
 def _note(invoice: Invoice, code: str, detail: str) -> bool:

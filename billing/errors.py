@@ -20,7 +20,16 @@ class PaymentsNotConfigured(Unavailable, code="payments_not_configured"):
 
 
 class PaymentProcessorError(DomainError, code="payment_processor_error", status=502):
-    """Stripe failed or could not be reached (not a decline); the payment tasks retry it."""
+    """Stripe failed or could not be reached (not a decline); the payment tasks retry it.
+
+    ``key_spent`` says whether a retry of the call needs a new idempotency key: Stripe
+    answered, so the same key would only get the same answer again (``billing.payments``
+    decides, ``_key_spent``). False (the default) keeps the key: the call may have been
+    made without our hearing of it, and only the same key stops Stripe making it twice."""
+
+    def __init__(self, detail: str, *, key_spent: bool = False):
+        super().__init__(detail)
+        self.key_spent = key_spent
 
 
 class SetupIncomplete(Conflict, code="setup_incomplete"):

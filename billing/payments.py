@@ -56,7 +56,8 @@ def _processor_call(doing: str) -> Iterator[None]:
     function does not handle itself (a decline, an unknown id it answers as such) is the
     processor's failure, ``PaymentProcessorError`` (502 ``payment_processor_error``), whichever
     door called. Each function makes its Stripe calls before it writes anything, so such a
-    failure leaves nothing half-written here; the payment tasks retry it."""
+    failure leaves nothing half-written here; the payment tasks retry it. Whether that retry
+    may take a new idempotency key is the error's ``key_spent`` (``_key_spent``)."""
     try:
         yield
     except DomainError:
@@ -64,8 +65,26 @@ def _processor_call(doing: str) -> Iterator[None]:
     except stripe.StripeError as exc:
         logger.warning("payment processor failed while %s: %r", doing, exc)
         raise PaymentProcessorError(
-            f"The payment processor failed while {doing}: {_why(exc)}. Try again later."
+            f"The payment processor failed while {doing}: {_why(exc)}. Try again later.",
+            key_spent=_key_spent(exc),
         ) from exc
+
+
+def _key_spent(exc: stripe.StripeError) -> bool:
+    """Whether Stripe's answer spent the request's idempotency key, so that a retry must take
+    a new one. Stripe saves the status and body of a request that began executing under its
+    key, errors included (4xx and 500s), and answers every retry with that key with them: the
+    same key can never succeed. A 4xx that it answered before executing (a rate limit, a bad
+    API key, most invalid parameters) is not saved, and a new key is as safe as the old.
+
+    Kept (False): no answer at all (a connection error, a timeout: the request may have run,
+    and a charge been made, without our hearing of it; Stripe asks to retry those with the
+    same key), and the key in use by a request still running or first sent with other
+    parameters (409, ``idempotency_error``): what that request did is unknown. A 5xx is
+    spent though what Stripe did then is not certain: its key answers the 500 for good."""
+    if exc.http_status is None:
+        return False
+    return not (isinstance(exc, stripe.IdempotencyError) or exc.http_status == 409)
 
 
 def _why(exc: stripe.StripeError) -> str:

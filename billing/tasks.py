@@ -99,8 +99,9 @@ def email_missed_invoices() -> dict:
 
 # --- payment and dunning (billing.collection) ----------
 
-# The processor was unreachable or answered 5xx: try again later (the idempotency key makes
-# a retried attempt the same charge).
+# The processor was unreachable or did not answer: try again later (the idempotency key makes
+# a retried attempt the same charge). An error it answered fails the attempt instead
+# (billing.collection._charge): its key would only get the same answer again.
 _PAYMENT_RETRIES = {
     "acks_late": True,
     "autoretry_for": (PaymentProcessorError,),

@@ -17,7 +17,12 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from billing import payments
-from billing.errors import PaymentMethodRequired, PaymentOverdue, PaymentsNotConfigured
+from billing.errors import (
+    PaymentMethodRequired,
+    PaymentOverdue,
+    PaymentProcessorError,
+    PaymentsNotConfigured,
+)
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
@@ -314,7 +319,15 @@ def collect_payment(order: Order) -> Order:
     or after paying again in the browser once it failed).
 
     Runs after ``place_order`` committed. The order row stays locked during the processor
-    call so two retries of one request cannot both create a PaymentIntent."""
+    call so two retries of one request cannot both create a PaymentIntent.
+
+    A charge the processor failed on (``PaymentProcessorError``, 502) leaves the order
+    pending, and the next request for it tries again. With which Stripe idempotency key is the
+    error's ``key_spent``: when Stripe answered (a 4xx, a 5xx), it would answer the same key
+    the same way for good, so the attempt stays counted (committed, then the error raised)
+    and the next try takes the next key; when no answer came (unreachable, a timeout: the
+    charge may have been made), the attempt rolls back and the next try sends the same key,
+    which Stripe answers with the charge it made, if it made one."""
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("tenant", "plan").get(pk=order.pk)
         if not payment_may_change(order):
@@ -323,20 +336,35 @@ def collect_payment(order: Order) -> Order:
             # A retry, or the customer back from 3-D Secure: ask the processor how it went.
             outcome = payments.payment_status(order.payment_intent_id)
         else:
-            # The card may have been removed since the order was placed (its first charge
-            # failed with a processor error): the same refusal as placing it without one.
-            _reject_missing_payment_method(order.tenant, order.plan)
-            order.payment_attempt += 1
-            order.save(update_fields=["payment_attempt", "updated_at"])
-            outcome = payments.charge_off_session(
-                order.tenant,
-                order.amount,
-                order.currency,
-                idempotency_key=stripe_idempotency_key(order),
-                metadata={"order": str(order.pk), "tenant": str(order.tenant_id)},
-            )
-        _apply_outcome(order, outcome)
-    return order
+            outcome = _charge(order)
+        if not isinstance(outcome, PaymentProcessorError):
+            _apply_outcome(order, outcome)
+            return order
+    raise outcome  # the processor answered: its attempt is committed, the next takes a new key
+
+
+def _charge(order: Order) -> payments.PaymentOutcome | PaymentProcessorError:
+    """A new attempt at charging a locked, pending order without a PaymentIntent: its
+    outcome, or the processor's failure that spent the attempt's idempotency key (the
+    caller commits the attempt, then raises it). A failure that did not spend the key is
+    raised at once, rolling the attempt back so the next try sends the same key."""
+    # The card may have been removed since the order was placed (its first charge failed
+    # with a processor error): the same refusal as placing it without one.
+    _reject_missing_payment_method(order.tenant, order.plan)
+    order.payment_attempt += 1
+    order.save(update_fields=["payment_attempt", "updated_at"])
+    try:
+        return payments.charge_off_session(
+            order.tenant,
+            order.amount,
+            order.currency,
+            idempotency_key=stripe_idempotency_key(order),
+            metadata={"order": str(order.pk), "tenant": str(order.tenant_id)},
+        )
+    except PaymentProcessorError as error:
+        if not error.key_spent:
+            raise
+        return error
 
 
 def sync_payment(payment_intent_id: str) -> Order | None:

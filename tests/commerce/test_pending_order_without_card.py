@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def pending_order(stripe_on, customer, agent, make_plan):
     """POST /api/v1/orders whose charge Stripe refused with a processor error (the saved card
-    no longer exists there): 502, and the order stays pending without a PaymentIntent."""
+    no longer exists there): 502, and the order stays pending without a PaymentIntent (its
+    refused attempt counted: the next try takes a new idempotency key)."""
     client, _ = customer
     plan = make_plan("one_time", currency="EUR", amount=1500)
     save_card(client)
@@ -23,7 +24,7 @@ def pending_order(stripe_on, customer, agent, make_plan):
     response = place_order(client, agent, plan, "card-gone")
     assert (response.status_code, response.json()["code"]) == (502, "payment_processor_error")
     order = Order.objects.get()
-    assert (order.status, order.payment_intent_id, order.payment_attempt) == ("pending", "", 0)
+    assert (order.status, order.payment_intent_id, order.payment_attempt) == ("pending", "", 1)
     return order, plan
 
 
@@ -40,7 +41,7 @@ def test_reading_a_pending_order_without_a_card_asks_for_one(pending_order, cust
     assert (response.status_code, response.json()["code"]) == (402, "payment_method_required")
     assert "/api/v1/billing/payment-methods" in response.json()["detail"]
     order.refresh_from_db()
-    assert (order.status, order.payment_intent_id, order.payment_attempt) == ("pending", "", 0)
+    assert (order.status, order.payment_intent_id, order.payment_attempt) == ("pending", "", 1)
     assert not AuditEvent.objects.filter(action="order_payment_failed").exists()
 
 
@@ -51,5 +52,5 @@ def test_replaying_the_order_without_a_card_asks_for_one(pending_order, customer
     replay = place_order(client, agent, plan, "card-gone")
     assert (replay.status_code, replay.json()["code"]) == (402, "payment_method_required")
     order.refresh_from_db()
-    assert (order.status, order.payment_intent_id, order.payment_attempt) == ("pending", "", 0)
+    assert (order.status, order.payment_intent_id, order.payment_attempt) == ("pending", "", 1)
     assert not Entitlement.objects.exists()

@@ -4,10 +4,18 @@ attempt never makes a second charge."""
 
 import pytest
 
-from billing import collection, payments, tasks
-from billing.models import InvoiceStatus
+from billing import collection, invoicing, payments, tasks
+from billing.models import InvoiceStatus, PaymentMethod
 from edgeplug.audit.models import AuditEvent
-from tests.dunning.conftest import TOTAL, intents_of
+from tests.dunning.conftest import (
+    GOOD,
+    TOTAL,
+    days,
+    intents_of,
+    save_card,
+    signed_in,
+    stripe_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +95,36 @@ def test_a_crash_after_the_charge_repeats_the_same_attempt_and_the_same_intent(
     invoice.refresh_from_db()
     (intent,) = intents_of(customer.tenant)
     assert invoice.payment_intent_id == intent.id and invoice.payment_attempts == 1
+
+
+def test_a_charge_the_processor_refused_fails_the_attempt_and_the_next_takes_a_new_key(
+    payer, clock, committed, notices
+):
+    """Stripe answered the charge with an error (the saved card no longer exists there): it
+    would answer that attempt's key the same way for good, so the attempt fails as a decline
+    does, and the next one (here on a new card) takes the next key and pays."""
+    customer = payer()
+    (method,) = PaymentMethod.objects.filter(tenant=customer.tenant)
+    stripe_client().raw_request("delete", f"/v1/payment_methods/{method.stripe_id}")
+    invoice = invoicing.finalize_invoice(customer.draft)  # its charge task is run below
+    assert committed(collection.collect_invoice, invoice.pk).outcome == "payment_failed"
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.payment_attempts, invoice.next_payment_attempt_at) == (
+        InvoiceStatus.PAYMENT_FAILED,
+        1,
+        days(1),
+    )
+    assert invoice.payment_failure_code == "payment_processor_error"
+    assert invoice.payment_intent_id == "" and intents_of(customer.tenant) == []
+    (mail,) = notices
+    assert mail.subject == f"Payment failed for invoice {invoice.number}"
+
+    api = signed_in(customer)
+    card = committed(save_card, api, GOOD)  # not the default yet
+    made_default = committed(api.post, f"/api/v1/billing/payment-methods/{card['id']}/default")
+    assert made_default.status_code == 200
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.payment_attempts) == (InvoiceStatus.PAID, 2)
+    (intent,) = intents_of(customer.tenant)  # one charge, on attempt 2's key
+    assert (intent.id, intent.status) == (invoice.payment_intent_id, "succeeded")
+    assert intent.metadata["attempt"] == "2"
