@@ -30,6 +30,7 @@ from billing.models import PaymentMethod, StripeCustomer
 from billing.signals import default_card_set
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.lazy import LazyModule
+from edgeplug.core.locking import locked
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Tenant
 
@@ -176,6 +177,7 @@ def _save_card(tenant, customer_id, payment_method_id, actor, request) -> Paymen
         )
     card = method.card
     with transaction.atomic():
+        _lock_cards_of(tenant.pk)
         saved, created = PaymentMethod.objects.get_or_create(
             stripe_id=method.id,
             defaults={
@@ -187,10 +189,7 @@ def _save_card(tenant, customer_id, payment_method_id, actor, request) -> Paymen
             },
         )
         if created:
-            has_default = PaymentMethod.objects.select_for_update().filter(
-                tenant=tenant, is_default=True
-            )
-            if not has_default.exists():
+            if not PaymentMethod.objects.filter(tenant=tenant, is_default=True).exists():
                 saved.is_default = True
                 saved.save(update_fields=["is_default"])
                 default_card_set.send(sender=PaymentMethod, tenant_id=tenant.pk)
@@ -204,13 +203,20 @@ def _save_card(tenant, customer_id, payment_method_id, actor, request) -> Paymen
     return saved
 
 
+def _lock_cards_of(tenant_id: int) -> None:
+    """Which card is a tenant's default is decided holding the tenant's row: two members
+    making two cards the default at once, or saving two first cards, each saw no other
+    default and the second broke ``one_default_payment_method`` (a 500)."""
+    locked(Tenant(pk=tenant_id))
+
+
 @transaction.atomic
 def make_default(method: PaymentMethod, *, actor=None, request=None) -> PaymentMethod:
     """Charge this card from now on; when it was not the default already, the tenant's unpaid
     invoices are tried on it (``default_card_set``)."""
-    previous = PaymentMethod.objects.select_for_update().filter(
-        tenant=method.tenant, is_default=True
-    )
+    _lock_cards_of(method.tenant_id)
+    method = locked(method, "tenant")  # 404 if removed meanwhile
+    previous = PaymentMethod.objects.filter(tenant=method.tenant, is_default=True)
     changed = not previous.filter(pk=method.pk).exists()
     previous.update(is_default=False)
     method.is_default = True

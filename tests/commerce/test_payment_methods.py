@@ -1,9 +1,14 @@
 """Customers save cards through a SetupIntent; cards are per tenant."""
 
-import pytest
+import threading
 
+import pytest
+from django.db import connections, transaction
+
+from billing import payments
 from billing.models import PaymentMethod
 from tests.commerce.conftest import confirmed_setup, event, save_card, signed_webhook
+from tests.concurrency import wait_for_blocked_backend
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +70,33 @@ def test_setup_intent_webhook_saves_the_card_once(stripe_on, customer, api):
 def test_operators_cannot_manage_cards(stripe_on, member_client):
     operator, _ = member_client("operator")
     assert operator.post("/api/v1/billing/payment-methods/setup").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)  # a held transaction and a request on two connections
+def test_two_members_making_two_cards_the_default_at_once_end_with_one(stripe_on, customer):
+    """Each saw the old default and cleared it; the second then broke "one default card per
+    tenant" (a 500). The second now waits for the first and makes its card the default."""
+    client, _ = customer
+    save_card(client)
+    first_choice = save_card(client, "5555555555554444")
+    second_choice = save_card(client, "4000056655665556")
+    answers = []
+
+    def second_member_chooses():
+        try:
+            url = f"/api/v1/billing/payment-methods/{second_choice['id']}/default"
+            answers.append(client.post(url))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():  # the first member's request, not yet committed
+        payments.make_default(PaymentMethod.objects.get(pk=first_choice["id"]))
+        second = threading.Thread(target=second_member_chooses)
+        second.start()
+        wait_for_blocked_backend()
+    second.join()
+
+    [answer] = answers
+    assert answer.status_code == 200, answer.content
+    defaults = PaymentMethod.objects.filter(is_default=True).values_list("pk", flat=True)
+    assert list(defaults) == [second_choice["id"]]
