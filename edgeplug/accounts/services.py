@@ -184,25 +184,37 @@ class TotpEnrolment:
     qr_svg: str
 
 
+def _enrolment(device: TOTPDevice) -> TotpEnrolment:
+    url = device.config_url
+    qr_svg = segno.make(url, error="m").svg_inline(scale=4)
+    return TotpEnrolment(device_id=device.pk, otpauth_url=url, qr_svg=qr_svg)
+
+
+def _pending_devices(user: User):
+    """Unconfirmed devices, the newest first: the first is the one a code confirms."""
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id")
+
+
 @transaction.atomic
 def start_totp_enrolment(user: User, name: str = "authenticator") -> TotpEnrolment:
     """A new unconfirmed TOTP device (replacing earlier unconfirmed ones) and its QR code."""
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device = TOTPDevice.objects.create(user=user, name=name, confirmed=False)
-    url = device.config_url
-    qr_svg = segno.make(url, error="m").svg_inline(scale=4)
     record_event("mfa_enrolment_started", actor=user, target=user.email)
-    return TotpEnrolment(device_id=device.pk, otpauth_url=url, qr_svg=qr_svg)
+    return _enrolment(device)
+
+
+def pending_totp_enrolment(user: User) -> TotpEnrolment | None:
+    """The enrolment started (from any door) and not yet confirmed, the one
+    ``confirm_totp_enrolment`` would confirm; None if there is none. Reads only: showing an
+    enrolment again must not replace it (a page load, a second tab)."""
+    device = _pending_devices(user).first()
+    return None if device is None else _enrolment(device)
 
 
 @transaction.atomic
 def confirm_totp_enrolment(user: User, otp: str) -> TOTPDevice:
-    device = (
-        TOTPDevice.objects.select_for_update()
-        .filter(user=user, confirmed=False)
-        .order_by("-id")
-        .first()
-    )
+    device = _pending_devices(user).select_for_update().first()
     if device is None:
         raise InvalidOtp("There is no TOTP enrolment to confirm: start one first.", status=400)
     if not device.verify_token(otp):

@@ -4,6 +4,7 @@ from django import forms
 
 from certification.models import Level
 from edgeplug.tenancy.models import Role
+from marketplace.models import AgentVersion
 
 
 class SignInForm(forms.Form):
@@ -93,11 +94,23 @@ class UploadForm(forms.Form):
         self.fields["key_id"].required = False
 
 
+class TextareaField(forms.CharField):
+    """Text typed in a textarea, with its line breaks as the browser counted them: a browser
+    submits each one as CRLF, two characters, but counts it as one against ``maxlength``."""
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+
 class YankForm(forms.Form):
-    reason = forms.CharField(
+    # The length is the action's rule (yank_version: reason_too_long, as every door answers);
+    # maxlength only lets the browser say it first.
+    reason = TextareaField(
         label="Why are you yanking this version?",
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "maxlength": AgentVersion._meta.get_field("yank_reason").max_length}
+        ),
+        error_messages={"required": "Say why you yank this version."},
     )
 
 

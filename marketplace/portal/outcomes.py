@@ -4,7 +4,8 @@ Every write from a page goes through ``perform``: it passes ``actor`` and ``requ
 action expects, flashes the success sentence, and hands a refusal (a ``DomainError``) back so
 the page can show it beside its form (``render_form``, with the refusal's HTTP status). Buttons
 that return to the page they were on use ``perform_and_flash``: the refusal becomes a flashed
-``code: detail`` line instead.
+``code: detail`` line instead, and so do the errors of their form if it does not validate
+(``flash_form_errors``).
 """
 
 from collections.abc import Callable
@@ -43,6 +44,14 @@ def perform_and_flash(request, action: Callable[..., Any], *args, **kwargs) -> O
     if outcome.error is not None:
         messages.error(request, f"{outcome.error.code}: {outcome.error.detail}")
     return outcome
+
+
+def flash_form_errors(request, form) -> None:
+    """The errors of a form posted by a button that returns to its page (which shows no bound
+    form to put them beside), flashed one by one."""
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
 
 
 def render_form(

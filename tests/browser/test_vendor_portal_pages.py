@@ -210,6 +210,9 @@ def test_the_enrolment_and_not_a_vendor_pages(journey, transactional_db):
     page.get_by_label("Password").fill(PASSWORD)
     journey.click(page.get_by_role("button", name="Sign in"))
     assert page.url.endswith("/portal/enrol/")
+    assert not page.locator("figure.qr").count()  # showing the page starts nothing
+    journey.click(page.get_by_role("button", name="Start"))
+    assert page.url.endswith("/portal/enrol/")
     assert page.locator("figure.qr svg").is_visible()
     _check_page(journey, "enrol", shots)
     journey.click(page.get_by_role("button", name="Sign out"))

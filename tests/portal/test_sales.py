@@ -6,8 +6,10 @@ import io
 from datetime import timedelta
 
 import pytest
+from rest_framework.test import APIClient
 
 from marketplace.models import Entitlement, Order, OrderStatus
+from tests.conftest import sign_in
 from tests.factories import finalized_sale
 from tests.metering.conftest import (  # noqa: F401 - the customer's deployed device
     agent,
@@ -122,9 +124,23 @@ def test_payout_statements_show_gross_fee_and_net_with_a_csv_per_month(portal_ve
     text = b"".join(statement.streaming_content).decode()
     assert "EP-2026-000001" in text
     assert vendor.client.get("/portal/sales/payouts/2001-01.csv").status_code == 404
-    assert vendor.client.get("/portal/sales/payouts/nonsense.csv").status_code == 404
     other = portal_vendor(role="admin", slug="other-vendor")
     assert other.client.get(f"/portal/sales/payouts/{period}.csv").status_code == 404
+
+
+@pytest.mark.parametrize("period", ["2026-13", "nonsense", "2026-1", "1999-12"])
+def test_a_malformed_payout_period_is_refused_as_the_api_refuses_it(portal_vendor, sold, period):  # noqa: F811
+    """400 invalid_period with the API's detail, as JSON (a download's error), not a 404."""
+    vendor = _vendor(portal_vendor, sold, "billing")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, vendor.user)['access']}")
+    from_api = api.get(f"/api/v1/vendor/payouts/{period}.csv")
+    assert (from_api.status_code, from_api.json()["code"]) == (400, "invalid_period")
+
+    response = vendor.client.get(f"/portal/sales/payouts/{period}.csv")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == from_api.json()
 
 
 def test_an_order_refunded_later_still_counts_where_it_was_sold(portal_vendor, sold):  # noqa: F811

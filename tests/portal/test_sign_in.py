@@ -2,10 +2,13 @@
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
 
 from edgeplug.accounts.lockout import lockout_message
-from tests.conftest import totp_now
+from edgeplug.audit.models import AuditEvent
+from tests.conftest import sign_in, totp_now
 from tests.factories import (
     PASSWORD,
     MembershipFactory,
@@ -59,6 +62,10 @@ def test_admin_without_a_device_must_enrol_before_anything_else():
     assert client.get("/portal/keys/")["Location"] == "/portal/enrol/"
     page = client.get("/portal/enrol/")
     assert page.status_code == 200
+    assert 'name="start"' in page.content.decode() and "<svg" not in page.content.decode()
+    assert client.post("/portal/enrol/", {"start": "1"})["Location"] == "/portal/enrol/"
+    page = client.get("/portal/enrol/")
+    assert page.status_code == 200
     assert "<svg" in page.content.decode()
     device = TOTPDevice.objects.get(user=user, confirmed=False)
 
@@ -67,6 +74,79 @@ def test_admin_without_a_device_must_enrol_before_anything_else():
     confirmed = client.post("/portal/enrol/", {"otp": totp_now(device)})
     assert confirmed["Location"] == "/portal/"
     assert client.get("/portal/keys/").status_code == 200
+
+
+def _shown(device, page) -> bool:
+    """The page offers ``device``'s secret to scan (its otpauth:// address)."""
+    return escape(device.config_url) in page.content.decode()
+
+
+def _enrolments_started(user) -> int:
+    return AuditEvent.objects.filter(action="mfa_enrolment_started", actor=user).count()
+
+
+def test_showing_the_enrolment_page_writes_nothing():
+    """Only the Start / New code button starts an enrolment: reloads and a second tab show
+    the pending one, whose code still confirms."""
+    user = _member("admin")
+    first_tab, second_tab = Client(), Client()
+    portal_sign_in(first_tab, user)
+    portal_sign_in(second_tab, user)
+    assert first_tab.get("/portal/enrol/").status_code == 200
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert _enrolments_started(user) == 0
+
+    first_tab.post("/portal/enrol/", {"start": "1"})
+    device = TOTPDevice.objects.get(user=user)
+    for client in (first_tab, first_tab, second_tab):
+        assert _shown(device, client.get("/portal/enrol/"))
+    assert list(TOTPDevice.objects.filter(user=user)) == [device]
+    assert _enrolments_started(user) == 1
+
+    confirmed = first_tab.post("/portal/enrol/", {"otp": totp_now(device)})
+    assert confirmed["Location"] == "/portal/"
+    device.refresh_from_db()
+    assert device.confirmed
+
+
+def test_new_code_replaces_the_pending_enrolment():
+    user = _member("admin")
+    client = Client()
+    portal_sign_in(client, user)
+    client.post("/portal/enrol/", {"start": "1"})
+    old = TOTPDevice.objects.get(user=user)
+    assert 'name="start"' in client.get("/portal/enrol/").content.decode()  # the New code button
+    client.post("/portal/enrol/", {"start": "1"})
+    new = TOTPDevice.objects.get(user=user)
+    assert new.pk != old.pk and _enrolments_started(user) == 2
+    assert _shown(new, client.get("/portal/enrol/"))
+
+
+def test_an_enrolment_started_through_the_api_survives_the_portal_page():
+    user = _member("admin")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, user)['access']}")
+    started = api.post("/api/v1/auth/mfa/totp")
+    assert started.status_code == 201
+    device = TOTPDevice.objects.get(pk=started.json()["device_id"])
+
+    client = Client()
+    assert portal_sign_in(client, user)["Location"] == "/portal/enrol/"
+    assert _shown(device, client.get("/portal/enrol/"))  # the API's enrolment, to scan
+    assert _enrolments_started(user) == 1
+
+    confirmed = api.post("/api/v1/auth/mfa/totp/confirm", {"otp": totp_now(device)}, format="json")
+    assert confirmed.status_code == 200, confirmed.json()
+    assert api.get("/api/v1/auth/me").json()["mfa_enabled"] is True
+
+
+def test_confirming_before_starting_says_to_start():
+    client = Client()
+    portal_sign_in(client, _member("admin"))
+    response = client.post("/portal/enrol/", {"otp": "123456"})
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "start one first" in text and 'name="start"' in text and "<svg" not in text
 
 
 def test_developer_without_a_device_signs_in_with_password_alone():

@@ -39,6 +39,18 @@ def test_admin_changes_a_role_and_removes_a_member(portal_vendor):
     assert not Membership.objects.filter(pk=member.pk).exists()
 
 
+def test_an_unknown_role_is_said_and_changes_nothing(portal_vendor):
+    admin = portal_vendor("admin")
+    member = MembershipFactory(tenant=admin.tenant, role="developer")
+    page = admin.client.post(
+        f"/portal/team/{member.pk}/role/", {f"m{member.pk}-role": "owner"}, follow=True
+    )
+    messages = [str(m) for m in page.context["messages"]]
+    assert messages == ["Select a valid choice. owner is not one of the available choices."]
+    member.refresh_from_db()
+    assert member.role == "developer"
+
+
 def test_the_last_admin_cannot_step_down(portal_vendor):
     admin = portal_vendor("admin")
     me = admin.membership

@@ -99,9 +99,14 @@ def test_an_active_run_reports_its_stage_progress_as_json(vendor):
     assert 'data-active="true"' in page and "portal/runs.js" in page
 
 
+def _messages(page) -> str:
+    return " ".join(str(m) for m in page.context["messages"])
+
+
 def test_yanking_needs_a_reason_and_hides_the_version(vendor):
     version = AgentVersionFactory(agent__tenant=vendor.tenant, public=True)
-    vendor.client.post(_url(version, "yank/"), {"reason": ""})
+    empty = vendor.client.post(_url(version, "yank/"), {"reason": " "}, follow=True)
+    assert _messages(empty) == "Say why you yank this version."
     version.refresh_from_db()
     assert version.yanked_at is None
     page = vendor.client.post(_url(version, "yank/"), {"reason": "wrong model"}, follow=True)
@@ -110,6 +115,37 @@ def test_yanking_needs_a_reason_and_hides_the_version(vendor):
     assert "customers no longer see it" in page.content.decode()
     text = vendor.client.get("/portal/").content.decode()
     assert "was yanked on" in text and "wrong model" in text
+
+
+def test_a_reason_too_long_is_refused_with_the_limit(vendor):
+    version = AgentVersionFactory(agent__tenant=vendor.tenant, public=True)
+    page = vendor.client.post(_url(version, "yank/"), {"reason": "x" * 501}, follow=True)
+    assert _messages(page) == "reason_too_long: Keep the reason to 500 characters (501 given)."
+    version.refresh_from_db()
+    assert version.yanked_at is None
+
+
+def test_a_reason_within_the_textareas_maxlength_is_taken_with_its_line_breaks(vendor):
+    """The browser counts a line break as one character against maxlength="500" and sends
+    it as CRLF: 500 characters typed arrive as 501."""
+    version = AgentVersionFactory(agent__tenant=vendor.tenant, public=True)
+    page = vendor.client.get(_url(version)).content.decode()
+    assert 'maxlength="500"' in page
+    typed = "a" * 250 + "\n" + "b" * 249
+    sent = typed.replace("\n", "\r\n")
+    assert len(sent) == 501
+    page = vendor.client.post(_url(version, "yank/"), {"reason": sent}, follow=True)
+    assert "customers no longer see it" in _messages(page)
+    version.refresh_from_db()
+    assert version.yank_reason == typed
+
+
+def test_an_unknown_certification_level_is_said(vendor):
+    version = AgentVersionFactory(agent__tenant=vendor.tenant)
+    page = vendor.client.post(_url(version, "certify/"), {"level": "platinum"}, follow=True)
+    assert page.redirect_chain[-1][0] == _url(version)
+    assert "Select a valid choice. platinum is not one of the available choices." in _messages(page)
+    assert not CertificationRun.objects.filter(version=version).exists()
 
 
 def test_a_failed_run_is_an_alert_on_the_dashboard(vendor):

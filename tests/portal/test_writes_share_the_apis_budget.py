@@ -8,9 +8,10 @@ from rest_framework.test import APIClient
 
 from edgeplug import signing
 from edgeplug.tenancy.models import Membership
-from marketplace.models import AgentVersion, VendorKey
+from marketplace.models import AgentVersion, VendorKey, WorkflowPackage
 from tests.conftest import sign_in
 from tests.factories import MembershipFactory
+from tests.portal.test_workflow_packages import _document, _upload
 from tests.review.conftest import INVALID_MARKER
 from tests.vendors import package
 
@@ -144,3 +145,17 @@ def test_reading_pages_spends_no_budget(portal_vendor, settings):
     assert vendor.client.post("/portal/keys/", _key_form()).status_code == 302
     _assert_throttled(vendor.client.post("/portal/keys/", _key_form()))
     assert vendor.client.get("/portal/keys/").status_code == 200  # still readable
+
+
+@pytest.mark.parametrize("role", ["operator", "billing"])
+def test_a_workflow_package_refused_for_the_role_spends_no_budget(portal_vendor, settings, role):
+    """As the API: a request refused for its role (403) is not counted."""
+    member = portal_vendor(role)
+    _rates(settings, user="1/min", tenant="1/min")
+    for _ in range(2):
+        refused = _upload(member, _document(member))
+        assert refused.status_code == 403, refused.content.decode()[-1500:]
+        assert "Your role does not allow this" in refused.content.decode()
+    assert not WorkflowPackage.objects.exists()
+    # The whole budget is still there for the API.
+    assert _api(member.user).get("/api/v1/auth/me").status_code == 200

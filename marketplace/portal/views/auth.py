@@ -13,6 +13,7 @@ from edgeplug.accounts.errors import AuthError
 from edgeplug.accounts.services import (
     choose_membership,
     confirm_totp_enrolment,
+    pending_totp_enrolment,
     record_password_change,
     start_totp_enrolment,
     verify_sign_in,
@@ -97,11 +98,17 @@ def sign_in(request):
 
 @require_http_methods(["GET", "POST"])
 def enrol(request):
-    """A vendor admin without a TOTP device scans a QR code and confirms a code first."""
+    """A vendor admin without a TOTP device enrols one before anything else: starts an
+    enrolment (the API's ``POST /api/v1/auth/mfa/totp``, by a button), scans its QR code and
+    confirms a code. Showing the page writes nothing: it shows the enrolment pending, however
+    it was started (another tab, the API), so a reload never replaces the code being scanned."""
     if not request.user.is_authenticated:
         return redirect("portal:sign-in")
     if has_totp(request.user) and request.user.is_verified():
         return redirect("portal:dashboard")
+    if request.method == "POST" and "start" in request.POST:
+        start_totp_enrolment(request.user)
+        return redirect("portal:enrol")
     form = TotpConfirmForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
@@ -111,20 +118,13 @@ def enrol(request):
             error = exc
         else:
             otp_login(request, device)
-            request.session.pop("portal_enrolment", None)
             messages.success(request, "Your authenticator is enrolled; sign-ins now ask for it.")
             return redirect("portal:dashboard")
-    if request.method == "GET" or "portal_enrolment" not in request.session:
-        enrolment = start_totp_enrolment(request.user)
-        request.session["portal_enrolment"] = {
-            "qr_svg": enrolment.qr_svg,
-            "otpauth_url": enrolment.otpauth_url,
-        }
     return render(
         request,
         "portal/enrol.html",
-        {"form": form, "error": error, "enrolment": request.session.get("portal_enrolment")},
-        status=error.status if error else 200,
+        {"form": form, "error": error, "enrolment": pending_totp_enrolment(request.user)},
+        status=error.status if error else (400 if form.errors else 200),
     )
 
 

@@ -9,8 +9,9 @@ from django.views.decorators.http import require_safe
 
 from billing import payout_queries
 from billing.csv_stream import csv_lines, download
+from billing.errors import InvalidPeriod
 from billing.periods import month_label, parse_month, recent_months
-from edgeplug.errors import DomainError
+from edgeplug.core.error_views import error_response
 from edgeplug.tenancy.models import Role
 from marketplace import sales
 from marketplace.portal.access import vendor_page
@@ -92,11 +93,13 @@ def sales_csv(request):
 @require_safe
 @vendor_page(roles=SALES_ROLES)
 def payout_statement_csv(request, period):
-    """The vendor's payout statement for one month, line by line (as the API's ``.csv``)."""
+    """The vendor's payout statement for one month, line by line (as the API's ``.csv``). A
+    malformed period is refused as the API refuses it, ``400 invalid_period`` as JSON (a
+    download's error, as the API's file views answer theirs)."""
     try:
         month = parse_month(period)
-    except DomainError as exc:
-        raise Http404(exc.detail) from None
+    except InvalidPeriod as exc:
+        return error_response(exc)
     statement = payout_queries.statement(request.tenant.pk, month)
     if statement.is_empty:
         raise Http404(f"No payout statement for {period}.")

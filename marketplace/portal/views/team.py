@@ -9,7 +9,12 @@ from edgeplug.tenancy.models import Membership, Role
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import MemberForm, RoleForm
-from marketplace.portal.outcomes import perform, perform_and_flash, render_form
+from marketplace.portal.outcomes import (
+    flash_form_errors,
+    perform,
+    perform_and_flash,
+    render_form,
+)
 
 ADMINS = (Role.ADMIN,)
 
@@ -53,6 +58,8 @@ def change_role(request, pk):
         role = form.cleaned_data["role"]
         success = f"{membership.user.email} is now {role}."
         perform_and_flash(request, tenancy.change_role, membership, role, success=success)
+    else:
+        flash_form_errors(request, form)
     return redirect("portal:team")
 
 

@@ -5,7 +5,6 @@ progress and every stage's report, the certificate in force with the offline ver
 import json
 from functools import wraps
 
-from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -19,7 +18,7 @@ from marketplace.certified import certified_until, current_certificate
 from marketplace.models import Agent, AgentVersion
 from marketplace.portal.access import PUBLISHER_ROLES, can_publish, vendor_page
 from marketplace.portal.forms import CertifyForm, YankForm
-from marketplace.portal.outcomes import perform_and_flash
+from marketplace.portal.outcomes import flash_form_errors, perform_and_flash
 from marketplace.portal.runs import run_view
 from marketplace.portal.submissions import submit_and_queue
 from marketplace.portal.views.uploads import version_url
@@ -112,10 +111,10 @@ def certificate_download(request, agent_id, version):
     return response
 
 
-def _version_form_action(form_class, *, invalid: str = ""):
+def _version_form_action(form_class):
     """A form the version page posts: the publisher's version looked up, the form checked,
-    the decorated ``act(request, version, cleaned_data)`` run when it is valid (``invalid``
-    flashed when not), and back to the version page either way."""
+    the decorated ``act(request, version, cleaned_data)`` run when it is valid (the form's
+    errors flashed when not), and back to the version page either way."""
 
     def decorate(act):
         @require_POST
@@ -126,8 +125,8 @@ def _version_form_action(form_class, *, invalid: str = ""):
             form = form_class(request.POST)
             if form.is_valid():
                 act(request, item, form.cleaned_data)
-            elif invalid:
-                messages.error(request, invalid)
+            else:
+                flash_form_errors(request, form)
             return redirect(version_url(item))
 
         return view
@@ -135,7 +134,7 @@ def _version_form_action(form_class, *, invalid: str = ""):
     return decorate
 
 
-@_version_form_action(YankForm, invalid="Say why you yank this version.")
+@_version_form_action(YankForm)
 def yank(request, item, data):
     success = f"{item} is yanked: customers no longer see it."
     perform_and_flash(request, services.yank_version, item, data["reason"], success=success)

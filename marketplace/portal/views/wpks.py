@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import wpk as wpk_actions
 from marketplace.models import WorkflowPackage
-from marketplace.portal.access import can_publish, vendor_page
+from marketplace.portal.access import PUBLISHER_ROLES, can_publish, vendor_page
 from marketplace.portal.forms import WpkForm
 from marketplace.portal.outcomes import perform, render_form
 
@@ -46,31 +46,42 @@ def _upload(tenant, upload, *, actor, request) -> wpk_actions.WpkUploadResult:
 
 
 @require_http_methods(["GET", "POST"])
-@vendor_page
 def wpk_list(request):
-    form = WpkForm(request.POST or None, request.FILES or None)
-    error = None
+    """The list for every member; uploading (the POST) for publishers only, refused for
+    another role before the request budget counts it (``vendor_page``'s order)."""
     if request.method == "POST":
-        if not can_publish(request):
-            return render(
-                request, "portal/forbidden.html", {"roles": ["Admin", "Developer"]}, status=403
-            )
-        if form.is_valid():
-            outcome = perform(
-                request,
-                _upload,
-                request.tenant,
-                form.cleaned_data["document"],
-                success=lambda result: f"{result.wpk} is uploaded and waits for review.",
-            )
-            if outcome.error is None:
-                return redirect("portal:wpk", pk=outcome.result.wpk.pk)
-            error = outcome.error
+        return _upload_page(request)
+    return _list_page(request)
+
+
+def _render(request, form: WpkForm, error=None):
     context = {
         "wpks": for_request(WorkflowPackage.objects.select_related("signing_key"), request),
         "can_publish": can_publish(request),
     }
     return render_form(request, "portal/wpks.html", context, form=form, error=error)
+
+
+@vendor_page
+def _list_page(request):
+    return _render(request, WpkForm())
+
+
+@vendor_page(roles=PUBLISHER_ROLES)
+def _upload_page(request):
+    form = WpkForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render(request, form)
+    outcome = perform(
+        request,
+        _upload,
+        request.tenant,
+        form.cleaned_data["document"],
+        success=lambda result: f"{result.wpk} is uploaded and waits for review.",
+    )
+    if outcome.error is None:
+        return redirect("portal:wpk", pk=outcome.result.wpk.pk)
+    return _render(request, form, outcome.error)
 
 
 @require_safe
