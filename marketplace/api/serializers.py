@@ -188,8 +188,21 @@ class UploadResultSerializer(serializers.Serializer):
     )
 
 
+def reason_field(max_length: int) -> serializers.CharField:
+    """A decision's reason in a request body: missing, empty or too long is the action's
+    refusal (``edgeplug.reasons``: ``reason_required``, ``reason_too_long``), as the portal and
+    the admin answer it."""
+    return serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text=f"required; at most {max_length} characters once trimmed "
+        "(reason_required, reason_too_long)",
+    )
+
+
 class YankSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=500)
+    reason = reason_field(AgentVersion._meta.get_field("yank_reason").max_length)
 
 
 class CertifyRequestSerializer(StrictSerializer):

@@ -14,6 +14,7 @@ from edgeplug.tenancy.permissions import InStaffGroup
 from edgeplug.tenancy.scoping import for_request
 from marketplace import wpk as wpk_service
 from marketplace.api.permissions import IsVendorPublisher
+from marketplace.api.serializers import reason_field
 from marketplace.models import WorkflowPackage
 
 
@@ -57,7 +58,7 @@ class WpkUploadSerializer(StrictSerializer):
 
 class WpkReviewSerializer(StrictSerializer):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
-    reason = serializers.CharField(max_length=1000)
+    reason = reason_field(WorkflowPackage._meta.get_field("review_reason").max_length)
 
 
 class WpkPagination(StrictPageSizeMixin, PageNumberPagination):

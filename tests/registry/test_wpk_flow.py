@@ -77,8 +77,14 @@ def test_reject_needs_a_reason_and_only_reviewers_decide(vendor, reviewer, agent
         ).status_code
         == 403
     )
-    no_reason = reviewer.post(f"/api/v1/wpk/review/{wpk_id}", {"decision": "reject"}, format="json")
-    assert no_reason.status_code == 400
+    # The action's refusals, as the admin's review page answers them.
+    for body, code in (
+        ({"decision": "reject"}, "reason_required"),
+        ({"decision": "reject", "reason": "   "}, "reason_required"),
+        ({"decision": "reject", "reason": "x" * 1001}, "reason_too_long"),
+    ):
+        refused = reviewer.post(f"/api/v1/wpk/review/{wpk_id}", body, format="json")
+        assert (refused.status_code, refused.json()["code"]) == (400, code)
     rejected = reviewer.post(
         f"/api/v1/wpk/review/{wpk_id}",
         {"decision": "reject", "reason": "step order unsafe"},
