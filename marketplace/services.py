@@ -212,11 +212,15 @@ def upload_package(
     except BaseException as exc:
         if blob_created and not AgentVersion.objects.filter(storage_name=name).exists():
             storage.delete_package(name)
-        if isinstance(exc, IntegrityError):  # the same name and version, committed meanwhile
-            raise VersionExists(
-                f"{package.name} {package.version} was uploaded concurrently."
-            ) from exc
-        raise
+        if not isinstance(exc, IntegrityError):
+            raise
+        # The same name and version committed meanwhile (a retry racing its original): the
+        # answer this upload would have had after it, that version (the same bytes) or
+        # version_exists (other bytes).
+        existing = _existing_version(tenant, package)
+        if existing is None:
+            raise
+        return UploadResult(existing, created=False)
     return UploadResult(version, created=True)
 
 

@@ -5,7 +5,15 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+import pytest
 from django.db import connection, connections
+
+# Racing tests need concurrent writers and row locks across connections: PostgreSQL's (the
+# embedded SQLite default serializes writers, and pg_stat_activity is PostgreSQL's).
+needs_row_locks = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs concurrent writers and row locks across connections (PostgreSQL)",
+)
 
 T = TypeVar("T")
 R = TypeVar("R")

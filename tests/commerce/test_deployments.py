@@ -5,13 +5,12 @@ import io
 import zipfile
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from marketplace.models import AgentVersion, Deployment, Entitlement
 from tests.commerce.conftest import buy_free
-from tests.concurrency import race
+from tests.concurrency import needs_row_locks, race
 
 pytestmark = pytest.mark.django_db
 
@@ -135,9 +134,7 @@ def test_other_tenants_deployments_are_404(member_client, published, agent, make
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs row locking across connections (PostgreSQL)"
-)
+@needs_row_locks
 def test_concurrent_deployments_never_exceed_the_seats(
     customer, published, agent, make_plan, certificate
 ):

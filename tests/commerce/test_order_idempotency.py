@@ -1,12 +1,11 @@
 """A retried order returns the order already made; a reused key with another body is refused."""
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import place_order
-from tests.concurrency import race
+from tests.concurrency import needs_row_locks, race
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +41,7 @@ def test_keys_are_per_tenant(member_client, agent, make_plan):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs row locking across connections (PostgreSQL)"
-)
+@needs_row_locks
 def test_concurrent_requests_with_one_key_create_one_order(customer, agent, make_plan):
     plan = make_plan("free")
     auth = customer[0]._credentials

@@ -8,7 +8,7 @@ from django.db import connections, transaction
 from billing import payments
 from billing.models import PaymentMethod
 from tests.commerce.conftest import confirmed_setup, event, save_card, signed_webhook
-from tests.concurrency import wait_for_blocked_backend
+from tests.concurrency import needs_row_locks, wait_for_blocked_backend
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +72,7 @@ def test_operators_cannot_manage_cards(stripe_on, member_client):
     assert operator.post("/api/v1/billing/payment-methods/setup").status_code == 403
 
 
+@needs_row_locks
 @pytest.mark.django_db(transaction=True)  # a held transaction and a request on two connections
 def test_two_members_making_two_cards_the_default_at_once_end_with_one(stripe_on, customer):
     """Each saw the old default and cleared it; the second then broke "one default card per

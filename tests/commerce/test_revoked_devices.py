@@ -2,7 +2,6 @@
 hardware id may be registered again; an active device's hardware id stays taken."""
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -10,7 +9,7 @@ from edgeplug.audit.models import AuditEvent
 from marketplace.models import Deployment, Device, Entitlement
 from tests.commerce.conftest import buy_free
 from tests.commerce.test_deployments import as_device, deploy, register
-from tests.concurrency import race
+from tests.concurrency import needs_row_locks, race
 from tests.migrations import migrated_back
 
 pytestmark = pytest.mark.django_db
@@ -111,9 +110,7 @@ def test_a_revoked_devices_hardware_id_can_be_registered_again(customer, api):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs concurrent connections (PostgreSQL)"
-)
+@needs_row_locks
 def test_concurrent_registrations_of_a_freed_hardware_id_make_one_device(customer):
     client, _ = customer
     revoke(client, register(client, "hw-1"))

@@ -4,17 +4,16 @@ LOCKED) instead of waiting for it or charging it a second time."""
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from billing import tasks
 from billing.models import Invoice
+from tests.concurrency import needs_row_locks
 from tests.dunning.conftest import DECLINED, days, intents_of
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs row locking across connections (PostgreSQL)"
-)
+@needs_row_locks
 def test_an_invoice_being_charged_elsewhere_is_skipped_then_retried(invoiced, clock, eager_celery):
     customer, invoice = invoiced(card=DECLINED)
     clock.move_to(days(1))

@@ -8,7 +8,7 @@ from django.db import connections, transaction
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.services import change_role, remove_member
-from tests.concurrency import wait_for_blocked_backend
+from tests.concurrency import needs_row_locks, wait_for_blocked_backend
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +66,7 @@ def test_invalid_role_is_rejected(member_client):
     assert (response.status_code, response.json()["code"]) == (400, "invalid_choice")
 
 
+@needs_row_locks
 @pytest.mark.django_db(transaction=True)  # two connections: a held transaction and a request
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(member_client):
     """Each change alone saw the other admin still there: the second now waits for the
@@ -104,6 +105,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(member_client):
     assert roles == {first.pk: Role.ADMIN, second.pk: Role.DEVELOPER}
 
 
+@needs_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_a_member_removed_while_another_request_waited_for_it_is_404(member_client):
     """A double-clicked remove: the second request found the member, then waited for the

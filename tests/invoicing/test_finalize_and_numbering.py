@@ -4,14 +4,13 @@ grace period for adjustments, the beat job, audit events."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 
 from billing import invoicing, tasks
 from billing.errors import BillingAccountMissing, InvalidAdjustment, InvoiceNotDraft
 from billing.models import Invoice, InvoiceNumberSequence, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from edgeplug.errors import ReasonTooLong
-from tests.concurrency import race
+from tests.concurrency import needs_row_locks, race
 from tests.invoicing.conftest import FEB, JAN
 
 
@@ -93,7 +92,7 @@ def test_beat_finalizes_only_drafts_past_their_grace_period(make_customer, time_
     assert first.status == InvoiceStatus.OPEN
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks (PostgreSQL)")
+@needs_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_finalizes_give_gapless_unique_numbers(make_customer):
     drafts = []

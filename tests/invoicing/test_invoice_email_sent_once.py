@@ -15,6 +15,7 @@ from django.utils import timezone
 from billing import invoice_emails, invoicing, tasks
 from billing.documents import mail
 from billing.models import Invoice
+from tests.concurrency import needs_row_locks
 from tests.invoices.conftest import smtp_inbox  # noqa: F401 - the loopback SMTP server
 from tests.invoicing.conftest import JAN
 from tests.migrations import migrated_back
@@ -146,9 +147,7 @@ def test_the_beat_job_stops_at_a_broker_failure_and_queues_the_rest_next_time(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs row locking across connections (PostgreSQL)"
-)
+@needs_row_locks
 def test_two_deliveries_at_once_send_one_email(
     draft,
     smtp_inbox,  # noqa: F811

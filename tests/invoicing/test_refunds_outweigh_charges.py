@@ -10,14 +10,13 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection
 
 from billing import invoicing
 from billing.errors import InvoiceNotVoidable
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from marketplace import orders
-from tests.concurrency import race
+from tests.concurrency import needs_row_locks, race
 from tests.invoices.pdf_reading import NS, embedded_xml
 from tests.invoicing.conftest import FEB, JAN
 from tests.invoicing.test_invoice_api import billing_member  # noqa: F401
@@ -153,7 +152,7 @@ def test_a_draft_left_with_nothing_is_withdrawn_not_issued_at_zero(customer):
     assert invoicing.finalize_due_invoices(now=FEB + timedelta(days=4)).finalized == []
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks (PostgreSQL)")
+@needs_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_two_doors_crediting_one_refund_at_once_issue_one_credit_note(customer):
     """The Stripe webhook and a close (or two closes) at the same moment."""

@@ -1,18 +1,19 @@
 """Uploads racing each other, as concurrent web workers run them."""
 
+import threading
+
 import pytest
-from django.db import connection
+from django.db import connections, transaction
 from rest_framework.test import APIClient
 
 from marketplace.models import Agent, AgentVersion
-from tests.concurrency import race
+from marketplace.services import upload_package
+from tests.concurrency import needs_row_locks, race, wait_for_blocked_backend
 from tests.vendors import _file, package
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs concurrent writers (PostgreSQL)"
-)
+@needs_row_locks
 def test_first_uploads_of_a_new_agent_at_once_all_land_under_one_agent(vendor, media_root):
     auth = vendor.client._credentials
     packages = [package(version=f"1.{n}.0") for n in range(4)]
@@ -31,3 +32,32 @@ def test_first_uploads_of_a_new_agent_at_once_all_land_under_one_agent(vendor, m
     agent = Agent.objects.get(tenant=vendor.tenant, name="pump-anomaly")
     versions = AgentVersion.objects.filter(agent=agent).values_list("version", flat=True)
     assert sorted(versions) == [f"1.{n}.0" for n in range(4)]
+
+
+@needs_row_locks
+@pytest.mark.django_db(transaction=True)
+def test_the_same_upload_sent_twice_at_once_is_one_version_both_times(vendor, media_root):
+    """A client's retry while its first upload is still being stored: both answers are that
+    version, as the retry would get after it (it was 409 "uploaded concurrently")."""
+    data = package()
+    answers = []
+
+    def retry():
+        try:
+            answers.append(vendor.upload(data))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():  # the first upload, stored but not yet committed
+        first = upload_package(
+            vendor.tenant, data, vendor.sign(data), vendor.key.key_id, actor=vendor.membership.user
+        )
+        second = threading.Thread(target=retry)
+        second.start()
+        wait_for_blocked_backend()  # the retry's insert waits on the first one's row
+    second.join()
+
+    [answer] = answers
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["version"]["id"] == first.version.pk
+    assert AgentVersion.objects.filter(tenant=vendor.tenant).count() == 1
