@@ -3,6 +3,9 @@
 from django.conf import settings
 from django.db import models
 
+# A tenant sells, buys, or both: the database's check, its form error and the actions' refusal.
+TENANT_KIND_RULE = "A tenant is a vendor, a customer, or both."
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -17,10 +20,6 @@ class StaffGroup(models.TextChoices):
     REVIEWERS = "reviewers"
     FINANCE = "finance"
     PLATFORM_ADMINS = "platform-admins"
-
-
-# A tenant sells, buys, or both: the database's check, its form error and the actions' refusal.
-TENANT_KIND_RULE = "A tenant is a vendor, a customer, or both."
 
 
 class Tenant(models.Model):
