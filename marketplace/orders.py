@@ -333,7 +333,11 @@ def collect_payment(order: Order) -> Order:
     charge may have been made), the attempt rolls back and the next try sends the same key,
     which Stripe answers with the charge it made, if it made one."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("tenant", "plan").get(pk=order.pk)
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("tenant", "plan")
+            .get(pk=order.pk)
+        )
         if not payment_may_change(order):
             return order
         if order.payment_intent_id:
@@ -377,7 +381,7 @@ def sync_payment(payment_intent_id: str) -> Order | None:
     outcome = payments.payment_status(payment_intent_id)
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(of=("self",))
             .select_related("tenant", "plan")
             .filter(payment_intent_id=payment_intent_id)
             .first()
@@ -469,9 +473,22 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
 
 def _mark_refunded(order: Order, *, actor, request, source: str) -> Invoice | None:
     """Refund a completed order, once (its callers see to it that it is completed: the admin
-    refuses any other, and ``sync_payment`` applies the intent's success first)."""
+    refuses any other, and ``sync_payment`` applies the intent's success first).
+
+    The caller holds the order's row. The invoices that charged it (their credit note comes
+    last, ``credit_refund``) are locked before its entitlement, in the order
+    ``lock_standing`` gives: the dunning holds such an invoice while it suspends the tenant's
+    entitlements, and a refund that took the entitlement first would wait for the invoice
+    while the dunning waited for the entitlement. (An order ``sync_payment`` completed just
+    now is on no finalized invoice yet.)"""
     if order.status == OrderStatus.REFUNDED:
         return None
+    list(
+        Invoice.objects.charging_order(order.pk)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     order.status = OrderStatus.REFUNDED
     order.save(update_fields=["status", "updated_at"])
     now = timezone.now()
@@ -543,13 +560,15 @@ def lock_standing(tenant: Tenant | int) -> None:
     inserted meanwhile as usual (their foreign keys' ``KEY SHARE`` does not conflict); a
     tenant's own edit or a membership change (``FOR UPDATE``) waits, or is waited for.
 
-    Lock order. Actions that lock more than one of these take them in this order, so that no
-    two wait for each other:
+    Lock order. Actions that lock more than one of these take them in this order, several of
+    a kind by primary key, so that no two wait for each other:
 
-    1. the invoice charged, paid or voided, or the plan an order is placed on (``_plan_for``);
-    2. the tenant's row (this lock);
-    3. entitlements, by primary key;
-    4. catalogue listings (``refresh_listing``).
+    1. the order refunded or paid (``refund_order``, ``sync_payment``, ``collect_payment``),
+       or the plan an order is placed on (``_plan_for``);
+    2. invoices: the one charged, paid or voided, or those that charged a refunded order;
+    3. the tenant's row (this lock);
+    4. entitlements;
+    5. catalogue listings, by their agent's id (``refresh_listing``).
 
     The dunning holds its invoice across the Stripe call and takes the tenant only if the
     attempt fails for the last time, so an order waits for a Stripe call only then."""
@@ -593,9 +612,9 @@ def _switch_entitlements(
     tenant: Tenant, entitlements, *, to: str, reason: str, event: str, invoice_number: str
 ) -> list[int]:
     """Lock the tenant's ``entitlements``, set each one's status and reason, audit each with
-    ``event`` and refresh the listings of their agents; returns their ids. Entitlements are
-    locked in primary key order (``lock_standing``); the agents are read, not locked (a lock
-    on them would hold up every row referring to them)."""
+    ``event`` and refresh the listings of their agents; returns their ids. Entitlements and
+    then listings are locked in primary key order (``lock_standing``); the agents are read,
+    not locked (a lock on them would hold up every row referring to them)."""
     switched = list(
         entitlements.filter(tenant=tenant)
         .select_for_update(of=("self",))
@@ -612,6 +631,7 @@ def _switch_entitlements(
             target=f"entitlement {entitlement.pk}",
             details={"agent": entitlement.agent_id, "invoice": invoice_number},
         )
-    for agent in {entitlement.agent for entitlement in switched}:
-        refresh_listing(agent)
+    agents = {entitlement.agent_id: entitlement.agent for entitlement in switched}
+    for agent_id in sorted(agents):
+        refresh_listing(agents[agent_id])
     return [entitlement.pk for entitlement in switched]

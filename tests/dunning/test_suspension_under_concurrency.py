@@ -4,20 +4,27 @@ an order's overdue check each lock the tenant's row first and read the standing 
 test holds one of them in a transaction and runs the other in a thread, which is seen to
 wait (pg_stat_activity) and then acts on what the first committed. Before, neither waited:
 each decided from committed rows only, and the order's or the lift's entitlements stayed
-active while an invoice was uncollectible."""
+active while an invoice was uncollectible.
+
+And a refund made while the dunning's last attempt holds the invoice that charged the order
+waits for it (the refund locks that invoice before the entitlement), then completes; before,
+the two deadlocked."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections, transaction
 
 from billing import collection, invoicing
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceKind, InvoiceStatus
 from marketplace import orders, plans
-from marketplace.models import Entitlement, EntitlementStatus, Order
+from marketplace.models import Entitlement, EntitlementStatus, Order, OrderStatus
 from tests.commerce.conftest import place_order
 from tests.concurrency import wait_for_blocked_backend
 from tests.dunning.conftest import DECLINED, days, twin_of
+from tests.factories import EntitlementFactory
+from tests.invoicing.conftest import JAN
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # a held transaction and a second connection
@@ -180,3 +187,43 @@ def test_a_payment_made_while_another_invoice_turns_uncollectible_lifts_nothing(
     assert Invoice.objects.get(pk=second.pk).status == InvoiceStatus.UNCOLLECTIBLE
     assert statuses(customer.tenant) == {customer.entitlement.pk: EntitlementStatus.SUSPENDED}
     assert waited is not None  # the payment's lift waited for the dunning
+
+
+def test_a_refund_during_the_last_attempt_on_its_invoice_waits_then_completes(
+    payer, finalize, clock, settings
+):
+    """The dunning's last attempt holds the January invoice (as during its Stripe call) when
+    finance refunds a one-time order that invoice charged. The refund waits for the invoice
+    before it touches the order's entitlement, so the attempt goes on (suspending that
+    entitlement with the others), commits, and the refund then revokes it and issues its
+    credit note. Before, the refund revoked the entitlement first and then waited for the
+    invoice while the attempt waited for the entitlement: a deadlock, one of them aborted."""
+    settings.BILLING_DUNNING_DAYS = [1]
+    customer = payer(card=DECLINED)
+    order = customer.one_time(at=JAN + timedelta(days=3))
+    bought = EntitlementFactory(order=order)
+    invoicing.close_billing_period(JAN)  # the draft now charges the order too
+    invoice = finalize(Invoice.objects.get(pk=customer.draft.pk))
+    assert invoice.status == InvoiceStatus.PAYMENT_FAILED
+    assert invoice.lines.filter(order=order).exists()
+    clock.move_to(days(1))
+    refunds, errors = [], []
+
+    with transaction.atomic():
+        # The beat job's attempt has taken the invoice and is at Stripe.
+        Invoice.objects.select_for_update().get(pk=invoice.pk)
+        refund = in_thread(lambda: orders.refund_order(order), refunds, errors)
+        wait_for_blocked_backend()
+        run = collection.retry_due_invoice_payments()
+    refund.join()
+
+    assert not errors, errors
+    assert run.errors == {} and run.attempted == {invoice.number: InvoiceStatus.UNCOLLECTIBLE}
+    [done] = refunds
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.REFUNDED
+    assert statuses(customer.tenant) == {
+        customer.entitlement.pk: EntitlementStatus.SUSPENDED,
+        bought.pk: EntitlementStatus.REVOKED,
+    }
+    note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
+    assert done.credit_note == note and note.credit_of_id == invoice.pk
