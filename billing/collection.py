@@ -521,7 +521,10 @@ def _record_paid_twice(invoice: Invoice, payment_intent_id: str) -> None:
 def lift_suspension(invoice: Invoice) -> list[int]:
     """An uncollectible invoice is no longer owed (paid, or voided): once the tenant has no
     other uncollectible invoice, its entitlements suspended for non-payment are active again
-    (in the caller's transaction); returns them."""
+    (in the caller's transaction, which holds the invoice); returns them. Decided under the
+    tenant's standing lock (``orders.lock_standing``): another invoice turning uncollectible
+    meanwhile is waited for and seen, or waits and suspends what this gave back."""
+    orders.lock_standing(invoice.tenant_id)
     still_unpaid = Invoice.objects.filter(
         tenant_id=invoice.tenant_id, status=InvoiceStatus.UNCOLLECTIBLE
     ).exclude(pk=invoice.pk)
@@ -548,8 +551,7 @@ def sync_invoice_payment(outcome: payments.PaymentOutcome) -> Invoice | None:
     if invoice_id is None:
         return None
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("tenant")
-        invoice = invoice.filter(pk=invoice_id).first()
+        invoice = _locked(invoice_id)  # not its tenant: lift_suspension locks that if need be
         if invoice is None:
             return None
         _apply(invoice, outcome, timezone.now())

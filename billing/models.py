@@ -392,6 +392,17 @@ class InvoiceQuerySet(models.QuerySet):
             total__gt=models.F("prepaid_amount"),  # amount_due > 0
         )
 
+    def charging_order(self, order_id: int):
+        """The finalized invoices (not void) that charged a one-time order: those a refund of
+        it is credited on (``invoicing.credit_refund``), locked by the refund before the
+        order's entitlement (``marketplace.orders.lock_standing`` gives the lock order)."""
+        return self.filter(
+            kind=InvoiceKind.INVOICE,
+            finalized_at__isnull=False,
+            lines__order_id=order_id,
+            lines__kind=LineKind.ONE_TIME_ORDER,
+        ).exclude(status=InvoiceStatus.VOID)
+
     def not_emailed(self):
         """Invoices and credit notes finalized and not void whose email has neither gone out
         nor failed (its task never ran)."""

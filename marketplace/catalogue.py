@@ -158,7 +158,8 @@ def refresh_vendor_listings(tenant: Tenant) -> None:
     """Rebuild the listings of the tenant's agents, which carry its name (and are searched
     by it); cached catalogue pages, which show its slug too, are forgotten in any case."""
     invalidate_catalogue()
-    for agent in Agent.objects.filter(tenant=tenant, listing__isnull=False):
+    # By primary key, as every action locks listings (``orders.lock_standing``).
+    for agent in Agent.objects.filter(tenant=tenant, listing__isnull=False).order_by("pk"):
         agent.tenant = tenant
         refresh_listing(agent)
 

@@ -127,7 +127,11 @@ def _plan_for(tenant: Tenant, agent_id: int, plan_id: int) -> PricePlan:
 
 def _reject_overdue(tenant: Tenant) -> None:
     """While an invoice is uncollectible the tenant's entitlements are suspended for it
-    (``suspend_for_non_payment``): a new order would give them back unpaid."""
+    (``suspend_for_non_payment``): a new order would give them back unpaid. Read under the
+    tenant's standing lock, held until the order commits: a suspension made meanwhile waits
+    for the order and suspends its entitlement too, or the order waits for the suspension
+    and is refused."""
+    lock_standing(tenant)
     overdue = (
         Invoice.objects.filter(tenant=tenant, status=InvoiceStatus.UNCOLLECTIBLE)
         .order_by("finalized_at")
@@ -329,7 +333,11 @@ def collect_payment(order: Order) -> Order:
     charge may have been made), the attempt rolls back and the next try sends the same key,
     which Stripe answers with the charge it made, if it made one."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("tenant", "plan").get(pk=order.pk)
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("tenant", "plan")
+            .get(pk=order.pk)
+        )
         if not payment_may_change(order):
             return order
         if order.payment_intent_id:
@@ -373,7 +381,7 @@ def sync_payment(payment_intent_id: str) -> Order | None:
     outcome = payments.payment_status(payment_intent_id)
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(of=("self",))
             .select_related("tenant", "plan")
             .filter(payment_intent_id=payment_intent_id)
             .first()
@@ -465,9 +473,22 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
 
 def _mark_refunded(order: Order, *, actor, request, source: str) -> Invoice | None:
     """Refund a completed order, once (its callers see to it that it is completed: the admin
-    refuses any other, and ``sync_payment`` applies the intent's success first)."""
+    refuses any other, and ``sync_payment`` applies the intent's success first).
+
+    The caller holds the order's row. The invoices that charged it (their credit note comes
+    last, ``credit_refund``) are locked before its entitlement, in the order
+    ``lock_standing`` gives: the dunning holds such an invoice while it suspends the tenant's
+    entitlements, and a refund that took the entitlement first would wait for the invoice
+    while the dunning waited for the entitlement. (An order ``sync_payment`` completed just
+    now is on no finalized invoice yet.)"""
     if order.status == OrderStatus.REFUNDED:
         return None
+    list(
+        Invoice.objects.charging_order(order.pk)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     order.status = OrderStatus.REFUNDED
     order.save(update_fields=["status", "updated_at"])
     now = timezone.now()
@@ -525,9 +546,42 @@ def expire_entitlements() -> int:
 NON_PAYMENT = "non-payment"
 
 
+def lock_standing(tenant: Tenant | int) -> None:
+    """Lock the tenant's row until the caller's transaction ends, before deciding its
+    standing from what is committed: turning an invoice uncollectible and suspending
+    (``suspend_for_non_payment``), lifting a suspension (``billing.collection.
+    lift_suspension``: a payment, a void) and an order's overdue check (``_reject_overdue``).
+    Each then reads the standing again (a new statement sees what the previous holder
+    committed), so none decides from rows another has not committed yet: an entitlement an
+    order is granting, one a lift is giving back, an invoice turning uncollectible. Every
+    tenant has its row (not every tenant has a billing account).
+
+    ``FOR NO KEY UPDATE``: rows referring to the tenant (orders, audit events, usage) are
+    inserted meanwhile as usual (their foreign keys' ``KEY SHARE`` does not conflict); a
+    tenant's own edit or a membership change (``FOR UPDATE``) waits, or is waited for.
+
+    Lock order. Actions that lock more than one of these take them in this order, several of
+    a kind by primary key, so that no two wait for each other:
+
+    1. the order refunded or paid (``refund_order``, ``sync_payment``, ``collect_payment``),
+       or the plan an order is placed on (``_plan_for``);
+    2. invoices: the one charged, paid or voided, or those that charged a refunded order;
+    3. the tenant's row (this lock);
+    4. entitlements;
+    5. catalogue listings, by their agent's id (``refresh_listing``).
+
+    The dunning holds its invoice across the Stripe call and takes the tenant only if the
+    attempt fails for the last time, so an order waits for a Stripe call only then."""
+    tenant_id = getattr(tenant, "pk", tenant)
+    list(Tenant.objects.select_for_update(no_key=True).filter(pk=tenant_id).values_list("pk"))
+
+
 def suspend_for_non_payment(tenant: Tenant, *, invoice_number: str) -> list[int]:
     """Suspend the tenant's active entitlements because an invoice became uncollectible
-    (within the caller's transaction); returns the entitlements suspended."""
+    (within the caller's transaction, which holds that invoice); returns the entitlements
+    suspended. Under the tenant's standing lock: an order or a lift not committed yet is
+    waited for, and its entitlements are suspended too."""
+    lock_standing(tenant)
     return _switch_entitlements(
         tenant,
         Entitlement.objects.filter(status=EntitlementStatus.ACTIVE),
@@ -539,8 +593,9 @@ def suspend_for_non_payment(tenant: Tenant, *, invoice_number: str) -> list[int]
 
 
 def reactivate_after_payment(tenant: Tenant, *, invoice_number: str) -> list[int]:
-    """Give back the entitlements suspended for non-payment (the caller checked that nothing
-    is uncollectible any more); those suspended for another reason stay suspended."""
+    """Give back the entitlements suspended for non-payment (the caller holds the tenant's
+    standing lock and checked under it that nothing is uncollectible any more); those
+    suspended for another reason stay suspended."""
     return _switch_entitlements(
         tenant,
         Entitlement.objects.filter(
@@ -557,10 +612,12 @@ def _switch_entitlements(
     tenant: Tenant, entitlements, *, to: str, reason: str, event: str, invoice_number: str
 ) -> list[int]:
     """Lock the tenant's ``entitlements``, set each one's status and reason, audit each with
-    ``event`` and refresh the listings of their agents; returns their ids."""
+    ``event`` and refresh the listings of their agents; returns their ids. Entitlements and
+    then listings are locked in primary key order (``lock_standing``); the agents are read,
+    not locked (a lock on them would hold up every row referring to them)."""
     switched = list(
         entitlements.filter(tenant=tenant)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("agent")
         .order_by("pk")
     )
@@ -574,6 +631,7 @@ def _switch_entitlements(
             target=f"entitlement {entitlement.pk}",
             details={"agent": entitlement.agent_id, "invoice": invoice_number},
         )
-    for agent in {entitlement.agent for entitlement in switched}:
-        refresh_listing(agent)
+    agents = {entitlement.agent_id: entitlement.agent for entitlement in switched}
+    for agent_id in sorted(agents):
+        refresh_listing(agents[agent_id])
     return [entitlement.pk for entitlement in switched]

@@ -47,10 +47,12 @@ def race(work: Callable[[T], R], inputs: Iterable[T]) -> list[R]:
     return answers
 
 
-def wait_for_blocked_backend() -> int:
+def wait_for_blocked_backend(or_finished: threading.Thread | None = None) -> int | None:
     """The pid of another connection of this database once it waits for a lock (PostgreSQL's
     own state, polled; not a clock): how a test knows a concurrent request reached the lock
-    the test holds."""
+    the test holds. With ``or_finished``: None once that thread has ended without waiting
+    (code that takes no lock the test holds), so the test goes on to fail on what the
+    thread did rather than here."""
     ready = threading.Event()
     for _ in range(3000):
         with connection.cursor() as cursor:
@@ -63,6 +65,8 @@ def wait_for_blocked_backend() -> int:
             row = cursor.fetchone()
         if row:
             return row[0]
+        if or_finished is not None and not or_finished.is_alive():
+            return None
         ready.wait(0.01)
     with connection.cursor() as cursor:
         cursor.execute(

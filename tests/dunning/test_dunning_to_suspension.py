@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from billing import collection, tasks
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
-from marketplace import plans
+from marketplace import orders, plans
 from marketplace.models import Entitlement, EntitlementStatus, Order
 from tests.commerce.conftest import place_order
 from tests.commerce.test_deployments import deploy, register
@@ -21,6 +21,7 @@ from tests.dunning.conftest import (
     signed_in,
     twin_of,
 )
+from tests.factories import AgentFactory, EntitlementFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +164,20 @@ def test_a_suspended_tenant_orders_nothing_until_it_pays(
     assert not Order.objects.filter(plan=free).exists()
     collection.record_offline_payment(invoice, reference="SEPA-2026-0002")
     assert place_order(customer.api, published.agent, free, "after-payment").status_code == 201
+
+
+def test_a_suspension_refreshes_the_listings_of_its_agents_by_id(monkeypatch):
+    """Listings are locked in one order everywhere (by agent id), so two suspensions, or a
+    suspension and a vendor's rename, never wait for each other's. Before, they were
+    refreshed in a set's iteration order, which is not by id: agents 1000009 and 1000002 came
+    in that order (an int hashes to itself; of 8 slots, 1000009 takes slot 1 and 1000002
+    slot 2), where a larger set, or another action, takes them the other way."""
+    tenant = TenantFactory()
+    for agent_id in (1_000_002, 1_000_009):
+        EntitlementFactory(order__tenant=tenant, order__plan__agent=AgentFactory(pk=agent_id))
+    refreshed = []
+    monkeypatch.setattr(orders, "refresh_listing", lambda agent: refreshed.append(agent.pk))
+
+    orders.suspend_for_non_payment(tenant, invoice_number="EP-2026-000001")
+
+    assert refreshed == [1_000_002, 1_000_009]
