@@ -810,10 +810,8 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
         InvoiceLine.objects.filter(
             order_id=order_id,
             kind=LineKind.ONE_TIME_ORDER,
-            invoice__kind=InvoiceKind.INVOICE,
-            invoice__finalized_at__isnull=False,
+            invoice__in=Invoice.objects.charging_order(order_id),
         )
-        .exclude(invoice__status=InvoiceStatus.VOID)
         .select_related("invoice")
         .first()
     )

@@ -33,6 +33,7 @@ from edgeplug.core.lazy import LazyModule
 from edgeplug.core.locking import locked
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Tenant
+from edgeplug.tenancy.services import lock_tenant
 
 stripe = LazyModule("stripe")
 logger = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ def _lock_cards_of(tenant_id: int) -> None:
     """Which card is a tenant's default is decided holding the tenant's row: two members
     making two cards the default at once, or saving two first cards, each saw no other
     default and the second broke ``one_default_payment_method`` (a 500)."""
-    locked(Tenant(pk=tenant_id))
+    lock_tenant(tenant_id)
 
 
 @transaction.atomic

@@ -28,6 +28,7 @@ from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, Forbidden
 from edgeplug.tenancy.models import Tenant
+from edgeplug.tenancy.services import lock_tenant
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import (
@@ -556,9 +557,8 @@ def lock_standing(tenant: Tenant | int) -> None:
     order is granting, one a lift is giving back, an invoice turning uncollectible. Every
     tenant has its row (not every tenant has a billing account).
 
-    ``FOR NO KEY UPDATE``: rows referring to the tenant (orders, audit events, usage) are
-    inserted meanwhile as usual (their foreign keys' ``KEY SHARE`` does not conflict); a
-    tenant's own edit or a membership change (``FOR UPDATE``) waits, or is waited for.
+    The lock is ``edgeplug.tenancy.services.lock_tenant`` (``FOR NO KEY UPDATE``): a tenant's
+    own edit, a membership change or a default card chosen waits, or is waited for.
 
     Lock order. Actions that lock more than one of these take them in this order, several of
     a kind by primary key, so that no two wait for each other:
@@ -572,8 +572,7 @@ def lock_standing(tenant: Tenant | int) -> None:
 
     The dunning holds its invoice across the Stripe call and takes the tenant only if the
     attempt fails for the last time, so an order waits for a Stripe call only then."""
-    tenant_id = getattr(tenant, "pk", tenant)
-    list(Tenant.objects.select_for_update(no_key=True).filter(pk=tenant_id).values_list("pk"))
+    lock_tenant(tenant)
 
 
 def suspend_for_non_payment(tenant: Tenant, *, invoice_number: str) -> list[int]:

@@ -22,6 +22,20 @@ class InvalidSlug(BadRequest, code="invalid_slug"):
     """A slug that no package manifest could name as its vendor."""
 
 
+def lock_tenant(tenant: Tenant | int) -> Tenant:
+    """The tenant's row, read again and locked until the transaction ends: what every change
+    that decides from a tenant's state holds (its own edit, who its admins are, its default
+    card, its standing: ``marketplace.orders.lock_standing``), so two at once are decided one
+    after the other, each from what the other committed. ``FOR NO KEY UPDATE``: rows referring
+    to the tenant (orders, audit events, usage) are inserted meanwhile as usual, their foreign
+    keys' ``KEY SHARE`` does not conflict with it."""
+    tenant_id = getattr(tenant, "pk", tenant)
+    try:
+        return Tenant.objects.select_for_update(no_key=True).get(pk=tenant_id)
+    except Tenant.DoesNotExist:
+        raise NotFound("The tenant no longer exists.") from None
+
+
 def check_tenant_slug(slug: str) -> None:
     """The one rule for a tenant's slug, wherever a tenant is made or renamed: it is the
     ``vendor`` its packages' manifests name, which ``upload_package`` requires."""
@@ -68,7 +82,7 @@ def update_tenant(
     ``tenant_changed`` signal (the catalogue copies the vendor's name). Nothing that differs,
     nothing written."""
     _reject_unknown_tenant_fields(changes)
-    row = locked(tenant)
+    row = lock_tenant(tenant)
     changed = field_changes({field: getattr(row, field) for field in changes}, changes)
     if not changed:
         return row
@@ -171,7 +185,7 @@ def _locked_membership(membership: Membership) -> Membership:
     counts the admins left while holding the tenant, so two at once (two admins demoting or
     removing each other) are decided one after the other; each alone saw the other admin
     still there and both went through, leaving the tenant with none."""
-    locked(Tenant(pk=membership.tenant_id))
+    lock_tenant(membership.tenant_id)
     return locked(membership)
 
 

@@ -14,23 +14,21 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from billing import collection, invoicing
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
 from marketplace import orders, plans
 from marketplace.models import Entitlement, EntitlementStatus, Order, OrderStatus
 from tests.commerce.conftest import place_order
-from tests.concurrency import wait_for_blocked_backend
+from tests.concurrency import needs_row_locks, wait_for_blocked_backend
 from tests.dunning.conftest import DECLINED, days, twin_of
 from tests.factories import EntitlementFactory
 from tests.invoicing.conftest import JAN
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # a held transaction and a second connection
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="needs row locks across connections"
-    ),
+    needs_row_locks,
 ]
 
 
