@@ -17,7 +17,7 @@ from django.contrib.postgres.search import (
     SearchVector,
     TrigramWordSimilarity,
 )
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.dispatch import receiver
@@ -113,7 +113,19 @@ def rating_summary(agent: Agent) -> RatingSummary:
 
 def refresh_listing(agent: Agent) -> CatalogueListing | None:
     """Rebuild the agent's listing from its newest public version; drop it when none is.
-    Cached catalogue pages are forgotten when the caller's transaction commits."""
+    Cached catalogue pages are forgotten when the caller's transaction commits.
+
+    The agent's row is held (``FOR NO KEY UPDATE``: entitlements and orders naming the agent
+    are inserted meanwhile as usual) before anything is counted, so two refreshes at once
+    count one after the other: two tenants ordering the agent at once each counted only
+    their own new entitlement and both wrote n + 1. Last in the lock order of
+    ``marketplace.orders.lock_standing``."""
+    with transaction.atomic():
+        list(Agent.objects.select_for_update(no_key=True).filter(pk=agent.pk).values_list("pk"))
+        return _rebuild_listing(agent)
+
+
+def _rebuild_listing(agent: Agent) -> CatalogueListing | None:
     invalidate_catalogue()
     # The newest public version, sorted in SQL: one row however many versions the agent has.
     version = agent.versions.public().newest_first().first()

@@ -1,13 +1,18 @@
 """A free plan is bought at once; the entitlement keeps the terms bought, in its tenant only."""
 
+import threading
 from functools import partial
 
 import pytest
+from django.db import connections, transaction
 
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Role
-from marketplace.models import Entitlement
+from marketplace.catalogue import refresh_listing
+from marketplace.models import CatalogueListing, Entitlement
 from tests.commerce.conftest import place_order
+from tests.concurrency import needs_row_locks, wait_for_blocked_backend
+from tests.factories import EntitlementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +77,34 @@ def test_entitlements_past_their_validity_expire_and_stop_downloads(
     url = f"/api/v1/agents/{agent.pk}/versions/{published.version}/download"
     assert client.get(url).status_code == 403
     assert expire_entitlements() == 0
+
+
+@needs_row_locks
+@pytest.mark.django_db(transaction=True)  # a held transaction and a request on two connections
+def test_two_tenants_ordering_at_once_are_both_counted_in_the_catalogue(
+    customer, member_client, agent, make_plan
+):
+    """Each refresh counted only its own new entitlement (the other not yet committed), so
+    both wrote 1: the catalogue's popularity lost an order until the next full refresh."""
+    plan, other_plan = make_plan("free"), make_plan("free", key="community")
+    _, first_tenant = customer
+    second, _ = member_client("admin")
+    answers = []
+
+    def second_orders():
+        try:
+            answers.append(place_order(second, agent, other_plan, "second"))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():  # the end of the first tenant's order, not yet committed
+        EntitlementFactory(tenant=first_tenant.tenant, agent=agent, plan=plan)
+        refresh_listing(agent)
+        other = threading.Thread(target=second_orders)
+        other.start()
+        wait_for_blocked_backend()  # its listing refresh waits for this one
+    other.join()
+
+    [answer] = answers
+    assert answer.status_code == 201, answer.json()
+    assert CatalogueListing.objects.get(agent=agent).active_entitlements == 2
