@@ -132,18 +132,24 @@ def _reject_overdue(tenant: Tenant) -> None:
     tenant's standing lock, held until the order commits: a suspension made meanwhile waits
     for the order and suspends its entitlement too, or the order waits for the suspension
     and is refused."""
-    lock_standing(tenant)
-    overdue = (
-        Invoice.objects.filter(tenant=tenant, status=InvoiceStatus.UNCOLLECTIBLE)
-        .order_by("finalized_at")
-        .first()
-    )
+    overdue = _uncollectible(tenant)
     if overdue is not None:
         raise PaymentOverdue(
             f"Invoice {overdue.number} could not be collected and your entitlements are "
             "suspended: pay it first (a card saved under /api/v1/billing/payment-methods is "
             "charged at once)."
         )
+
+
+def _uncollectible(tenant: Tenant) -> Invoice | None:
+    """The tenant's first uncollectible invoice, read under its standing lock (taken here and
+    held until the caller's transaction ends), or None: the tenant is in good standing."""
+    lock_standing(tenant)
+    return (
+        Invoice.objects.filter(tenant=tenant, status=InvoiceStatus.UNCOLLECTIBLE)
+        .order_by("finalized_at")
+        .first()
+    )
 
 
 def _reject_own_agent(tenant: Tenant, agent: Agent) -> None:
@@ -264,26 +270,37 @@ def _complete(order: Order) -> Entitlement:
                 "updated_at",
             ]
         )
-    entitlement, created = Entitlement.objects.get_or_create(
+    entitlement = Entitlement.objects.filter(order=order).first()
+    if entitlement is not None:
+        return entitlement
+    # An order placed in good standing and paid once an invoice became uncollectible (a
+    # 3-D Secure challenge, a webhook coming late) is granted as the tenant's others stand:
+    # suspended for that invoice, given back with them once it is paid.
+    overdue = _uncollectible(order.tenant)
+    entitlement = Entitlement.objects.create(
         order=order,
-        defaults={
-            "tenant": order.tenant,
-            "agent": order.agent,
-            "plan": order.plan,
-            "plan_snapshot": order.plan.snapshot(),
+        tenant=order.tenant,
+        agent=order.agent,
+        plan=order.plan,
+        plan_snapshot=order.plan.snapshot(),
+        seats=order.seats,
+        valid_from=order.completed_at,
+        status=EntitlementStatus.SUSPENDED if overdue else EntitlementStatus.ACTIVE,
+        status_reason=_non_payment_reason(overdue.number) if overdue else "",
+    )
+    record_change(
+        "entitlement_granted",
+        order,
+        actor=order.created_by,
+        target=f"entitlement {entitlement.pk}",
+        details={
+            "order": order.pk,
+            "agent": order.agent_id,
             "seats": order.seats,
-            "valid_from": order.completed_at,
+            "status": entitlement.status,
         },
     )
-    if created:
-        record_change(
-            "entitlement_granted",
-            order,
-            actor=order.created_by,
-            target=f"entitlement {entitlement.pk}",
-            details={"order": order.pk, "agent": order.agent_id, "seats": order.seats},
-        )
-        refresh_listing(order.agent)
+    refresh_listing(order.agent)
     return entitlement
 
 
@@ -551,7 +568,8 @@ def lock_standing(tenant: Tenant | int) -> None:
     """Lock the tenant's row until the caller's transaction ends, before deciding its
     standing from what is committed: turning an invoice uncollectible and suspending
     (``suspend_for_non_payment``), lifting a suspension (``billing.collection.
-    lift_suspension``: a payment, a void) and an order's overdue check (``_reject_overdue``).
+    lift_suspension``: a payment, a void), an order's overdue check (``_reject_overdue``) and
+    granting its entitlement (``_complete``).
     Each then reads the standing again (a new statement sees what the previous holder
     committed), so none decides from rows another has not committed yet: an entitlement an
     order is granting, one a lift is giving back, an invoice turning uncollectible. Every
@@ -585,10 +603,14 @@ def suspend_for_non_payment(tenant: Tenant, *, invoice_number: str) -> list[int]
         tenant,
         Entitlement.objects.filter(status=EntitlementStatus.ACTIVE),
         to=EntitlementStatus.SUSPENDED,
-        reason=f"{NON_PAYMENT}: invoice {invoice_number} uncollectible",
+        reason=_non_payment_reason(invoice_number),
         event="entitlement_suspended",
         invoice_number=invoice_number,
     )
+
+
+def _non_payment_reason(invoice_number: str) -> str:
+    return f"{NON_PAYMENT}: invoice {invoice_number} uncollectible"
 
 
 def reactivate_after_payment(tenant: Tenant, *, invoice_number: str) -> list[int]:

@@ -2,9 +2,11 @@
 PaymentIntent in the browser (Stripe.js keeps its client secret): the order completes once."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
+from billing import collection
+from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import authenticate, event, place_order, signed_webhook, stripe_client
@@ -145,3 +147,38 @@ def test_success_webhook_and_a_read_at_the_same_time_grant_one_entitlement(
     assert Entitlement.objects.filter(order=order).count() == 1
     assert granted(order).count() == 1
     assert AuditEvent.objects.filter(action="order_paid_after_failure").count() == 1
+
+
+def test_an_order_paid_once_an_invoice_went_uncollectible_is_granted_suspended(
+    pending_3ds_order,  # noqa: F811 - the fixture
+    customer,
+):
+    """Placed in good standing, paid (3-D Secure passed) after an invoice of the tenant became
+    uncollectible: its entitlement stands as the tenant's others do, suspended for that
+    invoice, and comes back with them when the invoice is settled (it was granted active,
+    beside the unpaid invoice)."""
+    client, membership = customer
+    overdue = Invoice.objects.create(
+        tenant=membership.tenant,
+        currency="USD",
+        period_start="2026-01-01T00:00Z",
+        period_end="2026-02-01T00:00Z",
+        finalize_after="2026-02-04T00:00Z",
+        status=InvoiceStatus.UNCOLLECTIBLE,
+        number="EP-2026-000001",
+    )
+    authenticate(pending_3ds_order)  # the customer passes the challenge in the browser
+
+    read = client.get(f"/api/v1/orders/{pending_3ds_order['id']}")
+
+    assert read.json()["status"] == "completed"
+    entitlement = Entitlement.objects.get(order_id=pending_3ds_order["id"])
+    assert entitlement.status == "suspended"
+    assert entitlement.status_reason == "non-payment: invoice EP-2026-000001 uncollectible"
+    assert AuditEvent.objects.get(action="entitlement_granted").details["status"] == "suspended"
+
+    with transaction.atomic():  # the invoice settled (paid or voided), as billing does it
+        Invoice.objects.filter(pk=overdue.pk).update(status=InvoiceStatus.PAID)
+        collection.lift_suspension(overdue)
+    entitlement.refresh_from_db()
+    assert entitlement.status == "active"
