@@ -70,6 +70,22 @@ def _throttled(request, wait: int) -> HttpResponse:
     return response
 
 
+def over_budget(request) -> HttpResponse | None:
+    """A write from a page counted against the API's budgets per user and per tenant
+    (``request.tenant``, when set): the 429 page (or JSON) once past either, else None."""
+    wait = request_wait(request)
+    return _throttled(request, wait) if wait else None
+
+
+def count_enrolment(request) -> HttpResponse | None:
+    """``over_budget`` for the TOTP enrolment page (outside ``vendor_page``: its admin has not
+    enrolled yet): a start or a confirmation counts as the API's ``POST …/mfa/totp`` and
+    ``…/confirm`` do, against the user's budget and that of the tenant chosen at sign-in."""
+    membership = _current_membership(request)
+    request.tenant = membership.tenant if membership else None
+    return over_budget(request)
+
+
 def vendor_page(view: Callable | None = None, *, roles: tuple[str, ...] = ()):
     """Signed in, a member of an active vendor tenant, past the TOTP gate; ``roles`` limits
     the page to those roles (others get a 403 page that says why). A write (any method but a
@@ -100,8 +116,8 @@ def vendor_page(view: Callable | None = None, *, roles: tuple[str, ...] = ()):
                     status=403,
                 )
             # After the role check, as the API checks permissions before its throttles.
-            if request.method not in _READ_METHODS and (wait := request_wait(request)):
-                return _throttled(request, wait)
+            if request.method not in _READ_METHODS and (refused := over_budget(request)):
+                return refused
             return func(request, *args, **kwargs)
 
         return wrapper

@@ -122,6 +122,29 @@ def test_new_code_replaces_the_pending_enrolment():
     assert _shown(new, client.get("/portal/enrol/"))
 
 
+def test_starting_enrolments_counts_against_the_apis_budget(settings):
+    """Each start writes a device and an audit row, as the API's POST …/mfa/totp does, and
+    draws on the same budget: past it the page answers 429 and starts nothing."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "user": "2/min",
+        },
+    }
+    user = _member("admin")
+    client = Client()
+    portal_sign_in(client, user)
+    for _ in range(2):
+        assert client.post("/portal/enrol/", {"start": "1"}).status_code == 302
+
+    refused = client.post("/portal/enrol/", {"start": "1"})
+
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert _enrolments_started(user) == 2
+    assert client.get("/portal/enrol/").status_code == 200  # showing it spends nothing
+
+
 def test_an_enrolment_started_through_the_api_survives_the_portal_page():
     user = _member("admin")
     api = APIClient()

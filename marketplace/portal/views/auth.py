@@ -22,7 +22,13 @@ from edgeplug.audit.services import record_event
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role
-from marketplace.portal.access import SESSION_TENANT, has_totp, vendor_memberships, vendor_page
+from marketplace.portal.access import (
+    SESSION_TENANT,
+    count_enrolment,
+    has_totp,
+    vendor_memberships,
+    vendor_page,
+)
 from marketplace.portal.forms import SignInForm, TotpConfirmForm
 
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -106,6 +112,8 @@ def enrol(request):
         return redirect("portal:sign-in")
     if has_totp(request.user) and request.user.is_verified():
         return redirect("portal:dashboard")
+    if request.method == "POST" and (refused := count_enrolment(request)):
+        return refused
     if request.method == "POST" and "start" in request.POST:
         start_totp_enrolment(request.user)
         return redirect("portal:enrol")
