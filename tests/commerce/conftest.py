@@ -255,3 +255,19 @@ def authenticate(order_body, success=True):
         client_secret=order_body["client_secret"],
         success="true" if success else "false",
     )
+
+
+def uncollectible_invoice(tenant, number="EP-2026-000001"):
+    """An invoice of ``tenant`` that could not be collected (as the dunning leaves it), without
+    the month's close and dunning that lead there."""
+    from billing.models import Invoice, InvoiceStatus
+
+    return Invoice.objects.create(
+        tenant=tenant,
+        currency="USD",
+        period_start="2026-01-01T00:00Z",
+        period_end="2026-02-01T00:00Z",
+        finalize_after="2026-02-04T00:00Z",
+        status=InvoiceStatus.UNCOLLECTIBLE,
+        number=number,
+    )

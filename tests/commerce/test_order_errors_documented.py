@@ -4,8 +4,8 @@ with the body it really has: 402 ``{code, detail}`` (no card, an overdue invoice
 
 import pytest
 
-from billing.models import Invoice, InvoiceStatus, PaymentMethod
-from tests.commerce.conftest import place_order, save_card
+from billing.models import PaymentMethod
+from tests.commerce.conftest import place_order, save_card, uncollectible_invoice
 from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
@@ -32,15 +32,7 @@ def test_placing_while_an_invoice_is_uncollectible_is_a_documented_402(
 ):
     client, membership = customer
     save_card(client)
-    overdue = Invoice.objects.create(
-        tenant=membership.tenant,
-        currency="EUR",
-        period_start="2026-01-01T00:00Z",
-        period_end="2026-02-01T00:00Z",
-        finalize_after="2026-02-04T00:00Z",
-        status=InvoiceStatus.UNCOLLECTIBLE,
-        number="EP-2026-000001",
-    )
+    overdue = uncollectible_invoice(membership.tenant)
     response = place_order(client, agent, one_time, "overdue")
     assert (response.status_code, response.json()["code"]) == (402, "payment_overdue")
     assert overdue.number in response.json()["detail"]

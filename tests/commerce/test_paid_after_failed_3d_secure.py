@@ -9,7 +9,14 @@ from billing import collection
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import authenticate, event, place_order, signed_webhook, stripe_client
+from tests.commerce.conftest import (
+    authenticate,
+    event,
+    place_order,
+    signed_webhook,
+    stripe_client,
+    uncollectible_invoice,
+)
 from tests.commerce.test_stripe_webhooks import (  # noqa: F401 - the fixture
     NEEDS_3DS,
     intent_event,
@@ -158,15 +165,7 @@ def test_an_order_paid_once_an_invoice_went_uncollectible_is_granted_suspended(
     invoice, and comes back with them when the invoice is settled (it was granted active,
     beside the unpaid invoice)."""
     client, membership = customer
-    overdue = Invoice.objects.create(
-        tenant=membership.tenant,
-        currency="USD",
-        period_start="2026-01-01T00:00Z",
-        period_end="2026-02-01T00:00Z",
-        finalize_after="2026-02-04T00:00Z",
-        status=InvoiceStatus.UNCOLLECTIBLE,
-        number="EP-2026-000001",
-    )
+    overdue = uncollectible_invoice(membership.tenant)
     authenticate(pending_3ds_order)  # the customer passes the challenge in the browser
 
     read = client.get(f"/api/v1/orders/{pending_3ds_order['id']}")
