@@ -8,8 +8,9 @@ Every Stripe call goes through ``billing.payments``. An attempt runs with the in
 locked and counts itself in the same transaction as its PaymentIntent id, so a crash before
 the commit repeats the same attempt number and the same idempotency key: Stripe answers with
 the intent it already made instead of charging again. So does a processor error without an
-answer (unreachable, a timeout); one Stripe answered fails the attempt, as orders count it
-(``PaymentProcessorError.key_spent``), so the next one takes a new key. Described in
+answer (unreachable, a timeout), or a 5xx, 401 or 429; a refusal of the request itself fails
+the attempt, as orders count it (``PaymentProcessorError.key_spent``), so the next one takes
+a new key. Described in
 docs/billing.md.
 """
 
@@ -334,11 +335,11 @@ def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attemp
 
 def _charge(invoice: Invoice) -> payments.PaymentOutcome:
     """Charge attempt ``payment_attempts`` of the invoice. A processor error that spent the
-    attempt's idempotency key (``PaymentProcessorError.key_spent``: Stripe answered, and would
-    answer that key the same way for good) is a failed attempt, as a decline is: the dunning
-    moves on and the next attempt takes the next key. Any other (Stripe unreachable, a
-    timeout: the charge may have been made) is raised, rolling the attempt back so that its
-    retry sends the same key."""
+    attempt's idempotency key (``PaymentProcessorError.key_spent``: Stripe refused the request
+    itself, and would answer that key the same way for good) is a failed attempt, as a decline
+    is: the dunning moves on and the next attempt takes the next key. Any other (Stripe
+    unreachable, a timeout or a 5xx: the charge may have been made; a 401 or 429) is raised,
+    rolling the attempt back so that its retry sends the same key."""
     try:
         return payments.charge_off_session(
             invoice.tenant,

@@ -72,21 +72,28 @@ def _processor_call(doing: str) -> Iterator[None]:
         ) from exc
 
 
+# Answers about the request itself, which Stripe answers again to its key: a new key (and,
+# for a charge, a failed attempt) is the way on. Not 401 (our API key), 409 (the key in use),
+# 429 (a rate limit): not saved under the key, and not the customer's doing.
+_REQUEST_REFUSED = frozenset({400, 402, 403, 404})
+
+
 def _key_spent(exc: stripe.StripeError) -> bool:
     """Whether Stripe's answer spent the request's idempotency key, so that a retry must take
-    a new one. Stripe saves the status and body of a request that began executing under its
-    key, errors included (4xx and 500s), and answers every retry with that key with them: the
-    same key can never succeed. A 4xx that it answered before executing (a rate limit, a bad
-    API key, most invalid parameters) is not saved, and a new key is as safe as the old.
+    a new one: a refusal of the request itself (``_REQUEST_REFUSED``: a customer or card
+    Stripe no longer has, a parameter it refuses), which Stripe saves under the key and
+    answers every retry with it, so the same key can never succeed.
 
     Kept (False): no answer at all (a connection error, a timeout: the request may have run,
     and a charge been made, without our hearing of it; Stripe asks to retry those with the
-    same key), and the key in use by a request still running or first sent with other
-    parameters (409, ``idempotency_error``): what that request did is unknown. A 5xx is
-    spent though what Stripe did then is not certain: its key answers the 500 for good."""
-    if exc.http_status is None:
+    same key); an ``idempotency_error`` (the key first sent with other parameters: what that
+    request did is unknown); 401, 409 and 429 (not saved: the same key is safe and right);
+    and a 5xx, where Stripe may have charged: a new key could charge again, and the webhook of
+    the first intent would find no order. Its key answers the 500 until Stripe forgets it (24
+    hours), so such a charge is retried until then, not failed."""
+    if exc.http_status is None or isinstance(exc, stripe.IdempotencyError):
         return False
-    return not (isinstance(exc, stripe.IdempotencyError) or exc.http_status == 409)
+    return exc.http_status in _REQUEST_REFUSED
 
 
 def _why(exc: stripe.StripeError) -> str:

@@ -114,7 +114,7 @@ def _plan_for(tenant: Tenant, agent_id: int, plan_id: int) -> PricePlan:
         PUBLIC_VERSION | YANKED_AFTER_RELEASE, agent=OuterRef("agent")
     )
     plan = (
-        PricePlan.objects.select_for_update(of=("self",))
+        PricePlan.objects.select_for_update(no_key=True, of=("self",))
         .select_related("agent", "agent__tenant")
         .filter(Q(agent__tenant=tenant) | Exists(released), pk=plan_id)
         .first()
@@ -345,14 +345,14 @@ def collect_payment(order: Order) -> Order:
 
     A charge the processor failed on (``PaymentProcessorError``, 502) leaves the order
     pending, and the next request for it tries again. With which Stripe idempotency key is the
-    error's ``key_spent``: when Stripe answered (a 4xx, a 5xx), it would answer the same key
-    the same way for good, so the attempt stays counted (committed, then the error raised)
-    and the next try takes the next key; when no answer came (unreachable, a timeout: the
-    charge may have been made), the attempt rolls back and the next try sends the same key,
-    which Stripe answers with the charge it made, if it made one."""
+    error's ``key_spent``: when Stripe refused the request itself (a 4xx about it), it would
+    answer the same key the same way for good, so the attempt stays counted (committed, then
+    the error raised) and the next try takes the next key; otherwise (unreachable, a timeout,
+    a 5xx: the charge may have been made; a 401, a 429) the attempt rolls back and the next
+    try sends the same key, which Stripe answers with the charge it made, if it made one."""
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update(of=("self",))
+            Order.objects.select_for_update(no_key=True, of=("self",))
             .select_related("tenant", "plan")
             .get(pk=order.pk)
         )
@@ -399,7 +399,7 @@ def sync_payment(payment_intent_id: str) -> Order | None:
     outcome = payments.payment_status(payment_intent_id)
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update(of=("self",))
+            Order.objects.select_for_update(no_key=True, of=("self",))
             .select_related("tenant", "plan")
             .filter(payment_intent_id=payment_intent_id)
             .first()

@@ -26,9 +26,16 @@ M = TypeVar("M", bound=Model)
 def locked(instance: M, *related: str) -> M:
     """The instance's row, read again and locked (with ``related`` joined in, not locked).
     ``NotFound`` when it is gone: deleted by a concurrent request this one waited for (a
-    double-clicked remove), as if it had never been found."""
+    double-clicked remove), as if it had never been found.
+
+    ``FOR NO KEY UPDATE``, as PostgreSQL's own UPDATE of the row takes: two holders wait for
+    each other, while rows referring to this one are inserted meanwhile as usual. A plain
+    ``FOR UPDATE`` also conflicts with the ``KEY SHARE`` that Django's deferred foreign-key
+    checks take at commit, so a transaction that inserted a row referring to a locked one
+    (an entitlement naming a plan an order holds) and a holder waiting for that transaction
+    (the order, for the tenant's standing) deadlocked."""
     model = type(instance)
-    queryset = model._default_manager.select_for_update(of=("self",))
+    queryset = model._default_manager.select_for_update(no_key=True, of=("self",))
     if related:
         queryset = queryset.select_related(*related)
     try:

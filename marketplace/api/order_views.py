@@ -92,7 +92,8 @@ class OrderListCreate(generics.ListAPIView):
             502: error_response(
                 502,
                 "payment_processor_error: the processor could not be asked how the payment "
-                "went (or charged); the order is unchanged.",
+                "went (or charged); the order stays pending and the next request tries "
+                "again.",
             ),
         }
     )

@@ -2,11 +2,12 @@
 processor failed (502 ``payment_processor_error``).
 
 Stripe saves the answer to a request that began executing under its key, errors included,
-and gives it back to every retry with that key. So once it answered (a 4xx such as a card it
-no longer knows, or a 5xx), the attempt counts and the next try takes the next key, else the
-order would answer the same 502 forever, even after the customer replaced the card. When no
-answer came (the processor unreachable, or the response lost after it charged), the next try
-sends the same key: Stripe then answers with the charge it already made, never a second."""
+and gives it back to every retry with that key. So once it refused the request itself (a 4xx
+such as a card it no longer knows), the attempt counts and the next try takes the next key,
+else the order would answer the same 502 forever, even after the customer replaced the card.
+When no answer came (the processor unreachable, or the response lost after it charged), or a
+5xx (it may have charged), the next try sends the same key: Stripe then answers with the
+charge it already made, never a second."""
 
 import pytest
 import stripe
@@ -154,10 +155,14 @@ def _api_error(cls, status: int, **kwargs) -> stripe.StripeError:
         # Answered, and saved under the key (replayed to every retry with it): a new key.
         pytest.param(_api_error(stripe.InvalidRequestError, 400, param=None), True, id="400"),
         pytest.param(_api_error(stripe.InvalidRequestError, 404, param="x"), True, id="404"),
-        pytest.param(_api_error(stripe.APIError, 500), True, id="500"),
-        # Answered before anything ran (not saved): a new key is as safe as the old one.
-        pytest.param(_api_error(stripe.AuthenticationError, 401), True, id="401"),
-        pytest.param(_api_error(stripe.RateLimitError, 429), True, id="429"),
+        pytest.param(_api_error(stripe.CardError, 402, param=None, code="x"), True, id="402"),
+        # Stripe may have charged: a new key could charge twice (the first intent's webhook
+        # finding no order); the same key is retried until Stripe forgets it.
+        pytest.param(_api_error(stripe.APIError, 500), False, id="500"),
+        # Answered before anything ran (not saved), and not the customer's doing: the same
+        # key is safe, and a failed charge attempt would blame the customer.
+        pytest.param(_api_error(stripe.AuthenticationError, 401), False, id="401"),
+        pytest.param(_api_error(stripe.RateLimitError, 429), False, id="429"),
         # No answer: the charge may have been made; only the same key cannot make another.
         pytest.param(stripe.APIConnectionError("Read timed out."), False, id="no-answer"),
         # The key is in use by a request still running, or was used with other parameters:
