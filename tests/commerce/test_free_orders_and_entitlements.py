@@ -10,6 +10,7 @@ from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Role
 from marketplace.catalogue import refresh_listing
 from marketplace.models import CatalogueListing, Entitlement
+from marketplace.orders import lock_standing
 from tests.commerce.conftest import place_order
 from tests.concurrency import needs_row_locks, wait_for_blocked_backend
 from tests.factories import EntitlementFactory
@@ -108,3 +109,35 @@ def test_two_tenants_ordering_at_once_are_both_counted_in_the_catalogue(
     [answer] = answers
     assert answer.status_code == 201, answer.json()
     assert CatalogueListing.objects.get(agent=agent).active_entitlements == 2
+
+
+@needs_row_locks
+@pytest.mark.django_db(transaction=True)
+def test_an_order_placed_while_another_of_the_plan_completes_waits_and_lands(
+    customer, agent, make_plan
+):
+    """Completing an order (the tenant's standing held, its entitlement naming the plan) and
+    placing another on that plan (the plan locked, then waiting for the standing): the
+    completion's foreign-key check of the plan at commit waited for the plan's lock, a
+    deadlock, when that lock was FOR UPDATE."""
+    client, membership = customer
+    plan = make_plan("free")
+    answers = []
+
+    def another_order():
+        try:
+            answers.append(place_order(client, agent, plan, "second"))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():  # an earlier order of the tenant completing
+        lock_standing(membership.tenant)
+        EntitlementFactory(tenant=membership.tenant, agent=agent, plan=plan)
+        other = threading.Thread(target=another_order)
+        other.start()
+        wait_for_blocked_backend()  # the new order holds the plan and waits for the standing
+    other.join()
+
+    [answer] = answers
+    assert answer.status_code == 201, answer.json()
+    assert Entitlement.objects.filter(tenant=membership.tenant, plan=plan).count() == 2
