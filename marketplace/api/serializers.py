@@ -3,6 +3,7 @@
 from dataclasses import asdict
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from certification.models import Level
 from edgeplug.core.schema import ErrorSerializer
@@ -188,21 +189,26 @@ class UploadResultSerializer(serializers.Serializer):
     )
 
 
-def reason_field(max_length: int) -> serializers.CharField:
-    """A decision's reason in a request body: missing, empty or too long is the action's
-    refusal (``edgeplug.reasons``: ``reason_required``, ``reason_too_long``), as the portal and
-    the admin answer it."""
-    return serializers.CharField(
-        required=False,
-        default="",
-        allow_blank=True,
-        help_text=f"required; at most {max_length} characters once trimmed "
-        "(reason_required, reason_too_long)",
-    )
+class ReasonField(serializers.CharField):
+    """A decision's reason in a request body. The schema says what the action requires (1 to
+    ``max_length`` characters, required); the action checks it (``edgeplug.reasons``:
+    ``reason_required`` when missing or blank, ``reason_too_long``), as the portal and the admin
+    answer, so the serializer enforces neither: a missing reason reaches it as a blank one."""
+
+    def __init__(self, max_length: int):
+        super().__init__(min_length=1, max_length=max_length)
+
+    def run_validation(self, data=empty):
+        if data is empty or data is None or (isinstance(data, str) and not data.strip()):
+            return ""  # missing, null or blank: the action's reason_required
+        return super().run_validation(data)
+
+    def run_validators(self, value):
+        pass  # the length validators stay for the schema; the action checks the length
 
 
 class YankSerializer(StrictSerializer):
-    reason = reason_field(AgentVersion._meta.get_field("yank_reason").max_length)
+    reason = ReasonField(AgentVersion._meta.get_field("yank_reason").max_length)
 
 
 class CertifyRequestSerializer(StrictSerializer):

@@ -14,7 +14,7 @@ from edgeplug.tenancy.permissions import InStaffGroup
 from edgeplug.tenancy.scoping import for_request
 from marketplace import wpk as wpk_service
 from marketplace.api.permissions import IsVendorPublisher
-from marketplace.api.serializers import reason_field
+from marketplace.api.serializers import ReasonField
 from marketplace.models import WorkflowPackage
 
 
@@ -58,7 +58,7 @@ class WpkUploadSerializer(StrictSerializer):
 
 class WpkReviewSerializer(StrictSerializer):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
-    reason = reason_field(WorkflowPackage._meta.get_field("review_reason").max_length)
+    reason = ReasonField(WorkflowPackage._meta.get_field("review_reason").max_length)
 
 
 class WpkPagination(StrictPageSizeMixin, PageNumberPagination):
