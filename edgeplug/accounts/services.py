@@ -204,18 +204,24 @@ def start_totp_enrolment(user: User, name: str = "authenticator") -> TotpEnrolme
     return _enrolment(device)
 
 
-def pending_totp_enrolment(user: User) -> TotpEnrolment | None:
-    """The enrolment started (from any door) and not yet confirmed, the one
-    ``confirm_totp_enrolment`` would confirm; None if there is none. Reads only: showing an
-    enrolment again must not replace it (a page load, a second tab)."""
+def pending_totp_enrolment(user: User, device_id: int | None) -> TotpEnrolment | None:
+    """The enrolment that started device ``device_id``, while it is the one
+    ``confirm_totp_enrolment`` would confirm (not confirmed, not replaced); None otherwise.
+    Reads only: showing an enrolment again must not replace it (a page load, a second tab).
+    A page shows only the enrolment it started itself: one started at another door (the
+    API) may have been started by someone holding only the password, who knows its key."""
     device = _pending_devices(user).first()
-    return None if device is None else _enrolment(device)
+    if device is None or device.pk != device_id:
+        return None
+    return _enrolment(device)
 
 
 @transaction.atomic
-def confirm_totp_enrolment(user: User, otp: str) -> TOTPDevice:
+def confirm_totp_enrolment(user: User, otp: str, *, device_id: int | None = None) -> TOTPDevice:
+    """Confirm the user's pending enrolment with a code of it; with ``device_id``, only if
+    that is the pending one (a page confirms only the enrolment it started)."""
     device = _pending_devices(user).select_for_update().first()
-    if device is None:
+    if device is None or device_id not in (None, device.pk):
         raise InvalidOtp("There is no TOTP enrolment to confirm: start one first.", status=400)
     if not device.verify_token(otp):
         raise InvalidOtp("The TOTP code is wrong or expired.", status=400)

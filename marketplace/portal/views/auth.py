@@ -102,12 +102,19 @@ def sign_in(request):
     return response
 
 
+# The device of the enrolment this session started on the enrolment page.
+SESSION_ENROLMENT = "portal_enrolment_device"
+
+
 @require_http_methods(["GET", "POST"])
 def enrol(request):
     """A vendor admin without a TOTP device enrols one before anything else: starts an
     enrolment (the API's ``POST /api/v1/auth/mfa/totp``, by a button), scans its QR code and
-    confirms a code. Showing the page writes nothing: it shows the enrolment pending, however
-    it was started (another tab, the API), so a reload never replaces the code being scanned."""
+    confirms a code. Showing the page writes nothing: it shows the enrolment this session
+    started (``SESSION_ENROLMENT``) while it is pending, so a reload or a second tab never
+    replaces the code being scanned. One started elsewhere (the API) is neither shown nor
+    confirmed here (its key may be someone else's, who had only the password): Start replaces
+    it."""
     if not request.user.is_authenticated:
         return redirect("portal:sign-in")
     if has_totp(request.user) and request.user.is_verified():
@@ -115,13 +122,16 @@ def enrol(request):
     if request.method == "POST" and (refused := count_enrolment(request)):
         return refused
     if request.method == "POST" and "start" in request.POST:
-        start_totp_enrolment(request.user)
+        request.session[SESSION_ENROLMENT] = start_totp_enrolment(request.user).device_id
         return redirect("portal:enrol")
+    started = request.session.get(SESSION_ENROLMENT)
     form = TotpConfirmForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
         try:
-            device = confirm_totp_enrolment(request.user, form.cleaned_data["otp"])
+            device = confirm_totp_enrolment(
+                request.user, form.cleaned_data["otp"], device_id=started or 0
+            )
         except DomainError as exc:
             error = exc
         else:
@@ -131,7 +141,7 @@ def enrol(request):
     return render(
         request,
         "portal/enrol.html",
-        {"form": form, "error": error, "enrolment": pending_totp_enrolment(request.user)},
+        {"form": form, "error": error, "enrolment": pending_totp_enrolment(request.user, started)},
         status=error.status if error else (400 if form.errors else 200),
     )
 
