@@ -212,9 +212,9 @@ def _save_card(tenant, customer_id, payment_method_id, actor, request) -> Paymen
 
 
 def _lock_cards_of(tenant_id: int) -> None:
-    """Which card is a tenant's default is decided holding the tenant's row: two members
-    making two cards the default at once, or saving two first cards, each saw no other
-    default and the second broke ``one_default_payment_method`` (a 500)."""
+    """A tenant's cards are saved, made the default and removed holding the tenant's row: two
+    members making two cards the default at once, or saving two first cards, each saw no
+    other default and the second broke ``one_default_payment_method`` (a 500)."""
     lock_tenant(tenant_id)
 
 
@@ -241,6 +241,8 @@ def remove(method: PaymentMethod, *, actor=None, request=None) -> None:
     with contextlib.suppress(stripe.InvalidRequestError):
         client().v1.payment_methods.detach(method.stripe_id)
     with transaction.atomic():
+        _lock_cards_of(method.tenant_id)
+        method = locked(method)  # 404 if removed meanwhile
         record_change("payment_method_removed", method, actor=actor, request=request)
         method.delete()
 

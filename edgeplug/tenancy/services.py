@@ -28,7 +28,9 @@ def lock_tenant(tenant: Tenant | int) -> Tenant:
     card, its standing: ``marketplace.orders.lock_standing``), so two at once are decided one
     after the other, each from what the other committed. ``FOR NO KEY UPDATE``: rows referring
     to the tenant (orders, audit events, usage) are inserted meanwhile as usual, their foreign
-    keys' ``KEY SHARE`` does not conflict with it."""
+    keys' ``KEY SHARE`` does not conflict with it. Except while a slug changes: the slug is a
+    unique key, so PostgreSQL's UPDATE of it takes ``FOR UPDATE``, and such inserts wait for
+    the rename to commit."""
     tenant_id = getattr(tenant, "pk", tenant)
     try:
         return Tenant.objects.select_for_update(no_key=True).get(pk=tenant_id)
