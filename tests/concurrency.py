@@ -47,6 +47,24 @@ def race(work: Callable[[T], R], inputs: Iterable[T]) -> list[R]:
     return answers
 
 
+def in_thread(work, answers: list, errors: list, name: str | None = None) -> threading.Thread:
+    """``work()`` started in a thread on its own database connection (closed when it ends):
+    its answer appended to ``answers``, or what it raised to ``errors``, for the test to
+    check once it has joined the thread (a request waiting for a lock the test holds)."""
+
+    def run():
+        try:
+            answers.append(work())
+        except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread
+
+
 def wait_for_blocked_backend(or_finished: threading.Thread | None = None) -> int | None:
     """The pid of another connection of this database once it waits for a lock (PostgreSQL's
     own state, polled; not a clock): how a test knows a concurrent request reached the lock

@@ -1,10 +1,9 @@
 """A free plan is bought at once; the entitlement keeps the terms bought, in its tenant only."""
 
-import threading
 from functools import partial
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Role
@@ -12,7 +11,7 @@ from marketplace.catalogue import refresh_listing
 from marketplace.models import CatalogueListing, Entitlement
 from marketplace.orders import lock_standing
 from tests.commerce.conftest import place_order
-from tests.concurrency import needs_row_locks, wait_for_blocked_backend
+from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backend
 from tests.factories import EntitlementFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,22 +89,17 @@ def test_two_tenants_ordering_at_once_are_both_counted_in_the_catalogue(
     plan, other_plan = make_plan("free"), make_plan("free", key="community")
     _, first_tenant = customer
     second, _ = member_client("admin")
-    answers = []
-
-    def second_orders():
-        try:
-            answers.append(place_order(second, agent, other_plan, "second"))
-        finally:
-            connections.close_all()
+    answers, errors = [], []
 
     with transaction.atomic():  # the end of the first tenant's order, not yet committed
         EntitlementFactory(tenant=first_tenant.tenant, agent=agent, plan=plan)
         refresh_listing(agent)
-        other = threading.Thread(target=second_orders)
-        other.start()
+        order = partial(place_order, second, agent, other_plan, "second")
+        other = in_thread(order, answers, errors)
         wait_for_blocked_backend()  # its listing refresh waits for this one
     other.join()
 
+    assert not errors, errors
     [answer] = answers
     assert answer.status_code == 201, answer.json()
     assert CatalogueListing.objects.get(agent=agent).active_entitlements == 2
@@ -122,22 +116,16 @@ def test_an_order_placed_while_another_of_the_plan_completes_waits_and_lands(
     deadlock, when that lock was FOR UPDATE."""
     client, membership = customer
     plan = make_plan("free")
-    answers = []
-
-    def another_order():
-        try:
-            answers.append(place_order(client, agent, plan, "second"))
-        finally:
-            connections.close_all()
+    answers, errors = [], []
 
     with transaction.atomic():  # an earlier order of the tenant completing
         lock_standing(membership.tenant)
         EntitlementFactory(tenant=membership.tenant, agent=agent, plan=plan)
-        other = threading.Thread(target=another_order)
-        other.start()
+        other = in_thread(partial(place_order, client, agent, plan, "second"), answers, errors)
         wait_for_blocked_backend()  # the new order holds the plan and waits for the standing
     other.join()
 
+    assert not errors, errors
     [answer] = answers
     assert answer.status_code == 201, answer.json()
     assert Entitlement.objects.filter(tenant=membership.tenant, plan=plan).count() == 2

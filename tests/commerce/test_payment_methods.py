@@ -1,14 +1,14 @@
 """Customers save cards through a SetupIntent; cards are per tenant."""
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 
 from billing import payments
 from billing.models import PaymentMethod
 from tests.commerce.conftest import confirmed_setup, event, save_card, signed_webhook
-from tests.concurrency import needs_row_locks, wait_for_blocked_backend
+from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backend
 
 pytestmark = pytest.mark.django_db
 
@@ -81,22 +81,16 @@ def test_two_members_making_two_cards_the_default_at_once_end_with_one(stripe_on
     save_card(client)
     first_choice = save_card(client, "5555555555554444")
     second_choice = save_card(client, "4000056655665556")
-    answers = []
-
-    def second_member_chooses():
-        try:
-            url = f"/api/v1/billing/payment-methods/{second_choice['id']}/default"
-            answers.append(client.post(url))
-        finally:
-            connections.close_all()
+    answers, errors = [], []
+    url = f"/api/v1/billing/payment-methods/{second_choice['id']}/default"
 
     with transaction.atomic():  # the first member's request, not yet committed
         payments.make_default(PaymentMethod.objects.get(pk=first_choice["id"]))
-        second = threading.Thread(target=second_member_chooses)
-        second.start()
+        second = in_thread(partial(client.post, url), answers, errors)
         wait_for_blocked_backend()
     second.join()
 
+    assert not errors, errors
     [answer] = answers
     assert answer.status_code == 200, answer.content
     defaults = PaymentMethod.objects.filter(is_default=True).values_list("pk", flat=True)

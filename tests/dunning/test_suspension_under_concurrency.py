@@ -14,14 +14,14 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 
 from billing import collection, invoicing
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
 from marketplace import orders, plans
 from marketplace.models import Entitlement, EntitlementStatus, Order, OrderStatus
 from tests.commerce.conftest import place_order
-from tests.concurrency import needs_row_locks, wait_for_blocked_backend
+from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backend
 from tests.dunning.conftest import DECLINED, days, twin_of
 from tests.factories import EntitlementFactory
 from tests.invoicing.conftest import JAN
@@ -30,20 +30,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),  # a held transaction and a second connection
     needs_row_locks,
 ]
-
-
-def in_thread(work, answers: list, errors: list, name: str | None = None) -> threading.Thread:
-    def run():
-        try:
-            answers.append(work())
-        except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, name=name)
-    thread.start()
-    return thread
 
 
 def statuses(tenant) -> dict[int, str]:

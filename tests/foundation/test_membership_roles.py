@@ -1,6 +1,7 @@
 """Tenant admins manage members and roles; every change is audited."""
 
 import threading
+from functools import partial
 
 import pytest
 from django.db import connections, transaction
@@ -8,7 +9,7 @@ from django.db import connections, transaction
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.services import change_role, remove_member
-from tests.concurrency import needs_row_locks, wait_for_blocked_backend
+from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backend
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +74,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(member_client):
     first (its tenant's lock) and is refused, so the tenant keeps an admin."""
     _, first = member_client("admin")
     client, second = member_client("admin", tenant=first.tenant)
-    demoted, answers = threading.Event(), []
+    demoted, answers, errors = threading.Event(), [], []
 
     def first_demotes_second_and_holds():
         try:
@@ -84,21 +85,16 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(member_client):
         finally:
             connections.close_all()
 
-    def second_demotes_first():
-        try:
-            url = f"/api/v1/tenant/members/{first.pk}"
-            answers.append(client.patch(url, {"role": "developer"}, format="json"))
-        finally:
-            connections.close_all()
-
     holder = threading.Thread(target=first_demotes_second_and_holds)
     holder.start()
     assert demoted.wait(30)
-    request = threading.Thread(target=second_demotes_first)
-    request.start()
+    url = f"/api/v1/tenant/members/{first.pk}"
+    patch = partial(client.patch, url, {"role": "developer"}, format="json")
+    request = in_thread(patch, answers, errors)
     holder.join()
     request.join()
 
+    assert not errors, errors
     [answer] = answers
     assert (answer.status_code, answer.json()["code"]) == (409, "last_admin")
     roles = dict(Membership.objects.filter(tenant=first.tenant).values_list("pk", "role"))
@@ -112,21 +108,16 @@ def test_a_member_removed_while_another_request_waited_for_it_is_404(member_clie
     first's lock; once the first committed the row is gone (was a 500, DoesNotExist)."""
     client, admin = member_client("admin")
     member = MembershipFactory(tenant=admin.tenant, role="operator")
-    answers = []
-
-    def remove_again():
-        try:
-            answers.append(client.delete(f"/api/v1/tenant/members/{member.pk}"))
-        finally:
-            connections.close_all()
+    answers, errors = [], []
 
     with transaction.atomic():
         Tenant.objects.select_for_update().get(pk=admin.tenant_id)  # the first remove, holding
-        second = threading.Thread(target=remove_again)
-        second.start()
+        url = f"/api/v1/tenant/members/{member.pk}"
+        second = in_thread(lambda: client.delete(url), answers, errors)
         wait_for_blocked_backend()
         remove_member(member)
     second.join()
 
+    assert not errors, errors
     [answer] = answers
     assert (answer.status_code, answer.json()["code"]) == (404, "not_found")

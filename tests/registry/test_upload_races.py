@@ -1,14 +1,14 @@
 """Uploads racing each other, as concurrent web workers run them."""
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from marketplace.models import Agent, AgentVersion
 from marketplace.services import upload_package
-from tests.concurrency import needs_row_locks, race, wait_for_blocked_backend
+from tests.concurrency import in_thread, needs_row_locks, race, wait_for_blocked_backend
 from tests.vendors import _file, package
 
 
@@ -40,23 +40,17 @@ def test_the_same_upload_sent_twice_at_once_is_one_version_both_times(vendor, me
     """A client's retry while its first upload is still being stored: both answers are that
     version, as the retry would get after it (it was 409 "uploaded concurrently")."""
     data = package()
-    answers = []
-
-    def retry():
-        try:
-            answers.append(vendor.upload(data))
-        finally:
-            connections.close_all()
+    answers, errors = [], []
 
     with transaction.atomic():  # the first upload, stored but not yet committed
         first = upload_package(
             vendor.tenant, data, vendor.sign(data), vendor.key.key_id, actor=vendor.membership.user
         )
-        second = threading.Thread(target=retry)
-        second.start()
+        second = in_thread(partial(vendor.upload, data), answers, errors)
         wait_for_blocked_backend()  # the retry's insert waits on the first one's row
     second.join()
 
+    assert not errors, errors
     [answer] = answers
     assert answer.status_code == 200, answer.json()
     assert answer.json()["version"]["id"] == first.version.pk
