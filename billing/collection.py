@@ -339,26 +339,24 @@ def _charge(invoice: Invoice) -> payments.PaymentOutcome:
     itself, and would answer that key the same way for good) is a failed attempt, as a decline
     is: the dunning moves on and the next attempt takes the next key. Any other (Stripe
     unreachable, a timeout or a 5xx: the charge may have been made; a 401 or 429) is raised,
-    rolling the attempt back so that its retry sends the same key."""
-    try:
-        return payments.charge_off_session(
-            invoice.tenant,
-            invoice.amount_due,
-            invoice.currency,
-            idempotency_key=idempotency_key(invoice, invoice.payment_attempts),
-            metadata={
-                "invoice": str(invoice.pk),
-                "number": invoice.number,
-                "attempt": str(invoice.payment_attempts),
-                "tenant": str(invoice.tenant_id),
-            },
-        )
-    except PaymentProcessorError as error:
-        if not error.key_spent:
-            raise
+    rolling the attempt back so that its retry sends the same key (``payments.charge_attempt``)."""
+    outcome = payments.charge_attempt(
+        invoice.tenant,
+        invoice.amount_due,
+        invoice.currency,
+        idempotency_key=idempotency_key(invoice, invoice.payment_attempts),
+        metadata={
+            "invoice": str(invoice.pk),
+            "number": invoice.number,
+            "attempt": str(invoice.payment_attempts),
+            "tenant": str(invoice.tenant_id),
+        },
+    )
+    if isinstance(outcome, PaymentProcessorError):
         return payments.PaymentOutcome(
-            "failed", failure_code=error.code, failure_message=error.detail
+            "failed", failure_code=outcome.code, failure_message=outcome.detail
         )
+    return outcome
 
 
 def _note(invoice: Invoice, code: str, detail: str) -> bool:

@@ -331,6 +331,25 @@ def charge_off_session(
     return _outcome(intent)
 
 
+def charge_attempt(
+    tenant: Tenant, amount: int, currency: str, *, idempotency_key: str, metadata: dict
+) -> PaymentOutcome | PaymentProcessorError:
+    """One numbered attempt at an off-session charge, as orders and invoices make them: its
+    outcome, or the processor's failure when that spent the attempt's idempotency key
+    (``PaymentProcessorError.key_spent``: the attempt is over, the caller records it and the
+    next attempt takes a new key). A failure that did not spend the key (no answer, a 5xx:
+    the charge may have been made) is raised, so the caller's transaction rolls the attempt
+    back and its retry sends the same key."""
+    try:
+        return charge_off_session(
+            tenant, amount, currency, idempotency_key=idempotency_key, metadata=metadata
+        )
+    except PaymentProcessorError as error:
+        if not error.key_spent:
+            raise
+        return error
+
+
 @_processor_call("reading the payment")
 def payment_status(payment_intent_id: str) -> PaymentOutcome:
     """Re-fetch a PaymentIntent: the truth a webhook only hints at."""

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 from django.utils import timezone
 
+from edgeplug.core.locking import locked
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.signals import tenant_changed
 from marketplace.catalogue_cache import invalidate_catalogue
@@ -121,7 +122,7 @@ def refresh_listing(agent: Agent) -> CatalogueListing | None:
     their own new entitlement and both wrote n + 1. Last in the lock order of
     ``marketplace.orders.lock_standing``."""
     with transaction.atomic():
-        list(Agent.objects.select_for_update(no_key=True).filter(pk=agent.pk).values_list("pk"))
+        locked(agent)
         return _rebuild_listing(agent)
 
 
@@ -166,19 +167,24 @@ def _rebuild_listing(agent: Agent) -> CatalogueListing | None:
     return listing
 
 
-def refresh_vendor_listings(tenant: Tenant) -> None:
+def refresh_vendor_listings(tenant: Tenant, *, all_agents: bool = False) -> None:
     """Rebuild the listings of the tenant's agents, which carry its name (and are searched
-    by it); cached catalogue pages, which show its slug too, are forgotten in any case."""
+    by it); cached catalogue pages, which show its slug too, are forgotten in any case.
+    ``all_agents`` rebuilds unlisted agents too: once the vendor is active again, those with
+    a public version are back on sale (while it is not, none is: ``AgentVersion.public``)."""
     invalidate_catalogue()
+    agents = Agent.objects.filter(tenant=tenant)
+    if not all_agents:
+        agents = agents.filter(listing__isnull=False)
     # By primary key, as every action locks listings (``orders.lock_standing``).
-    for agent in Agent.objects.filter(tenant=tenant, listing__isnull=False).order_by("pk"):
+    for agent in agents.order_by("pk"):
         agent.tenant = tenant
         refresh_listing(agent)
 
 
 @receiver(tenant_changed, dispatch_uid="marketplace.catalogue.refresh_vendor_listings")
-def _on_tenant_changed(sender, tenant: Tenant, **kwargs) -> None:
-    refresh_vendor_listings(tenant)
+def _on_tenant_changed(sender, tenant: Tenant, changed: dict, **kwargs) -> None:
+    refresh_vendor_listings(tenant, all_agents="is_active" in changed)
 
 
 def active_entitlement_count(agent: Agent) -> int:

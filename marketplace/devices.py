@@ -8,12 +8,14 @@ import secrets
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from certification.models import CertificationRun
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.tenancy.models import Tenant
-from marketplace.certified import current_certificate
+from marketplace.certified import current_certificate, current_certificates
 from marketplace.errors import (
     DeviceExists,
     DeviceRevoked,
@@ -204,7 +206,8 @@ class Assignments:
 def _deployments_judged(device: Device, **only):
     """Each of the device's deployments (``only`` those matching these lookups) with its
     version's certificate now and why it must stop ("" when it runs): the one rule of
-    ``assignments_for`` and ``runnable_version``."""
+    ``assignments_for`` and ``runnable_version``. A fixed number of queries however many
+    deployments the device holds."""
     now = timezone.now()
     deployments = Deployment.objects.filter(device=device, **only)
     seated = set(deployments.holding_seats(now).values_list("pk", flat=True))
@@ -213,8 +216,14 @@ def _deployments_judged(device: Device, **only):
         .in_force(now)
         .values_list("agent_id", flat=True)
     )
-    for deployment in deployments.select_related("agent", "agent__tenant", "version"):
-        certificate = current_certificate(deployment.version)
+    rows = list(
+        deployments.select_related("agent", "agent__tenant", "version").annotate(
+            last_decided_review=_last_decided_review()
+        )
+    )
+    certificates = current_certificates([deployment.version_id for deployment in rows])
+    for deployment in rows:
+        certificate = certificates.get(deployment.version_id)
         reason = _stop_reason(deployment, certificate, entitled, seated)
         yield deployment, certificate, reason
 
@@ -225,6 +234,7 @@ def assignments_for(device: Device) -> Assignments:
     suspended, revoked or expired (with ``entitlement_status`` saying which), deployments
     beyond the seats in force."""
     result = Assignments()
+    statuses: dict[int, str] | None = None  # read once, if an entitlement lapsed
     for deployment, certificate, reason in _deployments_judged(device):
         version = deployment.version
         entry = {
@@ -235,7 +245,8 @@ def assignments_for(device: Device) -> Assignments:
             "digest": f"sha256:{version.digest}",
         }
         if reason == "entitlement_inactive":
-            status = _entitlement_statuses(device).get(deployment.agent_id, "none")
+            statuses = _entitlement_statuses(device) if statuses is None else statuses
+            status = statuses.get(deployment.agent_id, "none")
             result.stop.append({**entry, "reason": reason, "entitlement_status": status})
             continue
         if reason:
@@ -269,7 +280,7 @@ def _stop_reason(deployment: Deployment, certificate, entitled: set[int], seated
     a lapsed entitlement from seats all taken by older deployments."""
     if deployment.version.yanked_at is not None:
         return "version_yanked"
-    if _rejected_in_review(deployment.version):
+    if _rejected_in_review(deployment):
         return "review_rejected"
     if certificate is None:
         return "certificate_invalid"
@@ -280,23 +291,29 @@ def _stop_reason(deployment: Deployment, certificate, entitled: set[int], seated
     return "seat_limit_exceeded"
 
 
-def _rejected_in_review(version: AgentVersion) -> bool:
-    """The reviewers' decision in force on the version is a rejection: its review status, or,
-    while a new run of it awaits review (pending again), the decision on its last decided run.
+def _rejected_in_review(deployment: Deployment) -> bool:
+    """The reviewers' decision in force on the deployed version is a rejection: its review
+    status, or, while a new run of it awaits review (pending again), the decision on its last
+    decided run (``_last_decided_review``).
 
     So a re-certification of an approved version keeps its devices running until it is decided
     (a rejection stops them), and a rejected version certified again keeps them stopped until
     a reviewer approves the new run. A version that is not public cannot be deployed at all
     (``_reject_unavailable``)."""
-    if version.review_status != ReviewStatus.PENDING:
-        return version.review_status == ReviewStatus.REJECTED
-    last = (
-        version.certification_runs.exclude(review_status=ReviewStatus.PENDING)
+    status = deployment.version.review_status
+    if status != ReviewStatus.PENDING:
+        return status == ReviewStatus.REJECTED
+    return deployment.last_decided_review == ReviewStatus.REJECTED
+
+
+def _last_decided_review() -> Subquery:
+    """The review status of the deployed version's last decided (not pending) run."""
+    return Subquery(
+        CertificationRun.objects.filter(version=OuterRef("version"))
+        .exclude(review_status=ReviewStatus.PENDING)
         .order_by("-pk")
-        .values_list("review_status", flat=True)
-        .first()
+        .values("review_status")[:1]
     )
-    return last == ReviewStatus.REJECTED
 
 
 def _entitlement_statuses(device: Device) -> dict[int, str]:

@@ -99,8 +99,9 @@ NEWEST_FIRST = ["agent", "precedence", "created_at", "id"]
 
 class AgentVersionQuerySet(models.QuerySet):
     def public(self):
-        """What customers may see: certified, approved by a reviewer, not yanked."""
-        return self.filter(PUBLIC_VERSION)
+        """What customers may see: certified, approved by a reviewer, not yanked, of a vendor
+        still active (a deactivated vendor's agents are off sale: ``docs/tenancy.md``)."""
+        return self.filter(PUBLIC_VERSION, tenant__is_active=True)
 
     def yanked_after_release(self):
         """Versions yanked once customers could see them: still shown, marked, never offered
@@ -184,10 +185,12 @@ class AgentVersion(models.Model):
 
     @property
     def is_public(self) -> bool:
+        """``AgentVersionQuerySet.public`` for one version."""
         return (
             self.certification_status == CertificationStatus.CERTIFIED
             and self.review_status == ReviewStatus.APPROVED
             and self.yanked_at is None
+            and self.tenant.is_active
         )
 
 

@@ -158,6 +158,8 @@ def _reject_own_agent(tenant: Tenant, agent: Agent) -> None:
 
 
 def _reject_unavailable(agent: Agent) -> None:
+    if not agent.tenant.is_active:
+        raise NotAvailable(f"{agent.tenant.name} no longer sells {agent.name} on EdgePlug.")
     if not AgentVersion.objects.public().filter(agent=agent).exists():
         raise NotAvailable(f"{agent.name} has no certified, approved version to sell.")
 
@@ -379,18 +381,13 @@ def _charge(order: Order) -> payments.PaymentOutcome | PaymentProcessorError:
     _reject_missing_payment_method(order.tenant, order.plan)
     order.payment_attempt += 1
     order.save(update_fields=["payment_attempt", "updated_at"])
-    try:
-        return payments.charge_off_session(
-            order.tenant,
-            order.amount,
-            order.currency,
-            idempotency_key=stripe_idempotency_key(order),
-            metadata={"order": str(order.pk), "tenant": str(order.tenant_id)},
-        )
-    except PaymentProcessorError as error:
-        if not error.key_spent:
-            raise
-        return error
+    return payments.charge_attempt(
+        order.tenant,
+        order.amount,
+        order.currency,
+        idempotency_key=stripe_idempotency_key(order),
+        metadata={"order": str(order.pk), "tenant": str(order.tenant_id)},
+    )
 
 
 def sync_payment(payment_intent_id: str) -> Order | None:

@@ -198,7 +198,7 @@ def _pending_devices(user: User):
 @transaction.atomic
 def start_totp_enrolment(user: User, name: str = "authenticator") -> TotpEnrolment:
     """A new unconfirmed TOTP device (replacing earlier unconfirmed ones) and its QR code."""
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    _pending_devices(user).delete()
     device = TOTPDevice.objects.create(user=user, name=name, confirmed=False)
     record_event("mfa_enrolment_started", actor=user, target=user.email)
     return _enrolment(device)

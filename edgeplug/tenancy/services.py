@@ -31,11 +31,7 @@ def lock_tenant(tenant: Tenant | int) -> Tenant:
     keys' ``KEY SHARE`` does not conflict with it. Except while a slug changes: the slug is a
     unique key, so PostgreSQL's UPDATE of it takes ``FOR UPDATE``, and such inserts wait for
     the rename to commit."""
-    tenant_id = getattr(tenant, "pk", tenant)
-    try:
-        return Tenant.objects.select_for_update(no_key=True).get(pk=tenant_id)
-    except Tenant.DoesNotExist:
-        raise NotFound("The tenant no longer exists.") from None
+    return locked(tenant if isinstance(tenant, Tenant) else Tenant(pk=tenant))
 
 
 def check_tenant_slug(slug: str) -> None:

@@ -172,3 +172,40 @@ def test_an_upload_costs_no_more_to_an_agent_with_forty_public_versions_than_to_
     assert young[0] == grown[0] + 1, (young, grown)
     if connection.vendor == "postgresql":  # SQLite does not count the rows of a SELECT
         assert grown[1] <= 2, f"a query read {grown[1]} rows"
+
+
+def test_a_devices_assignments_cost_the_same_with_one_deployment_or_six(vendor):
+    """Every deployment is judged with the others: its certificate, the review decision in
+    force (a version certified again awaits review) and, when it lapsed, the tenant's
+    entitlement statuses are read once for all of them."""
+    from marketplace.devices import assignments_for
+    from marketplace.models import Deployment, ReviewStatus
+    from tests.factories import DeviceFactory, EntitlementFactory, simulated_certificate
+
+    customer = MembershipFactory(role="admin").tenant
+
+    def device_with(count: int):
+        device = DeviceFactory(tenant=customer)
+        for n in range(count):
+            version = AgentVersionFactory(agent=AgentFactory(tenant=vendor.tenant), public=True)
+            simulated_certificate(version)
+            if n % 2:  # the others lapsed: no entitlement
+                EntitlementFactory(order__tenant=customer, order__plan__agent=version.agent)
+            if n % 3 == 0:  # certified again, awaiting review
+                version.review_status = ReviewStatus.PENDING
+                version.save(update_fields=["review_status"])
+            Deployment.objects.create(
+                tenant=customer, device=device, agent=version.agent, version=version
+            )
+        return device
+
+    def queries(device) -> tuple[int, dict]:
+        with CaptureQueriesContext(connection) as ctx:
+            result = assignments_for(device)
+        return len(ctx), result
+
+    one, six = device_with(1), device_with(6)
+    (few, small), (many, large) = queries(one), queries(six)
+    assert (len(small.run), len(small.stop)) == (0, 1)
+    assert (len(large.run), len(large.stop)) == (3, 3)
+    assert few == many <= 6, (few, many)
