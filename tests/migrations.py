@@ -29,10 +29,11 @@ def migrated_back(
     app: str, before: str, *, cleanup: Callable[[], object] = lambda: None
 ) -> Iterator[Migrator]:
     """``app`` migrated back to ``before`` for the block; then ``cleanup()`` (rows the latest
-    schema would refuse) and the app forward to its latest migration, whatever happened."""
+    schema would refuse) and the app forward to its latest migration, whatever happened (also
+    when migrating back failed part of the way)."""
     migrator = Migrator(app, before)
-    migrator.executor.migrate(migrator.before)
     try:
+        migrator.executor.migrate(migrator.before)
         yield migrator
     finally:
         migrator.executor.loader.build_graph()

@@ -1,7 +1,10 @@
 """A revoked device holds no seat (its deployments end with the revocation, audited) and its
-hardware id may be registered again; an active device's hardware id stays taken."""
+hardware id may be registered again; an active device's hardware id stays taken. Migrating
+back before that (marketplace 0011) keeps every device, and forward again restores it."""
 
 import pytest
+from django.db import connection
+from django.db.migrations.exceptions import IrreversibleError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -130,3 +133,73 @@ def test_concurrent_registrations_of_a_freed_hardware_id_make_one_device(custome
 
     assert sorted(answers, key=str) == [(201, None)] + [(409, "device_exists")] * 3
     assert Device.objects.filter(hardware_id="hw-1", revoked_at__isnull=True).count() == 1
+
+
+def hardware_ids(model) -> dict[int, str]:
+    return dict(model.objects.values_list("pk", "hardware_id"))
+
+
+def device_constraints() -> set[str]:
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, Device._meta.db_table))
+
+
+@pytest.mark.django_db(transaction=True)  # migrating (SQLite's schema editor) needs no atomic
+def test_migrating_back_before_0011_keeps_a_reregistered_hardware_id_and_forward_restores_it(
+    customer,
+):
+    """Before 0011 a hardware id named one device of the tenant, revoked or not. Going back
+    renames the revoked twins (``~revoked-<pk>``), the active device keeping its id (with no
+    active one, the last revoked); forward again gives the revoked their ids back."""
+    client, _ = customer
+    revoked = register(client, "hw-1")
+    revoke(client, revoked)
+    active = register(client, "hw-1")
+    alone = register(client, "hw-2")  # revoked, its id nobody else's: left alone
+    revoke(client, alone)
+    older = register(client, "hw-3")  # registered twice, both revoked: no active device
+    revoke(client, older)
+    last = register(client, "hw-3")
+    revoke(client, last)
+    before = hardware_ids(Device)
+
+    with migrated_back("marketplace", "0010_certification_status_expired") as migrator:
+        at_0010 = hardware_ids(migrator.old_model("Device"))
+        constraints_at_0010 = device_constraints()
+        migrator.forward("0011_hardware_id_free_once_device_revoked")
+        forward_again = hardware_ids(Device)
+
+    revoked_pk, older_pk = revoked["device"]["id"], older["device"]["id"]
+    # Both rows kept; the active device and the last revoked "hw-3" keep their ids.
+    assert at_0010 == {
+        **before,
+        revoked_pk: f"hw-1~revoked-{revoked_pk}",
+        older_pk: f"hw-3~revoked-{older_pk}",
+    }
+    assert (at_0010[active["device"]["id"]], at_0010[last["device"]["id"]]) == ("hw-1", "hw-3")
+    assert "one_device_per_hardware_id" in constraints_at_0010
+    assert forward_again == before
+    assert hardware_ids(Device) == before
+    assert as_device(active).get("/api/v1/device/assignments").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_back_before_0011_refuses_a_hardware_id_too_long_to_rename(customer):
+    """A revoked twin whose id leaves no room for ``~revoked-<pk>`` (128 characters) stops
+    the way back before any device is renamed, naming it: shortening the id would lose it."""
+    client, _ = customer
+    long_id = "h" * Device._meta.get_field("hardware_id").max_length
+    body = {"name": "long", "hardware_id": long_id, "core": "cortex-m4"}
+    revoked = client.post("/api/v1/devices", body, format="json").json()
+    revoke(client, revoked)
+    assert client.post("/api/v1/devices", body, format="json").status_code == 201
+    before = hardware_ids(Device)
+
+    with (
+        pytest.raises(IrreversibleError, match=rf"revoked device\(s\) {revoked['device']['id']} "),
+        migrated_back("marketplace", "0010_certification_status_expired"),
+    ):
+        pass
+
+    assert hardware_ids(Device) == before
+    assert "one_active_device_per_hardware_id" in device_constraints()
