@@ -91,7 +91,7 @@ def review_run(
 ) -> CertificationRun:
     """A reviewer's decision on a passed run; approval publishes the version to customers."""
     reason = require_reason(reason, max_length=None)
-    run = CertificationRun.objects.select_for_update().select_related("version").get(pk=run.pk)
+    run = locked(run, "version")
     refusal = run.review_refusal()
     if refusal is not None:
         raise refusal
@@ -122,7 +122,7 @@ def sweep_stale_runs(now=None) -> int:
     stale = CertificationRun.objects.active().filter(created_at__lt=cutoff)
     for run_id in stale.values_list("pk", flat=True):
         with transaction.atomic():
-            run = CertificationRun.objects.select_for_update().get(pk=run_id)
+            run = locked(CertificationRun(pk=run_id))
             if run.is_finished:
                 continue
             end_with_error(

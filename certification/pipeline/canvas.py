@@ -13,6 +13,7 @@ from django.db import transaction
 from certification.models import CertificationRun, RunStatus
 from certification.pipeline import levels
 from certification.pipeline.state import end_with_error
+from edgeplug.core.locking import locked
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def enqueue_run(run_id: int) -> None:
     except Exception as exc:  # kombu raises several kinds when it cannot publish
         logger.exception("could not enqueue certification run %s", run_id)
         with transaction.atomic():
-            run = CertificationRun.objects.select_for_update().get(pk=run_id)
+            run = locked(CertificationRun(pk=run_id))
             if run.status == RunStatus.QUEUED:
                 detail = f"the task queue did not accept the run: {type(exc).__name__}"
                 end_with_error(run, "broker_unavailable", detail)

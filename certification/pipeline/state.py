@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from certification.models import CertificationRun, RunStatus
 from edgeplug.audit.services import record_change
+from edgeplug.core.locking import locked
 from marketplace.models import AgentVersion, CertificationStatus, ReviewStatus
 
 _VERSION_STATUS = {
@@ -49,7 +50,7 @@ def end_with_error(
 def mark_running(run_id: int) -> CertificationRun | None:
     """Move a queued run to running; None when it has already finished."""
     with transaction.atomic():
-        run = CertificationRun.objects.select_for_update().get(pk=run_id)
+        run = locked(CertificationRun(pk=run_id))
         if run.is_finished:
             return None
         if run.status == RunStatus.QUEUED:

@@ -38,6 +38,7 @@ from certification.security.scan import VulnerabilityFinding, sbom_package_keys,
 from certification.vulndb import database as vulndb
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_change
+from edgeplug.core.locking import locked
 from edgeplug.tenancy.models import Role, StaffGroup
 from marketplace.models import AgentVersion, CertificationStatus
 from marketplace.packageformat import PackageError
@@ -107,7 +108,7 @@ def record_new_findings(
     """Store the findings not yet recorded for `version`; audit the ones worth announcing."""
     with transaction.atomic():
         # Two re-scans at once must not both take the same finding for new.
-        AgentVersion.objects.select_for_update().filter(pk=version.pk).first()
+        locked(version)
         seen = set(
             ScanFinding.objects.filter(version=version).values_list("advisory__osv_id", "purl")
         )

@@ -1,8 +1,8 @@
 """Concurrency for actions.
 
-- ``locked``: re-read an instance under ``SELECT ... FOR UPDATE`` before deciding anything from
-  its state, so two concurrent requests cannot both act on the old state. Call inside the
-  action's transaction.
+- ``locked``: re-read an instance under ``SELECT ... FOR NO KEY UPDATE`` before deciding
+  anything from its state, so two concurrent requests cannot both act on the old state. Call
+  inside the action's transaction; with only an id, ``locked(Model(pk=id))``.
 - ``stamp_once``: a one-time change (revoke, retire) and its audit event, once.
 - ``unique_or``: a row that must be new; if it exists, or a concurrent request creates it
   first, the unique constraint decides and the caller's conflict error is raised.
