@@ -1,7 +1,9 @@
 """The offline vulnerability database: importing OSV exports, looking advisories up, level policy.
 
-`import_osv` is the one way advisories are written (the `import_osv` command calls it); the
-security stage and the re-scan read through `advisories_for`, `database_status` and `policy_for`.
+`import_osv` is the one way advisories are written (the `import_osv` command calls it);
+`fail_stalled_imports` closes the runs whose process died (beat calls it every 5 minutes).
+The security stage and the re-scan read through `advisories_for`, `database_status` and
+`policy_for`.
 """
 
 from __future__ import annotations
@@ -9,14 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
 from celery import signature
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from certification.models import (
@@ -32,6 +35,7 @@ from certification.security.policy import SecurityPolicy
 from certification.security.severity import SeverityAssessment, assess_severity
 from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked
+from edgeplug.timefmt import utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +77,12 @@ class ImportFailed(OsvError):
     def __init__(self, error: OsvError, report: ImportReport) -> None:
         super().__init__(error.detail, code=error.code)
         self.report = report
+
+
+class ImportStalled(OsvError, code="import_stalled"):
+    """The run committed no batch for OSV_IMPORT_STALL_TIMEOUT_S, so `fail_stalled_imports`
+    closed its record as failed; raised in the run if it was alive after all, which stops it
+    before it stores another batch."""
 
 
 @dataclass(frozen=True)
@@ -169,16 +179,23 @@ class _Importer:
 
     def count(self, **counts: int) -> int:
         """Add a batch's counts to the import record (created with the first batch); its id."""
+        now = timezone.now()
         if self.record_id is None:
             record = AdvisoryImport.objects.create(
                 path=self.source[:1000],
                 status=ImportStatus.RUNNING,
                 started_at=self.now,
+                last_progress_at=now,
                 **counts,
             )
             return record.pk
+        running = AdvisoryImport.objects.filter(pk=self.record_id, status=ImportStatus.RUNNING)
         added = {name: F(name) + value for name, value in counts.items()}
-        AdvisoryImport.objects.filter(pk=self.record_id).update(**added)
+        if not running.update(last_progress_at=now, **added):
+            raise ImportStalled(
+                f"{self.source}: closed as stalled while it still ran (no batch committed for "
+                f"over {settings.OSV_IMPORT_STALL_TIMEOUT_S} s); it stopped there"
+            )
         return self.record_id
 
     def store(self, batch: dict[str, OsvRecord]) -> tuple[int, int, int]:
@@ -233,7 +250,8 @@ def import_osv(path: Path | str, *, rescan: bool = True, actor=None) -> ImportRe
     and re-scanned all the same, as failed with the error: a missing path or a hostile archive
     then raises ImportFailed (the OsvError's code, with the report), any other error is raised
     as is. One that stops before committing anything changed nothing: its error is raised and
-    nothing is recorded.
+    nothing is recorded. One closed as stalled while it still ran raises ImportFailed with
+    `import_stalled`.
     """
     importer = _Importer(str(path))
     try:
@@ -248,13 +266,46 @@ def import_osv(path: Path | str, *, rescan: bool = True, actor=None) -> ImportRe
             failure = ("import_failed", f"{type(exc).__name__}: {exc}")
             _finish(importer, rescan=rescan, actor=actor, error=failure)
         raise
-    return _finish(importer, rescan=rescan, actor=actor)
+    report = _finish(importer, rescan=rescan, actor=actor)
+    if report.status != ImportStatus.COMPLETED:
+        raise ImportFailed(ImportStalled(report.error_detail), report)
+    return report
+
+
+def fail_stalled_imports() -> int:
+    """Close as failed, with `import_stalled`, each running import that has committed no batch
+    for OSV_IMPORT_STALL_TIMEOUT_S: its process died (SIGKILL, out of memory, a restart) before
+    it could record why. It ends at its last progress, is audited and re-scanned as any failed
+    run, and stays counted as it committed. Returns how many were closed."""
+    limit_s = settings.OSV_IMPORT_STALL_TIMEOUT_S
+    cutoff = timezone.now() - timedelta(seconds=limit_s)
+    stalled = AdvisoryImport.objects.filter(
+        Q(last_progress_at__lt=cutoff) | Q(last_progress_at__isnull=True, started_at__lt=cutoff),
+        status=ImportStatus.RUNNING,
+    )
+    closed = 0
+    for pk in stalled.values_list("pk", flat=True):
+        with transaction.atomic():
+            record = locked(AdvisoryImport(pk=pk))
+            if not stalled.filter(pk=pk).exists():
+                continue  # it committed a batch or ended meanwhile
+            last = record.last_progress_at or record.started_at
+            detail = (
+                f"no progress for over {limit_s} s since {utc_iso(last, seconds=True)}: its "
+                "process stopped (killed, out of memory or a restart). What it committed stays; "
+                "run the import again."
+            )
+            report = _close(record, error=("import_stalled", detail), finished_at=last, rescan=True)
+        _log(report)
+        closed += 1
+    return closed
 
 
 def _finish(
     importer: _Importer, *, rescan: bool, actor, error: tuple[str, str] | None = None
 ) -> ImportReport:
-    """Close the run's import record, adding the invalid records read since its last batch."""
+    """Close the run's import record, adding the invalid records read since its last batch. A
+    record closed as stalled meanwhile stays as the sweep left it (audited, re-scan queued)."""
     with transaction.atomic():
         if importer.record_id is None:
             record = AdvisoryImport(
@@ -262,6 +313,9 @@ def _finish(
             )
         else:
             record = locked(AdvisoryImport(pk=importer.record_id))
+        examples = tuple(importer.invalid_examples)
+        if record.status != ImportStatus.RUNNING:
+            return _report(record, invalid_examples=examples, rescan_queued=_changed(record))
         record.invalid += importer.invalid
         report = _close(
             record,
@@ -269,7 +323,7 @@ def _finish(
             finished_at=timezone.now(),
             rescan=rescan,
             actor=actor,
-            invalid_examples=tuple(importer.invalid_examples),
+            invalid_examples=examples,
         )
     _log(report)
     return report
