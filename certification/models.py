@@ -384,16 +384,18 @@ class AdvisoryPackage(models.Model):
 class ImportStatus(models.TextChoices):
     RUNNING = "running"
     COMPLETED = "completed"
-    # Stopped on an error; what it committed before stays, counted here.
+    # Stopped on an error, or its process died (import_stalled); what it committed stays.
     FAILED = "failed"
 
 
 class AdvisoryImport(models.Model):
     """One run of ``import_osv``: when the database was last refreshed, and what changed.
 
-    Written when the run starts and updated in the transaction of every batch it commits, so
-    the counts are what the database holds even when the run fails or its process dies
-    (which leaves it ``running``).
+    Written with the run's first batch and updated in the transaction of every batch it
+    commits, so its counts are the one record of what the run stored, even when the run fails
+    or its process dies. A run whose process died stays ``running`` until it has made no
+    progress for ``OSV_IMPORT_STALL_TIMEOUT_S``; then it is closed as ``failed`` with
+    ``import_stalled`` (``vulndb.fail_stalled_imports``).
     """
 
     path = models.CharField(max_length=1000)
@@ -404,6 +406,10 @@ class AdvisoryImport(models.Model):
     )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Empty on the rows of a release that did not write it: their start stands for it.
+    last_progress_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the run last committed a batch"
+    )
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)

@@ -220,6 +220,9 @@ PLATFORM_SIGNING_KEYS = _secret("PLATFORM_SIGNING_KEYS")
 PLATFORM_SIGNING_KEYS_FILE = env("PLATFORM_SIGNING_KEYS_FILE", default="")
 # Runs still queued or running after this long are marked as errors by the sweeper.
 CERTIFICATION_RUN_TIMEOUT_S = env.int("CERTIFICATION_RUN_TIMEOUT_S", default=2 * 3600)
+# An OSV import still running that has committed no batch for this long is closed as failed
+# (import_stalled): its process died. A live one commits a batch every few seconds.
+OSV_IMPORT_STALL_TIMEOUT_S = env.int("OSV_IMPORT_STALL_TIMEOUT_S", default=30 * 60)
 SIMULATION_BACKEND = env("SIMULATION_BACKEND", default="qemu")
 RENODE_BINARY = env("RENODE_BINARY", default="renode")
 QEMU_PLUGIN_PATH = env(
@@ -305,6 +308,7 @@ CELERY_TASK_QUEUES = [
 CELERY_TASK_ROUTES = {
     "certification.tasks.sweep_stale_runs": {"queue": "default"},
     "certification.tasks.expire_lapsed_certifications": {"queue": "default"},
+    "certification.vulndb.fail_stalled_imports": {"queue": "default"},
     "certification.*": {"queue": "certification"},
     "billing.tasks.email_invoice": {"queue": "email"},
     "billing.tasks.send_payment_notice": {"queue": "email"},
@@ -324,6 +328,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-lapsed-certifications": _every(
         "certification.tasks.expire_lapsed_certifications", minutes=15
     ),
+    "fail-stalled-osv-imports": _every("certification.vulndb.fail_stalled_imports", minutes=5),
     "expire-entitlements": _every("marketplace.tasks.expire_entitlements", minutes=15),
     "maintain-usage-partitions": _every("billing.tasks.maintain_usage_partitions", hours=6),
     # Idempotent: each run closes the previous UTC month (drafts refreshed while in grace).

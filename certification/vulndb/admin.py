@@ -67,6 +67,7 @@ class AdvisoryAdmin(ReadOnlyAdmin):
 class AdvisoryImportAdmin(ReadOnlyAdmin):
     list_display = (
         "started_at",
+        "last_progress_at",
         "finished_at",
         "status",
         "path",
@@ -81,6 +82,7 @@ class AdvisoryImportAdmin(ReadOnlyAdmin):
         "path",
         "status",
         "started_at",
+        "last_progress_at",
         "finished_at",
         "created",
         "updated",

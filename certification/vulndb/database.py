@@ -1,7 +1,9 @@
 """The offline vulnerability database: importing OSV exports, looking advisories up, level policy.
 
-`import_osv` is the one way advisories are written (the `import_osv` command calls it); the
-security stage and the re-scan read through `advisories_for`, `database_status` and `policy_for`.
+`import_osv` is the one way advisories are written (the `import_osv` command calls it);
+`fail_stalled_imports` closes the runs whose process died (beat calls it every 5 minutes).
+The security stage and the re-scan read through `advisories_for`, `database_status` and
+`policy_for`.
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
 from celery import signature
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from certification.models import (
@@ -30,6 +34,8 @@ from certification.security.osv import OsvRecord, PackageKey, load_osv_path, par
 from certification.security.policy import SecurityPolicy
 from certification.security.severity import SeverityAssessment, assess_severity
 from edgeplug.audit.services import record_event
+from edgeplug.core.locking import locked
+from edgeplug.timefmt import utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +50,9 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ImportReport:
+    """A run as its import record holds it (the counts are the record's), plus what only the
+    run itself saw."""
+
     path: str
     created: int
     updated: int
@@ -68,6 +77,12 @@ class ImportFailed(OsvError):
     def __init__(self, error: OsvError, report: ImportReport) -> None:
         super().__init__(error.detail, code=error.code)
         self.report = report
+
+
+class ImportStalled(OsvError, code="import_stalled"):
+    """The run committed no batch for OSV_IMPORT_STALL_TIMEOUT_S, so `fail_stalled_imports`
+    closed its record as failed; raised in the run if it was alive after all, which stops it
+    before it stores another batch."""
 
 
 @dataclass(frozen=True)
@@ -113,20 +128,18 @@ def _package_rows(advisory: Advisory, record: OsvRecord) -> list[AdvisoryPackage
 
 
 class _Importer:
-    """Writes the records in batches; each batch's transaction also writes the running counts
-    to the import record (created with the first batch), so the record always counts what the
-    database holds, even when the run stops on an error or its process dies."""
+    """Writes the records in batches. The run's import record, created with the first batch, is
+    the one home of its counts: each batch's transaction adds what the batch stored to them, so
+    the record counts what the database holds even when the run stops on an error or its process
+    dies. The importer holds only what no transaction has written yet: the invalid records read
+    since the last batch."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.now = timezone.now()
-        self.record: AdvisoryImport | None = None
-        self.created = self.updated = self.unchanged = self.invalid = 0
+        self.record_id: int | None = None
+        self.invalid = 0
         self.invalid_examples: list[str] = []
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.updated)
 
     def reject(self, error: OsvRecordInvalid) -> None:
         self.invalid += 1
@@ -135,36 +148,55 @@ class _Importer:
 
     def run(self, records: Iterable[OsvRecord]) -> None:
         batch: dict[str, OsvRecord] = {}
+        duplicates = 0
         for record in records:
             seen = batch.get(record.id)
             if seen is not None:
-                # The same id twice in one export: keep the newer copy, count the other once.
-                self.unchanged += 1
+                # The same id twice in one export: keep the newer copy, count the other once,
+                # as unchanged, when the batch is stored.
+                duplicates += 1
                 if seen.modified >= record.modified:
                     continue
             batch[record.id] = record
             if len(batch) >= BATCH_SIZE:
-                self.write(batch)
-                batch = {}
+                self.write(batch, duplicates)
+                batch, duplicates = {}, 0
         if batch:
-            self.write(batch)
+            self.write(batch, duplicates)
 
-    def write(self, batch: dict[str, OsvRecord]) -> None:
+    def write(self, batch: dict[str, OsvRecord], duplicates: int) -> None:
         with transaction.atomic():
             created, updated, unchanged = self.store(batch)
-            record = self.record or AdvisoryImport(
-                path=self.source[:1000], status=ImportStatus.RUNNING, started_at=self.now
+            record_id = self.count(
+                created=created,
+                updated=updated,
+                unchanged=unchanged + duplicates,
+                invalid=self.invalid,
             )
-            record.created = self.created + created
-            record.updated = self.updated + updated
-            record.unchanged = self.unchanged + unchanged
-            record.invalid = self.invalid
-            record.save()
-        # Counted once committed: a batch that rolled back changed nothing.
-        self.record = record
-        self.created += created
-        self.updated += updated
-        self.unchanged += unchanged
+        # Committed: the record counts the invalid records read so far.
+        self.record_id = record_id
+        self.invalid = 0
+
+    def count(self, **counts: int) -> int:
+        """Add a batch's counts to the import record (created with the first batch); its id."""
+        now = timezone.now()
+        if self.record_id is None:
+            record = AdvisoryImport.objects.create(
+                path=self.source[:1000],
+                status=ImportStatus.RUNNING,
+                started_at=self.now,
+                last_progress_at=now,
+                **counts,
+            )
+            return record.pk
+        running = AdvisoryImport.objects.filter(pk=self.record_id, status=ImportStatus.RUNNING)
+        added = {name: F(name) + value for name, value in counts.items()}
+        if not running.update(last_progress_at=now, **added):
+            raise ImportStalled(
+                f"{self.source}: closed as stalled while it still ran (no batch committed for "
+                f"over {settings.OSV_IMPORT_STALL_TIMEOUT_S} s); it stopped there"
+            )
+        return self.record_id
 
     def store(self, batch: dict[str, OsvRecord]) -> tuple[int, int, int]:
         """Create or update the batch's advisories; (created, updated, unchanged)."""
@@ -218,75 +250,155 @@ def import_osv(path: Path | str, *, rescan: bool = True, actor=None) -> ImportRe
     and re-scanned all the same, as failed with the error: a missing path or a hostile archive
     then raises ImportFailed (the OsvError's code, with the report), any other error is raised
     as is. One that stops before committing anything changed nothing: its error is raised and
-    nothing is recorded.
+    nothing is recorded. One closed as stalled while it still ran raises ImportFailed with
+    `import_stalled`.
     """
     importer = _Importer(str(path))
     try:
         importer.run(load_osv_path(path, on_invalid=importer.reject))
     except OsvError as exc:
-        if importer.record is None:
+        if importer.record_id is None:
             raise
         report = _finish(importer, rescan=rescan, actor=actor, error=(exc.code, exc.detail))
         raise ImportFailed(exc, report) from exc
     except Exception as exc:
-        if importer.record is not None:
+        if importer.record_id is not None:
             failure = ("import_failed", f"{type(exc).__name__}: {exc}")
             _finish(importer, rescan=rescan, actor=actor, error=failure)
         raise
-    return _finish(importer, rescan=rescan, actor=actor)
+    report = _finish(importer, rescan=rescan, actor=actor)
+    if report.status != ImportStatus.COMPLETED:
+        raise ImportFailed(ImportStalled(report.error_detail), report)
+    return report
+
+
+def fail_stalled_imports() -> int:
+    """Close as failed, with `import_stalled`, each running import that has committed no batch
+    for OSV_IMPORT_STALL_TIMEOUT_S: its process died (SIGKILL, out of memory, a restart) before
+    it could record why. It ends at its last progress, is audited and re-scanned as any failed
+    run, and stays counted as it committed. Returns how many were closed."""
+    limit_s = settings.OSV_IMPORT_STALL_TIMEOUT_S
+    cutoff = timezone.now() - timedelta(seconds=limit_s)
+    stalled = AdvisoryImport.objects.filter(
+        Q(last_progress_at__lt=cutoff) | Q(last_progress_at__isnull=True, started_at__lt=cutoff),
+        status=ImportStatus.RUNNING,
+    )
+    closed = 0
+    for pk in stalled.values_list("pk", flat=True):
+        with transaction.atomic():
+            record = locked(AdvisoryImport(pk=pk))
+            if not stalled.filter(pk=pk).exists():
+                continue  # it committed a batch or ended meanwhile
+            last = record.last_progress_at or record.started_at
+            detail = (
+                f"no progress for over {limit_s} s since {utc_iso(last, seconds=True)}: its "
+                "process stopped (killed, out of memory or a restart). What it committed stays; "
+                "run the import again."
+            )
+            report = _close(record, error=("import_stalled", detail), finished_at=last, rescan=True)
+        _log(report)
+        closed += 1
+    return closed
 
 
 def _finish(
     importer: _Importer, *, rescan: bool, actor, error: tuple[str, str] | None = None
 ) -> ImportReport:
-    """Close the import record, audit the run and queue the re-scan if it changed anything."""
-    error_code, error_detail = error or ("", "")
+    """Close the run's import record, adding the invalid records read since its last batch. A
+    record closed as stalled meanwhile stays as the sweep left it (audited, re-scan queued)."""
     with transaction.atomic():
-        record = importer.record or AdvisoryImport(path=importer.source[:1000])
-        record.started_at = importer.now
-        record.status = ImportStatus.FAILED if error else ImportStatus.COMPLETED
-        record.finished_at = timezone.now()
-        record.created, record.updated = importer.created, importer.updated
-        record.unchanged, record.invalid = importer.unchanged, importer.invalid
-        record.error_code, record.error_detail = error_code[:64], error_detail
-        record.save()
-        report = ImportReport(
-            path=importer.source,
-            created=importer.created,
-            updated=importer.updated,
-            unchanged=importer.unchanged,
-            invalid=importer.invalid,
-            invalid_examples=tuple(importer.invalid_examples),
-            started_at=record.started_at,
-            finished_at=record.finished_at,
-            advisories_in_db=Advisory.objects.count(),
-            status=record.status,
-            error_code=record.error_code,
-            error_detail=error_detail,
-            rescan_queued=rescan and importer.changed,
+        if importer.record_id is None:
+            record = AdvisoryImport(
+                path=importer.source[:1000], status=ImportStatus.RUNNING, started_at=importer.now
+            )
+        else:
+            record = locked(AdvisoryImport(pk=importer.record_id))
+        examples = tuple(importer.invalid_examples)
+        if record.status != ImportStatus.RUNNING:
+            return _report(record, invalid_examples=examples, rescan_queued=_changed(record))
+        record.invalid += importer.invalid
+        report = _close(
+            record,
+            error=error,
+            finished_at=timezone.now(),
+            rescan=rescan,
+            actor=actor,
+            invalid_examples=examples,
         )
-        details = {
-            "import": record.pk,
-            "status": report.status,
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-            "invalid": report.invalid,
-            "rescan_queued": report.rescan_queued,
-        }
-        if error:
-            details["error"] = {"code": report.error_code, "detail": error_detail[:1000]}
-        record_event("advisories_imported", actor=actor, target=importer.source, details=details)
-        if report.rescan_queued:
-            enqueue_rescan()
-    counts = (report.created, report.updated, report.unchanged, report.invalid)
+    _log(report)
+    return report
+
+
+def _changed(record: AdvisoryImport) -> bool:
+    return bool(record.created or record.updated)
+
+
+def _report(
+    record: AdvisoryImport, *, invalid_examples: tuple[str, ...], rescan_queued: bool
+) -> ImportReport:
+    return ImportReport(
+        path=record.path,
+        created=record.created,
+        updated=record.updated,
+        unchanged=record.unchanged,
+        invalid=record.invalid,
+        invalid_examples=invalid_examples,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        advisories_in_db=Advisory.objects.count(),
+        status=record.status,
+        error_code=record.error_code,
+        error_detail=record.error_detail,
+        rescan_queued=rescan_queued,
+    )
+
+
+def _close(
+    record: AdvisoryImport,
+    *,
+    finished_at: datetime,
+    rescan: bool,
+    error: tuple[str, str] | None = None,
+    actor=None,
+    invalid_examples: tuple[str, ...] = (),
+) -> ImportReport:
+    """End a running import record as completed, or failed with `error` (code, detail), in the
+    caller's transaction: audit it, and queue the re-scan if it changed anything."""
+    error_code, error_detail = error or ("", "")
+    record.status = ImportStatus.FAILED if error else ImportStatus.COMPLETED
+    record.finished_at = finished_at
+    record.error_code, record.error_detail = error_code[:64], error_detail
+    record.save()
+    report = _report(
+        record, invalid_examples=invalid_examples, rescan_queued=rescan and _changed(record)
+    )
+    details = {
+        "import": record.pk,
+        "status": report.status,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "invalid": report.invalid,
+        "rescan_queued": report.rescan_queued,
+    }
     if error:
+        details["error"] = {"code": report.error_code, "detail": error_detail[:1000]}
+    record_event("advisories_imported", actor=actor, target=record.path, details=details)
+    if report.rescan_queued:
+        enqueue_rescan()
+    return report
+
+
+def _log(report: ImportReport) -> None:
+    """Once its record has committed: how the run ended."""
+    counts = (report.created, report.updated, report.unchanged, report.invalid)
+    if report.error_code:
         logger.warning(
             "OSV import from %s failed (%s: %s) after committing "
             "%d created, %d updated, %d unchanged, %d invalid",
             report.path,
-            error_code,
-            error_detail,
+            report.error_code,
+            report.error_detail,
             *counts,
         )
     else:
@@ -295,7 +407,6 @@ def _finish(
             report.path,
             *counts,
         )
-    return report
 
 
 RESCAN_TASK = "certification.vulndb.rescan_certified_versions"

@@ -1,8 +1,9 @@
-"""Celery task of the vulnerability database: re-scan certified versions after an import.
+"""Celery tasks of the vulnerability database: re-scan certified versions after an import, and
+close the imports whose process died (beat).
 
-`import_osv` queues it once its import has committed; running it twice is harmless, since
-findings are unique per version, advisory and component and each is announced once. A mail
-that fails (FindingsNotMailed) fails the attempt, which is retried with backoff: the retry
+`import_osv` queues the re-scan once its import has committed; running it twice is harmless,
+since findings are unique per version, advisory and component and each is announced once. A
+mail that fails (FindingsNotMailed) fails the attempt, which is retried with backoff: the retry
 mails only what is still unannounced.
 """
 
@@ -11,7 +12,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from certification.errors import FindingsNotMailed
-from certification.vulndb import rescan
+from certification.vulndb import database, rescan
 from certification.vulndb.database import RESCAN_TASK
 
 # Countdowns of 60 s doubling up to 600 s: below the broker's visibility timeout (900 s), so a
@@ -29,3 +30,8 @@ MAIL_RETRIES = 5
 )
 def rescan_certified_versions() -> dict:
     return asdict(rescan.rescan_certified_versions())
+
+
+@shared_task(name="certification.vulndb.fail_stalled_imports")
+def fail_stalled_imports() -> int:
+    return database.fail_stalled_imports()

@@ -15,6 +15,7 @@ from certification.models import CertificationResult
 from certification.pipeline.levels import thresholds_for
 from certification.pipeline.stages import security
 from certification.pipeline.stages.base import StageContext
+from certification.security import osv
 from certification.vulndb import database as vulndb
 from marketplace.models import AgentVersion
 from marketplace.packageformat import inspect_package
@@ -48,6 +49,51 @@ def write_osv_zip(path: Path, records: Iterable[dict[str, Any]]) -> Path:
         for record in records:
             archive.writestr(f"{record['id']}.json", json.dumps(record))
     return path
+
+
+class WorkerLost(BaseException):
+    """The process ends here (SIGTERM, OOM): no handler of the import's code runs."""
+
+
+def fails_after_the_first_record(error: BaseException):
+    """A stand-in for `load_osv_path` that yields the path's first record, then raises."""
+    real = osv.load_osv_path
+
+    def load(path, **kwargs):
+        records = real(path, **kwargs)
+        yield next(records)
+        raise error
+
+    return load
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """One record per transaction, standing for the 500 of a real export."""
+    monkeypatch.setattr(vulndb, "BATCH_SIZE", 1)
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The tasks sent to the broker, by name (run the import under
+    django_capture_on_commit_callbacks(execute=True): they are sent once it committed)."""
+    names: list[str] = []
+
+    class Signature:
+        def __init__(self, name):
+            self.name = name
+
+        def delay(self):
+            names.append(self.name)
+
+    monkeypatch.setattr(vulndb, "signature", Signature)
+    return names
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """with committed(): ... runs the on-commit callbacks of what it wraps, as a commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ keeps the advisories it committed, and says so: an import record and an audit ev
 was committed and why it stopped, and the re-scan of certified versions when it changed
 anything. The command still exits non-zero."""
 
+import json
 from io import StringIO
 
 import pytest
@@ -10,43 +11,15 @@ from django.core.management import CommandError, call_command
 
 import certification.vulndb.admin  # noqa: F401 - registers the models until admin.py imports it
 from certification.models import Advisory, AdvisoryImport
-from certification.security import osv
 from certification.vulndb import database
 from edgeplug.audit.models import AuditEvent
 from tests.security import advisories
 
-from .conftest import write_osv_dir, write_osv_zip
+from .conftest import WorkerLost, fails_after_the_first_record, write_osv_dir, write_osv_zip
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_batches")]
 
 PYPI = [advisories.URLLIB3_COOKIE, advisories.REQUESTS_PROXY_AUTH]
-
-
-class WorkerLost(BaseException):
-    """The process ends here (SIGTERM, OOM): no handler of the import's code runs."""
-
-
-@pytest.fixture(autouse=True)
-def small_batches(monkeypatch):
-    """One record per transaction, standing for the 500 of a real export."""
-    monkeypatch.setattr(database, "BATCH_SIZE", 1)
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    """The tasks sent to the broker, by name (run the import under
-    django_capture_on_commit_callbacks(execute=True): they are sent once it committed)."""
-    names: list[str] = []
-
-    class Signature:
-        def __init__(self, name):
-            self.name = name
-
-        def delay(self):
-            names.append(self.name)
-
-    monkeypatch.setattr(database, "signature", Signature)
-    return names
 
 
 @pytest.fixture
@@ -57,12 +30,6 @@ def export_with_a_bad_archive(tmp_path):
     write_osv_zip(folder / "a-PyPI.zip", PYPI)
     (folder / "b-Maven.zip").write_bytes(b"PK\x03\x04 truncated")
     return folder
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """with committed(): ... runs the on-commit callbacks of what it wraps, as a commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def import_osv(path, *args) -> str:
@@ -116,6 +83,28 @@ def test_the_run_after_the_archive_is_fixed_completes_with_what_was_still_missin
     assert database.database_status().imported_at == AdvisoryImport.objects.latest("pk").finished_at
 
 
+def test_a_failed_import_counts_only_the_batches_it_committed(tmp_path, monkeypatch):
+    """Its record, audit event and message agree on what the database holds: a duplicate read
+    in the batch that never committed is not counted as unchanged."""
+    monkeypatch.setattr(database, "BATCH_SIZE", 2)
+    folder = tmp_path / "osv"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(PYPI))  # one batch of two, committed
+    jinja2 = advisories.JINJA2_XMLATTR
+    (folder / "b.json").write_text(json.dumps([jinja2, jinja2]))  # the same id twice
+    (folder / "c-Maven.zip").write_bytes(b"PK\x03\x04 truncated")  # before b's batch is written
+
+    with pytest.raises(CommandError) as refused:
+        import_osv(folder, "--rescan=never")
+
+    assert "2 created, 0 updated, 0 unchanged, 0 invalid were committed" in str(refused.value)
+    assert Advisory.objects.count() == 2
+    record = AdvisoryImport.objects.get()
+    assert (record.created, record.updated, record.unchanged, record.invalid) == (2, 0, 0, 0)
+    details = AuditEvent.objects.get(action="advisories_imported").details
+    assert (details["created"], details["updated"], details["unchanged"]) == (2, 0, 0)
+
+
 def test_an_import_that_fails_before_committing_anything_changes_and_records_nothing(
     tmp_path, queued, committed
 ):
@@ -127,23 +116,12 @@ def test_an_import_that_fails_before_committing_anything_changes_and_records_not
     assert queued == []
 
 
-def _fails_after_the_first_record(error: BaseException):
-    real = osv.load_osv_path
-
-    def load(path, **kwargs):
-        records = real(path, **kwargs)
-        yield next(records)
-        raise error
-
-    return load
-
-
 def test_a_read_error_midway_is_recorded_with_what_was_committed_and_raised(
     tmp_path, monkeypatch, queued, committed
 ):
     folder = write_osv_dir(tmp_path / "osv", PYPI)
     monkeypatch.setattr(
-        database, "load_osv_path", _fails_after_the_first_record(OSError(5, "Input/output error"))
+        database, "load_osv_path", fails_after_the_first_record(OSError(5, "Input/output error"))
     )
 
     with committed(), pytest.raises(OSError, match="Input/output error"):
@@ -160,7 +138,7 @@ def test_a_killed_import_leaves_its_record_running_with_what_it_committed(
     tmp_path, monkeypatch, queued, committed
 ):
     folder = write_osv_dir(tmp_path / "osv", PYPI)
-    monkeypatch.setattr(database, "load_osv_path", _fails_after_the_first_record(WorkerLost()))
+    monkeypatch.setattr(database, "load_osv_path", fails_after_the_first_record(WorkerLost()))
 
     with committed(), pytest.raises(WorkerLost):
         database.import_osv(folder)
