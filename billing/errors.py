@@ -141,7 +141,15 @@ class InvoiceNotCreditable(Conflict, code="invoice_not_creditable"):
 
 
 class BillingAccountMissing(Conflict, code="billing_account_missing"):
-    """An invoice cannot be issued without the buyer's legal name and address."""
+    """An invoice cannot be issued without the buyer's legal name and address: only the 409
+    of an action that needs the account (finalizing), never the 404 of reading it."""
+
+
+class NoBillingAccountYet(NotFound):
+    """The tenant's billing account is read before any was PUT: the one resource at that
+    address does not exist yet, a plain ``404 not_found`` as every missing object is.
+    (``billing_account_missing`` is the 409 of finalizing without one: a code has one
+    status everywhere.)"""
 
 
 class BillingAccountNotIssuable(Conflict, code="billing_account_invalid"):
