@@ -178,6 +178,12 @@ class PaymentPending(Conflict, code="payment_pending"):
     and another charge now could take the money twice."""
 
 
+class AmountBelowMinimum(Conflict, code="amount_below_minimum"):
+    """The amount due is below the smallest charge the card processor takes (Stripe refuses
+    it as ``amount_too_small``, and every retry of it too): no card charge is tried. The
+    invoice stays open, to be paid by bank transfer (an offline payment) or credited."""
+
+
 class InvoiceNotCollectable(Conflict, code="invoice_not_collectable"):
     """Only a finalized, unpaid invoice (open, payment_failed, uncollectible) takes a payment."""
 
