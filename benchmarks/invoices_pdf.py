@@ -30,7 +30,7 @@ from billing.documents.document import (  # noqa: E402
     DocumentLine,
     InvoiceDocument,
     Party,
-    expected_tax,
+    vat_amount,
 )
 from tests.invoices.documents import SELLER  # noqa: E402 - the seller the tests render
 
@@ -70,7 +70,7 @@ def sample_invoice(index: int, entitlements: int) -> InvoiceDocument:
         )
     lines.append(DocumentLine("Monthly platform fee", Decimal(1), "month", Decimal(4900), 4900))
     subtotal = sum(line.amount for line in lines)
-    tax = expected_tax(subtotal, Decimal(20))
+    tax = vat_amount(subtotal, Decimal(20))
     return InvoiceDocument(
         kind="invoice",
         number=f"EP-2026-{index + 1:06d}",

@@ -28,6 +28,7 @@ from django.utils import timezone
 from billing import payments
 from billing.audit import record_invoice_event
 from billing.errors import (
+    AmountBelowMinimum,
     InvalidPaymentReference,
     InvoiceNotCollectable,
     PaymentMethodRequired,
@@ -55,6 +56,7 @@ class Notice:
     PAYMENT_FAILED = "payment_failed"
     UNCOLLECTIBLE = "uncollectible"
     PAYMENT_METHOD_REQUIRED = "payment_method_required"
+    AMOUNT_BELOW_MINIMUM = "amount_below_minimum"
 
 
 def idempotency_key(invoice: Invoice, attempt: int) -> str:
@@ -118,6 +120,7 @@ def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Atte
         invoice = _locked(invoice.pk)
         _reject_settled(invoice)
         refuse_while_awaited(invoice, then="Retry once it has failed.")
+        _reject_below_minimum(invoice)
         if payments.configured() and payments.default_payment_method(invoice.tenant) is None:
             raise PaymentMethodRequired(
                 f"{invoice.tenant} has no card on file: record an offline payment instead."
@@ -177,6 +180,8 @@ def collect_with_new_card(
             return Attempt(invoice, False, invoice.status)
         if invoice.is_awaiting_outcome:
             return Attempt(invoice, False, "pending")
+        if payments.below_minimum_charge(invoice.amount_due, invoice.currency):
+            return Attempt(invoice, False, AmountBelowMinimum.code)  # no card charges it
         if payments.default_payment_method(invoice.tenant) is None:  # removed meanwhile
             return Attempt(invoice, False, "payment_method_required")
         record_invoice_event(
@@ -275,6 +280,14 @@ def _reject_settled(invoice: Invoice | None) -> None:
         raise InvoiceNotCollectable(f"Invoice {invoice.number} has nothing to collect.")
 
 
+def _reject_below_minimum(invoice: Invoice) -> None:
+    if refusal := payments.below_minimum_charge(invoice.amount_due, invoice.currency):
+        raise AmountBelowMinimum(
+            f"Invoice {invoice.number}: {refusal}, so no card charge is tried. Record the "
+            "bank transfer that pays it, or credit it."
+        )
+
+
 def refuse_while_awaited(invoice: Invoice, *, then: str) -> None:
     """Nothing settles or charges an invoice while its last charge attempt awaits its outcome
     (Stripe said processing): finance's retry, an offline payment and a void wait for it as
@@ -295,6 +308,16 @@ def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attemp
     if not payments.configured():
         _note(invoice, "payments_not_configured", "Payments are not configured on this server.")
         return Attempt(invoice, False, "payments_not_configured")
+    if refusal := payments.below_minimum_charge(invoice.amount_due, invoice.currency):
+        # Stripe would refuse it (amount_too_small), and each retry of the same amount: no
+        # attempt, so no dunning and no suspension. It stays open and the tenant is told, once.
+        if _note(
+            invoice,
+            AmountBelowMinimum.code,
+            f"{refusal}. Pay it by bank transfer quoting the invoice number.",
+        ):
+            _notify(invoice, Notice.AMOUNT_BELOW_MINIMUM)
+        return Attempt(invoice, False, AmountBelowMinimum.code)
     has_card = payments.default_payment_method(invoice.tenant) is not None
     if not has_card and invoice.payment_attempts == 0 and not forced:
         # At finalize: the invoice stays open and the tenant is told; nothing is retried.

@@ -141,7 +141,15 @@ class InvoiceNotCreditable(Conflict, code="invoice_not_creditable"):
 
 
 class BillingAccountMissing(Conflict, code="billing_account_missing"):
-    """An invoice cannot be issued without the buyer's legal name and address."""
+    """An invoice cannot be issued without the buyer's legal name and address: only the 409
+    of an action that needs the account (finalizing), never the 404 of reading it."""
+
+
+class NoBillingAccountYet(NotFound):
+    """The tenant's billing account is read before any was PUT: the one resource at that
+    address does not exist yet, a plain ``404 not_found`` as every missing object is.
+    (``billing_account_missing`` is the 409 of finalizing without one: a code has one
+    status everywhere.)"""
 
 
 class BillingAccountNotIssuable(Conflict, code="billing_account_invalid"):
@@ -168,6 +176,12 @@ class InvoiceVoid(Conflict, code="invoice_void"):
 class PaymentPending(Conflict, code="payment_pending"):
     """An attempt to charge the invoice is still processing: its outcome arrives by webhook,
     and another charge now could take the money twice."""
+
+
+class AmountBelowMinimum(Conflict, code="amount_below_minimum"):
+    """The amount due is below the smallest charge the card processor takes (Stripe refuses
+    it as ``amount_too_small``, and every retry of it too): no card charge is tried. The
+    invoice stays open, to be paid by bank transfer (an offline payment) or credited."""
 
 
 class InvoiceNotCollectable(Conflict, code="invoice_not_collectable"):

@@ -27,6 +27,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 
+from billing.documents.document import vat_amount
 from billing.meter import HOUR_PLACES, billed_hours
 from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, UsageHour
 from billing.periods import add_months, month_label, next_month
@@ -609,10 +610,11 @@ class Totals:
 
 
 def totals(amounts_paid: Iterable[tuple[int, bool]], tax_rate: Decimal, reverse_charge: bool):
-    """Tax is computed once on the subtotal, half-up; a reverse-charged invoice has none.
-    Lines already paid (one-time orders, refunds) count as prepaid."""
+    """Tax is computed once on the subtotal (``vat_amount``, BR-CO-17), for an invoice as for
+    a credit note; a reverse-charged invoice has none. Lines already paid (one-time orders,
+    refunds) count as prepaid."""
     rows = list(amounts_paid)
     subtotal = sum(amount for amount, _ in rows)
-    tax = 0 if reverse_charge else pricing.round_minor(Decimal(subtotal) * tax_rate / 100)
+    tax = 0 if reverse_charge else vat_amount(subtotal, tax_rate)
     prepaid = sum(amount for amount, paid in rows if paid)
     return Totals(subtotal, tax, subtotal + tax, prepaid)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -103,6 +104,12 @@ class CloseResult:
     credit_notes: list[str] = field(default_factory=list)
     retries: int = 0  # batches (or the tenants' read) redone after a lost connection
 
+    @property
+    def changed(self) -> bool:
+        """Whether the close wrote anything: a draft made, refreshed or withdrawn, a refund
+        credited."""
+        return bool(self.created or self.updated or self.withdrawn or self.credit_notes)
+
     def summary(self) -> str:
         """What the close did, as the admin and ``close_month`` tell it."""
         text = (
@@ -114,6 +121,36 @@ class CloseResult:
         if self.withdrawn:
             text += f"; {len(self.withdrawn)} drafts withdrawn (nothing left to bill)"
         return text
+
+
+@dataclass(frozen=True)
+class CloseAudit:
+    """Who closed a month on demand (``close_period_now``), through which door: what each
+    batch of the close changes is audited as ``billing_period_closed`` with them."""
+
+    forced: bool
+    via: str
+    actor: Any = None
+    request: Any = None
+
+    def record(self, result: CloseResult) -> None:
+        """The batch's ``billing_period_closed``, in its transaction (``_close_batch``)."""
+        record_event(
+            "billing_period_closed",
+            request=self.request,
+            actor=self.actor,
+            target=f"period {month_label(result.period_start)}",
+            details={
+                "period": month_label(result.period_start),
+                "forced": self.forced,
+                "via": self.via,
+                "created": len(result.created),
+                "updated": len(result.updated),
+                "unchanged": len(result.unchanged),
+                "withdrawn": result.withdrawn,
+                "credit_notes": result.credit_notes,
+            },
+        )
 
 
 def _finalize_after(period_end: datetime) -> datetime:
@@ -318,9 +355,13 @@ def _credit_refunds_apart(drafted: dict, result: CloseResult) -> set[int]:
     return tenants
 
 
-def _close_batch(start: datetime, batch: list[int]) -> CloseResult:
+def _close_batch(start: datetime, batch: list[int], audit: CloseAudit | None) -> CloseResult:
     """Draft one batch of tenants: its reads, then its writes in one transaction, so that a
-    failure (a lost connection) leaves nothing of the batch and a retry redoes it whole."""
+    failure (a lost connection) leaves nothing of the batch and a retry redoes it whole.
+
+    ``audit`` records what the batch changed in that transaction: once, with the writes it
+    reports, and never for a batch that changed nothing (the same close run again, or
+    retried by Celery after it had committed this batch)."""
     result = CloseResult(start)
     drafted = builder.build_drafts_of(batch, start)
     if credited := _credit_refunds_apart(drafted, result):
@@ -342,16 +383,19 @@ def _close_batch(start: datetime, batch: list[int]) -> CloseResult:
                     spec, tenants[tenant_id], accounts.get(tenant_id), result
                 ):
                     _store_draft(spec, result)
+        if audit is not None and result.changed:
+            audit.record(result)
     return result
 
 
-def close_billing_period(period_start: datetime) -> CloseResult:
+def close_billing_period(period_start: datetime, *, audit: CloseAudit | None = None) -> CloseResult:
     """Close the UTC month starting at ``period_start``: one draft per tenant and currency.
 
     Idempotent: a second run creates nothing; a draft still in its grace period is rebuilt
     when its lines would differ (late rollups, a refund), keeping finance's adjustments; a
     finalized invoice is left alone (what arrives later is late usage of the next close).
-    A batch whose database connection is lost is redone on a new one (``CLOSE_ATTEMPTS``)."""
+    A batch whose database connection is lost is redone on a new one (``CLOSE_ATTEMPTS``).
+    With ``audit``, each batch that changed something records ``billing_period_closed``."""
     start = month_start(period_start)
     result = CloseResult(start)
     tenant_ids, result.retries = with_reconnect(
@@ -363,7 +407,7 @@ def close_billing_period(period_start: datetime) -> CloseResult:
     for first in range(0, len(tenant_ids), CLOSE_BATCH):
         batch = tenant_ids[first : first + CLOSE_BATCH]
         done, retries = with_reconnect(
-            lambda batch=batch: _close_batch(start, batch),
+            lambda batch=batch: _close_batch(start, batch, audit),
             attempts=CLOSE_ATTEMPTS,
             pause_s=CLOSE_RETRY_PAUSE_S,
             what=f"month close (batch of {len(batch)} from tenant {batch[0]})",
@@ -392,9 +436,11 @@ def close_period_now(
     now: datetime | None = None,
 ) -> CloseResult:
     """Finance (or a demo) closes a month on demand instead of waiting for the beat job: the
-    same close, audited as ``billing_period_closed``. A month that has not ended is refused
-    unless ``force`` (its later usage then comes as late usage on next month's invoice);
-    a month that has not started is always refused."""
+    same close, what it changes audited as ``billing_period_closed`` (``CloseAudit``: one
+    event per batch that changed something, none when nothing changed, so a close run again
+    or retried audits nothing twice). A month that has not ended is refused unless ``force``
+    (its later usage then comes as late usage on next month's invoice); a month that has not
+    started is always refused."""
     now = now or timezone.now()
     start = month_start(period_start)
     end = next_month(start)
@@ -408,24 +454,8 @@ def close_period_now(
             'anyway: manage.py close_month --force, or tick "has not ended yet" beside '
             "Close period now in the admin."
         )
-    result = close_billing_period(start)
-    record_event(
-        "billing_period_closed",
-        request=request,
-        actor=actor,
-        target=f"period {label}",
-        details={
-            "period": label,
-            "forced": end > now,
-            "via": via,
-            "created": len(result.created),
-            "updated": len(result.updated),
-            "unchanged": len(result.unchanged),
-            "withdrawn": result.withdrawn,
-            "credit_notes": result.credit_notes,
-        },
-    )
-    return result
+    audit = CloseAudit(forced=end > now, via=via, actor=actor, request=request)
+    return close_billing_period(start, audit=audit)
 
 
 # --- drafts: adjustments ----------

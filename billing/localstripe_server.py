@@ -3,7 +3,8 @@
 localstripe's own CLI listens on every interface and keeps its state in
 ``/tmp/localstripe.pickle``; this launcher binds it to one address and keeps the state in a
 directory we choose, and it adds what localstripe lacks from Stripe's API: an
-``Idempotency-Key`` on a POST replays the first answer instead of running the request again.
+``Idempotency-Key`` on a POST replays the first answer instead of running the request again,
+and a PaymentIntent for less than Stripe's minimum charge is refused (``amount_too_small``).
 Used by the test suite and ``make run``; never in production.
 
     python -m billing.localstripe_server --host 127.0.0.1 --port 8420 --data-dir var/localstripe
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from aiohttp import web
 from localstripe import resources, server
+
+from billing.charge_minimums import minimum_charge
 
 
 def _keep_state_in(directory: Path) -> None:
@@ -74,6 +77,36 @@ def _idempotent_posts(app: web.Application) -> None:
     app.middlewares.insert(0, replay)
 
 
+def _minimum_charges(app: web.Application) -> None:
+    """Stripe refuses to create a PaymentIntent for less than its minimum charge in the
+    currency (``billing.charge_minimums``) with a 400 ``amount_too_small``; localstripe takes
+    any amount. Inside the replay: Stripe saves that answer under the idempotency key."""
+
+    @web.middleware
+    async def refuse_too_small(request: web.Request, handler):
+        if request.method != "POST" or request.path != "/v1/payment_intents":
+            return await handler(request)
+        form = await request.post()
+        currency = str(form.get("currency", ""))
+        amount = str(form.get("amount", ""))
+        minimum = minimum_charge(currency)
+        if amount.isdigit() and int(amount) < minimum:
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "amount_too_small",
+                        "param": "amount",
+                        "message": f"Amount must be at least {minimum} {currency} (minor units).",
+                    }
+                },
+                status=400,
+            )
+        return await handler(request)
+
+    app.middlewares.append(refuse_too_small)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -84,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     _keep_state_in(args.data_dir)
     _idempotent_posts(server.app)
+    _minimum_charges(server.app)
     if not args.from_scratch:
         server.store.try_load_from_disk()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

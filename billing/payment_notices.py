@@ -1,6 +1,7 @@
 """Dunning emails: a plain-text notice to the invoice's recipients (``invoice_recipients``,
 the same people as the invoice email) when a charge fails, when the invoice becomes
-uncollectible, or when there is no card to charge.
+uncollectible, when there is no card to charge, or when the amount is below the smallest card
+charge.
 
 Sent by a Celery task (billing.tasks.send_payment_notice) after the collection commits; the
 invoice document email with its PDF is billing.documents' job, not this one."""
@@ -21,6 +22,7 @@ SUBJECTS = {
     "payment_failed": "Payment failed for invoice {number}",
     "uncollectible": "Invoice {number} could not be collected: entitlements suspended",
     "payment_method_required": "Invoice {number}: no card on file",
+    "amount_below_minimum": "Invoice {number}: too small to charge to a card",
 }
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from billing.charge_minimums import minimum_charge
 from billing.errors import (
     InvalidWebhook,
     PaymentMethodRequired,
@@ -34,6 +35,7 @@ from edgeplug.core.locking import locked
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import lock_tenant
+from marketplace.pricing import format_amount
 
 stripe = LazyModule("stripe")
 logger = logging.getLogger(__name__)
@@ -106,6 +108,18 @@ def _why(exc: stripe.StripeError) -> str:
     if exc.http_status:
         return f"it answered HTTP {exc.http_status}"
     return "it answered with an error"
+
+
+def below_minimum_charge(amount: int, currency: str) -> str:
+    """Why Stripe would refuse to charge ``amount`` (minor units of ``currency``): less than
+    its minimum charge (``billing.charge_minimums``); empty when it is not."""
+    minimum = minimum_charge(currency)
+    if 0 < amount < minimum:
+        return (
+            f"{format_amount(amount, currency)} is below the card processor's minimum charge "
+            f"of {format_amount(minimum, currency)}"
+        )
+    return ""
 
 
 def default_payment_method(tenant: Tenant) -> PaymentMethod | None:

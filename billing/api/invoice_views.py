@@ -13,13 +13,13 @@ from rest_framework.views import APIView
 
 from billing import billing_accounts, invoice_documents, invoicing
 from billing.api import invoice_serializers as s
+from billing.errors import NoBillingAccountYet
 from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
 from billing.periods import MONTH_PATTERN, month_start, next_month, optional_month
 from edgeplug.core.filters import FilterBackend, FilterSet
 from edgeplug.core.renderers import JsonErrorsMixin, PdfRenderer
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
-from edgeplug.errors import NotFound
 from edgeplug.tenancy.permissions import CanBuy
 from edgeplug.tenancy.scoping import for_request, get_for_request, request_tenant
 
@@ -132,13 +132,20 @@ class BillingAccountView(APIView):
 
     permission_classes = [CanBuy]
 
-    @extend_schema(responses=s.BillingAccountSerializer)
+    @extend_schema(
+        responses={
+            200: s.BillingAccountSerializer,
+            404: error_response(
+                404, "not_found: no billing account yet; PUT one with the legal name and address."
+            ),
+        }
+    )
     def get(self, request):
         account = for_request(BillingAccount.objects.all(), request).first()
         if account is None:
-            raise NotFound(
-                "No billing account yet: PUT one with the legal name and address.",
-                code="billing_account_missing",
+            raise NoBillingAccountYet(
+                "No billing account yet: PUT /api/v1/billing/account with the legal name and "
+                "address (invoices are finalized only once it exists)."
             )
         return Response(s.BillingAccountSerializer(account).data)
 

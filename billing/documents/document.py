@@ -290,10 +290,14 @@ def breakdown_rows(line: DocumentLine, currency: str) -> list[BreakdownRow]:
     ]
 
 
-def expected_tax(subtotal: int, tax_rate: Decimal) -> int:
-    """VAT on the subtotal, half-up to a whole minor unit: the document-level rule
-    (EN 16931 BR-CO-17: one VAT category, tax = taxable amount * rate)."""
-    return int((subtotal * tax_rate / _HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+def vat_amount(taxable: int, tax_rate: Decimal) -> int:
+    """The VAT of a taxable amount (minor units) at ``tax_rate`` percent, half-up to a whole
+    minor unit: EN 16931 BR-CO-17 (one VAT category, tax = taxable amount * rate / 100,
+    rounded to two decimals). The one rule: the close and a credit note compute their tax
+    with it (``invoice_builder.totals``) and ``check_document`` refuses a document that
+    breaks it. Half-up rounds halves away from zero, so a credit note, stored negative, has
+    exactly the negated VAT of the same amount invoiced."""
+    return int((taxable * tax_rate / _HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 # --- the buyer's tax terms a document can be issued with ------------------------------------
@@ -423,7 +427,7 @@ def _reject_wrong_tax(doc: InvoiceDocument) -> None:
         if doc.tax != 0:
             raise InvalidInvoiceDocument("Under reverse charge the seller charges no VAT.")
         return
-    expected = expected_tax(doc.subtotal, doc.tax_rate)
+    expected = vat_amount(doc.subtotal, doc.tax_rate)
     if doc.tax != expected:
         raise InvalidInvoiceDocument(
             f"The tax {doc.tax} is not {doc.tax_rate}% of {doc.subtotal} "

@@ -1,21 +1,28 @@
 """manage.py seed_demo leaves what docs/commerce.md walks a newcomer through: demo sign-ins
 that work, and an agent certified by the real pipeline, approved, and for sale with a one-time
 and a metered plan, which the demo customer buys with a test card and downloads with a
-certificate that verifies offline. Running it again changes nothing but the passwords."""
+certificate that verifies offline; a month of the metered plan, as docs/billing.md walks it,
+is invoiced and paid by card. Running it again changes nothing but the passwords."""
 
 import io
 import json
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from billing import tasks
+from billing.charge_minimums import minimum_charge
+from billing.models import Invoice, UsageHour
+from billing.periods import month_label, month_start, next_month
 from certification.models import CertificationRun
 from edgeplug.audit.models import AuditEvent
 from edgeplug.certificates import verify_certificate
-from marketplace.models import AgentVersion, PricePlan
+from marketplace.models import AgentVersion, Entitlement, PricePlan
 from tests.commerce.conftest import save_card
+from tests.factories import DeviceFactory, usage_hours
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -97,3 +104,62 @@ def test_the_demo_tenants_and_members_are_made_by_the_tenancy_actions(settings, 
         "customer@demo.edgeplug.example",
         "vendor@demo.edgeplug.example",
     ]
+
+
+# docs/billing.md, "Try it by hand", step 2.
+ACCOUNT = {
+    "legal_name": "Globex Factory GmbH",
+    "address_line1": "Werkstrasse 1",
+    "postcode": "10115",
+    "city": "Berlin",
+    "country": "DE",
+    "tax_id": "DE123456789",
+    "invoice_emails": ["ap@globex.example"],
+    "currency": "EUR",
+    "tax_rate": "19.00",
+    "reverse_charge": False,
+}
+
+
+def test_a_demo_month_of_the_metered_plan_is_invoiced_above_the_card_minimum_and_paid(
+    settings, tmp_path, stripe_on, eager_celery, time_machine
+):
+    """The walk of docs/billing.md: the demo customer saves a card, sets its billing account,
+    orders pay-as-you-run, and 30 devices run the agent 51 minutes each (25.5 agent-hours, 5.5
+    beyond the 20 included). The month closed and finalized, its invoice is charged to the
+    card: it comes to more than the smallest charge Stripe takes (localstripe refuses less,
+    as Stripe does), so it is paid."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", stdout=io.StringIO())
+    creds = json.loads((tmp_path / "demo-credentials.json").read_text())
+    version = AgentVersion.objects.get()
+    customer = _signed_in(creds, "customer")
+    save_card(customer)
+    assert customer.put("/api/v1/billing/account", ACCOUNT, format="json").status_code == 200
+    plan = PricePlan.objects.get(agent=version.agent, key="pay-as-you-run")
+    order = customer.post(
+        "/api/v1/orders",
+        {"agent": version.agent_id, "plan": plan.pk, "seats": 30},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="demo-metered",
+    )
+    assert (order.status_code, order.json()["status"]) == (201, "completed"), order.json()
+    entitlement = Entitlement.objects.get(order_id=order.json()["id"])
+    hour = entitlement.valid_from.replace(minute=0, second=0, microsecond=0)
+    devices = DeviceFactory.create_batch(30, tenant=entitlement.tenant)
+    UsageHour.objects.bulk_create(
+        row
+        for device in devices
+        for row in usage_hours(device, version.agent, hour, 1, seconds=3060)
+    )
+
+    month = month_start(hour)
+    time_machine.move_to(next_month(month) + timedelta(days=settings.BILLING_GRACE_DAYS, hours=1))
+    call_command("close_month", "--period", month_label(month), stdout=io.StringIO())
+    assert len(tasks.finalize_due_invoices.delay().get()["finalized"]) == 1  # charged on commit
+
+    invoice = Invoice.objects.get(tenant=entitlement.tenant)
+    assert invoice.status == "paid", (invoice.payment_failure_code, invoice.payment_failure_detail)
+    assert invoice.amount_due == 628 >= minimum_charge("EUR")  # 5.28 + 19 % VAT
+    lines = list(invoice.lines.order_by("position").values_list("kind", "amount"))
+    assert lines == [("flat_fee", 500), ("usage", 28)]  # the fee, then 5.5 h x 0.05

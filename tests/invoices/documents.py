@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from billing.documents.document import DocumentLine, InvoiceDocument, Party, expected_tax
+from billing.documents.document import DocumentLine, InvoiceDocument, Party, vat_amount
 
 SELLER = Party(
     legal_name="EdgePlug SAS",
@@ -59,7 +59,7 @@ def invoice(currency="EUR", tax_rate="20", reverse_charge=False, **changes) -> I
     )
     subtotal = sum(line.amount for line in lines)
     rate = Decimal(tax_rate)
-    tax = 0 if reverse_charge else expected_tax(subtotal, rate)
+    tax = 0 if reverse_charge else vat_amount(subtotal, rate)
     doc = InvoiceDocument(
         kind="invoice",
         number="EP-2026-000042",

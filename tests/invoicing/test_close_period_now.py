@@ -52,8 +52,9 @@ def test_the_command_closes_an_ended_month_once(january_usage):
     assert "1 drafts created" in close_month("--period", "2026-01")
     assert "0 drafts created, 0 refreshed, 1 unchanged" in close_month("--period", "2026-01")
     assert Invoice.objects.count() == 1
-    forced = AuditEvent.objects.filter(action="billing_period_closed")
-    assert [e.details["forced"] for e in forced] == [False, False]
+    # The second run changed nothing: the audit log has the close that made the draft only.
+    closed = AuditEvent.objects.filter(action="billing_period_closed")
+    assert [(e.details["forced"], e.details["created"]) for e in closed] == [(False, 1)]
 
 
 def test_the_command_refuses_a_future_month_even_forced_and_a_bad_period(january_usage):

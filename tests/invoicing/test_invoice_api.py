@@ -9,6 +9,7 @@ from django.utils import timezone
 from jsonschema import Draft7Validator
 
 from billing import invoicing
+from billing.errors import BillingAccountMissing
 from billing.models import BillingAccount, Invoice
 from billing.periods import month_start
 from edgeplug.audit.models import AuditEvent
@@ -71,7 +72,27 @@ def test_invalid_account_is_refused_with_a_code(billing_member):
     assert unknown.status_code == 400
     assert not BillingAccount.objects.exists()
     missing = client.get("/api/v1/billing/account")
-    assert missing.status_code == 404 and missing.json()["code"] == "billing_account_missing"
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_an_account_not_set_yet_is_a_plain_404_and_billing_account_missing_only_the_409(
+    billing_member,
+):
+    """``billing_account_missing`` means one status everywhere: the 409 of finalizing without
+    an account. Reading the account before it is PUT is the 404 of any missing object."""
+    client, customer = billing_member
+    missing = client.get("/api/v1/billing/account")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+    assert "PUT /api/v1/billing/account" in missing.json()["detail"]
+    assert_documented(missing, "GET /api/v1/billing/account")
+
+    with pytest.raises(BillingAccountMissing) as refused:
+        invoicing.finalize_invoice(issue(customer))
+    assert (refused.value.status, refused.value.as_dict()["code"]) == (
+        409,
+        "billing_account_missing",
+    )
 
 
 def test_list_filters_by_period_and_status_and_paginates(billing_member):

@@ -60,6 +60,9 @@ DEMO_USERS = [
 DEMO_AGENT = "sensor-guard"
 DEMO_VERSION = "1.0.0"
 DEMO_LEVEL = Level.STANDARD
+# The metered plan's monthly fee makes every month's invoice at least EUR 5.00 (plus VAT): with
+# only usage beyond the included hours, a demo month came to cents, below the smallest charge
+# the card processor takes (billing.charge_minimums), and could not be paid by card.
 DEMO_PLANS = [
     {
         "key": "site-licence",
@@ -70,7 +73,7 @@ DEMO_PLANS = [
     },
     {
         "key": "pay-as-you-run",
-        "name": "Pay as you run (per agent-hour)",
+        "name": "Pay as you run (EUR 5.00 a month, 20 agent-hours included)",
         "kind": "metered",
         "currency": "EUR",
         "terms": {
@@ -80,7 +83,7 @@ DEMO_PLANS = [
                 {"up_to": None, "unit_amount": 2, "flat_amount": 0},
             ],
             "included_hours": "20",
-            "flat_fee": 0,
+            "flat_fee": 500,
             "monthly_minimum": 0,
         },
     },
