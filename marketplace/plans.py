@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from billing import payments
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.text import unprintable
@@ -29,8 +30,11 @@ def validated_price(kind: str, currency: str, amount: int, terms: dict) -> tuple
         if kind == PlanKind.ONE_TIME:
             if terms:
                 raise InvalidPlan("A one-time plan takes an amount, not metered terms.")
-            if pricing.price_one_time(amount, currency, 1).total <= 0:
+            total = pricing.price_one_time(amount, currency, 1).total
+            if total <= 0:
                 raise InvalidPlan("A one-time plan needs an amount above zero (or use free).")
+            if refusal := payments.below_minimum_charge(total, currency):
+                raise InvalidPlan(f"A one-time plan is paid by card at checkout: {refusal}.")
             return currency, amount, {}
         if amount:
             raise InvalidPlan("A metered plan is priced by its terms; amount must be 0.")

@@ -71,6 +71,8 @@ def test_vendor_creates_free_one_time_and_metered_plans(vendor, agent):
     [
         ({"kind": "one_time", "currency": "USD", "amount": 0}, "invalid_price_terms"),
         ({"kind": "one_time", "currency": "ZZZ", "amount": 10}, "invalid_price_terms"),
+        # Charged by card at checkout: below the processor's minimum, no order could be paid.
+        ({"kind": "one_time", "currency": "EUR", "amount": 49}, "invalid_price_terms"),
         ({"kind": "free", "currency": "USD", "amount": 10}, "invalid_price_terms"),
         (
             {"kind": "metered", "currency": "USD", "terms": {"scheme": "volume"}},
@@ -204,3 +206,14 @@ def test_a_revise_made_while_an_order_is_placed_waits_and_keeps_the_ordered_vers
     assert answers["revise"].json()["version"] == 2
     plan.refresh_from_db()
     assert plan.name == "free plan"  # the version the order names is as it was bought
+
+
+def test_a_one_time_price_below_the_card_minimum_says_so_and_the_minimum_is_taken(vendor, agent):
+    def create(key: str, amount: int):
+        body = {"key": key, "name": key, "kind": "one_time", "currency": "GBP", "amount": amount}
+        return vendor.client.post(plans_url(agent.pk), body, format="json")
+
+    refused = create("pennies", 29)
+    assert refused.status_code == 400, refused.json()
+    assert "below the card processor's minimum charge of 0.30 GBP" in refused.json()["detail"]
+    assert create("thirty-pence", 30).status_code == 201
