@@ -7,6 +7,7 @@ from edgeplug.errors import (
     NotFound,
     Throttled,
     Unavailable,
+    UnknownReference,
     retry_seconds,
 )
 
@@ -36,8 +37,9 @@ class SetupIncomplete(Conflict, code="setup_incomplete"):
     """The SetupIntent has not succeeded: the card must confirm it before it is saved."""
 
 
-class SetupNotYours(NotFound):
-    """The setup intent belongs to another tenant: answered as if it did not exist."""
+class UnknownSetupIntent(UnknownReference, code="unknown_setup_intent", thing="setup intent"):
+    """No setup intent of this tenant's has that id: Stripe knows none, or it is another
+    tenant's (answered alike)."""
 
 
 class InvalidWebhook(BadRequest, code="invalid_signature"):

@@ -25,7 +25,7 @@ from billing.errors import (
     PaymentProcessorError,
     PaymentsNotConfigured,
     SetupIncomplete,
-    SetupNotYours,
+    UnknownSetupIntent,
 )
 from billing.models import PaymentMethod, StripeCustomer
 from billing.signals import default_card_set
@@ -169,9 +169,9 @@ def record_setup(tenant: Tenant, setup_intent_id: str, *, actor=None, request=No
     try:
         intent = stripe_client.v1.setup_intents.retrieve(setup_intent_id)
     except stripe.InvalidRequestError as exc:
-        raise SetupNotYours(f"No setup intent {setup_intent_id}.") from exc
+        raise UnknownSetupIntent("setup_intent", setup_intent_id) from exc
     if customer is None or intent.customer != customer.customer_id:
-        raise SetupNotYours(f"No setup intent {setup_intent_id}.")
+        raise UnknownSetupIntent("setup_intent", setup_intent_id)
     if intent.status != "succeeded" or not intent.payment_method:
         raise SetupIncomplete(
             f"Setup intent {setup_intent_id} is {intent.status}: confirm it with the card first."

@@ -60,6 +60,43 @@ class NotFound(DomainError, code="not_found", status=404):
     """The object does not exist, or belongs to another tenant."""
 
 
+class UnknownReference(BadRequest, code="unknown_reference"):
+    """The one rule for an id or key that names nothing the caller may see.
+
+    - In the URL path it names the object the request is about: nothing the caller may see
+      there is ``404 not_found`` (``edgeplug.tenancy.scoping.get_for_request``).
+    - In the request body or the query string it names another object the request uses or
+      filters by (an order's ``agent`` and ``plan``, a deployment's ``version``, a member's
+      ``email``, ``?agent=`` on a list): nothing the caller may see there, whether nothing
+      at all or another tenant's object, is this error, ``400 unknown_<thing>``, the same
+      answer for both, its detail naming the field (``edgeplug.tenancy.scoping.
+      get_referenced`` looks the object up and raises it). A subclass names its thing::
+
+          class UnknownPlan(UnknownReference, code="unknown_plan", thing="plan"):
+              pass
+
+    - Inside a signed uploaded document (a package's manifest, a WPK's steps, the key id of
+      a signature) a name is part of the content: a name there that matches nothing is a
+      content error of that document and keeps its documented status and code (``422
+      unknown_key``, ``422 unknown_agent`` of a WPK step), not this error.
+    """
+
+    thing: ClassVar[str] = "object"
+
+    def __init_subclass__(cls, *, thing: str | None = None, **kw):
+        super().__init_subclass__(**kw)
+        if thing is not None:
+            cls.thing = thing
+
+    def __init__(self, field: str, value: object, *, detail: str = ""):
+        detail = detail or f"there is no {self.thing} {value!r} that you can see."
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+
+    def extra(self) -> dict[str, Any]:
+        return {"field": self.field}
+
+
 class Conflict(DomainError, code="conflict", status=409):
     """The request clashes with the object's current state."""
 

@@ -1,6 +1,6 @@
 """Registry refusals, each with its stable code."""
 
-from edgeplug.errors import BadRequest, Conflict, Forbidden, Unprocessable
+from edgeplug.errors import BadRequest, Conflict, Forbidden, UnknownReference, Unprocessable
 
 
 class NotAVendor(Forbidden, code="not_a_vendor"):
@@ -8,7 +8,8 @@ class NotAVendor(Forbidden, code="not_a_vendor"):
 
 
 class UnknownKey(Unprocessable, code="unknown_key"):
-    pass
+    """The key id given with a signature names none of the vendor's keys: a content error of
+    the signed upload (422), not an ``UnknownReference``."""
 
 
 class KeyRevoked(Unprocessable, code="key_revoked"):
@@ -51,7 +52,19 @@ class PlanRetired(Conflict, code="plan_retired"):
     pass
 
 
-class UnknownPlan(BadRequest, code="unknown_plan"):
+class UnknownPlan(UnknownReference, code="unknown_plan", thing="plan"):
+    pass
+
+
+class UnknownAgent(UnknownReference, code="unknown_agent", thing="agent"):
+    pass
+
+
+class UnknownVersion(UnknownReference, code="unknown_version", thing="version"):
+    pass
+
+
+class UnknownVendor(UnknownReference, code="unknown_vendor", thing="vendor"):
     pass
 
 

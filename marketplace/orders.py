@@ -28,6 +28,7 @@ from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, Forbidden
 from edgeplug.tenancy.models import Tenant
+from edgeplug.tenancy.scoping import get_referenced
 from edgeplug.tenancy.services import lock_tenant
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
@@ -38,6 +39,7 @@ from marketplace.errors import (
     OwnAgent,
     PlanMismatch,
     PlanRetired,
+    UnknownAgent,
     UnknownPlan,
 )
 from marketplace.models import (
@@ -109,10 +111,9 @@ def _plan_for(tenant: Tenant, agent_id: int, plan_id: int) -> PricePlan:
     """The plan, locked until the order is stored: a revise or a retire of it waits, then
     finds the order (``plans.is_held``) and leaves this version as the order names it. A plan
     of an agent the tenant cannot see in the catalogue (another vendor's with no public
-    version nor one yanked after its release) is unknown: nothing says it exists."""
-    released = AgentVersion.objects.filter(
-        PUBLIC_VERSION | YANKED_AFTER_RELEASE, agent=OuterRef("agent")
-    )
+    version nor one yanked after its release) is unknown: nothing says it exists. So is an
+    agent id naming no agent it can see, beside a plan it can."""
+    released = _released(agent=OuterRef("agent"))
     plan = (
         PricePlan.objects.select_for_update(no_key=True, of=("self",))
         .select_related("agent", "agent__tenant")
@@ -120,10 +121,23 @@ def _plan_for(tenant: Tenant, agent_id: int, plan_id: int) -> PricePlan:
         .first()
     )
     if plan is None:
-        raise UnknownPlan(f"There is no plan {plan_id}.")
+        raise UnknownPlan("plan", plan_id)
     if plan.agent_id != agent_id:
+        get_referenced(
+            Agent.objects.filter(Q(tenant=tenant) | Exists(_released(agent=OuterRef("pk")))),
+            UnknownAgent,
+            "agent",
+            agent_id,
+            pk=agent_id,
+        )
         raise PlanMismatch(f"Plan {plan_id} is not a plan of agent {agent_id}.")
     return plan
+
+
+def _released(**agent):
+    """The versions that show their agent in the catalogue: public ones, and those yanked
+    after their release."""
+    return AgentVersion.objects.filter(PUBLIC_VERSION | YANKED_AFTER_RELEASE, **agent)
 
 
 def _reject_overdue(tenant: Tenant) -> None:

@@ -4,8 +4,15 @@ versions, and the caller's tenant's own, published or not."""
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from edgeplug.core.compiled import CompiledQuery
-from edgeplug.tenancy.scoping import for_request, for_tenant, request_tenant, sees_only_public
-from marketplace.models import YANKED_AFTER_RELEASE, Agent, AgentVersion
+from edgeplug.tenancy.scoping import (
+    for_request,
+    for_tenant,
+    get_referenced,
+    request_tenant,
+    sees_only_public,
+)
+from marketplace.errors import UnknownAgent, UnknownVersion
+from marketplace.models import YANKED_AFTER_RELEASE, Agent, AgentVersion, Entitlement
 
 
 def visible_versions(request) -> QuerySet:
@@ -22,6 +29,29 @@ def shown_versions(request) -> QuerySet:
         Q(pk__in=visible.values("pk"))
         | Q(YANKED_AFTER_RELEASE, Exists(visible.filter(agent=OuterRef("agent"))))
     )
+
+
+def referenced_version(
+    versions: QuerySet,
+    agents: QuerySet,
+    agent_id: int,
+    version: str,
+    *,
+    fields: tuple[str, str] = ("agent", "version"),
+) -> AgentVersion:
+    """The version a request's body names by agent id and version string, among ``versions``
+    (those the caller may use, scoped): else 400 ``unknown_agent`` when the agent is none of
+    ``agents`` (those the caller may see), ``unknown_version`` when it is one but has no such
+    version the caller may use (``fields`` are the body's names for the two)."""
+    agent_field, version_field = fields
+    lookup = {"agent_id": agent_id, "version": version}
+    try:
+        return get_referenced(
+            versions.select_related("agent"), UnknownVersion, version_field, version, **lookup
+        )
+    except UnknownVersion:
+        get_referenced(agents, UnknownAgent, agent_field, agent_id, pk=agent_id)
+        raise
 
 
 def _listed_versions(request) -> QuerySet:
@@ -52,6 +82,15 @@ def _agents_with_versions(request, listed: QuerySet) -> QuerySet:
         .filter(Exists(versions.filter(agent=OuterRef("pk"))))
         .prefetch_related(Prefetch("versions", queryset=listed, to_attr="visible_versions"))
     )
+
+
+def held_or_visible_agents(request) -> QuerySet:
+    """The agents a customer's request may name (a deployment's, a filter of its
+    entitlements): those with a version it may see, and those its tenant holds (or held) an
+    entitlement to, whatever became of their versions since (its entitlements show them)."""
+    versions = visible_versions(request).filter(agent=OuterRef("pk"))
+    held = for_request(Entitlement.objects.all(), request).filter(agent=OuterRef("pk"))
+    return Agent.objects.filter(Exists(versions) | Exists(held))
 
 
 def with_listing(agents: QuerySet) -> QuerySet:

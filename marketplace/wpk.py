@@ -34,12 +34,13 @@ class WpkTooLarge(DomainError, code="wpk_too_large", status=413):
     pass
 
 
-class UnknownAgent(Unprocessable, code="unknown_agent"):
-    pass
+class UnknownStepAgent(Unprocessable, code="unknown_agent"):
+    """A step of the signed document names no agent the vendor may see: a content error of
+    the document (422), not a field of the request (``edgeplug.errors.UnknownReference``)."""
 
 
 class NoMatchingVersion(Unprocessable, code="no_matching_version"):
-    pass
+    """A step's version range matches no version the vendor may see (a content error, 422)."""
 
 
 class AgentsNotCertified(Conflict, code="agents_not_certified"):
@@ -116,7 +117,7 @@ def _check_steps_exist(tenant: Tenant, steps: list[Step]) -> None:
         # Only agents with a version this vendor may see count: another vendor's unreleased
         # agent must look exactly like one that does not exist.
         if not visible.filter(agent__tenant__slug=step.vendor, agent__name=step.agent).exists():
-            raise UnknownAgent(f"No agent {step.vendor}/{step.agent}.")
+            raise UnknownStepAgent(f"No agent {step.vendor}/{step.agent}.")
         if not _matching_versions(step, visible):
             raise NoMatchingVersion(
                 f"No version of {step.vendor}/{step.agent} matches {step.raw_range!r}."

@@ -29,7 +29,15 @@ class PaymentMethodListCreate(TenantScoped, SavedCards, generics.ListAPIView):
 
     @extend_schema(
         request=s.RecordSetupSerializer,
-        responses={201: s.PaymentMethodSerializer, 502: error_response(502)},
+        responses={
+            201: s.PaymentMethodSerializer,
+            400: error_response(
+                400,
+                "unknown_setup_intent: no setup intent of your tenant has that id (absent and "
+                "another tenant's alike).",
+            ),
+            502: error_response(502),
+        },
     )
     def post(self, request):
         data = validated(s.RecordSetupSerializer, request)

@@ -18,14 +18,16 @@ from certification.errors import NotCertified, NotQueued, NoVersion
 from certification.models import CertificationRun
 from certification.pipeline.actions import broker_refusal, submit_for_certification
 from edgeplug.core.filters import FilterSet, number_filter
+from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
-from edgeplug.tenancy.models import StaffGroup
-from edgeplug.tenancy.scoping import for_request, get_for_request
+from edgeplug.tenancy.models import StaffGroup, Tenant
+from edgeplug.tenancy.scoping import for_request, get_for_request, get_referenced
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.api.serializers import CertifyRequestSerializer
 from marketplace.certified import current_certificate
+from marketplace.errors import UnknownVendor, UnknownVersion
 from marketplace.models import Agent, AgentVersion
-from marketplace.visibility import shown_versions
+from marketplace.visibility import referenced_version, shown_versions
 
 
 def runs_for(request):
@@ -52,15 +54,32 @@ def _submitted(run) -> Response:
 class Submit(APIView):
     permission_classes = [IsVendorPublisher]
 
-    @extend_schema(request=SubmitSerializer, responses={202: None})
+    @extend_schema(
+        request=SubmitSerializer,
+        responses={
+            202: None,
+            400: error_response(
+                400,
+                "unknown_version (version_id, or version of agent_id) or unknown_agent "
+                "(agent_id): the body names none of your tenant's versions or agents.",
+            ),
+        },
+    )
     def post(self, request):
         v = validated(SubmitSerializer, request)
-        lookup = (
-            {"pk": v["version_id"]}
-            if "version_id" in v
-            else {"agent_id": v["agent_id"], "version": v["version"]}
-        )
-        version = get_for_request(AgentVersion.objects.all(), request, **lookup)
+        own = for_request(AgentVersion.objects.all(), request)
+        if "version_id" in v:
+            version = get_referenced(
+                own, UnknownVersion, "version_id", v["version_id"], pk=v["version_id"]
+            )
+        else:
+            version = referenced_version(
+                own,
+                for_request(Agent.objects.all(), request),
+                v["agent_id"],
+                v["version"],
+                fields=("agent_id", "version"),
+            )
         return _submitted(
             submit_for_certification(version, v["level"], actor=request.user, request=request)
         )
@@ -71,7 +90,13 @@ class AgentCertify(APIView):
 
     permission_classes = [IsVendorPublisher]
 
-    @extend_schema(request=CertifyRequestSerializer, responses={202: None})
+    @extend_schema(
+        request=CertifyRequestSerializer,
+        responses={
+            202: None,
+            400: error_response(400, "unknown_version: the agent has no such version."),
+        },
+    )
     def put(self, request, pk):
         # Another tenant's agent is a 404 whatever the body says, as yank and the plan edits.
         agent = get_for_request(Agent.objects.all(), request, pk=pk)
@@ -79,7 +104,13 @@ class AgentCertify(APIView):
         if "version" in data:
             # A named version is decided by the action (409 version_yanked when yanked), as
             # /certification/submit does.
-            version = get_for_request(agent.versions.all(), request, version=data["version"])
+            version = get_referenced(
+                agent.versions.all(),
+                UnknownVersion,
+                "version",
+                data["version"],
+                version=data["version"],
+            )
         else:
             version = agent.versions.filter(yanked_at__isnull=True).newest_first().first()
             if version is None:
@@ -100,12 +131,31 @@ MAX_AGE_HOURS = 24 * 366 * 10
 
 
 class QueueFilter(FilterSet):
-    vendor = django_filters.CharFilter(field_name="tenant__slug")
+    vendor = django_filters.CharFilter(
+        method="filter_vendor",
+        label="your tenant's slug, any tenant's for reviewers (else 400 unknown_vendor)",
+    )
     older_than_hours = number_filter(maximum=MAX_AGE_HOURS, method="filter_age")
 
     class Meta:
         model = CertificationRun
         fields = ["level", "status", "review_status", "vendor"]
+
+    def filter_vendor(self, queryset, name, value):
+        # A tenant whose runs the caller may see (any, for reviewers; else its own); 400
+        # unknown_vendor otherwise.
+        tenants = for_request(
+            Tenant.objects.all(), self.request, field="pk", staff=StaffGroup.REVIEWERS
+        )
+        return self.narrowed_to(
+            queryset,
+            name,
+            value,
+            visible=tenants,
+            error=UnknownVendor,
+            lookup="slug",
+            field="tenant__slug",
+        )
 
     def filter_age(self, queryset, name, value):
         return queryset.filter(created_at__lte=timezone.now() - timedelta(hours=float(value)))

@@ -5,8 +5,12 @@ from datetime import UTC
 import django_filters
 import django_filters.rest_framework
 from django import forms
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
+
+from edgeplug.errors import UnknownReference
+from edgeplug.tenancy.scoping import get_referenced
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -86,6 +90,25 @@ class FilterSet(django_filters.rest_framework.FilterSet):
                 )
                 valid = False
         return valid
+
+    def narrowed_to(
+        self,
+        queryset: QuerySet,
+        name: str,
+        value: object,
+        *,
+        visible: QuerySet,
+        error: type[UnknownReference],
+        lookup: str,
+        field: str,
+    ) -> QuerySet:
+        """For a filter method of a parameter that names another object (``?agent=12``): the
+        rows of ``queryset`` whose ``field`` is ``value``, once ``value`` is found by
+        ``lookup`` among ``visible`` (the objects the caller may see), else 400
+        ``unknown_<thing>`` naming the parameter, as for an id in a body
+        (``edgeplug.errors.UnknownReference``)."""
+        get_referenced(visible, error, name, value, **{lookup: value})
+        return queryset.filter(**{field: value})
 
 
 class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):

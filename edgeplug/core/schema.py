@@ -29,17 +29,25 @@ class ErrorSerializer(serializers.Serializer):
     retry_after = serializers.IntegerField(
         required=False, help_text="Seconds to wait before retrying (429, 503)."
     )
+    field = serializers.CharField(
+        required=False,
+        help_text=(
+            "The body field or query parameter the error is about: with unknown_<thing>, the "
+            "one naming nothing you can see."
+        ),
+    )
 
     class Meta:
         ref_name = "Error"
 
 
 _DESCRIPTIONS = {
-    "400": "The request is malformed or invalid.",
+    "400": "The request is malformed or invalid, or a body field or query parameter names "
+    "nothing you can see (unknown_<thing>, with that `field`).",
     "401": "Not signed in, or the credentials or token are wrong.",
     "402": "Payment required: no card on file, an unpaid invoice, or the payment failed.",
     "403": "Signed in, but not allowed to do this.",
-    "404": "No such object (or one you may not see), or no such page.",
+    "404": "The URL names no object you can see (none, or another tenant's), or no page.",
     "409": "The request conflicts with the current state.",
     "413": "The request body is too large.",
     "415": "Unsupported request content type.",

@@ -8,19 +8,23 @@ How to scope a queryset for a request (views, serializers, filters; nothing else
     for_tenant(Model.objects.all(), tenant_pk, public=True)         # the same, before a request
     sees_only_public(Model.objects.all(), tenant)                   # … is that just public()?
     get_for_request(Model.objects.all(), request, pk=pk)            # one row, else 404
+    get_referenced(visible, UnknownThing, "thing", value, pk=value)  # a body's row, else 400
     class Rows(TenantScoped, generics.ListAPIView):                 # a DRF generic view:
         queryset = Model.objects.all()                              # … the tenant's rows
 
 Rules it keeps: every tenant-owned model has a ``tenant`` field (``field=`` names another
 path, such as ``"version__tenant"``); a model with rows everyone may read gives its queryset
 a ``public()`` method; staff powers need the group and a TOTP sign-in (``acts_as_staff``).
-An object of another tenant is simply not found (404), never forbidden (403). Do not filter
-by ``request.tenant`` anywhere else: add what you need here.
+An object of another tenant is simply not found (404), never forbidden (403), when the URL
+names it; when the body or the query string names it, it is unknown (400 ``unknown_<thing>``,
+``edgeplug.errors.UnknownReference`` states the rule). Do not filter by ``request.tenant``
+anywhere else: add what you need here.
 """
 
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
+from edgeplug.errors import UnknownReference
 from edgeplug.tenancy.permissions import acts_as_staff
 
 
@@ -63,7 +67,8 @@ def sees_only_public(queryset: QuerySet, tenant, field: str = "tenant") -> bool:
 
 
 def _own(tenant, field: str) -> Q:
-    return Q(**{field: tenant})
+    # By primary key, so that ``field`` may be ``"pk"`` too (the tenants themselves).
+    return Q(**{field: getattr(tenant, "pk", tenant)})
 
 
 def get_for_request(queryset: QuerySet, request, field: str = "tenant", **lookup) -> Model:
@@ -71,6 +76,19 @@ def get_for_request(queryset: QuerySet, request, field: str = "tenant", **lookup
         return for_request(queryset, request, field).get(**lookup)
     except queryset.model.DoesNotExist as exc:
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from exc
+
+
+def get_referenced(
+    visible: QuerySet, error: type[UnknownReference], field: str, value: object, **lookup
+) -> Model:
+    """The row of ``visible`` (the rows the caller may see, already scoped) that the request's
+    body or query string names in ``field``, found by ``lookup``; else ``error``: 400
+    ``unknown_<thing>`` naming the field, the same for a row that does not exist and for one
+    the caller may not see (``UnknownReference``)."""
+    found = visible.filter(**lookup).first()
+    if found is None:
+        raise error(field, value)
+    return found
 
 
 class TenantScoped:

@@ -8,7 +8,7 @@ from django.db import transaction
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import field_changes, record_change, record_event
 from edgeplug.core.locking import locked, unique_or
-from edgeplug.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+from edgeplug.errors import BadRequest, Conflict, DomainError, Forbidden, UnknownReference
 from edgeplug.slugs import SLUG_RULE, is_slug
 from edgeplug.tenancy.models import TENANT_KIND_RULE, Membership, Role, Tenant
 from edgeplug.tenancy.signals import tenant_changed
@@ -138,7 +138,7 @@ def add_member(tenant: Tenant, user: User, role: str, *, actor=None, request=Non
     return membership
 
 
-class UserNotFound(NotFound, code="user_not_found"):
+class UnknownUser(UnknownReference, code="unknown_user", thing="user"):
     """Members are existing accounts: nobody is invited by an email without one."""
 
 
@@ -149,7 +149,9 @@ def add_member_by_email(
     vendor portal's team page add members."""
     user = User.objects.with_email(email).first()
     if user is None:
-        raise UserNotFound("No EdgePlug account uses that email: ask them to create one first.")
+        raise UnknownUser(
+            "email", email, detail="no EdgePlug account uses it: ask them to create one first."
+        )
     return add_member(tenant, user, role, actor=actor, request=request)
 
 

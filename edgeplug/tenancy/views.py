@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from edgeplug.audit.models import AuditEvent
 from edgeplug.core.filters import FilterSet, UtcDateTimeFilter
+from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
 from edgeplug.tenancy import serializers as s
 from edgeplug.tenancy.models import Membership
@@ -23,7 +24,13 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_queryset(self):
         return for_request(Membership.objects.select_related("user", "tenant"), self.request)
 
-    @extend_schema(request=s.AddMemberSerializer, responses={201: s.MembershipSerializer})
+    @extend_schema(
+        request=s.AddMemberSerializer,
+        responses={
+            201: s.MembershipSerializer,
+            400: error_response(400, "unknown_user: no EdgePlug account uses the email."),
+        },
+    )
     def create(self, request):
         data = validated(s.AddMemberSerializer, request)
         membership = add_member_by_email(

@@ -5,7 +5,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from edgeplug.core.schema import empty_for_schema
+from edgeplug.core.schema import empty_for_schema, error_response
 from edgeplug.core.serializers import validated
 from edgeplug.tenancy.permissions import CanManageDevices
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
@@ -13,7 +13,7 @@ from marketplace import devices
 from marketplace.api import commerce_serializers as s
 from marketplace.api.device_auth import DeviceTokenAuthentication, IsDevice
 from marketplace.models import Deployment, Device
-from marketplace.visibility import visible_versions
+from marketplace.visibility import held_or_visible_agents, referenced_version, visible_versions
 
 
 def _device(request, pk) -> Device:
@@ -69,14 +69,25 @@ class DeploymentListCreate(DeviceManagement, generics.ListAPIView):
         device = _device(self.request, self.kwargs["pk"])
         return device.deployments.select_related("version")
 
-    @extend_schema(request=s.CreateDeploymentSerializer, responses={201: s.DeploymentSerializer})
+    @extend_schema(
+        request=s.CreateDeploymentSerializer,
+        responses={
+            201: s.DeploymentSerializer,
+            400: error_response(
+                400,
+                "unknown_agent or unknown_version: the body names no agent, or no version of "
+                "it, that you can deploy (absent and another tenant's alike); not_available.",
+            ),
+        },
+    )
     def post(self, request, pk):
         device = _device(request, pk)
         data = validated(s.CreateDeploymentSerializer, request)
-        version = generics.get_object_or_404(
-            visible_versions(request).select_related("agent"),
-            agent_id=data["agent"],
-            version=data["version"],
+        version = referenced_version(
+            visible_versions(request),
+            held_or_visible_agents(request),
+            data["agent"],
+            data["version"],
         )
         deployment = devices.deploy(device, version, actor=request.user, request=request)
         return Response(s.DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED)

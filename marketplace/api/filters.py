@@ -7,12 +7,15 @@ from django.db.models import Exists, OuterRef, Q
 from certification.models import Level
 from edgeplug.core.filters import BooleanFilter, FilterSet, number_filter
 from marketplace import catalogue
+from marketplace.errors import UnknownVendor
 from marketplace.models import Agent, CertificationStatus, PlanKind
 from marketplace.visibility import visible_versions
 
 
 class AgentFilter(FilterSet):
-    vendor = django_filters.CharFilter(field_name="tenant__slug")
+    vendor = django_filters.CharFilter(
+        method="filter_vendor", label="slug of a vendor you can see (else 400 unknown_vendor)"
+    )
     agent_type = django_filters.CharFilter()
     target_core = django_filters.CharFilter(method="filter_target_core")
     certification_status = django_filters.ChoiceFilter(
@@ -44,6 +47,18 @@ class AgentFilter(FilterSet):
     def _with_visible_version(self, queryset, **match):
         versions = visible_versions(self.request).filter(agent=OuterRef("pk"), **match)
         return queryset.filter(Exists(versions))
+
+    def filter_vendor(self, queryset, name, value):
+        # A vendor with an agent the caller may see; 400 unknown_vendor otherwise.
+        return self.narrowed_to(
+            queryset,
+            name,
+            value,
+            visible=visible_versions(self.request),
+            error=UnknownVendor,
+            lookup="agent__tenant__slug",
+            field="tenant__slug",
+        )
 
     def filter_target_core(self, queryset, name, value):
         return self._with_visible_version(queryset, target_core=value)

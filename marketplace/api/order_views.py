@@ -12,7 +12,9 @@ from edgeplug.tenancy.permissions import CanBuy, IsMember
 from edgeplug.tenancy.scoping import for_request
 from marketplace import orders
 from marketplace.api import commerce_serializers as s
+from marketplace.errors import UnknownAgent
 from marketplace.models import Entitlement, Order, OrderStatus
+from marketplace.visibility import held_or_visible_agents
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -43,6 +45,13 @@ class OrderListCreate(generics.ListAPIView):
         responses={
             201: s.OrderSerializer,
             200: s.OrderSerializer,
+            400: error_response(
+                400,
+                "unknown_plan, unknown_agent: the body names no plan, or no agent, that you "
+                "can see in the catalogue (absent and another tenant's hidden one alike); "
+                "plan_mismatch: the plan is another agent's; own_agent, not_available, "
+                "idempotency_key_required.",
+            ),
             402: error_response(
                 402,
                 "payment_method_required (no saved card), payment_overdue (an invoice is "
@@ -117,12 +126,25 @@ class OrderDetail(generics.RetrieveAPIView):
 
 
 class EntitlementFilter(FilterSet):
-    # An id, not a choice among the agents: an unknown agent simply matches nothing.
-    agent = number_filter(minimum=1, field_name="agent_id")
+    # An agent id: one of an agent the caller may see or holds, else 400 unknown_agent.
+    agent = number_filter(
+        minimum=1, method="filter_agent", label="an agent you can see (else 400 unknown_agent)"
+    )
 
     class Meta:
         model = Entitlement
         fields = ["status", "agent"]
+
+    def filter_agent(self, queryset, name, value):
+        return self.narrowed_to(
+            queryset,
+            name,
+            int(value),
+            visible=held_or_visible_agents(self.request),
+            error=UnknownAgent,
+            lookup="pk",
+            field="agent_id",
+        )
 
 
 class EntitlementList(generics.ListAPIView):

@@ -74,7 +74,8 @@ def test_submit_by_agent_and_version_and_its_errors(vendor, uploaded, submit):
     assert neither.status_code == 400
 
     missing, _ = submit(vendor.client, version_id=999999)
-    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert (missing.status_code, missing.json()["code"]) == (400, "unknown_version")
+    assert missing.json()["field"] == "version_id"
 
 
 def test_other_tenants_cannot_submit_or_see_runs(
@@ -82,7 +83,7 @@ def test_other_tenants_cannot_submit_or_see_runs(
 ):
     rival = make_vendor(slug="rival-robotics")
     stolen, _ = submit(rival.client, version_id=uploaded["version"]["id"])
-    assert stolen.status_code == 404
+    assert (stolen.status_code, stolen.json()["code"]) == (400, "unknown_version")
 
     customer, _ = member_client("admin")
     refused, _ = submit(customer, version_id=uploaded["version"]["id"])
@@ -127,7 +128,7 @@ def test_put_certify_takes_the_newest_version_or_the_one_named(
     assert newest.status_code == 202, newest.json()
     assert vendor.client.get(newest.json()["url"]).json()["version"] == "1.10.0"
     assert vendor.client.get(named.json()["url"]).json()["version"] == "1.2.0"
-    assert unknown.status_code == 404
+    assert (unknown.status_code, unknown.json()["code"]) == (400, "unknown_version")
 
 
 def test_certificate_endpoint_before_and_after_a_passing_run(

@@ -76,4 +76,4 @@ def test_what_customers_bought_keeps_running_but_is_not_deployed_anew(
     assert device_api.get(body["run"][0]["download_url"]).status_code == 200
     Entitlement.objects.update(seats=2)  # a free seat: only the vendor's state refuses
     other = deploy(client, register(client, "hw-2"), published)
-    assert (other.status_code, other.json()["code"]) == (404, "not_found")
+    assert (other.status_code, other.json()["code"]) == (400, "unknown_version")

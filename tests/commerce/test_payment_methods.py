@@ -39,7 +39,7 @@ def test_unconfirmed_setup_is_refused(stripe_on, customer):
     assert (response.status_code, response.json()["code"]) == (409, "setup_incomplete")
 
 
-def test_another_tenants_setup_intent_and_cards_are_404(stripe_on, member_client):
+def test_another_tenants_setup_intent_is_unknown_and_cards_are_404(stripe_on, member_client):
     alice, _ = member_client("admin")
     bob, _ = member_client("admin")
     card = save_card(alice)
@@ -47,7 +47,16 @@ def test_another_tenants_setup_intent_and_cards_are_404(stripe_on, member_client
     stolen = bob.post(
         "/api/v1/billing/payment-methods", {"setup_intent": started["setup_intent"]}, format="json"
     )
-    assert stolen.status_code == 404
+    missing = bob.post(
+        "/api/v1/billing/payment-methods", {"setup_intent": "seti_missing"}, format="json"
+    )
+    for refused, setup_intent in ((stolen, started["setup_intent"]), (missing, "seti_missing")):
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "code": "unknown_setup_intent",
+            "detail": f"setup_intent: there is no setup intent {setup_intent!r} that you can see.",
+            "field": "setup_intent",
+        }
     assert bob.delete(f"/api/v1/billing/payment-methods/{card['id']}").status_code == 404
     assert bob.get("/api/v1/billing/payment-methods").json()["count"] == 0
     assert alice.delete(f"/api/v1/billing/payment-methods/{card['id']}").status_code == 204

@@ -113,7 +113,7 @@ def test_a_rejected_recertification_stops_the_devices_running_the_version(
     # Customers can neither deploy it anew nor fetch it; beat leaves it certified (the
     # approved certificate still vouches).
     other = deploy(client, register(client, "hw-2"), published)
-    assert (other.status_code, other.json()["code"]) == (404, "not_found")
+    assert (other.status_code, other.json()["code"]) == (400, "unknown_version")
     assert client.get(_certificate_url(published)).status_code == 404
     assert expire_lapsed_certifications() == 0
 
@@ -136,7 +136,7 @@ def test_devices_keep_running_the_version_while_it_is_certified_again(
     assert waiting["certificate_id"] == newer.pk
     assert device_api.get(waiting["download_url"]).status_code == 200
     refused = deploy(client, register(client, "hw-2"), published)
-    assert (refused.status_code, refused.json()["code"]) == (404, "not_found")
+    assert (refused.status_code, refused.json()["code"]) == (400, "unknown_version")
 
     assert _decide(reviewer, run, "approve") == [f"Run {run.pk} approved."]
     [approved_again] = _assignments(device_api)["run"]

@@ -51,7 +51,7 @@ def test_adding_unknown_user_or_twice_is_a_clear_error(member_client):
     unknown = client.post(
         "/api/v1/tenant/members", {"email": "ghost@example.com", "role": "operator"}, format="json"
     )
-    assert (unknown.status_code, unknown.json()["code"]) == (404, "user_not_found")
+    assert (unknown.status_code, unknown.json()["code"]) == (400, "unknown_user")
     twice = client.post(
         "/api/v1/tenant/members",
         {"email": membership.user.email, "role": "operator"},

@@ -24,7 +24,7 @@ def test_admin_adds_a_member_by_email(portal_vendor):
 def test_adding_an_unknown_email_or_a_member_twice_is_explained(portal_vendor):
     admin = portal_vendor("admin")
     unknown = admin.client.post("/portal/team/", {"email": "nobody@x.example", "role": "operator"})
-    assert unknown.status_code == 404 and "user_not_found" in unknown.content.decode()
+    assert unknown.status_code == 400 and "unknown_user" in unknown.content.decode()
     again = admin.client.post("/portal/team/", {"email": admin.user.email, "role": "operator"})
     assert again.status_code == 409 and "already_member" in again.content.decode()
 
