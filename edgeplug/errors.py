@@ -78,7 +78,7 @@ class UnknownReference(BadRequest, code="unknown_reference"):
     - Inside a signed uploaded document (a package's manifest, a WPK's steps, the key id of
       a signature) a name is part of the content: a name there that matches nothing is a
       content error of that document and keeps its documented status and code (``422
-      unknown_key``, ``422 unknown_agent`` of a WPK step), not this error.
+      unknown_key``, ``422 unknown_step_agent`` of a WPK step), not this error.
     """
 
     thing: ClassVar[str] = "object"

@@ -34,7 +34,7 @@ class WpkTooLarge(DomainError, code="wpk_too_large", status=413):
     pass
 
 
-class UnknownStepAgent(Unprocessable, code="unknown_agent"):
+class UnknownStepAgent(Unprocessable, code="unknown_step_agent"):
     """A step of the signed document names no agent the vendor may see: a content error of
     the document (422), not a field of the request (``edgeplug.errors.UnknownReference``)."""
 

@@ -56,7 +56,7 @@ def test_upload_then_follow_the_review(portal_vendor):
         (b"{not json", "wpk_invalid"),
         ({"name": "x"}, "wpk_invalid"),
         ("bad-signature", "bad_signature"),
-        ("unknown-agent", "unknown_agent"),
+        ("unknown-agent", "unknown_step_agent"),
     ],
 )
 def test_refusals_are_shown_with_their_code(portal_vendor, document, code):

@@ -109,4 +109,4 @@ def test_wpk_steps_cannot_probe_for_another_vendors_hidden_agents(vendor, make_v
         absent.status_code,
         absent.json()["code"],
     )
-    assert hidden.json()["code"] == "unknown_agent"
+    assert hidden.json()["code"] == "unknown_step_agent"

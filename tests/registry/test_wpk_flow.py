@@ -117,7 +117,7 @@ def test_bad_wpk_uploads(vendor, agent_version, mutate, code, status):
 def test_steps_must_reference_existing_agents_and_versions(vendor, agent_version):
     unknown = _wpk(vendor, steps=[{"agent": "acme-robotics/ghost", "version": "1.0.0"}])
     response = vendor.client.post("/api/v1/wpk/upload", unknown, format="json")
-    assert (response.status_code, response.json()["code"]) == (422, "unknown_agent")
+    assert (response.status_code, response.json()["code"]) == (422, "unknown_step_agent")
     no_match = _wpk(vendor, steps=[{"agent": "acme-robotics/pump-anomaly", "version": ">=2.0.0"}])
     response = vendor.client.post("/api/v1/wpk/upload", no_match, format="json")
     assert response.json()["code"] == "no_matching_version"
