@@ -22,7 +22,7 @@ def ensure_may_download(tenant: Tenant | None, version: AgentVersion) -> None:
         return
     if (
         tenant is not None
-        and version.is_public
+        and version.is_released
         and active_entitlements(tenant, version.agent_id).exists()
     ):
         return

@@ -98,10 +98,15 @@ NEWEST_FIRST = ["agent", "precedence", "created_at", "id"]
 
 
 class AgentVersionQuerySet(models.QuerySet):
+    def released(self):
+        """Certified, approved by a reviewer, not yanked: what a customer holding the agent
+        may download and deploy, whatever became of its vendor."""
+        return self.filter(PUBLIC_VERSION)
+
     def public(self):
-        """What customers may see: certified, approved by a reviewer, not yanked, of a vendor
-        still active (a deactivated vendor's agents are off sale: ``docs/tenancy.md``)."""
-        return self.filter(PUBLIC_VERSION, tenant__is_active=True)
+        """What customers may see, on sale: released versions of a vendor still active (a
+        deactivated vendor's agents are off sale: docs/roles.md)."""
+        return self.released().filter(tenant__is_active=True)
 
     def yanked_after_release(self):
         """Versions yanked once customers could see them: still shown, marked, never offered
@@ -184,14 +189,18 @@ class AgentVersion(models.Model):
         super().save(*args, **kwargs)
 
     @property
-    def is_public(self) -> bool:
-        """``AgentVersionQuerySet.public`` for one version."""
+    def is_released(self) -> bool:
+        """``AgentVersionQuerySet.released`` for one version."""
         return (
             self.certification_status == CertificationStatus.CERTIFIED
             and self.review_status == ReviewStatus.APPROVED
             and self.yanked_at is None
-            and self.tenant.is_active
         )
+
+    @property
+    def is_public(self) -> bool:
+        """``AgentVersionQuerySet.public`` for one version."""
+        return self.is_released and self.tenant.is_active
 
 
 class WorkflowPackageQuerySet(models.QuerySet):

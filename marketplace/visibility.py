@@ -2,6 +2,7 @@
 versions, and the caller's tenant's own, published or not."""
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from edgeplug.core.compiled import CompiledQuery
 from edgeplug.tenancy.scoping import (
@@ -19,14 +20,26 @@ def visible_versions(request) -> QuerySet:
     return for_request(AgentVersion.objects.all(), request, public=True)
 
 
+def held_versions(request) -> QuerySet:
+    """The visible versions and, of an agent the caller's tenant holds an entitlement to in
+    force, its released ones, also once its vendor is off sale: what customers bought stays
+    theirs (docs/roles.md). What a version's bytes (download, bundle) answer for."""
+    held = for_request(Entitlement.objects.all(), request).in_force(timezone.now())
+    return AgentVersion.objects.filter(
+        Q(pk__in=visible_versions(request).values("pk"))
+        | Q(Exists(held.filter(agent=OuterRef("agent"))), pk__in=AgentVersion.objects.released())
+    )
+
+
 def shown_versions(request) -> QuerySet:
     """What a version's own URLs (its detail, its certificate) answer for: what the agent's
     page lists (``AgentDetailSerializer.get_versions``), the visible versions and, of an agent
-    the caller sees, those yanked after their release (``yanked_after_release``), marked. Their
-    bytes stay behind ``visible_versions`` (download, bundle, deploy)."""
+    the caller sees, those yanked after their release (``yanked_after_release``), marked; and
+    the released versions of an agent the tenant holds (``held_versions``). Their bytes stay
+    behind ``held_versions`` (download, bundle)."""
     visible = visible_versions(request)
     return AgentVersion.objects.filter(
-        Q(pk__in=visible.values("pk"))
+        Q(pk__in=held_versions(request).values("pk"))
         | Q(YANKED_AFTER_RELEASE, Exists(visible.filter(agent=OuterRef("agent"))))
     )
 

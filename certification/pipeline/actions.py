@@ -91,7 +91,11 @@ def review_run(
 ) -> CertificationRun:
     """A reviewer's decision on a passed run; approval publishes the version to customers."""
     reason = require_reason(reason, max_length=None)
-    run = locked(run, "version")
+    # The version first, as a yank and a new submission hold it: neither changes it while
+    # the decision is taken from its state (review_refusal reads its yank and newest run).
+    version = locked(AgentVersion(pk=run.version_id))
+    run = locked(run)
+    run.version = version
     refusal = run.review_refusal()
     if refusal is not None:
         raise refusal

@@ -31,9 +31,9 @@ from marketplace.uploads import PackageUploadHandler, package_bytes
 from marketplace.visibility import (
     agent_with_latest_version,
     agents_with_latest_version,
+    held_versions,
     shown_versions,
     visible_agents,
-    visible_versions,
     with_listing,
 )
 
@@ -197,7 +197,7 @@ class VersionDetail(APIView):
 
 def _downloadable(request, agent_id: int, version: str) -> AgentVersion:
     """The version if this tenant may download it; 404 when it cannot even see it."""
-    item = _version_in(visible_versions(request), agent_id, version)
+    item = _version_in(held_versions(request), agent_id, version)
     downloads.ensure_may_download(getattr(request, "tenant", None), item)
     return item
 

@@ -74,6 +74,12 @@ def test_what_customers_bought_keeps_running_but_is_not_deployed_anew(
     body = device_api.get("/api/v1/device/assignments").json()
     assert [run["version"] for run in body["run"]] == ["1.0.0"] and body["stop"] == []
     assert device_api.get(body["run"][0]["download_url"]).status_code == 200
+    # The customer's members still fetch what the tenant holds: the package, the bundle (to
+    # install a replaced device by hand) and the certificate (to verify it offline).
+    version_url = f"/api/v1/agents/{agent.pk}/versions/1.0.0"
+    for path in ("/download", "/bundle", "/certificate"):
+        assert client.get(version_url + path).status_code == 200, path
+    assert client.get(f"/api/v1/agents/{agent.pk}").status_code == 404  # off the catalogue
     Entitlement.objects.update(seats=2)  # a free seat: only the vendor's state refuses
     other = deploy(client, register(client, "hw-2"), published)
     assert (other.status_code, other.json()["code"]) == (400, "unknown_version")
