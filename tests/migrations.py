@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.db import connection
+from django.db.migrations.exceptions import IrreversibleError
 from django.db.migrations.executor import MigrationExecutor
 
 
@@ -39,3 +40,13 @@ def migrated_back(
         migrator.executor.loader.build_graph()
         cleanup()
         migrator.executor.migrate(migrator.executor.loader.graph.leaf_nodes(app))
+
+
+def refusal_going_back(app: str, before: str) -> str | None:
+    """The ``IrreversibleError`` message with which migrating ``app`` back to ``before``
+    refuses, or None when it went back (and, as ``migrated_back`` does, forward again)."""
+    try:
+        with migrated_back(app, before):
+            return None
+    except IrreversibleError as error:
+        return str(error)

@@ -5,11 +5,13 @@ directly."""
 import json
 import zipfile
 from collections.abc import Iterable
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 
 from certification.models import CertificationResult
 from certification.pipeline.levels import thresholds_for
@@ -53,6 +55,13 @@ def write_osv_zip(path: Path, records: Iterable[dict[str, Any]]) -> Path:
 
 class WorkerLost(BaseException):
     """The process ends here (SIGTERM, OOM): no handler of the import's code runs."""
+
+
+def import_osv(path, *args) -> str:
+    """``manage.py import_osv PATH ARGS…`` as an operator runs it: what it printed."""
+    out = StringIO()
+    call_command("import_osv", str(path), *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
 
 
 def fails_after_the_first_record(error: BaseException):

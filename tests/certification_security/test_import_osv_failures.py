@@ -4,10 +4,9 @@ was committed and why it stopped, and the re-scan of certified versions when it 
 anything. The command still exits non-zero."""
 
 import json
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 import certification.vulndb.admin  # noqa: F401 - registers the models until admin.py imports it
 from certification.models import Advisory, AdvisoryImport
@@ -15,7 +14,13 @@ from certification.vulndb import database
 from edgeplug.audit.models import AuditEvent
 from tests.security import advisories
 
-from .conftest import WorkerLost, fails_after_the_first_record, write_osv_dir, write_osv_zip
+from .conftest import (
+    WorkerLost,
+    fails_after_the_first_record,
+    import_osv,
+    write_osv_dir,
+    write_osv_zip,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_batches")]
 
@@ -30,12 +35,6 @@ def export_with_a_bad_archive(tmp_path):
     write_osv_zip(folder / "a-PyPI.zip", PYPI)
     (folder / "b-Maven.zip").write_bytes(b"PK\x03\x04 truncated")
     return folder
-
-
-def import_osv(path, *args) -> str:
-    out = StringIO()
-    call_command("import_osv", str(path), *args, stdout=out, stderr=StringIO())
-    return out.getvalue()
 
 
 def test_an_archive_error_after_committed_batches_is_recorded_audited_and_rescanned(

@@ -4,11 +4,10 @@ it has committed no batch for OSV_IMPORT_STALL_TIMEOUT_S: beat's sweep then clos
 import runs as usual. A live import commits a batch every few seconds and is never closed."""
 
 from datetime import timedelta
-from io import StringIO
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.utils import timezone
 
 import certification.vulndb.admin  # noqa: F401 - registers the models until admin.py imports it
@@ -19,7 +18,7 @@ from edgeplug.audit.models import AuditEvent
 from edgeplug.celery import app as celery_app
 from tests.security import advisories
 
-from .conftest import WorkerLost, fails_after_the_first_record, write_osv_dir
+from .conftest import WorkerLost, fails_after_the_first_record, import_osv, write_osv_dir
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_batches")]
 
@@ -49,12 +48,6 @@ def killed_import(tmp_path, monkeypatch, clock):
     record = AdvisoryImport.objects.get()
     assert (record.status, record.created) == ("running", 1)
     return folder
-
-
-def import_osv(path, *args) -> str:
-    out = StringIO()
-    call_command("import_osv", str(path), *args, stdout=out, stderr=StringIO())
-    return out.getvalue()
 
 
 def test_beat_closes_a_killed_import_as_failed_once_it_made_no_progress_for_the_timeout(

@@ -4,7 +4,6 @@ back before that (marketplace 0011) keeps every device, and forward again restor
 
 import pytest
 from django.db import connection
-from django.db.migrations.exceptions import IrreversibleError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -13,7 +12,7 @@ from marketplace.models import Deployment, Device, Entitlement
 from tests.commerce.conftest import buy_free
 from tests.commerce.test_deployments import as_device, deploy, register
 from tests.concurrency import needs_row_locks, race
-from tests.migrations import migrated_back
+from tests.migrations import migrated_back, refusal_going_back
 
 pytestmark = pytest.mark.django_db
 
@@ -195,11 +194,8 @@ def test_migrating_back_before_0011_refuses_a_hardware_id_too_long_to_rename(cus
     assert client.post("/api/v1/devices", body, format="json").status_code == 201
     before = hardware_ids(Device)
 
-    with (
-        pytest.raises(IrreversibleError, match=rf"revoked device\(s\) {revoked['device']['id']} "),
-        migrated_back("marketplace", "0010_certification_status_expired"),
-    ):
-        pass
+    refusal = refusal_going_back("marketplace", "0010_certification_status_expired") or ""
+    assert f"revoked device(s) {revoked['device']['id']} " in refusal
 
     assert hardware_ids(Device) == before
     assert "one_active_device_per_hardware_id" in device_constraints()

@@ -7,11 +7,10 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.db.migrations.exceptions import IrreversibleError
 
 from billing.models import UsageEvent
 from billing.periods import month_start
-from tests.migrations import migrated_back
+from tests.migrations import migrated_back, refusal_going_back
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # migrating (SQLite's schema editor) needs no atomic
@@ -90,13 +89,8 @@ def test_migrating_back_refuses_two_events_of_one_device_and_seq_naming_them(met
     before = raw_events(UsageEvent)
     device = metered.device_id
 
-    with (
-        pytest.raises(IrreversibleError) as refused,
-        migrated_back("billing", BEFORE_PARTITIONS),
-    ):
-        pass
+    message = refusal_going_back("billing", BEFORE_PARTITIONS) or ""
 
-    message = str(refused.value)
     assert f"device {device} seq 1 (3 events, started " in message
     assert f"device {device} seq 3 (2 events, started " in message
     assert f"device {device} seq 2" not in message
