@@ -1,6 +1,6 @@
 """The admin site: django-otp's (every staff user presents a verified TOTP code), signing in
 in one step within the sign-in budget the API and the portal share, and a staff user's own
-password change audited as the portal's is."""
+password change and sign-out audited as the portal's are."""
 
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.template.response import TemplateResponse
@@ -8,6 +8,7 @@ from django_otp.admin import OTPAdminSite
 
 from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
 from edgeplug.accounts.services import record_password_change
+from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 
 
@@ -40,6 +41,12 @@ class EdgePlugAdminSite(OTPAdminSite):
         )
         response["Retry-After"] = str(wait)
         return response
+
+    def logout(self, request, extra_context=None):
+        # Django's logout view signs out on POST only (a GET is refused with 405).
+        if request.method == "POST" and request.user.is_authenticated:
+            record_logout(request, request.user, method="session")
+        return super().logout(request, extra_context)
 
     def password_change(self, request, extra_context=None):
         response = super().password_change(request, extra_context)

@@ -11,8 +11,9 @@ class InvalidCredentials(AuthError, code="invalid_credentials"):
     pass
 
 
-class InactiveUser(AuthError, code="account_inactive"):
-    pass
+class InactiveUser(AuthError, code="user_inactive"):
+    """A deactivated account, told alike at sign-in, refresh and on a request with a token
+    (simplejwt's ``user_inactive``)."""
 
 
 class AccountLocked(Forbidden, code="account_locked"):
@@ -24,6 +25,14 @@ class OtpRequired(AuthError, code="otp_required"):
 
 
 class InvalidOtp(AuthError, code="otp_invalid"):
+    """A wrong second factor at sign-in."""
+
+
+class EnrolmentCodeInvalid(BadRequest, code="enrolment_code_invalid"):
+    """A wrong code confirming a TOTP enrolment: the request is wrong, the caller is signed in."""
+
+
+class NoEnrolmentPending(BadRequest, code="no_enrolment_pending"):
     pass
 
 

@@ -5,20 +5,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import segno
-from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.contrib.auth import authenticate, login, user_logged_in, user_login_failed
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp import devices_for_user, match_token
+from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from edgeplug.accounts.errors import (
     AccountLocked,
+    EnrolmentCodeInvalid,
     InactiveUser,
     InvalidCredentials,
     InvalidOtp,
+    NoEnrolmentPending,
     OtpRequired,
     OtpThrottled,
     TenantRequired,
@@ -26,11 +30,11 @@ from edgeplug.accounts.errors import (
 )
 from edgeplug.accounts.lockout import lockout_message
 from edgeplug.accounts.models import User
-from edgeplug.accounts.signals import JWT_LOGIN_FLAG
+from edgeplug.accounts.sign_in_events import SIGN_IN_RECORDED, record_logout, record_sign_in
 from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import field_changes, record_event
 from edgeplug.errors import DomainError, retry_seconds
-from edgeplug.tenancy.models import Membership
+from edgeplug.tenancy.models import Membership, Tenant
 
 
 @dataclass(frozen=True)
@@ -163,18 +167,37 @@ def sign_in(
     membership = choose_membership(memberships, tenant_slug)
     pair = issue_token_pair(user, membership, mfa=mfa)
     http_request = _http_request(request)
-    setattr(http_request, JWT_LOGIN_FLAG, True)
+    setattr(http_request, SIGN_IN_RECORDED, True)
     # Lets django-axes reset the failure count and Django update last_login.
     user_logged_in.send(sender=User, request=http_request, user=user)
-    record_event(
-        "login",
-        request=request,
-        actor=user,
-        tenant=membership.tenant if membership else None,
-        target=user.email,
-        details={"method": "jwt", "role": pair.role},
-    )
+    record_sign_in(request, user, membership=membership, method="jwt", mfa=mfa)
     return pair
+
+
+# Sessions authenticate with the model backend alone (django-axes' backend only checks).
+SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def start_session(request, verified: VerifiedSignIn, membership: Membership) -> None:
+    """Sign a verified user in to a browser session for ``membership`` (the portal): Django's
+    login, OTP-verified when a code was, audited as ``sign_in`` audits a token sign-in."""
+    setattr(request, SIGN_IN_RECORDED, True)
+    login(request, verified.user, backend=SESSION_BACKEND)
+    if verified.device is not None:
+        otp_login(request, verified.device)
+    record_sign_in(
+        request, verified.user, membership=membership, method="session", mfa=verified.mfa
+    )
+
+
+def revoke_refresh_token(request, token: RefreshToken) -> None:
+    """Sign out a token pair (the API's and the CLI's logout): blacklist its refresh token,
+    audited against the token's user and tenant as a session's sign-out is."""
+    token.blacklist()
+    user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM)).first()
+    tenant_id = token.get("tenant_id")
+    tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id is not None else None
+    record_logout(request, user, tenant=tenant, method="jwt", details={"jti": token.get("jti")})
 
 
 @dataclass(frozen=True)
@@ -222,9 +245,9 @@ def confirm_totp_enrolment(user: User, otp: str, *, device_id: int | None = None
     that is the pending one (a page confirms only the enrolment it started)."""
     device = _pending_devices(user).select_for_update().first()
     if device is None or device_id not in (None, device.pk):
-        raise InvalidOtp("There is no TOTP enrolment to confirm: start one first.", status=400)
+        raise NoEnrolmentPending("There is no TOTP enrolment to confirm: start one first.")
     if not device.verify_token(otp):
-        raise InvalidOtp("The TOTP code is wrong or expired.", status=400)
+        raise EnrolmentCodeInvalid("The TOTP code is wrong or expired.")
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     record_event("mfa_enrolled", actor=user, target=user.email)

@@ -5,18 +5,18 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from edgeplug.accounts.lockout import username_from_credentials
+from edgeplug.accounts.sign_in_events import SIGN_IN_RECORDED, record_sign_in
 from edgeplug.audit.services import record_event
-
-JWT_LOGIN_FLAG = "edgeplug_jwt_login"
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def _audit_session_login(sender, request, user, **kwargs):
-    if request is not None and getattr(request, JWT_LOGIN_FLAG, False):
-        return  # sign_in already wrote a richer event
-    record_event(
-        "login", request=request, actor=user, target=user.email, details={"method": "session"}
-    )
+    """The admin's sign-in (staff, no tenant); the API and the portal record their own."""
+    if request is not None and getattr(request, SIGN_IN_RECORDED, False):
+        return
+    # django-otp's login form leaves the device that verified the code on the user.
+    mfa = getattr(user, "otp_device", None) is not None
+    record_sign_in(request, user, method="session", mfa=mfa)
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")

@@ -3,6 +3,7 @@
 from django_otp import devices_for_user
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,9 +13,13 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from edgeplug.accounts import serializers as s
 from edgeplug.accounts.authentication import MembershipRevoked, token_membership
-from edgeplug.accounts.errors import AuthError
-from edgeplug.accounts.services import confirm_totp_enrolment, sign_in, start_totp_enrolment
-from edgeplug.audit.services import record_event
+from edgeplug.accounts.errors import AuthError, InactiveUser
+from edgeplug.accounts.services import (
+    confirm_totp_enrolment,
+    revoke_refresh_token,
+    sign_in,
+    start_totp_enrolment,
+)
 from edgeplug.core.serializers import validated
 from edgeplug.core.throttling import AnonThrottle, AuthThrottle
 
@@ -59,6 +64,10 @@ class TokenRefreshView(_SignInView):
             refresh.is_valid(raise_exception=True)
         except TokenError as exc:
             raise InvalidToken(str(exc)) from exc
+        except AuthenticationFailed as exc:
+            # simplejwt's own refusal of a deactivated account (403 no_active_account): told
+            # as sign-in and a request with an access token tell it.
+            raise InactiveUser("This account is deactivated.") from exc
         tokens = refresh.validated_data
         # The role as it is now, as every request reads it (not as it was at sign-in).
         try:
@@ -84,15 +93,9 @@ class LogoutView(APIView):
         data = validated(s.RefreshRequestSerializer, request)
         try:
             token = RefreshToken(data["refresh"])
-            token.blacklist()
         except TokenError as exc:
             raise InvalidToken(str(exc)) from exc
-        record_event(
-            "logout",
-            request=request,
-            target=str(token.get("user_id")),
-            details={"jti": token.get("jti")},
-        )
+        revoke_refresh_token(request, token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -44,7 +44,8 @@ def _needs_enrolment(request, membership: Membership) -> bool:
     return membership.role == Role.ADMIN and not request.user.is_verified()
 
 
-def _current_membership(request) -> Membership | None:
+def current_membership(request) -> Membership | None:
+    """The membership this session signed in for, while it lasts (None once it has ended)."""
     tenant_id = request.session.get(SESSION_TENANT)
     if tenant_id is None:
         return None
@@ -81,7 +82,7 @@ def count_enrolment(request) -> HttpResponse | None:
     """``over_budget`` for the TOTP enrolment page (outside ``vendor_page``: its admin has not
     enrolled yet): a start or a confirmation counts as the API's ``POST …/mfa/totp`` and
     ``…/confirm`` do, against the user's budget and that of the tenant chosen at sign-in."""
-    membership = _current_membership(request)
+    membership = current_membership(request)
     request.tenant = membership.tenant if membership else None
     return over_budget(request)
 
@@ -97,7 +98,7 @@ def vendor_page(view: Callable | None = None, *, roles: tuple[str, ...] = ()):
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect(f"{reverse('portal:sign-in')}?next={request.get_full_path()}")
-            membership = _current_membership(request)
+            membership = current_membership(request)
             if membership is None:
                 return render(request, "portal/not_a_vendor.html", status=403)
             if _needs_enrolment(request, membership):

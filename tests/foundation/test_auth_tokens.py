@@ -58,8 +58,23 @@ def test_inactive_user_is_told_so_only_with_the_right_password(api):
     user = UserFactory(is_active=False)
     right = api.post(TOKEN, {"email": user.email, "password": PASSWORD}, format="json")
     wrong = api.post(TOKEN, {"email": user.email, "password": "nope"}, format="json")
-    assert (right.status_code, right.json()["code"]) == (401, "account_inactive")
+    assert (right.status_code, right.json()["code"]) == (401, "user_inactive")
     assert wrong.json()["code"] == "invalid_credentials"
+
+
+@pytest.mark.parametrize("with_tenant", [True, False])
+def test_a_deactivated_account_is_told_alike_by_refresh_and_by_a_request(api, with_tenant):
+    user = MembershipFactory().user if with_tenant else UserFactory()
+    tokens = sign_in(api, user)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    refreshed = api.post(
+        "/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json"
+    )
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    requested = api.get("/api/v1/auth/me")
+    assert (refreshed.status_code, refreshed.json()["code"]) == (401, "user_inactive")
+    assert (requested.status_code, requested.json()["code"]) == (401, "user_inactive")
 
 
 def test_user_in_several_tenants_must_choose(api):

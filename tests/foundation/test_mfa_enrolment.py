@@ -29,11 +29,11 @@ def test_wrong_code_does_not_confirm(member_client):
     client, _ = member_client("admin")
     client.post("/api/v1/auth/mfa/totp")
     response = client.post("/api/v1/auth/mfa/totp/confirm", {"otp": "000000"}, format="json")
-    assert (response.status_code, response.json()["code"]) == (400, "otp_invalid")
+    assert (response.status_code, response.json()["code"]) == (400, "enrolment_code_invalid")
     assert client.get("/api/v1/auth/me").json()["mfa_enabled"] is False
 
 
 def test_confirm_without_enrolment(member_client):
     client, _ = member_client("admin")
     response = client.post("/api/v1/auth/mfa/totp/confirm", {"otp": "123456"}, format="json")
-    assert (response.status_code, response.json()["code"]) == (400, "otp_invalid")
+    assert (response.status_code, response.json()["code"]) == (400, "no_enrolment_pending")

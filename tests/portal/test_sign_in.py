@@ -47,6 +47,24 @@ def test_a_wrong_code_is_refused_with_the_apis_code():
     assert "otp_invalid" in response.content.decode()
 
 
+def test_a_vendor_you_are_not_a_member_of_is_refused_with_the_apis_code():
+    user = _member("developer")
+    response = portal_sign_in(Client(), user, vendor="someone-else")
+    assert response.status_code == 401
+    assert "unknown_tenant" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="login").exists()
+
+
+def test_a_wrong_enrolment_code_is_told_as_the_apis_enrolment_refusal():
+    user = _member("admin")
+    client = Client()
+    portal_sign_in(client, user)
+    client.post("/portal/enrol/", {"start": "1"})
+    wrong = client.post("/portal/enrol/", {"otp": "000000"})
+    assert wrong.status_code == 400
+    assert "enrolment_code_invalid" in wrong.content.decode()
+
+
 def test_a_missing_code_asks_for_it():
     user = _member("developer")
     TOTPDeviceFactory(user=user)

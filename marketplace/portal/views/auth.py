@@ -1,7 +1,7 @@
 """Sign-in (email, password and TOTP in one step), TOTP enrolment, sign-out, password change."""
 
 from django.contrib import messages
-from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -9,29 +9,28 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from edgeplug.accounts.errors import AuthError
 from edgeplug.accounts.services import (
     choose_membership,
     confirm_totp_enrolment,
     pending_totp_enrolment,
     record_password_change,
+    start_session,
     start_totp_enrolment,
     verify_sign_in,
 )
-from edgeplug.audit.services import record_event
+from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role
 from marketplace.portal.access import (
     SESSION_TENANT,
     count_enrolment,
+    current_membership,
     has_totp,
     vendor_memberships,
     vendor_page,
 )
 from marketplace.portal.forms import SignInForm, TotpConfirmForm
-
-AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 class SignInThrottled(DomainError, code="throttled", status=429):
@@ -49,11 +48,7 @@ def _next_url(request) -> str:
 
 def _choose_vendor(user, slug: str):
     return choose_membership(
-        vendor_memberships(user),
-        slug,
-        noun="vendor",
-        how="under Vendor account",
-        unknown=AuthError,
+        vendor_memberships(user), slug, noun="vendor", how="under Vendor account"
     )
 
 
@@ -84,9 +79,7 @@ def sign_in(request):
         else:
             if membership is None:
                 return render(request, "portal/not_a_vendor.html", status=403)
-            login(request, verified.user, backend=AUTH_BACKEND)
-            if verified.device is not None:
-                otp_login(request, verified.device)
+            start_session(request, verified, membership)
             request.session[SESSION_TENANT] = membership.tenant_id
             if membership.role == Role.ADMIN and not verified.mfa:
                 return redirect("portal:enrol")
@@ -149,7 +142,9 @@ def enrol(request):
 @require_POST
 def sign_out(request):
     if request.user.is_authenticated:
-        record_event("logout", request=request, actor=request.user, target=request.user.email)
+        membership = current_membership(request)
+        tenant = membership.tenant if membership else None
+        record_logout(request, request.user, tenant=tenant, method="session")
     logout(request)
     messages.info(request, "You are signed out.")
     return redirect("portal:sign-in")
