@@ -284,7 +284,7 @@ def _reject_below_minimum(invoice: Invoice) -> None:
     if refusal := payments.below_minimum_charge(invoice.amount_due, invoice.currency):
         raise AmountBelowMinimum(
             f"Invoice {invoice.number}: {refusal}, so no card charge is tried. Record the "
-            "bank transfer that pays it, or credit it."
+            "bank transfer that pays it."
         )
 
 
@@ -311,6 +311,11 @@ def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attemp
     if refusal := payments.below_minimum_charge(invoice.amount_due, invoice.currency):
         # Stripe would refuse it (amount_too_small), and each retry of the same amount: no
         # attempt, so no dunning and no suspension. It stays open and the tenant is told, once.
+        if invoice.next_payment_attempt_at is not None:
+            # In the dunning since before this check (payment_failed): it leaves it alone now,
+            # or its beat job would pick it again on every run.
+            invoice.next_payment_attempt_at = None
+            invoice.save(update_fields=["next_payment_attempt_at", "updated_at"])
         if _note(
             invoice,
             AmountBelowMinimum.code,

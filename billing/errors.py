@@ -183,7 +183,8 @@ class PaymentPending(Conflict, code="payment_pending"):
 class AmountBelowMinimum(Conflict, code="amount_below_minimum"):
     """The amount due is below the smallest charge the card processor takes (Stripe refuses
     it as ``amount_too_small``, and every retry of it too): no card charge is tried. The
-    invoice stays open, to be paid by bank transfer (an offline payment) or credited."""
+    invoice stays unpaid, to be paid by bank transfer (an offline payment): a credit note
+    would not settle it, as it never changes the invoice it corrects."""
 
 
 class InvoiceNotCollectable(Conflict, code="invoice_not_collectable"):

@@ -73,6 +73,8 @@ def test_vendor_creates_free_one_time_and_metered_plans(vendor, agent):
         ({"kind": "one_time", "currency": "ZZZ", "amount": 10}, "invalid_price_terms"),
         # Charged by card at checkout: below the processor's minimum, no order could be paid.
         ({"kind": "one_time", "currency": "EUR", "amount": 49}, "invalid_price_terms"),
+        # Also in a currency Stripe's table of minimums does not list (KRW 1 can't be paid).
+        ({"kind": "one_time", "currency": "KRW", "amount": 1}, "invalid_price_terms"),
         ({"kind": "free", "currency": "USD", "amount": 10}, "invalid_price_terms"),
         (
             {"kind": "metered", "currency": "USD", "terms": {"scheme": "volume"}},

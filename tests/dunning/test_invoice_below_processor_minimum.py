@@ -1,12 +1,14 @@
 """An invoice whose amount due is below the smallest card charge (Stripe refuses it as
 ``amount_too_small``, as localstripe does here) is not charged: it stays open with the code
 ``amount_below_minimum``, the tenant is told once to pay it by bank transfer, nothing retries
-it or suspends the tenant for it, finance's retry is refused with that code, and a recorded
-transfer pays it."""
+it or suspends the tenant for it (also one the dunning had failed before this check),
+finance's retry is refused with that code, and a recorded transfer pays it (a credit note
+does not: it never changes the invoice it corrects)."""
 
 import pytest
+from celery.signals import task_postrun
 
-from billing import collection, invoicing, tasks
+from billing import collection, invoicing, payments, tasks
 from billing.charge_minimums import minimum_charge
 from billing.errors import AmountBelowMinimum
 from billing.models import Invoice, InvoiceStatus
@@ -23,8 +25,8 @@ SMALL_TOTAL = 12  # 2 h x 0.05 = 0.10, plus 19 % VAT: 0.12 EUR
 
 
 @pytest.fixture
-def small_invoice(clock, member_client, vendor_tenant, stripe_on, finalize):
-    """A tenant with a card whose January comes to EUR 0.12, finalized (its charge queued)."""
+def small_draft(clock, member_client, vendor_tenant, stripe_on):
+    """A tenant with a card whose January comes to EUR 0.12, still a draft."""
     api, membership = member_client("admin")
     customer = Customer(membership.tenant, vendor_tenant)
     customer.api, customer.user = api, membership.user
@@ -33,7 +35,27 @@ def small_invoice(clock, member_client, vendor_tenant, stripe_on, finalize):
     customer.entitlement = customer.metered(terms=PENNIES)
     customer.ran(customer.entitlement, JAN, 2)
     (pk,) = invoicing.close_billing_period(JAN).created
-    return customer, finalize(Invoice.objects.get(pk=pk))
+    return customer, Invoice.objects.get(pk=pk)
+
+
+@pytest.fixture
+def small_invoice(small_draft, finalize):
+    """The EUR 0.12 January finalized (its charge queued)."""
+    customer, draft = small_draft
+    return customer, finalize(draft)
+
+
+@pytest.fixture
+def task_outcomes():
+    """What each Celery task returned, by task name, in the order they ran."""
+    ran: dict[str, list] = {}
+
+    def record(sender=None, retval=None, **kwargs):
+        ran.setdefault(sender.name, []).append(retval)
+
+    task_postrun.connect(record, weak=False)
+    yield ran
+    task_postrun.disconnect(record)
 
 
 def test_stripe_refuses_a_charge_below_its_minimum(small_invoice):
@@ -51,7 +73,7 @@ def test_stripe_refuses_a_charge_below_its_minimum(small_invoice):
 
 
 def test_an_invoice_below_the_card_minimum_stays_open_and_the_tenant_is_told_once(
-    small_invoice, clock, notices
+    small_invoice, clock, notices, committed, task_outcomes
 ):
     customer, invoice = small_invoice
     assert invoice.status == InvoiceStatus.OPEN
@@ -74,7 +96,12 @@ def test_an_invoice_below_the_card_minimum_stays_open_and_the_tenant_is_told_onc
     clock.move_to(days(30))
     assert collection.collect_missed_first_charges().attempted == {}
     assert collection.retry_due_invoice_payments().attempted == {}
-    collection.collect_with_new_card(invoice.pk, attempts_seen=0)
+    api = signed_in(customer)
+    card = committed(save_card, api, GOOD)  # a second card: not the default yet
+    made_default = committed(api.post, f"/api/v1/billing/payment-methods/{card['id']}/default")
+    assert made_default.status_code == 200
+    assert task_outcomes[tasks.collect_with_new_card.name] == ["amount_below_minimum"]
+    assert not AuditEvent.objects.filter(action="invoice_payment_on_new_card").exists()
     invoice.refresh_from_db()
     assert (invoice.status, invoice.payment_attempts) == (InvoiceStatus.OPEN, 0)
     assert intents_of(customer.tenant) == [] and len(notices) == 1
@@ -98,3 +125,56 @@ def test_finance_retry_is_refused_with_the_code_and_a_transfer_pays_it(
     done = record_offline(client, invoice)
     assert f"{invoice.number} recorded as paid." in done.content.decode()
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.PAID
+
+
+def test_a_credit_note_does_not_settle_it_so_finance_is_told_to_record_the_transfer(
+    small_invoice,
+):
+    """A credit note never changes the invoice it corrects: credited in full, the invoice is
+    still owed (and can no longer be voided), so the refusal advises the transfer only."""
+    _, invoice = small_invoice
+    note = invoicing.issue_credit_note(invoice, reason="too small to chase")
+    assert note.total == -SMALL_TOTAL
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_remaining) == (InvoiceStatus.OPEN, SMALL_TOTAL)
+    with pytest.raises(AmountBelowMinimum) as refused:
+        collection.retry_invoice_payment(invoice)
+    assert refused.value.detail.endswith("Record the bank transfer that pays it.")
+    assert "credit" not in refused.value.detail
+
+
+def test_an_invoice_the_dunning_failed_below_the_minimum_before_the_check_is_left_alone(
+    small_draft, finalize, committed, clock, notices, monkeypatch
+):
+    """Failed into the dunning before collection knew the minimum (Stripe refused the charge
+    as amount_too_small): the next retry run, as the worker runs it, takes it out of the
+    dunning instead of picking it again on every run."""
+    customer, draft = small_draft
+    with monkeypatch.context() as before_the_check:
+        before_the_check.setattr(payments, "minimum_charge", lambda currency: 0)
+        invoice = finalize(draft)
+    assert (invoice.status, invoice.payment_attempts) == (InvoiceStatus.PAYMENT_FAILED, 1)
+    assert invoice.next_payment_attempt_at is not None
+    assert invoice.payment_failure_code == "payment_processor_error"
+    assert "Amount must be at least 50 eur" in invoice.payment_failure_detail
+
+    def retry_run():
+        return committed(lambda: tasks.retry_due_invoice_payments.apply().get())
+
+    clock.move_to(days(30))
+    assert retry_run() == {"attempted": {invoice.number: "amount_below_minimum"}, "errors": {}}
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.payment_attempts) == (InvoiceStatus.PAYMENT_FAILED, 1)
+    assert invoice.next_payment_attempt_at is None
+    assert invoice.payment_failure_code == "amount_below_minimum"
+    assert [mail.subject for mail in notices][-1] == (
+        f"Invoice {invoice.number}: too small to charge to a card"
+    )
+    told = len(notices)
+
+    clock.move_to(days(60))
+    assert retry_run() == {"attempted": {}, "errors": {}}
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.payment_attempts) == (InvoiceStatus.PAYMENT_FAILED, 1)
+    assert len(notices) == told and intents_of(customer.tenant) == []
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "active"
