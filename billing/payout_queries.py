@@ -68,6 +68,13 @@ def has_payouts(tenant: Tenant) -> bool:
     return tenant.is_vendor or Agent.objects.filter(tenant=tenant).exists()
 
 
+def has_payouts_filter(field: str = "tenant") -> Q:
+    """``has_payouts`` as a filter on the tenant at ``field`` (for a list of memberships)."""
+    return Q(**{f"{field}__is_vendor": True}) | Q(
+        **{f"{field}__in": Agent.objects.values("tenant")}
+    )
+
+
 @dataclass
 class VendorPayout:
     vendor_id: int

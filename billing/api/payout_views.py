@@ -6,7 +6,6 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,25 +23,16 @@ from billing.periods import (
     parse_month,
     recent_months,
 )
+from billing.powers import READ_PAYOUTS
 from edgeplug.core.renderers import JsonErrorsMixin
-from edgeplug.tenancy.models import Role
-from edgeplug.tenancy.permissions import has_role
+from edgeplug.tenancy.permissions import permission_class
 from edgeplug.tenancy.scoping import request_tenant
 
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 120
 
 
-class IsVendorBilling(BasePermission):
-    message = "Only admins and billing members of a vendor tenant may read its payouts."
-
-    def has_permission(self, request, view) -> bool:
-        tenant = request_tenant(request)
-        return (
-            tenant is not None
-            and has_role(request, Role.ADMIN, Role.BILLING)
-            and payout_queries.has_payouts(tenant)
-        )
+IsVendorBilling = permission_class(READ_PAYOUTS, "IsVendorBilling")
 
 
 class VendorPayouts(APIView):

@@ -4,6 +4,7 @@ import functools
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN
 
@@ -36,6 +37,25 @@ class ReadOnlyModelSerializer(serializers.ModelSerializer):
         for name in self.Meta.fields:
             extra_kwargs[name] = {**extra_kwargs.get(name, {}), "read_only": True}
         return extra_kwargs
+
+
+class ActionCheckedCharField(serializers.CharField):
+    """Text whose limits (length, pattern, non-blank) the OpenAPI schema publishes and the
+    action checks: the API then answers a bad value with the action's refusal and code, as
+    the portal, the admin and the CLI do. The field keeps its validators for the schema and
+    runs none of them; a blank value reaches the action as ``""``."""
+
+    def run_validation(self, data=empty):
+        if isinstance(data, str) and not data.strip():
+            return ""
+        return super().run_validation(data)
+
+    def run_validators(self, value):
+        pass
+
+
+class ActionCheckedSlugField(ActionCheckedCharField, serializers.SlugField):
+    """An ``ActionCheckedCharField`` whose schema states the slug pattern."""
 
 
 class IsSetField(serializers.BooleanField):

@@ -1,5 +1,8 @@
 """DRF permissions based on the role carried in the caller's token."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
@@ -43,6 +46,38 @@ CanBuy = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
 CanManageDevices = HasTenantRole.with_roles(Role.ADMIN, Role.OPERATOR)
 CanReadUsage = HasTenantRole.with_roles(Role.ADMIN, Role.OPERATOR, Role.BILLING)
 CanReview = HasTenantRole.with_roles(Role.ADMIN, Role.DEVELOPER, Role.OPERATOR)
+
+
+def any_tenant(tenant) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class TenantPower:
+    """A power of a tenant's members (docs/roles.md) that holds only for some tenants: the
+    roles that have it and what their tenant must be (a vendor, one with payouts …). Named
+    once beside its rule; the API's permission class is ``permission_class(power)``, the
+    portal's pages pass it to ``vendor_page(power=…)``."""
+
+    roles: tuple[str, ...]
+    message: str
+    tenant_qualifies: Callable[[object], bool] = any_tenant
+
+    def held(self, tenant, role: str | None) -> bool:
+        return tenant is not None and role in self.roles and self.tenant_qualifies(tenant)
+
+
+def permission_class(power: TenantPower, name: str) -> type[BasePermission]:
+    """The DRF permission of ``power``, for the caller's tenant and role (from its token)."""
+
+    def has_permission(self, request, view) -> bool:
+        return power.held(getattr(request, "tenant", None), getattr(request, "role", None))
+
+    return type(
+        name,
+        (BasePermission,),
+        {"message": power.message, "power": power, "has_permission": has_permission},
+    )
 
 
 def second_factor_verified(request) -> bool:

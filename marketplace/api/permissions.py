@@ -1,18 +1,6 @@
-"""Who may act for a vendor: admins and developers of a vendor tenant."""
+"""Who may act for a vendor: the API's permission classes of ``marketplace.powers``."""
 
-from rest_framework.permissions import BasePermission
+from edgeplug.tenancy.permissions import permission_class
+from marketplace.powers import PUBLISH
 
-from edgeplug.tenancy.models import Role
-from edgeplug.tenancy.permissions import has_role
-
-
-class IsVendorPublisher(BasePermission):
-    message = "Only admins and developers of a vendor tenant may do this."
-
-    def has_permission(self, request, view) -> bool:
-        tenant = getattr(request, "tenant", None)
-        return (
-            tenant is not None
-            and tenant.is_vendor
-            and has_role(request, Role.ADMIN, Role.DEVELOPER)
-        )
+IsVendorPublisher = permission_class(PUBLISH, "IsVendorPublisher")

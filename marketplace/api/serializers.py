@@ -7,7 +7,12 @@ from rest_framework.fields import empty
 
 from certification.models import Level
 from edgeplug.core.schema import ErrorSerializer
-from edgeplug.core.serializers import IsSetField, ReadOnlyModelSerializer, StrictSerializer
+from edgeplug.core.serializers import (
+    ActionCheckedCharField,
+    IsSetField,
+    ReadOnlyModelSerializer,
+    StrictSerializer,
+)
 from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.catalogue import rating_summary, summarize_certificate
 from marketplace.certified import current_certificate, current_certificates
@@ -32,13 +37,16 @@ class VendorKeySerializer(ReadOnlyModelSerializer):
 
 
 class RegisterKeySerializer(StrictSerializer):
-    public_key = serializers.CharField(max_length=64, help_text="base64 of the raw 32-byte key")
+    """The key's text is checked by ``register_key`` (``malformed_key``), as the portal's."""
+
+    public_key = ActionCheckedCharField(max_length=64, help_text="base64 of the raw 32-byte key")
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
 class UploadSerializer(StrictSerializer):
     package = serializers.FileField(help_text="the .epk archive", allow_empty_file=True)
-    signature = serializers.CharField(
+    # Checked by upload_package (malformed_signature), as the portal's .sig file is.
+    signature = ActionCheckedCharField(
         max_length=128, help_text="base64 Ed25519 signature over sha256(package)"
     )
     key_id = serializers.CharField(max_length=80)
@@ -189,7 +197,7 @@ class UploadResultSerializer(serializers.Serializer):
     )
 
 
-class ReasonField(serializers.CharField):
+class ReasonField(ActionCheckedCharField):
     """A decision's reason in a request body. The schema says what the action requires (1 to
     ``max_length`` characters, required); the action checks it (``edgeplug.reasons``:
     ``reason_required`` when missing or blank, ``reason_too_long``), as the portal and the admin
@@ -199,12 +207,9 @@ class ReasonField(serializers.CharField):
         super().__init__(min_length=1, max_length=max_length)
 
     def run_validation(self, data=empty):
-        if data is empty or data is None or (isinstance(data, str) and not data.strip()):
-            return ""  # missing, null or blank: the action's reason_required
+        if data is empty or data is None:
+            return ""  # missing or null: the action's reason_required
         return super().run_validation(data)
-
-    def run_validators(self, value):
-        pass  # the length validators stay for the schema; the action checks the length
 
 
 class YankSerializer(StrictSerializer):

@@ -8,7 +8,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from edgeplug.core.pagination import StrictPageSizeMixin
-from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer, validated
+from edgeplug.core.serializers import (
+    ActionCheckedCharField,
+    ActionCheckedSlugField,
+    ReadOnlyModelSerializer,
+    StrictSerializer,
+    validated,
+)
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import InStaffGroup
 from edgeplug.tenancy.scoping import for_request
@@ -45,15 +51,15 @@ class WpkSerializer(ReadOnlyModelSerializer):
 
 
 class WpkUploadSerializer(StrictSerializer):
-    """An upload's body. ``upload_wpk`` checks these fields for every door; the limits are
-    declared here too, read from the same columns, so the schema states them and the API
-    answers as it always did (400 ``invalid``/``max_length``)."""
+    """An upload's body. ``upload_wpk`` checks the text fields for every door (422
+    ``wpk_invalid``, ``invalid_version``, ``malformed_signature``, ``unknown_key``); the
+    limits are stated here too, read from the same columns, for the schema only."""
 
-    name = serializers.SlugField(max_length=wpk_service.column_length("name"))
-    version = serializers.CharField(max_length=wpk_service.column_length("version"))
+    name = ActionCheckedSlugField(max_length=wpk_service.column_length("name"))
+    version = ActionCheckedCharField(max_length=wpk_service.column_length("version"))
     content = serializers.DictField()
-    signature = serializers.CharField(max_length=wpk_service.column_length("signature"))
-    key_id = serializers.CharField(max_length=80)
+    signature = ActionCheckedCharField(max_length=wpk_service.column_length("signature"))
+    key_id = ActionCheckedCharField(max_length=80)
 
 
 class WpkReviewSerializer(StrictSerializer):

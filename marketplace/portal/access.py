@@ -15,22 +15,26 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_otp import devices_for_user
 
+from billing.payout_queries import has_payouts_filter
 from edgeplug.core.error_views import error_response
 from edgeplug.core.throttling import request_wait
 from edgeplug.errors import Throttled
 from edgeplug.tenancy.models import Membership, Role
+from edgeplug.tenancy.permissions import TenantPower
+from marketplace.powers import PUBLISH, is_vendor
 
 SESSION_TENANT = "portal_tenant_id"
-PUBLISHER_ROLES = (Role.ADMIN, Role.DEVELOPER)
 # Reading a page spends no budget: a vendor whose API clients used it up can still see the
 # portal, and only what would change something is refused.
 _READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def vendor_memberships(user):
+    """The user's memberships of active vendors, and of former vendors whose payouts stay
+    readable (``billing.powers.READ_PAYOUTS``): their other pages answer ``not_a_vendor``."""
     return (
         Membership.objects.select_related("tenant")
-        .filter(user=user, tenant__is_active=True, tenant__is_vendor=True)
+        .filter(has_payouts_filter(), user=user, tenant__is_active=True)
         .order_by("tenant__slug")
     )
 
@@ -53,7 +57,7 @@ def current_membership(request) -> Membership | None:
 
 
 def can_publish(request) -> bool:
-    return getattr(request, "role", None) in PUBLISHER_ROLES
+    return PUBLISH.held(getattr(request, "tenant", None), getattr(request, "role", None))
 
 
 def wants_json(request) -> bool:
@@ -87,11 +91,21 @@ def count_enrolment(request) -> HttpResponse | None:
     return over_budget(request)
 
 
-def vendor_page(view: Callable | None = None, *, roles: tuple[str, ...] = ()):
+def vendor_page(
+    view: Callable | None = None,
+    *,
+    roles: tuple[str, ...] = (),
+    power: TenantPower | None = None,
+):
     """Signed in, a member of an active vendor tenant, past the TOTP gate; ``roles`` limits
-    the page to those roles (others get a 403 page that says why). A write (any method but a
-    read) counts against the API's budgets per user and per tenant, and past either is
-    refused with 429 and ``Retry-After``."""
+    the page to those roles, ``power`` to those who hold it (the API's permission of the same
+    power: its roles, and its own rule for the tenant, which replaces "a vendor"). Others get
+    a 403 page that says why. A write (any method but a read) counts against the API's
+    budgets per user and per tenant, and past either is refused with 429 and
+    ``Retry-After``."""
+    if power is not None:
+        roles = power.roles
+    tenant_qualifies = power.tenant_qualifies if power is not None else is_vendor
 
     def decorate(func: Callable) -> Callable:
         @wraps(func)
@@ -99,7 +113,7 @@ def vendor_page(view: Callable | None = None, *, roles: tuple[str, ...] = ()):
             if not request.user.is_authenticated:
                 return redirect(f"{reverse('portal:sign-in')}?next={request.get_full_path()}")
             membership = current_membership(request)
-            if membership is None:
+            if membership is None or not tenant_qualifies(membership.tenant):
                 return render(request, "portal/not_a_vendor.html", status=403)
             if _needs_enrolment(request, membership):
                 if has_totp(request.user):

@@ -41,7 +41,6 @@ class KeyForm(forms.Form):
     public_key = forms.CharField(
         label="Public key",
         required=False,
-        max_length=1000,
         help_text="What `edgeplug keygen` printed (its “public key:” line is enough).",
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )

@@ -102,11 +102,11 @@ def test_reject_needs_a_reason_and_only_reviewers_decide(vendor, reviewer, agent
         (lambda w: {**w, "key_id": "ed25519:nope"}, "unknown_key", 422),
         (lambda w: {**w, "version": "1.0"}, "invalid_version", 422),
         (lambda w: {**w, "extra": 1}, "unknown_field", 400),
-        # The same inputs the portal refuses through upload_wpk: the API's answers as before.
-        (lambda w: {**w, "name": "My Flow"}, "invalid", 400),
-        (lambda w: {**w, "name": "a" * 65}, "max_length", 400),
-        (lambda w: {**w, "version": "1.0.0-" + "a" * 130}, "max_length", 400),
-        (lambda w: {**w, "signature": w["signature"] * 2}, "max_length", 400),
+        # upload_wpk's refusals, as the portal answers them: the serializer only states limits.
+        (lambda w: {**w, "name": "My Flow"}, "wpk_invalid", 422),
+        (lambda w: {**w, "name": "a" * 65}, "wpk_invalid", 422),
+        (lambda w: {**w, "version": "1.0.0-" + "a" * 130}, "wpk_invalid", 422),
+        (lambda w: {**w, "signature": w["signature"] * 2}, "wpk_invalid", 422),
     ],
 )
 def test_bad_wpk_uploads(vendor, agent_version, mutate, code, status):

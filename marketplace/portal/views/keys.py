@@ -6,13 +6,14 @@ from django.views.decorators.http import require_http_methods
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
 from marketplace.models import VendorKey
-from marketplace.portal.access import PUBLISHER_ROLES, vendor_page
+from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import KeyForm
 from marketplace.portal.outcomes import perform, render_form
+from marketplace.powers import PUBLISH
 
 
 @require_http_methods(["GET", "POST"])
-@vendor_page(roles=PUBLISHER_ROLES)
+@vendor_page(power=PUBLISH)
 def keys(request):
     form = KeyForm(request.POST or None, request.FILES or None)
     error = None
@@ -33,7 +34,7 @@ def keys(request):
 
 
 @require_http_methods(["GET", "POST"])
-@vendor_page(roles=PUBLISHER_ROLES)
+@vendor_page(power=PUBLISH)
 def revoke(request, key_id):
     key = get_for_request(VendorKey.objects.all(), request, key_id=key_id)
     if request.method == "POST":

@@ -8,10 +8,11 @@ from edgeplug.tenancy.scoping import get_for_request
 from marketplace import plans as plan_actions
 from marketplace import pricing
 from marketplace.models import Agent, PlanKind, PricePlan
-from marketplace.portal.access import PUBLISHER_ROLES, vendor_page
+from marketplace.portal.access import vendor_page
 from marketplace.portal.outcomes import perform, render_form
 from marketplace.portal.plan_text import describe_plan
 from marketplace.portal.price_forms import CalculatorForm, PlanForm
+from marketplace.powers import PUBLISH
 
 PLAN_FIELDS = ("key", "name", "kind", "currency", "amount", "terms")
 
@@ -36,7 +37,7 @@ def _lines(breakdown: pricing.Breakdown) -> list[tuple[str, str, str]]:
 
 
 @require_http_methods(["GET", "POST"])
-@vendor_page(roles=PUBLISHER_ROLES)
+@vendor_page(power=PUBLISH)
 def pricing_page(request, agent_id):
     agent = get_for_request(Agent.objects.all(), request, pk=agent_id)
     form = PlanForm(request.POST or None)
@@ -69,7 +70,7 @@ def pricing_page(request, agent_id):
 
 
 @require_POST
-@vendor_page(roles=PUBLISHER_ROLES)
+@vendor_page(power=PUBLISH)
 def retire(request, agent_id, plan_id):
     plan = get_for_request(PricePlan.objects.all(), request, agent_id=agent_id, pk=plan_id)
     success = f"Plan {plan.name} is retired: no new orders; holders keep it."

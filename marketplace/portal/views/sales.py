@@ -11,13 +11,11 @@ from billing import payout_queries
 from billing.csv_stream import csv_lines, download
 from billing.errors import InvalidPeriod
 from billing.periods import month_label, parse_month, recent_months
+from billing.powers import READ_PAYOUTS
 from edgeplug.core.error_views import error_response
-from edgeplug.tenancy.models import Role
 from marketplace import sales
 from marketplace.portal.access import vendor_page
 from marketplace.pricing import format_amount
-
-SALES_ROLES = (Role.ADMIN, Role.BILLING)
 
 
 class PeriodForm(forms.Form):
@@ -33,7 +31,7 @@ def _period(request) -> tuple[PeriodForm, list]:
 
 
 @require_safe
-@vendor_page(roles=SALES_ROLES)
+@vendor_page(power=READ_PAYOUTS)
 def sales_page(request):
     form, months = _period(request)
     rows = sales.vendor_sales(request.tenant, months[0])
@@ -69,7 +67,7 @@ def sales_page(request):
 
 
 @require_safe
-@vendor_page(roles=SALES_ROLES)
+@vendor_page(power=READ_PAYOUTS)
 def sales_csv(request):
     form, months = _period(request)
     if form.errors:
@@ -91,7 +89,7 @@ def sales_csv(request):
 
 
 @require_safe
-@vendor_page(roles=SALES_ROLES)
+@vendor_page(power=READ_PAYOUTS)
 def payout_statement_csv(request, period):
     """The vendor's payout statement for one month, line by line (as the API's ``.csv``). A
     malformed period is refused as the API refuses it, ``400 invalid_period`` as JSON (a

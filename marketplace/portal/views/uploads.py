@@ -18,10 +18,11 @@ from edgeplug.tenancy.scoping import for_request
 from marketplace import services
 from marketplace.errors import UnknownKey
 from marketplace.models import AgentVersion, VendorKey
-from marketplace.portal.access import PUBLISHER_ROLES, vendor_page, wants_json
+from marketplace.portal.access import vendor_page, wants_json
 from marketplace.portal.forms import UploadForm
 from marketplace.portal.refusals import refusal
 from marketplace.portal.submissions import submit_and_queue
+from marketplace.powers import PUBLISH
 from marketplace.storage import package_limits
 from marketplace.uploads import PackageUploadHandler, package_bytes
 
@@ -88,7 +89,7 @@ def _store(request, form: UploadForm) -> AgentVersion:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-@vendor_page(roles=PUBLISHER_ROLES)
+@vendor_page(power=PUBLISH)
 def upload(request):
     # The package streams to a capped temporary file, so the handler is set before the body
     # is read, and CSRF is checked (below) only after that.

@@ -16,12 +16,13 @@ from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
 from marketplace.certified import certified_until, current_certificate
 from marketplace.models import Agent, AgentVersion
-from marketplace.portal.access import PUBLISHER_ROLES, can_publish, vendor_page
+from marketplace.portal.access import can_publish, vendor_page
 from marketplace.portal.forms import CertifyForm, YankForm
 from marketplace.portal.outcomes import flash_form_errors, perform_and_flash
 from marketplace.portal.runs import run_view
 from marketplace.portal.submissions import submit_and_queue
 from marketplace.portal.views.uploads import version_url
+from marketplace.powers import PUBLISH
 from marketplace.versioning import newest_first
 
 
@@ -118,7 +119,7 @@ def _version_form_action(form_class):
 
     def decorate(act):
         @require_POST
-        @vendor_page(roles=PUBLISHER_ROLES)
+        @vendor_page(power=PUBLISH)
         @wraps(act)
         def view(request, agent_id, version):
             item = _version(request, agent_id, version)

@@ -9,9 +9,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import wpk as wpk_actions
 from marketplace.models import WorkflowPackage
-from marketplace.portal.access import PUBLISHER_ROLES, can_publish, vendor_page
+from marketplace.portal.access import can_publish, vendor_page
 from marketplace.portal.forms import WpkForm
 from marketplace.portal.outcomes import perform, render_form
+from marketplace.powers import PUBLISH
 
 DOCUMENT_FIELDS = ("name", "version", "content", "signature", "key_id")
 
@@ -67,7 +68,7 @@ def _list_page(request):
     return _render(request, WpkForm())
 
 
-@vendor_page(roles=PUBLISHER_ROLES)
+@vendor_page(power=PUBLISH)
 def _upload_page(request):
     form = WpkForm(request.POST, request.FILES)
     if not form.is_valid():

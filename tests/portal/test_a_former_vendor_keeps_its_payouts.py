@@ -1,0 +1,65 @@
+"""A tenant whose "is vendor" staff unticked, keeping its agents: its admins and billing
+members still read its payouts at the API and on the portal's sales pages (one power,
+``billing.powers.READ_PAYOUTS``), while nobody there publishes any more (``PUBLISH``)."""
+
+import pytest
+
+from marketplace.models import Agent
+from tests.metering.conftest import (  # noqa: F401 - the customer's deployed device
+    agent,
+    certificate,
+    customer,
+    make_plan,
+    metered,
+    published,
+)
+from tests.portal.conftest import portal_vendor  # noqa: F401
+from tests.portal.test_sales import sold  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def former_vendor(sold):  # noqa: F811
+    tenant = Agent.objects.get(pk=sold.agent_id).tenant
+    tenant.is_vendor, tenant.is_customer = False, True  # a tenant is one or the other
+    tenant.save(update_fields=["is_vendor", "is_customer"])
+    return tenant
+
+
+@pytest.mark.parametrize("role", ["admin", "billing"])
+def test_a_former_vendors_payouts_stay_readable_at_the_api_and_the_portal(
+    portal_vendor,  # noqa: F811
+    member_client,
+    sold,  # noqa: F811
+    former_vendor,
+    role,
+):
+    period = sold.now.strftime("%Y-%m")
+    api, _ = member_client(role, tenant=former_vendor)
+    vendor = portal_vendor(role=role, tenant=former_vendor)  # signs in after the unticking
+    assert api.get("/api/v1/vendor/payouts").status_code == 200
+    assert api.get(f"/api/v1/vendor/payouts/{period}").status_code == 200
+    page = vendor.client.get("/portal/sales/")
+    assert page.status_code == 200
+    (payout,) = page.context["payouts"]
+    assert payout["period"] == period
+    assert vendor.client.get("/portal/sales.csv").status_code == 200
+    statement = vendor.client.get(f"/portal/sales/payouts/{period}.csv")
+    assert statement.status_code == 200
+    assert "EP-2026-000001" in b"".join(statement.streaming_content).decode()
+
+
+def test_a_former_vendor_no_longer_publishes_at_the_api_or_the_portal(
+    portal_vendor,  # noqa: F811
+    member_client,
+    former_vendor,
+):
+    api, _ = member_client("developer", tenant=former_vendor)
+    vendor = portal_vendor(role="developer", tenant=former_vendor)
+    assert api.get("/api/v1/vendor/keys").status_code == 403
+    keys = vendor.client.get("/portal/keys/")
+    assert keys.status_code == 403
+    assert "portal/not_a_vendor.html" in [t.name for t in keys.templates]
+    assert vendor.client.get("/portal/sales/").status_code == 403  # not a billing member
+    assert api.get("/api/v1/vendor/payouts").status_code == 403

@@ -1,0 +1,96 @@
+"""The same bad input gets the same status and code from the API and from the portal: the
+action's own refusal decides at both doors, the API's serializer only publishes the limits."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from edgeplug import signing
+from marketplace.models import AgentVersion, VendorKey, WorkflowPackage
+from tests.factories import AgentVersionFactory
+from tests.vendors import package
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def doors(portal_vendor, member_client):
+    """(portal vendor, API client) of one vendor's developers, sharing its signing key."""
+    vendor = portal_vendor("developer")
+    api, _ = member_client("developer", tenant=vendor.tenant)
+    return vendor, api
+
+
+def _document(vendor, **changes) -> dict:
+    content = {"steps": [{"agent": f"{vendor.tenant.slug}/pump", "version": ">=1.0.0"}]}
+    document = {"name": "bottling-line", "version": "1.0.0", "content": content}
+    document |= {k: v for k, v in changes.items() if k in document}
+    signature = signing.encode_b64(signing.sign_document(vendor.keys.private_key, document))
+    return {**document, "signature": signature, "key_id": vendor.key.key_id, **changes}
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code"),
+    [
+        ({"name": "Bad Name!"}, 422, "wpk_invalid"),
+        ({"name": "a" * 65}, 422, "wpk_invalid"),
+        ({"name": ""}, 422, "wpk_invalid"),
+        ({"version": "1.0.0-" + "a" * 130}, 422, "wpk_invalid"),
+        ({"signature": "A" * 129}, 422, "wpk_invalid"),
+        ({"signature": ""}, 400, "malformed_signature"),
+        ({"key_id": "k" * 81}, 422, "unknown_key"),
+    ],
+)
+def test_a_bad_wpk_field_is_refused_alike_at_the_api_and_the_portal(doors, changes, status, code):
+    vendor, api = doors
+    AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+    document = _document(vendor, **changes)
+    by_api = api.post("/api/v1/wpk/upload", document, format="json")
+    by_portal = vendor.client.post(
+        "/portal/workflows/",
+        {"document": SimpleUploadedFile("line.wpk.json", json.dumps(document).encode())},
+    )
+    assert (by_api.status_code, by_api.json()["code"]) == (status, code)
+    assert by_portal.status_code == status and code in by_portal.content.decode()
+    assert not WorkflowPackage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "public_key", ["A" * 65, "A" * 1001, "QUJD" * 100], ids=["65", "1001", "400"]
+)
+def test_an_overlong_public_key_is_malformed_at_the_api_and_the_portal(doors, public_key):
+    vendor, api = doors
+    by_api = api.post("/api/v1/vendor/keys", {"public_key": public_key}, format="json")
+    by_portal = vendor.client.post("/portal/keys/", {"public_key": public_key})
+    assert (by_api.status_code, by_api.json()["code"]) == (400, "malformed_key")
+    assert by_portal.status_code == 400 and "malformed_key" in by_portal.content.decode()
+    assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
+
+
+@pytest.mark.parametrize("signature", ["A" * 129, "QUJD" * 200], ids=["129", "800"])
+def test_an_overlong_package_signature_is_malformed_at_the_api_and_the_portal(doors, signature):
+    vendor, api = doors
+    data = package()
+    by_api = api.post(
+        "/api/v1/agents/upload",
+        {
+            "package": SimpleUploadedFile("agent.epk", data),
+            "signature": signature,
+            "key_id": vendor.key.key_id,
+        },
+        format="multipart",
+    )
+    by_portal = vendor.client.post(
+        "/portal/upload/",
+        {
+            "package": SimpleUploadedFile("agent.epk", data),
+            "signature": SimpleUploadedFile("agent.epk.sig", signature.encode()),
+            "key_id": vendor.key.key_id,
+            "level": "basic",
+        },
+        HTTP_X_REQUESTED_WITH="XMLHttpRequest",
+    )
+    assert (by_api.status_code, by_api.json()["code"]) == (400, "malformed_signature")
+    assert (by_portal.status_code, by_portal.json()["code"]) == (400, "malformed_signature")
+    assert not AgentVersion.objects.exists()
