@@ -26,6 +26,7 @@ from certification.pipeline.actions import review_run
 from certification.pipeline.levels import reset_level_thresholds, save_level_thresholds
 from certification.pipeline.report import stage_view
 from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
+from edgeplug.audit.services import record_denial
 from edgeplug.core.admin import ActionAdminMixin, ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup
@@ -162,6 +163,8 @@ def _decide(request, run_id):
                 request=request,
             )
         except DomainError as exc:
+            if exc.status == 403:  # own_tenant_review: a denial, audited as the API's is
+                record_denial(request, code=exc.code, detail=exc.detail)
             messages.error(request, exc.detail)
         else:
             outcome = "approved" if decision == "approve" else "rejected"

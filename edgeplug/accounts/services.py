@@ -330,3 +330,29 @@ def record_user_change(user: User, before: dict[str, Any], *, request) -> AuditE
     return record_event(
         "user_changed", request=request, target=after["email"], details={"fields": fields}
     )
+
+
+@transaction.atomic
+def create_user(
+    email: str, *, password: str, full_name: str = "", staff_groups: tuple[str, ...] = ()
+) -> User:
+    """A user made by an operator's command (``manage.py adduser``, ``seed_demo``): staff when
+    given ``staff_groups`` (each a ``StaffGroup``), audited as ``user_created`` as the admin's
+    add page is (``record_user_created``, no actor)."""
+    user = User.objects.create_user(
+        email=email, password=password, full_name=full_name, is_staff=bool(staff_groups)
+    )
+    for group in staff_groups:
+        user.groups.add(Group.objects.get(name=group))
+    record_user_created(user)
+    return user
+
+
+@transaction.atomic
+def reset_password(user: User, password: str) -> AuditEvent:
+    """Give a user a new password chosen for them by an operator's command (``seed_demo``'s
+    fresh demo passwords), audited as ``password_changed`` (``details.own`` false, no actor)
+    as a change from a page is (``record_password_change``)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return record_event("password_changed", target=user.email, details={"own": False})

@@ -40,6 +40,21 @@ def record_event(
     )
 
 
+def record_denial(request, *, code: str = "permission_denied", detail: str = "") -> AuditEvent:
+    """Audit a request refused with a 403 as ``permission_denied``, the same whichever door
+    refused it (the API's exception handler, the vendor portal's page guard and its actions'
+    refusals, the 403 handler of the admin and every other page): the caller, their tenant
+    when known, ``METHOD path`` as the target, and in ``details`` the URL's view name
+    (``view``), the refusal's ``code`` and what it said (``detail``)."""
+    match = getattr(request, "resolver_match", None)
+    return record_event(
+        "permission_denied",
+        request=request,
+        target=f"{request.method} {request.path}",
+        details={"view": match.view_name if match else "", "code": code, "detail": detail},
+    )
+
+
 def record_change(
     action: str,
     obj,

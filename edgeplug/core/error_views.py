@@ -2,7 +2,7 @@
 
 DRF renders errors raised in its views; these cover what happens outside them: unknown
 paths, bodies Django refuses before a view parses them (RequestDataTooBig), and crashes.
-Pages outside the API keep Django's HTML.
+Pages outside the API keep Django's HTML. A 403 is audited as ``permission_denied`` either way.
 """
 
 import sys
@@ -12,6 +12,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.views import defaults
 
+from edgeplug.audit.services import record_denial
 from edgeplug.errors import DatabaseUnavailable, DomainError, NulCharacter
 
 API_PREFIX = "/api/"
@@ -55,6 +56,11 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
+    """A ``PermissionDenied`` raised outside a DRF view (the admin's own refusals and those of
+    the project's admin pages, for one), audited as the API's and the portal's 403s are."""
+    record_denial(
+        request, detail=str(exception) if exception is not None and exception.args else ""
+    )
     if not _is_api(request):
         return defaults.permission_denied(request, exception)
     return _json("permission_denied", "You do not have permission to do this.", 403)

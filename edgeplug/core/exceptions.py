@@ -10,6 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from edgeplug.accounts.errors import AccountLocked
 from edgeplug.errors import DatabaseUnavailable, DomainError
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         logger.warning("database unavailable during %s: %s", _where(context), exc)
         exc = DatabaseUnavailable()
     if isinstance(exc, DomainError):
+        if exc.status == status.HTTP_403_FORBIDDEN:
+            _audit_denial(exc, context, exc.code, exc.detail)
         response = Response(exc.as_dict(), status=exc.status)
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
@@ -56,7 +59,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
 
     if isinstance(exc, exceptions.PermissionDenied):
-        _audit_permission_denied(context)
+        _audit_denial(exc, context, *code_and_detail(exc))
 
     if isinstance(exc, exceptions.ValidationError):
         message, code = _first_leaf(exc.detail)
@@ -89,16 +92,13 @@ def _where(context: dict) -> str:
     return f"{request.method} {request.path}" if request is not None else "a request"
 
 
-def _audit_permission_denied(context: dict) -> None:
-    from edgeplug.audit.services import record_event
+def _audit_denial(exc: Exception, context: dict, code: str, detail: str) -> None:
+    """Every 403 the API answers is a ``permission_denied`` event, as the portal's and the
+    admin's are; a refused sign-in (``account_locked``) is not a denial of something to a
+    caller but a sign-in failure, audited as such (``accounts.signals``)."""
+    from edgeplug.audit.services import record_denial
 
     request = context.get("request")
-    view = context.get("view")
-    if request is None:
+    if request is None or isinstance(exc, AccountLocked):
         return
-    record_event(
-        request=request,
-        action="permission_denied",
-        target=f"{request.method} {request.path}",
-        details={"view": type(view).__name__ if view else None},
-    )
+    record_denial(request, code=code, detail=detail)

@@ -13,6 +13,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from certification.pipeline.actions import broker_refusal, submit_for_certification
+from edgeplug.audit.services import record_denial
 from edgeplug.core.renderers import JsonErrorsMixin, OctetStreamRenderer, ZipRenderer
 from edgeplug.core.serializers import represent, validated
 from edgeplug.errors import DomainError, NotFound
@@ -202,7 +203,9 @@ def _downloadable(request, agent_id: int, version: str) -> AgentVersion:
     return item
 
 
-def _not_entitled(exc: NotEntitled, agent_id: int) -> Response:
+def _not_entitled(request, exc: NotEntitled, agent_id: int) -> Response:
+    """The 403 with the agent's plans, audited as the exception handler audits every 403."""
+    record_denial(request, code=exc.code, detail=exc.detail)
     plans = PricePlan.objects.orderable().filter(agent_id=agent_id)
     return Response(
         {
@@ -224,7 +227,7 @@ class _EntitledVersionView(JsonErrorsMixin, APIView):
         try:
             item = _downloadable(request, agent_id, version)
         except NotEntitled as exc:
-            return _not_entitled(exc, agent_id)
+            return _not_entitled(request, exc, agent_id)
         return self.respond(request, item)
 
     def respond(self, request, item: AgentVersion) -> HttpResponse:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django_otp import devices_for_user
 
 from billing.payout_queries import has_payouts_filter
+from edgeplug.audit.services import record_denial
 from edgeplug.core.error_views import error_response
 from edgeplug.core.throttling import request_wait
 from edgeplug.errors import Throttled
@@ -27,6 +28,8 @@ SESSION_TENANT = "portal_tenant_id"
 # Reading a page spends no budget: a vendor whose API clients used it up can still see the
 # portal, and only what would change something is refused.
 _READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# The refusal's audit detail; the page (portal/not_a_vendor.html) says it at more length.
+NOT_A_VENDOR = "Only members of an active vendor tenant can use the vendor portal."
 
 
 def vendor_memberships(user):
@@ -100,9 +103,9 @@ def vendor_page(
     """Signed in, a member of an active vendor tenant, past the TOTP gate; ``roles`` limits
     the page to those roles, ``power`` to those who hold it (the API's permission of the same
     power: its roles, and its own rule for the tenant, which replaces "a vendor"). Others get
-    a 403 page that says why. A write (any method but a read) counts against the API's
-    budgets per user and per tenant, and past either is refused with 429 and
-    ``Retry-After``."""
+    a 403 page that says why; each refusal is audited as ``permission_denied``, as the API's
+    are. A write (any method but a read) counts against the API's budgets per user and per
+    tenant, and past either is refused with 429 and ``Retry-After``."""
     if power is not None:
         roles = power.roles
     tenant_qualifies = power.tenant_qualifies if power is not None else is_vendor
@@ -114,6 +117,7 @@ def vendor_page(
                 return redirect(f"{reverse('portal:sign-in')}?next={request.get_full_path()}")
             membership = current_membership(request)
             if membership is None or not tenant_qualifies(membership.tenant):
+                record_denial(request, code="not_a_vendor", detail=NOT_A_VENDOR)
                 return render(request, "portal/not_a_vendor.html", status=403)
             if _needs_enrolment(request, membership):
                 if has_totp(request.user):
@@ -124,10 +128,16 @@ def vendor_page(
             request.tenant, request.role = membership.tenant, membership.role
             request.membership = membership
             if roles and membership.role not in roles:
+                allowed = [Role(r).label for r in roles]
+                record_denial(
+                    request,
+                    detail=f"This page is for {' and '.join(allowed)} members; you are "
+                    f"{membership.get_role_display()}.",
+                )
                 return render(
                     request,
                     "portal/forbidden.html",
-                    {"roles": [Role(r).label for r in roles]},
+                    {"roles": allowed},
                     status=403,
                 )
             # After the role check, as the API checks permissions before its throttles.

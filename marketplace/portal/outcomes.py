@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from edgeplug.audit.services import record_denial
 from edgeplug.errors import DomainError
 
 
@@ -33,6 +34,8 @@ def perform(
     try:
         result = action(*args, actor=request.user, request=request, **kwargs)
     except DomainError as exc:
+        if exc.status == 403:  # an action's Forbidden, audited as the API audits it
+            record_denial(request, code=exc.code, detail=exc.detail)
         return Outcome(error=exc)
     messages.success(request, success(result) if callable(success) else success)
     return Outcome(result=result)

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from certification.models import CertificationRun
+from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Role
 from tests.factories import CertificationRunFactory, MembershipFactory
 
@@ -52,6 +53,13 @@ def test_a_reviewer_cannot_decide_their_own_tenants_run(reviewer):
         "You cannot review a package of a tenant you belong to."
     ]
     assert _unchanged(run)
+    # Refused as the API refuses it (403 own_tenant_review), and audited the same way.
+    event = AuditEvent.objects.get(action="permission_denied")
+    assert (event.actor, event.target) == (
+        user,
+        f"POST /admin/certification/certificationrun/{run.pk}/decide/",
+    )
+    assert event.details["code"] == "own_tenant_review"
 
 
 def test_only_the_newest_run_of_a_version_can_be_decided(reviewer):

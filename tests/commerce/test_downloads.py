@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 
+from edgeplug.audit.models import AuditEvent
 from edgeplug.certificates import verify_certificate
 from marketplace.models import Download, Entitlement
 from tests.commerce.conftest import buy_free
@@ -32,6 +33,11 @@ def test_unentitled_customer_gets_403_with_the_plans(customer, published, make_p
     assert [(p["id"], p["amount"]) for p in body["plans"]] == [(plan.pk, 900)]
     assert customer[0].get(url(published, "bundle")).status_code == 403
     assert not Download.objects.exists()
+    refusals = AuditEvent.objects.filter(action="permission_denied").order_by("pk")
+    assert [(e.target, e.details["code"]) for e in refusals] == [
+        (f"GET {url(published)}", "not_entitled"),
+        (f"GET {url(published, 'bundle')}", "not_entitled"),
+    ]
 
 
 def test_any_member_of_an_entitled_tenant_downloads_and_it_is_counted(

@@ -2,7 +2,8 @@
 that work, and an agent certified by the real pipeline, approved, and for sale with a one-time
 and a metered plan, which the demo customer buys with a test card and downloads with a
 certificate that verifies offline; a month of the metered plan, as docs/billing.md walks it,
-is invoiced and paid by card. Running it again changes nothing but the passwords."""
+is invoiced and paid by card. Running it again changes nothing but the passwords of the active
+demo users, audited; what an operator changed stays."""
 
 import io
 import json
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from billing import tasks
@@ -18,6 +20,7 @@ from billing.charge_minimums import minimum_charge
 from billing.models import Invoice, UsageHour
 from billing.periods import month_label, month_start, next_month
 from certification.models import CertificationRun
+from edgeplug.accounts.models import User
 from edgeplug.audit.models import AuditEvent
 from edgeplug.certificates import verify_certificate
 from marketplace.models import AgentVersion, Entitlement, PricePlan
@@ -104,6 +107,73 @@ def test_the_demo_tenants_and_members_are_made_by_the_tenancy_actions(settings, 
         "customer@demo.edgeplug.example",
         "vendor@demo.edgeplug.example",
     ]
+
+
+STAFF = ["finance@demo.edgeplug.example", "reviewer@demo.edgeplug.example"]
+EVERYONE = sorted([*STAFF, "customer@demo.edgeplug.example", "vendor@demo.edgeplug.example"])
+
+
+def _targets(action: str) -> list[str]:
+    return sorted(AuditEvent.objects.filter(action=action).values_list("target", flat=True))
+
+
+def test_the_demo_users_are_made_and_audited_as_adduser_makes_them(settings, tmp_path):
+    """user_created for each (it wrote users, groups and confirmed devices itself, with no
+    event), staff with a TOTP device enrolled as a person enrols one, printed to scan."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", part="users", stdout=io.StringIO())
+
+    assert _targets("user_created") == EVERYONE
+    assert _targets("mfa_enrolled") == STAFF
+    assert _targets("password_changed") == []
+    reviewer = User.objects.get(email="reviewer@demo.edgeplug.example")
+    created = AuditEvent.objects.get(action="user_created", target=reviewer.email)
+    assert created.details["access"]["groups"] == ["reviewers"]
+    assert created.details["access"]["is_staff"] is True
+    assert TOTPDevice.objects.get(user=reviewer, confirmed=True).name == "demo"
+    creds = {c["email"]: c for c in json.loads((tmp_path / "demo-credentials.json").read_text())}
+    assert creds[reviewer.email]["totp_url"].startswith("otpauth://totp/")
+    assert reviewer.check_password(creds[reviewer.email]["password"])
+
+
+def test_a_second_run_keeps_what_an_operator_changed_and_audits_the_new_passwords(
+    settings, tmp_path
+):
+    """It reactivated a deactivated demo user, made staff again one taken out of staff and
+    gave back a removed device, and reset every password, none of it audited."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", part="users", stdout=io.StringIO())
+    finance = User.objects.get(email="finance@demo.edgeplug.example")
+    finance.is_active = False
+    finance.save()
+    reviewer = User.objects.get(email="reviewer@demo.edgeplug.example")
+    reviewer.is_staff = False
+    reviewer.save()
+    reviewer.groups.clear()
+    TOTPDevice.objects.filter(user=reviewer).delete()
+    old_hash = finance.password
+
+    out = io.StringIO()
+    call_command("seed_demo", part="users", stdout=out)
+
+    finance.refresh_from_db()
+    reviewer.refresh_from_db()
+    assert (finance.is_active, finance.password) == (False, old_hash)
+    assert (reviewer.is_staff, list(reviewer.groups.all())) == (False, [])
+    assert not TOTPDevice.objects.filter(user=reviewer).exists()
+    assert _targets("user_created") == EVERYONE  # made once
+    changed = AuditEvent.objects.filter(action="password_changed")
+    assert sorted(e.target for e in changed) == [
+        "customer@demo.edgeplug.example",
+        "reviewer@demo.edgeplug.example",
+        "vendor@demo.edgeplug.example",
+    ]
+    assert all(e.details == {"own": False} for e in changed)
+    creds = {c["email"]: c for c in json.loads((tmp_path / "demo-credentials.json").read_text())}
+    assert "password" not in creds[finance.email] and creds[finance.email]["deactivated"]
+    assert reviewer.check_password(creds[reviewer.email]["password"])
+    assert "finance@demo.edgeplug.example" in out.getvalue()
+    assert "deactivated: left so, no password" in out.getvalue()
 
 
 # docs/billing.md, "Try it by hand", step 2.

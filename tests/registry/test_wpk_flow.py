@@ -156,3 +156,6 @@ def test_reviewer_cannot_review_own_tenant(vendor, agent_version):
         f"/api/v1/wpk/review/{wpk_id}", {"decision": "reject", "reason": "x"}, format="json"
     )
     assert (response.status_code, response.json()["code"]) == (403, "own_tenant_review")
+    event = AuditEvent.objects.get(action="permission_denied")  # as any other 403 is
+    assert (event.actor, event.target) == (user, f"POST /api/v1/wpk/review/{wpk_id}")
+    assert event.details["code"] == "own_tenant_review"

@@ -6,27 +6,31 @@ uploaded, certified at the standard level by the real pipeline (its Celery canva
 process: the worker may not be up yet), approved by the demo reviewer, and offered with a
 one-time and a metered price plan. Every step is the action the API and admin call.
 
-Safe to run again: it keeps what exists (an agent already published is left as it is) and
-gives every demo user a fresh random password, printed and written to
-var/demo-credentials.json (readable by the owner only).
+Safe to run again: it keeps what exists (an agent already published is left as it is; a demo
+user as an operator left it: deactivated, out of a group or a tenant, without its device) and
+gives every active demo user a fresh random password (audited as ``password_changed``),
+printed and written to var/demo-credentials.json (readable by the owner only). Users are
+made by the action ``manage.py adduser`` calls (``user_created``), staff devices by TOTP
+enrolment (``mfa_enrolment_started``, ``mfa_enrolled``), memberships by ``add_member``.
 """
 
 import json
 import secrets
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from certification.example_agent import example_files
 from certification.models import CertificationRun, Level, RunStatus
 from certification.pipeline import actions as certification
 from edgeplug import signing
+from edgeplug.accounts import services as accounts
 from edgeplug.accounts.models import User
 from edgeplug.celery import app as celery_app
-from edgeplug.tenancy.models import Membership, Role, StaffGroup, Tenant
+from edgeplug.tenancy.models import Role, StaffGroup, Tenant
 from edgeplug.tenancy.services import add_member, create_tenant
 from marketplace import plans
 from marketplace.models import AgentVersion, PricePlan
@@ -50,6 +54,7 @@ DEMO_TENANTS = [
 ]
 VENDOR_EMAIL = "vendor@demo.edgeplug.example"
 REVIEWER_EMAIL = "reviewer@demo.edgeplug.example"
+DEMO_DEVICE = "demo"  # the staff users' TOTP device, its otpauth URL printed
 DEMO_USERS = [
     {"email": VENDOR_EMAIL, "tenant": VENDOR, "role": Role.ADMIN},
     {"email": "customer@demo.edgeplug.example", "tenant": "globex-factory", "role": Role.ADMIN},
@@ -120,6 +125,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign-ins:"))
         for entry in credentials:
             where = entry.get("tenant") or f"staff: {entry['staff_group']}"
+            if entry.get("deactivated"):
+                self.stdout.write(f"  {entry['email']:34} deactivated: left so, no password")
+                continue
             self.stdout.write(f"  {entry['email']:34} {entry['password']:18} ({where})")
             if "totp_url" in entry:
                 self.stdout.write(f"    TOTP for the admin: {entry['totp_url']}")
@@ -130,29 +138,49 @@ class Command(BaseCommand):
         for spec in DEMO_TENANTS:  # through the tenancy actions, audited; kept if they exist
             if not Tenant.objects.filter(slug=spec["slug"]).exists():
                 create_tenant(**spec)
-        credentials = []
-        for spec in DEMO_USERS:
-            user, _ = User.objects.get_or_create(email=spec["email"])
-            password = secrets.token_urlsafe(12)
-            user.set_password(password)
-            user.is_active = True
-            entry = {"email": user.email, "password": password}
-            if "tenant" in spec:
-                tenant = Tenant.objects.get(slug=spec["tenant"])
-                if not Membership.objects.filter(user=user, tenant=tenant).exists():
-                    add_member(tenant, user, spec["role"])
-                entry.update(tenant=spec["tenant"], role=spec["role"].value)
-            else:
-                user.is_staff = True
-                user.groups.add(Group.objects.get(name=spec["group"].value))
-                # Staff must use TOTP in the admin: give them a device to scan.
-                device, _ = TOTPDevice.objects.get_or_create(
-                    user=user, name="demo", defaults={"confirmed": True}
-                )
-                entry.update(staff_group=spec["group"].value, totp_url=device.config_url)
-            user.save()
-            credentials.append(entry)
-        return credentials
+        return [self._user(spec) for spec in DEMO_USERS]
+
+    def _user(self, spec: dict) -> dict:
+        """A demo user made as ``adduser`` makes one, or one that exists left as an operator
+        left it (active or not, its groups, memberships and devices) but for a fresh password,
+        audited; a deactivated one gets none."""
+        entry: dict = {"email": spec["email"]}
+        if "tenant" in spec:
+            entry.update(tenant=spec["tenant"], role=spec["role"].value)
+        else:
+            entry.update(staff_group=spec["group"].value)
+        password = secrets.token_urlsafe(12)
+        user = User.objects.with_email(spec["email"]).first()
+        if user is None:
+            user = self._create_user(spec, password)
+        elif not user.is_active:
+            entry["deactivated"] = True
+            return entry
+        else:
+            accounts.reset_password(user, password)
+        entry["password"] = password
+        device = TOTPDevice.objects.filter(user=user, name=DEMO_DEVICE, confirmed=True).first()
+        if device is not None:
+            entry["totp_url"] = device.config_url
+        return entry
+
+    def _create_user(self, spec: dict, password: str) -> User:
+        if "tenant" in spec:
+            user = accounts.create_user(spec["email"], password=password)
+            add_member(Tenant.objects.get(slug=spec["tenant"]), user, spec["role"])
+            return user
+        user = accounts.create_user(
+            spec["email"], password=password, staff_groups=(spec["group"].value,)
+        )
+        # Staff must use TOTP in the admin: a device enrolled as a person enrols one (the
+        # command holds its key, as their authenticator app would), to scan from the output.
+        enrolment = accounts.start_totp_enrolment(user, name=DEMO_DEVICE)
+        device = TOTPDevice.objects.get(pk=enrolment.device_id)
+        code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+        accounts.confirm_totp_enrolment(
+            user, f"{code:0{device.digits}d}", device_id=enrolment.device_id
+        )
+        return user
 
     def _agent(self) -> None:
         vendor = Tenant.objects.get(slug=VENDOR)

@@ -1,18 +1,17 @@
 """manage.py adduser EMAIL [--tenant SLUG --role ROLE] [--staff-group G] [--password P]
 
-The user is audited as ``user_created`` (as on the admin's add page), a membership as
-``membership_created``."""
+The user is made by ``accounts.services.create_user`` (as ``seed_demo``'s are), audited as
+``user_created`` as on the admin's add page; a membership as ``membership_created``."""
 
 import secrets
 
-from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from edgeplug.accounts.models import User
-from edgeplug.accounts.services import record_user_created
+from edgeplug.accounts.services import create_user
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role, StaffGroup, Tenant
 from edgeplug.tenancy.services import add_member
@@ -47,12 +46,9 @@ class Command(BaseCommand):
             validate_password(password, User(email=email, full_name=name))
         except ValidationError as refused:
             raise CommandError(f"Password refused: {' '.join(refused.messages)}") from None
-        user = User.objects.create_user(
-            email=email, password=password, full_name=name, is_staff=bool(staff_group)
+        user = create_user(
+            email, password=password, full_name=name, staff_groups=tuple(staff_group)
         )
-        for group in staff_group:
-            user.groups.add(Group.objects.get(name=group))
-        record_user_created(user)
         if tenant:
             try:
                 add_member(Tenant.objects.get(slug=tenant), user, role)
