@@ -3,8 +3,10 @@ members still read its payouts at the API and on the portal's sales pages (one p
 ``billing.powers.READ_PAYOUTS``), while nobody there publishes any more (``PUBLISH``)."""
 
 import pytest
+from django.test import Client
 
 from marketplace.models import Agent
+from tests.factories import MembershipFactory, UserFactory
 from tests.metering.conftest import (  # noqa: F401 - the customer's deployed device
     agent,
     certificate,
@@ -13,7 +15,7 @@ from tests.metering.conftest import (  # noqa: F401 - the customer's deployed de
     metered,
     published,
 )
-from tests.portal.conftest import portal_vendor  # noqa: F401
+from tests.portal.conftest import portal_sign_in, portal_vendor  # noqa: F401
 from tests.portal.test_sales import sold  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +65,12 @@ def test_a_former_vendor_no_longer_publishes_at_the_api_or_the_portal(
     assert "portal/not_a_vendor.html" in [t.name for t in keys.templates]
     assert vendor.client.get("/portal/sales/").status_code == 403  # not a billing member
     assert api.get("/api/v1/vendor/payouts").status_code == 403
+
+
+def test_a_former_vendors_billing_member_lands_on_its_sales(former_vendor):
+    """Its dashboard is a vendor's page (403 not_a_vendor): the sign-in goes to what it may read."""
+    membership = MembershipFactory(tenant=former_vendor, role="billing", user=UserFactory())
+    client = Client()
+    signed_in = portal_sign_in(client, membership.user, None)
+    assert (signed_in.status_code, signed_in["Location"]) == (302, "/portal/sales/")
+    assert client.get(signed_in["Location"]).status_code == 200

@@ -19,10 +19,12 @@ from edgeplug.accounts.services import (
     verify_sign_in,
 )
 from edgeplug.accounts.sign_in_events import record_logout
+from edgeplug.audit.services import record_denial
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role
 from marketplace.portal.access import (
+    NOT_A_VENDOR,
     SESSION_TENANT,
     count_enrolment,
     current_membership,
@@ -37,13 +39,19 @@ class SignInThrottled(DomainError, code="throttled", status=429):
     pass
 
 
-def _next_url(request) -> str:
+def _next_url(request, home: str = "portal:dashboard") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target.startswith("/portal/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}
     ):
         return target
-    return reverse("portal:dashboard")
+    return reverse(home)
+
+
+def _home(membership) -> str:
+    """Where a sign-in lands: the dashboard, or, for a former vendor that keeps its payouts
+    (its other pages are a vendor's), its sales."""
+    return "portal:dashboard" if membership.tenant.is_vendor else "portal:sales"
 
 
 def _choose_vendor(user, slug: str):
@@ -78,12 +86,13 @@ def sign_in(request):
             error = exc
         else:
             if membership is None:
+                record_denial(request, code="not_a_vendor", detail=NOT_A_VENDOR)
                 return render(request, "portal/not_a_vendor.html", status=403)
             start_session(request, verified, membership)
             request.session[SESSION_TENANT] = membership.tenant_id
             if membership.role == Role.ADMIN and not verified.mfa:
                 return redirect("portal:enrol")
-            return redirect(_next_url(request))
+            return redirect(_next_url(request, _home(membership)))
     response = render(
         request,
         "portal/sign_in.html",
