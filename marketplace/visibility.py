@@ -13,7 +13,13 @@ from edgeplug.tenancy.scoping import (
     sees_only_public,
 )
 from marketplace.errors import UnknownAgent, UnknownVersion
-from marketplace.models import YANKED_AFTER_RELEASE, Agent, AgentVersion, Entitlement
+from marketplace.models import (
+    PUBLIC_VERSION,
+    YANKED_AFTER_RELEASE,
+    Agent,
+    AgentVersion,
+    Entitlement,
+)
 
 
 def visible_versions(request) -> QuerySet:
@@ -27,7 +33,7 @@ def held_versions(request) -> QuerySet:
     held = for_request(Entitlement.objects.all(), request).in_force(timezone.now())
     return AgentVersion.objects.filter(
         Q(pk__in=visible_versions(request).values("pk"))
-        | Q(Exists(held.filter(agent=OuterRef("agent"))), pk__in=AgentVersion.objects.released())
+        | Q(PUBLIC_VERSION, Exists(held.filter(agent=OuterRef("agent"))))
     )
 
 

@@ -9,10 +9,6 @@ from rest_framework.permissions import BasePermission
 from edgeplug.tenancy.models import Role, StaffGroup
 
 
-def has_role(request, *roles: str) -> bool:
-    return getattr(request, "tenant", None) is not None and getattr(request, "role", None) in roles
-
-
 def in_staff_group(user, group: str) -> bool:
     if not user.is_authenticated:
         return False
@@ -21,46 +17,19 @@ def in_staff_group(user, group: str) -> bool:
     return user.groups.filter(name=group).exists()
 
 
-class HasTenantRole(BasePermission):
-    """Subclass with ``roles = (...)``, or use ``HasTenantRole.with_roles(...)``."""
-
-    roles: tuple[str, ...] = ()
-    message = "Your role in this tenant does not allow this action."
-
-    def has_permission(self, request, view) -> bool:
-        return has_role(request, *self.roles)
-
-    @classmethod
-    def with_roles(cls, *roles: str) -> type["HasTenantRole"]:
-        return type(f"HasTenantRole_{'_'.join(roles)}", (cls,), {"roles": roles})
-
-
-# The tenant roles' powers (docs/roles.md) that several views share, named once; a rule with
-# a condition of its own (a vendor tenant's publishers, its billing members) is a permission
-# class beside its views. tests/security/test_role_matrix.py checks every route's roles.
-IsTenantAdmin = HasTenantRole.with_roles(Role.ADMIN)
-IsMember = HasTenantRole.with_roles(*Role.values)
-# Orders, saved cards, invoices and the billing account.
-CanBuy = HasTenantRole.with_roles(Role.ADMIN, Role.BILLING)
-# Devices, their tokens and deployments, and the usage they report.
-CanManageDevices = HasTenantRole.with_roles(Role.ADMIN, Role.OPERATOR)
-CanReadUsage = HasTenantRole.with_roles(Role.ADMIN, Role.OPERATOR, Role.BILLING)
-CanReview = HasTenantRole.with_roles(Role.ADMIN, Role.DEVELOPER, Role.OPERATOR)
-
-
 def any_tenant(tenant) -> bool:
     return True
 
 
 @dataclass(frozen=True)
 class TenantPower:
-    """A power of a tenant's members (docs/roles.md) that holds only for some tenants: the
-    roles that have it and what their tenant must be (a vendor, one with payouts …). Named
-    once beside its rule; the API's permission class is ``permission_class(power)``, the
-    portal's pages pass it to ``vendor_page(power=…)``."""
+    """A power of a tenant's members (docs/roles.md): the roles that have it and what their
+    tenant must be (any tenant, a vendor, one with payouts …). Named once beside its rule; the
+    API's permission class is ``permission_class(power)``, the portal's pages pass it to
+    ``vendor_page(power=…)``."""
 
     roles: tuple[str, ...]
-    message: str
+    message: str = "Your role in this tenant does not allow this action."
     tenant_qualifies: Callable[[object], bool] = any_tenant
 
     def held(self, tenant, role: str | None) -> bool:
@@ -78,6 +47,24 @@ def permission_class(power: TenantPower, name: str) -> type[BasePermission]:
         (BasePermission,),
         {"message": power.message, "power": power, "has_permission": has_permission},
     )
+
+
+def _roles(name: str, *roles: str) -> type[BasePermission]:
+    return permission_class(TenantPower(roles=roles), name)
+
+
+# The tenant roles' powers (docs/roles.md) that several views share, named once; a power with
+# a rule of its own for the tenant (a vendor's publishers, its payout readers) is named beside
+# its views (marketplace.powers, billing.powers). tests/security/test_role_matrix.py checks
+# every route's roles.
+IsTenantAdmin = _roles("IsTenantAdmin", Role.ADMIN)
+IsMember = _roles("IsMember", *Role.values)
+# Orders, saved cards, invoices and the billing account.
+CanBuy = _roles("CanBuy", Role.ADMIN, Role.BILLING)
+# Devices, their tokens and deployments, and the usage they report.
+CanManageDevices = _roles("CanManageDevices", Role.ADMIN, Role.OPERATOR)
+CanReadUsage = _roles("CanReadUsage", Role.ADMIN, Role.OPERATOR, Role.BILLING)
+CanReview = _roles("CanReview", Role.ADMIN, Role.DEVELOPER, Role.OPERATOR)
 
 
 def second_factor_verified(request) -> bool:
