@@ -7,7 +7,11 @@ Going back, the old unique key (device, seq) would meet the events the new one a
 one device and seq with different starts. Which of them the device meant is not the
 migration's to decide, and a seq is the event's identity, not a label to rename: the way back
 stops here, before the table is copied or any row changes, and names those devices and seqs
-(IrreversibleError)."""
+(IrreversibleError).
+
+Nor can it go back while retention has retired seqs (``UsageRetiredSeqRange``, which 0003
+creates): dropping that table would forget which seqs were already counted and deleted, and a
+device resending one would be counted again. The way back stops, naming the devices."""
 
 from datetime import timedelta
 
@@ -136,6 +140,25 @@ def _reject_seqs_with_several_events(apps, schema_editor):
     )
 
 
+def _reject_retired_seq_ranges(apps, schema_editor):
+    """Backwards only: refuse while retention's record of deleted seqs holds rows."""
+    Range = apps.get_model("billing", "UsageRetiredSeqRange")
+    devices = list(
+        Range.objects.values_list("device_id", flat=True).distinct().order_by("device_id")
+    )
+    if not devices:
+        return
+    named = ", ".join(str(device) for device in devices[:_NAMED_AT_MOST])
+    more = f" and {len(devices) - _NAMED_AT_MOST} more" if len(devices) > _NAMED_AT_MOST else ""
+    raise IrreversibleError(
+        "billing 0003_usage_partitions cannot go back: retention deleted raw events of "
+        f"{len(devices)} device(s) ({named}{more}) and billing_usageretiredseqrange, which this "
+        "migration created, is the only record of their seqs; without it a device resending one "
+        "would be counted again. Go back only on a database whose usage retention never ran "
+        "(or whose devices are gone). Nothing was changed; 0003 stays applied."
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -180,4 +203,5 @@ class Migration(migrations.Migration):
         migrations.RunPython(partition, unpartition),
         # Last, so that backwards it runs first: refused before the table is copied back.
         migrations.RunPython(migrations.RunPython.noop, _reject_seqs_with_several_events),
+        migrations.RunPython(migrations.RunPython.noop, _reject_retired_seq_ranges),
     ]
