@@ -284,7 +284,7 @@ def _reject_below_minimum(invoice: Invoice) -> None:
     if refusal := payments.below_minimum_charge(invoice.amount_due, invoice.currency):
         raise AmountBelowMinimum(
             f"Invoice {invoice.number}: {refusal}, so no card charge is tried. Record the "
-            "bank transfer that pays it."
+            "bank transfer that pays it, or credit it."
         )
 
 
@@ -622,6 +622,36 @@ def reconcile_awaited_payments(now: datetime | None = None) -> Reconciliation:
             continue
         run.reconciled[number] = invoice.status if invoice else "unknown"
     return run
+
+
+# --- credit notes ----------
+
+
+def apply_credit(
+    invoice: Invoice, credit: int, *, credit_note: str, now: datetime, actor=None, request=None
+) -> int:
+    """A credit note of the locked ``invoice`` (number ``credit_note``) gave back ``credit``
+    (minor units, tax included) of what the invoice asks: while the invoice is unpaid, that
+    much less is due (never below zero: Stripe's pre-payment credit), so a charge takes only
+    the rest; once nothing is due it is settled, as a payment settles it (``paid``, audited
+    with ``source: credit_note``; an uncollectible one gives the entitlements back). A paid
+    invoice's credit note is money owed back and changes nothing here. Returns what it took
+    off the amount due. In the caller's transaction (``invoicing.issue_credit_note``)."""
+    if not invoice.is_unpaid or credit <= 0:
+        return 0
+    applied = min(credit, invoice.amount_due)
+    invoice.credited_amount += applied
+    invoice.save(update_fields=["credited_amount", "updated_at"])
+    if invoice.amount_due == 0:
+        _mark_paid(
+            invoice,
+            now,
+            source="credit_note",
+            reference=f"credit note {credit_note}",
+            actor=actor,
+            request=request,
+        )
+    return applied
 
 
 # --- offline payments ----------

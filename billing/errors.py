@@ -183,8 +183,8 @@ class PaymentPending(Conflict, code="payment_pending"):
 class AmountBelowMinimum(Conflict, code="amount_below_minimum"):
     """The amount due is below the smallest charge the card processor takes (Stripe refuses
     it as ``amount_too_small``, and every retry of it too): no card charge is tried. The
-    invoice stays unpaid, to be paid by bank transfer (an offline payment): a credit note
-    would not settle it, as it never changes the invoice it corrects."""
+    invoice stays unpaid, to be paid by bank transfer (an offline payment), or given back
+    by a credit note, which settles it once nothing is due (``collection.apply_credit``)."""
 
 
 class InvoiceNotCollectable(Conflict, code="invoice_not_collectable"):

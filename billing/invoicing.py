@@ -823,6 +823,18 @@ def issue_credit_note(
             actor=actor,
             request=request,
         )
+        # What it gives back of the amount due: all it credits, tax included, but the lines
+        # paid before the invoice (one-time orders: their refund gave that money back), as
+        # the amount due is the total less those lines.
+        given_back_before = sum(remaining for line, remaining in credits if line.is_paid)
+        collection.apply_credit(
+            invoice,
+            -note.total - given_back_before,
+            credit_note=note.number,
+            now=now,
+            actor=actor,
+            request=request,
+        )
     return note
 
 

@@ -300,6 +300,7 @@ class InvoiceKind(models.TextChoices):
 INVOICE_LIFECYCLE_FIELDS = frozenset(
     {
         "status",
+        "credited_amount",
         "paid_at",
         "voided_at",
         "void_reason",
@@ -383,13 +384,16 @@ class InvoiceQuerySet(models.QuerySet):
     def awaiting_first_charge(self):
         """Open invoices with something due whose first charge was never made: no attempt, no
         PaymentIntent, and no reason recorded why none was made (no card, payments off)."""
-        return self.filter(
-            kind=InvoiceKind.INVOICE,
-            status=InvoiceStatus.OPEN,
-            payment_attempts=0,
-            payment_intent_id="",
-            payment_failure_code="",
-            total__gt=models.F("prepaid_amount"),  # amount_due > 0
+        return (
+            self.filter(
+                kind=InvoiceKind.INVOICE,
+                status=InvoiceStatus.OPEN,
+                payment_attempts=0,
+                payment_intent_id="",
+                payment_failure_code="",
+            )
+            .alias(due=AMOUNT_DUE)
+            .filter(due__gt=0)
         )
 
     def charging_order(self, order_id: int):
@@ -437,6 +441,13 @@ class Invoice(models.Model):
     total = models.BigIntegerField(default=0)
     prepaid_amount = models.BigIntegerField(
         default=0, help_text="part of the total already paid (one-time orders, less refunds)"
+    )
+    # A lifecycle column (credit notes come after finalize), with a database default so the
+    # previous release's inserts keep working during a rollout (migration 0014).
+    credited_amount = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="part of what it asked that credit notes gave back while it was unpaid",
     )
     rollup_digest = models.CharField(
         max_length=64, blank=True, help_text="sha256 of the usage rollups the lines came from"
@@ -565,23 +576,29 @@ class Invoice(models.Model):
 
     @property
     def amount_due(self) -> int:
-        """What the invoice asks for: its total less the lines paid before it (one-time
-        orders). ``AMOUNT_DUE`` is the same in a query."""
-        return self.total - self.prepaid_amount
+        """What the invoice asks for, and what a card charge of it takes: its total less the
+        lines paid before it (one-time orders) and less what credit notes gave back of it
+        while it was unpaid (``credited_amount``; ``collection.apply_credit``). It stays so
+        once paid, as Stripe's invoices keep it. ``AMOUNT_DUE`` is the same in a query."""
+        return self.total - self.prepaid_amount - self.credited_amount
 
     @property
     def amount_paid(self) -> int:
-        """What has been paid of it: all once it is paid, else its prepaid lines."""
-        return paid_so_far(self.total, self.prepaid_amount, self.status == InvoiceStatus.PAID)
+        """What has been paid of it: all it asked once it is paid, else its prepaid lines."""
+        return paid_so_far(
+            self.total - self.credited_amount,
+            self.prepaid_amount,
+            self.status == InvoiceStatus.PAID,
+        )
 
     @property
     def amount_remaining(self) -> int:
-        """What is still owed: what its PDF, XML and email print as the amount due (0 once
-        paid, and for a void invoice nobody owes). ``amount_due`` stays what was asked, as
-        Stripe's invoices keep it."""
+        """What is still owed (0 once paid, and for a void invoice nobody owes): the amount
+        due while it is unpaid. ``amount_due`` stays what was asked, as Stripe's invoices
+        keep it."""
         if self.status == InvoiceStatus.VOID:
             return 0
-        return self.total - self.amount_paid
+        return self.total - self.credited_amount - self.amount_paid
 
     @property
     def is_finalized(self) -> bool:
@@ -646,7 +663,7 @@ class LineKind(models.TextChoices):
 
 
 # ``Invoice.amount_due`` in a query.
-AMOUNT_DUE = models.F("total") - models.F("prepaid_amount")
+AMOUNT_DUE = models.F("total") - models.F("prepaid_amount") - models.F("credited_amount")
 
 
 def _billed_for(model: str) -> models.ForeignKey:

@@ -37,13 +37,16 @@ class InvoiceLineSerializer(ReadOnlyModelSerializer):
 
 class InvoiceSerializer(ReadOnlyModelSerializer):
     amount_due = serializers.IntegerField(
-        read_only=True, help_text="what the invoice asks: total - prepaid_amount (kept once paid)"
+        read_only=True,
+        help_text="what the invoice asks: total - prepaid_amount - credited_amount (kept once "
+        "paid)",
     )
     amount_paid = serializers.IntegerField(
-        read_only=True, help_text="paid so far: the total once paid, else prepaid_amount"
+        read_only=True,
+        help_text="paid so far: total - credited_amount once paid, else prepaid_amount",
     )
     amount_remaining = serializers.IntegerField(
-        read_only=True, help_text="still owed (0 once paid): the PDF's and email's amount due"
+        read_only=True, help_text="still owed: amount_due while unpaid, 0 once paid or void"
     )
     credit_of = serializers.SlugRelatedField(slug_field="number", read_only=True)
 
@@ -62,6 +65,7 @@ class InvoiceSerializer(ReadOnlyModelSerializer):
             "tax",
             "total",
             "prepaid_amount",
+            "credited_amount",
             "amount_due",
             "amount_paid",
             "amount_remaining",

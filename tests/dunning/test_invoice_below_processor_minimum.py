@@ -2,8 +2,8 @@
 ``amount_too_small``, as localstripe does here) is not charged: it stays open with the code
 ``amount_below_minimum``, the tenant is told once to pay it by bank transfer, nothing retries
 it or suspends the tenant for it (also one the dunning had failed before this check),
-finance's retry is refused with that code, and a recorded transfer pays it (a credit note
-does not: it never changes the invoice it corrects)."""
+finance's retry is refused with that code, and a recorded transfer pays it (as a credit note
+of all of it settles it)."""
 
 import pytest
 from celery.signals import task_postrun
@@ -127,20 +127,24 @@ def test_finance_retry_is_refused_with_the_code_and_a_transfer_pays_it(
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.PAID
 
 
-def test_a_credit_note_does_not_settle_it_so_finance_is_told_to_record_the_transfer(
-    small_invoice,
-):
-    """A credit note never changes the invoice it corrects: credited in full, the invoice is
-    still owed (and can no longer be voided), so the refusal advises the transfer only."""
+def test_a_credit_note_in_full_settles_it_as_finance_is_told(small_invoice, admin_session):
+    """Too small to charge, the invoice is paid by transfer or written off by a credit note:
+    the refusal says both, and crediting it in full settles it (nothing is due any more)."""
     _, invoice = small_invoice
-    note = invoicing.issue_credit_note(invoice, reason="too small to chase")
-    assert note.total == -SMALL_TOTAL
-    invoice.refresh_from_db()
-    assert (invoice.status, invoice.amount_remaining) == (InvoiceStatus.OPEN, SMALL_TOTAL)
     with pytest.raises(AmountBelowMinimum) as refused:
         collection.retry_invoice_payment(invoice)
-    assert refused.value.detail.endswith("Record the bank transfer that pays it.")
-    assert "credit" not in refused.value.detail
+    assert refused.value.detail.endswith("Record the bank transfer that pays it, or credit it.")
+    client, _ = admin_session("finance")
+    client.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+    invoice.refresh_from_db()
+    (note,) = invoice.credit_notes.all()
+    assert note.total == -SMALL_TOTAL
+    assert (invoice.status, invoice.amount_due, invoice.amount_remaining) == (
+        InvoiceStatus.PAID,
+        0,
+        0,
+    )
+    assert invoice.payment_reference == f"credit note {note.number}"
 
 
 def test_an_invoice_the_dunning_failed_below_the_minimum_before_the_check_is_left_alone(

@@ -125,7 +125,12 @@ def test_credit_note_for_chosen_lines_then_the_rest_has_its_own_series(issued):
     assert rest.number.endswith("-000002")
     assert rest.subtotal == -(issued.subtotal - 1000)
     issued.refresh_from_db()
-    assert issued.status == InvoiceStatus.OPEN and issued.total == 2100 + 210  # unchanged
+    assert issued.total == 2100 + 210  # unchanged; credited in full while open, it is settled
+    assert (issued.status, issued.credited_amount, issued.amount_due) == (
+        InvoiceStatus.PAID,
+        2310,
+        0,
+    )
 
 
 def test_credit_note_refuses_drafts_and_foreign_lines(customer, issued, make_customer):
