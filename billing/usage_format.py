@@ -120,7 +120,7 @@ class _Session(_Span, tag=UsageKind.SESSION.value):
 
 
 class _Inferences(_Span, tag=UsageKind.INFERENCES.value):
-    inferences: _Count | None
+    inferences: _Count
     peak_arena_bytes: _Count | None = None
 
 
@@ -247,6 +247,11 @@ def parse_event(raw, index: int) -> EventIn:
         ended_at = _timestamp(raw, "ended_at", index)
         _reject_ended_before_started(started_at, ended_at, index)
     inferences, peak_arena_bytes = raw.get("inferences"), raw.get("peak_arena_bytes")
+    if inferences is None and kind == UsageKind.INFERENCES:
+        # What an inferences event counts: required, so never null (gRPC cannot send it).
+        raise InvalidEvent(
+            "an inferences event counts its inferences", index=index, field="inferences"
+        )
     return EventIn(
         _integer(raw, "seq", index, minimum=1),
         kind,

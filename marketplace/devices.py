@@ -20,6 +20,7 @@ from marketplace.errors import (
     DeviceExists,
     DeviceRevoked,
     IncompatibleCore,
+    InvalidCore,
     NoCertificate,
     NotAvailable,
     NotEntitled,
@@ -27,6 +28,7 @@ from marketplace.errors import (
 )
 from marketplace.models import AgentVersion, Deployment, Device, Entitlement, ReviewStatus
 from marketplace.orders import active_entitlements
+from marketplace.packageformat.schema import target_cores
 
 TOKEN_PREFIX = "edp"  # noqa: S105 - the public label of device tokens, not a secret
 
@@ -71,6 +73,11 @@ class IssuedToken:
 def register_device(
     tenant: Tenant, *, name: str, hardware_id: str, core: str, actor=None, request=None
 ) -> IssuedToken:
+    if core not in target_cores():
+        raise InvalidCore(
+            f"core: {core!r} is not a core a package may target; one of "
+            f"{', '.join(target_cores())}."
+        )
     prefix, token = _new_token()
     taken = DeviceExists(
         f"A device with hardware id {hardware_id!r} is registered: revoke it to register "

@@ -100,6 +100,13 @@ class DeviceExists(Conflict, code="device_exists"):
     pass
 
 
+class InvalidCore(BadRequest, code="invalid_core"):
+    """A device's core that no package may target: nothing could ever be deployed on it."""
+
+    def extra(self) -> dict:
+        return {"field": "core"}
+
+
 class DeviceRevoked(Conflict, code="device_revoked"):
     pass
 

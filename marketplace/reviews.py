@@ -18,10 +18,13 @@ def _reject_never_entitled(tenant: Tenant, agent: Agent) -> None:
         raise NotEntitled(f"Only tenants that hold or held {agent.name} can review it.")
 
 
+@transaction.atomic
 def submit_review(
     tenant: Tenant, agent: Agent, *, stars: int, title: str, text: str, actor=None, request=None
 ) -> tuple[Review, bool]:
-    """(review, created): a second submission replaces the tenant's review."""
+    """(review, created): a second submission replaces the tenant's review. One transaction
+    with its audit event and the listing's rating (the inner blocks are savepoints, so a
+    concurrent first review's IntegrityError is retried within it)."""
     _reject_never_entitled(tenant, agent)
     values = {"stars": stars, "title": title, "text": text, "author": actor}
     try:

@@ -58,6 +58,17 @@ class ActionCheckedSlugField(ActionCheckedCharField, serializers.SlugField):
     """An ``ActionCheckedCharField`` whose schema states the slug pattern."""
 
 
+class ActionCheckedChoiceField(serializers.ChoiceField):
+    """A value from a fixed list that the OpenAPI schema publishes (an ``enum``) and the action
+    checks, as ``ActionCheckedCharField`` does for text: any string reaches the action, which
+    refuses one outside the list with its own code."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            return data
+        return super().to_internal_value(data)
+
+
 class IsSetField(serializers.BooleanField):
     """A read-only flag saying whether the field named by ``source`` holds a value: a plan is
     ``retired`` once it has a ``retired_at``, a version ``yanked`` once it has a ``yanked_at``."""

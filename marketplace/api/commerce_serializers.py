@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import (
+    ActionCheckedChoiceField,
     DocumentTextField,
     IsSetField,
     ReadOnlyModelSerializer,
@@ -18,6 +19,7 @@ from marketplace.models import (
     PricePlan,
     Review,
 )
+from marketplace.packageformat.schema import target_cores
 
 
 class PricePlanSerializer(ReadOnlyModelSerializer):
@@ -176,7 +178,11 @@ class DeviceSerializer(ReadOnlyModelSerializer):
 class RegisterDeviceSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     hardware_id = serializers.CharField(max_length=128)
-    core = serializers.CharField(max_length=32)
+    core = ActionCheckedChoiceField(
+        choices=target_cores(),
+        help_text="the device's Cortex-M core, as packages name it (anything else is 400 "
+        "invalid_core)",
+    )
 
 
 class IssuedTokenSerializer(serializers.Serializer):

@@ -28,6 +28,12 @@ def _schema() -> dict[str, Any]:
     return json.loads(manifest_schema_bytes())
 
 
+def target_cores() -> tuple[str, ...]:
+    """The Cortex-M cores a package may target (the schema's ``target.core``): what a device
+    may say it is, so that what it runs can be certified for it."""
+    return tuple(_schema()["properties"]["target"]["properties"]["core"]["enum"])
+
+
 def manifest_schema() -> dict[str, Any]:
     """A private copy of the parsed schema, safe for callers to modify."""
     return copy.deepcopy(_schema())

@@ -72,3 +72,17 @@ def test_other_tenants_devices_are_404_and_roles_are_checked(member_client):
 def test_user_tokens_cannot_read_device_assignments(customer):
     client, _ = customer
     assert client.get("/api/v1/device/assignments").status_code in (401, 403)
+
+
+@pytest.mark.parametrize("core", ["Cortex-M4", "cortex-a53"])
+def test_a_core_no_package_may_target_is_refused(customer, core):
+    """A device says what it is as packages do (the manifest's ``target.core``): anything
+    else could never run what it is sold, every deploy refused ``incompatible_core``."""
+    client, _ = customer
+    response = register(client, core=core)
+    assert response.status_code == 400, response.json()
+    body = response.json()
+    assert body["code"] == "invalid_core" and body["field"] == "core"
+    assert "cortex-m4" in body["detail"]
+    assert not Device.objects.exists()
+    assert not AuditEvent.objects.filter(action="device_registered").exists()

@@ -131,3 +131,22 @@ def test_saving_a_hidden_review_again_does_not_hide_it_again(hidden_review, monk
     (event,) = changes
     assert (event.actor, event.target) == (editor, f"review {hidden.pk}")
     assert event.details == {"reason": "Abusive language", "previous_reason": "Spam"}
+
+
+def test_a_review_is_stored_with_its_audit_event_and_listing_or_not_at_all(
+    customer, agent, make_plan, monkeypatch
+):
+    """The review, its ``review_submitted`` event and the listing's new rating are one
+    transaction: a failure after the write leaves no unaudited review behind."""
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+
+    def listing_refresh_fails(agent):
+        raise RuntimeError("listing refresh failed")
+
+    monkeypatch.setattr(reviews, "refresh_listing", listing_refresh_fails)
+    with pytest.raises(RuntimeError, match="listing refresh failed"):
+        review(client, agent)
+
+    assert not Review.objects.exists()
+    assert not AuditEvent.objects.filter(action="review_submitted").exists()

@@ -115,3 +115,12 @@ def test_one_device_cannot_report_for_another(metered, published):
     assert sorted(UsageEvent.objects.values_list("device_id", "seq")) == sorted(
         [(metered.device_id, 1), (other["device"]["id"], 1)]
     )
+
+
+def test_an_inferences_event_without_its_count_is_refused(metered):
+    """``inferences`` is what an inferences event counts: required, so not null either (a
+    gRPC device cannot leave it out; the HTTP door answers the same)."""
+    event = {**metered.session(2, metered.base, 10), "kind": "inferences", "inferences": None}
+    response = metered.send([metered.session(1, metered.base, 5), event])
+    refused(response, 400, "invalid_event")
+    assert (response.json()["index"], response.json()["field"]) == (1, "inferences")
