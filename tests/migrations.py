@@ -5,6 +5,7 @@ latest migration afterwards, so the next test finds the schema it expects."""
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
 from django.db import connection
 from django.db.migrations.exceptions import IrreversibleError
 from django.db.migrations.executor import MigrationExecutor
@@ -23,6 +24,20 @@ class Migrator:
     def forward(self, migration: str) -> None:
         self.executor.loader.build_graph()
         self.executor.migrate([(self.app, migration)])
+
+
+def migrating_billing_back_to(before: str) -> list[pytest.MarkDecorator]:
+    """The marks of a test module that migrates billing back to ``before``, past 0012: on
+    PostgreSQL only, as 0012 does not go back on SQLite; migrating (SQLite's schema editor)
+    needs no atomic block around the test."""
+    return [
+        pytest.mark.django_db(transaction=True),
+        pytest.mark.skipif(
+            connection.vendor != "postgresql",
+            reason=f"billing 0012 does not go back on SQLite, so nothing migrates back to "
+            f"{before} there",
+        ),
+    ]
 
 
 @contextmanager
@@ -50,3 +65,10 @@ def refusal_going_back(app: str, before: str) -> str | None:
             return None
     except IrreversibleError as error:
         return str(error)
+
+
+def column_names(table: str) -> set[str]:
+    """The names of ``table``'s columns as the database has them now."""
+    with connection.cursor() as cursor:
+        description = connection.introspection.get_table_description(cursor, table)
+    return {column.name for column in description}

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from certification.models import CertificationResult
+from certification.models import AdvisoryImport, CertificationResult
 from certification.pipeline.levels import thresholds_for
 from certification.pipeline.stages import security
 from certification.pipeline.stages.base import StageContext
@@ -51,6 +51,11 @@ def write_osv_zip(path: Path, records: Iterable[dict[str, Any]]) -> Path:
         for record in records:
             archive.writestr(f"{record['id']}.json", json.dumps(record))
     return path
+
+
+def import_runs(*fields: str) -> list[tuple]:
+    """These ``fields`` of each import record, oldest first."""
+    return list(AdvisoryImport.objects.order_by("pk").values_list(*fields))
 
 
 class WorkerLost(BaseException):

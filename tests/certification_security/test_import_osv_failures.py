@@ -18,6 +18,7 @@ from .conftest import (
     WorkerLost,
     fails_after_the_first_record,
     import_osv,
+    import_runs,
     write_osv_dir,
     write_osv_zip,
 )
@@ -74,10 +75,7 @@ def test_the_run_after_the_archive_is_fixed_completes_with_what_was_still_missin
         out = import_osv(export_with_a_bad_archive)
 
     assert "1 created, 0 updated, 2 unchanged, 0 invalid" in out
-    assert list(AdvisoryImport.objects.order_by("pk").values_list("status", "created")) == [
-        ("failed", 2),
-        ("completed", 1),
-    ]
+    assert import_runs("status", "created") == [("failed", 2), ("completed", 1)]
     assert queued == [database.RESCAN_TASK, database.RESCAN_TASK]
     assert database.database_status().imported_at == AdvisoryImport.objects.latest("pk").finished_at
 

@@ -18,7 +18,13 @@ from edgeplug.audit.models import AuditEvent
 from edgeplug.celery import app as celery_app
 from tests.security import advisories
 
-from .conftest import WorkerLost, fails_after_the_first_record, import_osv, write_osv_dir
+from .conftest import (
+    WorkerLost,
+    fails_after_the_first_record,
+    import_osv,
+    import_runs,
+    write_osv_dir,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_batches")]
 
@@ -103,10 +109,7 @@ def test_the_import_after_a_killed_one_adds_what_it_had_not_stored(
         out = import_osv(killed_import)
 
     assert "1 created, 0 updated, 1 unchanged, 0 invalid" in out
-    assert list(AdvisoryImport.objects.order_by("pk").values_list("status", "created")) == [
-        ("failed", 1),
-        ("completed", 1),
-    ]
+    assert import_runs("status", "created") == [("failed", 1), ("completed", 1)]
     assert Advisory.objects.count() == len(PYPI)
 
 
@@ -173,10 +176,7 @@ def test_an_import_left_running_by_the_previous_release_is_closed_from_its_start
 
     assert sweep() == 1
 
-    assert list(AdvisoryImport.objects.order_by("pk").values_list("status", "finished_at")) == [
-        ("failed", started),
-        ("running", None),
-    ]
+    assert import_runs("status", "finished_at") == [("failed", started), ("running", None)]
 
 
 def test_beat_runs_the_sweep_every_five_minutes_on_the_default_queue():

@@ -216,6 +216,11 @@ def place_order(client, agent, plan, key: str, seats: int = 1):
     )
 
 
+def catalogue(client, field: str = "id") -> list:
+    """The catalogue's agents as ``client`` sees them: each one's ``field``."""
+    return [agent[field] for agent in client.get("/api/v1/agents").json()["results"]]
+
+
 def buy_free(client, agent, make_plan, key="free-order"):
     response = place_order(client, agent, make_plan("free"), key)
     assert response.status_code == 201, response.json()

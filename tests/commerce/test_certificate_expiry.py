@@ -12,7 +12,7 @@ from certification.models import LevelThresholds
 from certification.pipeline.actions import expire_lapsed_certifications
 from edgeplug.audit.models import AuditEvent
 from edgeplug.timefmt import utc_iso
-from tests.commerce.conftest import buy_free
+from tests.commerce.conftest import buy_free, catalogue
 from tests.conftest import sign_in
 from tests.factories import CertificationRunFactory, certificate_for
 
@@ -37,10 +37,6 @@ def _download(client, version):
     return client.get(f"/api/v1/agents/{version.agent_id}/versions/{version.version}/download")
 
 
-def _catalogue(client) -> list[str]:
-    return [row["name"] for row in client.get("/api/v1/agents").json()["results"]]
-
-
 def test_an_expired_version_leaves_the_catalogue_and_stops_downloading(
     customer,
     vendor,
@@ -54,7 +50,7 @@ def test_an_expired_version_leaves_the_catalogue_and_stops_downloading(
     certificate = _issue(published, "basic", valid_days=1)
     buy_free(customer[0], agent, make_plan)
     assert _download(customer[0], published).status_code == 200
-    assert agent.name in _catalogue(customer[0])
+    assert agent.name in catalogue(customer[0], "name")
 
     clock.shift(timedelta(days=2))
     with django_capture_on_commit_callbacks(execute=True):  # the cached pages are forgotten
@@ -64,7 +60,7 @@ def test_an_expired_version_leaves_the_catalogue_and_stops_downloading(
     assert published.certification_status == "expired"
     assert not published.is_public
     buyer = _client(customer[1].user)
-    assert agent.name not in _catalogue(buyer)
+    assert agent.name not in catalogue(buyer, "name")
     assert _download(buyer, published).status_code == 404
     event = AuditEvent.objects.get(action="certification_expired")
     assert event.details == {"certified_until": utc_iso(certificate.expires_at)}

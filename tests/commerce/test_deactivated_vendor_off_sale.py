@@ -5,7 +5,7 @@ again, its agents are back."""
 import pytest
 
 from marketplace.models import CatalogueListing, Entitlement
-from tests.commerce.conftest import place_order
+from tests.commerce.conftest import catalogue, place_order
 from tests.commerce.test_deployments import deploy, register, running
 from tests.conftest import changeform_data
 
@@ -24,10 +24,6 @@ def _set_active(admin_session, tenant, active: bool, capture) -> None:
         assert staff.post(url, data).status_code == 302
 
 
-def _listed(api) -> list[int]:
-    return [agent["id"] for agent in api.get("/api/v1/agents").json()["results"]]
-
-
 def test_a_deactivated_vendors_agents_leave_the_catalogue_and_cannot_be_bought(
     customer,
     agent,
@@ -40,11 +36,11 @@ def test_a_deactivated_vendors_agents_leave_the_catalogue_and_cannot_be_bought(
 ):
     client, _ = customer
     plan = make_plan("free")
-    assert _listed(api) == [agent.pk]  # now in the catalogue cache too
+    assert catalogue(api) == [agent.pk]  # now in the catalogue cache too
 
     _set_active(admin_session, agent.tenant, False, django_capture_on_commit_callbacks)
 
-    assert _listed(api) == [] and _listed(client) == []  # before: [agent.pk]
+    assert catalogue(api) == [] and catalogue(client) == []  # before: [agent.pk]
     assert not CatalogueListing.objects.filter(agent=agent).exists()
     assert client.get(f"/api/v1/agents/{agent.pk}").status_code == 404
     refused = place_order(client, agent, plan, "after-deactivation")
@@ -53,7 +49,7 @@ def test_a_deactivated_vendors_agents_leave_the_catalogue_and_cannot_be_bought(
 
     _set_active(admin_session, agent.tenant, True, django_capture_on_commit_callbacks)
 
-    assert _listed(api) == [agent.pk]
+    assert catalogue(api) == [agent.pk]
     assert place_order(client, agent, plan, "after-reactivation").status_code == 201
 
 

@@ -1,21 +1,13 @@
 """The admin requires a verified TOTP code from every staff user."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from edgeplug.audit.models import AuditEvent
 from tests.conftest import admin_login
-from tests.factories import TOTPDeviceFactory, UserFactory
+from tests.factories import TOTPDeviceFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff():
-    user = UserFactory(is_staff=True, is_superuser=True)
-    user.groups.add(Group.objects.get(name="platform-admins"))
-    return user
 
 
 def test_password_alone_does_not_open_the_admin(staff):

@@ -13,6 +13,16 @@ def _denials():
     return list(AuditEvent.objects.filter(action="permission_denied"))
 
 
+def _reviewer_refused(admin_session, path: str) -> AuditEvent:
+    """A reviewer's GET of ``path``, refused (403): its one denial, naming the reviewer and
+    the request."""
+    client, user = admin_session("reviewers")
+    assert client.get(path).status_code == 403
+    [event] = _denials()
+    assert (event.actor, event.target) == (user, f"GET {path}")
+    return event
+
+
 def test_a_staff_user_outside_reviewers_refused_a_decision_is_audited(admin_session):
     client, user = admin_session("finance")
     run = CertificationRunFactory()
@@ -29,18 +39,12 @@ def test_a_staff_user_outside_reviewers_refused_a_decision_is_audited(admin_sess
 
 
 def test_a_finance_page_refused_to_a_reviewer_is_audited_with_its_reason(admin_session):
-    client, user = admin_session("reviewers")
-    assert client.get("/admin/billing/finance/exports/").status_code == 403
-    [event] = _denials()
-    assert (event.actor, event.target) == (user, "GET /admin/billing/finance/exports/")
+    event = _reviewer_refused(admin_session, "/admin/billing/finance/exports/")
     assert event.details["detail"] == "Finance pages are for the finance group."
 
 
 def test_a_page_the_admin_itself_refuses_is_audited(admin_session):
-    client, user = admin_session("reviewers")
-    assert client.get("/admin/accounts/user/add/").status_code == 403
-    [event] = _denials()
-    assert (event.actor, event.target) == (user, "GET /admin/accounts/user/add/")
+    event = _reviewer_refused(admin_session, "/admin/accounts/user/add/")
     assert event.details["view"] == "admin:accounts_user_add"
 
 

@@ -4,23 +4,20 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
 from edgeplug.accounts.errors import OTP_THROTTLED_MESSAGE
 from tests.conftest import totp_now
-from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+from tests.factories import PASSWORD, TOTPDeviceFactory
 
 pytestmark = pytest.mark.django_db
 TOKEN = "/api/v1/auth/token"
 
 
 @pytest.fixture
-def staff_with_device():
-    user = UserFactory(is_staff=True, is_superuser=True)
-    user.groups.add(Group.objects.get(name="platform-admins"))
-    return user, TOTPDeviceFactory(user=user)
+def staff_with_device(staff):
+    return staff, TOTPDeviceFactory(user=staff)
 
 
 def _api_sign_in(api, user, otp):

@@ -2,22 +2,14 @@
 the API's tokens, the portal's session, the admin's login page."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from edgeplug.audit.models import AuditEvent
 from tests.conftest import admin_login, sign_in
-from tests.factories import MembershipFactory, TOTPDeviceFactory, UserFactory, VendorTenantFactory
+from tests.factories import MembershipFactory, TOTPDeviceFactory, VendorTenantFactory
 from tests.portal.conftest import portal_sign_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff():
-    user = UserFactory(is_staff=True, is_superuser=True)
-    user.groups.add(Group.objects.get(name="platform-admins"))
-    return user
 
 
 def _listed(client, action: str) -> list[dict]:

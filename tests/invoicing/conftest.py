@@ -22,6 +22,7 @@ from tests.factories import (
 JAN = datetime(2026, 1, 1, tzinfo=UTC)
 FEB = datetime(2026, 2, 1, tzinfo=UTC)
 MAR = datetime(2026, 3, 1, tzinfo=UTC)
+APR = datetime(2026, 4, 1, tzinfo=UTC)
 
 GRADUATED = {
     "scheme": "graduated",
@@ -112,6 +113,16 @@ def make_customer(vendor_tenant):
 @pytest.fixture
 def customer(make_customer):
     return make_customer()
+
+
+@pytest.fixture
+def billed(customer, broker_refuses):
+    """The customer with a billing account and a metered plan; no task is sent here (the
+    finalize's emails and charges are not queued)."""
+    broker_refuses.everything = True
+    customer.account()
+    customer.plan = customer.metered()
+    return customer
 
 
 @pytest.fixture

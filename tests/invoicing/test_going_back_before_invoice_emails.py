@@ -4,32 +4,20 @@ credit note whose email failed or has not gone out yet stops the way back, named
 changed (else its customer would never get it); with every issued one emailed, billing goes back
 and forward again and no email is sent twice."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from billing import invoice_emails, invoicing
 from billing.models import Invoice
-from tests.invoicing.conftest import FEB, JAN, MAR
-from tests.migrations import migrated_back, refusal_going_back
+from tests.invoicing.conftest import APR, FEB, JAN, MAR
+from tests.migrations import column_names, migrated_back, refusal_going_back
 
 pytestmark = pytest.mark.django_db(transaction=True)  # migrating (SQLite) needs no atomic
 
-APR = datetime(2026, 4, 1, tzinfo=UTC)
 BEFORE_EMAILS = "0012_usage_event_key_is_device_seq_start"
-
-
-@pytest.fixture
-def billed(customer, broker_refuses):
-    """The customer with a billing account and a metered plan; no task is sent here (the
-    finalize's emails and charges are not queued)."""
-    broker_refuses.everything = True
-    customer.account()
-    customer.plan = customer.metered()
-    return customer
 
 
 def issued(customer, month: datetime, *, hours_ago: int = 48) -> Invoice:
@@ -56,12 +44,6 @@ def email_state() -> dict[int, tuple]:
     }
 
 
-def invoice_columns() -> set[str]:
-    with connection.cursor() as cursor:
-        description = connection.introspection.get_table_description(cursor, "billing_invoice")
-    return {column.name for column in description}
-
-
 def test_an_invoice_not_emailed_stops_the_way_back_named_and_its_email_state_is_kept(billed):
     """Forward again, the old 0013 marked the refused email's invoice emailed (finalized two
     days before) and forgot its failure: finance would never resend it."""
@@ -86,7 +68,7 @@ def test_an_invoice_not_emailed_stops_the_way_back_named_and_its_email_state_is_
     assert f"{note.number} (not sent yet)" in refusal
     assert sent.number not in refusal and void.number not in refusal
     assert "its customer would never get it" in refusal
-    assert "emailed_at" in invoice_columns()
+    assert "emailed_at" in column_names("billing_invoice")
 
 
 def test_with_every_issued_invoice_emailed_billing_goes_back_and_forward_sending_none_again(
@@ -99,7 +81,7 @@ def test_with_every_issued_invoice_emailed_billing_goes_back_and_forward_sending
     (draft,) = invoicing.close_billing_period(MAR).created
 
     with migrated_back("billing", BEFORE_EMAILS):
-        columns_at_0012 = invoice_columns()
+        columns_at_0012 = column_names("billing_invoice")
 
     assert not {"emailed_at", "email_failure_code", "email_failure_detail"} & columns_at_0012
     assert email_state() == {

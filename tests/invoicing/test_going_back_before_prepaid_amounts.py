@@ -4,37 +4,26 @@ way back, named, nothing changed (else it would ask its whole total, the part pa
 charged again); without one, billing goes back and forward again with every invoice as it was,
 a draft's prepaid amount computed again from its lines when it is finalized."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
 from billing import invoicing
 from billing.models import Invoice
-from tests.invoicing.conftest import FEB, JAN, MAR
-from tests.migrations import migrated_back, refusal_going_back
+from tests.invoicing.conftest import APR, FEB, JAN, MAR
+from tests.migrations import (
+    column_names,
+    migrated_back,
+    migrating_billing_back_to,
+    refusal_going_back,
+)
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # migrating (SQLite's schema editor) needs no atomic
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="billing 0012 does not go back on SQLite, so nothing migrates back to 0004 there",
-    ),
-]
+pytestmark = migrating_billing_back_to("0004")
 
-APR = datetime(2026, 4, 1, tzinfo=UTC)
 BEFORE_PREPAID = "0004_invoice_immutability_triggers"
-
-
-@pytest.fixture
-def billed(customer, broker_refuses):
-    """The customer with a billing account and a metered plan; no task is sent here."""
-    broker_refuses.everything = True
-    customer.account()
-    customer.plan = customer.metered()
-    return customer
 
 
 def drafted(customer, month: datetime, *, one_time: int = 0) -> Invoice:
@@ -59,12 +48,6 @@ def amounts() -> dict[int, tuple]:
         invoice.pk: (invoice.status, invoice.total, invoice.prepaid_amount, invoice.amount_due)
         for invoice in Invoice.objects.all()
     }
-
-
-def invoice_columns() -> set[str]:
-    with connection.cursor() as cursor:
-        description = connection.introspection.get_table_description(cursor, "billing_invoice")
-    return {column.name for column in description}
 
 
 def test_a_finalized_invoice_s_prepaid_amount_stops_the_way_back_named_and_is_kept(billed):
@@ -95,7 +78,7 @@ def test_without_prepaid_amounts_billing_goes_back_before_them_and_forward_again
     before = amounts()
 
     with migrated_back("billing", BEFORE_PREPAID):
-        columns_at_0004 = invoice_columns()
+        columns_at_0004 = column_names("billing_invoice")
 
     assert "prepaid_amount" not in columns_at_0004
     # Forward again, the draft's prepaid amount is 0 until it is finalized, from its lines.

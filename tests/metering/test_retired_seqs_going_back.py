@@ -5,22 +5,14 @@ devices, and nothing changes."""
 
 from datetime import timedelta
 
-import pytest
 from django.conf import settings
-from django.db import connection
 
 from billing.models import UsageRetiredSeqRange
 from billing.periods import add_months, month_start
 from billing.tasks import maintain_usage_partitions
-from tests.migrations import refusal_going_back
+from tests.migrations import migrating_billing_back_to, refusal_going_back
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # migrating needs no surrounding atomic
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="billing 0012 does not go back on SQLite, so nothing migrates back to 0002 there",
-    ),
-]
+pytestmark = migrating_billing_back_to("0002")
 
 
 def test_migrating_back_refuses_once_retention_retired_seqs(metered, time_machine):

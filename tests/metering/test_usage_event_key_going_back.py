@@ -5,20 +5,13 @@ started_at) lets the database hold, stop the way back, named, before any row cha
 
 from datetime import timedelta
 
-import pytest
 from django.db import connection
 
 from billing.models import UsageEvent
 from billing.periods import month_start
-from tests.migrations import migrated_back, refusal_going_back
+from tests.migrations import migrated_back, migrating_billing_back_to, refusal_going_back
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # migrating (SQLite's schema editor) needs no atomic
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="billing 0012 does not go back on SQLite, so nothing migrates back to 0002 there",
-    ),
-]
+pytestmark = migrating_billing_back_to("0002")
 
 BEFORE_PARTITIONS = "0002_usage_metering"
 
@@ -44,17 +37,12 @@ def twin_of(seq: int, *, hours_later: int) -> UsageEvent:
     resend ``seq_conflict``, but the database's key (device, seq, started_at) holds both."""
     row = UsageEvent.objects.filter(seq=seq).earliest("started_at")
     shift = timedelta(hours=hours_later)
+    same = ("tenant_id", "device_id", "agent_id", "version_id", "seq", "kind", "received_at")
     return UsageEvent.objects.create(
-        tenant_id=row.tenant_id,
-        device_id=row.device_id,
-        agent_id=row.agent_id,
-        version_id=row.version_id,
-        seq=seq,
-        kind=row.kind,
+        **{field: getattr(row, field) for field in same},
         started_at=row.started_at + shift,
         ended_at=row.ended_at + shift,
         fingerprint="f" * 64,
-        received_at=row.received_at,
     )
 
 

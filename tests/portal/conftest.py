@@ -1,14 +1,30 @@
-"""Vendors signed in to the portal the way a person signs in: email, password and TOTP."""
+"""Vendors signed in to the portal the way a person signs in: email, password and TOTP;
+and a vendor with something sold, for the sales pages."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 
 from edgeplug import signing
-from marketplace.models import VendorKey
+from marketplace.models import Entitlement, Order, OrderStatus, VendorKey
 from tests.conftest import totp_now
-from tests.factories import PASSWORD, MembershipFactory, TOTPDeviceFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    TOTPDeviceFactory,
+    UserFactory,
+    finalized_sale,
+)
+from tests.metering.conftest import (  # noqa: F401 - the customer's deployed device
+    agent,
+    certificate,
+    customer,
+    make_plan,
+    metered,
+    published,
+)
 from tests.vendors import VENDOR_SLUG, SigningMember
 
 
@@ -59,3 +75,22 @@ def portal_vendor(db):
         return PortalVendor(client, membership, keys, key)
 
     return make
+
+
+@pytest.fixture
+def sold(metered):  # noqa: F811
+    """90 minutes of one customer's sessions yesterday, and a completed one-time order."""
+    sent = metered.send(
+        [
+            metered.session(1, metered.base, 60),
+            metered.session(2, metered.base + timedelta(hours=1), 30),
+        ]
+    )
+    assert sent.status_code == 200, sent.json()
+    order = Order.objects.get()  # the free order that entitles the customer
+    Order.objects.filter(pk=order.pk).update(
+        status=OrderStatus.COMPLETED, currency="JPY", amount=1500, completed_at=metered.now
+    )
+    month = metered.now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    finalized_sale(order.tenant, Entitlement.objects.get(), month, amount=10_000)
+    return metered

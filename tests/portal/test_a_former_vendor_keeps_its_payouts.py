@@ -7,22 +7,13 @@ from django.test import Client
 
 from marketplace.models import Agent
 from tests.factories import MembershipFactory, UserFactory
-from tests.metering.conftest import (  # noqa: F401 - the customer's deployed device
-    agent,
-    certificate,
-    customer,
-    make_plan,
-    metered,
-    published,
-)
-from tests.portal.conftest import portal_sign_in, portal_vendor  # noqa: F401
-from tests.portal.test_sales import sold  # noqa: F401
+from tests.portal.conftest import portal_sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def former_vendor(sold):  # noqa: F811
+def former_vendor(sold):
     tenant = Agent.objects.get(pk=sold.agent_id).tenant
     tenant.is_vendor, tenant.is_customer = False, True  # a tenant is one or the other
     tenant.save(update_fields=["is_vendor", "is_customer"])
@@ -31,9 +22,9 @@ def former_vendor(sold):  # noqa: F811
 
 @pytest.mark.parametrize("role", ["admin", "billing"])
 def test_a_former_vendors_payouts_stay_readable_at_the_api_and_the_portal(
-    portal_vendor,  # noqa: F811
+    portal_vendor,
     member_client,
-    sold,  # noqa: F811
+    sold,
     former_vendor,
     role,
 ):
@@ -53,7 +44,7 @@ def test_a_former_vendors_payouts_stay_readable_at_the_api_and_the_portal(
 
 
 def test_a_former_vendor_no_longer_publishes_at_the_api_or_the_portal(
-    portal_vendor,  # noqa: F811
+    portal_vendor,
     member_client,
     former_vendor,
 ):

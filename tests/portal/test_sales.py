@@ -3,54 +3,24 @@ vendor's admins and billing members see them, with a CSV of the same figures."""
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from rest_framework.test import APIClient
 
-from marketplace.models import Entitlement, Order, OrderStatus
+from marketplace.models import Order, OrderStatus
 from tests.conftest import sign_in
-from tests.factories import finalized_sale
-from tests.metering.conftest import (  # noqa: F401 - the customer's deployed device
-    agent,
-    certificate,
-    customer,
-    make_plan,
-    metered,
-    published,
-)
-from tests.portal.conftest import portal_vendor  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sold(metered):  # noqa: F811
-    """90 minutes of one customer's sessions yesterday, and a completed one-time order."""
-    sent = metered.send(
-        [
-            metered.session(1, metered.base, 60),
-            metered.session(2, metered.base + timedelta(hours=1), 30),
-        ]
-    )
-    assert sent.status_code == 200, sent.json()
-    order = Order.objects.get()  # the free order that entitles the customer
-    Order.objects.filter(pk=order.pk).update(
-        status=OrderStatus.COMPLETED, currency="JPY", amount=1500, completed_at=metered.now
-    )
-    month = metered.now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    finalized_sale(order.tenant, Entitlement.objects.get(), month, amount=10_000)
-    return metered
-
-
-def _vendor(portal_vendor, sold, role):  # noqa: F811
+def _vendor(portal_vendor, sold, role):
     from marketplace.models import Agent
 
     return portal_vendor(role=role, tenant=Agent.objects.get(pk=sold.agent_id).tenant)
 
 
 @pytest.mark.parametrize("role", ["admin", "billing"])
-def test_admins_and_billing_members_see_hours_customers_and_revenue(portal_vendor, sold, role):  # noqa: F811
+def test_admins_and_billing_members_see_hours_customers_and_revenue(portal_vendor, sold, role):
     vendor = _vendor(portal_vendor, sold, role)
     page = vendor.client.get("/portal/sales/")
     assert page.status_code == 200
@@ -65,7 +35,7 @@ def test_admins_and_billing_members_see_hours_customers_and_revenue(portal_vendo
     assert page.context["table"][0]["customers"] == 1
 
 
-def test_the_csv_holds_the_same_figures(portal_vendor, sold):  # noqa: F811
+def test_the_csv_holds_the_same_figures(portal_vendor, sold):
     vendor = _vendor(portal_vendor, sold, "admin")
     response = vendor.client.get("/portal/sales.csv?months=3")
     assert response.status_code == 200
@@ -79,13 +49,13 @@ def test_the_csv_holds_the_same_figures(portal_vendor, sold):  # noqa: F811
     assert {r["customers"] for r in rows} == {"1"}
 
 
-def test_developers_do_not_see_revenue(portal_vendor, sold):  # noqa: F811
+def test_developers_do_not_see_revenue(portal_vendor, sold):
     vendor = _vendor(portal_vendor, sold, "developer")
     assert vendor.client.get("/portal/sales/").status_code == 403
     assert vendor.client.get("/portal/sales.csv").status_code == 403
 
 
-def test_another_vendor_sees_none_of_it(portal_vendor, sold):  # noqa: F811
+def test_another_vendor_sees_none_of_it(portal_vendor, sold):
     other = portal_vendor(role="admin", slug="other-vendor")
     page = other.client.get("/portal/sales/")
     assert page.status_code == 200
@@ -100,7 +70,7 @@ def test_another_vendor_sees_none_of_it(portal_vendor, sold):  # noqa: F811
     assert rows == [header]
 
 
-def test_a_bad_period_is_a_clear_400(portal_vendor, sold):  # noqa: F811
+def test_a_bad_period_is_a_clear_400(portal_vendor, sold):
     vendor = _vendor(portal_vendor, sold, "admin")
     page = vendor.client.get("/portal/sales/?months=99")
     assert page.status_code == 400
@@ -108,7 +78,7 @@ def test_a_bad_period_is_a_clear_400(portal_vendor, sold):  # noqa: F811
     assert vendor.client.get("/portal/sales.csv?months=0").status_code == 400
 
 
-def test_payout_statements_show_gross_fee_and_net_with_a_csv_per_month(portal_vendor, sold):  # noqa: F811
+def test_payout_statements_show_gross_fee_and_net_with_a_csv_per_month(portal_vendor, sold):
     vendor = _vendor(portal_vendor, sold, "billing")
     page = vendor.client.get("/portal/sales/")
     (payout,) = page.context["payouts"]
@@ -129,7 +99,7 @@ def test_payout_statements_show_gross_fee_and_net_with_a_csv_per_month(portal_ve
 
 
 @pytest.mark.parametrize("period", ["2026-13", "nonsense", "2026-1", "1999-12"])
-def test_a_malformed_payout_period_is_refused_as_the_api_refuses_it(portal_vendor, sold, period):  # noqa: F811
+def test_a_malformed_payout_period_is_refused_as_the_api_refuses_it(portal_vendor, sold, period):
     """400 invalid_period with the API's detail, as JSON (a download's error), not a 404."""
     vendor = _vendor(portal_vendor, sold, "billing")
     api = APIClient()
@@ -143,7 +113,7 @@ def test_a_malformed_payout_period_is_refused_as_the_api_refuses_it(portal_vendo
     assert response.json() == from_api.json()
 
 
-def test_an_order_refunded_later_still_counts_where_it_was_sold(portal_vendor, sold):  # noqa: F811
+def test_an_order_refunded_later_still_counts_where_it_was_sold(portal_vendor, sold):
     """As the month's invoice bills it: the refund is its own event (the payout statement of
     the month it is given), so the month the order was sold does not lose its sale."""
     Order.objects.update(status=OrderStatus.REFUNDED)
