@@ -73,23 +73,43 @@ def wait_for_blocked_backend(or_finished: threading.Thread | None = None) -> int
     thread did rather than here."""
     ready = threading.Event()
     for _ in range(3000):
-        with connection.cursor() as cursor:
-            # Inside a transaction PostgreSQL keeps one snapshot of the statistics: drop it.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-            )
-            row = cursor.fetchone()
-        if row:
-            return row[0]
+        blocked = _blocked_backends()
+        if blocked:
+            return blocked[0]
         if or_finished is not None and not or_finished.is_alive():
             return None
         ready.wait(0.01)
+    raise AssertionError(f"no other connection came to wait for a lock: {_activity()}")
+
+
+def wait_for_blocked_backends(count: int) -> list[int]:
+    """The pids of ``count`` other connections of this database once they all wait for a
+    lock (one the test holds, or one of them holds for another), polled as
+    ``wait_for_blocked_backend`` polls."""
+    ready = threading.Event()
+    for _ in range(3000):
+        blocked = _blocked_backends()
+        if len(blocked) >= count:
+            return blocked
+        ready.wait(0.01)
+    raise AssertionError(f"{count} connections did not all come to wait: {_activity()}")
+
+
+def _blocked_backends() -> list[int]:
+    with connection.cursor() as cursor:
+        # Inside a transaction PostgreSQL keeps one snapshot of the statistics: drop it.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' ORDER BY pid"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def _activity() -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid, state, wait_event_type FROM pg_stat_activity "
             "WHERE datname = current_database()"
         )
-        activity = cursor.fetchall()
-    raise AssertionError(f"no other connection came to wait for a lock: {activity}")
+        return cursor.fetchall()
