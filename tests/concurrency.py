@@ -2,7 +2,7 @@
 released together, each on its own database connection."""
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TypeVar
 
 import pytest
@@ -82,17 +82,23 @@ def wait_for_blocked_backend(or_finished: threading.Thread | None = None) -> int
     raise AssertionError(f"no other connection came to wait for a lock: {_activity()}")
 
 
-def wait_for_blocked_backends(count: int) -> list[int]:
-    """The pids of ``count`` other connections of this database once they all wait for a
-    lock (one the test holds, or one of them holds for another), polled as
-    ``wait_for_blocked_backend`` polls."""
+def backend_pid() -> int:
+    """The PostgreSQL pid of this thread's connection (for ``wait_for_blocked_backends``)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def wait_for_blocked_backends(pids: Collection[int]) -> None:
+    """Return once each of these connections waits for a lock (one the test holds, or one
+    another of them holds), polled as ``wait_for_blocked_backend`` polls. By pid: another
+    connection (a Celery worker's) may be waiting for the test's lock too."""
     ready = threading.Event()
     for _ in range(3000):
-        blocked = _blocked_backends()
-        if len(blocked) >= count:
-            return blocked
+        if set(pids) <= set(_blocked_backends()):
+            return
         ready.wait(0.01)
-    raise AssertionError(f"{count} connections did not all come to wait: {_activity()}")
+    raise AssertionError(f"connections {sorted(pids)} did not all come to wait: {_activity()}")
 
 
 def _blocked_backends() -> list[int]:

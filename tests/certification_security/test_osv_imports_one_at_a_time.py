@@ -3,6 +3,7 @@ them used to end ``failed`` with an IntegrityError. An import started while anot
 is refused with ``import_already_running`` (the command exits 1) before it stores or records
 anything; one whose process died stops counting as running once it has stalled."""
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,12 @@ from django.db import connection, transaction
 from certification.models import Advisory, AdvisoryImport
 from certification.security import osv
 from certification.vulndb import database
-from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backends
+from tests.concurrency import (
+    backend_pid,
+    in_thread,
+    needs_row_locks,
+    wait_for_blocked_backends,
+)
 from tests.security import advisories
 
 from .conftest import WorkerLost, fails_after_the_first_record, import_osv, write_osv_dir
@@ -44,11 +50,20 @@ def test_two_imports_of_the_same_export_at_once_import_it_once_and_refuse_the_se
     folder = write_osv_dir(tmp_path / "osv", advisories.ALL)
     answers: list = []
     errors: list = []
+    pids: list[int] = []
+    connected = threading.Barrier(3)
+
+    def run_import():
+        pids.append(backend_pid())
+        connected.wait(30)
+        return outcome(folder)
+
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {Advisory._meta.db_table} IN EXCLUSIVE MODE")
-        runs = [in_thread(lambda: outcome(folder), answers, errors) for _ in range(2)]
-        wait_for_blocked_backends(2)
+        runs = [in_thread(run_import, answers, errors) for _ in range(2)]
+        connected.wait(30)
+        wait_for_blocked_backends(pids)
     for run in runs:
         run.join()
 
