@@ -45,15 +45,19 @@ _OUTCOMES = {
 }
 
 
+SERVICE = pb.DESCRIPTOR.services_by_name["UsageService"].full_name
+
+
 def register(server: grpc.Server) -> list[str]:
     usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(), server)
-    return [pb.DESCRIPTOR.services_by_name["UsageService"].full_name]
+    return [SERVICE]
 
 
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
     def ReportBatch(self, request, context):
-        with django_call(context):
+        with django_call(context, f"/{SERVICE}/ReportBatch") as call:
             device = _device(context)
+            call.tenant = device.tenant
             _throttle(device)
             result = usage.record_usage_batch(device, _events(request))
             return pb.ReportBatchResponse(
@@ -61,8 +65,9 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             )
 
     def Report(self, request_iterator, context):
-        with django_call(context):
+        with django_call(context, f"/{SERVICE}/Report") as call:
             device = _device(context)
+            call.tenant = device.tenant
             totals = {usage.ACCEPTED: 0, usage.DUPLICATE: 0, usage.REJECTED: 0}
             rejected = []
             for request in request_iterator:
@@ -70,6 +75,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
                 # device revoked, its token rotated or its tenant deactivated while the stream
                 # is open is refused at its next batch (the batches before stay stored).
                 device = _authenticated(context)
+                call.tenant = device.tenant
                 _throttle(device)  # every batch of the stream counts, as one REST request
                 result = usage.record_usage_batch(device, _events(request))
                 for key, count in result.totals.items():

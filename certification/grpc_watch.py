@@ -22,14 +22,18 @@ from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
 from edgeplug.core.exceptions import code_and_detail
 from edgeplug.errors import Throttled, retry_seconds
-from edgeplug.grpc_server import django_call
+from edgeplug.grpc_server import CallRequest, django_call
+from edgeplug.tenancy.scoping import request_tenant
+
+SERVICE = pb.DESCRIPTOR.services_by_name["CertificationService"].full_name
+WATCH_RUN = f"/{SERVICE}/WatchRun"
 
 
 def register(server: grpc.Server) -> list[str]:
     certification_pb2_grpc.add_CertificationServiceServicer_to_server(
         CertificationServicer(), server
     )
-    return [pb.DESCRIPTOR.services_by_name["CertificationService"].full_name]
+    return [SERVICE]
 
 
 class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer):
@@ -42,7 +46,7 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
         if not self._watches.acquire(blocking=False):
             # Refused as every throttled gRPC call is (RetryInfo, whole seconds).
             wait = retry_seconds(settings.GRPC_WATCH_POLL_S)
-            with django_call(context):
+            with django_call(context, WATCH_RUN):
                 raise Throttled(f"Too many watches now: retry in {wait} s.", retry_after=wait)
         try:
             yield from self._watch(request, context)
@@ -52,13 +56,13 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
     def _watch(self, request, context) -> Iterator[pb.RunProgress]:
         cancelled = threading.Event()
         context.add_callback(cancelled.set)
-        with django_call(context):
+        with django_call(context, WATCH_RUN) as call:
             sent = None
             while True:
                 # Each poll is authenticated and looked up again, as each REST poll of
                 # GET /api/v1/certification/{id} is: a token expired, a member removed or a
                 # tenant deactivated while the stream is open ends it at the next poll.
-                run = _watched_run(context, request.run_id)
+                run = _watched_run(context, call, request.run_id)
                 progress = _progress(run)
                 if progress != sent:
                     yield progress
@@ -72,11 +76,14 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
                     return
 
 
-def _watched_run(context: grpc.ServicerContext, run_id: int) -> CertificationRun:
+def _watched_run(context: grpc.ServicerContext, call: CallRequest, run_id: int) -> CertificationRun:
     """The run as the call's caller may see it now (``_caller_request``, then ``runs_for``:
     its vendor's members and reviewers); the call is aborted as REST would answer otherwise
-    (UNAUTHENTICATED, NOT_FOUND: a customer, or another vendor, is told no such run)."""
-    runs = runs_for(_caller_request(context)).prefetch_related("results")
+    (UNAUTHENTICATED, NOT_FOUND: a customer, or another vendor, is told no such run). The
+    caller is named on ``call`` for the audit log."""
+    caller = _caller_request(context)
+    call.user, call.tenant = caller.user, request_tenant(caller)
+    runs = runs_for(caller).prefetch_related("results")
     try:
         return runs.get(pk=run_id)
     except CertificationRun.DoesNotExist:

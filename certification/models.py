@@ -396,6 +396,11 @@ class AdvisoryImport(models.Model):
     or its process dies. A run whose process died stays ``running`` until it has made no
     progress for ``OSV_IMPORT_STALL_TIMEOUT_S``; then it is closed as ``failed`` with
     ``import_stalled`` (``vulndb.fail_stalled_imports``).
+
+    One import runs at a time: two would write the same new advisories at once, and one of
+    them would fail on ``Advisory.osv_id``'s unique constraint. The database holds at most one
+    ``running`` row, so a second run is refused (``import_already_running``) when it tries to
+    record itself, before it has stored anything.
     """
 
     path = models.CharField(max_length=1000)
@@ -419,6 +424,13 @@ class AdvisoryImport(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status=ImportStatus.RUNNING),
+                name="one_running_advisory_import",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"import of {self.path} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"

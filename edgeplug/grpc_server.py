@@ -1,7 +1,8 @@
 """The gRPC server of ``manage.py grpcserver``: the servicers named in ``GRPC_SERVICERS``, the
 standard health and reflection services, TLS when a certificate and key are configured, and
 ``django_call``, which every servicer method runs in (database connections handled as
-Django does around a request; our errors mapped to gRPC status codes)."""
+Django does around a request; our errors mapped to gRPC status codes, a refusal with 403
+audited as the other doors audit it)."""
 
 import contextlib
 import logging
@@ -20,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
+from edgeplug.audit.services import record_denial
 from edgeplug.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -41,14 +43,46 @@ def status_for(error: DomainError) -> grpc.StatusCode:
     return _STATUS.get(error.status, grpc.StatusCode.INTERNAL)
 
 
+class CallRequest:
+    """A gRPC call as the audit log records a request: ``POST /package.Service/Method`` (a
+    gRPC call is an HTTP/2 POST to that path), the peer's address, and the caller (``user``,
+    ``tenant``) once the servicer has authenticated it: a device's tenant, a user's token's
+    tenant and user."""
+
+    method = "POST"
+    resolver_match = None  # no URL pattern: the path names the gRPC method
+
+    def __init__(self, path: str, peer: str) -> None:
+        self.path = path
+        self.META = {"REMOTE_ADDR": _peer_address(peer)}
+        self.user = None
+        self.tenant = None
+
+
+def _peer_address(peer: str) -> str | None:
+    """``ipv4:10.0.0.7:51234`` -> ``10.0.0.7``, ``ipv6:[::1]:51234`` -> ``::1``; None for a
+    peer without an IP (a Unix socket)."""
+    family, _, rest = peer.partition(":")
+    if family not in ("ipv4", "ipv6"):
+        return None
+    return rest.rpartition(":")[0].strip("[]") or None
+
+
 @contextlib.contextmanager
-def django_call(context: grpc.ServicerContext) -> Iterator[None]:
-    """Run one call: close stale connections before and after (as Django's request signals
-    do), and abort with a status code and ``edgeplug-code`` trailing metadata on an error."""
+def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequest]:
+    """Run one call of ``method`` (``/package.Service/Method``): close stale connections
+    before and after (as Django's request signals do), and abort with a status code and
+    ``edgeplug-code`` trailing metadata on an error. Yields the call's ``CallRequest``, on
+    which the servicer names the caller once it has authenticated them; a refusal with 403
+    (PERMISSION_DENIED) is audited as ``permission_denied`` with it, as the API's, the
+    portal's and the admin's are (``record_denial``)."""
     close_old_connections()
+    call = CallRequest(method, context.peer())
     try:
-        yield
+        yield call
     except DomainError as error:
+        if error.status == 403:
+            record_denial(call, code=error.code, detail=error.detail)
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             context.abort_with_status(_status_with_retry(error, retry_after))

@@ -2,7 +2,7 @@
 released together, each on its own database connection."""
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TypeVar
 
 import pytest
@@ -73,23 +73,49 @@ def wait_for_blocked_backend(or_finished: threading.Thread | None = None) -> int
     thread did rather than here."""
     ready = threading.Event()
     for _ in range(3000):
-        with connection.cursor() as cursor:
-            # Inside a transaction PostgreSQL keeps one snapshot of the statistics: drop it.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-            )
-            row = cursor.fetchone()
-        if row:
-            return row[0]
+        blocked = _blocked_backends()
+        if blocked:
+            return blocked[0]
         if or_finished is not None and not or_finished.is_alive():
             return None
         ready.wait(0.01)
+    raise AssertionError(f"no other connection came to wait for a lock: {_activity()}")
+
+
+def backend_pid() -> int:
+    """The PostgreSQL pid of this thread's connection (for ``wait_for_blocked_backends``)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def wait_for_blocked_backends(pids: Collection[int]) -> None:
+    """Return once each of these connections waits for a lock (one the test holds, or one
+    another of them holds), polled as ``wait_for_blocked_backend`` polls. By pid: another
+    connection (a Celery worker's) may be waiting for the test's lock too."""
+    ready = threading.Event()
+    for _ in range(3000):
+        if set(pids) <= set(_blocked_backends()):
+            return
+        ready.wait(0.01)
+    raise AssertionError(f"connections {sorted(pids)} did not all come to wait: {_activity()}")
+
+
+def _blocked_backends() -> list[int]:
+    with connection.cursor() as cursor:
+        # Inside a transaction PostgreSQL keeps one snapshot of the statistics: drop it.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' ORDER BY pid"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def _activity() -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid, state, wait_event_type FROM pg_stat_activity "
             "WHERE datname = current_database()"
         )
-        activity = cursor.fetchall()
-    raise AssertionError(f"no other connection came to wait for a lock: {activity}")
+        return cursor.fetchall()

@@ -1,7 +1,8 @@
 """The offline vulnerability database: importing OSV exports, looking advisories up, level policy.
 
-`import_osv` is the one way advisories are written (the `import_osv` command calls it);
-`fail_stalled_imports` closes the runs whose process died (beat calls it every 5 minutes).
+`import_osv` is the one way advisories are written (the `import_osv` command calls it), one
+run at a time; `fail_stalled_imports` closes the runs whose process died (beat calls it every
+5 minutes, and an import before it records itself).
 The security stage and the re-scan read through `advisories_for`, `database_status` and
 `policy_for`.
 """
@@ -34,7 +35,8 @@ from certification.security.osv import OsvRecord, PackageKey, load_osv_path, par
 from certification.security.policy import SecurityPolicy
 from certification.security.severity import SeverityAssessment, assess_severity
 from edgeplug.audit.services import record_event
-from edgeplug.core.locking import locked
+from edgeplug.core.locking import locked, unique_or
+from edgeplug.errors import Conflict
 from edgeplug.timefmt import utc_iso
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,11 @@ class ImportStalled(OsvError, code="import_stalled"):
     before it stores another batch."""
 
 
+class ImportAlreadyRunning(OsvError, Conflict, code="import_already_running", status=409):
+    """Another import is running: one runs at a time (two would write the same new advisories
+    at once), so this one is refused when it would record itself, before storing anything."""
+
+
 @dataclass(frozen=True)
 class DatabaseStatus:
     advisories: int
@@ -132,7 +139,11 @@ class _Importer:
     the one home of its counts: each batch's transaction adds what the batch stored to them, so
     the record counts what the database holds even when the run stops on an error or its process
     dies. The importer holds only what no transaction has written yet: the invalid records read
-    since the last batch."""
+    since the last batch.
+
+    The record is also the run's claim to be the one import running (the database holds one
+    `running` record at most): the first batch's transaction creates it before storing
+    anything, and each later batch's transaction first checks that it still runs."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -165,33 +176,63 @@ class _Importer:
             self.write(batch, duplicates)
 
     def write(self, batch: dict[str, OsvRecord], duplicates: int) -> None:
+        if self.record_id is None:
+            # A dead run's record would keep this one out until beat's next sweep.
+            fail_stalled_imports()
         with transaction.atomic():
+            record_id = self.begin() if self.record_id is None else self.resume()
             created, updated, unchanged = self.store(batch)
-            record_id = self.count(
-                created=created,
-                updated=updated,
-                unchanged=unchanged + duplicates,
-                invalid=self.invalid,
+            added = {
+                "created": created,
+                "updated": updated,
+                "unchanged": unchanged + duplicates,
+                "invalid": self.invalid,
+            }
+            AdvisoryImport.objects.filter(pk=record_id).update(
+                last_progress_at=timezone.now(),
+                **{name: F(name) + value for name, value in added.items()},
             )
         # Committed: the record counts the invalid records read so far.
         self.record_id = record_id
         self.invalid = 0
 
-    def count(self, **counts: int) -> int:
-        """Add a batch's counts to the import record (created with the first batch); its id."""
-        now = timezone.now()
-        if self.record_id is None:
-            record = AdvisoryImport.objects.create(
-                path=self.source[:1000],
-                status=ImportStatus.RUNNING,
-                started_at=self.now,
-                last_progress_at=now,
-                **counts,
+    def begin(self) -> int:
+        """Create the run's import record, running; ImportAlreadyRunning if another run's is.
+        A run that is writing its first batch holds the insert of this one until it commits."""
+        try:
+            with unique_or(ImportAlreadyRunning(self.source)):
+                record = AdvisoryImport.objects.create(
+                    path=self.source[:1000],
+                    status=ImportStatus.RUNNING,
+                    started_at=self.now,
+                    last_progress_at=timezone.now(),
+                )
+        except ImportAlreadyRunning:
+            raise ImportAlreadyRunning(self._refusal()) from None
+        return record.pk
+
+    def _refusal(self) -> str:
+        other = AdvisoryImport.objects.filter(status=ImportStatus.RUNNING).first()
+        running = "another import is running"
+        if other is not None:
+            last = other.last_progress_at or other.started_at
+            running = (
+                f"import {other.pk} of {other.path} is running (started "
+                f"{utc_iso(other.started_at, seconds=True)}, last batch "
+                f"{utc_iso(last, seconds=True)})"
             )
-            return record.pk
+        return (
+            f"{self.source}: {running}; one import runs at a time. Run this one again once it "
+            f"has ended (if its process died, it is closed as import_stalled after "
+            f"{settings.OSV_IMPORT_STALL_TIMEOUT_S} s without a batch). Nothing was stored"
+        )
+
+    def resume(self) -> int:
+        """Mark the run's progress at the start of a batch; ImportStalled if its record was
+        closed meanwhile (it hung past the stall timeout, and another import may be running):
+        it stops before storing anything more."""
         running = AdvisoryImport.objects.filter(pk=self.record_id, status=ImportStatus.RUNNING)
-        added = {name: F(name) + value for name, value in counts.items()}
-        if not running.update(last_progress_at=now, **added):
+        if not running.update(last_progress_at=timezone.now()):
             raise ImportStalled(
                 f"{self.source}: closed as stalled while it still ran (no batch committed for "
                 f"over {settings.OSV_IMPORT_STALL_TIMEOUT_S} s); it stopped there"
@@ -252,6 +293,10 @@ def import_osv(path: Path | str, *, rescan: bool = True, actor=None) -> ImportRe
     as is. One that stops before committing anything changed nothing: its error is raised and
     nothing is recorded. One closed as stalled while it still ran raises ImportFailed with
     `import_stalled`.
+
+    One import runs at a time: while another is running (and has not stalled: a stalled one
+    is closed first, as beat's sweep closes it), this one raises ImportAlreadyRunning when it
+    would write its first batch, having stored and recorded nothing.
     """
     importer = _Importer(str(path))
     try:

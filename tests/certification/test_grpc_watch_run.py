@@ -9,13 +9,17 @@ from django.db import transaction
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from certification import grpc_watch
 from certification.models import CertificationRun
 from certification.pipeline.orchestration import record_result
 from certification.pipeline.stages.base import StageOutcome
 from certification.pipeline.state import end_with_error, mark_running
+from edgeplug.audit.models import AuditEvent
 from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
+from edgeplug.errors import Forbidden
 from edgeplug.grpc_server import build_server
+from edgeplug.tenancy.models import Membership
 from tests.factories import CertificationRunFactory, VendorTenantFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -164,3 +168,28 @@ def test_watches_beyond_the_cap_are_resource_exhausted(stub, vendor):
     info = error_details_pb2.RetryInfo()
     assert detail.Unpack(info) and info.retry_delay.seconds == int(trailers["retry-after"]) >= 1
     first.cancel()
+
+
+def test_a_watch_refused_permission_denied_is_audited_with_its_caller(stub, vendor, monkeypatch):
+    """As the API audits its 403s. No watch is refused with one today (a run the caller may not
+    see is NOT_FOUND), so the run lookup is made to refuse it, as an action's refusal would."""
+    tenant, auth = vendor
+    run = queued_run(tenant)
+
+    def refuse(request):
+        raise Forbidden("Developers may not watch this run.")
+
+    monkeypatch.setattr(grpc_watch, "runs_for", refuse)
+
+    with pytest.raises(grpc.RpcError) as refused:
+        next(stub.WatchRun(pb.WatchRunRequest(run_id=run.pk), metadata=auth, timeout=60))
+
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    [event] = AuditEvent.objects.filter(action="permission_denied")
+    assert (event.actor, event.tenant) == (Membership.objects.get(tenant=tenant).user, tenant)
+    assert event.target == "POST /edgeplug.certification.v1.CertificationService/WatchRun"
+    assert event.details == {
+        "view": "",
+        "code": "permission_denied",
+        "detail": "Developers may not watch this run.",
+    }

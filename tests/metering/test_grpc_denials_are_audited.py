@@ -1,0 +1,88 @@
+"""A gRPC call refused with PERMISSION_DENIED (our 403) is audited as ``permission_denied``, as
+the API, the portal and the admin audit theirs (a real server on loopback, a real client): the
+caller's tenant, ``POST /package.Service/Method`` as the target, the peer's address, and the
+refusal's code and detail.
+
+No usage call is refused with a 403 today (an event for an agent the device may not run is that
+event's ``rejected`` outcome, the rest of the batch accepted), so the usage action is made to
+refuse the call with one, as an action's own refusal (``not_entitled``) would."""
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from billing import usage
+from edgeplug.audit.models import AuditEvent
+from edgeplug.grpc_server import build_server
+from edgeplug.usage.v1 import usage_pb2 as pb
+from edgeplug.usage.v1 import usage_pb2_grpc
+from marketplace.errors import NotEntitled
+from marketplace.models import Device
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REFUSAL = "Your tenant holds no active entitlement to this agent."
+
+
+@pytest.fixture
+def stub():
+    server, port = build_server("127.0.0.1:0")
+    server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield usage_pb2_grpc.UsageServiceStub(channel)
+    server.stop(None).wait()
+
+
+@pytest.fixture
+def refused_usage(monkeypatch):
+    def refuse(device, events):
+        raise NotEntitled(REFUSAL)
+
+    monkeypatch.setattr(usage, "record_usage_batch", refuse)
+
+
+def heartbeat(metered) -> pb.ReportBatchRequest:
+    at = Timestamp()
+    at.FromDatetime(metered.base)
+    event = pb.UsageEvent(
+        seq=1, kind=pb.KIND_HEARTBEAT, agent=metered.agent_id, version=metered.version, at=at
+    )
+    return pb.ReportBatchRequest(events=[event])
+
+
+@pytest.mark.usefixtures("refused_usage")
+def test_a_report_refused_permission_denied_is_audited_with_the_devices_tenant(stub, metered):
+    device = Device.objects.get(pk=metered.device_id)
+    auth = (("authorization", metered.device_api._credentials["HTTP_AUTHORIZATION"]),)
+
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ReportBatch(heartbeat(metered), metadata=auth)
+
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert dict(refused.value.trailing_metadata())["edgeplug-code"] == "not_entitled"
+    [event] = AuditEvent.objects.filter(action="permission_denied")
+    assert (event.actor, event.tenant) == (None, device.tenant)
+    assert event.target == "POST /edgeplug.usage.v1.UsageService/ReportBatch"
+    assert event.ip == "127.0.0.1"
+    assert event.details == {"view": "", "code": "not_entitled", "detail": REFUSAL}
+
+
+@pytest.mark.usefixtures("refused_usage")
+def test_a_refused_stream_is_audited_once(stub, metered):
+    auth = (("authorization", metered.device_api._credentials["HTTP_AUTHORIZATION"]),)
+
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.Report(iter([heartbeat(metered), heartbeat(metered)]), metadata=auth)
+
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    [event] = AuditEvent.objects.filter(action="permission_denied")
+    assert event.target == "POST /edgeplug.usage.v1.UsageService/Report"
+    assert event.tenant == Device.objects.get(pk=metered.device_id).tenant
+
+
+def test_a_report_answered_writes_no_denial(stub, metered):
+    auth = (("authorization", metered.device_api._credentials["HTTP_AUTHORIZATION"]),)
+
+    stub.ReportBatch(heartbeat(metered), metadata=auth)
+
+    assert not AuditEvent.objects.filter(action="permission_denied").exists()
