@@ -42,6 +42,7 @@ from benchmarks.web import cli, drive
 from benchmarks.web.stack import Stack, StackError, fresh_database
 from certification.example_agent import example_files, example_manifest
 from certification.simulation import toolchain
+from certification.vocabulary import Level
 from edgeplug import signing
 from marketplace.packageformat.pack import build_archive
 
@@ -50,7 +51,7 @@ DATABASE_URL = cli.UrlOption(
     "postgres://postgres@127.0.0.1:5432/edgeplug_certification_bench",
 )
 REDIS_URL = cli.UrlOption("BENCH_CERTIFICATION_REDIS_URL", "redis://127.0.0.1:6379/13")
-LEVELS = ("basic", "standard", "hardware")
+LEVELS = tuple(level.value for level in Level)
 FULL = {"repetitions": 5, "warm_up": 1, "batch": 10}
 SMOKE = {"repetitions": 1, "warm_up": 0, "batch": 2}
 GOALS = {"hardware_s": 2.0, "basic_per_hour": 5000}

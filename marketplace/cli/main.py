@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from certification.vocabulary import FINISHED_RUN_STATUSES, Level
 from edgeplug import signing
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from marketplace.cli import render
@@ -37,7 +38,7 @@ from marketplace.cli.errors import CliError
 from marketplace.cli.keyfile import load_key_file, write_key_file
 from marketplace.cli.multipart import MultipartBody
 
-LEVELS = ("basic", "standard", "hardware")
+LEVELS = tuple(level.value for level in Level)
 KEYSET_PATH = "/.well-known/edgeplug/keys.json"
 SIGNATURE_SUFFIX = ".sig"
 
@@ -296,7 +297,7 @@ def upload(
         "signature": signing.encode_b64(signature),
         "key_id": key_id,
         "certify": "true" if certify else "false",
-        "level": level or LEVELS[0],
+        "level": level or Level.BASIC.value,
     }
     result = _send_package(client, package, fields)
     agent, version = result["agent"], result["version"]
@@ -553,7 +554,7 @@ def _show_run(client: ApiClient, run_id: int, *, watch: bool, interval: float) -
             shown = text
         if not watch:
             return
-        if run.get("status") in render.FINISHED_RUN_STATUSES:
+        if run.get("status") in FINISHED_RUN_STATUSES:
             break
         time.sleep(interval)
     if run["status"] != "passed":
