@@ -275,7 +275,9 @@ def upload(
     With --key the package is signed on the fly; otherwise the signature is read from
     --signature or PACKAGE.sig, and the key that made it is found among your registered keys
     unless --key-id names it. Uploading the same bytes again is harmless: the existing
-    version is reported with "created: no".
+    version is reported with "created: no". With --certify, a submission the server did not
+    start (run_in_progress, version_yanked, broker_unavailable) exits 1 with its code, the
+    package stored all the same.
     """
     if key_path and signature_path:
         raise click.UsageError("give --key to sign now or --signature, not both")
@@ -309,9 +311,13 @@ def upload(
     )
     refusal = result.get("certification_error")
     if refusal:
-        # The upload itself succeeded; only certification did not start.
-        click.echo(f"certification: not started ({refusal['code']}: {refusal['detail']})")
-    elif result.get("certification_run"):
+        # The package is stored (the lines above say so), but what --certify asked for did not
+        # happen: a failure, so a script that certifies in the same step sees it.
+        raise CliError(
+            refusal["code"],
+            f"certification not started (the upload itself succeeded): {refusal['detail']}",
+        )
+    if result.get("certification_run"):
         run_id = result["certification_run"]
         click.echo(f"certification run: {run_id} (edgeplug status --run {run_id} --watch)")
 
