@@ -42,6 +42,7 @@ from benchmarks.web import cli, drive
 from benchmarks.web.stack import Stack, StackError, fresh_database
 from certification.example_agent import example_files, example_manifest
 from certification.simulation import toolchain
+from certification.vocabulary import FINISHED_RUN_STATUSES, Level
 from edgeplug import signing
 from marketplace.packageformat.pack import build_archive
 
@@ -50,13 +51,12 @@ DATABASE_URL = cli.UrlOption(
     "postgres://postgres@127.0.0.1:5432/edgeplug_certification_bench",
 )
 REDIS_URL = cli.UrlOption("BENCH_CERTIFICATION_REDIS_URL", "redis://127.0.0.1:6379/13")
-LEVELS = ("basic", "standard", "hardware")
+LEVELS = tuple(level.value for level in Level)
 FULL = {"repetitions": 5, "warm_up": 1, "batch": 10}
 SMOKE = {"repetitions": 1, "warm_up": 0, "batch": 2}
 GOALS = {"hardware_s": 2.0, "basic_per_hour": 5000}
 # What issue 16 quoted as "today" (not measured by this benchmark; kept for comparison).
 ISSUE_TODAY = {"basic_s": 2.3, "standard_s": 3.4, "hardware_s": 3.5, "basic_per_hour": 2000}
-FINISHED = ("passed", "failed", "error")
 POLL_S = 0.02
 # The Deployment's command line (deploy/k8s/base/worker-certification.yaml).
 WORKER_ARGS = (
@@ -125,7 +125,7 @@ class Vendor:
             if status != 200:
                 raise StackError(f"GET run {run_id} answered {status}: {reply[:300]!r}")
             run = json.loads(reply)
-            if run["status"] in FINISHED:
+            if run["status"] in FINISHED_RUN_STATUSES:
                 return run, seen
             if time.monotonic() > deadline:
                 raise StackError(f"run {run_id} has no verdict after {timeout:g} s: {run}")

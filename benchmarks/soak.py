@@ -40,6 +40,7 @@ from pathlib import Path
 from benchmarks.web import cli, drive
 from benchmarks.web.stack import Stack, StackError, fresh_database
 from certification.tflm import sample_models
+from certification.vocabulary import FINISHED_RUN_STATUSES
 from edgeplug import signing
 from edgeplug.timefmt import utc_iso
 from tests.packageformat.builders import make_manifest, make_package
@@ -338,7 +339,7 @@ def follow_runs(client: drive.Client, token: str, runs: list[int], timeout: floa
                 continue
             status, body = client.request("GET", f"/api/v1/certification/{run}", headers=headers)
             state = json.loads(body)["status"] if status == 200 else f"http {status}"
-            if state in ("passed", "failed", "error") or state.startswith("http"):
+            if state in FINISHED_RUN_STATUSES or state.startswith("http"):
                 outcomes[run] = state
         time.sleep(1)
     return {

@@ -1,29 +1,30 @@
 """Certification runs, stage results, certificates, thresholds, and the vulnerability database."""
 
+from enum import StrEnum
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef
 
+from certification import vocabulary
 from certification.errors import NotReviewable, VersionNotCertified, VersionYanked
 from certification.security.errors import PolicyInvalid
 from certification.security.policy import SecurityPolicy
 from marketplace.models import CertificationStatus, ReviewStatus
 
 
-class Level(models.TextChoices):
-    BASIC = "basic"
-    STANDARD = "standard"
-    HARDWARE = "hardware"
+def _choices(name: str, words: type[StrEnum]) -> type[models.TextChoices]:
+    """``words`` (a Django-free enum of ``certification.vocabulary``) as ``TextChoices``,
+    member for member, labelled as Django labels them (``BASIC`` → "Basic")."""
+    return models.TextChoices(
+        name, [(word.name, word.value) for word in words], module=__name__, qualname=name
+    )
 
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
+Level = _choices("Level", vocabulary.Level)
+RunStatus = _choices("RunStatus", vocabulary.RunStatus)
 
 
 class StageResult(models.TextChoices):
@@ -33,7 +34,7 @@ class StageResult(models.TextChoices):
     SKIPPED = "skipped"
 
 
-ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+ACTIVE_STATUSES = tuple(RunStatus(status) for status in sorted(vocabulary.ACTIVE_RUN_STATUSES))
 
 # What ``CertificationRun.stage_state`` says of a stage: its verdict, or where the run is.
 STAGE_STATES = (*StageResult.values, "running", "pending")

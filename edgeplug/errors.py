@@ -110,7 +110,16 @@ class Unprocessable(DomainError, code="unprocessable", status=422):
 
 
 class NulCharacter(BadRequest, code="nul_character"):
-    """Text holding U+0000, which PostgreSQL cannot store (``edgeplug.text.holds_nul``)."""
+    """Text holding U+0000, which PostgreSQL cannot store (``edgeplug.text.holds_nul``).
+    Django's form and DRF fields refuse it with their own validator's code,
+    ``FIELD_NUL_CODE``: the API's exception handler and the portal's forms answer that as
+    this error, so every door says ``nul_character``."""
+
+    def __init__(self, detail: str = "Strings may not contain the NUL character (\\u0000).", **kw):
+        super().__init__(detail, **kw)
+
+
+FIELD_NUL_CODE = "null_characters_not_allowed"  # django.core.validators.ProhibitNullCharacters
 
 
 class ReasonRequired(DomainError, code="reason_required"):

@@ -20,6 +20,10 @@ class KeyExists(Conflict, code="key_exists"):
     pass
 
 
+class KeyNameTooLong(BadRequest, code="key_name_too_long"):
+    """A key's label longer than its column: refused by ``register_key`` for every door."""
+
+
 class VendorMismatch(Unprocessable, code="vendor_mismatch"):
     pass
 

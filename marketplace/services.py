@@ -16,8 +16,10 @@ from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.compiled import CompiledQuery
 from edgeplug.core.locking import locked, stamp_once, unique_or
+from edgeplug.errors import NulCharacter
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
+from edgeplug.text import holds_nul
 from marketplace import storage
 from marketplace.catalogue import refresh_listing
 from marketplace.catalogue_cache import invalidate_catalogue
@@ -25,6 +27,7 @@ from marketplace.errors import (
     AgentInUse,
     AlreadyYanked,
     KeyExists,
+    KeyNameTooLong,
     KeyRevoked,
     NotAVendor,
     UnknownKey,
@@ -46,6 +49,7 @@ def register_key(
     tenant: Tenant, public_key_b64: str, *, name: str = "", actor=None, request=None
 ) -> VendorKey:
     ensure_vendor(tenant)
+    name = _key_name(name)
     raw = signing.decode_public_key(public_key_b64)
     key_id = signing.key_id(raw)
     with unique_or(KeyExists(f"Key {key_id} is already registered.")):
@@ -65,6 +69,18 @@ def register_key(
         details={"name": name},
     )
     return key
+
+
+def _key_name(name: str) -> str:
+    """A key's label as stored, without the blanks around it; one that holds NUL or is longer
+    than its column is refused (both were database errors), whichever door it came from."""
+    if holds_nul(name):
+        raise NulCharacter()
+    name = name.strip()
+    limit = VendorKey._meta.get_field("name").max_length
+    if len(name) > limit:
+        raise KeyNameTooLong(f"name is longer than {limit} characters ({len(name)} given).")
+    return name
 
 
 @transaction.atomic

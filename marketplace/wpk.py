@@ -5,6 +5,7 @@ Each step names an agent as ``vendor/name`` and a version range such as ``>=1.0.
 """
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import semver
@@ -147,6 +148,23 @@ def _reject_non_slug_name(name: str) -> None:
 def _reject_non_semver_version(version: str) -> None:
     if not semver.Version.is_valid(version):
         raise WpkInvalid(f"{version!r} is not a SemVer 2.0 version.", code="invalid_version")
+
+
+# What a WPK document holds, as a file on the portal or a request body at the API.
+DOCUMENT_FIELDS = ("name", "version", "content", "signature", "key_id")
+
+
+def reject_incomplete_document(document) -> None:
+    """Refuse a document (a parsed file or a request body) that is not an object holding every
+    field, a null one counting as missing: each door calls this before it reads the fields, so
+    a missing field is the same ``wpk_invalid`` at all of them."""
+    missing = [
+        field
+        for field in DOCUMENT_FIELDS
+        if not isinstance(document, Mapping) or document.get(field) is None
+    ]
+    if missing:
+        raise WpkInvalid(f"The document lacks {', '.join(missing)}.")
 
 
 def signed_document(name: str, version: str, content) -> dict:

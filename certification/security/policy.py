@@ -14,18 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from enum import StrEnum
 from typing import Any
 
 from certification.security.errors import PolicyInvalid
 from certification.security.severity import Severity
-
-
-class Level(StrEnum):
-    BASIC = "basic"
-    STANDARD = "standard"
-    HARDWARE = "hardware"
-
+from certification.vocabulary import Level
 
 # Network copyleft, source-available and non-commercial licences: incompatible with selling an
 # agent on the marketplace whatever the level, so they are denied (reported at basic).

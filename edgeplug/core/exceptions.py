@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from edgeplug.accounts.errors import AccountLocked
-from edgeplug.errors import DatabaseUnavailable, DomainError
+from edgeplug.errors import FIELD_NUL_CODE, DatabaseUnavailable, DomainError, NulCharacter
 
 logger = logging.getLogger(__name__)
 _GENERIC_CODES = {"invalid", "error"}
@@ -63,6 +63,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 
     if isinstance(exc, exceptions.ValidationError):
         message, code = _first_leaf(exc.detail)
+        if code == FIELD_NUL_CODE:
+            # A form or multipart field's NUL, refused by the field's own validator: the code
+            # the JSON parser, the URL check and the portal give it.
+            code = NulCharacter.code
         response.data = {"code": code, "detail": message, "errors": exc.detail}
         return response
 

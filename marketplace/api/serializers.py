@@ -37,10 +37,13 @@ class VendorKeySerializer(ReadOnlyModelSerializer):
 
 
 class RegisterKeySerializer(StrictSerializer):
-    """The key's text is checked by ``register_key`` (``malformed_key``), as the portal's."""
+    """The key's text and its name are checked by ``register_key`` (``malformed_key``,
+    ``key_name_too_long``), as the portal's."""
 
     public_key = ActionCheckedCharField(max_length=64, help_text="base64 of the raw 32-byte key")
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    name = ActionCheckedCharField(
+        max_length=VendorKey._meta.get_field("name").max_length, required=False, default=""
+    )
 
 
 class UploadSerializer(StrictSerializer):

@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from certification.vocabulary import FINISHED_RUN_STATUSES, Level
 from edgeplug import signing
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from marketplace.cli import render
@@ -37,7 +38,7 @@ from marketplace.cli.errors import CliError
 from marketplace.cli.keyfile import load_key_file, write_key_file
 from marketplace.cli.multipart import MultipartBody
 
-LEVELS = ("basic", "standard", "hardware")
+LEVELS = tuple(level.value for level in Level)
 KEYSET_PATH = "/.well-known/edgeplug/keys.json"
 SIGNATURE_SUFFIX = ".sig"
 
@@ -274,7 +275,9 @@ def upload(
     With --key the package is signed on the fly; otherwise the signature is read from
     --signature or PACKAGE.sig, and the key that made it is found among your registered keys
     unless --key-id names it. Uploading the same bytes again is harmless: the existing
-    version is reported with "created: no".
+    version is reported with "created: no". With --certify, a submission the server did not
+    start (run_in_progress, version_yanked, broker_unavailable) exits 1 with its code, the
+    package stored all the same.
     """
     if key_path and signature_path:
         raise click.UsageError("give --key to sign now or --signature, not both")
@@ -296,7 +299,7 @@ def upload(
         "signature": signing.encode_b64(signature),
         "key_id": key_id,
         "certify": "true" if certify else "false",
-        "level": level or LEVELS[0],
+        "level": level or Level.BASIC.value,
     }
     result = _send_package(client, package, fields)
     agent, version = result["agent"], result["version"]
@@ -308,9 +311,13 @@ def upload(
     )
     refusal = result.get("certification_error")
     if refusal:
-        # The upload itself succeeded; only certification did not start.
-        click.echo(f"certification: not started ({refusal['code']}: {refusal['detail']})")
-    elif result.get("certification_run"):
+        # The package is stored (the lines above say so), but what --certify asked for did not
+        # happen: a failure, so a script that certifies in the same step sees it.
+        raise CliError(
+            refusal["code"],
+            f"certification not started (the upload itself succeeded): {refusal['detail']}",
+        )
+    if result.get("certification_run"):
         run_id = result["certification_run"]
         click.echo(f"certification run: {run_id} (edgeplug status --run {run_id} --watch)")
 
@@ -553,7 +560,7 @@ def _show_run(client: ApiClient, run_id: int, *, watch: bool, interval: float) -
             shown = text
         if not watch:
             return
-        if run.get("status") in render.FINISHED_RUN_STATUSES:
+        if run.get("status") in FINISHED_RUN_STATUSES:
             break
         time.sleep(interval)
     if run["status"] != "passed":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-FINISHED_RUN_STATUSES = frozenset({"passed", "failed", "error"})
+from certification.vocabulary import FINISHED_RUN_STATUSES
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -4,7 +4,7 @@ from django import forms
 
 from certification.models import Level
 from edgeplug.tenancy.models import Role
-from marketplace.models import AgentVersion
+from marketplace.models import AgentVersion, VendorKey
 
 
 class SignInForm(forms.Form):
@@ -35,8 +35,13 @@ class TotpConfirmForm(forms.Form):
 
 
 class KeyForm(forms.Form):
+    # The length is the action's rule (register_key: key_name_too_long, as the API answers);
+    # maxlength only lets the browser say it first.
     name = forms.CharField(
-        label="Name", max_length=100, required=False, help_text="e.g. release laptop"
+        label="Name",
+        required=False,
+        help_text="e.g. release laptop",
+        widget=forms.TextInput(attrs={"maxlength": VendorKey._meta.get_field("name").max_length}),
     )
     public_key = forms.CharField(
         label="Public key",

@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from edgeplug.audit.services import record_denial
-from edgeplug.errors import DomainError
+from edgeplug.errors import FIELD_NUL_CODE, DomainError, NulCharacter
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,15 @@ def flash_form_errors(request, form) -> None:
 def render_form(
     request, template: str, context: dict, *, form, error: DomainError | None
 ) -> HttpResponse:
-    """The page with its form: the refusal's status, 400 for a form that did not validate."""
+    """The page with its form: the refusal's status, 400 for a form that did not validate (a
+    field holding NUL is refused as ``nul_character``, as the API refuses it)."""
+    if error is None and _holds_nul(form):
+        error = NulCharacter()
     status = error.status if error else (400 if form.errors else 200)
     return render(request, template, {**context, "form": form, "error": error}, status=status)
+
+
+def _holds_nul(form) -> bool:
+    """Whether a field's own validator refused the form for a NUL character (Django's
+    ``ProhibitNullCharactersValidator``, which every form ``CharField`` runs)."""
+    return any(form.has_error(field, FIELD_NUL_CODE) for field in form.errors)

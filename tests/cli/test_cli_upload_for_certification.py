@@ -1,5 +1,5 @@
-"""`edgeplug upload --certify --level L` asks for certification and points at the run, or says
-why certification did not start (the upload itself succeeded)."""
+"""`edgeplug upload --certify --level L` asks for certification and points at the run, or fails
+with the code of why certification did not start (the upload itself succeeded)."""
 
 from __future__ import annotations
 
@@ -39,26 +39,36 @@ def test_certify_sends_the_level_and_prints_the_run(uploader, stub_api, tmp_path
     assert make_package() in body
 
 
-def test_a_refused_submission_is_shown_and_the_upload_still_succeeds(uploader, stub_api, tmp_path):
+@pytest.mark.parametrize(
+    ("code", "run", "detail"),
+    [
+        ("run_in_progress", None, "Run 11 for acme-robotics/pump-anomaly@1.0.0 is still queued."),
+        (
+            "broker_unavailable",
+            12,
+            "Run 12 could not be queued (the task queue did not accept the run: "
+            "ConnectionRefusedError); submit it again shortly.",
+        ),
+    ],
+)
+def test_a_submission_that_did_not_start_fails_the_command_though_the_upload_succeeded(
+    uploader, stub_api, tmp_path, code, run, detail
+):
     refused = {
         **UPLOADED,
         "created": False,
-        "certification_run": None,
-        "certification_error": {
-            "code": "run_in_progress",
-            "detail": "Run 11 for acme-robotics/pump-anomaly@1.0.0 is still queued.",
-        },
+        "certification_run": run,
+        "certification_error": {"code": code, "detail": detail},
     }
     stub_api.answer("/api/v1/agents/upload", (200, refused))
-    out = uploader.ok(
-        "upload", str(tmp_path / "agent.epk"), "--key", uploader.key_file, "--certify"
+    result = uploader.refused(
+        "upload", str(tmp_path / "agent.epk"), "--key", uploader.key_file, "--certify", code=code
     )
-    assert "created: no (these bytes were uploaded before)" in out
+    assert "created: no (these bytes were uploaded before)" in result.stdout
     assert (
-        "certification: not started (run_in_progress: "
-        "Run 11 for acme-robotics/pump-anomaly@1.0.0 is still queued.)"
-    ) in out
-    assert "certification run:" not in out
+        f"error: {code}: certification not started (the upload itself succeeded): {detail}"
+    ) in result.stderr
+    assert "certification run:" not in result.stdout
 
 
 def test_level_without_certify_is_wrong_usage(uploader, tmp_path):

@@ -94,3 +94,56 @@ def test_an_overlong_package_signature_is_malformed_at_the_api_and_the_portal(do
     assert (by_api.status_code, by_api.json()["code"]) == (400, "malformed_signature")
     assert (by_portal.status_code, by_portal.json()["code"]) == (400, "malformed_signature")
     assert not AgentVersion.objects.exists()
+
+
+@pytest.mark.parametrize("missing", ["name", "version", "content", "signature", "key_id"])
+def test_a_wpk_missing_a_field_is_the_actions_wpk_invalid_at_the_api_and_the_portal(doors, missing):
+    vendor, api = doors
+    document = _document(vendor)
+    del document[missing]
+    by_api = api.post("/api/v1/wpk/upload", document, format="json")
+    by_portal = vendor.client.post(
+        "/portal/workflows/",
+        {"document": SimpleUploadedFile("line.wpk.json", json.dumps(document).encode())},
+    )
+    assert (by_api.status_code, by_api.json()["code"]) == (422, "wpk_invalid")
+    assert by_api.json()["detail"] == f"The document lacks {missing}."
+    assert by_portal.status_code == 422 and f"The document lacks {missing}." in (
+        by_portal.content.decode()
+    )
+    assert not WorkflowPackage.objects.exists()
+
+
+def _public_key() -> str:
+    return signing.encode_b64(signing.generate_keypair().public_key)
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("n" * 101, "key_name_too_long"), ("laptop\x00", "nul_character")],
+    ids=["101", "nul"],
+)
+@pytest.mark.parametrize("api_format", ["json", "multipart"])
+def test_a_bad_key_name_is_refused_alike_at_the_api_and_the_portal(doors, name, code, api_format):
+    vendor, api = doors
+    by_api = api.post(
+        "/api/v1/vendor/keys", {"public_key": _public_key(), "name": name}, format=api_format
+    )
+    by_portal = vendor.client.post("/portal/keys/", {"public_key": _public_key(), "name": name})
+    assert (by_api.status_code, by_api.json()["code"]) == (400, code)
+    assert by_portal.status_code == 400 and code in by_portal.content.decode()
+    assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
+
+
+def test_a_key_name_of_100_characters_is_registered_at_the_api_and_the_portal(doors):
+    vendor, api = doors
+    by_api = api.post(
+        "/api/v1/vendor/keys", {"public_key": _public_key(), "name": "a" * 100}, format="json"
+    )
+    by_portal = vendor.client.post(
+        "/portal/keys/", {"public_key": _public_key(), "name": "b" * 100}
+    )
+    assert by_api.status_code == 201 and by_portal.status_code == 302
+    assert (
+        VendorKey.objects.filter(tenant=vendor.tenant, name__in=["a" * 100, "b" * 100]).count() == 2
+    )

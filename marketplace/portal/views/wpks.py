@@ -14,8 +14,6 @@ from marketplace.portal.forms import WpkForm
 from marketplace.portal.outcomes import perform, render_form
 from marketplace.powers import PUBLISH
 
-DOCUMENT_FIELDS = ("name", "version", "content", "signature", "key_id")
-
 
 def _document(upload, max_bytes: int) -> dict:
     # The signed canonical form is capped by upload_wpk; a pretty-printed file may be larger.
@@ -26,9 +24,7 @@ def _document(upload, max_bytes: int) -> dict:
         document = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise wpk_actions.WpkInvalid(f"The file is not JSON ({exc}).") from exc
-    missing = [f for f in DOCUMENT_FIELDS if not isinstance(document, dict) or f not in document]
-    if missing:
-        raise wpk_actions.WpkInvalid(f"The document lacks {', '.join(missing)}.")
+    wpk_actions.reject_incomplete_document(document)
     return document
 
 
