@@ -10,7 +10,7 @@ from io import BytesIO
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -209,7 +209,12 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         try:
             pdf = invoice_documents.invoice_pdf(invoice)
         except InvoiceNotFinalized as exc:
-            raise Http404(exc.detail) from exc
+            # As the API answers it (409 invoice_not_finalized): the change page with the
+            # refusal where the admin shows every other, its code in the message's tags.
+            messages.error(request, exc.detail, extra_tags=exc.code)
+            response = self.change_view(request, str(object_id))
+            response.status_code = exc.status
+            return response
         return FileResponse(
             BytesIO(pdf),
             as_attachment=True,
@@ -247,14 +252,9 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def credit_view(self, request, object_id):
         def act(invoice):
-            chosen = request.POST.getlist("line")
-            if not chosen:
-                raise DomainError("Choose the lines to credit.", code="no_lines_chosen")
-            if not all(pk.isdigit() for pk in chosen):
-                raise DomainError("Unknown line.", code="invalid_line")
             note = invoicing.issue_credit_note(
                 invoice,
-                line_ids=[int(pk) for pk in chosen],
+                line_ids=request.POST.getlist("line"),
                 reason=request.POST.get("reason", ""),
                 actor=request.user,
                 request=request,

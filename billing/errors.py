@@ -142,6 +142,15 @@ class InvoiceNotCreditable(Conflict, code="invoice_not_creditable"):
     credited in full."""
 
 
+class NoLinesChosen(BadRequest, code="no_lines_chosen"):
+    """A credit note for chosen lines was asked with none chosen (``line_ids=[]``); crediting
+    the whole invoice is asked without ``line_ids``."""
+
+
+class InvalidCreditLine(BadRequest, code="invalid_line"):
+    """A line to credit named by something that is not a line id (a whole number)."""
+
+
 class BillingAccountMissing(Conflict, code="billing_account_missing"):
     """An invoice cannot be issued without the buyer's legal name and address: only the 409
     of an action that needs the account (finalizing), never the 404 of reading it."""
@@ -160,7 +169,10 @@ class BillingAccountNotIssuable(Conflict, code="billing_account_invalid"):
 
 
 class InvoiceNegativeTotal(Conflict, code="negative_total"):
-    """A draft whose total is below zero cannot be issued: money owed back is a credit note."""
+    """A document whose total is below zero cannot be issued (its PDF, XML and email refuse
+    it: ``negative_total_refusal``): a draft below zero is not finalized, an adjustment that
+    would take a draft there is not added, and a credit note that would give back less than
+    nothing (only negative lines credited) is not issued."""
 
 
 class InvalidAdjustment(BadRequest, code="invalid_adjustment"):

@@ -27,12 +27,15 @@ from billing.errors import (
     BillingAccountMissing,
     BillingAccountNotIssuable,
     InvalidAdjustment,
+    InvalidCreditLine,
     InvoiceHasNoRecipients,
     InvoiceNegativeTotal,
     InvoiceNotCreditable,
     InvoiceNotDraft,
     InvoiceNotVoidable,
     InvoiceVoid,
+    NoLinesChosen,
+    PaymentPending,
     PeriodNotEnded,
 )
 from billing.invoice_builder import DraftSpec, LineSpec
@@ -344,12 +347,20 @@ def _credit_refunds_apart(drafted: dict, result: CloseResult) -> set[int]:
     given back by ``credit_refund`` now (the order's invoice is finalized by then), each in a
     transaction of its own, before the batch's (which never holds the credit notes' number
     counter). Returns the tenants whose drafts must be built again: the builder leaves a
-    credited refund out."""
+    credited refund out.
+
+    A refund whose order's invoice has a card charge still processing is left for a later
+    close (``issue_credit_note`` refuses it meanwhile): it stays a ``credit`` line of its
+    month, whose draft is not finalized below zero, and the other tenants go on."""
     tenants = set()
     for tenant_id, drafts in drafted.items():
         for spec in drafts.values():
             for order_id in _refunds_outweighing(spec):
-                if note := credit_refund(order_id):
+                try:
+                    note = credit_refund(order_id)
+                except PaymentPending:
+                    continue
+                if note:
                     result.credit_notes.append(note.number)
                     tenants.add(tenant_id)
     return tenants
@@ -464,7 +475,10 @@ def close_period_now(
 def add_adjustment_line(
     invoice: Invoice, *, description: str, amount: int, actor=None, request=None
 ) -> InvoiceLine:
-    """Finance adds a line (positive or negative, minor units) to a draft."""
+    """Finance adds a line (positive or negative, minor units) to a draft. A negative one
+    that would take the draft below zero is refused (``InvoiceNegativeTotal``, nothing
+    written): finalize would refuse the draft for good (``_finalize_refusal``), and an
+    adjustment is never taken off again."""
     description = (description or "").strip()
     if not description or len(description) > 300:
         raise InvalidAdjustment("An adjustment needs a description of at most 300 characters.")
@@ -480,6 +494,8 @@ def add_adjustment_line(
             raise InvoiceNotDraft(
                 f"Invoice {invoice.number} is finalized; correct it with a credit note."
             )
+        if refusal := _adjusted_total_refusal(invoice, amount):
+            raise refusal
         line = InvoiceLine.objects.create(
             invoice=invoice,
             position=invoice.lines.count(),
@@ -504,6 +520,22 @@ def add_adjustment_line(
             request=request,
         )
     return line
+
+
+def _adjusted_total_refusal(invoice: Invoice, amount: int) -> InvoiceNegativeTotal | None:
+    """Why a locked draft cannot take an adjustment of ``amount``, or None: a negative one
+    may not leave it below zero, the rule finalize asks of it (``_finalize_refusal``). A
+    positive one only helps, and passes even on a draft below zero already (its refunds)."""
+    subtotal = sum(invoice.lines.values_list("amount", flat=True))
+    adjusted = subtotal + amount
+    if amount > 0 or not (refusal := negative_total_refusal(adjusted)):
+        return None
+    return InvoiceNegativeTotal(
+        f"An adjustment of {format_amount(amount, invoice.currency)} would take draft "
+        f"{invoice.pk} from {format_amount(subtotal, invoice.currency)} to "
+        f"{format_amount(adjusted, invoice.currency)} before tax, below zero: it could never "
+        f"be finalized. {refusal}"
+    )
 
 
 # --- finalize ----------
@@ -754,18 +786,60 @@ def _credited_so_far(line: InvoiceLine) -> int:
     )
 
 
+def _credit_line_ids(line_ids: Iterable[int | str]) -> set[int]:
+    """The ids of the chosen lines to credit, as a door gives them (the admin's form posts
+    strings): at least one, each a whole number."""
+    wanted = set()
+    for pk in line_ids:
+        if isinstance(pk, str) and pk.isascii() and pk.isdigit():
+            pk = int(pk)
+        if isinstance(pk, bool) or not isinstance(pk, int):
+            raise InvalidCreditLine(f"Unknown line {pk!r}: lines are named by their id.")
+        wanted.add(pk)
+    if not wanted:
+        raise NoLinesChosen("Choose the lines to credit.")
+    return wanted
+
+
+def _credit_note_total_refusal(
+    invoice: Invoice, credits: list[tuple[InvoiceLine, int]]
+) -> InvoiceNegativeTotal | None:
+    """Why a credit note giving back these (line, remaining) would be a document that cannot
+    be produced, or None: one whose lines come to less than zero (only negative lines
+    chosen: an adjustment, a refund's credit line) gives back less than nothing, and its
+    document, printed positive, would total below zero (the rule ``_finalize_refusal`` asks
+    of a draft)."""
+    given_back = sum(remaining for _, remaining in credits)  # its document's subtotal
+    if refusal := negative_total_refusal(given_back):
+        return InvoiceNegativeTotal(
+            f"These lines of {invoice.number} come to "
+            f"{format_amount(given_back, invoice.currency)} before tax: a credit note of them "
+            f"would give back less than nothing. {refusal} Credit them with the lines they "
+            "reduce, or not at all."
+        )
+    return None
+
+
 def issue_credit_note(
     invoice: Invoice,
     *,
-    line_ids: Iterable[int] | None = None,
+    line_ids: Iterable[int | str] | None = None,
     reason: str = "",
     actor=None,
     request=None,
 ) -> Invoice:
-    """A finalized credit note (series CN) giving back the chosen lines, or all of them, for
-    what was not credited yet. The original invoice is never changed."""
+    """A finalized credit note (series CN) giving back the chosen lines (``line_ids``: at
+    least one), or all of them (``None``), for what was not credited yet. The original
+    invoice is never changed.
+
+    Refused before anything is numbered or written: a credit note whose document would total
+    below zero (``InvoiceNegativeTotal``), and one that would lower what an unpaid invoice
+    asks while a card charge of it is still processing (``collection.refuse_while_awaited``:
+    the charge was made for the whole amount due, and its success would be recorded as
+    paying the lowered one)."""
     # Optional here (a credit note is also how a paid invoice is corrected), but never cut.
     reason = optional_reason(reason, max_length=300)
+    wanted = None if line_ids is None else _credit_line_ids(line_ids)
     now = timezone.now()
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
@@ -776,8 +850,7 @@ def issue_credit_note(
                 else "Credit notes correct finalized invoices only."
             )
         lines = list(invoice.lines.all())
-        if line_ids is not None:
-            wanted = {int(pk) for pk in line_ids}
+        if wanted is not None:
             lines = [line for line in lines if line.pk in wanted]
             if len(lines) != len(wanted):
                 raise InvoiceNotCreditable(f"Not all lines belong to invoice {invoice.number}.")
@@ -788,6 +861,24 @@ def issue_credit_note(
                 credits.append((line, remaining))
         if not credits:
             raise InvoiceNotCreditable("These lines are credited in full already.")
+        if refusal := _credit_note_total_refusal(invoice, credits):
+            raise refusal
+        # What it gives back of the amount due: all it credits, tax included, but the lines
+        # paid before the invoice (one-time orders: their refund gave that money back), as
+        # the amount due is the total less those lines.
+        note_totals = builder.totals(
+            ((-remaining, False) for _, remaining in credits),
+            invoice.tax_rate,
+            invoice.reverse_charge,
+        )
+        given_back_before = sum(remaining for line, remaining in credits if line.is_paid)
+        credit = -note_totals.total - given_back_before
+        if invoice.is_unpaid and credit > 0:
+            collection.refuse_while_awaited(
+                invoice,
+                then="Credit it (or refund the order) once the charge's outcome is known: "
+                "if it succeeds, the invoice is paid and its credit note is money owed back.",
+            )
         note = Invoice.objects.create(
             kind=InvoiceKind.CREDIT_NOTE,
             credit_of=invoice,
@@ -823,13 +914,9 @@ def issue_credit_note(
             actor=actor,
             request=request,
         )
-        # What it gives back of the amount due: all it credits, tax included, but the lines
-        # paid before the invoice (one-time orders: their refund gave that money back), as
-        # the amount due is the total less those lines.
-        given_back_before = sum(remaining for line, remaining in credits if line.is_paid)
         collection.apply_credit(
             invoice,
-            -note.total - given_back_before,
+            credit,
             credit_note=note.number,
             now=now,
             actor=actor,

@@ -101,6 +101,15 @@ def intents_of(tenant) -> list:
     return sorted(found, key=lambda intent: int(intent.metadata.to_dict().get("attempt") or 0))
 
 
+def processing(invoice) -> Invoice:
+    """The state ``_attempt`` leaves while an attempt is awaited (Stripe said processing)."""
+    Invoice.objects.filter(pk=invoice.pk).update(
+        next_payment_attempt_at=None, payment_failure_code="", payment_failure_detail=""
+    )
+    assert Invoice.objects.awaiting_outcome().filter(pk=invoice.pk).exists()
+    return Invoice.objects.get(pk=invoice.pk)
+
+
 def signed_in(customer):
     """The customer's API client signed in again (its access token ages with the clock)."""
     from rest_framework.test import APIClient

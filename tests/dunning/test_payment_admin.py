@@ -7,7 +7,7 @@ import pytest
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
-from tests.dunning.conftest import DECLINED, GOOD, save_card, signed_in
+from tests.dunning.conftest import DECLINED, GOOD, processing, save_card, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -98,15 +98,6 @@ def test_reviewers_cannot_collect(uncollectible, admin_session):
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.UNCOLLECTIBLE and invoice.payment_attempts == 1
     assert not AuditEvent.objects.filter(action="invoice_payment_retry_requested").exists()
-
-
-def processing(invoice) -> Invoice:
-    """The state ``_attempt`` leaves while an attempt is awaited (Stripe said processing)."""
-    Invoice.objects.filter(pk=invoice.pk).update(
-        next_payment_attempt_at=None, payment_failure_code="", payment_failure_detail=""
-    )
-    assert Invoice.objects.awaiting_outcome().filter(pk=invoice.pk).exists()
-    return Invoice.objects.get(pk=invoice.pk)
 
 
 def test_finance_cannot_retry_while_a_charge_is_still_processing(invoiced, admin_session):

@@ -1,8 +1,8 @@
 """Finalize refuses, at every door (the action finance's admin and API call, the beat job's
 batch), what the invoice document would refuse afterwards, so no invoice is numbered whose
-PDF, email or export then fails: a draft finance's adjustment took below zero, a billing
-account stored before one of the document's rules. The draft stays a draft, takes no number,
-and the batch finalizes the others."""
+PDF, email or export then fails: a draft below zero (an adjustment stored before such an
+adjustment was refused), a billing account stored before one of the document's rules. The
+draft stays a draft, takes no number, and the batch finalizes the others."""
 
 from datetime import timedelta
 
@@ -10,7 +10,13 @@ import pytest
 
 from billing import invoicing
 from billing.errors import BillingAccountNotIssuable, InvoiceNegativeTotal, PeriodNotEnded
-from billing.models import BillingAccount, InvoiceNumberSequence, InvoiceStatus
+from billing.models import (
+    BillingAccount,
+    InvoiceLine,
+    InvoiceNumberSequence,
+    InvoiceStatus,
+    LineKind,
+)
 from tests.invoicing.conftest import FEB, JAN
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +26,20 @@ URL = "/admin/billing/invoice/"
 
 @pytest.fixture
 def below_zero(draft):
-    """January's draft, taken below zero by finance's adjustment."""
-    invoicing.add_adjustment_line(draft, description="Goodwill", amount=-(draft.subtotal + 1))
+    """January's draft, taken below zero by an adjustment stored before such an adjustment
+    was refused (``add_adjustment_line`` refuses it now: an older row)."""
+    amount = -(draft.subtotal + 1)
+    InvoiceLine.objects.create(
+        invoice=draft,
+        position=draft.lines.count(),
+        kind=LineKind.ADJUSTMENT,
+        description="Goodwill",
+        quantity=1,
+        unit_amount=amount,
+        amount=amount,
+        period_start=draft.period_start,
+        period_end=draft.period_end,
+    )
     return draft
 
 

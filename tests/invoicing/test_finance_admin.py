@@ -142,7 +142,11 @@ def test_invoice_pdf_from_the_change_page_is_finance_only_and_for_finalized_invo
 ):
     client, _ = finance
     assert b'id="invoice-pdf"' not in client.get(f"{URL}{draft.pk}/change/").content
-    assert client.get(f"{URL}{draft.pk}/pdf/").status_code == 404  # a draft has no PDF
+    # A draft has no PDF: answered as the API answers it, on the change page.
+    refused = client.get(f"{URL}{draft.pk}/pdf/")
+    assert refused.status_code == 409 and refused["Content-Type"].startswith("text/html")
+    assert f"Draft {draft.pk} has no document yet".encode() in refused.content
+    assert b'class="invoice_not_finalized error"' in refused.content
 
     invoice = invoicing.finalize_invoice(draft)
     page = client.get(f"{URL}{invoice.pk}/change/")
