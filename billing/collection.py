@@ -32,7 +32,6 @@ from billing.errors import (
     InvalidPaymentReference,
     InvoiceNotCollectable,
     PaymentMethodRequired,
-    PaymentPending,
     PaymentProcessorError,
 )
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, first_charge_grace
@@ -119,7 +118,7 @@ def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Atte
     with transaction.atomic():
         invoice = _locked(invoice.pk)
         _reject_settled(invoice)
-        refuse_while_awaited(invoice, then="Retry once it has failed.")
+        payments.refuse_while_awaited(invoice, then="Retry once it has failed.")
         _reject_below_minimum(invoice)
         if payments.configured() and payments.default_payment_method(invoice.tenant) is None:
             raise PaymentMethodRequired(
@@ -285,18 +284,6 @@ def _reject_below_minimum(invoice: Invoice) -> None:
         raise AmountBelowMinimum(
             f"Invoice {invoice.number}: {refusal}, so no card charge is tried. Record the "
             "bank transfer that pays it, or credit it."
-        )
-
-
-def refuse_while_awaited(invoice: Invoice, *, then: str) -> None:
-    """Nothing settles or charges an invoice while its last charge attempt awaits its outcome
-    (Stripe said processing): finance's retry, an offline payment and a void wait for it as
-    the dunning and a new card do. A success arriving on an invoice settled meanwhile would
-    have taken the money twice (or for a void invoice). ``then`` says what to do instead."""
-    if invoice.is_awaiting_outcome:
-        raise PaymentPending(
-            f"Invoice {invoice.number}: attempt {invoice.payment_attempts} is still "
-            f"processing; its outcome arrives from Stripe. {then}"
         )
 
 
@@ -671,7 +658,7 @@ def record_offline_payment(
     with transaction.atomic():
         invoice = _locked(invoice.pk)
         _reject_settled(invoice)
-        refuse_while_awaited(
+        payments.refuse_while_awaited(
             invoice,
             then="Record the transfer once the charge has failed (if it succeeds, the invoice "
             "is paid by card and the transfer is the customer's to refund).",

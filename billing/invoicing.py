@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from billing import collection, invoice_documents, invoice_emails
+from billing import collection, invoice_documents, invoice_emails, payments
 from billing import invoice_builder as builder
 from billing.audit import record_invoice_event
 from billing.billing_accounts import account_refusal
@@ -714,7 +714,7 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
     """Cancel a finalized invoice nobody paid; its number stays used (gapless series). Voiding
     an uncollectible one gives back the entitlements suspended for it, unless another invoice
     of the tenant is uncollectible too. Refused while a card charge of it is still processing
-    (``collection.refuse_while_awaited``): its success would take money for a void invoice."""
+    (``payments.refuse_while_awaited``): its success would take money for a void invoice."""
     reason = require_reason(reason, max_length=Invoice._meta.get_field("void_reason").max_length)
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
@@ -725,7 +725,7 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
                 if not invoice.is_unpaid
                 else f"Invoice {invoice.number} has credit notes: correct it with another."
             )
-        collection.refuse_while_awaited(
+        payments.refuse_while_awaited(
             invoice,
             then="Void it once the charge has failed (if it succeeds, the invoice is paid: "
             "correct it with a credit note).",
@@ -834,7 +834,7 @@ def issue_credit_note(
 
     Refused before anything is numbered or written: a credit note whose document would total
     below zero (``InvoiceNegativeTotal``), and one that would lower what an unpaid invoice
-    asks while a card charge of it is still processing (``collection.refuse_while_awaited``:
+    asks while a card charge of it is still processing (``payments.refuse_while_awaited``:
     the charge was made for the whole amount due, and its success would be recorded as
     paying the lowered one)."""
     # Optional here (a credit note is also how a paid invoice is corrected), but never cut.
@@ -874,7 +874,7 @@ def issue_credit_note(
         given_back_before = sum(remaining for line, remaining in credits if line.is_paid)
         credit = -note_totals.total - given_back_before
         if invoice.is_unpaid and credit > 0:
-            collection.refuse_while_awaited(
+            payments.refuse_while_awaited(
                 invoice,
                 then="Credit it (or refund the order) once the charge's outcome is known: "
                 "if it succeeds, the invoice is paid and its credit note is money owed back.",

@@ -615,7 +615,7 @@ class Invoice(models.Model):
     def is_awaiting_outcome(self) -> bool:
         """Unpaid, and its last charge attempt was made but neither its success nor its
         failure is known (Stripe said processing): nothing else may settle or charge it
-        meanwhile (``collection.refuse_while_awaited``). ``Invoice.objects.awaiting_outcome()``
+        meanwhile (``payments.refuse_while_awaited``). ``Invoice.objects.awaiting_outcome()``
         is the same in a query."""
         return (
             self.is_unpaid

@@ -22,12 +22,13 @@ from billing.charge_minimums import minimum_charge
 from billing.errors import (
     InvalidWebhook,
     PaymentMethodRequired,
+    PaymentPending,
     PaymentProcessorError,
     PaymentsNotConfigured,
     SetupIncomplete,
     UnknownSetupIntent,
 )
-from billing.models import PaymentMethod, StripeCustomer
+from billing.models import Invoice, PaymentMethod, StripeCustomer
 from billing.signals import default_card_set
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.lazy import LazyModule
@@ -406,3 +407,15 @@ def verified_event(payload: bytes, signature: str):
         raise InvalidWebhook(
             "The Stripe-Signature header does not match the body (or is too old)."
         ) from exc
+
+
+def refuse_while_awaited(invoice: Invoice, *, then: str) -> None:
+    """Nothing settles or charges an invoice while its last charge attempt awaits its outcome
+    (Stripe said processing): finance's retry, an offline payment and a void wait for it as
+    the dunning and a new card do. A success arriving on an invoice settled meanwhile would
+    have taken the money twice (or for a void invoice). ``then`` says what to do instead."""
+    if invoice.is_awaiting_outcome:
+        raise PaymentPending(
+            f"Invoice {invoice.number}: attempt {invoice.payment_attempts} is still "
+            f"processing; its outcome arrives from Stripe. {then}"
+        )

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import time
 
+import grpc
 import pytest
 import time_machine
 from django.conf import settings
@@ -17,6 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from edgeplug.core.processes import celery_command
+from edgeplug.grpc_server import build_server
 from tests.factories import (
     PASSWORD,
     MembershipFactory,
@@ -111,6 +113,17 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def grpc_channel():
+    """A channel to the real gRPC server (``edgeplug.grpc_server``) started on a loopback port
+    for the test, as ``manage.py grpcserver`` starts it."""
+    server, port = build_server("127.0.0.1:0")
+    server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield channel
+    server.stop(None).wait()
 
 
 @pytest.fixture

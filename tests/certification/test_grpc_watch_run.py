@@ -18,7 +18,6 @@ from edgeplug.audit.models import AuditEvent
 from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
 from edgeplug.errors import Forbidden
-from edgeplug.grpc_server import build_server
 from edgeplug.tenancy.models import Membership
 from tests.factories import CertificationRunFactory, VendorTenantFactory
 
@@ -26,14 +25,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def stub(settings):
+def watch_settings(settings):
     settings.GRPC_WATCH_POLL_S = 0.05
     settings.GRPC_MAX_WATCHES = 1
-    server, port = build_server("127.0.0.1:0")
-    server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield certification_pb2_grpc.CertificationServiceStub(channel)
-    server.stop(None).wait()
+
+
+@pytest.fixture
+def stub(watch_settings, grpc_channel):
+    return certification_pb2_grpc.CertificationServiceStub(grpc_channel)
 
 
 @pytest.fixture

@@ -55,6 +55,7 @@ def test_finance_refund_waits_for_the_invoice_s_processing_charge(customer, admi
         ).content.decode()
 
     assert f"Invoice {december.number}: attempt 1 is still processing" in page
+    assert f"Refund order {order.pk} once it is known; nothing was refunded." in page
     assert Order.objects.get(pk=order.pk).status == "completed"  # nothing half-written
     assert not Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).exists()
     with pytest.raises(PaymentPending):

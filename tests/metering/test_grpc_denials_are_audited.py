@@ -13,7 +13,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from billing import usage
 from edgeplug.audit.models import AuditEvent
-from edgeplug.grpc_server import build_server
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.errors import NotEntitled
@@ -25,12 +24,8 @@ REFUSAL = "Your tenant holds no active entitlement to this agent."
 
 
 @pytest.fixture
-def stub():
-    server, port = build_server("127.0.0.1:0")
-    server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield usage_pb2_grpc.UsageServiceStub(channel)
-    server.stop(None).wait()
+def stub(grpc_channel):
+    return usage_pb2_grpc.UsageServiceStub(grpc_channel)
 
 
 @pytest.fixture
