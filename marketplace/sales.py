@@ -5,7 +5,10 @@ Revenue counts one-time orders by the month they were sold (``Order.objects.sold
 as the month's invoice does: an order refunded later still counts where it was sold; the
 refund is in the payout statement of its own month), in their own currency (amounts are
 never converted). Customers are the tenants that ran or bought the agent that
-month; a vendor sees how many, never which.
+month; this page counts them. Which tenants ran which agent, per day, is the usage API's
+answer to the vendor's admins and developers (``GET /api/v1/vendor/usage``, issue 13's
+contract): sales and payouts are for its admins and billing members (``READ_PAYOUTS``),
+usage for those who build the agents (docs/roles.md).
 """
 
 from __future__ import annotations
