@@ -11,9 +11,15 @@ from django.db.models import F
 
 
 def end_running_imports(apps, schema_editor):
-    """Backwards, finished_at is required again: an import still running (or whose process
-    died) is given its start."""
+    """Backwards, every row is a completed import again, the last of which says when the
+    database was refreshed (``database_status``). So the rows that record no refresh go: an
+    import still running (or whose process died) and a failed one that stored nothing, which
+    ``database_status`` does not count today either. A failed import that stored advisories
+    did refresh them and stays, its ``finished_at`` when it stopped. Their story stays in the
+    audit log (``advisories_imported`` with ``status: failed``)."""
     AdvisoryImport = apps.get_model("certification", "AdvisoryImport")
+    AdvisoryImport.objects.filter(status="running").delete()
+    AdvisoryImport.objects.filter(status="failed", created=0, updated=0).delete()
     AdvisoryImport.objects.filter(finished_at__isnull=True).update(finished_at=F("started_at"))
 
 
