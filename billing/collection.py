@@ -267,7 +267,7 @@ def _charge_each(
                 run.errors[invoice.number] = f"{type(error).__name__}: {error}"[:500]
 
 
-def _reject_settled(invoice: Invoice | None) -> None:
+def _reject_settled(invoice: Invoice | None, *, nothing_due_ok: bool = False) -> None:
     if invoice is None:
         raise InvoiceNotCollectable("This invoice does not exist any more.")
     if not invoice.is_unpaid:
@@ -275,8 +275,11 @@ def _reject_settled(invoice: Invoice | None) -> None:
             f"Invoice {invoice.number or invoice.pk} is {invoice.status}: only finalized, "
             "unpaid invoices take a payment."
         )
-    if invoice.amount_due <= 0:
-        raise InvoiceNotCollectable(f"Invoice {invoice.number} has nothing to collect.")
+    if invoice.amount_due <= 0 and not nothing_due_ok:
+        raise InvoiceNotCollectable(
+            f"Invoice {invoice.number} has nothing to collect: its credit notes gave back all "
+            "it asked. Record it as paid (offline), quoting them."
+        )
 
 
 def _reject_below_minimum(invoice: Invoice) -> None:
@@ -291,6 +294,16 @@ def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attemp
     """One charge of a locked, unpaid invoice for its amount due (in the caller's
     transaction, which keeps the row locked during the processor call)."""
     if invoice.amount_due <= 0:
+        # Credited in full before credit notes settled what they credit (migration 0014):
+        # nothing is charged, and the dunning or a new card settles it as a credit note would.
+        numbers = (
+            invoice.credit_notes.exclude(status=InvoiceStatus.VOID)
+            .order_by("pk")
+            .values_list("number", flat=True)
+        )
+        _mark_paid(
+            invoice, now, source="credit_note", reference=f"credit note {', '.join(numbers)}"
+        )
         return Attempt(invoice, False, invoice.status)
     if not payments.configured():
         _note(invoice, "payments_not_configured", "Payments are not configured on this server.")
@@ -657,7 +670,9 @@ def record_offline_payment(
         )
     with transaction.atomic():
         invoice = _locked(invoice.pk)
-        _reject_settled(invoice)
+        # Also one with nothing due: credited in full before credit notes settled what they
+        # credit (migration 0014), it is recorded paid quoting them (docs/billing.md).
+        _reject_settled(invoice, nothing_due_ok=True)
         payments.refuse_while_awaited(
             invoice,
             then="Record the transfer once the charge has failed (if it succeeds, the invoice "

@@ -8,6 +8,7 @@ numbering are described in docs/billing.md.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -69,6 +70,8 @@ CLOSE_BATCH = 200
 # retries the whole (idempotent) close.
 CLOSE_ATTEMPTS = 5
 CLOSE_RETRY_PAUSE_S = 0.5
+
+logger = logging.getLogger(__name__)
 
 
 # --- numbering ----------
@@ -350,17 +353,13 @@ def _credit_refunds_apart(drafted: dict, result: CloseResult) -> set[int]:
     credited refund out.
 
     A refund whose order's invoice has a card charge still processing is left for a later
-    close (``issue_credit_note`` refuses it meanwhile): it stays a ``credit`` line of its
+    close (``credit_refund`` gives nothing back meanwhile): it stays a ``credit`` line of its
     month, whose draft is not finalized below zero, and the other tenants go on."""
     tenants = set()
     for tenant_id, drafts in drafted.items():
         for spec in drafts.values():
             for order_id in _refunds_outweighing(spec):
-                try:
-                    note = credit_refund(order_id)
-                except PaymentPending:
-                    continue
-                if note:
+                if note := credit_refund(order_id):
                     result.credit_notes.append(note.number)
                     tenants.add(tenant_id)
     return tenants
@@ -873,6 +872,11 @@ def issue_credit_note(
         )
         given_back_before = sum(remaining for line, remaining in credits if line.is_paid)
         credit = -note_totals.total - given_back_before
+        if invoice.is_unpaid and _credits_the_rest(invoice, credits):
+            # Each note's VAT is rounded on its own lines, the invoice's on all of them: the
+            # notes together may give back a minor unit or two less than it asks. The note
+            # that credits the last line gives back all that is left, so nothing stays due.
+            credit = max(credit, invoice.amount_due)
         if invoice.is_unpaid and credit > 0:
             payments.refuse_while_awaited(
                 invoice,
@@ -925,6 +929,14 @@ def issue_credit_note(
     return note
 
 
+def _credits_the_rest(invoice: Invoice, credits: list[tuple[InvoiceLine, int]]) -> bool:
+    """Whether, with ``credits``, every line of ``invoice`` is credited in full."""
+    chosen = {line.pk for line, _ in credits}
+    return all(
+        line.pk in chosen or line.amount == _credited_so_far(line) for line in invoice.lines.all()
+    )
+
+
 @receiver(order_refunded, dispatch_uid="billing.invoicing.credit_refund")
 def _on_order_refunded(sender, order_id: int, actor=None, request=None, **kwargs):
     return credit_refund(order_id, actor=actor, request=request)
@@ -933,8 +945,8 @@ def _on_order_refunded(sender, order_id: int, actor=None, request=None, **kwargs
 def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
     """The credit note giving back a refunded one-time order, issued on the terms of the
     finalized invoice that charged it (its tax included); None when there is none yet (the
-    order's month is still a draft: the refund is a ``credit`` line of its own month) or a
-    credit note gave the order back already."""
+    order's month is still a draft, or its invoice's charge is processing: the refund is then
+    a ``credit`` line of its own month) or a credit note gave the order back already."""
     charge = (
         InvoiceLine.objects.filter(
             order_id=order_id,
@@ -946,19 +958,27 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
     )
     if charge is None:
         return None
-    with transaction.atomic():
-        # Credit notes of one invoice are issued one at a time (``issue_credit_note`` locks
-        # it too): a second refund door, or a second close, finds the first one's note.
-        locked(charge.invoice)
-        if builder.credit_note_lines(order_id).exists():
-            return None
-        return issue_credit_note(
-            charge.invoice,
-            line_ids=[charge.pk],
-            reason=f"Order {order_id} refunded",
-            actor=actor,
-            request=request,
-        )
+    try:
+        with transaction.atomic():
+            # Credit notes of one invoice are issued one at a time (``issue_credit_note``
+            # locks it too): a second refund door, or a second close, finds the first note.
+            locked(charge.invoice)
+            if builder.credit_note_lines(order_id).exists():
+                return None
+            return issue_credit_note(
+                charge.invoice,
+                line_ids=[charge.pk],
+                reason=f"Order {order_id} refunded",
+                actor=actor,
+                request=request,
+            )
+    except PaymentPending:
+        # The invoice's card charge awaits its outcome, and no credit note lowers what it
+        # asks meanwhile. The refund stands (its money went back: finance's, or Stripe's
+        # own, which cannot be refused): with no credit note, it is a ``credit`` line of
+        # the month it was given, as a refund of an order still on a draft is.
+        logger.info("order %s refunded while its invoice's charge is processing", order_id)
+        return None
 
 
 # --- checking a stored invoice ----------

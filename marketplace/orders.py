@@ -490,12 +490,6 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
     order = Order.objects.get(pk=order.pk)
     if order.status != OrderStatus.COMPLETED:
         raise OrderNotRefundable(f"Order {order.pk} is {order.status}; only completed orders.")
-    # Its credit note would lower what such an invoice asks while a charge of it is in flight:
-    # refused before any money goes back, not after (``issue_credit_note`` refuses it too).
-    for invoice in Invoice.objects.charging_order(order.pk).awaiting_outcome():
-        payments.refuse_while_awaited(
-            invoice, then=f"Refund order {order.pk} once it is known; nothing was refunded."
-        )
     if order.payment_intent_id:
         payments.refund(
             order.payment_intent_id, idempotency_key=f"edgeplug-refund-order-{order.pk}"

@@ -7,9 +7,12 @@ Invoices unpaid now are given what their credit notes issued before this migrati
 (all they credit, tax included, but the credited lines paid before the invoice), at most
 their amount due: the dunning and a new card then charge only the rest, and nothing for one
 credited in full. Their status is left as it is (``docs/billing.md``). Going back drops the
-column."""
+column, but not while an invoice holds a credited amount: the code from before it would charge
+an unpaid one what its credit notes gave back, and going forward again would not find what
+was credited of the invoices settled since (IrreversibleError, naming them)."""
 
 from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
 from django.db.models import Sum
 
 
@@ -33,6 +36,33 @@ def _credited_before(apps, schema_editor):
         Invoice.objects.filter(pk=invoice.pk).update(credited_amount=credited)
 
 
+_NAMED_AT_MOST = 20
+
+
+def _reject_credited_amounts(apps, schema_editor):
+    """Backwards only: refuse while an invoice holds a credited amount."""
+    Invoice = apps.get_model("billing", "Invoice")
+    credited = Invoice.objects.exclude(credited_amount=0).order_by("finalized_at", "pk")
+    total = credited.count()
+    if not total:
+        return
+    named = [
+        f"{invoice.number} ({invoice.status}, {invoice.credited_amount} of its "
+        f"{invoice.total} {invoice.currency} minor units credited)"
+        for invoice in credited[:_NAMED_AT_MOST]
+    ]
+    more = f"; and {total - len(named)} more" if total > len(named) else ""
+    raise IrreversibleError(
+        "billing 0014_invoice_credited_amount cannot go back: the schema before it has no "
+        "credited amount (what credit notes gave back of an invoice while it was unpaid), and "
+        f"{total} invoice(s) hold one: {'; '.join(named)}{more} (find them all with SELECT "
+        "id, number, status, credited_amount FROM billing_invoice WHERE credited_amount <> 0). "
+        "The code from before 0014 would charge an unpaid one what its credit notes gave back, "
+        "and going forward again would not find what was credited of those settled since. No "
+        "invoice was changed; 0014 stays applied."
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("billing", "0013_invoice_emailed"),
@@ -49,4 +79,6 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(_credited_before, migrations.RunPython.noop),
+        # Last, so that backwards it runs first: refused before the column is dropped.
+        migrations.RunPython(migrations.RunPython.noop, _reject_credited_amounts),
     ]

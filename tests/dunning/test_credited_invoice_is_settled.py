@@ -5,7 +5,7 @@ dunning stops charging it and an uncollectible one gives the entitlements back."
 
 import pytest
 
-from billing import tasks
+from billing import invoicing, tasks
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
@@ -18,7 +18,7 @@ from tests.dunning.conftest import (
     save_card,
     signed_in,
 )
-from tests.dunning.test_payment_admin import INVOICES
+from tests.dunning.test_payment_admin import INVOICES, record_offline
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +101,50 @@ def test_a_partly_credited_invoice_is_charged_only_the_rest(
     assert (shown["amount_paid"], shown["amount_remaining"]) == (TOTAL - FEE_CREDIT, 0)
     paid = AuditEvent.objects.get(action="invoice_paid")
     assert (paid.details["source"], paid.details["amount"]) == ("card", TOTAL - FEE_CREDIT)
+
+
+def credited_before_0014(invoice) -> Invoice:
+    """What migration 0014 leaves of an invoice credited in full before it: its earlier
+    credit notes' amount recorded, nothing due, its status as it was."""
+    invoicing.issue_credit_note(invoice, reason="credited before 0014")
+    Invoice.objects.filter(pk=invoice.pk).update(
+        status=invoice.status,
+        paid_at=None,
+        payment_reference="",
+        next_payment_attempt_at=invoice.next_payment_attempt_at,
+        payment_failure_code=invoice.payment_failure_code,
+    )
+    invoice.refresh_from_db()
+    assert invoice.is_unpaid and invoice.amount_due == 0
+    return invoice
+
+
+def test_the_dunning_settles_an_invoice_credited_in_full_before_0014(invoiced, committed, clock):
+    customer, invoice = invoiced(card=DECLINED)
+    invoice = credited_before_0014(invoice)
+    (note,) = Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE)
+
+    clock.move_to(days(1))
+    committed(lambda: tasks.retry_due_invoice_payments.apply().get())
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.next_payment_attempt_at) == (InvoiceStatus.PAID, None)
+    assert invoice.payment_reference == f"credit note {note.number}"
+    assert len(intents_of(customer.tenant)) == 1  # the declined first charge only
+
+
+def test_finance_settles_an_uncollectible_one_credited_in_full_before_0014(
+    uncollectible, admin_session
+):
+    customer, invoice = uncollectible
+    credited_before_0014(invoice)
+    client, _ = admin_session("finance")
+
+    record_offline(client, invoice, reference="credit note CN-2026-000001")
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.payment_reference) == (
+        InvoiceStatus.PAID,
+        "credit note CN-2026-000001",
+    )
+    assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "active"

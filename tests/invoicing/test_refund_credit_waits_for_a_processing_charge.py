@@ -1,8 +1,8 @@
 """A refund's credit note lowers what its order's unpaid invoice asks (the tax charged on the
 order): while a card charge of that invoice is still processing it is not issued, as no
-credit note is (``issue_credit_note``). Finance's refund is refused until the outcome is
-known (nothing of it written; Stripe's refund is made again with the same key, so once);
-the close leaves such a refund on its month and credits it once the outcome is known."""
+credit note is (``issue_credit_note``). A refund given meanwhile stands
+(finance's, or Stripe's own) and, with no credit note, is a ``credit`` line of its month; the
+close leaves such a refund on its month and credits it once the outcome is known."""
 
 from datetime import timedelta
 
@@ -10,7 +10,6 @@ import pytest
 import time_machine
 
 from billing import invoicing
-from billing.errors import PaymentPending
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from marketplace import orders
 from marketplace.models import Order
@@ -43,23 +42,25 @@ def _failed(invoice) -> None:
     )
 
 
-def test_finance_refund_waits_for_the_invoice_s_processing_charge(customer, admin_session):
+def test_finance_refunds_while_the_invoice_s_charge_is_processing(customer, admin_session):
+    """The refund stands (money that went back is never refused, and Stripe's own refund
+    could not be), its credit note does not: the refund is a ``credit`` line of its month."""
     order, december = _bought_in_december(customer)
     december = _processing(invoicing.finalize_invoice(december))
     assert december.amount_due > 0  # the tax on the order: the credit note would lower it
     client, _ = admin_session("finance")
 
     with time_machine.travel(JAN + timedelta(days=10), tick=False):
-        page = client.post(
+        client.post(
             ORDERS_URL, {"action": "refund_in_full", "_selected_action": [order.pk]}, follow=True
-        ).content.decode()
+        )
+        closed = invoicing.close_billing_period(JAN)
 
-    assert f"Invoice {december.number}: attempt 1 is still processing" in page
-    assert f"Refund order {order.pk} once it is known; nothing was refunded." in page
-    assert Order.objects.get(pk=order.pk).status == "completed"  # nothing half-written
+    assert Order.objects.get(pk=order.pk).status == "refunded"
     assert not Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).exists()
-    with pytest.raises(PaymentPending):
-        orders.refund_order(order)
+    assert Invoice.objects.get(pk=december.pk).credited_amount == 0
+    (january,) = Invoice.objects.filter(pk__in=closed.created)
+    assert january.lines.filter(kind=LineKind.CREDIT, order=order).exists()
 
 
 def test_the_close_leaves_the_refund_on_its_month_until_the_outcome(customer):
