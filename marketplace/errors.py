@@ -20,6 +20,10 @@ class KeyExists(Conflict, code="key_exists"):
     pass
 
 
+class PublicKeyRequired(BadRequest, code="public_key_required"):
+    """A key registered without its public key (missing or blank), at every door."""
+
+
 class KeyNameTooLong(BadRequest, code="key_name_too_long"):
     """A key's label longer than its column: refused by ``register_key`` for every door."""
 

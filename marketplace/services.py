@@ -30,6 +30,7 @@ from marketplace.errors import (
     KeyNameTooLong,
     KeyRevoked,
     NotAVendor,
+    PublicKeyRequired,
     UnknownKey,
     VendorMismatch,
     VersionExists,
@@ -50,6 +51,7 @@ def register_key(
 ) -> VendorKey:
     ensure_vendor(tenant)
     name = _key_name(name)
+    _require_public_key(public_key_b64)
     raw = signing.decode_public_key(public_key_b64)
     key_id = signing.key_id(raw)
     with unique_or(KeyExists(f"Key {key_id} is already registered.")):
@@ -69,6 +71,11 @@ def register_key(
         details={"name": name},
     )
     return key
+
+
+def _require_public_key(public_key_b64: str) -> None:
+    if not public_key_b64.strip():
+        raise PublicKeyRequired("Give the public key: the base64 of its 32 raw bytes.")
 
 
 def _key_name(name: str) -> str:

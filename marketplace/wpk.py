@@ -154,10 +154,17 @@ def _reject_non_semver_version(version: str) -> None:
 DOCUMENT_FIELDS = ("name", "version", "content", "signature", "key_id")
 
 
-def reject_incomplete_document(document) -> None:
-    """Refuse a document (a parsed file or a request body) that is not an object holding every
-    field, a null one counting as missing: each door calls this before it reads the fields, so
-    a missing field is the same ``wpk_invalid`` at all of them."""
+def reject_malformed_document(document) -> None:
+    """Refuse a document (a parsed file or a request body) that is not a WPK's shape: an object
+    holding its five fields and no other, ``content`` an object. Each door calls this before it
+    reads the fields, so the same document is the same ``wpk_invalid`` at all of them."""
+    _reject_incomplete_document(document)
+    _reject_unknown_fields(document)
+    _reject_non_object_content(document["content"])
+
+
+def _reject_incomplete_document(document) -> None:
+    """A document that is not an object, or lacks a field (a null one counting as missing)."""
     missing = [
         field
         for field in DOCUMENT_FIELDS
@@ -165,6 +172,19 @@ def reject_incomplete_document(document) -> None:
     ]
     if missing:
         raise WpkInvalid(f"The document lacks {', '.join(missing)}.")
+
+
+def _reject_unknown_fields(document: Mapping) -> None:
+    """A field the format does not know: the signature covers name, version and content only,
+    so a field beside them would travel unsigned and unread."""
+    unknown = sorted(set(document) - set(DOCUMENT_FIELDS))
+    if unknown:
+        raise WpkInvalid(f"The document holds unknown fields: {', '.join(unknown)}.")
+
+
+def _reject_non_object_content(content) -> None:
+    if not isinstance(content, Mapping):
+        raise WpkInvalid("content must be an object with a list of steps.")
 
 
 def signed_document(name: str, version: str, content) -> dict:

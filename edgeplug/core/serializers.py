@@ -54,6 +54,18 @@ class ActionCheckedCharField(serializers.CharField):
         pass
 
 
+class ActionRequiredCharField(ActionCheckedCharField):
+    """An ``ActionCheckedCharField`` the schema marks required and the action requires: a
+    missing or null value reaches the action as a blank one, which it refuses with its own
+    code (``reason_required``, ``public_key_required``) rather than the serializer's
+    ``required``."""
+
+    def run_validation(self, data=empty):
+        if data is empty or data is None:
+            return ""
+        return super().run_validation(data)
+
+
 class ActionCheckedSlugField(ActionCheckedCharField, serializers.SlugField):
     """An ``ActionCheckedCharField`` whose schema states the slug pattern."""
 

@@ -3,12 +3,12 @@
 from dataclasses import asdict
 
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 from certification.models import Level
 from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import (
     ActionCheckedCharField,
+    ActionRequiredCharField,
     IsSetField,
     ReadOnlyModelSerializer,
     StrictSerializer,
@@ -37,10 +37,10 @@ class VendorKeySerializer(ReadOnlyModelSerializer):
 
 
 class RegisterKeySerializer(StrictSerializer):
-    """The key's text and its name are checked by ``register_key`` (``malformed_key``,
-    ``key_name_too_long``), as the portal's."""
+    """The key's text and its name are checked by ``register_key`` (``public_key_required``
+    when missing or blank, ``malformed_key``, ``key_name_too_long``), as the portal's."""
 
-    public_key = ActionCheckedCharField(max_length=64, help_text="base64 of the raw 32-byte key")
+    public_key = ActionRequiredCharField(max_length=64, help_text="base64 of the raw 32-byte key")
     name = ActionCheckedCharField(
         max_length=VendorKey._meta.get_field("name").max_length, required=False, default=""
     )
@@ -52,7 +52,8 @@ class UploadSerializer(StrictSerializer):
     signature = ActionCheckedCharField(
         max_length=128, help_text="base64 Ed25519 signature over sha256(package)"
     )
-    key_id = serializers.CharField(max_length=80)
+    # Checked by upload_package (unknown_key, key_revoked), as the portal's key is.
+    key_id = ActionCheckedCharField(max_length=80)
     certify = serializers.BooleanField(required=False, default=False)
     level = serializers.ChoiceField(choices=LEVELS, required=False, default=Level.BASIC)
 
@@ -200,7 +201,7 @@ class UploadResultSerializer(serializers.Serializer):
     )
 
 
-class ReasonField(ActionCheckedCharField):
+class ReasonField(ActionRequiredCharField):
     """A decision's reason in a request body. The schema says what the action requires (1 to
     ``max_length`` characters, required); the action checks it (``edgeplug.reasons``:
     ``reason_required`` when missing or blank, ``reason_too_long``), as the portal and the admin
@@ -208,11 +209,6 @@ class ReasonField(ActionCheckedCharField):
 
     def __init__(self, max_length: int):
         super().__init__(min_length=1, max_length=max_length)
-
-    def run_validation(self, data=empty):
-        if data is empty or data is None:
-            return ""  # missing or null: the action's reason_required
-        return super().run_validation(data)
 
 
 class YankSerializer(StrictSerializer):

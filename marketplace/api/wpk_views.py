@@ -51,10 +51,10 @@ class WpkSerializer(ReadOnlyModelSerializer):
 
 
 class WpkUploadSerializer(StrictSerializer):
-    """An upload's body. ``reject_incomplete_document`` refuses a missing field and
-    ``upload_wpk`` checks the text fields for every door (422 ``wpk_invalid``,
-    ``invalid_version``, ``malformed_signature``, ``unknown_key``); the limits are stated here
-    too, read from the same columns, for the schema only."""
+    """An upload's body. ``reject_malformed_document`` refuses a missing or unknown field and a
+    ``content`` that is not an object, and ``upload_wpk`` checks the text fields for every door
+    (422 ``wpk_invalid``, ``invalid_version``, ``malformed_signature``, ``unknown_key``); the
+    limits are stated here too, read from the same columns, for the schema only."""
 
     name = ActionCheckedSlugField(max_length=wpk_service.column_length("name"))
     version = ActionCheckedCharField(max_length=wpk_service.column_length("version"))
@@ -101,9 +101,10 @@ class WpkUpload(APIView):
 
     @extend_schema(request=WpkUploadSerializer, responses={201: WpkSerializer, 200: WpkSerializer})
     def post(self, request):
-        # A missing field is the action's refusal (422 wpk_invalid), as the portal answers it,
-        # not the serializer's 400 required.
-        wpk_service.reject_incomplete_document(request.data)
+        # A missing or unknown field, or content that is not an object, is the action's refusal
+        # (422 wpk_invalid), as the portal answers it: not the serializer's 400 required,
+        # unknown_field or not_a_dict.
+        wpk_service.reject_malformed_document(request.data)
         v = validated(WpkUploadSerializer, request)
         result = wpk_service.upload_wpk(
             request.tenant,

@@ -71,8 +71,8 @@ class KeyForm(forms.Form):
                 break
         else:
             text = lines[0] if len(lines) == 1 else text
-        if not text:
-            raise forms.ValidationError("Paste the public key or choose a file holding it.")
+        # Neither pasted nor uploaded: register_key refuses it (public_key_required), as the
+        # API answers a body without one.
         data["public_key"] = text
         return data
 
@@ -80,7 +80,10 @@ class KeyForm(forms.Form):
 class UploadForm(forms.Form):
     package = forms.FileField(label="Agent package (.epk)")
     signature = forms.FileField(label="Signature (.sig)")
-    key_id = forms.ChoiceField(label="Signing key")
+    # Picked from the vendor's active keys, but any key id reaches upload_package, which
+    # answers one that names no key of the vendor (unknown_key) or a revoked one
+    # (key_revoked) as the API does; blank means the key that made the signature.
+    key_id = forms.CharField(label="Signing key", required=False, widget=forms.Select)
     level = forms.ChoiceField(
         label="Certification level",
         choices=Level.choices,
@@ -92,10 +95,9 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, keys=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["key_id"].choices = [("", "the key that made the signature")] + [
+        self.fields["key_id"].widget.choices = [("", "the key that made the signature")] + [
             (k.key_id, f"{k.name or 'key'} ({k.key_id})") for k in keys
         ]
-        self.fields["key_id"].required = False
 
 
 class TextareaField(forms.CharField):

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from edgeplug import signing
 from marketplace.models import AgentVersion, VendorKey, WorkflowPackage
@@ -40,6 +41,12 @@ def _document(vendor, **changes) -> dict:
         ({"signature": "A" * 129}, 422, "wpk_invalid"),
         ({"signature": ""}, 400, "malformed_signature"),
         ({"key_id": "k" * 81}, 422, "unknown_key"),
+        # A signed document holds its five fields and no others, content an object.
+        ({"comment": "made by hand"}, 422, "wpk_invalid"),
+        ({"extra": 1, "other": None}, 422, "wpk_invalid"),
+        ({"content": [{"agent": "acme/pump", "version": ">=1.0.0"}]}, 422, "wpk_invalid"),
+        ({"content": "steps"}, 422, "wpk_invalid"),
+        ({"content": 7}, 422, "wpk_invalid"),
     ],
 )
 def test_a_bad_wpk_field_is_refused_alike_at_the_api_and_the_portal(doors, changes, status, code):
@@ -147,3 +154,69 @@ def test_a_key_name_of_100_characters_is_registered_at_the_api_and_the_portal(do
     assert (
         VendorKey.objects.filter(tenant=vendor.tenant, name__in=["a" * 100, "b" * 100]).count() == 2
     )
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"name": "laptop"}, {"public_key": ""}, {"public_key": "  ", "name": "laptop"}]
+)
+def test_a_key_without_its_public_key_is_refused_alike_at_the_api_and_the_portal(doors, body):
+    vendor, api = doors
+    by_api = api.post("/api/v1/vendor/keys", body, format="json")
+    by_portal = vendor.client.post("/portal/keys/", body)
+    assert (by_api.status_code, by_api.json()["code"]) == (400, "public_key_required")
+    assert by_portal.status_code == 400 and "public_key_required" in by_portal.content.decode()
+    assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
+
+
+def _unlisted_key_ids(vendor, portal_vendor) -> dict:
+    """Key ids the upload page does not list: none, another vendor's, too long, revoked."""
+    other = portal_vendor("developer", slug="other-vendor")
+    revoked = VendorKey.objects.create(
+        tenant=vendor.tenant,
+        key_id=signing.key_id(signing.generate_keypair().public_key),
+        public_key=_public_key(),
+        revoked_at=timezone.now(),
+    )
+    return {
+        "none": ("ed25519:" + "0" * 32, "unknown_key"),
+        "other vendor's": (other.key.key_id, "unknown_key"),
+        "81 characters": ("k" * 81, "unknown_key"),
+        "revoked": (revoked.key_id, "key_revoked"),
+    }
+
+
+@pytest.mark.parametrize("which", ["none", "other vendor's", "81 characters", "revoked"])
+@pytest.mark.parametrize("xhr", [True, False], ids=["script", "page"])
+def test_a_key_id_the_upload_page_does_not_list_is_the_actions_refusal_at_both_doors(
+    doors, portal_vendor, which, xhr
+):
+    vendor, api = doors
+    key_id, code = _unlisted_key_ids(vendor, portal_vendor)[which]
+    data = package()
+    signature = signing.encode_b64(signing.sign_package(vendor.keys.private_key, data))
+    by_api = api.post(
+        "/api/v1/agents/upload",
+        {
+            "package": SimpleUploadedFile("agent.epk", data),
+            "signature": signature,
+            "key_id": key_id,
+        },
+        format="multipart",
+    )
+    by_portal = vendor.client.post(
+        "/portal/upload/",
+        {
+            "package": SimpleUploadedFile("agent.epk", data),
+            "signature": SimpleUploadedFile("agent.epk.sig", signature.encode()),
+            "key_id": key_id,
+            "level": "basic",
+        },
+        **({"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"} if xhr else {}),
+    )
+    assert (by_api.status_code, by_api.json()["code"]) == (422, code)
+    assert by_portal.status_code == 422
+    if xhr:
+        assert by_portal.json()["code"] == code
+    else:
+        assert code in by_portal.content.decode()
+    assert not AgentVersion.objects.exists()

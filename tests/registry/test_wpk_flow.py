@@ -101,7 +101,9 @@ def test_reject_needs_a_reason_and_only_reviewers_decide(vendor, reviewer, agent
         (lambda w: {**w, "version": "2.0.0"}, "bad_signature", 422),
         (lambda w: {**w, "key_id": "ed25519:nope"}, "unknown_key", 422),
         (lambda w: {**w, "version": "1.0"}, "invalid_version", 422),
-        (lambda w: {**w, "extra": 1}, "unknown_field", 400),
+        # The document's shape is the action's (reject_malformed_document), as on the portal.
+        (lambda w: {**w, "extra": 1}, "wpk_invalid", 422),
+        (lambda w: {**w, "content": ["steps"]}, "wpk_invalid", 422),
         # upload_wpk's refusals, as the portal answers them: the serializer only states limits.
         (lambda w: {**w, "name": "My Flow"}, "wpk_invalid", 422),
         (lambda w: {**w, "name": "a" * 65}, "wpk_invalid", 422),

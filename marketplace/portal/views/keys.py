@@ -15,9 +15,10 @@ from marketplace.powers import PUBLISH
 @require_http_methods(["GET", "POST"])
 @vendor_page(power=PUBLISH)
 def keys(request):
-    form = KeyForm(request.POST or None, request.FILES or None)
+    # Bound on every POST, an empty one too: it then reaches register_key (public_key_required).
+    form = KeyForm(request.POST, request.FILES) if request.method == "POST" else KeyForm()
     error = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_bound and form.is_valid():
         outcome = perform(
             request,
             services.register_key,

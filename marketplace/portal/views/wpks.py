@@ -24,7 +24,7 @@ def _document(upload, max_bytes: int) -> dict:
         document = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise wpk_actions.WpkInvalid(f"The file is not JSON ({exc}).") from exc
-    wpk_actions.reject_incomplete_document(document)
+    wpk_actions.reject_malformed_document(document)
     return document
 
 
