@@ -404,7 +404,13 @@ def _apply(invoice: Invoice, outcome: payments.PaymentOutcome, now: datetime) ->
     """Move a locked invoice by the processor's state of one of its PaymentIntents: any
     intent's success pays it; only a failure of the attempt still awaited counts, once."""
     if outcome.status == "succeeded":
-        _mark_paid(invoice, now, source="card", payment_intent_id=outcome.payment_intent_id)
+        _mark_paid(
+            invoice,
+            now,
+            source="card",
+            payment_intent_id=outcome.payment_intent_id,
+            charged=outcome.amount,
+        )
         return invoice.status  # paid, or void if it was voided before (``_mark_paid``)
     awaited = (
         outcome.payment_intent_id in ("", invoice.payment_intent_id) and invoice.is_awaiting_outcome
@@ -472,12 +478,16 @@ def _mark_paid(
     source: str,
     payment_intent_id: str = "",
     reference: str = "",
+    charged: int | None = None,
     actor=None,
     request=None,
 ) -> None:
+    """Settle an unpaid invoice; ``charged`` is what a card success took (the intent's
+    amount), audited as the amount paid, with ``amount_due`` beside it when they differ."""
+    amount = invoice.amount_due if charged is None else charged
     if not invoice.is_unpaid:
         if payment_intent_id and payment_intent_id != _intent_that_paid(invoice):
-            _record_paid_twice(invoice, payment_intent_id)
+            _record_paid_twice(invoice, payment_intent_id, amount)
         return
     was_uncollectible = invoice.status == InvoiceStatus.UNCOLLECTIBLE
     invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
@@ -499,11 +509,13 @@ def _mark_paid(
             "updated_at",
         ]
     )
+    differs = {} if amount == invoice.amount_due else {"amount_due": invoice.amount_due}
     record_invoice_event(
         "invoice_paid",
         invoice,
         source=source,
-        amount=invoice.amount_due,
+        amount=amount,
+        **differs,
         currency=invoice.currency,
         payment_intent=payment_intent_id,
         reference=reference,
@@ -522,7 +534,7 @@ def _intent_that_paid(invoice: Invoice) -> str:
     return ""
 
 
-def _record_paid_twice(invoice: Invoice, payment_intent_id: str) -> None:
+def _record_paid_twice(invoice: Invoice, payment_intent_id: str, amount: int) -> None:
     """A card charge succeeded for an invoice already settled (by another intent, offline, or
     void): the invoice stays as it is, and finance is told what to refund, once per intent
     however many events about it come."""
@@ -537,7 +549,7 @@ def _record_paid_twice(invoice: Invoice, payment_intent_id: str) -> None:
         "invoice_paid_twice",
         invoice,
         payment_intent=payment_intent_id,
-        amount=invoice.amount_due,
+        amount=amount,
         currency=invoice.currency,
         status=invoice.status,
         paid_by_intent=_intent_that_paid(invoice),

@@ -273,6 +273,8 @@ class PaymentOutcome:
     failure_message: str = ""
     amount_refunded: int = 0
     metadata: dict = field(default_factory=dict)
+    # What the intent charges (minor units): what a success took, whatever the invoice asks now.
+    amount: int | None = None
 
 
 def _outcome(intent) -> PaymentOutcome:
@@ -292,7 +294,7 @@ def _outcome(intent) -> PaymentOutcome:
             "requires_action", intent.id, client_secret=intent.client_secret, metadata=metadata
         )
     if status == "succeeded":
-        return PaymentOutcome("succeeded", intent.id, metadata=metadata)
+        return PaymentOutcome("succeeded", intent.id, metadata=metadata, amount=intent.amount)
     return PaymentOutcome("processing", intent.id, metadata=metadata)
 
 
@@ -380,6 +382,7 @@ def payment_status(payment_intent_id: str) -> PaymentOutcome:
             intent.id,
             amount_refunded=charge.amount_refunded or 0,
             metadata=outcome.metadata,
+            amount=outcome.amount,
         )
     return outcome
 

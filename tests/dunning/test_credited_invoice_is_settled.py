@@ -12,12 +12,14 @@ from marketplace.models import Entitlement
 from tests.dunning.conftest import (
     DECLINED,
     GOOD,
+    NEEDS_3DS,
     TOTAL,
     days,
     intents_of,
     save_card,
     signed_in,
 )
+from tests.dunning.test_invoice_payment_webhooks import authenticate, deliver, intent_event
 from tests.dunning.test_payment_admin import INVOICES, record_offline
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +150,24 @@ def test_finance_settles_an_uncollectible_one_credited_in_full_before_0014(
         "credit note CN-2026-000001",
     )
     assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "active"
+
+
+def test_a_charge_made_before_a_credit_is_audited_at_what_it_took(
+    invoiced, admin_session, committed, api
+):
+    """The first charge awaited the card holder (3-D Secure) when finance credited the fee;
+    the holder then approved it: the invoice is paid, audited at what the intent took, the
+    amount due beside it, so finance sees what to give back."""
+    _, invoice = invoiced(card=NEEDS_3DS)
+    intent = invoice.payment_intent_id
+    client, _ = admin_session("finance")
+    fee = invoice.lines.get(kind=LineKind.FLAT_FEE)
+    client.post(f"{INVOICES}{invoice.pk}/credit/", {"line": [fee.pk], "reason": "fee waived"})
+    authenticate(intent)
+
+    deliver(api, committed, intent_event("evt_3ds_ok", "payment_intent.succeeded", intent))
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    paid = AuditEvent.objects.get(action="invoice_paid")
+    assert (paid.details["amount"], paid.details["amount_due"]) == (TOTAL, TOTAL - FEE_CREDIT)
