@@ -1,7 +1,8 @@
-"""The smallest amount the card processor (Stripe) takes in one charge, per currency: below it
-Stripe refuses the PaymentIntent (400 ``amount_too_small``). Plain data, no Django: read by
-``billing.payments`` (collection never asks Stripe for such a charge) and by the localstripe
-launcher (which refuses it as Stripe does)."""
+"""What the card processor (Stripe) takes in one charge, per currency: the smallest amount
+(below it Stripe refuses the PaymentIntent, 400 ``amount_too_small``), and the step an amount
+must be a multiple of (three-decimal currencies: the last digit 0). Plain data, no Django:
+read by ``billing.payments`` and ``billing.models`` (collection never asks Stripe for such a
+charge) and by the localstripe launcher (which refuses it as Stripe does)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,31 @@ def minimum_charge(currency: str) -> int:
     """The least ``currency`` charge Stripe takes, in its minor units; 0 for a currency this
     table does not list (none the product accepts: Stripe then answers for itself)."""
     return MINIMUM_CHARGE.get(currency.upper(), 0)
+
+
+# Stripe takes amounts in the three-decimal currencies (BHD, JOD, KWD, OMR, TND) only with
+# the least significant digit 0 (docs.stripe.com/currencies, "Three-decimal currencies": e.g.
+# KWD 5.124 must be sent as 5120 or 5130), whatever the payment partner. Every currency
+# ``marketplace.pricing.CURRENCY_EXPONENTS`` gives three decimals is here (a test keeps the two
+# tables together); the others take any whole number of minor units.
+CHARGE_STEP: dict[str, int] = {
+    "BHD": 10,
+    "JOD": 10,
+    "KWD": 10,
+    "OMR": 10,
+    "TND": 10,
+}
+
+
+def charge_step(currency: str) -> int:
+    """The minor units a ``currency`` charge must be a multiple of (1 for most)."""
+    return CHARGE_STEP.get(currency.upper(), 1)
+
+
+def chargeable(amount: int, currency: str) -> int:
+    """``amount`` (minor units) rounded down to what Stripe can charge in ``currency``:
+    ``215, "KWD"`` -> ``210``. Down, so a charge never asks more than was invoiced; zero and
+    negative amounts (nothing to charge) are returned as they are."""
+    if amount <= 0:
+        return amount
+    return amount - amount % charge_step(currency)

@@ -648,12 +648,15 @@ def apply_credit(
     the rest; once nothing is due it is settled, as a payment settles it (``paid``, audited
     with ``source: credit_note``; an uncollectible one gives the entitlements back). A paid
     invoice's credit note is money owed back and changes nothing here. Returns what it took
-    off the amount due. In the caller's transaction (``invoicing.issue_credit_note``)."""
+    off the amount due, before rounding: the rest is rounded again to what a card can be
+    charged (``Invoice.round_amount_due``). In the caller's transaction
+    (``invoicing.issue_credit_note``)."""
     if not invoice.is_unpaid or credit <= 0:
         return 0
-    applied = min(credit, invoice.amount_due)
+    applied = min(credit, invoice.unrounded_amount_due)
     invoice.credited_amount += applied
-    invoice.save(update_fields=["credited_amount", "updated_at"])
+    invoice.round_amount_due()
+    invoice.save(update_fields=["credited_amount", "rounding_amount", "updated_at"])
     if invoice.amount_due == 0:
         _mark_paid(
             invoice,

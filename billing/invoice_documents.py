@@ -122,6 +122,7 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         prepaid=invoice.prepaid_amount * sign,
         paid=invoice.status == InvoiceStatus.PAID,
         credit_of=invoice.credit_of.number if invoice.credit_of_id else "",
+        rounding=invoice.issued_rounding_amount,
     )
 
 

@@ -180,12 +180,13 @@ def _account(tenant_id: int) -> BillingAccount | None:
 
 def _set_totals(invoice: Invoice, amounts_paid: Iterable[tuple[int, bool]] | None = None) -> None:
     """The invoice's totals from its lines' (amount, is_paid), read from the database unless
-    given."""
+    given, and the rounding of its amount due to what a card can be charged."""
     if amounts_paid is None:
         amounts_paid = invoice.lines.values_list("amount", "is_paid")
     sums = builder.totals(amounts_paid, invoice.tax_rate, invoice.reverse_charge)
     invoice.subtotal, invoice.tax, invoice.total = sums.subtotal, sums.tax, sums.total
     invoice.prepaid_amount = sums.prepaid
+    invoice.round_amount_due()
 
 
 def _take_tax_terms(invoice: Invoice, account: BillingAccount | None) -> None:

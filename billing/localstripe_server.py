@@ -4,7 +4,8 @@ localstripe's own CLI listens on every interface and keeps its state in
 ``/tmp/localstripe.pickle``; this launcher binds it to one address and keeps the state in a
 directory we choose, and it adds what localstripe lacks from Stripe's API: an
 ``Idempotency-Key`` on a POST replays the first answer instead of running the request again,
-and a PaymentIntent for less than Stripe's minimum charge is refused (``amount_too_small``).
+a PaymentIntent for less than Stripe's minimum charge is refused (``amount_too_small``), and
+so is one in a three-decimal currency whose amount does not end in 0 (``invalid_request_error``).
 Used by the test suite and ``make run``; never in production.
 
     python -m billing.localstripe_server --host 127.0.0.1 --port 8420 --data-dir var/localstripe
@@ -19,7 +20,7 @@ from pathlib import Path
 from aiohttp import web
 from localstripe import resources, server
 
-from billing.charge_minimums import minimum_charge
+from billing.charge_minimums import charge_step, minimum_charge
 
 
 def _keep_state_in(directory: Path) -> None:
@@ -107,6 +108,37 @@ def _minimum_charges(app: web.Application) -> None:
     app.middlewares.append(refuse_too_small)
 
 
+def _charge_steps(app: web.Application) -> None:
+    """Stripe refuses a PaymentIntent in a three-decimal currency (BHD, JOD, KWD, OMR, TND)
+    whose amount is not a multiple of 10 minor units (``billing.charge_minimums.charge_step``)
+    with a 400 ``invalid_request_error`` on ``amount``; localstripe takes it. Inside the
+    replay, as the minimum: Stripe saves that answer under the idempotency key."""
+
+    @web.middleware
+    async def refuse_off_step(request: web.Request, handler):
+        if request.method != "POST" or request.path != "/v1/payment_intents":
+            return await handler(request)
+        form = await request.post()
+        currency = str(form.get("currency", ""))
+        amount = str(form.get("amount", ""))
+        step = charge_step(currency)
+        if amount.isdigit() and int(amount) % step:
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "param": "amount",
+                        "message": f"Amounts in {currency.upper()} must be a multiple of "
+                        f"{step} minor units (the last digit 0): {amount} is not.",
+                    }
+                },
+                status=400,
+            )
+        return await handler(request)
+
+    app.middlewares.append(refuse_off_step)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -118,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     _keep_state_in(args.data_dir)
     _idempotent_posts(server.app)
     _minimum_charges(server.app)
+    _charge_steps(server.app)
     if not args.from_scratch:
         server.store.try_load_from_disk()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

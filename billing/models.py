@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import TruncMonth
 
+from billing.charge_minimums import chargeable
 from billing.documents.document import paid_so_far
 from billing.errors import InvoiceImmutable
 from billing.periods import month_label
@@ -301,6 +302,7 @@ INVOICE_LIFECYCLE_FIELDS = frozenset(
     {
         "status",
         "credited_amount",
+        "rounding_amount",
         "paid_at",
         "voided_at",
         "void_reason",
@@ -449,6 +451,14 @@ class Invoice(models.Model):
         db_default=0,
         help_text="part of what it asked that credit notes gave back while it was unpaid",
     )
+    # Also a lifecycle column: set with the totals, and again by each credit note while it is
+    # unpaid (``round_amount_due``). A database default, as ``credited_amount`` (migration 0015).
+    rounding_amount = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="taken off the amount due so that the card processor can charge it "
+        "(three-decimal currencies: a multiple of 10 minor units); 0 or negative",
+    )
     rollup_digest = models.CharField(
         max_length=64, blank=True, help_text="sha256 of the usage rollups the lines came from"
     )
@@ -509,6 +519,10 @@ class Invoice(models.Model):
             models.CheckConstraint(
                 condition=models.Q(total=models.F("subtotal") + models.F("tax")),
                 name="invoice_total_is_subtotal_plus_tax",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rounding_amount__lte=0, rounding_amount__gt=-10),
+                name="invoice_rounding_is_less_than_one_step_down",
             ),
         ]
         indexes = [
@@ -575,18 +589,47 @@ class Invoice(models.Model):
         return instance
 
     @property
-    def amount_due(self) -> int:
-        """What the invoice asks for, and what a card charge of it takes: its total less the
-        lines paid before it (one-time orders) and less what credit notes gave back of it
-        while it was unpaid (``credited_amount``; ``collection.apply_credit``). It stays so
-        once paid, as Stripe's invoices keep it. ``AMOUNT_DUE`` is the same in a query."""
+    def unrounded_amount_due(self) -> int:
+        """Its total less the lines paid before it (one-time orders) and less what credit
+        notes gave back of it while it was unpaid (``credited_amount``;
+        ``collection.apply_credit``): the exact amount, before ``rounding_amount``."""
         return self.total - self.prepaid_amount - self.credited_amount
+
+    @property
+    def amount_due(self) -> int:
+        """What the invoice asks for, and what a card charge of it takes: the unrounded
+        amount due plus ``rounding_amount`` (0, or down to what the card processor can charge
+        in a three-decimal currency). It stays so once paid, as Stripe's invoices keep it.
+        ``AMOUNT_DUE`` is the same in a query."""
+        return self.unrounded_amount_due + self.rounding_amount
+
+    def round_amount_due(self) -> None:
+        """Set ``rounding_amount`` so that the amount due is what the card processor can
+        charge (``charge_minimums.chargeable``: rounded down, never more than invoiced). The
+        one rule, applied with the totals and again after each credit; a credit note is never
+        charged and keeps 0."""
+        if self.kind != InvoiceKind.INVOICE:
+            self.rounding_amount = 0
+            return
+        exact = self.unrounded_amount_due
+        self.rounding_amount = chargeable(exact, self.currency) - exact
+
+    @property
+    def issued_rounding_amount(self) -> int:
+        """The rounding as finalize set it, which its document prints (EN 16931 BT-114): the
+        document states the invoice as issued, its amount due before any credit note (a
+        credit note is a document of its own), while ``rounding_amount`` follows the credits.
+        Both round by the one rule, ``charge_minimums.chargeable``."""
+        if not self.credited_amount or self.kind != InvoiceKind.INVOICE:
+            return self.rounding_amount
+        exact = self.total - self.prepaid_amount
+        return chargeable(exact, self.currency) - exact
 
     @property
     def amount_paid(self) -> int:
         """What has been paid of it: all it asked once it is paid, else its prepaid lines."""
         return paid_so_far(
-            self.total - self.credited_amount,
+            self.total - self.credited_amount + self.rounding_amount,
             self.prepaid_amount,
             self.status == InvoiceStatus.PAID,
         )
@@ -598,7 +641,7 @@ class Invoice(models.Model):
         keep it."""
         if self.status == InvoiceStatus.VOID:
             return 0
-        return self.total - self.credited_amount - self.amount_paid
+        return self.total - self.credited_amount + self.rounding_amount - self.amount_paid
 
     @property
     def is_finalized(self) -> bool:
@@ -663,7 +706,12 @@ class LineKind(models.TextChoices):
 
 
 # ``Invoice.amount_due`` in a query.
-AMOUNT_DUE = models.F("total") - models.F("prepaid_amount") - models.F("credited_amount")
+AMOUNT_DUE = (
+    models.F("total")
+    - models.F("prepaid_amount")
+    - models.F("credited_amount")
+    + models.F("rounding_amount")
+)
 
 
 def _billed_for(model: str) -> models.ForeignKey:

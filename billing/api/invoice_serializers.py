@@ -38,12 +38,13 @@ class InvoiceLineSerializer(ReadOnlyModelSerializer):
 class InvoiceSerializer(ReadOnlyModelSerializer):
     amount_due = serializers.IntegerField(
         read_only=True,
-        help_text="what the invoice asks: total - prepaid_amount - credited_amount (kept once "
-        "paid)",
+        help_text="what the invoice asks: total - prepaid_amount - credited_amount + "
+        "rounding_amount (kept once paid)",
     )
     amount_paid = serializers.IntegerField(
         read_only=True,
-        help_text="paid so far: total - credited_amount once paid, else prepaid_amount",
+        help_text="paid so far: total - credited_amount + rounding_amount once paid, else "
+        "prepaid_amount",
     )
     amount_remaining = serializers.IntegerField(
         read_only=True, help_text="still owed: amount_due while unpaid, 0 once paid or void"
@@ -66,6 +67,7 @@ class InvoiceSerializer(ReadOnlyModelSerializer):
             "total",
             "prepaid_amount",
             "credited_amount",
+            "rounding_amount",
             "amount_due",
             "amount_paid",
             "amount_remaining",

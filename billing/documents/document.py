@@ -18,6 +18,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from billing.charge_minimums import charge_step
 from billing.documents.errors import InvalidInvoiceDocument
 from marketplace.pricing import InvalidPriceTerms, currency_exponent
 
@@ -86,6 +87,10 @@ class InvoiceDocument:
     prepaid: int = 0
     paid: bool = False
     credit_of: str = ""  # the credited invoice's number (credit notes only)
+    # EN 16931 BT-114: added to what is due so that a card can be charged it (three-decimal
+    # currencies: a multiple of 10 minor units), 0 or down by less than one step. The lines,
+    # the VAT and the total stay exact.
+    rounding: int = 0
 
     @property
     def is_credit_note(self) -> bool:
@@ -111,11 +116,12 @@ class InvoiceDocument:
 
     @property
     def amount_paid(self) -> int:
-        return paid_so_far(self.total, self.prepaid, self.paid)
+        return paid_so_far(self.total + self.rounding, self.prepaid, self.paid)
 
     @property
     def amount_due(self) -> int:
-        return self.total - self.amount_paid
+        """EN 16931 BR-CO-16: the total less what was paid, plus the rounding."""
+        return self.total - self.amount_paid + self.rounding
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (decimals as strings, dates as ISO 8601); ``from_dict`` reads it back."""
@@ -148,6 +154,7 @@ class InvoiceDocument:
             "prepaid": self.prepaid,
             "paid": self.paid,
             "credit_of": self.credit_of,
+            "rounding": self.rounding,
         }
 
 
@@ -196,6 +203,7 @@ def from_dict(data: Mapping[str, Any]) -> InvoiceDocument:
             prepaid=_integer(data.get("prepaid", 0), "prepaid"),
             paid=bool(data.get("paid", False)),
             credit_of=data.get("credit_of") or "",
+            rounding=_integer(data.get("rounding", 0), "rounding"),
         )
     except KeyError as missing:
         raise InvalidInvoiceDocument(f"The document has no {missing.args[0]!r}.") from None
@@ -314,9 +322,9 @@ def tax_rate_refusal(tax_rate: Decimal) -> str:
 
 
 def paid_so_far(total: int, prepaid: int, paid: bool) -> int:
-    """What the buyer has paid of a document: all of it once it is paid, else what was paid
-    before it (its prepaid lines). The document prints ``total`` less this as the amount
-    due; the invoice API calls that ``amount_remaining``."""
+    """What the buyer has paid of a document: all it asks once it is paid (``total``, with
+    its rounding), else what was paid before it (its prepaid lines). The document prints
+    ``total`` less this as the amount due; the invoice API calls that ``amount_remaining``."""
     return total if paid else prepaid
 
 
@@ -354,6 +362,7 @@ def check_document(doc: InvoiceDocument) -> None:
         _reject_wrong_tax,
         _reject_total_not_subtotal_plus_tax,
         _reject_negative_total,
+        _reject_rounding_beyond_one_step,
         _reject_seller_without_tax_id,
         _reject_reverse_charge_without_buyer_tax_id,
         _reject_credit_note_without_original,
@@ -443,6 +452,18 @@ def _reject_total_not_subtotal_plus_tax(doc: InvoiceDocument) -> None:
 def _reject_negative_total(doc: InvoiceDocument) -> None:
     if refusal := negative_total_refusal(doc.total):
         raise InvalidInvoiceDocument(refusal)
+
+
+def _reject_rounding_beyond_one_step(doc: InvoiceDocument) -> None:
+    """The rounding only takes off what a card cannot be charged: less than one step of the
+    currency (``charge_minimums.charge_step``), so none where any amount can be charged, and
+    none on a credit note, which is never charged."""
+    step = 1 if doc.is_credit_note else charge_step(doc.currency)
+    if not -step < doc.rounding <= 0:
+        raise InvalidInvoiceDocument(
+            f"The rounding {doc.rounding} is not between 0 and -{step - 1} minor units of "
+            f"{doc.currency}{' (a credit note has none)' if doc.is_credit_note else ''}."
+        )
 
 
 def _reject_seller_without_tax_id(doc: InvoiceDocument) -> None:

@@ -71,6 +71,7 @@ def render_html(doc: InvoiceDocument, *, asset_base: str | None = None) -> str:
         "subtotal": format_amount(doc.subtotal, cur),
         "tax": format_amount(doc.tax, cur),
         "total": format_amount(doc.total, cur),
+        "rounding": format_amount(doc.rounding, cur),
         "amount_paid": format_amount(doc.amount_paid, cur),
         "prepaid": format_amount(abs(doc.prepaid), cur),
         "amount_due": format_amount(doc.amount_due, cur),

@@ -33,6 +33,7 @@ def test_the_json_form_reads_back_to_the_same_document():
         (lambda d: {"seller": replace(SELLER, tax_id="")}, "seller's VAT number"),
         (lambda d: {"seller": replace(SELLER, country="France")}, "alpha-2"),
         (lambda d: {"tax_rate": Decimal(100)}, "percentage"),
+        (lambda d: {"rounding": -1}, "rounding -1 is not between 0 and -0 minor units of EUR"),
     ],
 )
 def test_a_document_that_does_not_add_up_is_refused(changes, message):
@@ -79,3 +80,12 @@ def test_a_malformed_json_form_is_refused(mutate, message):
     mutate(data)
     with pytest.raises(InvalidInvoiceDocument, match=message):
         from_dict(data)
+
+
+def test_a_dinar_document_rounds_its_amount_due_by_less_than_ten_fils_and_reads_back():
+    doc = invoice(currency="KWD", rounding=-9)
+    assert doc.amount_due == doc.total - 9
+    assert from_dict(doc.as_dict()) == doc
+    for refused in (-10, 1):
+        with pytest.raises(InvalidInvoiceDocument, match="not between 0 and -9 minor units"):
+            check_document(replace(doc, rounding=refused))
