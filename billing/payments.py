@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from billing.charge_minimums import minimum_charge
+from billing.charge_minimums import charge_step, minimum_charge
 from billing.errors import (
     InvalidWebhook,
     PaymentMethodRequired,
@@ -119,6 +119,21 @@ def below_minimum_charge(amount: int, currency: str) -> str:
         return (
             f"{format_amount(amount, currency)} is below the card processor's minimum charge "
             f"of {format_amount(minimum, currency)}"
+        )
+    return ""
+
+
+def unchargeable(amount: int, currency: str) -> str:
+    """Why Stripe would refuse to charge ``amount`` as it is: below its minimum charge, or not
+    a multiple of the currency's step (three-decimal currencies: ``charge_minimums``); empty
+    when it would not. For prices charged as they are (a one-time plan's seat)."""
+    if refusal := below_minimum_charge(amount, currency):
+        return refusal
+    step = charge_step(currency)
+    if amount % step:
+        return (
+            f"{format_amount(amount, currency)} cannot be charged: {currency.upper()} card "
+            f"charges are multiples of {format_amount(step, currency)}"
         )
     return ""
 

@@ -33,7 +33,7 @@ def validated_price(kind: str, currency: str, amount: int, terms: dict) -> tuple
             total = pricing.price_one_time(amount, currency, 1).total
             if total <= 0:
                 raise InvalidPlan("A one-time plan needs an amount above zero (or use free).")
-            if refusal := payments.below_minimum_charge(total, currency):
+            if refusal := payments.unchargeable(amount, currency):
                 raise InvalidPlan(f"A one-time plan is paid by card at checkout: {refusal}.")
             return currency, amount, {}
         if amount:

@@ -219,3 +219,18 @@ def test_a_one_time_price_below_the_card_minimum_says_so_and_the_minimum_is_take
     assert refused.status_code == 400, refused.json()
     assert "below the card processor's minimum charge of 0.30 GBP" in refused.json()["detail"]
     assert create("thirty-pence", 30).status_code == 201
+
+
+def test_a_one_time_price_stripe_cannot_charge_in_its_currency_is_refused(vendor, agent):
+    """A seat is charged at checkout as it is priced, and Stripe charges the three-decimal
+    currencies (KWD …) in steps of 0.010: 1.215 KWD could never be paid."""
+
+    def create(key: str, amount: int):
+        body = {"key": key, "name": key, "kind": "one_time", "currency": "KWD", "amount": amount}
+        return vendor.client.post(plans_url(agent.pk), body, format="json")
+
+    refused = create("odd-fils", 1215)
+    assert refused.status_code == 400, refused.json()
+    assert refused.json()["code"] == "invalid_price_terms"
+    assert "KWD card charges are multiples of 0.010 KWD" in refused.json()["detail"]
+    assert create("round-fils", 1210).status_code == 201
