@@ -199,7 +199,14 @@ def _reject_missing_payment_method(tenant: Tenant, plan: PricePlan) -> None:
 
 def _price(plan: PricePlan, seats: int) -> pricing.Breakdown:
     if plan.kind == PlanKind.ONE_TIME:
-        return pricing.price_one_time(plan.amount, plan.currency, seats)
+        breakdown = pricing.price_one_time(plan.amount, plan.currency, seats)
+        # A plan priced before the rule (``plans.validated_price``) may not be chargeable.
+        if refusal := payments.unchargeable(breakdown.total, plan.currency):
+            raise NotAvailable(
+                f"Plan {plan.key} cannot be paid by card ({refusal}): its vendor must revise "
+                "its price."
+            )
+        return breakdown
     return pricing.Breakdown(plan.currency, ())
 
 

@@ -10,10 +10,12 @@ Invoices unpaid now in those currencies are rounded as finalize rounds them, so 
 and a new card ask Stripe for an amount it takes; one whose amount due would round to nothing
 (under 10 minor units, far below the card minimum: it is already left to a transfer or a
 credit note) keeps 0, so that no open invoice is left owing nothing. Paid, void and
-other-currency invoices keep 0. Going back drops the constraint and the column: those
-invoices ask their exact amount again (which Stripe refuses), nothing more."""
+other-currency invoices keep 0. Going back is refused while an invoice holds a rounding
+(IrreversibleError, naming them): dropped, a paid one would read as paid its exact amount
+while Stripe took the rounded one, and going forward again rounds only unpaid invoices."""
 
 from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
 
 THREE_DECIMAL_STEP = {"BHD": 10, "JOD": 10, "KWD": 10, "OMR": 10, "TND": 10}
 
@@ -30,6 +32,33 @@ def _round_unpaid(apps, schema_editor):
         rounding = -(exact % THREE_DECIMAL_STEP[invoice.currency])
         if rounding and exact + rounding > 0:
             Invoice.objects.filter(pk=invoice.pk).update(rounding_amount=rounding)
+
+
+_NAMED_AT_MOST = 20
+
+
+def _reject_roundings(apps, schema_editor):
+    """Backwards only: refuse while an invoice holds a rounding."""
+    Invoice = apps.get_model("billing", "Invoice")
+    rounded = Invoice.objects.exclude(rounding_amount=0).order_by("finalized_at", "pk")
+    total = rounded.count()
+    if not total:
+        return
+    named = [
+        f"{invoice.number} ({invoice.status}, {invoice.rounding_amount} {invoice.currency} "
+        "minor units)"
+        for invoice in rounded[:_NAMED_AT_MOST]
+    ]
+    more = f"; and {total - len(named)} more" if total > len(named) else ""
+    raise IrreversibleError(
+        "billing 0015_invoice_rounding_amount cannot go back: the schema before it has no "
+        "rounding of the amount due, and "
+        f"{total} invoice(s) hold one: {'; '.join(named)}{more} (find them all with SELECT "
+        "id, number, status, rounding_amount FROM billing_invoice WHERE rounding_amount <> 0). "
+        "Without it a paid one reads as paid its exact amount while the card processor took "
+        "the rounded one, and going forward again rounds only unpaid invoices. No invoice was "
+        "changed; 0015 stays applied."
+    )
 
 
 class Migration(migrations.Migration):
@@ -56,4 +85,6 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(_round_unpaid, migrations.RunPython.noop),
+        # Last, so that backwards it runs first: refused before the column is dropped.
+        migrations.RunPython(migrations.RunPython.noop, _reject_roundings),
     ]

@@ -4,7 +4,7 @@ from functools import partial
 
 import pytest
 
-from marketplace.models import Entitlement, Order
+from marketplace.models import Entitlement, Order, PricePlan
 from tests.commerce.conftest import place_order, save_card, stripe_client
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +74,20 @@ def test_metered_plan_needs_a_card_and_charges_nothing_upfront(
     assert (response.json()["status"], response.json()["amount"]) == ("completed", 0)
     assert response.json()["payment_intent_id"] == ""
     assert Entitlement.objects.get().plan_snapshot["terms"]["unit_amount"] == 4
+
+
+def test_a_plan_priced_before_the_charge_step_rule_refuses_orders_it_could_not_charge(
+    stripe_on, customer, agent, make_plan
+):
+    """1.215 KWD a seat, priced before plans had to be chargeable as they are: Stripe refuses
+    such an amount, so the order is refused before anything is written or charged."""
+    client, _ = customer
+    plan = make_plan("one_time", currency="KWD", amount=1210)
+    PricePlan.objects.filter(pk=plan.pk).update(amount=1215)
+    save_card(client)
+
+    response = buy(client, agent, plan)
+
+    assert (response.status_code, response.json()["code"]) == (400, "not_available")
+    assert "KWD card charges are multiples of 0.010 KWD" in response.json()["detail"]
+    assert not Order.objects.exists()

@@ -1,7 +1,8 @@
 """Migration 0015 adds ``rounding_amount``: the invoices in a three-decimal currency unpaid when
 it runs are rounded down to what Stripe can charge, as finalize now rounds them, so the
 dunning and a new card stop asking for an amount Stripe refuses; paid ones, credit notes,
-other currencies and one that would round to nothing keep 0. Going back drops the column."""
+other currencies and one that would round to nothing keep 0. Going back is refused while an
+invoice holds a rounding."""
 
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ import pytest
 from billing.models import Invoice
 from tests.factories import TenantFactory
 from tests.invoicing.conftest import FEB, JAN
-from tests.migrations import column_names, migrated_back
+from tests.migrations import column_names, migrated_back, refusal_going_back
 
 pytestmark = pytest.mark.django_db(transaction=True)  # migrating (SQLite) needs no atomic
 
@@ -55,3 +56,17 @@ def test_unpaid_dinar_invoices_are_rounded_down_and_the_others_keep_their_amount
         assert got == {"open": -5, "dunned": -5, "paid": 0, "euro": 0, "fils": 0}
         assert Invoice.objects.get(pk=rows["dunned"]).amount_due == 210
     assert "rounding_amount" in column_names("billing_invoice")
+
+
+def test_going_back_is_refused_while_an_invoice_holds_a_rounding_named():
+    """Dropped, a rounded invoice paid by card would read as paid its exact amount while Stripe
+    took the rounded one, and forward again rounds only the unpaid ones."""
+    with migrated_back("billing", BEFORE_ROUNDING) as migrator:
+        pk = finalized(migrator, "EP-2026-000001", "KWD", 215, "open")
+        migrator.forward("0015_invoice_rounding_amount")
+    Invoice.objects.filter(pk=pk).update(status="paid")
+
+    message = refusal_going_back("billing", BEFORE_ROUNDING) or ""
+
+    assert "EP-2026-000001 (paid, -5 KWD minor units)" in message
+    assert Invoice.objects.get(pk=pk).rounding_amount == -5
