@@ -78,65 +78,45 @@ def _idempotent_posts(app: web.Application) -> None:
     app.middlewares.insert(0, replay)
 
 
-def _minimum_charges(app: web.Application) -> None:
-    """Stripe refuses to create a PaymentIntent for less than its minimum charge in the
-    currency (``billing.charge_minimums``) with a 400 ``amount_too_small``; localstripe takes
-    any amount. Inside the replay: Stripe saves that answer under the idempotency key."""
+def _refusal(amount: int, currency: str) -> dict | None:
+    """Stripe's 400 error for a PaymentIntent of ``amount`` it would not create, or None:
+    below the currency's minimum charge (``amount_too_small``), or, in a three-decimal
+    currency (BHD, JOD, KWD, OMR, TND), not a multiple of 10 minor units (no code, on
+    ``amount``; ``billing.charge_minimums``)."""
+    minimum, step = minimum_charge(currency), charge_step(currency)
+    if amount < minimum:
+        return {
+            "type": "invalid_request_error",
+            "code": "amount_too_small",
+            "param": "amount",
+            "message": f"Amount must be at least {minimum} {currency} (minor units).",
+        }
+    if amount % step:
+        return {
+            "type": "invalid_request_error",
+            "param": "amount",
+            "message": f"Amounts in {currency.upper()} must be a multiple of {step} minor "
+            f"units (the last digit 0): {amount} is not.",
+        }
+    return None
+
+
+def _chargeable_amounts(app: web.Application) -> None:
+    """Stripe refuses to create a PaymentIntent it cannot charge (``_refusal``); localstripe
+    takes any amount. Inside the replay: Stripe saves that answer under the idempotency key."""
 
     @web.middleware
-    async def refuse_too_small(request: web.Request, handler):
+    async def refuse_unchargeable(request: web.Request, handler):
         if request.method != "POST" or request.path != "/v1/payment_intents":
             return await handler(request)
         form = await request.post()
-        currency = str(form.get("currency", ""))
         amount = str(form.get("amount", ""))
-        minimum = minimum_charge(currency)
-        if amount.isdigit() and int(amount) < minimum:
-            return web.json_response(
-                {
-                    "error": {
-                        "type": "invalid_request_error",
-                        "code": "amount_too_small",
-                        "param": "amount",
-                        "message": f"Amount must be at least {minimum} {currency} (minor units).",
-                    }
-                },
-                status=400,
-            )
+        error = _refusal(int(amount), str(form.get("currency", ""))) if amount.isdigit() else None
+        if error is not None:
+            return web.json_response({"error": error}, status=400)
         return await handler(request)
 
-    app.middlewares.append(refuse_too_small)
-
-
-def _charge_steps(app: web.Application) -> None:
-    """Stripe refuses a PaymentIntent in a three-decimal currency (BHD, JOD, KWD, OMR, TND)
-    whose amount is not a multiple of 10 minor units (``billing.charge_minimums.charge_step``)
-    with a 400 ``invalid_request_error`` on ``amount``; localstripe takes it. Inside the
-    replay, as the minimum: Stripe saves that answer under the idempotency key."""
-
-    @web.middleware
-    async def refuse_off_step(request: web.Request, handler):
-        if request.method != "POST" or request.path != "/v1/payment_intents":
-            return await handler(request)
-        form = await request.post()
-        currency = str(form.get("currency", ""))
-        amount = str(form.get("amount", ""))
-        step = charge_step(currency)
-        if amount.isdigit() and int(amount) % step:
-            return web.json_response(
-                {
-                    "error": {
-                        "type": "invalid_request_error",
-                        "param": "amount",
-                        "message": f"Amounts in {currency.upper()} must be a multiple of "
-                        f"{step} minor units (the last digit 0): {amount} is not.",
-                    }
-                },
-                status=400,
-            )
-        return await handler(request)
-
-    app.middlewares.append(refuse_off_step)
+    app.middlewares.append(refuse_unchargeable)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,8 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     _keep_state_in(args.data_dir)
     _idempotent_posts(server.app)
-    _minimum_charges(server.app)
-    _charge_steps(server.app)
+    _chargeable_amounts(server.app)
     if not args.from_scratch:
         server.store.try_load_from_disk()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

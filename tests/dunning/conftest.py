@@ -110,6 +110,27 @@ def processing(invoice) -> Invoice:
     return Invoice.objects.get(pk=invoice.pk)
 
 
+INVOICES = "/admin/billing/invoice/"
+
+
+def credit_fee(finance, invoice, **post):
+    """Finance credits the invoice's monthly fee on its admin page (``finance``: a client
+    signed in to the admin as finance); the answer (``post``: ``follow=True`` …)."""
+    fee = invoice.lines.get(kind="flat_fee")
+    return finance.post(
+        f"{INVOICES}{invoice.pk}/credit/", {"line": [fee.pk], "reason": "fee waived"}, **post
+    )
+
+
+def pay_with_new_card(customer, committed):
+    """The customer saves a good card and makes it the default, as the API's client does:
+    its unpaid invoices are charged on it (``schedule_on_new_card``). Its API client."""
+    api = signed_in(customer)
+    card = committed(save_card, api, GOOD)
+    committed(api.post, f"/api/v1/billing/payment-methods/{card['id']}/default")
+    return api
+
+
 def signed_in(customer):
     """The customer's API client signed in again (its access token ages with the clock)."""
     from rest_framework.test import APIClient

@@ -8,13 +8,11 @@ import pytest
 
 from billing import invoicing
 from billing.errors import PaymentPending
-from billing.models import Invoice, InvoiceKind, InvoiceNumberSequence, InvoiceStatus, LineKind
+from billing.models import Invoice, InvoiceKind, InvoiceNumberSequence, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
-from tests.dunning.conftest import DECLINED, GOOD, processing
+from tests.dunning.conftest import DECLINED, GOOD, INVOICES, credit_fee, processing
 
 pytestmark = pytest.mark.django_db
-
-INVOICES = "/admin/billing/invoice/"
 
 
 def _nothing_credited(invoice, before):
@@ -34,12 +32,9 @@ def test_finance_cannot_credit_chosen_lines_while_a_charge_is_still_processing(
 ):
     _, invoice = invoiced(card=DECLINED)
     before = processing(invoice)
-    fee = invoice.lines.get(kind=LineKind.FLAT_FEE)
     client, _ = admin_session("finance")
 
-    page = client.post(
-        f"{INVOICES}{invoice.pk}/credit/", {"line": [fee.pk], "reason": "fee waived"}, follow=True
-    ).content.decode()
+    page = credit_fee(client, invoice, follow=True).content.decode()
 
     assert "attempt 1 is still processing" in page
     assert "Credit it (or refund the order) once the charge" in page

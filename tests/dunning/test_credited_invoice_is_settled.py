@@ -6,17 +6,17 @@ dunning stops charging it and an uncollectible one gives the entitlements back."
 import pytest
 
 from billing import invoicing, tasks
-from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
+from billing.models import Invoice, InvoiceKind, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
 from tests.dunning.conftest import (
     DECLINED,
-    GOOD,
     NEEDS_3DS,
     TOTAL,
+    credit_fee,
     days,
     intents_of,
-    save_card,
+    pay_with_new_card,
     signed_in,
 )
 from tests.dunning.test_invoice_payment_webhooks import authenticate, deliver, intent_event
@@ -85,16 +85,13 @@ def test_a_partly_credited_invoice_is_charged_only_the_rest(
 ):
     customer, invoice = invoiced(card=DECLINED)
     client, _ = admin_session("finance")
-    fee = invoice.lines.get(kind=LineKind.FLAT_FEE)
-    client.post(f"{INVOICES}{invoice.pk}/credit/", {"line": [fee.pk], "reason": "fee waived"})
+    credit_fee(client, invoice)
     shown = signed_in(customer).get(f"/api/v1/invoices/{invoice.pk}").json()
     assert (shown["status"], shown["amount_due"]) == ("payment_failed", TOTAL - FEE_CREDIT)
     assert shown["credited_amount"] == FEE_CREDIT
 
     clock.move_to(days(1))
-    api = signed_in(customer)
-    card = committed(save_card, api, GOOD)
-    committed(api.post, f"/api/v1/billing/payment-methods/{card['id']}/default")
+    api = pay_with_new_card(customer, committed)
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID
     charged = intents_of(customer.tenant)[-1]
@@ -161,8 +158,7 @@ def test_a_charge_made_before_a_credit_is_audited_at_what_it_took(
     _, invoice = invoiced(card=NEEDS_3DS)
     intent = invoice.payment_intent_id
     client, _ = admin_session("finance")
-    fee = invoice.lines.get(kind=LineKind.FLAT_FEE)
-    client.post(f"{INVOICES}{invoice.pk}/credit/", {"line": [fee.pk], "reason": "fee waived"})
+    credit_fee(client, invoice)
     authenticate(intent)
 
     deliver(api, committed, intent_event("evt_3ds_ok", "payment_intent.succeeded", intent))

@@ -7,11 +7,9 @@ import pytest
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
-from tests.dunning.conftest import DECLINED, GOOD, processing, save_card, signed_in
+from tests.dunning.conftest import DECLINED, GOOD, INVOICES, processing, save_card, signed_in
 
 pytestmark = pytest.mark.django_db
-
-INVOICES = "/admin/billing/invoice/"
 
 
 def record_offline(client, invoice, reference="SEPA E2E 2026-02-20 ACME"):

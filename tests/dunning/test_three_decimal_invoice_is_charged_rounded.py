@@ -13,17 +13,18 @@ from billing import invoicing
 from billing.documents import facturx_xml
 from billing.documents.errors import EInvoiceUnsupported
 from billing.invoice_documents import invoice_document, invoice_pdf
-from billing.models import Invoice, InvoiceStatus, LineKind
+from billing.models import Invoice, InvoiceStatus
 from tests.dunning.conftest import (
     DECLINED,
     GOOD,
+    credit_fee,
     days,
     intents_of,
+    pay_with_new_card,
     save_card,
     signed_in,
     stripe_client,
 )
-from tests.dunning.test_payment_admin import INVOICES
 from tests.invoices.pdf_reading import pdf_text, xmp, xmp_value
 from tests.invoicing.conftest import JAN, Customer
 
@@ -108,8 +109,7 @@ def test_a_credit_note_rounds_the_rest_again_and_a_new_card_is_charged_it(
     assert declined.amount == 1400
 
     client, _ = admin_session("finance")
-    fee = invoice.lines.get(kind=LineKind.FLAT_FEE)
-    client.post(f"{INVOICES}{invoice.pk}/credit/", {"line": [fee.pk], "reason": "fee waived"})
+    credit_fee(client, invoice)
     shown = signed_in(customer).get(f"/api/v1/invoices/{invoice.pk}").json()
     # The fee and its VAT (1.003 + 0.191) come off: 0.215 left, 0.210 asked.
     assert (shown["credited_amount"], shown["rounding_amount"]) == (1194, -5)
@@ -119,9 +119,7 @@ def test_a_credit_note_rounds_the_rest_again_and_a_new_card_is_charged_it(
     assert (invoice_document(invoice).rounding, invoice_document(invoice).amount_due) == (-9, 1400)
 
     clock.move_to(days(1))
-    api = signed_in(customer)
-    card = committed(save_card, api, GOOD)
-    committed(api.post, f"/api/v1/billing/payment-methods/{card['id']}/default")
+    pay_with_new_card(customer, committed)
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID
     charged = intents_of(customer.tenant)[-1]

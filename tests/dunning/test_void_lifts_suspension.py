@@ -8,11 +8,9 @@ from billing import invoicing
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, EntitlementStatus
-from tests.dunning.conftest import twin_of
+from tests.dunning.conftest import INVOICES, twin_of
 
 pytestmark = pytest.mark.django_db
-
-INVOICES = "/admin/billing/invoice/"
 
 
 def status_of(entitlement) -> str:
