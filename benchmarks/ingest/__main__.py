@@ -25,7 +25,6 @@ from pathlib import Path
 
 from benchmarks.web import cli
 from benchmarks.web.stack import (
-    RAISED_THROTTLE,
     ROOT,
     Stack,
     StackError,
@@ -54,14 +53,11 @@ SMOKE = {"events": 4_000, "devices": 2, "workers": 2, "grpc_processes": 2}
 
 
 class IngestStack(Stack):
-    """The web stack, with the device budget raised as the other throttles are, and the gRPC
-    server started as ``make run`` starts it."""
+    """The web stack (every throttle raised, the devices' too) and the gRPC server started as
+    ``make run`` starts it."""
 
     grpc_process: subprocess.Popen | None = None
     grpc_port: int = 0
-
-    def environment(self) -> dict[str, str]:
-        return {**super().environment(), "THROTTLE_DEVICE": RAISED_THROTTLE}
 
     def start_grpc(self, processes: int) -> None:
         import grpc

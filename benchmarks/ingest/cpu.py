@@ -42,7 +42,6 @@ from benchmarks.ingest.__main__ import BATCH, DATABASE_URL, _batches, _sessions,
 from benchmarks.web.cli import add_stack_arguments
 from benchmarks.web.inprocess import measured, print_profile, recorded_queries
 from benchmarks.web.stack import (
-    RAISED_THROTTLE,
     Stack,
     cpu_seconds,
     drop_database,
@@ -144,7 +143,7 @@ class Doors:
 def _setup(database_url: str, redis_url: str, keep: bool, template: str | None) -> dict:
     """The database made anew and seeded, Django set up on it in this process; the seed."""
     stack = Stack(database_url, redis_url, 1, Path("var/bench/ingest-cpu-run"))
-    env = {**stack.environment(), "THROTTLE_DEVICE": RAISED_THROTTLE}
+    env = stack.environment()
     recreate_database(database_url, template)
     try:
         if not template:

@@ -18,6 +18,7 @@ from tests.certification.test_grpc_watch_run import (  # noqa: F401 - the gRPC s
     code_of,
     queued_run,
     stub,
+    watch_settings,
 )
 from tests.conftest import changeform_data
 from tests.factories import VendorTenantFactory
