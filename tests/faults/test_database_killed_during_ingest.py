@@ -28,6 +28,7 @@ APP_NAME = "edgeplug-web-under-fault"
 EVENTS = 1200
 BATCH = 100
 DEVICES_SENDING = 3
+ROUNDS_AT_MOST = 4
 
 
 def _send_until_stored(url: str, token: str, batch: list[dict], seen: Counter) -> dict:
@@ -60,16 +61,8 @@ def _send_until_stored(url: str, token: str, batch: list[dict], seen: Counter) -
 def test_killed_connections_during_ingest_lose_and_duplicate_nothing(tmp_path, metered):
     token = metered.device_api._credentials["HTTP_AUTHORIZATION"].removeprefix("Device ")
     rng = random.Random(16)
-    events = [
-        metered.session(
-            seq,
-            metered.base + timedelta(minutes=rng.randrange(0, 20 * 60)),
-            rng.randrange(1, 90),
-            inferences=seq,
-        )
-        for seq in range(1, EVENTS + 1)
-    ]
-    batches = [events[i : i + BATCH] for i in range(0, EVENTS, BATCH)]
+    events: list[dict] = []
+    batches: list[list[dict]] = []
     seen: Counter = Counter()
     accepted = Counter()
     env = web_env(
@@ -79,16 +72,33 @@ def test_killed_connections_during_ingest_lose_and_duplicate_nothing(tmp_path, m
         # A connection busy with a request (not idle between requests: killing an idle one
         # tests only Django's reconnect, and on a fast machine the whole send can fit between
         # two blind kills), then a pause of 50 to 400 ms (seeded), so some requests finish
-        # between kills and others are cut mid-transaction.
+        # between kills and others are cut mid-transaction. A machine fast enough to send a
+        # round between two kills without one request hit sends another round of new events.
         killer = BackendKiller(APP_NAME, when="state <> 'idle'")
         killer.start()
         try:
-            with ThreadPoolExecutor(DEVICES_SENDING) as devices:
-                sent = devices.map(
-                    lambda batch: _send_until_stored(server.url, token, batch, seen), batches
-                )
-                for totals in sent:  # re-raises a device's failure here
-                    accepted.update(totals)
+            for first in range(1, ROUNDS_AT_MOST * EVENTS, EVENTS):
+                round_events = [
+                    metered.session(
+                        seq,
+                        metered.base + timedelta(minutes=rng.randrange(0, 20 * 60)),
+                        rng.randrange(1, 90),
+                        inferences=seq,
+                    )
+                    for seq in range(first, first + EVENTS)
+                ]
+                round_batches = [round_events[i : i + BATCH] for i in range(0, EVENTS, BATCH)]
+                events += round_events
+                batches += round_batches
+                with ThreadPoolExecutor(DEVICES_SENDING) as devices:
+                    sent = devices.map(
+                        lambda batch: _send_until_stored(server.url, token, batch, seen),
+                        round_batches,
+                    )
+                    for totals in sent:  # re-raises a device's failure here
+                        accepted.update(totals)
+                if seen["database_unavailable"]:
+                    break
         finally:
             killer.stop()
 
@@ -99,8 +109,10 @@ def test_killed_connections_during_ingest_lose_and_duplicate_nothing(tmp_path, m
     assert seen[200] == len(batches)
     per_seq = UsageEvent.objects.values("device_id", "seq").annotate(n=Count("seq"))
     assert {row["n"] for row in per_seq} == {1}
-    assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == list(range(1, EVENTS + 1))
+    assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == list(
+        range(1, len(events) + 1)
+    )
     # A batch stored just before its connection died is answered "duplicate" on the resend.
-    assert accepted["accepted"] + accepted["duplicate"] == EVENTS
+    assert accepted["accepted"] + accepted["duplicate"] == len(events)
     assert accepted["rejected"] == 0
     assert stored_rollup() == recomputed_rollup()
