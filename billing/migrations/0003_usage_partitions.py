@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from billing import partitions
 from billing.periods import add_months, month_start
+from edgeplug.migration_refusals import named_rows
 
 TABLE = partitions.PARENT
 _FOREIGN_KEYS = (
@@ -102,9 +103,6 @@ def unpartition(apps, schema_editor):
         cursor.execute(f"ALTER TABLE {TABLE} ADD PRIMARY KEY (id)")
 
 
-_NAMED_AT_MOST = 20
-
-
 def _reject_seqs_with_several_events(apps, schema_editor):
     """Backwards only: refuse while a device has more than one event under one seq."""
     UsageEvent = apps.get_model("billing", "UsageEvent")
@@ -114,25 +112,23 @@ def _reject_seqs_with_several_events(apps, schema_editor):
         .filter(events__gt=1)
         .order_by("device_id", "seq")
     )
-    total = shared.count()
-    if not total:
-        return
-    named = []
-    for key in shared[:_NAMED_AT_MOST]:
+
+    def described(key) -> str:
         starts = (
             UsageEvent.objects.filter(device_id=key["device_id"], seq=key["seq"])
             .order_by("started_at")
             .values_list("started_at", flat=True)
         )
         started = ", ".join(start.isoformat() for start in starts)
-        named.append(
-            f"device {key['device_id']} seq {key['seq']} ({key['events']} events, started {started})"
-        )
-    more = f"; and {total - len(named)} more" if total > len(named) else ""
+        return f"device {key['device_id']} seq {key['seq']} ({key['events']} events, started {started})"
+
+    total, listed = named_rows(shared, described)
+    if not total:
+        return
     raise IrreversibleError(
         "billing 0003_usage_partitions cannot go back: the raw usage key it replaces, (device, "
         "seq), holds one event per device and seq, and the database has several under "
-        f"{total} device and seq pair(s): {'; '.join(named)}{more} (find them all with SELECT "
+        f"{total} device and seq pair(s): {listed} (find them all with SELECT "
         "device_id, seq FROM billing_usageevent GROUP BY device_id, seq HAVING count(*) > 1). "
         "Keep the event each device meant under that seq, delete the others (export them "
         "first if they are needed), then migrate back again. No event was changed; 0003 stays "
@@ -143,16 +139,13 @@ def _reject_seqs_with_several_events(apps, schema_editor):
 def _reject_retired_seq_ranges(apps, schema_editor):
     """Backwards only: refuse while retention's record of deleted seqs holds rows."""
     Range = apps.get_model("billing", "UsageRetiredSeqRange")
-    devices = list(
-        Range.objects.values_list("device_id", flat=True).distinct().order_by("device_id")
-    )
-    if not devices:
+    devices = Range.objects.values_list("device_id", flat=True).distinct().order_by("device_id")
+    total, listed = named_rows(devices, str)
+    if not total:
         return
-    named = ", ".join(str(device) for device in devices[:_NAMED_AT_MOST])
-    more = f" and {len(devices) - _NAMED_AT_MOST} more" if len(devices) > _NAMED_AT_MOST else ""
     raise IrreversibleError(
         "billing 0003_usage_partitions cannot go back: retention deleted raw events of "
-        f"{len(devices)} device(s) ({named}{more}) and billing_usageretiredseqrange, which this "
+        f"{total} device(s) ({listed}) and billing_usageretiredseqrange, which this "
         "migration created, is the only record of their seqs; without it a device resending one "
         "would be counted again. Go back only on a database whose usage retention never ran "
         "(or whose devices are gone). Nothing was changed; 0003 stays applied."

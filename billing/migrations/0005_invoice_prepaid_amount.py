@@ -12,6 +12,8 @@ import importlib
 from django.db import migrations, models
 from django.db.migrations.exceptions import IrreversibleError
 
+from edgeplug.migration_refusals import named_rows
+
 _triggers = importlib.import_module("billing.migrations.0004_invoice_immutability_triggers")
 COLUMNS = [*_triggers.FROZEN_INVOICE_COLUMNS, "prepaid_amount"]
 
@@ -24,9 +26,6 @@ def _on_postgresql(columns):
     return run
 
 
-_NAMED_AT_MOST = 20
-
-
 def _reject_prepaid_amounts(apps, schema_editor):
     """Backwards only: refuse while a finalized invoice holds a prepaid amount."""
     Invoice = apps.get_model("billing", "Invoice")
@@ -35,19 +34,17 @@ def _reject_prepaid_amounts(apps, schema_editor):
         .exclude(prepaid_amount=0)
         .order_by("finalized_at", "pk")
     )
-    total = prepaid.count()
+    total, listed = named_rows(
+        prepaid,
+        lambda invoice: f"{invoice.number} ({invoice.status}, {invoice.prepaid_amount} of its "
+        f"{invoice.total} {invoice.currency} minor units prepaid)",
+    )
     if not total:
         return
-    named = [
-        f"{invoice.number} ({invoice.status}, {invoice.prepaid_amount} of its "
-        f"{invoice.total} {invoice.currency} minor units prepaid)"
-        for invoice in prepaid[:_NAMED_AT_MOST]
-    ]
-    more = f"; and {total - len(named)} more" if total > len(named) else ""
     raise IrreversibleError(
         "billing 0005_invoice_prepaid_amount cannot go back: the schema before it has no "
         "prepaid amount (the part of an invoice's total paid before it: one-time orders, less "
-        f"refunds), and {total} finalized invoice(s) hold one: {'; '.join(named)}{more} (find "
+        f"refunds), and {total} finalized invoice(s) hold one: {listed} (find "
         "them all with SELECT id, number, status, prepaid_amount FROM billing_invoice WHERE "
         "finalized_at IS NOT NULL AND prepaid_amount <> 0). Migrating forward again would set "
         "it to 0 on these frozen invoices: each would ask its whole total, an unpaid one "

@@ -26,15 +26,14 @@ from django.db import migrations, models
 from django.db.migrations.exceptions import IrreversibleError
 from django.utils import timezone
 
+from edgeplug.migration_refusals import named_rows
+
 
 def _emailed_when_finalized(apps, schema_editor):
     Invoice = apps.get_model("billing", "Invoice")
     Invoice.objects.filter(finalized_at__lt=timezone.now() - timedelta(hours=6)).update(
         emailed_at=models.F("finalized_at")
     )
-
-
-_NAMED_AT_MOST = 20
 
 
 def _reject_emails_not_sent(apps, schema_editor):
@@ -46,18 +45,16 @@ def _reject_emails_not_sent(apps, schema_editor):
         .exclude(status="void")
         .order_by("finalized_at", "pk")
     )
-    total = not_emailed.count()
+    total, listed = named_rows(
+        not_emailed,
+        lambda invoice: f"{invoice.number} ({invoice.email_failure_code or 'not sent yet'})",
+    )
     if not total:
         return
-    named = [
-        f"{invoice.number} ({invoice.email_failure_code or 'not sent yet'})"
-        for invoice in not_emailed[:_NAMED_AT_MOST]
-    ]
-    more = f"; and {total - len(named)} more" if total > len(named) else ""
     raise IrreversibleError(
         "billing 0013_invoice_emailed cannot go back: the schema before it does not record "
         f"whether an invoice's email went out, and {total} invoice(s) or credit note(s) issued "
-        f"and not void have not been emailed: {'; '.join(named)}{more} (find them all with "
+        f"and not void have not been emailed: {listed} (find them all with "
         "SELECT id, number, finalized_at, email_failure_code FROM billing_invoice WHERE "
         "finalized_at IS NOT NULL AND status <> 'void' AND emailed_at IS NULL). Migrating "
         "forward again would take each finalized more than six hours before as emailed: its "

@@ -15,6 +15,8 @@ from django.db import migrations, models
 from django.db.migrations.exceptions import IrreversibleError
 from django.db.models import Sum
 
+from edgeplug.migration_refusals import named_rows
+
 
 def _credited_before(apps, schema_editor):
     Invoice = apps.get_model("billing", "Invoice")
@@ -36,26 +38,21 @@ def _credited_before(apps, schema_editor):
         Invoice.objects.filter(pk=invoice.pk).update(credited_amount=credited)
 
 
-_NAMED_AT_MOST = 20
-
-
 def _reject_credited_amounts(apps, schema_editor):
     """Backwards only: refuse while an invoice holds a credited amount."""
     Invoice = apps.get_model("billing", "Invoice")
     credited = Invoice.objects.exclude(credited_amount=0).order_by("finalized_at", "pk")
-    total = credited.count()
+    total, listed = named_rows(
+        credited,
+        lambda invoice: f"{invoice.number} ({invoice.status}, {invoice.credited_amount} of its "
+        f"{invoice.total} {invoice.currency} minor units credited)",
+    )
     if not total:
         return
-    named = [
-        f"{invoice.number} ({invoice.status}, {invoice.credited_amount} of its "
-        f"{invoice.total} {invoice.currency} minor units credited)"
-        for invoice in credited[:_NAMED_AT_MOST]
-    ]
-    more = f"; and {total - len(named)} more" if total > len(named) else ""
     raise IrreversibleError(
         "billing 0014_invoice_credited_amount cannot go back: the schema before it has no "
         "credited amount (what credit notes gave back of an invoice while it was unpaid), and "
-        f"{total} invoice(s) hold one: {'; '.join(named)}{more} (find them all with SELECT "
+        f"{total} invoice(s) hold one: {listed} (find them all with SELECT "
         "id, number, status, credited_amount FROM billing_invoice WHERE credited_amount <> 0). "
         "The code from before 0014 would charge an unpaid one what its credit notes gave back, "
         "and going forward again would not find what was credited of those settled since. No "

@@ -17,6 +17,8 @@ while Stripe took the rounded one, and going forward again rounds only unpaid in
 from django.db import migrations, models
 from django.db.migrations.exceptions import IrreversibleError
 
+from edgeplug.migration_refusals import named_rows
+
 THREE_DECIMAL_STEP = {"BHD": 10, "JOD": 10, "KWD": 10, "OMR": 10, "TND": 10}
 
 
@@ -34,26 +36,21 @@ def _round_unpaid(apps, schema_editor):
             Invoice.objects.filter(pk=invoice.pk).update(rounding_amount=rounding)
 
 
-_NAMED_AT_MOST = 20
-
-
 def _reject_roundings(apps, schema_editor):
     """Backwards only: refuse while an invoice holds a rounding."""
     Invoice = apps.get_model("billing", "Invoice")
     rounded = Invoice.objects.exclude(rounding_amount=0).order_by("finalized_at", "pk")
-    total = rounded.count()
+    total, listed = named_rows(
+        rounded,
+        lambda invoice: f"{invoice.number} ({invoice.status}, {invoice.rounding_amount} "
+        f"{invoice.currency} minor units)",
+    )
     if not total:
         return
-    named = [
-        f"{invoice.number} ({invoice.status}, {invoice.rounding_amount} {invoice.currency} "
-        "minor units)"
-        for invoice in rounded[:_NAMED_AT_MOST]
-    ]
-    more = f"; and {total - len(named)} more" if total > len(named) else ""
     raise IrreversibleError(
         "billing 0015_invoice_rounding_amount cannot go back: the schema before it has no "
         "rounding of the amount due, and "
-        f"{total} invoice(s) hold one: {'; '.join(named)}{more} (find them all with SELECT "
+        f"{total} invoice(s) hold one: {listed} (find them all with SELECT "
         "id, number, status, rounding_amount FROM billing_invoice WHERE rounding_amount <> 0). "
         "Without it a paid one reads as paid its exact amount while the card processor took "
         "the rounded one, and going forward again rounds only unpaid invoices. No invoice was "
