@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,14 +20,20 @@ def generate_secret() -> str:
 def read_or_create(path: Path, make: Callable[[], str]) -> str:
     """The file's content, creating it first with ``make()`` if it does not exist.
 
-    Created with O_EXCL and mode 0600, so it is never readable by others, not even briefly,
-    and when several processes start at once exactly one writes it and all read the same.
+    Written whole to a private temporary file (mode 0600, so never readable by others, not even
+    briefly), then linked into place, which fails if the file exists: when several processes
+    start at once exactly one file is put there, complete, and all read the same. (Creating
+    the file itself with O_EXCL and writing it after let a process starting in between read it
+    empty: a gunicorn worker once booted with an empty SECRET_KEY.)
     """
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(make())
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(make())
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
     return path.read_text()

@@ -2,9 +2,11 @@
 
 import json
 import re
+import threading
+import time
 from pathlib import Path
 
-from edgeplug.secret_files import generate_secret
+from edgeplug.secret_files import generate_secret, read_or_create
 from tests.processes import python_with_settings
 
 _SHOW = (
@@ -42,3 +44,27 @@ def test_the_generated_embedded_key_uses_a_safe_alphabet(tmp_path):
     assert (tmp_path / "secret_key").read_text() == first
     keys = [first] + [generate_secret() for _ in range(500)]
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{80,}", key) for key in keys)
+
+
+def test_a_process_starting_while_another_writes_the_secret_reads_it_whole(tmp_path):
+    """Two processes start at once: the one that comes second while the first is still
+    writing reads the same, whole secret, never an empty file (a gunicorn worker once booted
+    with an empty SECRET_KEY)."""
+    path = tmp_path / "secret_key"
+    writing = threading.Event()
+
+    def slow_secret() -> str:
+        writing.set()
+        time.sleep(0.3)
+        return "first"
+
+    read: dict[str, str] = {}
+    first = threading.Thread(target=lambda: read.update(first=read_or_create(path, slow_secret)))
+    first.start()
+    writing.wait(5)
+    read["second"] = read_or_create(path, lambda: "second")
+    first.join()
+
+    assert read["first"] == read["second"] == path.read_text() != ""
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary left
