@@ -3,20 +3,16 @@
 from edgeplug.errors import Conflict, DomainError, NotFound, Unavailable
 
 
-class InvalidLevel(DomainError, code="invalid_level"):
-    pass
+class InvalidLevel(DomainError, code="invalid_level"): ...
 
 
-class RunInProgress(Conflict, code="run_in_progress"):
-    pass
+class RunInProgress(Conflict, code="run_in_progress"): ...
 
 
-class VersionYanked(Conflict, code="version_yanked"):
-    pass
+class VersionYanked(Conflict, code="version_yanked"): ...
 
 
-class NotReviewable(Conflict, code="not_reviewable"):
-    pass
+class NotReviewable(Conflict, code="not_reviewable"): ...
 
 
 class VersionNotCertified(Conflict, code="version_not_certified"):
@@ -27,8 +23,7 @@ class NotCertified(NotFound, code="not_certified"):
     """No certificate vouches for the version now: never certified, or every one expired."""
 
 
-class NoVersion(Conflict, code="no_version"):
-    pass
+class NoVersion(Conflict, code="no_version"): ...
 
 
 class NotQueued(Unavailable, code="broker_unavailable"):

@@ -72,8 +72,7 @@ class UnknownReference(BadRequest, code="unknown_reference"):
       answer for both, its detail naming the field (``edgeplug.tenancy.scoping.
       get_referenced`` looks the object up and raises it). A subclass names its thing::
 
-          class UnknownPlan(UnknownReference, code="unknown_plan", thing="plan"):
-              pass
+          class UnknownPlan(UnknownReference, code="unknown_plan", thing="plan"): ...
 
     - Inside a signed uploaded document (a package's manifest, a WPK's steps, the key id of
       a signature) a name is part of the content: a name there that matches nothing is a

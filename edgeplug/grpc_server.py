@@ -123,8 +123,7 @@ def _status_with_retry(error: DomainError, retry_after: int) -> grpc.Status:
     )
 
 
-class _Status(namedtuple("_Status", ("code", "details", "trailing_metadata")), grpc.Status):
-    pass
+class _Status(namedtuple("_Status", ("code", "details", "trailing_metadata")), grpc.Status): ...
 
 
 TRANSPORT_LIMIT_FACTOR = 4

@@ -3,8 +3,7 @@
 from edgeplug.errors import BadRequest, Conflict, Forbidden, UnknownReference, Unprocessable
 
 
-class NotAVendor(Forbidden, code="not_a_vendor"):
-    pass
+class NotAVendor(Forbidden, code="not_a_vendor"): ...
 
 
 class UnknownKey(Unprocessable, code="unknown_key"):
@@ -12,12 +11,10 @@ class UnknownKey(Unprocessable, code="unknown_key"):
     the signed upload (422), not an ``UnknownReference``."""
 
 
-class KeyRevoked(Unprocessable, code="key_revoked"):
-    pass
+class KeyRevoked(Unprocessable, code="key_revoked"): ...
 
 
-class KeyExists(Conflict, code="key_exists"):
-    pass
+class KeyExists(Conflict, code="key_exists"): ...
 
 
 class PublicKeyRequired(BadRequest, code="public_key_required"):
@@ -28,84 +25,65 @@ class KeyNameTooLong(BadRequest, code="key_name_too_long"):
     """A key's label longer than its column: refused by ``register_key`` for every door."""
 
 
-class VendorMismatch(Unprocessable, code="vendor_mismatch"):
-    pass
+class VendorMismatch(Unprocessable, code="vendor_mismatch"): ...
 
 
-class VersionExists(Conflict, code="version_exists"):
-    pass
+class VersionExists(Conflict, code="version_exists"): ...
 
 
-class AgentInUse(Conflict, code="agent_in_use"):
-    pass
+class AgentInUse(Conflict, code="agent_in_use"): ...
 
 
-class AlreadyYanked(Conflict, code="already_yanked"):
-    pass
+class AlreadyYanked(Conflict, code="already_yanked"): ...
 
 
-class InvalidPlan(BadRequest, code="invalid_price_terms"):
-    pass
+class InvalidPlan(BadRequest, code="invalid_price_terms"): ...
 
 
 class InvalidPlanName(BadRequest, code="invalid_plan_name"):
     """The name is printed on buyers' invoices: it must be text a document can carry."""
 
 
-class PlanKeyExists(Conflict, code="plan_exists"):
-    pass
+class PlanKeyExists(Conflict, code="plan_exists"): ...
 
 
-class PlanRetired(Conflict, code="plan_retired"):
-    pass
+class PlanRetired(Conflict, code="plan_retired"): ...
 
 
-class UnknownPlan(UnknownReference, code="unknown_plan", thing="plan"):
-    pass
+class UnknownPlan(UnknownReference, code="unknown_plan", thing="plan"): ...
 
 
-class UnknownAgent(UnknownReference, code="unknown_agent", thing="agent"):
-    pass
+class UnknownAgent(UnknownReference, code="unknown_agent", thing="agent"): ...
 
 
-class UnknownVersion(UnknownReference, code="unknown_version", thing="version"):
-    pass
+class UnknownVersion(UnknownReference, code="unknown_version", thing="version"): ...
 
 
-class UnknownVendor(UnknownReference, code="unknown_vendor", thing="vendor"):
-    pass
+class UnknownVendor(UnknownReference, code="unknown_vendor", thing="vendor"): ...
 
 
-class PlanMismatch(BadRequest, code="plan_mismatch"):
-    pass
+class PlanMismatch(BadRequest, code="plan_mismatch"): ...
 
 
-class OwnAgent(BadRequest, code="own_agent"):
-    pass
+class OwnAgent(BadRequest, code="own_agent"): ...
 
 
-class NotAvailable(BadRequest, code="not_available"):
-    pass
+class NotAvailable(BadRequest, code="not_available"): ...
 
 
-class IdempotencyKeyRequired(BadRequest, code="idempotency_key_required"):
-    pass
+class IdempotencyKeyRequired(BadRequest, code="idempotency_key_required"): ...
 
 
-class IdempotencyKeyReused(Conflict, code="idempotency_key_reused"):
-    pass
+class IdempotencyKeyReused(Conflict, code="idempotency_key_reused"): ...
 
 
-class NotEntitled(Forbidden, code="not_entitled"):
-    pass
+class NotEntitled(Forbidden, code="not_entitled"): ...
 
 
-class NoCertificate(Conflict, code="no_certificate"):
-    pass
+class NoCertificate(Conflict, code="no_certificate"): ...
 
 
-class DeviceExists(Conflict, code="device_exists"):
-    pass
+class DeviceExists(Conflict, code="device_exists"): ...
 
 
 class InvalidCore(BadRequest, code="invalid_core"):
@@ -115,17 +93,13 @@ class InvalidCore(BadRequest, code="invalid_core"):
         return {"field": "core"}
 
 
-class DeviceRevoked(Conflict, code="device_revoked"):
-    pass
+class DeviceRevoked(Conflict, code="device_revoked"): ...
 
 
-class SeatLimitReached(Conflict, code="seat_limit_reached"):
-    pass
+class SeatLimitReached(Conflict, code="seat_limit_reached"): ...
 
 
-class IncompatibleCore(Unprocessable, code="incompatible_core"):
-    pass
+class IncompatibleCore(Unprocessable, code="incompatible_core"): ...
 
 
-class AlreadyReplied(Conflict, code="already_replied"):
-    pass
+class AlreadyReplied(Conflict, code="already_replied"): ...

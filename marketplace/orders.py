@@ -59,12 +59,10 @@ from marketplace.signals import order_refunded
 MAX_KEY_LENGTH = 255
 
 
-class NotACustomer(Forbidden, code="not_a_customer"):
-    pass
+class NotACustomer(Forbidden, code="not_a_customer"): ...
 
 
-class OrderNotRefundable(Conflict, code="order_not_refundable"):
-    pass
+class OrderNotRefundable(Conflict, code="order_not_refundable"): ...
 
 
 def request_digest(agent_id: int, plan_id: int, seats: int) -> str:

@@ -27,12 +27,10 @@ from marketplace.models import AgentVersion, ReviewStatus, WorkflowPackage
 from marketplace.services import ensure_vendor, verify_document_signature
 
 
-class WpkInvalid(Unprocessable, code="wpk_invalid"):
-    pass
+class WpkInvalid(Unprocessable, code="wpk_invalid"): ...
 
 
-class WpkTooLarge(DomainError, code="wpk_too_large", status=413):
-    pass
+class WpkTooLarge(DomainError, code="wpk_too_large", status=413): ...
 
 
 class UnknownStepAgent(Unprocessable, code="unknown_step_agent"):
@@ -44,12 +42,10 @@ class NoMatchingVersion(Unprocessable, code="no_matching_version"):
     """A step's version range matches no version the vendor may see (a content error, 422)."""
 
 
-class AgentsNotCertified(Conflict, code="agents_not_certified"):
-    pass
+class AgentsNotCertified(Conflict, code="agents_not_certified"): ...
 
 
-class AlreadyReviewed(Conflict, code="already_reviewed"):
-    pass
+class AlreadyReviewed(Conflict, code="already_reviewed"): ...
 
 
 _OPERATORS = ("==", ">=", "<=", ">", "<", "!=")

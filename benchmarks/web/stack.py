@@ -27,8 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RAISED_THROTTLE = "1000000/s"
 
 
-class StackError(RuntimeError):
-    pass
+class StackError(RuntimeError): ...
 
 
 def database_name(url: str) -> str:

@@ -9,28 +9,22 @@ class SecurityScanError(DomainError, code="security_scan_error"):
     """Base class: the API and the stage report `{"code": ..., "detail": ...}` from it."""
 
 
-class SbomError(SecurityScanError, code="sbom_invalid"):
-    pass
+class SbomError(SecurityScanError, code="sbom_invalid"): ...
 
 
-class SbomTooLarge(SbomError, code="sbom_too_large"):
-    pass
+class SbomTooLarge(SbomError, code="sbom_too_large"): ...
 
 
-class SbomInvalidJson(SbomError, code="sbom_invalid_json"):
-    pass
+class SbomInvalidJson(SbomError, code="sbom_invalid_json"): ...
 
 
-class SbomNotCycloneDx(SbomError, code="sbom_not_cyclonedx"):
-    pass
+class SbomNotCycloneDx(SbomError, code="sbom_not_cyclonedx"): ...
 
 
-class SbomUnsupportedSpecVersion(SbomError, code="sbom_unsupported_spec_version"):
-    pass
+class SbomUnsupportedSpecVersion(SbomError, code="sbom_unsupported_spec_version"): ...
 
 
-class SbomTooManyComponents(SbomError, code="sbom_too_many_components"):
-    pass
+class SbomTooManyComponents(SbomError, code="sbom_too_many_components"): ...
 
 
 class SbomSchemaInvalid(SbomError, code="sbom_schema_invalid"):
@@ -41,12 +35,10 @@ class SbomSchemaInvalid(SbomError, code="sbom_schema_invalid"):
         self.errors = errors
 
 
-class OsvError(SecurityScanError, code="osv_invalid"):
-    pass
+class OsvError(SecurityScanError, code="osv_invalid"): ...
 
 
-class OsvPathNotFound(OsvError, code="osv_path_not_found"):
-    pass
+class OsvPathNotFound(OsvError, code="osv_path_not_found"): ...
 
 
 class OsvArchiveError(OsvError, code="osv_archive_invalid"):
@@ -61,5 +53,4 @@ class OsvRecordInvalid(OsvError, code="osv_record_invalid"):
         self.source = source
 
 
-class PolicyInvalid(SecurityScanError, code="policy_invalid"):
-    pass
+class PolicyInvalid(SecurityScanError, code="policy_invalid"): ...

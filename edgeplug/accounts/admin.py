@@ -73,8 +73,7 @@ class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
 # simplejwt registers its token admins with delete (and, for the blacklist, add and change)
 # allowed: deleting a BlacklistedToken revives a rotated or signed-out refresh token, and
 # none of it is audited. Tokens are written by sign-in, refresh and logout only.
-class OutstandingTokenAdmin(ReadOnlyAdminMixin, BaseOutstandingTokenAdmin):
-    pass
+class OutstandingTokenAdmin(ReadOnlyAdminMixin, BaseOutstandingTokenAdmin): ...
 
 
 class BlacklistedTokenAdmin(ReadOnlyAdminMixin, BaseBlacklistedTokenAdmin):

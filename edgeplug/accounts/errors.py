@@ -3,12 +3,10 @@
 from edgeplug.errors import BadRequest, DomainError, Forbidden, Throttled
 
 
-class AuthError(DomainError, status=401):
-    pass
+class AuthError(DomainError, status=401): ...
 
 
-class InvalidCredentials(AuthError, code="invalid_credentials"):
-    pass
+class InvalidCredentials(AuthError, code="invalid_credentials"): ...
 
 
 class InactiveUser(AuthError, code="user_inactive"):
@@ -16,12 +14,10 @@ class InactiveUser(AuthError, code="user_inactive"):
     (simplejwt's ``user_inactive``)."""
 
 
-class AccountLocked(Forbidden, code="account_locked"):
-    pass
+class AccountLocked(Forbidden, code="account_locked"): ...
 
 
-class OtpRequired(AuthError, code="otp_required"):
-    pass
+class OtpRequired(AuthError, code="otp_required"): ...
 
 
 class InvalidOtp(AuthError, code="otp_invalid"):
@@ -32,8 +28,7 @@ class EnrolmentCodeInvalid(BadRequest, code="enrolment_code_invalid"):
     """A wrong code confirming a TOTP enrolment: the request is wrong, the caller is signed in."""
 
 
-class NoEnrolmentPending(BadRequest, code="no_enrolment_pending"):
-    pass
+class NoEnrolmentPending(BadRequest, code="no_enrolment_pending"): ...
 
 
 OTP_THROTTLED_MESSAGE = (
@@ -49,9 +44,7 @@ class OtpThrottled(Throttled, code="otp_throttled"):
         super().__init__(OTP_THROTTLED_MESSAGE, retry_after=retry_after)
 
 
-class TenantRequired(BadRequest, code="tenant_required"):
-    pass
+class TenantRequired(BadRequest, code="tenant_required"): ...
 
 
-class UnknownTenant(AuthError, code="unknown_tenant"):
-    pass
+class UnknownTenant(AuthError, code="unknown_tenant"): ...

@@ -24,8 +24,7 @@ from edgeplug.core.serializers import validated
 from edgeplug.core.throttling import AnonThrottle, AuthThrottle
 
 
-class InvalidToken(AuthError, code="token_not_valid"):
-    pass
+class InvalidToken(AuthError, code="token_not_valid"): ...
 
 
 class MembershipEnded(AuthError, code="membership_revoked"):

@@ -4,8 +4,7 @@ from django.conf import settings
 from django.db import models
 
 
-class AppendOnlyError(Exception):
-    pass
+class AppendOnlyError(Exception): ...
 
 
 class AuditEvent(models.Model):

@@ -24,8 +24,7 @@ class StrictSerializerMixin:
         return super().validate(attrs)
 
 
-class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
-    pass
+class StrictSerializer(StrictSerializerMixin, serializers.Serializer): ...
 
 
 # A model as the API shows it: every field in ``Meta.fields`` is read-only (the API changes

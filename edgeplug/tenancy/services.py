@@ -14,8 +14,7 @@ from edgeplug.tenancy.models import TENANT_KIND_RULE, Membership, Role, Tenant
 from edgeplug.tenancy.signals import tenant_changed
 
 
-class LastAdmin(Conflict, code="last_admin"):
-    pass
+class LastAdmin(Conflict, code="last_admin"): ...
 
 
 class InvalidSlug(BadRequest, code="invalid_slug"):

@@ -43,8 +43,7 @@ class DeviceListCreate(TenantDevices, generics.ListAPIView):
         return Response(s.IssuedTokenSerializer(issued).data, status=status.HTTP_201_CREATED)
 
 
-class DeviceDetail(TenantDevices, generics.RetrieveAPIView):
-    pass
+class DeviceDetail(TenantDevices, generics.RetrieveAPIView): ...
 
 
 class DeviceRotateToken(DeviceManagement):

@@ -39,173 +39,133 @@ class OverLimit(PackageError, status=413):
 # The container itself
 
 
-class NotAZip(Unreadable, code="not_a_zip"):
-    pass
+class NotAZip(Unreadable, code="not_a_zip"): ...
 
 
-class CorruptArchive(Unreadable, code="corrupt_archive"):
-    pass
+class CorruptArchive(Unreadable, code="corrupt_archive"): ...
 
 
-class PackageTooLarge(OverLimit, code="package_too_large"):
-    pass
+class PackageTooLarge(OverLimit, code="package_too_large"): ...
 
 
-class TooManyEntries(OverLimit, code="too_many_entries"):
-    pass
+class TooManyEntries(OverLimit, code="too_many_entries"): ...
 
 
-class UncompressedTooLarge(OverLimit, code="uncompressed_too_large"):
-    pass
+class UncompressedTooLarge(OverLimit, code="uncompressed_too_large"): ...
 
 
-class CompressionBomb(OverLimit, code="compression_bomb"):
-    pass
+class CompressionBomb(OverLimit, code="compression_bomb"): ...
 
 
-class UnaccountedData(PackageError, code="unaccounted_data"):
-    pass
+class UnaccountedData(PackageError, code="unaccounted_data"): ...
 
 
-class OverlappingEntries(PackageError, code="overlapping_entries"):
-    pass
+class OverlappingEntries(PackageError, code="overlapping_entries"): ...
 
 
 # Individual entries
 
 
-class AbsolutePath(PackageError, code="absolute_path"):
-    pass
+class AbsolutePath(PackageError, code="absolute_path"): ...
 
 
-class PathTraversal(PackageError, code="path_traversal"):
-    pass
+class PathTraversal(PackageError, code="path_traversal"): ...
 
 
-class InvalidEntryName(PackageError, code="invalid_entry_name"):
-    pass
+class InvalidEntryName(PackageError, code="invalid_entry_name"): ...
 
 
-class NonUtf8Name(PackageError, code="non_utf8_name"):
-    pass
+class NonUtf8Name(PackageError, code="non_utf8_name"): ...
 
 
-class DirectoryEntry(PackageError, code="directory_entry"):
-    pass
+class DirectoryEntry(PackageError, code="directory_entry"): ...
 
 
-class SymlinkEntry(PackageError, code="symlink_entry"):
-    pass
+class SymlinkEntry(PackageError, code="symlink_entry"): ...
 
 
-class SpecialEntry(PackageError, code="special_entry"):
-    pass
+class SpecialEntry(PackageError, code="special_entry"): ...
 
 
-class DuplicateEntry(PackageError, code="duplicate_entry"):
-    pass
+class DuplicateEntry(PackageError, code="duplicate_entry"): ...
 
 
-class EncryptedEntry(PackageError, code="encrypted_entry"):
-    pass
+class EncryptedEntry(PackageError, code="encrypted_entry"): ...
 
 
-class UnsupportedCompression(PackageError, code="unsupported_compression"):
-    pass
+class UnsupportedCompression(PackageError, code="unsupported_compression"): ...
 
 
 # RECORD
 
 
-class MissingRecord(PackageError, code="missing_record"):
-    pass
+class MissingRecord(PackageError, code="missing_record"): ...
 
 
-class RecordTooLarge(OverLimit, code="record_too_large"):
-    pass
+class RecordTooLarge(OverLimit, code="record_too_large"): ...
 
 
-class MalformedRecord(PackageError, code="malformed_record"):
-    pass
+class MalformedRecord(PackageError, code="malformed_record"): ...
 
 
-class MissingFile(PackageError, code="missing_file"):
-    pass
+class MissingFile(PackageError, code="missing_file"): ...
 
 
-class UnrecordedFile(PackageError, code="unrecorded_file"):
-    pass
+class UnrecordedFile(PackageError, code="unrecorded_file"): ...
 
 
-class DigestMismatch(PackageError, code="digest_mismatch"):
-    pass
+class DigestMismatch(PackageError, code="digest_mismatch"): ...
 
 
-class SizeMismatch(PackageError, code="size_mismatch"):
-    pass
+class SizeMismatch(PackageError, code="size_mismatch"): ...
 
 
 # manifest.json
 
 
-class MissingManifest(PackageError, code="missing_manifest"):
-    pass
+class MissingManifest(PackageError, code="missing_manifest"): ...
 
 
-class ManifestTooLarge(OverLimit, code="manifest_too_large"):
-    pass
+class ManifestTooLarge(OverLimit, code="manifest_too_large"): ...
 
 
-class ManifestNotUtf8(PackageError, code="manifest_not_utf8"):
-    pass
+class ManifestNotUtf8(PackageError, code="manifest_not_utf8"): ...
 
 
-class InvalidJson(PackageError, code="invalid_json"):
-    pass
+class InvalidJson(PackageError, code="invalid_json"): ...
 
 
-class DuplicateJsonKey(PackageError, code="duplicate_json_key"):
-    pass
+class DuplicateJsonKey(PackageError, code="duplicate_json_key"): ...
 
 
-class ManifestNotObject(PackageError, code="manifest_not_object"):
-    pass
+class ManifestNotObject(PackageError, code="manifest_not_object"): ...
 
 
-class ManifestTooDeep(PackageError, code="manifest_too_deep"):
-    pass
+class ManifestTooDeep(PackageError, code="manifest_too_deep"): ...
 
 
-class StringTooLong(PackageError, code="string_too_long"):
-    pass
+class StringTooLong(PackageError, code="string_too_long"): ...
 
 
-class NulCharacter(PackageError, code="nul_character"):
-    pass
+class NulCharacter(PackageError, code="nul_character"): ...
 
 
-class UnsupportedSchemaVersion(PackageError, code="unsupported_schema_version"):
-    pass
+class UnsupportedSchemaVersion(PackageError, code="unsupported_schema_version"): ...
 
 
-class InvalidVersion(PackageError, code="invalid_version"):
-    pass
+class InvalidVersion(PackageError, code="invalid_version"): ...
 
 
-class SchemaViolation(PackageError, code="schema_violation"):
-    pass
+class SchemaViolation(PackageError, code="schema_violation"): ...
 
 
-class ManifestInconsistent(PackageError, code="manifest_inconsistent"):
-    pass
+class ManifestInconsistent(PackageError, code="manifest_inconsistent"): ...
 
 
-class ReferencedFileMissing(PackageError, code="referenced_file_missing"):
-    pass
+class ReferencedFileMissing(PackageError, code="referenced_file_missing"): ...
 
 
-class WrongFileExtension(PackageError, code="wrong_file_extension"):
-    pass
+class WrongFileExtension(PackageError, code="wrong_file_extension"): ...
 
 
 def _descendants(cls: type[PackageError]) -> Iterator[type[PackageError]]:

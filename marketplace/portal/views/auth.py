@@ -35,8 +35,7 @@ from marketplace.portal.access import (
 from marketplace.portal.forms import SignInForm, TotpConfirmForm
 
 
-class SignInThrottled(DomainError, code="throttled", status=429):
-    pass
+class SignInThrottled(DomainError, code="throttled", status=429): ...
 
 
 def _next_url(request, home: str = "portal:dashboard") -> str:
