@@ -7,27 +7,18 @@ charge) and by the localstripe launcher (which refuses it as Stripe does)."""
 from __future__ import annotations
 
 # Every currency ``marketplace.pricing.CURRENCY_EXPONENTS`` accepts has one (a test keeps the
-# two tables together), in minor units of the currency charged. Stripe's minimum charge
-# amounts (docs.stripe.com/currencies, "Minimum and maximum charge amounts") where it lists
-# the currency; Stripe states them per settlement currency: these hold for an account that
-# settles in the currency it charges.
+# two tables together), in minor units of the currency charged.
 #
-# Stripe's table does not name seven currencies we accept (marked "not listed"). Stripe
-# converts such a charge to the settlement currency and refuses it below that currency's
-# minimum (USD 0.50, EUR 0.50 …), so each is a conservative round amount worth at least
-# USD 0.50 with room for the exchange rate to move (at 2025 rates, roughly): BHD 0.200
-# (USD 0.53), CNY 4.00 (USD 0.55), JOD 0.400 (USD 0.56), KRW 1,000 (USD 0.70), KWD 0.200
-# (USD 0.65), OMR 0.200 (USD 0.52), TND 2.000 (USD 0.65). The three-decimal ones end in 0, as
-# Stripe wants the amounts of those currencies to.
-MINIMUM_CHARGE: dict[str, int] = {
+# Stripe's minimum charge amounts (docs.stripe.com/currencies, "Minimum and maximum charge
+# amounts") for the currencies it lists; Stripe states them per settlement currency: these hold
+# for an account that settles in the currency it charges.
+_LISTED_BY_STRIPE: dict[str, int] = {
     "AED": 200,
     "AUD": 50,
-    "BHD": 200,  # not listed by Stripe
     "BGN": 100,
     "BRL": 50,
     "CAD": 50,
     "CHF": 50,
-    "CNY": 400,  # not listed by Stripe
     "CZK": 1500,
     "DKK": 250,
     "EUR": 50,
@@ -35,23 +26,37 @@ MINIMUM_CHARGE: dict[str, int] = {
     "HKD": 400,
     "HUF": 17500,
     "INR": 50,
-    "JOD": 400,  # not listed by Stripe
     "JPY": 50,
-    "KRW": 1000,  # not listed by Stripe
-    "KWD": 200,  # not listed by Stripe
     "MXN": 1000,
     "MYR": 200,
     "NOK": 300,
     "NZD": 50,
-    "OMR": 200,  # not listed by Stripe
     "PLN": 200,
     "RON": 200,
     "SEK": 300,
     "SGD": 50,
     "THB": 1000,
-    "TND": 2000,  # not listed by Stripe
     "USD": 50,
 }
+
+# The seven currencies we accept that Stripe's table does not name. Stripe converts such a
+# charge to the settlement currency and refuses it below that currency's minimum (USD 0.50,
+# EUR 0.50 …), so each is a conservative round amount worth at least USD 0.50 with room for
+# the exchange rate to move (at 2025 rates, roughly): BHD 0.200 (USD 0.53), CNY 4.00
+# (USD 0.55), JOD 0.400 (USD 0.56), KRW 1,000 (USD 0.70), KWD 0.200 (USD 0.65), OMR 0.200
+# (USD 0.52), TND 2.000 (USD 0.65). The three-decimal ones end in 0, as Stripe wants the
+# amounts of those currencies to.
+_NOT_LISTED_BY_STRIPE: dict[str, int] = {
+    "BHD": 200,
+    "CNY": 400,
+    "JOD": 400,
+    "KRW": 1000,
+    "KWD": 200,
+    "OMR": 200,
+    "TND": 2000,
+}
+
+MINIMUM_CHARGE: dict[str, int] = {**_LISTED_BY_STRIPE, **_NOT_LISTED_BY_STRIPE}
 
 
 def minimum_charge(currency: str) -> int:

@@ -10,7 +10,6 @@ invoices. Formats: docs/billing.md ("Finance").
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from operator import itemgetter
 from zipfile import ZIP_STORED, ZipFile, ZipInfo
 
 from django.conf import settings
@@ -62,79 +61,67 @@ def period_invoices(start: datetime, *, include_drafts: bool = False) -> QuerySe
 # --- invoices CSV ----------
 
 
-def _buyer(row: dict) -> dict:
-    return (row["account_snapshot"] or {}).get("buyer") or {}
+def _as_is(value, row: dict):
+    return value
 
 
-def _money(field: str) -> Callable[[dict], str]:
-    return lambda row: major(row[field], row["currency"])
+def _or_blank(value, row: dict):
+    return value or ""
 
 
-def _instant(field: str) -> Callable[[dict], str]:
-    return lambda row: _when(row[field])
+def _money(value, row: dict) -> str:
+    return major(value, row["currency"])
 
 
-# The invoices CSV, one column a line: its header beside how it is read from a row of
-# ``_INVOICE_FIELDS`` (one table, so a header and its value cannot drift apart).
-_INVOICE_COLUMNS: tuple[tuple[str, Callable[[dict], object]], ...] = (
-    ("number", lambda row: row["number"] or ""),
-    ("kind", itemgetter("kind")),
-    ("status", itemgetter("status")),
-    ("credit_of", lambda row: row["credit_of__number"] or ""),
-    ("tenant", itemgetter("tenant__slug")),
-    ("tenant_name", itemgetter("tenant__name")),
-    ("buyer_legal_name", lambda row: _buyer(row).get("legal_name", "")),
-    ("buyer_country", lambda row: _buyer(row).get("country", "")),
-    ("buyer_tax_id", lambda row: _buyer(row).get("tax_id", "")),
-    ("period", lambda row: month_label(row["period_start"])),
-    ("currency", itemgetter("currency")),
-    ("subtotal", _money("subtotal")),
-    ("tax_rate", lambda row: f"{row['tax_rate']}"),
-    ("reverse_charge", lambda row: "yes" if row["reverse_charge"] else "no"),
-    ("tax", _money("tax")),
-    ("total", _money("total")),
-    ("prepaid", _money("prepaid_amount")),
-    ("credited", _money("credited_amount")),
-    ("rounding", _money("rounding_amount")),
-    ("amount_due", _money("amount_due")),
-    ("issued_at", _instant("finalized_at")),
-    ("paid_at", _instant("paid_at")),
-    ("voided_at", _instant("voided_at")),
-    ("payment_reference", itemgetter("payment_reference")),
-    ("invoice_id", itemgetter("id")),
+def _instant(value, row: dict) -> str:
+    return _when(value)
+
+
+def _buyer(key: str) -> Callable[[object, dict], str]:
+    return lambda snapshot, row: ((snapshot or {}).get("buyer") or {}).get(key, "")
+
+
+# The invoices CSV, one column a line: its header, the field of ``Invoice`` it reads (or the
+# annotation ``amount_due``) and how the value is written. One table, so a header, its field
+# and its value cannot drift apart; the query reads exactly the fields named here.
+_INVOICE_COLUMNS: tuple[tuple[str, str, Callable[[object, dict], object]], ...] = (
+    ("number", "number", _or_blank),
+    ("kind", "kind", _as_is),
+    ("status", "status", _as_is),
+    ("credit_of", "credit_of__number", _or_blank),
+    ("tenant", "tenant__slug", _as_is),
+    ("tenant_name", "tenant__name", _as_is),
+    ("buyer_legal_name", "account_snapshot", _buyer("legal_name")),
+    ("buyer_country", "account_snapshot", _buyer("country")),
+    ("buyer_tax_id", "account_snapshot", _buyer("tax_id")),
+    ("period", "period_start", lambda start, row: month_label(start)),
+    ("currency", "currency", _as_is),
+    ("subtotal", "subtotal", _money),
+    ("tax_rate", "tax_rate", lambda rate, row: f"{rate}"),
+    ("reverse_charge", "reverse_charge", lambda reverse, row: "yes" if reverse else "no"),
+    ("tax", "tax", _money),
+    ("total", "total", _money),
+    ("prepaid", "prepaid_amount", _money),
+    ("credited", "credited_amount", _money),
+    ("rounding", "rounding_amount", _money),
+    ("amount_due", "amount_due", _money),
+    ("issued_at", "finalized_at", _instant),
+    ("paid_at", "paid_at", _instant),
+    ("voided_at", "voided_at", _instant),
+    ("payment_reference", "payment_reference", _as_is),
+    ("invoice_id", "id", _as_is),
 )
-_INVOICE_FIELDS = (
-    "number",
-    "kind",
-    "status",
-    "credit_of__number",
-    "tenant__slug",
-    "tenant__name",
-    "account_snapshot",
-    "period_start",
-    "currency",
-    "tax_rate",
-    "reverse_charge",
-    "subtotal",
-    "tax",
-    "total",
-    "prepaid_amount",
-    "credited_amount",
-    "rounding_amount",
-    "finalized_at",
-    "paid_at",
-    "voided_at",
-    "payment_reference",
-    "id",
+_INVOICE_FIELDS = tuple(
+    dict.fromkeys(field for _, field, _ in _INVOICE_COLUMNS if field != "amount_due")
 )
-INVOICE_HEADER = [header for header, _ in _INVOICE_COLUMNS]
+INVOICE_HEADER = [header for header, _, _ in _INVOICE_COLUMNS]
 
 
 def _invoice_rows(invoices: QuerySet) -> Iterator[list]:
     invoices_first = invoices.order_by("-kind", "number", "id")
     rows = invoices_first.values(*_INVOICE_FIELDS, amount_due=AMOUNT_DUE)
     for row in rows.iterator(chunk_size=_chunk()):
-        yield [value(row) for _, value in _INVOICE_COLUMNS]
+        yield [show(row[field], row) for _, field, show in _INVOICE_COLUMNS]
 
 
 def invoices_csv(start: datetime, *, include_drafts: bool = False) -> Iterator[bytes]:

@@ -81,6 +81,10 @@ def fails_after_the_first_record(error: BaseException):
     return load
 
 
+# Two PyPI advisories: under ``small_batches``, an import of two transactions.
+PYPI = [advisories.URLLIB3_COOKIE, advisories.REQUESTS_PROXY_AUTH]
+
+
 @pytest.fixture
 def small_batches(monkeypatch):
     """One record per transaction, standing for the 500 of a real export."""

@@ -15,6 +15,7 @@ from edgeplug.audit.models import AuditEvent
 from tests.security import advisories
 
 from .conftest import (
+    PYPI,
     WorkerLost,
     fails_after_the_first_record,
     import_osv,
@@ -24,8 +25,6 @@ from .conftest import (
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_batches")]
-
-PYPI = [advisories.URLLIB3_COOKIE, advisories.REQUESTS_PROXY_AUTH]
 
 
 @pytest.fixture

@@ -22,9 +22,8 @@ from tests.concurrency import (
 )
 from tests.security import advisories
 
-from .conftest import WorkerLost, fails_after_the_first_record, import_osv, write_osv_dir
+from .conftest import PYPI, WorkerLost, fails_after_the_first_record, import_osv, write_osv_dir
 
-PYPI = [advisories.URLLIB3_COOKIE, advisories.REQUESTS_PROXY_AUTH]
 TIMEOUT_S = 600
 
 

@@ -16,9 +16,9 @@ from certification.security import osv
 from certification.vulndb import database, tasks
 from edgeplug.audit.models import AuditEvent
 from edgeplug.celery import app as celery_app
-from tests.security import advisories
 
 from .conftest import (
+    PYPI,
     WorkerLost,
     fails_after_the_first_record,
     import_osv,
@@ -28,7 +28,6 @@ from .conftest import (
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_batches")]
 
-PYPI = [advisories.URLLIB3_COOKIE, advisories.REQUESTS_PROXY_AUTH]
 TIMEOUT_S = 600
 
 
