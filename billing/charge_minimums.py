@@ -91,3 +91,9 @@ def chargeable(amount: int, currency: str) -> int:
     if amount <= 0:
         return amount
     return amount - amount % charge_step(currency)
+
+
+def rounding(amount: int, currency: str) -> int:
+    """What ``chargeable`` takes off ``amount``: 0, or down by less than one step (an
+    invoice's ``rounding_amount``, EN 16931 BT-114)."""
+    return chargeable(amount, currency) - amount

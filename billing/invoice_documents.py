@@ -122,7 +122,8 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         prepaid=invoice.prepaid_amount * sign,
         paid=invoice.status == InvoiceStatus.PAID,
         credit_of=invoice.credit_of.number if invoice.credit_of_id else "",
-        rounding=invoice.issued_rounding_amount,
+        rounding=invoice.rounding_amount,
+        credited=invoice.credited_amount,
     )
 
 

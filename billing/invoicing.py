@@ -23,6 +23,7 @@ from billing import collection, invoice_documents, invoice_emails, payments
 from billing import invoice_builder as builder
 from billing.audit import record_invoice_event
 from billing.billing_accounts import account_refusal
+from billing.charge_minimums import rounding
 from billing.documents.document import negative_total_refusal
 from billing.errors import (
     BillingAccountMissing,
@@ -1033,6 +1034,16 @@ class Upcoming:
     period_end: datetime
     lines: list[LineSpec]
     totals: builder.Totals
+
+    @property
+    def rounding_amount(self) -> int:
+        """As the close would round it (``Invoice.round_amount_due``): in a three-decimal
+        currency, down to what a card can be charged."""
+        return rounding(self.totals.amount_due, self.currency)
+
+    @property
+    def amount_due(self) -> int:
+        return self.totals.amount_due + self.rounding_amount
 
 
 def upcoming_invoices(tenant_id: int, now: datetime | None = None) -> list[Upcoming]:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import TruncMonth
 
-from billing.charge_minimums import chargeable
+from billing.charge_minimums import rounding
 from billing.documents.document import paid_so_far
 from billing.errors import InvoiceImmutable
 from billing.periods import month_label
@@ -611,19 +611,7 @@ class Invoice(models.Model):
         if self.kind != InvoiceKind.INVOICE:
             self.rounding_amount = 0
             return
-        exact = self.unrounded_amount_due
-        self.rounding_amount = chargeable(exact, self.currency) - exact
-
-    @property
-    def issued_rounding_amount(self) -> int:
-        """The rounding as finalize set it, which its document prints (EN 16931 BT-114): the
-        document states the invoice as issued, its amount due before any credit note (a
-        credit note is a document of its own), while ``rounding_amount`` follows the credits.
-        Both round by the one rule, ``charge_minimums.chargeable``."""
-        if not self.credited_amount or self.kind != InvoiceKind.INVOICE:
-            return self.rounding_amount
-        exact = self.total - self.prepaid_amount
-        return chargeable(exact, self.currency) - exact
+        self.rounding_amount = rounding(self.unrounded_amount_due, self.currency)
 
     @property
     def amount_paid(self) -> int:

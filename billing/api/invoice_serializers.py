@@ -123,7 +123,12 @@ class UpcomingInvoiceSerializer(serializers.Serializer):
     tax = serializers.IntegerField(source="totals.tax")
     total = serializers.IntegerField(source="totals.total")
     prepaid_amount = serializers.IntegerField(source="totals.prepaid")
-    amount_due = serializers.IntegerField(source="totals.amount_due")
+    rounding_amount = serializers.IntegerField(
+        help_text="0, or what the close takes off in a three-decimal currency"
+    )
+    amount_due = serializers.IntegerField(
+        help_text="total - prepaid_amount + rounding_amount, as the close would ask it"
+    )
     lines = UpcomingLineSerializer(many=True)
 
 

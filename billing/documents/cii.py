@@ -78,7 +78,7 @@ def _business_terms(doc: InvoiceDocument) -> dict[str, Any]:
         "BT-109": major(doc.subtotal, cur),
         "BT-110": major(doc.tax, cur),
         "BT-112": major(doc.total, cur),
-        "BT-113": major(doc.amount_paid, cur),
+        "BT-113": major(doc.amount_settled, cur),
         "BT-115": major(doc.amount_due, cur),
     }
     if doc.reverse_charge:

@@ -91,6 +91,9 @@ class InvoiceDocument:
     # currencies: a multiple of 10 minor units), 0 or down by less than one step. The lines,
     # the VAT and the total stay exact.
     rounding: int = 0
+    # What credit notes gave back of it while it was unpaid (``Invoice.credited_amount``):
+    # that much less was due. A credit note of a paid invoice is money paid back, not this.
+    credited: int = 0
 
     @property
     def is_credit_note(self) -> bool:
@@ -116,12 +119,19 @@ class InvoiceDocument:
 
     @property
     def amount_paid(self) -> int:
-        return paid_so_far(self.total + self.rounding, self.prepaid, self.paid)
+        """What the buyer paid of it, as the invoice API's ``amount_paid``."""
+        return paid_so_far(self.total - self.credited + self.rounding, self.prepaid, self.paid)
+
+    @property
+    def amount_settled(self) -> int:
+        """What no longer needs paying: paid, or given back by credit notes (EN 16931 BT-113,
+        the one place the standard has for either)."""
+        return self.amount_paid + self.credited
 
     @property
     def amount_due(self) -> int:
-        """EN 16931 BR-CO-16: the total less what was paid, plus the rounding."""
-        return self.total - self.amount_paid + self.rounding
+        """EN 16931 BR-CO-16: the total less what was settled, plus the rounding."""
+        return self.total - self.amount_settled + self.rounding
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (decimals as strings, dates as ISO 8601); ``from_dict`` reads it back."""
@@ -155,6 +165,7 @@ class InvoiceDocument:
             "paid": self.paid,
             "credit_of": self.credit_of,
             "rounding": self.rounding,
+            "credited": self.credited,
         }
 
 
@@ -204,6 +215,7 @@ def from_dict(data: Mapping[str, Any]) -> InvoiceDocument:
             paid=bool(data.get("paid", False)),
             credit_of=data.get("credit_of") or "",
             rounding=_integer(data.get("rounding", 0), "rounding"),
+            credited=_integer(data.get("credited", 0), "credited"),
         )
     except KeyError as missing:
         raise InvalidInvoiceDocument(f"The document has no {missing.args[0]!r}.") from None
@@ -322,8 +334,9 @@ def tax_rate_refusal(tax_rate: Decimal) -> str:
 
 
 def paid_so_far(total: int, prepaid: int, paid: bool) -> int:
-    """What the buyer has paid of a document: all it asks once it is paid (``total``, with
-    its rounding), else what was paid before it (its prepaid lines). The document prints
+    """What the buyer has paid of a document: all it asks once it is paid (``total``: its
+    total less what credit notes took off, with its rounding), else what was paid before it
+    (its prepaid lines). The document prints
     ``total`` less this as the amount due; the invoice API calls that ``amount_remaining``."""
     return total if paid else prepaid
 
@@ -363,6 +376,7 @@ def check_document(doc: InvoiceDocument) -> None:
         _reject_total_not_subtotal_plus_tax,
         _reject_negative_total,
         _reject_rounding_beyond_one_step,
+        _reject_credited_beyond_what_was_due,
         _reject_seller_without_tax_id,
         _reject_reverse_charge_without_buyer_tax_id,
         _reject_credit_note_without_original,
@@ -463,6 +477,17 @@ def _reject_rounding_beyond_one_step(doc: InvoiceDocument) -> None:
         raise InvalidInvoiceDocument(
             f"The rounding {doc.rounding} is not between 0 and -{step - 1} minor units of "
             f"{doc.currency}{' (a credit note has none)' if doc.is_credit_note else ''}."
+        )
+
+
+def _reject_credited_beyond_what_was_due(doc: InvoiceDocument) -> None:
+    """Credit notes take off at most what the invoice asked; a credit note is credited by
+    nothing."""
+    most = 0 if doc.is_credit_note else doc.total - doc.prepaid
+    if not 0 <= doc.credited <= most:
+        raise InvalidInvoiceDocument(
+            f"The credited amount {doc.credited} is not between 0 and {most} (what the "
+            f"{'credit note' if doc.is_credit_note else 'invoice'} asked)."
         )
 
 

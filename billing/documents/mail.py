@@ -52,6 +52,8 @@ def build_invoice_email(
         if doc.prepaid:
             prepaid = format_amount(abs(doc.prepaid), doc.currency)
             lines.append(f"{doc.prepaid_label}: {prepaid}")
+        if doc.credited:
+            lines.append(f"Credited by credit notes: {format_amount(doc.credited, doc.currency)}")
         lines.append(
             f"Amount due: {format_amount(doc.amount_due, doc.currency)} "
             f"by {doc.due_date.isoformat()}."

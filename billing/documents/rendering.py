@@ -73,6 +73,9 @@ def render_html(doc: InvoiceDocument, *, asset_base: str | None = None) -> str:
         "total": format_amount(doc.total, cur),
         "rounding": format_amount(doc.rounding, cur),
         "amount_paid": format_amount(doc.amount_paid, cur),
+        "credited": format_amount(doc.credited, cur),
+        # Paid, and by the buyer: an invoice credit notes settled in full was paid nothing.
+        "paid_row": doc.paid and bool(doc.amount_paid or not doc.credited),
         "prepaid": format_amount(abs(doc.prepaid), cur),
         "amount_due": format_amount(doc.amount_due, cur),
         "reverse_charge_mention": REVERSE_CHARGE_MENTION,

@@ -21,6 +21,7 @@ from tests.dunning.conftest import (
 )
 from tests.dunning.test_invoice_payment_webhooks import authenticate, deliver, intent_event
 from tests.dunning.test_payment_admin import INVOICES, record_offline
+from tests.invoices.pdf_reading import embedded_xml, pdf_text, summation
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +101,52 @@ def test_a_partly_credited_invoice_is_charged_only_the_rest(
     assert (shown["amount_paid"], shown["amount_remaining"]) == (TOTAL - FEE_CREDIT, 0)
     paid = AuditEvent.objects.get(action="invoice_paid")
     assert (paid.details["source"], paid.details["amount"]) == ("card", TOTAL - FEE_CREDIT)
+
+
+def downloaded(api, invoice) -> tuple[str, dict]:
+    """The invoice's PDF as its tenant downloads it: its text, and the amounts its XML states."""
+    response = api.get(f"/api/v1/invoices/{invoice.pk}/pdf")
+    assert response.status_code == 200, response.content
+    pdf = b"".join(response.streaming_content) if response.streaming else response.content
+    _, xml = embedded_xml(pdf)
+    names = ("GrandTotalAmount", "TotalPrepaidAmount", "DuePayableAmount")
+    return " ".join(pdf_text(pdf).split()), {name: summation(xml, name) for name in names}
+
+
+def test_the_document_of_an_invoice_credited_in_full_says_it_was_credited_not_paid(
+    uncollectible, admin_session
+):
+    customer, invoice = uncollectible
+    credit_in_full(admin_session("finance")[0], invoice)
+    text, xml = downloaded(signed_in(customer), invoice)
+    assert "Total 14.28 EUR Credited by credit notes 14.28 EUR Amount due 0.00 EUR" in text
+    assert "Credited in full \N{EN DASH} nothing is due." in text
+    assert "Paid" not in text.replace("Paid in advance", "")
+    # EN 16931 has one place for what no longer needs paying (BT-113); BR-CO-16 holds.
+    assert xml == {
+        "GrandTotalAmount": "14.28",
+        "TotalPrepaidAmount": "14.28",
+        "DuePayableAmount": "0.00",
+    }
+
+
+def test_the_document_of_a_partly_credited_invoice_says_what_was_credited_and_what_paid(
+    invoiced, admin_session, committed, clock
+):
+    customer, invoice = invoiced(card=DECLINED)
+    credit_fee(admin_session("finance")[0], invoice)
+    text, xml = downloaded(signed_in(customer), invoice)
+    assert "Total 14.28 EUR Credited by credit notes 11.90 EUR Amount due 2.38 EUR" in text
+    assert xml["TotalPrepaidAmount"] == "11.90" and xml["DuePayableAmount"] == "2.38"
+
+    clock.move_to(days(1))
+    api = pay_with_new_card(customer, committed)
+    text, xml = downloaded(api, invoice)
+    shown = api.get(f"/api/v1/invoices/{invoice.pk}").json()
+    assert (shown["amount_paid"], shown["credited_amount"]) == (238, FEE_CREDIT)
+    assert "Credited by credit notes 11.90 EUR Paid 2.38 EUR Amount due 0.00 EUR" in text
+    assert "Paid \N{EN DASH} nothing is due." in text
+    assert xml["TotalPrepaidAmount"] == "14.28" and xml["DuePayableAmount"] == "0.00"
 
 
 def credited_before_0014(invoice) -> Invoice:

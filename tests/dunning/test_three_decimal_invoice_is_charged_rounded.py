@@ -4,6 +4,7 @@ total exact; its amount due is rounded down to what a card can be charged (``rou
 printed as "Rounding" on its PDF), charged so by the collection task, and rounded again after
 a credit note."""
 
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -26,7 +27,7 @@ from tests.dunning.conftest import (
     stripe_client,
 )
 from tests.invoices.pdf_reading import pdf_text, xmp, xmp_value
-from tests.invoicing.conftest import JAN, Customer
+from tests.invoicing.conftest import FEB, JAN, MAR, Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -115,8 +116,11 @@ def test_a_credit_note_rounds_the_rest_again_and_a_new_card_is_charged_it(
     assert (shown["credited_amount"], shown["rounding_amount"]) == (1194, -5)
     assert (shown["status"], shown["amount_due"]) == ("payment_failed", 210)
     invoice.refresh_from_db()
-    # The invoice's document still states it as issued; the credit note is a document too.
-    assert (invoice_document(invoice).rounding, invoice_document(invoice).amount_due) == (-9, 1400)
+    # The invoice's document says what the API says: credited, rounded again, 0.210 due.
+    doc = invoice_document(invoice)
+    assert (doc.credited, doc.rounding, doc.amount_due) == (1194, -5, 210)
+    text = " ".join(pdf_text(invoice_pdf(invoice)).split())
+    assert "Credited by credit notes 1.194 KWD Rounding -0.005 KWD Amount due 0.210 KWD" in text
 
     clock.move_to(days(1))
     pay_with_new_card(customer, committed)
@@ -124,3 +128,18 @@ def test_a_credit_note_rounds_the_rest_again_and_a_new_card_is_charged_it(
     assert invoice.status == InvoiceStatus.PAID
     charged = intents_of(customer.tenant)[-1]
     assert (charged.status, charged.amount) == ("succeeded", 210)
+
+
+def test_the_upcoming_invoice_asks_what_the_close_will_ask(clock, member_client, vendor_tenant):
+    api, membership = member_client("admin")
+    customer = Customer(membership.tenant, vendor_tenant)
+    customer.account(currency="KWD")
+    customer.ran(customer.metered(terms=ONE_HOUR, currency="KWD"), FEB, 1)
+    (upcoming,) = api.get("/api/v1/invoices/upcoming").json()["invoices"]
+    shown = (upcoming["total"], upcoming["rounding_amount"], upcoming["amount_due"])
+    assert shown == (215, -5, 210)
+
+    clock.move_to(MAR + timedelta(hours=1))
+    (pk,) = invoicing.close_billing_period(FEB).created
+    closed = Invoice.objects.get(pk=pk)
+    assert (closed.total, closed.rounding_amount, closed.amount_due) == shown

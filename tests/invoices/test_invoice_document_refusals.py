@@ -15,6 +15,9 @@ from tests.invoices.documents import SELLER, invoice
 def test_the_json_form_reads_back_to_the_same_document():
     doc = invoice(currency="JPY", reverse_charge=True, paid=True)
     assert from_dict(doc.as_dict()) == doc
+    credited = invoice(credited=1000)
+    assert from_dict(credited.as_dict()) == credited
+    assert credited.amount_due == credited.total - 1000
 
 
 @pytest.mark.parametrize(
@@ -34,6 +37,15 @@ def test_the_json_form_reads_back_to_the_same_document():
         (lambda d: {"seller": replace(SELLER, country="France")}, "alpha-2"),
         (lambda d: {"tax_rate": Decimal(100)}, "percentage"),
         (lambda d: {"rounding": -1}, "rounding -1 is not between 0 and -0 minor units of EUR"),
+        (lambda d: {"credited": -1}, "credited amount -1 is not between 0 and"),
+        (
+            lambda d: {"credited": d.total + 1},
+            r"credited amount \d+ is not between 0 and \d+ \(what the invoice asked\)",
+        ),
+        (
+            lambda d: {"kind": "credit_note", "credit_of": "INV-1", "credited": 1},
+            "not between 0 and 0 \\(what the credit note asked\\)",
+        ),
     ],
 )
 def test_a_document_that_does_not_add_up_is_refused(changes, message):
