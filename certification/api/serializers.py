@@ -84,6 +84,29 @@ class RunSummarySerializer(RunSerializer):
         fields = [f for f in RunSerializer.Meta.fields if f not in ("results", "stage_states")]
 
 
+class QueuedRunSerializer(serializers.Serializer):
+    """The 202 of a submission: the run queued, and where to follow it."""
+
+    run_id = serializers.IntegerField(source="pk")
+    status = serializers.CharField()
+    level = serializers.CharField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, run) -> str:
+        return f"/api/v1/certification/{run.pk}"
+
+
+class CertificateDocumentSerializer(serializers.Serializer):
+    """A signed certificate as issued (docs/certificates.md): verify it offline with the
+    published keys, /.well-known/edgeplug/keys.json."""
+
+    certificate = serializers.DictField(help_text="the signed payload")
+    signature = serializers.CharField(
+        help_text="Ed25519 over the RFC 8785 canonical JSON of certificate, base64"
+    )
+    key_id = serializers.CharField(help_text="the platform key that signed it")
+
+
 class SubmitSerializer(StrictSerializer):
     version_id = serializers.IntegerField(required=False)
     agent_id = serializers.IntegerField(required=False)

@@ -12,7 +12,13 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from certification.api.serializers import RunSerializer, RunSummarySerializer, SubmitSerializer
+from certification.api.serializers import (
+    CertificateDocumentSerializer,
+    QueuedRunSerializer,
+    RunSerializer,
+    RunSummarySerializer,
+    SubmitSerializer,
+)
 from certification.certificates.platform_keys import keyring
 from certification.errors import NotCertified, NotQueued, NoVersion
 from certification.models import CertificationRun
@@ -40,15 +46,7 @@ def _submitted(run) -> Response:
     refusal = broker_refusal(run)
     if refusal:
         raise NotQueued(refusal["detail"], run_id=run.pk)
-    return Response(
-        {
-            "run_id": run.pk,
-            "status": run.status,
-            "level": run.level,
-            "url": f"/api/v1/certification/{run.pk}",
-        },
-        status=status.HTTP_202_ACCEPTED,
-    )
+    return Response(QueuedRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class Submit(APIView):
@@ -57,7 +55,7 @@ class Submit(APIView):
     @extend_schema(
         request=SubmitSerializer,
         responses={
-            202: None,
+            202: QueuedRunSerializer,
             400: error_response(
                 400,
                 "unknown_version (version_id, or version of agent_id) or unknown_agent "
@@ -93,7 +91,7 @@ class AgentCertify(APIView):
     @extend_schema(
         request=CertifyRequestSerializer,
         responses={
-            202: None,
+            202: QueuedRunSerializer,
             400: error_response(400, "unknown_version: the agent has no such version."),
         },
     )
@@ -179,7 +177,7 @@ class RunCertificate(APIView):
     then refuses it as expired). Which certificate vouches for the version now is the
     version's certificate endpoint. 404 ``not_certified`` when the run issued none."""
 
-    @extend_schema(responses={200: None})
+    @extend_schema(responses={200: CertificateDocumentSerializer})
     def get(self, request, pk):
         run = generics.get_object_or_404(runs_for(request), pk=pk)
         if not hasattr(run, "certificate"):
@@ -192,7 +190,7 @@ class VersionCertificate(APIView):
     for any version the agent's page shows, one yanked since its release included. 404
     ``not_certified`` when none does (never certified, every one expired or of a revoked key)."""
 
-    @extend_schema(responses={200: None})
+    @extend_schema(responses={200: CertificateDocumentSerializer})
     def get(self, request, agent_id, version):
         item = generics.get_object_or_404(
             shown_versions(request), agent_id=agent_id, version=version

@@ -39,6 +39,10 @@ class MembershipSummarySerializer(serializers.Serializer):
     role = serializers.CharField()
 
 
+class MfaStateSerializer(serializers.Serializer):
+    mfa_enabled = serializers.BooleanField()
+
+
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.EmailField()

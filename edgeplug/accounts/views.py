@@ -130,8 +130,8 @@ class TotpEnrolView(APIView):
 class TotpConfirmView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=s.OtpSerializer, responses={200: None})
+    @extend_schema(request=s.OtpSerializer, responses={200: s.MfaStateSerializer})
     def post(self, request):
         data = validated(s.OtpSerializer, request)
         confirm_totp_enrolment(request.user, data["otp"])
-        return Response({"mfa_enabled": True})
+        return Response(s.MfaStateSerializer({"mfa_enabled": True}).data)

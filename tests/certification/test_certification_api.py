@@ -20,6 +20,7 @@ from tests.factories import (
     CertificationRunFactory,
     certificate_for,
 )
+from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +52,7 @@ def test_submit_answers_202_and_enqueues_after_commit(vendor, uploaded, submit):
         vendor.client, version_id=uploaded["version"]["id"], level="standard"
     )
     assert response.status_code == 202, response.json()
+    assert_documented(response, "POST /api/v1/certification/submit")
     body = response.json()
     assert (body["status"], body["level"]) == ("queued", "standard")
     assert len(callbacks) == 1  # the Celery task is sent only once the run row is committed
@@ -126,6 +128,7 @@ def test_put_certify_takes_the_newest_version_or_the_one_named(
         named = vendor.client.put(url, {"level": "basic", "version": "1.2.0"}, format="json")
         unknown = vendor.client.put(url, {"level": "basic", "version": "9.9.9"}, format="json")
     assert newest.status_code == 202, newest.json()
+    assert_documented(newest, "PUT /api/v1/agents/{id}/certify")
     assert vendor.client.get(newest.json()["url"]).json()["version"] == "1.10.0"
     assert vendor.client.get(named.json()["url"]).json()["version"] == "1.2.0"
     assert (unknown.status_code, unknown.json()["code"]) == (400, "unknown_version")
@@ -177,9 +180,13 @@ def test_a_runs_certificate_url_is_its_own_certificate_not_the_versions_newest(v
         second = CertificationRunFactory(version=version, level="standard")
         second_certificate = certificate_for(second)
     link = vendor.client.get(f"/api/v1/certification/{first.pk}").json()["certificate_url"]
-    assert vendor.client.get(link).json() == first_certificate.document()
+    issued = vendor.client.get(link)
+    assert issued.json() == first_certificate.document()
+    assert_documented(issued, "GET /api/v1/certification/{id}/certificate")
     newest = f"/api/v1/agents/{version.agent_id}/versions/{version.version}/certificate"
-    assert vendor.client.get(newest).json() == second_certificate.document()
+    vouching = vendor.client.get(newest)
+    assert vouching.json() == second_certificate.document()
+    assert_documented(vouching, "GET /api/v1/agents/{agent_id}/versions/{version}/certificate")
     unsigned = CertificationRunFactory(version=version, status="failed")
     assert (
         vendor.client.get(f"/api/v1/certification/{unsigned.pk}").json()["certificate_url"] is None

@@ -5,6 +5,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from edgeplug.audit.models import AuditEvent
 from tests.conftest import totp_now
+from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +22,8 @@ def test_enrol_shows_qr_and_confirm_turns_mfa_on(member_client):
 
     confirm = client.post("/api/v1/auth/mfa/totp/confirm", {"otp": totp_now(device)}, format="json")
     assert confirm.status_code == 200
+    assert confirm.json() == {"mfa_enabled": True}
+    assert_documented(confirm, "POST /api/v1/auth/mfa/totp/confirm")
     assert client.get("/api/v1/auth/me").json()["mfa_enabled"] is True
     assert AuditEvent.objects.filter(action="mfa_enrolled", actor=membership.user).exists()
 
