@@ -7,6 +7,7 @@ text is entered, never when a numbered invoice is rendered.
 """
 
 import re
+from collections.abc import Iterator
 
 _FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
 _NOT_IN_DOCUMENTS = re.compile(f"[{_FORBIDDEN}]")
@@ -25,18 +26,31 @@ def unprintable(text: str) -> str | None:
     return f"holds the control character U+{ord(found.group()):04X}, which documents cannot carry"
 
 
-def holds_nul(data) -> bool:
-    """Whether any string (key or value) in ``data`` holds U+0000, which no database text
-    column stores: the API's JSON parser and the doors that read JSON themselves refuse it."""
+def _strings(data) -> Iterator[str]:
+    """Every string in parsed JSON ``data``: keys and values, however deep."""
     stack = [data]
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            if "\x00" in value:
-                return True
+            yield value
         elif isinstance(value, dict):
             stack.extend(value.keys())
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
-    return False
+
+
+def holds_nul(data) -> bool:
+    """Whether any string (key or value) in ``data`` holds U+0000, which no database text
+    column stores: the API's JSON parser and the doors that read JSON themselves refuse it."""
+    return any("\x00" in text for text in _strings(data))
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def holds_lone_surrogate(data) -> bool:
+    """Whether any string in ``data`` holds a UTF-16 surrogate on its own (JSON's ``\\ud800``
+    with no partner): not a character, so no UTF-8 text (a database column, a response)
+    can hold it. A pair (``\\ud83d\\ude00``) is read as the one character it stands for."""
+    return any(_LONE_SURROGATE.search(text) for text in _strings(data))

@@ -3,7 +3,7 @@ events (``billing.usage_format.decode_batch``, a compiled decoder); anything els
 any JSON body is and left to ``parse_batch`` to refuse, so both give the same answers."""
 
 from billing.usage_format import EventIn, decode_batch
-from edgeplug.core.parsers import BoundedJSONParser, may_hold_nul
+from edgeplug.core.parsers import BoundedJSONParser, may_hold_unstorable
 
 
 class DecodedBatch(list[EventIn]):
@@ -13,7 +13,7 @@ class DecodedBatch(list[EventIn]):
 class UsageBatchParser(BoundedJSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         body = self.read_body(stream, parser_context)
-        if not may_hold_nul(body, parser_context):
+        if not may_hold_unstorable(body, parser_context):
             events = decode_batch(body)
             if events is not None:
                 return DecodedBatch(events)

@@ -2,12 +2,13 @@
 
 import codecs
 import io
+import re
 
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser, get_encoding
 
-from edgeplug.text import holds_nul
+from edgeplug.text import holds_lone_surrogate, holds_nul
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -40,17 +41,29 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError(
                 "Malformed JSON: nested too deeply.", code="malformed_json"
             ) from exc
-        if may_hold_nul(body, parser_context) and holds_nul(data):
-            raise exceptions.ParseError(
-                "Strings may not contain the NUL character (\\u0000).", code="nul_character"
-            )
+        if may_hold_unstorable(body, parser_context):
+            if holds_nul(data):
+                raise exceptions.ParseError(
+                    "Strings may not contain the NUL character (\\u0000).", code="nul_character"
+                )
+            if holds_lone_surrogate(data):
+                raise exceptions.ParseError(
+                    "Strings may not contain a lone surrogate (\\ud800 to \\udfff): it is not "
+                    "a character.",
+                    code="surrogate_character",
+                )
         return data
 
 
-def may_hold_nul(body: bytes, parser_context) -> bool:
-    """Whether a parsed body may hold U+0000. In UTF-8 JSON a string can only hold it as the
-    escape ``\\u0000`` (a raw control character is malformed JSON), so a body without those
-    six bytes holds none and is not walked (a batch of 1,000 usage events is 15,000 strings)."""
+# The escapes of U+0000 and of the UTF-16 surrogates, any case.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def may_hold_unstorable(body: bytes, parser_context) -> bool:
+    """Whether a parsed body may hold U+0000 or a lone surrogate. In UTF-8 JSON a string can
+    only hold them as escapes (``\\u0000``, ``\\ud800``: a raw control character is
+    malformed JSON, and UTF-8 cannot encode a surrogate), so a body without one holds none
+    and is not walked (a batch of 1,000 usage events is 15,000 strings)."""
     if codecs.lookup(get_encoding(parser_context or {})).name != "utf-8":
         return True
-    return b"\\u0000" in body
+    return _UNSTORABLE_ESCAPE.search(body) is not None

@@ -54,6 +54,18 @@ def test_nul_bytes_are_refused(metered):
     )
 
 
+@pytest.mark.parametrize("version", ["1.0\ud800", "\udfff"])
+def test_a_lone_surrogate_is_refused(metered, version):
+    """JSON can escape half of a UTF-16 pair; it is no character, and no text column takes it
+    (json.dumps writes it as the escape a device would send)."""
+    event = {**metered.session(1, metered.base, 10), "version": version}
+    body = json.dumps({"events": [metered.session(2, metered.base, 5), event]})
+    response = metered.device_api.generic(
+        "POST", "/api/v1/usage/events", body, content_type="application/json"
+    )
+    refused(response, 400, "surrogate_character")
+
+
 @pytest.mark.parametrize("field", ["seq", "agent", "inferences", "peak_arena_bytes"])
 @pytest.mark.parametrize("value", [2**63, 10**400, -1])
 def test_huge_or_negative_numbers_are_refused(metered, field, value):
