@@ -411,7 +411,7 @@ REST_FRAMEWORK = {
         "edgeplug.core.filters.FilterBackend",
         # A NUL in ?ordering= (which DRF would drop as an unknown term) is refused before
         # any view, as in every URL: edgeplug.core.middleware.RefuseNulInUrlMiddleware.
-        "rest_framework.filters.OrderingFilter",
+        "edgeplug.core.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
         "edgeplug.core.throttling.AnonThrottle",

@@ -1,5 +1,6 @@
 """Query filters shared by the API's list endpoints."""
 
+import re
 from datetime import UTC
 
 import django_filters
@@ -7,9 +8,10 @@ import django_filters.rest_framework
 from django import forms
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 
-from edgeplug.errors import UnknownReference
+from edgeplug.errors import BadRequest, UnknownReference
 from edgeplug.tenancy.scoping import get_referenced
 
 
@@ -53,6 +55,26 @@ def number_filter(*, minimum: float = 0, maximum: float = NUMBER_FILTER_MAX, **k
     schema = {"type": "number", "minimum": minimum, "maximum": maximum}
     bounded = extend_schema_field(schema)(type("BoundedNumberFilter", (_NumberFilter,), {}))
     return bounded(min_value=minimum, max_value=maximum, **kwargs)
+
+
+class _IdIfGiven(forms.IntegerField):
+    """Absent is fine; given, it must be a whole number (``?agent=1.5`` is a 400, not agent 1)."""
+
+    def clean(self, value):
+        if value == "":
+            raise forms.ValidationError("Enter a whole number.", code="invalid")
+        return super().clean(value)
+
+
+class _IdFilter(django_filters.NumberFilter):
+    field_class = _IdIfGiven
+
+
+def id_filter(**kwargs):
+    """A query filter naming an object by its id: a whole number from 1, published so."""
+    schema = {"type": "integer", "minimum": 1, "maximum": NUMBER_FILTER_MAX}
+    bounded = extend_schema_field(schema)(type("IdFilter", (_IdFilter,), {}))
+    return bounded(min_value=1, max_value=NUMBER_FILTER_MAX, **kwargs)
 
 
 class _StrictBoolean(forms.NullBooleanField):
@@ -116,3 +138,39 @@ class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
     the strict ``FilterSet`` above."""
 
     filterset_base = FilterSet
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """``?ordering=`` over the fields a list publishes (the view's ``ordering_fields``, else
+    its serializer's), comma-separated, ``-`` for descending. An unknown term is a 400
+    ``invalid_ordering`` naming the terms a client may use (DRF dropped it silently), and the
+    order always ends on the primary key: among rows equal on the chosen fields (orders of
+    one amount, agents of one name) a page could otherwise skip a row another page repeats.
+    The schema publishes the terms as the parameter's pattern."""
+
+    def get_ordering(self, request, queryset, view):
+        given = request.query_params.get(self.ordering_param)
+        if not given:
+            return self.get_default_ordering(view)
+        terms = [term.strip() for term in given.split(",") if term.strip()]
+        allowed = self._terms(queryset, view, request)
+        unknown = [term for term in terms if term.removeprefix("-") not in allowed]
+        if unknown or not terms:
+            raise BadRequest(
+                f"Unknown ordering {', '.join(unknown) or given!r}: order by "
+                f"{', '.join(allowed)} (comma-separated, - for descending).",
+                code="invalid_ordering",
+            )
+        if not {"pk", "-pk", "id", "-id"} & set(terms):
+            terms.append("pk")
+        return terms
+
+    def _terms(self, queryset, view, request) -> list[str]:
+        fields = self.get_valid_fields(queryset, view, {"request": request})
+        return sorted({name for name, _ in fields})
+
+    def get_schema_operation_parameters(self, view):
+        (parameter,) = super().get_schema_operation_parameters(view)
+        one = "|".join(re.escape(term) for term in self._terms(view.get_queryset(), view, None))
+        parameter["schema"]["pattern"] = f"^-?(?:{one})(?:,-?(?:{one}))*$"
+        return [parameter]

@@ -5,7 +5,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 
 from billing.errors import CardDeclined, PaymentFailed
-from edgeplug.core.filters import FilterSet, number_filter
+from edgeplug.core.filters import FilterSet, id_filter
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
 from edgeplug.tenancy.permissions import CanBuy, IsMember
@@ -127,9 +127,7 @@ class OrderDetail(generics.RetrieveAPIView):
 
 class EntitlementFilter(FilterSet):
     # An agent id: one of an agent the caller may see or holds, else 400 unknown_agent.
-    agent = number_filter(
-        minimum=1, method="filter_agent", label="an agent you can see (else 400 unknown_agent)"
-    )
+    agent = id_filter(method="filter_agent", label="an agent you can see (else 400 unknown_agent)")
 
     class Meta:
         model = Entitlement
@@ -139,7 +137,7 @@ class EntitlementFilter(FilterSet):
         return self.narrowed_to(
             queryset,
             name,
-            int(value),
+            value,
             visible=held_or_visible_agents(self.request),
             error=UnknownAgent,
             lookup="pk",

@@ -1,5 +1,7 @@
 """What the OpenAPI schema says about a request is what the API checks (fast, in-process)."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -99,13 +101,12 @@ def test_an_ordering_with_a_nul_character_is_refused_as_the_schema_says(
     ordering = next(
         p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "ordering"
     )
-    assert ordering["schema"]["pattern"] == "^[^\\u0000]*$"
+    assert not re.fullmatch(ordering["schema"]["pattern"], "-created_at\x00")
     client, _ = member_client("admin")
     response = client.get(f"{path}?ordering=-created_at%00")
     assert (response.status_code, response.json()["code"]) == (400, "nul_character")
     assert "\x00" not in response.content.decode()
     assert client.get(f"{path}?ordering=-created_at").status_code == 200
-    assert client.get(f"{path}?ordering=no_such_field").status_code == 200  # DRF ignores it
 
 
 # A customer is refused the vendor's routes (403): the refusal's audit event named the path

@@ -167,6 +167,10 @@ def test_filtering_entitlements_by_a_missing_or_hidden_agent_is_unknown_agent(
     other = client.get("/api/v1/entitlements", {"agent": hidden["agent"].pk})
     assert_unknown(missing, "unknown_agent", "agent", "agent", MISSING)
     assert_unknown(other, "unknown_agent", "agent", "agent", hidden["agent"].pk)
+    # An id is a whole number: 1.5 was read as agent 1 (int()), and its entitlements listed.
+    for not_an_id in (f"{agent.pk}.5", "1e3", "0x1"):
+        refused = client.get("/api/v1/entitlements", {"agent": not_an_id})
+        assert refused.status_code == 400, (not_an_id, refused.json())
 
 
 def test_an_agent_held_still_filters_the_entitlements_once_it_left_the_catalogue(
