@@ -23,7 +23,7 @@ from django.db.models.functions import TruncMonth
 
 from billing.meter import billed_hours
 from billing.models import UsageHour
-from billing.periods import month_label
+from billing.periods import month_label, next_month
 from marketplace.models import Agent, Order
 from marketplace.pricing import currency_exponent
 
@@ -42,8 +42,12 @@ class MonthSales:
         return billed_hours(self.seconds)
 
 
-def vendor_sales(vendor, start: dt.datetime) -> list[MonthSales]:
-    """One row per (month, agent) with any usage or sale from ``start`` on, oldest first."""
+def vendor_sales(vendor, months: list[dt.datetime]) -> list[MonthSales]:
+    """One row per (month, agent) with any usage or sale in ``months`` (consecutive month
+    starts, as ``recent_months`` gives them), oldest first. Nothing after the last month is
+    read: ingest takes sessions ending a few minutes ahead of the clock
+    (``USAGE_FUTURE_SKEW_S``), so near a month's end the next month may already hold usage."""
+    start, end = months[0], next_month(months[-1])
     agents = {a.pk: a for a in Agent.objects.filter(tenant=vendor)}
     rows: dict[tuple[dt.date, int], MonthSales] = {}
 
@@ -54,7 +58,7 @@ def vendor_sales(vendor, start: dt.datetime) -> list[MonthSales]:
         return rows[key]
 
     usage = (
-        UsageHour.objects.filter(agent__tenant=vendor, hour__gte=start)
+        UsageHour.objects.filter(agent__tenant=vendor, hour__gte=start, hour__lt=end)
         .annotate(month=TruncMonth("hour", tzinfo=dt.UTC))
         .values("month", "agent", "tenant")
         .annotate(seconds=Sum("seconds"))
@@ -65,7 +69,7 @@ def vendor_sales(vendor, start: dt.datetime) -> list[MonthSales]:
         month_row.customers.add(item["tenant"])
     orders = (
         Order.objects.filter(agent__tenant=vendor)
-        .sold_between(start)
+        .sold_between(start, end)
         .annotate(month=TruncMonth("completed_at", tzinfo=dt.UTC))
         .values("month", "agent", "tenant", "currency")
         .annotate(amount=Sum("amount"))

@@ -57,8 +57,13 @@ def _roles(name: str, *roles: str) -> type[BasePermission]:
 # a rule of its own for the tenant (a vendor's publishers, its payout readers) is named beside
 # its views (marketplace.powers, billing.powers). tests/security/test_role_matrix.py checks
 # every route's roles.
-IsTenantAdmin = _roles("IsTenantAdmin", Role.ADMIN)
-IsMember = _roles("IsMember", *Role.values)
+# Any member of the tenant (its orders; the portal's password page).
+MEMBER = TenantPower(roles=tuple(Role.values))
+# Its admins: its members and their roles (the API's /tenant/members and the portal's team
+# page, a former vendor's as well) and its audit trail.
+TENANT_ADMIN = TenantPower(roles=(Role.ADMIN,))
+IsTenantAdmin = permission_class(TENANT_ADMIN, "IsTenantAdmin")
+IsMember = permission_class(MEMBER, "IsMember")
 # Orders, saved cards, invoices and the billing account.
 CanBuy = _roles("CanBuy", Role.ADMIN, Role.BILLING)
 # Devices, their tokens and deployments, and the usage they report.

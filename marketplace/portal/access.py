@@ -7,7 +7,8 @@ the API's JWT authentication sets them, so ``for_request`` scopes its queries th
 """
 
 from collections.abc import Callable
-from functools import wraps
+from dataclasses import dataclass
+from functools import cached_property, wraps
 
 from django.contrib.auth import logout
 from django.http import HttpResponse
@@ -16,13 +17,14 @@ from django.urls import reverse
 from django_otp import devices_for_user
 
 from billing.payout_queries import has_payouts_filter
+from billing.powers import READ_PAYOUTS
 from edgeplug.audit.services import record_denial
 from edgeplug.core.error_views import error_response
 from edgeplug.core.throttling import request_wait
 from edgeplug.errors import Throttled
-from edgeplug.tenancy.models import Membership, Role
-from edgeplug.tenancy.permissions import TenantPower
-from marketplace.powers import PUBLISH, is_vendor
+from edgeplug.tenancy.models import Membership, Role, Tenant
+from edgeplug.tenancy.permissions import TENANT_ADMIN, TenantPower
+from marketplace.powers import PUBLISH, VENDOR_MEMBER
 
 SESSION_TENANT = "portal_tenant_id"
 # Reading a page spends no budget: a vendor whose API clients used it up can still see the
@@ -59,8 +61,40 @@ def current_membership(request) -> Membership | None:
     return vendor_memberships(request.user).filter(tenant_id=tenant_id).first()
 
 
-def can_publish(request) -> bool:
-    return PUBLISH.held(getattr(request, "tenant", None), getattr(request, "role", None))
+@dataclass(frozen=True)
+class MemberPages:
+    """Which portal pages the signed-in member may open (``request.can`` on a page), each by
+    the power its views give ``vendor_page``: the nav and the pages link only to these."""
+
+    tenant: Tenant
+    role: str
+
+    @cached_property
+    def vendor(self) -> bool:
+        """The vendor's own pages: dashboard, agents and versions, workflows."""
+        return VENDOR_MEMBER.held(self.tenant, self.role)
+
+    @cached_property
+    def publish(self) -> bool:
+        """Upload, signing keys, pricing, certify and yank, a workflow package's upload."""
+        return PUBLISH.held(self.tenant, self.role)
+
+    @cached_property
+    def payouts(self) -> bool:
+        """Sales and payout statements."""
+        return READ_PAYOUTS.held(self.tenant, self.role)
+
+    @cached_property
+    def team(self) -> bool:
+        return TENANT_ADMIN.held(self.tenant, self.role)
+
+    @cached_property
+    def home(self) -> str:
+        """Where a sign-in lands and the brand links: the first of these pages the member may
+        open (the password page, which every member may, when none of the others)."""
+        if self.vendor:
+            return "portal:dashboard"
+        return "portal:sales" if self.payouts else "portal:password"
 
 
 def wants_json(request) -> bool:
@@ -94,21 +128,14 @@ def count_enrolment(request) -> HttpResponse | None:
     return over_budget(request)
 
 
-def vendor_page(
-    view: Callable | None = None,
-    *,
-    roles: tuple[str, ...] = (),
-    power: TenantPower | None = None,
-):
-    """Signed in, a member of an active vendor tenant, past the TOTP gate; ``roles`` limits
-    the page to those roles, ``power`` to those who hold it (the API's permission of the same
-    power: its roles, and its own rule for the tenant, which replaces "a vendor"). Others get
-    a 403 page that says why; each refusal is audited as ``permission_denied``, as the API's
-    are. A write (any method but a read) counts against the API's budgets per user and per
-    tenant, and past either is refused with 429 and ``Retry-After``."""
-    if power is not None:
-        roles = power.roles
-    tenant_qualifies = power.tenant_qualifies if power is not None else is_vendor
+def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEMBER):
+    """Signed in to the portal (a member of an active vendor, or of a former one that keeps
+    its payouts), past the TOTP gate, holding ``power`` (the API's permission of the same
+    power: its roles, and its rule for the tenant; by default any member of a vendor). Others
+    get a 403 page that says why; each refusal is audited as ``permission_denied``, as the
+    API's are. A write (any method but a read) counts against the API's budgets per user and
+    per tenant, and past either is refused with 429 and ``Retry-After``."""
+    roles, tenant_qualifies = power.roles, power.tenant_qualifies
 
     def decorate(func: Callable) -> Callable:
         @wraps(func)
@@ -127,7 +154,8 @@ def vendor_page(
                 return redirect(reverse("portal:enrol"))
             request.tenant, request.role = membership.tenant, membership.role
             request.membership = membership
-            if roles and membership.role not in roles:
+            request.can = MemberPages(membership.tenant, membership.role)
+            if membership.role not in roles:
                 allowed = [Role(r).label for r in roles]
                 record_denial(
                     request,

@@ -1,5 +1,5 @@
 """Vendors signed in to the portal the way a person signs in: email, password and TOTP;
-and a vendor with something sold, for the sales pages."""
+a vendor with something sold, for the sales pages, and the same tenant once a former vendor."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from edgeplug import signing
-from marketplace.models import Entitlement, Order, OrderStatus, VendorKey
+from marketplace.models import Agent, Entitlement, Order, OrderStatus, VendorKey
 from tests.conftest import totp_now
 from tests.factories import (
     PASSWORD,
@@ -94,3 +94,13 @@ def sold(metered):  # noqa: F811
     month = metered.now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     finalized_sale(order.tenant, Entitlement.objects.get(), month, amount=10_000)
     return metered
+
+
+@pytest.fixture
+def former_vendor(sold):
+    """The tenant that sold, after staff unticked "is vendor": it keeps its agents, so its
+    payouts stay readable (``billing.powers.READ_PAYOUTS``)."""
+    tenant = Agent.objects.get(pk=sold.agent_id).tenant
+    tenant.is_vendor, tenant.is_customer = False, True  # a tenant is one or the other
+    tenant.save(update_fields=["is_vendor", "is_customer"])
+    return tenant

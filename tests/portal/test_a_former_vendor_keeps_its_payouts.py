@@ -1,23 +1,17 @@
 """A tenant whose "is vendor" staff unticked, keeping its agents: its admins and billing
 members still read its payouts at the API and on the portal's sales pages (one power,
-``billing.powers.READ_PAYOUTS``), while nobody there publishes any more (``PUBLISH``)."""
+``billing.powers.READ_PAYOUTS``), while nobody there publishes any more (``PUBLISH``). Its
+members still change their password, and its admins manage its team, on the portal as at
+the API (``TENANT_ADMIN``)."""
 
 import pytest
 from django.test import Client
 
-from marketplace.models import Agent
-from tests.factories import MembershipFactory, UserFactory
+from edgeplug.tenancy.models import Membership
+from tests.factories import PASSWORD, MembershipFactory, UserFactory
 from tests.portal.conftest import portal_sign_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def former_vendor(sold):
-    tenant = Agent.objects.get(pk=sold.agent_id).tenant
-    tenant.is_vendor, tenant.is_customer = False, True  # a tenant is one or the other
-    tenant.save(update_fields=["is_vendor", "is_customer"])
-    return tenant
 
 
 @pytest.mark.parametrize("role", ["admin", "billing"])
@@ -65,3 +59,42 @@ def test_a_former_vendors_billing_member_lands_on_its_sales(former_vendor):
     signed_in = portal_sign_in(client, membership.user, None)
     assert (signed_in.status_code, signed_in["Location"]) == (302, "/portal/sales/")
     assert client.get(signed_in["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize("role", ["admin", "developer", "operator", "billing"])
+def test_a_former_vendors_member_changes_their_password(portal_vendor, former_vendor, role):
+    vendor = portal_vendor(role=role, tenant=former_vendor)
+    new = "a-new-passphrase-for-2026"
+    changed = vendor.client.post(
+        "/portal/password/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert changed.status_code == 302, changed.content.decode()[-1500:]
+    vendor.user.refresh_from_db()
+    assert vendor.user.check_password(new)
+    landing = vendor.client.get(changed["Location"])
+    assert landing.status_code == 200
+    assert "Your password is changed." in landing.content.decode()
+
+
+def test_a_former_vendors_admin_manages_its_team_as_at_the_api(
+    portal_vendor, member_client, former_vendor
+):
+    api, _ = member_client("admin", tenant=former_vendor)
+    assert api.get("/api/v1/tenant/members").status_code == 200
+    admin = portal_vendor(role="admin", tenant=former_vendor)
+    newcomer = UserFactory()
+    page = admin.client.post(
+        "/portal/team/", {"email": newcomer.email, "role": "billing"}, follow=True
+    )
+    assert page.status_code == 200
+    assert f"{newcomer.email} joined as billing" in page.content.decode()
+    assert Membership.objects.get(user=newcomer, tenant=former_vendor).role == "billing"
+
+
+def test_a_former_vendors_billing_member_is_sent_back_to_its_sales(portal_vendor, former_vendor):
+    """Refused a page for admins, the way back leads where it may go, not to a dashboard."""
+    billing = portal_vendor(role="billing", tenant=former_vendor)
+    refused = billing.client.get("/portal/team/")
+    assert refused.status_code == 403
+    assert 'href="/portal/sales/">Back to the portal</a>' in refused.content.decode()

@@ -4,7 +4,7 @@ and certify again."""
 
 import html
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -97,6 +97,18 @@ def test_an_active_run_reports_its_stage_progress_as_json(vendor):
     )
     page = vendor.client.get(_url(version)).content.decode()
     assert 'data-active="true"' in page and "portal/runs.js" in page
+
+
+def test_a_run_that_finished_on_another_day_says_which(vendor):
+    run = CertificationRunFactory(
+        version=AgentVersionFactory(agent__tenant=vendor.tenant, certified=True)
+    )
+    submitted = datetime(2026, 3, 31, 23, 50, tzinfo=UTC)
+    CertificationRun.objects.filter(pk=run.pk).update(
+        created_at=submitted, finished_at=submitted + timedelta(minutes=20)
+    )
+    text = vendor.client.get(_url(run.version)).content.decode()
+    assert "Submitted 2026-03-31 23:50:00 UTC, finished 2026-04-01 00:10:00 UTC" in text
 
 
 def _messages(page) -> str:

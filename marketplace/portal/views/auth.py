@@ -23,9 +23,11 @@ from edgeplug.audit.services import record_denial
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role
+from edgeplug.tenancy.permissions import MEMBER
 from marketplace.portal.access import (
     NOT_A_VENDOR,
     SESSION_TENANT,
+    MemberPages,
     count_enrolment,
     current_membership,
     has_totp,
@@ -48,9 +50,9 @@ def _next_url(request, home: str = "portal:dashboard") -> str:
 
 
 def _home(membership) -> str:
-    """Where a sign-in lands: the dashboard, or, for a former vendor that keeps its payouts
-    (its other pages are a vendor's), its sales."""
-    return "portal:dashboard" if membership.tenant.is_vendor else "portal:sales"
+    """Where a sign-in lands (``MemberPages.home``): the dashboard, or, for a former vendor
+    that keeps its payouts (its other pages are a vendor's), its sales."""
+    return MemberPages(membership.tenant, membership.role).home
 
 
 def _choose_vendor(user, slug: str):
@@ -158,7 +160,7 @@ def sign_out(request):
     return redirect("portal:sign-in")
 
 
-@vendor_page
+@vendor_page(power=MEMBER)  # a former vendor's members too: an account's, not a vendor's
 @require_http_methods(["GET", "POST"])
 def password_change(request):
     form = PasswordChangeForm(request.user, request.POST or None)
@@ -167,5 +169,5 @@ def password_change(request):
         record_password_change(user, request=request)
         update_session_auth_hash(request, user)
         messages.success(request, "Your password is changed.")
-        return redirect("portal:dashboard")
+        return redirect(request.can.home)
     return render(request, "portal/password_change.html", {"form": form})

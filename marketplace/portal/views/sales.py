@@ -34,7 +34,7 @@ def _period(request) -> tuple[PeriodForm, list]:
 @vendor_page(power=READ_PAYOUTS)
 def sales_page(request):
     form, months = _period(request)
-    rows = sales.vendor_sales(request.tenant, months[0])
+    rows = sales.vendor_sales(request.tenant, months)
     table = [
         {
             "month": r.month,
@@ -77,7 +77,7 @@ def sales_csv(request):
     header = ["month", "agent", "agent_hours", "customers", "currency", "revenue_minor_units"]
 
     def rows():
-        for r in sales.vendor_sales(request.tenant, months[0]):
+        for r in sales.vendor_sales(request.tenant, months):
             base = [month_label(r.month), r.agent.name, r.agent_hours, len(r.customers)]
             for currency, amount in sorted(r.revenue.items()) or [("", 0)]:
                 yield [*base, currency, amount]

@@ -1,11 +1,13 @@
-"""The team: members and their roles, managed by the vendor's admins through the tenancy
-actions (the last admin cannot leave or lose the role)."""
+"""The team: members and their roles, managed by the tenant's admins through the tenancy
+actions (the last admin cannot leave or lose the role), as at the API (``TENANT_ADMIN``):
+a former vendor's admins too."""
 
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from edgeplug.tenancy import services as tenancy
-from edgeplug.tenancy.models import Membership, Role
+from edgeplug.tenancy.models import Membership
+from edgeplug.tenancy.permissions import TENANT_ADMIN
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import MemberForm, RoleForm
@@ -16,15 +18,13 @@ from marketplace.portal.outcomes import (
     render_form,
 )
 
-ADMINS = (Role.ADMIN,)
-
 
 def _members(request):
     return for_request(Membership.objects.select_related("user"), request).order_by("user__email")
 
 
 @require_http_methods(["GET", "POST"])
-@vendor_page(roles=ADMINS)
+@vendor_page(power=TENANT_ADMIN)
 def team(request):
     form = MemberForm(request.POST or None)
     error = None
@@ -48,7 +48,7 @@ def team(request):
 
 
 @require_POST
-@vendor_page(roles=ADMINS)
+@vendor_page(power=TENANT_ADMIN)
 def change_role(request, pk):
     membership = get_for_request(
         Membership.objects.select_related("user", "tenant"), request, pk=pk
@@ -64,7 +64,7 @@ def change_role(request, pk):
 
 
 @require_POST
-@vendor_page(roles=ADMINS)
+@vendor_page(power=TENANT_ADMIN)
 def remove_member(request, pk):
     membership = get_for_request(
         Membership.objects.select_related("user", "tenant"), request, pk=pk

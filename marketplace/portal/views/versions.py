@@ -16,7 +16,7 @@ from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
 from marketplace.certified import certified_until, current_certificate
 from marketplace.models import Agent, AgentVersion
-from marketplace.portal.access import can_publish, vendor_page
+from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import CertifyForm, YankForm
 from marketplace.portal.outcomes import flash_form_errors, perform_and_flash
 from marketplace.portal.runs import run_view
@@ -79,7 +79,6 @@ def version_page(request, agent_id, version):
         "certificate_expired_at": None if key_withdrawn else until,
         "certificate_key_withdrawn": key_withdrawn,
         "package_file": f"{item.agent.name}-{item.version}.epk",
-        "can_publish": can_publish(request),
         "yank_form": YankForm(),
         "certify_form": CertifyForm(),
     }

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import wpk as wpk_actions
 from marketplace.models import WorkflowPackage
-from marketplace.portal.access import can_publish, vendor_page
+from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import WpkForm
 from marketplace.portal.outcomes import perform, render_form
 from marketplace.powers import PUBLISH
@@ -54,7 +54,6 @@ def wpk_list(request):
 def _render(request, form: WpkForm, error=None):
     context = {
         "wpks": for_request(WorkflowPackage.objects.select_related("signing_key"), request),
-        "can_publish": can_publish(request),
     }
     return render_form(request, "portal/wpks.html", context, form=form, error=error)
 

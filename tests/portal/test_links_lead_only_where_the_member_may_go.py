@@ -1,0 +1,82 @@
+"""The portal shows each member links only to the pages their role and their tenant let them
+open (the powers the pages check): the nav, the agent page's pricing link, the dashboard's
+first steps. Every link shown opens."""
+
+import re
+
+import pytest
+
+from tests.factories import AgentVersionFactory
+
+pytestmark = pytest.mark.django_db
+
+VENDOR_NAV = {
+    "admin": ["Dashboard", "Upload", "Signing keys", "Workflows", "Sales", "Team"],
+    "developer": ["Dashboard", "Upload", "Signing keys", "Workflows"],
+    "operator": ["Dashboard", "Workflows"],
+    "billing": ["Dashboard", "Workflows", "Sales"],
+}
+# A former vendor keeps its payouts and its team; nothing else of a vendor's.
+FORMER_VENDOR_NAV = {
+    "admin": ["Sales", "Team"],
+    "developer": [],
+    "operator": [],
+    "billing": ["Sales"],
+}
+
+
+def _nav(html: str) -> list[str]:
+    (nav,) = re.findall(r'<nav aria-label="Portal">(.*?)</nav>', html, re.S)
+    return re.findall(r"<a [^>]*>([^<]+)</a>", nav)
+
+
+def _portal_links(html: str) -> set[str]:
+    return {href for href in re.findall(r'href="([^"]+)"', html) if href.startswith("/portal/")}
+
+
+def _assert_every_link_opens(client, html: str) -> None:
+    for link in _portal_links(html):
+        assert client.get(link).status_code == 200, link
+
+
+def _check_nav(vendor, expected: list[str]) -> None:
+    """From the password page, which every member may open: the nav holds ``expected``, and
+    every link in the page (the nav, the brand, the password link) opens."""
+    page = vendor.client.get("/portal/password/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert _nav(html) == expected
+    _assert_every_link_opens(vendor.client, html)
+
+
+@pytest.mark.parametrize("role", VENDOR_NAV)
+def test_a_vendors_member_sees_in_the_nav_only_the_pages_their_role_opens(portal_vendor, role):
+    _check_nav(portal_vendor(role), VENDOR_NAV[role])
+
+
+@pytest.mark.parametrize("role", FORMER_VENDOR_NAV)
+def test_a_former_vendors_member_sees_in_the_nav_only_the_pages_left_to_them(
+    portal_vendor, former_vendor, role
+):
+    _check_nav(portal_vendor(role=role, tenant=former_vendor), FORMER_VENDOR_NAV[role])
+
+
+@pytest.mark.parametrize("role", VENDOR_NAV)
+def test_the_agent_page_links_to_pricing_only_those_who_set_prices(portal_vendor, role):
+    vendor = portal_vendor(role)
+    version = AgentVersionFactory(agent__tenant=vendor.tenant)
+    page = vendor.client.get(f"/portal/agents/{version.agent_id}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert ("Pricing and plans" in html) is (role in ("admin", "developer"))
+    _assert_every_link_opens(vendor.client, html)
+
+
+@pytest.mark.parametrize("role", VENDOR_NAV)
+def test_the_empty_dashboard_offers_keys_and_upload_only_to_those_who_publish(portal_vendor, role):
+    vendor = portal_vendor(role)
+    page = vendor.client.get("/portal/")
+    html = page.content.decode()
+    assert "No agents yet" in html
+    assert ("Register a signing key" in html) is (role in ("admin", "developer"))
+    _assert_every_link_opens(vendor.client, html)
