@@ -1,13 +1,37 @@
-"""A JSON parser that refuses oversized bodies before reading them into memory."""
+"""Reading JSON as every door reads it: ``read_json`` (strict, bounded in depth, NUL refused)
+for the API's request bodies and the portal's uploaded files, and the API's parser, which also
+refuses an oversized body before reading it into memory."""
 
 import codecs
-import io
+import json
 
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.utils.json import strict_constant
 
+from edgeplug.errors import BadRequest, NulCharacter
 from edgeplug.text import holds_nul
+
+
+class MalformedJson(BadRequest, code="malformed_json"): ...
+
+
+def read_json(body: bytes, encoding: str = "utf-8"):
+    """The JSON document ``body`` holds, read as the API reads a request body, so the same bytes
+    get the same answer at every door: ``malformed_json`` for bytes that are not text in
+    ``encoding`` (a byte order mark included), for what is not JSON (``NaN`` and ``Infinity``
+    are not, though Python's ``json`` reads them) and for a nesting too deep for the parser (a
+    RecursionError, else a 500); ``nul_character`` for a string holding U+0000."""
+    try:
+        data = json.loads(body.decode(encoding), parse_constant=strict_constant)
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise MalformedJson(f"Malformed JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedJson("Malformed JSON: nested too deeply.") from exc
+    if may_hold_nul(body, encoding) and holds_nul(data):
+        raise NulCharacter()
+    return data
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -30,27 +54,14 @@ class BoundedJSONParser(JSONParser):
         return stream.read()
 
     def parse_body(self, body: bytes, media_type, parser_context):
-        try:
-            data = super().parse(io.BytesIO(body), media_type, parser_context)
-        except exceptions.ParseError as exc:
-            raise exceptions.ParseError(
-                f"Malformed JSON: {exc.detail}", code="malformed_json"
-            ) from exc
-        except RecursionError as exc:
-            raise exceptions.ParseError(
-                "Malformed JSON: nested too deeply.", code="malformed_json"
-            ) from exc
-        if may_hold_nul(body, parser_context) and holds_nul(data):
-            raise exceptions.ParseError(
-                "Strings may not contain the NUL character (\\u0000).", code="nul_character"
-            )
-        return data
+        return read_json(body, get_encoding(parser_context or {}))
 
 
-def may_hold_nul(body: bytes, parser_context) -> bool:
-    """Whether a parsed body may hold U+0000. In UTF-8 JSON a string can only hold it as the
-    escape ``\\u0000`` (a raw control character is malformed JSON), so a body without those
-    six bytes holds none and is not walked (a batch of 1,000 usage events is 15,000 strings)."""
-    if codecs.lookup(get_encoding(parser_context or {})).name != "utf-8":
+def may_hold_nul(body: bytes, encoding: str) -> bool:
+    """Whether a JSON body in ``encoding`` may hold U+0000 once parsed. In UTF-8 JSON a string
+    can only hold it as the escape ``\\u0000`` (a raw control character is malformed JSON), so a
+    body without those six bytes holds none and is not walked (a batch of 1,000 usage events is
+    15,000 strings)."""
+    if codecs.lookup(encoding).name != "utf-8":
         return True
     return b"\\u0000" in body
