@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from edgeplug import signing
-from marketplace.models import AgentVersion, VendorKey, WorkflowPackage
-from tests.factories import AgentVersionFactory
+from marketplace.models import AgentVersion, PricePlan, VendorKey, WorkflowPackage
+from tests.factories import AgentFactory, AgentVersionFactory
 from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +211,27 @@ def test_a_wpk_text_field_of_another_type_is_refused_alike_not_read_as_its_text(
     by_api, by_portal = _post_wpk_at_both_doors(vendor, api, body)
     _assert_refused_alike(by_api, by_portal, 400, "invalid")
     assert by_api.json()["detail"] == f"{next(iter(changes))}: Not a valid string."
+
+
+def test_a_metered_price_of_another_scheme_is_refused_alike_at_the_api_and_the_portal(doors):
+    vendor, api = doors
+    agent = AgentFactory(tenant=vendor.tenant)
+    plan = {"key": "hourly", "name": "Hourly", "kind": "metered", "currency": "USD"}
+    by_api = api.post(
+        f"/api/v1/vendor/agents/{agent.pk}/plans",
+        plan | {"terms": {"scheme": "per_unit", "unit_amount": 50, "tiers": [{"unit_amount": 5}]}},
+        format="json",
+    )
+    by_portal = vendor.client.post(
+        f"/portal/agents/{agent.pk}/pricing/",
+        plan | {"scheme": "per_unit", "unit_price": "0.50", "tiers": "* at 0.05"},
+    )
+    assert (by_api.status_code, by_api.json()["code"]) == (400, "invalid_price_terms")
+    assert by_api.json()["detail"] == "The per_unit scheme does not take ['tiers']."
+    page = by_portal.content.decode()
+    assert by_portal.status_code == 400 and "invalid_price_terms" in page
+    assert escape(by_api.json()["detail"]) in page
+    assert not PricePlan.objects.exists()
 
 
 def _public_key() -> str:
