@@ -118,6 +118,16 @@ class NulCharacter(BadRequest, code="nul_character"):
         super().__init__(detail, **kw)
 
 
+class SurrogateCharacter(BadRequest, code="surrogate_character"):
+    """Text holding half a UTF-16 pair (JSON's ``\\ud800`` with no partner): no character,
+    which no UTF-8 text column stores (``edgeplug.text.holds_lone_surrogate``)."""
+
+    def __init__(
+        self, detail: str = "Strings may not contain a lone surrogate (\\ud800 to \\udfff).", **kw
+    ):
+        super().__init__(detail, **kw)
+
+
 FIELD_NUL_CODE = "null_characters_not_allowed"  # django.core.validators.ProhibitNullCharacters
 
 

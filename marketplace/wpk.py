@@ -152,11 +152,13 @@ DOCUMENT_FIELDS = ("name", "version", "content", "signature", "key_id")
 
 def reject_malformed_document(document) -> None:
     """Refuse a document (a parsed file or a request body) that is not a WPK's shape: an object
-    holding its five fields and no other, ``content`` an object. Each door calls this before it
-    reads the fields, so the same document is the same ``wpk_invalid`` at all of them."""
+    holding its five fields and no other, ``content`` an object (``wpk_invalid``), the others
+    strings (``invalid``). Each door calls this before it reads the fields, so the same document
+    is the same refusal at all of them."""
     _reject_incomplete_document(document)
     _reject_unknown_fields(document)
     _reject_non_object_content(document["content"])
+    _reject_non_string_text(document)
 
 
 def _reject_incomplete_document(document) -> None:
@@ -181,6 +183,15 @@ def _reject_unknown_fields(document: Mapping) -> None:
 def _reject_non_object_content(content) -> None:
     if not isinstance(content, Mapping):
         raise WpkInvalid("content must be an object with a list of steps.")
+
+
+def _reject_non_string_text(document: Mapping) -> None:
+    """A text field given as a number, a boolean, a list or an object: the API's answer for a
+    value that is not a string (400 ``invalid``, DRF's message), at every door: read as its
+    ``str()`` it was a text the document does not hold (``["a"]`` the name "['a']")."""
+    for field in DOCUMENT_FIELDS:
+        if field != "content" and not isinstance(document[field], str):
+            raise BadRequest(f"{field}: Not a valid string.", code="invalid")
 
 
 def signed_document(name: str, version: str, content) -> dict:

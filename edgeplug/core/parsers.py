@@ -1,14 +1,43 @@
-"""A JSON parser that refuses oversized bodies before reading them into memory."""
+"""Reading JSON as every door reads it: ``read_json`` (strict, bounded in depth, NUL refused)
+for the API's request bodies and the portal's uploaded files, and the API's parser, which also
+refuses an oversized body before reading it into memory."""
 
 import codecs
-import io
+import json
 import re
 
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.utils.json import strict_constant
 
+from edgeplug.errors import BadRequest, NulCharacter, SurrogateCharacter
 from edgeplug.text import holds_lone_surrogate, holds_nul
+
+
+class MalformedJson(BadRequest, code="malformed_json"): ...
+
+
+def read_json(body: bytes, encoding: str = "utf-8"):
+    """The JSON document ``body`` holds, read as the API reads a request body, so the same bytes
+    get the same answer at every door: ``malformed_json`` for bytes that are not text in
+    ``encoding`` (a byte order mark included), for what is not JSON (``NaN`` and ``Infinity``
+    are not, though Python's ``json`` reads them) and for a nesting too deep for the parser (a
+    RecursionError, else a 500); ``nul_character`` for a string holding U+0000 and
+    ``surrogate_character`` for one holding half a UTF-16 pair (``\\ud800``), which no text
+    column stores either."""
+    try:
+        data = json.loads(body.decode(encoding), parse_constant=strict_constant)
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise MalformedJson(f"Malformed JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedJson("Malformed JSON: nested too deeply.") from exc
+    if may_hold_unstorable(body, encoding):
+        if holds_nul(data):
+            raise NulCharacter()
+        if holds_lone_surrogate(data):
+            raise SurrogateCharacter()
+    return data
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -31,39 +60,19 @@ class BoundedJSONParser(JSONParser):
         return stream.read()
 
     def parse_body(self, body: bytes, media_type, parser_context):
-        try:
-            data = super().parse(io.BytesIO(body), media_type, parser_context)
-        except exceptions.ParseError as exc:
-            raise exceptions.ParseError(
-                f"Malformed JSON: {exc.detail}", code="malformed_json"
-            ) from exc
-        except RecursionError as exc:
-            raise exceptions.ParseError(
-                "Malformed JSON: nested too deeply.", code="malformed_json"
-            ) from exc
-        if may_hold_unstorable(body, parser_context):
-            if holds_nul(data):
-                raise exceptions.ParseError(
-                    "Strings may not contain the NUL character (\\u0000).", code="nul_character"
-                )
-            if holds_lone_surrogate(data):
-                raise exceptions.ParseError(
-                    "Strings may not contain a lone surrogate (\\ud800 to \\udfff): it is not "
-                    "a character.",
-                    code="surrogate_character",
-                )
-        return data
+        return read_json(body, get_encoding(parser_context or {}))
 
 
 # The escapes of U+0000 and of the UTF-16 surrogates, any case.
 _UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
-def may_hold_unstorable(body: bytes, parser_context) -> bool:
-    """Whether a parsed body may hold U+0000 or a lone surrogate. In UTF-8 JSON a string can
-    only hold them as escapes (``\\u0000``, ``\\ud800``: a raw control character is
-    malformed JSON, and UTF-8 cannot encode a surrogate), so a body without one holds none
-    and is not walked (a batch of 1,000 usage events is 15,000 strings)."""
-    if codecs.lookup(get_encoding(parser_context or {})).name != "utf-8":
+def may_hold_unstorable(body: bytes, encoding: str) -> bool:
+    """Whether a JSON body in ``encoding`` may hold U+0000 or a lone surrogate once parsed. In
+    UTF-8 JSON a string can only hold them as escapes (``\\u0000``, ``\\ud800``: a raw
+    control character is malformed JSON, and UTF-8 cannot encode a surrogate), so a body
+    without one holds none and is not walked (a batch of 1,000 usage events is 15,000
+    strings)."""
+    if codecs.lookup(encoding).name != "utf-8":
         return True
     return _UNSTORABLE_ESCAPE.search(body) is not None

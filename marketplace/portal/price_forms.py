@@ -120,18 +120,19 @@ class PlanForm(forms.Form):
             )
 
     def _metered_terms(self, data, currency: str) -> dict:
+        """The terms of every price the form holds. One that belongs to another scheme goes in
+        too, for the action to refuse as the API does (``invalid_price_terms``: "The per_unit
+        scheme does not take ['tiers']"); dropped here, the plan stored was not the one typed."""
         scheme = data.get("scheme") or "per_unit"
+        self._reject_scheme_without_its_prices(data, scheme)
         terms: dict = {"scheme": scheme}
-        if scheme == "per_unit":
-            if data.get("unit_price") is None:
-                raise forms.ValidationError("Give the price per agent-hour.")
+        if data.get("unit_price") is not None:
             terms["unit_amount"] = minor_units(data["unit_price"], currency, "The hourly price")
-        elif scheme in ("graduated", "volume"):
+        if scheme in ("graduated", "volume") or data.get("tiers"):
             terms["tiers"] = self._tiers(data.get("tiers") or "", currency)
-        else:
-            if not data.get("package_size") or data.get("package_price") is None:
-                raise forms.ValidationError("Give the hours per package and its price.")
+        if data.get("package_size") is not None:
             terms["package_size"] = data["package_size"]
+        if data.get("package_price") is not None:
             terms["package_amount"] = minor_units(data["package_price"], currency, "The price")
         if data.get("included_hours"):
             terms["included_hours"] = str(data["included_hours"])
@@ -139,6 +140,14 @@ class PlanForm(forms.Form):
             if data.get(field):
                 terms[field] = minor_units(data[field], currency, label)
         return terms
+
+    def _reject_scheme_without_its_prices(self, data, scheme: str) -> None:
+        if scheme == "per_unit" and data.get("unit_price") is None:
+            raise forms.ValidationError("Give the price per agent-hour.")
+        if scheme == "package" and (
+            not data.get("package_size") or data.get("package_price") is None
+        ):
+            raise forms.ValidationError("Give the hours per package and its price.")
 
     def _tiers(self, text: str, currency: str) -> list[dict]:
         tiers = []

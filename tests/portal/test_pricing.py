@@ -4,6 +4,7 @@ the calculator prices a month of agent-hours with that module, retire stops new 
 from decimal import Decimal
 
 import pytest
+from django.utils.html import escape
 
 from marketplace import pricing
 from marketplace.models import PricePlan
@@ -75,6 +76,58 @@ def test_a_plan_that_cannot_be_priced_is_explained(vendor, changes, message):
     assert response.status_code in (400, 422)
     assert message in response.content.decode()
     assert not PricePlan.objects.exists()
+
+
+PER_UNIT = GRADUATED | {"scheme": "per_unit", "unit_price": "0.50", "tiers": ""}
+PACKAGE = GRADUATED | {"scheme": "package", "package_size": "50", "package_price": "4", "tiers": ""}
+
+
+@pytest.mark.parametrize(
+    ("form", "refused"),
+    [
+        (
+            PER_UNIT | {"tiers": "100 at 0.10\n* at 0.05"},
+            "The per_unit scheme does not take ['tiers']",
+        ),
+        (
+            PER_UNIT | {"package_size": "50", "package_price": "4"},
+            "The per_unit scheme does not take ['package_amount', 'package_size']",
+        ),
+        (GRADUATED | {"unit_price": "0.50"}, "The graduated scheme does not take ['unit_amount']"),
+        (
+            GRADUATED | {"scheme": "volume", "package_price": "4"},
+            "The volume scheme does not take ['package_amount']",
+        ),
+        (PACKAGE | {"tiers": "* at 0.05"}, "The package scheme does not take ['tiers']"),
+        (PACKAGE | {"unit_price": "0"}, "The package scheme does not take ['unit_amount']"),
+    ],
+    ids=[
+        "per_unit tiers",
+        "per_unit package",
+        "graduated unit",
+        "volume package",
+        "package tiers",
+        "package unit 0",
+    ],
+)
+def test_a_price_of_another_scheme_is_refused_not_dropped(vendor, form, refused):
+    """A per-hour plan with tiers typed too was stored without them (302): the action's
+    refusal now, as the API gives it for the same terms."""
+    agent = AgentFactory(tenant=vendor.tenant)
+    response = vendor.client.post(f"/portal/agents/{agent.pk}/pricing/", form)
+    page = response.content.decode()
+    assert response.status_code == 400, page[-1500:]
+    assert "invalid_price_terms" in page and escape(refused) in page
+    assert not PricePlan.objects.exists()
+
+
+@pytest.mark.parametrize("form", [PER_UNIT, PACKAGE], ids=["per_unit", "package"])
+def test_a_plan_of_one_scheme_with_only_its_prices_is_offered(vendor, form):
+    agent = AgentFactory(tenant=vendor.tenant)
+    response = vendor.client.post(f"/portal/agents/{agent.pk}/pricing/", form)
+    assert response.status_code == 302, response.content.decode()[-1500:]
+    terms = PricePlan.objects.get(agent=agent).terms
+    assert "tiers" not in terms and terms["scheme"] == form["scheme"]
 
 
 def test_one_time_and_free_plans(vendor):

@@ -6,10 +6,11 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from django.utils.html import escape
 
 from edgeplug import signing
-from marketplace.models import AgentVersion, VendorKey, WorkflowPackage
-from tests.factories import AgentVersionFactory
+from marketplace.models import AgentVersion, PricePlan, VendorKey, WorkflowPackage
+from tests.factories import AgentFactory, AgentVersionFactory
 from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +120,132 @@ def test_a_wpk_missing_a_field_is_the_actions_wpk_invalid_at_the_api_and_the_por
         by_portal.content.decode()
     )
     assert not WorkflowPackage.objects.exists()
+
+
+def _post_wpk_at_both_doors(vendor, api, body: bytes):
+    """The same bytes as the API's request body and as the portal's uploaded file."""
+    by_api = api.post("/api/v1/wpk/upload", body, content_type="application/json")
+    by_portal = vendor.client.post(
+        "/portal/workflows/", {"document": SimpleUploadedFile("line.wpk.json", body)}
+    )
+    return by_api, by_portal
+
+
+def _assert_refused_alike(by_api, by_portal, status: int, code: str) -> None:
+    assert (by_api.status_code, by_api.json()["code"]) == (status, code)
+    page = by_portal.content.decode()
+    assert by_portal.status_code == status and escape(by_api.json()["detail"]) in page
+    assert not WorkflowPackage.objects.exists()
+
+
+def _deep_content(text: str) -> str:
+    deep = "[" * 200_000 + "]" * 200_000
+    return text.replace('"content": {', f'"content": {{"deep": {deep}, ', 1)
+
+
+# What JSON is: the API's parser decides, and the portal reads its file by the same function.
+_NOT_JSON = {
+    "nested 200,000 deep": lambda text: "[" * 200_000 + "]" * 200_000,
+    "nested deep in content": _deep_content,
+    "name NaN": lambda text: text.replace('"bottling-line"', "NaN"),
+    "name Infinity": lambda text: text.replace('"bottling-line"', "Infinity"),
+    "NaN in content": lambda text: text.replace('"content": {', '"content": {"w": NaN, ', 1),
+    "-Infinity in content": lambda text: text.replace('"steps"', '"w": -Infinity, "steps"', 1),
+    "not JSON": lambda text: text[:-1],
+}
+
+
+@pytest.mark.parametrize("change", _NOT_JSON.values(), ids=_NOT_JSON.keys())
+def test_a_wpk_file_that_is_not_json_is_malformed_json_at_the_api_and_the_portal(doors, change):
+    vendor, api = doors
+    AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+    body = change(json.dumps(_document(vendor))).encode()
+    _assert_refused_alike(*_post_wpk_at_both_doors(vendor, api, body), 400, "malformed_json")
+
+
+@pytest.mark.parametrize("where", ["name", "content"])
+def test_a_wpk_file_holding_a_lone_surrogate_is_refused_alike(doors, where):
+    vendor, api = doors
+    AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+    text = json.dumps(_document(vendor))  # ASCII: a surrogate is written as its escape
+    if where == "name":
+        text = text.replace('"bottling-line"', '"bottling\\ud800"')
+    else:
+        text = text.replace('"content": {', '"content": {"w": "\\udc00", ', 1)
+    _assert_refused_alike(
+        *_post_wpk_at_both_doors(vendor, api, text.encode()), 400, "surrogate_character"
+    )
+
+
+# A name "bé", its file encoded otherwise than as UTF-8 alone.
+_NOT_UTF8 = {
+    "a byte order mark": lambda text: b"\xef\xbb\xbf" + text.encode(),
+    "Latin-1": lambda text: text.encode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("encode", _NOT_UTF8.values(), ids=_NOT_UTF8.keys())
+def test_a_wpk_file_that_is_not_utf8_json_is_malformed_json_at_both_doors(doors, encode):
+    vendor, api = doors
+    text = json.dumps(_document(vendor, name="b\u00e9"), ensure_ascii=False)
+    _assert_refused_alike(
+        *_post_wpk_at_both_doors(vendor, api, encode(text)), 400, "malformed_json"
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": ["bottling-line"]},
+        {"name": 7},
+        {"name": 1.5},
+        {"name": True},
+        {"name": {"a": "b"}},
+        {"version": 1.0},
+        {"signature": ["AAAA"]},
+        {"key_id": 42},
+    ],
+    ids=[
+        "name list",
+        "name int",
+        "name float",
+        "name bool",
+        "name object",
+        "version",
+        "signature",
+        "key_id",
+    ],
+)
+def test_a_wpk_text_field_of_another_type_is_refused_alike_not_read_as_its_text(doors, changes):
+    """A text field that is not a string is refused as the API's serializer refuses it, not
+    turned into the text of its Python ``str()`` (the portal read ``["a"]`` as "['a']")."""
+    vendor, api = doors
+    AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+    body = json.dumps(_document(vendor, **changes)).encode()
+    by_api, by_portal = _post_wpk_at_both_doors(vendor, api, body)
+    _assert_refused_alike(by_api, by_portal, 400, "invalid")
+    assert by_api.json()["detail"] == f"{next(iter(changes))}: Not a valid string."
+
+
+def test_a_metered_price_of_another_scheme_is_refused_alike_at_the_api_and_the_portal(doors):
+    vendor, api = doors
+    agent = AgentFactory(tenant=vendor.tenant)
+    plan = {"key": "hourly", "name": "Hourly", "kind": "metered", "currency": "USD"}
+    by_api = api.post(
+        f"/api/v1/vendor/agents/{agent.pk}/plans",
+        plan | {"terms": {"scheme": "per_unit", "unit_amount": 50, "tiers": [{"unit_amount": 5}]}},
+        format="json",
+    )
+    by_portal = vendor.client.post(
+        f"/portal/agents/{agent.pk}/pricing/",
+        plan | {"scheme": "per_unit", "unit_price": "0.50", "tiers": "* at 0.05"},
+    )
+    assert (by_api.status_code, by_api.json()["code"]) == (400, "invalid_price_terms")
+    assert by_api.json()["detail"] == "The per_unit scheme does not take ['tiers']."
+    page = by_portal.content.decode()
+    assert by_portal.status_code == 400 and "invalid_price_terms" in page
+    assert escape(by_api.json()["detail"]) in page
+    assert not PricePlan.objects.exists()
 
 
 def _public_key() -> str:

@@ -53,7 +53,7 @@ def test_upload_then_follow_the_review(portal_vendor):
 @pytest.mark.parametrize(
     ("document", "code"),
     [
-        (b"{not json", "wpk_invalid"),
+        (b"{not json", "malformed_json"),
         ({"name": "x"}, "wpk_invalid"),
         ("bad-signature", "bad_signature"),
         ("unknown-agent", "unknown_step_agent"),

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
+from edgeplug.core.parsers import read_json
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import wpk as wpk_actions
 from marketplace.models import WorkflowPackage
@@ -20,10 +21,7 @@ def _document(upload, max_bytes: int) -> dict:
     raw = upload.read(max_bytes * 4 + 1)
     if len(raw) > max_bytes * 4:
         raise wpk_actions.WpkTooLarge(f"Workflow packages are limited to {max_bytes} bytes.")
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise wpk_actions.WpkInvalid(f"The file is not JSON ({exc}).") from exc
+    document = read_json(raw)  # as the API reads the same document sent as its body
     wpk_actions.reject_malformed_document(document)
     return document
 
@@ -32,11 +30,11 @@ def _upload(tenant, upload, *, actor, request) -> wpk_actions.WpkUploadResult:
     document = _document(upload, settings.WPK_MAX_BYTES)
     return wpk_actions.upload_wpk(
         tenant,
-        name=str(document["name"]),
-        version=str(document["version"]),
+        name=document["name"],
+        version=document["version"],
         content=document["content"],
-        signature_b64=str(document["signature"]),
-        key_id=str(document["key_id"]),
+        signature_b64=document["signature"],
+        key_id=document["key_id"],
         actor=actor,
         request=request,
     )
