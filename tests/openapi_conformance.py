@@ -35,6 +35,16 @@ def assert_documented(response, operation: str) -> None:
         documented.validate_response(_received(response))
 
 
+def documented_keys(operation: str, status: int) -> set[str]:
+    """The top-level keys the schema gives the JSON answer ``status`` of ``operation``."""
+    method, path = operation.split(" ", 1)
+    raw = _schema()[path][method].definition.raw["responses"][str(status)]
+    body = raw["content"]["application/json"]["schema"]
+    if "$ref" in body:
+        body = _schema().raw_schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    return set(body["properties"])
+
+
 def _received(response) -> schemathesis.Response:
     """A Django test client's response as schemathesis takes it."""
     environ = response.request

@@ -1,6 +1,7 @@
 """Pagination for every list endpoint: page and page_size are checked, not silently ignored."""
 
-from rest_framework import exceptions
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -43,3 +44,20 @@ class StrictPageSizeMixin:
 class DefaultPagination(StrictPageSizeMixin, PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+def page_serializer(name: str, results: type[serializers.Serializer], **beside) -> type:
+    """The schema of a ``DefaultPagination`` page whose view adds keys beside ``results`` (the
+    catalogue's ``facets``, a review list's ``summary``): ``count``, ``next``, ``previous``,
+    ``results`` and each of ``beside`` (a serializer instance). For
+    ``@extend_schema(responses=...)``; marked as one object, so the schema does not wrap it in
+    a page again."""
+    fields = {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": results(many=True),
+        **beside,
+    }
+    page = type(name, (serializers.Serializer,), fields)
+    return extend_schema_serializer(many=False)(page)

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from edgeplug.core.pagination import page_serializer
 from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import (
     ActionCheckedChoiceField,
@@ -265,3 +266,8 @@ class RatingSummarySerializer(serializers.Serializer):
     average = serializers.FloatField(allow_null=True)
     count = serializers.IntegerField()
     histogram = serializers.DictField(child=serializers.IntegerField())
+
+
+ReviewPageSerializer = page_serializer(
+    "PaginatedReviewWithSummaryList", ReviewSerializer, summary=RatingSummarySerializer()
+)

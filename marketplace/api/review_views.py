@@ -34,6 +34,10 @@ class ReviewListCreate(generics.ListAPIView):
         agent = _visible_agent(self.request, self.kwargs["agent_id"])
         return catalogue.visible_reviews(agent).select_related("tenant")
 
+    @extend_schema(responses=s.ReviewPageSerializer)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         agent = _visible_agent(request, kwargs["agent_id"])

@@ -5,6 +5,7 @@ from dataclasses import asdict
 from rest_framework import serializers
 
 from certification.models import Level
+from edgeplug.core.pagination import page_serializer
 from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import (
     ActionCheckedCharField,
@@ -14,7 +15,7 @@ from edgeplug.core.serializers import (
     StrictSerializer,
 )
 from marketplace.api.commerce_serializers import PricePlanSerializer
-from marketplace.catalogue import rating_summary, summarize_certificate
+from marketplace.catalogue import FACETS, rating_summary, summarize_certificate
 from marketplace.certified import current_certificate, current_certificates
 from marketplace.models import (
     Agent,
@@ -218,3 +219,17 @@ class YankSerializer(StrictSerializer):
 class CertifyRequestSerializer(StrictSerializer):
     version = serializers.CharField(max_length=128, required=False)
     level = serializers.ChoiceField(choices=LEVELS, default=Level.BASIC)
+
+
+# Per facet of the catalogue, how many agents of the current filters hold each value.
+CatalogueFacetsSerializer = type(
+    "CatalogueFacetsSerializer",
+    (serializers.Serializer,),
+    {
+        facet: serializers.DictField(child=serializers.IntegerField())
+        for facet in (*FACETS, "price_model")
+    },
+)
+AgentPageSerializer = page_serializer(
+    "PaginatedAgentWithFacetsList", AgentSerializer, facets=CatalogueFacetsSerializer()
+)

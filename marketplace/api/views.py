@@ -126,6 +126,7 @@ class AgentUpload(APIView):
         )
 
 
+@extend_schema_view(get=extend_schema(responses=s.AgentPageSerializer))
 class AgentList(generics.ListAPIView):
     """The catalogue: anyone may browse (anonymous callers under the anonymous throttle);
     the response carries facet counts for the current filters."""

@@ -14,6 +14,7 @@ from marketplace.catalogue import refresh_listing
 from marketplace.models import AgentVersion, CatalogueListing, Review
 from tests.commerce.conftest import place_order, publish
 from tests.factories import CertificationRunFactory
+from tests.openapi_conformance import assert_documented, documented_keys
 from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
@@ -162,7 +163,9 @@ def test_free_is_true_or_false_and_anything_else_is_refused(shelf):
 
 
 def test_facets_count_the_current_filter_set(shelf):
-    body = APIClient().get("/api/v1/agents?free=true").json()
+    response = APIClient().get("/api/v1/agents?free=true")
+    assert_documented(response, "GET /api/v1/agents")
+    body = response.json()
     assert body["facets"] == {
         "agent_type": {"anomaly-detection": 1, "safety-interlock": 1},
         "core": {"cortex-m4": 2},
@@ -273,3 +276,12 @@ def test_a_version_certified_again_leaves_the_catalogue_until_its_review(shelf):
     assert names(client, "level=hardware") == []
     assert "bearing-watch" not in names(client)
     assert not CatalogueListing.objects.filter(agent=shelf["bearing"]).exists()
+
+
+def test_the_schema_documents_the_keys_beside_a_pages_results():
+    """Clients generated from the schema saw neither the catalogue's facets nor a review
+    list's summary."""
+    facets = documented_keys("GET /api/v1/agents", 200)
+    assert {"count", "next", "previous", "results", "facets"} <= facets
+    summary = documented_keys("GET /api/v1/agents/{agent_id}/reviews", 200)
+    assert {"count", "results", "summary"} <= summary
