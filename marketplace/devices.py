@@ -159,8 +159,11 @@ def _locked_seats(tenant: Tenant, version: AgentVersion) -> int:
 
 
 @transaction.atomic
-def deploy(device: Device, version: AgentVersion, *, actor=None, request=None) -> Deployment:
-    """Assign ``version`` to ``device``; redeploying the agent there changes its version and
+def deploy(
+    device: Device, version: AgentVersion, *, actor=None, request=None
+) -> tuple[Deployment, bool]:
+    """Assign ``version`` to ``device``: the deployment, and whether it is new (it took a
+    seat). Redeploying the agent there changes its version (audited when it differs) and
     keeps its seat."""
     device = locked(device)
     _reject_revoked(device)
@@ -169,10 +172,11 @@ def deploy(device: Device, version: AgentVersion, *, actor=None, request=None) -
     _reject_incompatible_core(device, version)
     existing = Deployment.objects.filter(device=device, agent=version.agent).first()
     if existing is not None:
-        existing.version = version
-        existing.save(update_fields=["version", "updated_at"])
-        _audit("deployment_updated", device, actor, request, version=str(version))
-        return existing
+        if existing.version_id != version.pk:
+            existing.version = version
+            existing.save(update_fields=["version", "updated_at"])
+            _audit("deployment_updated", device, actor, request, version=str(version))
+        return existing, False
     used = Deployment.objects.filter(tenant=device.tenant, agent=version.agent).count()
     if used >= seats:
         raise SeatLimitReached(
@@ -187,7 +191,7 @@ def deploy(device: Device, version: AgentVersion, *, actor=None, request=None) -
         created_by=actor,
     )
     _audit("deployment_created", device, actor, request, version=str(version))
-    return deployment
+    return deployment, True
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 """Devices and deployments (tenant admins and operators), and the device's own view."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -72,6 +72,10 @@ class DeploymentListCreate(DeviceManagement, generics.ListAPIView):
         request=s.CreateDeploymentSerializer,
         responses={
             201: s.DeploymentSerializer,
+            200: OpenApiResponse(
+                s.DeploymentSerializer,
+                description="the agent was deployed there already: its version is now this one",
+            ),
             400: error_response(
                 400,
                 "unknown_agent or unknown_version: the body names no agent, or no version of "
@@ -88,8 +92,9 @@ class DeploymentListCreate(DeviceManagement, generics.ListAPIView):
             data["agent"],
             data["version"],
         )
-        deployment = devices.deploy(device, version, actor=request.user, request=request)
-        return Response(s.DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED)
+        deployment, created = devices.deploy(device, version, actor=request.user, request=request)
+        answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(s.DeploymentSerializer(deployment).data, status=answer)
 
 
 class DeploymentDetail(DeviceManagement):

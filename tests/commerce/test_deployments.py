@@ -8,9 +8,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from edgeplug.audit.models import AuditEvent
 from marketplace.models import AgentVersion, Deployment, Entitlement
 from tests.commerce.conftest import buy_free
 from tests.concurrency import needs_row_locks, race
+from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +81,12 @@ def test_seat_limit_is_enforced_and_removing_a_deployment_frees_a_seat(
     assert deploy(client, first, published).status_code == 201
     refused = deploy(client, second, published)
     assert (refused.status_code, refused.json()["code"]) == (409, "seat_limit_reached")
-    assert deploy(client, first, published).status_code == 201  # redeploy keeps its seat
+    # Redeploying keeps its seat and creates nothing: 200 (it was a 201, read as a second seat).
+    again = deploy(client, first, published)
+    assert again.status_code == 200, again.json()
+    assert_documented(again, "POST /api/v1/devices/{id}/deployments")
+    assert again.json()["id"] == Deployment.objects.get().pk
+    assert not AuditEvent.objects.filter(action="deployment_updated").exists()  # nothing changed
     deployment = Deployment.objects.get()
     removed = client.delete(f"/api/v1/devices/{first['device']['id']}/deployments/{deployment.pk}")
     assert removed.status_code == 204
