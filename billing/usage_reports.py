@@ -1,8 +1,9 @@
 """Reads of the hourly usage rollup: a tenant's agent-hours grouped as asked, and a vendor's
 agents' hours per customer tenant and day."""
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Sum
@@ -46,19 +47,32 @@ class Period:
 
 
 def parse_period(params) -> Period:
-    """from (inclusive) and to (exclusive) as UTC dates; the current month by default. A
-    report reads only the hourly rollup; the rows it answers are capped
-    (``USAGE_REPORT_MAX_ROWS``, else ``report_too_large``)."""
+    """from (inclusive) and to (exclusive) as UTC dates, YYYY-MM-DD. By default the current
+    month; ``to`` alone, the month it closes (from the first of the month holding the day
+    before it); ``from`` alone, up to the end of the current month. A report reads only the
+    hourly rollup; the rows it answers are capped (``USAGE_REPORT_MAX_ROWS``, else
+    ``report_too_large``)."""
     month = month_start(timezone.now())
-    start = _date(params.get("from"), "from", month.date())
-    end = _date(params.get("to"), "to", next_month(month).date())
-    return Period(start, end)  # from >= to is an empty period: no rows
+    end = _date(params.get("to"), "to")
+    if end == date.min:
+        raise InvalidPeriod("to must be after 0001-01-01.")
+    closed = month if end is None else datetime.combine(end - timedelta(days=1), time(), UTC)
+    start = _date(params.get("from"), "from") or month_start(closed).date()
+    return Period(start, end or next_month(month).date())  # from >= to: an empty period
 
 
-def _date(value: str | None, name: str, default: date) -> date:
-    if value is None:  # absent; an empty value is not a date, as the schema says
-        return default
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date(value: str | None, name: str) -> date | None:
+    """The date a parameter names, None when it is absent (an empty value is not a date, as
+    the schema says). Only YYYY-MM-DD: ``date.fromisoformat`` also reads 20260101 and week
+    dates, which the schema does not publish."""
+    if value is None:
+        return None
     try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except (TypeError, ValueError):
         raise InvalidPeriod(f"{name} must be a date, YYYY-MM-DD.") from None

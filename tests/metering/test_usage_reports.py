@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from billing.periods import month_start, next_month
 from marketplace.models import Device
 
 pytestmark = pytest.mark.django_db
@@ -88,11 +89,31 @@ def test_a_refused_csv_report_answers_json_as_every_api_error(usage, report):
         ("from=yesterday", "invalid_period"),
         ("to=2026-13-01", "invalid_period"),
         ("to=", "invalid_period"),
+        # Python reads these as dates; the schema publishes YYYY-MM-DD only.
+        ("from=20260101", "invalid_period"),
+        ("from=2026-W01-1", "invalid_period"),
+        ("to=2026-1-01", "invalid_period"),
+        ("to=0001-01-01", "invalid_period"),
     ],
 )
 def test_bad_queries_are_refused_with_a_code(usage, query, code):
     response = usage.client.get(f"/api/v1/usage?{query}")
     assert (response.status_code, response.json()["code"]) == (400, code)
+
+
+def test_to_alone_reads_the_month_it_closes(usage):
+    """It read from the first of the current month whatever ``to`` said: ``?to=2024-02-01``
+    was the empty period from 2026-12-01."""
+    month = month_start(usage.base)
+    closing = next_month(month).date()
+    rows = usage.client.get(f"/api/v1/usage?to={closing}").json()["rows"]
+    assert (
+        rows == usage.client.get(f"/api/v1/usage?from={month.date()}&to={closing}").json()["rows"]
+    )
+    assert rows  # the fixture's sessions start the day before now, in ``month``
+    # A later month holds none of them.
+    later = next_month(next_month(next_month(month))).date()
+    assert usage.client.get(f"/api/v1/usage?to={later}").json()["rows"] == []
 
 
 def test_an_empty_or_reversed_period_has_no_rows(usage):
