@@ -33,48 +33,49 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
         return super().filter(qs, value)
 
 
-class _NumberIfGiven(forms.DecimalField):
-    """Absent is fine; given, it must be a number (``?max_ram_kb=`` is a 400, not ignored)."""
+class _GivenWithAValue:
+    """Absent is fine; given, a parameter must carry a value (``?max_ram_kb=`` is a 400, not
+    ignored), read by the form field it is mixed into."""
+
+    blank = "Enter a value."
 
     def clean(self, value):
         if value == "":
-            raise forms.ValidationError("Enter a number.", code="invalid")
+            raise forms.ValidationError(self.blank, code="invalid")
         return super().clean(value)
 
 
-class _NumberFilter(django_filters.NumberFilter):
-    field_class = _NumberIfGiven
+class _NumberIfGiven(_GivenWithAValue, forms.DecimalField):
+    blank = "Enter a number."
+
+
+class _IdIfGiven(_GivenWithAValue, forms.IntegerField):
+    """A whole number: ``?agent=1.5`` is a 400, not agent 1."""
+
+    blank = "Enter a whole number."
 
 
 # Far above any real figure (KiB, microseconds, ids), far below what a decimal field refuses.
 NUMBER_FILTER_MAX = 10**15
 
 
+def _bounded_filter(field: type[forms.Field], kind: str, minimum, maximum, **kwargs):
+    """A numeric query filter read by ``field``, whose bounds are both checked and published
+    in the schema as a ``kind`` (number, integer)."""
+    schema = {"type": kind, "minimum": minimum, "maximum": maximum}
+    declared = type(f"Bounded{field.__name__}Filter", (django_filters.NumberFilter,), {})
+    declared.field_class = field
+    return extend_schema_field(schema)(declared)(min_value=minimum, max_value=maximum, **kwargs)
+
+
 def number_filter(*, minimum: float = 0, maximum: float = NUMBER_FILTER_MAX, **kwargs):
-    """A numeric query filter whose bounds are both checked and published in the schema."""
-    schema = {"type": "number", "minimum": minimum, "maximum": maximum}
-    bounded = extend_schema_field(schema)(type("BoundedNumberFilter", (_NumberFilter,), {}))
-    return bounded(min_value=minimum, max_value=maximum, **kwargs)
-
-
-class _IdIfGiven(forms.IntegerField):
-    """Absent is fine; given, it must be a whole number (``?agent=1.5`` is a 400, not agent 1)."""
-
-    def clean(self, value):
-        if value == "":
-            raise forms.ValidationError("Enter a whole number.", code="invalid")
-        return super().clean(value)
-
-
-class _IdFilter(django_filters.NumberFilter):
-    field_class = _IdIfGiven
+    """A numeric query filter, its bounds checked and published."""
+    return _bounded_filter(_NumberIfGiven, "number", minimum, maximum, **kwargs)
 
 
 def id_filter(**kwargs):
     """A query filter naming an object by its id: a whole number from 1, published so."""
-    schema = {"type": "integer", "minimum": 1, "maximum": NUMBER_FILTER_MAX}
-    bounded = extend_schema_field(schema)(type("IdFilter", (_IdFilter,), {}))
-    return bounded(min_value=1, max_value=NUMBER_FILTER_MAX, **kwargs)
+    return _bounded_filter(_IdIfGiven, "integer", 1, NUMBER_FILTER_MAX, **kwargs)
 
 
 class _StrictBoolean(forms.NullBooleanField):
@@ -173,4 +174,8 @@ class OrderingFilter(filters.OrderingFilter):
         (parameter,) = super().get_schema_operation_parameters(view)
         one = "|".join(re.escape(term) for term in self._terms(view.get_queryset(), view, None))
         parameter["schema"]["pattern"] = f"^-?(?:{one})(?:,-?(?:{one}))*$"
+        parameter["description"] = (
+            "Order by these fields, comma-separated, - before one for descending (else 400 "
+            "invalid_ordering); rows equal on them keep the order of their ids."
+        )
         return [parameter]

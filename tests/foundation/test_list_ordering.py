@@ -4,20 +4,11 @@ neither skip nor repeat a row among rows equal on the chosen field."""
 import re
 
 import pytest
-from django.test import Client
 
 from tests.factories import OrderFactory, PricePlanFactory
 from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    with django_db_blocker.unblock():
-        response = Client().get("/api/v1/schema/?format=json")
-    assert response.status_code == 200
-    return response.json()
 
 
 @pytest.mark.parametrize(

@@ -3,20 +3,11 @@
 import re
 
 import pytest
-from django.test import Client
 
 from marketplace.models import AgentVersion
 from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    with django_db_blocker.unblock():
-        response = Client().get("/api/v1/schema/?format=json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def _operations(schema):
