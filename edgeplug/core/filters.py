@@ -6,10 +6,12 @@ from datetime import UTC
 import django_filters
 import django_filters.rest_framework
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
+from rest_framework.mixins import ListModelMixin
 
 from edgeplug.errors import BadRequest, UnknownReference
 from edgeplug.tenancy.scoping import get_referenced
@@ -142,12 +144,20 @@ class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
 
 
 class OrderingFilter(filters.OrderingFilter):
-    """``?ordering=`` over the fields a list publishes (the view's ``ordering_fields``, else
-    its serializer's), comma-separated, ``-`` for descending. An unknown term is a 400
+    """``?ordering=`` of a list, over the columns it publishes (the view's
+    ``ordering_fields``, else its serializer's fields that are columns of the queryset's
+    model), comma-separated, ``-`` for descending. An unknown term is a 400
     ``invalid_ordering`` naming the terms a client may use (DRF dropped it silently), and the
-    order always ends on the primary key: among rows equal on the chosen fields (orders of
-    one amount, agents of one name) a page could otherwise skip a row another page repeats.
-    The schema publishes the terms as the parameter's pattern."""
+    order always ends on the primary key, in the last term's direction: among rows equal on
+    the chosen fields (orders of one amount, agents of one name) a page could otherwise skip a
+    row another page repeats. The schema publishes the terms as the parameter's pattern. Only
+    a list is ordered: an object's page (``get_object`` filters its queryset too) ignores
+    the parameter, which its schema does not publish."""
+
+    def filter_queryset(self, request, queryset, view):
+        if not isinstance(view, ListModelMixin):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
     def get_ordering(self, request, queryset, view):
         given = request.query_params.get(self.ordering_param)
@@ -163,12 +173,12 @@ class OrderingFilter(filters.OrderingFilter):
                 code="invalid_ordering",
             )
         if not {"pk", "-pk", "id", "-id"} & set(terms):
-            terms.append("pk")
+            terms.append("-pk" if terms[-1].startswith("-") else "pk")
         return terms
 
     def _terms(self, queryset, view, request) -> list[str]:
         fields = self.get_valid_fields(queryset, view, {"request": request})
-        return sorted({name for name, _ in fields})
+        return sorted({name for name, _ in fields if _is_column(queryset, name)})
 
     def get_schema_operation_parameters(self, view):
         (parameter,) = super().get_schema_operation_parameters(view)
@@ -179,3 +189,22 @@ class OrderingFilter(filters.OrderingFilter):
             "invalid_ordering); rows equal on them keep the order of their ids."
         )
         return [parameter]
+
+
+def _is_column(queryset: QuerySet, path: str) -> bool:
+    """Whether ``path`` (``tenant__slug``) names a column the queryset can order by: a field
+    of its model, across relations, or one of its annotations; a serializer field whose source
+    is a property or a method is not one."""
+    if path in queryset.query.annotations:
+        return True
+    model = queryset.model
+    *relations, last = path.split("__")
+    try:
+        for name in relations:
+            model = model._meta.get_field(name).related_model
+            if model is None:
+                return False
+        field = model._meta.get_field(last)
+    except FieldDoesNotExist:
+        return False
+    return field.concrete and not field.many_to_many

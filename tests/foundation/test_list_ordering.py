@@ -65,3 +65,26 @@ def test_every_published_ordering_term_orders_its_list(schema, member_client):
                 assert response.status_code == 200, (path, signed, response.content[:300])
                 tried += 1
     assert tried > 20
+
+
+def test_equal_rows_follow_the_last_terms_direction(member_client):
+    """Ties end on the id in the last term's direction, so ?ordering=-created_at is the
+    default order of a list (-created_at, -id), not its ties reversed."""
+    client, membership = member_client("admin")
+    plan = PricePlanFactory()
+    ids = [OrderFactory(tenant=membership.tenant, plan=plan, amount=500).pk for _ in range(5)]
+    for ordering, expected in (("amount", ids), ("-amount", ids[::-1])):
+        body = client.get("/api/v1/orders", {"ordering": ordering}).json()
+        assert [order["id"] for order in body["results"]] == expected, ordering
+
+
+def test_an_objects_page_ignores_the_parameter_its_schema_does_not_publish(schema, member_client):
+    """get_object() filters its queryset too: GET /agents/{id}?ordering=x was a 400, and the
+    400 named a term (latest_version) that ordered nothing but a 500."""
+    client, membership = member_client("admin")
+    order = OrderFactory(tenant=membership.tenant)
+    for ordering in ("x", "latest_version", "-amount"):
+        shown = client.get(f"/api/v1/orders/{order.pk}", {"ordering": ordering})
+        assert shown.status_code == 200, (ordering, shown.json())
+    parameters = schema["paths"]["/api/v1/orders/{id}"]["get"].get("parameters", [])
+    assert "ordering" not in {parameter["name"] for parameter in parameters}
