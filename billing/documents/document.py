@@ -483,7 +483,7 @@ def _reject_rounding_beyond_one_step(doc: InvoiceDocument) -> None:
 def _reject_credited_beyond_what_was_due(doc: InvoiceDocument) -> None:
     """Credit notes take off at most what the invoice asked; a credit note is credited by
     nothing."""
-    most = 0 if doc.is_credit_note else doc.total - doc.prepaid
+    most = 0 if doc.is_credit_note else max(0, doc.total - doc.prepaid)
     if not 0 <= doc.credited <= most:
         raise InvalidInvoiceDocument(
             f"The credited amount {doc.credited} is not between 0 and {most} (what the "

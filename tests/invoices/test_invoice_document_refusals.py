@@ -18,6 +18,10 @@ def test_the_json_form_reads_back_to_the_same_document():
     credited = invoice(credited=1000)
     assert from_dict(credited.as_dict()) == credited
     assert credited.amount_due == credited.total - 1000
+    # Paid before it more than it totals (an order, then finance's negative adjustment):
+    # nothing to credit, and still a document.
+    overpaid = invoice()
+    check_document(replace(overpaid, prepaid=overpaid.total + 300))
 
 
 @pytest.mark.parametrize(
