@@ -21,7 +21,6 @@ from edgeplug.errors import BadRequest, Conflict, DomainError, Unprocessable
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import refuse_own_tenant_review
-from edgeplug.text import holds_nul
 from marketplace.errors import VersionExists
 from marketplace.models import AgentVersion, ReviewStatus, WorkflowPackage
 from marketplace.services import ensure_vendor, verify_document_signature
@@ -221,10 +220,6 @@ def upload_wpk(
     declares the same limits for its schema), blanks around them ignored, as the API always
     ignored them (the signature covers the stripped name and version)."""
     ensure_vendor(tenant)
-    if holds_nul([name, version, signature_b64, key_id, content]):  # as the API's parser says
-        raise BadRequest(
-            "Strings may not contain the NUL character (\\u0000).", code="nul_character"
-        )
     name, version, signature_b64, key_id = (
         text.strip() for text in (name, version, signature_b64, key_id)
     )

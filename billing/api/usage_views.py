@@ -65,9 +65,17 @@ class DeviceUsageGaps(APIView):
 
 _PERIOD = [
     OpenApiParameter(
-        "from", OpenApiTypes.DATE, description="first UTC day, inclusive (default: this month)"
+        "from",
+        OpenApiTypes.DATE,
+        description="first UTC day, inclusive, YYYY-MM-DD (default: the first of this month, "
+        "or of the month that to closes)",
     ),
-    OpenApiParameter("to", OpenApiTypes.DATE, description="last UTC day, exclusive"),
+    OpenApiParameter(
+        "to",
+        OpenApiTypes.DATE,
+        description="UTC day after the last, exclusive, YYYY-MM-DD (default: the first of "
+        "next month)",
+    ),
 ]
 _GROUPING = "(agent|device|day|hour)"
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
+from edgeplug.text import holds_lone_surrogate
+
 from .errors import (
     DuplicateJsonKey,
     InvalidJson,
@@ -26,6 +28,7 @@ from .errors import (
     ReferencedFileMissing,
     SchemaViolation,
     StringTooLong,
+    SurrogateCharacter,
     UnsupportedSchemaVersion,
     WrongFileExtension,
 )
@@ -128,6 +131,11 @@ def _check_string(value: str, keys: tuple[str | int, ...], limits: Limits) -> No
     if "\x00" in value:
         # Valid JSON, but no database text column can hold it and no manifest needs it.
         raise NulCharacter("a string contains the NUL character (\\u0000)", path=_json_path(keys))
+    if holds_lone_surrogate(value):
+        # JSON can escape half a UTF-16 pair (\ud800 alone): no character, no UTF-8 text.
+        raise SurrogateCharacter(
+            "a string contains a lone surrogate (\\ud800 to \\udfff)", path=_json_path(keys)
+        )
     if len(value) > limits.max_string_length:
         raise StringTooLong(
             f"a string of {len(value)} characters exceeds the cap of {limits.max_string_length}",

@@ -361,6 +361,8 @@ MISSING_INPUT = {"kind": "monotonic", "input": 9, "output": 0, "direction": "inc
 for _case, _code, _fields in [
     # Valid JSON ("\\u0000"), but PostgreSQL text and jsonb cannot store it.
     ("nul_in_description", "nul_character", {"description": "pump\x00guard"}),
+    # Valid JSON ("\\ud800" alone), but half a UTF-16 pair is no character UTF-8 can hold.
+    ("lone_surrogate_in_description", "surrogate_character", {"description": "pump\ud800"}),
     ("future_schema_version", "unsupported_schema_version", {"schema_version": 2}),
     ("version_missing_patch", "invalid_version", {"version": "1.0"}),
     ("version_with_leading_zero", "invalid_version", {"version": "01.2.3"}),

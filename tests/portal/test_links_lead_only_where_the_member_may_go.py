@@ -80,3 +80,13 @@ def test_the_empty_dashboard_offers_keys_and_upload_only_to_those_who_publish(po
     assert "No agents yet" in html
     assert ("Register a signing key" in html) is (role in ("admin", "developer"))
     _assert_every_link_opens(vendor.client, html)
+
+
+@pytest.mark.parametrize("role", ["admin", "billing"])
+def test_a_former_vendors_sales_page_links_only_where_it_may_go(portal_vendor, former_vendor, role):
+    """The sales table linked each agent to its page (403 not_a_vendor)."""
+    vendor = portal_vendor(role=role, tenant=former_vendor)
+    sales = vendor.client.get("/portal/sales/")
+    html = sales.content.decode()
+    assert sales.status_code == 200 and "pump-anomaly" in html
+    _assert_every_link_opens(vendor.client, html)
