@@ -97,7 +97,7 @@ def test_an_older_certificate_vouches_everywhere_once_the_newer_ones_key_is_revo
         older.pk,
         key_a["key_id"],
     )
-    assert deploy(client, device, published).status_code == 201
+    assert deploy(client, device, published).status_code == 200  # deployed there already
 
     [shown] = client.get(f"/api/v1/agents/{agent.pk}").json()["versions"]
     assert shown["certificate"]["certificate_id"] == older.pk
