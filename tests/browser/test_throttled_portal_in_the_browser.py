@@ -58,5 +58,5 @@ def test_a_throttled_vendor_is_told_to_wait_and_nothing_changes(journey, vendor_
     assert page.get_by_role("heading", name="Too many requests").is_visible()
     assert "Nothing was changed." in page.get_by_role("alert").inner_text()
     assert not VendorKey.objects.filter(key_id=third.key_id).exists()
-    journey.click(page.get_by_role("link", name="Back to the dashboard"))
+    journey.click(page.get_by_role("link", name="Back to the portal"))
     assert page.url == journey.base_url + "/portal/"
