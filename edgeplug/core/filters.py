@@ -161,7 +161,7 @@ class OrderingFilter(filters.OrderingFilter):
 
     def get_ordering(self, request, queryset, view):
         given = request.query_params.get(self.ordering_param)
-        if not given:
+        if given is None:  # absent; ?ordering= (empty) is refused, as the schema's pattern says
             return self.get_default_ordering(view)
         terms = [term.strip() for term in given.split(",") if term.strip()]
         allowed = self._terms(queryset, view, request)
