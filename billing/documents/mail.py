@@ -16,7 +16,7 @@ from django.core.mail import EmailMessage, get_connection
 
 from billing.documents.document import InvoiceDocument
 from billing.documents.errors import InvalidInvoiceDocument
-from billing.documents.rendering import TITLES
+from billing.documents.rendering import TITLES, settled_mention, settlement_rows
 from edgeplug.errors import DomainError
 from marketplace.pricing import format_amount
 
@@ -46,16 +46,11 @@ def build_invoice_email(
     ]
     if doc.is_credit_note:
         lines.append(f"It credits invoice {doc.credit_of}.")
-    elif doc.paid:
-        lines.append("It is paid: nothing is due.")
     else:
-        if doc.prepaid:
-            prepaid = format_amount(abs(doc.prepaid), doc.currency)
-            lines.append(f"{doc.prepaid_label}: {prepaid}")
-        if doc.credited:
-            lines.append(f"Credited by credit notes: {format_amount(doc.credited, doc.currency)}")
+        lines += [f"{label}: {amount}" for label, amount in settlement_rows(doc)]
         lines.append(
-            f"Amount due: {format_amount(doc.amount_due, doc.currency)} "
+            settled_mention(doc)
+            or f"Amount due: {format_amount(doc.amount_due, doc.currency)} "
             f"by {doc.due_date.isoformat()}."
         )
     lines += [

@@ -71,18 +71,43 @@ def render_html(doc: InvoiceDocument, *, asset_base: str | None = None) -> str:
         "subtotal": format_amount(doc.subtotal, cur),
         "tax": format_amount(doc.tax, cur),
         "total": format_amount(doc.total, cur),
-        "rounding": format_amount(doc.rounding, cur),
-        "amount_paid": format_amount(doc.amount_paid, cur),
-        "credited": format_amount(doc.credited, cur),
-        # Paid, and by the buyer: an invoice credit notes settled in full was paid nothing.
-        "paid_row": doc.paid and bool(doc.amount_paid or not doc.credited),
-        "prepaid": format_amount(abs(doc.prepaid), cur),
+        "settlement": settlement_rows(doc),
         "amount_due": format_amount(doc.amount_due, cur),
+        "settled": settled_mention(doc),
         "reverse_charge_mention": REVERSE_CHARGE_MENTION,
         "einvoice": einvoice_supported(cur),
         "exponent": exponent(cur),
     }
     return render_to_string(TEMPLATE, context)
+
+
+def settlement_rows(doc: InvoiceDocument) -> list[tuple[str, str]]:
+    """What stands between the total and the amount due, as (label, amount): the PDF's rows
+    and the email's lines."""
+    cur = doc.currency
+    rows = []
+    if not doc.paid and doc.prepaid:
+        rows.append((doc.prepaid_label, abs(doc.prepaid)))
+    if doc.credited:
+        rows.append(("Credited by credit notes", doc.credited))
+    if _paid_by_the_buyer(doc):
+        rows.append(("Paid", doc.amount_paid))
+    if doc.rounding:
+        rows.append(("Rounding", doc.rounding))
+    return [(label, format_amount(amount, cur)) for label, amount in rows]
+
+
+def settled_mention(doc: InvoiceDocument) -> str:
+    """How a settled document says so ("" while something is due)."""
+    if not doc.paid:
+        return ""
+    settled_by = "Paid" if _paid_by_the_buyer(doc) else "Credited in full"
+    return f"{settled_by} \N{EN DASH} nothing is due."
+
+
+def _paid_by_the_buyer(doc: InvoiceDocument) -> bool:
+    """Paid, and by the buyer: an invoice credit notes settled in full was paid nothing."""
+    return doc.paid and bool(doc.amount_paid or not doc.credited)
 
 
 def _vat_label(doc: InvoiceDocument) -> str:

@@ -214,3 +214,23 @@ def test_a_charge_made_before_a_credit_is_audited_at_what_it_took(
     assert invoice.status == InvoiceStatus.PAID
     paid = AuditEvent.objects.get(action="invoice_paid")
     assert (paid.details["amount"], paid.details["amount_due"]) == (TOTAL, TOTAL - FEE_CREDIT)
+
+
+def test_the_email_of_an_invoice_credited_in_full_says_it_was_credited_not_paid(
+    uncollectible, admin_session, committed, mailoutbox
+):
+    """The email names the settlement as the PDF does (one wording for both): resent after
+    the credit note, it says credited, not paid."""
+    _, invoice = uncollectible
+    finance, _ = admin_session("finance")
+    credit_in_full(finance, invoice)
+    mailoutbox.clear()
+    resend = {"action": "resend_email", "_selected_action": [invoice.pk]}
+    page = committed(finance.post, INVOICES, resend, follow=True)
+    assert "email queued to ap@acme.example" in page.content.decode()
+    (message,) = mailoutbox
+    assert message.subject.startswith(f"Invoice {invoice.number} from ")
+    body = message.body
+    assert "Credited by credit notes: 14.28 EUR" in body
+    assert "Credited in full \N{EN DASH} nothing is due." in body
+    assert "paid" not in body.lower()
