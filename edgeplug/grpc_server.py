@@ -10,6 +10,7 @@ from collections import namedtuple
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import grpc
 from django.conf import settings
@@ -47,13 +48,14 @@ class CallRequest:
     """A gRPC call as the audit log records a request: ``POST /package.Service/Method`` (a
     gRPC call is an HTTP/2 POST to that path), the peer's address, and the caller (``user``,
     ``tenant``) once the servicer has authenticated it: a device's tenant, a user's token's
-    tenant and user."""
+    tenant and user. Its ``resolver_match.view_name`` is the method's full name
+    (``package.Service/Method``), as an API request's is its URL's name."""
 
     method = "POST"
-    resolver_match = None  # no URL pattern: the path names the gRPC method
 
     def __init__(self, path: str, peer: str) -> None:
         self.path = path
+        self.resolver_match = SimpleNamespace(view_name=path.lstrip("/"))
         self.META = {"REMOTE_ADDR": _peer_address(peer)}
         self.user = None
         self.tenant = None

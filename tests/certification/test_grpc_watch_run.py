@@ -188,7 +188,7 @@ def test_a_watch_refused_permission_denied_is_audited_with_its_caller(stub, vend
     assert (event.actor, event.tenant) == (Membership.objects.get(tenant=tenant).user, tenant)
     assert event.target == "POST /edgeplug.certification.v1.CertificationService/WatchRun"
     assert event.details == {
-        "view": "",
+        "view": "edgeplug.certification.v1.CertificationService/WatchRun",
         "code": "permission_denied",
         "detail": "Developers may not watch this run.",
     }

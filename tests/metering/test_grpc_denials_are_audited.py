@@ -1,7 +1,7 @@
 """A gRPC call refused with PERMISSION_DENIED (our 403) is audited as ``permission_denied``, as
 the API, the portal and the admin audit theirs (a real server on loopback, a real client): the
-caller's tenant, ``POST /package.Service/Method`` as the target, the peer's address, and the
-refusal's code and detail.
+caller's tenant, ``POST /package.Service/Method`` as the target, the peer's address, the
+method's full name as the ``view`` and the refusal's code and detail.
 
 No usage call is refused with a 403 today (an event for an agent the device may not run is that
 event's ``rejected`` outcome, the rest of the batch accepted), so the usage action is made to
@@ -59,7 +59,11 @@ def test_a_report_refused_permission_denied_is_audited_with_the_devices_tenant(s
     assert (event.actor, event.tenant) == (None, device.tenant)
     assert event.target == "POST /edgeplug.usage.v1.UsageService/ReportBatch"
     assert event.ip == "127.0.0.1"
-    assert event.details == {"view": "", "code": "not_entitled", "detail": REFUSAL}
+    assert event.details == {
+        "view": "edgeplug.usage.v1.UsageService/ReportBatch",
+        "code": "not_entitled",
+        "detail": REFUSAL,
+    }
 
 
 @pytest.mark.usefixtures("refused_usage")
@@ -72,6 +76,7 @@ def test_a_refused_stream_is_audited_once(stub, metered):
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     [event] = AuditEvent.objects.filter(action="permission_denied")
     assert event.target == "POST /edgeplug.usage.v1.UsageService/Report"
+    assert event.details["view"] == "edgeplug.usage.v1.UsageService/Report"
     assert event.tenant == Device.objects.get(pk=metered.device_id).tenant
 
 
