@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certification.security.errors import SbomError
-from certification.security.sbom import MAX_REPORTED_SCHEMA_ERRORS, _validator, parse_sbom
+from certification.security.sbom import MAX_REPORTED_SCHEMA_ERRORS, _validators, parse_sbom
 from tests.network import cut_network
 from tests.security.sboms import component, cyclonedx, document
 
@@ -92,7 +92,7 @@ def test_validation_never_touches_the_network(monkeypatch):
         raise AssertionError("SBOM validation tried to open a network connection")
 
     cut_network(monkeypatch, no_network)
-    _validator.cache_clear()  # build the validators (and their $ref registry) under the block too
+    _validators.cache_clear()  # build the validators (and their $ref registry) under the block too
 
     for spec in ("1.4", "1.5", "1.6"):
         assert parse_sbom(cyclonedx(JINJA, spec=spec)).spec_version == spec
@@ -195,3 +195,63 @@ def test_a_url_with_characters_beyond_the_bmp_is_an_iri_as_rfc_3987_says(url):
     """ucschar runs to U+EFFFD (RFC 3987 2.2); rfc3987_syntax refuses U+10000 and above."""
     assert not rfc3987_syntax.is_valid_syntax("iri_reference", url)
     assert parse_sbom(reference_url(url)).components[0].name == "x"
+
+
+def raw_sbom(extra: str) -> bytes:
+    """A CycloneDX 1.5 document with ``extra`` (raw JSON members) beside its header."""
+    return (
+        '{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, ' + extra + "}"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        ('"metadata": {"\\ud800": 1}', "lone UTF-16 surrogate"),
+        ('"serialNumber": "urn:uuid:\\udc00"', "lone UTF-16 surrogate"),
+        (
+            '"components": [{"type": "library", "name": "x", "version": '
+            + "[" * 300
+            + "]" * 300
+            + "}]",
+            "Recursion limit reached",
+        ),
+        ('"x": ' + "[" * 300 + "]" * 300, "Recursion limit reached"),
+        ('"vulnerabilities": [{"ratings": [{"score": NaN}]}]', "NaN is not a JSON number"),
+        ('"vulnerabilities": [{"ratings": [{"score": 1e400}]}]', "too large for a float"),
+    ],
+    ids=["surrogate-key", "surrogate-value", "deep-component", "deep-elsewhere", "nan", "1e400"],
+)
+def test_json_no_validator_can_read_is_refused_as_such(extra, said):
+    """Python's json reads these; a schema validator (and UTF-8 text) cannot: each is refused
+    as unreadable JSON, saying why, never an exception of another kind."""
+    error = refusal(raw_sbom(extra))
+    assert error.code == "sbom_invalid_json"
+    assert said in error.detail
+
+
+def test_every_broken_component_is_named_up_to_the_limit():
+    broken = [{"type": "nope", "name": 1, "version": 2, "purl": 3}] * 5_000
+    error = refusal(cyclonedx(JINJA, *broken))
+    assert len(error.errors) == MAX_REPORTED_SCHEMA_ERRORS
+    assert [line.split(":")[0].rsplit("/", 1)[0] for line in error.errors] == [
+        f"components/{index}" for index in range(1, MAX_REPORTED_SCHEMA_ERRORS + 1)
+    ]
+
+
+def test_a_fault_outside_the_components_is_named():
+    error = refusal(cyclonedx(JINJA, serialNumber="not-a-urn"))
+    assert error.errors == (error.errors[0],) and error.errors[0].startswith("serialNumber: ")
+
+
+@pytest.mark.parametrize(
+    "email", ["security@vendor.example ", "mailto:security@vendor.example", "a.@vendor.example"]
+)
+def test_author_emails_are_judged_as_before(email):
+    """An ``idn-email`` needs an ``@``, as the library's validator asked of the SBOMs already
+    certified (jsonschema-rs alone refuses these)."""
+    sbom = json.loads(cyclonedx(JINJA))
+    sbom["metadata"] = {"authors": [{"name": "Vendor", "email": email}]}
+    assert parse_sbom(json.dumps(sbom).encode()).components[0].name == "Jinja2"
+    sbom["metadata"]["authors"][0]["email"] = "no at sign"
+    assert refusal(json.dumps(sbom).encode()).errors[0].startswith("metadata/authors/0/email: ")
