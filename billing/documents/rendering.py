@@ -86,7 +86,7 @@ def settlement_rows(doc: InvoiceDocument) -> list[tuple[str, str]]:
     and the email's lines."""
     cur = doc.currency
     rows = []
-    if not doc.paid and doc.prepaid:
+    if doc.prepaid and not _paid_by_the_buyer(doc):
         rows.append((doc.prepaid_label, abs(doc.prepaid)))
     if doc.credited:
         rows.append(("Credited by credit notes", doc.credited))
@@ -106,8 +106,9 @@ def settled_mention(doc: InvoiceDocument) -> str:
 
 
 def _paid_by_the_buyer(doc: InvoiceDocument) -> bool:
-    """Paid, and by the buyer: an invoice credit notes settled in full was paid nothing."""
-    return doc.paid and bool(doc.amount_paid or not doc.credited)
+    """Paid, and by the buyer: an invoice credit notes settled in full was paid nothing (or,
+    holding a refund already paid back, less than nothing)."""
+    return doc.paid and (doc.amount_paid > 0 or not doc.credited)
 
 
 def _vat_label(doc: InvoiceDocument) -> str:

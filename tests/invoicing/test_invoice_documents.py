@@ -136,6 +136,31 @@ def test_a_refund_already_paid_back_is_shown_as_such_not_as_a_negative_payment(
     assert "Already refunded 1.23 EUR" in text  # the credit line itself shows -1.23
 
 
+def test_an_invoice_with_a_refund_credited_in_full_says_credited_not_paid(
+    billing_member,  # noqa: F811
+):
+    """Credited in full, an invoice holding a refund already paid back was paid nothing (its
+    ``amount_paid`` is the refund, negative): its PDF says credited, its rows add up."""
+    client, customer = billing_member
+    customer.account()
+    order = customer.one_time(amount=123, at=JAN - timedelta(days=5))
+    Order.objects.filter(pk=order.pk).update(
+        status=OrderStatus.REFUNDED, updated_at=JAN + timedelta(days=10)
+    )
+    invoice = invoicing.finalize_invoice(issue(customer))
+    invoicing.issue_credit_note(invoice, reason="goodwill")
+    shown = client.get(f"/api/v1/invoices/{invoice.pk}").json()
+    assert (shown["status"], shown["amount_remaining"]) == ("paid", 0)
+    text = " ".join(pdf_text(client.get(f"/api/v1/invoices/{invoice.pk}/pdf").content).split())
+    total, credited = invoice.total / 100, shown["credited_amount"] / 100
+    assert (
+        f"Total {total:.2f} EUR Already refunded 1.23 EUR "
+        f"Credited by credit notes {credited:.2f} EUR Amount due 0.00 EUR"
+    ) in text
+    assert "Credited in full \N{EN DASH} nothing is due." in text
+    assert "Paid -" not in text
+
+
 def test_once_paid_the_api_and_the_pdf_agree_on_what_is_still_owed(billing_member):  # noqa: F811
     """``amount_due`` keeps what the invoice asked (as Stripe's invoices do);
     ``amount_remaining`` is what the PDF prints as the amount due: 0 once paid."""
