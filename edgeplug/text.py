@@ -1,4 +1,6 @@
-"""Text that ends up in documents: the one rule for what characters it may hold (Django-free).
+"""Text that ends up in documents: the one rule for what characters it may hold (Django-free);
+and what JSON text may hold that no stored or validated value can (a lone surrogate, NaN, a
+number past a double).
 
 Invoice documents are Factur-X XML (XML 1.0) and PDF: a control character other than tab,
 line feed and carriage return, or U+FFFE/U+FFFF, cannot be written there, so every door whose
@@ -6,8 +8,10 @@ text reaches an invoice (billing account, plan name, finance's adjustment) refus
 text is entered, never when a numbered invoice is rendered.
 """
 
+import math
 import re
 from collections.abc import Iterator
+from typing import NoReturn
 
 _FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
 _NOT_IN_DOCUMENTS = re.compile(f"[{_FORBIDDEN}]")
@@ -54,3 +58,18 @@ def holds_lone_surrogate(data) -> bool:
     with no partner): not a character, so no UTF-8 text (a database column, a response)
     can hold it. A pair (``\\ud83d\\ude00``) is read as the one character it stands for."""
     return any(_LONE_SURROGATE.search(text) for text in _strings(data))
+
+
+def refuse_json_constant(name: str) -> NoReturn:
+    """``json.loads(parse_constant=...)``: ``NaN`` and ``Infinity``, which Python's json reads,
+    are not JSON."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def finite_json_float(text: str) -> float:
+    """``json.loads(parse_float=...)``: a number past a double (``1e400``) is refused, not read
+    as infinity, which neither JSON nor a schema validator holds."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} overflows a double")
+    return value

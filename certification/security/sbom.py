@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -33,7 +32,7 @@ from certification.security.errors import (
     SbomTooManyComponents,
     SbomUnsupportedSpecVersion,
 )
-from edgeplug.text import holds_lone_surrogate
+from edgeplug.text import finite_json_float, holds_lone_surrogate, refuse_json_constant
 
 SUPPORTED_SPEC_VERSIONS: Mapping[str, SchemaVersion] = {
     "1.4": SchemaVersion.V1_4,
@@ -138,7 +137,7 @@ def _decode(data: bytes, max_bytes: int) -> dict[str, Any]:
         raise SbomTooLarge(f"SBOM is {len(data)} bytes; the limit is {max_bytes}")
     try:
         document = json.loads(
-            data.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float
+            data.decode("utf-8"), parse_constant=refuse_json_constant, parse_float=finite_json_float
         )
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SbomInvalidJson(f"SBOM is not UTF-8 JSON: {exc}"[:_MAX_ERROR_CHARS]) from exc
@@ -154,18 +153,6 @@ def _decode(data: bytes, max_bytes: int) -> dict[str, Any]:
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    """A JSON number as a float; ``1e400`` would read as infinity, which no validator takes."""
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"the number {text[:40]} is too large for a float")
-    return number
 
 
 def _reject_non_cyclonedx(document: Mapping[str, Any]) -> None:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
-from edgeplug.text import holds_lone_surrogate
+from edgeplug.text import finite_json_float, holds_lone_surrogate, refuse_json_constant
 
 from .errors import (
     DuplicateJsonKey,
@@ -77,8 +77,8 @@ def parse_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Manifest:
         value = json.loads(
             text,
             object_pairs_hook=_object_without_duplicate_keys,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
+            parse_constant=refuse_json_constant,
+            parse_float=finite_json_float,
         )
     except RecursionError as exc:
         raise ManifestTooDeep("manifest.json is nested too deeply", entry=MANIFEST_NAME) from exc
@@ -300,14 +300,3 @@ def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, An
             )
         result[key] = value
     return result
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:40]} overflows a double")
-    return value

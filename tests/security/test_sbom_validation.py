@@ -217,8 +217,8 @@ def raw_sbom(extra: str) -> bytes:
             "Recursion limit reached",
         ),
         ('"x": ' + "[" * 300 + "]" * 300, "Recursion limit reached"),
-        ('"vulnerabilities": [{"ratings": [{"score": NaN}]}]', "NaN is not a JSON number"),
-        ('"vulnerabilities": [{"ratings": [{"score": 1e400}]}]', "too large for a float"),
+        ('"vulnerabilities": [{"ratings": [{"score": NaN}]}]', "NaN is not valid JSON"),
+        ('"vulnerabilities": [{"ratings": [{"score": 1e400}]}]', "overflows a double"),
     ],
     ids=["surrogate-key", "surrogate-value", "deep-component", "deep-elsewhere", "nan", "1e400"],
 )
