@@ -51,6 +51,14 @@ def holds_nul(data) -> bool:
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# In UTF-8 JSON a string holds U+0000 or a surrogate only as an escape (``\\u0000``,
+# ``\\ud800``): a raw control character is malformed JSON and UTF-8 cannot encode a surrogate.
+# So JSON bytes without such an escape hold neither once parsed, and are not walked.
+_SURROGATE_ESCAPE = rb"\\u[dD][89a-fA-F]"
+_ESCAPES = {
+    "surrogate": re.compile(_SURROGATE_ESCAPE),
+    "nul_or_surrogate": re.compile(rb"\\u0000|" + _SURROGATE_ESCAPE),
+}
 
 
 def holds_lone_surrogate(data) -> bool:
@@ -58,6 +66,16 @@ def holds_lone_surrogate(data) -> bool:
     with no partner): not a character, so no UTF-8 text (a database column, a response)
     can hold it. A pair (``\\ud83d\\ude00``) is read as the one character it stands for."""
     return any(_LONE_SURROGATE.search(text) for text in _strings(data))
+
+
+def may_hold_lone_surrogate(utf8_json: bytes) -> bool:
+    """Whether UTF-8 JSON bytes may hold a lone surrogate once parsed (see above)."""
+    return _ESCAPES["surrogate"].search(utf8_json) is not None
+
+
+def may_hold_nul_or_lone_surrogate(utf8_json: bytes) -> bool:
+    """Whether UTF-8 JSON bytes may hold U+0000 or a lone surrogate once parsed (see above)."""
+    return _ESCAPES["nul_or_surrogate"].search(utf8_json) is not None
 
 
 def refuse_json_constant(name: str) -> NoReturn:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -32,7 +31,12 @@ from certification.security.errors import (
     SbomTooManyComponents,
     SbomUnsupportedSpecVersion,
 )
-from edgeplug.text import finite_json_float, holds_lone_surrogate, refuse_json_constant
+from edgeplug.text import (
+    finite_json_float,
+    holds_lone_surrogate,
+    may_hold_lone_surrogate,
+    refuse_json_constant,
+)
 
 SUPPORTED_SPEC_VERSIONS: Mapping[str, SchemaVersion] = {
     "1.4": SchemaVersion.V1_4,
@@ -143,16 +147,12 @@ def _decode(data: bytes, max_bytes: int) -> dict[str, Any]:
         raise SbomInvalidJson(f"SBOM is not UTF-8 JSON: {exc}"[:_MAX_ERROR_CHARS]) from exc
     if not isinstance(document, dict):
         raise SbomInvalidJson("SBOM must be a JSON object")
-    # UTF-8 cannot carry a surrogate: only an escape can, so a document without one is not walked.
-    if _SURROGATE_ESCAPE.search(data) and holds_lone_surrogate(document):
+    if may_hold_lone_surrogate(data) and holds_lone_surrogate(document):
         raise SbomInvalidJson(
             "SBOM holds a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair), "
             "which is not a character"
         )
     return document
-
-
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _reject_non_cyclonedx(document: Mapping[str, Any]) -> None:
