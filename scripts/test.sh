@@ -36,5 +36,10 @@ echo "==> ruff"
 echo "==> import layers"
 .venv/bin/lint-imports --no-cache
 
-echo "==> pytest"
-.venv/bin/python -m pytest "$@"
+# One pytest worker a core (pytest-xdist; PYTEST_WORKERS to choose, 0 for none), each taking a
+# whole file at a time so a file's fixtures start once; each worker has its own test database
+# and Redis database (tests/var_isolation.py). Arguments after these win (`-n 0`).
+workers="${PYTEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}"
+[ "$workers" -gt 8 ] && workers=8
+echo "==> pytest ($workers workers)"
+.venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"

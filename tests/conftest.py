@@ -4,12 +4,14 @@ import os
 import signal
 import subprocess
 import time
+import warnings
 
 import grpc
 import pytest
 import time_machine
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import TOTP
@@ -241,6 +243,47 @@ def changeform_data(response) -> dict:
         for form in formset.initial_forms:
             data.update(values(form))
     return data
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database; at the end of the run, before it is dropped, any session
+    still connected to it (a thread or process a test left running) is named in a warning:
+    the drop would otherwise fail with only "being accessed by other users"."""
+    yield
+    with django_db_blocker.unblock():
+        lingering = _lingering_sessions()
+    if lingering:
+        warnings.warn(
+            "still connected to the test database at the end of the run: " + "; ".join(lingering),
+            stacklevel=1,
+        )
+
+
+def _lingering_sessions(wait_s: float = 5.0) -> list[str]:
+    """The other sessions on the test database (PostgreSQL), once those ending by themselves
+    (processes stopping) have had ``wait_s`` to go."""
+    if connection.vendor != "postgresql":
+        return []
+    deadline = time.monotonic() + wait_s
+    try:
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pid, application_name, state, backend_start, left(query, 160)"
+                    " FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                rows = cursor.fetchall()
+            if not rows or time.monotonic() > deadline:
+                return [
+                    f"pid {pid} {app or '(no application_name)'} {state} since {started:%H:%M:%S}:"
+                    f" {query!r}"
+                    for pid, app, state, started, query in rows
+                ]
+            time.sleep(0.2)
+    finally:
+        connection.close()
 
 
 @pytest.fixture(scope="session")

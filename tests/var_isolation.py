@@ -1,19 +1,42 @@
-"""pytest plugin (``-p tests.var_isolation`` in pyproject.toml): the suite's var/ is temporary.
+"""pytest plugin (``-p tests.var_isolation`` in pyproject.toml): what a test run writes is its
+own, loaded before Django reads its settings.
 
-The embedded default keeps its database, broker, secret key and platform key ring under
-``EDGEPLUG_VAR_DIR`` (``./var``), creating the keys on first use. Loaded before Django reads
-its settings, this points that directory at a fresh temporary one for the whole run (worker
-processes the suite starts inherit it), so testing never writes into the checkout.
+- The embedded default keeps its database, broker, secret key and platform key ring under
+  ``EDGEPLUG_VAR_DIR`` (``./var``), creating the keys on first use. This points that
+  directory at a fresh temporary one for the whole run (worker processes the suite starts
+  inherit it), so testing never writes into the checkout.
+- Under pytest-xdist (``-n``), each pytest worker (``gw0``, ``gw1`` …) gets a Redis database
+  of its own, counting down from ``REDIS_URL``'s (15, 14 …): tests clear it (the cache's
+  ``clear()`` is FLUSHDB) and the worker's real Celery worker takes its tasks from it, so
+  two pytest workers sharing one would lose each other's tasks. pytest-django gives each its
+  own test database (``test_…_gw0``); everything named after that database follows.
 """
 
 import os
 import shutil
 import tempfile
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 STARTED = time.time()  # anything in the checkout's var/ newer than this was written by the run
 _VAR_DIR = tempfile.mkdtemp(prefix="edgeplug-test-var-")
 os.environ["EDGEPLUG_VAR_DIR"] = _VAR_DIR
+
+REDIS_DATABASES = 16  # Redis's default `databases`
+
+
+def redis_url_of_worker(url: str, worker: str) -> str:
+    """``url`` with the Redis database of pytest-xdist worker ``worker`` (``gw<n>``): ``url``'s
+    own database minus ``n``, wrapping below 0."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    database = (base - int(worker.removeprefix("gw"))) % REDIS_DATABASES
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER and os.environ.get("REDIS_URL"):
+    os.environ["REDIS_URL"] = redis_url_of_worker(os.environ["REDIS_URL"], _WORKER)
 
 
 def pytest_report_header(config):

@@ -33,3 +33,14 @@ def test_keys_made_on_first_use_land_in_the_temporary_var_dir(db):
         assert not path.exists() or path.stat().st_mtime < var_isolation.STARTED, (
             f"{path} was written during the test run"
         )
+
+
+def test_each_pytest_worker_has_a_redis_database_of_its_own():
+    """Under pytest-xdist (scripts/test.sh runs one worker a core), worker gw<n> takes REDIS_URL's
+    database minus n: the tests clear their database and their Celery worker's tasks wait
+    there, so two workers never share one."""
+    of = var_isolation.redis_url_of_worker
+    assert of("redis://127.0.0.1:6379/15", "gw0") == "redis://127.0.0.1:6379/15"
+    assert of("redis://127.0.0.1:6379/15", "gw1") == "redis://127.0.0.1:6379/14"
+    assert of("redis://:secret@127.0.0.1:6379/1", "gw3") == "redis://:secret@127.0.0.1:6379/14"
+    assert of("redis://127.0.0.1:6379", "gw2") == "redis://127.0.0.1:6379/14"
