@@ -175,6 +175,12 @@ class InvoiceNegativeTotal(Conflict, code="negative_total"):
     nothing (only negative lines credited) is not issued."""
 
 
+class AdjustmentBelowPrepaid(Conflict, code="adjustment_below_prepaid"):
+    """A negative adjustment may lower what a draft asks to zero, never below what its
+    one-time orders paid in advance: the excess would be money owed back that the finalized
+    invoice records as nothing (paid, nothing due); a refund of an order gives it back."""
+
+
 class InvalidAdjustment(BadRequest, code="invalid_adjustment"):
     """An adjustment needs a description and a non-zero amount in minor units."""
 

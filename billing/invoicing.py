@@ -26,6 +26,7 @@ from billing.billing_accounts import account_refusal
 from billing.charge_minimums import rounding
 from billing.documents.document import negative_total_refusal
 from billing.errors import (
+    AdjustmentBelowPrepaid,
     BillingAccountMissing,
     BillingAccountNotIssuable,
     InvalidAdjustment,
@@ -523,20 +524,35 @@ def add_adjustment_line(
     return line
 
 
-def _adjusted_total_refusal(invoice: Invoice, amount: int) -> InvoiceNegativeTotal | None:
-    """Why a locked draft cannot take an adjustment of ``amount``, or None: a negative one
-    may not leave it below zero, the rule finalize asks of it (``_finalize_refusal``). A
-    positive one only helps, and passes even on a draft below zero already (its refunds)."""
-    subtotal = sum(invoice.lines.values_list("amount", flat=True))
-    adjusted = subtotal + amount
-    if amount > 0 or not (refusal := negative_total_refusal(adjusted)):
+def _adjusted_total_refusal(invoice: Invoice, amount: int) -> DomainError | None:
+    """Why a locked draft cannot take an adjustment of ``amount``, or None. A negative one
+    may not leave it below zero, the rule finalize asks of it (``_finalize_refusal``), nor
+    leave it asking less than nothing: with orders paid in advance, what it asks is its total
+    less their amount (``AdjustmentBelowPrepaid``). A positive one only helps, and passes even
+    on a draft below zero already (its refunds)."""
+    if amount > 0:
         return None
-    return InvoiceNegativeTotal(
-        f"An adjustment of {format_amount(amount, invoice.currency)} would take draft "
-        f"{invoice.pk} from {format_amount(subtotal, invoice.currency)} to "
-        f"{format_amount(adjusted, invoice.currency)} before tax, below zero: it could never "
-        f"be finalized. {refusal}"
-    )
+    lines = list(invoice.lines.values_list("amount", "is_paid"))
+    subtotal = sum(line_amount for line_amount, _ in lines)
+    adjusted = subtotal + amount
+    if refusal := negative_total_refusal(adjusted):
+        return InvoiceNegativeTotal(
+            f"An adjustment of {format_amount(amount, invoice.currency)} would take draft "
+            f"{invoice.pk} from {format_amount(subtotal, invoice.currency)} to "
+            f"{format_amount(adjusted, invoice.currency)} before tax, below zero: it could "
+            f"never be finalized. {refusal}"
+        )
+    sums = builder.totals([*lines, (amount, False)], invoice.tax_rate, invoice.reverse_charge)
+    if (asked := sums.total - sums.prepaid) < 0:
+        return AdjustmentBelowPrepaid(
+            f"An adjustment of {format_amount(amount, invoice.currency)} would leave draft "
+            f"{invoice.pk} asking less than nothing "
+            f"({format_amount(asked, invoice.currency)}): its orders paid "
+            f"{format_amount(sums.prepaid, invoice.currency)} in advance, and what it would "
+            "owe back would be lost once finalized (paid, nothing due). Lower it by at most "
+            "what it asks, and give the rest back by refunding an order."
+        )
+    return None
 
 
 # --- finalize ----------

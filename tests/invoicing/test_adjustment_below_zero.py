@@ -5,9 +5,10 @@ stuck for good. The adjustment is refused, nothing written, and finance is told 
 import pytest
 
 from billing import invoicing
-from billing.errors import InvoiceNegativeTotal
+from billing.errors import AdjustmentBelowPrepaid, InvoiceNegativeTotal
 from billing.models import Invoice, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
+from tests.invoicing.conftest import JAN
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +51,35 @@ def test_finance_may_adjust_a_draft_down_to_zero_and_finalize_it(admin_session, 
 
     draft.refresh_from_db()
     assert (draft.total, draft.status) == (0, InvoiceStatus.PAID)
+
+
+def test_finance_cannot_adjust_a_month_paid_in_advance_below_what_it_asks(admin_session, customer):
+    """A month holding a one-time order paid at checkout (10.00, 19% VAT: it asks 1.90 more)
+    lowered by 5.00 would total 5.95 against 10.00 paid: finalized, it would say "paid,
+    nothing due" and the 4.05 owed back would be lost. Refused; down to what it asks passes."""
+    customer.account()
+    customer.one_time(amount=1000)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    draft = Invoice.objects.get(pk=pk)
+    assert (draft.total, draft.prepaid_amount, draft.amount_due) == (1190, 1000, 190)
+    client, _ = admin_session("finance")
+
+    page = client.post(
+        f"{URL}{draft.pk}/adjust/", {"description": "Goodwill", "amount": "-5.00"}, follow=True
+    ).content.decode()
+
+    assert "asking less than nothing (-4.05 EUR)" in page
+    assert "refunding an order" in page
+    assert "Adjustment of" not in page
+    draft.refresh_from_db()
+    assert not draft.lines.filter(kind=LineKind.ADJUSTMENT).exists()
+    assert (draft.total, draft.amount_due) == (1190, 190)
+    assert not AuditEvent.objects.filter(action="invoice_adjusted").exists()
+    with pytest.raises(AdjustmentBelowPrepaid) as refused:  # the action every door calls
+        invoicing.add_adjustment_line(draft, description="Goodwill", amount=-500)
+    assert (refused.value.code, refused.value.status) == ("adjustment_below_prepaid", 409)
+
+    # 1.59 off leaves 8.41 + 1.60 VAT = 10.01: it still asks 0.01, so it is added.
+    client.post(f"{URL}{draft.pk}/adjust/", {"description": "Goodwill", "amount": "-1.59"})
+    draft.refresh_from_db()
+    assert (draft.total, draft.amount_due) == (1001, 1)
