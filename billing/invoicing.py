@@ -795,12 +795,29 @@ CREDIT_NOTE_TAKES_OVER = (
 )
 
 
-def _credited_so_far(line: InvoiceLine) -> int:
+def _credited_so_far(line: InvoiceLine, *, refund_lines: bool = True) -> int:
+    """What credit notes gave back of ``line``; and, with ``refund_lines``, all of a one-time
+    order's line once its refund is a ``credit`` line of a month (refunded while this invoice
+    was a draft: ``credit_refund``), so a credit note never gives the order back twice."""
+    if (
+        refund_lines
+        and line.kind == LineKind.ONE_TIME_ORDER
+        and _month_refund_lines(line.order_id).exists()
+    ):
+        return line.amount
     return -sum(
         credit.amount
         for credit in line.credits.exclude(invoice__status=InvoiceStatus.VOID)
         if credit.invoice.kind == InvoiceKind.CREDIT_NOTE
     )
+
+
+def _month_refund_lines(order_id: int | None):
+    """The ``credit`` lines giving back ``order_id``'s refund on invoices (drafts included)
+    that are not void."""
+    return InvoiceLine.objects.filter(
+        order_id=order_id, kind=LineKind.CREDIT, invoice__kind=InvoiceKind.INVOICE
+    ).exclude(invoice__status=InvoiceStatus.VOID)
 
 
 def _credit_line_ids(line_ids: Iterable[int | str]) -> set[int]:
@@ -844,10 +861,13 @@ def issue_credit_note(
     reason: str = "",
     actor=None,
     request=None,
+    replaces_refund_line: bool = False,
 ) -> Invoice:
     """A finalized credit note (series CN) giving back the chosen lines (``line_ids``: at
     least one), or all of them (``None``), for what was not credited yet. The original
-    invoice is never changed.
+    invoice is never changed. A one-time order whose refund is a ``credit`` line of a month
+    counts as credited already, but for ``credit_refund`` (``replaces_refund_line``), which
+    gives such a refund back by this note instead when its month's draft would be below zero.
 
     Refused before anything is numbered or written: a credit note whose document would total
     below zero (``InvoiceNegativeTotal``), and one that would lower what an unpaid invoice
@@ -873,7 +893,7 @@ def issue_credit_note(
                 raise InvoiceNotCreditable(f"Not all lines belong to invoice {invoice.number}.")
         credits = []
         for line in lines:
-            remaining = line.amount - _credited_so_far(line)
+            remaining = line.amount - _credited_so_far(line, refund_lines=not replaces_refund_line)
             if remaining != 0:
                 credits.append((line, remaining))
         if not credits:
@@ -890,7 +910,7 @@ def issue_credit_note(
         )
         given_back_before = sum(remaining for line, remaining in credits if line.is_paid)
         credit = -note_totals.total - given_back_before
-        if invoice.is_unpaid and _credits_the_rest(invoice, credits):
+        if invoice.is_unpaid and _credits_the_rest(invoice, credits, not replaces_refund_line):
             # Each note's VAT is rounded on its own lines, the invoice's on all of them: the
             # notes together may give back a minor unit or two less than it asks. The note
             # that credits the last line gives back all that is left, so nothing stays due.
@@ -947,11 +967,14 @@ def issue_credit_note(
     return note
 
 
-def _credits_the_rest(invoice: Invoice, credits: list[tuple[InvoiceLine, int]]) -> bool:
+def _credits_the_rest(
+    invoice: Invoice, credits: list[tuple[InvoiceLine, int]], refund_lines: bool
+) -> bool:
     """Whether, with ``credits``, every line of ``invoice`` is credited in full."""
     chosen = {line.pk for line, _ in credits}
     return all(
-        line.pk in chosen or line.amount == _credited_so_far(line) for line in invoice.lines.all()
+        line.pk in chosen or line.amount == _credited_so_far(line, refund_lines=refund_lines)
+        for line in invoice.lines.all()
     )
 
 
@@ -981,7 +1004,13 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
             # Credit notes of one invoice are issued one at a time (``issue_credit_note``
             # locks it too): a second refund door, or a second close, finds the first note.
             locked(charge.invoice)
-            if builder.credit_note_lines(order_id).exists():
+            # Given back already: by a credit note, or as a line of a finalized month.
+            if (
+                builder.credit_note_lines(order_id).exists()
+                or _month_refund_lines(order_id)
+                .exclude(invoice__status=InvoiceStatus.DRAFT)
+                .exists()
+            ):
                 return None
             return issue_credit_note(
                 charge.invoice,
@@ -989,6 +1018,7 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
                 reason=f"Order {order_id} refunded",
                 actor=actor,
                 request=request,
+                replaces_refund_line=True,
             )
     except PaymentPending:
         # The invoice's card charge awaits its outcome, and no credit note lowers what it

@@ -1,0 +1,86 @@
+"""An order refunded while its month was still a draft is given back once: its refund is a
+``credit`` line of the refund's month (``credit_refund``), so a credit note of the order's
+month, issued later, leaves the order's line alone. It credited it again: the customer got a
+second credit note for money already returned, and the vendor's refunds counted it twice."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from billing import invoicing, payout_queries
+from billing.models import Invoice, InvoiceKind, LineKind
+from marketplace import orders
+from tests.invoicing.conftest import FEB, JAN
+
+pytestmark = pytest.mark.django_db
+
+DEC = datetime(2025, 12, 1, tzinfo=UTC)
+URL = "/admin/billing/invoice/"
+
+
+def _refunded_while_its_month_was_a_draft(customer, *, finalize_january=True):
+    """December: a 100 order (and some usage); refunded on 3 January, before December was
+    finalized, so January's invoice credits it (finalized, or still a draft)."""
+    customer.account()
+    order = customer.one_time(amount=100, at=DEC + timedelta(days=3))
+    customer.ran(customer.metered(since=DEC), DEC, 3)
+    (pk,) = invoicing.close_billing_period(DEC).created
+    with time_machine.travel(JAN + timedelta(days=2), tick=False):
+        orders.refund_order(order)
+    december = invoicing.finalize_invoice(Invoice.objects.get(pk=pk), now=JAN + timedelta(days=4))
+    invoicing.close_billing_period(JAN)
+    january = Invoice.objects.get(period_start=JAN, kind=InvoiceKind.INVOICE)
+    assert list(january.lines.filter(order=order).values_list("kind", "amount")) == [
+        (LineKind.CREDIT, -100)
+    ]
+    if finalize_january:
+        invoicing.finalize_invoice(january, now=FEB + timedelta(days=4))
+    return order, december
+
+
+@pytest.mark.parametrize("january", ["finalized", "draft"])
+def test_a_credit_note_of_the_month_leaves_a_refunded_order_alone(admin_session, customer, january):
+    order, december = _refunded_while_its_month_was_a_draft(
+        customer, finalize_january=january == "finalized"
+    )
+    client, _ = admin_session("finance")
+
+    page = client.post(
+        URL, {"action": "credit_in_full", "_selected_action": [december.pk]}, follow=True
+    ).content.decode()
+
+    note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE, credit_of=december)
+    assert f"credit note {note.number}" in page
+    assert not note.lines.filter(order=order).exists()
+    others = december.lines.exclude(kind=LineKind.ONE_TIME_ORDER).order_by("position")
+    assert others  # its usage and flat fee, credited in full
+    assert list(note.lines.order_by("position").values_list("credited_line", "amount")) == [
+        (line.pk, -line.amount) for line in others
+    ]
+    refunds = [
+        (payout.period, payout.payout.refunds)
+        for payout in payout_queries.vendor_payouts(DEC, FEB)
+        if payout.payout.refunds
+    ]
+    if january == "finalized":
+        assert refunds == [("2026-01", 100)]  # the refund's month, once
+    else:  # a draft counts nowhere yet; January's close keeps its credit line
+        assert refunds == []
+        invoicing.close_billing_period(JAN)
+        assert Invoice.objects.get(period_start=JAN, kind=InvoiceKind.INVOICE).lines.filter(
+            order=order, kind=LineKind.CREDIT
+        )
+
+
+def test_the_refunded_order_alone_is_credited_in_full_already(admin_session, customer):
+    order, december = _refunded_while_its_month_was_a_draft(customer)
+    line = december.lines.get(order=order)
+    client, _ = admin_session("finance")
+
+    page = client.post(
+        f"{URL}{december.pk}/credit/", {"line": [line.pk], "reason": "refunded"}, follow=True
+    ).content.decode()
+
+    assert "These lines are credited in full already." in page
+    assert not Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).exists()
