@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from billing import invoice_documents, invoicing
 from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
-from billing.errors import InvalidPeriod, InvoiceNotFinalized
+from billing.errors import InvalidPeriod, InvoiceNotFinalized, InvoiceVoid
 from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus
 from billing.periods import month_label, parse_month
 from edgeplug.core.admin import ReadOnlyAdminMixin, object_url
@@ -196,7 +196,7 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             can_credit=bool(invoice and invoice.is_creditable)
             and user.has_perm("billing.credit_invoice"),
             invoice_lines=invoice.lines.order_by("position", "id") if invoice else [],
-            can_download_pdf=bool(invoice and invoice_documents.has_document(invoice))
+            can_download_pdf=bool(invoice and not invoice_documents.document_refusal(invoice))
             and in_staff_group(user, StaffGroup.FINANCE),
         )
         return super().render_change_form(request, context, *args, **kwargs)
@@ -208,9 +208,9 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         invoice = get_object_or_404(Invoice, pk=object_id)
         try:
             pdf = invoice_documents.invoice_pdf(invoice)
-        except InvoiceNotFinalized as exc:
-            # As the API answers it (409 invoice_not_finalized): the change page with the
-            # refusal where the admin shows every other, its code in the message's tags.
+        except (InvoiceNotFinalized, InvoiceVoid) as exc:
+            # As the API answers it (409 invoice_not_finalized, invoice_void): the change page
+            # with the refusal where the admin shows every other, its code in the message's tags.
             messages.error(request, exc.detail, extra_tags=exc.code)
             response = self.change_view(request, str(object_id))
             response.status_code = exc.status

@@ -190,7 +190,8 @@ class InvalidBillingAccount(BadRequest, code="invalid_billing_account"):
 
 
 class InvoiceVoid(Conflict, code="invoice_void"):
-    """A void invoice is not sent again: its document would ask for a payment nobody owes."""
+    """A void invoice's document is withdrawn (not sent, downloaded or exported): it would ask
+    for a payment nobody owes."""
 
 
 class PaymentPending(Conflict, code="payment_pending"):

@@ -247,9 +247,11 @@ class _Chunks:
 
 def pdf_zip(start: datetime, render: Renderer) -> Iterator[bytes]:
     """A ZIP with ``<number>.pdf`` for each finalized invoice and credit note of the period,
+    but void ones (their document is withdrawn: ``document_refusal``; the CSV lists them),
     rendered and sent one at a time (PDFs are compressed already: members are stored)."""
     invoices = (
         period_invoices(start)
+        .exclude(status=InvoiceStatus.VOID)
         .select_related("tenant", "credit_of")
         .prefetch_related(None)
         .order_by("-kind", "number", "id")  # invoices, then credit notes

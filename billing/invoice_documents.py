@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from billing.documents.document import DocumentLine, InvoiceDocument, Party
-from billing.errors import InvoiceNotFinalized
+from billing.errors import InvoiceNotFinalized, InvoiceVoid
 from billing.models import (
     BillingAccount,
     Invoice,
@@ -90,16 +90,31 @@ def has_document(invoice: Invoice) -> bool:
     return invoice.finalized_at is not None
 
 
-def require_document(invoice: Invoice) -> None:
-    """Refuse a draft (``InvoiceNotFinalized``); each door says it its own way."""
+def document_refusal(invoice: Invoice) -> InvoiceNotFinalized | InvoiceVoid | None:
+    """Why the invoice's document (PDF, e-invoice, email) cannot be had, or None: a draft has
+    none yet; a void invoice's is withdrawn, as it would ask for a payment nobody owes (and
+    an accounting import of its e-invoice would book it as owed)."""
     if not has_document(invoice):
-        raise InvoiceNotFinalized(
+        return InvoiceNotFinalized(
             f"Draft {invoice.pk} has no document yet: it exists once the invoice is finalized."
         )
+    if invoice.status == InvoiceStatus.VOID:
+        return InvoiceVoid(
+            f"Invoice {invoice.number} is void ({invoice.void_reason}): nothing is due, and its "
+            "document is withdrawn (not sent, downloaded or exported)."
+        )
+    return None
+
+
+def require_document(invoice: Invoice) -> None:
+    """Refuse a draft or a void invoice (``document_refusal``); each door says it its own way."""
+    if refusal := document_refusal(invoice):
+        raise refusal
 
 
 def invoice_document(invoice: Invoice) -> InvoiceDocument:
-    """The document of a finalized invoice, with the seller and buyer it was issued to."""
+    """The document of a finalized invoice that is not void, with the seller and buyer it was
+    issued to."""
     require_document(invoice)
     sign = -1 if invoice.kind == InvoiceKind.CREDIT_NOTE else 1
     snapshot = invoice.account_snapshot or {}

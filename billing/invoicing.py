@@ -36,7 +36,6 @@ from billing.errors import (
     InvoiceNotCreditable,
     InvoiceNotDraft,
     InvoiceNotVoidable,
-    InvoiceVoid,
     NoLinesChosen,
     PaymentPending,
     PeriodNotEnded,
@@ -763,11 +762,7 @@ def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[
     """Email a finalized invoice or credit note again, with its PDF, to its recipients
     (``invoice_recipients``: the billing account's invoice emails now, else those it was
     issued to); returns them."""
-    invoice_documents.require_document(invoice)
-    if invoice.status == InvoiceStatus.VOID:  # as no payment is taken for it
-        raise InvoiceVoid(
-            f"Invoice {invoice.number} is void ({invoice.void_reason}): it is not sent again."
-        )
+    invoice_documents.require_document(invoice)  # not a draft's, nor a void invoice's
     recipients = invoice_documents.invoice_recipients(invoice)
     if not recipients:
         raise InvoiceHasNoRecipients(

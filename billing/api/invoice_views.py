@@ -85,7 +85,8 @@ class InvoiceDetail(generics.RetrieveAPIView):
 
 class InvoicePdf(JsonErrorsMixin, APIView):
     """The finalized invoice or credit note as PDF/A-3 with its Factur-X (EN 16931) XML
-    embedded; a draft has no document yet (409 ``invoice_not_finalized``)."""
+    embedded; a draft has no document yet (409 ``invoice_not_finalized``), a void invoice's
+    is withdrawn (409 ``invoice_void``)."""
 
     permission_classes = [CanBuy]
     renderer_classes = [*APIView.renderer_classes, PdfRenderer]
@@ -93,7 +94,11 @@ class InvoicePdf(JsonErrorsMixin, APIView):
     @extend_schema(
         responses={
             (200, "application/pdf"): OpenApiTypes.BINARY,
-            409: error_response(409, "invoice_not_finalized: a draft has no document yet."),
+            409: error_response(
+                409,
+                "invoice_not_finalized: a draft has no document yet; invoice_void: a void "
+                "invoice's document is withdrawn (nothing is due).",
+            ),
         }
     )
     def get(self, request, pk):

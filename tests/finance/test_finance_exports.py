@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import facturx
 import pytest
 
-from billing import exports
+from billing import exports, invoicing
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from tests.factories import TenantFactory
@@ -138,6 +138,25 @@ def test_the_pdf_zip_from_the_admin_holds_each_invoice_as_pdf_a3_with_its_xml(bo
         assert pdf.startswith(b"%PDF-")
         _, xml = facturx.get_xml_from_pdf(pdf, check_xsd=False)
         assert invoice.number.encode() in xml
+
+
+def test_the_pdf_zip_leaves_a_void_invoice_out_and_the_csv_lists_it(books, admin_session):
+    """A void invoice's document is withdrawn: its e-invoice would be booked as owed."""
+    client, _ = admin_session("finance")
+    void = Invoice.objects.filter(period_start=FEB, kind="invoice", status="open").first()
+    assert void is not None
+    invoicing.void_invoice(void, reason="issued twice")
+
+    response = client.get(f"{EXPORTS}pdfs.zip", {"period": "2026-02"})
+
+    names = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()
+    kept = Invoice.objects.filter(period_start=FEB).exclude(status__in=["draft", "void"])
+    assert sorted(names) == sorted(
+        f"{number}.pdf" for number in kept.values_list("number", flat=True)
+    )
+    assert f"{void.number}.pdf" not in names
+    rows = read_csv(client.get(f"{EXPORTS}invoices.csv", {"period": "2026-02"}))
+    assert {row["number"]: row["status"] for row in rows}[void.number] == "void"
 
 
 def test_the_pdf_zip_streams_one_pdf_per_finalized_document(books):

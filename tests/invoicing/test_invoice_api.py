@@ -233,6 +233,28 @@ def test_invoice_pdf_refusals_are_json_when_a_pdf_was_asked_for(billing_member, 
         assert_documented(refusal, "GET /api/v1/invoices/{id}/pdf")
 
 
+def test_a_void_invoice_s_pdf_is_refused_with_its_reason(billing_member):
+    """A void invoice asks nothing: its PDF (whose e-invoice said "due" with its total) is
+    withdrawn, as its email is."""
+    client, customer = billing_member
+    customer.account()
+    invoice = invoicing.finalize_invoice(issue(customer))
+    assert client.get(f"/api/v1/invoices/{invoice.pk}/pdf").status_code == 200
+    invoicing.void_invoice(invoice, reason="issued twice")
+
+    refused = client.get(f"/api/v1/invoices/{invoice.pk}/pdf", HTTP_ACCEPT="application/pdf")
+
+    assert (refused.status_code, refused["Content-Type"]) == (409, "application/json")
+    assert refused.json() == {
+        "code": "invoice_void",
+        "detail": f"Invoice {invoice.number} is void (issued twice): nothing is due, and its "
+        "document is withdrawn (not sent, downloaded or exported).",
+    }
+    assert_documented(refused, "GET /api/v1/invoices/{id}/pdf")
+    body = client.get(f"/api/v1/invoices/{invoice.pk}").json()
+    assert (body["status"], body["amount_remaining"]) == ("void", 0)
+
+
 def test_the_schema_publishes_what_the_account_accepts(billing_member):
     """The OpenAPI schema's account body (tax_rate pattern, reverse charge needing a tax_id)
     accepts exactly what the API accepts, so clients and schemathesis know the rule."""
