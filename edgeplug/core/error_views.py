@@ -2,14 +2,18 @@
 
 DRF renders errors raised in its views; these cover what happens outside them: unknown
 paths, bodies Django refuses before a view parses them (RequestDataTooBig), and crashes.
-Pages outside the API keep Django's HTML. A 403 is audited as ``permission_denied`` either way.
+Pages outside the API keep Django's HTML, but for a 404: a part of the site with a page of its
+own names it in ``settings.NOT_FOUND_PAGES`` (the vendor portal's, in its frame), elsewhere
+templates/404.html. A 403 is audited as ``permission_denied`` either way.
 """
 
 import sys
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils.module_loading import import_string
 from django.views import defaults
 
 from edgeplug.audit.services import record_denial
@@ -67,9 +71,12 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    if not _is_api(request):
-        return defaults.page_not_found(request, exception)
-    return _json("not_found", "Not found.", 404)
+    if _is_api(request):
+        return _json("not_found", "Not found.", 404)
+    for prefix, view in settings.NOT_FOUND_PAGES.items():
+        if request.path.startswith(prefix):
+            return import_string(view)(request)
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request):

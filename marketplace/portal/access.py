@@ -9,6 +9,7 @@ the API's JWT authentication sets them, so ``for_request`` scopes its queries th
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, wraps
+from urllib.parse import urlencode
 
 from django.contrib.auth import logout
 from django.http import HttpResponse
@@ -128,6 +129,19 @@ def count_enrolment(request) -> HttpResponse | None:
     return over_budget(request)
 
 
+def _seat(request, membership: Membership) -> None:
+    """The request acts for ``membership``: its tenant and role as the API's JWT
+    authentication sets them, and the pages it may open."""
+    request.tenant, request.role = membership.tenant, membership.role
+    request.membership = membership
+    request.can = MemberPages(membership.tenant, membership.role)
+
+
+def sign_in_url(request) -> str:
+    """The sign-in page, coming back to this page (its query string too) once signed in."""
+    return f"{reverse('portal:sign-in')}?{urlencode({'next': request.get_full_path()}, safe='/')}"
+
+
 def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEMBER):
     """Signed in to the portal (a member of an active vendor, or of a former one that keeps
     its payouts), past the TOTP gate, holding ``power`` (the API's permission of the same
@@ -141,7 +155,7 @@ def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEM
         @wraps(func)
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                return redirect(f"{reverse('portal:sign-in')}?next={request.get_full_path()}")
+                return redirect(sign_in_url(request))
             membership = current_membership(request)
             if membership is None or not tenant_qualifies(membership.tenant):
                 record_denial(request, code="not_a_vendor", detail=NOT_A_VENDOR)
@@ -152,9 +166,7 @@ def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEM
                     logout(request)
                     return redirect(reverse("portal:sign-in"))
                 return redirect(reverse("portal:enrol"))
-            request.tenant, request.role = membership.tenant, membership.role
-            request.membership = membership
-            request.can = MemberPages(membership.tenant, membership.role)
+            _seat(request, membership)
             if membership.role not in roles:
                 allowed = [Role(r).label for r in roles]
                 record_denial(
@@ -176,3 +188,22 @@ def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEM
         return wrapper
 
     return decorate(view) if view is not None else decorate
+
+
+def not_found_page(request) -> HttpResponse:
+    """The portal's 404 (``settings.NOT_FOUND_PAGES``), in its frame: the same page for an
+    object that does not exist and for another vendor's (which the portal's queries never
+    find), so it tells nothing of either. A 404 the URLs raise comes before ``vendor_page``
+    ran: the member it would have found is looked up here, so the header still shows the nav
+    and the vendor signed in to."""
+    user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated and hasattr(request, "session")
+    if signed_in and getattr(request, "can", None) is None:
+        membership = current_membership(request)
+        if membership is not None and not _needs_enrolment(request, membership):
+            _seat(request, membership)
+    tenant = getattr(request, "tenant", None) if getattr(request, "can", None) else None
+    other_vendors = (
+        tenant is not None and vendor_memberships(user).exclude(tenant_id=tenant.pk).exists()
+    )
+    return render(request, "portal/not_found.html", {"other_vendors": other_vendors}, status=404)
