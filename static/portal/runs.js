@@ -2,7 +2,9 @@
    section every two seconds and swaps it in, so stage progress shows without a reload. Once
    no run is active it reads the page once more and swaps in every part a finished run
    changes (those marked data-after-run: the badges, the certificate, the runs and the form
-   to submit again), keeping the rest of the page (a yank reason being typed) as it is. */
+   to submit again), keeping the rest of the page (a yank reason being typed) as it is. A
+   swap keeps what the person did in the parts it replaces: the reports they opened stay
+   open, the summary they were on keeps the focus and the page stays where it was scrolled. */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -14,14 +16,40 @@ document.addEventListener("DOMContentLoaded", function () {
       });
   }
 
+  /* Fresh HTML renders every <details> (a stage report, its logs) closed: those open in
+     `parts` before `swap()` are opened again after it, found by their id (stable across
+     renders, e.g. run-12-stage-validation). */
+  function swapKeeping(parts, swap) {
+    var open = [];
+    var focused = null;
+    var active = document.activeElement;
+    parts.forEach(function (part) {
+      part.querySelectorAll("details[open][id]").forEach(function (d) { open.push(d.id); });
+      if (active && active.tagName === "SUMMARY" && active.parentElement.id &&
+          part.contains(active)) { focused = active.parentElement.id; }
+    });
+    var x = window.scrollX, y = window.scrollY;
+    swap();
+    open.forEach(function (id) {
+      var details = document.getElementById(id);
+      if (details) { details.open = true; }
+    });
+    var summary = focused && document.querySelector("#" + CSS.escape(focused) + " > summary");
+    if (summary) { summary.focus({preventScroll: true}); }
+    window.scrollTo(x, y);
+  }
+
   function showFinished() {
     get(window.location.href, "text/html")
       .then(function (response) { return response.text(); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html");
-        document.querySelectorAll("[data-after-run]").forEach(function (part) {
-          var replacement = fresh.getElementById(part.id);
-          if (replacement) { part.replaceWith(document.adoptNode(replacement)); }
+        var parts = Array.prototype.slice.call(document.querySelectorAll("[data-after-run]"));
+        swapKeeping(parts, function () {
+          parts.forEach(function (part) {
+            var replacement = fresh.getElementById(part.id);
+            if (replacement) { part.replaceWith(document.adoptNode(replacement)); }
+          });
         });
         document.getElementById("run-status").textContent = "Certification finished.";
         watch();  // a run submitted meanwhile (another tab, the API) is followed in turn
@@ -35,7 +63,9 @@ document.addEventListener("DOMContentLoaded", function () {
       .then(function (response) { return response.json(); })
       .then(function (body) {
         if (body.active) {
-          section.innerHTML = body.html;  // server-rendered, escaped by the template engine
+          swapKeeping([section], function () {
+            section.innerHTML = body.html;  // server-rendered, escaped by the template engine
+          });
           window.setTimeout(poll, 2000);
         } else {
           showFinished();
