@@ -63,7 +63,12 @@ def create_plan(
 ) -> PricePlan:
     _reject_unprintable_name(name)
     currency, amount, terms = validated_price(kind, currency, amount, terms or {})
-    with unique_or(PlanKeyExists(f"{agent.name} already has a plan {key!r}: revise it.")):
+    taken = PlanKeyExists(
+        f"{agent.name} has a plan {key!r} already: a key names one plan for good (its orders "
+        "go on naming it), even once retired. Choose another key; to change that plan's price "
+        "for new orders, revise it (PATCH /api/v1/vendor/agents/{id}/plans/{plan_id})."
+    )
+    with unique_or(taken):
         plan = PricePlan.objects.create(
             agent=agent,
             tenant=agent.tenant,
