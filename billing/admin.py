@@ -195,7 +195,15 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             and user.has_perm("billing.void_invoice"),
             can_credit=bool(invoice and invoice.is_creditable)
             and user.has_perm("billing.credit_invoice"),
-            invoice_lines=invoice.lines.order_by("position", "id") if invoice else [],
+            # (line, its amount as the currency writes it) for the credit note form
+            credit_lines=[
+                (line, format_amount(line.amount, invoice.currency))
+                for line in invoice.lines.order_by("position", "id")
+            ]
+            if invoice
+            else [],
+            kept=_kept_input(request, invoice),
+            void_reason_max=Invoice._meta.get_field("void_reason").max_length,
             can_download_pdf=bool(invoice and not invoice_documents.document_refusal(invoice))
             and in_staff_group(user, StaffGroup.FINANCE),
         )
@@ -223,6 +231,8 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
     def _act(self, request, object_id, permission: str, act) -> object:
+        """Run one of the change page's actions (``act``), then back to the change page with
+        its message. A refused one keeps what was typed: its form shows it again there."""
         if not request.user.has_perm(f"billing.{permission}"):
             raise PermissionDenied
         invoice = get_object_or_404(Invoice, pk=object_id)
@@ -230,6 +240,11 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             message = act(invoice)
         except DomainError as exc:
             messages.error(request, exc.detail)
+            request.session[_KEPT_INPUT] = {
+                "invoice": invoice.pk,
+                "action": permission.removesuffix("_invoice"),
+                "fields": {name: request.POST.getlist(name) for name in _KEPT_FIELDS},
+            }
         else:
             messages.success(request, message)
         return redirect(reverse("admin:billing_invoice_change", args=[object_id]))
@@ -276,6 +291,30 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             return f"Adjustment of {format_amount(amount, invoice.currency)} added."
 
         return self._act(request, object_id, "adjust_invoice", act)
+
+
+# What a refused action's form shows again (``_act``): its fields, empty by default; the
+# change page reads it once.
+_KEPT_INPUT = "billing_invoice_kept_input"
+_FORM_FIELDS = {
+    "adjust": {"description": "", "amount": ""},
+    "credit": {"reason": "", "line": []},
+    "void": {"reason": ""},
+}
+_KEPT_FIELDS = {name for fields in _FORM_FIELDS.values() for name in fields}
+
+
+def _kept_input(request, invoice: Invoice | None) -> dict:
+    """``{action: {field: value}}`` for the change page's forms: empty, but for the action
+    refused on ``invoice`` just before, whose fields are as they were sent."""
+    forms = {action: dict(fields) for action, fields in _FORM_FIELDS.items()}
+    kept = request.session.pop(_KEPT_INPUT, None)
+    if kept and invoice is not None and kept.get("invoice") == invoice.pk:
+        form = forms.get(kept["action"], {})
+        for name, values in kept["fields"].items():
+            if name in form:
+                form[name] = values if name == "line" else (values[-1] if values else "")
+    return forms
 
 
 def _minor_units(text: str, currency: str) -> int:
