@@ -2,14 +2,16 @@
 actions (the last admin cannot leave or lose the role), as at the API (``TENANT_ADMIN``):
 a former vendor's admins too."""
 
+from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.tenancy import services as tenancy
 from edgeplug.tenancy.models import Membership
 from edgeplug.tenancy.permissions import TENANT_ADMIN
 from edgeplug.tenancy.scoping import for_request, get_for_request
-from marketplace.portal.access import vendor_page
+from marketplace.portal.access import MemberPages, vendor_page
 from marketplace.portal.forms import MemberForm, RoleForm
 from marketplace.portal.outcomes import (
     flash_form_errors,
@@ -57,7 +59,13 @@ def change_role(request, pk):
     if form.is_valid():
         role = form.cleaned_data["role"]
         success = f"{membership.user.email} is now {role}."
-        perform_and_flash(request, tenancy.change_role, membership, role, success=success)
+        outcome = perform_and_flash(request, tenancy.change_role, membership, role, success=success)
+        if outcome.error is None and membership.user_id == request.user.pk:
+            # Their own role: the pages they may open are the new role's, which may no
+            # longer include this one.
+            pages = MemberPages(request.tenant, outcome.result.role)
+            if not pages.team:
+                return redirect(pages.home)
     else:
         flash_form_errors(request, form)
     return redirect("portal:team")
@@ -70,5 +78,11 @@ def remove_member(request, pk):
         Membership.objects.select_related("user", "tenant"), request, pk=pk
     )
     success = f"{membership.user.email} left the team."
-    perform_and_flash(request, tenancy.remove_member, membership, success=success)
+    outcome = perform_and_flash(request, tenancy.remove_member, membership, success=success)
+    if outcome.error is None and membership.user_id == request.user.pk:
+        # Their own membership: this session was for it, so it ends with it (as signing out
+        # does) and the sign-in page shows the flash, rather than a 403 for a vendor left.
+        record_logout(request, request.user, tenant=membership.tenant, method="session")
+        logout(request)
+        return redirect("portal:sign-in")
     return redirect("portal:team")

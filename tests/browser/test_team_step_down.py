@@ -1,0 +1,66 @@
+"""A vendor admin, in Chromium, steps down to developer on the team page (another admin
+stays) and lands on a page they may still open, with the change said there and no refusal
+audited; an admin who removes themselves is signed out, not shown a 403."""
+
+import pytest
+
+from edgeplug.audit.models import AuditEvent
+from edgeplug.tenancy.models import Membership
+from tests.browser.test_vendor_portal_journey import portal_sign_in
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = [pytest.mark.browser]
+
+
+def _messages(page) -> str:
+    flashes = page.locator(".messages")
+    return flashes.inner_text() if flashes.count() else ""
+
+
+def _open_team(journey, vendor_admin):
+    """Ada signed in, with Grace a second admin, on the team page."""
+    page = journey.page
+    tenant = vendor_admin.memberships.get().tenant
+    MembershipFactory(tenant=tenant, user=UserFactory(email="grace@acme.example"), role="admin")
+    portal_sign_in(journey, vendor_admin)
+    journey.click(page.get_by_role("link", name="Team"))
+    assert page.url == journey.base_url + "/portal/team/"
+    return page
+
+
+def test_an_admin_who_steps_down_lands_on_a_page_they_may_open(journey, vendor_admin):
+    page = _open_team(journey, vendor_admin)
+    page.get_by_label(f"Role of {vendor_admin.email}").select_option("developer")
+    with page.expect_navigation() as landed:
+        page.get_by_role("button", name=f"Change role of {vendor_admin.email}").click()
+    journey.check()  # no unexpected 403 on the way
+
+    assert landed.value.status == 200
+    assert page.url == journey.base_url + "/portal/"
+    assert f"{vendor_admin.email} is now developer." in _messages(page)
+    assert "Your role does not allow this" not in page.locator("main").inner_text()
+    assert page.get_by_role("link", name="Team").count() == 0
+    assert Membership.objects.get(user=vendor_admin).role == "developer"
+    assert not AuditEvent.objects.filter(action="permission_denied", actor=vendor_admin).exists()
+
+
+def test_changing_someone_elses_role_stays_on_the_team_page(journey, vendor_admin):
+    page = _open_team(journey, vendor_admin)
+    page.get_by_label("Role of grace@acme.example").select_option("billing")
+    journey.click(page.get_by_role("button", name="Change role of grace@acme.example"))
+    assert page.url == journey.base_url + "/portal/team/"
+    assert "grace@acme.example is now billing." in _messages(page)
+
+
+def test_an_admin_who_removes_themselves_is_signed_out(journey, vendor_admin):
+    page = _open_team(journey, vendor_admin)
+    with page.expect_navigation() as landed:
+        page.get_by_role("button", name=f"Remove {vendor_admin.email}").click()
+    journey.check()
+
+    assert landed.value.status == 200
+    assert page.url == journey.base_url + "/portal/sign-in/"
+    assert f"{vendor_admin.email} left the team." in _messages(page)
+    assert not Membership.objects.filter(user=vendor_admin).exists()
+    assert not AuditEvent.objects.filter(action="permission_denied", actor=vendor_admin).exists()
+    assert AuditEvent.objects.filter(action="logout", actor=vendor_admin).exists()
