@@ -169,11 +169,17 @@ class AgentVersionFactory(factory.django.DjangoModelFactory):
 
 class CertificationRunFactory(factory.django.DjangoModelFactory):
     """A finished, passed run awaiting review; ``results=True`` adds one passing result
-    per stage (tests that study one stage's report add their own)."""
+    per stage (tests that study one stage's report add their own); ``running=True``, a run
+    still going (at its invariants stage, 40%)."""
 
     class Meta:
         model = "certification.CertificationRun"
         skip_postgeneration_save = True
+
+    class Params:
+        running = factory.Trait(
+            status="running", current_stage="invariants", progress=40, finished_at=None
+        )
 
     version = factory.SubFactory(AgentVersionFactory, certified=True)
     tenant = factory.SelfAttribute("version.tenant")

@@ -19,21 +19,11 @@ def _is_open(page, selector: str) -> bool:
 
 
 def test_an_opened_report_stays_open_while_a_new_run_is_polled(journey, vendor_admin):
+    tenant = vendor_admin.memberships.get().tenant
+    previous = passed_run(agent__tenant=tenant, agent__name="pump-anomaly", version="1.2.0")
     page = journey.page
-    previous = passed_run(
-        agent__tenant=vendor_admin.memberships.get().tenant,
-        agent__name="pump-anomaly",
-        version="1.2.0",
-    )
     version = previous.version
-    active = CertificationRunFactory(
-        version=version,
-        level="standard",
-        status="running",
-        current_stage="invariants",
-        progress=40,
-        finished_at=None,
-    )
+    active = CertificationRunFactory(version=version, level="standard", running=True)
     portal_sign_in(journey, vendor_admin)
     journey.goto(f"/portal/agents/{version.agent_id}/versions/1.2.0/")
     assert page.locator("#runs").get_attribute("data-active") == "true"

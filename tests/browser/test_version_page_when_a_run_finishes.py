@@ -27,13 +27,7 @@ def test_a_run_that_passes_shows_its_certificate_and_the_form_again(journey, ven
         version="1.0.0",
         certification_status="running",
     )
-    run = CertificationRunFactory(
-        version=version,
-        status="running",
-        current_stage="invariants",
-        progress=40,
-        finished_at=None,
-    )
+    run = CertificationRunFactory(version=version, running=True)
     portal_sign_in(journey, vendor_admin)
     journey.goto(f"/portal/agents/{version.agent_id}/versions/1.0.0/")
     assert page.locator("#runs").get_attribute("data-active") == "true"
