@@ -20,7 +20,7 @@ from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
 from billing.errors import InvalidPeriod, InvoiceNotFinalized, InvoiceVoid
 from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus
 from billing.periods import month_label, parse_month
-from edgeplug.core.admin import ReadOnlyAdminMixin, object_url
+from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
@@ -202,7 +202,7 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             ]
             if invoice
             else [],
-            kept=_kept_input(request, invoice),
+            kept=_KEPT.read(request, invoice),
             void_reason_max=Invoice._meta.get_field("void_reason").max_length,
             can_download_pdf=bool(invoice and not invoice_documents.document_refusal(invoice))
             and in_staff_group(user, StaffGroup.FINANCE),
@@ -240,11 +240,8 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             message = act(invoice)
         except DomainError as exc:
             messages.error(request, exc.detail)
-            request.session[_KEPT_INPUT] = {
-                "invoice": invoice.pk,
-                "action": permission.removesuffix("_invoice"),
-                "fields": {name: request.POST.getlist(name) for name in _KEPT_FIELDS},
-            }
+            if (form := permission.removesuffix("_invoice")) in _KEPT.forms:
+                _KEPT.keep(request, invoice, form)
         else:
             messages.success(request, message)
         return redirect(reverse("admin:billing_invoice_change", args=[object_id]))
@@ -293,28 +290,15 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         return self._act(request, object_id, "adjust_invoice", act)
 
 
-# What a refused action's form shows again (``_act``): its fields, empty by default; the
-# change page reads it once.
-_KEPT_INPUT = "billing_invoice_kept_input"
-_FORM_FIELDS = {
-    "adjust": {"description": "", "amount": ""},
-    "credit": {"reason": "", "line": []},
-    "void": {"reason": ""},
-}
-_KEPT_FIELDS = {name for fields in _FORM_FIELDS.values() for name in fields}
-
-
-def _kept_input(request, invoice: Invoice | None) -> dict:
-    """``{action: {field: value}}`` for the change page's forms: empty, but for the action
-    refused on ``invoice`` just before, whose fields are as they were sent."""
-    forms = {action: dict(fields) for action, fields in _FORM_FIELDS.items()}
-    kept = request.session.pop(_KEPT_INPUT, None)
-    if kept and invoice is not None and kept.get("invoice") == invoice.pk:
-        form = forms.get(kept["action"], {})
-        for name, values in kept["fields"].items():
-            if name in form:
-                form[name] = values if name == "line" else (values[-1] if values else "")
-    return forms
+# What a refused action's form shows again on the change page (``_act``).
+_KEPT = KeptInput(
+    "billing_invoice",
+    {
+        "adjust": {"description": "", "amount": ""},
+        "credit": {"reason": "", "line": []},
+        "void": {"reason": ""},
+    },
+)
 
 
 def _minor_units(text: str, currency: str) -> int:

@@ -27,7 +27,7 @@ from certification.pipeline.levels import reset_level_thresholds, save_level_thr
 from certification.pipeline.report import stage_view
 from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
 from edgeplug.audit.services import record_denial
-from edgeplug.core.admin import ActionAdminMixin, ReadOnlyAdminMixin, object_url
+from edgeplug.core.admin import ActionAdminMixin, KeptInput, ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
@@ -139,6 +139,7 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ReviewStatus.PENDING,
         )
         context["decide_refusal"] = refusal.detail if waiting else ""
+        context["kept"] = _KEPT.read(request, run)
         return super().render_change_form(request, context, *args, **kwargs)
 
     def decide(self, request, object_id):
@@ -147,12 +148,15 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @require_POST
 def _decide(request, run_id):
+    """The decision, then back to the change page with its message. A refused one keeps what
+    was typed: the decision form shows it again there (``_KEPT``)."""
     if not in_staff_group(request.user, StaffGroup.REVIEWERS):
         raise PermissionDenied
     run = get_object_or_404(CertificationRun, pk=run_id)
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
         messages.error(request, "Choose approve or reject.")
+        _KEPT.keep(request, run, "decision")
     else:
         try:
             review_run(
@@ -166,10 +170,15 @@ def _decide(request, run_id):
             if exc.status == 403:  # own_tenant_review: a denial, audited as the API's is
                 record_denial(request, code=exc.code, detail=exc.detail)
             messages.error(request, exc.detail)
+            _KEPT.keep(request, run, "decision")
         else:
             outcome = "approved" if decision == "approve" else "rejected"
             messages.success(request, f"Run {run.pk} {outcome}.")
     return redirect(reverse("admin:certification_certificationrun_change", args=[run.pk]))
+
+
+# What a refused decision's form shows again on the change page (``_decide``).
+_KEPT = KeptInput("certification_run", {"decision": {"reason": ""}})
 
 
 @admin.register(Certificate)

@@ -53,3 +53,39 @@ class ActionAdminMixin:
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+class KeptInput:
+    """What a refused form action on an object's page (``object_url``: it redirects back to
+    the change page) keeps of what was typed, for that page to show again: the fields of
+    each form, empty by default; kept in the session and read once.
+
+    ``KeptInput("billing_invoice", {"void": {"reason": ""}, "credit": {"line": []}})``: a
+    field whose default is a list keeps all its values (checkboxes), others the last one.
+    The view calls ``keep(request, obj, "void")`` when it refuses; the change page puts
+    ``read(request, obj)`` in its context (every form and field always there, as templates
+    read them)."""
+
+    def __init__(self, name: str, forms: dict[str, dict[str, str | list]]):
+        self.key = f"{name}_kept_input"
+        self.forms = forms
+
+    def keep(self, request, obj, form: str) -> None:
+        fields = self.forms[form]
+        request.session[self.key] = {
+            "pk": obj.pk,
+            "form": form,
+            "fields": {name: request.POST.getlist(name) for name in fields},
+        }
+
+    def read(self, request, obj) -> dict:
+        forms = {form: dict(fields) for form, fields in self.forms.items()}
+        kept = request.session.pop(self.key, None)
+        if kept and obj is not None and kept["pk"] == obj.pk and kept["form"] in forms:
+            form = forms[kept["form"]]
+            for name, values in kept["fields"].items():
+                if isinstance(form[name], list):
+                    form[name] = values
+                else:
+                    form[name] = values[-1] if values else ""
+        return forms
