@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
+from edgeplug.accounts.errors import OtpRequired
 from edgeplug.accounts.services import (
     choose_membership,
     confirm_totp_enrolment,
@@ -38,6 +39,18 @@ from marketplace.portal.forms import SignInForm, TotpConfirmForm
 
 
 class SignInThrottled(DomainError, code="throttled", status=429): ...
+
+
+# The shared sign-in's refusals speak to API clients (field names); the page says these in
+# its own words, with the same code and status.
+_PAGE_WORDING = {
+    OtpRequired: "Enter the current code from your authenticator app.",
+}
+
+
+def _in_page_words(error: DomainError) -> DomainError:
+    detail = _PAGE_WORDING.get(type(error))
+    return type(error)(detail) if detail else error
 
 
 def _next_url(request, home: str = "portal:dashboard") -> str:
@@ -84,7 +97,7 @@ def sign_in(request):
             )
             membership = _choose_vendor(verified.user, data["vendor"])
         except DomainError as exc:
-            error = exc
+            error = _in_page_words(exc)
         else:
             if membership is None:
                 record_denial(request, code="not_a_vendor", detail=NOT_A_VENDOR)

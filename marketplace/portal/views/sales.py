@@ -1,6 +1,8 @@
 """Sales and usage: agent-hours, customers and revenue per agent and month, as charts, a
 table and a CSV download. Revenue is for the vendor's admins and billing members."""
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django import forms
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -24,6 +26,19 @@ class PeriodForm(forms.Form):
     )
 
 
+HOURS_STEP = Decimal("0.001")
+
+
+def hours_text(hours: Decimal) -> str:
+    """Agent-hours as a person reads them: at most three decimals, no trailing zeros
+    ("12.5", "0", "150"); a nonzero amount below the last decimal shows as "< 0.001". The
+    CSV download keeps the exact figure."""
+    shown = Decimal(hours).quantize(HOURS_STEP, rounding=ROUND_HALF_UP)
+    if not shown and hours:
+        return f"< {HOURS_STEP}"
+    return f"{shown.normalize():f}"
+
+
 def _period(request) -> tuple[PeriodForm, list]:
     form = PeriodForm(request.GET or None)
     count = form.cleaned_data.get("months") if form.is_valid() else None
@@ -39,7 +54,7 @@ def sales_page(request):
         {
             "month": r.month,
             "agent": r.agent,
-            "agent_hours": r.agent_hours,
+            "agent_hours": hours_text(r.agent_hours),
             "customers": len(r.customers),
             "revenue": ", ".join(format_amount(a, c) for c, a in sorted(r.revenue.items())),
         }
