@@ -1,0 +1,18 @@
+"""Finance moves between its pages (Exports, Vendor payouts, Charts) with the month it chose,
+in Chromium: the nav's links carry the period. Before, each page opened on the default
+month again and finance had to choose it anew."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser]
+
+
+def test_the_finance_nav_keeps_the_chosen_period(journey, staff_user):
+    journey.sign_in(staff_user("finance"))
+    page = journey.page
+    journey.goto("/admin/billing/finance/exports/?period=2025-11")
+
+    for name in ("Vendor payouts", "Charts", "Exports"):
+        journey.click(page.locator("nav.finance-nav").get_by_role("link", name=name))
+        assert page.get_by_label("Period (UTC month)").input_value() == "2025-11", name
+        assert "period=2025-11" in page.url
