@@ -72,3 +72,7 @@ def test_revoking_asks_first_then_revokes(portal_vendor):
     vendor.key.refresh_from_db()
     assert vendor.key.revoked_at is not None and vendor.key.revoked_by == vendor.user
     assert "is revoked" in page
+    # Its page again (a bookmark, the back button) says it is done instead of asking again.
+    again = vendor.client.get(url).content.decode()
+    assert "Yes, revoke this key" not in again
+    assert f"was revoked on {vendor.key.revoked_at:%Y-%m-%d %H:%M} UTC" in again
