@@ -99,9 +99,10 @@ def document_refusal(invoice: Invoice) -> InvoiceNotFinalized | InvoiceVoid | No
             f"Draft {invoice.pk} has no document yet: it exists once the invoice is finalized."
         )
     if invoice.status == InvoiceStatus.VOID:
+        # Not its reason: finance's words, which the tenant's API never shows.
         return InvoiceVoid(
-            f"Invoice {invoice.number} is void ({invoice.void_reason}): nothing is due, and its "
-            "document is withdrawn (not sent, downloaded or exported)."
+            f"Invoice {invoice.number} is void: nothing is due, and its document is withdrawn "
+            "(not sent, downloaded or exported)."
         )
     return None
 

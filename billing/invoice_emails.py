@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.invoice_documents import (
-    has_document,
+    document_refusal,
     invoice_document,
     invoice_pdf,
     invoice_recipients,
@@ -123,10 +123,8 @@ def email_invoice(invoice_id: int, *, resend: bool = False) -> Emailed:
 
 
 def _reason_not_to_send(invoice: Invoice, resend: bool) -> str:
-    if not has_document(invoice):
-        return NotSent.NOT_FINALIZED
-    if invoice.status == InvoiceStatus.VOID:
-        return NotSent.VOID
+    if refusal := document_refusal(invoice):  # a draft's, or a void invoice's (its code)
+        return refusal.code
     if invoice.emailed_at is not None and not resend:
         return NotSent.ALREADY_EMAILED
     return ""

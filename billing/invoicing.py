@@ -477,9 +477,10 @@ def add_adjustment_line(
     invoice: Invoice, *, description: str, amount: int, actor=None, request=None
 ) -> InvoiceLine:
     """Finance adds a line (positive or negative, minor units) to a draft. A negative one
-    that would take the draft below zero is refused (``InvoiceNegativeTotal``, nothing
-    written): finalize would refuse the draft for good (``_finalize_refusal``), and an
-    adjustment is never taken off again."""
+    that would take the draft below zero (``InvoiceNegativeTotal``) or leave it asking less
+    than its orders paid in advance (``AdjustmentBelowPrepaid``) is refused, nothing written:
+    finalize would refuse the draft (``_finalize_refusal``), and an adjustment is never taken
+    off again."""
     description = (description or "").strip()
     if not description or len(description) > 300:
         raise InvalidAdjustment("An adjustment needs a description of at most 300 characters.")
@@ -585,11 +586,11 @@ def _issue(invoice: Invoice, now: datetime, number: str | None = None) -> None:
 def _finalize_refusal(
     invoice: Invoice | None,
     account: BillingAccount | None,
-    amounts: Iterable[int],
+    amounts_paid: list[tuple[int, bool]],
     now: datetime,
 ) -> DomainError | None:
-    """Why a locked invoice with lines of these ``amounts`` cannot be finalized at ``now``, or
-    None: what both doors (``finalize_invoice``, ``finalize_invoices``) refuse."""
+    """Why a locked invoice with lines of these (amount, is_paid) cannot be finalized at
+    ``now``, or None: what both doors (``finalize_invoice``, ``finalize_invoices``) refuse."""
     if invoice is None or invoice.status != InvoiceStatus.DRAFT:
         return InvoiceNotDraft(
             f"Invoice {invoice.number} is already finalized." if invoice else "No such draft."
@@ -611,13 +612,25 @@ def _finalize_refusal(
             f"Tenant {invoice.tenant}'s billing account cannot be printed on an invoice: "
             f"{refusal} Correct it (PUT /api/v1/billing/account) first."
         )
-    subtotal = sum(amounts)  # the total has its sign: tax is a share of it, or nothing
+    subtotal = sum(amount for amount, _ in amounts_paid)  # tax is a share of it, or nothing
     if refusal := negative_total_refusal(subtotal):
         return InvoiceNegativeTotal(
             f"Draft {invoice.pk} comes to {format_amount(subtotal, invoice.currency)} before "
             f"tax, below zero. {refusal} If an adjustment took it there, reduce or remove it; "
             "a refund of an order whose invoice is still a draft is credited by the next "
             "close once that invoice is finalized."
+        )
+    # On the tax terms finalize takes (the account's now: reverse charge turned on since an
+    # adjustment was added lowers the total), it may not ask less than nothing either.
+    sums = builder.totals(amounts_paid, account.tax_rate, account.reverse_charge)
+    if (asked := sums.total - sums.prepaid) < 0:
+        return AdjustmentBelowPrepaid(
+            f"Draft {invoice.pk} would ask less than nothing "
+            f"({format_amount(asked, invoice.currency)}): its orders paid "
+            f"{format_amount(sums.prepaid, invoice.currency)} in advance, and finalized it "
+            "would read 'paid, nothing due' while the excess, owed back, is recorded nowhere. "
+            "Add a positive adjustment to bring it to zero, and give the excess back by "
+            "refunding an order."
         )
     return None
 
@@ -630,7 +643,7 @@ def finalize_invoice(invoice: Invoice, *, actor=None, request=None, now=None) ->
         invoice = locked(invoice, "tenant")
         account = _account(invoice.tenant_id)
         amounts_paid = list(invoice.lines.values_list("amount", "is_paid"))
-        if refusal := _finalize_refusal(invoice, account, (a for a, _ in amounts_paid), now):
+        if refusal := _finalize_refusal(invoice, account, amounts_paid, now):
             raise refusal
         _freeze_parties(invoice, account)
         _set_totals(invoice, amounts_paid)
@@ -698,8 +711,7 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
         for invoice_id in ids:
             invoice = invoices.get(invoice_id)
             account = invoice and accounts.get(invoice.tenant_id)
-            line_amounts = (amount for amount, _ in amounts.get(invoice_id, ()))
-            if refusal := _finalize_refusal(invoice, account, line_amounts, now):
+            if refusal := _finalize_refusal(invoice, account, amounts.get(invoice_id, []), now):
                 run.refused[invoice_id] = refusal.code
                 continue
             _freeze_parties(invoice, account)
@@ -905,7 +917,7 @@ def issue_credit_note(
         )
         given_back_before = sum(remaining for line, remaining in credits if line.is_paid)
         credit = -note_totals.total - given_back_before
-        if invoice.is_unpaid and _credits_the_rest(invoice, credits, not replaces_refund_line):
+        if invoice.is_unpaid and _credits_the_rest(invoice, credits):
             # Each note's VAT is rounded on its own lines, the invoice's on all of them: the
             # notes together may give back a minor unit or two less than it asks. The note
             # that credits the last line gives back all that is left, so nothing stays due.
@@ -962,13 +974,14 @@ def issue_credit_note(
     return note
 
 
-def _credits_the_rest(
-    invoice: Invoice, credits: list[tuple[InvoiceLine, int]], refund_lines: bool
-) -> bool:
-    """Whether, with ``credits``, every line of ``invoice`` is credited in full."""
+def _credits_the_rest(invoice: Invoice, credits: list[tuple[InvoiceLine, int]]) -> bool:
+    """Whether, with ``credits``, every line of ``invoice`` is credited in full by credit
+    notes. An order's line whose refund is a later month's ``credit`` line is not: that line
+    gave the order back (its tax too) on its own invoice, so what this invoice still asks for
+    it (the tax on an order paid at checkout before tax) stays asked, never taken off twice."""
     chosen = {line.pk for line, _ in credits}
     return all(
-        line.pk in chosen or line.amount == _credited_so_far(line, refund_lines=refund_lines)
+        line.pk in chosen or line.amount == _credited_so_far(line, refund_lines=False)
         for line in invoice.lines.all()
     )
 

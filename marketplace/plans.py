@@ -65,8 +65,9 @@ def create_plan(
     currency, amount, terms = validated_price(kind, currency, amount, terms or {})
     taken = PlanKeyExists(
         f"{agent.name} has a plan {key!r} already: a key names one plan for good (its orders "
-        "go on naming it), even once retired. Choose another key; to change that plan's price "
-        "for new orders, revise it (PATCH /api/v1/vendor/agents/{id}/plans/{plan_id})."
+        "go on naming it), even once retired. Choose another key; or, while that plan is "
+        "offered, revise its price for new orders (PATCH /api/v1/vendor/agents/{id}/plans/"
+        "{plan_id})."
     )
     with unique_or(taken):
         plan = PricePlan.objects.create(

@@ -19,6 +19,7 @@ from django_otp import devices_for_user
 
 from billing.payout_queries import has_payouts_filter
 from billing.powers import READ_PAYOUTS
+from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.audit.services import record_denial
 from edgeplug.core.error_views import error_response
 from edgeplug.core.throttling import request_wait
@@ -43,6 +44,12 @@ def vendor_memberships(user):
         .filter(has_payouts_filter(), user=user, tenant__is_active=True)
         .order_by("tenant__slug")
     )
+
+
+def end_session(request, tenant: Tenant | None) -> None:
+    """Sign the person out of the portal (audited ``logout`` for ``tenant``, as the API's)."""
+    record_logout(request, request.user, tenant=tenant, method="session")
+    logout(request)
 
 
 def has_totp(user) -> bool:

@@ -2,13 +2,15 @@
 finalized (``negative_total``) and an adjustment is never taken off, so such a draft would be
 stuck for good. The adjustment is refused, nothing written, and finance is told why."""
 
+from datetime import timedelta
+
 import pytest
 
 from billing import invoicing
 from billing.errors import AdjustmentBelowPrepaid, InvoiceNegativeTotal
 from billing.models import Invoice, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
-from tests.invoicing.conftest import JAN
+from tests.invoicing.conftest import FEB, JAN
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +85,25 @@ def test_finance_cannot_adjust_a_month_paid_in_advance_below_what_it_asks(admin_
     client.post(f"{URL}{draft.pk}/adjust/", {"description": "Goodwill", "amount": "-1.59"})
     draft.refresh_from_db()
     assert (draft.total, draft.amount_due) == (1001, 1)
+
+
+def test_finalize_asks_it_again_on_the_tax_terms_it_takes(admin_session, customer):
+    """The adjustment left the draft asking 0.01 at 19% VAT; the customer then turned on
+    reverse charge, which finalize takes: the draft would ask -1.59. Finalize refuses it
+    (both doors), rather than issuing it 'paid, nothing due'."""
+    account = customer.account()
+    customer.one_time(amount=1000)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    draft = Invoice.objects.get(pk=pk)
+    invoicing.add_adjustment_line(draft, description="Goodwill", amount=-159)
+    account.reverse_charge = True
+    account.save()
+    client, _ = admin_session("finance")
+
+    page = client.post(f"{URL}{draft.pk}/finalize/", follow=True).content.decode()
+
+    assert "would ask less than nothing (-1.59 EUR)" in page
+    draft.refresh_from_db()
+    assert (draft.status, draft.number) == (InvoiceStatus.DRAFT, None)
+    run = invoicing.finalize_due_invoices(now=FEB + timedelta(days=10))
+    assert run.refused == {draft.pk: "adjustment_below_prepaid"} and run.finalized == []

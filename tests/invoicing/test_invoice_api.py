@@ -235,7 +235,8 @@ def test_invoice_pdf_refusals_are_json_when_a_pdf_was_asked_for(billing_member, 
 
 def test_a_void_invoice_s_pdf_is_refused_with_its_reason(billing_member):
     """A void invoice asks nothing: its PDF (whose e-invoice said "due" with its total) is
-    withdrawn, as its email is."""
+    withdrawn, as its email is; the refusal does not quote finance's reason, which the
+    tenant's API never shows."""
     client, customer = billing_member
     customer.account()
     invoice = invoicing.finalize_invoice(issue(customer))
@@ -247,8 +248,8 @@ def test_a_void_invoice_s_pdf_is_refused_with_its_reason(billing_member):
     assert (refused.status_code, refused["Content-Type"]) == (409, "application/json")
     assert refused.json() == {
         "code": "invoice_void",
-        "detail": f"Invoice {invoice.number} is void (issued twice): nothing is due, and its "
-        "document is withdrawn (not sent, downloaded or exported).",
+        "detail": f"Invoice {invoice.number} is void: nothing is due, and its document is "
+        "withdrawn (not sent, downloaded or exported).",
     }
     assert_documented(refused, "GET /api/v1/invoices/{id}/pdf")
     body = client.get(f"/api/v1/invoices/{invoice.pk}").json()

@@ -63,6 +63,11 @@ def test_a_credit_note_of_the_month_leaves_a_refunded_order_alone(admin_session,
         for payout in payout_queries.vendor_payouts(DEC, FEB)
         if payout.payout.refunds
     ]
+    # December is unpaid: the note takes off what it credits, not the order's VAT (19), which
+    # January's credit line gave back with the order. It stays asked, never taken off twice.
+    december.refresh_from_db()
+    assert december.credited_amount == -note.total
+    assert (december.status, december.amount_due) == ("open", 19)
     if january == "finalized":
         assert refunds == [("2026-01", 100)]  # the refund's month, once
     else:  # a draft counts nowhere yet; January's close keeps its credit line

@@ -19,7 +19,6 @@ from edgeplug.accounts.services import (
     start_totp_enrolment,
     verify_sign_in,
 )
-from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.audit.services import record_denial
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import DomainError
@@ -31,6 +30,7 @@ from marketplace.portal.access import (
     MemberPages,
     count_enrolment,
     current_membership,
+    end_session,
     has_totp,
     vendor_memberships,
     vendor_page,
@@ -166,9 +166,9 @@ def enrol(request):
 def sign_out(request):
     if request.user.is_authenticated:
         membership = current_membership(request)
-        tenant = membership.tenant if membership else None
-        record_logout(request, request.user, tenant=tenant, method="session")
-    logout(request)
+        end_session(request, membership.tenant if membership else None)
+    else:
+        logout(request)
     messages.info(request, "You are signed out.")
     return redirect("portal:sign-in")
 

@@ -54,7 +54,8 @@ def sales_page(request):
         {
             "month": r.month,
             "agent": r.agent,
-            "agent_hours": hours_text(r.agent_hours),
+            "agent_hours": r.agent_hours,  # exact, as the CSV and the usage API count them
+            "hours_shown": hours_text(r.agent_hours),
             "customers": len(r.customers),
             "revenue": ", ".join(format_amount(a, c) for c, a in sorted(r.revenue.items())),
         }

@@ -2,16 +2,14 @@
 actions (the last admin cannot leave or lose the role), as at the API (``TENANT_ADMIN``):
 a former vendor's admins too."""
 
-from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.tenancy import services as tenancy
 from edgeplug.tenancy.models import Membership
 from edgeplug.tenancy.permissions import TENANT_ADMIN
 from edgeplug.tenancy.scoping import for_request, get_for_request
-from marketplace.portal.access import MemberPages, vendor_page
+from marketplace.portal.access import MemberPages, end_session, vendor_page
 from marketplace.portal.forms import MemberForm, RoleForm
 from marketplace.portal.outcomes import (
     flash_form_errors,
@@ -82,7 +80,6 @@ def remove_member(request, pk):
     if outcome.error is None and membership.user_id == request.user.pk:
         # Their own membership: this session was for it, so it ends with it (as signing out
         # does) and the sign-in page shows the flash, rather than a 403 for a vendor left.
-        record_logout(request, request.user, tenant=membership.tenant, method="session")
-        logout(request)
+        end_session(request, membership.tenant)
         return redirect("portal:sign-in")
     return redirect("portal:team")
