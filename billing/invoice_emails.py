@@ -37,11 +37,11 @@ logger = logging.getLogger(__name__)
 
 
 class NotSent:
-    """Why the email task sent nothing (``Emailed.not_sent``)."""
+    """Why the email task sent nothing (``Emailed.not_sent``): these, or the code of
+    ``document_refusal`` (``invoice_not_finalized``; ``invoice_void``, as finance's resend
+    refuses it: it asks for nothing owed)."""
 
     NO_SUCH_INVOICE = "no_such_invoice"  # its finalize rolled back after scheduling
-    NOT_FINALIZED = "invoice_not_finalized"
-    VOID = "invoice_void"  # as finance's resend refuses it: it asks for nothing owed
     ALREADY_EMAILED = "already_emailed"  # the task delivered twice, or queued twice
     NO_RECIPIENTS = "invoice_no_recipients"
 

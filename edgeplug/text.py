@@ -54,11 +54,8 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # In UTF-8 JSON a string holds U+0000 or a surrogate only as an escape (``\\u0000``,
 # ``\\ud800``): a raw control character is malformed JSON and UTF-8 cannot encode a surrogate.
 # So JSON bytes without such an escape hold neither once parsed, and are not walked.
-_SURROGATE_ESCAPE = rb"\\u[dD][89a-fA-F]"
-_ESCAPES = {
-    "surrogate": re.compile(_SURROGATE_ESCAPE),
-    "nul_or_surrogate": re.compile(rb"\\u0000|" + _SURROGATE_ESCAPE),
-}
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_NUL_OR_SURROGATE_ESCAPE = re.compile(rb"\\u0000|" + _SURROGATE_ESCAPE.pattern)
 
 
 def holds_lone_surrogate(data) -> bool:
@@ -70,12 +67,12 @@ def holds_lone_surrogate(data) -> bool:
 
 def may_hold_lone_surrogate(utf8_json: bytes) -> bool:
     """Whether UTF-8 JSON bytes may hold a lone surrogate once parsed (see above)."""
-    return _ESCAPES["surrogate"].search(utf8_json) is not None
+    return _SURROGATE_ESCAPE.search(utf8_json) is not None
 
 
 def may_hold_nul_or_lone_surrogate(utf8_json: bytes) -> bool:
     """Whether UTF-8 JSON bytes may hold U+0000 or a lone surrogate once parsed (see above)."""
-    return _ESCAPES["nul_or_surrogate"].search(utf8_json) is not None
+    return _NUL_OR_SURROGATE_ESCAPE.search(utf8_json) is not None
 
 
 def refuse_json_constant(name: str) -> NoReturn:
