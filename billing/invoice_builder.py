@@ -8,7 +8,9 @@ Late usage: each usage and late-usage line records the agent-seconds it billed f
 (``usage_seconds``). Rollups may still grow after a month's invoice was built (devices send
 late); the next close compares, per entitlement and month, the seconds the rollups hold now
 with the seconds already billed on non-void invoices, and bills the difference at the
-marginal price (the price of the new total minus the price of what was billed). A month's own
+marginal price (the price of the new total minus the price of what was billed; below zero
+when more hours lower a ``volume`` price, which a credit note gives back when the month
+cannot carry it, keeping those seconds as billed: ``invoicing.credit_price_drop``). A month's own
 invoice built again (its draft closed again, or a new one after a void) bills what other
 invoices have not billed of it as late usage, so every second is billed once.
 """
@@ -355,16 +357,20 @@ class _Billed:
     late: dict[int, int] = field(default_factory=dict)
 
 
-def _billed_seconds(
-    tenant_ids: list[int], start: datetime, exclude_invoice_id: int | None
-) -> _Billed:
-    lines = InvoiceLine.objects.filter(
-        invoice__tenant_id__in=tenant_ids,
-        invoice__kind=InvoiceKind.INVOICE,
-        kind__in=BILLED_USAGE_KINDS,
-    ).exclude(invoice__status=InvoiceStatus.VOID)
-    if exclude_invoice_id is not None:
-        lines = lines.exclude(invoice_id=exclude_invoice_id)
+def _billed_seconds(tenant_ids: list[int], start: datetime) -> _Billed:
+    """What the invoices of other months (and credit notes) billed: the month being built
+    never counts its own invoice, drafted or issued, as having billed anything."""
+    lines = (
+        InvoiceLine.objects.filter(invoice__tenant_id__in=tenant_ids)
+        .filter(
+            Q(invoice__kind=InvoiceKind.INVOICE, kind__in=BILLED_USAGE_KINDS)
+            # Late hours that lowered their month's price, given back by a credit note
+            # (``invoicing.credit_price_drop``).
+            | Q(invoice__kind=InvoiceKind.CREDIT_NOTE, usage_seconds__isnull=False)
+        )
+        .exclude(invoice__status=InvoiceStatus.VOID)
+        .exclude(invoice__kind=InvoiceKind.INVOICE, invoice__period_start=start)
+    )
     billed = _Billed()
     rows = lines.values("entitlement_id", "period_start", "kind").annotate(
         seconds=Sum("usage_seconds")
@@ -372,7 +378,7 @@ def _billed_seconds(
     for row in rows:
         key, seconds = (row["entitlement_id"], row["period_start"]), row["seconds"] or 0
         billed.seconds[key] = billed.seconds.get(key, 0) + seconds
-        if row["period_start"] == start and row["kind"] == LineKind.LATE_USAGE:
+        if row["period_start"] == start and row["kind"] != LineKind.USAGE:  # billed late
             billed.late[row["entitlement_id"]] = billed.late.get(row["entitlement_id"], 0) + seconds
     return billed
 
@@ -480,34 +486,22 @@ def late_usage_since(start: datetime) -> datetime:
     return add_months(start, -settings.BILLING_LATE_USAGE_MONTHS)
 
 
-def build_drafts(
-    tenant_id: int,
-    start: datetime,
-    *,
-    exclude_invoice_id: int | None = None,
-) -> dict[str, DraftSpec]:
+def build_drafts(tenant_id: int, start: datetime) -> dict[str, DraftSpec]:
     """One draft per currency with everything the tenant owes for the month from ``start``.
 
-    Every other non-void invoice counts as having billed what it billed; a rebuilt invoice
-    (``exclude_invoice_id``) never counts itself."""
-    return build_drafts_of([tenant_id], start, exclude_invoice_id=exclude_invoice_id).get(
-        tenant_id, {}
-    )
+    Every non-void invoice of another month counts as having billed what it billed; the
+    month's own invoice (a draft built again, an issued one checked) never counts itself."""
+    return build_drafts_of([tenant_id], start).get(tenant_id, {})
 
 
-def build_drafts_of(
-    tenant_ids: Iterable[int],
-    start: datetime,
-    *,
-    exclude_invoice_id: int | None = None,
-) -> dict[int, dict[str, DraftSpec]]:
+def build_drafts_of(tenant_ids: Iterable[int], start: datetime) -> dict[int, dict[str, DraftSpec]]:
     """``build_drafts`` for many tenants at once (the month close): entitlements, billed
     seconds, rollup sums and digests and orders are read for all of them in a few queries.
     Each tenant's drafts are exactly what ``build_drafts`` gives for it alone."""
     tenant_ids = list(tenant_ids)
     end = next_month(start)
     since = late_usage_since(start)
-    billed = _billed_seconds(tenant_ids, start, exclude_invoice_id)
+    billed = _billed_seconds(tenant_ids, start)
     entitlements = _metered_entitlements_of(tenant_ids, since, end)
     windows = {tenant_id: _windows(entitlements.get(tenant_id, [])) for tenant_id in tenant_ids}
     in_period = [

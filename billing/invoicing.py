@@ -60,6 +60,7 @@ from edgeplug.health.task_signals import counted_together
 from edgeplug.reasons import optional_reason, require_reason
 from edgeplug.tenancy.models import Tenant
 from edgeplug.text import unprintable
+from marketplace.models import Entitlement
 from marketplace.pricing import MAX_AMOUNT, format_amount
 from marketplace.signals import order_refunded
 
@@ -318,52 +319,62 @@ def _rebuilt(invoice: Invoice, fallback: DraftSpec | None = None) -> DraftSpec |
     """``invoice``'s lines as a close would build them now: against the rollups as they are
     and what every other invoice billed (earlier months' late usage, and its own month's hours
     a later invoice billed late); ``fallback`` when nothing of its month is billable any more."""
-    return builder.build_drafts(
-        invoice.tenant_id, invoice.period_start, exclude_invoice_id=invoice.pk
-    ).get(invoice.currency, fallback)
+    return builder.build_drafts(invoice.tenant_id, invoice.period_start).get(
+        invoice.currency, fallback
+    )
 
 
-def _refunds_outweighing(spec: DraftSpec) -> list[int]:
-    """The orders of ``spec``'s refund lines when its month, as its draft would be, comes to
-    less than zero: an invoice cannot (its document refuses it: money owed back is a credit
-    note). A month whose invoice is finalized carries its refunds already: none."""
-    if not any(line.kind == LineKind.CREDIT for line in spec.lines):
+def _gives_back(line: LineSpec) -> bool:
+    """A line of a month giving back money charged before: a refund (``credit``), or late
+    usage that lowered what its month's usage costs (a ``volume`` plan: more hours, a lower
+    tier for all of them)."""
+    return line.kind == LineKind.CREDIT or (line.kind == LineKind.LATE_USAGE and line.amount < 0)
+
+
+def _given_back_apart(spec: DraftSpec) -> list[LineSpec]:
+    """The lines of ``spec`` that give money back when its month, as its draft would be,
+    comes to less than zero: an invoice cannot (its document refuses it: money owed back is
+    a credit note). A month whose invoice is finalized carries them already: none."""
+    given_back = [line for line in spec.lines if _gives_back(line)]
+    if not given_back:
         return []
     adjusted = 0
     invoice = _month_invoices(spec.tenant_id, spec.currency, spec.period_start).first()
     if invoice is not None:
         if invoice.status != InvoiceStatus.DRAFT:
             return []
-        spec = _rebuilt(invoice, spec)  # as ``_store_draft`` will, finance's adjustments kept
-        adjusted = sum(
+        adjusted = sum(  # finance's adjustments stay on the draft
             invoice.lines.filter(kind=LineKind.ADJUSTMENT).values_list("amount", flat=True)
         )
     if sum(line.amount for line in spec.lines) + adjusted >= 0:
         return []
-    return [line.order_id for line in spec.lines if line.kind == LineKind.CREDIT]
+    return given_back
 
 
-def _credit_refunds_apart(drafted: dict, result: CloseResult) -> set[int]:
-    """Give back by credit notes the refunds that would take a month's draft below zero.
+def _credit_apart(drafted: dict, result: CloseResult) -> set[int]:
+    """Give back by credit notes what would take a month's draft below zero.
 
     A refund is credited by a credit note when it is given, if its order's invoice is
     finalized already (``credit_refund``); one whose invoice was still a draft then is a
-    ``credit`` line of its month. When those lines outweigh the month's charges, each is
-    given back by ``credit_refund`` now (the order's invoice is finalized by then), each in a
-    transaction of its own, before the batch's (which never holds the credit notes' number
-    counter). Returns the tenants whose drafts must be built again: the builder leaves a
-    credited refund out.
+    ``credit`` line of its month. Late usage that lowered its month's usage price is a
+    negative ``late_usage`` line. When such lines outweigh the month's charges, each is
+    given back by a credit note of the invoices that charged it (``credit_refund``,
+    ``credit_price_drop``), each in a transaction of its own, before the batch's (which
+    never holds the credit notes' number counter). Returns the tenants whose drafts must be
+    built again: the builder leaves out what a credit note gave back.
 
-    A refund whose order's invoice has a card charge still processing is left for a later
-    close (``credit_refund`` gives nothing back meanwhile): it stays a ``credit`` line of its
-    month, whose draft is not finalized below zero, and the other tenants go on."""
+    What cannot be credited yet (the charging invoice has a card charge still processing,
+    or is itself a draft) stays a line of its month, whose draft is not finalized below
+    zero, and is tried again at the next close; the other tenants go on."""
     tenants = set()
-    for tenant_id, drafts in drafted.items():
-        for spec in drafts.values():
-            for order_id in _refunds_outweighing(spec):
-                if note := credit_refund(order_id):
-                    result.credit_notes.append(note.number)
-                    tenants.add(tenant_id)
+    for spec in (spec for drafts in drafted.values() for spec in drafts.values()):
+        for line in _given_back_apart(spec):
+            if line.kind == LineKind.CREDIT:
+                notes = [note] if (note := credit_refund(line.order_id)) else []
+            else:
+                notes = credit_price_drop(spec, line)
+            result.credit_notes += [note.number for note in notes]
+            tenants.update([spec.tenant_id] if notes else [])
     return tenants
 
 
@@ -376,7 +387,7 @@ def _close_batch(start: datetime, batch: list[int], audit: CloseAudit | None) ->
     retried by Celery after it had committed this batch)."""
     result = CloseResult(start)
     drafted = builder.build_drafts_of(batch, start)
-    if credited := _credit_refunds_apart(drafted, result):
+    if credited := _credit_apart(drafted, result):
         again = builder.build_drafts_of(sorted(credited), start)
         drafted.update({tenant_id: again.get(tenant_id, {}) for tenant_id in credited})
     existing = set(_period_invoices(start, batch))
@@ -385,7 +396,7 @@ def _close_batch(start: datetime, batch: list[int], audit: CloseAudit | None) ->
     with transaction.atomic():  # one commit per batch; a failure rolls the batch back
         for tenant_id, currency in existing:
             if tenant_id in credited and currency not in drafted[tenant_id]:
-                # Its refunds were all it had: the draft goes (``_store_draft``).
+                # What credit notes gave back was all it had: the draft goes (``_store_draft``).
                 _store_draft(DraftSpec(tenant_id, currency, start, next_month(start)), result)
         for tenant_id, drafts in drafted.items():
             for spec in drafts.values():
@@ -842,15 +853,49 @@ def _credit_line_ids(line_ids: Iterable[int | str]) -> set[int]:
     return wanted
 
 
+@dataclass(frozen=True)
+class _Credit:
+    """What a credit note gives back of one line of the invoice it corrects: ``amount``
+    (minor units, before tax, as the line counts it). A credit of what late usage took off
+    the month's usage price (``credit_price_drop``) says so in its ``description`` and keeps
+    the late agent-seconds (``usage_seconds``) as billed."""
+
+    line: InvoiceLine
+    amount: int
+    description: str = ""
+    usage_seconds: int | None = None
+
+    def as_line(self, note: Invoice, position: int, actor) -> InvoiceLine:
+        line = self.line
+        whole = not self.description  # all that was left of the line: its quantity and price
+        return InvoiceLine(
+            invoice=note,
+            position=position,
+            kind=LineKind.CREDIT,
+            description=(
+                f"Credit for {line.invoice.number}: {self.description or line.description}"
+            )[:300],
+            entitlement_id=line.entitlement_id,
+            order_id=line.order_id,
+            credited_line=line,
+            quantity=line.quantity if whole else 1,
+            unit_amount=-line.unit_amount if whole else -self.amount,
+            amount=-self.amount,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            usage_seconds=self.usage_seconds,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+
+
 def _credit_note_total_refusal(
-    invoice: Invoice, credits: list[tuple[InvoiceLine, int]]
+    invoice: Invoice, credits: list[_Credit]
 ) -> InvoiceNegativeTotal | None:
-    """Why a credit note giving back these (line, remaining) would be a document that cannot
-    be produced, or None: one whose lines come to less than zero (only negative lines
-    chosen: an adjustment, a refund's credit line) gives back less than nothing, and its
-    document, printed positive, would total below zero (the rule ``_finalize_refusal`` asks
-    of a draft)."""
-    given_back = sum(remaining for _, remaining in credits)  # its document's subtotal
+    """Why a credit note giving back these would be a document that cannot be produced, or
+    None: one whose lines come to less than zero (only negative lines chosen: an adjustment,
+    a refund's credit line) gives back less than nothing, and its document, printed
+    positive, would total below zero (the rule ``_finalize_refusal`` asks of a draft)."""
+    given_back = sum(credit.amount for credit in credits)  # its document's subtotal
     if refusal := negative_total_refusal(given_back):
         return InvoiceNegativeTotal(
             f"These lines of {invoice.number} come to "
@@ -859,6 +904,16 @@ def _credit_note_total_refusal(
             "reduce, or not at all."
         )
     return None
+
+
+def _not_creditable(invoice: Invoice) -> InvoiceNotCreditable | None:
+    if invoice.is_creditable:
+        return None
+    return InvoiceNotCreditable(
+        f"Invoice {invoice.number} is void already."
+        if invoice.status == InvoiceStatus.VOID
+        else "Credit notes correct finalized invoices only."
+    )
 
 
 def issue_credit_note(
@@ -884,15 +939,10 @@ def issue_credit_note(
     # Optional here (a credit note is also how a paid invoice is corrected), but never cut.
     reason = optional_reason(reason, max_length=300)
     wanted = None if line_ids is None else _credit_line_ids(line_ids)
-    now = timezone.now()
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
-        if not invoice.is_creditable:
-            raise InvoiceNotCreditable(
-                f"Invoice {invoice.number} is void already."
-                if invoice.status == InvoiceStatus.VOID
-                else "Credit notes correct finalized invoices only."
-            )
+        if refusal := _not_creditable(invoice):
+            raise refusal
         lines = list(invoice.lines.all())
         if wanted is not None:
             lines = [line for line in lines if line.pk in wanted]
@@ -902,86 +952,79 @@ def issue_credit_note(
         for line in lines:
             remaining = line.amount - _credited_so_far(line, refund_lines=not replaces_refund_line)
             if remaining != 0:
-                credits.append((line, remaining))
+                credits.append(_Credit(line, remaining))
         if not credits:
             raise InvoiceNotCreditable("These lines are credited in full already.")
-        if refusal := _credit_note_total_refusal(invoice, credits):
-            raise refusal
-        # What it gives back of the amount due: all it credits, tax included, but the lines
-        # paid before the invoice (one-time orders: their refund gave that money back), as
-        # the amount due is the total less those lines.
-        note_totals = builder.totals(
-            ((-remaining, False) for _, remaining in credits),
-            invoice.tax_rate,
-            invoice.reverse_charge,
-        )
-        given_back_before = sum(remaining for line, remaining in credits if line.is_paid)
-        credit = -note_totals.total - given_back_before
-        if invoice.is_unpaid and _credits_the_rest(invoice, credits):
-            # Each note's VAT is rounded on its own lines, the invoice's on all of them: the
-            # notes together may give back a minor unit or two less than it asks. The note
-            # that credits the last line gives back all that is left, so nothing stays due.
-            credit = max(credit, invoice.amount_due)
-        if invoice.is_unpaid and credit > 0:
-            payments.refuse_while_awaited(
-                invoice,
-                then="Credit it (or refund the order) once the charge's outcome is known: "
-                "if it succeeds, the invoice is paid and its credit note is money owed back.",
-            )
-        note = Invoice.objects.create(
-            kind=InvoiceKind.CREDIT_NOTE,
-            credit_of=invoice,
-            finalize_after=now,
-            **{name: getattr(invoice, name) for name in CREDIT_NOTE_TAKES_OVER},
-        )
-        InvoiceLine.objects.bulk_create(
-            InvoiceLine(
-                invoice=note,
-                position=position,
-                kind=LineKind.CREDIT,
-                description=f"Credit for {invoice.number}: {line.description}"[:300],
-                entitlement_id=line.entitlement_id,
-                order_id=line.order_id,
-                credited_line=line,
-                quantity=line.quantity,
-                unit_amount=-line.unit_amount,
-                amount=-remaining,
-                period_start=line.period_start,
-                period_end=line.period_end,
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            )
-            for position, (line, remaining) in enumerate(credits)
-        )
-        _issue(note, now)
-        record_invoice_event(
-            "credit_note_issued",
+        return _issue_note(invoice, credits, reason=reason, actor=actor, request=request)
+
+
+def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor, request):
+    """Number and write the credit note of the locked ``invoice`` giving back ``credits``,
+    and take what it gives back off what the invoice asks (``collection.apply_credit``). In
+    the caller's transaction."""
+    if refusal := _credit_note_total_refusal(invoice, credits):
+        raise refusal
+    now = timezone.now()
+    # What it gives back of the amount due: all it credits, tax included, but the lines
+    # paid before the invoice (one-time orders: their refund gave that money back), as
+    # the amount due is the total less those lines.
+    note_totals = builder.totals(
+        ((-credit.amount, False) for credit in credits),
+        invoice.tax_rate,
+        invoice.reverse_charge,
+    )
+    given_back_before = sum(credit.amount for credit in credits if credit.line.is_paid)
+    credit = -note_totals.total - given_back_before
+    if invoice.is_unpaid and _credits_the_rest(invoice, credits):
+        # Each note's VAT is rounded on its own lines, the invoice's on all of them: the
+        # notes together may give back a minor unit or two less than it asks. The note
+        # that credits the last line gives back all that is left, so nothing stays due.
+        credit = max(credit, invoice.amount_due)
+    if invoice.is_unpaid and credit > 0:
+        payments.refuse_while_awaited(
             invoice,
-            credit_note=note.number,
-            total=note.total,
-            lines=[line.pk for line, _ in credits],
-            reason=reason,
-            actor=actor,
-            request=request,
+            then="Credit it (or refund the order) once the charge's outcome is known: "
+            "if it succeeds, the invoice is paid and its credit note is money owed back.",
         )
-        collection.apply_credit(
-            invoice,
-            credit,
-            credit_note=note.number,
-            now=now,
-            actor=actor,
-            request=request,
-        )
+    note = Invoice.objects.create(
+        kind=InvoiceKind.CREDIT_NOTE,
+        credit_of=invoice,
+        finalize_after=now,
+        **{name: getattr(invoice, name) for name in CREDIT_NOTE_TAKES_OVER},
+    )
+    InvoiceLine.objects.bulk_create(
+        credit.as_line(note, position, actor) for position, credit in enumerate(credits)
+    )
+    _issue(note, now)
+    record_invoice_event(
+        "credit_note_issued",
+        invoice,
+        credit_note=note.number,
+        total=note.total,
+        lines=[credit.line.pk for credit in credits],
+        reason=reason,
+        actor=actor,
+        request=request,
+    )
+    collection.apply_credit(
+        invoice,
+        credit,
+        credit_note=note.number,
+        now=now,
+        actor=actor,
+        request=request,
+    )
     return note
 
 
-def _credits_the_rest(invoice: Invoice, credits: list[tuple[InvoiceLine, int]]) -> bool:
+def _credits_the_rest(invoice: Invoice, credits: list[_Credit]) -> bool:
     """Whether, with ``credits``, every line of ``invoice`` is credited in full by credit
     notes. An order's line whose refund is a later month's ``credit`` line is not: that line
     gave the order back (its tax too) on its own invoice, so what this invoice still asks for
     it (the tax on an order paid at checkout before tax) stays asked, never taken off twice."""
-    chosen = {line.pk for line, _ in credits}
+    given = {credit.line.pk: credit.amount for credit in credits}
     return all(
-        line.pk in chosen or line.amount == _credited_so_far(line, refund_lines=False)
+        line.amount == given.get(line.pk, 0) + _credited_so_far(line, refund_lines=False)
         for line in invoice.lines.all()
     )
 
@@ -1035,6 +1078,89 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
         # the month it was given, as a refund of an order still on a draft is.
         logger.info("order %s refunded while its invoice's charge is processing", order_id)
         return None
+
+
+def credit_price_drop(spec: DraftSpec, line: LineSpec) -> list[Invoice]:
+    """Credit notes giving back what late usage took off its month's usage price: ``line``,
+    a negative ``late_usage`` line that ``spec``'s month cannot carry (``_given_back_apart``).
+
+    Given back by the finalized invoices that charged that entitlement's month (its usage
+    line, and late usage billed since), the latest charge first, each for at most what no
+    credit note gave back of it yet, on that invoice's terms (its tax included). The first
+    note keeps the late agent-seconds, so they count as billed and no close bills them again.
+    None when the month no longer asks it (another close gave it back), while an invoice that
+    charged the month is still a draft, or while one has a card charge processing: the line
+    stays on its month's draft (not finalized below zero) and a later close tries again."""
+    try:
+        with transaction.atomic():
+            # One at a time per entitlement: a second close waits here, then finds the line
+            # gone from its month (the first's note billed its seconds).
+            Entitlement.objects.select_for_update().filter(pk=line.entitlement_id).exists()
+            if line not in getattr(_built_now(spec), "lines", ()):
+                return []
+            charges = _charges_of(line)
+            if any(charge.invoice.status == InvoiceStatus.DRAFT for charge in charges):
+                return []
+            before, now = (line.breakdown[part]["total"] for part in ("billed_before", "now"))
+            why = (
+                f"{line.description}: its usage price fell from "
+                f"{format_amount(before, spec.currency)} to {format_amount(now, spec.currency)}"
+            )
+            notes, drop, seconds = [], -line.amount, line.usage_seconds
+            for charge in charges:
+                give = min(drop, charge.amount - _credited_so_far(charge))
+                if give <= 0:
+                    continue
+                invoice = locked(charge.invoice, "tenant")
+                if refusal := _not_creditable(invoice):
+                    raise refusal
+                credit = _Credit(charge, give, description=why, usage_seconds=seconds)
+                notes.append(
+                    _issue_note(
+                        invoice,
+                        [credit],
+                        reason=f"Late usage of {month_label(line.period_start)} lowered its price",
+                        actor=None,
+                        request=None,
+                    )
+                )
+                drop, seconds = drop - give, None
+                if drop == 0:
+                    break
+            return notes
+    except PaymentPending:
+        logger.info(
+            "late usage of entitlement %s lowered its price while an invoice charging it "
+            "has a card charge processing",
+            line.entitlement_id,
+        )
+        return []
+
+
+def _built_now(spec: DraftSpec) -> DraftSpec | None:
+    """``spec``'s month as a close would build it now (against its draft, if any); None once
+    its invoice is finalized, or when nothing of it is billable."""
+    invoice = _month_invoices(spec.tenant_id, spec.currency, spec.period_start).first()
+    if invoice is not None and invoice.status != InvoiceStatus.DRAFT:
+        return None
+    return builder.build_drafts(spec.tenant_id, spec.period_start).get(spec.currency)
+
+
+def _charges_of(line: LineSpec) -> list[InvoiceLine]:
+    """The lines of invoices (not void) that charged the usage of ``line``'s entitlement and
+    month, the latest first."""
+    return list(
+        InvoiceLine.objects.filter(
+            entitlement_id=line.entitlement_id,
+            period_start=line.period_start,
+            kind__in=builder.BILLED_USAGE_KINDS,
+            invoice__kind=InvoiceKind.INVOICE,
+            amount__gt=0,
+        )
+        .exclude(invoice__status=InvoiceStatus.VOID)
+        .select_related("invoice")
+        .order_by("-invoice__period_start", "-position")
+    )
 
 
 # --- checking a stored invoice ----------
