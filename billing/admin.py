@@ -195,13 +195,7 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             and user.has_perm("billing.void_invoice"),
             can_credit=bool(invoice and invoice.is_creditable)
             and user.has_perm("billing.credit_invoice"),
-            # (line, its amount as the currency writes it) for the credit note form
-            credit_lines=[
-                (line, format_amount(line.amount, invoice.currency))
-                for line in invoice.lines.order_by("position", "id")
-            ]
-            if invoice
-            else [],
+            credit_lines=_credit_lines(invoice) if invoice else [],
             kept=_KEPT.read(request, invoice),
             void_reason_max=Invoice._meta.get_field("void_reason").max_length,
             can_download_pdf=bool(invoice and not invoice_documents.document_refusal(invoice))
@@ -299,6 +293,18 @@ _KEPT = KeptInput(
         "void": {"reason": ""},
     },
 )
+
+
+def _credit_lines(invoice: Invoice) -> list[tuple]:
+    """The credit note form's choices: each line, its amount as the currency writes it, and
+    what credit notes gave back of it already ("" when nothing; a credit note gives back the
+    rest)."""
+    rows = []
+    for line in invoice.lines.order_by("position", "id"):
+        credited = invoicing.credited_so_far(line)
+        given = format_amount(credited, invoice.currency) if credited else ""
+        rows.append((line, format_amount(line.amount, invoice.currency), given))
+    return rows
 
 
 def _minor_units(text: str, currency: str) -> int:

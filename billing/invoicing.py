@@ -813,7 +813,7 @@ CREDIT_NOTE_TAKES_OVER = (
 )
 
 
-def _credited_so_far(line: InvoiceLine, *, refund_lines: bool = True) -> int:
+def credited_so_far(line: InvoiceLine, *, refund_lines: bool = True) -> int:
     """What credit notes gave back of ``line``; and, with ``refund_lines``, all of a one-time
     order's line once its refund is a ``credit`` line of a month (refunded while this invoice
     was a draft: ``credit_refund``), so a credit note never gives the order back twice."""
@@ -950,7 +950,7 @@ def issue_credit_note(
                 raise InvoiceNotCreditable(f"Not all lines belong to invoice {invoice.number}.")
         credits = []
         for line in lines:
-            remaining = line.amount - _credited_so_far(line, refund_lines=not replaces_refund_line)
+            remaining = line.amount - credited_so_far(line, refund_lines=not replaces_refund_line)
             if remaining != 0:
                 credits.append(_Credit(line, remaining))
         if not credits:
@@ -1024,7 +1024,7 @@ def _credits_the_rest(invoice: Invoice, credits: list[_Credit]) -> bool:
     it (the tax on an order paid at checkout before tax) stays asked, never taken off twice."""
     given = {credit.line.pk: credit.amount for credit in credits}
     return all(
-        line.amount == given.get(line.pk, 0) + _credited_so_far(line, refund_lines=False)
+        line.amount == given.get(line.pk, 0) + credited_so_far(line, refund_lines=False)
         for line in invoice.lines.all()
     )
 
@@ -1108,7 +1108,7 @@ def credit_price_drop(spec: DraftSpec, line: LineSpec) -> list[Invoice]:
             )
             notes, drop, seconds = [], -line.amount, line.usage_seconds
             for charge in charges:
-                give = min(drop, charge.amount - _credited_so_far(charge))
+                give = min(drop, charge.amount - credited_so_far(charge))
                 if give <= 0:
                     continue
                 invoice = locked(charge.invoice, "tenant")
