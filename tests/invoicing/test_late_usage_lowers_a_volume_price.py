@@ -12,11 +12,12 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from billing import invoicing, payout_queries
+from billing import invoice_documents, invoicing, payout_queries
 from billing.errors import InvoiceNegativeTotal
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from tests.concurrency import needs_row_locks, race
+from tests.invoices.pdf_reading import pdf_text
 from tests.invoicing.conftest import APR, FEB, JAN, MAR
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,8 @@ def test_a_month_left_below_zero_by_a_lower_volume_price_is_a_credit_note(custom
     assert "fell from 10.00 EUR to 5.50 EUR" in line.description
     jan.refresh_from_db()
     assert (jan.credited_amount, jan.amount_due) == (536, 654)  # eleven hours, VAT included
+    text = pdf_text(invoice_documents.invoice_pdf(note))  # the tenant's document of it
+    assert note.number in text and "5.50 EUR" in text and "5.36" in text
     event = AuditEvent.objects.get(action="credit_note_issued")
     assert event.details["reason"] == "Late usage of 2026-01 lowered its price"
 
