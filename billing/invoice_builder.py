@@ -355,6 +355,9 @@ class _Billed:
 
     seconds: dict[tuple[int, datetime], int] = field(default_factory=dict)
     late: dict[int, int] = field(default_factory=dict)
+    # What those invoices charged for an (entitlement, month)'s usage less what credit notes
+    # gave back of it: the most a lower price may still give back.
+    held: dict[tuple[int, datetime], int] = field(default_factory=dict)
 
 
 def _billed_seconds(tenant_ids: list[int], start: datetime) -> _Billed:
@@ -364,20 +367,21 @@ def _billed_seconds(tenant_ids: list[int], start: datetime) -> _Billed:
         InvoiceLine.objects.filter(invoice__tenant_id__in=tenant_ids)
         .filter(
             Q(invoice__kind=InvoiceKind.INVOICE, kind__in=BILLED_USAGE_KINDS)
-            # Late hours that lowered their month's price, given back by a credit note
-            # (``invoicing.credit_price_drop``).
-            | Q(invoice__kind=InvoiceKind.CREDIT_NOTE, usage_seconds__isnull=False)
+            # Credit notes of usage: what they gave back is no longer held; one giving back
+            # a lower price (``invoicing.credit_price_drop``) bills its late seconds too.
+            | Q(invoice__kind=InvoiceKind.CREDIT_NOTE, credited_line__kind__in=BILLED_USAGE_KINDS)
         )
         .exclude(invoice__status=InvoiceStatus.VOID)
         .exclude(invoice__kind=InvoiceKind.INVOICE, invoice__period_start=start)
     )
     billed = _Billed()
     rows = lines.values("entitlement_id", "period_start", "kind").annotate(
-        seconds=Sum("usage_seconds")
+        seconds=Sum("usage_seconds"), amount=Sum("amount")
     )
     for row in rows:
         key, seconds = (row["entitlement_id"], row["period_start"]), row["seconds"] or 0
         billed.seconds[key] = billed.seconds.get(key, 0) + seconds
+        billed.held[key] = billed.held.get(key, 0) + row["amount"]
         if row["period_start"] == start and row["kind"] != LineKind.USAGE:  # billed late
             billed.late[row["entitlement_id"]] = billed.late.get(row["entitlement_id"], 0) + seconds
     return billed
@@ -412,6 +416,13 @@ def _late_lines(
         before = pricing.price_usage(terms, hours_before)
         after = pricing.price_usage(terms, hours_now)
         late_hours = hours_now - hours_before
+        breakdown = {"billed_before": _usage_part(before), "now": _usage_part(after)}
+        amount = _charge(after) - _charge(before)
+        # A lower price gives back at most what is still held of the month: finance's credit
+        # notes may have given it all back already.
+        if (floor := -max(billed.held.get((entitlement.pk, start), 0), 0)) > amount:
+            breakdown["credited_before"] = floor - amount
+            amount = floor
         lines.append(
             _usage_line(
                 LineKind.LATE_USAGE,
@@ -419,10 +430,10 @@ def _late_lines(
                 f"{month_label(start)} reported after that month was invoiced",
                 entitlement,
                 (start, end),
-                amount=_charge(after) - _charge(before),
+                amount=amount,
                 hours=late_hours,
                 seconds=total - already,
-                breakdown={"billed_before": _usage_part(before), "now": _usage_part(after)},
+                breakdown=breakdown,
             )
         )
     return lines

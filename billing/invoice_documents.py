@@ -50,12 +50,17 @@ def _party(data: Mapping[str, Any]) -> Party:
 def _slices(breakdown: Mapping[str, Any]) -> tuple[dict, ...]:
     """The tier slices printed under a line, adding up to it. Late usage is priced as the
     month's hours now less what the month billed before: its slices are both, the second
-    taken off."""
-    if "now" in breakdown:
-        return _tiers(breakdown["now"], "now: ") + _tiers(
-            breakdown.get("billed_before", {}), "billed before: ", sign=-1
-        )
-    return _tiers(breakdown)
+    taken off, and what credit notes gave back of the month already (a lower price gives
+    back no more than is still held)."""
+    if "now" not in breakdown:
+        return _tiers(breakdown)
+    slices = _tiers(breakdown["now"], "now: ") + _tiers(
+        breakdown.get("billed_before", {}), "billed before: ", sign=-1
+    )
+    if credited := breakdown.get("credited_before"):
+        given_back = {"tier": "given back already", "quantity": "", "unit_amount": ""}
+        slices += ({**given_back, "amount": credited},)
+    return slices
 
 
 def _tiers(breakdown: Mapping[str, Any], label: str = "", sign: int = 1) -> tuple[dict, ...]:

@@ -60,7 +60,6 @@ from edgeplug.health.task_signals import counted_together
 from edgeplug.reasons import optional_reason, require_reason
 from edgeplug.tenancy.models import Tenant
 from edgeplug.text import unprintable
-from marketplace.models import Entitlement
 from marketplace.pricing import MAX_AMOUNT, format_amount
 from marketplace.signals import order_refunded
 
@@ -106,9 +105,10 @@ class CloseResult:
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
-    # Drafts with nothing left to bill (their refunds given back by credit notes): deleted.
+    # Drafts with nothing left to bill (what they gave back went to credit notes): deleted.
     withdrawn: list[int] = field(default_factory=list)
-    # Credit notes (numbers) that gave back refunds outweighing their month's charges.
+    # Credit notes (numbers) that gave back refunds or lower prices outweighing their month's
+    # charges.
     credit_notes: list[str] = field(default_factory=list)
     retries: int = 0  # batches (or the tenants' read) redone after a lost connection
 
@@ -125,7 +125,7 @@ class CloseResult:
             f"{len(self.unchanged)} unchanged"
         )
         if self.credit_notes:
-            text += f"; refunds credited by {', '.join(self.credit_notes)}"
+            text += f"; given back by credit notes {', '.join(self.credit_notes)}"
         if self.withdrawn:
             text += f"; {len(self.withdrawn)} drafts withdrawn (nothing left to bill)"
         return text
@@ -338,15 +338,24 @@ def _given_back_apart(spec: DraftSpec) -> list[LineSpec]:
     given_back = [line for line in spec.lines if _gives_back(line)]
     if not given_back:
         return []
-    adjusted = 0
+    amounts_paid = [(line.amount, line.is_paid) for line in spec.lines]
     invoice = _month_invoices(spec.tenant_id, spec.currency, spec.period_start).first()
     if invoice is not None:
         if invoice.status != InvoiceStatus.DRAFT:
             return []
-        adjusted = sum(  # finance's adjustments stay on the draft
-            invoice.lines.filter(kind=LineKind.ADJUSTMENT).values_list("amount", flat=True)
+        amounts_paid += (  # finance's adjustments stay on the draft
+            invoice.lines.filter(kind=LineKind.ADJUSTMENT).values_list("amount", "is_paid")
         )
-    if sum(line.amount for line in spec.lines) + adjusted >= 0:
+    # As finalize judges it (``_finalize_refusal``): below zero before tax, or asking less
+    # than nothing on the account's tax terms once what its orders paid at checkout is
+    # taken off.
+    account = _account(spec.tenant_id)
+    sums = builder.totals(
+        amounts_paid,
+        account.tax_rate if account else 0,
+        account.reverse_charge if account else False,
+    )
+    if sums.subtotal >= 0 and sums.amount_due >= 0:
         return []
     return given_back
 
@@ -361,7 +370,7 @@ def _credit_apart(drafted: dict, result: CloseResult) -> set[int]:
     given back by a credit note of the invoices that charged it (``credit_refund``,
     ``credit_price_drop``), each in a transaction of its own, before the batch's (which
     never holds the credit notes' number counter). Returns the tenants whose drafts must be
-    built again: the builder leaves out what a credit note gave back.
+    built again (each one it tried): the builder leaves out what a credit note gave back.
 
     What cannot be credited yet (the charging invoice has a card charge still processing,
     or is itself a draft) stays a line of its month, whose draft is not finalized below
@@ -374,7 +383,9 @@ def _credit_apart(drafted: dict, result: CloseResult) -> set[int]:
             else:
                 notes = credit_price_drop(spec, line)
             result.credit_notes += [note.number for note in notes]
-            tenants.update([spec.tenant_id] if notes else [])
+            # Built again even when nothing was issued: a concurrent close may have given
+            # it back first, and this spec is stale then.
+            tenants.add(spec.tenant_id)
     return tenants
 
 
@@ -867,7 +878,7 @@ class _Credit:
 
     def as_line(self, note: Invoice, position: int, actor) -> InvoiceLine:
         line = self.line
-        whole = not self.description  # all that was left of the line: its quantity and price
+        whole = self.amount == line.amount  # nothing credited before: its quantity and price
         return InvoiceLine(
             invoice=note,
             position=position,
@@ -1093,13 +1104,20 @@ def credit_price_drop(spec: DraftSpec, line: LineSpec) -> list[Invoice]:
     stays on its month's draft (not finalized below zero) and a later close tries again."""
     try:
         with transaction.atomic():
-            # One at a time per entitlement: a second close waits here, then finds the line
-            # gone from its month (the first's note billed its seconds).
-            Entitlement.objects.select_for_update().filter(pk=line.entitlement_id).exists()
+            # The charging invoices, locked in one order (finance's credit note and the
+            # dunning lock the one they change first, then what refers to it): a second
+            # close waits here, then finds the line gone from its month (the first's note
+            # billed its seconds).
+            charged = {
+                pk: locked(Invoice(pk=pk), "tenant")
+                for pk in sorted({charge.invoice_id for charge in _charges_of(line)})
+            }
             if line not in getattr(_built_now(spec), "lines", ()):
                 return []
-            charges = _charges_of(line)
-            if any(charge.invoice.status == InvoiceStatus.DRAFT for charge in charges):
+            charges = _charges_of(line)  # again, under the locks: what was credited since
+            if any(charge.invoice_id not in charged for charge in charges) or any(
+                invoice.status == InvoiceStatus.DRAFT for invoice in charged.values()
+            ):
                 return []
             before, now = (line.breakdown[part]["total"] for part in ("billed_before", "now"))
             why = (
@@ -1111,7 +1129,7 @@ def credit_price_drop(spec: DraftSpec, line: LineSpec) -> list[Invoice]:
                 give = min(drop, charge.amount - credited_so_far(charge))
                 if give <= 0:
                     continue
-                invoice = locked(charge.invoice, "tenant")
+                invoice = charged[charge.invoice_id]
                 if refusal := _not_creditable(invoice):
                     raise refusal
                 credit = _Credit(charge, give, description=why, usage_seconds=seconds)

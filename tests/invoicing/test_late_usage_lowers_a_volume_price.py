@@ -16,7 +16,7 @@ from billing import invoice_documents, invoicing, payout_queries
 from billing.errors import InvoiceNegativeTotal
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
-from tests.concurrency import needs_row_locks, race
+from tests.concurrency import in_thread, needs_row_locks, race
 from tests.invoices.pdf_reading import pdf_text
 from tests.invoicing.conftest import APR, FEB, JAN, MAR
 
@@ -57,7 +57,7 @@ def test_a_month_left_below_zero_by_a_lower_volume_price_is_a_credit_note(custom
 
     assert not Invoice.objects.filter(kind=InvoiceKind.INVOICE, period_start=FEB).exists()
     (note,) = _notes()
-    assert note.number in out.getvalue()
+    assert f"given back by credit notes {note.number}" in out.getvalue()
     assert note.credit_of == jan and note.status == InvoiceStatus.PAID
     assert (note.subtotal, note.total) == (-450, -536)  # on January's terms: 19% VAT
     (line,) = note.lines.all()
@@ -164,3 +164,107 @@ def test_a_drop_waits_while_the_month_it_lowers_is_a_draft_then_its_draft_is_wit
     assert closed.credit_notes == [note.number] and note.credit_of == jan
     assert closed.withdrawn == [feb_id] and not Invoice.objects.filter(pk=feb_id).exists()
     assert AuditEvent.objects.filter(action="invoice_draft_withdrawn").count() == 1
+
+
+def test_a_month_whose_orders_were_paid_at_checkout_is_judged_as_finalize_judges_it(
+    customer, january
+):
+    """February: a 10.00 order paid at checkout and January's -4.50. Before tax it is 5.50,
+    but it would ask 6.55 - 10.00: less than nothing, which finalize refuses
+    (``adjustment_below_prepaid``). So the drop is a credit note and February finalizes."""
+    customer.one_time(amount=1000, at=FEB + timedelta(days=3))
+
+    closed = invoicing.close_billing_period(FEB)
+
+    (note,) = _notes()
+    assert closed.credit_notes == [note.number] and note.subtotal == -450
+    feb = _finalized(Invoice.objects.get(kind=InvoiceKind.INVOICE, period_start=FEB).pk)
+    assert list(feb.lines.values_list("kind", flat=True)) == [LineKind.ONE_TIME_ORDER]
+    assert feb.amount_due == 190  # the order's VAT
+
+
+def test_a_lower_price_gives_back_no_more_than_credit_notes_left_of_the_month(customer):
+    """Finance credited January in full (a dispute); then its late hour arrives. Nothing is
+    left to give back: the late line is 0.00 (its slices say why), the hour counts as billed,
+    and nothing is below zero. With usage of its own, February does not carry -4.50 either
+    (14.50 given back on 10.00 charged)."""
+    customer.account()
+    ent = customer.metered(terms=VOLUME)
+    customer.ran(ent, JAN, 10)
+    jan = _finalized(invoicing.close_billing_period(JAN).created[0])
+    invoicing.issue_credit_note(jan, reason="Disputed")
+    customer.ran(ent, JAN + timedelta(days=20), 1)
+    customer.ran(ent, FEB, 10)
+
+    feb = _finalized(invoicing.close_billing_period(FEB).created[0])
+
+    late = feb.lines.get(kind=LineKind.LATE_USAGE)
+    assert (late.amount, late.usage_seconds, late.breakdown["credited_before"]) == (0, 3600, 450)
+    assert len(_notes()) == 1  # finance's
+    (printed,) = [
+        line
+        for line in invoice_documents.invoice_document(feb).lines
+        if line.description == late.description
+    ]
+    assert printed.breakdown[-1] == {
+        "tier": "given back already",
+        "quantity": "",
+        "unit_amount": "",
+        "amount": 450,
+    }
+    assert sum(part["amount"] for part in printed.breakdown) == 0
+
+
+def test_finance_crediting_the_rest_of_a_partly_credited_line_writes_what_it_gives(january):
+    _, jan = january
+    invoicing.close_billing_period(FEB)  # the drop's note: 4.50 of January's usage line
+
+    note = invoicing.issue_credit_note(jan, reason="Usage disputed")
+
+    (line,) = note.lines.all()
+    assert (line.quantity, line.unit_amount, line.amount) == (1, -550, -550)
+
+
+@needs_row_locks
+@pytest.mark.django_db(transaction=True)
+def test_a_close_and_finance_crediting_the_month_at_once_give_it_back_once(customer, january):
+    """Each locks January's invoice before what refers to it (before: the close locked the
+    entitlement first and the two deadlocked, one aborted)."""
+    _, jan = january
+
+    def act(who):
+        if who == "close":
+            return invoicing.close_billing_period(FEB)
+        return invoicing.issue_credit_note(Invoice.objects.get(pk=jan.pk), reason="Disputed")
+
+    race(act, ["close", "finance"])
+
+    usage = jan.lines.get(kind=LineKind.USAGE)
+    assert invoicing.credited_so_far(usage) == 1000  # given back once, whichever went first
+    below_zero = Invoice.objects.filter(kind=InvoiceKind.INVOICE, subtotal__lt=0)
+    assert not below_zero.exists()
+
+
+@needs_row_locks
+@pytest.mark.django_db(transaction=True)
+def test_the_close_that_loses_the_race_builds_the_month_again(customer, january, monkeypatch):
+    """Both closes built February (the -4.50 line alone) before either gave it back; the
+    other one gives it back meanwhile. This one finds the line gone and builds February
+    again rather than store its stale -4.50 draft beside the note."""
+    real = invoicing._credit_apart
+    other = {"ran": False}
+
+    def credit_apart(drafted, result):
+        if not other["ran"]:  # this close has built its drafts: the other runs now, whole
+            other["ran"] = True
+            answers, errors = [], []
+            in_thread(lambda: invoicing.close_billing_period(FEB), answers, errors).join()
+            assert not errors and len(answers[0].credit_notes) == 1, errors
+        return real(drafted, result)
+
+    monkeypatch.setattr(invoicing, "_credit_apart", credit_apart)
+    closed = invoicing.close_billing_period(FEB)
+
+    assert (closed.created, closed.credit_notes) == ([], [])
+    assert len(_notes()) == 1
+    assert not Invoice.objects.filter(kind=InvoiceKind.INVOICE, period_start=FEB).exists()

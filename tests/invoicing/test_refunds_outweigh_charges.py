@@ -81,7 +81,8 @@ def test_refunds_outweighing_their_month_are_credit_notes_at_its_close(customer)
 
     (note,) = Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE)
     assert out.getvalue().splitlines() == [  # no January invoice below zero
-        f"2026-01: 0 drafts created, 0 refreshed, 0 unchanged; refunds credited by {note.number}."
+        "2026-01: 0 drafts created, 0 refreshed, 0 unchanged; "
+        f"given back by credit notes {note.number}."
     ]
     assert note.credit_of == december
     again = invoicing.close_billing_period(JAN)  # the hourly close runs again: nothing new
