@@ -12,6 +12,7 @@ from typing import Any
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from edgeplug.audit.services import client_ip
 from edgeplug.errors import retry_seconds
 
 # The sliding window of DRF's throttles (a request counts if it came less than the duration
@@ -48,6 +49,12 @@ def _window_script(cache):
 
 class _SettingsRateMixin:
     _window: tuple[int, float] | None = None  # (count, oldest) when Redis refused a request
+
+    def get_ident(self, request):
+        """The client address: the TCP peer (``REMOTE_ADDR``), as the audit log and the
+        sign-in lockout read it (docs/security.md). DRF's own reads ``X-Forwarded-For``
+        first, which any client may send: a new value a request was a fresh budget."""
+        return client_ip(request) or ""
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)

@@ -32,6 +32,31 @@ def test_anonymous_sign_in_attempts_are_throttled(api, settings):
     assert int(last["Retry-After"]) > 0
 
 
+def test_a_client_cannot_reset_its_sign_in_budget_with_its_own_forwarded_for(api, settings):
+    """The address is the TCP peer (docs/security.md): before, each new X-Forwarded-For a
+    client sent was a fresh budget for its sign-in guesses."""
+    _rates(settings, auth="3/min")
+    codes = [
+        api.post(
+            "/api/v1/auth/token",
+            {"email": "a@b.example", "password": "x"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        ).status_code
+        for n in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_a_client_cannot_reset_its_anonymous_budget_with_its_own_forwarded_for(api, settings):
+    _rates(settings, anon="3/min")
+    codes = [
+        api.get("/api/v1/agents", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code
+        for n in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+
+
 def test_user_throttle(member_client, settings):
     client, _ = member_client("admin")
     _rates(settings, user="2/min")
