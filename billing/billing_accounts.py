@@ -7,27 +7,30 @@ numbered whose PDF, email or export is then refused."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from billing.documents.document import reverse_charge_refusal, tax_rate_refusal
+from billing.documents.document import (
+    country_refusal,
+    reverse_charge_refusal,
+    tax_id_refusal,
+    tax_rate_refusal,
+)
 from billing.errors import InvalidBillingAccount
 from billing.models import BillingAccount
 from edgeplug.audit.services import record_event
 from edgeplug.text import unprintable
 from marketplace.pricing import CURRENCY_EXPONENTS
 
-COUNTRY = re.compile(r"^[A-Z]{2}$")
 MAX_EMAILS = 10
 
 
 def _reject_bad_country(country: str) -> None:
-    if not COUNTRY.match(country):
-        raise InvalidBillingAccount("country must be an ISO 3166-1 alpha-2 code such as DE.")
+    if refusal := country_refusal(country):
+        raise InvalidBillingAccount(f"country: {refusal}")
 
 
 def _reject_unknown_currency(currency: str) -> None:
@@ -75,6 +78,8 @@ def _reject_terms_no_invoice_can_carry(values: dict) -> None:
     for field in TEXT_FIELDS:
         if refusal := unprintable(values[field]):
             raise InvalidBillingAccount(f"{field}: {refusal}")
+    if refusal := tax_id_refusal(values["tax_id"]):
+        raise InvalidBillingAccount(f"tax_id: {refusal}")
     if refusal := reverse_charge_refusal(values["reverse_charge"], values["tax_id"]):
         raise InvalidBillingAccount(f"tax_id: {refusal}")
 

@@ -11,7 +11,6 @@ A credit note prints positive amounts: its kind says they are owed back.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from billing.charge_minimums import charge_step
+from billing.documents import codelists
 from billing.documents.errors import InvalidInvoiceDocument
 from marketplace.pricing import InvalidPriceTerms, currency_exponent
 
@@ -34,7 +34,6 @@ UNIT_CODES: dict[str, str] = {
     "package": "C62",
 }
 
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 _HUNDRED = Decimal(100)
 # A document's tax rate is a percentage from 0 up to, not including, this.
 TAX_RATE_LIMIT = _HUNDRED
@@ -349,6 +348,25 @@ def negative_total_refusal(total: int) -> str:
     return "A document's total cannot be negative: money owed back is a credit note."
 
 
+def country_refusal(country: str) -> str:
+    """Why ``country`` cannot be a party's country on a document; empty when it can: an ISO
+    3166-1 alpha-2 code of EN 16931's list (``codelists``), in capitals."""
+    if country in codelists.country_codes():
+        return ""
+    return f"{country!r} is not an ISO 3166-1 alpha-2 country code such as DE or FR."
+
+
+def tax_id_refusal(tax_id: str) -> str:
+    """Why ``tax_id`` cannot be a party's VAT number on a document; empty when it can (or is
+    blank): EN 16931 asks it to start with its country's code in capitals (BR-CO-09)."""
+    if not tax_id.strip() or tax_id[:2] in codelists.vat_prefixes():
+        return ""
+    return (
+        f"{tax_id!r} does not start with a country code in capitals: a VAT number is written "
+        "with its country's prefix, such as DE123456789 (Greece: EL)."
+    )
+
+
 def reverse_charge_refusal(reverse_charge: bool, buyer_tax_id: str) -> str:
     """Why a document cannot be reverse-charged to a buyer with ``buyer_tax_id``; empty when
     it can (or is not reverse-charged)."""
@@ -378,6 +396,7 @@ def check_document(doc: InvoiceDocument) -> None:
         _reject_rounding_beyond_one_step,
         _reject_credited_beyond_what_was_due,
         _reject_seller_without_tax_id,
+        _reject_vat_without_country_prefix,
         _reject_reverse_charge_without_buyer_tax_id,
         _reject_credit_note_without_original,
     ):
@@ -406,10 +425,14 @@ def _reject_unnamed_parties(doc: InvoiceDocument) -> None:
 
 def _reject_bad_countries(doc: InvoiceDocument) -> None:
     for role, party in (("seller", doc.seller), ("buyer", doc.buyer)):
-        if not _COUNTRY.match(party.country):
-            raise InvalidInvoiceDocument(
-                f"The {role}'s country must be an ISO 3166-1 alpha-2 code such as FR."
-            )
+        if refusal := country_refusal(party.country):
+            raise InvalidInvoiceDocument(f"The {role}'s country: {refusal}")
+
+
+def _reject_vat_without_country_prefix(doc: InvoiceDocument) -> None:
+    for role, party in (("seller", doc.seller), ("buyer", doc.buyer)):
+        if refusal := tax_id_refusal(party.tax_id):
+            raise InvalidInvoiceDocument(f"The {role}'s VAT number: {refusal}")
 
 
 def _reject_inverted_dates(doc: InvoiceDocument) -> None:

@@ -13,7 +13,7 @@ from billing.errors import BillingAccountMissing
 from billing.models import BillingAccount, Invoice
 from billing.periods import month_start
 from edgeplug.audit.models import AuditEvent
-from tests.invoicing.conftest import FEB, JAN
+from tests.invoicing.conftest import FEB, JAN, MAR
 from tests.openapi_conformance import assert_documented
 
 ACCOUNT = {
@@ -177,6 +177,13 @@ def test_upcoming_is_the_current_month_so_far_and_stores_nothing(billing_member)
         # Control characters: the Factur-X XML cannot carry them (the PDF was a 500).
         ({"legal_name": "Acme\x01 GmbH"}, "legal_name"),
         ({"city": "Ber\x0blin"}, "city"),
+        # EN 16931's lists (the XML's check failed, the PDF was a 500 once numbered): a
+        # country that is none, Greece's VAT prefix as a country, a VAT number without its
+        # country prefix or with it in lower case.
+        ({"country": "zz"}, "country"),
+        ({"country": "el"}, "country"),
+        ({"tax_id": "123456789"}, "tax_id"),
+        ({"tax_id": "de123456789"}, "tax_id"),
     ],
 )
 def test_an_account_its_invoices_could_not_be_issued_to_is_refused(billing_member, changes, field):
@@ -193,16 +200,21 @@ def test_an_account_its_invoices_could_not_be_issued_to_is_refused(billing_membe
 
 
 def test_an_account_accepted_gets_invoices_whose_pdf_downloads(billing_member):
-    """The highest rate and a reverse charge with the buyer's VAT number are accepted, and the
-    invoices issued to such accounts render."""
+    """The highest rate, a Greek buyer (country GR, VAT number EL...) and a reverse charge
+    with the buyer's VAT number are accepted, and the invoices issued to such accounts
+    render (their XML passes EN 16931's checks)."""
     client, customer = billing_member
-    for terms in ({"tax_rate": "99.99"}, {"reverse_charge": True, "tax_id": "DE123456789"}):
+    for start, terms in (
+        (JAN, {"tax_rate": "99.99"}),
+        (FEB, {"country": "gr", "tax_id": "EL123456789"}),
+        (MAR, {"reverse_charge": True, "tax_id": "DE123456789"}),
+    ):
         put = client.put("/api/v1/billing/account", {**ACCOUNT, **terms}, format="json")
         assert put.status_code == 200, put.json()
-    invoice = invoicing.finalize_invoice(issue(customer, JAN))
+        invoice = invoicing.finalize_invoice(issue(customer, start))
+        pdf = client.get(f"/api/v1/invoices/{invoice.pk}/pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-"), terms
     assert invoice.reverse_charge and invoice.tax == 0
-    pdf = client.get(f"/api/v1/invoices/{invoice.pk}/pdf")
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
 
 
 @pytest.mark.parametrize("accept", ["application/pdf", "*/*", None])
