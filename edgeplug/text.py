@@ -22,6 +22,12 @@ DOCUMENT_TEXT_PATTERN = rf"^\s*[^{_FORBIDDEN}]*\s*$"
 NONBLANK_DOCUMENT_TEXT_PATTERN = rf"^\s*[^{_FORBIDDEN}\s][^{_FORBIDDEN}]*\s*$"
 
 
+def document_text_starting_with(prefixes: list[str]) -> str:
+    """The same rule for text that, unless blank, starts with one of ``prefixes`` (literal,
+    as a regex alternative each)."""
+    return rf"^\s*(?:(?:{'|'.join(prefixes)})[^{_FORBIDDEN}]*)?\s*$"
+
+
 def unprintable(text: str) -> str | None:
     """Why ``text`` cannot go into an invoice document, else None."""
     found = _NOT_IN_DOCUMENTS.search(text)

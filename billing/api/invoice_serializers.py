@@ -1,16 +1,19 @@
 """Shapes of the invoice API: invoices with their lines, the live upcoming invoice, the
 billing account."""
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.billing_accounts import TAX_RATE_PATTERN
+from billing.documents import codelists
 from billing.models import BillingAccount, Invoice, InvoiceLine
 from edgeplug.core.serializers import (
     DocumentTextField,
     ReadOnlyModelSerializer,
     StrictSerializer,
 )
+from edgeplug.text import document_text_starting_with
 from marketplace.pricing import CURRENCY_EXPONENTS
 
 
@@ -155,14 +158,57 @@ class TaxRateField(serializers.RegexField):
         super().__init__(r"^\d{1,3}(\.\d{1,2})?$", **kwargs)
 
 
+class CountryField(serializers.CharField):
+    """A country code, either case (stored in capitals). Which codes is the invoice
+    document's rule (``country_refusal``: EN 16931's list, Kosovo's 1A among them), refused
+    as ``invalid_billing_account``; the schema publishes that list (``CountryFieldSchema``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_length=2, max_length=2, **kwargs)
+
+
+class CountryFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = CountryField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        either_case = (
+            f"[{a.upper()}{a.lower()}][{b.upper()}{b.lower()}]"
+            for a, b in sorted(codelists.country_codes())
+        )
+        return {**schema, "pattern": f"^(?:{'|'.join(either_case)})$"}
+
+
+class VatNumberField(DocumentTextField):
+    """A VAT number, blank or starting with its country's code in capitals (the invoice
+    document's rule, ``tax_id_refusal``: BR-CO-09), refused as ``invalid_billing_account``;
+    the schema publishes it with the document text rule (``VatNumberFieldSchema``)."""
+
+
+class VatNumberFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = VatNumberField
+    priority = 1  # over DocumentTextField's
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        pattern = document_text_starting_with(sorted(codelists.vat_prefixes()))
+        # As DocumentTextField's: published beside the empty string (oneOf), so not it.
+        return {**schema, "pattern": pattern, "minLength": 1}
+
+
 class BillingAccountInSerializer(StrictSerializer):
     legal_name = DocumentTextField(max_length=200)
     address_line1 = DocumentTextField(max_length=200)
     address_line2 = DocumentTextField(max_length=200, required=False, allow_blank=True)
     postcode = DocumentTextField(max_length=20, required=False, allow_blank=True)
     city = DocumentTextField(max_length=100)
-    country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2")
-    tax_id = DocumentTextField(max_length=40, required=False, allow_blank=True)
+    country = CountryField(help_text="ISO 3166-1 alpha-2")
+    tax_id = VatNumberField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        help_text="VAT number with its country prefix, e.g. DE123456789 (Greece: EL...)",
+    )
     invoice_emails = serializers.ListField(
         child=serializers.EmailField(), max_length=10, required=False
     )

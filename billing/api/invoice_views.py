@@ -89,7 +89,7 @@ class InvoicePdf(JsonErrorsMixin, APIView):
     is withdrawn (409 ``invoice_void``)."""
 
     permission_classes = [CanBuy]
-    renderer_classes = [*APIView.renderer_classes, PdfRenderer]
+    renderer_classes = [PdfRenderer]  # another Accept is 406 not_acceptable
 
     @extend_schema(
         responses={

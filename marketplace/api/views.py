@@ -223,13 +223,21 @@ def _not_entitled(request, exc: NotEntitled, agent_id: int) -> Response:
 # docstring: drf-spectacular would publish a docstring as the operations' description.)
 class _EntitledVersionView(JsonErrorsMixin, APIView):
     permission_classes = [IsAuthenticated]
+    # The one type each answers (its file renderer): another ``Accept`` is 406 not_acceptable.
+    kind: str
 
     def get(self, request, agent_id, version):
         try:
             item = _downloadable(request, agent_id, version)
         except NotEntitled as exc:
             return _not_entitled(request, exc, agent_id)
-        return self.respond(request, item)
+        return self.answer(request, item)
+
+    def answer(self, request, item: AgentVersion) -> HttpResponse:
+        response = self.respond(request, item)
+        if request.method != "HEAD":  # a HEAD reads the headers: it downloads nothing
+            downloads.record_download(request.tenant, item, self.kind)
+        return response
 
     def respond(self, request, item: AgentVersion) -> HttpResponse:
         raise NotImplementedError
@@ -250,10 +258,10 @@ def _download_schema(media_type: str, description: str):
 
 @_download_schema("application/octet-stream", "the package bytes; X-EdgePlug-Digest: sha256=<hex>")
 class VersionDownload(_EntitledVersionView):
-    renderer_classes = [*APIView.renderer_classes, OctetStreamRenderer]
+    renderer_classes = [OctetStreamRenderer]
+    kind = DownloadKind.PACKAGE
 
     def respond(self, request, item):
-        downloads.record_download(request.tenant, item, DownloadKind.PACKAGE)
         response = FileResponse(
             open_package(item.storage_name),
             as_attachment=True,
@@ -272,7 +280,8 @@ class VersionDownload(_EntitledVersionView):
 class VersionBundle(_EntitledVersionView):
     # Members, and devices with their token: the bundle a device's assignments name in
     # ``run`` (``devices.runnable_version``, the same rule), 404 for anything else.
-    renderer_classes = [*APIView.renderer_classes, ZipRenderer]
+    renderer_classes = [ZipRenderer]
+    kind = DownloadKind.BUNDLE
     authentication_classes = [
         *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
         DeviceTokenAuthentication,
@@ -289,12 +298,11 @@ class VersionBundle(_EntitledVersionView):
             item = devices.runnable_version(request.auth, agent_id, version)
             if item is None:
                 raise NotFound("This device is not told to run that version.")
-            return self.respond(request, item)
+            return self.answer(request, item)
         return super().get(request, agent_id, version)
 
     def respond(self, request, item):
         data = downloads.build_bundle(item)
-        downloads.record_download(request.tenant, item, DownloadKind.BUNDLE)
         response = HttpResponse(data, content_type="application/zip")
         response["Content-Disposition"] = (
             f'attachment; filename="{item.agent.name}-{item.version}.bundle.zip"'

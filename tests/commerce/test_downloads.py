@@ -144,9 +144,28 @@ def test_refusals_are_json_whatever_media_type_was_asked_for(
     assert missing.json()["code"] == "not_found"
     assert_documented(missing, operation(what))
 
-    unacceptable = customer[0].get(url(published, what), HTTP_ACCEPT="text/csv")
-    assert (unacceptable.status_code, unacceptable["Content-Type"]) == (406, "application/json")
-    assert unacceptable.json()["code"] == "not_acceptable"
+    # Any type but its file's, JSON and HTML too (before: 200 with the file's bytes).
+    for other in ("text/csv", "application/json", "text/html"):
+        unacceptable = customer[0].get(url(published, what), HTTP_ACCEPT=other)
+        assert (unacceptable.status_code, unacceptable["Content-Type"]) == (
+            406,
+            "application/json",
+        ), other
+        assert unacceptable.json()["code"] == "not_acceptable"
+
+
+@pytest.mark.parametrize("what", ["download", "bundle"])
+def test_a_head_reads_the_headers_and_downloads_nothing(
+    customer, published, agent, make_plan, certificate, what
+):
+    """Before: each HEAD was recorded as a download (the vendor's download counts grew)."""
+    buy_free(customer[0], agent, make_plan)
+    head = customer[0].head(url(published, what))
+    assert head.status_code == 200
+    assert head["Content-Disposition"].startswith("attachment")
+    assert not Download.objects.exists()
+    assert customer[0].get(url(published, what)).status_code == 200
+    assert Download.objects.count() == 1
 
 
 @pytest.mark.parametrize(

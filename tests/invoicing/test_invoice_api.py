@@ -229,6 +229,17 @@ def test_an_invoice_pdf_answers_the_media_type_it_is_asked_for(billing_member, a
     assert_documented(pdf, "GET /api/v1/invoices/{id}/pdf")
 
 
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_an_invoice_pdf_asked_as_another_type_is_not_acceptable(billing_member, accept):
+    """Before: 200 with the PDF's bytes whatever type was asked for."""
+    client, customer = billing_member
+    customer.account()
+    invoice = invoicing.finalize_invoice(issue(customer))
+    refused = client.get(f"/api/v1/invoices/{invoice.pk}/pdf", HTTP_ACCEPT=accept)
+    assert (refused.status_code, refused["Content-Type"]) == (406, "application/json")
+    assert refused.json()["code"] == "not_acceptable"
+
+
 def test_invoice_pdf_refusals_are_json_when_a_pdf_was_asked_for(billing_member, make_customer):
     client, customer = billing_member
     other = make_customer()
@@ -269,8 +280,9 @@ def test_a_void_invoice_s_pdf_is_refused_with_its_reason(billing_member):
 
 
 def test_the_schema_publishes_what_the_account_accepts(billing_member):
-    """The OpenAPI schema's account body (tax_rate pattern, reverse charge needing a tax_id)
-    accepts exactly what the API accepts, so clients and schemathesis know the rule."""
+    """The OpenAPI schema's account body (tax_rate pattern, reverse charge needing a tax_id,
+    EN 16931's countries and VAT prefixes) accepts exactly what the API accepts, so clients
+    and schemathesis know the rule."""
     client, _ = billing_member
     schema = client.get("/api/v1/schema/?format=json").json()
     validator = Draft7Validator({**schema, "$ref": "#/components/schemas/BillingAccountInRequest"})
@@ -279,6 +291,10 @@ def test_the_schema_publishes_what_the_account_accepts(billing_member):
         {**ACCOUNT, "reverse_charge": True},
         {**ACCOUNT, "reverse_charge": True, "tax_id": " "},
         {**ACCOUNT, "reverse_charge": False, "tax_id": ""},
+        {**ACCOUNT, "tax_id": "de123456789"},
+        {**ACCOUNT, "tax_id": " EL123456789 "},
+        {**ACCOUNT, "country": "zz"},
+        {**ACCOUNT, "country": "Gr"},
         {key: value for key, value in ACCOUNT.items() if key != "tax_id"}
         | {"reverse_charge": True},
     ]
