@@ -6,6 +6,11 @@ Invoice documents are Factur-X XML (XML 1.0) and PDF: a control character other 
 line feed and carriage return, or U+FFFE/U+FFFF, cannot be written there, so every door whose
 text reaches an invoice (billing account, plan name, finance's adjustment) refuses it when the
 text is entered, never when a numbered invoice is rendered.
+
+The same rule refuses the bidirectional embedding, override and isolate controls (U+202A to
+U+202E, U+2066 to U+2069): XML could carry them, but a name holding one shows in another order
+than it is stored ("Basic <U+202E>00.001 EUR" on a buyer's invoice reads as another price).
+Names other people read (devices, plans) take this rule too. The marks U+200E/U+200F stay.
 """
 
 import math
@@ -13,8 +18,11 @@ import re
 from collections.abc import Iterator
 from typing import NoReturn
 
-_FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+_BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
+_FORBIDDEN = _CONTROLS + _BIDI_CONTROLS
 _NOT_IN_DOCUMENTS = re.compile(f"[{_FORBIDDEN}]")
+_BIDI = re.compile(f"[{_BIDI_CONTROLS}]")
 # The same rule as OpenAPI patterns, for text an API strips before reading it: any
 # whitespace around (stripped), none of those characters within; where the field may not be
 # blank, something left once stripped.
@@ -29,11 +37,14 @@ def document_text_starting_with(prefixes: list[str]) -> str:
 
 
 def unprintable(text: str) -> str | None:
-    """Why ``text`` cannot go into an invoice document, else None."""
+    """Why ``text`` cannot go into an invoice document or a name others read, else None."""
     found = _NOT_IN_DOCUMENTS.search(text)
     if found is None:
         return None
-    return f"holds the control character U+{ord(found.group()):04X}, which documents cannot carry"
+    code = f"U+{ord(found.group()):04X}"
+    if _BIDI.match(found.group()):
+        return f"holds the bidirectional control {code}, which shows text in another order"
+    return f"holds the control character {code}, which documents cannot carry"
 
 
 def _strings(data) -> Iterator[str]:

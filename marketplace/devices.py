@@ -15,12 +15,14 @@ from certification.models import CertificationRun
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.tenancy.models import Tenant
+from edgeplug.text import unprintable
 from marketplace.certified import current_certificate, current_certificates
 from marketplace.errors import (
     DeviceExists,
     DeviceRevoked,
     IncompatibleCore,
     InvalidCore,
+    InvalidDeviceText,
     NoCertificate,
     NotAvailable,
     NotEntitled,
@@ -73,6 +75,9 @@ class IssuedToken:
 def register_device(
     tenant: Tenant, *, name: str, hardware_id: str, core: str, actor=None, request=None
 ) -> IssuedToken:
+    for label, text in (("name", name), ("hardware_id", hardware_id)):
+        if refusal := unprintable(text):
+            raise InvalidDeviceText(f"{label}: {refusal}")
     if core not in target_cores():
         raise InvalidCore(
             f"core: {core!r} is not a core a package may target; one of "

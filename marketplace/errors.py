@@ -86,6 +86,11 @@ class NoCertificate(Conflict, code="no_certificate"): ...
 class DeviceExists(Conflict, code="device_exists"): ...
 
 
+class InvalidDeviceText(BadRequest, code="invalid_device_text"):
+    """A device's name or hardware id holding a control character (``edgeplug.text``): both
+    show in the tenant's lists, reports and audit trail."""
+
+
 class InvalidCore(BadRequest, code="invalid_core"):
     """A device's core that no package may target: nothing could ever be deployed on it."""
 

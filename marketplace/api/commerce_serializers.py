@@ -177,8 +177,9 @@ class DeviceSerializer(ReadOnlyModelSerializer):
 
 
 class RegisterDeviceSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=100)
-    hardware_id = serializers.CharField(max_length=128)
+    # No control character (invalid_device_text): the schema publishes the rule.
+    name = DocumentTextField(max_length=100)
+    hardware_id = DocumentTextField(max_length=128)
     core = ActionCheckedChoiceField(
         choices=target_cores(),
         help_text="the device's Cortex-M core, as packages name it (anything else is 400 "

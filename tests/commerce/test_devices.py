@@ -86,3 +86,27 @@ def test_a_core_no_package_may_target_is_refused(customer, core):
     assert "cortex-m4" in body["detail"]
     assert not Device.objects.exists()
     assert not AuditEvent.objects.filter(action="device_registered").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "hardware_id", "field"),
+    [
+        ("gw\x1b[2J", "hw-1", "name"),  # a terminal escape in the tenant's device reports
+        ("gw \u202e1-wg", "hw-1", "name"),  # reads "gw gw-1" and is another string
+        ("gw", "hw-\u20661", "hardware_id"),
+    ],
+)
+def test_a_device_name_or_hardware_id_with_a_control_character_is_refused(
+    customer, name, hardware_id, field
+):
+    """Before: stored as sent, shown in lists, usage reports and the audit trail."""
+    client, _ = customer
+    response = client.post(
+        "/api/v1/devices",
+        {"name": name, "hardware_id": hardware_id, "core": "cortex-m4"},
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "invalid_device_text"
+    assert response.json()["detail"].startswith(f"{field}: holds the ")
+    assert not Device.objects.exists()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN, unprintable
 
-ALPHABET = "ab \t\n\r\x0b\x0c\x1c\x1f\x01\x00\xa0\u2003\ufffe"
+ALPHABET = "ab \t\n\r\x0b\x0c\x1c\x1f\x01\x00\xa0\u2003\ufffe\u202e\u2066\u200f"
 
 
 def test_a_control_character_is_named():
@@ -17,6 +17,10 @@ def test_a_control_character_is_named():
         "holds the control character U+0001, which documents cannot carry"
     )
     assert unprintable("Acme\tGmbH\n") is None
+    assert unprintable("Basic \u202e00.001 EUR") == (
+        "holds the bidirectional control U+202E, which shows text in another order"
+    )
+    assert unprintable("\u05e9\u05dc\u05d5\u05dd \u200fAcme") is None  # a mark, not a control
 
 
 @given(st.text(alphabet=ALPHABET, max_size=8))

@@ -79,11 +79,15 @@ def portal_vendor(db):
 
 @pytest.fixture
 def sold(metered):  # noqa: F811
-    """90 minutes of one customer's sessions yesterday, and a completed one-time order."""
+    """90 minutes of one customer's sessions yesterday, in one month, and a completed
+    one-time order."""
+    start = metered.base
+    if (start + timedelta(hours=1)).month != start.month:  # run in the 23:00 hour of a 1st
+        start -= timedelta(hours=1)
     sent = metered.send(
         [
-            metered.session(1, metered.base, 60),
-            metered.session(2, metered.base + timedelta(hours=1), 30),
+            metered.session(1, start, 60),
+            metered.session(2, start + timedelta(hours=1), 30),
         ]
     )
     assert sent.status_code == 200, sent.json()
