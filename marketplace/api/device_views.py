@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from edgeplug.core.schema import empty_for_schema, error_response
 from edgeplug.core.serializers import validated
+from edgeplug.core.throttling import DeviceThrottle
 from edgeplug.tenancy.permissions import CanManageDevices
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import devices
@@ -115,6 +116,9 @@ class DeviceAssignments(APIView):
 
     authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [IsDevice]
+    # A budget per device, as its usage reports have: a fleet polling does not spend its
+    # tenant's (before: 50 devices polling each second locked the tenant's people out).
+    throttle_classes = [DeviceThrottle]
 
     @extend_schema(responses=s.AssignmentsSerializer)
     def get(self, request):

@@ -16,6 +16,7 @@ from certification.pipeline.actions import broker_refusal, submit_for_certificat
 from edgeplug.audit.services import record_denial
 from edgeplug.core.renderers import JsonErrorsMixin, OctetStreamRenderer, ZipRenderer
 from edgeplug.core.serializers import represent, validated
+from edgeplug.core.throttling import DeviceThrottle
 from edgeplug.errors import DomainError, NotFound
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import catalogue, devices, downloads, services
@@ -292,6 +293,12 @@ class VersionBundle(_EntitledVersionView):
         if is_device_request(request):
             return DeviceTokenAuthentication().authenticate_header(request)
         return super().get_authenticate_header(request)
+
+    def get_throttles(self):
+        # A device's fetch draws on its own budget, as its assignments and usage reports do.
+        if isinstance(self.request.auth, Device):
+            return [DeviceThrottle()]
+        return super().get_throttles()
 
     def get(self, request, agent_id, version):
         if isinstance(request.auth, Device):

@@ -4,6 +4,7 @@ RetryInfo detail; nothing of the refused call is stored and other devices are no
 
 import grpc
 import pytest
+from django.core.cache import cache
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -83,3 +84,19 @@ def test_rest_and_grpc_share_the_budget_and_other_devices_keep_theirs(
     answer = stub.ReportBatch(batch(metered.heartbeat(1, metered.base)), metadata=other_auth)
     assert answer.totals.accepted == 1
     assert metered.send([metered.heartbeat(2, metered.base)], api=other).status_code == 200
+
+
+def test_a_device_polling_its_assignments_spends_its_own_budget_not_its_tenants(
+    settings, metered, published
+):
+    """Before: device-token reads drew on the tenant's budget (THROTTLE_TENANT), so a fleet
+    polling its assignments locked the tenant's other devices and its people out."""
+    Entitlement.objects.update(seats=2)
+    _, other = register_and_deploy(metered.client, published, hardware_id="hw-2")
+    cache.clear()  # the set-up's requests spent nothing below
+    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], tenant="3/min", device="5/min")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    polls = [metered.device_api.get("/api/v1/device/assignments").status_code for _ in range(6)]
+    assert polls == [200] * 5 + [429]  # its own budget
+    assert other.get("/api/v1/device/assignments").status_code == 200
+    assert metered.client.get("/api/v1/devices").status_code == 200
