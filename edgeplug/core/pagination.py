@@ -33,6 +33,19 @@ class StrictPageSizeMixin:
             )
         return min(size, self.max_page_size)
 
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except exceptions.NotFound:
+            # DRF's "Invalid page." is a 404 ``not_found``, which a client reads as a missing
+            # object: say which page, how many there are, with its own code.
+            pages = self.django_paginator_class(queryset, self.get_page_size(request)).num_pages
+            raise exceptions.NotFound(
+                f"Page {request.query_params.get(self.page_query_param)} is past the last "
+                f"page ({pages}).",
+                code="page_out_of_range",
+            ) from None
+
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

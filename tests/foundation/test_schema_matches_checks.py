@@ -59,6 +59,17 @@ def test_a_page_or_page_size_that_is_not_a_positive_integer_is_400(member_client
     assert response.json()["code"] in {"invalid_page", "invalid_page_size"}
 
 
+def test_a_page_past_the_last_says_so_with_its_own_code(member_client):
+    """Before: 404 ``not_found`` "Invalid page.", read by a client as a missing object."""
+    client, _ = member_client("admin")
+    response = client.get("/api/v1/devices?page=5")
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "page_out_of_range",
+        "detail": "Page 5 is past the last page (1).",
+    }
+
+
 def test_page_sizes_in_range_still_work(member_client, schema):
     client, _ = member_client("admin")
     assert client.get("/api/v1/agents?page_size=5&page=1").status_code == 200
