@@ -16,7 +16,7 @@ from billing.api import invoice_serializers as s
 from billing.errors import NoBillingAccountYet
 from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
 from billing.periods import MONTH_PATTERN, month_start, next_month, optional_month
-from edgeplug.core.filters import FilterBackend, FilterSet
+from edgeplug.core.filters import FilterSet
 from edgeplug.core.renderers import JsonErrorsMixin, PdfRenderer
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
@@ -66,8 +66,8 @@ class InvoiceList(generics.ListAPIView):
 
     serializer_class = s.InvoiceSerializer
     permission_classes = [CanBuy]
-    filter_backends = [FilterBackend]
     filterset_class = InvoiceFilter
+    ordering_fields = ["period_start", "finalized_at", "total"]
 
     def get_queryset(self):
         return _invoices(self.request)

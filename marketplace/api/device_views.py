@@ -5,6 +5,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from edgeplug.core.filters import BooleanFilter, FilterSet
 from edgeplug.core.schema import empty_for_schema, error_response
 from edgeplug.core.serializers import validated
 from edgeplug.core.throttling import DeviceThrottle
@@ -34,7 +35,17 @@ class TenantDevices(TenantScoped, DeviceManagement):
     serializer_class = s.DeviceSerializer
 
 
+class DeviceFilter(FilterSet):
+    active = BooleanFilter(field_name="revoked_at", lookup_expr="isnull", label="not revoked")
+
+    class Meta:
+        model = Device
+        fields = ["active"]
+
+
 class DeviceListCreate(TenantDevices, generics.ListAPIView):
+    filterset_class = DeviceFilter
+
     @extend_schema(request=s.RegisterDeviceSerializer, responses={201: s.IssuedTokenSerializer})
     def post(self, request):
         data = validated(s.RegisterDeviceSerializer, request)

@@ -1,5 +1,6 @@
 """Customers buy agents: /api/v1/orders (Idempotency-Key required) and /api/v1/entitlements."""
 
+import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -32,9 +33,18 @@ def _orders(request):
     )
 
 
+class OrderFilter(FilterSet):
+    status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
+
+    class Meta:
+        model = Order
+        fields = ["status"]
+
+
 class OrderListCreate(generics.ListAPIView):
     serializer_class = s.OrderSerializer
     permission_classes = [CanBuy]
+    filterset_class = OrderFilter
 
     def get_queryset(self):
         return _orders(self.request)

@@ -110,3 +110,19 @@ def test_a_device_name_or_hardware_id_with_a_control_character_is_refused(
     assert response.json()["code"] == "invalid_device_text"
     assert response.json()["detail"].startswith(f"{field}: holds the ")
     assert not Device.objects.exists()
+
+
+def test_devices_filter_by_active(customer):
+    """Before: ?active= was ignored and revoked devices were listed as if filtered."""
+    client, _ = customer
+    revoked = register(client, hardware_id="hw-1").json()["device"]["id"]
+    assert client.post(f"/api/v1/devices/{revoked}/revoke").status_code == 200
+    kept = register(client, hardware_id="hw-2").json()["device"]["id"]
+
+    def listed(query):
+        return [row["id"] for row in client.get(f"/api/v1/devices?{query}").json()["results"]]
+
+    assert (listed("active=true"), listed("active=false")) == ([kept], [revoked])
+    assert sorted(listed("")) == sorted([kept, revoked])
+    refused = client.get("/api/v1/devices?active=maybe")
+    assert refused.status_code == 400

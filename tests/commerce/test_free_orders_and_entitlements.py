@@ -10,7 +10,7 @@ from edgeplug.tenancy.models import Role
 from marketplace.catalogue import refresh_listing
 from marketplace.models import CatalogueListing, Entitlement
 from marketplace.orders import lock_standing
-from tests.commerce.conftest import place_order
+from tests.commerce.conftest import buy_free, place_order
 from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backend
 from tests.factories import EntitlementFactory
 
@@ -129,3 +129,14 @@ def test_an_order_placed_while_another_of_the_plan_completes_waits_and_lands(
     [answer] = answers
     assert answer.status_code == 201, answer.json()
     assert Entitlement.objects.filter(tenant=membership.tenant, plan=plan).count() == 2
+
+
+def test_orders_filter_by_status(customer, agent, make_plan):
+    """Before: ?status= was ignored, so ?status=failed listed the completed order."""
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    (completed,) = client.get("/api/v1/orders?status=completed").json()["results"]
+    assert completed["status"] == "completed"
+    assert client.get("/api/v1/orders?status=failed").json()["count"] == 0
+    refused = client.get("/api/v1/orders?status=lost")
+    assert refused.status_code == 400

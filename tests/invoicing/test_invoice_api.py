@@ -302,3 +302,23 @@ def test_the_schema_publishes_what_the_account_accepts(billing_member):
         answer = client.put("/api/v1/billing/account", body, format="json")
         assert answer.status_code in (200, 400), answer.json()
         assert validator.is_valid(body) == (answer.status_code == 200), (body, answer.json())
+
+
+def test_invoices_sort_by_what_ordering_names(billing_member):
+    """Before: ?ordering= was ignored here (every other list refuses an unknown term)."""
+    client, customer = billing_member
+    customer.account()
+    january = invoicing.finalize_invoice(issue(customer, JAN, hours=5))
+    february = invoicing.finalize_invoice(issue(customer, FEB, hours=1))
+
+    def numbers(query):
+        return [row["number"] for row in client.get(f"/api/v1/invoices?{query}").json()["results"]]
+
+    assert numbers("") == [february.number, january.number]  # newest period first
+    assert numbers("ordering=period_start") == [january.number, february.number]
+    by_total = sorted([january, february], key=lambda invoice: invoice.total)
+    assert january.total != february.total
+    assert numbers("ordering=total") == [invoice.number for invoice in by_total]
+    assert numbers("ordering=-total") == [invoice.number for invoice in reversed(by_total)]
+    refused = client.get("/api/v1/invoices?ordering=no_such_field")
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_ordering")
