@@ -58,7 +58,7 @@ def _slices(breakdown: Mapping[str, Any]) -> tuple[dict, ...]:
         breakdown.get("billed_before", {}), "billed before: ", sign=-1
     )
     if credited := breakdown.get("credited_before"):
-        given_back = {"tier": "given back already", "quantity": "", "unit_amount": ""}
+        given_back = {"tier": "given back already", "quantity": "1", "unit_amount": str(credited)}
         slices += ({**given_back, "amount": credited},)
     return slices
 

@@ -55,7 +55,7 @@ from billing.signals import invoice_finalized
 from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked
 from edgeplug.core.reconnect import with_reconnect
-from edgeplug.errors import DomainError
+from edgeplug.errors import DomainError, NotFound
 from edgeplug.health.task_signals import counted_together
 from edgeplug.reasons import optional_reason, require_reason
 from edgeplug.tenancy.models import Tenant
@@ -381,7 +381,7 @@ def _credit_apart(drafted: dict, result: CloseResult) -> set[int]:
             if line.kind == LineKind.CREDIT:
                 notes = [note] if (note := credit_refund(line.order_id)) else []
             else:
-                notes = credit_price_drop(spec, line)
+                notes = credit_price_drop(spec, line, result)
             result.credit_notes += [note.number for note in notes]
             # Built again even when nothing was issued: a concurrent close may have given
             # it back first, and this spec is stale then.
@@ -1091,7 +1091,7 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
         return None
 
 
-def credit_price_drop(spec: DraftSpec, line: LineSpec) -> list[Invoice]:
+def credit_price_drop(spec: DraftSpec, line: LineSpec, result: CloseResult) -> list[Invoice]:
     """Credit notes giving back what late usage took off its month's usage price: ``line``,
     a negative ``late_usage`` line that ``spec``'s month cannot carry (``_given_back_apart``).
 
@@ -1099,24 +1099,32 @@ def credit_price_drop(spec: DraftSpec, line: LineSpec) -> list[Invoice]:
     line, and late usage billed since), the latest charge first, each for at most what no
     credit note gave back of it yet, on that invoice's terms (its tax included). The first
     note keeps the late agent-seconds, so they count as billed and no close bills them again.
-    None when the month no longer asks it (another close gave it back), while an invoice that
-    charged the month is still a draft, or while one has a card charge processing: the line
-    stays on its month's draft (not finalized below zero) and a later close tries again."""
+    Nothing when the month no longer asks it (another close gave it back, or finance
+    finalized it meanwhile), while an invoice that charged the month is still a draft, or
+    while one has a card charge processing: the line stays on its month's draft (not
+    finalized below zero) and a later close tries again. When notes are issued, the month's
+    draft is built again in their transaction (``result`` counts it), before its lock goes:
+    finalized with the line the notes gave back, it would give it back twice."""
+    own = list(
+        _month_invoices(spec.tenant_id, spec.currency, spec.period_start).values_list(
+            "pk", flat=True
+        )
+    )
     try:
         with transaction.atomic():
-            # The charging invoices, locked in one order (finance's credit note and the
-            # dunning lock the one they change first, then what refers to it): a second
-            # close waits here, then finds the line gone from its month (the first's note
-            # billed its seconds).
-            charged = {
-                pk: locked(Invoice(pk=pk), "tenant")
-                for pk in sorted({charge.invoice_id for charge in _charges_of(line)})
-            }
+            # The charging invoices and the month's own draft, locked in one order (finance's
+            # credit note, finalize and the dunning lock the one they change first, then
+            # what refers to it): a second close waits here, then finds the line gone from
+            # its month (the first's note billed its seconds).
+            ids = {charge.invoice_id for charge in _charges_of(spec, line)}.union(own)
+            held = {pk: locked(Invoice(pk=pk), "tenant") for pk in sorted(ids)}
+            if any(held[pk].status != InvoiceStatus.DRAFT for pk in own):
+                return []  # finalized meanwhile: it carries what it has
             if line not in getattr(_built_now(spec), "lines", ()):
                 return []
-            charges = _charges_of(line)  # again, under the locks: what was credited since
-            if any(charge.invoice_id not in charged for charge in charges) or any(
-                invoice.status == InvoiceStatus.DRAFT for invoice in charged.values()
+            charges = _charges_of(spec, line)  # again, under the locks: credited since
+            if any(charge.invoice_id not in held for charge in charges) or any(
+                held[charge.invoice_id].status == InvoiceStatus.DRAFT for charge in charges
             ):
                 return []
             before, now = (line.breakdown[part]["total"] for part in ("billed_before", "now"))
@@ -1129,13 +1137,10 @@ def credit_price_drop(spec: DraftSpec, line: LineSpec) -> list[Invoice]:
                 give = min(drop, charge.amount - credited_so_far(charge))
                 if give <= 0:
                     continue
-                invoice = charged[charge.invoice_id]
-                if refusal := _not_creditable(invoice):
-                    raise refusal
                 credit = _Credit(charge, give, description=why, usage_seconds=seconds)
                 notes.append(
                     _issue_note(
-                        invoice,
+                        held[charge.invoice_id],
                         [credit],
                         reason=f"Late usage of {month_label(line.period_start)} lowered its price",
                         actor=None,
@@ -1145,12 +1150,15 @@ def credit_price_drop(spec: DraftSpec, line: LineSpec) -> list[Invoice]:
                 drop, seconds = drop - give, None
                 if drop == 0:
                     break
+            if notes and own:
+                empty = DraftSpec(spec.tenant_id, spec.currency, spec.period_start, spec.period_end)
+                _store_draft(_built_now(spec) or empty, result)
             return notes
-    except PaymentPending:
+    except (PaymentPending, NotFound):
+        # A card charge of a charging invoice is processing, or a draft was withdrawn
+        # meanwhile: the next close tries again; the batch's other tenants go on.
         logger.info(
-            "late usage of entitlement %s lowered its price while an invoice charging it "
-            "has a card charge processing",
-            line.entitlement_id,
+            "late usage of entitlement %s: price drop not given back yet", line.entitlement_id
         )
         return []
 
@@ -1164,9 +1172,9 @@ def _built_now(spec: DraftSpec) -> DraftSpec | None:
     return builder.build_drafts(spec.tenant_id, spec.period_start).get(spec.currency)
 
 
-def _charges_of(line: LineSpec) -> list[InvoiceLine]:
+def _charges_of(spec: DraftSpec, line: LineSpec) -> list[InvoiceLine]:
     """The lines of invoices (not void) that charged the usage of ``line``'s entitlement and
-    month, the latest first."""
+    month, the latest first; not ``spec``'s month's own invoice, which ``line`` rebuilds."""
     return list(
         InvoiceLine.objects.filter(
             entitlement_id=line.entitlement_id,
@@ -1176,6 +1184,7 @@ def _charges_of(line: LineSpec) -> list[InvoiceLine]:
             amount__gt=0,
         )
         .exclude(invoice__status=InvoiceStatus.VOID)
+        .exclude(invoice__period_start=spec.period_start)
         .select_related("invoice")
         .order_by("-invoice__period_start", "-position")
     )

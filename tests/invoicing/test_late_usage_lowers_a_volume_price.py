@@ -16,7 +16,7 @@ from billing import invoice_documents, invoicing, payout_queries
 from billing.errors import InvoiceNegativeTotal
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
-from tests.concurrency import in_thread, needs_row_locks, race
+from tests.concurrency import in_thread, needs_row_locks, race, wait_for_blocked_backend
 from tests.invoices.pdf_reading import pdf_text
 from tests.invoicing.conftest import APR, FEB, JAN, MAR
 
@@ -208,11 +208,13 @@ def test_a_lower_price_gives_back_no_more_than_credit_notes_left_of_the_month(cu
     ]
     assert printed.breakdown[-1] == {
         "tier": "given back already",
-        "quantity": "",
-        "unit_amount": "",
+        "quantity": "1",
+        "unit_amount": "450",
         "amount": 450,
     }
     assert sum(part["amount"] for part in printed.breakdown) == 0
+    # The tenant's document of it renders (its PDF embeds the Factur-X XML, checked).
+    assert "given back already" in pdf_text(invoice_documents.invoice_pdf(feb))
 
 
 def test_finance_crediting_the_rest_of_a_partly_credited_line_writes_what_it_gives(january):
@@ -268,3 +270,44 @@ def test_the_close_that_loses_the_race_builds_the_month_again(customer, january,
     assert (closed.created, closed.credit_notes) == ([], [])
     assert len(_notes()) == 1
     assert not Invoice.objects.filter(kind=InvoiceKind.INVOICE, period_start=FEB).exists()
+
+
+@needs_row_locks
+@pytest.mark.django_db(transaction=True)
+def test_a_month_finance_finalizes_during_the_close_is_not_given_back_twice(
+    customer, january, monkeypatch
+):
+    """February's draft is the -4.50 line alone. Just as the close is about to credit it,
+    finance adds 5.00 and finalizes February, which would then carry the -4.50 itself. Before,
+    the close issued its note all the same: 4.50 given back twice, the late hour billed twice.
+    Now finance waits for the close (its draft is locked with the charging invoices), and
+    the draft the close withdrew cannot be finalized."""
+    with monkeypatch.context() as waiting:  # a first close stores the draft, gives nothing
+        waiting.setattr(invoicing, "credit_price_drop", lambda *args: [])
+        invoicing.close_billing_period(FEB)
+    feb_id = Invoice.objects.get(kind=InvoiceKind.INVOICE, period_start=FEB).pk
+    real = invoicing._charges_of
+    calls, answers, errors, finance = [], [], [], []
+
+    def finalize():
+        feb = Invoice.objects.get(pk=feb_id)
+        invoicing.add_adjustment_line(feb, description="goodwill", amount=500)
+        return invoicing.finalize_invoice(feb)
+
+    def charges_of(spec, line):
+        calls.append(line)
+        if len(calls) == 2:  # the month checked, about to issue the note
+            finance.append(in_thread(finalize, answers, errors))
+            wait_for_blocked_backend(or_finished=finance[0])
+        return real(spec, line)
+
+    monkeypatch.setattr(invoicing, "_charges_of", charges_of)
+    closed = invoicing.close_billing_period(FEB)
+    finance[0].join()
+
+    given_by_notes = -sum(note.subtotal for note in _notes())
+    february = Invoice.objects.filter(pk=feb_id, finalized_at__isnull=False).first()
+    late = february.lines.filter(kind=LineKind.LATE_USAGE) if february else []
+    carried = -sum(line.amount for line in late)
+    assert given_by_notes + carried == 450  # given back once, one way or the other
+    assert closed.credit_notes and errors  # the close gave it; finance found no draft
