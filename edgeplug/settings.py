@@ -376,6 +376,11 @@ AXES_LOCKOUT_CALLABLE = "edgeplug.accounts.lockout.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_HANDLER = "edgeplug.accounts.lockout.AccountAndAddressHandler"
 AXES_VERBOSE = False
+# The client address (lockout, throttles, audit): edgeplug.audit.services.client_ip.
+AXES_CLIENT_IP_CALLABLE = "edgeplug.audit.services.client_ip"
+# Proxies in front of the app that append the address they were reached from to
+# X-Forwarded-For (an ingress: 1). 0: the TCP peer is the client.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 
 OTP_TOTP_ISSUER = "EdgePlug"
 # The admin never shows a device's key or QR code (edgeplug/accounts/admin.py also refuses

@@ -3,14 +3,25 @@
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
+
 from edgeplug.audit.models import AuditEvent
 from edgeplug.core.logging import request_id_var
 
 
 def client_ip(request) -> str | None:
+    """The client's address, the one rule for the audit log, the sign-in lockout (axes'
+    ``AXES_CLIENT_IP_CALLABLE``) and the API's throttles: the TCP peer (``REMOTE_ADDR``); or,
+    behind ``TRUSTED_PROXY_HOPS`` proxies that each append the address they were reached from
+    to ``X-Forwarded-For``, the entry that many places from its end. What a client writes in
+    that header itself comes before those, and is never read."""
     if request is None:
         return None
     meta = getattr(request, "META", {})
+    if hops := settings.TRUSTED_PROXY_HOPS:
+        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= hops and forwarded[-hops]:
+            return forwarded[-hops]
     return meta.get("REMOTE_ADDR") or None
 
 

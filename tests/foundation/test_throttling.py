@@ -57,6 +57,23 @@ def test_a_client_cannot_reset_its_anonymous_budget_with_its_own_forwarded_for(a
     assert codes == [200, 200, 200, 429]
 
 
+def test_behind_a_proxy_each_client_has_its_budget_and_cannot_reset_it(api, settings):
+    """TRUSTED_PROXY_HOPS=1 (an ingress appending the address it was reached from): the
+    client is that last X-Forwarded-For entry; what the client wrote before it is not read.
+    Without it, every client behind the ingress shares one budget (its address)."""
+    settings.TRUSTED_PROXY_HOPS = 1
+    _rates(settings, anon="2/min")
+
+    def read(forwarded_for):
+        return api.get(
+            "/api/v1/agents", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=forwarded_for
+        ).status_code
+
+    one = [read(f"198.51.100.{n}, 203.0.113.1") for n in range(3)]  # spoofed, then the real
+    assert one == [200, 200, 429]
+    assert read("203.0.113.2") == 200  # another client behind the same ingress
+
+
 def test_user_throttle(member_client, settings):
     client, _ = member_client("admin")
     _rates(settings, user="2/min")
