@@ -96,7 +96,13 @@ class IsSetField(serializers.BooleanField):
 class DocumentTextField(serializers.CharField):
     """Text printed on invoices (a name, an address, a plan name). The action refuses a
     control character (``edgeplug.text.unprintable``, with its own code); the OpenAPI schema
-    publishes the same rule as a pattern (``DocumentTextFieldSchema``)."""
+    publishes the same rule as a pattern (``DocumentTextFieldSchema``). ``max_length`` holds
+    for the text as sent, as the schema's ``maxLength`` says, not only once stripped."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
 
 
 class DocumentTextFieldSchema(OpenApiSerializerFieldExtension):

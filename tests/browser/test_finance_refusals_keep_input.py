@@ -57,7 +57,8 @@ def test_a_refused_credit_note_keeps_its_reason_and_lines(journey, staff_user, d
     page = journey.page
     journey.goto(f"{URL}{issued.pk}/change/")
     credit = page.locator("#credit-form")
-    assert f"{first.description} ({first.amount / 100:.2f} EUR)" in credit.inner_text()
+    amount = f"{first.amount / 100:.2f} EUR"  # credited already: the form says so
+    assert f"{first.description} ({amount}; {amount} credited already)" in credit.inner_text()
 
     credit.get_by_label(first.description, exact=False).check()
     credit.get_by_label("Reason:").fill("Customer complaint about the January fee")
