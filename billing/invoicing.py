@@ -315,13 +315,12 @@ def _month_invoices(tenant_id: int, currency: str, start: datetime):
     ).exclude(status=InvoiceStatus.VOID)
 
 
-def _rebuilt(invoice: Invoice, fallback: DraftSpec | None = None) -> DraftSpec | None:
-    """``invoice``'s lines as a close would build them now: against the rollups as they are
-    and what every other invoice billed (earlier months' late usage, and its own month's hours
-    a later invoice billed late); ``fallback`` when nothing of its month is billable any more."""
-    return builder.build_drafts(invoice.tenant_id, invoice.period_start).get(
-        invoice.currency, fallback
-    )
+def _rebuilt(month: Invoice | DraftSpec, fallback: DraftSpec | None = None) -> DraftSpec | None:
+    """The lines of ``month`` (an invoice, or a spec, of a tenant, currency and month) as a
+    close would build them now: against the rollups as they are and what every other invoice
+    billed (earlier months' late usage, and its own month's hours a later invoice billed
+    late); ``fallback`` when nothing of its month is billable any more."""
+    return builder.build_drafts(month.tenant_id, month.period_start).get(month.currency, fallback)
 
 
 def _gives_back(line: LineSpec) -> bool:
@@ -917,16 +916,6 @@ def _credit_note_total_refusal(
     return None
 
 
-def _not_creditable(invoice: Invoice) -> InvoiceNotCreditable | None:
-    if invoice.is_creditable:
-        return None
-    return InvoiceNotCreditable(
-        f"Invoice {invoice.number} is void already."
-        if invoice.status == InvoiceStatus.VOID
-        else "Credit notes correct finalized invoices only."
-    )
-
-
 def issue_credit_note(
     invoice: Invoice,
     *,
@@ -952,8 +941,12 @@ def issue_credit_note(
     wanted = None if line_ids is None else _credit_line_ids(line_ids)
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
-        if refusal := _not_creditable(invoice):
-            raise refusal
+        if not invoice.is_creditable:
+            raise InvoiceNotCreditable(
+                f"Invoice {invoice.number} is void already."
+                if invoice.status == InvoiceStatus.VOID
+                else "Credit notes correct finalized invoices only."
+            )
         lines = list(invoice.lines.all())
         if wanted is not None:
             lines = [line for line in lines if line.pk in wanted]
@@ -1120,7 +1113,7 @@ def credit_price_drop(spec: DraftSpec, line: LineSpec, result: CloseResult) -> l
             held = {pk: locked(Invoice(pk=pk), "tenant") for pk in sorted(ids)}
             if any(held[pk].status != InvoiceStatus.DRAFT for pk in own):
                 return []  # finalized meanwhile: it carries what it has
-            if line not in getattr(_built_now(spec), "lines", ()):
+            if line not in getattr(_rebuilt(spec), "lines", ()):
                 return []
             charges = _charges_of(spec, line)  # again, under the locks: credited since
             if any(charge.invoice_id not in held for charge in charges) or any(
@@ -1150,9 +1143,11 @@ def credit_price_drop(spec: DraftSpec, line: LineSpec, result: CloseResult) -> l
                 drop, seconds = drop - give, None
                 if drop == 0:
                     break
-            if notes and own:
-                empty = DraftSpec(spec.tenant_id, spec.currency, spec.period_start, spec.period_end)
-                _store_draft(_built_now(spec) or empty, result)
+            if notes and own:  # built again by ``_store_draft``, under the lock held here
+                _store_draft(
+                    DraftSpec(spec.tenant_id, spec.currency, spec.period_start, spec.period_end),
+                    result,
+                )
             return notes
     except (PaymentPending, NotFound):
         # A card charge of a charging invoice is processing, or a draft was withdrawn
@@ -1161,15 +1156,6 @@ def credit_price_drop(spec: DraftSpec, line: LineSpec, result: CloseResult) -> l
             "late usage of entitlement %s: price drop not given back yet", line.entitlement_id
         )
         return []
-
-
-def _built_now(spec: DraftSpec) -> DraftSpec | None:
-    """``spec``'s month as a close would build it now (against its draft, if any); None once
-    its invoice is finalized, or when nothing of it is billable."""
-    invoice = _month_invoices(spec.tenant_id, spec.currency, spec.period_start).first()
-    if invoice is not None and invoice.status != InvoiceStatus.DRAFT:
-        return None
-    return builder.build_drafts(spec.tenant_id, spec.period_start).get(spec.currency)
 
 
 def _charges_of(spec: DraftSpec, line: LineSpec) -> list[InvoiceLine]:
