@@ -126,11 +126,11 @@ def add_member(tenant: Tenant, user: User, role: str, *, actor=None, request=Non
     already = Conflict(f"{user.email} is already a member of {tenant.slug}.", code="already_member")
     with unique_or(already):
         membership = Membership.objects.create(tenant=tenant, user=user, role=role)
-    record_event(
+    record_change(
         "membership_created",
-        request=request,
+        membership,
         actor=actor,
-        tenant=tenant,
+        request=request,
         target=user.email,
         details={"role": role},
     )

@@ -59,7 +59,7 @@ def import_runs(*fields: str) -> list[tuple]:
 
 
 class WorkerLost(BaseException):
-    """The process ends here (SIGTERM, OOM): no handler of the import's code runs."""
+    """The process ends here (SIGTERM, OOM): no handler of the code it ends runs."""
 
 
 def import_osv(path, *args) -> str:
@@ -112,6 +112,18 @@ def queued(monkeypatch):
 def committed(django_capture_on_commit_callbacks):
     """with committed(): ... runs the on-commit callbacks of what it wraps, as a commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def killed_import(tmp_path, monkeypatch, clock, committed):
+    """An import of PYPI whose process dies after committing its first batch, now: its folder.
+    What it left is as a SIGKILL leaves it (the record ``running``), with on-commit work run."""
+    folder = write_osv_dir(tmp_path / "osv", PYPI)
+    with monkeypatch.context() as patched:
+        patched.setattr(vulndb, "load_osv_path", fails_after_the_first_record(WorkerLost()))
+        with committed(), pytest.raises(WorkerLost):
+            vulndb.import_osv(folder)
+    return folder
 
 
 @pytest.fixture

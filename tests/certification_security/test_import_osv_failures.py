@@ -16,7 +16,6 @@ from tests.security import advisories
 
 from .conftest import (
     PYPI,
-    WorkerLost,
     fails_after_the_first_record,
     import_osv,
     import_runs,
@@ -130,15 +129,7 @@ def test_a_read_error_midway_is_recorded_with_what_was_committed_and_raised(
     assert queued == [database.RESCAN_TASK]
 
 
-def test_a_killed_import_leaves_its_record_running_with_what_it_committed(
-    tmp_path, monkeypatch, queued, committed
-):
-    folder = write_osv_dir(tmp_path / "osv", PYPI)
-    monkeypatch.setattr(database, "load_osv_path", fails_after_the_first_record(WorkerLost()))
-
-    with committed(), pytest.raises(WorkerLost):
-        database.import_osv(folder)
-
+def test_a_killed_import_leaves_its_record_running_with_what_it_committed(queued, killed_import):
     record = AdvisoryImport.objects.get()
     assert (record.status, record.created, record.finished_at) == ("running", 1, None)
     assert Advisory.objects.count() == 1

@@ -22,7 +22,7 @@ from tests.concurrency import (
 )
 from tests.security import advisories
 
-from .conftest import PYPI, WorkerLost, fails_after_the_first_record, import_osv, write_osv_dir
+from .conftest import PYPI, import_osv, write_osv_dir
 
 TIMEOUT_S = 600
 
@@ -124,14 +124,9 @@ def test_an_import_started_while_another_is_between_batches_is_refused_and_store
 @pytest.mark.django_db
 @pytest.mark.usefixtures("small_batches")
 def test_an_import_whose_process_died_blocks_the_next_one_only_until_it_has_stalled(
-    tmp_path, monkeypatch, clock, queued
+    killed_import, clock, queued
 ):
-    folder = write_osv_dir(tmp_path / "osv", PYPI)
-    with monkeypatch.context() as patched:
-        patched.setattr(database, "load_osv_path", fails_after_the_first_record(WorkerLost()))
-        with pytest.raises(WorkerLost):
-            database.import_osv(folder)
-
+    folder = killed_import
     clock.shift(timedelta(seconds=TIMEOUT_S))
     refused = outcome(folder)
     clock.shift(timedelta(seconds=1))

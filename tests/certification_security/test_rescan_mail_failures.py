@@ -13,15 +13,11 @@ from certification.vulndb import rescan
 from certification.vulndb.tasks import rescan_certified_versions
 from tests.security import advisories
 
-from .conftest import URLLIB3_VULNERABLE, write_osv_dir
+from .conftest import URLLIB3_VULNERABLE, WorkerLost, write_osv_dir
 
 pytestmark = pytest.mark.django_db
 
 OTHER_VENDOR = "bolt-dynamics"
-
-
-class WorkerLost(BaseException):
-    """The worker process ends here (SIGTERM, OOM): no handler of the task's code runs."""
 
 
 @pytest.fixture

@@ -19,8 +19,6 @@ from edgeplug.celery import app as celery_app
 
 from .conftest import (
     PYPI,
-    WorkerLost,
-    fails_after_the_first_record,
     import_osv,
     import_runs,
     write_osv_dir,
@@ -40,19 +38,6 @@ def stall_timeout(settings):
 def sweep(eager_celery):
     """sweep() -> how many imports beat's task closed, run as a worker runs it."""
     return lambda: tasks.fail_stalled_imports.delay().get()
-
-
-@pytest.fixture
-def killed_import(tmp_path, monkeypatch, clock):
-    """An import of PYPI whose process dies after committing its first batch, now."""
-    folder = write_osv_dir(tmp_path / "osv", PYPI)
-    with monkeypatch.context() as patched:
-        patched.setattr(database, "load_osv_path", fails_after_the_first_record(WorkerLost()))
-        with pytest.raises(WorkerLost):
-            database.import_osv(folder)
-    record = AdvisoryImport.objects.get()
-    assert (record.status, record.created) == ("running", 1)
-    return folder
 
 
 def test_beat_closes_a_killed_import_as_failed_once_it_made_no_progress_for_the_timeout(
