@@ -49,19 +49,29 @@ def _submitted(run) -> Response:
     return Response(QueuedRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
+def _queues_a_run(request, unknown: str):
+    """The schema of the two doors that queue a run (``_submitted`` answers both)."""
+    return extend_schema(
+        request=request,
+        responses={
+            202: QueuedRunSerializer,
+            400: error_response(400, unknown),
+            503: error_response(
+                503,
+                "broker_unavailable (with the run's run_id and Retry-After): the broker refused "
+                "the run, which ended at once. Submit again later.",
+            ),
+        },
+    )
+
+
 class Submit(APIView):
     permission_classes = [IsVendorPublisher]
 
-    @extend_schema(
-        request=SubmitSerializer,
-        responses={
-            202: QueuedRunSerializer,
-            400: error_response(
-                400,
-                "unknown_version (version_id, or version of agent_id) or unknown_agent "
-                "(agent_id): the body names none of your tenant's versions or agents.",
-            ),
-        },
+    @_queues_a_run(
+        SubmitSerializer,
+        "unknown_version (version_id, or version of agent_id) or unknown_agent (agent_id): the "
+        "body names none of your tenant's versions or agents.",
     )
     def post(self, request):
         v = validated(SubmitSerializer, request)
@@ -88,13 +98,7 @@ class AgentCertify(APIView):
 
     permission_classes = [IsVendorPublisher]
 
-    @extend_schema(
-        request=CertifyRequestSerializer,
-        responses={
-            202: QueuedRunSerializer,
-            400: error_response(400, "unknown_version: the agent has no such version."),
-        },
-    )
+    @_queues_a_run(CertifyRequestSerializer, "unknown_version: the agent has no such version.")
     def put(self, request, pk):
         # Another tenant's agent is a 404 whatever the body says, as yank and the plan edits.
         agent = get_for_request(Agent.objects.all(), request, pk=pk)

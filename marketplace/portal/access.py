@@ -69,6 +69,13 @@ def current_membership(request) -> Membership | None:
     return vendor_memberships(request.user).filter(tenant_id=tenant_id).first()
 
 
+def _opens(power: TenantPower, pages: str) -> cached_property:
+    """A ``MemberPages`` flag: whether the member's role holds ``power`` in the tenant."""
+    flag = cached_property(lambda self: power.held(self.tenant, self.role))
+    flag.__doc__ = pages
+    return flag
+
+
 @dataclass(frozen=True)
 class MemberPages:
     """Which portal pages the signed-in member may open (``request.can`` on a page), each by
@@ -77,24 +84,14 @@ class MemberPages:
     tenant: Tenant
     role: str
 
-    @cached_property
-    def vendor(self) -> bool:
-        """The vendor's own pages: dashboard, agents and versions, workflows."""
-        return VENDOR_MEMBER.held(self.tenant, self.role)
-
-    @cached_property
-    def publish(self) -> bool:
-        """Upload, signing keys, pricing, certify and yank, a workflow package's upload."""
-        return PUBLISH.held(self.tenant, self.role)
-
-    @cached_property
-    def payouts(self) -> bool:
-        """Sales and payout statements."""
-        return READ_PAYOUTS.held(self.tenant, self.role)
-
-    @cached_property
-    def team(self) -> bool:
-        return TENANT_ADMIN.held(self.tenant, self.role)
+    vendor = _opens(
+        VENDOR_MEMBER, "The vendor's own pages: dashboard, agents and versions, workflows."
+    )
+    publish = _opens(
+        PUBLISH, "Upload, signing keys, pricing, certify and yank, a workflow package's upload."
+    )
+    payouts = _opens(READ_PAYOUTS, "Sales and payout statements.")
+    team = _opens(TENANT_ADMIN, "The team page: members and their roles.")
 
     @cached_property
     def home(self) -> str:
