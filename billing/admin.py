@@ -9,7 +9,7 @@ from io import BytesIO
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from billing import invoice_documents, invoicing
 from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
 from billing.errors import InvalidPeriod, InvoiceNotFinalized, InvoiceVoid
-from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus
+from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus, line_agent
 from billing.periods import month_label, parse_month
 from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
@@ -62,9 +62,8 @@ class VendorFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        vendor = self.value()
-        billed = Q(lines__entitlement__agent__tenant_id=vendor)
-        return queryset.filter(billed | Q(lines__order__agent__tenant_id=vendor)).distinct()
+        lines = InvoiceLine.objects.alias(vendor=line_agent("tenant_id"))
+        return queryset.filter(Exists(lines.filter(invoice=OuterRef("pk"), vendor=self.value())))
 
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):

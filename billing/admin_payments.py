@@ -8,6 +8,7 @@ from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
 from billing import collection
+from billing.models import InvoiceStatus
 from edgeplug.errors import DomainError
 
 PAYMENT_ACTIONS = ["retry_payment", "record_offline_payment"]
@@ -34,7 +35,7 @@ class InvoicePaymentActions:
             except DomainError as exc:
                 self.message_user(request, f"{invoice}: {exc.detail}", messages.ERROR)
                 continue
-            level = messages.SUCCESS if attempt.outcome == "paid" else messages.WARNING
+            level = messages.SUCCESS if attempt.outcome == InvoiceStatus.PAID else messages.WARNING
             detail = attempt.invoice.payment_failure_detail
             self.message_user(
                 request,

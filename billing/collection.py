@@ -351,7 +351,7 @@ def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attemp
         outcome = _charge(invoice)
     else:  # the card was removed during dunning: this retry fails like a decline
         outcome = payments.PaymentOutcome(
-            "failed",
+            payments.IntentState.FAILED,
             failure_code="payment_method_required",
             failure_message="No card on file to charge.",
         )
@@ -382,7 +382,7 @@ def _charge(invoice: Invoice) -> payments.PaymentOutcome:
     )
     if isinstance(outcome, PaymentProcessorError):
         return payments.PaymentOutcome(
-            "failed", failure_code=outcome.code, failure_message=outcome.detail
+            payments.IntentState.FAILED, failure_code=outcome.code, failure_message=outcome.detail
         )
     return outcome
 
@@ -403,7 +403,7 @@ def _note(invoice: Invoice, code: str, detail: str) -> bool:
 def _apply(invoice: Invoice, outcome: payments.PaymentOutcome, now: datetime) -> str:
     """Move a locked invoice by the processor's state of one of its PaymentIntents: any
     intent's success pays it; only a failure of the attempt still awaited counts, once."""
-    if outcome.status == "succeeded":
+    if outcome.status == payments.IntentState.SUCCEEDED:
         _mark_paid(
             invoice,
             now,
@@ -415,7 +415,7 @@ def _apply(invoice: Invoice, outcome: payments.PaymentOutcome, now: datetime) ->
     awaited = (
         outcome.payment_intent_id in ("", invoice.payment_intent_id) and invoice.is_awaiting_outcome
     )
-    if not awaited or outcome.status == "processing":
+    if not awaited or outcome.status == payments.IntentState.PROCESSING:
         return "pending" if awaited else invoice.status
     # Off-session nobody can pass 3-D Secure: like Stripe, that is a failed attempt.
     code = outcome.failure_code or "authentication_required"
@@ -563,11 +563,7 @@ def lift_suspension(invoice: Invoice) -> list[int]:
     (in the caller's transaction, which holds the invoice); returns them. Decided under the
     tenant's standing lock (``orders.lock_standing``): another invoice turning uncollectible
     meanwhile is waited for and seen, or waits and suspends what this gave back."""
-    orders.lock_standing(invoice.tenant_id)
-    still_unpaid = Invoice.objects.filter(
-        tenant_id=invoice.tenant_id, status=InvoiceStatus.UNCOLLECTIBLE
-    ).exclude(pk=invoice.pk)
-    if still_unpaid.exists():
+    if orders.uncollectible_invoices(invoice.tenant_id).exclude(pk=invoice.pk).exists():
         return []
     return orders.reactivate_after_payment(invoice.tenant, invoice_number=invoice.number)
 

@@ -13,12 +13,11 @@ from decimal import Decimal
 from zipfile import ZIP_STORED, ZipFile, ZipInfo
 
 from django.conf import settings
-from django.db.models import F, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
 from billing import invoice_documents
 from billing.csv_stream import csv_lines
-from billing.models import AMOUNT_DUE, Invoice, InvoiceLine, InvoiceStatus
+from billing.models import AMOUNT_DUE, Invoice, InvoiceLine, InvoiceStatus, line_agent
 from billing.periods import month_label
 from edgeplug.timefmt import utc_iso
 from marketplace.pricing import currency_exponent
@@ -160,10 +159,8 @@ def _line_rows(invoices: QuerySet) -> Iterator[list]:
     lines = (
         InvoiceLine.objects.filter(invoice__in=invoices.values("pk"))
         .annotate(
-            agent_name=Coalesce(F("entitlement__agent__name"), F("order__agent__name")),
-            vendor_slug=Coalesce(
-                F("entitlement__agent__tenant__slug"), F("order__agent__tenant__slug")
-            ),
+            agent_name=line_agent("name"),
+            vendor_slug=line_agent("tenant__slug"),
         )
         .order_by("invoice_id", "position", "id")
         .values_list(
@@ -251,7 +248,7 @@ def pdf_zip(start: datetime, render: Renderer) -> Iterator[bytes]:
     rendered and sent one at a time (PDFs are compressed already: members are stored)."""
     invoices = (
         period_invoices(start)
-        .exclude(status=InvoiceStatus.VOID)
+        .issued()
         .select_related("tenant", "credit_of")
         .prefetch_related(None)
         .order_by("-kind", "number", "id")  # invoices, then credit notes

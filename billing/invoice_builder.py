@@ -34,7 +34,7 @@ from billing.meter import HOUR_PLACES, billed_hours
 from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, UsageHour
 from billing.periods import add_months, month_label, next_month
 from marketplace import pricing
-from marketplace.models import Entitlement, Order, OrderStatus, PlanKind
+from marketplace.models import Entitlement, Order, PlanKind
 
 BILLED_USAGE_KINDS = (LineKind.USAGE, LineKind.LATE_USAGE)
 
@@ -443,9 +443,11 @@ def _order_lines(
     tenant_ids: list[int], start: datetime, end: datetime
 ) -> dict[int, list[tuple[str, LineSpec]]]:
     """Per tenant: one-time orders paid in the month, then those refunded in it."""
-    one_time = Order.objects.filter(
-        tenant_id__in=tenant_ids, plan__kind=PlanKind.ONE_TIME, amount__gt=0
-    ).select_related("agent", "plan")
+    one_time = (
+        Order.objects.billable_one_time()
+        .filter(tenant_id__in=tenant_ids)
+        .select_related("agent", "plan")
+    )
     lines: dict[int, list[tuple[str, LineSpec]]] = defaultdict(list)
     paid = one_time.sold_between(start, end).order_by("completed_at", "id")
     for order in paid:
@@ -453,10 +455,9 @@ def _order_lines(
         line = _order_line(order, LineKind.ONE_TIME_ORDER, description, 1, start, end)
         line.breakdown = order.breakdown
         lines[order.tenant_id].append((order.currency, line))
-    # A refund has no time of its own on the order: nothing changes a refunded order after.
     # One a credit note gave back is not credited again (``invoicing.credit_refund``).
     refunded = (
-        one_time.filter(status=OrderStatus.REFUNDED, updated_at__gte=start, updated_at__lt=end)
+        one_time.refunded_between(start, end)
         .exclude(Exists(credit_note_lines(OuterRef("pk"))))
         .order_by("updated_at", "id")
     )
@@ -588,14 +589,10 @@ def tenants_to_close(start: datetime) -> list[int]:
         .overlapping(since, end)
         .values_list("tenant_id", flat=True)
     )
+    one_time = Order.objects.billable_one_time()
     ordered = (
-        Order.objects.filter(plan__kind=PlanKind.ONE_TIME, amount__gt=0)
-        .filter(
-            Q(completed_at__gte=start, completed_at__lt=end)
-            | Q(status=OrderStatus.REFUNDED, updated_at__gte=start, updated_at__lt=end)
-        )
-        .values_list("tenant_id", flat=True)
-    )
+        one_time.sold_between(start, end) | one_time.refunded_between(start, end)
+    ).values_list("tenant_id", flat=True)
     return sorted(set(metered) | set(ordered))
 
 

@@ -209,10 +209,8 @@ def _freeze_parties(invoice: Invoice, account: BillingAccount) -> None:
 
 def _period_invoices(period_start: datetime, tenant_ids: list[int]):
     return (
-        Invoice.objects.filter(
-            tenant_id__in=tenant_ids, period_start=period_start, kind=InvoiceKind.INVOICE
-        )
-        .exclude(status=InvoiceStatus.VOID)
+        Invoice.objects.live_invoices()
+        .filter(tenant_id__in=tenant_ids, period_start=period_start)
         .values_list("tenant_id", "currency")
     )
 
@@ -310,9 +308,9 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
 def _month_invoices(tenant_id: int, currency: str, start: datetime):
     """The month's invoice of a tenant in a currency (not void), draft or finalized: one
     row at most."""
-    return Invoice.objects.filter(
-        tenant_id=tenant_id, currency=currency, period_start=start, kind=InvoiceKind.INVOICE
-    ).exclude(status=InvoiceStatus.VOID)
+    return Invoice.objects.live_invoices().filter(
+        tenant_id=tenant_id, currency=currency, period_start=start
+    )
 
 
 def _rebuilt(month: Invoice | DraftSpec, fallback: DraftSpec | None = None) -> DraftSpec | None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 
 from billing.charge_minimums import rounding
 from billing.documents.document import paid_so_far
@@ -325,6 +325,20 @@ INVOICE_LIFECYCLE_FIELDS = frozenset(
 UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
 
 
+# A month's invoice, draft or finalized, until voided: one per tenant, currency and month
+# (the constraint ``one_invoice_per_tenant_currency_period``). Credit notes are apart.
+LIVE_INVOICE = models.Q(kind=InvoiceKind.INVOICE) & ~models.Q(status=InvoiceStatus.VOID)
+
+
+def line_agent(field: str, prefix: str = "") -> Coalesce:
+    """The ``field`` of the agent an invoice line bills (``tenant_id``: the vendor it counts
+    for): its entitlement's agent, or its one-time order's; NULL for a line of neither.
+    ``prefix`` reaches the line through a relation, e.g. ``"lines__"`` from its invoice."""
+    return Coalesce(
+        models.F(f"{prefix}entitlement__agent__{field}"), models.F(f"{prefix}order__agent__{field}")
+    )
+
+
 def issued_filter(prefix: str = "") -> models.Q:
     """Finalized and not void: an invoice or credit note that counts (revenue, payouts).
     ``prefix`` reaches the invoice through a relation, e.g. ``"invoice__"`` from its lines."""
@@ -383,6 +397,10 @@ class InvoiceQuerySet(models.QuerySet):
         """Invoices and credit notes finalized and not void (``issued_filter``)."""
         return self.filter(issued_filter())
 
+    def live_invoices(self):
+        """Invoices (not credit notes) that are not void, drafts included (``LIVE_INVOICE``)."""
+        return self.filter(LIVE_INVOICE)
+
     def awaiting_first_charge(self):
         """Open invoices with something due whose first charge was never made: no attempt, no
         PaymentIntent, and no reason recorded why none was made (no card, payments off)."""
@@ -402,12 +420,11 @@ class InvoiceQuerySet(models.QuerySet):
         """The finalized invoices (not void) that charged a one-time order: those a refund of
         it is credited on (``invoicing.credit_refund``), locked by the refund before the
         order's entitlement (``marketplace.orders.lock_standing`` gives the lock order)."""
-        return self.filter(
-            kind=InvoiceKind.INVOICE,
-            finalized_at__isnull=False,
-            lines__order_id=order_id,
-            lines__kind=LineKind.ONE_TIME_ORDER,
-        ).exclude(status=InvoiceStatus.VOID)
+        return (
+            self.live_invoices()
+            .issued()
+            .filter(lines__order_id=order_id, lines__kind=LineKind.ONE_TIME_ORDER)
+        )
 
     def not_emailed(self):
         """Invoices and credit notes finalized and not void whose email has neither gone out
@@ -499,7 +516,7 @@ class Invoice(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "currency", "period_start"],
-                condition=models.Q(kind="invoice") & ~models.Q(status="void"),
+                condition=LIVE_INVOICE,
                 name="one_invoice_per_tenant_currency_period",
             ),
             models.UniqueConstraint(

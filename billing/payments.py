@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -277,11 +278,20 @@ def remove(method: PaymentMethod, *, actor=None, request=None) -> None:
         method.delete()
 
 
+class IntentState(StrEnum):
+    """A PaymentIntent's state as EdgePlug acts on it (``_outcome`` reads Stripe's into it)."""
+
+    SUCCEEDED = "succeeded"
+    REQUIRES_ACTION = "requires_action"  # 3-D Secure: the customer must confirm
+    FAILED = "failed"  # declined, cancelled, or no card to charge
+    PROCESSING = "processing"  # the outcome comes later, by webhook
+
+
 @dataclass(frozen=True)
 class PaymentOutcome:
     """What the processor says about one PaymentIntent."""
 
-    status: str  # succeeded | requires_action | failed | processing
+    status: IntentState
     payment_intent_id: str = ""
     client_secret: str = ""
     failure_code: str = ""
@@ -298,7 +308,7 @@ def _outcome(intent) -> PaymentOutcome:
     metadata = intent.metadata.to_dict() if intent.metadata else {}
     if status in ("requires_payment_method", "canceled"):
         return PaymentOutcome(
-            "failed",
+            IntentState.FAILED,
             intent.id,
             failure_code=error.get("code") or "payment_failed",
             failure_message=error.get("message") or f"The payment is {status}.",
@@ -306,11 +316,16 @@ def _outcome(intent) -> PaymentOutcome:
         )
     if status == "requires_action":
         return PaymentOutcome(
-            "requires_action", intent.id, client_secret=intent.client_secret, metadata=metadata
+            IntentState.REQUIRES_ACTION,
+            intent.id,
+            client_secret=intent.client_secret,
+            metadata=metadata,
         )
     if status == "succeeded":
-        return PaymentOutcome("succeeded", intent.id, metadata=metadata, amount=intent.amount)
-    return PaymentOutcome("processing", intent.id, metadata=metadata)
+        return PaymentOutcome(
+            IntentState.SUCCEEDED, intent.id, metadata=metadata, amount=intent.amount
+        )
+    return PaymentOutcome(IntentState.PROCESSING, intent.id, metadata=metadata)
 
 
 def _declined_intent_id(exc: stripe.CardError) -> str:
@@ -354,7 +369,7 @@ def charge_off_session(
         )
     except stripe.CardError as exc:
         return PaymentOutcome(
-            "failed",
+            IntentState.FAILED,
             _declined_intent_id(exc),
             failure_code=exc.code or "card_declined",
             failure_message=exc.user_message or "The card was declined.",
@@ -388,12 +403,12 @@ def payment_status(payment_intent_id: str) -> PaymentOutcome:
     intent = client().v1.payment_intents.retrieve(payment_intent_id)
     outcome = _outcome(intent)
     charge_id = intent.latest_charge
-    if outcome.status == "succeeded" and charge_id:
+    if outcome.status == IntentState.SUCCEEDED and charge_id:
         charge = client().v1.charges.retrieve(
             charge_id if isinstance(charge_id, str) else charge_id.id
         )
         return PaymentOutcome(
-            "succeeded",
+            IntentState.SUCCEEDED,
             intent.id,
             amount_refunded=charge.amount_refunded or 0,
             metadata=outcome.metadata,

@@ -24,7 +24,14 @@ from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from billing.csv_stream import csv_lines
-from billing.models import InvoiceKind, InvoiceLine, LineKind, issued_filter, revenue_month
+from billing.models import (
+    InvoiceKind,
+    InvoiceLine,
+    LineKind,
+    issued_filter,
+    line_agent,
+    revenue_month,
+)
 from billing.payouts import Payout, compute_payout
 from billing.periods import month_label, next_month
 from edgeplug.tenancy.models import Tenant
@@ -53,7 +60,7 @@ def attributed_lines(first: datetime, last: datetime) -> QuerySet:
     return (
         InvoiceLine.objects.filter(issued_filter("invoice__"))
         .annotate(
-            vendor_id=Coalesce(F("entitlement__agent__tenant_id"), F("order__agent__tenant_id")),
+            vendor_id=line_agent("tenant_id"),
             month=revenue_month("invoice__"),
             record=Case(When(_is_sale(), then=Value(SALE)), default=Value(REFUND)),
         )

@@ -93,7 +93,7 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def run_status(self, obj):
-        if obj.status in ("queued", "running"):
+        if not obj.is_finished:
             return f"{obj.get_status_display()} {obj.progress}%"
         return obj.get_status_display()
 

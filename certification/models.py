@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef
 
 from certification import vocabulary
-from certification.errors import NotReviewable, VersionNotCertified, VersionYanked
+from certification.errors import NotQueued, NotReviewable, VersionNotCertified, VersionYanked
 from certification.security.errors import PolicyInvalid
 from certification.security.policy import SecurityPolicy
 from marketplace.models import CertificationStatus, ReviewStatus
@@ -141,7 +141,7 @@ class CertificationRun(models.Model):
     @property
     def queue_error(self) -> dict | None:
         """Why the run never reached the workers (the broker refused it), else None."""
-        if self.error_code != "broker_unavailable":
+        if self.error_code != NotQueued.code:
             return None
         return {
             "code": self.error_code,
@@ -256,12 +256,12 @@ class Certificate(models.Model):
 
 # What a platform admin may set each threshold to (the defaults are in
 # certification/pipeline/levels.py). The latency gate never above the 500 µs the product
-# promises; the model sandbox never given more time than a stage has (the stage's soft time
-# limit, STAGE_SOFT_LIMIT_S in certification/tasks.py) nor less memory than its interpreter
-# needs to start (about 128 MiB: below it every model fails with model_memory_limit); a
+# promises (PROMISED_LATENCY_US); the model sandbox never given more time than a stage has
+# (its soft time limit, STAGE_SOFT_LIMIT_S in certification/tasks.py) nor less memory than its
+# interpreter needs to start (about 128 MiB: below it every model fails with model_memory_limit); a
 # certificate valid at most ten years (the signing key's window may end it sooner).
 THRESHOLD_BOUNDS: dict[str, tuple[int, int]] = {
-    "latency_gate_us": (1, 500),
+    "latency_gate_us": (1, vocabulary.PROMISED_LATENCY_US),
     "invariant_examples": (1, 10_000),
     "model_cpu_seconds": (1, 600),
     "model_wall_seconds": (1, 600),
@@ -287,6 +287,16 @@ def _override(
     )
 
 
+def stored_level_override(row: "LevelThresholds | SecurityPolicyOverride"):
+    """The stored copy of a level's override row (thresholds, security policy) about to be
+    saved, locked until the transaction ends; None for a new row. A row stays on its level:
+    moving it would put the first level back on its defaults, unaudited."""
+    stored = type(row).objects.select_for_update().filter(pk=row.pk).first()
+    if stored is not None and stored.level != row.level:
+        raise ValidationError({"level": "A level's overrides stay on that level."})
+    return stored
+
+
 class LevelThresholds(models.Model):
     """Platform admins tune each level here, through ``save_level_thresholds`` (audited); the
     defaults, and which apply when a field is empty, live in certification/pipeline/levels.py
@@ -296,7 +306,7 @@ class LevelThresholds(models.Model):
     latency_gate_us = _override(
         "latency_gate_us",
         "worst estimated inference time a run may take, in µs; never gates the basic level",
-        why_max=": the product promises a gate of 500 µs or less",
+        why_max=f": the product promises a gate of {vocabulary.PROMISED_LATENCY_US} µs or less",
     )
     invariant_examples = _override("invariant_examples", "Hypothesis examples per invariant")
     model_cpu_seconds = _override(

@@ -1,7 +1,8 @@
 """Certification's words the vendor CLI and the benchmarks share with the server: the levels a
-version is certified at and the statuses a run goes through. Django-free, so the CLI (which
-never imports the server) reads them from here, and ``certification.models`` builds its
-``TextChoices`` from them: a level or a status is added in one place."""
+version is certified at, the statuses a run goes through, the latency the product promises.
+Django-free, so the CLI (which never imports the server) reads them from here, and
+``certification.models`` builds its ``TextChoices`` from them: a level or a status is added
+in one place."""
 
 from enum import StrEnum
 
@@ -22,3 +23,7 @@ class RunStatus(StrEnum):
 
 ACTIVE_RUN_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 FINISHED_RUN_STATUSES = frozenset(RunStatus) - ACTIVE_RUN_STATUSES
+
+# The product's promise: an inference within 500 µs. The default gate of the levels that gate
+# latency, and the highest a platform admin may set (``THRESHOLD_BOUNDS``).
+PROMISED_LATENCY_US = 500

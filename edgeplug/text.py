@@ -105,3 +105,16 @@ def finite_json_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"number {text[:40]} overflows a double")
     return value
+
+
+def json_safe(value):
+    """``value`` with each NaN or infinity (at any depth of dicts, lists and tuples) written as
+    the text ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``: JSON, and so JSON columns, cannot
+    hold them, and a counterexample or a metric may well be one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

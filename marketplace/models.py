@@ -332,6 +332,15 @@ class OrderQuerySet(models.QuerySet):
         )
         return sold if end is None else sold.filter(completed_at__lt=end)
 
+    def refunded_between(self, start, end):
+        """Orders refunded from ``start`` until ``end``. A refund has no time of its own on the
+        order: nothing changes a refunded order after it, so its last update is the refund."""
+        return self.filter(status=OrderStatus.REFUNDED, updated_at__gte=start, updated_at__lt=end)
+
+    def billable_one_time(self):
+        """One-time orders with a price: what a monthly invoice charges (and credits back)."""
+        return self.filter(plan__kind=PlanKind.ONE_TIME, amount__gt=0)
+
 
 class Order(models.Model):
     """A tenant's purchase of a plan, keyed to the request's Idempotency-Key."""

@@ -154,13 +154,16 @@ def _reject_overdue(tenant: Tenant) -> None:
 
 
 def _uncollectible(tenant: Tenant) -> Invoice | None:
-    """The tenant's first uncollectible invoice, read under its standing lock (taken here and
-    held until the caller's transaction ends), or None: the tenant is in good standing."""
+    """The tenant's first uncollectible invoice, or None: the tenant is in good standing."""
+    return uncollectible_invoices(tenant).order_by("finalized_at").first()
+
+
+def uncollectible_invoices(tenant: Tenant | int):
+    """The tenant's uncollectible invoices, what suspends it, read under its standing lock
+    (``lock_standing``, taken here and held until the caller's transaction ends)."""
     lock_standing(tenant)
-    return (
-        Invoice.objects.filter(tenant=tenant, status=InvoiceStatus.UNCOLLECTIBLE)
-        .order_by("finalized_at")
-        .first()
+    return Invoice.objects.filter(
+        tenant_id=getattr(tenant, "pk", tenant), status=InvoiceStatus.UNCOLLECTIBLE
     )
 
 
@@ -423,7 +426,10 @@ def sync_payment(payment_intent_id: str) -> Order | None:
         if order is None:
             return None
         _apply_outcome(order, outcome)
-        if outcome.status == "succeeded" and outcome.amount_refunded >= order.amount > 0:
+        if (
+            outcome.status == payments.IntentState.SUCCEEDED
+            and outcome.amount_refunded >= order.amount > 0
+        ):
             _mark_refunded(order, actor=None, request=None, source="processor")
     return order
 
@@ -436,14 +442,14 @@ def _apply_outcome(order: Order, outcome: payments.PaymentOutcome) -> None:
         return
     if outcome.payment_intent_id:
         order.payment_intent_id = outcome.payment_intent_id
-    if outcome.status == "succeeded":
+    if outcome.status == payments.IntentState.SUCCEEDED:
         order.save(update_fields=["payment_intent_id", "updated_at"])
         _complete(order)
-    elif outcome.status == "requires_action":
+    elif outcome.status == payments.IntentState.REQUIRES_ACTION:
         order.status = OrderStatus.REQUIRES_ACTION
         order.client_secret = outcome.client_secret
         order.save(update_fields=["status", "client_secret", "payment_intent_id", "updated_at"])
-    elif outcome.status == "failed":
+    elif outcome.status == payments.IntentState.FAILED:
         order.status = OrderStatus.FAILED
         order.client_secret = ""
         order.failure_code = outcome.failure_code
@@ -473,7 +479,7 @@ def _complete_if_paid_after_failure(order: Order, outcome: payments.PaymentOutco
     in the browser after a failed 3-D Secure challenge): the money taken buys the order.
     Any other outcome, late failures and challenges included, leaves it failed."""
     own = bool(outcome.payment_intent_id) and outcome.payment_intent_id == order.payment_intent_id
-    if outcome.status != "succeeded" or not own:
+    if outcome.status != payments.IntentState.SUCCEEDED or not own:
         return
     record_change(
         "order_paid_after_failure",

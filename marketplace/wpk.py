@@ -20,7 +20,7 @@ from edgeplug.core.locking import locked, unique_or
 from edgeplug.errors import BadRequest, Conflict, DomainError, Unprocessable
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
-from edgeplug.tenancy.services import refuse_own_tenant_review
+from edgeplug.tenancy.services import check_reviewer
 from marketplace.errors import VersionExists
 from marketplace.models import AgentVersion, ReviewStatus, WorkflowPackage
 from marketplace.services import ensure_vendor, verify_document_signature
@@ -281,7 +281,7 @@ def review_wpk(
     wpk = locked(wpk)
     if wpk.status != ReviewStatus.PENDING:
         raise AlreadyReviewed(f"This workflow package was already {wpk.status}.")
-    refuse_own_tenant_review(reviewer, wpk.tenant)
+    check_reviewer(reviewer, wpk.tenant)
     if approve:
         missing = uncertified_steps(wpk)
         if missing:

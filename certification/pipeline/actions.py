@@ -24,7 +24,7 @@ from certification.pipeline.state import end_with_error, sync_version
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
 from edgeplug.reasons import require_reason
-from edgeplug.tenancy.services import refuse_own_tenant_review
+from edgeplug.tenancy.services import check_reviewer
 from edgeplug.timefmt import utc_iso
 from marketplace.catalogue import refresh_listing
 from marketplace.certified import (
@@ -99,7 +99,7 @@ def review_run(
     refusal = run.review_refusal()
     if refusal is not None:
         raise refusal
-    refuse_own_tenant_review(reviewer, run.tenant)
+    check_reviewer(reviewer, run.tenant)
     run.review_status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
     run.reviewed_by = reviewer
     run.reviewed_at = timezone.now()
@@ -168,8 +168,9 @@ def expire_lapsed_certifications(now=None) -> int:
     expired = 0
     for version_id in lapsed.values_list("pk", flat=True).order_by("pk"):
         with transaction.atomic():
-            # Read again, locked: certified again, or re-submitted, since the list was read.
-            version = lapsed.select_for_update().filter(pk=version_id).first()
+            # Read again, locked (FOR NO KEY UPDATE, as `locked` takes: a plain FOR UPDATE waits
+            # on every insert naming the version): certified again, or re-submitted, since.
+            version = lapsed.select_for_update(no_key=True).filter(pk=version_id).first()
             if version is None:
                 continue
             version.certification_status = CertificationStatus.EXPIRED

@@ -10,6 +10,7 @@ import logging
 from celery import chord, signature
 from django.db import transaction
 
+from certification.errors import NotQueued
 from certification.models import CertificationRun, RunStatus
 from certification.pipeline import levels
 from certification.pipeline.state import end_with_error
@@ -45,7 +46,7 @@ def enqueue_run(run_id: int) -> None:
             run = locked(CertificationRun(pk=run_id))
             if run.status == RunStatus.QUEUED:
                 detail = f"the task queue did not accept the run: {type(exc).__name__}"
-                end_with_error(run, "broker_unavailable", detail)
+                end_with_error(run, NotQueued.code, detail)
 
 
 def start_chain(run_id: int) -> None:

@@ -8,10 +8,10 @@ it is the Celery task's (certification/tasks.py), bounded by the broker's visibi
 
 from dataclasses import dataclass, fields, replace
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from certification.models import Level, LevelThresholds
+from certification.models import Level, LevelThresholds, stored_level_override
+from certification.vocabulary import PROMISED_LATENCY_US
 from edgeplug.audit.services import record_event
 
 PIPELINE_VERSION = "1"
@@ -44,8 +44,8 @@ class Thresholds:
 
 DEFAULTS: dict[str, Thresholds] = {
     Level.BASIC: Thresholds(Level.BASIC, None, 100, 60, 20, 1024, 365),
-    Level.STANDARD: Thresholds(Level.STANDARD, 500, 200, 60, 20, 1024, 365),
-    Level.HARDWARE: Thresholds(Level.HARDWARE, 500, 200, 60, 20, 1024, 365),
+    Level.STANDARD: Thresholds(Level.STANDARD, PROMISED_LATENCY_US, 200, 60, 20, 1024, 365),
+    Level.HARDWARE: Thresholds(Level.HARDWARE, PROMISED_LATENCY_US, 200, 60, 20, 1024, 365),
 }
 
 
@@ -90,9 +90,7 @@ def save_level_thresholds(row: LevelThresholds, *, actor=None, request=None) -> 
     level: moving it would put the first level back on its defaults unaudited. Saving what is
     stored already changes and records nothing."""
     row.full_clean()
-    stored = LevelThresholds.objects.select_for_update().filter(pk=row.pk).first()
-    if stored is not None and stored.level != row.level:
-        raise ValidationError({"level": "A level's thresholds stay on that level."})
+    stored = stored_level_override(row)
     before, after = _overrides(stored), _overrides(row)
     if stored is not None and before == after:
         return stored

@@ -5,7 +5,6 @@ constraint) so redelivered tasks are harmless.
 """
 
 import logging
-import math
 import os
 import socket
 import time
@@ -27,6 +26,7 @@ from certification.pipeline.stages.base import InfrastructureError, StageContext
 from certification.pipeline.state import mark_running, sync_version
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
+from edgeplug.text import json_safe
 from marketplace.storage import PackageUnreadable, load_stored_package
 
 logger = logging.getLogger(__name__)
@@ -83,17 +83,6 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
             )
     duration_ms = int((time.monotonic() - started) * 1000)
     return record_result(run, stage, outcome, duration_ms).test_result
-
-
-def json_safe(value):
-    """JSON columns refuse NaN and infinities; a counterexample may well contain them."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def record_result(

@@ -15,7 +15,9 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-DEFAULT_LIMIT_US = 500.0
+from certification.vocabulary import PROMISED_LATENCY_US
+
+DEFAULT_LIMIT_US = float(PROMISED_LATENCY_US)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from certification.tflm.sandbox import Inference, SandboxError
+from edgeplug.text import json_safe
 
 KINDS = ("output_range", "finite", "deterministic", "monotonic", "robust", "implies")
 DEFAULT_EXAMPLES = 100
@@ -181,15 +182,8 @@ class InvariantOutcome:
             "related_input",
             "related_output",
         ):
-            if data[key] is not None:
-                data[key] = [_json_number(v) for v in data[key]]
+            data[key] = json_safe(data[key])
         return data
-
-
-def _json_number(value: Number) -> Number | str:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return value
 
 
 @dataclass(frozen=True)

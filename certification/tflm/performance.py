@@ -40,6 +40,7 @@ from certification.tflm.sandbox import (
     SandboxLimits,
     inspect_model,
 )
+from certification.vocabulary import PROMISED_LATENCY_US
 from edgeplug.errors import DomainError
 
 
@@ -302,7 +303,7 @@ def check_budgets(
     declared_model_size_kb: float | None = None,
     declared_arena_kb: float | None = None,
     declared_inference_time_us: float | None = None,
-    latency_gate_us: float | None = 500.0,
+    latency_gate_us: float | None = PROMISED_LATENCY_US,
 ) -> list[BudgetCheck]:
     """Compare the report with the target profile, the manifest's declarations and the gate.
 

@@ -61,8 +61,12 @@ class SandboxLimits:
     log_bytes: int = 1 << 20
 
 
+# The child could not start: the machine's fault, not the model's (a stage retries it).
+SANDBOX_UNAVAILABLE = "sandbox_unavailable"
+
+
 class SandboxError(DomainError, status=422):
-    """The model (or, for ``sandbox_unavailable``, the machine) made the sandbox fail."""
+    """The model (or, for ``SANDBOX_UNAVAILABLE``, the machine) made the sandbox fail."""
 
     def __init__(self, code: str, detail: str, log_tail: str = "") -> None:
         super().__init__(detail, code=code)
@@ -285,7 +289,7 @@ class ModelSandbox:
                 close_fds=True,
             )
         except OSError as exc:
-            self._fail(SandboxError("sandbox_unavailable", f"cannot start the child: {exc}"))
+            self._fail(SandboxError(SANDBOX_UNAVAILABLE, f"cannot start the child: {exc}"))
 
     def close(self) -> None:
         """Stop the child and everything it forked; idempotent."""
@@ -411,7 +415,7 @@ class ModelSandbox:
                 chunk = os.read(fd, needed - len(buffer))
                 if not chunk:
                     self._fail(
-                        SandboxError("sandbox_unavailable", "the child exited while starting")
+                        SandboxError(SANDBOX_UNAVAILABLE, "the child exited while starting")
                         if starting and self._exit_status_is_clean()
                         else self._classify_exit()
                     )

@@ -29,6 +29,7 @@ from certification.models import (
     AdvisoryPackage,
     ImportStatus,
     SecurityPolicyOverride,
+    stored_level_override,
 )
 from certification.security.errors import OsvError, OsvRecordInvalid
 from certification.security.osv import OsvRecord, PackageKey, load_osv_path, parse_osv_record
@@ -508,8 +509,13 @@ def policy_for(level: str) -> SecurityPolicy:
 def save_policy_override(
     override: SecurityPolicyOverride, *, actor=None, request=None
 ) -> SecurityPolicyOverride:
-    """Validate and store a level's policy override, and audit who changed it to what."""
+    """Validate and store a level's policy override, and audit who changed it to what. A row
+    stays on its level; saving what is stored already changes and records nothing (as
+    ``save_level_thresholds``)."""
     override.full_clean()
+    stored = stored_level_override(override)
+    if stored is not None and stored.overrides == override.overrides:
+        return stored
     override.updated_by = actor
     override.save()
     record_event(

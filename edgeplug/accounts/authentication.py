@@ -18,8 +18,9 @@ class MembershipRevoked(exceptions.AuthenticationFailed):
 # every authenticated request runs it.
 _membership_query = CompiledQuery(
     lambda user, tenant: (
-        Membership.objects.select_related("tenant", "user")
-        .filter(user__pk=user, tenant_id=tenant, tenant__is_active=True)
+        Membership.objects.live()
+        .select_related("tenant", "user")
+        .filter(user__pk=user, tenant_id=tenant)
         .order_by("pk")[:1]
     ),
     user=Membership._meta.get_field("user"),

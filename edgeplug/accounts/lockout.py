@@ -10,6 +10,8 @@ from django.db.models import Sum
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from edgeplug.accounts.models import normalize_email
+
 
 class AccountAndAddressHandler(AxesDatabaseHandler):
     """Two limits: failures for one account from one address (AXES_FAILURE_LIMIT, keyed by
@@ -46,7 +48,7 @@ def username_from_credentials(request, credentials) -> str | None:
     name = credentials.get("email") or credentials.get("username")
     if not name and request is not None:
         name = request.POST.get("username") or request.POST.get("email")
-    return name.strip().lower() if name else None
+    return normalize_email(name) if name else None
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:

@@ -161,9 +161,7 @@ def sign_in(
     """Check password, lockout, OTP and tenant; return a JWT pair carrying tenant and role."""
     verified = verify_sign_in(request, email=email, password=password, otp=otp)
     user, mfa = verified.user, verified.mfa
-    memberships = Membership.objects.select_related("tenant").filter(
-        user=user, tenant__is_active=True
-    )
+    memberships = Membership.objects.live().select_related("tenant").filter(user=user)
     membership = choose_membership(memberships, tenant_slug)
     pair = issue_token_pair(user, membership, mfa=mfa)
     http_request = _http_request(request)

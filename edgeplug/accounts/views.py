@@ -113,7 +113,7 @@ class MeView(APIView):
             "tenant": getattr(request, "tenant", None) and request.tenant.slug,
             "role": getattr(request, "role", None),
             "mfa_enabled": any(devices_for_user(user, confirmed=True)),
-            "memberships": user.memberships.select_related("tenant"),
+            "memberships": user.memberships.live().select_related("tenant"),
         }
         return Response(s.MeSerializer(payload).data)
 

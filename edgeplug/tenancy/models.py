@@ -45,6 +45,14 @@ class Tenant(models.Model):
         return self.slug
 
 
+class MembershipQuerySet(models.QuerySet):
+    def live(self):
+        """Memberships that count: their tenant is active. A deactivated tenant's members can
+        no longer sign in to it, its tokens stop working at their next request, and /me no
+        longer lists it."""
+        return self.filter(tenant__is_active=True)
+
+
 class Membership(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -52,6 +60,8 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=16, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["tenant__slug", "user__email"]

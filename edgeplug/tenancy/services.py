@@ -10,7 +10,8 @@ from edgeplug.audit.services import field_changes, record_change, record_event
 from edgeplug.core.locking import locked, unique_or
 from edgeplug.errors import BadRequest, Conflict, DomainError, Forbidden, UnknownReference
 from edgeplug.slugs import SLUG_RULE, is_slug
-from edgeplug.tenancy.models import TENANT_KIND_RULE, Membership, Role, Tenant
+from edgeplug.tenancy.models import TENANT_KIND_RULE, Membership, Role, StaffGroup, Tenant
+from edgeplug.tenancy.permissions import in_staff_group
 from edgeplug.tenancy.signals import tenant_changed
 
 
@@ -154,12 +155,19 @@ def add_member_by_email(
     return add_member(tenant, user, role, actor=actor, request=request)
 
 
+class NotAReviewer(Forbidden, code="not_a_reviewer"):
+    """Only the reviewers staff group (and superusers) decide on a tenant's work."""
+
+
 class OwnTenantReview(Forbidden, code="own_tenant_review"):
     """Staff may not review work of a tenant they belong to."""
 
 
-def refuse_own_tenant_review(reviewer: User, tenant: Tenant) -> None:
-    """The one four-eyes rule for every review (certification runs, workflow packages)."""
+def check_reviewer(reviewer: User, tenant: Tenant) -> None:
+    """The one rule of who decides on a tenant's work (certification runs, workflow packages),
+    whichever door asks: a reviewer (``in_staff_group``), and four eyes: not its member."""
+    if not in_staff_group(reviewer, StaffGroup.REVIEWERS):
+        raise NotAReviewer("Only reviewers decide on certification runs and workflow packages.")
     if reviewer.memberships.filter(tenant=tenant).exists():
         raise OwnTenantReview("You cannot review a package of a tenant you belong to.")
 

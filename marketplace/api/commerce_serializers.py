@@ -16,6 +16,7 @@ from marketplace.models import (
     Device,
     Entitlement,
     Order,
+    OrderStatus,
     PlanKind,
     PricePlan,
     Review,
@@ -117,7 +118,7 @@ class OrderSerializer(ReadOnlyModelSerializer):
 
     def get_client_secret(self, obj) -> str | None:
         # Only while the customer still has to confirm (3-D Secure).
-        return obj.client_secret if obj.status == "requires_action" else None
+        return obj.client_secret if obj.status == OrderStatus.REQUIRES_ACTION else None
 
 
 class OrderPaymentErrorSerializer(ErrorSerializer):

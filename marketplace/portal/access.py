@@ -40,8 +40,9 @@ def vendor_memberships(user):
     """The user's memberships of active vendors, and of former vendors whose payouts stay
     readable (``billing.powers.READ_PAYOUTS``): their other pages answer ``not_a_vendor``."""
     return (
-        Membership.objects.select_related("tenant")
-        .filter(has_payouts_filter(), user=user, tenant__is_active=True)
+        Membership.objects.live()
+        .select_related("tenant")
+        .filter(has_payouts_filter(), user=user)
         .order_by("tenant__slug")
     )
 

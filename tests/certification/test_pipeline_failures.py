@@ -1,5 +1,8 @@
 """When things outside the model go wrong: a broker that refuses the run, storage that keeps
-failing, a reviewer deciding on a superseded run, and inputs that must be 4xx, not 500."""
+failing, a sandbox that cannot start, a reviewer deciding on a superseded run, and inputs that
+must be 4xx, not 500."""
+
+from importlib import import_module
 
 import pytest
 from django.contrib.auth.models import Group
@@ -8,11 +11,16 @@ from certification import tasks
 from certification.errors import NotReviewable
 from certification.models import CertificationRun
 from certification.pipeline import actions, orchestration
-from certification.pipeline.stages.base import InfrastructureError
+from certification.pipeline.levels import thresholds_for
+from certification.pipeline.stages.base import InfrastructureError, StageContext
+from certification.tflm import sandbox
 from edgeplug.audit.models import AuditEvent
+from edgeplug.tenancy.services import NotAReviewer
 from marketplace.models import AgentVersion
+from marketplace.packageformat import inspect_package
+from marketplace.storage import package_limits
 from tests.certification.conftest import model_package
-from tests.factories import UserFactory
+from tests.factories import CertificationRunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +138,39 @@ def test_a_manifest_with_nul_is_refused_and_nothing_is_stored(vendor):
     response = vendor.upload(model_package(description="pump\u0000guard"))
     assert (response.status_code, response.json()["code"]) == (422, "nul_character")
     assert AgentVersion.objects.count() == 0
+
+
+@pytest.mark.parametrize("stage", ["validation", "invariants", "performance", "simulation"])
+def test_a_sandbox_that_cannot_start_is_retried_by_every_stage_not_failed(stage, monkeypatch):
+    """The model sandbox's child could not start (here: no interpreter at sys.executable):
+    the machine's fault, so each stage that runs the model raises InfrastructureError, which
+    the task retries, instead of failing the vendor's run (the hardware stage failed it)."""
+    data = model_package(firmware=b"\x7fELF" + bytes(60))
+    context = StageContext(
+        run_id=0,
+        level="hardware",
+        thresholds=thresholds_for("hardware"),
+        digest="0" * 64,
+        package_bytes=data,
+        package=inspect_package(data, package_limits()),
+    )
+    monkeypatch.setattr(sandbox.sys, "executable", "/nonexistent/python3")
+
+    with pytest.raises(InfrastructureError, match="cannot start the child"):
+        import_module(f"certification.pipeline.stages.{stage}").run(context)
+
+
+@pytest.mark.parametrize("group", [None, "finance"])
+def test_only_a_reviewer_decides_a_run_whichever_door_calls_the_action(group):
+    """The admin's decide view checks the group before it calls ``review_run``; the action holds
+    the rule itself, so a door added later (an API, a command) cannot decide without it."""
+    run = CertificationRunFactory()
+    staff = UserFactory(is_staff=True)
+    if group:
+        staff.groups.add(Group.objects.get(name=group))
+
+    with pytest.raises(NotAReviewer):
+        actions.review_run(run, approve=True, reason="looks fine", reviewer=staff)
+    run.refresh_from_db()
+    assert (run.review_status, run.version.review_status) == ("pending", "pending")
+    assert not AuditEvent.objects.filter(action="certification_approved").exists()

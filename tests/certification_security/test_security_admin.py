@@ -41,6 +41,22 @@ def test_saved_override_changes_only_its_level():
     }
 
 
+def test_an_override_stays_on_its_level_and_saving_it_unchanged_records_nothing():
+    """As a level's thresholds: moving the row would put its level back on the defaults with
+    no audited reset, and a save that changes nothing is no change."""
+    row = vulndb.save_policy_override(
+        SecurityPolicyOverride(level="standard", overrides={"fail_on_severity": "low"})
+    )
+    moved = SecurityPolicyOverride.objects.get()
+    moved.level = "hardware"
+    with pytest.raises(ValidationError, match="stay on that level"):
+        vulndb.save_policy_override(moved)
+    vulndb.save_policy_override(SecurityPolicyOverride.objects.get())
+
+    assert SecurityPolicyOverride.objects.get().level == "standard" == row.level
+    assert AuditEvent.objects.filter(action="security_policy_changed").count() == 1
+
+
 def test_platform_admin_edits_a_level_policy_in_the_admin(admin_session):
     client = admin_session("platform-admins")[0]
 

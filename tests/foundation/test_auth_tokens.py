@@ -35,6 +35,20 @@ def test_me_shows_tenant_and_role(api):
     assert me["mfa_enabled"] is False
 
 
+def test_me_lists_only_the_memberships_one_can_sign_in_to(api):
+    """A deactivated tenant's membership stays in the database but no longer counts anywhere:
+    neither for signing in (only the live one is left, so no tenant needs naming) nor in /me."""
+    live = MembershipFactory(role="operator")
+    closed = MembershipFactory(user=live.user, role="admin")
+    closed.tenant.is_active = False
+    closed.tenant.save(update_fields=["is_active"])
+    tokens = sign_in(api, live.user)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    me = api.get("/api/v1/auth/me").json()
+    assert tokens["tenant"] == live.tenant.slug
+    assert [m["tenant"] for m in me["memberships"]] == [live.tenant.slug]
+
+
 @pytest.mark.parametrize(
     ("body", "code", "status"),
     [

@@ -33,7 +33,7 @@ from edgeplug.celery import app as celery_app
 from edgeplug.tenancy.models import Role, StaffGroup, Tenant
 from edgeplug.tenancy.services import add_member, create_tenant
 from marketplace import plans
-from marketplace.models import AgentVersion, PricePlan
+from marketplace.models import AgentVersion, CertificationStatus, PricePlan, ReviewStatus
 from marketplace.packageformat.pack import build_archive
 from marketplace.services import register_key, upload_package
 
@@ -190,10 +190,10 @@ class Command(BaseCommand):
         ).first()
         if version is None:
             version = self._upload(vendor, developer)
-        if version.certification_status != "certified":
+        if version.certification_status != CertificationStatus.CERTIFIED:
             self._certify(version, developer)
             version.refresh_from_db()
-        if version.review_status != "approved":
+        if version.review_status != ReviewStatus.APPROVED:
             run = CertificationRun.objects.filter(version=version).order_by("-pk").first()
             certification.review_run(
                 run,

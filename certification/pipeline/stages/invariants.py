@@ -4,8 +4,12 @@ The declared invariants run with a seed derived from the package digest, so a ru
 reproducible; a failure reports the shrunk counterexample and the output it produced.
 """
 
-from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
-from certification.pipeline.stages.sandboxing import isolation_metrics, sandbox_limits
+from certification.pipeline.stages.base import StageContext, StageOutcome
+from certification.pipeline.stages.sandboxing import (
+    isolation_metrics,
+    retry_if_unavailable,
+    sandbox_limits,
+)
 from certification.tflm.invariants import InputDomain, check_invariants
 from certification.tflm.sandbox import ModelSandbox, SandboxError
 
@@ -24,8 +28,7 @@ def run(ctx: StageContext) -> StageOutcome:
         domain = InputDomain.from_manifest(ctx.manifest["model"])
         outcomes = check_invariants(sandbox, specs, domain, ctx.digest, max_examples=examples)
     except SandboxError as exc:
-        if exc.code == "sandbox_unavailable":
-            raise InfrastructureError(exc.detail) from exc
+        retry_if_unavailable(exc.code, exc.detail)
         return StageOutcome.failed(
             exc.code,
             f"{exc.detail}\n{exc.log_tail}".strip(),

@@ -8,8 +8,8 @@ on, the level's gate. Host TFLM latency is reported and labelled host-only.
 
 from dataclasses import asdict
 
-from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
-from certification.pipeline.stages.sandboxing import sandbox_limits
+from certification.pipeline.stages.base import StageContext, StageOutcome
+from certification.pipeline.stages.sandboxing import retry_if_unavailable, sandbox_limits
 from certification.tflm.performance import UnknownCore, check_budgets, measure_performance
 
 
@@ -23,8 +23,7 @@ def run(ctx: StageContext) -> StageOutcome:
         )
     except UnknownCore as exc:
         return StageOutcome.failed("unknown_core", str(exc))
-    if report.error_code == "sandbox_unavailable":
-        raise InfrastructureError(report.error_detail)
+    retry_if_unavailable(report.error_code, report.error_detail)
     metrics = {
         "model_size_bytes": report.model_size_bytes,
         "arena_bytes": report.arena_bytes,

@@ -1,7 +1,9 @@
-"""Sandbox limits for a run, from the level's thresholds."""
+"""The model sandbox as the stages use it: its limits from the level's thresholds, what it
+reports of its isolation, and which of its failures are the platform's."""
 
 from certification.pipeline.levels import Thresholds
-from certification.tflm.sandbox import SandboxLimits
+from certification.pipeline.stages.base import InfrastructureError
+from certification.tflm.sandbox import SANDBOX_UNAVAILABLE, SandboxLimits
 
 
 def sandbox_limits(thresholds: Thresholds) -> SandboxLimits:
@@ -20,3 +22,11 @@ def isolation_metrics(isolation) -> dict:
         "network_method": isolation.network_method,
         "privileges_dropped": isolation.privileges_dropped,
     }
+
+
+def retry_if_unavailable(code: str, detail: str) -> None:
+    """A sandbox that could not start says nothing of the model: every stage that runs one
+    raises ``InfrastructureError`` for it (the task tries the stage again later) instead of
+    failing the vendor's run."""
+    if code == SANDBOX_UNAVAILABLE:
+        raise InfrastructureError(detail)

@@ -17,7 +17,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from certification.pipeline.stages.base import StageContext, StageOutcome
-from certification.pipeline.stages.sandboxing import sandbox_limits
+from certification.pipeline.stages.sandboxing import retry_if_unavailable, sandbox_limits
 from certification.simulation.backend import SimulationBackend
 from certification.simulation.equivalence import Tolerance, compare_outputs
 from certification.simulation.harness_abi import Dtype
@@ -26,6 +26,7 @@ from certification.simulation.qemu import QemuBackend
 from certification.simulation.renode import RenodeBackend
 from certification.tflm.invariants import InputDomain, seed_for
 from certification.tflm.sandbox import ModelSandbox, SandboxError
+from certification.vocabulary import PROMISED_LATENCY_US
 
 GENERATED_VECTORS = 24
 
@@ -84,6 +85,7 @@ def run(ctx: StageContext) -> StageOutcome:
         with ModelSandbox(ctx.file("model"), sandbox_limits(ctx.thresholds)) as sandbox:
             reference = sandbox.run(vectors, raw=True)
     except SandboxError as exc:
+        retry_if_unavailable(exc.code, exc.detail)
         return StageOutcome.failed(exc.code, exc.detail)
     inputs = [_encode(v, in_dtype) for v in vectors]
     references = [_encode(r.raw, out_dtype) for r in reference]
@@ -131,7 +133,7 @@ def run(ctx: StageContext) -> StageOutcome:
     estimate = estimate_latency(
         result.instruction_counts, manifest["target"]["core"], manifest["target"]["clock_mhz"]
     )
-    gate = ctx.thresholds.latency_gate_us or 500
+    gate = ctx.thresholds.latency_gate_us or PROMISED_LATENCY_US
     verdict = judge_latency(estimate, gate, manifest["limits"].get("inference_time_us"))
     metrics.update(
         instructions_min=estimate.instructions_min,

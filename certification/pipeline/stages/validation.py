@@ -5,8 +5,12 @@ The model must load in TensorFlow Lite Micro (in the sandbox), use only supporte
 have exactly the input and output shapes and dtypes its manifest declares.
 """
 
-from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
-from certification.pipeline.stages.sandboxing import isolation_metrics, sandbox_limits
+from certification.pipeline.stages.base import StageContext, StageOutcome
+from certification.pipeline.stages.sandboxing import (
+    isolation_metrics,
+    retry_if_unavailable,
+    sandbox_limits,
+)
 from certification.tflm.sandbox import inspect_model
 
 
@@ -41,8 +45,7 @@ def run(ctx: StageContext) -> StageOutcome:
         **isolation_metrics(inspection.isolation),
     }
     if not inspection.ok:
-        if inspection.error_code == "sandbox_unavailable":
-            raise InfrastructureError(inspection.error_detail)
+        retry_if_unavailable(inspection.error_code, inspection.error_detail)
         return StageOutcome.failed(
             inspection.error_code or "model_invalid",
             f"{inspection.error_detail}\n{inspection.log_tail}".strip(),

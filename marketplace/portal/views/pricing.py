@@ -54,7 +54,7 @@ def pricing_page(request, agent_id):
             return redirect("portal:pricing", agent_id=agent.pk)
         error = outcome.error
     current = list(agent.plans.filter(is_current=True).order_by("key"))
-    metered = [p for p in current if p.kind == PlanKind.METERED and p.retired_at is None]
+    metered = [p for p in current if p.kind == PlanKind.METERED and p.is_orderable]
     calculator = CalculatorForm(request.GET if "hours" in request.GET else None, plans=metered)
     breakdown = _quote(calculator, metered) if metered else None
     context = {
