@@ -167,7 +167,7 @@ def _decide(request, run_id):
                 request=request,
             )
         except DomainError as exc:
-            if exc.status == 403:  # own_tenant_review: a denial, audited as the API's is
+            if exc.status == 403:  # own_tenant_review, not_a_reviewer: audited as the API's are
                 record_denial(request, code=exc.code, detail=exc.detail)
             messages.error(request, exc.detail)
             _KEPT.keep(request, run, "decision")

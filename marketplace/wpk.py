@@ -278,10 +278,10 @@ def review_wpk(
     reason = require_reason(
         reason, max_length=WorkflowPackage._meta.get_field("review_reason").max_length
     )
+    check_reviewer(reviewer, wpk.tenant)  # before anything of the package is said
     wpk = locked(wpk)
     if wpk.status != ReviewStatus.PENDING:
         raise AlreadyReviewed(f"This workflow package was already {wpk.status}.")
-    check_reviewer(reviewer, wpk.tenant)
     if approve:
         missing = uncertified_steps(wpk)
         if missing:

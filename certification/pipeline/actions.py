@@ -91,6 +91,7 @@ def review_run(
 ) -> CertificationRun:
     """A reviewer's decision on a passed run; approval publishes the version to customers."""
     reason = require_reason(reason, max_length=None)
+    check_reviewer(reviewer, run.tenant)  # before anything of the run is said to the caller
     # The version first, as a yank and a new submission hold it: neither changes it while
     # the decision is taken from its state (review_refusal reads its yank and newest run).
     version = locked(AgentVersion(pk=run.version_id))
@@ -99,7 +100,6 @@ def review_run(
     refusal = run.review_refusal()
     if refusal is not None:
         raise refusal
-    check_reviewer(reviewer, run.tenant)
     run.review_status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
     run.reviewed_by = reviewer
     run.reviewed_at = timezone.now()

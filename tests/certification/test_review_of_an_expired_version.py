@@ -13,7 +13,7 @@ from certification.models import CertificationRun
 from certification.pipeline.actions import expire_lapsed_certifications, review_run
 from edgeplug.audit.models import AuditEvent
 from edgeplug.errors import DomainError
-from tests.factories import CertificationRunFactory, UserFactory, certificate_for
+from tests.factories import CertificationRunFactory, certificate_for, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +76,6 @@ def test_the_admin_refuses_to_approve_a_run_whose_version_expired(reviewer, expi
 
 def test_the_action_refuses_with_its_own_code(expired_run):
     with pytest.raises(DomainError) as refused:
-        review_run(expired_run, approve=True, reason="all stages pass", reviewer=UserFactory())
+        review_run(expired_run, approve=True, reason="all stages pass", reviewer=staff_member())
     assert (refused.value.status, refused.value.code) == (409, "version_not_certified")
     assert CertificationRun.objects.get(pk=expired_run.pk).review_status == "pending"

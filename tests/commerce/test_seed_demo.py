@@ -11,7 +11,7 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
@@ -233,3 +233,16 @@ def test_a_demo_month_of_the_metered_plan_is_invoiced_above_the_card_minimum_and
     assert invoice.amount_due == 628 >= minimum_charge("EUR")  # 5.28 + 19 % VAT
     lines = list(invoice.lines.order_by("position").values_list("kind", "amount"))
     assert lines == [("flat_fee", 500), ("usage", 28)]  # the fee, then 5.5 h x 0.05
+
+
+def test_a_demo_reviewer_taken_out_of_reviewers_is_told_not_a_traceback(settings, tmp_path):
+    """Approving is the reviewers' (``check_reviewer``, whichever door): with the demo reviewer
+    out of the group, the agent is certified but left unapproved, and the command says why."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", part="users", stdout=io.StringIO())
+    User.objects.get(email="reviewer@demo.edgeplug.example").groups.clear()
+
+    with pytest.raises(CommandError, match=r"not_a_reviewer.*back in the reviewers group"):
+        call_command("seed_demo", part="agent", stdout=io.StringIO())
+    version = AgentVersion.objects.get()
+    assert (version.certification_status, version.review_status) == ("certified", "pending")

@@ -30,6 +30,7 @@ from edgeplug import signing
 from edgeplug.accounts import services as accounts
 from edgeplug.accounts.models import User
 from edgeplug.celery import app as celery_app
+from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role, StaffGroup, Tenant
 from edgeplug.tenancy.services import add_member, create_tenant
 from marketplace import plans
@@ -195,12 +196,19 @@ class Command(BaseCommand):
             version.refresh_from_db()
         if version.review_status != ReviewStatus.APPROVED:
             run = CertificationRun.objects.filter(version=version).order_by("-pk").first()
-            certification.review_run(
-                run,
-                approve=True,
-                reason="Demo agent: the example sensor classifier, certified by the pipeline.",
-                reviewer=User.objects.get(email=REVIEWER_EMAIL),
-            )
+            try:
+                certification.review_run(
+                    run,
+                    approve=True,
+                    reason="Demo agent: the example sensor classifier, certified by the pipeline.",
+                    reviewer=User.objects.get(email=REVIEWER_EMAIL),
+                )
+            except DomainError as exc:  # an operator took the demo reviewer out of `reviewers`
+                raise CommandError(
+                    f"{REVIEWER_EMAIL} cannot approve the demo agent ({exc.code}: {exc.detail}); "
+                    "put them back in the reviewers group, or approve run "
+                    f"{run.pk} in the admin."
+                ) from exc
         for spec in DEMO_PLANS:
             if not PricePlan.objects.filter(agent=version.agent, key=spec["key"]).exists():
                 plans.create_plan(version.agent, actor=developer, **spec)
