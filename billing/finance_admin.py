@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -175,9 +174,7 @@ def payout_statement_csv(request, start, vendor_id: int):
     # Any tenant the payouts page lists (a former vendor too): its statement decides.
     vendor = get_object_or_404(Tenant, pk=vendor_id)
     period = month_label(start)
-    statement = payout_queries.statement(vendor.pk, start)
-    if statement.is_empty:  # as the vendor's API says it
-        raise Http404(f"No payout statement for {vendor.slug} in {period}.")
+    found = payout_queries.vendor_statement(vendor, start)  # 404: none, as for the vendor
     record_event(
         "finance_export",
         request=request,
@@ -185,10 +182,7 @@ def payout_statement_csv(request, start, vendor_id: int):
         target=f"payout statement {vendor.slug} {period}",
         details={"export": "payout_statement", "period": period, "vendor": vendor.pk},
     )
-    return download(
-        payout_queries.statement_csv(statement),
-        f"payout-{vendor.slug}-{period}.csv",
-    )
+    return download(*payout_queries.statement_file(vendor, found))
 
 
 # --- charts ----------

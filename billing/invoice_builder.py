@@ -29,7 +29,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 
-from billing.documents.document import vat_amount
+from billing.documents.document import negative_total_refusal, vat_amount
 from billing.meter import HOUR_PLACES, billed_hours
 from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, UsageHour
 from billing.periods import add_months, month_label, next_month
@@ -609,6 +609,17 @@ class Totals:
     @property
     def amount_due(self) -> int:
         return self.total - self.prepaid
+
+    @property
+    def below_zero(self) -> str | None:
+        """What finalize refuses of a draft with these totals, or None: ``"subtotal"`` below
+        zero before tax (``negative_total_refusal``: money owed back is a credit note), or
+        ``"amount_due"`` below zero (its orders paid at checkout more than it comes to: the
+        excess, owed back, would be recorded nowhere). The one rule that finalize, an
+        adjustment and the close's check of late usage lowering a price ask."""
+        if negative_total_refusal(self.subtotal):
+            return "subtotal"
+        return "amount_due" if self.amount_due < 0 else None
 
 
 def totals(amounts_paid: Iterable[tuple[int, bool]], tax_rate: Decimal, reverse_charge: bool):

@@ -343,18 +343,14 @@ def _given_back_apart(spec: DraftSpec) -> list[LineSpec]:
         amounts_paid += (  # finance's adjustments stay on the draft
             invoice.lines.filter(kind=LineKind.ADJUSTMENT).values_list("amount", "is_paid")
         )
-    # As finalize judges it (``_finalize_refusal``): below zero before tax, or asking less
-    # than nothing on the account's tax terms once what its orders paid at checkout is
-    # taken off.
+    # As finalize judges it (``Totals.below_zero``), on the account's tax terms.
     account = _account(spec.tenant_id)
     sums = builder.totals(
         amounts_paid,
         account.tax_rate if account else 0,
         account.reverse_charge if account else False,
     )
-    if sums.subtotal >= 0 and sums.amount_due >= 0:
-        return []
-    return given_back
+    return given_back if sums.below_zero else []
 
 
 def _credit_apart(drafted: dict, result: CloseResult) -> set[int]:
@@ -552,21 +548,20 @@ def _adjusted_total_refusal(invoice: Invoice, amount: int) -> DomainError | None
     if amount > 0:
         return None
     lines = list(invoice.lines.values_list("amount", "is_paid"))
-    subtotal = sum(line_amount for line_amount, _ in lines)
-    adjusted = subtotal + amount
-    if refusal := negative_total_refusal(adjusted):
+    sums = builder.totals([*lines, (amount, False)], invoice.tax_rate, invoice.reverse_charge)
+    if sums.below_zero == "subtotal":
+        subtotal = sums.subtotal - amount
         return InvoiceNegativeTotal(
             f"An adjustment of {format_amount(amount, invoice.currency)} would take draft "
             f"{invoice.pk} from {format_amount(subtotal, invoice.currency)} to "
-            f"{format_amount(adjusted, invoice.currency)} before tax, below zero: it could "
-            f"never be finalized. {refusal}"
+            f"{format_amount(sums.subtotal, invoice.currency)} before tax, below zero: it "
+            f"could never be finalized. {negative_total_refusal(sums.subtotal)}"
         )
-    sums = builder.totals([*lines, (amount, False)], invoice.tax_rate, invoice.reverse_charge)
-    if (asked := sums.total - sums.prepaid) < 0:
+    if sums.below_zero == "amount_due":
         return AdjustmentBelowPrepaid(
             f"An adjustment of {format_amount(amount, invoice.currency)} would leave draft "
             f"{invoice.pk} asking less than nothing "
-            f"({format_amount(asked, invoice.currency)}): its orders paid "
+            f"({format_amount(sums.amount_due, invoice.currency)}): its orders paid "
             f"{format_amount(sums.prepaid, invoice.currency)} in advance, and what it would "
             "owe back would be lost once finalized (paid, nothing due). Lower it by at most "
             "what it asks, and give the rest back by refunding an order."
@@ -631,21 +626,20 @@ def _finalize_refusal(
             f"Tenant {invoice.tenant}'s billing account cannot be printed on an invoice: "
             f"{refusal} Correct it (PUT /api/v1/billing/account) first."
         )
-    subtotal = sum(amount for amount, _ in amounts_paid)  # tax is a share of it, or nothing
-    if refusal := negative_total_refusal(subtotal):
-        return InvoiceNegativeTotal(
-            f"Draft {invoice.pk} comes to {format_amount(subtotal, invoice.currency)} before "
-            f"tax, below zero. {refusal} If an adjustment took it there, reduce or remove it; "
-            "a refund of an order whose invoice is still a draft is credited by the next "
-            "close once that invoice is finalized."
-        )
     # On the tax terms finalize takes (the account's now: reverse charge turned on since an
-    # adjustment was added lowers the total), it may not ask less than nothing either.
+    # adjustment was added lowers the total).
     sums = builder.totals(amounts_paid, account.tax_rate, account.reverse_charge)
-    if (asked := sums.total - sums.prepaid) < 0:
+    if sums.below_zero == "subtotal":
+        return InvoiceNegativeTotal(
+            f"Draft {invoice.pk} comes to {format_amount(sums.subtotal, invoice.currency)} "
+            f"before tax, below zero. {negative_total_refusal(sums.subtotal)} If an adjustment "
+            "took it there, reduce or remove it; a refund of an order whose invoice is still a "
+            "draft is credited by the next close once that invoice is finalized."
+        )
+    if sums.below_zero == "amount_due":
         return AdjustmentBelowPrepaid(
             f"Draft {invoice.pk} would ask less than nothing "
-            f"({format_amount(asked, invoice.currency)}): its orders paid "
+            f"({format_amount(sums.amount_due, invoice.currency)}): its orders paid "
             f"{format_amount(sums.prepaid, invoice.currency)} in advance, and finalized it "
             "would read 'paid, nothing due' while the excess, owed back, is recorded nowhere. "
             "Add a positive adjustment to bring it to zero, and give the excess back by "

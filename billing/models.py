@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models.functions import Coalesce, TruncMonth
 
 from billing.charge_minimums import rounding
-from billing.documents.document import paid_so_far
+from billing.documents.document import amount_asked, paid_so_far
 from billing.errors import InvoiceImmutable
 from billing.periods import month_label
 
@@ -634,10 +634,12 @@ class Invoice(models.Model):
     def amount_paid(self) -> int:
         """What has been paid of it: all it asked once it is paid, else its prepaid lines."""
         return paid_so_far(
-            self.total - self.credited_amount + self.rounding_amount,
-            self.prepaid_amount,
-            self.status == InvoiceStatus.PAID,
+            self.amount_asked, self.prepaid_amount, self.status == InvoiceStatus.PAID
         )
+
+    @property
+    def amount_asked(self) -> int:
+        return amount_asked(self.total, self.credited_amount, self.rounding_amount)
 
     @property
     def amount_remaining(self) -> int:
@@ -646,7 +648,7 @@ class Invoice(models.Model):
         keep it."""
         if self.status == InvoiceStatus.VOID:
             return 0
-        return self.total - self.credited_amount + self.rounding_amount - self.amount_paid
+        return self.amount_asked - self.amount_paid
 
     @property
     def is_finalized(self) -> bool:

@@ -22,6 +22,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.http import Http404
 
 from billing.csv_stream import csv_lines
 from billing.models import (
@@ -251,6 +252,20 @@ def _summary(statement: Statement) -> Iterator[list]:
             ("net", p.net, "gross - refunds - platform_fee"),
         ):
             yield [record, period, "", "", "", "", "", text, p.currency, amount]
+
+
+def vendor_statement(vendor: Tenant, month: datetime) -> Statement:
+    """The vendor's payout statement of the month as the API, the vendor portal and finance's
+    page give it: 404 when it has none (no sale and no refund that month) at every door."""
+    found = statement(vendor.pk, month)
+    if found.is_empty:
+        raise Http404(f"No payout statement for {vendor.slug} in {found.period}.")
+    return found
+
+
+def statement_file(vendor: Tenant, found: Statement) -> tuple[Iterator[bytes], str]:
+    """``found`` as a CSV download: its lines, and its file name."""
+    return statement_csv(found), f"payout-{vendor.slug}-{found.period}.csv"
 
 
 def statement_csv(statement: Statement) -> Iterator[bytes]:

@@ -397,13 +397,23 @@ class EntitlementStatus(models.TextChoices):
     EXPIRED = "expired"
 
 
+def _ended_by(now: datetime) -> models.Q:
+    """An entitlement's validity ended by ``now`` (``valid_until`` excluded; open-ended never)."""
+    return models.Q(valid_until__lte=now)
+
+
 class EntitlementQuerySet(models.QuerySet):
     def in_force(self, now: datetime):
         """Active and valid at ``now``: from ``valid_from`` (included) to ``valid_until``
         (excluded; none when open-ended)."""
         return self.filter(status=EntitlementStatus.ACTIVE, valid_from__lte=now).exclude(
-            valid_until__lte=now
+            _ended_by(now)
         )
+
+    def lapsed(self, now: datetime):
+        """Still active, but their validity ended by ``now`` (``in_force`` leaves them out):
+        what ``expire_entitlements`` marks expired."""
+        return self.filter(_ended_by(now), status=EntitlementStatus.ACTIVE)
 
     def overlapping(self, start: datetime, end: datetime):
         """Valid at some point in [start, end), whatever their status now

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -43,8 +43,6 @@ from marketplace.errors import (
     UnknownPlan,
 )
 from marketplace.models import (
-    PUBLIC_VERSION,
-    YANKED_AFTER_RELEASE,
     Agent,
     AgentVersion,
     Entitlement,
@@ -55,6 +53,7 @@ from marketplace.models import (
     PricePlan,
 )
 from marketplace.signals import order_refunded
+from marketplace.visibility import orderable_agents
 
 MAX_KEY_LENGTH = 255
 
@@ -111,31 +110,19 @@ def _plan_for(tenant: Tenant, agent_id: int, plan_id: int) -> PricePlan:
     of an agent the tenant cannot see in the catalogue (another vendor's with no public
     version nor one yanked after its release) is unknown: nothing says it exists. So is an
     agent id naming no agent it can see, beside a plan it can."""
-    released = _released(agent=OuterRef("agent"))
+    orderable = orderable_agents(tenant)
     plan = (
         PricePlan.objects.select_for_update(no_key=True, of=("self",))
         .select_related("agent", "agent__tenant")
-        .filter(Q(agent__tenant=tenant) | Exists(released), pk=plan_id)
+        .filter(agent__in=orderable, pk=plan_id)
         .first()
     )
     if plan is None:
         raise UnknownPlan("plan", plan_id)
     if plan.agent_id != agent_id:
-        get_referenced(
-            Agent.objects.filter(Q(tenant=tenant) | Exists(_released(agent=OuterRef("pk")))),
-            UnknownAgent,
-            "agent",
-            agent_id,
-            pk=agent_id,
-        )
+        get_referenced(orderable, UnknownAgent, "agent", agent_id, pk=agent_id)
         raise PlanMismatch(f"Plan {plan_id} is not a plan of agent {agent_id}.")
     return plan
-
-
-def _released(**agent):
-    """The versions that show their agent in the catalogue: public ones, and those yanked
-    after their release."""
-    return AgentVersion.objects.filter(PUBLIC_VERSION | YANKED_AFTER_RELEASE, **agent)
 
 
 def _reject_overdue(tenant: Tenant) -> None:
@@ -558,11 +545,7 @@ def _mark_refunded(order: Order, *, actor, request, source: str) -> Invoice | No
 def expire_entitlements() -> int:
     """Mark active entitlements whose validity has ended as expired; returns how many."""
     now = timezone.now()
-    ended = list(
-        Entitlement.objects.filter(
-            status=EntitlementStatus.ACTIVE, valid_until__lte=now
-        ).select_related("agent", "tenant")
-    )
+    ended = list(Entitlement.objects.lapsed(now).select_related("agent", "tenant"))
     for entitlement in ended:
         with transaction.atomic():
             changed = Entitlement.objects.filter(

@@ -103,6 +103,14 @@ def _agents_with_versions(request, listed: QuerySet) -> QuerySet:
     )
 
 
+def orderable_agents(tenant) -> QuerySet:
+    """The agents an order of ``tenant`` may name: its own, and those the catalogue shows it
+    (a public version, or one yanked after its release), also of a vendor now off sale, so
+    that the order says why it cannot be bought (``not_available``) instead of ``unknown``."""
+    released = AgentVersion.objects.filter(PUBLIC_VERSION | YANKED_AFTER_RELEASE)
+    return Agent.objects.filter(Q(tenant=tenant) | Exists(released.filter(agent=OuterRef("pk"))))
+
+
 def held_or_visible_agents(request) -> QuerySet:
     """The agents a customer's request may name (a deployment's, a filter of its
     entitlements): those with a version it may see, and those its tenant holds (or held) an

@@ -1,7 +1,6 @@
 """Vendor payout doors: a vendor's admins and billing members read its payouts per month and
 its statement for one month (JSON, or CSV with ``.csv`` or ``?format=csv``)."""
 
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -97,14 +96,9 @@ class VendorPayoutStatement(JsonErrorsMixin, APIView):
     def get(self, request, period, format=None):
         month = parse_month(period)
         vendor = request_tenant(request)
-        statement = payout_queries.statement(vendor.pk, month)
-        if statement.is_empty:
-            raise Http404(f"No payout statement for {month_label(month)}.")
+        statement = payout_queries.vendor_statement(vendor, month)
         if request.accepted_renderer.format == "csv":
-            return download(
-                payout_queries.statement_csv(statement),
-                f"payout-{vendor.slug}-{statement.period}.csv",
-            )
+            return download(*payout_queries.statement_file(vendor, statement))
         return Response(
             {
                 "period": statement.period,

@@ -119,7 +119,8 @@ class InvoiceDocument:
     @property
     def amount_paid(self) -> int:
         """What the buyer paid of it, as the invoice API's ``amount_paid``."""
-        return paid_so_far(self.total - self.credited + self.rounding, self.prepaid, self.paid)
+        asked = amount_asked(self.total, self.credited, self.rounding)
+        return paid_so_far(asked, self.prepaid, self.paid)
 
     @property
     def amount_settled(self) -> int:
@@ -330,6 +331,12 @@ def tax_rate_refusal(tax_rate: Decimal) -> str:
     if 0 <= tax_rate < TAX_RATE_LIMIT:
         return ""
     return f"The tax rate must be a percentage from 0 to under {TAX_RATE_LIMIT}."
+
+
+def amount_asked(total: int, credited: int, rounding: int) -> int:
+    """What a document asks of its buyer in all: its total less what credit notes took off,
+    with its rounding (``Invoice`` and ``InvoiceDocument`` alike)."""
+    return total - credited + rounding
 
 
 def paid_so_far(total: int, prepaid: int, paid: bool) -> int:

@@ -4,7 +4,7 @@ table and a CSV download. Revenue is for the vendor's admins and billing members
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
@@ -114,9 +114,5 @@ def payout_statement_csv(request, period):
         month = parse_month(period)
     except InvalidPeriod as exc:
         return error_response(exc)
-    statement = payout_queries.statement(request.tenant.pk, month)
-    if statement.is_empty:
-        raise Http404(f"No payout statement for {period}.")
-    return download(
-        payout_queries.statement_csv(statement), f"payout-{request.tenant.slug}-{period}.csv"
-    )
+    found = payout_queries.vendor_statement(request.tenant, month)
+    return download(*payout_queries.statement_file(request.tenant, found))
