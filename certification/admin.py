@@ -26,7 +26,7 @@ from certification.pipeline.actions import review_run
 from certification.pipeline.levels import reset_level_thresholds, save_level_thresholds
 from certification.pipeline.report import stage_view
 from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
-from edgeplug.audit.services import record_denial
+from edgeplug.audit.services import record_if_denied
 from edgeplug.core.admin import ActionAdminMixin, KeptInput, ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup
@@ -167,8 +167,7 @@ def _decide(request, run_id):
                 request=request,
             )
         except DomainError as exc:
-            if exc.status == 403:  # own_tenant_review, not_a_reviewer: audited as the API's are
-                record_denial(request, code=exc.code, detail=exc.detail)
+            record_if_denied(request, exc)  # own_tenant_review, not_a_reviewer
             messages.error(request, exc.detail)
             _KEPT.keep(request, run, "decision")
         else:

@@ -26,6 +26,11 @@ class VerifiedCertificate:
     payload: dict
 
 
+def sha256_label(hexdigest: str) -> str:
+    """A digest as a certificate's ``package`` names it: ``sha256:<hex>``."""
+    return f"sha256:{hexdigest}"
+
+
 def verify_certificate(
     document: dict, keyset: dict, *, package: bytes | None = None, now: datetime | None = None
 ) -> VerifiedCertificate:
@@ -61,7 +66,7 @@ def verify_certificate(
     if now >= expires:
         raise CertificateInvalid("certificate_expired", f"expired {payload['expires_at']}")
     if package is not None:
-        digest = "sha256:" + signing.package_digest(package).hex()
+        digest = sha256_label(signing.package_digest(package).hex())
         if payload["package"]["digest"] != digest:
             raise CertificateInvalid("package_mismatch", "the package is not the certified one")
     return VerifiedCertificate(key_id, payload)

@@ -22,7 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from edgeplug.audit.services import record_denial
+from edgeplug.audit.services import record_if_denied
 from edgeplug.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -77,14 +77,13 @@ def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequ
     ``edgeplug-code`` trailing metadata on an error. Yields the call's ``CallRequest``, on
     which the servicer names the caller once it has authenticated them; a refusal with 403
     (PERMISSION_DENIED) is audited as ``permission_denied`` with it, as the API's, the
-    portal's and the admin's are (``record_denial``)."""
+    portal's and the admin's are (``record_if_denied``)."""
     close_old_connections()
     call = CallRequest(method, context.peer())
     try:
         yield call
     except DomainError as error:
-        if error.status == 403:
-            record_denial(call, code=error.code, detail=error.detail)
+        record_if_denied(call, error)
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             context.abort_with_status(_status_with_retry(error, retry_after))

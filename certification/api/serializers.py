@@ -12,7 +12,11 @@ from certification.models import (
     CertificationRun,
     Level,
 )
-from edgeplug.core.serializers import ReadOnlyModelSerializer, StrictSerializer
+from edgeplug.core.serializers import (
+    ActionCheckedChoiceField,
+    ReadOnlyModelSerializer,
+    StrictSerializer,
+)
 
 
 class ResultSerializer(ReadOnlyModelSerializer):
@@ -111,7 +115,7 @@ class SubmitSerializer(StrictSerializer):
     version_id = serializers.IntegerField(required=False)
     agent_id = serializers.IntegerField(required=False)
     version = serializers.CharField(max_length=128, required=False)
-    level = serializers.ChoiceField(choices=Level.choices, default=Level.BASIC)
+    level = ActionCheckedChoiceField(choices=Level.choices, default=Level.BASIC)
     # Either group names the version; the OpenAPI schema publishes the same rule (anyOf).
     required_any_of = (("version_id",), ("agent_id", "version"))
 

@@ -11,6 +11,7 @@ from certification.certificates.platform_keys import keyring
 from certification.models import Certificate, CertificationResult, CertificationRun
 from certification.pipeline import levels
 from edgeplug import signing
+from edgeplug.certificates import sha256_label
 from edgeplug.timefmt import utc_iso
 
 # Per stage, the metrics worth carrying in the certificate (the rest stay in the run).
@@ -56,8 +57,8 @@ def build_payload(
             "name": manifest["name"],
             "version": manifest["version"],
             "vendor": manifest["vendor"],
-            "digest": f"sha256:{version.digest}",
-            "manifest_digest": f"sha256:{version.manifest_digest}",
+            "digest": sha256_label(version.digest),
+            "manifest_digest": sha256_label(version.manifest_digest),
             "target_core": version.target_core,
         },
         "level": run.level,

@@ -36,12 +36,18 @@ from marketplace.models import AgentVersion, CatalogueListing, CertificationStat
 from marketplace.services import refresh_agent_card
 
 
+def check_level(level: str) -> None:
+    """The one check of a certification level (400 ``invalid_level``), made by every door
+    before it writes anything: the submission itself, and an upload that will submit."""
+    if level not in Level.values:
+        raise InvalidLevel(f"Unknown level {level!r}; choose one of {', '.join(Level.values)}.")
+
+
 @transaction.atomic
 def submit_for_certification(
     version: AgentVersion, level: str, *, actor=None, request=None
 ) -> CertificationRun:
-    if level not in Level.values:
-        raise InvalidLevel(f"Unknown level {level!r}; choose one of {', '.join(Level.values)}.")
+    check_level(level)
     version = locked(version)
     if version.yanked_at is not None:
         raise VersionYanked(f"{version} is yanked and cannot be certified.")

@@ -27,6 +27,7 @@ from certification.pipeline.state import mark_running, sync_version
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
 from edgeplug.text import json_safe
+from edgeplug.timefmt import utc_iso
 from marketplace.storage import PackageUnreadable, load_stored_package
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
         except Exception as exc:
             logger.exception("stage %s of run %s crashed", stage, run_id)
             outcome = StageOutcome(
-                "error", logs=f"{type(exc).__name__}: {exc}", error_code="stage_crashed"
+                StageResult.ERROR, logs=f"{type(exc).__name__}: {exc}", error_code="stage_crashed"
             )
     duration_ms = int((time.monotonic() - started) * 1000)
     return record_result(run, stage, outcome, duration_ms).test_result
@@ -110,7 +111,7 @@ def record_result(
 def record_infrastructure_failure(run_id: int, stage: str, detail: str) -> str:
     """A stage whose infrastructure kept failing after every retry ends as ``error``."""
     run = CertificationRun.objects.get(pk=run_id)
-    outcome = StageOutcome("error", logs=detail, error_code="infrastructure_error")
+    outcome = StageOutcome(StageResult.ERROR, logs=detail, error_code="infrastructure_error")
     return record_result(run, stage, outcome, 0).test_result
 
 
@@ -165,7 +166,9 @@ def finalize_run(run_id: int) -> str:
                     run,
                     levels.SIGNING,
                     StageOutcome(
-                        "error", logs=str(exc), error_code=getattr(exc, "code", "signing_failed")
+                        StageResult.ERROR,
+                        logs=str(exc),
+                        error_code=getattr(exc, "code", "signing_failed"),
                     ),
                     int((time.monotonic() - started) * 1000),
                 )
@@ -175,11 +178,11 @@ def finalize_run(run_id: int) -> str:
                     run,
                     levels.SIGNING,
                     StageOutcome(
-                        "pass",
+                        StageResult.PASS,
                         logs=f"signed with {certificate.key_id}",
                         metrics={
                             "key_id": certificate.key_id,
-                            "expires_at": certificate.expires_at.isoformat(),
+                            "expires_at": utc_iso(certificate.expires_at),
                         },
                     ),
                     int((time.monotonic() - started) * 1000),

@@ -51,6 +51,14 @@ def record_event(
     )
 
 
+def record_if_denied(request, error) -> None:
+    """Audit a domain error a door answers as ``permission_denied`` when it is a 403 (an
+    action's ``Forbidden``), the same at every door: the API's exception handler, the gRPC
+    services, the vendor portal's and the admin's actions."""
+    if error.status == 403:
+        record_denial(request, code=error.code, detail=error.detail)
+
+
 def record_denial(request, *, code: str = "permission_denied", detail: str = "") -> AuditEvent:
     """Audit a request refused with a 403 as ``permission_denied``, the same whichever door
     refused it (the API's exception handler, the vendor portal's page guard and its actions'

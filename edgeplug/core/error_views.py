@@ -30,13 +30,21 @@ def _json(code: str, detail: str, status: int) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail}, status=status)
 
 
+def error_body(error: DomainError) -> tuple[dict, int | None]:
+    """A domain error's JSON body, and the seconds a client may retry it after (also in the
+    body as ``retry_after``), or None: the API's handler and ``error_response`` answer it."""
+    body = error.as_dict()
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is None:
+        return body, None
+    body["retry_after"] = int(retry_after)
+    return body, int(retry_after)
+
+
 def error_response(error: DomainError) -> JsonResponse:
     """A domain error answered outside a DRF view, as the API's handler answers it inside one
     (its body, its status, and ``Retry-After`` for one the client may retry)."""
-    body = error.as_dict()
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        body["retry_after"] = retry_after
+    body, retry_after = error_body(error)
     response = JsonResponse(body, status=error.status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from edgeplug.accounts.errors import AccountLocked
+from edgeplug.core.error_views import error_body
 from edgeplug.errors import FIELD_NUL_CODE, DatabaseUnavailable, DomainError, NulCharacter
 
 logger = logging.getLogger(__name__)
@@ -43,11 +44,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         if exc.status == status.HTTP_403_FORBIDDEN:
             _audit_denial(exc, context, exc.code, exc.detail)
-        response = Response(exc.as_dict(), status=exc.status)
-        retry_after = getattr(exc, "retry_after", None)
+        body, retry_after = error_body(exc)
+        response = Response(body, status=exc.status)
         if retry_after is not None:
-            response.data["retry_after"] = int(retry_after)
-            response["Retry-After"] = str(int(retry_after))
+            response["Retry-After"] = str(retry_after)
         return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

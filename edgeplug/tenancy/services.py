@@ -120,10 +120,14 @@ def _slug_taken(slug: str) -> Conflict:
     return Conflict(f"A tenant with slug {slug!r} exists.", code="tenant_exists")
 
 
-@transaction.atomic
-def add_member(tenant: Tenant, user: User, role: str, *, actor=None, request=None) -> Membership:
+def _check_role(role: str) -> None:
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.", code="invalid_role")
+
+
+@transaction.atomic
+def add_member(tenant: Tenant, user: User, role: str, *, actor=None, request=None) -> Membership:
+    _check_role(role)
     already = Conflict(f"{user.email} is already a member of {tenant.slug}.", code="already_member")
     with unique_or(already):
         membership = Membership.objects.create(tenant=tenant, user=user, role=role)
@@ -198,8 +202,7 @@ def _locked_membership(membership: Membership) -> Membership:
 
 @transaction.atomic
 def change_role(membership: Membership, role: str, *, actor=None, request=None) -> Membership:
-    if role not in Role.values:
-        raise DomainError(f"Unknown role {role!r}.", code="invalid_role")
+    _check_role(role)
     membership = _locked_membership(membership)
     if role == membership.role:
         return membership

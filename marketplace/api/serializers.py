@@ -9,6 +9,7 @@ from edgeplug.core.pagination import page_serializer
 from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import (
     ActionCheckedCharField,
+    ActionCheckedChoiceField,
     ActionRequiredCharField,
     IsSetField,
     ReadOnlyModelSerializer,
@@ -56,7 +57,7 @@ class UploadSerializer(StrictSerializer):
     # Checked by upload_package (unknown_key, key_revoked), as the portal's key is.
     key_id = ActionCheckedCharField(max_length=80)
     certify = serializers.BooleanField(required=False, default=False)
-    level = serializers.ChoiceField(choices=LEVELS, required=False, default=Level.BASIC)
+    level = ActionCheckedChoiceField(choices=LEVELS, required=False, default=Level.BASIC)
 
 
 class AgentVersionSerializer(ReadOnlyModelSerializer):
@@ -218,7 +219,7 @@ class YankSerializer(StrictSerializer):
 
 class CertifyRequestSerializer(StrictSerializer):
     version = serializers.CharField(max_length=128, required=False)
-    level = serializers.ChoiceField(choices=LEVELS, default=Level.BASIC)
+    level = ActionCheckedChoiceField(choices=LEVELS, default=Level.BASIC)
 
 
 # Per facet of the catalogue, how many agents of the current filters hold each value.

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from certification.pipeline.actions import broker_refusal, submit_for_certification
+from certification.pipeline.actions import broker_refusal, check_level, submit_for_certification
 from edgeplug.audit.services import record_denial
 from edgeplug.core.renderers import JsonErrorsMixin, OctetStreamRenderer, ZipRenderer
 from edgeplug.core.serializers import represent, validated
@@ -91,6 +91,7 @@ class AgentUpload(APIView):
             PackageUploadHandler(request, max_bytes=package_limits().max_package_bytes)
         ]
         data = validated(s.UploadSerializer, request)
+        check_level(data["level"])  # before the package is stored
         upload = data["package"]
         with package_bytes(upload) as package:
             result = services.upload_package(

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from edgeplug.audit.services import record_denial
+from edgeplug.audit.services import record_if_denied
 from edgeplug.errors import FIELD_NUL_CODE, DomainError, NulCharacter
 
 
@@ -34,8 +34,7 @@ def perform(
     try:
         result = action(*args, actor=request.user, request=request, **kwargs)
     except DomainError as exc:
-        if exc.status == 403:  # an action's Forbidden, audited as the API audits it
-            record_denial(request, code=exc.code, detail=exc.detail)
+        record_if_denied(request, exc)
         return Outcome(error=exc)
     messages.success(request, success(result) if callable(success) else success)
     return Outcome(result=result)

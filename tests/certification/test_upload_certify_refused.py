@@ -58,3 +58,13 @@ def test_uploading_a_yanked_versions_bytes_again_with_certify_says_it_is_yanked(
     assert again.json()["certification_run"] is None
     assert again.json()["certification_error"]["code"] == "version_yanked"
     assert not CertificationRun.objects.exists()
+
+
+def test_an_unknown_level_is_refused_before_anything_is_stored_with_the_submissions_code(vendor):
+    """The level is the certification actions' rule (``check_level``): an upload that names
+    one it does not know answers as /certification/submit and the portal do, and stores
+    nothing, so no upload is half made."""
+    refused = vendor.upload(package(), certify="true", level="platinum")
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_level")
+    assert not AgentVersion.objects.exists()
+    assert not CertificationRun.objects.exists()

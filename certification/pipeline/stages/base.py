@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from certification.models import StageResult
 from certification.pipeline.levels import Thresholds
 from edgeplug.errors import DomainError
 from marketplace.packageformat import PackageError, ValidatedPackage
@@ -42,7 +43,7 @@ class StageContext:
 
 @dataclass
 class StageOutcome:
-    result: str  # pass | fail | error | skipped
+    result: StageResult
     logs: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
@@ -51,11 +52,13 @@ class StageOutcome:
     @classmethod
     def failed(cls, error_code: str, logs: str, **extra: Any) -> "StageOutcome":
         """The package fails the stage, for the reason ``error_code`` names."""
-        return cls("fail", logs=logs, error_code=error_code, **extra)
+        return cls(StageResult.FAIL, logs=logs, error_code=error_code, **extra)
 
     @classmethod
     def skipped(cls, reason: str) -> "StageOutcome":
-        return cls("skipped", logs=reason, findings=[{"kind": "skipped", "reason": reason}])
+        return cls(
+            StageResult.SKIPPED, logs=reason, findings=[{"kind": "skipped", "reason": reason}]
+        )
 
 
 Stage = Callable[[StageContext], StageOutcome]

@@ -4,6 +4,7 @@ The declared invariants run with a seed derived from the package digest, so a ru
 reproducible; a failure reports the shrunk counterexample and the output it produced.
 """
 
+from certification.models import StageResult
 from certification.pipeline.stages.base import StageContext, StageOutcome
 from certification.pipeline.stages.sandboxing import (
     isolation_metrics,
@@ -53,4 +54,4 @@ def run(ctx: StageContext) -> StageOutcome:
             metrics=metrics,
             findings=[o.to_json() for o in failed],
         )
-    return StageOutcome("pass", logs="\n".join(lines), metrics=metrics)
+    return StageOutcome(StageResult.PASS, logs="\n".join(lines), metrics=metrics)

@@ -8,6 +8,7 @@ on, the level's gate. Host TFLM latency is reported and labelled host-only.
 
 from dataclasses import asdict
 
+from certification.models import StageResult
 from certification.pipeline.stages.base import StageContext, StageOutcome
 from certification.pipeline.stages.sandboxing import retry_if_unavailable, sandbox_limits
 from certification.tflm.performance import UnknownCore, check_budgets, measure_performance
@@ -71,4 +72,4 @@ def run(ctx: StageContext) -> StageOutcome:
             metrics=metrics,
             findings=[asdict(c) for c in failed],
         )
-    return StageOutcome("pass", logs="\n".join(lines), metrics=metrics)
+    return StageOutcome(StageResult.PASS, logs="\n".join(lines), metrics=metrics)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from certification.models import StageResult
 from certification.pipeline.stages.base import StageContext, StageOutcome
 from certification.security.as_json import finding_fields
 from certification.security.errors import OsvRecordInvalid, PolicyInvalid, SbomError
@@ -29,6 +30,7 @@ from certification.security.scan import (
 )
 from certification.security.severity import Severity
 from certification.vulndb import database as vulndb
+from edgeplug.timefmt import utc_iso
 
 EMPTY_DATABASE_WARNING = (
     "WARNING: the advisory database is empty (run `manage.py import_osv`), so no vulnerability "
@@ -118,7 +120,7 @@ def _sbom_refused(exc: SbomError) -> StageOutcome:
 def _outcome(
     sbom: Sbom, report: ScanReport, policy: SecurityPolicy, status: vulndb.DatabaseStatus
 ) -> StageOutcome:
-    imported_at = status.imported_at.isoformat() if status.imported_at else None
+    imported_at = utc_iso(status.imported_at) if status.imported_at else None
     logs = [
         f"SBOM: CycloneDX {sbom.spec_version}, {report.components} components "
         f"({report.scanned_components} matched against OSV by purl).",
@@ -159,7 +161,7 @@ def _outcome(
         ),
     }
     return StageOutcome(
-        "pass" if report.passed else "fail",
+        StageResult.PASS if report.passed else StageResult.FAIL,
         logs="\n".join(logs),
         metrics=metrics,
         findings=findings,
@@ -183,7 +185,7 @@ def run(ctx: StageContext) -> StageOutcome:
         policy = vulndb.policy_for(ctx.level)
     except PolicyInvalid as exc:
         return StageOutcome(
-            "error",
+            StageResult.ERROR,
             logs=f"The stored security policy override for {ctx.level} is invalid: {exc.detail}",
             error_code="policy_invalid",
         )
@@ -191,7 +193,7 @@ def run(ctx: StageContext) -> StageOutcome:
         advisories = vulndb.advisories_for(sbom_package_keys(sbom))
     except OsvRecordInvalid as exc:
         return StageOutcome(
-            "error",
+            StageResult.ERROR,
             logs=f"A stored advisory no longer parses ({exc.detail}); re-import the database.",
             error_code="advisory_db_invalid",
         )

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, seed
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from certification.models import StageResult
 from certification.pipeline.stages.base import StageContext, StageOutcome
 from certification.pipeline.stages.sandboxing import retry_if_unavailable, sandbox_limits
 from certification.simulation.backend import SimulationBackend
@@ -113,7 +114,7 @@ def run(ctx: StageContext) -> StageOutcome:
     }
     logs = f"{result.detail}\n--- UART (tail) ---\n{result.uart_log[-4000:]}"
     if not result.ok:
-        verdict = "error" if result.is_infrastructure_error else "fail"
+        verdict = StageResult.ERROR if result.is_infrastructure_error else StageResult.FAIL
         return StageOutcome(
             verdict,
             logs=logs,
@@ -170,4 +171,4 @@ def run(ctx: StageContext) -> StageOutcome:
     if findings:
         code = "firmware_mismatch" if not report.equal else "latency_exceeded"
         return StageOutcome.failed(code, logs, metrics=metrics, findings=findings)
-    return StageOutcome("pass", logs=logs, metrics=metrics)
+    return StageOutcome(StageResult.PASS, logs=logs, metrics=metrics)

@@ -5,6 +5,7 @@ The model must load in TensorFlow Lite Micro (in the sandbox), use only supporte
 have exactly the input and output shapes and dtypes its manifest declares.
 """
 
+from certification.models import StageResult
 from certification.pipeline.stages.base import StageContext, StageOutcome
 from certification.pipeline.stages.sandboxing import (
     isolation_metrics,
@@ -71,7 +72,7 @@ def run(ctx: StageContext) -> StageOutcome:
             findings=findings,
         )
     return StageOutcome(
-        "pass",
+        StageResult.PASS,
         metrics=metrics,
         logs=f"RECORD and manifest valid; model loads in TFLM with ops "
         f"{', '.join(description.op_set)}; shapes and dtypes match the manifest.",
