@@ -50,7 +50,7 @@ def _ceil_hour(moment: datetime) -> datetime:
 
 # --- what a draft is made of ----------
 
-_DESCRIPTION_MAX = InvoiceLine._meta.get_field("description").max_length
+DESCRIPTION_MAX = InvoiceLine._meta.get_field("description").max_length
 
 
 @dataclass
@@ -93,7 +93,7 @@ class LineSpec:
         """An unsaved line of these values at ``place`` (its invoice and position), the
         description cut to what the column holds."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values["description"] = self.description[:_DESCRIPTION_MAX]
+        values["description"] = self.description[:DESCRIPTION_MAX]
         return InvoiceLine(**values, **place)
 
 

@@ -497,8 +497,10 @@ def add_adjustment_line(
     finalize would refuse the draft (``_finalize_refusal``), and an adjustment is never taken
     off again."""
     description = (description or "").strip()
-    if not description or len(description) > 300:
-        raise InvalidAdjustment("An adjustment needs a description of at most 300 characters.")
+    if not description or len(description) > builder.DESCRIPTION_MAX:
+        raise InvalidAdjustment(
+            f"An adjustment needs a description of at most {builder.DESCRIPTION_MAX} characters."
+        )
     if refusal := unprintable(description):
         raise InvalidAdjustment(f"The description {refusal}.")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
@@ -876,7 +878,7 @@ class _Credit:
             kind=LineKind.CREDIT,
             description=(
                 f"Credit for {line.invoice.number}: {self.description or line.description}"
-            )[:300],
+            )[: builder.DESCRIPTION_MAX],
             entitlement_id=line.entitlement_id,
             order_id=line.order_id,
             credited_line=line,

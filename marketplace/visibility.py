@@ -20,6 +20,7 @@ from marketplace.models import (
     AgentVersion,
     Entitlement,
 )
+from marketplace.versioning import newest_first
 
 
 def visible_versions(request) -> QuerySet:
@@ -39,7 +40,7 @@ def held_versions(request) -> QuerySet:
 
 def shown_versions(request) -> QuerySet:
     """What a version's own URLs (its detail, its certificate) answer for: what the agent's
-    page lists (``AgentDetailSerializer.get_versions``), the visible versions and, of an agent
+    page lists (``page_versions``), the visible versions and, of an agent
     the caller sees, those yanked after their release (``yanked_after_release``), marked; and
     the released versions of an agent the tenant holds (``held_versions``). Their bytes stay
     behind ``held_versions`` (download, bundle)."""
@@ -167,9 +168,16 @@ def agent_with_latest_version(request, pk) -> Agent:
     return agent
 
 
-def sorted_versions(agent: Agent) -> list[AgentVersion]:
-    """The prefetched ``visible_versions``, newest first (already sorted in SQL)."""
-    return agent.visible_versions
+def page_versions(agent: Agent) -> list[AgentVersion]:
+    """What the agent's page lists (``AgentDetailSerializer``), newest first: its prefetched
+    ``visible_versions``, and those that were public and then yanked, marked, for the record
+    (also once their certificate has expired since). ``shown_versions`` is the same rule for
+    the versions' own URLs."""
+    shown = {version.pk: version for version in agent.visible_versions}
+    yanked = agent.versions.yanked_after_release()
+    for version in _listed(yanked):
+        shown.setdefault(version.pk, version)
+    return newest_first(shown.values())
 
 
 def sees_public_catalogue(request) -> bool:

@@ -115,7 +115,11 @@ class SubmitSerializer(StrictSerializer):
     version_id = serializers.IntegerField(required=False)
     agent_id = serializers.IntegerField(required=False)
     version = serializers.CharField(max_length=128, required=False)
-    level = ActionCheckedChoiceField(choices=Level.choices, default=Level.BASIC)
+    level = ActionCheckedChoiceField(
+        choices=Level.choices,
+        default=Level.BASIC,
+        help_text="the certification level (anything else is 400 invalid_level)",
+    )
     # Either group names the version; the OpenAPI schema publishes the same rule (anyOf).
     required_any_of = (("version_id",), ("agent_id", "version"))
 

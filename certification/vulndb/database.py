@@ -101,6 +101,11 @@ class DatabaseStatus:
     imported_at: datetime | None
 
 
+def stored_score(value: float | None) -> Decimal | None:
+    """A CVSS score as the database keeps it, and as the re-scan compares it: one decimal."""
+    return None if value is None else Decimal(f"{value:.1f}")
+
+
 def _chunks(items: list[T], size: int = _QUERY_CHUNK) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -122,7 +127,7 @@ def _fields(record: OsvRecord, source: str) -> dict:
         "published": record.published,
         "withdrawn": record.withdrawn,
         "severity": str(severity.severity),
-        "score": None if severity.score is None else Decimal(f"{severity.score:.1f}"),
+        "score": stored_score(severity.score),
         "raw": dict(record.raw),
         "source": source[:500],
     }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
@@ -90,10 +89,6 @@ def _known_at_certification(run: CertificationRun | None) -> set[tuple[str, str]
     }
 
 
-def _score(value: float | None) -> Decimal | None:
-    return None if value is None else Decimal(f"{value:.1f}")
-
-
 # What the audit event records of each newly found vulnerability.
 _AUDITED = ("advisory_id", "aliases", "component", "version", "purl", "severity", "fixed_versions")
 
@@ -132,7 +127,7 @@ def record_new_findings(
                 component_version=finding.version[:256],
                 purl=finding.purl[:1000],
                 severity=str(finding.severity),
-                score=_score(finding.score),
+                score=vulndb.stored_score(finding.score),
                 fixed_versions=list(finding.fixed_versions),
                 blocking=finding.blocking,
                 known_at_certification=(finding.advisory_id, finding.purl) in known,

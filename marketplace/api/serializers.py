@@ -24,10 +24,10 @@ from marketplace.models import (
     PricePlan,
     VendorKey,
 )
-from marketplace.versioning import newest_first
-from marketplace.visibility import sorted_versions
+from marketplace.visibility import page_versions
 
 LEVELS = Level.choices
+LEVEL_HELP = "the certification level (anything else is 400 invalid_level)"
 
 
 class VendorKeySerializer(ReadOnlyModelSerializer):
@@ -57,7 +57,9 @@ class UploadSerializer(StrictSerializer):
     # Checked by upload_package (unknown_key, key_revoked), as the portal's key is.
     key_id = ActionCheckedCharField(max_length=80)
     certify = serializers.BooleanField(required=False, default=False)
-    level = ActionCheckedChoiceField(choices=LEVELS, required=False, default=Level.BASIC)
+    level = ActionCheckedChoiceField(
+        choices=LEVELS, required=False, default=Level.BASIC, help_text=LEVEL_HELP
+    )
 
 
 class AgentVersionSerializer(ReadOnlyModelSerializer):
@@ -171,15 +173,7 @@ class AgentDetailSerializer(AgentSerializer):
         fields = [*AgentSerializer.Meta.fields, "versions", "plans", "rating"]
 
     def get_versions(self, obj) -> list[dict]:
-        shown = {v.pk: v for v in sorted_versions(obj)}
-        # Versions that were public and then yanked stay listed, marked, for the record (also
-        # once their certificate has expired since); their own URLs answer for them too
-        # (visibility.shown_versions).
-        for version in (
-            obj.versions.yanked_after_release().select_related("signing_key").defer("manifest")
-        ):
-            shown.setdefault(version.pk, version)
-        versions = newest_first(shown.values())
+        versions = page_versions(obj)
         context = {**self.context, "certificates": current_certificates(versions)}
         return CatalogueVersionSerializer(versions, many=True, context=context).data
 
@@ -219,7 +213,7 @@ class YankSerializer(StrictSerializer):
 
 class CertifyRequestSerializer(StrictSerializer):
     version = serializers.CharField(max_length=128, required=False)
-    level = ActionCheckedChoiceField(choices=LEVELS, default=Level.BASIC)
+    level = ActionCheckedChoiceField(choices=LEVELS, default=Level.BASIC, help_text=LEVEL_HELP)
 
 
 # Per facet of the catalogue, how many agents of the current filters hold each value.
