@@ -17,7 +17,7 @@ from billing.usage_format import (
     parse_batch,
 )
 from edgeplug.core.throttling import device_wait
-from edgeplug.grpc_server import django_call
+from edgeplug.grpc_server import abort, django_call
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
@@ -102,8 +102,7 @@ def _authenticated(context: grpc.ServicerContext) -> Device:
         code, detail = "authentication_failed", UNKNOWN_DEVICE_MESSAGE  # as REST says
     else:
         return device
-    context.set_trailing_metadata((("edgeplug-code", code),))
-    context.abort(grpc.StatusCode.UNAUTHENTICATED, f"{code}: {detail}")
+    abort(context, grpc.StatusCode.UNAUTHENTICATED, code, detail)
 
 
 def _throttle(device: Device) -> None:

@@ -47,7 +47,7 @@ class AgeFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         spans = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
         if self.value() in spans:
-            return queryset.filter(created_at__lte=timezone.now() - spans[self.value()])
+            return queryset.older_than(spans[self.value()])
         return queryset
 
 

@@ -22,7 +22,7 @@ from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
 from edgeplug.core.exceptions import code_and_detail
 from edgeplug.errors import Throttled, retry_seconds
-from edgeplug.grpc_server import CallRequest, django_call
+from edgeplug.grpc_server import CallRequest, abort, django_call
 from edgeplug.tenancy.scoping import request_tenant
 
 SERVICE = pb.DESCRIPTOR.services_by_name["CertificationService"].full_name
@@ -87,7 +87,7 @@ def _watched_run(context: grpc.ServicerContext, call: CallRequest, run_id: int) 
     try:
         return runs.get(pk=run_id)
     except CertificationRun.DoesNotExist:
-        _abort(context, grpc.StatusCode.NOT_FOUND, "not_found", "No such run.")
+        abort(context, grpc.StatusCode.NOT_FOUND, "not_found", "No such run.")
 
 
 def _caller_request(context: grpc.ServicerContext) -> Request:
@@ -103,20 +103,15 @@ def _caller_request(context: grpc.ServicerContext) -> Request:
         user = api_request.user
     except exceptions.AuthenticationFailed as error:
         # The code REST answers the same token with: token_not_valid once it has expired.
-        _abort(context, grpc.StatusCode.UNAUTHENTICATED, *code_and_detail(error))
+        abort(context, grpc.StatusCode.UNAUTHENTICATED, *code_and_detail(error))
     if not user or not user.is_authenticated:
-        _abort(
+        abort(
             context,
             grpc.StatusCode.UNAUTHENTICATED,
             "not_authenticated",
             "send the metadata authorization: Bearer <access token>",
         )
     return api_request
-
-
-def _abort(context: grpc.ServicerContext, status: grpc.StatusCode, code: str, detail: str):
-    context.set_trailing_metadata((("edgeplug-code", code),))
-    context.abort(status, f"{code}: {detail}")
 
 
 def _progress(run: CertificationRun) -> pb.RunProgress:

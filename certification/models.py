@@ -1,5 +1,6 @@
 """Certification runs, stage results, certificates, thresholds, and the vulnerability database."""
 
+from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from certification import vocabulary
 from certification.errors import NotQueued, NotReviewable, VersionNotCertified, VersionYanked
@@ -54,6 +56,11 @@ RUN_REVIEW_FIELDS = ("review_status", "reviewed_at", "review_reason")
 
 
 class CertificationRunQuerySet(models.QuerySet):
+    def older_than(self, age: timedelta) -> "CertificationRunQuerySet":
+        """Runs submitted at least ``age`` ago (the queue's ``older_than_hours``, the admin's
+        age filter)."""
+        return self.filter(created_at__lte=timezone.now() - age)
+
     def awaiting_review(self) -> "CertificationRunQuerySet":
         """Runs a reviewer can decide now, the review queue: passed, undecided, their version
         not yanked and still certified, and the newest run of that version. The same rule, row

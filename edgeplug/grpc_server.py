@@ -70,6 +70,13 @@ def _peer_address(peer: str) -> str | None:
     return rest.rpartition(":")[0].strip("[]") or None
 
 
+def abort(context: grpc.ServicerContext, status: grpc.StatusCode, code: str, detail: str):
+    """End the call with ``status``, its message ``code: detail`` and the code in the
+    ``edgeplug-code`` trailing metadata, as every EdgePlug gRPC service ends one it refuses."""
+    context.set_trailing_metadata((("edgeplug-code", code),))
+    context.abort(status, f"{code}: {detail}")
+
+
 @contextlib.contextmanager
 def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequest]:
     """Run one call of ``method`` (``/package.Service/Method``): close stale connections
@@ -87,12 +94,10 @@ def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequ
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             context.abort_with_status(_status_with_retry(error, retry_after))
-        context.set_trailing_metadata((("edgeplug-code", error.code),))
-        context.abort(status_for(error), f"{error.code}: {error.detail}")
+        abort(context, status_for(error), error.code, error.detail)
     except (OperationalError, InterfaceError) as error:
         log.warning("gRPC call lost the database: %s", error)
-        context.set_trailing_metadata((("edgeplug-code", "database_unavailable"),))
-        context.abort(grpc.StatusCode.UNAVAILABLE, "database_unavailable: retry the call")
+        abort(context, grpc.StatusCode.UNAVAILABLE, "database_unavailable", "retry the call")
     except DatabaseError:
         log.exception("gRPC call failed in the database")
         context.abort(grpc.StatusCode.INTERNAL, "internal_error")

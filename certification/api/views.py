@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import django_filters
 from django.http import JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
@@ -160,7 +159,7 @@ class QueueFilter(FilterSet):
         )
 
     def filter_age(self, queryset, name, value):
-        return queryset.filter(created_at__lte=timezone.now() - timedelta(hours=float(value)))
+        return queryset.older_than(timedelta(hours=float(value)))
 
 
 class Queue(generics.ListAPIView):

@@ -107,6 +107,12 @@ def sign_in_throttled_message(wait: int) -> str:
     return f"Too many sign-in attempts: try again in {wait} s."
 
 
+def _wait(throttle: throttling.SimpleRateThrottle) -> float:
+    """How long a throttle that refused a request asks to wait. It has no estimate when the
+    history outgrew a lowered rate: then the whole window."""
+    return throttle.wait() or throttle.duration
+
+
 def sign_in_wait(request) -> int | None:
     """Seconds this client address must wait before another sign-in attempt, or None while
     it may try: one budget (``THROTTLE_AUTH``) for the API's token endpoints, the portal's
@@ -114,7 +120,7 @@ def sign_in_wait(request) -> int | None:
     throttle = AuthThrottle()
     if throttle.allow_request(request, None):
         return None
-    return retry_seconds(throttle.wait() or throttle.duration)
+    return retry_seconds(_wait(throttle))
 
 
 class TenantThrottle(_SettingsRateMixin, throttling.SimpleRateThrottle):
@@ -154,8 +160,7 @@ def request_wait(request) -> int | None:
     waits = []
     for throttle in (UserThrottle(), TenantThrottle()):
         if not throttle.allow_request(request, None):
-            # No estimate when the history outgrew a lowered rate: wait out the whole window.
-            waits.append(throttle.wait() or throttle.duration)
+            waits.append(_wait(throttle))
     if not waits:
         return None
     return retry_seconds(max(waits))
@@ -174,4 +179,4 @@ def device_wait(device: Any) -> float | None:
     throttle = DeviceThrottle()
     if throttle.allow_request(_Call(device), None):
         return None
-    return throttle.wait() or 1.0
+    return _wait(throttle)

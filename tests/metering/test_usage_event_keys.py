@@ -96,7 +96,7 @@ def _named_only_by_raw_rows(row: UsageEvent) -> tuple[Device, AgentVersion]:
     """A new device of ``row``'s tenant and a new version of its agent, which only raw rows
     (copies of ``row``) name: no deployment, rollup or order refers to them."""
     device = DeviceFactory(tenant=row.tenant, hardware_id="hw-only-raw-rows")
-    version = AgentVersionFactory(agent=row.agent)
+    version = AgentVersionFactory(agent=row.agent, version="2.0.0")  # not the published 1.0.0
     _copy(row, device_id=device.pk, version_id=version.pk)
     return device, version
 
