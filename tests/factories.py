@@ -140,7 +140,8 @@ class AgentVersionFactory(factory.django.DjangoModelFactory):
 
     agent = factory.SubFactory(AgentFactory)
     tenant = factory.SelfAttribute("agent.tenant")
-    version = factory.Sequence(lambda n: f"1.0.{n}")
+    # Never a version a test writes by hand (1.0.0, 1.1.0 …), whichever test runs first.
+    version = factory.Sequence(lambda n: f"1.0.{n + 100}")
     manifest = factory.LazyAttribute(
         lambda o: make_manifest(name=o.agent.name, version=o.version, vendor=o.tenant.slug)
     )
@@ -242,7 +243,7 @@ class DeviceFactory(factory.django.DjangoModelFactory):
 
     tenant = factory.SubFactory(TenantFactory)
     name = factory.Sequence(lambda n: f"gw-{n}")
-    hardware_id = factory.Sequence(lambda n: f"hw-{n}")
+    hardware_id = factory.Sequence(lambda n: f"factory-hw-{n}")  # never a test's own "hw-1"
     core = "cortex-m4"
     token_prefix = factory.Sequence(lambda n: f"tok{n}")
     token_hash = "0" * 64
