@@ -27,3 +27,6 @@ FINISHED_RUN_STATUSES = frozenset(RunStatus) - ACTIVE_RUN_STATUSES
 # The product's promise: an inference within 500 µs. The default gate of the levels that gate
 # latency, and the highest a platform admin may set (``THRESHOLD_BOUNDS``).
 PROMISED_LATENCY_US = 500
+
+# How the API's level fields describe themselves (the actions refuse any other level).
+LEVEL_HELP = "the certification level (anything else is 400 invalid_level)"

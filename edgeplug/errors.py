@@ -52,6 +52,17 @@ class DomainError(Exception):
         return body
 
 
+def error_body(error: DomainError) -> tuple[dict[str, Any], int | None]:
+    """A domain error's JSON body, and the seconds a client may retry it after (also in the
+    body as ``retry_after``), or None: what the API's handler and the error views answer."""
+    body = error.as_dict()
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is None:
+        return body, None
+    body["retry_after"] = retry_seconds(retry_after)
+    return body, body["retry_after"]
+
+
 class BadRequest(DomainError, code="bad_request", status=400):
     """The request itself is wrong: a missing header, an unknown name, a malformed value."""
 

@@ -72,7 +72,8 @@ def _peer_address(peer: str) -> str | None:
 
 def abort(context: grpc.ServicerContext, status: grpc.StatusCode, code: str, detail: str):
     """End the call with ``status``, its message ``code: detail`` and the code in the
-    ``edgeplug-code`` trailing metadata, as every EdgePlug gRPC service ends one it refuses."""
+    ``edgeplug-code`` trailing metadata: how the EdgePlug gRPC services refuse a call (an
+    unexpected failure ends as a bare ``INTERNAL``)."""
     context.set_trailing_metadata((("edgeplug-code", code),))
     context.abort(status, f"{code}: {detail}")
 

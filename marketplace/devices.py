@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from certification.models import CertificationRun
 from edgeplug.audit.services import record_change
+from edgeplug.certificates import sha256_label
 from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.tenancy.models import Tenant
 from edgeplug.text import unprintable
@@ -258,7 +259,7 @@ def assignments_for(device: Device) -> Assignments:
             "agent": deployment.agent.name,
             "vendor": deployment.agent.tenant.slug,
             "version": version.version,
-            "digest": f"sha256:{version.digest}",
+            "digest": sha256_label(version.digest),
         }
         if reason == "entitlement_inactive":
             statuses = _entitlement_statuses(device) if statuses is None else statuses

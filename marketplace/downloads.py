@@ -9,6 +9,7 @@ import json
 import zipfile
 
 from certification.certificates.platform_keys import keyring
+from edgeplug.certificates import sha256_label
 from edgeplug.tenancy.models import Tenant
 from marketplace.certified import current_certificate
 from marketplace.errors import NoCertificate, NotEntitled
@@ -58,7 +59,7 @@ def build_bundle(version: AgentVersion) -> bytes:
                     "agent": version.agent.name,
                     "vendor": version.tenant.slug,
                     "version": version.version,
-                    "digest": f"sha256:{version.digest}",
+                    "digest": sha256_label(version.digest),
                     "signature": version.signature,
                     "vendor_key_id": version.signing_key.key_id,
                 }

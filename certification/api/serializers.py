@@ -12,6 +12,7 @@ from certification.models import (
     CertificationRun,
     Level,
 )
+from certification.vocabulary import LEVEL_HELP
 from edgeplug.core.serializers import (
     ActionCheckedChoiceField,
     ReadOnlyModelSerializer,
@@ -118,7 +119,7 @@ class SubmitSerializer(StrictSerializer):
     level = ActionCheckedChoiceField(
         choices=Level.choices,
         default=Level.BASIC,
-        help_text="the certification level (anything else is 400 invalid_level)",
+        help_text=LEVEL_HELP,
     )
     # Either group names the version; the OpenAPI schema publishes the same rule (anyOf).
     required_any_of = (("version_id",), ("agent_id", "version"))

@@ -21,7 +21,7 @@ from certification.api.serializers import (
 from certification.certificates.platform_keys import keyring
 from certification.errors import NotCertified, NotQueued, NoVersion
 from certification.models import CertificationRun
-from certification.pipeline.actions import broker_refusal, submit_for_certification
+from certification.pipeline.actions import broker_refusal, check_level, submit_for_certification
 from edgeplug.core.filters import FilterSet, number_filter
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
@@ -74,6 +74,7 @@ class Submit(APIView):
     )
     def post(self, request):
         v = validated(SubmitSerializer, request)
+        check_level(v["level"])  # before the version is looked for, as the upload does
         own = for_request(AgentVersion.objects.all(), request)
         if "version_id" in v:
             version = get_referenced(
@@ -102,6 +103,7 @@ class AgentCertify(APIView):
         # Another tenant's agent is a 404 whatever the body says, as yank and the plan edits.
         agent = get_for_request(Agent.objects.all(), request, pk=pk)
         data = validated(CertifyRequestSerializer, request)
+        check_level(data["level"])
         if "version" in data:
             # A named version is decided by the action (409 version_yanked when yanked), as
             # /certification/submit does.

@@ -53,8 +53,8 @@ def record_event(
 
 def record_if_denied(request, error) -> None:
     """Audit a domain error a door answers as ``permission_denied`` when it is a 403 (an
-    action's ``Forbidden``), the same at every door: the API's exception handler, the gRPC
-    services, the vendor portal's and the admin's actions."""
+    action's ``Forbidden``), as the API's exception handler audits one: the gRPC services,
+    the vendor portal's and the admin's actions."""
     if error.status == 403:
         record_denial(request, code=error.code, detail=error.detail)
 

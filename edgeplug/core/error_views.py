@@ -17,7 +17,7 @@ from django.utils.module_loading import import_string
 from django.views import defaults
 
 from edgeplug.audit.services import record_denial
-from edgeplug.errors import DatabaseUnavailable, DomainError, NulCharacter
+from edgeplug.errors import DatabaseUnavailable, DomainError, NulCharacter, error_body
 
 API_PREFIX = "/api/"
 
@@ -28,17 +28,6 @@ def _is_api(request) -> bool:
 
 def _json(code: str, detail: str, status: int) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail}, status=status)
-
-
-def error_body(error: DomainError) -> tuple[dict, int | None]:
-    """A domain error's JSON body, and the seconds a client may retry it after (also in the
-    body as ``retry_after``), or None: the API's handler and ``error_response`` answer it."""
-    body = error.as_dict()
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is None:
-        return body, None
-    body["retry_after"] = int(retry_after)
-    return body, int(retry_after)
 
 
 def error_response(error: DomainError) -> JsonResponse:

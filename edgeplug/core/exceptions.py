@@ -11,8 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from edgeplug.accounts.errors import AccountLocked
-from edgeplug.core.error_views import error_body
-from edgeplug.errors import FIELD_NUL_CODE, DatabaseUnavailable, DomainError, NulCharacter
+from edgeplug.errors import (
+    FIELD_NUL_CODE,
+    DatabaseUnavailable,
+    DomainError,
+    NulCharacter,
+    error_body,
+)
 
 logger = logging.getLogger(__name__)
 _GENERIC_CODES = {"invalid", "error"}

@@ -77,12 +77,14 @@ class _SettingsRateMixin:
         return self.throttle_failure()
 
     def wait(self):
+        # No estimate when the history outgrew a lowered rate: the whole window, at every
+        # door (DRF's check_throttles answered "retry in 0 s" for it).
         if self._window is None:
-            return super().wait()
+            return super().wait() or self.duration
         count, oldest = self._window  # as DRF computes it from the history
         available = self.num_requests - count + 1
         if available <= 0:
-            return None
+            return self.duration
         return (self.duration - (self.now - oldest)) / float(available)
 
 
@@ -107,12 +109,6 @@ def sign_in_throttled_message(wait: int) -> str:
     return f"Too many sign-in attempts: try again in {wait} s."
 
 
-def _wait(throttle: throttling.SimpleRateThrottle) -> float:
-    """How long a throttle that refused a request asks to wait. It has no estimate when the
-    history outgrew a lowered rate: then the whole window."""
-    return throttle.wait() or throttle.duration
-
-
 def sign_in_wait(request) -> int | None:
     """Seconds this client address must wait before another sign-in attempt, or None while
     it may try: one budget (``THROTTLE_AUTH``) for the API's token endpoints, the portal's
@@ -120,7 +116,7 @@ def sign_in_wait(request) -> int | None:
     throttle = AuthThrottle()
     if throttle.allow_request(request, None):
         return None
-    return retry_seconds(_wait(throttle))
+    return retry_seconds(throttle.wait())
 
 
 class TenantThrottle(_SettingsRateMixin, throttling.SimpleRateThrottle):
@@ -160,7 +156,7 @@ def request_wait(request) -> int | None:
     waits = []
     for throttle in (UserThrottle(), TenantThrottle()):
         if not throttle.allow_request(request, None):
-            waits.append(_wait(throttle))
+            waits.append(throttle.wait())
     if not waits:
         return None
     return retry_seconds(max(waits))
@@ -179,4 +175,4 @@ def device_wait(device: Any) -> float | None:
     throttle = DeviceThrottle()
     if throttle.allow_request(_Call(device), None):
         return None
-    return _wait(throttle)
+    return throttle.wait()

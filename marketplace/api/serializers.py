@@ -5,6 +5,7 @@ from dataclasses import asdict
 from rest_framework import serializers
 
 from certification.models import Level
+from certification.vocabulary import LEVEL_HELP
 from edgeplug.core.pagination import page_serializer
 from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import (
@@ -27,7 +28,6 @@ from marketplace.models import (
 from marketplace.visibility import page_versions
 
 LEVELS = Level.choices
-LEVEL_HELP = "the certification level (anything else is 400 invalid_level)"
 
 
 class VendorKeySerializer(ReadOnlyModelSerializer):

@@ -72,6 +72,9 @@ def test_submit_by_agent_and_version_and_its_errors(vendor, uploaded, submit):
     bad_level, _ = submit(vendor.client, version_id=uploaded["version"]["id"], level="platinum")
     # The action's own refusal, as the portal and an upload that certifies get it.
     assert bad_level.status_code == 400 and bad_level.json()["code"] == "invalid_level"
+    # Checked before the version is looked for, as the upload checks it before storing.
+    nowhere, _ = submit(vendor.client, version_id=999999, level="platinum")
+    assert (nowhere.status_code, nowhere.json()["code"]) == (400, "invalid_level")
 
     neither, _ = submit(vendor.client, level="basic")
     assert neither.status_code == 400

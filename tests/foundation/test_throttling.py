@@ -97,3 +97,15 @@ def test_every_door_tells_a_wait_in_whole_seconds_rounded_up(wait, told):
     seconds, rounded up, never "retry in 0 s"; a refusal carries it however it was built."""
     assert retry_seconds(wait) == told
     assert Throttled("Too many.", retry_after=wait).retry_after == told
+
+
+def test_a_budget_lowered_below_what_was_spent_asks_for_the_whole_window(api, settings):
+    """Four requests spent under 5/min, then the rate lowered to 2/min: the history outgrew the
+    new rate and has no estimate. The 429 asks for the whole minute, as the portal and the
+    gRPC doors say it, not "retry in 0 s" (DRF's own answer)."""
+    _rates(settings, anon="5/min")
+    assert [api.get("/api/v1/agents").status_code for _ in range(4)] == [200] * 4
+    _rates(settings, anon="2/min")
+    refused = api.get("/api/v1/agents")
+    assert refused.status_code == 429
+    assert (refused["Retry-After"], refused.json()["retry_after"]) == ("60", 60)
