@@ -149,9 +149,7 @@ def uncollectible_invoices(tenant: Tenant | int):
     """The tenant's uncollectible invoices, what suspends it, read under its standing lock
     (``lock_standing``, taken here and held until the caller's transaction ends)."""
     lock_standing(tenant)
-    return Invoice.objects.filter(
-        tenant_id=getattr(tenant, "pk", tenant), status=InvoiceStatus.UNCOLLECTIBLE
-    )
+    return Invoice.objects.filter(tenant=tenant, status=InvoiceStatus.UNCOLLECTIBLE)
 
 
 def _reject_own_agent(tenant: Tenant, agent: Agent) -> None:
