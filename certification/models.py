@@ -296,7 +296,8 @@ def _override(
 
 def stored_level_override(row: "LevelThresholds | SecurityPolicyOverride"):
     """The stored copy of a level's override row (thresholds, security policy) about to be
-    saved, locked until the transaction ends; None for a new row. A row stays on its level:
+    saved or reset, locked until the transaction ends; None for a new row or one deleted
+    meanwhile. A row stays on its level:
     moving it would put the first level back on its defaults, unaudited."""
     stored = type(row).objects.select_for_update().filter(pk=row.pk).first()
     if stored is not None and stored.level != row.level:

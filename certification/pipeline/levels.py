@@ -103,7 +103,7 @@ def save_level_thresholds(row: LevelThresholds, *, actor=None, request=None) -> 
 def reset_level_thresholds(row: LevelThresholds, *, actor=None, request=None) -> None:
     """Drop a level's overrides: the level is back on its defaults, audited as a change to no
     overrides with ``reset: true``."""
-    stored = LevelThresholds.objects.select_for_update().filter(pk=row.pk).first()
+    stored = stored_level_override(row)
     if stored is None:
         return
     stored.delete()

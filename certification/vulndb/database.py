@@ -519,30 +519,35 @@ def save_policy_override(
     ``save_level_thresholds``)."""
     override.full_clean()
     stored = stored_level_override(override)
-    if stored is not None and stored.overrides == override.overrides:
+    before = stored.overrides if stored is not None else {}
+    if stored is not None and before == override.overrides:
         return stored
     override.updated_by = actor
     override.save()
+    _record_policy_change(override.level, before, override.overrides, actor=actor, request=request)
+    return override
+
+
+@transaction.atomic
+def reset_policy_override(override: SecurityPolicyOverride, *, actor=None, request=None) -> None:
+    """Drop a level's policy override: the level is back on its defaults, audited as a change
+    to no overrides with ``reset: true``. The row is locked and read again, as a level's
+    thresholds are (``reset_level_thresholds``): of two admins deleting it, the second changes
+    and records nothing."""
+    stored = stored_level_override(override)
+    if stored is None:
+        return
+    stored.delete()
+    _record_policy_change(
+        stored.level, stored.overrides, {}, actor=actor, request=request, reset=True
+    )
+
+
+def _record_policy_change(level: str, before, after, *, actor, request, **also) -> None:
     record_event(
         "security_policy_changed",
         request=request,
         actor=actor,
-        target=f"{override.level} security policy",
-        details={"level": override.level, "overrides": override.overrides},
+        target=f"{level} security policy",
+        details={"level": level, "before": before, "overrides": after, **also},
     )
-    return override
-
-
-def reset_policy_override(override: SecurityPolicyOverride, *, actor=None, request=None) -> None:
-    """Drop a level's policy override: the level is back on its defaults, audited as a change
-    to no overrides (as saving ``{}`` is)."""
-    level = override.level
-    with transaction.atomic():
-        override.delete()
-        record_event(
-            "security_policy_changed",
-            request=request,
-            actor=actor,
-            target=f"{level} security policy",
-            details={"level": level, "overrides": {}, "reset": True},
-        )

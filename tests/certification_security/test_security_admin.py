@@ -37,8 +37,41 @@ def test_saved_override_changes_only_its_level():
     assert vulndb.policy_for("basic").fail_on_severity is None
     assert AuditEvent.objects.get(action="security_policy_changed").details == {
         "level": "standard",
+        "before": {},
         "overrides": {"fail_on_severity": "low"},
     }
+
+
+def test_a_policy_change_and_its_reset_record_what_was_there_before_and_a_second_reset_nothing():
+    """As a level's thresholds: the audit says from what to what, and of two admins deleting
+    the same override (two tabs, two people) only the first resets the level."""
+    first = vulndb.save_policy_override(
+        SecurityPolicyOverride(level="hardware", overrides={"fail_on_severity": "low"})
+    )
+    row = SecurityPolicyOverride.objects.get()
+    row.overrides = {"fail_on_severity": "medium"}
+    vulndb.save_policy_override(row)
+    stale = SecurityPolicyOverride.objects.get(pk=first.pk)
+
+    vulndb.reset_policy_override(row)
+    vulndb.reset_policy_override(stale)
+
+    changes = AuditEvent.objects.filter(action="security_policy_changed").order_by("id")
+    assert [e.details for e in changes] == [
+        {"level": "hardware", "before": {}, "overrides": {"fail_on_severity": "low"}},
+        {
+            "level": "hardware",
+            "before": {"fail_on_severity": "low"},
+            "overrides": {"fail_on_severity": "medium"},
+        },
+        {
+            "level": "hardware",
+            "before": {"fail_on_severity": "medium"},
+            "overrides": {},
+            "reset": True,
+        },
+    ]
+    assert not SecurityPolicyOverride.objects.exists()
 
 
 def test_an_override_stays_on_its_level_and_saving_it_unchanged_records_nothing():
