@@ -257,6 +257,7 @@ def assignments_for(device: Device) -> Assignments:
         entry = {
             "deployment": deployment.pk,
             "agent": deployment.agent.name,
+            "agent_id": deployment.agent_id,
             "vendor": deployment.agent.tenant.slug,
             "version": version.version,
             "digest": sha256_label(version.digest),

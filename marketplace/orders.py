@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
@@ -217,6 +217,10 @@ def place_order(
         return existing, False
     try:
         with transaction.atomic(durable=True):
+            _claim_key(tenant, key)
+            existing = _replayed(tenant, key, digest)
+            if existing is not None:
+                return existing, False
             order = _create_order(tenant, agent_id, plan_id, seats, key, digest, actor, request)
     except IntegrityError:
         # A concurrent request with the same key won the insert: answer with its order.
@@ -225,6 +229,23 @@ def place_order(
             raise
         return existing, False
     return order, True
+
+
+def _claim_key(tenant: Tenant, key: str) -> None:
+    """Requests of a tenant with one key go one at a time from here until the transaction
+    ends, so the second finds the first's order (``_replayed``) instead of inserting beside
+    it. Without the claim the second waited at the unique index for the first's payment
+    (which writes the order's row) while holding the tenant's standing lock, which that
+    payment takes next: a deadlock, answered 503. A transaction-level advisory lock on
+    PostgreSQL, keyed by 64 bits of a hash of the tenant and the key (two pairs sharing them
+    would only wait for each other); the embedded SQLite runs one write transaction at a time."""
+    if connection.vendor != "postgresql":
+        return
+    claim = hashlib.blake2b(f"order:{tenant.pk}:{key}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(claim, "big", signed=True)]
+        )
 
 
 def _create_order(tenant, agent_id, plan_id, seats, key, digest, actor, request) -> Order:

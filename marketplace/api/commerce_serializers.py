@@ -210,7 +210,10 @@ class CreateDeploymentSerializer(StrictSerializer):
 
 class AssignmentSerializer(serializers.Serializer):
     deployment = serializers.IntegerField()
-    agent = serializers.CharField()
+    agent = serializers.CharField(help_text="the agent's name")
+    agent_id = serializers.IntegerField(
+        help_text="the agent's id: what usage events name in `agent` (docs/metering.md)"
+    )
     vendor = serializers.CharField()
     version = serializers.CharField()
     digest = serializers.CharField()

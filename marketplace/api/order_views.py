@@ -92,8 +92,11 @@ class OrderListCreate(generics.ListAPIView):
         if order.status == OrderStatus.FAILED:
             error = CardDeclined if order.failure_code == CardDeclined.code else PaymentFailed
             failed = {"code": error.code, "detail": order.failure_detail, "order": body}
-            return Response(failed, status=error.status)
-        response = Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+            response = Response(failed, status=error.status)
+        else:
+            response = Response(
+                body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            )
         if not created:
             response["Idempotent-Replayed"] = "true"
         return response

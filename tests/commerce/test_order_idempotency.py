@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import place_order
+from tests.commerce.conftest import place_order, save_card
 from tests.concurrency import needs_row_locks, race
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +56,31 @@ def test_concurrent_requests_with_one_key_create_one_order(customer, agent, make
     assert Order.objects.count() == 1 and Entitlement.objects.count() == 1
     assert sorted(status for status, _ in results) == [200, 200, 200, 201]
     assert {order_id for _, order_id in results} == {Order.objects.get().pk}
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_row_locks
+def test_concurrent_paid_orders_with_one_key_are_answered_with_the_one_order(
+    stripe_on, customer, agent, make_plan
+):
+    """The first request's payment writes its order and then takes the tenant's standing
+    lock, which a second request used to hold while it waited at the unique index for that
+    very write: PostgreSQL broke the deadlock by failing one, answered 503. Every request now
+    gets the order (three keys, six requests each: it showed in most rounds)."""
+    plan = make_plan("one_time", currency="EUR", amount=900)
+    save_card(customer[0])
+    auth = customer[0]._credentials
+
+    def attempt(key):
+        client = APIClient()
+        client.credentials(**auth)
+        response = buy(client, agent, plan, key)
+        return key, response.status_code, response.json().get("id")
+
+    results = race(attempt, [f"paid-{round_}" for round_ in range(3) for _ in range(6)])
+
+    assert sorted(status for _, status, _ in results) == [200] * 15 + [201] * 3
+    orders = dict(Order.objects.values_list("idempotency_key", "pk"))
+    assert {(key, order) for key, _, order in results} == set(orders.items())
+    assert Entitlement.objects.count() == 3
+    assert set(Order.objects.values_list("status", flat=True)) == {"completed"}

@@ -44,6 +44,10 @@ def test_declined_card_fails_the_order_without_entitlement(
     assert response.json()["order"]["status"] == "failed"
     assert Order.objects.get().status == "failed"
     assert not Entitlement.objects.exists()
+    # Sent again, the same key answers the same failed order, marked as a replay like any.
+    again = buy(client, agent, plan)
+    assert (again.status_code, again["Idempotent-Replayed"]) == (402, "true")
+    assert again.json() == response.json() and Order.objects.count() == 1
     # The customer never held that intent's client secret: reading the order asks Stripe
     # nothing (it did on every read, and answered 503 once payments were switched off).
     settings.STRIPE_API_KEY = ""

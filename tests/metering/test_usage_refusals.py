@@ -94,3 +94,22 @@ def test_a_resend_of_a_stored_event_stays_duplicate_after_it_grows_too_old(meter
     time_machine.move_to(metered.now + timedelta(days=40), tick=False)
     # The device token still works; the clock says the event is now too old to take.
     assert outcomes(metered.send([event])) == {1: ("duplicate", None)}
+
+
+def test_a_device_reports_usage_of_what_its_assignments_name(metered):
+    """A device knows only its assignments: an entry's `agent_id` and `version` are what a
+    usage event names (its `agent` is the name, which the ingest refuses as not an id)."""
+    (entry,) = metered.device_api.get("/api/v1/device/assignments").json()["run"]
+    event = {
+        "seq": 1,
+        "kind": "heartbeat",
+        "agent": entry["agent_id"],
+        "version": entry["version"],
+        "at": metered.now.isoformat(),
+    }
+
+    answer = metered.send([event]).json()
+
+    assert answer["results"] == [{"seq": 1, "outcome": "accepted"}]
+    by_name = metered.send([{**event, "seq": 2, "agent": entry["agent"]}])
+    assert (by_name.status_code, by_name.json()["field"]) == (400, "agent")
