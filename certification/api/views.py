@@ -8,6 +8,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -193,7 +194,10 @@ class RunCertificate(APIView):
 class VersionCertificate(APIView):
     """The signed certificate that vouches for the version now (``marketplace.certified``),
     for any version the agent's page shows, one yanked since its release included. 404
-    ``not_certified`` when none does (never certified, every one expired or of a revoked key)."""
+    ``not_certified`` when none does (never certified, every one expired or of a revoked key).
+    Anyone may read it, signed in or not, as the agent's page."""
+
+    permission_classes = [AllowAny]
 
     @extend_schema(responses={200: CertificateDocumentSerializer})
     def get(self, request, agent_id, version):

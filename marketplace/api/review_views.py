@@ -1,8 +1,9 @@
-"""Reviews of an agent: read by anyone signed in, written by entitled tenants, one vendor reply."""
+"""Reviews of an agent: read by anyone, signed in or not (of the agents the caller sees, as
+the catalogue), written by entitled tenants, one vendor reply."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,7 +28,7 @@ class ReviewListCreate(generics.ListAPIView):
     def get_permissions(self):
         if self.request.method == "POST":
             return [CanReview()]
-        return [IsAuthenticated()]
+        return [AllowAny()]
 
     @empty_for_schema
     def get_queryset(self):

@@ -188,7 +188,8 @@ def _own_version(request, agent_id: int, version: str) -> AgentVersion:
 
 
 class VersionDetail(APIView):
-    permission_classes = [IsAuthenticated]
+    # Anyone, as the agent's page that lists the version (docs/roles.md).
+    permission_classes = [AllowAny]
 
     @extend_schema(responses=s.AgentVersionDetailSerializer)
     def get(self, request, agent_id, version):

@@ -34,6 +34,9 @@ PUBLIC = {
     ("manifest-schema", "get"): "the published package format",
     ("agent-list", "get"): "the public catalogue",
     ("agent-detail", "get"): "the public catalogue (a private agent is still 404)",
+    ("agent-reviews", "get"): "the public catalogue: an agent's reviews",
+    ("agent-version", "get"): "the public catalogue: a version its agent's page lists",
+    ("agent-version-certificate", "get"): "the public catalogue: that version's certificate",
     ("stripe-webhook", "post"): "authenticated by the Stripe signature, not a user",
     ("schema", "get"): "the OpenAPI document",
     ("swagger-ui", "get"): "the API docs page",
@@ -329,6 +332,16 @@ def test_tenant_b_reads_the_public_catalogue_exceptions(tenant_b, objects):
     for name, kwargs in PUBLIC_CATALOGUE.items():
         response = tenant_b.get(_url(name, kwargs, objects))
         assert response.status_code == 200, (name, response.json())
+
+
+def test_anonymous_callers_read_the_public_catalogue_and_nothing_unpublished(api, objects):
+    """As roles.md says: anyone, signed in or not, reads a public agent, its reviews, its
+    versions and their certificates; an unpublished agent's are 404, as to another tenant."""
+    for name, kwargs in PUBLIC_CATALOGUE.items():
+        response = api.get(_url(name, kwargs, objects))
+        assert response.status_code == 200, (name, response.json())
+        private = api.get(_url(name, OWNED[name], objects))
+        assert private.status_code == 404, (name, private.json())
 
 
 def test_staff_only_routes_refuse_a_tenant_by_role(tenant_b, objects):
