@@ -268,6 +268,9 @@ def make_default(method: PaymentMethod, *, actor=None, request=None) -> PaymentM
 
 @_processor_call("removing the card")
 def remove(method: PaymentMethod, *, actor=None, request=None) -> None:
+    """Detach the card at Stripe and forget it. Removing the default makes the newest card
+    left the default (as the first card saved becomes it): a tenant with a card is never
+    asked to add one, and its unpaid invoices are tried on it (``default_card_set``)."""
     # Already detached at Stripe: forget it here too. Any other failure keeps the card here.
     with contextlib.suppress(stripe.InvalidRequestError):
         client().v1.payment_methods.detach(method.stripe_id)
@@ -276,6 +279,10 @@ def remove(method: PaymentMethod, *, actor=None, request=None) -> None:
         method = locked(method)  # 404 if removed meanwhile
         record_change("payment_method_removed", method, actor=actor, request=request)
         method.delete()
+        if method.is_default:
+            successor = PaymentMethod.objects.filter(tenant_id=method.tenant_id).first()
+            if successor is not None:
+                make_default(successor, actor=actor, request=request)
 
 
 class IntentState(StrEnum):

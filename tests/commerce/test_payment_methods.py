@@ -7,7 +7,14 @@ from django.db import transaction
 
 from billing import payments
 from billing.models import PaymentMethod
-from tests.commerce.conftest import confirmed_setup, event, save_card, signed_webhook
+from edgeplug.audit.models import AuditEvent
+from tests.commerce.conftest import (
+    confirmed_setup,
+    event,
+    place_order,
+    save_card,
+    signed_webhook,
+)
 from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backend
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +35,29 @@ def test_saved_card_is_listed_and_first_one_is_default(stripe_on, customer):
         client.delete(f"/api/v1/billing/payment-methods/{second['id']}/default").status_code == 405
     )
     assert PaymentMethod.objects.filter(pk=second["id"]).exists()
+
+
+def test_removing_the_default_card_makes_the_newest_left_the_default(
+    stripe_on, customer, agent, make_plan
+):
+    """A tenant with a card is never told to add one: removing the default promotes the
+    newest card left, and a paid order is charged to it."""
+    client, _ = customer
+    oldest = save_card(client)
+    newer = save_card(client, "5555555555554444")
+    newest = save_card(client, "4000056655665556")
+    client.post(f"/api/v1/billing/payment-methods/{oldest['id']}/default")
+    cards = "/api/v1/billing/payment-methods"
+
+    assert client.delete(f"{cards}/{newer['id']}").status_code == 204  # not the default
+    assert PaymentMethod.objects.get(is_default=True).pk == oldest["id"]
+    assert client.delete(f"{cards}/{oldest['id']}").status_code == 204
+
+    listed = client.get(cards).json()["results"]
+    assert [(m["id"], m["is_default"]) for m in listed] == [(newest["id"], True)]
+    plan = make_plan("one_time", currency="EUR", amount=900)
+    assert place_order(client, agent, plan, "after-removal").status_code == 201
+    assert AuditEvent.objects.filter(action="payment_method_default").count() == 2
 
 
 def test_unconfirmed_setup_is_refused(stripe_on, customer):
