@@ -50,6 +50,10 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+# The performance checks' units as the page prints them (the stage writes ASCII).
+_UNITS = {"us": "µs"}
+
+
 def _bars(results: dict) -> tuple[Bar, ...]:
     bars = []
     performance = results.get("performance")
@@ -59,7 +63,8 @@ def _bars(results: dict) -> tuple[Bar, ...]:
             value, limit = _number(check.get("value")), _number(check.get("limit"))
             if value is not None and limit:
                 label = str(check.get("name", "")).replace("_", " ")
-                bars.append(Bar(label, value, limit, str(check.get("unit") or "")))
+                unit = str(check.get("unit") or "")
+                bars.append(Bar(label, value, limit, _UNITS.get(unit, unit)))
         gate = _number(metrics.get("latency_gate_us"))
         estimate = _number(metrics.get("latency_estimate_us"))
         if gate and estimate is not None:

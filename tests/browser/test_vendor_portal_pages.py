@@ -58,6 +58,9 @@ def vendor_with_history(vendor_admin):
         MembershipFactory(tenant=tenant, user=UserFactory(email=email), role=role)
     key = VendorKeyFactory(tenant=tenant, name="release laptop")
     run = passed_run(agent__tenant=tenant, agent__name="pump-anomaly", version="1.2.0")
+    # A reviewer's reason may hold one long unbroken token (a URL): the page wraps it.
+    run.review_reason = "Approved, see https://tickets.example/" + "review-notes-" * 20 + "end"
+    run.save(update_fields=["review_reason"])
     certificate_for(run)
     lapsed = passed_run(agent=run.version.agent, version="1.1.0")
     Certificate.objects.filter(pk=certificate_for(lapsed).pk).update(
@@ -87,7 +90,11 @@ def vendor_with_history(vendor_admin):
     plan = create_plan(
         run.version.agent,
         key="metered",
-        name="Pay as you go",
+        # As long as a name may be (100): its Retire button and the calculator wrap it.
+        name=(
+            "Pay as you go for every line of the plant and every shift, graduated by the hour, "
+            "ten included"
+        ),
         kind="metered",
         currency="USD",
         terms={

@@ -37,7 +37,7 @@ def test_a_passed_run_shows_every_stage_report_bars_and_the_certificate(vendor):
     text = page.content.decode()
     for stage in STAGE_METRICS:
         assert f'id="run-{run.pk}-stage-{stage}"' in text
-    assert "arena kb: 6.0 of 16.0 KiB (38%)" in text
+    assert "arena kb: 6 of 16 KiB (38%)" in text
     assert "latency on the emulated board (median)" not in text  # no gate in these figures
     assert "the advisory database is empty" in text
     assert "Download the certificate" in text
@@ -45,6 +45,29 @@ def test_a_passed_run_shows_every_stage_report_bars_and_the_certificate(vendor):
     key = run.version.signing_key.public_key
     assert f"edgeplug verify {package_file} --public-key {key} --certificate" in text
     assert run.version.manifest["description"] in text
+
+
+def test_budget_figures_are_rounded_and_microseconds_are_written_so(vendor):
+    """The stage's figures are exact (8.90625) and its unit ASCII ("us"): the page rounds to
+    two places and writes µs, as the latency bars beside them do."""
+    run = passed_run(agent__tenant=vendor.tenant)
+    performance = run.results.get(test_suite="performance")
+    check = {"name": "latency_vs_declared", "value": 8.90625, "limit": 400.0, "unit": "us"}
+    performance.metrics = {**performance.metrics, "checks": [check]}
+    performance.save(update_fields=["metrics"])
+
+    text = html.unescape(vendor.client.get(_url(run.version)).content.decode())
+
+    assert "latency vs declared: 8.91 of 400 µs (2%)" in text
+
+
+def test_a_version_never_submitted_shows_no_review_to_wait_for(vendor):
+    version = AgentVersionFactory(agent__tenant=vendor.tenant)
+    assert version.review_status == "pending"
+
+    text = vendor.client.get(_url(version)).content.decode()
+
+    assert "review: pending" not in text and "Uncertified" in text
 
 
 def test_findings_of_every_kind_are_readable(vendor):
