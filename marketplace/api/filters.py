@@ -9,7 +9,12 @@ from edgeplug.core.filters import BooleanFilter, FilterSet, number_filter
 from marketplace import catalogue
 from marketplace.errors import UnknownVendor
 from marketplace.models import Agent, CertificationStatus, PlanKind
+from marketplace.packageformat.schema import target_cores
 from marketplace.visibility import visible_versions
+
+# The cores a package may target (the manifest schema's): another is 400 invalid_choice, as
+# a device registered with one is refused (``invalid_core``).
+_CORES = [(core, core) for core in target_cores()]
 
 
 class AgentFilter(FilterSet):
@@ -17,13 +22,15 @@ class AgentFilter(FilterSet):
         method="filter_vendor", label="slug of a vendor you can see (else 400 unknown_vendor)"
     )
     agent_type = django_filters.CharFilter()
-    target_core = django_filters.CharFilter(method="filter_target_core")
+    target_core = django_filters.ChoiceFilter(choices=_CORES, method="filter_target_core")
     certification_status = django_filters.ChoiceFilter(
         choices=CertificationStatus.choices, method="filter_certification_status"
     )
     search = django_filters.CharFilter(method="filter_search", label="text search")
     q = django_filters.CharFilter(method="filter_q", label="full-text search, typo tolerant")
-    core = django_filters.CharFilter(field_name="listing__core", label="certified target core")
+    core = django_filters.ChoiceFilter(
+        field_name="listing__core", choices=_CORES, label="certified target core"
+    )
     level = django_filters.ChoiceFilter(field_name="listing__level", choices=Level.choices)
     license = django_filters.CharFilter(field_name="listing__license")
     max_ram_kb = number_filter(method="filter_max_ram_kb")

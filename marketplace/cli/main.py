@@ -512,8 +512,9 @@ def _registered_key_for(client: ApiClient, digest: bytes, signature: bytes) -> s
         return found
     raise CliError(
         "unknown_key",
-        "none of your registered keys made this signature; "
-        "register the key with `edgeplug register-key` or name it with --key-id",
+        "none of your registered keys made this signature of this package; check that the "
+        "signature is this package's (one of another file verifies under no key), register "
+        "the key with `edgeplug register-key` or name it with --key-id",
     )
 
 

@@ -152,6 +152,16 @@ def test_filters_come_from_the_certificate(shelf):
     assert client.get("/api/v1/agents?level=platinum").status_code == 400
 
 
+def test_a_core_no_package_may_target_is_refused_not_an_empty_page(shelf):
+    """As a device registered with one is refused: `core=bogus` was an empty 200, which reads
+    as "nothing runs on it"."""
+    client = APIClient()
+    assert names(client, "target_core=cortex-m7") == ["bearing-watch"]
+    for query in ("core=cortex-m99", "target_core=bogus"):
+        response = client.get(f"/api/v1/agents?{query}")
+        assert (response.status_code, response.json()["code"]) == (400, "invalid_choice"), query
+
+
 def test_free_is_true_or_false_and_anything_else_is_refused(shelf):
     client = APIClient()
     assert set(names(client, "free=1")) == {"pump-anomaly", "valve-guard"}

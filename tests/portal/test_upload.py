@@ -83,6 +83,19 @@ def test_a_signature_by_another_key_is_refused(portal_vendor):
     assert AgentVersion.objects.count() == 0
 
 
+def test_the_signature_of_another_package_says_to_check_the_pair(portal_vendor):
+    """The vendor's own registered key made the .sig, but of another package: no key verifies
+    it, and the refusal says the pair may not match, not only that the key is unknown."""
+    vendor = portal_vendor("developer")
+    other = vendor.sign(package("1.2.0"))
+
+    response = vendor.client.post("/portal/upload/", _form(vendor, package("1.1.0"), other), **XHR)
+
+    assert (response.status_code, response.json()["code"]) == (422, "unknown_key")
+    assert "signature file is this package's" in response.json()["detail"]
+    assert AgentVersion.objects.count() == 0
+
+
 def test_a_good_package_leads_to_its_version_page(portal_vendor):
     vendor = portal_vendor("developer")
     response = vendor.client.post("/portal/upload/", _form(vendor, package()), **XHR)

@@ -51,8 +51,9 @@ def _signing_key_id(request, data, signature_b64: str, chosen: str) -> str:
     found = signing.signer_of(signing.package_digest(data), signature, keys)
     if found is None:
         raise UnknownKey(
-            "None of your registered keys made this signature: register the key on the Keys "
-            "page, or choose the key it was made with."
+            "None of your registered keys made this signature of this package: check that the "
+            "signature file is this package's (a signature of another file verifies under no "
+            "key), register the key on the Keys page, or choose the key it was made with."
         )
     return found
 
