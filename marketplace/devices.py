@@ -78,7 +78,7 @@ def register_device(
 ) -> IssuedToken:
     for label, text in (("name", name), ("hardware_id", hardware_id)):
         if refusal := unprintable(text):
-            raise InvalidDeviceText(f"{label}: {refusal}")
+            raise InvalidDeviceText(label, refusal)
     if core not in target_cores():
         raise InvalidCore(
             f"core: {core!r} is not a core a package may target; one of "

@@ -88,7 +88,15 @@ class DeviceExists(Conflict, code="device_exists"): ...
 
 class InvalidDeviceText(BadRequest, code="invalid_device_text"):
     """A device's name or hardware id holding a control character (``edgeplug.text``): both
-    show in the tenant's lists, reports and audit trail."""
+    show in the tenant's lists, reports and audit trail. ``field`` names which, as
+    ``invalid_core`` does."""
+
+    def __init__(self, field: str, refusal: str):
+        super().__init__(f"{field}: {refusal}")
+        self.field = field
+
+    def extra(self) -> dict:
+        return {"field": self.field}
 
 
 class InvalidCore(BadRequest, code="invalid_core"):

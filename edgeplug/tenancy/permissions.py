@@ -36,11 +36,21 @@ class TenantPower:
         return tenant is not None and role in self.roles and self.tenant_qualifies(tenant)
 
 
+NO_TENANT = (
+    "You are signed in as a member of no tenant: a tenant's admin adds you to theirs "
+    "(POST /api/v1/tenant/members), then sign in again."
+)
+
+
 def permission_class(power: TenantPower, name: str) -> type[BasePermission]:
     """The DRF permission of ``power``, for the caller's tenant and role (from its token)."""
 
     def has_permission(self, request, view) -> bool:
-        return power.held(getattr(request, "tenant", None), getattr(request, "role", None))
+        tenant = getattr(request, "tenant", None)
+        if tenant is None and request.user.is_authenticated:
+            # Not "your role": an account of no tenant has none (a new one, or removed).
+            self.message = NO_TENANT
+        return power.held(tenant, getattr(request, "role", None))
 
     return type(
         name,

@@ -10,6 +10,7 @@ from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.services import change_role, remove_member
 from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backend
+from tests.conftest import sign_in
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +122,23 @@ def test_a_member_removed_while_another_request_waited_for_it_is_404(member_clie
     assert not errors, errors
     [answer] = answers
     assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
+
+
+def test_an_account_of_no_tenant_is_told_so_not_that_its_role_forbids(api):
+    """A new account (or one removed from its tenant) has no role to blame: the refusal says
+    what to do. A member whose role lacks the power still hears about its role."""
+    loner = UserFactory()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, loner)['access']}")
+
+    for path in ("/api/v1/orders", "/api/v1/devices", "/api/v1/invoices", "/api/v1/usage"):
+        response = api.get(path)
+        assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+        assert "member of no tenant" in response.json()["detail"], path
+
+
+def test_a_role_without_the_power_is_told_about_its_role(member_client):
+    client, _ = member_client("developer")
+
+    response = client.get("/api/v1/orders")
+
+    assert response.json()["detail"] == "Your role in this tenant does not allow this action."
