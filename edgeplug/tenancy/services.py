@@ -146,15 +146,26 @@ class UnknownUser(UnknownReference, code="unknown_user", thing="user"):
     """Members are existing accounts: nobody is invited by an email without one."""
 
 
+class StaffAccount(BadRequest, code="staff_account"):
+    """Platform staff are not added to a tenant by its admins (``add_member_by_email``)."""
+
+
 def add_member_by_email(
     tenant: Tenant, email: str, role: str, *, actor=None, request=None
 ) -> Membership:
     """``add_member`` for the account that uses ``email`` (any case), as the API and the
-    vendor portal's team page add members."""
+    vendor portal's team page add members: a tenant's admins. Not platform staff: a vendor
+    adding a reviewer to itself would take that reviewer off its runs (a reviewer never
+    decides a tenant's work it belongs to); superusers add staff to a tenant in the admin."""
     user = User.objects.with_email(email).first()
     if user is None:
         raise UnknownUser(
             "email", email, detail="no EdgePlug account uses it: ask them to create one first."
+        )
+    if user.is_staff or user.is_superuser:
+        raise StaffAccount(
+            f"{email} is an EdgePlug staff account: staff join a tenant only through EdgePlug "
+            "(it would take them off reviewing its work)."
         )
     return add_member(tenant, user, role, actor=actor, request=request)
 

@@ -4,6 +4,7 @@ import threading
 from functools import partial
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connections, transaction
 
 from edgeplug.audit.models import AuditEvent
@@ -59,6 +60,20 @@ def test_adding_unknown_user_or_twice_is_a_clear_error(member_client):
         format="json",
     )
     assert (twice.status_code, twice.json()["code"]) == (409, "already_member")
+
+
+def test_a_tenant_admin_cannot_pull_platform_staff_into_its_tenant(member_client):
+    """A vendor adding a reviewer to itself took that reviewer off its runs (four eyes) with
+    no consent asked; at the API and the portal's team page (one action) staff are refused."""
+    client, membership = member_client("admin")
+    reviewer = UserFactory(is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="reviewers"))
+    for staff in (reviewer, UserFactory(is_superuser=True)):
+        refused = client.post(
+            "/api/v1/tenant/members", {"email": staff.email, "role": "developer"}, format="json"
+        )
+        assert (refused.status_code, refused.json()["code"]) == (400, "staff_account")
+    assert list(Membership.objects.filter(tenant=membership.tenant)) == [membership]
 
 
 def test_invalid_role_is_rejected(member_client):
