@@ -14,6 +14,8 @@ from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 
 class EdgePlugAdminSite(OTPAdminSite):
     login_form = OneStepOTPAdminAuthenticationForm
+    # django-otp's login page, with the way to set up an authenticator for who has none.
+    login_template = "admin/edgeplug_login.html"
     site_header = "EdgePlug administration"
     site_title = "EdgePlug admin"
 

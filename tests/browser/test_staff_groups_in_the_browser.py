@@ -43,3 +43,36 @@ def test_platform_admin_tunes_levels_and_reads_runs_but_cannot_decide(journey, s
     assert page.get_by_role("link", name="Add level thresholds").count() == 1
     journey.expect_status(403, "/admin/accounts/user/")
     assert journey.goto("/admin/accounts/user/").status == 403
+
+
+def test_a_new_staff_member_sets_up_an_authenticator_and_reaches_the_admin(
+    journey, transactional_db
+):
+    """As `manage.py adduser … --staff-group reviewers` leaves them: a password and no device.
+    The admin asks for a code; its login page leads to the enrolment, which leads back."""
+    from django.contrib.auth.models import Group
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.factories import PASSWORD, UserFactory
+
+    user = UserFactory(email="new-reviewer@edgeplug.example", is_staff=True)
+    user.groups.add(Group.objects.get(name="reviewers"))
+    page = journey.page
+    journey.goto("/admin/login/?next=/admin/")
+
+    journey.click(page.locator("#no-authenticator a"))
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    journey.click(page.get_by_role("button", name="Sign in"))
+    assert page.url.endswith("/portal/enrol/")
+    journey.click(page.get_by_role("button", name="Start"))
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    page.get_by_text("Cannot scan?").click()  # the address to type into the app
+    assert page.locator("details code").inner_text() == device.config_url
+    page.get_by_label("Code from your authenticator app").fill(f"{totp(device.bin_key):06d}")
+    journey.click(page.get_by_role("button", name="Confirm"))
+
+    assert page.url == journey.base_url + "/admin/"
+    assert page.get_by_role("link", name="Certification runs").count() >= 1
+    assert TOTPDevice.objects.get(user=user).confirmed

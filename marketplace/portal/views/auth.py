@@ -100,8 +100,18 @@ def sign_in(request):
             error = _in_page_words(exc)
         else:
             if membership is None:
+                if verified.user.is_staff and not has_totp(verified.user):
+                    # Staff enrol here too: the admin asks every staff user for a code, and
+                    # has no page to set up the app that makes it.
+                    start_session(request, verified, None)
+                    return redirect("portal:enrol")
                 record_denial(request, code="not_a_vendor", detail=NOT_A_VENDOR)
-                return render(request, "portal/not_a_vendor.html", status=403)
+                return render(
+                    request,
+                    "portal/not_a_vendor.html",
+                    {"staff": verified.user.is_staff},
+                    status=403,
+                )
             start_session(request, verified, membership)
             request.session[SESSION_TENANT] = membership.tenant_id
             if membership.role == Role.ADMIN and not verified.mfa:
@@ -124,9 +134,9 @@ SESSION_ENROLMENT = "portal_enrolment_device"
 
 @require_http_methods(["GET", "POST"])
 def enrol(request):
-    """A vendor admin without a TOTP device enrols one before anything else: starts an
-    enrolment (the API's ``POST /api/v1/auth/mfa/totp``, by a button), scans its QR code and
-    confirms a code. Showing the page writes nothing: it shows the enrolment this session
+    """A vendor admin (or a staff user) without a TOTP device enrols one before anything else:
+    starts an enrolment (the API's ``POST /api/v1/auth/mfa/totp``, by a button), scans its QR
+    code and confirms a code. Showing the page writes nothing: it shows the enrolment this session
     started (``SESSION_ENROLMENT``) while it is pending, so a reload or a second tab never
     replaces the code being scanned. One started elsewhere (the API) is neither shown nor
     confirmed here (its key may be someone else's, who had only the password): Start replaces
@@ -134,7 +144,7 @@ def enrol(request):
     if not request.user.is_authenticated:
         return redirect("portal:sign-in")
     if has_totp(request.user) and request.user.is_verified():
-        return redirect("portal:dashboard")
+        return redirect(_after_enrolment(request))
     if request.method == "POST" and (refused := count_enrolment(request)):
         return refused
     if request.method == "POST" and "start" in request.POST:
@@ -153,13 +163,21 @@ def enrol(request):
         else:
             otp_login(request, device)
             messages.success(request, "Your authenticator is enrolled; sign-ins now ask for it.")
-            return redirect("portal:dashboard")
+            return redirect(_after_enrolment(request))
     return render(
         request,
         "portal/enrol.html",
         {"form": form, "error": error, "enrolment": pending_totp_enrolment(request.user, started)},
         status=error.status if error else (400 if form.errors else 200),
     )
+
+
+def _after_enrolment(request) -> str:
+    """A vendor's member goes on to the portal; a staff user signed in for no vendor, to the
+    admin (which now takes the code)."""
+    if current_membership(request) is None and request.user.is_staff:
+        return reverse("admin:index")
+    return reverse("portal:dashboard")
 
 
 @require_POST
