@@ -1,11 +1,34 @@
-"""Staff views of plans, orders and entitlements; finance refunds an order in full here."""
+"""Staff views of plans, orders and entitlements; finance refunds an order in full here,
+reviewers decide on workflow packages and hide reviews."""
+
+import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Value, When
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
+from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, decide_in_admin, object_url
 from edgeplug.errors import DomainError
+from edgeplug.tenancy.models import StaffGroup
+from edgeplug.tenancy.permissions import in_staff_group
 from marketplace import orders, reviews
-from marketplace.models import Download, Entitlement, Order, PricePlan, Review
+from marketplace.models import (
+    Download,
+    Entitlement,
+    Order,
+    PricePlan,
+    Review,
+    ReviewStatus,
+    WorkflowPackage,
+)
+from marketplace.wpk import review_wpk
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -124,3 +147,83 @@ class ReviewAdmin(admin.ModelAdmin):
             reviews.hide_review(obj, reason, actor=request.user, request=request)
         else:
             reviews.show_review(obj, actor=request.user, request=request)
+
+
+@admin.register(WorkflowPackage)
+class WorkflowPackageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Reviewers read a workflow package and approve or reject it with a reason, through
+    ``review_wpk`` (audited; never one of a tenant they belong to). Pending ones come first."""
+
+    list_display = ("id", "name", "version", "vendor", "status", "created")
+    list_filter = ("status", "tenant")
+    search_fields = ("name", "tenant__slug", "tenant__name")
+    list_select_related = ("tenant",)
+    ordering = (
+        Case(
+            When(status=ReviewStatus.PENDING, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ).asc(),
+        "-created_at",
+        "-id",
+    )
+    fieldsets = (
+        (None, {"fields": ("name", "version", "vendor", "status", "uploaded_by", "created_at")}),
+        ("Signature", {"fields": ("digest", "key_id", "signature")}),
+        ("Content", {"fields": ("document",)}),
+        ("Review", {"fields": ("review_reason", "reviewed_at", "reviewer")}),
+    )
+    readonly_fields = flatten_fieldsets(fieldsets)
+    change_form_template = "admin/marketplace/workflowpackage/change_form.html"
+
+    class Media:
+        css = {"all": ["edgeplug/admin.css"]}
+
+    @admin.display(description="vendor", ordering="tenant__slug")
+    def vendor(self, obj):
+        return obj.tenant.slug
+
+    @admin.display(description="signing key")
+    def key_id(self, obj):
+        return obj.signing_key.key_id
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj):
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="content")
+    def document(self, obj):
+        """The signed content as indented JSON, escaped: its text is the vendor's."""
+        text = json.dumps(obj.content, indent=2, ensure_ascii=False)
+        return format_html('<pre class="edgeplug-document">{}</pre>', text)
+
+    def get_urls(self):
+        return [object_url(self, "decide", self.decide), *super().get_urls()]
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        wpk = context.get("original")
+        context["can_decide"] = (
+            wpk is not None
+            and wpk.status == ReviewStatus.PENDING
+            and in_staff_group(request.user, StaffGroup.REVIEWERS)
+        )
+        context["kept"] = _KEPT_WPK.read(request, wpk)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def decide(self, request, object_id):
+        return _decide_wpk(request, object_id)
+
+
+@require_POST
+def _decide_wpk(request, wpk_id):
+    """The decision, then back to the change page with its message; a refused one keeps what
+    was typed for the form there (``_KEPT_WPK``)."""
+    if not in_staff_group(request.user, StaffGroup.REVIEWERS):
+        raise PermissionDenied
+    wpk = get_object_or_404(WorkflowPackage, pk=wpk_id)
+    decide_in_admin(request, wpk, review=review_wpk, kept=_KEPT_WPK, name=f"Workflow package {wpk}")
+    return redirect(reverse("admin:marketplace_workflowpackage_change", args=[wpk.pk]))
+
+
+# What a refused decision's form shows again on the change page (``_decide_wpk``).
+_KEPT_WPK = KeptInput("workflow_package", {"decision": {"reason": ""}})
