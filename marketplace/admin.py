@@ -1,14 +1,16 @@
-"""Staff views of plans, orders and entitlements; finance refunds an order in full here,
-reviewers decide on workflow packages and hide reviews."""
+"""Staff views of plans, orders and entitlements; finance refunds orders in full here (after a
+confirmation page), reviewers decide on workflow packages and hide reviews."""
 
 import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -23,11 +25,13 @@ from marketplace.models import (
     Download,
     Entitlement,
     Order,
+    OrderStatus,
     PricePlan,
     Review,
     ReviewStatus,
     WorkflowPackage,
 )
+from marketplace.pricing import format_amount
 from marketplace.wpk import review_wpk
 
 
@@ -61,6 +65,11 @@ class OrderAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Refund in full (revokes the entitlement)", permissions=["refund"])
     def refund_in_full(self, request, queryset):
+        """Two steps, as Django's "delete selected": the action shows what would be refunded
+        and asks (``_refund_confirmation``); only the confirming POST (``post=yes``, with the
+        ids the page listed as refundable) refunds, each order through ``refund_order``."""
+        if request.POST.get("post") != "yes":
+            return self._refund_confirmation(request, queryset)
         for order in queryset:
             try:
                 refund = orders.refund_order(order, actor=request.user, request=request)
@@ -76,9 +85,49 @@ class OrderAdmin(ReadOnlyAdmin):
                 self.message_user(
                     request, f"Order {order.pk} refunded.{credited}", messages.SUCCESS
                 )
+        return None  # back to the list, its messages shown
+
+    def _refund_confirmation(self, request, queryset):
+        """Each selected order (id, tenant, agent, amount, whether it can be refunded: only a
+        completed one), the money given back per currency, and a Confirm button posting the
+        refundable ones' ids back to the list (a Cancel link goes back to it)."""
+        rows = [
+            {
+                "order": order,
+                "amount": _money(order.amount, order.currency),
+                "refundable": order.status == OrderStatus.COMPLETED,
+            }
+            for order in queryset.select_related("tenant", "agent__tenant").order_by("pk")
+        ]
+        totals: dict[str, int] = {}
+        for row in rows:
+            if row["refundable"] and row["order"].currency:
+                currency = row["order"].currency
+                totals[currency] = totals.get(currency, 0) + row["order"].amount
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Refund orders in full",
+            "subtitle": None,
+            "opts": self.opts,
+            "rows": rows,
+            "refundable": [row["order"] for row in rows if row["refundable"]],
+            "totals": [format_amount(totals[c], c) for c in sorted(totals)],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": request.get_full_path(),  # the list, with its filters
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/marketplace/order/refund_confirmation.html", context
+        )
 
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("marketplace.refund_order")
+
+
+def _money(amount: int, currency: str) -> str:
+    """An order's amount for people: ``1900, "USD"`` → "19.00 USD"; a free order has none."""
+    return format_amount(amount, currency) if currency else "free"
 
 
 @admin.register(Entitlement)
