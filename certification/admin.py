@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -26,9 +26,13 @@ from certification.pipeline.actions import review_run
 from certification.pipeline.levels import reset_level_thresholds, save_level_thresholds
 from certification.pipeline.report import stage_view
 from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
-from edgeplug.audit.services import record_if_denied
-from edgeplug.core.admin import ActionAdminMixin, KeptInput, ReadOnlyAdminMixin, object_url
-from edgeplug.errors import DomainError
+from edgeplug.core.admin import (
+    ActionAdminMixin,
+    KeptInput,
+    ReadOnlyAdminMixin,
+    decide_in_admin,
+    object_url,
+)
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
 
@@ -153,26 +157,7 @@ def _decide(request, run_id):
     if not in_staff_group(request.user, StaffGroup.REVIEWERS):
         raise PermissionDenied
     run = get_object_or_404(CertificationRun, pk=run_id)
-    decision = request.POST.get("decision")
-    if decision not in ("approve", "reject"):
-        messages.error(request, "Choose approve or reject.")
-        _KEPT.keep(request, run, "decision")
-    else:
-        try:
-            review_run(
-                run,
-                approve=decision == "approve",
-                reason=request.POST.get("reason", ""),
-                reviewer=request.user,
-                request=request,
-            )
-        except DomainError as exc:
-            record_if_denied(request, exc)  # own_tenant_review, not_a_reviewer
-            messages.error(request, exc.detail)
-            _KEPT.keep(request, run, "decision")
-        else:
-            outcome = "approved" if decision == "approve" else "rejected"
-            messages.success(request, f"Run {run.pk} {outcome}.")
+    decide_in_admin(request, run, review=review_run, kept=_KEPT, name=f"Run {run.pk}")
     return redirect(reverse("admin:certification_certificationrun_change", args=[run.pk]))
 
 

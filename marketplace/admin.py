@@ -1,11 +1,38 @@
-"""Staff views of plans, orders and entitlements; finance refunds an order in full here."""
+"""Staff views of plans, orders and entitlements; finance refunds orders in full here (after a
+confirmation page), reviewers decide on workflow packages and hide reviews."""
+
+import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Value, When
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
+from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, decide_in_admin, object_url
 from edgeplug.errors import DomainError
+from edgeplug.tenancy.models import StaffGroup
+from edgeplug.tenancy.permissions import in_staff_group
 from marketplace import orders, reviews
-from marketplace.models import Download, Entitlement, Order, PricePlan, Review
+from marketplace.models import (
+    Download,
+    Entitlement,
+    Order,
+    OrderStatus,
+    PricePlan,
+    Review,
+    ReviewStatus,
+    WorkflowPackage,
+)
+from marketplace.pricing import format_amount
+from marketplace.wpk import review_wpk
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,6 +65,11 @@ class OrderAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Refund in full (revokes the entitlement)", permissions=["refund"])
     def refund_in_full(self, request, queryset):
+        """Two steps, as Django's "delete selected": the action shows what would be refunded
+        and asks (``_refund_confirmation``); only the confirming POST (``post=yes``, with the
+        ids the page listed as refundable) refunds, each order through ``refund_order``."""
+        if request.POST.get("post") != "yes":
+            return self._refund_confirmation(request, queryset)
         for order in queryset:
             try:
                 refund = orders.refund_order(order, actor=request.user, request=request)
@@ -53,9 +85,49 @@ class OrderAdmin(ReadOnlyAdmin):
                 self.message_user(
                     request, f"Order {order.pk} refunded.{credited}", messages.SUCCESS
                 )
+        return None  # back to the list, its messages shown
+
+    def _refund_confirmation(self, request, queryset):
+        """Each selected order (id, tenant, agent, amount, whether it can be refunded: only a
+        completed one), the money given back per currency, and a Confirm button posting the
+        refundable ones' ids back to the list (a Cancel link goes back to it)."""
+        rows = [
+            {
+                "order": order,
+                "amount": _money(order.amount, order.currency),
+                "refundable": order.status == OrderStatus.COMPLETED,
+            }
+            for order in queryset.select_related("tenant", "agent__tenant").order_by("pk")
+        ]
+        totals: dict[str, int] = {}
+        for row in rows:
+            if row["refundable"] and row["order"].currency:
+                currency = row["order"].currency
+                totals[currency] = totals.get(currency, 0) + row["order"].amount
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Refund orders in full",
+            "subtitle": None,
+            "opts": self.opts,
+            "rows": rows,
+            "refundable": [row["order"] for row in rows if row["refundable"]],
+            "totals": [format_amount(totals[c], c) for c in sorted(totals)],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": request.get_full_path(),  # the list, with its filters
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/marketplace/order/refund_confirmation.html", context
+        )
 
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("marketplace.refund_order")
+
+
+def _money(amount: int, currency: str) -> str:
+    """An order's amount for people: ``1900, "USD"`` → "19.00 USD"; a free order has none."""
+    return format_amount(amount, currency) if currency else "free"
 
 
 @admin.register(Entitlement)
@@ -124,3 +196,83 @@ class ReviewAdmin(admin.ModelAdmin):
             reviews.hide_review(obj, reason, actor=request.user, request=request)
         else:
             reviews.show_review(obj, actor=request.user, request=request)
+
+
+@admin.register(WorkflowPackage)
+class WorkflowPackageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Reviewers read a workflow package and approve or reject it with a reason, through
+    ``review_wpk`` (audited; never one of a tenant they belong to). Pending ones come first."""
+
+    list_display = ("id", "name", "version", "vendor", "status", "created")
+    list_filter = ("status", "tenant")
+    search_fields = ("name", "tenant__slug", "tenant__name")
+    list_select_related = ("tenant",)
+    ordering = (
+        Case(
+            When(status=ReviewStatus.PENDING, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ).asc(),
+        "-created_at",
+        "-id",
+    )
+    fieldsets = (
+        (None, {"fields": ("name", "version", "vendor", "status", "uploaded_by", "created_at")}),
+        ("Signature", {"fields": ("digest", "key_id", "signature")}),
+        ("Content", {"fields": ("document",)}),
+        ("Review", {"fields": ("review_reason", "reviewed_at", "reviewer")}),
+    )
+    readonly_fields = flatten_fieldsets(fieldsets)
+    change_form_template = "admin/marketplace/workflowpackage/change_form.html"
+
+    class Media:
+        css = {"all": ["edgeplug/admin.css"]}
+
+    @admin.display(description="vendor", ordering="tenant__slug")
+    def vendor(self, obj):
+        return obj.tenant.slug
+
+    @admin.display(description="signing key")
+    def key_id(self, obj):
+        return obj.signing_key.key_id
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj):
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="content")
+    def document(self, obj):
+        """The signed content as indented JSON, escaped: its text is the vendor's."""
+        text = json.dumps(obj.content, indent=2, ensure_ascii=False)
+        return format_html('<pre class="edgeplug-document">{}</pre>', text)
+
+    def get_urls(self):
+        return [object_url(self, "decide", self.decide), *super().get_urls()]
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        wpk = context.get("original")
+        context["can_decide"] = (
+            wpk is not None
+            and wpk.status == ReviewStatus.PENDING
+            and in_staff_group(request.user, StaffGroup.REVIEWERS)
+        )
+        context["kept"] = _KEPT_WPK.read(request, wpk)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def decide(self, request, object_id):
+        return _decide_wpk(request, object_id)
+
+
+@require_POST
+def _decide_wpk(request, wpk_id):
+    """The decision, then back to the change page with its message; a refused one keeps what
+    was typed for the form there (``_KEPT_WPK``)."""
+    if not in_staff_group(request.user, StaffGroup.REVIEWERS):
+        raise PermissionDenied
+    wpk = get_object_or_404(WorkflowPackage, pk=wpk_id)
+    decide_in_admin(request, wpk, review=review_wpk, kept=_KEPT_WPK, name=f"Workflow package {wpk}")
+    return redirect(reverse("admin:marketplace_workflowpackage_change", args=[wpk.pk]))
+
+
+# What a refused decision's form shows again on the change page (``_decide_wpk``).
+_KEPT_WPK = KeptInput("workflow_package", {"decision": {"reason": ""}})

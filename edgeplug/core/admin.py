@@ -1,6 +1,10 @@
 """Admin building blocks shared by every app."""
 
+from django.contrib import messages
 from django.urls import URLPattern, path
+
+from edgeplug.audit.services import record_if_denied
+from edgeplug.errors import DomainError
 
 
 def object_url(model_admin, name: str, view) -> URLPattern:
@@ -89,3 +93,32 @@ class KeptInput:
                 else:
                     form[name] = values[-1] if values else ""
         return forms
+
+
+def decide_in_admin(request, obj, *, review, kept: KeptInput, name: str) -> None:
+    """A reviewer's decision on ``obj`` posted from its admin page (templates/admin/decision.html:
+    ``decision`` approve or reject, and a ``reason``), made by the action ``review(obj,
+    approve=, reason=, reviewer=, request=)``, which checks who decides (``check_reviewer``) and
+    the reason. The outcome is a message for the change page: "<name> approved." or the
+    action's refusal as it said it (a 403 audited as a denial: ``own_tenant_review``,
+    ``not_a_reviewer``), what was typed kept for the form (``kept``'s ``decision``)."""
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        messages.error(request, "Choose approve or reject.")
+        kept.keep(request, obj, "decision")
+        return
+    try:
+        review(
+            obj,
+            approve=decision == "approve",
+            reason=request.POST.get("reason", ""),
+            reviewer=request.user,
+            request=request,
+        )
+    except DomainError as exc:
+        record_if_denied(request, exc)
+        messages.error(request, exc.detail)
+        kept.keep(request, obj, "decision")
+    else:
+        outcome = "approved" if decision == "approve" else "rejected"
+        messages.success(request, f"{name} {outcome}.")

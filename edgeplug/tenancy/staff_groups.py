@@ -20,7 +20,7 @@ STAFF_GROUP_PERMISSIONS: dict[str, dict[str, list[str]]] = {
             "view_levelthresholds",
             "view_securitypolicyoverride",
         ],
-        "marketplace": ["view_review", "change_review"],
+        "marketplace": ["view_review", "change_review", "view_workflowpackage"],
     },
     StaffGroup.FINANCE: {
         "marketplace": ["view_order", "refund_order", "view_entitlement", "view_priceplan"],

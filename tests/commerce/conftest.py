@@ -276,3 +276,34 @@ def uncollectible_invoice(tenant, number="EP-2026-000001"):
         status=InvoiceStatus.UNCOLLECTIBLE,
         number=number,
     )
+
+
+ORDERS_URL = "/admin/marketplace/order/"
+
+
+def refund_confirmation(client, *order_ids):
+    """Finance's "Refund in full" chosen on the orders list for ``order_ids``, as the list's
+    form sends it (``action``, ``index``, ``_selected_action``): the confirmation page, which
+    refunds nothing."""
+    chosen = {"action": "refund_in_full", "index": 0, "_selected_action": list(order_ids)}
+    page = client.post(ORDERS_URL, chosen)
+    assert page.status_code == 200
+    assert page.templates[0].name == "admin/marketplace/order/refund_confirmation.html"
+    return page
+
+
+def confirm_refund(client, page):
+    """The confirmation page's Confirm, its form sent as it is: the orders list with the
+    action's messages."""
+    from lxml import html
+
+    [form] = html.fromstring(page.content).xpath('//form[.//input[@name="post"]]')
+    data: dict[str, list[str]] = {}
+    for name, value in form.form_values():
+        data.setdefault(name, []).append(value)
+    return client.post(ORDERS_URL, data, follow=True)
+
+
+def refund_in_admin(client, *order_ids):
+    """Refund in full in the admin as finance does it: the action, then Confirm."""
+    return confirm_refund(client, refund_confirmation(client, *order_ids))

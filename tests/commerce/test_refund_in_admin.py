@@ -7,12 +7,19 @@ from billing.models import Invoice
 from billing.periods import month_start, previous_month
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import admin_client, place_order, save_card, stripe_client
+from tests.commerce.conftest import (
+    ORDERS_URL,
+    admin_client,
+    confirm_refund,
+    place_order,
+    refund_confirmation,
+    refund_in_admin,
+    save_card,
+    stripe_client,
+)
 from tests.invoicing.conftest import Customer
 
 pytestmark = pytest.mark.django_db
-
-ORDERS_URL = "/admin/marketplace/order/"
 
 
 @pytest.fixture
@@ -25,17 +32,15 @@ def paid_order(stripe_on, customer, agent, make_plan):
     return Order.objects.get(pk=body["id"])
 
 
-def refund(client, order):
-    return client.post(
-        ORDERS_URL, {"action": "refund_in_full", "_selected_action": [order.pk]}, follow=True
-    )
-
-
 def test_finance_refunds_in_full_and_the_entitlement_is_revoked(paid_order):
     client, user = admin_client("finance")
     assert client.get(ORDERS_URL).status_code == 200
-    response = refund(client, paid_order)
+    page = refund_confirmation(client, paid_order.pk)
+    assert "19.00 USD" in page.content.decode()
+    assert Order.objects.get(pk=paid_order.pk).status == "completed"  # asked only
+    response = confirm_refund(client, page)
     assert response.status_code == 200
+    assert f"Order {paid_order.pk} refunded." in response.content.decode()
     paid_order.refresh_from_db()
     assert paid_order.status == "refunded"
     assert Entitlement.objects.get(order=paid_order).status == "revoked"
@@ -44,13 +49,19 @@ def test_finance_refunds_in_full_and_the_entitlement_is_revoked(paid_order):
     assert stripe_client().v1.charges.retrieve(charge_id).amount_refunded == 1900
     event = AuditEvent.objects.get(action="order_refunded")
     assert (event.actor, event.details["source"]) == (user, "admin")
-    refund(client, paid_order)  # a second click changes nothing
+    # The same confirmation sent again changes nothing, and says why.
+    again = confirm_refund(client, page).content.decode()
+    assert f"Order {paid_order.pk}: Order {paid_order.pk} is refunded; only completed" in again
     assert AuditEvent.objects.filter(action="order_refunded").count() == 1
+    # Asked anew, the order is not refundable: there is nothing to confirm.
+    asked = refund_confirmation(client, paid_order.pk)
+    assert b'id="refund-none"' in asked.content and b'name="post"' not in asked.content
 
 
 def test_reviewers_cannot_refund(paid_order):
     client, _ = admin_client("reviewers")
-    refund(client, paid_order)
+    chosen = {"action": "refund_in_full", "index": 0, "_selected_action": [paid_order.pk]}
+    assert client.post(ORDERS_URL, {**chosen, "post": "yes"}).status_code == 403
     paid_order.refresh_from_db()
     assert paid_order.status == "completed"
     assert Entitlement.objects.get(order=paid_order).status == "active"
@@ -67,7 +78,7 @@ def test_a_refund_of_an_invoiced_order_issues_its_credit_note(paid_order):
     invoice = invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
     client, _ = admin_client("finance")
 
-    response = refund(client, paid_order)
+    response = refund_in_admin(client, paid_order.pk)
 
     note = Invoice.objects.get(credit_of=invoice)
     assert note.total == -invoice.total and note.lines.get().order == paid_order

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from marketplace.models import Order
-from tests.commerce.conftest import admin_client, place_order, save_card
+from tests.commerce.conftest import admin_client, place_order, refund_in_admin, save_card
 from tests.commerce.test_deployments import as_device, deploy, register
 
 pytestmark = pytest.mark.django_db
@@ -29,11 +29,7 @@ def refunded_down_to_one_seat(stripe_on, customer, published, agent, make_plan, 
     for device in devices:
         assert deploy(client, device, published).status_code == 201
     finance, _ = admin_client("finance")
-    finance.post(
-        "/admin/marketplace/order/",
-        {"action": "refund_in_full", "_selected_action": [order_a["id"]]},
-        follow=True,
-    )
+    refund_in_admin(finance, order_a["id"])
     assert Order.objects.get(pk=order_a["id"]).status == "refunded"
     return client, devices, [as_device(device) for device in devices]
 

@@ -13,12 +13,11 @@ from billing import invoicing
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from marketplace import orders
 from marketplace.models import Order
+from tests.commerce.conftest import refund_in_admin
 from tests.invoicing.conftest import JAN
 from tests.invoicing.test_refunds_outweigh_charges import _bought_in_december
 
 pytestmark = pytest.mark.django_db
-
-ORDERS_URL = "/admin/marketplace/order/"
 
 
 def _processing(invoice) -> Invoice:
@@ -51,9 +50,7 @@ def test_finance_refunds_while_the_invoice_s_charge_is_processing(customer, admi
     client, _ = admin_session("finance")
 
     with time_machine.travel(JAN + timedelta(days=10), tick=False):
-        client.post(
-            ORDERS_URL, {"action": "refund_in_full", "_selected_action": [order.pk]}, follow=True
-        )
+        refund_in_admin(client, order.pk)
         closed = invoicing.close_billing_period(JAN)
 
     assert Order.objects.get(pk=order.pk).status == "refunded"
