@@ -4,13 +4,8 @@ from datetime import timedelta
 
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
 
 from certification.models import (
     RUN_REVIEW_FIELDS,
@@ -28,13 +23,10 @@ from certification.pipeline.report import stage_view
 from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
 from edgeplug.core.admin import (
     ActionAdminMixin,
+    DecidedInAdminMixin,
     KeptInput,
     ReadOnlyAdminMixin,
-    decide_in_admin,
-    object_url,
 )
-from edgeplug.tenancy.models import StaffGroup
-from edgeplug.tenancy.permissions import in_staff_group
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -71,7 +63,7 @@ class AwaitingReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(CertificationRun)
-class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CertificationRunAdmin(DecidedInAdminMixin, admin.ModelAdmin):
     # Few, narrow columns: the list must show the review column at 1280 px beside both
     # sidebars. The vendor is part of the version's name; progress shows while running.
     list_display = ("id", "version", "level", "run_status", "review", "created")
@@ -87,13 +79,9 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = flatten_fieldsets(fieldsets)
     change_form_template = "admin/certification/certificationrun/change_form.html"
-
-    class Media:
-        css = {"all": ["edgeplug/admin.css"]}
-
-    @admin.display(description="vendor", ordering="tenant__slug")
-    def vendor(self, obj):
-        return obj.tenant.slug
+    review_action = staticmethod(review_run)
+    # What a refused decision's form shows again on the change page.
+    kept = KeptInput("certification_run", {"decision": {"reason": ""}})
 
     @admin.display(description="status", ordering="status")
     def run_status(self, obj):
@@ -104,10 +92,6 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="review", ordering="review_status")
     def review(self, obj):
         return obj.get_review_status_display()
-
-    @admin.display(description="created", ordering="created_at")
-    def created(self, obj):
-        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="stage results")
     def stage_report(self, obj):
@@ -127,42 +111,16 @@ class CertificationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    def get_urls(self):
-        return [object_url(self, "decide", self.decide), *super().get_urls()]
+    def refusal(self, obj) -> str | None:
+        refused = obj.review_refusal()
+        return refused.detail if refused else None
 
-    def render_change_form(self, request, context, *args, **kwargs):
-        run = context.get("original")
-        reviewer = run is not None and in_staff_group(request.user, StaffGroup.REVIEWERS)
-        refusal = run.review_refusal() if reviewer else None
-        context["can_decide"] = reviewer and refusal is None
-        # A passed run still pending that cannot be decided (yanked, superseded, its version
-        # expired since): say why where the decision would be, instead of a form every click
-        # of which is refused.
-        waiting = refusal and (run.status, run.review_status) == (
-            RunStatus.PASSED,
-            ReviewStatus.PENDING,
-        )
-        context["decide_refusal"] = refusal.detail if waiting else ""
-        context["kept"] = _KEPT.read(request, run)
-        return super().render_change_form(request, context, *args, **kwargs)
+    def says_refusal(self, obj) -> bool:
+        # A passed run still pending (yanked, superseded, its version expired since).
+        return (obj.status, obj.review_status) == (RunStatus.PASSED, ReviewStatus.PENDING)
 
-    def decide(self, request, object_id):
-        return _decide(request, object_id)
-
-
-@require_POST
-def _decide(request, run_id):
-    """The decision, then back to the change page with its message. A refused one keeps what
-    was typed: the decision form shows it again there (``_KEPT``)."""
-    if not in_staff_group(request.user, StaffGroup.REVIEWERS):
-        raise PermissionDenied
-    run = get_object_or_404(CertificationRun, pk=run_id)
-    decide_in_admin(request, run, review=review_run, kept=_KEPT, name=f"Run {run.pk}")
-    return redirect(reverse("admin:certification_certificationrun_change", args=[run.pk]))
-
-
-# What a refused decision's form shows again on the change page (``_decide``).
-_KEPT = KeptInput("certification_run", {"decision": {"reason": ""}})
+    def decision_name(self, obj) -> str:
+        return f"Run {obj.pk}"
 
 
 @admin.register(Certificate)

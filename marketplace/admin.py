@@ -7,19 +7,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
-from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
-from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
 
-from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, decide_in_admin, object_url
+from edgeplug.core.admin import DecidedInAdminMixin, KeptInput, ReadOnlyAdminMixin
 from edgeplug.errors import DomainError
-from edgeplug.tenancy.models import StaffGroup
-from edgeplug.tenancy.permissions import in_staff_group
 from marketplace import orders, reviews
 from marketplace.models import (
     Download,
@@ -35,17 +28,8 @@ from marketplace.pricing import format_amount
 from marketplace.wpk import review_wpk
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Commerce rows change only through their actions, never by editing."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PricePlan)
@@ -199,7 +183,7 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkflowPackage)
-class WorkflowPackageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WorkflowPackageAdmin(DecidedInAdminMixin, admin.ModelAdmin):
     """Reviewers read a workflow package and approve or reject it with a reason, through
     ``review_wpk`` (audited; never one of a tenant they belong to). Pending ones come first."""
 
@@ -224,21 +208,13 @@ class WorkflowPackageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = flatten_fieldsets(fieldsets)
     change_form_template = "admin/marketplace/workflowpackage/change_form.html"
-
-    class Media:
-        css = {"all": ["edgeplug/admin.css"]}
-
-    @admin.display(description="vendor", ordering="tenant__slug")
-    def vendor(self, obj):
-        return obj.tenant.slug
+    review_action = staticmethod(review_wpk)
+    # What a refused decision's form shows again on the change page.
+    kept = KeptInput("workflow_package", {"decision": {"reason": ""}})
 
     @admin.display(description="signing key")
     def key_id(self, obj):
         return obj.signing_key.key_id
-
-    @admin.display(description="created", ordering="created_at")
-    def created(self, obj):
-        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="content")
     def document(self, obj):
@@ -246,33 +222,8 @@ class WorkflowPackageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         text = json.dumps(obj.content, indent=2, ensure_ascii=False)
         return format_html('<pre class="edgeplug-document">{}</pre>', text)
 
-    def get_urls(self):
-        return [object_url(self, "decide", self.decide), *super().get_urls()]
+    def refusal(self, obj) -> str | None:
+        return None if obj.status == ReviewStatus.PENDING else f"It was {obj.status} already."
 
-    def render_change_form(self, request, context, *args, **kwargs):
-        wpk = context.get("original")
-        context["can_decide"] = (
-            wpk is not None
-            and wpk.status == ReviewStatus.PENDING
-            and in_staff_group(request.user, StaffGroup.REVIEWERS)
-        )
-        context["kept"] = _KEPT_WPK.read(request, wpk)
-        return super().render_change_form(request, context, *args, **kwargs)
-
-    def decide(self, request, object_id):
-        return _decide_wpk(request, object_id)
-
-
-@require_POST
-def _decide_wpk(request, wpk_id):
-    """The decision, then back to the change page with its message; a refused one keeps what
-    was typed for the form there (``_KEPT_WPK``)."""
-    if not in_staff_group(request.user, StaffGroup.REVIEWERS):
-        raise PermissionDenied
-    wpk = get_object_or_404(WorkflowPackage, pk=wpk_id)
-    decide_in_admin(request, wpk, review=review_wpk, kept=_KEPT_WPK, name=f"Workflow package {wpk}")
-    return redirect(reverse("admin:marketplace_workflowpackage_change", args=[wpk.pk]))
-
-
-# What a refused decision's form shows again on the change page (``_decide_wpk``).
-_KEPT_WPK = KeptInput("workflow_package", {"decision": {"reason": ""}})
+    def decision_name(self, obj) -> str:
+        return f"Workflow package {obj}"

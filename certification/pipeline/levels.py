@@ -7,6 +7,7 @@ it is the Celery task's (certification/tasks.py), bounded by the broker's visibi
 """
 
 from dataclasses import dataclass, fields, replace
+from functools import partial
 
 from django.db import transaction
 
@@ -73,14 +74,23 @@ def _overrides(row: LevelThresholds | None) -> dict[str, int | None]:
     return {name: getattr(row, name) if row is not None else None for name in THRESHOLD_NAMES}
 
 
-def _record_thresholds_change(level: str, before, after, *, actor, request, **also) -> None:
+def record_override_change(
+    action: str, what: str, level: str, before, after, *, actor, request, **also
+) -> None:
+    """Audit a change to a level's overrides (its thresholds here, its security policy in
+    ``vulndb``): ``action`` on "<level> <what>", with the overrides before and after."""
     record_event(
-        "level_thresholds_changed",
+        action,
         request=request,
         actor=actor,
-        target=f"{level} thresholds",
+        target=f"{level} {what}",
         details={"level": level, "before": before, "after": after, **also},
     )
+
+
+_record_thresholds_change = partial(
+    record_override_change, "level_thresholds_changed", "thresholds"
+)
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +32,7 @@ from certification.models import (
     SecurityPolicyOverride,
     stored_level_override,
 )
+from certification.pipeline.levels import record_override_change
 from certification.security.errors import OsvError, OsvRecordInvalid
 from certification.security.osv import OsvRecord, PackageKey, load_osv_path, parse_osv_record
 from certification.security.policy import SecurityPolicy
@@ -543,11 +545,6 @@ def reset_policy_override(override: SecurityPolicyOverride, *, actor=None, reque
     )
 
 
-def _record_policy_change(level: str, before, after, *, actor, request, **also) -> None:
-    record_event(
-        "security_policy_changed",
-        request=request,
-        actor=actor,
-        target=f"{level} security policy",
-        details={"level": level, "before": before, "overrides": after, **also},
-    )
+_record_policy_change = partial(
+    record_override_change, "security_policy_changed", "security policy"
+)

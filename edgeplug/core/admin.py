@@ -1,10 +1,16 @@
 """Admin building blocks shared by every app."""
 
-from django.contrib import messages
-from django.urls import URLPattern, path
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 
 from edgeplug.audit.services import record_if_denied
 from edgeplug.errors import DomainError
+from edgeplug.tenancy.models import StaffGroup
+from edgeplug.tenancy.permissions import in_staff_group
 
 
 def object_url(model_admin, name: str, view) -> URLPattern:
@@ -95,30 +101,85 @@ class KeptInput:
         return forms
 
 
-def decide_in_admin(request, obj, *, review, kept: KeptInput, name: str) -> None:
-    """A reviewer's decision on ``obj`` posted from its admin page (templates/admin/decision.html:
-    ``decision`` approve or reject, and a ``reason``), made by the action ``review(obj,
-    approve=, reason=, reviewer=, request=)``, which checks who decides (``check_reviewer``) and
-    the reason. The outcome is a message for the change page: "<name> approved." or the
-    action's refusal as it said it (a 403 audited as a denial: ``own_tenant_review``,
-    ``not_a_reviewer``), what was typed kept for the form (``kept``'s ``decision``)."""
-    decision = request.POST.get("decision")
-    if decision not in ("approve", "reject"):
-        messages.error(request, "Choose approve or reject.")
-        kept.keep(request, obj, "decision")
-        return
-    try:
-        review(
-            obj,
-            approve=decision == "approve",
-            reason=request.POST.get("reason", ""),
-            reviewer=request.user,
-            request=request,
-        )
-    except DomainError as exc:
-        record_if_denied(request, exc)
-        messages.error(request, exc.detail)
-        kept.keep(request, obj, "decision")
-    else:
-        outcome = "approved" if decision == "approve" else "rejected"
-        messages.success(request, f"{name} {outcome}.")
+class DecidedInAdminMixin(ReadOnlyAdminMixin):
+    """A tenant's work a reviewer approves or rejects with a reason on its change page
+    (certification runs, workflow packages): the decision form (templates/admin/decision.html,
+    outside the admin's own form) posts to ``<id>/decide/``, which calls ``review_action(obj,
+    approve=, reason=, reviewer=, request=)``: the action checks who decides
+    (``check_reviewer``) and the reason. Then back to the change page with "<name> approved."
+    or the action's refusal as it said it (a 403 audited as a denial: ``own_tenant_review``,
+    ``not_a_reviewer``), what was typed kept for the form (``kept``).
+
+    Set ``review_action`` (a ``staticmethod``), ``kept`` (a ``KeptInput`` with a
+    ``decision`` form) and, to say why a pending object cannot be decided, ``refusal``."""
+
+    review_action = None
+    kept: KeptInput
+
+    class Media:
+        css = {"all": ["edgeplug/admin.css"]}
+
+    @admin.display(description="vendor", ordering="tenant__slug")
+    def vendor(self, obj):
+        return obj.tenant.slug
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj):
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+
+    def refusal(self, obj) -> str | None:
+        """Why a reviewer cannot decide ``obj`` now (None: the form is offered)."""
+        return None
+
+    def says_refusal(self, obj) -> bool:
+        """Whether the page says that refusal where the form would be (an object still waiting
+        for a decision that cannot be made), instead of offering a form every click of which
+        is refused."""
+        return False
+
+    def get_urls(self):
+        return [object_url(self, "decide", self.decide), *super().get_urls()]
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        obj = context.get("original")
+        reviewer = obj is not None and in_staff_group(request.user, StaffGroup.REVIEWERS)
+        refusal = self.refusal(obj) if reviewer else None
+        context["can_decide"] = reviewer and refusal is None
+        context["decide_refusal"] = refusal if refusal and self.says_refusal(obj) else ""
+        context["kept"] = self.kept.read(request, obj)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def decide(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not in_staff_group(request.user, StaffGroup.REVIEWERS):
+            raise PermissionDenied
+        obj = get_object_or_404(self.model, pk=object_id)
+        self._decide(request, obj)
+        opts = self.model._meta
+        return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+
+    def _decide(self, request, obj) -> None:
+        decision = request.POST.get("decision")
+        if decision not in ("approve", "reject"):
+            messages.error(request, "Choose approve or reject.")
+            self.kept.keep(request, obj, "decision")
+            return
+        try:
+            self.review_action(
+                obj,
+                approve=decision == "approve",
+                reason=request.POST.get("reason", ""),
+                reviewer=request.user,
+                request=request,
+            )
+        except DomainError as exc:
+            record_if_denied(request, exc)
+            messages.error(request, exc.detail)
+            self.kept.keep(request, obj, "decision")
+        else:
+            outcome = "approved" if decision == "approve" else "rejected"
+            messages.success(request, f"{self.decision_name(obj)} {outcome}.")
+
+    def decision_name(self, obj) -> str:
+        return str(obj)

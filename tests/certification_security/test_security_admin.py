@@ -38,7 +38,7 @@ def test_saved_override_changes_only_its_level():
     assert AuditEvent.objects.get(action="security_policy_changed").details == {
         "level": "standard",
         "before": {},
-        "overrides": {"fail_on_severity": "low"},
+        "after": {"fail_on_severity": "low"},
     }
 
 
@@ -58,16 +58,16 @@ def test_a_policy_change_and_its_reset_record_what_was_there_before_and_a_second
 
     changes = AuditEvent.objects.filter(action="security_policy_changed").order_by("id")
     assert [e.details for e in changes] == [
-        {"level": "hardware", "before": {}, "overrides": {"fail_on_severity": "low"}},
+        {"level": "hardware", "before": {}, "after": {"fail_on_severity": "low"}},
         {
             "level": "hardware",
             "before": {"fail_on_severity": "low"},
-            "overrides": {"fail_on_severity": "medium"},
+            "after": {"fail_on_severity": "medium"},
         },
         {
             "level": "hardware",
             "before": {"fail_on_severity": "medium"},
-            "overrides": {},
+            "after": {},
             "reset": True,
         },
     ]
