@@ -128,11 +128,11 @@ def _not_certified(reviewer):
     ids=["own-tenant", "blank-reason", "agent-not-certified"],
 )
 def test_a_refused_decision_is_explained_and_keeps_the_reason(journey, staff_user, setup, reason):
+    page = journey.page
     reviewer = staff_user("reviewers")
     package, message = setup(reviewer)
     journey.sign_in(reviewer)
     journey.goto(f"{WPKS}{package.pk}/change/")
-    page = journey.page
 
     _decide(journey, "Approve", reason)
 

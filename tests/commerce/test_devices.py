@@ -107,9 +107,9 @@ def test_a_device_name_or_hardware_id_with_a_control_character_is_refused(
         format="json",
     )
     assert response.status_code == 400, response.json()
-    body = response.json()
-    assert (body["code"], body["field"]) == ("invalid_device_text", field)
-    assert body["detail"].startswith(f"{field}: holds the ")
+    assert response.json()["code"] == "invalid_device_text"
+    assert response.json()["field"] == field
+    assert response.json()["detail"].startswith(f"{field}: holds the ")
     assert not Device.objects.exists()
 
 
