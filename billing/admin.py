@@ -24,6 +24,7 @@ from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
+from marketplace.admin import money_column
 from marketplace.pricing import currency_exponent, format_amount, to_minor_units
 
 
@@ -66,6 +67,17 @@ class VendorFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(lines.filter(invoice=OuterRef("pk"), vendor=self.value())))
 
 
+# The invoice's amounts (integer minor units of its currency).
+_INVOICE_MONEY = (
+    "subtotal",
+    "tax",
+    "total",
+    "prepaid_amount",
+    "credited_amount",
+    "rounding_amount",
+)
+
+
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
     fk_name = "invoice"
@@ -76,13 +88,17 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         "description",
         "quantity",
         "unit_amount",
-        "amount",
+        "amount_shown",
         "is_paid",
         "usage_seconds",
         "breakdown",
     )
     readonly_fields = fields
     ordering = ("position", "id")
+    amount_shown = money_column("amount", currency=lambda line: line.invoice.currency)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("invoice")
 
 
 @admin.register(Invoice)
@@ -111,6 +127,12 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
     # No readonly_fields list: ReadOnlyAdminMixin makes the page view-only, so Django shows
     # every field of the model read-only, in the model's order (a list kept here would be a
     # second copy of the model to keep in step).
+
+    def get_fields(self, request, obj=None):
+        # Amounts as the currency writes them ("152.00 EUR"), not in minor units (15200),
+        # which finance read as a hundred times the money.
+        fields = super().get_fields(request, obj)
+        return [f"{name}_shown" if name in _INVOICE_MONEY else name for name in fields]
 
     @admin.display(description="invoice", ordering="number")
     def label(self, obj):
@@ -281,6 +303,10 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             return f"Adjustment of {format_amount(amount, invoice.currency)} added."
 
         return self._act(request, object_id, "adjust_invoice", act)
+
+
+for _name in _INVOICE_MONEY:
+    setattr(InvoiceAdmin, f"{_name}_shown", money_column(_name))
 
 
 # What a refused action's form shows again on the change page (``_act``).

@@ -28,24 +28,42 @@ from marketplace.pricing import format_amount
 from marketplace.wpk import review_wpk
 
 
+def shown_amount(amount: int, currency: str) -> str:
+    """An amount for people: ``1900, "USD"`` → "19.00 USD"; with no currency, "free"."""
+    return format_amount(amount, currency) if currency else "free"
+
+
+def money_column(name: str, currency=lambda row: row.currency):
+    """An admin column of the amount field ``name`` (minor units) as its currency writes it:
+    staff read "15200" as fifteen thousand."""
+
+    @admin.display(description=name.replace("_", " "), ordering=name)
+    def shown(self, obj):
+        return shown_amount(getattr(obj, name), currency(obj))
+
+    return shown
+
+
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Commerce rows change only through their actions, never by editing."""
 
 
 @admin.register(PricePlan)
 class PricePlanAdmin(ReadOnlyAdmin):
-    list_display = ("agent", "key", "version", "kind", "currency", "amount", "is_current")
+    list_display = ("agent", "key", "version", "kind", "amount_shown", "is_current")
     list_filter = ("kind", "is_current")
     search_fields = ("agent__name", "key", "name")
+    amount_shown = money_column("amount")
 
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ("id", "tenant", "agent", "plan", "seats", "amount", "currency", "status")
+    list_display = ("id", "tenant", "agent", "plan", "seats", "amount_shown", "status")
     list_filter = ("status", "currency")
     search_fields = ("tenant__slug", "agent__name", "payment_intent_id", "idempotency_key")
     list_select_related = ("tenant", "agent", "agent__tenant", "plan", "plan__agent")
     actions = ["refund_in_full"]
+    amount_shown = money_column("amount")
 
     @admin.action(description="Refund in full (revokes the entitlement)", permissions=["refund"])
     def refund_in_full(self, request, queryset):
@@ -78,7 +96,7 @@ class OrderAdmin(ReadOnlyAdmin):
         rows = [
             {
                 "order": order,
-                "amount": _money(order.amount, order.currency),
+                "amount": shown_amount(order.amount, order.currency),
                 "refundable": order.status == OrderStatus.COMPLETED,
             }
             for order in queryset.select_related("tenant", "agent__tenant").order_by("pk")
@@ -107,11 +125,6 @@ class OrderAdmin(ReadOnlyAdmin):
 
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("marketplace.refund_order")
-
-
-def _money(amount: int, currency: str) -> str:
-    """An order's amount for people: ``1900, "USD"`` → "19.00 USD"; a free order has none."""
-    return format_amount(amount, currency) if currency else "free"
 
 
 @admin.register(Entitlement)

@@ -34,7 +34,9 @@ def paid_order(stripe_on, customer, agent, make_plan):
 
 def test_finance_refunds_in_full_and_the_entitlement_is_revoked(paid_order):
     client, user = admin_client("finance")
-    assert client.get(ORDERS_URL).status_code == 200
+    listed = client.get(ORDERS_URL)
+    assert listed.status_code == 200
+    assert '<td class="field-amount_shown">19.00 USD</td>' in listed.content.decode()
     page = refund_confirmation(client, paid_order.pk)
     assert "19.00 USD" in page.content.decode()
     assert Order.objects.get(pk=paid_order.pk).status == "completed"  # asked only

@@ -79,6 +79,21 @@ def test_finance_adjusts_then_finalizes_from_the_change_page(finance, draft):
     assert b'id="adjust-form"' not in page.content and b'id="void-form"' in page.content
 
 
+def test_the_invoice_page_writes_amounts_in_its_currency_not_in_minor_units(finance, draft):
+    """Finance read "Total 15200" as fifteen thousand euros: every amount of the invoice and
+    of its lines reads as the list's total column does."""
+    client, _ = finance
+    client.post(f"{URL}{draft.pk}/adjust/", {"description": "Goodwill", "amount": "-12.34"})
+    draft.refresh_from_db()
+
+    text = client.get(f"{URL}{draft.pk}/change/").content.decode()
+
+    for field in ("subtotal", "tax", "total"):
+        shown = f"{getattr(draft, field) / 100:.2f} EUR"
+        assert f'<div class="readonly">{shown}</div>' in text, field
+    assert "-12.34 EUR" in text
+
+
 def test_finalize_now_as_a_list_action(finance, draft):
     client, _ = finance
     client.post(URL, {"action": "finalize_now", "_selected_action": [draft.pk]}, follow=True)
