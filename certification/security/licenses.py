@@ -10,6 +10,7 @@ component's `licenses` array all apply, like AND. A "WITH" exception is judged a
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -108,6 +109,22 @@ def _evaluate(expression: object, rules: _Rules, offenders: dict[str, _Status]) 
     if status is not _Status.OK:
         offenders[expression.render()] = status  # type: ignore[attr-defined]
     return status
+
+
+def unknown_license_ids(ids: Iterable[str]) -> list[str]:
+    """Of a policy list's entries, those that are not one SPDX license id (or exception
+    expression) this scan knows, nor a ``LicenseRef-``: such an entry matches no component,
+    so an allow or deny list holding it says what it does not do."""
+    unknown = []
+    for entry in ids:
+        try:
+            parsed = _licensing().parse(entry)
+        except ExpressionError:
+            unknown.append(entry)
+            continue
+        if parsed is None or _unknown_keys(parsed):
+            unknown.append(entry)
+    return unknown
 
 
 def _unknown_keys(expression: object) -> list[str]:

@@ -22,9 +22,17 @@ def test_override_with_an_unknown_setting_or_bad_value_is_refused():
         ({"fail_on_severity": "severe"}, "fail_on_severity must be one of"),
         ({"license_deny": "AGPL-3.0-only"}, "license_deny must be a list"),
         (["high"], "JSON object"),
+        # An id no SPDX list holds matches no component: the list would not do what it says.
+        ({"license_deny": ["AGPL-3.0-only", "X0"]}, "license_deny: not SPDX license ids.*X0"),
+        ({"license_allow": ["MIT"] * 1001}, "license_allow holds 1001 ids; at most 1000"),
     ):
         with pytest.raises(ValidationError, match=message):
             SecurityPolicyOverride(level="standard", overrides=overrides).full_clean()
+
+
+def test_spdx_ids_in_any_spelling_and_licence_refs_are_taken():
+    overrides = {"license_allow": ["mit", "GPL-2.0+", "LicenseRef-acme-eula"]}
+    SecurityPolicyOverride(level="hardware", overrides=overrides).full_clean()
 
 
 def test_saved_override_changes_only_its_level():
