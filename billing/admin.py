@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from billing import invoice_documents, invoicing
 from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
+from billing.documents.document import unit_price
 from billing.errors import InvalidPeriod, InvoiceNotFinalized, InvoiceVoid
 from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus, line_agent
 from billing.periods import month_label, parse_month
@@ -87,7 +88,7 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         "kind",
         "description",
         "quantity",
-        "unit_amount",
+        "unit_amount_shown",
         "amount_shown",
         "is_paid",
         "usage_seconds",
@@ -96,6 +97,12 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
     ordering = ("position", "id")
     amount_shown = money_column("amount", currency=lambda line: line.invoice.currency)
+
+    @admin.display(description="unit amount")
+    def unit_amount_shown(self, line):
+        # Unrounded (a tier may cost a fraction of a cent an hour), as the documents print it.
+        currency = line.invoice.currency
+        return f"{unit_price(line.unit_amount, currency)} {currency}"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("invoice")

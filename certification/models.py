@@ -13,8 +13,8 @@ from django.utils import timezone
 from certification import vocabulary
 from certification.errors import NotQueued, NotReviewable, VersionNotCertified, VersionYanked
 from certification.security.errors import PolicyInvalid
-from certification.security.licenses import unknown_license_ids
 from certification.security.policy import SecurityPolicy
+from certification.security.spdx import unknown_license_ids
 from marketplace.models import CertificationStatus, ReviewStatus
 
 
@@ -500,9 +500,8 @@ class SecurityPolicyOverride(models.Model):
                 )
             if unknown := unknown_license_ids(ids):
                 shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
-                raise ValidationError(
-                    {"overrides": f"{name}: not SPDX license ids (nor LicenseRef-…): {shown}"}
-                )
+                one = "one SPDX licence or LicenseRef- each"
+                raise ValidationError({"overrides": f"{name}: not {one}: {shown}"})
 
 
 class ScanFinding(models.Model):

@@ -10,7 +10,6 @@ component's `licenses` array all apply, like AND. A "WITH" exception is judged a
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -18,14 +17,11 @@ from license_expression import (
     ExpressionError,
     LicenseSymbol,
     LicenseWithExceptionSymbol,
-    Licensing,
-    get_spdx_licensing,
 )
 
 from certification.security.policy import SecurityPolicy
 from certification.security.sbom import SbomComponent
-
-_REF_PREFIX = "licenseref-"
+from certification.security.spdx import REF_PREFIX, spdx_licensing, unknown_keys
 
 
 @dataclass(frozen=True)
@@ -46,15 +42,10 @@ class _Status(IntEnum):
     OK = 2
 
 
-@functools.cache
-def _licensing() -> Licensing:
-    return get_spdx_licensing()
-
-
 def _canonical(entry: str) -> str:
     """Case-folded canonical spelling, so "GPL-2.0+" in a list matches "GPL-2.0-or-later"."""
     try:
-        parsed = _licensing().parse(entry)
+        parsed = spdx_licensing().parse(entry)
     except ExpressionError:
         return entry.casefold()
     return parsed.render().casefold() if parsed is not None else entry.casefold()
@@ -85,7 +76,7 @@ class _Rules:
             return _Status.DENIED
         if not self.allow or folded in self.allow:
             return _Status.OK
-        if self.allow_refs and folded.startswith(_REF_PREFIX):
+        if self.allow_refs and folded.startswith(REF_PREFIX):
             return _Status.OK
         return _Status.NOT_ALLOWED
 
@@ -101,7 +92,7 @@ class _Rules:
 
 
 def _evaluate(expression: object, rules: _Rules, offenders: dict[str, _Status]) -> _Status:
-    licensing = _licensing()
+    licensing = spdx_licensing()
     if isinstance(expression, licensing.OR | licensing.AND):
         statuses = [_evaluate(arg, rules, offenders) for arg in expression.args]
         return max(statuses) if isinstance(expression, licensing.OR) else min(statuses)
@@ -109,32 +100,6 @@ def _evaluate(expression: object, rules: _Rules, offenders: dict[str, _Status]) 
     if status is not _Status.OK:
         offenders[expression.render()] = status  # type: ignore[attr-defined]
     return status
-
-
-def unknown_license_ids(ids: Iterable[str]) -> list[str]:
-    """Of a policy list's entries, those that are not one SPDX license id (or exception
-    expression) this scan knows, nor a ``LicenseRef-``: such an entry matches no component,
-    so an allow or deny list holding it says what it does not do."""
-    unknown = []
-    for entry in ids:
-        try:
-            parsed = _licensing().parse(entry)
-        except ExpressionError:
-            unknown.append(entry)
-            continue
-        if parsed is None or _unknown_keys(parsed):
-            unknown.append(entry)
-    return unknown
-
-
-def _unknown_keys(expression: object) -> list[str]:
-    licensing = _licensing()
-    unknown = []
-    for symbol in licensing.license_symbols(expression, decompose=True):
-        key = symbol.key
-        if key not in licensing.known_symbols and not key.casefold().startswith(_REF_PREFIX):
-            unknown.append(key)
-    return unknown
 
 
 class _ComponentCheck:
@@ -167,14 +132,14 @@ class _ComponentCheck:
 
     def expression(self, text: str) -> None:
         try:
-            parsed = _licensing().parse(text)
+            parsed = spdx_licensing().parse(text)
         except ExpressionError:
             self.unrecognised(text, "license_expression_invalid", "not a valid SPDX expression")
             return
         if parsed is None:
             self.unrecognised(text, "license_expression_invalid", "empty licence expression")
             return
-        unknown = _unknown_keys(parsed)
+        unknown = unknown_keys(parsed)
         if unknown and not self.rules.allow:
             self.add("license_unknown", text, f"not SPDX ids: {', '.join(unknown)}", blocking=False)
         offenders: dict[str, _Status] = {}

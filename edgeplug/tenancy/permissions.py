@@ -37,8 +37,8 @@ class TenantPower:
 
 
 NO_TENANT = (
-    "You are signed in as a member of no tenant: a tenant's admin adds you to theirs "
-    "(POST /api/v1/tenant/members), then sign in again."
+    "This sign-in is for no tenant: your account is a member of none. Once a tenant's admin "
+    "adds you to theirs, sign in again."
 )
 
 
@@ -47,8 +47,10 @@ def permission_class(power: TenantPower, name: str) -> type[BasePermission]:
 
     def has_permission(self, request, view) -> bool:
         tenant = getattr(request, "tenant", None)
-        if tenant is None and request.user.is_authenticated:
-            # Not "your role": an account of no tenant has none (a new one, or removed).
+        token = getattr(request, "auth", None)
+        if tenant is None and hasattr(token, "get") and token.get("tenant_id") is None:
+            # Not "your role": a token signed in for no tenant has none (its account is a
+            # member of none: new, or removed).
             self.message = NO_TENANT
         return power.held(tenant, getattr(request, "role", None))
 

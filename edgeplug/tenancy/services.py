@@ -146,10 +146,6 @@ class UnknownUser(UnknownReference, code="unknown_user", thing="user"):
     """Members are existing accounts: nobody is invited by an email without one."""
 
 
-class StaffAccount(BadRequest, code="staff_account"):
-    """Platform staff are not added to a tenant by its admins (``add_member_by_email``)."""
-
-
 def add_member_by_email(
     tenant: Tenant, email: str, role: str, *, actor=None, request=None
 ) -> Membership:
@@ -158,14 +154,11 @@ def add_member_by_email(
     adding a reviewer to itself would take that reviewer off its runs (a reviewer never
     decides a tenant's work it belongs to); superusers add staff to a tenant in the admin."""
     user = User.objects.with_email(email).first()
-    if user is None:
+    # A staff account is answered as no account: saying it is staff would hand any tenant
+    # admin the list of EdgePlug's staff.
+    if user is None or user.is_staff or user.is_superuser:
         raise UnknownUser(
             "email", email, detail="no EdgePlug account uses it: ask them to create one first."
-        )
-    if user.is_staff or user.is_superuser:
-        raise StaffAccount(
-            f"{email} is an EdgePlug staff account: staff join a tenant only through EdgePlug "
-            "(it would take them off reviewing its work)."
         )
     return add_member(tenant, user, role, actor=actor, request=request)
 

@@ -28,7 +28,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         request=s.AddMemberSerializer,
         responses={
             201: s.MembershipSerializer,
-            400: error_response(400, "unknown_user (no account uses the email), staff_account"),
+            400: error_response(400, "unknown_user: no EdgePlug account uses the email."),
         },
     )
     def create(self, request):

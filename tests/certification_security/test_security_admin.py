@@ -23,7 +23,11 @@ def test_override_with_an_unknown_setting_or_bad_value_is_refused():
         ({"license_deny": "AGPL-3.0-only"}, "license_deny must be a list"),
         (["high"], "JSON object"),
         # An id no SPDX list holds matches no component: the list would not do what it says.
-        ({"license_deny": ["AGPL-3.0-only", "X0"]}, "license_deny: not SPDX license ids.*X0"),
+        ({"license_deny": ["AGPL-3.0-only", "X0"]}, "license_deny: not one SPDX licence.*X0"),
+        # Lists are compared with one component's licence: an expression or a bare exception
+        # would match none.
+        ({"license_deny": ["GPL-3.0-only OR AGPL-3.0-only"]}, "not one SPDX licence.*OR"),
+        ({"license_allow": ["Classpath-exception-2.0"]}, "not one SPDX licence.*Classpath"),
         ({"license_allow": ["MIT"] * 1001}, "license_allow holds 1001 ids; at most 1000"),
     ):
         with pytest.raises(ValidationError, match=message):
@@ -31,7 +35,14 @@ def test_override_with_an_unknown_setting_or_bad_value_is_refused():
 
 
 def test_spdx_ids_in_any_spelling_and_licence_refs_are_taken():
-    overrides = {"license_allow": ["mit", "GPL-2.0+", "LicenseRef-acme-eula"]}
+    overrides = {
+        "license_allow": [
+            "mit",
+            "GPL-2.0+",
+            "LicenseRef-acme-eula",
+            "GPL-2.0-only WITH Classpath-exception-2.0",
+        ]
+    }
     SecurityPolicyOverride(level="hardware", overrides=overrides).full_clean()
 
 

@@ -41,7 +41,8 @@ def test_removing_the_default_card_makes_the_newest_left_the_default(
     stripe_on, customer, agent, make_plan
 ):
     """A tenant with a card is never told to add one: removing the default promotes the
-    newest card left, and a paid order is charged to it."""
+    newest card left (of two), and a paid order is charged to it. Removing another card
+    leaves the default alone."""
     client, _ = customer
     oldest = save_card(client)
     newer = save_card(client, "5555555555554444")
@@ -49,12 +50,15 @@ def test_removing_the_default_card_makes_the_newest_left_the_default(
     client.post(f"/api/v1/billing/payment-methods/{oldest['id']}/default")
     cards = "/api/v1/billing/payment-methods"
 
-    assert client.delete(f"{cards}/{newer['id']}").status_code == 204  # not the default
-    assert PaymentMethod.objects.get(is_default=True).pk == oldest["id"]
     assert client.delete(f"{cards}/{oldest['id']}").status_code == 204
 
     listed = client.get(cards).json()["results"]
-    assert [(m["id"], m["is_default"]) for m in listed] == [(newest["id"], True)]
+    assert [(m["id"], m["is_default"]) for m in listed] == [
+        (newest["id"], True),
+        (newer["id"], False),
+    ]
+    assert client.delete(f"{cards}/{newer['id']}").status_code == 204  # not the default
+    assert PaymentMethod.objects.get(is_default=True).pk == newest["id"]
     plan = make_plan("one_time", currency="EUR", amount=900)
     assert place_order(client, agent, plan, "after-removal").status_code == 201
     assert AuditEvent.objects.filter(action="payment_method_default").count() == 2

@@ -2,6 +2,7 @@
 adjustment on a draft, void, credit notes for chosen lines; each audited. Other staff may
 look at nothing here."""
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -92,6 +93,9 @@ def test_the_invoice_page_writes_amounts_in_its_currency_not_in_minor_units(fina
         shown = f"{getattr(draft, field) / 100:.2f} EUR"
         assert f'<div class="readonly">{shown}</div>' in text, field
     assert "-12.34 EUR" in text
+    # Each line's unit amount too (unrounded: a tier may cost a fraction of a cent an hour).
+    units = re.findall(r'field-unit_amount_shown">\s*<p>([^<]*)</p>', text)
+    assert units and all(re.fullmatch(r"-?\d+\.\d{2,} EUR", unit) for unit in units), units
 
 
 def test_finalize_now_as_a_list_action(finance, draft):
