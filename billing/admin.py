@@ -68,17 +68,6 @@ class VendorFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(lines.filter(invoice=OuterRef("pk"), vendor=self.value())))
 
 
-# The invoice's amounts (integer minor units of its currency).
-_INVOICE_MONEY = (
-    "subtotal",
-    "tax",
-    "total",
-    "prepaid_amount",
-    "credited_amount",
-    "rounding_amount",
-)
-
-
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
     fk_name = "invoice"
@@ -139,7 +128,7 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         # Amounts as the currency writes them ("152.00 EUR"), not in minor units (15200),
         # which finance read as a hundred times the money.
         fields = super().get_fields(request, obj)
-        return [f"{name}_shown" if name in _INVOICE_MONEY else name for name in fields]
+        return [f"{name}_shown" if name in Invoice.MONEY_FIELDS else name for name in fields]
 
     @admin.display(description="invoice", ordering="number")
     def label(self, obj):
@@ -312,7 +301,7 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         return self._act(request, object_id, "adjust_invoice", act)
 
 
-for _name in _INVOICE_MONEY:
+for _name in Invoice.MONEY_FIELDS:
     setattr(InvoiceAdmin, f"{_name}_shown", money_column(_name))
 
 

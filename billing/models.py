@@ -438,6 +438,16 @@ class Invoice(models.Model):
     Amounts are integer minor units of ``currency``; a credit note's amounts are negative.
     ``number`` is empty until finalized, then ``EP-YYYY-NNNNNN`` (``CN-…`` for credit notes)."""
 
+    # Its stored amounts, in minor units of ``currency`` (the API and the admin show them).
+    MONEY_FIELDS = (
+        "subtotal",
+        "tax",
+        "total",
+        "prepaid_amount",
+        "credited_amount",
+        "rounding_amount",
+    )
+
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="invoices")
     kind = models.CharField(max_length=16, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE)
     status = models.CharField(
