@@ -14,7 +14,6 @@ from certification import vocabulary
 from certification.errors import NotQueued, NotReviewable, VersionNotCertified, VersionYanked
 from certification.security.errors import PolicyInvalid
 from certification.security.policy import SecurityPolicy
-from certification.security.spdx import unknown_license_ids
 from marketplace.models import CertificationStatus, ReviewStatus
 
 
@@ -456,10 +455,6 @@ class AdvisoryImport(models.Model):
         return f"import of {self.path} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
 
 
-# A policy list longer than any real one (the SPDX list itself has some 700 ids).
-LICENSE_LIST_MAX = 1000
-
-
 class SecurityPolicyOverride(models.Model):
     """Platform admins' changes to a level's security policy; defaults live in
     certification/security/policy.py and only the keys stored here differ from them."""
@@ -492,16 +487,6 @@ class SecurityPolicyOverride(models.Model):
             SecurityPolicy.for_level(self.level).with_overrides(self.overrides)
         except (PolicyInvalid, TypeError) as exc:
             raise ValidationError({"overrides": str(exc)}) from exc
-        for name in ("license_allow", "license_deny"):
-            ids = self.overrides.get(name) or []
-            if len(ids) > LICENSE_LIST_MAX:
-                raise ValidationError(
-                    {"overrides": f"{name} holds {len(ids)} ids; at most {LICENSE_LIST_MAX}."}
-                )
-            if unknown := unknown_license_ids(ids):
-                shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
-                one = "one SPDX licence or LicenseRef- each"
-                raise ValidationError({"overrides": f"{name}: not {one}: {shown}"})
 
 
 class ScanFinding(models.Model):

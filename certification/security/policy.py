@@ -18,6 +18,7 @@ from typing import Any
 
 from certification.security.errors import PolicyInvalid
 from certification.security.severity import Severity
+from certification.security.spdx import unknown_license_ids
 from certification.vocabulary import Level
 
 # Network copyleft, source-available and non-commercial licences: incompatible with selling an
@@ -112,13 +113,26 @@ def _severity(value: Any, name: str) -> Severity:
         raise PolicyInvalid(f"{name} must be one of {choices}, not {value!r}") from exc
 
 
+# A licence list longer than any real one (the SPDX list itself has some 700 ids).
+LICENSE_LIST_MAX = 1000
+
+
 def _license_set(value: Any, name: str) -> frozenset[str]:
+    """A policy's licence list: each entry one licence a component's can equal (an SPDX id in
+    any spelling or a LicenseRef-, alone or WITH an exception); anything else would match no
+    component, so the list would not do what it says."""
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise PolicyInvalid(f"{name} must be a list of SPDX ids")
     items = list(value)
     if not all(isinstance(item, str) and item.strip() for item in items):
         raise PolicyInvalid(f"{name} must contain non-empty SPDX id strings")
-    return frozenset(item.strip() for item in items)
+    if len(items) > LICENSE_LIST_MAX:
+        raise PolicyInvalid(f"{name} holds {len(items)} ids; at most {LICENSE_LIST_MAX}.")
+    ids = dict.fromkeys(item.strip() for item in items)
+    if unknown := unknown_license_ids(ids):
+        shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        raise PolicyInvalid(f"{name}: not one SPDX licence or LicenseRef- each: {shown}")
+    return frozenset(ids)
 
 
 @dataclass(frozen=True)
