@@ -18,7 +18,6 @@ from marketplace.models import (
     Download,
     Entitlement,
     Order,
-    OrderStatus,
     PricePlan,
     Review,
     ReviewStatus,
@@ -97,7 +96,7 @@ class OrderAdmin(ReadOnlyAdmin):
             {
                 "order": order,
                 "amount": shown_amount(order.amount, order.currency),
-                "refundable": order.status == OrderStatus.COMPLETED,
+                "refundable": order.is_refundable,
             }
             for order in queryset.select_related("tenant", "agent__tenant").order_by("pk")
         ]

@@ -389,6 +389,11 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"order {self.pk} {self.tenant} {self.plan} ({self.status})"
 
+    @property
+    def is_refundable(self) -> bool:
+        """Finance may refund it in full (``orders.refund_order``): only a completed order."""
+        return self.status == OrderStatus.COMPLETED
+
 
 class EntitlementStatus(models.TextChoices):
     ACTIVE = "active"

@@ -212,9 +212,6 @@ def place_order(
     """(order, created). The same key and body return the order already made."""
     key = _require_key(idempotency_key)
     digest = request_digest(agent_id, plan_id, seats)
-    existing = _replayed(tenant, key, digest)
-    if existing is not None:
-        return existing, False
     try:
         with transaction.atomic(durable=True):
             _claim_key(tenant, key)
@@ -505,7 +502,7 @@ class Refund(NamedTuple):
 def refund_order(order: Order, *, actor=None, request=None) -> Refund:
     """A full refund (finance, from the admin): the money goes back, the entitlement ends."""
     order = Order.objects.get(pk=order.pk)
-    if order.status != OrderStatus.COMPLETED:
+    if not order.is_refundable:
         raise OrderNotRefundable(f"Order {order.pk} is {order.status}; only completed orders.")
     if order.payment_intent_id:
         payments.refund(
