@@ -68,6 +68,22 @@ class VendorFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(lines.filter(invoice=OuterRef("pk"), vendor=self.value())))
 
 
+class MoneyBackFilter(admin.SimpleListFilter):
+    """Credit notes of paid invoices by whether their money went back (billing.money_back):
+    ``owed`` lists what finance still has to pay back, or look into (a card refund failing)."""
+
+    title = "money back"
+    parameter_name = "money_back"
+
+    def lookups(self, request, model_admin):
+        return [("owed", "owed"), ("paid_back", "paid back")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("owed", "paid_back"):
+            return queryset
+        return queryset.filter(refund_amount__gt=0, refunded_at__isnull=self.value() == "owed")
+
+
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
     fk_name = "invoice"
@@ -115,6 +131,7 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         "currency",
         ("tenant", admin.RelatedOnlyFieldListFilter),
         VendorFilter,
+        MoneyBackFilter,
     )
     search_fields = ("number", "tenant__slug", "tenant__name")
     list_select_related = ("tenant",)

@@ -1,20 +1,22 @@
 """The invoice admin's payment actions (finance): retry a payment now, record an offline
-payment with its reference. Doors only: each calls one action of billing.collection, which
-audits. Mixed into the invoice admin (billing/admin.py) with ``PAYMENT_ACTIONS``."""
+payment with its reference, record money a credit note owed back as paid back (a transfer).
+Doors only: each calls one action of billing.collection or billing.money_back, which audits.
+Mixed into the invoice admin (billing/admin.py) with ``PAYMENT_ACTIONS``."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
-from billing import collection
+from billing import collection, money_back
 from billing.models import InvoiceStatus
 from edgeplug.errors import DomainError
+from marketplace.pricing import format_amount
 
-PAYMENT_ACTIONS = ["retry_payment", "record_offline_payment"]
+PAYMENT_ACTIONS = ["retry_payment", "record_offline_payment", "record_money_paid_back"]
 
 
-class OfflinePaymentForm(forms.Form):
+class ReferenceForm(forms.Form):
     reference = forms.CharField(
         max_length=collection.MAX_REFERENCE_LENGTH,
         label="Payment reference",
@@ -47,15 +49,55 @@ class InvoicePaymentActions:
         description="Record an offline payment (with its reference)", permissions=["collect"]
     )
     def record_offline_payment(self, request, queryset):
-        form = OfflinePaymentForm(request.POST if "apply" in request.POST else None)
+        return self._with_reference(
+            request,
+            queryset,
+            action="record_offline_payment",
+            title="Record an offline payment",
+            intro="Each invoice below is marked paid with this reference (a bank transfer, a "
+            "cheque). An uncollectible invoice paid this way gives the tenant's suspended "
+            "entitlements back.",
+            button="Record payment",
+            record=collection.record_offline_payment,
+            done="{result.number} recorded as paid.",
+        )
+
+    @admin.action(
+        description="Record money paid back (credit notes owing it, with the transfer's reference)",
+        permissions=["collect"],
+    )
+    def record_money_paid_back(self, request, queryset):
+        return self._with_reference(
+            request,
+            queryset,
+            action="record_money_paid_back",
+            title="Record money paid back",
+            intro="Each credit note below owes its tenant money back (its invoice was paid "
+            "by transfer, or its card refund keeps failing). Record the transfer you sent "
+            "with its reference: the note is then paid back.",
+            button="Record paid back",
+            record=money_back.record_money_paid_back,
+            done="{result.number}: paid back ({result.refund_reference}).",
+        )
+
+    def _with_reference(self, request, queryset, *, action, title, intro, button, record, done):
+        """A list action that asks for a payment's reference first (its form), then records
+        it on each chosen invoice through ``record``."""
+        form = ReferenceForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
             return TemplateResponse(
                 request,
-                "admin/billing/invoice/record_offline_payment.html",
+                "admin/billing/invoice/record_reference.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Record an offline payment",
-                    "invoices": queryset.order_by("pk"),
+                    "title": title,
+                    "intro": intro,
+                    "action": action,
+                    "button": button,
+                    "invoices": [
+                        (invoice, format_amount(invoice.refund_amount, invoice.currency))
+                        for invoice in queryset.order_by("pk")
+                    ],
                     "form": form,
                     "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                     "opts": self.model._meta,
@@ -63,7 +105,7 @@ class InvoicePaymentActions:
             )
         for invoice in queryset.order_by("pk"):
             try:
-                paid = collection.record_offline_payment(
+                result = record(
                     invoice,
                     reference=form.cleaned_data["reference"],
                     actor=request.user,
@@ -72,7 +114,7 @@ class InvoicePaymentActions:
             except DomainError as exc:
                 self.message_user(request, f"{invoice}: {exc.detail}", messages.ERROR)
             else:
-                self.message_user(request, f"{paid.number} recorded as paid.", messages.SUCCESS)
+                self.message_user(request, done.format(result=result), messages.SUCCESS)
         return None
 
     def has_collect_permission(self, request) -> bool:

@@ -486,7 +486,7 @@ def _mark_paid(
     amount), audited as the amount paid, with ``amount_due`` beside it when they differ."""
     amount = invoice.amount_due if charged is None else charged
     if not invoice.is_unpaid:
-        if payment_intent_id and payment_intent_id != _intent_that_paid(invoice):
+        if payment_intent_id and payment_intent_id != invoice.intent_that_paid:
             _record_paid_twice(invoice, payment_intent_id, amount)
         return
     was_uncollectible = invoice.status == InvoiceStatus.UNCOLLECTIBLE
@@ -526,14 +526,6 @@ def _mark_paid(
         lift_suspension(invoice)
 
 
-def _intent_that_paid(invoice: Invoice) -> str:
-    """The PaymentIntent whose success settled the invoice; empty when it was settled
-    otherwise (an offline payment, which keeps the awaited attempt's intent id, or a void)."""
-    if invoice.status == InvoiceStatus.PAID and not invoice.payment_reference:
-        return invoice.payment_intent_id
-    return ""
-
-
 def _record_paid_twice(invoice: Invoice, payment_intent_id: str, amount: int) -> None:
     """A card charge succeeded for an invoice already settled (by another intent, offline, or
     void): the invoice stays as it is, and finance is told what to refund, once per intent
@@ -552,7 +544,7 @@ def _record_paid_twice(invoice: Invoice, payment_intent_id: str, amount: int) ->
         amount=amount,
         currency=invoice.currency,
         status=invoice.status,
-        paid_by_intent=_intent_that_paid(invoice),
+        paid_by_intent=invoice.intent_that_paid,
         reference=invoice.payment_reference,
     )
 
@@ -668,17 +660,24 @@ def apply_credit(
 # --- offline payments ----------
 
 
+def checked_reference(reference: str) -> str:
+    """A payment's reference as finance typed it (a transfer's id), trimmed: 1 to
+    ``MAX_REFERENCE_LENGTH`` characters."""
+    reference = (reference or "").strip()
+    if not reference or len(reference) > MAX_REFERENCE_LENGTH:
+        raise InvalidPaymentReference(
+            f"Give the payment's reference (1 to {MAX_REFERENCE_LENGTH} characters)."
+        )
+    return reference
+
+
 def record_offline_payment(
     invoice: Invoice, *, reference: str, actor=None, request=None
 ) -> Invoice:
     """Finance records a payment received outside Stripe (a bank transfer) with its
     reference; an uncollectible invoice paid this way gives the entitlements back. Refused
     while a card charge of it is still processing (``refuse_while_awaited``)."""
-    reference = (reference or "").strip()
-    if not reference or len(reference) > MAX_REFERENCE_LENGTH:
-        raise InvalidPaymentReference(
-            f"Give the payment's reference (1 to {MAX_REFERENCE_LENGTH} characters)."
-        )
+    reference = checked_reference(reference)
     with transaction.atomic():
         invoice = _locked(invoice.pk)
         # Also one with nothing due: credited in full before credit notes settled what they

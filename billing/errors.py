@@ -214,6 +214,10 @@ class InvalidPaymentReference(BadRequest, code="invalid_payment_reference"):
     """An offline payment needs the reference of the transfer (1 to 255 characters)."""
 
 
+class NothingOwedBack(Conflict, code="nothing_owed_back"):
+    """Only a credit note of a paid invoice owes money back, until it is paid back."""
+
+
 class PeriodNotEnded(Conflict, code="period_not_ended"):
     """A month is closed once it has ended; closing the current month early needs ``force``
     (usage still to come is billed as late usage next month), a future month never."""

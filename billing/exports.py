@@ -108,6 +108,9 @@ _INVOICE_COLUMNS: tuple[tuple[str, str, Callable[[object, dict], object]], ...] 
     ("paid_at", "paid_at", _instant),
     ("voided_at", "voided_at", _instant),
     ("payment_reference", "payment_reference", _as_is),
+    ("refund", "refund_amount", _money),
+    ("refunded_at", "refunded_at", _instant),
+    ("refund_reference", "refund_reference", _as_is),
     ("invoice_id", "id", _as_is),
 )
 _INVOICE_FIELDS = tuple(

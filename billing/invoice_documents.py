@@ -145,6 +145,8 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         credit_of=invoice.credit_of.number if invoice.credit_of_id else "",
         rounding=invoice.rounding_amount,
         credited=invoice.credited_amount,
+        money_back=invoice.refund_amount,
+        money_back_to_card=bool(invoice.credit_of_id and invoice.credit_of.intent_that_paid),
     )
 
 

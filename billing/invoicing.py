@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from billing import collection, invoice_documents, invoice_emails, payments
+from billing import collection, invoice_documents, invoice_emails, money_back, payments
 from billing import invoice_builder as builder
 from billing.audit import record_invoice_event
 from billing.billing_accounts import account_refusal
@@ -988,6 +988,8 @@ def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor,
         kind=InvoiceKind.CREDIT_NOTE,
         credit_of=invoice,
         finalize_after=now,
+        # A paid invoice's note gives that much back in money (billing.money_back).
+        refund_amount=money_back.owed(invoice, credit),
         **{name: getattr(invoice, name) for name in CREDIT_NOTE_TAKES_OVER},
     )
     InvoiceLine.objects.bulk_create(
@@ -1012,6 +1014,7 @@ def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor,
         actor=actor,
         request=request,
     )
+    money_back.pay_back(invoice, note, actor=actor, request=request)
     return note
 
 

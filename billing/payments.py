@@ -425,12 +425,35 @@ def payment_status(payment_intent_id: str) -> PaymentOutcome:
 
 
 @_processor_call("refunding the payment")
-def refund(payment_intent_id: str, *, idempotency_key: str) -> str:
+def refund(
+    payment_intent_id: str,
+    *,
+    idempotency_key: str,
+    amount: int | None = None,
+    metadata: dict[str, str] | None = None,
+) -> str:
+    """Refund the PaymentIntent: all of it, or ``amount`` (minor units). The Stripe refund."""
+    params: dict = {"payment_intent": payment_intent_id}
+    if amount is not None:
+        params["amount"] = amount
+    if metadata:
+        params["metadata"] = metadata
     created = client().v1.refunds.create(
-        params={"payment_intent": payment_intent_id},
-        options={"idempotency_key": idempotency_key},
+        params=params, options={"idempotency_key": idempotency_key}
     )
     return created.id
+
+
+@_processor_call("reading the payment's refunds")
+def refund_made(payment_intent_id: str, *, metadata: dict[str, str]) -> str | None:
+    """The refund of the PaymentIntent carrying ``metadata``, if one was made: a refund whose
+    answer was lost is found again after its idempotency key expired (24 hours)."""
+    listed = client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
+    for made in listed.auto_paging_iter():
+        stored = made.metadata.to_dict() if made.metadata else {}
+        if metadata.items() <= stored.items():
+            return made.id
+    return None
 
 
 def verified_event(payload: bytes, signature: str):

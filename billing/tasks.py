@@ -8,6 +8,7 @@ from billing import (
     collection,
     invoice_emails,
     invoicing,
+    money_back,
     payment_notices,
     periods,
     usage_retention,
@@ -119,6 +120,18 @@ def collect_invoice_payment(invoice_id: int) -> str:
 @shared_task(**_PAYMENT_RETRIES)
 def collect_with_new_card(invoice_id: int, attempts_seen: int) -> str:
     return collection.collect_with_new_card(invoice_id, attempts_seen).outcome
+
+
+@shared_task(**_PAYMENT_RETRIES)
+def refund_credit_note(note_id: int) -> str:
+    """What a credit note of a card-paid invoice gives back, refunded on that card."""
+    return money_back.refund_credit_note(note_id)
+
+
+@shared_task(acks_late=True)
+def retry_credit_note_refunds() -> dict:
+    run = money_back.retry_credit_note_refunds()
+    return {"refunded": run.attempted, "errors": run.errors}
 
 
 @shared_task(acks_late=True)

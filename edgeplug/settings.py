@@ -344,6 +344,8 @@ CELERY_BEAT_SCHEDULE = {
         "billing.tasks.collect_missed_first_charges", minutes=15
     ),
     "email-missed-invoices": _every("billing.tasks.email_missed_invoices", minutes=15),
+    # A credit note's card refund whose task gave up (the processor down) is made again.
+    "retry-credit-note-refunds": _every("billing.tasks.retry_credit_note_refunds", hours=1),
 }
 
 # --- Auth ---------------------------------------------------------------------------------------

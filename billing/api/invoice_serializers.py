@@ -80,6 +80,8 @@ class InvoiceSerializer(ReadOnlyModelSerializer):
             "next_payment_attempt_at",
             "payment_failure_code",
             "payment_failure_detail",
+            "refunded_at",
+            "refund_reference",
         ]
 
 

@@ -93,6 +93,10 @@ class InvoiceDocument:
     # What credit notes gave back of it while it was unpaid (``Invoice.credited_amount``):
     # that much less was due. A credit note of a paid invoice is money paid back, not this.
     credited: int = 0
+    # A credit note of a paid invoice: the money it gives back (minor units, positive), and
+    # whether on the card that paid the invoice (else by transfer). billing.money_back.
+    money_back: int = 0
+    money_back_to_card: bool = False
 
     @property
     def is_credit_note(self) -> bool:

@@ -16,7 +16,12 @@ from django.core.mail import EmailMessage, get_connection
 
 from billing.documents.document import InvoiceDocument
 from billing.documents.errors import InvalidInvoiceDocument
-from billing.documents.rendering import TITLES, settled_mention, settlement_rows
+from billing.documents.rendering import (
+    TITLES,
+    money_back_mention,
+    settled_mention,
+    settlement_rows,
+)
 from edgeplug.errors import DomainError
 from marketplace.pricing import format_amount
 
@@ -46,6 +51,8 @@ def build_invoice_email(
     ]
     if doc.is_credit_note:
         lines.append(f"It credits invoice {doc.credit_of}.")
+        if money_back := money_back_mention(doc):
+            lines.append(money_back)
     else:
         lines += [f"{label}: {amount}" for label, amount in settlement_rows(doc)]
         lines.append(

@@ -74,6 +74,7 @@ def render_html(doc: InvoiceDocument, *, asset_base: str | None = None) -> str:
         "settlement": settlement_rows(doc),
         "amount_due": format_amount(doc.amount_due, cur),
         "settled": settled_mention(doc),
+        "money_back": money_back_mention(doc),
         "reverse_charge_mention": REVERSE_CHARGE_MENTION,
         "einvoice": einvoice_supported(cur),
         "exponent": exponent(cur),
@@ -103,6 +104,17 @@ def settled_mention(doc: InvoiceDocument) -> str:
         return ""
     settled_by = "Paid" if _paid_by_the_buyer(doc) else "Credited in full"
     return f"{settled_by} \N{EN DASH} nothing is due."
+
+
+def money_back_mention(doc: InvoiceDocument) -> str:
+    """How a credit note of a paid invoice says the money it gives back goes back ("" when
+    it gives none back in money)."""
+    if not doc.money_back:
+        return ""
+    amount = format_amount(doc.money_back, doc.currency)
+    if doc.money_back_to_card:
+        return f"{amount} is refunded to the card that paid invoice {doc.credit_of}."
+    return f"{amount} is paid back to you by bank transfer."
 
 
 def _paid_by_the_buyer(doc: InvoiceDocument) -> bool:

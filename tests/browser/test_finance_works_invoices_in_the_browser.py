@@ -1,7 +1,8 @@
 """Finance works invoices in Chromium, the way a person does: the invoice list filtered by
 period, a draft adjusted then finalized, a credit note for one chosen line, a void with a
 reason, an offline payment recorded through the changelist action's intermediate form (and a
-payment retry refused once it is paid), and the invoice's PDF from its change page. Each
+payment retry refused once it is paid), that invoice credited in full and the money its
+credit note owes recorded as paid back, and the invoice's PDF from its change page. Each
 step checks what the page shows; the end checks the database (and the audit trail)."""
 
 import re
@@ -12,6 +13,7 @@ import pytest
 from billing import invoicing
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
+from marketplace.pricing import format_amount
 from tests.invoices.pdf_reading import pdf_text
 from tests.invoicing.conftest import FEB, JAN, make_customer, vendor_tenant  # noqa: F401
 
@@ -166,6 +168,28 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     refusal = page.locator(".messagelist .error").inner_text()
     assert to_pay.number in refusal and "only finalized, unpaid invoices" in refusal
 
+    # Credited in full once paid by transfer, the invoice's credit note owes the money back:
+    # the list's "money back" filter shows it, and finance records the transfer sent back.
+    page.locator(f'#result_list input[name="_selected_action"][value="{to_pay.pk}"]').check()
+    page.locator('select[name="action"]').select_option("credit_in_full")
+    journey.click(page.get_by_role("button", name="Go"))
+    back = re.search(rf"{to_pay.number}.*: credit note (CN-\d{{4}}-\d{{6}})\.", _message(page))
+    assert back, _message(page)
+    journey.goto(f"{URL}?money_back=owed")
+    owed = page.locator("#result_list tbody tr")
+    assert owed.count() == 1 and back.group(1) in owed.inner_text()
+    owed.locator('input[name="_selected_action"]').check()
+    page.locator('select[name="action"]').select_option("record_money_paid_back")
+    journey.click(page.get_by_role("button", name="Go"))
+    assert page.get_by_role("heading", name="Record money paid back").count() == 1
+    owes = format_amount(to_pay.total, to_pay.currency)  # paid in full: all of it goes back
+    assert f"gives back {owes}" in page.locator("#content").inner_text()
+    page.get_by_label("Payment reference:").fill("SEPA-BACK-0815")
+    journey.click(page.get_by_role("button", name="Record paid back"))
+    assert f"{back.group(1)}: paid back (SEPA-BACK-0815)." in _message(page)
+    journey.goto(f"{URL}?money_back=owed")
+    assert page.locator("#result_list tbody tr").count() == 0
+
     # With numbers, a credit note and its statuses in the list: every column still in sight.
     journey.goto(URL)
     assert _hidden_column_headers(page) == []
@@ -191,4 +215,9 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     assert february.status == InvoiceStatus.DRAFT
     done = set(AuditEvent.objects.filter(actor=finance).values_list("action", flat=True))
     audited = {"invoice_adjusted", "invoice_finalized", "credit_note_issued", "invoice_voided"}
-    assert audited | {"invoice_paid"} <= done, done
+    assert audited | {"invoice_paid", "credit_note_refunded"} <= done, done
+    paid_back = Invoice.objects.get(credit_of=to_pay)
+    assert (paid_back.refund_amount, paid_back.refund_reference) == (
+        to_pay.total,
+        "SEPA-BACK-0815",
+    )

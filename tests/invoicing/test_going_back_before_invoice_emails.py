@@ -10,7 +10,7 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from billing import invoice_emails, invoicing
+from billing import invoice_emails, invoicing, money_back
 from billing.models import Invoice
 from tests.invoicing.conftest import APR, FEB, JAN, MAR
 from tests.migrations import column_names, migrated_back, refusal_going_back
@@ -58,6 +58,8 @@ def test_an_invoice_not_emailed_stops_the_way_back_named_and_its_email_state_is_
     # billing 0014 would refuse to go back past before 0013 is reached).
     Invoice.objects.filter(pk=sent.pk).update(status="paid", paid_at=F("finalized_at"))
     note = invoicing.issue_credit_note(sent, reason="goodwill")  # its own email not sent yet
+    # Its money paid back (billing 0016 refuses to go back past a note still owing it).
+    money_back.record_money_paid_back(note, reference="SEPA back")
     void = issued(billed, APR)
     invoicing.void_invoice(void, reason="issued to the wrong entity")  # never emailed
     before = email_state()

@@ -54,8 +54,9 @@ def test_unpaid_dinar_invoices_are_rounded_down_and_the_others_keep_their_amount
             for name, pk in rows.items()
         }
         assert got == {"open": -5, "dunned": -5, "paid": 0, "euro": 0, "fils": 0}
-        assert Invoice.objects.get(pk=rows["dunned"]).amount_due == 210
     assert "rounding_amount" in column_names("billing_invoice")
+    # Read with today's model once billing is forward again (its later columns exist then).
+    assert Invoice.objects.get(pk=rows["dunned"]).amount_due == 210
 
 
 def test_going_back_is_refused_while_an_invoice_holds_a_rounding_named():

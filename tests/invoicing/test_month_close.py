@@ -243,6 +243,7 @@ def test_the_beat_schedule_names_registered_billing_tasks(settings):
         "billing.tasks.collect_missed_first_charges",
         "billing.tasks.email_missed_invoices",
         "billing.tasks.maintain_usage_partitions",
+        "billing.tasks.retry_credit_note_refunds",
     }
     assert billing <= set(app.tasks)
 

@@ -1,0 +1,94 @@
+"""What a credit note of a paid invoice gives back in money (``refund_amount``, frozen on
+issue like every other amount, so the PostgreSQL trigger function learns the column), and
+when and how it went back (``refunded_at``, ``refund_reference``: lifecycle columns, not
+frozen). All three have database defaults, so the previous release's inserts keep working
+during a rollout; a check constraint keeps the amount on credit notes, never negative.
+
+Going back drops them, and forward again would add every credit note as owing nothing: one
+still owing (its card refund failing, its transfer not sent) would never be paid back. So
+while a credit note owes money back the way back stops here, before the trigger or the
+columns change, and names those notes (IrreversibleError). A note paid back already lets it
+by: its money went back, and the audit event ``credit_note_refunded`` keeps the amount and
+the reference; forward again it reads as owing nothing, which it does not.
+"""
+
+import importlib
+
+from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
+
+from edgeplug.migration_refusals import named_rows
+
+_triggers = importlib.import_module("billing.migrations.0004_invoice_immutability_triggers")
+_prepaid = importlib.import_module("billing.migrations.0005_invoice_prepaid_amount")
+COLUMNS = [*_prepaid.COLUMNS, "refund_amount"]
+
+
+def _reject_money_owed_back(apps, schema_editor):
+    """Backwards only: refuse while a credit note owes money back."""
+    Invoice = apps.get_model("billing", "Invoice")
+    owing = Invoice.objects.filter(refund_amount__gt=0, refunded_at__isnull=True)
+    total, listed = named_rows(
+        owing.order_by("finalized_at", "pk"),
+        lambda note: f"{note.number} ({note.refund_amount} {note.currency} minor units owed)",
+    )
+    if not total:
+        return
+    raise IrreversibleError(
+        "billing 0016_credit_note_refund cannot go back: the schema before it does not record "
+        f"what a credit note of a paid invoice gives back in money, and {total} credit note(s) "
+        f"still owe it: {listed} (find them all with SELECT id, number, refund_amount FROM "
+        "billing_invoice WHERE refund_amount > 0 AND refunded_at IS NULL). Migrating forward "
+        "again would take each as owing nothing, and the money would never go back. Pay them "
+        "back first (a card refund: the beat job retry-credit-note-refunds; a transfer: "
+        "finance records it in the admin), or go back no further than 0016_credit_note_refund "
+        "(manage.py migrate billing 0016_credit_note_refund). No invoice was changed; 0016 "
+        "stays applied."
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [("billing", "0015_invoice_rounding_amount")]
+
+    operations = [
+        migrations.AddField(
+            model_name="invoice",
+            name="refund_amount",
+            field=models.BigIntegerField(
+                db_default=0,
+                default=0,
+                help_text="credit notes of a paid invoice: the money given back (minor units)",
+            ),
+        ),
+        migrations.AddField(
+            model_name="invoice",
+            name="refund_reference",
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                default="",
+                help_text="the Stripe refund (re_…), or finance's transfer reference",
+                max_length=255,
+            ),
+        ),
+        migrations.AddField(
+            model_name="invoice",
+            name="refunded_at",
+            field=models.DateTimeField(
+                blank=True, help_text="when that money went back", null=True
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(refund_amount=0)
+                | models.Q(kind="credit_note", refund_amount__gt=0),
+                name="refund_amount_of_credit_notes",
+            ),
+        ),
+        migrations.RunPython(
+            _prepaid._on_postgresql(COLUMNS), _prepaid._on_postgresql(_prepaid.COLUMNS)
+        ),
+        # Last, so that backwards it runs first: refused before the trigger or columns change.
+        migrations.RunPython(migrations.RunPython.noop, _reject_money_owed_back),
+    ]

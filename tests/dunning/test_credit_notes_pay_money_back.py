@@ -1,0 +1,207 @@
+"""A credit note of a paid invoice gives money back (billing.money_back). Paid by card: the
+note's amount is refunded on the PaymentIntent that paid the invoice, once, even when the
+processor was down and the beat job makes it later. Paid by transfer: the note owes it back
+until finance records the transfer in the admin.
+
+The defect this covers: a one-time order's VAT is charged on its month's invoice. Finance
+refunded the order in full: the order's payment went back (49.00) and the credit note said
+58.31 was given back, but the 9.31 VAT taken by the invoice's card charge was refunded
+nowhere."""
+
+from datetime import timedelta
+
+import pytest
+
+from billing import tasks
+from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import Order
+from tests.commerce.conftest import (  # noqa: F401 - a fixture used here
+    make_plan,
+    place_order,
+    refund_in_admin,
+    stripe_client,
+)
+from tests.dunning.conftest import INVOICES, TOTAL, signed_in
+from tests.dunning.test_lost_first_charge import unreachable
+from tests.dunning.test_payment_admin import record_offline
+from tests.invoices.pdf_reading import pdf_text
+from tests.invoicing.conftest import JAN
+
+pytestmark = pytest.mark.django_db
+
+ORDER, VAT = 4900, 931  # 49.00 EUR, and its 19 % VAT charged on January's invoice
+
+
+def refunded_of(payment_intent_id: str) -> int:
+    """What localstripe says was refunded of the PaymentIntent's charge."""
+    intent = stripe_client().v1.payment_intents.retrieve(payment_intent_id)
+    charge = getattr(intent.latest_charge, "id", intent.latest_charge)
+    return stripe_client().v1.charges.retrieve(charge).amount_refunded
+
+
+@pytest.fixture
+def order_on_paid_invoice(payer, agent, make_plan, finalize):  # noqa: F811
+    """A customer bought a one-time plan with its card in January (the API's order); January's
+    invoice, finalized, charged its VAT (and the month's usage) on the card too."""
+    customer = payer(agent=agent)
+    body = place_order(
+        signed_in(customer), agent, make_plan("one_time", currency="EUR", amount=ORDER), "once"
+    ).json()
+    assert body["status"] == "completed", body
+    order = Order.objects.get(pk=body["id"])
+    Order.objects.filter(pk=order.pk).update(completed_at=JAN + timedelta(days=10))
+    from billing import invoicing
+
+    invoicing.close_billing_period(JAN)  # January's draft, with the order now
+    invoice = finalize(customer.draft)
+    assert invoice.status == InvoiceStatus.PAID and invoice.amount_due == TOTAL + VAT
+    return customer, Order.objects.get(pk=order.pk), invoice
+
+
+def note_email(outbox, note) -> tuple[str, str]:
+    """The credit note's email as its customer gets it: its text, and its PDF's."""
+    (message,) = [m for m in outbox if note.number in m.subject]
+    return message.body, pdf_text(message.attachments[0][1])
+
+
+def test_refunding_an_invoiced_order_gives_its_vat_back_on_the_invoice_s_card_charge(
+    order_on_paid_invoice, admin_session, django_capture_on_commit_callbacks, mailoutbox
+):
+    customer, order, invoice = order_on_paid_invoice
+    finance, _ = admin_session("finance")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_in_admin(finance, order.pk)
+
+    note = Invoice.objects.get(credit_of=invoice)
+    assert note.total == -(ORDER + VAT)
+    assert (refunded_of(order.payment_intent_id), refunded_of(invoice.payment_intent_id)) == (
+        ORDER,
+        VAT,
+    )
+    assert note.refund_amount == VAT and note.refunded_at is not None
+    assert note.refund_reference.startswith("re_")
+    event = AuditEvent.objects.get(action="credit_note_refunded")
+    assert event.details | {"invoice": invoice.pk} == event.details
+    assert (event.details["amount"], event.details["source"]) == (VAT, "card")
+    shown = signed_in(customer).get(f"/api/v1/invoices/{note.pk}").json()
+    assert (shown["refund_amount"], shown["refund_reference"]) == (VAT, note.refund_reference)
+    told = f"9.31 EUR is refunded to the card that paid invoice {invoice.number}."
+    body, pdf = note_email(mailoutbox, note)
+    assert told in body and told in " ".join(pdf.split())
+
+
+def test_finance_s_credit_note_of_a_card_paid_invoice_refunds_it(
+    invoiced, admin_session, django_capture_on_commit_callbacks
+):
+    _, invoice = invoiced()
+    assert invoice.status == InvoiceStatus.PAID
+    finance, _ = admin_session("finance")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        finance.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+
+    note = Invoice.objects.get(credit_of=invoice)
+    assert (note.total, note.refund_amount) == (-TOTAL, TOTAL)
+    assert refunded_of(invoice.payment_intent_id) == TOTAL
+    # Credited in full, nothing more can be: no second note, no second refund.
+    finance.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+    assert Invoice.objects.filter(credit_of=invoice).count() == 1
+    assert refunded_of(invoice.payment_intent_id) == TOTAL
+
+
+def test_a_refund_that_failed_is_made_by_the_beat_job_once(
+    invoiced, admin_session, settings, clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    _, invoice = invoiced()
+    finance, _ = admin_session("finance")
+    processor, settings.STRIPE_API_BASE = settings.STRIPE_API_BASE, unreachable()
+    monkeypatch.setattr(tasks.refund_credit_note, "max_retries", 0)
+
+    with django_capture_on_commit_callbacks(execute=True):  # the task fails, and gives up
+        finance.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+
+    note = Invoice.objects.get(credit_of=invoice)
+    assert (note.refund_amount, note.refunded_at) == (TOTAL, None)
+    owed = finance.get(INVOICES, {"money_back": "owed"}).content.decode()
+    assert note.number in owed and f">{invoice.number}<" not in owed
+    clock.shift(timedelta(minutes=61))
+    still_down = tasks.retry_credit_note_refunds.apply().get()
+    assert "payment processor failed" in still_down["errors"][note.number]
+
+    settings.STRIPE_API_BASE = processor
+    clock.shift(timedelta(hours=1))
+    made = tasks.retry_credit_note_refunds.apply().get()
+    note.refresh_from_db()
+    assert made == {"refunded": {note.number: note.refund_reference}, "errors": {}}
+    assert tasks.retry_credit_note_refunds.apply().get() == {"refunded": {}, "errors": {}}
+    assert refunded_of(invoice.payment_intent_id) == TOTAL
+    assert AuditEvent.objects.filter(action="credit_note_refunded").count() == 1
+
+
+def test_a_refund_whose_answer_was_lost_is_found_not_made_again(invoiced, clock, committed):
+    """Stripe made the refund but its answer never arrived (the note still owes): a day
+    later, past the idempotency key's life, the beat job finds it by the note's number."""
+    _, invoice = invoiced()
+    from billing import invoicing
+
+    note = committed(invoicing.issue_credit_note, invoice)  # refunded on commit
+    made = note.__class__.objects.get(pk=note.pk).refund_reference
+    Invoice.objects.filter(pk=note.pk).update(refunded_at=None, refund_reference="")
+    clock.shift(timedelta(days=2))
+
+    assert tasks.retry_credit_note_refunds.apply().get()["refunded"] == {note.number: made}
+    assert refunded_of(invoice.payment_intent_id) == TOTAL
+
+
+def test_a_transfer_paid_invoice_s_note_is_owed_until_finance_records_it(
+    invoiced, admin_session, django_capture_on_commit_callbacks, mailoutbox
+):
+    _, invoice = invoiced(card=None)
+    finance, user = admin_session("finance")
+    record_offline(finance, invoice)
+    with django_capture_on_commit_callbacks(execute=True):
+        finance.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+    note = Invoice.objects.get(credit_of=invoice)
+    assert (note.refund_amount, note.refunded_at) == (TOTAL, None)
+    body, _ = note_email(mailoutbox, note)
+    assert "14.28 EUR is paid back to you by bank transfer." in body
+    owed = AuditEvent.objects.get(action="credit_note_owed_back")
+    assert (owed.details["credit_note"], owed.details["amount"]) == (note.number, TOTAL)
+
+    asked = {"action": "record_money_paid_back", "_selected_action": [note.pk]}
+    form = finance.post(INVOICES, asked).content.decode()
+    assert f"{note.number}" in form and "gives back 14.28 EUR" in form
+    refused = finance.post(INVOICES, {**asked, "apply": "1", "reference": " "}).content.decode()
+    assert "This field is required" in refused
+    done = finance.post(
+        INVOICES, {**asked, "apply": "1", "reference": "SEPA back 42"}, follow=True
+    ).content.decode()
+    assert f"{note.number}: paid back (SEPA back 42)." in done
+    note.refresh_from_db()
+    assert note.refund_reference == "SEPA back 42" and note.refunded_at is not None
+    event = AuditEvent.objects.get(action="credit_note_refunded")
+    assert (event.actor, event.details["source"]) == (user, "offline")
+    again = finance.post(
+        INVOICES, {**asked, "apply": "1", "reference": "again"}, follow=True
+    ).content.decode()
+    assert "was paid back already (SEPA back 42)" in again
+    # An invoice owes nothing back: refused, named.
+    other = finance.post(
+        INVOICES,
+        {**asked, "_selected_action": [invoice.pk], "apply": "1", "reference": "x"},
+        follow=True,
+    ).content.decode()
+    assert f"{invoice.number} owes no money back." in other
+
+
+def test_an_unpaid_invoice_s_note_owes_nothing_back(invoiced, committed):
+    from billing import invoicing
+
+    _, invoice = invoiced(card=None)
+    assert invoice.is_unpaid
+    note = committed(invoicing.issue_credit_note, invoice)
+    assert (note.refund_amount, note.kind) == (0, InvoiceKind.CREDIT_NOTE)
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID and invoice.amount_due == 0

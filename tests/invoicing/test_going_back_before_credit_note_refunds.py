@@ -1,0 +1,47 @@
+"""Migrating billing back before credit notes recorded the money they give back
+(0016_credit_note_refund): forward again would take every note as owing nothing, so one that
+still owes money back stops the way back, named, nothing changed; once it is paid back (the
+audit log keeps how), billing goes back and forward again, and a finalized invoice is still
+frozen by the trigger."""
+
+import pytest
+from django.db import IntegrityError
+
+from billing import collection, invoicing, money_back
+from billing.models import Invoice
+from tests.invoicing.conftest import JAN
+from tests.migrations import column_names, migrating_billing_back_to, refusal_going_back
+
+pytestmark = migrating_billing_back_to("0015")
+
+BEFORE_REFUNDS = "0015_invoice_rounding_amount"
+
+
+def issued(customer) -> Invoice:
+    customer.ran(customer.plan, JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    return invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
+
+
+def test_a_note_owing_money_back_stops_the_way_back_named(billed):
+    invoice = collection.record_offline_payment(issued(billed), reference="SEPA 1")
+    note = invoicing.issue_credit_note(invoice, reason="goodwill")
+    assert note.refund_amount == invoice.amount_due > 0
+
+    message = refusal_going_back("billing", BEFORE_REFUNDS) or ""
+
+    assert f"{note.number} ({note.refund_amount} EUR minor units owed)" in message
+    assert "refund_amount" in column_names("billing_invoice")
+    assert Invoice.objects.get(pk=note.pk).refund_amount == note.refund_amount
+
+
+def test_once_paid_back_billing_goes_back_and_forward_again(billed):
+    invoice = collection.record_offline_payment(issued(billed), reference="SEPA 1")
+    note = invoicing.issue_credit_note(invoice, reason="goodwill")
+    money_back.record_money_paid_back(note, reference="SEPA back 1")
+
+    assert refusal_going_back("billing", BEFORE_REFUNDS) is None
+
+    assert "refund_amount" in column_names("billing_invoice")
+    with pytest.raises(IntegrityError, match="is finalized and cannot be changed"):
+        Invoice.objects.filter(pk=note.pk).update(refund_amount=5)
