@@ -116,3 +116,12 @@ class IncompatibleCore(Unprocessable, code="incompatible_core"): ...
 
 
 class AlreadyReplied(Conflict, code="already_replied"): ...
+
+
+class ReplyRequired(BadRequest, code="reply_required"):
+    """A vendor's reply to a review with no text (missing, empty or only blanks), at every
+    door."""
+
+
+class ReplyTooLong(BadRequest, code="reply_too_long"):
+    """A vendor's reply longer than the review's reply column holds, at every door."""

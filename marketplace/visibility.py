@@ -8,6 +8,7 @@ from edgeplug.core.compiled import CompiledQuery
 from edgeplug.tenancy.scoping import (
     for_request,
     for_tenant,
+    get_for_request,
     get_referenced,
     request_tenant,
     sees_only_public,
@@ -19,6 +20,7 @@ from marketplace.models import (
     Agent,
     AgentVersion,
     Entitlement,
+    Review,
 )
 from marketplace.versioning import newest_first
 
@@ -119,6 +121,20 @@ def held_or_visible_agents(request) -> QuerySet:
     versions = visible_versions(request).filter(agent=OuterRef("pk"))
     held = for_request(Entitlement.objects.all(), request).filter(agent=OuterRef("pk"))
     return Agent.objects.filter(Exists(versions) | Exists(held))
+
+
+def review_to_reply(request, agent_id: int, review_id: int) -> Review:
+    """A review the caller's vendor may reply to (the API's and the portal's): of one of its
+    own agents and shown to customers; else 404, the same for a hidden review, another
+    vendor's and none at all."""
+    return get_for_request(
+        Review.objects.select_related("agent", "tenant"),
+        request,
+        field="agent__tenant",
+        agent_id=agent_id,
+        pk=review_id,
+        hidden_at__isnull=True,
+    )
 
 
 def with_listing(agents: QuerySet) -> QuerySet:

@@ -1,5 +1,5 @@
 """factory_boy factories: tenants and members, vendor keys, versions, runs, certificates,
-price plans, orders and entitlements."""
+price plans, orders, entitlements and reviews."""
 
 import hashlib
 from datetime import datetime, timedelta
@@ -296,6 +296,20 @@ class EntitlementFactory(factory.django.DjangoModelFactory):
     plan_snapshot = factory.LazyAttribute(lambda o: o.plan.snapshot())
     seats = factory.SelfAttribute("order.seats")
     valid_from = factory.SelfAttribute("order.completed_at")
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    """A customer tenant's review of an agent, as ``submit_review`` leaves it (without the
+    entitlement it asks for: the tests that need one buy the agent)."""
+
+    class Meta:
+        model = "marketplace.Review"
+
+    agent = factory.SubFactory(AgentFactory)
+    tenant = factory.SubFactory(TenantFactory)
+    stars = 4
+    title = "Solid"
+    text = "Works on our pumps."
 
 
 def finalized_sale(customer_tenant, entitlement, month, *, amount, number="EP-2026-000001"):

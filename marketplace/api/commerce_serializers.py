@@ -6,6 +6,7 @@ from edgeplug.core.pagination import page_serializer
 from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import (
     ActionCheckedChoiceField,
+    ActionRequiredCharField,
     DocumentTextField,
     IsSetField,
     ReadOnlyModelSerializer,
@@ -264,7 +265,10 @@ class SubmitReviewSerializer(StrictSerializer):
 
 
 class ReplySerializer(StrictSerializer):
-    text = serializers.CharField(max_length=5000)
+    # Checked by reply_to_review (reply_required, reply_too_long), as the portal's reply form.
+    text = ActionRequiredCharField(
+        min_length=1, max_length=Review._meta.get_field("vendor_reply").max_length
+    )
 
 
 class RatingSummarySerializer(serializers.Serializer):

@@ -10,12 +10,11 @@ from rest_framework.views import APIView
 from edgeplug.core.schema import empty_for_schema
 from edgeplug.core.serializers import validated
 from edgeplug.tenancy.permissions import CanReview
-from edgeplug.tenancy.scoping import get_for_request
 from marketplace import catalogue, reviews
 from marketplace.api import commerce_serializers as s
 from marketplace.api.permissions import IsVendorPublisher
-from marketplace.models import Agent, Review
-from marketplace.visibility import visible_agents
+from marketplace.models import Agent
+from marketplace.visibility import review_to_reply, visible_agents
 
 
 def _visible_agent(request, agent_id: int) -> Agent:
@@ -66,15 +65,7 @@ class ReviewReply(APIView):
 
     @extend_schema(request=s.ReplySerializer, responses=s.ReviewSerializer)
     def post(self, request, agent_id, review_id):
-        # The vendor replies to reviews of its own agents only; others' are not found.
-        review = get_for_request(
-            Review.objects.select_related("agent", "tenant"),
-            request,
-            field="agent__tenant",
-            agent_id=agent_id,
-            pk=review_id,
-            hidden_at__isnull=True,
-        )
+        review = review_to_reply(request, agent_id, review_id)
         data = validated(s.ReplySerializer, request)
         review = reviews.reply_to_review(review, data["text"], actor=request.user, request=request)
         return Response(s.ReviewSerializer(review).data)

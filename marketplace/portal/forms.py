@@ -4,7 +4,7 @@ from django import forms
 
 from certification.models import Level
 from edgeplug.tenancy.models import Role
-from marketplace.models import AgentVersion, VendorKey
+from marketplace.models import AgentVersion, Review, VendorKey
 
 
 class SignInForm(forms.Form):
@@ -118,6 +118,25 @@ class YankForm(forms.Form):
         ),
         error_messages={"required": "Say why you yank this version."},
     )
+
+
+class ReplyForm(forms.Form):
+    """The vendor's reply to one review, its fields named for it (a page holds one per
+    review). Blank and length are the action's rules (reply_to_review: reply_required,
+    reply_too_long, as the API answers); maxlength only lets the browser say it first."""
+
+    text = TextareaField(
+        label="Your reply",
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "maxlength": Review._meta.get_field("vendor_reply").max_length}
+        ),
+    )
+
+    def __init__(self, *args, review: Review, **kwargs):
+        super().__init__(*args, prefix=f"review-{review.pk}", **kwargs)
+        self.review = review
+        self.fields["text"].label = f"Your reply to {review.tenant.name}"
 
 
 class CertifyForm(forms.Form):

@@ -8,6 +8,7 @@ from marketplace.portal.views import (
     docs,
     keys,
     pricing,
+    reviews,
     sales,
     team,
     uploads,
@@ -38,6 +39,10 @@ urlpatterns = [
     path("agents/<int:agent_id>/", versions.agent_page, name="agent"),
     path("agents/<int:agent_id>/pricing/", pricing.pricing_page, name="pricing"),
     path("agents/<int:agent_id>/pricing/<int:plan_id>/retire/", pricing.retire, name="plan-retire"),
+    path("agents/<int:agent_id>/reviews/", reviews.reviews_page, name="reviews"),
+    path(
+        "agents/<int:agent_id>/reviews/<int:review_id>/reply/", reviews.reply, name="review-reply"
+    ),
     path("agents/<int:agent_id>/versions/<str:version>/", include(version_urls)),
     path("workflows/", wpks.wpk_list, name="wpks"),
     path("workflows/<int:pk>/", wpks.wpk_detail, name="wpk"),

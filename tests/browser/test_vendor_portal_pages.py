@@ -22,6 +22,7 @@ from tests.factories import (
     DeviceFactory,
     MembershipFactory,
     OrderFactory,
+    ReviewFactory,
     TenantFactory,
     UserFactory,
     VendorKeyFactory,
@@ -105,6 +106,7 @@ def vendor_with_history(vendor_admin):
         },
     )
     _seed_sales(run.version.agent, plan)
+    _seed_reviews(run.version.agent)
     return {
         "admin": admin,
         "version": run.version,
@@ -125,6 +127,26 @@ def _seed_sales(agent, plan) -> None:
         start = (this_month - timedelta(days=31 * months_back)).replace(day=1)
         UsageHour.objects.bulk_create(usage_hours(device, agent, start, hours))
     OrderFactory(tenant=customer, plan=plan, currency="USD", amount=4900)
+
+
+def _seed_reviews(agent) -> None:
+    """Two customers' reviews, one replied to; text as long as a customer may write it, one
+    unbroken token (a URL) among it: the page wraps it, and the reply form fits at 360 px."""
+    ReviewFactory(
+        agent=agent,
+        tenant=TenantFactory(name="Bottling Two"),
+        stars=2,
+        title="Flags every pump start as an anomaly, " * 3,
+        text="See https://tickets.example/" + "pump-start-" * 30 + "end\nOtherwise fine.",
+    )
+    ReviewFactory(
+        agent=agent,
+        tenant=TenantFactory(name="Cannery Three"),
+        stars=5,
+        title="Caught a failing bearing a week early",
+        vendor_reply="Thanks! Notes: https://acme.example/" + "release-notes-" * 20 + "end",
+        vendor_reply_at=timezone.now(),
+    )
 
 
 def _check_page(journey, name: str, shots: Path | None) -> None:
@@ -171,6 +193,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         "upload": "/portal/upload/",
         "agent": f"/portal/agents/{v.agent_id}/",
         "pricing": f"/portal/agents/{v.agent_id}/pricing/?plan={plan.pk}&hours=150",
+        "reviews": f"/portal/agents/{v.agent_id}/reviews/",
         "version": version_url,
         "version-expired": f"/portal/agents/{lapsed.agent_id}/versions/{lapsed.version}/",
         "workflows": "/portal/workflows/",

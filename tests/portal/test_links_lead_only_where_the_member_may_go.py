@@ -1,12 +1,12 @@
 """The portal shows each member links only to the pages their role and their tenant let them
-open (the powers the pages check): the nav, the agent page's pricing link, the dashboard's
-first steps. Every link shown opens."""
+open (the powers the pages check): the nav, the agent page's pricing and reviews links, the
+reviews page's reply forms, the dashboard's first steps. Every link shown opens."""
 
 import re
 
 import pytest
 
-from tests.factories import AgentVersionFactory
+from tests.factories import AgentVersionFactory, ReviewFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +69,26 @@ def test_the_agent_page_links_to_pricing_only_those_who_set_prices(portal_vendor
     assert page.status_code == 200
     html = page.content.decode()
     assert ("Pricing and plans" in html) is (role in ("admin", "developer"))
+    _assert_every_link_opens(vendor.client, html)
+
+
+@pytest.mark.parametrize("role", VENDOR_NAV)
+def test_the_agent_page_links_every_member_to_its_reviews(portal_vendor, role):
+    vendor = portal_vendor(role)
+    review = ReviewFactory(agent__tenant=vendor.tenant)
+    html = vendor.client.get(f"/portal/agents/{review.agent_id}/").content.decode()
+    assert f'href="/portal/agents/{review.agent_id}/reviews/"' in html
+
+
+@pytest.mark.parametrize("role", VENDOR_NAV)
+def test_the_reviews_page_offers_a_reply_only_to_those_who_may_reply(portal_vendor, role):
+    vendor = portal_vendor(role)
+    review = ReviewFactory(agent__tenant=vendor.tenant)
+    page = vendor.client.get(f"/portal/agents/{review.agent_id}/reviews/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    reply = f'action="/portal/agents/{review.agent_id}/reviews/{review.pk}/reply/"'
+    assert (reply in html) is (role in ("admin", "developer"))
     _assert_every_link_opens(vendor.client, html)
 
 

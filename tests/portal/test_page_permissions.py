@@ -6,6 +6,7 @@ from tests.factories import (
     AgentVersionFactory,
     CertificationRunFactory,
     MembershipFactory,
+    ReviewFactory,
     VendorKeyFactory,
     VendorTenantFactory,
     WorkflowPackageFactory,
@@ -25,6 +26,7 @@ def other_vendors_things():
     member = MembershipFactory(tenant=tenant, role="developer")
     return {
         "version": version,
+        "review": ReviewFactory(agent=version.agent),
         "key": VendorKeyFactory(tenant=tenant),
         "wpk": wpk,
         "member": member,
@@ -35,15 +37,19 @@ def test_another_vendors_things_are_not_found(portal_vendor, other_vendors_thing
     client = portal_vendor("admin").client
     v, key = other_vendors_things["version"], other_vendors_things["key"]
     base = f"/portal/agents/{v.agent_id}/versions/{v.version}/"
+    review = other_vendors_things["review"]
     for path in (
         f"/portal/agents/{v.agent_id}/",
+        f"/portal/agents/{v.agent_id}/reviews/",
         base,
         f"{base}runs.json",
         f"{base}certificate.json",
     ):
         assert client.get(path).status_code == 404, path
-    for path in (f"{base}yank/", f"{base}certify/"):
-        assert client.post(path, {"reason": "x", "level": "basic"}).status_code == 404, path
+    reply = f"/portal/agents/{v.agent_id}/reviews/{review.pk}/reply/"
+    for path in (f"{base}yank/", f"{base}certify/", reply):
+        body = {"reason": "x", "level": "basic", f"review-{review.pk}-text": "Try ours"}
+        assert client.post(path, body).status_code == 404, path
     assert client.get(f"/portal/keys/{key.key_id}/revoke/").status_code == 404
     assert client.post(f"/portal/keys/{key.key_id}/revoke/").status_code == 404
     assert client.get(f"/portal/workflows/{other_vendors_things['wpk'].pk}/").status_code == 404
@@ -56,7 +62,9 @@ def test_another_vendors_things_are_not_found(portal_vendor, other_vendors_thing
     key.refresh_from_db()
     v.refresh_from_db()
     member.refresh_from_db()
+    review.refresh_from_db()
     assert key.revoked_at is None and v.yanked_at is None and member.role == "developer"
+    assert review.vendor_reply_at is None
 
 
 def test_another_vendors_things_do_not_show_on_the_dashboard(portal_vendor, other_vendors_things):
@@ -85,6 +93,16 @@ def test_operators_and_billing_cannot_publish(portal_vendor, path):
     client = portal_vendor("operator").client
     assert client.get(path).status_code == 403
     assert client.post(path, {}).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["operator", "billing"])
+def test_operators_and_billing_read_reviews_but_cannot_reply(portal_vendor, role):
+    vendor = portal_vendor(role)
+    client = vendor.client
+    review = ReviewFactory(agent__tenant=vendor.tenant)
+    assert client.get(f"/portal/agents/{review.agent_id}/reviews/").status_code == 200
+    reply = f"/portal/agents/{review.agent_id}/reviews/{review.pk}/reply/"
+    assert client.post(reply, {f"review-{review.pk}-text": "Thanks"}).status_code == 403
 
 
 def test_a_member_whose_membership_ended_is_shown_the_vendor_page(portal_vendor):

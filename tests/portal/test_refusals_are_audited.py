@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from edgeplug.audit.models import AuditEvent
 from tests.conftest import sign_in
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, ReviewFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,37 @@ def test_a_refused_write_is_audited_once(portal_vendor):
     [event] = _denials()
     assert event.target == f"POST /portal/team/{admin.pk}/remove/"
     assert event.details["view"] == "portal:member-remove"
+
+
+def test_a_reply_refused_for_the_role_is_audited_as_the_api_audits_it(portal_vendor):
+    operator = portal_vendor("operator")
+    review = ReviewFactory(agent__tenant=operator.tenant)
+    path = f"/portal/agents/{review.agent_id}/reviews/{review.pk}/reply/"
+    assert operator.client.post(path, {f"review-{review.pk}-text": "Thanks"}).status_code == 403
+    [event] = _denials()
+    assert event.target == f"POST {path}"
+    assert (event.details["view"], event.details["code"]) == (
+        "portal:review-reply",
+        "permission_denied",
+    )
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, operator.user)['access']}")
+    url = f"/api/v1/agents/{review.agent_id}/reviews/{review.pk}/reply"
+    assert api.post(url, {"text": "Thanks"}, format="json").status_code == 403
+    api_event = AuditEvent.objects.filter(action="permission_denied").latest("pk")
+    assert (api_event.actor, api_event.tenant) == (operator.user, operator.tenant)
+    assert set(api_event.details) == set(event.details)
+
+
+def test_a_reply_refused_for_its_text_is_no_denial(portal_vendor):
+    """A 400 or 409 of the action (reply_required, already_replied) is not a 403: nothing
+    is audited as refused."""
+    developer = portal_vendor("developer")
+    review = ReviewFactory(agent__tenant=developer.tenant)
+    path = f"/portal/agents/{review.agent_id}/reviews/{review.pk}/reply/"
+    assert developer.client.post(path, {f"review-{review.pk}-text": ""}).status_code == 400
+    assert _denials() == []
 
 
 def test_someone_no_longer_a_vendor_member_is_audited(portal_vendor):

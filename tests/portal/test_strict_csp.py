@@ -6,6 +6,7 @@ import re
 import pytest
 
 from tests.browser.runs import passed_run
+from tests.factories import ReviewFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -14,6 +15,7 @@ def test_pages_carry_the_csp_and_no_inline_script(portal_vendor):
     vendor = portal_vendor("admin")
     run = passed_run(agent__tenant=vendor.tenant)
     v = run.version
+    ReviewFactory(agent=v.agent)  # its reply form too
     paths = [
         "/portal/",
         "/portal/keys/",
@@ -21,6 +23,7 @@ def test_pages_carry_the_csp_and_no_inline_script(portal_vendor):
         f"/portal/agents/{v.agent_id}/",
         f"/portal/agents/{v.agent_id}/versions/{v.version}/",
         f"/portal/agents/{v.agent_id}/pricing/",
+        f"/portal/agents/{v.agent_id}/reviews/",
         "/portal/workflows/",
         "/portal/team/",
         "/portal/password/",

@@ -1,0 +1,54 @@
+"""A vendor admin, in Chromium, opens an agent's reviews from its page, is told that an empty
+reply is refused, types a reply, sends it, and reads it under the review (as customers do at
+the API); the reply form is gone, one reply per review."""
+
+import pytest
+
+from marketplace.models import Review
+from tests.browser.test_vendor_portal_journey import portal_sign_in
+from tests.factories import AgentVersionFactory, ReviewFactory, TenantFactory
+
+pytestmark = [pytest.mark.browser]
+
+REPLY = "Thanks! 1.3.0 filters the pump's start-up surge.\nTell us how it goes."
+
+
+def test_a_vendor_replies_to_a_review_and_reads_the_reply_under_it(journey, vendor_admin):
+    page = journey.page
+    tenant = vendor_admin.memberships.get().tenant
+    version = AgentVersionFactory(agent__tenant=tenant, agent__name="pump-anomaly", public=True)
+    review = ReviewFactory(
+        agent=version.agent,
+        tenant=TenantFactory(name="Factory One"),
+        stars=3,
+        title="Good, but noisy at start-up",
+        text="Flags every pump start as an anomaly.",
+    )
+    reply_path = f"/portal/agents/{version.agent_id}/reviews/{review.pk}/reply/"
+
+    portal_sign_in(journey, vendor_admin)
+    journey.click(page.get_by_role("link", name="pump-anomaly", exact=True))
+    journey.click(page.get_by_role("link", name="Customer reviews"))
+    assert page.url == f"{journey.base_url}/portal/agents/{version.agent_id}/reviews/"
+    shown = page.locator(f"#review-{review.pk}")
+    assert "Good, but noisy at start-up" in shown.inner_text()
+    assert "Factory One" in shown.inner_text()
+    assert shown.get_by_role("img", name="3 out of 5 stars").count() == 1
+
+    # Sent empty: refused beside the form, which is still there.
+    journey.expect_status(400, reply_path)
+    journey.click(page.get_by_role("button", name="Reply to Factory One"))
+    assert "reply_required" in shown.locator(".refusal").inner_text()
+
+    page.get_by_label("Your reply to Factory One").fill(REPLY)
+    journey.click(page.get_by_role("button", name="Reply to Factory One"))
+
+    assert page.url.endswith(f"/portal/agents/{version.agent_id}/reviews/#review-{review.pk}")
+    assert "Your reply to Factory One is published." in page.locator(".messages").inner_text()
+    reply = page.locator(f"#review-{review.pk} .reply")
+    assert "Thanks! 1.3.0 filters the pump's start-up surge." in reply.inner_text()
+    assert "Tell us how it goes." in reply.inner_text()
+    assert page.get_by_role("button", name="Reply to Factory One").count() == 0
+    review.refresh_from_db()
+    assert (review.vendor_reply, review.vendor_reply_by) == (REPLY, vendor_admin)
+    assert Review.objects.filter(vendor_reply_at__isnull=False).count() == 1
