@@ -4,11 +4,14 @@ review, a workflow package's review, a void, a yank, hiding a review) calls
 is optional (a credit note), ``optional_reason`` keeps the other rules."""
 
 from edgeplug.errors import ReasonRequired, ReasonTooLong
+from edgeplug.text import refuse_nul
 
 
 def require_reason(reason: str | None, *, max_length: int | None) -> str:
-    """The reason without surrounding whitespace; refused when that leaves nothing
-    (``reason_required``) or more than ``max_length`` characters (``reason_too_long``)."""
+    """The reason without surrounding whitespace; refused when it holds NUL
+    (``nul_character``), when that leaves nothing (``reason_required``) or more than
+    ``max_length`` characters (``reason_too_long``)."""
+    refuse_nul(reason or "")
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired("A decision needs a reason.")

@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterator
 from typing import NoReturn
 
+from edgeplug.errors import NulCharacter
+
 _CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
 _BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
 _FORBIDDEN = _CONTROLS + _BIDI_CONTROLS
@@ -65,6 +67,13 @@ def holds_nul(data) -> bool:
     """Whether any string (key or value) in ``data`` holds U+0000, which no database text
     column stores: the API's JSON parser and the doors that read JSON themselves refuse it."""
     return any("\x00" in text for text in _strings(data))
+
+
+def refuse_nul(data) -> None:
+    """Refuse (``nul_character``) ``data`` holding U+0000 (``holds_nul``): an action's text
+    reaches it as sent from a form or a multipart body, which no parser checked."""
+    if holds_nul(data):
+        raise NulCharacter()
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

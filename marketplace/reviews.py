@@ -6,10 +6,9 @@ from django.utils import timezone
 
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
-from edgeplug.errors import NulCharacter
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
-from edgeplug.text import holds_nul
+from edgeplug.text import refuse_nul
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import AlreadyReplied, NotEntitled, ReplyRequired, ReplyTooLong
 from marketplace.models import Agent, Entitlement, Review
@@ -54,13 +53,6 @@ def submit_review(
 REPLY_MAX_LENGTH = Review._meta.get_field("vendor_reply").max_length
 
 
-def _reject_nul(text: str) -> None:
-    # A multipart body's field reaches the action as sent (a JSON body's NUL is refused by
-    # the API's parser): no text column stores it.
-    if holds_nul(text):
-        raise NulCharacter()
-
-
 def _reject_blank_reply(text: str) -> None:
     if not text:
         raise ReplyRequired("Write the reply before sending it.")
@@ -78,7 +70,7 @@ def reply_to_review(review: Review, text: str | None, *, actor=None, request=Non
     longer than its column (``reply_too_long``) or when the review has its reply already
     (``already_replied``)."""
     text = text or ""
-    _reject_nul(text)
+    refuse_nul(text)
     text = text.strip()
     _reject_blank_reply(text)
     _reject_overlong_reply(text)

@@ -16,10 +16,9 @@ from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.compiled import CompiledQuery
 from edgeplug.core.locking import locked, stamp_once, unique_or
-from edgeplug.errors import NulCharacter
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
-from edgeplug.text import holds_nul
+from edgeplug.text import refuse_nul
 from marketplace import storage
 from marketplace.catalogue import refresh_listing
 from marketplace.catalogue_cache import invalidate_catalogue
@@ -81,8 +80,7 @@ def _require_public_key(public_key_b64: str) -> None:
 def _key_name(name: str) -> str:
     """A key's label as stored, without the blanks around it; one that holds NUL or is longer
     than its column is refused (both were database errors), whichever door it came from."""
-    if holds_nul(name):
-        raise NulCharacter()
+    refuse_nul(name)
     name = name.strip()
     limit = VendorKey._meta.get_field("name").max_length
     if len(name) > limit:

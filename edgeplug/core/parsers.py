@@ -10,8 +10,8 @@ from rest_framework import exceptions
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils.json import strict_constant
 
-from edgeplug.errors import BadRequest, NulCharacter, SurrogateCharacter
-from edgeplug.text import holds_lone_surrogate, holds_nul, may_hold_nul_or_lone_surrogate
+from edgeplug.errors import BadRequest, SurrogateCharacter
+from edgeplug.text import holds_lone_surrogate, may_hold_nul_or_lone_surrogate, refuse_nul
 
 
 class MalformedJson(BadRequest, code="malformed_json"): ...
@@ -32,8 +32,7 @@ def read_json(body: bytes, encoding: str = "utf-8"):
     except RecursionError as exc:
         raise MalformedJson("Malformed JSON: nested too deeply.") from exc
     if may_hold_unstorable(body, encoding):
-        if holds_nul(data):
-            raise NulCharacter()
+        refuse_nul(data)
         if holds_lone_surrogate(data):
             raise SurrogateCharacter()
     return data
