@@ -9,18 +9,12 @@ from django.db import IntegrityError
 
 from billing import collection, invoicing, money_back
 from billing.models import Invoice
-from tests.invoicing.conftest import JAN
+from tests.invoicing.test_going_back_before_credited_amounts import issued
 from tests.migrations import column_names, migrating_billing_back_to, refusal_going_back
 
 pytestmark = migrating_billing_back_to("0015")
 
 BEFORE_REFUNDS = "0015_invoice_rounding_amount"
-
-
-def issued(customer) -> Invoice:
-    customer.ran(customer.plan, JAN, 3)
-    (pk,) = invoicing.close_billing_period(JAN).created
-    return invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
 
 
 def test_a_note_owing_money_back_stops_the_way_back_named(billed):
