@@ -3,17 +3,54 @@ payment with its reference, record money a credit note owed back as paid back (a
 Doors only: each calls one action of billing.collection or billing.money_back, which audits.
 Mixed into the invoice admin (billing/admin.py) with ``PAYMENT_ACTIONS``."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
 from billing import collection, money_back
-from billing.models import InvoiceStatus
+from billing.models import Invoice, InvoiceStatus
 from edgeplug.errors import DomainError
 from marketplace.pricing import format_amount
 
 PAYMENT_ACTIONS = ["retry_payment", "record_offline_payment", "record_money_paid_back"]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A list action recording a payment's reference: its intermediate page's words, the
+    action it calls and the message of each success (``result``: what the action returned)."""
+
+    action: str
+    title: str
+    intro: str
+    button: str
+    record: Callable[..., Invoice]
+    done: str
+
+
+OFFLINE_PAYMENT = Recording(
+    action="record_offline_payment",
+    title="Record an offline payment",
+    intro="Each invoice below is marked paid with this reference (a bank transfer, a cheque). "
+    "An uncollectible invoice paid this way gives the tenant's suspended entitlements back.",
+    button="Record payment",
+    record=collection.record_offline_payment,
+    done="{result.number} recorded as paid.",
+)
+MONEY_PAID_BACK = Recording(
+    action="record_money_paid_back",
+    title="Record money paid back",
+    intro="Each credit note below owes its tenant money back (its invoice was paid by "
+    "transfer, or its card refund keeps failing). Record the transfer you sent with its "
+    "reference: the note is then paid back.",
+    button="Record paid back",
+    record=money_back.record_money_paid_back,
+    done="{result.number}: paid back ({result.refund_reference}).",
+)
 
 
 class ReferenceForm(forms.Form):
@@ -49,40 +86,18 @@ class InvoicePaymentActions:
         description="Record an offline payment (with its reference)", permissions=["collect"]
     )
     def record_offline_payment(self, request, queryset):
-        return self._with_reference(
-            request,
-            queryset,
-            action="record_offline_payment",
-            title="Record an offline payment",
-            intro="Each invoice below is marked paid with this reference (a bank transfer, a "
-            "cheque). An uncollectible invoice paid this way gives the tenant's suspended "
-            "entitlements back.",
-            button="Record payment",
-            record=collection.record_offline_payment,
-            done="{result.number} recorded as paid.",
-        )
+        return self._with_reference(request, queryset, OFFLINE_PAYMENT)
 
     @admin.action(
         description="Record money paid back (credit notes owing it, with the transfer's reference)",
         permissions=["collect"],
     )
     def record_money_paid_back(self, request, queryset):
-        return self._with_reference(
-            request,
-            queryset,
-            action="record_money_paid_back",
-            title="Record money paid back",
-            intro="Each credit note below owes its tenant money back (its invoice was paid "
-            "by transfer, or its card refund keeps failing). Record the transfer you sent "
-            "with its reference: the note is then paid back.",
-            button="Record paid back",
-            record=money_back.record_money_paid_back,
-            done="{result.number}: paid back ({result.refund_reference}).",
-        )
+        return self._with_reference(request, queryset, MONEY_PAID_BACK)
 
-    def _with_reference(self, request, queryset, *, action, title, intro, button, record, done):
+    def _with_reference(self, request, queryset, recording: Recording):
         """A list action that asks for a payment's reference first (its form), then records
-        it on each chosen invoice through ``record``."""
+        it on each chosen invoice through ``recording.record``."""
         form = ReferenceForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
             return TemplateResponse(
@@ -90,10 +105,10 @@ class InvoicePaymentActions:
                 "admin/billing/invoice/record_reference.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": title,
-                    "intro": intro,
-                    "action": action,
-                    "button": button,
+                    "title": recording.title,
+                    "intro": recording.intro,
+                    "action": recording.action,
+                    "button": recording.button,
                     "invoices": [
                         (invoice, format_amount(invoice.refund_amount, invoice.currency))
                         for invoice in queryset.order_by("pk")
@@ -105,7 +120,7 @@ class InvoicePaymentActions:
             )
         for invoice in queryset.order_by("pk"):
             try:
-                result = record(
+                result = recording.record(
                     invoice,
                     reference=form.cleaned_data["reference"],
                     actor=request.user,
@@ -114,7 +129,7 @@ class InvoicePaymentActions:
             except DomainError as exc:
                 self.message_user(request, f"{invoice}: {exc.detail}", messages.ERROR)
             else:
-                self.message_user(request, done.format(result=result), messages.SUCCESS)
+                self.message_user(request, recording.done.format(result=result), messages.SUCCESS)
         return None
 
     def has_collect_permission(self, request) -> bool:

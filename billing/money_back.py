@@ -19,6 +19,7 @@ Either way the note keeps when the money went back (``refunded_at``) and how
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -61,13 +62,16 @@ def pay_back(invoice: Invoice, note: Invoice, *, actor=None, request=None) -> No
     record_invoice_event(
         "credit_note_owed_back",
         invoice,
-        credit_note=note.number,
-        amount=note.refund_amount,
-        currency=note.currency,
+        **_money_of(note),
         payment_reference=invoice.payment_reference,
         actor=actor,
         request=request,
     )
+
+
+def _money_of(note: Invoice) -> dict:
+    """What the audit events of a note's money back say of it."""
+    return {"credit_note": note.number, "amount": note.refund_amount, "currency": note.currency}
 
 
 def refund_credit_note(note_id: int) -> str:
@@ -90,22 +94,32 @@ def refund_credit_note(note_id: int) -> str:
     return refund
 
 
-def retry_credit_note_refunds(now: datetime | None = None) -> collection.CollectionRun:
+@dataclass
+class RefundRun:
+    """What ``retry_credit_note_refunds`` did: note number -> the Stripe refund, or -> why it
+    failed again."""
+
+    refunded: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def retry_credit_note_refunds(now: datetime | None = None) -> RefundRun:
     """The beat job's net: every credit note still owing a card refund (its task gave up, or
     was never queued) is refunded now; one that fails again stays for the next run."""
-    run = collection.CollectionRun()
+    run = RefundRun()
     owing = Invoice.objects.filter(
         # Its own task had its turn first (it retries for a while: billing.tasks).
         finalized_at__lte=(now or timezone.now()) - REFUND_TASK_GRACE,
         kind=InvoiceKind.CREDIT_NOTE,
         refund_amount__gt=0,
         refunded_at__isnull=True,
+        # Its invoice paid by card: ``Invoice.intent_that_paid`` in a query (asked again).
         credit_of__status=InvoiceStatus.PAID,
         credit_of__payment_reference="",
     ).exclude(credit_of__payment_intent_id="")
     for note_id, number in owing.order_by("pk").values_list("pk", "number"):
         try:
-            run.attempted[number] = refund_credit_note(note_id) or "nothing to refund"
+            run.refunded[number] = refund_credit_note(note_id) or "nothing to refund"
         except DomainError as exc:
             logger.warning("credit note %s: refund failed again: %s", number, exc.detail)
             run.errors[number] = exc.detail
@@ -132,9 +146,7 @@ def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, requ
         record_invoice_event(
             "credit_note_refunded",
             row.credit_of,
-            credit_note=row.number,
-            amount=row.refund_amount,
-            currency=row.currency,
+            **_money_of(row),
             source=how,
             reference=reference,
             actor=actor,

@@ -1,6 +1,8 @@
 """Celery tasks of billing (the worker imports this module): thin doors onto billing's
 actions, and periodic jobs (Celery beat). Importing a feature's task module registers it."""
 
+from dataclasses import asdict
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -130,28 +132,24 @@ def refund_credit_note(note_id: int) -> str:
 
 @shared_task(acks_late=True)
 def retry_credit_note_refunds() -> dict:
-    run = money_back.retry_credit_note_refunds()
-    return {"refunded": run.attempted, "errors": run.errors}
+    return asdict(money_back.retry_credit_note_refunds())
 
 
 @shared_task(acks_late=True)
 def retry_due_invoice_payments() -> dict:
-    run = collection.retry_due_invoice_payments()
-    return {"attempted": run.attempted, "errors": run.errors}
+    return asdict(collection.retry_due_invoice_payments())
 
 
 @shared_task(acks_late=True)
 def collect_missed_first_charges() -> dict:
     """Charge each finalized invoice whose first charge was lost (its task never ran or gave
     up during a processor outage)."""
-    run = collection.collect_missed_first_charges()
-    return {"attempted": run.attempted, "errors": run.errors}
+    return asdict(collection.collect_missed_first_charges())
 
 
 @shared_task(acks_late=True)
 def reconcile_awaited_payments() -> dict:
-    run = collection.reconcile_awaited_payments()
-    return {"reconciled": run.reconciled, "errors": run.errors}
+    return asdict(collection.reconcile_awaited_payments())
 
 
 @shared_task(

@@ -611,6 +611,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Date-times print with their zone ("Dec. 2, 2026, 7:33 a.m. UTC"): edgeplug/formats.
+FORMAT_MODULE_PATH = ["edgeplug.formats"]
 
 # --- Logging: JSON lines with the request id -----------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
