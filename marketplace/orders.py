@@ -38,7 +38,6 @@ from marketplace.errors import (
     NotAvailable,
     OwnAgent,
     PlanMismatch,
-    PlanRetired,
     UnknownAgent,
     UnknownPlan,
 )
@@ -52,6 +51,7 @@ from marketplace.models import (
     PlanKind,
     PricePlan,
 )
+from marketplace.plans import not_offered
 from marketplace.signals import order_refunded
 from marketplace.visibility import orderable_agents
 
@@ -165,8 +165,8 @@ def _reject_unavailable(agent: Agent) -> None:
 
 
 def _reject_retired(plan: PricePlan) -> None:
-    if not plan.is_orderable:
-        raise PlanRetired(f"Plan {plan.key} v{plan.version} is no longer offered.")
+    if refusal := not_offered(plan):
+        raise refusal
 
 
 def _reject_unconfigured_payments(plan: PricePlan) -> None:

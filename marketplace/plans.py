@@ -66,8 +66,8 @@ def create_plan(
     taken = PlanKeyExists(
         f"{agent.name} has a plan {key!r} already: a key names one plan for good (its orders "
         "go on naming it), even once retired. Choose another key; or, while that plan is "
-        "offered, revise its price for new orders (PATCH /api/v1/vendor/agents/{id}/plans/"
-        "{plan_id})."
+        "offered, change its name or price for new orders instead: “Change name or price” "
+        "on the portal's pricing page, or PATCH /api/v1/vendor/agents/{id}/plans/{plan_id}."
     )
     with unique_or(taken):
         plan = PricePlan.objects.create(
@@ -85,6 +85,14 @@ def create_plan(
     return plan
 
 
+def not_offered(plan: PricePlan) -> PlanRetired | None:
+    """Why the plan can no longer be revised: it is retired, or a revision replaced this
+    version (None while it is offered)."""
+    if plan.is_orderable:
+        return None
+    return PlanRetired(f"Plan {plan.key} v{plan.version} is no longer offered.")
+
+
 def is_held(plan: PricePlan) -> bool:
     """Whether any order or entitlement names this version (it is then immutable)."""
     return plan.orders.exists() or plan.entitlements.exists()
@@ -95,8 +103,8 @@ def revise_plan(plan: PricePlan, *, actor=None, request=None, **changes) -> Pric
     """Change a plan's name or price. A version someone holds is kept as it is and the
     change becomes the next version; one nobody holds yet is edited in place."""
     plan = locked(plan)
-    if not plan.is_orderable:
-        raise PlanRetired(f"Plan {plan.key} v{plan.version} is no longer offered.")
+    if refusal := not_offered(plan):
+        raise refusal
     values = {name: changes.get(name, getattr(plan, name)) for name in PRICE_FIELDS}
     _reject_unprintable_name(values["name"])
     currency, amount, terms = validated_price(

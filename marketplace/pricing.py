@@ -115,11 +115,15 @@ def to_minor_units(value: Decimal, currency: str) -> int:
     return int(scaled)
 
 
+def major_units(amount: int, currency: str) -> str:
+    """``1234, "USD"`` → ``"12.34"``: what ``to_minor_units`` reads back as ``amount``."""
+    exponent = currency_exponent(currency)
+    return f"{Decimal(amount).scaleb(-exponent):.{exponent}f}"
+
+
 def format_amount(amount: int, currency: str) -> str:
     """``1234, "USD"`` → ``"12.34 USD"``; for people, never for arithmetic."""
-    exponent = currency_exponent(currency)
-    value = Decimal(amount).scaleb(-exponent)
-    return f"{value:.{exponent}f} {currency}"
+    return f"{major_units(amount, currency)} {currency}"
 
 
 @dataclass(frozen=True)

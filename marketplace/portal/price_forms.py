@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 
 from marketplace import pricing
-from marketplace.models import PlanKind
+from marketplace.models import PlanKind, PricePlan
 
 TIER_LINE = re.compile(
     r"^(?P<up_to>\*|\d+(?:\.\d+)?)\s+at\s+(?P<unit>\d+(?:\.\d+)?)"
@@ -167,6 +167,62 @@ class PlanForm(forms.Form):
         if not tiers:
             raise forms.ValidationError("Tiered schemes need at least one tier.")
         return tiers
+
+
+class RevisePlanForm(PlanForm):
+    """A plan's new name and price: the pricing form's fields of the plan's kind, validated as
+    a new plan's are. The kind never changes (nor at the API), and neither does the key."""
+
+    def __init__(self, *args, plan: PricePlan, **kwargs):
+        super().__init__(*args, initial=as_typed(plan), **kwargs)
+        self.kind = plan.kind
+        shown = {"name", *PRICED_BY[plan.kind]}
+        if plan.kind != PlanKind.FREE:
+            shown.add("currency")
+        if plan.kind == PlanKind.METERED:
+            shown.add("scheme")
+        for name in set(self.fields) - shown:
+            del self.fields[name]
+
+    def clean(self):
+        self.cleaned_data["kind"] = self.kind
+        return super().clean()
+
+
+def as_typed(plan: PricePlan) -> dict:
+    """The plan's name and price as a person types them into the form (what ``PlanForm``
+    turns back into the same currency, amount and terms)."""
+    typed = {"name": plan.name, "currency": plan.currency}
+    if plan.kind == PlanKind.ONE_TIME:
+        typed["price"] = pricing.major_units(plan.amount, plan.currency)
+    elif plan.kind == PlanKind.METERED:
+        typed.update(_typed_terms(pricing.parse_metered_terms(plan.currency, plan.terms)))
+    return typed
+
+
+def _typed_terms(terms: pricing.MeteredTerms) -> dict:
+    money = lambda amount: pricing.major_units(amount, terms.currency)  # noqa: E731
+    typed: dict = {"scheme": terms.scheme}
+    if terms.scheme == "per_unit":
+        typed["unit_price"] = money(terms.unit_amount)
+    elif terms.scheme == "package":
+        typed.update(package_size=terms.package_size, package_price=money(terms.package_amount))
+    else:
+        typed["tiers"] = "\n".join(_typed_tier(tier, money) for tier in terms.tiers)
+    if terms.included_hours:
+        typed["included_hours"] = f"{terms.included_hours:f}"
+    if terms.monthly_minimum:
+        typed["monthly_minimum"] = money(terms.monthly_minimum)
+    if terms.flat_fee:
+        typed["flat_fee"] = money(terms.flat_fee)
+    return typed
+
+
+def _typed_tier(tier: pricing.Tier, money) -> str:
+    """A tier as a line of ``TIER_LINE``: "100 at 0.10", "* at 0.05 + 1.00"."""
+    up_to = "*" if tier.up_to is None else f"{tier.up_to:f}"
+    line = f"{up_to} at {money(tier.unit_amount)}"
+    return f"{line} + {money(tier.flat_amount)}" if tier.flat_amount else line
 
 
 class CalculatorForm(forms.Form):

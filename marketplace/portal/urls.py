@@ -38,6 +38,7 @@ urlpatterns = [
     path("upload/", uploads.upload, name="upload"),
     path("agents/<int:agent_id>/", versions.agent_page, name="agent"),
     path("agents/<int:agent_id>/pricing/", pricing.pricing_page, name="pricing"),
+    path("agents/<int:agent_id>/pricing/<int:plan_id>/revise/", pricing.revise, name="plan-revise"),
     path("agents/<int:agent_id>/pricing/<int:plan_id>/retire/", pricing.retire, name="plan-retire"),
     path("agents/<int:agent_id>/reviews/", reviews.reviews_page, name="reviews"),
     path(

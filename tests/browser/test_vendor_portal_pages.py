@@ -91,7 +91,8 @@ def vendor_with_history(vendor_admin):
     plan = create_plan(
         run.version.agent,
         key="metered",
-        # As long as a name may be (100): its Retire button and the calculator wrap it.
+        # As long as a name may be (100): its Retire button, the calculator and the page that
+        # changes it wrap it.
         name=(
             "Pay as you go for every line of the plant and every shift, graduated by the hour, "
             "ten included"
@@ -193,6 +194,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         "upload": "/portal/upload/",
         "agent": f"/portal/agents/{v.agent_id}/",
         "pricing": f"/portal/agents/{v.agent_id}/pricing/?plan={plan.pk}&hours=150",
+        "plan-revise": f"/portal/agents/{v.agent_id}/pricing/{plan.pk}/revise/",
         "reviews": f"/portal/agents/{v.agent_id}/reviews/",
         "version": version_url,
         "version-expired": f"/portal/agents/{lapsed.agent_id}/versions/{lapsed.version}/",

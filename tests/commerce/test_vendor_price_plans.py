@@ -106,9 +106,10 @@ def test_plan_key_is_unique_per_agent(vendor, agent, make_plan):
         plans_url(agent.pk), {"key": "trial", "name": "T", "kind": "free"}, format="json"
     )
     assert (again.status_code, again.json()["code"]) == (409, "plan_exists")
-    # Said for every door (the portal has no revise form): what to do, and why a retired
-    # plan's key stays taken.
-    assert "even once retired. Choose another key" in again.json()["detail"]
+    # Said for every door: what to do at each, and why a retired plan's key stays taken.
+    detail = again.json()["detail"]
+    assert "even once retired. Choose another key" in detail
+    assert "“Change name or price” on the portal's pricing page, or PATCH" in detail
 
 
 def test_editing_an_unheld_plan_changes_it_in_place(vendor, agent, make_plan):

@@ -1,11 +1,13 @@
 """The portal shows each member links only to the pages their role and their tenant let them
 open (the powers the pages check): the nav, the agent page's pricing and reviews links, the
-reviews page's reply forms, the dashboard's first steps. Every link shown opens."""
+pricing page's change links, the reviews page's reply forms, the dashboard's first steps.
+Every link shown opens."""
 
 import re
 
 import pytest
 
+from marketplace.plans import create_plan, retire_plan
 from tests.factories import AgentVersionFactory, ReviewFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +82,19 @@ def test_the_agent_page_links_to_pricing_only_those_who_set_prices(portal_vendor
     version = AgentVersionFactory(agent__tenant=vendor.tenant)
     offered = _offers(vendor.client, f"/portal/agents/{version.agent_id}/", "Pricing and plans")
     assert offered is (role in PUBLISHERS)
+
+
+@pytest.mark.parametrize("role", PUBLISHERS)
+def test_the_pricing_page_links_to_changing_only_the_plans_on_offer(portal_vendor, role):
+    """Those who open the pricing page may change a plan: each plan on offer links to it (and
+    it opens), a retired one does not."""
+    vendor = portal_vendor(role)
+    agent = AgentVersionFactory(agent__tenant=vendor.tenant).agent
+    offered = create_plan(agent, key="trial", name="Trial", kind="free")
+    retired = retire_plan(create_plan(agent, key="old", name="Old", kind="free"))
+    pricing = f"/portal/agents/{agent.pk}/pricing/"
+    assert _offers(vendor.client, pricing, f'href="{pricing}{offered.pk}/revise/"')
+    assert not _offers(vendor.client, pricing, f'href="{pricing}{retired.pk}/revise/"')
 
 
 @pytest.mark.parametrize("role", VENDOR_NAV)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from marketplace.plans import create_plan
 from tests.factories import (
     AgentVersionFactory,
     CertificationRunFactory,
@@ -27,6 +28,7 @@ def other_vendors_things():
     return {
         "version": version,
         "review": ReviewFactory(agent=version.agent),
+        "plan": create_plan(version.agent, key="trial", name="Trial", kind="free"),
         "key": VendorKeyFactory(tenant=tenant),
         "wpk": wpk,
         "member": member,
@@ -37,9 +39,12 @@ def test_another_vendors_things_are_not_found(portal_vendor, other_vendors_thing
     client = portal_vendor("admin").client
     v, key = other_vendors_things["version"], other_vendors_things["key"]
     base = f"/portal/agents/{v.agent_id}/versions/{v.version}/"
-    review = other_vendors_things["review"]
+    review, plan = other_vendors_things["review"], other_vendors_things["plan"]
+    revise = f"/portal/agents/{v.agent_id}/pricing/{plan.pk}/revise/"
     for path in (
         f"/portal/agents/{v.agent_id}/",
+        f"/portal/agents/{v.agent_id}/pricing/",
+        revise,
         f"/portal/agents/{v.agent_id}/reviews/",
         base,
         f"{base}runs.json",
@@ -47,8 +52,10 @@ def test_another_vendors_things_are_not_found(portal_vendor, other_vendors_thing
     ):
         assert client.get(path).status_code == 404, path
     reply = f"/portal/agents/{v.agent_id}/reviews/{review.pk}/reply/"
-    for path in (f"{base}yank/", f"{base}certify/", reply):
+    retire = f"/portal/agents/{v.agent_id}/pricing/{plan.pk}/retire/"
+    for path in (f"{base}yank/", f"{base}certify/", reply, revise, retire):
         body = {"reason": "x", "level": "basic", f"review-{review.pk}-text": "Try ours"}
+        body |= {"name": "Ours now"}
         assert client.post(path, body).status_code == 404, path
     assert client.get(f"/portal/keys/{key.key_id}/revoke/").status_code == 404
     assert client.post(f"/portal/keys/{key.key_id}/revoke/").status_code == 404
@@ -65,6 +72,8 @@ def test_another_vendors_things_are_not_found(portal_vendor, other_vendors_thing
     review.refresh_from_db()
     assert key.revoked_at is None and v.yanked_at is None and member.role == "developer"
     assert review.vendor_reply_at is None
+    plan.refresh_from_db()
+    assert (plan.name, plan.retired_at) == ("Trial", None)
 
 
 def test_another_vendors_things_do_not_show_on_the_dashboard(portal_vendor, other_vendors_things):
@@ -93,6 +102,21 @@ def test_operators_and_billing_cannot_publish(portal_vendor, path):
     client = portal_vendor("operator").client
     assert client.get(path).status_code == 403
     assert client.post(path, {}).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["operator", "billing"])
+@pytest.mark.parametrize("page", ["pricing/", "pricing/{plan}/revise/", "pricing/{plan}/retire/"])
+def test_operators_and_billing_cannot_price(portal_vendor, role, page):
+    vendor = portal_vendor(role)
+    version = AgentVersionFactory(agent__tenant=vendor.tenant)
+    plan = create_plan(version.agent, key="trial", name="Trial", kind="free")
+    path = f"/portal/agents/{version.agent_id}/{page.format(plan=plan.pk)}"
+    if not path.endswith("/retire/"):
+        assert vendor.client.get(path).status_code == 403
+    body = {"key": "paid", "name": "Paid", "kind": "free"}
+    assert vendor.client.post(path, body).status_code == 403
+    plan.refresh_from_db()
+    assert (plan.name, plan.retired_at, version.agent.plans.count()) == ("Trial", None, 1)
 
 
 @pytest.mark.parametrize("role", ["operator", "billing"])

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from marketplace.plans import create_plan
 from tests.browser.runs import passed_run
 from tests.factories import ReviewFactory
 
@@ -16,6 +17,7 @@ def test_pages_carry_the_csp_and_no_inline_script(portal_vendor):
     run = passed_run(agent__tenant=vendor.tenant)
     v = run.version
     ReviewFactory(agent=v.agent)  # its reply form too
+    plan = create_plan(v.agent, key="trial", name="Trial", kind="free")
     paths = [
         "/portal/",
         "/portal/keys/",
@@ -23,6 +25,7 @@ def test_pages_carry_the_csp_and_no_inline_script(portal_vendor):
         f"/portal/agents/{v.agent_id}/",
         f"/portal/agents/{v.agent_id}/versions/{v.version}/",
         f"/portal/agents/{v.agent_id}/pricing/",
+        f"/portal/agents/{v.agent_id}/pricing/{plan.pk}/revise/",
         f"/portal/agents/{v.agent_id}/reviews/",
         "/portal/workflows/",
         "/portal/team/",

@@ -10,6 +10,7 @@ from django.utils.html import escape
 
 from edgeplug import signing
 from marketplace.models import AgentVersion, PricePlan, VendorKey, WorkflowPackage
+from marketplace.plans import create_plan, retire_plan
 from tests.factories import AgentFactory, AgentVersionFactory
 from tests.vendors import package
 
@@ -246,6 +247,69 @@ def test_a_metered_price_of_another_scheme_is_refused_alike_at_the_api_and_the_p
     assert by_portal.status_code == 400 and "invalid_price_terms" in page
     assert escape(by_api.json()["detail"]) in page
     assert not PricePlan.objects.exists()
+
+
+ONCE = {"key": "once", "name": "Buy once", "kind": "one_time", "currency": "USD", "amount": 4900}
+HOURLY = {
+    "key": "hourly",
+    "name": "Hourly",
+    "kind": "metered",
+    "currency": "USD",
+    "terms": {"scheme": "per_unit", "unit_amount": 50},
+}
+# (the plan, retired or not; the API's PATCH body; the portal's revise form; status, code)
+REVISE_REFUSALS = {
+    "retired": (ONCE, True, {"name": "Again"}, {"price": "49.00"}, 409, "plan_retired"),
+    "below the card minimum": (
+        ONCE,
+        False,
+        {"amount": 10},
+        {"price": "0.10"},
+        400,
+        "invalid_price_terms",
+    ),
+    "another scheme's price": (
+        HOURLY,
+        False,
+        {"terms": {"scheme": "per_unit", "unit_amount": 50, "tiers": [{"unit_amount": 5}]}},
+        {"scheme": "per_unit", "unit_price": "0.50", "tiers": "* at 0.05"},
+        400,
+        "invalid_price_terms",
+    ),
+    "control character in the name": (
+        ONCE,
+        False,
+        {"name": "Buy\x1bonce"},
+        {"name": "Buy\x1bonce", "price": "49.00"},
+        400,
+        "invalid_plan_name",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("plan", "retired", "api_body", "typed", "status", "code"),
+    REVISE_REFUSALS.values(),
+    ids=REVISE_REFUSALS.keys(),
+)
+def test_a_plans_revision_is_refused_alike_at_the_api_and_the_portal(
+    doors, plan, retired, api_body, typed, status, code
+):
+    vendor, api = doors
+    plan = create_plan(AgentFactory(tenant=vendor.tenant), **plan)
+    if retired:
+        retire_plan(plan)
+    path = f"agents/{plan.agent_id}/plans/{plan.pk}"
+    by_api = api.patch(f"/api/v1/vendor/{path}", api_body, format="json")
+    by_portal = vendor.client.post(
+        f"/portal/agents/{plan.agent_id}/pricing/{plan.pk}/revise/",
+        {"name": plan.name, "currency": "USD"} | typed,
+    )
+    assert (by_api.status_code, by_api.json()["code"]) == (status, code)
+    page = by_portal.content.decode()
+    assert by_portal.status_code == status and code in page
+    assert escape(by_api.json()["detail"]) in page
+    assert PricePlan.objects.get().snapshot() == plan.snapshot()
 
 
 def _public_key() -> str:
