@@ -30,6 +30,8 @@ class Recording:
     button: str
     record: Callable[..., Invoice]
     done: str
+    label: str = "Payment reference"
+    help_text: str = "As on the bank statement, e.g. the transfer's end-to-end id."
 
 
 OFFLINE_PAYMENT = Recording(
@@ -50,15 +52,14 @@ MONEY_PAID_BACK = Recording(
     button="Record paid back",
     record=money_back.record_money_paid_back,
     done="{result.number}: paid back ({result.refund_reference}).",
+    label="Transfer reference",
+    help_text="The reference of the transfer you sent back, as on your bank statement.",
 )
 
 
 class ReferenceForm(forms.Form):
-    reference = forms.CharField(
-        max_length=collection.MAX_REFERENCE_LENGTH,
-        label="Payment reference",
-        help_text="As on the bank statement, e.g. the transfer's end-to-end id.",
-    )
+    # Its label and help are the Recording's.
+    reference = forms.CharField(max_length=collection.MAX_REFERENCE_LENGTH)
 
 
 class InvoicePaymentActions:
@@ -99,6 +100,8 @@ class InvoicePaymentActions:
         """A list action that asks for a payment's reference first (its form), then records
         it on each chosen invoice through ``recording.record``."""
         form = ReferenceForm(request.POST if "apply" in request.POST else None)
+        form.fields["reference"].label = recording.label
+        form.fields["reference"].help_text = recording.help_text
         if not form.is_valid():
             return TemplateResponse(
                 request,

@@ -214,6 +214,16 @@ class InvalidPaymentReference(BadRequest, code="invalid_payment_reference"):
     """An offline payment needs the reference of the transfer (1 to 255 characters)."""
 
 
+class RefundedToCard(Conflict, code="refunded_to_card"):
+    """Finance records a transfer for a credit note whose card refund Stripe made after all:
+    that refund is recorded instead, and no transfer is to be sent."""
+
+
+class OrderNotRefunded(Conflict, code="order_not_refunded"):
+    """A credit note may not give back a one-time order's line: refunding the order does
+    (``invoicing.credit_refund``), so that its price really goes back."""
+
+
 class NothingOwedBack(Conflict, code="nothing_owed_back"):
     """Only a credit note of a paid invoice owes money back, until it is paid back."""
 

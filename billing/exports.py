@@ -111,6 +111,7 @@ _INVOICE_COLUMNS: tuple[tuple[str, str, Callable[[object, dict], object]], ...] 
     ("refund", "refund_amount", _money),
     ("refunded_at", "refunded_at", _instant),
     ("refund_reference", "refund_reference", _as_is),
+    ("refunded_by", "refunded_by", _as_is),
     ("invoice_id", "id", _as_is),
 )
 _INVOICE_FIELDS = tuple(

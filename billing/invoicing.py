@@ -37,6 +37,7 @@ from billing.errors import (
     InvoiceNotDraft,
     InvoiceNotVoidable,
     NoLinesChosen,
+    OrderNotRefunded,
     PaymentPending,
     PeriodNotEnded,
 )
@@ -60,6 +61,7 @@ from edgeplug.health.task_signals import counted_together
 from edgeplug.reasons import optional_reason, require_reason
 from edgeplug.tenancy.models import Tenant
 from edgeplug.text import unprintable
+from marketplace.models import OrderStatus
 from marketplace.pricing import MAX_AMOUNT, format_amount
 from marketplace.signals import order_refunded
 
@@ -941,7 +943,7 @@ def issue_credit_note(
                 if invoice.status == InvoiceStatus.VOID
                 else "Credit notes correct finalized invoices only."
             )
-        lines = list(invoice.lines.all())
+        lines = list(invoice.lines.select_related("order"))
         if wanted is not None:
             lines = [line for line in lines if line.pk in wanted]
             if len(lines) != len(wanted):
@@ -953,7 +955,30 @@ def issue_credit_note(
                 credits.append(_Credit(line, remaining))
         if not credits:
             raise InvoiceNotCreditable("These lines are credited in full already.")
+        _reject_unrefunded_orders(credits)
         return _issue_note(invoice, credits, reason=reason, actor=actor, request=request)
+
+
+def _reject_unrefunded_orders(credits: list[_Credit]) -> None:
+    """A one-time order's line is given back by refunding the order: its price went back
+    on the order's own payment, the entitlement ends, and ``credit_refund`` credits the line
+    with its tax. A credit note of the line alone would say the price was given back while
+    nobody refunded it, and leave the entitlement on."""
+    orders = sorted(
+        {
+            credit.line.order_id
+            for credit in credits
+            if credit.line.kind == LineKind.ONE_TIME_ORDER
+            and credit.line.order.status != OrderStatus.REFUNDED
+        }
+    )
+    if orders:
+        named = ", ".join(str(pk) for pk in orders)
+        raise OrderNotRefunded(
+            f"Order {named} was paid at checkout: refund it (Orders, Refund in full), which "
+            "gives its price back and credits its line with the tax. Credit the other lines "
+            "by choosing them."
+        )
 
 
 def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor, request):
@@ -973,10 +998,12 @@ def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor,
     )
     given_back_before = sum(credit.amount for credit in credits if credit.line.is_paid)
     credit = -note_totals.total - given_back_before
-    if invoice.is_unpaid and _credits_the_rest(invoice, credits):
-        # Each note's VAT is rounded on its own lines, the invoice's on all of them: the
-        # notes together may give back a minor unit or two less than it asks. The note
-        # that credits the last line gives back all that is left, so nothing stays due.
+    # Each note's VAT is rounded on its own lines, the invoice's on all of them: the notes
+    # together may give back a minor unit or two less than it asks. The note that credits
+    # the last line gives back all that is left: nothing stays due (unpaid), or all the
+    # invoice took goes back (paid, ``money_back.owed``).
+    last = _credits_the_rest(invoice, credits)
+    if invoice.is_unpaid and last:
         credit = max(credit, invoice.amount_due)
     if invoice.is_unpaid and credit > 0:
         payments.refuse_while_awaited(
@@ -989,7 +1016,7 @@ def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor,
         credit_of=invoice,
         finalize_after=now,
         # A paid invoice's note gives that much back in money (billing.money_back).
-        refund_amount=money_back.owed(invoice, credit),
+        refund_amount=money_back.owed(invoice, credit, last=last),
         **{name: getattr(invoice, name) for name in CREDIT_NOTE_TAKES_OVER},
     )
     InvoiceLine.objects.bulk_create(

@@ -292,6 +292,13 @@ class InvoiceStatus(models.TextChoices):
     VOID = "void"
 
 
+class RefundedBy(models.TextChoices):
+    """How a credit note's money went back (``billing.money_back``)."""
+
+    CARD = "card"
+    TRANSFER = "transfer"
+
+
 class InvoiceKind(models.TextChoices):
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
@@ -314,6 +321,7 @@ INVOICE_LIFECYCLE_FIELDS = frozenset(
         "payment_failure_detail",
         "refunded_at",
         "refund_reference",
+        "refunded_by",
         "emailed_at",
         "email_failure_code",
         "email_failure_detail",
@@ -516,12 +524,10 @@ class Invoice(models.Model):
         help_text="credit notes of a paid invoice: the money given back (minor units)",
     )
     refunded_at = models.DateTimeField(null=True, blank=True, help_text="when that money went back")
-    refund_reference = models.CharField(
-        max_length=255,
-        blank=True,
-        default="",
-        db_default="",
-        help_text="the Stripe refund (re_…), or finance's transfer reference",
+    # The Stripe refund (re_…), or finance's transfer reference.
+    refund_reference = models.CharField(max_length=255, blank=True, default="", db_default="")
+    refunded_by = models.CharField(
+        max_length=8, choices=RefundedBy.choices, blank=True, default="", db_default=""
     )
     emailed_at = models.DateTimeField(
         null=True, blank=True, help_text="when its email (with the PDF) went out"

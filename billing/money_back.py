@@ -28,8 +28,9 @@ from django.utils import timezone
 
 from billing import collection, payments
 from billing.audit import record_invoice_event
-from billing.errors import NothingOwedBack
-from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.charge_minimums import chargeable
+from billing.errors import NothingOwedBack, RefundedToCard
+from billing.models import Invoice, InvoiceKind, InvoiceStatus, RefundedBy
 from billing.queueing import send_after_commit
 from edgeplug.core.locking import locked, stamp_once
 from edgeplug.errors import DomainError
@@ -37,18 +38,27 @@ from edgeplug.errors import DomainError
 logger = logging.getLogger(__name__)
 
 REFUND_TASK_GRACE = timedelta(hours=1)
+CARD, TRANSFER = RefundedBy.CARD, RefundedBy.TRANSFER
 
 
-def owed(invoice: Invoice, credit: int) -> int:
+def owed(invoice: Invoice, credit: int, *, last: bool) -> int:
     """What a credit note of the locked ``invoice`` giving back ``credit`` (what it credits,
     tax included, less the lines paid before the invoice, whose own refund returned that
     money) pays back in money: nothing unless the invoice is paid, and never more than the
     invoice itself took (its amount due: its card charge or transfer, nothing when credit
-    notes settled it) less what earlier notes pay back."""
-    if invoice.status != InvoiceStatus.PAID or credit <= 0:
+    notes settled it) less what earlier notes pay back.
+
+    A card refund takes what a charge takes: in a three-decimal currency a multiple of 10
+    minor units (``charge_minimums.chargeable``, rounded down). The note that credits the
+    ``last`` of the invoice's lines pays back all that is left, so the notes together give
+    back exactly what the invoice took, whatever each note's VAT rounding left over."""
+    if invoice.status != InvoiceStatus.PAID:
         return 0
     before = invoice.credit_notes.aggregate(paid_back=Sum("refund_amount"))["paid_back"] or 0
-    return max(0, min(credit, invoice.amount_due - before))
+    left = invoice.amount_due - before
+    if not last and invoice.intent_that_paid:
+        credit = chargeable(credit, invoice.currency)
+    return max(0, left if last else min(credit, left))
 
 
 def pay_back(invoice: Invoice, note: Invoice, *, actor=None, request=None) -> None:
@@ -90,7 +100,7 @@ def refund_credit_note(note_id: int) -> str:
         metadata={**marker, "invoice": note.credit_of.number},
         idempotency_key=f"edgeplug-refund-credit-note-{note.pk}",
     )
-    _mark_paid_back(note, refund, how="card")
+    _mark_paid_back(note, refund, how=CARD)
     return refund
 
 
@@ -128,19 +138,42 @@ def retry_credit_note_refunds(now: datetime | None = None) -> RefundRun:
 
 def record_money_paid_back(note: Invoice, *, reference: str, actor=None, request=None) -> Invoice:
     """Finance paid back what the credit note owes outside Stripe (a transfer) and records its
-    reference. Refused (``nothing_owed_back``) for anything but a credit note still owing."""
+    reference. Refused (``nothing_owed_back``) for anything but a credit note still owing;
+    and for a note of a card-paid invoice whose card refund Stripe made after all (its
+    answer lost): that refund is recorded instead, and finance is told to send no transfer
+    (``refunded_to_card``). Stripe is asked first, so while it cannot answer such a note is
+    refused (``payment_processor_error``): a transfer then could pay it back twice."""
     reference = collection.checked_reference(reference)
+    made = _card_refund_made(note)
     with transaction.atomic():
         held = locked(note)
         if held.refund_amount <= 0:
-            raise NothingOwedBack(f"{held.number or held.pk} owes no money back.")
+            raise NothingOwedBack("It owes no money back.")
         if held.refunded_at is not None:
-            raise NothingOwedBack(f"{held.number} was paid back already ({held.refund_reference}).")
-        return _mark_paid_back(held, reference, how="offline", actor=actor, request=request)
+            raise NothingOwedBack(f"It was paid back already ({held.refund_reference}).")
+        if not made:
+            return _mark_paid_back(held, reference, how=TRANSFER, actor=actor, request=request)
+        _mark_paid_back(held, made, how=CARD)
+    raise RefundedToCard(
+        f"Its card refund {made} was made after all, and is recorded now: send no transfer."
+    )
+
+
+def _card_refund_made(note: Invoice) -> str | None:
+    """The card refund Stripe holds for ``note`` (of a card-paid invoice, still owing), if
+    one was made; None for any other note."""
+    row = Invoice.objects.select_related("credit_of").get(pk=note.pk)
+    intent = row.credit_of.intent_that_paid if row.credit_of_id else ""
+    if not intent or row.refund_amount <= 0 or row.refunded_at is not None:
+        return None
+    return payments.refund_made(intent, metadata={"credit_note": row.number})
 
 
 def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, request=None):
-    """Record once that the note's money went back (``reference``), audited on its invoice."""
+    """Record once that the note's money went back (``reference``, ``how``: by card or by
+    transfer), audited on its invoice. A card refund made for a note already recorded paid
+    back (finance's transfer recorded while the refund was on its way) is audited
+    ``credit_note_paid_back_twice``, for finance to recover one of them."""
 
     def audit(row: Invoice) -> None:
         record_invoice_event(
@@ -154,4 +187,16 @@ def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, requ
         )
 
     with transaction.atomic():
-        return stamp_once(note, "refunded_at", then=audit, refund_reference=reference)
+        row = stamp_once(
+            note, "refunded_at", then=audit, refund_reference=reference, refunded_by=how
+        )
+        if row.refund_reference != reference:
+            logger.warning("credit note %s paid back twice: %s", row.number, reference)
+            record_invoice_event(
+                "credit_note_paid_back_twice",
+                row.credit_of,
+                **_money_of(row),
+                recorded=row.refund_reference,
+                also=reference,
+            )
+        return row

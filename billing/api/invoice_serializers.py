@@ -82,6 +82,7 @@ class InvoiceSerializer(ReadOnlyModelSerializer):
             "payment_failure_detail",
             "refunded_at",
             "refund_reference",
+            "refunded_by",
         ]
 
 

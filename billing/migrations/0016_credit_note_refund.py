@@ -1,7 +1,7 @@
 """What a credit note of a paid invoice gives back in money (``refund_amount``, frozen on
 issue like every other amount, so the PostgreSQL trigger function learns the column), and
-when and how it went back (``refunded_at``, ``refund_reference``: lifecycle columns, not
-frozen). All three have database defaults, so the previous release's inserts keep working
+when and how it went back (``refunded_at``, ``refund_reference``, ``refunded_by``: lifecycle
+columns, not frozen). All have database defaults, so the previous release's inserts keep working
 during a rollout; a check constraint keeps the amount on credit notes, never negative.
 
 Going back drops them, and forward again would add every credit note as owing nothing: one
@@ -63,12 +63,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="invoice",
             name="refund_reference",
+            field=models.CharField(blank=True, db_default="", default="", max_length=255),
+        ),
+        migrations.AddField(
+            model_name="invoice",
+            name="refunded_by",
             field=models.CharField(
                 blank=True,
+                choices=[("card", "Card"), ("transfer", "Transfer")],
                 db_default="",
                 default="",
-                help_text="the Stripe refund (re_…), or finance's transfer reference",
-                max_length=255,
+                max_length=8,
             ),
         ),
         migrations.AddField(

@@ -184,7 +184,7 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     assert page.get_by_role("heading", name="Record money paid back").count() == 1
     owes = format_amount(to_pay.total, to_pay.currency)  # paid in full: all of it goes back
     assert f"gives back {owes}" in page.locator("#content").inner_text()
-    page.get_by_label("Payment reference:").fill("SEPA-BACK-0815")
+    page.get_by_label("Transfer reference:").fill("SEPA-BACK-0815")
     journey.click(page.get_by_role("button", name="Record paid back"))
     assert f"{back.group(1)}: paid back (SEPA-BACK-0815)." in _message(page)
     journey.goto(f"{URL}?money_back=owed")

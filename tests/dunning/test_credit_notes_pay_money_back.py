@@ -20,13 +20,14 @@ from tests.commerce.conftest import (  # noqa: F401 - a fixture used here
     make_plan,
     place_order,
     refund_in_admin,
+    save_card,
     stripe_client,
 )
 from tests.dunning.conftest import INVOICES, TOTAL, signed_in
 from tests.dunning.test_lost_first_charge import unreachable
 from tests.dunning.test_payment_admin import record_offline
 from tests.invoices.pdf_reading import pdf_text
-from tests.invoicing.conftest import JAN
+from tests.invoicing.conftest import JAN, Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -182,7 +183,8 @@ def test_a_transfer_paid_invoice_s_note_is_owed_until_finance_records_it(
     note.refresh_from_db()
     assert note.refund_reference == "SEPA back 42" and note.refunded_at is not None
     event = AuditEvent.objects.get(action="credit_note_refunded")
-    assert (event.actor, event.details["source"]) == (user, "offline")
+    assert (event.actor, event.details["source"]) == (user, "transfer")
+    assert note.refunded_by == "transfer"
     again = finance.post(
         INVOICES, {**asked, "apply": "1", "reference": "again"}, follow=True
     ).content.decode()
@@ -193,7 +195,7 @@ def test_a_transfer_paid_invoice_s_note_is_owed_until_finance_records_it(
         {**asked, "_selected_action": [invoice.pk], "apply": "1", "reference": "x"},
         follow=True,
     ).content.decode()
-    assert f"{invoice.number} owes no money back." in other
+    assert f"{invoice.number}" in other and "It owes no money back." in other
 
 
 def test_an_unpaid_invoice_s_note_owes_nothing_back(invoiced, committed):
@@ -205,3 +207,152 @@ def test_an_unpaid_invoice_s_note_owes_nothing_back(invoiced, committed):
     assert (note.refund_amount, note.kind) == (0, InvoiceKind.CREDIT_NOTE)
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID and invoice.amount_due == 0
+
+
+@pytest.fixture
+def card_paid_invoice(clock, member_client, vendor_tenant, stripe_on, finalize):
+    """make(currency, adjustments) -> January's invoice (10.00 fee, 2 agent-hours at 1.00, 19 %
+    VAT, and finance's ``adjustments``), finalized and paid by card."""
+    from billing import invoicing
+
+    def make(currency: str, adjustments: list[int]) -> Invoice:
+        api, membership = member_client("admin")
+        customer = Customer(membership.tenant, vendor_tenant)
+        customer.account()
+        save_card(api)
+        customer.ran(customer.metered(currency=currency), JAN, 2)
+        (pk,) = invoicing.close_billing_period(JAN).created
+        draft = Invoice.objects.get(pk=pk)
+        for n, amount in enumerate(adjustments):
+            invoicing.add_adjustment_line(draft, description=f"services {n}", amount=amount)
+        return finalize(draft)
+
+    return make
+
+
+def credit_each_line(finance, invoice, capture) -> list[Invoice]:
+    """Finance credits the invoice line by line on its change page."""
+    for line in invoice.lines.order_by("position"):
+        with capture(execute=True):
+            finance.post(f"{INVOICES}{invoice.pk}/credit/", {"line": [line.pk], "reason": "x"})
+    return list(Invoice.objects.filter(credit_of=invoice).order_by("pk"))
+
+
+@pytest.mark.parametrize(
+    ("currency", "adjustments", "step"), [("EUR", [2, 2], 1), ("KWD", [5], 10)]
+)
+def test_crediting_line_by_line_gives_back_exactly_what_the_card_took(
+    card_paid_invoice,
+    admin_session,
+    django_capture_on_commit_callbacks,
+    currency,
+    adjustments,
+    step,
+):
+    """Each note's VAT is rounded on its own lines: without the last note taking what is
+    left, EUR notes gave back 14.32 of 14.33; and a card refund in a three-decimal currency
+    must be a multiple of 10 fils, as a charge is (Stripe refuses others)."""
+    invoice = card_paid_invoice(currency, adjustments)
+    assert invoice.status == InvoiceStatus.PAID
+    finance, _ = admin_session("finance")
+
+    notes = credit_each_line(finance, invoice, django_capture_on_commit_callbacks)
+
+    assert len(notes) == invoice.lines.count()
+    assert all(note.refund_amount % step == 0 and note.refunded_at for note in notes)
+    assert sum(note.refund_amount for note in notes) == invoice.amount_due
+    assert refunded_of(invoice.payment_intent_id) == invoice.amount_due
+
+
+def test_a_whole_invoice_credit_leaves_an_order_to_its_refund(
+    order_on_paid_invoice, admin_session, django_capture_on_commit_callbacks
+):
+    """A note crediting an order's line said its price was given back while nobody refunded
+    it, and the entitlement stayed on: the order is refunded instead, which credits it."""
+    _, order, invoice = order_on_paid_invoice
+    finance, _ = admin_session("finance")
+
+    whole = finance.post(
+        INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]}, follow=True
+    ).content.decode()
+
+    assert f"Order {order.pk} was paid at checkout: refund it" in whole
+    assert not Invoice.objects.filter(credit_of=invoice).exists()
+    others = invoice.lines.exclude(order=order).values_list("pk", flat=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        finance.post(f"{INVOICES}{invoice.pk}/credit/", {"line": list(others), "reason": "x"})
+        refund_in_admin(finance, order.pk)
+    assert refunded_of(invoice.payment_intent_id) + refunded_of(order.payment_intent_id) == (
+        invoice.amount_due + ORDER
+    )
+
+
+def test_a_transfer_is_not_recorded_for_a_card_refund_made_after_all(
+    invoiced, admin_session, committed
+):
+    """Stripe made the card refund but its answer was lost: finance, asked to pay it back by
+    transfer, is told the card refund was made (now recorded), and sends nothing twice."""
+    _, invoice = invoiced()
+    from billing import invoicing
+
+    note = committed(invoicing.issue_credit_note, invoice)
+    made = Invoice.objects.get(pk=note.pk).refund_reference
+    Invoice.objects.filter(pk=note.pk).update(refunded_at=None, refund_reference="", refunded_by="")
+    finance, _ = admin_session("finance")
+
+    page = finance.post(
+        INVOICES,
+        {
+            "action": "record_money_paid_back",
+            "_selected_action": [note.pk],
+            "apply": "1",
+            "reference": "SEPA back 9",
+        },
+        follow=True,
+    ).content.decode()
+
+    assert f"Its card refund {made} was made after all" in page and "send no transfer" in page
+    note.refresh_from_db()
+    assert (note.refund_reference, note.refunded_by) == (made, "card")
+
+
+def test_a_card_refund_landing_after_a_recorded_transfer_is_flagged(
+    invoiced, committed, monkeypatch
+):
+    """Finance recorded a transfer while the card refund was on its way: both went back, and
+    the audit log says so for finance to recover one."""
+    from billing import invoicing, money_back, payments
+
+    _, invoice = invoiced()
+    real = payments.refund
+
+    def refund_while_finance_records(*args, **kwargs):
+        made = real(*args, **kwargs)
+        note = Invoice.objects.get(credit_of=invoice)
+        money_back.record_money_paid_back(note, reference="SEPA back 7")
+        return made
+
+    monkeypatch.setattr(payments, "refund_made", lambda *args, **kwargs: None)
+    monkeypatch.setattr(payments, "refund", refund_while_finance_records)
+    committed(invoicing.issue_credit_note, invoice)
+
+    flagged = AuditEvent.objects.get(action="credit_note_paid_back_twice")
+    assert flagged.details["recorded"] == "SEPA back 7"
+    assert flagged.details["also"].startswith("re_")
+
+
+def test_the_note_says_how_its_money_went_back(invoiced, settings, committed, monkeypatch):
+    customer, invoice = invoiced()
+    from billing import invoicing, money_back
+
+    monkeypatch.setattr(tasks.refund_credit_note, "max_retries", 0)
+    processor, settings.STRIPE_API_BASE = settings.STRIPE_API_BASE, unreachable()
+    note = invoicing.issue_credit_note(invoice)  # its refund task never ran
+    settings.STRIPE_API_BASE = processor
+    money_back.record_money_paid_back(note, reference="SEPA back 42")
+
+    pdf = signed_in(customer).get(f"/api/v1/invoices/{note.pk}/pdf", HTTP_ACCEPT="application/pdf")
+
+    text = " ".join(pdf_text(pdf.content).split())
+    assert "14.28 EUR is paid back to you by bank transfer." in text
+    assert "refunded to the card" not in text
