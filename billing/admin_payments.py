@@ -46,9 +46,10 @@ OFFLINE_PAYMENT = Recording(
 MONEY_PAID_BACK = Recording(
     action="record_money_paid_back",
     title="Record money paid back",
-    intro="Each credit note below owes its tenant money back (its invoice was paid by "
-    "transfer, or its card refund keeps failing). Record the transfer you sent with its "
-    "reference: the note is then paid back.",
+    intro="Each credit note below owes its tenant money back: its invoice was paid by "
+    "transfer, or Stripe refused its card refund for good (a card refund still being made "
+    "is refused here). Record the transfer you sent with its reference: the note is then "
+    "paid back.",
     button="Record paid back",
     record=money_back.record_money_paid_back,
     done="{result.number}: paid back ({result.refund_reference}).",

@@ -214,6 +214,11 @@ class InvalidPaymentReference(BadRequest, code="invalid_payment_reference"):
     """An offline payment needs the reference of the transfer (1 to 255 characters)."""
 
 
+class RefundByCard(Conflict, code="refund_by_card"):
+    """Finance records a transfer for a credit note whose money goes back on the card that
+    paid its invoice (its refund still being made): both would pay it back."""
+
+
 class RefundedToCard(Conflict, code="refunded_to_card"):
     """Finance records a transfer for a credit note whose card refund Stripe made after all:
     that refund is recorded instead, and no transfer is to be sent."""

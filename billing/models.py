@@ -322,6 +322,7 @@ INVOICE_LIFECYCLE_FIELDS = frozenset(
         "refunded_at",
         "refund_reference",
         "refunded_by",
+        "refund_failure",
         "emailed_at",
         "email_failure_code",
         "email_failure_detail",
@@ -394,6 +395,12 @@ class InvoiceQuerySet(models.QuerySet):
     def unpaid(self):
         """Invoices still owed (``Invoice.is_unpaid``)."""
         return self.filter(kind=InvoiceKind.INVOICE, status__in=UNPAID)
+
+    def paid_by_card(self):
+        """Invoices a card payment settled: ``Invoice.intent_that_paid`` in a query."""
+        return self.filter(status=InvoiceStatus.PAID, payment_reference="").exclude(
+            payment_intent_id=""
+        )
 
     def awaiting_outcome(self):
         """Unpaid invoices whose last charge attempt awaits its outcome (Stripe said
@@ -529,6 +536,9 @@ class Invoice(models.Model):
     refunded_by = models.CharField(
         max_length=8, choices=RefundedBy.choices, blank=True, default="", db_default=""
     )
+    # Why Stripe refused its card refund for good (it is not tried again): finance pays it
+    # back by transfer then (billing.money_back).
+    refund_failure = models.CharField(max_length=500, blank=True, default="", db_default="")
     emailed_at = models.DateTimeField(
         null=True, blank=True, help_text="when its email (with the PDF) went out"
     )

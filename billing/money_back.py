@@ -29,7 +29,7 @@ from django.utils import timezone
 from billing import collection, payments
 from billing.audit import record_invoice_event
 from billing.charge_minimums import chargeable
-from billing.errors import NothingOwedBack, RefundedToCard
+from billing.errors import NothingOwedBack, PaymentProcessorError, RefundByCard, RefundedToCard
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, RefundedBy
 from billing.queueing import send_after_commit
 from edgeplug.core.locking import locked, stamp_once
@@ -37,7 +37,7 @@ from edgeplug.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
-REFUND_TASK_GRACE = timedelta(hours=1)
+REFUND_TASK_GRACE = timedelta(hours=4)
 CARD, TRANSFER = RefundedBy.CARD, RefundedBy.TRANSFER
 
 
@@ -87,21 +87,44 @@ def _money_of(note: Invoice) -> dict:
 def refund_credit_note(note_id: int) -> str:
     """Refund what the credit note pays back on the card payment of its invoice; returns the
     Stripe refund's id, or "" when there is nothing to refund (paid back already, nothing
-    owed, or the invoice was not paid by card). A processor failure raises
-    ``PaymentProcessorError`` and leaves the note owing: the task retries, then the beat job."""
+    owed, refused for good before, or the invoice was not paid by card). Stripe unreachable
+    raises ``PaymentProcessorError`` and leaves the note owing: the task retries, then the
+    beat job. Stripe refusing the refund itself (a disputed charge, one refunded in its
+    dashboard) is final: the note keeps why (``refund_failure``, audited
+    ``credit_note_refund_refused``), is not tried again, and finance pays it back by
+    transfer."""
     note = Invoice.objects.select_related("credit_of", "tenant").get(pk=note_id)
     intent = note.credit_of.intent_that_paid
-    if note.refund_amount <= 0 or note.refunded_at is not None or not intent:
+    if note.refund_amount <= 0 or note.refunded_at or note.refund_failure or not intent:
         return ""
     marker = {"credit_note": note.number}
-    refund = payments.refund_made(intent, metadata=marker) or payments.refund(
-        intent,
-        amount=note.refund_amount,
-        metadata={**marker, "invoice": note.credit_of.number},
-        idempotency_key=f"edgeplug-refund-credit-note-{note.pk}",
-    )
+    try:
+        refund = payments.refund_made(intent, metadata=marker) or payments.refund(
+            intent,
+            amount=note.refund_amount,
+            metadata={**marker, "invoice": note.credit_of.number},
+            idempotency_key=f"edgeplug-refund-credit-note-{note.pk}",
+        )
+    except PaymentProcessorError as exc:
+        if not exc.key_spent:
+            raise
+        _refused(note, exc.detail.removesuffix(" Try again later."))  # it is final
+        return ""
     _mark_paid_back(note, refund, how=CARD)
     return refund
+
+
+def _refused(note: Invoice, why: str) -> None:
+    with transaction.atomic():
+        row = locked(note)
+        if row.refunded_at is not None or row.refund_failure:
+            return
+        row.refund_failure = why[:500]
+        row.save(update_fields=["refund_failure", "updated_at"])
+        logger.warning("credit note %s: its card refund was refused: %s", row.number, why)
+        record_invoice_event(
+            "credit_note_refund_refused", note.credit_of, **_money_of(row), why=row.refund_failure
+        )
 
 
 @dataclass
@@ -118,15 +141,14 @@ def retry_credit_note_refunds(now: datetime | None = None) -> RefundRun:
     was never queued) is refunded now; one that fails again stays for the next run."""
     run = RefundRun()
     owing = Invoice.objects.filter(
-        # Its own task had its turn first (it retries for a while: billing.tasks).
+        # Its own task's retries are spent by then (``billing.tasks._PAYMENT_RETRIES``).
         finalized_at__lte=(now or timezone.now()) - REFUND_TASK_GRACE,
         kind=InvoiceKind.CREDIT_NOTE,
         refund_amount__gt=0,
         refunded_at__isnull=True,
-        # Its invoice paid by card: ``Invoice.intent_that_paid`` in a query (asked again).
-        credit_of__status=InvoiceStatus.PAID,
-        credit_of__payment_reference="",
-    ).exclude(credit_of__payment_intent_id="")
+        refund_failure="",
+        credit_of__in=Invoice.objects.paid_by_card(),
+    )
     for note_id, number in owing.order_by("pk").values_list("pk", "number"):
         try:
             run.refunded[number] = refund_credit_note(note_id) or "nothing to refund"
@@ -146,11 +168,18 @@ def record_money_paid_back(note: Invoice, *, reference: str, actor=None, request
     reference = collection.checked_reference(reference)
     made = _card_refund_made(note)
     with transaction.atomic():
-        held = locked(note)
+        held = locked(note, "credit_of")
         if held.refund_amount <= 0:
             raise NothingOwedBack("It owes no money back.")
         if held.refunded_at is not None:
             raise NothingOwedBack(f"It was paid back already ({held.refund_reference}).")
+        if held.credit_of.intent_that_paid and not held.refund_failure and not made:
+            raise RefundByCard(
+                f"Its money goes back on the card that paid {held.credit_of.number}: the "
+                "refund is made for you, and tried again hourly while Stripe cannot be "
+                "reached. Send a transfer only once Stripe refused it for good (the note then "
+                "says why)."
+            )
         if not made:
             return _mark_paid_back(held, reference, how=TRANSFER, actor=actor, request=request)
         _mark_paid_back(held, made, how=CARD)
@@ -166,7 +195,12 @@ def _card_refund_made(note: Invoice) -> str | None:
     intent = row.credit_of.intent_that_paid if row.credit_of_id else ""
     if not intent or row.refund_amount <= 0 or row.refunded_at is not None:
         return None
-    return payments.refund_made(intent, metadata={"credit_note": row.number})
+    try:
+        return payments.refund_made(intent, metadata={"credit_note": row.number})
+    except PaymentProcessorError as exc:
+        if exc.key_spent:  # Stripe refused the question itself: no refund of it was made
+            return None
+        raise
 
 
 def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, request=None):

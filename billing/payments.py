@@ -424,6 +424,10 @@ def payment_status(payment_intent_id: str) -> PaymentOutcome:
     return outcome
 
 
+# A refund on its way or made; a failed or canceled one gave nothing back.
+REFUND_MADE = frozenset({"succeeded", "pending", "requires_action"})
+
+
 @_processor_call("refunding the payment")
 def refund(
     payment_intent_id: str,
@@ -441,6 +445,10 @@ def refund(
     created = client().v1.refunds.create(
         params=params, options={"idempotency_key": idempotency_key}
     )
+    if created.status not in REFUND_MADE:
+        raise PaymentProcessorError(
+            f"Stripe answered the refund {created.id} {created.status}.", key_spent=True
+        )
     return created.id
 
 
@@ -451,7 +459,7 @@ def refund_made(payment_intent_id: str, *, metadata: dict[str, str]) -> str | No
     listed = client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
     for made in listed.auto_paging_iter():
         stored = made.metadata.to_dict() if made.metadata else {}
-        if metadata.items() <= stored.items():
+        if metadata.items() <= stored.items() and made.status in REFUND_MADE:
             return made.id
     return None
 

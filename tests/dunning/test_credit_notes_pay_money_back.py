@@ -127,7 +127,9 @@ def test_a_refund_that_failed_is_made_by_the_beat_job_once(
     assert (note.refund_amount, note.refunded_at) == (TOTAL, None)
     owed = finance.get(INVOICES, {"money_back": "owed"}).content.decode()
     assert note.number in owed and f">{invoice.number}<" not in owed
-    clock.shift(timedelta(minutes=61))
+    clock.shift(timedelta(hours=3))  # its task may still be retrying: left alone
+    assert tasks.retry_credit_note_refunds.apply().get() == {"refunded": {}, "errors": {}}
+    clock.shift(timedelta(hours=1, minutes=1))
     still_down = tasks.retry_credit_note_refunds.apply().get()
     assert "payment processor failed" in still_down["errors"][note.number]
 
@@ -319,8 +321,9 @@ def test_a_transfer_is_not_recorded_for_a_card_refund_made_after_all(
 def test_a_card_refund_landing_after_a_recorded_transfer_is_flagged(
     invoiced, committed, monkeypatch
 ):
-    """Finance recorded a transfer while the card refund was on its way: both went back, and
-    the audit log says so for finance to recover one."""
+    """Finance recorded a transfer while a card refund was on its way (only a note whose card
+    refund Stripe refused takes a transfer, so two attempts must have crossed): both went
+    back, and the audit log says so for finance to recover one."""
     from billing import invoicing, money_back, payments
 
     _, invoice = invoiced()
@@ -329,6 +332,8 @@ def test_a_card_refund_landing_after_a_recorded_transfer_is_flagged(
     def refund_while_finance_records(*args, **kwargs):
         made = real(*args, **kwargs)
         note = Invoice.objects.get(credit_of=invoice)
+        # As if another attempt had been refused for good meanwhile, leaving it to finance.
+        Invoice.objects.filter(pk=note.pk).update(refund_failure="refused")
         money_back.record_money_paid_back(note, reference="SEPA back 7")
         return made
 
@@ -341,14 +346,72 @@ def test_a_card_refund_landing_after_a_recorded_transfer_is_flagged(
     assert flagged.details["also"].startswith("re_")
 
 
-def test_the_note_says_how_its_money_went_back(invoiced, settings, committed, monkeypatch):
+def gone(invoice) -> None:
+    """Its card payment is one Stripe no longer knows (404): a refund of it is refused for
+    good, as a disputed charge or one refunded in Stripe's dashboard is."""
+    Invoice.objects.filter(pk=invoice.pk).update(payment_intent_id="pi_gone")
+
+
+def test_a_card_refund_stripe_refuses_is_left_to_a_transfer(
+    invoiced, admin_session, committed, clock
+):
+    _, invoice = invoiced()
+    gone(invoice)
+    from billing import invoicing
+
+    note = committed(invoicing.issue_credit_note, invoice)
+
+    note.refresh_from_db()
+    assert note.refunded_at is None and "it refused the request" in note.refund_failure
+    refused = AuditEvent.objects.get(action="credit_note_refund_refused")
+    assert refused.details["credit_note"] == note.number
+    clock.shift(timedelta(hours=5))
+    assert tasks.retry_credit_note_refunds.apply().get() == {"refunded": {}, "errors": {}}
+    finance, _ = admin_session("finance")
+    finance.post(
+        INVOICES,
+        {
+            "action": "record_money_paid_back",
+            "_selected_action": [note.pk],
+            "apply": "1",
+            "reference": "SEPA back 5",
+        },
+    )
+    note.refresh_from_db()
+    assert (note.refund_reference, note.refunded_by) == ("SEPA back 5", "transfer")
+
+
+def test_a_transfer_is_refused_while_the_card_refund_is_being_made(invoiced, admin_session):
+    """Sent meanwhile, a transfer and the card refund (its task, the hourly job) would both
+    pay the note back."""
+    _, invoice = invoiced()
+    from billing import invoicing
+
+    note = invoicing.issue_credit_note(invoice)  # its refund task not run yet
+    finance, _ = admin_session("finance")
+
+    page = finance.post(
+        INVOICES,
+        {
+            "action": "record_money_paid_back",
+            "_selected_action": [note.pk],
+            "apply": "1",
+            "reference": "SEPA back 6",
+        },
+        follow=True,
+    ).content.decode()
+
+    assert f"Its money goes back on the card that paid {invoice.number}" in page
+    note.refresh_from_db()
+    assert (note.refunded_at, note.refund_reference) == (None, "")
+
+
+def test_the_note_says_how_its_money_went_back(invoiced, committed):
     customer, invoice = invoiced()
+    gone(invoice)
     from billing import invoicing, money_back
 
-    monkeypatch.setattr(tasks.refund_credit_note, "max_retries", 0)
-    processor, settings.STRIPE_API_BASE = settings.STRIPE_API_BASE, unreachable()
-    note = invoicing.issue_credit_note(invoice)  # its refund task never ran
-    settings.STRIPE_API_BASE = processor
+    note = committed(invoicing.issue_credit_note, invoice)  # its card refund refused
     money_back.record_money_paid_back(note, reference="SEPA back 42")
 
     pdf = signed_in(customer).get(f"/api/v1/invoices/{note.pk}/pdf", HTTP_ACCEPT="application/pdf")
