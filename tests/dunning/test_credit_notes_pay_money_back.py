@@ -60,6 +60,14 @@ def order_on_paid_invoice(payer, agent, make_plan, finalize):  # noqa: F811
     return customer, Order.objects.get(pk=order.pk), invoice
 
 
+def paid_back(finance, pk: int, reference: str) -> str:
+    """Finance's *Record money paid back* on the invoice list for ``pk``, with the transfer's
+    reference, as its form posts it: the list page with the action's messages."""
+    chosen = {"action": "record_money_paid_back", "_selected_action": [pk], "apply": "1"}
+    response = finance.post(INVOICES, {**chosen, "reference": reference}, follow=True)
+    return response.content.decode()
+
+
 def note_email(outbox, note) -> tuple[str, str]:
     """The credit note's email as its customer gets it: its text, and its PDF's."""
     (message,) = [m for m in outbox if note.number in m.subject]
@@ -178,25 +186,17 @@ def test_a_transfer_paid_invoice_s_note_is_owed_until_finance_records_it(
     assert f"{note.number}" in form and "gives back 14.28 EUR" in form
     refused = finance.post(INVOICES, {**asked, "apply": "1", "reference": " "}).content.decode()
     assert "This field is required" in refused
-    done = finance.post(
-        INVOICES, {**asked, "apply": "1", "reference": "SEPA back 42"}, follow=True
-    ).content.decode()
+    done = paid_back(finance, note.pk, "SEPA back 42")
     assert f"{note.number}: paid back (SEPA back 42)." in done
     note.refresh_from_db()
     assert note.refund_reference == "SEPA back 42" and note.refunded_at is not None
     event = AuditEvent.objects.get(action="credit_note_refunded")
     assert (event.actor, event.details["source"]) == (user, "transfer")
     assert note.refunded_by == "transfer"
-    again = finance.post(
-        INVOICES, {**asked, "apply": "1", "reference": "again"}, follow=True
-    ).content.decode()
+    again = paid_back(finance, note.pk, "again")
     assert "was paid back already (SEPA back 42)" in again
     # An invoice owes nothing back: refused, named.
-    other = finance.post(
-        INVOICES,
-        {**asked, "_selected_action": [invoice.pk], "apply": "1", "reference": "x"},
-        follow=True,
-    ).content.decode()
+    other = paid_back(finance, invoice.pk, "x")
     assert f"{invoice.number}" in other and "It owes no money back." in other
 
 
@@ -302,16 +302,7 @@ def test_a_transfer_is_not_recorded_for_a_card_refund_made_after_all(
     Invoice.objects.filter(pk=note.pk).update(refunded_at=None, refund_reference="", refunded_by="")
     finance, _ = admin_session("finance")
 
-    page = finance.post(
-        INVOICES,
-        {
-            "action": "record_money_paid_back",
-            "_selected_action": [note.pk],
-            "apply": "1",
-            "reference": "SEPA back 9",
-        },
-        follow=True,
-    ).content.decode()
+    page = paid_back(finance, note.pk, "SEPA back 9")
 
     assert f"Its card refund {made} was made after all" in page and "send no transfer" in page
     note.refresh_from_db()
@@ -368,15 +359,7 @@ def test_a_card_refund_stripe_refuses_is_left_to_a_transfer(
     clock.shift(timedelta(hours=5))
     assert tasks.retry_credit_note_refunds.apply().get() == {"refunded": {}, "errors": {}}
     finance, _ = admin_session("finance")
-    finance.post(
-        INVOICES,
-        {
-            "action": "record_money_paid_back",
-            "_selected_action": [note.pk],
-            "apply": "1",
-            "reference": "SEPA back 5",
-        },
-    )
+    paid_back(finance, note.pk, "SEPA back 5")
     note.refresh_from_db()
     assert (note.refund_reference, note.refunded_by) == ("SEPA back 5", "transfer")
 
@@ -390,16 +373,7 @@ def test_a_transfer_is_refused_while_the_card_refund_is_being_made(invoiced, adm
     note = invoicing.issue_credit_note(invoice)  # its refund task not run yet
     finance, _ = admin_session("finance")
 
-    page = finance.post(
-        INVOICES,
-        {
-            "action": "record_money_paid_back",
-            "_selected_action": [note.pk],
-            "apply": "1",
-            "reference": "SEPA back 6",
-        },
-        follow=True,
-    ).content.decode()
+    page = paid_back(finance, note.pk, "SEPA back 6")
 
     assert f"Its money goes back on the card that paid {invoice.number}" in page
     note.refresh_from_db()
