@@ -79,9 +79,11 @@ class MoneyBackFilter(admin.SimpleListFilter):
         return [("owed", "owed"), ("paid_back", "paid back")]
 
     def queryset(self, request, queryset):
-        if self.value() not in ("owed", "paid_back"):
-            return queryset
-        return queryset.filter(refund_amount__gt=0, refunded_at__isnull=self.value() == "owed")
+        if self.value() == "owed":
+            return queryset.owing_money_back()
+        if self.value() == "paid_back":
+            return queryset.filter(refund_amount__gt=0, refunded_at__isnull=False)
+        return queryset
 
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -25,7 +25,6 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     LineKind,
-    RefundedBy,
 )
 
 UNITS = {
@@ -147,16 +146,8 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         rounding=invoice.rounding_amount,
         credited=invoice.credited_amount,
         money_back=invoice.refund_amount,
-        money_back_to_card=refunds_to_card(invoice),
+        money_back_to_card=invoice.refunds_to_card,
     )
-
-
-def refunds_to_card(note: Invoice) -> bool:
-    """Whether a credit note's money goes back on the card: how it went back, once it has;
-    until then, whether a card paid its invoice (``billing.money_back``)."""
-    if note.refunded_at is not None:
-        return note.refunded_by == RefundedBy.CARD
-    return bool(note.credit_of_id and note.credit_of.intent_that_paid)
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:

@@ -402,6 +402,10 @@ class InvoiceQuerySet(models.QuerySet):
             payment_intent_id=""
         )
 
+    def owing_money_back(self):
+        """Credit notes whose money has not gone back yet (``billing.money_back``)."""
+        return self.filter(refund_amount__gt=0, refunded_at__isnull=True)
+
     def awaiting_outcome(self):
         """Unpaid invoices whose last charge attempt awaits its outcome (Stripe said
         processing, or its webhook has not come): ``Invoice.is_awaiting_outcome`` in a
@@ -708,6 +712,17 @@ class Invoice(models.Model):
         if self.status == InvoiceStatus.PAID and not self.payment_reference:
             return self.payment_intent_id
         return ""
+
+    @property
+    def refunds_to_card(self) -> bool:
+        """Whether a credit note's money goes back on the card that paid its invoice: as it
+        went, once it has; until then, unless Stripe refused that refund for good
+        (``refund_failure``: finance pays it back by transfer). ``billing.money_back``."""
+        if self.refunded_at is not None:
+            return self.refunded_by == RefundedBy.CARD
+        return bool(self.credit_of_id and self.credit_of.intent_that_paid) and not (
+            self.refund_failure
+        )
 
     @property
     def is_finalized(self) -> bool:

@@ -30,7 +30,7 @@ from billing import collection, payments
 from billing.audit import record_invoice_event
 from billing.charge_minimums import chargeable
 from billing.errors import NothingOwedBack, PaymentProcessorError, RefundByCard, RefundedToCard
-from billing.models import Invoice, InvoiceKind, InvoiceStatus, RefundedBy
+from billing.models import Invoice, InvoiceStatus, RefundedBy
 from billing.queueing import send_after_commit
 from edgeplug.core.locking import locked, stamp_once
 from edgeplug.errors import DomainError
@@ -66,7 +66,7 @@ def pay_back(invoice: Invoice, note: Invoice, *, actor=None, request=None) -> No
     after the commit, or tell finance it is owed by transfer. In the note's transaction."""
     if note.refund_amount <= 0:
         return
-    if invoice.intent_that_paid:
+    if note.refunds_to_card:
         send_after_commit("billing.tasks.refund_credit_note", note.pk)
         return
     record_invoice_event(
@@ -140,12 +140,9 @@ def retry_credit_note_refunds(now: datetime | None = None) -> RefundRun:
     """The beat job's net: every credit note still owing a card refund (its task gave up, or
     was never queued) is refunded now; one that fails again stays for the next run."""
     run = RefundRun()
-    owing = Invoice.objects.filter(
+    owing = Invoice.objects.owing_money_back().filter(
         # Its own task's retries are spent by then (``billing.tasks._PAYMENT_RETRIES``).
         finalized_at__lte=(now or timezone.now()) - REFUND_TASK_GRACE,
-        kind=InvoiceKind.CREDIT_NOTE,
-        refund_amount__gt=0,
-        refunded_at__isnull=True,
         refund_failure="",
         credit_of__in=Invoice.objects.paid_by_card(),
     )
@@ -173,7 +170,7 @@ def record_money_paid_back(note: Invoice, *, reference: str, actor=None, request
             raise NothingOwedBack("It owes no money back.")
         if held.refunded_at is not None:
             raise NothingOwedBack(f"It was paid back already ({held.refund_reference}).")
-        if held.credit_of.intent_that_paid and not held.refund_failure and not made:
+        if held.refunds_to_card and not made:
             raise RefundByCard(
                 f"Its money goes back on the card that paid {held.credit_of.number}: the "
                 "refund is made for you, and tried again hourly while Stripe cannot be "
