@@ -1,6 +1,10 @@
 """Testing a data migration on the database the test runs on: migrate an app back, write rows
 as the old schema held them, migrate forward, look; the app is always brought back to its
-latest migration afterwards, so the next test finds the schema it expects."""
+latest migration afterwards, so the next test finds the schema it expects, and its tables'
+id sequences no lower than they were, so no later test reuses an id an earlier one had (a
+table migrating back drops is created again with its sequence at 1, and Stripe keys such as
+``edgeplug-invoice-1-attempt-1`` would then reach the session's localstripe a second time,
+with other parameters: an ``idempotency_error``)."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,14 +44,46 @@ def migrating_billing_back_to(before: str) -> list[pytest.MarkDecorator]:
     ]
 
 
+def _sequences() -> dict[str, int]:
+    """The last value each id sequence of the database gave (0: none yet). SQLite keeps
+    AUTOINCREMENT's high-water marks as rows, of tables that had one, so its existing tables
+    are named too."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename),"
+                " coalesce(last_value, 0) FROM pg_sequences"
+            )
+            return dict(cursor.fetchall())
+        cursor.execute("SELECT name, seq FROM sqlite_sequence")
+        marks = dict(cursor.fetchall())
+        return {table: marks.get(table, 0) for table in connection.introspection.table_names()}
+
+
+def _raise_sequences_to(before: dict[str, int]) -> None:
+    """Each sequence that exists again back to at least the value it had before migrating."""
+    now = _sequences()
+    behind = {name: last for name, last in before.items() if 0 <= now.get(name, -1) < last}
+    with connection.cursor() as cursor:
+        for name, last in behind.items():
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT setval(%s::regclass, %s)", [name, last])
+            else:
+                cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", [name])
+                cursor.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [name, last]
+                )
+
+
 @contextmanager
 def migrated_back(
     app: str, before: str, *, cleanup: Callable[[], object] = lambda: None
 ) -> Iterator[Migrator]:
     """``app`` migrated back to ``before`` for the block; then ``cleanup()`` (rows the latest
     schema would refuse) and the app forward to its latest migration, whatever happened (also
-    when migrating back failed part of the way)."""
+    when migrating back failed part of the way), its sequences raised to where they were."""
     migrator = Migrator(app, before)
+    sequences = _sequences()
     try:
         migrator.executor.migrate(migrator.before)
         yield migrator
@@ -55,6 +91,7 @@ def migrated_back(
         migrator.executor.loader.build_graph()
         cleanup()
         migrator.executor.migrate(migrator.executor.loader.graph.leaf_nodes(app))
+        _raise_sequences_to(sequences)
 
 
 def refusal_going_back(app: str, before: str) -> str | None:
