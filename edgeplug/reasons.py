@@ -1,23 +1,47 @@
 """The rule every decision shares: it needs a reason. Each action that takes one (a run's
 review, a workflow package's review, a void, a yank, hiding a review) calls
 ``require_reason`` first, so every door refuses an empty reason the same way. Where a reason
-is optional (a credit note), ``optional_reason`` keeps the other rules."""
+is optional (a credit note), ``optional_reason`` keeps the other rules. Other text a person
+must write (a vendor's reply to a review) keeps them too, with its own codes:
+``require_text``."""
 
-from edgeplug.errors import ReasonRequired, ReasonTooLong
+from edgeplug.errors import DomainError, ReasonRequired, ReasonTooLong
 from edgeplug.text import refuse_nul
+
+
+def require_text(
+    text: str | None,
+    *,
+    max_length: int | None,
+    name: str,
+    missing: type[DomainError],
+    too_long: type[DomainError],
+    missing_detail: str,
+) -> str:
+    """The text without surrounding whitespace; refused when it holds NUL (``nul_character``),
+    when that leaves nothing (``missing``, with ``missing_detail``) or more than ``max_length``
+    characters (``too_long``, naming the limit and the ``name`` of what was written)."""
+    refuse_nul(text or "")
+    text = (text or "").strip()
+    if not text:
+        raise missing(missing_detail)
+    if max_length is not None and len(text) > max_length:
+        raise too_long(f"Keep the {name} to {max_length} characters ({len(text)} given).")
+    return text
 
 
 def require_reason(reason: str | None, *, max_length: int | None) -> str:
     """The reason without surrounding whitespace; refused when it holds NUL
     (``nul_character``), when that leaves nothing (``reason_required``) or more than
     ``max_length`` characters (``reason_too_long``)."""
-    refuse_nul(reason or "")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ReasonRequired("A decision needs a reason.")
-    if max_length is not None and len(reason) > max_length:
-        raise ReasonTooLong(f"Keep the reason to {max_length} characters ({len(reason)} given).")
-    return reason
+    return require_text(
+        reason,
+        max_length=max_length,
+        name="reason",
+        missing=ReasonRequired,
+        too_long=ReasonTooLong,
+        missing_detail="A decision needs a reason.",
+    )
 
 
 def optional_reason(reason: str | None, *, max_length: int | None) -> str:

@@ -115,8 +115,9 @@ def to_minor_units(value: Decimal, currency: str) -> int:
     return int(scaled)
 
 
-def major_units(amount: int, currency: str) -> str:
-    """``1234, "USD"`` → ``"12.34"``: what ``to_minor_units`` reads back as ``amount``."""
+def major_units(amount: int | Decimal, currency: str) -> str:
+    """``1234, "USD"`` → ``"12.34"``, ``1234, "JPY"`` → ``"1234"``, ``1234, "KWD"`` →
+    ``"1.234"``: what ``to_minor_units`` reads back as ``amount``."""
     exponent = currency_exponent(currency)
     return f"{Decimal(amount).scaleb(-exponent):.{exponent}f}"
 

@@ -6,9 +6,8 @@ from django.utils import timezone
 
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
-from edgeplug.reasons import require_reason
+from edgeplug.reasons import require_reason, require_text
 from edgeplug.tenancy.models import Tenant
-from edgeplug.text import refuse_nul
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import AlreadyReplied, NotEntitled, ReplyRequired, ReplyTooLong
 from marketplace.models import Agent, Entitlement, Review
@@ -53,27 +52,20 @@ def submit_review(
 REPLY_MAX_LENGTH = Review._meta.get_field("vendor_reply").max_length
 
 
-def _reject_blank_reply(text: str) -> None:
-    if not text:
-        raise ReplyRequired("Write the reply before sending it.")
-
-
-def _reject_overlong_reply(text: str) -> None:
-    if len(text) > REPLY_MAX_LENGTH:
-        raise ReplyTooLong(f"Keep the reply to {REPLY_MAX_LENGTH} characters ({len(text)} given).")
-
-
 @transaction.atomic
 def reply_to_review(review: Review, text: str | None, *, actor=None, request=None) -> Review:
     """The vendor's one reply to ``review``, without surrounding whitespace (every door's text
     fields strip it): refused holding NUL (``nul_character``), blank (``reply_required``),
     longer than its column (``reply_too_long``) or when the review has its reply already
     (``already_replied``)."""
-    text = text or ""
-    refuse_nul(text)
-    text = text.strip()
-    _reject_blank_reply(text)
-    _reject_overlong_reply(text)
+    text = require_text(
+        text,
+        max_length=REPLY_MAX_LENGTH,
+        name="reply",
+        missing=ReplyRequired,
+        too_long=ReplyTooLong,
+        missing_detail="Write the reply before sending it.",
+    )
     review = locked(review)
     if review.vendor_reply_at is not None:
         raise AlreadyReplied("The vendor has already replied to this review.")

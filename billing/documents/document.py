@@ -11,7 +11,8 @@ A credit note prints positive amounts: its kind says they are owed back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -20,7 +21,7 @@ from typing import Any
 from billing.charge_minimums import charge_step
 from billing.documents import codelists
 from billing.documents.errors import InvalidInvoiceDocument
-from marketplace.pricing import InvalidPriceTerms, currency_exponent
+from marketplace.pricing import InvalidPriceTerms, currency_exponent, major_units
 
 KINDS = ("invoice", "credit_note")
 
@@ -262,18 +263,24 @@ def _integer(value: Any, name: str) -> int:
 # --- money for people and for XML ------------------------------------------------------------
 
 
-def exponent(currency: str) -> int:
+@contextmanager
+def _known_currency() -> Iterator[None]:
+    """An unknown currency is the document's fault here: ``InvalidInvoiceDocument``."""
     try:
-        return currency_exponent(currency)
+        yield
     except InvalidPriceTerms as exc:
         raise InvalidInvoiceDocument(str(exc)) from None
 
 
+def exponent(currency: str) -> int:
+    with _known_currency():
+        return currency_exponent(currency)
+
+
 def major(amount: int | Decimal, currency: str) -> str:
-    """Minor units → the decimal string in major units with the currency's exponent:
-    ``1234, "USD"`` → ``"12.34"``, ``1234, "JPY"`` → ``"1234"``, ``1234, "KWD"`` → ``"1.234"``."""
-    places = exponent(currency)
-    return f"{Decimal(amount).scaleb(-places):.{places}f}"
+    """Minor units → the decimal string in major units (``pricing.major_units``)."""
+    with _known_currency():
+        return major_units(amount, currency)
 
 
 def unit_price(unit_amount: Decimal, currency: str) -> str:
