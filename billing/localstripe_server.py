@@ -5,7 +5,9 @@ localstripe's own CLI listens on every interface and keeps its state in
 directory we choose, and it adds what localstripe lacks from Stripe's API: an
 ``Idempotency-Key`` on a POST replays the first answer instead of running the request again,
 a PaymentIntent for less than Stripe's minimum charge is refused (``amount_too_small``), and
-so is one in a three-decimal currency whose amount does not end in 0 (``invalid_request_error``).
+so is one in a three-decimal currency whose amount does not end in 0 (``invalid_request_error``),
+and a refund can fail after it was made, as Stripe's do when the card cannot take the money
+back (``POST /_edgeplug/refunds/{id}/fail``, a test control like localstripe's ``/_config``).
 Used by the test suite and ``make run``; never in production.
 
     python -m billing.localstripe_server --host 127.0.0.1 --port 8420 --data-dir var/localstripe
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 from localstripe import resources, server
+from localstripe.errors import UserError
 
 from billing.charge_minimums import charge_step, minimum_charge
 
@@ -119,6 +122,29 @@ def _chargeable_amounts(app: web.Application) -> None:
     app.middlewares.append(refuse_unchargeable)
 
 
+def _failing_refunds(app: web.Application) -> None:
+    """Stripe fails a refund it accepted when the card cannot take the money back (closed,
+    lost): the refund's ``status`` turns ``failed`` with a ``failure_reason``, and its amount
+    no longer counts in the charge's ``amount_refunded``. localstripe's refunds always
+    succeed; ``POST /_edgeplug/refunds/{id}/fail`` (form field ``failure_reason``, default
+    ``unknown``) makes one fail so. The webhook that tells of it is the caller's to send."""
+
+    async def fail(request: web.Request) -> web.Response:
+        try:
+            refund = resources.Refund._api_retrieve(request.match_info["id"])
+        except UserError as error:
+            return error.to_response()
+        form = await request.post()
+        refund.status = "failed"
+        refund.failure_reason = str(form.get("failure_reason") or "unknown")
+        return web.json_response(refund._export())
+
+    resources.Charge.amount_refunded = property(
+        lambda charge: sum(r.amount for r in charge.refunds._list if r.status != "failed")
+    )
+    app.router.add_post("/_edgeplug/refunds/{id}/fail", fail)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -130,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     _keep_state_in(args.data_dir)
     _idempotent_posts(server.app)
     _chargeable_amounts(server.app)
+    _failing_refunds(server.app)
     if not args.from_scratch:
         server.store.try_load_from_disk()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

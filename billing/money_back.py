@@ -14,7 +14,12 @@
 
 Either way the note keeps when the money went back (``refunded_at``) and how
 (``refund_reference``: the Stripe refund, or finance's reference); audit
-``credit_note_refunded``."""
+``credit_note_refunded``.
+
+A card refund Stripe accepted can still fail later (the card was closed meanwhile): its
+webhook (``sync_refund``) takes the note back to owing, with why (``refund_failure``, audited
+``credit_note_refund_failed``), for finance to pay back by transfer; an order's refund that
+failed so is audited ``order_refund_failed`` (``orders.record_failed_refund``)."""
 
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from billing.models import Invoice, InvoiceStatus, RefundedBy
 from billing.queueing import send_after_commit
 from edgeplug.core.locking import locked, stamp_once
 from edgeplug.errors import DomainError
+from marketplace import orders
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +118,55 @@ def refund_credit_note(note_id: int) -> str:
         return ""
     _mark_paid_back(note, refund, how=CARD)
     return refund
+
+
+def sync_refund(refund_id: str) -> str:
+    """A webhook said a refund changed (``refund.failed``, ``refund.updated``,
+    ``charge.refund.updated``): re-fetch it and, when it failed after Stripe accepted it, take
+    back what its success recorded. A credit note's (its number in the refund's metadata)
+    owes its money again, to be paid back by transfer (``refund_failure`` says why, so the
+    beat job does not refund the card again); an order's stays refunded (its entitlement
+    ended as asked) and finance is told the money did not go back. Returns what happened."""
+    refund = payments.refund_state(refund_id)
+    if refund.status != "failed":
+        return f"refund {refund.status}"
+    if number := refund.metadata.get("credit_note"):
+        return _card_refund_failed(number, refund)
+    order = orders.record_failed_refund(refund)
+    return f"order {order.pk} refund failed" if order else "no order"
+
+
+def _card_refund_failed(number: str, refund: payments.RefundState) -> str:
+    why = (
+        f"Stripe could not make card refund {refund.id} after accepting it "
+        f"({refund.failure_reason or 'unknown'}): pay it back by transfer."
+    )
+    with transaction.atomic():
+        note = Invoice.objects.filter(number=number, refund_reference=refund.id).first()
+        row = locked(note) if note else None
+        if row is None or row.refunded_at is None:
+            return f"credit note {number}: nothing recorded of refund {refund.id}"
+        row.refunded_at, row.refunded_by, row.refund_reference = None, "", ""
+        row.refund_failure = why
+        row.save(
+            update_fields=[
+                "refunded_at",
+                "refunded_by",
+                "refund_reference",
+                "refund_failure",
+                "updated_at",
+            ]
+        )
+        logger.warning("credit note %s: %s", row.number, why)
+        record_invoice_event(
+            "credit_note_refund_failed",
+            row.credit_of,
+            **_money_of(row),
+            refund=refund.id,
+            failure_reason=refund.failure_reason,
+            why=why,
+        )
+    return f"credit note {number} owes its money back again"
 
 
 def _refused(note: Invoice, why: str) -> None:

@@ -464,6 +464,34 @@ def refund_made(payment_intent_id: str, *, metadata: dict[str, str]) -> str | No
     return None
 
 
+@dataclass(frozen=True)
+class RefundState:
+    """A refund as Stripe has it now: ``failure_reason`` is Stripe's (``lost_or_stolen_card``,
+    ``expired_or_canceled_card``, ``unknown``) once ``status`` is ``failed``."""
+
+    id: str
+    status: str
+    payment_intent: str
+    amount: int
+    failure_reason: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@_processor_call("reading the refund")
+def refund_state(refund_id: str) -> RefundState:
+    """Re-fetch a refund: the truth a refund webhook only hints at."""
+    refund = client().v1.refunds.retrieve(refund_id)
+    intent = refund.payment_intent
+    return RefundState(
+        refund.id,
+        refund.status,
+        getattr(intent, "id", intent) or "",
+        refund.amount,
+        failure_reason=getattr(refund, "failure_reason", None) or "",
+        metadata=refund.metadata.to_dict() if refund.metadata else {},
+    )
+
+
 def verified_event(payload: bytes, signature: str):
     """The event in a webhook request, if Stripe's signature over the raw body is valid."""
     if not settings.STRIPE_WEBHOOK_SECRET:

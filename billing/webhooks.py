@@ -1,16 +1,17 @@
 """Stripe webhooks: verify the signature, store each event id once, re-fetch, apply.
 
-An event is a trigger, not the truth: payment and refund events make us re-fetch the
-PaymentIntent and apply its current state (an invoice's: billing.collection; an order's:
-marketplace.orders.sync_payment), so duplicate and out-of-order deliveries end in the same
-single entitlement or paid invoice. The event row and its
-effects commit together: if handling fails, nothing is stored and Stripe retries.
+An event is a trigger, not the truth: payment events make us re-fetch the PaymentIntent and
+apply its current state (an invoice's: billing.collection; an order's:
+marketplace.orders.sync_payment), refund events the refund (billing.money_back.sync_refund),
+so duplicate and out-of-order deliveries end in the same single entitlement, paid invoice or
+refund. The event row and its effects commit together: if handling fails, nothing is stored
+and Stripe retries.
 """
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 
-from billing import collection, payments
+from billing import collection, money_back, payments
 from billing.errors import RetryLater
 from billing.models import WebhookEvent
 from marketplace import orders
@@ -22,6 +23,9 @@ PAYMENT_EVENTS = {
     "payment_intent.processing",
     "payment_intent.canceled",
 }
+# A refund's status changed; ``refund.failed`` since API version 2024-10-28.acacia for card
+# refunds too, ``charge.refund.updated`` before.
+REFUND_EVENTS = {"refund.failed", "refund.updated", "charge.refund.updated"}
 
 
 def _object(event) -> dict:
@@ -73,6 +77,8 @@ def _dispatch(event) -> str:
         intent = obj.get("payment_intent")
         order = orders.sync_payment(intent) if intent else None
         return f"order {order.pk} {order.status}" if order else "no order"
+    if kind in REFUND_EVENTS:
+        return money_back.sync_refund(obj["id"])
     if kind == "setup_intent.succeeded":
         method = payments.record_setup_for_customer(obj.get("customer") or "", obj["id"])
         return f"payment method {method.pk}" if method else "no customer"

@@ -7,6 +7,7 @@ orders complete there and then); a one-time order's payment is collected afterwa
 
 import hashlib
 import json
+import logging
 import re
 from datetime import datetime
 from typing import NamedTuple
@@ -24,6 +25,7 @@ from billing.errors import (
     PaymentsNotConfigured,
 )
 from billing.models import Invoice, InvoiceStatus
+from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, Forbidden
@@ -54,6 +56,8 @@ from marketplace.models import (
 from marketplace.plans import not_offered
 from marketplace.signals import order_refunded
 from marketplace.visibility import orderable_agents
+
+logger = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
 
@@ -497,6 +501,36 @@ class Refund(NamedTuple):
     order: Order
     # The credit note of the order's invoice, when that invoice is finalized already.
     credit_note: Invoice | None
+
+
+def record_failed_refund(refund: payments.RefundState) -> Order | None:
+    """Stripe could not make the refund of a refunded order after accepting it (the card was
+    closed meanwhile): the order stays refunded (its entitlement ended as the customer
+    asked), and finance is told the money must go back another way: audit
+    ``order_refund_failed``, once per refund. None when no refunded order was paid by the
+    refund's PaymentIntent."""
+    order = Order.objects.filter(
+        payment_intent_id=refund.payment_intent, status=OrderStatus.REFUNDED
+    ).first()
+    if order is None:
+        return None
+    told = AuditEvent.objects.filter(
+        tenant=order.tenant, action="order_refund_failed", details__refund=refund.id
+    )
+    if not told.exists():
+        logger.warning("order %s: Stripe refund %s failed", order.pk, refund.id)
+        record_change(
+            "order_refund_failed",
+            order,
+            target=f"order {order.pk}",
+            details={
+                "refund": refund.id,
+                "amount": refund.amount,
+                "currency": order.currency,
+                "failure_reason": refund.failure_reason,
+            },
+        )
+    return order
 
 
 def refund_order(order: Order, *, actor=None, request=None) -> Refund:

@@ -1,0 +1,135 @@
+"""A card refund Stripe accepted can fail days later, when the card can no longer take the
+money back (closed, lost): Stripe turns the refund ``failed`` and says so by webhook
+(``refund.failed``; ``charge.refund.updated`` before API version 2024-10-28). A credit note
+whose refund failed so owes its money again, for finance to pay back by transfer; an order's
+refund failing so is told to finance. The refund is re-fetched, never taken from the event."""
+
+from datetime import timedelta
+
+import pytest
+
+from billing import tasks
+from billing.models import Invoice, InvoiceStatus
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import Order
+from tests.commerce.conftest import (  # noqa: F401 - a fixture used here
+    event,
+    make_plan,
+    place_order,
+    refund_in_admin,
+    signed_webhook,
+    stripe_client,
+)
+from tests.dunning.conftest import INVOICES, TOTAL, signed_in
+from tests.dunning.test_credit_notes_pay_money_back import paid_back, refunded_of
+
+pytestmark = pytest.mark.django_db
+
+
+def card_refund_fails(refund_id: str, reason: str = "expired_or_canceled_card") -> None:
+    """What the card's bank does to the refund, days after Stripe accepted it (localstripe's
+    test control, billing.localstripe_server)."""
+    stripe_client().raw_request(
+        "post", f"/_edgeplug/refunds/{refund_id}/fail", failure_reason=reason
+    )
+
+
+def told(api, event_id: str, kind: str, refund_id: str) -> str:
+    """Stripe's webhook about the refund, delivered and signed as Stripe does: what the
+    endpoint recorded doing."""
+    payload = event(event_id, kind, {"id": refund_id, "object": "refund", "status": "failed"})
+    response = signed_webhook(api, payload)
+    assert response.status_code == 200, response.content
+    return response.json().get("outcome", "")
+
+
+@pytest.fixture
+def refunded_note(invoiced, admin_session, django_capture_on_commit_callbacks):
+    """A card-paid invoice finance credited in full: its note's card refund was made."""
+    customer, invoice = invoiced()
+    finance, _ = admin_session("finance")
+    with django_capture_on_commit_callbacks(execute=True):
+        finance.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+    note = Invoice.objects.get(credit_of=invoice)
+    assert note.refunded_at is not None and refunded_of(invoice.payment_intent_id) == TOTAL
+    return customer, finance, invoice, note
+
+
+def test_a_note_whose_card_refund_failed_owes_its_money_again_until_finance_transfers_it(
+    refunded_note, api, clock
+):
+    customer, finance, invoice, note = refunded_note
+    refund = note.refund_reference
+
+    card_refund_fails(refund)
+    told(api, "evt_refund_failed", "refund.failed", refund)
+
+    note.refresh_from_db()
+    assert (note.refunded_at, note.refunded_by, note.refund_reference) == (None, "", "")
+    assert refund in note.refund_failure and "expired_or_canceled_card" in note.refund_failure
+    assert refunded_of(invoice.payment_intent_id) == 0
+    failed = AuditEvent.objects.get(action="credit_note_refund_failed")
+    assert failed.details | {"refund": refund, "amount": TOTAL} == failed.details
+    shown = signed_in(customer).get(f"/api/v1/invoices/{note.pk}").json()
+    assert (shown["refunded_at"], shown["refund_amount"]) == (None, TOTAL)
+    owed = finance.get(INVOICES, {"money_back": "owed"}).content.decode()
+    assert note.number in owed
+
+    # The older event about the same failure changes nothing more.
+    told(api, "evt_refund_updated", "charge.refund.updated", refund)
+    assert AuditEvent.objects.filter(action="credit_note_refund_failed").count() == 1
+    # The beat job does not refund the card again: finance pays it back by transfer.
+    clock.shift(timedelta(days=1))
+    assert tasks.retry_credit_note_refunds.apply().get() == {"refunded": {}, "errors": {}}
+    assert f"{note.number}: paid back (SEPA back 9)." in paid_back(finance, note.pk, "SEPA back 9")
+    note.refresh_from_db()
+    assert (note.refunded_by, note.refund_reference) == ("transfer", "SEPA back 9")
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.PAID
+
+
+def test_a_refund_that_went_through_changes_nothing(refunded_note, api):
+    *_, note = refunded_note
+
+    assert told(api, "evt_refund_ok", "refund.updated", note.refund_reference) == (
+        "refund succeeded"
+    )
+
+    fresh = Invoice.objects.get(pk=note.pk)
+    assert (fresh.refunded_at, fresh.refund_reference) == (note.refunded_at, note.refund_reference)
+    assert not AuditEvent.objects.filter(action="credit_note_refund_failed").exists()
+
+
+def test_an_order_s_refund_that_failed_is_told_to_finance_once(
+    payer,
+    agent,
+    make_plan,  # noqa: F811
+    admin_session,
+    api,
+):
+    customer = payer(agent=agent)
+    body = place_order(
+        signed_in(customer), agent, make_plan("one_time", currency="EUR", amount=4900), "k"
+    ).json()
+    assert body["status"] == "completed", body
+    finance, _ = admin_session("finance")
+    refund_in_admin(finance, body["id"])
+    order = Order.objects.get(pk=body["id"])
+    assert order.status == "refunded" and refunded_of(order.payment_intent_id) == 4900
+    (refund,) = (
+        stripe_client().v1.refunds.list(params={"payment_intent": order.payment_intent_id}).data
+    )
+
+    card_refund_fails(refund.id, "lost_or_stolen_card")
+    told(api, "evt_order_refund_failed", "refund.failed", refund.id)
+    told(api, "evt_order_refund_updated", "charge.refund.updated", refund.id)
+
+    assert Order.objects.get(pk=order.pk).status == "refunded"  # its entitlement stays ended
+    assert refunded_of(order.payment_intent_id) == 0
+    (failed,) = AuditEvent.objects.filter(action="order_refund_failed")
+    assert failed.tenant == customer.tenant
+    assert failed.details == {
+        "refund": refund.id,
+        "amount": 4900,
+        "currency": order.currency,
+        "failure_reason": "lost_or_stolen_card",
+    }
