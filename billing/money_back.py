@@ -144,7 +144,7 @@ def _card_refund_failed(number: str, refund: payments.RefundState) -> str:
     with transaction.atomic():
         note = Invoice.objects.filter(number=number, refund_reference=refund.id).first()
         row = locked(note) if note else None
-        if row is None or row.refunded_at is None:
+        if row is None or row.refunded_at is None or row.refund_reference != refund.id:
             return f"credit note {number}: nothing recorded of refund {refund.id}"
         row.refunded_at, row.refunded_by, row.refund_reference = None, "", ""
         row.refund_failure = why
