@@ -137,6 +137,7 @@ def _failing_refunds(app: web.Application) -> None:
         form = await request.post()
         refund.status = "failed"
         refund.failure_reason = str(form.get("failure_reason") or "unknown")
+        server.store.dump_to_disk()  # as localstripe does after each of its own writes
         return web.json_response(refund._export())
 
     resources.Charge.amount_refunded = property(

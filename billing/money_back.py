@@ -35,8 +35,9 @@ from billing import collection, payments
 from billing.audit import record_invoice_event
 from billing.charge_minimums import chargeable
 from billing.errors import NothingOwedBack, PaymentProcessorError, RefundByCard, RefundedToCard
-from billing.models import Invoice, InvoiceStatus, RefundedBy
+from billing.models import Invoice, InvoiceKind, InvoiceStatus, RefundedBy
 from billing.queueing import send_after_commit
+from edgeplug.audit.models import AuditEvent
 from edgeplug.core.locking import locked, stamp_once
 from edgeplug.errors import DomainError
 from marketplace import orders
@@ -122,50 +123,72 @@ def refund_credit_note(note_id: int) -> str:
 
 def sync_refund(refund_id: str) -> str:
     """A webhook said a refund changed (``refund.failed``, ``refund.updated``,
-    ``charge.refund.updated``): re-fetch it and, when it failed after Stripe accepted it, take
-    back what its success recorded. A credit note's (its number in the refund's metadata)
-    owes its money again, to be paid back by transfer (``refund_failure`` says why, so the
-    beat job does not refund the card again); an order's stays refunded (its entitlement
-    ended as asked) and finance is told the money did not go back. Returns what happened."""
+    ``charge.refund.updated``): re-fetch it and, when it gave nothing back after Stripe
+    accepted it (``failed``, or ``canceled``: not in ``payments.REFUND_MADE``), say so where it
+    was counted. A credit note's (its number in the refund's metadata): ``_card_refund_failed``;
+    an order's stays refunded (its entitlement ended as asked) and finance is told the money
+    did not go back (``orders.record_failed_refund``). Returns what happened."""
     refund = payments.refund_state(refund_id)
-    if refund.status != "failed":
+    if refund.status in payments.REFUND_MADE:
         return f"refund {refund.status}"
     if number := refund.metadata.get("credit_note"):
         return _card_refund_failed(number, refund)
     order = orders.record_failed_refund(refund)
-    return f"order {order.pk} refund failed" if order else "no order"
+    return f"order {order.pk} refund {refund.status}" if order else "no order"
 
 
 def _card_refund_failed(number: str, refund: payments.RefundState) -> str:
+    """The credit note ``number``'s card refund gave nothing back; under the note's lock, told
+    once per refund (``credit_note_refund_failed``):
+
+    - recorded as its payback: the note owes its money again (``refunded_at``,
+      ``refunded_by``, ``refund_reference`` emptied);
+    - not recorded yet (its answer lost): the note keeps owing, never recorded as paid back
+      by this refund later (a retry under its idempotency key would be answered with its first
+      success);
+    - either way ``refund_failure`` says why: the card is not refunded again, finance pays it
+      back by transfer;
+    - crossed with a transfer finance recorded (``credit_note_paid_back_twice``): the
+      transfer stands and the note with it; the event tells finance it was paid back once."""
+    reason = refund.failure_reason or refund.status
     why = (
-        f"Stripe could not make card refund {refund.id} after accepting it "
-        f"({refund.failure_reason or 'unknown'}): pay it back by transfer."
+        f"Stripe could not make card refund {refund.id} after accepting it ({reason}): pay "
+        "it back by transfer."
     )
     with transaction.atomic():
-        note = Invoice.objects.filter(number=number, refund_reference=refund.id).first()
-        row = locked(note) if note else None
-        if row is None or row.refunded_at is None or row.refund_reference != refund.id:
-            return f"credit note {number}: nothing recorded of refund {refund.id}"
-        row.refunded_at, row.refunded_by, row.refund_reference = None, "", ""
-        row.refund_failure = why
-        row.save(
-            update_fields=[
-                "refunded_at",
-                "refunded_by",
-                "refund_reference",
-                "refund_failure",
-                "updated_at",
-            ]
+        note = Invoice.objects.filter(number=number, kind=InvoiceKind.CREDIT_NOTE).first()
+        row = locked(note, "credit_of") if note else None
+        if row is None:
+            return f"no credit note {number}"
+        told = AuditEvent.objects.filter(
+            action="credit_note_refund_failed", details__refund=refund.id
         )
-        logger.warning("credit note %s: %s", row.number, why)
+        if told.exists():
+            return f"credit note {number}: refund {refund.id} failed, told already"
+        crossed = row.refunded_at is not None and row.refund_reference != refund.id
+        if not crossed:
+            row.refunded_at, row.refunded_by, row.refund_reference = None, "", ""
+            row.refund_failure = why
+            row.save(
+                update_fields=[
+                    "refunded_at",
+                    "refunded_by",
+                    "refund_reference",
+                    "refund_failure",
+                    "updated_at",
+                ]
+            )
+            logger.warning("credit note %s: %s", row.number, why)
         record_invoice_event(
             "credit_note_refund_failed",
             row.credit_of,
             **_money_of(row),
             refund=refund.id,
-            failure_reason=refund.failure_reason,
-            why=why,
+            failure_reason=reason,
+            why=f"paid back once, by {row.refund_reference}" if crossed else why,
         )
+    if crossed:
+        return f"credit note {number} paid back once, by {row.refund_reference}"
     return f"credit note {number} owes its money back again"
 
 

@@ -509,11 +509,14 @@ def record_failed_refund(refund: payments.RefundState) -> Order | None:
     asked), and finance is told the money must go back another way: audit
     ``order_refund_failed``, once per refund. None when no refunded order was paid by the
     refund's PaymentIntent."""
+    if not refund.payment_intent:  # a refund of no PaymentIntent: never an order's
+        return None
     order = Order.objects.filter(
         payment_intent_id=refund.payment_intent, status=OrderStatus.REFUNDED
     ).first()
     if order is None:
         return None
+    order = locked(order)  # the refund's other events wait here, then find it told
     told = AuditEvent.objects.filter(
         tenant=order.tenant, action="order_refund_failed", details__refund=refund.id
     )
@@ -527,7 +530,7 @@ def record_failed_refund(refund: payments.RefundState) -> Order | None:
                 "refund": refund.id,
                 "amount": refund.amount,
                 "currency": order.currency,
-                "failure_reason": refund.failure_reason,
+                "failure_reason": refund.failure_reason or refund.status,
             },
         )
     return order

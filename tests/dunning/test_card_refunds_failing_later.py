@@ -87,6 +87,29 @@ def test_a_note_whose_card_refund_failed_owes_its_money_again_until_finance_tran
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.PAID
 
 
+def test_a_refund_failing_before_its_success_was_recorded_is_never_recorded_as_paid_back(
+    refunded_note, api, clock
+):
+    """Stripe made the refund but its answer never reached the note (the worker died), then
+    the card refused it: the note keeps owing, told why, and the beat job, which would find
+    the refund under its idempotency key and be answered with its first success, leaves it
+    to finance's transfer."""
+    *_, note = refunded_note
+    refund = note.refund_reference
+    Invoice.objects.filter(pk=note.pk).update(refunded_at=None, refunded_by="", refund_reference="")
+
+    card_refund_fails(refund, "lost_or_stolen_card")
+    told(api, "evt_refund_failed_early", "refund.failed", refund)
+    told(api, "evt_refund_updated_early", "refund.updated", refund)
+
+    note.refresh_from_db()
+    assert note.refunded_at is None and "lost_or_stolen_card" in note.refund_failure
+    assert AuditEvent.objects.filter(action="credit_note_refund_failed").count() == 1
+    clock.shift(timedelta(hours=5))
+    assert tasks.retry_credit_note_refunds.apply().get() == {"refunded": {}, "errors": {}}
+    assert Invoice.objects.get(pk=note.pk).refunded_at is None
+
+
 def test_a_refund_that_went_through_changes_nothing(refunded_note, api):
     *_, note = refunded_note
 
