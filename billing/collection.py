@@ -522,8 +522,34 @@ def _mark_paid(
         actor=actor,
         request=request,
     )
+    if amount > invoice.amount_due and payment_intent_id:
+        _record_overpaid(invoice, payment_intent_id, amount)
     if was_uncollectible:
         lift_suspension(invoice)
+
+
+def _record_overpaid(invoice: Invoice, payment_intent_id: str, charged: int) -> None:
+    """A card charge took more than the invoice asks now: credit notes lowered it while the
+    charge awaited its outcome (a 3-D Secure challenge passed later). The invoice is paid;
+    finance is told what to give back on that PaymentIntent, as for ``_record_paid_twice``
+    (the invoice is settled once, in its transaction, so this is said once)."""
+    excess = charged - invoice.amount_due
+    logger.warning(
+        "invoice %s: %s took %s, %s more than it asks",
+        invoice.number,
+        payment_intent_id,
+        charged,
+        excess,
+    )
+    record_invoice_event(
+        "invoice_overpaid",
+        invoice,
+        payment_intent=payment_intent_id,
+        amount=charged,
+        amount_due=invoice.amount_due,
+        excess=excess,
+        currency=invoice.currency,
+    )
 
 
 def _record_paid_twice(invoice: Invoice, payment_intent_id: str, amount: int) -> None:

@@ -201,7 +201,7 @@ def test_a_charge_made_before_a_credit_is_audited_at_what_it_took(
 ):
     """The first charge awaited the card holder (3-D Secure) when finance credited the fee;
     the holder then approved it: the invoice is paid, audited at what the intent took, the
-    amount due beside it, so finance sees what to give back."""
+    amount due beside it, and finance is told what to give back (``invoice_overpaid``)."""
     _, invoice = invoiced(card=NEEDS_3DS)
     intent = invoice.payment_intent_id
     client, _ = admin_session("finance")
@@ -214,6 +214,11 @@ def test_a_charge_made_before_a_credit_is_audited_at_what_it_took(
     assert invoice.status == InvoiceStatus.PAID
     paid = AuditEvent.objects.get(action="invoice_paid")
     assert (paid.details["amount"], paid.details["amount_due"]) == (TOTAL, TOTAL - FEE_CREDIT)
+    overpaid = AuditEvent.objects.get(action="invoice_overpaid")
+    assert overpaid.details | {"payment_intent": intent, "excess": FEE_CREDIT} == overpaid.details
+    # A redelivery of the success tells finance nothing more.
+    deliver(api, committed, intent_event("evt_3ds_ok_again", "payment_intent.succeeded", intent))
+    assert AuditEvent.objects.filter(action="invoice_overpaid").count() == 1
 
 
 def test_the_email_of_an_invoice_credited_in_full_says_it_was_credited_not_paid(
