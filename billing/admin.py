@@ -19,7 +19,14 @@ from billing import invoice_documents, invoicing
 from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
 from billing.documents.document import unit_price
 from billing.errors import InvalidPeriod, InvoiceNotFinalized, InvoiceVoid
-from billing.models import BillingAccount, Invoice, InvoiceLine, InvoiceStatus, line_agent
+from billing.models import (
+    BillingAccount,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    MoneyToGiveBack,
+    line_agent,
+)
 from billing.periods import month_label, parse_month
 from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
@@ -368,3 +375,36 @@ class BillingAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("country", "currency", "reverse_charge")
     search_fields = ("tenant__slug", "legal_name", "tax_id")
     readonly_fields = ("tenant", *BillingAccount.DETAIL_FIELDS)
+
+
+@admin.register(MoneyToGiveBack)
+class MoneyToGiveBackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Finance's list of money to give back outside EdgePlug (``MoneyToGiveBack``): newest
+    first, by kind and tenant, each with the amount, the Stripe object it concerns and what to
+    do; the audit event itself, read-only, behind each row."""
+
+    list_display = ("created_at", "kind", "tenant", "target", "amount", "stripe_object", "to_do")
+    list_filter = ("action", "tenant")
+    search_fields = ("target", "details__payment_intent", "details__refund")
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at", "action", "tenant", "target", "actor_email", "details")
+    fields = readonly_fields
+
+    @admin.display(description="what", ordering="action")
+    def kind(self, event):
+        return event.action.replace("_", " ")
+
+    @admin.display(description="amount")
+    def amount(self, event):
+        details = event.details or {}
+        value, currency = details.get(event.amount_key), details.get("currency")
+        return format_amount(value, currency.upper()) if value and currency else "-"
+
+    @admin.display(description="Stripe object")
+    def stripe_object(self, event):
+        details = event.details or {}
+        return details.get("payment_intent") or details.get("refund") or details.get("also", "-")
+
+    @admin.display(description="to do")
+    def to_do(self, event):
+        return MoneyToGiveBack.TO_DO[event.action]

@@ -19,6 +19,7 @@ from billing.charge_minimums import rounding
 from billing.documents.document import amount_asked, paid_so_far
 from billing.errors import InvoiceImmutable
 from billing.periods import month_label
+from edgeplug.audit.models import AuditEvent
 
 
 class StripeCustomer(models.Model):
@@ -869,3 +870,32 @@ class InvoiceNumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series}-{self.year}: {self.last}"
+
+
+class MoneyToGiveBackManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(action__in=MoneyToGiveBack.TO_DO)
+
+
+class MoneyToGiveBack(AuditEvent):
+    """The audit events that ask finance to give money back outside EdgePlug, in Stripe's
+    dashboard or by transfer (nothing here tracks them further): the admin's *Money to give
+    back* list (``billing.admin.MoneyToGiveBackAdmin``). ``TO_DO``: action -> what finance
+    does; ``amount_key``: the detail holding the amount to give back."""
+
+    TO_DO = {
+        "invoice_paid_twice": "Refund this second payment on its PaymentIntent (Stripe).",
+        "invoice_overpaid": "Refund the excess on its PaymentIntent (Stripe).",
+        "credit_note_paid_back_twice": "Recover one of the two paybacks from the customer.",
+        "order_refund_failed": "Pay the order back by transfer: its card refund failed.",
+    }
+
+    objects = MoneyToGiveBackManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "money to give back"
+
+    @property
+    def amount_key(self) -> str:
+        return "excess" if self.action == "invoice_overpaid" else "amount"

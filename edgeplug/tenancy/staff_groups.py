@@ -33,6 +33,7 @@ STAFF_GROUP_PERMISSIONS: dict[str, dict[str, list[str]]] = {
             "collect_invoice",
             "view_invoiceline",
             "view_billingaccount",
+            "view_moneytogiveback",
         ],
     },
     StaffGroup.PLATFORM_ADMINS: {

@@ -200,3 +200,17 @@ def twin_of(invoice) -> Invoice:
     invoicing.finalize_invoice(twin)
     Invoice.objects.filter(pk=twin.pk).update(status=InvoiceStatus.UNCOLLECTIBLE)
     return Invoice.objects.get(pk=twin.pk)
+
+
+MONEY_TO_GIVE_BACK = "/admin/billing/moneytogiveback/"
+
+
+def rows_of(page: str) -> list[list[str]]:
+    """The admin change list's rows, each as its cells' text."""
+    from lxml import html
+
+    table = html.fromstring(page).get_element_by_id("result_list")
+    return [
+        [cell.text_content().strip() for cell in row.xpath("./td|./th")]
+        for row in table.xpath("./tbody/tr")
+    ]

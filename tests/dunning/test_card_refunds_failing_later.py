@@ -20,7 +20,7 @@ from tests.commerce.conftest import (  # noqa: F401 - a fixture used here
     signed_webhook,
     stripe_client,
 )
-from tests.dunning.conftest import INVOICES, TOTAL, signed_in
+from tests.dunning.conftest import INVOICES, MONEY_TO_GIVE_BACK, TOTAL, rows_of, signed_in
 from tests.dunning.test_credit_notes_pay_money_back import paid_back, refunded_of
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +156,17 @@ def test_an_order_s_refund_that_failed_is_told_to_finance_once(
         "currency": order.currency,
         "failure_reason": "lost_or_stolen_card",
     }
+    # Finance finds it on its list of money to give back; a reviewer may not read it.
+    listed = finance.get(MONEY_TO_GIVE_BACK)
+    assert listed.status_code == 200
+    (row,) = rows_of(listed.content.decode())
+    assert row[1:] == [
+        "order refund failed",
+        str(customer.tenant),
+        f"order {order.pk}",
+        "49.00 EUR",
+        refund.id,
+        "Pay the order back by transfer: its card refund failed.",
+    ]
+    reviewer, _ = admin_session("reviewers")
+    assert reviewer.get(MONEY_TO_GIVE_BACK).status_code == 403

@@ -9,14 +9,17 @@ from billing import invoicing, tasks
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
+from marketplace.pricing import format_amount
 from tests.dunning.conftest import (
     DECLINED,
+    MONEY_TO_GIVE_BACK,
     NEEDS_3DS,
     TOTAL,
     credit_fee,
     days,
     intents_of,
     pay_with_new_card,
+    rows_of,
     signed_in,
 )
 from tests.dunning.test_invoice_payment_webhooks import authenticate, deliver, intent_event
@@ -219,6 +222,15 @@ def test_a_charge_made_before_a_credit_is_audited_at_what_it_took(
     # A redelivery of the success tells finance nothing more.
     deliver(api, committed, intent_event("evt_3ds_ok_again", "payment_intent.succeeded", intent))
     assert AuditEvent.objects.filter(action="invoice_overpaid").count() == 1
+    (row,) = rows_of(client.get(MONEY_TO_GIVE_BACK).content.decode())
+    assert row[1:] == [
+        "invoice overpaid",
+        str(invoice.tenant),
+        f"invoice {invoice.number}",
+        format_amount(FEE_CREDIT, invoice.currency),
+        intent,
+        "Refund the excess on its PaymentIntent (Stripe).",
+    ]
 
 
 def test_the_email_of_an_invoice_credited_in_full_says_it_was_credited_not_paid(
