@@ -76,19 +76,28 @@ def pay_back(invoice: Invoice, note: Invoice, *, actor=None, request=None) -> No
     if note.refunds_to_card:
         send_after_commit("billing.tasks.refund_credit_note", note.pk)
         return
-    record_invoice_event(
+    _audit(
         "credit_note_owed_back",
-        invoice,
-        **_money_of(note),
+        note,
         payment_reference=invoice.payment_reference,
         actor=actor,
         request=request,
     )
 
 
-def _money_of(note: Invoice) -> dict:
-    """What the audit events of a note's money back say of it."""
-    return {"credit_note": note.number, "amount": note.refund_amount, "currency": note.currency}
+def _audit(action: str, note: Invoice, *, actor=None, request=None, **details) -> None:
+    """An audit event of the note's money back, on its invoice: the note, what it gives back
+    and in which currency, then ``details``."""
+    record_invoice_event(
+        action,
+        note.credit_of,
+        credit_note=note.number,
+        amount=note.refund_amount,
+        currency=note.currency,
+        **details,
+        actor=actor,
+        request=request,
+    )
 
 
 def refund_credit_note(note_id: int) -> str:
@@ -179,10 +188,9 @@ def _card_refund_failed(number: str, refund: payments.RefundState) -> str:
                 ]
             )
             logger.warning("credit note %s: %s", row.number, why)
-        record_invoice_event(
+        _audit(
             "credit_note_refund_failed",
-            row.credit_of,
-            **_money_of(row),
+            row,
             refund=refund.id,
             failure_reason=reason,
             why=f"paid back once, by {row.refund_reference}" if crossed else why,
@@ -200,9 +208,7 @@ def _refused(note: Invoice, why: str) -> None:
         row.refund_failure = why[:500]
         row.save(update_fields=["refund_failure", "updated_at"])
         logger.warning("credit note %s: its card refund was refused: %s", row.number, why)
-        record_invoice_event(
-            "credit_note_refund_refused", note.credit_of, **_money_of(row), why=row.refund_failure
-        )
+        _audit("credit_note_refund_refused", row, why=row.refund_failure)
 
 
 @dataclass
@@ -285,10 +291,9 @@ def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, requ
     ``credit_note_paid_back_twice``, for finance to recover one of them."""
 
     def audit(row: Invoice) -> None:
-        record_invoice_event(
+        _audit(
             "credit_note_refunded",
-            row.credit_of,
-            **_money_of(row),
+            row,
             source=how,
             reference=reference,
             actor=actor,
@@ -301,10 +306,9 @@ def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, requ
         )
         if row.refund_reference != reference:
             logger.warning("credit note %s paid back twice: %s", row.number, reference)
-            record_invoice_event(
+            _audit(
                 "credit_note_paid_back_twice",
-                row.credit_of,
-                **_money_of(row),
+                row,
                 recorded=row.refund_reference,
                 also=reference,
             )
