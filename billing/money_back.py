@@ -176,18 +176,7 @@ def _card_refund_failed(number: str, refund: payments.RefundState) -> str:
             return f"credit note {number}: refund {refund.id} failed, told already"
         crossed = row.refunded_at is not None and row.refund_reference != refund.id
         if not crossed:
-            row.refunded_at, row.refunded_by, row.refund_reference = None, "", ""
-            row.refund_failure = why
-            row.save(
-                update_fields=[
-                    "refunded_at",
-                    "refunded_by",
-                    "refund_reference",
-                    "refund_failure",
-                    "updated_at",
-                ]
-            )
-            logger.warning("credit note %s: %s", row.number, why)
+            _owe_again(row, why)
         _audit(
             "credit_note_refund_failed",
             row,
@@ -198,6 +187,23 @@ def _card_refund_failed(number: str, refund: payments.RefundState) -> str:
     if crossed:
         return f"credit note {number} paid back once, by {row.refund_reference}"
     return f"credit note {number} owes its money back again"
+
+
+def _owe_again(row: Invoice, why: str) -> None:
+    """The locked note's card refund gave nothing back: it owes its money again, to be paid
+    back by transfer (``why``), whatever was recorded of that refund."""
+    row.refunded_at, row.refunded_by, row.refund_reference = None, "", ""
+    row.refund_failure = why
+    row.save(
+        update_fields=[
+            "refunded_at",
+            "refunded_by",
+            "refund_reference",
+            "refund_failure",
+            "updated_at",
+        ]
+    )
+    logger.warning("credit note %s: %s", row.number, why)
 
 
 def _refused(note: Invoice, why: str) -> None:
