@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from billing import invoice_documents, invoicing
-from billing.admin_payments import PAYMENT_ACTIONS, InvoicePaymentActions
+from billing.admin_payments import PAYMENT_ACTIONS, SETTLED, InvoicePaymentActions, ReferenceActions
 from billing.documents.document import unit_price
 from billing.errors import InvalidPeriod, InvoiceNotFinalized, InvoiceVoid
 from billing.models import (
@@ -377,18 +377,52 @@ class BillingAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ("tenant", *BillingAccount.DETAIL_FIELDS)
 
 
-@admin.register(MoneyToGiveBack)
-class MoneyToGiveBackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Finance's list of money to give back outside EdgePlug (``MoneyToGiveBack``): newest
-    first, by kind and tenant, each with the amount, the Stripe object it concerns and what to
-    do; the audit event itself, read-only, behind each row."""
+class SettledFilter(admin.SimpleListFilter):
+    title = "settled"
+    parameter_name = "settled"
 
-    list_display = ("created_at", "kind", "tenant", "target", "amount", "stripe_object", "to_do")
-    list_filter = ("action", "tenant")
+    def lookups(self, request, model_admin):
+        return [("no", "open"), ("yes", "settled")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(settled_by__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(MoneyToGiveBack)
+class MoneyToGiveBackAdmin(ReferenceActions, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Finance's list of money to give back outside EdgePlug (``MoneyToGiveBack``): newest
+    first, open or settled, by kind and tenant, each with the amount, the Stripe object it
+    concerns, what to do and, once finance recorded it, what settled it (list action *Record
+    settled*); the audit event itself, read-only, behind each row."""
+
+    list_display = (
+        "created_at",
+        "kind",
+        "tenant",
+        "target",
+        "amount",
+        "stripe_object",
+        "to_do",
+        "settled",
+    )
+    list_filter = (SettledFilter, "action", "tenant")
     search_fields = ("target", "details__payment_intent", "details__refund")
     date_hierarchy = "created_at"
     readonly_fields = ("created_at", "action", "tenant", "target", "actor_email", "details")
     fields = readonly_fields
+    actions = ["settle"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_settlement()
+
+    @admin.action(
+        description="Record settled (with the refund's or transfer's reference)",
+        permissions=["collect"],
+    )
+    def settle(self, request, queryset):
+        return self._with_reference(request, queryset, SETTLED)
 
     @admin.display(description="what", ordering="action")
     def kind(self, event):
@@ -396,9 +430,7 @@ class MoneyToGiveBackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="amount")
     def amount(self, event):
-        details = event.details or {}
-        value, currency = details.get(event.amount_key), details.get("currency")
-        return format_amount(value, currency.upper()) if value and currency else "-"
+        return event.amount_text
 
     @admin.display(description="Stripe object")
     def stripe_object(self, event):
@@ -408,3 +440,7 @@ class MoneyToGiveBackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="to do")
     def to_do(self, event):
         return MoneyToGiveBack.TO_DO[event.action]
+
+    @admin.display(description="settled by", ordering="settled_by")
+    def settled(self, event):
+        return event.settled_by or "-"

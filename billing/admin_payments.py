@@ -1,10 +1,12 @@
 """The invoice admin's payment actions (finance): retry a payment now, record an offline
-payment with its reference, record money a credit note owed back as paid back (a transfer).
-Doors only: each calls one action of billing.collection or billing.money_back, which audits.
-Mixed into the invoice admin (billing/admin.py) with ``PAYMENT_ACTIONS``."""
+payment with its reference, record money a credit note owed back as paid back (a transfer);
+and *Money to give back*'s: record one settled with its reference. Doors only: each calls
+one action of billing.collection or billing.money_back, which audits. Mixed into the invoice
+admin (billing/admin.py) with ``PAYMENT_ACTIONS``, and into *Money to give back*'s."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,11 +14,19 @@ from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
 from billing import collection, money_back
-from billing.models import Invoice, InvoiceStatus
+from billing.models import InvoiceStatus
 from edgeplug.errors import DomainError
 from marketplace.pricing import format_amount
 
 PAYMENT_ACTIONS = ["retry_payment", "record_offline_payment", "record_money_paid_back"]
+
+
+def _invoice_text(invoice) -> str:
+    """An invoice as a reference's page lists it: number, tenant, status, money it gives back."""
+    parts = [invoice.number or str(invoice.pk), str(invoice.tenant), invoice.status]
+    if invoice.refund_amount:
+        parts.append(f"gives back {format_amount(invoice.refund_amount, invoice.currency)}")
+    return " — ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -28,10 +38,11 @@ class Recording:
     title: str
     intro: str
     button: str
-    record: Callable[..., Invoice]
+    record: Callable[..., Any]
     done: str
     label: str = "Payment reference"
     help_text: str = "As on the bank statement, e.g. the transfer's end-to-end id."
+    describe: Callable[[Any], str] = _invoice_text
 
 
 OFFLINE_PAYMENT = Recording(
@@ -56,6 +67,20 @@ MONEY_PAID_BACK = Recording(
     label="Transfer reference",
     help_text="The reference of the transfer you sent back, as on your bank statement.",
 )
+SETTLED = Recording(
+    action="settle",
+    title="Record money to give back as settled",
+    intro="Give the money back (or recover it) first, in Stripe's dashboard or by transfer, "
+    "as each line below says; then record here what settled it.",
+    button="Record settled",
+    record=money_back.settle,
+    done="{result.target}: settled ({result.settled_by}).",
+    label="Reference",
+    help_text="The Stripe refund (re_…) or the transfer's reference, as on the bank statement.",
+    describe=lambda event: " — ".join(
+        [event.action.replace("_", " "), str(event.tenant), event.target, event.amount_text]
+    ),
+)
 
 
 class ReferenceForm(forms.Form):
@@ -63,7 +88,50 @@ class ReferenceForm(forms.Form):
     reference = forms.CharField(max_length=collection.MAX_REFERENCE_LENGTH)
 
 
-class InvoicePaymentActions:
+class ReferenceActions:
+    """List actions that ask for a reference first (``_with_reference``), finance's."""
+
+    def _with_reference(self, request, queryset, recording: Recording):
+        """A list action that asks for a payment's reference first (its form), then records
+        it on each chosen row through ``recording.record``."""
+        form = ReferenceForm(request.POST if "apply" in request.POST else None)
+        form.fields["reference"].label = recording.label
+        form.fields["reference"].help_text = recording.help_text
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/billing/record_reference.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": recording.title,
+                    "intro": recording.intro,
+                    "action": recording.action,
+                    "button": recording.button,
+                    "rows": [(row.pk, recording.describe(row)) for row in queryset.order_by("pk")],
+                    "form": form,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    "opts": self.model._meta,
+                },
+            )
+        for row in queryset.order_by("pk"):
+            try:
+                result = recording.record(
+                    row,
+                    reference=form.cleaned_data["reference"],
+                    actor=request.user,
+                    request=request,
+                )
+            except DomainError as exc:
+                self.message_user(request, f"{row}: {exc.detail}", messages.ERROR)
+            else:
+                self.message_user(request, recording.done.format(result=result), messages.SUCCESS)
+        return None
+
+    def has_collect_permission(self, request) -> bool:
+        return request.user.has_perm("billing.collect_invoice")
+
+
+class InvoicePaymentActions(ReferenceActions):
     @admin.action(
         description="Retry payment now (charge the card on file)", permissions=["collect"]
     )
@@ -96,45 +164,3 @@ class InvoicePaymentActions:
     )
     def record_money_paid_back(self, request, queryset):
         return self._with_reference(request, queryset, MONEY_PAID_BACK)
-
-    def _with_reference(self, request, queryset, recording: Recording):
-        """A list action that asks for a payment's reference first (its form), then records
-        it on each chosen invoice through ``recording.record``."""
-        form = ReferenceForm(request.POST if "apply" in request.POST else None)
-        form.fields["reference"].label = recording.label
-        form.fields["reference"].help_text = recording.help_text
-        if not form.is_valid():
-            return TemplateResponse(
-                request,
-                "admin/billing/invoice/record_reference.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": recording.title,
-                    "intro": recording.intro,
-                    "action": recording.action,
-                    "button": recording.button,
-                    "invoices": [
-                        (invoice, format_amount(invoice.refund_amount, invoice.currency))
-                        for invoice in queryset.order_by("pk")
-                    ],
-                    "form": form,
-                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                    "opts": self.model._meta,
-                },
-            )
-        for invoice in queryset.order_by("pk"):
-            try:
-                result = recording.record(
-                    invoice,
-                    reference=form.cleaned_data["reference"],
-                    actor=request.user,
-                    request=request,
-                )
-            except DomainError as exc:
-                self.message_user(request, f"{invoice}: {exc.detail}", messages.ERROR)
-            else:
-                self.message_user(request, recording.done.format(result=result), messages.SUCCESS)
-        return None
-
-    def has_collect_permission(self, request) -> bool:
-        return request.user.has_perm("billing.collect_invoice")

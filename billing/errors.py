@@ -229,6 +229,10 @@ class OrderNotRefunded(Conflict, code="order_not_refunded"):
     (``invoicing.credit_refund``), so that its price really goes back."""
 
 
+class SettledAlready(Conflict, code="settled_already"):
+    """Finance records money to give back as settled a second time (``money_back.settle``)."""
+
+
 class NothingOwedBack(Conflict, code="nothing_owed_back"):
     """Only a credit note of a paid invoice owes money back, until it is paid back."""
 

@@ -13,13 +13,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 
 from billing.charge_minimums import rounding
 from billing.documents.document import amount_asked, paid_so_far
 from billing.errors import InvoiceImmutable
 from billing.periods import month_label
 from edgeplug.audit.models import AuditEvent
+from marketplace.pricing import format_amount
 
 
 class StripeCustomer(models.Model):
@@ -872,16 +874,33 @@ class InvoiceNumberSequence(models.Model):
         return f"{self.series}-{self.year}: {self.last}"
 
 
-class MoneyToGiveBackManager(models.Manager):
+SETTLED = "money_to_give_back_settled"
+
+
+class MoneyToGiveBackQuerySet(models.QuerySet):
+    def with_settlement(self):
+        """Each with ``settled_by``: the reference finance recorded settling it
+        (``money_back.settle``, audited ``money_to_give_back_settled``), or None while open."""
+        settlements = (
+            AuditEvent.objects.filter(action=SETTLED)
+            .annotate(of=KT("details__event"), by=KT("details__reference"))
+            .filter(of=Cast(models.OuterRef("pk"), models.CharField()))
+            .values("by")[:1]
+        )
+        return self.annotate(settled_by=models.Subquery(settlements))
+
+
+class MoneyToGiveBackManager(models.Manager.from_queryset(MoneyToGiveBackQuerySet)):
     def get_queryset(self):
         return super().get_queryset().filter(action__in=MoneyToGiveBack.TO_DO)
 
 
 class MoneyToGiveBack(AuditEvent):
     """The audit events that ask finance to give money back outside EdgePlug, in Stripe's
-    dashboard or by transfer (nothing here tracks them further): the admin's *Money to give
-    back* list (``billing.admin.MoneyToGiveBackAdmin``). ``TO_DO``: action -> what finance
-    does; ``amount_key``: the detail holding the amount to give back."""
+    dashboard or by transfer: the admin's *Money to give back* list
+    (``billing.admin.MoneyToGiveBackAdmin``), where finance records each settled with its
+    reference (``money_back.settle``). ``TO_DO``: action -> what finance does;
+    ``amount_key``: the detail holding the amount to give back."""
 
     TO_DO = {
         "invoice_paid_twice": "Refund this second payment on its PaymentIntent (Stripe).",
@@ -899,3 +918,10 @@ class MoneyToGiveBack(AuditEvent):
     @property
     def amount_key(self) -> str:
         return "excess" if self.action == "invoice_overpaid" else "amount"
+
+    @property
+    def amount_text(self) -> str:
+        """The amount to give back as people read it ("19.00 USD"), or "-"."""
+        details = self.details or {}
+        value, currency = details.get(self.amount_key), details.get("currency")
+        return format_amount(value, currency.upper()) if value and currency else "-"

@@ -34,10 +34,17 @@ from django.utils import timezone
 from billing import collection, payments
 from billing.audit import record_invoice_event
 from billing.charge_minimums import chargeable
-from billing.errors import NothingOwedBack, PaymentProcessorError, RefundByCard, RefundedToCard
-from billing.models import Invoice, InvoiceKind, InvoiceStatus, RefundedBy
+from billing.errors import (
+    NothingOwedBack,
+    PaymentProcessorError,
+    RefundByCard,
+    RefundedToCard,
+    SettledAlready,
+)
+from billing.models import SETTLED, Invoice, InvoiceKind, InvoiceStatus, MoneyToGiveBack, RefundedBy
 from billing.queueing import send_after_commit
 from edgeplug.audit.models import AuditEvent
+from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked, stamp_once
 from edgeplug.errors import DomainError
 from marketplace import orders
@@ -319,3 +326,36 @@ def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, requ
                 also=reference,
             )
         return row
+
+
+def settle(event: MoneyToGiveBack, *, reference: str, actor=None, request=None) -> MoneyToGiveBack:
+    """Finance gave back (or recovered) the money ``event`` asked for, outside EdgePlug (a
+    Stripe refund made in its dashboard, a transfer) and records it with its reference:
+    audited ``money_to_give_back_settled`` (the event, its action, amount and currency, the
+    reference) on the event's tenant and target, once: a second time is refused
+    (``settled_already``, naming the first reference). Under the event's row lock, so two
+    finance staff settling it at once record it once (the audit log's rows are never
+    updated, only locked here)."""
+    reference = collection.checked_reference(reference)
+    with transaction.atomic():
+        held = MoneyToGiveBack.objects.with_settlement().select_for_update(of=("self",))
+        row = held.get(pk=event.pk)
+        if row.settled_by is not None:
+            raise SettledAlready(f"It was settled already ({row.settled_by}).")
+        details = row.details or {}
+        record_event(
+            SETTLED,
+            actor=actor,
+            request=request,
+            tenant=row.tenant,
+            target=row.target,
+            details={
+                "event": row.pk,
+                "action": row.action,
+                "amount": details.get(row.amount_key),
+                "currency": details.get("currency"),
+                "reference": reference,
+            },
+        )
+        row.settled_by = reference
+    return row

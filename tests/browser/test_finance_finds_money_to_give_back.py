@@ -1,7 +1,8 @@
 """Finance refunds an order in Chromium; days later the card's bank refuses the refund and
 Stripe says so by webhook. Finance finds it from the admin's home page, on *Money to give
-back*: the order, the amount, the Stripe refund and what to do, and the event behind it.
-Before, such events were written only to the audit log, which finance cannot read."""
+back*: the order, the amount, the Stripe refund and what to do, and the event behind it;
+once the transfer is sent, records it settled there. Before, such events were written only
+to the audit log, which finance cannot read."""
 
 import pytest
 from rest_framework.test import APIClient
@@ -23,6 +24,8 @@ from tests.commerce.conftest import (  # noqa: F401  (the fixtures)
 from tests.dunning.test_card_refunds_failing_later import card_refund_fails
 
 pytestmark = pytest.mark.browser
+
+SETTLE = "Record settled (with the refund's or transfer's reference)"
 
 
 def test_finance_finds_a_refund_that_failed_on_money_to_give_back(journey, staff_user, orders):  # noqa: F811
@@ -46,7 +49,7 @@ def test_finance_finds_a_refund_that_failed_on_money_to_give_back(journey, staff
 
     assert page.locator("#content h1").inner_text() == "Select money to give back to view"
     (row,) = page.locator("#result_list tbody tr").all()
-    cells = row.locator("td, th").all_inner_texts()
+    cells = row.locator("th, td:not(.action-checkbox)").all_inner_texts()
     assert cells[1:] == [
         "order refund failed",
         cells[2],
@@ -54,7 +57,25 @@ def test_finance_finds_a_refund_that_failed_on_money_to_give_back(journey, staff
         "19.00 USD",
         refund.id,
         MoneyToGiveBack.TO_DO["order_refund_failed"],
+        "-",
     ]
     journey.click(row.locator("th a"))
     details = page.locator(".field-details .readonly").inner_text()
     assert refund.id in details and "expired_or_canceled_card" in details
+
+    # The transfer sent, finance records it settled from the list.
+    page.go_back()
+    page.locator('#result_list input[name="_selected_action"]').check()
+    page.locator('select[name="action"]').select_option(label=SETTLE)
+    journey.click(page.get_by_role("button", name="Go"))
+    assert page.locator("#content h1").inner_text() == "Record money to give back as settled"
+    assert f"order {orders['usd']} — 19.00 USD" in page.locator("#content li").inner_text()
+    page.get_by_label("Reference").fill("SEPA back 5")
+    journey.click(page.get_by_role("button", name="Record settled"))
+
+    assert page.locator(".messagelist .success").all_inner_texts() == [
+        f"Order {orders['usd']}: settled (SEPA back 5)."
+    ]
+    assert page.locator("#result_list tbody tr td.field-settled").inner_text() == "SEPA back 5"
+    journey.click(page.locator("#changelist-filter").get_by_role("link", name="open"))
+    assert page.locator("#result_list").count() == 0

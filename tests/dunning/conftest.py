@@ -206,11 +206,16 @@ MONEY_TO_GIVE_BACK = "/admin/billing/moneytogiveback/"
 
 
 def rows_of(page: str) -> list[list[str]]:
-    """The admin change list's rows, each as its cells' text."""
+    """The admin change list's rows, each as its cells' text (not the action checkbox)."""
     from lxml import html
 
-    table = html.fromstring(page).get_element_by_id("result_list")
+    table = html.fromstring(page).find('.//table[@id="result_list"]')
+    if table is None:  # the admin shows no table when nothing is listed
+        return []
     return [
-        [cell.text_content().strip() for cell in row.xpath("./td|./th")]
+        [
+            cell.text_content().strip()
+            for cell in row.xpath('./td[not(contains(@class, "action-checkbox"))]|./th')
+        ]
         for row in table.xpath("./tbody/tr")
     ]

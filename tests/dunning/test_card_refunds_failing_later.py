@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from billing import tasks
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceStatus, MoneyToGiveBack
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Order
 from tests.commerce.conftest import (  # noqa: F401 - a fixture used here
@@ -167,6 +167,35 @@ def test_an_order_s_refund_that_failed_is_told_to_finance_once(
         "49.00 EUR",
         refund.id,
         "Pay the order back by transfer: its card refund failed.",
+        "-",
     ]
     reviewer, _ = admin_session("reviewers")
     assert reviewer.get(MONEY_TO_GIVE_BACK).status_code == 403
+
+    # Finance sends the transfer, then records it settled: asked for the reference first.
+    (event,) = MoneyToGiveBack.objects.all()
+    chosen = {"action": "settle", "_selected_action": [event.pk]}
+    asked = finance.post(MONEY_TO_GIVE_BACK, chosen).content.decode()
+    assert f"order refund failed — {customer.tenant} — order {order.pk} — 49.00 EUR" in asked
+    blank = finance.post(MONEY_TO_GIVE_BACK, {**chosen, "apply": "1", "reference": " "})
+    assert "This field is required" in blank.content.decode()
+    done = finance.post(
+        MONEY_TO_GIVE_BACK, {**chosen, "apply": "1", "reference": "SEPA back 77"}, follow=True
+    )
+    assert f"Order {order.pk}: settled (SEPA back 77)." in done.content.decode()
+    (row,) = rows_of(done.content.decode())
+    assert row[-1] == "SEPA back 77"
+    assert rows_of(finance.get(MONEY_TO_GIVE_BACK, {"settled": "no"}).content.decode()) == []
+    again = finance.post(
+        MONEY_TO_GIVE_BACK, {**chosen, "apply": "1", "reference": "again"}, follow=True
+    )
+    assert "It was settled already (SEPA back 77)." in again.content.decode()
+    (settled,) = AuditEvent.objects.filter(action="money_to_give_back_settled")
+    assert settled.details == {
+        "event": event.pk,
+        "action": "order_refund_failed",
+        "amount": 4900,
+        "currency": order.currency,
+        "reference": "SEPA back 77",
+    }
+    assert settled.tenant == customer.tenant and settled.actor is not None

@@ -230,6 +230,7 @@ def test_a_charge_made_before_a_credit_is_audited_at_what_it_took(
         format_amount(FEE_CREDIT, invoice.currency),
         intent,
         "Refund the excess on its PaymentIntent (Stripe).",
+        "-",
     ]
 
 
