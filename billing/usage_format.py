@@ -147,7 +147,9 @@ def decode_batch(body: bytes) -> list[EventIn] | None:
     paths give the same events; the body must hold no ``\\u0000`` (the JSON parser's refusal)."""
     try:
         batch = _DECODER.decode(body)
-    except msgspec.DecodeError:  # malformed, or not the shape: parse_batch says why
+    # Malformed, not the shape, or a string of bad UTF-8 (msgspec raises UnicodeDecodeError
+    # for that): read as any JSON body is, which refuses it (malformed_json).
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
     events = []
     for event in batch.events:

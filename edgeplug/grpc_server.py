@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 from django.utils.module_loading import import_string
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -133,6 +134,49 @@ def _status_with_retry(error: DomainError, retry_after: int) -> grpc.Status:
 class _Status(namedtuple("_Status", ("code", "details", "trailing_metadata")), grpc.Status): ...
 
 
+class _Undecodable:
+    """A request whose bytes are not its message: what ``_RefuseUndecodable`` hands on."""
+
+    def __init__(self, error: DecodeError):
+        self.error = error
+
+
+class _RefuseUndecodable(grpc.ServerInterceptor):
+    """A request whose bytes are not its message (a string field of bad UTF-8, which C
+    encoders such as nanopb send unchecked) is refused ``INVALID_ARGUMENT`` with
+    ``malformed_message``, as the API refuses such a body 400: gRPC itself would end it with
+    a bare ``INTERNAL`` "Exception deserializing request!", which a device takes for a
+    server fault and sends again, forever. Its deserializer hands such bytes on as
+    ``_Undecodable``, and the method refuses it before it runs."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_streaming or handler.request_deserializer is None:
+            return handler
+        decode = handler.request_deserializer
+        kind = "unary_stream" if handler.response_streaming else "unary_unary"
+        method = getattr(handler, kind)
+
+        def lenient(data: bytes):
+            try:
+                return decode(data)
+            except DecodeError as error:
+                return _Undecodable(error)
+
+        def refusing(request, context):
+            if isinstance(request, _Undecodable):
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "malformed_message",
+                    f"the request is not a valid message of {handler_call_details.method}: "
+                    f"{request.error}",
+                )
+            return method(request, context)
+
+        return handler._replace(request_deserializer=lenient, **{kind: refusing})
+
+
 TRANSPORT_LIMIT_FACTOR = 4
 
 
@@ -145,6 +189,7 @@ def build_server(
     over them); without it, binding a port in use fails."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.GRPC_MAX_WORKERS),
+        interceptors=[_RefuseUndecodable()],
         options=[
             # Wider than a service takes (``API_MAX_JSON_BYTES``), so a service refuses a
             # message a little too large with its own code; beyond this gRPC refuses it

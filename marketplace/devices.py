@@ -29,7 +29,14 @@ from marketplace.errors import (
     NotEntitled,
     SeatLimitReached,
 )
-from marketplace.models import AgentVersion, Deployment, Device, Entitlement, ReviewStatus
+from marketplace.models import (
+    AgentVersion,
+    Deployment,
+    Device,
+    Entitlement,
+    EntitlementStatus,
+    ReviewStatus,
+)
 from marketplace.orders import active_entitlements
 from marketplace.packageformat.schema import target_cores
 
@@ -55,9 +62,11 @@ UNKNOWN_DEVICE_MESSAGE = "This device token is not valid or was revoked."
 
 
 def device_for_token(token: str) -> Device | None:
-    """The active device this token belongs to, or None (constant-time hash comparison)."""
+    """The active device this token belongs to, or None (constant-time hash comparison). A
+    token holding NUL is none (no column stores the character: PostgreSQL would refuse the
+    lookup, a 500 behind a server that lets such a header through)."""
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or "\x00" in token:
         return None
     device = Device.objects.select_related("tenant").filter(token_prefix=parts[1]).first()
     if device is None or not hmac.compare_digest(device.token_hash, _hash(token)):
@@ -336,10 +345,15 @@ def _last_decided_review() -> Subquery:
 
 def _entitlement_statuses(device: Device) -> dict[int, str]:
     """Agent id -> the status of the tenant's newest entitlement to it (suspended when an
-    invoice went unpaid, revoked, expired), so a device can tell the operator why it stops."""
+    invoice went unpaid, revoked, expired), so a device can tell the operator why it stops.
+    One whose validity ended is ``expired`` already, before the job ``expire_entitlements``
+    (every 15 minutes) stores it so: it is why the device stops."""
+    now = timezone.now()
     statuses: dict[int, str] = {}
     rows = Entitlement.objects.filter(tenant=device.tenant).order_by("-created_at", "-id")
-    for agent_id, status in rows.values_list("agent_id", "status"):
+    for agent_id, status, until in rows.values_list("agent_id", "status", "valid_until"):
+        if status == EntitlementStatus.ACTIVE and until is not None and until <= now:
+            status = EntitlementStatus.EXPIRED
         statuses.setdefault(agent_id, status)
     return statuses
 

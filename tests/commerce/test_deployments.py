@@ -125,6 +125,19 @@ def test_device_is_told_to_stop_yanked_versions_and_revoked_entitlements(
     assert body["run"] == [] and body["stop"][0]["reason"] == "version_yanked"
 
 
+def test_an_entitlement_whose_validity_ended_is_said_expired_before_the_job_runs(
+    customer, published, agent, make_plan, certificate
+):
+    """The stop says why, as the docs list it: ``expired`` from the moment its validity ends,
+    not ``active`` until ``expire_entitlements`` (every 15 minutes) stores it."""
+    client, _ = customer
+    _, device_api = running(client, agent, make_plan, published)
+    Entitlement.objects.update(valid_until=timezone.now())
+
+    (stop,) = device_api.get("/api/v1/device/assignments").json()["stop"]
+    assert (stop["reason"], stop["entitlement_status"]) == ("entitlement_inactive", "expired")
+
+
 def test_other_tenants_deployments_are_404(member_client, published, agent, make_plan, certificate):
     alice, _ = member_client("admin")
     bob, _ = member_client("admin")

@@ -128,6 +128,24 @@ def test_errors_map_to_status_codes_and_store_nothing(call, metered):
     assert not UsageEvent.objects.exists()
 
 
+def test_a_string_of_bad_utf8_is_refused_with_a_code_not_a_server_fault(channel, call, metered):
+    """C encoders (nanopb) send a string's bytes unchecked: one bad byte in ``version`` is
+    refused INVALID_ARGUMENT ``malformed_message``, as REST refuses such a body 400, not gRPC's
+    bare INTERNAL, which a device retries forever; nothing is stored."""
+    _, auth = call
+    report = channel.unary_unary(  # the bytes as they are: no serializer
+        f"/{pb.DESCRIPTOR.services_by_name['UsageService'].full_name}/ReportBatch",
+        response_deserializer=pb.ReportBatchResponse.FromString,
+    )
+    good = batch(metered.session(1, metered.base, 10)).SerializeToString()
+    with pytest.raises(grpc.RpcError) as bad:
+        report(good.replace(b"1.0.0", b"1.0.\xff"), metadata=auth)
+    assert status_of(bad) == (grpc.StatusCode.INVALID_ARGUMENT, "malformed_message")
+    assert "bad UTF-8" in bad.value.details()
+    assert not UsageEvent.objects.exists()
+    assert report(good, metadata=auth).totals.accepted == 1  # good bytes are answered
+
+
 def test_a_batch_larger_than_a_rest_body_is_refused_as_rest_refuses_it(call, metered):
     """Over ``API_MAX_JSON_BYTES`` (1 MiB): INVALID_ARGUMENT ``payload_too_large`` (REST: 413),
     not gRPC's own RESOURCE_EXHAUSTED, which the docs give for ``throttled``: a device must

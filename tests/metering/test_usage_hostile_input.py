@@ -33,6 +33,12 @@ def test_a_wrong_or_missing_token_is_unauthenticated(metered):
     assert metered.send([event], api=APIClient()).status_code == 401
     # A person's JWT is not a device token.
     assert metered.send([event], api=metered.client).status_code == 401
+    # NUL in the token (a 500 from the database before, behind a server letting it through).
+    nul = APIClient()
+    nul.credentials(HTTP_AUTHORIZATION="Device edp_ab\x00cd_xyz")
+    answered = metered.send([event], api=nul)
+    assert (answered.status_code, answered.json()["code"]) == (401, "authentication_failed")
+    assert nul.get("/api/v1/device/assignments").status_code == 401
     assert nothing_stored()
 
 
@@ -52,6 +58,26 @@ def test_nul_bytes_are_refused(metered):
         400,
         "nul_character",
     )
+
+
+@pytest.mark.parametrize(
+    ("good", "bad"),
+    [
+        (b'"1.0.0"', b'"1.0.\xff"'),
+        (b'{"events"', b'{"\xc3": 1, "events"'),
+        (b'"session"', b'"sess\xff"'),
+    ],
+)
+def test_bytes_that_are_not_utf8_are_refused(metered, good, bad):
+    """One bad byte in a string (a version, a key, a kind), as firmware that does not check
+    its buffer sends it: refused 400 ``malformed_json``, as the other endpoints refuse such a
+    body (it was a 500, which a device retries forever)."""
+    body = json.dumps({"events": [metered.session(1, metered.base, 10)]}).encode()
+    assert good in body
+    response = metered.device_api.generic(
+        "POST", "/api/v1/usage/events", body.replace(good, bad, 1), content_type="application/json"
+    )
+    refused(response, 400, "malformed_json")
 
 
 @pytest.mark.parametrize("version", ["1.0\ud800", "\udfff"])
