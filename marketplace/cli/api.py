@@ -58,11 +58,14 @@ class ApiClient:
     def url(self, path: str) -> str:
         return self.server + path
 
-    def get_json(self, path: str, *, auth: bool = True) -> Any:
-        return self.request("GET", path, auth=auth).json()
+    def get_json(self, path: str, *, auth: bool = True, fields: tuple[str, ...] = ()) -> Any:
+        return answer_json(self.request("GET", path, auth=auth), fields=fields)
 
-    def post_json(self, path: str, body: dict[str, Any], *, auth: bool = True) -> Any:
-        return self.request("POST", path, auth=auth, build=lambda: {"json": body}).json()
+    def post_json(
+        self, path: str, body: dict[str, Any], *, auth: bool = True, fields: tuple[str, ...] = ()
+    ) -> Any:
+        answer = self.request("POST", path, auth=auth, build=lambda: {"json": body})
+        return answer_json(answer, fields=fields)
 
     def request(
         self, method: str, path: str, *, auth: bool = True, build: RequestBody | None = None
@@ -100,16 +103,42 @@ class ApiClient:
             False,
             lambda: {"json": {"refresh": session.refresh}},
         )
-        if response.status_code != 200:
+        if response.status_code in _REFRESH_REFUSED:
             error = error_from_response(response)
             raise CliError(
                 "session_expired",
                 f"the sign-in has expired ({error.code}); run `edgeplug login` again",
             )
-        tokens = response.json()
+        if response.status_code != 200:  # the server's trouble (5xx, throttled): try later
+            raise error_from_response(response)
+        tokens = answer_json(response, fields=("access",))
         session.access = tokens["access"]
         session.refresh = tokens.get("refresh", session.refresh)
         save_session(session)
+
+
+# How the server refuses a refresh token that expired, was revoked or was never its own;
+# any other answer (a 5xx, a 429) is its trouble, not the sign-in's.
+_REFRESH_REFUSED = frozenset({400, 401, 403})
+
+
+def answer_json(response: requests.Response, *, fields: tuple[str, ...] = ()) -> Any:
+    """The JSON of a successful answer, holding ``fields`` when named; anything else (an HTML
+    page from a proxy or another site at that address, a body without them) is
+    ``unexpected_answer``, not a traceback."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    missing = [name for name in fields if not isinstance(body, dict) or name not in body]
+    if body is None or missing:
+        what = f"without {', '.join(missing)}" if body is not None else "that is not JSON"
+        raise CliError(
+            "unexpected_answer",
+            f"{response.request.method} {response.url} answered {response.status_code} with a "
+            f"body {what}: is this an EdgePlug server?",
+        )
+    return body
 
 
 def error_from_response(response: requests.Response) -> CliError:

@@ -54,13 +54,23 @@ def load_session() -> Session | None:
     path = session_path()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Session(**data)
+        session = Session(**data)
+        _check_session(session)
+        return session
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError) as exc:
         raise CliError(
             "invalid_config", f"{path} is unreadable ({exc}); run `edgeplug login` again"
         ) from exc
+
+
+def _check_session(session: Session) -> None:
+    """Every field a string (the tenant and role may be absent): a hand-edited file's
+    ``"server": 123`` is ``invalid_config``, not a traceback later."""
+    for name, value in asdict(session).items():
+        if not isinstance(value, str) and not (value is None and name in ("tenant", "role")):
+            raise TypeError(f"{name} is not a string")
 
 
 def save_session(session: Session) -> Path:
@@ -77,11 +87,36 @@ def write_private_file(path: Path, content: bytes, *, overwrite: bool = True) ->
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not overwrite and path.exists():
         raise CliError("file_exists", f"{path} already exists; refusing to overwrite it")
-    # mkstemp creates the file with mode 0600 before any secret is written to it.
+    _write_atomically(path, content, overwrite=overwrite)
+
+
+def write_output(path: Path, content: bytes) -> None:
+    """Write a file the user asked for (a package, a signature, a certificate) whole or not at
+    all: a temporary file beside it, renamed over it once written, so a failure (a full disk,
+    a size limit, an interruption) leaves the previous file as it was. Mode as the user's
+    umask gives a new file (``mkstemp`` makes it 0600). A failure is ``write_failed``."""
+    try:
+        _write_atomically(path, content, mode=0o666 & ~_umask())
+    except OSError as exc:
+        raise CliError("write_failed", f"could not write {path}: {exc.strerror or exc}") from exc
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_atomically(
+    path: Path, content: bytes, *, overwrite: bool = True, mode: int | None = None
+) -> None:
+    # mkstemp creates the file with mode 0600 before anything is written to it.
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
+        if mode is not None:
+            os.chmod(temporary, mode)
         if overwrite:
             os.replace(temporary, path)
         else:

@@ -24,7 +24,7 @@ from certification.vocabulary import FINISHED_RUN_STATUSES, Level
 from edgeplug import signing
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from marketplace.cli import render
-from marketplace.cli.api import API_PREFIX, ApiClient
+from marketplace.cli.api import API_PREFIX, ApiClient, answer_json
 from marketplace.cli.config import (
     PASSWORD_ENV,
     Session,
@@ -33,6 +33,7 @@ from marketplace.cli.config import (
     password_from_env,
     save_session,
     session_path,
+    write_output,
 )
 from marketplace.cli.errors import CliError
 from marketplace.cli.keyfile import load_key_file, write_key_file
@@ -43,7 +44,24 @@ KEYSET_PATH = "/.well-known/edgeplug/keys.json"
 SIGNATURE_SUFFIX = ".sig"
 
 _existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
-_output_file = click.Path(dir_okay=False, writable=True, path_type=Path)
+_key_output_file = click.Path(dir_okay=False, writable=True, path_type=Path)
+
+
+class OutputFile(click.Path):
+    """A file to write, in a directory that exists: a missing one is wrong usage (exit 2),
+    said before anything is packed, signed or downloaded."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, writable=True, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        if not Path(path).resolve().parent.is_dir():
+            self.fail(f"{path}: directory {Path(path).resolve().parent} does not exist", param, ctx)
+        return path
+
+
+_output_file = OutputFile()
 _key_option = click.option(
     "--key",
     "key_path",
@@ -107,7 +125,7 @@ def cli() -> None:
 @cli.command(short_help="Generate a signing key file.")
 @click.option(
     "--out",
-    type=_output_file,
+    type=_key_output_file,
     help="Where to write the private key file. [default: $EDGEPLUG_CONFIG_DIR/signing-key.json]",
 )
 @click.option("--force", is_flag=True, help="Replace an existing key file.")
@@ -144,7 +162,9 @@ def login(server: str, email: str, tenant: str | None, otp: str | None) -> None:
         body["tenant"] = tenant
     if otp:
         body["otp"] = otp
-    tokens = client.post_json(f"{API_PREFIX}/auth/token", body, auth=False)
+    tokens = client.post_json(
+        f"{API_PREFIX}/auth/token", body, auth=False, fields=("access", "refresh")
+    )
     session = Session(
         server=client.server,
         email=email,
@@ -161,8 +181,20 @@ def login(server: str, email: str, tenant: str | None, otp: str | None) -> None:
 
 @cli.command(short_help="Sign out and forget the tokens.")
 def logout() -> None:
-    """Revoke the stored refresh token on the server and forget the session."""
-    session = load_session()
+    """Revoke the stored refresh token on the server and forget the session.
+
+    The session is forgotten on this machine even when the server cannot be told (it is
+    down, it refused): the command then fails with the server's error, saying the refresh
+    token stays valid until it expires. An unreadable session file is removed.
+    """
+    try:
+        session = load_session()
+    except CliError as error:
+        if error.code != "invalid_config":
+            raise
+        session_path().unlink(missing_ok=True)
+        click.echo(f"removed the unreadable session file {session_path()}")
+        return
     if session is None:
         click.echo("not signed in")
         return
@@ -173,6 +205,12 @@ def logout() -> None:
             auth=False,
             build=lambda: {"json": {"refresh": session.refresh}},
         )
+    except CliError as error:
+        raise CliError(
+            error.code,
+            f"signed out on this machine, but {session.server} could not revoke the refresh "
+            f"token, which stays valid until it expires: {error.detail}",
+        ) from error
     finally:
         session_path().unlink(missing_ok=True)
     click.echo(f"signed out of {session.server}")
@@ -224,8 +262,8 @@ def pack(directory: Path, out: Path | None) -> None:
         data = packageformat.pack_directory(directory)
         package = packageformat.inspect_package(data)
     target = out or directory.resolve().parent / f"{package.name}-{package.version}.epk"
-    target.write_bytes(data)
-    (directory / packageformat.RECORD_NAME).write_bytes(package.read(packageformat.RECORD_NAME))
+    write_output(target, data)
+    write_output(directory / packageformat.RECORD_NAME, package.read(packageformat.RECORD_NAME))
     click.echo(f"packed {package.name} {package.version} into {target} ({len(data)} bytes)")
     click.echo(f"digest: sha256:{package.sha256}")
 
@@ -246,7 +284,7 @@ def sign(package: Path, key_path: Path | None, out: Path | None) -> None:
     keys = load_key_file(key_path or default_key_path())
     signature = signing.sign(keys.private_key, _file_digest(package))
     target = out or _signature_path(package)
-    target.write_text(signing.encode_b64(signature) + "\n", encoding="ascii")
+    write_output(target, (signing.encode_b64(signature) + "\n").encode("ascii"))
     click.echo(f"signature: {target}")
     click.echo(f"key id:    {keys.key_id}")
 
@@ -442,7 +480,7 @@ def fetch_certificate(agent_id: int, version: str, out: Path) -> None:
     response = client.request(
         "GET", f"{API_PREFIX}/agents/{agent_id}/versions/{version}/certificate"
     )
-    out.write_bytes(response.content)
+    write_output(out, response.content)
     click.echo(f"certificate: {out}")
 
 
@@ -457,7 +495,7 @@ def fetch_keyset(out: Path, server: str | None) -> None:
             raise click.UsageError("give --server, or sign in with `edgeplug login` first")
         server = session.server
     response = ApiClient(server).request("GET", KEYSET_PATH, auth=False)
-    out.write_bytes(response.content)
+    write_output(out, response.content)
     click.echo(f"key set: {out}")
 
 
@@ -541,7 +579,7 @@ def _send_package(client: ApiClient, package: Path, fields: dict[str, str]) -> d
             )
             return {"data": body, "headers": {"Content-Type": body.content_type}}
 
-        return client.request("POST", f"{API_PREFIX}/agents/upload", build=build).json()
+        return answer_json(client.request("POST", f"{API_PREFIX}/agents/upload", build=build))
 
 
 def _show_run(client: ApiClient, run_id: int, *, watch: bool, interval: float) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from .archive import inspect_package
 from .errors import (
     MissingManifest,
+    NonUtf8Name,
     SpecialEntry,
     SymlinkEntry,
     TooManyEntries,
@@ -71,6 +72,14 @@ def pack_directory(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS
     return package
 
 
+def _undecodable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _collect_files(root: Path, limits: Limits) -> dict[str, Path]:
     """Archive name -> file for everything under ``root``, checked before anything is read."""
     sources: dict[str, Path] = {}
@@ -82,6 +91,11 @@ def _collect_files(root: Path, limits: Limits) -> dict[str, Path]:
             name = source.relative_to(root).as_posix()
             if name == RECORD_NAME:
                 continue
+            if _undecodable(name):
+                # The file system gives a name of bytes that are not UTF-8 with surrogates
+                # (PEP 383), which a zip entry cannot hold.
+                raw = os.fsencode(name)
+                raise NonUtf8Name(f"file name {raw!r} is not UTF-8", entry=repr(raw))
             status = source.lstat()
             if stat.S_ISLNK(status.st_mode):
                 raise SymlinkEntry("symbolic links cannot be packed", entry=name)

@@ -37,7 +37,11 @@ class Cli:
         """Where ``edgeplug keygen`` writes the signing key by default."""
         return str(self.config_dir / "signing-key.json")
 
-    def __call__(self, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
+    def __call__(
+        self, *args: str, password: str | None = None, file_size_limit: int | None = None
+    ) -> subprocess.CompletedProcess:
+        """``file_size_limit``: the largest file the process may write, in bytes (``ulimit -f``:
+        a full disk's failure, without filling one)."""
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(self.home),
@@ -53,6 +57,7 @@ class Cli:
             capture_output=True,
             text=True,
             timeout=120,
+            preexec_fn=None if file_size_limit is None else _limit_file_size(file_size_limit),
         )
 
     def ok(self, *args: str) -> str:
@@ -71,6 +76,15 @@ class Cli:
 
     def session(self) -> dict:
         return json.loads((self.config_dir / "config.json").read_text())
+
+
+def _limit_file_size(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
 
 
 @pytest.fixture
@@ -154,9 +168,11 @@ def stub_api() -> Iterator[StubApi]:
             stub.requests.append((self.command, self.path, self.headers.get("Authorization")))
             responses = stub.routes.get(self.path, [(404, {"code": "not_found", "detail": "?"})])
             status, body = responses.pop(0) if len(responses) > 1 else responses[0]
-            payload = json.dumps(body).encode()
+            # bytes are sent as they are, as an HTML page (a proxy's, another site's)
+            raw = isinstance(body, bytes)
+            payload = body if raw else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/html" if raw else "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

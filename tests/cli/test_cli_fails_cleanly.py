@@ -1,0 +1,87 @@
+"""The CLI fails as it promises (``error: <code>: …`` and exit 1, or a usage error and exit 2)
+where it used to end in a Python traceback, and never leaves a half-written file: found by
+a walk of every command's unhappy paths."""
+
+import json
+import os
+
+from tests.cli.conftest import write_agent
+from tests.packageformat.builders import make_manifest
+
+
+def test_a_pack_that_cannot_be_written_leaves_the_previous_package_whole(cli, agent_dir, tmp_path):
+    out = tmp_path / "pump.epk"
+    cli.ok("pack", str(agent_dir), "--out", str(out))
+    before = out.read_bytes()
+    (agent_dir / "notes.bin").write_bytes(os.urandom(len(before) + 200_000))
+
+    failed = cli("pack", str(agent_dir), "--out", str(out), file_size_limit=len(before) + 1000)
+
+    assert failed.returncode == 1, failed.stderr
+    assert failed.stderr.startswith("error: write_failed: could not write"), failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert out.read_bytes() == before  # not truncated: the new bytes never replaced it
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp
+
+
+def test_an_output_in_a_missing_directory_is_wrong_usage_before_any_work(cli, agent_dir, tmp_path):
+    for args in (
+        ("pack", str(agent_dir), "--out", str(tmp_path / "nodir" / "x.epk")),
+        ("fetch-keyset", "--server", "http://127.0.0.1:9", "--out", "nodir/keys.json"),
+    ):
+        result = cli(*args)
+        assert result.returncode == 2, result.stderr
+        assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "nodir").exists()
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_with_its_code(cli, tmp_path):
+    directory = write_agent(tmp_path / "agent", make_manifest())
+    (directory / os.fsdecode(b"notes-\xff.md")).write_bytes(b"x")
+
+    cli.refused("pack", str(directory), code="non_utf8_name")
+    assert not list(tmp_path.glob("*.epk"))
+
+
+def test_a_server_error_while_refreshing_is_said_as_it_is_not_as_an_expired_sign_in(cli, stub_api):
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    stub_api.answer("/api/v1/agents/1", (401, {"code": "token_not_valid", "detail": "expired"}))
+    stub_api.answer(
+        "/api/v1/auth/token/refresh", (503, {"code": "service_unavailable", "detail": "later"})
+    )
+    cli.refused("status", "1", code="service_unavailable")
+    stub_api.answer("/api/v1/auth/token/refresh", (401, {"code": "token_not_valid", "detail": "x"}))
+    cli.refused("status", "1", code="session_expired")
+
+
+def test_an_answer_that_is_not_the_api_s_is_unexpected_answer(cli, stub_api):
+    login = ("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    stub_api.answer("/api/v1/auth/token", (200, b"<html><body>Sign in to the Wi-Fi</body></html>"))
+    result = cli.refused(*login, code="unexpected_answer")
+    assert "not JSON" in result.stderr
+    stub_api.answer("/api/v1/auth/token", (200, {"token": "not ours"}))
+    result = cli.refused(*login, code="unexpected_answer")
+    assert "without access, refresh" in result.stderr
+    assert not (cli.config_dir / "config.json").exists()
+
+
+def test_a_session_file_of_the_wrong_shape_is_invalid_config_and_logout_removes_it(cli, stub_api):
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    path = cli.config_dir / "config.json"
+    path.write_text(json.dumps({**cli.session(), "server": 123}))
+
+    cli.refused("status", "1", code="invalid_config")
+    assert "removed the unreadable session file" in cli.ok("logout")
+    assert not path.exists()
+
+
+def test_logout_with_the_server_down_forgets_the_session_and_says_the_token_lives_on(cli, stub_api):
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    path = cli.config_dir / "config.json"
+    path.write_text(json.dumps({**cli.session(), "server": "http://127.0.0.1:9"}))
+
+    result = cli.refused("logout", code="server_unreachable")
+    assert "signed out on this machine" in result.stderr
+    assert "stays valid until it expires" in result.stderr
+    assert not path.exists()
+    assert cli.ok("logout") == "not signed in\n"
