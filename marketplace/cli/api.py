@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -28,6 +28,12 @@ _STATUS_CODES = {
 }
 
 RequestBody = Callable[[], dict[str, Any]]
+
+
+def segment(text: str) -> str:
+    """``text`` as one path segment of a URL: a key id or version of ``../keys`` or ``x?y``
+    names that, not another endpoint or a query."""
+    return quote(text, safe="")
 
 
 def normalise_server(url: str) -> str:

@@ -24,7 +24,7 @@ from certification.vocabulary import FINISHED_RUN_STATUSES, Level
 from edgeplug import signing
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from marketplace.cli import render
-from marketplace.cli.api import API_PREFIX, ApiClient, answer_json
+from marketplace.cli.api import API_PREFIX, ApiClient, answer_json, segment
 from marketplace.cli.config import (
     PASSWORD_ENV,
     Session,
@@ -238,7 +238,7 @@ def register_key(key_path: Path | None, name: str) -> None:
 def revoke_key(key_id: str) -> None:
     """Revoke a registered key: it can sign no further uploads."""
     client = ApiClient.signed_in(load_session())
-    key = client.post_json(f"{API_PREFIX}/vendor/keys/{key_id}/revoke", {})
+    key = client.post_json(f"{API_PREFIX}/vendor/keys/{segment(key_id)}/revoke", {})
     click.echo(f"revoked key {key['key_id']} at {key['revoked_at']}")
 
 
@@ -258,6 +258,10 @@ def pack(directory: Path, out: Path | None) -> None:
     schema_violation) and nothing is written. On success DIR/RECORD is rewritten with the
     sha256 and size of every file, and the same files give the same package bytes.
     """
+    if out is not None and out.resolve().is_relative_to(directory.resolve()):
+        raise click.UsageError(
+            f"write the package outside {directory}: inside it, the next pack would pack it"
+        )
     with _package_format() as packageformat:
         data = packageformat.pack_directory(directory)
         package = packageformat.inspect_package(data)
@@ -396,7 +400,7 @@ def status(
     elif version_name:
         click.echo(
             render.version(
-                client.get_json(f"{API_PREFIX}/agents/{agent_id}/versions/{version_name}")
+                client.get_json(f"{API_PREFIX}/agents/{agent_id}/versions/{segment(version_name)}")
             )
         )
     else:
@@ -478,7 +482,7 @@ def fetch_certificate(agent_id: int, version: str, out: Path) -> None:
     """Download the signed certificate of an agent version, for `edgeplug verify`."""
     client = ApiClient.signed_in(load_session())
     response = client.request(
-        "GET", f"{API_PREFIX}/agents/{agent_id}/versions/{version}/certificate"
+        "GET", f"{API_PREFIX}/agents/{agent_id}/versions/{segment(version)}/certificate"
     )
     write_output(out, response.content)
     click.echo(f"certificate: {out}")

@@ -35,6 +35,23 @@ def test_an_output_in_a_missing_directory_is_wrong_usage_before_any_work(cli, ag
     assert not (tmp_path / "nodir").exists()
 
 
+def test_a_package_written_into_its_own_directory_is_wrong_usage(cli, agent_dir):
+    """It would be packed into the next package of the directory, silently."""
+    result = cli("pack", str(agent_dir), "--out", str(agent_dir / "a.epk"))
+    assert result.returncode == 2 and "outside" in result.stderr, result.stderr
+    assert not (agent_dir / "a.epk").exists()
+
+
+def test_key_ids_and_versions_are_one_path_segment(cli, stub_api):
+    """``revoke-key ../keys`` asks to revoke the key named so, not ``POST /vendor/keys/revoke``."""
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    cli.refused("revoke-key", "../keys", code="not_found")
+    cli.refused("status", "1", "--version", "1.0?x=1", code="not_found")
+    paths = [path for _, path, _ in stub_api.requests]
+    assert "/api/v1/vendor/keys/..%2Fkeys/revoke" in paths
+    assert "/api/v1/agents/1/versions/1.0%3Fx%3D1" in paths
+
+
 def test_a_file_name_that_is_not_utf8_is_refused_with_its_code(cli, tmp_path):
     directory = write_agent(tmp_path / "agent", make_manifest())
     (directory / os.fsdecode(b"notes-\xff.md")).write_bytes(b"x")
