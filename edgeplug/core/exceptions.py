@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.authentication import get_authorization_header
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -76,10 +77,27 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return response
 
     code, detail = code_and_detail(exc)
+    if isinstance(exc, exceptions.NotAuthenticated) and _sends_device_token(context):
+        detail = PEOPLE_ONLY_DETAIL
     response.data = {"code": code, "detail": detail}
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
         response.data["retry_after"] = int(getattr(exc, "wait", 0) or 0)
     return response
+
+
+# The scheme of a device's token, ``Authorization: Device <token>`` (marketplace's device
+# authentication reads it too).
+DEVICE_SCHEME = b"device"
+PEOPLE_ONLY_DETAIL = (
+    "A device token is not accepted here: this endpoint is for people, signed in with "
+    "Authorization: Bearer <access token from POST /api/v1/auth/token>."
+)
+
+
+def _sends_device_token(context: dict) -> bool:
+    request = context.get("request")
+    scheme = get_authorization_header(request).split()[:1] if request is not None else []
+    return [part.lower() for part in scheme] == [DEVICE_SCHEME]
 
 
 def code_and_detail(exc: exceptions.APIException) -> tuple[str, str]:

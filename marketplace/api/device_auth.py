@@ -5,10 +5,11 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from edgeplug.core.exceptions import DEVICE_SCHEME
 from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
 from marketplace.models import Device
 
-KEYWORD = b"device"
+KEYWORD = DEVICE_SCHEME
 
 
 class DevicePrincipal:

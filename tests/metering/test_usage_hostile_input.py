@@ -31,8 +31,11 @@ def test_a_wrong_or_missing_token_is_unauthenticated(metered):
     event = metered.session(1, metered.base, 10)
     assert metered.send([event], api=wrong).status_code == 401
     assert metered.send([event], api=APIClient()).status_code == 401
-    # A person's JWT is not a device token.
+    # A person's JWT is not a device token, and a device token is not a person's.
     assert metered.send([event], api=metered.client).status_code == 401
+    person_only = metered.device_api.get("/api/v1/devices")
+    assert (person_only.status_code, person_only.json()["code"]) == (401, "not_authenticated")
+    assert "A device token is not accepted here" in person_only.json()["detail"]
     # NUL in the token (a 500 from the database before, behind a server letting it through).
     nul = APIClient()
     nul.credentials(HTTP_AUTHORIZATION="Device edp_ab\x00cd_xyz")
