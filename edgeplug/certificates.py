@@ -40,7 +40,11 @@ def verify_certificate(
         payload = document["certificate"]
         key_id = document["key_id"]
         signature = signing.decode_signature(document["signature"])
-    except (KeyError, TypeError, signing.SigningError) as exc:
+    except KeyError as exc:
+        raise CertificateInvalid(
+            "certificate_malformed", f"the document has no {exc} field"
+        ) from exc
+    except (TypeError, signing.SigningError) as exc:
         raise CertificateInvalid("certificate_malformed", str(exc)) from exc
     if payload.get("key_id") != key_id:
         raise CertificateInvalid("certificate_malformed", "key ids of document and body differ")

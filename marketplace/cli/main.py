@@ -484,6 +484,7 @@ def fetch_certificate(agent_id: int, version: str, out: Path) -> None:
     response = client.request(
         "GET", f"{API_PREFIX}/agents/{agent_id}/versions/{segment(version)}/certificate"
     )
+    answer_json(response, fields=("certificate", "key_id", "signature"))
     write_output(out, response.content)
     click.echo(f"certificate: {out}")
 
@@ -499,6 +500,7 @@ def fetch_keyset(out: Path, server: str | None) -> None:
             raise click.UsageError("give --server, or sign in with `edgeplug login` first")
         server = session.server
     response = ApiClient(server).request("GET", KEYSET_PATH, auth=False)
+    answer_json(response, fields=("keys",))
     write_output(out, response.content)
     click.echo(f"key set: {out}")
 

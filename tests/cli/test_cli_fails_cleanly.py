@@ -5,6 +5,9 @@ a walk of every command's unhappy paths."""
 import json
 import os
 
+import pytest
+
+from edgeplug.certificates import CertificateInvalid, verify_certificate
 from tests.cli.conftest import write_agent
 from tests.packageformat.builders import make_manifest
 
@@ -80,6 +83,25 @@ def test_an_answer_that_is_not_the_api_s_is_unexpected_answer(cli, stub_api):
     result = cli.refused(*login, code="unexpected_answer")
     assert "without access, refresh" in result.stderr
     assert not (cli.config_dir / "config.json").exists()
+
+
+def test_a_downloaded_key_set_or_certificate_that_is_not_one_is_not_written(
+    cli, stub_api, tmp_path
+):
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    stub_api.answer("/.well-known/edgeplug/keys.json", (200, b"<html>Welcome</html>"))
+    cli.refused("fetch-keyset", "--out", str(tmp_path / "keys.json"), code="unexpected_answer")
+    path = "/api/v1/agents/1/versions/1.0.0/certificate"
+    stub_api.answer(path, (200, {"id": 1}))
+    fetch = ("fetch-certificate", "1", "1.0.0", "--out", str(tmp_path / "cert.json"))
+    result = cli.refused(*fetch, code="unexpected_answer")
+    assert "without certificate, key_id, signature" in result.stderr
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_a_certificate_without_its_fields_names_the_missing_one():
+    with pytest.raises(CertificateInvalid, match="the document has no 'certificate' field"):
+        verify_certificate({}, {"keys": []})
 
 
 def test_a_session_file_of_the_wrong_shape_is_invalid_config_and_logout_removes_it(cli, stub_api):
