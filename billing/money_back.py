@@ -252,6 +252,40 @@ def retry_credit_note_refunds(now: datetime | None = None) -> RefundRun:
     return run
 
 
+# How long after a card refund was made its failure is still looked for (Stripe fails a
+# refund the card cannot take back within days; a month leaves room).
+REFUND_WATCH = timedelta(days=30)
+
+
+@dataclass
+class RefundCheck:
+    """What ``recheck_card_refunds`` did: note number -> what ``sync_refund`` said, for each
+    refund that turned out failed; -> why, for each the processor failed on."""
+
+    failed: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
+    """The beat job's net for a lost ``refund.failed`` webhook: each credit note refunded to
+    the card in the last ``REFUND_WATCH`` has its refund asked for again and, when it failed,
+    is handled as the webhook would have been (``sync_refund``). A processor error on one
+    leaves it for the next run, and the others are still asked for."""
+    run = RefundCheck()
+    if not payments.configured():
+        return run
+    recent = Invoice.objects.filter(
+        refunded_by=CARD, refunded_at__gte=(now or timezone.now()) - REFUND_WATCH
+    ).exclude(refund_reference="")
+    for number, refund_id in recent.order_by("pk").values_list("number", "refund_reference"):
+        try:
+            if payments.refund_state(refund_id).status not in payments.REFUND_MADE:
+                run.failed[number] = sync_refund(refund_id)
+        except DomainError as exc:
+            run.errors[number] = exc.detail
+    return run
+
+
 def record_money_paid_back(note: Invoice, *, reference: str, actor=None, request=None) -> Invoice:
     """Finance paid back what the credit note owes outside Stripe (a transfer) and records its
     reference. Refused (``nothing_owed_back``) for anything but a credit note still owing;

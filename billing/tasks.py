@@ -136,6 +136,11 @@ def retry_credit_note_refunds() -> dict:
 
 
 @shared_task(acks_late=True)
+def recheck_card_refunds() -> dict:
+    return asdict(money_back.recheck_card_refunds())
+
+
+@shared_task(acks_late=True)
 def retry_due_invoice_payments() -> dict:
     return asdict(collection.retry_due_invoice_payments())
 

@@ -346,6 +346,8 @@ CELERY_BEAT_SCHEDULE = {
     "email-missed-invoices": _every("billing.tasks.email_missed_invoices", minutes=15),
     # A credit note's card refund whose task gave up (the processor down) is made again.
     "retry-credit-note-refunds": _every("billing.tasks.retry_credit_note_refunds", hours=1),
+    # A card refund that failed later whose webhook was lost (docs/billing.md).
+    "recheck-card-refunds": _every("billing.tasks.recheck_card_refunds", hours=6),
 }
 
 # --- Auth ---------------------------------------------------------------------------------------

@@ -110,6 +110,23 @@ def test_a_refund_failing_before_its_success_was_recorded_is_never_recorded_as_p
     assert Invoice.objects.get(pk=note.pk).refunded_at is None
 
 
+def test_a_failure_whose_webhook_was_lost_is_found_by_the_beat_job(refunded_note, clock):
+    *_, note = refunded_note
+    assert tasks.recheck_card_refunds.apply().get() == {"failed": {}, "errors": {}}
+
+    card_refund_fails(note.refund_reference)  # and Stripe's webhook never arrives
+    clock.shift(timedelta(days=3))
+    found = tasks.recheck_card_refunds.apply().get()
+
+    assert found == {
+        "failed": {note.number: f"credit note {note.number} owes its money back again"},
+        "errors": {},
+    }
+    assert Invoice.objects.get(pk=note.pk).refunded_at is None
+    assert AuditEvent.objects.filter(action="credit_note_refund_failed").count() == 1
+    assert tasks.recheck_card_refunds.apply().get() == {"failed": {}, "errors": {}}
+
+
 def test_a_refund_that_went_through_changes_nothing(refunded_note, api):
     *_, note = refunded_note
 

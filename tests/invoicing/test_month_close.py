@@ -244,6 +244,7 @@ def test_the_beat_schedule_names_registered_billing_tasks(settings):
         "billing.tasks.email_missed_invoices",
         "billing.tasks.maintain_usage_partitions",
         "billing.tasks.retry_credit_note_refunds",
+        "billing.tasks.recheck_card_refunds",
     }
     assert billing <= set(app.tasks)
 
