@@ -16,7 +16,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from billing import invoice_documents, invoicing
-from billing.admin_payments import PAYMENT_ACTIONS, SETTLED, InvoicePaymentActions, ReferenceActions
+from billing.admin_payments import (
+    MONEY_SETTLED,
+    PAYMENT_ACTIONS,
+    InvoicePaymentActions,
+    ReferenceActions,
+)
 from billing.documents.document import unit_price
 from billing.errors import InvalidPeriod, InvoiceNotFinalized, InvoiceVoid
 from billing.models import (
@@ -422,7 +427,7 @@ class MoneyToGiveBackAdmin(ReferenceActions, ReadOnlyAdminMixin, admin.ModelAdmi
         permissions=["collect"],
     )
     def settle(self, request, queryset):
-        return self._with_reference(request, queryset, SETTLED)
+        return self._with_reference(request, queryset, MONEY_SETTLED)
 
     @admin.display(description="what", ordering="action")
     def kind(self, event):

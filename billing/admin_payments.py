@@ -67,7 +67,7 @@ MONEY_PAID_BACK = Recording(
     label="Transfer reference",
     help_text="The reference of the transfer you sent back, as on your bank statement.",
 )
-SETTLED = Recording(
+MONEY_SETTLED = Recording(
     action="settle",
     title="Record money to give back as settled",
     intro="Give the money back (or recover it) first, in Stripe's dashboard or by transfer, "
@@ -78,7 +78,7 @@ SETTLED = Recording(
     label="Reference",
     help_text="The Stripe refund (re_…) or the transfer's reference, as on the bank statement.",
     describe=lambda event: " — ".join(
-        [event.action.replace("_", " "), str(event.tenant), event.target, event.amount_text]
+        (event.action.replace("_", " "), str(event.tenant), event.target, event.amount_text)
     ),
 )
 
