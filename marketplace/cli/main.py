@@ -497,7 +497,7 @@ def fetch_keyset(out: Path, server: str | None) -> None:
     if server is None:
         session = load_session()
         if session is None:
-            raise click.UsageError("give --server, or sign in with `edgeplug login` first")
+            raise CliError("not_logged_in", "give --server, or sign in with `edgeplug login` first")
         server = session.server
     response = ApiClient(server).request("GET", KEYSET_PATH, auth=False)
     answer_json(response, fields=("keys",))

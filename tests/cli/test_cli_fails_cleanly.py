@@ -99,6 +99,12 @@ def test_a_downloaded_key_set_or_certificate_that_is_not_one_is_not_written(
     assert not list(tmp_path.glob("*.json"))
 
 
+def test_fetch_keyset_without_a_server_or_a_session_is_not_logged_in(cli, tmp_path):
+    """As docs/cli.md's table says of every command that needs a server it was not given."""
+    result = cli.refused("fetch-keyset", "--out", str(tmp_path / "keys.json"), code="not_logged_in")
+    assert "give --server" in result.stderr
+
+
 def test_a_certificate_without_its_fields_names_the_missing_one():
     with pytest.raises(CertificateInvalid, match="the document has no 'certificate' field"):
         verify_certificate({}, {"keys": []})
