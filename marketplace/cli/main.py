@@ -394,6 +394,9 @@ def status(
         raise click.UsageError("--watch applies with --run")
     if run_id is not None and version_name:
         raise click.UsageError("--version applies with AGENT_ID")
+    given = click.get_current_context().get_parameter_source("interval")
+    if not watch and given is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--interval applies with --watch")
     client = ApiClient.signed_in(load_session())
     if run_id is not None:
         _show_run(client, run_id, watch=watch, interval=interval)

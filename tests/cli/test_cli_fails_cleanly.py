@@ -105,6 +105,11 @@ def test_fetch_keyset_without_a_server_or_a_session_is_not_logged_in(cli, tmp_pa
     assert "give --server" in result.stderr
 
 
+def test_interval_without_watch_is_wrong_usage(cli):
+    result = cli("status", "--run", "1", "--interval", "5")
+    assert result.returncode == 2 and "--interval applies with --watch" in result.stderr
+
+
 def test_a_certificate_without_its_fields_names_the_missing_one():
     with pytest.raises(CertificateInvalid, match="the document has no 'certificate' field"):
         verify_certificate({}, {"keys": []})
