@@ -133,9 +133,10 @@ def api():
     return APIClient()
 
 
-def totp_now(device) -> str:
+def totp_now(device, at: float | None = None) -> str:
+    """The device's code now, or ``at`` (a Unix time: the next code is ``time.time() + 30``)."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time()
+    totp.time = time.time() if at is None else at
     return f"{totp.token():0{device.digits}d}"
 
 

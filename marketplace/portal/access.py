@@ -9,7 +9,7 @@ the API's JWT authentication sets them, so ``for_request`` scopes its queries th
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, wraps
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth import logout
 from django.http import HttpResponse
@@ -143,8 +143,18 @@ def _seat(request, membership: Membership) -> None:
 
 
 def sign_in_url(request) -> str:
-    """The sign-in page, coming back to this page (its query string too) once signed in."""
-    return f"{reverse('portal:sign-in')}?{urlencode({'next': request.get_full_path()}, safe='/')}"
+    """The sign-in page, coming back to this page (its query string too) once signed in; for
+    a form's submit, to the page the form was on (its ``Referer``, one of the portal's), as
+    the submit's address answers only submits: the sign-in used to land on a bare 405."""
+    back = request.get_full_path() if request.method in _READ_METHODS else _form_page(request)
+    return f"{reverse('portal:sign-in')}?{urlencode({'next': back}, safe='/')}"
+
+
+def _form_page(request) -> str:
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc == request.get_host() and referer.path.startswith("/portal/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return reverse("portal:dashboard")
 
 
 def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEMBER):

@@ -4,16 +4,45 @@
    changes (those marked data-after-run: the badges, the certificate, the runs and the form
    to submit again), keeping the rest of the page (a yank reason being typed) as it is. A
    swap keeps what the person did in the parts it replaces: the reports they opened stay
-   open, the summary they were on keeps the focus and the page stays where it was scrolled. */
+   open, the summary they were on keeps the focus and the page stays where it was scrolled.
+   Once the session has ended (signed out in another tab, expired), the requests land on the
+   sign-in page: the page says so, with a link to sign in and come back, and stops asking. */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
+  function SignedOut() {}
+
   function get(url, accept) {
     return fetch(url, {headers: {"Accept": accept}, credentials: "same-origin"})
       .then(function (response) {
+        if (response.redirected &&
+            new URL(response.url).pathname.indexOf("/portal/sign-in/") === 0) {
+          throw new SignedOut();
+        }
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response;
       });
+  }
+
+  /* Tell the person, visibly, that progress stopped showing, and how to see it again. */
+  function signedOut() {
+    var notice = document.createElement("p");
+    notice.id = "runs-signed-out";
+    notice.className = "refusal";
+    notice.setAttribute("role", "alert");
+    var link = document.createElement("a");
+    link.href = "/portal/sign-in/?next=" + encodeURIComponent(window.location.pathname);
+    link.textContent = "Sign in again";
+    notice.append("You were signed out, so this page no longer shows the run's progress. ",
+                  link, " to follow it.");
+    document.getElementById("runs").before(notice);
+  }
+
+  function retryOr(again, delay) {
+    return function (error) {
+      if (error instanceof SignedOut) { signedOut(); return; }
+      window.setTimeout(again, delay);
+    };
   }
 
   /* Fresh HTML renders every <details> (a stage report, its logs) closed: those open in
@@ -54,7 +83,7 @@ document.addEventListener("DOMContentLoaded", function () {
         document.getElementById("run-status").textContent = "Certification finished.";
         watch();  // a run submitted meanwhile (another tab, the API) is followed in turn
       })
-      .catch(function () { window.setTimeout(showFinished, 5000); });
+      .catch(retryOr(showFinished, 5000));
   }
 
   function poll() {
@@ -71,7 +100,7 @@ document.addEventListener("DOMContentLoaded", function () {
           showFinished();
         }
       })
-      .catch(function () { window.setTimeout(poll, 5000); });
+      .catch(retryOr(poll, 5000));
   }
 
   function watch() {
