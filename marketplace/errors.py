@@ -50,6 +50,11 @@ class PlanKeyExists(Conflict, code="plan_exists"): ...
 class PlanRetired(Conflict, code="plan_retired"): ...
 
 
+class PlanChanged(Conflict, code="plan_changed"):
+    """A plan's name or price was changed since the form that revises it was opened (by a
+    colleague, or in another tab): saving it would undo that change unseen."""
+
+
 class UnknownPlan(UnknownReference, code="unknown_plan", thing="plan"): ...
 
 

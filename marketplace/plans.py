@@ -1,5 +1,8 @@
 """Vendor price plans: create, revise (a new version once anyone holds the plan), retire."""
 
+import hashlib
+import json
+
 from django.db import transaction
 
 from billing import payments
@@ -8,7 +11,13 @@ from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.text import unprintable
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
-from marketplace.errors import InvalidPlan, InvalidPlanName, PlanKeyExists, PlanRetired
+from marketplace.errors import (
+    InvalidPlan,
+    InvalidPlanName,
+    PlanChanged,
+    PlanKeyExists,
+    PlanRetired,
+)
 from marketplace.models import Agent, PlanKind, PricePlan
 
 PRICE_FIELDS = ("name", "currency", "amount", "terms")
@@ -98,13 +107,30 @@ def is_held(plan: PricePlan) -> bool:
     return plan.orders.exists() or plan.entitlements.exists()
 
 
+def price_fingerprint(plan: PricePlan) -> str:
+    """The plan's name and price as one short token: a form that revises the plan carries the
+    one it was opened with (``revise_plan``'s ``seen``)."""
+    price = json.dumps([getattr(plan, name) for name in PRICE_FIELDS], sort_keys=True, default=str)
+    return hashlib.sha256(price.encode()).hexdigest()[:16]
+
+
 @transaction.atomic
-def revise_plan(plan: PricePlan, *, actor=None, request=None, **changes) -> PricePlan:
+def revise_plan(
+    plan: PricePlan, *, actor=None, request=None, seen: str | None = None, **changes
+) -> PricePlan:
     """Change a plan's name or price. A version someone holds is kept as it is and the
-    change becomes the next version; one nobody holds yet is edited in place."""
+    change becomes the next version; one nobody holds yet is edited in place. With ``seen``
+    (``price_fingerprint`` of the plan as the change was made against), a plan changed since
+    is refused (``plan_changed``), so a form opened before a colleague's change does not undo
+    it unseen."""
     plan = locked(plan)
     if refusal := not_offered(plan):
         raise refusal
+    if seen is not None and seen != price_fingerprint(plan):
+        raise PlanChanged(
+            "This plan's name or price was changed since you opened this page (by someone "
+            "else, or in another tab). Its current terms are shown: make your change again."
+        )
     values = {name: changes.get(name, getattr(plan, name)) for name in PRICE_FIELDS}
     _reject_unprintable_name(values["name"])
     currency, amount, terms = validated_price(

@@ -45,3 +45,44 @@ def test_a_vendor_changes_a_held_plans_price_and_sees_its_next_version(journey, 
     assert "hourly v2" in shown and "0.65 USD per agent-hour" in shown
     assert PricePlan.objects.get(is_current=True).version == 2
     assert Entitlement.objects.get().plan_id == plan.pk
+
+
+def test_a_price_changed_in_another_tab_is_not_undone_by_an_older_form(journey, vendor_admin):
+    """Two tabs open on a plan nobody holds yet: the first saves a new price; the second,
+    opened before, saves a new name. Before, that save put the old price back unseen; now it
+    is refused (plan_changed) and the form shows the plan as it is, to change again."""
+    first = journey.page
+    tenant = vendor_admin.memberships.get().tenant
+    version = AgentVersionFactory(agent__tenant=tenant, agent__name="pump-anomaly", public=True)
+    plan = create_plan(
+        version.agent,
+        key="hourly",
+        name="Pay as you go",
+        kind="metered",
+        currency="USD",
+        terms={"scheme": "per_unit", "unit_amount": 10},
+    )
+    revise = f"/portal/agents/{version.agent_id}/pricing/{plan.pk}/revise/"
+    portal_sign_in(journey, vendor_admin)
+    journey.goto(revise)
+    second = first.context.new_page()
+    second.goto(journey.base_url + revise)
+
+    first.get_by_label("Price per agent-hour").fill("0.50")
+    journey.click(first.get_by_role("button", name="Save changes"))
+    assert PricePlan.objects.get(pk=plan.pk).terms["unit_amount"] == 50
+
+    journey.expect_status(409, revise)
+    second.get_by_label("Plan name").fill("Pay per hour")
+    with second.expect_navigation():
+        second.get_by_role("button", name="Save changes").click()
+
+    assert "plan_changed" in second.locator(".refusal").inner_text()
+    stored = PricePlan.objects.get(pk=plan.pk)
+    assert (stored.name, stored.terms["unit_amount"]) == ("Pay as you go", 50)
+    assert second.get_by_label("Price per agent-hour").input_value() == "0.50"
+    second.get_by_label("Plan name").fill("Pay per hour")
+    with second.expect_navigation():
+        second.get_by_role("button", name="Save changes").click()
+    stored.refresh_from_db()
+    assert (stored.name, stored.terms["unit_amount"]) == ("Pay per hour", 50)

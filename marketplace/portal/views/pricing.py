@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import plans as plan_actions
 from marketplace import pricing
-from marketplace.errors import PlanRetired
+from marketplace.errors import PlanChanged, PlanRetired
 from marketplace.models import Agent, PlanKind, PricePlan
 from marketplace.portal.access import vendor_page
 from marketplace.portal.outcomes import perform, render_form
@@ -103,12 +103,15 @@ def revise(request, agent_id, plan_id):
             plan_actions.revise_plan,
             plan,
             **{f: form.cleaned_data[f] for f in plan_actions.PRICE_FIELDS},
+            seen=form.cleaned_data["seen"] or None,
             success=lambda revised: _saved(plan, revised),
         )
         if outcome.error is None:
             url = reverse("portal:pricing", args=[agent_id])
             return redirect(f"{url}#plan-{plan.key}")
         error = outcome.error
+        if isinstance(error, PlanChanged):  # the form again, as the plan is now
+            form = RevisePlanForm(plan=plan)
     else:
         error = plan_actions.not_offered(plan)
     held = plan_actions.is_held(plan)
