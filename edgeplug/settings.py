@@ -366,6 +366,9 @@ LOGIN_URL = "/admin/login/"
 # A part of the site whose 404 is a page of its own, by path prefix (an /api/ path answers
 # JSON; the rest templates/404.html): edgeplug.core.error_views.page_not_found.
 NOT_FOUND_PAGES = {"/portal/": "marketplace.portal.access.not_found_page"}
+# The same for a form sent with a stale CSRF token (edgeplug.core.error_views.csrf_failure).
+CSRF_FAILURE_PAGES = {"/portal/": "marketplace.portal.access.csrf_failure_page"}
+CSRF_FAILURE_VIEW = "edgeplug.core.error_views.csrf_failure"
 
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))

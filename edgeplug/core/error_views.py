@@ -4,7 +4,9 @@ DRF renders errors raised in its views; these cover what happens outside them: u
 paths, bodies Django refuses before a view parses them (RequestDataTooBig), and crashes.
 Pages outside the API keep Django's HTML, but for a 404: a part of the site with a page of its
 own names it in ``settings.NOT_FOUND_PAGES`` (the vendor portal's, in its frame), elsewhere
-templates/404.html. A 403 is audited as ``permission_denied`` either way.
+templates/404.html. A 403 is audited as ``permission_denied`` either way. A form sent with a
+stale CSRF token (``csrf_failure``) is answered likewise: JSON for a script, the portal's page
+in its frame.
 """
 
 import sys
@@ -14,7 +16,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.module_loading import import_string
-from django.views import defaults
+from django.views import csrf, defaults
 
 from edgeplug.audit.services import record_denial
 from edgeplug.errors import DatabaseUnavailable, DomainError, NulCharacter, error_body
@@ -74,6 +76,26 @@ def page_not_found(request, exception=None):
         if request.path.startswith(prefix):
             return import_string(view)(request)
     return defaults.page_not_found(request, exception)
+
+
+CSRF_FAILED_DETAIL = (
+    "This form's page is older than your sign-in (you signed in again in another tab, or the "
+    "page was left open): reload the page and send the form again."
+)
+
+
+def csrf_failure(request, reason: str = ""):
+    """``CSRF_FAILURE_VIEW``: a form sent with a stale CSRF token. Sent by a script (an upload's
+    XMLHttpRequest) or to the API: ``403 csrf_failed`` as JSON it can show; on a part of the
+    site with a page of its own (``settings.CSRF_FAILURE_PAGES``, by path prefix) that page,
+    in its frame; else Django's own."""
+    scripted = request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    if _is_api(request) or scripted:
+        return _json("csrf_failed", CSRF_FAILED_DETAIL, 403)
+    for prefix, view in settings.CSRF_FAILURE_PAGES.items():
+        if request.path.startswith(prefix):
+            return import_string(view)(request)
+    return csrf.csrf_failure(request, reason=reason)
 
 
 def server_error(request):

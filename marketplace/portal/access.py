@@ -21,7 +21,7 @@ from billing.payout_queries import has_payouts_filter
 from billing.powers import READ_PAYOUTS
 from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.audit.services import record_denial
-from edgeplug.core.error_views import error_response
+from edgeplug.core.error_views import CSRF_FAILED_DETAIL, error_response
 from edgeplug.core.throttling import request_wait
 from edgeplug.errors import Throttled
 from edgeplug.tenancy.models import Membership, Role, Tenant
@@ -205,18 +205,38 @@ def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEM
     return decorate(view) if view is not None else decorate
 
 
-def not_found_page(request) -> HttpResponse:
-    """The portal's 404 (``settings.NOT_FOUND_PAGES``), in its frame: the same page for an
-    object that does not exist and for another vendor's (which the portal's queries never
-    find), so it tells nothing of either. A 404 the URLs raise comes before ``vendor_page``
-    ran: the member it would have found is looked up here, so the header still shows the nav
-    and the vendor signed in to."""
+def _seat_for_frame(request):
+    """For a page answered before ``vendor_page`` ran (a 404 the URLs raise, a CSRF
+    refusal): the member it would have found, so the header still shows the nav and the
+    vendor signed in to. Returns the user."""
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated and hasattr(request, "session")
     if signed_in and getattr(request, "can", None) is None:
         membership = current_membership(request)
         if membership is not None and not _needs_enrolment(request, membership):
             _seat(request, membership)
+    return user
+
+
+def csrf_failure_page(request) -> HttpResponse:
+    """The portal's answer to a form sent with a stale CSRF token (``CSRF_FAILURE_PAGES``): a
+    page in its frame that says why and links back to the form's page to reload it, 403."""
+    _seat_for_frame(request)
+    return render(
+        request,
+        "portal/stale_form.html",
+        {"back": _form_page(request), "detail": CSRF_FAILED_DETAIL},
+        status=403,
+    )
+
+
+def not_found_page(request) -> HttpResponse:
+    """The portal's 404 (``settings.NOT_FOUND_PAGES``), in its frame: the same page for an
+    object that does not exist and for another vendor's (which the portal's queries never
+    find), so it tells nothing of either. A 404 the URLs raise comes before ``vendor_page``
+    ran: the member it would have found is looked up here, so the header still shows the nav
+    and the vendor signed in to."""
+    user = _seat_for_frame(request)
     tenant = getattr(request, "tenant", None) if getattr(request, "can", None) else None
     other_vendors = (
         tenant is not None and vendor_memberships(user).exclude(tenant_id=tenant.pk).exists()
