@@ -50,3 +50,15 @@ def yank(run: CertificationRun) -> None:
     run.version.yanked_at = timezone.now()
     run.version.yank_reason = "withdrawn by the vendor"
     run.version.save(update_fields=["yanked_at", "yank_reason"])
+
+
+def running_version(vendor_admin) -> tuple:
+    """The vendor's agent pump-anomaly 1.0.0 with a certification run under way: (the
+    version, the run)."""
+    version = AgentVersionFactory(
+        agent__tenant=vendor_admin.memberships.get().tenant,
+        agent__name="pump-anomaly",
+        version="1.0.0",
+        certification_status="running",
+    )
+    return version, CertificationRunFactory(version=version, running=True)

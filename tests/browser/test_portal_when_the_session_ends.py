@@ -9,12 +9,12 @@ upload's script, a refusal it shows."""
 import pytest
 from django.conf import settings
 
+from tests.browser.runs import running_version
 from tests.browser.test_vendor_portal_journey import _files, portal_sign_in
 from tests.conftest import totp_now
 from tests.factories import (
     PASSWORD,
     AgentVersionFactory,
-    CertificationRunFactory,
     ReviewFactory,
     TenantFactory,
 )
@@ -59,13 +59,7 @@ def test_a_reply_sent_after_the_session_ended_comes_back_to_its_page(journey, ve
 
 def test_a_version_page_says_when_it_stops_following_the_run(journey, vendor_admin):
     page = journey.page
-    version = AgentVersionFactory(
-        agent__tenant=vendor_admin.memberships.get().tenant,
-        agent__name="pump-anomaly",
-        version="1.0.0",
-        certification_status="running",
-    )
-    CertificationRunFactory(version=version, running=True)
+    version, _ = running_version(vendor_admin)
     path = f"/portal/agents/{version.agent_id}/versions/1.0.0/"
     portal_sign_in(journey, vendor_admin)
     journey.goto(path)

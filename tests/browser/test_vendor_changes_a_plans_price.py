@@ -12,8 +12,9 @@ from tests.factories import AgentVersionFactory, EntitlementFactory
 pytestmark = [pytest.mark.browser]
 
 
-def test_a_vendor_changes_a_held_plans_price_and_sees_its_next_version(journey, vendor_admin):
-    page = journey.page
+def hourly_plan(vendor_admin, *, cents: int):
+    """The vendor's public agent pump-anomaly and its metered plan "Pay as you go" at
+    ``cents`` USD cents an hour: (its version, the plan)."""
     tenant = vendor_admin.memberships.get().tenant
     version = AgentVersionFactory(agent__tenant=tenant, agent__name="pump-anomaly", public=True)
     plan = create_plan(
@@ -22,8 +23,14 @@ def test_a_vendor_changes_a_held_plans_price_and_sees_its_next_version(journey, 
         name="Pay as you go",
         kind="metered",
         currency="USD",
-        terms={"scheme": "per_unit", "unit_amount": 50},
+        terms={"scheme": "per_unit", "unit_amount": cents},
     )
+    return version, plan
+
+
+def test_a_vendor_changes_a_held_plans_price_and_sees_its_next_version(journey, vendor_admin):
+    page = journey.page
+    version, plan = hourly_plan(vendor_admin, cents=50)
     EntitlementFactory(order__plan=plan)  # a customer holds v1
 
     portal_sign_in(journey, vendor_admin)
@@ -52,16 +59,7 @@ def test_a_price_changed_in_another_tab_is_not_undone_by_an_older_form(journey, 
     opened before, saves a new name. Before, that save put the old price back unseen; now it
     is refused (plan_changed) and the form shows the plan as it is, to change again."""
     first = journey.page
-    tenant = vendor_admin.memberships.get().tenant
-    version = AgentVersionFactory(agent__tenant=tenant, agent__name="pump-anomaly", public=True)
-    plan = create_plan(
-        version.agent,
-        key="hourly",
-        name="Pay as you go",
-        kind="metered",
-        currency="USD",
-        terms={"scheme": "per_unit", "unit_amount": 10},
-    )
+    version, plan = hourly_plan(vendor_admin, cents=10)
     revise = f"/portal/agents/{version.agent_id}/pricing/{plan.pk}/revise/"
     portal_sign_in(journey, vendor_admin)
     journey.goto(revise)

@@ -5,11 +5,10 @@ and the form to submit again), and keeps what the vendor was typing elsewhere.""
 import pytest
 from django.utils import timezone
 
+from tests.browser.runs import running_version
 from tests.browser.test_vendor_portal_journey import portal_sign_in
 from tests.factories import (
-    AgentVersionFactory,
     CertificationResultFactory,
-    CertificationRunFactory,
     certificate_for,
 )
 
@@ -21,13 +20,7 @@ FINISHED_TIMEOUT_MS = 15_000
 
 def test_a_run_that_passes_shows_its_certificate_and_the_form_again(journey, vendor_admin):
     page = journey.page
-    version = AgentVersionFactory(
-        agent__tenant=vendor_admin.memberships.get().tenant,
-        agent__name="pump-anomaly",
-        version="1.0.0",
-        certification_status="running",
-    )
-    run = CertificationRunFactory(version=version, running=True)
+    version, run = running_version(vendor_admin)
     portal_sign_in(journey, vendor_admin)
     journey.goto(f"/portal/agents/{version.agent_id}/versions/1.0.0/")
     assert page.locator("#runs").get_attribute("data-active") == "true"
