@@ -144,7 +144,11 @@ def sync_refund(refund_id: str) -> str:
     was counted. A credit note's (its number in the refund's metadata): ``_card_refund_failed``;
     an order's stays refunded (its entitlement ended as asked) and finance is told the money
     did not go back (``orders.record_failed_refund``). Returns what happened."""
-    refund = payments.refund_state(refund_id)
+    return _apply_refund(payments.refund_state(refund_id))
+
+
+def _apply_refund(refund: payments.RefundState) -> str:
+    """``sync_refund`` of a refund as Stripe has it now."""
     if refund.status in payments.REFUND_MADE:
         return f"refund {refund.status}"
     if number := refund.metadata.get("credit_note"):
@@ -279,8 +283,9 @@ def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
     ).exclude(refund_reference="")
     for number, refund_id in recent.order_by("pk").values_list("number", "refund_reference"):
         try:
-            if payments.refund_state(refund_id).status not in payments.REFUND_MADE:
-                run.failed[number] = sync_refund(refund_id)
+            refund = payments.refund_state(refund_id)
+            if refund.status not in payments.REFUND_MADE:
+                run.failed[number] = _apply_refund(refund)
         except DomainError as exc:
             run.errors[number] = exc.detail
     return run

@@ -77,7 +77,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return response
 
     code, detail = code_and_detail(exc)
-    if isinstance(exc, exceptions.NotAuthenticated) and _sends_device_token(context):
+    request = context.get("request")
+    if (
+        isinstance(exc, exceptions.NotAuthenticated)
+        and request is not None
+        and device_header(request)
+    ):
         detail = PEOPLE_ONLY_DETAIL
     response.data = {"code": code, "detail": detail}
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
@@ -85,19 +90,22 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-# The scheme of a device's token, ``Authorization: Device <token>`` (marketplace's device
-# authentication reads it too).
+# The scheme of a device's token, ``Authorization: Device <token>``.
 DEVICE_SCHEME = b"device"
+
+
+def device_header(request) -> list[bytes] | None:
+    """The parts of the request's ``Authorization: Device …`` header, else None (whether or
+    not the token is good): what marketplace's device authentication reads, and what tells a
+    person's endpoint that a device called it."""
+    header = get_authorization_header(request).split()
+    return header if header and header[0].lower() == DEVICE_SCHEME else None
+
+
 PEOPLE_ONLY_DETAIL = (
     "A device token is not accepted here: this endpoint is for people, signed in with "
     "Authorization: Bearer <access token from POST /api/v1/auth/token>."
 )
-
-
-def _sends_device_token(context: dict) -> bool:
-    request = context.get("request")
-    scheme = get_authorization_header(request).split()[:1] if request is not None else []
-    return [part.lower() for part in scheme] == [DEVICE_SCHEME]
 
 
 def code_and_detail(exc: exceptions.APIException) -> tuple[str, str]:

@@ -2,14 +2,12 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from edgeplug.core.exceptions import DEVICE_SCHEME
+from edgeplug.core.exceptions import device_header
 from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
 from marketplace.models import Device
-
-KEYWORD = DEVICE_SCHEME
 
 
 class DevicePrincipal:
@@ -28,20 +26,14 @@ class DevicePrincipal:
         return f"device {self.device.token_prefix}"
 
 
-def _device_header(request) -> list[bytes] | None:
-    """The parts of an ``Authorization: Device …`` header, else None."""
-    header = get_authorization_header(request).split()
-    return header if header and header[0].lower() == KEYWORD else None
-
-
 def is_device_request(request) -> bool:
     """The request sends ``Authorization: Device …`` (whether or not the token is good)."""
-    return _device_header(request) is not None
+    return device_header(request) is not None
 
 
 class DeviceTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        header = _device_header(request)
+        header = device_header(request)
         if header is None:
             return None
         if len(header) != 2:
