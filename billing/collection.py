@@ -37,7 +37,7 @@ from billing.errors import (
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, first_charge_grace
 from billing.queueing import send_after_commit
 from billing.signals import default_card_set
-from edgeplug.audit.models import AuditEvent
+from edgeplug.audit.services import recorded
 from marketplace import orders
 
 COLLECT_TASK = "billing.tasks.collect_invoice_payment"
@@ -556,12 +556,7 @@ def _record_paid_twice(invoice: Invoice, payment_intent_id: str, amount: int) ->
     """A card charge succeeded for an invoice already settled (by another intent, offline, or
     void): the invoice stays as it is, and finance is told what to refund, once per intent
     however many events about it come."""
-    told = AuditEvent.objects.filter(
-        action="invoice_paid_twice",
-        details__invoice=invoice.pk,
-        details__payment_intent=payment_intent_id,
-    )
-    if told.exists():
+    if recorded("invoice_paid_twice", invoice=invoice.pk, payment_intent=payment_intent_id):
         return
     record_invoice_event(
         "invoice_paid_twice",

@@ -43,8 +43,7 @@ from billing.errors import (
 )
 from billing.models import SETTLED, Invoice, InvoiceKind, InvoiceStatus, MoneyToGiveBack, RefundedBy
 from billing.queueing import send_after_commit
-from edgeplug.audit.models import AuditEvent
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import record_event, recorded
 from edgeplug.core.locking import locked, stamp_once
 from edgeplug.errors import DomainError
 from marketplace import orders
@@ -180,10 +179,7 @@ def _card_refund_failed(number: str, refund: payments.RefundState) -> str:
         row = locked(note, "credit_of") if note else None
         if row is None:
             return f"no credit note {number}"
-        told = AuditEvent.objects.filter(
-            action="credit_note_refund_failed", details__refund=refund.id
-        )
-        if told.exists():
+        if recorded("credit_note_refund_failed", refund=refund.id):
             return f"credit note {number}: refund {refund.id} failed, told already"
         crossed = row.refunded_at is not None and row.refund_reference != refund.id
         if not crossed:

@@ -34,7 +34,6 @@ from marketplace.models import (
     Deployment,
     Device,
     Entitlement,
-    EntitlementStatus,
     ReviewStatus,
 )
 from marketplace.orders import active_entitlements
@@ -348,12 +347,13 @@ def _entitlement_statuses(device: Device) -> dict[int, str]:
     invoice went unpaid, revoked, expired), so a device can tell the operator why it stops.
     One whose validity ended is ``expired`` already, before the job ``expire_entitlements``
     (every 15 minutes) stores it so: it is why the device stops."""
-    now = timezone.now()
     statuses: dict[int, str] = {}
-    rows = Entitlement.objects.filter(tenant=device.tenant).order_by("-created_at", "-id")
-    for agent_id, status, until in rows.values_list("agent_id", "status", "valid_until"):
-        if status == EntitlementStatus.ACTIVE and until is not None and until <= now:
-            status = EntitlementStatus.EXPIRED
+    rows = (
+        Entitlement.objects.filter(tenant=device.tenant)
+        .with_status_at(timezone.now())
+        .order_by("-created_at", "-id")
+    )
+    for agent_id, status in rows.values_list("agent_id", "status_at"):
         statuses.setdefault(agent_id, status)
     return statuses
 

@@ -407,6 +407,11 @@ def _ended_by(now: datetime) -> models.Q:
     return models.Q(valid_until__lte=now)
 
 
+def _lapsed_by(now: datetime) -> models.Q:
+    """Still marked active, though its validity ended by ``now``."""
+    return _ended_by(now) & models.Q(status=EntitlementStatus.ACTIVE)
+
+
 class EntitlementQuerySet(models.QuerySet):
     def in_force(self, now: datetime):
         """Active and valid at ``now``: from ``valid_from`` (included) to ``valid_until``
@@ -418,7 +423,17 @@ class EntitlementQuerySet(models.QuerySet):
     def lapsed(self, now: datetime):
         """Still active, but their validity ended by ``now`` (``in_force`` leaves them out):
         what ``expire_entitlements`` marks expired."""
-        return self.filter(_ended_by(now), status=EntitlementStatus.ACTIVE)
+        return self.filter(_lapsed_by(now))
+
+    def with_status_at(self, now: datetime):
+        """Each with ``status_at``: its status at ``now``, ``expired`` for a ``lapsed`` one
+        whose status ``expire_entitlements`` (every 15 minutes) has not stored yet."""
+        return self.annotate(
+            status_at=models.Case(
+                models.When(_lapsed_by(now), then=models.Value(EntitlementStatus.EXPIRED)),
+                default=models.F("status"),
+            )
+        )
 
     def overlapping(self, start: datetime, end: datetime):
         """Valid at some point in [start, end), whatever their status now

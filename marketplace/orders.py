@@ -25,8 +25,7 @@ from billing.errors import (
     PaymentsNotConfigured,
 )
 from billing.models import Invoice, InvoiceStatus
-from edgeplug.audit.models import AuditEvent
-from edgeplug.audit.services import record_change, record_event
+from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, Forbidden
 from edgeplug.tenancy.models import Tenant
@@ -517,10 +516,7 @@ def record_failed_refund(refund: payments.RefundState) -> Order | None:
     if order is None:
         return None
     order = locked(order)  # the refund's other events wait here, then find it told
-    told = AuditEvent.objects.filter(
-        tenant=order.tenant, action="order_refund_failed", details__refund=refund.id
-    )
-    if not told.exists():
+    if not recorded("order_refund_failed", refund=refund.id):
         logger.warning("order %s: Stripe refund %s failed", order.pk, refund.id)
         record_change(
             "order_refund_failed",

@@ -59,6 +59,15 @@ def record_if_denied(request, error) -> None:
         record_denial(request, code=error.code, detail=error.detail)
 
 
+def recorded(action: str, **details: Any) -> bool:
+    """Whether an ``action`` event with these ``details`` is in the log already: for what is
+    told once however many times its cause is seen (a webhook delivered again, two events of
+    one refund). The caller holds the lock that serialises the telling."""
+    return AuditEvent.objects.filter(
+        action=action, **{f"details__{key}": value for key, value in details.items()}
+    ).exists()
+
+
 def record_denial(request, *, code: str = "permission_denied", detail: str = "") -> AuditEvent:
     """Audit a request refused with a 403 as ``permission_denied``, the same whichever door
     refused it (the API's exception handler, the vendor portal's page guard and its actions'
