@@ -335,13 +335,21 @@ def _outcome(intent) -> PaymentOutcome:
     return PaymentOutcome(IntentState.PROCESSING, intent.id, metadata=metadata)
 
 
+def _id(field) -> str:
+    """A Stripe field that names an object, as its id whether Stripe sent the id or the
+    expanded object ("" for none)."""
+    if not field:
+        return ""
+    return field if isinstance(field, str) else field.id
+
+
 def _declined_intent_id(exc: stripe.CardError) -> str:
     """The PaymentIntent a decline belongs to: Stripe names it in the error; localstripe
     names only the charge, whose ``payment_intent`` is the same intent."""
     error = exc.error
     intent = getattr(error, "payment_intent", None) if error else None
     if intent:
-        return intent if isinstance(intent, str) else intent.id
+        return _id(intent)
     charge_id = getattr(error, "charge", None) if error else None
     if not charge_id:
         return ""
@@ -411,9 +419,7 @@ def payment_status(payment_intent_id: str) -> PaymentOutcome:
     outcome = _outcome(intent)
     charge_id = intent.latest_charge
     if outcome.status == IntentState.SUCCEEDED and charge_id:
-        charge = client().v1.charges.retrieve(
-            charge_id if isinstance(charge_id, str) else charge_id.id
-        )
+        charge = client().v1.charges.retrieve(_id(charge_id))
         return PaymentOutcome(
             IntentState.SUCCEEDED,
             intent.id,
@@ -481,11 +487,10 @@ class RefundState:
 def refund_state(refund_id: str) -> RefundState:
     """Re-fetch a refund: the truth a refund webhook only hints at."""
     refund = client().v1.refunds.retrieve(refund_id)
-    intent = refund.payment_intent
     return RefundState(
         refund.id,
         refund.status,
-        getattr(intent, "id", intent) or "",
+        _id(refund.payment_intent),
         refund.amount,
         failure_reason=getattr(refund, "failure_reason", None) or "",
         metadata=refund.metadata.to_dict() if refund.metadata else {},
