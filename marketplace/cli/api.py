@@ -128,14 +128,19 @@ class ApiClient:
 _REFRESH_REFUSED = frozenset({400, 401, 403})
 
 
+def _json_or_none(response: requests.Response) -> Any:
+    """The answer's JSON, or None when its body is not JSON (a proxy's page, say)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def answer_json(response: requests.Response, *, fields: tuple[str, ...] = ()) -> Any:
     """The JSON of a successful answer, holding ``fields`` when named; anything else (an HTML
     page from a proxy or another site at that address, a body without them) is
     ``unexpected_answer``, not a traceback."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = _json_or_none(response)
     missing = [name for name in fields if not isinstance(body, dict) or name not in body]
     if body is None or missing:
         what = f"without {', '.join(missing)}" if body is not None else "that is not JSON"
@@ -149,10 +154,7 @@ def answer_json(response: requests.Response, *, fields: tuple[str, ...] = ()) ->
 
 def error_from_response(response: requests.Response) -> CliError:
     """The server's ``{"code", "detail"}`` as a CliError, or a code made from the status."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = _json_or_none(response)
     if isinstance(body, dict) and isinstance(body.get("code"), str):
         detail = str(body.get("detail", ""))
         for key in ("entry", "path"):
