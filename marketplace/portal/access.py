@@ -9,12 +9,13 @@ the API's JWT authentication sets them, so ``for_request`` scopes its queries th
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, wraps
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.contrib.auth import logout
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import devices_for_user
 
 from billing.payout_queries import has_payouts_filter
@@ -150,11 +151,22 @@ def sign_in_url(request) -> str:
     return f"{reverse('portal:sign-in')}?{urlencode({'next': back}, safe='/')}"
 
 
+def portal_path(url: str, request) -> str | None:
+    """``url`` as one of the portal's addresses on this host (a path, with its query and
+    fragment), or None: where a sign-in or a refusal may send the person back to, never to
+    another site (an open redirect) nor out of the portal."""
+    if not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    parts = urlsplit(url)
+    if not parts.path.startswith("/portal/"):
+        return None
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+
+
 def _form_page(request) -> str:
-    referer = urlsplit(request.headers.get("Referer", ""))
-    if referer.netloc == request.get_host() and referer.path.startswith("/portal/"):
-        return referer.path + (f"?{referer.query}" if referer.query else "")
-    return reverse("portal:dashboard")
+    return portal_path(request.headers.get("Referer", ""), request) or reverse("portal:dashboard")
 
 
 def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEMBER):

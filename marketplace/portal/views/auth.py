@@ -5,7 +5,6 @@ from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
@@ -32,6 +31,7 @@ from marketplace.portal.access import (
     current_membership,
     end_session,
     has_totp,
+    portal_path,
     vendor_memberships,
     vendor_page,
 )
@@ -55,10 +55,9 @@ def _in_page_words(error: DomainError) -> DomainError:
 
 def _next_url(request, home: str = "portal:dashboard") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/portal/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}
-    ):
-        return target
+    # A path, as the portal's own links give it (a whole URL is not taken).
+    if target.startswith("/portal/") and (path := portal_path(target, request)):
+        return path
     return reverse(home)
 
 
