@@ -20,7 +20,7 @@ from billing.csv_stream import csv_lines
 from billing.models import AMOUNT_DUE, Invoice, InvoiceLine, InvoiceStatus, line_agent
 from billing.periods import month_label
 from edgeplug.timefmt import utc_iso
-from marketplace.pricing import currency_exponent
+from marketplace.pricing import currency_exponent, plain_number
 
 Renderer = Callable[[Invoice], bytes]
 
@@ -204,9 +204,9 @@ def _line_rows(invoices: QuerySet) -> Iterator[list]:
             vendor or "",
             _when(start),
             _when(end),
-            f"{quantity.normalize():f}",
+            plain_number(quantity),
             currency,
-            f"{(unit.scaleb(-currency_exponent(currency))).normalize():f}",
+            plain_number(unit.scaleb(-currency_exponent(currency))),
             major(amount, currency),
             amount,
             "" if seconds is None else seconds,

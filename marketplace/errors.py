@@ -50,9 +50,10 @@ class PlanKeyExists(Conflict, code="plan_exists"): ...
 class PlanRetired(Conflict, code="plan_retired"): ...
 
 
-class PlanChanged(Conflict, code="plan_changed"):
-    """A plan's name or price was changed since the form that revises it was opened (by a
-    colleague, or in another tab): saving it would undo that change unseen."""
+class PlanChanged(Conflict, code="plan_changed", status=412):
+    """A plan's name or price was changed since the change was made against it (a form opened
+    before a colleague's change, an API client's ``If-Match``): saving it would undo that change
+    unseen. 412, as HTTP answers a precondition that no longer holds."""
 
 
 class UnknownPlan(UnknownReference, code="unknown_plan", thing="plan"): ...

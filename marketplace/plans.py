@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Collection
 
 from django.db import transaction
 
@@ -116,20 +117,25 @@ def price_fingerprint(plan: PricePlan) -> str:
 
 @transaction.atomic
 def revise_plan(
-    plan: PricePlan, *, actor=None, request=None, seen: str | None = None, **changes
+    plan: PricePlan,
+    *,
+    actor=None,
+    request=None,
+    seen: Collection[str] | None = None,
+    **changes,
 ) -> PricePlan:
-    """Change a plan's name or price. A version someone holds is kept as it is and the
+    r"""Change a plan's name or price. A version someone holds is kept as it is and the
     change becomes the next version; one nobody holds yet is edited in place. With ``seen``
-    (``price_fingerprint`` of the plan as the change was made against), a plan changed since
-    is refused (``plan_changed``), so a form opened before a colleague's change does not undo
-    it unseen."""
+    (the ``price_fingerprint``\s the change was made against: the one a form was opened with,
+    those an API client's ``If-Match`` names), a plan changed since is refused
+    (``plan_changed``), so a form opened before a colleague's change does not undo it unseen."""
     plan = locked(plan)
     if refusal := not_offered(plan):
         raise refusal
-    if seen is not None and seen != price_fingerprint(plan):
+    if seen is not None and price_fingerprint(plan) not in seen:
         raise PlanChanged(
-            "This plan's name or price was changed since you opened this page (by someone "
-            "else, or in another tab). Its current terms are shown: make your change again."
+            "This plan's name or price was changed since you read it (by someone else, or in "
+            "another tab). Read it again and make your change on its current terms."
         )
     values = {name: changes.get(name, getattr(plan, name)) for name in PRICE_FIELDS}
     _reject_unprintable_name(values["name"])

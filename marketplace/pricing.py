@@ -68,6 +68,10 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 SCHEMES = ("per_unit", "graduated", "volume", "package")
 # Keeps amounts within a signed 64-bit column and the Stripe API's limits.
 MAX_AMOUNT = 10**12
+# Hours in terms (tier bounds, included hours, a package's size): a million seats running a
+# whole year is under 10**10; six decimals are far finer than the second usage is counted in.
+MAX_HOURS = 10**10
+HOURS_PLACES = 6
 ZERO = Decimal(0)
 
 
@@ -120,6 +124,12 @@ def major_units(amount: int | Decimal, currency: str) -> str:
     ``"1.234"``: what ``to_minor_units`` reads back as ``amount``."""
     exponent = currency_exponent(currency)
     return f"{Decimal(amount).scaleb(-exponent):.{exponent}f}"
+
+
+def plain_number(value: Decimal | int | str) -> str:
+    """A number as people and files write it: no exponent, no trailing zeros (``12.5``,
+    ``150``, ``0``; never ``1E+2``, ``1E-7`` or ``1.50``)."""
+    return f"{Decimal(value).normalize():f}"
 
 
 def format_amount(amount: int, currency: str) -> str:
@@ -222,6 +232,10 @@ def _hours(value: Any, name: str) -> Decimal:
         raise InvalidPriceTerms(f"{name} must be a number of hours.") from None
     if not hours.is_finite() or hours < 0:
         raise InvalidPriceTerms(f"{name} must be a finite, non-negative number of hours.")
+    if hours > MAX_HOURS:
+        raise InvalidPriceTerms(f"{name} must be at most {MAX_HOURS:,} hours.")
+    if hours != hours.quantize(Decimal(1).scaleb(-HOURS_PLACES)):
+        raise InvalidPriceTerms(f"{name} may have at most {HOURS_PLACES} decimals.")
     return hours
 
 

@@ -19,11 +19,11 @@ from billing.documents.document import (
     check_document,
     exponent,
     major,
-    quantity_text,
     unit_price,
 )
 from billing.documents.errors import EInvoiceUnsupported
 from billing.documents.validation import check_facturx_xml
+from marketplace.pricing import plain_number
 
 LEVEL = "en16931"
 TYPE_CODES = {"invoice": "380", "credit_note": "381"}  # UNTDID 1001
@@ -122,7 +122,7 @@ def _line(doc: InvoiceDocument, index: int, line) -> dict[str, Any]:
     data: dict[str, Any] = {
         "BT-126": str(index),
         "BT-153": line.description,
-        "BT-129": quantity_text(line.quantity),
+        "BT-129": plain_number(line.quantity),
         "BT-130": UNIT_CODES[line.unit],
         "BT-146": unit_price(line.unit_amount, doc.currency),
         "BT-131": major(line.amount, doc.currency),

@@ -21,7 +21,7 @@ from typing import Any
 from billing.charge_minimums import charge_step
 from billing.documents import codelists
 from billing.documents.errors import InvalidInvoiceDocument
-from marketplace.pricing import InvalidPriceTerms, currency_exponent, major_units
+from marketplace.pricing import InvalidPriceTerms, currency_exponent, major_units, plain_number
 
 KINDS = ("invoice", "credit_note")
 
@@ -291,10 +291,6 @@ def unit_price(unit_amount: Decimal, currency: str) -> str:
     return f"{value:.{places}f}"
 
 
-def quantity_text(quantity: Decimal) -> str:
-    return f"{quantity.normalize():f}"
-
-
 @dataclass(frozen=True)
 class BreakdownRow:
     """One tier slice of a line, formatted for people (HTML, PDF, the XML's line note)."""
@@ -311,7 +307,7 @@ def breakdown_rows(line: DocumentLine, currency: str) -> list[BreakdownRow]:
     return [
         BreakdownRow(
             tier=str(slice_.get("tier", "")),
-            quantity=quantity_text(_decimal(slice_.get("quantity", 0), "breakdown quantity")),
+            quantity=plain_number(_decimal(slice_.get("quantity", 0), "breakdown quantity")),
             unit_price=unit_price(
                 _decimal(slice_.get("unit_amount", 0), "breakdown unit_amount"), currency
             ),

@@ -26,10 +26,9 @@ from billing.documents.document import (
     breakdown_rows,
     check_document,
     exponent,
-    quantity_text,
     unit_price,
 )
-from marketplace.pricing import format_amount
+from marketplace.pricing import format_amount, plain_number
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ def render_html(doc: InvoiceDocument, *, asset_base: str | None = None) -> str:
         "lines": [
             _LineRow(
                 description=line.description,
-                quantity=quantity_text(line.quantity),
+                quantity=plain_number(line.quantity),
                 unit=line.unit,
                 unit_price=f"{unit_price(line.unit_amount, cur)} {cur}",
                 amount=format_amount(line.amount, cur),
@@ -126,7 +125,7 @@ def _paid_by_the_buyer(doc: InvoiceDocument) -> bool:
 def _vat_label(doc: InvoiceDocument) -> str:
     if doc.reverse_charge:
         return "VAT 0% (reverse charge)"
-    return f"VAT {doc.tax_rate.normalize():f}%"
+    return f"VAT {plain_number(doc.tax_rate)}%"
 
 
 class LocalAssetsOnly(URLFetcher):

@@ -1,11 +1,13 @@
 """Vendors price their agents: /api/v1/vendor/agents/{id}/plans."""
 
-from drf_spectacular.utils import extend_schema
+from django.utils.http import parse_etags, quote_etag
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from edgeplug.core.schema import empty_for_schema
+from edgeplug.core.schema import empty_for_schema, error_response
 from edgeplug.core.serializers import validated
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import plans
@@ -24,6 +26,35 @@ def _own_plan(request, agent_id: int, plan_id: int) -> PricePlan:
     )
 
 
+def _tagged(plan: PricePlan, **kwargs) -> Response:
+    """The plan, with its name and price as its entity tag: a client sends it back in
+    ``If-Match`` so that its change is refused if the plan changed since it read it."""
+    response = Response(s.PricePlanSerializer(plan).data, **kwargs)
+    response["ETag"] = quote_etag(plans.price_fingerprint(plan))
+    return response
+
+
+def _if_match(request) -> list[str] | None:
+    """The fingerprints ``If-Match`` accepts, or None without one (or with ``*``). Weak tags
+    never match (HTTP compares ``If-Match`` strongly); a malformed header matches nothing."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = parse_etags(header)
+    if tags == ["*"]:
+        return None
+    return [tag[1:-1] for tag in tags if tag.startswith('"')]
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The plan's ETag as you read it: a plan changed since is refused with "
+    "412 plan_changed instead of undoing that change unseen.",
+)
+
+
 class PlanListCreate(generics.ListAPIView):
     """Every version of the agent's plans, newest version first within each plan."""
 
@@ -39,7 +70,7 @@ class PlanListCreate(generics.ListAPIView):
         agent = _own_agent(request, agent_id)
         data = validated(s.CreatePlanSerializer, request)
         plan = plans.create_plan(agent, actor=request.user, request=request, **data)
-        return Response(s.PricePlanSerializer(plan).data, status=status.HTTP_201_CREATED)
+        return _tagged(plan, status=status.HTTP_201_CREATED)
 
 
 class PlanDetail(APIView):
@@ -47,14 +78,24 @@ class PlanDetail(APIView):
 
     @extend_schema(responses=s.PricePlanSerializer)
     def get(self, request, agent_id, plan_id):
-        return Response(s.PricePlanSerializer(_own_plan(request, agent_id, plan_id)).data)
+        return _tagged(_own_plan(request, agent_id, plan_id))
 
-    @extend_schema(request=s.RevisePlanSerializer, responses=s.PricePlanSerializer)
+    @extend_schema(
+        request=s.RevisePlanSerializer,
+        parameters=[IF_MATCH],
+        responses={
+            200: s.PricePlanSerializer,
+            412: error_response(
+                412, "plan_changed: the plan's name or price changed since the If-Match ETag."
+            ),
+        },
+    )
     def patch(self, request, agent_id, plan_id):
         plan = _own_plan(request, agent_id, plan_id)
         data = validated(s.RevisePlanSerializer, request)
-        plan = plans.revise_plan(plan, actor=request.user, request=request, **data)
-        return Response(s.PricePlanSerializer(plan).data)
+        seen = _if_match(request)
+        plan = plans.revise_plan(plan, actor=request.user, request=request, seen=seen, **data)
+        return _tagged(plan)
 
 
 class PlanRetire(APIView):

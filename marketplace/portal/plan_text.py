@@ -6,17 +6,12 @@ from marketplace import pricing
 from marketplace.models import PlanKind, PricePlan
 
 
-def _hours(value: Decimal) -> str:
-    """Hours as people write them: ``10``, ``0.5``, never ``1E+30`` or ``1E-7``."""
-    return f"{Decimal(value).normalize():f}"
-
-
 def _tier_text(tier: pricing.Tier, currency: str, lower: Decimal) -> str:
     price = pricing.format_amount(tier.unit_amount, currency)
     span = (
-        f"{_hours(lower)} to {_hours(tier.up_to)} h"
+        f"{pricing.plain_number(lower)} to {pricing.plain_number(tier.up_to)} h"
         if tier.up_to is not None
-        else f"above {_hours(lower)} h"
+        else f"above {pricing.plain_number(lower)} h"
     )
     flat = f" + {pricing.format_amount(tier.flat_amount, currency)}" if tier.flat_amount else ""
     return f"{span}: {price} per hour{flat}"
@@ -41,7 +36,7 @@ def describe_plan(plan: PricePlan) -> list[str]:
             parts.append(_tier_text(tier, plan.currency, lower))
             lower = tier.up_to if tier.up_to is not None else lower
     if terms.included_hours:
-        parts.append(f"first {_hours(terms.included_hours)} hours a month included")
+        parts.append(f"first {pricing.plain_number(terms.included_hours)} hours a month included")
     if terms.monthly_minimum:
         parts.append(f"minimum {money(terms.monthly_minimum)} a month")
     if terms.flat_fee:

@@ -70,7 +70,7 @@ def test_a_price_changed_in_another_tab_is_not_undone_by_an_older_form(journey, 
     journey.click(first.get_by_role("button", name="Save changes"))
     assert PricePlan.objects.get(pk=plan.pk).terms["unit_amount"] == 50
 
-    journey.expect_status(409, revise)
+    journey.expect_status(412, revise)
     second.get_by_label("Plan name").fill("Pay per hour")
     with second.expect_navigation():
         second.get_by_role("button", name="Save changes").click()

@@ -22,6 +22,9 @@ GRADUATED = {
     "flat_fee": 500,
 }
 
+TOO_MANY_HOURS = {**GRADUATED, "included_hours": "1E+30"}
+TOO_FINE_HOURS = {**GRADUATED, "included_hours": "1E-7"}
+
 
 def plans_url(agent_id):
     return f"/api/v1/vendor/agents/{agent_id}/plans"
@@ -84,6 +87,9 @@ def test_vendor_creates_free_one_time_and_metered_plans(vendor, agent):
             {"kind": "metered", "currency": "USD", "amount": 5, "terms": GRADUATED},
             "invalid_price_terms",
         ),
+        # Hours beyond any month of any fleet, or finer than usage is counted in.
+        ({"kind": "metered", "currency": "USD", "terms": TOO_MANY_HOURS}, "invalid_price_terms"),
+        ({"kind": "metered", "currency": "USD", "terms": TOO_FINE_HOURS}, "invalid_price_terms"),
         ({"kind": "subscription"}, "invalid_choice"),
         # Printed on buyers' invoices, whose XML cannot carry a control character.
         ({"kind": "free", "name": "Tri\x1fal"}, "invalid_plan_name"),
@@ -142,6 +148,42 @@ def test_editing_a_held_plan_creates_a_new_version_and_keeps_the_bought_terms(
     assert (plan.amount, plan.is_current) == (1000, False)
     assert Entitlement.objects.get().plan_snapshot["amount"] == 1000
     assert AuditEvent.objects.filter(action="price_plan_revised").exists()
+
+
+def test_a_change_made_on_a_plan_read_before_a_colleagues_change_is_refused(
+    vendor, agent, make_plan
+):
+    """A client sends back the ETag it read in If-Match: a plan changed since is refused
+    (412 plan_changed) and kept as the colleague left it; without If-Match, or with *, the
+    change is made as before."""
+    plan = make_plan("one_time", currency="USD", amount=1000)
+    url = f"{plans_url(agent.pk)}/{plan.pk}"
+    read = vendor.client.get(url)
+    tag = read["ETag"]
+    assert tag.startswith('"') and tag.endswith('"')
+    colleague = vendor.client.patch(url, {"amount": 1200}, format="json", HTTP_IF_MATCH=tag)
+    assert colleague.status_code == 200, colleague.json()
+    assert colleague["ETag"] != tag
+    stale = vendor.client.patch(url, {"name": "Renamed"}, format="json", HTTP_IF_MATCH=tag)
+    assert (stale.status_code, stale.json()["code"]) == (412, "plan_changed")
+    plan.refresh_from_db()
+    assert (plan.name, plan.amount) == ("one_time plan", 1200)
+    assert AuditEvent.objects.filter(action="price_plan_edited").count() == 1
+    weak = vendor.client.patch(
+        url, {"name": "Renamed"}, format="json", HTTP_IF_MATCH=f"W/{colleague['ETag']}"
+    )
+    assert (weak.status_code, weak.json()["code"]) == (412, "plan_changed")
+    either = vendor.client.patch(
+        url, {"name": "Renamed"}, format="json", HTTP_IF_MATCH=f"{tag}, {colleague['ETag']}"
+    )
+    assert either.status_code == 200 and either.json()["name"] == "Renamed"
+    assert (
+        vendor.client.patch(url, {"amount": 1300}, format="json", HTTP_IF_MATCH="*").json()[
+            "amount"
+        ]
+        == 1300
+    )
+    assert vendor.client.get(url)["ETag"] == vendor.client.patch(url, {}, format="json")["ETag"]
 
 
 def test_retired_plan_cannot_be_revised(vendor, agent, make_plan):

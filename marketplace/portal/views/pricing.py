@@ -103,7 +103,7 @@ def revise(request, agent_id, plan_id):
             plan_actions.revise_plan,
             plan,
             **{f: form.cleaned_data[f] for f in plan_actions.PRICE_FIELDS},
-            seen=form.cleaned_data["seen"] or None,
+            seen=[form.cleaned_data["seen"]] if form.cleaned_data["seen"] else None,
             success=lambda revised: _saved(plan, revised),
         )
         if outcome.error is None:

@@ -17,7 +17,7 @@ from billing.powers import READ_PAYOUTS
 from edgeplug.core.error_views import error_response
 from marketplace import sales
 from marketplace.portal.access import vendor_page
-from marketplace.pricing import format_amount
+from marketplace.pricing import format_amount, plain_number
 
 
 class PeriodForm(forms.Form):
@@ -36,7 +36,7 @@ def hours_text(hours: Decimal) -> str:
     shown = Decimal(hours).quantize(HOURS_STEP, rounding=ROUND_HALF_UP)
     if not shown and hours:
         return f"< {HOURS_STEP}"
-    return f"{shown.normalize():f}"
+    return plain_number(shown)
 
 
 def _period(request) -> tuple[PeriodForm, list]:
