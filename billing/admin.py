@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from billing import invoice_documents, invoicing
+from billing import invoice_builder, invoice_documents, invoicing
 from billing.admin_payments import (
     MONEY_SETTLED,
     PAYMENT_ACTIONS,
@@ -23,7 +23,7 @@ from billing.admin_payments import (
     ReferenceActions,
 )
 from billing.documents.document import unit_price
-from billing.errors import InvalidPeriod, InvoiceNotFinalized, InvoiceVoid
+from billing.errors import InvalidAdjustment, InvalidPeriod, InvoiceNotFinalized, InvoiceVoid
 from billing.models import (
     BillingAccount,
     Invoice,
@@ -246,6 +246,8 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             credit_lines=_credit_lines(invoice) if invoice else [],
             kept=_KEPT.read(request, invoice),
             void_reason_max=Invoice._meta.get_field("void_reason").max_length,
+            credit_reason_max=invoicing.CREDIT_REASON_MAX,
+            description_max=invoice_builder.DESCRIPTION_MAX,
             can_download_pdf=bool(invoice and not invoice_documents.document_refusal(invoice))
             and in_staff_group(user, StaffGroup.FINANCE),
         )
@@ -367,10 +369,9 @@ def _minor_units(text: str, currency: str) -> int:
         reason = "is not a number"
     except ValueError as refused:
         reason = str(refused)
-    raise DomainError(
+    raise InvalidAdjustment(
         f"The amount {reason}: enter an amount in {currency} with at most "
-        f"{currency_exponent(currency)} decimals, e.g. -12.50.",
-        code="invalid_adjustment",
+        f"{currency_exponent(currency)} decimals, e.g. -12.50."
     )
 
 

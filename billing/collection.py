@@ -34,7 +34,8 @@ from billing.errors import (
     PaymentMethodRequired,
     PaymentProcessorError,
 )
-from billing.models import Invoice, InvoiceKind, InvoiceStatus, first_charge_grace
+from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.payment_notices import Notice
 from billing.queueing import send_after_commit
 from billing.signals import default_card_set
 from edgeplug.audit.services import recorded
@@ -47,15 +48,6 @@ NOTICE_TASK = "billing.tasks.send_payment_notice"
 MAX_REFERENCE_LENGTH = 255
 
 logger = logging.getLogger(__name__)
-
-
-class Notice:
-    """What a payment notice email tells the billing contacts (billing.payment_notices)."""
-
-    PAYMENT_FAILED = "payment_failed"
-    UNCOLLECTIBLE = "uncollectible"
-    PAYMENT_METHOD_REQUIRED = "payment_method_required"
-    AMOUNT_BELOW_MINIMUM = "amount_below_minimum"
 
 
 def idempotency_key(invoice: Invoice, attempt: int) -> str:
@@ -182,7 +174,7 @@ def collect_with_new_card(
         if payments.below_minimum_charge(invoice.amount_due, invoice.currency):
             return Attempt(invoice, False, AmountBelowMinimum.code)  # no card charges it
         if payments.default_payment_method(invoice.tenant) is None:  # removed meanwhile
-            return Attempt(invoice, False, "payment_method_required")
+            return Attempt(invoice, False, PaymentMethodRequired.code)
         record_invoice_event(
             "invoice_payment_on_new_card", invoice, attempts_before=invoice.payment_attempts
         )
@@ -218,9 +210,7 @@ def collect_missed_first_charges(now: datetime | None = None) -> CollectionRun:
     meanwhile makes no second charge. An invoice whose attempt fails stays awaiting for the
     next run."""
     now = now or timezone.now()
-    missed = Invoice.objects.awaiting_first_charge().filter(
-        finalized_at__lte=now - first_charge_grace()
-    )
+    missed = Invoice.objects.awaiting_first_charge().past_first_charge_grace(now)
     return _charge_each(
         missed, now, order_by=("finalized_at", "pk"), what="first charge", audit=_caught_up
     )
@@ -328,12 +318,12 @@ def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attemp
         # At finalize: the invoice stays open and the tenant is told; nothing is retried.
         if _note(
             invoice,
-            "payment_method_required",
+            PaymentMethodRequired.code,
             "No card on file: add one under /api/v1/billing/payment-methods, "
             "or pay by bank transfer quoting the invoice number.",
         ):
             _notify(invoice, Notice.PAYMENT_METHOD_REQUIRED)
-        return Attempt(invoice, False, "payment_method_required")
+        return Attempt(invoice, False, PaymentMethodRequired.code)
     # The attempt is now awaited: no retry planned, no failure known yet.
     invoice.payment_attempts += 1
     invoice.next_payment_attempt_at = None
@@ -352,7 +342,7 @@ def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attemp
     else:  # the card was removed during dunning: this retry fails like a decline
         outcome = payments.PaymentOutcome(
             payments.IntentState.FAILED,
-            failure_code="payment_method_required",
+            failure_code=PaymentMethodRequired.code,
             failure_message="No card on file to charge.",
         )
     if outcome.payment_intent_id:

@@ -9,7 +9,6 @@ invoices. Formats: docs/billing.md ("Finance").
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
 from zipfile import ZIP_STORED, ZipFile, ZipInfo
 
 from django.conf import settings
@@ -20,7 +19,7 @@ from billing.csv_stream import csv_lines
 from billing.models import AMOUNT_DUE, Invoice, InvoiceLine, InvoiceStatus, line_agent
 from billing.periods import month_label
 from edgeplug.timefmt import utc_iso
-from marketplace.pricing import currency_exponent, plain_number
+from marketplace.pricing import major_units, plain_number, unit_price_text
 
 Renderer = Callable[[Invoice], bytes]
 
@@ -29,19 +28,10 @@ def _chunk() -> int:
     return settings.BILLING_EXPORT_CHUNK_SIZE
 
 
-def major(amount, currency: str) -> str:
-    """Minor units as a decimal in the currency's major unit: ``1234, "EUR"`` → ``"12.34"``,
-    ``1234, "JPY"`` → ``"1234"``; exact (Decimal), never rounded."""
-    if amount is None:
-        return ""
-    exponent = currency_exponent(currency)
-    value = Decimal(amount).scaleb(-exponent)
-    text = f"{value:f}"
-    if "." in text:
-        whole, fraction = text.split(".")
-        fraction = fraction.rstrip("0").ljust(exponent, "0")
-        return f"{whole}.{fraction}" if fraction else whole
-    return f"{text}.{'0' * exponent}" if exponent else text
+def major(amount: int | None, currency: str) -> str:
+    """Minor units as a decimal in the currency's major unit (``pricing.major_units``:
+    ``1234, "EUR"`` → ``"12.34"``, ``1234, "JPY"`` → ``"1234"``); blank for none."""
+    return "" if amount is None else major_units(amount, currency)
 
 
 def _when(moment: datetime | None) -> str:
@@ -206,7 +196,7 @@ def _line_rows(invoices: QuerySet) -> Iterator[list]:
             _when(end),
             plain_number(quantity),
             currency,
-            plain_number(unit.scaleb(-currency_exponent(currency))),
+            unit_price_text(unit, currency),
             major(amount, currency),
             amount,
             "" if seconds is None else seconds,

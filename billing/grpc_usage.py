@@ -68,7 +68,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         with django_call(context, f"/{SERVICE}/Report") as call:
             device = _device(context)
             call.tenant = device.tenant
-            totals = {usage.ACCEPTED: 0, usage.DUPLICATE: 0, usage.REJECTED: 0}
+            totals = dict.fromkeys(usage.OUTCOMES, 0)
             rejected = []
             for request in request_iterator:
                 # Each batch is authenticated again, as REST authenticates each request: a

@@ -27,7 +27,7 @@ from billing.invoice_documents import (
     invoice_pdf,
     invoice_recipients,
 )
-from billing.models import Invoice, InvoiceStatus, first_charge_grace
+from billing.models import Invoice, InvoiceStatus
 from billing.queueing import send_after_commit
 from edgeplug.errors import DomainError
 
@@ -181,9 +181,7 @@ def email_missed_invoices(now: datetime | None = None) -> MissedEmails:
     now = now or timezone.now()
     run = MissedEmails()
     missed = list(
-        Invoice.objects.not_emailed()
-        .filter(finalized_at__lte=now - first_charge_grace())
-        .order_by("finalized_at", "pk")
+        Invoice.objects.not_emailed().past_first_charge_grace(now).order_by("finalized_at", "pk")
     )
     for index, invoice in enumerate(missed):
         if not invoice_recipients(invoice):

@@ -50,6 +50,7 @@ from billing.models import (
     InvoiceNumberSequence,
     InvoiceStatus,
     LineKind,
+    live_invoice_filter,
 )
 from billing.periods import last_closed_month, month_label, month_start, next_month
 from billing.signals import invoice_finalized
@@ -75,6 +76,9 @@ CLOSE_ATTEMPTS = 5
 CLOSE_RETRY_PAUSE_S = 0.5
 
 logger = logging.getLogger(__name__)
+
+# A credit note's reason (audited with it; the admin's field says the same limit).
+CREDIT_REASON_MAX = 300
 
 
 # --- numbering ----------
@@ -840,8 +844,8 @@ def _month_refund_lines(order_id: int | None):
     """The ``credit`` lines giving back ``order_id``'s refund on invoices (drafts included)
     that are not void."""
     return InvoiceLine.objects.filter(
-        order_id=order_id, kind=LineKind.CREDIT, invoice__kind=InvoiceKind.INVOICE
-    ).exclude(invoice__status=InvoiceStatus.VOID)
+        live_invoice_filter("invoice__"), order_id=order_id, kind=LineKind.CREDIT
+    )
 
 
 def _credit_line_ids(line_ids: Iterable[int | str]) -> set[int]:
@@ -933,7 +937,7 @@ def issue_credit_note(
     the charge was made for the whole amount due, and its success would be recorded as
     paying the lowered one)."""
     # Optional here (a credit note is also how a paid invoice is corrected), but never cut.
-    reason = optional_reason(reason, max_length=300)
+    reason = optional_reason(reason, max_length=CREDIT_REASON_MAX)
     wanted = None if line_ids is None else _credit_line_ids(line_ids)
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
@@ -1187,13 +1191,12 @@ def _charges_of(spec: DraftSpec, line: LineSpec) -> list[InvoiceLine]:
     month, the latest first; not ``spec``'s month's own invoice, which ``line`` rebuilds."""
     return list(
         InvoiceLine.objects.filter(
+            live_invoice_filter("invoice__"),
             entitlement_id=line.entitlement_id,
             period_start=line.period_start,
             kind__in=builder.BILLED_USAGE_KINDS,
-            invoice__kind=InvoiceKind.INVOICE,
             amount__gt=0,
         )
-        .exclude(invoice__status=InvoiceStatus.VOID)
         .exclude(invoice__period_start=spec.period_start)
         .select_related("invoice")
         .order_by("-invoice__period_start", "-position")

@@ -339,9 +339,16 @@ INVOICE_LIFECYCLE_FIELDS = frozenset(
 UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.PAYMENT_FAILED, InvoiceStatus.UNCOLLECTIBLE)
 
 
-# A month's invoice, draft or finalized, until voided: one per tenant, currency and month
-# (the constraint ``one_invoice_per_tenant_currency_period``). Credit notes are apart.
-LIVE_INVOICE = models.Q(kind=InvoiceKind.INVOICE) & ~models.Q(status=InvoiceStatus.VOID)
+def live_invoice_filter(prefix: str = "") -> models.Q:
+    """A month's invoice, draft or finalized, until voided: one per tenant, currency and month
+    (the constraint ``one_invoice_per_tenant_currency_period``). Credit notes are apart.
+    ``prefix`` reaches the invoice through a relation, e.g. ``"invoice__"`` from its lines."""
+    return models.Q(**{f"{prefix}kind": InvoiceKind.INVOICE}) & ~models.Q(
+        **{f"{prefix}status": InvoiceStatus.VOID}
+    )
+
+
+LIVE_INVOICE = live_invoice_filter()
 
 
 def line_agent(field: str, prefix: str = "") -> Coalesce:
@@ -449,6 +456,11 @@ class InvoiceQuerySet(models.QuerySet):
             .issued()
             .filter(lines__order_id=order_id, lines__kind=LineKind.ONE_TIME_ORDER)
         )
+
+    def past_first_charge_grace(self, now):
+        """Finalized over ``first_charge_grace`` before ``now``: what was queued at finalize
+        (the first charge, the email) and has not happened is the beat jobs' to make."""
+        return self.filter(finalized_at__lte=now - first_charge_grace())
 
     def not_emailed(self):
         """Invoices and credit notes finalized and not void whose email has neither gone out

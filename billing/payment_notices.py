@@ -9,6 +9,7 @@ invoice document email with its PDF is billing.documents' job, not this one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -18,11 +19,22 @@ from billing.invoice_documents import invoice_recipients
 from billing.models import Invoice
 from marketplace.pricing import format_amount
 
+
+class Notice(StrEnum):
+    """What a payment notice email tells the billing contacts: each has its subject below
+    and its body in ``templates/billing/payment_notice/<notice>.txt``."""
+
+    PAYMENT_FAILED = "payment_failed"
+    UNCOLLECTIBLE = "uncollectible"
+    PAYMENT_METHOD_REQUIRED = "payment_method_required"
+    AMOUNT_BELOW_MINIMUM = "amount_below_minimum"
+
+
 SUBJECTS = {
-    "payment_failed": "Payment failed for invoice {number}",
-    "uncollectible": "Invoice {number} could not be collected: entitlements suspended",
-    "payment_method_required": "Invoice {number}: no card on file",
-    "amount_below_minimum": "Invoice {number}: too small to charge to a card",
+    Notice.PAYMENT_FAILED: "Payment failed for invoice {number}",
+    Notice.UNCOLLECTIBLE: "Invoice {number} could not be collected: entitlements suspended",
+    Notice.PAYMENT_METHOD_REQUIRED: "Invoice {number}: no card on file",
+    Notice.AMOUNT_BELOW_MINIMUM: "Invoice {number}: too small to charge to a card",
 }
 
 
@@ -44,9 +56,8 @@ def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> NoticeSen
     if not recipients:
         return NoticeSent([], subject)
     body = render_to_string(
-        "billing/payment_notice.txt",
+        f"billing/payment_notice/{notice}.txt",
         {
-            "notice": notice,
             "legal_name": invoice.account_snapshot.get("buyer", {}).get("legal_name", ""),
             "number": invoice.number,
             "amount": format_amount(invoice.amount_due, invoice.currency),

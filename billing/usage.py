@@ -24,7 +24,7 @@ from billing.usage_format import EventIn
 from edgeplug.core.compiled import CompiledQuery
 from marketplace.models import Deployment, Device, Entitlement
 
-ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+ACCEPTED, DUPLICATE, REJECTED = OUTCOMES = ("accepted", "duplicate", "rejected")
 TOO_LATE, IN_FUTURE, NOT_ENTITLED, SEQ_CONFLICT = (
     "too_late",
     "in_future",
@@ -48,7 +48,7 @@ class BatchResult:
 
     @property
     def totals(self) -> dict[str, int]:
-        counts = {ACCEPTED: 0, DUPLICATE: 0, REJECTED: 0}
+        counts = dict.fromkeys(OUTCOMES, 0)
         for outcome in self.outcomes:
             counts[outcome.outcome] += 1
         return counts
@@ -68,7 +68,7 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
         agent: (version, version_id)
         for agent, version, version_id in _DEPLOYED.fetch(device=device.pk, now=now)
     }
-    late = now - timedelta(days=settings.USAGE_LATE_DAYS)
+    late = earliest_accepted(now)
     future = now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_S)
     result, accepted = BatchResult(), []
     outcomes = result.outcomes
@@ -97,6 +97,12 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
         _upsert_hours(hours)
     _mark_seen(device, seen, {e.seq for e in events})
     return result
+
+
+def earliest_accepted(now: datetime) -> datetime:
+    """An event that started before this is refused ``too_late`` (``USAGE_LATE_DAYS``); the
+    usage table's partitions reach back to its month."""
+    return now - timedelta(days=settings.USAGE_LATE_DAYS)
 
 
 def _refusal(event: EventIn, deployed, late: datetime, future: datetime) -> str | None:

@@ -10,10 +10,10 @@ import msgspec
 
 from billing.errors import BatchTooLarge, InvalidEvent, MalformedBatch
 from billing.models import UsageKind
+from marketplace.packageformat.manifest import MAX_VERSION_LENGTH  # a version as packaged
 
 MAX_EVENTS = 1000
 MAX_INT = 2**63 - 1  # a PostgreSQL bigint
-MAX_VERSION_LENGTH = 64
 # Per kind: the fields an event must have and those it may have, beside seq, kind, agent and
 # version.
 KIND_FIELDS = {

@@ -13,6 +13,7 @@ from django.utils import timezone
 from billing import meter, partitions
 from billing.models import UsageEvent, UsageRetiredSeqRange
 from billing.periods import add_months, month_start
+from billing.usage import earliest_accepted
 
 # Maintenance waits this long at most for the raw table's lock (ingest holds it briefly);
 # the beat job runs again in a few hours if it gives up.
@@ -43,7 +44,7 @@ def create_usage_partitions(now: datetime | None = None) -> list[str]:
     if not _partitioned():
         return []
     now = now or timezone.now()
-    month = month_start(now - timedelta(days=settings.USAGE_LATE_DAYS))
+    month = month_start(earliest_accepted(now))
     last = add_months(now, settings.USAGE_PARTITIONS_AHEAD)
     created = []
     with connection.cursor() as cursor:

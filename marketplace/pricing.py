@@ -126,6 +126,16 @@ def major_units(amount: int | Decimal, currency: str) -> str:
     return f"{Decimal(amount).scaleb(-exponent):.{exponent}f}"
 
 
+def unit_price_text(unit_amount: Decimal | int, currency: str) -> str:
+    """A price per unit in major units, exact: at least the currency's decimals, more only when
+    the price has them (a tier may cost a fraction of a cent per hour): ``10, "EUR"`` →
+    ``"0.10"``, ``Decimal("0.15"), "EUR"`` → ``"0.0015"``."""
+    exponent = currency_exponent(currency)
+    value = Decimal(unit_amount).scaleb(-exponent)
+    places = max(exponent, -min(0, value.normalize().as_tuple().exponent))
+    return f"{value:.{places}f}"
+
+
 def plain_number(value: Decimal | int | str) -> str:
     """A number as people and files write it: no exponent, no trailing zeros (``12.5``,
     ``150``, ``0``; never ``1E+2``, ``1E-7`` or ``1.50``)."""

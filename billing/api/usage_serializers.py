@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from billing import usage
 from billing.usage_format import MAX_EVENTS
 
 
@@ -11,7 +12,7 @@ class UsageBatchSerializer(serializers.Serializer):
 
 class UsageOutcomeSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
-    outcome = serializers.ChoiceField(["accepted", "duplicate", "rejected"])
+    outcome = serializers.ChoiceField(usage.OUTCOMES)
     code = serializers.CharField(required=False)
 
 

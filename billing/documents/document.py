@@ -15,13 +15,20 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billing.charge_minimums import charge_step
 from billing.documents import codelists
 from billing.documents.errors import InvalidInvoiceDocument
-from marketplace.pricing import InvalidPriceTerms, currency_exponent, major_units, plain_number
+from marketplace.pricing import (
+    InvalidPriceTerms,
+    currency_exponent,
+    major_units,
+    plain_number,
+    round_minor,
+    unit_price_text,
+)
 
 KINDS = ("invoice", "credit_note")
 
@@ -284,11 +291,9 @@ def major(amount: int | Decimal, currency: str) -> str:
 
 
 def unit_price(unit_amount: Decimal, currency: str) -> str:
-    """A unit price in major units: at least the currency's exponent, more only when the
-    price has them (a tier may cost a fraction of a cent per hour)."""
-    value = unit_amount.scaleb(-exponent(currency))
-    places = max(exponent(currency), -min(0, value.normalize().as_tuple().exponent))
-    return f"{value:.{places}f}"
+    """A unit price in major units (``pricing.unit_price_text``)."""
+    with _known_currency():
+        return unit_price_text(unit_amount, currency)
 
 
 @dataclass(frozen=True)
@@ -324,7 +329,7 @@ def vat_amount(taxable: int, tax_rate: Decimal) -> int:
     with it (``invoice_builder.totals``) and ``check_document`` refuses a document that
     breaks it. Half-up rounds halves away from zero, so a credit note, stored negative, has
     exactly the negated VAT of the same amount invoiced."""
-    return int((taxable * tax_rate / _HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return round_minor(taxable * tax_rate / _HUNDRED)
 
 
 # --- the buyer's tax terms a document can be issued with ------------------------------------

@@ -111,7 +111,7 @@ def record_result(
 def record_infrastructure_failure(run_id: int, stage: str, detail: str) -> str:
     """A stage whose infrastructure kept failing after every retry ends as ``error``."""
     run = CertificationRun.objects.get(pk=run_id)
-    outcome = StageOutcome(StageResult.ERROR, logs=detail, error_code="infrastructure_error")
+    outcome = StageOutcome(StageResult.ERROR, logs=detail, error_code=InfrastructureError.code)
     return record_result(run, stage, outcome, 0).test_result
 
 

@@ -58,9 +58,10 @@ def has_totp(user) -> bool:
     return any(devices_for_user(user, confirmed=True))
 
 
-def _needs_enrolment(request, membership: Membership) -> bool:
-    """Vendor admins act only after a TOTP sign-in; without a device they enrol first."""
-    return membership.role == Role.ADMIN and not request.user.is_verified()
+def needs_enrolment(membership: Membership, *, verified: bool) -> bool:
+    """Vendor admins act only after a TOTP sign-in (``verified``); without a device they enrol
+    first."""
+    return membership.role == Role.ADMIN and not verified
 
 
 def current_membership(request) -> Membership | None:
@@ -187,7 +188,7 @@ def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEM
             if membership is None or not tenant_qualifies(membership.tenant):
                 record_denial(request, code="not_a_vendor", detail=NOT_A_VENDOR)
                 return render(request, "portal/not_a_vendor.html", status=403)
-            if _needs_enrolment(request, membership):
+            if needs_enrolment(membership, verified=request.user.is_verified()):
                 if has_totp(request.user):
                     # A device was added after this sign-in: sign in again with its code.
                     logout(request)
@@ -225,7 +226,9 @@ def _seat_for_frame(request):
     signed_in = user is not None and user.is_authenticated and hasattr(request, "session")
     if signed_in and getattr(request, "can", None) is None:
         membership = current_membership(request)
-        if membership is not None and not _needs_enrolment(request, membership):
+        if membership is not None and not needs_enrolment(
+            membership, verified=request.user.is_verified()
+        ):
             _seat(request, membership)
     return user
 

@@ -99,6 +99,11 @@ def test_the_lines_csv_names_agent_vendor_and_amounts(books, admin_session):
         str(12 * 3600),
     )
     assert (usage["amount"], usage["amount_minor"], usage["currency"]) == ("11.00", "1100", "EUR")
+    # The unit price as the invoice's PDF prints it: at least the currency's decimals.
+    # Unit prices as the invoice's PDF prints them: the currency's decimals at least (10.00,
+    # not 10), more only where the price has them (the usage line's 11.00 over 12 hours).
+    units = [row["unit_amount"] for row in mine]
+    assert units == ["10.00", "0.91666667", "50.00", "3.00"]
     assert mine[3]["vendor"] == "" and mine[2]["prepaid"] == "yes"
     assert (
         len(rows)
@@ -123,6 +128,7 @@ def test_amounts_use_each_currencys_exponent():
     assert exports.major(123456, "KWD") == "123.456"
     assert exports.major(-5, "EUR") == "-0.05"
     assert exports.major(100, "EUR") == "1.00"
+    assert exports.major(None, "EUR") == ""
 
 
 def test_the_pdf_zip_from_the_admin_holds_each_invoice_as_pdf_a3_with_its_xml(books, admin_session):

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from billing import collection, invoicing, tasks
+from billing import collection, invoicing, payment_notices, tasks
 from billing.invoice_documents import invoice_document
 from billing.models import (
     BillingAccount,
@@ -19,6 +19,7 @@ from billing.models import (
     past_due,
 )
 from edgeplug.audit.models import AuditEvent
+from marketplace.pricing import format_amount
 from tests.invoicing.conftest import FEB, JAN
 
 URL = "/admin/billing/invoice/"
@@ -258,6 +259,20 @@ def test_resend_and_payment_notices_go_to_the_invoice_emails_of_now(
     collection.record_offline_payment(invoice, reference="SEPA-1")
     assert tasks.send_payment_notice.apply(args=(invoice.pk, "uncollectible", 1)).get() == []
     assert not mailoutbox
+
+
+@pytest.mark.parametrize("notice", list(payment_notices.Notice))
+def test_every_payment_notice_has_its_subject_and_says_what_is_owed(draft, mailoutbox, notice):
+    """Each notice has its own body (a notice without one would be sent blank): it names the
+    invoice and the amount due, and is signed."""
+    invoice = invoicing.finalize_invoice(draft)
+    mailoutbox.clear()
+    sent = payment_notices.send_payment_notice(invoice.pk, notice, 1)
+    (message,) = mailoutbox
+    assert message.subject == sent.subject and invoice.number in message.subject
+    body = message.body
+    assert invoice.number in body and format_amount(invoice.amount_due, invoice.currency) in body
+    assert body.startswith("Hello ") and "— EdgePlug billing" in body
 
 
 def test_an_invoice_issued_without_emails_is_resent_once_the_account_has_some(

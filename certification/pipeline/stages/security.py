@@ -187,7 +187,7 @@ def run(ctx: StageContext) -> StageOutcome:
         return StageOutcome(
             StageResult.ERROR,
             logs=f"The stored security policy override for {ctx.level} is invalid: {exc.detail}",
-            error_code="policy_invalid",
+            error_code=exc.code,
         )
     try:
         advisories = vulndb.advisories_for(sbom_package_keys(sbom))

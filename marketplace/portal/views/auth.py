@@ -20,8 +20,7 @@ from edgeplug.accounts.services import (
 )
 from edgeplug.audit.services import record_denial
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
-from edgeplug.errors import DomainError
-from edgeplug.tenancy.models import Role
+from edgeplug.errors import DomainError, Throttled
 from edgeplug.tenancy.permissions import MEMBER
 from marketplace.portal.access import (
     NOT_A_VENDOR,
@@ -31,15 +30,12 @@ from marketplace.portal.access import (
     current_membership,
     end_session,
     has_totp,
+    needs_enrolment,
     portal_path,
     vendor_memberships,
     vendor_page,
 )
 from marketplace.portal.forms import SignInForm, TotpConfirmForm
-
-
-class SignInThrottled(DomainError, code="throttled", status=429): ...
-
 
 # The shared sign-in's refusals speak to API clients (field names); the page says these in
 # its own words, with the same code and status.
@@ -79,14 +75,14 @@ def sign_in(request):
     error = None
     # The API's sign-in budget per client address, shared with the token endpoint.
     if request.method == "POST" and (wait := sign_in_wait(request)) is not None:
-        error = SignInThrottled(sign_in_throttled_message(wait))
+        error = Throttled(sign_in_throttled_message(wait), retry_after=wait)
         response = render(
             request,
             "portal/sign_in.html",
             {"form": form, "error": error, "next": _next_url(request)},
-            status=429,
+            status=error.status,
         )
-        response["Retry-After"] = str(wait)
+        response["Retry-After"] = str(error.retry_after)
         return response
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -113,7 +109,7 @@ def sign_in(request):
                 )
             start_session(request, verified, membership)
             request.session[SESSION_TENANT] = membership.tenant_id
-            if membership.role == Role.ADMIN and not verified.mfa:
+            if needs_enrolment(membership, verified=verified.mfa):
                 return redirect("portal:enrol")
             return redirect(_next_url(request, _home(membership)))
     response = render(
