@@ -4,12 +4,21 @@
 as ``password_changed``. Users are never deleted here (nor in bulk): a deletion would take
 their memberships with it, past the tenancy actions' last-admin rule and unaudited, and meet
 the append-only audit log. Staff deactivate a user instead. Their refresh tokens and TOTP
-devices are read-only (a lost device may be removed, audited)."""
+devices are read-only (a lost device may be removed, audited), and so are the staff groups
+(defined in code) and django-axes' sign-in records, but for clearing a lockout (audited)."""
 
-from django.contrib import admin
+from axes.admin import AccessAttemptAdmin as BaseAccessAttemptAdmin
+from axes.admin import AccessFailureLogAdmin as BaseAccessFailureLogAdmin
+from axes.admin import AccessLogAdmin as BaseAccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.utils.html import format_html, format_html_join
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as BaseTOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.admin import (
@@ -26,6 +35,7 @@ from edgeplug.accounts.services import (
     record_user_change,
     record_user_created,
     remove_totp_device,
+    unlock_account,
     user_access,
 )
 from edgeplug.core.admin import ActionAdminMixin, ReadOnlyAdminMixin
@@ -101,10 +111,103 @@ class TOTPDeviceAdmin(ActionAdminMixin, BaseTOTPDeviceAdmin):
     delete_action = staticmethod(remove_totp_device)
 
 
+STAFF_GROUPS_NOTE = (
+    "Staff groups and what each may do are defined in code (edgeplug.tenancy.staff_groups), "
+    "not here. Who is in a group is set on each user's page (Users, then the user's Groups), "
+    "audited as user_changed."
+)
+
+
+class StaffGroupAdmin(ReadOnlyAdminMixin, BaseGroupAdmin):
+    """The staff groups, view only: the code defines them and their grants
+    (``STAFF_GROUP_PERMISSIONS``), and powers are looked up by group name
+    (``in_staff_group``), so a group changed, renamed or deleted here would change its
+    members' powers with no audit. Membership is set on the user's page (audited)."""
+
+    actions = None
+    list_display = ("name", "members")
+    fieldsets = ((None, {"fields": ("name", "grants"), "description": STAFF_GROUPS_NOTE}),)
+    readonly_fields = ("grants",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("user"))
+
+    @admin.display(description="members", ordering="member_count")
+    def members(self, group) -> int:
+        return group.member_count
+
+    @admin.display(description="permissions")
+    def grants(self, group):
+        permissions = group.permissions.select_related("content_type").order_by(
+            "content_type__app_label", "codename"
+        )
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{} ({}.{})</li>",
+                ((p.name, p.content_type.app_label, p.codename) for p in permissions),
+            ),
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(
+            request, {"subtitle": STAFF_GROUPS_NOTE, **(extra_context or {})}
+        )
+
+
+# django-axes registers its tables with delete allowed: deleting access attempts lifts a
+# sign-in lockout, and deleting log rows erases who signed in when; none of it audited.
+class AccessAttemptAdmin(ReadOnlyAdminMixin, BaseAccessAttemptAdmin):
+    """The failed sign-ins django-axes counts, view only. The one write is the action "Clear
+    lock", which forgets the chosen rows' accounts' failures (``unlock_account``, audited as
+    ``account_unlocked``); it asks the permission deleting them would have asked."""
+
+    actions = ["clear_lock"]
+
+    def has_clear_lock_permission(self, request) -> bool:
+        return request.user.has_perm("axes.delete_accessattempt")
+
+    @admin.action(
+        description="Clear lock: forget the chosen accounts' failed sign-ins",
+        permissions=["clear_lock"],
+    )
+    def clear_lock(self, request, queryset):
+        named = queryset.exclude(username=None).exclude(username="")
+        emails = sorted(set(named.values_list("username", flat=True)))
+        unnamed = queryset.count() - named.count()
+        for email in emails:
+            event = unlock_account(email, actor=request.user, request=request)
+            if event is not None:
+                failures = event.details["failures"]
+                self.message_user(
+                    request, f"Lock of {email} cleared: {failures} failed sign-ins forgotten."
+                )
+        if unnamed:
+            self.message_user(
+                request,
+                f"{unnamed} chosen row(s) name no account and were left as they are: "
+                "they lapse at the end of the lockout period.",
+                messages.WARNING,
+            )
+
+
+class AccessLogAdmin(ReadOnlyAdminMixin, BaseAccessLogAdmin):
+    actions = None
+
+
+class AccessFailureLogAdmin(ReadOnlyAdminMixin, BaseAccessFailureLogAdmin):
+    actions = None
+
+
 for model, model_admin in (
     (OutstandingToken, OutstandingTokenAdmin),
     (BlacklistedToken, BlacklistedTokenAdmin),
     (TOTPDevice, TOTPDeviceAdmin),
+    (Group, StaffGroupAdmin),
+    (AccessAttempt, AccessAttemptAdmin),
+    (AccessLog, AccessLogAdmin),
+    (AccessFailureLog, AccessFailureLogAdmin),
 ):
     admin.site.unregister(model)
     admin.site.register(model, model_admin)

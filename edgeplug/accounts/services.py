@@ -1,10 +1,12 @@
-"""Sign-in, MFA enrolment and device removal: the rules every door (API, admin, CLI) goes
-through."""
+"""Sign-in, lockout clearing, MFA enrolment and device removal: the rules every door (API,
+admin, CLI) goes through."""
 
 from dataclasses import dataclass
 from typing import Any
 
 import segno
+from axes.models import AccessAttempt
+from axes.utils import reset as reset_attempts
 from django.contrib.auth import authenticate, login, user_logged_in, user_login_failed
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -196,6 +198,39 @@ def revoke_refresh_token(request, token: RefreshToken) -> None:
     tenant_id = token.get("tenant_id")
     tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id is not None else None
     record_logout(request, user, tenant=tenant, method="jwt", details={"jti": token.get("jti")})
+
+
+@transaction.atomic
+def unlock_account(email: str, *, actor=None, request=None) -> AuditEvent | None:
+    """Clear an account's sign-in lockout early (support: someone mistyped their password
+    too often): forget the failed sign-ins django-axes counts for it, from every address,
+    through axes' own reset, so it signs in again at once; audited as ``account_unlocked``
+    against the account, with how many were forgotten and from which addresses. Nothing is
+    recorded when there was nothing to forget. Counts older than the lockout period are
+    forgotten anyway (docs/security.md)."""
+    if not email:
+        # axes' reset takes a missing name for "every name": it would clear every lock.
+        raise ValueError("unlock_account needs the account's email")
+    # Read under lock: a failure added to one of these rows meanwhile waits for the reset.
+    attempts = list(
+        AccessAttempt.objects.select_for_update()
+        .filter(username=email)
+        .values_list("ip_address", "failures_since_start")
+    )
+    if not attempts:
+        return None
+    reset_attempts(username=email)
+    return record_event(
+        "account_unlocked",
+        request=request,
+        actor=actor,
+        target=email,
+        details={
+            "email": email,
+            "failures": sum(failures for _, failures in attempts),
+            "addresses": sorted({ip for ip, _ in attempts if ip}),
+        },
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,111 @@
+"""Staff clear a sign-in lockout early in the admin (Axes → Access attempts, "Clear lock"),
+audited as ``account_unlocked`` (accounts.services.unlock_account). django-axes' own tables
+are otherwise read-only there: deleting access attempts would lift a lockout unaudited,
+deleting log rows would erase who signed in when."""
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from rest_framework.test import APIClient
+
+from edgeplug.audit.models import AuditEvent
+from tests.conftest import delete_one_then_in_bulk
+from tests.factories import PASSWORD, MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "/api/v1/auth/token"
+ATTEMPTS = "/admin/axes/accessattempt/"
+
+
+@pytest.fixture(autouse=True)
+def _limit(settings):
+    settings.AXES_FAILURE_LIMIT = 3
+
+
+def _sign_in(api: APIClient, email: str, password: str = PASSWORD):
+    return api.post(TOKEN, {"email": email, "password": password}, format="json")
+
+
+def _bulk_actions(page) -> set[str]:
+    form = page.context["action_form"]  # None when the page offers no action at all
+    return set() if form is None else {name for name, _ in form.fields["action"].choices}
+
+
+def _locked_out(api: APIClient) -> str:
+    """A member's email, locked out from this client's address by wrong passwords."""
+    email = MembershipFactory(role="admin").user.email
+    for _ in range(3):
+        _sign_in(api, email, "wrong")
+    refused = _sign_in(api, email)
+    assert (refused.status_code, refused.json()["code"]) == (403, "account_locked")
+    return email
+
+
+def test_a_superuser_clears_a_lock_and_the_member_signs_in_again(admin_session):
+    api = APIClient()
+    locked, still_locked = _locked_out(api), _locked_out(api)
+    client, admin = admin_session("platform-admins", is_superuser=True)
+    rows = AccessAttempt.objects.filter(username=locked)
+    failures = sum(rows.values_list("failures_since_start", flat=True))
+
+    listing = client.get(ATTEMPTS)
+    cleared = client.post(
+        ATTEMPTS,
+        {"action": "clear_lock", "_selected_action": list(rows.values_list("pk", flat=True))},
+        follow=True,
+    )
+
+    assert "clear_lock" in _bulk_actions(listing)
+    assert f"Lock of {locked} cleared: {failures} failed sign-ins forgotten." in [
+        str(m) for m in cleared.context["messages"]
+    ]
+    [event] = AuditEvent.objects.filter(action="account_unlocked")
+    assert (event.actor, event.target) == (admin, locked)
+    assert event.details == {"email": locked, "failures": failures, "addresses": ["127.0.0.1"]}
+    assert _sign_in(api, locked).status_code == 200
+    assert _sign_in(api, still_locked).status_code == 403  # only the chosen account
+
+
+def test_clearing_rows_that_name_no_account_leaves_them_and_says_so(admin_session):
+    """axes' reset reads a missing name as every name: such rows are never passed to it."""
+    api = APIClient()
+    locked = _locked_out(api)
+    unnamed = AccessAttempt.objects.create(
+        username=None, ip_address="198.51.100.7", failures_since_start=2, path_info=TOKEN
+    )
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    chosen = [unnamed.pk, AccessAttempt.objects.get(username=locked).pk]
+
+    cleared = client.post(
+        ATTEMPTS, {"action": "clear_lock", "_selected_action": chosen}, follow=True
+    )
+
+    messages = [str(m) for m in cleared.context["messages"]]
+    assert "1 chosen row(s) name no account and were left as they are" in messages[-1]
+    assert list(AccessAttempt.objects.values_list("pk", flat=True)) == [unnamed.pk]
+    assert _sign_in(api, locked).status_code == 200
+
+
+@pytest.mark.parametrize("model", [AccessAttempt, AccessLog, AccessFailureLog])
+def test_axes_rows_cannot_be_deleted_or_changed_in_the_admin(admin_session, model):
+    """Not by a superuser either, from the row's page or with the bulk "delete selected"."""
+    api = APIClient()
+    email = _locked_out(api)
+    AccessFailureLog.objects.create(username=email, ip_address="127.0.0.1", path_info=TOKEN)
+    client, _ = admin_session("platform-admins", is_superuser=True)  # writes an AccessLog
+    rows = list(model.objects.order_by("pk"))
+    changelist = f"/admin/axes/{model._meta.model_name}/"
+
+    listing = client.get(changelist)
+    codes = delete_one_then_in_bulk(client, changelist, rows[0].pk, rows[-1].pk)
+    changed = client.post(f"{changelist}{rows[0].pk}/change/", {"username": "someone-else"})
+
+    assert listing.status_code == 200
+    assert "delete_selected" not in _bulk_actions(listing)
+    assert codes[0] == 403
+    assert codes[1] in (200, 302)  # the list again: no such action offered
+    assert changed.status_code == 403
+    assert list(model.objects.order_by("pk")) == rows
+    assert model.objects.get(pk=rows[0].pk).username == rows[0].username
+    assert _sign_in(api, email).status_code == 403  # the lock holds
+    assert not AuditEvent.objects.filter(action="account_unlocked").exists()
