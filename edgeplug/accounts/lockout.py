@@ -7,10 +7,12 @@ from axes.helpers import get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from edgeplug.accounts.errors import AccountLocked
 from edgeplug.accounts.models import normalize_email
+from edgeplug.core.error_views import error_response, is_api
 
 
 class AccountAndAddressHandler(AxesDatabaseHandler):
@@ -35,11 +37,14 @@ class AccountAndAddressHandler(AxesDatabaseHandler):
         return max(per_account, per_address * limit // settings.LOGIN_ADDRESS_FAILURE_LIMIT)
 
 
-def lockout_message() -> str:
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return (
+def account_locked() -> AccountLocked:
+    """The refusal of a locked account, at every door (the API's sign-in, the portal's and the
+    admin's forms)."""
+    cool_off = settings.AXES_COOLOFF_TIME.total_seconds()
+    return AccountLocked(
         "Too many failed sign-ins from your address: signing in to this account from here "
-        f"is paused for up to {minutes} minutes."
+        f"is paused for up to {int(cool_off // 60)} minutes.",
+        retry_after=cool_off,
     )
 
 
@@ -53,15 +58,13 @@ def username_from_credentials(request, credentials) -> str | None:
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
     """JSON with a stable code for the API, a page for the admin's and the portal's forms."""
-    cool_off = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    detail = lockout_message()
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"code": "account_locked", "detail": detail}, status=403)
-    else:
-        # The vendor portal and the admin each show it in their own page frame.
-        template = (
-            "portal/locked.html" if request.path.startswith("/portal/") else "accounts/locked.html"
-        )
-        response = render(request, template, {"detail": detail}, status=403)
-    response["Retry-After"] = str(cool_off)
+    error = account_locked()
+    if is_api(request):
+        return error_response(error)
+    # The vendor portal and the admin each show it in their own page frame.
+    template = (
+        "portal/locked.html" if request.path.startswith("/portal/") else "accounts/locked.html"
+    )
+    response = render(request, template, {"detail": error.detail}, status=error.status)
+    response["Retry-After"] = str(error.retry_after)
     return response

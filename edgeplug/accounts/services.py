@@ -19,7 +19,6 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from edgeplug.accounts.errors import (
-    AccountLocked,
     EnrolmentCodeInvalid,
     InactiveUser,
     InvalidCredentials,
@@ -30,7 +29,7 @@ from edgeplug.accounts.errors import (
     TenantRequired,
     UnknownTenant,
 )
-from edgeplug.accounts.lockout import lockout_message
+from edgeplug.accounts.lockout import account_locked
 from edgeplug.accounts.models import User
 from edgeplug.accounts.sign_in_events import SIGN_IN_RECORDED, record_logout, record_sign_in
 from edgeplug.audit.models import AuditEvent
@@ -57,7 +56,7 @@ def _authenticate_password(request, email: str, password: str) -> User:
     # django-axes refuses locked accounts by raising PermissionDenied inside authenticate(),
     # which Django turns into None; the flag it leaves on the request tells the two apart.
     if getattr(http_request, "axes_locked_out", False):
-        raise AccountLocked(lockout_message())
+        raise account_locked()
     if user is not None:
         return user
     candidate = User.objects.with_email(email).first()

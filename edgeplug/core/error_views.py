@@ -24,7 +24,7 @@ from edgeplug.errors import DatabaseUnavailable, DomainError, NulCharacter, erro
 API_PREFIX = "/api/"
 
 
-def _is_api(request) -> bool:
+def is_api(request) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
@@ -45,13 +45,13 @@ def error_response(error: DomainError) -> JsonResponse:
 def nul_in_url(request):
     """``RefuseNulInUrlMiddleware``'s refusal."""
     error = NulCharacter("The URL may not contain the NUL character (%00).")
-    if _is_api(request):
+    if is_api(request):
         return error_response(error)
     return HttpResponseBadRequest(error.detail, content_type="text/plain; charset=utf-8")
 
 
 def bad_request(request, exception=None):
-    if not _is_api(request):
+    if not is_api(request):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
         return _json("payload_too_large", "Request body is too large.", 413)
@@ -64,13 +64,13 @@ def permission_denied(request, exception=None):
     record_denial(
         request, detail=str(exception) if exception is not None and exception.args else ""
     )
-    if not _is_api(request):
+    if not is_api(request):
         return defaults.permission_denied(request, exception)
     return _json("permission_denied", "You do not have permission to do this.", 403)
 
 
 def page_not_found(request, exception=None):
-    if _is_api(request):
+    if is_api(request):
         return _json("not_found", "Not found.", 404)
     for prefix, view in settings.NOT_FOUND_PAGES.items():
         if request.path.startswith(prefix):
@@ -90,7 +90,7 @@ def csrf_failure(request, reason: str = ""):
     site with a page of its own (``settings.CSRF_FAILURE_PAGES``, by path prefix) that page,
     in its frame; else Django's own."""
     scripted = request.headers.get("X-Requested-With") == "XMLHttpRequest"
-    if _is_api(request) or scripted:
+    if is_api(request) or scripted:
         return _json("csrf_failed", CSRF_FAILED_DETAIL, 403)
     for prefix, view in settings.CSRF_FAILURE_PAGES.items():
         if request.path.startswith(prefix):
@@ -99,7 +99,7 @@ def csrf_failure(request, reason: str = ""):
 
 
 def server_error(request):
-    if not _is_api(request):
+    if not is_api(request):
         return defaults.server_error(request)
     # Django calls this while handling the exception: a database lost outside a DRF view
     # (a middleware, a plain view) is still the 503 the API answers inside one.

@@ -21,12 +21,15 @@ def _limit(settings):
     }
 
 
-def test_account_locks_after_repeated_failures_even_for_the_right_password(api):
+def test_account_locks_after_repeated_failures_even_for_the_right_password(api, settings):
     user = MembershipFactory().user
     for _ in range(3):
         api.post(TOKEN, {"email": user.email, "password": "wrong"}, format="json")
     response = api.post(TOKEN, {"email": user.email, "password": PASSWORD}, format="json")
     assert (response.status_code, response.json()["code"]) == (403, "account_locked")
+    # How long to wait, as every refusal a client may retry says it: header and body alike.
+    cool_off = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    assert (response["Retry-After"], response.json()["retry_after"]) == (str(cool_off), cool_off)
     assert AuditEvent.objects.filter(action="login_failed", target=user.email).count() >= 3
     assert AuditEvent.objects.filter(action="account_locked", target=user.email).exists()
 

@@ -6,7 +6,7 @@ from django.utils.html import escape
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from edgeplug.accounts.lockout import lockout_message
+from edgeplug.accounts.lockout import account_locked
 from edgeplug.audit.models import AuditEvent
 from tests.conftest import sign_in, totp_now
 from tests.factories import (
@@ -211,7 +211,7 @@ def test_lockout_shows_the_apis_message(settings):
     assert response.status_code == 403
     text = response.content.decode()
     assert "account_locked" in text
-    assert lockout_message() in text  # the API's words
+    assert account_locked().detail in text  # the API's words
 
 
 def test_customer_without_a_vendor_tenant_gets_a_clear_page():
