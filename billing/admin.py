@@ -94,7 +94,7 @@ class MoneyBackFilter(admin.SimpleListFilter):
         if self.value() == "owed":
             return queryset.owing_money_back()
         if self.value() == "paid_back":
-            return queryset.filter(refund_amount__gt=0, refunded_at__isnull=False)
+            return queryset.paid_money_back()
         return queryset
 
 

@@ -39,6 +39,7 @@ from billing.payment_notices import Notice
 from billing.queueing import send_after_commit
 from billing.signals import default_card_set
 from edgeplug.audit.services import recorded
+from edgeplug.timefmt import utc_iso
 from marketplace import orders
 
 COLLECT_TASK = "billing.tasks.collect_invoice_payment"
@@ -218,7 +219,7 @@ def collect_missed_first_charges(now: datetime | None = None) -> CollectionRun:
 
 def _caught_up(invoice: Invoice) -> None:
     record_invoice_event(
-        "invoice_first_charge_caught_up", invoice, finalized_at=invoice.finalized_at.isoformat()
+        "invoice_first_charge_caught_up", invoice, finalized_at=utc_iso(invoice.finalized_at)
     )
 
 
@@ -449,7 +450,7 @@ def _record_failure(invoice: Invoice, code: str, message: str, now: datetime) ->
         code=code,
         payment_intent=invoice.payment_intent_id,
         next_attempt_at=(
-            invoice.next_payment_attempt_at.isoformat() if invoice.next_payment_attempt_at else None
+            utc_iso(invoice.next_payment_attempt_at) if invoice.next_payment_attempt_at else None
         ),
     )
     if invoice.status == InvoiceStatus.UNCOLLECTIBLE and not was_uncollectible:

@@ -30,7 +30,7 @@ from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from billing.documents.document import negative_total_refusal, vat_amount
-from billing.meter import HOUR_PLACES, billed_hours
+from billing.meter import HOUR_PLACES, billed_hours, hour_of
 from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, UsageHour
 from billing.periods import add_months, month_label, next_month
 from marketplace import pricing
@@ -39,12 +39,8 @@ from marketplace.models import Entitlement, Order, PlanKind
 BILLED_USAGE_KINDS = (LineKind.USAGE, LineKind.LATE_USAGE)
 
 
-def _floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
 def _ceil_hour(moment: datetime) -> datetime:
-    floor = _floor_hour(moment)
+    floor = hour_of(moment)
     return floor if floor == moment else floor + timedelta(hours=1)
 
 
@@ -150,12 +146,12 @@ def _windows(entitlements: Iterable[Entitlement]) -> list[_Window]:
                 agent_entitlements[index + 1] if index + 1 < len(agent_entitlements) else None
             )
             if successor is not None:
-                end = _floor_hour(successor.valid_from)
+                end = hour_of(successor.valid_from)
             elif entitlement.valid_until is not None:
                 end = _ceil_hour(entitlement.valid_until)
             else:
                 end = None
-            windows.append(_Window(entitlement, _floor_hour(entitlement.valid_from), end))
+            windows.append(_Window(entitlement, hour_of(entitlement.valid_from), end))
     return windows
 
 

@@ -31,7 +31,8 @@ def union(intervals: Iterable[tuple[_T, _T]]) -> list[tuple[_T, _T]]:
 
 
 def hour_of(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
+    """The UTC hour ``moment`` falls in: usage is rolled up, and billed, by these hours."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _whole_seconds(intervals: Iterable[Interval]) -> list[tuple[int, int]]:

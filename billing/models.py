@@ -416,6 +416,10 @@ class InvoiceQuerySet(models.QuerySet):
         """Credit notes whose money has not gone back yet (``billing.money_back``)."""
         return self.filter(refund_amount__gt=0, refunded_at__isnull=True)
 
+    def paid_money_back(self):
+        """Credit notes whose money has gone back (by card refund or recorded transfer)."""
+        return self.filter(refund_amount__gt=0, refunded_at__isnull=False)
+
     def awaiting_outcome(self):
         """Unpaid invoices whose last charge attempt awaits its outcome (Stripe said
         processing, or its webhook has not come): ``Invoice.is_awaiting_outcome`` in a

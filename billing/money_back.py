@@ -24,6 +24,7 @@ failed so is audited ``order_refund_failed`` (``orders.record_failed_refund``)."
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,6 +48,7 @@ from edgeplug.audit.services import record_event, recorded
 from edgeplug.core.locking import locked, stamp_once
 from edgeplug.errors import DomainError
 from marketplace import orders
+from marketplace.models import Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -259,8 +261,9 @@ REFUND_WATCH = timedelta(days=30)
 
 @dataclass
 class RefundCheck:
-    """What ``recheck_card_refunds`` did: note number -> what ``sync_refund`` said, for each
-    refund that turned out failed; -> why, for each the processor failed on."""
+    """What ``recheck_card_refunds`` did: a credit note's number, or ``order N``, -> what
+    ``sync_refund`` said, for each refund newly found failed; -> why, for each the processor
+    failed on."""
 
     failed: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
@@ -268,23 +271,38 @@ class RefundCheck:
 
 def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
     """The beat job's net for a lost ``refund.failed`` webhook: each credit note refunded to
-    the card in the last ``REFUND_WATCH`` has its refund asked for again and, when it failed,
-    is handled as the webhook would have been (``sync_refund``). A processor error on one
-    leaves it for the next run, and the others are still asked for."""
+    the card in the last ``REFUND_WATCH``, and each order refunded then (by finance, or in
+    Stripe's dashboard), has its refunds asked for again; one that failed is handled as the
+    webhook would have been (``sync_refund``; an order's is told once). A processor error on
+    one leaves it for the next run, and the others are still asked for."""
     run = RefundCheck()
     if not payments.configured():
         return run
-    recent = Invoice.objects.filter(
-        refunded_by=CARD, refunded_at__gte=(now or timezone.now()) - REFUND_WATCH
-    ).exclude(refund_reference="")
-    for number, refund_id in recent.order_by("pk").values_list("number", "refund_reference"):
-        try:
+    since = (now or timezone.now()) - REFUND_WATCH
+    notes = Invoice.objects.filter(refunded_by=CARD, refunded_at__gte=since).exclude(
+        refund_reference=""
+    )
+    for number, refund_id in notes.order_by("pk").values_list("number", "refund_reference"):
+        with _asked(run, number):
             refund = payments.refund_state(refund_id)
             if refund.status not in payments.REFUND_MADE:
                 run.failed[number] = _apply_refund(refund)
-        except DomainError as exc:
-            run.errors[number] = exc.detail
+    refunded = Order.objects.filter(status=OrderStatus.REFUNDED, refunded_at__gte=since)
+    for pk, intent in refunded.exclude(payment_intent_id="").values_list("pk", "payment_intent_id"):
+        with _asked(run, f"order {pk}"):
+            for refund in payments.refunds_of(intent):
+                failed = refund.status not in payments.REFUND_MADE
+                if failed and not recorded("order_refund_failed", refund=refund.id):
+                    run.failed[f"order {pk}"] = _apply_refund(refund)
     return run
+
+
+@contextmanager
+def _asked(run: RefundCheck, what: str):
+    try:
+        yield
+    except DomainError as exc:
+        run.errors[what] = exc.detail
 
 
 def record_money_paid_back(note: Invoice, *, reference: str, actor=None, request=None) -> Invoice:

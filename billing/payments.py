@@ -228,7 +228,7 @@ def _save_card(tenant, customer_id, payment_method_id, actor, request) -> Paymen
             },
         )
         if created:
-            if not PaymentMethod.objects.filter(tenant=tenant, is_default=True).exists():
+            if default_payment_method(tenant) is None:
                 saved.is_default = True
                 saved.save(update_fields=["is_default"])
                 default_card_set.send(sender=PaymentMethod, tenant_id=tenant.pk)
@@ -483,10 +483,7 @@ class RefundState:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-@_processor_call("reading the refund")
-def refund_state(refund_id: str) -> RefundState:
-    """Re-fetch a refund: the truth a refund webhook only hints at."""
-    refund = client().v1.refunds.retrieve(refund_id)
+def _refund_state(refund) -> RefundState:
     return RefundState(
         refund.id,
         refund.status,
@@ -495,6 +492,19 @@ def refund_state(refund_id: str) -> RefundState:
         failure_reason=getattr(refund, "failure_reason", None) or "",
         metadata=refund.metadata.to_dict() if refund.metadata else {},
     )
+
+
+@_processor_call("reading the refund")
+def refund_state(refund_id: str) -> RefundState:
+    """Re-fetch a refund: the truth a refund webhook only hints at."""
+    return _refund_state(client().v1.refunds.retrieve(refund_id))
+
+
+@_processor_call("reading the payment's refunds")
+def refunds_of(payment_intent_id: str) -> list[RefundState]:
+    """Every refund of the PaymentIntent, as Stripe has it now."""
+    listed = client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
+    return [_refund_state(refund) for refund in listed.auto_paging_iter()]
 
 
 def verified_event(payload: bytes, signature: str):

@@ -17,6 +17,7 @@ from billing import (
 )
 from billing.documents import mail
 from billing.errors import PaymentProcessorError
+from edgeplug.timefmt import utc_iso
 
 
 @shared_task(acks_late=True)
@@ -27,7 +28,7 @@ def maintain_usage_partitions() -> dict:
         "created": result.created,
         "dropped": result.dropped,
         "deleted": result.deleted,
-        "cutoff": result.cutoff.isoformat() if result.cutoff else None,
+        "cutoff": utc_iso(result.cutoff) if result.cutoff else None,
     }
 
 

@@ -28,7 +28,15 @@ from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.signals import tenant_changed
 from marketplace.catalogue_cache import invalidate_catalogue
 from marketplace.certified import current_certificate
-from marketplace.models import Agent, CatalogueListing, Entitlement, PlanKind, PricePlan, Review
+from marketplace.models import (
+    MAX_STARS,
+    Agent,
+    CatalogueListing,
+    Entitlement,
+    PlanKind,
+    PricePlan,
+    Review,
+)
 
 FACETS = ("agent_type", "core", "level", "license")
 PRICE_MODELS = {"free": "has_free", "one_time": "has_one_time", "metered": "has_metered"}
@@ -93,12 +101,12 @@ class RatingSummary:
 
 
 def visible_reviews(agent: Agent) -> QuerySet:
-    return Review.objects.filter(agent=agent, hidden_at__isnull=True)
+    return Review.objects.visible().filter(agent=agent)
 
 
 def rating_summary(agent: Agent) -> RatingSummary:
     """Average, count and a 1-5 star histogram of the agent's visible reviews."""
-    stars = range(1, 6)
+    stars = range(1, MAX_STARS + 1)
     totals = visible_reviews(agent).aggregate(
         average=Avg("stars"), **{f"stars_{n}": Count("id", filter=Q(stars=n)) for n in stars}
     )

@@ -368,6 +368,7 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
 
     objects = OrderQuerySet.as_manager()
 
@@ -603,6 +604,15 @@ class Deployment(models.Model):
         return f"{self.version} on {self.device}"
 
 
+MAX_STARS = 5  # a review rates from 1 to this
+
+
+class ReviewQuerySet(models.QuerySet):
+    def visible(self):
+        """Reviews customers read: not hidden by staff (``reviews.hide_review``)."""
+        return self.filter(hidden_at__isnull=True)
+
+
 class Review(models.Model):
     """One tenant's rating of an agent; an update replaces it. Text is stored as given."""
 
@@ -627,12 +637,14 @@ class Review(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = ReviewQuerySet.as_manager()
+
     class Meta:
         ordering = ["-updated_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "agent"], name="one_review_per_tenant"),
             models.CheckConstraint(
-                condition=models.Q(stars__gte=1, stars__lte=5), name="review_stars_1_to_5"
+                condition=models.Q(stars__gte=1, stars__lte=MAX_STARS), name="review_stars_1_to_5"
             ),
         ]
 

@@ -565,9 +565,9 @@ def _mark_refunded(order: Order, *, actor, request, source: str) -> Invoice | No
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    order.status = OrderStatus.REFUNDED
-    order.save(update_fields=["status", "updated_at"])
     now = timezone.now()
+    order.status, order.refunded_at = OrderStatus.REFUNDED, now
+    order.save(update_fields=["status", "refunded_at", "updated_at"])
     # Its validity ends now too: the close bills an entitlement by its validity dates, so a
     # revoked one is billed (fee and hours) up to the refund and never after.
     Entitlement.objects.filter(order=order).exclude(status=EntitlementStatus.REVOKED).update(

@@ -128,12 +128,11 @@ def review_to_reply(request, agent_id: int, review_id: int) -> Review:
     own agents and shown to customers; else 404, the same for a hidden review, another
     vendor's and none at all."""
     return get_for_request(
-        Review.objects.select_related("agent", "tenant"),
+        Review.objects.visible().select_related("agent", "tenant"),
         request,
         field="agent__tenant",
         agent_id=agent_id,
         pk=review_id,
-        hidden_at__isnull=True,
     )
 
 

@@ -13,6 +13,7 @@ from edgeplug.core.serializers import (
     StrictSerializer,
 )
 from marketplace.models import (
+    MAX_STARS,
     Deployment,
     Device,
     Entitlement,
@@ -111,6 +112,7 @@ class OrderSerializer(ReadOnlyModelSerializer):
             "entitlement",
             "created_at",
             "completed_at",
+            "refunded_at",
         ]
 
     def get_entitlement(self, obj) -> int | None:
@@ -259,7 +261,7 @@ class ReviewSerializer(ReadOnlyModelSerializer):
 
 
 class SubmitReviewSerializer(StrictSerializer):
-    stars = serializers.IntegerField(min_value=1, max_value=5)
+    stars = serializers.IntegerField(min_value=1, max_value=MAX_STARS)
     title = serializers.CharField(max_length=120)
     text = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
 

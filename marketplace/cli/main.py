@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from certification.vocabulary import FINISHED_RUN_STATUSES, Level
+from certification.vocabulary import FINISHED_RUN_STATUSES, Level, RunStatus
 from edgeplug import signing
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from marketplace.cli import render
@@ -611,7 +611,7 @@ def _show_run(client: ApiClient, run_id: int, *, watch: bool, interval: float) -
         if run.get("status") in FINISHED_RUN_STATUSES:
             break
         time.sleep(interval)
-    if run["status"] != "passed":
+    if run["status"] != RunStatus.PASSED:
         raise CliError(f"run_{run['status']}", f"certification run {run_id} {run['status']}")
 
 

@@ -216,3 +216,41 @@ def test_an_order_s_refund_that_failed_is_told_to_finance_once(
         "reference": "SEPA back 77",
     }
     assert settled.tenant == customer.tenant and settled.actor is not None
+
+
+def test_an_order_s_refund_failing_with_its_webhook_lost_is_found_by_the_beat_job(
+    payer,
+    agent,
+    make_plan,  # noqa: F811
+    admin_session,
+    clock,
+):
+    """The beat job asks Stripe for the refunds of each order refunded in the last 30 days:
+    one that failed is told to finance once, as its webhook would have."""
+    customer = payer(agent=agent)
+    body = place_order(
+        signed_in(customer), agent, make_plan("one_time", currency="EUR", amount=4900), "k"
+    ).json()
+    finance, _ = admin_session("finance")
+    refund_in_admin(finance, body["id"])
+    order = Order.objects.get(pk=body["id"])
+    assert order.refunded_at is not None
+    assert tasks.recheck_card_refunds.apply().get() == {"failed": {}, "errors": {}}
+    (refund,) = (
+        stripe_client().v1.refunds.list(params={"payment_intent": order.payment_intent_id}).data
+    )
+
+    card_refund_fails(refund.id)  # and Stripe's webhook never arrives
+    clock.shift(timedelta(days=3))
+    found = tasks.recheck_card_refunds.apply().get()
+
+    assert found == {
+        "failed": {f"order {order.pk}": f"order {order.pk} refund failed"},
+        "errors": {},
+    }
+    (failed,) = AuditEvent.objects.filter(action="order_refund_failed")
+    assert failed.details["refund"] == refund.id
+    assert MoneyToGiveBack.objects.count() == 1
+    # Told once: the next run finds nothing new.
+    assert tasks.recheck_card_refunds.apply().get() == {"failed": {}, "errors": {}}
+    assert AuditEvent.objects.filter(action="order_refund_failed").count() == 1

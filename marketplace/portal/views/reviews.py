@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import reviews
 from marketplace.catalogue import rating_summary, visible_reviews
-from marketplace.models import Agent, Review
+from marketplace.models import MAX_STARS, Agent, Review
 from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import ReplyForm
 from marketplace.portal.outcomes import perform, render_form
@@ -33,7 +33,7 @@ class ShownReview:
 
     @property
     def stars(self) -> str:
-        return "★" * self.review.stars + "☆" * (5 - self.review.stars)
+        return "★" * self.review.stars + "☆" * (MAX_STARS - self.review.stars)
 
 
 def _page_of(review: Review) -> int:
