@@ -52,3 +52,40 @@ def test_a_vendor_replies_to_a_review_and_reads_the_reply_under_it(journey, vend
     review.refresh_from_db()
     assert (review.vendor_reply, review.vendor_reply_by) == (REPLY, vendor_admin)
     assert Review.objects.filter(vendor_reply_at__isnull=False).count() == 1
+
+
+def in_view_and_focused(page, locator) -> bool:
+    """The element lies within the window as it is scrolled, and has the keyboard focus."""
+    return locator.evaluate(
+        "element => { const box = element.getBoundingClientRect();"
+        " return box.top >= 0 && box.bottom <= window.innerHeight"
+        " && document.activeElement === element; }"
+    )
+
+
+def test_a_refused_reply_far_down_a_long_page_is_brought_into_view(journey, vendor_admin):
+    """The 25th review of a page: its refused reply comes back as the whole page, and the
+    refusal is scrolled into view and focused rather than left thousands of pixels below."""
+    page = journey.page
+    tenant = vendor_admin.memberships.get().tenant
+    version = AgentVersionFactory(agent__tenant=tenant, agent__name="pump-anomaly", public=True)
+    reviews = [
+        ReviewFactory(agent=version.agent, tenant=TenantFactory(name=f"Plant {n}"), stars=4)
+        for n in range(25)
+    ]
+    oldest = min(reviews, key=lambda review: (review.updated_at, review.pk))
+    reviews_path = f"/portal/agents/{version.agent_id}/reviews/"
+
+    portal_sign_in(journey, vendor_admin)
+    page.goto(f"{journey.base_url}{reviews_path}")
+    journey.check()
+    button = page.get_by_role("button", name=f"Reply to {oldest.tenant.name}", exact=True)
+    assert page.evaluate("document.body.scrollHeight") > 3 * page.viewport_size["height"]
+
+    journey.expect_status(400, f"{reviews_path}{oldest.pk}/reply/")
+    journey.click(button)
+
+    refusal = page.locator(f"#review-{oldest.pk} .refusal")
+    assert "reply_required" in refusal.inner_text()
+    assert page.evaluate("window.scrollY") > 0
+    assert in_view_and_focused(page, refusal)
