@@ -1,6 +1,7 @@
 """A vendor admin, in Chromium, steps down to developer on the team page (another admin
 stays) and lands on a page they may still open, with the change said there and no refusal
-audited; an admin who removes themselves is signed out, not shown a 403."""
+audited; removing a member asks first; an admin who removes themselves is signed out, not
+shown a 403."""
 
 import pytest
 
@@ -52,10 +53,28 @@ def test_changing_someone_elses_role_stays_on_the_team_page(journey, vendor_admi
     assert "grace@acme.example is now billing." in _messages(page)
 
 
+def test_removing_a_member_asks_first_and_cancel_keeps_them(journey, vendor_admin):
+    page = _open_team(journey, vendor_admin)
+    journey.click(page.get_by_role("link", name="Remove grace@acme.example"))
+    assert page.get_by_role("heading", name="Remove grace@acme.example").count() == 1
+    assert "They lose this team's pages and API at once" in page.locator("main").inner_text()
+    journey.click(page.get_by_role("link", name="Cancel"))
+    assert page.url == journey.base_url + "/portal/team/"
+    assert Membership.objects.filter(user__email="grace@acme.example").exists()
+
+    journey.click(page.get_by_role("link", name="Remove grace@acme.example"))
+    journey.click(page.get_by_role("button", name="Yes, remove grace@acme.example"))
+    assert page.url == journey.base_url + "/portal/team/"
+    assert "grace@acme.example left the team." in _messages(page)
+    assert not Membership.objects.filter(user__email="grace@acme.example").exists()
+
+
 def test_an_admin_who_removes_themselves_is_signed_out(journey, vendor_admin):
     page = _open_team(journey, vendor_admin)
+    journey.click(page.get_by_role("link", name=f"Remove {vendor_admin.email}"))
+    assert "this session ends" in page.locator("main").inner_text()
     with page.expect_navigation() as landed:
-        page.get_by_role("button", name=f"Remove {vendor_admin.email}").click()
+        page.get_by_role("button", name=f"Yes, remove {vendor_admin.email}").click()
     journey.check()
 
     assert landed.value.status == 200

@@ -65,6 +65,7 @@ def test_another_vendors_things_are_not_found(portal_vendor, other_vendors_thing
         client.post(f"/portal/team/{member.pk}/role/", {f"m{member.pk}-role": "admin"}).status_code
         == 404
     )
+    assert client.get(f"/portal/team/{member.pk}/remove/").status_code == 404
     assert client.post(f"/portal/team/{member.pk}/remove/").status_code == 404
     key.refresh_from_db()
     v.refresh_from_db()
@@ -91,6 +92,7 @@ def test_a_developer_cannot_manage_the_team(portal_vendor):
         f"/portal/team/{admin.pk}/role/", {f"m{admin.pk}-role": "billing"}
     )
     assert changed.status_code == 403
+    assert developer.client.get(f"/portal/team/{admin.pk}/remove/").status_code == 403
     assert developer.client.post(f"/portal/team/{admin.pk}/remove/").status_code == 403
     admin.refresh_from_db()
     assert admin.role == "admin"

@@ -2,7 +2,7 @@
 actions (the last admin cannot leave or lose the role), as at the API (``TENANT_ADMIN``):
 a former vendor's admins too."""
 
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from edgeplug.tenancy import services as tenancy
@@ -69,12 +69,19 @@ def change_role(request, pk):
     return redirect("portal:team")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @vendor_page(power=TENANT_ADMIN)
 def remove_member(request, pk):
+    """Asks first (GET), then removes (POST): the member loses the tenant's pages and API at
+    once."""
     membership = get_for_request(
         Membership.objects.select_related("user", "tenant"), request, pk=pk
     )
+    if request.method == "GET":
+        yourself = membership.user_id == request.user.pk
+        return render(
+            request, "portal/member_remove.html", {"member": membership, "yourself": yourself}
+        )
     success = f"{membership.user.email} left the team."
     outcome = perform_and_flash(request, tenancy.remove_member, membership, success=success)
     if outcome.error is None and membership.user_id == request.user.pk:
