@@ -47,4 +47,8 @@ def load_key_file(path: Path) -> signing.KeyPair:
     keys = signing.KeyPair(private_key, signing.public_key_from_private(private_key))
     if document.get("key_id") != keys.key_id:
         raise CliError("invalid_key_file", f"the key id in {path} does not match its key")
+    if document.get("public_key") != signing.encode_b64(keys.public_key):
+        # A vendor may copy it from the file into the portal's key form: another one would
+        # register a key that verifies none of this file's signatures.
+        raise CliError("invalid_key_file", f"the public key in {path} does not match its key")
     return keys

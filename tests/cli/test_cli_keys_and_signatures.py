@@ -87,11 +87,13 @@ def test_verify_checks_the_archive_itself(cli, tmp_path):
     cli.refused("verify", str(package), code="not_a_zip")
 
 
-def test_a_tampered_key_file_is_refused(cli, tmp_path):
+@pytest.mark.parametrize("field", ["key_id", "public_key"])
+def test_a_tampered_key_file_is_refused(cli, tmp_path, field):
     cli.ok("keygen")
     path = cli.config_dir / "signing-key.json"
     document = json.loads(path.read_text())
-    document["key_id"] = signing.key_id(signing.generate_keypair().public_key)
+    other = signing.generate_keypair().public_key
+    document[field] = signing.key_id(other) if field == "key_id" else signing.encode_b64(other)
     path.write_text(json.dumps(document))
     package = tmp_path / "agent.epk"
     package.write_bytes(make_package())
