@@ -4,6 +4,7 @@ versions, and the caller's tenant's own, published or not."""
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from certification.errors import VersionYanked
 from edgeplug.core.compiled import CompiledQuery
 from edgeplug.tenancy.scoping import (
     for_request,
@@ -50,6 +51,25 @@ def shown_versions(request) -> QuerySet:
     return AgentVersion.objects.filter(
         Q(pk__in=held_versions(request).values("pk"))
         | Q(YANKED_AFTER_RELEASE, Exists(visible.filter(agent=OuterRef("agent"))))
+    )
+
+
+def yanked_refusal(request, agent_id: int, version: str) -> VersionYanked | None:
+    """The refusal of a version the caller sees but may no longer use because its vendor
+    yanked it (its download, bundle or a new deployment), or None: such a version is neither
+    missing nor someone else's, so ``404`` or ``unknown_version`` would mislead."""
+    item = (
+        shown_versions(request)
+        .filter(agent_id=agent_id, version=version, yanked_at__isnull=False)
+        .select_related("agent")
+        .first()
+    )
+    if item is None:
+        return None
+    return VersionYanked(
+        f"{item.agent.name} {item.version} was yanked by its vendor on "
+        f"{item.yanked_at:%Y-%m-%d} (UTC): it is no longer downloaded or deployed. Use another "
+        "of its versions."
     )
 
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from billing.billing_accounts import TAX_RATE_PATTERN
 from billing.documents import codelists
-from billing.models import BillingAccount, Invoice, InvoiceLine
+from billing.models import BillingAccount, Invoice, InvoiceLine, RefundedBy
 from edgeplug.core.serializers import (
     DocumentTextField,
     ReadOnlyModelSerializer,
@@ -53,6 +53,13 @@ class InvoiceSerializer(ReadOnlyModelSerializer):
         read_only=True, help_text="still owed: amount_due while unpaid, 0 once paid or void"
     )
     credit_of = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    # Declared: a read-only model field's choices would be published without its blank value.
+    refunded_by = serializers.ChoiceField(
+        choices=RefundedBy.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="how a credit note's money went back; empty while owed, and on invoices",
+    )
 
     class Meta:
         model = Invoice

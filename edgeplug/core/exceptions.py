@@ -78,12 +78,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 
     code, detail = code_and_detail(exc)
     request = context.get("request")
-    if (
-        isinstance(exc, exceptions.NotAuthenticated)
-        and request is not None
-        and device_header(request)
-    ):
-        detail = PEOPLE_ONLY_DETAIL
+    if isinstance(exc, exceptions.NotAuthenticated) and request is not None:
+        detail = _wrong_door(request, context.get("view")) or detail
     response.data = {"code": code, "detail": detail}
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
         response.data["retry_after"] = int(getattr(exc, "wait", 0) or 0)
@@ -106,6 +102,23 @@ PEOPLE_ONLY_DETAIL = (
     "A device token is not accepted here: this endpoint is for people, signed in with "
     "Authorization: Bearer <access token from POST /api/v1/auth/token>."
 )
+
+
+DEVICES_ONLY_DETAIL = (
+    "A person's token is not accepted here: this endpoint is for devices, with "
+    "Authorization: Device <token> (POST /api/v1/devices/{id}/rotate-token issues one)."
+)
+
+
+def _wrong_door(request, view) -> str | None:
+    """Credentials were sent, but of the other kind (a device's token to a person's
+    endpoint, or a person's to a device's): say so rather than "not provided"."""
+    if device_header(request):
+        return PEOPLE_ONLY_DETAIL
+    device_only = view is not None and view.get_authenticate_header(request) == "Device"
+    if device_only and get_authorization_header(request):
+        return DEVICES_ONLY_DETAIL
+    return None
 
 
 def code_and_detail(exc: exceptions.APIException) -> tuple[str, str]:

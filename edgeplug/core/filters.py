@@ -29,10 +29,13 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
             try:
                 value = value.astimezone(UTC)
             except OverflowError as exc:
-                raise ValidationError(
-                    {self.field_name: ["Date-time out of range."]}, code="invalid"
-                ) from exc
+                raise ValidationError({self._parameter(): ["Date-time out of range."]}) from exc
         return super().filter(qs, value)
+
+    def _parameter(self) -> str:
+        """The query parameter this filter reads (``since``), not the field it filters."""
+        filters_ = getattr(self.parent, "filters", {})
+        return next((name for name, item in filters_.items() if item is self), self.field_name)
 
 
 class _GivenWithAValue:

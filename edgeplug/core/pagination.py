@@ -11,11 +11,14 @@ def _positive(raw: str) -> int | None:
 
 
 class StrictPageSizeMixin:
-    """A page or page_size that is not a positive integer is a 400, as the schema says."""
+    """A page or page_size that is not a positive integer is a 400, as the schema and
+    docs/commerce.md say (DRF's ``page=last`` too: the last page is ``count`` over the size)."""
+
+    last_page_strings = ()
 
     def get_page_number(self, request, paginator):
         raw = request.query_params.get(self.page_query_param)
-        if raw is not None and raw not in self.last_page_strings and _positive(raw) is None:
+        if raw is not None and _positive(raw) is None:
             raise exceptions.ValidationError(
                 {self.page_query_param: ["Must be a positive integer."]}, code="invalid_page"
             )

@@ -14,8 +14,14 @@ from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 from marketplace import devices
 from marketplace.api import commerce_serializers as s
 from marketplace.api.device_auth import DeviceTokenAuthentication, IsDevice
+from marketplace.errors import UnknownVersion
 from marketplace.models import Deployment, Device
-from marketplace.visibility import held_or_visible_agents, referenced_version, visible_versions
+from marketplace.visibility import (
+    held_or_visible_agents,
+    referenced_version,
+    visible_versions,
+    yanked_refusal,
+)
 
 
 def _device(request, pk) -> Device:
@@ -93,17 +99,25 @@ class DeploymentListCreate(DeviceManagement, generics.ListAPIView):
                 "unknown_agent or unknown_version: the body names no agent, or no version of "
                 "it, that you can deploy (absent and another tenant's alike); not_available.",
             ),
+            409: error_response(
+                409, "version_yanked: its vendor yanked it; seat_limit_reached: no seat free."
+            ),
         },
     )
     def post(self, request, pk):
         device = _device(request, pk)
         data = validated(s.CreateDeploymentSerializer, request)
-        version = referenced_version(
-            visible_versions(request),
-            held_or_visible_agents(request),
-            data["agent"],
-            data["version"],
-        )
+        try:
+            version = referenced_version(
+                visible_versions(request),
+                held_or_visible_agents(request),
+                data["agent"],
+                data["version"],
+            )
+        except UnknownVersion:
+            if refusal := yanked_refusal(request, data["agent"], data["version"]):
+                raise refusal from None
+            raise
         deployment, created = devices.deploy(device, version, actor=request.user, request=request)
         answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(s.DeploymentSerializer(deployment).data, status=answer)

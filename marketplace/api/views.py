@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from certification.pipeline.actions import broker_refusal, check_level, submit_for_certification
 from edgeplug.audit.services import record_denial
 from edgeplug.core.renderers import JsonErrorsMixin, OctetStreamRenderer, ZipRenderer
+from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import represent, validated
 from edgeplug.core.throttling import DeviceThrottle
 from edgeplug.errors import DomainError, NotFound
@@ -37,6 +38,7 @@ from marketplace.visibility import (
     shown_versions,
     visible_agents,
     with_listing,
+    yanked_refusal,
 )
 
 
@@ -201,8 +203,14 @@ class VersionDetail(APIView):
 
 
 def _downloadable(request, agent_id: int, version: str) -> AgentVersion:
-    """The version if this tenant may download it; 404 when it cannot even see it."""
-    item = _version_in(held_versions(request), agent_id, version)
+    """The version if this tenant may download it; 409 ``version_yanked`` when its vendor
+    yanked it, 404 when the tenant cannot even see it."""
+    try:
+        item = _version_in(held_versions(request), agent_id, version)
+    except Http404:
+        if refusal := yanked_refusal(request, agent_id, version):
+            raise refusal from None
+        raise
     downloads.ensure_may_download(getattr(request, "tenant", None), item)
     return item
 
@@ -254,6 +262,7 @@ def _download_schema(media_type: str, description: str):
                 403: OpenApiResponse(
                     NotEntitledSerializer, description="not_entitled, with the agent's plans"
                 ),
+                409: error_response(409, "version_yanked: its vendor yanked it."),
             }
         )
     )

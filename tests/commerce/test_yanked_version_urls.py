@@ -1,6 +1,7 @@
 """A version yanked after customers could see it stays on the agent's page, marked, without
 download URL (docs/commerce.md), and its own URLs answer as that page does: the version's
-detail and its certificate are there, marked yanked; its bytes (download, bundle) stay refused.
+detail and its certificate are there, marked yanked; its bytes (download, bundle) and new
+deployments are refused 409 version_yanked.
 A version no customer ever saw stays a 404 for other tenants."""
 
 import pytest
@@ -52,8 +53,25 @@ def test_a_version_yanked_after_release_answers_at_its_own_urls_as_on_the_agent_
     assert certificate.status_code == 200, certificate.json()
     assert certificate.json()["certificate"]["package"]["version"] == "1.1.0"
 
-    for tail in ("/download", "/bundle"):  # its bytes stay refused, as before
-        assert client.get(_url(yanked, tail)).status_code == 404, tail
+    for tail in ("/download", "/bundle"):  # its bytes stay refused, and say why
+        refused = client.get(_url(yanked, tail))
+        assert (refused.status_code, refused.json()["code"]) == (409, "version_yanked"), tail
+        assert "1.1.0 was yanked by its vendor on" in refused.json()["detail"]
+    device = client.post(
+        "/api/v1/devices", {"name": "pump 1", "hardware_id": "hw-1", "core": "cortex-m4"}
+    ).json()["device"]
+    deploy = client.post(
+        f"/api/v1/devices/{device['id']}/deployments",
+        {"agent": agent.pk, "version": "1.1.0"},
+        format="json",
+    )
+    assert (deploy.status_code, deploy.json()["code"]) == (409, "version_yanked")
+    unknown = client.post(
+        f"/api/v1/devices/{device['id']}/deployments",
+        {"agent": agent.pk, "version": "9.9.9"},
+        format="json",
+    )
+    assert (unknown.status_code, unknown.json()["code"]) == (400, "unknown_version")
     public = client.get(_url(agent.versions.get(version="1.0.0")))
     assert public.json()["download_url"].endswith("/versions/1.0.0/download")
 
@@ -64,7 +82,7 @@ def test_a_version_never_released_stays_hidden_from_other_tenants(customer, vend
     _yank(vendor, never)
     listed = [v["version"] for v in client.get(f"/api/v1/agents/{agent.pk}").json()["versions"]]
     assert listed == ["1.1.0", "1.0.0"]
-    for tail in ("", "/certificate"):
+    for tail in ("", "/certificate", "/download", "/bundle"):
         response = client.get(_url(never, tail))
         assert (response.status_code, response.json()["code"]) == (404, "not_found"), tail
     own = vendor.client.get(_url(never)).json()

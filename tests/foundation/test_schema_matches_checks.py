@@ -50,7 +50,16 @@ def test_wpk_reviewer_is_nullable_as_the_list_returns_it(schema):
 @pytest.mark.parametrize(
     "query",
     # page=0 was a 404 ("Invalid page.") and page_size=1_0 a page of ten: Python's int()
-    ["page_size=true", "page_size=0", "page_size=-3", "page_size=1_0", "page=", "page=x", "page=0"],
+    [
+        "page_size=true",
+        "page_size=0",
+        "page_size=-3",
+        "page_size=1_0",
+        "page=",
+        "page=x",
+        "page=0",
+        "page=last",  # DRF's own word for the last page: not an integer, as the schema says
+    ],
 )
 def test_a_page_or_page_size_that_is_not_a_positive_integer_is_400(member_client, query):
     client, _ = member_client("admin")

@@ -44,6 +44,17 @@ def test_audit_events_are_scoped_to_tenant(member_client):
     assert all(e["actor_email"] != other.user.email for e in actions_seen)
 
 
+@pytest.mark.parametrize("parameter", ["since", "until"])
+def test_a_time_out_of_range_names_the_parameter_sent(member_client, parameter):
+    """Year 1 at +05:00 is before year 1 in UTC: refused naming ``since``, not the field it
+    filters (``created_at``), which the caller never sent."""
+    client, _ = member_client("admin")
+    response = client.get("/api/v1/tenant/audit-events", {parameter: "0001-01-01T00:00:00+05:00"})
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert list(response.json()["errors"]) == [parameter]
+    assert response.json()["detail"] == f"{parameter}: Date-time out of range."
+
+
 def test_lists_are_paginated(member_client):
     client, membership = member_client("admin")
     for _ in range(3):

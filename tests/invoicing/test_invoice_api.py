@@ -55,8 +55,13 @@ def test_billing_member_sets_the_account_then_reads_invoices(billing_member):
     assert body["count"] == 1
     assert body["results"][0]["number"] == invoice.number
     assert body["results"][0]["amount_due"] == invoice.total
+    # As the schema publishes them (refunded_by is "" on an invoice: it was not a blank value).
+    assert body["results"][0]["refunded_by"] == ""
+    assert_documented(listed, "GET /api/v1/invoices")
 
-    detail = client.get(f"/api/v1/invoices/{invoice.pk}").json()
+    shown = client.get(f"/api/v1/invoices/{invoice.pk}")
+    assert_documented(shown, "GET /api/v1/invoices/{id}")
+    detail = shown.json()
     assert detail["buyer"]["legal_name"] == "Acme Pumps GmbH"
     assert [line["kind"] for line in detail["lines"]] == ["flat_fee", "usage"]
     assert detail["lines"][1]["breakdown"]["lines"][0]["amount"] == 300

@@ -32,7 +32,11 @@ def test_a_wrong_or_missing_token_is_unauthenticated(metered):
     assert metered.send([event], api=wrong).status_code == 401
     assert metered.send([event], api=APIClient()).status_code == 401
     # A person's JWT is not a device token, and a device token is not a person's.
-    assert metered.send([event], api=metered.client).status_code == 401
+    persons = metered.send([event], api=metered.client)
+    assert (persons.status_code, persons.json()["code"]) == (401, "not_authenticated")
+    assert "A person's token is not accepted here" in persons.json()["detail"]
+    assert "A person's token" in metered.client.get("/api/v1/device/assignments").json()["detail"]
+    assert "not provided" in APIClient().get("/api/v1/device/assignments").json()["detail"]
     person_only = metered.device_api.get("/api/v1/devices")
     assert (person_only.status_code, person_only.json()["code"]) == (401, "not_authenticated")
     assert "A device token is not accepted here" in person_only.json()["detail"]

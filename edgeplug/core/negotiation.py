@@ -1,0 +1,31 @@
+"""Content negotiation for the API: JSON (and a view's own file or CSV types), never DRF's
+HTML pages. ``?format=`` naming no type the endpoint answers is a ``400 invalid_choice`` on
+that parameter, as any other query parameter with a fixed set of values (DRF answered it
+``404 not_found``, which a client reads as a missing object); an ``Accept`` no renderer
+satisfies stays DRF's ``406 not_acceptable``."""
+
+from rest_framework import exceptions
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.negotiation import DefaultContentNegotiation
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    def select_renderer(self, request, renderers, format_suffix=None):
+        param = self.settings.URL_FORMAT_OVERRIDE
+        asked = None if format_suffix else request.query_params.get(param)
+        if asked is not None:
+            formats = [renderer.format for renderer in renderers]
+            if asked not in formats:
+                choices = ", ".join(formats)
+                raise exceptions.ValidationError(
+                    {
+                        param: [
+                            ErrorDetail(
+                                f"{asked!r} is not one of the formats this endpoint answers "
+                                f"({choices}).",
+                                code="invalid_choice",
+                            )
+                        ]
+                    }
+                )
+        return super().select_renderer(request, renderers, format_suffix)
