@@ -167,8 +167,17 @@ def revise_plan(
 
 
 @transaction.atomic
+@transaction.atomic
 def retire_plan(plan: PricePlan, *, actor=None, request=None) -> PricePlan:
-    """No new orders; existing entitlements keep their terms."""
+    """No new orders; existing entitlements keep their terms. Retiring it again changes
+    nothing; a version a revision replaced is refused (``plan_retired``), naming the version
+    on offer: retiring the old one would leave the plan on sale."""
+    plan = locked(plan)
+    if not plan.is_current and plan.retired_at is None:
+        offered = PricePlan.objects.filter(agent=plan.agent_id, key=plan.key, is_current=True)
+        newer = offered.first()
+        where = f": retire v{newer.version} (id {newer.pk}), the version on offer" if newer else ""
+        raise PlanRetired(f"Plan {plan.key} v{plan.version} was replaced by a revision{where}.")
     return stamp_once(
         plan, "retired_at", then=lambda row: _audit("price_plan_retired", row, actor, request)
     )

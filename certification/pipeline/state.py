@@ -1,5 +1,6 @@
 """A run's state transitions, shared by the actions and the orchestration: the version's
-certification status always follows its newest run."""
+certification status follows its newest run, but for a run that failed (or ended in error)
+while an earlier certification still stands."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -7,7 +8,9 @@ from django.utils import timezone
 from certification.models import CertificationRun, RunStatus
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
+from marketplace.certified import current_certificate
 from marketplace.models import AgentVersion, CertificationStatus, ReviewStatus
+from marketplace.services import refresh_agent_card
 
 _VERSION_STATUS = {
     RunStatus.QUEUED: CertificationStatus.QUEUED,
@@ -19,12 +22,28 @@ _VERSION_STATUS = {
 
 
 def sync_version(run: CertificationRun) -> None:
-    updates = {"certification_status": _VERSION_STATUS[run.status]}
+    # Certifying it again (at another level, say) failed: the certificate a reviewer approved
+    # still vouches for it, so it stays certified, and public, as the devices running it
+    # already see it. The failed run is the vendor's record.
+    failed = run.status in (RunStatus.FAILED, RunStatus.ERROR)
+    still_certified = _vouched_version(run.version_id) if failed else None
+    status = CertificationStatus.CERTIFIED if still_certified else _VERSION_STATUS[run.status]
+    updates = {"certification_status": status}
     if run.status == RunStatus.PASSED:
         updates["certified_at"] = run.finished_at
         # A new certification needs a new review before customers see it.
         updates["review_status"] = ReviewStatus.PENDING
     AgentVersion.objects.filter(pk=run.version_id).update(**updates)
+    if still_certified:  # back in the catalogue, which it left when the run was submitted
+        refresh_agent_card(still_certified.agent)
+
+
+def _vouched_version(version_id: int) -> AgentVersion | None:
+    """The version, if the decision in force approved it and a certificate still vouches."""
+    version = AgentVersion.objects.select_related("agent").get(pk=version_id)
+    if version.review_status == ReviewStatus.APPROVED and current_certificate(version):
+        return version
+    return None
 
 
 def end_with_error(

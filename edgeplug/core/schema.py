@@ -48,6 +48,8 @@ _DESCRIPTIONS = {
     "402": "Payment required: no card on file, an unpaid invoice, or the payment failed.",
     "403": "Signed in, but not allowed to do this.",
     "404": "The URL names no object you can see (none, or another tenant's), or no page.",
+    "406": "The Accept header asks for a type this operation does not answer (JSON, or the "
+    "file or CSV it documents) (not_acceptable).",
     "409": "The request conflicts with the current state.",
     "413": "The request body is too large.",
     "415": "Unsupported request content type.",
@@ -83,7 +85,7 @@ class ErrorDocumentingAutoSchema(AutoSchema):
 
     def _error_statuses(self) -> list[str]:
         # 503: any operation may lose its database connection (database_unavailable).
-        statuses = ["400", "404", "429", "503"]
+        statuses = ["400", "404", "406", "429", "503"]
         if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             statuses += ["401", "403"]
         elif self.view.authentication_classes == [] and self.method in WRITE_METHODS:

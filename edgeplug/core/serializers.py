@@ -4,24 +4,48 @@ import functools
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 
 from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN
 
 
 class StrictSerializerMixin:
-    """Refuse fields the endpoint does not know instead of silently ignoring them."""
+    """Refuse fields the endpoint does not know instead of silently ignoring them: before the
+    known ones are read, so a body of only an unknown field is told ``unknown_field``, not
+    that a field it meant to send under that name is required."""
 
-    def validate(self, attrs):
-        known = set(self.fields)
-        initial = getattr(self, "initial_data", None)
-        if hasattr(initial, "keys"):
-            unknown = sorted(set(initial.keys()) - known)
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
                     {name: ["Unknown field."] for name in unknown}, code="unknown_field"
                 )
-        return super().validate(attrs)
+        if isinstance(data, dict):  # a JSON object (a form's QueryDict holds only strings)
+            wrong = {
+                name: [ErrorDetail(f"Must be {kind}, not {data[name]!r}.", code="invalid")]
+                for name, field in self.fields.items()
+                if name in data and (kind := _json_type_refused(field, data[name]))
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
+
+
+def _json_type_refused(field: serializers.Field, value) -> str | None:
+    """What JSON type ``field`` takes when ``value`` is another, else None: DRF would read
+    ``123`` as the text "123" and ``"1000"`` as the integer 1000, where the schema publishes
+    a string and an integer."""
+    if value is None or field.read_only:
+        return None
+    if isinstance(field, serializers.IntegerField) and (
+        isinstance(value, bool) or not isinstance(value, int)
+    ):
+        return "an integer"
+    if isinstance(field, serializers.CharField) and not isinstance(value, str):
+        return "a string"
+    return None
 
 
 class StrictSerializer(StrictSerializerMixin, serializers.Serializer): ...

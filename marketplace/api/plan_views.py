@@ -46,6 +46,13 @@ def _if_match(request) -> list[str] | None:
     return [tag[1:-1] for tag in tags if tag.startswith('"')]
 
 
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The plan's name and price as an entity tag: send it back in If-Match.",
+    response=[200, 201],
+)
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
@@ -65,7 +72,9 @@ class PlanListCreate(generics.ListAPIView):
     def get_queryset(self):
         return _own_agent(self.request, self.kwargs["agent_id"]).plans.all()
 
-    @extend_schema(request=s.CreatePlanSerializer, responses={201: s.PricePlanSerializer})
+    @extend_schema(
+        request=s.CreatePlanSerializer, parameters=[ETAG], responses={201: s.PricePlanSerializer}
+    )
     def post(self, request, agent_id):
         agent = _own_agent(request, agent_id)
         data = validated(s.CreatePlanSerializer, request)
@@ -76,13 +85,13 @@ class PlanListCreate(generics.ListAPIView):
 class PlanDetail(APIView):
     permission_classes = [IsVendorPublisher]
 
-    @extend_schema(responses=s.PricePlanSerializer)
+    @extend_schema(parameters=[ETAG], responses=s.PricePlanSerializer)
     def get(self, request, agent_id, plan_id):
         return _tagged(_own_plan(request, agent_id, plan_id))
 
     @extend_schema(
         request=s.RevisePlanSerializer,
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, ETAG],
         responses={
             200: s.PricePlanSerializer,
             412: error_response(
@@ -101,9 +110,9 @@ class PlanDetail(APIView):
 class PlanRetire(APIView):
     permission_classes = [IsVendorPublisher]
 
-    @extend_schema(request=None, responses=s.PricePlanSerializer)
+    @extend_schema(request=None, parameters=[ETAG], responses=s.PricePlanSerializer)
     def post(self, request, agent_id, plan_id):
         plan = plans.retire_plan(
             _own_plan(request, agent_id, plan_id), actor=request.user, request=request
         )
-        return Response(s.PricePlanSerializer(plan).data)
+        return _tagged(plan)

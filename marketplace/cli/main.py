@@ -44,7 +44,6 @@ KEYSET_PATH = "/.well-known/edgeplug/keys.json"
 SIGNATURE_SUFFIX = ".sig"
 
 _existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
-_key_output_file = click.Path(dir_okay=False, writable=True, path_type=Path)
 
 
 class OutputFile(click.Path):
@@ -125,7 +124,7 @@ def cli() -> None:
 @cli.command(short_help="Generate a signing key file.")
 @click.option(
     "--out",
-    type=_key_output_file,
+    type=_output_file,
     help="Where to write the private key file. [default: $EDGEPLUG_CONFIG_DIR/signing-key.json]",
 )
 @click.option("--force", is_flag=True, help="Replace an existing key file.")

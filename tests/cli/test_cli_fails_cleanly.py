@@ -31,6 +31,8 @@ def test_an_output_in_a_missing_directory_is_wrong_usage_before_any_work(cli, ag
     for args in (
         ("pack", str(agent_dir), "--out", str(tmp_path / "nodir" / "x.epk")),
         ("fetch-keyset", "--server", "http://127.0.0.1:9", "--out", "nodir/keys.json"),
+        # A private key most of all: a typo made the directory (and scattered the key) before.
+        ("keygen", "--out", str(tmp_path / "nodir" / "key.json")),
     ):
         result = cli(*args)
         assert result.returncode == 2, result.stderr

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from certification.models import CertificationRun
 from certification.pipeline.actions import expire_lapsed_certifications
+from certification.pipeline.orchestration import finalize_run
 from certification.pipeline.state import sync_version
 from marketplace.models import AgentVersion
 from tests.commerce.test_deployments import deploy, register, running
@@ -186,3 +187,37 @@ def test_a_version_rejected_at_its_first_review_has_no_certificate(vendor, revie
     assert expire_lapsed_certifications() == 0
     version.refresh_from_db()
     assert (version.certification_status, version.review_status) == ("certified", "rejected")
+
+
+def test_a_recertification_that_fails_leaves_the_approved_version_on_sale(
+    customer, vendor, published, agent, make_plan, approved, clock, media_root
+):
+    """Certified again (at another level, say) and the new run fails: the certificate a
+    reviewer approved still vouches, so the version stays what customers bought, for sale
+    and deployable, as the devices running it already see it. Before, it left the catalogue
+    and customers' downloads and deployments until a new run passed and was approved."""
+    client, _ = customer
+    _, device_api = running(client, agent, make_plan, published)
+    run = _certify_again(vendor, published, clock)
+    assert client.get(_certificate_url(published)).status_code == 404  # while it runs
+    CertificationResultFactory(
+        run=run, test_suite="simulation", test_result="fail", error_code="firmware_missing"
+    )
+
+    ended = finalize_run(run.pk)
+    assert ended in {"failed", "error"}
+
+    published.refresh_from_db()
+    assert (published.certification_status, published.review_status) == ("certified", "approved")
+    assert client.get(_certificate_url(published)).json() == approved.document()
+    download = client.get(f"/api/v1/agents/{agent.pk}/versions/1.0.0/download")
+    assert download.status_code == 200
+    # Deployable: a second device is refused only for want of a seat (one was bought).
+    second = deploy(client, register(client, "hw-2"), published)
+    assert (second.status_code, second.json()["code"]) == (409, "seat_limit_reached")
+    listed = client.get("/api/v1/agents", {"q": agent.name}).json()["results"]
+    assert [a["id"] for a in listed] == [agent.pk]
+    [still] = _assignments(device_api)["run"]
+    assert still["certificate_id"] == approved.pk
+    # The vendor's record of the attempt: the run, failed.
+    assert vendor.client.get(f"/api/v1/certification/{run.pk}").json()["status"] == ended

@@ -91,6 +91,11 @@ def test_vendor_creates_free_one_time_and_metered_plans(vendor, agent):
         ({"kind": "metered", "currency": "USD", "terms": TOO_MANY_HOURS}, "invalid_price_terms"),
         ({"kind": "metered", "currency": "USD", "terms": TOO_FINE_HOURS}, "invalid_price_terms"),
         ({"kind": "subscription"}, "invalid_choice"),
+        # JSON types as the schema publishes them: minor units are an integer, a name text.
+        ({"kind": "one_time", "currency": "EUR", "amount": "1000"}, "invalid"),
+        ({"kind": "one_time", "currency": "EUR", "amount": True}, "invalid"),
+        ({"kind": "one_time", "currency": "EUR", "amount": 1000.0}, "invalid"),
+        ({"kind": "free", "name": 123}, "invalid"),
         # Printed on buyers' invoices, whose XML cannot carry a control character.
         ({"kind": "free", "name": "Tri\x1fal"}, "invalid_plan_name"),
         # A bidirectional override would print another price than it holds on them.

@@ -30,6 +30,26 @@ def test_unknown_fields_are_named(api):
     assert "is_staff" in body["errors"]
 
 
+def test_a_body_of_only_an_unknown_field_is_told_so_not_that_a_field_is_required(member_client):
+    """PATCH a member with {"email": ...}: it was "role: This field is required."."""
+    client, membership = member_client("admin")
+    member = MembershipFactory(tenant=membership.tenant, role="developer")
+    response = client.patch(
+        f"/api/v1/tenant/members/{member.pk}", {"email": "x@example.com"}, format="json"
+    )
+    body = response.json()
+    assert (response.status_code, body["code"]) == (400, "unknown_field")
+    assert list(body["errors"]) == ["email"]
+
+
+def test_a_value_of_another_json_type_is_refused_not_converted(api):
+    """DRF read 123 as the text "123": the schema says a string."""
+    response = api.post(TOKEN, {"email": 123, "password": "x"}, format="json")
+    body = response.json()
+    assert (response.status_code, body["code"]) == (400, "invalid")
+    assert body["errors"] == {"email": ["Must be a string, not 123."]}
+
+
 def test_unsupported_media_type(api):
     response = api.post(TOKEN, data="<xml/>", content_type="application/xml")
     assert (response.status_code, response.json()["code"]) == (415, "unsupported_media_type")
