@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
+from certification.errors import RunInProgress
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.compiled import CompiledQuery
@@ -34,7 +35,14 @@ from marketplace.errors import (
     VendorMismatch,
     VersionExists,
 )
-from marketplace.models import PUBLIC_VERSION, Agent, AgentVersion, CertificationStatus, VendorKey
+from marketplace.models import (
+    CERTIFYING,
+    PUBLIC_VERSION,
+    Agent,
+    AgentVersion,
+    CertificationStatus,
+    VendorKey,
+)
 from marketplace.packageformat import ValidatedPackage, inspect_package
 
 
@@ -364,6 +372,13 @@ def delete_agent(agent: Agent, *, actor=None, request=None) -> None:
         ):
             raise AgentInUse(
                 f"{agent.name} has certified versions and cannot be deleted: yank them instead."
+            )
+        certifying = [v for v in versions if v.certification_status in CERTIFYING]
+        if certifying:
+            # Deleting it would delete the run under the worker running it.
+            raise RunInProgress(
+                f"{certifying[0]} is being certified ({certifying[0].certification_status}): "
+                "delete the agent once its run has ended."
             )
         names = {v.storage_name for v in versions}
         record_change(

@@ -199,6 +199,25 @@ def test_retired_plan_cannot_be_revised(vendor, agent, make_plan):
     assert (edit.status_code, edit.json()["code"]) == (409, "plan_retired")
 
 
+def test_retiring_a_version_a_revision_replaced_is_refused_naming_the_one_on_offer(
+    vendor, agent, make_plan, customer
+):
+    """The old id, kept by a client: 200 said retired while v2 stayed on sale."""
+    plan = make_plan("one_time", currency="USD", amount=1000)
+    EntitlementFactory(order__tenant=customer[1].tenant, order__plan=plan)
+    url = f"{plans_url(agent.pk)}/{plan.pk}"
+    revised = vendor.client.patch(url, {"amount": 1500}, format="json").json()
+    refused = vendor.client.post(f"{url}/retire")
+    assert (refused.status_code, refused.json()["code"]) == (409, "plan_retired")
+    assert f"retire v2 (id {revised['id']}), the version on offer" in refused.json()["detail"]
+    retired = vendor.client.post(f"{plans_url(agent.pk)}/{revised['id']}/retire")
+    assert retired.status_code == 200 and retired.json()["retired"] is True
+    assert retired["ETag"]
+    again = vendor.client.post(f"{plans_url(agent.pk)}/{revised['id']}/retire")
+    assert again.status_code == 200  # retiring it again changes nothing
+    assert AuditEvent.objects.filter(action="price_plan_retired").count() == 1
+
+
 def test_other_tenants_cannot_see_or_price_the_agent(agent, make_plan, member_client, make_vendor):
     plan = make_plan("free")
     rival = make_vendor(slug="rival")

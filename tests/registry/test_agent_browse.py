@@ -1,7 +1,11 @@
 """Browsing agents: vendors see their own versions, others only certified and approved ones."""
 
 import pytest
+from django.db import transaction
 
+from certification.models import CertificationRun
+from certification.pipeline.state import end_with_error
+from edgeplug.core.locking import locked
 from marketplace.models import AgentVersion
 from tests.vendors import package, stored_blobs
 
@@ -91,6 +95,23 @@ def test_uncertified_agent_can_be_deleted_with_its_blobs(vendor, media_root):
     agent_id = vendor.upload(package()).json()["agent"]["id"]
     assert vendor.client.delete(f"/api/v1/agents/{agent_id}").status_code == 204
     assert vendor.client.get(f"/api/v1/agents/{agent_id}").status_code == 404
+    assert not stored_blobs(media_root)
+
+
+def test_an_agent_being_certified_cannot_be_deleted_until_its_run_ends(vendor, media_root):
+    """Deleting it took the run from under the worker running it (its stages then failed
+    on rows gone). Its run queued: 409 run_in_progress, nothing deleted; once the run has
+    ended (failed here), it is deleted as before."""
+    body = vendor.upload(package(), certify="true").json()
+    agent_id, run_id = body["agent"]["id"], body["certification_run"]
+    refused = vendor.client.delete(f"/api/v1/agents/{agent_id}")
+    assert (refused.status_code, refused.json()["code"]) == (409, "run_in_progress")
+    assert "delete the agent once its run has ended" in refused.json()["detail"]
+    assert vendor.client.get(f"/api/v1/agents/{agent_id}").status_code == 200
+
+    with transaction.atomic():
+        end_with_error(locked(CertificationRun(pk=run_id)), "test_ended", "ended for the test")
+    assert vendor.client.delete(f"/api/v1/agents/{agent_id}").status_code == 204
     assert not stored_blobs(media_root)
 
 
