@@ -455,7 +455,7 @@ def _order_lines(
     refunded = (
         one_time.refunded_between(start, end)
         .exclude(Exists(credit_note_lines(OuterRef("pk"))))
-        .order_by("updated_at", "id")
+        .order_by("refunded_at", "id")
     )
     for order in refunded:
         description = f"{order.agent.name}, order {order.pk}: refunded"

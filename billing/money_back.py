@@ -288,12 +288,21 @@ def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
             if refund.status not in payments.REFUND_MADE:
                 run.failed[number] = _apply_refund(refund)
     refunded = Order.objects.filter(status=OrderStatus.REFUNDED, refunded_at__gte=since)
-    for pk, intent in refunded.exclude(payment_intent_id="").values_list("pk", "payment_intent_id"):
+    rows = refunded.exclude(payment_intent_id="").values_list("pk", "payment_intent_id", "amount")
+    for pk, intent, amount in rows:
         with _asked(run, f"order {pk}"):
-            for refund in payments.refunds_of(intent):
-                failed = refund.status not in payments.REFUND_MADE
-                if failed and not recorded("order_refund_failed", refund=refund.id):
-                    run.failed[f"order {pk}"] = _apply_refund(refund)
+            refunds = payments.refunds_of(intent)
+            made = sum(r.amount for r in refunds if r.status in payments.REFUND_MADE)
+            if made >= amount:  # the money went back (a refund that failed before is moot)
+                continue
+            told = [
+                _apply_refund(refund)
+                for refund in refunds
+                if refund.status not in payments.REFUND_MADE
+                and not recorded("order_refund_failed", refund=refund.id)
+            ]
+            if told:
+                run.failed[f"order {pk}"] = "; ".join(told)
     return run
 
 

@@ -337,9 +337,8 @@ class OrderQuerySet(models.QuerySet):
         return sold if end is None else sold.filter(completed_at__lt=end)
 
     def refunded_between(self, start, end):
-        """Orders refunded from ``start`` until ``end``. A refund has no time of its own on the
-        order: nothing changes a refunded order after it, so its last update is the refund."""
-        return self.filter(status=OrderStatus.REFUNDED, updated_at__gte=start, updated_at__lt=end)
+        """Orders refunded from ``start`` until ``end`` (their ``refunded_at``)."""
+        return self.filter(status=OrderStatus.REFUNDED, refunded_at__gte=start, refunded_at__lt=end)
 
     def billable_one_time(self):
         """One-time orders with a price: what a monthly invoice charges (and credits back)."""

@@ -30,8 +30,11 @@ def _reject_unprintable_name(name: str) -> None:
         raise InvalidPlanName(f"name: {refusal}")
 
 
-def validated_price(kind: str, currency: str, amount: int, terms: dict) -> tuple[str, int, dict]:
-    """The plan's (currency, amount, terms) in stored form, or InvalidPlan saying why."""
+def validated_price(
+    kind: str, currency: str, amount: int, terms: dict, *, new_terms: bool = True
+) -> tuple[str, int, dict]:
+    """The plan's (currency, amount, terms) in stored form, or InvalidPlan saying why;
+    ``new_terms`` when the terms are given now, not kept as stored (``check_new_hours``)."""
     try:
         if kind == PlanKind.FREE:
             _reject_price_on_free_plan(currency, amount, terms)
@@ -48,7 +51,10 @@ def validated_price(kind: str, currency: str, amount: int, terms: dict) -> tuple
             return currency, amount, {}
         if amount:
             raise InvalidPlan("A metered plan is priced by its terms; amount must be 0.")
-        return currency, 0, pricing.terms_as_json(pricing.parse_metered_terms(currency, terms))
+        parsed = pricing.parse_metered_terms(currency, terms)
+        if new_terms:
+            pricing.check_new_hours(parsed)
+        return currency, 0, pricing.terms_as_json(parsed)
     except pricing.InvalidPriceTerms as exc:
         raise InvalidPlan(str(exc)) from exc
 
@@ -140,7 +146,11 @@ def revise_plan(
     values = {name: changes.get(name, getattr(plan, name)) for name in PRICE_FIELDS}
     _reject_unprintable_name(values["name"])
     currency, amount, terms = validated_price(
-        plan.kind, values["currency"], values["amount"], values["terms"]
+        plan.kind,
+        values["currency"],
+        values["amount"],
+        values["terms"],
+        new_terms="terms" in changes,
     )
     values.update(currency=currency, amount=amount, terms=terms)
     if all(getattr(plan, name) == values[name] for name in PRICE_FIELDS):

@@ -68,8 +68,8 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 SCHEMES = ("per_unit", "graduated", "volume", "package")
 # Keeps amounts within a signed 64-bit column and the Stripe API's limits.
 MAX_AMOUNT = 10**12
-# Hours in terms (tier bounds, included hours, a package's size): a million seats running a
-# whole year is under 10**10; six decimals are far finer than the second usage is counted in.
+# Hours in new terms (tier bounds, included hours): a million seats running a whole year is
+# under 10**10; six decimals are far finer than the second usage is counted in.
 MAX_HOURS = 10**10
 HOURS_PLACES = 6
 ZERO = Decimal(0)
@@ -242,11 +242,23 @@ def _hours(value: Any, name: str) -> Decimal:
         raise InvalidPriceTerms(f"{name} must be a number of hours.") from None
     if not hours.is_finite() or hours < 0:
         raise InvalidPriceTerms(f"{name} must be a finite, non-negative number of hours.")
-    if hours > MAX_HOURS:
-        raise InvalidPriceTerms(f"{name} must be at most {MAX_HOURS:,} hours.")
-    if hours != hours.quantize(Decimal(1).scaleb(-HOURS_PLACES)):
-        raise InvalidPriceTerms(f"{name} may have at most {HOURS_PLACES} decimals.")
     return hours
+
+
+def check_new_hours(terms: MeteredTerms) -> None:
+    """Hours a plan is given from now on (its included hours, its tier bounds) within
+    ``MAX_HOURS`` and ``HOURS_PLACES``. Only new terms are held to it: terms stored before
+    these limits still parse, bill and show (``parse_metered_terms`` does not check them)."""
+    named = [("included_hours", terms.included_hours)] + [
+        (f"tiers[{index}].up_to", tier.up_to)
+        for index, tier in enumerate(terms.tiers)
+        if tier.up_to is not None
+    ]
+    for name, hours in named:
+        if hours > MAX_HOURS:
+            raise InvalidPriceTerms(f"{name} must be at most {MAX_HOURS:,} hours.")
+        if hours != hours.quantize(Decimal(1).scaleb(-HOURS_PLACES)):
+            raise InvalidPriceTerms(f"{name} may have at most {HOURS_PLACES} decimals.")
 
 
 def _tiers(raw: Any) -> tuple[Tier, ...]:

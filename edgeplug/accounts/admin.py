@@ -7,6 +7,8 @@ the append-only audit log. Staff deactivate a user instead. Their refresh tokens
 devices are read-only (a lost device may be removed, audited), and so are the staff groups
 (defined in code) and django-axes' sign-in records, but for clearing a lockout (audited)."""
 
+from collections import defaultdict
+
 from axes.admin import AccessAttemptAdmin as BaseAccessAttemptAdmin
 from axes.admin import AccessFailureLogAdmin as BaseAccessFailureLogAdmin
 from axes.admin import AccessLogAdmin as BaseAccessLogAdmin
@@ -160,8 +162,9 @@ class StaffGroupAdmin(ReadOnlyAdminMixin, BaseGroupAdmin):
 # sign-in lockout, and deleting log rows erases who signed in when; none of it audited.
 class AccessAttemptAdmin(ReadOnlyAdminMixin, BaseAccessAttemptAdmin):
     """The failed sign-ins django-axes counts, view only. The one write is the action "Clear
-    lock", which forgets the chosen rows' accounts' failures (``unlock_account``, audited as
-    ``account_unlocked``); it asks the permission deleting them would have asked."""
+    lock", which forgets the chosen rows (each an account at an address: ``unlock_account``,
+    audited as ``account_unlocked``), not the account's rows at other addresses; it asks the
+    permission deleting them would have asked."""
 
     actions = ["clear_lock"]
 
@@ -169,15 +172,19 @@ class AccessAttemptAdmin(ReadOnlyAdminMixin, BaseAccessAttemptAdmin):
         return request.user.has_perm("axes.delete_accessattempt")
 
     @admin.action(
-        description="Clear lock: forget the chosen accounts' failed sign-ins",
+        description="Clear lock: forget the chosen rows' failed sign-ins",
         permissions=["clear_lock"],
     )
     def clear_lock(self, request, queryset):
         named = queryset.exclude(username=None).exclude(username="")
-        emails = sorted(set(named.values_list("username", flat=True)))
+        addresses = defaultdict(set)
+        for email, address in named.values_list("username", "ip_address"):
+            addresses[email].add(address)
         unnamed = queryset.count() - named.count()
-        for email in emails:
-            event = unlock_account(email, actor=request.user, request=request)
+        for email in sorted(addresses):
+            event = unlock_account(
+                email, addresses=addresses[email], actor=request.user, request=request
+            )
             if event is not None:
                 failures = event.details["failures"]
                 self.message_user(

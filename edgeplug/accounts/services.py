@@ -1,16 +1,16 @@
 """Sign-in, lockout clearing, MFA enrolment and device removal: the rules every door (API,
 admin, CLI) goes through."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 import segno
 from axes.models import AccessAttempt
-from axes.utils import reset as reset_attempts
 from django.contrib.auth import authenticate, login, user_logged_in, user_login_failed
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
@@ -200,25 +200,29 @@ def revoke_refresh_token(request, token: RefreshToken) -> None:
 
 
 @transaction.atomic
-def unlock_account(email: str, *, actor=None, request=None) -> AuditEvent | None:
+def unlock_account(
+    email: str, *, addresses: Collection[str | None], actor=None, request=None
+) -> AuditEvent | None:
     """Clear an account's sign-in lockout early (support: someone mistyped their password
-    too often): forget the failed sign-ins django-axes counts for it, from every address,
-    through axes' own reset, so it signs in again at once; audited as ``account_unlocked``
-    against the account, with how many were forgotten and from which addresses. Nothing is
-    recorded when there was nothing to forget. Counts older than the lockout period are
-    forgotten anyway (docs/security.md)."""
+    too often): forget the failed sign-ins django-axes counts for it from ``addresses`` (those
+    of the rows staff chose), so it signs in again from there at once; its lock elsewhere (a
+    guesser's address) stays. Audited as ``account_unlocked`` against the account, with how
+    many were forgotten and from which addresses; nothing is recorded when there was nothing
+    to forget. Counts older than the lockout period are forgotten anyway
+    (docs/security.md)."""
     if not email:
-        # axes' reset takes a missing name for "every name": it would clear every lock.
         raise ValueError("unlock_account needs the account's email")
-    # Read under lock: a failure added to one of these rows meanwhile waits for the reset.
+    chosen = Q(ip_address__in=[address for address in addresses if address])
+    if None in addresses:  # a row axes stored without an address
+        chosen |= Q(ip_address__isnull=True)
+    rows = AccessAttempt.objects.filter(chosen, username=email)
+    # Read under lock: a failure added to one of these rows meanwhile waits for the delete.
     attempts = list(
-        AccessAttempt.objects.select_for_update()
-        .filter(username=email)
-        .values_list("ip_address", "failures_since_start")
+        rows.select_for_update().values_list("pk", "ip_address", "failures_since_start")
     )
     if not attempts:
         return None
-    reset_attempts(username=email)
+    AccessAttempt.objects.filter(pk__in=[pk for pk, _, _ in attempts]).delete()
     return record_event(
         "account_unlocked",
         request=request,
@@ -226,8 +230,8 @@ def unlock_account(email: str, *, actor=None, request=None) -> AuditEvent | None
         target=email,
         details={
             "email": email,
-            "failures": sum(failures for _, failures in attempts),
-            "addresses": sorted({ip for ip, _ in attempts if ip}),
+            "failures": sum(failures for _, _, failures in attempts),
+            "addresses": sorted({ip for _, ip, _ in attempts if ip}),
         },
     )
 

@@ -2,6 +2,7 @@
 
 import functools
 
+from django.utils.datastructures import MultiValueDict
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -22,7 +23,8 @@ class StrictSerializerMixin:
                 raise serializers.ValidationError(
                     {name: ["Unknown field."] for name in unknown}, code="unknown_field"
                 )
-        if isinstance(data, dict):  # a JSON object (a form's QueryDict holds only strings)
+        # A JSON object; a form's or multipart body's QueryDict (a dict too) holds only text.
+        if isinstance(data, dict) and not isinstance(data, MultiValueDict):
             wrong = {
                 name: [ErrorDetail(f"Must be {kind}, not {data[name]!r}.", code="invalid")]
                 for name, field in self.fields.items()

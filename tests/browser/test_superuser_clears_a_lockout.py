@@ -11,7 +11,7 @@ from tests.factories import PASSWORD, MembershipFactory
 pytestmark = pytest.mark.browser
 
 TOKEN = "/api/v1/auth/token"
-CLEAR_LOCK = "Clear lock: forget the chosen accounts' failed sign-ins"
+CLEAR_LOCK = "Clear lock: forget the chosen rows' failed sign-ins"
 
 
 def _sign_in(api: APIClient, email: str, password: str = PASSWORD):

@@ -191,6 +191,21 @@ def test_a_change_made_on_a_plan_read_before_a_colleagues_change_is_refused(
     assert vendor.client.get(url)["ETag"] == vendor.client.patch(url, {}, format="json")["ETag"]
 
 
+def test_terms_stored_before_the_hours_limits_still_work_and_only_new_terms_meet_them(
+    vendor, agent, make_plan
+):
+    """1E+30 included hours were accepted once: such a plan still shows and is renamed; only
+    terms given now are held to the limits."""
+    plan = make_plan("metered", currency="USD", terms=GRADUATED)
+    PricePlan.objects.filter(pk=plan.pk).update(terms={**GRADUATED, "included_hours": "1E+30"})
+    url = f"{plans_url(agent.pk)}/{plan.pk}"
+    assert vendor.client.get(url).json()["terms"]["included_hours"] == "1E+30"
+    renamed = vendor.client.patch(url, {"name": "Hourly, renamed"}, format="json")
+    assert renamed.status_code == 200, renamed.json()
+    again = vendor.client.patch(url, {"terms": TOO_MANY_HOURS}, format="json")
+    assert (again.status_code, again.json()["code"]) == (400, "invalid_price_terms")
+
+
 def test_retired_plan_cannot_be_revised(vendor, agent, make_plan):
     plan = make_plan("free")
     retired = vendor.client.post(f"{plans_url(agent.pk)}/{plan.pk}/retire")

@@ -254,3 +254,28 @@ def test_an_order_s_refund_failing_with_its_webhook_lost_is_found_by_the_beat_jo
     # Told once: the next run finds nothing new.
     assert tasks.recheck_card_refunds.apply().get() == {"failed": {}, "errors": {}}
     assert AuditEvent.objects.filter(action="order_refund_failed").count() == 1
+
+
+def test_a_refund_that_failed_before_the_order_was_refunded_in_full_is_no_alarm(
+    payer,
+    agent,
+    make_plan,  # noqa: F811
+    admin_session,
+):
+    """A partial refund failed (made in Stripe's dashboard, say), then finance refunded the
+    order: the money went back, so the beat job tells finance nothing."""
+    customer = payer(agent=agent)
+    body = place_order(
+        signed_in(customer), agent, make_plan("one_time", currency="EUR", amount=4900), "k"
+    ).json()
+    order = Order.objects.get(pk=body["id"])
+    early = stripe_client().v1.refunds.create(
+        params={"payment_intent": order.payment_intent_id, "amount": 100}
+    )
+    card_refund_fails(early.id)
+    finance, _ = admin_session("finance")
+    refund_in_admin(finance, body["id"])
+    assert refunded_of(order.payment_intent_id) == 4900
+
+    assert tasks.recheck_card_refunds.apply().get() == {"failed": {}, "errors": {}}
+    assert not AuditEvent.objects.filter(action="order_refund_failed").exists()

@@ -67,7 +67,7 @@ def test_a_superuser_clears_a_lock_and_the_member_signs_in_again(admin_session):
 
 
 def test_clearing_rows_that_name_no_account_leaves_them_and_says_so(admin_session):
-    """axes' reset reads a missing name as every name: such rows are never passed to it."""
+    """A row naming no account is no account's lock: left for the lockout period to lapse."""
     api = APIClient()
     locked = _locked_out(api)
     unnamed = AccessAttempt.objects.create(
@@ -84,6 +84,25 @@ def test_clearing_rows_that_name_no_account_leaves_them_and_says_so(admin_sessio
     assert "1 chosen row(s) name no account and were left as they are" in messages[-1]
     assert list(AccessAttempt.objects.values_list("pk", flat=True)) == [unnamed.pk]
     assert _sign_in(api, locked).status_code == 200
+
+
+def test_clearing_the_member_s_row_leaves_a_guesser_elsewhere_locked(admin_session):
+    """The lock is per account and address: clearing the member's (the row staff chose) gave
+    a guesser at another address, locked out on the same account, a fresh budget too."""
+    member, guesser = APIClient(REMOTE_ADDR="198.51.100.7"), APIClient(REMOTE_ADDR="203.0.113.66")
+    email = _locked_out(member)
+    for _ in range(3):
+        _sign_in(guesser, email, "wrong")
+    assert _sign_in(guesser, email).status_code == 403
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    chosen = AccessAttempt.objects.get(username=email, ip_address="198.51.100.7")
+
+    client.post(ATTEMPTS, {"action": "clear_lock", "_selected_action": [chosen.pk]})
+
+    assert _sign_in(member, email).status_code == 200
+    assert _sign_in(guesser, email).status_code == 403
+    [event] = AuditEvent.objects.filter(action="account_unlocked")
+    assert event.details["addresses"] == ["198.51.100.7"]
 
 
 @pytest.mark.parametrize("model", [AccessAttempt, AccessLog, AccessFailureLog])

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.factories import MembershipFactory
+from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
 TOKEN = "/api/v1/auth/token"
@@ -48,6 +49,16 @@ def test_a_value_of_another_json_type_is_refused_not_converted(api):
     body = response.json()
     assert (response.status_code, body["code"]) == (400, "invalid")
     assert body["errors"] == {"email": ["Must be a string, not 123."]}
+
+
+def test_a_form_s_text_is_read_as_the_field_s_type(vendor):
+    """Only JSON carries types: a multipart or form body's values are all text, and an integer
+    field reads "12" as 12 there, as the schema's multipart form allows."""
+    version_id = vendor.upload(package()).json()["version"]["id"]
+    response = vendor.client.post(
+        "/api/v1/certification/submit", {"version_id": str(version_id), "level": "basic"}
+    )
+    assert response.status_code == 202, response.json()
 
 
 def test_unsupported_media_type(api):

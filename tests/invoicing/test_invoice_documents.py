@@ -122,7 +122,7 @@ def test_a_refund_already_paid_back_is_shown_as_such_not_as_a_negative_payment(
     customer.account()
     order = customer.one_time(amount=123, at=JAN - timedelta(days=5))
     Order.objects.filter(pk=order.pk).update(
-        status=OrderStatus.REFUNDED, updated_at=JAN + timedelta(days=10)
+        status=OrderStatus.REFUNDED, refunded_at=JAN + timedelta(days=10)
     )
     draft = issue(customer)
     assert draft.prepaid_amount == -123
@@ -145,7 +145,7 @@ def test_an_invoice_with_a_refund_credited_in_full_says_credited_not_paid(
     customer.account()
     order = customer.one_time(amount=123, at=JAN - timedelta(days=5))
     Order.objects.filter(pk=order.pk).update(
-        status=OrderStatus.REFUNDED, updated_at=JAN + timedelta(days=10)
+        status=OrderStatus.REFUNDED, refunded_at=JAN + timedelta(days=10)
     )
     invoice = invoicing.finalize_invoice(issue(customer))
     invoicing.issue_credit_note(invoice, reason="goodwill")

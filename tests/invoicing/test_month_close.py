@@ -213,7 +213,7 @@ def test_hours_a_later_invoice_billed_late_are_not_billed_again_by_their_month(c
 def test_refund_in_the_period_is_a_credit_line(customer):
     order = customer.one_time(amount=4000)
     Order.objects.filter(pk=order.pk).update(
-        status=OrderStatus.REFUNDED, updated_at=JAN + timedelta(days=10)
+        status=OrderStatus.REFUNDED, refunded_at=JAN + timedelta(days=10)
     )
     invoicing.close_billing_period(JAN)
     invoice = Invoice.objects.get(tenant=customer.tenant, period_start=JAN)

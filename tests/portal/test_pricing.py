@@ -162,16 +162,16 @@ def test_another_vendors_pricing_is_not_found(vendor, portal_vendor):
 
 
 def test_hours_are_written_as_people_write_them_never_in_scientific_notation():
-    """A plan's words read "0 to 1000 h" and "first 0.000001 hours", never "1E+3"."""
+    """A plan's words read "first 0.0000001 hours", not "first 1E-7 hours"."""
     from marketplace.models import PricePlan
     from marketplace.portal.plan_text import describe_plan
 
     terms = {
         "scheme": "graduated",
         "tiers": [{"up_to": "1E+3", "unit_amount": 10}, {"up_to": None, "unit_amount": 5}],
-        "included_hours": "0.0000010",
+        "included_hours": "0.0000001",
     }
     plan = PricePlan(kind="metered", currency="USD", terms=terms)
     words = describe_plan(plan)
-    assert "first 0.000001 hours a month included" in words
+    assert "first 0.0000001 hours a month included" in words
     assert "0 to 1000 h: 0.10 USD per hour" in words
