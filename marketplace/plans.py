@@ -114,11 +114,16 @@ def is_held(plan: PricePlan) -> bool:
     return plan.orders.exists() or plan.entitlements.exists()
 
 
-def price_fingerprint(plan: PricePlan) -> str:
-    """The plan's name and price as one short token: a form that revises the plan carries the
-    one it was opened with (``revise_plan``'s ``seen``)."""
-    price = json.dumps([getattr(plan, name) for name in PRICE_FIELDS], sort_keys=True, default=str)
-    return hashlib.sha256(price.encode()).hexdigest()[:16]
+# What a plan's answer shows that can change: its name and price, and whether it is offered.
+FINGERPRINTED = (*PRICE_FIELDS, "version", "is_current", "retired_at")
+
+
+def plan_fingerprint(plan: PricePlan) -> str:
+    """The plan as its answers show it, as one short token: its ETag at the API (so it
+    changes whenever the answer does), and what a form that revises the plan carries
+    (``revise_plan``'s ``seen``)."""
+    shown = json.dumps([getattr(plan, name) for name in FINGERPRINTED], sort_keys=True, default=str)
+    return hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
 @transaction.atomic
@@ -132,13 +137,13 @@ def revise_plan(
 ) -> PricePlan:
     r"""Change a plan's name or price. A version someone holds is kept as it is and the
     change becomes the next version; one nobody holds yet is edited in place. With ``seen``
-    (the ``price_fingerprint``\s the change was made against: the one a form was opened with,
+    (the ``plan_fingerprint``\s the change was made against: the one a form was opened with,
     those an API client's ``If-Match`` names), a plan changed since is refused
     (``plan_changed``), so a form opened before a colleague's change does not undo it unseen."""
     plan = locked(plan)
     if refusal := not_offered(plan):
         raise refusal
-    if seen is not None and price_fingerprint(plan) not in seen:
+    if seen is not None and plan_fingerprint(plan) not in seen:
         raise PlanChanged(
             "This plan's name or price was changed since you read it (by someone else, or in "
             "another tab). Read it again and make your change on its current terms."
@@ -176,7 +181,6 @@ def revise_plan(
     return revised
 
 
-@transaction.atomic
 @transaction.atomic
 def retire_plan(plan: PricePlan, *, actor=None, request=None) -> PricePlan:
     """No new orders; existing entitlements keep their terms. Retiring it again changes

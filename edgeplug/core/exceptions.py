@@ -112,11 +112,13 @@ DEVICES_ONLY_DETAIL = (
 
 def _wrong_door(request, view) -> str | None:
     """Credentials were sent, but of the other kind (a device's token to a person's
-    endpoint, or a person's to a device's): say so rather than "not provided"."""
+    endpoint, or a person's Bearer token to a device's): say so rather than "not
+    provided"."""
     if device_header(request):
         return PEOPLE_ONLY_DETAIL
     device_only = view is not None and view.get_authenticate_header(request) == "Device"
-    if device_only and get_authorization_header(request):
+    scheme = get_authorization_header(request).split()[:1]
+    if device_only and scheme and scheme[0].lower() == b"bearer":
         return DEVICES_ONLY_DETAIL
     return None
 

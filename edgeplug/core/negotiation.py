@@ -13,8 +13,8 @@ class ContentNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
         param = self.settings.URL_FORMAT_OVERRIDE
         asked = None if format_suffix else request.query_params.get(param)
-        if asked is not None:
-            formats = [renderer.format for renderer in renderers]
+        if asked:  # an empty ?format= is no format, as DRF reads it
+            formats = list(dict.fromkeys(renderer.format for renderer in renderers))
             if asked not in formats:
                 choices = ", ".join(formats)
                 raise exceptions.ValidationError(

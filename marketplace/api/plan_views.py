@@ -1,5 +1,6 @@
 """Vendors price their agents: /api/v1/vendor/agents/{id}/plans."""
 
+from django.urls import reverse
 from django.utils.http import parse_etags, quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -27,10 +28,10 @@ def _own_plan(request, agent_id: int, plan_id: int) -> PricePlan:
 
 
 def _tagged(plan: PricePlan, **kwargs) -> Response:
-    """The plan, with its name and price as its entity tag: a client sends it back in
+    """The plan, with its entity tag (``plans.plan_fingerprint``): a client sends it back in
     ``If-Match`` so that its change is refused if the plan changed since it read it."""
     response = Response(s.PricePlanSerializer(plan).data, **kwargs)
-    response["ETag"] = quote_etag(plans.price_fingerprint(plan))
+    response["ETag"] = quote_etag(plans.plan_fingerprint(plan))
     return response
 
 
@@ -50,7 +51,7 @@ ETAG = OpenApiParameter(
     "ETag",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description="The plan's name and price as an entity tag: send it back in If-Match.",
+    description="The plan as this answer shows it, as an entity tag: send it back in If-Match.",
     response=[200, 201],
 )
 IF_MATCH = OpenApiParameter(
@@ -103,8 +104,13 @@ class PlanDetail(APIView):
         plan = _own_plan(request, agent_id, plan_id)
         data = validated(s.RevisePlanSerializer, request)
         seen = _if_match(request)
-        plan = plans.revise_plan(plan, actor=request.user, request=request, seen=seen, **data)
-        return _tagged(plan)
+        revised = plans.revise_plan(plan, actor=request.user, request=request, seen=seen, **data)
+        response = _tagged(revised)
+        if revised.pk != plan.pk:  # a held plan's change is its next version, at its own URL
+            response["Content-Location"] = reverse(
+                "vendor-agent-plan", kwargs={"agent_id": agent_id, "plan_id": revised.pk}
+            )
+        return response
 
 
 class PlanRetire(APIView):

@@ -8,7 +8,7 @@ from django import forms
 
 from marketplace import pricing
 from marketplace.models import PlanKind, PricePlan
-from marketplace.plans import price_fingerprint
+from marketplace.plans import plan_fingerprint
 
 TIER_LINE = re.compile(
     r"^(?P<up_to>\*|\d+(?:\.\d+)?)\s+at\s+(?P<unit>\d+(?:\.\d+)?)"
@@ -174,13 +174,13 @@ class RevisePlanForm(PlanForm):
     """A plan's new name and price: the pricing form's fields of the plan's kind, validated as
     a new plan's are. The kind never changes (nor at the API), and neither does the key."""
 
-    # The plan's name and price as the page showed them (``plans.price_fingerprint``): saving
+    # The plan as the page showed it (``plans.plan_fingerprint``): saving
     # a plan changed since is refused (plan_changed) rather than undoing that change unseen.
     seen = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, plan: PricePlan, **kwargs):
         super().__init__(
-            *args, initial={**as_typed(plan), "seen": price_fingerprint(plan)}, **kwargs
+            *args, initial={**as_typed(plan), "seen": plan_fingerprint(plan)}, **kwargs
         )
         self.kind = plan.kind
         shown = {"name", *PRICED_BY[plan.kind]}

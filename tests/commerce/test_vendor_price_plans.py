@@ -149,6 +149,7 @@ def test_editing_a_held_plan_creates_a_new_version_and_keeps_the_bought_terms(
     revised = response.json()
     assert (revised["version"], revised["amount"], revised["is_current"]) == (2, 1500, True)
     assert revised["id"] != plan.pk
+    assert response["Content-Location"] == f"{plans_url(agent.pk)}/{revised['id']}"
     plan.refresh_from_db()
     assert (plan.amount, plan.is_current) == (1000, False)
     assert Entitlement.objects.get().plan_snapshot["amount"] == 1000
@@ -225,9 +226,10 @@ def test_retiring_a_version_a_revision_replaced_is_refused_naming_the_one_on_off
     refused = vendor.client.post(f"{url}/retire")
     assert (refused.status_code, refused.json()["code"]) == (409, "plan_retired")
     assert f"retire v2 (id {revised['id']}), the version on offer" in refused.json()["detail"]
+    before = vendor.client.get(f"{plans_url(agent.pk)}/{revised['id']}")["ETag"]
     retired = vendor.client.post(f"{plans_url(agent.pk)}/{revised['id']}/retire")
     assert retired.status_code == 200 and retired.json()["retired"] is True
-    assert retired["ETag"]
+    assert retired["ETag"] != before  # the answer changed, and so did its tag
     again = vendor.client.post(f"{plans_url(agent.pk)}/{revised['id']}/retire")
     assert again.status_code == 200  # retiring it again changes nothing
     assert AuditEvent.objects.filter(action="price_plan_retired").count() == 1

@@ -99,7 +99,6 @@ def test_the_lines_csv_names_agent_vendor_and_amounts(books, admin_session):
         str(12 * 3600),
     )
     assert (usage["amount"], usage["amount_minor"], usage["currency"]) == ("11.00", "1100", "EUR")
-    # The unit price as the invoice's PDF prints it: at least the currency's decimals.
     # Unit prices as the invoice's PDF prints them: the currency's decimals at least (10.00,
     # not 10), more only where the price has them (the usage line's 11.00 over 12 hours).
     units = [row["unit_amount"] for row in mine]

@@ -89,6 +89,7 @@ def test_a_format_the_endpoint_does_not_answer_is_400_naming_the_parameter(asked
     assert _error(response) == (400, "invalid_choice")
     assert "json" in response.json()["errors"]["format"][0]
     assert Client().get("/api/v1/agents", {"format": "json"}).status_code == 200
+    assert Client().get("/api/v1/agents", {"format": ""}).status_code == 200  # none given
 
 
 def test_an_accept_the_api_cannot_answer_is_406_json_not_an_html_page():

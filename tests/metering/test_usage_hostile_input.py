@@ -37,6 +37,8 @@ def test_a_wrong_or_missing_token_is_unauthenticated(metered):
     assert "A person's token is not accepted here" in persons.json()["detail"]
     assert "A person's token" in metered.client.get("/api/v1/device/assignments").json()["detail"]
     assert "not provided" in APIClient().get("/api/v1/device/assignments").json()["detail"]
+    basic = APIClient(HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
+    assert "A person's token" not in basic.get("/api/v1/device/assignments").json()["detail"]
     person_only = metered.device_api.get("/api/v1/devices")
     assert (person_only.status_code, person_only.json()["code"]) == (401, "not_authenticated")
     assert "A device token is not accepted here" in person_only.json()["detail"]
