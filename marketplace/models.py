@@ -69,10 +69,6 @@ class CertificationStatus(models.TextChoices):
     ERROR = "error"
 
 
-# A run of the version is queued or running (``certification.pipeline.state.sync_version``).
-CERTIFYING = frozenset({CertificationStatus.QUEUED, CertificationStatus.RUNNING})
-
-
 class ReviewStatus(models.TextChoices):
     PENDING = "pending"
     APPROVED = "approved"

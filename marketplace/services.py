@@ -13,6 +13,8 @@ from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from certification.errors import RunInProgress
+from certification.models import CertificationRun
+from certification.vocabulary import ACTIVE_RUN_STATUSES
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.compiled import CompiledQuery
@@ -36,7 +38,6 @@ from marketplace.errors import (
     VersionExists,
 )
 from marketplace.models import (
-    CERTIFYING,
     PUBLIC_VERSION,
     Agent,
     AgentVersion,
@@ -373,12 +374,14 @@ def delete_agent(agent: Agent, *, actor=None, request=None) -> None:
             raise AgentInUse(
                 f"{agent.name} has certified versions and cannot be deleted: yank them instead."
             )
-        certifying = [v for v in versions if v.certification_status in CERTIFYING]
-        if certifying:
+        active = CertificationRun.objects.filter(
+            version__agent=agent, status__in=ACTIVE_RUN_STATUSES
+        ).first()
+        if active is not None:
             # Deleting it would delete the run under the worker running it.
             raise RunInProgress(
-                f"{certifying[0]} is being certified ({certifying[0].certification_status}): "
-                "delete the agent once its run has ended."
+                f"Run {active.pk} of {active.version} is {active.status}: delete the agent once "
+                "its run has ended."
             )
         names = {v.storage_name for v in versions}
         record_change(
