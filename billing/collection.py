@@ -39,6 +39,7 @@ from billing.payment_notices import Notice
 from billing.queueing import send_after_commit
 from billing.signals import default_card_set
 from edgeplug.audit.services import recorded
+from edgeplug.core.columns import clipped
 from edgeplug.timefmt import utc_iso
 from marketplace import orders
 
@@ -382,7 +383,8 @@ def _note(invoice: Invoice, code: str, detail: str) -> bool:
     """Say on the invoice why nothing was charged; True the first time it is said."""
     if invoice.payment_failure_code == code:
         return False
-    invoice.payment_failure_code, invoice.payment_failure_detail = code, detail[:500]
+    invoice.payment_failure_code = code
+    invoice.payment_failure_detail = clipped(Invoice, "payment_failure_detail", detail)
     invoice.save(update_fields=["payment_failure_code", "payment_failure_detail", "updated_at"])
     record_invoice_event("invoice_payment_not_attempted", invoice, code=code)
     return True
@@ -426,7 +428,8 @@ def _next_attempt_at(attempt: int, now: datetime) -> datetime | None:
 
 def _record_failure(invoice: Invoice, code: str, message: str, now: datetime) -> str:
     was_uncollectible = invoice.status == InvoiceStatus.UNCOLLECTIBLE
-    invoice.payment_failure_code, invoice.payment_failure_detail = code[:64], message[:500]
+    invoice.payment_failure_code = clipped(Invoice, "payment_failure_code", code)
+    invoice.payment_failure_detail = clipped(Invoice, "payment_failure_detail", message)
     invoice.next_payment_attempt_at = (
         None if was_uncollectible else _next_attempt_at(invoice.payment_attempts, now)
     )

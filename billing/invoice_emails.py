@@ -29,6 +29,7 @@ from billing.invoice_documents import (
 )
 from billing.models import Invoice, InvoiceStatus
 from billing.queueing import send_after_commit
+from edgeplug.core.columns import clipped
 from edgeplug.errors import DomainError
 
 EMAIL_TASK = "billing.tasks.email_invoice"
@@ -153,7 +154,8 @@ def _record_failure(invoice: Invoice, code: str, detail: str) -> None:
     emailed already is the task's failure only)."""
     logger.warning("invoice %s not emailed: %s (%s)", invoice.number, code, detail)
     Invoice.objects.filter(pk=invoice.pk, emailed_at__isnull=True).update(
-        email_failure_code=code[:64], email_failure_detail=detail[:500]
+        email_failure_code=clipped(Invoice, "email_failure_code", code),
+        email_failure_detail=clipped(Invoice, "email_failure_detail", detail),
     )
 
 

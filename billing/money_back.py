@@ -45,6 +45,7 @@ from billing.errors import (
 from billing.models import SETTLED, Invoice, InvoiceKind, InvoiceStatus, MoneyToGiveBack, RefundedBy
 from billing.queueing import send_after_commit
 from edgeplug.audit.services import record_event, recorded
+from edgeplug.core.columns import clipped
 from edgeplug.core.locking import locked, stamp_once
 from edgeplug.errors import DomainError
 from marketplace import orders
@@ -220,7 +221,7 @@ def _refused(note: Invoice, why: str) -> None:
         row = locked(note)
         if row.refunded_at is not None or row.refund_failure:
             return
-        row.refund_failure = why[:500]
+        row.refund_failure = clipped(Invoice, "refund_failure", why)
         row.save(update_fields=["refund_failure", "updated_at"])
         logger.warning("credit note %s: its card refund was refused: %s", row.number, why)
         _audit("credit_note_refund_refused", row, why=row.refund_failure)

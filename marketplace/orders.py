@@ -26,6 +26,7 @@ from billing.errors import (
 )
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.services import record_change, record_event, recorded
+from edgeplug.core.columns import clipped
 from edgeplug.core.locking import locked
 from edgeplug.errors import Conflict, Forbidden
 from edgeplug.tenancy.models import Tenant
@@ -458,8 +459,8 @@ def _apply_outcome(order: Order, outcome: payments.PaymentOutcome) -> None:
     elif outcome.status == payments.IntentState.FAILED:
         order.status = OrderStatus.FAILED
         order.client_secret = ""
-        order.failure_code = outcome.failure_code
-        order.failure_detail = outcome.failure_message[:500]
+        order.failure_code = clipped(Order, "failure_code", outcome.failure_code)
+        order.failure_detail = clipped(Order, "failure_detail", outcome.failure_message)
         order.save(
             update_fields=[
                 "status",

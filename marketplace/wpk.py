@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
+from edgeplug.core.columns import max_length
 from edgeplug.core.locking import locked, unique_or
 from edgeplug.errors import BadRequest, Conflict, DomainError, Unprocessable
 from edgeplug.reasons import require_reason
@@ -123,7 +124,7 @@ def _check_steps_exist(tenant: Tenant, steps: list[Step]) -> None:
 def column_length(field: str) -> int:
     """How long a workflow package's text ``field`` may be: its column's, for the check below
     and the API's schema."""
-    return WorkflowPackage._meta.get_field(field).max_length
+    return max_length(WorkflowPackage, field)
 
 
 def _reject_overlong(field: str, value: str) -> None:
