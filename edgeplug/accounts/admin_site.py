@@ -1,7 +1,17 @@
 """The admin site: django-otp's (every staff user presents a verified TOTP code), signing in
 in one step within the sign-in budget the API and the portal share, and a staff user's own
-password change and sign-out audited as the portal's are."""
+password change and sign-out audited as the portal's are.
 
+A read-only page links each related object to its admin page, whether or not the reader may
+open it (Django's ``AdminReadonlyField.get_admin_url`` asks no permission): a reviewer's run
+page linked the requesting user, a finance member's price plan its tenant, each link a 403.
+Here the page is rendered while its request is known (``admin_view``), and such a link is
+made only where that request may view the object's page; elsewhere its name, as text."""
+
+from contextvars import ContextVar
+from functools import wraps
+
+from django.contrib.admin import helpers
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.template.response import TemplateResponse
 from django_otp.admin import OTPAdminSite
@@ -11,6 +21,20 @@ from edgeplug.accounts.services import record_password_change
 from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 
+_rendering_for: ContextVar = ContextVar("admin_request", default=None)
+_linked = helpers.AdminReadonlyField.get_admin_url
+
+
+def _linked_if_viewable(field: helpers.AdminReadonlyField, remote_field, remote_obj):
+    request = _rendering_for.get()
+    related = field.model_admin.admin_site._registry.get(remote_field.model)
+    if request is not None and (related is None or not related.has_view_permission(request)):
+        return str(remote_obj)
+    return _linked(field, remote_field, remote_obj)
+
+
+helpers.AdminReadonlyField.get_admin_url = _linked_if_viewable
+
 
 class EdgePlugAdminSite(OTPAdminSite):
     login_form = OneStepOTPAdminAuthenticationForm
@@ -18,6 +42,22 @@ class EdgePlugAdminSite(OTPAdminSite):
     login_template = "admin/edgeplug_login.html"
     site_header = "EdgePlug administration"
     site_title = "EdgePlug admin"
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(inner)
+        def rendered_for_its_reader(request, *args, **kwargs):
+            token = _rendering_for.set(request)
+            try:
+                response = inner(request, *args, **kwargs)
+                if hasattr(response, "render") and not response.is_rendered:
+                    response.render()  # here, while the request is known to its links
+                return response
+            finally:
+                _rendering_for.reset(token)
+
+        return rendered_for_its_reader
 
     def login(self, request, extra_context=None):
         if request.method == "POST" and (wait := sign_in_wait(request)) is not None:
