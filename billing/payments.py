@@ -458,14 +458,11 @@ def refund(
     return created.id
 
 
-@_processor_call("reading the payment's refunds")
 def refund_made(payment_intent_id: str, *, metadata: dict[str, str]) -> str | None:
     """The refund of the PaymentIntent carrying ``metadata``, if one was made: a refund whose
     answer was lost is found again after its idempotency key expired (24 hours)."""
-    listed = client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
-    for made in listed.auto_paging_iter():
-        stored = made.metadata.to_dict() if made.metadata else {}
-        if metadata.items() <= stored.items() and made.status in REFUND_MADE:
+    for made in refunds_of(payment_intent_id):
+        if metadata.items() <= made.metadata.items() and made.status in REFUND_MADE:
             return made.id
     return None
 

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from certification.errors import RunInProgress
 from certification.models import CertificationRun
-from certification.vocabulary import ACTIVE_RUN_STATUSES
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.compiled import CompiledQuery
@@ -37,13 +36,7 @@ from marketplace.errors import (
     VendorMismatch,
     VersionExists,
 )
-from marketplace.models import (
-    PUBLIC_VERSION,
-    Agent,
-    AgentVersion,
-    CertificationStatus,
-    VendorKey,
-)
+from marketplace.models import PUBLIC_VERSION, Agent, AgentVersion, CertificationStatus, VendorKey
 from marketplace.packageformat import ValidatedPackage, inspect_package
 
 
@@ -374,9 +367,7 @@ def delete_agent(agent: Agent, *, actor=None, request=None) -> None:
             raise AgentInUse(
                 f"{agent.name} has certified versions and cannot be deleted: yank them instead."
             )
-        active = CertificationRun.objects.filter(
-            version__agent=agent, status__in=ACTIVE_RUN_STATUSES
-        ).first()
+        active = CertificationRun.objects.filter(version__agent=agent).active().first()
         if active is not None:
             # Deleting it would delete the run under the worker running it.
             raise RunInProgress(
