@@ -1,8 +1,9 @@
 """Celery tasks of the certification pipeline: thin doors onto ``certification.pipeline``.
 
-The canvas (validation, then the other stages as a chord, then the verdict) is built in
-``pipeline.canvas``; every task is idempotent and acks late, so a worker that dies mid-stage
-only causes the stage to run again, and its result is still recorded once.
+The canvas (validation, then the other stages in parallel, then the verdict, queued by the
+last stage to finish) is built in ``pipeline.canvas``; every task is idempotent and acks late,
+so a worker that dies mid-stage only causes the stage to run again, and its result is still
+recorded once.
 """
 
 from celery import shared_task
@@ -48,13 +49,15 @@ def start_run(run_id: int) -> None:
 )
 def run_stage(self, run_id: int, stage: str) -> str:
     try:
-        return orchestration.execute_stage(run_id, stage, worker=self.request.hostname or "")
+        result = orchestration.execute_stage(run_id, stage, worker=self.request.hostname or "")
     except (InfrastructureError, *DATABASE_RACES) as exc:
-        if self.request.retries >= self.max_retries:
-            return orchestration.record_infrastructure_failure(
-                run_id, stage, f"gave up after {self.request.retries} retries: {exc}"
-            )
-        raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
+        result = orchestration.record_infrastructure_failure(
+            run_id, stage, f"gave up after {self.request.retries} retries: {exc}"
+        )
+    canvas.after_stage(run_id, stage)
+    return result
 
 
 @_canvas_step(name=canvas.FAN_OUT)

@@ -1,17 +1,25 @@
 """The Celery canvas of a run: validation, then the level's other stages in parallel (a
-chord), then the verdict. Tasks are named, not imported, so the actions that schedule a run
+group), then the verdict. Tasks are named, not imported, so the actions that schedule a run
 never import the task module (the doors) and the web process never loads the stages.
 
-    start_run → run_stage(validation) → fan_out → chord(run_stage(s) …) → finalize_run
+    start_run → run_stage(validation) → fan_out → group(run_stage(s) …) ⇢ finalize_run
+
+The verdict is queued by the stage that finds every stage recorded once its own result is
+(``after_stage``), not by a chord callback: the database, not the result backend, says when
+a run is complete. A chord's callback is published once, by whichever task completes the
+count; a worker killed between counting and publishing left the run waiting for the sweeper
+(2 h, then an error). A redelivered stage finds its result and asks again, so the verdict
+is queued as long as any delivery of the last stage finishes; ``finalize_run`` is idempotent,
+so two stages finishing together queue it twice, harmlessly.
 """
 
 import logging
 
-from celery import chord, signature
+from celery import group, signature
 from django.db import transaction
 
 from certification.errors import NotQueued
-from certification.models import CertificationRun, RunStatus
+from certification.models import CertificationResult, CertificationRun, RunStatus
 from certification.pipeline import levels
 from certification.pipeline.state import end_with_error
 from edgeplug.core.locking import locked
@@ -64,5 +72,18 @@ def fan_out(run_id: int, *, validation_passed: bool) -> None:
     if not validation_passed or not rest:
         _task(FINALIZE_RUN, run_id).delay()
         return
-    body = _task(FINALIZE_RUN, run_id).on_error(_task(FINALIZE_RUN, run_id))
-    chord(stage_task(run_id, stage) for stage in rest)(body)
+    # A stage task that fails outright (a hard time limit, a bug) has the run judged at once.
+    group(stage_task(run_id, stage).on_error(_task(FINALIZE_RUN, run_id)) for stage in rest).delay()
+
+
+def after_stage(run_id: int, stage: str) -> None:
+    """Once a parallel stage's result is recorded: queue the verdict if it was the last one
+    the run waited for (validation goes on through the chain to ``fan_out``)."""
+    if stage == levels.VALIDATION:
+        return
+    run = CertificationRun.objects.active().filter(pk=run_id).only("stages").first()
+    if run is None:
+        return  # judged already (or its stage failed outright and the errback judged it)
+    recorded = CertificationResult.objects.filter(run_id=run_id, test_suite__in=run.stages)
+    if recorded.count() == len(run.stages):
+        _task(FINALIZE_RUN, run_id).delay()
