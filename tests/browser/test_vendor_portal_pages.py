@@ -195,6 +195,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         "agent": f"/portal/agents/{v.agent_id}/",
         "pricing": f"/portal/agents/{v.agent_id}/pricing/?plan={plan.pk}&hours=150",
         "plan-revise": f"/portal/agents/{v.agent_id}/pricing/{plan.pk}/revise/",
+        "plan-retire": f"/portal/agents/{v.agent_id}/pricing/{plan.pk}/retire/",
         "reviews": f"/portal/agents/{v.agent_id}/reviews/",
         "version": version_url,
         "version-expired": f"/portal/agents/{lapsed.agent_id}/versions/{lapsed.version}/",

@@ -86,8 +86,8 @@ def test_the_agent_page_links_to_pricing_only_those_who_set_prices(portal_vendor
 
 @pytest.mark.parametrize("role", PUBLISHERS)
 def test_the_pricing_page_links_to_changing_only_the_plans_on_offer(portal_vendor, role):
-    """Those who open the pricing page may change a plan: each plan on offer links to it (and
-    it opens), a retired one does not."""
+    """Those who open the pricing page may change or retire a plan: each plan on offer links
+    to both (and they open), a retired one does not."""
     vendor = portal_vendor(role)
     agent = AgentVersionFactory(agent__tenant=vendor.tenant).agent
     offered = create_plan(agent, key="trial", name="Trial", kind="free")
@@ -95,6 +95,8 @@ def test_the_pricing_page_links_to_changing_only_the_plans_on_offer(portal_vendo
     pricing = f"/portal/agents/{agent.pk}/pricing/"
     assert _offers(vendor.client, pricing, f'href="{pricing}{offered.pk}/revise/"')
     assert not _offers(vendor.client, pricing, f'href="{pricing}{retired.pk}/revise/"')
+    assert _offers(vendor.client, pricing, f'href="{pricing}{offered.pk}/retire/"')
+    assert not _offers(vendor.client, pricing, f'href="{pricing}{retired.pk}/retire/"')
 
 
 @pytest.mark.parametrize("role", VENDOR_NAV)

@@ -1,9 +1,9 @@
 """An agent's price plans: list, create, change a plan's name or price, retire, and a
 calculator that prices a month of agent-hours with the same pricing module billing uses."""
 
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import plans as plan_actions
@@ -11,7 +11,7 @@ from marketplace import pricing
 from marketplace.errors import PlanChanged, PlanRetired
 from marketplace.models import Agent, PlanKind, PricePlan
 from marketplace.portal.access import vendor_page
-from marketplace.portal.outcomes import perform, render_form
+from marketplace.portal.outcomes import perform, perform_and_flash, render_form
 from marketplace.portal.plan_text import describe_plan
 from marketplace.portal.price_forms import CalculatorForm, PlanForm, RevisePlanForm
 from marketplace.powers import PUBLISH
@@ -126,10 +126,15 @@ def revise(request, agent_id, plan_id):
     return render_form(request, "portal/plan_revise.html", context, form=form, error=error)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @vendor_page(power=PUBLISH)
 def retire(request, agent_id, plan_id):
+    """Asks first (GET), then retires (POST): new orders can no longer choose the plan, and
+    that cannot be undone. A refusal (a version a revision replaced, from a page left open)
+    is flashed on the pricing page."""
     plan = _own_plan(request, agent_id, plan_id)
+    if request.method == "GET":
+        return render(request, "portal/plan_retire.html", {"agent": plan.agent, "plan": plan})
     success = f"Plan {plan.name} is retired: no new orders; holders keep it."
-    perform(request, plan_actions.retire_plan, plan, success=success)
+    perform_and_flash(request, plan_actions.retire_plan, plan, success=success)
     return redirect("portal:pricing", agent_id=agent_id)
