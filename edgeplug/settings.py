@@ -368,6 +368,8 @@ LOGIN_URL = "/admin/login/"
 NOT_FOUND_PAGES = {"/portal/": "marketplace.portal.access.not_found_page"}
 # The same for a form sent with a stale CSRF token (edgeplug.core.error_views.csrf_failure).
 CSRF_FAILURE_PAGES = {"/portal/": "marketplace.portal.access.csrf_failure_page"}
+# The same for a domain error a plain view refuses with (edgeplug.core.error_views.refusal).
+REFUSAL_PAGES = {"/portal/": "marketplace.portal.access.refusal_page"}
 CSRF_FAILURE_VIEW = "edgeplug.core.error_views.csrf_failure"
 
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)

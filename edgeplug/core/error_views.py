@@ -6,7 +6,8 @@ Pages outside the API keep Django's HTML, but for a 404: a part of the site with
 own names it in ``settings.NOT_FOUND_PAGES`` (the vendor portal's, in its frame), elsewhere
 templates/404.html. A 403 is audited as ``permission_denied`` either way. A form sent with a
 stale CSRF token (``csrf_failure``) is answered likewise: JSON for a script, the portal's page
-in its frame.
+in its frame; and so is a domain error a plain view refuses with (``refusal``,
+``settings.REFUSAL_PAGES``).
 """
 
 import sys
@@ -14,7 +15,7 @@ import sys
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.module_loading import import_string
 from django.views import csrf, defaults
 
@@ -26,6 +27,21 @@ API_PREFIX = "/api/"
 
 def is_api(request) -> bool:
     return request.path.startswith(API_PREFIX)
+
+
+def wants_json(request) -> bool:
+    """A page's own script sent this (the portal's upload form does, to show progress): it
+    reads JSON."""
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
+def _own_page(pages: dict[str, str], request):
+    """The view of ``pages`` (a setting: path prefix -> view) for the part of the site the
+    request is on, or None where that part has no page of its own."""
+    for prefix, view in pages.items():
+        if request.path.startswith(prefix):
+            return import_string(view)
+    return None
 
 
 def _json(code: str, detail: str, status: int) -> JsonResponse:
@@ -40,6 +56,18 @@ def error_response(error: DomainError) -> JsonResponse:
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def refusal(request, error: DomainError) -> HttpResponse:
+    """A domain error a plain view (not DRF's) refuses with, answered as its caller reads it:
+    on a part of the site with a page of its own (``settings.REFUSAL_PAGES``, by path prefix)
+    that page, in its frame, with the error's status; under /api/, to a page's script and
+    elsewhere, ``error_response``'s JSON."""
+    if is_api(request) or wants_json(request):
+        return error_response(error)
+    if page := _own_page(settings.REFUSAL_PAGES, request):
+        return page(request, error)
+    return error_response(error)
 
 
 def nul_in_url(request):
@@ -72,9 +100,8 @@ def permission_denied(request, exception=None):
 def page_not_found(request, exception=None):
     if is_api(request):
         return _json("not_found", "Not found.", 404)
-    for prefix, view in settings.NOT_FOUND_PAGES.items():
-        if request.path.startswith(prefix):
-            return import_string(view)(request)
+    if page := _own_page(settings.NOT_FOUND_PAGES, request):
+        return page(request)
     return defaults.page_not_found(request, exception)
 
 
@@ -89,12 +116,10 @@ def csrf_failure(request, reason: str = ""):
     XMLHttpRequest) or to the API: ``403 csrf_failed`` as JSON it can show; on a part of the
     site with a page of its own (``settings.CSRF_FAILURE_PAGES``, by path prefix) that page,
     in its frame; else Django's own."""
-    scripted = request.headers.get("X-Requested-With") == "XMLHttpRequest"
-    if is_api(request) or scripted:
+    if is_api(request) or wants_json(request):
         return _json("csrf_failed", CSRF_FAILED_DETAIL, 403)
-    for prefix, view in settings.CSRF_FAILURE_PAGES.items():
-        if request.path.startswith(prefix):
-            return import_string(view)(request)
+    if page := _own_page(settings.CSRF_FAILURE_PAGES, request):
+        return page(request)
     return csrf.csrf_failure(request, reason=reason)
 
 

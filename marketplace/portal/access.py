@@ -22,9 +22,9 @@ from billing.payout_queries import has_payouts_filter
 from billing.powers import READ_PAYOUTS
 from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.audit.services import record_denial
-from edgeplug.core.error_views import CSRF_FAILED_DETAIL, error_response
+from edgeplug.core.error_views import CSRF_FAILED_DETAIL, error_response, wants_json
 from edgeplug.core.throttling import request_wait
-from edgeplug.errors import Throttled
+from edgeplug.errors import DomainError, Throttled
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.permissions import TENANT_ADMIN, TenantPower
 from marketplace.powers import PUBLISH, VENDOR_MEMBER
@@ -103,11 +103,6 @@ class MemberPages:
         if self.vendor:
             return "portal:dashboard"
         return "portal:sales" if self.payouts else "portal:password"
-
-
-def wants_json(request) -> bool:
-    """The page's own script sent this (the upload form does, to show progress)."""
-    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
 def _throttled(request, wait: int) -> HttpResponse:
@@ -243,6 +238,13 @@ def csrf_failure_page(request) -> HttpResponse:
         {"back": _form_page(request), "detail": CSRF_FAILED_DETAIL},
         status=403,
     )
+
+
+def refusal_page(request, error: DomainError) -> HttpResponse:
+    """The portal's answer to a refusal outside a form (``settings.REFUSAL_PAGES``: a download's
+    address with a malformed month, for one): a page in its frame with the refusal's code and
+    detail, and its status."""
+    return render(request, "portal/refused.html", {"error": error}, status=error.status)
 
 
 def not_found_page(request) -> HttpResponse:

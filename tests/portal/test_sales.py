@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from marketplace.models import Order, OrderStatus
@@ -100,7 +101,8 @@ def test_payout_statements_show_gross_fee_and_net_with_a_csv_per_month(portal_ve
 
 @pytest.mark.parametrize("period", ["2026-13", "nonsense", "2026-1", "1999-12"])
 def test_a_malformed_payout_period_is_refused_as_the_api_refuses_it(portal_vendor, sold, period):
-    """400 invalid_period with the API's detail, as JSON (a download's error), not a 404."""
+    """400 invalid_period with the API's detail, not a 404; on the portal's page, in its
+    frame (the address is followed in a browser), where it was the API's JSON."""
     vendor = _vendor(portal_vendor, sold, "billing")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, vendor.user)['access']}")
@@ -109,8 +111,15 @@ def test_a_malformed_payout_period_is_refused_as_the_api_refuses_it(portal_vendo
 
     response = vendor.client.get(f"/portal/sales/payouts/{period}.csv")
     assert response.status_code == 400
-    assert response["Content-Type"] == "application/json"
-    assert response.json() == from_api.json()
+    assert response["Content-Type"].startswith("text/html")
+    assert "Content-Disposition" not in response
+    html = response.content.decode()
+    assert "<strong>invalid_period</strong>: " + escape(from_api.json()["detail"]) in html
+    assert '<nav aria-label="Portal">' in html
+    scripted = vendor.client.get(
+        f"/portal/sales/payouts/{period}.csv", HTTP_X_REQUESTED_WITH="XMLHttpRequest"
+    )
+    assert (scripted.status_code, scripted.json()) == (400, from_api.json())
 
 
 def test_an_order_refunded_later_still_counts_where_it_was_sold(portal_vendor, sold):

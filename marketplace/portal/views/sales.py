@@ -14,7 +14,7 @@ from billing.csv_stream import csv_lines, download
 from billing.errors import InvalidPeriod
 from billing.periods import month_label, parse_month, recent_months
 from billing.powers import READ_PAYOUTS
-from edgeplug.core.error_views import error_response
+from edgeplug.core.error_views import refusal
 from marketplace import sales
 from marketplace.portal.access import vendor_page
 from marketplace.pricing import format_amount, plain_number
@@ -108,11 +108,11 @@ def sales_csv(request):
 @vendor_page(power=READ_PAYOUTS)
 def payout_statement_csv(request, period):
     """The vendor's payout statement for one month, line by line (as the API's ``.csv``). A
-    malformed period is refused as the API refuses it, ``400 invalid_period`` as JSON (a
-    download's error, as the API's file views answer theirs)."""
+    malformed period is refused as the API refuses it, ``400 invalid_period`` with its detail,
+    on the portal's page (the address is followed in a browser)."""
     try:
         month = parse_month(period)
     except InvalidPeriod as exc:
-        return error_response(exc)
+        return refusal(request, exc)
     found = payout_queries.vendor_statement(request.tenant, month)
     return download(*payout_queries.statement_file(request.tenant, found))

@@ -1,0 +1,32 @@
+"""A payout statement's address with a month that is not one (typed, or edited from the Sales
+page's link), in Chromium: the portal's own page, in its frame, says why (invalid_period, the
+API's sentence) with the API's 400 and a way back. Before, the browser showed the API's JSON."""
+
+import pytest
+
+from tests.browser.test_vendor_portal_journey import portal_sign_in
+
+pytestmark = [pytest.mark.browser]
+
+NAV = "nav[aria-label=Portal]"
+
+
+@pytest.mark.parametrize("period", ["2026-13", "march"])
+def test_a_malformed_statement_month_gets_the_portals_page_saying_why(
+    journey, vendor_admin, period
+):
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    path = f"/portal/sales/payouts/{period}.csv"
+    journey.expect_status(400, path)
+    response = journey.goto(path)
+
+    assert response.status == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert page.get_by_role("heading", name="This request was refused").count() == 1
+    refusal = page.get_by_role("alert").inner_text()
+    assert refusal.startswith("invalid_period: A period is a calendar month written YYYY-MM")
+    assert page.locator(NAV).get_by_role("link", name="Sales").is_visible()
+
+    journey.click(page.get_by_role("link", name="Back to the portal"))
+    assert page.url == journey.base_url + "/portal/"
