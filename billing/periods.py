@@ -44,6 +44,13 @@ def month_label(start: datetime | date) -> str:
     return f"{start:%Y-%m}"
 
 
+def months_label(first: datetime | date, last: datetime | date) -> str:
+    """The months ``first`` to ``last`` as a file name says them: ``2026-03`` for one month,
+    ``2026-01--2026-03`` for several."""
+    first_label, last_label = month_label(first), month_label(last)
+    return first_label if first_label == last_label else f"{first_label}--{last_label}"
+
+
 def parse_month(label: str | None) -> datetime:
     """``"2026-03"`` → the first instant of March 2026 UTC; anything else is ``InvalidPeriod``."""
     # fullmatch: ``$`` alone would let a trailing newline through.

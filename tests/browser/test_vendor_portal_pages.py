@@ -4,6 +4,7 @@ scrolls sideways from 360 px to 1920 px. With EDGEPLUG_SCREENSHOTS_DIR set (`mak
 screenshots`), a 1280 px screenshot of each page is written there for the README."""
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -220,6 +221,11 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
             assert "49.00 USD" in page.locator("#sales-table").inner_text()
             with page.expect_download() as download:
                 page.get_by_role("link", name="Download CSV").click()
+            # Named for the twelve months it holds, the first and the last.
+            assert re.fullmatch(
+                rf"sales-{VENDOR_SLUG}-\d{{4}}-\d\d--\d{{4}}-\d\d\.csv",
+                download.value.suggested_filename,
+            ), download.value.suggested_filename
             csv_text = Path(download.value.path()).read_text()
             assert csv_text.startswith("month,agent,agent_hours,customers,currency")
             assert ",USD,4900" in csv_text

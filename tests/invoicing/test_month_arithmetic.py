@@ -1,5 +1,6 @@
 """UTC months (billing.periods): the start of a moment's month, stepping months, the last
-closed month, labels, and the parser that reads back exactly the labels it writes."""
+closed month, labels (of a month, of a range of months), and the parser that reads back
+exactly the labels it writes."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -13,6 +14,7 @@ from billing.periods import (
     last_closed_month,
     month_label,
     month_start,
+    months_label,
     next_month,
     parse_month,
     previous_month,
@@ -84,3 +86,13 @@ def test_anything_but_a_yyyy_mm_month_from_2000_is_refused(label):
     with pytest.raises(InvalidPeriod) as refused:
         parse_month(label)
     assert refused.value.code == "invalid_period" and refused.value.status == 400
+
+
+@given(months, st.integers(min_value=0, max_value=12))
+def test_a_range_of_months_is_labelled_by_its_first_and_last_month(first, count):
+    """``2026-01--2026-03``; one month alone is its own label, ``2026-03``."""
+    last = add_months(first, count)
+    label = months_label(first, last)
+    assert [parse_month(part) for part in label.split("--")] == (
+        [first] if count == 0 else [first, last]
+    )

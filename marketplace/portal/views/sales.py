@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 from billing import payout_queries
 from billing.csv_stream import csv_lines, download
 from billing.errors import InvalidPeriod
-from billing.periods import month_label, parse_month, recent_months
+from billing.periods import month_label, months_label, parse_month, recent_months
 from billing.powers import READ_PAYOUTS
 from edgeplug.core.error_views import refusal
 from marketplace import sales
@@ -100,7 +100,7 @@ def sales_csv(request):
 
     return download(
         csv_lines(header, rows()),
-        f"sales-{request.tenant.slug}-{month_label(months[0])}.csv",
+        f"sales-{request.tenant.slug}-{months_label(months[0], months[-1])}.csv",
     )
 
 
