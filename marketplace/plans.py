@@ -8,7 +8,7 @@ from django.db import transaction
 
 from billing import payments
 from edgeplug.audit.services import record_change
-from edgeplug.core.locking import locked, stamp_once, unique_or
+from edgeplug.core.locking import locked, stamp_locked, unique_or
 from edgeplug.text import unprintable
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
@@ -192,7 +192,7 @@ def retire_plan(plan: PricePlan, *, actor=None, request=None) -> PricePlan:
         newer = offered.first()
         where = f": retire v{newer.version} (id {newer.pk}), the version on offer" if newer else ""
         raise PlanRetired(f"Plan {plan.key} v{plan.version} was replaced by a revision{where}.")
-    return stamp_once(
+    return stamp_locked(
         plan, "retired_at", then=lambda row: _audit("price_plan_retired", row, actor, request)
     )
 

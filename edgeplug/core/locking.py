@@ -3,7 +3,8 @@
 - ``locked``: re-read an instance under ``SELECT ... FOR NO KEY UPDATE`` before deciding
   anything from its state, so two concurrent requests cannot both act on the old state. Call
   inside the action's transaction; with only an id, ``locked(Model(pk=id))``.
-- ``stamp_once``: a one-time change (revoke, retire) and its audit event, once.
+- ``stamp_once``: a one-time change (revoke, retire) and its audit event, once;
+  ``stamp_locked`` the same on a row the action has locked already to check it first.
 - ``unique_or``: a row that must be new; if it exists, or a concurrent request creates it
   first, the unique constraint decides and the caller's conflict error is raised.
 """
@@ -48,7 +49,12 @@ def stamp_once(instance: M, field: str, *, then: Callable[[M], object], **also) 
     """Lock the row and set the timestamp ``field`` to now (and ``also``'s fields) unless it
     is set already: revoking, retiring and the like happen once, and so does ``then(row)`` (the
     audit event), which runs only when this call set the stamp. Returns the locked row."""
-    row = locked(instance)
+    return stamp_locked(locked(instance), field, then=then, **also)
+
+
+def stamp_locked(row: M, field: str, *, then: Callable[[M], object], **also) -> M:
+    """``stamp_once`` for a row the caller's transaction has locked already (``locked``), to
+    decide something from its state first: it is not read or locked again."""
     if getattr(row, field) is not None:
         return row
     setattr(row, field, timezone.now())
