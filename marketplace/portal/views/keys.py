@@ -8,7 +8,7 @@ from marketplace import services
 from marketplace.models import VendorKey
 from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import KeyForm
-from marketplace.portal.outcomes import perform, render_form
+from marketplace.portal.outcomes import perform, perform_and_flash, render_form
 from marketplace.powers import PUBLISH
 
 
@@ -40,6 +40,6 @@ def revoke(request, key_id):
     key = get_for_request(VendorKey.objects.all(), request, key_id=key_id)
     if request.method == "POST":
         success = f"Key {key.key_id} is revoked; it can no longer sign uploads."
-        perform(request, services.revoke_key, key, success=success)
+        perform_and_flash(request, services.revoke_key, key, success=success)
         return redirect("portal:keys")
     return render(request, "portal/key_revoke.html", {"key": key})
