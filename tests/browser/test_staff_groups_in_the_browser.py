@@ -45,19 +45,25 @@ def test_platform_admin_tunes_levels_and_reads_runs_but_cannot_decide(journey, s
     assert journey.goto("/admin/accounts/user/").status == 403
 
 
+@pytest.mark.parametrize("vendor_role", [None, "developer"], ids=["staff_only", "also_a_vendor"])
 def test_a_new_staff_member_sets_up_an_authenticator_and_reaches_the_admin(
-    journey, transactional_db
+    journey, transactional_db, vendor_role
 ):
     """As `manage.py adduser … --staff-group reviewers` leaves them: a password and no device.
-    The admin asks for a code; its login page leads to the enrolment, which leads back."""
+    The admin asks for a code; its login page leads to the enrolment, which leads back. A
+    staff member who is also a vendor's developer (no second factor asked of that role) is led
+    there too: until 2026-12-02 the sign-in took them to the vendor's dashboard, with no way to
+    the enrolment, and so never into the admin."""
     from django.contrib.auth.models import Group
     from django_otp.oath import totp
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from tests.factories import PASSWORD, UserFactory
+    from tests.factories import PASSWORD, MembershipFactory, UserFactory, VendorTenantFactory
 
     user = UserFactory(email="new-reviewer@edgeplug.example", is_staff=True)
     user.groups.add(Group.objects.get(name="reviewers"))
+    if vendor_role:
+        MembershipFactory(tenant=VendorTenantFactory(), user=user, role=vendor_role)
     page = journey.page
     journey.goto("/admin/login/?next=/admin/")
 

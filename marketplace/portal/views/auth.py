@@ -94,12 +94,10 @@ def sign_in(request):
         except DomainError as exc:
             error = _in_page_words(exc)
         else:
-            if membership is None:
-                if verified.user.is_staff and not has_totp(verified.user):
-                    # Staff enrol here too: the admin asks every staff user for a code, and
-                    # has no page to set up the app that makes it.
-                    start_session(request, verified, None)
-                    return redirect("portal:enrol")
+            # Staff enrol here too, whether or not they belong to a vendor: the admin asks
+            # every staff user for a code, and has no page to set up the app that makes it.
+            staff_enrols = verified.user.is_staff and not has_totp(verified.user)
+            if membership is None and not staff_enrols:
                 record_denial(request, code="not_a_vendor", detail=NOT_A_VENDOR)
                 return render(
                     request,
@@ -108,8 +106,9 @@ def sign_in(request):
                     status=403,
                 )
             start_session(request, verified, membership)
-            request.session[SESSION_TENANT] = membership.tenant_id
-            if needs_enrolment(membership, verified=verified.mfa):
+            if membership is not None:
+                request.session[SESSION_TENANT] = membership.tenant_id
+            if staff_enrols or needs_enrolment(membership, verified=verified.mfa):
                 return redirect("portal:enrol")
             return redirect(_next_url(request, _home(membership)))
     response = render(
@@ -168,9 +167,9 @@ def enrol(request):
 
 
 def _after_enrolment(request) -> str:
-    """A vendor's member goes on to the portal; a staff user signed in for no vendor, to the
-    admin (which now takes the code)."""
-    if current_membership(request) is None and request.user.is_staff:
+    """A staff user goes on to the admin (which sent them here, and now takes the code); a
+    vendor's member, to the portal."""
+    if request.user.is_staff:
         return reverse("admin:index")
     return reverse("portal:dashboard")
 
