@@ -81,6 +81,10 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
             "storage": "ok",
         }
         assert (tmp_path / "edgeplug.sqlite3").exists()
+        # A browser opens connections ahead of need and may send nothing on them (Chromium's
+        # preconnect): one held open must not stall the only web worker until its timeout.
+        with socket.create_connection(("127.0.0.1", port)):
+            assert requests.get(f"http://127.0.0.1:{port}/ready", timeout=10).status_code == 200
         creds = json.loads((tmp_path / "demo-credentials.json").read_text())
         vendor = next(c for c in creds if c["email"].startswith("vendor@"))
         token = requests.post(

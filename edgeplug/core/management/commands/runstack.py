@@ -33,6 +33,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
         parser.add_argument(
+            "--threads",
+            type=int,
+            default=4,
+            help="threads per gunicorn worker (gthread): browsers reach this server directly, "
+            "and a browser's idle preconnection holds a sync worker until its 30 s timeout",
+        )
+        parser.add_argument(
             "--grpc-address", default=settings.GRPC_ADDRESS, help="host:port of the gRPC server"
         )
         parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
@@ -46,7 +53,17 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, host, port, workers, grpc_address, concurrency, no_seed, stripe_port, **options
+        self,
+        *args,
+        host,
+        port,
+        workers,
+        threads,
+        grpc_address,
+        concurrency,
+        no_seed,
+        stripe_port,
+        **options,
     ):
         # A fresh database takes a while to migrate (minutes on a busy 2-core machine): say so,
         # so a newcomer does not stare at a silent terminal.
@@ -66,6 +83,8 @@ class Command(BaseCommand):
                 f"{host}:{port}",
                 "--workers",
                 str(workers),
+                "--threads",
+                str(threads),
                 "--access-logfile",
                 "-",
             ],
