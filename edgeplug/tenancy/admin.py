@@ -66,11 +66,6 @@ class MembershipFormSet(BaseInlineFormSet):
             if not (form.has_changed() or deleted):
                 continue
             membership = form.instance  # the edited values and the link to the parent
-            if membership.pk is not None and {"tenant", "user"} & set(form.changed_data):
-                raise ValidationError(
-                    "A membership's tenant and user cannot change: remove it and add another.",
-                    code="membership_immutable",
-                )
             was_admin = membership.pk is not None and form.initial.get("role") == Role.ADMIN
             is_admin = not deleted and form.cleaned_data.get("role") == Role.ADMIN
             if was_admin and not is_admin:
@@ -85,8 +80,21 @@ class MembershipFormSet(BaseInlineFormSet):
                 raise ValidationError(exc.detail, code=exc.code) from exc
 
 
+class MembershipForm(forms.ModelForm):
+    """A saved membership's tenant and user are shown, not offered: they cannot change (remove
+    the membership and add another). Offered, every save that changed them was refused, and
+    the refused row's title showed the unsaved user."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            for name in {"tenant", "user"} & set(self.fields):
+                self.fields[name].disabled = True
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipForm
     formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ("tenant", "user")

@@ -2,6 +2,8 @@
 there what the API refuses (remove or demote a tenant's last admin), and every change is
 audited as the API's are."""
 
+import re
+
 import pytest
 
 from edgeplug.audit.models import AuditEvent
@@ -110,3 +112,19 @@ def test_a_tenant_neither_vendor_nor_customer_is_refused_in_the_admin(admin_sess
     assert response.status_code == 200
     assert not Tenant.objects.filter(slug="nobody").exists()
     assert not AuditEvent.objects.filter(action="tenant_created").exists()
+
+
+def test_a_saved_memberships_user_is_shown_not_offered(tenant_page):
+    """Its user cannot change (remove the membership and add another): the field is disabled,
+    and a user sent for it anyway is ignored while the role is saved."""
+    client, url, tenant, admin, data = tenant_page
+    select = re.search(r'<select[^>]*name="memberships-0-user"[^>]*>', client.get(url).text)
+    assert select and " disabled" in select.group(0)
+    MembershipFactory(tenant=tenant, role=Role.ADMIN)
+    data = changeform_data(client.get(url))
+    row = next(k for k, v in data.items() if k.endswith("-id") and v == admin.pk)[: -len("id")]
+    data[f"{row}user"] = str(UserFactory().pk)
+    data[f"{row}role"] = Role.OPERATOR
+    assert client.post(url, data).status_code == 302
+    saved = Membership.objects.get(pk=admin.pk)
+    assert (saved.user_id, saved.role) == (admin.user_id, Role.OPERATOR)
