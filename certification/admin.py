@@ -116,7 +116,8 @@ class CertificationRunAdmin(DecidedInAdminMixin, admin.ModelAdmin):
         return refused.detail if refused else None
 
     def says_refusal(self, obj) -> bool:
-        # A passed run still pending (yanked, superseded, its version expired since).
+        # A passed run still pending (its reviewer belongs to its tenant; yanked, superseded,
+        # its version expired since).
         return (obj.status, obj.review_status) == (RunStatus.PASSED, ReviewStatus.PENDING)
 
     def decision_name(self, obj) -> str:

@@ -237,5 +237,10 @@ class WorkflowPackageAdmin(DecidedInAdminMixin, admin.ModelAdmin):
     def refusal(self, obj) -> str | None:
         return None if obj.status == ReviewStatus.PENDING else f"It was {obj.status} already."
 
+    def says_refusal(self, obj) -> bool:
+        # A pending package (its reviewer belongs to its tenant); a decided one shows its
+        # decision in the Review section.
+        return obj.status == ReviewStatus.PENDING
+
     def decision_name(self, obj) -> str:
         return f"Workflow package {obj}"

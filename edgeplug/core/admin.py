@@ -8,9 +8,10 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from edgeplug.audit.services import record_if_denied
-from edgeplug.errors import DomainError
+from edgeplug.errors import DomainError, Forbidden
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
+from edgeplug.tenancy.services import check_reviewer
 
 
 def object_url(model_admin, name: str, view) -> URLPattern:
@@ -111,7 +112,9 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
     ``not_a_reviewer``), what was typed kept for the form (``kept``).
 
     Set ``review_action`` (a ``staticmethod``), ``kept`` (a ``KeptInput`` with a
-    ``decision`` form) and, to say why a pending object cannot be decided, ``refusal``."""
+    ``decision`` form) and, to say why a pending object cannot be decided, ``refusal``. A
+    reviewer who belongs to the object's tenant is told so where the form would be
+    (``check_reviewer``, as the action says it first), whenever ``says_refusal``."""
 
     review_action = None
     kept: KeptInput
@@ -137,13 +140,22 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
         is refused."""
         return False
 
+    def reviewer_refusal(self, reviewer, obj) -> str | None:
+        """Why ``reviewer`` cannot decide ``obj`` now, in the order the action checks: who
+        decides (``check_reviewer``: not a tenant they belong to), then ``refusal``."""
+        try:
+            check_reviewer(reviewer, obj.tenant)
+        except Forbidden as exc:
+            return exc.detail
+        return self.refusal(obj)
+
     def get_urls(self):
         return [object_url(self, "decide", self.decide), *super().get_urls()]
 
     def render_change_form(self, request, context, *args, **kwargs):
         obj = context.get("original")
         reviewer = obj is not None and in_staff_group(request.user, StaffGroup.REVIEWERS)
-        refusal = self.refusal(obj) if reviewer else None
+        refusal = self.reviewer_refusal(request.user, obj) if reviewer else None
         context["can_decide"] = reviewer and refusal is None
         context["decide_refusal"] = refusal if refusal and self.says_refusal(obj) else ""
         context["kept"] = self.kept.read(request, obj)

@@ -120,12 +120,8 @@ def _not_certified(reviewer):
 
 @pytest.mark.parametrize(
     ("setup", "reason"),
-    [
-        (_own_tenant, "Steps look right.\nApproved."),
-        (_blank, "   "),
-        (_not_certified, "Steps look right."),
-    ],
-    ids=["own-tenant", "blank-reason", "agent-not-certified"],
+    [(_blank, "   "), (_not_certified, "Steps look right.\nApproved.")],
+    ids=["blank-reason", "agent-not-certified"],
 )
 def test_a_refused_decision_is_explained_and_keeps_the_reason(journey, staff_user, setup, reason):
     page = journey.page
@@ -146,12 +142,28 @@ def test_a_refused_decision_is_explained_and_keeps_the_reason(journey, staff_use
     assert page.get_by_label(REASON_LABEL).input_value() == ""
 
 
-def test_own_tenant_refusal_is_audited(journey, staff_user):
+def test_a_package_of_the_reviewers_own_tenant_says_why_instead_of_a_form(journey, staff_user):
     reviewer = staff_user("reviewers")
-    package, _ = _own_tenant(reviewer)
+    package, message = _own_tenant(reviewer)
     journey.sign_in(reviewer)
     journey.goto(f"{WPKS}{package.pk}/change/")
+
+    refusal = journey.page.locator("#decide-refusal").inner_text()
+    assert refusal == f"This workflow package cannot be decided: {message}"
+    assert journey.page.locator("#decision, #id_reason").count() == 0
+
+
+def test_own_tenant_refusal_is_audited(journey, staff_user):
+    reviewer = staff_user("reviewers")
+    package = _package("bottling-line")
+    journey.sign_in(reviewer)
+    journey.goto(f"{WPKS}{package.pk}/change/")
+    # Made a member of the vendor while the page was open: refused on submit.
+    MembershipFactory(user=reviewer, tenant=package.tenant, role="developer")
     _decide(journey, "Reject", "Not mine to judge.")
+    assert "You cannot review a package of a tenant you belong to." in (
+        journey.page.locator(".messagelist .error").inner_text()
+    )
 
     [denial] = AuditEvent.objects.filter(action="permission_denied")
     assert (denial.actor, denial.details["code"]) == (reviewer, "own_tenant_review")
