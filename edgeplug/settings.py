@@ -370,6 +370,8 @@ NOT_FOUND_PAGES = {"/portal/": "marketplace.portal.access.not_found_page"}
 CSRF_FAILURE_PAGES = {"/portal/": "marketplace.portal.access.csrf_failure_page"}
 # The same for a domain error a plain view refuses with (edgeplug.core.error_views.refusal).
 REFUSAL_PAGES = {"/portal/": "marketplace.portal.access.refusal_page"}
+# The same for a 403 outside the API (edgeplug.core.error_views.permission_denied).
+PERMISSION_DENIED_PAGES = {"/admin/": "edgeplug.accounts.admin_site.permission_denied_page"}
 CSRF_FAILURE_VIEW = "edgeplug.core.error_views.csrf_failure"
 
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)

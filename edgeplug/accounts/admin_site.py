@@ -1,6 +1,6 @@
 """The admin site: django-otp's (every staff user presents a verified TOTP code), signing in
 in one step within the sign-in budget the API and the portal share, and a staff user's own
-password change and sign-out audited as the portal's are.
+password change and sign-out audited as the portal's are; its 403 page, in its frame.
 
 A read-only page links each related object to its admin page, whether or not the reader may
 open it (Django's ``AdminReadonlyField.get_admin_url`` asks no permission): a reviewer's run
@@ -11,8 +11,11 @@ made only where that request may view the object's page; elsewhere its name, as 
 from contextvars import ContextVar
 from functools import wraps
 
+from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpResponse
+from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django_otp.admin import OTPAdminSite
 
@@ -95,3 +98,11 @@ class EdgePlugAdminSite(OTPAdminSite):
         if request.method == "POST" and response.status_code == 302:  # saved
             record_password_change(request.user, request=request)
         return response
+
+
+def permission_denied_page(request, detail: str) -> HttpResponse:
+    """The admin's 403 (``settings.PERMISSION_DENIED_PAGES``), in its frame: why, when the
+    refusal says it ("Finance pages are for the finance group."), and the way back to the
+    admin's home page."""
+    context = {**admin.site.each_context(request), "title": "Not allowed", "detail": detail}
+    return render(request, "admin/forbidden.html", context, status=403)

@@ -2,9 +2,10 @@
 
 DRF renders errors raised in its views; these cover what happens outside them: unknown
 paths, bodies Django refuses before a view parses them (RequestDataTooBig), and crashes.
-Pages outside the API keep Django's HTML, but for a 404: a part of the site with a page of its
-own names it in ``settings.NOT_FOUND_PAGES`` (the vendor portal's, in its frame), elsewhere
-templates/404.html. A 403 is audited as ``permission_denied`` either way. A form sent with a
+Pages outside the API keep Django's HTML, but for a 404 and a 403: a part of the site with a
+page of its own names it in ``settings.NOT_FOUND_PAGES`` (the vendor portal's, in its frame;
+elsewhere templates/404.html) and ``settings.PERMISSION_DENIED_PAGES`` (the admin's, in its
+frame). A 403 is audited as ``permission_denied`` either way. A form sent with a
 stale CSRF token (``csrf_failure``) is answered likewise: JSON for a script, the portal's page
 in its frame; and so is a domain error a plain view refuses with (``refusal``,
 ``settings.REFUSAL_PAGES``).
@@ -89,12 +90,13 @@ def bad_request(request, exception=None):
 def permission_denied(request, exception=None):
     """A ``PermissionDenied`` raised outside a DRF view (the admin's own refusals and those of
     the project's admin pages, for one), audited as the API's and the portal's 403s are."""
-    record_denial(
-        request, detail=str(exception) if exception is not None and exception.args else ""
-    )
-    if not is_api(request):
-        return defaults.permission_denied(request, exception)
-    return _json("permission_denied", "You do not have permission to do this.", 403)
+    detail = str(exception) if exception is not None and exception.args else ""
+    record_denial(request, detail=detail)
+    if is_api(request):
+        return _json("permission_denied", "You do not have permission to do this.", 403)
+    if page := _own_page(settings.PERMISSION_DENIED_PAGES, request):
+        return page(request, detail)
+    return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request, exception=None):

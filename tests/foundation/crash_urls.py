@@ -1,5 +1,7 @@
-"""The project's URLs plus one API view that crashes, to see what a 500 looks like."""
+"""The project's URLs plus a few plain views that crash or refuse, to see what a 500 and a
+403 outside DRF look like."""
 
+from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.urls import path
 from rest_framework.permissions import AllowAny
@@ -10,6 +12,10 @@ from edgeplug import urls
 
 def crash(request):
     raise RuntimeError("a bug")
+
+
+def refused(request):
+    raise PermissionDenied("Not for you.")
 
 
 def database_lost(request):
@@ -26,6 +32,7 @@ class DatabaseLostInApi(APIView):
 urlpatterns = [
     path("api/v1/crash", crash),
     path("crash", crash),
+    path("api/v1/refused", refused),
     path("api/v1/database-lost", database_lost),
     path("api/v1/database-lost-in-drf", DatabaseLostInApi.as_view()),
     *urls.urlpatterns,

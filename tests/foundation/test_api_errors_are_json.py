@@ -73,6 +73,12 @@ def test_a_crash_under_the_api_is_500_json():
 
 
 @pytest.mark.urls("tests.foundation.crash_urls")
+def test_a_refusal_outside_drf_under_the_api_is_403_json():
+    """The admin answers a 403 with a page in its frame; the API keeps its JSON."""
+    assert _error(Client().get("/api/v1/refused")) == (403, "permission_denied")
+
+
+@pytest.mark.urls("tests.foundation.crash_urls")
 @pytest.mark.parametrize("path", ["/api/v1/database-lost", "/api/v1/database-lost-in-drf"])
 def test_a_lost_database_connection_is_a_503_the_client_may_retry(path):
     response = Client(raise_request_exception=False).get(path)
