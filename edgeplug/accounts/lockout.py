@@ -6,6 +6,7 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib import admin
 from django.db.models import Sum
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -62,9 +63,11 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
     if is_api(request):
         return error_response(error)
     # The vendor portal and the admin each show it in their own page frame.
-    template = (
-        "portal/locked.html" if request.path.startswith("/portal/") else "accounts/locked.html"
-    )
-    response = render(request, template, {"detail": error.detail}, status=error.status)
+    if request.path.startswith("/portal/"):
+        template, context = "portal/locked.html", {}
+    else:  # the admin's sign-in: its header and title, as its login page has them
+        template = "accounts/locked.html"
+        context = {**admin.site.each_context(request), "title": "Account locked"}
+    response = render(request, template, {**context, "detail": error.detail}, status=error.status)
     response["Retry-After"] = str(error.retry_after)
     return response
