@@ -1,6 +1,7 @@
 """Admin building blocks shared by every app."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
@@ -24,6 +25,14 @@ def object_url(model_admin, name: str, view) -> URLPattern:
         model_admin.admin_site.admin_view(view),
         name=f"{opts.app_label}_{opts.model_name}_{name}",
     )
+
+
+def with_changelist_filters(model_admin, request, url: str) -> str:
+    """``url`` (a page or form action of the model's) keeping the change list filters the
+    request came with (``_changelist_filters``), as the admin's own links and redirects keep
+    them: its "Close" then goes back to the list as the reader left it."""
+    preserved = model_admin.get_preserved_filters(request)
+    return add_preserved_filters({"preserved_filters": preserved, "opts": model_admin.opts}, url)
 
 
 class ReadOnlyAdminMixin:
@@ -107,8 +116,9 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
     (certification runs, workflow packages): the decision form (templates/admin/decision.html,
     outside the admin's own form) posts to ``<id>/decide/``, which calls ``review_action(obj,
     approve=, reason=, reviewer=, request=)``: the action checks who decides
-    (``check_reviewer``) and the reason. Then back to the change page with "<name> approved."
-    or the action's refusal as it said it (a 403 audited as a denial: ``own_tenant_review``,
+    (``check_reviewer``) and the reason. Then back to the change page, the change list's
+    filters kept (``with_changelist_filters``), with "<name> approved." or the action's
+    refusal as it said it (a 403 audited as a denial: ``own_tenant_review``,
     ``not_a_reviewer``), what was typed kept for the form (``kept``).
 
     Set ``review_action`` (a ``staticmethod``), ``kept`` (a ``KeptInput`` with a
@@ -159,7 +169,15 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
         context["can_decide"] = reviewer and refusal is None
         context["decide_refusal"] = refusal if refusal and self.says_refusal(obj) else ""
         context["kept"] = self.kept.read(request, obj)
+        if context["can_decide"]:
+            context["decide_url"] = with_changelist_filters(
+                self, request, self._object_url(obj, "decide")
+            )
         return super().render_change_form(request, context, *args, **kwargs)
+
+    def _object_url(self, obj, name: str) -> str:
+        opts = self.model._meta
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_{name}", args=[obj.pk])
 
     def decide(self, request, object_id):
         if request.method != "POST":
@@ -168,8 +186,7 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
             raise PermissionDenied
         obj = get_object_or_404(self.model, pk=object_id)
         self._decide(request, obj)
-        opts = self.model._meta
-        return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+        return redirect(with_changelist_filters(self, request, self._object_url(obj, "change")))
 
     def _decide(self, request, obj) -> None:
         decision = request.POST.get("decision")
