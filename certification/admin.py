@@ -95,7 +95,7 @@ class CertificationRunAdmin(DecidedInAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="stage results")
     def stage_report(self, obj):
-        results = list(obj.results.all())
+        results = {r.test_suite: r for r in obj.results.all()}
         return format_html(
             "{}",
             render_to_string(
@@ -103,9 +103,9 @@ class CertificationRunAdmin(DecidedInAdminMixin, admin.ModelAdmin):
                 {
                     # Every step of the level, as the portal, the API, the CLI and the watch
                     # stream show it (a stage not reached: pending or skipped), then the
-                    # reports of those that ran.
-                    "steps": obj.stage_states({r.test_suite: r for r in results}),
-                    "stages": [stage_view(result) for result in results],
+                    # reports of those that ran, in the same order (signing last).
+                    "steps": obj.stage_states(results),
+                    "stages": [stage_view(r) for r in obj.results_in_stage_order(results)],
                     "attempts": obj.attempts.all(),
                 },
             ),

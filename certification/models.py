@@ -145,6 +145,16 @@ class CertificationRun(models.Model):
             results = {r.test_suite: r for r in self.results.all()}
         return [(stage, self.stage_state(stage, results.get(stage))) for stage in self.stages]
 
+    def results_in_stage_order(self, results: dict | None = None) -> list["CertificationResult"]:
+        """The run's ``CertificationResult``s in the order its reports are read, on the portal
+        and in the admin: its level's stages in order (``stages``, as ``stage_states``), then
+        any of no stage of the level (the certificate's signing, recorded last). ``results``
+        as for ``stage_states``."""
+        if results is None:
+            results = {r.test_suite: r for r in self.results.all()}
+        ordered = [results[stage] for stage in self.stages if stage in results]
+        return ordered + [r for stage, r in results.items() if stage not in self.stages]
+
     @property
     def queue_error(self) -> dict | None:
         """Why the run never reached the workers (the broker refused it), else None."""

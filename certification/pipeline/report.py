@@ -78,13 +78,40 @@ def _invariant(f: Mapping[str, Any]) -> tuple[str, str, list[str]]:
     return f"invariant {f.get('kind')} {verdict}", str(f.get("message") or ""), ["message"]
 
 
-def _budget(f: Mapping[str, Any]) -> tuple[str, str, list[str]]:
+def _is_budget(f: Any) -> bool:
+    """A performance budget check (``BudgetCheck`` as stored): a figure against a limit."""
+    return isinstance(f, Mapping) and "limit" in f and "name" in f and "kind" not in f
+
+
+def _against_limit(f: Mapping[str, Any]) -> str:
     unit = f.get("unit") or ""
-    summary = (
+    return (
         f"{display_value(f.get('value'))} {unit} against a limit of "
         f"{display_value(f.get('limit'))} {unit} ({f.get('label') or 'measured'})"
     )
-    return f"{_label(str(f.get('name')))} over budget", summary, ["name"]
+
+
+def _budget(f: Mapping[str, Any]) -> tuple[str, str, list[str]]:
+    return f"{_label(str(f.get('name')))} over budget", _against_limit(f), ["name"]
+
+
+def _metric_rows(metrics: Mapping[str, Any]) -> tuple[Row, ...]:
+    """A stage's figures, a row each; the performance stage's budget checks (``checks``) a
+    row per check, "arena kb check: passed, 6.0 KiB against a limit of 16 KiB (measured)",
+    rather than the list as one JSON cell."""
+    rows: list[Row] = []
+    for key, value in metrics.items():
+        if key == "checks" and isinstance(value, list) and all(map(_is_budget, value)):
+            rows += [
+                Row(
+                    f"{_label(str(check['name']))} check",
+                    f"{'passed' if check.get('passed') else 'FAILED'}, {_against_limit(check)}",
+                )
+                for check in value
+            ]
+        else:
+            rows.append(Row(_label(key), display_value(value)))
+    return tuple(rows)
 
 
 def _described(f: Mapping[str, Any]) -> tuple[str, str, list[str]]:
@@ -100,7 +127,7 @@ def finding_view(finding: Mapping[str, Any]) -> FindingView:
         title, summary, shown = _vulnerability(finding)
     elif "counterexample_input" in finding:
         title, summary, shown = _invariant(finding)
-    elif "limit" in finding and "name" in finding and "kind" not in finding:
+    elif _is_budget(finding):
         title, summary, shown = _budget(finding)
     else:
         title, summary, shown = _described(finding)
@@ -121,7 +148,7 @@ def stage_view(result) -> StageView:
         result=result.test_result,
         duration_ms=result.test_duration_ms,
         error_code=result.error_code,
-        metrics=_rows(result.metrics or {}, ()),
+        metrics=_metric_rows(result.metrics or {}),
         findings=tuple(
             finding_view(f if isinstance(f, Mapping) else {"detail": f}) for f in findings
         ),

@@ -83,11 +83,9 @@ def _bars(results: dict) -> tuple[Bar, ...]:
 
 def run_view(run: CertificationRun) -> RunView:
     results = {r.test_suite: r for r in run.results.all()}
-    ordered = [results[s] for s in run.stages if s in results]
-    ordered += [r for s, r in results.items() if s not in run.stages]
     return RunView(
         run=run,
         steps=_steps(run, results),
-        reports=tuple(stage_view(r) for r in ordered),
+        reports=tuple(stage_view(r) for r in run.results_in_stage_order(results)),
         bars=_bars(results),
     )

@@ -1,7 +1,10 @@
 """A run's page shows every stage's figures and every kind of finding the stages emit."""
 
+from types import SimpleNamespace
+
 import pytest
 
+from certification.pipeline.report import stage_view
 from tests.factories import CertificationResultFactory, CertificationRunFactory
 from tests.review.finding_kinds import FINDING_KINDS, STAGE_METRICS
 
@@ -67,3 +70,21 @@ def test_the_steps_of_a_run_that_stopped_early_show_what_was_never_reached(
     assert states == {"validation": "fail", "simulation": "skipped", "safety": "skipped"}
     for stage, state in states.items():
         assert f'data-stage="{stage}">{stage}: <strong>{state}</strong>' in html
+
+
+def test_a_failed_budget_check_reads_failed_in_the_performance_figures():
+    check = {"name": "arena_kb", "value": 40.0, "limit": 16, "unit": "KiB", "passed": False}
+    result = SimpleNamespace(
+        test_suite="performance",
+        test_result="fail",
+        test_duration_ms=12,
+        error_code="budget_exceeded",
+        metrics={"arena_bytes": 40960, "checks": [check]},
+        findings=[check],
+        test_logs="",
+    )
+    rows = {row.label: row.value for row in stage_view(result).metrics}
+    assert rows == {
+        "arena bytes": "40960",
+        "arena kb check": "FAILED, 40.0 KiB against a limit of 16 KiB (measured)",
+    }
