@@ -37,7 +37,7 @@ from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
-from marketplace.admin import money_column
+from marketplace.admin import MoneyShownMixin, money_column
 from marketplace.pricing import currency_exponent, format_amount, to_minor_units
 
 
@@ -111,11 +111,20 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         "amount_shown",
         "is_paid",
         "usage_seconds",
-        "breakdown",
+        "breakdown_shown",
     )
     readonly_fields = fields
     ordering = ("position", "id")
     amount_shown = money_column("amount", currency=lambda line: line.invoice.currency)
+
+    @admin.display(description="breakdown")
+    def breakdown_shown(self, line):
+        # In major units, as the e-invoice's line note says it (not the stored minor units).
+        currency = line.invoice.currency
+        return (
+            invoice_documents.breakdown_text(line.breakdown, currency)
+            or self.get_empty_value_display()
+        )
 
     @admin.display(description="unit amount")
     def unit_amount_shown(self, line):
@@ -128,7 +137,7 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "label",
         "tenant",
@@ -153,13 +162,9 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["finalize_now", "credit_in_full", "resend_email", *PAYMENT_ACTIONS]
     # No readonly_fields list: ReadOnlyAdminMixin makes the page view-only, so Django shows
     # every field of the model read-only, in the model's order (a list kept here would be a
-    # second copy of the model to keep in step).
-
-    def get_fields(self, request, obj=None):
-        # Amounts as the currency writes them ("152.00 EUR"), not in minor units (15200),
-        # which finance read as a hundred times the money.
-        fields = super().get_fields(request, obj)
-        return [f"{name}_shown" if name in Invoice.MONEY_FIELDS else name for name in fields]
+    # second copy of the model to keep in step). Amounts as the currency writes them
+    # ("152.00 EUR"), not in minor units (15200), which finance read as a hundred times the money.
+    money_fields = Invoice.MONEY_FIELDS
 
     @admin.display(description="invoice", ordering="number")
     def label(self, obj):
@@ -332,10 +337,6 @@ class InvoiceAdmin(InvoicePaymentActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             return f"Adjustment of {format_amount(amount, invoice.currency)} added."
 
         return self._act(request, object_id, "adjust_invoice", act)
-
-
-for _name in Invoice.MONEY_FIELDS:
-    setattr(InvoiceAdmin, f"{_name}_shown", money_column(_name))
 
 
 # What a refused action's form shows again on the change page (``_act``).

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
-from billing.documents.document import DocumentLine, InvoiceDocument, Party
+from billing.documents.document import DocumentLine, InvoiceDocument, Party, breakdown_note
 from billing.errors import InvoiceNotFinalized, InvoiceVoid
 from billing.models import (
     BillingAccount,
@@ -73,6 +73,12 @@ def _tiers(breakdown: Mapping[str, Any], label: str = "", sign: int = 1) -> tupl
         }
         for item in breakdown.get("lines", ())
     )
+
+
+def breakdown_text(breakdown: Mapping[str, Any], currency: str) -> str:
+    """A stored breakdown (an invoice line's, an order's) in words, in major units, as the
+    e-invoice's line note writes it (``breakdown_note``): the admin shows it so."""
+    return breakdown_note(_slices(breakdown or {}), currency)
 
 
 def _line(line: InvoiceLine, sign: int) -> DocumentLine:

@@ -854,7 +854,7 @@ class InvoiceLine(models.Model):
         indexes = [models.Index(fields=["entitlement", "period_start"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.description} {self.amount}"
+        return f"{self.kind} {self.description} {format_amount(self.amount, self.invoice.currency)}"
 
     def save(self, *args, **kwargs):
         self._refuse_if_finalized("added or changed")

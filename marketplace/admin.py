@@ -9,8 +9,9 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Case, IntegerField, Value, When
 from django.template.response import TemplateResponse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from billing.invoice_documents import breakdown_text
 from edgeplug.core.admin import DecidedInAdminMixin, KeptInput, ReadOnlyAdminMixin
 from edgeplug.errors import DomainError
 from marketplace import orders, reviews
@@ -23,6 +24,7 @@ from marketplace.models import (
     ReviewStatus,
     WorkflowPackage,
 )
+from marketplace.portal.plan_text import describe_plan
 from marketplace.pricing import format_amount
 from marketplace.wpk import review_wpk
 
@@ -43,7 +45,26 @@ def money_column(name: str, currency=lambda row: row.currency):
     return shown
 
 
-class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MoneyShownMixin:
+    """A view-only page whose amount fields (integer minor units: ``money_fields``) read as
+    their currency writes them, in the list (``<name>_shown`` columns) and on the detail page,
+    where Django would print "4900 minor units". ``shown_instead`` names other fields the
+    detail page shows through a column of the admin (stored JSON in words)."""
+
+    money_fields: tuple[str, ...] = ()
+    shown_instead: dict[str, str] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in cls.money_fields:
+            setattr(cls, f"{name}_shown", money_column(name))
+
+    def get_fields(self, request, obj=None):
+        instead = {**{name: f"{name}_shown" for name in self.money_fields}, **self.shown_instead}
+        return [instead.get(name, name) for name in super().get_fields(request, obj)]
+
+
+class ReadOnlyAdmin(MoneyShownMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Commerce rows change only through their actions, never by editing."""
 
 
@@ -52,7 +73,16 @@ class PricePlanAdmin(ReadOnlyAdmin):
     list_display = ("agent", "key", "version", "kind", "amount_shown", "is_current")
     list_filter = ("kind", "is_current")
     search_fields = ("agent__name", "key", "name")
-    amount_shown = money_column("amount")
+    money_fields = ("amount",)
+    shown_instead = {"terms": "terms_shown"}
+
+    @admin.display(description="terms")
+    def terms_shown(self, plan):
+        # In words, as the vendor's pricing page says them ("0.05 EUR per agent-hour").
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{}</li>", ((line,) for line in describe_plan(plan))),
+        )
 
 
 @admin.register(Order)
@@ -62,7 +92,12 @@ class OrderAdmin(ReadOnlyAdmin):
     search_fields = ("tenant__slug", "agent__name", "payment_intent_id", "idempotency_key")
     list_select_related = ("tenant", "agent", "agent__tenant", "plan", "plan__agent")
     actions = ["refund_in_full"]
-    amount_shown = money_column("amount")
+    money_fields = ("amount",)
+    shown_instead = {"breakdown": "breakdown_shown"}
+
+    @admin.display(description="breakdown")
+    def breakdown_shown(self, order):
+        return breakdown_text(order.breakdown, order.currency) or self.get_empty_value_display()
 
     @admin.action(description="Refund in full (revokes the entitlement)", permissions=["refund"])
     def refund_in_full(self, request, queryset):

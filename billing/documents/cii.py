@@ -15,7 +15,7 @@ from facturx import generate_cii_xml
 from billing.documents.document import (
     UNIT_CODES,
     InvoiceDocument,
-    breakdown_rows,
+    breakdown_note,
     check_document,
     exponent,
     major,
@@ -130,13 +130,5 @@ def _line(doc: InvoiceDocument, index: int, line) -> dict[str, Any]:
         "BT-152": f"{doc.vat_rate:.2f}",
     }
     if line.breakdown:
-        data["BT-127-00"] = [{"BT-127": _breakdown_note(line, doc.currency)}]
+        data["BT-127-00"] = [{"BT-127": breakdown_note(line.breakdown, doc.currency)}]
     return data
-
-
-def _breakdown_note(line, currency: str) -> str:
-    """The tier slices in words, so the XML alone lets a reader recompute the line."""
-    return "; ".join(
-        f"{row.tier}: {row.quantity} x {row.unit_price} = {row.amount} {currency}"
-        for row in breakdown_rows(line, currency)
-    )

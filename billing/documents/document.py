@@ -11,7 +11,7 @@ A credit note prints positive amounts: its kind says they are owed back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -306,9 +306,10 @@ class BreakdownRow:
     amount: str
 
 
-def breakdown_rows(line: DocumentLine, currency: str) -> list[BreakdownRow]:
-    """A line's slices; each slice is ``{"tier", "quantity", "unit_amount", "amount"}`` with
-    ``unit_amount`` in minor units (decimal string) and ``amount`` in integer minor units."""
+def breakdown_rows(slices: Iterable[Mapping[str, Any]], currency: str) -> list[BreakdownRow]:
+    """A line's slices (``DocumentLine.breakdown``); each slice is ``{"tier", "quantity",
+    "unit_amount", "amount"}`` with ``unit_amount`` in minor units (decimal string) and
+    ``amount`` in integer minor units."""
     return [
         BreakdownRow(
             tier=str(slice_.get("tier", "")),
@@ -318,8 +319,17 @@ def breakdown_rows(line: DocumentLine, currency: str) -> list[BreakdownRow]:
             ),
             amount=major(_integer(slice_.get("amount", 0), "breakdown amount"), currency),
         )
-        for slice_ in line.breakdown
+        for slice_ in slices
     ]
+
+
+def breakdown_note(slices: Iterable[Mapping[str, Any]], currency: str) -> str:
+    """The slices in words, in major units ("seats: 2 x 49.00 = 98.00 EUR; ..."): the
+    e-invoice's line note, so the XML alone lets a reader recompute the line."""
+    return "; ".join(
+        f"{row.tier}: {row.quantity} x {row.unit_price} = {row.amount} {currency}"
+        for row in breakdown_rows(slices, currency)
+    )
 
 
 def vat_amount(taxable: int, tax_rate: Decimal) -> int:

@@ -62,7 +62,7 @@ def render_html(doc: InvoiceDocument, *, asset_base: str | None = None) -> str:
                 unit=line.unit,
                 unit_price=f"{unit_price(line.unit_amount, cur)} {cur}",
                 amount=format_amount(line.amount, cur),
-                breakdown=breakdown_rows(line, cur),
+                breakdown=breakdown_rows(line.breakdown, cur),
             )
             for line in doc.lines
         ],

@@ -103,7 +103,8 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     assert "Adjustment of" in _message(page) and "2.50" in _message(page)
     lines = page.locator("#lines-group")
     assert "Onboarding workshop" in lines.inner_text()
-    assert "-250" in lines.locator("tr", has_text="Onboarding workshop").inner_text()
+    added = lines.locator("tr", has_text="Onboarding workshop").inner_text()
+    assert "-2.50 EUR" in added and "-250" not in added  # in euros, its title too
 
     # Finalize it: the message and the page show its number; the draft forms are gone.
     journey.click(page.locator("#finalize-form").get_by_role("button", name="Finalize now"))
