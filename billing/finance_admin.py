@@ -18,6 +18,7 @@ from billing import exports, finance_charts, invoicing, payout_queries
 from billing.csv_stream import download
 from billing.errors import InvalidPeriod, PeriodNotEnded
 from billing.periods import (
+    has_ended,
     last_closed_month,
     month_label,
     optional_month,
@@ -91,6 +92,8 @@ def exports_page(request):
             request,
             f"Exports for {period}",
             period=period,
+            # The "has not ended yet" box only for a month that has not (close_period_now).
+            period_ended=has_ended(start, timezone.now()),
             finalized=exports.period_invoices(start).count(),
             drafts=exports.period_invoices(start, include_drafts=True).count()
             - exports.period_invoices(start).count(),

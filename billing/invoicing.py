@@ -52,7 +52,7 @@ from billing.models import (
     LineKind,
     live_invoice_filter,
 )
-from billing.periods import last_closed_month, month_label, month_start, next_month
+from billing.periods import has_ended, last_closed_month, month_label, month_start, next_month
 from billing.signals import invoice_finalized
 from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked
@@ -480,14 +480,15 @@ def close_period_now(
     label = month_label(start)
     if start > now:
         raise PeriodNotEnded(f"{label} has not started yet: there is nothing to close.")
-    if end > now and not force:
+    ended = has_ended(start, now)
+    if not ended and not force:
         raise PeriodNotEnded(
             f"{label} has not ended (it ends {end:%Y-%m-%d %H:%M} UTC). Closing it now drafts "
             "its usage so far; usage after that is billed as late usage next month. To do so "
             'anyway: manage.py close_month --force, or tick "has not ended yet" beside '
             "Close period now in the admin."
         )
-    audit = CloseAudit(forced=end > now, via=via, actor=actor, request=request)
+    audit = CloseAudit(forced=not ended, via=via, actor=actor, request=request)
     return close_billing_period(start, audit=audit)
 
 

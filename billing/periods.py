@@ -34,6 +34,12 @@ def previous_month(moment: datetime | date) -> datetime:
     return add_months(moment, -1)
 
 
+def has_ended(month: datetime | date, now: datetime) -> bool:
+    """Whether ``month`` (a UTC month, any moment in it) has ended at ``now``: its end, the
+    first instant of the next month, has come."""
+    return next_month(month) <= now
+
+
 def last_closed_month(now: datetime) -> datetime:
     """The month the hourly close works on, and the finance pages open on: the one before
     ``now``'s."""

@@ -70,10 +70,9 @@ def test_the_command_refuses_a_future_month_even_forced_and_a_bad_period(january
 
 def test_finance_closes_a_period_from_the_exports_page(january_usage, admin_session):
     client, user = admin_session("finance")
-    page = client.get(f"{EXPORTS}?period=2026-01")
-    html = page.content.decode()
-    assert 'id="close-period-form"' in html and 'name="force"' in html
     with time_machine.travel(MID_JANUARY, tick=False):
+        html = client.get(f"{EXPORTS}?period=2026-01").content.decode()
+        assert 'id="close-period-form"' in html and 'name="force"' in html
         refused = client.post(CLOSE, {"period": "2026-01"}, follow=True)
         assert "2026-01 has not ended" in refused.content.decode()
         assert not Invoice.objects.exists()
@@ -86,6 +85,18 @@ def test_finance_closes_a_period_from_the_exports_page(january_usage, admin_sess
     event = AuditEvent.objects.get(action="billing_period_closed")
     assert event.actor == user and event.details["via"] == "admin"
     assert event.details["forced"] is True
+
+
+def test_the_not_ended_box_is_offered_only_for_a_month_that_has_not_ended(admin_session):
+    """The box said "2026-01 has not ended yet: close it anyway" also in March."""
+    client, _ = admin_session("finance")
+    at = {MID_JANUARY: True, FEB: False, FEB + timedelta(days=40): False}
+    for now, offered in at.items():
+        with time_machine.travel(now, tick=False):
+            html = client.get(f"{EXPORTS}?period=2026-01").content.decode()
+        assert 'id="close-period-form"' in html, now
+        assert ('name="force"' in html) is offered, now
+        assert ("2026-01 has not ended yet" in html) is offered, now
 
 
 def test_only_finance_closes_a_period_and_only_by_post(january_usage, admin_session):
