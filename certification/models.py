@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from certification import vocabulary
 from certification.errors import NotQueued, NotReviewable, VersionNotCertified, VersionYanked
@@ -462,7 +463,8 @@ class AdvisoryImport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"import of {self.path} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+        started = date_format(self.started_at, "DATETIME_FORMAT")
+        return f"import of {self.path} at {started} ({self.status})"
 
 
 class SecurityPolicyOverride(models.Model):

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.formats import date_format
 
 
 class AppendOnlyError(Exception): ...
@@ -26,7 +27,7 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.actor_email}"
+        return f"{date_format(self.created_at, 'DATETIME_FORMAT')} {self.action} {self.actor_email}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

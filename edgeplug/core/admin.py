@@ -6,7 +6,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 
 from edgeplug.audit.services import record_if_denied
 from edgeplug.errors import DomainError, Forbidden
@@ -138,7 +137,8 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
 
     @admin.display(description="created", ordering="created_at")
     def created(self, obj):
-        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+        # The date-time itself: Django prints it with its zone, as on the detail page.
+        return obj.created_at
 
     def refusal(self, obj) -> str | None:
         """Why a reviewer cannot decide ``obj`` now (None: the form is offered)."""
