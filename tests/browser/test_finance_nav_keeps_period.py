@@ -16,3 +16,16 @@ def test_the_finance_nav_keeps_the_chosen_period(journey, staff_user):
         journey.click(page.locator("nav.finance-nav").get_by_role("link", name=name))
         assert page.get_by_label("Period (UTC month)").input_value() == "2025-11", name
         assert "period=2025-11" in page.url
+
+
+def test_the_invoice_list_opens_the_finance_pages_on_its_period(journey, staff_user):
+    """The list filtered by 2026-12 linked Exports, Vendor payouts and Charts without it: each
+    opened on the default month."""
+    journey.sign_in(staff_user("finance"))
+    page = journey.page
+
+    for name in ("Exports", "Vendor payouts", "Charts"):
+        journey.goto("/admin/billing/invoice/?period=2026-12")
+        journey.click(page.locator("ul.object-tools").get_by_role("link", name=name))
+        assert page.get_by_label("Period (UTC month)").input_value() == "2026-12", name
+        assert page.url.endswith("?period=2026-12"), page.url
