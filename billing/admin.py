@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing import invoice_builder, invoice_documents, invoicing
@@ -241,8 +242,13 @@ class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, a
         invoice = context.get("original")
         user = request.user
         draft = bool(invoice and invoice.status == InvoiceStatus.DRAFT)
+        finalizer = draft and user.has_perm("billing.finalize_invoice")
+        # A draft of a month still running: when it can be finalized, instead of a button
+        # every click of which is refused (as a run's page says why it cannot be decided).
+        too_early = invoicing.too_early_to_finalize(invoice, timezone.now()) if finalizer else None
         context.update(
-            can_finalize=draft and user.has_perm("billing.finalize_invoice"),
+            can_finalize=finalizer and too_early is None,
+            finalize_refusal=too_early.detail if too_early else "",
             can_adjust=draft and user.has_perm("billing.adjust_invoice"),
             can_void=bool(invoice and invoice.is_voidable)
             and user.has_perm("billing.void_invoice"),

@@ -606,6 +606,18 @@ def _issue(invoice: Invoice, now: datetime, number: str | None = None) -> None:
     collection.schedule_collection(invoice)
 
 
+def too_early_to_finalize(invoice: Invoice, now: datetime) -> PeriodNotEnded | None:
+    """Why a draft cannot be finalized yet at ``now``, or None: its month has not ended. A
+    finalized month is never drafted again, so what it still sold (one-time orders, the fee of
+    a plan bought later in it) would be billed nowhere. Finance's page says it up front."""
+    if has_ended(invoice.period_start, now):
+        return None
+    return PeriodNotEnded(
+        f"Draft {invoice.pk} is for {month_label(invoice.period_start)}, which has not "
+        f"ended: it can be finalized from {invoice.period_end:%Y-%m-%d %H:%M} UTC."
+    )
+
+
 def _finalize_refusal(
     invoice: Invoice | None,
     account: BillingAccount | None,
@@ -618,13 +630,8 @@ def _finalize_refusal(
         return InvoiceNotDraft(
             f"Invoice {invoice.number} is already finalized." if invoice else "No such draft."
         )
-    if invoice.period_end > now:
-        # A finalized month is never drafted again: what it still sold (one-time orders,
-        # the fee of a plan bought later in it) would be billed nowhere.
-        return PeriodNotEnded(
-            f"Draft {invoice.pk} is for {month_label(invoice.period_start)}, which has not "
-            f"ended: it can be finalized from {invoice.period_end:%Y-%m-%d %H:%M} UTC."
-        )
+    if too_early := too_early_to_finalize(invoice, now):
+        return too_early
     if account is None:
         return BillingAccountMissing(
             f"Tenant {invoice.tenant} has no billing account: PUT /api/v1/billing/account "

@@ -43,6 +43,17 @@ def below_zero(draft):
     return draft
 
 
+@pytest.fixture
+def closed_early(customer, time_machine):
+    """January's draft, closed early (forced) on the 16th, with an order paid on the 4th; the
+    clock stays on the 16th."""
+    customer.account()
+    customer.one_time(amount=2000, at=JAN + timedelta(days=3))
+    time_machine.move_to(JAN + timedelta(days=15), tick=False)
+    invoicing.close_period_now(JAN, force=True)
+    return customer.tenant.invoices.get()
+
+
 def _still_a_draft(draft):
     draft.refresh_from_db()
     assert (draft.status, draft.number) == (InvoiceStatus.DRAFT, None)
@@ -104,16 +115,12 @@ def test_an_account_stored_before_a_rule_is_refused_until_corrected(customer, dr
 
 
 def test_a_month_not_ended_is_not_finalized_so_what_it_still_sells_is_billed(
-    customer, admin_session, time_machine
+    customer, closed_early, admin_session, time_machine
 ):
     """A month closed early (forced) stays a draft until it has ended: finalized on the 15th,
     an order paid on the 21st was billed nowhere (a finalized month is never drafted again,
     and the next close takes only its own month's orders)."""
-    customer.account()
-    customer.one_time(amount=2000, at=JAN + timedelta(days=3))
-    time_machine.move_to(JAN + timedelta(days=15), tick=False)
-    invoicing.close_period_now(JAN, force=True)
-    draft = customer.tenant.invoices.get()
+    draft = closed_early
     client, _ = admin_session("finance")
 
     with pytest.raises(PeriodNotEnded) as refused:
@@ -129,3 +136,25 @@ def test_a_month_not_ended_is_not_finalized_so_what_it_still_sells_is_billed(
     invoicing.close_billing_period(JAN)
     invoice = invoicing.finalize_invoice(draft)  # now it may, with the month's every sale
     assert sorted(invoice.lines.values_list("amount", flat=True)) == [2000, 3000]
+
+
+def test_a_draft_of_a_running_month_says_when_it_can_be_finalized(
+    closed_early, admin_session, time_machine
+):
+    """Its page offered "Finalize now", every click of which was refused: it says from when
+    instead, and offers the button once the month has ended."""
+    draft = closed_early
+    client, _ = admin_session("finance")
+
+    page = client.get(f"{URL}{draft.pk}/change/").content.decode()
+
+    assert 'id="finalize-form"' not in page
+    assert (
+        f'<p class="errornote" id="finalize-refusal">Draft {draft.pk} is for 2026-01, which has '
+        "not ended: it can be finalized from 2026-02-01 00:00 UTC.</p>"
+    ) in page
+    assert 'id="adjust-form"' in page  # a draft still takes adjustments
+    time_machine.move_to(FEB, tick=False)
+    client, _ = admin_session("finance")  # the first session has long expired
+    page = client.get(f"{URL}{draft.pk}/change/").content.decode()
+    assert 'id="finalize-form"' in page and 'id="finalize-refusal"' not in page
