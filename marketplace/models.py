@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import pluralize
 
 from marketplace.versioning import precedence_key
 
@@ -648,7 +649,7 @@ class Review(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.stars} stars for {self.agent} by {self.tenant}"
+        return f"{self.stars} star{pluralize(self.stars)} for {self.agent} by {self.tenant}"
 
 
 class CatalogueListing(models.Model):
