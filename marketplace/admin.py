@@ -87,13 +87,19 @@ class PricePlanAdmin(ReadOnlyAdmin):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ("id", "tenant", "agent", "plan", "seats", "amount_shown", "status")
+    list_display = ("id", "tenant", "agent", "plan_shown", "seats", "amount_shown", "status")
     list_filter = ("status", "currency")
     search_fields = ("tenant__slug", "agent__name", "payment_intent_id", "idempotency_key")
     list_select_related = ("tenant", "agent", "agent__tenant", "plan", "plan__agent")
     actions = ["refund_in_full"]
     money_fields = ("amount",)
     shown_instead = {"breakdown": "breakdown_shown"}
+
+    @admin.display(description="plan", ordering="plan__key")
+    def plan_shown(self, order):
+        # Its key and version: the plan's name repeats the agent, a column of its own, and
+        # pushed the amount and status out of a 1280 px window.
+        return f"{order.plan.key} v{order.plan.version}"
 
     @admin.display(description="breakdown")
     def breakdown_shown(self, order):

@@ -168,6 +168,11 @@ class AccessAttemptAdmin(ReadOnlyAdminMixin, BaseAccessAttemptAdmin):
 
     actions = ["clear_lock"]
 
+    def get_list_display(self, request):
+        # The user agent, a long text, is on the attempt's page (and searched): in the list it
+        # pushed the username and the failure count out of a 1280 px window.
+        return [name for name in super().get_list_display(request) if name != "user_agent"]
+
     def has_clear_lock_permission(self, request) -> bool:
         return request.user.has_perm("axes.delete_accessattempt")
 

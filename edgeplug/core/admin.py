@@ -128,9 +128,6 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
     review_action = None
     kept: KeptInput
 
-    class Media:
-        css = {"all": ["edgeplug/admin.css"]}
-
     @admin.display(description="vendor", ordering="tenant__slug")
     def vendor(self, obj):
         return obj.tenant.slug

@@ -58,6 +58,17 @@ def chromium():
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+HIDDEN_HEADERS = """() => [...document.querySelectorAll('#result_list thead th')].filter(th => {
+    const box = th.getBoundingClientRect();
+    if (box.left < 0 || box.right > window.innerWidth) return true;
+    const y = box.top + box.height / 2;
+    return [box.left + 2, box.left + box.width / 2, box.right - 2].some(x => {
+        const hit = document.elementFromPoint(x, y);
+        return !(hit && th.contains(hit));
+    });
+}).map(th => th.innerText.trim() || th.className)"""
+
+
 @dataclass
 class Journey:
     """A browser page plus what went wrong on it, checked after every step."""
@@ -111,6 +122,11 @@ class Journey:
     def check(self) -> None:
         problems = self.problems()
         assert not problems, "\n".join(problems)
+
+    def hidden_column_headers(self) -> list[str]:
+        """Column headers of the admin list a person cannot see whole at this window's width:
+        outside the viewport, or scrolled under the filter sidebar in a clipped table."""
+        return self.page.evaluate(HIDDEN_HEADERS)
 
     def sign_in(self, user) -> None:
         """Email, password and the current TOTP code, one submit."""

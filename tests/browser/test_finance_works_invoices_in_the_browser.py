@@ -55,23 +55,6 @@ def _message(page) -> str:
     return page.locator(".messagelist").inner_text()
 
 
-HIDDEN_HEADERS = """() => [...document.querySelectorAll('#result_list thead th')].filter(th => {
-    const box = th.getBoundingClientRect();
-    if (box.left < 0 || box.right > window.innerWidth) return true;
-    const y = box.top + box.height / 2;
-    return [box.left + 2, box.left + box.width / 2, box.right - 2].some(x => {
-        const hit = document.elementFromPoint(x, y);
-        return !(hit && th.contains(hit));
-    });
-}).map(th => th.innerText.trim() || th.className)"""
-
-
-def _hidden_column_headers(page) -> list[str]:
-    """Column headers of the list a person cannot see whole at this window width (1280 px):
-    outside the viewport, or scrolled under the filter sidebar in a clipped table."""
-    return page.evaluate(HIDDEN_HEADERS)
-
-
 def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invoices, tmp_path):
     draft, february = invoices["draft"], invoices["february"]
     to_void, to_pay = invoices["to_void"], invoices["to_pay"]
@@ -84,7 +67,7 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 6  # three tenants, two months
     assert page.viewport_size["width"] == 1280
-    assert _hidden_column_headers(page) == []
+    assert journey.hidden_column_headers() == []
     journey.click(page.locator("#changelist-filter").get_by_role("link", name="2026-01"))
     assert "period=2026-01" in page.url
     assert rows.count() == 3
@@ -193,7 +176,7 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
 
     # With numbers, a credit note and its statuses in the list: every column still in sight.
     journey.goto(URL)
-    assert _hidden_column_headers(page) == []
+    assert journey.hidden_column_headers() == []
 
     # The database agrees with what the pages showed, and each act is audited.
     draft.refresh_from_db()
