@@ -87,8 +87,18 @@ class PricePlanAdmin(ReadOnlyAdmin):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ("id", "tenant", "agent", "plan_shown", "seats", "amount_shown", "status")
-    list_filter = ("status", "currency")
+    list_display = (
+        "id",
+        "created_at",
+        "tenant",
+        "agent",
+        "plan_shown",
+        "seats",
+        "amount_shown",
+        "status",
+    )
+    list_filter = ("status", "currency", ("tenant", admin.RelatedOnlyFieldListFilter))
+    date_hierarchy = "created_at"
     search_fields = ("tenant__slug", "agent__name", "payment_intent_id", "idempotency_key")
     list_select_related = ("tenant", "agent", "agent__tenant", "plan", "plan__agent")
     actions = ["refund_in_full"]
