@@ -64,6 +64,14 @@ class MoneyShownMixin:
         return [instead.get(name, name) for name in super().get_fields(request, obj)]
 
 
+def terms_in_words(plan: PricePlan):
+    """A plan's terms as the vendor's pricing page says them ("0.05 EUR per agent-hour")."""
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join("", "<li>{}</li>", ((line,) for line in describe_plan(plan))),
+    )
+
+
 class ReadOnlyAdmin(MoneyShownMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Commerce rows change only through their actions, never by editing."""
 
@@ -78,11 +86,7 @@ class PricePlanAdmin(ReadOnlyAdmin):
 
     @admin.display(description="terms")
     def terms_shown(self, plan):
-        # In words, as the vendor's pricing page says them ("0.05 EUR per agent-hour").
-        return format_html(
-            "<ul>{}</ul>",
-            format_html_join("", "<li>{}</li>", ((line,) for line in describe_plan(plan))),
-        )
+        return terms_in_words(plan)
 
 
 @admin.register(Order)
@@ -183,6 +187,16 @@ class EntitlementAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("tenant__slug", "agent__name")
     list_select_related = ("tenant", "agent", "agent__tenant")
+    shown_instead = {"plan_snapshot": "plan_as_bought"}
+
+    @admin.display(description="plan as bought")
+    def plan_as_bought(self, entitlement):
+        # The terms copied onto the entitlement at purchase, which later versions never change.
+        snapshot = entitlement.plan_snapshot
+        bought = PricePlan(**{name: snapshot[name] for name in PricePlan.TERMS_FIELDS})
+        return format_html(
+            "{} ({} v{}){}", bought.name, bought.key, bought.version, terms_in_words(bought)
+        )
 
 
 @admin.register(Download)

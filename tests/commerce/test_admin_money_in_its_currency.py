@@ -6,7 +6,7 @@ import pytest
 from lxml import html
 
 from marketplace import pricing
-from tests.factories import OrderFactory, PricePlanFactory
+from tests.factories import EntitlementFactory, OrderFactory, PricePlanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +65,25 @@ def test_a_metered_plan_page_says_its_terms_in_words(finance):
     page = finance.get(f"/admin/marketplace/priceplan/{plan.pk}/change/")
 
     terms = html.fromstring(page.content).xpath('//*[contains(@class, "field-terms_shown")]//li')
+    assert [item.text_content() for item in terms] == [
+        "0.05 EUR per agent-hour",
+        "plus 5.00 EUR a month",
+    ]
+    assert "flat_fee" not in page.content.decode()
+
+
+def test_an_entitlement_page_says_the_plan_as_bought_in_words(finance):
+    plan = PricePlanFactory(name="Hourly", key="hourly", terms=METERED)
+    order = OrderFactory(plan=plan)
+    entitlement = EntitlementFactory(order=order)
+    plan.terms = {"scheme": "per_unit", "unit_amount": 9}  # a later change the buyer never took
+    plan.save()
+
+    page = finance.get(f"/admin/marketplace/entitlement/{entitlement.pk}/change/")
+
+    assert page.status_code == 200
+    assert shown(page, "plan_as_bought").startswith("Hourly (hourly v1)")
+    terms = html.fromstring(page.content).xpath('//*[contains(@class, "field-plan_as_bought")]//li')
     assert [item.text_content() for item in terms] == [
         "0.05 EUR per agent-hour",
         "plus 5.00 EUR a month",
