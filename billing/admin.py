@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -34,7 +33,7 @@ from billing.models import (
     line_agent,
 )
 from billing.periods import month_label, parse_month
-from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, object_url
+from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, object_page, object_url
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
@@ -261,6 +260,13 @@ class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, a
             description_max=invoice_builder.DESCRIPTION_MAX,
             can_download_pdf=bool(invoice and not invoice_documents.document_refusal(invoice))
             and in_staff_group(user, StaffGroup.FINANCE),
+            # The forms' actions keep the change list's filters, and so does the page after.
+            action_urls={
+                name: object_page(self, request, invoice.pk, name)
+                for name in ("finalize", "void", "credit", "adjust")
+            }
+            if invoice
+            else {},
         )
         return super().render_change_form(request, context, *args, **kwargs)
 
@@ -299,7 +305,7 @@ class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, a
                 _KEPT.keep(request, invoice, form)
         else:
             messages.success(request, message)
-        return redirect(reverse("admin:billing_invoice_change", args=[object_id]))
+        return redirect(object_page(self, request, object_id, "change"))
 
     def finalize_view(self, request, object_id):
         def act(invoice):

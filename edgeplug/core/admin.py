@@ -34,6 +34,14 @@ def with_changelist_filters(model_admin, request, url: str) -> str:
     return add_preserved_filters({"preserved_filters": preserved, "opts": model_admin.opts}, url)
 
 
+def object_page(model_admin, request, obj_id, name: str) -> str:
+    """The URL of ``obj_id``'s admin page ``name`` ("change", or an ``object_url`` beside it:
+    a form's action, the redirect after it), keeping the change list's filters."""
+    opts = model_admin.opts
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{name}", args=[obj_id])
+    return with_changelist_filters(model_admin, request, url)
+
+
 class ReadOnlyAdminMixin:
     """Records written only by the system (audit events, runs, certificates): staff read
     them in the admin, nobody adds, edits or deletes them there."""
@@ -167,14 +175,8 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
         context["decide_refusal"] = refusal if refusal and self.says_refusal(obj) else ""
         context["kept"] = self.kept.read(request, obj)
         if context["can_decide"]:
-            context["decide_url"] = with_changelist_filters(
-                self, request, self._object_url(obj, "decide")
-            )
+            context["decide_url"] = object_page(self, request, obj.pk, "decide")
         return super().render_change_form(request, context, *args, **kwargs)
-
-    def _object_url(self, obj, name: str) -> str:
-        opts = self.model._meta
-        return reverse(f"admin:{opts.app_label}_{opts.model_name}_{name}", args=[obj.pk])
 
     def decide(self, request, object_id):
         if request.method != "POST":
@@ -183,7 +185,7 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
             raise PermissionDenied
         obj = get_object_or_404(self.model, pk=object_id)
         self._decide(request, obj)
-        return redirect(with_changelist_filters(self, request, self._object_url(obj, "change")))
+        return redirect(object_page(self, request, obj.pk, "change"))
 
     def _decide(self, request, obj) -> None:
         decision = request.POST.get("decision")

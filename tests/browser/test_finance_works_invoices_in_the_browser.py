@@ -88,6 +88,7 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     assert "Onboarding workshop" in lines.inner_text()
     added = lines.locator("tr", has_text="Onboarding workshop").inner_text()
     assert "-2.50 EUR" in added and "-250" not in added  # in euros, its title too
+    assert page.url.endswith("?_changelist_filters=period%3D2026-01")  # the list as left
 
     # Finalize it: the message and the page show its number; the draft forms are gone.
     journey.click(page.locator("#finalize-form").get_by_role("button", name="Finalize now"))
@@ -98,6 +99,7 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     assert page.locator(".field-status .readonly").inner_text().lower() == "open"
     assert page.locator("#adjust-form").count() == 0
     assert page.locator("#finalize-form").count() == 0
+    assert page.url.endswith("?_changelist_filters=period%3D2026-01")
 
     # Its PDF, from the change page: the same document the tenant gets.
     with page.expect_download() as download:
