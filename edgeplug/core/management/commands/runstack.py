@@ -32,13 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-        parser.add_argument(
-            "--threads",
-            type=int,
-            default=4,
-            help="threads per gunicorn worker (gthread): browsers reach this server directly, "
-            "and a browser's idle preconnection holds a sync worker until its 30 s timeout",
-        )
+        # Threads (gthread workers), not sync workers: browsers reach this server directly, and
+        # a browser's idle preconnection holds a sync worker until its 30 s timeout.
+        parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
         parser.add_argument(
             "--grpc-address", default=settings.GRPC_ADDRESS, help="host:port of the gRPC server"
         )
