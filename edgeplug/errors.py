@@ -12,6 +12,7 @@ class statement::
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 
@@ -105,6 +106,24 @@ class UnknownReference(BadRequest, code="unknown_reference"):
 
     def extra(self) -> dict[str, Any]:
         return {"field": self.field}
+
+
+class UnknownParameter(BadRequest, code="unknown_parameter"):
+    """A query parameter the operation does not publish in the API's schema (a misspelt filter,
+    ``?statuss=refunded``): refused, as a body field it does not know is (``unknown_field``).
+    Ignored, it answered as if nothing had been asked, and the client took the unfiltered
+    list for the filtered one. ``errors`` names each such parameter, as ``unknown_field``'s
+    names each field; the detail lists the parameters the operation takes."""
+
+    def __init__(self, unknown: Iterable[str], published: Iterable[str]):
+        self.parameters = sorted(unknown)
+        names = ", ".join(repr(name) for name in self.parameters)
+        noun = "parameter" if len(self.parameters) == 1 else "parameters"
+        takes = ", ".join(sorted(published)) or "no query parameters"
+        super().__init__(f"Unknown query {noun} {names}: this operation takes {takes}.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": {name: ["Unknown parameter."] for name in self.parameters}}
 
 
 class Conflict(DomainError, code="conflict", status=409):

@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "edgeplug.core.middleware.RequestIdMiddleware",
     "edgeplug.core.middleware.RefuseNulInUrlMiddleware",
+    "edgeplug.core.middleware.RefuseUnknownQueryParametersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

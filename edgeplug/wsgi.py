@@ -14,6 +14,10 @@ from django.core.wsgi import get_wsgi_application
 # - PyJWT loads cryptography (about 10 MB, on the first authenticated request) for RSA and EC
 #   keys; the API signs its tokens with HS256 (SIMPLE_JWT["ALGORITHM"]), which needs only hmac.
 #   redis and requests look for it too, for features the web does not use (OCSP, pyOpenSSL).
+# - drf-spectacular imports pydantic (about 9 MB), when installed, to ask whether a serializer
+#   is a pydantic model as it builds the schema, which each web process does once for the
+#   query parameters the API takes (edgeplug.core.published_parameters); the API has none.
+#   Only test tools install it (schemathesis' OpenAPI validators).
 _NEVER_USED_HERE = (
     "rfc3987_syntax",
     "fqdn",
@@ -24,6 +28,7 @@ _NEVER_USED_HERE = (
     "isoduration",
     "webcolors",
     "cryptography",
+    "pydantic",
 )
 for _name in _NEVER_USED_HERE:
     sys.modules.setdefault(_name, None)

@@ -50,8 +50,8 @@ LIST = "/api/v1/agents?page_size=20"
 # A typo on purpose: full-text search (no stem matches) falls back to trigram similarity.
 SEARCH = "/api/v1/agents?page_size=20&q=anomoly"
 # Every list response carries its facets. The catalogue is cached per URL, so the plain
-# targets measure what a repeated query costs; the *_uncached ones add a distinct parameter
-# to each request (benchmarks/web/report.lua), so each computes search, page and facets.
+# targets measure what a repeated query costs; the *_uncached ones send each request to a
+# distinct host name (benchmarks/web/report.lua), so each computes search, page and facets.
 UNCACHED = {"list_uncached", "search_uncached"}
 # The targets held to "≥ 50 % of the DB ceiling" (issues 11 and 12): the catalogue as it is
 # served. The cache misses are measured and shown beside them with their ratio, as what a miss

@@ -42,7 +42,7 @@ def wrk(
     token: str = "",
     bust_cache: bool = False,
 ) -> WrkResult:
-    """``bust_cache`` makes every request's URL distinct (report.lua appends a parameter)."""
+    """``bust_cache`` makes every request's URL distinct (report.lua names a new host in each)."""
     command = [
         "wrk",
         f"-t{min(threads, connections)}",

@@ -154,8 +154,8 @@ class OrderingFilter(filters.OrderingFilter):
     order always ends on the primary key, in the last term's direction: among rows equal on
     the chosen fields (orders of one amount, agents of one name) a page could otherwise skip a
     row another page repeats. The schema publishes the terms as the parameter's pattern. Only
-    a list is ordered: an object's page (``get_object`` filters its queryset too) ignores
-    the parameter, which its schema does not publish."""
+    a list is ordered: an object's page (``get_object`` filters its queryset too) does not
+    publish the parameter, and the API refuses it there before the view (unknown_parameter)."""
 
     def filter_queryset(self, request, queryset, view):
         if not isinstance(view, ListModelMixin):

@@ -1,10 +1,15 @@
-"""Give every request an id (or keep a sane one the client sent) and return it in a header."""
+"""Give every request an id (or keep a sane one the client sent) and return it in a header;
+refuse what no view should see of a URL (a NUL, a query parameter the API does not publish)."""
 
 import re
 import uuid
 
-from edgeplug.core.error_views import nul_in_url
+from django.conf import settings
+
+from edgeplug.core.error_views import error_response, is_api, nul_in_url
 from edgeplug.core.logging import request_id_var
+from edgeplug.core.published_parameters import published_parameters
+from edgeplug.errors import UnknownParameter
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -43,3 +48,35 @@ class RefuseNulInUrlMiddleware:
         ):
             return nul_in_url(request)
         return self.get_response(request)
+
+
+class RefuseUnknownQueryParametersMiddleware:
+    """An API request with a query parameter its operation does not publish in the OpenAPI
+    schema (``edgeplug.core.published_parameters``) is refused ``400 unknown_parameter``,
+    naming it and the ones the operation takes: a misspelt filter (``?statuss=refunded``,
+    ``?page_sise=5``) was ignored, and the client took the unfiltered answer for the one it
+    asked. Before the view, as an unknown ``?format=`` is refused before anything else.
+    Only operations of the schema are checked: not the schema and its docs page, not a
+    method the view does not answer (405), nor anything outside /api/."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        # Built as the web process starts (half a second), not while its first API request
+        # waits; a schema the check cannot read fails the start, not that request.
+        published_parameters(settings.ROOT_URLCONF)
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not request.GET or not is_api(request):
+            return None
+        method = "GET" if request.method == "HEAD" else request.method  # HEAD answers as GET
+        urlconf = getattr(request, "urlconf", None) or settings.ROOT_URLCONF
+        published = published_parameters(urlconf).get((view_func, method))
+        if published is None:
+            return None
+        unknown = set(request.GET) - published
+        if unknown:
+            return error_response(UnknownParameter(unknown, published))
+        return None

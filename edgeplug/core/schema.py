@@ -7,10 +7,13 @@ AutoSchema adds those responses to each operation, so clients and schemathesis k
 from functools import wraps
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.plumbing import build_basic_type, build_parameter_type
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
+from rest_framework.settings import api_settings
 
 from edgeplug.core.renderers import JsonErrorsMixin
 from edgeplug.core.serializers import StrictSerializerMixin
@@ -24,7 +27,9 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable error code.")
     detail = serializers.CharField(help_text="Human-readable explanation.")
     errors = serializers.JSONField(
-        required=False, help_text="Validation errors per field, when the request was invalid."
+        required=False,
+        help_text="Validation errors per field (or per query parameter: unknown_parameter), "
+        "when the request was invalid.",
     )
     retry_after = serializers.IntegerField(
         required=False, help_text="Seconds to wait before retrying (429, 503)."
@@ -42,8 +47,9 @@ class ErrorSerializer(serializers.Serializer):
 
 
 _DESCRIPTIONS = {
-    "400": "The request is malformed or invalid, or a body field or query parameter names "
-    "nothing you can see (unknown_<thing>, with that `field`).",
+    "400": "The request is malformed or invalid: a body field (unknown_field) or query "
+    "parameter (unknown_parameter) this operation does not publish, or a body field or query "
+    "parameter that names nothing you can see (unknown_<thing>, with that `field`).",
     "401": "Not signed in, or the credentials or token are wrong.",
     "402": "Payment required: no card on file, an unpaid invoice, or the payment failed.",
     "403": "Signed in, but not allowed to do this.",
@@ -82,6 +88,24 @@ class ErrorDocumentingAutoSchema(AutoSchema):
             # Its other renderers (a file's media type, CSV) answer success only.
             media_types = [JSONRenderer.media_type]
         return super()._get_response_for_code(serializer, status_code, media_types, direction)
+
+    def _get_format_parameters(self):
+        # Every operation reads ?format= (edgeplug.core.negotiation: one of its formats, else
+        # 400 invalid_choice), JSON-only ones too; drf-spectacular publishes it only beside a
+        # second format, and a parameter the schema leaves out is refused (unknown_parameter).
+        formats = self.map_renderers("format")
+        if not api_settings.URL_FORMAT_OVERRIDE or not formats:
+            return []
+        return [
+            build_parameter_type(
+                name=api_settings.URL_FORMAT_OVERRIDE,
+                schema=build_basic_type(OpenApiTypes.STR),
+                location=OpenApiParameter.QUERY,
+                enum=formats,
+                description="The type of the answer, as an Accept header would ask it "
+                "(else 400 invalid_choice).",
+            )
+        ]
 
     def _error_statuses(self) -> list[str]:
         # 503: any operation may lose its database connection (database_unavailable).

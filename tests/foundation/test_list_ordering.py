@@ -78,13 +78,16 @@ def test_equal_rows_follow_the_last_terms_direction(member_client):
         assert [order["id"] for order in body["results"]] == expected, ordering
 
 
-def test_an_objects_page_ignores_the_parameter_its_schema_does_not_publish(schema, member_client):
-    """get_object() filters its queryset too: GET /agents/{id}?ordering=x was a 400, and the
-    400 named a term (latest_version) that ordered nothing but a 500."""
+def test_an_objects_page_refuses_the_ordering_its_schema_does_not_publish(schema, member_client):
+    """get_object() filters its queryset too: GET /agents/{id}?ordering=x was a 400
+    invalid_ordering, and one naming a term (latest_version) that ordered nothing a 500. An
+    object's page publishes no ?ordering=, so it is refused as any parameter the operation
+    does not publish (it was ignored until that rule)."""
     client, membership = member_client("admin")
     order = OrderFactory(tenant=membership.tenant)
     for ordering in ("x", "latest_version", "-amount"):
         shown = client.get(f"/api/v1/orders/{order.pk}", {"ordering": ordering})
-        assert shown.status_code == 200, (ordering, shown.json())
+        assert (shown.status_code, shown.json()["code"]) == (400, "unknown_parameter"), ordering
+    assert client.get(f"/api/v1/orders/{order.pk}").status_code == 200
     parameters = schema["paths"]["/api/v1/orders/{id}"]["get"].get("parameters", [])
     assert "ordering" not in {parameter["name"] for parameter in parameters}

@@ -1,0 +1,120 @@
+"""A query parameter an API operation does not publish is refused, not ignored: a misspelt
+filter answered the unfiltered list, which the client took for the filtered one."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _refusal(response) -> tuple[int, str]:
+    return response.status_code, response.json()["code"]
+
+
+@pytest.fixture
+def buyer(member_client):
+    """A tenant admin's client, with one completed and one refunded order."""
+    client, membership = member_client("admin")
+    completed = OrderFactory(tenant=membership.tenant)
+    refunded = OrderFactory(tenant=membership.tenant, status="refunded", refunded_at=timezone.now())
+    return client, completed, refunded
+
+
+def test_a_misspelt_filter_is_refused_naming_it_and_the_parameters_the_list_takes(buyer):
+    client, _, _ = buyer
+    response = client.get("/api/v1/orders", {"statuss": "refunded"})
+    assert _refusal(response) == (400, "unknown_parameter")
+    assert response.json() == {
+        "code": "unknown_parameter",
+        "detail": "Unknown query parameter 'statuss': this operation takes format, ordering, "
+        "page, page_size, status.",
+        "errors": {"statuss": ["Unknown parameter."]},
+    }
+
+
+def test_every_unknown_parameter_is_named_at_once(buyer):
+    client, _, _ = buyer
+    response = client.get("/api/v1/orders?statuss=refunded&page_sise=5&status=completed")
+    assert _refusal(response) == (400, "unknown_parameter")
+    assert set(response.json()["errors"]) == {"page_sise", "statuss"}
+    assert response.json()["detail"].startswith("Unknown query parameters 'page_sise', 'statuss':")
+
+
+def test_the_documented_filter_still_filters(buyer):
+    client, completed, refunded = buyer
+    response = client.get("/api/v1/orders", {"status": "refunded"})
+    assert response.status_code == 200
+    assert [order["id"] for order in response.json()["results"]] == [refunded.pk]
+    everything = client.get("/api/v1/orders").json()["results"]
+    assert {order["id"] for order in everything} == {completed.pk, refunded.pk}
+
+
+def test_page_and_page_size_still_page(buyer):
+    client, completed, refunded = buyer
+    first = client.get("/api/v1/orders", {"page": 1, "page_size": 1, "ordering": "id"}).json()
+    second = client.get("/api/v1/orders", {"page": 2, "page_size": 1, "ordering": "id"}).json()
+    assert first["count"] == 2
+    assert [first["results"][0]["id"], second["results"][0]["id"]] == [completed.pk, refunded.pk]
+    misspelt = client.get("/api/v1/orders", {"page_sise": 1})
+    assert _refusal(misspelt) == (400, "unknown_parameter")
+    assert "page_size" in misspelt.json()["detail"]
+
+
+def test_an_objects_page_refuses_an_unknown_parameter(buyer):
+    client, completed, _ = buyer
+    response = client.get(f"/api/v1/orders/{completed.pk}", {"expand": "agent"})
+    assert _refusal(response) == (400, "unknown_parameter")
+    assert response.json()["detail"] == (
+        "Unknown query parameter 'expand': this operation takes format."
+    )
+    # A list's filter is not a parameter of one object's page either (get_object() applied
+    # it: a refunded order read as missing, a 404).
+    filtered = client.get(f"/api/v1/orders/{completed.pk}", {"status": "refunded"})
+    assert _refusal(filtered) == (400, "unknown_parameter")
+    assert client.get(f"/api/v1/orders/{completed.pk}", {"format": "json"}).status_code == 200
+
+
+def test_a_head_request_is_checked_as_its_get():
+    assert Client().head("/api/v1/agents", {"sort": "newest"}).status_code == 200
+    assert Client().head("/api/v1/agents", {"sortt": "newest"}).status_code == 400
+
+
+def test_pages_outside_the_api_keep_their_query_strings(client):
+    assert (
+        client.get("/portal/sign-in/", {"next": "/portal/", "utm_source": "mail"}).status_code
+        == 200
+    )
+    assert client.get("/api/v1/schema/", {"format": "json", "lang": "en"}).status_code == 200
+
+
+def _example(path: str) -> str:
+    """``path`` with 1 for each of its parameters (``/orders/{id}`` -> ``/orders/1``)."""
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+def test_every_operation_refuses_what_it_does_not_publish_and_takes_what_it_does(schema):
+    """The rule holds for every operation of the schema, and what each accepts is what the
+    schema lists for it: the check reads the schema (edgeplug.core.published_parameters). The
+    refusal comes before anything of the request is read, credentials and body too: the
+    parameters an operation takes are public (the schema says them)."""
+    client = Client()
+    checked = 0
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            label = f"{method.upper()} {path}"
+            assert "400" in operation["responses"], label
+            published = sorted(p["name"] for p in operation["parameters"] if p["in"] == "query")
+            assert "format" in published, label  # every operation reads ?format=
+            response = getattr(client, method)(f"{_example(path)}?not_published=1")
+            assert _refusal(response) == (400, "unknown_parameter"), label
+            takes = response.json()["detail"].split("this operation takes ", 1)[1]
+            assert takes == ", ".join(published) + ".", label
+            checked += 1
+    assert checked > 70
+    general = schema["paths"]["/api/v1/orders"]["get"]["responses"]["400"]["description"]
+    assert "query parameter (unknown_parameter) this operation does not publish" in general
