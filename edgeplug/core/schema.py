@@ -27,9 +27,7 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable error code.")
     detail = serializers.CharField(help_text="Human-readable explanation.")
     errors = serializers.JSONField(
-        required=False,
-        help_text="Validation errors per field (or per query parameter: unknown_parameter), "
-        "when the request was invalid.",
+        required=False, help_text="Errors per body field or query parameter, when invalid."
     )
     retry_after = serializers.IntegerField(
         required=False, help_text="Seconds to wait before retrying (429, 503)."
