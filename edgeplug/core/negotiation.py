@@ -13,7 +13,7 @@ class ContentNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
         param = self.settings.URL_FORMAT_OVERRIDE
         asked = None if format_suffix else request.query_params.get(param)
-        if asked:  # an empty ?format= is no format, as DRF reads it
+        if asked is not None:  # an empty ?format= names no format either: refused, not ignored
             formats = list(dict.fromkeys(renderer.format for renderer in renderers))
             if asked not in formats:
                 choices = ", ".join(formats)
