@@ -26,20 +26,15 @@ def object_url(model_admin, name: str, view) -> URLPattern:
     )
 
 
-def with_changelist_filters(model_admin, request, url: str) -> str:
-    """``url`` (a page or form action of the model's) keeping the change list filters the
-    request came with (``_changelist_filters``), as the admin's own links and redirects keep
-    them: its "Close" then goes back to the list as the reader left it."""
-    preserved = model_admin.get_preserved_filters(request)
-    return add_preserved_filters({"preserved_filters": preserved, "opts": model_admin.opts}, url)
-
-
 def object_page(model_admin, request, obj_id, name: str) -> str:
     """The URL of ``obj_id``'s admin page ``name`` ("change", or an ``object_url`` beside it:
-    a form's action, the redirect after it), keeping the change list's filters."""
+    a form's action, the redirect after it), keeping the change list filters the request came
+    with (``_changelist_filters``), as the admin's own links and redirects keep them: its
+    "Close" then goes back to the list as the reader left it."""
     opts = model_admin.opts
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{name}", args=[obj_id])
-    return with_changelist_filters(model_admin, request, url)
+    preserved = model_admin.get_preserved_filters(request)
+    return add_preserved_filters({"preserved_filters": preserved, "opts": opts}, url)
 
 
 class ReadOnlyAdminMixin:
@@ -124,7 +119,7 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
     outside the admin's own form) posts to ``<id>/decide/``, which calls ``review_action(obj,
     approve=, reason=, reviewer=, request=)``: the action checks who decides
     (``check_reviewer``) and the reason. Then back to the change page, the change list's
-    filters kept (``with_changelist_filters``), with "<name> approved." or the action's
+    filters kept (``object_page``), with "<name> approved." or the action's
     refusal as it said it (a 403 audited as a denial: ``own_tenant_review``,
     ``not_a_reviewer``), what was typed kept for the form (``kept``).
 
