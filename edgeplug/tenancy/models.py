@@ -73,4 +73,6 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.tenant} ({self.role})"
+        # No role: the admin titles each membership row with it, and a refused save keeps the
+        # role that was chosen in the row's form (and in the instance), not the saved one.
+        return f"{self.user} @ {self.tenant}"
