@@ -8,14 +8,17 @@ from decimal import Decimal, InvalidOperation
 from io import BytesIO
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
-from billing import invoice_builder, invoice_documents, invoicing
+from billing import invoice_builder, invoice_documents, invoicing, money_back
 from billing.admin_payments import (
     MONEY_SETTLED,
     PAYMENT_ACTIONS,
@@ -23,7 +26,13 @@ from billing.admin_payments import (
     ReferenceActions,
 )
 from billing.documents.document import unit_price
-from billing.errors import InvalidAdjustment, InvalidPeriod, InvoiceNotFinalized, InvoiceVoid
+from billing.errors import (
+    InvalidAdjustment,
+    InvalidPeriod,
+    InvoiceNotFinalized,
+    InvoiceVoid,
+    NotACardPayment,
+)
 from billing.models import (
     BillingAccount,
     Invoice,
@@ -414,7 +423,8 @@ class MoneyToGiveBackAdmin(ReferenceActions, ReadOnlyAdminMixin, admin.ModelAdmi
     """Finance's list of money to give back outside EdgePlug (``MoneyToGiveBack``): newest
     first, open or settled, by kind and tenant, each with the amount, the Stripe object it
     concerns, what to do and, once finance recorded it, what settled it (list action *Record
-    settled*); the audit event itself, read-only, behind each row."""
+    settled*; a card payment's refunded by EdgePlug, *Refund in Stripe*); the audit event
+    itself, read-only, behind each row."""
 
     list_display = (
         "created_at",
@@ -431,7 +441,7 @@ class MoneyToGiveBackAdmin(ReferenceActions, ReadOnlyAdminMixin, admin.ModelAdmi
     date_hierarchy = "created_at"
     readonly_fields = ("created_at", "action", "tenant", "target", "actor_email", "details")
     fields = readonly_fields
-    actions = ["settle"]
+    actions = ["settle", "refund_in_stripe"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_settlement()
@@ -442,6 +452,59 @@ class MoneyToGiveBackAdmin(ReferenceActions, ReadOnlyAdminMixin, admin.ModelAdmi
     )
     def settle(self, request, queryset):
         return self._with_reference(request, queryset, MONEY_SETTLED)
+
+    @admin.action(description="Refund in Stripe", permissions=["collect"])
+    def refund_in_stripe(self, request, queryset):
+        """Two steps, as the orders' *Refund in full*: the action lists what each chosen row
+        would refund, on which PaymentIntent, or why it would not; only the confirming POST
+        (``post=yes``) refunds, each row through ``money_back.refund_in_stripe``, with a
+        message per row (other kinds: left for *Record settled*)."""
+        if request.POST.get("post") != "yes":
+            return self._refund_confirmation(request, queryset)
+        for event in queryset.order_by("pk"):
+            named = f"{capfirst(event.target)} ({self.kind(event)})"
+            try:
+                done = money_back.refund_in_stripe(event, actor=request.user, request=request)
+            except NotACardPayment as exc:
+                self.message_user(request, f"{named}: {exc.detail}", messages.WARNING)
+            except DomainError as exc:
+                self.message_user(request, f"{named}: {exc.detail}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{named}: {event.amount_text} refunded in Stripe ({done.settled_by}), "
+                    "settled.",
+                    messages.SUCCESS,
+                )
+        return None  # back to the list, with its filters and the messages
+
+    def _refund_confirmation(self, request, queryset):
+        """Each chosen row with what Confirm would do to it, and a Confirm button posting them
+        back to the list, its filters kept (a Cancel link goes back to it)."""
+        rows = [
+            {
+                "event": event,
+                "kind": self.kind(event),
+                "intent": (event.details or {}).get("payment_intent") or "-",
+                "outcome": _refund_outcome(event),
+            }
+            for event in queryset.order_by("pk")
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Refund in Stripe",
+            "subtitle": None,
+            "opts": self.opts,
+            "rows": rows,
+            "refunds": sum(1 for row in rows if row["outcome"] is None),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": request.get_full_path(),  # the list, with its filters
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/billing/moneytogiveback/refund_confirmation.html", context
+        )
 
     @admin.display(description="what", ordering="action")
     def kind(self, event):
@@ -463,3 +526,13 @@ class MoneyToGiveBackAdmin(ReferenceActions, ReadOnlyAdminMixin, admin.ModelAdmi
     @admin.display(description="settled by", ordering="settled_by")
     def settled(self, event):
         return event.settled_by or "-"
+
+
+def _refund_outcome(event: MoneyToGiveBack) -> str | None:
+    """Why *Refund in Stripe* would not refund the row (as ``money_back.refund_in_stripe``
+    refuses it), or None when it would."""
+    if event.settled_by is not None:
+        return f"no: settled already ({event.settled_by})"
+    if not event.is_card_payment:
+        return "no: not a card payment, left for Record settled"
+    return None

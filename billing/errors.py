@@ -233,6 +233,12 @@ class SettledAlready(Conflict, code="settled_already"):
     """Finance records money to give back as settled a second time (``money_back.settle``)."""
 
 
+class NotACardPayment(Conflict, code="not_a_card_payment"):
+    """EdgePlug refunds in Stripe only money to give back that is a card payment on its
+    PaymentIntent (``MoneyToGiveBack.CARD_PAYMENTS``: an invoice paid twice, overpaid); the
+    other kinds are given back by hand and recorded settled (``money_back.settle``)."""
+
+
 class NothingOwedBack(Conflict, code="nothing_owed_back"):
     """Only a credit note of a paid invoice owes money back, until it is paid back."""
 

@@ -915,7 +915,8 @@ class MoneyToGiveBack(AuditEvent):
     """The audit events that ask finance to give money back outside EdgePlug, in Stripe's
     dashboard or by transfer: the admin's *Money to give back* list
     (``billing.admin.MoneyToGiveBackAdmin``), where finance records each settled with its
-    reference (``money_back.settle``). ``TO_DO``: action -> what finance does;
+    reference (``money_back.settle``), or has EdgePlug refund a card payment's in Stripe
+    (``money_back.refund_in_stripe``). ``TO_DO``: action -> what finance does;
     ``amount_key``: the detail holding the amount to give back."""
 
     TO_DO = {
@@ -925,11 +926,26 @@ class MoneyToGiveBack(AuditEvent):
         "order_refund_failed": "Pay the order back by transfer: its card refund failed.",
     }
 
+    # The kinds that are a card payment to give back in part or whole on its PaymentIntent
+    # (``details.payment_intent``): finance may have EdgePlug refund them in Stripe
+    # (``money_back.refund_in_stripe``); the others are given back by hand, then recorded.
+    CARD_PAYMENTS = frozenset({"invoice_paid_twice", "invoice_overpaid"})
+
     objects = MoneyToGiveBackManager()
 
     class Meta:
         proxy = True
         verbose_name = verbose_name_plural = "money to give back"
+
+    @property
+    def is_card_payment(self) -> bool:
+        return self.action in self.CARD_PAYMENTS
+
+    @property
+    def amount_to_give_back(self) -> int | None:
+        """The amount in minor units (``amount_key``'s detail), or None when it has none."""
+        value = (self.details or {}).get(self.amount_key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def amount_key(self) -> str:

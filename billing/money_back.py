@@ -19,7 +19,10 @@ Either way the note keeps when the money went back (``refunded_at``) and how
 A card refund Stripe accepted can still fail later (the card was closed meanwhile): its
 webhook (``sync_refund``) takes the note back to owing, with why (``refund_failure``, audited
 ``credit_note_refund_failed``), for finance to pay back by transfer; an order's refund that
-failed so is audited ``order_refund_failed`` (``orders.record_failed_refund``)."""
+failed so is audited ``order_refund_failed`` (``orders.record_failed_refund``).
+
+*Money to give back* (``MoneyToGiveBack``): finance records each settled (``settle``), or has
+EdgePlug refund a card payment's in Stripe and record it so (``refund_in_stripe``)."""
 
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from billing import collection, payments
 from billing.audit import record_invoice_event
 from billing.charge_minimums import chargeable
 from billing.errors import (
+    NotACardPayment,
     NothingOwedBack,
     PaymentProcessorError,
     RefundByCard,
@@ -391,20 +395,37 @@ def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, requ
         return row
 
 
-def settle(event: MoneyToGiveBack, *, reference: str, actor=None, request=None) -> MoneyToGiveBack:
+# How money to give back was settled (``money_to_give_back_settled``'s ``source``): recorded by
+# finance after giving it back outside EdgePlug, or refunded in Stripe by EdgePlug.
+BY_HAND, REFUNDED_IN_STRIPE = "by_hand", "refunded_in_stripe"
+
+
+def _held(event: MoneyToGiveBack) -> MoneyToGiveBack:
+    """The event's row, locked, with ``settled_by`` (the audit log's rows are never updated,
+    only locked here): two finance staff settling or refunding it at once act once."""
+    held = MoneyToGiveBack.objects.with_settlement().select_for_update(of=("self",))
+    return held.get(pk=event.pk)
+
+
+def _refuse_settled(row: MoneyToGiveBack) -> None:
+    if row.settled_by is not None:
+        raise SettledAlready(f"It was settled already ({row.settled_by}).")
+
+
+def settle(
+    event: MoneyToGiveBack, *, reference: str, source: str = BY_HAND, actor=None, request=None
+) -> MoneyToGiveBack:
     """Finance gave back (or recovered) the money ``event`` asked for, outside EdgePlug (a
     Stripe refund made in its dashboard, a transfer) and records it with its reference:
     audited ``money_to_give_back_settled`` (the event, its action, amount and currency, the
-    reference) on the event's tenant and target, once: a second time is refused
-    (``settled_already``, naming the first reference). Under the event's row lock, so two
-    finance staff settling it at once record it once (the audit log's rows are never
-    updated, only locked here)."""
+    reference, ``source``: ``by_hand``, or ``refunded_in_stripe`` from ``refund_in_stripe``)
+    on the event's tenant and target, once: a second time is refused (``settled_already``,
+    naming the first reference). Under the event's row lock, so two finance staff settling
+    it at once record it once."""
     reference = collection.checked_reference(reference)
     with transaction.atomic():
-        held = MoneyToGiveBack.objects.with_settlement().select_for_update(of=("self",))
-        row = held.get(pk=event.pk)
-        if row.settled_by is not None:
-            raise SettledAlready(f"It was settled already ({row.settled_by}).")
+        row = _held(event)
+        _refuse_settled(row)
         details = row.details or {}
         record_event(
             SETTLED,
@@ -418,7 +439,66 @@ def settle(event: MoneyToGiveBack, *, reference: str, actor=None, request=None) 
                 "amount": details.get(row.amount_key),
                 "currency": details.get("currency"),
                 "reference": reference,
+                "source": source,
             },
         )
         row.settled_by = reference
     return row
+
+
+def refund_in_stripe(event: MoneyToGiveBack, *, actor=None, request=None) -> MoneyToGiveBack:
+    """Finance has EdgePlug give back a card payment's money to give back (an invoice paid
+    twice: that payment's ``amount``; overpaid: its ``excess``) by a Stripe refund on its
+    PaymentIntent, then recorded settled with the refund's id (``settle``, ``source``
+    ``refunded_in_stripe``). Under the event's row lock, held until it is recorded: refused
+    when settled already (``settled_already``) and for the other kinds (``not_a_card_payment``:
+    given back by hand, then recorded).
+
+    The refund carries the event's id in its metadata and is looked for before one is made,
+    and its idempotency key is the event's: a retry whose first answer was lost finds that
+    refund, never refunds twice, even after the key expired. When Stripe refuses or cannot be
+    reached (``payment_processor_error``; ``payments_not_configured``) nothing is recorded:
+    the row stays open, the error saying why."""
+    with transaction.atomic():
+        row = _held(event)
+        _refuse_settled(row)
+        intent, amount = _card_payment(row)
+        marker = {"money_to_give_back": str(row.pk)}
+        try:
+            refund = payments.refund_made(intent, metadata=marker) or payments.refund(
+                intent,
+                amount=amount,
+                metadata={**marker, "kind": row.action, "target": row.target},
+                idempotency_key=f"edgeplug-refund-money-to-give-back-{row.pk}",
+            )
+        except PaymentProcessorError as exc:
+            if not exc.key_spent:
+                raise
+            # Stripe refused the refund itself: the same request would be refused again.
+            raise PaymentProcessorError(
+                f"{exc.detail.removesuffix(' Try again later.')} Nothing was refunded: give it "
+                "back in Stripe's dashboard or by transfer, then record it settled.",
+                key_spent=True,
+            ) from exc
+        return settle(
+            row, reference=refund, source=REFUNDED_IN_STRIPE, actor=actor, request=request
+        )
+
+
+def _card_payment(row: MoneyToGiveBack) -> tuple[str, int]:
+    """The PaymentIntent and the amount (minor units) the locked ``row`` asks to refund, or
+    ``not_a_card_payment``."""
+    what = row.action.replace("_", " ")
+    if not row.is_card_payment:
+        raise NotACardPayment(
+            "Not a card payment EdgePlug refunds: left for Record settled, once given back as "
+            "it says."
+        )
+    intent = (row.details or {}).get("payment_intent") or ""
+    amount = row.amount_to_give_back
+    if not intent or not amount or amount <= 0:
+        raise NotACardPayment(
+            f"It names no PaymentIntent and amount to refund ({what}): left for Record "
+            "settled, once given back by hand."
+        )
+    return intent, amount

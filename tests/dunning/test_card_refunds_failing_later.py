@@ -214,6 +214,7 @@ def test_an_order_s_refund_that_failed_is_told_to_finance_once(
         "amount": 4900,
         "currency": order.currency,
         "reference": "SEPA back 77",
+        "source": "by_hand",
     }
     assert settled.tenant == customer.tenant and settled.actor is not None
 
