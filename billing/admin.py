@@ -529,10 +529,6 @@ class MoneyToGiveBackAdmin(ReferenceActions, ReadOnlyAdminMixin, admin.ModelAdmi
 
 
 def _refund_outcome(event: MoneyToGiveBack) -> str | None:
-    """Why *Refund in Stripe* would not refund the row (as ``money_back.refund_in_stripe``
-    refuses it), or None when it would."""
-    if event.settled_by is not None:
-        return f"no: settled already ({event.settled_by})"
-    if not event.is_card_payment:
-        return "no: not a card payment, left for Record settled"
-    return None
+    """Why *Refund in Stripe* would not refund the row, or None when it would."""
+    refusal = money_back.refund_refusal(event)
+    return None if refusal is None else f"no: {refusal.detail}"

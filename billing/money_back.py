@@ -400,18 +400,6 @@ def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, requ
 BY_HAND, REFUNDED_IN_STRIPE = "by_hand", "refunded_in_stripe"
 
 
-def _held(event: MoneyToGiveBack) -> MoneyToGiveBack:
-    """The event's row, locked, with ``settled_by`` (the audit log's rows are never updated,
-    only locked here): two finance staff settling or refunding it at once act once."""
-    held = MoneyToGiveBack.objects.with_settlement().select_for_update(of=("self",))
-    return held.get(pk=event.pk)
-
-
-def _refuse_settled(row: MoneyToGiveBack) -> None:
-    if row.settled_by is not None:
-        raise SettledAlready(f"It was settled already ({row.settled_by}).")
-
-
 def settle(
     event: MoneyToGiveBack, *, reference: str, source: str = BY_HAND, actor=None, request=None
 ) -> MoneyToGiveBack:
@@ -424,8 +412,11 @@ def settle(
     it at once record it once."""
     reference = collection.checked_reference(reference)
     with transaction.atomic():
-        row = _held(event)
-        _refuse_settled(row)
+        # The audit log's rows are never updated, only locked here.
+        held = MoneyToGiveBack.objects.with_settlement().select_for_update(of=("self",))
+        row = held.get(pk=event.pk)
+        if row.settled_by is not None:
+            raise SettledAlready(f"It was settled already ({row.settled_by}).")
         details = row.details or {}
         record_event(
             SETTLED,
@@ -450,55 +441,56 @@ def refund_in_stripe(event: MoneyToGiveBack, *, actor=None, request=None) -> Mon
     """Finance has EdgePlug give back a card payment's money to give back (an invoice paid
     twice: that payment's ``amount``; overpaid: its ``excess``) by a Stripe refund on its
     PaymentIntent, then recorded settled with the refund's id (``settle``, ``source``
-    ``refunded_in_stripe``). Under the event's row lock, held until it is recorded: refused
-    when settled already (``settled_already``) and for the other kinds (``not_a_card_payment``:
-    given back by hand, then recorded).
+    ``refunded_in_stripe``). Refused when settled already (``settled_already``) and for the
+    other kinds (``not_a_card_payment``: given back by hand, then recorded).
 
-    The refund carries the event's id in its metadata and is looked for before one is made,
-    and its idempotency key is the event's: a retry whose first answer was lost finds that
-    refund, never refunds twice, even after the key expired. When Stripe refuses or cannot be
-    reached (``payment_processor_error``; ``payments_not_configured``) nothing is recorded:
-    the row stays open, the error saying why."""
-    with transaction.atomic():
-        row = _held(event)
-        _refuse_settled(row)
-        intent, amount = _card_payment(row)
-        marker = {"money_to_give_back": str(row.pk)}
-        try:
-            refund = payments.refund_made(intent, metadata=marker) or payments.refund(
-                intent,
-                amount=amount,
-                metadata={**marker, "kind": row.action, "target": row.target},
-                idempotency_key=f"edgeplug-refund-money-to-give-back-{row.pk}",
-            )
-        except PaymentProcessorError as exc:
-            if not exc.key_spent:
-                raise
-            # Stripe refused the refund itself: the same request would be refused again.
-            raise PaymentProcessorError(
-                f"{exc.detail.removesuffix(' Try again later.')} Nothing was refunded: give it "
-                "back in Stripe's dashboard or by transfer, then record it settled.",
-                key_spent=True,
-            ) from exc
-        return settle(
-            row, reference=refund, source=REFUNDED_IN_STRIPE, actor=actor, request=request
+    Stripe is called outside any transaction (no row lock is held while it answers). The
+    refund carries the event's id in its metadata and is looked for before one is made, and
+    its idempotency key is the event's: a retry whose first answer was lost, or two finance
+    staff refunding at once, find that one refund and never refund twice, even after the key
+    expired; ``settle`` then records it once (the second is refused ``settled_already``).
+    When Stripe refuses or cannot be reached (``payment_processor_error``;
+    ``payments_not_configured``) nothing is recorded: the row stays open, the error saying
+    why."""
+    row = MoneyToGiveBack.objects.with_settlement().get(pk=event.pk)
+    if (refusal := refund_refusal(row)) is not None:
+        raise refusal
+    intent, amount = row.details["payment_intent"], row.amount_to_give_back
+    marker = {"money_to_give_back": str(row.pk)}
+    try:
+        refund = payments.refund_made(intent, metadata=marker) or payments.refund(
+            intent,
+            amount=amount,
+            metadata={**marker, "kind": row.action, "target": row.target},
+            idempotency_key=f"edgeplug-refund-money-to-give-back-{row.pk}",
         )
+    except PaymentProcessorError as exc:
+        if not exc.key_spent:
+            raise
+        # Stripe refused the refund itself: the same request would be refused again.
+        raise PaymentProcessorError(
+            f"{exc.detail.removesuffix(' Try again later.')} Nothing was refunded: give it "
+            "back in Stripe's dashboard or by transfer, then record it settled.",
+            key_spent=True,
+        ) from exc
+    return settle(row, reference=refund, source=REFUNDED_IN_STRIPE, actor=actor, request=request)
 
 
-def _card_payment(row: MoneyToGiveBack) -> tuple[str, int]:
-    """The PaymentIntent and the amount (minor units) the locked ``row`` asks to refund, or
-    ``not_a_card_payment``."""
-    what = row.action.replace("_", " ")
+def refund_refusal(row: MoneyToGiveBack) -> DomainError | None:
+    """Why ``refund_in_stripe`` refuses ``row`` (read ``with_settlement()``), or None when it
+    refunds it: the admin's confirmation page says it beside each row before anything moves."""
+    if row.settled_by is not None:
+        return SettledAlready(f"It was settled already ({row.settled_by}).")
     if not row.is_card_payment:
-        raise NotACardPayment(
+        return NotACardPayment(
             "Not a card payment EdgePlug refunds: left for Record settled, once given back as "
             "it says."
         )
-    intent = (row.details or {}).get("payment_intent") or ""
     amount = row.amount_to_give_back
-    if not intent or not amount or amount <= 0:
-        raise NotACardPayment(
+    if not (row.details or {}).get("payment_intent") or not amount or amount <= 0:
+        what = row.action.replace("_", " ")
+        return NotACardPayment(
             f"It names no PaymentIntent and amount to refund ({what}): left for Record "
             "settled, once given back by hand."
         )
-    return intent, amount
+    return None

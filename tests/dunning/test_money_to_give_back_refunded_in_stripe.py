@@ -220,7 +220,7 @@ def test_finance_confirms_first_and_other_kinds_are_left_for_record_settled(
 
     asked = finance.post(url, chosen).content.decode()
     assert "Confirm: refund 1 in Stripe" in asked
-    assert "no: not a card payment, left for Record settled" in asked
+    assert "no: Not a card payment EdgePlug refunds: left for Record settled" in asked
     assert refunds_of(invoice.payment_intent_id) == []
 
     done = finance.post(url, {**chosen, "post": "yes"})
