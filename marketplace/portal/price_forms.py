@@ -96,15 +96,28 @@ class PlanForm(forms.Form):
         try:
             pricing.currency_exponent(currency)
         except pricing.InvalidPriceTerms as exc:
-            raise forms.ValidationError(str(exc)) from exc
+            raise self._in_field("currency", forms.ValidationError(str(exc))) from exc
         data["currency"] = currency
         if kind == PlanKind.ONE_TIME:
             if data.get("price") is None:
-                raise forms.ValidationError("A one-time plan needs its price.")
-            data.update(amount=minor_units(data["price"], currency, "The price"), terms={})
+                raise self._in_field(
+                    "price", forms.ValidationError("A one-time plan needs its price.")
+                )
+            data.update(amount=self._minor("price", data["price"], currency, "The price"), terms={})
             return data
         data.update(amount=0, terms=self._metered_terms(data, currency))
         return data
+
+    def _in_field(self, name: str, error: forms.ValidationError) -> forms.ValidationError:
+        """``error`` as the error of the field ``name`` when the form shows it: the page marks
+        that field and focuses it, rather than saying it over the whole form."""
+        return forms.ValidationError({name: error}) if name in self.fields else error
+
+    def _minor(self, name: str, value: Decimal, currency: str, what: str) -> int:
+        try:
+            return minor_units(value, currency, what)
+        except forms.ValidationError as exc:
+            raise self._in_field(name, exc) from None
 
     def _reject_other_kinds_prices(self, data, kind: str) -> None:
         stray = [
@@ -128,27 +141,39 @@ class PlanForm(forms.Form):
         self._reject_scheme_without_its_prices(data, scheme)
         terms: dict = {"scheme": scheme}
         if data.get("unit_price") is not None:
-            terms["unit_amount"] = minor_units(data["unit_price"], currency, "The hourly price")
+            terms["unit_amount"] = self._minor(
+                "unit_price", data["unit_price"], currency, "The hourly price"
+            )
         if scheme in ("graduated", "volume") or data.get("tiers"):
-            terms["tiers"] = self._tiers(data.get("tiers") or "", currency)
+            try:
+                terms["tiers"] = self._tiers(data.get("tiers") or "", currency)
+            except forms.ValidationError as exc:
+                raise self._in_field("tiers", exc) from None
         if data.get("package_size") is not None:
             terms["package_size"] = data["package_size"]
         if data.get("package_price") is not None:
-            terms["package_amount"] = minor_units(data["package_price"], currency, "The price")
+            terms["package_amount"] = self._minor(
+                "package_price", data["package_price"], currency, "The price"
+            )
         if data.get("included_hours"):
             terms["included_hours"] = str(data["included_hours"])
         for field, label in (("monthly_minimum", "The minimum"), ("flat_fee", "The flat fee")):
             if data.get(field):
-                terms[field] = minor_units(data[field], currency, label)
+                terms[field] = self._minor(field, data[field], currency, label)
         return terms
 
     def _reject_scheme_without_its_prices(self, data, scheme: str) -> None:
         if scheme == "per_unit" and data.get("unit_price") is None:
-            raise forms.ValidationError("Give the price per agent-hour.")
+            raise self._in_field(
+                "unit_price", forms.ValidationError("Give the price per agent-hour.")
+            )
         if scheme == "package" and (
             not data.get("package_size") or data.get("package_price") is None
         ):
-            raise forms.ValidationError("Give the hours per package and its price.")
+            missing = "package_size" if not data.get("package_size") else "package_price"
+            raise self._in_field(
+                missing, forms.ValidationError("Give the hours per package and its price.")
+            )
 
     def _tiers(self, text: str, currency: str) -> list[dict]:
         tiers = []
