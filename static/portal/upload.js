@@ -54,6 +54,9 @@ document.addEventListener("DOMContentLoaded", function () {
       panel.append(help);
     }
     refusal.append(panel);
+    // A box takes the focus only with a tabindex; without one the focus stayed where the
+    // disabled Upload button dropped it, at the top of the page.
+    panel.setAttribute("tabindex", "-1");
     panel.focus();
   }
 
