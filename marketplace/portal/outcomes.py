@@ -63,6 +63,7 @@ def render_form(
     field holding NUL is refused as ``nul_character``, as the API refuses it)."""
     if error is None and _holds_nul(form):
         error = NulCharacter()
+    _mark_field(form, error)
     status = error.status if error else (400 if form.errors else 200)
     return render(request, template, {**context, "form": form, "error": error}, status=status)
 
@@ -71,3 +72,12 @@ def _holds_nul(form) -> bool:
     """Whether a field's own validator refused the form for a NUL character (Django's
     ``ProhibitNullCharactersValidator``, which every form ``CharField`` runs)."""
     return any(form.has_error(field, FIELD_NUL_CODE) for field in form.errors)
+
+
+def _mark_field(form, error: DomainError | None) -> None:
+    """A refusal that names one of the form's fields (``unknown_user``'s ``email``) marks that
+    field too, in its own words: the refusal says what, the field where to correct it."""
+    name = getattr(error, "field", None)
+    if name is None or name not in form.fields or form.has_error(name):
+        return
+    form.add_error(name, error.detail.removeprefix(f"{name}: "))

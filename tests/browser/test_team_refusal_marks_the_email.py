@@ -1,0 +1,36 @@
+"""An admin adds a member from the keyboard with an email no account uses: the refusal says
+so, and the Email field is marked in error with it, what was typed kept, the next Tab in the
+field to correct. Before, only the refusal over the form said it; the field looked fine."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_portal_refused_field_is_focused_and_described import _tab_to
+from tests.browser.test_vendor_portal_journey import portal_sign_in
+
+pytestmark = [pytest.mark.browser]
+
+
+def test_adding_an_unknown_email_marks_the_email_field(journey, vendor_admin):
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    journey.goto("/portal/team/")
+    journey.expect_status(400, "/portal/team/")
+
+    _tab_to(page, "email")
+    page.keyboard.type("nobody@elsewhere.example")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    journey.check()
+
+    refusal = page.locator(".refusal")
+    expect(refusal).to_be_focused()
+    expect(refusal).to_contain_text("unknown_user")
+    email = page.get_by_label("Email of an existing EdgePlug account")
+    expect(email).to_have_value("nobody@elsewhere.example")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_have_accessible_description(re.compile("no EdgePlug account uses it"))
+    page.keyboard.press("Tab")
+    expect(email).to_be_focused()
