@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django_otp import devices_for_user
 
 from billing.payout_queries import has_payouts_filter
@@ -171,10 +172,13 @@ def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEM
     power: its roles, and its rule for the tenant; by default any member of a vendor). Others
     get a 403 page that says why; each refusal is audited as ``permission_denied``, as the
     API's are. A write (any method but a read) counts against the API's budgets per user and
-    per tenant, and past either is refused with 429 and ``Retry-After``."""
+    per tenant, and past either is refused with 429 and ``Retry-After``. Every answer is
+    ``Cache-Control: no-store``, as the admin's pages: a vendor's page (sales, keys, its team)
+    is not kept by the browser for Back after sign-out, nor by a proxy."""
     roles, tenant_qualifies = power.roles, power.tenant_qualifies
 
     def decorate(func: Callable) -> Callable:
+        @never_cache
         @wraps(func)
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:

@@ -5,6 +5,7 @@ from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
@@ -126,6 +127,7 @@ def sign_in(request):
 SESSION_ENROLMENT = "portal_enrolment_device"
 
 
+@never_cache  # the page shows the authenticator's secret (its QR code and key)
 @require_http_methods(["GET", "POST"])
 def enrol(request):
     """A vendor admin (or a staff user) without a TOTP device enrols one before anything else:
