@@ -8,12 +8,10 @@ from decimal import Decimal, InvalidOperation
 from io import BytesIO
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
@@ -42,7 +40,13 @@ from billing.models import (
     line_agent,
 )
 from billing.periods import month_label, parse_month
-from edgeplug.core.admin import KeptInput, ReadOnlyAdminMixin, object_page, object_url
+from edgeplug.core.admin import (
+    KeptInput,
+    ReadOnlyAdminMixin,
+    action_confirmation,
+    object_page,
+    object_url,
+)
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
@@ -490,20 +494,20 @@ class MoneyToGiveBackAdmin(ReferenceActions, ReadOnlyAdminMixin, admin.ModelAdmi
             }
             for event in queryset.order_by("pk")
         ]
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Refund in Stripe",
-            "subtitle": None,
-            "opts": self.opts,
-            "rows": rows,
-            "refunds": sum(1 for row in rows if row["outcome"] is None),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "cancel_url": request.get_full_path(),  # the list, with its filters
-            "media": self.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request, "admin/billing/moneytogiveback/refund_confirmation.html", context
+        refunds = sum(1 for row in rows if row["outcome"] is None)
+        return action_confirmation(
+            self,
+            request,
+            "admin/billing/moneytogiveback/refund_confirmation.html",
+            title="Refund in Stripe",
+            step="Refund in Stripe",
+            rows=rows,
+            # All chosen rows: each gets its message (other kinds: left for Record settled).
+            confirmed=[row["event"].pk for row in rows] if refunds else [],
+            action="refund_in_stripe",
+            confirm_label=f"Confirm: refund {refunds} in Stripe",
+            none_text="None of the chosen rows can be refunded in Stripe.",
+            back_text="Back to money to give back",
         )
 
     @admin.display(description="what", ordering="action")

@@ -5,14 +5,18 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Case, IntegerField, Value, When
-from django.template.response import TemplateResponse
+from django.template.defaultfilters import pluralize
 from django.utils.html import format_html, format_html_join
 
 from billing.invoice_documents import breakdown_text
-from edgeplug.core.admin import DecidedInAdminMixin, KeptInput, ReadOnlyAdminMixin
+from edgeplug.core.admin import (
+    DecidedInAdminMixin,
+    KeptInput,
+    ReadOnlyAdminMixin,
+    action_confirmation,
+)
 from edgeplug.errors import DomainError
 from marketplace import orders, reviews
 from marketplace.models import (
@@ -160,21 +164,20 @@ class OrderAdmin(ReadOnlyAdmin):
             if row["refundable"] and row["order"].currency:
                 currency = row["order"].currency
                 totals[currency] = totals.get(currency, 0) + row["order"].amount
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Refund orders in full",
-            "subtitle": None,
-            "opts": self.opts,
-            "rows": rows,
-            "refundable": [row["order"] for row in rows if row["refundable"]],
-            "totals": [format_amount(totals[c], c) for c in sorted(totals)],
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "cancel_url": request.get_full_path(),  # the list, with its filters
-            "media": self.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request, "admin/marketplace/order/refund_confirmation.html", context
+        refundable = [row["order"].pk for row in rows if row["refundable"]]
+        return action_confirmation(
+            self,
+            request,
+            "admin/marketplace/order/refund_confirmation.html",
+            title="Refund orders in full",
+            step="Refund in full",
+            rows=rows,
+            confirmed=refundable,
+            totals=[format_amount(totals[c], c) for c in sorted(totals)],
+            action="refund_in_full",
+            confirm_label=f"Confirm: refund {len(refundable)} order{pluralize(len(refundable))}",
+            none_text="None of the selected orders can be refunded.",
+            back_text="Back to the orders",
         )
 
     def has_refund_permission(self, request) -> bool:

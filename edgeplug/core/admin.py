@@ -1,10 +1,12 @@
 """Admin building blocks shared by every app."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from edgeplug.audit.services import record_if_denied
@@ -35,6 +37,29 @@ def object_page(model_admin, request, obj_id, name: str) -> str:
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{name}", args=[obj_id])
     preserved = model_admin.get_preserved_filters(request)
     return add_preserved_filters({"preserved_filters": preserved, "opts": opts}, url)
+
+
+def action_confirmation(model_admin, request, template: str, **context) -> TemplateResponse:
+    """The first step of a list action that moves money (*Refund in full*, *Refund in
+    Stripe*), as Django's "delete selected" asks first: ``template``, extending
+    ``admin/action_confirmation.html``, with ``context`` (``step``, ``rows``, ``confirmed``:
+    the ids Confirm posts back with ``action`` and ``post=yes``, ``confirm_label``,
+    ``none_text``, ``back_text``) and what every such page needs; Cancel goes back to the
+    change list, its filters kept."""
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "subtitle": None,
+            "opts": model_admin.opts,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": request.get_full_path(),  # the list, with its filters
+            "media": model_admin.media,
+            **context,
+        },
+    )
 
 
 class ReadOnlyAdminMixin:
