@@ -891,6 +891,8 @@ class InvoiceNumberSequence(models.Model):
 
 
 SETTLED = "money_to_give_back_settled"
+# A refund *Refund in Stripe* made failed later (``money_back._given_back_refund_failed``).
+REFUND_FAILED = "money_back_refund_failed"
 
 
 class MoneyToGiveBackQuerySet(models.QuerySet):
@@ -924,6 +926,7 @@ class MoneyToGiveBack(AuditEvent):
         "invoice_overpaid": "Refund the excess on its PaymentIntent (Stripe).",
         "credit_note_paid_back_twice": "Recover one of the two paybacks from the customer.",
         "order_refund_failed": "Pay the order back by transfer: its card refund failed.",
+        REFUND_FAILED: "Give it back by transfer: the card refund made from EdgePlug failed.",
     }
 
     # The kinds that are a card payment to give back in part or whole on its PaymentIntent

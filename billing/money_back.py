@@ -46,8 +46,17 @@ from billing.errors import (
     RefundedToCard,
     SettledAlready,
 )
-from billing.models import SETTLED, Invoice, InvoiceKind, InvoiceStatus, MoneyToGiveBack, RefundedBy
+from billing.models import (
+    REFUND_FAILED,
+    SETTLED,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    MoneyToGiveBack,
+    RefundedBy,
+)
 from billing.queueing import send_after_commit
+from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_event, recorded
 from edgeplug.core.columns import clipped
 from edgeplug.core.locking import locked, stamp_once
@@ -159,8 +168,40 @@ def _apply_refund(refund: payments.RefundState) -> str:
         return f"refund {refund.status}"
     if number := refund.metadata.get("credit_note"):
         return _card_refund_failed(number, refund)
+    if event_id := refund.metadata.get("money_to_give_back"):
+        return _given_back_refund_failed(event_id, refund)
     order = orders.record_failed_refund(refund)
     return f"order {order.pk} refund {refund.status}" if order else "no order"
+
+
+def _given_back_refund_failed(event_id: str, refund: payments.RefundState) -> str:
+    """A refund *Refund in Stripe* made (``refund_in_stripe``) failed after Stripe accepted
+    it (the card was closed meanwhile): the money did not go back, so finance is told to give
+    it back another way, as a new row of *Money to give back* (``money_back_refund_failed``:
+    the first row's event, the refund, its amount and why), once per refund. The first row
+    stays settled: it records what was done then."""
+    with transaction.atomic():
+        # The refund's other events (and the beat job) wait here, then find it told.
+        row = MoneyToGiveBack.objects.select_for_update().filter(pk=event_id).first()
+        if row is None:
+            return "no money to give back"
+        if recorded(REFUND_FAILED, refund=refund.id):
+            return f"money to give back {row.pk}: refund failure told already"
+        logger.warning("money to give back %s: Stripe refund %s failed", row.pk, refund.id)
+        record_event(
+            REFUND_FAILED,
+            tenant=row.tenant,
+            target=row.target,
+            details={
+                "event": row.pk,
+                "refund": refund.id,
+                "payment_intent": refund.payment_intent,
+                "amount": refund.amount,
+                "currency": (row.details or {}).get("currency"),
+                "failure_reason": refund.failure_reason or refund.status,
+            },
+        )
+    return f"money to give back {row.pk}: refund {refund.status}"
 
 
 def _card_refund_failed(number: str, refund: payments.RefundState) -> str:
@@ -263,6 +304,10 @@ def retry_credit_note_refunds(now: datetime | None = None) -> RefundRun:
 # refund the card cannot take back within days; a month leaves room).
 REFUND_WATCH = timedelta(days=30)
 
+# How money to give back was settled (``money_to_give_back_settled``'s ``source``): recorded by
+# finance after giving it back outside EdgePlug, or refunded in Stripe by EdgePlug.
+BY_HAND, REFUNDED_IN_STRIPE = "by_hand", "refunded_in_stripe"
+
 
 @dataclass
 class RefundCheck:
@@ -276,9 +321,10 @@ class RefundCheck:
 
 def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
     """The beat job's net for a lost ``refund.failed`` webhook: each credit note refunded to
-    the card in the last ``REFUND_WATCH``, and each order refunded then (by finance, or in
-    Stripe's dashboard), has its refunds asked for again; one that failed is handled as the
-    webhook would have been (``sync_refund``; an order's is told once). A processor error on
+    the card in the last ``REFUND_WATCH``, each order refunded then (by finance, or in
+    Stripe's dashboard) and each refund *Refund in Stripe* made then, has its refunds asked
+    for again; one that failed is handled as the webhook would have been (``sync_refund``;
+    an order's and a money-to-give-back's are told once). A processor error on
     one leaves it for the next run, and the others are still asked for."""
     run = RefundCheck()
     if not payments.configured():
@@ -308,6 +354,18 @@ def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
             ]
             if told:
                 run.failed[f"order {pk}"] = "; ".join(told)
+    made_here = AuditEvent.objects.filter(
+        action=SETTLED, details__source=REFUNDED_IN_STRIPE, created_at__gte=since
+    )
+    for event, refund_id in made_here.order_by("pk").values_list(
+        "details__event", "details__reference"
+    ):
+        with _asked(run, f"money to give back {event}"):
+            refund = payments.refund_state(refund_id)
+            if refund.status not in payments.REFUND_MADE and not recorded(
+                REFUND_FAILED, refund=refund.id
+            ):
+                run.failed[f"money to give back {event}"] = _apply_refund(refund)
     return run
 
 
@@ -393,11 +451,6 @@ def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, requ
                 also=reference,
             )
         return row
-
-
-# How money to give back was settled (``money_to_give_back_settled``'s ``source``): recorded by
-# finance after giving it back outside EdgePlug, or refunded in Stripe by EdgePlug.
-BY_HAND, REFUNDED_IN_STRIPE = "by_hand", "refunded_in_stripe"
 
 
 def settle(

@@ -10,7 +10,7 @@ import pytest
 
 from billing import money_back
 from billing.errors import NotACardPayment, PaymentProcessorError, PaymentsNotConfigured
-from billing.models import SETTLED, Invoice, MoneyToGiveBack
+from billing.models import REFUND_FAILED, SETTLED, Invoice, MoneyToGiveBack
 from edgeplug.audit.models import AuditEvent
 from edgeplug.errors import Conflict
 from marketplace.models import Order
@@ -115,6 +115,50 @@ def test_a_second_payment_of_an_invoice_is_refunded_whole(paid_twice):
     ((refund, amount, _),) = refunds_of(intent)
     assert (amount, done.settled_by) == (TOTAL, refund)
     assert [d["source"] for d in settlements()] == ["refunded_in_stripe"]
+
+
+def _refund_failure_rows() -> list[dict]:
+    return [row.details for row in MoneyToGiveBack.objects.filter(action=REFUND_FAILED)]
+
+
+def test_a_refund_that_fails_later_is_a_new_row_to_give_back_once(paid_twice, api):
+    """The card was closed meanwhile: Stripe fails the refund it accepted and says so by
+    webhook. The money did not go back, so finance is told to give it back by transfer: a new
+    row, once however many events about it come; the first stays settled."""
+    row, intent = paid_twice
+    refund = money_back.refund_in_stripe(row).settled_by
+
+    card_refund_fails(refund)
+    told(api, "evt_money_back_refund_failed", "refund.failed", refund)
+    told(api, "evt_money_back_refund_updated", "charge.refund.updated", refund)
+
+    assert _refund_failure_rows() == [
+        {
+            "event": row.pk,
+            "refund": refund,
+            "payment_intent": intent,
+            "amount": TOTAL,
+            "currency": row.details["currency"],
+            "failure_reason": "expired_or_canceled_card",
+        }
+    ]
+    (failed,) = MoneyToGiveBack.objects.with_settlement().filter(action=REFUND_FAILED)
+    assert (failed.settled_by, failed.is_card_payment, failed.tenant) == (None, False, row.tenant)
+    assert MoneyToGiveBack.objects.with_settlement().get(pk=row.pk).settled_by == refund
+
+
+def test_the_beat_job_finds_a_failed_refund_whose_webhook_was_lost(paid_twice):
+    row, _ = paid_twice
+    refund = money_back.refund_in_stripe(row).settled_by
+    assert money_back.recheck_card_refunds().failed == {}  # made: nothing to tell
+
+    card_refund_fails(refund)
+    first = money_back.recheck_card_refunds()
+    again = money_back.recheck_card_refunds()
+
+    assert list(first.failed) == [f"money to give back {row.pk}"]
+    assert again.failed == {}
+    assert [(d["event"], d["refund"]) for d in _refund_failure_rows()] == [(row.pk, refund)]
 
 
 def test_a_retry_after_a_lost_answer_refunds_once(paid_twice):
