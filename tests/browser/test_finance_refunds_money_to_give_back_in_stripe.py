@@ -4,23 +4,14 @@ confirms, and finds the row settled by the Stripe refund, the list's filter kept
 finance refunded in Stripe's dashboard and typed the refund's id back (*Record settled*)."""
 
 import pytest
-from rest_framework.test import APIClient
 from time_machine import escape_hatch
 
 from billing.models import SETTLED, MoneyToGiveBack
 from edgeplug.audit.models import AuditEvent
 from tests.commerce.conftest import localstripe, stripe_client, stripe_on  # noqa: F401
-from tests.dunning.conftest import (  # noqa: F401  (the fixtures)
-    NEEDS_3DS,
-    clock,
-    committed,
-    credit_fee,
-    finalize,
-    invoiced,
-    payer,
-)
+from tests.dunning.conftest import clock, committed, finalize, invoiced, payer  # noqa: F401
 from tests.dunning.test_credited_invoice_is_settled import FEE_CREDIT
-from tests.dunning.test_invoice_payment_webhooks import authenticate, deliver, intent_event
+from tests.dunning.test_money_to_give_back_refunded_in_stripe import overpay
 from tests.invoicing.conftest import vendor_tenant  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -30,15 +21,10 @@ OVERPAID = "/admin/billing/moneytogiveback/?action__exact=invoice_overpaid"
 
 @pytest.fixture
 def overpaid(invoiced, admin_session, committed, clock):  # noqa: F811
-    """A charge awaited 3-D Secure while finance credited the invoice's fee (10.00 + VAT); the
-    card holder then passed it: the intent took 11.90 EUR more than the invoice asks. The
-    clock then runs on from now, for the browser's cookies."""
-    _, invoice = invoiced(card=NEEDS_3DS)
+    """An invoice overpaid by 11.90 EUR (the fee credited, 10.00 + VAT, while its charge
+    awaited 3-D Secure). The clock then runs on from now, for the browser's cookies."""
     finance, _ = admin_session("finance")
-    credit_fee(finance, invoice)
-    intent = invoice.payment_intent_id
-    authenticate(intent)
-    deliver(APIClient(), committed, intent_event("evt_3ds_ok", "payment_intent.succeeded", intent))
+    invoice = overpay(invoiced, finance, committed)
     clock.move_to(escape_hatch.datetime.datetime.now())
     return invoice
 

@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from marketplace.models import PricePlan
-from tests.browser.test_portal_refused_field_is_focused_and_described import _tab_to
-from tests.browser.test_vendor_portal_journey import portal_sign_in
+from tests.browser.test_portal_refused_field_is_focused_and_described import refused_by_keyboard
 from tests.factories import AgentFactory, AgentVersionFactory
 
 pytestmark = [pytest.mark.browser]
@@ -19,19 +18,9 @@ pytestmark = [pytest.mark.browser]
 def test_a_metered_plan_without_its_hourly_price_focuses_that_price(journey, vendor_admin):
     agent = AgentFactory(tenant=vendor_admin.memberships.get().tenant, name="pump-anomaly")
     AgentVersionFactory(agent=agent, version="1.0.0", public=True)
-    page = journey.page
-    portal_sign_in(journey, vendor_admin)
     pricing = f"/portal/agents/{agent.pk}/pricing/"
-    journey.goto(pricing)
-    journey.expect_status(400, pricing)
-
-    _tab_to(page, "key")
-    page.keyboard.type("hourly")
-    page.keyboard.press("Tab")
-    page.keyboard.type("By the hour")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")  # metered, per agent-hour, USD: as the form opens
-    journey.check()
+    # Metered, per agent-hour, USD, as the form opens: sent with a key and a name only.
+    page = refused_by_keyboard(journey, vendor_admin, pricing, "key", "hourly", "By the hour")
 
     price = page.get_by_label("Price per agent-hour")
     expect(price).to_be_focused()

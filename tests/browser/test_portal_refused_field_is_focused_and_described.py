@@ -23,23 +23,37 @@ def _tab_to(page, name: str) -> None:
     raise AssertionError(f"Tab never reached {name}")
 
 
-def test_a_refused_password_change_focuses_the_wrong_field_and_reads_its_error(
-    journey, vendor_admin
-):
+def refused_by_keyboard(journey, user, path: str, field: str, *typed: str):
+    """``user`` signs in to the portal, opens ``path``, Tabs to ``field`` and types ``typed``
+    into it and the fields after it (Tab between), then presses Enter; the portal refuses the
+    form (400). The page, as it came back."""
     page = journey.page
-    portal_sign_in(journey, vendor_admin)
-    journey.goto("/portal/password/")
-    journey.expect_status(400, "/portal/password/")
-
-    _tab_to(page, "old_password")
-    page.keyboard.type("not my password")
-    page.keyboard.press("Tab")
-    page.keyboard.type("a long new passphrase 1")
-    page.keyboard.press("Tab")
-    page.keyboard.type("a long new passphrase 2")
+    portal_sign_in(journey, user)
+    journey.goto(path)
+    journey.expect_status(400, path)
+    _tab_to(page, field)
+    for n, text in enumerate(typed):
+        if n:
+            page.keyboard.press("Tab")
+        page.keyboard.type(text)
     with page.expect_navigation():
         page.keyboard.press("Enter")
     journey.check()
+    return page
+
+
+def test_a_refused_password_change_focuses_the_wrong_field_and_reads_its_error(
+    journey, vendor_admin
+):
+    page = refused_by_keyboard(
+        journey,
+        vendor_admin,
+        "/portal/password/",
+        "old_password",
+        "not my password",
+        "a long new passphrase 1",
+        "a long new passphrase 2",
+    )
 
     old = page.get_by_label("Old password")
     expect(old).to_be_focused()

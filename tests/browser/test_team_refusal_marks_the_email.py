@@ -7,23 +7,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_portal_refused_field_is_focused_and_described import _tab_to
-from tests.browser.test_vendor_portal_journey import portal_sign_in
+from tests.browser.test_portal_refused_field_is_focused_and_described import refused_by_keyboard
 
 pytestmark = [pytest.mark.browser]
 
 
 def test_adding_an_unknown_email_marks_the_email_field(journey, vendor_admin):
-    page = journey.page
-    portal_sign_in(journey, vendor_admin)
-    journey.goto("/portal/team/")
-    journey.expect_status(400, "/portal/team/")
-
-    _tab_to(page, "email")
-    page.keyboard.type("nobody@elsewhere.example")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-    journey.check()
+    page = refused_by_keyboard(
+        journey, vendor_admin, "/portal/team/", "email", "nobody@elsewhere.example"
+    )
 
     refusal = page.locator(".refusal")
     expect(refusal).to_be_focused()

@@ -139,6 +139,18 @@ def test_a_refund_that_went_through_changes_nothing(refunded_note, api):
     assert not AuditEvent.objects.filter(action="credit_note_refund_failed").exists()
 
 
+def bought(payer, agent, make_plan) -> Order:  # noqa: F811
+    """A customer's one-time order of 49.00 EUR, paid by card."""
+    body = place_order(
+        signed_in(payer(agent=agent)),
+        agent,
+        make_plan("one_time", currency="EUR", amount=4900),
+        "k",
+    ).json()
+    assert body["status"] == "completed", body
+    return Order.objects.get(pk=body["id"])
+
+
 def test_an_order_s_refund_that_failed_is_told_to_finance_once(
     payer,
     agent,
@@ -146,14 +158,10 @@ def test_an_order_s_refund_that_failed_is_told_to_finance_once(
     admin_session,
     api,
 ):
-    customer = payer(agent=agent)
-    body = place_order(
-        signed_in(customer), agent, make_plan("one_time", currency="EUR", amount=4900), "k"
-    ).json()
-    assert body["status"] == "completed", body
+    order = bought(payer, agent, make_plan)
     finance, _ = admin_session("finance")
-    refund_in_admin(finance, body["id"])
-    order = Order.objects.get(pk=body["id"])
+    refund_in_admin(finance, order.pk)
+    order.refresh_from_db()
     assert order.status == "refunded" and refunded_of(order.payment_intent_id) == 4900
     (refund,) = (
         stripe_client().v1.refunds.list(params={"payment_intent": order.payment_intent_id}).data
@@ -166,7 +174,7 @@ def test_an_order_s_refund_that_failed_is_told_to_finance_once(
     assert Order.objects.get(pk=order.pk).status == "refunded"  # its entitlement stays ended
     assert refunded_of(order.payment_intent_id) == 0
     (failed,) = AuditEvent.objects.filter(action="order_refund_failed")
-    assert failed.tenant == customer.tenant
+    assert failed.tenant == order.tenant
     assert failed.details == {
         "refund": refund.id,
         "amount": 4900,
@@ -179,7 +187,7 @@ def test_an_order_s_refund_that_failed_is_told_to_finance_once(
     (row,) = rows_of(listed.content.decode())
     assert row[1:] == [
         "order refund failed",
-        str(customer.tenant),
+        str(order.tenant),
         f"order {order.pk}",
         "49.00 EUR",
         refund.id,
@@ -193,7 +201,7 @@ def test_an_order_s_refund_that_failed_is_told_to_finance_once(
     (event,) = MoneyToGiveBack.objects.all()
     chosen = {"action": "settle", "_selected_action": [event.pk]}
     asked = finance.post(MONEY_TO_GIVE_BACK, chosen).content.decode()
-    assert f"order refund failed — {customer.tenant} — order {order.pk} — 49.00 EUR" in asked
+    assert f"order refund failed — {order.tenant} — order {order.pk} — 49.00 EUR" in asked
     blank = finance.post(MONEY_TO_GIVE_BACK, {**chosen, "apply": "1", "reference": " "})
     assert "This field is required" in blank.content.decode()
     done = finance.post(
@@ -216,7 +224,7 @@ def test_an_order_s_refund_that_failed_is_told_to_finance_once(
         "reference": "SEPA back 77",
         "source": "by_hand",
     }
-    assert settled.tenant == customer.tenant and settled.actor is not None
+    assert settled.tenant == order.tenant and settled.actor is not None
 
 
 def test_an_order_s_refund_failing_with_its_webhook_lost_is_found_by_the_beat_job(
@@ -228,13 +236,10 @@ def test_an_order_s_refund_failing_with_its_webhook_lost_is_found_by_the_beat_jo
 ):
     """The beat job asks Stripe for the refunds of each order refunded in the last 30 days:
     one that failed is told to finance once, as its webhook would have."""
-    customer = payer(agent=agent)
-    body = place_order(
-        signed_in(customer), agent, make_plan("one_time", currency="EUR", amount=4900), "k"
-    ).json()
+    order = bought(payer, agent, make_plan)
     finance, _ = admin_session("finance")
-    refund_in_admin(finance, body["id"])
-    order = Order.objects.get(pk=body["id"])
+    refund_in_admin(finance, order.pk)
+    order.refresh_from_db()
     assert order.refunded_at is not None
     assert tasks.recheck_card_refunds.apply().get() == {"failed": {}, "errors": {}}
     (refund,) = (
@@ -265,17 +270,13 @@ def test_a_refund_that_failed_before_the_order_was_refunded_in_full_is_no_alarm(
 ):
     """A partial refund failed (made in Stripe's dashboard, say), then finance refunded the
     order: the money went back, so the beat job tells finance nothing."""
-    customer = payer(agent=agent)
-    body = place_order(
-        signed_in(customer), agent, make_plan("one_time", currency="EUR", amount=4900), "k"
-    ).json()
-    order = Order.objects.get(pk=body["id"])
+    order = bought(payer, agent, make_plan)
     early = stripe_client().v1.refunds.create(
         params={"payment_intent": order.payment_intent_id, "amount": 100}
     )
     card_refund_fails(early.id)
     finance, _ = admin_session("finance")
-    refund_in_admin(finance, body["id"])
+    refund_in_admin(finance, order.pk)
     assert refunded_of(order.payment_intent_id) == 4900
 
     assert tasks.recheck_card_refunds.apply().get() == {"failed": {}, "errors": {}}

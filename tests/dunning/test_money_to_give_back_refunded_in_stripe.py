@@ -7,13 +7,13 @@ refund and record nothing. Before, finance refunded in Stripe's dashboard and ty
 refund's id back."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from billing import money_back
 from billing.errors import NotACardPayment, PaymentProcessorError, PaymentsNotConfigured
 from billing.models import REFUND_FAILED, SETTLED, Invoice, MoneyToGiveBack
 from edgeplug.audit.models import AuditEvent
 from edgeplug.errors import Conflict
-from marketplace.models import Order
 from tests.commerce.conftest import (  # noqa: F401 - fixtures used here
     make_plan,
     place_order,
@@ -28,9 +28,12 @@ from tests.dunning.conftest import (
     TOTAL,
     credit_fee,
     rows_of,
-    signed_in,
 )
-from tests.dunning.test_card_refunds_failing_later import card_refund_fails, told
+from tests.dunning.test_card_refunds_failing_later import (
+    bought,
+    card_refund_fails,
+    told,
+)
 from tests.dunning.test_credited_invoice_is_settled import FEE_CREDIT
 from tests.dunning.test_invoice_payment_webhooks import (
     SETTLED_OTHERWISE,
@@ -52,22 +55,26 @@ def settlements() -> list[dict]:
     return [event.details for event in AuditEvent.objects.filter(action=SETTLED)]
 
 
-@pytest.fixture
-def overpaid(invoiced, admin_session, committed, api):
-    """A charge awaited 3-D Secure while finance credited the invoice's fee; the card holder
-    then passed it: the intent took FEE_CREDIT more than the invoice asks
-    (``invoice_overpaid``). (its row, the invoice, finance's admin client and user)"""
+def overpay(invoiced, finance, committed) -> Invoice:
+    """A charge awaited 3-D Secure while ``finance`` credited the invoice's fee; the card
+    holder then passed it: the intent took FEE_CREDIT more than the invoice asks
+    (``invoice_overpaid``). The invoice, as it is then."""
     _, invoice = invoiced(card=NEEDS_3DS)
-    finance, user = admin_session("finance")
     credit_fee(finance, invoice)
-    authenticate(invoice.payment_intent_id)
-    deliver(
-        api,
-        committed,
-        intent_event("evt_3ds_ok", "payment_intent.succeeded", invoice.payment_intent_id),
-    )
+    intent = invoice.payment_intent_id
+    authenticate(intent)
+    deliver(APIClient(), committed, intent_event("evt_3ds_ok", "payment_intent.succeeded", intent))
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+@pytest.fixture
+def overpaid(invoiced, admin_session, committed):
+    """An overpaid invoice (``overpay``): its row, the invoice, finance's admin client and
+    user."""
+    finance, user = admin_session("finance")
+    invoice = overpay(invoiced, finance, committed)
     (row,) = MoneyToGiveBack.objects.filter(action="invoice_overpaid")
-    return row, Invoice.objects.get(pk=invoice.pk), finance, user
+    return row, invoice, finance, user
 
 
 @pytest.fixture
@@ -202,13 +209,10 @@ def test_a_row_settled_by_hand_is_not_refunded(paid_twice):
 def order_refund_failed(payer, agent, make_plan, admin_session, api):  # noqa: F811
     """An order refunded by finance whose card refund the bank failed: money to give back by
     transfer (``order_refund_failed``), not a card payment. (its row, the order's intent)"""
-    customer = payer(agent=agent)
-    body = place_order(
-        signed_in(customer), agent, make_plan("one_time", currency="EUR", amount=4900), "k"
-    ).json()
+    order = bought(payer, agent, make_plan)
     finance, _ = admin_session("finance")
-    refund_in_admin(finance, body["id"])
-    intent = Order.objects.get(pk=body["id"]).payment_intent_id
+    refund_in_admin(finance, order.pk)
+    intent = order.payment_intent_id
     ((refund, _, _),) = refunds_of(intent)
     card_refund_fails(refund)
     told(api, "evt_order_refund_failed", "refund.failed", refund)
