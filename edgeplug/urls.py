@@ -3,9 +3,9 @@ docs, ops."""
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from edgeplug.accounts.admin_site import EdgePlugAdminSite
+from edgeplug.core.schema_views import SchemaView, SwaggerUiView
 from edgeplug.core.views import favicon, landing
 from edgeplug.health import views as health
 
@@ -18,8 +18,8 @@ api_v1 = [
     path("", include("marketplace.urls")),
     path("", include("certification.urls")),
     path("", include("billing.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", SwaggerUiView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 urlpatterns = [

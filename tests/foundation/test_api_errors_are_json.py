@@ -103,3 +103,36 @@ def test_an_accept_the_api_cannot_answer_is_406_json_not_an_html_page():
     assert _error(response) == (406, "not_acceptable")
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     assert _error(Client().get("/api/v1/agents/999999", HTTP_ACCEPT=browser)) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "expected"),
+    [
+        ({"data": {"format": "xml"}}, (400, "invalid_choice")),
+        ({"HTTP_ACCEPT": "text/html"}, (406, "not_acceptable")),
+    ],
+)
+def test_the_schema_endpoints_errors_are_json_not_yaml(request_kwargs, expected):
+    """The schema answers YAML (its default) or JSON; its refusals are the API's JSON errors,
+    as every other error under /api/v1/ (they were YAML, their ``errors`` items as
+    ``{string, code}`` mappings)."""
+    response = Client().get("/api/v1/schema/", **request_kwargs)
+    assert _error(response) == expected
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "expected"),
+    [
+        ({"data": {"format": "xml"}}, (400, "invalid_choice")),
+        ({"HTTP_ACCEPT": "application/json"}, (406, "not_acceptable")),
+    ],
+)
+def test_the_swagger_pages_errors_are_json_not_a_bare_html_line(request_kwargs, expected):
+    response = Client().get("/api/v1/docs/", **request_kwargs)
+    assert _error(response) == expected
+    assert Client().get("/api/v1/docs/")["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/"])
+def test_a_wrong_method_on_the_schema_and_its_page_is_405_json(path):
+    assert _error(Client().post(path)) == (405, "method_not_allowed")
