@@ -315,7 +315,7 @@ class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, a
         except DomainError as exc:
             messages.error(request, exc.detail)
             if (form := permission.removesuffix("_invoice")) in _KEPT.forms:
-                _KEPT.keep(request, invoice, form)
+                _KEPT.keep(request, invoice, form, exc)
         else:
             messages.success(request, message)
         return redirect(object_page(self, request, object_id, "change"))
@@ -368,6 +368,7 @@ class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, a
 _KEPT = KeptInput(
     "billing_invoice",
     {
+        "finalize": {},
         "adjust": {"description": "", "amount": ""},
         "credit": {"reason": "", "line": []},
         "void": {"reason": ""},

@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from edgeplug.audit.services import record_if_denied
-from edgeplug.errors import DomainError, Forbidden
+from edgeplug.errors import DomainError, Forbidden, NulCharacter, ReasonRequired, ReasonTooLong
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
 from edgeplug.tenancy.services import check_reviewer
@@ -102,6 +102,14 @@ class ActionAdminMixin:
             self.delete_model(request, obj)
 
 
+# Refusals of the reason a form asks for (edgeplug.reasons): that field is the one to correct.
+_REASON_REFUSALS = {
+    ReasonRequired.code: "reason",
+    ReasonTooLong.code: "reason",
+    NulCharacter.code: "reason",
+}
+
+
 class KeptInput:
     """What a refused form action on an object's page (``object_url``: it redirects back to
     the change page) keeps of what was typed, for that page to show again: the fields of
@@ -109,26 +117,36 @@ class KeptInput:
 
     ``KeptInput("billing_invoice", {"void": {"reason": ""}, "credit": {"line": []}})``: a
     field whose default is a list keeps all its values (checkboxes), others the last one.
-    The view calls ``keep(request, obj, "void")`` when it refuses; the change page puts
-    ``read(request, obj)`` in its context (every form and field always there, as templates
-    read them)."""
+    The view calls ``keep(request, obj, "void", refusal)`` when it refuses; the change page
+    puts ``read(request, obj)`` in its context (every form and field always there, as
+    templates read them) as ``kept``, with ``refused``: the refused form's name, the
+    refusal's words and the field it is about (templates/admin/object_action.html shows it
+    in that form, and static/edgeplug/admin.js marks that field and focuses it)."""
 
     def __init__(self, name: str, forms: dict[str, dict[str, str | list]]):
         self.key = f"{name}_kept_input"
         self.forms = forms
 
-    def keep(self, request, obj, form: str) -> None:
+    def keep(self, request, obj, form: str, refusal: DomainError) -> None:
         fields = self.forms[form]
+        field = getattr(refusal, "field", None) or _REASON_REFUSALS.get(refusal.code, "")
         request.session[self.key] = {
             "pk": obj.pk,
             "form": form,
             "fields": {name: request.POST.getlist(name) for name in fields},
+            "refused": {
+                "form": form,
+                "detail": refusal.detail,
+                "field": field if field in fields else "",
+            },
         }
 
     def read(self, request, obj) -> dict:
         forms = {form: dict(fields) for form, fields in self.forms.items()}
+        forms["refused"] = {}
         kept = request.session.pop(self.key, None)
         if kept and obj is not None and kept["pk"] == obj.pk and kept["form"] in forms:
+            forms["refused"] = kept.get("refused", {})
             form = forms[kept["form"]]
             for name, values in kept["fields"].items():
                 if isinstance(form[name], list):
@@ -210,8 +228,9 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
     def _decide(self, request, obj) -> None:
         decision = request.POST.get("decision")
         if decision not in ("approve", "reject"):
-            messages.error(request, "Choose approve or reject.")
-            self.kept.keep(request, obj, "decision")
+            refusal = DomainError("Choose approve or reject.")
+            messages.error(request, refusal.detail)
+            self.kept.keep(request, obj, "decision", refusal)
             return
         try:
             self.review_action(
@@ -224,7 +243,7 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
         except DomainError as exc:
             record_if_denied(request, exc)
             messages.error(request, exc.detail)
-            self.kept.keep(request, obj, "decision")
+            self.kept.keep(request, obj, "decision", exc)
         else:
             outcome = "approved" if decision == "approve" else "rejected"
             messages.success(request, f"{self.decision_name(obj)} {outcome}.")

@@ -1,0 +1,19 @@
+// A refused action on an object's page (a decision, an invoice's void or adjustment) comes back
+// as the whole page, its form far below where the page opens and the focus at its top. Bring
+// the refusal (.edgeplug-refusal, templates/admin/refusal.html) into view and move the
+// keyboard focus to it, so a screen reader reads it: the field it names is focused itself,
+// ready to correct, marked in error and read with the refusal.
+document.addEventListener("DOMContentLoaded", () => {
+  const refusal = document.querySelector(".edgeplug-refusal");
+  if (refusal === null) return;
+  const form = refusal.closest("form");
+  const field = refusal.dataset.field && form && form.elements.namedItem(refusal.dataset.field);
+  let focused = refusal;
+  if (field instanceof HTMLElement) {
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("aria-describedby", refusal.id);
+    focused = field;
+  }
+  focused.scrollIntoView({ block: "center" });
+  focused.focus({ preventScroll: true });
+});
