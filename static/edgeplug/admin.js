@@ -1,8 +1,9 @@
-// A refused action on an object's page (a decision, an invoice's void or adjustment) comes back
-// as the whole page, its form far below where the page opens and the focus at its top. Bring
+// A refused action on an object's page (a decision, an invoice's void or adjustment) or a list
+// action's form (a reference to record) comes back as the whole page, its form far below where
+// the page opens and the focus at its top. Bring
 // the refusal (.edgeplug-refusal, templates/admin/refusal.html) into view and move the
 // keyboard focus to it, so a screen reader reads it: the field it names is focused itself,
-// ready to correct, marked in error and read with the refusal.
+// ready to correct, marked in error and read with the refusal (and its help, if any).
 document.addEventListener("DOMContentLoaded", () => {
   const refusal = document.querySelector(".edgeplug-refusal");
   if (refusal === null) return;
@@ -11,7 +12,10 @@ document.addEventListener("DOMContentLoaded", () => {
   let focused = refusal;
   if (field instanceof HTMLElement) {
     field.setAttribute("aria-invalid", "true");
-    field.setAttribute("aria-describedby", refusal.id);
+    const described = new Set((field.getAttribute("aria-describedby") || "").split(" "));
+    described.delete("");
+    described.add(refusal.id);
+    field.setAttribute("aria-describedby", [...described].join(" "));
     focused = field;
   }
   focused.scrollIntoView({ block: "center" });

@@ -83,3 +83,25 @@ def test_a_void_without_a_reason_focuses_the_reason(journey, staff_user, issued)
     expect(reason).to_be_focused()
     expect(reason).to_have_attribute("aria-invalid", "true")
     expect(reason).to_have_accessible_description("A decision needs a reason.")
+
+
+def test_a_blank_reference_focuses_the_reference_read_with_its_error_and_help(
+    journey, staff_user, issued
+):
+    """The list action's form asking for a payment's reference: its help was not read with
+    the field either (aria-describedby named an id no element had)."""
+    journey.sign_in(staff_user("finance"))
+    page = journey.page
+    journey.goto(INVOICES)
+    page.locator(f'input[name="_selected_action"][value="{issued.pk}"]').check()
+    page.locator('select[name="action"]').select_option("record_offline_payment")
+    journey.click(page.get_by_role("button", name="Go"))
+
+    _send_by_keyboard(journey, "reference", "   ", "Record payment")
+
+    reference = page.get_by_label("Payment reference:")
+    expect(reference).to_be_focused()
+    expect(reference).to_have_attribute("aria-invalid", "true")
+    expect(reference).to_have_accessible_description(
+        re.compile(r"^As on the bank statement.*This field is required\.$")
+    )
