@@ -219,7 +219,7 @@ def charts_page(request, start):
         "admin/billing/finance/charts.html",
         _context(
             request,
-            "Finance charts",
+            f"Finance charts for {period}",
             period=period,
             first_month=month_label(months[0]),
             by_month=by_month,

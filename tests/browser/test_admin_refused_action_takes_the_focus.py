@@ -85,6 +85,16 @@ def test_a_void_without_a_reason_focuses_the_reason(journey, staff_user, issued)
     expect(reason).to_have_accessible_description("A decision needs a reason.")
 
 
+def record_offline_payment(journey, invoice) -> None:
+    """From the invoice list: tick ``invoice``, choose "Record an offline payment", Go: the
+    form asking for the payment's reference."""
+    page = journey.page
+    journey.goto(INVOICES)
+    page.locator(f'input[name="_selected_action"][value="{invoice.pk}"]').check()
+    page.locator('select[name="action"]').select_option("record_offline_payment")
+    journey.click(page.get_by_role("button", name="Go"))
+
+
 def test_a_blank_reference_focuses_the_reference_read_with_its_error_and_help(
     journey, staff_user, issued
 ):
@@ -92,10 +102,7 @@ def test_a_blank_reference_focuses_the_reference_read_with_its_error_and_help(
     the field either (aria-describedby named an id no element had)."""
     journey.sign_in(staff_user("finance"))
     page = journey.page
-    journey.goto(INVOICES)
-    page.locator(f'input[name="_selected_action"][value="{issued.pk}"]').check()
-    page.locator('select[name="action"]').select_option("record_offline_payment")
-    journey.click(page.get_by_role("button", name="Go"))
+    record_offline_payment(journey, issued)
 
     _send_by_keyboard(journey, "reference", "   ", "Record payment")
 
