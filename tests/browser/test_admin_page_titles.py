@@ -6,7 +6,8 @@ form asking for a reference was titled without "| EdgePlug admin"."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_admin_refused_action_takes_the_focus import (  # noqa: F401  (fixture)
+from tests.browser.test_admin_refused_action_takes_the_focus import (  # noqa: F401  (fixtures)
+    draft,
     issued,
     record_offline_payment,
 )

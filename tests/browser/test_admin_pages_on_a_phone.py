@@ -8,10 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.runs import passed_run
+from tests.browser.test_portal_tables_on_a_phone import PHONE
 
 pytestmark = [pytest.mark.browser]
-
-PHONE = {"width": 390, "height": 800}
 
 
 def _width(locator) -> float:

@@ -5,17 +5,16 @@ no field: the refusal itself). Before, the focus was back at the top of the page
 refusal was only the message there, and the form far below said nothing, its field unmarked."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from billing import invoicing
-from billing.models import Invoice
 from tests.browser.runs import passed_run
+from tests.browser.test_finance_refusals_keep_input import draft  # noqa: F401  (fixture)
 from tests.browser.test_portal_refused_field_is_focused_and_described import _tab_to
 from tests.factories import MembershipFactory
-from tests.invoicing.conftest import JAN, make_customer, vendor_tenant  # noqa: F401
+from tests.invoicing.conftest import make_customer, vendor_tenant  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -65,12 +64,8 @@ def test_a_decision_refused_for_the_tenant_focuses_why(journey, staff_user):
 
 
 @pytest.fixture
-def issued(make_customer):  # noqa: F811
-    acme = make_customer()
-    acme.account()
-    acme.ran(acme.metered(), JAN + timedelta(days=2), 3)
-    invoicing.close_billing_period(JAN)
-    return invoicing.finalize_invoice(Invoice.objects.get(tenant=acme.tenant, period_start=JAN))
+def issued(draft):  # noqa: F811
+    return invoicing.finalize_invoice(draft)
 
 
 def test_a_void_without_a_reason_focuses_the_reason(journey, staff_user, issued):

@@ -6,6 +6,7 @@ header, breadcrumbs and buttons with it."""
 import pytest
 
 from tests.browser.test_finance_refunds_in_the_browser import _choose, orders  # noqa: F401
+from tests.browser.test_portal_tables_on_a_phone import PHONE
 from tests.commerce.conftest import (  # noqa: F401  (the fixtures)
     ORDERS_URL,
     agent,
@@ -19,8 +20,6 @@ from tests.commerce.conftest import (  # noqa: F401  (the fixtures)
 from tests.finance.conftest import books  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.browser]
-
-PHONE = {"width": 390, "height": 800}
 
 
 def _fits_and_scrolls_in_its_box(page, table) -> None:
