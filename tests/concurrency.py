@@ -75,7 +75,7 @@ def wait_for_blocked_backend(or_finished: threading.Thread | None = None) -> int
     for _ in range(3000):
         blocked = _blocked_backends()
         if blocked:
-            return blocked[0]
+            return blocked[0][0]
         if or_finished is not None and not or_finished.is_alive():
             return None
         ready.wait(0.01)
@@ -89,27 +89,32 @@ def backend_pid() -> int:
         return cursor.fetchone()[0]
 
 
-def wait_for_blocked_backends(pids: Collection[int]) -> None:
+def wait_for_blocked_backends(pids: Collection[int], *, on: Collection[str] = ()) -> None:
     """Return once each of these connections waits for a lock (one the test holds, or one
     another of them holds), polled as ``wait_for_blocked_backend`` polls. By pid: another
-    connection (a Celery worker's) may be waiting for the test's lock too."""
+    connection (a Celery worker's) may be waiting for the test's lock too. ``on``: the kinds
+    of lock they wait for between them (PostgreSQL's ``wait_event``: ``relation`` for a table
+    lock, ``transactionid`` for another transaction's row), when the test needs each where it
+    put it: a connection waiting a moment for another lock (a table's extension) is not."""
     ready = threading.Event()
     for _ in range(3000):
-        if set(pids) <= set(_blocked_backends()):
+        waiting = {pid: event for pid, event in _blocked_backends() if pid in pids}
+        if len(waiting) == len(pids) and (not on or sorted(waiting.values()) == sorted(on)):
             return
         ready.wait(0.01)
     raise AssertionError(f"connections {sorted(pids)} did not all come to wait: {_activity()}")
 
 
-def _blocked_backends() -> list[int]:
+def _blocked_backends() -> list[tuple[int, str]]:
+    """(pid, the kind of lock it waits for) of each other connection waiting for a lock."""
     with connection.cursor() as cursor:
         # Inside a transaction PostgreSQL keeps one snapshot of the statistics: drop it.
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "SELECT pid, wait_event FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' ORDER BY pid"
         )
-        return [pid for (pid,) in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def _activity() -> list[tuple]:

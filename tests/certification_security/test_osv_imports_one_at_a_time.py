@@ -62,7 +62,9 @@ def test_two_imports_of_the_same_export_at_once_import_it_once_and_refuse_the_se
             cursor.execute(f"LOCK TABLE {Advisory._meta.db_table} IN EXCLUSIVE MODE")
         runs = [in_thread(run_import, answers, errors) for _ in range(2)]
         connected.wait(30)
-        wait_for_blocked_backends(pids)
+        # The first run's batch waits for the table; the second run's import record for the
+        # first's (one runs at a time), not for anything on the way there.
+        wait_for_blocked_backends(pids, on=("relation", "transactionid"))
     for run in runs:
         run.join()
 
