@@ -41,6 +41,7 @@ from billing.models import (
 )
 from billing.periods import month_label, parse_month
 from edgeplug.core.admin import (
+    ChoicesFilter,
     KeptInput,
     ReadOnlyAdminMixin,
     action_confirmation,
@@ -93,22 +94,16 @@ class VendorFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(lines.filter(invoice=OuterRef("pk"), vendor=self.value())))
 
 
-class MoneyBackFilter(admin.SimpleListFilter):
+class MoneyBackFilter(ChoicesFilter):
     """Credit notes of paid invoices by whether their money went back (billing.money_back):
     ``owed`` lists what finance still has to pay back, or look into (a card refund failing)."""
 
     title = "money back"
     parameter_name = "money_back"
-
-    def lookups(self, request, model_admin):
-        return [("owed", "owed"), ("paid_back", "paid back")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "owed":
-            return queryset.owing_money_back()
-        if self.value() == "paid_back":
-            return queryset.paid_money_back()
-        return queryset
+    ways = {
+        "owed": ("owed", lambda notes: notes.owing_money_back()),
+        "paid_back": ("paid back", lambda notes: notes.paid_money_back()),
+    }
 
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -410,17 +405,13 @@ class BillingAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ("tenant", *BillingAccount.DETAIL_FIELDS)
 
 
-class SettledFilter(admin.SimpleListFilter):
+class SettledFilter(ChoicesFilter):
     title = "settled"
     parameter_name = "settled"
-
-    def lookups(self, request, model_admin):
-        return [("no", "open"), ("yes", "settled")]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("yes", "no"):
-            return queryset.filter(settled_by__isnull=self.value() == "no")
-        return queryset
+    ways = {
+        "no": ("open", lambda rows: rows.filter(settled_by__isnull=True)),
+        "yes": ("settled", lambda rows: rows.filter(settled_by__isnull=False)),
+    }
 
 
 @admin.register(MoneyToGiveBack)

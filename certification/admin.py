@@ -23,43 +23,30 @@ from certification.pipeline.report import stage_view
 from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
 from edgeplug.core.admin import (
     ActionAdminMixin,
+    ChoicesFilter,
     DecidedInAdminMixin,
     KeptInput,
     ReadOnlyAdminMixin,
 )
 
 
-class AgeFilter(admin.SimpleListFilter):
+class AgeFilter(ChoicesFilter):
     title = "age"
     parameter_name = "age"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("1h", "older than 1 hour"),
-            ("1d", "older than 1 day"),
-            ("7d", "older than 7 days"),
-        ]
-
-    def queryset(self, request, queryset):
-        spans = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
-        if self.value() in spans:
-            return queryset.older_than(spans[self.value()])
-        return queryset
+    ways = {
+        "1h": ("older than 1 hour", lambda runs: runs.older_than(timedelta(hours=1))),
+        "1d": ("older than 1 day", lambda runs: runs.older_than(timedelta(days=1))),
+        "7d": ("older than 7 days", lambda runs: runs.older_than(timedelta(days=7))),
+    }
 
 
-class AwaitingReviewFilter(admin.SimpleListFilter):
+class AwaitingReviewFilter(ChoicesFilter):
     title = "queue"
     parameter_name = "queue"
-
-    def lookups(self, request, model_admin):
-        return [("review", "awaiting review"), ("active", "queued or running")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "review":
-            return queryset.awaiting_review()
-        if self.value() == "active":
-            return queryset.active()
-        return queryset
+    ways = {
+        "review": ("awaiting review", lambda runs: runs.awaiting_review()),
+        "active": ("queued or running", lambda runs: runs.active()),
+    }
 
 
 @admin.register(CertificationRun)

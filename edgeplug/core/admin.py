@@ -1,9 +1,12 @@
 """Admin building blocks shared by every app."""
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -60,6 +63,21 @@ def action_confirmation(model_admin, request, template: str, **context) -> Templ
             **context,
         },
     )
+
+
+class ChoicesFilter(admin.SimpleListFilter):
+    """A list filter of a few named ways to narrow the list: ``ways`` maps
+    the URL's value to its label and what it does to the queryset. Any other value lists all
+    (a stale or typed URL shows the list, not an error page)."""
+
+    ways: dict[str, tuple[str, Callable[[QuerySet], QuerySet]]] = {}
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, (label, _) in self.ways.items()]
+
+    def queryset(self, request, queryset):
+        chosen = self.ways.get(self.value())
+        return chosen[1](queryset) if chosen else queryset
 
 
 class ReadOnlyAdminMixin:

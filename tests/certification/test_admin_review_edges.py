@@ -2,6 +2,8 @@
 the action makes (no reason, own tenant, a superseded run, a yanked version) is shown on the
 page and changes nothing; a good decision publishes the version."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -104,6 +106,30 @@ def test_the_admin_queue_lists_only_runs_that_can_be_decided(reviewer):
     response = client.get("/admin/certification/certificationrun/", {"queue": "review"})
     assert response.status_code == 200
     assert [run.pk for run in response.context["cl"].result_list] == [new.pk]
+
+
+@pytest.mark.parametrize(
+    ("age", "listed"),
+    [("1h", {"hours", "day", "week"}), ("1d", {"day", "week"}), ("7d", {"week"})],
+)
+def test_the_admin_age_filter_lists_runs_submitted_at_least_that_long_ago(reviewer, age, listed):
+    client, _ = reviewer
+    ages = {
+        "minutes": timedelta(minutes=30),
+        "hours": timedelta(hours=2),
+        "day": timedelta(days=1, minutes=1),
+        "week": timedelta(days=7, minutes=1),
+    }
+    runs = {name: CertificationRunFactory() for name in ages}
+    for name, ago in ages.items():  # created_at is set on insert
+        CertificationRun.objects.filter(pk=runs[name].pk).update(created_at=timezone.now() - ago)
+    response = client.get("/admin/certification/certificationrun/", {"age": age})
+    assert response.status_code == 200
+    shown = {run.pk for run in response.context["cl"].result_list}
+    assert shown == {runs[name].pk for name in listed}
+    # A value the filter does not know (a stale or typed URL) lists every run.
+    response = client.get("/admin/certification/certificationrun/", {"age": "2h"})
+    assert {run.pk for run in response.context["cl"].result_list} >= {r.pk for r in runs.values()}
 
 
 @pytest.mark.parametrize("kind", ["superseded", "yanked"])
