@@ -6,10 +6,12 @@ that device is used; with several, the form still asks which one. A throttled de
 as the API tells it (``otp_throttled``), not as a wrong code.
 """
 
+from django import forms
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm
 
 from edgeplug.accounts.errors import OTP_THROTTLED_MESSAGE
+from edgeplug.accounts.widgets import OneTimeCodeInput
 
 
 def _only_device(user, *, for_verify: bool = False):
@@ -18,6 +20,7 @@ def _only_device(user, *, for_verify: bool = False):
 
 
 class OneStepOTPAdminAuthenticationForm(OTPAdminAuthenticationForm):
+    otp_token = forms.CharField(required=False, widget=OneTimeCodeInput())
     otp_error_messages = {
         **OTPAdminAuthenticationForm.otp_error_messages,
         "n_failed_attempts": OTP_THROTTLED_MESSAGE,

@@ -3,6 +3,7 @@
 from django import forms
 
 from certification.models import Level
+from edgeplug.accounts.widgets import OneTimeCodeInput
 from edgeplug.tenancy.models import Role
 from marketplace.models import AgentVersion, Review, VendorKey
 
@@ -15,7 +16,7 @@ class SignInForm(forms.Form):
         required=False,
         max_length=10,
         help_text="The 6-digit code from your authenticator app, if you have enrolled one.",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        widget=OneTimeCodeInput(),
     )
     vendor = forms.SlugField(
         label="Vendor account",
@@ -28,9 +29,7 @@ class TotpConfirmForm(forms.Form):
     otp = forms.CharField(
         label="Code from your authenticator app",
         max_length=10,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
-        ),
+        widget=OneTimeCodeInput(attrs={"autofocus": True}),
     )
 
 
