@@ -393,7 +393,8 @@ def _minor_units(text: str, currency: str) -> int:
         reason = str(refused)
     raise InvalidAdjustment(
         f"The amount {reason}: enter an amount in {currency} with at most "
-        f"{currency_exponent(currency)} decimals, e.g. -12.50."
+        f"{currency_exponent(currency)} decimals, e.g. -12.50.",
+        field="amount",
     )
 
 

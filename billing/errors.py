@@ -85,11 +85,13 @@ class InvalidEvent(BadRequest, code="invalid_event"):
     """One event breaks the format: the whole batch is refused and nothing is stored."""
 
     def __init__(self, detail: str, *, index: int, field: str = "", code: str | None = None):
-        super().__init__(f"events[{index}]{'.' + field if field else ''}: {detail}", code=code)
-        self.index, self.field = index, field
+        super().__init__(
+            f"events[{index}]{'.' + field if field else ''}: {detail}", code=code, field=field
+        )
+        self.index = index
 
     def extra(self) -> dict:
-        return {"index": self.index, "field": self.field}
+        return {"index": self.index}
 
 
 class UnknownGrouping(BadRequest, code="invalid_group_by"):

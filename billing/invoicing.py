@@ -506,14 +506,19 @@ def add_adjustment_line(
     description = (description or "").strip()
     if not description or len(description) > builder.DESCRIPTION_MAX:
         raise InvalidAdjustment(
-            f"An adjustment needs a description of at most {builder.DESCRIPTION_MAX} characters."
+            f"An adjustment needs a description of at most {builder.DESCRIPTION_MAX} characters.",
+            field="description",
         )
     if refusal := unprintable(description):
-        raise InvalidAdjustment(f"The description {refusal}.")
+        raise InvalidAdjustment(f"The description {refusal}.", field="description")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
-        raise InvalidAdjustment("The amount must be a non-zero whole number of minor units.")
+        raise InvalidAdjustment(
+            "The amount must be a non-zero whole number of minor units.", field="amount"
+        )
     if abs(amount) > MAX_AMOUNT:
-        raise InvalidAdjustment(f"The amount must be within ±{MAX_AMOUNT} minor units.")
+        raise InvalidAdjustment(
+            f"The amount must be within ±{MAX_AMOUNT} minor units.", field="amount"
+        )
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
         if invoice.status != InvoiceStatus.DRAFT:

@@ -27,6 +27,9 @@ class DomainError(Exception):
 
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 400
+    # The request field the refusal is about, if one: the body's ``field``; the portal and the
+    # admin mark that field in their forms and put the focus on it.
+    field: str = ""
 
     def __init_subclass__(cls, *, code: str | None = None, status: int | None = None, **kw):
         super().__init_subclass__(**kw)
@@ -35,13 +38,22 @@ class DomainError(Exception):
         if status is not None:
             cls.status = status
 
-    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        field: str | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code  # type: ignore[misc] - a per-instance code for generic errors
         if status is not None:
             self.status = status  # type: ignore[misc]
+        if field is not None:
+            self.field = field
 
     def extra(self) -> dict[str, Any]:
         """Fields a subclass adds to the JSON body (empty ones are left out)."""
@@ -49,7 +61,8 @@ class DomainError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "detail": self.detail}
-        body.update({k: v for k, v in self.extra().items() if v not in (None, "", (), [])})
+        extra = {"field": self.field, **self.extra()}
+        body.update({k: v for k, v in extra.items() if v not in (None, "", (), [])})
         return body
 
 
@@ -101,11 +114,7 @@ class UnknownReference(BadRequest, code="unknown_reference"):
 
     def __init__(self, field: str, value: object, *, detail: str = ""):
         detail = detail or f"there is no {self.thing} {value!r} that you can see."
-        super().__init__(f"{field}: {detail}")
-        self.field = field
-
-    def extra(self) -> dict[str, Any]:
-        return {"field": self.field}
+        super().__init__(f"{field}: {detail}", field=field)
 
 
 class UnknownParameter(BadRequest, code="unknown_parameter"):

@@ -17,16 +17,21 @@ def require_text(
     missing: type[DomainError],
     too_long: type[DomainError],
     missing_detail: str,
+    field: str | None = None,
 ) -> str:
     """The text without surrounding whitespace; refused when it holds NUL (``nul_character``),
     when that leaves nothing (``missing``, with ``missing_detail``) or more than ``max_length``
-    characters (``too_long``, naming the limit and the ``name`` of what was written)."""
-    refuse_nul(text or "")
+    characters (``too_long``, naming the limit and the ``name`` of what was written); each
+    refusal names the request ``field`` that holds the text (by default, its ``name``)."""
+    field = field or name
+    refuse_nul(text or "", field=field)
     text = (text or "").strip()
     if not text:
-        raise missing(missing_detail)
+        raise missing(missing_detail, field=field)
     if max_length is not None and len(text) > max_length:
-        raise too_long(f"Keep the {name} to {max_length} characters ({len(text)} given).")
+        raise too_long(
+            f"Keep the {name} to {max_length} characters ({len(text)} given).", field=field
+        )
     return text
 
 

@@ -69,11 +69,12 @@ def holds_nul(data) -> bool:
     return any("\x00" in text for text in _strings(data))
 
 
-def refuse_nul(data) -> None:
-    """Refuse (``nul_character``) ``data`` holding U+0000 (``holds_nul``): an action's text
-    reaches it as sent from a form or a multipart body, which no parser checked."""
+def refuse_nul(data, *, field: str | None = None) -> None:
+    """Refuse (``nul_character``, naming the ``field`` if one) ``data`` holding U+0000
+    (``holds_nul``): an action's text reaches it as sent from a form or a multipart body,
+    which no parser checked."""
     if holds_nul(data):
-        raise NulCharacter()
+        raise NulCharacter(field=field)
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

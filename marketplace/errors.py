@@ -98,18 +98,13 @@ class InvalidDeviceText(BadRequest, code="invalid_device_text"):
     ``invalid_core`` does."""
 
     def __init__(self, field: str, refusal: str):
-        super().__init__(f"{field}: {refusal}")
-        self.field = field
-
-    def extra(self) -> dict:
-        return {"field": self.field}
+        super().__init__(f"{field}: {refusal}", field=field)
 
 
 class InvalidCore(BadRequest, code="invalid_core"):
     """A device's core that no package may target: nothing could ever be deployed on it."""
 
-    def extra(self) -> dict:
-        return {"field": "core"}
+    field = "core"
 
 
 class DeviceRevoked(Conflict, code="device_revoked"): ...

@@ -62,6 +62,7 @@ def reply_to_review(review: Review, text: str | None, *, actor=None, request=Non
         text,
         max_length=REPLY_MAX_LENGTH,
         name="reply",
+        field="text",
         missing=ReplyRequired,
         too_long=ReplyTooLong,
         missing_detail="Write the reply before sending it.",

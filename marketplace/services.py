@@ -82,11 +82,13 @@ def _require_public_key(public_key_b64: str) -> None:
 def _key_name(name: str) -> str:
     """A key's label as stored, without the blanks around it; one that holds NUL or is longer
     than its column is refused (both were database errors), whichever door it came from."""
-    refuse_nul(name)
+    refuse_nul(name, field="name")
     name = name.strip()
     limit = VendorKey._meta.get_field("name").max_length
     if len(name) > limit:
-        raise KeyNameTooLong(f"name is longer than {limit} characters ({len(name)} given).")
+        raise KeyNameTooLong(
+            f"name is longer than {limit} characters ({len(name)} given).", field="name"
+        )
     return name
 
 

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from edgeplug.audit.services import record_if_denied
-from edgeplug.errors import DomainError, Forbidden, NulCharacter, ReasonRequired, ReasonTooLong
+from edgeplug.errors import DomainError, Forbidden
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
 from edgeplug.tenancy.services import check_reviewer
@@ -120,14 +120,6 @@ class ActionAdminMixin:
             self.delete_model(request, obj)
 
 
-# Refusals of the reason a form asks for (edgeplug.reasons): that field is the one to correct.
-_REASON_REFUSALS = {
-    ReasonRequired.code: "reason",
-    ReasonTooLong.code: "reason",
-    NulCharacter.code: "reason",
-}
-
-
 class KeptInput:
     """What a refused form action on an object's page (``object_url``: it redirects back to
     the change page) keeps of what was typed, for that page to show again: the fields of
@@ -147,7 +139,6 @@ class KeptInput:
 
     def keep(self, request, obj, form: str, refusal: DomainError) -> None:
         fields = self.forms[form]
-        field = getattr(refusal, "field", None) or _REASON_REFUSALS.get(refusal.code, "")
         request.session[self.key] = {
             "pk": obj.pk,
             "form": form,
@@ -155,7 +146,7 @@ class KeptInput:
             "refused": {
                 "form": form,
                 "detail": refusal.detail,
-                "field": field if field in fields else "",
+                "field": refusal.field if refusal.field in fields else "",
             },
         }
 

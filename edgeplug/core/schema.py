@@ -35,8 +35,9 @@ class ErrorSerializer(serializers.Serializer):
     field = serializers.CharField(
         required=False,
         help_text=(
-            "The body field or query parameter the error is about: with unknown_<thing>, the "
-            "one naming nothing you can see."
+            "The body field or query parameter the error is about, when one is: with "
+            "unknown_<thing>, the one naming nothing you can see; with reason_required, "
+            "invalid_adjustment or nul_character, the one to correct."
         ),
     )
 

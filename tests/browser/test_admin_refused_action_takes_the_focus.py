@@ -80,6 +80,25 @@ def test_a_void_without_a_reason_focuses_the_reason(journey, staff_user, issued)
     expect(reason).to_have_accessible_description("A decision needs a reason.")
 
 
+def test_an_adjustment_refused_for_its_amount_focuses_the_amount(journey, staff_user, draft):  # noqa: F811
+    """The adjustment's refusals (invalid_adjustment) name the field they are about, as the
+    reason's do: before, the refusal was focused and the amount left unmarked."""
+    journey.sign_in(staff_user("finance"))
+    journey.goto(f"{INVOICES}{draft.pk}/change/")
+    page = journey.page
+    page.locator("#id_adjust_description").fill("Goodwill discount")
+
+    _send_by_keyboard(journey, "amount", "-12.505", "Add line")
+
+    amount = page.get_by_label(re.compile(r"^Amount \("))
+    expect(amount).to_be_focused()
+    expect(amount).to_have_attribute("aria-invalid", "true")
+    expect(amount).to_have_accessible_description(re.compile(r"^The amount .*e\.g\. -12\.50\.$"))
+    expect(amount).to_have_value("-12.505")
+    expect(page.locator("#id_adjust_description")).to_have_value("Goodwill discount")
+    assert not draft.lines.filter(kind="adjustment").exists()
+
+
 def record_offline_payment(journey, invoice) -> None:
     """From the invoice list: tick ``invoice``, choose "Record an offline payment", Go: the
     form asking for the payment's reference."""

@@ -122,10 +122,11 @@ def test_certified_agent_cannot_be_deleted_but_can_be_yanked(vendor, member_clie
     agent_url = f"/api/v1/agents/{body['agent']['id']}"
     response = vendor.client.delete(agent_url)
     assert (response.status_code, response.json()["code"]) == (409, "agent_in_use")
-    # The action's refusals, as the portal's yank form answers them.
+    # The action's refusals, as the portal's yank form answers them, naming the field.
     for body, code in (({}, "reason_required"), ({"reason": "x" * 501}, "reason_too_long")):
         refused = vendor.client.post(f"{agent_url}/versions/1.0.0/yank", body, format="json")
-        assert (refused.status_code, refused.json()["code"]) == (400, code)
+        assert refused.status_code == 400
+        assert (refused.json()["code"], refused.json()["field"]) == (code, "reason")
     yank = vendor.client.post(
         f"{agent_url}/versions/1.0.0/yank", {"reason": "CVE in SBOM"}, format="json"
     )
