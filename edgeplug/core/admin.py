@@ -141,7 +141,6 @@ class KeptInput:
         fields = self.forms[form]
         request.session[self.key] = {
             "pk": obj.pk,
-            "form": form,
             "fields": {name: request.POST.getlist(name) for name in fields},
             "refused": {
                 "form": form,
@@ -154,9 +153,9 @@ class KeptInput:
         forms = {form: dict(fields) for form, fields in self.forms.items()}
         forms["refused"] = {}
         kept = request.session.pop(self.key, None)
-        if kept and obj is not None and kept["pk"] == obj.pk and kept["form"] in forms:
-            forms["refused"] = kept.get("refused", {})
-            form = forms[kept["form"]]
+        if kept and obj is not None and kept["pk"] == obj.pk and kept["refused"]["form"] in forms:
+            forms["refused"] = kept["refused"]
+            form = forms[kept["refused"]["form"]]
             for name, values in kept["fields"].items():
                 if isinstance(form[name], list):
                     form[name] = values
