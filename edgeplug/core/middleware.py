@@ -56,8 +56,9 @@ class RefuseUnknownQueryParametersMiddleware:
     naming it and the ones the operation takes: a misspelt filter (``?statuss=refunded``,
     ``?page_sise=5``) was ignored, and the client took the unfiltered answer for the one it
     asked. Before the view, as an unknown ``?format=`` is refused before anything else.
-    Only operations of the schema are checked: not the schema and its docs page, not a
-    method the view does not answer (405), nor anything outside /api/."""
+    Only operations of the schema are checked (the schema and its docs page check their own,
+    ``edgeplug.core.schema_views``): not a method the view does not answer (405), nor
+    anything outside /api/."""
 
     def __init__(self, get_response):
         self.get_response = get_response

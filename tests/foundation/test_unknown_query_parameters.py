@@ -89,7 +89,18 @@ def test_pages_outside_the_api_keep_their_query_strings(client):
         client.get("/portal/sign-in/", {"next": "/portal/", "utm_source": "mail"}).status_code
         == 200
     )
-    assert client.get("/api/v1/schema/", {"format": "json", "lang": "en"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "takes"),
+    [("/api/v1/schema/", {"format": "json", "lang": "en"}), ("/api/v1/docs/", {"script": ""})],
+)
+def test_the_schema_and_its_docs_page_refuse_what_they_do_not_read(client, path, takes):
+    assert client.get(path, takes).status_code == 200
+    refused = client.get(path, {**takes, "formatt": "json"})
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "unknown_parameter"
+    assert refused.json()["errors"] == {"formatt": ["Unknown parameter."]}
 
 
 def _example(path: str) -> str:
