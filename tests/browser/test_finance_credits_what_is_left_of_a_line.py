@@ -34,10 +34,12 @@ def test_finance_sees_and_credits_what_is_left_of_a_line(journey, staff_user, ma
     page = journey.page
     journey.goto(f"/admin/billing/invoice/{january.pk}/change/")
     credit = page.locator("#credit-form")
-    choice = credit.locator("label", has=page.locator(f'input[value="{usage.pk}"]'))
-    assert choice.inner_text().endswith("(10.00 EUR; 4.50 EUR credited already)")
+    # The checkboxes are one group named for what they choose, as a screen reader reads it.
+    lines = credit.get_by_role("group", name="Lines to credit:")
+    choice = lines.get_by_role("checkbox", name=re.compile(r"10\.00 EUR; 4\.50 EUR credited"))
+    assert choice.get_attribute("value") == str(usage.pk)
 
-    choice.locator("input").check()
+    choice.check()
     credit.get_by_label("Reason:").fill("Usage disputed")
     journey.click(credit.get_by_role("button", name="Issue credit note for the chosen lines"))
 
