@@ -77,7 +77,7 @@ def _holds_nul(form) -> bool:
 def _mark_field(form, error: DomainError | None) -> None:
     """A refusal that names one of the form's fields (``unknown_user``'s ``email``) marks that
     field too, in its own words: the refusal says what, the field where to correct it."""
-    name = getattr(error, "field", None)
-    if name is None or name not in form.fields or form.has_error(name):
+    if error is None or error.field not in form.fields or form.has_error(error.field):
         return
+    name = error.field
     form.add_error(name, error.detail.removeprefix(f"{name}: "))
