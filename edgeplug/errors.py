@@ -30,6 +30,9 @@ class DomainError(Exception):
     # The request field the refusal is about, if one: the body's ``field``; the portal and the
     # admin mark that field in their forms and put the focus on it.
     field: str = ""
+    # Whole seconds the client may retry after (``retry_seconds``), if the refusal is one to
+    # retry: the body's ``retry_after``, ``Retry-After`` (``headers``) and gRPC's RetryInfo.
+    retry_after: int | None = None
 
     def __init_subclass__(cls, *, code: str | None = None, status: int | None = None, **kw):
         super().__init_subclass__(**kw)
@@ -45,6 +48,7 @@ class DomainError(Exception):
         code: str | None = None,
         status: int | None = None,
         field: str | None = None,
+        retry_after: float | None = None,
     ):
         super().__init__(detail)
         self.detail = detail
@@ -54,6 +58,8 @@ class DomainError(Exception):
             self.status = status  # type: ignore[misc]
         if field is not None:
             self.field = field
+        if retry_after is not None:
+            self.retry_after = retry_seconds(retry_after)
 
     def extra(self) -> dict[str, Any]:
         """Fields a subclass adds to the JSON body (empty ones are left out)."""
@@ -61,20 +67,14 @@ class DomainError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "detail": self.detail}
-        extra = {"field": self.field, **self.extra()}
+        extra = {"field": self.field, "retry_after": self.retry_after, **self.extra()}
         body.update({k: v for k, v in extra.items() if v not in (None, "", (), [])})
         return body
 
-
-def error_body(error: DomainError) -> tuple[dict[str, Any], int | None]:
-    """A domain error's JSON body, and the seconds a client may retry it after (also in the
-    body as ``retry_after``), or None: what the API's handler and the error views answer."""
-    body = error.as_dict()
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is None:
-        return body, None
-    body["retry_after"] = retry_seconds(retry_after)
-    return body, body["retry_after"]
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers every door answers the refusal with: ``Retry-After`` for one the
+        client may retry."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
 
 class BadRequest(DomainError, code="bad_request", status=400):
@@ -181,10 +181,6 @@ class ReasonTooLong(DomainError, code="reason_too_long"):
 class Throttled(DomainError, code="throttled", status=429):
     """Too many requests: ``retry_after`` is how many seconds to wait (the API sends it as the
     ``Retry-After`` header too), in whole seconds as :func:`retry_seconds` gives them."""
-
-    def __init__(self, detail: str, *, retry_after: int):
-        super().__init__(detail)
-        self.retry_after = retry_seconds(retry_after)
 
 
 class Unavailable(DomainError, code="unavailable", status=503):

@@ -93,9 +93,8 @@ def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequ
         yield call
     except DomainError as error:
         record_if_denied(call, error)
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            context.abort_with_status(_status_with_retry(error, retry_after))
+        if error.retry_after is not None:
+            context.abort_with_status(_status_with_retry(error, error.retry_after))
         abort(context, status_for(error), error.code, error.detail)
     except (OperationalError, InterfaceError) as error:
         log.warning("gRPC call lost the database: %s", error)

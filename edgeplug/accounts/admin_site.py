@@ -16,13 +16,14 @@ from django.contrib.admin import helpers
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.template.response import TemplateResponse
 from django_otp.admin import OTPAdminSite
 
 from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
 from edgeplug.accounts.services import record_password_change
 from edgeplug.accounts.sign_in_events import record_logout
+from edgeplug.core.error_views import refusal_page_response
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
+from edgeplug.errors import Throttled
 
 _rendering_for: ContextVar = ContextVar("admin_request", default=None)
 _linked = helpers.AdminReadonlyField.get_admin_url
@@ -67,12 +68,13 @@ class EdgePlugAdminSite(OTPAdminSite):
             return self._throttled_login(request, wait)
         return super().login(request, extra_context)
 
-    def _throttled_login(self, request, wait: int) -> TemplateResponse:
+    def _throttled_login(self, request, wait: int) -> HttpResponse:
         """The login page again, saying when to retry (429 with Retry-After), the attempt
         neither checked nor counted as a failure."""
+        error = Throttled(sign_in_throttled_message(wait), retry_after=wait)
         form = self.login_form(request)  # unbound: what was typed is not read
         form.cleaned_data = {}
-        form.add_error(None, sign_in_throttled_message(wait))
+        form.add_error(None, error.detail)
         context = {
             **self.each_context(request),
             "title": "Log in",
@@ -81,11 +83,8 @@ class EdgePlugAdminSite(OTPAdminSite):
             "form": form,
             REDIRECT_FIELD_NAME: request.GET.get(REDIRECT_FIELD_NAME, ""),
         }
-        response = TemplateResponse(
-            request, self.login_template or "admin/login.html", context, status=429
-        )
-        response["Retry-After"] = str(wait)
-        return response
+        template = self.login_template or "admin/login.html"
+        return refusal_page_response(request, template, context, error)
 
     def logout(self, request, extra_context=None):
         # Django's logout view signs out on POST only (a GET is refused with 405).

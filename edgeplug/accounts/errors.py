@@ -1,6 +1,6 @@
 """Authentication failures, each with its stable code."""
 
-from edgeplug.errors import BadRequest, DomainError, Forbidden, Throttled, retry_seconds
+from edgeplug.errors import BadRequest, DomainError, Forbidden, Throttled
 
 
 class AuthError(DomainError, status=401): ...
@@ -17,10 +17,6 @@ class InactiveUser(AuthError, code="user_inactive"):
 class AccountLocked(Forbidden, code="account_locked"):
     """Too many failed sign-ins from this address (django-axes): ``retry_after`` is the
     lockout period in seconds, the longest the caller waits."""
-
-    def __init__(self, detail: str, *, retry_after: float):
-        super().__init__(detail)
-        self.retry_after = retry_seconds(retry_after)
 
 
 class OtpRequired(AuthError, code="otp_required"): ...

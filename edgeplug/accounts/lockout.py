@@ -9,11 +9,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.db.models import Sum
 from django.http import HttpResponse
-from django.shortcuts import render
 
 from edgeplug.accounts.errors import AccountLocked
 from edgeplug.accounts.models import normalize_email
-from edgeplug.core.error_views import error_response, is_api
+from edgeplug.core.error_views import error_response, is_api, refusal_page_response
 
 
 class AccountAndAddressHandler(AxesDatabaseHandler):
@@ -68,6 +67,4 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
     else:  # the admin's sign-in: its header and title, as its login page has them
         template = "accounts/locked.html"
         context = {**admin.site.each_context(request), "title": "Account locked"}
-    response = render(request, template, {**context, "detail": error.detail}, status=error.status)
-    response["Retry-After"] = str(error.retry_after)
-    return response
+    return refusal_page_response(request, template, {**context, "detail": error.detail}, error)

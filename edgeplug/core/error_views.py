@@ -17,11 +17,12 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 from django.views import csrf, defaults
 
 from edgeplug.audit.services import record_denial
-from edgeplug.errors import DatabaseUnavailable, DomainError, NulCharacter, error_body
+from edgeplug.errors import DatabaseUnavailable, DomainError, NulCharacter
 
 API_PREFIX = "/api/"
 
@@ -52,11 +53,14 @@ def _json(code: str, detail: str, status: int) -> JsonResponse:
 def error_response(error: DomainError) -> JsonResponse:
     """A domain error answered outside a DRF view, as the API's handler answers it inside one
     (its body, its status, and ``Retry-After`` for one the client may retry)."""
-    body, retry_after = error_body(error)
-    response = JsonResponse(body, status=error.status)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
+    return JsonResponse(error.as_dict(), status=error.status, headers=error.headers())
+
+
+def refusal_page_response(request, template: str, context: dict, error: DomainError):
+    """A page answering a domain error, ``error`` in its ``context``, as ``error_response``
+    answers it in JSON: the error's status, and ``Retry-After`` for one the client may retry."""
+    content = render_to_string(template, {**context, "error": error}, request)
+    return HttpResponse(content, status=error.status, headers=error.headers())
 
 
 def refusal(request, error: DomainError) -> HttpResponse:

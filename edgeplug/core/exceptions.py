@@ -17,7 +17,6 @@ from edgeplug.errors import (
     DatabaseUnavailable,
     DomainError,
     NulCharacter,
-    error_body,
 )
 
 logger = logging.getLogger(__name__)
@@ -50,11 +49,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         if exc.status == status.HTTP_403_FORBIDDEN:
             _audit_denial(exc, context, exc.code, exc.detail)
-        body, retry_after = error_body(exc)
-        response = Response(body, status=exc.status)
-        if retry_after is not None:
-            response["Retry-After"] = str(retry_after)
-        return response
+        return Response(exc.as_dict(), status=exc.status, headers=exc.headers())
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -23,7 +23,12 @@ from billing.payout_queries import has_payouts_filter
 from billing.powers import READ_PAYOUTS
 from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.audit.services import record_denial
-from edgeplug.core.error_views import CSRF_FAILED_DETAIL, error_response, wants_json
+from edgeplug.core.error_views import (
+    CSRF_FAILED_DETAIL,
+    error_response,
+    refusal_page_response,
+    wants_json,
+)
 from edgeplug.core.throttling import request_wait
 from edgeplug.errors import DomainError, Throttled
 from edgeplug.tenancy.models import Membership, Role, Tenant
@@ -109,11 +114,10 @@ class MemberPages:
 def _throttled(request, wait: int) -> HttpResponse:
     """Refused before the view runs, so nothing is read from the body or written."""
     detail = f"Too many requests from you or your team: try again in {wait} s."
+    error = Throttled(detail, retry_after=wait)
     if wants_json(request):
-        return error_response(Throttled(detail, retry_after=wait))
-    response = render(request, "portal/throttled.html", {"detail": detail}, status=429)
-    response["Retry-After"] = str(wait)
-    return response
+        return error_response(error)
+    return refusal_page_response(request, "portal/throttled.html", {"detail": detail}, error)
 
 
 def over_budget(request) -> HttpResponse | None:
@@ -248,7 +252,7 @@ def refusal_page(request, error: DomainError) -> HttpResponse:
     """The portal's answer to a refusal outside a form (``settings.REFUSAL_PAGES``: a download's
     address with a malformed month, for one): a page in its frame with the refusal's code and
     detail, and its status."""
-    return render(request, "portal/refused.html", {"error": error}, status=error.status)
+    return refusal_page_response(request, "portal/refused.html", {}, error)
 
 
 def not_found_page(request) -> HttpResponse:

@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from edgeplug.audit.services import record_if_denied
+from edgeplug.core.error_views import refusal_page_response
 from edgeplug.errors import FIELD_NUL_CODE, DomainError, NulCharacter
 
 
@@ -64,8 +65,10 @@ def render_form(
     if error is None and _holds_nul(form):
         error = NulCharacter()
     _mark_field(form, error)
-    status = error.status if error else (400 if form.errors else 200)
-    return render(request, template, {**context, "form": form, "error": error}, status=status)
+    if error:
+        return refusal_page_response(request, template, {**context, "form": form}, error)
+    status = 400 if form.errors else 200
+    return render(request, template, {**context, "form": form, "error": None}, status=status)
 
 
 def _holds_nul(form) -> bool:

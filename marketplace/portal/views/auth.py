@@ -20,6 +20,7 @@ from edgeplug.accounts.services import (
     verify_sign_in,
 )
 from edgeplug.audit.services import record_denial
+from edgeplug.core.error_views import refusal_page_response
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import DomainError, Throttled
 from edgeplug.tenancy.permissions import MEMBER
@@ -37,6 +38,7 @@ from marketplace.portal.access import (
     vendor_page,
 )
 from marketplace.portal.forms import SignInForm, TotpConfirmForm
+from marketplace.portal.outcomes import render_form
 
 # The shared sign-in's refusals speak to API clients (field names); the page says these in
 # its own words, with the same code and status.
@@ -77,15 +79,7 @@ def sign_in(request):
     # The API's sign-in budget per client address, shared with the token endpoint.
     if request.method == "POST" and (wait := sign_in_wait(request)) is not None:
         error = Throttled(sign_in_throttled_message(wait), retry_after=wait)
-        response = render(
-            request,
-            "portal/sign_in.html",
-            {"form": form, "error": error, "next": _next_url(request)},
-            status=error.status,
-        )
-        response["Retry-After"] = str(error.retry_after)
-        return response
-    if request.method == "POST" and form.is_valid():
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             verified = verify_sign_in(
@@ -112,15 +106,10 @@ def sign_in(request):
             if staff_enrols or needs_enrolment(membership, verified=verified.mfa):
                 return redirect("portal:enrol")
             return redirect(_next_url(request, _home(membership)))
-    response = render(
-        request,
-        "portal/sign_in.html",
-        {"form": form, "error": error, "next": _next_url(request)},
-        status=error.status if error else 200,
-    )
-    if getattr(error, "retry_after", None):
-        response["Retry-After"] = str(error.retry_after)  # a throttled TOTP device
-    return response
+    context = {"form": form, "next": _next_url(request)}
+    if error:  # a throttled answer (the address's, or a TOTP device's) has its Retry-After
+        return refusal_page_response(request, "portal/sign_in.html", context, error)
+    return render(request, "portal/sign_in.html", {**context, "error": None})
 
 
 # The device of the enrolment this session started on the enrolment page.
@@ -160,12 +149,8 @@ def enrol(request):
             otp_login(request, device)
             messages.success(request, "Your authenticator is enrolled; sign-ins now ask for it.")
             return redirect(_after_enrolment(request))
-    return render(
-        request,
-        "portal/enrol.html",
-        {"form": form, "error": error, "enrolment": pending_totp_enrolment(request.user, started)},
-        status=error.status if error else (400 if form.errors else 200),
-    )
+    context = {"enrolment": pending_totp_enrolment(request.user, started)}
+    return render_form(request, "portal/enrol.html", context, form=form, error=error)
 
 
 def _after_enrolment(request) -> str:
