@@ -5,6 +5,7 @@ from edgeplug.errors import (
     Conflict,
     DomainError,
     NotFound,
+    PayloadTooLarge,
     Throttled,
     Unavailable,
     UnknownReference,
@@ -72,7 +73,7 @@ class BatchTooLarge(BadRequest, code="batch_too_large"):
     """More events in one batch than the server takes (1,000)."""
 
 
-class MessageTooLarge(DomainError, code="payload_too_large", status=413):
+class MessageTooLarge(PayloadTooLarge):
     """A gRPC batch larger than a REST body may be (``API_MAX_JSON_BYTES``): the REST door's
     413 ``payload_too_large``, on gRPC ``INVALID_ARGUMENT``."""
 

@@ -143,6 +143,11 @@ class Forbidden(DomainError, code="permission_denied", status=403):
     """The caller may not do this."""
 
 
+class PayloadTooLarge(DomainError, code="payload_too_large", status=413):
+    """A request body larger than the server takes (``API_MAX_JSON_BYTES`` for JSON, Django's
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` for a form, a gRPC batch as large as a REST body may be)."""
+
+
 class Unprocessable(DomainError, code="unprocessable", status=422):
     """Well-formed, but refused by a rule."""
 

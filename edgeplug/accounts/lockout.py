@@ -67,4 +67,4 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
     else:  # the admin's sign-in: its header and title, as its login page has them
         template = "accounts/locked.html"
         context = {**admin.site.each_context(request), "title": "Account locked"}
-    return refusal_page_response(request, template, {**context, "detail": error.detail}, error)
+    return refusal_page_response(request, template, context, error)

@@ -22,7 +22,15 @@ from django.utils.module_loading import import_string
 from django.views import csrf, defaults
 
 from edgeplug.audit.services import record_denial
-from edgeplug.errors import DatabaseUnavailable, DomainError, NulCharacter
+from edgeplug.errors import (
+    BadRequest,
+    DatabaseUnavailable,
+    DomainError,
+    Forbidden,
+    NotFound,
+    NulCharacter,
+    PayloadTooLarge,
+)
 
 API_PREFIX = "/api/"
 
@@ -44,10 +52,6 @@ def _own_page(pages: dict[str, str], request):
         if request.path.startswith(prefix):
             return import_string(view)
     return None
-
-
-def _json(code: str, detail: str, status: int) -> JsonResponse:
-    return JsonResponse({"code": code, "detail": detail}, status=status)
 
 
 def error_response(error: DomainError) -> JsonResponse:
@@ -87,8 +91,8 @@ def bad_request(request, exception=None):
     if not is_api(request):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
-        return _json("payload_too_large", "Request body is too large.", 413)
-    return _json("bad_request", "The request could not be understood.", 400)
+        return error_response(PayloadTooLarge("Request body is too large."))
+    return error_response(BadRequest("The request could not be understood."))
 
 
 def permission_denied(request, exception=None):
@@ -97,7 +101,7 @@ def permission_denied(request, exception=None):
     detail = str(exception) if exception is not None and exception.args else ""
     record_denial(request, detail=detail)
     if is_api(request):
-        return _json("permission_denied", "You do not have permission to do this.", 403)
+        return error_response(Forbidden("You do not have permission to do this."))
     if page := _own_page(settings.PERMISSION_DENIED_PAGES, request):
         return page(request, detail)
     return defaults.permission_denied(request, exception)
@@ -105,16 +109,24 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     if is_api(request):
-        return _json("not_found", "Not found.", 404)
+        return error_response(NotFound("Not found."))
     if page := _own_page(settings.NOT_FOUND_PAGES, request):
         return page(request)
     return defaults.page_not_found(request, exception)
 
 
-CSRF_FAILED_DETAIL = (
-    "This form's page is older than your sign-in (you signed in again in another tab, or the "
-    "page was left open): reload the page and send the form again."
-)
+class CsrfFailed(Forbidden, code="csrf_failed"):
+    """A form sent with a stale CSRF token."""
+
+    def __init__(self):
+        super().__init__(
+            "This form's page is older than your sign-in (you signed in again in another tab, "
+            "or the page was left open): reload the page and send the form again."
+        )
+
+
+class ServerError(DomainError, code="server_error", status=500):
+    """A crash outside a DRF view, under /api/."""
 
 
 def csrf_failure(request, reason: str = ""):
@@ -123,9 +135,9 @@ def csrf_failure(request, reason: str = ""):
     site with a page of its own (``settings.CSRF_FAILURE_PAGES``, by path prefix) that page,
     in its frame; else Django's own."""
     if is_api(request) or wants_json(request):
-        return _json("csrf_failed", CSRF_FAILED_DETAIL, 403)
+        return error_response(CsrfFailed())
     if page := _own_page(settings.CSRF_FAILURE_PAGES, request):
-        return page(request)
+        return page(request, CsrfFailed())
     return csrf.csrf_failure(request, reason=reason)
 
 
@@ -136,4 +148,4 @@ def server_error(request):
     # (a middleware, a plain view) is still the 503 the API answers inside one.
     if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
         return error_response(DatabaseUnavailable())
-    return _json("server_error", "Internal server error.", 500)
+    return error_response(ServerError("Internal server error."))

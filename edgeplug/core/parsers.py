@@ -6,11 +6,10 @@ import codecs
 import json
 
 from django.conf import settings
-from rest_framework import exceptions
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils.json import strict_constant
 
-from edgeplug.errors import BadRequest, SurrogateCharacter
+from edgeplug.errors import BadRequest, PayloadTooLarge, SurrogateCharacter
 from edgeplug.text import holds_lone_surrogate, may_hold_nul_or_lone_surrogate, refuse_nul
 
 
@@ -36,12 +35,6 @@ def read_json(body: bytes, encoding: str = "utf-8"):
         if holds_lone_surrogate(data):
             raise SurrogateCharacter()
     return data
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = 413
-    default_code = "payload_too_large"
-    default_detail = "Request body is too large."
 
 
 class BoundedJSONParser(JSONParser):

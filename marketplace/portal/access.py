@@ -24,7 +24,6 @@ from billing.powers import READ_PAYOUTS
 from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.audit.services import record_denial
 from edgeplug.core.error_views import (
-    CSRF_FAILED_DETAIL,
     error_response,
     refusal_page_response,
     wants_json,
@@ -117,7 +116,7 @@ def _throttled(request, wait: int) -> HttpResponse:
     error = Throttled(detail, retry_after=wait)
     if wants_json(request):
         return error_response(error)
-    return refusal_page_response(request, "portal/throttled.html", {"detail": detail}, error)
+    return refusal_page_response(request, "portal/throttled.html", {}, error)
 
 
 def over_budget(request) -> HttpResponse | None:
@@ -236,15 +235,12 @@ def _seat_for_frame(request):
     return user
 
 
-def csrf_failure_page(request) -> HttpResponse:
+def csrf_failure_page(request, error: DomainError) -> HttpResponse:
     """The portal's answer to a form sent with a stale CSRF token (``CSRF_FAILURE_PAGES``): a
     page in its frame that says why and links back to the form's page to reload it, 403."""
     _seat_for_frame(request)
-    return render(
-        request,
-        "portal/stale_form.html",
-        {"back": _form_page(request), "detail": CSRF_FAILED_DETAIL},
-        status=403,
+    return refusal_page_response(
+        request, "portal/stale_form.html", {"back": _form_page(request)}, error
     )
 
 
