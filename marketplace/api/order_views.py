@@ -91,8 +91,8 @@ class OrderListCreate(generics.ListAPIView):
         body = s.OrderSerializer(order).data
         if order.status == OrderStatus.FAILED:
             error = CardDeclined if order.failure_code == CardDeclined.code else PaymentFailed
-            failed = {"code": error.code, "detail": order.failure_detail, "order": body}
-            response = Response(failed, status=error.status)
+            refusal = error(order.failure_detail)
+            response = Response({**refusal.as_dict(), "order": body}, status=refusal.status)
         else:
             response = Response(
                 body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
