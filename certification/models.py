@@ -38,6 +38,8 @@ class StageResult(models.TextChoices):
 
 
 ACTIVE_STATUSES = tuple(RunStatus(status) for status in sorted(vocabulary.ACTIVE_RUN_STATUSES))
+# Ended without passing: a stage failed, or the run was stopped by an error.
+FAILED_STATUSES = (RunStatus.FAILED, RunStatus.ERROR)
 
 # What ``CertificationRun.stage_state`` says of a stage: its verdict, or where the run is.
 STAGE_STATES = (*StageResult.values, "running", "pending")
@@ -81,6 +83,10 @@ class CertificationRunQuerySet(models.QuerySet):
     def active(self) -> "CertificationRunQuerySet":
         """Runs still queued or running."""
         return self.filter(status__in=ACTIVE_STATUSES)
+
+    def failed(self) -> "CertificationRunQuerySet":
+        """Runs that ended without passing (``FAILED_STATUSES``)."""
+        return self.filter(status__in=FAILED_STATUSES)
 
 
 class CertificationRun(models.Model):

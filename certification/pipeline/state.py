@@ -5,7 +5,7 @@ while an earlier certification still stands."""
 from django.db import transaction
 from django.utils import timezone
 
-from certification.models import CertificationRun, RunStatus
+from certification.models import FAILED_STATUSES, CertificationRun, RunStatus
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
 from marketplace.certified import current_certificate
@@ -25,7 +25,7 @@ def sync_version(run: CertificationRun) -> None:
     # Certifying it again (at another level, say) failed: the certificate a reviewer approved
     # still vouches for it, so it stays certified, and public, as the devices running it
     # already see it. The failed run is the vendor's record.
-    failed = run.status in (RunStatus.FAILED, RunStatus.ERROR)
+    failed = run.status in FAILED_STATUSES
     still_certified = _vouched_version(run.version_id) if failed else None
     status = CertificationStatus.CERTIFIED if still_certified else _VERSION_STATUS[run.status]
     updates = {"certification_status": status}

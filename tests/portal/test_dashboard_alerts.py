@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from certification.models import Advisory, ScanFinding
-from tests.factories import AgentVersionFactory, DeviceFactory
+from tests.factories import AgentVersionFactory, CertificationRunFactory, DeviceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +61,26 @@ def test_a_yanked_version_still_deployed_says_on_how_many_devices(portal_vendor)
     alerts = vendor.client.get("/portal/").content.decode()
     assert "unsafe at low voltage — <strong>still deployed on 2 devices</strong>" in alerts
     assert customer.name not in alerts
+
+
+def test_runs_that_ended_without_passing_are_alerts_and_a_passed_one_is_not(portal_vendor):
+    """Failed and errored runs of the vendor's own (``CertificationRun.objects.failed()``)."""
+    vendor = portal_vendor("developer")
+    for status, stage, code in (
+        ("failed", "invariants", ""),
+        ("error", "simulation", "firmware_timeout"),
+        ("passed", "", ""),
+    ):
+        CertificationRunFactory(
+            version__agent__tenant=vendor.tenant,
+            version__version=f"1.0.0-{status}",
+            status=status,
+            current_stage=stage,
+            error_code=code,
+        )
+    CertificationRunFactory(status="failed", version__version="9.9.9-theirs")
+    alerts = vendor.client.get("/portal/").content.decode()
+    assert "ended <strong>failed</strong> at invariants." in alerts
+    assert "ended <strong>error</strong> at simulation (firmware_timeout)." in alerts
+    assert "ended <strong>passed</strong>" not in alerts
+    assert "9.9.9-theirs" not in alerts

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from certification.models import CertificationRun, RunStatus, ScanFinding
+from certification.models import CertificationRun, ScanFinding
 from edgeplug.tenancy.scoping import for_request
 from marketplace.models import Agent, AgentVersion, Deployment
 from marketplace.portal.access import vendor_page
@@ -59,9 +59,7 @@ def dashboard(request):
             AgentVersion.objects.select_related("agent", "signing_key"), request
         )[:8],
         "active_runs": runs.active().order_by("created_at"),
-        "failed_runs": runs.filter(
-            status__in=[RunStatus.FAILED, RunStatus.ERROR], finished_at__gte=since
-        )[:10],
+        "failed_runs": runs.failed().filter(finished_at__gte=since)[:10],
         "yanked": _yanked(request, since),
         "advisories": for_request(
             ScanFinding.objects.select_related("version__agent", "advisory").filter(
