@@ -176,7 +176,7 @@ def test_a_refused_reply_is_said_beside_its_form_with_the_text_kept(agent_review
     refused = vendor.client.post(_reply_url(r.new), {_field(r.new): text})
     assert refused.status_code == 400
     html = refused.content.decode()
-    assert f"<strong>{code}</strong>" in html
+    assert f'<strong class="code">{code}</strong>' in html
     # Beside the form of that review, on the page the review is on.
     form = html[html.index(f'id="review-{r.new.pk}"') :]
     assert form.index(code) < form.index(f'name="{_field(r.new)}"')
@@ -233,7 +233,7 @@ def test_a_second_reply_is_refused_and_the_first_stays(agent_reviews, member_cli
 
     assert refused.status_code == 409
     html = refused.content.decode()
-    assert "<strong>already_replied</strong>" in html
+    assert '<strong class="code">already_replied</strong>' in html
     assert "First" in html
     r.new.refresh_from_db()
     assert r.new.vendor_reply == "First"

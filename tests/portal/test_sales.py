@@ -114,7 +114,9 @@ def test_a_malformed_payout_period_is_refused_as_the_api_refuses_it(portal_vendo
     assert response["Content-Type"].startswith("text/html")
     assert "Content-Disposition" not in response
     html = response.content.decode()
-    assert "<strong>invalid_period</strong>: " + escape(from_api.json()["detail"]) in html
+    assert (
+        '<strong class="code">invalid_period</strong>: ' + escape(from_api.json()["detail"]) in html
+    )
     assert '<nav aria-label="Portal">' in html
     scripted = vendor.client.get(
         f"/portal/sales/payouts/{period}.csv", HTTP_X_REQUESTED_WITH="XMLHttpRequest"
