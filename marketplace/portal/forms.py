@@ -108,14 +108,14 @@ class TextareaField(forms.CharField):
 
 
 class YankForm(forms.Form):
-    # The length is the action's rule (yank_version: reason_too_long, as every door answers);
-    # maxlength only lets the browser say it first.
+    # Blank and length are the action's rules (yank_version: reason_required, reason_too_long,
+    # as every door answers); maxlength only lets the browser say it first.
     reason = TextareaField(
         label="Why are you yanking this version?",
+        required=False,
         widget=forms.Textarea(
             attrs={"rows": 2, "maxlength": AgentVersion._meta.get_field("yank_reason").max_length}
         ),
-        error_messages={"required": "Say why you yank this version."},
     )
 
 

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from certification.certificates import platform_keys
 from certification.models import CertificationRun, LevelThresholds
 from certification.pipeline.actions import expire_lapsed_certifications
 from tests.browser.runs import failed_run_with_every_finding, passed_run
+from tests.conftest import sign_in
 from tests.factories import AgentVersionFactory, CertificationRunFactory, certificate_for
 from tests.review.finding_kinds import FINDING_KINDS, STAGE_METRICS
 
@@ -133,8 +135,13 @@ def _messages(page) -> str:
 
 def test_yanking_needs_a_reason_and_hides_the_version(vendor):
     version = AgentVersionFactory(agent__tenant=vendor.tenant, public=True)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, vendor.user)['access']}")
+    yank_at = f"/api/v1/agents/{version.agent_id}/versions/{version.version}/yank"
+    from_api = api.post(yank_at, {"reason": " "}, format="json")
+    assert (from_api.status_code, from_api.json()["code"]) == (400, "reason_required")
     empty = vendor.client.post(_url(version, "yank/"), {"reason": " "}, follow=True)
-    assert _messages(empty) == "Say why you yank this version."
+    assert _messages(empty) == "reason_required: " + from_api.json()["detail"]
     version.refresh_from_db()
     assert version.yanked_at is None
     page = vendor.client.post(_url(version, "yank/"), {"reason": "wrong model"}, follow=True)
