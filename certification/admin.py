@@ -98,9 +98,8 @@ class CertificationRunAdmin(DecidedInAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    def refusal(self, obj) -> str | None:
-        refused = obj.review_refusal()
-        return refused.detail if refused else None
+    def refusal(self, obj):
+        return obj.review_refusal()
 
     def says_refusal(self, obj) -> bool:
         # A passed run still pending (its reviewer belongs to its tenant; yanked, superseded,

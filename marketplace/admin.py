@@ -30,7 +30,7 @@ from marketplace.models import (
 )
 from marketplace.portal.plan_text import describe_plan
 from marketplace.pricing import format_amount
-from marketplace.wpk import review_wpk
+from marketplace.wpk import review_refusal, review_wpk
 
 
 def shown_amount(amount: int, currency: str) -> str:
@@ -302,8 +302,8 @@ class WorkflowPackageAdmin(DecidedInAdminMixin, admin.ModelAdmin):
         text = json.dumps(obj.content, indent=2, ensure_ascii=False)
         return format_html('<pre class="edgeplug-document">{}</pre>', text)
 
-    def refusal(self, obj) -> str | None:
-        return None if obj.status == ReviewStatus.PENDING else f"It was {obj.status} already."
+    def refusal(self, obj):
+        return review_refusal(obj)
 
     def says_refusal(self, obj) -> bool:
         # A pending package (its reviewer belongs to its tenant); a decided one shows its

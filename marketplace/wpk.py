@@ -272,6 +272,13 @@ def uncertified_steps(wpk: WorkflowPackage) -> list[str]:
     ]
 
 
+def review_refusal(wpk: WorkflowPackage) -> AlreadyReviewed | None:
+    """Why a reviewer cannot decide this package now, else None: only a pending one is."""
+    if wpk.status != ReviewStatus.PENDING:
+        return AlreadyReviewed(f"This workflow package was already {wpk.status}.")
+    return None
+
+
 @transaction.atomic
 def review_wpk(
     wpk: WorkflowPackage, *, approve: bool, reason: str, reviewer, request=None
@@ -281,8 +288,8 @@ def review_wpk(
     )
     check_reviewer(reviewer, wpk.tenant)  # before anything of the package is said
     wpk = locked(wpk)
-    if wpk.status != ReviewStatus.PENDING:
-        raise AlreadyReviewed(f"This workflow package was already {wpk.status}.")
+    if refused := review_refusal(wpk):
+        raise refused
     if approve:
         missing = uncertified_steps(wpk)
         if missing:

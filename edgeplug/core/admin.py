@@ -191,8 +191,9 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
         # The date-time itself: Django prints it with its zone, as on the detail page.
         return obj.created_at
 
-    def refusal(self, obj) -> str | None:
-        """Why a reviewer cannot decide ``obj`` now (None: the form is offered)."""
+    def refusal(self, obj) -> DomainError | None:
+        """Why a reviewer cannot decide ``obj`` now, as the action refuses it (None: the form
+        is offered)."""
         return None
 
     def says_refusal(self, obj) -> bool:
@@ -208,7 +209,8 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
             check_reviewer(reviewer, obj.tenant)
         except Forbidden as exc:
             return exc.detail
-        return self.refusal(obj)
+        refused = self.refusal(obj)
+        return refused.detail if refused else None
 
     def get_urls(self):
         return [object_url(self, "decide", self.decide), *super().get_urls()]
