@@ -26,7 +26,6 @@ from marketplace.errors import (
     InvalidDeviceText,
     NoCertificate,
     NotAvailable,
-    NotEntitled,
     SeatLimitReached,
 )
 from marketplace.models import (
@@ -36,7 +35,7 @@ from marketplace.models import (
     Entitlement,
     ReviewStatus,
 )
-from marketplace.orders import active_entitlements
+from marketplace.orders import active_entitlements, no_entitlement
 from marketplace.packageformat.schema import target_cores
 
 TOKEN_PREFIX = "edp"  # noqa: S105 - the public label of device tokens, not a secret
@@ -168,7 +167,7 @@ def _locked_seats(tenant: Tenant, version: AgentVersion) -> int:
         active_entitlements(tenant, version.agent_id).select_for_update().order_by("pk")
     )
     if not entitlements:
-        raise NotEntitled(f"Your tenant holds no active entitlement to {version.agent.name}.")
+        raise no_entitlement(version.agent)
     return sum(e.seats for e in entitlements)
 
 

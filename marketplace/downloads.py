@@ -12,9 +12,9 @@ from certification.certificates.platform_keys import keyring
 from edgeplug.certificates import sha256_label
 from edgeplug.tenancy.models import Tenant
 from marketplace.certified import current_certificate
-from marketplace.errors import NoCertificate, NotEntitled
+from marketplace.errors import NoCertificate
 from marketplace.models import AgentVersion, Download
-from marketplace.orders import active_entitlements
+from marketplace.orders import active_entitlements, no_entitlement
 from marketplace.storage import open_package
 
 
@@ -27,9 +27,7 @@ def ensure_may_download(tenant: Tenant | None, version: AgentVersion) -> None:
         and active_entitlements(tenant, version.agent_id).exists()
     ):
         return
-    raise NotEntitled(
-        f"Your tenant holds no active entitlement to {version.agent.name}: order one of its plans."
-    )
+    raise no_entitlement(version.agent)
 
 
 def record_download(tenant: Tenant, version: AgentVersion, kind: str) -> None:

@@ -38,6 +38,7 @@ from marketplace.errors import (
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
     NotAvailable,
+    NotEntitled,
     OwnAgent,
     PlanMismatch,
     UnknownAgent,
@@ -339,6 +340,14 @@ def active_entitlements(tenant: Tenant | int, agent: Agent | int, now: datetime 
     """The tenant's entitlements to the agent in force at ``now`` (default: this moment)."""
     now = now or timezone.now()
     return Entitlement.objects.filter(tenant=tenant, agent=agent).in_force(now)
+
+
+def no_entitlement(agent: Agent) -> NotEntitled:
+    """The refusal of what needs an entitlement in force to ``agent`` (a download, a
+    deployment) when the tenant holds none."""
+    return NotEntitled(
+        f"Your tenant holds no active entitlement to {agent.name}: order one of its plans."
+    )
 
 
 # --- payment ---------------------------------------------------------------------------------

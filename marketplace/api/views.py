@@ -220,12 +220,8 @@ def _not_entitled(request, exc: NotEntitled, agent_id: int) -> Response:
     record_denial(request, code=exc.code, detail=exc.detail)
     plans = PricePlan.objects.orderable().filter(agent_id=agent_id)
     return Response(
-        {
-            "code": exc.code,
-            "detail": exc.detail,
-            "plans": PricePlanSerializer(plans, many=True).data,
-        },
-        status=status.HTTP_403_FORBIDDEN,
+        {**exc.as_dict(), "plans": PricePlanSerializer(plans, many=True).data},
+        status=exc.status,
     )
 
 

@@ -100,6 +100,11 @@ def test_no_entitlement_wrong_core_and_revoked_device_are_refused(
     device = register(client, "hw-1")
     refused = deploy(client, device, published)
     assert (refused.status_code, refused.json()["code"]) == (403, "not_entitled")
+    # Every door that needs an entitlement says the same, and what to do.
+    download = client.get(f"/api/v1/agents/{agent.pk}/versions/{published.version}/download")
+    assert (download.status_code, download.json()["code"]) == (403, "not_entitled")
+    assert refused.json()["detail"] == download.json()["detail"]
+    assert refused.json()["detail"].endswith(": order one of its plans.")
     buy_free(client, agent, make_plan)
     m7 = register(client, "hw-m7", core="cortex-m7")
     wrong = deploy(client, m7, published)
