@@ -22,7 +22,7 @@ from django_otp import devices_for_user
 from billing.payout_queries import has_payouts_filter
 from billing.powers import READ_PAYOUTS
 from edgeplug.accounts.sign_in_events import record_logout
-from edgeplug.audit.services import record_denial
+from edgeplug.audit.services import record_denial, record_if_denied
 from edgeplug.core.error_views import (
     error_response,
     refusal_page_response,
@@ -32,14 +32,13 @@ from edgeplug.core.throttling import request_wait
 from edgeplug.errors import DomainError, Throttled
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.permissions import TENANT_ADMIN, TenantPower
+from marketplace.errors import NotAVendor
 from marketplace.powers import PUBLISH, VENDOR_MEMBER
 
 SESSION_TENANT = "portal_tenant_id"
 # Reading a page spends no budget: a vendor whose API clients used it up can still see the
 # portal, and only what would change something is refused.
 _READ_METHODS = ("GET", "HEAD", "OPTIONS")
-# The refusal's audit detail; the page (portal/not_a_vendor.html) says it at more length.
-NOT_A_VENDOR = "Only members of an active vendor tenant can use the vendor portal."
 
 
 def vendor_memberships(user):
@@ -188,8 +187,7 @@ def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEM
                 return redirect(sign_in_url(request))
             membership = current_membership(request)
             if membership is None or not tenant_qualifies(membership.tenant):
-                record_denial(request, code="not_a_vendor", detail=NOT_A_VENDOR)
-                return render(request, "portal/not_a_vendor.html", status=403)
+                return not_a_vendor(request, request.user)
             if needs_enrolment(membership, verified=request.user.is_verified()):
                 if has_totp(request.user):
                     # A device was added after this sign-in: sign in again with its code.
@@ -241,6 +239,17 @@ def csrf_failure_page(request, error: DomainError) -> HttpResponse:
     _seat_for_frame(request)
     return refusal_page_response(
         request, "portal/stale_form.html", {"back": _form_page(request)}, error
+    )
+
+
+def not_a_vendor(request, user) -> HttpResponse:
+    """The 403 page for ``user``, who is no member of a vendor this page serves, at the
+    sign-in and at every page's guard: audited as every refusal is (the page says it at more
+    length than the audited detail), and staff are told their work is in the admin."""
+    error = NotAVendor("Only members of an active vendor tenant can use the vendor portal.")
+    record_if_denied(request, error)
+    return refusal_page_response(
+        request, "portal/not_a_vendor.html", {"staff": user.is_staff}, error
     )
 
 

@@ -16,6 +16,7 @@ from tests.factories import (
     TOTPDeviceFactory,
     UserFactory,
     VendorTenantFactory,
+    staff_member,
 )
 from tests.portal.conftest import portal_sign_in
 
@@ -289,3 +290,26 @@ def test_a_throttled_device_says_so_and_when_to_retry():
     assert response.status_code == 429
     assert "otp_throttled" in response.content.decode()
     assert int(response["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize("door", ["sign-in", "page"])
+def test_staff_without_a_vendor_are_sent_to_the_admin_by_every_portal_door(admin_session, door):
+    """A staff user without a vendor is refused (403 not_a_vendor, audited) whether they sign
+    in to the portal or, signed in to the admin, open one of its pages; both say where their
+    work is."""
+    if door == "sign-in":
+        user = staff_member("reviewers")
+        response = Client().post(
+            "/portal/sign-in/",
+            {"email": user.email, "password": PASSWORD, "otp": totp_now(user.device)},
+        )
+    else:
+        client, user = admin_session("reviewers")
+        response = client.get("/portal/keys/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "This portal is for vendors" in html
+    assert 'your work is in the <a href="/admin/">admin</a>' in html
+    denial = AuditEvent.objects.get(action="permission_denied")
+    assert denial.details["code"] == "not_a_vendor"
+    assert denial.actor == (user if door == "page" else None)  # not signed in yet

@@ -19,13 +19,11 @@ from edgeplug.accounts.services import (
     start_totp_enrolment,
     verify_sign_in,
 )
-from edgeplug.audit.services import record_denial
 from edgeplug.core.error_views import refusal_page_response
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import DomainError, Throttled
 from edgeplug.tenancy.permissions import MEMBER
 from marketplace.portal.access import (
-    NOT_A_VENDOR,
     SESSION_TENANT,
     MemberPages,
     count_enrolment,
@@ -33,6 +31,7 @@ from marketplace.portal.access import (
     end_session,
     has_totp,
     needs_enrolment,
+    not_a_vendor,
     portal_path,
     vendor_memberships,
     vendor_page,
@@ -93,13 +92,7 @@ def sign_in(request):
             # every staff user for a code, and has no page to set up the app that makes it.
             staff_enrols = verified.user.is_staff and not has_totp(verified.user)
             if membership is None and not staff_enrols:
-                record_denial(request, code="not_a_vendor", detail=NOT_A_VENDOR)
-                return render(
-                    request,
-                    "portal/not_a_vendor.html",
-                    {"staff": verified.user.is_staff},
-                    status=403,
-                )
+                return not_a_vendor(request, verified.user)
             start_session(request, verified, membership)
             if membership is not None:
                 request.session[SESSION_TENANT] = membership.tenant_id
