@@ -468,8 +468,8 @@ def settle(
         # The audit log's rows are never updated, only locked here.
         held = MoneyToGiveBack.objects.with_settlement().select_for_update(of=("self",))
         row = held.get(pk=event.pk)
-        if row.settled_by is not None:
-            raise SettledAlready(f"It was settled already ({row.settled_by}).")
+        if refused := _settled_refusal(row):
+            raise refused
         details = row.details or {}
         record_event(
             SETTLED,
@@ -529,11 +529,19 @@ def refund_in_stripe(event: MoneyToGiveBack, *, actor=None, request=None) -> Mon
     return settle(row, reference=refund, source=REFUNDED_IN_STRIPE, actor=actor, request=request)
 
 
+def _settled_refusal(row: MoneyToGiveBack) -> SettledAlready | None:
+    """Money given back is settled once: a second settling (by hand or a Stripe refund) is
+    refused, naming the first one's reference (``row`` read ``with_settlement()``)."""
+    if row.settled_by is not None:
+        return SettledAlready(f"It was settled already ({row.settled_by}).")
+    return None
+
+
 def refund_refusal(row: MoneyToGiveBack) -> DomainError | None:
     """Why ``refund_in_stripe`` refuses ``row`` (read ``with_settlement()``), or None when it
     refunds it: the admin's confirmation page says it beside each row before anything moves."""
-    if row.settled_by is not None:
-        return SettledAlready(f"It was settled already ({row.settled_by}).")
+    if refused := _settled_refusal(row):
+        return refused
     if not row.is_card_payment:
         return NotACardPayment(
             "Not a card payment EdgePlug refunds: left for Record settled, once given back as "
