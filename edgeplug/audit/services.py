@@ -51,12 +51,13 @@ def record_event(
     )
 
 
-def record_if_denied(request, error) -> None:
+def record_if_denied(request, error, *, actor=None) -> None:
     """Audit a domain error a door answers as ``permission_denied`` when it is a 403 (an
     action's ``Forbidden``), as the API's exception handler audits one: the gRPC services,
-    the vendor portal's and the admin's actions."""
+    the vendor portal's and the admin's actions. ``actor``: who was refused, when it is
+    not the request's user (a sign-in that verified them, not yet signed in)."""
     if error.status == 403:
-        record_denial(request, code=error.code, detail=error.detail)
+        record_denial(request, code=error.code, detail=error.detail, actor=actor)
 
 
 def recorded(action: str, **details: Any) -> bool:
@@ -68,7 +69,9 @@ def recorded(action: str, **details: Any) -> bool:
     ).exists()
 
 
-def record_denial(request, *, code: str = "permission_denied", detail: str = "") -> AuditEvent:
+def record_denial(
+    request, *, code: str = "permission_denied", detail: str = "", actor=None
+) -> AuditEvent:
     """Audit a request refused with a 403 as ``permission_denied``, the same whichever door
     refused it (the API's exception handler, the vendor portal's page guard and its actions'
     refusals, the 403 handler of the admin and every other page): the caller, their tenant
@@ -78,6 +81,7 @@ def record_denial(request, *, code: str = "permission_denied", detail: str = "")
     return record_event(
         "permission_denied",
         request=request,
+        actor=actor,
         target=f"{request.method} {request.path}",
         details={"view": match.view_name if match else "", "code": code, "detail": detail},
     )

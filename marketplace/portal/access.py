@@ -247,7 +247,7 @@ def not_a_vendor(request, user) -> HttpResponse:
     sign-in and at every page's guard: audited as every refusal is (the page says it at more
     length than the audited detail), and staff are told their work is in the admin."""
     error = NotAVendor("Only members of an active vendor tenant can use the vendor portal.")
-    record_if_denied(request, error)
+    record_if_denied(request, error, actor=user)
     return refusal_page_response(
         request, "portal/not_a_vendor.html", {"staff": user.is_staff}, error
     )
