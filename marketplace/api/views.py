@@ -13,7 +13,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from certification.pipeline.actions import broker_refusal, check_level, submit_for_certification
-from edgeplug.audit.services import record_denial
+from edgeplug.audit.services import record_if_denied
 from edgeplug.core.renderers import JsonErrorsMixin, OctetStreamRenderer, ZipRenderer
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import represent, validated
@@ -217,7 +217,7 @@ def _downloadable(request, agent_id: int, version: str) -> AgentVersion:
 
 def _not_entitled(request, exc: NotEntitled, agent_id: int) -> Response:
     """The 403 with the agent's plans, audited as the exception handler audits every 403."""
-    record_denial(request, code=exc.code, detail=exc.detail)
+    record_if_denied(request, exc)
     plans = PricePlan.objects.orderable().filter(agent_id=agent_id)
     return Response(
         {**exc.as_dict(), "plans": PricePlanSerializer(plans, many=True).data},
