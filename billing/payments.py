@@ -53,7 +53,12 @@ def client() -> stripe.StripeClient:
     if not configured():
         raise PaymentsNotConfigured("Payments are not configured on this server.")
     base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
-    return stripe.StripeClient(settings.STRIPE_API_KEY, base_addresses=base, max_network_retries=2)
+    return stripe.StripeClient(
+        settings.STRIPE_API_KEY,
+        base_addresses=base,
+        max_network_retries=2,
+        http_client=stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_S),
+    )
 
 
 @contextlib.contextmanager

@@ -533,6 +533,13 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = _secret("STRIPE_WEBHOOK_SECRET")
 # A webhook that waits longer than this for a locked order answers 503 and Stripe retries.
 STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", default=5000)
+# Seconds Stripe may take to connect or to answer before a call counts as "could not be
+# reached" (the SDK's own default is 80). A call is tried three times (two network retries)
+# and a web request waits for all of them: keep 3 x this plus the SDK's backoff (under 2 s)
+# under gunicorn's 30 s worker timeout, or the worker is killed before it can answer 502.
+STRIPE_TIMEOUT_S = env.float("STRIPE_TIMEOUT_S", default=8.0)
+if STRIPE_TIMEOUT_S <= 0:
+    raise environ.ImproperlyConfigured("STRIPE_TIMEOUT_S must be more than 0")
 
 # --- Usage metering (used by billing) -----------------------------------------------------------
 # Events that started longer ago than this are refused as too_late (the billing period closed).

@@ -115,14 +115,19 @@ def stripe_on(settings, localstripe):
 
 
 class Processor:
-    """Switches the SDK between localstripe and a loopback port that refuses connections (bound,
-    never listening, so nothing else takes it meanwhile)."""
+    """Switches the SDK between localstripe, a loopback port that refuses connections (bound,
+    never listening, so nothing else takes it meanwhile) and one that takes connections but
+    never answers (listening, never accepting: the kernel completes the handshake)."""
 
-    def __init__(self, settings, up_at: str, down_at: str):
-        self._settings, self._up_at, self._down_at = settings, up_at, down_at
+    def __init__(self, settings, up_at: str, down_at: str, silent_at: str):
+        self._settings, self._up_at = settings, up_at
+        self._down_at, self._silent_at = down_at, silent_at
 
     def down(self) -> None:
         self._settings.STRIPE_API_BASE = self._down_at
+
+    def silent(self) -> None:
+        self._settings.STRIPE_API_BASE = self._silent_at
 
     def up(self) -> None:
         self._settings.STRIPE_API_BASE = self._up_at
@@ -132,9 +137,16 @@ class Processor:
 def processor(settings, stripe_on):
     import socket
 
-    with socket.socket() as refusing:
+    with socket.socket() as refusing, socket.socket() as silent:
         refusing.bind(("127.0.0.1", 0))
-        yield Processor(settings, stripe_on, f"http://127.0.0.1:{refusing.getsockname()[1]}")
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        yield Processor(
+            settings,
+            stripe_on,
+            f"http://127.0.0.1:{refusing.getsockname()[1]}",
+            f"http://127.0.0.1:{silent.getsockname()[1]}",
+        )
 
 
 def stripe_client():

@@ -1,4 +1,5 @@
-"""While the payment processor cannot be reached, every door that needs it (saved cards, the
+"""While the payment processor cannot be reached (or takes connections and never answers,
+past ``STRIPE_TIMEOUT_S``), every door that needs it (saved cards, the
 setup webhook, reading or replaying an order awaiting its payment) answers 502
 ``payment_processor_error``, as placing an order does, and changes nothing here: the same
 request succeeds once the processor is back."""
@@ -50,6 +51,21 @@ def test_starting_a_card_setup_is_a_502_for_new_and_known_customers(processor, m
     save_card(known)
     processor.down()
     assert_processor_error(known.post("/api/v1/billing/payment-methods/setup"), SETUP)
+
+
+# The guard: with the SDK's own 80 s timeout the three attempts would wait four minutes.
+@pytest.mark.timeout(60)
+def test_a_processor_that_never_answers_is_a_502_once_its_timeout_passes(
+    processor, member_client, settings
+):
+    settings.STRIPE_TIMEOUT_S = 0.2  # STRIPE_TIMEOUT_S: each of the three attempts
+    client, membership = member_client("admin")
+    processor.silent()
+    assert_processor_error(client.post("/api/v1/billing/payment-methods/setup"), SETUP)
+    assert not StripeCustomer.objects.filter(tenant=membership.tenant).exists()
+
+    processor.up()
+    assert client.post("/api/v1/billing/payment-methods/setup").status_code == 201
 
 
 def test_saving_a_confirmed_card_is_a_502_and_saves_it_once_the_processor_is_back(
