@@ -413,8 +413,14 @@ class InvoiceQuerySet(models.QuerySet):
         )
 
     def owing_money_back(self):
-        """Credit notes whose money has not gone back yet (``billing.money_back``)."""
+        """Credit notes whose money has not gone back yet (``Invoice.owes_money_back``)."""
         return self.filter(refund_amount__gt=0, refunded_at__isnull=True)
+
+    def owing_card_refunds(self):
+        """Credit notes whose money is still to go back on the card that paid their invoice
+        (``Invoice.owes_card_refund``)."""
+        paid_by_card = self.model.objects.paid_by_card()
+        return self.owing_money_back().filter(refund_failure="", credit_of__in=paid_by_card)
 
     def paid_money_back(self):
         """Credit notes whose money has gone back (by card refund or recorded transfer)."""
@@ -742,6 +748,19 @@ class Invoice(models.Model):
         return bool(self.credit_of_id and self.credit_of.intent_that_paid) and not (
             self.refund_failure
         )
+
+    @property
+    def owes_money_back(self) -> bool:
+        """A credit note whose money has not gone back yet. ``Invoice.objects.owing_money_back()``
+        is the same in a query."""
+        return self.refund_amount > 0 and self.refunded_at is None
+
+    @property
+    def owes_card_refund(self) -> bool:
+        """A credit note whose money is still to go back on the card that paid its invoice
+        (``billing.money_back.refund_credit_note`` makes it). ``Invoice.objects.
+        owing_card_refunds()`` is the same in a query."""
+        return self.owes_money_back and self.refunds_to_card
 
     @property
     def is_finalized(self) -> bool:

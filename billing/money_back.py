@@ -93,9 +93,9 @@ def owed(invoice: Invoice, credit: int, *, last: bool) -> int:
 def pay_back(invoice: Invoice, note: Invoice, *, actor=None, request=None) -> None:
     """The just-issued ``note`` of ``invoice`` owes money back: queue its card refund for
     after the commit, or tell finance it is owed by transfer. In the note's transaction."""
-    if note.refund_amount <= 0:
+    if not note.owes_money_back:
         return
-    if note.refunds_to_card:
+    if note.owes_card_refund:
         send_after_commit("billing.tasks.refund_credit_note", note.pk)
         return
     _audit(
@@ -132,9 +132,9 @@ def refund_credit_note(note_id: int) -> str:
     ``credit_note_refund_refused``), is not tried again, and finance pays it back by
     transfer."""
     note = Invoice.objects.select_related("credit_of", "tenant").get(pk=note_id)
-    intent = note.credit_of.intent_that_paid
-    if note.refund_amount <= 0 or note.refunded_at or note.refund_failure or not intent:
+    if not note.owes_card_refund:
         return ""
+    intent = note.credit_of.intent_that_paid
     marker = {"credit_note": note.number}
     try:
         refund = payments.refund_made(intent, metadata=marker) or payments.refund(
@@ -285,11 +285,9 @@ def retry_credit_note_refunds(now: datetime | None = None) -> RefundRun:
     """The beat job's net: every credit note still owing a card refund (its task gave up, or
     was never queued) is refunded now; one that fails again stays for the next run."""
     run = RefundRun()
-    owing = Invoice.objects.owing_money_back().filter(
+    owing = Invoice.objects.owing_card_refunds().filter(
         # Its own task's retries are spent by then (``billing.tasks._PAYMENT_RETRIES``).
         finalized_at__lte=(now or timezone.now()) - REFUND_TASK_GRACE,
-        refund_failure="",
-        credit_of__in=Invoice.objects.paid_by_card(),
     )
     for note_id, number in owing.order_by("pk").values_list("pk", "number"):
         try:
@@ -412,7 +410,7 @@ def _card_refund_made(note: Invoice) -> str | None:
     one was made; None for any other note."""
     row = Invoice.objects.select_related("credit_of").get(pk=note.pk)
     intent = row.credit_of.intent_that_paid if row.credit_of_id else ""
-    if not intent or row.refund_amount <= 0 or row.refunded_at is not None:
+    if not intent or not row.owes_money_back:
         return None
     try:
         return payments.refund_made(intent, metadata={"credit_note": row.number})

@@ -393,3 +393,41 @@ def test_the_note_says_how_its_money_went_back(invoiced, committed):
     text = " ".join(pdf_text(pdf.content).split())
     assert "14.28 EUR is paid back to you by bank transfer." in text
     assert "refunded to the card" not in text
+
+
+def test_which_notes_owe_a_card_refund_is_one_rule_in_python_and_in_a_query(
+    invoiced, admin_session, committed
+):
+    """``Invoice.owes_card_refund`` (the refund task's question) and ``owing_card_refunds()``
+    (the beat job's net) name the same notes: of each way a note can stand, only the card-paid
+    invoice's note not refunded yet owes one."""
+    from billing import invoicing
+
+    def note_of(invoice, *, commit=True) -> Invoice:
+        issue = invoicing.issue_credit_note
+        note = committed(issue, invoice) if commit else issue(invoice)
+        return Invoice.objects.select_related("credit_of").get(pk=note.pk)
+
+    finance, _ = admin_session("finance")
+    _, by_transfer = invoiced(card=None)
+    record_offline(finance, by_transfer)
+    _, unpaid = invoiced(card=None)
+    _, refused = invoiced()
+    gone(refused)
+    notes = {
+        "owing": note_of(invoiced()[1], commit=False),  # its refund task not run yet
+        "refunded": note_of(invoiced()[1]),
+        "refused for good": note_of(refused),
+        "paid by transfer": note_of(by_transfer),
+        "nothing to give back": note_of(unpaid),
+    }
+
+    in_python = {what for what, note in notes.items() if note.owes_card_refund}
+    in_a_query = set(Invoice.objects.owing_card_refunds().values_list("pk", flat=True))
+    assert in_python == {"owing"}
+    assert in_a_query == {notes["owing"].pk}
+    owes_back = {what for what, note in notes.items() if note.owes_money_back}
+    assert owes_back == {"owing", "refused for good", "paid by transfer"}  # by card or transfer
+    assert set(Invoice.objects.owing_money_back().values_list("pk", flat=True)) == {
+        notes[what].pk for what in owes_back
+    }
