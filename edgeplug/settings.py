@@ -58,10 +58,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Before axes: its lockout-clearing commands are replaced by ones refusing to clear a
+    # lockout unaudited (edgeplug/accounts/management/commands/axes_reset*.py).
+    "edgeplug.accounts",
     "axes",
     "csp",
     "edgeplug.core",
-    "edgeplug.accounts",
     "edgeplug.tenancy",
     "edgeplug.audit",
     "edgeplug.health",

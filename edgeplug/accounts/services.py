@@ -201,21 +201,23 @@ def revoke_refresh_token(request, token: RefreshToken) -> None:
 
 @transaction.atomic
 def unlock_account(
-    email: str, *, addresses: Collection[str | None], actor=None, request=None
+    email: str, *, addresses: Collection[str | None] | None, actor=None, request=None
 ) -> AuditEvent | None:
     """Clear an account's sign-in lockout early (support: someone mistyped their password
     too often): forget the failed sign-ins django-axes counts for it from ``addresses`` (those
-    of the rows staff chose), so it signs in again from there at once; its lock elsewhere (a
-    guesser's address) stays. Audited as ``account_unlocked`` against the account, with how
-    many were forgotten and from which addresses; nothing is recorded when there was nothing
-    to forget. Counts older than the lockout period are forgotten anyway
-    (docs/security.md)."""
+    of the rows staff chose; None: from everywhere), so it signs in again from there at once;
+    its lock elsewhere (a guesser's address) stays. Audited as ``account_unlocked`` against
+    the account, with how many were forgotten and from which addresses; nothing is recorded
+    when there was nothing to forget. Counts older than the lockout period are forgotten
+    anyway (docs/security.md). The admin's *Clear lock* and ``manage.py unlock_account``."""
     if not email:
         raise ValueError("unlock_account needs the account's email")
-    chosen = Q(ip_address__in=[address for address in addresses if address])
-    if None in addresses:  # a row axes stored without an address
-        chosen |= Q(ip_address__isnull=True)
-    rows = AccessAttempt.objects.filter(chosen, username=email)
+    rows = AccessAttempt.objects.filter(username=email)
+    if addresses is not None:
+        chosen = Q(ip_address__in=[address for address in addresses if address])
+        if None in addresses:  # a row axes stored without an address
+            chosen |= Q(ip_address__isnull=True)
+        rows = rows.filter(chosen)
     # Read under lock: a failure added to one of these rows meanwhile waits for the delete.
     attempts = list(
         rows.select_for_update().values_list("pk", "ip_address", "failures_since_start")

@@ -1,10 +1,12 @@
-"""Staff clear a sign-in lockout early in the admin (Axes → Access attempts, "Clear lock"),
-audited as ``account_unlocked`` (accounts.services.unlock_account). django-axes' own tables
-are otherwise read-only there: deleting access attempts would lift a lockout unaudited,
-deleting log rows would erase who signed in when."""
+"""Staff clear a sign-in lockout early in the admin (Axes → Access attempts, "Clear lock"), and
+an operator with ``manage.py unlock_account``, both audited as ``account_unlocked``
+(accounts.services.unlock_account); django-axes' own ``axes_reset…`` commands refuse. Its
+tables are otherwise read-only in the admin: deleting access attempts would lift a lockout
+unaudited, deleting log rows would erase who signed in when."""
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from edgeplug.audit.models import AuditEvent
@@ -127,4 +129,52 @@ def test_axes_rows_cannot_be_deleted_or_changed_in_the_admin(admin_session, mode
     assert list(model.objects.order_by("pk")) == rows
     assert model.objects.get(pk=rows[0].pk).username == rows[0].username
     assert _sign_in(api, email).status_code == 403  # the lock holds
+    assert not AuditEvent.objects.filter(action="account_unlocked").exists()
+
+
+def test_an_operator_clears_a_lock_with_unlock_account(capsys):
+    api = APIClient()
+    locked, still_locked = _locked_out(api), _locked_out(api)
+    AccessAttempt.objects.create(  # a guesser's failures elsewhere
+        username=locked, ip_address="198.51.100.7", failures_since_start=3, path_info=TOKEN
+    )
+
+    here = AccessAttempt.objects.get(username=locked, ip_address="127.0.0.1")
+
+    call_command("unlock_account", locked.upper(), "--address", "127.0.0.1")
+
+    failures = here.failures_since_start
+    assert capsys.readouterr().out == (
+        f"Lock of {locked} cleared: {failures} failed sign-ins forgotten (from 127.0.0.1); "
+        "audited as account_unlocked.\n"
+    )
+    [event] = AuditEvent.objects.filter(action="account_unlocked")
+    assert (event.actor, event.target) == (None, locked)
+    assert event.details == {"email": locked, "failures": failures, "addresses": ["127.0.0.1"]}
+    assert _sign_in(api, locked).status_code == 200
+    assert AccessAttempt.objects.filter(username=locked, ip_address="198.51.100.7").exists()
+    assert _sign_in(api, still_locked).status_code == 403
+
+    call_command("unlock_account", still_locked)  # from every address
+    assert _sign_in(api, still_locked).status_code == 200
+    call_command("unlock_account", still_locked)
+    assert capsys.readouterr().out.endswith(f"{still_locked} has no failed sign-ins to forget.\n")
+    assert AuditEvent.objects.filter(action="account_unlocked").count() == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["axes_reset"],
+        ["axes_reset_ip", "127.0.0.1"],
+        ["axes_reset_username", "x@example.com"],
+        ["axes_reset_ip_username", "127.0.0.1", "x@example.com"],
+    ],
+)
+def test_django_axes_reset_commands_refuse_to_clear_a_lock_unaudited(command):
+    api = APIClient()
+    locked = _locked_out(api)
+    with pytest.raises(CommandError, match=r"Use `manage\.py unlock_account EMAIL"):
+        call_command(*[locked if arg == "x@example.com" else arg for arg in command])
+    assert _sign_in(api, locked).status_code == 403
     assert not AuditEvent.objects.filter(action="account_unlocked").exists()

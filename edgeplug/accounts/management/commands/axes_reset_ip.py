@@ -1,0 +1,3 @@
+from edgeplug.accounts.management.axes_refused import refusing
+
+Command = refusing("axes_reset_ip")
