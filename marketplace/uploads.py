@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
-from marketplace.packageformat.errors import PackageTooLarge
+from marketplace.packageformat import Limits, reject_oversized
 
 PACKAGE_FIELD = "package"
 
@@ -20,9 +20,9 @@ class PackageUploadHandler(TemporaryFileUploadHandler):
     # per MiB, in Python; 256 KiB held in memory per request is nothing beside the package.
     chunk_size = 256 * 1024
 
-    def __init__(self, request=None, *, max_bytes: int):
+    def __init__(self, request=None, *, limits: Limits):
         super().__init__(request)
-        self.max_bytes = max_bytes
+        self.limits = limits
         self.received = 0
 
     def new_file(self, field_name, *args, **kwargs):
@@ -31,10 +31,7 @@ class PackageUploadHandler(TemporaryFileUploadHandler):
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
-        if self.received > self.max_bytes:
-            raise PackageTooLarge(
-                f"Packages are limited to {self.max_bytes} bytes; this one is larger."
-            )
+        reject_oversized(self.received, self.limits)
         return super().receive_data_chunk(raw_data, start)
 
 

@@ -89,9 +89,7 @@ class AgentUpload(APIView):
         ),
     )
     def post(self, request):
-        request.upload_handlers = [
-            PackageUploadHandler(request, max_bytes=package_limits().max_package_bytes)
-        ]
+        request.upload_handlers = [PackageUploadHandler(request, limits=package_limits())]
         data = validated(s.UploadSerializer, request)
         check_level(data["level"])  # before the package is stored
         upload = data["package"]

@@ -282,12 +282,16 @@ def pack(directory: Path, out: Path | None) -> None:
 def sign(package: Path, key_path: Path | None, out: Path | None) -> None:
     """Sign PACKAGE: a detached Ed25519 signature over the SHA-256 of its bytes.
 
-    Writes the base64 signature to PACKAGE.sig and prints the key id that made it.
+    PACKAGE is checked first with the server's validator, as `verify` checks it: a file that
+    is not a valid package is refused with its code (e.g. not_a_zip) and no signature is
+    written. Writes the base64 signature to PACKAGE.sig and prints the key id that made it.
     """
     keys = load_key_file(key_path or default_key_path())
-    signature = signing.sign(keys.private_key, _file_digest(package))
+    data, checked = _read_package(package)
+    signature = signing.sign_package(keys.private_key, data)
     target = out or _signature_path(package)
     write_output(target, (signing.encode_b64(signature) + "\n").encode("ascii"))
+    click.echo(f"package:   {checked.name} {checked.version} (sha256:{checked.sha256})")
     click.echo(f"signature: {target}")
     click.echo(f"key id:    {keys.key_id}")
 
@@ -448,9 +452,7 @@ def verify(
         raise click.UsageError("--signature needs --public-key or --key")
     if (certificate_path is None) != (keyset_path is None):
         raise click.UsageError("--certificate and --keyset go together")
-    data = package.read_bytes()
-    with _package_format() as packageformat:
-        checked = packageformat.inspect_package(data)
+    data, checked = _read_package(package)
     click.echo(f"package:     ok ({checked.name} {checked.version}, sha256:{checked.sha256})")
     if public_key or key_path:
         raw_key = (
@@ -517,6 +519,15 @@ def _password(email: str) -> str:
         raise CliError(
             "password_required", f"no password: set {PASSWORD_ENV} or run in a terminal"
         ) from exc
+
+
+def _read_package(path: Path):
+    """PACKAGE's bytes and what the server's validator makes of them (``ValidatedPackage``),
+    or its refusal as a CLI error. A file over the size cap is refused before it is read."""
+    with _package_format() as packageformat:
+        packageformat.reject_oversized(path.stat().st_size)
+        data = path.read_bytes()
+        return data, packageformat.inspect_package(data)
 
 
 def _file_digest(path: Path) -> bytes:

@@ -4,7 +4,7 @@ Pure Python, no Django: ``edgeplug pack`` and ``edgeplug verify`` import it on a
 machine. See ``docs/package-format.md`` for the format itself.
 """
 
-from .archive import PackageEntry, ValidatedPackage, inspect_package
+from .archive import PackageEntry, ValidatedPackage, inspect_package, reject_oversized
 from .errors import PackageError
 from .limits import DEFAULT_LIMITS, Limits
 from .manifest import MANIFEST_NAME, check_referenced_files, parse_manifest, validate_manifest
@@ -31,6 +31,7 @@ __all__ = [
     "pack_directory",
     "parse_manifest",
     "parse_record",
+    "reject_oversized",
     "validate_manifest",
     "write_record",
 ]

@@ -175,7 +175,7 @@ def inspect_package(
     very bytes (an upload verifies its signature over it), so 1 MiB is not hashed twice. It is
     trusted as given: it becomes the package's content address, so never pass a digest
     someone else supplied."""
-    _reject_oversized_package(data, limits)
+    reject_oversized(len(data), limits)
     end = _locate_end_record(data)
     _reject_too_many_declared_entries(end, limits)
     _reject_data_around_central_directory(data, end)
@@ -186,10 +186,12 @@ def inspect_package(
         return _validate_contents(archive, limits, sha256)
 
 
-def _reject_oversized_package(data: bytes, limits: Limits) -> None:
-    if len(data) > limits.max_package_bytes:
+def reject_oversized(size: int, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse a package of ``size`` bytes over the cap, before reading it (the CLI asks with
+    a file's size, a streamed upload with what has arrived so far)."""
+    if size > limits.max_package_bytes:
         raise PackageTooLarge(
-            f"the package is {len(data)} bytes, the cap is {limits.max_package_bytes}"
+            f"Packages are limited to {limits.max_package_bytes} bytes; this one is larger."
         )
 
 

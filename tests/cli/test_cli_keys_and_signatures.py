@@ -42,6 +42,7 @@ def test_sign_writes_a_detached_signature_that_verifies(cli, tmp_path):
     package.write_bytes(make_package())
     out = cli.ok("sign", str(package))
     key = json.loads((cli.config_dir / "signing-key.json").read_text())
+    assert "package:   pump-anomaly 1.0.0 (sha256:" in out
     assert f"key id:    {key['key_id']}" in out
     signature = signing.decode_signature((tmp_path / "agent.epk.sig").read_text())
     signing.verify_package(
@@ -51,6 +52,28 @@ def test_sign_writes_a_detached_signature_that_verifies(cli, tmp_path):
     verified = cli.ok("verify", str(package), "--public-key", key["public_key"])
     assert "package:     ok (pump-anomaly 1.0.0, sha256:" in verified
     assert f"signature:   ok (key {key['key_id']})" in verified
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"plain text, not a zip", "not_a_zip"),
+        (make_package(make_manifest(version=None)), "schema_violation"),
+        (None, "package_too_large"),  # a sparse file one byte over the 64 MiB cap
+    ],
+    ids=["text", "manifest_without_version", "over_the_cap"],
+)
+def test_sign_refuses_what_is_not_a_package_and_writes_no_signature(cli, tmp_path, content, code):
+    """The validator ``verify`` and the server run: a vendor learns it before uploading."""
+    cli.ok("keygen")
+    package = tmp_path / "agent.epk"
+    if content is None:
+        with package.open("wb") as sparse:
+            sparse.truncate(64 * 1024 * 1024 + 1)
+    else:
+        package.write_bytes(content)
+    cli.refused("sign", str(package), code=code)
+    assert not (tmp_path / "agent.epk.sig").exists()
 
 
 def test_verify_refuses_a_signature_from_another_key(cli, tmp_path):

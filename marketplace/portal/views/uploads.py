@@ -94,9 +94,7 @@ def _store(request, form: UploadForm) -> AgentVersion:
 def upload(request):
     # The package streams to a capped temporary file, so the handler is set before the body
     # is read, and CSRF is checked (below) only after that.
-    request.upload_handlers = [
-        PackageUploadHandler(request, max_bytes=package_limits().max_package_bytes)
-    ]
+    request.upload_handlers = [PackageUploadHandler(request, limits=package_limits())]
     try:
         return _upload(request)
     except DomainError as exc:
