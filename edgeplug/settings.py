@@ -145,13 +145,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (throttling counters) --------------------------------------------------------------
 # Shared by every process of the deployment, or a rate would hold per process only: Redis on
 # the full stack, files under var/ on the embedded default (no server, safe across processes).
+# A request goes on without a cache it cannot reach (edgeplug/core/cache_outage.py); one
+# that does not answer counts as unreachable after CACHE_TIMEOUT_S (redis-py waits forever).
 REDIS_URL = _secret("REDIS_URL")
+CACHE_TIMEOUT_S = env.float("CACHE_TIMEOUT_S", default=1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="edgeplug"),
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_TIMEOUT_S,
+                "socket_timeout": CACHE_TIMEOUT_S,
+            },
         }
     }
 else:

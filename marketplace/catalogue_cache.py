@@ -24,6 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from certification.certificates.platform_keys import keyring
+from edgeplug.core.cache_outage import CacheDown, going_on_without
 from marketplace.visibility import sees_public_catalogue
 
 GENERATION_KEY = "catalogue:generation"
@@ -31,8 +32,18 @@ GENERATION_KEY = "catalogue:generation"
 
 def invalidate_catalogue() -> None:
     """Forget every cached catalogue response once the current transaction commits (at once
-    outside a transaction)."""
-    transaction.on_commit(_start_generation)
+    outside a transaction). With the cache unreachable the action that asked still succeeds
+    (it has committed) and the failure is logged: a cache that lost its entries meanwhile
+    has nothing stale; one that kept them (a network split) may serve them until they expire,
+    ``CATALOGUE_CACHE_SECONDS`` after they were stored."""
+    transaction.on_commit(_forget_everything)
+
+
+def _forget_everything() -> None:
+    try:
+        _start_generation()
+    except CacheDown as exc:
+        going_on_without("forgetting the cached catalogue", exc)
 
 
 def _start_generation() -> str:
@@ -76,8 +87,12 @@ def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpR
     keys = ",".join(sorted(keyring().vouching_key_ids()))
     url = f"{media_type} {keys} {request.build_absolute_uri()}"
     key = "catalogue:" + hashlib.sha256(url.encode()).hexdigest()
-    found = cache.get_many([GENERATION_KEY, key])
-    generation = _current_generation(found)
+    try:
+        found = cache.get_many([GENERATION_KEY, key])
+        generation = _current_generation(found)
+    except CacheDown as exc:
+        going_on_without("reading the cached catalogue", exc)
+        return respond()
     entry = found.get(key)
     if entry is not None and entry[0] == generation:
         if sees_public_catalogue(request):
@@ -87,5 +102,8 @@ def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpR
     if response.status_code != 200 or not sees_public_catalogue(request):
         return response
     content = renderer.render(response.data, media_type, {"request": request})
-    cache.set(key, (generation, content), timeout)
+    try:
+        cache.set(key, (generation, content), timeout)
+    except CacheDown as exc:
+        going_on_without("storing a catalogue answer", exc)
     return HttpResponse(content, content_type=renderer.media_type)

@@ -13,6 +13,7 @@ from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from edgeplug.audit.services import client_ip
+from edgeplug.core.cache_outage import CacheDown, going_on_without
 from edgeplug.errors import retry_seconds
 
 # The sliding window of DRF's throttles (a request counts if it came less than the duration
@@ -67,10 +68,14 @@ class _SettingsRateMixin:
         if self.key is None:
             return True
         self.now = self.timer()
-        allowed, count, oldest = script(
-            keys=[self.cache.make_key(f"{self.key}:window")],
-            args=[repr(self.now), self.duration, self.num_requests, uuid.uuid4().hex],
-        )
+        try:
+            allowed, count, oldest = script(
+                keys=[self.cache.make_key(f"{self.key}:window")],
+                args=[repr(self.now), self.duration, self.num_requests, uuid.uuid4().hex],
+            )
+        except CacheDown as exc:  # let it through: nothing counts requests meanwhile
+            going_on_without(f"counting a request against the {self.scope} throttle", exc)
+            return True
         if allowed:
             return True
         self._window = (int(count), float(oldest))
