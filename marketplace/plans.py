@@ -2,7 +2,8 @@
 
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 
 from django.db import transaction
 
@@ -27,41 +28,65 @@ PRICE_FIELDS = ("name", "currency", "amount", "terms")
 def _reject_unprintable_name(name: str) -> None:
     """The plan's name is printed on its buyers' invoices."""
     if refusal := unprintable(name):
-        raise InvalidPlanName(f"name: {refusal}")
+        raise InvalidPlanName(f"name: {refusal}", field="name")
 
 
 def validated_price(
     kind: str, currency: str, amount: int, terms: dict, *, new_terms: bool = True
 ) -> tuple[str, int, dict]:
-    """The plan's (currency, amount, terms) in stored form, or InvalidPlan saying why;
-    ``new_terms`` when the terms are given now, not kept as stored (``check_new_hours``)."""
-    try:
-        if kind == PlanKind.FREE:
-            _reject_price_on_free_plan(currency, amount, terms)
-            return "", 0, {}
+    """The plan's (currency, amount, terms) in stored form, or InvalidPlan saying why and
+    naming the field to correct; ``new_terms`` when the terms are given now, not kept as
+    stored (``check_new_hours``)."""
+    if kind == PlanKind.FREE:
+        _reject_price_on_free_plan(currency, amount, terms)
+        return "", 0, {}
+    with _refused_in("currency"):
         pricing.currency_exponent(currency)
-        if kind == PlanKind.ONE_TIME:
-            if terms:
-                raise InvalidPlan("A one-time plan takes an amount, not metered terms.")
+    if kind == PlanKind.ONE_TIME:
+        if terms:
+            raise InvalidPlan("A one-time plan takes an amount, not metered terms.", field="terms")
+        with _refused_in("amount"):
             total = pricing.price_one_time(amount, currency, 1).total
-            if total <= 0:
-                raise InvalidPlan("A one-time plan needs an amount above zero (or use free).")
-            if refusal := payments.unchargeable(amount, currency):
-                raise InvalidPlan(f"A one-time plan is paid by card at checkout: {refusal}.")
-            return currency, amount, {}
-        if amount:
-            raise InvalidPlan("A metered plan is priced by its terms; amount must be 0.")
+        if total <= 0:
+            raise InvalidPlan(
+                "A one-time plan needs an amount above zero (or use free).", field="amount"
+            )
+        if refusal := payments.unchargeable(amount, currency):
+            raise InvalidPlan(
+                f"A one-time plan is paid by card at checkout: {refusal}.", field="amount"
+            )
+        return currency, amount, {}
+    if amount:
+        raise InvalidPlan(
+            "A metered plan is priced by its terms; amount must be 0.", field="amount"
+        )
+    with _refused_in("terms"):
         parsed = pricing.parse_metered_terms(currency, terms)
         if new_terms:
             pricing.check_new_hours(parsed)
-        return currency, 0, pricing.terms_as_json(parsed)
+    return currency, 0, pricing.terms_as_json(parsed)
+
+
+@contextmanager
+def _refused_in(field: str) -> Iterator[None]:
+    """``pricing``'s refusal of what is inside, as ``InvalidPlan`` naming ``field``."""
+    try:
+        yield
     except pricing.InvalidPriceTerms as exc:
-        raise InvalidPlan(str(exc)) from exc
+        raise InvalidPlan(str(exc), field=field) from exc
 
 
 def _reject_price_on_free_plan(currency: str, amount: int, terms: dict) -> None:
-    if amount or terms or currency:
-        raise InvalidPlan("A free plan has no currency, amount or terms.")
+    given = [
+        name
+        for name, value in (("currency", currency), ("amount", amount), ("terms", terms))
+        if value
+    ]
+    if given:
+        raise InvalidPlan(
+            f"A free plan has no currency, amount or terms: leave out {', '.join(given)}.",
+            field=given[0],
+        )
 
 
 @transaction.atomic

@@ -36,3 +36,29 @@ def test_a_metered_plan_without_its_hourly_price_focuses_that_price(journey, ven
     journey.check()
     assert "Plan By the hour is offered." in page.locator(".messages").inner_text()
     assert PricePlan.objects.get(agent=agent, key="hourly").terms["unit_amount"] == 25
+
+
+def test_a_plan_name_invoices_cannot_print_focuses_the_name(journey, vendor_admin):
+    """The refusal comes from the plan rules the API runs (``invalid_plan_name``), not from the
+    form: it names its field, and the page marks that one, below the refusal that takes the focus.
+    Before, the page said it above the form and left the name unmarked."""
+    agent = AgentFactory(tenant=vendor_admin.memberships.get().tenant, name="pump-anomaly")
+    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+    pricing = f"/portal/agents/{agent.pk}/pricing/"
+    # Key, name (a bidirectional override would print another price), One Time, USD as the
+    # form opens, 10.00.
+    typed = ("basic", "Basic \u202e00.001 EUR", "O", "", "10")
+    page = refused_by_keyboard(journey, vendor_admin, pricing, "key", *typed)
+
+    refusal = page.locator(".refusal")
+    expect(refusal).to_be_focused()
+    expect(refusal).to_contain_text("invalid_plan_name")
+    name = page.get_by_label("Plan name")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(name).to_have_accessible_description(re.compile("bidirectional control U\\+202E"))
+    expect(page.get_by_label("One-time price")).to_have_value("10")
+    assert not PricePlan.objects.filter(agent=agent).exists()
+    page.keyboard.press("Tab")  # from the refusal into the form: the key, then the name
+    expect(page.get_by_label("Plan key")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(name).to_be_focused()

@@ -111,6 +111,32 @@ def test_invalid_plans_are_refused_and_nothing_is_stored(vendor, agent, body, co
     assert not PricePlan.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "detail"),
+    [
+        ({"kind": "one_time", "currency": "ZZZ", "amount": 10}, "currency", "Unknown currency"),
+        ({"kind": "one_time", "currency": "EUR", "amount": 0}, "amount", "above zero"),
+        ({"kind": "one_time", "currency": "EUR", "amount": 49}, "amount", "paid by card"),
+        ({"kind": "one_time", "currency": "EUR", "amount": 900, "terms": GRADUATED}, "terms", ""),
+        ({"kind": "metered", "currency": "USD", "amount": 5, "terms": GRADUATED}, "amount", ""),
+        ({"kind": "metered", "currency": "USD", "terms": {"scheme": "volume"}}, "terms", ""),
+        ({"kind": "metered", "currency": "USD", "terms": TOO_MANY_HOURS}, "terms", ""),
+        ({"kind": "free", "amount": 10, "terms": GRADUATED}, "amount", "leave out amount, terms"),
+        ({"kind": "free", "currency": "USD"}, "currency", "leave out currency."),
+        ({"kind": "free", "name": "Basic \u202e00.001 EUR"}, "name", "name: "),
+    ],
+)
+def test_a_refused_plan_names_the_field_to_correct(vendor, agent, body, field, detail):
+    """The body's ``field`` says where (the portal marks and focuses that field of its form),
+    one field even when several are wrong: the first, in the order the form shows them."""
+    response = vendor.client.post(
+        plans_url(agent.pk), {"key": "p", "name": "P", **body}, format="json"
+    )
+    assert response.status_code == 400, response.json()
+    assert response.json()["field"] == field
+    assert detail in response.json()["detail"]
+
+
 def test_plan_key_is_unique_per_agent(vendor, agent, make_plan):
     make_plan("free", key="trial")
     again = vendor.client.post(
