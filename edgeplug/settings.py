@@ -146,9 +146,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Shared by every process of the deployment, or a rate would hold per process only: Redis on
 # the full stack, files under var/ on the embedded default (no server, safe across processes).
 # A request goes on without a cache it cannot reach (edgeplug/core/cache_outage.py); one
-# that does not answer counts as unreachable after CACHE_TIMEOUT_S (redis-py waits forever).
+# that does not answer counts as unreachable after CACHE_TIMEOUT_S (redis-py's default is 5 s,
+# and a request makes several cache calls). django-redis reads these OPTIONS in upper case
+# only, and drops a 0 for that default.
 REDIS_URL = _secret("REDIS_URL")
 CACHE_TIMEOUT_S = env.float("CACHE_TIMEOUT_S", default=1.0)
+if CACHE_TIMEOUT_S <= 0:
+    raise environ.ImproperlyConfigured("CACHE_TIMEOUT_S must be more than 0")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -156,8 +160,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="edgeplug"),
             "OPTIONS": {
-                "socket_connect_timeout": CACHE_TIMEOUT_S,
-                "socket_timeout": CACHE_TIMEOUT_S,
+                "SOCKET_CONNECT_TIMEOUT": CACHE_TIMEOUT_S,
+                "SOCKET_TIMEOUT": CACHE_TIMEOUT_S,
             },
         }
     }

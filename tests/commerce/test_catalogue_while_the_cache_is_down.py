@@ -2,8 +2,9 @@
 and buy and vendors still work, with the catalogue read from the database and the throttles
 letting requests through; each place says so in the log. ``/ready`` names the cache.
 
-The cache here is a Redis URL on a loopback port that refuses connections (bound, never
-listening), whatever cache the rest of the suite uses."""
+The cache here is the suite's Redis cache configuration (``CACHES``, with its
+``CACHE_TIMEOUT_S``) moved to a loopback port that refuses connections, or that takes them
+and never answers."""
 
 import logging
 import socket
@@ -15,17 +16,30 @@ from tests.commerce.conftest import buy_free, catalogue
 pytestmark = pytest.mark.django_db
 
 
+def _cache_at(settings, port: int) -> None:
+    """The deployment's own Redis cache settings (its timeouts), at ``port``."""
+    configured = settings.CACHES["default"]
+    if "redis" not in configured["BACKEND"]:
+        pytest.skip("this run uses the file cache (no REDIS_URL): no Redis cache to lose")
+    settings.CACHES = {"default": {**configured, "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+
+
 @pytest.fixture
 def cache_down(settings):
+    """A port that refuses connections: bound, never listening."""
     with socket.socket() as refusing:
         refusing.bind(("127.0.0.1", 0))
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
-                "LOCATION": f"redis://127.0.0.1:{refusing.getsockname()[1]}/0",
-                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-            }
-        }
+        _cache_at(settings, refusing.getsockname()[1])
+        yield
+
+
+@pytest.fixture
+def cache_silent(settings):
+    """A port that takes connections and never answers: listening, never accepting."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        _cache_at(settings, silent.getsockname()[1])
         yield
 
 
@@ -70,3 +84,20 @@ def test_the_api_goes_on_without_its_cache_and_says_so(
     ready = api.get("/ready")
     assert ready.status_code == 503
     assert ready.json()["checks"]["cache"] == "unavailable (ConnectionError)"
+
+
+# The guard: redis-py's own 5 s (django-redis ignores lower-case timeout OPTIONS) would keep
+# this request about 15 s, at its three cache calls; CACHE_TIMEOUT_S (1 s) keeps it about 3 s.
+@pytest.mark.timeout(8, func_only=True)
+def test_a_cache_that_never_answers_costs_a_request_its_timeout_at_each_call(
+    cache_silent, api, agent, published, certificate, caplog
+):
+    caplog.set_level(logging.WARNING, logger="edgeplug.core.cache_outage")
+
+    assert catalogue(api) == [agent.pk]
+
+    assert [record.getMessage().split(", going on")[0] for record in caplog.records] == [
+        "cache unavailable while counting a request against the anon throttle",
+        "cache unavailable while counting a request against the user throttle",
+        "cache unavailable while reading the cached catalogue",
+    ]
