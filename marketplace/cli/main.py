@@ -287,8 +287,9 @@ def sign(package: Path, key_path: Path | None, out: Path | None) -> None:
     written. Writes the base64 signature to PACKAGE.sig and prints the key id that made it.
     """
     keys = load_key_file(key_path or default_key_path())
-    data, checked = _read_package(package)
-    signature = signing.sign_package(keys.private_key, data)
+    _, checked = _read_package(package)
+    # The validator hashed the bytes already: its digest is the message a signature covers.
+    signature = signing.sign(keys.private_key, bytes.fromhex(checked.sha256))
     target = out or _signature_path(package)
     write_output(target, (signing.encode_b64(signature) + "\n").encode("ascii"))
     click.echo(f"package:   {checked.name} {checked.version} (sha256:{checked.sha256})")
