@@ -14,13 +14,8 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from tests.network import free_port
 from tests.processes import stop_process
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def database_url_for_test_db() -> str:

@@ -1,10 +1,47 @@
-"""Cutting a test off the network: every way a library opens a connection or resolves a name
-calls the test's ``refuse`` instead."""
+"""Loopback ports for tests, and cutting a test off the network.
+
+- ``free_port()``: a port for a server the test is about to start.
+- ``refusing_port()``: a port that refuses connections, the way a server that is down does.
+- ``silent_port()``: a port that takes connections and never answers, the way a server that
+  hangs does (a client without a timeout waits there for ever).
+- ``cut_network()``: every way a library opens a connection or resolves a name calls the
+  test's ``refuse`` instead."""
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now, for a server the test starts on it. Once
+    released the kernel may hand it out again: to stand for a server that is down, hold a
+    ``refusing_port()`` instead."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections while the block runs: bound, never listening,
+    so nothing else can take it meanwhile."""
+    with socket.socket() as refusing:
+        refusing.bind((LOOPBACK, 0))
+        yield refusing.getsockname()[1]
+
+
+@contextmanager
+def silent_port() -> Iterator[int]:
+    """A loopback port that takes connections and never answers while the block runs:
+    listening (the kernel completes the handshake), never accepting, never reading."""
+    with socket.socket() as silent:
+        silent.bind((LOOPBACK, 0))
+        silent.listen(16)
+        yield silent.getsockname()[1]
 
 
 def cut_network(monkeypatch: pytest.MonkeyPatch, refuse: Callable[..., object]) -> None:

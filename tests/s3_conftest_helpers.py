@@ -7,7 +7,6 @@ so nothing here is imported as a fixture (which linters would report as unused n
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +18,13 @@ import boto3
 import requests
 from botocore.config import Config
 
+from tests.network import free_port
+
 REGION = "us-east-1"
 # moto accepts any credentials; these never leave the loopback interface.
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
 S3_BACKEND = "storages.backends.s3.S3Storage"
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (also used as a closed endpoint)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def moto_server_command() -> list[str]:

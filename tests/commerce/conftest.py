@@ -59,10 +59,10 @@ def localstripe(tmp_path_factory):
 
     from django.conf import settings as django_settings
 
+    from tests.network import free_port
+
     home = tmp_path_factory.mktemp("localstripe")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "HOME": str(home),
@@ -115,9 +115,8 @@ def stripe_on(settings, localstripe):
 
 
 class Processor:
-    """Switches the SDK between localstripe, a loopback port that refuses connections (bound,
-    never listening, so nothing else takes it meanwhile) and one that takes connections but
-    never answers (listening, never accepting: the kernel completes the handshake)."""
+    """Switches the SDK between localstripe, a loopback port that refuses connections and one
+    that takes connections but never answers (``tests.network``)."""
 
     def __init__(self, settings, up_at: str, down_at: str, silent_at: str):
         self._settings, self._up_at = settings, up_at
@@ -135,17 +134,11 @@ class Processor:
 
 @pytest.fixture
 def processor(settings, stripe_on):
-    import socket
+    from tests.network import refusing_port, silent_port
 
-    with socket.socket() as refusing, socket.socket() as silent:
-        refusing.bind(("127.0.0.1", 0))
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(16)
+    with refusing_port() as refusing, silent_port() as silent:
         yield Processor(
-            settings,
-            stripe_on,
-            f"http://127.0.0.1:{refusing.getsockname()[1]}",
-            f"http://127.0.0.1:{silent.getsockname()[1]}",
+            settings, stripe_on, f"http://127.0.0.1:{refusing}", f"http://127.0.0.1:{silent}"
         )
 
 

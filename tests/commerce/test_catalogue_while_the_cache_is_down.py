@@ -7,11 +7,11 @@ The cache here is the suite's Redis cache configuration (``CACHES``, with its
 and never answers."""
 
 import logging
-import socket
 
 import pytest
 
 from tests.commerce.conftest import buy_free, catalogue
+from tests.network import refusing_port, silent_port
 
 pytestmark = pytest.mark.django_db
 
@@ -26,20 +26,15 @@ def _cache_at(settings, port: int) -> None:
 
 @pytest.fixture
 def cache_down(settings):
-    """A port that refuses connections: bound, never listening."""
-    with socket.socket() as refusing:
-        refusing.bind(("127.0.0.1", 0))
-        _cache_at(settings, refusing.getsockname()[1])
+    with refusing_port() as port:
+        _cache_at(settings, port)
         yield
 
 
 @pytest.fixture
 def cache_silent(settings):
-    """A port that takes connections and never answers: listening, never accepting."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(16)
-        _cache_at(settings, silent.getsockname()[1])
+    with silent_port() as port:
+        _cache_at(settings, port)
         yield
 
 

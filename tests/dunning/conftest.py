@@ -14,6 +14,7 @@ from tests.commerce.conftest import (  # noqa: F401 - fixtures used by these tes
     agent,
     certificate,
     localstripe,
+    processor,
     published,
     save_card,
     stripe_client,

@@ -24,7 +24,6 @@ from tests.commerce.conftest import (  # noqa: F401 - a fixture used here
     stripe_client,
 )
 from tests.dunning.conftest import INVOICES, TOTAL, signed_in
-from tests.dunning.test_lost_first_charge import unreachable
 from tests.dunning.test_payment_admin import record_offline
 from tests.invoices.pdf_reading import pdf_text
 from tests.invoicing.conftest import JAN, Customer
@@ -121,11 +120,11 @@ def test_finance_s_credit_note_of_a_card_paid_invoice_refunds_it(
 
 
 def test_a_refund_that_failed_is_made_by_the_beat_job_once(
-    invoiced, admin_session, settings, clock, monkeypatch, django_capture_on_commit_callbacks
+    invoiced, admin_session, processor, clock, monkeypatch, django_capture_on_commit_callbacks
 ):
     _, invoice = invoiced()
     finance, _ = admin_session("finance")
-    processor, settings.STRIPE_API_BASE = settings.STRIPE_API_BASE, unreachable()
+    processor.down()
     monkeypatch.setattr(tasks.refund_credit_note, "max_retries", 0)
 
     with django_capture_on_commit_callbacks(execute=True):  # the task fails, and gives up
@@ -141,7 +140,7 @@ def test_a_refund_that_failed_is_made_by_the_beat_job_once(
     still_down = tasks.retry_credit_note_refunds.apply().get()
     assert "payment processor failed" in still_down["errors"][note.number]
 
-    settings.STRIPE_API_BASE = processor
+    processor.up()
     clock.shift(timedelta(hours=1))
     made = tasks.retry_credit_note_refunds.apply().get()
     note.refresh_from_db()

@@ -4,7 +4,6 @@ and the beat jobs charge and email that invoice once ``BILLING_FIRST_CHARGE_GRAC
 have passed; a first charge whose task gave up during a processor outage is made once the
 processor is back. One invoice the beat job cannot charge does not stop the others."""
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -26,13 +25,6 @@ def emailed(outbox) -> list[str]:
     return [
         message.attachments[0][0].removesuffix(".pdf") for message in outbox if message.attachments
     ]
-
-
-def unreachable() -> str:
-    """A loopback address nothing listens on: the processor is down."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
 def charges_fail_for(tenant, monkeypatch):
@@ -92,12 +84,11 @@ def test_a_publish_lost_at_a_batch_finalize_drops_no_other_invoice_and_is_caught
 
 
 def test_a_first_charge_given_up_in_a_processor_outage_is_made_once_it_is_back(
-    payer, clock, settings, monkeypatch
+    payer, clock, processor, monkeypatch
 ):
     customer = payer()
     invoice = invoicing.finalize_invoice(customer.draft)
-    processor = settings.STRIPE_API_BASE
-    settings.STRIPE_API_BASE = unreachable()
+    processor.down()
     monkeypatch.setattr(tasks.collect_invoice_payment, "max_retries", 1)
 
     # The finalize's task retries, then gives up: each try rolled back, nothing recorded.
@@ -113,7 +104,7 @@ def test_a_first_charge_given_up_in_a_processor_outage_is_made_once_it_is_back(
     assert still_down["attempted"] == {}
     assert "payment processor failed" in still_down["errors"][invoice.number]
 
-    settings.STRIPE_API_BASE = processor
+    processor.up()
     clock.shift(timedelta(minutes=15))
     assert tasks.collect_missed_first_charges.apply().get() == {
         "attempted": {invoice.number: InvoiceStatus.PAID},

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import connection
 
 from edgeplug.core.processes import celery_command
-from tests.gunicorn_server import database_url_for_test_db, free_port
+from tests.gunicorn_server import database_url_for_test_db
+from tests.network import free_port
 
 REDIS_SERVER = shutil.which("redis-server")
 

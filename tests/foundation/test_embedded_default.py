@@ -13,13 +13,9 @@ import pytest
 import requests
 from django.conf import settings
 
+from tests.network import free_port
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # A bound on waiting, not a speed check: start-up migrates a fresh SQLite database first, which
@@ -47,7 +43,7 @@ def _wait_for_line(path: Path, text: str, proc: subprocess.Popen, timeout: float
 
 
 def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
-    port, stripe_port = _free_port(), _free_port()
+    port, stripe_port = free_port(), free_port()
     # No configuration at all, except a private var/ so the developer's data is left alone.
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "EDGEPLUG_VAR_DIR": str(tmp_path)}
     log = open(tmp_path / "runstack.log", "wb")  # noqa: SIM115 - closed below
@@ -65,7 +61,7 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
             "--stripe-port",
             str(stripe_port),
             "--grpc-address",
-            f"127.0.0.1:{_free_port()}",
+            f"127.0.0.1:{free_port()}",
         ],
         cwd=settings.BASE_DIR,
         env=env,

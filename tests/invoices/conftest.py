@@ -1,6 +1,5 @@
 """Fixtures of the invoice document tests: a real SMTP server on loopback, PDFs read back."""
 
-import socket
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -8,6 +7,8 @@ from email.message import EmailMessage
 import environ
 import pytest
 from aiosmtpd.controller import Controller
+
+from tests.network import free_port
 
 
 @dataclass
@@ -27,18 +28,12 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_inbox(settings):
     """An aiosmtpd server on 127.0.0.1, and the email settings an ``EMAIL_URL`` pointing at
     it gives (parsed the way edgeplug/settings.py parses it)."""
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     for name, value in environ.Env.email_url_config(f"smtp://127.0.0.1:{port}").items():

@@ -2,8 +2,6 @@
 a deferral and a refusal are told apart (the task's retries: tests/invoicing/
 test_invoice_email_sent_once.py)."""
 
-import socket
-
 import pytest
 
 from billing.documents import render_pdf, send_invoice_email
@@ -11,6 +9,7 @@ from billing.documents.errors import InvalidInvoiceDocument
 from billing.documents.mail import DeliveryDeferred
 from tests.invoices.documents import invoice
 from tests.invoices.pdf_reading import embedded_xml, pdf_text, summation
+from tests.network import refusing_port, silent_port
 
 RECIPIENTS = ["ap@acme.example", "cfo@acme.example"]
 
@@ -40,10 +39,11 @@ def test_the_invoice_email_arrives_with_its_pdf(smtp_inbox, settings):
 
 def test_an_unreachable_server_is_a_deferral(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens on port 1
     doc = invoice()
-    with pytest.raises(DeliveryDeferred, match="ConnectionRefusedError"):
-        send_invoice_email(doc, b"%PDF-1.7", RECIPIENTS)
+    with refusing_port() as port:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        with pytest.raises(DeliveryDeferred, match="ConnectionRefusedError"):
+            send_invoice_email(doc, b"%PDF-1.7", RECIPIENTS)
 
 
 def test_a_server_that_stops_answering_is_a_deferral_after_the_timeout(settings):
@@ -52,10 +52,8 @@ def test_a_server_that_stops_answering_is_a_deferral_after_the_timeout(settings)
     assert settings.EMAIL_TIMEOUT  # EMAIL_TIMEOUT_S, 30 s unless set
     settings.EMAIL_TIMEOUT = 1
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    with socket.socket() as silent:  # takes the connection, never greets
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(1)
-        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
+    with silent_port() as port:  # takes the connection, never greets
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
         with pytest.raises(DeliveryDeferred, match="timed out"):
             send_invoice_email(invoice(), b"%PDF-1.7", RECIPIENTS)
 
