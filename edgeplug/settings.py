@@ -5,6 +5,7 @@ a filesystem Celery broker and a file cache, all under ``var/``. Setting ``DATAB
 ``REDIS_URL``, ``STORAGE=s3`` and friends switches each part to the full stack.
 """
 
+import math
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +30,39 @@ def _secret(name: str, default: str = "") -> str:
     with ``$``; a default that does too recurses until RecursionError.
     """
     return env.ENVIRON.get(name) or default
+
+
+def _number(name: str, default: int, *, at_least: int = 0) -> int:
+    """The whole number the environment gives for ``name``, else ``default``. A value that is
+    not a whole number, or is below ``at_least``, stops the service at start with a message
+    naming the variable, what it holds and what it must be."""
+    raw = env.str(name, default=None)
+    value = default if raw is None else _parsed(raw, int)
+    if value is None or value < at_least:
+        raise environ.ImproperlyConfigured(
+            f"{name} must be a whole number of at least {at_least}, not {raw!r}"
+        )
+    return value
+
+
+def _seconds(name: str, default: float) -> float:
+    """A timeout in seconds the environment gives for ``name``, else ``default``: a finite
+    number above 0 (0 means "do not wait at all" to a socket and "wait for ever" to some
+    clients), or the service stops at start naming the variable."""
+    raw = env.str(name, default=None)
+    value = default if raw is None else _parsed(raw, float)
+    if value is None or not 0 < value < math.inf:
+        raise environ.ImproperlyConfigured(
+            f"{name} must be a number of seconds above 0, not {raw!r}"
+        )
+    return value
+
+
+def _parsed(raw: str, cast: type) -> float | None:
+    try:
+        return cast(raw)
+    except ValueError:
+        return None
 
 
 def _embedded_secret_key() -> str:
@@ -130,7 +164,7 @@ if "sqlite" in DATABASES["default"]["ENGINE"]:
     # transaction never fails half-way upgrading a read lock), and the busy timeout makes a
     # writer wait its turn instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": env.int("SQLITE_BUSY_TIMEOUT_S", default=30),
+        "timeout": _number("SQLITE_BUSY_TIMEOUT_S", 30, at_least=1),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
@@ -138,7 +172,7 @@ if "sqlite" in DATABASES["default"]["ENGINE"]:
 # connection per request costs more than most requests), checked before reuse so a restarted
 # database costs one failed check, not a failed request. SQLite opens files, not connections.
 _persistent = "sqlite" not in DATABASES["default"]["ENGINE"]
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60 if _persistent else 0)
+DATABASES["default"]["CONN_MAX_AGE"] = _number("DB_CONN_MAX_AGE", 60 if _persistent else 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=_persistent)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -150,9 +184,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # and a request makes several cache calls). django-redis reads these OPTIONS in upper case
 # only, and drops a 0 for that default.
 REDIS_URL = _secret("REDIS_URL")
-CACHE_TIMEOUT_S = env.float("CACHE_TIMEOUT_S", default=1.0)
-if CACHE_TIMEOUT_S <= 0:
-    raise environ.ImproperlyConfigured("CACHE_TIMEOUT_S must be more than 0")
+CACHE_TIMEOUT_S = _seconds("CACHE_TIMEOUT_S", 1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -178,7 +210,7 @@ else:
 
 # The public agent catalogue (marketplace/catalogue_cache.py): how long an unused entry is
 # kept. Entries are invalidated when what customers see changes; 0 disables the cache.
-CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=300)
+CATALOGUE_CACHE_SECONDS = _number("CATALOGUE_CACHE_SECONDS", 300)
 
 # --- Storage ----------------------------------------------------------------------------------
 STORAGE = env("STORAGE", default="filesystem")
@@ -216,27 +248,27 @@ MEDIA_URL = "/media/"
 
 # --- Agent packages: caps on what one upload may cost (see docs/package-format.md) -----------
 PACKAGE_LIMITS = {
-    "max_package_bytes": env.int("PACKAGE_MAX_BYTES", default=64 * 1024 * 1024),
-    "max_entries": env.int("PACKAGE_MAX_ENTRIES", default=32),
-    "max_total_uncompressed_bytes": env.int(
-        "PACKAGE_MAX_UNCOMPRESSED_BYTES", default=256 * 1024 * 1024
+    "max_package_bytes": _number("PACKAGE_MAX_BYTES", 64 * 1024 * 1024, at_least=1),
+    "max_entries": _number("PACKAGE_MAX_ENTRIES", 32, at_least=1),
+    "max_total_uncompressed_bytes": _number(
+        "PACKAGE_MAX_UNCOMPRESSED_BYTES", 256 * 1024 * 1024, at_least=1
     ),
-    "max_compression_ratio": env.int("PACKAGE_MAX_COMPRESSION_RATIO", default=100),
-    "max_manifest_bytes": env.int("PACKAGE_MAX_MANIFEST_BYTES", default=64 * 1024),
-    "max_string_length": env.int("PACKAGE_MAX_STRING_LENGTH", default=4096),
+    "max_compression_ratio": _number("PACKAGE_MAX_COMPRESSION_RATIO", 100, at_least=1),
+    "max_manifest_bytes": _number("PACKAGE_MAX_MANIFEST_BYTES", 64 * 1024, at_least=1),
+    "max_string_length": _number("PACKAGE_MAX_STRING_LENGTH", 4096, at_least=1),
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
-WPK_MAX_BYTES = env.int("WPK_MAX_BYTES", default=256 * 1024)
+WPK_MAX_BYTES = _number("WPK_MAX_BYTES", 256 * 1024, at_least=1)
 
 # --- Certification ----------------------------------------------------------------------------
 # Platform signing keys (certification/platform_keys.py documents the JSON); never in the repo.
 PLATFORM_SIGNING_KEYS = _secret("PLATFORM_SIGNING_KEYS")
 PLATFORM_SIGNING_KEYS_FILE = env("PLATFORM_SIGNING_KEYS_FILE", default="")
 # Runs still queued or running after this long are marked as errors by the sweeper.
-CERTIFICATION_RUN_TIMEOUT_S = env.int("CERTIFICATION_RUN_TIMEOUT_S", default=2 * 3600)
+CERTIFICATION_RUN_TIMEOUT_S = _number("CERTIFICATION_RUN_TIMEOUT_S", 2 * 3600, at_least=1)
 # An OSV import still running that has committed no batch for this long is closed as failed
 # (import_stalled): its process died. A live one commits a batch every few seconds.
-OSV_IMPORT_STALL_TIMEOUT_S = env.int("OSV_IMPORT_STALL_TIMEOUT_S", default=30 * 60)
+OSV_IMPORT_STALL_TIMEOUT_S = _number("OSV_IMPORT_STALL_TIMEOUT_S", 30 * 60, at_least=1)
 SIMULATION_BACKEND = env("SIMULATION_BACKEND", default="qemu")
 RENODE_BINARY = env("RENODE_BINARY", default="renode")
 QEMU_PLUGIN_PATH = env(
@@ -287,7 +319,7 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _REDIS_RETRY_POLICY}
 # it expires (kombu's default: 300 s, during which no worker restores anything), so it expires
 # after a quarter of the timeout, at most 60 s (two workers restoring at once is harmless:
 # each message is restored in a WATCHed transaction).
-CELERY_VISIBILITY_TIMEOUT_S = env.int("CELERY_VISIBILITY_TIMEOUT_S", default=900)
+CELERY_VISIBILITY_TIMEOUT_S = _number("CELERY_VISIBILITY_TIMEOUT_S", 900, at_least=1)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": 2,
@@ -388,13 +420,13 @@ REFUSAL_PAGES = {"/portal/": "marketplace.portal.access.refusal_page"}
 PERMISSION_DENIED_PAGES = {"/admin/": "edgeplug.accounts.admin_site.permission_denied_page"}
 CSRF_FAILURE_VIEW = "edgeplug.core.error_views.csrf_failure"
 
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_FAILURE_LIMIT = _number("LOGIN_FAILURE_LIMIT", 5, at_least=1)
+AXES_COOLOFF_TIME = timedelta(minutes=_number("LOGIN_LOCKOUT_MINUTES", 15, at_least=1))
 # Keyed by account AND client address, so nobody can lock a user out from elsewhere; an
 # address is also stopped after LOGIN_ADDRESS_FAILURE_LIMIT failures over all accounts
 # (password spraying). docs/security.md describes the policy.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+LOGIN_ADDRESS_FAILURE_LIMIT = _number("LOGIN_ADDRESS_FAILURE_LIMIT", 50, at_least=1)
 AXES_USERNAME_CALLABLE = "edgeplug.accounts.lockout.username_from_credentials"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "edgeplug.accounts.lockout.lockout_response"
@@ -405,7 +437,7 @@ AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "edgeplug.audit.services.client_ip"
 # Proxies in front of the app that append the address they were reached from to
 # X-Forwarded-For (an ingress: 1). 0: the TCP peer is the client.
-TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
+TRUSTED_PROXY_HOPS = _number("TRUSTED_PROXY_HOPS", 0)
 
 OTP_TOTP_ISSUER = "EdgePlug"
 # The admin never shows a device's key or QR code (edgeplug/accounts/admin.py also refuses
@@ -413,8 +445,8 @@ OTP_TOTP_ISSUER = "EdgePlug"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=_number("JWT_ACCESS_MINUTES", 5, at_least=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=_number("JWT_REFRESH_DAYS", 1, at_least=1)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
@@ -466,7 +498,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "edgeplug.core.schema.ErrorDocumentingAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=1024 * 1024)
+API_MAX_JSON_BYTES = _number("API_MAX_JSON_BYTES", 1024 * 1024, at_least=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_JSON_BYTES
 
 SPECTACULAR_SETTINGS = {
@@ -507,7 +539,7 @@ CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 # SecurityMiddleware only sends HSTS on requests that arrived over HTTPS.
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_SECONDS = _number("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -538,47 +570,45 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EdgePlug <noreply@edgepl
 # retrying later (Django's default waits forever). An invoice's email is sent with the invoice
 # row locked (billing/invoice_emails.py): a mail server that stops answering must not hold its
 # charge, its webhooks or finance's void behind it for long.
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_S", default=30)
+EMAIL_TIMEOUT = _number("EMAIL_TIMEOUT_S", 30, at_least=1)
 
 # --- Stripe (used by billing) -------------------------------------------------------------------
 STRIPE_API_KEY = _secret("STRIPE_API_KEY")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = _secret("STRIPE_WEBHOOK_SECRET")
 # A webhook that waits longer than this for a locked order answers 503 and Stripe retries.
-STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = env.int("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", default=5000)
+STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = _number("STRIPE_WEBHOOK_LOCK_TIMEOUT_MS", 5000, at_least=1)
 # Seconds Stripe may take to connect or to answer before a call counts as "could not be
 # reached" (the SDK's own default is 80). A call is tried three times (two network retries)
 # and a web request waits for all of them: keep 3 x this plus the SDK's backoff (under 2 s)
 # under gunicorn's 30 s worker timeout, or the worker is killed before it can answer 502.
-STRIPE_TIMEOUT_S = env.float("STRIPE_TIMEOUT_S", default=8.0)
-if STRIPE_TIMEOUT_S <= 0:
-    raise environ.ImproperlyConfigured("STRIPE_TIMEOUT_S must be more than 0")
+STRIPE_TIMEOUT_S = _seconds("STRIPE_TIMEOUT_S", 8.0)
 
 # --- Usage metering (used by billing) -----------------------------------------------------------
 # Events that started longer ago than this are refused as too_late (the billing period closed).
-USAGE_LATE_DAYS = env.int("USAGE_LATE_DAYS", default=35)
+USAGE_LATE_DAYS = _number("USAGE_LATE_DAYS", 35, at_least=1)
 # Events that end further ahead than this are refused as in_future (device clock skew).
-USAGE_FUTURE_SKEW_S = env.int("USAGE_FUTURE_SKEW_S", default=300)
+USAGE_FUTURE_SKEW_S = _number("USAGE_FUTURE_SKEW_S", 300)
 # Raw events are kept this long (whole months: a month goes once all of it is this old);
 # rollups are kept forever. At least USAGE_LATE_DAYS, so no accepted event lands in a month
 # already dropped.
-USAGE_RAW_RETENTION_DAYS = env.int("USAGE_RAW_RETENTION_DAYS", default=400)
+USAGE_RAW_RETENTION_DAYS = _number("USAGE_RAW_RETENTION_DAYS", 400, at_least=1)
 if USAGE_RAW_RETENTION_DAYS < USAGE_LATE_DAYS:
     raise environ.ImproperlyConfigured("USAGE_RAW_RETENTION_DAYS must be at least USAGE_LATE_DAYS")
 # On PostgreSQL the beat job keeps this many monthly partitions ready after the current one.
-USAGE_PARTITIONS_AHEAD = env.int("USAGE_PARTITIONS_AHEAD", default=3)
+USAGE_PARTITIONS_AHEAD = _number("USAGE_PARTITIONS_AHEAD", 3, at_least=1)
 # The most rows a usage report (GET /api/v1/usage, /vendor/usage) answers in one response:
 # beyond it, 400 report_too_large (a year by day and device for 130 devices fits).
-USAGE_REPORT_MAX_ROWS = env.int("USAGE_REPORT_MAX_ROWS", default=50_000)
+USAGE_REPORT_MAX_ROWS = _number("USAGE_REPORT_MAX_ROWS", 50_000, at_least=1)
 
 # --- Invoicing (docs/billing.md) ----------------------------------------------------------------
 # Drafts take adjustment lines for this many days after their month ends, then finalize.
-BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=3)
+BILLING_GRACE_DAYS = _number("BILLING_GRACE_DAYS", 3)
 # How many earlier months a close searches for late usage. It must reach every month metering
 # still accepts events of (USAGE_LATE_DAYS): an event accepted later than that would be stored
 # and never billed. From a month's last second, USAGE_LATE_DAYS crosses at most
 # 1 + USAGE_LATE_DAYS // 28 month starts (the default 35 days: 2).
-BILLING_LATE_USAGE_MONTHS = env.int("BILLING_LATE_USAGE_MONTHS", default=2)
+BILLING_LATE_USAGE_MONTHS = _number("BILLING_LATE_USAGE_MONTHS", 2, at_least=1)
 if BILLING_LATE_USAGE_MONTHS < 1 + USAGE_LATE_DAYS // 28:
     raise environ.ImproperlyConfigured(
         f"BILLING_LATE_USAGE_MONTHS must be at least {1 + USAGE_LATE_DAYS // 28} for "
@@ -599,9 +629,7 @@ if sorted(set(BILLING_DUNNING_DAYS)) != BILLING_DUNNING_DAYS or any(
 # still not made this many minutes after finalize (its task lost: the broker down at commit,
 # the processor down for all the task's retries) is made by the beat jobs
 # collect-missed-first-charges and email-missed-invoices (CELERY_BEAT_SCHEDULE).
-BILLING_FIRST_CHARGE_GRACE_MINUTES = env.int("BILLING_FIRST_CHARGE_GRACE_MINUTES", default=15)
-if BILLING_FIRST_CHARGE_GRACE_MINUTES < 1:
-    raise environ.ImproperlyConfigured("BILLING_FIRST_CHARGE_GRACE_MINUTES must be at least 1")
+BILLING_FIRST_CHARGE_GRACE_MINUTES = _number("BILLING_FIRST_CHARGE_GRACE_MINUTES", 15, at_least=1)
 # The seller printed on every invoice.
 BILLING_SELLER = {
     "legal_name": env("BILLING_SELLER_NAME", default="EdgePlug GmbH"),
@@ -618,17 +646,17 @@ BILLING_SELLER = {
 PLATFORM_FEE_PERCENT = Decimal(env.str("PLATFORM_FEE_PERCENT", default="20"))
 # Payment terms: an invoice is due this many days after its issue date (the due date its
 # documents print, Invoice.due_date); still unpaid the day after, it is overdue.
-BILLING_PAYMENT_TERMS_DAYS = env.int("BILLING_PAYMENT_TERMS_DAYS", default=14)
+BILLING_PAYMENT_TERMS_DAYS = _number("BILLING_PAYMENT_TERMS_DAYS", 14)
 # Rows fetched per database round trip by the streamed exports.
-BILLING_EXPORT_CHUNK_SIZE = env.int("BILLING_EXPORT_CHUNK_SIZE", default=500)
+BILLING_EXPORT_CHUNK_SIZE = _number("BILLING_EXPORT_CHUNK_SIZE", 500, at_least=1)
 
 # --- gRPC server (manage.py grpcserver) -----------------------------------------------------------
 GRPC_ADDRESS = env("GRPC_ADDRESS", default="127.0.0.1:50051")
-GRPC_MAX_WORKERS = env.int("GRPC_MAX_WORKERS", default=8)
+GRPC_MAX_WORKERS = _number("GRPC_MAX_WORKERS", 8, at_least=1)
 # Server processes sharing the port, each with GRPC_MAX_WORKERS threads (and as many database
 # connections). One process runs Python on one core at a time: on a machine of its own, give
 # it the machine's cores (docker compose: 2); Kubernetes runs one per pod and adds pods.
-GRPC_PROCESSES = env.int("GRPC_PROCESSES", default=1)
+GRPC_PROCESSES = _number("GRPC_PROCESSES", 1, at_least=1)
 # TLS when both are set (PEM files); plaintext otherwise (behind a TLS-terminating proxy).
 GRPC_TLS_CERT_FILE = env("GRPC_TLS_CERT_FILE", default="")
 GRPC_TLS_KEY_FILE = env("GRPC_TLS_KEY_FILE", default="")
@@ -636,8 +664,8 @@ GRPC_TLS_KEY_FILE = env("GRPC_TLS_KEY_FILE", default="")
 GRPC_SERVICERS = ["billing.grpc_usage.register", "certification.grpc_watch.register"]
 # CertificationService.WatchRun reads the run this often, and at most this many watches run
 # at once (each holds a worker thread; more are refused RESOURCE_EXHAUSTED).
-GRPC_WATCH_POLL_S = env.float("GRPC_WATCH_POLL_S", default=1.0)
-GRPC_MAX_WATCHES = env.int("GRPC_MAX_WATCHES", default=4)
+GRPC_WATCH_POLL_S = _seconds("GRPC_WATCH_POLL_S", 1.0)
+GRPC_MAX_WATCHES = _number("GRPC_MAX_WATCHES", 4, at_least=1)
 
 # --- i18n / time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -67,7 +67,9 @@ def test_the_readme_names_every_api_operation(method, path):
 
 def _environment_variables() -> set[str]:
     source = (ROOT / "edgeplug" / "settings.py").read_text()
-    return set(re.findall(r'(?:env(?:\.\w+)?|_secret)\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    return set(
+        re.findall(r'(?:env(?:\.\w+)?|_secret|_number|_seconds)\(\s*"([A-Z][A-Z0-9_]+)"', source)
+    )
 
 
 def test_settings_reads_environment_variables_to_check():

@@ -1,0 +1,45 @@
+"""A number an operator sets that the service cannot work with stops it at start, naming the
+variable, what it holds and what it must be: an EMAIL_TIMEOUT_S of 0 made every invoice email
+fail at once (a socket timeout of 0 does not wait), a GRPC_PROCESSES of "two" ended in
+"invalid literal for int()" without naming the variable, and a timeout of "nan" was taken."""
+
+import pytest
+
+from tests.processes import python_with_settings
+
+SHOW = "from django.conf import settings; print(settings.{name})"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "refusal"),
+    [
+        ("EMAIL_TIMEOUT_S", "0", "EMAIL_TIMEOUT_S must be a whole number of at least 1, not '0'"),
+        ("GRPC_PROCESSES", "two", "GRPC_PROCESSES must be a whole number of at least 1, not 'two'"),
+        ("PACKAGE_MAX_BYTES", "-1", "PACKAGE_MAX_BYTES must be a whole number of at least 1"),
+        ("USAGE_PARTITIONS_AHEAD", "1.5", "USAGE_PARTITIONS_AHEAD must be a whole number"),
+        ("TRUSTED_PROXY_HOPS", "-1", "TRUSTED_PROXY_HOPS must be a whole number of at least 0"),
+        ("STRIPE_TIMEOUT_S", "0", "STRIPE_TIMEOUT_S must be a number of seconds above 0, not '0'"),
+        ("CACHE_TIMEOUT_S", "nan", "CACHE_TIMEOUT_S must be a number of seconds above 0"),
+        ("GRPC_WATCH_POLL_S", "inf", "GRPC_WATCH_POLL_S must be a number of seconds above 0"),
+        ("USAGE_RAW_RETENTION_DAYS", "20", "USAGE_RAW_RETENTION_DAYS must be at least USAGE_LATE"),
+    ],
+)
+def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, value, refusal):
+    started = python_with_settings(tmp_path, "import django; django.setup()", **{variable: value})
+    assert started.returncode != 0
+    assert refusal in started.stderr, started.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("variable", "setting", "value", "read"),
+    [
+        ("STRIPE_TIMEOUT_S", "STRIPE_TIMEOUT_S", "0.5", "0.5"),
+        ("TRUSTED_PROXY_HOPS", "TRUSTED_PROXY_HOPS", "0", "0"),
+        ("EMAIL_TIMEOUT_S", "EMAIL_TIMEOUT", " 12 ", "12"),
+        ("CATALOGUE_CACHE_SECONDS", "CATALOGUE_CACHE_SECONDS", "0", "0"),  # 0: no cache
+    ],
+)
+def test_a_number_within_bounds_is_read(tmp_path, variable, setting, value, read):
+    started = python_with_settings(tmp_path, SHOW.format(name=setting), **{variable: value})
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert started.stdout.strip() == read
