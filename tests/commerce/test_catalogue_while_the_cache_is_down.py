@@ -96,3 +96,22 @@ def test_a_cache_that_never_answers_costs_a_request_its_timeout_at_each_call(
         "cache unavailable while counting a request against the user throttle",
         "cache unavailable while reading the cached catalogue",
     ]
+
+
+def test_a_cache_error_that_is_not_an_outage_fails_the_request(settings, api, caplog):
+    """A Redis that answers with an error (here: the throttle's key holds a string, so its
+    script fails with WRONGTYPE) is a defect to see, not an outage to ride out: the throttle
+    does not let requests through uncounted with only a warning."""
+    from django.core.cache import cache
+
+    if "redis" not in settings.CACHES["default"]["BACKEND"]:
+        pytest.skip("this run uses the file cache (no REDIS_URL): no Redis script to break")
+    caplog.set_level(logging.WARNING, logger="edgeplug.core.cache_outage")
+    window = cache.make_key("throttle_anon_127.0.0.1:window")
+    cache.client.get_client(write=True).set(window, "not a sorted set")
+    api.raise_request_exception = False
+
+    answered = api.get("/api/v1/agents")
+
+    assert answered.status_code == 500
+    assert [r for r in caplog.records if r.name == "edgeplug.core.cache_outage"] == []
