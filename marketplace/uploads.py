@@ -31,7 +31,7 @@ class PackageUploadHandler(TemporaryFileUploadHandler):
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
-        reject_oversized(self.received, self.limits)
+        reject_oversized(self.received, self.limits, arriving=True)
         return super().receive_data_chunk(raw_data, start)
 
 

@@ -186,13 +186,14 @@ def inspect_package(
         return _validate_contents(archive, limits, sha256)
 
 
-def reject_oversized(size: int, limits: Limits = DEFAULT_LIMITS) -> None:
+def reject_oversized(size: int, limits: Limits = DEFAULT_LIMITS, *, arriving=False) -> None:
     """Refuse a package of ``size`` bytes over the cap, before reading it (the CLI asks with
-    a file's size, a streamed upload with what has arrived so far)."""
-    if size > limits.max_package_bytes:
-        raise PackageTooLarge(
-            f"Packages are limited to {limits.max_package_bytes} bytes; this one is larger."
-        )
+    a file's size), or one ``arriving`` that has passed the cap after ``size`` bytes (a
+    streamed upload, stopped there: its whole size is not known)."""
+    cap = limits.max_package_bytes
+    if size > cap:
+        size_is = f"this upload was stopped after {size}" if arriving else f"this one is {size}"
+        raise PackageTooLarge(f"Packages are limited to {cap} bytes; {size_is} bytes.")
 
 
 def _locate_end_record(data: bytes) -> _EndRecord:

@@ -72,8 +72,10 @@ def test_sign_refuses_what_is_not_a_package_and_writes_no_signature(cli, tmp_pat
             sparse.truncate(64 * 1024 * 1024 + 1)
     else:
         package.write_bytes(content)
-    cli.refused("sign", str(package), code=code)
+    refused = cli.refused("sign", str(package), code=code)
     assert not (tmp_path / "agent.epk.sig").exists()
+    if content is None:  # read from the file's size, before its bytes
+        assert "limited to 67108864 bytes; this one is 67108865 bytes." in refused.stderr
 
 
 def test_verify_refuses_a_signature_from_another_key(cli, tmp_path):

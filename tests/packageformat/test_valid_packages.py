@@ -124,6 +124,9 @@ def test_limits_are_configurable():
         inspect_package(data, Limits(max_package_bytes=len(data) - 1))
     assert refused.value.code == "package_too_large"
     assert refused.value.status == 413
+    assert str(refused.value) == (
+        f"Packages are limited to {len(data) - 1} bytes; this one is {len(data)} bytes."
+    )
     assert inspect_package(data, Limits(max_package_bytes=len(data))).size == len(data)
 
 

@@ -134,6 +134,10 @@ def test_a_package_over_the_size_cap_is_refused_while_streaming(portal_vendor, s
     response = vendor.client.post("/portal/upload/", _form(vendor, b"x" * 4096), **XHR)
     assert (response.status_code, response.json()["code"]) == (413, "package_too_large")
     assert response.json()["doc_url"].endswith("#refusal-package_too_large")
+    # Stopped at the first chunk past the cap: its whole size is not known.
+    assert response.json()["detail"] == (
+        "Packages are limited to 1024 bytes; this upload was stopped after 4096 bytes."
+    )
 
 
 def test_the_package_format_page_has_the_refusal_rows():
