@@ -24,7 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from certification.certificates.platform_keys import keyring
-from edgeplug.core.cache_outage import CacheDown, going_on_without
+from edgeplug.core.cache_outage import CacheError, going_on_without
 from marketplace.visibility import sees_public_catalogue
 
 GENERATION_KEY = "catalogue:generation"
@@ -42,7 +42,7 @@ def invalidate_catalogue() -> None:
 def _forget_everything() -> None:
     try:
         _start_generation()
-    except CacheDown as exc:
+    except CacheError as exc:
         going_on_without("forgetting the cached catalogue", exc)
 
 
@@ -90,7 +90,7 @@ def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpR
     try:
         found = cache.get_many([GENERATION_KEY, key])
         generation = _current_generation(found)
-    except CacheDown as exc:
+    except CacheError as exc:
         going_on_without("reading the cached catalogue", exc)
         return respond()
     entry = found.get(key)
@@ -104,6 +104,6 @@ def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpR
     content = renderer.render(response.data, media_type, {"request": request})
     try:
         cache.set(key, (generation, content), timeout)
-    except CacheDown as exc:
+    except CacheError as exc:
         going_on_without("storing a catalogue answer", exc)
     return HttpResponse(content, content_type=renderer.media_type)

@@ -13,7 +13,7 @@ from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from edgeplug.audit.services import client_ip
-from edgeplug.core.cache_outage import CacheDown, going_on_without
+from edgeplug.core.cache_outage import CacheError, going_on_without
 from edgeplug.errors import retry_seconds
 
 # The sliding window of DRF's throttles (a request counts if it came less than the duration
@@ -73,7 +73,7 @@ class _SettingsRateMixin:
                 keys=[self.cache.make_key(f"{self.key}:window")],
                 args=[repr(self.now), self.duration, self.num_requests, uuid.uuid4().hex],
             )
-        except CacheDown as exc:  # let it through: nothing counts requests meanwhile
+        except CacheError as exc:  # let it through: nothing counts requests meanwhile
             going_on_without(f"counting a request against the {self.scope} throttle", exc)
             return True
         if allowed:

@@ -1,0 +1,129 @@
+"""A Redis that is up but in trouble answers with errors about itself, not about our commands:
+busy in a script, unable to save its snapshot, out of memory, a replica that cannot take
+writes or has lost its master. The cache outage rule (edgeplug/core/cache_outage.py) rides
+these out as it does a Redis it cannot reach: customers still browse, the throttles let
+requests through and each place says so in the log. The Redis is a private redis-server that
+the test puts in trouble, never the suite's."""
+
+import logging
+import shutil
+import socket
+import time
+from contextlib import contextmanager
+from functools import partial
+
+import pytest
+
+from tests.commerce.conftest import catalogue
+from tests.network import refusing_port
+
+pytestmark = pytest.mark.django_db
+
+RIDDEN_OUT = {
+    "cache unavailable while counting a request against the anon throttle",
+    "cache unavailable while counting a request against the user throttle",
+    "cache unavailable while reading the cached catalogue",
+}
+
+
+@pytest.fixture
+def cache(private_redis, settings):
+    """The suite's own Redis cache settings (its timeouts), on the private Redis."""
+    configured = settings.CACHES["default"]
+    if "redis" not in configured["BACKEND"]:
+        pytest.skip("this run uses the file cache (no REDIS_URL): no Redis cache to trouble")
+    settings.CACHES = {"default": {**configured, "LOCATION": private_redis.url}}
+    return private_redis
+
+
+def _until(condition, what: str) -> None:
+    deadline = time.monotonic() + 20
+    while not condition():
+        assert time.monotonic() < deadline, f"Redis did not get {what} in 20 s"
+        time.sleep(0.05)  # waiting for the server's state, not for the clock
+
+
+def _ok(redis, *words: str) -> None:
+    reply = redis.command(*words)
+    assert reply.startswith("+OK"), reply
+
+
+@contextmanager
+def busy_in_a_script(redis):
+    """Every command refused: "BUSY Redis is busy running a script"."""
+    _ok(redis, "CONFIG", "SET", "lua-time-limit", "100")
+    with socket.create_connection(("127.0.0.1", redis.port)) as stuck:
+        stuck.sendall(b'EVAL "while true do end" 0\r\n')
+        try:
+            _until(lambda: redis.command("PING").startswith("-BUSY"), "busy")
+            yield
+        finally:
+            redis.command("SCRIPT", "KILL")
+
+
+@contextmanager
+def unable_to_save(redis):
+    """Writes refused: "MISCONF ... unable to persist to disk"."""
+    shutil.rmtree(redis.workdir)  # its working directory, where it saves: a lost disk
+    _ok(redis, "CONFIG", "SET", "save", '"3600 1"')
+    try:
+        redis.command("BGSAVE")
+        _until(lambda: "rdb_last_bgsave_status:err" in redis.command("INFO", "persistence"), "")
+        assert redis.command("SET", "any", "thing").startswith("-MISCONF")
+        yield
+    finally:  # with a save point it would not stop: its last save fails
+        _ok(redis, "CONFIG", "SET", "save", '""')
+
+
+@contextmanager
+def out_of_memory(redis):
+    """Writes refused: "OOM command not allowed when used memory > 'maxmemory'"."""
+    _ok(redis, "CONFIG", "SET", "maxmemory-policy", "noeviction")
+    _ok(redis, "CONFIG", "SET", "maxmemory", "1")
+    try:
+        yield
+    finally:
+        _ok(redis, "CONFIG", "SET", "maxmemory", "0")
+
+
+@contextmanager
+def replica_of_a_lost_master(redis, *, serve_stale: bool):
+    """A failover left it a replica whose master is gone: writes refused ("READONLY"), and
+    reads too when it may not serve stale data ("MASTERDOWN")."""
+    _ok(redis, "CONFIG", "SET", "replica-serve-stale-data", "yes" if serve_stale else "no")
+    with refusing_port() as lost:
+        _ok(redis, "REPLICAOF", "127.0.0.1", str(lost))
+        try:
+            yield
+        finally:
+            _ok(redis, "REPLICAOF", "NO", "ONE")
+
+
+# Each trouble, and what went on without the cache. Out of memory, Redis still runs the
+# throttle's script: its first write only frees memory, and a script that has written may go
+# on writing (so that it stays atomic). The catalogue's own write is refused.
+TROUBLES = {
+    "busy_in_a_script": (busy_in_a_script, RIDDEN_OUT),
+    "unable_to_save": (unable_to_save, RIDDEN_OUT),
+    "out_of_memory": (out_of_memory, {"cache unavailable while reading the cached catalogue"}),
+    "read_only_replica": (partial(replica_of_a_lost_master, serve_stale=True), RIDDEN_OUT),
+    "replica_without_master": (partial(replica_of_a_lost_master, serve_stale=False), RIDDEN_OUT),
+}
+
+
+@pytest.mark.parametrize("trouble", TROUBLES)
+def test_a_redis_in_trouble_is_ridden_out(
+    trouble, cache, api, agent, published, certificate, caplog
+):
+    caplog.set_level(logging.WARNING, logger="edgeplug.core.cache_outage")
+    troubled, ridden_out = TROUBLES[trouble]
+
+    with troubled(cache):
+        assert catalogue(api) == [agent.pk]
+
+    said = {
+        record.getMessage().split(", going on")[0]
+        for record in caplog.records
+        if record.name == "edgeplug.core.cache_outage"
+    }
+    assert said == ridden_out
