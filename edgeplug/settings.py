@@ -6,6 +6,7 @@ a filesystem Celery broker and a file cache, all under ``var/``. Setting ``DATAB
 """
 
 import math
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -58,10 +59,35 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
-def _parsed(raw: str, cast: type) -> float | None:
+def _percent(name: str, default: str) -> Decimal:
+    """A percentage from 0 to 100 the environment gives for ``name`` (a Decimal), else
+    ``default``, or the service stops at start naming the variable."""
+    raw = env.str(name, default=None)
+    value = _parsed(default if raw is None else raw, Decimal)
+    if value is None or not value.is_finite() or not 0 <= value <= 100:
+        raise environ.ImproperlyConfigured(
+            f"{name} must be a percentage from 0 to 100, e.g. 12.5, not {raw!r}"
+        )
+    return value
+
+
+def _rate(name: str, default: str) -> str:
+    """A throttle rate the environment gives for ``name`` ("600/min": at least one request
+    per second, minute, hour or day), else ``default``. DRF reads it at each request: a rate
+    it cannot read would fail every request, so it stops the service at start instead."""
+    rate = env.str(name, default=default)
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", rate):
+        raise environ.ImproperlyConfigured(
+            f"{name} must be a rate such as 600/min (per s, min, hour or day), not {rate!r}"
+        )
+    return rate
+
+
+def _parsed(raw: str, cast: type):
+    """``cast(raw)``, or None when ``raw`` is not such a value."""
     try:
         return cast(raw)
-    except ValueError:
+    except (ValueError, ArithmeticError):  # Decimal refuses with InvalidOperation
         return None
 
 
@@ -487,12 +513,12 @@ REST_FRAMEWORK = {
         "edgeplug.core.throttling.TenantThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env("THROTTLE_ANON", default="60/min"),
-        "user": env("THROTTLE_USER", default="600/min"),
-        "tenant": env("THROTTLE_TENANT", default="3000/min"),
-        "auth": env("THROTTLE_AUTH", default="20/min"),
+        "anon": _rate("THROTTLE_ANON", "60/min"),
+        "user": _rate("THROTTLE_USER", "600/min"),
+        "tenant": _rate("THROTTLE_TENANT", "3000/min"),
+        "auth": _rate("THROTTLE_AUTH", "20/min"),
         # Usage reports per device token (REST requests and gRPC batches alike).
-        "device": env("THROTTLE_DEVICE", default="600/min"),
+        "device": _rate("THROTTLE_DEVICE", "600/min"),
     },
     "EXCEPTION_HANDLER": "edgeplug.core.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "edgeplug.core.schema.ErrorDocumentingAutoSchema",
@@ -617,13 +643,16 @@ if BILLING_LATE_USAGE_MONTHS < 1 + USAGE_LATE_DAYS // 28:
 # Dunning: after a failed charge, retry this many days after the first failure (ascending);
 # when the last retry fails the invoice is uncollectible and the tenant's entitlements suspended.
 BILLING_DUNNING_DAYS = [
-    int(day) for day in env.list("BILLING_DUNNING_DAYS", default=["1", "3", "7"])
+    _parsed(day, int) for day in env.list("BILLING_DUNNING_DAYS", default=["1", "3", "7"])
 ]
-if sorted(set(BILLING_DUNNING_DAYS)) != BILLING_DUNNING_DAYS or any(
-    day < 1 for day in BILLING_DUNNING_DAYS
+if (
+    None in BILLING_DUNNING_DAYS
+    or sorted(set(BILLING_DUNNING_DAYS)) != BILLING_DUNNING_DAYS
+    or any(day < 1 for day in BILLING_DUNNING_DAYS)
 ):
     raise environ.ImproperlyConfigured(
-        "BILLING_DUNNING_DAYS must be ascending whole days >= 1, e.g. 1,3,7"
+        "BILLING_DUNNING_DAYS must be ascending whole days >= 1, e.g. 1,3,7, not "
+        f"{env.str('BILLING_DUNNING_DAYS', default='')!r}"
     )
 # A finalized invoice's first charge and its email are queued when the finalize commits; one
 # still not made this many minutes after finalize (its task lost: the broker down at commit,
@@ -643,7 +672,7 @@ BILLING_SELLER = {
 
 # --- Finance (docs/billing.md, "Finance") --------------------------------------------------------
 # The platform's share of what customers pay for a vendor's agents, in percent (Decimal).
-PLATFORM_FEE_PERCENT = Decimal(env.str("PLATFORM_FEE_PERCENT", default="20"))
+PLATFORM_FEE_PERCENT = _percent("PLATFORM_FEE_PERCENT", "20")
 # Payment terms: an invoice is due this many days after its issue date (the due date its
 # documents print, Invoice.due_date); still unpaid the day after, it is overdue.
 BILLING_PAYMENT_TERMS_DAYS = _number("BILLING_PAYMENT_TERMS_DAYS", 14)
@@ -666,6 +695,11 @@ GRPC_SERVICERS = ["billing.grpc_usage.register", "certification.grpc_watch.regis
 # at once (each holds a worker thread; more are refused RESOURCE_EXHAUSTED).
 GRPC_WATCH_POLL_S = _seconds("GRPC_WATCH_POLL_S", 1.0)
 GRPC_MAX_WATCHES = _number("GRPC_MAX_WATCHES", 4, at_least=1)
+if GRPC_MAX_WATCHES >= GRPC_MAX_WORKERS:
+    raise environ.ImproperlyConfigured(
+        f"GRPC_MAX_WATCHES ({GRPC_MAX_WATCHES}) must be less than GRPC_MAX_WORKERS "
+        f"({GRPC_MAX_WORKERS}), or run watches could hold every thread the usage reports need"
+    )
 
 # --- i18n / time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

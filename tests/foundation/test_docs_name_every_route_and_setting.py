@@ -68,7 +68,10 @@ def test_the_readme_names_every_api_operation(method, path):
 def _environment_variables() -> set[str]:
     source = (ROOT / "edgeplug" / "settings.py").read_text()
     return set(
-        re.findall(r'(?:env(?:\.\w+)?|_secret|_number|_seconds)\(\s*"([A-Z][A-Z0-9_]+)"', source)
+        re.findall(
+            r'(?:env(?:\.\w+)?|_secret|_number|_seconds|_percent|_rate)\(\s*"([A-Z][A-Z0-9_]+)"',
+            source,
+        )
     )
 
 

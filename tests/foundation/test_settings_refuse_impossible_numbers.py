@@ -1,7 +1,9 @@
 """A number an operator sets that the service cannot work with stops it at start, naming the
 variable, what it holds and what it must be: an EMAIL_TIMEOUT_S of 0 made every invoice email
 fail at once (a socket timeout of 0 does not wait), a GRPC_PROCESSES of "two" ended in
-"invalid literal for int()" without naming the variable, and a timeout of "nan" was taken."""
+"invalid literal for int()" without naming the variable, a timeout of "nan" was taken, a
+platform fee of 150 % or a throttle rate of "sixty/min" failed only later, at each payout or
+request."""
 
 import pytest
 
@@ -22,6 +24,13 @@ SHOW = "from django.conf import settings; print(settings.{name})"
         ("CACHE_TIMEOUT_S", "nan", "CACHE_TIMEOUT_S must be a number of seconds above 0"),
         ("GRPC_WATCH_POLL_S", "inf", "GRPC_WATCH_POLL_S must be a number of seconds above 0"),
         ("USAGE_RAW_RETENTION_DAYS", "20", "USAGE_RAW_RETENTION_DAYS must be at least USAGE_LATE"),
+        ("BILLING_DUNNING_DAYS", "1,3,x", "BILLING_DUNNING_DAYS must be ascending whole days"),
+        ("PLATFORM_FEE_PERCENT", "abc", "PLATFORM_FEE_PERCENT must be a percentage from 0 to"),
+        ("PLATFORM_FEE_PERCENT", "150", "PLATFORM_FEE_PERCENT must be a percentage from 0 to"),
+        ("PLATFORM_FEE_PERCENT", "NaN", "PLATFORM_FEE_PERCENT must be a percentage from 0 to"),
+        ("THROTTLE_ANON", "sixty/min", "THROTTLE_ANON must be a rate such as 600/min"),
+        ("THROTTLE_DEVICE", "0/min", "THROTTLE_DEVICE must be a rate such as 600/min"),
+        ("GRPC_MAX_WORKERS", "4", "GRPC_MAX_WATCHES (4) must be less than GRPC_MAX_WORKERS (4)"),
     ],
 )
 def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, value, refusal):
@@ -37,6 +46,9 @@ def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, v
         ("TRUSTED_PROXY_HOPS", "TRUSTED_PROXY_HOPS", "0", "0"),
         ("EMAIL_TIMEOUT_S", "EMAIL_TIMEOUT", " 12 ", "12"),
         ("CATALOGUE_CACHE_SECONDS", "CATALOGUE_CACHE_SECONDS", "0", "0"),  # 0: no cache
+        ("PLATFORM_FEE_PERCENT", "PLATFORM_FEE_PERCENT", "12.5", "12.5"),
+        ("THROTTLE_USER", "REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['user']", "5/hour", "5/hour"),
+        ("BILLING_DUNNING_DAYS", "BILLING_DUNNING_DAYS", "", "[]"),  # no retries
     ],
 )
 def test_a_number_within_bounds_is_read(tmp_path, variable, setting, value, read):
