@@ -73,10 +73,11 @@ def _percent(name: str, default: str) -> Decimal:
 
 def _rate(name: str, default: str) -> str:
     """A throttle rate the environment gives for ``name`` ("600/min": at least one request
-    per second, minute, hour or day), else ``default``. DRF reads it at each request: a rate
-    it cannot read would fail every request, so it stops the service at start instead."""
+    per second, minute, hour or day; DRF reads the period's first letter), else ``default``.
+    DRF reads it at each request: a rate it cannot read would fail every request, so it stops
+    the service at start instead."""
     rate = env.str(name, default=default)
-    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", rate):
+    if not re.fullmatch(r"[1-9][0-9]*/[smhd][a-z]*", rate):
         raise environ.ImproperlyConfigured(
             f"{name} must be a rate such as 600/min (per s, min, hour or day), not {rate!r}"
         )
@@ -694,7 +695,10 @@ GRPC_SERVICERS = ["billing.grpc_usage.register", "certification.grpc_watch.regis
 # CertificationService.WatchRun reads the run this often, and at most this many watches run
 # at once (each holds a worker thread; more are refused RESOURCE_EXHAUSTED).
 GRPC_WATCH_POLL_S = _seconds("GRPC_WATCH_POLL_S", 1.0)
-GRPC_MAX_WATCHES = _number("GRPC_MAX_WATCHES", 4, at_least=1)
+# Fewer than the server's threads, so watches never hold every thread the usage reports need:
+# by default 4, or one less than GRPC_MAX_WORKERS when that is 4 or below (1 thread: 0,
+# every watch refused).
+GRPC_MAX_WATCHES = _number("GRPC_MAX_WATCHES", min(4, GRPC_MAX_WORKERS - 1))
 if GRPC_MAX_WATCHES >= GRPC_MAX_WORKERS:
     raise environ.ImproperlyConfigured(
         f"GRPC_MAX_WATCHES ({GRPC_MAX_WATCHES}) must be less than GRPC_MAX_WORKERS "

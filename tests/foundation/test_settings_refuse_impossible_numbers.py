@@ -30,7 +30,7 @@ SHOW = "from django.conf import settings; print(settings.{name})"
         ("PLATFORM_FEE_PERCENT", "NaN", "PLATFORM_FEE_PERCENT must be a percentage from 0 to"),
         ("THROTTLE_ANON", "sixty/min", "THROTTLE_ANON must be a rate such as 600/min"),
         ("THROTTLE_DEVICE", "0/min", "THROTTLE_DEVICE must be a rate such as 600/min"),
-        ("GRPC_MAX_WORKERS", "4", "GRPC_MAX_WATCHES (4) must be less than GRPC_MAX_WORKERS (4)"),
+        ("GRPC_MAX_WATCHES", "8", "GRPC_MAX_WATCHES (8) must be less than GRPC_MAX_WORKERS (8)"),
     ],
 )
 def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, value, refusal):
@@ -49,6 +49,9 @@ def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, v
         ("PLATFORM_FEE_PERCENT", "PLATFORM_FEE_PERCENT", "12.5", "12.5"),
         ("THROTTLE_USER", "REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['user']", "5/hour", "5/hour"),
         ("BILLING_DUNNING_DAYS", "BILLING_DUNNING_DAYS", "", "[]"),  # no retries
+        ("THROTTLE_AUTH", "REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['auth']", "2/days", "2/days"),
+        ("GRPC_MAX_WORKERS", "GRPC_MAX_WATCHES", "3", "2"),  # the watches follow the threads
+        ("GRPC_MAX_WORKERS", "GRPC_MAX_WATCHES", "1", "0"),  # one thread: no watches
     ],
 )
 def test_a_number_within_bounds_is_read(tmp_path, variable, setting, value, read):
