@@ -20,6 +20,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 from django.views import csrf, defaults
+from rest_framework import exceptions as drf_exceptions
 
 from edgeplug.audit.services import record_denial
 from edgeplug.errors import (
@@ -101,7 +102,7 @@ def permission_denied(request, exception=None):
     detail = str(exception) if exception is not None and exception.args else ""
     record_denial(request, detail=detail)
     if is_api(request):
-        return error_response(Forbidden("You do not have permission to do this."))
+        return error_response(Forbidden(str(drf_exceptions.PermissionDenied.default_detail)))
     if page := _own_page(settings.PERMISSION_DENIED_PAGES, request):
         return page(request, detail)
     return defaults.permission_denied(request, exception)

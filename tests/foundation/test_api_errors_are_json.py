@@ -75,7 +75,10 @@ def test_a_crash_under_the_api_is_500_json():
 @pytest.mark.urls("tests.foundation.crash_urls")
 def test_a_refusal_outside_drf_under_the_api_is_403_json():
     """The admin answers a 403 with a page in its frame; the API keeps its JSON."""
-    assert _error(Client().get("/api/v1/refused")) == (403, "permission_denied")
+    refused = Client().get("/api/v1/refused")
+    assert _error(refused) == (403, "permission_denied")
+    # In the words of every other 403 the API answers (DRF's), not the view's own.
+    assert refused.json()["detail"] == "You do not have permission to perform this action."
 
 
 @pytest.mark.urls("tests.foundation.crash_urls")
