@@ -33,6 +33,27 @@ class WpkInvalid(Unprocessable, code="wpk_invalid"): ...
 class WpkTooLarge(DomainError, code="wpk_too_large", status=413): ...
 
 
+# A file of a document may be pretty-printed: the portal reads up to this many times
+# WPK_MAX_BYTES of it before it parses the document, whose signed form upload_wpk caps.
+FILE_SIZE_FACTOR = 4
+
+
+def reject_oversized(size: int, *, file=False) -> None:
+    """Refuse a document whose signed form (canonical JSON) is ``size`` bytes, or a ``file``
+    holding one that is over ``FILE_SIZE_FACTOR`` times the cap, saying which was measured."""
+    cap = settings.WPK_MAX_BYTES
+    if file and size > cap * FILE_SIZE_FACTOR:
+        raise WpkTooLarge(
+            f"Workflow package files are limited to {cap * FILE_SIZE_FACTOR} bytes (the signed "
+            f"document to {cap}); this file is larger."
+        )
+    if not file and size > cap:
+        raise WpkTooLarge(
+            f"Workflow packages are limited to {cap} bytes in their signed form (canonical "
+            f"JSON); this one is {size} bytes."
+        )
+
+
 class UnknownStepAgent(Unprocessable, code="unknown_step_agent"):
     """A step of the signed document names no agent the vendor may see: a content error of
     the document (422), not a field of the request (``edgeplug.errors.UnknownReference``)."""
@@ -230,8 +251,7 @@ def upload_wpk(
     _reject_non_semver_version(version)
     document = signed_document(name, version, content)
     canonical = signing.canonical_json(document)
-    if len(canonical) > settings.WPK_MAX_BYTES:
-        raise WpkTooLarge(f"Workflow packages are limited to {settings.WPK_MAX_BYTES} bytes.")
+    reject_oversized(len(canonical))
     key = verify_document_signature(tenant, document, signature_b64, key_id)
     steps = _parse_steps(content)
     digest = hashlib.sha256(canonical).hexdigest()

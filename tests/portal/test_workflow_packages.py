@@ -122,6 +122,11 @@ def test_an_oversized_document_is_refused_before_parsing(portal_vendor, settings
     response = _upload(vendor, b" " * 1024)
     assert response.status_code == 413
     assert "wpk_too_large" in response.content.decode()
+    # What was measured: the file, before its document is read.
+    assert (
+        "Workflow package files are limited to 256 bytes (the signed document to 64); "
+        "this file is larger." in response.content.decode()
+    )
 
 
 @pytest.mark.parametrize("where", ["key_id", "content"])

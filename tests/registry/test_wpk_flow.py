@@ -145,6 +145,10 @@ def test_oversized_wpk(vendor, agent_version, settings):
     settings.WPK_MAX_BYTES = 50
     response = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor), format="json")
     assert (response.status_code, response.json()["code"]) == (413, "wpk_too_large")
+    assert response.json()["detail"].startswith(
+        "Workflow packages are limited to 50 bytes in their signed form (canonical JSON); "
+        "this one is "
+    )
 
 
 def test_reviewer_cannot_review_own_tenant(vendor, agent_version):

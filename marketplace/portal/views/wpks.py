@@ -16,18 +16,16 @@ from marketplace.portal.outcomes import perform, render_form
 from marketplace.powers import PUBLISH
 
 
-def _document(upload, max_bytes: int) -> dict:
-    # The signed canonical form is capped by upload_wpk; a pretty-printed file may be larger.
-    raw = upload.read(max_bytes * 4 + 1)
-    if len(raw) > max_bytes * 4:
-        raise wpk_actions.WpkTooLarge(f"Workflow packages are limited to {max_bytes} bytes.")
+def _document(upload) -> dict:
+    raw = upload.read(settings.WPK_MAX_BYTES * wpk_actions.FILE_SIZE_FACTOR + 1)
+    wpk_actions.reject_oversized(len(raw), file=True)
     document = read_json(raw)  # as the API reads the same document sent as its body
     wpk_actions.reject_malformed_document(document)
     return document
 
 
 def _upload(tenant, upload, *, actor, request) -> wpk_actions.WpkUploadResult:
-    document = _document(upload, settings.WPK_MAX_BYTES)
+    document = _document(upload)
     return wpk_actions.upload_wpk(
         tenant,
         name=document["name"],
