@@ -33,25 +33,22 @@ class WpkInvalid(Unprocessable, code="wpk_invalid"): ...
 class WpkTooLarge(DomainError, code="wpk_too_large", status=413): ...
 
 
-# A file of a document may be pretty-printed: the portal reads up to this many times
-# WPK_MAX_BYTES of it before it parses the document, whose signed form upload_wpk caps.
-FILE_SIZE_FACTOR = 4
+# A file of a document may be pretty-printed: up to this many times WPK_MAX_BYTES of it is
+# read before the document is parsed, whose signed form upload_wpk caps.
+_FILE_SIZE_FACTOR = 4
 
 
-def reject_oversized(size: int, *, file=False) -> None:
-    """Refuse a document whose signed form (canonical JSON) is ``size`` bytes, or a ``file``
-    holding one that is over ``FILE_SIZE_FACTOR`` times the cap, saying which was measured."""
-    cap = settings.WPK_MAX_BYTES
-    if file and size > cap * FILE_SIZE_FACTOR:
+def read_document_file(upload) -> bytes:
+    """The bytes of a file holding a document, read no further than ``_FILE_SIZE_FACTOR`` times
+    the cap, or ``WpkTooLarge`` for a file larger than that."""
+    limit = settings.WPK_MAX_BYTES * _FILE_SIZE_FACTOR
+    raw = upload.read(limit + 1)
+    if len(raw) > limit:
         raise WpkTooLarge(
-            f"Workflow package files are limited to {cap * FILE_SIZE_FACTOR} bytes (the signed "
-            f"document to {cap}); this file is larger."
+            f"Workflow package files are limited to {limit} bytes (the signed document to "
+            f"{settings.WPK_MAX_BYTES}); this file is larger."
         )
-    if not file and size > cap:
-        raise WpkTooLarge(
-            f"Workflow packages are limited to {cap} bytes in their signed form (canonical "
-            f"JSON); this one is {size} bytes."
-        )
+    return raw
 
 
 class UnknownStepAgent(Unprocessable, code="unknown_step_agent"):
@@ -251,7 +248,11 @@ def upload_wpk(
     _reject_non_semver_version(version)
     document = signed_document(name, version, content)
     canonical = signing.canonical_json(document)
-    reject_oversized(len(canonical))
+    if len(canonical) > settings.WPK_MAX_BYTES:
+        raise WpkTooLarge(
+            f"Workflow packages are limited to {settings.WPK_MAX_BYTES} bytes in their signed "
+            f"form (canonical JSON); this one is {len(canonical)} bytes."
+        )
     key = verify_document_signature(tenant, document, signature_b64, key_id)
     steps = _parse_steps(content)
     digest = hashlib.sha256(canonical).hexdigest()

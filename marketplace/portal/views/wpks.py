@@ -2,7 +2,6 @@
 
 import json
 
-from django.conf import settings
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -17,8 +16,7 @@ from marketplace.powers import PUBLISH
 
 
 def _document(upload) -> dict:
-    raw = upload.read(settings.WPK_MAX_BYTES * wpk_actions.FILE_SIZE_FACTOR + 1)
-    wpk_actions.reject_oversized(len(raw), file=True)
+    raw = wpk_actions.read_document_file(upload)
     document = read_json(raw)  # as the API reads the same document sent as its body
     wpk_actions.reject_malformed_document(document)
     return document
