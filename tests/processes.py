@@ -6,7 +6,19 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+
+def wait_for(condition, timeout: float = 30) -> bool:
+    """Whether ``condition()`` came true within ``timeout`` seconds, asked every 0.1 s: waiting
+    for a process's or a server's state, not for the clock."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def stop_process(process: subprocess.Popen, *, timeout: float = 30) -> None:

@@ -221,6 +221,29 @@ def place_order(client, agent, plan, key: str, seats: int = 1):
     )
 
 
+def require_redis_cache(settings) -> dict:
+    """The suite's Redis cache settings (with their timeouts); a run on the file cache (no
+    REDIS_URL) has no Redis to lose or to break, and skips."""
+    configured = settings.CACHES["default"]
+    if "redis" not in configured["BACKEND"]:
+        pytest.skip("this run uses the file cache (no REDIS_URL): no Redis cache here")
+    return configured
+
+
+def redis_cache_at(settings, location: str) -> None:
+    """The suite's own Redis cache settings, their timeouts included, moved to ``location``."""
+    settings.CACHES = {"default": {**require_redis_cache(settings), "LOCATION": location}}
+
+
+def outage_log(caplog) -> set[str]:
+    """What went on without the cache, as edgeplug/core/cache_outage.py logged it."""
+    return {
+        record.getMessage().split(", going on")[0]
+        for record in caplog.records
+        if record.name == "edgeplug.core.cache_outage"
+    }
+
+
 def catalogue(client, field: str = "id") -> list:
     """The catalogue's agents as ``client`` sees them: each one's ``field``."""
     return [agent[field] for agent in client.get("/api/v1/agents").json()["results"]]

@@ -10,31 +10,29 @@ import logging
 
 import pytest
 
-from tests.commerce.conftest import buy_free, catalogue
+from tests.commerce.conftest import (
+    buy_free,
+    catalogue,
+    outage_log,
+    redis_cache_at,
+    require_redis_cache,
+)
 from tests.network import refusing_port, silent_port
 
 pytestmark = pytest.mark.django_db
 
 
-def _cache_at(settings, port: int) -> None:
-    """The deployment's own Redis cache settings (its timeouts), at ``port``."""
-    configured = settings.CACHES["default"]
-    if "redis" not in configured["BACKEND"]:
-        pytest.skip("this run uses the file cache (no REDIS_URL): no Redis cache to lose")
-    settings.CACHES = {"default": {**configured, "LOCATION": f"redis://127.0.0.1:{port}/0"}}
-
-
 @pytest.fixture
 def cache_down(settings):
     with refusing_port() as port:
-        _cache_at(settings, port)
+        redis_cache_at(settings, f"redis://127.0.0.1:{port}/0")
         yield
 
 
 @pytest.fixture
 def cache_silent(settings):
     with silent_port() as port:
-        _cache_at(settings, port)
+        redis_cache_at(settings, f"redis://127.0.0.1:{port}/0")
         yield
 
 
@@ -64,12 +62,7 @@ def test_the_api_goes_on_without_its_cache_and_says_so(
     assert catalogue(api) == []  # its only version yanked: off the catalogue at once
     assert api.get(f"/api/v1/agents/{agent.pk}").status_code == 404
 
-    said = {
-        record.getMessage().split(", going on")[0]
-        for record in caplog.records
-        if record.name == "edgeplug.core.cache_outage"
-    }
-    assert said == {
+    assert outage_log(caplog) == {
         "cache unavailable while counting a request against the anon throttle",
         "cache unavailable while counting a request against the user throttle",
         "cache unavailable while counting a request against the tenant throttle",
@@ -104,8 +97,7 @@ def test_a_cache_error_that_is_not_an_outage_fails_the_request(settings, api, ca
     does not let requests through uncounted with only a warning."""
     from django.core.cache import cache
 
-    if "redis" not in settings.CACHES["default"]["BACKEND"]:
-        pytest.skip("this run uses the file cache (no REDIS_URL): no Redis script to break")
+    require_redis_cache(settings)
     caplog.set_level(logging.WARNING, logger="edgeplug.core.cache_outage")
     window = cache.make_key("throttle_anon_127.0.0.1:window")
     cache.client.get_client(write=True).set(window, "not a sorted set")
@@ -114,4 +106,4 @@ def test_a_cache_error_that_is_not_an_outage_fails_the_request(settings, api, ca
     answered = api.get("/api/v1/agents")
 
     assert answered.status_code == 500
-    assert [r for r in caplog.records if r.name == "edgeplug.core.cache_outage"] == []
+    assert outage_log(caplog) == set()

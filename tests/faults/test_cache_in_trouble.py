@@ -8,14 +8,14 @@ the test puts in trouble, never the suite's."""
 import logging
 import shutil
 import socket
-import time
 from contextlib import contextmanager
 from functools import partial
 
 import pytest
 
-from tests.commerce.conftest import catalogue
+from tests.commerce.conftest import catalogue, outage_log, redis_cache_at
 from tests.network import refusing_port
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -29,18 +29,8 @@ RIDDEN_OUT = {
 @pytest.fixture
 def cache(private_redis, settings):
     """The suite's own Redis cache settings (its timeouts), on the private Redis."""
-    configured = settings.CACHES["default"]
-    if "redis" not in configured["BACKEND"]:
-        pytest.skip("this run uses the file cache (no REDIS_URL): no Redis cache to trouble")
-    settings.CACHES = {"default": {**configured, "LOCATION": private_redis.url}}
+    redis_cache_at(settings, private_redis.url)
     return private_redis
-
-
-def _until(condition, what: str) -> None:
-    deadline = time.monotonic() + 20
-    while not condition():
-        assert time.monotonic() < deadline, f"Redis did not get {what} in 20 s"
-        time.sleep(0.05)  # waiting for the server's state, not for the clock
 
 
 def _ok(redis, *words: str) -> None:
@@ -55,7 +45,7 @@ def busy_in_a_script(redis):
     with socket.create_connection(("127.0.0.1", redis.port)) as stuck:
         stuck.sendall(b'EVAL "while true do end" 0\r\n')
         try:
-            _until(lambda: redis.command("PING").startswith("-BUSY"), "busy")
+            assert wait_for(lambda: redis.command("PING").startswith("-BUSY"), 20), "not busy"
             yield
         finally:
             redis.command("SCRIPT", "KILL")
@@ -68,7 +58,9 @@ def unable_to_save(redis):
     _ok(redis, "CONFIG", "SET", "save", '"3600 1"')
     try:
         redis.command("BGSAVE")
-        _until(lambda: "rdb_last_bgsave_status:err" in redis.command("INFO", "persistence"), "")
+        assert wait_for(
+            lambda: "rdb_last_bgsave_status:err" in redis.command("INFO", "persistence"), 20
+        ), "its save did not fail"
         assert redis.command("SET", "any", "thing").startswith("-MISCONF")
         yield
     finally:  # with a save point it would not stop: its last save fails
@@ -121,9 +113,4 @@ def test_a_redis_in_trouble_is_ridden_out(
     with troubled(cache):
         assert catalogue(api) == [agent.pk]
 
-    said = {
-        record.getMessage().split(", going on")[0]
-        for record in caplog.records
-        if record.name == "edgeplug.core.cache_outage"
-    }
-    assert said == ridden_out
+    assert outage_log(caplog) == ridden_out

@@ -7,13 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
 import pytest
 from django.conf import settings
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -68,15 +69,6 @@ def _listens_on(pid: int, port: int) -> bool:
     return False
 
 
-def _wait_for(condition, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def _stopped(proc: subprocess.Popen) -> tuple[int, str]:
     """SIGTERM, then the exit code and everything the command printed."""
     if proc.poll() is None:
@@ -114,7 +106,7 @@ def test_a_server_process_that_dies_is_replaced():
         port = _serving_port(proc)
         first = _children(proc.pid)
         os.kill(first[0], signal.SIGKILL)
-        assert _wait_for(
+        assert wait_for(
             lambda: (
                 len(now := _children(proc.pid)) == 2
                 and first[0] not in now
@@ -137,7 +129,7 @@ def test_server_processes_stop_when_their_supervisor_is_killed():
         servers = _children(proc.pid)
         proc.kill()
         proc.wait(timeout=10)
-        assert _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in servers))
+        assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in servers))
     finally:
         for pid in servers:
             if Path(f"/proc/{pid}").exists():
