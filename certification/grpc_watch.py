@@ -65,6 +65,10 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
                 run = _watched_run(context, call, request.run_id)
                 progress = _progress(run)
                 if progress != sent:
+                    # Authenticated again once the run is read: a refusal that came between
+                    # the poll's first check and its read (a member removed, then the run
+                    # progressed) ends the stream here instead of sending that progress.
+                    _caller_request(context)
                     yield progress
                     sent = progress
                 if progress.finished:

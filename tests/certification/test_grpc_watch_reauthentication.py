@@ -86,3 +86,31 @@ def test_a_watch_ends_when_its_access_token_expires(stub, watcher):  # noqa: F81
         mark_running(run.pk)
 
         assert code_of(stream) == (grpc.StatusCode.UNAUTHENTICATED, "token_not_valid")
+
+
+def test_a_refusal_between_a_polls_check_and_its_read_sends_no_progress(
+    stub,  # noqa: F811
+    watcher,
+    monkeypatch,
+):
+    """A race CI once met: a poll authenticated the member, then the member was removed and
+    the run progressed before the poll read it, and that progress went out to a caller REST
+    had already refused. Here both happen at that very point of the next poll."""
+    from certification import grpc_watch
+    from edgeplug.tenancy.models import Membership
+
+    client, membership = watcher
+    run = queued_run(membership.tenant)
+    auth = (("authorization", client._credentials["HTTP_AUTHORIZATION"]),)
+    stream = stub.WatchRun(pb.WatchRunRequest(run_id=run.pk), metadata=auth, timeout=60)
+    assert next(stream).status == "queued"
+    scoped = grpc_watch.runs_for
+
+    def refused_after_the_check(caller):
+        if Membership.objects.filter(pk=membership.pk).delete()[0]:  # once
+            mark_running(run.pk)
+        return scoped(caller)
+
+    monkeypatch.setattr(grpc_watch, "runs_for", refused_after_the_check)
+
+    assert code_of(stream) == (grpc.StatusCode.UNAUTHENTICATED, "membership_revoked")
