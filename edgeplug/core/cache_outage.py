@@ -2,8 +2,9 @@
 holds nothing that is not also elsewhere. So a cache that cannot be reached fails no request:
 each place that uses it catches ``CacheError`` and calls ``going_on_without``, then goes on
 without the cache (a throttle lets the request through, the catalogue is read from the
-database). ``/ready`` still reports the cache as unavailable (docs/scaling.md, *Redis*). A
-cache that answers slowly counts as unreachable after ``CACHE_TIMEOUT_S``.
+database). ``/ready`` names the cache as unavailable and the pod stays in service, ``degraded``
+(docs/scaling.md, *Redis*). A cache that answers slowly counts as unreachable after
+``CACHE_TIMEOUT_S``.
 
 An outage is a cache that cannot serve: no connection (refused, lost, still loading its data,
 refusing our password), no answer in time, or a Redis that answers every command, or every

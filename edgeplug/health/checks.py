@@ -1,4 +1,11 @@
-"""Readiness checks: each returns None when fine or a short reason when not."""
+"""Readiness checks: each returns None when fine or raises, its reason said by /ready.
+
+A pod cannot serve without the database. It goes on without the other parts, each outage said
+where it matters (docs/scaling.md): without the cache it reads the database, without the
+broker a submission answers ``broker_unavailable``, without storage an upload or download
+answers ``storage_unavailable``, while browsing, buying and billing go on. So only the
+database takes a pod out of service (``/ready`` 503); the others make it ``degraded`` (200,
+naming them): every pod shares them, and taking all out would stop what still works too."""
 
 import logging
 import uuid
@@ -17,6 +24,7 @@ class CheckResult:
     name: str
     ok: bool
     error: str | None = None
+    required: bool = False
 
 
 def check_database() -> None:
@@ -57,15 +65,20 @@ CHECKS = {
 }
 
 
+REQUIRED = frozenset({"database"})
+
+
 def run_checks() -> list[CheckResult]:
     results = []
     for name, check in CHECKS.items():
+        required = name in REQUIRED
         try:
             check()
-            results.append(CheckResult(name, True))
+            results.append(CheckResult(name, True, required=required))
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
             # /ready is public: it names the failing part and the kind of error; the message,
             # which may carry host names or user names, goes to the log only.
             logger.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
-            results.append(CheckResult(name, False, f"unavailable ({type(exc).__name__})"))
+            error = f"unavailable ({type(exc).__name__})"
+            results.append(CheckResult(name, False, error, required=required))
     return results

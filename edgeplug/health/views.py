@@ -1,4 +1,9 @@
-"""/health (the process answers) and /ready (its dependencies answer)."""
+"""/health (the process answers) and /ready (it can serve: its database answers; the shared
+parts it can go on without are named when they do not: edgeplug/health/checks.py).
+
+``/ready?strict`` answers 503 unless every part answers: what a pod starting up must see once,
+so that a rollout with a wrong bucket or broker address stops at its first pod, while the
+pods already serving ride out an outage of those parts."""
 
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -17,9 +22,12 @@ def health(request):
 @require_GET
 def ready(request):
     results = run_checks()
-    ok = all(r.ok for r in results)
-    body = {
-        "status": "ready" if ok else "unavailable",
-        "checks": {r.name: ("ok" if r.ok else r.error) for r in results},
-    }
-    return JsonResponse(body, status=200 if ok else 503)
+    if any(r.required and not r.ok for r in results):
+        status = "unavailable"
+    elif all(r.ok for r in results):
+        status = "ready"
+    else:
+        status = "degraded"
+    body = {"status": status, "checks": {r.name: ("ok" if r.ok else r.error) for r in results}}
+    serving = status == "ready" or (status == "degraded" and "strict" not in request.GET)
+    return JsonResponse(body, status=200 if serving else 503)

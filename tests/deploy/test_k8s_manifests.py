@@ -16,6 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from django.conf import settings
+from django.test import Client
 
 from edgeplug.celery import app as celery_app
 
@@ -112,6 +113,41 @@ def test_the_web_tier_is_a_probed_deployment_behind_a_service(objects):
     allowed = by_kind(objects, "ConfigMap")["edgeplug-config"]["data"]["ALLOWED_HOSTS"]
     hosts = {h["value"] for h in container["livenessProbe"]["httpGet"]["httpHeaders"]}
     assert hosts & set(allowed.split(","))
+
+
+def _probe(container: dict, kind: str):
+    """The web app's answer to the probe ``kind`` of ``container``, sent as the kubelet would:
+    its path and its headers."""
+    get = container[kind]["httpGet"]
+    headers = {
+        f"HTTP_{h['name'].upper().replace('-', '_')}": h["value"] for h in get["httpHeaders"]
+    }
+    return Client().get(get["path"], **headers)
+
+
+@pytest.mark.django_db
+def test_a_web_pod_serves_through_a_storage_outage_but_does_not_start_into_one(
+    objects, settings, tmp_path
+):
+    (container,) = by_kind(objects, "Deployment")["edgeplug-web"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    settings.ALLOWED_HOSTS = by_kind(objects, "ConfigMap")["edgeplug-config"]["data"][
+        "ALLOWED_HOSTS"
+    ].split(",")
+    assert _probe(container, "startupProbe").status_code == 200
+    assert _probe(container, "readinessProbe").status_code == 200
+    (tmp_path / "not-a-directory").write_text("")  # the storage cannot write: a shared outage
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "not-a-directory" / "media")},
+        },
+    }
+    assert _probe(container, "readinessProbe").status_code == 200  # stays in the Service
+    assert _probe(container, "startupProbe").status_code == 503  # a new pod waits for it
+    assert _probe(container, "livenessProbe").status_code == 200  # and nothing is restarted
 
 
 def test_every_container_has_requests_and_limits(objects):

@@ -1,9 +1,13 @@
 """Liveness, readiness, metrics, request ids and the API schema/docs."""
 
+import json
+
 import pytest
 from django.test import Client
 
 from edgeplug.health.task_signals import count_task
+from tests.network import refusing_port
+from tests.processes import python_with_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -13,9 +17,11 @@ def test_health_answers():
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-def test_ready_checks_every_dependency():
-    response = Client().get("/ready")
+@pytest.mark.parametrize("path", ["/ready", "/ready?strict"])
+def test_ready_checks_every_dependency(path):
+    response = Client().get(path)
     assert response.status_code == 200
+    assert response.json()["status"] == "ready"
     assert response.json()["checks"] == {
         "database": "ok",
         "cache": "ok",
@@ -24,7 +30,7 @@ def test_ready_checks_every_dependency():
     }
 
 
-def test_ready_is_503_naming_what_failed(settings, tmp_path):
+def test_ready_is_degraded_naming_storage_it_can_serve_without(settings, tmp_path):
     blocked = tmp_path / "file-not-dir"
     blocked.write_text("")
     settings.STORAGES = {
@@ -35,11 +41,36 @@ def test_ready_is_503_naming_what_failed(settings, tmp_path):
         },
     }
     response = Client().get("/ready")
-    assert response.status_code == 503
+    assert response.status_code == 200  # browsing, buying and billing go on: stays in service
     body = response.json()
-    assert body["status"] == "unavailable"
+    assert body["status"] == "degraded"
     assert body["checks"]["database"] == "ok"
-    assert body["checks"]["storage"] != "ok"
+    assert body["checks"]["storage"] == "unavailable (NotADirectoryError)"
+    starting = Client().get("/ready?strict")  # a starting pod must see every part
+    assert (starting.status_code, starting.json()) == (503, body)
+
+
+ASK_READY = """
+import json, django
+django.setup()
+from django.test import Client
+response = Client().get("/ready", HTTP_HOST="localhost")
+print(json.dumps([response.status_code, response.json()]))
+"""
+
+
+def test_ready_is_503_when_the_database_is_down(tmp_path):
+    """The one part a pod cannot serve without: a server whose database refuses connections."""
+    with refusing_port() as port:
+        started = python_with_settings(
+            tmp_path, ASK_READY, DATABASE_URL=f"postgres://edgeplug@127.0.0.1:{port}/edgeplug"
+        )
+    assert started.returncode == 0, started.stderr[-2000:]
+    status, body = json.loads(started.stdout.splitlines()[-1])
+    assert status == 503
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "unavailable (OperationalError)"
+    assert body["checks"]["storage"] == "ok"
 
 
 def test_metrics_expose_requests_database_and_celery_tasks():
