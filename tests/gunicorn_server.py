@@ -14,8 +14,8 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from tests.network import free_port
-from tests.processes import stop_process
+from tests.network import answering, free_port
+from tests.processes import stop_process, wait_while_running
 
 
 def database_url_for_test_db() -> str:
@@ -117,16 +117,13 @@ def gunicorn(workdir: Path, *, workers: int = 2, env: dict[str, str]) -> Iterato
     proc = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=full_env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, error_log.read_text()[-3000:]
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet
-                pass
-            assert time.monotonic() < deadline, "gunicorn not ready in 90 s"
-            time.sleep(0.2)
+        wait_while_running(
+            proc,
+            lambda: answering(f"{url}/health"),
+            timeout=90,
+            what="gunicorn did not answer /health",
+            log=error_log,
+        )
         yield Server(url=url, access_log=access_log)
     finally:
         stop_process(proc)

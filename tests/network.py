@@ -4,6 +4,7 @@
 - ``refusing_port()``: a port that refuses connections, the way a server that is down does.
 - ``silent_port()``: a port that takes connections and never answers, the way a server that
   hangs does (a client without a timeout waits there for ever).
+- ``listening(port)``, ``answering(url)``: whether a server the test started is up yet.
 - ``cut_network()``: every way a library opens a connection or resolves a name calls the
   test's ``refuse`` instead."""
 
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+import requests
 
 LOOPBACK = "127.0.0.1"
 
@@ -42,6 +44,23 @@ def silent_port() -> Iterator[int]:
         silent.bind((LOOPBACK, 0))
         silent.listen(16)
         yield silent.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    """Whether something takes connections on the loopback ``port`` now."""
+    try:
+        socket.create_connection((LOOPBACK, port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
+
+
+def answering(url: str) -> bool:
+    """Whether ``url`` answers 200 now: not while its server is not listening or starting."""
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def cut_network(monkeypatch: pytest.MonkeyPatch, refuse: Callable[..., object]) -> None:

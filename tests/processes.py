@@ -21,6 +21,22 @@ def wait_for(condition, timeout: float = 30) -> bool:
     return False
 
 
+def wait_while_running(
+    process: subprocess.Popen, condition, *, timeout: float, what: str, log: Path | None = None
+) -> None:
+    """Wait until ``condition()`` comes true while ``process`` runs (a server starting): an
+    AssertionError saying ``what`` did not happen, with the end of the process's ``log``, when it
+    exits first or ``timeout`` seconds pass."""
+    if wait_for(lambda: process.poll() is not None or condition(), timeout):
+        if process.poll() is None:
+            return
+        ended = f"it exited with {process.returncode}"
+    else:
+        ended = f"not within {timeout:g} s"
+    tail = log.read_text(errors="replace")[-3000:] if log is not None else ""
+    raise AssertionError(f"{what}: {ended}\n{tail}")
+
+
 def stop_process(process: subprocess.Popen, *, timeout: float = 30) -> None:
     """SIGTERM (a warm shutdown: gunicorn and Celery finish what they hold), SIGKILL after
     ``timeout`` seconds."""

@@ -52,14 +52,13 @@ def customer(member_client):
 def localstripe(tmp_path_factory):
     """localstripe on a free loopback port, its state and temp files in a directory of its own."""
     import os
-    import socket
     import subprocess
     import sys
-    import time
 
     from django.conf import settings as django_settings
 
-    from tests.network import free_port
+    from tests.network import free_port, listening
+    from tests.processes import wait_while_running
 
     home = tmp_path_factory.mktemp("localstripe")
     port = free_port()
@@ -88,15 +87,13 @@ def localstripe(tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((home / "localstripe.log").read_text()) from None
-            time.sleep(0.05)  # waiting for a process to listen, not for the clock
+    wait_while_running(
+        proc,
+        lambda: listening(port),
+        timeout=30,
+        what="localstripe did not listen",
+        log=home / "localstripe.log",
+    )
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)

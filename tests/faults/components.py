@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import psycopg
@@ -18,7 +17,8 @@ from django.db import connection
 
 from edgeplug.core.processes import celery_command
 from tests.gunicorn_server import database_url_for_test_db
-from tests.network import free_port
+from tests.network import free_port, listening
+from tests.processes import wait_while_running
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -46,15 +46,13 @@ class PrivateRedis:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                assert self.process.poll() is None, (self.workdir / "redis.log").read_text()
-                assert time.monotonic() < deadline, "redis-server did not listen in 20 s"
-                time.sleep(0.05)  # waiting for a process to listen, not for the clock
+        wait_while_running(
+            self.process,
+            lambda: listening(self.port),
+            timeout=20,
+            what="redis-server did not listen",
+            log=self.workdir / "redis.log",
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

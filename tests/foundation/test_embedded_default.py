@@ -6,14 +6,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings
 
-from tests.network import free_port
+from tests.network import answering, free_port
+from tests.processes import wait_while_running
 
 pytestmark = pytest.mark.slow
 
@@ -21,25 +21,18 @@ pytestmark = pytest.mark.slow
 # A bound on waiting, not a speed check: start-up migrates a fresh SQLite database first, which
 # took over three minutes on a shared two-core machine under load.
 def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 600) -> requests.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "runstack exited early"
-        try:
-            response = requests.get(url, timeout=2)
-            if response.status_code == 200:
-                return response
-        except requests.RequestException:  # not listening yet, or still starting up
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} not ready in {timeout}s")
+    wait_while_running(proc, lambda: answering(url), timeout=timeout, what=f"{url} not ready")
+    return requests.get(url, timeout=10)
 
 
 def _wait_for_line(path: Path, text: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in path.read_text(errors="replace"):
-        assert proc.poll() is None, "runstack exited early"
-        assert time.monotonic() < deadline, f"{text!r} not logged in {timeout}s"
-        time.sleep(0.5)
+    wait_while_running(
+        proc,
+        lambda: text in path.read_text(errors="replace"),
+        timeout=timeout,
+        what=f"{text!r} not logged",
+        log=path,
+    )
 
 
 def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
