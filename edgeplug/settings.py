@@ -212,6 +212,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # only, and drops a 0 for that default.
 REDIS_URL = _secret("REDIS_URL")
 CACHE_TIMEOUT_S = _seconds("CACHE_TIMEOUT_S", 1.0)
+# /ready (edgeplug/health/checks.py): how long the cache, broker and storage checks may take
+# before a part is reported as not answering; below the probes' timeoutSeconds (5 s).
+READY_CHECK_TIMEOUT_S = _seconds("READY_CHECK_TIMEOUT_S", 2.0)
 if REDIS_URL:
     CACHES = {
         "default": {

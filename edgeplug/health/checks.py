@@ -5,12 +5,22 @@ where it matters (docs/scaling.md): without the cache it reads the database, wit
 broker a submission answers ``broker_unavailable``, without storage an upload or download
 answers ``storage_unavailable``, while browsing, buying and billing go on. So only the
 database takes a pod out of service (``/ready`` 503); the others make it ``degraded`` (200,
-naming them): every pod shares them, and taking all out would stop what still works too."""
+naming them): every pod shares them, and taking all out would stop what still works too.
+
+A part that hangs must not hang ``/ready`` past its probe's timeout (a probe that times out
+fails, the pod leaving the Service all the same): the other parts are checked at once, each
+on a thread of its own, while the request checks the database; one that has not answered
+within ``READY_CHECK_TIMEOUT_S`` is reported ``unavailable (no answer in N s)``. A part whose
+last check still hangs is not checked again meanwhile: the next probe waits for that check."""
 
 import logging
+import queue
+import threading
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -43,8 +53,13 @@ def check_cache() -> None:
 def check_broker() -> None:
     from edgeplug.celery import app
 
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    # Once, without the 2 s wait of a retry (the next probe asks again), and no longer than
+    # /ready waits: a broker that takes connections and never answers would keep the
+    # transport's own socket_timeout (10 s).
+    bound = settings.READY_CHECK_TIMEOUT_S
+    options = {"socket_timeout": bound, "socket_connect_timeout": bound}
+    with app.connection_for_write(transport_options=options) as conn:
+        conn.ensure_connection(max_retries=0, timeout=bound)
 
 
 def check_storage() -> None:
@@ -57,28 +72,74 @@ def check_storage() -> None:
         default_storage.delete(name)
 
 
-CHECKS = {
-    "database": check_database,
-    "cache": check_cache,
-    "broker": check_broker,
-    "storage": check_storage,
+def _checked(name: str, check, *, required: bool = False) -> CheckResult:
+    try:
+        check()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
+        # /ready is public: it names the failing part and the kind of error; the message,
+        # which may carry host names or user names, goes to the log only.
+        logger.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
+        error = f"unavailable ({type(exc).__name__})"
+        return CheckResult(name, False, error, required=required)
+    return CheckResult(name, True, required=required)
+
+
+@dataclass
+class _Run:
+    done: threading.Event = field(default_factory=threading.Event)
+    result: CheckResult | None = None
+
+
+class _Background:
+    """One part's check on a daemon thread of its own, kept with the clients it opens (threads
+    are started in each server process, after the fork, on the first probe), one run at a
+    time: asked while a run still hangs, it hands out that run."""
+
+    def __init__(self, name: str, check):
+        self.name = name
+        self.check = check
+        self._lock = threading.Lock()
+        self._asked: queue.SimpleQueue[_Run] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._run: _Run | None = None
+
+    def ask(self) -> _Run:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name=f"ready-{self.name}", daemon=True
+                )
+                self._thread.start()
+            if self._run is None or self._run.done.is_set():
+                self._run = _Run()
+                self._asked.put(self._run)
+            return self._run
+
+    def _serve(self) -> None:
+        while True:
+            run = self._asked.get()
+            run.result = _checked(self.name, self.check)
+            run.done.set()
+
+
+OPTIONAL = {
+    "cache": _Background("cache", check_cache),
+    "broker": _Background("broker", check_broker),
+    "storage": _Background("storage", check_storage),
 }
 
 
-REQUIRED = frozenset({"database"})
-
-
 def run_checks() -> list[CheckResult]:
-    results = []
-    for name, check in CHECKS.items():
-        required = name in REQUIRED
-        try:
-            check()
-            results.append(CheckResult(name, True, required=required))
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
-            # /ready is public: it names the failing part and the kind of error; the message,
-            # which may carry host names or user names, goes to the log only.
-            logger.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
-            error = f"unavailable ({type(exc).__name__})"
-            results.append(CheckResult(name, False, error, required=required))
+    """The database checked here, the other parts meanwhile, each given until
+    ``READY_CHECK_TIMEOUT_S`` after the start."""
+    bound = settings.READY_CHECK_TIMEOUT_S
+    runs = {name: part.ask() for name, part in OPTIONAL.items()}
+    started = time.monotonic()
+    results = [_checked("database", check_database, required=True)]
+    for name, run in runs.items():
+        if run.done.wait(max(0.0, bound - (time.monotonic() - started))):
+            results.append(run.result)
+        else:
+            logger.warning("readiness check %s did not answer in %g s", name, bound)
+            results.append(CheckResult(name, False, f"unavailable (no answer in {bound:g} s)"))
     return results

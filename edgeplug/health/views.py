@@ -1,9 +1,10 @@
 """/health (the process answers) and /ready (it can serve: its database answers; the shared
 parts it can go on without are named when they do not: edgeplug/health/checks.py).
 
-``/ready?strict`` answers 503 unless every part answers: what a pod starting up must see once,
-so that a rollout with a wrong bucket or broker address stops at its first pod, while the
-pods already serving ride out an outage of those parts."""
+``/ready?strict`` (or ``strict=1``; ``strict=0`` or ``false`` is the plain check) answers 503
+unless every part answers: what a pod starting up must see once, so that a rollout with a
+wrong bucket or broker address stops at its first pod, while the pods already serving ride
+out an outage of those parts."""
 
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -29,5 +30,6 @@ def ready(request):
     else:
         status = "degraded"
     body = {"status": status, "checks": {r.name: ("ok" if r.ok else r.error) for r in results}}
-    serving = status == "ready" or (status == "degraded" and "strict" not in request.GET)
+    strict = request.GET.get("strict", "0").lower() not in {"0", "false", "no", "off"}
+    serving = status == "ready" or (status == "degraded" and not strict)
     return JsonResponse(body, status=200 if serving else 503)

@@ -54,8 +54,8 @@ ASK_READY = """
 import json, django
 django.setup()
 from django.test import Client
-response = Client().get("/ready", HTTP_HOST="localhost")
-print(json.dumps([response.status_code, response.json()]))
+answers = [Client().get(path, HTTP_HOST="localhost") for path in ("/ready", "/ready?strict")]
+print(json.dumps([[answer.status_code, answer.json()] for answer in answers]))
 """
 
 
@@ -66,7 +66,9 @@ def test_ready_is_503_when_the_database_is_down(tmp_path):
             tmp_path, ASK_READY, DATABASE_URL=f"postgres://edgeplug@127.0.0.1:{port}/edgeplug"
         )
     assert started.returncode == 0, started.stderr[-2000:]
-    status, body = json.loads(started.stdout.splitlines()[-1])
+    plain, strict = json.loads(started.stdout.splitlines()[-1])
+    assert plain == strict
+    status, body = plain
     assert status == 503
     assert body["status"] == "unavailable"
     assert body["checks"]["database"] == "unavailable (OperationalError)"

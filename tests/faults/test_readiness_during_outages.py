@@ -1,0 +1,79 @@
+"""/ready while the parts every pod shares are out (edgeplug/health/checks.py): the pod stays
+in service, ``degraded``, naming them, and answers within its probe's timeout even when they
+hang, as a probe that times out would take it out all the same; a starting pod
+(``?strict``) waits for them. Real servers that refuse or never answer, on loopback ports."""
+
+import threading
+
+import pytest
+from django.test import Client
+
+from tests.commerce.conftest import redis_cache_at
+from tests.network import refusing_port, silent_port
+from tests.processes import wait_for
+from tests.s3_conftest_helpers import s3_storage
+
+pytestmark = pytest.mark.django_db
+
+
+def _ready(query: str = "") -> tuple[int, dict]:
+    response = Client().get(f"/ready{query}")
+    return response.status_code, response.json()
+
+
+def test_a_broker_that_refuses_leaves_the_pod_serving(monkeypatch):
+    with refusing_port() as port:
+        monkeypatch.setenv("CELERY_BROKER_WRITE_URL", f"redis://127.0.0.1:{port}/0")
+        status, body = _ready()
+        assert (status, body["status"]) == (200, "degraded")
+        assert body["checks"]["broker"] == "unavailable (OperationalError)"
+        assert {name: body["checks"][name] for name in ("database", "cache", "storage")} == {
+            "database": "ok",
+            "cache": "ok",
+            "storage": "ok",
+        }
+        assert _ready("?strict")[0] == 503
+        assert _ready("?strict=1")[0] == 503
+        assert _ready("?strict=false")[0] == 200  # strict turned off: the plain check
+
+
+@pytest.fixture
+def hanging_parts(settings, monkeypatch):
+    """The cache, the broker and the S3 storage each at a port that takes connections and
+    never answers, the storage with botocore's own timeouts (60 s, retried). Afterwards, with
+    the ports closed, it waits for the checks still hanging to end, so that none is handed to
+    the next test."""
+    settings.READY_CHECK_TIMEOUT_S = 1
+    with silent_port() as cache_port, silent_port() as broker_port, silent_port() as s3_port:
+        redis_cache_at(settings, f"redis://127.0.0.1:{cache_port}/0")
+        monkeypatch.setenv("CELERY_BROKER_WRITE_URL", f"redis://127.0.0.1:{broker_port}/0")
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": s3_storage("edgeplug-ready", f"http://127.0.0.1:{s3_port}"),
+        }
+        yield
+    assert wait_for(lambda: "no answer" not in str(_ready()[1]), 120), _ready()
+
+
+# The bound is the feature: a probe gives /ready 5 s (deploy/k8s/base/web.yaml); the checks
+# are given READY_CHECK_TIMEOUT_S (1 s here) at once, where one after another, the storage's
+# alone would take minutes.
+@pytest.mark.timeout(5, func_only=True)
+def test_parts_that_hang_are_reported_in_time_and_not_piled_up(hanging_parts):
+    status, body = _ready()
+    assert (status, body["status"]) == (200, "degraded")
+    assert body["checks"] == {
+        "database": "ok",
+        "cache": "unavailable (no answer in 1 s)",
+        "broker": "unavailable (no answer in 1 s)",
+        "storage": "unavailable (no answer in 1 s)",
+    }
+    threads = threading.active_count()
+    status, body = _ready("?strict")  # the next probe waits for the same checks
+    assert (status, body["status"]) == (503, "degraded")
+    assert [name for name, said in body["checks"].items() if said != "ok"] == [
+        "cache",
+        "broker",
+        "storage",
+    ]
+    assert threading.active_count() == threads  # and starts no thread for them
