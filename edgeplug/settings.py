@@ -245,7 +245,15 @@ CATALOGUE_CACHE_SECONDS = _number("CATALOGUE_CACHE_SECONDS", 300)
 # --- Storage ----------------------------------------------------------------------------------
 STORAGE = env("STORAGE", default="filesystem")
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# S3 calls are bounded so that an endpoint that hangs answers a request storage_unavailable
+# (marketplace/storage.py) before gunicorn's 60 s worker timeout kills it: botocore's own
+# defaults wait 60 s to connect and 60 s a read, and try 5 times.
+S3_CONNECT_TIMEOUT_S = _seconds("S3_CONNECT_TIMEOUT_S", 5.0)
+S3_READ_TIMEOUT_S = _seconds("S3_READ_TIMEOUT_S", 10.0)
+S3_MAX_ATTEMPTS = _number("S3_MAX_ATTEMPTS", 3, at_least=1)
 if STORAGE == "s3":
+    from botocore.config import Config as _S3Config
+
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -257,6 +265,11 @@ if STORAGE == "s3":
             "default_acl": None,
             "file_overwrite": False,
             "querystring_auth": True,
+            "client_config": _S3Config(
+                connect_timeout=S3_CONNECT_TIMEOUT_S,
+                read_timeout=S3_READ_TIMEOUT_S,
+                retries={"total_max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"},
+            ),
         },
     }
 elif STORAGE == "filesystem":

@@ -105,11 +105,11 @@ def s3_storage(
     read_timeout: float | None = None,
     retries: int | None = None,
 ) -> dict:
-    """A STORAGES["default"] entry mirroring edgeplug/settings.py for ``STORAGE=s3``.
+    """A STORAGES["default"] entry mirroring edgeplug/settings.py for ``STORAGE=s3``, its
+    timeouts and attempts those of the settings (``S3_*``) unless given: ``retries=0`` is one
+    attempt in all, so a dead endpoint fails at once."""
+    from django.conf import settings
 
-    Passing a timeout or ``retries`` adds a botocore ``client_config`` (django-storages'
-    ``AWS_S3_CLIENT_CONFIG``), which settings.py does not set today.
-    """
     options = {
         "bucket_name": bucket,
         "endpoint_url": endpoint_url,
@@ -119,17 +119,17 @@ def s3_storage(
         "default_acl": None,
         "file_overwrite": False,
         "querystring_auth": True,
+        "client_config": Config(
+            connect_timeout=settings.S3_CONNECT_TIMEOUT_S
+            if connect_timeout is None
+            else connect_timeout,
+            read_timeout=settings.S3_READ_TIMEOUT_S if read_timeout is None else read_timeout,
+            retries={
+                "total_max_attempts": settings.S3_MAX_ATTEMPTS if retries is None else retries + 1,
+                "mode": "standard",
+            },
+        ),
     }
-    config = {}
-    if connect_timeout is not None:
-        config["connect_timeout"] = connect_timeout
-    if read_timeout is not None:
-        config["read_timeout"] = read_timeout
-    if retries is not None:
-        # One attempt in all when retries=0: a dead endpoint fails at once.
-        config["retries"] = {"total_max_attempts": retries + 1, "mode": "standard"}
-    if config:
-        options["client_config"] = Config(**config)
     return {"BACKEND": S3_BACKEND, "OPTIONS": options}
 
 

@@ -16,8 +16,11 @@ from storages.backends.s3 import S3Storage
 from marketplace import services
 from marketplace.models import AgentVersion
 from marketplace.storage import package_path
-from tests.network import refusing_port
+from tests.network import refusing_port, silent_port
+from tests.processes import python_with_settings
 from tests.s3_conftest_helpers import (
+    ACCESS_KEY,
+    SECRET_KEY,
     MotoServer,
     bucket_keys,
     s3_storage,
@@ -224,3 +227,33 @@ def test_ready_is_degraded_naming_storage_when_the_endpoint_is_down(s3, settings
         "cache": "ok",
         "broker": "ok",
     }
+
+
+STORE = """
+import django
+django.setup()
+from marketplace.storage import StorageUnavailable, store_package
+try:
+    store_package("ab" * 32, b"package")
+except StorageUnavailable as exc:
+    print(exc.code, type(exc.__cause__).__name__)
+"""
+
+
+def test_an_s3_endpoint_that_hangs_answers_storage_unavailable_within_the_set_bounds(tmp_path):
+    """A server started with STORAGE=s3 bounds each S3 call by S3_*: without them botocore
+    waits 60 s a read and tries 5 times, and gunicorn kills the request (60 s) first."""
+    with silent_port() as port:
+        stored = python_with_settings(
+            tmp_path,
+            STORE,
+            STORAGE="s3",
+            S3_BUCKET="edgeplug",
+            S3_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+            AWS_ACCESS_KEY_ID=ACCESS_KEY,
+            AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+            S3_READ_TIMEOUT_S="1",
+            S3_MAX_ATTEMPTS="2",
+        )
+    assert stored.returncode == 0, stored.stderr[-2000:]
+    assert stored.stdout.split() == ["storage_unavailable", "ReadTimeoutError"]
