@@ -246,10 +246,13 @@ CATALOGUE_CACHE_SECONDS = _number("CATALOGUE_CACHE_SECONDS", 300)
 STORAGE = env("STORAGE", default="filesystem")
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # S3 calls are bounded so that an endpoint that hangs answers a request storage_unavailable
-# (marketplace/storage.py) before gunicorn's 60 s worker timeout kills it: botocore's own
-# defaults wait 60 s to connect and 60 s a read, and try 5 times.
+# (marketplace/storage.py) before gunicorn's worker timeout kills it (30 s by default, 60 s in
+# deploy/k8s): botocore's own defaults wait 60 s to connect and 60 s a read, 3 times. This
+# client_config is the whole botocore configuration: S3Storage's own (AWS_S3_ADDRESSING_STYLE,
+# AWS_S3_SIGNATURE_VERSION, AWS_S3_PROXIES) and the AWS_MAX_ATTEMPTS and AWS_RETRY_MODE
+# variables are not read; add such a setting here.
 S3_CONNECT_TIMEOUT_S = _seconds("S3_CONNECT_TIMEOUT_S", 5.0)
-S3_READ_TIMEOUT_S = _seconds("S3_READ_TIMEOUT_S", 10.0)
+S3_READ_TIMEOUT_S = _seconds("S3_READ_TIMEOUT_S", 5.0)
 S3_MAX_ATTEMPTS = _number("S3_MAX_ATTEMPTS", 3, at_least=1)
 if STORAGE == "s3":
     from botocore.config import Config as _S3Config

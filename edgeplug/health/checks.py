@@ -53,10 +53,11 @@ def check_cache() -> None:
 def check_broker() -> None:
     from edgeplug.celery import app
 
-    # Once, without the 2 s wait of a retry (the next probe asks again), and no longer than
-    # /ready waits: a broker that takes connections and never answers would keep the
-    # transport's own socket_timeout (10 s).
-    bound = settings.READY_CHECK_TIMEOUT_S
+    # Once, without the 2 s wait of a retry (the next probe asks again), and not for the
+    # transport's own socket_timeout (10 s) when the broker takes connections and never
+    # answers: twice what /ready waits, so the check is reported as not answering, never
+    # half the time as a timeout of its own.
+    bound = 2 * settings.READY_CHECK_TIMEOUT_S
     options = {"socket_timeout": bound, "socket_connect_timeout": bound}
     with app.connection_for_write(transport_options=options) as conn:
         conn.ensure_connection(max_retries=0, timeout=bound)
@@ -105,21 +106,26 @@ class _Background:
 
     def ask(self) -> _Run:
         with self._lock:
-            if self._thread is None:
+            if self._run is None or self._run.done.is_set():
+                self._run = _Run()
+                self._asked.put(self._run)
+            # A thread that ended (see _serve) is replaced, and takes what is asked of it.
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._serve, name=f"ready-{self.name}", daemon=True
                 )
                 self._thread.start()
-            if self._run is None or self._run.done.is_set():
-                self._run = _Run()
-                self._asked.put(self._run)
             return self._run
 
     def _serve(self) -> None:
         while True:
             run = self._asked.get()
-            run.result = _checked(self.name, self.check)
-            run.done.set()
+            try:
+                run.result = _checked(self.name, self.check)
+            finally:  # even as the thread ends (a SystemExit), the run ends; ask() starts another
+                if run.result is None:
+                    run.result = CheckResult(self.name, False, "unavailable (check ended)")
+                run.done.set()
 
 
 OPTIONAL = {

@@ -242,7 +242,7 @@ except StorageUnavailable as exc:
 
 def test_an_s3_endpoint_that_hangs_answers_storage_unavailable_within_the_set_bounds(tmp_path):
     """A server started with STORAGE=s3 bounds each S3 call by S3_*: without them botocore
-    waits 60 s a read and tries 5 times, and gunicorn kills the request (60 s) first."""
+    waits 60 s a read, 3 times, and gunicorn kills the request first (30 s by default)."""
     with silent_port() as port:
         stored = python_with_settings(
             tmp_path,
