@@ -109,7 +109,8 @@ class _Background:
             if self._run is None or self._run.done.is_set():
                 self._run = _Run()
                 self._asked.put(self._run)
-            # A thread that ended (see _serve) is replaced, and takes what is asked of it.
+            # A thread that ended (see _serve) or did not survive a fork is replaced, and the
+            # new one takes what is asked.
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._serve, name=f"ready-{self.name}", daemon=True
@@ -122,10 +123,13 @@ class _Background:
             run = self._asked.get()
             try:
                 run.result = _checked(self.name, self.check)
-            finally:  # even as the thread ends (a SystemExit), the run ends; ask() starts another
-                if run.result is None:
+            except BaseException:  # a SystemExit: this thread ends, its run answered
+                with self._lock:  # and, in the same step, the next ask() starts another
+                    self._thread = None
                     run.result = CheckResult(self.name, False, "unavailable (check ended)")
-                run.done.set()
+                    run.done.set()
+                raise
+            run.done.set()
 
 
 OPTIONAL = {

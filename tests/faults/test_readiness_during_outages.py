@@ -65,27 +65,25 @@ def hanging_parts(settings, monkeypatch):
 def test_parts_that_hang_are_reported_in_time_and_not_piled_up(hanging_parts, settings):
     status, body = _ready()
     assert (status, body["status"]) == (200, "degraded")
-    hanging = "unavailable (no answer in 0.5 s)"
-    assert body["checks"] == {
-        "database": "ok",
-        "cache": hanging if "redis" in settings.CACHES["default"]["BACKEND"] else "ok",
-        "broker": hanging,
-        "storage": hanging,
-    }
-    first, threads = body, threading.active_count()
+    hung = ["broker", "storage"]
+    if "redis" in settings.CACHES["default"]["BACKEND"]:  # the file cache answers, at its pace
+        hung.append("cache")
+    assert body["checks"]["database"] == "ok"
+    assert {name: body["checks"][name] for name in hung} == dict.fromkeys(
+        hung, "unavailable (no answer in 0.5 s)"
+    )
+    threads = threading.active_count()
     status, body = _ready("?strict")  # the next probe waits for the same checks
     assert (status, body["status"]) == (503, "degraded")
-    assert [name for name, said in body["checks"].items() if said == "ok"] == [
-        name for name, said in first["checks"].items() if said == "ok"
-    ]
+    assert all(body["checks"][name].startswith("unavailable") for name in hung)
     assert threading.active_count() == threads  # and starts no thread for them
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the exit
 def test_a_check_that_ends_its_thread_is_answered_and_its_thread_replaced():
     """A check that raises past ``Exception`` (a SystemExit) ends its thread: that probe is
-    answered all the same, and the next is checked by a new thread, rather than the part
-    reported as not answering for as long as the server runs."""
+    answered all the same, and the next, asked at once (while the old thread may still be
+    unwinding), is checked by a new thread, rather than the part reported as not answering."""
     calls = []
 
     def ends_its_thread():
@@ -97,7 +95,6 @@ def test_a_check_that_ends_its_thread_is_answered_and_its_thread_replaced():
     first = part.ask()
     assert first.done.wait(10)
     assert first.result == CheckResult("part", False, "unavailable (check ended)")
-    assert wait_for(lambda: not calls[0].is_alive(), 10)
     second = part.ask()
     assert second.done.wait(10)
     assert second.result == CheckResult("part", True)
