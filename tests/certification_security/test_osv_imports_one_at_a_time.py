@@ -42,20 +42,35 @@ def outcome(path: Path) -> str | CommandError:
 
 @pytest.mark.django_db(transaction=True)
 @needs_row_locks
-def test_two_imports_of_the_same_export_at_once_import_it_once_and_refuse_the_second(tmp_path):
+def test_two_imports_of_the_same_export_at_once_import_it_once_and_refuse_the_second(
+    tmp_path, monkeypatch
+):
     """Both runs are inside their first batch's transaction before either commits: the
     advisory table lock the test holds until both wait stands for the time the first run
-    takes to store its batch."""
+    takes to store its batch. The run that stored it ends (its record no longer running) only
+    once the other has answered: on a loaded machine the other's insert, woken by the first
+    batch's commit, could otherwise look again only after that end, and rightly import."""
     folder = write_osv_dir(tmp_path / "osv", advisories.ALL)
     answers: list = []
     errors: list = []
     pids: list[int] = []
     connected = threading.Barrier(3)
+    answered = threading.Event()
+    finish = database._finish
+
+    def finish_once_the_other_has_answered(*args, **kwargs):
+        answered.wait(30)  # the other, refused, answers at once; never set if it imports too
+        return finish(*args, **kwargs)
+
+    monkeypatch.setattr(database, "_finish", finish_once_the_other_has_answered)
 
     def run_import():
         pids.append(backend_pid())
         connected.wait(30)
-        return outcome(folder)
+        try:
+            return outcome(folder)
+        finally:
+            answered.set()
 
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -74,10 +89,8 @@ def test_two_imports_of_the_same_export_at_once_import_it_once_and_refuse_the_se
     assert len(imported) == 1
     assert f"{len(advisories.ALL)} created, 0 updated, 0 unchanged" in imported[0]
     assert len(refused) == 1
-    # Which import it names depends on timing: the first may have committed its end before
-    # the refusal reads it ("another import is running").
-    assert refused[0].startswith(f"import_already_running: {folder}: ")
-    assert "one import runs at a time" in refused[0]
+    assert refused[0].startswith(f"import_already_running: {folder}: import ")
+    assert f"of {folder} is running (started " in refused[0]  # the first, not yet ended
     assert "one import runs at a time" in refused[0]
     assert list(AdvisoryImport.objects.values_list("status", "created", "error_code")) == [
         ("completed", len(advisories.ALL), "")
