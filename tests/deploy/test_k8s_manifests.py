@@ -125,6 +125,21 @@ def _probe(container: dict, kind: str):
     return Client().get(get["path"], **headers)
 
 
+def test_the_probes_asking_ready_give_it_time_for_its_checks(objects, settings):
+    """/ready waits READY_CHECK_TIMEOUT_S for the parts it checks meanwhile; a probe that gave
+    it less would time out while a part hangs, and fail, the pod leaving the Service all the
+    same. Twice that bound leaves the database check and the request their time."""
+    (container,) = by_kind(objects, "Deployment")["edgeplug-web"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    config = by_kind(objects, "ConfigMap")["edgeplug-config"]["data"]
+    bound = float(config.get("READY_CHECK_TIMEOUT_S", settings.READY_CHECK_TIMEOUT_S))
+    for kind in ("readinessProbe", "startupProbe"):
+        probe = container[kind]
+        assert probe["httpGet"]["path"].split("?")[0] == "/ready", kind
+        assert probe["timeoutSeconds"] >= 2 * bound, (kind, probe["timeoutSeconds"], bound)
+
+
 @pytest.mark.django_db
 def test_a_web_pod_serves_through_a_storage_outage_but_does_not_start_into_one(
     objects, settings, tmp_path
