@@ -34,7 +34,6 @@ class CheckResult:
     name: str
     ok: bool
     error: str | None = None
-    required: bool = False
 
 
 def check_database() -> None:
@@ -73,16 +72,15 @@ def check_storage() -> None:
         default_storage.delete(name)
 
 
-def _checked(name: str, check, *, required: bool = False) -> CheckResult:
+def _checked(name: str, check) -> CheckResult:
     try:
         check()
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
         # /ready is public: it names the failing part and the kind of error; the message,
         # which may carry host names or user names, goes to the log only.
         logger.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
-        error = f"unavailable ({type(exc).__name__})"
-        return CheckResult(name, False, error, required=required)
-    return CheckResult(name, True, required=required)
+        return CheckResult(name, False, f"unavailable ({type(exc).__name__})")
+    return CheckResult(name, True)
 
 
 @dataclass
@@ -132,6 +130,7 @@ class _Background:
             run.done.set()
 
 
+REQUIRED = "database"  # the one part a pod cannot serve without
 OPTIONAL = {
     "cache": _Background("cache", check_cache),
     "broker": _Background("broker", check_broker),
@@ -145,7 +144,7 @@ def run_checks() -> list[CheckResult]:
     bound = settings.READY_CHECK_TIMEOUT_S
     runs = {name: part.ask() for name, part in OPTIONAL.items()}
     started = time.monotonic()
-    results = [_checked("database", check_database, required=True)]
+    results = [_checked(REQUIRED, check_database)]
     for name, run in runs.items():
         if run.done.wait(max(0.0, bound - (time.monotonic() - started))):
             results.append(run.result)

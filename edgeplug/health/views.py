@@ -10,7 +10,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from edgeplug.health.checks import run_checks
+from edgeplug.health.checks import REQUIRED, run_checks
 
 
 @never_cache
@@ -23,7 +23,7 @@ def health(request):
 @require_GET
 def ready(request):
     results = run_checks()
-    if any(r.required and not r.ok for r in results):
+    if any(r.name == REQUIRED and not r.ok for r in results):
         status = "unavailable"
     elif all(r.ok for r in results):
         status = "ready"

@@ -60,6 +60,19 @@ def by_kind(objects: list[dict], kind: str) -> dict[str, dict]:
     return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
 
 
+def web_container(objects: list[dict]) -> dict:
+    """The web Deployment's one container."""
+    (container,) = by_kind(objects, "Deployment")["edgeplug-web"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    return container
+
+
+def config_data(objects: list[dict]) -> dict[str, str]:
+    """What the ConfigMap sets in every container's environment."""
+    return by_kind(objects, "ConfigMap")["edgeplug-config"]["data"]
+
+
 def pod_specs(objects: list[dict]):
     for o in objects:
         if o["kind"] in WORKLOAD_KINDS:
@@ -104,13 +117,13 @@ def test_the_example_overlay_renders_and_validates():
 
 def test_the_web_tier_is_a_probed_deployment_behind_a_service(objects):
     web = by_kind(objects, "Deployment")["edgeplug-web"]
-    (container,) = web["spec"]["template"]["spec"]["containers"]
+    container = web_container(objects)
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
     service = by_kind(objects, "Service")["edgeplug-web"]
     assert service["spec"]["selector"] == web["spec"]["selector"]["matchLabels"]
     # The probes' Host header must be one Django accepts, or every probe answers 400.
-    allowed = by_kind(objects, "ConfigMap")["edgeplug-config"]["data"]["ALLOWED_HOSTS"]
+    allowed = config_data(objects)["ALLOWED_HOSTS"]
     hosts = {h["value"] for h in container["livenessProbe"]["httpGet"]["httpHeaders"]}
     assert hosts & set(allowed.split(","))
 
@@ -129,13 +142,10 @@ def test_the_probes_asking_ready_give_it_time_for_its_checks(objects, settings):
     """/ready waits READY_CHECK_TIMEOUT_S for the parts it checks meanwhile; a probe that gave
     it less would time out while a part hangs, and fail, the pod leaving the Service all the
     same. Twice that bound leaves the database check and the request their time."""
-    (container,) = by_kind(objects, "Deployment")["edgeplug-web"]["spec"]["template"]["spec"][
-        "containers"
-    ]
-    config = by_kind(objects, "ConfigMap")["edgeplug-config"]["data"]
+    config = config_data(objects)
     bound = float(config.get("READY_CHECK_TIMEOUT_S", settings.READY_CHECK_TIMEOUT_S))
     for kind in ("readinessProbe", "startupProbe"):
-        probe = container[kind]
+        probe = web_container(objects)[kind]
         assert probe["httpGet"]["path"].split("?")[0] == "/ready", kind
         assert probe["timeoutSeconds"] >= 2 * bound, (kind, probe["timeoutSeconds"], bound)
 
@@ -144,12 +154,8 @@ def test_the_probes_asking_ready_give_it_time_for_its_checks(objects, settings):
 def test_a_web_pod_serves_through_a_storage_outage_but_does_not_start_into_one(
     objects, settings, tmp_path
 ):
-    (container,) = by_kind(objects, "Deployment")["edgeplug-web"]["spec"]["template"]["spec"][
-        "containers"
-    ]
-    settings.ALLOWED_HOSTS = by_kind(objects, "ConfigMap")["edgeplug-config"]["data"][
-        "ALLOWED_HOSTS"
-    ].split(",")
+    container = web_container(objects)
+    settings.ALLOWED_HOSTS = config_data(objects)["ALLOWED_HOSTS"].split(",")
     assert _probe(container, "startupProbe").status_code == 200
     assert _probe(container, "readinessProbe").status_code == 200
     (tmp_path / "not-a-directory").write_text("")  # the storage cannot write: a shared outage
@@ -289,7 +295,7 @@ def test_secrets_come_from_a_secret_never_from_the_manifests(objects):
     assert not by_kind(objects, "Secret"), "a Secret with values must never be committed"
     example = _secret_example_names()
     assert example and all(value == "" for value in example.values()), example
-    config = by_kind(objects, "ConfigMap")["edgeplug-config"]["data"]
+    config = config_data(objects)
     assert not set(config) & set(example), "a secret name in the ConfigMap"
     for name, spec in pod_specs(objects):
         for container in spec.get("initContainers", []) + spec["containers"]:
