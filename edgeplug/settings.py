@@ -201,6 +201,16 @@ if "sqlite" in DATABASES["default"]["ENGINE"]:
 _persistent = "sqlite" not in DATABASES["default"]["ENGINE"]
 DATABASES["default"]["CONN_MAX_AGE"] = _number("DB_CONN_MAX_AGE", 60 if _persistent else 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=_persistent)
+# libpq waits for ever to connect by default: a database host that takes connections and never
+# answers (a hung server, a half-open network) would hold each request until the worker is
+# killed. Past this a request answers 503 database_unavailable and /ready fails in time. libpq
+# counts whole seconds, at least 2, for each address the host resolves to; a connect_timeout
+# in DATABASE_URL wins.
+DB_CONNECT_TIMEOUT_S = _number("DB_CONNECT_TIMEOUT_S", 5, at_least=2)
+if _persistent:
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", DB_CONNECT_TIMEOUT_S
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling counters) --------------------------------------------------------------

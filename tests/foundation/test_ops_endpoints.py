@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from edgeplug.health.task_signals import count_task
-from tests.network import refusing_port
+from tests.network import refusing_port, silent_port
 from tests.processes import python_with_settings
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +73,40 @@ def test_ready_is_503_when_the_database_is_down(tmp_path):
     assert body["status"] == "unavailable"
     assert body["checks"]["database"] == "unavailable (OperationalError)"
     assert body["checks"]["storage"] == "ok"
+
+
+ASK_TIMED = """
+import json, time, django
+django.setup()
+from django.test import Client
+answers = []
+for path in ("/ready", "/api/v1/agents"):
+    started = time.monotonic()
+    answer = Client().get(path, HTTP_HOST="localhost")
+    answers.append([answer.status_code, answer.json(), time.monotonic() - started])
+print(json.dumps(answers))
+"""
+
+
+def test_a_database_that_never_answers_is_given_up_on_within_its_connect_timeout(tmp_path):
+    """A database host that takes connections and never answers (a hung server, a half-open
+    network) holds each request for DB_CONNECT_TIMEOUT_S, not until the worker is killed: the
+    probe fails in time and a request answers 503 database_unavailable the client may retry."""
+    with silent_port() as port:
+        started = python_with_settings(
+            tmp_path,
+            ASK_TIMED,
+            DATABASE_URL=f"postgres://edgeplug@127.0.0.1:{port}/edgeplug",
+            DB_CONNECT_TIMEOUT_S="2",
+        )
+    assert started.returncode == 0, started.stderr[-2000:]
+    (ready, ready_body, ready_s), (api, api_body, api_s) = json.loads(
+        started.stdout.splitlines()[-1]
+    )
+    assert (ready, ready_body["checks"]["database"]) == (503, "unavailable (OperationalError)")
+    assert (api, api_body["code"]) == (503, "database_unavailable")
+    # libpq gives each address it tries the whole timeout; 127.0.0.1 is one address.
+    assert ready_s < 10 and api_s < 10, (ready_s, api_s)
 
 
 def test_metrics_expose_requests_database_and_celery_tasks():

@@ -30,6 +30,7 @@ SHOW = "from django.conf import settings; print(settings.{name})"
         ("PLATFORM_FEE_PERCENT", "NaN", "PLATFORM_FEE_PERCENT must be a percentage from 0 to"),
         ("THROTTLE_ANON", "sixty/min", "THROTTLE_ANON must be a rate such as 600/min"),
         ("THROTTLE_DEVICE", "0/min", "THROTTLE_DEVICE must be a rate such as 600/min"),
+        ("DB_CONNECT_TIMEOUT_S", "1", "DB_CONNECT_TIMEOUT_S must be a whole number of at least 2"),
         ("GRPC_MAX_WATCHES", "8", "GRPC_MAX_WATCHES (8) must be less than GRPC_MAX_WORKERS (8)"),
     ],
 )
@@ -58,3 +59,23 @@ def test_a_number_within_bounds_is_read(tmp_path, variable, setting, value, read
     started = python_with_settings(tmp_path, SHOW.format(name=setting), **{variable: value})
     assert started.returncode == 0, started.stderr[-2000:]
     assert started.stdout.strip() == read
+
+
+CONNECT_TIMEOUT = (
+    "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+)
+
+
+@pytest.mark.parametrize(
+    ("database_url", "variable", "options"),
+    [
+        ("postgres://db/edgeplug", None, "{'connect_timeout': 5}"),  # not libpq's "for ever"
+        ("postgres://db/edgeplug", "9", "{'connect_timeout': 9}"),
+        ("postgres://db/edgeplug?connect_timeout=3", "9", "{'connect_timeout': 3}"),  # the URL's
+    ],
+)
+def test_postgresql_connections_are_given_up_on_in_time(tmp_path, database_url, variable, options):
+    env = {"DATABASE_URL": database_url} | ({"DB_CONNECT_TIMEOUT_S": variable} if variable else {})
+    started = python_with_settings(tmp_path, CONNECT_TIMEOUT, **env)
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert started.stdout.strip() == options
