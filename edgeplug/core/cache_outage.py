@@ -9,10 +9,10 @@ database). ``/ready`` names the cache as unavailable and the pod stays in servic
 An outage is a cache that cannot serve: no connection (refused, lost, still loading its data,
 refusing our password), no answer in time, or a Redis that answers every command, or every
 write, with an error about itself (busy in a script, a replica cut off from its master or
-read-only after a failover, out of memory, unable to save its snapshot). Any other Redis error
-is a defect (a broken script, a key of the wrong type): ``going_on_without`` raises it again,
-and the request fails loudly, rather than the throttles letting every request through with
-only a warning in the log."""
+read-only after a failover, out of memory, unable to save its snapshot, a primary that has
+lost the replicas it must write to). Any other Redis error is a defect (a broken script, a
+key of the wrong type): ``going_on_without`` raises it again, and the request fails loudly,
+rather than the throttles letting every request through with only a warning in the log."""
 
 import logging
 
@@ -41,8 +41,9 @@ _OUTAGES = (
     TryAgainError,
 )
 # The error codes of a Redis in trouble that redis-py has no class for: "BUSY Redis is busy
-# running a script", "MISCONF ... unable to persist to disk" (it then refuses writes).
-_OUTAGE_CODES = frozenset({"BUSY", "MISCONF"})
+# running a script", "MISCONF ... unable to persist to disk", "NOREPLICAS Not enough good
+# replicas to write" (the last two refuse writes, the throttles' scripts included).
+_OUTAGE_CODES = frozenset({"BUSY", "MISCONF", "NOREPLICAS"})
 
 
 def is_outage(exc: RedisError) -> bool:

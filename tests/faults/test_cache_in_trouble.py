@@ -1,9 +1,10 @@
 """A Redis that is up but in trouble answers with errors about itself, not about our commands:
 busy in a script, unable to save its snapshot, out of memory, a replica that cannot take
-writes or has lost its master. The cache outage rule (edgeplug/core/cache_outage.py) rides
-these out as it does a Redis it cannot reach: customers still browse, the throttles let
-requests through and each place says so in the log. The Redis is a private redis-server that
-the test puts in trouble, never the suite's."""
+writes or has lost its master, a primary that has lost the replicas it must write to. The
+cache outage rule (edgeplug/core/cache_outage.py) rides these out as it does a Redis it cannot
+reach: customers still browse, the throttles let requests through and each place says so in
+the log. The Redis is a private redis-server that the test puts in trouble, never the
+suite's."""
 
 import logging
 import shutil
@@ -91,6 +92,18 @@ def replica_of_a_lost_master(redis, *, serve_stale: bool):
             _ok(redis, "REPLICAOF", "NO", "ONE")
 
 
+@contextmanager
+def without_its_replicas(redis):
+    """A primary set to write only while a replica confirms (``min-replicas-to-write``) that
+    has lost its replicas: writes refused ("NOREPLICAS Not enough good replicas to write")."""
+    _ok(redis, "CONFIG", "SET", "min-replicas-to-write", "1")
+    try:
+        assert redis.command("SET", "any", "thing").startswith("-NOREPLICAS")
+        yield
+    finally:
+        _ok(redis, "CONFIG", "SET", "min-replicas-to-write", "0")
+
+
 # Each trouble, and what went on without the cache. Out of memory, Redis still runs the
 # throttle's script: its first write only frees memory, and a script that has written may go
 # on writing (so that it stays atomic). The catalogue's own write is refused.
@@ -100,6 +113,7 @@ TROUBLES = {
     "out_of_memory": (out_of_memory, {"cache unavailable while reading the cached catalogue"}),
     "read_only_replica": (partial(replica_of_a_lost_master, serve_stale=True), RIDDEN_OUT),
     "replica_without_master": (partial(replica_of_a_lost_master, serve_stale=False), RIDDEN_OUT),
+    "primary_without_replicas": (without_its_replicas, RIDDEN_OUT),
 }
 
 
