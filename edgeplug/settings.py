@@ -201,13 +201,14 @@ if "sqlite" in DATABASES["default"]["ENGINE"]:
 _persistent = "sqlite" not in DATABASES["default"]["ENGINE"]
 DATABASES["default"]["CONN_MAX_AGE"] = _number("DB_CONN_MAX_AGE", 60 if _persistent else 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=_persistent)
-# libpq waits for ever to connect by default: a database host that takes connections and never
-# answers (a hung server, a half-open network) would hold each request until the worker is
-# killed. Past this a request answers 503 database_unavailable and /ready fails in time. libpq
-# counts whole seconds, at least 2, for each address the host resolves to; a connect_timeout
-# in DATABASE_URL wins.
-DB_CONNECT_TIMEOUT_S = _number("DB_CONNECT_TIMEOUT_S", 5, at_least=2)
-if _persistent:
+# Without a connect_timeout psycopg waits 130 s for each address of a database host that takes
+# connections and never answers (a hung server, a half-open network), past gunicorn's worker
+# timeout. With it a request that opens a connection answers 503 database_unavailable, and
+# /ready 503 within its probes' 5 s. psycopg counts whole seconds, at least 2, for each
+# address the host resolves to; a connect_timeout in DATABASE_URL wins. A connection already
+# open (a persistent one's health check included) is not bounded by it (docs/scaling.md).
+DB_CONNECT_TIMEOUT_S = _number("DB_CONNECT_TIMEOUT_S", 3, at_least=2)
+if "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", DB_CONNECT_TIMEOUT_S
     )

@@ -139,15 +139,18 @@ def _probe(container: dict, kind: str):
 
 
 def test_the_probes_asking_ready_give_it_time_for_its_checks(objects, settings):
-    """/ready waits READY_CHECK_TIMEOUT_S for the parts it checks meanwhile; a probe that gave
-    it less would time out while a part hangs, and fail, the pod leaving the Service all the
-    same. Twice that bound leaves the database check and the request their time."""
+    """/ready waits READY_CHECK_TIMEOUT_S for the parts it checks meanwhile, and up to
+    DB_CONNECT_TIMEOUT_S for a new database connection; a probe that gave it less would time
+    out while a part hangs, and fail, the pod leaving the Service all the same. Twice the
+    first bound leaves the database check and the request their time."""
     config = config_data(objects)
-    bound = float(config.get("READY_CHECK_TIMEOUT_S", settings.READY_CHECK_TIMEOUT_S))
+    parts = float(config.get("READY_CHECK_TIMEOUT_S", settings.READY_CHECK_TIMEOUT_S))
+    database = int(config.get("DB_CONNECT_TIMEOUT_S", settings.DB_CONNECT_TIMEOUT_S))
     for kind in ("readinessProbe", "startupProbe"):
         probe = web_container(objects)[kind]
         assert probe["httpGet"]["path"].split("?")[0] == "/ready", kind
-        assert probe["timeoutSeconds"] >= 2 * bound, (kind, probe["timeoutSeconds"], bound)
+        assert probe["timeoutSeconds"] >= 2 * parts, (kind, probe["timeoutSeconds"], parts)
+        assert probe["timeoutSeconds"] > database, (kind, probe["timeoutSeconds"], database)
 
 
 @pytest.mark.django_db

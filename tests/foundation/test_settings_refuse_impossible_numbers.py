@@ -59,23 +59,3 @@ def test_a_number_within_bounds_is_read(tmp_path, variable, setting, value, read
     started = python_with_settings(tmp_path, SHOW.format(name=setting), **{variable: value})
     assert started.returncode == 0, started.stderr[-2000:]
     assert started.stdout.strip() == read
-
-
-CONNECT_TIMEOUT = (
-    "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
-)
-
-
-@pytest.mark.parametrize(
-    ("database_url", "variable", "options"),
-    [
-        ("postgres://db/edgeplug", None, "{'connect_timeout': 5}"),  # not libpq's "for ever"
-        ("postgres://db/edgeplug", "9", "{'connect_timeout': 9}"),
-        ("postgres://db/edgeplug?connect_timeout=3", "9", "{'connect_timeout': 3}"),  # the URL's
-    ],
-)
-def test_postgresql_connections_are_given_up_on_in_time(tmp_path, database_url, variable, options):
-    env = {"DATABASE_URL": database_url} | ({"DB_CONNECT_TIMEOUT_S": variable} if variable else {})
-    started = python_with_settings(tmp_path, CONNECT_TIMEOUT, **env)
-    assert started.returncode == 0, started.stderr[-2000:]
-    assert started.stdout.strip() == options
