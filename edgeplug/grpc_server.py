@@ -180,14 +180,19 @@ TRANSPORT_LIMIT_FACTOR = 4
 
 
 def build_server(
-    address: str | None = None, *, reuse_port: bool = False
+    address: str | None = None,
+    *,
+    reuse_port: bool = False,
+    executor: ThreadPoolExecutor | None = None,
 ) -> tuple[grpc.Server, int]:
     """A server with every configured servicer, health and reflection, bound to ``address``
     (port 0 picks a free one); returns it unstarted with the bound port. ``reuse_port`` lets
     several processes bind the same port (``SO_REUSEPORT``: the kernel spreads connections
-    over them); without it, binding a port in use fails."""
+    over them); without it, binding a port in use fails. The calls run on ``executor``'s
+    threads (by default a pool of GRPC_MAX_WORKERS), each keeping its database connection as
+    a web worker does, until the process ends."""
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=settings.GRPC_MAX_WORKERS),
+        executor or ThreadPoolExecutor(max_workers=settings.GRPC_MAX_WORKERS),
         interceptors=[_RefuseUndecodable()],
         options=[
             # Wider than a service takes (``API_MAX_JSON_BYTES``), so a service refuses a

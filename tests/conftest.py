@@ -3,15 +3,17 @@
 import os
 import signal
 import subprocess
+import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
 import time_machine
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import TOTP
@@ -121,11 +123,29 @@ def _clean_cache():
 def grpc_channel():
     """A channel to the real gRPC server (``edgeplug.grpc_server``) started on a loopback port
     for the test, as ``manage.py grpcserver`` starts it."""
-    server, port = build_server("127.0.0.1:0")
+    executor = ThreadPoolExecutor(max_workers=settings.GRPC_MAX_WORKERS)
+    server, port = build_server("127.0.0.1:0", executor=executor)
     server.start()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield channel
     server.stop(None).wait()
+    _close_connections_of(executor, settings.GRPC_MAX_WORKERS)
+
+
+def _close_connections_of(executor: ThreadPoolExecutor, threads: int) -> None:
+    """Close the database connection each of ``executor``'s threads keeps (as a web worker
+    does), which would outlive the test (a thread's end does not close it) and keep the test
+    database from being dropped. One task per thread it may have, each held until all run,
+    so that every thread takes one."""
+    everyone = threading.Barrier(threads, timeout=10)
+
+    def close() -> None:
+        connections.close_all()
+        everyone.wait()
+
+    for done in [executor.submit(close) for _ in range(threads)]:
+        done.result()
+    executor.shutdown()
 
 
 @pytest.fixture

@@ -99,3 +99,6 @@ def test_a_check_that_ends_its_thread_is_answered_and_its_thread_replaced():
     assert second.done.wait(10)
     assert second.result == CheckResult("part", True)
     assert calls[1] is not calls[0]
+    # Its end reported here, where it is expected, not in whichever test runs next.
+    calls[0].join(10)
+    assert not calls[0].is_alive()
