@@ -4,7 +4,6 @@ actions, and periodic jobs (Celery beat). Importing a feature's task module regi
 from dataclasses import asdict
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from billing import (
     collection,
@@ -17,6 +16,7 @@ from billing import (
 )
 from billing.documents import mail
 from billing.errors import PaymentProcessorError
+from edgeplug.core.reconnect import LOST
 from edgeplug.timefmt import utc_iso
 
 
@@ -48,7 +48,7 @@ def _closed(result: invoicing.CloseResult) -> dict:
 # away longer fails the run, which is retried whole (idempotent) after a backoff.
 _CLOSE_RETRIES = {
     "acks_late": True,
-    "autoretry_for": (OperationalError, InterfaceError),
+    "autoretry_for": LOST,
     "retry_backoff": 30,
     "retry_backoff_max": 600,
     "max_retries": 6,

@@ -7,11 +7,11 @@ recorded once.
 """
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from certification.pipeline import actions, canvas, orchestration
 from certification.pipeline.stages.base import InfrastructureError
 from certification.vulndb import tasks as _vulndb_tasks  # noqa: F401 - registers its task
+from edgeplug.core.reconnect import LOST
 
 STAGE_SOFT_LIMIT_S = 600
 STAGE_HARD_LIMIT_S = 660
@@ -19,7 +19,7 @@ STAGE_MAX_RETRIES = 5
 # A database that is briefly unavailable, locked (SQLite under concurrent writers) or whose
 # connection was lost is the platform's failure, not the package's: retry, or the run would
 # stay queued.
-DATABASE_RACES = (OperationalError, InterfaceError)
+DATABASE_RACES = LOST
 
 
 def _canvas_step(name: str):

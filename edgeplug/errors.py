@@ -194,14 +194,16 @@ class Unavailable(DomainError, code="unavailable", status=503):
 
 class DatabaseUnavailable(Unavailable, code="database_unavailable"):
     """The database connection broke during the request (a failover, a restart, a killed
-    backend). Whatever the request wrote was rolled back unless its commit had already
-    reached the server; either way, sending the same request again is safe for the
-    operations clients retry (usage batches are keyed by device and sequence)."""
+    backend), or reached a server that cannot write (a standby, after a failover). Whatever
+    the request wrote was rolled back unless its commit had already reached the server;
+    either way, sending the same request again is safe for the operations clients retry
+    (usage batches are keyed by device and sequence)."""
 
     retry_after = 1
 
     def __init__(self, detail: str = ""):
         super().__init__(
             detail
-            or "The database connection was lost while answering; send the same request again."
+            or "The database could not serve this request (its connection was lost, or it"
+            " cannot write now); send the same request again."
         )

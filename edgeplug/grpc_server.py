@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import grpc
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.utils.module_loading import import_string
 from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import DecodeError
@@ -24,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from edgeplug.audit.services import record_if_denied
+from edgeplug.core.reconnect import database_unavailable
 from edgeplug.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -96,10 +97,10 @@ def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequ
         if error.retry_after is not None:
             context.abort_with_status(_status_with_retry(error, error.retry_after))
         abort(context, status_for(error), error.code, error.detail)
-    except (OperationalError, InterfaceError) as error:
-        log.warning("gRPC call lost the database: %s", error)
-        abort(context, grpc.StatusCode.UNAVAILABLE, "database_unavailable", "retry the call")
-    except DatabaseError:
+    except DatabaseError as error:
+        if database_unavailable(error):
+            log.warning("gRPC call lost the database: %s", error)
+            abort(context, grpc.StatusCode.UNAVAILABLE, "database_unavailable", "retry the call")
         log.exception("gRPC call failed in the database")
         context.abort(grpc.StatusCode.INTERNAL, "internal_error")
     finally:

@@ -9,7 +9,7 @@ import os
 import socket
 import time
 
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from certification.certificates.issuing import issue_certificate
@@ -26,6 +26,7 @@ from certification.pipeline.stages.base import InfrastructureError, StageContext
 from certification.pipeline.state import mark_running, sync_version
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
+from edgeplug.core.reconnect import LOST
 from edgeplug.text import json_safe
 from edgeplug.timefmt import utc_iso
 from marketplace.storage import PackageUnreadable, load_stored_package
@@ -75,7 +76,7 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
     else:
         try:
             outcome = stage_function(stage)(ctx)
-        except (InfrastructureError, OperationalError, InterfaceError):
+        except (InfrastructureError, *LOST):
             raise  # the platform's failure, not the package's: the task retries
         except Exception as exc:
             logger.exception("stage %s of run %s crashed", stage, run_id)
@@ -157,7 +158,7 @@ def finalize_run(run_id: int) -> str:
             try:
                 with transaction.atomic():  # a savepoint: a failed insert leaves the run usable
                     certificate = issue_certificate(run, list(results.values()))
-            except (OperationalError, InterfaceError):
+            except LOST:
                 # The platform's database (locked, connection lost), not the signing: the run
                 # is left as it was and the verdict task retries (certification.tasks).
                 raise

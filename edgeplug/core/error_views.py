@@ -15,7 +15,6 @@ import sys
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
@@ -23,6 +22,7 @@ from django.views import csrf, defaults
 from rest_framework import exceptions as drf_exceptions
 
 from edgeplug.audit.services import record_denial
+from edgeplug.core.reconnect import database_unavailable
 from edgeplug.errors import (
     BadRequest,
     DatabaseUnavailable,
@@ -147,6 +147,6 @@ def server_error(request):
         return defaults.server_error(request)
     # Django calls this while handling the exception: a database lost outside a DRF view
     # (a middleware, a plain view) is still the 503 the API answers inside one.
-    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+    if database_unavailable(sys.exc_info()[1]):
         return error_response(DatabaseUnavailable())
     return error_response(ServerError("Internal server error."))

@@ -4,7 +4,6 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.authentication import get_authorization_header
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from edgeplug.accounts.errors import AccountLocked
+from edgeplug.core.reconnect import database_unavailable
 from edgeplug.errors import (
     FIELD_NUL_CODE,
     DatabaseUnavailable,
@@ -40,10 +40,10 @@ def _first_leaf(detail: Any) -> tuple[str, str]:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, OperationalError | InterfaceError):
-        # A lost connection is the platform's failure, not the request's: a 503 the client
-        # may retry, not a 500 that reads as a bug. Django drops the broken connection at the
-        # end of the request, and the next one opens a fresh one.
+    if database_unavailable(exc):
+        # The platform's failure, not the request's: a 503 the client may retry, not a 500
+        # that reads as a bug. Django drops a broken connection at the end of the request (a
+        # read-only one too: edgeplug.core.reconnect), and the next one opens a fresh one.
         logger.warning("database unavailable during %s: %s", _where(context), exc)
         exc = DatabaseUnavailable()
     if isinstance(exc, DomainError):

@@ -1,18 +1,39 @@
-"""Run a unit of database work again on a new connection when the connection is lost on the
-way (a PostgreSQL restart or failover, a terminated backend), for batch jobs that must not
-stop at the first broken connection."""
+"""When the database cannot serve, the one place that says so.
+
+- ``LOST``: the errors of a connection lost or refused (a PostgreSQL restart or failover, a
+  terminated backend, SQLite locked): the platform's failure, which a task retries.
+- ``database_unavailable(exc)``: whether a request's error is the database's, answered
+  ``503 database_unavailable`` for the client to retry (the API, the pages under /api/, gRPC).
+- ``with_reconnect``: a unit of database work run again on a new connection when the
+  connection is lost on the way, for batch jobs that must not stop at the first broken one."""
 
 import logging
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, InternalError, OperationalError, connection
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 LOST = (OperationalError, InterfaceError)
+READ_ONLY_SQL_TRANSACTION = "25006"  # PostgreSQL's SQLSTATE
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot serve now: its connection lost (``LOST``), or a
+    server that cannot write, such as the old primary come back as a standby and reached after
+    a failover through a name not yet updated. Such a connection answers Django's health
+    check, so it would be kept for DB_CONN_MAX_AGE and every write refused meanwhile: it is
+    marked to be closed at the end of the request, the next one connecting again."""
+    if isinstance(exc, LOST):
+        return True
+    cause = getattr(exc.__cause__, "sqlstate", None)
+    if isinstance(exc, InternalError) and cause == READ_ONLY_SQL_TRANSACTION:
+        connection.close_at = time.monotonic()  # close_if_unusable_or_obsolete() closes it
+        return True
+    return False
 
 
 def with_reconnect(

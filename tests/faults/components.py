@@ -1,6 +1,7 @@
-"""Real components a fault test can break: a private Redis it stops and starts, and Celery
-workers it SIGKILLs (the whole process group, as the kernel's OOM killer or a lost machine
-would), without touching the shared Redis or the suite's session worker."""
+"""Real components a fault test can break: a private Redis it stops and starts, Celery workers
+it SIGKILLs (the whole process group, as the kernel's OOM killer or a lost machine would),
+without touching the shared Redis or the suite's session worker, and the test database's
+connections it ends or sends to a server that cannot write."""
 
 import os
 import random
@@ -9,6 +10,8 @@ import signal
 import socket
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -188,3 +191,38 @@ class BackendKiller(threading.Thread):
     def stop(self) -> None:
         self.stopping.set()
         self.join(timeout=10)
+
+
+def _on_the_test_database(sql: str, *params) -> list[tuple]:
+    """``sql`` on a connection of its own (the test's may be in a transaction, and a new one to
+    a read-only database would be read-only), ``{db}`` the test database's name."""
+    conninfo = database_url_for_test_db().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SET default_transaction_read_only = off")
+        cursor = conn.execute(sql.format(db=connection.settings_dict["NAME"]), params)
+        return cursor.fetchall() if cursor.description else []
+
+
+@contextmanager
+def failed_over_to_a_standby(application_name: str | None = None) -> Iterator[None]:
+    """A failover that lands the application on a server that cannot write: the connections
+    named ``application_name`` (without one, all but the test's own) are ended, as a
+    failover ends them, and every new session of the test database is read-only (what the
+    old primary come back as a standby answers) until the block ends."""
+    if connection.vendor != "postgresql":
+        raise RuntimeError("a read-only standby is PostgreSQL's: the embedded SQLite has none")
+    _on_the_test_database('ALTER DATABASE "{db}" SET default_transaction_read_only = on')
+    try:
+        mine = connection.cursor().connection.info.backend_pid
+        ended = _on_the_test_database(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+            " AND pid <> pg_backend_pid() AND pid <> %s"
+            " AND (%s::text IS NULL OR application_name = %s)",
+            mine,
+            application_name,
+            application_name,
+        )
+        assert ended, "the application had no connection to end"
+        yield
+    finally:
+        _on_the_test_database('ALTER DATABASE "{db}" RESET default_transaction_read_only')

@@ -1,6 +1,7 @@
 """Devices report over gRPC (a real server on loopback, a real client): the same answers as
 REST, streaming batches, status codes from our error codes, health and reflection, and a
-database connection killed mid-call answered UNAVAILABLE with no loss or duplicate on retry."""
+database connection killed mid-call, or reconnected to a server that cannot write, answered
+UNAVAILABLE with no loss or duplicate on retry."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.models import Device
 from tests.concurrency import wait_for_blocked_backend
+from tests.faults.components import failed_over_to_a_standby
 from tests.metering.conftest import recomputed_rollup, stored_rollup
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -196,3 +198,19 @@ def test_a_killed_database_connection_is_unavailable_and_a_retry_loses_and_repea
     assert (summary.totals.accepted, summary.totals.duplicate) == (200, 100)
     assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == list(range(1, 301))
     assert stored_rollup() == recomputed_rollup()
+
+
+def test_a_call_on_a_server_that_cannot_write_is_unavailable_and_a_retry_is_stored(call, metered):
+    """After a failover to a standby (the old primary, reached through a stale name) each
+    write is refused: the call answers UNAVAILABLE database_unavailable, not INTERNAL, so the
+    device sends the batch again, and once the names are updated it is stored."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a read-only standby is PostgreSQL's: the embedded SQLite has none")
+    stub, auth = call
+    first, second = (batch(metered.session(seq, metered.base, seq)) for seq in (1, 2))
+    assert stub.ReportBatch(first, metadata=auth).totals.accepted == 1
+    with failed_over_to_a_standby(), pytest.raises(grpc.RpcError) as refused:
+        stub.ReportBatch(second, metadata=auth)
+    assert status_of(refused) == (grpc.StatusCode.UNAVAILABLE, "database_unavailable")
+    assert stub.ReportBatch(second, metadata=auth).totals.accepted == 1
+    assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == [1, 2]
