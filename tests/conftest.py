@@ -123,13 +123,14 @@ def _clean_cache():
 def grpc_channel():
     """A channel to the real gRPC server (``edgeplug.grpc_server``) started on a loopback port
     for the test, as ``manage.py grpcserver`` starts it."""
-    executor = ThreadPoolExecutor(max_workers=settings.GRPC_MAX_WORKERS)
+    threads = settings.GRPC_MAX_WORKERS
+    executor = ThreadPoolExecutor(max_workers=threads)
     server, port = build_server("127.0.0.1:0", executor=executor)
     server.start()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield channel
     server.stop(None).wait()
-    _close_connections_of(executor, settings.GRPC_MAX_WORKERS)
+    _close_connections_of(executor, threads)
 
 
 def _close_connections_of(executor: ThreadPoolExecutor, threads: int) -> None:
@@ -315,7 +316,9 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     (workdir / "media").mkdir()
     env = {
         **os.environ,
-        "DATABASE_URL": database_url_for_test_db(),
+        "DATABASE_URL": database_url_for_test_db()
+        # Named, so a test ending its own process's connections leaves the worker's alone.
+        + ("?application_name=edgeplug-test-worker" if connection.vendor == "postgresql" else ""),
         "MEDIA_ROOT": str(workdir / "media"),
     }
     with open(log_path, "wb") as log:

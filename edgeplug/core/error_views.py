@@ -143,10 +143,13 @@ def csrf_failure(request, reason: str = ""):
 
 
 def server_error(request):
+    # Django calls this while handling the exception. Asked on every page, so that a page's
+    # connection to a server that cannot write is dropped too (edgeplug.core.reconnect).
+    unavailable = database_unavailable(sys.exc_info()[1])
     if not is_api(request):
         return defaults.server_error(request)
-    # Django calls this while handling the exception: a database lost outside a DRF view
-    # (a middleware, a plain view) is still the 503 the API answers inside one.
-    if database_unavailable(sys.exc_info()[1]):
+    # A database lost outside a DRF view (a middleware, a plain view) is still the 503 the
+    # API answers inside one.
+    if unavailable:
         return error_response(DatabaseUnavailable())
     return error_response(ServerError("Internal server error."))

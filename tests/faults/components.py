@@ -204,22 +204,21 @@ def _on_the_test_database(sql: str, *params) -> list[tuple]:
 
 
 @contextmanager
-def failed_over_to_a_standby(application_name: str | None = None) -> Iterator[None]:
+def failed_over_to_a_standby(application_name: str = "") -> Iterator[None]:
     """A failover that lands the application on a server that cannot write: the connections
-    named ``application_name`` (without one, all but the test's own) are ended, as a
-    failover ends them, and every new session of the test database is read-only (what the
-    old primary come back as a standby answers) until the block ends."""
+    named ``application_name`` are ended, as a failover ends them (without a name, the test
+    process's own threads', such as an in-process gRPC server's, but the test's; the session
+    Celery worker's are named), and every new session of the test database is read-only
+    (what the old primary come back as a standby answers) until the block ends."""
     if connection.vendor != "postgresql":
         raise RuntimeError("a read-only standby is PostgreSQL's: the embedded SQLite has none")
+    mine = connection.cursor().connection.info.backend_pid  # opened before it is read-only
     _on_the_test_database('ALTER DATABASE "{db}" SET default_transaction_read_only = on')
     try:
-        mine = connection.cursor().connection.info.backend_pid
         ended = _on_the_test_database(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
-            " AND pid <> pg_backend_pid() AND pid <> %s"
-            " AND (%s::text IS NULL OR application_name = %s)",
+            " AND pid <> pg_backend_pid() AND pid <> %s AND application_name = %s",
             mine,
-            application_name,
             application_name,
         )
         assert ended, "the application had no connection to end"

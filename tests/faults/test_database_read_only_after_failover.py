@@ -16,6 +16,7 @@ from datetime import timedelta
 import pytest
 import requests
 from django.db import connection
+from django.test import Client
 
 from billing.models import UsageEvent
 from tests.faults.components import failed_over_to_a_standby, web_env
@@ -59,3 +60,21 @@ def test_a_worker_that_reconnected_to_a_read_only_server_answers_503_and_reconne
     assert resent.status_code == 200, resent.text[:500]
     assert resent.json()["totals"]["accepted"] == 1
     assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == [1, 2]
+
+
+def test_a_page_that_met_a_read_only_server_drops_its_connection_too():
+    """Outside the API (the admin, the portal) the error is the site's 500 page, and the
+    connection is dropped all the same at the end of the request, as Django ends it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a read-only standby is PostgreSQL's: the embedded SQLite has none")
+    client = Client(raise_request_exception=False)
+    with connection.cursor() as cursor:  # this connection now answers as a standby does
+        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    try:
+        signing_in = client.post("/admin/login/", {"username": "x@example.com", "password": "x"})
+        assert signing_in.status_code == 500
+        connection.close_if_unusable_or_obsolete()  # what the end of a request calls
+        assert connection.connection is None
+    finally:
+        with connection.cursor() as cursor:  # a new connection, or the old one made writable
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
