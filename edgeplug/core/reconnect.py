@@ -21,7 +21,7 @@ LOST = (OperationalError, InterfaceError)
 READ_ONLY_SQL_TRANSACTION = "25006"  # PostgreSQL's SQLSTATE
 
 
-def database_unavailable(exc: BaseException) -> bool:
+def database_unavailable(exc: BaseException | None) -> bool:
     """Whether ``exc`` says the database cannot serve now: its connection lost (``LOST``), or a
     server that cannot write, such as the old primary come back as a standby and reached after
     a failover through a name not yet updated. Such a connection answers Django's health
@@ -29,8 +29,10 @@ def database_unavailable(exc: BaseException) -> bool:
     marked to be closed at the end of the request, the next one connecting again."""
     if isinstance(exc, LOST):
         return True
-    cause = getattr(exc.__cause__, "sqlstate", None)
-    if isinstance(exc, InternalError) and cause == READ_ONLY_SQL_TRANSACTION:
+    if (
+        isinstance(exc, InternalError)
+        and getattr(exc.__cause__, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION
+    ):
         connection.close_at = time.monotonic()  # close_if_unusable_or_obsolete() closes it
         return True
     return False
