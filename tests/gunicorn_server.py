@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import requests
 from django.conf import settings
 from django.db import connection
@@ -26,6 +27,12 @@ def database_url_for_test_db() -> str:
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     auth = f"{user}{password}@" if user else ""
     return f"postgres://{auth}{db.get('HOST') or ''}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def connect_to_test_db(**options) -> psycopg.Connection:
+    """A psycopg connection of its own to the test database (PostgreSQL), beside Django's."""
+    conninfo = database_url_for_test_db().replace("postgres://", "postgresql://", 1)
+    return psycopg.connect(conninfo, **options)
 
 
 @dataclass

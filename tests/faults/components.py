@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 from django.conf import settings
 from django.db import connection
 
 from edgeplug.core.processes import celery_command
-from tests.gunicorn_server import database_url_for_test_db
+from tests.gunicorn_server import connect_to_test_db, database_url_for_test_db
 from tests.network import free_port, listening
 from tests.processes import wait_while_running
 
@@ -167,7 +166,6 @@ class BackendKiller(threading.Thread):
         self.stopping = threading.Event()
         self.killed: list[tuple[str, str]] = []
         self.rng = random.Random(16)
-        self.conninfo = database_url_for_test_db().replace("postgres://", "postgresql://", 1)
         self.database = connection.settings_dict["NAME"]
 
     def run(self) -> None:
@@ -178,7 +176,7 @@ class BackendKiller(threading.Thread):
         if self.when:
             query += f" AND ({self.when})"
         pause = self.rng.uniform(*self.pause_s)
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+        with connect_to_test_db(autocommit=True) as conn:
             while not self.stopping.wait(pause):
                 if self.budget is not None and len(self.killed) >= self.budget:
                     return
@@ -196,8 +194,7 @@ class BackendKiller(threading.Thread):
 def _on_the_test_database(sql: str, *params) -> list[tuple]:
     """``sql`` on a connection of its own (the test's may be in a transaction, and a new one to
     a read-only database would be read-only), ``{db}`` the test database's name."""
-    conninfo = database_url_for_test_db().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with connect_to_test_db(autocommit=True) as conn:
         conn.execute("SET default_transaction_read_only = off")
         cursor = conn.execute(sql.format(db=connection.settings_dict["NAME"]), params)
         return cursor.fetchall() if cursor.description else []

@@ -22,7 +22,14 @@ from billing.models import UsageEvent
 from tests.faults.components import failed_over_to_a_standby, web_env
 from tests.gunicorn_server import database_url_for_test_db, gunicorn
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="a read-only standby is PostgreSQL's: the embedded SQLite has none",
+    ),
+]
 
 APP_NAME = "edgeplug-web-after-failover"
 
@@ -39,8 +46,6 @@ def _send(url: str, token: str, events: list[dict]) -> requests.Response:
 def test_a_worker_that_reconnected_to_a_read_only_server_answers_503_and_reconnects(
     tmp_path, metered
 ):
-    if connection.vendor != "postgresql":
-        pytest.skip("a read-only standby is PostgreSQL's: the embedded SQLite has none")
     token = metered.device_api._credentials["HTTP_AUTHORIZATION"].removeprefix("Device ")
     events = [metered.session(seq, metered.base + timedelta(hours=seq), 5) for seq in (1, 2)]
     env = web_env(
@@ -65,8 +70,6 @@ def test_a_worker_that_reconnected_to_a_read_only_server_answers_503_and_reconne
 def test_a_page_that_met_a_read_only_server_drops_its_connection_too():
     """Outside the API (the admin, the portal) the error is the site's 500 page, and the
     connection is dropped all the same at the end of the request, as Django ends it."""
-    if connection.vendor != "postgresql":
-        pytest.skip("a read-only standby is PostgreSQL's: the embedded SQLite has none")
     client = Client(raise_request_exception=False)
     with connection.cursor() as cursor:  # this connection now answers as a standby does
         cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")

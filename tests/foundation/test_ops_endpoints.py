@@ -50,42 +50,39 @@ def test_ready_is_degraded_naming_storage_it_can_serve_without(settings, tmp_pat
     assert (starting.status_code, starting.json()) == (503, body)
 
 
-ASK_READY = """
-import json, django
-django.setup()
-from django.test import Client
-answers = [Client().get(path, HTTP_HOST="localhost") for path in ("/ready", "/ready?strict")]
-print(json.dumps([[answer.status_code, answer.json()] for answer in answers]))
-"""
-
-
-def test_ready_is_503_when_the_database_is_down(tmp_path):
-    """The one part a pod cannot serve without: a server whose database refuses connections."""
-    with refusing_port() as port:
-        started = python_with_settings(
-            tmp_path, ASK_READY, DATABASE_URL=f"postgres://edgeplug@127.0.0.1:{port}/edgeplug"
-        )
-    assert started.returncode == 0, started.stderr[-2000:]
-    plain, strict = json.loads(started.stdout.splitlines()[-1])
-    assert plain == strict
-    status, body = plain
-    assert status == 503
-    assert body["status"] == "unavailable"
-    assert body["checks"]["database"] == "unavailable (OperationalError)"
-    assert body["checks"]["storage"] == "ok"
-
-
-ASK_TIMED = """
+ASK = """
 import json, time, django
 django.setup()
 from django.test import Client
 answers = []
-for path in ("/ready", "/api/v1/agents"):
+for path in {paths!r}:
     started = time.monotonic()
     answer = Client().get(path, HTTP_HOST="localhost")
     answers.append([answer.status_code, answer.json(), time.monotonic() - started])
 print(json.dumps(answers))
 """
+
+
+def _asked(tmp_path, database_url: str, *paths: str) -> list[tuple[int, dict, float]]:
+    """Each of ``paths`` asked of a server started afresh on ``database_url``: its status,
+    body and seconds taken."""
+    started = python_with_settings(tmp_path, ASK.format(paths=paths), DATABASE_URL=database_url)
+    assert started.returncode == 0, started.stderr[-2000:]
+    return [tuple(answer) for answer in json.loads(started.stdout.splitlines()[-1])]
+
+
+def test_ready_is_503_when_the_database_is_down(tmp_path):
+    """The one part a pod cannot serve without: a server whose database refuses connections."""
+    with refusing_port() as port:
+        plain, strict = _asked(
+            tmp_path, f"postgres://edgeplug@127.0.0.1:{port}/edgeplug", "/ready", "/ready?strict"
+        )
+    assert plain[:2] == strict[:2]
+    status, body, _ = plain
+    assert status == 503
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "unavailable (OperationalError)"
+    assert body["checks"]["storage"] == "ok"
 
 
 def test_a_database_that_never_answers_is_given_up_on_within_its_connect_timeout(tmp_path):
@@ -94,13 +91,9 @@ def test_a_database_that_never_answers_is_given_up_on_within_its_connect_timeout
     the worker is killed: /ready answers 503 within its probes' 5 s and a request answers 503
     database_unavailable the client may retry."""
     with silent_port() as port:
-        started = python_with_settings(
-            tmp_path, ASK_TIMED, DATABASE_URL=f"postgres://edgeplug@127.0.0.1:{port}/edgeplug"
+        (ready, ready_body, ready_s), (api, api_body, api_s) = _asked(
+            tmp_path, f"postgres://edgeplug@127.0.0.1:{port}/edgeplug", "/ready", "/api/v1/agents"
         )
-    assert started.returncode == 0, started.stderr[-2000:]
-    (ready, ready_body, ready_s), (api, api_body, api_s) = json.loads(
-        started.stdout.splitlines()[-1]
-    )
     assert (ready, ready_body["checks"]["database"]) == (503, "unavailable (OperationalError)")
     assert (api, api_body["code"]) == (503, "database_unavailable")
     # Each address the host resolves to is given the whole timeout; 127.0.0.1 is one.

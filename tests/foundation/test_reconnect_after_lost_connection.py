@@ -1,13 +1,12 @@
 """A unit of batch work whose PostgreSQL connection is terminated on the way runs again on a
 new connection (``edgeplug.core.reconnect``), but never inside a caller's transaction."""
 
-import psycopg
 import pytest
 from django.db import OperationalError, connection, transaction
 
 from edgeplug.core.reconnect import with_reconnect
 from edgeplug.tenancy.models import Tenant
-from tests.gunicorn_server import database_url_for_test_db
+from tests.gunicorn_server import connect_to_test_db
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +19,7 @@ def _postgresql_only():
 
 def _terminate_own_backend() -> None:
     pid = connection.cursor().connection.info.backend_pid
-    conninfo = database_url_for_test_db().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(conninfo, autocommit=True) as killer:
+    with connect_to_test_db(autocommit=True) as killer:
         killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
 

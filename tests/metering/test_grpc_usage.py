@@ -200,12 +200,14 @@ def test_a_killed_database_connection_is_unavailable_and_a_retry_loses_and_repea
     assert stored_rollup() == recomputed_rollup()
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="a read-only standby is PostgreSQL's: the embedded SQLite has none",
+)
 def test_a_call_on_a_server_that_cannot_write_is_unavailable_and_a_retry_is_stored(call, metered):
     """After a failover to a standby (the old primary, reached through a stale name) each
     write is refused: the call answers UNAVAILABLE database_unavailable, not INTERNAL, so the
     device sends the batch again, and once the names are updated it is stored."""
-    if connection.vendor != "postgresql":
-        pytest.skip("a read-only standby is PostgreSQL's: the embedded SQLite has none")
     stub, auth = call
     first, second = (batch(metered.session(seq, metered.base, seq)) for seq in (1, 2))
     assert stub.ReportBatch(first, metadata=auth).totals.accepted == 1

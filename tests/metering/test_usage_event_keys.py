@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from billing.models import UsageEvent
 from marketplace.models import AgentVersion, Device
 from tests.factories import AgentFactory, AgentVersionFactory, DeviceFactory, TenantFactory
-from tests.gunicorn_server import database_url_for_test_db
+from tests.gunicorn_server import connect_to_test_db
 
 pytestmark = [
     pytest.mark.django_db,
@@ -130,18 +130,13 @@ def test_deleting_a_device_through_django_takes_its_rows_along(metered):
     assert UsageEvent.objects.count() == 1  # the metered device's own row
 
 
-def _other_connection(**options) -> psycopg.Connection:
-    conninfo = database_url_for_test_db().replace("postgres://", "postgresql://", 1)
-    return psycopg.connect(conninfo, **options)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_concurrent_delete_of_the_device_waits_for_the_writing_transaction(metered):
     row = _stored(metered)
     device = DeviceFactory(tenant=row.tenant, hardware_id="hw-only-raw-rows")
     with transaction.atomic():
         _copy(row, device_id=device.pk)  # the check locks the device FOR KEY SHARE
-        with _other_connection(autocommit=True) as other:
+        with connect_to_test_db(autocommit=True) as other:
             other.execute("SET lock_timeout = '300ms'")
             with pytest.raises(psycopg.errors.LockNotAvailable):
                 other.execute("DELETE FROM marketplace_device WHERE id = %s", [device.pk])
@@ -153,7 +148,7 @@ def test_deleting_a_device_is_checked_under_read_committed_only(level):
     """Under a snapshot older than the transaction's statements, the check could miss raw rows
     committed since: such a delete is refused whole, named."""
     device = DeviceFactory()
-    with _other_connection() as other:
+    with connect_to_test_db() as other:
         other.execute(f"SET TRANSACTION ISOLATION LEVEL {level}")
         other.execute("DELETE FROM marketplace_device WHERE id = %s", [device.pk])
         with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="READ COMMITTED"):
