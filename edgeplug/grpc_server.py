@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
+from typing import NoReturn
 
 import grpc
 from django.conf import settings
@@ -93,18 +94,27 @@ def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequ
     try:
         yield call
     except DomainError as error:
-        record_if_denied(call, error)
+        try:
+            record_if_denied(call, error)
+        except DatabaseError as unaudited:  # the refusal is answered once it is audited
+            _database_failed(context, unaudited)
         if error.retry_after is not None:
             context.abort_with_status(_status_with_retry(error, error.retry_after))
         abort(context, status_for(error), error.code, error.detail)
     except DatabaseError as error:
-        if database_unavailable(error):
-            log.warning("gRPC call lost the database: %s", error)
-            abort(context, grpc.StatusCode.UNAVAILABLE, "database_unavailable", "retry the call")
-        log.exception("gRPC call failed in the database")
-        context.abort(grpc.StatusCode.INTERNAL, "internal_error")
+        _database_failed(context, error)
     finally:
         close_old_connections()
+
+
+def _database_failed(context: grpc.ServicerContext, error: DatabaseError) -> NoReturn:
+    """End a call whose database work failed: UNAVAILABLE ``database_unavailable`` when the
+    database cannot serve now (the client retries, as REST's 503), else a bare INTERNAL."""
+    if database_unavailable(error):
+        log.warning("gRPC call lost the database: %s", error)
+        abort(context, grpc.StatusCode.UNAVAILABLE, "database_unavailable", "retry the call")
+    log.exception("gRPC call failed in the database")
+    context.abort(grpc.StatusCode.INTERNAL, "internal_error")
 
 
 def _status_with_retry(error: DomainError, retry_after: int) -> grpc.Status:

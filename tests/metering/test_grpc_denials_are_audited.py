@@ -9,6 +9,7 @@ refuse the call with one, as an action's own refusal (``not_entitled``) would.""
 
 import grpc
 import pytest
+from django.db import connection, transaction
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from billing import usage
@@ -17,6 +18,7 @@ from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.errors import NotEntitled
 from marketplace.models import Device
+from tests.concurrency import needs_row_locks, wait_for_blocked_backend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,3 +88,29 @@ def test_a_report_answered_writes_no_denial(stub, metered):
     stub.ReportBatch(heartbeat(metered), metadata=auth)
 
     assert not AuditEvent.objects.filter(action="permission_denied").exists()
+
+
+@needs_row_locks
+@pytest.mark.usefixtures("refused_usage")
+def test_a_refusal_whose_audit_write_loses_the_database_is_unavailable(stub, metered):
+    """The refusal is decided but the connection is lost while its audit event is written
+    (the test holds the audit table, then ends the call's connection waiting on it): the
+    call answers UNAVAILABLE database_unavailable, the code of every call that loses the
+    database, not UNKNOWN; the device's retry is refused and audited."""
+    auth = (("authorization", metered.device_api._credentials["HTTP_AUTHORIZATION"]),)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {AuditEvent._meta.db_table} IN EXCLUSIVE MODE")
+        refusal = stub.ReportBatch.future(heartbeat(metered), metadata=auth)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [wait_for_blocked_backend()])
+        with pytest.raises(grpc.RpcError) as lost:
+            refusal.result(timeout=30)
+    assert lost.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert dict(lost.value.trailing_metadata())["edgeplug-code"] == "database_unavailable"
+    assert not AuditEvent.objects.filter(action="permission_denied").exists()
+
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ReportBatch(heartbeat(metered), metadata=auth)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert AuditEvent.objects.filter(action="permission_denied").count() == 1
