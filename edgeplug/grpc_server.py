@@ -75,8 +75,8 @@ def _peer_address(peer: str) -> str | None:
 
 def abort(context: grpc.ServicerContext, status: grpc.StatusCode, code: str, detail: str):
     """End the call with ``status``, its message ``code: detail`` and the code in the
-    ``edgeplug-code`` trailing metadata: how the EdgePlug gRPC services refuse a call (an
-    unexpected failure ends as a bare ``INTERNAL``)."""
+    ``edgeplug-code`` trailing metadata: how the EdgePlug gRPC services refuse a call (a
+    fault of ours ends ``INTERNAL internal_error``, telling nothing of it)."""
     context.set_trailing_metadata((("edgeplug-code", code),))
     context.abort(status, f"{code}: {detail}")
 
@@ -103,18 +103,29 @@ def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequ
         abort(context, status_for(error), error.code, error.detail)
     except DatabaseError as error:
         _database_failed(context, error)
+    except Exception:
+        if context.code() is not None:
+            raise  # ended with its status already (abort)
+        # A fault of ours: INTERNAL, as REST's 500, and not gRPC's own UNKNOWN whose details
+        # carry the exception's text to the caller.
+        log.exception("gRPC call %s failed", method)
+        _failed_internally(context)
     finally:
         close_old_connections()
 
 
 def _database_failed(context: grpc.ServicerContext, error: DatabaseError) -> NoReturn:
     """End a call whose database work failed: UNAVAILABLE ``database_unavailable`` when the
-    database cannot serve now (the client retries, as REST's 503), else a bare INTERNAL."""
+    database cannot serve now (the client retries, as REST's 503), else INTERNAL."""
     if database_unavailable(error):
         log.warning("gRPC call lost the database: %s", error)
         abort(context, grpc.StatusCode.UNAVAILABLE, "database_unavailable", "retry the call")
     log.exception("gRPC call failed in the database")
-    context.abort(grpc.StatusCode.INTERNAL, "internal_error")
+    _failed_internally(context)
+
+
+def _failed_internally(context: grpc.ServicerContext) -> NoReturn:
+    abort(context, grpc.StatusCode.INTERNAL, "internal_error", "Internal server error.")
 
 
 def _status_with_retry(error: DomainError, retry_after: int) -> grpc.Status:

@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from billing import usage
 from billing.models import UsageEvent
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
@@ -163,6 +164,24 @@ def test_a_batch_larger_than_a_rest_body_is_refused_as_rest_refuses_it(call, met
     assert status_of(refused) == (grpc.StatusCode.INVALID_ARGUMENT, "payload_too_large")
     assert "send fewer events per batch" in refused.value.details()
     assert not UsageEvent.objects.exists()
+
+
+def test_an_unexpected_failure_is_internal_and_tells_the_caller_nothing_of_it(
+    call, metered, monkeypatch
+):
+    """A fault of ours (a bug) ends the call INTERNAL ``internal_error``, as REST answers 500
+    ``server_error``: not gRPC's default UNKNOWN "Exception calling application: ...", which
+    hands the exception's text (a query, a path) to any caller."""
+
+    def broken(device, events):
+        raise RuntimeError("the text of a fault: /srv/edgeplug/secret.py")
+
+    monkeypatch.setattr(usage, "record_usage_batch", broken)
+    stub, auth = call
+    with pytest.raises(grpc.RpcError) as failed:
+        stub.ReportBatch(batch(metered.session(1, metered.base, 1)), metadata=auth)
+    assert status_of(failed) == (grpc.StatusCode.INTERNAL, "internal_error")
+    assert "secret" not in failed.value.details()
 
 
 def test_health_and_reflection_are_served(channel):
