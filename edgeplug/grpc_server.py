@@ -25,7 +25,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from edgeplug.audit.services import record_if_denied
-from edgeplug.core.reconnect import database_unavailable
+from edgeplug.core.reconnect import LOST
 from edgeplug.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequ
 def _database_failed(context: grpc.ServicerContext, error: DatabaseError) -> NoReturn:
     """End a call whose database work failed: UNAVAILABLE ``database_unavailable`` when the
     database cannot serve now (the client retries, as REST's 503), else INTERNAL."""
-    if database_unavailable(error):
+    if isinstance(error, LOST):
         log.warning("gRPC call lost the database: %s", error)
         abort(context, grpc.StatusCode.UNAVAILABLE, "database_unavailable", "retry the call")
     log.exception("gRPC call failed in the database")

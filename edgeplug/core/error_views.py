@@ -22,7 +22,7 @@ from django.views import csrf, defaults
 from rest_framework import exceptions as drf_exceptions
 
 from edgeplug.audit.services import record_denial
-from edgeplug.core.reconnect import database_unavailable
+from edgeplug.core.reconnect import LOST
 from edgeplug.errors import (
     BadRequest,
     DatabaseUnavailable,
@@ -143,13 +143,10 @@ def csrf_failure(request, reason: str = ""):
 
 
 def server_error(request):
-    # Django calls this while handling the exception. Asked on every page, so that a page's
-    # connection to a server that cannot write is dropped too (edgeplug.core.reconnect).
-    unavailable = database_unavailable(sys.exc_info()[1])
     if not is_api(request):
         return defaults.server_error(request)
     # A database lost outside a DRF view (a middleware, a plain view) is still the 503 the
-    # API answers inside one.
-    if unavailable:
+    # API answers inside one. Django calls this while handling the exception.
+    if isinstance(sys.exc_info()[1], LOST):
         return error_response(DatabaseUnavailable())
     return error_response(ServerError("Internal server error."))

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from edgeplug.accounts.errors import AccountLocked
-from edgeplug.core.reconnect import database_unavailable
+from edgeplug.core.reconnect import LOST
 from edgeplug.errors import (
     FIELD_NUL_CODE,
     DatabaseUnavailable,
@@ -40,10 +40,11 @@ def _first_leaf(detail: Any) -> tuple[str, str]:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if database_unavailable(exc):
+    if isinstance(exc, LOST):
         # The platform's failure, not the request's: a 503 the client may retry, not a 500
-        # that reads as a bug. Django drops a broken connection at the end of the request (a
-        # read-only one too: edgeplug.core.reconnect), and the next one opens a fresh one.
+        # that reads as a bug. Django drops a broken connection at the end of the request (one
+        # to a server that cannot write too: edgeplug.core.reconnect), the next one opens a
+        # fresh one.
         logger.warning("database unavailable during %s: %s", _where(context), exc)
         exc = DatabaseUnavailable()
     if isinstance(exc, DomainError):

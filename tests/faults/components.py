@@ -201,12 +201,16 @@ def _on_the_test_database(sql: str, *params) -> list[tuple]:
 
 
 @contextmanager
-def failed_over_to_a_standby(application_name: str = "") -> Iterator[None]:
+def failed_over_to_a_standby(
+    application_name: str = "", *, between_connections: bool = False
+) -> Iterator[None]:
     """A failover that lands the application on a server that cannot write: the connections
     named ``application_name`` are ended, as a failover ends them (without a name, the test
     process's own threads', such as an in-process gRPC server's, but the test's; the session
     Celery worker's are named), and every new session of the test database is read-only
-    (what the old primary come back as a standby answers) until the block ends."""
+    (what the old primary come back as a standby answers) until the block ends.
+    ``between_connections``: the application may hold none (a Celery worker between tasks
+    closes its own), else one must have been ended."""
     if connection.vendor != "postgresql":
         raise RuntimeError("a read-only standby is PostgreSQL's: the embedded SQLite has none")
     mine = connection.cursor().connection.info.backend_pid  # opened before it is read-only
@@ -218,7 +222,7 @@ def failed_over_to_a_standby(application_name: str = "") -> Iterator[None]:
             mine,
             application_name,
         )
-        assert ended, "the application had no connection to end"
+        assert ended or between_connections, "the application had no connection to end"
         yield
     finally:
         _on_the_test_database('ALTER DATABASE "{db}" RESET default_transaction_read_only')

@@ -1,11 +1,16 @@
-"""PostgreSQL connections are terminated (``pg_terminate_backend``) while a real Celery worker
-closes a month (``billing.tasks.close_billing_month``, the hourly job's action) for two
-batches of tenants: each kill lands while a batch has written drafts it has not committed
-yet. The close redoes the batch on a new connection, and in the end there is exactly one
-draft per tenant and currency, no line missing or written twice, and every draft equals its
-recomputation (``recompute_invoice``) with totals that add up.
+"""The month close (``billing.tasks.close_billing_month``, the hourly job's action) run by a
+real Celery worker while its database fails:
 
-Only the worker's own connections are killed (it names itself with an ``application_name``),
+- PostgreSQL connections are terminated (``pg_terminate_backend``) for two batches of
+  tenants: each kill lands while a batch has written drafts it has not committed yet. The
+  close redoes the batch on a new connection, and in the end there is exactly one draft per
+  tenant and currency, no line missing or written twice, and every draft equals its
+  recomputation (``recompute_invoice``) with totals that add up.
+- A failover lands the worker on a server that cannot write (the old primary come back as a
+  standby, reached through a name not yet updated): the batch is redone on a new connection
+  as for a lost one, and once the names are updated the close ends in the same run.
+
+Only the worker's own connections are ended (it names itself with an ``application_name``),
 on a private broker, so the suite's session worker cannot take the close.
 """
 
@@ -14,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from celery import Celery
+from celery.result import AsyncResult
+from django.db import connection
 
 from billing import invoice_builder, invoicing
 from billing.models import Invoice, InvoiceLine, UsageHour
@@ -21,8 +28,14 @@ from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Tenant
 from marketplace.models import Agent, Device, Entitlement, Order, PricePlan
 from tests.factories import billing_accounts_for, usage_hours
-from tests.faults.components import BackendKiller, KillableWorker, worker_env
+from tests.faults.components import (
+    BackendKiller,
+    KillableWorker,
+    failed_over_to_a_standby,
+    worker_env,
+)
 from tests.gunicorn_server import database_url_for_test_db
+from tests.processes import wait_for
 
 pytestmark = [
     pytest.mark.faults,
@@ -73,13 +86,13 @@ def _completed_order(tenant, plan, *, key: str, at: datetime, **amount) -> Order
     )
 
 
-def _seed() -> set[tuple[int, str]]:
+def _seed(tenants: int = TENANTS) -> set[tuple[int, str]]:
     """Customers with a metered EUR plan (a third also one in USD, a fifth a paid one-time
     order), each run some hours of January; the (tenant, currency) pairs the close owes."""
     vendor = Tenant.objects.create(name="Vendor", slug="close-vendor", is_vendor=True)
     eur, usd, once = _plan(vendor, "EUR"), _plan(vendor, "USD"), _plan(vendor, "EUR", "one_time")
     customers = Tenant.objects.bulk_create(
-        Tenant(name=f"Customer {n}", slug=f"close-c{n}") for n in range(TENANTS)
+        Tenant(name=f"Customer {n}", slug=f"close-c{n}") for n in range(tenants)
     )
     billing_accounts_for(customers[::2])  # half with 19 % VAT terms, half without an account
     devices = {
@@ -147,10 +160,8 @@ def worker(tmp_path, private_redis, media_root):
     pool.stop_all()
 
 
-def test_killed_connections_during_the_month_close_leave_one_draft_per_tenant_and_currency(
-    private_redis, worker
-):
-    owed = _seed()
+@pytest.fixture
+def client(private_redis):
     # Not the current app: later tests' shared tasks must not publish to this private Redis.
     client = Celery(
         "close-client",
@@ -158,21 +169,29 @@ def test_killed_connections_during_the_month_close_leave_one_draft_per_tenant_an
         backend=private_redis.url,
         set_as_current=False,
     )
+    yield client
+    client.close()
+
+
+def _close(client: Celery, month: str) -> AsyncResult:
+    return client.send_task("billing.tasks.close_billing_month", args=[month], queue="default")
+
+
+def test_killed_connections_during_the_month_close_leave_one_draft_per_tenant_and_currency(
+    client, worker
+):
+    owed = _seed()
     # Only a transaction that has written something (a batch's drafts, not yet committed).
     killer = BackendKiller(
         APP_NAME, pause_s=(0.3, 1.0), budget=KILLS, when="backend_xid IS NOT NULL"
     )
     killer.start()
     try:
-        closing = client.send_task(
-            "billing.tasks.close_billing_month", args=["2026-01"], queue="default"
-        )
-        closed = closing.get(timeout=600)
+        closed = _close(client, "2026-01").get(timeout=600)
     except Exception as error:
         raise AssertionError(f"{error!r}\n{worker.logs()}") from error
     finally:
         killer.stop()
-        client.close()
 
     assert closed["retries"] >= 1, (
         f"no kill cut the close ({killer.killed}): nothing was tested\n{worker.logs()}"
@@ -197,3 +216,35 @@ def test_killed_connections_during_the_month_close_leave_one_draft_per_tenant_an
     assert AuditEvent.objects.filter(action="invoice_drafted").count() == len(owed)
     paid_orders = InvoiceLine.objects.filter(invoice__in=invoices, kind="one_time_order")
     assert paid_orders.count() == len(range(0, TENANTS, 5))
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="a read-only standby is PostgreSQL's: the embedded SQLite has none",
+)
+def test_a_close_that_meets_a_standby_after_a_failover_ends_once_the_names_are_updated(
+    client, worker
+):
+    """After a failover the worker's connection reaches a server that cannot write: the batch's
+    drafts are refused. The close takes it as a lost connection (the batch redone on a new
+    connection, in the same run), where it failed the task at once, for good, with an internal
+    error."""
+    owed = _seed(tenants=3)
+    try:
+        # The worker holds no connection between tasks (Celery closes them before and after
+        # each): the close's own connection is its first to the standby.
+        with failed_over_to_a_standby(APP_NAME, between_connections=True):
+            closing = _close(client, "2026-01")
+            # Until the close has met the standby (the worker says it redoes the batch).
+            wait_for(
+                lambda: "could not use the database" in worker.logs() or closing.ready(),
+                timeout=60,
+            )
+        closed = closing.get(timeout=60)
+    except Exception as error:
+        raise AssertionError(f"{error!r}\n{worker.logs()}") from error
+
+    assert closed["retries"] >= 1, worker.logs()
+    assert (closed["created"], closed["updated"]) == (len(owed), 0)
+    invoices = Invoice.objects.filter(period_start=MONTH)
+    assert Counter((i.tenant_id, i.currency) for i in invoices) == Counter(owed)
