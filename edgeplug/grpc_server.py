@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import grpc
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import close_old_connections
 from django.utils.module_loading import import_string
 from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import DecodeError
@@ -93,38 +93,38 @@ def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequ
     call = CallRequest(method, context.peer())
     try:
         yield call
-    except DomainError as error:
-        try:
-            record_if_denied(call, error)
-        except DatabaseError as unaudited:  # the refusal is answered once it is audited
-            _database_failed(context, unaudited)
-        if error.retry_after is not None:
-            context.abort_with_status(_status_with_retry(error, error.retry_after))
-        abort(context, status_for(error), error.code, error.detail)
-    except DatabaseError as error:
-        _database_failed(context, error)
-    except Exception:
+    except grpc.RpcError:
+        # gRPC's own: the call ended under the servicer (its client cancelled, its deadline
+        # passed) while it read the next request. Nothing of ours failed, nobody to answer.
+        log.info("gRPC call %s ended by its client", method)
+        raise
+    except Exception as error:
         if context.code() is not None:
-            raise  # ended with its status already (abort)
-        # A fault of ours: INTERNAL, as REST's 500, and not gRPC's own UNKNOWN whose details
-        # carry the exception's text to the caller.
-        log.exception("gRPC call %s failed", method)
-        _failed_internally(context)
+            raise  # ended with its status already (``abort``, the only setter of a code here)
+        if isinstance(error, DomainError):
+            try:
+                record_if_denied(call, error)
+            except Exception as unaudited:  # noqa: BLE001 - answered as the call's own failure
+                error = unaudited  # the refusal is answered once it is audited: retried
+        _answer(context, method, error)
     finally:
         close_old_connections()
 
 
-def _database_failed(context: grpc.ServicerContext, error: DatabaseError) -> NoReturn:
-    """End a call whose database work failed: UNAVAILABLE ``database_unavailable`` when the
-    database cannot serve now (the client retries, as REST's 503), else INTERNAL."""
+def _answer(context: grpc.ServicerContext, method: str, error: Exception) -> NoReturn:
+    """End a call that raised ``error``: a refusal with its status and code; a database that
+    cannot serve now (``LOST``) UNAVAILABLE ``database_unavailable``, for the client to retry
+    as REST's 503; any other failure, a fault of ours, INTERNAL ``internal_error`` as REST's
+    500, logged with its traceback, where gRPC's own UNKNOWN would hand the exception's text
+    (a query, a path) to the caller."""
+    if isinstance(error, DomainError):
+        if error.retry_after is not None:
+            context.abort_with_status(_status_with_retry(error, error.retry_after))
+        abort(context, status_for(error), error.code, error.detail)
     if isinstance(error, LOST):
-        log.warning("gRPC call lost the database: %s", error)
+        log.warning("gRPC call %s lost the database: %s", method, error)
         abort(context, grpc.StatusCode.UNAVAILABLE, "database_unavailable", "retry the call")
-    log.exception("gRPC call failed in the database")
-    _failed_internally(context)
-
-
-def _failed_internally(context: grpc.ServicerContext) -> NoReturn:
+    log.error("gRPC call %s failed", method, exc_info=error)
     abort(context, grpc.StatusCode.INTERNAL, "internal_error", "Internal server error.")
 
 

@@ -1,6 +1,7 @@
 """Metering fixtures: a customer's device deployed with the vendor's certified agent, and a
 helper to build and send usage events with the device token."""
 
+import queue
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -111,3 +112,21 @@ def stored_rollup() -> dict:
         for row in UsageHour.objects.all()
         if row.seconds
     }
+
+
+_END = object()
+
+
+class OpenStream:
+    """A ``Report`` call whose batches the test sends one at a time, as a device does."""
+
+    def __init__(self, stub, auth):
+        self._outbox: queue.Queue = queue.Queue()
+        self.future = stub.Report.future(iter(self._outbox.get, _END), metadata=auth)
+
+    def send(self, request) -> None:
+        self._outbox.put(request)
+
+    def close(self):
+        self._outbox.put(_END)
+        return self.future.result(timeout=30)

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from billing import usage
+from edgeplug import grpc_server
 from edgeplug.audit.models import AuditEvent
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
@@ -114,3 +115,22 @@ def test_a_refusal_whose_audit_write_loses_the_database_is_unavailable(stub, met
         stub.ReportBatch(heartbeat(metered), metadata=auth)
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert AuditEvent.objects.filter(action="permission_denied").count() == 1
+
+
+@pytest.mark.usefixtures("refused_usage")
+def test_a_refusal_whose_audit_fails_otherwise_is_internal_and_tells_nothing(
+    stub, metered, monkeypatch
+):
+    """A fault of ours while auditing the refusal (not the database's): INTERNAL
+    internal_error, as any fault of ours, not UNKNOWN with the exception's text."""
+
+    def broken(request, error, *, actor=None):
+        raise RuntimeError("the text of a fault: /srv/edgeplug/secret.py")
+
+    monkeypatch.setattr(grpc_server, "record_if_denied", broken)
+    auth = (("authorization", metered.device_api._credentials["HTTP_AUTHORIZATION"]),)
+    with pytest.raises(grpc.RpcError) as failed:
+        stub.ReportBatch(heartbeat(metered), metadata=auth)
+    assert failed.value.code() == grpc.StatusCode.INTERNAL
+    assert dict(failed.value.trailing_metadata())["edgeplug-code"] == "internal_error"
+    assert "secret" not in failed.value.details()

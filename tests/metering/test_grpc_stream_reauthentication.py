@@ -3,7 +3,6 @@ batch of the stream is authenticated as each REST request is, so a revoked devic
 token or a deactivated tenant ends the stream UNAUTHENTICATED at its next batch, and that
 batch is not stored (the batches before it stay stored)."""
 
-import queue
 import threading
 
 import grpc
@@ -12,6 +11,7 @@ import pytest
 from billing.models import UsageEvent
 from marketplace.models import Device
 from tests.conftest import changeform_data
+from tests.metering.conftest import OpenStream
 from tests.metering.test_grpc_usage import (  # noqa: F401 - the gRPC server and client
     batch,
     call,
@@ -20,23 +20,6 @@ from tests.metering.test_grpc_usage import (  # noqa: F401 - the gRPC server and
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-_END = object()
-
-
-class OpenStream:
-    """A ``Report`` call whose batches the test sends one at a time, as a device does."""
-
-    def __init__(self, stub, auth):
-        self._outbox: queue.Queue = queue.Queue()
-        self.future = stub.Report.future(iter(self._outbox.get, _END), metadata=auth)
-
-    def send(self, request) -> None:
-        self._outbox.put(request)
-
-    def close(self):
-        self._outbox.put(_END)
-        return self.future.result(timeout=30)
 
 
 def _wait_until_stored(seqs: list[int]) -> None:

@@ -3,6 +3,8 @@ REST, streaming batches, status codes from our error codes, health and reflectio
 database connection killed mid-call, or reconnected to a server that cannot write, answered
 UNAVAILABLE with no loss or duplicate on retry."""
 
+import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -19,7 +21,8 @@ from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.models import Device
 from tests.concurrency import wait_for_blocked_backend
 from tests.faults.components import failed_over_to_a_standby
-from tests.metering.conftest import recomputed_rollup, stored_rollup
+from tests.metering.conftest import OpenStream, recomputed_rollup, stored_rollup
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -182,6 +185,35 @@ def test_an_unexpected_failure_is_internal_and_tells_the_caller_nothing_of_it(
         stub.ReportBatch(batch(metered.session(1, metered.base, 1)), metadata=auth)
     assert status_of(failed) == (grpc.StatusCode.INTERNAL, "internal_error")
     assert "secret" not in failed.value.details()
+
+
+def test_a_stream_its_device_cancels_mid_batch_ends_quietly(call, metered, monkeypatch, caplog):
+    """A device gone (or its deadline passed) while the server stores its batch: the batch is
+    stored, the stream ends at the next read with gRPC's own error, and that is no fault of
+    ours (logged at INFO, not as a failure with a traceback)."""
+    record, handling, cancelled = usage.record_usage_batch, threading.Event(), threading.Event()
+
+    def stored_once_the_device_is_gone(device, events):
+        handling.set()
+        assert cancelled.wait(timeout=30)
+        return record(device, events)
+
+    monkeypatch.setattr(usage, "record_usage_batch", stored_once_the_device_is_gone)
+    caplog.set_level(logging.INFO, logger="edgeplug.grpc_server")
+    stream = OpenStream(*call)
+    stream.send(batch(metered.heartbeat(1, metered.base)))
+    assert handling.wait(timeout=30)
+    stream.future.cancel()
+    cancelled.set()
+
+    assert wait_for(lambda: caplog.records), "the server never ended the stream"
+    [ended] = caplog.records
+    assert (ended.levelname, ended.getMessage(), ended.exc_info) == (
+        "INFO",
+        "gRPC call /edgeplug.usage.v1.UsageService/Report ended by its client",
+        None,
+    )
+    assert list(UsageEvent.objects.values_list("seq", flat=True)) == [1]
 
 
 def test_health_and_reflection_are_served(channel):
