@@ -49,9 +49,14 @@ def handle_webhook(payload: bytes, signature: str) -> str:
             return "duplicate"
         raise
     except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise  # the database cannot serve now: the API's 503 database_unavailable
         # An order or invoice row is locked (a payment being collected): Stripe retries a 503.
         raise RetryLater("The payment is busy; deliver this event again later.") from exc
     return outcome
+
+
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE once lock_timeout has passed
 
 
 def _limit_lock_wait() -> None:

@@ -94,6 +94,34 @@ def test_refund_event_revokes_the_entitlement(stripe_on, customer, agent, make_p
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
+    reason="a read-only standby is PostgreSQL's: the embedded SQLite has none",
+)
+def test_webhook_on_a_server_that_cannot_write_is_database_unavailable(pending_3ds_order):
+    """After a failover to a standby (reached through a name not yet updated) the event cannot
+    be recorded: 503 database_unavailable, as every request that meets it, not retry_later's
+    "the payment is busy"; Stripe's redelivery, once the names are updated, pays the order."""
+    from rest_framework.test import APIClient
+
+    authenticate(pending_3ds_order)
+    payload = intent_event("evt_standby", "payment_intent.succeeded", pending_3ds_order)
+    with connection.cursor() as cursor:  # this connection now answers as a standby does
+        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    try:
+        refused = signed_webhook(APIClient(), payload)
+        connection.close_if_unusable_or_obsolete()  # the end of the request drops it
+    finally:
+        with connection.cursor() as cursor:  # a new connection, or the old one made writable
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+
+    assert (refused.status_code, refused.json()["code"]) == (503, "database_unavailable")
+    assert not WebhookEvent.objects.exists()
+    assert signed_webhook(APIClient(), payload).status_code == 200
+    assert Order.objects.get().status == "completed"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
     reason="lock timeouts are a PostgreSQL setting",
 )
 def test_webhook_answers_503_while_the_order_is_locked(pending_3ds_order, settings):
