@@ -105,7 +105,8 @@ def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequ
             try:
                 record_if_denied(call, error)
             except Exception as unaudited:  # noqa: BLE001 - answered as the call's own failure
-                error = unaudited  # the refusal is answered once it is audited: retried
+                # A refusal is told only once it is audited: the client's retry is refused.
+                error = unaudited
         _answer(context, method, error)
     finally:
         close_old_connections()
