@@ -49,14 +49,17 @@ def handle_webhook(payload: bytes, signature: str) -> str:
             return "duplicate"
         raise
     except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+        if getattr(exc.__cause__, "sqlstate", None) not in _BUSY:
             raise  # the database cannot serve now: the API's 503 database_unavailable
         # An order or invoice row is locked (a payment being collected): Stripe retries a 503.
         raise RetryLater("The payment is busy; deliver this event again later.") from exc
     return outcome
 
 
-_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE once lock_timeout has passed
+# PostgreSQL's SQLSTATEs of rows busy with another transaction: a lock held past lock_timeout,
+# a deadlock with it (detected after deadlock_timeout, 1 s, before lock_timeout), a
+# serialization failure.
+_BUSY = {"55P03", "40P01", "40001"}
 
 
 def _limit_lock_wait() -> None:

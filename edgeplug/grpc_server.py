@@ -93,12 +93,12 @@ def django_call(context: grpc.ServicerContext, method: str) -> Iterator[CallRequ
     call = CallRequest(method, context.peer())
     try:
         yield call
-    except grpc.RpcError:
-        # gRPC's own: the call ended under the servicer (its client cancelled, its deadline
-        # passed) while it read the next request. Nothing of ours failed, nobody to answer.
-        log.info("gRPC call %s ended by its client", method)
-        raise
     except Exception as error:
+        if isinstance(error, grpc.RpcError) and not context.is_active():
+            # gRPC's own: the call ended under the servicer (its client cancelled, its
+            # deadline passed) as it read the next request. Nothing of ours failed.
+            log.info("gRPC call %s ended by its client", method)
+            raise
         if context.code() is not None:
             raise  # ended with its status already (``abort``, the only setter of a code here)
         if isinstance(error, DomainError):
