@@ -15,6 +15,7 @@ from tests.commerce.conftest import (
     signed_webhook,
     stripe_client,
 )
+from tests.faults.components import connection_on_a_standby
 
 pytestmark = pytest.mark.django_db
 
@@ -104,14 +105,9 @@ def test_webhook_on_a_server_that_cannot_write_is_database_unavailable(pending_3
 
     authenticate(pending_3ds_order)
     payload = intent_event("evt_standby", "payment_intent.succeeded", pending_3ds_order)
-    with connection.cursor() as cursor:  # this connection now answers as a standby does
-        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-    try:
+    with connection_on_a_standby():
         refused = signed_webhook(APIClient(), payload)
         connection.close_if_unusable_or_obsolete()  # the end of the request drops it
-    finally:
-        with connection.cursor() as cursor:  # a new connection, or the old one made writable
-            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
 
     assert (refused.status_code, refused.json()["code"]) == (503, "database_unavailable")
     assert not WebhookEvent.objects.exists()

@@ -226,3 +226,17 @@ def failed_over_to_a_standby(
         yield
     finally:
         _on_the_test_database('ALTER DATABASE "{db}" RESET default_transaction_read_only')
+
+
+@contextmanager
+def connection_on_a_standby() -> Iterator[None]:
+    """The test's own connection answers as a standby does (reads served, writes refused)
+    until the block ends, in process: what a web worker's connection meets after a failover.
+    At the end a new connection, or the same one, is made writable again."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")

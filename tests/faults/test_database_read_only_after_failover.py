@@ -19,7 +19,7 @@ from django.db import connection
 from django.test import Client
 
 from billing.models import UsageEvent
-from tests.faults.components import failed_over_to_a_standby, web_env
+from tests.faults.components import connection_on_a_standby, failed_over_to_a_standby, web_env
 from tests.gunicorn_server import database_url_for_test_db, gunicorn
 
 pytestmark = [
@@ -71,13 +71,8 @@ def test_a_page_that_met_a_read_only_server_drops_its_connection_too():
     """Outside the API (the admin, the portal) the error is the site's 500 page, and the
     connection is dropped all the same at the end of the request, as Django ends it."""
     client = Client(raise_request_exception=False)
-    with connection.cursor() as cursor:  # this connection now answers as a standby does
-        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-    try:
+    with connection_on_a_standby():
         signing_in = client.post("/admin/login/", {"username": "x@example.com", "password": "x"})
         assert signing_in.status_code == 500
         connection.close_if_unusable_or_obsolete()  # what the end of a request calls
         assert connection.connection is None
-    finally:
-        with connection.cursor() as cursor:  # a new connection, or the old one made writable
-            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")

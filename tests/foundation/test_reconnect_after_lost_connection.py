@@ -10,6 +10,7 @@ from django.db import OperationalError, connection, transaction
 
 from edgeplug.core.reconnect import LOST, ServerCannotWrite, with_reconnect
 from edgeplug.tenancy.models import Tenant
+from tests.faults.components import connection_on_a_standby
 from tests.gunicorn_server import connect_to_test_db
 
 
@@ -70,23 +71,17 @@ def test_inside_a_callers_transaction_nothing_is_redone():
     assert calls == [1]
 
 
-def _on_a_standby() -> None:
-    """This connection now answers as a standby does: reads served, writes refused."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_write_refused_by_a_server_that_cannot_write_is_lost_and_its_connection_dropped():
-    _on_a_standby()
-    assert Tenant.objects.count() == 0  # reads are served
+    with connection_on_a_standby():
+        assert Tenant.objects.count() == 0  # reads are served
 
-    with pytest.raises(ServerCannotWrite, match="read-only transaction") as refused:
-        Tenant.objects.create(name="Refused", slug="refused")
+        with pytest.raises(ServerCannotWrite, match="read-only transaction") as refused:
+            Tenant.objects.create(name="Refused", slug="refused")
 
-    assert isinstance(refused.value, LOST)  # what the API, gRPC and the tasks retry on
-    connection.close_if_unusable_or_obsolete()  # the end of a request, or of a task
-    assert connection.connection is None
+        assert isinstance(refused.value, LOST)  # what the API, gRPC and the tasks retry on
+        connection.close_if_unusable_or_obsolete()  # the end of a request, or of a task
+        assert connection.connection is None
     Tenant.objects.create(name="Written", slug="written")  # on a new connection
 
 
@@ -106,12 +101,12 @@ def test_it_holds_on_a_connection_opened_inside_a_callers_own_query_wrapper():
             with connection.execute_wrapper(count):
                 Tenant.objects.count()  # this thread's first connection
             counted.clear()
-            _on_a_standby()
-            try:
-                Tenant.objects.create(name="Refused", slug="refused")
-            except Exception as error:  # noqa: BLE001 - its type is the answer
-                return type(error)
-            return type(None)
+            with connection_on_a_standby():
+                try:
+                    Tenant.objects.create(name="Refused", slug="refused")
+                except Exception as error:  # noqa: BLE001 - its type is the answer
+                    return type(error)
+                return type(None)
         finally:
             connection.close()
 
