@@ -16,18 +16,15 @@ from edgeplug.core.reconnect import LOST
 STAGE_SOFT_LIMIT_S = 600
 STAGE_HARD_LIMIT_S = 660
 STAGE_MAX_RETRIES = 5
-# A database that is briefly unavailable, locked (SQLite under concurrent writers) or whose
-# connection was lost is the platform's failure, not the package's: retry, or the run would
-# stay queued.
-DATABASE_RACES = LOST
 
 
 def _canvas_step(name: str):
-    """A bookkeeping step between stages: acks late and retries through database races."""
+    """A bookkeeping step between stages: acks late and retries while the database cannot
+    serve (``LOST``: the platform's failure, not the package's; or the run would stay queued)."""
     return shared_task(
         name=name,
         acks_late=True,
-        autoretry_for=DATABASE_RACES,
+        autoretry_for=LOST,
         retry_backoff=5,
         max_retries=STAGE_MAX_RETRIES,
     )
@@ -50,7 +47,7 @@ def start_run(run_id: int) -> None:
 def run_stage(self, run_id: int, stage: str) -> str:
     try:
         result = orchestration.execute_stage(run_id, stage, worker=self.request.hostname or "")
-    except (InfrastructureError, *DATABASE_RACES) as exc:
+    except (InfrastructureError, *LOST) as exc:
         if self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
         result = orchestration.record_infrastructure_failure(
