@@ -1,9 +1,14 @@
 """Webhooks: signed, handled once per event id, and safe in any order."""
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
+from django.db.models import F
+from rest_framework.test import APIClient
 
 from billing.models import WebhookEvent
 from marketplace.models import Entitlement, Order
@@ -101,8 +106,6 @@ def test_webhook_on_a_server_that_cannot_write_is_database_unavailable(pending_3
     """After a failover to a standby (reached through a name not yet updated) the event cannot
     be recorded: 503 database_unavailable, as every request that meets it, not retry_later's
     "the payment is busy"; Stripe's redelivery, once the names are updated, pays the order."""
-    from rest_framework.test import APIClient
-
     authenticate(pending_3ds_order)
     payload = intent_event("evt_standby", "payment_intent.succeeded", pending_3ds_order)
     with connection_on_a_standby():
@@ -115,40 +118,118 @@ def test_webhook_on_a_server_that_cannot_write_is_database_unavailable(pending_3
     assert Order.objects.get().status == "completed"
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
+POSTGRESQL_ONLY = pytest.mark.skipif(
     connection.vendor != "postgresql",
-    reason="lock timeouts are a PostgreSQL setting",
+    reason="row locks, deadlock detection and isolation levels are PostgreSQL's: the embedded "
+    "SQLite locks the whole file",
 )
-def test_webhook_answers_503_while_the_order_is_locked(pending_3ds_order, settings):
-    import threading
 
-    from django.db import connections, transaction
-    from rest_framework.test import APIClient
 
-    settings.STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = 100
-    authenticate(pending_3ds_order)
-    locked, release = threading.Event(), threading.Event()
+@contextmanager
+def order_held_by_another_transaction(then):
+    """While the block runs, another transaction (on a thread of its own) locks the order row
+    FOR UPDATE, runs ``then()`` and ends when ``then`` returns."""
+    locked = threading.Event()
 
-    def hold_the_order():
+    def hold():
         try:
             with transaction.atomic():
                 Order.objects.select_for_update().get()
                 locked.set()
-                release.wait(timeout=30)
+                then()
         finally:
             connections.close_all()
 
-    holder = threading.Thread(target=hold_the_order)
-    holder.start()
-    try:
-        assert locked.wait(timeout=30)
-        payload = intent_event("evt_busy", "payment_intent.succeeded", pending_3ds_order)
-        busy = signed_webhook(APIClient(), payload)
-        assert (busy.status_code, busy.json()["code"]) == (503, "retry_later")
-        assert not WebhookEvent.objects.exists()
-    finally:
-        release.set()
-        holder.join()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        held = pool.submit(hold)
+        try:
+            assert locked.wait(timeout=30)
+            yield
+        finally:
+            held.result(timeout=60)  # raises here what the other transaction raised
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def wait_until_waiting_on_a_lock(pid: int) -> None:
+    """Poll (from this thread's own connection) until backend ``pid`` waits on a lock."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone() == ("Lock",):
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited on a lock")
+
+
+def assert_busy_then_redelivered(answer, payload):
+    """503 retry_later "the payment is busy", nothing stored; Stripe's redelivery pays."""
+    assert (answer.status_code, answer.json()["code"]) == (503, "retry_later")
+    assert not WebhookEvent.objects.exists()
     assert signed_webhook(APIClient(), payload).status_code == 200
     assert Order.objects.get().status == "completed"
+
+
+@pytest.mark.django_db(transaction=True)
+@POSTGRESQL_ONLY
+def test_webhook_answers_503_while_the_order_is_locked(pending_3ds_order, settings):
+    settings.STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = 100
+    authenticate(pending_3ds_order)
+    payload = intent_event("evt_busy", "payment_intent.succeeded", pending_3ds_order)
+    answered = threading.Event()
+    with order_held_by_another_transaction(then=lambda: answered.wait(timeout=30)):
+        busy = signed_webhook(APIClient(), payload)
+        answered.set()
+    assert_busy_then_redelivered(busy, payload)
+
+
+@pytest.mark.django_db(transaction=True)
+@POSTGRESQL_ONLY
+def test_webhook_caught_in_a_deadlock_answers_retry_later(pending_3ds_order, settings):
+    """A delivery that deadlocks with another transaction (one holding the order, then
+    recording the same event) is ended by PostgreSQL's deadlock check (after deadlock_timeout,
+    before the lock timeout) and answered as a lock held too long."""
+    settings.STRIPE_WEBHOOK_LOCK_TIMEOUT_MS = 30_000  # the deadlock check ends it, not this
+    authenticate(pending_3ds_order)
+    payload = intent_event("evt_deadlock", "payment_intent.succeeded", pending_3ds_order)
+    webhook_pid = backend_pid()  # the request runs on the test's own connection
+
+    def record_the_same_event():
+        wait_until_waiting_on_a_lock(webhook_pid)
+        # Waits on the delivery's uncommitted row, which waits on this order: a cycle.
+        WebhookEvent.objects.create(event_id="evt_deadlock", type="test")
+        transaction.set_rollback(True)  # went on once the delivery was ended; leave no row
+
+    with order_held_by_another_transaction(then=record_the_same_event):
+        caught = signed_webhook(APIClient(), payload)
+    assert_busy_then_redelivered(caught, payload)
+
+
+@pytest.mark.django_db(transaction=True)
+@POSTGRESQL_ONLY
+def test_webhook_losing_a_serialization_race_answers_retry_later(pending_3ds_order):
+    """On a database run at REPEATABLE READ (an operator's default_transaction_isolation), an
+    order changed by another transaction after the delivery began cannot be locked by it:
+    PostgreSQL's serialization failure, answered as a lock held too long."""
+    authenticate(pending_3ds_order)
+    payload = intent_event("evt_race", "payment_intent.succeeded", pending_3ds_order)
+    webhook_pid = backend_pid()
+
+    def change_the_order():
+        wait_until_waiting_on_a_lock(webhook_pid)
+        Order.objects.update(status=F("status"))  # a new row version, committed on return
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET default_transaction_isolation = 'repeatable read'")
+    try:
+        with order_held_by_another_transaction(then=change_the_order):
+            lost = signed_webhook(APIClient(), payload)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET default_transaction_isolation")
+    assert_busy_then_redelivered(lost, payload)
