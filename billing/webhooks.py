@@ -14,6 +14,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from billing import collection, money_back, payments
 from billing.errors import RetryLater
 from billing.models import WebhookEvent
+from edgeplug.core.locking import rows_busy
 from marketplace import orders
 
 PAYMENT_EVENTS = {
@@ -49,17 +50,11 @@ def handle_webhook(payload: bytes, signature: str) -> str:
             return "duplicate"
         raise
     except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) not in _BUSY:
+        if not rows_busy(exc):
             raise  # the database cannot serve now: the API's 503 database_unavailable
         # An order or invoice row is locked (a payment being collected): Stripe retries a 503.
         raise RetryLater("The payment is busy; deliver this event again later.") from exc
     return outcome
-
-
-# PostgreSQL's SQLSTATEs of rows busy with another transaction: a lock held past lock_timeout,
-# a deadlock with it (detected after deadlock_timeout, 1 s, before lock_timeout), a
-# serialization failure.
-_BUSY = {"55P03", "40P01", "40001"}
 
 
 def _limit_lock_wait() -> None:

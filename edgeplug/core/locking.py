@@ -7,6 +7,9 @@
   ``stamp_locked`` the same on a row the action has locked already to check it first.
 - ``unique_or``: a row that must be new; if it exists, or a concurrent request creates it
   first, the unique constraint decides and the caller's conflict error is raised.
+- ``rows_busy``: whether a database error says the rows were busy with another transaction
+  (for the caller to answer "try again later" rather than "the database cannot serve").
+- ``sql_error_code``: what the database said of an error, the one place that reads it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -65,6 +68,13 @@ def stamp_locked(row: M, field: str, *, then: Callable[[M], object], **also) -> 
     return row
 
 
+def sql_error_code(exc: DatabaseError) -> str | None:
+    """The code a Django database error carries from its driver: PostgreSQL's SQLSTATE
+    ("23505"), SQLite's error name ("SQLITE_CONSTRAINT_UNIQUE"), else None."""
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) or getattr(cause, "sqlite_errorname", None)
+
+
 # A broken unique constraint, as PostgreSQL (SQLSTATE) and SQLite (error name) say it.
 _UNIQUE_VIOLATIONS = {"23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
 
@@ -78,8 +88,19 @@ def unique_or(conflict: Exception) -> Iterator[None]:
         with transaction.atomic():
             yield
     except IntegrityError as exc:
-        cause = exc.__cause__
-        code = getattr(cause, "sqlstate", None) or getattr(cause, "sqlite_errorname", None)
-        if code not in _UNIQUE_VIOLATIONS:
+        if sql_error_code(exc) not in _UNIQUE_VIOLATIONS:
             raise
         raise conflict from exc
+
+
+# PostgreSQL's SQLSTATEs of rows busy with another transaction: a lock held past lock_timeout,
+# a deadlock with it (detected after deadlock_timeout, 1 s, before lock_timeout), a
+# serialization failure (at REPEATABLE READ or SERIALIZABLE).
+_BUSY = {"55P03", "40P01", "40001"}
+
+
+def rows_busy(exc: DatabaseError) -> bool:
+    """Whether ``exc`` ended the transaction because its rows were busy with another one: the
+    same work may succeed when tried again. Any other OperationalError is a database that
+    cannot serve now (``edgeplug.core.reconnect.LOST``)."""
+    return sql_error_code(exc) in _BUSY

@@ -15,6 +15,8 @@ from typing import TypeVar
 
 from django.db import InterfaceError, InternalError, OperationalError, connection
 
+from edgeplug.core.locking import sql_error_code
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -42,7 +44,7 @@ def _writes_refused_as_lost(execute, sql, params, many, context):
     try:
         return execute(sql, params, many, context)
     except InternalError as error:
-        if getattr(error.__cause__, "sqlstate", None) != READ_ONLY_SQL_TRANSACTION:
+        if sql_error_code(error) != READ_ONLY_SQL_TRANSACTION:
             raise
         context["connection"].close_at = time.monotonic()
         raise ServerCannotWrite(*error.args) from error
