@@ -129,8 +129,8 @@ def bar_chart(
     low = min([0, *(v for _, v in series)])
     high = max([0, *(v for _, v in series)])
     step = _nice_step(high - low or 1)
-    low = -(-low // step) * -step if low < 0 else 0  # down to a multiple of the step
-    high = max(-(-high // step) * step, step)
+    low = low // step * step  # down to a multiple of the step (floor division: 0 or below)
+    high = max(-(-high // step) * step, step)  # up to one, at least one step above zero
     scale = plot_h / (high - low)
     baseline = top + high * scale
     chart = BarChart(title, currency, width, height, baseline, label_y=height - bottom + 18)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from billing import collection, invoicing, payment_notices, tasks
+from billing import collection, finance_charts, invoicing, payment_notices, tasks
 from billing.invoice_documents import invoice_document
 from billing.models import (
     BillingAccount,
@@ -328,3 +328,46 @@ def test_an_invoice_is_overdue_from_the_day_after_its_printed_due_date(
     assert invoice_document(invoice).due_date == date(2026, 3, 5)
     assert _overdue_on_the_chart(admin_session, datetime(2026, 3, 5, 23, 59, tzinfo=UTC)) == 0
     assert _overdue_on_the_chart(admin_session, datetime(2026, 3, 6, 0, 0, tzinfo=UTC)) == 1
+
+
+def test_charts_draw_a_month_credited_more_than_it_invoiced(finance, draft):
+    """A credit note counts in the month it is issued: February, which invoiced nothing, is
+    below zero (revenue before tax). The page draws it, each bar within the plot, the axis
+    from a round step below the lowest bar to one above the highest."""
+    client, _ = finance
+    january = invoicing.finalize_invoice(draft, now=datetime(2026, 2, 4, tzinfo=UTC))
+    with time_machine.travel(datetime(2026, 2, 10, tzinfo=UTC), tick=False):
+        invoicing.issue_credit_note(january, reason="goodwill")
+
+    page = client.get(CHARTS, {"period": "2026-02"})
+
+    assert page.status_code == 200
+    (by_month,) = page.context["by_month"]
+    assert [bar.value for bar in by_month.bars][-2:] == [january.subtotal, -january.subtotal]
+    assert_drawn_within_the_plot(by_month)
+    lowest, highest = by_month.ticks[0][1], by_month.ticks[-1][1]
+    assert lowest.startswith("-") and not highest.startswith("-"), by_month.ticks
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [[-1000], [-15000, 40000], [1000, -1000], [0, 0], [-1, -1], [999_999, -3], [7, 8, 9]],
+)
+def test_every_bar_is_drawn_within_the_plot_on_an_axis_through_zero(amounts):
+    """A vendor's revenue is below zero when refunds outweigh sales, a month's when its credit
+    notes outweigh its invoices. The axis used to round its lower end up (above zero, or onto
+    its upper end: a division by zero)."""
+    assert_drawn_within_the_plot(
+        finance_charts.bar_chart("r", "EUR", [(str(i), v) for i, v in enumerate(amounts)])
+    )
+
+
+def assert_drawn_within_the_plot(chart) -> None:
+    """Ticks from the plot's bottom to its top (16 px below the top edge, 44 above the bottom
+    one, as ``bar_chart`` lays it out), the zero line and every bar between them."""
+    top, bottom = 16, chart.height - 44
+    assert [y for y, _ in chart.ticks] == sorted((y for y, _ in chart.ticks), reverse=True)
+    assert (chart.ticks[0][0], chart.ticks[-1][0]) == pytest.approx((bottom, top)), chart.ticks
+    assert top <= chart.baseline <= bottom
+    for bar in chart.bars:
+        assert top <= bar.y and bar.y + bar.height <= bottom, (bar, chart.ticks)
