@@ -22,31 +22,48 @@ def _reject_never_entitled(tenant: Tenant, agent: Agent) -> None:
 def submit_review(
     tenant: Tenant, agent: Agent, *, stars: int, title: str, text: str, actor=None, request=None
 ) -> tuple[Review, bool]:
-    """(review, created): a second submission replaces the tenant's review. One transaction
-    with its audit event and the listing's rating (the inner blocks are savepoints, so a
-    concurrent first review's IntegrityError is retried within it)."""
+    """(review, created): a second submission replaces the tenant's review; one that changes
+    what it says takes the vendor's reply off (it answered the old words), for the vendor to
+    answer the new ones. One transaction with its audit event and the listing's rating (the
+    inner blocks are savepoints, so a concurrent first review's IntegrityError is retried
+    within it)."""
     _reject_never_entitled(tenant, agent)
     values = {"stars": stars, "title": title, "text": text, "author": actor}
     try:
         with transaction.atomic():
-            review, created = Review.objects.update_or_create(
-                tenant=tenant, agent=agent, defaults=values
-            )
+            review, created, reply_taken_off = _write_review(tenant, agent, values)
     except IntegrityError:  # a concurrent first review by the same tenant
         with transaction.atomic():
-            review, created = Review.objects.update_or_create(
-                tenant=tenant, agent=agent, defaults=values
-            )
+            review, created, reply_taken_off = _write_review(tenant, agent, values)
+    details = {"agent": agent.pk, "stars": stars}
+    if reply_taken_off:
+        details["reply_taken_off"] = reply_taken_off
     record_event(
         "review_submitted" if created else "review_replaced",
         request=request,
         actor=actor,
         tenant=tenant,
         target=f"review {review.pk}",
-        details={"agent": agent.pk, "stars": stars},
+        details=details,
     )
     refresh_listing(agent)
     return review, created
+
+
+def _write_review(tenant: Tenant, agent: Agent, values: dict) -> tuple[Review, bool, str]:
+    """(review, created, the vendor's reply taken off by a rewrite or "")."""
+    review = Review.objects.select_for_update().filter(tenant=tenant, agent=agent).first()
+    if review is None:
+        return Review.objects.create(tenant=tenant, agent=agent, **values), True, ""
+    reply_taken_off = ""
+    said = ("stars", "title", "text")
+    if review.vendor_reply_at and any(getattr(review, f) != values[f] for f in said):
+        reply_taken_off = review.vendor_reply
+        review.vendor_reply, review.vendor_reply_at, review.vendor_reply_by = "", None, None
+    for name, value in values.items():
+        setattr(review, name, value)
+    review.save()
+    return review, False, reply_taken_off
 
 
 REPLY_MAX_LENGTH = Review._meta.get_field("vendor_reply").max_length

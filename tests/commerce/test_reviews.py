@@ -72,6 +72,32 @@ def test_vendor_replies_once_and_other_vendors_cannot(
     assert (second.status_code, second.json()["code"]) == (409, "already_replied")
 
 
+def test_a_rewritten_review_takes_the_reply_off_for_the_vendor_to_answer_again(
+    customer, agent, make_plan, vendor
+):
+    """The vendor's reply answered the text it was written under: a review rewritten (new
+    stars, title or text) shows without it, the vendor may answer the new one, and the audit
+    event of the rewrite keeps the reply taken off. The same review sent again keeps it."""
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    review_id = review(client, agent, stars=5, title="Great").json()["id"]
+    url = f"/api/v1/agents/{agent.pk}/reviews/{review_id}/reply"
+    assert vendor.client.post(url, {"text": "Thank you!"}, format="json").status_code == 200
+    resent = review(client, agent, stars=5, title="Great")
+    assert (resent.status_code, resent.json()["vendor_reply"]) == (200, "Thank you!")
+
+    rewritten = review(client, agent, stars=1, title="Broken", text="Crashes every hour")
+
+    assert rewritten.status_code == 200
+    assert (rewritten.json()["vendor_reply"], rewritten.json()["vendor_reply_at"]) == ("", None)
+    listed = client.get(f"/api/v1/agents/{agent.pk}/reviews").json()["results"]
+    assert [(r["title"], r["vendor_reply"]) for r in listed] == [("Broken", "")]
+    event = AuditEvent.objects.filter(action="review_replaced").latest("id")
+    assert event.details["reply_taken_off"] == "Thank you!"
+    answer = vendor.client.post(url, {"text": "Fixed in 1.0.1"}, format="json")
+    assert (answer.status_code, answer.json()["vendor_reply"]) == (200, "Fixed in 1.0.1")
+
+
 def test_reviewer_hides_a_review_in_the_admin_and_text_is_escaped(customer, agent, make_plan):
     client, _ = customer
     buy_free(client, agent, make_plan)
