@@ -839,8 +839,11 @@ CREDIT_NOTE_TAKES_OVER = (
 def credited_so_far(line: InvoiceLine, *, refund_lines: bool = True) -> int:
     """What credit notes gave back of ``line``; and, with ``refund_lines``, all of a one-time
     order's line once its refund is a ``credit`` line of a month (refunded while this invoice
-    was a draft: ``credit_refund``), so a credit note never gives the order back twice."""
-    if (
+    was a draft: ``credit_refund``), so a credit note never gives the order back twice. An
+    order paid and refunded in one month has both lines on its invoice, cancelling out: each
+    counts as given back in full, so a credit note leaves the pair alone (it gave the refund
+    line back: less than the invoice, or below zero)."""
+    if _refunded_on_its_own_invoice(line) or (
         refund_lines
         and line.kind == LineKind.ONE_TIME_ORDER
         and _month_refund_lines(line.order_id).exists()
@@ -850,6 +853,26 @@ def credited_so_far(line: InvoiceLine, *, refund_lines: bool = True) -> int:
         credit.amount
         for credit in line.credits.exclude(invoice__status=InvoiceStatus.VOID)
         if credit.invoice.kind == InvoiceKind.CREDIT_NOTE
+    )
+
+
+_PAID_AND_REFUNDED = {
+    LineKind.ONE_TIME_ORDER: LineKind.CREDIT,
+    LineKind.CREDIT: LineKind.ONE_TIME_ORDER,
+}
+
+
+def _refunded_on_its_own_invoice(line: InvoiceLine) -> bool:
+    """Whether ``line`` is one of an order's line and its refund's ``credit`` line on one
+    invoice (the order paid and refunded in the invoice's month)."""
+    other = _PAID_AND_REFUNDED.get(line.kind)
+    return (
+        other is not None
+        and line.order_id is not None
+        and line.invoice.kind == InvoiceKind.INVOICE
+        and InvoiceLine.objects.filter(
+            invoice_id=line.invoice_id, order_id=line.order_id, kind=other
+        ).exists()
     )
 
 

@@ -89,3 +89,36 @@ def test_the_refunded_order_alone_is_credited_in_full_already(admin_session, cus
 
     assert "These lines are credited in full already." in page
     assert not Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).exists()
+
+
+@pytest.mark.parametrize("order_amount", [500, 5000])  # below, then above the month's charges
+def test_an_order_paid_and_refunded_in_one_month_is_left_out_of_its_credit_note(
+    customer, order_amount
+):
+    """January: a fee, usage and an order bought and refunded within the month, so its line
+    and its refund's ``credit`` line cancel out on January's invoice. A credit note of the
+    whole invoice gives back the rest, the invoice's total, and settles it. It gave the refund
+    line back (a 5.00 order: 9.52 credited, 0.95 still asked; a 50.00 one: refused as below
+    zero)."""
+    customer.account()  # 19 % VAT
+    customer.ran(customer.metered(), JAN, 3)  # fee 10.00 + 3 h at 1.00
+    order = customer.one_time(amount=order_amount, at=JAN + timedelta(days=3))
+    with time_machine.travel(JAN + timedelta(days=10), tick=False):
+        orders.refund_order(order)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    january = invoicing.finalize_invoice(Invoice.objects.get(pk=pk), now=FEB + timedelta(days=4))
+    pair = january.lines.filter(order=order)
+    assert sorted(pair.values_list("kind", "amount")) == [
+        (LineKind.CREDIT, -order_amount),
+        (LineKind.ONE_TIME_ORDER, order_amount),
+    ]
+    assert (january.total, january.amount_due) == (1547, 1547)
+
+    note = invoicing.issue_credit_note(january, reason="goodwill")
+
+    assert note.total == -1547
+    assert not note.lines.filter(order=order).exists()
+    january.refresh_from_db()
+    assert (january.status, january.amount_due) == ("paid", 0)
+    with pytest.raises(invoicing.InvoiceNotCreditable, match="credited in full already"):
+        invoicing.issue_credit_note(january, line_ids=list(pair.values_list("pk", flat=True)))
