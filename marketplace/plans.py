@@ -108,7 +108,8 @@ def create_plan(
         f"{agent.name} has a plan {key!r} already: a key names one plan for good (its orders "
         "go on naming it), even once retired. Choose another key; or, while that plan is "
         "offered, change its name or price for new orders instead: “Change name or price” "
-        "on the portal's pricing page, or PATCH /api/v1/vendor/agents/{id}/plans/{plan_id}."
+        "on the portal's pricing page, or PATCH /api/v1/vendor/agents/{id}/plans/{plan_id}.",
+        field="key",
     )
     with unique_or(taken):
         plan = PricePlan.objects.create(

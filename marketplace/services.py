@@ -53,9 +53,13 @@ def register_key(
     ensure_vendor(tenant)
     name = _key_name(name)
     _require_public_key(public_key_b64)
-    raw = signing.decode_public_key(public_key_b64)
+    try:
+        raw = signing.decode_public_key(public_key_b64)
+    except signing.MalformedKey as refused:
+        refused.field = "public_key"  # the request's (signing is the package library's)
+        raise
     key_id = signing.key_id(raw)
-    with unique_or(KeyExists(f"Key {key_id} is already registered.")):
+    with unique_or(KeyExists(f"Key {key_id} is already registered.", field="public_key")):
         key = VendorKey.objects.create(
             tenant=tenant,
             key_id=key_id,
@@ -76,7 +80,9 @@ def register_key(
 
 def _require_public_key(public_key_b64: str) -> None:
     if not public_key_b64.strip():
-        raise PublicKeyRequired("Give the public key: the base64 of its 32 raw bytes.")
+        raise PublicKeyRequired(
+            "Give the public key: the base64 of its 32 raw bytes.", field="public_key"
+        )
 
 
 def _key_name(name: str) -> str:

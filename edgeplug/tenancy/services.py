@@ -126,9 +126,17 @@ def _check_role(role: str) -> None:
 
 
 @transaction.atomic
-def add_member(tenant: Tenant, user: User, role: str, *, actor=None, request=None) -> Membership:
+def add_member(
+    tenant: Tenant, user: User, role: str, *, actor=None, request=None, named_by: str = "user"
+) -> Membership:
+    """``user`` joins ``tenant`` as ``role``; refused when a member already
+    (``already_member``, about the request's field ``named_by``: the admin's user)."""
     _check_role(role)
-    already = Conflict(f"{user.email} is already a member of {tenant.slug}.", code="already_member")
+    already = Conflict(
+        f"{user.email} is already a member of {tenant.slug}.",
+        code="already_member",
+        field=named_by,
+    )
     with unique_or(already):
         membership = Membership.objects.create(tenant=tenant, user=user, role=role)
     record_change(
@@ -160,7 +168,7 @@ def add_member_by_email(
         raise UnknownUser(
             "email", email, detail="no EdgePlug account uses it: ask them to create one first."
         )
-    return add_member(tenant, user, role, actor=actor, request=request)
+    return add_member(tenant, user, role, actor=actor, request=request, named_by="email")
 
 
 class NotAReviewer(Forbidden, code="not_a_reviewer"):
