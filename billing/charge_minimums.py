@@ -1,8 +1,9 @@
 """What the card processor (Stripe) takes in one charge, per currency: the smallest amount
-(below it Stripe refuses the PaymentIntent, 400 ``amount_too_small``), and the step an amount
-must be a multiple of (three-decimal currencies: the last digit 0). Plain data, no Django:
-read by ``billing.payments`` and ``billing.models`` (collection never asks Stripe for such a
-charge) and by the localstripe launcher (which refuses it as Stripe does)."""
+(below it Stripe refuses the PaymentIntent, 400 ``amount_too_small``), the largest
+(``MAXIMUM_CHARGE``, above it ``amount_too_large``), and the step an amount must be a multiple
+of (three-decimal currencies: the last digit 0). Plain data, no Django: read by
+``billing.payments`` and ``billing.models`` (collection never asks Stripe for a charge below
+the minimum) and by the localstripe launcher (which refuses what Stripe refuses)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,12 @@ _NOT_LISTED_BY_STRIPE: dict[str, int] = {
 }
 
 MINIMUM_CHARGE: dict[str, int] = {**_LISTED_BY_STRIPE, **_NOT_LISTED_BY_STRIPE}
+
+
+# Stripe's largest amount: "the amount value supports up to eight digits (e.g., a value of
+# 99999999 for a USD charge of $999,999.99)" (the PaymentIntent's ``amount``); only IDR, which
+# we do not accept, takes more. In minor units, whatever the currency (JPY 99,999,999).
+MAXIMUM_CHARGE = 99_999_999
 
 
 def minimum_charge(currency: str) -> int:

@@ -23,7 +23,7 @@ from aiohttp import web
 from localstripe import resources, server
 from localstripe.errors import UserError
 
-from billing.charge_minimums import charge_step, minimum_charge
+from billing.charge_minimums import MAXIMUM_CHARGE, charge_step, minimum_charge
 
 
 def _keep_state_in(directory: Path) -> None:
@@ -83,10 +83,18 @@ def _idempotent_posts(app: web.Application) -> None:
 
 def _refusal(amount: int, currency: str) -> dict | None:
     """Stripe's 400 error for a PaymentIntent of ``amount`` it would not create, or None:
-    below the currency's minimum charge (``amount_too_small``), or, in a three-decimal
+    below the currency's minimum charge (``amount_too_small``), above the largest
+    (``amount_too_large``), or, in a three-decimal
     currency (BHD, JOD, KWD, OMR, TND), not a multiple of 10 minor units (no code, on
     ``amount``; ``billing.charge_minimums``)."""
     minimum, step = minimum_charge(currency), charge_step(currency)
+    if amount > MAXIMUM_CHARGE:
+        return {
+            "type": "invalid_request_error",
+            "code": "amount_too_large",
+            "param": "amount",
+            "message": f"Amount must be no more than {MAXIMUM_CHARGE} {currency} (minor units).",
+        }
     if amount < minimum:
         return {
             "type": "invalid_request_error",

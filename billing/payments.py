@@ -19,7 +19,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from billing.charge_minimums import charge_step, minimum_charge
+from billing.charge_minimums import MAXIMUM_CHARGE, charge_step, minimum_charge
 from billing.errors import (
     InvalidWebhook,
     PaymentMethodRequired,
@@ -129,11 +129,23 @@ def below_minimum_charge(amount: int, currency: str) -> str:
     return ""
 
 
+def above_maximum_charge(amount: int, currency: str) -> str:
+    """Why Stripe would refuse to charge ``amount``: more than its largest charge
+    (``charge_minimums.MAXIMUM_CHARGE``); empty when it is not."""
+    if amount > MAXIMUM_CHARGE:
+        return (
+            f"{format_amount(amount, currency)} is above the card processor's largest charge "
+            f"of {format_amount(MAXIMUM_CHARGE, currency)}"
+        )
+    return ""
+
+
 def unchargeable(amount: int, currency: str) -> str:
-    """Why Stripe would refuse to charge ``amount`` as it is: below its minimum charge, or not
-    a multiple of the currency's step (three-decimal currencies: ``charge_minimums``); empty
-    when it would not. For prices charged as they are (a one-time plan's seat)."""
-    if refusal := below_minimum_charge(amount, currency):
+    """Why Stripe would refuse to charge ``amount`` as it is: below its minimum charge, above
+    its largest, or not a multiple of the currency's step (three-decimal currencies:
+    ``charge_minimums``); empty when it would not. For prices charged as they are (a one-time
+    plan's seat)."""
+    if refusal := below_minimum_charge(amount, currency) or above_maximum_charge(amount, currency):
         return refusal
     step = charge_step(currency)
     if amount % step:

@@ -77,6 +77,10 @@ class OwnAgent(BadRequest, code="own_agent"): ...
 class NotAvailable(BadRequest, code="not_available"): ...
 
 
+class AmountTooLarge(BadRequest, code="amount_too_large"):
+    """More seats than one card charge can pay (``charge_minimums.MAXIMUM_CHARGE``)."""
+
+
 class IdempotencyKeyRequired(BadRequest, code="idempotency_key_required"): ...
 
 

@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from billing import payments
+from billing.charge_minimums import MAXIMUM_CHARGE
 from billing.errors import (
     PaymentMethodRequired,
     PaymentOverdue,
@@ -35,6 +36,7 @@ from edgeplug.tenancy.services import lock_tenant
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import (
+    AmountTooLarge,
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
     NotAvailable,
@@ -192,10 +194,17 @@ def _price(plan: PricePlan, seats: int) -> pricing.Breakdown:
     if plan.kind == PlanKind.ONE_TIME:
         breakdown = pricing.price_one_time(plan.amount, plan.currency, seats)
         # A plan priced before the rule (``plans.validated_price``) may not be chargeable.
-        if refusal := payments.unchargeable(breakdown.total, plan.currency):
+        if refusal := payments.unchargeable(plan.amount, plan.currency):
             raise NotAvailable(
                 f"Plan {plan.key} cannot be paid by card ({refusal}): its vendor must revise "
                 "its price."
+            )
+        # Seats of a chargeable price are chargeable but for the largest charge.
+        if refusal := payments.above_maximum_charge(breakdown.total, plan.currency):
+            raise AmountTooLarge(
+                f"{seats} seats of plan {plan.key} cannot be paid in one card charge: "
+                f"{refusal}. Order at most {MAXIMUM_CHARGE // plan.amount} seats at a time.",
+                field="seats",
             )
         return breakdown
     return pricing.Breakdown(plan.currency, ())

@@ -95,3 +95,36 @@ def test_a_plan_priced_before_the_charge_step_rule_refuses_orders_it_could_not_c
     assert (response.status_code, response.json()["code"]) == (400, "not_available")
     assert "KWD card charges are multiples of 0.010 KWD" in response.json()["detail"]
     assert not Order.objects.exists()
+
+
+def test_more_seats_than_one_card_charge_pays_are_refused_before_anything_is_written(
+    stripe_on, customer, agent, make_plan
+):
+    """Stripe charges at most 999,999.99 EUR at once (and refuses more: localstripe too): 30,000
+    seats at 49.00 were written as an order, refused by the processor (a 502 "try again later",
+    on every read and replay) and left pending for good. Refused first, naming the most seats
+    one order can hold; that many are charged."""
+    client, _ = customer
+    plan = make_plan("one_time", currency="EUR", amount=4900)
+    save_card(client)
+
+    refused = place_order(client, agent, plan, "too-many", seats=30_000)
+
+    assert (refused.status_code, refused.json()["code"]) == (400, "amount_too_large")
+    assert refused.json()["field"] == "seats"
+    assert "Order at most 20408 seats at a time." in refused.json()["detail"]
+    assert not Order.objects.exists()
+    most = place_order(client, agent, plan, "most", seats=20_408)
+    assert (most.status_code, most.json()["amount"]) == (201, 99_999_200), most.json()
+    assert most.json()["status"] == "completed"
+
+
+def test_the_card_processor_refuses_a_charge_above_its_largest(stripe_on):
+    """localstripe, as the tests start it, refuses what Stripe refuses (it takes any amount)."""
+    import stripe
+
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client().v1.payment_intents.create(
+            {"amount": 100_000_000, "currency": "eur", "payment_method_types": ["card"]}
+        )
+    assert (refused.value.code, refused.value.param) == ("amount_too_large", "amount")

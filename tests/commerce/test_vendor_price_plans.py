@@ -349,3 +349,18 @@ def test_a_one_time_price_stripe_cannot_charge_in_its_currency_is_refused(vendor
     assert refused.json()["code"] == "invalid_price_terms"
     assert "KWD card charges are multiples of 0.010 KWD" in refused.json()["detail"]
     assert create("round-fils", 1210).status_code == 201
+
+
+def test_a_one_time_price_above_the_largest_card_charge_is_refused(vendor, agent):
+    """Stripe charges at most eight digits of minor units (999,999.99 EUR): a seat priced above
+    it could never be paid at checkout."""
+
+    def create(key: str, amount: int):
+        body = {"key": key, "name": key, "kind": "one_time", "currency": "EUR", "amount": amount}
+        return vendor.client.post(plans_url(agent.pk), body, format="json")
+
+    refused = create("too-dear", 100_000_000)
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_price_terms")
+    assert refused.json()["field"] == "amount"
+    assert "above the card processor's largest charge of 999999.99 EUR" in refused.json()["detail"]
+    assert create("dearest", 99_999_999).status_code == 201
