@@ -28,6 +28,7 @@ from django.utils import timezone
 from billing import payments
 from billing.audit import record_invoice_event
 from billing.errors import (
+    AmountAboveMaximum,
     AmountBelowMinimum,
     InvalidPaymentReference,
     InvoiceNotCollectable,
@@ -40,6 +41,7 @@ from billing.queueing import send_after_commit
 from billing.signals import default_card_set
 from edgeplug.audit.services import recorded
 from edgeplug.core.columns import clipped
+from edgeplug.errors import DomainError
 from edgeplug.timefmt import utc_iso
 from marketplace import orders
 
@@ -113,7 +115,7 @@ def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Atte
         invoice = _locked(invoice.pk)
         _reject_settled(invoice)
         payments.refuse_while_awaited(invoice, then="Retry once it has failed.")
-        _reject_below_minimum(invoice)
+        _reject_not_by_card(invoice)
         if payments.configured() and payments.default_payment_method(invoice.tenant) is None:
             raise PaymentMethodRequired(
                 f"{invoice.tenant} has no card on file: record an offline payment instead."
@@ -173,8 +175,8 @@ def collect_with_new_card(
             return Attempt(invoice, False, invoice.status)
         if invoice.is_awaiting_outcome:
             return Attempt(invoice, False, "pending")
-        if payments.below_minimum_charge(invoice.amount_due, invoice.currency):
-            return Attempt(invoice, False, AmountBelowMinimum.code)  # no card charges it
+        if unchargeable := _not_by_card(invoice):
+            return Attempt(invoice, False, unchargeable[0].code)  # no card charges it
         if payments.default_payment_method(invoice.tenant) is None:  # removed meanwhile
             return Attempt(invoice, False, PaymentMethodRequired.code)
         record_invoice_event(
@@ -274,9 +276,21 @@ def _reject_settled(invoice: Invoice | None, *, nothing_due_ok: bool = False) ->
         )
 
 
-def _reject_below_minimum(invoice: Invoice) -> None:
-    if refusal := payments.below_minimum_charge(invoice.amount_due, invoice.currency):
-        raise AmountBelowMinimum(
+def _not_by_card(invoice: Invoice) -> tuple[type[DomainError], str] | None:
+    """Why no card can pay the invoice's amount due, or None: below the card processor's
+    smallest charge or above its largest (Stripe refuses either, and every retry of it)."""
+    amount, currency = invoice.amount_due, invoice.currency
+    if refusal := payments.below_minimum_charge(amount, currency):
+        return AmountBelowMinimum, refusal
+    if refusal := payments.above_maximum_charge(amount, currency):
+        return AmountAboveMaximum, refusal
+    return None
+
+
+def _reject_not_by_card(invoice: Invoice) -> None:
+    if unchargeable := _not_by_card(invoice):
+        error, refusal = unchargeable
+        raise error(
             f"Invoice {invoice.number}: {refusal}, so no card charge is tried. Record the "
             "bank transfer that pays it, or credit it."
         )
@@ -300,21 +314,21 @@ def _attempt(invoice: Invoice, now: datetime, *, forced: bool = False) -> Attemp
     if not payments.configured():
         _note(invoice, "payments_not_configured", "Payments are not configured on this server.")
         return Attempt(invoice, False, "payments_not_configured")
-    if refusal := payments.below_minimum_charge(invoice.amount_due, invoice.currency):
-        # Stripe would refuse it (amount_too_small), and each retry of the same amount: no
-        # attempt, so no dunning and no suspension. It stays open and the tenant is told, once.
+    if unchargeable := _not_by_card(invoice):
+        # Stripe would refuse it (amount_too_small or _large), and each retry of the same
+        # amount: no attempt, so no dunning and no suspension. It stays open and the tenant is
+        # told, once.
+        error, refusal = unchargeable
         if invoice.next_payment_attempt_at is not None:
             # In the dunning since before this check (payment_failed): it leaves it alone now,
             # or its beat job would pick it again on every run.
             invoice.next_payment_attempt_at = None
             invoice.save(update_fields=["next_payment_attempt_at", "updated_at"])
         if _note(
-            invoice,
-            AmountBelowMinimum.code,
-            f"{refusal}. Pay it by bank transfer quoting the invoice number.",
+            invoice, error.code, f"{refusal}. Pay it by bank transfer quoting the invoice number."
         ):
-            _notify(invoice, Notice.AMOUNT_BELOW_MINIMUM)
-        return Attempt(invoice, False, AmountBelowMinimum.code)
+            _notify(invoice, Notice(error.code))
+        return Attempt(invoice, False, error.code)
     has_card = payments.default_payment_method(invoice.tenant) is not None
     if not has_card and invoice.payment_attempts == 0 and not forced:
         # At finalize: the invoice stays open and the tenant is told; nothing is retried.

@@ -209,6 +209,12 @@ class AmountBelowMinimum(Conflict, code="amount_below_minimum"):
     by a credit note, which settles it once nothing is due (``collection.apply_credit``)."""
 
 
+class AmountAboveMaximum(Conflict, code="amount_above_maximum"):
+    """The amount due is above the largest charge the card processor takes (Stripe refuses
+    it as ``amount_too_large``): as below the minimum, no card charge is tried, and it is paid
+    by bank transfer."""
+
+
 class InvoiceNotCollectable(Conflict, code="invoice_not_collectable"):
     """Only a finalized, unpaid invoice (open, payment_failed, uncollectible) takes a payment."""
 

@@ -1,7 +1,7 @@
 """Dunning emails: a plain-text notice to the invoice's recipients (``invoice_recipients``,
 the same people as the invoice email) when a charge fails, when the invoice becomes
 uncollectible, when there is no card to charge, or when the amount is below the smallest card
-charge.
+charge or above the largest.
 
 Sent by a Celery task (billing.tasks.send_payment_notice) after the collection commits; the
 invoice document email with its PDF is billing.documents' job, not this one."""
@@ -28,6 +28,7 @@ class Notice(StrEnum):
     UNCOLLECTIBLE = "uncollectible"
     PAYMENT_METHOD_REQUIRED = "payment_method_required"
     AMOUNT_BELOW_MINIMUM = "amount_below_minimum"
+    AMOUNT_ABOVE_MAXIMUM = "amount_above_maximum"
 
 
 SUBJECTS = {
@@ -35,6 +36,7 @@ SUBJECTS = {
     Notice.UNCOLLECTIBLE: "Invoice {number} could not be collected: entitlements suspended",
     Notice.PAYMENT_METHOD_REQUIRED: "Invoice {number}: no card on file",
     Notice.AMOUNT_BELOW_MINIMUM: "Invoice {number}: too small to charge to a card",
+    Notice.AMOUNT_ABOVE_MAXIMUM: "Invoice {number}: too large to charge to a card",
 }
 
 
