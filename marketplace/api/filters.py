@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from certification.models import Level
 from edgeplug.core.filters import BooleanFilter, FilterSet, number_filter
+from edgeplug.errors import BadRequest
 from marketplace import catalogue
 from marketplace.errors import UnknownVendor
 from marketplace.models import Agent, CertificationStatus, PlanKind
@@ -42,7 +43,10 @@ class AgentFilter(FilterSet):
     )
     free = BooleanFilter(field_name="listing__has_free")
     sort = django_filters.ChoiceFilter(
-        choices=[(name, name) for name in catalogue.SORTS], method="filter_sort"
+        choices=[(name, name) for name in catalogue.SORTS],
+        method="filter_sort",
+        label="order of the results (relevance only with q; not with ordering: else 400 "
+        "invalid_ordering)",
     )
 
     class Meta:
@@ -93,8 +97,21 @@ class AgentFilter(FilterSet):
         return queryset.filter(**{f"listing__{catalogue.PRICE_MODELS[value]}": True})
 
     def filter_sort(self, queryset, name, value):
+        # Either would leave the list in another order than the one asked for, with a 200.
+        if self.request is not None and "ordering" in self.request.query_params:
+            raise BadRequest(
+                "Give sort or ordering, not both: ordering (by a column) would replace sort.",
+                code="invalid_ordering",
+                field="sort",
+            )
+        if value == "relevance" and not self.form.cleaned_data.get("q"):
+            raise BadRequest(
+                "sort=relevance ranks the results of a search: give q too, or another sort.",
+                code="invalid_ordering",
+                field="sort",
+            )
         if value == "relevance" and "relevance" not in queryset.query.annotations:
-            return queryset
+            return queryset  # SQLite's search matches substrings: nothing to rank by
         return queryset.order_by(*catalogue.SORTS[value])
 
     @property

@@ -203,6 +203,23 @@ def test_sorts(shelf, member_client):
     assert names(client, "sort=popularity")[0] == "valve-guard"
 
 
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ("sort=newest&ordering=-name", "Give sort or ordering, not both"),
+        ("sort=relevance", "sort=relevance ranks the results of a search"),
+    ],
+)
+def test_a_sort_that_would_be_ignored_is_refused(shelf, query, detail):
+    """``ordering`` replaced ``sort`` when both were given, and ``relevance`` without ``q`` kept
+    the default order: each a 200 whose order was not the one asked for."""
+    refused = APIClient().get(f"/api/v1/agents?{query}")
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_ordering")
+    assert (refused.json()["field"], refused.json()["detail"][: len(detail)]) == ("sort", detail)
+    assert names(APIClient(), "q=pump&sort=relevance")[0] == "pump-anomaly"
+    assert names(APIClient(), "ordering=-name") == ["valve-guard", "pump-anomaly", "bearing-watch"]
+
+
 def test_detail_shows_certificate_plans_ratings_and_marks_yanked(shelf, vendor):
     agent = shelf["pump"]
     newer = publish(
