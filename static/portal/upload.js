@@ -17,6 +17,49 @@ document.addEventListener("DOMContentLoaded", function () {
     percent.textContent = value + "%";
   }
 
+  // A field the form refused (invalid_form's ``fields``) is marked as the page marks it
+  // without this script (templates/portal/_fields.html): in error, described by its error.
+  function mark(name, messages) {
+    var input = form.elements[name];
+    if (!input || !input.id) { return name; }
+    var errors = document.createElement("div");
+    errors.id = input.id + "_error";
+    errors.setAttribute("data-marked", "");
+    messages.forEach(function (text) {
+      var line = document.createElement("p");
+      line.className = "error";
+      line.textContent = text;
+      errors.append(line);
+    });
+    var box = input.closest(".field") || input.parentNode;
+    box.classList.add("invalid");
+    box.append(errors);
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("data-marked", "");
+    var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    input.setAttribute("aria-describedby", described.concat(errors.id).join(" "));
+    var label = form.querySelector("label[for='" + input.id + "']");
+    return label ? label.textContent : name;
+  }
+
+  function unmark() {
+    form.querySelectorAll("div[data-marked]").forEach(function (errors) {
+      errors.parentNode.classList.remove("invalid");
+      errors.remove();
+    });
+    form.querySelectorAll("[data-marked]").forEach(function (input) {
+      var described = (input.getAttribute("aria-describedby") || "").split(" ")
+        .filter(function (id) { return id && id !== input.id + "_error"; });
+      if (described.length) {
+        input.setAttribute("aria-describedby", described.join(" "));
+      } else {
+        input.removeAttribute("aria-describedby");
+      }
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("data-marked");
+    });
+  }
+
   function refuse(body) {
     refusal.textContent = "";
     var panel = document.createElement("div");
@@ -40,7 +83,7 @@ document.addEventListener("DOMContentLoaded", function () {
       var list = document.createElement("ul");
       Object.keys(body.fields).forEach(function (name) {
         var item = document.createElement("li");
-        item.textContent = name + ": " + body.fields[name].join(" ");
+        item.textContent = mark(name, body.fields[name]) + ": " + body.fields[name].join(" ");
         list.append(item);
       });
       panel.append(list);
@@ -90,6 +133,7 @@ document.addEventListener("DOMContentLoaded", function () {
       refuse({code: "network_error", detail: "The upload did not reach the server; try again."});
     });
     refusal.textContent = "";
+    unmark();
     show(0);
     box.hidden = false;
     button.disabled = true;

@@ -46,3 +46,48 @@ def test_a_refused_upload_puts_the_focus_on_its_refusal(journey, vendor_admin):
         refusal.get_by_role("link", name="What this means in the package format")
     ).to_be_focused()
     journey.check()
+
+
+def test_a_field_the_upload_form_refuses_is_marked_and_cleared_on_the_next_try(
+    journey, vendor_admin
+):
+    """An empty signature file is the form's own refusal (invalid_form, per field). The
+    script showed it over the form only, by the field's internal name; it marks the field as
+    the page does without the script (in error, described by its error) and names it by its
+    label, and the next try starts clean."""
+    keys = signing.generate_keypair()
+    VendorKeyFactory(
+        tenant=vendor_admin.memberships.get().tenant,
+        public_key=signing.encode_b64(keys.public_key),
+        name="release laptop",
+    )
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    journey.goto("/portal/upload/")
+    journey.expect_status(400, "/portal/upload/")
+    package = page.get_by_label("Agent package (.epk)")
+    signature = page.get_by_label("Signature (.sig)")
+    package.set_input_files(
+        files=[{"name": "agent.epk", "mimeType": "application/octet-stream", "buffer": b"PK"}]
+    )
+    signature.set_input_files(
+        files=[{"name": "agent.epk.sig", "mimeType": "text/plain", "buffer": b""}]
+    )
+    page.get_by_role("button", name="Upload").click()
+
+    refusal = page.locator("#refusal .refusal")
+    expect(refusal).to_be_focused()
+    expect(refusal.locator(".code")).to_have_text("invalid_form")
+    expect(refusal.locator("li")).to_have_text("Signature (.sig): The submitted file is empty.")
+    expect(signature).to_have_attribute("aria-invalid", "true")
+    expect(signature).to_have_accessible_description("The submitted file is empty.")
+    expect(package).not_to_have_attribute("aria-invalid", "true")
+
+    signature.set_input_files(
+        files=[{"name": "agent.epk.sig", "mimeType": "text/plain", "buffer": b"c2ln"}]
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(refusal.locator(".code")).not_to_have_text("invalid_form")
+    expect(signature).not_to_have_attribute("aria-invalid", "true")
+    expect(signature).to_have_accessible_description("")
+    journey.check()
