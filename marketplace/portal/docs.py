@@ -30,6 +30,12 @@ def _add_anchors(tokens) -> None:
 
 
 @cache
+def page_anchors(path: Path) -> frozenset[str]:
+    """The ids the page of ``path`` has (its headings', its Refusals rows')."""
+    return frozenset(re.findall(r'id="([^"]+)"', render_markdown(path)))
+
+
+@cache
 def render_markdown(path: Path) -> str:
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     tokens = md.parse(path.read_text(encoding="utf-8"))

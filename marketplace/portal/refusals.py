@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from edgeplug.errors import DomainError
+from marketplace.portal.docs import PACKAGE_FORMAT, page_anchors
 
 # Codes explained outside the Refusals table, by the section that does.
 _SECTION_OF = {
@@ -38,16 +39,20 @@ class Refusal:
 
 
 def doc_anchor(code: str) -> str:
-    return _SECTION_OF.get(code, f"refusal-{code}")
+    """The anchor of docs/package-format.md that explains ``code``'s rule; "" for a code the
+    format does not explain (the platform's: the store down, a throttle)."""
+    anchor = _SECTION_OF.get(code, f"refusal-{code}")
+    return anchor if anchor in page_anchors(PACKAGE_FORMAT) else ""
 
 
 def refusal(error: DomainError) -> Refusal:
     extra = error.extra()
+    anchor = doc_anchor(error.code)
     where = extra.get("entry") or extra.get("path") or ""
     return Refusal(
         code=error.code,
         detail=error.detail,
         status=error.status,
         where=str(where),
-        doc_url=f"{reverse('portal:package-format')}#{doc_anchor(error.code)}",
+        doc_url=f"{reverse('portal:package-format')}#{anchor}" if anchor else "",
     )
