@@ -9,9 +9,10 @@ from io import BytesIO
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Sum
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
@@ -212,12 +213,52 @@ class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, a
 
     @admin.action(description="Credit note for the whole invoice", permissions=["credit"])
     def credit_in_full(self, request, queryset):
+        """Two steps, as the refunds (a credit note of a paid invoice pays money back): the
+        action lists what each chosen invoice has left to credit and asks, with a reason;
+        only the confirming POST (``post=yes``) issues the notes, each through
+        ``issue_credit_note``, with a message per invoice."""
+        if request.POST.get("post") != "yes":
+            return self._credit_confirmation(request, queryset)
         self._each(
             request,
             queryset,
             invoicing.issue_credit_note,
             "{invoice}: credit note {result.number}.",
-            reason="credited in full in the admin",
+            reason=request.POST.get("reason", "").strip() or "credited in full in the admin",
+        )
+        return None  # back to the list, with its filters and the messages
+
+    def _credit_confirmation(self, request, queryset):
+        """Each chosen invoice with what credit notes have not given back of it yet and
+        whether that is money owed back (paid), or why none is issued; a reason field and a
+        Confirm button posting the creditable ones back to the list."""
+        rows = []
+        for invoice in queryset.select_related("tenant").order_by("pk"):
+            given = invoice.credit_notes.exclude(status=InvoiceStatus.VOID).aggregate(
+                given=Sum("total")
+            )["given"]
+            left = invoice.total + (given or 0)
+            rows.append(
+                {
+                    "invoice": invoice,
+                    "left": format_amount(left, invoice.currency),
+                    "money_back": invoice.status == InvoiceStatus.PAID,
+                    "refusal": _not_creditable(invoice, left),
+                }
+            )
+        confirmed = [row["invoice"].pk for row in rows if not row["refusal"]]
+        return action_confirmation(
+            self,
+            request,
+            "admin/billing/invoice/credit_confirmation.html",
+            title="Credit invoices in full",
+            step="Credit note for the whole invoice",
+            rows=rows,
+            confirmed=confirmed,
+            action="credit_in_full",
+            confirm_label=f"Confirm: issue {len(confirmed)} credit note{pluralize(len(confirmed))}",
+            none_text="None of the chosen invoices can be credited.",
+            back_text="Back to the invoices",
         )
 
     @admin.action(description="Resend the invoice email (with its PDF)", permissions=["finalize"])
@@ -369,6 +410,16 @@ _KEPT = KeptInput(
         "void": {"reason": ""},
     },
 )
+
+
+def _not_creditable(invoice: Invoice, left: int) -> str:
+    """Why the confirmation of *Credit note for the whole invoice* leaves ``invoice`` out
+    (``issue_credit_note`` would refuse it), or ""; ``left``: what notes did not give back."""
+    if invoice.status == InvoiceStatus.VOID:
+        return "void"
+    if not invoice.is_creditable:
+        return "not finalized"
+    return "" if left > 0 else "credited in full already"
 
 
 def _credit_lines(invoice: Invoice) -> list[tuple]:

@@ -156,9 +156,21 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
 
     # Credited in full once paid by transfer, the invoice's credit note owes the money back:
     # the list's "money back" filter shows it, and finance records the transfer sent back.
+    # It asks first, as a refund does (it pays money back), saying so; Cancel issues nothing.
     page.locator(f'#result_list input[name="_selected_action"][value="{to_pay.pk}"]').check()
     page.locator('select[name="action"]').select_option("credit_in_full")
     journey.click(page.get_by_role("button", name="Go"))
+    row = page.locator("#credit-invoices tbody tr")
+    assert row.count() == 1 and to_pay.number in row.inner_text()
+    assert "yes: it is paid" in row.inner_text()
+    assert format_amount(to_pay.total, to_pay.currency) in row.inner_text()
+    journey.click(page.get_by_role("link", name="Cancel"))
+    assert not Invoice.objects.filter(credit_of=to_pay).exists()
+    page.locator(f'#result_list input[name="_selected_action"][value="{to_pay.pk}"]').check()
+    page.locator('select[name="action"]').select_option("credit_in_full")
+    journey.click(page.get_by_role("button", name="Go"))
+    page.get_by_label("Reason").fill("paid twice by transfer")
+    journey.click(page.get_by_role("button", name="Confirm: issue 1 credit note"))
     back = re.search(rf"{to_pay.number}.*: credit note (CN-\d{{4}}-\d{{6}})\.", _message(page))
     assert back, _message(page)
     journey.goto(f"{URL}?money_back=owed")
@@ -200,6 +212,8 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     february.refresh_from_db()
     assert february.status == InvoiceStatus.DRAFT
     done = set(AuditEvent.objects.filter(actor=finance).values_list("action", flat=True))
+    credited = AuditEvent.objects.get(action="credit_note_issued", target__contains=to_pay.number)
+    assert credited.details["reason"] == "paid twice by transfer"
     audited = {"invoice_adjusted", "invoice_finalized", "credit_note_issued", "invoice_voided"}
     assert audited | {"invoice_paid", "credit_note_refunded"} <= done, done
     paid_back = Invoice.objects.get(credit_of=to_pay)

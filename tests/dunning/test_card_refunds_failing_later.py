@@ -49,7 +49,9 @@ def refunded_note(invoiced, admin_session, django_capture_on_commit_callbacks):
     customer, invoice = invoiced()
     finance, _ = admin_session("finance")
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+        finance.post(
+            INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
+        )
     note = Invoice.objects.get(credit_of=invoice)
     assert note.refunded_at is not None and refunded_of(invoice.payment_intent_id) == TOTAL
     return customer, finance, invoice, note

@@ -48,7 +48,9 @@ def test_finance_cannot_credit_in_full_while_a_charge_is_still_processing(invoic
     client, _ = admin_session("finance")
 
     page = client.post(
-        INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]}, follow=True
+        INVOICES,
+        {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]},
+        follow=True,
     ).content.decode()
 
     assert f"Invoice {invoice.number}: attempt 1 is still processing" in page
@@ -65,7 +67,9 @@ def test_a_paid_invoice_is_credited_as_before(invoiced, admin_session):
     assert invoice.status == InvoiceStatus.PAID
     client, _ = admin_session("finance")
 
-    client.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+    client.post(
+        INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
+    )
 
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
     assert note.total == -invoice.total

@@ -108,13 +108,17 @@ def test_finance_s_credit_note_of_a_card_paid_invoice_refunds_it(
     finance, _ = admin_session("finance")
 
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+        finance.post(
+            INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
+        )
 
     note = Invoice.objects.get(credit_of=invoice)
     assert (note.total, note.refund_amount) == (-TOTAL, TOTAL)
     assert refunded_of(invoice.payment_intent_id) == TOTAL
     # Credited in full, nothing more can be: no second note, no second refund.
-    finance.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+    finance.post(
+        INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
+    )
     assert Invoice.objects.filter(credit_of=invoice).count() == 1
     assert refunded_of(invoice.payment_intent_id) == TOTAL
 
@@ -128,7 +132,9 @@ def test_a_refund_that_failed_is_made_by_the_beat_job_once(
     monkeypatch.setattr(tasks.refund_credit_note, "max_retries", 0)
 
     with django_capture_on_commit_callbacks(execute=True):  # the task fails, and gives up
-        finance.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+        finance.post(
+            INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
+        )
 
     note = Invoice.objects.get(credit_of=invoice)
     assert (note.refund_amount, note.refunded_at) == (TOTAL, None)
@@ -172,7 +178,9 @@ def test_a_transfer_paid_invoice_s_note_is_owed_until_finance_records_it(
     finance, user = admin_session("finance")
     record_offline(finance, invoice)
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+        finance.post(
+            INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
+        )
     note = Invoice.objects.get(credit_of=invoice)
     assert (note.refund_amount, note.refunded_at) == (TOTAL, None)
     body, _ = note_email(mailoutbox, note)
@@ -274,7 +282,9 @@ def test_a_whole_invoice_credit_leaves_an_order_to_its_refund(
     finance, _ = admin_session("finance")
 
     whole = finance.post(
-        INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]}, follow=True
+        INVOICES,
+        {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]},
+        follow=True,
     ).content.decode()
 
     assert f"Order {order.pk} was paid at checkout: refund it" in whole

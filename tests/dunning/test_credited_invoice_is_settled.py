@@ -33,7 +33,9 @@ FEE_CREDIT = 1190  # the 10.00 monthly fee plus its 19 % VAT
 
 def credit_in_full(client, invoice):
     return client.post(
-        INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]}, follow=True
+        INVOICES,
+        {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]},
+        follow=True,
     )
 
 

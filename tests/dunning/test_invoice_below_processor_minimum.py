@@ -135,7 +135,9 @@ def test_a_credit_note_in_full_settles_it_as_finance_is_told(small_invoice, admi
         collection.retry_invoice_payment(invoice)
     assert refused.value.detail.endswith("Record the bank transfer that pays it, or credit it.")
     client, _ = admin_session("finance")
-    client.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+    client.post(
+        INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
+    )
     invoice.refresh_from_db()
     (note,) = invoice.credit_notes.all()
     assert note.total == -SMALL_TOTAL

@@ -110,7 +110,9 @@ def test_credit_in_full_as_a_list_action(finance, draft):
     client, user = finance
     issued = invoicing.finalize_invoice(draft)
     page = client.post(
-        URL, {"action": "credit_in_full", "_selected_action": [issued.pk]}, follow=True
+        URL,
+        {"action": "credit_in_full", "post": "yes", "_selected_action": [issued.pk]},
+        follow=True,
     )
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
     assert note.total == -issued.total
@@ -118,6 +120,26 @@ def test_credit_in_full_as_a_list_action(finance, draft):
     assert any(m.endswith(f": credit note {note.number}.") for m in shown), shown
     event = AuditEvent.objects.get(action="credit_note_issued")
     assert (event.actor, event.details["reason"]) == (user, "credited in full in the admin")
+
+
+def test_credit_in_full_asks_first_and_leaves_out_what_it_cannot_credit(finance, draft):
+    """A credit note may pay money back: the list action shows what each chosen invoice has
+    left to credit and asks, as a refund does; with nothing left to credit there is no
+    Confirm."""
+    client, _ = finance
+    issued = invoicing.finalize_invoice(draft)
+
+    asked = client.post(URL, {"action": "credit_in_full", "_selected_action": [issued.pk]})
+
+    assert asked.status_code == 200 and not Invoice.objects.filter(credit_of=issued).exists()
+    page = asked.content.decode()
+    assert issued.number in page and format_amount(issued.total, issued.currency) in page
+    assert "Confirm: issue 1 credit note" in page
+    invoicing.issue_credit_note(issued)
+    again = client.post(URL, {"action": "credit_in_full", "_selected_action": [issued.pk]})
+    page = again.content.decode()
+    assert "no: credited in full already" in page and "Confirm:" not in page
+    assert "None of the chosen invoices can be credited." in page
 
 
 def test_credit_note_for_chosen_lines_and_void(finance, draft):

@@ -47,7 +47,9 @@ def test_a_credit_note_of_the_month_leaves_a_refunded_order_alone(admin_session,
     client, _ = admin_session("finance")
 
     page = client.post(
-        URL, {"action": "credit_in_full", "_selected_action": [december.pk]}, follow=True
+        URL,
+        {"action": "credit_in_full", "post": "yes", "_selected_action": [december.pk]},
+        follow=True,
     ).content.decode()
 
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE, credit_of=december)
