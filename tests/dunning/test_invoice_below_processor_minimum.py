@@ -24,18 +24,23 @@ PENNIES = {"scheme": "per_unit", "unit_amount": 5}  # EUR 0.05 an agent-hour, no
 SMALL_TOTAL = 12  # 2 h x 0.05 = 0.10, plus 19 % VAT: 0.12 EUR
 
 
-@pytest.fixture
-def small_draft(clock, member_client, vendor_tenant, stripe_on):
-    """A tenant with a card whose January comes to EUR 0.12, still a draft."""
+def two_hours_in_january(member_client, vendor_tenant, terms: dict):
+    """A tenant with a card and two agent-hours in January on ``terms``: (customer, draft)."""
     api, membership = member_client("admin")
     customer = Customer(membership.tenant, vendor_tenant)
     customer.api, customer.user = api, membership.user
     customer.account()
     save_card(api, GOOD)
-    customer.entitlement = customer.metered(terms=PENNIES)
+    customer.entitlement = customer.metered(terms=terms)
     customer.ran(customer.entitlement, JAN, 2)
     (pk,) = invoicing.close_billing_period(JAN).created
     return customer, Invoice.objects.get(pk=pk)
+
+
+@pytest.fixture
+def small_draft(clock, member_client, vendor_tenant, stripe_on):
+    """A tenant with a card whose January comes to EUR 0.12, still a draft."""
+    return two_hours_in_january(member_client, vendor_tenant, PENNIES)
 
 
 @pytest.fixture
@@ -72,24 +77,36 @@ def test_stripe_refuses_a_charge_below_its_minimum(small_invoice):
     assert (refused.value.http_status, refused.value.code) == (400, "amount_too_small")
 
 
+def assert_left_open_and_told(customer, invoice, notices, *, code: str, why: str, subject: str):
+    """No card charge of ``invoice`` was tried (Stripe never asked): it stays open with
+    ``code`` and ``why``, the tenant's API shows them, one notice (``subject``) asks the
+    billing contacts for a bank transfer, and the audit says it was not attempted."""
+    assert (invoice.status, invoice.payment_attempts) == (InvoiceStatus.OPEN, 0)
+    assert (invoice.payment_intent_id, invoice.payment_failure_code) == ("", code)
+    assert why in invoice.payment_failure_detail
+    assert intents_of(customer.tenant) == []
+    shown = signed_in(customer).get(f"/api/v1/invoices/{invoice.pk}").json()
+    assert (shown["status"], shown["payment_failure_code"]) == ("open", code)
+    (mail,) = notices
+    assert mail.subject == f"Invoice {invoice.number}: {subject}"
+    assert f"bank transfer quoting {invoice.number}" in mail.body
+    not_attempted = AuditEvent.objects.get(action="invoice_payment_not_attempted")
+    assert not_attempted.details["code"] == code
+
+
 def test_an_invoice_below_the_card_minimum_stays_open_and_the_tenant_is_told_once(
     small_invoice, clock, notices, committed, task_outcomes
 ):
     customer, invoice = small_invoice
-    assert invoice.status == InvoiceStatus.OPEN
-    assert (invoice.payment_attempts, invoice.payment_intent_id) == (0, "")
-    assert invoice.payment_failure_code == "amount_below_minimum"
-    assert "0.12 EUR is below the card processor's minimum charge of 0.50 EUR" in (
-        invoice.payment_failure_detail
+    assert_left_open_and_told(
+        customer,
+        invoice,
+        notices,
+        code="amount_below_minimum",
+        why="0.12 EUR is below the card processor's minimum charge of 0.50 EUR",
+        subject="too small to charge to a card",
     )
-    assert intents_of(customer.tenant) == []  # Stripe was never asked
-    shown = signed_in(customer).get(f"/api/v1/invoices/{invoice.pk}").json()
-    assert (shown["status"], shown["payment_failure_code"]) == ("open", "amount_below_minimum")
-    (mail,) = notices
-    assert mail.subject == f"Invoice {invoice.number}: too small to charge to a card"
-    assert "0.12 EUR" in mail.body and f"bank transfer quoting {invoice.number}" in mail.body
-    not_attempted = AuditEvent.objects.get(action="invoice_payment_not_attempted")
-    assert not_attempted.details["code"] == "amount_below_minimum"
+    assert "0.12 EUR" in notices[0].body
 
     # Nothing charges it later: the task again, the first-charge net, the dunning, a new card.
     assert tasks.collect_invoice_payment(invoice.pk) == "amount_below_minimum"
