@@ -22,6 +22,7 @@ from tests.commerce.conftest import (  # noqa: F401 - a fixture used here
 )
 from tests.dunning.conftest import INVOICES, MONEY_TO_GIVE_BACK, TOTAL, rows_of, signed_in
 from tests.dunning.test_credit_notes_pay_money_back import paid_back, refunded_of
+from tests.invoicing.conftest import credited_in_full
 
 pytestmark = pytest.mark.django_db
 
@@ -49,9 +50,7 @@ def refunded_note(invoiced, admin_session, django_capture_on_commit_callbacks):
     customer, invoice = invoiced()
     finance, _ = admin_session("finance")
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(
-            INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
-        )
+        credited_in_full(finance, invoice)
     note = Invoice.objects.get(credit_of=invoice)
     assert note.refunded_at is not None and refunded_of(invoice.payment_intent_id) == TOTAL
     return customer, finance, invoice, note

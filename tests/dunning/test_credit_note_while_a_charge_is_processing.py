@@ -10,7 +10,8 @@ from billing import invoicing
 from billing.errors import PaymentPending
 from billing.models import Invoice, InvoiceKind, InvoiceNumberSequence, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
-from tests.dunning.conftest import DECLINED, GOOD, INVOICES, credit_fee, processing
+from tests.dunning.conftest import DECLINED, GOOD, credit_fee, processing
+from tests.invoicing.conftest import credited_in_full
 
 pytestmark = pytest.mark.django_db
 
@@ -47,11 +48,7 @@ def test_finance_cannot_credit_in_full_while_a_charge_is_still_processing(invoic
     before = processing(invoice)
     client, _ = admin_session("finance")
 
-    page = client.post(
-        INVOICES,
-        {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]},
-        follow=True,
-    ).content.decode()
+    page = credited_in_full(client, invoice).content.decode()
 
     assert f"Invoice {invoice.number}: attempt 1 is still processing" in page
     _nothing_credited(invoice, before)
@@ -67,9 +64,7 @@ def test_a_paid_invoice_is_credited_as_before(invoiced, admin_session):
     assert invoice.status == InvoiceStatus.PAID
     client, _ = admin_session("finance")
 
-    client.post(
-        INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
-    )
+    credited_in_full(client, invoice)
 
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
     assert note.total == -invoice.total

@@ -26,7 +26,7 @@ from tests.commerce.conftest import (  # noqa: F401 - a fixture used here
 from tests.dunning.conftest import INVOICES, TOTAL, signed_in
 from tests.dunning.test_payment_admin import record_offline
 from tests.invoices.pdf_reading import pdf_text
-from tests.invoicing.conftest import JAN, Customer
+from tests.invoicing.conftest import JAN, Customer, credited_in_full
 
 pytestmark = pytest.mark.django_db
 
@@ -108,17 +108,13 @@ def test_finance_s_credit_note_of_a_card_paid_invoice_refunds_it(
     finance, _ = admin_session("finance")
 
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(
-            INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
-        )
+        credited_in_full(finance, invoice)
 
     note = Invoice.objects.get(credit_of=invoice)
     assert (note.total, note.refund_amount) == (-TOTAL, TOTAL)
     assert refunded_of(invoice.payment_intent_id) == TOTAL
     # Credited in full, nothing more can be: no second note, no second refund.
-    finance.post(
-        INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
-    )
+    credited_in_full(finance, invoice)
     assert Invoice.objects.filter(credit_of=invoice).count() == 1
     assert refunded_of(invoice.payment_intent_id) == TOTAL
 
@@ -132,9 +128,7 @@ def test_a_refund_that_failed_is_made_by_the_beat_job_once(
     monkeypatch.setattr(tasks.refund_credit_note, "max_retries", 0)
 
     with django_capture_on_commit_callbacks(execute=True):  # the task fails, and gives up
-        finance.post(
-            INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
-        )
+        credited_in_full(finance, invoice)
 
     note = Invoice.objects.get(credit_of=invoice)
     assert (note.refund_amount, note.refunded_at) == (TOTAL, None)
@@ -178,9 +172,7 @@ def test_a_transfer_paid_invoice_s_note_is_owed_until_finance_records_it(
     finance, user = admin_session("finance")
     record_offline(finance, invoice)
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(
-            INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
-        )
+        credited_in_full(finance, invoice)
     note = Invoice.objects.get(credit_of=invoice)
     assert (note.refund_amount, note.refunded_at) == (TOTAL, None)
     body, _ = note_email(mailoutbox, note)
@@ -281,11 +273,7 @@ def test_a_whole_invoice_credit_leaves_an_order_to_its_refund(
     _, order, invoice = order_on_paid_invoice
     finance, _ = admin_session("finance")
 
-    whole = finance.post(
-        INVOICES,
-        {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]},
-        follow=True,
-    ).content.decode()
+    whole = credited_in_full(finance, invoice).content.decode()
 
     assert f"Order {order.pk} was paid at checkout: refund it" in whole
     assert not Invoice.objects.filter(credit_of=invoice).exists()

@@ -25,18 +25,11 @@ from tests.dunning.conftest import (
 from tests.dunning.test_invoice_payment_webhooks import authenticate, deliver, intent_event
 from tests.dunning.test_payment_admin import INVOICES, record_offline
 from tests.invoices.pdf_reading import embedded_xml, pdf_text, summation
+from tests.invoicing.conftest import credited_in_full
 
 pytestmark = pytest.mark.django_db
 
 FEE_CREDIT = 1190  # the 10.00 monthly fee plus its 19 % VAT
-
-
-def credit_in_full(client, invoice):
-    return client.post(
-        INVOICES,
-        {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]},
-        follow=True,
-    )
 
 
 def test_an_uncollectible_invoice_credited_in_full_is_settled_and_the_tenant_active_again(
@@ -44,7 +37,7 @@ def test_an_uncollectible_invoice_credited_in_full_is_settled_and_the_tenant_act
 ):
     customer, invoice = uncollectible
     client, user = admin_session("finance")
-    page = credit_in_full(client, invoice)
+    page = credited_in_full(client, invoice)
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
     assert f": credit note {note.number}." in page.content.decode()
     assert note.total == -TOTAL
@@ -75,7 +68,7 @@ def test_the_dunning_does_not_charge_an_invoice_credited_in_full(
         days(1),
     )
     client, _ = admin_session("finance")
-    credit_in_full(client, invoice)
+    credited_in_full(client, invoice)
 
     clock.move_to(days(30))
     run = committed(lambda: tasks.retry_due_invoice_payments.apply().get())
@@ -122,7 +115,7 @@ def test_the_document_of_an_invoice_credited_in_full_says_it_was_credited_not_pa
     uncollectible, admin_session
 ):
     customer, invoice = uncollectible
-    credit_in_full(admin_session("finance")[0], invoice)
+    credited_in_full(admin_session("finance")[0], invoice)
     text, xml = downloaded(signed_in(customer), invoice)
     assert "Total 14.28 EUR Credited by credit notes 14.28 EUR Amount due 0.00 EUR" in text
     assert "Credited in full \N{EN DASH} nothing is due." in text
@@ -243,7 +236,7 @@ def test_the_email_of_an_invoice_credited_in_full_says_it_was_credited_not_paid(
     the credit note, it says credited, not paid."""
     _, invoice = uncollectible
     finance, _ = admin_session("finance")
-    credit_in_full(finance, invoice)
+    credited_in_full(finance, invoice)
     mailoutbox.clear()
     resend = {"action": "resend_email", "_selected_action": [invoice.pk]}
     page = committed(finance.post, INVOICES, resend, follow=True)

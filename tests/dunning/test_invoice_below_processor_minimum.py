@@ -16,7 +16,7 @@ from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
 from tests.dunning.conftest import GOOD, days, intents_of, save_card, signed_in, stripe_client
 from tests.dunning.test_payment_admin import INVOICES, record_offline
-from tests.invoicing.conftest import JAN, Customer
+from tests.invoicing.conftest import JAN, Customer, credited_in_full
 
 pytestmark = pytest.mark.django_db
 
@@ -152,9 +152,7 @@ def test_a_credit_note_in_full_settles_it_as_finance_is_told(small_invoice, admi
         collection.retry_invoice_payment(invoice)
     assert refused.value.detail.endswith("Record the bank transfer that pays it, or credit it.")
     client, _ = admin_session("finance")
-    client.post(
-        INVOICES, {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]}
-    )
+    credited_in_full(client, invoice)
     invoice.refresh_from_db()
     (note,) = invoice.credit_notes.all()
     assert note.total == -SMALL_TOTAL

@@ -166,3 +166,13 @@ def broker_refuses(monkeypatch):
 
     monkeypatch.setattr(Task, "apply_async", apply_async)
     return refusal
+
+
+def credited_in_full(client, invoice):
+    """Finance's list action *Credit note for the whole invoice* on ``invoice``, confirmed (its
+    first step asks): the invoice list it lands on, with the action's messages."""
+    return client.post(
+        "/admin/billing/invoice/",
+        {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]},
+        follow=True,
+    )

@@ -20,7 +20,7 @@ from billing.models import (
 )
 from edgeplug.audit.models import AuditEvent
 from marketplace.pricing import format_amount
-from tests.invoicing.conftest import FEB, JAN
+from tests.invoicing.conftest import FEB, JAN, credited_in_full
 
 URL = "/admin/billing/invoice/"
 
@@ -109,11 +109,7 @@ def test_finalize_now_as_a_list_action(finance, draft):
 def test_credit_in_full_as_a_list_action(finance, draft):
     client, user = finance
     issued = invoicing.finalize_invoice(draft)
-    page = client.post(
-        URL,
-        {"action": "credit_in_full", "post": "yes", "_selected_action": [issued.pk]},
-        follow=True,
-    )
+    page = credited_in_full(client, issued)
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
     assert note.total == -issued.total
     shown = [str(m) for m in page.context["messages"]]

@@ -11,7 +11,7 @@ import time_machine
 from billing import invoicing, payout_queries
 from billing.models import Invoice, InvoiceKind, LineKind
 from marketplace import orders
-from tests.invoicing.conftest import FEB, JAN
+from tests.invoicing.conftest import FEB, JAN, credited_in_full
 
 pytestmark = pytest.mark.django_db
 
@@ -46,11 +46,7 @@ def test_a_credit_note_of_the_month_leaves_a_refunded_order_alone(admin_session,
     )
     client, _ = admin_session("finance")
 
-    page = client.post(
-        URL,
-        {"action": "credit_in_full", "post": "yes", "_selected_action": [december.pk]},
-        follow=True,
-    ).content.decode()
+    page = credited_in_full(client, december).content.decode()
 
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE, credit_of=december)
     assert f"credit note {note.number}" in page
