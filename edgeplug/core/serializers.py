@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 
+from edgeplug.errors import NulCharacter
 from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN
 
 
@@ -68,7 +69,9 @@ class ActionCheckedCharField(serializers.CharField):
     """Text whose limits (length, pattern, non-blank) the OpenAPI schema publishes and the
     action checks: the API then answers a bad value with the action's refusal and code, as
     the portal, the admin and the CLI do. The field keeps its validators for the schema and
-    runs none of them; a blank value reaches the action as ``""``."""
+    runs none of them but NUL's, which no database text column stores (a form or multipart
+    body is not read by the JSON parser that refuses it): ``400 nul_character`` on the field,
+    as every door says it; a blank value reaches the action as ``""``."""
 
     def run_validation(self, data=empty):
         if isinstance(data, str) and not data.strip():
@@ -76,7 +79,8 @@ class ActionCheckedCharField(serializers.CharField):
         return super().run_validation(data)
 
     def run_validators(self, value):
-        pass
+        if isinstance(value, str) and "\x00" in value:
+            raise NulCharacter(field=self.field_name)
 
 
 class ActionRequiredCharField(ActionCheckedCharField):

@@ -31,3 +31,18 @@ def test_the_same_reason_without_it_yanks(vendor):
 
     assert response.status_code == 200, response.content
     assert AgentVersion.objects.get(pk=body["version"]["id"]).yanked_at is not None
+
+
+@pytest.mark.parametrize("field", ["key_id", "signature"])
+def test_an_upload_field_holding_nul_is_refused_not_a_500(vendor, field):
+    """The upload is multipart only: its action-checked fields (``key_id``, ``signature``)
+    reached the database's lookup of the key as sent, a 500 (PostgreSQL stores no NUL)."""
+    data = package()
+    sent = {"key_id": vendor.key.key_id, "signature": vendor.sign(data)}
+    sent[field] += "\x00"
+
+    response = vendor.upload(data, **sent)
+
+    assert response.status_code == 400, response.content
+    assert (response.json()["code"], response.json()["field"]) == ("nul_character", field)
+    assert not AgentVersion.objects.exists()
