@@ -46,23 +46,17 @@ def verify_certificate(
         ) from exc
     except (TypeError, signing.SigningError) as exc:
         raise CertificateInvalid("certificate_malformed", str(exc)) from exc
+    if not isinstance(payload, dict):
+        raise CertificateInvalid("certificate_malformed", "the certificate is not an object")
     if payload.get("key_id") != key_id:
         raise CertificateInvalid("certificate_malformed", "key ids of document and body differ")
-    key = next((k for k in keyset.get("keys", []) if k.get("key_id") == key_id), None)
-    if key is None:
-        raise CertificateInvalid("unknown_key", f"key {key_id} is not in the key set")
+    key = _key_named(keyset, key_id)
     try:
         signing.verify_document(signing.decode_public_key(key["public_key"]), payload, signature)
     except signing.SigningError as exc:
         raise CertificateInvalid("bad_signature", "the signature does not verify") from exc
-    try:
-        issued = parse_utc_iso(payload["issued_at"])
-        expires = parse_utc_iso(payload["expires_at"])
-        not_before, not_after = parse_utc_iso(key["not_before"]), parse_utc_iso(key["not_after"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CertificateInvalid(
-            "certificate_malformed", f"a time is missing or bad: {exc}"
-        ) from exc
+    issued, expires = _times(payload, "issued_at", "expires_at", code="certificate_malformed")
+    not_before, not_after = _times(key, "not_before", "not_after", code="keyset_malformed")
     if key.get("revoked_at"):
         raise CertificateInvalid("key_revoked", f"key {key_id} was revoked {key['revoked_at']}")
     if not not_before <= issued < not_after:
@@ -71,6 +65,29 @@ def verify_certificate(
         raise CertificateInvalid("certificate_expired", f"expired {payload['expires_at']}")
     if package is not None:
         digest = sha256_label(signing.package_digest(package).hex())
-        if payload["package"]["digest"] != digest:
+        if (payload.get("package") or {}).get("digest") != digest:
             raise CertificateInvalid("package_mismatch", "the package is not the certified one")
     return VerifiedCertificate(key_id, payload)
+
+
+def _key_named(keyset: dict, key_id: str) -> dict:
+    """The entry of ``keyset`` (``{"keys": [{key_id, public_key, not_before, not_after}]}``)
+    for ``key_id``: ``unknown_key`` when it has none, ``keyset_malformed`` when it is not of
+    that shape."""
+    keys = keyset.get("keys") if isinstance(keyset, dict) else None
+    if not isinstance(keys, list) or not all(isinstance(key, dict) for key in keys):
+        raise CertificateInvalid("keyset_malformed", 'the key set is not {"keys": [objects]}')
+    key = next((key for key in keys if key.get("key_id") == key_id), None)
+    if key is None:
+        raise CertificateInvalid("unknown_key", f"key {key_id} is not in the key set")
+    if not isinstance(key.get("public_key"), str):
+        raise CertificateInvalid("keyset_malformed", f"key {key_id} has no public_key text")
+    return key
+
+
+def _times(document: dict, *names: str, code: str) -> list[datetime]:
+    """The UTC instants ``document`` gives for ``names``, or CertificateInvalid ``code``."""
+    try:
+        return [parse_utc_iso(document[name]) for name in names]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CertificateInvalid(code, f"a time is missing or bad: {exc}") from exc

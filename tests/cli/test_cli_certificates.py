@@ -130,8 +130,37 @@ def test_a_key_set_with_an_unreadable_time_is_refused_not_a_crash(cli, files, wi
     keys, entry = _platform_key(**window)
     package = make_package()
     cli.refused(
-        "verify", *files(package, _certificate(keys, package), entry), code="certificate_malformed"
+        "verify", *files(package, _certificate(keys, package), entry), code="keyset_malformed"
     )
+
+
+@pytest.mark.parametrize(
+    "keyset",
+    [
+        {"keys": ["x"]},
+        {"keys": "x"},
+        {"keys": [{"key_id": "KEY"}]},  # the certificate's key, without its public key
+        {"keys": [{"key_id": "KEY", "public_key": 7}]},
+    ],
+)
+def test_a_key_set_not_of_its_shape_is_refused_not_a_crash(cli, files, tmp_path, keyset):
+    """Each was a Python traceback (AttributeError, KeyError)."""
+    keys, entry = _platform_key()
+    package = make_package()
+    args = files(package, _certificate(keys, package), entry)
+    text = json.dumps(keyset).replace("KEY", keys.key_id)
+    (tmp_path / "keys.json").write_text(text)
+    refused = cli.refused("verify", *args, code="keyset_malformed")
+    assert "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize("body", ["x", ["x"], None])
+def test_a_certificate_body_that_is_not_an_object_is_refused_not_a_crash(cli, files, body):
+    keys, entry = _platform_key()
+    package = make_package()
+    document = {**_certificate(keys, package), "certificate": body}
+    refused = cli.refused("verify", *files(package, document, entry), code="certificate_malformed")
+    assert "Traceback" not in refused.stderr
 
 
 def test_a_certificate_file_that_is_not_json_is_refused(cli, files, tmp_path):
