@@ -228,6 +228,7 @@ def register_key(key_path: Path | None, name: str) -> None:
     key = client.post_json(
         f"{API_PREFIX}/vendor/keys",
         {"public_key": signing.encode_b64(keys.public_key), "name": name},
+        fields=("key_id",),
     )
     click.echo(f"registered key {key['key_id']}" + (f" ({key['name']})" if key.get("name") else ""))
 
@@ -237,7 +238,9 @@ def register_key(key_path: Path | None, name: str) -> None:
 def revoke_key(key_id: str) -> None:
     """Revoke a registered key: it can sign no further uploads."""
     client = ApiClient.signed_in(load_session())
-    key = client.post_json(f"{API_PREFIX}/vendor/keys/{segment(key_id)}/revoke", {})
+    key = client.post_json(
+        f"{API_PREFIX}/vendor/keys/{segment(key_id)}/revoke", {}, fields=("key_id", "revoked_at")
+    )
     click.echo(f"revoked key {key['key_id']} at {key['revoked_at']}")
 
 
@@ -411,7 +414,8 @@ def status(
             )
         )
     else:
-        click.echo(render.agent(client.get_json(f"{API_PREFIX}/agents/{agent_id}")))
+        agent = client.get_json(f"{API_PREFIX}/agents/{agent_id}", fields=("id", "name", "vendor"))
+        click.echo(render.agent(agent))
 
 
 @cli.command(short_help="Check a package, signature and certificate offline.")
@@ -578,7 +582,9 @@ def _registered_key_for(client: ApiClient, digest: bytes, signature: bytes) -> s
 
 def _vendor_keys(client: ApiClient) -> Iterator[dict[str, Any]]:
     for page in itertools.count(1):
-        data = client.get_json(f"{API_PREFIX}/vendor/keys?page_size=200&page={page}")
+        data = client.get_json(
+            f"{API_PREFIX}/vendor/keys?page_size=200&page={page}", fields=("results",)
+        )
         yield from data["results"]
         if not data.get("next"):
             return
@@ -599,14 +605,15 @@ def _send_package(client: ApiClient, package: Path, fields: dict[str, str]) -> d
             )
             return {"data": body, "headers": {"Content-Type": body.content_type}}
 
-        return answer_json(client.request("POST", f"{API_PREFIX}/agents/upload", build=build))
+        answer = client.request("POST", f"{API_PREFIX}/agents/upload", build=build)
+        return answer_json(answer, fields=("agent", "version", "created"))
 
 
 def _show_run(client: ApiClient, run_id: int, *, watch: bool, interval: float) -> None:
     shown = None
     while True:
         try:
-            run = client.get_json(f"{API_PREFIX}/certification/{run_id}")
+            run = client.get_json(f"{API_PREFIX}/certification/{run_id}", fields=("status",))
         except CliError as exc:
             if exc.code == "not_found":
                 raise CliError(

@@ -9,7 +9,7 @@ import pytest
 
 from edgeplug.certificates import CertificateInvalid, verify_certificate
 from tests.cli.conftest import write_agent
-from tests.packageformat.builders import make_manifest
+from tests.packageformat.builders import make_manifest, make_package
 
 
 def test_a_pack_that_cannot_be_written_leaves_the_previous_package_whole(cli, agent_dir, tmp_path):
@@ -137,3 +137,27 @@ def test_logout_with_the_server_down_forgets_the_session_and_says_the_token_live
     assert "stays valid until it expires" in result.stderr
     assert not path.exists()
     assert cli.ok("logout") == "not signed in\n"
+
+
+def test_a_json_answer_without_what_a_command_reads_is_unexpected_answer(cli, stub_api, tmp_path):
+    """JSON, but not the API's answer (another service at that address): each command that
+    reads fields of it says so, where status, revoke-key and the run's status crashed with a
+    KeyError traceback."""
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    cli.ok("keygen")
+    not_ours = (200, {"status": "ok"})
+    for path in ("/api/v1/agents/1", "/api/v1/vendor/keys/k1/revoke", "/api/v1/vendor/keys"):
+        stub_api.answer(path, not_ours)
+    stub_api.answer("/api/v1/certification/7", (200, {"id": 7}))
+    stub_api.answer("/api/v1/auth/me", (200, {"email": "dev@acme.example"}))
+    stub_api.answer("/api/v1/agents/upload", (201, {"status": "ok"}))
+    (tmp_path / "a.epk").write_bytes(make_package())
+    for command, missing in (
+        (("upload", str(tmp_path / "a.epk"), "--key", cli.key_file), "without agent, version"),
+        (("register-key",), "without key_id"),
+        (("status", "1"), "without id, name, vendor"),
+        (("revoke-key", "k1"), "without key_id, revoked_at"),
+        (("status", "--run", "7"), "without status"),
+    ):
+        result = cli.refused(*command, code="unexpected_answer")
+        assert missing in result.stderr and "Traceback" not in result.stderr
