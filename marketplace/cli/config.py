@@ -82,12 +82,16 @@ def save_session(session: Session) -> Path:
 def write_private_file(path: Path, content: bytes, *, overwrite: bool = True) -> None:
     """Write ``content`` readable by the owner only; never leave a half-written file behind.
 
-    With ``overwrite=False`` an existing file is refused with ``file_exists``.
+    With ``overwrite=False`` an existing file is refused with ``file_exists``; a failure to
+    write (a full disk, a directory that is a file) is ``write_failed``.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not overwrite and path.exists():
-        raise CliError("file_exists", f"{path} already exists; refusing to overwrite it")
-    _write_atomically(path, content, overwrite=overwrite)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not overwrite and path.exists():
+            raise CliError("file_exists", f"{path} already exists; refusing to overwrite it")
+        _write_atomically(path, content, overwrite=overwrite)
+    except OSError as exc:
+        raise _write_failed(path, exc) from exc
 
 
 def write_output(path: Path, content: bytes) -> None:
@@ -98,7 +102,11 @@ def write_output(path: Path, content: bytes) -> None:
     try:
         _write_atomically(path, content, mode=0o666 & ~_umask())
     except OSError as exc:
-        raise CliError("write_failed", f"could not write {path}: {exc.strerror or exc}") from exc
+        raise _write_failed(path, exc) from exc
+
+
+def _write_failed(path: Path, exc: OSError) -> CliError:
+    return CliError("write_failed", f"could not write {path}: {exc.strerror or exc}")
 
 
 def _umask() -> int:

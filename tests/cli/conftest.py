@@ -41,7 +41,8 @@ class Cli:
         self, *args: str, password: str | None = None, file_size_limit: int | None = None
     ) -> subprocess.CompletedProcess:
         """``file_size_limit``: the largest file the process may write, in bytes (``ulimit -f``:
-        a full disk's failure, without filling one)."""
+        a full disk's failure, without filling one). Python then writes no bytecode: the limit
+        cuts a ``.pyc`` short, which every later run would fail to load."""
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(self.home),
@@ -49,6 +50,8 @@ class Cli:
             "EDGEPLUG_CONFIG_DIR": str(self.config_dir),
             "EDGEPLUG_PASSWORD": self.password if password is None else password,
         }
+        if file_size_limit is not None:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
         return subprocess.run(
             [sys.executable, "-m", "marketplace.cli", *args],
             cwd=self.home,

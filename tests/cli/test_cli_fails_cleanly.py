@@ -161,3 +161,23 @@ def test_a_json_answer_without_what_a_command_reads_is_unexpected_answer(cli, st
     ):
         result = cli.refused(*command, code="unexpected_answer")
         assert missing in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_key_or_session_that_cannot_be_written_is_write_failed(cli, stub_api):
+    """keygen and login write the private key and the session through one helper, which let a
+    full disk (here: a file size limit of 20 bytes) end in an OSError traceback."""
+    login = ("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    for command in (("keygen",), login):
+        failed = cli(*command, file_size_limit=20)
+        assert failed.returncode == 1, failed.stderr
+        assert failed.stderr.startswith("error: write_failed: could not write"), failed.stderr
+        assert "Traceback" not in failed.stderr
+    assert not [p for p in cli.config_dir.rglob("*") if p.is_file()]  # nothing half-written
+
+
+def test_a_config_directory_that_is_a_file_is_write_failed(cli):
+    cli.config_dir.parent.mkdir(parents=True, exist_ok=True)
+    cli.config_dir.write_text("not a directory")
+    failed = cli("keygen")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr
+    assert failed.stderr.startswith("error: write_failed: could not write"), failed.stderr
