@@ -131,26 +131,27 @@ class CertificationRun(models.Model):
     def is_finished(self) -> bool:
         return self.status not in ACTIVE_STATUSES
 
-    def stage_state(self, stage: str, result: "CertificationResult | None" = None) -> str:
-        """A stage as the portal and the watch stream show it: its recorded verdict, otherwise
-        running (the current stage of a running run), skipped (the run ended first) or
-        pending."""
-        if result is not None:
-            return result.test_result
-        if self.status == RunStatus.RUNNING and stage == self.current_stage:
-            return "running"
-        if self.is_finished:
-            return StageResult.SKIPPED
-        return "pending"
-
     def stage_states(self, results: dict | None = None) -> list[tuple[str, str]]:
         """(stage, state) for each stage of the run's level, in order: the steps the portal,
-        the watch stream, the API and the CLI show. ``results`` maps a stage to its
-        ``CertificationResult``; without it they are read from ``self.results`` (prefetch
-        them). A result of no stage of the level (the certificate's signing) is not a step."""
+        the watch stream, the API and the CLI show. A stage's state is its recorded verdict,
+        otherwise running (a worker started it: several run at once, ``current_stage`` names
+        the one started last), skipped (the run ended first) or pending. ``results`` maps a
+        stage to its ``CertificationResult``; without it they are read from ``self.results``.
+        Prefetch ``results`` and ``attempts``. A result of no stage of the level (the
+        certificate's signing) is not a step."""
         if results is None:
             results = {r.test_suite: r for r in self.results.all()}
-        return [(stage, self.stage_state(stage, results.get(stage))) for stage in self.stages]
+        running = self.status == RunStatus.RUNNING
+        started = {attempt.stage for attempt in self.attempts.all()} if running else set()
+
+        def state(stage: str) -> str:
+            if stage in results:
+                return results[stage].test_result
+            if stage in started:
+                return "running"
+            return StageResult.SKIPPED if self.is_finished else "pending"
+
+        return [(stage, state(stage)) for stage in self.stages]
 
     def results_in_stage_order(self, results: dict | None = None) -> list["CertificationResult"]:
         """The run's ``CertificationResult``s in the order its reports are read, on the portal

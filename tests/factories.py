@@ -199,6 +199,13 @@ class CertificationRunFactory(factory.django.DjangoModelFactory):
         for stage in run.stages:
             CertificationResultFactory(run=run, test_suite=stage)
 
+    @factory.post_generation
+    def started(run, create, extracted, **kwargs):
+        """A running run's current stage was started by a worker: its attempt (what makes
+        the stage ``running`` in ``stage_states``)."""
+        if create and run.status == "running" and run.current_stage:
+            run.attempts.create(stage=run.current_stage)
+
 
 class CertificationResultFactory(factory.django.DjangoModelFactory):
     class Meta:

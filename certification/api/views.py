@@ -128,7 +128,7 @@ class RunDetail(generics.RetrieveAPIView):
     serializer_class = RunSerializer
 
     def get_queryset(self):
-        return runs_for(self.request).prefetch_related("results")
+        return runs_for(self.request).prefetch_related("results", "attempts")
 
 
 MAX_AGE_HOURS = 24 * 366 * 10

@@ -63,8 +63,11 @@ def run(data: dict[str, Any]) -> str:
     """A run's status line and one row per stage: finished, running, or still to come."""
     status = data.get("status", "?")
     line = f"run {data.get('id')} ({data.get('level', '?')}): {status} {data.get('progress', 0)}%"
-    if data.get("current_stage") and status not in FINISHED_RUN_STATUSES:
-        line += f", stage {data['current_stage']}"
+    # The stages running now, as the server states them: several run at once, and
+    # ``current_stage`` names the one started last, which may have finished already.
+    running = [item["stage"] for item in data.get("stage_states", []) if item["state"] == "running"]
+    if running and status not in FINISHED_RUN_STATUSES:
+        line += f", stage{'s' if len(running) > 1 else ''} {', '.join(running)}"
     if data.get("error_code"):
         line += f"\n{data['error_code']}: {data.get('error_detail', '')}"
     elif data.get("error_detail"):

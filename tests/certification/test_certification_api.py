@@ -8,7 +8,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from certification.models import CertificationRun
+from certification.models import CertificationRun, StageAttempt
 from certification.pipeline import actions
 from edgeplug.audit.models import AuditEvent
 from edgeplug.certificates import CertificateInvalid, verify_certificate
@@ -243,6 +243,8 @@ def test_run_detail_states_each_stage_of_the_level_as_the_portal_does(vendor):
         version=version, status="running", current_stage="invariants", finished_at=None
     )
     CertificationResultFactory(run=running, test_suite="validation")
+    StageAttempt.objects.create(run=running, stage="validation")
+    StageAttempt.objects.create(run=running, stage="invariants")
 
     def states(run):
         return vendor.client.get(f"/api/v1/certification/{run.pk}").json()["stage_states"]
@@ -256,4 +258,14 @@ def test_run_detail_states_each_stage_of_the_level_as_the_portal_does(vendor):
         {"stage": "validation", "state": "pass"},
         {"stage": "invariants", "state": "running"},
         {"stage": "performance", "state": "pending"},
+    ]
+    # The stages after validation run at once: performance, started last (the run's
+    # current stage) and finished first, leaves invariants running, not pending.
+    StageAttempt.objects.create(run=running, stage="performance")
+    CertificationRun.objects.filter(pk=running.pk).update(current_stage="performance")
+    CertificationResultFactory(run=running, test_suite="performance")
+    assert states(running) == [
+        {"stage": "validation", "state": "pass"},
+        {"stage": "invariants", "state": "running"},
+        {"stage": "performance", "state": "pass"},
     ]

@@ -10,7 +10,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from certification import grpc_watch
-from certification.models import CertificationRun
+from certification.models import CertificationRun, StageAttempt
 from certification.pipeline.orchestration import record_result
 from certification.pipeline.stages.base import StageOutcome
 from certification.pipeline.state import end_with_error, mark_running
@@ -69,6 +69,8 @@ def test_the_stream_follows_each_stage_and_ends_with_the_run(stub, vendor):
     mark_running(run.pk)
     assert next(stream).status == "running"
 
+    # What a worker starting the stage writes (``execute_stage``): its attempt, then the name.
+    StageAttempt.objects.create(run=run, stage=first_stage)
     CertificationRun.objects.filter(pk=run.pk).update(current_stage=first_stage)
     running = next(stream)
     assert (running.current_stage, states(running)[0]) == (first_stage, (first_stage, "running"))

@@ -61,6 +61,23 @@ def test_watch_prints_each_stage_until_the_run_passes(watched, stub_api):
     assert any(line.split() == ["performance", "pass", "40", "ms"] for line in lines)
 
 
+def test_the_status_line_names_the_stages_running_not_the_one_started_last(watched, stub_api):
+    """Stages run at once: performance, started last (the run's current stage), finished
+    while invariants still runs. The line said "stage performance"."""
+    validation, performance = _result("validation", "pass", 120), _result("performance", "pass", 40)
+    stub_api.answer(
+        RUN,
+        _run("running", 66, "performance", [validation, performance], ["pass", "running", "pass"]),
+    )
+    out = watched.ok("status", "--run", "5")
+    assert out.splitlines()[0] == "run 5 (basic): running 66%, stage invariants"
+    stub_api.answer(
+        RUN, _run("running", 33, "performance", [validation], ["pass", "running", "running"])
+    )
+    out = watched.ok("status", "--run", "5")
+    assert out.splitlines()[0] == "run 5 (basic): running 33%, stages invariants, performance"
+
+
 def test_watch_exits_1_when_the_run_fails(watched, stub_api):
     stub_api.answer(
         RUN,

@@ -50,7 +50,7 @@ def _version(request, agent_id: int, version: str) -> AgentVersion:
 
 def _runs(request, version: AgentVersion):
     runs = for_request(CertificationRun.objects.filter(version=version), request)
-    return [run_view(run) for run in runs.prefetch_related("results")]
+    return [run_view(run) for run in runs.prefetch_related("results", "attempts")]
 
 
 def _runs_html(request, version, runs) -> str:
