@@ -9,7 +9,7 @@ from io import BytesIO
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import pluralize
@@ -229,23 +229,20 @@ class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, a
         return None  # back to the list, with its filters and the messages
 
     def _credit_confirmation(self, request, queryset):
-        """Each chosen invoice with what credit notes have not given back of it yet and
-        whether that is money owed back (paid), or why none is issued; a reason field and a
+        """Each chosen invoice with what its credit note would give back, as
+        ``issue_credit_note`` would issue it (``invoicing.whole_invoice_credit``), and whether
+        that is money owed back (paid), or why none would be issued; a reason field and a
         Confirm button posting the creditable ones back to the list."""
         rows = []
         for invoice in queryset.select_related("tenant").order_by("pk"):
-            given = invoice.credit_notes.exclude(status=InvoiceStatus.VOID).aggregate(
-                given=Sum("total")
-            )["given"]
-            left = invoice.total + (given or 0)
-            rows.append(
-                {
-                    "invoice": invoice,
-                    "left": format_amount(left, invoice.currency),
-                    "money_back": invoice.status == InvoiceStatus.PAID,
-                    "refusal": _not_creditable(invoice, left),
-                }
-            )
+            row = {"invoice": invoice, "money_back": invoice.status == InvoiceStatus.PAID}
+            try:
+                given = invoicing.whole_invoice_credit(invoice)
+            except DomainError as exc:
+                row.update(given="", refusal=exc.detail)
+            else:
+                row.update(given=format_amount(given, invoice.currency), refusal="")
+            rows.append(row)
         confirmed = [row["invoice"].pk for row in rows if not row["refusal"]]
         return action_confirmation(
             self,
@@ -410,16 +407,6 @@ _KEPT = KeptInput(
         "void": {"reason": ""},
     },
 )
-
-
-def _not_creditable(invoice: Invoice, left: int) -> str:
-    """Why the confirmation of *Credit note for the whole invoice* leaves ``invoice`` out
-    (``issue_credit_note`` would refuse it), or ""; ``left``: what notes did not give back."""
-    if invoice.status == InvoiceStatus.VOID:
-        return "void"
-    if not invoice.is_creditable:
-        return "not finalized"
-    return "" if left > 0 else "credited in full already"
 
 
 def _credit_lines(invoice: Invoice) -> list[tuple]:

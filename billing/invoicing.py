@@ -977,26 +977,56 @@ def issue_credit_note(
     wanted = None if line_ids is None else _credit_line_ids(line_ids)
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
-        if not invoice.is_creditable:
-            raise InvoiceNotCreditable(
-                f"Invoice {invoice.number} is void already."
-                if invoice.status == InvoiceStatus.VOID
-                else "Credit notes correct finalized invoices only."
-            )
+        _reject_not_creditable(invoice)
         lines = list(invoice.lines.select_related("order"))
         if wanted is not None:
             lines = [line for line in lines if line.pk in wanted]
             if len(lines) != len(wanted):
                 raise InvoiceNotCreditable(f"Not all lines belong to invoice {invoice.number}.")
-        credits = []
-        for line in lines:
-            remaining = line.amount - credited_so_far(line, refund_lines=not replaces_refund_line)
-            if remaining != 0:
-                credits.append(_Credit(line, remaining))
-        if not credits:
-            raise InvoiceNotCreditable("These lines are credited in full already.")
-        _reject_unrefunded_orders(credits)
+        credits = _credits(lines, replaces_refund_line=replaces_refund_line)
         return _issue_note(invoice, credits, reason=reason, actor=actor, request=request)
+
+
+def whole_invoice_credit(invoice: Invoice) -> int:
+    """What a credit note of the whole ``invoice`` (``issue_credit_note`` without
+    ``line_ids``) would give back now, its tax included; raises what that would refuse, but
+    a charge still processing. Reads without locking: for a page that asks before issuing."""
+    _reject_not_creditable(invoice)
+    credits = _credits(list(invoice.lines.select_related("order")))
+    if refusal := _credit_note_total_refusal(invoice, credits):
+        raise refusal
+    return -_note_totals(invoice, credits).total
+
+
+def _reject_not_creditable(invoice: Invoice) -> None:
+    if not invoice.is_creditable:
+        raise InvoiceNotCreditable(
+            f"Invoice {invoice.number} is void already."
+            if invoice.status == InvoiceStatus.VOID
+            else "Credit notes correct finalized invoices only."
+        )
+
+
+def _credits(lines: list[InvoiceLine], *, replaces_refund_line: bool = False) -> list[_Credit]:
+    """What a credit note of ``lines`` gives back of each: what credit notes (and a month's
+    refund lines, unless ``replaces_refund_line``) did not; refused when that is nothing, or
+    when it would give back a one-time order not refunded."""
+    credits = []
+    for line in lines:
+        remaining = line.amount - credited_so_far(line, refund_lines=not replaces_refund_line)
+        if remaining != 0:
+            credits.append(_Credit(line, remaining))
+    if not credits:
+        raise InvoiceNotCreditable("These lines are credited in full already.")
+    _reject_unrefunded_orders(credits)
+    return credits
+
+
+def _note_totals(invoice: Invoice, credits: list[_Credit]):
+    """The credit note's own totals (negative), its VAT rounded on its own lines."""
+    return builder.totals(
+        ((-credit.amount, False) for credit in credits), invoice.tax_rate, invoice.reverse_charge
+    )
 
 
 def _reject_unrefunded_orders(credits: list[_Credit]) -> None:
@@ -1031,11 +1061,7 @@ def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor,
     # What it gives back of the amount due: all it credits, tax included, but the lines
     # paid before the invoice (one-time orders: their refund gave that money back), as
     # the amount due is the total less those lines.
-    note_totals = builder.totals(
-        ((-credit.amount, False) for credit in credits),
-        invoice.tax_rate,
-        invoice.reverse_charge,
-    )
+    note_totals = _note_totals(invoice, credits)
     given_back_before = sum(credit.amount for credit in credits if credit.line.is_paid)
     credit = -note_totals.total - given_back_before
     # Each note's VAT is rounded on its own lines, the invoice's on all of them: the notes

@@ -3,7 +3,7 @@ adjustment on a draft, void, credit notes for chosen lines; each audited. Other 
 look at nothing here."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -134,8 +134,24 @@ def test_credit_in_full_asks_first_and_leaves_out_what_it_cannot_credit(finance,
     invoicing.issue_credit_note(issued)
     again = client.post(URL, {"action": "credit_in_full", "_selected_action": [issued.pk]})
     page = again.content.decode()
-    assert "no: credited in full already" in page and "Confirm:" not in page
+    assert "no: These lines are credited in full already." in page and "Confirm:" not in page
     assert "None of the chosen invoices can be credited." in page
+
+
+def test_credit_in_full_does_not_offer_an_invoice_it_would_refuse(finance, customer):
+    """An invoice holding a one-time order not refunded is refused a whole credit note (the
+    order is given back by refunding it): the confirmation says so, without Confirm."""
+    client, _ = finance
+    customer.account()
+    order = customer.one_time(amount=500, at=JAN + timedelta(days=3))
+    (pk,) = invoicing.close_billing_period(JAN).created
+    issued = invoicing.finalize_invoice(Invoice.objects.get(pk=pk), now=FEB + timedelta(days=4))
+
+    page = client.post(URL, {"action": "credit_in_full", "_selected_action": [issued.pk]})
+
+    text = page.content.decode()
+    assert f"no: Order {order.pk} was paid at checkout: refund it" in text
+    assert "Confirm:" not in text
 
 
 def test_credit_note_for_chosen_lines_and_void(finance, draft):

@@ -11,6 +11,7 @@ import time_machine
 from billing import invoicing, payout_queries
 from billing.models import Invoice, InvoiceKind, LineKind
 from marketplace import orders
+from marketplace.pricing import format_amount
 from tests.invoicing.conftest import FEB, JAN, credited_in_full
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +121,21 @@ def test_an_order_paid_and_refunded_in_one_month_is_left_out_of_its_credit_note(
     assert (january.status, january.amount_due) == ("paid", 0)
     with pytest.raises(invoicing.InvoiceNotCreditable, match="credited in full already"):
         invoicing.issue_credit_note(january, line_ids=list(pair.values_list("pk", flat=True)))
+
+
+def test_finance_is_shown_what_the_credit_note_gives_back_before_confirming(
+    admin_session, customer
+):
+    """The confirmation step of *Credit note for the whole invoice* shows the note's amount as
+    it is issued: December without its order, which January's credit line gave back. It
+    showed the invoice's total less its notes, 1.19 more than the note issued."""
+    _, december = _refunded_while_its_month_was_a_draft(customer)
+    client, _ = admin_session("finance")
+
+    asked = client.post(URL, {"action": "credit_in_full", "_selected_action": [december.pk]})
+    shown = asked.content.decode()
+    credited_in_full(client, december)
+
+    note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE, credit_of=december)
+    assert format_amount(-note.total, note.currency) in shown
+    assert format_amount(december.total, december.currency) not in shown
