@@ -1,6 +1,7 @@
 """gRPC door of usage reporting (edgeplug.usage.v1.UsageService): the device token from the
 ``authorization`` metadata, then the same parse and action as POST /api/v1/usage/events."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -17,7 +18,7 @@ from billing.usage_format import (
     parse_batch,
 )
 from edgeplug.core.throttling import device_wait
-from edgeplug.grpc_server import abort, django_call
+from edgeplug.grpc_server import abort, django_call, one_of
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
@@ -54,6 +55,11 @@ def register(server: grpc.Server) -> list[str]:
 
 
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
+    def __init__(self):
+        # A Report stream holds one of the server's worker threads while its device keeps it
+        # open, batches or none: at most this many at once (GRPC_MAX_REPORT_STREAMS).
+        self._streams = threading.BoundedSemaphore(settings.GRPC_MAX_REPORT_STREAMS)
+
     def ReportBatch(self, request, context):
         with django_call(context, f"/{SERVICE}/ReportBatch") as call:
             device = _device(context)
@@ -65,7 +71,13 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             )
 
     def Report(self, request_iterator, context):
-        with django_call(context, f"/{SERVICE}/Report") as call:
+        method = f"/{SERVICE}/Report"
+        # Refused, a device sends its batches as ReportBatch calls, each a thread's while it lasts.
+        with one_of(self._streams, context, method, what="report streams", retry_s=1):
+            return self._report(request_iterator, context, method)
+
+    def _report(self, request_iterator, context, method: str):
+        with django_call(context, method) as call:
             device = _device(context)
             call.tenant = device.tenant
             totals = dict.fromkeys(usage.OUTCOMES, 0)

@@ -21,8 +21,7 @@ from edgeplug.accounts.authentication import TenantJWTAuthentication
 from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
 from edgeplug.core.exceptions import code_and_detail
-from edgeplug.errors import Throttled, retry_seconds
-from edgeplug.grpc_server import CallRequest, abort, django_call
+from edgeplug.grpc_server import CallRequest, abort, django_call, one_of
 from edgeplug.tenancy.scoping import request_tenant
 
 SERVICE = pb.DESCRIPTOR.services_by_name["CertificationService"].full_name
@@ -43,15 +42,10 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
         self._watches = threading.BoundedSemaphore(settings.GRPC_MAX_WATCHES)
 
     def WatchRun(self, request, context) -> Iterator[pb.RunProgress]:
-        if not self._watches.acquire(blocking=False):
-            # Refused as every throttled gRPC call is (RetryInfo, whole seconds).
-            wait = retry_seconds(settings.GRPC_WATCH_POLL_S)
-            with django_call(context, WATCH_RUN):
-                raise Throttled(f"Too many watches now: retry in {wait} s.", retry_after=wait)
-        try:
+        with one_of(
+            self._watches, context, WATCH_RUN, what="watches", retry_s=settings.GRPC_WATCH_POLL_S
+        ):
             yield from self._watch(request, context)
-        finally:
-            self._watches.release()
 
     def _watch(self, request, context) -> Iterator[pb.RunProgress]:
         cancelled = threading.Event()

@@ -6,6 +6,7 @@ audited as the other doors audit it)."""
 
 import contextlib
 import logging
+import threading
 from collections import namedtuple
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from grpc_status import rpc_status
 
 from edgeplug.audit.services import record_if_denied
 from edgeplug.core.reconnect import LOST
-from edgeplug.errors import DomainError
+from edgeplug.errors import DomainError, Throttled, retry_seconds
 
 log = logging.getLogger(__name__)
 
@@ -251,3 +252,18 @@ def build_server(
     else:
         port = server.add_insecure_port(address)
     return server, port
+
+
+@contextlib.contextmanager
+def one_of(slots: threading.BoundedSemaphore, context, method: str, *, what: str, retry_s: float):
+    """The block, holding one of ``slots`` (calls that hold a worker thread as long as their
+    client keeps them open: at most so many at once); none free, the call is refused as every
+    throttled call is (RESOURCE_EXHAUSTED ``throttled``, RetryInfo in whole seconds)."""
+    if not slots.acquire(blocking=False):
+        wait = retry_seconds(retry_s)
+        with django_call(context, method):
+            raise Throttled(f"Too many {what} now: retry in {wait} s.", retry_after=wait)
+    try:
+        yield
+    finally:
+        slots.release()

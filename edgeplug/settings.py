@@ -729,10 +729,18 @@ GRPC_WATCH_POLL_S = _seconds("GRPC_WATCH_POLL_S", 1.0)
 # by default 4, or one less than GRPC_MAX_WORKERS when that is 4 or below (1 thread: 0,
 # every watch refused).
 GRPC_MAX_WATCHES = _number("GRPC_MAX_WATCHES", min(4, GRPC_MAX_WORKERS - 1))
-if GRPC_MAX_WATCHES >= GRPC_MAX_WORKERS:
+# UsageService.Report streams open at once (each holds a thread while its device keeps it
+# open, sending or not; more are refused RESOURCE_EXHAUSTED): by default half the threads the
+# watches leave, so streams never hold those that ReportBatch and the health check need.
+GRPC_MAX_REPORT_STREAMS = _number(
+    "GRPC_MAX_REPORT_STREAMS", (GRPC_MAX_WORKERS - GRPC_MAX_WATCHES) // 2
+)
+if GRPC_MAX_WATCHES + GRPC_MAX_REPORT_STREAMS >= GRPC_MAX_WORKERS:
     raise environ.ImproperlyConfigured(
-        f"GRPC_MAX_WATCHES ({GRPC_MAX_WATCHES}) must be less than GRPC_MAX_WORKERS "
-        f"({GRPC_MAX_WORKERS}), or run watches could hold every thread the usage reports need"
+        f"GRPC_MAX_WATCHES ({GRPC_MAX_WATCHES}) and GRPC_MAX_REPORT_STREAMS "
+        f"({GRPC_MAX_REPORT_STREAMS}) must together be less than GRPC_MAX_WORKERS "
+        f"({GRPC_MAX_WORKERS}), or watches and streams could hold every thread that batches "
+        "and the health check need"
     )
 
 # --- i18n / time ------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ SHOW = "from django.conf import settings; print(settings.{name})"
         ("THROTTLE_ANON", "sixty/min", "THROTTLE_ANON must be a rate such as 600/min"),
         ("THROTTLE_DEVICE", "0/min", "THROTTLE_DEVICE must be a rate such as 600/min"),
         ("DB_CONNECT_TIMEOUT_S", "1", "DB_CONNECT_TIMEOUT_S must be a whole number of at least 2"),
-        ("GRPC_MAX_WATCHES", "8", "GRPC_MAX_WATCHES (8) must be less than GRPC_MAX_WORKERS (8)"),
+        ("GRPC_MAX_WATCHES", "8", "GRPC_MAX_WATCHES (8) and GRPC_MAX_REPORT_STREAMS (0) must"),
+        ("GRPC_MAX_REPORT_STREAMS", "4", "GRPC_MAX_WATCHES (4) and GRPC_MAX_REPORT_STREAMS (4)"),
     ],
 )
 def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, value, refusal):
@@ -53,6 +54,7 @@ def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, v
         ("THROTTLE_AUTH", "REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['auth']", "2/days", "2/days"),
         ("GRPC_MAX_WORKERS", "GRPC_MAX_WATCHES", "3", "2"),  # the watches follow the threads
         ("GRPC_MAX_WORKERS", "GRPC_MAX_WATCHES", "1", "0"),  # one thread: no watches
+        ("GRPC_MAX_WORKERS", "GRPC_MAX_REPORT_STREAMS", "16", "6"),  # half what watches leave
     ],
 )
 def test_a_number_within_bounds_is_read(tmp_path, variable, setting, value, read):

@@ -277,3 +277,37 @@ def test_a_call_on_a_server_that_cannot_write_is_unavailable_and_a_retry_is_stor
     assert status_of(refused) == (grpc.StatusCode.UNAVAILABLE, "database_unavailable")
     assert stub.ReportBatch(second, metadata=auth).totals.accepted == 1
     assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == [1, 2]
+
+
+@pytest.fixture
+def one_stream(settings):
+    settings.GRPC_MAX_REPORT_STREAMS = 1  # read when the servicer is built, with the server
+
+
+def test_open_report_streams_are_capped_and_leave_threads_for_batches(
+    one_stream, channel, call, metered
+):
+    """A Report stream holds a worker thread while its device keeps it open, sending or not:
+    enough of them (one device's) held every thread, and every other device's batches and the
+    health check waited for ever. Past GRPC_MAX_REPORT_STREAMS a stream is refused as a
+    throttled call; batches and the health check are still served, and once a stream ends
+    another is taken."""
+    stub, auth = call
+    held = OpenStream(stub, auth)
+    held.send(batch(metered.heartbeat(1, metered.base)))
+    assert wait_for(UsageEvent.objects.exists)  # the server holds the stream
+
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.Report(iter([batch(metered.heartbeat(2, metered.base))]), metadata=auth, timeout=10)
+
+    assert status_of(refused) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "throttled")
+    assert "Too many report streams now" in refused.value.details()
+    answered = stub.ReportBatch(batch(metered.heartbeat(3, metered.base)), metadata=auth)
+    assert answered.totals.accepted == 1
+    health = health_pb2_grpc.HealthStub(channel)
+    assert health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10).status == (
+        health_pb2.HealthCheckResponse.SERVING
+    )
+    assert held.close().totals.accepted == 1
+    again = stub.Report(iter([batch(metered.heartbeat(4, metered.base))]), metadata=auth)
+    assert again.totals.accepted == 1
