@@ -59,7 +59,9 @@ class IngestStack(Stack):
     grpc_process: subprocess.Popen | None = None
     grpc_port: int = 0
 
-    def start_grpc(self, processes: int) -> None:
+    def start_grpc(self, processes: int, streams: int) -> None:
+        """``streams``: the devices streaming at once, each process able to take them all (the
+        kernel need not spread the connections evenly); the benchmark watches no run."""
         import grpc
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -71,7 +73,13 @@ class IngestStack(Stack):
                 *("--address", f"127.0.0.1:{self.grpc_port}", "--processes", str(processes)),
             ],
             cwd=ROOT,
-            env=self.environment(),
+            env={
+                **self.environment(),
+                "GRPC_MAX_WATCHES": "0",
+                "GRPC_MAX_REPORT_STREAMS": str(streams),
+                # The default threads, and some left for batches and the health check.
+                "GRPC_MAX_WORKERS": str(max(8, streams + 2)),
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -349,7 +357,7 @@ def run(args: argparse.Namespace) -> dict:
             stack._python("-m", "benchmarks.ingest.seed", "--devices", str(size["devices"]))
         )
         stack.start()
-        stack.start_grpc(size["grpc_processes"])
+        stack.start_grpc(size["grpc_processes"], streams=size["devices"])
         per_device = size["events"] // size["devices"]
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=30)
         work = {"rest": {}, "grpc": {}}
