@@ -335,7 +335,8 @@ def _mark_seen(device: Device, existing: list[meter.SeqRange], seqs: set[int]) -
     merged = meter.merge_seqs(existing, seqs)
     if merged == existing:
         return
-    changed = [(first, last) for first, last in merged if (first, last) not in existing]
+    known = set(existing)  # a list's ``in`` made this quadratic in the device's ranges
+    changed = [(first, last) for first, last in merged if (first, last) not in known]
     if len(merged) == len(existing) and len(changed) == 1:
         # One range grew at its end (a device reporting in order): one UPDATE.
         first, last = changed[0]
