@@ -170,15 +170,18 @@ class _RefuseUndecodable(grpc.ServerInterceptor):
     ``malformed_message``, as the API refuses such a body 400: gRPC itself would end it with
     a bare ``INTERNAL`` "Exception deserializing request!", which a device takes for a
     server fault and sends again, forever. Its deserializer hands such bytes on as
-    ``_Undecodable``, and the method refuses it before it runs."""
+    ``_Undecodable``, and the method refuses it before it runs; in a stream of requests, when
+    the method reads it (the batches before it stay stored, as before any refusal)."""
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
-        if handler is None or handler.request_streaming or handler.request_deserializer is None:
+        if handler is None or handler.request_deserializer is None:
             return handler
         decode = handler.request_deserializer
-        kind = "unary_stream" if handler.response_streaming else "unary_unary"
-        method = getattr(handler, kind)
+        streams = ("stream" if handler.request_streaming else "unary") + (
+            "_stream" if handler.response_streaming else "_unary"
+        )
+        method = getattr(handler, streams)
 
         def lenient(data: bytes):
             try:
@@ -186,7 +189,7 @@ class _RefuseUndecodable(grpc.ServerInterceptor):
             except DecodeError as error:
                 return _Undecodable(error)
 
-        def refusing(request, context):
+        def checked(request, context):
             if isinstance(request, _Undecodable):
                 abort(
                     context,
@@ -195,9 +198,14 @@ class _RefuseUndecodable(grpc.ServerInterceptor):
                     f"the request is not a valid message of {handler_call_details.method}: "
                     f"{request.error}",
                 )
-            return method(request, context)
+            return request
 
-        return handler._replace(request_deserializer=lenient, **{kind: refusing})
+        def refusing(request, context):
+            if handler.request_streaming:  # ``request``: the iterator of the stream's messages
+                return method((checked(each, context) for each in request), context)
+            return method(checked(request, context), context)
+
+        return handler._replace(request_deserializer=lenient, **{streams: refusing})
 
 
 TRANSPORT_LIMIT_FACTOR = 4

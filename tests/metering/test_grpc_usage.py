@@ -152,6 +152,26 @@ def test_a_string_of_bad_utf8_is_refused_with_a_code_not_a_server_fault(channel,
     assert report(good, metadata=auth).totals.accepted == 1  # good bytes are answered
 
 
+def test_a_bad_batch_in_a_stream_is_refused_with_a_code_and_those_before_it_are_stored(
+    channel, call, metered
+):
+    """The same bytes as the stream's second batch: INVALID_ARGUMENT ``malformed_message``,
+    where the stream ended a bare INTERNAL (the interceptor left streams to gRPC's own
+    deserializer); the first batch is stored, as before any refusal mid-stream."""
+    _, auth = call
+    report = channel.stream_unary(
+        f"/{pb.DESCRIPTOR.services_by_name['UsageService'].full_name}/Report",
+        response_deserializer=pb.ReportSummary.FromString,
+    )
+    good = batch(metered.session(1, metered.base, 10)).SerializeToString()
+    bad = batch(metered.session(2, metered.base, 10)).SerializeToString()
+    with pytest.raises(grpc.RpcError) as refused:
+        report(iter([good, bad.replace(b"1.0.0", b"1.0.\xff")]), metadata=auth)
+    assert status_of(refused) == (grpc.StatusCode.INVALID_ARGUMENT, "malformed_message")
+    assert "bad UTF-8" in refused.value.details()
+    assert list(UsageEvent.objects.values_list("seq", flat=True)) == [1]
+
+
 def test_a_batch_larger_than_a_rest_body_is_refused_as_rest_refuses_it(call, metered):
     """Over ``API_MAX_JSON_BYTES`` (1 MiB): INVALID_ARGUMENT ``payload_too_large`` (REST: 413),
     not gRPC's own RESOURCE_EXHAUSTED, which the docs give for ``throttled``: a device must
