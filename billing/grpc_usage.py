@@ -1,6 +1,7 @@
 """gRPC door of usage reporting (edgeplug.usage.v1.UsageService): the device token from the
 ``authorization`` metadata, then the same parse and action as POST /api/v1/usage/events."""
 
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -47,6 +48,10 @@ _OUTCOMES = {
 
 
 SERVICE = pb.DESCRIPTOR.services_by_name["UsageService"].full_name
+# A Report summary lists at most this many rejected events (the first ones; its totals count
+# them all): a stream's are unbounded, and past about 220,000 the summary outgrew the 4 MiB a
+# client reads, so a device replaying a long backlog learnt nothing and resent it for ever.
+SUMMARY_REJECTED_MAX = 1000
 
 
 def register(server: grpc.Server) -> list[str]:
@@ -92,7 +97,9 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
                 result = usage.record_usage_batch(device, _events(request))
                 for key, count in result.totals.items():
                     totals[key] += count
-                rejected += [_outcome(o) for o in result.outcomes if o.outcome == usage.REJECTED]
+                room = SUMMARY_REJECTED_MAX - len(rejected)
+                refused = (o for o in result.outcomes if o.outcome == usage.REJECTED)
+                rejected += [_outcome(o) for o in itertools.islice(refused, max(room, 0))]
             return pb.ReportSummary(totals=pb.Totals(**totals), rejected=rejected)
 
 

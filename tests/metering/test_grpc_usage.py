@@ -331,3 +331,24 @@ def test_open_report_streams_are_capped_and_leave_threads_for_batches(
     assert held.close().totals.accepted == 1
     again = stub.Report(iter([batch(metered.heartbeat(4, metered.base))]), metadata=auth)
     assert again.totals.accepted == 1
+
+
+def test_a_stream_summary_lists_the_first_rejected_events_and_counts_them_all(
+    call, metered, monkeypatch
+):
+    """A stream's rejected events were all listed: a backlog of a quarter of a million made a
+    summary larger than a client reads (4 MiB), and the device learnt nothing. It lists the
+    first SUMMARY_REJECTED_MAX (here 3) and its totals count them all."""
+    monkeypatch.setattr(grpc_usage, "SUMMARY_REJECTED_MAX", 3)
+    stub, auth = call
+    stranger = {"agent": metered.agent_id + 1000}  # no agent the tenant is entitled to
+    batches = [
+        batch(*(metered.session(seq, metered.base, 10, **stranger) for seq in (1, 2))),
+        batch(metered.session(3, metered.base, 10)),
+        batch(*(metered.session(seq, metered.base, 10, **stranger) for seq in (4, 5))),
+    ]
+
+    summary = stub.Report(iter(batches), metadata=auth)
+
+    assert (summary.totals.accepted, summary.totals.rejected) == (1, 4)
+    assert [outcome.seq for outcome in summary.rejected] == [1, 2, 4]
