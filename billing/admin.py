@@ -214,7 +214,7 @@ class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, a
     @admin.action(description="Credit note for the whole invoice", permissions=["credit"])
     def credit_in_full(self, request, queryset):
         """Two steps, as the refunds (a credit note of a paid invoice pays money back): the
-        action lists what each chosen invoice has left to credit and asks, with a reason;
+        action lists what each chosen invoice's note would give back and asks, with a reason;
         only the confirming POST (``post=yes``) issues the notes, each through
         ``issue_credit_note``, with a message per invoice."""
         if request.POST.get("post") != "yes":

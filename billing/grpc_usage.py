@@ -77,7 +77,8 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
 
     def Report(self, request_iterator, context):
         method = f"/{SERVICE}/Report"
-        # Refused, a device sends its batches as ReportBatch calls, each a thread's while it lasts.
+        # Past the cap a stream is refused: the device can send its batches as ReportBatch
+        # calls, each holding a thread only while it lasts.
         with one_of(self._streams, context, method, what="report streams", retry_s=1):
             return self._report(request_iterator, context, method)
 
