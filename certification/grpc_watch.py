@@ -81,7 +81,7 @@ def _watched_run(context: grpc.ServicerContext, call: CallRequest, run_id: int) 
     caller is named on ``call`` for the audit log."""
     caller = _caller_request(context)
     call.user, call.tenant = caller.user, request_tenant(caller)
-    runs = runs_for(caller).prefetch_related("results", "attempts")
+    runs = runs_for(caller).prefetch_related("results")  # attempts: read while it runs
     try:
         return runs.get(pk=run_id)
     except CertificationRun.DoesNotExist:

@@ -137,8 +137,9 @@ class CertificationRun(models.Model):
         otherwise running (a worker started it: several run at once, ``current_stage`` names
         the one started last), skipped (the run ended first) or pending. ``results`` maps a
         stage to its ``CertificationResult``; without it they are read from ``self.results``.
-        Prefetch ``results`` and ``attempts``. A result of no stage of the level (the
-        certificate's signing) is not a step."""
+        The attempts are read only while the run is running: prefetch them with the results
+        for a list of runs. A result of no stage of the level (the certificate's signing) is
+        not a step."""
         if results is None:
             results = {r.test_suite: r for r in self.results.all()}
         running = self.status == RunStatus.RUNNING

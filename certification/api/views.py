@@ -128,7 +128,8 @@ class RunDetail(generics.RetrieveAPIView):
     serializer_class = RunSerializer
 
     def get_queryset(self):
-        return runs_for(self.request).prefetch_related("results", "attempts")
+        # One run: its attempts are read only while it runs (``stage_states``).
+        return runs_for(self.request).prefetch_related("results")
 
 
 MAX_AGE_HOURS = 24 * 366 * 10
