@@ -11,7 +11,7 @@ from django.conf import settings
 
 from tests.browser.runs import running_version
 from tests.browser.test_vendor_portal_journey import _files, portal_sign_in
-from tests.conftest import totp_now
+from tests.conftest import totp_after_last
 from tests.factories import (
     PASSWORD,
     AgentVersionFactory,
@@ -33,9 +33,7 @@ def sign_in_again(journey, user) -> None:
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     # The authenticator's code after the one the first sign-in used, which is not taken twice.
-    device = type(user.device).objects.get(pk=user.device.pk)
-    after_last = device.t0 + (device.last_t + 1) * device.step
-    page.get_by_label("Authentication code").fill(totp_now(device, at=after_last))
+    page.get_by_label("Authentication code").fill(totp_after_last(user.device))
     journey.click(page.get_by_role("button", name="Sign in"))
 
 

@@ -1,10 +1,14 @@
 """A user enrols a TOTP device from a QR code and confirms it with a code."""
 
+import time
+from datetime import UTC, datetime
+
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from edgeplug.audit.models import AuditEvent
-from tests.conftest import totp_now
+from tests.conftest import totp_after_last, totp_now
+from tests.factories import TOTPDeviceFactory
 from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
@@ -40,3 +44,17 @@ def test_confirm_without_enrolment(member_client):
     client, _ = member_client("admin")
     response = client.post("/api/v1/auth/mfa/totp/confirm", {"otp": "123456"}, format="json")
     assert (response.status_code, response.json()["code"]) == (400, "no_enrolment_pending")
+
+
+def test_the_code_after_the_last_is_taken_once_the_device_has_drifted(time_machine):
+    """A code from the step before the clock's (still within tolerance) leaves the device a
+    drift of -1; the tests' ``totp_after_last`` gives the next code, not that one again."""
+    time_machine.move_to(datetime(2026, 12, 4, 19, 6, 50, tzinfo=UTC), tick=False)
+    device = TOTPDeviceFactory()
+    assert device.verify_token(totp_now(device, at=time.time() - device.step))
+    assert device.drift == -1
+
+    code = totp_after_last(device)
+
+    assert device.verify_token(code)
+    assert not device.verify_token(code)  # taken once
