@@ -8,8 +8,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 
-from edgeplug.errors import NulCharacter
-from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN
+from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN, refuse_nul
 
 
 class StrictSerializerMixin:
@@ -79,8 +78,7 @@ class ActionCheckedCharField(serializers.CharField):
         return super().run_validation(data)
 
     def run_validators(self, value):
-        if isinstance(value, str) and "\x00" in value:
-            raise NulCharacter(field=self.field_name)
+        refuse_nul(value, field=self.field_name)
 
 
 class ActionRequiredCharField(ActionCheckedCharField):
