@@ -414,8 +414,10 @@ def _credit_lines(invoice: Invoice) -> list[tuple]:
     what credit notes gave back of it already ("" when nothing; a credit note gives back the
     rest)."""
     rows = []
-    for line in invoice.lines.order_by("position", "id"):
-        credited = invoicing.credited_so_far(line)
+    lines = list(invoice.lines.order_by("position", "id"))
+    credited_of = invoicing.credited_of(lines)
+    for line in lines:
+        credited = credited_of[line.pk]
         given = format_amount(credited, invoice.currency) if credited else ""
         rows.append((line, format_amount(line.amount, invoice.currency), given))
     return rows

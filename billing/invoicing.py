@@ -9,13 +9,14 @@ numbering are described in docs/billing.md.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -837,23 +838,54 @@ CREDIT_NOTE_TAKES_OVER = (
 
 
 def credited_so_far(line: InvoiceLine, *, refund_lines: bool = True) -> int:
-    """What credit notes gave back of ``line``; and, with ``refund_lines``, all of a one-time
-    order's line once its refund is a ``credit`` line of a month (refunded while this invoice
-    was a draft: ``credit_refund``), so a credit note never gives the order back twice. An
-    order paid and refunded in one month has both lines on its invoice, cancelling out: each
-    counts as given back in full, so a credit note leaves the pair alone (it gave the refund
-    line back: less than the invoice, or below zero)."""
-    if _refunded_on_its_own_invoice(line) or (
-        refund_lines
-        and line.kind == LineKind.ONE_TIME_ORDER
-        and _month_refund_lines(line.order_id).exists()
-    ):
-        return line.amount
-    return -sum(
-        credit.amount
-        for credit in line.credits.exclude(invoice__status=InvoiceStatus.VOID)
-        if credit.invoice.kind == InvoiceKind.CREDIT_NOTE
+    """What credit notes gave back of ``line`` (``credited_of``)."""
+    return credited_of([line], refund_lines=refund_lines)[line.pk]
+
+
+def credited_of(lines: Sequence[InvoiceLine], *, refund_lines: bool = True) -> dict[int, int]:
+    """What credit notes gave back of each of ``lines``, by id, in three queries whatever
+    their number; and, with ``refund_lines``, all of a one-time order's line once its refund
+    is a ``credit`` line of a month (refunded while this invoice was a draft:
+    ``credit_refund``), so a credit note never gives the order back twice. An order paid and
+    refunded in one month has both lines on its invoice, cancelling out: each counts as given
+    back in full, so a credit note leaves the pair alone (it gave the refund line back: less
+    than the invoice, or below zero)."""
+    orders = {line.order_id for line in lines if line.order_id is not None}
+    # (invoice, order, kind) of the order and refund lines on invoices (not credit notes).
+    on_invoices = set(
+        InvoiceLine.objects.filter(
+            invoice_id__in={line.invoice_id for line in lines},
+            invoice__kind=InvoiceKind.INVOICE,
+            order_id__in=orders,
+            kind__in=_PAID_AND_REFUNDED,
+        ).values_list("invoice_id", "order_id", "kind")
     )
+    refunded_in_a_month = (
+        set(_month_refund_lines(orders).values_list("order_id", flat=True))
+        if refund_lines
+        else set()
+    )
+    given = dict(
+        InvoiceLine.objects.filter(
+            credited_line__in=[line.pk for line in lines],
+            invoice__kind=InvoiceKind.CREDIT_NOTE,
+        )
+        .exclude(invoice__status=InvoiceStatus.VOID)
+        .order_by()
+        .values("credited_line")
+        .annotate(given=Sum("amount"))
+        .values_list("credited_line", "given")
+    )
+    credited = {}
+    for line in lines:
+        paired = (line.invoice_id, line.order_id, _PAID_AND_REFUNDED.get(line.kind))
+        if paired in on_invoices or (
+            line.kind == LineKind.ONE_TIME_ORDER and line.order_id in refunded_in_a_month
+        ):
+            credited[line.pk] = line.amount
+        else:
+            credited[line.pk] = -given.get(line.pk, 0)
+    return credited
 
 
 _PAID_AND_REFUNDED = {
@@ -862,25 +894,11 @@ _PAID_AND_REFUNDED = {
 }
 
 
-def _refunded_on_its_own_invoice(line: InvoiceLine) -> bool:
-    """Whether ``line`` is one of an order's line and its refund's ``credit`` line on one
-    invoice (the order paid and refunded in the invoice's month)."""
-    other = _PAID_AND_REFUNDED.get(line.kind)
-    return (
-        other is not None
-        and line.order_id is not None
-        and line.invoice.kind == InvoiceKind.INVOICE
-        and InvoiceLine.objects.filter(
-            invoice_id=line.invoice_id, order_id=line.order_id, kind=other
-        ).exists()
-    )
-
-
-def _month_refund_lines(order_id: int | None):
-    """The ``credit`` lines giving back ``order_id``'s refund on invoices (drafts included)
-    that are not void."""
+def _month_refund_lines(order_ids: Iterable[int]):
+    """The ``credit`` lines giving back the refunds of ``order_ids`` on invoices (drafts
+    included) that are not void."""
     return InvoiceLine.objects.filter(
-        live_invoice_filter("invoice__"), order_id=order_id, kind=LineKind.CREDIT
+        live_invoice_filter("invoice__"), order_id__in=order_ids, kind=LineKind.CREDIT
     )
 
 
@@ -1012,8 +1030,9 @@ def _credits(lines: list[InvoiceLine], *, replaces_refund_line: bool = False) ->
     refund lines, unless ``replaces_refund_line``) did not; refused when that is nothing, or
     when it would give back a one-time order not refunded."""
     credits = []
+    credited = credited_of(lines, refund_lines=not replaces_refund_line)
     for line in lines:
-        remaining = line.amount - credited_so_far(line, refund_lines=not replaces_refund_line)
+        remaining = line.amount - credited[line.pk]
         if remaining != 0:
             credits.append(_Credit(line, remaining))
     if not credits:
@@ -1117,10 +1136,9 @@ def _credits_the_rest(invoice: Invoice, credits: list[_Credit]) -> bool:
     gave the order back (its tax too) on its own invoice, so what this invoice still asks for
     it (the tax on an order paid at checkout before tax) stays asked, never taken off twice."""
     given = {credit.line.pk: credit.amount for credit in credits}
-    return all(
-        line.amount == given.get(line.pk, 0) + credited_so_far(line, refund_lines=False)
-        for line in invoice.lines.all()
-    )
+    lines = list(invoice.lines.all())
+    credited = credited_of(lines, refund_lines=False)
+    return all(line.amount == given.get(line.pk, 0) + credited[line.pk] for line in lines)
 
 
 @receiver(order_refunded, dispatch_uid="billing.invoicing.credit_refund")
@@ -1152,7 +1170,7 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
             # Given back already: by a credit note, or as a line of a finalized month.
             if (
                 builder.credit_note_lines(order_id).exists()
-                or _month_refund_lines(order_id)
+                or _month_refund_lines([order_id])
                 .exclude(invoice__status=InvoiceStatus.DRAFT)
                 .exists()
             ):
