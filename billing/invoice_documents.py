@@ -88,7 +88,8 @@ def _line(line: InvoiceLine, sign: int) -> DocumentLine:
     return DocumentLine(
         description=line.description,
         quantity=quantity.normalize() if quantity else Decimal(0),
-        unit=UNITS.get(line.kind, "unit"),
+        # A credit note's line gives back the line it credits, in that line's unit.
+        unit=UNITS.get(line.credited_line.kind if line.credited_line else line.kind, "unit"),
         unit_amount=unit_amount,
         amount=amount,
         breakdown=_slices(line.breakdown or {}),
@@ -140,7 +141,10 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         currency=invoice.currency,
         seller=_party(snapshot.get("seller", settings.BILLING_SELLER)),
         buyer=_party(snapshot.get("buyer", {})),
-        lines=tuple(_line(line, sign) for line in invoice.lines.order_by("position", "id")),
+        lines=tuple(
+            _line(line, sign)
+            for line in invoice.lines.select_related("credited_line").order_by("position", "id")
+        ),
         tax_rate=invoice.tax_rate,
         reverse_charge=invoice.reverse_charge,
         subtotal=invoice.subtotal * sign,
