@@ -6,7 +6,7 @@ must write (a vendor's reply to a review) keeps them too, with its own codes:
 ``require_text``."""
 
 from edgeplug.errors import DomainError, ReasonRequired, ReasonTooLong
-from edgeplug.text import refuse_nul
+from edgeplug.text import refuse_nul, says_nothing
 
 
 def require_text(
@@ -20,13 +20,14 @@ def require_text(
     field: str | None = None,
 ) -> str:
     """The text without surrounding whitespace; refused when it holds NUL (``nul_character``),
-    when that leaves nothing (``missing``, with ``missing_detail``) or more than ``max_length``
-    characters (``too_long``, naming the limit and the ``name`` of what was written); each
-    refusal names the request ``field`` that holds the text (by default, its ``name``)."""
+    when that leaves nothing to read (``says_nothing``: ``missing``, with ``missing_detail``)
+    or more than ``max_length`` characters (``too_long``, naming the limit and the ``name`` of
+    what was written); each refusal names the request ``field`` that holds the text (by
+    default, its ``name``)."""
     field = field or name
     refuse_nul(text or "", field=field)
     text = (text or "").strip()
-    if not text:
+    if says_nothing(text):
         raise missing(missing_detail, field=field)
     if max_length is not None and len(text) > max_length:
         raise too_long(
@@ -52,6 +53,6 @@ def require_reason(reason: str | None, *, max_length: int | None) -> str:
 def optional_reason(reason: str | None, *, max_length: int | None) -> str:
     """``require_reason`` for a reason that may be left out: blank (or None) is ``""``, anything
     else is stripped and refused when longer than ``max_length`` (``reason_too_long``)."""
-    if not (reason or "").strip():
+    if says_nothing(reason or ""):
         return ""
     return require_reason(reason, max_length=max_length)

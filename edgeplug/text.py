@@ -15,6 +15,7 @@ Names other people read (devices, plans) take this rule too. The marks U+200E/U+
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import NoReturn
 
@@ -47,6 +48,13 @@ def unprintable(text: str) -> str | None:
     if _BIDI.match(found.group()):
         return f"holds the bidirectional control {code}, which shows text in another order"
     return f"holds the control character {code}, which documents cannot carry"
+
+
+def says_nothing(text: str) -> bool:
+    """Whether ``text`` shows nothing: only whitespace and invisible format characters (a
+    zero-width space U+200B, a word joiner U+2060, a byte order mark U+FEFF …), which
+    ``str.strip`` keeps. A reason or a reply made of them reads as blank."""
+    return all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
 
 
 def _strings(data) -> Iterator[str]:

@@ -85,7 +85,11 @@ DECISIONS = {
 LIMITED = [name for name in DECISIONS if name != "review a run"]  # a run's reason is a TEXT
 
 
-@pytest.mark.parametrize("blank", ["", "   ", "\n\t "])
+# A zero-width space, a byte order mark and a word joiner show nothing: str.strip keeps them.
+INVISIBLE = ["\u200b", " \ufeff\u2060 ", "\u3000\xa0"]
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t ", *INVISIBLE])
 @pytest.mark.parametrize("decision", DECISIONS)
 def test_a_decision_without_a_reason_is_refused_and_changes_nothing(decision, blank):
     decide, recorded = DECISIONS[decision]()
@@ -111,7 +115,7 @@ def test_the_reason_is_recorded_without_surrounding_whitespace(decision):
     assert recorded() == "sent to the wrong company"
 
 
-@pytest.mark.parametrize("blank", [None, "", "   ", "\n\t "])
+@pytest.mark.parametrize("blank", [None, "", "   ", "\n\t ", *INVISIBLE])
 def test_an_optional_reason_left_blank_is_recorded_as_empty(blank):
     assert reasons.optional_reason(blank, max_length=300) == ""
 
