@@ -57,7 +57,7 @@ class CertificationRunAdmin(DecidedInAdminMixin, admin.ModelAdmin):
     list_filter = (AwaitingReviewFilter, "level", "status", "review_status", "tenant", AgeFilter)
     search_fields = ("version__agent__name", "version__version", "tenant__slug")
     date_hierarchy = "created_at"
-    list_select_related = ("version__agent", "tenant")
+    list_select_related = ("version__agent__tenant", "tenant")
     fieldsets = (
         (None, {"fields": ("version", "vendor", *RUN_STATE_FIELDS)}),
         ("Timing", {"fields": RUN_TIMING_FIELDS}),
