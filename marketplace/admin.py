@@ -219,6 +219,9 @@ class HideReviewForm(forms.ModelForm):
             "Give a reason to hide the review from the catalogue (on a hidden review, a new "
             "reason replaces the old one); clear it to show it."
         ),
+        # The page sends the reason it showed: saving a page left open changes only what its
+        # reviewer changed there, never undoes another's decision made since.
+        show_hidden_initial=True,
     )
 
     class Meta:
@@ -255,6 +258,8 @@ class ReviewAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        if "hidden_reason" not in form.changed_data:
+            return  # as the page showed it: whatever another reviewer decided since stands
         reason = form.cleaned_data["hidden_reason"].strip()
         if reason:
             reviews.hide_review(obj, reason, actor=request.user, request=request)

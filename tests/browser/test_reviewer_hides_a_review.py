@@ -1,0 +1,45 @@
+"""A reviewer hides and shows customer reviews on the review's admin page, in Chromium. A page
+left open while another reviewer hid the review saved as it was loaded (its reason box empty)
+showed the review again, with no word of the other's decision (found by a review)."""
+
+import pytest
+
+from marketplace import reviews
+from marketplace.models import Review
+from tests.factories import ReviewFactory
+
+pytestmark = pytest.mark.browser
+
+
+def _save(journey, reason: str | None = None) -> None:
+    page = journey.page
+    if reason is not None:
+        page.get_by_label("Hide with reason").fill(reason)
+    journey.click(page.get_by_role("button", name="Save", exact=True))
+
+
+def test_a_page_left_open_does_not_undo_a_review_hidden_since(journey, staff_user):
+    review = ReviewFactory()
+    first, second = staff_user("reviewers"), staff_user("reviewers")
+    journey.sign_in(first)
+    journey.goto(f"/admin/marketplace/review/{review.pk}/change/")
+
+    reviews.hide_review(review, "abusive language", actor=second)
+    _save(journey)
+
+    review = Review.objects.get(pk=review.pk)
+    assert (review.hidden_reason, review.hidden_by) == ("abusive language", second)
+
+
+def test_a_reviewer_hides_a_review_then_shows_it_again(journey, staff_user):
+    review = ReviewFactory()
+    journey.sign_in(staff_user("reviewers"))
+    change = f"/admin/marketplace/review/{review.pk}/change/"
+    journey.goto(change)
+    _save(journey, "Spam")
+    assert Review.objects.get(pk=review.pk).hidden_reason == "Spam"
+
+    journey.goto(change)
+    _save(journey, "")
+    review = Review.objects.get(pk=review.pk)
+    assert (review.hidden_at, review.hidden_reason) == (None, "")
