@@ -135,6 +135,20 @@ class UnknownParameter(BadRequest, code="unknown_parameter"):
         return {"errors": {name: ["Unknown parameter."] for name in self.parameters}}
 
 
+class RepeatedParameter(BadRequest, code="repeated_parameter"):
+    """A query parameter given more than once (``?status=active&status=revoked``): every
+    parameter of the API takes one value, and the last one was read alone, so the client took
+    a list filtered on one of its values for the list it asked. ``errors`` names each one."""
+
+    def __init__(self, repeated: Iterable[str]):
+        self.parameters = sorted(repeated)
+        names = ", ".join(repr(name) for name in self.parameters)
+        super().__init__(f"Give each query parameter once: {names} came more than once.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": {name: ["Give this parameter once."] for name in self.parameters}}
+
+
 class Conflict(DomainError, code="conflict", status=409):
     """The request clashes with the object's current state."""
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from edgeplug.core.error_views import error_response, is_api, nul_in_url
 from edgeplug.core.logging import request_id_var
 from edgeplug.core.published_parameters import published_parameters
-from edgeplug.errors import UnknownParameter
+from edgeplug.errors import RepeatedParameter, UnknownParameter
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -55,10 +55,12 @@ class RefuseUnknownQueryParametersMiddleware:
     schema (``edgeplug.core.published_parameters``) is refused ``400 unknown_parameter``,
     naming it and the ones the operation takes: a misspelt filter (``?statuss=refunded``,
     ``?page_sise=5``) was ignored, and the client took the unfiltered answer for the one it
-    asked. Before the view, as an unknown ``?format=`` is refused before anything else.
-    Only operations of the schema are checked (the schema and its docs page check their own,
-    ``edgeplug.core.schema_views``): not a method the view does not answer (405), nor
-    anything outside /api/."""
+    asked. Before the view, as an unknown ``?format=`` is refused before anything else. A
+    parameter given twice is refused too (``400 repeated_parameter``): each takes one value
+    (``published_parameters`` refuses a schema publishing a list), and the last one given
+    was read alone. Only operations of the schema are checked (the schema and its docs page
+    check their own, ``edgeplug.core.schema_views``): not a method the view does not answer
+    (405), nor anything outside /api/."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -80,4 +82,7 @@ class RefuseUnknownQueryParametersMiddleware:
         unknown = set(request.GET) - published
         if unknown:
             return error_response(UnknownParameter(unknown, published))
+        repeated = {name for name, values in request.GET.lists() if len(values) > 1}
+        if repeated:
+            return error_response(RepeatedParameter(repeated))
         return None

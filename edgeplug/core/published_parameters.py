@@ -45,11 +45,14 @@ def _from_schema(urlconf: str) -> Published:
         view = generator.create_view(callback, method)
         operation = paths.get(generator.coerce_path(path, method, view), {}).get(method.lower())
         if operation is not None:  # else left out of the schema: not an operation of the API
-            published[callback, method] = frozenset(
-                parameter["name"]
-                for parameter in operation.get("parameters", ())
-                if parameter["in"] == "query"
-            )
+            query = [p for p in operation.get("parameters", ()) if p["in"] == "query"]
+            if lists := [p["name"] for p in query if p["schema"].get("type") == "array"]:
+                # The middleware refuses a repeated parameter: each takes one value.
+                raise ImproperlyConfigured(
+                    f"{method} {path} publishes the query parameters {lists} as lists: "
+                    "RefuseUnknownQueryParametersMiddleware refuses a parameter given twice."
+                )
+            published[callback, method] = frozenset(parameter["name"] for parameter in query)
     operations = sum(len(item) for item in paths.values())
     if len(published) != operations:
         # A schema path no endpoint gives (SCHEMA_PATH_PREFIX_TRIM, camelized names...):

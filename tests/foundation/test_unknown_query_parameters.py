@@ -129,3 +129,20 @@ def test_every_operation_refuses_what_it_does_not_publish_and_takes_what_it_does
     assert checked > 70
     general = schema["paths"]["/api/v1/orders"]["get"]["responses"]["400"]["description"]
     assert "query parameter (unknown_parameter) this operation does not publish" in general
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=completed&status=refunded",  # read as status=refunded alone
+        "ordering=bogus&ordering=id",  # the bad value hidden by a good one
+        "page_size=abc&page_size=5",
+    ],
+)
+def test_a_parameter_given_twice_is_refused_naming_it(buyer, query):
+    client, _, _ = buyer
+    response = client.get(f"/api/v1/orders?{query}")
+    name = query.split("=")[0]
+    assert _refusal(response) == (400, "repeated_parameter")
+    assert response.json()["errors"] == {name: ["Give this parameter once."]}
+    assert f"'{name}' came more than once" in response.json()["detail"]
