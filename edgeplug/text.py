@@ -57,6 +57,15 @@ def says_nothing(text: str) -> bool:
     return all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
 
 
+def invisible(text: str) -> str | None:
+    """Why ``text`` cannot be an identifier people compare by eye (a hardware id): it holds an
+    invisible format character, so it reads as another one it is not equal to; else None."""
+    for char in text:
+        if unicodedata.category(char) == "Cf":
+            return f"holds the invisible character U+{ord(char):04X}, which reads as nothing"
+    return None
+
+
 def _strings(data) -> Iterator[str]:
     """Every string in parsed JSON ``data``: keys and values, however deep."""
     stack = [data]

@@ -5,6 +5,7 @@ run and what to stop."""
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -16,7 +17,7 @@ from edgeplug.audit.services import record_change
 from edgeplug.certificates import sha256_label
 from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.tenancy.models import Tenant
-from edgeplug.text import unprintable
+from edgeplug.text import invisible, unprintable
 from marketplace.certified import current_certificate, current_certificates
 from marketplace.errors import (
     DeviceExists,
@@ -86,6 +87,11 @@ def register_device(
     for label, text in (("name", name), ("hardware_id", hardware_id)):
         if refusal := unprintable(text):
             raise InvalidDeviceText(label, refusal)
+    # One piece of hardware, one id: written alike however its characters were composed
+    # ("é" or "e" and its accent), and nothing invisible that would make it another.
+    if refusal := invisible(hardware_id):
+        raise InvalidDeviceText("hardware_id", refusal)
+    hardware_id = unicodedata.normalize("NFC", hardware_id)
     if core not in target_cores():
         raise InvalidCore(
             f"core: {core!r} is not a core a package may target; one of "

@@ -1,5 +1,7 @@
 """Devices: a token shown once, stored hashed, rotated and revoked; devices are per tenant."""
 
+import unicodedata
+
 import pytest
 
 from edgeplug.audit.models import AuditEvent
@@ -55,6 +57,15 @@ def test_hardware_id_is_unique_per_tenant(customer):
     assert (again.status_code, again.json()["code"]) == (409, "device_exists")
 
 
+def test_a_hardware_id_composed_otherwise_is_the_same_hardware(customer):
+    """ "é" sent as one character or as "e" and its accent: one device, not two."""
+    client, _ = customer
+    assert register(client, hardware_id="caf\u00e9-01").status_code == 201
+    again = register(client, hardware_id=unicodedata.normalize("NFD", "caf\u00e9-01"))
+    assert (again.status_code, again.json()["code"]) == (409, "device_exists")
+    assert Device.objects.get().hardware_id == "caf\u00e9-01"
+
+
 def test_other_tenants_devices_are_404_and_roles_are_checked(member_client):
     alice, _ = member_client("admin")
     bob, _ = member_client("admin")
@@ -94,6 +105,8 @@ def test_a_core_no_package_may_target_is_refused(customer, core):
         ("gw\x1b[2J", "hw-1", "name"),  # a terminal escape in the tenant's device reports
         ("gw \u202e1-wg", "hw-1", "name"),  # reads "gw gw-1" and is another string
         ("gw", "hw-\u20661", "hardware_id"),
+        ("gw", "caf\u00e9-01\u200b", "hardware_id"),  # reads as "café-01", is another id
+        ("gw", "hw\u20601", "hardware_id"),  # a word joiner
     ],
 )
 def test_a_device_name_or_hardware_id_with_a_control_character_is_refused(
