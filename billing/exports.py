@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from billing import invoice_documents
 from billing.csv_stream import csv_lines
+from billing.documents.document import declared_vat_rate
 from billing.models import AMOUNT_DUE, Invoice, InvoiceLine, InvoiceStatus, line_agent
 from billing.periods import month_label
 from edgeplug.timefmt import utc_iso
@@ -66,6 +67,11 @@ def _instant(value, row: dict) -> str:
     return _when(value)
 
 
+def _declared_rate(rate, row: dict) -> str:
+    """The rate the invoice declares (0.00 under reverse charge): subtotal times it is tax."""
+    return f"{declared_vat_rate(rate, row['reverse_charge']):.2f}"
+
+
 def _buyer(key: str) -> Callable[[object, dict], str]:
     return lambda snapshot, row: ((snapshot or {}).get("buyer") or {}).get(key, "")
 
@@ -86,7 +92,7 @@ _INVOICE_COLUMNS: tuple[tuple[str, str, Callable[[object, dict], object]], ...] 
     ("period", "period_start", lambda start, row: month_label(start)),
     ("currency", "currency", _as_is),
     ("subtotal", "subtotal", _money),
-    ("tax_rate", "tax_rate", lambda rate, row: f"{rate}"),
+    ("tax_rate", "tax_rate", _declared_rate),
     ("reverse_charge", "reverse_charge", lambda reverse, row: "yes" if reverse else "no"),
     ("tax", "tax", _money),
     ("total", "total", _money),

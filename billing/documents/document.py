@@ -72,6 +72,12 @@ class DocumentLine:
     breakdown: tuple[Mapping[str, Any], ...] = ()
 
 
+def declared_vat_rate(tax_rate: Decimal, reverse_charge: bool) -> Decimal:
+    """The VAT rate a document prints and declares: nothing is charged under reverse charge
+    (category AE, 0 %), whatever rate the buyer's account gives."""
+    return Decimal(0) if reverse_charge else tax_rate
+
+
 @dataclass(frozen=True)
 class InvoiceDocument:
     kind: str  # "invoice" or "credit_note"
@@ -119,8 +125,8 @@ class InvoiceDocument:
 
     @property
     def vat_rate(self) -> Decimal:
-        """The rate printed and declared: nothing is charged under reverse charge."""
-        return Decimal(0) if self.reverse_charge else self.tax_rate
+        """The rate printed and declared (``declared_vat_rate``)."""
+        return declared_vat_rate(self.tax_rate, self.reverse_charge)
 
     @property
     def prepaid_label(self) -> str:

@@ -13,8 +13,8 @@ import pytest
 from billing import exports, invoicing
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
-from tests.factories import TenantFactory
-from tests.invoicing.conftest import FEB
+from tests.factories import TenantFactory, VendorTenantFactory
+from tests.invoicing.conftest import FEB, Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -279,3 +279,19 @@ def test_exporting_thousands_of_invoices_keeps_memory_bounded(settings):
         else:
             # Loading every row would take about four times the memory at four times the rows.
             assert peak_many < 2 * peak_few, (name, peak_few, peak_many)
+
+
+def test_a_reverse_charged_invoice_exports_the_rate_it_declares(admin_session):
+    """Its PDF and e-invoice declare category AE at 0 %; the CSV gave the account's 19.00,
+    so subtotal times the rate was not its tax (found by a review)."""
+    customer = Customer(TenantFactory(), VendorTenantFactory())
+    customer.account(reverse_charge=True, country="FR", tax_id="FR40123456824")
+    customer.ran(customer.metered(since=FEB), FEB, 3)
+    invoicing.close_billing_period(FEB)
+    invoice = invoicing.finalize_invoice(Invoice.objects.get(tenant=customer.tenant))
+    client, _ = admin_session("finance")
+
+    (row,) = read_csv(client.get(f"{EXPORTS}invoices.csv", {"period": "2026-02"}))
+
+    assert (row["number"], row["reverse_charge"]) == (invoice.number, "yes")
+    assert (row["tax_rate"], row["tax"]) == ("0.00", "0.00")
