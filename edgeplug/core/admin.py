@@ -229,9 +229,12 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
     def decide(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not in_staff_group(request.user, StaffGroup.REVIEWERS):
-            raise PermissionDenied
         obj = get_object_or_404(self.model, pk=object_id)
+        if not in_staff_group(request.user, StaffGroup.REVIEWERS):
+            try:  # the action's rule says why: not_a_reviewer
+                check_reviewer(request.user, obj.tenant)
+            except Forbidden as refusal:
+                raise PermissionDenied(refusal) from refusal
         self._decide(request, obj)
         return redirect(object_page(self, request, obj.pk, "change"))
 

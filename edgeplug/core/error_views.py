@@ -98,9 +98,15 @@ def bad_request(request, exception=None):
 
 def permission_denied(request, exception=None):
     """A ``PermissionDenied`` raised outside a DRF view (the admin's own refusals and those of
-    the project's admin pages, for one), audited as the API's and the portal's 403s are."""
+    the project's admin pages, for one), audited as the API's and the portal's 403s are; one
+    raised with an action's ``Forbidden`` is audited with its code and says its sentence."""
     detail = str(exception) if exception is not None and exception.args else ""
-    record_denial(request, detail=detail)
+    refusal = exception.args[0] if detail else None
+    if isinstance(refusal, DomainError):  # an action's own refusal: its code, its sentence
+        detail = refusal.detail
+        record_denial(request, code=refusal.code, detail=detail)
+    else:
+        record_denial(request, detail=detail)
     if is_api(request):
         return error_response(Forbidden(str(drf_exceptions.PermissionDenied.default_detail)))
     if page := _own_page(settings.PERMISSION_DENIED_PAGES, request):

@@ -33,7 +33,10 @@ def test_a_staff_user_outside_reviewers_refused_a_decision_is_audited(admin_sess
     assert event.actor == user
     assert event.target == f"POST {url}"
     assert event.details["view"].startswith("admin:")
-    assert event.details["code"] == "permission_denied"
+    # The action's own refusal, as every door answers it (it was a bare permission_denied).
+    sentence = "Only reviewers decide on certification runs and workflow packages."
+    assert (event.details["code"], event.details["detail"]) == ("not_a_reviewer", sentence)
+    assert sentence in response.content.decode()
     run.refresh_from_db()
     assert run.review_status == "pending"
 
