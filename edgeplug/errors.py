@@ -135,6 +135,25 @@ class UnknownParameter(BadRequest, code="unknown_parameter"):
         return {"errors": {name: ["Unknown parameter."] for name in self.parameters}}
 
 
+class BodyNotTaken(BadRequest, code="unknown_field"):
+    """A body sent to an operation that takes none (revoking a device, rotating its token):
+    each field it names is unknown, as a body field an operation does not take is. Accepted,
+    the operation went ahead and dropped what the client meant it to read (a reason)."""
+
+    def __init__(self, fields: Iterable[str]):
+        self.fields = sorted(fields)
+        names = ", ".join(repr(name) for name in self.fields)
+        super().__init__(f"This operation takes no body: unknown field {names}.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": {name: ["Unknown field."] for name in self.fields}}
+
+
+class UnreadableBody(BadRequest, code="malformed_request"):
+    """A body that is not JSON, a form or nothing, sent to an operation that takes none: it
+    went ahead on a request that is not what its client meant to send."""
+
+
 class RepeatedParameter(BadRequest, code="repeated_parameter"):
     """A query parameter given more than once (``?status=active&status=revoked``): every
     parameter of the API takes one value, and the last one was read alone, so the client took

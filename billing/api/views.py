@@ -10,7 +10,7 @@ from billing import payments, webhooks
 from billing.api import serializers as s
 from billing.models import PaymentMethod
 from edgeplug.core.schema import error_response
-from edgeplug.core.serializers import validated
+from edgeplug.core.serializers import refuse_body, validated
 from edgeplug.tenancy.permissions import CanBuy
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
 
@@ -54,6 +54,7 @@ class SetupIntentCreate(SavedCards):
         request=None, responses={201: s.SetupStartedSerializer, 502: error_response(502)}
     )
     def post(self, request):
+        refuse_body(request)
         started = payments.start_setup(request.tenant)
         return Response(s.SetupStartedSerializer(started).data, status=status.HTTP_201_CREATED)
 
@@ -80,7 +81,9 @@ class PaymentMethodDefault(SavedCards):
 
     @extend_schema(request=None, responses=s.PaymentMethodSerializer)
     def post(self, request, pk):
-        method = payments.make_default(_method(request, pk), actor=request.user, request=request)
+        method = _method(request, pk)
+        refuse_body(request)
+        method = payments.make_default(method, actor=request.user, request=request)
         return Response(s.PaymentMethodSerializer(method).data)
 
 

@@ -20,7 +20,7 @@ from edgeplug.accounts.services import (
     sign_in,
     start_totp_enrolment,
 )
-from edgeplug.core.serializers import validated
+from edgeplug.core.serializers import refuse_body, validated
 from edgeplug.core.throttling import AnonThrottle, AuthThrottle
 
 
@@ -123,6 +123,7 @@ class TotpEnrolView(APIView):
 
     @extend_schema(request=None, responses={201: s.TotpEnrolmentSerializer})
     def post(self, request):
+        refuse_body(request)
         enrolment = start_totp_enrolment(request.user)
         return Response(s.TotpEnrolmentSerializer(enrolment).data, status=status.HTTP_201_CREATED)
 

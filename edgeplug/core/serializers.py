@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 
+from edgeplug.errors import BodyNotTaken, UnreadableBody
 from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN, refuse_nul
 
 
@@ -151,6 +152,23 @@ def validated(serializer_class: type[serializers.Serializer], request, **context
     serializer = serializer_class(data=request.data, context={"request": request, **context})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def refuse_body(request) -> None:
+    """What ``validated`` is to an operation that takes no body (revoking a device, rotating
+    its token): a body is refused as its fields would be (``400 unknown_field``, naming
+    them), or as unreadable (JSON that is no object: ``malformed_request``; the parser's
+    refusals stand: ``malformed_json``, ``415`` for a media type the API does not read).
+    Accepted, the operation went ahead and dropped what the client meant it to read
+    ({"reason": "stolen"}). What clients send for "no body" (nothing, ``{}``, ``null``, a
+    form without fields) passes. Called once the object is found, as ``validated`` is:
+    another tenant's is a 404 whatever the body."""
+    data = request.data
+    if data is None or (hasattr(data, "keys") and not data):
+        return
+    if hasattr(data, "keys"):
+        raise BodyNotTaken(data.keys())
+    raise UnreadableBody("This operation takes no body: send none, or {}.")
 
 
 @functools.cache

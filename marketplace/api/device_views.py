@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from edgeplug.core.filters import BooleanFilter, FilterSet
 from edgeplug.core.schema import empty_for_schema, error_response
-from edgeplug.core.serializers import validated
+from edgeplug.core.serializers import refuse_body, validated
 from edgeplug.core.throttling import DeviceThrottle
 from edgeplug.tenancy.permissions import CanManageDevices
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
@@ -67,14 +67,18 @@ class DeviceDetail(TenantDevices, generics.RetrieveAPIView): ...
 class DeviceRotateToken(DeviceManagement):
     @extend_schema(request=None, responses=s.IssuedTokenSerializer)
     def post(self, request, pk):
-        issued = devices.rotate_token(_device(request, pk), actor=request.user, request=request)
+        device = _device(request, pk)
+        refuse_body(request)
+        issued = devices.rotate_token(device, actor=request.user, request=request)
         return Response(s.IssuedTokenSerializer(issued).data)
 
 
 class DeviceRevoke(DeviceManagement):
     @extend_schema(request=None, responses=s.DeviceSerializer)
     def post(self, request, pk):
-        device = devices.revoke_device(_device(request, pk), actor=request.user, request=request)
+        device = _device(request, pk)
+        refuse_body(request)
+        device = devices.revoke_device(device, actor=request.user, request=request)
         return Response(s.DeviceSerializer(device).data)
 
 

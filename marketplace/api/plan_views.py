@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from edgeplug.core.schema import empty_for_schema, error_response
-from edgeplug.core.serializers import validated
+from edgeplug.core.serializers import refuse_body, validated
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import plans
 from marketplace.api import commerce_serializers as s
@@ -118,7 +118,7 @@ class PlanRetire(APIView):
 
     @extend_schema(request=None, parameters=[ETAG], responses=s.PricePlanSerializer)
     def post(self, request, agent_id, plan_id):
-        plan = plans.retire_plan(
-            _own_plan(request, agent_id, plan_id), actor=request.user, request=request
-        )
+        plan = _own_plan(request, agent_id, plan_id)
+        refuse_body(request)
+        plan = plans.retire_plan(plan, actor=request.user, request=request)
         return _tagged(plan)

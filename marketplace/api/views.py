@@ -16,7 +16,7 @@ from certification.pipeline.actions import broker_refusal, check_level, submit_f
 from edgeplug.audit.services import record_if_denied
 from edgeplug.core.renderers import JsonErrorsMixin, OctetStreamRenderer, ZipRenderer
 from edgeplug.core.schema import error_response
-from edgeplug.core.serializers import represent, validated
+from edgeplug.core.serializers import refuse_body, represent, validated
 from edgeplug.core.throttling import DeviceThrottle
 from edgeplug.errors import DomainError, NotFound
 from edgeplug.tenancy.scoping import TenantScoped, get_for_request
@@ -66,6 +66,7 @@ class VendorKeyRevoke(APIView):
     @extend_schema(request=None, responses=s.VendorKeySerializer)
     def post(self, request, key_id):
         key = get_for_request(VendorKey.objects.all(), request, key_id=key_id)
+        refuse_body(request)
         key = services.revoke_key(key, actor=request.user, request=request)
         return Response(s.VendorKeySerializer(key).data)
 
