@@ -117,36 +117,55 @@ class UnknownReference(BadRequest, code="unknown_reference"):
         super().__init__(f"{field}: {detail}", field=field)
 
 
-class UnknownParameter(BadRequest, code="unknown_parameter"):
+class EachNamed(BadRequest):
+    """A refusal of several names of the request (query parameters, body fields), ``errors``
+    saying ``said`` of each, sorted: ``names_text`` lists them for the detail."""
+
+    said = ""
+
+    def __init__(self, names: Iterable[str], detail: str):
+        self.names = sorted(names)
+        super().__init__(detail)
+
+    @staticmethod
+    def names_text(names: Iterable[str]) -> str:
+        return ", ".join(repr(name) for name in sorted(names))
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": {name: [self.said] for name in self.names}}
+
+
+class UnknownParameter(EachNamed, code="unknown_parameter"):
     """A query parameter the operation does not publish in the API's schema (a misspelt filter,
     ``?statuss=refunded``): refused, as a body field it does not know is (``unknown_field``).
     Ignored, it answered as if nothing had been asked, and the client took the unfiltered
     list for the filtered one. ``errors`` names each such parameter, as ``unknown_field``'s
     names each field; the detail lists the parameters the operation takes."""
 
+    said = "Unknown parameter."
+
     def __init__(self, unknown: Iterable[str], published: Iterable[str]):
-        self.parameters = sorted(unknown)
-        names = ", ".join(repr(name) for name in self.parameters)
-        noun = "parameter" if len(self.parameters) == 1 else "parameters"
+        unknown = set(unknown)
+        noun = "parameter" if len(unknown) == 1 else "parameters"
         takes = ", ".join(sorted(published)) or "no query parameters"
-        super().__init__(f"Unknown query {noun} {names}: this operation takes {takes}.")
+        super().__init__(
+            unknown,
+            f"Unknown query {noun} {self.names_text(unknown)}: this operation takes {takes}.",
+        )
 
-    def extra(self) -> dict[str, Any]:
-        return {"errors": {name: ["Unknown parameter."] for name in self.parameters}}
 
-
-class BodyNotTaken(BadRequest, code="unknown_field"):
+class BodyNotTaken(EachNamed, code="unknown_field"):
     """A body sent to an operation that takes none (revoking a device, rotating its token):
     each field it names is unknown, as a body field an operation does not take is. Accepted,
     the operation went ahead and dropped what the client meant it to read (a reason)."""
 
-    def __init__(self, fields: Iterable[str]):
-        self.fields = sorted(fields)
-        names = ", ".join(repr(name) for name in self.fields)
-        super().__init__(f"This operation takes no body: unknown field {names}.")
+    said = "Unknown field."
 
-    def extra(self) -> dict[str, Any]:
-        return {"errors": {name: ["Unknown field."] for name in self.fields}}
+    def __init__(self, fields: Iterable[str]):
+        fields = set(fields)
+        super().__init__(
+            fields, f"This operation takes no body: unknown field {self.names_text(fields)}."
+        )
 
 
 class UnreadableBody(BadRequest, code="malformed_request"):
@@ -154,18 +173,19 @@ class UnreadableBody(BadRequest, code="malformed_request"):
     went ahead on a request that is not what its client meant to send."""
 
 
-class RepeatedParameter(BadRequest, code="repeated_parameter"):
+class RepeatedParameter(EachNamed, code="repeated_parameter"):
     """A query parameter given more than once (``?status=active&status=revoked``): every
     parameter of the API takes one value, and the last one was read alone, so the client took
     a list filtered on one of its values for the list it asked. ``errors`` names each one."""
 
-    def __init__(self, repeated: Iterable[str]):
-        self.parameters = sorted(repeated)
-        names = ", ".join(repr(name) for name in self.parameters)
-        super().__init__(f"Give each query parameter once: {names} came more than once.")
+    said = "Give this parameter once."
 
-    def extra(self) -> dict[str, Any]:
-        return {"errors": {name: ["Give this parameter once."] for name in self.parameters}}
+    def __init__(self, repeated: Iterable[str]):
+        repeated = set(repeated)
+        super().__init__(
+            repeated,
+            f"Give each query parameter once: {self.names_text(repeated)} came more than once.",
+        )
 
 
 class Conflict(DomainError, code="conflict", status=409):
