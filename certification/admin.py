@@ -27,6 +27,7 @@ from edgeplug.core.admin import (
     DecidedInAdminMixin,
     KeptInput,
     ReadOnlyAdminMixin,
+    VersionNameSearchMixin,
 )
 
 
@@ -50,7 +51,7 @@ class AwaitingReviewFilter(ChoicesFilter):
 
 
 @admin.register(CertificationRun)
-class CertificationRunAdmin(DecidedInAdminMixin, admin.ModelAdmin):
+class CertificationRunAdmin(VersionNameSearchMixin, DecidedInAdminMixin, admin.ModelAdmin):
     # Few, narrow columns: the list must show the review column at 1280 px beside both
     # sidebars. The vendor is part of the version's name; progress shows while running.
     list_display = ("id", "version", "level", "run_status", "review", "created")
@@ -111,7 +112,7 @@ class CertificationRunAdmin(DecidedInAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CertificateAdmin(VersionNameSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("version", "key_id", "issued_at", "expires_at")
     search_fields = ("version__agent__name", "key_id")
     readonly_fields = (

@@ -1,5 +1,6 @@
 """Admin building blocks shared by every app."""
 
+import re
 from collections.abc import Callable
 
 from django.contrib import admin, messages
@@ -263,3 +264,29 @@ class DecidedInAdminMixin(ReadOnlyAdminMixin):
 
     def decision_name(self, obj) -> str:
         return str(obj)
+
+
+# An agent version as the site names it: its vendor (optional), its agent, its version.
+_VERSION_NAME = re.compile(r"(?:(?P<vendor>[^/\s]+)/)?(?P<agent>[^/@\s]+)@(?P<version>\S+)")
+
+
+class VersionNameSearchMixin:
+    """A list whose rows show an agent version as the site names it (``vendor/agent@1.2.0``,
+    as the CLI and the portal name it too) finds the rows of the version searched by that
+    name, or by ``agent@1.2.0``: the search fields match one word each, so the name as
+    shown found nothing. ``version_lookup`` is the path from the row to its version."""
+
+    version_lookup = "version"
+
+    def get_search_results(self, request, queryset, search_term):
+        named = _VERSION_NAME.fullmatch(search_term.strip())
+        if named is None:
+            return super().get_search_results(request, queryset, search_term)
+        version = self.version_lookup
+        wanted = {
+            f"{version}__agent__name": named["agent"],
+            f"{version}__version": named["version"],
+        }
+        if named["vendor"]:
+            wanted[f"{version}__agent__tenant__slug"] = named["vendor"]
+        return queryset.filter(**wanted), False
