@@ -12,6 +12,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ProtocolError
+from urllib3.util.retry import Retry
 
 from marketplace.cli.config import Session, save_session
 from marketplace.cli.errors import CliError
@@ -38,10 +41,29 @@ def segment(text: str) -> str:
 
 def normalise_server(url: str) -> str:
     """``https://host[:port][/prefix]`` without a trailing slash; refuse anything else."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # an unclosed IPv6 bracket, ``http://[::1``
+        raise CliError("invalid_server", f"{url!r} is not a URL: {exc}") from exc
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise CliError("invalid_server", f"{url!r} is not an http:// or https:// URL")
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+class _StaleConnectionRetry(Retry):
+    """One more try of a GET (or HEAD) whose pooled connection the server closed as the
+    request left (its keep-alive ran out: gunicorn's is 2 s, the watch's interval too), which
+    ended ``status --watch`` in ``server_unreachable`` against a healthy server. Only that:
+    a read that timed out is not tried again (urllib3 counts both as read errors), nor a
+    refused connection, nor anything but GET and HEAD."""
+
+    def _is_read_error(self, err: Exception) -> bool:
+        return isinstance(err, ProtocolError)
+
+
+_RETRY = _StaleConnectionRetry(
+    total=1, connect=0, read=1, status=0, other=0, allowed_methods=frozenset({"GET", "HEAD"})
+)
 
 
 class ApiClient:
@@ -52,6 +74,8 @@ class ApiClient:
         self.session = session
         self.http = requests.Session()
         self.http.headers["Accept"] = "application/json"
+        for scheme in ("http://", "https://"):
+            self.http.mount(scheme, HTTPAdapter(max_retries=_RETRY))
 
     @classmethod
     def signed_in(cls, session: Session | None) -> ApiClient:

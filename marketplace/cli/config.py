@@ -12,6 +12,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from marketplace.cli.errors import CliError
 
@@ -53,7 +54,7 @@ def load_session() -> Session | None:
     """The stored session, or None when nobody has signed in yet."""
     path = session_path()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json_file(path)
         session = Session(**data)
         _check_session(session)
         return session
@@ -77,6 +78,17 @@ def save_session(session: Session) -> Path:
     path = session_path()
     write_private_file(path, json.dumps(asdict(session), indent=2).encode() + b"\n")
     return path
+
+
+def read_json_file(path: Path) -> Any:
+    """The JSON document in ``path``: ``OSError`` when it cannot be read, ``ValueError`` when
+    it is not JSON, nested deeper than the parser can follow included (a RecursionError,
+    which ended the command in a traceback)."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply to read") from exc
 
 
 def write_private_file(path: Path, content: bytes, *, overwrite: bool = True) -> None:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from edgeplug import signing
-from marketplace.cli.config import write_private_file
+from marketplace.cli.config import read_json_file, write_private_file
 from marketplace.cli.errors import CliError
 
 KEY_FILE_FORMAT = "edgeplug-signing-key"
@@ -31,7 +31,7 @@ def write_key_file(path: Path, keys: signing.KeyPair, *, overwrite: bool = False
 def load_key_file(path: Path) -> signing.KeyPair:
     """Read a key file; refuse it with ``invalid_key_file`` unless it is consistent."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_json_file(path)
     except FileNotFoundError as exc:
         raise CliError(
             "key_file_missing", f"{path} does not exist; create one with `edgeplug keygen`"

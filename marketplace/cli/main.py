@@ -10,7 +10,6 @@ from __future__ import annotations
 import getpass
 import hashlib
 import itertools
-import json
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -31,6 +30,7 @@ from marketplace.cli.config import (
     default_key_path,
     load_session,
     password_from_env,
+    read_json_file,
     save_session,
     session_path,
     write_output,
@@ -191,7 +191,7 @@ def logout() -> None:
     except CliError as error:
         if error.code != "invalid_config":
             raise
-        session_path().unlink(missing_ok=True)
+        _forget_session()
         click.echo(f"removed the unreadable session file {session_path()}")
         return
     if session is None:
@@ -211,8 +211,20 @@ def logout() -> None:
             f"token, which stays valid until it expires: {error.detail}",
         ) from error
     finally:
-        session_path().unlink(missing_ok=True)
+        _forget_session()
     click.echo(f"signed out of {session.server}")
+
+
+def _forget_session() -> None:
+    """Remove the session file; what stands in its place and is no file (a directory) is
+    ``invalid_config``, said, not a traceback."""
+    path = session_path()
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise CliError(
+            "invalid_config", f"{path} is not a session file and cannot be removed ({exc})"
+        ) from exc
 
 
 @cli.command("register-key", short_help="Register a signing key with your vendor account.")
@@ -559,7 +571,7 @@ def _read_signature(path: Path) -> bytes:
 
 def _read_json(path: Path, code: str) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json_file(path)
     except (OSError, ValueError) as exc:
         raise CliError(code, f"{path} is not readable JSON: {exc}") from exc
 

@@ -181,3 +181,43 @@ def test_a_config_directory_that_is_a_file_is_write_failed(cli):
     failed = cli("keygen")
     assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr
     assert failed.stderr.startswith("error: write_failed: could not write"), failed.stderr
+
+
+def test_a_server_url_that_is_no_url_is_invalid_server(cli, tmp_path):
+    """An unclosed IPv6 bracket ended login and fetch-keyset in a ValueError traceback."""
+    for command in (
+        ("login", "--server", "http://[::1", "--email", "dev@acme.example"),
+        ("fetch-keyset", "--server", "http://[::1", "--out", str(tmp_path / "keys.json")),
+    ):
+        result = cli.refused(*command, code="invalid_server")
+        assert "Traceback" not in result.stderr
+
+
+def test_json_nested_too_deeply_to_read_is_refused_with_each_files_code(cli, stub_api, tmp_path):
+    """A RecursionError traceback before, for a certificate, a key set, a key or a session."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    package = tmp_path / "a.epk"
+    package.write_bytes(make_package())
+    cli.ok("keygen")
+    keyset = tmp_path / "keys.json"
+    keyset.write_text(json.dumps({"keys": []}))
+    for command, code in (
+        (("verify", str(package), "--certificate", str(deep), "--keyset", str(keyset)), None),
+        (("sign", str(package), "--key", str(deep)), "invalid_key_file"),
+    ):
+        result = cli(*command)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert code is None or result.stderr.startswith(f"error: {code}:"), result.stderr
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    (cli.config_dir / "config.json").write_text("[" * 100_000)
+    cli.refused("status", "1", code="invalid_config")
+    assert "removed the unreadable session file" in cli.ok("logout")
+
+
+def test_logout_with_a_directory_for_a_session_file_says_so(cli):
+    """A directory where the session file goes: logout ended in IsADirectoryError."""
+    (cli.config_dir / "config.json").mkdir(parents=True)
+    result = cli.refused("logout", code="invalid_config")
+    assert "is not a session file and cannot be removed" in result.stderr
+    assert "Traceback" not in result.stderr
