@@ -60,7 +60,11 @@ class SetupIntentCreate(SavedCards):
 
 
 def _method(request, pk) -> PaymentMethod:
-    return get_for_request(PaymentMethod.objects.all(), request, pk=pk)
+    """The saved card an operation acts on (removing it, making it the default): neither
+    takes a body (``refuse_body``, once the card is found)."""
+    method = get_for_request(PaymentMethod.objects.all(), request, pk=pk)
+    refuse_body(request)
+    return method
 
 
 class PaymentMethodDetail(SavedCards):
@@ -81,9 +85,7 @@ class PaymentMethodDefault(SavedCards):
 
     @extend_schema(request=None, responses=s.PaymentMethodSerializer)
     def post(self, request, pk):
-        method = _method(request, pk)
-        refuse_body(request)
-        method = payments.make_default(method, actor=request.user, request=request)
+        method = payments.make_default(_method(request, pk), actor=request.user, request=request)
         return Response(s.PaymentMethodSerializer(method).data)
 
 

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from edgeplug.audit.models import AuditEvent
 from edgeplug.core.filters import FilterSet, UtcDateTimeFilter
 from edgeplug.core.schema import error_response
-from edgeplug.core.serializers import validated
+from edgeplug.core.serializers import refuse_body, validated
 from edgeplug.tenancy import serializers as s
 from edgeplug.tenancy.models import Membership
 from edgeplug.tenancy.permissions import IsTenantAdmin
@@ -47,7 +47,9 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(s.MembershipSerializer(membership).data)
 
     def destroy(self, request, pk=None):
-        remove_member(self.get_object(), actor=request.user, request=request)
+        membership = self.get_object()
+        refuse_body(request)
+        remove_member(membership, actor=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -28,6 +28,13 @@ def _device(request, pk) -> Device:
     return get_for_request(Device.objects.select_related("tenant"), request, pk=pk)
 
 
+def _acted_on(request, pk) -> Device:
+    """The device an operation that takes no body acts on (``refuse_body``, once found)."""
+    device = _device(request, pk)
+    refuse_body(request)
+    return device
+
+
 # Every view here but the device's own is for the tenant's admins and operators. Comments, not
 # docstrings, on these bases: the OpenAPI schema would print a docstring as the description of
 # every view.
@@ -67,18 +74,14 @@ class DeviceDetail(TenantDevices, generics.RetrieveAPIView): ...
 class DeviceRotateToken(DeviceManagement):
     @extend_schema(request=None, responses=s.IssuedTokenSerializer)
     def post(self, request, pk):
-        device = _device(request, pk)
-        refuse_body(request)
-        issued = devices.rotate_token(device, actor=request.user, request=request)
+        issued = devices.rotate_token(_acted_on(request, pk), actor=request.user, request=request)
         return Response(s.IssuedTokenSerializer(issued).data)
 
 
 class DeviceRevoke(DeviceManagement):
     @extend_schema(request=None, responses=s.DeviceSerializer)
     def post(self, request, pk):
-        device = _device(request, pk)
-        refuse_body(request)
-        device = devices.revoke_device(device, actor=request.user, request=request)
+        device = devices.revoke_device(_acted_on(request, pk), actor=request.user, request=request)
         return Response(s.DeviceSerializer(device).data)
 
 
@@ -136,6 +139,7 @@ class DeploymentDetail(DeviceManagement):
             device_id=pk,
             pk=deployment_id,
         )
+        refuse_body(request)
         devices.remove_deployment(deployment, actor=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -170,6 +170,7 @@ class AgentDetail(generics.RetrieveDestroyAPIView):
         agent = get_for_request(Agent.objects.all(), request, pk=kwargs["pk"])
         if not IsVendorPublisher().has_permission(request, self):
             self.permission_denied(request, IsVendorPublisher.message)
+        refuse_body(request)
         services.delete_agent(agent, actor=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

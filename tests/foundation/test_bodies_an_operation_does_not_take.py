@@ -63,3 +63,16 @@ def test_a_form_without_fields_goes_through(device):
     client, registered = device
     response = client.post(f"/api/v1/devices/{registered['id']}/rotate-token")  # multipart, {}
     assert response.status_code == 200, response.json()
+
+
+def test_a_delete_refuses_a_body_too(device):
+    """Every operation that takes none: removing a saved card, a member, a deployment or an
+    agent as well (a DELETE with {"reason": ...} went ahead and dropped it)."""
+    client, registered = device
+    url = f"/api/v1/devices/{registered['id']}/deployments/999999"
+    assert client.delete(url, {"reason": "x"}, format="json").status_code == 404  # found first
+    for member in client.get("/api/v1/tenant/members").json()["results"]:
+        response = client.delete(
+            f"/api/v1/tenant/members/{member['id']}", {"reason": "x"}, format="json"
+        )
+        assert (response.status_code, response.json()["code"]) == (400, "unknown_field")
