@@ -50,20 +50,26 @@ def unprintable(text: str) -> str | None:
     return f"holds the control character {code}, which documents cannot carry"
 
 
+def _invisible(char: str) -> bool:
+    """A format character (Unicode category Cf: a zero-width space U+200B, a word joiner
+    U+2060, a byte order mark U+FEFF …): it takes no room and shows nothing."""
+    return unicodedata.category(char) == "Cf"
+
+
 def says_nothing(text: str) -> bool:
-    """Whether ``text`` shows nothing: only whitespace and invisible format characters (a
-    zero-width space U+200B, a word joiner U+2060, a byte order mark U+FEFF …), which
-    ``str.strip`` keeps. A reason or a reply made of them reads as blank."""
-    return all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
+    """Whether ``text`` shows nothing: only whitespace and invisible format characters
+    (``_invisible``), which ``str.strip`` keeps. A reason or a reply made of them reads as
+    blank."""
+    return all(char.isspace() or _invisible(char) for char in text)
 
 
 def invisible(text: str) -> str | None:
     """Why ``text`` cannot be an identifier people compare by eye (a hardware id): it holds an
     invisible format character, so it reads as another one it is not equal to; else None."""
-    for char in text:
-        if unicodedata.category(char) == "Cf":
-            return f"holds the invisible character U+{ord(char):04X}, which reads as nothing"
-    return None
+    found = next((char for char in text if _invisible(char)), None)
+    if found is None:
+        return None
+    return f"holds the invisible character U+{ord(found):04X}, which reads as nothing"
 
 
 def _strings(data) -> Iterator[str]:
