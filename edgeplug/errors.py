@@ -117,6 +117,11 @@ class UnknownReference(BadRequest, code="unknown_reference"):
         super().__init__(f"{field}: {detail}", field=field)
 
 
+# What ``unknown_field`` says of each field it names, whichever check refuses it (a
+# serializer's, ``edgeplug.core.serializers.refuse_body``'s).
+UNKNOWN_FIELD = "Unknown field."
+
+
 class EachNamed(BadRequest):
     """A refusal of several names of the request (query parameters, body fields), ``errors``
     saying ``said`` of each, sorted: ``names_text`` lists them for the detail."""
@@ -159,7 +164,7 @@ class BodyNotTaken(EachNamed, code="unknown_field"):
     each field it names is unknown, as a body field an operation does not take is. Accepted,
     the operation went ahead and dropped what the client meant it to read (a reason)."""
 
-    said = "Unknown field."
+    said = UNKNOWN_FIELD
 
     def __init__(self, fields: Iterable[str]):
         fields = set(fields)

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 
-from edgeplug.errors import BodyNotTaken, UnreadableBody
+from edgeplug.errors import UNKNOWN_FIELD, BodyNotTaken, UnreadableBody
 from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN, refuse_nul
 
 
@@ -22,7 +22,7 @@ class StrictSerializerMixin:
             unknown = sorted(set(data.keys()) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {name: ["Unknown field."] for name in unknown}, code="unknown_field"
+                    {name: [UNKNOWN_FIELD] for name in unknown}, code="unknown_field"
                 )
         # A JSON object; a form's or multipart body's QueryDict (a dict too) holds only text.
         if isinstance(data, dict) and not isinstance(data, MultiValueDict):
