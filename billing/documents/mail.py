@@ -18,7 +18,7 @@ from billing.documents.document import InvoiceDocument
 from billing.documents.errors import InvalidInvoiceDocument
 from billing.documents.rendering import (
     TITLES,
-    money_back_mention,
+    credit_mention,
     settled_mention,
     settlement_rows,
 )
@@ -51,8 +51,8 @@ def build_invoice_email(
     ]
     if doc.is_credit_note:
         lines.append(f"It credits invoice {doc.credit_of}.")
-        if money_back := money_back_mention(doc):
-            lines.append(money_back)
+        if credit := credit_mention(doc):
+            lines.append(credit)
     else:
         lines += [f"{label}: {amount}" for label, amount in settlement_rows(doc)]
         lines.append(

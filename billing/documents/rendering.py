@@ -73,7 +73,7 @@ def render_html(doc: InvoiceDocument, *, asset_base: str | None = None) -> str:
         "settlement": settlement_rows(doc),
         "amount_due": format_amount(doc.amount_due, cur),
         "settled": settled_mention(doc),
-        "money_back": money_back_mention(doc),
+        "credit": credit_mention(doc),
         "reverse_charge_mention": REVERSE_CHARGE_MENTION,
         "einvoice": einvoice_supported(cur),
         "exponent": exponent(cur),
@@ -90,7 +90,7 @@ def settlement_rows(doc: InvoiceDocument) -> list[tuple[str, str]]:
         rows.append((doc.prepaid_label, abs(doc.prepaid)))
     if doc.credited:
         rows.append(("Credited by credit notes", doc.credited))
-    if _paid_by_the_buyer(doc):
+    if _paid_by_the_buyer(doc) and not doc.is_credit_note:
         rows.append(("Paid", doc.amount_paid))
     if doc.rounding:
         rows.append(("Rounding", doc.rounding))
@@ -98,18 +98,25 @@ def settlement_rows(doc: InvoiceDocument) -> list[tuple[str, str]]:
 
 
 def settled_mention(doc: InvoiceDocument) -> str:
-    """How a settled document says so ("" while something is due)."""
-    if not doc.paid:
+    """How a settled invoice says so ("" while something is due, and on a credit note, which
+    nobody pays: ``credit_mention`` says what becomes of it)."""
+    if not doc.paid or doc.is_credit_note:
         return ""
     settled_by = "Paid" if _paid_by_the_buyer(doc) else "Credited in full"
     return f"{settled_by} \N{EN DASH} nothing is due."
 
 
-def money_back_mention(doc: InvoiceDocument) -> str:
-    """How a credit note of a paid invoice says the money it gives back goes back ("" when
-    it gives none back in money)."""
-    if not doc.money_back:
+def credit_mention(doc: InvoiceDocument) -> str:
+    """What becomes of a credit note's credit: the money a note of a paid invoice gives back
+    and how, or what a note of an unpaid one takes off what that invoice asks ("" on an
+    invoice, and on a note whose lines' orders were refunded already: nothing is left)."""
+    if not doc.is_credit_note:
         return ""
+    if not doc.money_back:
+        if doc.amount_paid <= 0:
+            return ""
+        amount = format_amount(doc.amount_paid, doc.currency)
+        return f"{amount} is taken off what invoice {doc.credit_of} asks."
     amount = format_amount(doc.money_back, doc.currency)
     if doc.money_back_to_card:
         return f"{amount} is refunded to the card that paid invoice {doc.credit_of}."

@@ -23,7 +23,7 @@ from tests.commerce.conftest import (  # noqa: F401 - a fixture used here
     save_card,
     stripe_client,
 )
-from tests.dunning.conftest import INVOICES, TOTAL, signed_in
+from tests.dunning.conftest import GOOD, INVOICES, TOTAL, signed_in
 from tests.dunning.test_payment_admin import record_offline
 from tests.invoices.pdf_reading import pdf_text
 from tests.invoicing.conftest import JAN, Customer, credited_in_full
@@ -390,6 +390,28 @@ def test_the_note_says_how_its_money_went_back(invoiced, committed):
     text = " ".join(pdf_text(pdf.content).split())
     assert "14.28 EUR is paid back to you by bank transfer." in text
     assert "refunded to the card" not in text
+
+
+@pytest.mark.parametrize("paid_by", ["card", "nobody"])
+def test_a_note_says_what_becomes_of_its_credit_not_that_it_was_paid(
+    invoiced, committed, mailoutbox, paid_by
+):
+    """Nobody pays a credit note: its PDF has no "Paid" row, no amount or date due and no
+    "Paid \N{EN DASH} nothing is due"; it says where its credit goes, as its email does."""
+    from billing import invoicing
+
+    _, invoice = invoiced(card=GOOD if paid_by == "card" else None)
+    note = committed(invoicing.issue_credit_note, invoice)
+
+    body, pdf = note_email(mailoutbox, note)
+    text = " ".join(pdf.split())
+    told = {
+        "card": f"14.28 EUR is refunded to the card that paid invoice {invoice.number}.",
+        "nobody": f"14.28 EUR is taken off what invoice {invoice.number} asks.",
+    }[paid_by]
+    assert told in text and told in body
+    for wrong in ("Paid", "Amount due", "nothing is due", "Due "):
+        assert wrong not in text, (wrong, text)
 
 
 def test_which_notes_owe_a_card_refund_is_one_rule_in_python_and_in_a_query(
