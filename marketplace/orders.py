@@ -442,12 +442,7 @@ def sync_payment(payment_intent_id: str) -> Order | None:
     processor's current state, so duplicates and out-of-order deliveries change nothing."""
     outcome = payments.payment_status(payment_intent_id)
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("tenant", "plan")
-            .filter(payment_intent_id=payment_intent_id)
-            .first()
-        )
+        order = _locked_order_of(outcome)
         if order is None:
             return None
         _apply_outcome(order, outcome)
@@ -457,6 +452,22 @@ def sync_payment(payment_intent_id: str) -> Order | None:
         ):
             _mark_refunded(order, actor=None, request=None, source="processor")
     return order
+
+
+def _locked_order_of(outcome: payments.PaymentOutcome) -> Order | None:
+    """The order a PaymentIntent charges, locked: the one that stores it, else the one its
+    metadata names (``_charge``), of the tenant it names, while that order stores none: the
+    processor made the charge but its answer never reached us (down, or a timeout)."""
+    orders = Order.objects.select_for_update(no_key=True, of=("self",)).select_related(
+        "tenant", "plan"
+    )
+    stored = orders.filter(payment_intent_id=outcome.payment_intent_id).first()
+    if stored is not None or not outcome.payment_intent_id:
+        return stored
+    named, tenant = outcome.metadata.get("order", ""), outcome.metadata.get("tenant", "")
+    if not (named.isdigit() and tenant.isdigit()):
+        return None
+    return orders.filter(pk=int(named), tenant_id=int(tenant), payment_intent_id="").first()
 
 
 def _apply_outcome(order: Order, outcome: payments.PaymentOutcome) -> None:

@@ -142,3 +142,52 @@ def test_reading_or_replaying_an_order_awaiting_3d_secure_is_a_502_and_leaves_it
     read = client.get(f"/api/v1/orders/{placed.json()['id']}")
     assert (read.status_code, read.json()["status"]) == (200, "completed")
     assert Entitlement.objects.count() == 1
+
+
+def test_a_charge_whose_answer_was_lost_completes_its_order_when_its_webhook_comes(
+    processor, customer, agent, make_plan, api
+):
+    """The processor took the charge but its answer never reached us (down, or a timeout):
+    the order stores no PaymentIntent yet. The intent's success webhook names the order in
+    its metadata and completes it, instead of answering "no order" for ever."""
+    client, membership = customer
+    plan = make_plan("one_time", currency="EUR", amount=1500)
+    save_card(client)
+    processor.down()
+    assert_processor_error(place_order(client, agent, plan, "lost"), "POST /api/v1/orders")
+    order = Order.objects.get()
+    assert (order.status, order.payment_intent_id) == ("pending", "")
+    processor.up()
+
+    def charged(tenant_id: int) -> str:
+        """A charge the processor made for the order, its metadata naming ``tenant_id``, and
+        its success webhook delivered: the webhook's outcome."""
+        intent = stripe_client().v1.payment_intents.create(
+            params={
+                "amount": 1500,
+                "currency": "eur",
+                "customer": StripeCustomer.objects.get(tenant=membership.tenant).customer_id,
+                "payment_method": PaymentMethod.objects.get(tenant=membership.tenant).stripe_id,
+                "confirm": True,
+                "off_session": True,
+                "metadata": {"order": str(order.pk), "tenant": str(tenant_id)},
+            }
+        )
+        succeeded = {"id": intent.id, "object": "payment_intent"}
+        delivered = signed_webhook(
+            api, event(f"evt_{intent.id}", "payment_intent.succeeded", succeeded)
+        )
+        assert delivered.status_code == 200, delivered.content
+        return intent.id
+
+    # Metadata naming the order with another tenant is no charge of this order.
+    charged(membership.tenant_id + 1)
+    order.refresh_from_db()
+    assert (order.status, order.payment_intent_id) == ("pending", "")
+    # What the processor made of the request whose answer was lost: the order's charge.
+    intent_id = charged(membership.tenant_id)
+    order.refresh_from_db()
+    assert (order.status, order.payment_intent_id) == ("completed", intent_id)
+    assert Entitlement.objects.filter(tenant=membership.tenant).count() == 1
+    read = client.get(f"/api/v1/orders/{order.pk}")
+    assert read.json()["status"] == "completed"
