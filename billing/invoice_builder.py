@@ -105,11 +105,11 @@ class DraftSpec:
 
 @dataclass
 class _Window:
-    """The hours of one entitlement's usage: [start, end) rounded to whole hours."""
+    """The hours of one entitlement's usage: disjoint [start, end) ranges of whole hours, in
+    order (``end`` None: open)."""
 
     entitlement: Entitlement
-    start: datetime
-    end: datetime | None
+    ranges: tuple[tuple[datetime, datetime | None], ...]
 
 
 # --- entitlements and their usage windows ----------
@@ -134,35 +134,55 @@ def _metered_entitlements_of(
     return by_tenant
 
 
+def _hours_valid(entitlement: Entitlement) -> tuple[datetime, datetime | None]:
+    """The whole hours an entitlement is valid in: from the hour it starts to the end of the
+    hour it ends."""
+    until = entitlement.valid_until
+    return hour_of(entitlement.valid_from), None if until is None else _ceil_hour(until)
+
+
 def _windows(entitlements: Iterable[Entitlement]) -> list[_Window]:
-    """Each hour of an agent's usage goes to the entitlement most recently started before it."""
+    """Each hour of an agent's usage goes to the entitlement valid in it that started last
+    (``entitlements`` in (valid_from, id) order per agent): one started later takes its hours
+    from an earlier one only while it is valid itself. An hour none is valid in goes to none."""
     by_agent: dict[int, list[Entitlement]] = defaultdict(list)
     for entitlement in entitlements:
         by_agent[entitlement.agent_id].append(entitlement)
     windows = []
     for agent_entitlements in by_agent.values():
         for index, entitlement in enumerate(agent_entitlements):
-            successor = (
-                agent_entitlements[index + 1] if index + 1 < len(agent_entitlements) else None
-            )
-            if successor is not None:
-                end = hour_of(successor.valid_from)
-            elif entitlement.valid_until is not None:
-                end = _ceil_hour(entitlement.valid_until)
-            else:
-                end = None
-            windows.append(_Window(entitlement, hour_of(entitlement.valid_from), end))
+            ranges = [_hours_valid(entitlement)]
+            for later in agent_entitlements[index + 1 :]:
+                ranges = _without(ranges, *_hours_valid(later))
+            windows.append(_Window(entitlement, tuple(ranges)))
     return windows
 
 
-def _bounds(window: _Window, start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    return max(start, window.start), end if window.end is None else min(end, window.end)
+def _without(ranges, cut_start: datetime, cut_end: datetime | None):
+    """``ranges`` less [cut_start, cut_end), empty pieces dropped."""
+    kept = []
+    for start, end in ranges:
+        if start < cut_start:
+            kept.append((start, cut_start if end is None else min(end, cut_start)))
+        if cut_end is not None and (end is None or end > cut_end):
+            kept.append((max(start, cut_end), end))
+    return [(start, end) for start, end in kept if end is None or start < end]
+
+
+def _ranges_in(window: _Window, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The window's ranges cut to [start, end), empty ones dropped."""
+    cut = [
+        (max(start, low), end if high is None else min(end, high)) for low, high in window.ranges
+    ]
+    return [(low, high) for low, high in cut if low < high]
 
 
 def _rollups(tenant_id: int, window: _Window, start: datetime, end: datetime):
-    low, high = _bounds(window, start, end)
+    in_window = Q(pk__in=[])
+    for low, high in _ranges_in(window, start, end):
+        in_window |= Q(hour__gte=low, hour__lt=high)
     rows = UsageHour.objects.filter(
-        tenant_id=tenant_id, agent_id=window.entitlement.agent_id, hour__gte=low, hour__lt=high
+        in_window, tenant_id=tenant_id, agent_id=window.entitlement.agent_id
     )
     return rows.order_by("hour", "device_id")
 
@@ -193,20 +213,22 @@ def _rollup_totals(
     in [start, end).
 
     On PostgreSQL the database sums and digests, up to 500 windows a query (one row each comes
-    back); elsewhere (SQLite) the same text is built and hashed in Python, so both give the
-    same digest. An empty range reads nothing."""
+    back, whatever number of ranges it has); elsewhere (SQLite) the same text is built and
+    hashed in Python, so both give the same digest. An empty range reads nothing."""
     results: list[RollupTotal | None] = [None] * len(asked)
     pending = []
     for index, (tenant_id, window, start, end) in enumerate(asked):
-        low, high = _bounds(window, start, end)
-        if low >= high:
+        ranges = _ranges_in(window, start, end)
+        if not ranges:
             results[index] = (0, 0, _EMPTY_DIGEST)
         elif connection.vendor == "postgresql":
-            pending.append((index, tenant_id, window.entitlement.agent_id, low, high))
+            agent_id = window.entitlement.agent_id
+            pending.append([(index, tenant_id, agent_id, low, high) for low, high in ranges])
         else:
             results[index] = _rollup_total_in_python(tenant_id, window, start, end)
     for first in range(0, len(pending), _WINDOWS_PER_QUERY):
-        chunk = pending[first : first + _WINDOWS_PER_QUERY]
+        # A window's ranges share its key: the database sums and digests them as one.
+        chunk = [row for rows in pending[first : first + _WINDOWS_PER_QUERY] for row in rows]
         values = ", ".join(["(%s, %s, %s, %s::timestamptz, %s::timestamptz)"] * len(chunk))
         params = [value for row in chunk for value in row]
         with connection.cursor() as cursor:
@@ -388,8 +410,7 @@ def _late_lines(
 ) -> list[LineSpec]:
     """Usage of months before ``until`` that rollups hold beyond what was billed for them."""
     entitlement = window.entitlement
-    low, high = _bounds(window, since, until)
-    if low >= high:  # the window began this month: no earlier month to look at
+    if not _ranges_in(window, since, until):  # none before this month: nothing to look at
         return []
     per_month = (
         _rollups(entitlement.tenant_id, window, since, until)

@@ -45,10 +45,13 @@ class Customer:
             )
         return self.devices[index]
 
-    def metered(self, terms=None, currency="EUR", since=JAN, agent=None):
+    def metered(self, terms=None, currency="EUR", since=JAN, agent=None, key=None):
         agent = agent or AgentFactory(tenant=self.vendor)
         plan = PricePlanFactory(
-            agent=agent, key=f"metered-{agent.pk}", currency=currency, terms=terms or GRADUATED
+            agent=agent,
+            key=key or f"metered-{agent.pk}",
+            currency=currency,
+            terms=terms or GRADUATED,
         )
         return EntitlementFactory(order=self._order(plan, amount=0, at=since))
 

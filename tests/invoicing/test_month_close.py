@@ -309,3 +309,24 @@ def test_a_refunded_metered_entitlement_is_billed_up_to_its_refund_and_not_after
     ]
     assert invoicing.close_billing_period(FEB).created == []
     assert invoicing.close_billing_period(MAR).created == []
+
+
+def test_hours_after_a_later_entitlement_is_refunded_go_back_to_the_one_still_valid(
+    customer, time_machine
+):
+    """The tenant held A (open-ended), bought B of the same agent on the 10th and had B
+    refunded on the 20th. Each hour goes to the entitlement valid in it that started last: A
+    before the 10th and again after the 20th, B between (the hours after B's refund were
+    billed to nobody)."""
+    first = customer.metered()
+    second = customer.metered(since=JAN + timedelta(days=10), agent=first.agent, key="b")
+    time_machine.move_to(JAN + timedelta(days=20, minutes=30), tick=False)
+    orders.refund_order(second.order)
+    for day in (2, 15, 25):
+        customer.ran(first, JAN + timedelta(days=day), 1)
+
+    (jan_id,) = invoicing.close_billing_period(JAN).created
+    usage = Invoice.objects.get(pk=jan_id).lines.filter(kind=LineKind.USAGE)
+    assert sorted(usage.values_list("entitlement_id", "usage_seconds")) == sorted(
+        [(first.pk, 2 * 3600), (second.pk, 3600)]
+    )

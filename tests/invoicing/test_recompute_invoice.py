@@ -9,6 +9,7 @@ from django.db import connection
 from billing import invoice_builder, invoicing
 from billing.models import Invoice, UsageHour
 from billing.periods import next_month
+from marketplace.models import Entitlement
 from tests.invoicing.conftest import JAN
 
 
@@ -69,3 +70,20 @@ def test_the_database_digest_equals_the_python_one(customer):
     in_python = invoice_builder._rollup_total_in_python(customer.tenant.pk, window, JAN, end)
     assert in_sql == in_python
     assert in_sql[:2] == (30 * 1234 + 3 * 60, 33)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="compares the SQL digest")
+def test_a_window_of_several_ranges_has_one_digest_in_sql_and_in_python(customer):
+    """A later entitlement valid for a while cuts an earlier one's hours in two ranges."""
+    ent = customer.metered()
+    later = customer.metered(since=JAN + timedelta(hours=10), agent=ent.agent, key="later")
+    Entitlement.objects.filter(pk=later.pk).update(valid_until=JAN + timedelta(hours=20))
+    later.refresh_from_db()
+    customer.ran(ent, JAN, 30, seconds=1234)
+    window, _ = invoice_builder._windows([ent, later])
+    assert len(window.ranges) == 2
+    end = next_month(JAN)
+    in_sql = invoice_builder._rollup_total(customer.tenant.pk, window, JAN, end)
+    in_python = invoice_builder._rollup_total_in_python(customer.tenant.pk, window, JAN, end)
+    assert in_sql == in_python
+    assert in_sql[:2] == (20 * 1234, 20)
