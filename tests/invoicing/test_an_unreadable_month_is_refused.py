@@ -94,3 +94,15 @@ def test_the_close_task_refuses_an_unreadable_month(customer, period):
 def test_the_close_command_refuses_an_unreadable_month(customer, period):
     with pytest.raises(CommandError, match="YYYY-MM"):
         call_command("close_month", "--period", period)
+
+
+@pytest.mark.parametrize("vendor", ["abc", "99999999999999999999", "-1"])
+def test_the_admin_invoice_list_ignores_a_vendor_that_is_none_and_says_so(
+    admin_session, two_months, vendor
+):
+    """A typed or stale ``?vendor=`` (the filter takes a vendor's id) is said, not a 500."""
+    client, _ = admin_session("finance")
+    page = client.get(INVOICES, {"vendor": vendor})
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == Invoice.objects.count() == 2
+    assert _messages(page) == [f"Vendor filter ignored: {vendor!r} names no vendor."]
