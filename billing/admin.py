@@ -297,15 +297,23 @@ class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, a
         # A draft of a month still running: when it can be finalized, instead of a button
         # every click of which is refused (as a run's page says why it cannot be decided).
         too_early = invoicing.too_early_to_finalize(invoice, timezone.now()) if finalizer else None
+        creditor = bool(invoice and invoice.is_creditable) and user.has_perm(
+            "billing.credit_invoice"
+        )
+        credit_lines = _credit_lines(invoice) if creditor else []
+        # Every line given back already: said, instead of a form every click of which is refused.
+        nothing_left = creditor and all(left == 0 for *_, left in credit_lines)
         context.update(
             can_finalize=finalizer and too_early is None,
             finalize_refusal=too_early.detail if too_early else "",
             can_adjust=draft and user.has_perm("billing.adjust_invoice"),
             can_void=bool(invoice and invoice.is_voidable)
             and user.has_perm("billing.void_invoice"),
-            can_credit=bool(invoice and invoice.is_creditable)
-            and user.has_perm("billing.credit_invoice"),
-            credit_lines=_credit_lines(invoice) if invoice else [],
+            can_credit=creditor and not nothing_left,
+            credit_refusal=f"Every line of {invoice.number} is credited in full already."
+            if nothing_left
+            else "",
+            credit_lines=credit_lines,
             kept=_KEPT.read(request, invoice),
             void_reason_max=Invoice._meta.get_field("void_reason").max_length,
             credit_reason_max=invoicing.CREDIT_REASON_MAX,
@@ -416,16 +424,17 @@ _KEPT = KeptInput(
 
 
 def _credit_lines(invoice: Invoice) -> list[tuple]:
-    """The credit note form's choices: each line, its amount as the currency writes it, and
-    what credit notes gave back of it already ("" when nothing; a credit note gives back the
-    rest)."""
+    """The credit note form's choices: each line, its amount as the currency writes it, what
+    credit notes gave back of it already ("" when nothing; a credit note gives back the
+    rest), and what is left of it to credit (minor units)."""
     rows = []
     lines = list(invoice.lines.order_by("position", "id"))
     credited_of = invoicing.credited_of(lines)
     for line in lines:
         credited = credited_of[line.pk]
         given = format_amount(credited, invoice.currency) if credited else ""
-        rows.append((line, format_amount(line.amount, invoice.currency), given))
+        amount = format_amount(line.amount, invoice.currency)
+        rows.append((line, amount, given, line.amount - credited))
     return rows
 
 

@@ -53,4 +53,10 @@ def test_finance_sees_and_credits_what_is_left_of_a_line(journey, staff_user, ma
     assert january.status == InvoiceStatus.PAID and january.amount_due == 0
     notes = Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE, credit_of=january)
     assert sorted(note.subtotal for note in notes) == [-550, -450]
+    # Nothing is left to credit: the page says so, instead of a form every click of which
+    # would be refused.
+    journey.goto(f"/admin/billing/invoice/{january.pk}/change/")
+    assert page.locator("#credit-form").count() == 0
+    refusal = page.locator("#credit-refusal").inner_text()
+    assert refusal == f"Every line of {january.number} is credited in full already.", refusal
     journey.check()
