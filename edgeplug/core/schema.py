@@ -114,6 +114,8 @@ class ErrorDocumentingAutoSchema(AutoSchema):
             statuses += ["401", "403"]
         elif self.view.authentication_classes == [] and self.method in WRITE_METHODS:
             statuses += ["401", "403"]  # sign-in doors refuse credentials and locked accounts
+        elif self.view.authentication_classes:
+            statuses.append("401")  # open to anyone, but a stale or wrong token is refused
         if self.method in WRITE_METHODS:
             statuses += ["409", "413", "415", "422"]
         return statuses

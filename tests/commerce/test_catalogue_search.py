@@ -120,6 +120,23 @@ def test_anonymous_visitors_browse_the_catalogue(shelf):
     assert anonymous.post("/api/v1/orders", {}, format="json").status_code == 401
 
 
+def test_a_stale_token_on_the_open_catalogue_is_a_documented_401(shelf):
+    """Anyone may browse, but a client sending an expired or wrong token is told (401), not
+    served as anonymous; the schema says so for each operation anyone may call."""
+    stale = APIClient()
+    stale.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    pump = shelf["pump"]
+    for path, operation in [
+        ("/api/v1/agents", "GET /api/v1/agents"),
+        (f"/api/v1/agents/{pump.pk}", "GET /api/v1/agents/{id}"),
+        (f"/api/v1/agents/{pump.pk}/reviews", "GET /api/v1/agents/{agent_id}/reviews"),
+    ]:
+        response = stale.get(path)
+        assert response.status_code == 401, (path, response.content)
+        assert response.json()["code"] == "token_not_valid"
+        assert_documented(response, operation)
+
+
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="stemming and pg_trgm need PostgreSQL"
 )
