@@ -12,11 +12,11 @@ from billing import usage
 from billing.errors import DeviceThrottled, InvalidEvent, MessageTooLarge
 from billing.usage_format import (
     KIND_FIELDS,
-    MAX_EVENTS,
     MAX_INT,
     MAX_VERSION_LENGTH,
     EventIn,
     parse_batch,
+    refuse_too_many,
 )
 from edgeplug.core.throttling import device_wait
 from edgeplug.grpc_server import abort, django_call, one_of
@@ -144,6 +144,7 @@ def _events(request: pb.ReportBatchRequest) -> list[EventIn]:
             f"The batch is {size} bytes; at most {settings.API_MAX_JSON_BYTES} are taken: "
             "send fewer events per batch."
         )
+    refuse_too_many(len(request.events))
     events = _well_formed(request.events)
     return events if events is not None else parse_batch(_as_batch(request))
 
@@ -151,8 +152,6 @@ def _events(request: pb.ReportBatchRequest) -> list[EventIn]:
 def _well_formed(messages) -> list[EventIn] | None:
     """The events of a batch ``parse_batch`` would accept as it is, made without the JSON-shaped
     dicts; None for any other batch."""
-    if len(messages) > MAX_EVENTS:
-        return None
     events = []
     for event in messages:
         shape = _PRESENCE.get(event.kind)

@@ -223,11 +223,15 @@ def parse_batch(data) -> list[EventIn]:
     if set(data) != {"events"}:
         raise MalformedBatch(f"Unknown fields: {', '.join(sorted(set(data) - {'events'}))}.")
     events = data["events"]
-    if len(events) > MAX_EVENTS:
-        raise BatchTooLarge(
-            f"A batch holds at most {MAX_EVENTS} events; this one has {len(events)}."
-        )
+    refuse_too_many(len(events))
     return [parse_event(raw, index) for index, raw in enumerate(events)]
+
+
+def refuse_too_many(count: int) -> None:
+    """A batch of ``count`` events is refused ``batch_too_large`` before any event is read,
+    at either door."""
+    if count > MAX_EVENTS:
+        raise BatchTooLarge(f"A batch holds at most {MAX_EVENTS} events; this one has {count}.")
 
 
 def parse_event(raw, index: int) -> EventIn:

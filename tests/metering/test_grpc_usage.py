@@ -131,6 +131,11 @@ def test_errors_map_to_status_codes_and_store_nothing(call, metered):
     with pytest.raises(grpc.RpcError) as large:
         stub.ReportBatch(too_many, metadata=auth)
     assert status_of(large) == (grpc.StatusCode.INVALID_ARGUMENT, "batch_too_large")
+    # Too many events is said first, whatever one of them holds, as REST says it.
+    too_many.events[1].at.nanos = -1
+    with pytest.raises(grpc.RpcError) as large:
+        stub.ReportBatch(too_many, metadata=auth)
+    assert status_of(large) == (grpc.StatusCode.INVALID_ARGUMENT, "batch_too_large")
     assert not UsageEvent.objects.exists()
 
 
