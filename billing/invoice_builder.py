@@ -21,7 +21,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -30,18 +30,13 @@ from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from billing.documents.document import negative_total_refusal, vat_amount
-from billing.meter import HOUR_PLACES, billed_hours, hour_of
+from billing.meter import HOUR_PLACES, billed_hours, hours_valid
 from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, UsageHour
 from billing.periods import add_months, month_label, next_month
 from marketplace import pricing
 from marketplace.models import Entitlement, Order, PlanKind
 
 BILLED_USAGE_KINDS = (LineKind.USAGE, LineKind.LATE_USAGE)
-
-
-def _ceil_hour(moment: datetime) -> datetime:
-    floor = hour_of(moment)
-    return floor if floor == moment else floor + timedelta(hours=1)
 
 
 # --- what a draft is made of ----------
@@ -134,13 +129,6 @@ def _metered_entitlements_of(
     return by_tenant
 
 
-def _hours_valid(entitlement: Entitlement) -> tuple[datetime, datetime | None]:
-    """The whole hours an entitlement is valid in: from the hour it starts to the end of the
-    hour it ends."""
-    until = entitlement.valid_until
-    return hour_of(entitlement.valid_from), None if until is None else _ceil_hour(until)
-
-
 def _windows(entitlements: Iterable[Entitlement]) -> list[_Window]:
     """Each hour of an agent's usage goes to the entitlement valid in it that started last
     (``entitlements`` in (valid_from, id) order per agent): one started later takes its hours
@@ -151,9 +139,9 @@ def _windows(entitlements: Iterable[Entitlement]) -> list[_Window]:
     windows = []
     for agent_entitlements in by_agent.values():
         for index, entitlement in enumerate(agent_entitlements):
-            ranges = [_hours_valid(entitlement)]
+            ranges = [hours_valid(entitlement.valid_from, entitlement.valid_until)]
             for later in agent_entitlements[index + 1 :]:
-                ranges = _without(ranges, *_hours_valid(later))
+                ranges = _without(ranges, *hours_valid(later.valid_from, later.valid_until))
             windows.append(_Window(entitlement, tuple(ranges)))
     return windows
 

@@ -35,6 +35,19 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def ceil_hour(moment: datetime) -> datetime:
+    """The first whole UTC hour at or after ``moment``."""
+    floor = hour_of(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def hours_valid(valid_from: datetime, valid_until: datetime | None):
+    """The whole hours an entitlement valid from ``valid_from`` until ``valid_until`` (None:
+    open-ended) covers, [start, end): from the hour it starts to the end of the hour it ends.
+    Usage in them is its to bill, and metering accepts only usage some entitlement covers."""
+    return hour_of(valid_from), None if valid_until is None else ceil_hour(valid_until)
+
+
 def _whole_seconds(intervals: Iterable[Interval]) -> list[tuple[int, int]]:
     """Sessions measured in whole seconds since the epoch: each end is cut down to its second,
     so every sum below is exact and adding sessions later changes an hour by exactly what they
