@@ -78,6 +78,8 @@ class Traffic:
             "Content-Type": "application/json",
         }
         self.key = signing.decode_private_key(seed["private_key"])
+        # Bought just now (``_setup_device``): usage from before it is not entitled.
+        self.bought = datetime.now(UTC)
         self.seq = itertools.count(1)
         self.versions = itertools.count(1)
         self.rng = random.Random(16)  # noqa: S311 - a traffic mix, not a secret
@@ -101,7 +103,7 @@ class Traffic:
         events = []
         for _ in range(BATCH):
             seq = next(self.seq)
-            start = now - timedelta(minutes=30, seconds=seq % 600)
+            start = max(now - timedelta(minutes=30, seconds=seq % 600), self.bought)
             events.append(
                 {
                     "seq": seq,

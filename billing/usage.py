@@ -65,11 +65,12 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     seen, retired = _seq_ranges(device, events)
     stored = _stored_fingerprints(device, seen, events)
     deployed = {
-        agent: (version, version_id)
-        for agent, version, version_id in _DEPLOYED.fetch(device=device.pk, now=now)
+        agent: (version, version_id, meter.hour_of(since))
+        for agent, version, version_id, since in _DEPLOYED.fetch(device=device.pk, now=now)
     }
     late = earliest_accepted(now)
     future = now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_S)
+    covered = _Coverage(device, events, deployed)
     result, accepted = BatchResult(), []
     outcomes = result.outcomes
     for event in events:
@@ -82,7 +83,7 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
                 continue
             code = SEQ_CONFLICT
         else:
-            code = _refusal(event, deployed, late, future)
+            code = _refusal(event, deployed, late, future) or covered.refusal(event)
         if code:
             outcomes.append(Outcome(seq, REJECTED, code))
             continue
@@ -114,6 +115,38 @@ def _refusal(event: EventIn, deployed, late: datetime, future: datetime) -> str 
     if deployed.get(event.agent, (None, None))[0] != event.version:
         return NOT_ENTITLED
     return None
+
+
+class _Coverage:
+    """Whether an entitlement of its agent covered a deployed event's start
+    (``meter.hours_valid``): usage no entitlement covered is billed to none, so it is not
+    entitled. From the hour its deployment was made, one does (a seat was taken then and is
+    held now); an event older than that is looked up among the tenant's entitlements of the
+    agent, in one query for the batch, and only when the batch has one."""
+
+    def __init__(self, device: Device, events: list[EventIn], deployed: dict):
+        self.deployed = deployed
+        older = {
+            event.agent
+            for event in events
+            if event.agent in deployed and event.started_at < deployed[event.agent][2]
+        }
+        self.valid: dict[int, list] = defaultdict(list)
+        if older:
+            rows = Entitlement.objects.filter(tenant_id=device.tenant_id, agent_id__in=older)
+            for agent, valid_from, valid_until in rows.values_list(
+                "agent_id", "valid_from", "valid_until"
+            ):
+                self.valid[agent].append(meter.hours_valid(valid_from, valid_until))
+
+    def refusal(self, event: EventIn) -> str | None:
+        at = event.started_at
+        if at >= self.deployed[event.agent][2]:
+            return None
+        for start, end in self.valid[event.agent]:
+            if start <= at and (end is None or at < end):
+                return None
+        return NOT_ENTITLED
 
 
 def _seq_ranges(
@@ -173,14 +206,14 @@ _LOCKED_DEVICE = CompiledQuery(
 
 
 def _deployed(device: int, now: datetime):
-    """(agent id, version string, version id) deployed on the device, one per agent, for the
-    deployments holding a seat in force at ``now`` (``Deployment.holding_seats``, the rule the
-    device's assignments follow): usage of one told to stop is not entitled."""
+    """(agent id, version string, version id, when deployed) on the device, one per agent, for
+    the deployments holding a seat in force at ``now`` (``Deployment.holding_seats``, the rule
+    the device's assignments follow): usage of one told to stop is not entitled."""
     return (
         Deployment.objects.filter(device=device)
         .holding_seats(now)
         .order_by()  # one per agent; the default ordering would join device and agent to sort
-        .values_list("agent_id", "version__version", "version_id")
+        .values_list("agent_id", "version__version", "version_id", "created_at")
     )
 
 

@@ -1,18 +1,24 @@
 """Seeding the ingest benchmark's database (run in a Django subprocess): a vendor's public,
 certified agent (registry factories and a real certificate), then through the real actions a
-customer's free order with one seat per device, and the devices registered and deployed.
+customer's free order with one seat per device (valid since before the history it reports),
+and the devices registered and deployed.
 Prints one JSON object on stdout."""
 
 import argparse
 import json
 import os
 import sys
+from datetime import timedelta
 
 import django
 
 
 def devices(count: int) -> dict:
+    from django.conf import settings
+    from django.utils import timezone
+
     from marketplace import devices as device_actions
+    from marketplace.models import Entitlement
     from marketplace.orders import place_order
     from marketplace.plans import create_plan
     from tests.factories import (
@@ -28,9 +34,13 @@ def devices(count: int) -> dict:
     simulated_certificate(version)  # a deployment needs one
     plan = create_plan(agent, key="free", name="free", kind="free")
     customer = TenantFactory(slug="ingest-customer", is_vendor=False, is_customer=True)
-    place_order(
+    order, _ = place_order(
         customer, agent_id=agent.pk, plan_id=plan.pk, seats=count, idempotency_key="bench-order"
     )
+    # The benchmark reports days of history: bought before the oldest usage metering takes
+    # (usage no entitlement of its agent covered is not entitled).
+    bought = timezone.now() - timedelta(days=settings.USAGE_LATE_DAYS + 1)
+    Entitlement.objects.filter(order=order).update(valid_from=bought)
     tokens = []
     for n in range(count):
         issued = device_actions.register_device(

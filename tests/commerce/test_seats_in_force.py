@@ -56,14 +56,14 @@ def test_a_device_beyond_the_seats_cannot_fetch_the_bundle(refunded_down_to_one_
 
 
 def session(agent, seq: int) -> dict:
-    start = timezone.now() - timedelta(hours=2)
+    start = timezone.now()  # since the fixture's purchase: usage from before is not entitled
     return {
         "seq": seq,
         "kind": "session",
         "agent": agent.pk,
         "version": "1.0.0",
         "started_at": start.isoformat(),
-        "ended_at": (start + timedelta(minutes=30)).isoformat(),
+        "ended_at": (start + timedelta(minutes=1)).isoformat(),
     }
 
 

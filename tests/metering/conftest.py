@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing import meter
 from billing.models import UsageEvent, UsageHour, UsageKind
+from marketplace.models import Entitlement
 from tests.commerce.conftest import (  # noqa: F401 - fixtures shared with commerce
     agent,
     buy_free,
@@ -85,8 +87,13 @@ def register_and_deploy(client, version, hardware_id="hw-1") -> tuple[dict, APIC
 def metered(customer, published, agent, make_plan, certificate, time_machine) -> Metered:  # noqa: F811
     now = timezone.now()
     time_machine.move_to(now, tick=False)
-    client, _ = customer
+    client, membership = customer
     buy_free(client, agent, make_plan)
+    # Valid since before the oldest usage metering still takes: an event dated before any
+    # entitlement of its agent is not entitled.
+    Entitlement.objects.filter(tenant=membership.tenant).update(
+        valid_from=now - timedelta(days=settings.USAGE_LATE_DAYS + 1)
+    )
     device, api = register_and_deploy(client, published)
     base = meter.hour_of(now) - timedelta(days=1)
     return Metered(client, api, device["device"]["id"], agent.pk, published.version, now, base)

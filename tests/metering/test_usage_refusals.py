@@ -6,6 +6,7 @@ import pytest
 
 from billing.models import UsageEvent, UsageHour
 from marketplace.models import Entitlement
+from tests.factories import EntitlementFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +114,32 @@ def test_a_device_reports_usage_of_what_its_assignments_name(metered):
     assert answer["results"] == [{"seq": 1, "outcome": "accepted"}]
     by_name = metered.send([{**event, "seq": 2, "agent": entry["agent"]}])
     assert (by_name.status_code, by_name.json()["field"]) == (400, "agent")
+
+
+def test_usage_from_before_any_entitlement_of_the_agent_is_not_entitled(metered):
+    """No entitlement of the agent covered that time (it was bought later, or an earlier one
+    had ended): not entitled, as no invoice would bill it; the hours an entitlement covers
+    (whole hours: from the hour it began) are accepted, an earlier one's included."""
+    bought = metered.base + timedelta(hours=5, minutes=30)
+    Entitlement.objects.update(valid_from=bought)
+    held = Entitlement.objects.get()
+    EntitlementFactory(
+        order=OrderFactory(tenant=held.tenant, plan=held.plan),
+        valid_from=metered.base - timedelta(hours=3),
+        valid_until=metered.base - timedelta(hours=1, minutes=30),
+        status="expired",
+    )
+    response = metered.send(
+        [
+            metered.session(1, metered.base - timedelta(hours=3), 10),  # the earlier one's
+            metered.session(2, metered.base - timedelta(minutes=50), 10),  # between the two
+            metered.session(3, metered.base + timedelta(hours=5), 10),  # the hour it began
+            metered.heartbeat(4, metered.base + timedelta(hours=4, minutes=59)),  # before
+        ]
+    )
+    assert outcomes(response) == {
+        1: ("accepted", None),
+        2: ("rejected", "not_entitled"),
+        3: ("accepted", None),
+        4: ("rejected", "not_entitled"),
+    }
