@@ -53,7 +53,7 @@ from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
 from marketplace.admin import MoneyShownMixin, money_column
-from marketplace.pricing import currency_exponent, format_amount, to_minor_units
+from marketplace.pricing import currency_exponent, format_amount, major_units, to_minor_units
 
 
 class PeriodFilter(admin.SimpleListFilter):
@@ -318,6 +318,7 @@ class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, a
             void_reason_max=Invoice._meta.get_field("void_reason").max_length,
             credit_reason_max=invoicing.CREDIT_REASON_MAX,
             description_max=invoice_builder.DESCRIPTION_MAX,
+            adjust_example=_example_amount(invoice.currency) if invoice else "",
             can_download_pdf=bool(invoice and not invoice_documents.document_refusal(invoice))
             and in_staff_group(user, StaffGroup.FINANCE),
             # The forms' actions keep the change list's filters, and so does the page after.
@@ -439,18 +440,29 @@ def _credit_lines(invoice: Invoice) -> list[tuple]:
 
 
 def _minor_units(text: str, currency: str) -> int:
-    """``"-12.50"`` EUR → ``-1250``: people type amounts in the currency, not in cents."""
+    """``"-12.50"`` EUR → ``-1250``: people type amounts in the currency, not in cents, and
+    are told so in the currency (a zero too)."""
     try:
-        return to_minor_units(Decimal(text.strip()), currency)
+        amount = to_minor_units(Decimal(text.strip()), currency)
     except InvalidOperation:
         reason = "is not a number"
     except ValueError as refused:
         reason = str(refused)
+    else:
+        if amount:
+            return amount
+        reason = "is zero"
     raise InvalidAdjustment(
         f"The amount {reason}: enter an amount in {currency} with at most "
-        f"{currency_exponent(currency)} decimals, e.g. -12.50.",
+        f"{currency_exponent(currency)} decimals, e.g. {_example_amount(currency)}.",
         field="amount",
     )
+
+
+def _example_amount(currency: str) -> str:
+    """How an adjustment is typed in ``currency``: -12.50 EUR, -12 JPY, -12.500 KWD."""
+    exponent = currency_exponent(currency)
+    return major_units(-12 * 10**exponent - (5 * 10 ** (exponent - 1) if exponent else 0), currency)
 
 
 @admin.register(BillingAccount)

@@ -6,6 +6,10 @@ import re
 import pytest
 from lxml import html
 
+from billing import invoicing
+from billing.models import Invoice
+from tests.invoicing.conftest import JAN
+
 pytestmark = pytest.mark.django_db
 
 URL = "/admin/billing/invoice/"
@@ -26,3 +30,47 @@ def test_line_titles_and_breakdowns_are_in_euros(admin_session, draft):
     ]
     assert "agent-hours 0-10: 3 x 1.00 = 3.00 EUR" in breakdowns, breakdowns
     assert not any("{" in text for text in breakdowns), breakdowns
+
+
+@pytest.mark.parametrize(
+    ("currency", "typed", "said"),
+    [
+        (
+            "JPY",
+            "-12.5",
+            "The amount has more decimals than JPY allows: enter an amount in "
+            "JPY with at most 0 decimals, e.g. -12.",
+        ),
+        (
+            "KWD",
+            "x",
+            "The amount is not a number: enter an amount in KWD with at most 3 "
+            "decimals, e.g. -12.500.",
+        ),
+        (
+            "EUR",
+            "0.00",
+            "The amount is zero: enter an amount in EUR with at most 2 decimals, e.g. -12.50.",
+        ),
+    ],
+)
+def test_an_amount_refused_is_said_in_the_draft_s_currency(
+    admin_session, customer, currency, typed, said
+):
+    """The example fits the currency (it said -12.50 for yen), and a zero is said in the
+    currency typed, not in minor units; the field's placeholder is that example too."""
+    customer.account(currency=currency)
+    customer.ran(customer.metered(currency=currency), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    client, _ = admin_session("finance")
+
+    page = client.post(
+        f"{URL}{pk}/adjust/", {"description": "Goodwill", "amount": typed}, follow=True
+    )
+
+    refusal = html.fromstring(page.content).get_element_by_id("adjust-refusal")
+    assert said in " ".join(refusal.text_content().split())
+    example = said.rsplit("e.g. ", 1)[1].rstrip(".")
+    field = html.fromstring(page.content).get_element_by_id("id_adjust_amount")
+    assert field.get("placeholder") == example
+    assert not Invoice.objects.get(pk=pk).lines.filter(kind="adjustment").exists()
