@@ -17,6 +17,7 @@ from marketplace.models import (
     Deployment,
     Device,
     Entitlement,
+    EntitlementStatus,
     Order,
     OrderStatus,
     PlanKind,
@@ -142,6 +143,10 @@ class EntitlementSerializer(ReadOnlyModelSerializer):
     vendor = serializers.CharField(source="agent.tenant.slug", read_only=True)
     plan = serializers.JSONField(source="plan_snapshot", read_only=True)
     order = serializers.IntegerField(source="order_id", read_only=True)
+    # Its status now: the views read it with ``with_status_at``.
+    status = serializers.ChoiceField(
+        source="status_at", choices=EntitlementStatus.choices, read_only=True
+    )
 
     class Meta:
         model = Entitlement

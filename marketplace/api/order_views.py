@@ -1,6 +1,7 @@
 """Customers buy agents: /api/v1/orders (Idempotency-Key required) and /api/v1/entitlements."""
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -14,7 +15,7 @@ from edgeplug.tenancy.scoping import for_request
 from marketplace import orders
 from marketplace.api import commerce_serializers as s
 from marketplace.errors import UnknownAgent
-from marketplace.models import Entitlement, Order, OrderStatus
+from marketplace.models import Entitlement, EntitlementStatus, Order, OrderStatus
 from marketplace.visibility import held_or_visible_agents
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -139,6 +140,8 @@ class OrderDetail(generics.RetrieveAPIView):
 
 
 class EntitlementFilter(FilterSet):
+    # Its status now (``status_at``: expired once its validity ended, the job or not).
+    status = django_filters.ChoiceFilter(field_name="status_at", choices=EntitlementStatus.choices)
     # An agent id: one of an agent the caller may see or holds, else 400 unknown_agent.
     agent = id_filter(method="filter_agent", label="an agent you can see (else 400 unknown_agent)")
 
@@ -158,18 +161,38 @@ class EntitlementFilter(FilterSet):
         )
 
 
+def _entitlements(request):
+    """The caller's tenant's entitlements, each with its status now (``with_status_at``: the
+    expiry job stores ``expired`` up to 15 minutes after the validity ended; downloads and
+    assignments do not wait for it, nor does this)."""
+    return for_request(
+        Entitlement.objects.with_status_at(timezone.now()).select_related("agent", "agent__tenant"),
+        request,
+    )
+
+
 class EntitlementList(generics.ListAPIView):
     serializer_class = s.EntitlementSerializer
     permission_classes = [IsMember]
     filterset_class = EntitlementFilter
+    # The serializer's columns, ``status`` by its stored value (``status_at`` is not a term).
+    ordering_fields = [
+        "agent__name",
+        "agent__tenant__slug",
+        "agent_id",
+        "created_at",
+        "id",
+        "order_id",
+        "plan_snapshot",
+        "seats",
+        "status",
+        "status_reason",
+        "valid_from",
+        "valid_until",
+    ]
 
     def get_queryset(self):
-        return for_request(
-            Entitlement.objects.select_related("agent", "agent__tenant").order_by(
-                "-created_at", "-id"
-            ),
-            self.request,
-        )
+        return _entitlements(self.request).order_by("-created_at", "-id")
 
 
 class EntitlementDetail(generics.RetrieveAPIView):
@@ -177,6 +200,4 @@ class EntitlementDetail(generics.RetrieveAPIView):
     permission_classes = [IsMember]
 
     def get_queryset(self):
-        return for_request(
-            Entitlement.objects.select_related("agent", "agent__tenant"), self.request
-        )
+        return _entitlements(self.request)

@@ -1,9 +1,11 @@
 """A free plan is bought at once; the entitlement keeps the terms bought, in its tenant only."""
 
+from datetime import timedelta
 from functools import partial
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Role
@@ -140,3 +142,24 @@ def test_orders_filter_by_status(customer, agent, make_plan):
     assert client.get("/api/v1/orders?status=failed").json()["count"] == 0
     refused = client.get("/api/v1/orders?status=lost")
     assert refused.status_code == 400
+
+
+def test_an_entitlement_whose_validity_ended_reads_expired_before_the_job_marks_it(
+    customer, agent, make_plan
+):
+    """Between its end and the expiry job's next run (every 15 minutes) it read "active",
+    while downloads and the device's assignments already treated it as expired."""
+    client, _ = customer
+    assert buy(client, agent, make_plan("free")).status_code == 201
+    entitlement = Entitlement.objects.get()
+    now = timezone.now()
+    Entitlement.objects.filter(pk=entitlement.pk).update(
+        valid_from=now - timedelta(days=30), valid_until=now - timedelta(minutes=1)
+    )
+
+    assert client.get(f"/api/v1/entitlements/{entitlement.pk}").json()["status"] == "expired"
+    expired = client.get("/api/v1/entitlements", {"status": "expired"}).json()["results"]
+    assert [e["id"] for e in expired] == [entitlement.pk]
+    assert client.get("/api/v1/entitlements", {"status": "active"}).json()["count"] == 0
+    assert Entitlement.objects.get().status == "active"  # the job has not run: not stored
+    assert client.get("/api/v1/entitlements", {"ordering": "-status"}).status_code == 200
