@@ -152,20 +152,29 @@ class _Coverage:
 def _seq_ranges(
     device: Device, events: list[EventIn]
 ) -> tuple[list[meter.SeqRange], list[meter.SeqRange]]:
-    """The device's seen ranges, sorted, and its retired ranges (raw rows dropped by retention)
-    that meet the batch's seqs: such a seq was stored once and can no longer be compared, so
-    it is refused. One query for both."""
+    """The device's seen ranges that meet or touch the batch's seqs, sorted (the only ones the
+    batch can find a seq in or merge with: ``_mark_seen``), and its retired ranges (raw rows
+    dropped by retention) that meet them: such a seq was stored once and can no longer be
+    compared, so it is refused. One query for both, reading a few index entries however many
+    ranges the device has (one that leaves gaps may have as many as events): the range starting
+    at or before the lowest seq less one, and those starting after it up to the highest plus
+    one (ranges are disjoint)."""
     seqs = [e.seq for e in events] or [0]
+    low, high = min(seqs), max(seqs)
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT false, "first", "last" FROM {_SEEN} WHERE device_id = %s '  # noqa: S608
+            "SELECT * FROM ("  # noqa: S608 - our tables
+            f'SELECT false, "first", "last" FROM {_SEEN} WHERE device_id = %s AND "first" <= %s '
+            'ORDER BY "first" DESC LIMIT 1) below '
+            f'UNION ALL SELECT false, "first", "last" FROM {_SEEN} '
+            'WHERE device_id = %s AND "first" > %s AND "first" <= %s '
             f'UNION ALL SELECT true, "first", "last" FROM {_RETIRED} '
             'WHERE device_id = %s AND "first" <= %s AND "last" >= %s ORDER BY 2',
-            [device.pk, device.pk, max(seqs), min(seqs)],
+            [device.pk, low - 1, device.pk, low - 1, high + 1, device.pk, high, low],
         )
         rows = cursor.fetchall()
     return (
-        [(first, last) for is_retired, first, last in rows if not is_retired],
+        [(first, last) for is_retired, first, last in rows if not is_retired and last >= low - 1],
         [(first, last) for is_retired, first, last in rows if is_retired],
     )
 
@@ -363,27 +372,27 @@ def _upsert_hours(rows: list[tuple]) -> None:
 
 
 def _mark_seen(device: Device, existing: list[meter.SeqRange], seqs: set[int]) -> None:
-    """Merge the batch's seqs into the device's seen ranges (``existing``, read under the
-    lock)."""
+    """Merge the batch's seqs into the device's seen ranges: ``existing`` holds those that
+    meet or touch them (``_seq_ranges``, read under the lock), the only ones a merge can
+    change; the device's others stay as they are."""
     merged = meter.merge_seqs(existing, seqs)
     if merged == existing:
         return
-    known = set(existing)  # a list's ``in`` made this quadratic in the device's ranges
-    changed = [(first, last) for first, last in merged if (first, last) not in known]
-    if len(merged) == len(existing) and len(changed) == 1:
+    kept = set(existing) & set(merged)
+    gone = [first for first, last in existing if (first, last) not in kept]
+    new = [(first, last) for first, last in merged if (first, last) not in kept]
+    if len(gone) == len(new) == 1 and gone[0] == new[0][0]:
         # One range grew at its end (a device reporting in order): one UPDATE.
-        first, last = changed[0]
         with connection.cursor() as cursor:
             cursor.execute(
                 f'UPDATE {_SEEN} SET "last" = %s WHERE device_id = %s AND "first" = %s',  # noqa: S608
-                [last, device.pk, first],
+                [new[0][1], device.pk, gone[0]],
             )
-            if cursor.rowcount:
-                return
-    if existing:
-        UsageSeqRange.objects.filter(device=device).delete()
+        return
+    if gone:
+        UsageSeqRange.objects.filter(device=device, first__in=gone).delete()
     UsageSeqRange.objects.bulk_create(
-        [UsageSeqRange(device=device, first=first, last=last) for first, last in merged]
+        [UsageSeqRange(device=device, first=first, last=last) for first, last in new]
     )
 
 

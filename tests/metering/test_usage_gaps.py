@@ -59,3 +59,26 @@ def metered_tenant(metered):
     from marketplace.models import Device
 
     return Device.objects.get(pk=metered.device_id).tenant
+
+
+def test_a_batch_touches_only_the_ranges_its_seqs_meet(metered):
+    """A device that leaves gaps (even seqs only, seqs that are timestamps) has as many ranges
+    as events: each batch read all of them and wrote them all again, slower with every batch.
+    Now it reads and writes only the ranges next to its own seqs; the others stay as they were."""
+    from billing.models import UsageSeqRange
+
+    metered.send([metered.heartbeat(seq, metered.base) for seq in range(2, 400, 2)])
+    before = dict(UsageSeqRange.objects.values_list("first", "id"))
+    assert len(before) == 199
+
+    # The next batch, and a backfill of one gap: one reaches the last range, one joins two.
+    metered.send([metered.heartbeat(seq, metered.base) for seq in (399, 400, 404)])
+    metered.send([metered.heartbeat(101, metered.base)])
+
+    after = dict(UsageSeqRange.objects.values_list("first", "id"))
+    untouched = {first: pk for first, pk in before.items() if first not in (100, 102, 398)}
+    assert untouched.items() <= after.items()  # the same rows, not written again
+    assert set(after) == (set(before) - {102}) | {404}
+    assert UsageSeqRange.objects.get(first=100).last == 102
+    assert UsageSeqRange.objects.get(first=398).last == 400
+    assert gaps(metered).json()["highest_seq"] == 404
