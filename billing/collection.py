@@ -166,15 +166,13 @@ def collect_with_new_card(
         invoice = _locked(invoice_id)
         if invoice is None:
             return Attempt(Invoice(pk=invoice_id), False, "no_such_invoice")
-        if (
-            not invoice.is_unpaid
-            or invoice.amount_due <= 0
-            or invoice.payment_attempts != attempts_seen
-        ):
+        if not invoice.is_unpaid or invoice.payment_attempts != attempts_seen:
             # Settled, voided, or charged since the card was saved: nothing more to do.
             return Attempt(invoice, False, invoice.status)
         if invoice.is_awaiting_outcome:
             return Attempt(invoice, False, "pending")
+        if invoice.amount_due <= 0:  # credited in full before 0014: settled, not charged
+            return _attempt(invoice, now or timezone.now())
         if unchargeable := _not_by_card(invoice):
             return Attempt(invoice, False, unchargeable[0].code)  # no card charges it
         if payments.default_payment_method(invoice.tenant) is None:  # removed meanwhile

@@ -177,6 +177,26 @@ def test_the_dunning_settles_an_invoice_credited_in_full_before_0014(invoiced, c
     assert len(intents_of(customer.tenant)) == 1  # the declined first charge only
 
 
+def test_a_new_card_settles_an_open_invoice_credited_in_full_before_0014(invoiced, committed):
+    """No card at finalize, so no dunning; the new card's attempt settles it, as the
+    dunning's does (it returned at once: the invoice stayed open for good)."""
+    customer, invoice = invoiced(card=None)
+    invoice = credited_before_0014(invoice)
+    (note,) = Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE)
+
+    pay_with_new_card(customer, committed)
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.payment_reference) == (
+        InvoiceStatus.PAID,
+        f"credit note {note.number}",
+    )
+    assert intents_of(customer.tenant) == []  # nothing charged
+    # (credited_before_0014's note audited one too, as the note's issue does now)
+    paid = AuditEvent.objects.filter(action="invoice_paid").order_by("pk").last()
+    assert paid.details["source"] == "credit_note"
+
+
 def test_finance_settles_an_uncollectible_one_credited_in_full_before_0014(
     uncollectible, admin_session
 ):
