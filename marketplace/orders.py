@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Collection
 from datetime import datetime
 from typing import NamedTuple
 
@@ -42,6 +43,7 @@ from marketplace.errors import (
     NotAvailable,
     NotEntitled,
     OwnAgent,
+    PlanChanged,
     PlanMismatch,
     UnknownAgent,
     UnknownPlan,
@@ -56,7 +58,7 @@ from marketplace.models import (
     PlanKind,
     PricePlan,
 )
-from marketplace.plans import not_offered
+from marketplace.plans import not_offered, plan_fingerprint
 from marketplace.signals import order_refunded
 from marketplace.visibility import orderable_agents
 
@@ -220,10 +222,13 @@ def place_order(
     plan_id: int,
     seats: int,
     idempotency_key: str | None,
+    seen: Collection[str] | None = None,
     actor=None,
     request=None,
 ) -> tuple[Order, bool]:
-    """(order, created). The same key and body return the order already made."""
+    """(order, created). The same key and body return the order already made. With ``seen``
+    (the fingerprints of the plan as the buyer read it: its If-Match), a plan whose terms
+    changed since is refused (``plan_changed``) and nothing is written."""
     key = _require_key(idempotency_key)
     digest = request_digest(agent_id, plan_id, seats)
     try:
@@ -232,7 +237,9 @@ def place_order(
             existing = _replayed(tenant, key, digest)
             if existing is not None:
                 return existing, False
-            order = _create_order(tenant, agent_id, plan_id, seats, key, digest, actor, request)
+            order = _create_order(
+                tenant, agent_id, plan_id, seats, key, digest, seen, actor, request
+            )
     except IntegrityError:
         # A concurrent request with the same key won the insert: answer with its order.
         existing = _replayed(tenant, key, digest)
@@ -259,9 +266,14 @@ def _claim_key(tenant: Tenant, key: str) -> None:
         )
 
 
-def _create_order(tenant, agent_id, plan_id, seats, key, digest, actor, request) -> Order:
+def _create_order(tenant, agent_id, plan_id, seats, key, digest, seen, actor, request) -> Order:
     _reject_non_customer(tenant)
     plan = _plan_for(tenant, agent_id, plan_id)
+    if seen is not None and plan_fingerprint(plan) not in seen:
+        raise PlanChanged(
+            f"Plan {plan.pk}'s terms changed since you read it: read the agent's plans again "
+            "and order on its current terms."
+        )
     agent = plan.agent
     _reject_own_agent(tenant, agent)
     _reject_unavailable(agent)

@@ -1,5 +1,6 @@
 """Shapes of the commerce API: price plans, orders, entitlements."""
 
+from django.utils.http import quote_etag
 from rest_framework import serializers
 
 from edgeplug.core.pagination import page_serializer
@@ -12,6 +13,7 @@ from edgeplug.core.serializers import (
     ReadOnlyModelSerializer,
     StrictSerializer,
 )
+from marketplace import plans
 from marketplace.models import (
     MAX_STARS,
     Deployment,
@@ -30,6 +32,10 @@ from marketplace.packageformat.schema import target_cores
 class PricePlanSerializer(ReadOnlyModelSerializer):
     retired = IsSetField(source="retired_at")
     agent = serializers.IntegerField(source="agent_id", read_only=True)
+    etag = serializers.SerializerMethodField(
+        help_text="The plan as read here, as an entity tag: sent back in If-Match, an order "
+        "(or a vendor's change) made on terms changed since is refused, 412 plan_changed."
+    )
 
     class Meta:
         model = PricePlan
@@ -47,7 +53,11 @@ class PricePlanSerializer(ReadOnlyModelSerializer):
             "retired",
             "retired_at",
             "created_at",
+            "etag",
         ]
+
+    def get_etag(self, plan) -> str:
+        return quote_etag(plans.plan_fingerprint(plan))
 
 
 class CreatePlanSerializer(StrictSerializer):

@@ -2,6 +2,7 @@
 
 import django_filters
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -14,6 +15,7 @@ from edgeplug.tenancy.permissions import CanBuy, IsMember
 from edgeplug.tenancy.scoping import for_request
 from marketplace import orders
 from marketplace.api import commerce_serializers as s
+from marketplace.api.plan_views import if_match
 from marketplace.errors import UnknownAgent
 from marketplace.models import Entitlement, EntitlementStatus, Order, OrderStatus
 from marketplace.visibility import held_or_visible_agents
@@ -42,6 +44,15 @@ class OrderFilter(FilterSet):
         fields = ["status"]
 
 
+PINNED_PLAN = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The plan's etag as you read it (the catalogue's plans carry it): an order on "
+    "terms changed since is refused with 412 plan_changed instead of charging the new price.",
+)
+
+
 class OrderListCreate(generics.ListAPIView):
     serializer_class = s.OrderSerializer
     permission_classes = [CanBuy]
@@ -52,7 +63,7 @@ class OrderListCreate(generics.ListAPIView):
 
     @extend_schema(
         request=s.CreateOrderSerializer,
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, PINNED_PLAN],
         responses={
             201: s.OrderSerializer,
             200: s.OrderSerializer,
@@ -69,6 +80,11 @@ class OrderListCreate(generics.ListAPIView):
                 "uncollectible); card_declined or payment_failed with the failed `order`.",
                 s.OrderPaymentErrorSerializer,
             ),
+            412: error_response(
+                412,
+                "plan_changed: the plan's terms changed since the etag sent in If-Match; "
+                "nothing is ordered.",
+            ),
             502: error_response(
                 502,
                 "payment_processor_error: the charge could not be made; the order stays "
@@ -83,6 +99,7 @@ class OrderListCreate(generics.ListAPIView):
             agent_id=data["agent"],
             plan_id=data["plan"],
             seats=data["seats"],
+            seen=if_match(request),
             idempotency_key=request.headers.get("Idempotency-Key"),
             actor=request.user,
             request=request,

@@ -1,7 +1,7 @@
 """Vendors price their agents: /api/v1/vendor/agents/{id}/plans."""
 
 from django.urls import reverse
-from django.utils.http import parse_etags, quote_etag
+from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -28,14 +28,16 @@ def _own_plan(request, agent_id: int, plan_id: int) -> PricePlan:
 
 
 def _tagged(plan: PricePlan, **kwargs) -> Response:
-    """The plan, with its entity tag (``plans.plan_fingerprint``): a client sends it back in
-    ``If-Match`` so that its change is refused if the plan changed since it read it."""
-    response = Response(s.PricePlanSerializer(plan).data, **kwargs)
-    response["ETag"] = quote_etag(plans.plan_fingerprint(plan))
+    """The plan, with its entity tag (its ``etag``, ``plans.plan_fingerprint``): a client
+    sends it back in ``If-Match`` so that its change is refused if the plan changed since it
+    read it."""
+    data = s.PricePlanSerializer(plan).data
+    response = Response(data, **kwargs)
+    response["ETag"] = data["etag"]
     return response
 
 
-def _if_match(request) -> list[str] | None:
+def if_match(request) -> list[str] | None:
     """The fingerprints ``If-Match`` accepts, or None without one (or with ``*``). Weak tags
     never match (HTTP compares ``If-Match`` strongly); a malformed header matches nothing."""
     header = request.headers.get("If-Match")
@@ -103,7 +105,7 @@ class PlanDetail(APIView):
     def patch(self, request, agent_id, plan_id):
         plan = _own_plan(request, agent_id, plan_id)
         data = validated(s.RevisePlanSerializer, request)
-        seen = _if_match(request)
+        seen = if_match(request)
         revised = plans.revise_plan(plan, actor=request.user, request=request, seen=seen, **data)
         response = _tagged(revised)
         if revised.pk != plan.pk:  # a held plan's change is its next version, at its own URL

@@ -7,10 +7,11 @@ from django.db import connection, connections
 
 from edgeplug.audit.models import AuditEvent
 from marketplace import orders
-from marketplace.models import Entitlement, PricePlan
-from tests.commerce.conftest import place_order
+from marketplace.models import Entitlement, Order, PricePlan
+from tests.commerce.conftest import place_order, save_card
 from tests.concurrency import wait_for_blocked_backend
 from tests.factories import EntitlementFactory
+from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
 
@@ -364,3 +365,35 @@ def test_a_one_time_price_above_the_largest_card_charge_is_refused(vendor, agent
     assert refused.json()["field"] == "amount"
     assert "above the card processor's largest charge of 999999.99 EUR" in refused.json()["detail"]
     assert create("dearest", 99_999_999).status_code == 201
+
+
+def test_a_buyer_pins_the_price_it_read_with_if_match(
+    vendor, agent, make_plan, customer, stripe_on, django_capture_on_commit_callbacks
+):
+    """A plan nobody holds yet is edited in place under its id: the buyer sends the plan's
+    ``etag`` it read in the catalogue as If-Match, and an order on terms changed since is
+    refused (412 plan_changed) with nothing written, instead of charging the new price."""
+    client, _ = customer
+    plan = make_plan("one_time", currency="EUR", amount=1500)
+    save_card(client)
+    (listed,) = client.get(f"/api/v1/agents/{agent.pk}").json()["plans"]
+    read = listed["etag"]
+    url = f"{plans_url(agent.pk)}/{plan.pk}"
+    assert vendor.client.get(url)["ETag"] == read  # the tag the vendor's API answers with
+    with django_capture_on_commit_callbacks(execute=True):  # the catalogue's cache forgets
+        vendor.client.patch(url, {"amount": 9_000_000}, format="json")
+
+    body = {"agent": agent.pk, "plan": plan.pk, "seats": 1}
+    stale = client.post(
+        "/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY="k1", HTTP_IF_MATCH=read
+    )
+    assert (stale.status_code, stale.json()["code"]) == (412, "plan_changed"), stale.json()
+    assert_documented(stale, "POST /api/v1/orders")
+    assert not Order.objects.exists()
+
+    (now,) = client.get(f"/api/v1/agents/{agent.pk}").json()["plans"]
+    placed = client.post(
+        "/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY="k2", HTTP_IF_MATCH=now["etag"]
+    )
+    assert placed.status_code == 201, placed.json()
+    assert placed.json()["amount"] == 9_000_000
