@@ -19,7 +19,6 @@ from marketplace.models import (
     Deployment,
     Device,
     Entitlement,
-    EntitlementStatus,
     Order,
     OrderStatus,
     PlanKind,
@@ -155,7 +154,7 @@ class EntitlementSerializer(ReadOnlyModelSerializer):
     order = serializers.IntegerField(source="order_id", read_only=True)
     # Its status now: the views read it with ``with_status_at``.
     status = serializers.ChoiceField(
-        source="status_at", choices=EntitlementStatus.choices, read_only=True
+        source="status_at", choices=Entitlement._meta.get_field("status").choices, read_only=True
     )
 
     class Meta:

@@ -2,7 +2,6 @@
 
 import django_filters
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -15,7 +14,7 @@ from edgeplug.tenancy.permissions import CanBuy, IsMember
 from edgeplug.tenancy.scoping import for_request
 from marketplace import orders
 from marketplace.api import commerce_serializers as s
-from marketplace.api.plan_views import if_match
+from marketplace.api.plan_views import if_match, if_match_parameter
 from marketplace.errors import UnknownAgent
 from marketplace.models import Entitlement, EntitlementStatus, Order, OrderStatus
 from marketplace.visibility import held_or_visible_agents
@@ -44,13 +43,7 @@ class OrderFilter(FilterSet):
         fields = ["status"]
 
 
-PINNED_PLAN = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="The plan's etag as you read it (the catalogue's plans carry it): an order on "
-    "terms changed since is refused with 412 plan_changed instead of charging the new price.",
-)
+PINNED_PLAN = if_match_parameter("charging its new price")
 
 
 class OrderListCreate(generics.ListAPIView):

@@ -56,13 +56,21 @@ ETAG = OpenApiParameter(
     description="The plan as this answer shows it, as an entity tag: send it back in If-Match.",
     response=[200, 201],
 )
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="The plan's ETag as you read it: a plan changed since is refused with "
-    "412 plan_changed instead of undoing that change unseen.",
-)
+
+
+def if_match_parameter(instead: str) -> OpenApiParameter:
+    """``If-Match`` as the schema publishes it: the plan's tag as read, and what a plan
+    changed since is refused ``412 plan_changed`` ``instead`` of."""
+    return OpenApiParameter(
+        "If-Match",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="The plan's ETag (its etag) as you read it: a plan changed since is "
+        f"refused with 412 plan_changed instead of {instead}.",
+    )
+
+
+IF_MATCH = if_match_parameter("undoing that change unseen")
 
 
 class PlanListCreate(generics.ListAPIView):
