@@ -43,7 +43,6 @@ from marketplace.errors import (
     NotAvailable,
     NotEntitled,
     OwnAgent,
-    PlanChanged,
     PlanMismatch,
     UnknownAgent,
     UnknownPlan,
@@ -58,7 +57,7 @@ from marketplace.models import (
     PlanKind,
     PricePlan,
 )
-from marketplace.plans import not_offered, plan_fingerprint
+from marketplace.plans import not_offered, reject_changed_since
 from marketplace.signals import order_refunded
 from marketplace.visibility import orderable_agents
 
@@ -269,11 +268,12 @@ def _claim_key(tenant: Tenant, key: str) -> None:
 def _create_order(tenant, agent_id, plan_id, seats, key, digest, seen, actor, request) -> Order:
     _reject_non_customer(tenant)
     plan = _plan_for(tenant, agent_id, plan_id)
-    if seen is not None and plan_fingerprint(plan) not in seen:
-        raise PlanChanged(
-            f"Plan {plan.pk}'s terms changed since you read it: read the agent's plans again "
-            "and order on its current terms."
-        )
+    reject_changed_since(
+        plan,
+        seen,
+        f"Plan {plan.pk}'s terms changed since you read it: read the agent's plans again "
+        "and order on its current terms.",
+    )
     agent = plan.agent
     _reject_own_agent(tenant, agent)
     _reject_unavailable(agent)
@@ -449,10 +449,10 @@ def _charge(order: Order) -> payments.PaymentOutcome | PaymentProcessorError:
     )
 
 
-def sync_payment(payment_intent_id: str) -> Order | None:
-    """A webhook said something happened to this PaymentIntent: re-fetch it and apply the
-    processor's current state, so duplicates and out-of-order deliveries change nothing."""
-    outcome = payments.payment_status(payment_intent_id)
+def sync_payment(outcome: payments.PaymentOutcome) -> Order | None:
+    """A webhook said something happened to a PaymentIntent: apply the processor's current
+    state of it (``outcome``, re-fetched by the caller), so duplicates and out-of-order
+    deliveries change nothing."""
     with transaction.atomic():
         order = _locked_order_of(outcome)
         if order is None:

@@ -152,6 +152,13 @@ def plan_fingerprint(plan: PricePlan) -> str:
     return hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
+def reject_changed_since(plan: PricePlan, seen: Collection[str] | None, refusal: str) -> None:
+    r"""Refuse (``plan_changed``, with the ``refusal`` wording) a plan no longer as it was seen:
+    ``seen`` holds the ``plan_fingerprint``\s the caller read (None: no precondition)."""
+    if seen is not None and plan_fingerprint(plan) not in seen:
+        raise PlanChanged(refusal)
+
+
 @transaction.atomic
 def revise_plan(
     plan: PricePlan,
@@ -169,11 +176,12 @@ def revise_plan(
     plan = locked(plan)
     if refusal := not_offered(plan):
         raise refusal
-    if seen is not None and plan_fingerprint(plan) not in seen:
-        raise PlanChanged(
-            "This plan's name or price was changed since you read it (by someone else, or in "
-            "another tab). Read it again and make your change on its current terms."
-        )
+    reject_changed_since(
+        plan,
+        seen,
+        "This plan's name or price was changed since you read it (by someone else, or in "
+        "another tab). Read it again and make your change on its current terms.",
+    )
     values = {name: changes.get(name, getattr(plan, name)) for name in PRICE_FIELDS}
     _reject_unprintable_name(values["name"])
     currency, amount, terms = validated_price(
