@@ -74,11 +74,11 @@ def _dispatch(event) -> str:
         if collection.invoice_id_of(outcome) is not None:
             invoice = collection.sync_invoice_payment(outcome)
             return f"invoice {invoice.pk} {invoice.status}" if invoice else "no invoice"
-        order = orders.sync_payment(obj["id"])
+        order = orders.sync_payment(outcome)
         return f"order {order.pk} {order.status}" if order else "no order"
     if kind == "charge.refunded":
         intent = obj.get("payment_intent")
-        order = orders.sync_payment(intent) if intent else None
+        order = orders.sync_payment(payments.payment_status(intent)) if intent else None
         return f"order {order.pk} {order.status}" if order else "no order"
     if kind in REFUND_EVENTS:
         return money_back.sync_refund(obj["id"])

@@ -10,6 +10,7 @@ from django.db import connection, connections, transaction
 from django.db.models import F
 from rest_framework.test import APIClient
 
+from billing import payments
 from billing.models import WebhookEvent
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import (
@@ -233,3 +234,21 @@ def test_webhook_losing_a_serialization_race_answers_retry_later(pending_3ds_ord
         with connection.cursor() as cursor:
             cursor.execute("RESET default_transaction_isolation")
     assert_busy_then_redelivered(lost, payload)
+
+
+def test_a_payment_event_reads_its_payment_intent_from_the_processor_once(
+    pending_3ds_order, api, monkeypatch
+):
+    read = []
+    real = payments.payment_status
+
+    def counted(payment_intent_id):
+        read.append(payment_intent_id)
+        return real(payment_intent_id)
+
+    monkeypatch.setattr(payments, "payment_status", counted)
+    authenticate(pending_3ds_order)
+    succeeded = intent_event("evt_once", "payment_intent.succeeded", pending_3ds_order)
+    assert signed_webhook(api, succeeded).status_code == 200
+    assert Order.objects.get().status == "completed"
+    assert read == [pending_3ds_order["payment_intent_id"]]
