@@ -21,22 +21,3 @@ document.addEventListener("DOMContentLoaded", () => {
   focused.scrollIntoView({ block: "center" });
   focused.focus({ preventScroll: true });
 });
-
-// A form that acts (an object's action, a list action and its confirmation) is sent once: a
-// second click while its page still loads (a double-click, a busy server) would act twice, as
-// two adjustment lines or two payment retries. Each of these forms leads to another page; back
-// on this one from the browser's history it may be sent again.
-const ACTING_FORMS = "form[data-submit-once], #changelist-form";
-document.addEventListener("submit", (event) => {
-  const form = event.target;
-  if (!(form instanceof HTMLFormElement) || !form.matches(ACTING_FORMS)) return;
-  if (event.defaultPrevented) return; // another handler kept it (a confirmation declined)
-  if (form.dataset.sent === "true") {
-    event.preventDefault();
-    return;
-  }
-  form.dataset.sent = "true";
-});
-window.addEventListener("pageshow", () => {
-  for (const form of document.querySelectorAll("form[data-sent]")) delete form.dataset.sent;
-});

@@ -42,7 +42,7 @@ def test_pages_carry_the_csp_and_no_inline_script(portal_vendor):
         )
         html = response.content.decode()
         for tag in re.findall(r"<script\b[^>]*>", html):
-            assert re.search(r'\ssrc="/static/portal/[\w.-]+\.js"', tag), (path, tag)
+            assert re.search(r'\ssrc="/static/(?:portal|edgeplug)/[\w.-]+\.js"', tag), (path, tag)
         assert not re.search(r"<[^>]+\son[a-z]+\s*=", html), path
         # Resources come from this site; links to other sites (in the docs) are fine.
         assert not re.search(r'\ssrc="(https?:)?//', html), path
