@@ -129,10 +129,11 @@ def merge_seqs(ranges: Iterable[SeqRange], seqs: Iterable[int]) -> list[SeqRange
     return merged
 
 
-def gaps(ranges: Iterable[SeqRange]) -> list[SeqRange]:
-    """Sequence numbers never seen below the highest seen one (devices number from 1)."""
+def gaps(ranges: Iterable[SeqRange], *, after: int = 0) -> list[SeqRange]:
+    """Sequence numbers never seen below the highest seen one (devices number from 1), those
+    above ``after`` only."""
     missing: list[SeqRange] = []
-    expected = 1
+    expected = after + 1
     for first, last in sorted(ranges):
         if first > expected:
             missing.append((expected, first - 1))

@@ -400,12 +400,19 @@ def _mark_seen(device: Device, existing: list[meter.SeqRange], seqs: set[int]) -
 class Gaps:
     highest_seq: int | None
     missing: list[meter.SeqRange]
+    more: bool  # gaps above the last of ``missing`` were left for the next page
 
 
-def usage_gaps(device: Device) -> Gaps:
-    """The sequence numbers below the highest one seen that the device never sent."""
-    ranges = list(UsageSeqRange.objects.filter(device=device).values_list("first", "last"))
-    return Gaps(max((last for _, last in ranges), default=None), meter.gaps(ranges))
+def usage_gaps(device: Device, *, after: int = 0, most: int) -> Gaps:
+    """The first ``most`` runs of sequence numbers above ``after`` and below the highest one
+    seen that the device never sent. Reads at most ``most`` + 2 ranges whatever their number
+    (a device numbering by timestamps has a range per event): ranges are merged, so each but
+    the first has a gap before it."""
+    ranges = UsageSeqRange.objects.filter(device=device).order_by("first")
+    highest = ranges.reverse().values_list("last", flat=True).first()
+    nearest = ranges.filter(last__gt=after).values_list("first", "last")[: most + 2]
+    missing = meter.gaps(nearest, after=after)
+    return Gaps(highest, missing[:most], more=len(missing) > most)
 
 
 def devices_with_gaps() -> int:

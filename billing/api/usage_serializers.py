@@ -36,6 +36,7 @@ class UsageGapsSerializer(serializers.Serializer):
     device = serializers.IntegerField()
     highest_seq = serializers.IntegerField(allow_null=True)
     gaps = SeqRangeSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
 
 
 class UsageReportSerializer(serializers.Serializer):

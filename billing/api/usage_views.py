@@ -3,7 +3,9 @@ vendors read the usage of their agents."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from billing import usage, usage_reports
@@ -45,20 +47,61 @@ class UsageEvents(APIView):
         )
 
 
+GAPS_PAGE_SIZE, GAPS_MAX_PAGE_SIZE = 1000, 10_000
+
+
+def _query_number(request, name: str, *, default: int, least: int, most: int) -> int:
+    """The query parameter ``name``: at most 19 ASCII digits (a 64-bit seq), from ``least``
+    up, capped at ``most``; else a 400 ``invalid_<name>``."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and int(raw) >= least):
+        raise ValidationError(
+            {name: [f"Must be a whole number from {least}."]}, code=f"invalid_{name}"
+        )
+    return min(int(raw), most)
+
+
 class DeviceUsageGaps(APIView):
-    """Sequence numbers the device has not sent yet, below the highest one it has."""
+    """Sequence numbers the device has not sent yet, below the highest one it has, in
+    ascending order, a page at a time: ``next`` is the next page's URL, or null."""
 
     permission_classes = [CanManageDevices]
 
-    @extend_schema(responses=s.UsageGapsSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "after",
+                OpenApiTypes.INT,
+                description="only gaps above this seq (default 0: all); the next page "
+                "starts after the last gap of this one",
+            ),
+            OpenApiParameter(
+                "page_size",
+                OpenApiTypes.INT,
+                description=f"gaps per page (default {GAPS_PAGE_SIZE}, at most "
+                f"{GAPS_MAX_PAGE_SIZE})",
+            ),
+        ],
+        responses=s.UsageGapsSerializer,
+    )
     def get(self, request, pk):
         device = get_for_request(Device.objects.all(), request, pk=pk)
-        gaps = usage.usage_gaps(device)
+        after = _query_number(request, "after", default=0, least=0, most=2**63 - 1)
+        size = _query_number(
+            request, "page_size", default=GAPS_PAGE_SIZE, least=1, most=GAPS_MAX_PAGE_SIZE
+        )
+        gaps = usage.usage_gaps(device, after=after, most=size)
+        url = request.build_absolute_uri()
         return Response(
             {
                 "device": device.pk,
                 "highest_seq": gaps.highest_seq,
                 "gaps": [{"first": first, "last": last} for first, last in gaps.missing],
+                "next": replace_query_param(url, "after", gaps.missing[-1][1])
+                if gaps.more
+                else None,
             }
         )
 

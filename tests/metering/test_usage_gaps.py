@@ -20,7 +20,12 @@ def gauge() -> float:
 
 
 def test_gaps_are_listed_and_close_on_backfill(metered):
-    assert gaps(metered).json() == {"device": metered.device_id, "highest_seq": None, "gaps": []}
+    assert gaps(metered).json() == {
+        "device": metered.device_id,
+        "highest_seq": None,
+        "gaps": [],
+        "next": None,
+    }
     metered.send([metered.heartbeat(seq, metered.base) for seq in (1, 2, 5, 9)])
     body = gaps(metered).json()
     assert body["highest_seq"] == 9
@@ -29,7 +34,12 @@ def test_gaps_are_listed_and_close_on_backfill(metered):
     metered.send([metered.heartbeat(seq, metered.base) for seq in (3, 4, 6)])
     assert gaps(metered).json()["gaps"] == [{"first": 7, "last": 8}]
     metered.send([metered.heartbeat(seq, metered.base) for seq in (8, 7)])
-    assert gaps(metered).json() == {"device": metered.device_id, "highest_seq": 9, "gaps": []}
+    assert gaps(metered).json() == {
+        "device": metered.device_id,
+        "highest_seq": 9,
+        "gaps": [],
+        "next": None,
+    }
     assert gauge() == 0
 
 
@@ -82,3 +92,45 @@ def test_a_batch_touches_only_the_ranges_its_seqs_meet(metered):
     assert UsageSeqRange.objects.get(first=100).last == 102
     assert UsageSeqRange.objects.get(first=398).last == 400
     assert gaps(metered).json()["highest_seq"] == 404
+
+
+def test_many_gaps_come_a_page_at_a_time_following_next(metered):
+    """A device numbering its events with gaps (seqs that are timestamps) can leave more gaps
+    than one answer should carry: they come ``page_size`` at a time, ``next`` naming the page
+    after (``after`` the last gap shown), until ``next`` is null."""
+    metered.send([metered.heartbeat(seq, metered.base) for seq in range(2, 60, 2)])
+    url = f"/api/v1/devices/{metered.device_id}/usage-gaps?page_size=7"
+    pages = []
+    while url:
+        body = metered.client.get(url).json()
+        assert body["highest_seq"] == 58
+        pages.append(body["gaps"])
+        url = body["next"]
+    assert [len(page) for page in pages] == [7, 7, 7, 7, 1]
+    shown = [gap for page in pages for gap in page]
+    assert shown == [{"first": seq, "last": seq} for seq in range(1, 58, 2)]
+    assert gaps(metered).json()["next"] is None  # 29 gaps: one default page
+
+
+def test_gaps_above_a_seq(metered):
+    metered.send([metered.heartbeat(seq, metered.base) for seq in (1, 5, 9)])
+    url = f"/api/v1/devices/{metered.device_id}/usage-gaps?after=3"
+    assert metered.client.get(url).json()["gaps"] == [
+        {"first": 4, "last": 4},
+        {"first": 6, "last": 8},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("after=-1", "invalid_after"),
+        ("after=x", "invalid_after"),
+        ("after=" + "9" * 5000, "invalid_after"),
+        ("page_size=0", "invalid_page_size"),
+        ("page_size=1e3", "invalid_page_size"),
+    ],
+)
+def test_a_bad_cursor_or_page_size_is_refused(metered, query, code):
+    response = metered.client.get(f"/api/v1/devices/{metered.device_id}/usage-gaps?{query}")
+    assert (response.status_code, response.json()["code"]) == (400, code)
