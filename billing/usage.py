@@ -65,8 +65,8 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     seen, retired = _seq_ranges(device, events)
     stored = _stored_fingerprints(device, seen, events)
     deployed = {
-        agent: (version, version_id, meter.hour_of(since))
-        for agent, version, version_id, since in _DEPLOYED.fetch(device=device.pk, now=now)
+        agent: (version, version_id)
+        for agent, version, version_id in _DEPLOYED.fetch(device=device.pk, now=now)
     }
     late = earliest_accepted(now)
     future = now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_S)
@@ -120,20 +120,15 @@ def _refusal(event: EventIn, deployed, late: datetime, future: datetime) -> str 
 class _Coverage:
     """Whether an entitlement of its agent covered a deployed event's start
     (``meter.hours_valid``): usage no entitlement covered is billed to none, so it is not
-    entitled. From the hour its deployment was made, one does (a seat was taken then and is
-    held now); an event older than that is looked up among the tenant's entitlements of the
-    agent, in one query for the batch, and only when the batch has one."""
+    entitled. One query for the batch: the windows of the tenant's entitlements of the
+    agents it names. The deployment's age proves nothing: the entitlement that gave its seat
+    may have ended, and the seat it holds now come from one bought later."""
 
     def __init__(self, device: Device, events: list[EventIn], deployed: dict):
-        self.deployed = deployed
-        older = {
-            event.agent
-            for event in events
-            if event.agent in deployed and event.started_at < deployed[event.agent][2]
-        }
+        agents = {event.agent for event in events if event.agent in deployed}
         self.valid: dict[int, list] = defaultdict(list)
-        if older:
-            rows = Entitlement.objects.filter(tenant_id=device.tenant_id, agent_id__in=older)
+        if agents:
+            rows = Entitlement.objects.filter(tenant_id=device.tenant_id, agent_id__in=agents)
             for agent, valid_from, valid_until in rows.values_list(
                 "agent_id", "valid_from", "valid_until"
             ):
@@ -141,8 +136,6 @@ class _Coverage:
 
     def refusal(self, event: EventIn) -> str | None:
         at = event.started_at
-        if at >= self.deployed[event.agent][2]:
-            return None
         for start, end in self.valid[event.agent]:
             if start <= at and (end is None or at < end):
                 return None
@@ -215,14 +208,14 @@ _LOCKED_DEVICE = CompiledQuery(
 
 
 def _deployed(device: int, now: datetime):
-    """(agent id, version string, version id, when deployed) on the device, one per agent, for
+    """(agent id, version string, version id) on the device, one per agent, for
     the deployments holding a seat in force at ``now`` (``Deployment.holding_seats``, the rule
     the device's assignments follow): usage of one told to stop is not entitled."""
     return (
         Deployment.objects.filter(device=device)
         .holding_seats(now)
         .order_by()  # one per agent; the default ordering would join device and agent to sort
-        .values_list("agent_id", "version__version", "version_id", "created_at")
+        .values_list("agent_id", "version__version", "version_id")
     )
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from billing.models import UsageEvent, UsageHour
-from marketplace.models import Entitlement
+from marketplace.models import Deployment, Entitlement
 from tests.factories import EntitlementFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,4 +142,31 @@ def test_usage_from_before_any_entitlement_of_the_agent_is_not_entitled(metered)
         2: ("rejected", "not_entitled"),
         3: ("accepted", None),
         4: ("rejected", "not_entitled"),
+    }
+
+
+def test_usage_between_an_ended_entitlement_and_the_next_is_not_entitled(metered):
+    """The device was deployed under an entitlement that ended, and kept its deployment
+    until another was bought: the time between the two is covered by none, however long
+    ago the deployment was made."""
+    Deployment.objects.update(created_at=metered.base - timedelta(hours=5))
+    held = Entitlement.objects.get()
+    Entitlement.objects.update(valid_until=metered.base + timedelta(hours=1), status="expired")
+    EntitlementFactory(
+        order=OrderFactory(tenant=held.tenant, plan=held.plan),
+        valid_from=metered.base + timedelta(hours=3, minutes=20),
+    )
+    response = metered.send(
+        [
+            metered.session(1, metered.base + timedelta(minutes=30), 10),  # the first's
+            metered.heartbeat(2, metered.base + timedelta(hours=2)),  # between the two
+            metered.session(3, metered.base + timedelta(hours=3), 10),  # the hour it began
+            metered.heartbeat(4, metered.now),
+        ]
+    )
+    assert outcomes(response) == {
+        1: ("accepted", None),
+        2: ("rejected", "not_entitled"),
+        3: ("accepted", None),
+        4: ("accepted", None),
     }
