@@ -843,22 +843,23 @@ def credited_so_far(line: InvoiceLine, *, refund_lines: bool = True) -> int:
 
 
 def credited_of(lines: Sequence[InvoiceLine], *, refund_lines: bool = True) -> dict[int, int]:
-    """What credit notes gave back of each of ``lines``, by id, in three queries whatever
-    their number; and, with ``refund_lines``, all of a one-time order's line once its refund
-    is a ``credit`` line of a month (refunded while this invoice was a draft:
-    ``credit_refund``), so a credit note never gives the order back twice. An order paid and
-    refunded in one month has both lines on its invoice, cancelling out: each counts as given
-    back in full, so a credit note leaves the pair alone (it gave the refund line back: less
-    than the invoice, or below zero)."""
+    """What credit notes gave back of each of ``lines`` (of invoices, not credit notes), by
+    id, in three queries whatever their number. A month's refund line (a ``credit`` line: a
+    one-time order's price given back on the order's own payment) counts as given back in
+    full: a credit note never takes a refund back. With ``refund_lines``, so does a one-time
+    order's line once its refund is such a line of a month (refunded while this invoice was a
+    draft: ``credit_refund``), so a credit note never gives the order back twice. An order
+    paid and refunded in one month has both lines on its invoice, cancelling out: each counts
+    as given back in full, so a credit note leaves the pair alone."""
     orders = {line.order_id for line in lines if line.order_id is not None}
-    # (invoice, order, kind) of the order and refund lines on invoices (not credit notes).
-    on_invoices = set(
+    # (invoice, order) of the refund lines on the invoices of ``lines``.
+    refunded_beside = set(
         InvoiceLine.objects.filter(
             invoice_id__in={line.invoice_id for line in lines},
             invoice__kind=InvoiceKind.INVOICE,
             order_id__in=orders,
-            kind__in=_PAID_AND_REFUNDED,
-        ).values_list("invoice_id", "order_id", "kind")
+            kind=LineKind.CREDIT,
+        ).values_list("invoice_id", "order_id")
     )
     refunded_in_a_month = (
         set(_month_refund_lines(orders).values_list("order_id", flat=True))
@@ -878,20 +879,17 @@ def credited_of(lines: Sequence[InvoiceLine], *, refund_lines: bool = True) -> d
     )
     credited = {}
     for line in lines:
-        paired = (line.invoice_id, line.order_id, _PAID_AND_REFUNDED.get(line.kind))
-        if paired in on_invoices or (
-            line.kind == LineKind.ONE_TIME_ORDER and line.order_id in refunded_in_a_month
+        if line.kind == LineKind.CREDIT or (
+            line.kind == LineKind.ONE_TIME_ORDER
+            and (
+                (line.invoice_id, line.order_id) in refunded_beside
+                or line.order_id in refunded_in_a_month
+            )
         ):
             credited[line.pk] = line.amount
         else:
             credited[line.pk] = -given.get(line.pk, 0)
     return credited
-
-
-_PAID_AND_REFUNDED = {
-    LineKind.ONE_TIME_ORDER: LineKind.CREDIT,
-    LineKind.CREDIT: LineKind.ONE_TIME_ORDER,
-}
 
 
 def _month_refund_lines(order_ids: Iterable[int]):

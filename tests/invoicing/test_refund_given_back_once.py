@@ -139,3 +139,26 @@ def test_finance_is_shown_what_the_credit_note_gives_back_before_confirming(
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE, credit_of=december)
     assert format_amount(-note.total, note.currency) in shown
     assert format_amount(december.total, december.currency) not in shown
+
+
+def test_a_credit_note_of_the_refunds_month_leaves_the_refund_line_alone(customer):
+    """January's invoice carries December's order refund as a ``credit`` line (money given
+    back on the order's own payment). A credit note of the whole of January gives back the
+    rest, never that line: crediting it took the refund back off (a note 1.00 short), so the
+    documents said the customer paid the order while its money had gone back, and the order's
+    line could never be credited again."""
+    order, _ = _refunded_while_its_month_was_a_draft(customer)
+    january = Invoice.objects.get(period_start=JAN, kind=InvoiceKind.INVOICE)
+    charges = january.lines.exclude(order=order)
+    assert charges  # its flat fee
+
+    note = invoicing.issue_credit_note(january, reason="goodwill")
+
+    assert not note.lines.filter(order=order).exists()
+    assert list(note.lines.values_list("credited_line", "amount")) == [
+        (line.pk, -line.amount) for line in charges.order_by("position")
+    ]
+    january.refresh_from_db()
+    assert (january.status, january.amount_due) == ("paid", 0)
+    with pytest.raises(invoicing.InvoiceNotCreditable, match="credited in full already"):
+        invoicing.issue_credit_note(january, line_ids=[january.lines.get(order=order).pk])
