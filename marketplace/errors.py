@@ -123,6 +123,9 @@ class IncompatibleCore(Unprocessable, code="incompatible_core"): ...
 class AlreadyReplied(Conflict, code="already_replied"): ...
 
 
+class ReviewChanged(Conflict, code="review_changed", status=412): ...
+
+
 class ReplyRequired(BadRequest, code="reply_required"):
     """A vendor's reply to a review with no text (missing, empty or only blanks), at every
     door."""

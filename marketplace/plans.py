@@ -1,7 +1,5 @@
 """Vendor price plans: create, revise (a new version once anyone holds the plan), retire."""
 
-import hashlib
-import json
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
@@ -9,6 +7,7 @@ from django.db import transaction
 
 from billing import payments
 from edgeplug.audit.services import record_change
+from edgeplug.core.fingerprint import fingerprint
 from edgeplug.core.locking import locked, stamp_locked, unique_or
 from edgeplug.text import unprintable
 from marketplace import pricing
@@ -148,8 +147,7 @@ def plan_fingerprint(plan: PricePlan) -> str:
     """The plan as its answers show it, as one short token: its ETag at the API (so it
     changes whenever the answer does), and what a form that revises the plan carries
     (``revise_plan``'s ``seen``)."""
-    shown = json.dumps([getattr(plan, name) for name in FINGERPRINTED], sort_keys=True, default=str)
-    return hashlib.sha256(shown.encode()).hexdigest()[:16]
+    return fingerprint(plan, FINGERPRINTED)
 
 
 def reject_changed_since(plan: PricePlan, seen: Collection[str] | None, refusal: str) -> None:

@@ -1,15 +1,24 @@
 """Ratings and reviews: one per tenant per agent from tenants that hold or held an
 entitlement, one vendor reply, hidden by reviewers with a reason (audited)."""
 
+from collections.abc import Collection
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from edgeplug.audit.services import record_change, record_event
+from edgeplug.core.fingerprint import fingerprint
 from edgeplug.core.locking import locked
 from edgeplug.reasons import require_reason, require_text
 from edgeplug.tenancy.models import Tenant
 from marketplace.catalogue import refresh_listing
-from marketplace.errors import AlreadyReplied, NotEntitled, ReplyRequired, ReplyTooLong
+from marketplace.errors import (
+    AlreadyReplied,
+    NotEntitled,
+    ReplyRequired,
+    ReplyTooLong,
+    ReviewChanged,
+)
 from marketplace.models import Agent, Entitlement, Review
 
 
@@ -50,14 +59,17 @@ def submit_review(
     return review, created
 
 
+# What a review says: a rewrite of any takes the vendor's reply off (it answered the old words).
+SAID = ("stars", "title", "text")
+
+
 def _write_review(tenant: Tenant, agent: Agent, values: dict) -> tuple[Review, bool, str]:
     """(review, created, the vendor's reply taken off by a rewrite or "")."""
     review = Review.objects.select_for_update().filter(tenant=tenant, agent=agent).first()
     if review is None:
         return Review.objects.create(tenant=tenant, agent=agent, **values), True, ""
     reply_taken_off = ""
-    said = ("stars", "title", "text")
-    if review.vendor_reply_at and any(getattr(review, f) != values[f] for f in said):
+    if review.vendor_reply_at and any(getattr(review, f) != values[f] for f in SAID):
         reply_taken_off = review.vendor_reply
         review.vendor_reply, review.vendor_reply_at, review.vendor_reply_by = "", None, None
     for name, value in values.items():
@@ -69,12 +81,27 @@ def _write_review(tenant: Tenant, agent: Agent, values: dict) -> tuple[Review, b
 REPLY_MAX_LENGTH = Review._meta.get_field("vendor_reply").max_length
 
 
+def review_fingerprint(review: Review) -> str:
+    """What the review says, as one short token: what a reply form carries, and the
+    ``seen`` of ``reply_to_review``."""
+    return fingerprint(review, SAID)
+
+
 @transaction.atomic
-def reply_to_review(review: Review, text: str | None, *, actor=None, request=None) -> Review:
-    """The vendor's one reply to ``review``, without surrounding whitespace (every door's text
+def reply_to_review(
+    review: Review,
+    text: str | None,
+    *,
+    seen: Collection[str] | None = None,
+    actor=None,
+    request=None,
+) -> Review:
+    r"""The vendor's one reply to ``review``, without surrounding whitespace (every door's text
     fields strip it): refused holding NUL (``nul_character``), blank (``reply_required``),
     longer than its column (``reply_too_long``) or when the review has its reply already
-    (``already_replied``)."""
+    (``already_replied``). With ``seen`` (the ``review_fingerprint``\s the reply was written
+    to), a review its author rewrote since is refused (``review_changed``): the reply would
+    stand under words it never answered."""
     text = require_text(
         text,
         max_length=REPLY_MAX_LENGTH,
@@ -87,6 +114,11 @@ def reply_to_review(review: Review, text: str | None, *, actor=None, request=Non
     review = locked(review)
     if review.vendor_reply_at is not None:
         raise AlreadyReplied("The vendor has already replied to this review.")
+    if seen is not None and review_fingerprint(review) not in seen:
+        raise ReviewChanged(
+            f"{review.tenant.name} rewrote this review since you read it: read what it says "
+            "now, and reply to that."
+        )
     review.vendor_reply = text
     review.vendor_reply_at = timezone.now()
     review.vendor_reply_by = actor

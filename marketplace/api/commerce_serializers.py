@@ -26,6 +26,7 @@ from marketplace.models import (
     Review,
 )
 from marketplace.packageformat.schema import target_cores
+from marketplace.reviews import review_fingerprint
 
 
 class PricePlanSerializer(ReadOnlyModelSerializer):
@@ -258,6 +259,11 @@ class AssignmentsSerializer(serializers.Serializer):
 
 class ReviewSerializer(ReadOnlyModelSerializer):
     tenant = serializers.CharField(source="tenant.name", read_only=True)
+    etag = serializers.SerializerMethodField(
+        help_text="What the review says, as an entity tag: its vendor sends it back in "
+        "If-Match with a reply, so a reply to a review rewritten since is refused, "
+        "412 review_changed."
+    )
 
     class Meta:
         model = Review
@@ -271,7 +277,11 @@ class ReviewSerializer(ReadOnlyModelSerializer):
             "updated_at",
             "vendor_reply",
             "vendor_reply_at",
+            "etag",
         ]
+
+    def get_etag(self, review) -> str:
+        return quote_etag(review_fingerprint(review))
 
 
 class SubmitReviewSerializer(StrictSerializer):

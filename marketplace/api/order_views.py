@@ -14,7 +14,7 @@ from edgeplug.tenancy.permissions import CanBuy, IsMember
 from edgeplug.tenancy.scoping import for_request
 from marketplace import orders
 from marketplace.api import commerce_serializers as s
-from marketplace.api.plan_views import if_match, if_match_parameter
+from marketplace.api.preconditions import if_match, if_match_parameter
 from marketplace.errors import UnknownAgent
 from marketplace.models import Entitlement, EntitlementStatus, Order, OrderStatus
 from marketplace.visibility import held_or_visible_agents
@@ -43,7 +43,7 @@ class OrderFilter(FilterSet):
         fields = ["status"]
 
 
-PINNED_PLAN = if_match_parameter("charging its new price")
+PINNED_PLAN = if_match_parameter("plan", "plan_changed", "charging its new price")
 
 
 class OrderListCreate(generics.ListAPIView):

@@ -1,7 +1,6 @@
 """Vendors price their agents: /api/v1/vendor/agents/{id}/plans."""
 
 from django.urls import reverse
-from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -14,6 +13,7 @@ from edgeplug.tenancy.scoping import get_for_request
 from marketplace import plans
 from marketplace.api import commerce_serializers as s
 from marketplace.api.permissions import IsVendorPublisher
+from marketplace.api.preconditions import if_match, if_match_parameter
 from marketplace.models import Agent, PricePlan
 
 
@@ -37,18 +37,6 @@ def _tagged(plan: PricePlan, **kwargs) -> Response:
     return response
 
 
-def if_match(request) -> list[str] | None:
-    """The fingerprints ``If-Match`` accepts, or None without one (or with ``*``). Weak tags
-    never match (HTTP compares ``If-Match`` strongly); a malformed header matches nothing."""
-    header = request.headers.get("If-Match")
-    if header is None:
-        return None
-    tags = parse_etags(header)
-    if tags == ["*"]:
-        return None
-    return [tag[1:-1] for tag in tags if tag.startswith('"')]
-
-
 ETAG = OpenApiParameter(
     "ETag",
     OpenApiTypes.STR,
@@ -58,19 +46,7 @@ ETAG = OpenApiParameter(
 )
 
 
-def if_match_parameter(instead: str) -> OpenApiParameter:
-    """``If-Match`` as the schema publishes it: the plan's tag as read, and what a plan
-    changed since is refused ``412 plan_changed`` ``instead`` of."""
-    return OpenApiParameter(
-        "If-Match",
-        OpenApiTypes.STR,
-        OpenApiParameter.HEADER,
-        description="The plan's ETag (its etag) as you read it: a plan changed since is "
-        f"refused with 412 plan_changed instead of {instead}.",
-    )
-
-
-IF_MATCH = if_match_parameter("undoing that change unseen")
+IF_MATCH = if_match_parameter("plan", "plan_changed", "undoing that change unseen")
 
 
 class PlanListCreate(generics.ListAPIView):

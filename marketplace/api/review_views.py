@@ -7,12 +7,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from edgeplug.core.schema import empty_for_schema
+from edgeplug.core.schema import empty_for_schema, error_response
 from edgeplug.core.serializers import validated
 from edgeplug.tenancy.permissions import CanReview
 from marketplace import catalogue, reviews
 from marketplace.api import commerce_serializers as s
 from marketplace.api.permissions import IsVendorPublisher
+from marketplace.api.preconditions import if_match, if_match_parameter
 from marketplace.models import Agent
 from marketplace.visibility import review_to_reply, visible_agents
 
@@ -63,9 +64,18 @@ class ReviewListCreate(generics.ListAPIView):
 class ReviewReply(APIView):
     permission_classes = [IsVendorPublisher]
 
-    @extend_schema(request=s.ReplySerializer, responses=s.ReviewSerializer)
+    @extend_schema(
+        request=s.ReplySerializer,
+        parameters=[if_match_parameter("review", "review_changed", "a reply to words unread")],
+        responses={
+            200: s.ReviewSerializer,
+            412: error_response(412, "review_changed: the review was rewritten since its etag."),
+        },
+    )
     def post(self, request, agent_id, review_id):
         review = review_to_reply(request, agent_id, review_id)
         data = validated(s.ReplySerializer, request)
-        review = reviews.reply_to_review(review, data["text"], actor=request.user, request=request)
+        review = reviews.reply_to_review(
+            review, data["text"], seen=if_match(request), actor=request.user, request=request
+        )
         return Response(s.ReviewSerializer(review).data)

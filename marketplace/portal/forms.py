@@ -6,6 +6,7 @@ from certification.models import Level
 from edgeplug.accounts.widgets import OneTimeCodeInput
 from edgeplug.tenancy.models import Role
 from marketplace.models import AgentVersion, Review, VendorKey
+from marketplace.reviews import review_fingerprint
 
 
 class SignInForm(forms.Form):
@@ -124,6 +125,9 @@ class ReplyForm(forms.Form):
     review). Blank and length are the action's rules (reply_to_review: reply_required,
     reply_too_long, as the API answers); maxlength only lets the browser say it first."""
 
+    # What the review said as the page showed it (``reviews.review_fingerprint``): a reply
+    # to a review rewritten since is refused (review_changed), not set under words unread.
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
     text = TextareaField(
         label="Your reply",
         required=False,
@@ -133,7 +137,12 @@ class ReplyForm(forms.Form):
     )
 
     def __init__(self, *args, review: Review, **kwargs):
-        super().__init__(*args, prefix=f"review-{review.pk}", **kwargs)
+        super().__init__(
+            *args,
+            prefix=f"review-{review.pk}",
+            initial={"seen": review_fingerprint(review)},
+            **kwargs,
+        )
         self.review = review
         self.fields["text"].label = f"Your reply to {review.tenant.name}"
 

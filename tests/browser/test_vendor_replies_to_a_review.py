@@ -89,3 +89,38 @@ def test_a_refused_reply_far_down_a_long_page_is_brought_into_view(journey, vend
     assert "reply_required" in refusal.inner_text()
     assert page.evaluate("window.scrollY") > 0
     assert in_view_and_focused(page, refusal)
+
+
+def test_a_reply_to_a_review_rewritten_meanwhile_is_held_back_with_its_text(journey, vendor_admin):
+    """The vendor opens the reviews; the customer rewrites theirs before the vendor's reply
+    goes: the reply is refused (review_changed) rather than set under words it never
+    answered, the page shows the new words and the reply as typed, and sent again it is
+    published."""
+    page = journey.page
+    tenant = vendor_admin.memberships.get().tenant
+    version = AgentVersionFactory(agent__tenant=tenant, agent__name="pump-anomaly", public=True)
+    review = ReviewFactory(
+        agent=version.agent,
+        tenant=TenantFactory(name="Factory One"),
+        stars=3,
+        title="Good, but noisy at start-up",
+        text="Flags every pump start as an anomaly.",
+    )
+    portal_sign_in(journey, vendor_admin)
+    journey.goto(f"/portal/agents/{version.agent_id}/reviews/")
+    page.get_by_label("Your reply to Factory One").fill(REPLY)
+
+    Review.objects.filter(pk=review.pk).update(stars=1, title="Useless", text="Missed a leak.")
+    journey.expect_status(412, f"/portal/agents/{version.agent_id}/reviews/{review.pk}/reply/")
+    journey.click(page.get_by_role("button", name="Reply to Factory One"))
+
+    shown = page.locator(f"#review-{review.pk}")
+    assert "Factory One rewrote this review since you read it" in shown.inner_text()
+    assert "Missed a leak." in shown.inner_text()
+    assert page.get_by_label("Your reply to Factory One").input_value() == REPLY
+    assert not Review.objects.filter(vendor_reply_at__isnull=False).exists()
+
+    journey.click(page.get_by_role("button", name="Reply to Factory One"))
+    assert "Your reply to Factory One is published." in page.locator(".messages").inner_text()
+    review.refresh_from_db()
+    assert (review.title, review.vendor_reply) == ("Useless", REPLY)

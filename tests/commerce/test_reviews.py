@@ -98,6 +98,31 @@ def test_a_rewritten_review_takes_the_reply_off_for_the_vendor_to_answer_again(
     assert (answer.status_code, answer.json()["vendor_reply"]) == (200, "Fixed in 1.0.1")
 
 
+def test_a_vendor_pins_the_words_it_answers_with_if_match(customer, agent, make_plan, vendor):
+    """The vendor reads the review (its etag), the customer rewrites it, then the vendor's
+    reply, sent with If-Match, is refused 412 review_changed and nothing is written; with the
+    new etag it is published."""
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    read = review(client, agent, stars=5, title="Great").json()["etag"]
+    url = f"/api/v1/agents/{agent.pk}/reviews/{review_id_of(agent)}/reply"
+    rewritten = review(client, agent, stars=1, title="Broken").json()["etag"]
+    assert rewritten != read
+
+    stale = vendor.client.post(url, {"text": "Thanks!"}, format="json", HTTP_IF_MATCH=read)
+
+    assert (stale.status_code, stale.json()["code"]) == (412, "review_changed")
+    assert Review.objects.get().vendor_reply == ""
+    fresh = vendor.client.post(url, {"text": "Sorry"}, format="json", HTTP_IF_MATCH=rewritten)
+    assert (fresh.status_code, fresh.json()["vendor_reply"]) == (200, "Sorry")
+    listed = client.get(f"/api/v1/agents/{agent.pk}/reviews").json()["results"]
+    assert [r["etag"] for r in listed] == [rewritten]  # a reply leaves the words' tag as it was
+
+
+def review_id_of(agent) -> int:
+    return Review.objects.get(agent=agent).pk
+
+
 def test_reviewer_hides_a_review_in_the_admin_and_text_is_escaped(customer, agent, make_plan):
     client, _ = customer
     buy_free(client, agent, make_plan)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import reviews
 from marketplace.catalogue import rating_summary, visible_reviews
+from marketplace.errors import ReviewChanged
 from marketplace.models import MAX_STARS, Agent, Review
 from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import ReplyForm
@@ -91,15 +92,21 @@ def reply(request, agent_id, review_id):
     form = ReplyForm(request.POST, review=review)
     error = None
     if form.is_valid():
+        seen = form.cleaned_data["seen"]
         outcome = perform(
             request,
             reviews.reply_to_review,
             review,
             form.cleaned_data["text"],
+            seen=[seen] if seen else None,
             success=f"Your reply to {review.tenant.name} is published.",
         )
         if outcome.error is None:
             return redirect(f"{_page_url(agent_id, _page_of(review))}#review-{review.pk}")
         error = outcome.error
+        if isinstance(error, ReviewChanged):  # the reply as typed, under the review as it is
+            review.refresh_from_db()
+            now_seen = {form.add_prefix("seen"): reviews.review_fingerprint(review)}
+            form = ReplyForm({**request.POST.dict(), **now_seen}, review=review)
     context = _context(request, review.agent, _page_of(review), refused=form)
     return render_form(request, "portal/reviews.html", context, form=form, error=error)
