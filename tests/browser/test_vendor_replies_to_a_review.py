@@ -13,8 +13,9 @@ pytestmark = [pytest.mark.browser]
 REPLY = "Thanks! 1.3.0 filters the pump's start-up surge.\nTell us how it goes."
 
 
-def test_a_vendor_replies_to_a_review_and_reads_the_reply_under_it(journey, vendor_admin):
-    page = journey.page
+def reviewed_agent(vendor_admin):
+    """The vendor's public agent pump-anomaly, and Factory One's 3-star review of it: (its
+    version, the review)."""
     tenant = vendor_admin.memberships.get().tenant
     version = AgentVersionFactory(agent__tenant=tenant, agent__name="pump-anomaly", public=True)
     review = ReviewFactory(
@@ -24,6 +25,12 @@ def test_a_vendor_replies_to_a_review_and_reads_the_reply_under_it(journey, vend
         title="Good, but noisy at start-up",
         text="Flags every pump start as an anomaly.",
     )
+    return version, review
+
+
+def test_a_vendor_replies_to_a_review_and_reads_the_reply_under_it(journey, vendor_admin):
+    page = journey.page
+    version, review = reviewed_agent(vendor_admin)
     reply_path = f"/portal/agents/{version.agent_id}/reviews/{review.pk}/reply/"
 
     portal_sign_in(journey, vendor_admin)
@@ -97,15 +104,7 @@ def test_a_reply_to_a_review_rewritten_meanwhile_is_held_back_with_its_text(jour
     answered, the page shows the new words and the reply as typed, and sent again it is
     published."""
     page = journey.page
-    tenant = vendor_admin.memberships.get().tenant
-    version = AgentVersionFactory(agent__tenant=tenant, agent__name="pump-anomaly", public=True)
-    review = ReviewFactory(
-        agent=version.agent,
-        tenant=TenantFactory(name="Factory One"),
-        stars=3,
-        title="Good, but noisy at start-up",
-        text="Flags every pump start as an anomaly.",
-    )
+    version, review = reviewed_agent(vendor_admin)
     portal_sign_in(journey, vendor_admin)
     journey.goto(f"/portal/agents/{version.agent_id}/reviews/")
     page.get_by_label("Your reply to Factory One").fill(REPLY)
