@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 EDGEPLUG_VAR_DIR=/var/lib/edgep
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libpq5 qemu-system-arm gcc-arm-none-eabi bubblewrap build-essential \
-      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-zenhei \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.txt .

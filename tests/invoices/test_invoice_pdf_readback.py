@@ -1,13 +1,14 @@
 """An invoice PDF, read back: its text shows the number, totals and VAT; its embedded
 factur-x.xml is the same invoice; it declares PDF/A-3b and embeds its fonts."""
 
+from dataclasses import replace
 from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
 
 from billing.documents import render_pdf
-from tests.invoices.documents import invoice
+from tests.invoices.documents import BUYER, invoice
 from tests.invoices.pdf_reading import (
     NS,
     embedded_xml,
@@ -80,8 +81,8 @@ def test_the_pdf_declares_pdfa_3b_and_factur_x_en16931(eur_invoice):
     assert attached["/AFRelationship"] == "/Data"
 
 
-def test_every_font_is_the_shipped_font_embedded(eur_invoice):
-    _, pdf = eur_invoice
+def embedded_fonts(pdf: bytes) -> list[str]:
+    """The base name of every font the PDF's pages use, each checked embedded."""
     fonts = []
     for page in PdfReader(BytesIO(pdf)).pages:
         for font in page["/Resources"]["/Font"].values():
@@ -92,8 +93,28 @@ def test_every_font_is_the_shipped_font_embedded(eur_invoice):
             descriptor = descendant["/FontDescriptor"].get_object()
             fonts.append(str(font["/BaseFont"]))
             assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), font["/BaseFont"]
+    return fonts
+
+
+def test_every_font_is_the_shipped_font_embedded(eur_invoice):
+    _, pdf = eur_invoice
+    fonts = embedded_fonts(pdf)
     # static/billing/invoice.css names the shipped DejaVu Sans files "EdgePlug Invoice".
     assert fonts and all("+EdgePlug-Invoice" in name for name in fonts), fonts
+
+
+@pytest.mark.parametrize(
+    "name", ["東京ロボティクス株式会社", "深圳智能制造有限公司", "한국로봇 주식회사"]
+)
+def test_a_buyer_named_in_chinese_japanese_or_korean_is_printed(name, caplog):
+    """DejaVu has no CJK glyphs: such a name printed as empty boxes. The set-up installs a CJK
+    font (Debian's fonts-wqy-zenhei), which Pango takes for the glyphs DejaVu lacks; it is
+    embedded as the others are."""
+    pdf = render_pdf(invoice(buyer=replace(BUYER, legal_name=name)))
+
+    assert name in pdf_text(pdf)
+    assert not [r for r in caplog.records if ".notdef" in r.getMessage()]
+    assert any("WenQuanYi" in font for font in embedded_fonts(pdf))
 
 
 def test_a_credit_note_says_so_and_names_the_invoice_it_credits():
