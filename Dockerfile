@@ -6,6 +6,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libpq5 qemu-system-arm gcc-arm-none-eabi bubblewrap build-essential \
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-zenhei \
+      fonts-tlwg-loma-ttf fonts-lohit-deva \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.txt .

@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.."
 # System packages: the Python toolchain, PostgreSQL/Redis clients, QEMU and the ARM
 # toolchain for hardware simulation, bubblewrap for sandboxing, Chromium for browser tests,
 # docker-compose to validate docker-compose.yml, wrk to drive make bench-web, and Pango
-# (with HarfBuzz's subsetter) for WeasyPrint's invoice PDFs, with a CJK font for the names
-# and addresses the shipped DejaVu cannot print (Chinese, Japanese, Korean).
+# (with HarfBuzz's subsetter) for WeasyPrint's invoice PDFs, with fonts for the names and
+# addresses the shipped DejaVu cannot print (Chinese, Japanese, Korean; Thai; Devanagari).
 DEBIAN_PACKAGES=(
   python3-venv python3-dev build-essential libpq-dev
   qemu-system-arm gcc-arm-none-eabi bubblewrap
   chromium chromium-driver docker-compose wrk
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-zenhei
+  fonts-tlwg-loma-ttf fonts-lohit-deva
 )
 
 missing=()
