@@ -7,6 +7,9 @@ RUN apt-get update \
       libpq5 qemu-system-arm gcc-arm-none-eabi bubblewrap build-essential \
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-zenhei \
       fonts-tlwg-loma-ttf fonts-lohit-deva \
+      fonts-lohit-beng-bengali fonts-lohit-taml fonts-lohit-telu fonts-lohit-knda \
+      fonts-lohit-mlym fonts-lohit-gujr fonts-lohit-guru fonts-lohit-orya \
+      fonts-sil-padauk fonts-sil-abyssinica \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.txt .

@@ -8,13 +8,17 @@ cd "$(dirname "$0")/.."
 # toolchain for hardware simulation, bubblewrap for sandboxing, Chromium for browser tests,
 # docker-compose to validate docker-compose.yml, wrk to drive make bench-web, and Pango
 # (with HarfBuzz's subsetter) for WeasyPrint's invoice PDFs, with fonts for the names and
-# addresses the shipped DejaVu cannot print (Chinese, Japanese, Korean; Thai; Devanagari).
+# addresses the shipped DejaVu cannot print (Chinese, Japanese, Korean; Thai; the scripts of
+# India; Myanmar; Ethiopic: docs/invoices.md).
 DEBIAN_PACKAGES=(
   python3-venv python3-dev build-essential libpq-dev
   qemu-system-arm gcc-arm-none-eabi bubblewrap
   chromium chromium-driver docker-compose wrk
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-zenhei
   fonts-tlwg-loma-ttf fonts-lohit-deva
+  fonts-lohit-beng-bengali fonts-lohit-taml fonts-lohit-telu fonts-lohit-knda
+  fonts-lohit-mlym fonts-lohit-gujr fonts-lohit-guru fonts-lohit-orya
+  fonts-sil-padauk fonts-sil-abyssinica
 )
 
 missing=()
