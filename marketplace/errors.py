@@ -21,6 +21,11 @@ class PublicKeyRequired(BadRequest, code="public_key_required"):
     """A key registered without its public key (missing or blank), at every door."""
 
 
+class PrivateKeyGiven(BadRequest, code="private_key_given"):
+    """The key file ``edgeplug keygen`` writes, which holds the private key, given as the
+    public key: refused for what it is by ``register_key``, at every door."""
+
+
 class KeyNameTooLong(BadRequest, code="key_name_too_long"):
     """A key's label longer than its column: refused by ``register_key`` for every door."""
 

@@ -5,6 +5,7 @@ transaction, records its audit event and leaves nothing behind when it refuses.
 """
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 from django.core.files import File
@@ -31,6 +32,7 @@ from marketplace.errors import (
     KeyNameTooLong,
     KeyRevoked,
     NotAVendor,
+    PrivateKeyGiven,
     PublicKeyRequired,
     UnknownKey,
     VendorMismatch,
@@ -53,6 +55,7 @@ def register_key(
     ensure_vendor(tenant)
     name = _key_name(name)
     _require_public_key(public_key_b64)
+    _refuse_a_private_key(public_key_b64)
     try:
         raw = signing.decode_public_key(public_key_b64)
     except signing.MalformedKey as refused:
@@ -82,6 +85,24 @@ def _require_public_key(public_key_b64: str) -> None:
     if not public_key_b64.strip():
         raise PublicKeyRequired(
             "Give the public key: the base64 of its 32 raw bytes.", field="public_key"
+        )
+
+
+def _refuse_a_private_key(text: str) -> None:
+    """The one file ``edgeplug keygen`` writes is a JSON document holding the private key
+    beside the public one (marketplace/cli/keyfile.py). Given as the public key it was
+    refused as "not valid base64", which did not say the vendor had sent the secret; the
+    refusal says so now, and nothing of it is kept or shown back."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return
+    if isinstance(document, dict) and "private_key" in document:
+        raise PrivateKeyGiven(
+            "That is the key file `edgeplug keygen` wrote: it holds your private key, which "
+            "stays on your machine (nothing of it was kept). Give its public key instead: the "
+            "“public key:” line keygen printed, or run `edgeplug register-key`.",
+            field="public_key",
         )
 
 

@@ -40,7 +40,8 @@ class VendorKeySerializer(ReadOnlyModelSerializer):
 
 class RegisterKeySerializer(StrictSerializer):
     """The key's text and its name are checked by ``register_key`` (``public_key_required``
-    when missing or blank, ``malformed_key``, ``key_name_too_long``), as the portal's."""
+    when missing or blank, ``private_key_given`` for keygen's key file, ``malformed_key``,
+    ``key_name_too_long``), as the portal's."""
 
     public_key = ActionRequiredCharField(max_length=64, help_text="base64 of the raw 32-byte key")
     name = ActionCheckedCharField(

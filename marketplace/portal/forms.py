@@ -76,6 +76,11 @@ class KeyForm(forms.Form):
         data["public_key"] = text
         return data
 
+    def forget_public_key(self) -> None:
+        """The page shown again leaves the text area empty (it held a private key)."""
+        self.data = self.data.copy()
+        self.data["public_key"] = ""
+
 
 class UploadForm(forms.Form):
     package = forms.FileField(label="Agent package (.epk)")

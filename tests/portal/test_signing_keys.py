@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from edgeplug import signing
 from edgeplug.audit.models import AuditEvent
+from marketplace.cli.keyfile import write_key_file
 from marketplace.models import VendorKey
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +77,38 @@ def test_revoking_asks_first_then_revokes(portal_vendor):
     again = vendor.client.get(url).content.decode()
     assert "Yes, revoke this key" not in again
     assert f"was revoked on {vendor.key.revoked_at:%Y-%m-%d %H:%M} UTC" in again
+
+
+def _keygen_file(tmp_path):
+    """The key file `edgeplug keygen` writes (the one file it writes): the private key too."""
+    keys = signing.generate_keypair()
+    path = tmp_path / "signing-key.json"
+    write_key_file(path, keys)
+    return keys, path.read_bytes()
+
+
+def test_uploading_the_private_key_file_is_refused_and_says_what_to_give(portal_vendor, tmp_path):
+    """`edgeplug keygen` writes one file, signing-key.json, holding the private key; uploaded
+    here it was refused as "not valid base64", which did not tell the vendor that the file is
+    the secret one nor what to give instead."""
+    vendor = portal_vendor("developer")
+    keys, content = _keygen_file(tmp_path)
+    upload = SimpleUploadedFile("signing-key.json", content)
+    response = vendor.client.post("/portal/keys/", {"name": "ci", "public_key_file": upload})
+    page = response.content.decode()
+    assert response.status_code == 400 and "private_key_given" in page
+    assert "private key" in page and "public key:" in page
+    assert signing.encode_b64(keys.private_key) not in page
+    assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
+
+
+def test_pasting_the_private_key_file_is_refused_and_not_shown_back(portal_vendor, tmp_path):
+    """Pasted, the page shown again does not hold the secret in its text area."""
+    vendor = portal_vendor("developer")
+    keys, content = _keygen_file(tmp_path)
+    response = vendor.client.post("/portal/keys/", {"name": "ci", "public_key": content.decode()})
+    page = response.content.decode()
+    assert response.status_code == 400 and "private_key_given" in page
+    assert signing.encode_b64(keys.private_key) not in page
+    assert 'value="ci"' in page  # the rest of what was typed is kept
+    assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1

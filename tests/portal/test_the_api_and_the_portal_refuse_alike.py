@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from edgeplug import signing
+from marketplace.cli.keyfile import write_key_file
 from marketplace.models import AgentVersion, PricePlan, VendorKey, WorkflowPackage
 from marketplace.plans import create_plan, retire_plan
 from tests.factories import AgentFactory, AgentVersionFactory
@@ -411,3 +412,19 @@ def test_a_key_id_the_upload_page_does_not_list_is_the_actions_refusal_at_both_d
     else:
         assert code in by_portal.content.decode()
     assert not AgentVersion.objects.exists()
+
+
+def test_the_private_key_file_is_refused_at_the_api_without_echoing_it(doors, tmp_path):
+    """The key file `edgeplug keygen` writes, sent as the public key: refused as it is at the
+    portal (``private_key_given``), the secret not in the answer."""
+    vendor, api = doors
+    keys = signing.generate_keypair()
+    write_key_file(tmp_path / "signing-key.json", keys)
+    by_api = api.post(
+        "/api/v1/vendor/keys",
+        {"public_key": (tmp_path / "signing-key.json").read_text()},
+        format="json",
+    )
+    assert (by_api.status_code, by_api.json()["code"]) == (400, "private_key_given")
+    assert signing.encode_b64(keys.private_key) not in by_api.content.decode()
+    assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1

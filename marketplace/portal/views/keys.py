@@ -5,6 +5,7 @@ from django.views.decorators.http import require_http_methods
 
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
+from marketplace.errors import PrivateKeyGiven
 from marketplace.models import VendorKey
 from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import KeyForm
@@ -30,6 +31,8 @@ def keys(request):
         if outcome.error is None:
             return redirect("portal:keys")
         error = outcome.error
+        if isinstance(error, PrivateKeyGiven):
+            form.forget_public_key()
     keys = for_request(VendorKey.objects.select_related("created_by"), request)
     return render_form(request, "portal/keys.html", {"keys": keys}, form=form, error=error)
 
