@@ -5,6 +5,7 @@ work after commit: submit a version, decide a passed run, sweep runs stuck past 
 and mark certified versions whose every certificate expired.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -128,21 +129,41 @@ def sweep_stale_runs(now=None) -> int:
     """Mark runs queued or running past the configured limit as errors."""
     limit_s = settings.CERTIFICATION_RUN_TIMEOUT_S
     cutoff = (now or timezone.now()) - timedelta(seconds=limit_s)
-    swept = 0
     stale = CertificationRun.objects.active().filter(created_at__lt=cutoff)
-    for run_id in stale.values_list("pk", flat=True):
-        with transaction.atomic():
-            run = locked(CertificationRun(pk=run_id))
-            if run.is_finished:
-                continue
-            end_with_error(
-                run,
-                "run_timeout",
-                f"still {run.current_stage or 'queued'} after {limit_s} s",
-                action="certification_timed_out",
-            )
-            swept += 1
-    return swept
+    return sum(
+        _end_if_active(
+            run_id,
+            "run_timeout",
+            lambda run: f"still {run.current_stage or 'queued'} after {limit_s} s",
+            action="certification_timed_out",
+        )
+        for run_id in stale.values_list("pk", flat=True)
+    )
+
+
+def end_interrupted_run(run: CertificationRun, why: str) -> bool:
+    """End now, as an error, a run its caller knows nothing carries on: the process that ran
+    it was stopped (``seed_demo``'s canvas runs inside the command). The sweeper would end it
+    only at its limit, and until then no new run of the version may start. False when it has
+    finished meanwhile."""
+    return _end_if_active(
+        run.pk,
+        "run_interrupted",
+        lambda run: f"stopped while {run.current_stage or 'queued'}: {why}",
+        action="certification_interrupted",
+    )
+
+
+def _end_if_active(
+    run_id: int, code: str, detail: Callable[[CertificationRun], str], *, action: str
+) -> bool:
+    """End run ``run_id`` with ``code`` and ``detail(run)`` unless it has finished."""
+    with transaction.atomic():
+        run = locked(CertificationRun(pk=run_id))
+        if run.is_finished:
+            return False
+        end_with_error(run, code, detail(run), action=action)
+        return True
 
 
 def expire_lapsed_certifications(now=None) -> int:

@@ -20,6 +20,7 @@ from billing.charge_minimums import minimum_charge
 from billing.models import Invoice, UsageHour
 from billing.periods import month_label, month_start, next_month
 from certification.models import CertificationRun
+from certification.pipeline import orchestration
 from edgeplug.accounts.models import User
 from edgeplug.audit.models import AuditEvent
 from edgeplug.certificates import verify_certificate
@@ -246,3 +247,37 @@ def test_a_demo_reviewer_taken_out_of_reviewers_is_told_not_a_traceback(settings
         call_command("seed_demo", part="agent", stdout=io.StringIO())
     version = AgentVersion.objects.get()
     assert (version.certification_status, version.review_status) == ("certified", "pending")
+
+
+def test_a_seed_stopped_mid_certification_is_finished_by_the_next_one(
+    settings, tmp_path, monkeypatch
+):
+    """Ctrl-C on the first `make run` while the demo agent was being certified (its canvas runs
+    inside seed_demo) left the run `running`, carried on by nothing: every later `make run`
+    printed a RunInProgress traceback and had no demo agent until the sweeper ended the run two
+    hours later. The next seed now ends that run as an error and certifies the agent anew."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", part="users", stdout=io.StringIO())
+    real_stage = orchestration.execute_stage
+
+    def ctrl_c_during_invariants(run_id, stage, **kwargs):
+        if stage == "invariants":
+            raise KeyboardInterrupt  # what SIGINT raises in the seeding process
+        return real_stage(run_id, stage, **kwargs)
+
+    monkeypatch.setattr(orchestration, "execute_stage", ctrl_c_during_invariants)
+    with pytest.raises(KeyboardInterrupt):
+        call_command("seed_demo", part="agent", stdout=io.StringIO())
+    (stranded,) = CertificationRun.objects.all()
+    assert stranded.status == "running"
+    monkeypatch.undo()
+
+    out = io.StringIO()
+    call_command("seed_demo", part="agent", stdout=out)
+
+    stranded.refresh_from_db()
+    assert (stranded.status, stranded.error_code) == ("error", "run_interrupted")
+    assert f"Run {stranded.pk} was left running" in out.getvalue()
+    version = AgentVersion.objects.get()
+    assert (version.certification_status, version.review_status) == ("certified", "approved")
+    assert AuditEvent.objects.filter(action="certification_interrupted").count() == 1

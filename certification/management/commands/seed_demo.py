@@ -230,6 +230,16 @@ class Command(BaseCommand):
 
     def _certify(self, version: AgentVersion, developer: User) -> None:
         self.stdout.write(f"Certifying the demo agent at the {DEMO_LEVEL} level …")
+        # A run of the demo version still active was left by a seed_demo stopped while it
+        # certified (Ctrl-C during `make run`): its canvas ran in that process, so nothing
+        # carries it on, and it would refuse a new run until the sweeper's limit.
+        for stranded in CertificationRun.objects.active().filter(version=version):
+            why = "the seed_demo that ran it was stopped; the next seed_demo certifies anew"
+            if certification.end_interrupted_run(stranded, why):
+                self.stdout.write(
+                    f"Run {stranded.pk} was left {stranded.status} by a seed_demo that was "
+                    "stopped: it ends as an error (run_interrupted) and a new run starts."
+                )
         celery_app.loader.import_default_modules()  # registers the tasks the canvas names
         previous = celery_app.conf.task_always_eager
         celery_app.conf.task_always_eager = True
