@@ -3,6 +3,8 @@ vendor's admins and billing members see them, with a CSV of the same figures."""
 
 import csv
 import io
+import re
+from html import unescape
 
 import pytest
 from django.utils.html import escape
@@ -10,6 +12,7 @@ from rest_framework.test import APIClient
 
 from marketplace.models import Order, OrderStatus
 from tests.conftest import sign_in
+from tests.factories import AgentFactory, OrderFactory, PricePlanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +51,50 @@ def test_the_csv_holds_the_same_figures(portal_vendor, sold):
     assert hours == 1.5
     assert revenue == {"JPY": 1500}
     assert {r["customers"] for r in rows} == {"1"}
+
+
+def test_revenue_in_two_currencies_counts_hours_and_customers_once(portal_vendor, sold):
+    """A month's agent-hours and customers are on the first of its currency rows only, so a
+    spreadsheet summing the columns counts them once; each currency keeps its revenue."""
+    order = Order.objects.get()
+    OrderFactory(
+        tenant=order.tenant, plan=order.plan, currency="EUR", amount=900, completed_at=sold.now
+    )
+    vendor = _vendor(portal_vendor, sold, "admin")
+    response = vendor.client.get("/portal/sales.csv?months=3")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["currency"] for r in rows] == ["EUR", "JPY"]
+    assert sum(float(r["agent_hours"] or 0) for r in rows) == 1.5
+    assert sum(int(r["customers"] or 0) for r in rows) == 1
+    assert {r["currency"]: r["revenue_minor_units"] for r in rows} == {"EUR": "900", "JPY": "1500"}
+    assert rows[1]["agent_hours"] == rows[1]["customers"] == ""
+
+
+def test_newest_month_first_and_agents_a_to_z_within_it(portal_vendor, sold):
+    from marketplace.models import Agent
+
+    vendor_tenant = Agent.objects.get(pk=sold.agent_id).tenant
+    customer = Order.objects.get().tenant
+    for name in ("aardvark", "zebra"):
+        plan = PricePlanFactory(agent=AgentFactory(tenant=vendor_tenant, name=name))
+        OrderFactory(tenant=customer, plan=plan, amount=100, completed_at=sold.now)
+    vendor = _vendor(portal_vendor, sold, "admin")
+    table = vendor.client.get("/portal/sales/").context["table"]
+    assert [row["agent"].name for row in table] == sorted(row["agent"].name for row in table)
+    assert table[0]["agent"].name == "aardvark"
+
+
+@pytest.mark.parametrize("query", ["?months=", "?foo=1"])
+def test_the_csv_link_downloads_with_months_left_empty(portal_vendor, sold, query):
+    """ "Months shown" cleared (or a stray parameter): the page shows the default twelve
+    months, and its Download CSV link gives those months, not a 400."""
+    vendor = _vendor(portal_vendor, sold, "admin")
+    page = vendor.client.get(f"/portal/sales/{query}")
+    assert page.status_code == 200
+    link = re.search(r'href="([^"]*sales\.csv[^"]*)"', page.content.decode()).group(1)
+    response = vendor.client.get(unescape(link))
+    assert response.status_code == 200, link
+    assert "--" in response["Content-Disposition"]
 
 
 def test_developers_do_not_see_revenue(portal_vendor, sold):

@@ -39,16 +39,27 @@ def hours_text(hours: Decimal) -> str:
     return plain_number(shown)
 
 
-def _period(request) -> tuple[PeriodForm, list]:
+DEFAULT_MONTHS = PeriodForm.base_fields["months"].initial
+
+
+def _period(request) -> tuple[PeriodForm, int, list]:
+    """The form, how many months it shows (the default when the field is left empty or the
+    form is invalid) and their starts, oldest first."""
     form = PeriodForm(request.GET or None)
-    count = form.cleaned_data.get("months") if form.is_valid() else None
-    return form, recent_months(count or 12, timezone.now())
+    count = (form.cleaned_data.get("months") if form.is_valid() else None) or DEFAULT_MONTHS
+    return form, count, recent_months(count, timezone.now())
+
+
+def _newest_month_first(rows, month: str) -> list:
+    """``rows`` (oldest month first) with the newest month first, keeping their order within a
+    month (agents A to Z, currencies A to Z)."""
+    return sorted(rows, key=lambda row: getattr(row, month), reverse=True)
 
 
 @require_safe
 @vendor_page(power=READ_PAYOUTS)
 def sales_page(request):
-    form, months = _period(request)
+    form, count, months = _period(request)
     rows = sales.vendor_sales(request.tenant, months)
     table = [
         {
@@ -59,7 +70,7 @@ def sales_page(request):
             "customers": len(r.customers),
             "revenue": ", ".join(format_amount(a, c) for c, a in sorted(r.revenue.items())),
         }
-        for r in reversed(rows)
+        for r in _newest_month_first(rows, "month")
     ]
     payouts = payout_queries.vendor_payouts(months[0], months[-1], vendor_id=request.tenant.pk)
     context = {
@@ -74,10 +85,10 @@ def sales_page(request):
                 },
                 "fee_percent": row.payout.fee_percent,
             }
-            for row in reversed(payouts)
+            for row in _newest_month_first(payouts, "month")
         ],
         "chart": sales.chart_series(rows, months),
-        "months": form.cleaned_data.get("months") if form.is_valid() else 12,
+        "months": count,
     }
     return render(request, "portal/sales.html", context, status=400 if form.errors else 200)
 
@@ -85,7 +96,7 @@ def sales_page(request):
 @require_safe
 @vendor_page(power=READ_PAYOUTS)
 def sales_csv(request):
-    form, months = _period(request)
+    form, _, months = _period(request)
     if form.errors:
         return HttpResponse(
             form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8"
@@ -93,10 +104,13 @@ def sales_csv(request):
     header = ["month", "agent", "agent_hours", "customers", "currency", "revenue_minor_units"]
 
     def rows():
+        # One row per currency; the month's agent-hours and customers on the first only, so
+        # a spreadsheet summing the columns counts them once.
         for r in sales.vendor_sales(request.tenant, months):
-            base = [month_label(r.month), r.agent.name, r.agent_hours, len(r.customers)]
+            counts = [r.agent_hours, len(r.customers)]
             for currency, amount in sorted(r.revenue.items()) or [("", 0)]:
-                yield [*base, currency, amount]
+                yield [month_label(r.month), r.agent.name, *counts, currency, amount]
+                counts = ["", ""]
 
     return download(
         csv_lines(header, rows()),
