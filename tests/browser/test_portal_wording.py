@@ -2,6 +2,8 @@
 reads them (not a Decimal's six places), and a sign-in without the authenticator code
 asked for in the page's words (not the API's field name)."""
 
+from pathlib import Path
+
 import pytest
 from django.utils import timezone
 
@@ -71,3 +73,30 @@ def test_sign_in_without_the_code_asks_for_it_in_the_pages_words(journey, vendor
     assert "Enter the current code from your authenticator app." in alert
     assert "TOTP" not in alert and "`otp`" not in alert
     assert "/portal/sign-in/" in page.url
+
+
+def test_sales_csv_downloads_with_months_shown_cleared(journey, vendor_admin):
+    """A person clears "Months shown" and presses Show: the page shows the default twelve
+    months, agents A to Z within the month, and its Download CSV link gives them."""
+    tenant = vendor_admin.memberships.get().tenant
+    month = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    device = DeviceFactory(tenant=TenantFactory(name="Factory One"))
+    for name in ("valve-watch", "belt-monitor"):
+        UsageHour.objects.bulk_create(
+            usage_hours(device, AgentFactory(tenant=tenant, name=name), month, 2)
+        )
+
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    journey.click(page.get_by_role("link", name="Sales"))
+    page.get_by_label("Months shown").fill("")
+    journey.click(page.get_by_role("button", name="Show"))
+    page.wait_for_selector("body[data-charts-drawn=true]", timeout=10_000)
+    agents = page.locator("#sales-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert agents == ["belt-monitor", "valve-watch"]
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    text = Path(download.value.path()).read_text()
+    assert text.startswith("month,agent,agent_hours,customers,currency")
+    assert ",belt-monitor,2.000000,1," in text and ",valve-watch,2.000000,1," in text
