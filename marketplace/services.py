@@ -48,6 +48,19 @@ def ensure_vendor(tenant: Tenant | None) -> Tenant:
     return tenant
 
 
+def _refuse_a_revoked_key(tenant: Tenant, key_id: str) -> None:
+    """A revoked key stays revoked: registering it again is refused (``key_exists``, as for an
+    active one) saying so, and what to do instead."""
+    revoked = VendorKey.objects.filter(tenant=tenant, key_id=key_id, revoked_at__isnull=False)
+    when = revoked.values_list("revoked_at", flat=True).first()
+    if when is not None:
+        raise KeyExists(
+            f"Key {key_id} was revoked on {when:%Y-%m-%d %H:%M} UTC and cannot be registered "
+            "again: make a new key with `edgeplug keygen` and register that.",
+            field="public_key",
+        )
+
+
 @transaction.atomic
 def register_key(
     tenant: Tenant, public_key_b64: str, *, name: str = "", actor=None, request=None
@@ -62,6 +75,7 @@ def register_key(
         refused.field = "public_key"  # the request's (signing is the package library's)
         raise
     key_id = signing.key_id(raw)
+    _refuse_a_revoked_key(tenant, key_id)
     with unique_or(KeyExists(f"Key {key_id} is already registered.", field="public_key")):
         key = VendorKey.objects.create(
             tenant=tenant,

@@ -57,10 +57,13 @@ class KeyForm(forms.Form):
         data = super().clean()
         text = (data.get("public_key") or "").strip()
         upload = data.get("public_key_file")
-        if upload is not None and not text:
+        if upload is not None and text:
+            raise forms.ValidationError("Paste the public key or upload its file, not both.")
+        if upload is not None:
             raw = upload.read(4096)
             try:
-                text = raw.decode("ascii")
+                # A byte order mark (Notepad's "UTF-8") is not part of the key.
+                text = raw.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise forms.ValidationError("That file does not hold a base64 public key.") from exc
         # `edgeplug keygen` prints three lines; its "public key:" line may be pasted whole.

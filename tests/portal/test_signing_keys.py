@@ -112,3 +112,51 @@ def test_pasting_the_private_key_file_is_refused_and_not_shown_back(portal_vendo
     assert signing.encode_b64(keys.private_key) not in page
     assert 'value="ci"' in page  # the rest of what was typed is kept
     assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
+
+
+def test_a_key_file_saved_with_a_byte_order_mark_registers(portal_vendor):
+    """Notepad saves "UTF-8" with a byte order mark; the key in it is read all the same."""
+    vendor = portal_vendor("developer")
+    keys = signing.generate_keypair()
+    upload = SimpleUploadedFile(
+        "key.pub", b"\xef\xbb\xbf" + signing.encode_b64(keys.public_key).encode() + b"\r\n"
+    )
+    response = vendor.client.post("/portal/keys/", {"name": "", "public_key_file": upload})
+    assert response.status_code == 302, response.content.decode()
+    assert VendorKey.objects.filter(tenant=vendor.tenant, key_id=keys.key_id).exists()
+
+
+def test_a_pasted_key_and_a_file_together_are_refused(portal_vendor):
+    """Which of the two was meant cannot be told: neither is registered, and the page says
+    to give one."""
+    vendor = portal_vendor("developer")
+    pasted, uploaded = signing.generate_keypair(), signing.generate_keypair()
+    upload = SimpleUploadedFile("key.pub", signing.encode_b64(uploaded.public_key).encode())
+    response = vendor.client.post(
+        "/portal/keys/",
+        {"public_key": signing.encode_b64(pasted.public_key), "public_key_file": upload},
+    )
+    assert response.status_code == 400
+    assert "Paste the public key or upload its file, not both." in response.content.decode()
+    assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
+
+
+def test_registering_a_revoked_key_again_says_it_was_revoked(portal_vendor):
+    vendor = portal_vendor("developer")
+    vendor.client.post(f"/portal/keys/{vendor.key.key_id}/revoke/")
+    response = vendor.client.post("/portal/keys/", {"public_key": vendor.key.public_key})
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert "key_exists" in text
+    assert f"Key {vendor.key.key_id} was revoked" in text
+    assert "edgeplug keygen" in text
+
+
+def test_the_revoke_page_of_an_unnamed_key_names_it_by_its_id(portal_vendor):
+    vendor = portal_vendor("developer")
+    VendorKey.objects.filter(pk=vendor.key.pk).update(name="")
+    url = f"/portal/keys/{vendor.key.key_id}/revoke/"
+    assert f"<h1>Revoke key {vendor.key.key_id}</h1>" in vendor.client.get(url).content.decode()
+    vendor.client.post(url)
+    done = vendor.client.get(url).content.decode()
+    assert f"<h1>Key {vendor.key.key_id} is revoked</h1>" in done

@@ -69,3 +69,13 @@ def test_another_vendors_key_cannot_be_revoked(vendor_client, member_client):
     other, _ = member_client("admin", tenant=TenantFactory(is_vendor=True))
     assert other.post(f"{KEYS}/{key_id}/revoke").status_code == 404
     assert client.get(KEYS).json()["results"][0]["active"] is True
+
+
+def test_a_revoked_key_registered_again_is_refused_saying_so(vendor_client):
+    client, _ = vendor_client
+    public = signing.encode_b64(signing.generate_keypair().public_key)
+    key_id = client.post(KEYS, {"public_key": public}, format="json").json()["key_id"]
+    client.post(f"{KEYS}/{key_id}/revoke")
+    again = client.post(KEYS, {"public_key": public}, format="json")
+    assert (again.status_code, again.json()["code"]) == (409, "key_exists")
+    assert again.json()["detail"].startswith(f"Key {key_id} was revoked on ")
