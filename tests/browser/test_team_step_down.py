@@ -83,3 +83,22 @@ def test_an_admin_who_removes_themselves_is_signed_out(journey, vendor_admin):
     assert not Membership.objects.filter(user=vendor_admin).exists()
     assert not AuditEvent.objects.filter(action="permission_denied", actor=vendor_admin).exists()
     assert AuditEvent.objects.filter(action="logout", actor=vendor_admin).exists()
+
+
+def test_a_member_removed_meanwhile_is_said_with_the_way_back(journey, vendor_admin):
+    """The team page left open while another admin removes Grace: changing her role says
+    she is no longer on the team and leads back to it (it was the portal's bare 404), and the
+    team page no longer offers to remove Ada, now the only admin."""
+    page = _open_team(journey, vendor_admin)
+    grace = Membership.objects.get(user__email="grace@acme.example").pk
+    Membership.objects.filter(pk=grace).delete()
+    page.get_by_label("Role of grace@acme.example").select_option("billing")
+    journey.expect_status(404, f"/portal/team/{grace}/role/")
+    journey.click(page.get_by_role("button", name="Change role of grace@acme.example"))
+    assert page.get_by_role("heading", level=1).inner_text() == "No such member"
+    assert "removed in another tab or by another admin" in page.locator("main").inner_text()
+
+    journey.click(page.get_by_role("link", name="Back to the team"))
+    assert page.url == journey.base_url + "/portal/team/"
+    assert page.get_by_role("link", name=f"Remove {vendor_admin.email}").count() == 0
+    assert "the only admin" in page.locator("main").inner_text()

@@ -60,3 +60,39 @@ def test_the_last_admin_cannot_step_down(portal_vendor):
     assert "last_admin" in page.content.decode()
     me.refresh_from_db()
     assert me.role == "admin"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("post", "role/", {"role": "billing"}),
+        ("get", "remove/", {}),
+        ("post", "remove/", {}),
+    ],
+)
+def test_a_member_already_removed_is_said_with_the_way_back(portal_vendor, method, path, data):
+    """A team page left open in another tab, the member removed meanwhile: still a 404 (the
+    same for another vendor's member), but saying what happened and leading back to the team,
+    where it was the portal's bare "Page not found"."""
+    admin = portal_vendor("admin")
+    member = MembershipFactory(tenant=admin.tenant, role="developer")
+    admin.client.post(f"/portal/team/{member.pk}/remove/")
+    data = {f"m{member.pk}-{name}": value for name, value in data.items()}
+    response = getattr(admin.client, method)(f"/portal/team/{member.pk}/{path}", data)
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>No such member</h1>" in html
+    assert "removed in another tab or by another admin" in html
+    assert 'href="/portal/team/"' in html
+
+
+def test_the_only_admin_is_not_offered_a_removal_that_would_be_refused(portal_vendor):
+    admin = portal_vendor("admin")
+    member = MembershipFactory(tenant=admin.tenant, role="developer")
+    html = admin.client.get("/portal/team/").content.decode()
+    assert f"/portal/team/{admin.membership.pk}/remove/" not in html
+    assert f"/portal/team/{member.pk}/remove/" in html
+    assert "the only admin" in html
+    MembershipFactory(tenant=admin.tenant, role="admin")
+    html = admin.client.get("/portal/team/").content.decode()
+    assert f"/portal/team/{admin.membership.pk}/remove/" in html

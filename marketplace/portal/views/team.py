@@ -2,13 +2,14 @@
 actions (the last admin cannot leave or lose the role), as at the API (``TENANT_ADMIN``):
 a former vendor's admins too."""
 
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from edgeplug.tenancy import services as tenancy
-from edgeplug.tenancy.models import Membership
+from edgeplug.tenancy.models import Membership, Role
 from edgeplug.tenancy.permissions import TENANT_ADMIN
-from edgeplug.tenancy.scoping import for_request, get_for_request
+from edgeplug.tenancy.scoping import for_request
 from marketplace.portal.access import MemberPages, end_session, vendor_page
 from marketplace.portal.forms import MemberForm, RoleForm
 from marketplace.portal.outcomes import (
@@ -21,6 +22,26 @@ from marketplace.portal.outcomes import (
 
 def _members(request):
     return for_request(Membership.objects.select_related("user"), request).order_by("user__email")
+
+
+def _member(request, pk) -> Membership | None:
+    return (
+        for_request(Membership.objects.select_related("user", "tenant"), request)
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def _member_gone(request) -> HttpResponse:
+    """A member not on this team: removed meanwhile (the team page left open in another tab),
+    or never on it. A 404 that says so and leads back to the team, the same for another
+    vendor's member, so it tells nothing of them."""
+    context = {
+        "what": "such member",
+        "why": "They may have been removed in another tab or by another admin.",
+        "back": ("portal:team", "Back to the team"),
+    }
+    return render(request, "portal/not_found.html", context, status=404)
 
 
 @require_http_methods(["GET", "POST"])
@@ -41,18 +62,21 @@ def team(request):
         if outcome.error is None:
             return redirect("portal:team")
         error = outcome.error
-    members = [
-        (m, RoleForm(initial={"role": m.role}, prefix=f"m{m.pk}")) for m in _members(request)
-    ]
-    return render_form(request, "portal/team.html", {"members": members}, form=form, error=error)
+    members = list(_members(request))
+    context = {
+        "members": [(m, RoleForm(initial={"role": m.role}, prefix=f"m{m.pk}")) for m in members],
+        # The last admin cannot leave (last_admin): no Remove link is offered for them.
+        "only_admin": sum(m.role == Role.ADMIN for m in members) == 1,
+    }
+    return render_form(request, "portal/team.html", context, form=form, error=error)
 
 
 @require_POST
 @vendor_page(power=TENANT_ADMIN)
 def change_role(request, pk):
-    membership = get_for_request(
-        Membership.objects.select_related("user", "tenant"), request, pk=pk
-    )
+    membership = _member(request, pk)
+    if membership is None:
+        return _member_gone(request)
     form = RoleForm(request.POST, prefix=f"m{membership.pk}")
     if form.is_valid():
         role = form.cleaned_data["role"]
@@ -74,9 +98,9 @@ def change_role(request, pk):
 def remove_member(request, pk):
     """Asks first (GET), then removes (POST): the member loses the tenant's pages and API at
     once."""
-    membership = get_for_request(
-        Membership.objects.select_related("user", "tenant"), request, pk=pk
-    )
+    membership = _member(request, pk)
+    if membership is None:
+        return _member_gone(request)
     if request.method == "GET":
         yourself = membership.user_id == request.user.pk
         return render(
