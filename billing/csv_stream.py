@@ -1,6 +1,7 @@
 """CSV written row by row for streamed responses, with cells a spreadsheet will not run."""
 
 import csv
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -8,6 +9,9 @@ from django.http import StreamingHttpResponse
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+# Excel opens a CSV without it in the computer's legacy code page ("Überwachung" becomes
+# "Ãœberwachung"); programs reading the API's CSVs do not expect it.
+BYTE_ORDER_MARK = "\ufeff".encode()
 
 
 def safe_cell(value) -> str:
@@ -35,10 +39,17 @@ def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[bytes]:
 
 
 def download(
-    chunks: Iterable[bytes], filename: str, content_type: str = "text/csv; charset=utf-8"
+    chunks: Iterable[bytes],
+    filename: str,
+    content_type: str = "text/csv; charset=utf-8",
+    *,
+    for_spreadsheets: bool = False,
 ) -> StreamingHttpResponse:
     """A streamed file to save as ``filename``, never cached (money, customers): what the
-    API, the vendor portal and finance's pages answer with their CSV and XML exports."""
+    API, the vendor portal and finance's pages answer with their CSV and XML exports. A file
+    ``for_spreadsheets`` (the portal's, opened by a person) starts with a byte order mark."""
+    if for_spreadsheets:
+        chunks = itertools.chain([BYTE_ORDER_MARK], chunks)
     response = StreamingHttpResponse(chunks, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"

@@ -97,6 +97,8 @@ def test_sales_csv_downloads_with_months_shown_cleared(journey, vendor_admin):
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
-    text = Path(download.value.path()).read_text()
+    saved = Path(download.value.path()).read_bytes()
+    assert saved.startswith(b"\xef\xbb\xbf")  # Excel then reads it as UTF-8
+    text = saved.decode("utf-8-sig")
     assert text.startswith("month,agent,agent_hours,customers,currency")
     assert ",belt-monitor,2.000000,1," in text and ",valve-watch,2.000000,1," in text

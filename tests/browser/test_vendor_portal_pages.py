@@ -226,7 +226,7 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
                 rf"sales-{VENDOR_SLUG}-\d{{4}}-\d\d--\d{{4}}-\d\d\.csv",
                 download.value.suggested_filename,
             ), download.value.suggested_filename
-            csv_text = Path(download.value.path()).read_text()
+            csv_text = Path(download.value.path()).read_text(encoding="utf-8-sig")
             assert csv_text.startswith("month,agent,agent_hours,customers,currency")
             assert ",USD,4900" in csv_text
         _check_page(journey, name, shots)

@@ -45,7 +45,9 @@ def test_the_csv_holds_the_same_figures(portal_vendor, sold):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    )
     hours = sum(float(r["agent_hours"]) for r in rows)
     revenue = {r["currency"]: int(r["revenue_minor_units"]) for r in rows if r["currency"]}
     assert hours == 1.5
@@ -62,7 +64,9 @@ def test_revenue_in_two_currencies_counts_hours_and_customers_once(portal_vendor
     )
     vendor = _vendor(portal_vendor, sold, "admin")
     response = vendor.client.get("/portal/sales.csv?months=3")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    )
     assert [r["currency"] for r in rows] == ["EUR", "JPY"]
     assert sum(float(r["agent_hours"] or 0) for r in rows) == 1.5
     assert sum(int(r["customers"] or 0) for r in rows) == 1
@@ -111,7 +115,11 @@ def test_another_vendor_sees_none_of_it(portal_vendor, sold):
     assert "Nothing yet in this period" in page.content.decode()
     rows = list(
         csv.reader(
-            io.StringIO(b"".join(other.client.get("/portal/sales.csv").streaming_content).decode())
+            io.StringIO(
+                b"".join(other.client.get("/portal/sales.csv").streaming_content).decode(
+                    "utf-8-sig"
+                )
+            )
         )
     )
     header = ["month", "agent", "agent_hours", "customers", "currency", "revenue_minor_units"]
@@ -139,7 +147,7 @@ def test_payout_statements_show_gross_fee_and_net_with_a_csv_per_month(portal_ve
     )
     statement = vendor.client.get(f"/portal/sales/payouts/{period}.csv")
     assert statement.status_code == 200
-    text = b"".join(statement.streaming_content).decode()
+    text = b"".join(statement.streaming_content).decode("utf-8-sig")
     assert "EP-2026-000001" in text
     assert vendor.client.get("/portal/sales/payouts/2001-01.csv").status_code == 404
     other = portal_vendor(role="admin", slug="other-vendor")
@@ -177,3 +185,22 @@ def test_an_order_refunded_later_still_counts_where_it_was_sold(portal_vendor, s
     Order.objects.update(status=OrderStatus.REFUNDED)
     vendor = _vendor(portal_vendor, sold, "admin")
     assert "1500 JPY" in vendor.client.get("/portal/sales/").content.decode()
+
+
+def test_the_portals_csvs_open_in_a_spreadsheet_with_their_accents(portal_vendor, sold):
+    """Excel reads a CSV without a byte order mark as the computer's legacy code page, so
+    "Überwachung" showed as "Ãœberwachung": the portal's downloads (opened by a person) start
+    with one; the API's statement (read by programs) does not."""
+    from marketplace.models import Agent
+
+    Agent.objects.filter(pk=sold.agent_id).update(name="Überwachung")
+    vendor = _vendor(portal_vendor, sold, "billing")
+    period = sold.now.strftime("%Y-%m")
+    for path in ("/portal/sales.csv", f"/portal/sales/payouts/{period}.csv"):
+        body = b"".join(vendor.client.get(path).streaming_content)
+        assert body.startswith(b"\xef\xbb\xbf"), path
+        assert "Überwachung" in body.decode("utf-8-sig"), path
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, vendor.user)['access']}")
+    from_api = b"".join(api.get(f"/api/v1/vendor/payouts/{period}.csv").streaming_content)
+    assert from_api.startswith(b"record,")

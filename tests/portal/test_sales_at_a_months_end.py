@@ -39,7 +39,9 @@ def session_into_next_month(month_end, metered):
 
 
 def _csv_rows(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return list(
+        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    )
 
 
 @pytest.mark.parametrize("role", ["admin", "billing"])

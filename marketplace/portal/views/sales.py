@@ -115,6 +115,7 @@ def sales_csv(request):
     return download(
         csv_lines(header, rows()),
         f"sales-{request.tenant.slug}-{months_label(months[0], months[-1])}.csv",
+        for_spreadsheets=True,
     )
 
 
@@ -129,4 +130,4 @@ def payout_statement_csv(request, period):
     except InvalidPeriod as exc:
         return refusal(request, exc)
     found = payout_queries.vendor_statement(request.tenant, month)
-    return download(*payout_queries.statement_file(request.tenant, found))
+    return download(*payout_queries.statement_file(request.tenant, found), for_spreadsheets=True)
