@@ -319,7 +319,9 @@ class ReviewFactory(factory.django.DjangoModelFactory):
     text = "Works on our pumps."
 
 
-def finalized_sale(customer_tenant, entitlement, month, *, amount, number="EP-2026-000001"):
+def finalized_sale(
+    customer_tenant, entitlement, month, *, amount, number="EP-2026-000001", currency="EUR"
+):
     """A finalized, open invoice of ``month`` (its first instant, UTC) billing one flat-fee
     line of ``entitlement``'s agent: what a payout statement counts for its vendor."""
     from billing.models import Invoice, InvoiceLine
@@ -328,7 +330,7 @@ def finalized_sale(customer_tenant, entitlement, month, *, amount, number="EP-20
     end = next_month(month)
     invoice = Invoice.objects.create(
         tenant=customer_tenant,
-        currency="EUR",
+        currency=currency,
         period_start=month,
         period_end=end,
         finalize_after=end,
