@@ -266,11 +266,16 @@ def test_a_seed_stopped_mid_certification_is_finished_by_the_next_one(
         return real_stage(run_id, stage, **kwargs)
 
     monkeypatch.setattr(orchestration, "execute_stage", ctrl_c_during_invariants)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(CommandError, match="Stopped before the demo data was complete") as stop:
         call_command("seed_demo", part="agent", stdout=io.StringIO())
+    assert stop.value.returncode == 130  # as a shell reports a Ctrl-C
     (stranded,) = CertificationRun.objects.all()
-    assert stranded.status == "running"
+    assert f"Run {stranded.pk} of the demo agent ends as an error" in str(stop.value)
+    # Ended at once, as the seed stops: nothing else would carry it on.
+    assert (stranded.status, stranded.error_code) == ("error", "run_interrupted")
     monkeypatch.undo()
+    # A seed killed outright (SIGKILL, the machine off) cannot end it: the next seed does.
+    CertificationRun.objects.filter(pk=stranded.pk).update(status="running", error_code="")
 
     out = io.StringIO()
     call_command("seed_demo", part="agent", stdout=out)
@@ -280,4 +285,4 @@ def test_a_seed_stopped_mid_certification_is_finished_by_the_next_one(
     assert f"Run {stranded.pk} was left running" in out.getvalue()
     version = AgentVersion.objects.get()
     assert (version.certification_status, version.review_status) == ("certified", "approved")
-    assert AuditEvent.objects.filter(action="certification_interrupted").count() == 1
+    assert AuditEvent.objects.filter(action="certification_interrupted").count() == 2

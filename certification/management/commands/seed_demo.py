@@ -96,6 +96,12 @@ DEMO_PLANS = [
 ]
 
 
+def _demo_version() -> AgentVersion | None:
+    return AgentVersion.objects.filter(
+        tenant__slug=VENDOR, agent__name=DEMO_AGENT, version=DEMO_VERSION
+    ).first()
+
+
 class Command(BaseCommand):
     help = (
         "Create demo tenants and users (vendor, customer, reviewer, finance) and a certified "
@@ -112,11 +118,30 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, part="all", **options):
-        if part in ("all", "users"):
-            self._write_users()
-        if part in ("all", "agent"):
-            self._agent()
-            self.stdout.write(self.style.SUCCESS("Demo agent certified, approved and priced."))
+        try:
+            if part in ("all", "users"):
+                self._write_users()
+            if part in ("all", "agent"):
+                self._agent()
+                self.stdout.write(self.style.SUCCESS("Demo agent certified, approved and priced."))
+        except KeyboardInterrupt:  # Ctrl-C, on its own or on `make run`: said, not a traceback
+            raise CommandError(self._stopped(), returncode=130) from None
+
+    def _stopped(self) -> str:
+        """What a seed stopped midway left, once the demo run it was certifying is ended (its
+        canvas ran in this process, so nothing else would carry it on)."""
+        version = _demo_version()
+        ended = self._end_stopped_runs(version) if version else []
+        return "".join(
+            [
+                "Stopped before the demo data was complete.",
+                *(
+                    f" Run {run.pk} of the demo agent ends as an error (run_interrupted)."
+                    for run in ended
+                ),
+                " The next seed_demo (or make run) completes it.",
+            ]
+        )
 
     def _write_users(self) -> None:
         credentials = self._users()
@@ -186,9 +211,7 @@ class Command(BaseCommand):
     def _agent(self) -> None:
         vendor = Tenant.objects.get(slug=VENDOR)
         developer = User.objects.get(email=VENDOR_EMAIL)
-        version = AgentVersion.objects.filter(
-            tenant=vendor, agent__name=DEMO_AGENT, version=DEMO_VERSION
-        ).first()
+        version = _demo_version()
         if version is None:
             version = self._upload(vendor, developer)
         if version.certification_status != CertificationStatus.CERTIFIED:
@@ -228,18 +251,28 @@ class Command(BaseCommand):
         signature = signing.encode_b64(signing.sign_package(keys.private_key, data))
         return upload_package(vendor, data, signature, key.key_id, actor=developer).version
 
+    @staticmethod
+    def _end_stopped_runs(version: AgentVersion) -> list[CertificationRun]:
+        """Ends the demo version's active runs: their canvas ran in a seed_demo that was
+        stopped, so nothing carries them on. The runs it ended, as they were found."""
+        why = "the seed_demo that ran it was stopped; the next seed_demo certifies anew"
+        return [
+            run
+            for run in CertificationRun.objects.active().filter(version=version)
+            if certification.end_interrupted_run(run, why)
+        ]
+
     def _certify(self, version: AgentVersion, developer: User) -> None:
         self.stdout.write(f"Certifying the demo agent at the {DEMO_LEVEL} level …")
-        # A run of the demo version still active was left by a seed_demo stopped while it
-        # certified (Ctrl-C during `make run`): its canvas ran in that process, so nothing
-        # carries it on, and it would refuse a new run until the sweeper's limit.
-        for stranded in CertificationRun.objects.active().filter(version=version):
-            why = "the seed_demo that ran it was stopped; the next seed_demo certifies anew"
-            if certification.end_interrupted_run(stranded, why):
-                self.stdout.write(
-                    f"Run {stranded.pk} was left {stranded.status} by a seed_demo that was "
-                    "stopped: it ends as an error (run_interrupted) and a new run starts."
-                )
+        # A run of the demo version still active was left by a seed_demo killed while it
+        # certified (a Ctrl-C ends its run below; SIGKILL or a power cut cannot): its canvas
+        # ran in that process, so nothing carries it on, and it would refuse a new run until
+        # the sweeper's limit.
+        for stranded in self._end_stopped_runs(version):
+            self.stdout.write(
+                f"Run {stranded.pk} was left {stranded.status} by a seed_demo that was "
+                "stopped: it ends as an error (run_interrupted) and a new run starts."
+            )
         celery_app.loader.import_default_modules()  # registers the tasks the canvas names
         previous = celery_app.conf.task_always_eager
         celery_app.conf.task_always_eager = True
