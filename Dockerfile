@@ -9,7 +9,7 @@ RUN apt-get update \
       fonts-tlwg-loma-ttf fonts-lohit-deva \
       fonts-lohit-beng-bengali fonts-lohit-taml fonts-lohit-telu fonts-lohit-knda \
       fonts-lohit-mlym fonts-lohit-gujr fonts-lohit-guru fonts-lohit-orya \
-      fonts-sil-padauk fonts-sil-abyssinica \
+      fonts-sil-padauk fonts-sil-abyssinica fonts-noto-color-emoji \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.txt .

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # docker-compose to validate docker-compose.yml, wrk to drive make bench-web, and Pango
 # (with HarfBuzz's subsetter) for WeasyPrint's invoice PDFs, with fonts for the names and
 # addresses the shipped DejaVu cannot print (Chinese, Japanese, Korean; Thai; the scripts of
-# India; Myanmar; Ethiopic: docs/invoices.md).
+# India; Myanmar; Ethiopic; emoji: docs/invoices.md).
 DEBIAN_PACKAGES=(
   python3-venv python3-dev build-essential libpq-dev
   qemu-system-arm gcc-arm-none-eabi bubblewrap
@@ -18,7 +18,7 @@ DEBIAN_PACKAGES=(
   fonts-tlwg-loma-ttf fonts-lohit-deva
   fonts-lohit-beng-bengali fonts-lohit-taml fonts-lohit-telu fonts-lohit-knda
   fonts-lohit-mlym fonts-lohit-gujr fonts-lohit-guru fonts-lohit-orya
-  fonts-sil-padauk fonts-sil-abyssinica
+  fonts-sil-padauk fonts-sil-abyssinica fonts-noto-color-emoji
 )
 
 missing=()

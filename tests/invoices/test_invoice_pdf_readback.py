@@ -122,10 +122,11 @@ def test_every_font_is_the_shipped_font_embedded(eur_invoice):
         ("ଓଡ଼ିଆ ରୋବୋଟିକ୍ସ", "Lohit-Odia"),
         ("မြန်မာ ရိုဘော့", "Padauk"),
         ("ኢትዮጵያ ሮቦቲክስ", "Abyssinica"),
+        ("Robo 🤖 Werke", "Noto-Color-Emoji"),
     ],
 )
 def test_a_buyer_named_in_a_script_dejavu_lacks_is_printed(name, font, caplog):
-    """DejaVu has no Chinese, Japanese, Korean, Thai, Indic, Myanmar or Ethiopic
+    """DejaVu has no Chinese, Japanese, Korean, Thai, Indic, Myanmar, Ethiopic or emoji
     glyphs: such a name printed as empty boxes. The set-up installs a Debian font for each
     (scripts/bootstrap.sh), which Pango takes for the glyphs DejaVu lacks; each is embedded as
     the others are. Its letters are compared, not its vowel signs nor their order: the PDF's
@@ -133,9 +134,16 @@ def test_a_buyer_named_in_a_script_dejavu_lacks_is_printed(name, font, caplog):
     when the shaper joined it to its letter."""
     pdf = render_pdf(invoice(buyer=replace(BUYER, legal_name=name)))
 
-    assert letters(name) <= letters(pdf_text(pdf))
+    text = pdf_text(pdf)
+    assert letters(name) <= letters(text)
+    assert symbols(name) <= symbols(text)
     assert not [r for r in caplog.records if ".notdef" in r.getMessage()]
     assert any(font in embedded for embedded in embedded_fonts(pdf))
+
+
+def symbols(text: str) -> set[str]:
+    """The pictographs of ``text`` (Unicode "other symbol": emoji)."""
+    return {c for c in text if unicodedata.category(c) == "So"}
 
 
 def letters(text: str) -> set[str]:
