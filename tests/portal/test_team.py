@@ -96,3 +96,13 @@ def test_the_only_admin_is_not_offered_a_removal_that_would_be_refused(portal_ve
     MembershipFactory(tenant=admin.tenant, role="admin")
     html = admin.client.get("/portal/team/").content.decode()
     assert f"/portal/team/{admin.membership.pk}/remove/" in html
+
+
+def test_the_only_admins_removal_page_says_why_it_cannot_be_done(portal_vendor):
+    """Its address opened all the same (a bookmark, the back button): the page says what to
+    do first instead of offering a removal the action refuses (last_admin)."""
+    admin = portal_vendor("admin")
+    page = admin.client.get(f"/portal/team/{admin.membership.pk}/remove/").content.decode()
+    assert "is the team's only admin" in page
+    assert "Make another member an admin first" in page
+    assert "Yes, remove" not in page
