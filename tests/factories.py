@@ -319,9 +319,7 @@ class ReviewFactory(factory.django.DjangoModelFactory):
     text = "Works on our pumps."
 
 
-def finalized_sale(
-    customer_tenant, entitlement, month, *, amount, number="EP-2026-000001", currency="EUR"
-):
+def finalized_sale(customer_tenant, entitlement, month, *, amount, number="EP-2026-000001"):
     """A finalized, open invoice of ``month`` (its first instant, UTC) billing one flat-fee
     line of ``entitlement``'s agent: what a payout statement counts for its vendor."""
     from billing.models import Invoice, InvoiceLine
@@ -330,7 +328,7 @@ def finalized_sale(
     end = next_month(month)
     invoice = Invoice.objects.create(
         tenant=customer_tenant,
-        currency=currency,
+        currency="EUR",
         period_start=month,
         period_end=end,
         finalize_after=end,

@@ -88,25 +88,6 @@ def test_newest_month_first_and_agents_a_to_z_within_it(portal_vendor, sold):
     assert table[0]["agent"].name == "aardvark"
 
 
-def test_payouts_list_a_months_currencies_a_to_z(portal_vendor, sold):
-    from marketplace.models import Entitlement
-    from tests.factories import finalized_sale
-
-    month = sold.now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    customer = Order.objects.get().tenant
-    finalized_sale(
-        customer,
-        Entitlement.objects.get(),
-        month,
-        amount=500,
-        number="EP-2026-000002",
-        currency="CHF",
-    )
-    vendor = _vendor(portal_vendor, sold, "billing")
-    payouts = vendor.client.get("/portal/sales/").context["payouts"]
-    assert [p["gross"] for p in payouts] == ["5.00 CHF", "100.00 EUR"]
-
-
 @pytest.mark.parametrize("query", ["?months=", "?foo=1"])
 def test_the_csv_link_downloads_with_months_left_empty(portal_vendor, sold, query):
     """ "Months shown" cleared (or a stray parameter): the page shows the default twelve
