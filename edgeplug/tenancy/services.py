@@ -154,6 +154,11 @@ class UnknownUser(UnknownReference, code="unknown_user", thing="user"):
     """Members are existing accounts: nobody is invited by an email without one."""
 
 
+class AccountDeactivated(Conflict, code="account_deactivated"):
+    """A deactivated account cannot sign in: added, it would be listed as a member who can
+    never use the team."""
+
+
 def add_member_by_email(
     tenant: Tenant, email: str, role: str, *, actor=None, request=None
 ) -> Membership:
@@ -167,6 +172,12 @@ def add_member_by_email(
     if user is None or user.is_staff or user.is_superuser:
         raise UnknownUser(
             "email", email, detail="no EdgePlug account uses it: ask them to create one first."
+        )
+    if not user.is_active:
+        raise AccountDeactivated(
+            f"{email} belongs to a deactivated account, which cannot sign in: ask its owner "
+            "to have EdgePlug support reactivate it, then add them.",
+            field="email",
         )
     return add_member(tenant, user, role, actor=actor, request=request, named_by="email")
 

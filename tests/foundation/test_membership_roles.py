@@ -158,3 +158,18 @@ def test_a_role_without_the_power_is_told_about_its_role(member_client):
     response = client.get("/api/v1/orders")
 
     assert response.json()["detail"] == "Your role in this tenant does not allow this action."
+
+
+def test_a_deactivated_account_is_not_added_and_the_answer_says_why(member_client):
+    """It cannot sign in: it was added and shown as a member who could never use the team.
+    Refused at the API and the portal's team page (one action), nothing written."""
+    client, _ = member_client("admin")
+    gone = UserFactory(email="left@example.com", is_active=False)
+    refused = client.post(
+        "/api/v1/tenant/members", {"email": "LEFT@example.com", "role": "operator"}, format="json"
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "account_deactivated")
+    assert refused.json()["field"] == "email"
+    assert "deactivated" in refused.json()["detail"]
+    assert not Membership.objects.filter(user=gone).exists()
+    assert not AuditEvent.objects.filter(action="membership_created", target=gone.email).exists()

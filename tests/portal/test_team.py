@@ -106,3 +106,13 @@ def test_the_only_admins_removal_page_says_why_it_cannot_be_done(portal_vendor):
     assert "is the team's only admin" in page
     assert "Make another member an admin first" in page
     assert "Yes, remove" not in page
+
+
+def test_adding_a_deactivated_account_is_refused_on_the_page(portal_vendor):
+    admin = portal_vendor("admin")
+    UserFactory(email="left@acme.example", is_active=False)
+    page = admin.client.post("/portal/team/", {"email": "left@acme.example", "role": "developer"})
+    assert page.status_code == 409
+    html = page.content.decode()
+    assert "account_deactivated" in html and "cannot sign in" in html
+    assert not Membership.objects.filter(user__email="left@acme.example").exists()
