@@ -159,7 +159,9 @@ class Command(BaseCommand):
         children = [*procs.values(), *([seeding] if seeding else [])]
         for proc in children:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+                # The seed, as a Ctrl-C stops it: it ends the demo run it is certifying (its
+                # canvas runs in it), where SIGTERM killed it and left the run `running`.
+                proc.send_signal(signal.SIGINT if proc is seeding else signal.SIGTERM)
         deadline = time.monotonic() + 20
         for proc in children:
             try:
