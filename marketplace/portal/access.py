@@ -260,6 +260,16 @@ def refusal_page(request, error: DomainError) -> HttpResponse:
     return refusal_page_response(request, "portal/refused.html", {}, error)
 
 
+def nothing_here(
+    request, what: str, why: str = "", back: tuple[str, str] | None = None
+) -> HttpResponse:
+    """A 404 in the portal's frame for something the page looked for in the vendor's own data
+    and did not find: "No {what}", ``why`` if there is a reason to give, and ``back`` (a URL
+    name and its words) where "Back to the portal" is not the way back."""
+    context = {"what": what, "why": why, "back": back}
+    return render(request, "portal/not_found.html", context, status=404)
+
+
 def not_found_page(request) -> HttpResponse:
     """The portal's 404 (``settings.NOT_FOUND_PAGES``), in its frame: the same page for an
     object that does not exist and for another vendor's (which the portal's queries never

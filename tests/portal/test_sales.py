@@ -131,7 +131,43 @@ def test_a_bad_period_is_a_clear_400(portal_vendor, sold):
     page = vendor.client.get("/portal/sales/?months=99")
     assert page.status_code == 400
     assert "less than or equal to 36" in page.content.decode()
-    assert vendor.client.get("/portal/sales.csv?months=0").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "months, why",
+    [("0", "greater than or equal to 1"), ("99", "less than or equal to 36"), ("abc", "whole")],
+)
+def test_a_bad_months_shown_in_the_csvs_address_is_refused_on_the_portals_page(
+    portal_vendor, sold, months, why
+):
+    """An address edited by hand (?months=abc): the portal's page in its frame, saying which
+    value is wrong and why (400 invalid_period, field months), not Django's bare text."""
+    vendor = _vendor(portal_vendor, sold, "admin")
+    response = vendor.client.get(f"/portal/sales.csv?months={months}")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert "Content-Disposition" not in response
+    html = unescape(response.content.decode())
+    assert '<strong class="code">invalid_period</strong>: Months shown: ' in html
+    assert why in html
+    assert '<nav aria-label="Portal">' in html
+    scripted = vendor.client.get(
+        f"/portal/sales.csv?months={months}", HTTP_X_REQUESTED_WITH="XMLHttpRequest"
+    ).json()
+    assert (scripted["code"], scripted["field"]) == ("invalid_period", "months")
+
+
+def test_a_month_without_a_payout_statement_says_so_and_leads_back_to_sales(portal_vendor, sold):
+    """No sale and no refund that month: a 404 naming the month and why, with a link back to
+    Sales, not the page that suggests the statement is another vendor's."""
+    vendor = _vendor(portal_vendor, sold, "billing")
+    response = vendor.client.get("/portal/sales/payouts/2024-02.csv")
+    assert response.status_code == 404
+    html = unescape(response.content.decode())
+    assert "<h1>No payout statement for 2024-02</h1>" in html
+    assert "no sales and no refunds" in html
+    assert 'href="/portal/sales/">Back to Sales</a>' in html
+    assert "another vendor" not in html
 
 
 def test_payout_statements_show_gross_fee_and_net_with_a_csv_per_month(portal_vendor, sold):

@@ -4,7 +4,7 @@ table and a CSV download. Revenue is for the vendor's admins and billing members
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
-from django.http import HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
@@ -16,7 +16,7 @@ from billing.periods import month_label, months_label, parse_month, recent_month
 from billing.powers import READ_PAYOUTS
 from edgeplug.core.error_views import refusal
 from marketplace import sales
-from marketplace.portal.access import vendor_page
+from marketplace.portal.access import nothing_here, vendor_page
 from marketplace.pricing import format_amount, plain_number
 
 
@@ -98,9 +98,10 @@ def sales_page(request):
 def sales_csv(request):
     form, _, months = _period(request)
     if form.errors:
-        return HttpResponse(
-            form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8"
-        )
+        # The page's form never sends a bad count: an address edited by hand did.
+        field = form["months"]
+        why = f"{field.label}: {' '.join(field.errors)}"
+        return refusal(request, InvalidPeriod(why, field="months"))
     header = ["month", "agent", "agent_hours", "customers", "currency", "revenue_minor_units"]
 
     def rows():
@@ -129,5 +130,10 @@ def payout_statement_csv(request, period):
         month = parse_month(period)
     except InvalidPeriod as exc:
         return refusal(request, exc)
-    found = payout_queries.vendor_statement(request.tenant, month)
+    try:
+        found = payout_queries.vendor_statement(request.tenant, month)
+    except Http404:
+        why = "You had no sales and no refunds that month, so there is nothing to pay out."
+        back = ("portal:sales", "Back to Sales")
+        return nothing_here(request, f"payout statement for {month_label(month)}", why, back)
     return download(*payout_queries.statement_file(request.tenant, found), for_spreadsheets=True)

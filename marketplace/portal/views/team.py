@@ -10,7 +10,7 @@ from edgeplug.tenancy import services as tenancy
 from edgeplug.tenancy.models import Membership, Role
 from edgeplug.tenancy.permissions import TENANT_ADMIN
 from edgeplug.tenancy.scoping import for_request
-from marketplace.portal.access import MemberPages, end_session, vendor_page
+from marketplace.portal.access import MemberPages, end_session, nothing_here, vendor_page
 from marketplace.portal.forms import MemberForm, RoleForm
 from marketplace.portal.outcomes import (
     flash_form_errors,
@@ -41,12 +41,8 @@ def _member_gone(request) -> HttpResponse:
     """A member not on this team: removed meanwhile (the team page left open in another tab),
     or never on it. A 404 that says so and leads back to the team, the same for another
     vendor's member, so it tells nothing of them."""
-    context = {
-        "what": "such member",
-        "why": "They may have been removed in another tab or by another admin.",
-        "back": ("portal:team", "Back to the team"),
-    }
-    return render(request, "portal/not_found.html", context, status=404)
+    why = "They may have been removed in another tab or by another admin."
+    return nothing_here(request, "such member", why, ("portal:team", "Back to the team"))
 
 
 @require_http_methods(["GET", "POST"])

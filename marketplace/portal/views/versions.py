@@ -16,7 +16,7 @@ from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import services
 from marketplace.certified import certified_until, current_certificate
 from marketplace.models import Agent, AgentVersion
-from marketplace.portal.access import vendor_page
+from marketplace.portal.access import nothing_here, vendor_page
 from marketplace.portal.forms import CertifyForm, YankForm
 from marketplace.portal.outcomes import flash_form_errors, perform_and_flash
 from marketplace.portal.runs import run_view
@@ -102,7 +102,7 @@ def certificate_download(request, agent_id, version):
     item = _version(request, agent_id, version)
     certificate = current_certificate(item)
     if certificate is None:
-        return render(request, "portal/not_found.html", {"what": "certificate"}, status=404)
+        return nothing_here(request, "certificate")
     response = HttpResponse(
         json.dumps(certificate.document(), indent=2), content_type="application/json"
     )
