@@ -1,5 +1,7 @@
 """The portal's forms: they parse and label input; the actions they feed decide."""
 
+import codecs
+
 from django import forms
 
 from certification.models import Level
@@ -34,6 +36,23 @@ class TotpConfirmForm(forms.Form):
     )
 
 
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _key_file_text(raw: bytes) -> str:
+    """An uploaded key file's text: UTF-8, or UTF-16 when it starts with that byte order mark
+    (PowerShell 5.1's ``>`` and Notepad's "Unicode" write it). A byte order mark (Notepad's
+    "UTF-8" writes one too) is not part of the key."""
+    encoding = "utf-16" if raw.startswith(UTF16_BOMS) else "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise forms.ValidationError(
+            "That file is not UTF-8 text, so it cannot hold a base64 public key: save it as "
+            "UTF-8, or paste the key."
+        ) from exc
+
+
 class KeyForm(forms.Form):
     # The length is the action's rule (register_key: key_name_too_long, as the API answers);
     # maxlength only lets the browser say it first.
@@ -60,12 +79,7 @@ class KeyForm(forms.Form):
         if upload is not None and text:
             raise forms.ValidationError("Paste the public key or upload its file, not both.")
         if upload is not None:
-            raw = upload.read(4096)
-            try:
-                # A byte order mark (Notepad's "UTF-8") is not part of the key.
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise forms.ValidationError("That file does not hold a base64 public key.") from exc
+            text = _key_file_text(upload.read(4096))
         # `edgeplug keygen` prints three lines; its "public key:" line may be pasted whole.
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         for line in lines:

@@ -114,16 +114,33 @@ def test_pasting_the_private_key_file_is_refused_and_not_shown_back(portal_vendo
     assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
 
 
-def test_a_key_file_saved_with_a_byte_order_mark_registers(portal_vendor):
-    """Notepad saves "UTF-8" with a byte order mark; the key in it is read all the same."""
+@pytest.mark.parametrize(
+    "encoding, bom",
+    [
+        ("utf-8", b"\xef\xbb\xbf"),  # Notepad's "UTF-8"
+        ("utf-16-le", b"\xff\xfe"),  # PowerShell 5.1's `>` and Out-File, Notepad's "Unicode"
+        ("utf-16-be", b"\xfe\xff"),  # Notepad's "Unicode big endian"
+    ],
+)
+def test_a_key_file_saved_with_a_byte_order_mark_registers(portal_vendor, encoding, bom):
+    """The file's byte order mark says how it is written; the key in it is read all the
+    same."""
     vendor = portal_vendor("developer")
     keys = signing.generate_keypair()
-    upload = SimpleUploadedFile(
-        "key.pub", b"\xef\xbb\xbf" + signing.encode_b64(keys.public_key).encode() + b"\r\n"
-    )
+    text = f"public key:  {signing.encode_b64(keys.public_key)}\r\n"
+    upload = SimpleUploadedFile("key.pub", bom + text.encode(encoding))
     response = vendor.client.post("/portal/keys/", {"name": "", "public_key_file": upload})
     assert response.status_code == 302, response.content.decode()
     assert VendorKey.objects.filter(tenant=vendor.tenant, key_id=keys.key_id).exists()
+
+
+def test_a_key_file_in_a_legacy_code_page_is_refused_saying_to_save_it_as_utf8(portal_vendor):
+    vendor = portal_vendor("developer")
+    upload = SimpleUploadedFile("key.pub", "clé publique: é".encode("cp1252"))
+    response = vendor.client.post("/portal/keys/", {"name": "", "public_key_file": upload})
+    assert response.status_code == 400
+    assert "not UTF-8 text" in response.content.decode()
+    assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
 
 
 def test_a_pasted_key_and_a_file_together_are_refused(portal_vendor):
