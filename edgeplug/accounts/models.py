@@ -1,6 +1,10 @@
 """The user model: email is the login; there is no username. An email is stored stripped and
-lowercased, and is unique regardless of case (a database constraint), whichever door writes it."""
+lowercased, its domain in Unicode, and is unique regardless of case (a database constraint),
+whichever door writes it."""
 
+import contextlib
+
+import idna
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -11,8 +15,16 @@ DUPLICATE_EMAIL = "A user with this email already exists."
 
 
 def normalize_email(email: str) -> str:
-    """The one spelling of an address: no surrounding blanks, all lowercase."""
-    return email.strip().lower()
+    """The one spelling of an address: no surrounding blanks, all lowercase, and an
+    internationalised domain in Unicode (``bücher.example``), as a person types and reads it:
+    a browser's email field sends it as punycode (``xn--bcher-kva.example``), which is the
+    same address. A domain that is not valid punycode is kept as it is (the email field's
+    validator judges it)."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    if "xn--" in domain:
+        with contextlib.suppress(UnicodeError):  # idna.IDNAError is one
+            domain = idna.decode(domain)
+    return local + at + domain
 
 
 class EmailUserManager(UserManager):

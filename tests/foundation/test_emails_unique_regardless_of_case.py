@@ -5,7 +5,7 @@ and the migration that adds that rule stops on existing clashes instead of mergi
 import pytest
 from django.db import IntegrityError, transaction
 
-from edgeplug.accounts.models import User
+from edgeplug.accounts.models import User, normalize_email
 from tests.conftest import changeform_data, sign_in
 from tests.factories import PASSWORD, UserFactory
 from tests.migrations import migrated_back
@@ -103,3 +103,45 @@ def test_the_migration_stops_on_emails_that_differ_only_in_case_and_lowercases_t
             "bob@example.com",
             "erin@example.com",
         }
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["linus@bücher.example", "Linus@XN--BCHER-KVA.example", " linus@xn--bcher-kva.example "],
+)
+def test_an_internationalised_domain_is_one_address_in_unicode_or_punycode(api, typed):
+    """A browser's email field sends ``bücher.example`` as ``xn--bcher-kva.example``: both
+    are the same account, stored in Unicode as a person reads it."""
+    assert normalize_email(typed) == "linus@bücher.example"
+    linus = UserFactory(email="linus@xn--bcher-kva.example")
+    assert linus.email == "linus@bücher.example"
+    response = api.post("/api/v1/auth/token", {"email": typed, "password": PASSWORD}, format="json")
+    assert response.status_code == 200, response.content
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create_user(email=typed, password=PASSWORD)
+
+
+@pytest.mark.parametrize("email", ["x@xn--zz.example", "bob@example.com", "xn--a@example.com"])
+def test_an_address_that_is_not_punycode_is_kept_as_typed(email):
+    assert normalize_email(email) == email
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_spells_stored_punycode_domains_in_unicode_and_stops_on_twins():
+    written = User.objects.filter(email__contains="example")
+    with migrated_back("accounts", "0003_user_field_labels", cleanup=written.delete) as migrator:
+        old_user = migrator.old_model("User")
+        old_user.objects.create(email="linus@xn--bcher-kva.example", password="!")
+        old_user.objects.create(email="xn--a@example.com", password="!")
+        twin = old_user.objects.create(email="mia@xn--mnchen-3ya.example", password="!")
+        old_user.objects.create(email="mia@münchen.example", password="!")
+        with pytest.raises(RuntimeError, match=r"punycode and in Unicode.*mia@münchen\.example"):
+            migrator.forward("0004_email_domains_in_unicode")
+        twin.delete()
+        migrator.forward("0004_email_domains_in_unicode")
+        assert set(User.objects.values_list("email", flat=True)) >= {
+            "linus@bücher.example",
+            "xn--a@example.com",
+            "mia@münchen.example",
+        }
+        assert not User.objects.filter(email__contains="xn--bcher").exists()

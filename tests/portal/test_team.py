@@ -21,6 +21,19 @@ def test_admin_adds_a_member_by_email(portal_vendor):
     assert AuditEvent.objects.filter(action="membership_created", target=newcomer.email).exists()
 
 
+def test_an_internationalised_email_sent_in_punycode_adds_its_account(portal_vendor):
+    """A browser's email field sends ``bücher.example`` as ``xn--bcher-kva.example``."""
+    admin = portal_vendor("admin")
+    linus = UserFactory(email="linus@bücher.example")
+    page = admin.client.post(
+        "/portal/team/",
+        {"email": "linus@xn--bcher-kva.example", "role": "developer"},
+        follow=True,
+    )
+    assert "linus@bücher.example joined as developer" in page.content.decode()
+    assert Membership.objects.filter(user=linus, tenant=admin.tenant).exists()
+
+
 def test_adding_an_unknown_email_or_a_member_twice_is_explained(portal_vendor):
     admin = portal_vendor("admin")
     unknown = admin.client.post("/portal/team/", {"email": "nobody@x.example", "role": "operator"})
