@@ -133,7 +133,7 @@ def add_member(
     (``already_member``, about the request's field ``named_by``: the admin's user)."""
     _check_role(role)
     already = Conflict(
-        f"{user.email} is already a member of {tenant.slug}.",
+        f"{user.email} is already a member of {tenant.name}.",
         code="already_member",
         field=named_by,
     )
@@ -206,7 +206,7 @@ def ensure_an_admin_remains(
     memberships about to lose the role or go, ``joining`` new admins in the same change."""
     remaining = Membership.objects.filter(tenant=tenant, role=Role.ADMIN).exclude(pk__in=leaving)
     if joining == 0 and not remaining.exists():
-        raise LastAdmin(f"{tenant.slug} must keep at least one admin.")
+        raise LastAdmin(f"{tenant.name} must keep at least one admin.")
 
 
 def _ensure_other_admin(membership: Membership) -> None:

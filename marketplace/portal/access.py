@@ -202,12 +202,8 @@ def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEM
                     detail=f"This page is for {' and '.join(allowed)} members; you are "
                     f"{membership.get_role_display()}.",
                 )
-                return render(
-                    request,
-                    "portal/forbidden.html",
-                    {"roles": allowed},
-                    status=403,
-                )
+                context = {"roles": allowed, "role": membership.get_role_display()}
+                return render(request, "portal/forbidden.html", context, status=403)
             # After the role check, as the API checks permissions before its throttles.
             if request.method not in _READ_METHODS and (refused := over_budget(request)):
                 return refused

@@ -53,6 +53,49 @@ def test_changing_someone_elses_role_stays_on_the_team_page(journey, vendor_admi
     assert "grace@acme.example is now billing." in _messages(page)
 
 
+def test_pressing_change_without_changing_the_role_says_nothing_changed(journey, vendor_admin):
+    """It said "grace@acme.example is now admin." although she was one already."""
+    page = _open_team(journey, vendor_admin)
+    journey.click(page.get_by_role("button", name="Change role of grace@acme.example"))
+    assert page.url == journey.base_url + "/portal/team/"
+    assert _messages(page) == "grace@acme.example is already admin: nothing changed."
+    assert not AuditEvent.objects.filter(action="role_changed").exists()
+
+
+def test_the_last_admin_refused_is_told_by_the_vendors_name(journey, vendor_admin):
+    """The refusal named the vendor by its slug ("acme-robotics") where the page says "Acme
+    Robotics"."""
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    journey.click(page.get_by_role("link", name="Team"))
+    journey.expect_status(409, "/portal/team/")
+    page.get_by_label("Email of an existing EdgePlug account").fill(vendor_admin.email)
+    journey.click(page.get_by_role("button", name="Add member"))
+    refusal = page.locator(".refusal").inner_text()
+    assert f"{vendor_admin.email} is already a member of Acme Robotics." in refusal
+
+    page.get_by_label(f"Role of {vendor_admin.email}").select_option("developer")
+    journey.click(page.get_by_role("button", name=f"Change role of {vendor_admin.email}"))
+    assert "last_admin: Acme Robotics must keep at least one admin." in _messages(page)
+
+
+def test_a_page_the_role_does_not_allow_names_the_roles_as_the_team_page_does(
+    journey, vendor_admin
+):
+    """It mixed the roles' labels with the member's raw role ("you are billing")."""
+    tenant = vendor_admin.memberships.get().tenant
+    Membership.objects.filter(user=vendor_admin).update(role="billing")
+    MembershipFactory(tenant=tenant, user=UserFactory(email="grace@acme.example"), role="admin")
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    journey.expect_status(403, "/portal/team/")
+    journey.goto("/portal/team/")
+    assert " ".join(page.locator("main p").first.inner_text().split()) == (
+        "This page is for members of Acme Robotics whose role is Admin; your role is "
+        "Billing (invoices). Ask an admin of your team if you need it."
+    )
+
+
 def test_removing_a_member_asks_first_and_cancel_keeps_them(journey, vendor_admin):
     page = _open_team(journey, vendor_admin)
     journey.click(page.get_by_role("link", name="Remove grace@acme.example"))

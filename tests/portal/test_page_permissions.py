@@ -89,6 +89,11 @@ def test_a_developer_cannot_manage_the_team(portal_vendor):
     page = developer.client.get("/portal/team/")
     assert page.status_code == 403
     assert "Your role does not allow this" in page.content.decode()
+    # The roles in the words the team page's role list uses, the member's own too.
+    assert (
+        f"This page is for members of {developer.tenant.name} whose role is Admin; your role "
+        "is Developer (may upload and sign)." in " ".join(page.content.decode().split())
+    )
     changed = developer.client.post(
         f"/portal/team/{admin.pk}/role/", {f"m{admin.pk}-role": "billing"}
     )

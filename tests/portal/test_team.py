@@ -40,6 +40,8 @@ def test_adding_an_unknown_email_or_a_member_twice_is_explained(portal_vendor):
     assert unknown.status_code == 400 and "unknown_user" in unknown.content.decode()
     again = admin.client.post("/portal/team/", {"email": admin.user.email, "role": "operator"})
     assert again.status_code == 409 and "already_member" in again.content.decode()
+    # The vendor as the page names it, not its slug.
+    assert f"is already a member of {admin.tenant.name}." in again.content.decode()
 
 
 def test_admin_changes_a_role_and_removes_a_member(portal_vendor):
@@ -50,6 +52,17 @@ def test_admin_changes_a_role_and_removes_a_member(portal_vendor):
     assert member.role == "billing"
     admin.client.post(f"/portal/team/{member.pk}/remove/")
     assert not Membership.objects.filter(pk=member.pk).exists()
+
+
+def test_changing_to_the_role_a_member_has_says_nothing_changed(portal_vendor):
+    admin = portal_vendor("admin")
+    member = MembershipFactory(tenant=admin.tenant, role="developer")
+    page = admin.client.post(
+        f"/portal/team/{member.pk}/role/", {f"m{member.pk}-role": "developer"}, follow=True
+    )
+    messages = [str(m) for m in page.context["messages"]]
+    assert messages == [f"{member.user.email} is already developer: nothing changed."]
+    assert not AuditEvent.objects.filter(action="role_changed").exists()
 
 
 def test_an_unknown_role_is_said_and_changes_nothing(portal_vendor):
@@ -71,6 +84,7 @@ def test_the_last_admin_cannot_step_down(portal_vendor):
         f"/portal/team/{me.pk}/role/", {f"m{me.pk}-role": "developer"}, follow=True
     )
     assert "last_admin" in page.content.decode()
+    assert f"{admin.tenant.name} must keep at least one admin." in page.content.decode()
     me.refresh_from_db()
     assert me.role == "admin"
 

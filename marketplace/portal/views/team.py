@@ -2,6 +2,7 @@
 actions (the last admin cannot leave or lose the role), as at the API (``TENANT_ADMIN``):
 a former vendor's admins too."""
 
+from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -81,6 +82,9 @@ def change_role(request, pk):
     form = RoleForm(request.POST, prefix=f"m{membership.pk}")
     if form.is_valid():
         role = form.cleaned_data["role"]
+        if role == membership.role:
+            messages.info(request, f"{membership.user.email} is already {role}: nothing changed.")
+            return redirect("portal:team")
         success = f"{membership.user.email} is now {role}."
         outcome = perform_and_flash(request, tenancy.change_role, membership, role, success=success)
         if outcome.error is None and membership.user_id == request.user.pk:
