@@ -4,6 +4,7 @@ The signature is Ed25519 over the RFC 8785 canonical JSON of ``{name, version, c
 Each step names an agent as ``vendor/name`` and a version range such as ``>=1.0.0,<2.0.0``.
 """
 
+import codecs
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ _FILE_SIZE_FACTOR = 4
 
 def read_document_file(upload) -> bytes:
     """The bytes of a file holding a document, read no further than ``_FILE_SIZE_FACTOR`` times
-    the cap, or ``WpkTooLarge`` for a file larger than that."""
+    the cap, or ``WpkTooLarge`` for a file larger than that. A byte order mark (Windows
+    Notepad's "UTF-8" writes one) is not part of the document: the signature covers its
+    canonical JSON."""
     limit = settings.WPK_MAX_BYTES * _FILE_SIZE_FACTOR
     raw = upload.read(limit + 1)
     if len(raw) > limit:
@@ -48,7 +51,7 @@ def read_document_file(upload) -> bytes:
             f"Workflow package files are limited to {limit} bytes (the signed document to "
             f"{settings.WPK_MAX_BYTES}); this file is larger."
         )
-    return raw
+    return raw.removeprefix(codecs.BOM_UTF8)
 
 
 class UnknownStepAgent(Unprocessable, code="unknown_step_agent"):

@@ -50,6 +50,17 @@ def test_upload_then_follow_the_review(portal_vendor):
     assert "bottling-line" in listing
 
 
+def test_a_document_saved_with_a_byte_order_mark_uploads(portal_vendor):
+    """Windows Notepad saves "UTF-8" with a byte order mark; it is not part of the document (the
+    signature covers its canonical JSON). It was refused as malformed_json, with Python's
+    advice to "decode using utf-8-sig"."""
+    vendor = portal_vendor("developer")
+    AgentVersionFactory(agent__tenant=vendor.tenant, agent__name="pump", version="1.0.0")
+    response = _upload(vendor, b"\xef\xbb\xbf" + json.dumps(_document(vendor)).encode())
+    assert response.status_code == 302, response.content.decode()
+    assert WorkflowPackage.objects.get().name == "bottling-line"
+
+
 @pytest.mark.parametrize(
     ("document", "code"),
     [
