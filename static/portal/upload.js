@@ -123,8 +123,10 @@ document.addEventListener("DOMContentLoaded", function () {
         window.location.assign(body.redirect);
         return;
       }
-      // The bar stays at what was sent: the bytes arrived, the server refused them.
+      // The bytes arrived and the server refused them: the refusal says so, and the bar
+      // ("Uploading 100%") would say the upload is still going.
       button.disabled = false;
+      box.hidden = true;
       refuse(body);
     });
     xhr.addEventListener("error", function () {

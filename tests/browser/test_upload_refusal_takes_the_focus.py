@@ -41,6 +41,8 @@ def test_a_refused_upload_puts_the_focus_on_its_refusal(journey, vendor_admin):
     refusal = page.locator("#refusal .refusal")
     expect(refusal).to_be_focused()
     assert refusal.locator(".code").inner_text() == "path_traversal"
+    # Not "Uploading 100%" beside the refusal, as if the upload were still going.
+    expect(page.locator("#upload-progress")).to_be_hidden()
     page.keyboard.press("Tab")
     expect(
         refusal.get_by_role("link", name="What this means in the package format")
