@@ -248,9 +248,9 @@ class WorkflowPackage(models.Model):
 
 
 class PlanKind(models.TextChoices):
-    FREE = "free"
-    ONE_TIME = "one_time"
-    METERED = "metered"
+    FREE = "free", "Free"
+    ONE_TIME = "one_time", "One-time"  # as the pages write it ("One-time price")
+    METERED = "metered", "Metered"
 
 
 class PricePlanQuerySet(models.QuerySet):

@@ -67,7 +67,7 @@ def test_a_metered_plan_and_its_calculator(vendor):
             {"kind": "free", "tiers": "", "included_hours": "", "flat_fee": "", "price": "49"},
             "A free plan takes no one-time price: clear them",
         ),
-        ({"kind": "one_time", "price": "49"}, "A one time plan takes no tiers, included hours"),
+        ({"kind": "one_time", "price": "49"}, "A one-time plan takes no tiers, included hours"),
     ],
 )
 def test_a_plan_that_cannot_be_priced_is_explained(vendor, changes, message):
