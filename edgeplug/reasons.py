@@ -36,17 +36,23 @@ def require_text(
     return text
 
 
-def require_reason(reason: str | None, *, max_length: int | None) -> str:
+def require_reason(
+    reason: str | None,
+    *,
+    max_length: int | None,
+    missing_detail: str = "A decision needs a reason.",
+) -> str:
     """The reason without surrounding whitespace; refused when it holds NUL
-    (``nul_character``), when that leaves nothing (``reason_required``) or more than
-    ``max_length`` characters (``reason_too_long``)."""
+    (``nul_character``), when that leaves nothing (``reason_required``, saying
+    ``missing_detail``: a reviewer's decision by default) or more than ``max_length``
+    characters (``reason_too_long``)."""
     return require_text(
         reason,
         max_length=max_length,
         name="reason",
         missing=ReasonRequired,
         too_long=ReasonTooLong,
-        missing_detail="A decision needs a reason.",
+        missing_detail=missing_detail,
     )
 
 

@@ -382,7 +382,10 @@ def _follow_card(agent: Agent) -> None:
 @transaction.atomic
 def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None) -> AgentVersion:
     reason = require_reason(
-        reason, max_length=AgentVersion._meta.get_field("yank_reason").max_length
+        reason,
+        max_length=AgentVersion._meta.get_field("yank_reason").max_length,
+        missing_detail="Say why you are yanking this version: customers who bought it read "
+        "the reason.",
     )
     version = locked(version)
     if version.yanked_at is not None:

@@ -2,7 +2,10 @@
 refuses it as the API does (reason_required, said on the page it returns to); a reason yanks
 the version, and the page says so."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from edgeplug.tenancy.models import Tenant
 from tests.browser.test_vendor_portal_journey import portal_sign_in
@@ -21,9 +24,18 @@ def test_a_blank_reason_is_refused_and_a_reason_yanks(journey, vendor_admin):
     journey.goto(f"/portal/agents/{version.agent_id}/versions/{version.version}/")
     yank = page.get_by_role("button", name=f"Yank {version.version}")
 
+    journey.expect_status(
+        400, f"/portal/agents/{version.agent_id}/versions/{version.version}/yank/"
+    )
     page.get_by_label(REASON).fill("   ")
     journey.click(yank)
-    assert "reason_required: A decision needs a reason." in page.locator("main").inner_text()
+    # Said by the reason, the field marked and described by it (it was a flash at the top
+    # of the page, about "a decision").
+    refusal = page.locator("#yank-h ~ .refusal")
+    expect(refusal).to_contain_text("reason_required: Say why you are yanking this version")
+    reason = page.get_by_label(REASON)
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(reason).to_have_accessible_description(re.compile("Say why you are yanking"))
     version.refresh_from_db()
     assert version.yanked_at is None
 

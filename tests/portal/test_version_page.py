@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.utils import timezone
+from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from certification.certificates import platform_keys
@@ -140,8 +141,15 @@ def test_yanking_needs_a_reason_and_hides_the_version(vendor):
     yank_at = f"/api/v1/agents/{version.agent_id}/versions/{version.version}/yank"
     from_api = api.post(yank_at, {"reason": " "}, format="json")
     assert (from_api.status_code, from_api.json()["code"]) == (400, "reason_required")
-    empty = vendor.client.post(_url(version, "yank/"), {"reason": " "}, follow=True)
-    assert _messages(empty) == "reason_required: " + from_api.json()["detail"]
+    assert from_api.json()["detail"] == (
+        "Say why you are yanking this version: customers who bought it read the reason."
+    )
+    empty = vendor.client.post(_url(version, "yank/"), {"reason": " "})
+    # The version page again, the refusal by the reason (not a flash at the top).
+    assert empty.status_code == 400
+    html = empty.content.decode()
+    assert escape(from_api.json()["detail"]) in html
+    assert 'aria-invalid="true"' in html
     version.refresh_from_db()
     assert version.yanked_at is None
     page = vendor.client.post(_url(version, "yank/"), {"reason": "wrong model"}, follow=True)
@@ -154,8 +162,11 @@ def test_yanking_needs_a_reason_and_hides_the_version(vendor):
 
 def test_a_reason_too_long_is_refused_with_the_limit(vendor):
     version = AgentVersionFactory(agent__tenant=vendor.tenant, public=True)
-    page = vendor.client.post(_url(version, "yank/"), {"reason": "x" * 501}, follow=True)
-    assert _messages(page) == "reason_too_long: Keep the reason to 500 characters (501 given)."
+    page = vendor.client.post(_url(version, "yank/"), {"reason": "x" * 501})
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "reason_too_long" in html and "Keep the reason to 500 characters (501 given)." in html
+    assert "x" * 501 + "</textarea>" in html  # what was typed, kept to shorten
     version.refresh_from_db()
     assert version.yanked_at is None
 

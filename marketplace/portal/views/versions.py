@@ -18,7 +18,7 @@ from marketplace.certified import certified_until, current_certificate
 from marketplace.models import Agent, AgentVersion
 from marketplace.portal.access import nothing_here, vendor_page
 from marketplace.portal.forms import CertifyForm, YankForm
-from marketplace.portal.outcomes import flash_form_errors, perform_and_flash
+from marketplace.portal.outcomes import flash_form_errors, perform, perform_and_flash, render_form
 from marketplace.portal.runs import run_view
 from marketplace.portal.submissions import submit_and_queue
 from marketplace.portal.views.uploads import version_url
@@ -63,6 +63,10 @@ def _runs_html(request, version, runs) -> str:
 @vendor_page
 def version_page(request, agent_id, version):
     item = _version(request, agent_id, version)
+    return render(request, "portal/version.html", _version_context(request, item))
+
+
+def _version_context(request, item: AgentVersion, *, yank_form: YankForm | None = None) -> dict:
     runs = _runs(request, item)
     certificate = current_certificate(item)
     # With none current: when the last one expired (None if it never had one), or, when that
@@ -79,10 +83,10 @@ def version_page(request, agent_id, version):
         "certificate_expired_at": None if key_withdrawn else until,
         "certificate_key_withdrawn": key_withdrawn,
         "package_file": f"{item.agent.name}-{item.version}.epk",
-        "yank_form": YankForm(),
+        "yank_form": yank_form or YankForm(),
         "certify_form": CertifyForm(),
     }
-    return render(request, "portal/version.html", context)
+    return context
 
 
 @require_safe
@@ -134,10 +138,23 @@ def _version_form_action(form_class):
     return decorate
 
 
-@_version_form_action(YankForm)
-def yank(request, item, data):
-    success = f"{item} is yanked: customers no longer see it."
-    perform_and_flash(request, services.yank_version, item, data["reason"], success=success)
+@require_POST
+@vendor_page(power=PUBLISH)
+def yank(request, agent_id, version):
+    """Yanks the version; a refusal (no reason, one too long) is said by the reason on the
+    version page again, the field marked and what was typed kept."""
+    item = _version(request, agent_id, version)
+    form = YankForm(request.POST)
+    error = None
+    if form.is_valid():
+        reason = form.cleaned_data["reason"]
+        success = f"{item} is yanked: customers no longer see it."
+        outcome = perform(request, services.yank_version, item, reason, success=success)
+        if outcome.error is None:
+            return redirect(version_url(item))
+        error = outcome.error
+    context = _version_context(request, item, yank_form=form)
+    return render_form(request, "portal/version.html", context, form=form, error=error)
 
 
 @_version_form_action(CertifyForm)
