@@ -109,14 +109,24 @@ def choose_membership(
     how: str = "with `tenant`",
     unknown: type[DomainError] = UnknownTenant,
 ) -> Membership | None:
-    """The membership a sign-in names by tenant slug, or the only one; several need a name.
+    """The membership a sign-in names, or the only one; several need a name. A tenant is
+    named by its short name (slug) in any case, or by its name as the pages show it ("Acme
+    Robotics", any case) where only one of the user's tenants has it.
 
     The API (``tenant``) and the portal (its vendor field) word the refusals for their forms."""
-    if slug:
-        membership = memberships.filter(tenant__slug=slug).first()
-        if membership is None:
-            raise unknown(f"You are not a member of a {noun} called {slug!r}.")
-        return membership
+    if slug and (typed := slug.strip()):
+        membership = memberships.filter(tenant__slug=typed.lower()).first()
+        if membership is not None:
+            return membership
+        named = list(memberships.filter(tenant__name__iexact=typed).select_related("tenant"))
+        if len(named) == 1:
+            return named[0]
+        if named:
+            shorts = ", ".join(sorted(m.tenant.slug for m in named))
+            raise TenantRequired(
+                f"Several of your {noun}s are called {typed!r}: give its short name ({shorts})."
+            )
+        raise unknown(f"You are not a member of a {noun} called {typed!r}.")
     found = list(memberships[:2])
     if len(found) > 1:
         raise TenantRequired(f"You belong to several {noun}s: say which one {how}.")

@@ -21,10 +21,12 @@ class SignInForm(forms.Form):
         help_text="The 6-digit code from your authenticator app, if you have enrolled one.",
         widget=OneTimeCodeInput(),
     )
-    vendor = forms.SlugField(
+    vendor = forms.CharField(
         label="Vendor account",
         required=False,
-        help_text="Only if you belong to several vendors: the vendor's short name.",
+        max_length=200,
+        help_text="Only if you belong to several vendors: its name (Acme Robotics) or short "
+        "name (acme-robotics).",
     )
 
 

@@ -56,6 +56,36 @@ def test_a_vendor_you_are_not_a_member_of_is_refused_with_the_apis_code():
     assert not AuditEvent.objects.filter(action="login").exists()
 
 
+@pytest.mark.parametrize(
+    "typed", ["ACME-ROBOTICS", " acme-robotics ", "Acme Robotics", "acme robotics"]
+)
+def test_a_member_of_two_vendors_names_one_by_its_short_name_in_any_case_or_its_name(typed):
+    """The portal shows a vendor by its name ("Acme Robotics"); its short name was asked for
+    exactly ("Enter a valid slug" for the name, unknown_tenant for another case)."""
+    acme = VendorTenantFactory(slug="acme-robotics", name="Acme Robotics")
+    user = _member("developer", acme)
+    MembershipFactory(user=user, tenant=VendorTenantFactory(name="Rival Robotics"), role="admin")
+    client = Client()
+    response = portal_sign_in(client, user, vendor=typed)
+    assert (response.status_code, response["Location"]) == (302, "/portal/"), response.content
+    assert "Acme Robotics (developer)" in client.get("/portal/").content.decode()
+
+    if " " not in typed.strip():  # the API's `tenant` is a short name, in any case too
+        api = APIClient()
+        body = {"email": user.email, "password": PASSWORD, "tenant": typed}
+        token = api.post("/api/v1/auth/token", body, format="json")
+        assert (token.status_code, token.json()["tenant"]) == (200, "acme-robotics")
+
+
+def test_a_name_two_of_your_vendors_share_asks_for_the_short_name():
+    user = _member("developer", VendorTenantFactory(slug="acme-eu", name="Acme"))
+    MembershipFactory(user=user, tenant=VendorTenantFactory(slug="acme-us", name="Acme"))
+    response = portal_sign_in(Client(), user, vendor="acme")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "tenant_required" in html and "acme-eu" in html and "acme-us" in html
+
+
 def test_a_wrong_enrolment_code_is_told_as_the_apis_enrolment_refusal():
     user = _member("admin")
     client = Client()
