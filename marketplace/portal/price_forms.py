@@ -75,10 +75,17 @@ class PlanForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "100 at 0.10\n* at 0.05"}),
         help_text="One per line: “up to HOURS at PRICE” (and “+ FLAT”); “*” for the rest.",
     )
-    package_size = forms.IntegerField(label="Hours per package", required=False, min_value=1)
+    # The plan rules' limits (marketplace/pricing.py), said at the field in the form's words.
+    package_size = forms.IntegerField(
+        label="Hours per package", required=False, min_value=1, max_value=pricing.MAX_AMOUNT
+    )
     package_price = forms.DecimalField(label="Price per package", required=False, min_value=0)
     included_hours = forms.DecimalField(
-        label="Included hours per month", required=False, min_value=0
+        label="Included hours per month",
+        required=False,
+        min_value=0,
+        max_value=pricing.MAX_HOURS,
+        decimal_places=pricing.HOURS_PLACES,
     )
     monthly_minimum = forms.DecimalField(label="Monthly minimum", required=False, min_value=0)
     flat_fee = forms.DecimalField(label="Monthly flat fee", required=False, min_value=0)
@@ -183,6 +190,10 @@ class PlanForm(forms.Form):
             match = TIER_LINE.match(line)
             if match is None:
                 raise forms.ValidationError(f"Tier “{line}” is not “HOURS at PRICE”.")
+            if match["up_to"] != "*" and Decimal(match["up_to"]) > pricing.MAX_HOURS:
+                raise forms.ValidationError(
+                    f"Tier “{line}”: a plan counts at most {pricing.MAX_HOURS:,} hours."
+                )
             tier = {
                 "up_to": None if match["up_to"] == "*" else match["up_to"],
                 "unit_amount": minor_units(_price(match["unit"]), currency, "A tier price"),
@@ -192,6 +203,14 @@ class PlanForm(forms.Form):
             tiers.append(tier)
         if not tiers:
             raise forms.ValidationError("Tiered schemes need at least one tier.")
+        if any(tier["up_to"] is None for tier in tiers[:-1]):
+            raise forms.ValidationError(
+                "“* at PRICE” prices the hours above the last bound: make it the last line."
+            )
+        if (last := tiers[-1]["up_to"]) is not None:
+            raise forms.ValidationError(
+                f"End the tiers with a line “* at PRICE”: the price of the hours above {last}."
+            )
         return tiers
 
 

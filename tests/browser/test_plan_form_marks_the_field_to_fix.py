@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from marketplace.models import PricePlan
 from tests.browser.test_portal_refused_field_is_focused_and_described import refused_by_keyboard
+from tests.browser.test_vendor_portal_journey import portal_sign_in
 from tests.factories import AgentFactory, AgentVersionFactory
 
 pytestmark = [pytest.mark.browser]
@@ -62,3 +63,29 @@ def test_a_plan_name_invoices_cannot_print_focuses_the_name(journey, vendor_admi
     expect(page.get_by_label("Plan key")).to_be_focused()
     page.keyboard.press("Tab")
     expect(name).to_be_focused()
+
+
+def test_tiers_without_a_last_star_line_focus_the_tiers_in_the_forms_words(journey, vendor_admin):
+    """It was the API's words over the form ('The last tier must have "up_to": null'), the
+    Tiers unmarked: the form writes the rest of the hours as "* at PRICE"."""
+    agent = AgentFactory(tenant=vendor_admin.memberships.get().tenant, name="pump-anomaly")
+    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+    pricing = f"/portal/agents/{agent.pk}/pricing/"
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    journey.goto(pricing)
+    journey.expect_status(400, pricing)
+    page.get_by_label("Plan key").fill("tiered")
+    page.get_by_label("Plan name").fill("Tiered")
+    page.get_by_label("Metered scheme").select_option("graduated")
+    page.get_by_label("Tiers").fill("100 at 0.10\n200 at 0.05")
+    journey.click(page.get_by_role("button", name="Offer plan"))
+
+    tiers = page.get_by_label("Tiers")
+    expect(tiers).to_be_focused()
+    expect(tiers).to_have_attribute("aria-invalid", "true")
+    expect(tiers).to_have_accessible_description(
+        re.compile("End the tiers with a line “\\* at PRICE”: the price of the hours above 200")
+    )
+    expect(tiers).to_have_value("100 at 0.10\n200 at 0.05")
+    assert not PricePlan.objects.filter(agent=agent).exists()

@@ -51,6 +51,49 @@ def test_a_metered_plan_and_its_calculator(vendor):
 
 
 @pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        (
+            {"tiers": "100 at 0.1\n200 at 0.05"},
+            "tiers",
+            "End the tiers with a line “* at PRICE”: the price of the hours above 200.",
+        ),
+        (
+            {"tiers": "99999999999999999999 at 0.1\n* at 0.05"},
+            "tiers",
+            "Tier “99999999999999999999 at 0.1”: a plan counts at most 10,000,000,000 hours.",
+        ),
+        (
+            {"included_hours": "99999999999999999"},
+            "included_hours",
+            "Ensure this value is less than or equal to 10000000000.",
+        ),
+        (
+            {
+                "scheme": "package",
+                "tiers": "",
+                "package_price": "4",
+                "package_size": "9999999999999999",
+            },
+            "package_size",
+            "Ensure this value is less than or equal to 1000000000000.",
+        ),
+    ],
+)
+def test_terms_the_plan_rules_refuse_are_said_in_the_forms_words_at_their_field(
+    vendor, changes, field, message
+):
+    """They were the API's words over the whole form ('The last tier must have "up_to":
+    null', 'tiers[0].up_to must be at most …', 'package_size must be between 0 and …'), the
+    field unmarked."""
+    agent = AgentFactory(tenant=vendor.tenant)
+    response = vendor.client.post(f"/portal/agents/{agent.pk}/pricing/", GRADUATED | changes)
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == [message]
+    assert not PricePlan.objects.exists()
+
+
+@pytest.mark.parametrize(
     ("changes", "message"),
     [
         ({"tiers": "100 at 0.101"}, "more decimals than USD allows"),
@@ -60,7 +103,7 @@ def test_a_metered_plan_and_its_calculator(vendor):
         ({"flat_fee": "1e999999"}, "The flat fee is more than 10000000000.00 USD"),
         ({"tiers": "100 at " + "9" * 40}, "A tier price is more than 10000000000.00 USD"),
         ({"tiers": "lots at cheap"}, "is not “HOURS at PRICE”"),
-        ({"tiers": "* at 0.05\n100 at 0.10"}, "invalid_price_terms"),
+        ({"tiers": "* at 0.05\n100 at 0.10"}, "prices the hours above the last bound: make it"),
         ({"currency": "XYZ"}, "Unknown currency"),
         # Another kind's prices are refused, not dropped (the API refuses them too).
         (
