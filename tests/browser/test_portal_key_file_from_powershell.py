@@ -23,5 +23,9 @@ def test_a_utf16_key_file_registers(journey, vendor_admin, tmp_path):
     page.get_by_label("…or upload a file holding the public key").set_input_files(key_file)
     journey.click(page.get_by_role("button", name="Register key"))
 
+    # Named as it was just typed, not by its fingerprint alone.
+    expect(page.locator(".messages")).to_have_text(
+        f"Key “windows laptop” ({keys.key_id}) is registered."
+    )
     expect(page.get_by_role("row", name=keys.key_id)).to_contain_text("windows laptop")
     assert VendorKey.objects.filter(key_id=keys.key_id, name="windows laptop").exists()

@@ -34,7 +34,7 @@ def test_a_throttled_vendor_is_told_to_wait_and_nothing_changes(journey, vendor_
     second = signing.generate_keypair()
     page.get_by_label("Public key", exact=True).fill(signing.encode_b64(second.public_key))
     journey.click(page.get_by_role("button", name="Register key"))
-    assert f"Key {second.key_id} is registered." in page.locator(".messages").inner_text()
+    assert f"Key “ci” ({second.key_id}) is registered." in page.locator(".messages").inner_text()
 
     # The upload script shows the refusal like any other.
     journey.click(page.get_by_role("link", name="Upload"))

@@ -53,7 +53,8 @@ def test_vendor_goes_from_sign_in_to_a_certified_version(journey, live_worker, v
         f"key id:      {keys.key_id}\npublic key:  {signing.encode_b64(keys.public_key)}"
     )
     journey.click(page.get_by_role("button", name="Register key"))
-    assert f"Key {keys.key_id} is registered." in page.locator(".messages").inner_text()
+    registered = f"Key “release laptop” ({keys.key_id}) is registered."
+    assert registered in page.locator(".messages").inner_text()
     assert page.get_by_role("cell", name=keys.key_id, exact=True).is_visible()
 
     def sign(data: bytes) -> bytes:

@@ -38,8 +38,10 @@ def test_uploading_a_public_key_file_registers_it(portal_vendor):
     vendor = portal_vendor("developer")
     keys = signing.generate_keypair()
     upload = SimpleUploadedFile("key.pub", signing.encode_b64(keys.public_key).encode())
-    vendor.client.post("/portal/keys/", {"name": "", "public_key_file": upload})
+    page = vendor.client.post("/portal/keys/", {"name": "", "public_key_file": upload}, follow=True)
     assert VendorKey.objects.filter(tenant=vendor.tenant, key_id=keys.key_id).exists()
+    # No name typed: the key by its id alone.
+    assert [str(m) for m in page.context["messages"]] == [f"Key {keys.key_id} is registered."]
 
 
 @pytest.mark.parametrize(

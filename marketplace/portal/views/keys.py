@@ -13,6 +13,11 @@ from marketplace.portal.outcomes import perform, perform_and_flash, render_form
 from marketplace.powers import PUBLISH
 
 
+def _named(key: VendorKey) -> str:
+    """A key as a flash names it: by the name it was given, if one, and its id."""
+    return f"“{key.name}” ({key.key_id})" if key.name else key.key_id
+
+
 @require_http_methods(["GET", "POST"])
 @vendor_page(power=PUBLISH)
 def keys(request):
@@ -26,7 +31,7 @@ def keys(request):
             request.tenant,
             form.cleaned_data["public_key"],
             name=form.cleaned_data["name"],
-            success=lambda key: f"Key {key.key_id} is registered.",
+            success=lambda key: f"Key {_named(key)} is registered.",
         )
         if outcome.error is None:
             return redirect("portal:keys")
@@ -42,7 +47,7 @@ def keys(request):
 def revoke(request, key_id):
     key = get_for_request(VendorKey.objects.all(), request, key_id=key_id)
     if request.method == "POST":
-        success = f"Key {key.key_id} is revoked; it can no longer sign uploads."
+        success = f"Key {_named(key)} is revoked; it can no longer sign uploads."
         perform_and_flash(request, services.revoke_key, key, success=success)
         return redirect("portal:keys")
     return render(request, "portal/key_revoke.html", {"key": key})
