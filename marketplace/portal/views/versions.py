@@ -3,7 +3,6 @@ progress and every stage's report, the certificate in force with the offline ver
 (or when the last one expired); certify again, yank."""
 
 import json
-from functools import wraps
 
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -115,29 +114,6 @@ def certificate_download(request, agent_id, version):
     return response
 
 
-def _version_form_action(form_class):
-    """A form the version page posts: the publisher's version looked up, the form checked,
-    the decorated ``act(request, version, cleaned_data)`` run when it is valid (the form's
-    errors flashed when not), and back to the version page either way."""
-
-    def decorate(act):
-        @require_POST
-        @vendor_page(power=PUBLISH)
-        @wraps(act)
-        def view(request, agent_id, version):
-            item = _version(request, agent_id, version)
-            form = form_class(request.POST)
-            if form.is_valid():
-                act(request, item, form.cleaned_data)
-            else:
-                flash_form_errors(request, form)
-            return redirect(version_url(item))
-
-        return view
-
-    return decorate
-
-
 @require_POST
 @vendor_page(power=PUBLISH)
 def yank(request, agent_id, version):
@@ -157,12 +133,21 @@ def yank(request, agent_id, version):
     return render_form(request, "portal/version.html", context, form=form, error=error)
 
 
-@_version_form_action(CertifyForm)
-def certify(request, item, data):
-    perform_and_flash(
-        request,
-        submit_and_queue,
-        item,
-        data["level"],
-        success=lambda run: f"Run {run.pk} is queued.",
-    )
+@require_POST
+@vendor_page(power=PUBLISH)
+def certify(request, agent_id, version):
+    """Queues a certification run of the version at the level chosen; a refusal (an unknown
+    level, a run already under way) is flashed, and back to the version page either way."""
+    item = _version(request, agent_id, version)
+    form = CertifyForm(request.POST)
+    if form.is_valid():
+        perform_and_flash(
+            request,
+            submit_and_queue,
+            item,
+            form.cleaned_data["level"],
+            success=lambda run: f"Run {run.pk} is queued.",
+        )
+    else:
+        flash_form_errors(request, form)
+    return redirect(version_url(item))
