@@ -204,9 +204,19 @@ def ensure_an_admin_remains(
 ) -> None:
     """The one rule that a tenant with admins keeps at least one: ``leaving`` are admin
     memberships about to lose the role or go, ``joining`` new admins in the same change."""
-    remaining = Membership.objects.filter(tenant=tenant, role=Role.ADMIN).exclude(pk__in=leaving)
-    if joining == 0 and not remaining.exists():
+    if joining == 0 and not _admins_left(tenant.pk, leaving):
         raise LastAdmin(f"{tenant.name} must keep at least one admin.")
+
+
+def _admins_left(tenant_id: int, leaving: Iterable[int]) -> bool:
+    admins = Membership.objects.filter(tenant=tenant_id, role=Role.ADMIN)
+    return admins.exclude(pk__in=leaving).exists()
+
+
+def is_last_admin(membership: Membership) -> bool:
+    """Whether ``membership`` is its tenant's only admin, so may neither leave nor lose the
+    role (refused with ``last_admin``): what a page asks so as not to offer either."""
+    return membership.role == Role.ADMIN and not _admins_left(membership.tenant_id, [membership.pk])
 
 
 def _ensure_other_admin(membership: Membership) -> None:

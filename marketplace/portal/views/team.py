@@ -33,11 +33,6 @@ def _member(request, pk) -> Membership | None:
     )
 
 
-def _is_only_admin(membership: Membership) -> bool:
-    others = Membership.objects.filter(tenant=membership.tenant_id, role=Role.ADMIN)
-    return membership.role == Role.ADMIN and not others.exclude(pk=membership.pk).exists()
-
-
 def _member_gone(request) -> HttpResponse:
     """A member not on this team: removed meanwhile (the team page left open in another tab),
     or never on it. A 404 that says so and leads back to the team, the same for another
@@ -111,7 +106,7 @@ def remove_member(request, pk):
             "member": membership,
             "yourself": membership.user_id == request.user.pk,
             # Its removal would be refused (last_admin): the page says so instead of asking.
-            "only_admin": _is_only_admin(membership),
+            "only_admin": tenancy.is_last_admin(membership),
         }
         return render(request, "portal/member_remove.html", context)
     success = f"{membership.user.email} left the team."
