@@ -62,8 +62,8 @@ def render_form(
 ) -> HttpResponse:
     """The page with its form: the refusal's status, 400 for a form that did not validate (a
     field holding NUL is refused as ``nul_character``, as the API refuses it)."""
-    if error is None and _holds_nul(form):
-        error = NulCharacter()
+    if error is None:
+        error = _nul_refusal(form)
     _mark_field(form, error)
     if error:
         return refusal_page_response(request, template, {**context, "form": form}, error)
@@ -71,10 +71,18 @@ def render_form(
     return render(request, template, {**context, "form": form, "error": None}, status=status)
 
 
-def _holds_nul(form) -> bool:
-    """Whether a field's own validator refused the form for a NUL character (Django's
-    ``ProhibitNullCharactersValidator``, which every form ``CharField`` runs)."""
-    return any(form.has_error(field, FIELD_NUL_CODE) for field in form.errors)
+def _nul_refusal(form) -> NulCharacter | None:
+    """A field's own validator refused the form for a NUL character (Django's
+    ``ProhibitNullCharactersValidator``, which every form ``CharField`` runs): the refusal the
+    API gives, in the form's words (the field by its label, not JSON's ``\\u0000``)."""
+    for name in form.errors:
+        if name in form.fields and form.has_error(name, FIELD_NUL_CODE):
+            return NulCharacter(
+                f"{form[name].label} holds a NUL character (U+0000), an invisible control "
+                "character that cannot be stored (often pasted from a binary file): delete it.",
+                field=name,
+            )
+    return None
 
 
 def _mark_field(form, error: DomainError | None) -> None:

@@ -121,6 +121,19 @@ def test_a_plan_that_cannot_be_priced_is_explained(vendor, changes, message):
     assert not PricePlan.objects.exists()
 
 
+def test_a_name_holding_nul_is_refused_in_the_forms_words(vendor):
+    """The page said it over the form in JSON's spelling, 'Strings may not contain the NUL
+    character (\\u0000).', beside the field's own 'Null characters are not allowed.'."""
+    agent = AgentFactory(tenant=vendor.tenant)
+    url = f"/portal/agents/{agent.pk}/pricing/"
+    response = vendor.client.post(url, GRADUATED | {"name": "Pay\x00go"})
+    page = response.content.decode()
+    assert response.status_code == 400 and "nul_character" in page
+    assert "Plan name holds a NUL character (U+0000)" in page and "\\u0000" not in page
+    assert response.context["form"].has_error("name")
+    assert not PricePlan.objects.exists()
+
+
 PER_UNIT = GRADUATED | {"scheme": "per_unit", "unit_price": "0.50", "tiers": ""}
 PACKAGE = GRADUATED | {"scheme": "package", "package_size": "50", "package_price": "4", "tiers": ""}
 
