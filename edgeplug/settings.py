@@ -137,7 +137,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "edgeplug.core.middleware.RequestIdMiddleware",
-    "edgeplug.core.middleware.RefuseNulInUrlMiddleware",
     "edgeplug.core.middleware.RefuseUnknownQueryParametersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -150,6 +149,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    # After the session, the user and CSP's nonce: the portal's refusal page is in its frame.
+    "edgeplug.core.middleware.RefuseNulInUrlMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

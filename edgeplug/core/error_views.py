@@ -83,8 +83,8 @@ def refusal(request, error: DomainError) -> HttpResponse:
 def nul_in_url(request):
     """``RefuseNulInUrlMiddleware``'s refusal."""
     error = NulCharacter("The URL may not contain the NUL character (%00).")
-    if is_api(request):
-        return error_response(error)
+    if is_api(request) or wants_json(request) or _own_page(settings.REFUSAL_PAGES, request):
+        return refusal(request, error)
     return HttpResponseBadRequest(error.detail, content_type="text/plain; charset=utf-8")
 
 

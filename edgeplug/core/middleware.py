@@ -33,9 +33,10 @@ class RequestIdMiddleware:
 
 class RefuseNulInUrlMiddleware:
     """A NUL character (``%00``) in the path or the query string is refused before routing:
-    ``400 nul_character`` under /api/ (as the API's parser refuses one in a body), a plain 400
-    elsewhere. Passed on, it reached PostgreSQL through a path segment or a filter (a 500, even
-    where the answer was a 403: the refusal's audit event names the path)."""
+    ``400 nul_character`` under /api/ (as the API's parser refuses one in a body) and to a
+    page's script, the portal's refusal page under /portal/, a plain 400 elsewhere. Passed
+    on, it reached PostgreSQL through a path segment or a filter (a 500, even where the answer
+    was a 403: the refusal's audit event names the path)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

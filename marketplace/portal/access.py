@@ -252,7 +252,9 @@ def not_a_vendor(request, user) -> HttpResponse:
 def refusal_page(request, error: DomainError) -> HttpResponse:
     """The portal's answer to a refusal outside a form (``settings.REFUSAL_PAGES``: a download's
     address with a malformed month, for one): a page in its frame with the refusal's code and
-    detail, and its status."""
+    detail, and its status. One answered before ``vendor_page`` ran (a ``%00`` in the address)
+    still shows the nav and the vendor signed in to."""
+    _seat_for_frame(request)
     return refusal_page_response(request, "portal/refused.html", {}, error)
 
 

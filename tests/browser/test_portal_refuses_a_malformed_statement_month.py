@@ -30,3 +30,17 @@ def test_a_malformed_statement_month_gets_the_portals_page_saying_why(
 
     journey.click(page.get_by_role("link", name="Back to the portal"))
     assert page.url == journey.base_url + "/portal/"
+
+
+def test_a_nul_in_the_address_gets_the_portals_page_saying_why(journey, vendor_admin):
+    """Refused before anything reads the address; it was Django's bare text, out of the frame."""
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    path = "/portal/sales/payouts/2026-01%00.csv"
+    journey.expect_status(400, path)
+    response = journey.goto(path)
+
+    assert response.status == 400
+    refusal = page.get_by_role("alert").inner_text()
+    assert refusal == "nul_character: The URL may not contain the NUL character (%00)."
+    assert page.locator(NAV).get_by_role("link", name="Sales").is_visible()

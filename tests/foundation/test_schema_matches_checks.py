@@ -143,7 +143,7 @@ def test_a_nul_character_anywhere_in_the_url_is_refused_with_its_code(member_cli
     assert (response.status_code, response.json()["code"]) == (400, "nul_character")
 
 
-def test_a_nul_character_in_a_page_url_is_a_plain_400(client):
-    response = client.get("/portal/agents/1/versions/%00")
+def test_a_nul_character_in_a_page_url_outside_the_portal_is_a_plain_400(client):
+    response = client.get("/accounts/%00")
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/plain")
