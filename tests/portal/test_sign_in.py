@@ -279,6 +279,26 @@ def test_password_change_keeps_the_session_and_takes_the_new_password():
     assert user.check_password(new)
 
 
+@pytest.mark.parametrize(
+    ("typed", "field"),
+    [
+        ({"old_password": "not it", "new_password1": "a long passphrase"}, "old_password"),
+        ({"old_password": PASSWORD, "new_password1": "a long passphrase"}, "new_password2"),
+    ],
+    ids=["wrong_old", "mismatch"],
+)
+def test_a_refused_password_change_is_a_400_at_its_field(typed, field):
+    """It answered 200, as if nothing were refused; every other portal form says 400."""
+    user = _member("developer")
+    client = Client()
+    portal_sign_in(client, user)
+    response = client.post("/portal/password/", {"new_password2": "another one", **typed})
+    assert response.status_code == 400
+    assert response.context["form"].has_error(field)
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
 def test_several_vendors_choose_one_at_sign_in():
     user = UserFactory()
     first, second = VendorTenantFactory(), VendorTenantFactory()

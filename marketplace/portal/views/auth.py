@@ -175,4 +175,4 @@ def password_change(request):
         update_session_auth_hash(request, user)
         messages.success(request, "Your password is changed.")
         return redirect(request.can.home)
-    return render(request, "portal/password_change.html", {"form": form})
+    return render_form(request, "portal/password_change.html", {}, form=form, error=None)
