@@ -8,7 +8,15 @@ from edgeplug.core.serializers import StrictSerializer
 class TokenRequestSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
-    tenant = serializers.SlugField(max_length=64, required=False, allow_blank=True)
+    # Its short name (slug) in any case, or its name when only one of the user's tenants
+    # has it: ``services.choose_membership``.
+    tenant = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Only for a member of several tenants: its short name (acme-robotics) or "
+        "its name (Acme Robotics).",
+    )
     otp = serializers.RegexField(r"^\d{6,8}$", required=False, allow_blank=True)
 
 

@@ -127,9 +127,11 @@ def choose_membership(
                 f"Several of your {noun}s are called {typed!r}: give its short name ({shorts})."
             )
         raise unknown(f"You are not a member of a {noun} called {typed!r}.")
-    found = list(memberships[:2])
+    found = list(memberships.select_related("tenant").order_by("tenant__slug"))
     if len(found) > 1:
-        raise TenantRequired(f"You belong to several {noun}s: say which one {how}.")
+        # The user's password is checked: the list tells them nothing of anyone else's.
+        yours = ", ".join(f"{m.tenant.slug} ({m.tenant.name})" for m in found)
+        raise TenantRequired(f"You belong to several {noun}s: say which one {how}: {yours}.")
     return found[0] if found else None
 
 

@@ -96,8 +96,22 @@ def test_user_in_several_tenants_must_choose(api):
     second = MembershipFactory(user=first.user, role="billing")
     response = api.post(TOKEN, {"email": first.user.email, "password": PASSWORD}, format="json")
     assert (response.status_code, response.json()["code"]) == (400, "tenant_required")
+    # Which ones, by the short name `tenant` takes: no page shows a customer's.
+    for membership in (first, second):
+        assert f"{membership.tenant.slug} ({membership.tenant.name})" in response.json()["detail"]
     tokens = sign_in(api, first.user, tenant=second.tenant)
     assert AccessToken(tokens["access"])["role"] == "billing"
+
+
+def test_a_tenant_is_named_by_its_name_as_the_pages_show_it(api):
+    """The name was refused by the field's own check ('Enter a valid "slug"') before the
+    sign-in could look it up, though the portal takes it."""
+    first = MembershipFactory(role="admin", tenant__name="Globex Factory")
+    MembershipFactory(user=first.user, role="billing")
+    body = {"email": first.user.email, "password": PASSWORD, "tenant": "globex factory"}
+    response = api.post(TOKEN, body, format="json")
+    assert response.status_code == 200
+    assert AccessToken(response.json()["access"])["role"] == "admin"
 
 
 def test_otp_required_invalid_and_accepted(api):
