@@ -1,6 +1,8 @@
 """Shapes of the invoice API: invoices with their lines, the live upcoming invoice, the
 billing account."""
 
+from collections.abc import Callable, Iterable
+
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -163,23 +165,39 @@ class TaxRateField(serializers.RegexField):
         super().__init__(r"^\d{1,3}(\.\d{1,2})?$", **kwargs)
 
 
-class CountryField(serializers.CharField):
-    """A country code, either case (stored in capitals). Which codes is the invoice
-    document's rule (``country_refusal``: EN 16931's list, Kosovo's 1A among them), refused
-    as ``invalid_billing_account``; the schema publishes that list (``CountryFieldSchema``)."""
+class CodeField(serializers.CharField):
+    """A code of a fixed list (``codes``), either case, stored in capitals. Which codes is the
+    action's rule (``billing.billing_accounts``), refused as ``invalid_billing_account``; the
+    schema publishes the list in either case (``CodeFieldSchema``)."""
+
+    codes: Callable[[], Iterable[str]]
 
     def __init__(self, **kwargs):
-        super().__init__(min_length=2, max_length=2, **kwargs)
+        length = len(next(iter(self.codes())))
+        super().__init__(min_length=length, max_length=length, **kwargs)
 
 
-class CountryFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = CountryField
+class CountryField(CodeField):
+    """EN 16931's country codes (``country_refusal``), Kosovo's 1A among them."""
+
+    codes = staticmethod(codelists.country_codes)
+
+
+class CurrencyField(CodeField):
+    """The currencies prices are written in (``marketplace.pricing.CURRENCY_EXPONENTS``)."""
+
+    codes = staticmethod(CURRENCY_EXPONENTS.keys)
+
+
+class CodeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = CodeField
+    match_subclasses = True
 
     def map_serializer_field(self, auto_schema, direction):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         either_case = (
-            f"[{a.upper()}{a.lower()}][{b.upper()}{b.lower()}]"
-            for a, b in sorted(codelists.country_codes())
+            "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in code)
+            for code in sorted(self.target.codes())
         )
         return {**schema, "pattern": f"^(?:{'|'.join(either_case)})$"}
 
@@ -217,7 +235,7 @@ class BillingAccountInSerializer(StrictSerializer):
     invoice_emails = serializers.ListField(
         child=serializers.EmailField(), max_length=10, required=False
     )
-    currency = serializers.ChoiceField(sorted(CURRENCY_EXPONENTS), help_text="ISO 4217")
+    currency = CurrencyField(help_text="ISO 4217, either case (stored in capitals)")
     tax_rate = TaxRateField(
         required=False,
         help_text="percent from 0 to under 100, at most two decimals, e.g. 19.00",
