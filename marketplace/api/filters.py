@@ -20,7 +20,8 @@ _CORES = [(core, core) for core in target_cores()]
 
 class AgentFilter(FilterSet):
     vendor = django_filters.CharFilter(
-        method="filter_vendor", label="slug of a vendor you can see (else 400 unknown_vendor)"
+        method="filter_vendor",
+        label="short name (slug) of a vendor you can see, any case (else 400 unknown_vendor)",
     )
     agent_type = django_filters.CharFilter()
     target_core = django_filters.ChoiceFilter(choices=_CORES, method="filter_target_core")
@@ -33,7 +34,9 @@ class AgentFilter(FilterSet):
         field_name="listing__core", choices=_CORES, label="certified target core"
     )
     level = django_filters.ChoiceFilter(field_name="listing__level", choices=Level.choices)
-    license = django_filters.CharFilter(field_name="listing__license")
+    license = django_filters.CharFilter(
+        field_name="listing__license", lookup_expr="iexact", label="SPDX id, any case"
+    )
     max_ram_kb = number_filter(method="filter_max_ram_kb")
     max_flash_kb = number_filter(method="filter_max_flash_kb")
     max_latency_us = number_filter(field_name="listing__latency_worst_us", lookup_expr="lte")
@@ -64,7 +67,7 @@ class AgentFilter(FilterSet):
         return self.narrowed_to(
             queryset,
             name,
-            value,
+            value.strip().lower(),  # a short name, in any case as at sign-in
             visible=visible_versions(self.request),
             error=UnknownVendor,
             lookup="agent__tenant__slug",

@@ -163,6 +163,8 @@ def test_filters_come_from_the_certificate(shelf):
     assert set(names(client, "max_latency_us=200")) == {"bearing-watch", "valve-guard"}
     assert names(client, "level=hardware") == ["bearing-watch"]
     assert names(client, "license=MIT") == ["bearing-watch"]
+    # SPDX ids are compared in any case (mit was 0 results, said as none).
+    assert names(client, "license=mit") == ["bearing-watch"]
     assert names(client, "price_model=one_time") == ["bearing-watch"]
     assert set(names(client, "free=true")) == {"pump-anomaly", "valve-guard"}
     assert names(client, "agent_type=safety-interlock") == ["valve-guard"]

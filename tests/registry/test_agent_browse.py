@@ -69,6 +69,8 @@ def test_filters_and_search(vendor):
     assert names("agent_type=safety-interlock") == ["valve-guard"]
     assert names("search=overpressure") == ["valve-guard"]
     assert names("vendor=acme-robotics") == ["pump-anomaly", "valve-guard"]
+    # The short name in any case, as at sign-in (it was 400 unknown_vendor).
+    assert names("vendor=ACME-Robotics") == ["pump-anomaly", "valve-guard"]
     nobody = vendor.client.get("/api/v1/agents?vendor=nobody")
     assert (nobody.status_code, nobody.json()["code"]) == (400, "unknown_vendor")
     assert names("target_core=cortex-m4") == ["pump-anomaly", "valve-guard"]
