@@ -131,7 +131,17 @@ def not_offered(plan: PricePlan) -> PlanRetired | None:
     version (None while it is offered)."""
     if plan.is_orderable:
         return None
-    return PlanRetired(f"Plan {plan.key} v{plan.version} is no longer offered.")
+    if plan.is_current:
+        return PlanRetired(f"Plan {plan.key} v{plan.version} is retired: no longer offered.")
+    newer = _version_on_offer(plan)
+    where = f": v{newer.version} (id {newer.pk}) is on offer" if newer else ", since retired"
+    return PlanRetired(f"Plan {plan.key} v{plan.version} was replaced by a revision{where}.")
+
+
+def _version_on_offer(plan: PricePlan) -> PricePlan | None:
+    """The version of ``plan``'s key that new orders take, if one is offered."""
+    offered = PricePlan.objects.filter(agent=plan.agent_id, key=plan.key, is_current=True)
+    return offered.filter(retired_at=None).first()
 
 
 def is_held(plan: PricePlan) -> bool:
@@ -220,8 +230,7 @@ def retire_plan(plan: PricePlan, *, actor=None, request=None) -> PricePlan:
     on offer: retiring the old one would leave the plan on sale."""
     plan = locked(plan)
     if not plan.is_current and plan.retired_at is None:
-        offered = PricePlan.objects.filter(agent=plan.agent_id, key=plan.key, is_current=True)
-        newer = offered.first()
+        newer = _version_on_offer(plan)
         where = f": retire v{newer.version} (id {newer.pk}), the version on offer" if newer else ""
         raise PlanRetired(f"Plan {plan.key} v{plan.version} was replaced by a revision{where}.")
     return stamp_locked(

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from edgeplug.tenancy.models import Role
-from marketplace.models import Agent, AgentVersion, Entitlement, Order
+from marketplace.models import Agent, AgentVersion, Entitlement, Order, PricePlan
 from tests.commerce.conftest import place_order
 
 pytestmark = pytest.mark.django_db
@@ -32,11 +32,19 @@ def test_retired_plan(customer, agent, make_plan):
     assert_refused(order(customer[0], agent, plan.pk), 409, "plan_retired")
 
 
-def test_superseded_plan_version(customer, agent, make_plan):
+def test_superseded_plan_version_names_the_version_on_offer(customer, agent, make_plan):
+    """It said only 'Plan free-plan v1 is no longer offered.': the customer had to read the
+    agent again and pick the plan out by its key."""
     plan = make_plan("free")
-    plan.is_current = False
-    plan.save()
-    assert_refused(order(customer[0], agent, plan.pk), 409, "plan_retired")
+    PricePlan.objects.filter(pk=plan.pk).update(is_current=False)
+    newer = PricePlan.objects.create(
+        agent=agent, tenant=agent.tenant, key=plan.key, name=plan.name, kind="free", version=2
+    )
+    response = order(customer[0], agent, plan.pk)
+    assert_refused(response, 409, "plan_retired")
+    assert response.json()["detail"] == (
+        f"Plan free-plan v1 was replaced by a revision: v2 (id {newer.pk}) is on offer."
+    )
 
 
 def test_plan_of_another_agent(customer, agent, make_plan, vendor):
