@@ -87,8 +87,11 @@ def _nul_refusal(form) -> NulCharacter | None:
 
 def _mark_field(form, error: DomainError | None) -> None:
     """A refusal that names one of the form's fields (``unknown_user``'s ``email``) marks that
-    field too, in its own words: the refusal says what, the field where to correct it."""
-    if error is None or error.field not in form.fields or form.has_error(error.field):
+    field too, in its own words: the refusal says what, the field where to correct it. A form
+    whose fields the actions name otherwise says which is which (``refusal_fields``)."""
+    if error is None:
         return
-    name = error.field
-    form.add_error(name, error.detail.removeprefix(f"{name}: "))
+    name = getattr(form, "refusal_fields", {}).get(error.field, error.field)
+    if name not in form.fields or form.has_error(name):
+        return
+    form.add_error(name, error.detail.removeprefix(f"{error.field}: "))

@@ -56,6 +56,9 @@ PRICED_BY = {
 
 
 class PlanForm(forms.Form):
+    # What a refusal of the plan rules names (the API's fields), as this form's fields.
+    refusal_fields = {"amount": "price"}
+
     key = forms.SlugField(label="Plan key", max_length=64, help_text="e.g. standard; never changes")
     name = forms.CharField(label="Plan name", max_length=100)
     kind = forms.ChoiceField(label="Kind", choices=PlanKind.choices, initial=PlanKind.METERED)
@@ -127,18 +130,19 @@ class PlanForm(forms.Form):
             raise self._in_field(name, exc) from None
 
     def _reject_other_kinds_prices(self, data, kind: str) -> None:
-        stray = [
-            self.fields[name].label.lower()
+        """Each price of another kind is refused at its field."""
+        stray = {
+            name: forms.ValidationError(
+                f"A {PlanKind(kind).label.lower()} plan takes no "
+                f"{self.fields[name].label.lower()}: clear it."
+            )
             for other, names in PRICED_BY.items()
             if other != kind
             for name in names
             if data.get(name) not in (None, "")
-        ]
+        }
         if stray:
-            raise forms.ValidationError(
-                f"A {PlanKind(kind).label.lower()} plan takes no {', '.join(stray)}: "
-                "clear them, or choose the kind they belong to."
-            )
+            raise forms.ValidationError(stray)
 
     def _metered_terms(self, data, currency: str) -> dict:
         """The terms of every price the form holds. One that belongs to another scheme goes in
@@ -182,6 +186,22 @@ class PlanForm(forms.Form):
                 missing, forms.ValidationError("Give the hours per package and its price.")
             )
 
+    @staticmethod
+    def _check_bound(line: str, bound: Decimal, before: list[dict]) -> None:
+        """The plan rules' tier bounds (positive, rising, within ``MAX_HOURS``) in the form's
+        words, naming the line."""
+        if bound > pricing.MAX_HOURS:
+            raise forms.ValidationError(
+                f"Tier “{line}”: a plan counts at most {pricing.MAX_HOURS:,} hours."
+            )
+        previous = before[-1]["up_to"] if before else "0"
+        if previous is not None and bound <= Decimal(previous):
+            raise forms.ValidationError(
+                f"Tier “{line}”: its hours must be above the line before's ({previous})."
+                if before
+                else f"Tier “{line}”: its hours must be above 0."
+            )
+
     def _tiers(self, text: str, currency: str) -> list[dict]:
         tiers = []
         for line in (line.strip() for line in text.splitlines()):
@@ -190,10 +210,8 @@ class PlanForm(forms.Form):
             match = TIER_LINE.match(line)
             if match is None:
                 raise forms.ValidationError(f"Tier “{line}” is not “HOURS at PRICE”.")
-            if match["up_to"] != "*" and Decimal(match["up_to"]) > pricing.MAX_HOURS:
-                raise forms.ValidationError(
-                    f"Tier “{line}”: a plan counts at most {pricing.MAX_HOURS:,} hours."
-                )
+            if match["up_to"] != "*":
+                self._check_bound(line, Decimal(match["up_to"]), tiers)
             tier = {
                 "up_to": None if match["up_to"] == "*" else match["up_to"],
                 "unit_amount": minor_units(_price(match["unit"]), currency, "A tier price"),

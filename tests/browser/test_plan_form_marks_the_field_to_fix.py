@@ -89,3 +89,21 @@ def test_tiers_without_a_last_star_line_focus_the_tiers_in_the_forms_words(journ
     )
     expect(tiers).to_have_value("100 at 0.10\n200 at 0.05")
     assert not PricePlan.objects.filter(agent=agent).exists()
+
+
+def test_a_one_time_price_below_the_card_minimum_marks_the_price(journey, vendor_admin):
+    """The plan rules name the amount (the API's field); the form's is One-time price. It was
+    said over the form only, no field marked."""
+    agent = AgentFactory(tenant=vendor_admin.memberships.get().tenant, name="pump-anomaly")
+    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+    pricing = f"/portal/agents/{agent.pk}/pricing/"
+    page = refused_by_keyboard(
+        journey, vendor_admin, pricing, "key", "basic", "Basic", "O", "EUR", "0.10"
+    )
+
+    expect(page.locator(".refusal")).to_contain_text("invalid_price_terms")
+    price = page.get_by_label("One-time price")
+    expect(price).to_have_attribute("aria-invalid", "true")
+    expect(price).to_have_accessible_description(re.compile("minimum charge of 0.50 EUR"))
+    expect(price).to_have_value("0.10")
+    assert not PricePlan.objects.filter(agent=agent).exists()

@@ -24,6 +24,11 @@ GRADUATED = {
 }
 
 
+# Another kind's prices left out: a plan of that kind as typed.
+ONE_TIME = {"kind": "one_time", "tiers": "", "included_hours": "", "flat_fee": ""}
+FREE = {**ONE_TIME, "kind": "free"}
+
+
 @pytest.fixture
 def vendor(portal_vendor):
     return portal_vendor("developer")
@@ -78,6 +83,29 @@ def test_a_metered_plan_and_its_calculator(vendor):
             "package_size",
             "Ensure this value is less than or equal to 1000000000000.",
         ),
+        (
+            {"tiers": "100 at 0.1\n50 at 0.2\n* at 0.05"},
+            "tiers",
+            "Tier “50 at 0.2”: its hours must be above the line before's (100).",
+        ),
+        (
+            {"tiers": "0 at 0.1\n* at 0.05"},
+            "tiers",
+            "Tier “0 at 0.1”: its hours must be above 0.",
+        ),
+        # The plan rules' refusal of the amount is the one-time price's.
+        (
+            {**ONE_TIME, "price": "0.10", "currency": "eur"},
+            "price",
+            "A one-time plan is paid by card at checkout: 0.10 EUR is below the card "
+            "processor's minimum charge of 0.50 EUR.",
+        ),
+        ({**FREE, "price": "49"}, "price", "A free plan takes no one-time price: clear it."),
+        (
+            {"kind": "one_time", "price": "49"},
+            "included_hours",
+            "A one-time plan takes no included hours per month: clear it.",
+        ),
     ],
 )
 def test_terms_the_plan_rules_refuse_are_said_in_the_forms_words_at_their_field(
@@ -106,11 +134,8 @@ def test_terms_the_plan_rules_refuse_are_said_in_the_forms_words_at_their_field(
         ({"tiers": "* at 0.05\n100 at 0.10"}, "prices the hours above the last bound: make it"),
         ({"currency": "XYZ"}, "Unknown currency"),
         # Another kind's prices are refused, not dropped (the API refuses them too).
-        (
-            {"kind": "free", "tiers": "", "included_hours": "", "flat_fee": "", "price": "49"},
-            "A free plan takes no one-time price: clear them",
-        ),
-        ({"kind": "one_time", "price": "49"}, "A one-time plan takes no tiers, included hours"),
+        ({**FREE, "price": "49"}, "A free plan takes no one-time price: clear it."),
+        ({"kind": "one_time", "price": "49"}, "A one-time plan takes no tiers: clear it."),
     ],
 )
 def test_a_plan_that_cannot_be_priced_is_explained(vendor, changes, message):
