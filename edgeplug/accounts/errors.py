@@ -19,15 +19,21 @@ class AccountLocked(Forbidden, code="account_locked"):
     lockout period in seconds, the longest the caller waits."""
 
 
-class OtpRequired(AuthError, code="otp_required"): ...
+# The request field each is about (the body's ``field``; the portal marks its own field).
+class OtpRequired(AuthError, code="otp_required"):
+    field = "otp"
 
 
 class InvalidOtp(AuthError, code="otp_invalid"):
     """A wrong second factor at sign-in."""
 
+    field = "otp"
+
 
 class EnrolmentCodeInvalid(BadRequest, code="enrolment_code_invalid"):
     """A wrong code confirming a TOTP enrolment: the request is wrong, the caller is signed in."""
+
+    field = "otp"
 
 
 class NoEnrolmentPending(BadRequest, code="no_enrolment_pending"): ...
@@ -46,7 +52,9 @@ class OtpThrottled(Throttled, code="otp_throttled"):
         super().__init__(OTP_THROTTLED_MESSAGE, retry_after=retry_after)
 
 
-class TenantRequired(BadRequest, code="tenant_required"): ...
+class TenantRequired(BadRequest, code="tenant_required"):
+    field = "tenant"
 
 
-class UnknownTenant(AuthError, code="unknown_tenant"): ...
+class UnknownTenant(AuthError, code="unknown_tenant"):
+    field = "tenant"

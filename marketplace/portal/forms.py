@@ -12,6 +12,9 @@ from marketplace.reviews import review_fingerprint
 
 
 class SignInForm(forms.Form):
+    # The API's ``tenant`` (``TenantRequired``, ``UnknownTenant``) is this form's vendor.
+    refusal_fields = {"tenant": "vendor"}
+
     email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True}))
     password = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
     otp = forms.CharField(

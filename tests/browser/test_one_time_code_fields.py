@@ -4,7 +4,10 @@ from an authenticator or password manager, not codes typed before; a phone shows
 a refused form comes back with that field empty, ready for the next code, while the email it
 was given stays."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 
@@ -38,6 +41,10 @@ def test_a_refused_portal_sign_in_empties_the_code(journey, vendor_admin):
     journey.goto("/portal/sign-in/")
     assert _is_an_empty_one_time_code_field(journey.page.get_by_label("Authentication code"))
     _refused(journey, "/portal/sign-in/", 401, "Authentication code", "Sign in", vendor_admin)
+    # The refusal (otp_invalid) marks the code, as every portal form marks its field.
+    code = journey.page.get_by_label("Authentication code")
+    expect(code).to_have_attribute("aria-invalid", "true")
+    expect(code).to_have_accessible_description(re.compile("wrong or expired"))
 
 
 def test_a_refused_admin_login_empties_the_code(journey, staff_user):

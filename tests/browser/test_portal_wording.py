@@ -69,10 +69,13 @@ def test_sign_in_without_the_code_asks_for_it_in_the_pages_words(journey, vendor
     journey.expect_status(401, "/portal/sign-in/")
     journey.click(page.get_by_role("button", name="Sign in"))
 
-    alert = page.get_by_role("alert").inner_text()
+    alert = page.locator(".refusal").inner_text()
     assert "Enter the current code from your authenticator app." in alert
     assert "TOTP" not in alert and "`otp`" not in alert
     assert "/portal/sign-in/" in page.url
+    # ... and at the code's field, which it marks.
+    code = page.get_by_label("Authentication code")
+    assert code.get_attribute("aria-invalid") == "true"
 
 
 def test_sales_csv_downloads_with_months_shown_cleared(journey, vendor_admin):

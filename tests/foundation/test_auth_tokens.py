@@ -96,6 +96,7 @@ def test_user_in_several_tenants_must_choose(api):
     second = MembershipFactory(user=first.user, role="billing")
     response = api.post(TOKEN, {"email": first.user.email, "password": PASSWORD}, format="json")
     assert (response.status_code, response.json()["code"]) == (400, "tenant_required")
+    assert response.json()["field"] == "tenant"
     # Which ones, by the short name `tenant` takes: no page shows a customer's.
     for membership in (first, second):
         assert f"{membership.tenant.slug} ({membership.tenant.name})" in response.json()["detail"]
@@ -121,6 +122,7 @@ def test_otp_required_invalid_and_accepted(api):
     assert (missing.status_code, missing.json()["code"]) == (401, "otp_required")
     wrong = api.post(TOKEN, {**body, "otp": "000000"}, format="json")
     assert (wrong.status_code, wrong.json()["code"]) == (401, "otp_invalid")
+    assert missing.json()["field"] == wrong.json()["field"] == "otp"
     time.sleep(1.1)  # django-otp makes the device wait a second after a wrong code
     assert api.post(TOKEN, {**body, "otp": totp_now(device)}, format="json").status_code == 200
 

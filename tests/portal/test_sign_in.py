@@ -46,6 +46,7 @@ def test_a_wrong_code_is_refused_with_the_apis_code():
     )
     assert response.status_code == 401
     assert "otp_invalid" in response.content.decode()
+    assert response.context["form"].has_error("otp")  # the field marked, as on every form
 
 
 def test_a_vendor_you_are_not_a_member_of_is_refused_with_the_apis_code():
@@ -53,6 +54,7 @@ def test_a_vendor_you_are_not_a_member_of_is_refused_with_the_apis_code():
     response = portal_sign_in(Client(), user, vendor="someone-else")
     assert response.status_code == 401
     assert "unknown_tenant" in response.content.decode()
+    assert response.context["form"].has_error("vendor")
     assert not AuditEvent.objects.filter(action="login").exists()
 
 
@@ -84,6 +86,7 @@ def test_a_name_two_of_your_vendors_share_asks_for_the_short_name():
     assert response.status_code == 400
     html = response.content.decode()
     assert "tenant_required" in html and "acme-eu" in html and "acme-us" in html
+    assert response.context["form"].has_error("vendor")
 
 
 def test_a_wrong_enrolment_code_is_told_as_the_apis_enrolment_refusal():
@@ -94,6 +97,7 @@ def test_a_wrong_enrolment_code_is_told_as_the_apis_enrolment_refusal():
     wrong = client.post("/portal/enrol/", {"otp": "000000"})
     assert wrong.status_code == 400
     assert "enrolment_code_invalid" in wrong.content.decode()
+    assert wrong.context["form"].has_error("otp")
 
 
 def test_a_missing_code_asks_for_it():
@@ -102,6 +106,7 @@ def test_a_missing_code_asks_for_it():
     response = Client().post("/portal/sign-in/", {"email": user.email, "password": PASSWORD})
     assert response.status_code == 401
     assert "otp_required" in response.content.decode()
+    assert response.context["form"].has_error("otp")
 
 
 def test_admin_without_a_device_must_enrol_before_anything_else():

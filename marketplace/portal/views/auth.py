@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,7 +19,6 @@ from edgeplug.accounts.services import (
     start_totp_enrolment,
     verify_sign_in,
 )
-from edgeplug.core.error_views import refusal_page_response
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import DomainError, Throttled
 from edgeplug.tenancy.permissions import MEMBER
@@ -99,10 +98,9 @@ def sign_in(request):
             if staff_enrols or needs_enrolment(membership, verified=verified.mfa):
                 return redirect("portal:enrol")
             return redirect(_next_url(request, _home(membership)))
-    context = {"form": form, "next": _next_url(request)}
-    if error:  # a throttled answer (the address's, or a TOTP device's) has its Retry-After
-        return refusal_page_response(request, "portal/sign_in.html", context, error)
-    return render(request, "portal/sign_in.html", {**context, "error": None})
+    # A throttled answer (the address's, or a TOTP device's) has its Retry-After.
+    context = {"next": _next_url(request)}
+    return render_form(request, "portal/sign_in.html", context, form=form, error=error)
 
 
 # The device of the enrolment this session started on the enrolment page.
