@@ -59,13 +59,26 @@ def team(request):
         if outcome.error is None:
             return redirect("portal:team")
         error = outcome.error
+    return render_form(
+        request, "portal/team.html", _members_context(request), form=form, error=error
+    )
+
+
+def _members_context(request, refused: RoleForm | None = None) -> dict:
+    """The members, each with the form that changes their role: ``refused``, a role change
+    the tenancy actions refused, as it was sent and with the refusal at its role."""
     members = list(_members(request))
-    context = {
-        "members": [(m, RoleForm(initial={"role": m.role}, prefix=f"m{m.pk}")) for m in members],
+
+    def role_form(member: Membership) -> RoleForm:
+        if refused is not None and refused.prefix == f"m{member.pk}":
+            return refused
+        return RoleForm(initial={"role": member.role}, prefix=f"m{member.pk}")
+
+    return {
+        "members": [(m, role_form(m)) for m in members],
         # The last admin cannot leave (last_admin): no Remove link is offered for them.
         "only_admin": sum(m.role == Role.ADMIN for m in members) == 1,
     }
-    return render_form(request, "portal/team.html", context, form=form, error=error)
 
 
 @require_POST
@@ -81,8 +94,13 @@ def change_role(request, pk):
             messages.info(request, f"{membership.user.email} is already {role}: nothing changed.")
             return redirect("portal:team")
         success = f"{membership.user.email} is now {role}."
-        outcome = perform_and_flash(request, tenancy.change_role, membership, role, success=success)
-        if outcome.error is None and membership.user_id == request.user.pk:
+        outcome = perform(request, tenancy.change_role, membership, role, success=success)
+        if error := outcome.error:
+            # The team page again, the refusal (last_admin) at the role as it was chosen.
+            form.add_error("role", f"{error.code}: {error.detail}")
+            context = {**_members_context(request, refused=form), "form": MemberForm()}
+            return render(request, "portal/team.html", context, status=error.status)
+        if membership.user_id == request.user.pk:
             # Their own role: the pages they may open are the new role's, which may no
             # longer include this one.
             pages = MemberPages(request.tenant, outcome.result.role)
