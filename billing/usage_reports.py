@@ -49,8 +49,9 @@ class Period:
 def parse_period(params) -> Period:
     """from (inclusive) and to (exclusive) as UTC dates, YYYY-MM-DD. By default the current
     month; ``to`` alone, the month it closes (from the first of the month holding the day
-    before it); ``from`` alone, up to the end of the current month. A report reads only the
-    hourly rollup; the rows it answers are capped (``USAGE_REPORT_MAX_ROWS``, else
+    before it); ``from`` alone, up to the end of the current month; ``from`` after ``to`` is
+    refused (``invalid_period``), ``from`` equal to it is the empty period. A report reads
+    only the hourly rollup; the rows it answers are capped (``USAGE_REPORT_MAX_ROWS``, else
     ``report_too_large``)."""
     month = month_start(timezone.now())
     end = _date(params.get("to"), "to")
@@ -58,7 +59,11 @@ def parse_period(params) -> Period:
         raise InvalidPeriod("to must be after 0001-01-01.")
     closed = month if end is None else datetime.combine(end - timedelta(days=1), time(), UTC)
     start = _date(params.get("from"), "from") or month_start(closed).date()
-    return Period(start, end or next_month(month).date())  # from >= to: an empty period
+    stop = end or next_month(month).date()
+    if start > stop:  # from == to is the empty period
+        default = "" if end else ", the first of next month, when not given"
+        raise InvalidPeriod(f"from ({start}) must not be after to ({stop}{default}).", field="from")
+    return Period(start, stop)
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -62,7 +62,7 @@ class VendorPayouts(APIView):
         last = optional_month(params.get("to")) or month_start(timezone.now())
         first = optional_month(params.get("from")) or recent_months(DEFAULT_MONTHS, last)[0]
         if first > last:
-            raise InvalidPeriod("from must not be after to.")
+            raise InvalidPeriod("from must not be after to.", field="from")
         if len(months_between(first, last)) > MAX_MONTHS:
             raise InvalidPeriod(f"Ask for at most {MAX_MONTHS} months at a time.")
         rows = payout_queries.vendor_payouts(first, last, vendor_id=request_tenant(request).pk)

@@ -116,10 +116,24 @@ def test_to_alone_reads_the_month_it_closes(usage):
     assert usage.client.get(f"/api/v1/usage?to={later}").json()["rows"] == []
 
 
-def test_an_empty_or_reversed_period_has_no_rows(usage):
+def test_an_empty_period_has_no_rows(usage):
     day = usage.base.date()
-    for query in (f"from={day}&to={day}", f"from={day + timedelta(days=1)}&to={day}"):
-        assert usage.client.get(f"/api/v1/usage?{query}").json()["rows"] == []
+    assert usage.client.get(f"/api/v1/usage?from={day}&to={day}").json()["rows"] == []
+
+
+def test_a_reversed_period_is_refused_naming_both_days(usage):
+    """It answered 200 with no rows: a client could not tell no usage from swapped dates.
+    Payouts refuse theirs alike."""
+    day = usage.base.date()
+    after = day + timedelta(days=1)
+    response = usage.client.get(f"/api/v1/usage?from={after}&to={day}")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_period")
+    assert response.json()["field"] == "from"
+    assert response.json()["detail"] == f"from ({after}) must not be after to ({day})."
+    # ``from`` alone is read up to the first of next month, which the refusal says.
+    later = next_month(next_month(month_start(usage.base))).date()
+    alone = usage.client.get(f"/api/v1/usage?from={later}")
+    assert alone.json()["detail"].endswith(", the first of next month, when not given).")
 
 
 def test_another_tenant_sees_none_of_it(usage, member_client):
