@@ -16,3 +16,9 @@ _SLUG = re.compile(SLUG_PATTERN.removesuffix("$") + r"\Z", re.ASCII)
 
 def is_slug(text: str) -> bool:
     return _SLUG.match(text) is not None
+
+
+def slug_as_typed(text: str) -> str:
+    """A slug (a tenant's short name, say) as a person types it, in any case and with spaces
+    around, as the slug it may be: slugs are lowercase."""
+    return text.strip().lower()

@@ -26,6 +26,7 @@ from certification.pipeline.actions import broker_refusal, check_level, submit_f
 from edgeplug.core.filters import FilterSet, number_filter
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
+from edgeplug.slugs import slug_as_typed
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.scoping import for_request, get_for_request, get_referenced
 from marketplace.api.permissions import IsVendorPublisher
@@ -155,7 +156,7 @@ class QueueFilter(FilterSet):
         return self.narrowed_to(
             queryset,
             name,
-            value,
+            slug_as_typed(value),
             visible=tenants,
             error=UnknownVendor,
             lookup="slug",

@@ -35,6 +35,7 @@ from edgeplug.accounts.sign_in_events import SIGN_IN_RECORDED, record_logout, re
 from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import field_changes, record_event
 from edgeplug.errors import DomainError, retry_seconds
+from edgeplug.slugs import slug_as_typed
 from edgeplug.tenancy.models import Membership, Tenant
 
 
@@ -115,7 +116,7 @@ def choose_membership(
 
     The API (``tenant``) and the portal (its vendor field) word the refusals for their forms."""
     if slug and (typed := slug.strip()):
-        membership = memberships.filter(tenant__slug=typed.lower()).first()
+        membership = memberships.filter(tenant__slug=slug_as_typed(typed)).first()
         if membership is not None:
             return membership
         named = list(memberships.filter(tenant__name__iexact=typed).select_related("tenant"))

@@ -7,6 +7,7 @@ from django.db.models import Exists, OuterRef, Q
 from certification.models import Level
 from edgeplug.core.filters import BooleanFilter, FilterSet, number_filter
 from edgeplug.errors import BadRequest
+from edgeplug.slugs import slug_as_typed
 from marketplace import catalogue
 from marketplace.errors import UnknownVendor
 from marketplace.models import Agent, CertificationStatus, PlanKind
@@ -23,7 +24,7 @@ class AgentFilter(FilterSet):
         method="filter_vendor",
         label="short name (slug) of a vendor you can see, any case (else 400 unknown_vendor)",
     )
-    agent_type = django_filters.CharFilter()
+    agent_type = django_filters.CharFilter(lookup_expr="iexact", label="agent type, any case")
     target_core = django_filters.ChoiceFilter(choices=_CORES, method="filter_target_core")
     certification_status = django_filters.ChoiceFilter(
         choices=CertificationStatus.choices, method="filter_certification_status"
@@ -67,7 +68,7 @@ class AgentFilter(FilterSet):
         return self.narrowed_to(
             queryset,
             name,
-            value.strip().lower(),  # a short name, in any case as at sign-in
+            slug_as_typed(value),
             visible=visible_versions(self.request),
             error=UnknownVendor,
             lookup="agent__tenant__slug",

@@ -67,6 +67,7 @@ def test_filters_and_search(vendor):
         return [a["name"] for a in vendor.client.get(f"/api/v1/agents?{query}").json()["results"]]
 
     assert names("agent_type=safety-interlock") == ["valve-guard"]
+    assert names("agent_type=Safety-Interlock") == ["valve-guard"]  # a slug, in any case
     assert names("search=overpressure") == ["valve-guard"]
     assert names("vendor=acme-robotics") == ["pump-anomaly", "valve-guard"]
     # The short name in any case, as at sign-in (it was 400 unknown_vendor).

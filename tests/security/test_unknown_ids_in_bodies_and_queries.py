@@ -201,6 +201,9 @@ def test_filtering_the_queue_by_a_missing_or_another_vendor_is_unknown_vendor(
 ):
     own = rival.client.get("/api/v1/certification/queue", {"vendor": "rival-robotics"})
     assert own.status_code == 200
+    # The short name in any case, as the catalogue's filter and sign-in take it.
+    typed = rival.client.get("/api/v1/certification/queue", {"vendor": "Rival-Robotics"})
+    assert typed.status_code == 200
     for slug in ("nobody", "acme-robotics"):
         response = rival.client.get("/api/v1/certification/queue", {"vendor": slug})
         assert_unknown(response, "unknown_vendor", "vendor", "vendor", slug)
