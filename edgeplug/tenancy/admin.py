@@ -17,6 +17,7 @@ from django.forms.models import BaseInlineFormSet
 from edgeplug.slugs import SLUG_RULE
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.services import (
+    AccountDeactivated,
     InvalidSlug,
     LastAdmin,
     add_member,
@@ -24,6 +25,7 @@ from edgeplug.tenancy.services import (
     check_tenant_slug,
     create_tenant,
     ensure_an_admin_remains,
+    ensure_can_join,
     remove_member,
     update_tenant,
 )
@@ -90,6 +92,16 @@ class MembershipForm(forms.ModelForm):
         if self.instance.pk is not None:
             for name in {"tenant", "user"} & set(self.fields):
                 self.fields[name].disabled = True
+
+    def clean_user(self):
+        """A new member is an account that can sign in (``ensure_can_join``, as the API)."""
+        user = self.cleaned_data["user"]
+        if self.instance.pk is None and user is not None:
+            try:
+                ensure_can_join(user)
+            except AccountDeactivated as exc:
+                raise ValidationError(exc.detail, code=exc.code) from exc
+        return user
 
 
 class MembershipInline(admin.TabularInline):

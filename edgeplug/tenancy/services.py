@@ -125,13 +125,31 @@ def _check_role(role: str) -> None:
         raise DomainError(f"Unknown role {role!r}.", code="invalid_role")
 
 
+class AccountDeactivated(Conflict, code="account_deactivated"):
+    """A deactivated account cannot sign in: added, it would be listed as a member who can
+    never use the team."""
+
+
+def ensure_can_join(user: User, *, field: str = "user") -> None:
+    """The one rule of who may join a team, whichever door adds them (the API, the portal,
+    the admin's memberships): an account that can sign in."""
+    if not user.is_active:
+        raise AccountDeactivated(
+            f"{user.email} belongs to a deactivated account, which cannot sign in: it can "
+            "join a team once EdgePlug support reactivates it.",
+            field=field,
+        )
+
+
 @transaction.atomic
 def add_member(
     tenant: Tenant, user: User, role: str, *, actor=None, request=None, named_by: str = "user"
 ) -> Membership:
-    """``user`` joins ``tenant`` as ``role``; refused when a member already
-    (``already_member``, about the request's field ``named_by``: the admin's user)."""
+    """``user`` joins ``tenant`` as ``role``; refused for a deactivated account
+    (``account_deactivated``) and a member already (``already_member``), both about the
+    request's field ``named_by``: the admin's user."""
     _check_role(role)
+    ensure_can_join(user, field=named_by)
     already = Conflict(
         f"{user.email} is already a member of {tenant.name}.",
         code="already_member",
@@ -154,11 +172,6 @@ class UnknownUser(UnknownReference, code="unknown_user", thing="user"):
     """Members are existing accounts: nobody is invited by an email without one."""
 
 
-class AccountDeactivated(Conflict, code="account_deactivated"):
-    """A deactivated account cannot sign in: added, it would be listed as a member who can
-    never use the team."""
-
-
 def add_member_by_email(
     tenant: Tenant, email: str, role: str, *, actor=None, request=None
 ) -> Membership:
@@ -172,12 +185,6 @@ def add_member_by_email(
     if user is None or user.is_staff or user.is_superuser:
         raise UnknownUser(
             "email", email, detail="no EdgePlug account uses it: ask them to create one first."
-        )
-    if not user.is_active:
-        raise AccountDeactivated(
-            f"{email} belongs to a deactivated account, which cannot sign in: ask its owner "
-            "to have EdgePlug support reactivate it, then add them.",
-            field="email",
         )
     return add_member(tenant, user, role, actor=actor, request=request, named_by="email")
 

@@ -67,6 +67,27 @@ def test_handing_over_the_admin_role_in_one_save_passes_and_is_audited(tenant_pa
     assert {"membership_created", "role_changed"} <= actions
 
 
+def test_adding_a_deactivated_account_in_the_admin_is_refused_as_at_the_api(tenant_page):
+    """It was saved and audited as membership_created; the API refuses it
+    (account_deactivated): the account can never use the team."""
+    client, url, tenant, _, data = tenant_page
+    gone = UserFactory(is_active=False)
+    data.update(
+        {
+            "memberships-TOTAL_FORMS": "2",
+            "memberships-1-user": str(gone.pk),
+            "memberships-1-role": Role.OPERATOR,
+            "memberships-1-tenant": str(tenant.pk),
+        }
+    )
+    response = client.post(url, data)
+    assert response.status_code == 200  # the page again, with the reason at the user
+    [row] = [f for f in response.context["inline_admin_formsets"][0].formset.forms if f.errors]
+    assert "belongs to a deactivated account, which cannot sign in" in str(row.errors["user"])
+    assert not Membership.objects.filter(user=gone).exists()
+    assert not AuditEvent.objects.filter(action="membership_created").exists()
+
+
 def test_removing_a_member_who_is_not_the_last_admin_passes(tenant_page):
     client, url, tenant, admin, data = tenant_page
     MembershipFactory(tenant=tenant, role=Role.ADMIN)
