@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from billing.billing_accounts import TAX_RATE_PATTERN
 from billing.documents import codelists
+from billing.documents.document import TAX_RATE_LIMIT
 from billing.models import BillingAccount, Invoice, InvoiceLine, RefundedBy
 from edgeplug.core.serializers import (
     DocumentTextField,
@@ -162,6 +163,8 @@ class TaxRateField(serializers.RegexField):
     there as ``invalid_billing_account``; the schema publishes it as ``TAX_RATE_PATTERN``."""
 
     def __init__(self, **kwargs):
+        written = f"a percentage from 0 to under {TAX_RATE_LIMIT} with at most two decimals"
+        kwargs.setdefault("error_messages", {"invalid": f"Write {written}, e.g. 19.00."})
         super().__init__(r"^\d{1,3}(\.\d{1,2})?$", **kwargs)
 
 
