@@ -89,6 +89,10 @@ class AmountTooLarge(BadRequest, code="amount_too_large"):
 class IdempotencyKeyRequired(BadRequest, code="idempotency_key_required"): ...
 
 
+class InvalidIdempotencyKey(BadRequest, code="invalid_idempotency_key"):
+    """Sent, but not a key: too long, or a character outside printable ASCII."""
+
+
 class IdempotencyKeyReused(Conflict, code="idempotency_key_reused"): ...
 
 

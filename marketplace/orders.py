@@ -40,6 +40,7 @@ from marketplace.errors import (
     AmountTooLarge,
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
+    InvalidIdempotencyKey,
     NotAvailable,
     NotEntitled,
     OwnAgent,
@@ -83,10 +84,20 @@ IDEMPOTENCY_KEY_PATTERN = rf"^[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}$"
 
 
 def _require_key(key: str | None) -> str:
-    if not key or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+    if not key:
         raise IdempotencyKeyRequired(
             f"Send an Idempotency-Key header (1-{MAX_KEY_LENGTH} printable characters) so a "
             "retried request cannot buy twice."
+        )
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+        if len(key) > MAX_KEY_LENGTH:
+            wrong = f"is {len(key)} characters long"
+        else:
+            odd = next(c for c in key if not " " <= c <= "~")
+            wrong = f"holds {odd!r}, which is not a printable ASCII character"
+        raise InvalidIdempotencyKey(
+            f"The Idempotency-Key header {wrong}: send 1-{MAX_KEY_LENGTH} printable ASCII "
+            "characters (a UUID, say)."
         )
     return key
 

@@ -65,7 +65,8 @@ class OrderListCreate(generics.ListAPIView):
                 "unknown_plan, unknown_agent: the body names no plan, or no agent, that you "
                 "can see in the catalogue (absent and another tenant's hidden one alike); "
                 "plan_mismatch: the plan is another agent's; own_agent, not_available, "
-                "idempotency_key_required.",
+                "idempotency_key_required (no Idempotency-Key), invalid_idempotency_key (one "
+                "too long, or not printable ASCII).",
             ),
             402: error_response(
                 402,

@@ -97,6 +97,22 @@ def test_missing_idempotency_key(customer, agent, make_plan):
     assert_refused(response, 400, "idempotency_key_required")
 
 
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ("k" * 256, "is 256 characters long"),
+        ("caf\u00e9-1", "holds 'é', which is not a printable ASCII character"),
+    ],
+    ids=["too_long", "not_ascii"],
+)
+def test_a_malformed_idempotency_key_is_told_as_such(customer, agent, make_plan, key, said):
+    """It was told as a missing one (idempotency_key_required), though it was sent."""
+    plan = make_plan("free")
+    response = place_order(customer[0], agent, plan.pk, key=key)
+    assert_refused(response, 400, "invalid_idempotency_key")
+    assert said in response.json()["detail"]
+
+
 @pytest.mark.parametrize("role", [Role.DEVELOPER, Role.OPERATOR])
 def test_only_admins_and_billing_may_order(member_client, agent, make_plan, role):
     plan = make_plan("free")
