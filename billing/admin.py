@@ -64,8 +64,22 @@ class PeriodFilter(admin.SimpleListFilter):
     parameter_name = "period"
 
     def lookups(self, request, model_admin):
-        months = Invoice.objects.dates("period_start", "month", order="DESC")
-        return [(month_label(m), month_label(m)) for m in months]
+        months = {
+            month_label(m): month_label(m) for m in Invoice.objects.dates("period_start", "month")
+        }
+        asked = self.value()
+        if asked and asked not in months and self._month(asked) is not None:
+            # A month without invoices (a finance page's link, say) is shown chosen, saying
+            # so, rather than "All" over an empty list.
+            months[asked] = f"{asked} (no invoices)"
+        return sorted(months.items(), reverse=True)
+
+    @staticmethod
+    def _month(value: str):
+        try:
+            return parse_month(value)
+        except InvalidPeriod:
+            return None
 
     def queryset(self, request, queryset):
         if not self.value():

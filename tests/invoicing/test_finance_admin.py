@@ -44,6 +44,17 @@ def test_finance_lists_and_filters_invoices(finance, draft, make_customer):
     assert by_tenant.context["cl"].result_count == 1
 
 
+def test_a_month_without_invoices_is_shown_chosen_not_all(finance, draft):
+    """The finance pages link a month's invoices; for a month with none the list showed "All"
+    chosen over 0 invoices, which reads as no invoices at all."""
+    client, _ = finance
+    page = client.get(URL, {"period": "2025-10"})
+    assert page.context["cl"].result_count == 0
+    [period] = [f for f in page.context["cl"].filter_specs if f.title == "period"]
+    chosen = [c["display"] for c in period.choices(page.context["cl"]) if c["selected"]]
+    assert chosen == ["2025-10 (no invoices)"]
+
+
 def test_finance_adjusts_then_finalizes_from_the_change_page(finance, draft):
     client, user = finance
     page = client.get(f"{URL}{draft.pk}/change/")
