@@ -18,6 +18,7 @@ from billing.usage_format import (
     parse_batch,
     refuse_too_many,
 )
+from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL
 from edgeplug.core.throttling import device_wait
 from edgeplug.grpc_server import abort, django_call, one_of
 from edgeplug.usage.v1 import usage_pb2 as pb
@@ -116,8 +117,8 @@ def _authenticated(context: grpc.ServicerContext) -> Device:
     one indexed query); the call is aborted UNAUTHENTICATED without one."""
     metadata = dict(context.invocation_metadata())
     scheme, _, token = str(metadata.get("authorization", "")).partition(" ")
-    if scheme.lower() != "device":
-        code, detail = "not_authenticated", "send the metadata authorization: Device <token>"
+    if scheme.lower() != "device" or not token.strip():
+        code, detail = "not_authenticated", DEVICE_CREDENTIALS_DETAIL  # as REST says
     elif (device := device_for_token(token.strip())) is None:
         code, detail = "authentication_failed", UNKNOWN_DEVICE_MESSAGE  # as REST says
     else:

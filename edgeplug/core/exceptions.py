@@ -106,17 +106,26 @@ DEVICES_ONLY_DETAIL = (
 )
 
 
+# How a device sends its token, said to one that sent none, or sent it otherwise (without the
+# word Device, say): the REST and gRPC doors alike.
+DEVICE_CREDENTIALS_DETAIL = (
+    "Send Authorization: Device <token> (the word Device, a space, then the device's token)."
+)
+
+
 def _wrong_door(request, view) -> str | None:
     """Credentials were sent, but of the other kind (a device's token to a person's
-    endpoint, or a person's Bearer token to a device's): say so rather than "not
-    provided"."""
-    if device_header(request):
-        return PEOPLE_ONLY_DETAIL
+    endpoint, or a person's Bearer token to a device's) or not as a device sends its own:
+    say so rather than "not provided"."""
     device_only = view is not None and view.get_authenticate_header(request) == "Device"
+    if not device_only:
+        return PEOPLE_ONLY_DETAIL if device_header(request) else None
     scheme = get_authorization_header(request).split()[:1]
-    if device_only and scheme and scheme[0].lower() == b"bearer":
+    if not scheme or scheme[0].lower() == DEVICE_SCHEME:
+        return None  # nothing sent ("not provided"), or the device door said what is wrong
+    if scheme[0].lower() == b"bearer":
         return DEVICES_ONLY_DETAIL
-    return None
+    return DEVICE_CREDENTIALS_DETAIL
 
 
 def code_and_detail(exc: exceptions.APIException) -> tuple[str, str]:

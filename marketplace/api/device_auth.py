@@ -5,7 +5,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from edgeplug.core.exceptions import device_header
+from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL, device_header
 from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
 from marketplace.models import Device
 
@@ -36,8 +36,8 @@ class DeviceTokenAuthentication(BaseAuthentication):
         header = device_header(request)
         if header is None:
             return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send Authorization: Device <token>.")
+        if len(header) != 2:  # no token after the word, or more than one
+            raise exceptions.NotAuthenticated(DEVICE_CREDENTIALS_DETAIL)
         device = device_for_token(header[1].decode("latin-1"))
         if device is None:
             raise exceptions.AuthenticationFailed(UNKNOWN_DEVICE_MESSAGE)

@@ -420,14 +420,38 @@ def status(
     if run_id is not None:
         _show_run(client, run_id, watch=watch, interval=interval)
     elif version_name:
-        click.echo(
-            render.version(
-                client.get_json(f"{API_PREFIX}/agents/{agent_id}/versions/{segment(version_name)}")
-            )
-        )
+        click.echo(render.version(_version(client, agent_id, version_name)))
     else:
-        agent = client.get_json(f"{API_PREFIX}/agents/{agent_id}", fields=("id", "name", "vendor"))
-        click.echo(render.agent(agent))
+        click.echo(render.agent(_agent(client, agent_id)))
+
+
+@contextmanager
+def _not_found_as(client: ApiClient, what: str) -> Iterator[None]:
+    """The server's bare 404 ("Not found.") said as what was looked for, and where."""
+    try:
+        yield
+    except CliError as exc:
+        if exc.code == "not_found":
+            raise CliError("not_found", f"{what} was not found on {client.server}") from exc
+        raise
+
+
+def _agent(client: ApiClient, agent_id: int) -> dict[str, Any]:
+    with _not_found_as(client, f"agent {agent_id}"):
+        return client.get_json(f"{API_PREFIX}/agents/{agent_id}", fields=("id", "name", "vendor"))
+
+
+def _version(client: ApiClient, agent_id: int, version_name: str) -> dict[str, Any]:
+    """One version; when it is not found, whether the agent is (a wrong id or a wrong
+    version)."""
+    try:
+        return client.get_json(f"{API_PREFIX}/agents/{agent_id}/versions/{segment(version_name)}")
+    except CliError as exc:
+        if exc.code != "not_found":
+            raise
+        agent = _agent(client, agent_id)
+        what = f"version {version_name} of {agent['name']} (agent {agent_id})"
+        raise CliError("not_found", f"{what} was not found on {client.server}") from exc
 
 
 @cli.command(short_help="Check a package, signature and certificate offline.")
@@ -624,14 +648,8 @@ def _send_package(client: ApiClient, package: Path, fields: dict[str, str]) -> d
 def _show_run(client: ApiClient, run_id: int, *, watch: bool, interval: float) -> None:
     shown = None
     while True:
-        try:
+        with _not_found_as(client, f"certification run {run_id}"):
             run = client.get_json(f"{API_PREFIX}/certification/{run_id}", fields=("status",))
-        except CliError as exc:
-            if exc.code == "not_found":
-                raise CliError(
-                    "not_found", f"certification run {run_id} was not found on {client.server}"
-                ) from exc
-            raise
         text = render.run(run)
         if text != shown:
             click.echo(text)

@@ -86,8 +86,17 @@ def test_another_tenant_cannot_see_the_agent(signed_in, agent_dir, make_cli, liv
 
     result = other.refused("status", agent_id, code="not_found")
     hidden = other("status", agent_id, "--version", "1.0.0")
-    assert hidden.stderr.startswith("error: not_found: ")
-    assert "pump-anomaly" not in result.stdout + result.stderr
+    # Said as the agent not found, for the agent and its version alike: nothing of it shows.
+    said = f"error: not_found: agent {agent_id} was not found on {live_server.url}"
+    assert result.stderr.startswith(said) and hidden.stderr.startswith(said)
+    assert "pump-anomaly" not in result.stdout + result.stderr + hidden.stderr
+
+
+def test_a_version_the_agent_does_not_have_is_told_from_a_wrong_agent(signed_in, agent_dir):
+    """Both were 'error: not_found: Not found.'."""
+    agent_id = _publish(signed_in, agent_dir)["agent"].split()[0]
+    result = signed_in.refused("status", agent_id, "--version", "9.9.9", code="not_found")
+    assert f"version 9.9.9 of pump-anomaly (agent {agent_id}) was not found on" in result.stderr
 
 
 def test_upload_with_an_unregistered_key_is_refused_with_its_code(signed_in, agent_dir):

@@ -13,9 +13,11 @@ from django.db import connection, transaction
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from rest_framework.test import APIClient
 
 from billing import grpc_usage, usage
 from billing.models import UsageEvent
+from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.models import Device
@@ -105,6 +107,25 @@ def status_of(call_result) -> tuple:
     error = call_result.value
     codes = dict(error.trailing_metadata() or ())
     return error.code(), codes.get("edgeplug-code")
+
+
+@pytest.mark.parametrize(
+    "sent", ["edp_000000000000_nope", "Device", "Device "], ids=["no_word", "no_token", "blank"]
+)
+def test_a_token_not_sent_as_a_device_sends_it_is_told_alike_at_both_doors(call, metered, sent):
+    """REST said DRF's 'Authentication credentials were not provided.' to a token sent without
+    the word Device, and 'authentication_failed' to the word alone, where gRPC said how to send
+    it, or that the token was not valid."""
+    stub, _ = call
+    event = metered.session(1, metered.base, 10)
+    rest = metered.send([event], api=APIClient(HTTP_AUTHORIZATION=sent))
+    assert (rest.status_code, rest.json()["code"]) == (401, "not_authenticated")
+    assert rest.json()["detail"] == DEVICE_CREDENTIALS_DETAIL
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ReportBatch(batch(event), metadata=(("authorization", sent),))
+    assert status_of(refused) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
+    assert refused.value.details() == f"not_authenticated: {DEVICE_CREDENTIALS_DETAIL}"
+    assert not UsageEvent.objects.exists()
 
 
 def test_errors_map_to_status_codes_and_store_nothing(call, metered):
