@@ -425,14 +425,19 @@ def status(
         click.echo(render.agent(_agent(client, agent_id)))
 
 
+def _not_found(client: ApiClient, what: str) -> CliError:
+    """The server's bare 404 ("Not found.") said as what was looked for, and where."""
+    return CliError("not_found", f"{what} was not found on {client.server}")
+
+
 @contextmanager
 def _not_found_as(client: ApiClient, what: str) -> Iterator[None]:
-    """The server's bare 404 ("Not found.") said as what was looked for, and where."""
+    """A 404 of what is inside said as ``_not_found`` of ``what``."""
     try:
         yield
     except CliError as exc:
         if exc.code == "not_found":
-            raise CliError("not_found", f"{what} was not found on {client.server}") from exc
+            raise _not_found(client, what) from exc
         raise
 
 
@@ -451,7 +456,7 @@ def _version(client: ApiClient, agent_id: int, version_name: str) -> dict[str, A
             raise
         agent = _agent(client, agent_id)
         what = f"version {version_name} of {agent['name']} (agent {agent_id})"
-        raise CliError("not_found", f"{what} was not found on {client.server}") from exc
+        raise _not_found(client, what) from exc
 
 
 @cli.command(short_help="Check a package, signature and certificate offline.")
