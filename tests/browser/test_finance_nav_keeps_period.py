@@ -29,3 +29,15 @@ def test_the_invoice_list_opens_the_finance_pages_on_its_period(journey, staff_u
         journey.click(page.locator("ul.object-tools").get_by_role("link", name=name))
         assert page.get_by_label("Period (UTC month)").input_value() == "2026-12", name
         assert page.url.endswith("?period=2026-12"), page.url
+
+
+def test_a_month_without_invoices_is_shown_chosen_on_the_invoice_list(journey, staff_user):
+    """The finance pages' links open the list on their month; for a month with none it showed
+    "All" chosen over 0 invoices, which reads as no invoices at all."""
+    journey.sign_in(staff_user("finance"))
+    page = journey.page
+    journey.goto("/admin/billing/invoice/?period=2025-10")
+
+    by_period = page.locator('#changelist-filter details[data-filter-title="period"]')
+    assert by_period.locator("li.selected").inner_text() == "2025-10 (no invoices)"
+    assert "0 invoices" in page.locator("#changelist").inner_text()

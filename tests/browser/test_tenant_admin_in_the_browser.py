@@ -5,10 +5,16 @@ the admin offers no way to delete the tenant."""
 import pytest
 
 from edgeplug.audit.models import AuditEvent
-from edgeplug.tenancy.models import Tenant
+from edgeplug.tenancy.models import Membership, Tenant
 from marketplace.catalogue import refresh_listing
 from marketplace.models import CatalogueListing
-from tests.factories import AgentFactory, AgentVersionFactory, VendorTenantFactory
+from tests.factories import (
+    AgentFactory,
+    AgentVersionFactory,
+    MembershipFactory,
+    UserFactory,
+    VendorTenantFactory,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -56,3 +62,27 @@ def test_a_superuser_renames_a_vendor_and_the_catalogue_follows_but_cannot_delet
     journey.expect_status(403, delete)
     assert journey.goto(delete).status == 403
     assert Tenant.objects.filter(pk=tenant.pk).exists()
+
+
+def test_a_superuser_cannot_add_a_deactivated_account_to_a_tenant(journey, superuser):
+    """Refused at the row's user in the API's words (account_deactivated); it was saved and
+    audited as membership_created."""
+    tenant = VendorTenantFactory(name="Nordic Pumps", slug="nordic-pumps")
+    MembershipFactory(tenant=tenant, role="admin")
+    gone = UserFactory(email="gone@nordic.example", is_active=False)
+    journey.sign_in(superuser)
+    page = journey.page
+    journey.goto(f"{TENANTS}{tenant.pk}/change/")
+
+    page.locator(".add-row a").click()  # inlines.js adds the row in the page
+    row = page.locator("tr.dynamic-memberships").last
+    row.locator(".select2-selection").click()
+    page.locator(".select2-search__field").fill("gone@")
+    page.locator(".select2-results__option", has_text=gone.email).click()
+    row.locator("select[name$='-role']").select_option("operator")
+    journey.click(page.get_by_role("button", name="Save", exact=True))
+
+    errors = page.locator(".errorlist").all_inner_texts()
+    assert any("belongs to a deactivated account, which cannot sign in" in e for e in errors)
+    assert not Membership.objects.filter(user=gone).exists()
+    assert not AuditEvent.objects.filter(action="membership_created").exists()
