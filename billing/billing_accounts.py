@@ -99,9 +99,11 @@ def account_refusal(account: BillingAccount) -> str:
     return ""
 
 
-def set_billing_account(tenant, data: dict, *, actor=None, request=None) -> BillingAccount:
-    """Create or replace the tenant's billing account (``data`` as validated by the API
-    serializer for shape; the rules live here)."""
+def set_billing_account(
+    tenant, data: dict, *, actor=None, request=None
+) -> tuple[BillingAccount, bool]:
+    """(account, created): create or replace the tenant's billing account (``data`` as
+    validated by the API serializer for shape; the rules live here)."""
     country = data["country"].upper()
     currency = data["currency"].upper()
     _reject_bad_country(country)
@@ -130,4 +132,4 @@ def set_billing_account(tenant, data: dict, *, actor=None, request=None) -> Bill
             target=f"billing account {account.pk}",
             details={"created": created, "country": country, "currency": currency},
         )
-    return account
+    return account, created

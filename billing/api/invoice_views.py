@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import generics
+from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -154,10 +154,17 @@ class BillingAccountView(APIView):
             )
         return Response(s.BillingAccountSerializer(account).data)
 
-    @extend_schema(request=s.BillingAccountInSerializer, responses=s.BillingAccountSerializer)
+    @extend_schema(
+        request=s.BillingAccountInSerializer,
+        responses={201: s.BillingAccountSerializer, 200: s.BillingAccountSerializer},
+        description="201 when this PUT created the account, 200 when it replaced it.",
+    )
     def put(self, request):
         data = validated(s.BillingAccountInSerializer, request)
-        account = billing_accounts.set_billing_account(
+        account, created = billing_accounts.set_billing_account(
             request_tenant(request), data, actor=request.user, request=request
         )
-        return Response(s.BillingAccountSerializer(account).data)
+        return Response(
+            s.BillingAccountSerializer(account).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

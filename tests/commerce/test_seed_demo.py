@@ -206,7 +206,7 @@ def test_a_demo_month_of_the_metered_plan_is_invoiced_above_the_card_minimum_and
     version = AgentVersion.objects.get()
     customer = _signed_in(creds, "customer")
     save_card(customer)
-    assert customer.put("/api/v1/billing/account", ACCOUNT, format="json").status_code == 200
+    assert customer.put("/api/v1/billing/account", ACCOUNT, format="json").status_code == 201
     plan = PricePlan.objects.get(agent=version.agent, key="pay-as-you-run")
     order = customer.post(
         "/api/v1/orders",
