@@ -84,17 +84,21 @@ def stage_rows(data: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(stage, state, duration) for every stage the run's level requires, in order.
 
     The state is the server's (``stage_states``, as the portal's steps and the watch stream
-    show it): a verdict, ``running``, ``pending``, or ``skipped`` when the run ended first. The
-    duration comes from the stage's result once recorded. Like the portal's steps, the rows
-    are the level's stages only: the certificate's signing is not one of them.
+    show it): a verdict, ``running``, ``pending``, or ``skipped`` when the run ended first;
+    a stage that failed for a reason with a code shows it, ``fail (code)``, as the portal's
+    and the admin's reports do. The duration comes from the stage's result once recorded.
+    Like the portal's steps, the rows are the level's stages only: the certificate's signing
+    is not one of them.
     """
-    durations = {
-        item.get("test_suite"): item.get("test_duration_ms") for item in data.get("results", [])
-    }
+    results = {item.get("test_suite"): item for item in data.get("results", [])}
     rows = []
     for item in data.get("stage_states", []):
-        duration = durations.get(item["stage"])
-        rows.append((item["stage"], item["state"], "" if duration is None else f"{duration} ms"))
+        result = results.get(item["stage"], {})
+        state = item["state"]
+        if code := result.get("error_code"):
+            state += f" ({code})"
+        duration = result.get("test_duration_ms")
+        rows.append((item["stage"], state, "" if duration is None else f"{duration} ms"))
     return rows
 
 

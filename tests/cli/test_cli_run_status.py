@@ -42,6 +42,19 @@ def test_a_run_whose_validation_failed_shows_the_other_stages_skipped(signed_in,
     assert f"run {run.pk} (basic): failed 100%\nfailed: validation\n" in out
 
 
+def test_a_failed_stage_shows_its_code_as_the_portal_and_the_admin_do(signed_in, developer):
+    """Before: the row said only ``fail``; the stage's ``error_code`` was in the API's
+    results but not in the table."""
+    run = _run(developer, status="failed", error_detail="failed: validation")
+    CertificationResultFactory(
+        run=run, test_suite="validation", test_result="fail", error_code="model_invalid"
+    )
+
+    out = signed_in.ok("status", "--run", str(run.pk))
+
+    assert _rows(out)["validation"] == ["fail", "(model_invalid)", "120", "ms"]
+
+
 def test_the_signing_of_the_certificate_is_no_stage_row(signed_in, developer):
     run = _run(developer, status="error", error_detail="signing failed: no platform key")
     for stage in run.stages:
