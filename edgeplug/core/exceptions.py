@@ -116,14 +116,15 @@ DEVICE_CREDENTIALS_DETAIL = (
 def _wrong_door(request, view) -> str | None:
     """Credentials were sent, but of the other kind (a device's token to a person's
     endpoint, or a person's Bearer token to a device's) or not as a device sends its own:
-    say so rather than "not provided"."""
+    say so rather than "not provided". A device's endpoint called with none is told how a
+    device sends its token, as the gRPC door tells it."""
     device_only = view is not None and view.get_authenticate_header(request) == "Device"
     if not device_only:
         return PEOPLE_ONLY_DETAIL if device_header(request) else None
     scheme = get_authorization_header(request).split()[:1]
-    if not scheme or scheme[0].lower() == DEVICE_SCHEME:
-        return None  # nothing sent ("not provided"), or the device door said what is wrong
-    if scheme[0].lower() == b"bearer":
+    if scheme and scheme[0].lower() == DEVICE_SCHEME:
+        return None  # the device door said what is wrong
+    if scheme and scheme[0].lower() == b"bearer":
         return DEVICES_ONLY_DETAIL
     return DEVICE_CREDENTIALS_DETAIL
 

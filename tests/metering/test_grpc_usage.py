@@ -110,19 +110,23 @@ def status_of(call_result) -> tuple:
 
 
 @pytest.mark.parametrize(
-    "sent", ["edp_000000000000_nope", "Device", "Device "], ids=["no_word", "no_token", "blank"]
+    "sent",
+    [None, "edp_000000000000_nope", "Device", "Device "],
+    ids=["none", "no_word", "no_token", "blank"],
 )
 def test_a_token_not_sent_as_a_device_sends_it_is_told_alike_at_both_doors(call, metered, sent):
-    """REST said DRF's 'Authentication credentials were not provided.' to a token sent without
-    the word Device, and 'authentication_failed' to the word alone, where gRPC said how to send
-    it, or that the token was not valid."""
+    """REST said DRF's 'Authentication credentials were not provided.' to no header and to a
+    token sent without the word Device, and 'authentication_failed' to the word alone, where
+    gRPC said how to send it, or that the token was not valid."""
     stub, _ = call
     event = metered.session(1, metered.base, 10)
-    rest = metered.send([event], api=APIClient(HTTP_AUTHORIZATION=sent))
+    header = {} if sent is None else {"HTTP_AUTHORIZATION": sent}
+    rest = metered.send([event], api=APIClient(**header))
     assert (rest.status_code, rest.json()["code"]) == (401, "not_authenticated")
     assert rest.json()["detail"] == DEVICE_CREDENTIALS_DETAIL
+    metadata = () if sent is None else (("authorization", sent),)
     with pytest.raises(grpc.RpcError) as refused:
-        stub.ReportBatch(batch(event), metadata=(("authorization", sent),))
+        stub.ReportBatch(batch(event), metadata=metadata)
     assert status_of(refused) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
     assert refused.value.details() == f"not_authenticated: {DEVICE_CREDENTIALS_DETAIL}"
     assert not UsageEvent.objects.exists()

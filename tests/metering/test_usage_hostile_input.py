@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import UsageEvent, UsageHour, UsageSeqRange
+from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL
 from marketplace.models import Entitlement
 from tests.metering.conftest import register_and_deploy
 
@@ -36,7 +37,9 @@ def test_a_wrong_or_missing_token_is_unauthenticated(metered):
     assert (persons.status_code, persons.json()["code"]) == (401, "not_authenticated")
     assert "A person's token is not accepted here" in persons.json()["detail"]
     assert "A person's token" in metered.client.get("/api/v1/device/assignments").json()["detail"]
-    assert "not provided" in APIClient().get("/api/v1/device/assignments").json()["detail"]
+    assert (
+        APIClient().get("/api/v1/device/assignments").json()["detail"] == DEVICE_CREDENTIALS_DETAIL
+    )
     basic = APIClient(HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
     assert "A person's token" not in basic.get("/api/v1/device/assignments").json()["detail"]
     person_only = metered.device_api.get("/api/v1/devices")
