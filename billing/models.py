@@ -17,7 +17,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, TruncMonth
 
 from billing.charge_minimums import rounding
-from billing.documents.document import amount_asked, paid_so_far
+from billing.documents.document import amount_asked, declared_vat_rate, paid_so_far
 from billing.errors import InvoiceImmutable
 from billing.periods import month_label
 from edgeplug.audit.models import AuditEvent
@@ -683,6 +683,12 @@ class Invoice(models.Model):
         instance = super().from_db(db, field_names, values)
         instance._stored = dict(zip(field_names, values, strict=True))
         return instance
+
+    @property
+    def vat_rate(self) -> Decimal:
+        """The rate the invoice declares, as its PDF, e-invoice and the finance CSV print it:
+        0 under reverse charge, whatever the buyer's account gives (``declared_vat_rate``)."""
+        return declared_vat_rate(self.tax_rate, self.reverse_charge)
 
     @property
     def unrounded_amount_due(self) -> int:

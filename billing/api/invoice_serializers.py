@@ -56,6 +56,14 @@ class InvoiceSerializer(ReadOnlyModelSerializer):
         read_only=True, help_text="still owed: amount_due while unpaid, 0 once paid or void"
     )
     credit_of = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    tax_rate = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        source="vat_rate",
+        read_only=True,
+        help_text="the VAT rate the invoice declares, percent: 0.00 under reverse charge "
+        "(subtotal * tax_rate / 100 is tax)",
+    )
     # Declared: a read-only model field's choices would be published without its blank value.
     refunded_by = serializers.ChoiceField(
         choices=RefundedBy.choices,

@@ -236,6 +236,12 @@ def test_an_account_accepted_gets_invoices_whose_pdf_downloads(billing_member):
         pdf = client.get(f"/api/v1/invoices/{invoice.pk}/pdf")
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-"), terms
     assert invoice.reverse_charge and invoice.tax == 0
+    # The rate the invoice declares, as its PDF, e-invoice and the finance CSV say: it was the
+    # account's 19.00, beside a tax of 0.
+    detail = client.get(f"/api/v1/invoices/{invoice.pk}").json()
+    assert (detail["tax_rate"], detail["tax"], detail["reverse_charge"]) == ("0.00", 0, True)
+    listed = client.get("/api/v1/invoices?period=" + invoice.period_start.strftime("%Y-%m"))
+    assert listed.json()["results"][0]["tax_rate"] == "0.00"
 
 
 @pytest.mark.parametrize("accept", ["application/pdf", "*/*", None])
