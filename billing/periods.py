@@ -57,22 +57,25 @@ def months_label(first: datetime | date, last: datetime | date) -> str:
     return first_label if first_label == last_label else f"{first_label}--{last_label}"
 
 
-def parse_month(label: str | None) -> datetime:
-    """``"2026-03"`` → the first instant of March 2026 UTC; anything else is ``InvalidPeriod``."""
+def parse_month(label: str | None, *, field: str = "") -> datetime:
+    """``"2026-03"`` → the first instant of March 2026 UTC; anything else is ``InvalidPeriod``,
+    about ``field`` (the parameter that gave it) when the caller names one."""
     # fullmatch: ``$`` alone would let a trailing newline through.
     if not _MONTH.fullmatch(label or ""):
+        said = f"{field} must be" if field else "A period is"
         raise InvalidPeriod(
-            "A period is a calendar month written YYYY-MM, years 2000 to 2999, e.g. 2026-03."
+            f"{said} a calendar month written YYYY-MM, years 2000 to 2999, e.g. 2026-03.",
+            field=field,
         )
     year, month = label.split("-")
     return datetime(int(year), int(month), 1, tzinfo=UTC)
 
 
-def optional_month(label: str | None) -> datetime | None:
+def optional_month(label: str | None, *, field: str = "") -> datetime | None:
     """A month query parameter: None when it is absent (the caller's default applies); given,
     it is read by ``parse_month``, so an empty value is ``InvalidPeriod`` like any other that
     is not a month, never taken for an absent one."""
-    return None if label is None else parse_month(label)
+    return None if label is None else parse_month(label, field=field)
 
 
 def months_between(first: datetime, last: datetime) -> list[datetime]:

@@ -56,7 +56,7 @@ def parse_period(params) -> Period:
     month = month_start(timezone.now())
     end = _date(params.get("to"), "to")
     if end == date.min:
-        raise InvalidPeriod("to must be after 0001-01-01.")
+        raise InvalidPeriod("to must be after 0001-01-01.", field="to")
     closed = month if end is None else datetime.combine(end - timedelta(days=1), time(), UTC)
     start = _date(params.get("from"), "from") or month_start(closed).date()
     stop = end or next_month(month).date()
@@ -80,14 +80,16 @@ def _date(value: str | None, name: str) -> date | None:
             raise ValueError(value)
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidPeriod(f"{name} must be a date, YYYY-MM-DD.") from None
+        raise InvalidPeriod(f"{name} must be a date, YYYY-MM-DD.", field=name) from None
 
 
 def parse_grouping(value: str) -> tuple[str, ...]:
     asked = [part.strip() for part in value.split(",") if part.strip()]
     unknown = [part for part in asked if part not in GROUPINGS]
     if unknown or not asked:
-        raise UnknownGrouping(f"group_by is a comma list of {', '.join(GROUPINGS)}.")
+        raise UnknownGrouping(
+            f"group_by is a comma list of {', '.join(GROUPINGS)}.", field="group_by"
+        )
     return tuple(g for g in GROUPINGS if g in asked)
 
 

@@ -30,7 +30,7 @@ class _MonthField(forms.Field):
     other door refuses, and make an empty value look absent."""
 
     def to_python(self, value):
-        return optional_month(value)
+        return optional_month(value, field="period")
 
 
 @extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-01"})

@@ -59,12 +59,15 @@ class VendorPayouts(APIView):
     )
     def get(self, request):
         params = request.query_params
-        last = optional_month(params.get("to")) or month_start(timezone.now())
-        first = optional_month(params.get("from")) or recent_months(DEFAULT_MONTHS, last)[0]
+        last = optional_month(params.get("to"), field="to") or month_start(timezone.now())
+        first = (
+            optional_month(params.get("from"), field="from")
+            or recent_months(DEFAULT_MONTHS, last)[0]
+        )
         if first > last:
             raise InvalidPeriod("from must not be after to.", field="from")
         if len(months_between(first, last)) > MAX_MONTHS:
-            raise InvalidPeriod(f"Ask for at most {MAX_MONTHS} months at a time.")
+            raise InvalidPeriod(f"Ask for at most {MAX_MONTHS} months at a time.", field="from")
         rows = payout_queries.vendor_payouts(first, last, vendor_id=request_tenant(request).pk)
         return Response(
             {
@@ -94,7 +97,7 @@ class VendorPayoutStatement(JsonErrorsMixin, APIView):
         },
     )
     def get(self, request, period, format=None):
-        month = parse_month(period)
+        month = parse_month(period, field="period")
         vendor = request_tenant(request)
         statement = payout_queries.vendor_statement(vendor, month)
         if request.accepted_renderer.format == "csv":

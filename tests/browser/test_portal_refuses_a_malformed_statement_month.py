@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser]
 NAV = "nav[aria-label=Portal]"
 
 
-MALFORMED = "invalid_period: A period is a calendar month written YYYY-MM"
+MALFORMED = "invalid_period: period must be a calendar month written YYYY-MM"
 
 
 @pytest.mark.parametrize(

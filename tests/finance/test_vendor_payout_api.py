@@ -87,23 +87,29 @@ def test_a_customer_tenant_has_no_payouts(books, member_client):
 
 
 @pytest.mark.parametrize(
-    "url",
+    "url,field",
     [
-        f"{LIST}/2026-13",
-        f"{LIST}/26-02",
-        f"{LIST}?from=2026-05&to=2026-02",
-        f"{LIST}?to=march",
+        (f"{LIST}/2026-13", "period"),
+        (f"{LIST}/26-02", "period"),
+        (f"{LIST}?from=2026-05&to=2026-02", "from"),
+        (f"{LIST}?to=march", "to"),
+        (f"{LIST}?from=2026-13&to=2026-04", "from"),
         # Given but empty is not a month either (not the default range).
-        f"{LIST}?from=",
-        f"{LIST}?to=",
-        f"{LIST}?from=&to=",
-        f"{LIST}?from=&to=2026-04",
-        f"{LIST}?from=2026-01&to=",
+        (f"{LIST}?from=", "from"),
+        (f"{LIST}?to=", "to"),
+        (f"{LIST}?from=&to=", "to"),
+        (f"{LIST}?from=&to=2026-04", "from"),
+        (f"{LIST}?from=2026-01&to=", "to"),
     ],
 )
-def test_an_unreadable_period_is_a_400_with_its_code(v1_client, url):
+def test_an_unreadable_period_is_a_400_with_its_code(v1_client, url, field):
+    """And the parameter it is about (``field``; before, only ``from`` after ``to`` named it,
+    and ``?from=2026-13&to=2026-04`` did not say which month was unreadable)."""
     response = v1_client.get(url)
     assert response.status_code == 400 and response.json()["code"] == "invalid_period"
+    assert response.json()["field"] == field
+    if "must not be after" not in response.json()["detail"]:
+        assert response.json()["detail"].startswith(f"{field} must be a calendar month")
 
 
 def test_anonymous_callers_are_refused(api):

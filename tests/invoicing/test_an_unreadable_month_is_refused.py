@@ -49,6 +49,7 @@ def test_the_invoice_api_refuses_an_unreadable_period_with_its_code(
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_period"
     assert "YYYY-MM" in response.json()["detail"]
+    assert response.json()["field"] == "period"
 
 
 PERIOD_IGNORED = (

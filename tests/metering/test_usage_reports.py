@@ -97,8 +97,10 @@ def test_a_refused_csv_report_answers_json_as_every_api_error(usage, report):
     ],
 )
 def test_bad_queries_are_refused_with_a_code(usage, query, code):
+    """And name the parameter (``field``), as ``from`` after ``to`` does; they did not."""
     response = usage.client.get(f"/api/v1/usage?{query}")
     assert (response.status_code, response.json()["code"]) == (400, code)
+    assert response.json()["field"] == query.split("=")[0]
 
 
 def test_to_alone_reads_the_month_it_closes(usage):

@@ -127,7 +127,7 @@ def payout_statement_csv(request, period):
     malformed period is refused as the API refuses it, ``400 invalid_period`` with its detail,
     on the portal's page (the address is followed in a browser)."""
     try:
-        month = parse_month(period)
+        month = parse_month(period, field="period")
     except InvalidPeriod as exc:
         return refusal(request, exc)
     try:
