@@ -30,25 +30,33 @@ MAX_EMAILS = 10
 
 def _reject_bad_country(country: str) -> None:
     if refusal := country_refusal(country):
-        raise InvalidBillingAccount(f"country: {refusal}")
+        raise InvalidBillingAccount(f"country: {refusal}", field="country")
 
 
 def _reject_unknown_currency(currency: str) -> None:
     if currency not in CURRENCY_EXPONENTS:
         raise InvalidBillingAccount(
-            f"currency must be one of {', '.join(sorted(CURRENCY_EXPONENTS))}."
+            f"currency must be one of {', '.join(sorted(CURRENCY_EXPONENTS))}.", field="currency"
         )
 
 
 def _emails(emails) -> list[str]:
+    """The addresses, each once: one written again in another case is the same mailbox (it
+    got every invoice twice and counted twice towards the limit)."""
+    field = "invoice_emails"
     if not isinstance(emails, list) or len(emails) > MAX_EMAILS:
-        raise InvalidBillingAccount(f"invoice_emails must be a list of at most {MAX_EMAILS}.")
+        raise InvalidBillingAccount(f"{field} must be a list of at most {MAX_EMAILS}.", field=field)
     for email in emails:
         try:
             validate_email(email)
         except (ValidationError, TypeError):
-            raise InvalidBillingAccount(f"{email!r} is not an email address.") from None
-    return list(dict.fromkeys(emails))
+            raise InvalidBillingAccount(
+                f"{email!r} is not an email address.", field=field
+            ) from None
+    first_spelling: dict[str, str] = {}
+    for email in emails:
+        first_spelling.setdefault(email.casefold(), email)
+    return list(first_spelling.values())
 
 
 # tax_rate as the API takes it: a percentage the invoice document can print
@@ -61,11 +69,15 @@ def _tax_rate(value) -> Decimal:
     try:
         rate = Decimal(str(value))
     except InvalidOperation:
-        raise InvalidBillingAccount("tax_rate must be a percentage such as 19.00.") from None
+        raise InvalidBillingAccount(
+            "tax_rate must be a percentage such as 19.00.", field="tax_rate"
+        ) from None
     if not rate.is_finite() or rate != rate.quantize(Decimal("0.01")):
-        raise InvalidBillingAccount("tax_rate must be a percentage with two decimals at most.")
+        raise InvalidBillingAccount(
+            "tax_rate must be a percentage with two decimals at most.", field="tax_rate"
+        )
     if refusal := tax_rate_refusal(rate):
-        raise InvalidBillingAccount(f"tax_rate: {refusal}")
+        raise InvalidBillingAccount(f"tax_rate: {refusal}", field="tax_rate")
     return rate
 
 
@@ -77,11 +89,11 @@ def _reject_terms_no_invoice_can_carry(values: dict) -> None:
     a document can carry, and the document's rules on the buyer's tax terms."""
     for field in TEXT_FIELDS:
         if refusal := unprintable(values[field]):
-            raise InvalidBillingAccount(f"{field}: {refusal}")
+            raise InvalidBillingAccount(f"{field}: {refusal}", field=field)
     if refusal := tax_id_refusal(values["tax_id"]):
-        raise InvalidBillingAccount(f"tax_id: {refusal}")
+        raise InvalidBillingAccount(f"tax_id: {refusal}", field="tax_id")
     if refusal := reverse_charge_refusal(values["reverse_charge"], values["tax_id"]):
-        raise InvalidBillingAccount(f"tax_id: {refusal}")
+        raise InvalidBillingAccount(f"tax_id: {refusal}", field="tax_id")
 
 
 def account_refusal(account: BillingAccount) -> str:

@@ -80,6 +80,7 @@ def test_invalid_account_is_refused_with_a_code(billing_member):
     client, _ = billing_member
     bad = client.put("/api/v1/billing/account", {**ACCOUNT, "currency": "XXX"}, format="json")
     assert bad.status_code == 400 and "currency" in bad.json()["detail"]
+    assert bad.json()["field"] == "currency"
     rate = client.put("/api/v1/billing/account", {**ACCOUNT, "tax_rate": "101"}, format="json")
     assert rate.status_code == 400 and "tax_rate" in rate.json()["detail"]
     # A rate not so written says how to write it ('does not match the required pattern').
@@ -217,7 +218,20 @@ def test_an_account_its_invoices_could_not_be_issued_to_is_refused(billing_membe
     assert refused.status_code == 400, refused.json()
     assert refused.json()["code"] == "invalid_billing_account"
     assert refused.json()["detail"].startswith(f"{field}: "), refused.json()
+    # And in ``field``, as the serializer's own refusals carry it in ``errors`` (it was only
+    # in the text).
+    assert refused.json()["field"] == field
     assert not BillingAccount.objects.exists()
+
+
+def test_an_address_given_twice_in_another_case_is_kept_once(billing_member):
+    """It was kept twice: every invoice went to the mailbox twice, counted twice to the 10."""
+    client, _ = billing_member
+    emails = ["ap@acme.example", "Finance@acme.example", "AP@acme.example", "finance@ACME.example"]
+    put = client.put(
+        "/api/v1/billing/account", {**ACCOUNT, "invoice_emails": emails}, format="json"
+    )
+    assert put.json()["invoice_emails"] == ["ap@acme.example", "Finance@acme.example"]
 
 
 def test_an_account_accepted_gets_invoices_whose_pdf_downloads(billing_member):
