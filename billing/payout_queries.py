@@ -259,7 +259,10 @@ def vendor_statement(vendor: Tenant, month: datetime) -> Statement:
     page give it: 404 when it has none (no sale and no refund that month) at every door."""
     found = statement(vendor.pk, month)
     if found.is_empty:
-        raise Http404(f"No payout statement for {vendor.slug} in {found.period}.")
+        raise Http404(
+            f"No payout statement for {vendor.slug} in {found.period}: no sales and no refunds "
+            "that month, so there is nothing to pay out."
+        )
     return found
 
 

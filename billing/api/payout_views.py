@@ -1,6 +1,7 @@
 """Vendor payout doors: a vendor's admins and billing members read its payouts per month and
 its statement for one month (JSON, or CSV with ``.csv`` or ``?format=csv``)."""
 
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -24,6 +25,7 @@ from billing.periods import (
 )
 from billing.powers import READ_PAYOUTS
 from edgeplug.core.renderers import JsonErrorsMixin
+from edgeplug.errors import BadRequest, NotFound
 from edgeplug.tenancy.permissions import permission_class
 from edgeplug.tenancy.scoping import request_tenant
 
@@ -97,9 +99,21 @@ class VendorPayoutStatement(JsonErrorsMixin, APIView):
         },
     )
     def get(self, request, period, format=None):
+        label, dot, suffix = period.partition(".")
+        if dot:  # "2026-02.json": the month is one, the format is not
+            raise BadRequest(
+                f"'.{suffix}' is not a format of the statement: it is JSON at "
+                f"{reverse('vendor-payout', kwargs={'period': label})} and CSV at "
+                f"{reverse('vendor-payout-csv', kwargs={'period': label})}.",
+                code="invalid_choice",
+                field="format",
+            )
         month = parse_month(period, field="period")
         vendor = request_tenant(request)
-        statement = payout_queries.vendor_statement(vendor, month)
+        try:
+            statement = payout_queries.vendor_statement(vendor, month)
+        except Http404 as missing:  # its sentence, where the API says 'Not found.' to any 404
+            raise NotFound(str(missing)) from None
         if request.accepted_renderer.format == "csv":
             return download(*payout_queries.statement_file(vendor, statement))
         return Response(

@@ -72,6 +72,25 @@ def test_another_vendor_sees_only_its_own(books, member_client):
     # V1 has a statement for March; V2 has none: 404, not V1's figures.
     assert client.get(f"{LIST}/2026-03").status_code == 404
     assert client.get(f"{LIST}/2026-03.csv").status_code == 404
+    # Saying why, as the portal does (it was DRF's 'Not found.', as for a wrong address).
+    missing = client.get(f"{LIST}/2026-03").json()
+    assert missing == {
+        "code": "not_found",
+        "detail": f"No payout statement for {books.v2.slug} in 2026-03: no sales and no "
+        "refunds that month, so there is nothing to pay out.",
+    }
+
+
+@pytest.mark.parametrize("suffix", ["json", "CSV", "pdf"])
+def test_a_statement_asked_in_a_format_it_is_not_given_in_says_so(v1_client, suffix):
+    """It was invalid_period, 'A period is a calendar month…', of a month that is one."""
+    response = v1_client.get(f"{LIST}/2026-02.{suffix}")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_choice")
+    assert response.json()["field"] == "format"
+    assert response.json()["detail"] == (
+        f"'.{suffix}' is not a format of the statement: it is JSON at "
+        f"{LIST}/2026-02 and CSV at {LIST}/2026-02.csv."
+    )
 
 
 @pytest.mark.parametrize("role", ["developer", "operator"])
