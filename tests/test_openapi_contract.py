@@ -91,12 +91,18 @@ def _names_nothing_the_caller_sees(response, case) -> bool:
 
 
 def _reverses_a_period(response, case) -> bool:
-    """A 400 ``invalid_period`` for a ``from`` after ``to`` (or after its default): a rule
-    between two parameters, which no schema states (tests/metering, tests/finance)."""
-    if response.status_code != 400 or "from" not in (case.query or {}):
+    """A 400 ``invalid_period`` for a ``from`` after ``to`` (or after its default), or a
+    ``since`` after ``until``: a rule between two parameters, which no schema states
+    (tests/metering, tests/finance, tests/foundation)."""
+    if response.status_code != 400:
         return False
     error = response.json()
-    return error.get("code") == "invalid_period" and error.get("field") == "from"
+    field = error.get("field")
+    return (
+        error.get("code") == "invalid_period"
+        and field in ("from", "since")
+        and (field in (case.query or {}))
+    )
 
 
 def valid_data_accepted(ctx, response, case):

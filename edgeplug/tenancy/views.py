@@ -8,11 +8,13 @@ from edgeplug.audit.models import AuditEvent
 from edgeplug.core.filters import FilterSet, UtcDateTimeFilter
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import refuse_body, validated
+from edgeplug.errors import BadRequest
 from edgeplug.tenancy import serializers as s
 from edgeplug.tenancy.models import Membership
 from edgeplug.tenancy.permissions import IsTenantAdmin
 from edgeplug.tenancy.scoping import TenantScoped, for_request
 from edgeplug.tenancy.services import add_member_by_email, change_role, remove_member
+from edgeplug.timefmt import utc_iso
 
 
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -60,6 +62,19 @@ class AuditEventFilter(FilterSet):
     class Meta:
         model = AuditEvent
         fields = ["action", "since", "until"]
+
+    def filter_queryset(self, queryset):
+        """``since`` after ``until`` is refused (``invalid_period`` on ``since``, naming both
+        in UTC), as the usage report refuses its ``from`` after its ``to``; equal is the empty
+        period."""
+        since, until = self.form.cleaned_data.get("since"), self.form.cleaned_data.get("until")
+        if since and until and since > until:
+            raise BadRequest(
+                f"since ({utc_iso(since)}) must not be after until ({utc_iso(until)}).",
+                code="invalid_period",
+                field="since",
+            )
+        return super().filter_queryset(queryset)
 
 
 class AuditEventList(TenantScoped, generics.ListAPIView):

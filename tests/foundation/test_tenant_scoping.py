@@ -55,6 +55,24 @@ def test_a_time_out_of_range_names_the_parameter_sent(member_client, parameter):
     assert response.json()["detail"] == f"{parameter}: Date-time out of range."
 
 
+def test_since_after_until_is_refused_naming_both(member_client):
+    """It was 200 with no rows, where the usage report refuses its from after its to."""
+    client, _ = member_client("admin")
+    response = client.get(
+        "/api/v1/tenant/audit-events",
+        {"since": "2030-01-01T00:00:00+01:00", "until": "2020-01-01T00:00:00Z"},
+    )
+    assert response.json() == {
+        "code": "invalid_period",
+        "detail": "since (2029-12-31T23:00:00Z) must not be after until (2020-01-01T00:00:00Z).",
+        "field": "since",
+    }
+    assert response.status_code == 400
+    # Equal is the empty period, as the usage report's from equal to its to.
+    same = {"since": "2020-01-01T00:00:00Z", "until": "2020-01-01T00:00:00Z"}
+    assert client.get("/api/v1/tenant/audit-events", same).json()["count"] == 0
+
+
 def test_lists_are_paginated(member_client):
     client, membership = member_client("admin")
     for _ in range(3):
