@@ -198,10 +198,9 @@ def deploy(
         return existing, False
     used = Deployment.objects.filter(tenant=device.tenant, agent=version.agent).count()
     if used >= seats:
-        raise SeatLimitReached(
-            f"All {seats} seats of {version.agent.name} are deployed: remove a deployment "
-            "or buy more seats."
-        )
+        name = version.agent.name
+        taken = f"The only seat of {name} is" if seats == 1 else f"All {seats} seats of {name} are"
+        raise SeatLimitReached(f"{taken} deployed: remove a deployment or buy more seats.")
     deployment = Deployment.objects.create(
         tenant=device.tenant,
         device=device,

@@ -81,6 +81,10 @@ def test_seat_limit_is_enforced_and_removing_a_deployment_frees_a_seat(
     assert deploy(client, first, published).status_code == 201
     refused = deploy(client, second, published)
     assert (refused.status_code, refused.json()["code"]) == (409, "seat_limit_reached")
+    # One seat is not 'All 1 seats'.
+    assert refused.json()["detail"] == (
+        f"The only seat of {agent.name} is deployed: remove a deployment or buy more seats."
+    )
     # Redeploying keeps its seat and creates nothing: 200 (it was a 201, read as a second seat).
     again = deploy(client, first, published)
     assert again.status_code == 200, again.json()
