@@ -115,7 +115,10 @@ def close_period(request):
             request=request,
             via="admin",
         )
-    except (InvalidPeriod, PeriodNotEnded) as refusal:
+    except InvalidPeriod as refusal:  # back to the page's own month: it would say this again
+        messages.error(request, refusal.detail)
+        return redirect("billing_finance_exports")
+    except PeriodNotEnded as refusal:
         messages.error(request, refusal.detail)
         return redirect(f"{reverse('billing_finance_exports')}?{urlencode({'period': label})}")
     messages.success(request, f"Closed {label}: {result.summary()}.")

@@ -87,6 +87,16 @@ def test_finance_closes_a_period_from_the_exports_page(january_usage, admin_sess
     assert event.details["forced"] is True
 
 
+@pytest.mark.parametrize("period", ["2026-13", ""])
+def test_a_malformed_period_posted_is_said_once(admin_session, period):
+    """The exports page it went back to read the same period again and said it twice."""
+    client, _ = admin_session("finance")
+    refused = client.post(CLOSE, {"period": period}, follow=True)
+    assert refused.redirect_chain[-1][0] == EXPORTS
+    assert refused.content.decode().count("A period is a calendar month written YYYY-MM") == 1
+    assert not Invoice.objects.exists()
+
+
 def test_the_not_ended_box_is_offered_only_for_a_month_that_has_not_ended(admin_session):
     """The box said "2026-01 has not ended yet: close it anyway" also in March."""
     client, _ = admin_session("finance")
