@@ -149,7 +149,9 @@ class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
 class OrderingFilter(filters.OrderingFilter):
     """``?ordering=`` of a list, over the columns it publishes (the view's
     ``ordering_fields``, else its serializer's fields that are columns of the queryset's
-    model), comma-separated, ``-`` for descending. An unknown term is a 400
+    model), by the names the list's rows give them (``email``, not ``user__email``: an
+    ``ordering_fields`` entry ``(column path, name)`` says which; DRF's pair of a field and
+    its label), comma-separated, ``-`` for descending. An unknown term is a 400
     ``invalid_ordering`` naming the terms a client may use (DRF dropped it silently), and the
     order always ends on the primary key, in the last term's direction: among rows equal on
     the chosen fields (orders of one amount, agents of one name) a page could otherwise skip a
@@ -168,22 +170,38 @@ class OrderingFilter(filters.OrderingFilter):
             return self.get_default_ordering(view)
         # Exactly as the schema's pattern publishes it: no empty term, no space around one.
         terms = given.split(",")
-        allowed = self._terms(queryset, view, request)
-        unknown = [term for term in terms if term.removeprefix("-") not in allowed]
+        columns = self._columns(queryset, view, request)
+        unknown = [term for term in terms if term.removeprefix("-") not in columns]
         if unknown:
             raise BadRequest(
                 f"Unknown ordering {', '.join(filter(None, unknown)) or given!r}: order by "
-                f"{', '.join(allowed)} (comma-separated, - for descending).",
+                f"{', '.join(sorted(columns))} (comma-separated, - for descending).",
                 code="invalid_ordering",
                 field=self.ordering_param,
             )
-        if not {"pk", "-pk", "id", "-id"} & set(terms):
-            terms.append("-pk" if terms[-1].startswith("-") else "pk")
-        return terms
+        sign = {True: "-", False: ""}
+        paths = [sign[term.startswith("-")] + columns[term.removeprefix("-")] for term in terms]
+        if not {"pk", "-pk", "id", "-id"} & set(paths):
+            paths.append("-pk" if paths[-1].startswith("-") else "pk")
+        return paths
+
+    def get_default_valid_fields(self, queryset, view, context=None):
+        """(column path, name) of each field of the view's serializer: a client orders by the
+        names it reads (DRF pairs a path with the field's label, "Agent name")."""
+        serializer = view.get_serializer_class()(context=context or {})
+        return [
+            (field.source.replace(".", "__") or name, name)
+            for name, field in serializer.fields.items()
+            if not field.write_only and field.source != "*"
+        ]
+
+    def _columns(self, queryset, view, request) -> dict[str, str]:
+        """The terms a client may order by, each to the column path it orders."""
+        fields = self.get_valid_fields(queryset, view, {"request": request})
+        return {name: path for path, name in fields if _is_column(queryset, path)}
 
     def _terms(self, queryset, view, request) -> list[str]:
-        fields = self.get_valid_fields(queryset, view, {"request": request})
-        return sorted({name for name, _ in fields if _is_column(queryset, name)})
+        return sorted(self._columns(queryset, view, request))
 
     def get_schema_operation_parameters(self, view):
         (parameter,) = super().get_schema_operation_parameters(view)

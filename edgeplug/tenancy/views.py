@@ -21,7 +21,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = s.MembershipSerializer
     permission_classes = [IsTenantAdmin]
     filterset_fields = ["role"]
-    ordering_fields = ["created_at", "user__email"]
+    ordering_fields = ["created_at", ("user__email", "email")]
 
     def get_queryset(self):
         return for_request(Membership.objects.select_related("user", "tenant"), self.request)

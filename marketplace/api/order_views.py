@@ -50,6 +50,20 @@ class OrderListCreate(generics.ListAPIView):
     serializer_class = s.OrderSerializer
     permission_classes = [CanBuy]
     filterset_class = OrderFilter
+    # The serializer's columns by its names; not the JSON breakdown, nor free text and ids of
+    # the payment processor.
+    ordering_fields = [
+        "id",
+        ("agent_id", "agent"),
+        ("plan_id", "plan"),
+        "seats",
+        "status",
+        "currency",
+        "amount",
+        "created_at",
+        "completed_at",
+        "refunded_at",
+    ]
 
     def get_queryset(self):
         return _orders(self.request)
@@ -186,15 +200,15 @@ class EntitlementList(generics.ListAPIView):
     serializer_class = s.EntitlementSerializer
     permission_classes = [IsMember]
     filterset_class = EntitlementFilter
-    # The serializer's columns, ``status`` by its stored value (``status_at`` is not a term).
+    # The serializer's columns by its names, ``status`` by its stored value (``status_at`` is
+    # not a column); not ``plan``, a JSON snapshot.
     ordering_fields = [
-        "agent__name",
-        "agent__tenant__slug",
-        "agent_id",
+        ("agent_id", "agent"),
+        ("agent__name", "agent_name"),
+        ("agent__tenant__slug", "vendor"),
         "created_at",
         "id",
-        "order_id",
-        "plan_snapshot",
+        ("order_id", "order"),
         "seats",
         "status",
         "status_reason",

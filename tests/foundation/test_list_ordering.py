@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.factories import OrderFactory, PricePlanFactory
+from tests.factories import MembershipFactory, OrderFactory, PricePlanFactory
 from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +96,39 @@ def test_an_objects_page_refuses_the_ordering_its_schema_does_not_publish(schema
     assert client.get(f"/api/v1/orders/{order.pk}").status_code == 200
     parameters = schema["paths"]["/api/v1/orders/{id}"]["get"].get("parameters", [])
     assert "ordering" not in {parameter["name"] for parameter in parameters}
+
+
+def test_every_published_term_is_a_name_the_list_s_rows_carry(schema, member_client):
+    """A client orders by what it reads: members by ``email`` (it was ``user__email``),
+    entitlements by ``agent_name`` and ``vendor`` (``agent__tenant__slug``), orders by
+    ``agent`` (``agent_id``, beside a JSON breakdown and the processor's free text)."""
+    client, membership = member_client("admin", is_vendor=True, is_customer=True)
+    MembershipFactory(tenant=membership.tenant, role="operator")
+    checked = 0
+    for path, item in schema["paths"].items():
+        operation = item.get("get", {})
+        ordering = next(
+            (p for p in operation.get("parameters", []) if p["name"] == "ordering"), None
+        )
+        if ordering is None or "{" in path:
+            continue
+        response = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        page = schema["components"]["schemas"][response["$ref"].rsplit("/", 1)[1]]
+        (rows,) = (p for p in page["properties"].values() if p.get("type") == "array")
+        row = rows["items"]["$ref"].rsplit("/", 1)[1]
+        names = set(schema["components"]["schemas"][row]["properties"])
+        terms = re.search(r"\(\?:([^)]*)\)", ordering["schema"]["pattern"]).group(1).split("|")
+        assert {term.replace("\\", "") for term in terms} <= names, path
+        checked += 1
+    assert checked >= 8
+    emails = client.get("/api/v1/tenant/members", {"ordering": "-email"}).json()["results"]
+    assert [m["email"] for m in emails] == sorted((m["email"] for m in emails), reverse=True)
+    for path, term in (
+        ("/api/v1/tenant/members", "user__email"),
+        ("/api/v1/entitlements", "agent__tenant__slug"),
+        ("/api/v1/orders", "breakdown"),
+    ):
+        refused = client.get(path, {"ordering": term})
+        assert (refused.status_code, refused.json()["code"]) == (400, "invalid_ordering"), path
+    for path, term in (("/api/v1/entitlements", "vendor,agent_name"), ("/api/v1/orders", "-agent")):
+        assert client.get(path, {"ordering": term}).status_code == 200, path
