@@ -42,6 +42,7 @@ from billing.models import (
 )
 from billing.periods import month_label, parse_month
 from edgeplug.core.admin import (
+    ChoiceParametersChecked,
     ChoicesFilter,
     KeptInput,
     ReadOnlyAdminMixin,
@@ -166,7 +167,13 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(InvoicePaymentActions, MoneyShownMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(
+    ChoiceParametersChecked,
+    InvoicePaymentActions,
+    MoneyShownMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
+):
     list_display = (
         "label",
         "tenant",

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
@@ -66,10 +66,20 @@ def action_confirmation(model_admin, request, template: str, **context) -> Templ
     )
 
 
+def filter_ignored(request, title: str, value: str, choices) -> None:
+    """Say that a list URL's filter was left out, its value being none of ``choices`` (a
+    stale or typed URL shows the whole list and says so, not an error page nor an empty list
+    that reads as "none")."""
+    messages.warning(
+        request,
+        f"{title.capitalize()} filter ignored: {value!r} is not one of {', '.join(choices)}.",
+    )
+
+
 class ChoicesFilter(admin.SimpleListFilter):
     """A list filter of a few named ways to narrow the list: ``ways`` maps
-    the URL's value to its label and what it does to the queryset. Any other value lists all
-    (a stale or typed URL shows the list, not an error page)."""
+    the URL's value to its label and what it does to the queryset. Any other value lists all,
+    saying so (``filter_ignored``)."""
 
     ways: dict[str, tuple[str, Callable[[QuerySet], QuerySet]]] = {}
 
@@ -77,8 +87,35 @@ class ChoicesFilter(admin.SimpleListFilter):
         return [(value, label) for value, (label, _) in self.ways.items()]
 
     def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
         chosen = self.ways.get(self.value())
-        return chosen[1](queryset) if chosen else queryset
+        if chosen is None:
+            filter_ignored(request, str(self.title), self.value(), self.ways)
+            return queryset
+        return chosen[1](queryset)
+
+
+class ChoiceParametersChecked:
+    """A changelist whose URL filters a field with choices (``?status=`` or
+    ``?status__exact=``, as its list filter links) by a value that is none of them: that
+    parameter is left out and said (``filter_ignored``), as the list's own filters say theirs.
+    Django applied it as given: an empty list, read as "no such invoices"."""
+
+    def changelist_view(self, request, extra_context=None):
+        kept = request.GET.copy()
+        for key in request.GET:
+            try:
+                field = self.model._meta.get_field(key.removesuffix("__exact"))
+            except FieldDoesNotExist:
+                continue
+            choices = [str(value) for value, _ in field.flatchoices]
+            wrong = [value for value in request.GET.getlist(key) if value not in choices]
+            if choices and wrong:
+                filter_ignored(request, str(field.verbose_name), wrong[0], choices)
+                del kept[key]
+        request.GET = kept
+        return super().changelist_view(request, extra_context)
 
 
 class ReadOnlyAdminMixin:

@@ -41,3 +41,18 @@ def test_a_month_without_invoices_is_shown_chosen_on_the_invoice_list(journey, s
     by_period = page.locator('#changelist-filter details[data-filter-title="period"]')
     assert by_period.locator("li.selected").inner_text() == "2025-10 (no invoices)"
     assert "0 invoices" in page.locator("#changelist").inner_text()
+
+
+def test_a_status_typed_in_another_case_is_said_and_left_out(journey, staff_user):
+    """?status=OPEN (a typed or edited address) listed 0 invoices with no word, which reads
+    as no open invoices; it is left out and said, as a period that is not one is."""
+    journey.sign_in(staff_user("finance"))
+    page = journey.page
+    journey.goto("/admin/billing/invoice/?status=OPEN")
+
+    assert page.locator("ul.messagelist li.warning").inner_text() == (
+        "Status filter ignored: 'OPEN' is not one of draft, open, paid, payment_failed, "
+        "uncollectible, void."
+    )
+    by_status = page.locator('#changelist-filter details[data-filter-title="status"]')
+    assert by_status.locator("li.selected").inner_text() == "All"

@@ -52,6 +52,7 @@ def test_the_invoice_api_refuses_an_unreadable_period_with_its_code(
     assert response.json()["field"] == "period"
 
 
+STATUSES = "draft, open, paid, payment_failed, uncollectible, void"
 PERIOD_IGNORED = (
     "Period filter ignored: A period is a calendar month written YYYY-MM, years 2000 to 2999, "
     "e.g. 2026-03."
@@ -65,6 +66,17 @@ PERIOD_IGNORED = (
     + [
         ("vendor", vendor, f"Vendor filter ignored: {vendor!r} names no vendor.")
         for vendor in ("abc", "99999999999999999999", "-1")
+    ]
+    # A status or kind that is none of the field's choices, and a money-back way that is none
+    # of the filter's: the first two emptied the list, the last was dropped without a word.
+    + [
+        (name, value, f"{title} filter ignored: {value!r} is not one of {choices}.")
+        for name, value, title, choices in (
+            ("status", "bogus", "Status", STATUSES),
+            ("status__exact", "OPEN", "Status", STATUSES),
+            ("kind", "refund", "Kind", "invoice, credit_note"),
+            ("money_back", "bogus", "Money back", "owed, paid_back"),
+        )
     ],
 )
 def test_the_admin_invoice_list_ignores_an_unreadable_filter_and_says_so(
