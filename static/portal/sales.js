@@ -27,7 +27,7 @@ document.addEventListener("DOMContentLoaded", function () {
         return minor / Math.pow(10, data.exponents[currency]);
       })
     },
-    options: {animation: false, responsive: true, scales: {y: {beginAtZero: true, title: {display: true, text: "revenue (per currency)"}}}}
+    options: {animation: false, responsive: true, scales: {y: {beginAtZero: true, title: {display: true, text: "one-time sales (per currency)"}}}}
   });
   document.body.dataset.chartsDrawn = "true";
 });

@@ -219,6 +219,11 @@ def test_every_portal_page_reads_well_and_works_from_the_keyboard(journey, vendo
         if name == "sales":
             page.wait_for_selector("body[data-charts-drawn=true]")
             assert "49.00 USD" in page.locator("#sales-table").inner_text()
+            # The column and the chart count one-time orders only: they were labelled
+            # "Revenue", beside payouts counting monthly fees and usage too.
+            sales = page.locator("#sales-table")
+            assert sales.get_by_role("columnheader", name="One-time sales").count() == 1
+            assert page.locator("#revenue-caption").inner_text() == "One-time sales per month"
             with page.expect_download() as download:
                 page.get_by_role("link", name="Download CSV").click()
             # Named for the twelve months it holds, the first and the last.
