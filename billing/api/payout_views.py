@@ -99,16 +99,17 @@ class VendorPayoutStatement(JsonErrorsMixin, APIView):
         },
     )
     def get(self, request, period, format=None):
-        label, dot, suffix = period.partition(".")
-        if dot:  # "2026-02.json": the month is one, the format is not
+        label, dot, _ = period.partition(".")
+        month = parse_month(label, field="period")
+        if dot:  # "2026-02.json", "2026-02.csv.csv": the month is one, the format is not
+            suffix = request.path.rsplit("/", 1)[-1].removeprefix(label)
             raise BadRequest(
-                f"'.{suffix}' is not a format of the statement: it is JSON at "
+                f"{suffix!r} is not a format of the statement: it is JSON at "
                 f"{reverse('vendor-payout', kwargs={'period': label})} and CSV at "
                 f"{reverse('vendor-payout-csv', kwargs={'period': label})}.",
                 code="invalid_choice",
                 field="format",
             )
-        month = parse_month(period, field="period")
         vendor = request_tenant(request)
         try:
             statement = payout_queries.vendor_statement(vendor, month)

@@ -81,7 +81,7 @@ def test_another_vendor_sees_only_its_own(books, member_client):
     }
 
 
-@pytest.mark.parametrize("suffix", ["json", "CSV", "pdf"])
+@pytest.mark.parametrize("suffix", ["json", "CSV", "pdf", "csv.csv"])
 def test_a_statement_asked_in_a_format_it_is_not_given_in_says_so(v1_client, suffix):
     """It was invalid_period, 'A period is a calendar month…', of a month that is one."""
     response = v1_client.get(f"{LIST}/2026-02.{suffix}")
@@ -109,6 +109,10 @@ def test_a_customer_tenant_has_no_payouts(books, member_client):
     "url,field",
     [
         (f"{LIST}/2026-13", "period"),
+        # A suffix after a month that is not one: the month is what is wrong (.json was a 500).
+        (f"{LIST}/2026-13.json", "period"),
+        (f"{LIST}/.json", "period"),
+        (f"{LIST}/.csv", "period"),
         (f"{LIST}/26-02", "period"),
         (f"{LIST}?from=2026-05&to=2026-02", "from"),
         (f"{LIST}?to=march", "to"),
