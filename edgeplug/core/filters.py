@@ -7,7 +7,7 @@ import django_filters
 import django_filters.rest_framework
 from django import forms
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
@@ -217,7 +217,8 @@ class OrderingFilter(filters.OrderingFilter):
 def _is_column(queryset: QuerySet, path: str) -> bool:
     """Whether ``path`` (``tenant__slug``) names a column the queryset can order by: a field
     of its model, across relations, or one of its annotations; a serializer field whose source
-    is a property or a method is not one."""
+    is a property or a method is not one, nor a JSON document (``details``, a plan's
+    ``terms``), whose order means nothing to a reader."""
     if path in queryset.query.annotations:
         return True
     model = queryset.model
@@ -230,4 +231,4 @@ def _is_column(queryset: QuerySet, path: str) -> bool:
         field = model._meta.get_field(last)
     except FieldDoesNotExist:
         return False
-    return field.concrete and not field.many_to_many
+    return field.concrete and not field.many_to_many and not isinstance(field, JSONField)

@@ -50,8 +50,8 @@ class OrderListCreate(generics.ListAPIView):
     serializer_class = s.OrderSerializer
     permission_classes = [CanBuy]
     filterset_class = OrderFilter
-    # The serializer's columns by its names; not the JSON breakdown, nor free text and ids of
-    # the payment processor.
+    # The serializer's columns by its names; not the free text and ids of the payment
+    # processor.
     ordering_fields = [
         "id",
         ("agent_id", "agent"),
@@ -201,7 +201,7 @@ class EntitlementList(generics.ListAPIView):
     permission_classes = [IsMember]
     filterset_class = EntitlementFilter
     # The serializer's columns by its names, ``status`` by its stored value (``status_at`` is
-    # not a column); not ``plan``, a JSON snapshot.
+    # not a column).
     ordering_fields = [
         ("agent_id", "agent"),
         ("agent__name", "agent_name"),

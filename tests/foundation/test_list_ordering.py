@@ -126,7 +126,11 @@ def test_every_published_term_is_a_name_the_list_s_rows_carry(schema, member_cli
     for path, term in (
         ("/api/v1/tenant/members", "user__email"),
         ("/api/v1/entitlements", "agent__tenant__slug"),
+        # A JSON document orders nothing a reader can follow.
         ("/api/v1/orders", "breakdown"),
+        ("/api/v1/entitlements", "plan"),
+        ("/api/v1/tenant/audit-events", "details"),
+        ("/api/v1/wpk/list", "content"),
     ):
         refused = client.get(path, {"ordering": term})
         assert (refused.status_code, refused.json()["code"]) == (400, "invalid_ordering"), path
