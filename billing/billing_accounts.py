@@ -40,9 +40,16 @@ def _reject_unknown_currency(currency: str) -> None:
         )
 
 
+def distinct_emails(emails) -> list[str]:
+    """The addresses, each once, as first written: one written again in another case is the
+    same mailbox (it got every invoice twice, and counted twice towards the limit)."""
+    first_spelling: dict[str, str] = {}
+    for email in emails:
+        first_spelling.setdefault(email.casefold(), email)
+    return list(first_spelling.values())
+
+
 def _emails(emails) -> list[str]:
-    """The addresses, each once: one written again in another case is the same mailbox (it
-    got every invoice twice and counted twice towards the limit)."""
     field = "invoice_emails"
     if not isinstance(emails, list) or len(emails) > MAX_EMAILS:
         raise InvalidBillingAccount(f"{field} must be a list of at most {MAX_EMAILS}.", field=field)
@@ -53,10 +60,7 @@ def _emails(emails) -> list[str]:
             raise InvalidBillingAccount(
                 f"{email!r} is not an email address.", field=field
             ) from None
-    first_spelling: dict[str, str] = {}
-    for email in emails:
-        first_spelling.setdefault(email.casefold(), email)
-    return list(first_spelling.values())
+    return distinct_emails(emails)
 
 
 # tax_rate as the API takes it: a percentage the invoice document can print

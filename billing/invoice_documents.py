@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
+from billing.billing_accounts import distinct_emails
 from billing.documents.document import DocumentLine, InvoiceDocument, Party, breakdown_note
 from billing.errors import InvoiceNotFinalized, InvoiceVoid
 from billing.models import (
@@ -171,9 +172,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 def invoice_recipients(invoice: Invoice) -> list[str]:
     """Who is emailed about an invoice (its document on finalize, finance's resend, payment
     notices): the tenant's billing account's invoice emails now, else those the invoice was
-    issued to. Only who is emailed follows the account; the printed document keeps the buyer
-    of its finalize."""
+    issued to, each mailbox once (``distinct_emails``: an account stored before that rule may
+    hold one twice). Only who is emailed follows the account; the printed document keeps the
+    buyer of its finalize."""
     account = BillingAccount.objects.filter(tenant_id=invoice.tenant_id).first()
     if account is not None and account.invoice_emails:
-        return list(account.invoice_emails)
-    return list((invoice.account_snapshot or {}).get("buyer", {}).get("invoice_emails", []))
+        return distinct_emails(account.invoice_emails)
+    buyer = (invoice.account_snapshot or {}).get("buyer", {})
+    return distinct_emails(buyer.get("invoice_emails", []))
