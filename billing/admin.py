@@ -4,6 +4,7 @@ lines) and adjustment lines on drafts. Every action goes through ``billing.invoi
 (audited). The changelist links to the finance pages (exports, vendor payouts, charts:
 billing/finance_admin.py) through templates/admin/billing/invoice/change_list.html."""
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
 
@@ -14,6 +15,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
@@ -69,26 +71,27 @@ class PeriodFilter(admin.SimpleListFilter):
             month_label(m): month_label(m) for m in Invoice.objects.dates("period_start", "month")
         }
         asked = self.value()
-        if asked and asked not in months and self._month(asked) is not None:
+        if asked and asked not in months and self._asked[0] is not None:
             # A month without invoices (a finance page's link, say) is shown chosen, saying
             # so, rather than "All" over an empty list.
             months[asked] = f"{asked} (no invoices)"
         return sorted(months.items(), reverse=True)
 
-    @staticmethod
-    def _month(value: str):
+    @cached_property
+    def _asked(self) -> tuple[datetime | None, str]:
+        """The month ``?period=`` names, else why it names none: read once, for the choices
+        and for the list."""
         try:
-            return parse_month(value)
-        except InvalidPeriod:
-            return None
+            return parse_month(self.value()), ""
+        except InvalidPeriod as refusal:
+            return None, refusal.detail
 
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        try:
-            month = parse_month(self.value())
-        except InvalidPeriod as refusal:
-            messages.warning(request, f"Period filter ignored: {refusal.detail}")
+        month, why_not = self._asked
+        if month is None:
+            messages.warning(request, f"Period filter ignored: {why_not}")
             return queryset
         return queryset.filter(period_start__year=month.year, period_start__month=month.month)
 
