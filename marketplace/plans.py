@@ -103,13 +103,21 @@ def create_plan(
 ) -> PricePlan:
     _reject_unprintable_name(name)
     currency, amount, terms = validated_price(kind, currency, amount, terms or {})
+    # A key names one plan in any case ('Trial' is 'trial'): the agent's row, locked, makes
+    # the look and the insert one step for its plans.
+    Agent.objects.select_for_update().filter(pk=agent.pk).exists()
+    held = PricePlan.objects.filter(agent=agent, key__iexact=key).values_list("key", flat=True)
+    held = held.first()
     taken = PlanKeyExists(
-        f"{agent.name} has a plan {key!r} already: a key names one plan for good (its orders "
-        "go on naming it), even once retired. Choose another key; or, while that plan is "
-        "offered, change its name or price for new orders instead: “Change name or price” "
-        "on the portal's pricing page, or PATCH /api/v1/vendor/agents/{id}/plans/{plan_id}.",
+        f"{agent.name} has a plan {held or key!r} already: a key names one plan for good, "
+        "in any case (its orders go on naming it), even once retired. Choose another key; "
+        "or, while that plan is offered, change its name or price for new orders instead: "
+        "“Change name or price” on the portal's pricing page, or PATCH "
+        "/api/v1/vendor/agents/{id}/plans/{plan_id}.",
         field="key",
     )
+    if held is not None:
+        raise taken
     with unique_or(taken):
         plan = PricePlan.objects.create(
             agent=agent,

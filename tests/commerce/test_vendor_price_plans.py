@@ -148,6 +148,14 @@ def test_plan_key_is_unique_per_agent(vendor, agent, make_plan):
     detail = again.json()["detail"]
     assert "even once retired. Choose another key" in detail
     assert "“Change name or price” on the portal's pricing page, or PATCH" in detail
+    # In another case too: 'Trial' beside 'trial' was a second plan, which customers and the
+    # vendor told apart by case alone. The refusal names the key as it was taken.
+    other_case = vendor.client.post(
+        plans_url(agent.pk), {"key": "Trial", "name": "T", "kind": "free"}, format="json"
+    )
+    assert (other_case.status_code, other_case.json()["code"]) == (409, "plan_exists")
+    assert other_case.json()["field"] == "key"
+    assert "has a plan 'trial' already" in other_case.json()["detail"]
 
 
 def test_editing_an_unheld_plan_changes_it_in_place(vendor, agent, make_plan):
