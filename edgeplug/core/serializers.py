@@ -100,11 +100,12 @@ class ActionCheckedSlugField(ActionCheckedCharField, serializers.SlugField):
 
 class ActionCheckedChoiceField(serializers.ChoiceField):
     """A value from a fixed list that the OpenAPI schema publishes (an ``enum``) and the action
-    checks, as ``ActionCheckedCharField`` does for text: any string reaches the action, which
-    refuses one outside the list with its own code."""
+    checks, as ``ActionCheckedCharField`` does for text: any string or number reaches the
+    action, which refuses one outside the list with its own code and field (DRF's
+    ``invalid_choice`` quoted a number as the text it made of it)."""
 
     def to_internal_value(self, data):
-        if isinstance(data, str):
+        if isinstance(data, str | int | float) and not isinstance(data, bool):
             return data
         return super().to_internal_value(data)
 

@@ -85,16 +85,18 @@ def test_user_tokens_cannot_read_device_assignments(customer):
     assert client.get("/api/v1/device/assignments").status_code in (401, 403)
 
 
-@pytest.mark.parametrize("core", ["Cortex-M4", "cortex-a53"])
+@pytest.mark.parametrize("core", ["Cortex-M4", "cortex-a53", 4, 4.5])
 def test_a_core_no_package_may_target_is_refused(customer, core):
     """A device says what it is as packages do (the manifest's ``target.core``): anything
-    else could never run what it is sold, every deploy refused ``incompatible_core``."""
+    else could never run what it is sold, every deploy refused ``incompatible_core``. A
+    number too (it was DRF's invalid_choice, without field, quoting it as the text "4")."""
     client, _ = customer
     response = register(client, core=core)
     assert response.status_code == 400, response.json()
     body = response.json()
     assert body["code"] == "invalid_core" and body["field"] == "core"
     assert "cortex-m4" in body["detail"]
+    assert body["detail"].startswith(f"core: {core!r} is not a core")
     assert not Device.objects.exists()
     assert not AuditEvent.objects.filter(action="device_registered").exists()
 
