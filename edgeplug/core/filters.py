@@ -179,8 +179,10 @@ class OrderingFilter(filters.OrderingFilter):
                 code="invalid_ordering",
                 field=self.ordering_param,
             )
-        sign = {True: "-", False: ""}
-        paths = [sign[term.startswith("-")] + columns[term.removeprefix("-")] for term in terms]
+        paths = [
+            ("-" if term.startswith("-") else "") + columns[term.removeprefix("-")]
+            for term in terms
+        ]
         if not {"pk", "-pk", "id", "-id"} & set(paths):
             paths.append("-pk" if paths[-1].startswith("-") else "pk")
         return paths
