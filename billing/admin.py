@@ -49,6 +49,7 @@ from edgeplug.core.admin import (
     KeptInput,
     ReadOnlyAdminMixin,
     action_confirmation,
+    filter_ignored,
     object_page,
     object_url,
 )
@@ -91,7 +92,7 @@ class PeriodFilter(admin.SimpleListFilter):
             return queryset
         month, why_not = self._asked
         if month is None:
-            messages.warning(request, f"Period filter ignored: {why_not}")
+            filter_ignored(request, self.parameter_name, why_not)
             return queryset
         return queryset.filter(period_start__year=month.year, period_start__month=month.month)
 
@@ -112,8 +113,8 @@ class VendorFilter(admin.SimpleListFilter):
             return queryset
         vendors = Tenant.objects.filter(is_vendor=True)
         if not (chosen.isdigit() and vendors.filter(pk=int(chosen)).exists()):
-            # Typed, or a vendor no longer: said, as the period filter says its own.
-            messages.warning(request, f"Vendor filter ignored: {chosen!r} names no vendor.")
+            # Typed, or a vendor no longer: said, as every filter of the list says its own.
+            filter_ignored(request, self.parameter_name, f"{chosen!r} names no vendor.")
             return queryset
         lines = InvoiceLine.objects.alias(vendor=line_agent("tenant_id"))
         return queryset.filter(Exists(lines.filter(invoice=OuterRef("pk"), vendor=int(chosen))))

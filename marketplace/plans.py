@@ -106,8 +106,8 @@ def create_plan(
     # A key names one plan in any case ('Trial' is 'trial'): the agent's row, locked, makes
     # the look and the insert one step for its plans.
     Agent.objects.select_for_update().filter(pk=agent.pk).exists()
-    held = PricePlan.objects.filter(agent=agent, key__iexact=key).values_list("key", flat=True)
-    held = held.first()
+    same_key = PricePlan.objects.filter(agent=agent, key__iexact=key)
+    held = same_key.values_list("key", flat=True).first()
     taken = PlanKeyExists(
         f"{agent.name} has a plan {held or key!r} already: a key names one plan for good, "
         "in any case (its orders go on naming it), even once retired. Choose another key; "

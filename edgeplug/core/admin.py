@@ -66,14 +66,15 @@ def action_confirmation(model_admin, request, template: str, **context) -> Templ
     )
 
 
-def filter_ignored(request, title: str, value: str, choices) -> None:
-    """Say that a list URL's filter was left out, its value being none of ``choices`` (a
-    stale or typed URL shows the whole list and says so, not an error page nor an empty list
-    that reads as "none")."""
-    messages.warning(
-        request,
-        f"{title.capitalize()} filter ignored: {value!r} is not one of {', '.join(choices)}.",
-    )
+def filter_ignored(request, title: str, why: str) -> None:
+    """Say that a list URL's filter was left out, and why (a stale or typed URL shows the
+    whole list and says so, not an error page nor an empty list that reads as "none")."""
+    messages.warning(request, f"{title.capitalize()} filter ignored: {why}")
+
+
+def none_of(value: str, choices) -> str:
+    """Why a filter's value was left out: it is none of its ``choices``."""
+    return f"{value!r} is not one of {', '.join(choices)}."
 
 
 class ChoicesFilter(admin.SimpleListFilter):
@@ -91,7 +92,7 @@ class ChoicesFilter(admin.SimpleListFilter):
             return queryset
         chosen = self.ways.get(self.value())
         if chosen is None:
-            filter_ignored(request, str(self.title), self.value(), self.ways)
+            filter_ignored(request, str(self.title), none_of(self.value(), self.ways))
             return queryset
         return chosen[1](queryset)
 
@@ -112,7 +113,7 @@ class ChoiceParametersChecked:
             choices = [str(value) for value, _ in field.flatchoices]
             wrong = [value for value in request.GET.getlist(key) if value not in choices]
             if choices and wrong:
-                filter_ignored(request, str(field.verbose_name), wrong[0], choices)
+                filter_ignored(request, str(field.verbose_name), none_of(wrong[0], choices))
                 del kept[key]
         request.GET = kept
         return super().changelist_view(request, extra_context)
