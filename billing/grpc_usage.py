@@ -18,7 +18,7 @@ from billing.usage_format import (
     parse_batch,
     refuse_too_many,
 )
-from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL
+from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL, device_token, device_words
 from edgeplug.core.throttling import device_wait
 from edgeplug.grpc_server import abort, django_call, one_of
 from edgeplug.usage.v1 import usage_pb2 as pb
@@ -113,13 +113,14 @@ def _device(context: grpc.ServicerContext) -> Device:
 
 
 def _authenticated(context: grpc.ServicerContext) -> Device:
-    """The active device of the call's token now (``device_for_token``, the REST door's rule:
-    one indexed query); the call is aborted UNAUTHENTICATED without one."""
-    metadata = dict(context.invocation_metadata())
-    scheme, _, token = str(metadata.get("authorization", "")).partition(" ")
-    if scheme.lower() != "device" or not token.strip():
+    """The active device of the call's token now, its header read and the token looked up as
+    the REST door does them (``device_words``, ``device_token``, ``device_for_token``: one
+    indexed query); the call is aborted UNAUTHENTICATED without one."""
+    sent = str(dict(context.invocation_metadata()).get("authorization", ""))
+    words = device_words(sent.encode("latin-1", errors="replace"))
+    if words is None or (token := device_token(words)) is None:
         code, detail = "not_authenticated", DEVICE_CREDENTIALS_DETAIL  # as REST says
-    elif (device := device_for_token(token.strip())) is None:
+    elif (device := device_for_token(token)) is None:
         code, detail = "authentication_failed", UNKNOWN_DEVICE_MESSAGE  # as REST says
     else:
         return device

@@ -86,12 +86,24 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 DEVICE_SCHEME = b"device"
 
 
+def device_words(authorization: bytes) -> list[bytes] | None:
+    """The words of an ``Authorization`` value sent by the Device scheme, else None (whether
+    or not the token is good): how the REST and gRPC doors alike read what a device sent."""
+    words = authorization.split()
+    return words if words and words[0].lower() == DEVICE_SCHEME else None
+
+
+def device_token(words: list[bytes]) -> str | None:
+    """The token in a Device header's words: the one word after the scheme, else None (none
+    was sent, or more than one word)."""
+    return words[1].decode("latin-1") if len(words) == 2 else None
+
+
 def device_header(request) -> list[bytes] | None:
-    """The parts of the request's ``Authorization: Device …`` header, else None (whether or
-    not the token is good): what marketplace's device authentication reads, and what tells a
-    person's endpoint that a device called it."""
-    header = get_authorization_header(request).split()
-    return header if header and header[0].lower() == DEVICE_SCHEME else None
+    """The words of the request's ``Authorization: Device …`` header, else None: what
+    marketplace's device authentication reads, and what tells a person's endpoint that a
+    device called it."""
+    return device_words(get_authorization_header(request))
 
 
 PEOPLE_ONLY_DETAIL = (
@@ -121,9 +133,9 @@ def _wrong_door(request, view) -> str | None:
     device_only = view is not None and view.get_authenticate_header(request) == "Device"
     if not device_only:
         return PEOPLE_ONLY_DETAIL if device_header(request) else None
-    scheme = get_authorization_header(request).split()[:1]
-    if scheme and scheme[0].lower() == DEVICE_SCHEME:
+    if device_header(request):
         return None  # the device door said what is wrong
+    scheme = get_authorization_header(request).split()[:1]
     if scheme and scheme[0].lower() == b"bearer":
         return DEVICES_ONLY_DETAIL
     return DEVICE_CREDENTIALS_DETAIL

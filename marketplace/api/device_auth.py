@@ -5,7 +5,11 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL, device_header
+from edgeplug.core.exceptions import (
+    DEVICE_CREDENTIALS_DETAIL,
+    device_header,
+    device_token,
+)
 from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
 from marketplace.models import Device
 
@@ -36,9 +40,10 @@ class DeviceTokenAuthentication(BaseAuthentication):
         header = device_header(request)
         if header is None:
             return None
-        if len(header) != 2:  # no token after the word, or more than one
+        token = device_token(header)
+        if token is None:
             raise exceptions.NotAuthenticated(DEVICE_CREDENTIALS_DETAIL)
-        device = device_for_token(header[1].decode("latin-1"))
+        device = device_for_token(token)
         if device is None:
             raise exceptions.AuthenticationFailed(UNKNOWN_DEVICE_MESSAGE)
         touch(device)

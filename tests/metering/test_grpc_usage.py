@@ -111,8 +111,8 @@ def status_of(call_result) -> tuple:
 
 @pytest.mark.parametrize(
     "sent",
-    [None, "edp_000000000000_nope", "Device", "Device "],
-    ids=["none", "no_word", "no_token", "blank"],
+    [None, "edp_000000000000_nope", "Device", "Device ", "Device edp_x_y more"],
+    ids=["none", "no_word", "no_token", "blank", "two_words"],
 )
 def test_a_token_not_sent_as_a_device_sends_it_is_told_alike_at_both_doors(call, metered, sent):
     """REST said DRF's 'Authentication credentials were not provided.' to no header and to a
