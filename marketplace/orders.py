@@ -80,7 +80,8 @@ def request_digest(agent_id: int, plan_id: int, seats: int) -> str:
 
 # Printable ASCII (what an HTTP header carries safely), 1 to MAX_KEY_LENGTH characters; the
 # API schema publishes the same pattern.
-IDEMPOTENCY_KEY_PATTERN = rf"^[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}$"
+PRINTABLE_ASCII = r"\x20-\x7e"
+IDEMPOTENCY_KEY_PATTERN = rf"^[{PRINTABLE_ASCII}]{{1,{MAX_KEY_LENGTH}}}$"
 
 
 def _require_key(key: str | None) -> str:
@@ -93,7 +94,7 @@ def _require_key(key: str | None) -> str:
         if len(key) > MAX_KEY_LENGTH:
             wrong = f"is {len(key)} characters long"
         else:
-            odd = next(c for c in key if not " " <= c <= "~")
+            odd = re.search(f"[^{PRINTABLE_ASCII}]", key).group()
             wrong = f"holds {odd!r}, which is not a printable ASCII character"
         raise InvalidIdempotencyKey(
             f"The Idempotency-Key header {wrong}: send 1-{MAX_KEY_LENGTH} printable ASCII "
