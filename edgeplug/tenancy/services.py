@@ -220,10 +220,18 @@ def _admins_left(tenant_id: int, leaving: Iterable[int]) -> bool:
     return admins.exclude(pk__in=leaving).exists()
 
 
+def sole_admin(tenant_id: int) -> int | None:
+    """The pk of the tenant's only admin membership, which may neither leave nor lose the
+    role (refused with ``last_admin``), else None: what a page asks so as not to offer
+    either."""
+    admins = Membership.objects.filter(tenant=tenant_id, role=Role.ADMIN)
+    first_two = list(admins.values_list("pk", flat=True)[:2])
+    return first_two[0] if len(first_two) == 1 else None
+
+
 def is_last_admin(membership: Membership) -> bool:
-    """Whether ``membership`` is its tenant's only admin, so may neither leave nor lose the
-    role (refused with ``last_admin``): what a page asks so as not to offer either."""
-    return membership.role == Role.ADMIN and not _admins_left(membership.tenant_id, [membership.pk])
+    """Whether ``membership`` is its tenant's only admin (``sole_admin``)."""
+    return sole_admin(membership.tenant_id) == membership.pk
 
 
 def _ensure_other_admin(membership: Membership) -> None:

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from edgeplug.tenancy import services as tenancy
-from edgeplug.tenancy.models import Membership, Role
+from edgeplug.tenancy.models import Membership
 from edgeplug.tenancy.permissions import TENANT_ADMIN
 from edgeplug.tenancy.scoping import for_request
 from marketplace.portal.access import MemberPages, end_session, nothing_here, vendor_page
@@ -77,7 +77,7 @@ def _members_context(request, refused: RoleForm | None = None) -> dict:
     return {
         "members": [(m, role_form(m)) for m in members],
         # The last admin cannot leave (last_admin): no Remove link is offered for them.
-        "only_admin": sum(m.role == Role.ADMIN for m in members) == 1,
+        "sole_admin": tenancy.sole_admin(request.tenant.pk),
     }
 
 
