@@ -200,8 +200,8 @@ class EntitlementList(generics.ListAPIView):
     serializer_class = s.EntitlementSerializer
     permission_classes = [IsMember]
     filterset_class = EntitlementFilter
-    # The serializer's columns by its names, ``status`` by its stored value (``status_at`` is
-    # not a column).
+    # The serializer's columns by its names; ``status`` by the status each row shows, its
+    # status now (``status_at``, as ``?status=`` filters).
     ordering_fields = [
         ("agent_id", "agent"),
         ("agent__name", "agent_name"),
@@ -210,7 +210,7 @@ class EntitlementList(generics.ListAPIView):
         "id",
         ("order_id", "order"),
         "seats",
-        "status",
+        ("status_at", "status"),
         "status_reason",
         "valid_from",
         "valid_until",

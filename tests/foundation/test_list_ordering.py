@@ -2,10 +2,12 @@
 neither skip nor repeat a row among rows equal on the chosen field."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from tests.factories import MembershipFactory, OrderFactory, PricePlanFactory
+from tests.factories import EntitlementFactory, MembershipFactory, OrderFactory, PricePlanFactory
 from tests.openapi_conformance import assert_documented
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +138,23 @@ def test_every_published_term_is_a_name_the_list_s_rows_carry(schema, member_cli
         assert (refused.status_code, refused.json()["code"]) == (400, "invalid_ordering"), path
     for path, term in (("/api/v1/entitlements", "vendor,agent_name"), ("/api/v1/orders", "-agent")):
         assert client.get(path, {"ordering": term}).status_code == 200, path
+
+
+def test_entitlements_ordered_by_status_follow_the_status_each_row_shows(member_client):
+    """A row's ``status`` (and ``?status=``) is its status now (``status_at``): one whose
+    validity ended shows ``expired`` before the expiry job stores it, and ``?ordering=status``
+    sorted it by the stored ``active`` among the active ones."""
+    client, membership = member_client("admin")
+    now = timezone.now()
+    EntitlementFactory(  # stored active, its validity over: shown expired
+        order=OrderFactory(tenant=membership.tenant),
+        valid_from=now - timedelta(days=40),
+        valid_until=now - timedelta(days=1),
+    )
+    EntitlementFactory(order=OrderFactory(tenant=membership.tenant))
+    for ordering, expected in (
+        ("status", ["active", "expired"]),
+        ("-status", ["expired", "active"]),
+    ):
+        rows = client.get("/api/v1/entitlements", {"ordering": ordering}).json()["results"]
+        assert [row["status"] for row in rows] == expected, ordering
