@@ -42,6 +42,7 @@ from billing.models import (
     MoneyToGiveBack,
     line_agent,
 )
+from billing.payout_queries import has_payouts_filter
 from billing.periods import month_label, parse_month
 from edgeplug.core.admin import (
     ChoiceParametersChecked,
@@ -56,6 +57,7 @@ from edgeplug.core.admin import (
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
+from edgeplug.text import ascii_integer
 from marketplace.admin import MoneyShownMixin, money_column
 from marketplace.pricing import currency_exponent, format_amount, major_units, to_minor_units
 
@@ -98,26 +100,28 @@ class PeriodFilter(admin.SimpleListFilter):
 
 
 class VendorFilter(admin.SimpleListFilter):
-    """Invoices billing at least one agent of the chosen vendor."""
+    """Invoices billing at least one agent of the chosen vendor: a tenant with payouts (a
+    vendor, or a former one that keeps its agents), as finance's payouts page lists them."""
 
     title = "vendor"
     parameter_name = "vendor"
 
     def lookups(self, request, model_admin):
-        vendors = Tenant.objects.filter(is_vendor=True).order_by("name")
+        vendors = Tenant.objects.filter(has_payouts_filter("")).order_by("name")
         return list(vendors.values_list("pk", "name"))
 
     def queryset(self, request, queryset):
         chosen = self.value()
         if not chosen:
             return queryset
-        vendors = Tenant.objects.filter(is_vendor=True)
-        if not (chosen.isdigit() and vendors.filter(pk=int(chosen)).exists()):
+        vendors = Tenant.objects.filter(has_payouts_filter(""))
+        vendor = ascii_integer(chosen)
+        if vendor is None or not vendors.filter(pk=vendor).exists():
             # Typed, or a vendor no longer: said, as every filter of the list says its own.
             filter_ignored(request, self.parameter_name, f"{chosen!r} names no vendor.")
             return queryset
         lines = InvoiceLine.objects.alias(vendor=line_agent("tenant_id"))
-        return queryset.filter(Exists(lines.filter(invoice=OuterRef("pk"), vendor=int(chosen))))
+        return queryset.filter(Exists(lines.filter(invoice=OuterRef("pk"), vendor=vendor)))
 
 
 class MoneyBackFilter(ChoicesFilter):

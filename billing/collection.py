@@ -42,6 +42,7 @@ from billing.signals import default_card_set
 from edgeplug.audit.services import recorded
 from edgeplug.core.columns import clipped
 from edgeplug.errors import DomainError
+from edgeplug.text import ascii_integer
 from edgeplug.timefmt import utc_iso
 from marketplace import orders
 
@@ -590,9 +591,8 @@ def lift_suspension(invoice: Invoice) -> list[int]:
 def invoice_id_of(outcome: payments.PaymentOutcome) -> int | None:
     """The invoice a PaymentIntent charges: our metadata on the intent, else the latest
     attempt stored on the invoice."""
-    raw = outcome.metadata.get("invoice", "")
-    if raw.isdigit():
-        return int(raw)
+    if (named := ascii_integer(outcome.metadata.get("invoice", ""))) is not None:
+        return named
     found = Invoice.objects.filter(payment_intent_id=outcome.payment_intent_id)
     return found.values_list("pk", flat=True).first() if outcome.payment_intent_id else None
 

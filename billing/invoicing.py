@@ -62,7 +62,7 @@ from edgeplug.errors import DomainError, NotFound
 from edgeplug.health.task_signals import counted_together
 from edgeplug.reasons import optional_reason, require_reason
 from edgeplug.tenancy.models import Tenant
-from edgeplug.text import unprintable
+from edgeplug.text import ascii_integer, unprintable
 from marketplace.models import OrderStatus
 from marketplace.pricing import MAX_AMOUNT, format_amount
 from marketplace.signals import order_refunded
@@ -905,8 +905,8 @@ def _credit_line_ids(line_ids: Iterable[int | str]) -> set[int]:
     strings): at least one, each a whole number."""
     wanted = set()
     for pk in line_ids:
-        if isinstance(pk, str) and pk.isascii() and pk.isdigit():
-            pk = int(pk)
+        if isinstance(pk, str) and (number := ascii_integer(pk)) is not None:
+            pk = number
         if isinstance(pk, bool) or not isinstance(pk, int):
             raise InvalidCreditLine(f"Unknown line {pk!r}: lines are named by their id.")
         wanted.add(pk)

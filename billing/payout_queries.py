@@ -77,9 +77,11 @@ def has_payouts(tenant: Tenant) -> bool:
 
 
 def has_payouts_filter(field: str = "tenant") -> Q:
-    """``has_payouts`` as a filter on the tenant at ``field`` (for a list of memberships)."""
-    return Q(**{f"{field}__is_vendor": True}) | Q(
-        **{f"{field}__in": Agent.objects.values("tenant")}
+    """``has_payouts`` as a filter on the tenant at ``field`` (for a list of memberships), or
+    on the tenants themselves with ``field=""``."""
+    prefix = f"{field}__" if field else ""
+    return Q(**{f"{prefix}is_vendor": True}) | Q(
+        **{f"{field or 'pk'}__in": Agent.objects.values("tenant")}
     )
 
 

@@ -1,6 +1,6 @@
 """Text that ends up in documents: the one rule for what characters it may hold (Django-free);
 and what JSON text may hold that no stored or validated value can (a lone surrogate, NaN, a
-number past a double).
+number past a double); and what a whole number typed as text may be (``ascii_integer``).
 
 Invoice documents are Factur-X XML (XML 1.0) and PDF: a control character other than tab,
 line feed and carriage return, or U+FFFE/U+FFFF, cannot be written there, so every door whose
@@ -37,6 +37,13 @@ def document_text_starting_with(prefixes: list[str]) -> str:
     """The same rule for text that, unless blank, starts with one of ``prefixes`` (literal,
     as a regex alternative each)."""
     return rf"^\s*(?:(?:{'|'.join(prefixes)})[^{_FORBIDDEN}]*)?\s*$"
+
+
+def ascii_integer(raw: str) -> int | None:
+    """``raw`` as a whole number written in ASCII digits only, else None: no sign, space or
+    ``1_0``, and none of the digits ``str.isdigit`` also takes (``²``, ``٣``), on which
+    ``int()`` fails or reads another script's numeral."""
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 def unprintable(text: str) -> str | None:

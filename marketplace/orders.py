@@ -34,6 +34,7 @@ from edgeplug.errors import Conflict, Forbidden
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.scoping import get_referenced
 from edgeplug.tenancy.services import lock_tenant
+from edgeplug.text import ascii_integer
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import (
@@ -489,9 +490,10 @@ def _locked_order_of(outcome: payments.PaymentOutcome) -> Order | None:
     if stored is not None or not outcome.payment_intent_id:
         return stored
     named, tenant = outcome.metadata.get("order", ""), outcome.metadata.get("tenant", "")
-    if not (named.isdigit() and tenant.isdigit()):
+    order_id, tenant_id = ascii_integer(named), ascii_integer(tenant)
+    if order_id is None or tenant_id is None:
         return None
-    return orders.filter(pk=int(named), tenant_id=int(tenant), payment_intent_id="").first()
+    return orders.filter(pk=order_id, tenant_id=tenant_id, payment_intent_id="").first()
 
 
 def _apply_outcome(order: Order, outcome: payments.PaymentOutcome) -> None:

@@ -17,6 +17,7 @@ from edgeplug.core.renderers import JsonErrorsMixin
 from edgeplug.core.throttling import DeviceThrottle
 from edgeplug.tenancy.permissions import CanManageDevices, CanReadUsage
 from edgeplug.tenancy.scoping import get_for_request
+from edgeplug.text import ascii_integer
 from marketplace.api.device_auth import DeviceTokenAuthentication, IsDevice
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.models import Device
@@ -56,11 +57,12 @@ def _query_number(request, name: str, *, default: int, least: int, most: int) ->
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and int(raw) >= least):
+    number = ascii_integer(raw) if len(raw) <= 19 else None
+    if number is None or number < least:
         raise ValidationError(
             {name: [f"Must be a whole number from {least}."]}, code=f"invalid_{name}"
         )
-    return min(int(raw), most)
+    return min(number, most)
 
 
 class DeviceUsageGaps(APIView):

@@ -4,10 +4,13 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 
+from edgeplug.text import ascii_integer
+
 
 def _positive(raw: str) -> int | None:
     """``raw`` as a positive integer written in ASCII digits only (no sign, no ``1_0``)."""
-    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else None
+    number = ascii_integer(raw)
+    return number if number else None
 
 
 class StrictPageSizeMixin:

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from billing import payout_queries
+from billing.models import Invoice, line_agent
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Tenant
 from tests.finance.conftest import APR, assert_statuses
@@ -169,3 +170,15 @@ def test_a_former_vendors_payouts_stay_readable_by_finance_and_by_it(
     assert statement.status_code == 200
     assert statement_rows(statement.streaming_content)[-1]["amount_minor"] == "5680"
     assert own.status_code == 200 and own.json()["payouts"][0]["net"] == 5680
+    # The invoice list's vendor filter counts it as the payouts page does: it was neither
+    # offered nor taken typed ("names no vendor").
+    invoices = finance.get("/admin/billing/invoice/", {"vendor": books.v1.pk})
+    assert [str(m) for m in invoices.context["messages"]] == []
+    billed = Invoice.objects.alias(vendor=line_agent("tenant_id", "lines__"))
+    assert (
+        invoices.context["cl"].result_count
+        == (billed.filter(vendor=books.v1.pk).distinct().count())
+        > 0
+    )
+    (vendors,) = (f for f in invoices.context["cl"].filter_specs if f.title == "vendor")
+    assert (books.v1.pk, books.v1.name) in vendors.lookup_choices

@@ -62,10 +62,11 @@ PERIOD_IGNORED = (
 @pytest.mark.parametrize(
     ("name", "value", "said"),
     [("period", period, PERIOD_IGNORED) for period in UNREADABLE]
-    # A typed or stale vendor id (the filter takes one) was a 500, or emptied the list.
+    # A typed or stale vendor id (the filter takes one) was a 500, or emptied the list; a
+    # superscript two, a digit to str.isdigit but not to int(), was a 500 still.
     + [
         ("vendor", vendor, f"Vendor filter ignored: {vendor!r} names no vendor.")
-        for vendor in ("abc", "99999999999999999999", "-1")
+        for vendor in ("abc", "99999999999999999999", "-1", "\u00b2")
     ]
     # A status or kind that is none of the field's choices, and a money-back way that is none
     # of the filter's: the first two emptied the list, the last was dropped without a word.

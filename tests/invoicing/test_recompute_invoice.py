@@ -41,9 +41,11 @@ def test_a_changed_rollup_is_reported_with_a_failing_exit(issued, capsys):
     assert "stored 400 (14400 s), rebuilt 350 (12600 s)" in out
 
 
-def test_an_unknown_invoice_is_an_error(db):
+@pytest.mark.parametrize("named", ["EP-2026-999999", "999999", "\u00b2"])
+def test_an_unknown_invoice_is_an_error(db, named):
+    """A superscript two is a digit to str.isdigit but not to int(): it was a ValueError."""
     with pytest.raises(CommandError, match="No invoice") as failed:
-        call_command("recompute_invoice", "EP-2026-999999")
+        call_command("recompute_invoice", named)
     assert failed.value.returncode == 2
 
 

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from billing.errors import InvoiceNotCreditable
 from billing.invoicing import recompute_invoice
 from billing.models import Invoice
+from edgeplug.text import ascii_integer
 
 
 class Command(BaseCommand):
@@ -15,7 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("invoice", help="invoice id or number (EP-2026-000001)")
 
     def handle(self, *args, invoice, **options):
-        lookup = {"pk": int(invoice)} if invoice.isdigit() else {"number": invoice}
+        pk = ascii_integer(invoice)
+        lookup = {"pk": pk} if pk is not None else {"number": invoice}
         try:
             stored = Invoice.objects.get(**lookup)
         except Invoice.DoesNotExist:
