@@ -18,6 +18,7 @@ from edgeplug.core.admin import (
     action_confirmation,
 )
 from edgeplug.errors import DomainError
+from edgeplug.reasons import require_reason
 from marketplace import orders, reviews
 from marketplace.models import (
     Download,
@@ -228,6 +229,20 @@ class HideReviewForm(forms.ModelForm):
         model = Review
         fields = ["hidden_reason"]
 
+    def clean_hidden_reason(self) -> str:
+        """Cleared, it shows the review; else the reason as the action reads it
+        (``require_reason``), its refusal said at the field: a reason of invisible characters
+        alone passed the form and was refused in save_model, a 500."""
+        reason = self.cleaned_data["hidden_reason"]
+        if not reason:
+            return ""
+        try:
+            return require_reason(
+                reason, max_length=Review._meta.get_field("hidden_reason").max_length
+            )
+        except DomainError as refusal:
+            raise forms.ValidationError(refusal.detail, code=refusal.code) from None
+
 
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
@@ -260,7 +275,7 @@ class ReviewAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if "hidden_reason" not in form.changed_data:
             return  # as the page showed it: whatever another reviewer decided since stands
-        reason = form.cleaned_data["hidden_reason"].strip()
+        reason = form.cleaned_data["hidden_reason"]
         if reason:
             reviews.hide_review(obj, reason, actor=request.user, request=request)
         else:

@@ -43,3 +43,18 @@ def test_a_reviewer_hides_a_review_then_shows_it_again(journey, staff_user):
     _save(journey, "")
     review = Review.objects.get(pk=review.pk)
     assert (review.hidden_at, review.hidden_reason) == (None, "")
+
+
+def test_a_reason_that_says_nothing_is_refused_at_its_field(journey, staff_user):
+    """A reason of a zero-width space passed the form (it is not whitespace to str.strip) and
+    the action refused it (reason_required) in save_model: a 500, the reviewer's page gone."""
+    review = ReviewFactory()
+    journey.sign_in(staff_user("reviewers"))
+    journey.goto(f"/admin/marketplace/review/{review.pk}/change/")
+    _save(journey, "\u200b")
+    page = journey.page
+    assert page.locator(".errorlist").inner_text() == "A decision needs a reason."
+    assert Review.objects.get(pk=review.pk).hidden_at is None
+    # Typed again as a reason, it is taken.
+    _save(journey, "Spam")
+    assert Review.objects.get(pk=review.pk).hidden_reason == "Spam"
