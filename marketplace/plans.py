@@ -208,7 +208,10 @@ def revise_plan(
         new_terms="terms" in changes,
     )
     values.update(currency=currency, amount=amount, terms=terms)
-    if all(getattr(plan, name) == values[name] for name in PRICE_FIELDS):
+    # Compared in stored form: terms stored before their hours were written plainly are the
+    # same price as the same terms now.
+    price = validated_price(plan.kind, plan.currency, plan.amount, plan.terms, new_terms=False)
+    if values == dict(zip(PRICE_FIELDS, (plan.name, *price), strict=True)):
         return plan
     if not is_held(plan):
         for name, value in values.items():

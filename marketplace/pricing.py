@@ -337,7 +337,8 @@ def parse_metered_terms(currency: str, raw: Mapping[str, Any]) -> MeteredTerms:
 
 
 def terms_as_json(terms: MeteredTerms) -> dict[str, Any]:
-    """The canonical stored form (decimals as strings), which parses back to equal terms."""
+    """The canonical stored form (decimals as strings, hours written plainly: ``10`` for
+    ``10.0``), which parses back to equal terms: equal terms are stored alike."""
     data: dict[str, Any] = {"scheme": terms.scheme}
     if terms.scheme == "per_unit":
         data["unit_amount"] = terms.unit_amount
@@ -347,13 +348,13 @@ def terms_as_json(terms: MeteredTerms) -> dict[str, Any]:
     else:
         data["tiers"] = [
             {
-                "up_to": None if t.up_to is None else str(t.up_to),
+                "up_to": None if t.up_to is None else plain_number(t.up_to),
                 "unit_amount": t.unit_amount,
                 "flat_amount": t.flat_amount,
             }
             for t in terms.tiers
         ]
-    data["included_hours"] = str(terms.included_hours)
+    data["included_hours"] = plain_number(terms.included_hours)
     data["monthly_minimum"] = terms.monthly_minimum
     data["flat_fee"] = terms.flat_fee
     return data

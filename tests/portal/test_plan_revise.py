@@ -249,3 +249,29 @@ def test_another_vendors_plan_or_another_agents_is_not_found(vendor, agent, port
         assert vendor.client.get(path).status_code == 404, path
         assert vendor.client.post(path, typed).status_code == 404, path
     assert set(PricePlan.objects.values_list("name", "amount")) == {("Buy once", 4900)}
+
+
+def test_hours_retyped_with_trailing_zeros_are_the_same_price(vendor, agent):
+    """``10.0`` for ``10`` hours was stored as typed, so a held plan saved with the same
+    prices became v2 ("those who hold v1 keep its terms") for a price nobody changed."""
+    plan = _held(_metered(agent, GRADUATED))
+    shown = vendor.client.get(_url(plan)).context["form"]
+    typed = {name: shown[name].value() for name in shown.fields if shown[name].value() is not None}
+    typed["included_hours"] = "10.50"
+    typed["tiers"] = typed["tiers"].replace("100 at", "100.000 at")
+    saved = vendor.client.post(_url(plan), typed)
+    assert saved.status_code == 302, saved.content.decode()[-1500:]
+    assert PricePlan.objects.count() == 1
+    assert "is unchanged: nothing to save." in vendor.client.get(saved["Location"]).content.decode()
+
+
+def test_terms_stored_before_hours_were_written_plainly_are_unchanged_when_nothing_is(agent):
+    """A plan stored with ``10.50`` hours (before hours were stored plainly) saved with the
+    same name and price, its terms as stored, is not a new version."""
+    plan = _held(_metered(agent, GRADUATED))
+    stored = plan.terms | {"included_hours": "10.50"}
+    PricePlan.objects.filter(pk=plan.pk).update(terms=stored)
+    plan.refresh_from_db()
+    assert revise_plan(plan, name=plan.name).pk == plan.pk
+    assert revise_plan(plan, terms=stored).pk == plan.pk
+    assert PricePlan.objects.count() == 1
