@@ -255,10 +255,19 @@ def check_new_hours(terms: MeteredTerms) -> None:
         if tier.up_to is not None
     ]
     for name, hours in named:
-        if hours > MAX_HOURS:
-            raise InvalidPriceTerms(f"{name} must be at most {MAX_HOURS:,} hours.")
-        if hours != hours.quantize(Decimal(1).scaleb(-HOURS_PLACES)):
-            raise InvalidPriceTerms(f"{name} may have at most {HOURS_PLACES} decimals.")
+        if refusal := new_hours_refusal(hours):
+            raise InvalidPriceTerms(f"{name} {refusal}.")
+
+
+def new_hours_refusal(hours: Decimal) -> str | None:
+    """What is wrong with hours a plan is given from now on, said of them (``must be at most
+    10,000,000,000 hours``), else None: the one rule ``check_new_hours`` and the portal's
+    pricing form say."""
+    if hours > MAX_HOURS:
+        return f"must be at most {MAX_HOURS:,} hours"
+    if hours != hours.quantize(Decimal(1).scaleb(-HOURS_PLACES)):
+        return f"may have at most {HOURS_PLACES} decimals"
+    return None
 
 
 def _tiers(raw: Any) -> tuple[Tier, ...]:

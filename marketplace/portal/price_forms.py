@@ -188,12 +188,10 @@ class PlanForm(forms.Form):
 
     @staticmethod
     def _check_bound(line: str, bound: Decimal, before: list[dict]) -> None:
-        """The plan rules' tier bounds (positive, rising, within ``MAX_HOURS``) in the form's
-        words, naming the line."""
-        if bound > pricing.MAX_HOURS:
-            raise forms.ValidationError(
-                f"Tier “{line}”: a plan counts at most {pricing.MAX_HOURS:,} hours."
-            )
+        """The plan rules' tier bounds (positive, rising, ``pricing.new_hours_refusal``) in
+        the form's words, naming the line."""
+        if refusal := pricing.new_hours_refusal(bound):
+            raise forms.ValidationError(f"Tier “{line}”: {bound} {refusal}.")
         previous = before[-1]["up_to"] if before else "0"
         if previous is not None and bound <= Decimal(previous):
             raise forms.ValidationError(

@@ -66,7 +66,15 @@ def test_a_metered_plan_and_its_calculator(vendor):
         (
             {"tiers": "99999999999999999999 at 0.1\n* at 0.05"},
             "tiers",
-            "Tier “99999999999999999999 at 0.1”: a plan counts at most 10,000,000,000 hours.",
+            "Tier “99999999999999999999 at 0.1”: 99999999999999999999 must be at most "
+            "10,000,000,000 hours.",
+        ),
+        # A bound the plan rules refuse for its decimals was said in the API's words over the
+        # whole form ("tiers[0].up_to may have at most 6 decimals."), no field marked.
+        (
+            {"tiers": "100.0000001 at 0.1\n* at 0.05"},
+            "tiers",
+            "Tier “100.0000001 at 0.1”: 100.0000001 may have at most 6 decimals.",
         ),
         (
             {"included_hours": "99999999999999999"},
