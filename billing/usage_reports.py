@@ -18,6 +18,9 @@ from edgeplug.tenancy.scoping import for_request
 from edgeplug.timefmt import utc_iso
 
 GROUPINGS = ("agent", "device", "day", "hour")
+# What the API's schema publishes ``group_by`` as, and all parse_grouping takes.
+_ONE_GROUPING = f"(?:{'|'.join(GROUPINGS)})"
+GROUPING_PATTERN = f"^{_ONE_GROUPING}(?:,{_ONE_GROUPING})*$"
 VENDOR_GROUPING = ("agent", "tenant", "day")
 # Report columns per grouping: (column, rollup field).
 _COLUMNS = {
@@ -84,12 +87,13 @@ def _date(value: str | None, name: str) -> date | None:
 
 
 def parse_grouping(value: str) -> tuple[str, ...]:
-    asked = [part.strip() for part in value.split(",") if part.strip()]
-    unknown = [part for part in asked if part not in GROUPINGS]
-    if unknown or not asked:
+    """``group_by`` read exactly as ``GROUPING_PATTERN`` publishes it (a name padded with a
+    space, or an empty one after a comma, is refused as an unknown name is)."""
+    if not re.fullmatch(GROUPING_PATTERN, value):
         raise UnknownGrouping(
             f"group_by is a comma list of {', '.join(GROUPINGS)}.", field="group_by"
         )
+    asked = value.split(",")
     return tuple(g for g in GROUPINGS if g in asked)
 
 

@@ -122,7 +122,6 @@ _PERIOD = [
         "next month)",
     ),
 ]
-_GROUPING = "(agent|device|day|hour)"
 
 
 class TenantUsage(JsonErrorsMixin, APIView):
@@ -139,7 +138,7 @@ class TenantUsage(JsonErrorsMixin, APIView):
                 "group_by",
                 str,
                 description="comma list of agent, device, day, hour (default agent)",
-                pattern=f"^{_GROUPING}(,{_GROUPING})*$",
+                pattern=usage_reports.GROUPING_PATTERN,
             ),
         ],
         responses=s.UsageReportSerializer,

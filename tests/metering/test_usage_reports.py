@@ -86,6 +86,12 @@ def test_a_refused_csv_report_answers_json_as_every_api_error(usage, report):
     "query,code",
     [
         ("group_by=weekday", "invalid_group_by"),
+        # Outside the pattern the schema publishes: a name padded, or an empty one.
+        ("group_by=agent,", "invalid_group_by"),
+        ("group_by=%20agent", "invalid_group_by"),
+        ("group_by=agent,,device", "invalid_group_by"),
+        ("group_by=agent,%20device", "invalid_group_by"),
+        ("group_by=", "invalid_group_by"),
         ("from=yesterday", "invalid_period"),
         ("to=2026-13-01", "invalid_period"),
         ("to=", "invalid_period"),
