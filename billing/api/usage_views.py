@@ -1,6 +1,8 @@
 """Usage doors: devices post event batches; tenants read their usage and device gaps;
 vendors read the usage of their agents."""
 
+from typing import NamedTuple
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
@@ -51,18 +53,36 @@ class UsageEvents(APIView):
 GAPS_PAGE_SIZE, GAPS_MAX_PAGE_SIZE = 1000, 10_000
 
 
-def _query_number(request, name: str, *, default: int, least: int, most: int) -> int:
-    """The query parameter ``name``: at most 19 ASCII digits (a 64-bit seq), from ``least``
-    up, capped at ``most``; else a 400 ``invalid_<name>``."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    number = ascii_integer(raw) if len(raw) <= 19 else None
-    if number is None or number < least:
-        raise ValidationError(
-            {name: [f"Must be a whole number from {least}."]}, code=f"invalid_{name}"
-        )
-    return min(number, most)
+class _Number(NamedTuple):
+    """A whole number a query parameter takes: its ``default``, the ``least`` it may be (the
+    schema publishes it as the minimum) and the ``most`` it is capped at."""
+
+    name: str
+    default: int
+    least: int
+    most: int
+
+    def parameter(self, description: str) -> OpenApiParameter:
+        schema = {"type": "integer", "minimum": self.least}
+        return OpenApiParameter(self.name, schema, description=description)
+
+    def read(self, request) -> int:
+        """The parameter: at most 19 ASCII digits (a 64-bit seq), from ``least`` up, capped at
+        ``most``; else a 400 ``invalid_<name>``."""
+        raw = request.query_params.get(self.name)
+        if raw is None:
+            return self.default
+        number = ascii_integer(raw) if len(raw) <= 19 else None
+        if number is None or number < self.least:
+            raise ValidationError(
+                {self.name: [f"Must be a whole number from {self.least}."]},
+                code=f"invalid_{self.name}",
+            )
+        return min(number, self.most)
+
+
+_AFTER = _Number("after", default=0, least=0, most=2**63 - 1)
+_PAGE_SIZE = _Number("page_size", default=GAPS_PAGE_SIZE, least=1, most=GAPS_MAX_PAGE_SIZE)
 
 
 class DeviceUsageGaps(APIView):
@@ -73,28 +93,19 @@ class DeviceUsageGaps(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter(
-                "after",
-                OpenApiTypes.INT,
-                description="only gaps above this seq (default 0: all); the next page "
-                "starts after the last gap of this one",
+            _AFTER.parameter(
+                "only gaps above this seq (default 0: all); the next page starts after the "
+                "last gap of this one"
             ),
-            OpenApiParameter(
-                "page_size",
-                OpenApiTypes.INT,
-                description=f"gaps per page (default {GAPS_PAGE_SIZE}, at most "
-                f"{GAPS_MAX_PAGE_SIZE})",
+            _PAGE_SIZE.parameter(
+                f"gaps per page (default {GAPS_PAGE_SIZE}, at most {GAPS_MAX_PAGE_SIZE})"
             ),
         ],
         responses=s.UsageGapsSerializer,
     )
     def get(self, request, pk):
         device = get_for_request(Device.objects.all(), request, pk=pk)
-        after = _query_number(request, "after", default=0, least=0, most=2**63 - 1)
-        size = _query_number(
-            request, "page_size", default=GAPS_PAGE_SIZE, least=1, most=GAPS_MAX_PAGE_SIZE
-        )
-        gaps = usage.usage_gaps(device, after=after, most=size)
+        gaps = usage.usage_gaps(device, after=_AFTER.read(request), most=_PAGE_SIZE.read(request))
         url = request.build_absolute_uri()
         return Response(
             {

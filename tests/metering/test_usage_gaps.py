@@ -134,3 +134,16 @@ def test_gaps_above_a_seq(metered):
 def test_a_bad_cursor_or_page_size_is_refused(metered, query, code):
     response = metered.client.get(f"/api/v1/devices/{metered.device_id}/usage-gaps?{query}")
     assert (response.status_code, response.json()["code"]) == (400, code)
+
+
+@pytest.mark.parametrize(("name", "least"), [("after", 0), ("page_size", 1)])
+def test_the_schema_publishes_the_least_number_each_parameter_takes(metered, name, least):
+    """Both were published as a bare integer, so a client could not know that after=-1 or
+    page_size=0 is refused."""
+    schema = Client().get("/api/v1/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/devices/{id}/usage-gaps"]["get"]
+    (published,) = (p["schema"] for p in operation["parameters"] if p["name"] == name)
+    assert published == {"type": "integer", "minimum": least}
+    gaps = f"/api/v1/devices/{metered.device_id}/usage-gaps"
+    assert metered.client.get(gaps, {name: least}).status_code == 200
+    assert metered.client.get(gaps, {name: least - 1}).status_code == 400
