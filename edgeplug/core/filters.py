@@ -15,14 +15,35 @@ from rest_framework.mixins import ListModelMixin
 
 from edgeplug.errors import BadRequest, UnknownReference
 from edgeplug.tenancy.scoping import get_referenced
+from edgeplug.timefmt import parse_utc_iso
+
+
+class UtcInstantField(forms.Field):
+    """An ISO 8601 instant with its UTC offset, read by ``timefmt.parse_utc_iso`` (as the CLI
+    and the certificate verifier read one): a bare date or a time without its offset is
+    refused, as the usage door refuses it, not read in the server's time zone."""
+
+    default_error_messages = {
+        "invalid": "Enter an ISO 8601 instant with its UTC offset, e.g. 2026-01-01T00:00:00Z."
+    }
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_utc_iso(value)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """An ISO 8601 date-time, compared in UTC.
+    """An ISO 8601 instant with its offset (``UtcInstantField``), compared in UTC.
 
     ISO 8601 allows offsets up to ±23:59 but PostgreSQL refuses those over ±15:59, so the
     value is converted first; one outside the representable range is a 400, not a 500.
     """
+
+    field_class = UtcInstantField
 
     def filter(self, qs, value):
         if value is not None:

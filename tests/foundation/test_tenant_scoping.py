@@ -55,6 +55,24 @@ def test_a_time_out_of_range_names_the_parameter_sent(member_client, parameter):
     assert response.json()["detail"] == f"{parameter}: Date-time out of range."
 
 
+@pytest.mark.parametrize("value", ["2026-01-01", "2026-01-01T00:00:00", "20260101", "2026-W01-1"])
+@pytest.mark.parametrize("parameter", ["since", "until"])
+def test_a_time_without_its_offset_is_refused_as_the_usage_door_refuses_it(
+    member_client, parameter, value
+):
+    """The docs and the schema say an instant with its offset; a bare date or a naive time
+    was taken (200), read in the server's time zone, where the usage door refuses it."""
+    client, _ = member_client("admin")
+    response = client.get("/api/v1/tenant/audit-events", {parameter: value})
+    assert (response.status_code, response.json()["code"]) == (400, "invalid"), value
+    assert list(response.json()["errors"]) == [parameter]
+    assert response.json()["detail"] == (
+        f"{parameter}: Enter an ISO 8601 instant with its UTC offset, e.g. 2026-01-01T00:00:00Z."
+    )
+    with_offset = client.get("/api/v1/tenant/audit-events", {parameter: "2026-01-01T00:00:00Z"})
+    assert with_offset.status_code == 200
+
+
 def test_since_after_until_is_refused_naming_both(member_client):
     """It was 200 with no rows, where the usage report refuses its from after its to."""
     client, _ = member_client("admin")
