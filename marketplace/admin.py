@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from billing.invoice_documents import breakdown_text
 from edgeplug.core.admin import (
+    ChoiceParametersChecked,
     DecidedInAdminMixin,
     KeptInput,
     ReadOnlyAdminMixin,
@@ -77,7 +78,7 @@ def terms_in_words(plan: PricePlan):
     )
 
 
-class ReadOnlyAdmin(MoneyShownMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(ChoiceParametersChecked, MoneyShownMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Commerce rows change only through their actions, never by editing."""
 
 

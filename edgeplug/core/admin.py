@@ -203,7 +203,7 @@ class KeptInput:
         return forms
 
 
-class DecidedInAdminMixin(ReadOnlyAdminMixin):
+class DecidedInAdminMixin(ChoiceParametersChecked, ReadOnlyAdminMixin):
     """A tenant's work a reviewer approves or rejects with a reason on its change page
     (certification runs, workflow packages): the decision form (templates/admin/decision.html,
     outside the admin's own form) posts to ``<id>/decide/``, which calls ``review_action(obj,
