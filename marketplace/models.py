@@ -28,7 +28,7 @@ class VendorKey(models.Model):
     )
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "key_id"], name="one_key_id_per_tenant")
         ]

@@ -177,7 +177,7 @@ class Queue(generics.ListAPIView):
 
     def get_queryset(self):
         runs = runs_for(self.request)
-        return (runs.awaiting_review() | runs.active()).order_by("created_at")
+        return (runs.awaiting_review() | runs.active()).order_by("created_at", "id")
 
 
 class RunCertificate(APIView):

@@ -269,3 +269,16 @@ def test_run_detail_states_each_stage_of_the_level_as_the_portal_does(vendor):
         {"stage": "invariants", "state": "running"},
         {"stage": "performance", "state": "pass"},
     ]
+
+
+def test_queue_pages_hold_every_run_once_when_runs_share_their_time(reviewer):
+    """The queue was ordered by created_at alone: runs queued in the same instant (a vendor's
+    batch, a re-certification sweep) came back in any order on each page's query, so pages
+    skipped some and repeated others."""
+    made = {CertificationRunFactory(running=True).pk for _ in range(40)}
+    CertificationRun.objects.update(created_at=timezone.now())
+    seen = []
+    for page in range(1, 7):
+        body = reviewer.get("/api/v1/certification/queue", {"page": page, "page_size": 7}).json()
+        seen += [run["id"] for run in body["results"]]
+    assert sorted(seen) == sorted(made)

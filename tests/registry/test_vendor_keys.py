@@ -1,10 +1,12 @@
 """Vendors register, list and revoke their Ed25519 signing keys."""
 
 import pytest
+from django.utils import timezone
 
 from edgeplug import signing
 from edgeplug.audit.models import AuditEvent
-from tests.factories import TenantFactory
+from marketplace.models import VendorKey
+from tests.factories import TenantFactory, VendorKeyFactory
 
 pytestmark = pytest.mark.django_db
 KEYS = "/api/v1/vendor/keys"
@@ -79,3 +81,17 @@ def test_a_revoked_key_registered_again_is_refused_saying_so(vendor_client):
     again = client.post(KEYS, {"public_key": public}, format="json")
     assert (again.status_code, again.json()["code"]) == (409, "key_exists")
     assert again.json()["detail"].startswith(f"Key {key_id} was revoked on ")
+
+
+def test_key_pages_hold_every_key_once_when_keys_share_their_time(vendor_client):
+    """Keys were ordered by created_at alone (the CLI pages through them): keys registered in
+    the same instant came back in any order on each page's query, so pages skipped some and
+    repeated others."""
+    client, membership = vendor_client
+    made = {VendorKeyFactory(tenant=membership.tenant).key_id for _ in range(30)}
+    VendorKey.objects.update(created_at=timezone.now())
+    seen = []
+    for page in range(1, 6):
+        body = client.get(KEYS, {"page": page, "page_size": 7}).json()
+        seen += [key["key_id"] for key in body["results"]]
+    assert sorted(seen) == sorted(made)

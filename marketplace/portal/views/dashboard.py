@@ -58,7 +58,7 @@ def dashboard(request):
         "versions": for_request(
             AgentVersion.objects.select_related("agent", "signing_key"), request
         )[:8],
-        "active_runs": runs.active().order_by("created_at"),
+        "active_runs": runs.active().order_by("created_at", "id"),
         "failed_runs": runs.failed().filter(finished_at__gte=since)[:10],
         "yanked": _yanked(request, since),
         "advisories": for_request(
