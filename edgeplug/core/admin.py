@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -18,6 +18,7 @@ from edgeplug.errors import DomainError, Forbidden
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
 from edgeplug.tenancy.services import check_reviewer
+from edgeplug.text import ascii_integer
 
 
 def object_url(model_admin, name: str, view) -> URLPattern:
@@ -98,25 +99,72 @@ class ChoicesFilter(admin.SimpleListFilter):
 
 
 class ChoiceParametersChecked:
-    """A changelist whose URL filters a field with choices (``?status=`` or
-    ``?status__exact=``, as its list filter links) by a value that is none of them: that
-    parameter is left out and said (``filter_ignored``), as the list's own filters say theirs.
-    Django applied it as given: an empty list, read as "no such invoices"."""
+    """A changelist whose URL filters a field by a value the list could not hold: none of a
+    field's choices (``?status=`` or ``?status__exact=``, as its list filter links), and, for
+    a field the list filters by, a value no row holds (``?currency=eur`` where EUR is stored)
+    or a related row that does not exist (``?tenant__id__exact=999999``). That parameter is
+    left out and said (``filter_ignored``), as the list's own filters say theirs. Django
+    applied it as given: an empty list, read as "no such invoices"."""
+
+    # Beyond this many, a refusal does not list the values a field holds.
+    listed_at_most = 12
 
     def changelist_view(self, request, extra_context=None):
         kept = request.GET.copy()
         for key in request.GET:
-            try:
-                field = self.model._meta.get_field(key.removesuffix("__exact"))
-            except FieldDoesNotExist:
+            field = self._filtered_field(key)
+            if field is None:
                 continue
-            choices = [str(value) for value, _ in field.flatchoices]
-            wrong = [value for value in request.GET.getlist(key) if value not in choices]
-            if choices and wrong:
-                filter_ignored(request, str(field.verbose_name), none_of(wrong[0], choices))
-                del kept[key]
+            for value in request.GET.getlist(key):
+                if why := self._unheld(field, value):
+                    filter_ignored(request, str(field.verbose_name), why)
+                    del kept[key]
+                    break
         request.GET = kept
         return super().changelist_view(request, extra_context)
+
+    def _filtered_field(self, key: str):
+        """The field a URL parameter filters, where this check reads it: any field with
+        choices; a text field or a relation of the list's filters (``currency``, ``tenant``
+        or ``tenant__id``, each with ``__exact`` or not). Others (dates, booleans) are
+        Django's to read."""
+        name = key.removesuffix("__exact")
+        try:
+            field = self.model._meta.get_field(name.removesuffix("__id"))
+        except FieldDoesNotExist:
+            return None
+        if field.flatchoices and name == field.name:
+            return field
+        listed = {
+            entry if isinstance(entry, str) else entry[0]
+            for entry in self.list_filter
+            if isinstance(entry, str | tuple)  # not a SimpleListFilter: it reads its own
+        }
+        if field.name not in listed:
+            return None
+        if field.many_to_one or (isinstance(field, CharField) and name == field.name):
+            return field
+        return None
+
+    def _unheld(self, field, value: str) -> str | None:
+        """Why ``value`` cannot be the field's, else None."""
+        if field.flatchoices:
+            choices = [str(choice) for choice, _ in field.flatchoices]
+            return None if value in choices else none_of(value, choices)
+        if field.many_to_one:
+            related = field.related_model
+            pk = ascii_integer(value)
+            if pk is None or not related._default_manager.filter(pk=pk).exists():
+                return f"{value!r} names no {related._meta.verbose_name}."
+            return None
+        rows = self.model._default_manager.all()
+        if rows.filter(**{field.name: value}).exists():
+            return None
+        held = rows.order_by(field.name).values_list(field.name, flat=True).distinct()
+        values = list(held[: self.listed_at_most + 1])
+        if not values or len(values) > self.listed_at_most:
+            return f"no row holds {value!r}."
+        return none_of(value, values)
 
 
 class ReadOnlyAdminMixin:

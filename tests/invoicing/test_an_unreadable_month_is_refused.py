@@ -77,7 +77,16 @@ PERIOD_IGNORED = (
             ("status__exact", "OPEN", "Status", STATUSES),
             ("kind", "refund", "Kind", "invoice, credit_note"),
             ("money_back", "bogus", "Money back", "owed, paid_back"),
+            # A currency no invoice is in (the filter lists those held, stored upper case),
+            # and a tenant that does not exist: both emptied the list without a word.
+            ("currency", "eur", "Currency", "EUR"),
+            ("currency__exact", "usd", "Currency", "EUR"),
         )
+    ]
+    + [
+        (name, tenant, f"Tenant filter ignored: {tenant!r} names no tenant.")
+        for name in ("tenant__id__exact", "tenant")
+        for tenant in ("999999", "abc", "\u00b2")
     ],
 )
 def test_the_admin_invoice_list_ignores_an_unreadable_filter_and_says_so(
@@ -88,6 +97,17 @@ def test_the_admin_invoice_list_ignores_an_unreadable_filter_and_says_so(
     assert page.status_code == 200
     assert page.context["cl"].result_count == Invoice.objects.count() == 2
     assert _messages(page) == [said]
+
+
+def test_the_admin_invoice_list_still_filters_by_a_held_currency_and_a_tenant(
+    admin_session, two_months
+):
+    client, _ = admin_session("finance")
+    tenant = Invoice.objects.first().tenant_id
+    for query in ({"currency__exact": "EUR"}, {"tenant__id__exact": tenant}, {"tenant": tenant}):
+        page = client.get(INVOICES, query)
+        assert page.context["cl"].result_count == 2, query
+        assert not _messages(page), query
 
 
 def test_the_admin_invoice_list_still_filters_by_a_readable_period(admin_session, two_months):
