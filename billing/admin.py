@@ -45,8 +45,8 @@ from billing.models import (
 from billing.payout_queries import has_payouts_filter
 from billing.periods import month_label, parse_month
 from edgeplug.core.admin import (
-    ChoiceParametersChecked,
     ChoicesFilter,
+    FilterParametersChecked,
     KeptInput,
     ReadOnlyAdminMixin,
     action_confirmation,
@@ -176,7 +176,7 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(
-    ChoiceParametersChecked,
+    FilterParametersChecked,
     InvoicePaymentActions,
     MoneyShownMixin,
     ReadOnlyAdminMixin,

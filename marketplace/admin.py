@@ -12,8 +12,8 @@ from django.utils.html import format_html, format_html_join
 
 from billing.invoice_documents import breakdown_text
 from edgeplug.core.admin import (
-    ChoiceParametersChecked,
     DecidedInAdminMixin,
+    FilterParametersChecked,
     KeptInput,
     ReadOnlyAdminMixin,
     action_confirmation,
@@ -78,7 +78,7 @@ def terms_in_words(plan: PricePlan):
     )
 
 
-class ReadOnlyAdmin(ChoiceParametersChecked, MoneyShownMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(FilterParametersChecked, MoneyShownMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Commerce rows change only through their actions, never by editing."""
 
 

@@ -16,10 +16,10 @@ from certification.models import (
 )
 from certification.security.policy import SecurityPolicy
 from certification.vulndb.database import reset_policy_override, save_policy_override
-from edgeplug.core.admin import ActionAdminMixin, ChoiceParametersChecked, ReadOnlyAdminMixin
+from edgeplug.core.admin import ActionAdminMixin, FilterParametersChecked, ReadOnlyAdminMixin
 
 
-class ReadOnlyAdmin(ChoiceParametersChecked, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(FilterParametersChecked, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows written by imports and re-scans only; the admin shows them."""
 
 

@@ -98,7 +98,7 @@ class ChoicesFilter(admin.SimpleListFilter):
         return chosen[1](queryset)
 
 
-class ChoiceParametersChecked:
+class FilterParametersChecked:
     """A changelist whose URL filters a field by a value the list could not hold: none of a
     field's choices (``?status=`` or ``?status__exact=``, as its list filter links), and, for
     a field the list filters by, a value no row holds (``?currency=eur`` where EUR is stored)
@@ -251,7 +251,7 @@ class KeptInput:
         return forms
 
 
-class DecidedInAdminMixin(ChoiceParametersChecked, ReadOnlyAdminMixin):
+class DecidedInAdminMixin(FilterParametersChecked, ReadOnlyAdminMixin):
     """A tenant's work a reviewer approves or rejects with a reason on its change page
     (certification runs, workflow packages): the decision form (templates/admin/decision.html,
     outside the admin's own form) posts to ``<id>/decide/``, which calls ``review_action(obj,

@@ -1,5 +1,5 @@
 """Every admin list whose filters offer a field's choices says when its URL names none of
-them (``ChoiceParametersChecked``), as the invoice list did alone: orders, entitlements,
+them (``FilterParametersChecked``), as the invoice list did alone: orders, entitlements,
 plans, downloads, runs, workflow packages and advisory imports applied ``?status=complete``
 as given and showed an empty list, which reads as "none"."""
 
