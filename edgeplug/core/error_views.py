@@ -68,24 +68,27 @@ def refusal_page_response(request, template: str, context: dict, error: DomainEr
     return HttpResponse(content, status=error.status, headers=error.headers())
 
 
-def refusal(request, error: DomainError) -> HttpResponse:
+def refusal(request, error: DomainError, *, elsewhere=error_response) -> HttpResponse:
     """A domain error a plain view (not DRF's) refuses with, answered as its caller reads it:
-    on a part of the site with a page of its own (``settings.REFUSAL_PAGES``, by path prefix)
-    that page, in its frame, with the error's status; under /api/, to a page's script and
-    elsewhere, ``error_response``'s JSON."""
+    under /api/ and to a page's script, ``error_response``'s JSON; on a part of the site with
+    a page of its own (``settings.REFUSAL_PAGES``, by path prefix) that page, in its frame,
+    with the error's status; elsewhere, ``elsewhere(error)`` (that JSON, by default)."""
     if is_api(request) or wants_json(request):
         return error_response(error)
     if page := _own_page(settings.REFUSAL_PAGES, request):
         return page(request, error)
-    return error_response(error)
+    return elsewhere(error)
+
+
+def _plain_text(error: DomainError) -> HttpResponse:
+    return HttpResponseBadRequest(error.detail, content_type="text/plain; charset=utf-8")
 
 
 def nul_in_url(request):
-    """``RefuseNulInUrlMiddleware``'s refusal."""
+    """``RefuseNulInUrlMiddleware``'s refusal: as ``refusal`` answers it, and as plain text
+    outside the API and the parts of the site with pages of their own."""
     error = NulCharacter("The URL may not contain the NUL character (%00).")
-    if is_api(request) or wants_json(request) or _own_page(settings.REFUSAL_PAGES, request):
-        return refusal(request, error)
-    return HttpResponseBadRequest(error.detail, content_type="text/plain; charset=utf-8")
+    return refusal(request, error, elsewhere=_plain_text)
 
 
 def bad_request(request, exception=None):
