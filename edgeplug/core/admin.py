@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import CharField, QuerySet
+from django.db.models import AutoField, CharField, QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -142,9 +142,10 @@ class FilterParametersChecked:
         }
         if field.name not in listed:
             return None
-        if field.many_to_one or (isinstance(field, CharField) and name == field.name):
-            return field
-        return None
+        if field.many_to_one:
+            # A row named by its id (every model here): another key is Django's to read.
+            return field if isinstance(field.target_field, AutoField) else None
+        return field if isinstance(field, CharField) and name == field.name else None
 
     def _unheld(self, field, value: str) -> str | None:
         """Why ``value`` cannot be the field's, else None."""
