@@ -42,8 +42,14 @@ def document_text_starting_with(prefixes: list[str]) -> str:
 def ascii_integer(raw: str) -> int | None:
     """``raw`` as a whole number written in ASCII digits only, else None: no sign, space or
     ``1_0``, and none of the digits ``str.isdigit`` also takes (``²``, ``٣``), on which
-    ``int()`` fails or reads another script's numeral."""
-    return int(raw) if raw.isascii() and raw.isdigit() else None
+    ``int()`` fails or reads another script's numeral; nor one past ``int()``'s limit on
+    digits (4,300), which it refuses with ValueError."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
 
 
 def unprintable(text: str) -> str | None:

@@ -209,8 +209,12 @@ def revise_plan(
     )
     values.update(currency=currency, amount=amount, terms=terms)
     # Compared in stored form: terms stored before their hours were written plainly are the
-    # same price as the same terms now.
-    price = validated_price(plan.kind, plan.currency, plan.amount, plan.terms, new_terms=False)
+    # same price as the same terms now. A price stored before a rule that refuses it now
+    # (below the card minimum) is compared as stored: revising it is the way out.
+    try:
+        price = validated_price(plan.kind, plan.currency, plan.amount, plan.terms, new_terms=False)
+    except InvalidPlan:
+        price = (plan.currency, plan.amount, plan.terms)
     if values == dict(zip(PRICE_FIELDS, (plan.name, *price), strict=True)):
         return plan
     if not is_held(plan):

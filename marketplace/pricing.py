@@ -33,7 +33,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, Inexact, InvalidOperation, localcontext
+from decimal import (
+    ROUND_CEILING,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    Inexact,
+    InvalidOperation,
+    localcontext,
+)
 from typing import Any
 
 # ISO 4217 minor-unit exponents of the currencies we accept.
@@ -138,8 +146,11 @@ def unit_price_text(unit_amount: Decimal | int, currency: str) -> str:
 
 def plain_number(value: Decimal | int | str) -> str:
     """A number as people and files write it: no exponent, no trailing zeros (``12.5``,
-    ``150``, ``0``; never ``1E+2``, ``1E-7`` or ``1.50``)."""
-    return f"{Decimal(value).normalize():f}"
+    ``150``, ``0``; never ``1E+2``, ``1E-7`` or ``1.50``), every digit kept (normalize in
+    the default context would round past 28 digits)."""
+    number = Decimal(value)
+    exact = Context(prec=max(len(number.as_tuple().digits), 1))
+    return f"{number.normalize(exact):f}"
 
 
 def format_amount(amount: int, currency: str) -> str:

@@ -2,10 +2,13 @@
 version once someone does (the API's action), refused as the API refuses it, for publishers of
 the plan's own vendor only."""
 
+from decimal import Decimal
+
 import pytest
 from django.utils.html import escape
 
 from edgeplug.audit.models import AuditEvent
+from marketplace import pricing
 from marketplace.models import Entitlement, PricePlan
 from marketplace.plans import create_plan, retire_plan, revise_plan
 from tests.factories import AgentFactory, EntitlementFactory
@@ -275,3 +278,26 @@ def test_terms_stored_before_hours_were_written_plainly_are_unchanged_when_nothi
     assert revise_plan(plan, name=plan.name).pk == plan.pk
     assert revise_plan(plan, terms=stored).pk == plan.pk
     assert PricePlan.objects.count() == 1
+
+
+def test_a_plan_priced_before_the_card_rule_can_be_revised_to_a_chargeable_price(agent):
+    """The revision compared against the stored price in checked form, so a price the card
+    rule refuses now (stored before it) refused its own way out (found by a review)."""
+    plan = _held(_one_time(agent))
+    PricePlan.objects.filter(pk=plan.pk).update(amount=10)  # 0.10 USD, stored before the rule
+    plan.refresh_from_db()
+    revised = revise_plan(plan, amount=4900)
+    assert (revised.amount, revised.version) == (4900, 2)
+
+
+def test_hours_stored_before_the_limits_keep_every_digit(agent):
+    """Hours were written plainly through normalize() in the default 28-digit context, which
+    rounded hours stored before the limits (found by a review)."""
+    hours = "0.10000000000000000000000000000001"
+    plan = _held(_metered(agent, {"scheme": "per_unit", "unit_amount": 10}))
+    PricePlan.objects.filter(pk=plan.pk).update(terms=plan.terms | {"included_hours": hours})
+    plan.refresh_from_db()
+    revised = revise_plan(plan, name="Renamed")
+    assert (revised.version, revised.terms["included_hours"]) == (2, hours)
+    for number in (hours, "12345678901234567890123456789.5", "10.50", "0", "1E+2"):
+        assert Decimal(pricing.plain_number(number)) == Decimal(number), number
