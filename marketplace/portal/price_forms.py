@@ -83,15 +83,25 @@ class PlanForm(forms.Form):
         label="Hours per package", required=False, min_value=1, max_value=pricing.MAX_AMOUNT
     )
     package_price = forms.DecimalField(label="Price per package", required=False, min_value=0)
+    # Its limits are the plan rules' (``clean_included_hours``); the page's input says them too.
     included_hours = forms.DecimalField(
         label="Included hours per month",
         required=False,
         min_value=0,
-        max_value=pricing.MAX_HOURS,
-        decimal_places=pricing.HOURS_PLACES,
+        widget=forms.NumberInput(
+            attrs={"max": pricing.MAX_HOURS, "step": Decimal(1).scaleb(-pricing.HOURS_PLACES)}
+        ),
     )
     monthly_minimum = forms.DecimalField(label="Monthly minimum", required=False, min_value=0)
     flat_fee = forms.DecimalField(label="Monthly flat fee", required=False, min_value=0)
+
+    def clean_included_hours(self):
+        """The plan rules' hours (``pricing.new_hours_refusal``): the API takes 10.5000000, so the
+        form does too, where Django's own decimal-places check counted the trailing zeros."""
+        hours = self.cleaned_data.get("included_hours")
+        if hours is not None and (refusal := pricing.new_hours_refusal(hours)):
+            raise forms.ValidationError(f"{hours} {refusal}.")
+        return hours
 
     def clean(self):
         data = super().clean()

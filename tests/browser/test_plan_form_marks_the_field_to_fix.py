@@ -107,3 +107,28 @@ def test_a_one_time_price_below_the_card_minimum_marks_the_price(journey, vendor
     expect(price).to_have_accessible_description(re.compile("minimum charge of 0.50 EUR"))
     expect(price).to_have_value("0.10")
     assert not PricePlan.objects.filter(agent=agent).exists()
+
+
+def test_included_hours_are_held_to_the_plan_rules_in_the_browser(journey, vendor_admin):
+    """The page's input says the plan rules' six decimals (its step): Chromium stops a seventh
+    before the form is sent, and lets 10.5000000 through, which the form then takes as the API
+    does (10.5). Django's decimal-places check refused it for its trailing zeros."""
+    agent = AgentFactory(tenant=vendor_admin.memberships.get().tenant, name="pump-anomaly")
+    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+    pricing = f"/portal/agents/{agent.pk}/pricing/"
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    journey.goto(pricing)
+    journey.expect_status(400, pricing)
+    page.get_by_label("Plan key").fill("hourly")
+    page.get_by_label("Plan name").fill("By the hour")
+    page.get_by_label("Price per agent-hour").fill("0.25")
+    included = page.get_by_label("Included hours per month")
+
+    included.fill("10.0000001")
+    assert included.evaluate("input => input.validity.stepMismatch")
+    included.fill("10.5000000")
+    assert included.evaluate("input => input.checkValidity()")
+    journey.click(page.get_by_role("button", name="Offer plan"))
+    assert "Plan By the hour is offered." in page.locator(".messages").inner_text()
+    assert PricePlan.objects.get(agent=agent, key="hourly").terms["included_hours"] == "10.5"

@@ -76,10 +76,17 @@ def test_a_metered_plan_and_its_calculator(vendor):
             "tiers",
             "Tier “100.0000001 at 0.1”: 100.0000001 may have at most 6 decimals.",
         ),
+        # The included hours are held to the plan rules' words (pricing.new_hours_refusal),
+        # as the tier bounds are, not to Django's own limits beside them.
         (
             {"included_hours": "99999999999999999"},
             "included_hours",
-            "Ensure this value is less than or equal to 10000000000.",
+            "99999999999999999 must be at most 10,000,000,000 hours.",
+        ),
+        (
+            {"included_hours": "10.0000001"},
+            "included_hours",
+            "10.0000001 may have at most 6 decimals.",
         ),
         (
             {
@@ -248,6 +255,16 @@ def test_another_vendors_pricing_is_not_found(vendor, portal_vendor):
     assert vendor.client.get(f"/portal/agents/{theirs.pk}/pricing/").status_code == 404
     assert vendor.client.post(f"/portal/agents/{theirs.pk}/pricing/", GRADUATED).status_code == 404
     assert not PricePlan.objects.exists()
+
+
+def test_included_hours_with_trailing_zeros_are_taken_as_the_api_takes_them(vendor):
+    """Django's decimal-places check counted the zeros of 10.5000000 and refused it ("no more
+    than 6 decimal places"), which the API's plan rules take as 10.5."""
+    agent = AgentFactory(tenant=vendor.tenant)
+    url = f"/portal/agents/{agent.pk}/pricing/"
+    response = vendor.client.post(url, GRADUATED | {"included_hours": "10.5000000"})
+    assert response.status_code == 302, response.context["form"].errors
+    assert PricePlan.objects.get(agent=agent).terms["included_hours"] == "10.5"
 
 
 def test_hours_are_written_as_people_write_them_never_in_scientific_notation():
