@@ -495,7 +495,7 @@ def _example_amount(currency: str) -> str:
 
 
 @admin.register(BillingAccount)
-class BillingAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BillingAccountAdmin(FilterParametersChecked, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("tenant", "legal_name", "country", "currency", "tax_rate", "reverse_charge")
     list_filter = ("country", "currency", "reverse_charge")
     search_fields = ("tenant__slug", "legal_name", "tax_id")
@@ -512,7 +512,9 @@ class SettledFilter(ChoicesFilter):
 
 
 @admin.register(MoneyToGiveBack)
-class MoneyToGiveBackAdmin(ReferenceActions, ReadOnlyAdminMixin, admin.ModelAdmin):
+class MoneyToGiveBackAdmin(
+    FilterParametersChecked, ReferenceActions, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     """Finance's list of money to give back outside EdgePlug (``MoneyToGiveBack``): newest
     first, open or settled, by kind and tenant, each with the amount, the Stripe object it
     concerns, what to do and, once finance recorded it, what settled it (list action *Record

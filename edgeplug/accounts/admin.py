@@ -40,7 +40,7 @@ from edgeplug.accounts.services import (
     unlock_account,
     user_access,
 )
-from edgeplug.core.admin import ActionAdminMixin, ReadOnlyAdminMixin
+from edgeplug.core.admin import ActionAdminMixin, FilterParametersChecked, ReadOnlyAdminMixin
 from edgeplug.tenancy.admin import AuditedMembershipsMixin, MembershipInline
 
 
@@ -160,7 +160,7 @@ class StaffGroupAdmin(ReadOnlyAdminMixin, BaseGroupAdmin):
 
 # django-axes registers its tables with delete allowed: deleting access attempts lifts a
 # sign-in lockout, and deleting log rows erases who signed in when; none of it audited.
-class AccessAttemptAdmin(ReadOnlyAdminMixin, BaseAccessAttemptAdmin):
+class AccessAttemptAdmin(FilterParametersChecked, ReadOnlyAdminMixin, BaseAccessAttemptAdmin):
     """The failed sign-ins django-axes counts, view only. The one write is the action "Clear
     lock", which forgets the chosen rows (each an account at an address: ``unlock_account``,
     audited as ``account_unlocked``), not the account's rows at other addresses; it asks the
@@ -204,11 +204,11 @@ class AccessAttemptAdmin(ReadOnlyAdminMixin, BaseAccessAttemptAdmin):
             )
 
 
-class AccessLogAdmin(ReadOnlyAdminMixin, BaseAccessLogAdmin):
+class AccessLogAdmin(FilterParametersChecked, ReadOnlyAdminMixin, BaseAccessLogAdmin):
     actions = None
 
 
-class AccessFailureLogAdmin(ReadOnlyAdminMixin, BaseAccessFailureLogAdmin):
+class AccessFailureLogAdmin(FilterParametersChecked, ReadOnlyAdminMixin, BaseAccessFailureLogAdmin):
     actions = None
 
 

@@ -3,11 +3,11 @@
 from django.contrib import admin
 
 from edgeplug.audit.models import AuditEvent
-from edgeplug.core.admin import ReadOnlyAdminMixin
+from edgeplug.core.admin import FilterParametersChecked, ReadOnlyAdminMixin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(FilterParametersChecked, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "action", "actor_email", "tenant", "target", "ip")
     list_filter = ("action", "tenant")
     search_fields = ("actor_email", "target", "action", "request_id")
