@@ -271,7 +271,7 @@ class Certificate(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["-issued_at"]
+        ordering = ["-issued_at", "-id"]
 
     def __str__(self) -> str:
         return f"certificate for {self.version} by {self.key_id}"

@@ -45,13 +45,13 @@ def current_certificates(versions) -> dict[int, Certificate]:
     """The current certificate of each of ``versions`` (by version id), in one query."""
     found: dict[int, Certificate] = {}
     rows = vouching_certificates().filter(version__in=versions)
-    for certificate in rows.order_by("version_id", "-issued_at"):
+    for certificate in rows.order_by("version_id", "-issued_at", "-id"):
         found.setdefault(certificate.version_id, certificate)
     return found
 
 
 def current_certificate(version: AgentVersion) -> Certificate | None:
-    return vouching_certificates().filter(version=version).order_by("-issued_at").first()
+    return vouching_certificates().filter(version=version).order_by("-issued_at", "-id").first()
 
 
 def certified_until(version: AgentVersion) -> datetime | None:

@@ -163,7 +163,7 @@ def _reject_overdue(tenant: Tenant) -> None:
 
 def _uncollectible(tenant: Tenant) -> Invoice | None:
     """The tenant's first uncollectible invoice, or None: the tenant is in good standing."""
-    return uncollectible_invoices(tenant).order_by("finalized_at").first()
+    return uncollectible_invoices(tenant).order_by("finalized_at", "pk").first()
 
 
 def uncollectible_invoices(tenant: Tenant | int):

@@ -42,7 +42,7 @@ def _yanked(request, since) -> list[AgentVersion]:
             Q(yanked_at__gte=since) | Q(pk__in=list(deployed))
         ),
         request,
-    ).order_by("-yanked_at")[:10]
+    ).order_by("-yanked_at", "-pk")[:10]
     for version in versions:
         version.deployed_on = deployed.get(version.pk, 0)
     return list(versions)
