@@ -68,15 +68,7 @@ def test_a_plan_name_invoices_cannot_print_focuses_the_name(journey, vendor_admi
 def test_tiers_without_a_last_star_line_focus_the_tiers_in_the_forms_words(journey, vendor_admin):
     """It was the API's words over the form ('The last tier must have "up_to": null'), the
     Tiers unmarked: the form writes the rest of the hours as "* at PRICE"."""
-    agent = AgentFactory(tenant=vendor_admin.memberships.get().tenant, name="pump-anomaly")
-    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
-    pricing = f"/portal/agents/{agent.pk}/pricing/"
-    page = journey.page
-    portal_sign_in(journey, vendor_admin)
-    journey.goto(pricing)
-    journey.expect_status(400, pricing)
-    page.get_by_label("Plan key").fill("tiered")
-    page.get_by_label("Plan name").fill("Tiered")
+    agent, page = _plan_typed(journey, vendor_admin, "tiered", "Tiered")
     page.get_by_label("Metered scheme").select_option("graduated")
     page.get_by_label("Tiers").fill("100 at 0.10\n200 at 0.05")
     journey.click(page.get_by_role("button", name="Offer plan"))
@@ -113,15 +105,7 @@ def test_included_hours_are_held_to_the_plan_rules_in_the_browser(journey, vendo
     """The page's input says the plan rules' six decimals (its step): Chromium stops a seventh
     before the form is sent, and lets 10.5000000 through, which the form then takes as the API
     does (10.5). Django's decimal-places check refused it for its trailing zeros."""
-    agent = AgentFactory(tenant=vendor_admin.memberships.get().tenant, name="pump-anomaly")
-    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
-    pricing = f"/portal/agents/{agent.pk}/pricing/"
-    page = journey.page
-    portal_sign_in(journey, vendor_admin)
-    journey.goto(pricing)
-    journey.expect_status(400, pricing)
-    page.get_by_label("Plan key").fill("hourly")
-    page.get_by_label("Plan name").fill("By the hour")
+    agent, page = _plan_typed(journey, vendor_admin, "hourly", "By the hour")
     page.get_by_label("Price per agent-hour").fill("0.25")
     included = page.get_by_label("Included hours per month")
 
@@ -132,3 +116,17 @@ def test_included_hours_are_held_to_the_plan_rules_in_the_browser(journey, vendo
     journey.click(page.get_by_role("button", name="Offer plan"))
     assert "Plan By the hour is offered." in page.locator(".messages").inner_text()
     assert PricePlan.objects.get(agent=agent, key="hourly").terms["included_hours"] == "10.5"
+
+
+def _plan_typed(journey, vendor_admin, key: str, name: str):
+    """A vendor's agent and its pricing page, signed in, the new plan's key and name typed."""
+    agent = AgentFactory(tenant=vendor_admin.memberships.get().tenant, name="pump-anomaly")
+    AgentVersionFactory(agent=agent, version="1.0.0", public=True)
+    pricing = f"/portal/agents/{agent.pk}/pricing/"
+    page = journey.page
+    portal_sign_in(journey, vendor_admin)
+    journey.goto(pricing)
+    journey.expect_status(400, pricing)
+    page.get_by_label("Plan key").fill(key)
+    page.get_by_label("Plan name").fill(name)
+    return agent, page

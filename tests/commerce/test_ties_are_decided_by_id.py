@@ -1,8 +1,9 @@
 """Rows picked "first" or "newest" by a timestamp two rows can share are picked by their id
 as well: the current certificate of a version (its download, its certificate API, the
 catalogue, which read it one row and many rows at a time) and the invoice an order refusal
-names. On a tie the database's order was whatever the rows' places on disk were, so the
-download and the catalogue could name different certificates of one version."""
+names; the dashboard's yanked versions too (tests/portal/test_dashboard_yanked_ties.py). On a
+tie the database's order was the rows' places on disk, so the download and the catalogue
+could name different certificates of one version."""
 
 from datetime import timedelta
 

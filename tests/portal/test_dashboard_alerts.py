@@ -84,20 +84,3 @@ def test_runs_that_ended_without_passing_are_alerts_and_a_passed_one_is_not(port
     assert "ended <strong>error</strong> at simulation (firmware_timeout)." in alerts
     assert "ended <strong>passed</strong>" not in alerts
     assert "9.9.9-theirs" not in alerts
-
-
-def test_of_versions_yanked_in_one_instant_the_ten_newest_rows_are_listed(portal_vendor):
-    """The dashboard lists ten yanked versions, newest first; a tie of their yank times (a
-    bulk yank) was broken by the rows' places on disk, so which ten showed was arbitrary."""
-    from marketplace.models import AgentVersion
-
-    vendor = portal_vendor("developer")
-    versions = [
-        AgentVersionFactory(agent__tenant=vendor.tenant, version=f"1.0.{n}") for n in range(11)
-    ]
-    yanked = timezone.now().replace(microsecond=0)
-    # The newest row is written first, so it lies before the others on disk.
-    for version in reversed(versions):
-        AgentVersion.objects.filter(pk=version.pk).update(yanked_at=yanked, yank_reason="bulk")
-    listed = vendor.client.get("/portal/").context["yanked"]
-    assert [version.pk for version in listed] == [version.pk for version in versions[:0:-1]]
