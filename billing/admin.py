@@ -106,17 +106,19 @@ class VendorFilter(admin.SimpleListFilter):
     title = "vendor"
     parameter_name = "vendor"
 
+    @staticmethod
+    def vendors():
+        return Tenant.objects.filter(has_payouts_filter(""))
+
     def lookups(self, request, model_admin):
-        vendors = Tenant.objects.filter(has_payouts_filter("")).order_by("name")
-        return list(vendors.values_list("pk", "name"))
+        return list(self.vendors().order_by("name").values_list("pk", "name"))
 
     def queryset(self, request, queryset):
         chosen = self.value()
         if not chosen:
             return queryset
-        vendors = Tenant.objects.filter(has_payouts_filter(""))
         vendor = ascii_integer(chosen)
-        if vendor is None or not vendors.filter(pk=vendor).exists():
+        if vendor is None or not self.vendors().filter(pk=vendor).exists():
             # Typed, or a vendor no longer: said, as every filter of the list says its own.
             filter_ignored(request, self.parameter_name, f"{chosen!r} names no vendor.")
             return queryset

@@ -90,11 +90,3 @@ def test_a_window_of_several_ranges_has_one_digest_in_sql_and_in_python(customer
     assert in_sql == in_python
     assert in_sql[:2] == (20 * 1234, 20)
 
-
-def test_ascii_integer_refuses_past_ints_digit_limit_rather_than_raising():
-    """int() refuses more than 4,300 digits with ValueError: a 500 wherever a typed id is read
-    (found by a review)."""
-    from edgeplug.text import ascii_integer
-
-    assert ascii_integer("9" * 4301) is None
-    assert ascii_integer("9" * 30) == int("9" * 30)
