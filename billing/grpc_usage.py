@@ -9,12 +9,13 @@ import grpc
 from django.conf import settings
 
 from billing import usage
-from billing.errors import DeviceThrottled, InvalidEvent, MessageTooLarge
+from billing.errors import DeviceThrottled, MessageTooLarge
 from billing.usage_format import (
     KIND_FIELDS,
     MAX_INT,
     MAX_VERSION_LENGTH,
     EventIn,
+    OutOfRange,
     parse_batch,
     refuse_too_many,
 )
@@ -198,10 +199,10 @@ def _utc(stamp) -> datetime | None:
 def _as_batch(request: pb.ReportBatchRequest) -> dict:
     """The batch in the JSON shape ``parse_batch`` validates, so both doors refuse alike
     (timestamps as UTC datetimes, which ``parse_batch`` takes as they are)."""
-    return {"events": [_as_event(event, index) for index, event in enumerate(request.events)]}
+    return {"events": [_as_event(event) for event in request.events]}
 
 
-def _as_event(event: pb.UsageEvent, index: int) -> dict:
+def _as_event(event: pb.UsageEvent) -> dict:
     raw = {
         "seq": event.seq,
         "kind": _KINDS.get(event.kind),
@@ -210,15 +211,8 @@ def _as_event(event: pb.UsageEvent, index: int) -> dict:
     }
     for field in ("started_at", "ended_at", "at"):
         if event.HasField(field):
-            raw[field] = _timestamp(event, field, index)
+            raw[field] = _utc(getattr(event, field)) or OutOfRange()
     for field in ("inferences", "peak_arena_bytes"):
         if event.HasField(field):
             raw[field] = getattr(event, field)
     return raw
-
-
-def _timestamp(event: pb.UsageEvent, field: str, index: int) -> datetime:
-    moment = _utc(getattr(event, field))
-    if moment is None:
-        raise InvalidEvent("a timestamp out of range", index=index, field=field)
-    return moment

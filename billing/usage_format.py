@@ -321,10 +321,18 @@ def _version(raw: dict, index: int) -> str:
     return value
 
 
+class OutOfRange:
+    """A timestamp the gRPC door read that no datetime holds (a ``Timestamp`` past
+    9999-12-31): ``parse_event`` refuses it in its turn, after the event's earlier checks and
+    those of the events before it, as it refuses a string no datetime holds at REST."""
+
+
 def _timestamp(raw: dict, field: str, index: int) -> datetime:
     value = raw[field]
     if type(value) is datetime and value.tzinfo is UTC:
         return value  # the gRPC door's timestamps, already UTC (JSON cannot hold a datetime)
+    if type(value) is OutOfRange:
+        raise InvalidEvent("a timestamp out of range", index=index, field=field)
     if not isinstance(value, str) or len(value) > 40:
         raise InvalidEvent("an ISO 8601 timestamp with its UTC offset", index=index, field=field)
     try:

@@ -164,6 +164,30 @@ def test_errors_map_to_status_codes_and_store_nothing(call, metered):
     assert not UsageEvent.objects.exists()
 
 
+@pytest.mark.parametrize("first_fault", ["seq", "kind"])
+def test_a_batch_is_refused_at_its_first_bad_event_alike_at_both_doors(call, metered, first_fault):
+    """Each door refuses a batch at its first bad event, in the order of the format's checks.
+    gRPC read every event's timestamps before any other check, so a timestamp past 9999 in
+    event 1 was named where REST named event 0's seq (or, in one event, its kind)."""
+    stub, auth = call
+    first, far = metered.session(1, metered.base, 10), metered.session(2, metered.base, 10)
+    messages = [to_proto(first), to_proto(far)]
+    far["started_at"] = "10000-01-01T00:00:00+00:00"
+    messages[1].started_at.seconds = 253_402_300_800  # the same instant
+    if first_fault == "seq":  # event 0's seq, then event 1's timestamp
+        first["seq"] = messages[0].seq = 0
+        events = [first, far]
+    else:  # in one event, its kind before its timestamp
+        far["kind"], messages[1].kind = "?", pb.KIND_UNSPECIFIED
+        events, messages = [far], messages[1:]
+    rest = metered.send(events).json()
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ReportBatch(pb.ReportBatchRequest(events=messages), metadata=auth)
+    code, detail = refused.value.details().split(": ", 1)
+    assert (code, detail.split(":")[0]) == (rest["code"], rest["detail"].split(":")[0])
+    assert not UsageEvent.objects.exists()
+
+
 def test_a_string_of_bad_utf8_is_refused_with_a_code_not_a_server_fault(channel, call, metered):
     """C encoders (nanopb) send a string's bytes unchecked: one bad byte in ``version`` is
     refused INVALID_ARGUMENT ``malformed_message``, as REST refuses such a body 400, not gRPC's
