@@ -61,13 +61,17 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class _GivenWithAValue:
     """Absent is fine; given, a parameter must carry a value (``?max_ram_kb=`` is a 400, not
-    ignored), read by the form field it is mixed into."""
+    ignored), read by the form field it is mixed into, in ASCII and unpadded as the schema
+    publishes it and ``page_size`` is read: Django's number fields strip it and read any
+    script's digits (``?max_ram_kb=٣`` filtered by 3)."""
 
     blank = "Enter a value."
 
     def clean(self, value):
         if value == "":
             raise forms.ValidationError(self.blank, code="invalid")
+        if isinstance(value, str) and not (value.isascii() and value == value.strip()):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return super().clean(value)
 
 

@@ -171,6 +171,20 @@ def test_filters_come_from_the_certificate(shelf):
     assert client.get("/api/v1/agents?level=platinum").status_code == 400
 
 
+@pytest.mark.parametrize(
+    "parameter", ["max_ram_kb", "max_flash_kb", "max_latency_us", "min_rating"]
+)
+@pytest.mark.parametrize(
+    "typed", ["٣", "\uff13", " 3", "3 "], ids=["arabic", "fullwidth", "lead", "trail"]
+)
+def test_a_number_filter_takes_ascii_digits_only_as_page_size_does(shelf, parameter, typed):
+    """Django's number fields strip the value and read any script's digits: ``?max_ram_kb=٣``
+    filtered by 3, where ``page_size=٣`` is a 400 and the schema publishes a number."""
+    response = APIClient().get("/api/v1/agents", {parameter: typed})
+    assert (response.status_code, response.json()["code"]) == (400, "invalid"), typed
+    assert response.json()["detail"] == f"{parameter}: Enter a number."
+
+
 def test_a_core_no_package_may_target_is_refused_not_an_empty_page(shelf):
     """As a device registered with one is refused: `core=bogus` was an empty 200, which reads
     as "nothing runs on it"."""

@@ -167,8 +167,10 @@ def test_filtering_entitlements_by_a_missing_or_hidden_agent_is_unknown_agent(
     other = client.get("/api/v1/entitlements", {"agent": hidden["agent"].pk})
     assert_unknown(missing, "unknown_agent", "agent", "agent", MISSING)
     assert_unknown(other, "unknown_agent", "agent", "agent", hidden["agent"].pk)
-    # An id is a whole number: 1.5 was read as agent 1 (int()), and its entitlements listed.
-    for not_an_id in (f"{agent.pk}.5", "1e3", "0x1"):
+    # An id is a whole number in ASCII digits: 1.5 was read as agent 1 (int()), the id in
+    # Arabic-Indic digits or padded with a space as the agent, and its entitlements listed.
+    in_arabic = str(agent.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    for not_an_id in (f"{agent.pk}.5", "1e3", "0x1", in_arabic, f" {agent.pk}", f"{agent.pk} "):
         refused = client.get("/api/v1/entitlements", {"agent": not_an_id})
         assert refused.status_code == 400, (not_an_id, refused.json())
 
