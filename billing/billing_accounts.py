@@ -66,7 +66,7 @@ def _emails(emails) -> list[str]:
 # tax_rate as the API takes it: a percentage the invoice document can print
 # (``tax_rate_refusal``: 0 to under 100) with at most two decimals, written as text. The API
 # schema publishes it; the rule itself is ``_tax_rate`` (a test keeps the two in step).
-TAX_RATE_PATTERN = r"^\d{1,2}(\.\d{1,2})?$"
+TAX_RATE_PATTERN = r"^[0-9]{1,2}(\.[0-9]{1,2})?$"  # ASCII digits (Python's \d takes ٩)
 
 
 def _tax_rate(value) -> Decimal:

@@ -173,7 +173,9 @@ class TaxRateField(serializers.RegexField):
     def __init__(self, **kwargs):
         written = f"a percentage from 0 to under {TAX_RATE_LIMIT} with at most two decimals"
         kwargs.setdefault("error_messages", {"invalid": f"Write {written}, e.g. 19.00."})
-        super().__init__(r"^\d{1,3}(\.\d{1,2})?$", **kwargs)
+        # As sent (not stripped), ASCII digits: what the published pattern takes; 100 and
+        # above are the billing account's to refuse.
+        super().__init__(r"^[0-9]{1,3}(\.[0-9]{1,2})?$", trim_whitespace=False, **kwargs)
 
 
 class CodeField(serializers.CharField):
@@ -185,7 +187,8 @@ class CodeField(serializers.CharField):
 
     def __init__(self, **kwargs):
         length = len(next(iter(self.codes())))
-        super().__init__(min_length=length, max_length=length, **kwargs)
+        # As sent, as the schema's pattern reads it: " de" is not a code.
+        super().__init__(min_length=length, max_length=length, trim_whitespace=False, **kwargs)
 
 
 class CountryField(CodeField):

@@ -38,8 +38,8 @@ class StrictSerializerMixin:
 
 def _json_type_refused(field: serializers.Field, value) -> str | None:
     """What JSON type ``field`` takes when ``value`` is another, else None: DRF would read
-    ``123`` as the text "123" and ``"1000"`` as the integer 1000, where the schema publishes
-    a string and an integer."""
+    ``123`` as the text "123", ``"1000"`` as the integer 1000 and ``"yes"`` as true, where
+    the schema publishes a string, an integer and a boolean."""
     if value is None or field.read_only:
         return None
     if isinstance(field, serializers.IntegerField) and (
@@ -48,6 +48,8 @@ def _json_type_refused(field: serializers.Field, value) -> str | None:
         return "an integer"
     if isinstance(field, serializers.CharField) and not isinstance(value, str):
         return "a string"
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return "a boolean"  # DRF reads "yes", "on", 1 and "1" as true
     return None
 
 

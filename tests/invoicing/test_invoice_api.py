@@ -339,6 +339,12 @@ def test_the_schema_publishes_what_the_account_accepts(billing_member):
         {key: value for key, value in ACCOUNT.items() if key != "tax_id"}
         | {"reverse_charge": True},
     ]
+    # Read as published, not as DRF reads a field: in ASCII digits and unpadded (the rate in
+    # Arabic-Indic digits was stored as 19, " 19.00", " de" and "eur " stripped and stored),
+    # and a JSON boolean ("yes", "on", 1 were reverse charge).
+    bodies += [{**ACCOUNT, "tax_rate": rate} for rate in ("١٩", " 19.00", "19.00 ")]
+    bodies += [{**ACCOUNT, "country": " de"}, {**ACCOUNT, "currency": "eur "}]
+    bodies += [{**ACCOUNT, "reverse_charge": sent} for sent in ("yes", "on", 1, "1", "true")]
     for body in bodies:
         answer = client.put("/api/v1/billing/account", body, format="json")
         assert answer.status_code in (200, 201, 400), answer.json()

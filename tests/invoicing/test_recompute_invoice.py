@@ -89,4 +89,3 @@ def test_a_window_of_several_ranges_has_one_digest_in_sql_and_in_python(customer
     in_python = invoice_builder._rollup_total_in_python(customer.tenant.pk, window, JAN, end)
     assert in_sql == in_python
     assert in_sql[:2] == (20 * 1234, 20)
-
