@@ -16,7 +16,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError
 from urllib3.util.retry import Retry
 
-from marketplace.cli.config import Session, save_session
+from marketplace.cli.config import Session, is_token, save_session
 from marketplace.cli.errors import CliError
 
 API_PREFIX = "/api/v1"
@@ -92,10 +92,16 @@ class ApiClient:
         return answer_json(self.request("GET", path, auth=auth), fields=fields)
 
     def post_json(
-        self, path: str, body: dict[str, Any], *, auth: bool = True, fields: tuple[str, ...] = ()
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        auth: bool = True,
+        fields: tuple[str, ...] = (),
+        tokens: tuple[str, ...] = (),
     ) -> Any:
         answer = self.request("POST", path, auth=auth, build=lambda: {"json": body})
-        return answer_json(answer, fields=fields)
+        return answer_json(answer, fields=fields, tokens=tokens)
 
     def request(
         self, method: str, path: str, *, auth: bool = True, build: RequestBody | None = None
@@ -141,7 +147,7 @@ class ApiClient:
             )
         if response.status_code != 200:  # the server's trouble (5xx, throttled): try later
             raise error_from_response(response)
-        tokens = answer_json(response, fields=("access",))
+        tokens = answer_json(response, fields=("access",), tokens=("access", "refresh"))
         session.access = tokens["access"]
         session.refresh = tokens.get("refresh", session.refresh)
         save_session(session)
@@ -160,12 +166,18 @@ def _json_or_none(response: requests.Response) -> Any:
         return None
 
 
-def answer_json(response: requests.Response, *, fields: tuple[str, ...] = ()) -> Any:
-    """The JSON of a successful answer, holding ``fields`` when named; anything else (an HTML
-    page from a proxy or another site at that address, a body without them) is
-    ``unexpected_answer``, not a traceback."""
+def answer_json(
+    response: requests.Response, *, fields: tuple[str, ...] = (), tokens: tuple[str, ...] = ()
+) -> Any:
+    """The JSON of a successful answer, holding ``fields`` when named, and ``tokens`` where it
+    holds them as tokens a header can carry (``is_token``); anything else (an HTML page from a
+    proxy or another site at that address, a body without them) is ``unexpected_answer``,
+    not a traceback."""
     body = _json_or_none(response)
     missing = [name for name in fields if not isinstance(body, dict) or name not in body]
+    if not missing and isinstance(body, dict):
+        held = (name for name in tokens if name in body)
+        missing = [f"{name} as a token" for name in held if not is_token(body[name])]
     if body is None or missing:
         what = f"without {', '.join(missing)}" if body is not None else "that is not JSON"
         raise CliError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -67,11 +68,24 @@ def load_session() -> Session | None:
 
 
 def _check_session(session: Session) -> None:
-    """Every field a string (the tenant and role may be absent): a hand-edited file's
-    ``"server": 123`` is ``invalid_config``, not a traceback later."""
+    """Every field a string (the tenant and role may be absent), the tokens ones a header can
+    carry: a hand-edited file's ``"server": 123`` or ``"access": "☃"`` is ``invalid_config``,
+    not a traceback later."""
     for name, value in asdict(session).items():
         if not isinstance(value, str) and not (value is None and name in ("tenant", "role")):
             raise TypeError(f"{name} is not a string")
+    for name in ("access", "refresh"):
+        if not is_token(getattr(session, name)):
+            raise ValueError(f"{name} is not a token")
+
+
+_TOKEN = re.compile(r"[!-~]+")
+
+
+def is_token(value: Any) -> bool:
+    """What an ``Authorization`` header carries as it is: visible ASCII without spaces (a JWT
+    is base64url and dots). Another token ended every command in UnicodeEncodeError."""
+    return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
 
 
 def save_session(session: Session) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import itertools
+import math
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -22,6 +23,7 @@ import click
 from certification.vocabulary import FINISHED_RUN_STATUSES, Level, RunStatus
 from edgeplug import signing
 from edgeplug.certificates import CertificateInvalid, verify_certificate
+from edgeplug.text import ascii_integer
 from marketplace.cli import render
 from marketplace.cli.api import API_PREFIX, ApiClient, answer_json, segment
 from marketplace.cli.config import (
@@ -61,6 +63,37 @@ class OutputFile(click.Path):
 
 
 _output_file = OutputFile()
+
+
+class WholeNumber(click.ParamType):
+    """An id as the API's paths take it, in ASCII digits (``edgeplug.text.ascii_integer``):
+    click's ``int`` read ``٣`` as 3 (and asked the server for agent 3), and took ``1_0`` and
+    spaces."""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        number = ascii_integer(value)
+        if number is None:
+            self.fail(f"{value!r} is not a whole number in the digits 0-9", param, ctx)
+        return number
+
+
+class Seconds(click.FloatRange):
+    """A finite number of seconds within the range: ``nan`` passed ``FloatRange`` (it is
+    never below its minimum) and ``1e30`` had no maximum; both ended ``time.sleep`` in a
+    traceback."""
+
+    def convert(self, value, param, ctx):
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
+_id = WholeNumber()
 _key_option = click.option(
     "--key",
     "key_path",
@@ -162,7 +195,11 @@ def login(server: str, email: str, tenant: str | None, otp: str | None) -> None:
     if otp:
         body["otp"] = otp
     tokens = client.post_json(
-        f"{API_PREFIX}/auth/token", body, auth=False, fields=("access", "refresh")
+        f"{API_PREFIX}/auth/token",
+        body,
+        auth=False,
+        fields=("access", "refresh"),
+        tokens=("access", "refresh"),
     )
     session = Session(
         server=client.server,
@@ -384,13 +421,13 @@ def upload(
 
 
 @cli.command(short_help="Show an agent's versions or a certification run.")
-@click.argument("agent_id", type=int, required=False)
+@click.argument("agent_id", type=_id, required=False)
 @click.option("--version", "version_name", help="Show one version of the agent in detail.")
-@click.option("--run", "run_id", type=int, help="Show a certification run instead of an agent.")
+@click.option("--run", "run_id", type=_id, help="Show a certification run instead of an agent.")
 @click.option("--watch", is_flag=True, help="With --run: poll until the run has finished.")
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0.1),
+    type=Seconds(min=0.1, max=3600),
     default=2.0,
     show_default=True,
     help="Seconds between polls with --watch.",
@@ -492,6 +529,9 @@ def verify(
     authentic, unexpired, signed by a key valid at the time and issued for these bytes.
     No server is contacted.
     """
+    if public_key is not None and not public_key.strip():
+        # "$PUBKEY" unset: the signature would go unchecked, and verify say ok.
+        raise click.UsageError("--public-key is empty: give the vendor's public key")
     if public_key and key_path:
         raise click.UsageError("give --public-key or --key, not both")
     if signature_path and not (public_key or key_path):
@@ -525,7 +565,7 @@ def verify(
 
 
 @cli.command("fetch-certificate", short_help="Download a version's signed certificate.")
-@click.argument("agent_id", type=int)
+@click.argument("agent_id", type=_id)
 @click.argument("version")
 @click.option("--out", type=_output_file, required=True, help="Where to write the certificate.")
 def fetch_certificate(agent_id: int, version: str, out: Path) -> None:

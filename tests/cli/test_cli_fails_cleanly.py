@@ -112,6 +112,43 @@ def test_interval_without_watch_is_wrong_usage(cli):
     assert result.returncode == 2 and "--interval applies with --watch" in result.stderr
 
 
+@pytest.mark.parametrize("interval", ["nan", "inf", "1e30", "3601"])
+def test_an_interval_that_is_no_number_of_seconds_is_wrong_usage(cli, interval):
+    """``nan`` passed click's FloatRange and ``1e30`` had no bound: both ended time.sleep in
+    a traceback after the first poll."""
+    result = cli("status", "--run", "1", "--watch", "--interval", interval)
+    assert result.returncode == 2 and "Invalid value for '--interval'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("typed", ["\u0663", "1_0", " 3"])
+def test_an_id_is_ascii_digits_as_the_api_s_paths_take_it(cli, stub_api, typed):
+    """click's int read ``٣`` as 3 and asked the server for agent 3."""
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    for args in (["status", typed], ["status", "--run", typed], ["fetch-certificate", typed, "1"]):
+        result = cli(*args)
+        assert result.returncode == 2 and "is not a whole number" in result.stderr, args
+    assert [path for _, path, _ in stub_api.requests] == ["/api/v1/auth/token"]
+
+
+def test_a_token_a_header_cannot_carry_is_refused_at_login_and_in_the_session_file(cli, stub_api):
+    """A token outside ASCII (a server's answer, a hand-edited file) ended every later
+    command in UnicodeEncodeError."""
+    tokens = {"access": "\u2603", "refresh": "r", "tenant": "acme", "role": "developer"}
+    stub_api.answer("/api/v1/auth/token", (200, tokens))
+    cli.refused(
+        "login", "--server", stub_api.url, "--email", "dev@acme.example", code="unexpected_answer"
+    )
+    assert not (cli.config_dir / "config.json").exists()
+
+    stub_api.answer("/api/v1/auth/token", (200, {**tokens, "access": "a.b.c"}))
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    path = cli.config_dir / "config.json"
+    path.write_text(json.dumps({**cli.session(), "access": "\u2603"}))
+    result = cli.refused("status", "1", code="invalid_config")
+    assert "access is not a token" in result.stderr
+
+
 def test_a_certificate_without_its_fields_names_the_missing_one():
     with pytest.raises(CertificateInvalid, match="the document has no 'certificate' field"):
         verify_certificate({}, {"keys": []})

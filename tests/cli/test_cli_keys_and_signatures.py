@@ -87,6 +87,17 @@ def test_verify_refuses_a_signature_from_another_key(cli, tmp_path):
     cli.refused("verify", str(package), "--key", cli.key_file, code="bad_signature")
 
 
+@pytest.mark.parametrize("given", ["", " "])
+def test_verify_with_an_empty_public_key_is_wrong_usage(cli, tmp_path, given):
+    """``--public-key "$PUBKEY"`` with the variable unset: verify said ok and exited 0, the
+    signature never checked (no .sig file need exist)."""
+    package = tmp_path / "agent.epk"
+    package.write_bytes(make_package())
+    result = cli("verify", str(package), "--public-key", given)
+    assert result.returncode == 2 and "--public-key is empty" in result.stderr
+    assert "package:" not in result.stdout
+
+
 def test_verify_refuses_a_package_changed_after_signing(cli, tmp_path):
     cli.ok("keygen")
     package = tmp_path / "agent.epk"
