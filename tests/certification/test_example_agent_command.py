@@ -32,6 +32,15 @@ def test_a_non_empty_directory_needs_force(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
+def test_a_path_that_is_a_file_is_refused_and_left_as_it_was(tmp_path):
+    """It was NotADirectoryError's traceback."""
+    mine = tmp_path / "notes.txt"
+    mine.write_text("mine")
+    with pytest.raises(CommandError, match="is not a directory"):
+        call_command("example_agent", str(mine), "--force", stdout=StringIO())
+    assert mine.read_text() == "mine"
+
+
 def test_a_bad_vendor_slug_is_refused_before_writing(tmp_path):
     with pytest.raises(CommandError):
         call_command(

@@ -28,6 +28,10 @@ def test_a_generated_entry_signs_once_configured(settings):
 def test_bad_arguments_and_bad_configuration_are_errors(settings):
     with pytest.raises(CommandError, match="--days"):
         _run("--days", "0")
+    # Past the calendar: an OverflowError's traceback, where the key's not_after was made.
+    for days in ("36501", "100000000", str(10**30)):
+        with pytest.raises(CommandError, match="--days must be from 1 to 36500"):
+            _run("--days", days)
     settings.PLATFORM_SIGNING_KEYS = json.dumps({"keys": []})
     with pytest.raises(CommandError, match="No platform signing keys"):
         _run("--published")

@@ -50,6 +50,17 @@ def test_adduser_staff_group():
         # The password policy of the admin's and the portal's forms (AUTH_PASSWORD_VALIDATORS).
         (["adduser", "x@example.com", "--password", "123"], "Password refused: .*too short"),
         (["adduser", "x@example.com", "--password", "x@example.com"], "too similar"),
+        # What the admin's forms refuse for the field (a found review: ValueError, a user
+        # whose email is no address, a DataError past the column).
+        (["adduser", "", "--password", "a-long-password-1"], "EMAIL: This field cannot be"),
+        (["adduser", "not an email", "--password", "a-long-password-1"], "EMAIL: Enter a valid"),
+        (
+            ["adduser", "x@example.com", "--password", "a-long-password-1", "--name", "x" * 201],
+            "--name: Ensure this value has at most 200 characters",
+        ),
+        (["createtenant", "acme", "--name", "x" * 201], "--name: Ensure this value has at most"),
+        (["unlock_account", ""], "EMAIL: give the account's email address"),
+        (["unlock_account", "x@example.com", "--address", "not-an-ip"], "not an IPv4 or IPv6"),
     ],
 )
 def test_commands_fail_clearly(args, message):
@@ -57,4 +68,6 @@ def test_commands_fail_clearly(args, message):
     with pytest.raises(CommandError, match=message):
         call_command(*args)
     assert not User.objects.filter(email="x@example.com").exists()
+    assert not User.objects.filter(email="not an email").exists()
+    assert not Tenant.objects.filter(slug="acme").exists()
     assert not AuditEvent.objects.filter(action="user_created").exists()

@@ -37,6 +37,8 @@ class Command(BaseCommand):
             validate_manifest(manifest)
         except PackageError as exc:
             raise CommandError(f"{exc.code}: {exc}") from exc
+        if directory.exists() and not directory.is_dir():
+            raise CommandError(f"{directory} is not a directory.")
         if directory.exists() and any(directory.iterdir()) and not force:
             raise CommandError(f"{directory} is not empty (use --force to overwrite).")
         files = example_files(vendor, name, agent_version, manifest)

@@ -11,6 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from certification.certificates import platform_keys
 
+# A key valid longer would outlive the calendar's dates (a key's not_after is a date).
+MAX_DAYS = 36_500
+
 
 class Command(BaseCommand):
     help = "Print a new platform signing key entry, or the published key set."
@@ -33,8 +36,8 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
             self.stdout.write(json.dumps(ring.published(), indent=2))
             return
-        if days < 1:
-            raise CommandError("--days must be at least 1.")
+        if not 1 <= days <= MAX_DAYS:
+            raise CommandError(f"--days must be from 1 to {MAX_DAYS} (100 years).")
         self.stdout.write(json.dumps(platform_keys.generate_key_entry(valid_days=days), indent=2))
         self.stderr.write(
             'Add this entry to the key ring\'s "keys" and make its key_id "active" to rotate; '

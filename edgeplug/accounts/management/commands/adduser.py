@@ -12,6 +12,7 @@ from django.db import transaction
 
 from edgeplug.accounts.models import User
 from edgeplug.accounts.services import create_user
+from edgeplug.core.commands import field_argument
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import Role, StaffGroup, Tenant
 from edgeplug.tenancy.services import add_member
@@ -38,6 +39,8 @@ class Command(BaseCommand):
     def handle(self, *args, email, password, tenant, role, staff_group, name, **options):
         if bool(tenant) != bool(role):
             raise CommandError("--tenant and --role go together.")
+        email = field_argument(User, "email", email, argument="EMAIL")
+        name = field_argument(User, "full_name", name, argument="--name")
         if User.objects.with_email(email).exists():
             raise CommandError(f"A user with email {email} exists.")
         generated = password is None

@@ -5,7 +5,9 @@ against EMAIL (from the given addresses only, or from all), through
 ``accounts.services.unlock_account``, audited as ``account_unlocked`` (no actor: the server).
 django-axes' own ``axes_reset…`` commands refuse, pointing here (``axes_refused``)."""
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_ipv46_address
 
 from edgeplug.accounts.models import normalize_email
 from edgeplug.accounts.services import unlock_account
@@ -24,6 +26,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, email, address, **options):
         email = normalize_email(email)
+        if not email:
+            raise CommandError("EMAIL: give the account's email address.")
+        for given in address or ():
+            try:
+                validate_ipv46_address(given)
+            except ValidationError:
+                refusal = f"--address: {given!r} is not an IPv4 or IPv6 address."
+                raise CommandError(refusal) from None
         event = unlock_account(email, addresses=address)
         if event is None:
             where = f" from {', '.join(address)}" if address else ""

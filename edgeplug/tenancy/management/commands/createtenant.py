@@ -2,8 +2,10 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from edgeplug.core.commands import field_argument
 from edgeplug.errors import DomainError
 from edgeplug.slugs import SLUG_RULE
+from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import create_tenant
 
 
@@ -17,9 +19,10 @@ class Command(BaseCommand):
         parser.add_argument("--customer", action="store_true", help="The tenant buys agents.")
 
     def handle(self, *args, slug, name, vendor, customer, **options):
+        name = field_argument(Tenant, "name", name or slug, argument="--name")
         try:
             tenant = create_tenant(
-                name=name or slug, slug=slug, is_vendor=vendor, is_customer=customer or not vendor
+                name=name, slug=slug, is_vendor=vendor, is_customer=customer or not vendor
             )
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.detail}") from exc
