@@ -87,6 +87,14 @@ class ReferenceForm(forms.Form):
     # Its label and help are the Recording's.
     reference = forms.CharField(max_length=collection.MAX_REFERENCE_LENGTH)
 
+    def clean_reference(self):
+        """The actions' rule (``collection.checked_reference``), said at the field before any
+        row is recorded: an invisible reference was said row by row, or not at all."""
+        try:
+            return collection.checked_reference(self.cleaned_data["reference"])
+        except DomainError as refused:
+            raise forms.ValidationError(refused.detail) from None
+
 
 class ReferenceActions:
     """List actions that ask for a reference first (``_with_reference``), finance's."""

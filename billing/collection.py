@@ -42,7 +42,7 @@ from billing.signals import default_card_set
 from edgeplug.audit.services import recorded
 from edgeplug.core.columns import clipped
 from edgeplug.errors import DomainError
-from edgeplug.text import ascii_integer
+from edgeplug.text import ascii_integer, invisible, says_nothing, unprintable
 from edgeplug.timefmt import utc_iso
 from marketplace import orders
 
@@ -689,12 +689,16 @@ def apply_credit(
 
 def checked_reference(reference: str) -> str:
     """A payment's reference as finance typed it (a transfer's id), trimmed: 1 to
-    ``MAX_REFERENCE_LENGTH`` characters."""
+    ``MAX_REFERENCE_LENGTH`` characters, compared by eye with the bank's, so none invisible
+    (``\u200b`` alone was taken and the invoice marked paid with a blank reference), nor a
+    control or bidirectional character (it goes into the finance exports)."""
     reference = (reference or "").strip()
-    if not reference or len(reference) > MAX_REFERENCE_LENGTH:
+    if says_nothing(reference) or len(reference) > MAX_REFERENCE_LENGTH:
         raise InvalidPaymentReference(
             f"Give the payment's reference (1 to {MAX_REFERENCE_LENGTH} characters)."
         )
+    if refusal := unprintable(reference) or invisible(reference):
+        raise InvalidPaymentReference(f"The reference {refusal}.")
     return reference
 
 

@@ -85,6 +85,29 @@ def test_finance_records_an_offline_payment_with_its_reference(uncollectible, ad
     assert Entitlement.objects.get(pk=customer.entitlement.pk).status == "active"
 
 
+@pytest.mark.parametrize(
+    ("reference", "said"),
+    [
+        ("\u200b", "Give the payment&#x27;s reference"),
+        ("\u2060\u200b", "Give the payment&#x27;s reference"),
+        ("SEPA\u200b42", "holds the invisible character U+200B"),
+        ("SEPA \u202e24", "holds the bidirectional control U+202E"),
+    ],
+)
+def test_a_reference_that_reads_as_another_or_as_nothing_is_refused_at_its_field(
+    uncollectible, admin_session, reference, said
+):
+    """A zero-width space alone was taken, the invoice marked paid with a blank reference."""
+    _, invoice = uncollectible
+    client, _ = admin_session("finance")
+    page = record_offline(client, invoice, reference)
+    assert page.status_code == 200 and said in page.content.decode()
+    assert page.context["form"].errors["reference"]
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.payment_reference) == (InvoiceStatus.UNCOLLECTIBLE, "")
+    assert not AuditEvent.objects.filter(action="invoice_paid").exists()
+
+
 def test_reviewers_cannot_collect(uncollectible, admin_session):
     _, invoice = uncollectible
     client, _ = admin_session("reviewers")
