@@ -30,6 +30,11 @@ class KeyNameTooLong(BadRequest, code="key_name_too_long"):
     """A key's label longer than its column: refused by ``register_key`` for every door."""
 
 
+class InvalidKeyName(BadRequest, code="invalid_key_name"):
+    """A key's label the team could not read as typed (a control or bidirectional character,
+    or only invisible ones): refused by ``register_key`` for every door."""
+
+
 class VendorMismatch(Unprocessable, code="vendor_mismatch"): ...
 
 

@@ -41,7 +41,7 @@ class VendorKeySerializer(ReadOnlyModelSerializer):
 class RegisterKeySerializer(StrictSerializer):
     """The key's text and its name are checked by ``register_key`` (``public_key_required``
     when missing or blank, ``private_key_given`` for keygen's key file, ``malformed_key``,
-    ``key_name_too_long``), as the portal's."""
+    ``key_name_too_long``, ``invalid_key_name``), as the portal's."""
 
     public_key = ActionRequiredCharField(max_length=64, help_text="base64 of the raw 32-byte key")
     name = ActionCheckedCharField(

@@ -325,8 +325,14 @@ def _public_key() -> str:
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [("n" * 101, "key_name_too_long"), ("laptop\x00", "nul_character")],
-    ids=["101", "nul"],
+    [
+        ("n" * 101, "key_name_too_long"),
+        ("laptop\x00", "nul_character"),
+        # Read by the team otherwise than typed, or as blank where it is not.
+        ("release \u202elaptop", "invalid_key_name"),
+        ("\u200b", "invalid_key_name"),
+    ],
+    ids=["101", "nul", "bidi", "invisible"],
 )
 @pytest.mark.parametrize("api_format", ["json", "multipart"])
 def test_a_bad_key_name_is_refused_alike_at_the_api_and_the_portal(doors, name, code, api_format):
