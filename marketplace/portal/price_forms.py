@@ -60,7 +60,10 @@ class PlanForm(forms.Form):
     refusal_fields = {"amount": "price"}
 
     key = forms.SlugField(label="Plan key", max_length=64, help_text="e.g. standard; never changes")
-    name = forms.CharField(label="Plan name", max_length=100)
+    # Its length counted as typed, as the API's (DocumentTextField) and the page's maxlength
+    # count it; then stripped (``clean_name``). Stripped first, 100 characters and a blank
+    # were taken here and refused at the API.
+    name = forms.CharField(label="Plan name", max_length=100, strip=False)
     kind = forms.ChoiceField(label="Kind", choices=PlanKind.choices, initial=PlanKind.METERED)
     currency = forms.CharField(
         label="Currency", max_length=3, required=False, initial="USD", help_text="ISO 4217"
@@ -94,6 +97,12 @@ class PlanForm(forms.Form):
     )
     monthly_minimum = forms.DecimalField(label="Monthly minimum", required=False, min_value=0)
     flat_fee = forms.DecimalField(label="Monthly flat fee", required=False, min_value=0)
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(self.fields["name"].error_messages["required"])
+        return name
 
     def clean_included_hours(self):
         """The plan rules' hours (``pricing.new_hours_refusal``): the API takes 10.5000000, so the

@@ -76,6 +76,14 @@ def test_a_metered_plan_and_its_calculator(vendor):
             "tiers",
             "Tier “100.0000001 at 0.1”: 100.0000001 may have at most 6 decimals.",
         ),
+        # The name's length is counted as typed, as the API and the page's maxlength count it:
+        # padded to 101 it was stripped first and taken, where the API refuses it.
+        (
+            {"name": " " + "a" * 100},
+            "name",
+            "Ensure this value has at most 100 characters (it has 101).",
+        ),
+        ({"name": "   "}, "name", "This field is required."),
         # The included hours are held to the plan rules' words (pricing.new_hours_refusal),
         # as the tier bounds are, not to Django's own limits beside them.
         (
