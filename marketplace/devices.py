@@ -17,7 +17,7 @@ from edgeplug.audit.services import record_change
 from edgeplug.certificates import sha256_label
 from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.tenancy.models import Tenant
-from edgeplug.text import invisible, unprintable
+from edgeplug.text import invisible, says_nothing, unprintable
 from marketplace.certified import current_certificate, current_certificates
 from marketplace.errors import (
     DeviceExists,
@@ -87,11 +87,18 @@ def register_device(
     for label, text in (("name", name), ("hardware_id", hardware_id)):
         if refusal := unprintable(text):
             raise InvalidDeviceText(label, refusal)
+    if says_nothing(name):  # a blank in the tenant's lists, as a key's name may not be
+        raise InvalidDeviceText("name", "holds only invisible characters, which read as nothing")
     # One piece of hardware, one id: written alike however its characters were composed
     # ("é" or "e" and its accent), and nothing invisible that would make it another.
     if refusal := invisible(hardware_id):
         raise InvalidDeviceText("hardware_id", refusal)
     hardware_id = unicodedata.normalize("NFC", hardware_id)
+    limit = Device._meta.get_field("hardware_id").max_length
+    if len(hardware_id) > limit:  # some characters compose into two (U+0958): a 500 was
+        raise InvalidDeviceText(
+            "hardware_id", f"is {len(hardware_id)} characters composed (NFC); at most {limit}"
+        )
     if core not in target_cores():
         raise InvalidCore(
             f"core: {core!r} is not a core a package may target; one of "

@@ -128,6 +128,30 @@ def test_a_device_name_or_hardware_id_with_a_control_character_is_refused(
     assert not Device.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "hardware_id", "detail"),
+    [
+        # A blank in the tenant's lists, as a key's name may not be.
+        ("\u200b", "hw-1", "name: holds only invisible characters, which read as nothing"),
+        # U+0958 composes into two characters: 128 of them were 256 for a 128-character
+        # column, a DataError and a 500.
+        ("gw", "\u0958" * 128, "hardware_id: is 256 characters composed (NFC); at most 128"),
+    ],
+)
+def test_a_device_blank_to_read_or_too_long_once_composed_is_refused(
+    customer, name, hardware_id, detail
+):
+    client, _ = customer
+    response = client.post(
+        "/api/v1/devices",
+        {"name": name, "hardware_id": hardware_id, "core": "cortex-m4"},
+        format="json",
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_device_text")
+    assert response.json()["detail"] == detail
+    assert not Device.objects.exists()
+
+
 def test_devices_filter_by_active(customer):
     """Before: ?active= was ignored and revoked devices were listed as if filtered."""
     client, _ = customer
