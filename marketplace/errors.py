@@ -147,3 +147,12 @@ class ReplyRequired(BadRequest, code="reply_required"):
 
 class ReplyTooLong(BadRequest, code="reply_too_long"):
     """A vendor's reply longer than the review's reply column holds, at every door."""
+
+
+class InvalidReviewText(BadRequest, code="invalid_review_text"):
+    """A review's title or text that other tenants would read otherwise than it was written
+    (a control or bidirectional character) or as blank (only invisible characters); ``field``
+    names which."""
+
+    def __init__(self, field: str, refusal: str):
+        super().__init__(f"{field}: {refusal}", field=field)

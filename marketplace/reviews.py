@@ -11,15 +11,28 @@ from edgeplug.core.fingerprint import fingerprint
 from edgeplug.core.locking import locked
 from edgeplug.reasons import require_reason, require_text
 from edgeplug.tenancy.models import Tenant
+from edgeplug.text import says_nothing, unprintable
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import (
     AlreadyReplied,
+    InvalidReviewText,
     NotEntitled,
     ReplyRequired,
     ReplyTooLong,
     ReviewChanged,
 )
 from marketplace.models import Agent, Entitlement, Review
+
+
+def _check_review_text(title: str, text: str) -> None:
+    """The title and text as every tenant will read them: the names' rule (``unprintable``),
+    and no title (nor text, where one is given) of only invisible characters, which reads
+    as blank, as a reply may not."""
+    for field, value in (("title", title), ("text", text)):
+        if refusal := unprintable(value):
+            raise InvalidReviewText(field, refusal)
+        if (value or field == "title") and says_nothing(value):
+            raise InvalidReviewText(field, "holds only invisible characters, which read as nothing")
 
 
 def _reject_never_entitled(tenant: Tenant, agent: Agent) -> None:
@@ -36,6 +49,7 @@ def submit_review(
     answer the new ones. One transaction with its audit event and the listing's rating (the
     inner blocks are savepoints, so a concurrent first review's IntegrityError is retried
     within it)."""
+    _check_review_text(title, text)
     _reject_never_entitled(tenant, agent)
     values = {"stars": stars, "title": title, "text": text, "author": actor}
     try:

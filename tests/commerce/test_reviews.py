@@ -57,6 +57,30 @@ def test_stars_are_one_to_five_and_billing_role_cannot_review(member_client, age
     assert review(operator, agent).status_code == 201
 
 
+@pytest.mark.parametrize(
+    ("title", "text", "detail"),
+    [
+        ("\u200b", "", "title: holds only invisible characters, which read as nothing"),
+        ("Great", "\u2060", "text: holds only invisible characters, which read as nothing"),
+        ("Great \u202e!yrrac", "", "title: holds the bidirectional control U+202E"),
+        ("Great", "ok\x1b[2J", "text: holds the control character U+001B"),
+    ],
+)
+def test_a_review_others_would_read_otherwise_than_written_is_refused(
+    customer, agent, make_plan, title, text, detail
+):
+    """A title of U+200B alone was a blank in the catalogue, where a vendor's reply of it is
+    refused; U+202E showed a title in another order."""
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    refused = review(client, agent, title=title, text=text)
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_review_text")
+    assert refused.json()["detail"].startswith(detail)
+    assert not Review.objects.exists()
+    # Line breaks and tabs are text, as in any review.
+    assert review(client, agent, text="Works.\n\tOn every pump.").status_code == 201
+
+
 def test_vendor_replies_once_and_other_vendors_cannot(
     customer, agent, make_plan, vendor, make_vendor
 ):
