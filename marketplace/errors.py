@@ -149,6 +149,11 @@ class ReplyTooLong(BadRequest, code="reply_too_long"):
     """A vendor's reply longer than the review's reply column holds, at every door."""
 
 
+class VersionsDiffer(BadRequest, code="versions_differ"):
+    """A body naming a version twice (by its id, and by its agent and version string) that
+    names two versions: which one was meant is not for the server to guess."""
+
+
 class InvalidReviewText(BadRequest, code="invalid_review_text"):
     """A review's title or text that other tenants would read otherwise than it was written
     (a control or bidirectional character) or as blank (only invisible characters); ``field``

@@ -32,7 +32,7 @@ from edgeplug.tenancy.scoping import for_request, get_for_request, get_reference
 from marketplace.api.permissions import IsVendorPublisher
 from marketplace.api.serializers import CertifyRequestSerializer
 from marketplace.certified import current_certificate
-from marketplace.errors import UnknownVendor, UnknownVersion
+from marketplace.errors import UnknownVendor, UnknownVersion, VersionsDiffer
 from marketplace.models import Agent, AgentVersion
 from marketplace.visibility import referenced_version, shown_versions
 
@@ -72,23 +72,34 @@ class Submit(APIView):
     @_queues_a_run(
         SubmitSerializer,
         "unknown_version (version_id, or version of agent_id) or unknown_agent (agent_id): the "
-        "body names none of your tenant's versions or agents.",
+        "body names none of your tenant's versions or agents; versions_differ: it gives both "
+        "version_id and agent_id with version, and they name two versions.",
     )
     def post(self, request):
         v = validated(SubmitSerializer, request)
         check_level(v["level"])  # before the version is looked for, as the upload does
         own = for_request(AgentVersion.objects.all(), request)
-        if "version_id" in v:
-            version = get_referenced(
-                own, UnknownVersion, "version_id", v["version_id"], pk=v["version_id"]
+        named = []
+        if (pk := v.get("version_id")) is not None:
+            named.append(get_referenced(own, UnknownVersion, "version_id", pk, pk=pk))
+        if "agent_id" in v and "version" in v:
+            named.append(
+                referenced_version(
+                    own,
+                    for_request(Agent.objects.all(), request),
+                    v["agent_id"],
+                    v["version"],
+                    fields=("agent_id", "version"),
+                )
             )
-        else:
-            version = referenced_version(
-                own,
-                for_request(Agent.objects.all(), request),
-                v["agent_id"],
-                v["version"],
-                fields=("agent_id", "version"),
+        version = named[0]
+        if any(other != version for other in named):
+            # Both groups given (the schema's anyOf allows it): the run was queued for
+            # version_id's, the other pair never read.
+            raise VersionsDiffer(
+                f"version_id {version.pk} is {version}, not version {v['version']!r} of agent "
+                f"{v['agent_id']}: give one of them.",
+                field="version_id",
             )
         return _submitted(
             submit_for_certification(version, v["level"], actor=request.user, request=request)

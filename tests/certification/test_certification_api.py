@@ -84,6 +84,23 @@ def test_submit_by_agent_and_version_and_its_errors(vendor, uploaded, submit):
     assert missing.json()["field"] == "version_id"
 
 
+def test_a_body_naming_a_version_twice_names_one_or_is_refused(vendor, uploaded, submit):
+    """The schema's anyOf takes both groups: the run was queued for version_id's, the other
+    pair never read, even where it named another version or none."""
+    by_id = {"version_id": uploaded["version"]["id"], "agent_id": uploaded["agent"]["id"]}
+    for version in ("9.9.9", "1.0.1"):
+        if version == "1.0.1":
+            assert vendor.upload(model_package(version="1.0.1")).status_code == 201
+        other, callbacks = submit(vendor.client, **by_id, version=version)
+        expected = "versions_differ" if version == "1.0.1" else "unknown_version"
+        assert (other.status_code, other.json()["code"]) == (400, expected), other.json()
+        assert not callbacks and not CertificationRun.objects.exists()
+    same, _ = submit(vendor.client, **by_id, version="1.0.0")
+    assert (
+        same.status_code == 202 and CertificationRun.objects.get().version_id == by_id["version_id"]
+    )
+
+
 def test_other_tenants_cannot_submit_or_see_runs(
     vendor, make_vendor, member_client, uploaded, submit
 ):
