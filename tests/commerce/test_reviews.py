@@ -58,22 +58,22 @@ def test_stars_are_one_to_five_and_billing_role_cannot_review(member_client, age
 
 
 @pytest.mark.parametrize(
-    ("title", "text", "detail"),
+    ("written", "detail"),
     [
-        ("\u200b", "", "title: holds only invisible characters, which read as nothing"),
-        ("Great", "\u2060", "text: holds only invisible characters, which read as nothing"),
-        ("Great \u202e!yrrac", "", "title: holds the bidirectional control U+202E"),
-        ("Great", "ok\x1b[2J", "text: holds the control character U+001B"),
+        pytest.param({"title": "\u200b"}, "title: holds only invisible", id="blank-title"),
+        pytest.param({"text": "\u2060"}, "text: holds only invisible", id="blank-text"),
+        pytest.param({"title": "A \u202e!yrrac"}, "title: holds the bidirectional", id="bidi"),
+        pytest.param({"text": "ok\x1b[2J"}, "text: holds the control character", id="escape"),
     ],
 )
 def test_a_review_others_would_read_otherwise_than_written_is_refused(
-    customer, agent, make_plan, title, text, detail
+    customer, agent, make_plan, written, detail
 ):
     """A title of U+200B alone was a blank in the catalogue, where a vendor's reply of it is
     refused; U+202E showed a title in another order."""
     client, _ = customer
     buy_free(client, agent, make_plan)
-    refused = review(client, agent, title=title, text=text)
+    refused = review(client, agent, **written)
     assert (refused.status_code, refused.json()["code"]) == (400, "invalid_review_text")
     assert refused.json()["detail"].startswith(detail)
     assert not Review.objects.exists()
