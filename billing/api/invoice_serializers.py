@@ -175,7 +175,8 @@ class TaxRateField(serializers.RegexField):
         kwargs.setdefault("error_messages", {"invalid": f"Write {written}, e.g. 19.00."})
         # As sent (not stripped), ASCII digits: what the published pattern takes; 100 and
         # above are the billing account's to refuse.
-        super().__init__(r"^[0-9]{1,3}(\.[0-9]{1,2})?$", trim_whitespace=False, **kwargs)
+        # \Z, not $: Python's $ also matches before a final newline ("19.00\n").
+        super().__init__(r"^[0-9]{1,3}(\.[0-9]{1,2})?\Z", trim_whitespace=False, **kwargs)
 
 
 class CodeField(serializers.CharField):

@@ -8,8 +8,11 @@ from django.db import models
 
 
 def field_argument(model: type[models.Model], field: str, value, *, argument: str):
-    """``value`` as ``model``'s ``field`` takes it: its validators (length, email address,
-    blank), as the admin's form runs them; else a ``CommandError`` naming ``argument``."""
+    """``value`` as ``model``'s ``field`` takes it, read as the admin's form reads it:
+    without the blanks around it, then its validators (length, email address, blank); else a
+    ``CommandError`` naming ``argument``."""
+    if isinstance(value, str):
+        value = value.strip()
     try:
         return model._meta.get_field(field).clean(value, None)
     except ValidationError as refused:

@@ -21,6 +21,18 @@ def test_createtenant_and_adduser(capsys):
     assert Membership.objects.get(user__email="dev@acme.example").role == "developer"
 
 
+def test_arguments_are_read_as_the_admin_s_forms_read_them():
+    """Without the blanks around them: a padded email made its user before field_argument
+    and was refused by it; a slug too long was blamed on a --name never given."""
+    call_command("adduser", " Padded@Example.com ", "--password", "a-long-password-1")
+    assert User.objects.filter(email="padded@example.com").exists()
+    with pytest.raises(CommandError, match="invalid_slug"):
+        call_command("createtenant", "a" * 201)
+    with pytest.raises(CommandError, match="--name: This field cannot be blank"):
+        call_command("createtenant", "acme", "--name", "   ")
+    assert not Tenant.objects.exists()
+
+
 def test_adduser_staff_group():
     call_command(
         "adduser",

@@ -19,7 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--customer", action="store_true", help="The tenant buys agents.")
 
     def handle(self, *args, slug, name, vendor, customer, **options):
-        name = field_argument(Tenant, "name", name or slug, argument="--name")
+        # Given, read as the admin's form reads it; else the slug, which create_tenant checks.
+        name = slug if name is None else field_argument(Tenant, "name", name, argument="--name")
         try:
             tenant = create_tenant(
                 name=name, slug=slug, is_vendor=vendor, is_customer=customer or not vendor
