@@ -2,6 +2,7 @@
 
 from dataclasses import asdict
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from certification.models import Level
@@ -16,6 +17,7 @@ from edgeplug.core.serializers import (
     ReadOnlyModelSerializer,
     StrictSerializer,
 )
+from edgeplug.text import DOCUMENT_TEXT_PATTERN
 from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.catalogue import FACETS, rating_summary, summarize_certificate
 from marketplace.certified import current_certificate, current_certificates
@@ -44,8 +46,13 @@ class RegisterKeySerializer(StrictSerializer):
     ``key_name_too_long``, ``invalid_key_name``), as the portal's."""
 
     public_key = ActionRequiredCharField(max_length=64, help_text="base64 of the raw 32-byte key")
+    # Published with the names' pattern (no control or bidirectional character); only
+    # invisible characters, which it cannot say, are register_key's too (invalid_key_name).
     name = ActionCheckedCharField(
-        max_length=VendorKey._meta.get_field("name").max_length, required=False, default=""
+        max_length=VendorKey._meta.get_field("name").max_length,
+        required=False,
+        default="",
+        validators=[RegexValidator(DOCUMENT_TEXT_PATTERN)],
     )
 
 

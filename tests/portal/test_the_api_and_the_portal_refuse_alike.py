@@ -2,6 +2,7 @@
 action's own refusal decides at both doors, the API's serializer only publishes the limits."""
 
 import json
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -344,6 +345,17 @@ def test_a_bad_key_name_is_refused_alike_at_the_api_and_the_portal(doors, name, 
     assert (by_api.status_code, by_api.json()["code"]) == (400, code)
     assert by_portal.status_code == 400 and code in by_portal.content.decode()
     assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
+
+
+def test_the_schema_publishes_the_key_names_rule(doors):
+    """It published only "no NUL": a client could not know a bidirectional control is
+    invalid_key_name (a name of only invisible characters no pattern can say)."""
+    _, api = doors
+    schema = api.get("/api/v1/schema/?format=json").json()
+    pattern = schema["components"]["schemas"]["RegisterKeyRequest"]["properties"]["name"]
+    assert re.search(pattern["pattern"], "laptop 2 (Jörg)")
+    for refused in ("release \u202elaptop", "laptop\x1b[2J", "laptop\x00"):
+        assert not re.search(pattern["pattern"], refused), refused
 
 
 def test_a_key_name_of_100_characters_is_registered_at_the_api_and_the_portal(doors):
