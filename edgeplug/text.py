@@ -76,6 +76,17 @@ def says_nothing(text: str) -> bool:
     return all(char.isspace() or _invisible(char) for char in text)
 
 
+def unreadable(text: str) -> str | None:
+    """Why a name or text others read (a device's, a key's, a review's) would not show as it
+    was written, else None: ``unprintable``'s reason, or, given at all, that it shows nothing
+    (only invisible characters: a blank in the lists that show it)."""
+    if refusal := unprintable(text):
+        return refusal
+    if text and says_nothing(text):
+        return "holds only invisible characters, which read as nothing"
+    return None
+
+
 def invisible(text: str) -> str | None:
     """Why ``text`` cannot be an identifier people compare by eye (a hardware id): it holds an
     invisible format character, so it reads as another one it is not equal to; else None."""

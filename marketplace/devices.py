@@ -17,7 +17,7 @@ from edgeplug.audit.services import record_change
 from edgeplug.certificates import sha256_label
 from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.tenancy.models import Tenant
-from edgeplug.text import invisible, says_nothing, unprintable
+from edgeplug.text import invisible, unreadable
 from marketplace.certified import current_certificate, current_certificates
 from marketplace.errors import (
     DeviceExists,
@@ -85,10 +85,8 @@ def register_device(
     tenant: Tenant, *, name: str, hardware_id: str, core: str, actor=None, request=None
 ) -> IssuedToken:
     for label, text in (("name", name), ("hardware_id", hardware_id)):
-        if refusal := unprintable(text):
+        if refusal := unreadable(text):
             raise InvalidDeviceText(label, refusal)
-    if says_nothing(name):  # a blank in the tenant's lists, as a key's name may not be
-        raise InvalidDeviceText("name", "holds only invisible characters, which read as nothing")
     # One piece of hardware, one id: written alike however its characters were composed
     # ("é" or "e" and its accent), and nothing invisible that would make it another.
     if refusal := invisible(hardware_id):

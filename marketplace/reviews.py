@@ -11,7 +11,7 @@ from edgeplug.core.fingerprint import fingerprint
 from edgeplug.core.locking import locked
 from edgeplug.reasons import require_reason, require_text
 from edgeplug.tenancy.models import Tenant
-from edgeplug.text import says_nothing, unprintable
+from edgeplug.text import unreadable
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import (
     AlreadyReplied,
@@ -25,14 +25,11 @@ from marketplace.models import Agent, Entitlement, Review
 
 
 def _check_review_text(title: str, text: str) -> None:
-    """The title and text as every tenant will read them: the names' rule (``unprintable``),
-    and no title (nor text, where one is given) of only invisible characters, which reads
-    as blank, as a reply may not."""
+    """The title and text as every tenant will read them (``unreadable``): a title of only
+    invisible characters reads as blank, as a reply of them may not."""
     for field, value in (("title", title), ("text", text)):
-        if refusal := unprintable(value):
+        if refusal := unreadable(value):
             raise InvalidReviewText(field, refusal)
-        if (value or field == "title") and says_nothing(value):
-            raise InvalidReviewText(field, "holds only invisible characters, which read as nothing")
 
 
 def _reject_never_entitled(tenant: Tenant, agent: Agent) -> None:

@@ -21,7 +21,7 @@ from edgeplug.core.compiled import CompiledQuery
 from edgeplug.core.locking import locked, stamp_once, unique_or
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
-from edgeplug.text import refuse_nul, says_nothing, unprintable
+from edgeplug.text import refuse_nul, unreadable
 from marketplace import storage
 from marketplace.catalogue import refresh_listing
 from marketplace.catalogue_cache import invalidate_catalogue
@@ -124,18 +124,12 @@ def _refuse_a_private_key(text: str) -> None:
 def _key_name(name: str) -> str:
     """A key's label as stored, without the blanks around it; one that holds NUL or is longer
     than its column is refused (both were database errors), whichever door it came from, and
-    so is one the team would read otherwise than it was typed (names others read take the
-    plan names' rule, ``unprintable``) or as blank where it is not (only invisible
-    characters: the keys table shows "—" for a key without a name)."""
+    so is one the team would read otherwise than it was typed or as blank where it is not
+    (``unreadable``: the keys table shows "—" for a key without a name)."""
     refuse_nul(name, field="name")
     name = name.strip()
-    if refusal := unprintable(name):
+    if refusal := unreadable(name):
         raise InvalidKeyName(f"name {refusal}.", field="name")
-    if name and says_nothing(name):
-        raise InvalidKeyName(
-            "name holds only invisible characters: leave it empty for a key without one.",
-            field="name",
-        )
     limit = VendorKey._meta.get_field("name").max_length
     if len(name) > limit:
         raise KeyNameTooLong(
