@@ -110,13 +110,18 @@ class NoCertificate(Conflict, code="no_certificate"): ...
 class DeviceExists(Conflict, code="device_exists"): ...
 
 
-class InvalidDeviceText(BadRequest, code="invalid_device_text"):
-    """A device's name or hardware id holding a control character (``edgeplug.text``): both
-    show in the tenant's lists, reports and audit trail. ``field`` names which, as
-    ``invalid_core`` does."""
+class TextRefused(BadRequest):
+    """Text others read, refused for what ``edgeplug.text`` says of it (``refusal``), the
+    detail naming the ``field`` that holds it."""
 
     def __init__(self, field: str, refusal: str):
         super().__init__(f"{field}: {refusal}", field=field)
+
+
+class InvalidDeviceText(TextRefused, code="invalid_device_text"):
+    """A device's name or hardware id holding a control character (``edgeplug.text``): both
+    show in the tenant's lists, reports and audit trail. ``field`` names which, as
+    ``invalid_core`` does."""
 
 
 class InvalidCore(BadRequest, code="invalid_core"):
@@ -154,10 +159,7 @@ class VersionsDiffer(BadRequest, code="versions_differ"):
     names two versions: which one was meant is not for the server to guess."""
 
 
-class InvalidReviewText(BadRequest, code="invalid_review_text"):
+class InvalidReviewText(TextRefused, code="invalid_review_text"):
     """A review's title or text that other tenants would read otherwise than it was written
     (a control or bidirectional character) or as blank (only invisible characters); ``field``
     names which."""
-
-    def __init__(self, field: str, refusal: str):
-        super().__init__(f"{field}: {refusal}", field=field)
