@@ -109,10 +109,11 @@ def reply_to_review(
 ) -> Review:
     r"""The vendor's one reply to ``review``, without surrounding whitespace (every door's text
     fields strip it): refused holding NUL (``nul_character``), blank (``reply_required``),
-    longer than its column (``reply_too_long``) or when the review has its reply already
-    (``already_replied``). With ``seen`` (the ``review_fingerprint``\s the reply was written
-    to), a review its author rewrote since is refused (``review_changed``): the reply would
-    stand under words it never answered."""
+    longer than its column (``reply_too_long``), read otherwise than written as the review's
+    own words are (``invalid_review_text``: ``_check_review_text``) or when the review has
+    its reply already (``already_replied``). With ``seen`` (the ``review_fingerprint``\s the
+    reply was written to), a review its author rewrote since is refused (``review_changed``):
+    the reply would stand under words it never answered."""
     text = require_text(
         text,
         max_length=REPLY_MAX_LENGTH,
@@ -122,6 +123,8 @@ def reply_to_review(
         too_long=ReplyTooLong,
         missing_detail="Write the reply before sending it.",
     )
+    if refusal := unreadable(text):
+        raise InvalidReviewText("text", refusal)
     review = locked(review)
     if review.vendor_reply_at is not None:
         raise AlreadyReplied("The vendor has already replied to this review.")

@@ -291,7 +291,8 @@ class SubmitReviewSerializer(StrictSerializer):
 
 
 class ReplySerializer(StrictSerializer):
-    # Checked by reply_to_review (reply_required, reply_too_long), as the portal's reply form.
+    # Checked by reply_to_review (reply_required, reply_too_long, invalid_review_text), as the
+    # portal's reply form.
     text = ActionRequiredCharField(
         min_length=1, max_length=Review._meta.get_field("vendor_reply").max_length
     )

@@ -189,8 +189,16 @@ def test_a_refused_reply_is_said_beside_its_form_with_the_text_kept(agent_review
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("", "reply_required"), ("   ", "reply_required"), ("x" * 5001, "reply_too_long")],
-    ids=["empty", "blank", "5001"],
+    [
+        pytest.param("", "reply_required", id="empty"),
+        pytest.param("   ", "reply_required", id="blank"),
+        pytest.param("\u200b\u2060", "reply_required", id="invisible"),
+        pytest.param("x" * 5001, "reply_too_long", id="5001"),
+        # Read as the review itself is (edgeplug.text.unreadable): U+202E showed the reply
+        # in another order, an escape sequence in a terminal cleared the screen.
+        pytest.param("Fixed in \u202e1.0.1", "invalid_review_text", id="bidi"),
+        pytest.param("ok\x1b[2J", "invalid_review_text", id="escape"),
+    ],
 )
 def test_a_bad_reply_is_refused_alike_at_the_api_and_the_portal(
     agent_reviews, member_client, text, code
