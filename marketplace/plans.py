@@ -9,7 +9,7 @@ from billing import payments
 from edgeplug.audit.services import record_change
 from edgeplug.core.fingerprint import fingerprint
 from edgeplug.core.locking import locked, stamp_locked, unique_or
-from edgeplug.text import unprintable
+from edgeplug.text import unreadable
 from marketplace import pricing
 from marketplace.catalogue import refresh_listing
 from marketplace.errors import (
@@ -24,9 +24,10 @@ from marketplace.models import Agent, PlanKind, PricePlan
 PRICE_FIELDS = ("name", "currency", "amount", "terms")
 
 
-def _reject_unprintable_name(name: str) -> None:
-    """The plan's name is printed on its buyers' invoices."""
-    if refusal := unprintable(name):
+def _reject_unreadable_name(name: str) -> None:
+    """The plan's name is printed on its buyers' invoices and read in the catalogue
+    (``unreadable``: a name of only invisible characters shows as a blank there)."""
+    if refusal := unreadable(name):
         raise InvalidPlanName(f"name: {refusal}", field="name")
 
 
@@ -101,7 +102,7 @@ def create_plan(
     actor=None,
     request=None,
 ) -> PricePlan:
-    _reject_unprintable_name(name)
+    _reject_unreadable_name(name)
     currency, amount, terms = validated_price(kind, currency, amount, terms or {})
     # A key names one plan in any case ('Trial' is 'trial'): the agent's row, locked, makes
     # the look and the insert one step for its plans.
@@ -199,7 +200,7 @@ def revise_plan(
         "another tab). Read it again and make your change on its current terms.",
     )
     values = {name: changes.get(name, getattr(plan, name)) for name in PRICE_FIELDS}
-    _reject_unprintable_name(values["name"])
+    _reject_unreadable_name(values["name"])
     currency, amount, terms = validated_price(
         plan.kind,
         values["currency"],

@@ -101,6 +101,8 @@ def test_vendor_creates_free_one_time_and_metered_plans(vendor, agent):
         ({"kind": "free", "name": "Tri\x1fal"}, "invalid_plan_name"),
         # A bidirectional override would print another price than it holds on them.
         ({"kind": "free", "name": "Basic \u202e00.001 EUR"}, "invalid_plan_name"),
+        # Only invisible characters: a blank on the catalogue and the invoice.
+        ({"kind": "free", "name": "\u200b\u2060"}, "invalid_plan_name"),
     ],
 )
 def test_invalid_plans_are_refused_and_nothing_is_stored(vendor, agent, body, code):

@@ -292,6 +292,14 @@ REVISE_REFUSALS = {
         400,
         "invalid_plan_name",
     ),
+    "a name of only invisible characters": (
+        ONCE,
+        False,
+        {"name": "\u200b"},
+        {"name": "\u200b", "price": "49.00"},
+        400,
+        "invalid_plan_name",
+    ),
 }
 
 
