@@ -2,10 +2,10 @@
 changed one saved by ``update_tenant`` (audited, and followed by the catalogue), and
 membership edits go through the tenancy actions (``add_member``, ``change_role``,
 ``remove_member``), so the admin refuses what the API refuses (removing or demoting a
-tenant's last admin) and audits the same events. A slug, new or changed, follows
-``check_tenant_slug``. Tenants are never deleted here (nor in bulk): a deletion would take
-their memberships, agents, orders and certificates with it, unaudited, and meet the
-append-only audit log. Staff deactivate a tenant instead."""
+tenant's last admin) and audits the same events. A slug and a name, new or changed, follow
+``check_tenant_slug`` and ``checked_tenant_name``. Tenants are never deleted here (nor in
+bulk): a deletion would take their memberships, agents, orders and certificates with it,
+unaudited, and meet the append-only audit log. Staff deactivate a tenant instead."""
 
 from collections import defaultdict
 
@@ -14,15 +14,16 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from edgeplug.errors import DomainError
 from edgeplug.slugs import SLUG_RULE
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.services import (
     AccountDeactivated,
-    InvalidSlug,
     LastAdmin,
     add_member,
     change_role,
     check_tenant_slug,
+    checked_tenant_name,
     create_tenant,
     ensure_an_admin_remains,
     ensure_can_join,
@@ -41,15 +42,23 @@ class TenantForm(forms.ModelForm):
         model = Tenant
         fields = ("name", "slug", "is_vendor", "is_customer", "is_active")
 
+    def clean_name(self) -> str:
+        return self._by_the_rule("name", checked_tenant_name)
+
     def clean_slug(self) -> str:
-        slug = self.cleaned_data["slug"]
-        if self.instance.pk and slug == self.instance.slug:
-            return slug  # a tenant made before the rule may still be edited (or deactivated)
+        return self._by_the_rule("slug", check_tenant_slug)
+
+    def _by_the_rule(self, field: str, check) -> str:
+        """``field`` as the tenancy rule ``check`` takes it (what create_tenant and
+        update_tenant apply), said at the field; kept as stored on a tenant made before the
+        rule, which may still be edited (or deactivated)."""
+        value = self.cleaned_data[field]
+        if self.instance.pk and value == getattr(self.instance, field):
+            return value
         try:
-            check_tenant_slug(slug)
-        except InvalidSlug as exc:
+            return check(value) or value
+        except DomainError as exc:
             raise ValidationError(exc.detail, code=exc.code) from exc
-        return slug
 
 
 class MembershipFormSet(BaseInlineFormSet):

@@ -9,10 +9,12 @@ from edgeplug.accounts.models import User
 from edgeplug.audit.services import field_changes, record_change, record_event
 from edgeplug.core.locking import locked, unique_or
 from edgeplug.errors import BadRequest, Conflict, DomainError, Forbidden, UnknownReference
+from edgeplug.reasons import require_text
 from edgeplug.slugs import SLUG_RULE, is_slug
 from edgeplug.tenancy.models import TENANT_KIND_RULE, Membership, Role, StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
 from edgeplug.tenancy.signals import tenant_changed
+from edgeplug.text import unreadable
 
 
 class LastAdmin(Conflict, code="last_admin"): ...
@@ -20,6 +22,10 @@ class LastAdmin(Conflict, code="last_admin"): ...
 
 class InvalidSlug(BadRequest, code="invalid_slug"):
     """A slug that no package manifest could name as its vendor."""
+
+
+class InvalidTenantName(BadRequest, code="invalid_tenant_name"):
+    """A name others would not read as written, or none at all."""
 
 
 def lock_tenant(tenant: Tenant | int) -> Tenant:
@@ -44,6 +50,25 @@ def check_tenant_slug(slug: str) -> None:
         )
 
 
+def checked_tenant_name(name: str | None) -> str:
+    """The one rule for a tenant's name, wherever a tenant is made or renamed: it is what
+    others read of the tenant (the vendor's name in the catalogue, the reviewer's under a
+    review, the payee on a payout statement). Without the blanks around it, something left,
+    within its column, and shown as written (``edgeplug.text.unreadable``: no control or
+    bidirectional character), else ``invalid_tenant_name``."""
+    name = require_text(
+        name,
+        max_length=Tenant._meta.get_field("name").max_length,
+        name="name",
+        missing=InvalidTenantName,
+        too_long=InvalidTenantName,
+        missing_detail="A tenant needs a name.",
+    )
+    if refusal := unreadable(name):
+        raise InvalidTenantName(f"name: {refusal}", field="name")
+    return name
+
+
 @transaction.atomic
 def create_tenant(
     *,
@@ -57,6 +82,7 @@ def create_tenant(
 ) -> Tenant:
     """The one way a tenant is created (management commands, the admin, the demo seed)."""
     check_tenant_slug(slug)
+    name = checked_tenant_name(name)
     _check_tenant_kind(is_vendor=is_vendor, is_customer=is_customer)
     with unique_or(_slug_taken(slug)):
         tenant = Tenant.objects.create(
@@ -86,6 +112,8 @@ def update_tenant(
         return row
     if "slug" in changed:
         check_tenant_slug(changes["slug"])
+    if "name" in changed:
+        changed["name"]["to"] = checked_tenant_name(changes["name"])
     for field, change in changed.items():
         setattr(row, field, change["to"])
     _check_tenant_kind(is_vendor=row.is_vendor, is_customer=row.is_customer)

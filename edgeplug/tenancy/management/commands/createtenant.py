@@ -2,10 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from edgeplug.core.commands import field_argument
 from edgeplug.errors import DomainError
 from edgeplug.slugs import SLUG_RULE
-from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import create_tenant
 
 
@@ -19,11 +17,12 @@ class Command(BaseCommand):
         parser.add_argument("--customer", action="store_true", help="The tenant buys agents.")
 
     def handle(self, *args, slug, name, vendor, customer, **options):
-        # Given, read as the admin's form reads it; else the slug, which create_tenant checks.
-        name = slug if name is None else field_argument(Tenant, "name", name, argument="--name")
         try:
             tenant = create_tenant(
-                name=name, slug=slug, is_vendor=vendor, is_customer=customer or not vendor
+                name=slug if name is None else name,
+                slug=slug,
+                is_vendor=vendor,
+                is_customer=customer or not vendor,
             )
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.detail}") from exc
