@@ -82,8 +82,8 @@ class MembershipFormSet(BaseInlineFormSet):
             if was_admin and not is_admin:
                 tenants[membership.tenant_id] = membership.tenant
                 leaving[membership.tenant_id].append(membership.pk)
-            if is_admin and not was_admin:
-                joining[membership.tenant_id] += 1
+            if is_admin and not was_admin and membership.user.is_active:
+                joining[membership.tenant_id] += 1  # an admin who can sign in (as _admins)
         for tenant_id, pks in leaving.items():
             try:
                 ensure_an_admin_remains(tenants[tenant_id], leaving=pks, joining=joining[tenant_id])
@@ -143,6 +143,8 @@ class AuditedMembershipsMixin:
             add_member(membership.tenant, membership.user, membership.role, **who)
             for membership in added
         ]
+        # Promotions before demotions: a swap of admins between two members passes.
+        changed.sort(key=lambda change: change[1] != Role.ADMIN)
         formset.changed_objects = [
             (change_role(membership, role, **who), ["role"]) for membership, role in changed
         ]

@@ -210,11 +210,19 @@ def add_member_by_email(
     user = User.objects.with_email(email).first()
     # A staff account is answered as no account: saying it is staff would hand any tenant
     # admin the list of EdgePlug's staff.
-    if user is None or user.is_staff or user.is_superuser:
+    if user is None or _platform_staff(user):
         raise UnknownUser(
             "email", email, detail="no EdgePlug account uses it: ask them to create one first."
         )
     return add_member(tenant, user, role, actor=actor, request=request, named_by="email")
+
+
+def _platform_staff(user: User) -> bool:
+    """Staff by any sign: the admin's flags, or a staff group, which is what gives staff
+    their powers (``in_staff_group``) whether or not "staff status" is ticked."""
+    if user.is_staff or user.is_superuser:
+        return True
+    return user.groups.filter(name__in=StaffGroup.values).exists()
 
 
 class NotAReviewer(Forbidden, code="not_a_reviewer"):
@@ -237,23 +245,29 @@ def check_reviewer(reviewer: User, tenant: Tenant) -> None:
 def ensure_an_admin_remains(
     tenant: Tenant, *, leaving: Iterable[int] = (), joining: int = 0
 ) -> None:
-    """The one rule that a tenant with admins keeps at least one: ``leaving`` are admin
-    memberships about to lose the role or go, ``joining`` new admins in the same change."""
+    """The one rule that a tenant with admins keeps at least one who can sign in (``_admins``):
+    ``leaving`` are admin memberships about to lose the role or go, ``joining`` new admins in
+    the same change."""
     if joining == 0 and not _admins_left(tenant.pk, leaving):
         raise LastAdmin(f"{tenant.name} must keep at least one admin.")
 
 
+def _admins(tenant_id: int):
+    """The tenant's admin memberships that count as admins: those whose account can sign in.
+    A deactivated admin (who can neither sign in nor be added: ``ensure_can_join``) keeps no
+    team running; counted, the only admin who could sign in stepped down."""
+    return Membership.objects.filter(tenant=tenant_id, role=Role.ADMIN, user__is_active=True)
+
+
 def _admins_left(tenant_id: int, leaving: Iterable[int]) -> bool:
-    admins = Membership.objects.filter(tenant=tenant_id, role=Role.ADMIN)
-    return admins.exclude(pk__in=leaving).exists()
+    return _admins(tenant_id).exclude(pk__in=leaving).exists()
 
 
 def sole_admin(tenant_id: int) -> int | None:
     """The pk of the tenant's only admin membership, which may neither leave nor lose the
     role (refused with ``last_admin``), else None: what a page asks so as not to offer
     either."""
-    admins = Membership.objects.filter(tenant=tenant_id, role=Role.ADMIN)
-    first_two = list(admins.values_list("pk", flat=True)[:2])
+    first_two = list(_admins(tenant_id).values_list("pk", flat=True)[:2])
     return first_two[0] if len(first_two) == 1 else None
 
 

@@ -67,6 +67,35 @@ def test_handing_over_the_admin_role_in_one_save_passes_and_is_audited(tenant_pa
     assert {"membership_created", "role_changed"} <= actions
 
 
+def test_swapping_the_admin_role_between_two_members_passes(tenant_page):
+    """Demoted before the other was promoted, the save met last_admin (a 500) where the
+    form's check had passed it."""
+    client, url, tenant, admin, data = tenant_page
+    other = MembershipFactory(tenant=tenant, role=Role.OPERATOR)
+    data = changeform_data(client.get(url))
+    rows = {data[f"memberships-{i}-id"]: i for i in range(2)}
+    data[f"memberships-{rows[admin.pk]}-role"] = Role.OPERATOR
+    data[f"memberships-{rows[other.pk]}-role"] = Role.ADMIN
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    roles = dict(Membership.objects.filter(tenant=tenant).values_list("pk", "role"))
+    assert roles == {admin.pk: Role.OPERATOR, other.pk: Role.ADMIN}
+
+
+def test_handing_the_admin_role_to_a_deactivated_member_is_refused_at_the_form(tenant_page):
+    """An admin who cannot sign in is no admin who remains (as at the API)."""
+    client, url, tenant, admin, data = tenant_page
+    asleep = MembershipFactory(tenant=tenant, role=Role.OPERATOR, user=UserFactory(is_active=False))
+    data = changeform_data(client.get(url))
+    rows = {data[f"memberships-{i}-id"]: i for i in range(2)}
+    data[f"memberships-{rows[admin.pk]}-role"] = Role.OPERATOR
+    data[f"memberships-{rows[asleep.pk]}-role"] = Role.ADMIN
+    response = client.post(url, data)
+    assert response.status_code == 200  # the page again, with the reason
+    assert "must keep at least one admin" in response.content.decode()
+    assert Membership.objects.get(pk=admin.pk).role == Role.ADMIN
+
+
 def test_adding_a_deactivated_account_in_the_admin_is_refused_as_at_the_api(tenant_page):
     """It was saved and audited as membership_created; the API refuses it
     (account_deactivated): the account can never use the team."""

@@ -9,7 +9,7 @@ from django.db import connections, transaction
 
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Membership, Role, Tenant
-from edgeplug.tenancy.services import change_role, remove_member
+from edgeplug.tenancy.services import change_role, remove_member, sole_admin
 from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backend
 from tests.conftest import sign_in
 from tests.factories import MembershipFactory, UserFactory
@@ -48,6 +48,20 @@ def test_last_admin_cannot_be_demoted_or_removed(member_client):
     assert client.delete(url).json()["code"] == "last_admin"
 
 
+def test_an_admin_who_cannot_sign_in_leaves_the_last_who_can_in_place(member_client):
+    """A deactivated admin (who can never sign in, nor be added: ensure_can_join) is not an
+    admin who remains: counted as one, the only admin who could sign in stepped down."""
+    client, membership = member_client("admin")
+    MembershipFactory(tenant=membership.tenant, role="admin", user=UserFactory(is_active=False))
+    url = f"/api/v1/tenant/members/{membership.pk}"
+    demote = client.patch(url, {"role": "developer"}, format="json")
+    assert (demote.status_code, demote.json()["code"]) == (409, "last_admin")
+    assert client.delete(url).json()["code"] == "last_admin"
+    assert Membership.objects.get(pk=membership.pk).role == "admin"
+    # The portal's team page offers them no way out (sole_admin).
+    assert sole_admin(membership.tenant_id) == membership.pk
+
+
 def test_adding_unknown_user_or_twice_is_a_clear_error(member_client):
     client, membership = member_client("admin")
     unknown = client.post(
@@ -68,7 +82,11 @@ def test_a_tenant_admin_cannot_pull_platform_staff_into_its_tenant(member_client
     client, membership = member_client("admin")
     reviewer = UserFactory(is_staff=True)
     reviewer.groups.add(Group.objects.get(name="reviewers"))
-    for staff in (reviewer, UserFactory(is_superuser=True)):
+    # Staff by their group, as their powers are (in_staff_group), with "staff status"
+    # unticked: added, they were barred from this vendor's runs all the same.
+    unticked = UserFactory(is_staff=False)
+    unticked.groups.add(Group.objects.get(name="finance"))
+    for staff in (reviewer, unticked, UserFactory(is_superuser=True)):
         refused = client.post(
             "/api/v1/tenant/members", {"email": staff.email, "role": "developer"}, format="json"
         )
