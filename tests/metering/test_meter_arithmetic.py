@@ -31,6 +31,10 @@ def test_sessions_are_measured_in_whole_seconds():
     half = timedelta(milliseconds=500)
     sessions = [(T0, T0 + half), (T0 + 2 * half, T0 + 5 * half)]
     assert meter.seconds_per_hour(sessions) == {T0: 1}
+    # On the whole-second grid (docs/metering.md): crossing a second's boundary counts it.
+    tenth = timedelta(milliseconds=100)
+    assert meter.seconds_per_hour([(T0 + 9 * tenth, T0 + 11 * tenth)]) == {T0: 1}
+    assert meter.seconds_per_hour([(T0 + 11 * tenth, T0 + 19 * tenth)]) == {}
 
 
 def test_subtracting_intervals():
