@@ -111,7 +111,9 @@ def to_minor_units(value: Decimal, currency: str) -> int:
     exponent = currency_exponent(currency)
     if not value.is_finite():
         raise ValueError("is not a number")
-    if abs(value) > Decimal(MAX_AMOUNT).scaleb(-exponent):  # compared exactly
+    # Compared exactly; copy_abs, not abs(): abs() rounds in the context, where 1e999999999
+    # overflows its largest exponent (decimal.Overflow, not a refusal).
+    if value.copy_abs() > Decimal(MAX_AMOUNT).scaleb(-exponent):
         raise ValueError(f"is more than {format_amount(MAX_AMOUNT, currency)}")
     with localcontext() as exact:
         # Within the bound the scaled integer part fits the context's 28 digits, so only

@@ -300,7 +300,16 @@ def test_amounts_people_write_become_minor_units(value, currency, minor):
 
 
 @pytest.mark.parametrize(
-    ("value", "currency"), [("1.234", "USD"), ("0.5", "JPY"), ("NaN", "USD"), ("Infinity", "EUR")]
+    ("value", "currency"),
+    [
+        ("1.234", "USD"),
+        ("0.5", "JPY"),
+        ("NaN", "USD"),
+        ("Infinity", "EUR"),
+        # Past the context's largest exponent: abs() raised decimal.Overflow (a 500).
+        ("1e999999999", "USD"),
+        ("-1e999999999", "EUR"),
+    ],
 )
 def test_amounts_finer_than_the_currency_or_not_numbers_are_refused(value, currency):
     with pytest.raises(ValueError):

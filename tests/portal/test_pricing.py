@@ -152,6 +152,7 @@ def test_terms_the_plan_rules_refuse_are_said_in_the_forms_words_at_their_field(
         ({"flat_fee": "0." + "9" * 29}, "The flat fee has more decimals than USD allows"),
         # A number too large for any price was a 500 (decimal.Overflow while scaling it).
         ({"flat_fee": "1e999999"}, "The flat fee is more than 10000000000.00 USD"),
+        ({"flat_fee": "1e999999999"}, "The flat fee is more than 10000000000.00 USD"),
         ({"tiers": "100 at " + "9" * 40}, "A tier price is more than 10000000000.00 USD"),
         ({"tiers": "lots at cheap"}, "is not “HOURS at PRICE”"),
         ({"tiers": "* at 0.05\n100 at 0.10"}, "prices the hours above the last bound: make it"),
