@@ -1,6 +1,6 @@
 """A tenant's slug follows the rule of a package manifest's ``vendor`` at every door that makes
 or renames a tenant (the command, the admin's add and change forms), so every vendor can
-name itself in the packages it uploads."""
+name itself in the packages it uploads. A tenant made before the rule: test_tenant_names.py."""
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -73,14 +73,3 @@ def test_the_admin_change_form_refuses_renaming_to_such_a_slug(platform_admin):
     assert any("lowercase" in error for error in errors), errors
     tenant.refresh_from_db()
     assert tenant.slug == "acme-sensors"
-
-
-def test_a_tenant_made_before_the_rule_can_still_be_edited_and_deactivated(platform_admin):
-    tenant = TenantFactory(slug="Acme_Sensors", is_vendor=True)  # as the admin once allowed
-    url = f"/admin/tenancy/tenant/{tenant.pk}/change/"
-    data = changeform_data(platform_admin.get(url))
-    data["is_active"] = ""
-    response = platform_admin.post(url, data)
-    assert response.status_code == 302, _slug_errors(response)
-    tenant.refresh_from_db()
-    assert (tenant.slug, tenant.is_active) == ("Acme_Sensors", False)
