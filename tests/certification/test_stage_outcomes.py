@@ -27,6 +27,19 @@ def test_good_model_passes_every_basic_stage_and_is_signed(certify):
     assert hasattr(run, "certificate")
 
 
+def test_a_model_slower_than_it_declares_fails_at_every_level(certify):
+    """The declared inference time is the vendor's promise, checked against the estimate at
+    basic too (only the level's gate is off there): a run declaring 1 µs passed basic."""
+    run = certify(
+        model_package(limits={"inference_time_us": 1, "model_size_kb": 64, "arena_kb": 16})
+    )
+    performance = _results(run)["performance"]
+    assert (run.status, performance.error_code) == ("failed", "budget_exceeded")
+    failed = [check["name"] for check in performance.findings]
+    assert failed == ["latency_vs_declared"], performance.test_logs
+    assert not hasattr(run, "certificate")
+
+
 VIOLATIONS = ["output_range", "finite", "deterministic", "monotonic", "robust", "implies"]
 
 
