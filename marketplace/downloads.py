@@ -15,7 +15,7 @@ from marketplace.certified import current_certificate
 from marketplace.errors import NoCertificate
 from marketplace.models import AgentVersion, Download
 from marketplace.orders import active_entitlements, no_entitlement
-from marketplace.storage import open_package
+from marketplace.storage import read_package
 
 
 def ensure_may_download(tenant: Tenant | None, version: AgentVersion) -> None:
@@ -46,8 +46,8 @@ def build_bundle(version: AgentVersion) -> bytes:
         raise NoCertificate(f"{version} has no valid certificate to bundle.")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        with open_package(version.storage_name) as package:
-            archive.writestr(f"{version.agent.name}-{version.version}.epk", package.read())
+        package = read_package(version.storage_name)  # 503 package_unreadable when gone
+        archive.writestr(f"{version.agent.name}-{version.version}.epk", package)
         archive.writestr("certificate.json", _json(certificate.document()))
         archive.writestr("keys.json", _json(keyring().published()))
         archive.writestr(

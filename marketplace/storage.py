@@ -1,6 +1,7 @@
 """Package blobs, stored content-addressed by their SHA-256 through the Django storage API,
 and the one loader that reads a stored package back and inspects it."""
 
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from django.core.files.storage import default_storage
 
 from edgeplug.errors import Unavailable
 from marketplace.packageformat import Limits, PackageError, ValidatedPackage, inspect_package
+
+logger = logging.getLogger(__name__)
 
 
 def package_limits() -> Limits:
@@ -48,12 +51,34 @@ def delete_package(name: str) -> None:
     default_storage.delete(name)
 
 
-def open_package(name: str):
-    return default_storage.open(name, "rb")
-
-
 class PackageUnreadable(Unavailable, code="package_unreadable"):
     """The stored blob could not be read: the storage, not the package, failed."""
+
+
+def _unreadable(name: str, exc: Exception) -> PackageUnreadable:
+    # The blob's name stays in the log: the client is told what failed, not where.
+    logger.warning("stored package %s unreadable: %s: %s", name, type(exc).__name__, exc)
+    return PackageUnreadable(
+        f"The stored package could not be read ({type(exc).__name__}); try again later."
+    )
+
+
+def open_package(name: str):
+    """The stored blob, open for reading: every door that reads a stored package opens it
+    here, so a blob that is gone or unreadable is 503 ``package_unreadable`` at each."""
+    try:
+        return default_storage.open(name, "rb")
+    except Exception as exc:  # OSError from a disk, botocore's errors from S3, and their kin
+        raise _unreadable(name, exc) from exc
+
+
+def read_package(name: str) -> bytes:
+    """The stored blob's bytes (``open_package``'s rule, and a failed read is said alike)."""
+    with open_package(name) as handle:
+        try:
+            return handle.read()
+        except Exception as exc:
+            raise _unreadable(name, exc) from exc
 
 
 @dataclass(frozen=True)
@@ -67,11 +92,7 @@ class StoredPackage:
 
 def load_stored_package(storage_name: str) -> StoredPackage:
     """Read a stored package and run the format checks on it once."""
-    try:
-        with open_package(storage_name) as handle:
-            data = handle.read()
-    except Exception as exc:
-        raise PackageUnreadable(f"{storage_name} unreadable: {type(exc).__name__}: {exc}") from exc
+    data = read_package(storage_name)
     try:
         return StoredPackage(data, inspect_package(data, package_limits()), None)
     except PackageError as exc:

@@ -175,3 +175,22 @@ def test_options_describes_the_view_in_json(customer, published, what, accept):
     """Before: a 500 (the file renderer was asked to write the view's description)."""
     described = customer[0].options(url(published, what), HTTP_ACCEPT=accept)
     assert (described.status_code, described["Content-Type"]) == (200, "application/json")
+
+
+@pytest.mark.parametrize("what", ["download", "bundle"])
+def test_a_version_whose_stored_blob_is_gone_answers_503_package_unreadable(
+    customer, published, agent, make_plan, certificate, media_root, what
+):
+    """Before: a 500 (the download and the bundle opened the blob unguarded)."""
+    from tests.vendors import stored_blobs
+
+    buy_free(customer[0], agent, make_plan)
+    for blob in stored_blobs(media_root):
+        blob.unlink()
+    customer[0].raise_request_exception = False
+    response = customer[0].get(url(published, what))
+    assert (response.status_code, response["Content-Type"]) == (503, "application/json")
+    assert response.json()["code"] == "package_unreadable"
+    assert published.storage_name not in response.json()["detail"]
+    assert_documented(response, operation(what))
+    assert not Download.objects.exists()
