@@ -1,6 +1,7 @@
 """Text that ends up in documents: the one rule for what characters it may hold (Django-free);
 and what JSON text may hold that no stored or validated value can (a lone surrogate, NaN, a
-number past a double); and what a whole number typed as text may be (``ascii_integer``).
+number past a double, as a float or an integer); and what a whole number typed as text may be
+(``ascii_integer``).
 
 Invoice documents are Factur-X XML (XML 1.0) and PDF: a control character other than tab,
 line feed and carriage return, or U+FFFE/U+FFFF, cannot be written there, so every door whose
@@ -160,8 +161,24 @@ def finite_json_float(text: str) -> float:
     as infinity, which neither JSON nor a schema validator holds."""
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"number {text[:40]} overflows a double")
+        raise _past_a_double(text)
     return value
+
+
+def finite_json_int(text: str) -> int:
+    """``json.loads(parse_int=...)``: an integer past a double (``1`` and 400 zeros) is refused
+    as ``finite_json_float`` refuses ``1e400``: Python holds it exactly, but no reader that
+    takes JSON numbers as doubles (a device, a browser) does, nor a range compared as floats."""
+    value = int(text)
+    try:
+        float(value)
+    except OverflowError:
+        raise _past_a_double(text) from None
+    return value
+
+
+def _past_a_double(text: str) -> ValueError:
+    return ValueError(f"number {text[:40]} overflows a double")
 
 
 def json_safe(value):

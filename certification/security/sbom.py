@@ -33,6 +33,7 @@ from certification.security.errors import (
 )
 from edgeplug.text import (
     finite_json_float,
+    finite_json_int,
     holds_lone_surrogate,
     may_hold_lone_surrogate,
     refuse_json_constant,
@@ -141,7 +142,10 @@ def _decode(data: bytes, max_bytes: int) -> dict[str, Any]:
         raise SbomTooLarge(f"SBOM is {len(data)} bytes; the limit is {max_bytes}")
     try:
         document = json.loads(
-            data.decode("utf-8"), parse_constant=refuse_json_constant, parse_float=finite_json_float
+            data.decode("utf-8"),
+            parse_constant=refuse_json_constant,
+            parse_float=finite_json_float,
+            parse_int=finite_json_int,
         )
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SbomInvalidJson(f"SBOM is not UTF-8 JSON: {exc}"[:_MAX_ERROR_CHARS]) from exc

@@ -13,7 +13,12 @@ import re
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
-from edgeplug.text import finite_json_float, holds_lone_surrogate, refuse_json_constant
+from edgeplug.text import (
+    finite_json_float,
+    finite_json_int,
+    holds_lone_surrogate,
+    refuse_json_constant,
+)
 
 from .errors import (
     DuplicateJsonKey,
@@ -61,8 +66,9 @@ def parse_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Manifest:
     """Decode manifest bytes into a JSON object, refusing anything ambiguous or oversized.
 
     Refused: more than ``max_manifest_bytes``, non-UTF-8, invalid JSON (including NaN,
-    Infinity and numbers that overflow a float), duplicate keys, nesting too deep for the
-    parser, and a top level that is not an object. Schema rules are ``validate_manifest``'s.
+    Infinity and numbers, integers too, that overflow a double), duplicate keys, nesting too
+    deep for the parser, and a top level that is not an object. Schema rules are
+    ``validate_manifest``'s.
     """
     if len(data) > limits.max_manifest_bytes:
         raise ManifestTooLarge(
@@ -79,6 +85,7 @@ def parse_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Manifest:
             object_pairs_hook=_object_without_duplicate_keys,
             parse_constant=refuse_json_constant,
             parse_float=finite_json_float,
+            parse_int=finite_json_int,
         )
     except RecursionError as exc:
         raise ManifestTooDeep("manifest.json is nested too deeply", entry=MANIFEST_NAME) from exc

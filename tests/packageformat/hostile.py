@@ -419,6 +419,13 @@ def manifest_number_overflows(limits: Limits) -> bytes:
     return _with_manifest_bytes(text.encode())
 
 
+@case("invalid_json")
+def manifest_integer_overflows(limits: Limits) -> bytes:
+    # Exact as a Python int, but past a double: no other reader (nor a device) holds it.
+    text = json.dumps(make_manifest()).replace('"min": -128', '"min": -1' + "0" * 400)
+    return _with_manifest_bytes(text.encode())
+
+
 @case("duplicate_json_key")
 def manifest_duplicate_key(limits: Limits) -> bytes:
     text = json.dumps(make_manifest())

@@ -219,8 +219,17 @@ def raw_sbom(extra: str) -> bytes:
         ('"x": ' + "[" * 300 + "]" * 300, "Recursion limit reached"),
         ('"vulnerabilities": [{"ratings": [{"score": NaN}]}]', "NaN is not valid JSON"),
         ('"vulnerabilities": [{"ratings": [{"score": 1e400}]}]', "overflows a double"),
+        ('"vulnerabilities": [{"ratings": [{"score": 1' + "0" * 400 + "}]}]", "overflows a double"),
     ],
-    ids=["surrogate-key", "surrogate-value", "deep-component", "deep-elsewhere", "nan", "1e400"],
+    ids=[
+        "surrogate-key",
+        "surrogate-value",
+        "deep-component",
+        "deep-elsewhere",
+        "nan",
+        "1e400",
+        "integer-past-a-double",
+    ],
 )
 def test_json_no_validator_can_read_is_refused_as_such(extra, said):
     """Python's json reads these; a schema validator (and UTF-8 text) cannot: each is refused
