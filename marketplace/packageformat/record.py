@@ -21,8 +21,9 @@ from .errors import MalformedRecord
 
 RECORD_NAME = "RECORD"
 _HASH_PREFIX = "sha256="
-_HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
-_SIZE = re.compile(r"^(0|[1-9][0-9]{0,18})$")
+# Matched whole (fullmatch): a quoted CSV field may hold a line end, which "$" lets through.
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+_SIZE = re.compile(r"0|[1-9][0-9]{0,18}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -90,11 +91,12 @@ def _parse_row(row: list[str], line: int) -> RecordEntry:
         raise _bad_line(line, "path is empty or contains control characters")
     if path == RECORD_NAME:
         raise _bad_line(line, "RECORD must not list itself")
-    if not digest.startswith(_HASH_PREFIX) or not _HEX_DIGEST.match(digest[len(_HASH_PREFIX) :]):
+    hex_digest = digest.removeprefix(_HASH_PREFIX)
+    if not digest.startswith(_HASH_PREFIX) or not _HEX_DIGEST.fullmatch(hex_digest):
         raise _bad_line(line, "digest must be sha256= followed by 64 lowercase hex characters")
-    if not _SIZE.match(size):
+    if not _SIZE.fullmatch(size):
         raise _bad_line(line, "size must be a non-negative decimal integer")
-    return RecordEntry(path, digest[len(_HASH_PREFIX) :], int(size))
+    return RecordEntry(path, hex_digest, int(size))
 
 
 def _bad_line(line: int, detail: str) -> MalformedRecord:

@@ -83,6 +83,13 @@ def test_crlf_line_ends_are_read():
         ("RECORD,,\n", "must not list itself"),
         ("a.bin,sha256=" + "a" * 64 + ",1\na.bin,sha256=" + "a" * 64 + ",1\n", "twice"),
         ('"a.bin"x,sha256=' + "a" * 64 + ",1\n", "not valid CSV"),
+        # A quoted field may hold a line end; "$" matched before it (before: size 1 taken).
+        pytest.param(
+            "a.bin,sha256=" + "a" * 64 + ',"1\n"\n', "non-negative", id="size-with-line-end"
+        ),
+        pytest.param(  # before: taken here, refused later as a digest_mismatch
+            'a.bin,"sha256=' + "a" * 64 + '\n",1\n', "lowercase hex", id="digest-with-line-end"
+        ),
     ],
 )
 def test_malformed_records_are_refused_with_the_line(text, reason):
