@@ -58,7 +58,7 @@ from .manifest import (
     parse_manifest,
     validate_manifest,
 )
-from .record import RECORD_NAME, Record, parse_record
+from .record import CONTROL_CHARACTER, RECORD_NAME, Record, parse_record
 
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 _LOCAL_SIGNATURE = b"PK\x03\x04"
@@ -84,7 +84,6 @@ _DOS_DIRECTORY = 0x10
 # A data descriptor is crc + two sizes (4 or 8 bytes each), optionally after a signature.
 _DESCRIPTOR_LENGTHS = frozenset({12, 16, 20, 24})
 _SUPPORTED_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CHUNK = 64 * 1024
 
@@ -319,7 +318,7 @@ def _reject_invalid_names(archive: _Archive, limits: Limits) -> None:
 def _name_problem(name: str, limits: Limits) -> str | None:
     if len(name.encode("utf-8")) > limits.max_entry_name_bytes:
         return f"entry names are limited to {limits.max_entry_name_bytes} bytes"
-    if _CONTROL.search(name):
+    if CONTROL_CHARACTER.search(name):
         return "entry names must not contain control characters or NUL"
     if "\\" in name:
         return "entry names must use '/' as the separator, not '\\'"

@@ -24,7 +24,9 @@ _HASH_PREFIX = "sha256="
 # Matched whole (fullmatch): a quoted CSV field may hold a line end, which "$" lets through.
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _SIZE = re.compile(r"0|[1-9][0-9]{0,18}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A control character (Unicode category Cc: C0, DEL and C1, U+0085 NEL among them): refused in
+# a RECORD path and, with this same pattern, in an entry name (archive.py).
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def _parse_row(row: list[str], line: int) -> RecordEntry:
     if len(row) != 3:
         raise _bad_line(line, f"expected 3 fields (path,sha256=<hex>,size), got {len(row)}")
     path, digest, size = row
-    if not path or _CONTROL.search(path):
+    if not path or CONTROL_CHARACTER.search(path):
         raise _bad_line(line, "path is empty or contains control characters")
     if path == RECORD_NAME:
         raise _bad_line(line, "RECORD must not list itself")

@@ -220,6 +220,7 @@ for _case, _code, _name, _content in [
     ("dotdot_with_backslashes", "path_traversal", "..\\..\\evil.txt", b"x"),
     ("backslash_separator", "invalid_entry_name", "docs\\readme.txt", b"x"),
     ("empty_path_segment", "invalid_entry_name", "docs//readme.txt", b"x"),
+    ("c1_control_in_name", "invalid_entry_name", "docs/read\u0085me.md", b"x"),  # NEL, a Cc
 ]:
     HOSTILE_CASES.append(HostileCase(_case, _one_entry(_name, _content), _code))
 

@@ -87,6 +87,7 @@ def test_crlf_line_ends_are_read():
         pytest.param(
             "a.bin,sha256=" + "a" * 64 + ',"1\n"\n', "non-negative", id="size-with-line-end"
         ),
+        pytest.param("a\u0085.bin,sha256=" + "a" * 64 + ",1\n", "control", id="c1-control-in-path"),
         pytest.param(  # before: taken here, refused later as a digest_mismatch
             'a.bin,"sha256=' + "a" * 64 + '\n",1\n', "lowercase hex", id="digest-with-line-end"
         ),
