@@ -81,8 +81,15 @@ _FLAG_UTF8 = 0x0800
 _FLAG_MASKED_HEADERS = 0x2000
 _ENCRYPTION_FLAGS = _FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION | _FLAG_MASKED_HEADERS
 _DOS_DIRECTORY = 0x10
-# A data descriptor is crc + two sizes (4 or 8 bytes each), optionally after a signature.
-_DESCRIPTOR_LENGTHS = frozenset({12, 16, 20, 24})
+# A data descriptor is crc + two sizes (4 or 8 bytes each), optionally after a signature: its
+# length says which (APPNOTE 4.3.9), the length the fields it holds.
+_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
+_DESCRIPTORS = {
+    12: (b"", struct.Struct("<3L")),
+    16: (_DESCRIPTOR_SIGNATURE, struct.Struct("<3L")),
+    20: (b"", struct.Struct("<L2Q")),
+    24: (_DESCRIPTOR_SIGNATURE, struct.Struct("<L2Q")),
+}
 _SUPPORTED_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CHUNK = 64 * 1024
@@ -392,19 +399,45 @@ def _reject_overlapping_entries(archive: _Archive, limits: Limits) -> None:
 
 
 def _reject_gaps_between_entries(archive: _Archive, limits: Limits) -> None:
-    # Bytes that belong to no entry are where a polyglot file hides a second payload.
-    expected, descriptor = 0, False
+    # Bytes that belong to no entry are where a polyglot file hides a second payload; the only
+    # bytes allowed after an entry's data are its data descriptor, which must be one.
+    expected, previous = 0, None
     for entry, start, end in archive.spans:
-        _reject_gap(start - expected, descriptor, entry.name)
-        expected, descriptor = end, bool(entry.info.flag_bits & _FLAG_DATA_DESCRIPTOR)
-    _reject_gap(archive.end.directory_offset - expected, descriptor, None)
+        _reject_gap(archive, previous, expected, start, entry.name)
+        expected, previous = end, entry
+    _reject_gap(archive, previous, expected, archive.end.directory_offset, None)
 
 
-def _reject_gap(gap: int, after_descriptor: bool, entry: str | None) -> None:
-    if gap != 0 and not (after_descriptor and gap in _DESCRIPTOR_LENGTHS):
+def _reject_gap(
+    archive: _Archive, previous: _Entry | None, start: int, end: int, entry: str | None
+) -> None:
+    gap = end - start
+    deferred = previous is not None and previous.info.flag_bits & _FLAG_DATA_DESCRIPTOR
+    if gap != 0 and not (deferred and gap in _DESCRIPTORS):
         where = "this entry" if entry else "the central directory"
         raise UnaccountedData(
             f"the archive has {gap} unaccounted bytes before {where}", entry=entry
+        )
+    if deferred:
+        _reject_wrong_descriptor(previous, archive.data[start:end])
+
+
+def _reject_wrong_descriptor(entry: _Entry, descriptor: bytes) -> None:
+    # The local header deferred its CRC and sizes to the descriptor, which a reader that
+    # streams the archive trusts: it must say what the central directory says.
+    signature, fields = _DESCRIPTORS.get(len(descriptor), (None, None))
+    if fields is None or not descriptor.startswith(signature):
+        raise CorruptArchive(
+            "the entry's data descriptor is missing or malformed", entry=entry.name
+        )
+    info = entry.info
+    if fields.unpack_from(descriptor, len(signature)) != (
+        info.CRC,
+        info.compress_size,
+        info.file_size,
+    ):
+        raise CorruptArchive(
+            "the data descriptor disagrees with the central directory", entry=entry.name
         )
 
 
@@ -424,11 +457,13 @@ def _data_end(archive: _Archive, entry: _Entry) -> int:
     local_name = archive.data[name_start : name_start + name_length]
     central_name = info.orig_filename.encode("utf-8" if info.flag_bits & _FLAG_UTF8 else "cp437")
     # Readers that trust the local header must see the very file we check: same name,
-    # method, CRC and sizes (which a data descriptor or a zip64 marker may defer).
+    # method, CRC and sizes (which a zip64 marker may defer, or a data descriptor, which
+    # _reject_wrong_descriptor holds to the central directory in their place).
     deferred = bool(flags & _FLAG_DATA_DESCRIPTOR)
     if (
         local_name != central_name
         or method != info.compress_type
+        or deferred != bool(info.flag_bits & _FLAG_DATA_DESCRIPTOR)
         or not (deferred or crc == info.CRC)
         or not (deferred or compressed in (info.compress_size, _ZIP64_MARKER))
         or not (deferred or size in (info.file_size, _ZIP64_MARKER))

@@ -14,7 +14,8 @@ import stat
 import struct
 import warnings
 import zipfile
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from marketplace.packageformat.pack import FIXED_DATE_TIME, build_archive
@@ -218,3 +219,55 @@ def _central_record(data: bytes, name: str) -> int:
             return offset
         offset += 46 + name_length + extra_length + comment_length
     raise KeyError(name)
+
+
+_LOCAL = struct.Struct("<4s5H3L2H")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_DEFERRED = 0x08  # general purpose bit 3: CRC and sizes follow the data, in a descriptor
+_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
+
+# The data descriptors APPNOTE 4.3.9 allows: (crc, compressed, size) -> bytes.
+Descriptor = Callable[[int, int, int], bytes]
+DESCRIPTORS: dict[str, Descriptor] = {
+    "signed-32": lambda *fields: struct.pack("<4s3L", _DESCRIPTOR_SIGNATURE, *fields),
+    "bare-32": lambda *fields: struct.pack("<3L", *fields),
+    "signed-64": lambda *fields: struct.pack("<4sL2Q", _DESCRIPTOR_SIGNATURE, *fields),
+    "bare-64": lambda *fields: struct.pack("<L2Q", *fields),
+}
+
+
+def streamed_package(descriptor: Descriptor = DESCRIPTORS["signed-32"]) -> bytes:
+    """A valid package's files as a writer that cannot seek back stores them: each entry's
+    CRC and sizes left out of its local header and written after its data by ``descriptor``
+    (stored, so the sizes are the content's length)."""
+    contents = default_files(make_manifest())
+    contents[RECORD_NAME] = record_for(contents)
+    archive, central = bytearray(), bytearray()
+    for name, content in contents.items():
+        raw, crc, size, offset = name.encode(), zlib.crc32(content), len(content), len(archive)
+        archive += _LOCAL.pack(b"PK\x03\x04", 20, _DEFERRED, 0, 0, 0x21, 0, 0, 0, len(raw), 0)
+        archive += raw + content + descriptor(crc, size, size)
+        mode = (stat.S_IFREG | 0o644) << 16
+        central += _CENTRAL.pack(
+            b"PK\x01\x02",
+            0x314,
+            20,
+            _DEFERRED,
+            0,
+            0,
+            0x21,
+            crc,
+            size,
+            size,
+            len(raw),
+            0,
+            0,
+            0,
+            0,
+            mode,
+            offset,
+        )
+        central += raw
+    count = len(contents)
+    end = _END.pack(b"PK\x05\x06", 0, 0, count, count, len(central), len(archive), 0)
+    return bytes(archive + central + end)

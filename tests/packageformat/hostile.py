@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import stat
+import struct
 import zipfile
 from collections.abc import Callable
 from typing import NamedTuple
@@ -21,6 +22,7 @@ from marketplace.packageformat.limits import Limits
 from marketplace.packageformat.record import Record, RecordEntry, write_record
 
 from .builders import (
+    DESCRIPTORS,
     PLACEHOLDER_MODEL,
     default_files,
     end_record,
@@ -32,6 +34,7 @@ from .builders import (
     record_for,
     rename_entry,
     replace_end_record,
+    streamed_package,
     zip_entries,
 )
 
@@ -168,6 +171,34 @@ def hidden_bytes_between_entries(limits: Limits) -> bytes:
             archive.start_dir = archive.fp.tell()
         archive.writestr(file_info("RECORD"), record_for(files))
     return buffer.getvalue()
+
+
+def _deferred_in_local_header_only() -> bytes:
+    # Bit 3 set in a local header (its CRC and sizes then unread) but not in the central one.
+    package = bytearray(make_package())
+    struct.pack_into("<H", package, 6, struct.unpack_from("<H", package, 6)[0] | 0x08)
+    return bytes(package)
+
+
+def _descriptor_saying(form: str, crc: int = 0, compressed: int = 0, size: int = 0) -> Builder:
+    def descriptor(*fields: int) -> bytes:
+        return DESCRIPTORS[form](fields[0] ^ crc, fields[1] + compressed, fields[2] + size)
+
+    return lambda limits: streamed_package(descriptor)
+
+
+# Each entry's data descriptor disagrees with the central directory (the local header defers
+# to it); readers that stream the archive trust the descriptor: (case, descriptor builder).
+for _case, _build in [
+    ("descriptor_crc_wrong", _descriptor_saying("signed-32", crc=1)),
+    ("descriptor_compressed_size_wrong", _descriptor_saying("bare-32", compressed=1)),
+    ("descriptor_size_wrong", _descriptor_saying("signed-64", size=7)),
+    ("descriptor_64_bit_sizes_wrong", _descriptor_saying("bare-64", compressed=1, size=1)),
+    ("descriptor_signature_wrong", lambda limits: streamed_package(lambda *f: bytes(16))),
+    ("descriptor_missing", lambda limits: streamed_package(lambda *f: b"")),
+    ("descriptor_only_in_local_header", lambda limits: _deferred_in_local_header_only()),
+]:
+    HOSTILE_CASES.append(HostileCase(_case, _build, "corrupt_archive"))
 
 
 @case("overlapping_entries")

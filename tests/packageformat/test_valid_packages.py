@@ -13,6 +13,7 @@ import pytest
 from marketplace.packageformat import DEFAULT_LIMITS, Limits, PackageError, inspect_package
 
 from .builders import (
+    DESCRIPTORS,
     FIRMWARE_SECTION,
     PLACEHOLDER_FIRMWARE,
     PLACEHOLDER_MODEL,
@@ -21,6 +22,7 @@ from .builders import (
     make_manifest,
     make_package,
     record_for,
+    streamed_package,
 )
 
 
@@ -89,6 +91,13 @@ def test_package_written_by_a_streaming_zip_writer_is_accepted():
         for name, content in [*files.items(), ("RECORD", record_for(files))]:
             archive.writestr(name, content)
     package = inspect_package(bytes(sink.written))
+    assert package.read("model.tflite") == PLACEHOLDER_MODEL
+
+
+@pytest.mark.parametrize("form", sorted(DESCRIPTORS))
+def test_every_form_of_data_descriptor_is_accepted(form):
+    # With or without its signature, sizes in 4 or 8 bytes (APPNOTE 4.3.9).
+    package = inspect_package(streamed_package(DESCRIPTORS[form]))
     assert package.read("model.tflite") == PLACEHOLDER_MODEL
 
 
