@@ -215,6 +215,14 @@ def _reject_ranges_outside_dtype(manifest: Manifest, limits: Limits) -> None:
                 f"range [{low}, {high}] does not fit {tensor['dtype']} [{bounds[0]}, {bounds[1]}]",
                 path=f"$.model.{side}.range",
             )
+        # Its values are raw integers: a fractional bound is read rounded inward (as
+        # certification draws inputs), and a range left with none holds no value at all.
+        if math.ceil(low) > math.floor(high):
+            raise ManifestInconsistent(
+                f"range [{low}, {high}] holds no integer, and a {tensor['dtype']} tensor's "
+                "values are raw integers",
+                path=f"$.model.{side}.range",
+            )
 
 
 def _reject_indices_outside_tensors(manifest: Manifest, limits: Limits) -> None:

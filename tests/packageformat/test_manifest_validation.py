@@ -129,6 +129,17 @@ def test_float_model_with_tolerance_is_valid():
             lambda m: m["model"]["output"].update(dtype="uint8", range=[-1, 255]),
             "$.model.output.range",
         ),
+        # An integer tensor's range holding no integer: certification found no input to draw.
+        pytest.param(
+            lambda m: m["model"]["input"].update(range=[0.5, 0.7]),
+            "$.model.input.range",
+            id="int8-input-range-holding-no-integer",
+        ),
+        pytest.param(
+            lambda m: m["model"]["output"].update(dtype="uint8", range=[3.25, 3.75]),
+            "$.model.output.range",
+            id="uint8-output-range-holding-no-integer",
+        ),
         (lambda m: m["invariants"][2].update(min=10, max=0), "$.invariants[2]"),
         (lambda m: m["invariants"][2].update(outputs=[0, 3]), "$.invariants[2].outputs[1]"),
         (lambda m: m["invariants"][3].update(output=3), "$.invariants[3].output"),
@@ -141,6 +152,14 @@ def test_inconsistent_values_are_refused_with_their_path(mutate, path):
     mutate(manifest)
     error = refusal(manifest)
     assert (error.code, error.path) == ("manifest_inconsistent", path)
+
+
+def test_an_integer_tensor_range_with_a_fractional_bound_holding_integers_is_valid():
+    # Read rounded inward, as certification draws its inputs: [0.5, 2.5] holds 1 and 2.
+    manifest = make_manifest()
+    manifest["model"]["input"]["range"] = [0.5, 2.5]
+    manifest["model"]["output"]["range"] = [-3.0, 3.0]
+    validate_manifest(manifest)
 
 
 def test_multi_dimensional_shapes_count_every_element():
