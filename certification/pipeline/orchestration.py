@@ -84,7 +84,21 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
                 StageResult.ERROR, logs=f"{type(exc).__name__}: {exc}", error_code="stage_crashed"
             )
     duration_ms = int((time.monotonic() - started) * 1000)
-    return record_result(run, stage, outcome, duration_ms).test_result
+    return _record_unless_judged(run_id, stage, outcome, duration_ms)
+
+
+def _record_unless_judged(run_id: int, stage: str, outcome: StageOutcome, duration_ms: int) -> str:
+    """A stage's result, recorded while its run waits for it; "finished" when the run was
+    judged while the stage ran (its errback after another delivery died, the stale-run
+    sweep): the verdict stands, and a result after it would contradict it (the stage shown
+    passed in a run in error for its missing result, the progress below 100). The run's row
+    is locked as ``finalize_run`` locks it, so a result is either in the verdict or not kept."""
+    with transaction.atomic():
+        run = locked(CertificationRun(pk=run_id))
+        if run.is_finished:
+            logger.info("run %s was judged while its stage %s ran: result not kept", run_id, stage)
+            return "finished"
+        return record_result(run, stage, outcome, duration_ms).test_result
 
 
 def record_result(
@@ -111,9 +125,8 @@ def record_result(
 
 def record_infrastructure_failure(run_id: int, stage: str, detail: str) -> str:
     """A stage whose infrastructure kept failing after every retry ends as ``error``."""
-    run = CertificationRun.objects.get(pk=run_id)
     outcome = StageOutcome(StageResult.ERROR, logs=detail, error_code=InfrastructureError.code)
-    return record_result(run, stage, outcome, 0).test_result
+    return _record_unless_judged(run_id, stage, outcome, 0)
 
 
 def validation_passed(run_id: int) -> bool:

@@ -4,10 +4,14 @@ leaves the stage's message unacknowledged, and its redelivery (which finds the r
 recorded) queues the verdict. With a chord, that redelivery could not: the callback is
 published once, by the task that completes the count."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from certification import tasks
 from certification.models import CertificationResult, CertificationRun
+from certification.pipeline import orchestration
+from certification.pipeline.stages.base import StageOutcome
 from tests.factories import CertificationRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +63,25 @@ def test_a_stage_delivered_after_the_verdict_changes_nothing(running, eager_cele
     tasks.run_stage.apply(args=(running.pk, "performance")).get()
     run = CertificationRun.objects.get(pk=running.pk)
     assert (run.status, run.results.count()) == ("failed", 3)
+
+
+def test_a_stage_that_ends_after_the_run_was_judged_records_nothing(
+    running, eager_celery, monkeypatch
+):
+    """The run was judged while the stage ran (its errback after another delivery died, or
+    the stale-run sweep): its result came after and was written all the same, so a run in
+    error for "stages without a result: performance" showed performance passed, at 75%."""
+
+    def judged_meanwhile(ctx):
+        assert orchestration.finalize_run(ctx.run_id) == "error"
+        return StageOutcome("pass")
+
+    monkeypatch.setattr(orchestration, "stage_function", lambda stage: judged_meanwhile)
+    # The run's factory stored no package: the stage reads none.
+    context = SimpleNamespace(run_id=running.pk, package=object())
+    monkeypatch.setattr(orchestration, "_load_context", lambda run: context)
+    assert tasks.run_stage.apply(args=(running.pk, "performance")).get() == "finished"
+    run = CertificationRun.objects.get(pk=running.pk)
+    assert (run.status, run.progress) == ("error", 100)
+    assert "performance" in run.error_detail
+    assert not run.results.filter(test_suite="performance").exists()
