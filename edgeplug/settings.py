@@ -514,6 +514,11 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "LEEWAY": 0,
+    # Every token carries a digest of the user's password hash as it was at sign-in; a request,
+    # a refresh and a gRPC call with one signed before a password change is 401
+    # password_changed (docs/security.md). Tokens without it (before 2026-12-06) are too.
+    "CHECK_REVOKE_TOKEN": True,
+    "REVOKE_TOKEN_CLAIM": "hash_password",
 }
 
 # --- API --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -20,6 +21,7 @@ from edgeplug.accounts.services import (
     sign_in,
     start_totp_enrolment,
 )
+from edgeplug.core.exceptions import code_and_detail
 from edgeplug.core.serializers import refuse_body, validated
 from edgeplug.core.throttling import AnonThrottle, AuthThrottle
 
@@ -30,6 +32,15 @@ class InvalidToken(AuthError, code="token_not_valid"): ...
 class MembershipEnded(AuthError, code="membership_revoked"):
     """A refresh token of a membership that has ended: what a request with its access token
     hears (``authentication.MembershipRevoked``), from a door that reads no token."""
+
+
+def _refresh_token(raw: str) -> RefreshToken:
+    """A refresh token sent to refresh or sign out: ``token_not_valid`` when it is forged,
+    expired or blacklisted (rotated, signed out)."""
+    try:
+        return RefreshToken(raw)
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from exc
 
 
 # Signing in and refreshing: anyone may call them, no token is read, and both the anonymous
@@ -58,6 +69,15 @@ class TokenRefreshView(_SignInView):
     @extend_schema(request=s.RefreshRequestSerializer, responses=s.TokenPairSerializer)
     def post(self, request):
         data = validated(s.RefreshRequestSerializer, request)
+        presented = _refresh_token(data["refresh"])
+        # Its user, checked as a request with its access token checks them, with the same
+        # code (simplejwt's user_inactive; password_changed for a token signed before the
+        # password was changed), before the token is rotated: a refused refresh writes nothing.
+        try:
+            JWTAuthentication().get_user(presented)
+        except AuthenticationFailed as exc:
+            code, detail = code_and_detail(exc)
+            raise AuthError(detail, code=code) from exc
         refresh = TokenRefreshSerializer(data=data)
         try:
             refresh.is_valid(raise_exception=True)
@@ -90,11 +110,7 @@ class LogoutView(APIView):
     @extend_schema(request=s.RefreshRequestSerializer, responses={204: None})
     def post(self, request):
         data = validated(s.RefreshRequestSerializer, request)
-        try:
-            token = RefreshToken(data["refresh"])
-        except TokenError as exc:
-            raise InvalidToken(str(exc)) from exc
-        revoke_refresh_token(request, token)
+        revoke_refresh_token(request, _refresh_token(data["refresh"]))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

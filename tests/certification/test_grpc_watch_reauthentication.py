@@ -47,11 +47,28 @@ def _tenant_deactivated(membership, member_client, admin_session):
     assert not membership.tenant.is_active
 
 
+def _password_changed(membership, member_client, admin_session):
+    staff, _ = admin_session("platform-admins", is_superuser=True)
+    new = "a much longer new passphrase"
+    changed = staff.post(
+        f"/admin/accounts/user/{membership.user_id}/password/",
+        {"password1": new, "password2": new, "usable_password": "true"},
+    )
+    assert changed.status_code == 302
+
+
 @pytest.mark.parametrize(
-    "refuse", [_removed_from_the_team, _tenant_deactivated], ids=lambda refuse: refuse.__name__
+    ("refuse", "code"),
+    [
+        (_removed_from_the_team, "membership_revoked"),
+        (_tenant_deactivated, "membership_revoked"),
+        (_password_changed, "password_changed"),
+    ],
+    ids=["removed_from_the_team", "tenant_deactivated", "password_changed"],
 )
 def test_a_watcher_refused_mid_stream_is_cut_off_at_the_next_poll(
     refuse,
+    code,
     stub,  # noqa: F811
     watcher,
     member_client,
@@ -65,11 +82,11 @@ def test_a_watcher_refused_mid_stream_is_cut_off_at_the_next_poll(
 
     refuse(membership, member_client, admin_session)
     refused = client.get(f"/api/v1/certification/{run.pk}")
-    assert (refused.status_code, refused.json()["code"]) == (401, "membership_revoked")
+    assert (refused.status_code, refused.json()["code"]) == (401, code)
     mark_running(run.pk)  # progress the stream would report (before: it did)
 
     # The stream ends with the code REST answered (before: always not_authenticated).
-    assert code_of(stream) == (grpc.StatusCode.UNAUTHENTICATED, "membership_revoked")
+    assert code_of(stream) == (grpc.StatusCode.UNAUTHENTICATED, code)
 
 
 def test_a_watch_ends_when_its_access_token_expires(stub, watcher):  # noqa: F811

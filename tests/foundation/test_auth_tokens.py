@@ -6,10 +6,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.test import Client
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.conftest import sign_in, totp_now
-from tests.factories import PASSWORD, MembershipFactory, TOTPDeviceFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    TOTPDeviceFactory,
+    UserFactory,
+    VendorTenantFactory,
+)
+from tests.portal.test_sign_in import portal_sign_in
 
 pytestmark = pytest.mark.django_db
 TOKEN = "/api/v1/auth/token"
@@ -219,3 +229,62 @@ def test_an_access_token_stops_working_when_its_lifetime_has_passed(api, setting
         clock.shift(timedelta(seconds=10))
         response = api.get("/api/v1/auth/me")
     assert (response.status_code, response.json()["code"]) == (401, "token_not_valid")
+
+
+NEW_PASSWORD = "a much longer new passphrase"
+
+
+def _changed_in_the_portal(user, admin_session):
+    client = Client()
+    portal_sign_in(client, user)
+    changed = client.post(
+        "/portal/password/",
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert changed.status_code == 302
+
+
+def _set_by_a_superuser_in_the_admin(user, admin_session):
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    changed = client.post(
+        f"/admin/accounts/user/{user.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+    assert changed.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "change", [_changed_in_the_portal, _set_by_a_superuser_in_the_admin], ids=lambda c: c.__name__
+)
+def test_a_password_change_ends_the_tokens_signed_in_with_the_old_one(api, admin_session, change):
+    user = MembershipFactory(role="developer", tenant=VendorTenantFactory()).user
+    tokens = sign_in(api, user)
+
+    change(user, admin_session)
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    requested = api.get("/api/v1/auth/me")
+    outstanding = OutstandingToken.objects.count()
+    refreshed = APIClient().post(
+        "/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json"
+    )
+    # Before: 200 and a fresh pair, the old password's sign-in living on.
+    assert (requested.status_code, requested.json()["code"]) == (401, "password_changed")
+    assert (refreshed.status_code, refreshed.json()["code"]) == (401, "password_changed")
+    # Refused before it is rotated: no new refresh token recorded, nothing blacklisted.
+    assert OutstandingToken.objects.count() == outstanding
+    assert not BlacklistedToken.objects.exists()
+    fresh = APIClient().post(TOKEN, {"email": user.email, "password": NEW_PASSWORD}, format="json")
+    assert fresh.status_code == 200
+
+
+def test_a_token_signed_before_passwords_were_checked_is_refused(api):
+    """Tokens signed before 2026-12-06 carry no digest of the password: refused, signed in again."""
+    tokens = sign_in(api, MembershipFactory().user)
+    older = AccessToken(tokens["access"])
+    del older["hash_password"]
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {older}")
+    response = api.get("/api/v1/auth/me")
+    assert (response.status_code, response.json()["code"]) == (401, "password_changed")
