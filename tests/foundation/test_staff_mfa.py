@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.conftest import sign_in, totp_now
-from tests.factories import TOTPDeviceFactory, UserFactory
+from tests.factories import TOTPDeviceFactory, UserFactory, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +33,26 @@ def test_the_mfa_claim_survives_token_refresh(api):
 
     plain = UserFactory()
     assert AccessToken(sign_in(APIClient(), plain)["access"])["mfa"] is False
+
+
+def test_staff_powers_stay_off_once_a_superuser_removes_the_device(api, admin_session):
+    """docs/security.md: with no confirmed device left, staff powers in the API stay off until
+    they enrol again, whatever the token signed in with it says."""
+    reviewer = staff_member("reviewers")
+    tokens = sign_in(api, reviewer, otp=totp_now(reviewer.device))
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    review = {"decision": "approve", "reason": "ok"}
+    assert api.post("/api/v1/wpk/review/999999", review, format="json").status_code == 404
+
+    superuser, _ = admin_session("platform-admins", is_superuser=True)
+    removed = superuser.post(
+        f"/admin/otp_totp/totpdevice/{reviewer.device.pk}/delete/", {"post": "yes"}
+    )
+    assert removed.status_code == 302
+
+    refused = api.post("/api/v1/wpk/review/999999", review, format="json")
+    # Before: 404, the reviewer's powers on, as the token's mfa claim said.
+    assert (refused.status_code, refused.json()["code"]) == (403, "mfa_required")
+
+    TOTPDeviceFactory(user=reviewer)  # enrolled again
+    assert api.post("/api/v1/wpk/review/999999", review, format="json").status_code == 404
