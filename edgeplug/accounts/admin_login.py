@@ -3,7 +3,8 @@
 django-otp's admin form refuses a token until the user picks a device from a second form
 ("Please select a device"). A user with exactly one confirmed device has nothing to pick, so
 that device is used; with several, the form still asks which one. A throttled device is told
-as the API tells it (``otp_throttled``), not as a wrong code.
+as the API tells it (``otp_throttled``), not as a wrong code; a wrong code is a failed sign-in,
+as at the API (``accounts.services.wrong_second_factor``).
 """
 
 from django import forms
@@ -11,6 +12,7 @@ from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm
 
 from edgeplug.accounts.errors import OTP_THROTTLED_MESSAGE
+from edgeplug.accounts.services import wrong_second_factor
 from edgeplug.accounts.widgets import OneTimeCodeInput
 
 
@@ -25,6 +27,14 @@ class OneStepOTPAdminAuthenticationForm(OTPAdminAuthenticationForm):
         **OTPAdminAuthenticationForm.otp_error_messages,
         "n_failed_attempts": OTP_THROTTLED_MESSAGE,
     }
+
+    def _verify_token(self, user, token, device=None):
+        try:
+            return super()._verify_token(user, token, device)
+        except forms.ValidationError as error:
+            if error.code == "invalid_token":
+                wrong_second_factor(self.request, user)
+            raise
 
     def _chosen_device(self, user):
         chosen = super()._chosen_device(user)

@@ -92,14 +92,18 @@ def _check_otp(request, user: User, otp: str | None) -> TOTPDevice | None:
         raise OtpThrottled(retry_after=wait)
     device = match_token(user, otp)
     if device is None:
-        # Counted as a failed sign-in so TOTP guessing runs into the same lockout.
-        user_login_failed.send(
-            sender=__name__,
-            credentials={"email": user.email},
-            request=_http_request(request),
-        )
+        wrong_second_factor(request, user)
         raise InvalidOtp("The TOTP code is wrong or expired.")
     return device
+
+
+def wrong_second_factor(request, user: User) -> None:
+    """A wrong TOTP code after the right password, at any door (the API, the portal, the
+    admin's login form): a failed sign-in, audited as ``login_failed`` and counted by
+    django-axes, so TOTP guessing runs into the same lockout as password guessing."""
+    user_login_failed.send(
+        sender=__name__, credentials={"email": user.email}, request=_http_request(request)
+    )
 
 
 def choose_membership(

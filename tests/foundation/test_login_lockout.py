@@ -1,9 +1,14 @@
 """Repeated failed sign-ins lock the account for a while; all of it is audited."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
+from django.test import Client
 
 from edgeplug.audit.models import AuditEvent
-from tests.factories import PASSWORD, MembershipFactory
+from tests.conftest import admin_login
+from tests.factories import PASSWORD, MembershipFactory, staff_member
 
 pytestmark = pytest.mark.django_db
 TOKEN = "/api/v1/auth/token"
@@ -100,3 +105,28 @@ def test_under_the_address_limit_other_accounts_still_sign_in_from_it(api, setti
     for _ in range(2):
         _sign_in(api, tried.email, "wrong", ATTACKER)
     assert _sign_in(api, other.email, PASSWORD, ATTACKER).status_code == 200
+
+
+def test_wrong_totp_codes_at_the_admin_count_as_failed_sign_ins():
+    """A wrong second factor is a failed sign-in at the admin too, as at the API."""
+    staff = staff_member("platform-admins")
+    client = Client()
+    wrong = {
+        "username": staff.email,
+        "password": PASSWORD,
+        "otp_token": "000000",
+        "otp_device": staff.device.persistent_id,
+    }
+    answers = []
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        for _ in range(3):
+            answers.append(client.post("/admin/login/?next=/admin/", wrong).status_code)
+            clock.shift(timedelta(seconds=10))  # past the device's wait after a wrong code
+        failed = AuditEvent.objects.filter(action="login_failed", target=staff.email).count()
+        right = admin_login(client, staff, staff.device)
+
+    # Before: neither audited nor counted (200 each time), and the right code opened the admin.
+    assert answers == [200, 200, 403]  # the form again twice, then the lockout page
+    assert failed == 3
+    assert AuditEvent.objects.filter(action="account_locked", target=staff.email).exists()
+    assert right.status_code == 403
