@@ -216,8 +216,10 @@ def _reject_ranges_outside_dtype(manifest: Manifest, limits: Limits) -> None:
                 path=f"$.model.{side}.range",
             )
         # Its values are raw integers: a fractional bound is read rounded inward (as
-        # certification draws inputs), and a range left with none holds no value at all.
-        if math.ceil(low) > math.floor(high):
+        # certification draws inputs), and an input range left with none holds no input to
+        # draw. The output's range no stage reads: packages certified with one such keep
+        # reading back (rescans, load_stored_package), as they did before this rule.
+        if side == "input" and math.ceil(low) > math.floor(high):
             raise ManifestInconsistent(
                 f"range [{low}, {high}] holds no integer, and a {tensor['dtype']} tensor's "
                 "values are raw integers",
