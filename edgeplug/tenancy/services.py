@@ -107,13 +107,14 @@ def update_tenant(
     nothing written."""
     _reject_unknown_tenant_fields(changes)
     row = lock_tenant(tenant)
+    if "name" in changes and changes["name"] != row.name:
+        # Compared as it would be stored: the same name padded is no change.
+        changes = {**changes, "name": checked_tenant_name(changes["name"])}
     changed = field_changes({field: getattr(row, field) for field in changes}, changes)
     if not changed:
         return row
     if "slug" in changed:
         check_tenant_slug(changes["slug"])
-    if "name" in changed:
-        changed["name"]["to"] = checked_tenant_name(changes["name"])
     for field, change in changed.items():
         setattr(row, field, change["to"])
     _check_tenant_kind(is_vendor=row.is_vendor, is_customer=row.is_customer)
@@ -248,7 +249,7 @@ def ensure_an_admin_remains(
     """The one rule that a tenant with admins keeps at least one who can sign in (``_admins``):
     ``leaving`` are admin memberships about to lose the role or go, ``joining`` new admins in
     the same change."""
-    if joining == 0 and not _admins_left(tenant.pk, leaving):
+    if joining == 0 and _admins_leave_none(tenant.pk, leaving):
         raise LastAdmin(f"{tenant.name} must keep at least one admin.")
 
 
@@ -259,8 +260,11 @@ def _admins(tenant_id: int):
     return Membership.objects.filter(tenant=tenant_id, role=Role.ADMIN, user__is_active=True)
 
 
-def _admins_left(tenant_id: int, leaving: Iterable[int]) -> bool:
-    return _admins(tenant_id).exclude(pk__in=leaving).exists()
+def _admins_leave_none(tenant_id: int, leaving: Iterable[int]) -> bool:
+    """Whether ``leaving`` takes away the tenant's last admins who can sign in (taking away
+    one who cannot takes away no admin: a tenant none can run may still be cleaned up)."""
+    admins, leaving = _admins(tenant_id), list(leaving)
+    return admins.filter(pk__in=leaving).exists() and not admins.exclude(pk__in=leaving).exists()
 
 
 def sole_admin(tenant_id: int) -> int | None:

@@ -12,7 +12,7 @@ from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.services import change_role, remove_member, sole_admin
 from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backend
 from tests.conftest import sign_in
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,21 @@ def test_an_admin_who_cannot_sign_in_leaves_the_last_who_can_in_place(member_cli
     assert Membership.objects.get(pk=membership.pk).role == "admin"
     # The portal's team page offers them no way out (sole_admin).
     assert sole_admin(membership.tenant_id) == membership.pk
+
+
+def test_admins_who_cannot_sign_in_may_leave_a_tenant_none_can_run():
+    """Taking away an admin who cannot sign in takes away no admin: a tenant whose admins
+    are all deactivated can still be cleaned up."""
+    tenant = TenantFactory()
+    asleep = [
+        MembershipFactory(tenant=tenant, role="admin", user=UserFactory(is_active=False))
+        for _ in range(2)
+    ]
+    change_role(asleep[0], "developer")
+    remove_member(asleep[1])
+    assert list(Membership.objects.filter(tenant=tenant).values_list("role", flat=True)) == [
+        "developer"
+    ]
 
 
 def test_adding_unknown_user_or_twice_is_a_clear_error(member_client):

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from edgeplug.audit.models import AuditEvent
 from edgeplug.tenancy.models import Tenant
-from edgeplug.tenancy.services import InvalidTenantName, create_tenant
+from edgeplug.tenancy.services import InvalidTenantName, create_tenant, update_tenant
 from tests.conftest import changeform_data
 from tests.factories import TenantFactory
 
@@ -55,7 +55,11 @@ def test_the_action_and_the_command_refuse_a_name_with_its_code(name, said):
 
 
 def test_a_name_is_kept_without_the_blanks_around_it():
-    assert create_tenant(name="  Acme Sensors\n", slug="acme").name == "Acme Sensors"
+    tenant = create_tenant(name="  Acme Sensors\n", slug="acme")
+    assert tenant.name == "Acme Sensors"
+    # The same name padded is no change: nothing written, nothing audited.
+    update_tenant(tenant, {"name": " Acme Sensors "})
+    assert not AuditEvent.objects.filter(action="tenant_changed").exists()
 
 
 @pytest.mark.parametrize(("name", "said"), UNREADABLE)
