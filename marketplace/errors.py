@@ -50,8 +50,17 @@ class AlreadyYanked(Conflict, code="already_yanked"): ...
 class InvalidPlan(BadRequest, code="invalid_price_terms"): ...
 
 
-class InvalidPlanName(BadRequest, code="invalid_plan_name"):
-    """The name is printed on buyers' invoices: it must be text a document can carry."""
+class TextRefused(BadRequest):
+    """Text others read, refused for what ``edgeplug.text`` says of it (``refusal``), the
+    detail naming the ``field`` that holds it."""
+
+    def __init__(self, field: str, refusal: str):
+        super().__init__(f"{field}: {refusal}", field=field)
+
+
+class InvalidPlanName(TextRefused, code="invalid_plan_name"):
+    """The name is printed on buyers' invoices and read in the catalogue: text a document can
+    carry, that shows as written (``edgeplug.text.unreadable``)."""
 
 
 class PlanKeyExists(Conflict, code="plan_exists"): ...
@@ -108,14 +117,6 @@ class NoCertificate(Conflict, code="no_certificate"): ...
 
 
 class DeviceExists(Conflict, code="device_exists"): ...
-
-
-class TextRefused(BadRequest):
-    """Text others read, refused for what ``edgeplug.text`` says of it (``refusal``), the
-    detail naming the ``field`` that holds it."""
-
-    def __init__(self, field: str, refusal: str):
-        super().__init__(f"{field}: {refusal}", field=field)
 
 
 class InvalidDeviceText(TextRefused, code="invalid_device_text"):

@@ -28,7 +28,7 @@ def _reject_unreadable_name(name: str) -> None:
     """The plan's name is printed on its buyers' invoices and read in the catalogue
     (``unreadable``: a name of only invisible characters shows as a blank there)."""
     if refusal := unreadable(name):
-        raise InvalidPlanName(f"name: {refusal}", field="name")
+        raise InvalidPlanName("name", refusal)
 
 
 def validated_price(

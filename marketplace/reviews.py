@@ -24,10 +24,11 @@ from marketplace.errors import (
 from marketplace.models import Agent, Entitlement, Review
 
 
-def _check_review_text(title: str, text: str) -> None:
-    """The title and text as every tenant will read them (``unreadable``): a title of only
-    invisible characters reads as blank, as a reply of them may not."""
-    for field, value in (("title", title), ("text", text)):
+def _check_review_text(**fields: str) -> None:
+    """A review's title and text, or its vendor's reply, as every tenant will read them
+    (``unreadable``): a title of only invisible characters reads as blank, as a reply of them
+    may not."""
+    for field, value in fields.items():
         if refusal := unreadable(value):
             raise InvalidReviewText(field, refusal)
 
@@ -46,7 +47,7 @@ def submit_review(
     answer the new ones. One transaction with its audit event and the listing's rating (the
     inner blocks are savepoints, so a concurrent first review's IntegrityError is retried
     within it)."""
-    _check_review_text(title, text)
+    _check_review_text(title=title, text=text)
     _reject_never_entitled(tenant, agent)
     values = {"stars": stars, "title": title, "text": text, "author": actor}
     try:
@@ -123,8 +124,7 @@ def reply_to_review(
         too_long=ReplyTooLong,
         missing_detail="Write the reply before sending it.",
     )
-    if refusal := unreadable(text):
-        raise InvalidReviewText("text", refusal)
+    _check_review_text(text=text)
     review = locked(review)
     if review.vendor_reply_at is not None:
         raise AlreadyReplied("The vendor has already replied to this review.")
