@@ -140,10 +140,12 @@ def choose_membership(
     return found[0] if found else None
 
 
-def issue_token_pair(user: User, membership: Membership | None, *, mfa: bool = False) -> TokenPair:
+def issue_token_pair(user: User, membership: Membership | None, *, device=None) -> TokenPair:
     refresh = RefreshToken.for_user(user)
-    # Whether this sign-in passed a second factor; platform staff powers need it.
-    refresh["mfa"] = mfa
+    # Whether this sign-in passed a second factor, and with which device: platform staff
+    # powers need it, and count while that device is confirmed (second_factor_verified).
+    refresh["mfa"] = device is not None
+    refresh["mfa_device"] = device.persistent_id if device is not None else None
     refresh["tenant_id"] = membership.tenant_id if membership else None
     refresh["tenant"] = membership.tenant.slug if membership else None
     refresh["role"] = membership.role if membership else None
@@ -181,7 +183,7 @@ def sign_in(
     user, mfa = verified.user, verified.mfa
     memberships = Membership.objects.live().select_related("tenant").filter(user=user)
     membership = choose_membership(memberships, tenant_slug)
-    pair = issue_token_pair(user, membership, mfa=mfa)
+    pair = issue_token_pair(user, membership, device=verified.device)
     http_request = _http_request(request)
     setattr(http_request, SIGN_IN_RECORDED, True)
     # Lets django-axes reset the failure count and Django update last_login.

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django_otp import user_has_device
+from django_otp.models import Device
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
@@ -86,23 +86,24 @@ CanReview = _roles("CanReview", Role.ADMIN, Role.DEVELOPER, Role.OPERATOR)
 
 
 def second_factor_verified(request) -> bool:
-    """Whether this request's sign-in passed TOTP and its user still has a confirmed device:
-    the JWT's ``mfa`` claim while one is left (a device a superuser removed takes the staff
-    powers of the tokens signed in with it away, until they enrol again), or django-otp's
-    verification of the session (which ends with the device; the admin requires it of every
-    staff user anyway)."""
+    """Whether this request's sign-in passed TOTP with a device its user still has confirmed:
+    the JWT's ``mfa_device`` claim while that device is there (a device a superuser removed
+    takes the staff powers of the tokens signed in with it away for good, a new enrolment
+    too), or django-otp's verification of the session (which ends with the device; the admin
+    requires it of every staff user anyway)."""
     token = getattr(request, "auth", None)
     if token is not None and hasattr(token, "get"):
-        return bool(token.get("mfa")) and _has_confirmed_device(request)
+        return _device_confirmed(request, token.get("mfa_device"))
     is_verified = getattr(request.user, "is_verified", None)
     return bool(is_verified and is_verified())
 
 
-def _has_confirmed_device(request) -> bool:
+def _device_confirmed(request, persistent_id) -> bool:
     """One look per request (a staff check may run several times in one)."""
     held = getattr(request, "_confirmed_device", None)
     if held is None:
-        held = user_has_device(request.user, confirmed=True)
+        device = Device.from_persistent_id(persistent_id) if persistent_id else None
+        held = bool(device and device.user_id == request.user.pk and device.confirmed)
         request._confirmed_device = held
     return held
 

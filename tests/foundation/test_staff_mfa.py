@@ -29,15 +29,16 @@ def test_the_mfa_claim_survives_token_refresh(api):
         "/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json"
     )
     assert refreshed.status_code == 200
-    assert AccessToken(refreshed.json()["access"])["mfa"] is True
+    refreshed_access = AccessToken(refreshed.json()["access"])
+    assert (refreshed_access["mfa"], refreshed_access["mfa_device"]) == (True, device.persistent_id)
 
     plain = UserFactory()
     assert AccessToken(sign_in(APIClient(), plain)["access"])["mfa"] is False
 
 
 def test_staff_powers_stay_off_once_a_superuser_removes_the_device(api, admin_session):
-    """docs/security.md: with no confirmed device left, staff powers in the API stay off until
-    they enrol again, whatever the token signed in with it says."""
+    """docs/security.md: a token's staff powers count while the device it signed in with is
+    confirmed; removing it takes them away for good, also once the user enrols again."""
     reviewer = staff_member("reviewers")
     tokens = sign_in(api, reviewer, otp=totp_now(reviewer.device))
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
@@ -54,5 +55,19 @@ def test_staff_powers_stay_off_once_a_superuser_removes_the_device(api, admin_se
     # Before: 404, the reviewer's powers on, as the token's mfa claim said.
     assert (refused.status_code, refused.json()["code"]) == (403, "mfa_required")
 
-    TOTPDeviceFactory(user=reviewer)  # enrolled again
+    # Enrolled again: the token signed in with the removed device stays without staff powers
+    # (before: 404, as its claim counted while any device was confirmed), and so does the
+    # one it refreshes to; a sign-in with the new device has them.
+    new_device = TOTPDeviceFactory(user=reviewer)
+    refused = api.post("/api/v1/wpk/review/999999", review, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "mfa_required")
+    refreshed = api.post(
+        "/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json"
+    )
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
+    refused = api.post("/api/v1/wpk/review/999999", review, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "mfa_required")
+
+    again = sign_in(APIClient(), reviewer, otp=totp_now(new_device))
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {again['access']}")
     assert api.post("/api/v1/wpk/review/999999", review, format="json").status_code == 404
