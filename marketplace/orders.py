@@ -427,7 +427,7 @@ def collect_payment(order: Order) -> Order:
     with transaction.atomic():
         order = (
             Order.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("tenant", "plan")
+            .select_related("tenant", "plan", "agent__tenant")
             .get(pk=order.pk)
         )
         if not payment_may_change(order):
@@ -448,8 +448,12 @@ def _charge(order: Order) -> payments.PaymentOutcome | PaymentProcessorError:
     outcome, or the processor's failure that spent the attempt's idempotency key (the
     caller commits the attempt, then raises it). A failure that did not spend the key is
     raised at once, rolling the attempt back so the next try sends the same key."""
-    # The card may have been removed since the order was placed (its first charge failed
-    # with a processor error): the same refusal as placing it without one.
+    # Since the order was placed (its first charge failed with a processor error) its agent
+    # may have gone off sale, an invoice become uncollectible or the card been removed: the
+    # same refusals as placing it then, and nothing charged. A plan revised or retired since
+    # is not one: the order keeps the version it names, as it was offered.
+    _reject_unavailable(order.agent)
+    _reject_overdue(order.tenant)
     _reject_missing_payment_method(order.tenant, order.plan)
     order.payment_attempt += 1
     order.save(update_fields=["payment_attempt", "updated_at"])

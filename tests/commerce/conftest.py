@@ -2,9 +2,10 @@
 
 import pytest
 
+from billing.models import PaymentMethod
 from marketplace import plans
 from marketplace.catalogue import refresh_listing
-from marketplace.models import AgentVersion
+from marketplace.models import AgentVersion, Order
 from tests.factories import simulated_certificate
 from tests.vendors import package
 
@@ -332,3 +333,20 @@ def confirm_refund(client, page):
 def refund_in_admin(client, *order_ids):
     """Refund in full in the admin as finance does it: the action, then Confirm."""
     return confirm_refund(client, refund_confirmation(client, *order_ids))
+
+
+@pytest.fixture
+def pending_order(stripe_on, customer, agent, make_plan):
+    """POST /api/v1/orders whose charge Stripe refused with a processor error (the saved card
+    no longer exists there): 502, and the order stays pending without a PaymentIntent (its
+    refused attempt counted: the next try takes a new idempotency key)."""
+    client, _ = customer
+    plan = make_plan("one_time", currency="EUR", amount=1500)
+    save_card(client)
+    stripe_id = PaymentMethod.objects.get().stripe_id
+    stripe_client().raw_request("delete", f"/v1/payment_methods/{stripe_id}")
+    response = place_order(client, agent, plan, "card-gone")
+    assert (response.status_code, response.json()["code"]) == (502, "payment_processor_error")
+    order = Order.objects.get()
+    assert (order.status, order.payment_intent_id, order.payment_attempt) == ("pending", "", 1)
+    return order, plan

@@ -3,29 +3,11 @@ reading or replaying it asks for a card (402), as placing it without one does.""
 
 import pytest
 
-from billing.models import PaymentMethod
 from edgeplug.audit.models import AuditEvent
-from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import place_order, save_card, stripe_client
+from marketplace.models import Entitlement
+from tests.commerce.conftest import place_order
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pending_order(stripe_on, customer, agent, make_plan):
-    """POST /api/v1/orders whose charge Stripe refused with a processor error (the saved card
-    no longer exists there): 502, and the order stays pending without a PaymentIntent (its
-    refused attempt counted: the next try takes a new idempotency key)."""
-    client, _ = customer
-    plan = make_plan("one_time", currency="EUR", amount=1500)
-    save_card(client)
-    stripe_id = PaymentMethod.objects.get().stripe_id
-    stripe_client().raw_request("delete", f"/v1/payment_methods/{stripe_id}")
-    response = place_order(client, agent, plan, "card-gone")
-    assert (response.status_code, response.json()["code"]) == (502, "payment_processor_error")
-    order = Order.objects.get()
-    assert (order.status, order.payment_intent_id, order.payment_attempt) == ("pending", "", 1)
-    return order, plan
 
 
 def remove_the_default_card(client):

@@ -64,6 +64,7 @@ def test_stars_are_one_to_five_and_billing_role_cannot_review(member_client, age
         pytest.param({"text": "\u2060"}, "text: holds only invisible", id="blank-text"),
         pytest.param({"title": "A \u202e!yrrac"}, "title: holds the bidirectional", id="bidi"),
         pytest.param({"text": "ok\x1b[2J"}, "text: holds the control character", id="escape"),
+        pytest.param({"title": "A\x85B"}, "title: holds the control character", id="c1"),
     ],
 )
 def test_a_review_others_would_read_otherwise_than_written_is_refused(
