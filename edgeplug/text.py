@@ -12,6 +12,8 @@ The same rule refuses the bidirectional embedding, override and isolate controls
 U+202E, U+2066 to U+2069): XML could carry them, but a name holding one shows in another order
 than it is stored ("Basic <U+202E>00.001 EUR" on a buyer's invoice reads as another price).
 Names other people read (devices, plans) take this rule too. The marks U+200E/U+200F stay.
+It refuses DEL and the C1 controls (U+007F to U+009F), which XML could carry but which show as
+nothing or act on a terminal, as a package's names refuse them.
 """
 
 import math
@@ -23,8 +25,12 @@ from typing import NoReturn
 from edgeplug.errors import NulCharacter
 
 _CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+# DEL and the C1 controls: XML 1.0 carries them, but they show as nothing or act on a terminal
+# (U+009B is an 8-bit CSI), so names and document text refuse them as a package's names do.
+_TERMINAL_CONTROLS = r"\x7f-\x9f"
+_TERMINAL = re.compile(f"[{_TERMINAL_CONTROLS}]")
 _BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
-_FORBIDDEN = _CONTROLS + _BIDI_CONTROLS
+_FORBIDDEN = _CONTROLS + _TERMINAL_CONTROLS + _BIDI_CONTROLS
 _NOT_IN_DOCUMENTS = re.compile(f"[{_FORBIDDEN}]")
 _BIDI = re.compile(f"[{_BIDI_CONTROLS}]")
 # The same rule as OpenAPI patterns, for text an API strips before reading it: any
@@ -61,6 +67,8 @@ def unprintable(text: str) -> str | None:
     code = f"U+{ord(found.group()):04X}"
     if _BIDI.match(found.group()):
         return f"holds the bidirectional control {code}, which shows text in another order"
+    if _TERMINAL.match(found.group()):
+        return f"holds the control character {code}, which shows as nothing or acts on a terminal"
     return f"holds the control character {code}, which documents cannot carry"
 
 

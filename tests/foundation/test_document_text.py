@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN, unprintable
 
-ALPHABET = "ab \t\n\r\x0b\x0c\x1c\x1f\x01\x00\xa0\u2003\ufffe\u202e\u2066\u200f"
+ALPHABET = "ab \t\n\r\x0b\x0c\x1c\x1f\x01\x00\x7f\x85\x9b\xa0\u2003\ufffe\u202e\u2066\u200f"
 
 
 def test_a_control_character_is_named():
@@ -17,6 +17,14 @@ def test_a_control_character_is_named():
         "holds the control character U+0001, which documents cannot carry"
     )
     assert unprintable("Acme\tGmbH\n") is None
+    # DEL and the C1 controls (U+0085 NEL, U+009B a terminal's CSI), as a package's names
+    # refuse them (before: accepted)
+    for char in "\x7f\x85\x9b":
+        assert unprintable(f"Acme{char}[2J") == (
+            f"holds the control character U+{ord(char):04X}, which shows as nothing or acts "
+            "on a terminal"
+        )
+    assert unprintable("Acme \xa0GmbH \xe9") is None  # a no-break space and é, past C1
     assert unprintable("Basic \u202e00.001 EUR") == (
         "holds the bidirectional control U+202E, which shows text in another order"
     )

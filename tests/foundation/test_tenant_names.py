@@ -21,6 +21,7 @@ UNREADABLE = [
     pytest.param("Acme \u202esrosneS", "bidirectional control U\\+202E", id="bidi"),
     pytest.param("\u200b\u2060", "A tenant needs a name", id="invisible"),
     pytest.param("Acme\x1b[2J", "control character U\\+001B", id="escape"),
+    pytest.param("Acme\x9b2J", "control character U\\+009B", id="csi"),
 ]
 ADD = "/admin/tenancy/tenant/add/"
 

@@ -340,8 +340,9 @@ def _public_key() -> str:
         # Read by the team otherwise than typed, or as blank where it is not.
         ("release \u202elaptop", "invalid_key_name"),
         ("\u200b", "invalid_key_name"),
+        ("laptop\x9b2J", "invalid_key_name"),  # a terminal's 8-bit CSI (before: registered)
     ],
-    ids=["101", "nul", "bidi", "invisible"],
+    ids=["101", "nul", "bidi", "invisible", "c1"],
 )
 @pytest.mark.parametrize("api_format", ["json", "multipart"])
 def test_a_bad_key_name_is_refused_alike_at_the_api_and_the_portal(doors, name, code, api_format):
@@ -362,7 +363,7 @@ def test_the_schema_publishes_the_key_names_rule(doors):
     schema = api.get("/api/v1/schema/?format=json").json()
     pattern = schema["components"]["schemas"]["RegisterKeyRequest"]["properties"]["name"]
     assert re.search(pattern["pattern"], "laptop 2 (Jörg)")
-    for refused in ("release \u202elaptop", "laptop\x1b[2J", "laptop\x00"):
+    for refused in ("release \u202elaptop", "laptop\x1b[2J", "laptop\x9b2J", "laptop\x00"):
         assert not re.search(pattern["pattern"], refused), refused
 
 
