@@ -3,7 +3,7 @@ changed one saved by ``update_tenant`` (audited, and followed by the catalogue),
 membership edits go through the tenancy actions (``add_member``, ``change_role``,
 ``remove_member``), so the admin refuses what the API refuses (removing or demoting a
 tenant's last admin) and audits the same events. A slug and a name, new or changed, follow
-``check_tenant_slug`` and ``checked_tenant_name``. Tenants are never deleted here (nor in
+``checked_tenant_slug`` and ``checked_tenant_name``. Tenants are never deleted here (nor in
 bulk): a deletion would take their memberships, agents, orders and certificates with it,
 unaudited, and meet the append-only audit log. Staff deactivate a tenant instead."""
 
@@ -22,8 +22,8 @@ from edgeplug.tenancy.services import (
     LastAdmin,
     add_member,
     change_role,
-    check_tenant_slug,
     checked_tenant_name,
+    checked_tenant_slug,
     create_tenant,
     ensure_an_admin_remains,
     ensure_can_join,
@@ -46,7 +46,7 @@ class TenantForm(forms.ModelForm):
         return self._by_the_rule("name", checked_tenant_name)
 
     def clean_slug(self) -> str:
-        return self._by_the_rule("slug", check_tenant_slug)
+        return self._by_the_rule("slug", checked_tenant_slug)
 
     def _by_the_rule(self, field: str, check) -> str:
         """``field`` as the tenancy rule ``check`` takes it (what create_tenant and
@@ -56,7 +56,7 @@ class TenantForm(forms.ModelForm):
         if self.instance.pk and value == getattr(self.instance, field):
             return value
         try:
-            return check(value) or value
+            return check(value)
         except DomainError as exc:
             raise ValidationError(exc.detail, code=exc.code) from exc
 

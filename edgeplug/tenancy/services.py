@@ -40,7 +40,7 @@ def lock_tenant(tenant: Tenant | int) -> Tenant:
     return locked(tenant if isinstance(tenant, Tenant) else Tenant(pk=tenant))
 
 
-def check_tenant_slug(slug: str) -> None:
+def checked_tenant_slug(slug: str) -> str:
     """The one rule for a tenant's slug, wherever a tenant is made or renamed: it is the
     ``vendor`` its packages' manifests name, which ``upload_package`` requires."""
     if not is_slug(slug):
@@ -48,6 +48,7 @@ def check_tenant_slug(slug: str) -> None:
             f"{slug!r} cannot be a tenant slug: use {SLUG_RULE}, "
             "as a package manifest names its vendor."
         )
+    return slug
 
 
 def checked_tenant_name(name: str | None) -> str:
@@ -81,7 +82,7 @@ def create_tenant(
     request=None,
 ) -> Tenant:
     """The one way a tenant is created (management commands, the admin, the demo seed)."""
-    check_tenant_slug(slug)
+    checked_tenant_slug(slug)
     name = checked_tenant_name(name)
     _check_tenant_kind(is_vendor=is_vendor, is_customer=is_customer)
     with unique_or(_slug_taken(slug)):
@@ -114,7 +115,7 @@ def update_tenant(
     if not changed:
         return row
     if "slug" in changed:
-        check_tenant_slug(changes["slug"])
+        checked_tenant_slug(changes["slug"])
     for field, change in changed.items():
         setattr(row, field, change["to"])
     _check_tenant_kind(is_vendor=row.is_vendor, is_customer=row.is_customer)
