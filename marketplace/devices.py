@@ -178,7 +178,7 @@ def _locked_seats(tenant: Tenant, version: AgentVersion) -> int:
         active_entitlements(tenant, version.agent_id).select_for_update().order_by("pk")
     )
     if not entitlements:
-        raise no_entitlement(version.agent)
+        raise no_entitlement(version.agent, tenant)
     return sum(e.seats for e in entitlements)
 
 

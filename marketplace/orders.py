@@ -376,9 +376,14 @@ def active_entitlements(tenant: Tenant | int, agent: Agent | int, now: datetime 
     return Entitlement.objects.filter(tenant=tenant, agent=agent).in_force(now)
 
 
-def no_entitlement(agent: Agent) -> NotEntitled:
+def no_entitlement(agent: Agent, tenant: Tenant | None = None) -> NotEntitled:
     """The refusal of what needs an entitlement in force to ``agent`` (a download, a
-    deployment) when the tenant holds none."""
+    deployment) when ``tenant`` holds none; its vendor never can (``_reject_own_agent``)."""
+    if tenant is not None and agent.tenant_id == tenant.pk:
+        return NotEntitled(
+            f"{agent.name} is your own agent: a deployment needs an entitlement, which a "
+            "vendor cannot buy of its own agent; run it from its download."
+        )
     return NotEntitled(
         f"Your tenant holds no active entitlement to {agent.name}: order one of its plans."
     )

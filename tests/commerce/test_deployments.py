@@ -119,6 +119,22 @@ def test_no_entitlement_wrong_core_and_revoked_device_are_refused(
     assert not Deployment.objects.exists()
 
 
+def test_a_vendors_own_agent_is_refused_with_why_and_what_to_do(
+    member_client, published, agent, certificate
+):
+    """docs/commerce.md: a vendor cannot buy its own agent, so no entitlement lets it deploy
+    one; the refusal said "order one of its plans", which answers own_agent."""
+    client, _ = member_client("admin", tenant=agent.tenant)
+    device = register(client, "hw-own")
+    refused = deploy(client, device, published)
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_entitled")
+    assert refused.json()["detail"] == (
+        f"{agent.name} is your own agent: a deployment needs an entitlement, which a vendor "
+        "cannot buy of its own agent; run it from its download."
+    )
+    assert not Deployment.objects.exists()
+
+
 def test_device_is_told_to_stop_yanked_versions_and_revoked_entitlements(
     customer, published, agent, make_plan, certificate
 ):
