@@ -30,8 +30,6 @@ from billing.documents.document import unit_price
 from billing.errors import (
     InvalidAdjustment,
     InvalidPeriod,
-    InvoiceNotFinalized,
-    InvoiceVoid,
     NotACardPayment,
 )
 from billing.models import (
@@ -369,9 +367,10 @@ class InvoiceAdmin(
         invoice = get_object_or_404(Invoice, pk=object_id)
         try:
             pdf = invoice_documents.invoice_pdf(invoice)
-        except (InvoiceNotFinalized, InvoiceVoid) as exc:
-            # As the API answers it (409 invoice_not_finalized, invoice_void): the change page
-            # with the refusal where the admin shows every other, its code in the message's tags.
+        except DomainError as exc:
+            # As the API answers it (409 invoice_not_finalized, invoice_void; 422 for a document
+            # its stored data cannot make): the change page with the refusal where the admin
+            # shows every other, its code in the message's tags.
             messages.error(request, exc.detail, extra_tags=exc.code)
             response = self.change_view(request, str(object_id))
             response.status_code = exc.status

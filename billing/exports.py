@@ -7,6 +7,7 @@ writes one row (or one PDF) at a time, so memory stays bounded whatever the numb
 invoices. Formats: docs/billing.md ("Finance").
 """
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from zipfile import ZIP_STORED, ZipFile, ZipInfo
@@ -19,10 +20,13 @@ from billing.csv_stream import csv_lines
 from billing.documents.document import declared_vat_rate
 from billing.models import AMOUNT_DUE, Invoice, InvoiceLine, InvoiceStatus, line_agent
 from billing.periods import month_label
+from edgeplug.errors import DomainError
 from edgeplug.timefmt import utc_iso
 from marketplace.pricing import major_units, plain_number, unit_price_text
 
 Renderer = Callable[[Invoice], bytes]
+
+logger = logging.getLogger(__name__)
 
 
 def _chunk() -> int:
@@ -245,7 +249,11 @@ class _Chunks:
 def pdf_zip(start: datetime, render: Renderer) -> Iterator[bytes]:
     """A ZIP with ``<number>.pdf`` for each finalized invoice and credit note of the period,
     but void ones (their document is withdrawn: ``document_refusal``; the CSV lists them),
-    rendered and sent one at a time (PDFs are compressed already: members are stored)."""
+    rendered and sent one at a time (PDFs are compressed already: members are stored).
+
+    A document that cannot be made (``_pdf_or_why``) is ``<number>.error.txt`` saying why:
+    the archive's first members are sent already, so raising would cut it short, without a
+    central directory, behind a 200."""
     invoices = (
         period_invoices(start)
         .issued()
@@ -256,11 +264,24 @@ def pdf_zip(start: datetime, render: Renderer) -> Iterator[bytes]:
     sink = _Chunks()
     with ZipFile(sink, mode="w", compression=ZIP_STORED, allowZip64=True) as archive:
         for invoice in invoices.iterator(chunk_size=_chunk()):
-            member = ZipInfo(f"{invoice.number}.pdf", date_time=_zip_time(invoice.finalized_at))
+            name, data = _pdf_or_why(invoice, render)
+            member = ZipInfo(name, date_time=_zip_time(invoice.finalized_at))
             member.compress_type = ZIP_STORED
-            archive.writestr(member, render(invoice))
+            archive.writestr(member, data)
             yield sink.drain()
     yield sink.drain()  # the central directory
+
+
+def _pdf_or_why(invoice: Invoice, render: Renderer) -> tuple[str, bytes]:
+    """``(<number>.pdf, the PDF)``, or ``(<number>.error.txt, why)`` when its document cannot
+    be made: data stored before a rule that now refuses it (a buyer's country finalized before
+    2026-12-01), which the invoice's own PDF link answers the same way."""
+    try:
+        return f"{invoice.number}.pdf", render(invoice)
+    except DomainError as refusal:
+        logger.warning("invoice %s has no PDF in the export: %s", invoice.number, refusal.code)
+        why = f"{invoice.number}: no PDF could be made ({refusal.code}): {refusal.detail}\n"
+        return f"{invoice.number}.error.txt", why.encode()
 
 
 def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:

@@ -1,0 +1,73 @@
+"""An invoice whose document cannot be built (its buyer frozen with a country EN 16931 does
+not know, as accounts were accepted until 2026-12-01) neither cuts finance's pdfs.zip short
+behind a 200 nor is a 500 at its admin PDF link: the archive stays whole and names it, the
+link answers the refusal on the invoice's page (docs/billing.md)."""
+
+import html
+import io
+import zipfile
+from datetime import timedelta
+
+from billing import invoicing
+from billing.models import BillingAccount, Invoice
+from tests.invoicing.conftest import FEB
+
+EXPORTS = "/admin/billing/finance/exports/"
+
+
+def _legacy_invoice(books, monkeypatch) -> Invoice:
+    """February's draft finalized for a buyer whose account row predates the country rule,
+    by finalize as it was then (without ``account_refusal``)."""
+    tenant = books.draft.tenant
+    BillingAccount.objects.create(
+        tenant=tenant,
+        legal_name="Old Buyer Ltd",
+        address_line1="1 Old Road",
+        postcode="1000",
+        city="Nowhere",
+        country="ZZ",
+        invoice_emails=["ap@old.example"],
+        currency="EUR",
+        tax_rate="19.00",
+    )
+    with monkeypatch.context() as then:
+        then.setattr(invoicing, "account_refusal", lambda account: "")
+        return invoicing.finalize_invoice(books.draft, now=FEB + timedelta(days=32))
+
+
+def test_the_pdf_zip_stays_whole_and_names_the_invoice_it_could_not_render(
+    books, admin_session, monkeypatch
+):
+    legacy = _legacy_invoice(books, monkeypatch)
+    client, _ = admin_session("finance")
+
+    response = client.get(f"{EXPORTS}pdfs.zip", {"period": "2026-02"})
+
+    assert response.status_code == 200
+    # Before: the stream broke off at the invoice, no central directory (BadZipFile).
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    assert f"{legacy.number}.pdf" not in names
+    assert f"{books.feb_c1.number}.pdf" in names
+    reason = archive.read(f"{legacy.number}.error.txt").decode()
+    assert reason.startswith(f"{legacy.number}: no PDF could be made (invalid_invoice_document)")
+    assert "country" in reason
+
+
+def test_the_admin_pdf_link_answers_why_on_the_invoice_page_as_the_api_does(
+    books, admin_session, member_client, monkeypatch
+):
+    legacy = _legacy_invoice(books, monkeypatch)
+    tenant_client, _ = member_client("billing", tenant=legacy.tenant)
+    by_api = tenant_client.get(f"/api/v1/invoices/{legacy.pk}/pdf")
+    assert (by_api.status_code, by_api.json()["code"]) == (422, "invalid_invoice_document")
+    client, _ = admin_session("finance")
+
+    response = client.get(f"/admin/billing/invoice/{legacy.pk}/pdf/")
+
+    # Before: 500.
+    assert response.status_code == 422
+    page = html.unescape(response.content.decode())
+    assert f"{legacy.number}" in page and "View invoice" in page
+    assert "The buyer's country: 'ZZ' is not an ISO 3166-1 alpha-2 country code" in page
