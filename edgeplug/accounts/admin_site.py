@@ -6,7 +6,9 @@ A read-only page links each related object to its admin page, whether or not the
 open it (Django's ``AdminReadonlyField.get_admin_url`` asks no permission): a reviewer's run
 page linked the requesting user, a finance member's price plan its tenant, each link a 403.
 Here the page is rendered while its request is known (``admin_view``), and such a link is
-made only where that request may view the object's page; elsewhere its name, as text."""
+made only where that request may view the object's page; elsewhere its name, as text. A list
+URL's year no date holds is left out on every page, said as a list's ignored filter
+(``drop_unreadable_years``)."""
 
 from contextvars import ContextVar
 from functools import wraps
@@ -21,6 +23,7 @@ from django_otp.admin import OTPAdminSite
 from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
 from edgeplug.accounts.services import record_password_change
 from edgeplug.accounts.sign_in_events import record_logout
+from edgeplug.core.admin import drop_unreadable_years
 from edgeplug.core.error_views import refusal_page_response
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import Throttled
@@ -52,6 +55,7 @@ class EdgePlugAdminSite(OTPAdminSite):
 
         @wraps(inner)
         def rendered_for_its_reader(request, *args, **kwargs):
+            drop_unreadable_years(request)
             token = _rendering_for.set(request)
             try:
                 response = inner(request, *args, **kwargs)

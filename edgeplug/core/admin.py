@@ -98,6 +98,30 @@ class ChoicesFilter(admin.SimpleListFilter):
         return chosen[1](queryset)
 
 
+# A year a list URL filters a date by (``?created_at__year=``, ``…__year__gte=``).
+_YEAR_PARAMETER = re.compile(r"(\w+?)__year(?:__(?:exact|gte|gt|lte|lt))?")
+
+
+def drop_unreadable_years(request) -> None:
+    """Leave out a list URL's year that no date holds (``filter_ignored``): Python's dates
+    hold years 1 to 9999, and Django reads the year only when the query runs, past the
+    admin's check of its URL's lookups (``?created_at__year=0`` was a 500 on every list). The
+    site does it for every admin page (``EdgePlugAdminSite.admin_view``), Django's and other
+    apps' lists too."""
+    kept = request.GET.copy()
+    for key in request.GET:
+        if not (parameter := _YEAR_PARAMETER.fullmatch(key)):
+            continue
+        for value in request.GET.getlist(key):
+            year = ascii_integer(value)
+            if year is None or not 1 <= year <= 9999:
+                title = parameter.group(1).replace("__", " ").replace("_", " ")
+                filter_ignored(request, title, f"{value!r} is no year from 1 to 9999.")
+                del kept[key]
+                break
+    request.GET = kept
+
+
 class FilterParametersChecked:
     """A changelist whose URL filters a field by a value the list could not hold: none of a
     field's choices (``?status=`` or ``?status__exact=``, as its list filter links), and, for
