@@ -320,8 +320,10 @@ def test_reviews_come_a_page_at_a_time_and_a_refusal_shows_on_the_reviews_page(p
     second = vendor.client.get(f"{_reviews_url(agent)}?page=2").content.decode()
     assert "Review number 00" in second and "Review number 01" not in second
     assert f'href="{_reviews_url(agent)}"' in second
-    for nonsense in ("x", "0", "99"):
-        assert vendor.client.get(f"{_reviews_url(agent)}?page={nonsense}").status_code == 200
+    # The first for one that is no page number (0 and -1 showed the last), the last past it.
+    for nonsense, shown in (("x", 1), ("0", 1), ("-1", 1), ("", 1), ("99", 2)):
+        page = vendor.client.get(f"{_reviews_url(agent)}?page={nonsense}")
+        assert page.status_code == 200 and f"Page {shown} of 2" in page.content.decode()
 
     oldest = reviews[0]
     refused = vendor.client.post(_reply_url(oldest), {_field(oldest): ""})

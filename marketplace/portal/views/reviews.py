@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from edgeplug.tenancy.scoping import get_for_request
+from edgeplug.text import ascii_integer
 from marketplace import reviews
 from marketplace.catalogue import rating_summary, visible_reviews
 from marketplace.errors import ReviewChanged
@@ -54,9 +55,9 @@ def _context(request, agent: Agent, number, *, refused: ReplyForm | None = None)
     """The page's reviews: page ``number`` (the first for none or one that is no number, the
     last past the end). ``refused``: the reply form a refusal came back to, shown under its
     review as sent (the page says the refusal there), unless the review has its reply now."""
-    page = Paginator(visible_reviews(agent).select_related("tenant"), REVIEWS_PER_PAGE).get_page(
-        number
-    )
+    reviews = Paginator(visible_reviews(agent).select_related("tenant"), REVIEWS_PER_PAGE)
+    # Django's get_page shows the last page for 0 or -1, as for one past the end.
+    page = reviews.get_page(ascii_integer(str(number or "")) or 1)
     refused_pk = refused.review.pk if refused else None
     shown = []
     for review in page:
