@@ -44,6 +44,22 @@ class TotpConfirmForm(forms.Form):
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
+# Far more than any public key file (`edgeplug keygen`'s three lines, a PEM block, UTF-16).
+KEY_FILE_MAX = 4096
+
+
+def _key_file_bytes(upload) -> bytes:
+    """The uploaded file, refused when larger than a public key file can be: only so much is
+    read, and a key past the cut would go unseen (or the cut split a character)."""
+    raw = upload.read(KEY_FILE_MAX + 1)
+    if len(raw) > KEY_FILE_MAX:
+        raise forms.ValidationError(
+            "That file is larger than a public key file (4 KiB): upload the file holding the "
+            "public key that `edgeplug keygen` printed, or paste the key."
+        )
+    return raw
+
+
 def _key_file_text(raw: bytes) -> str:
     """An uploaded key file's text: UTF-8, or UTF-16 when it starts with that byte order mark
     (PowerShell 5.1's ``>`` and Notepad's "Unicode" write it). A byte order mark (Notepad's
@@ -84,7 +100,7 @@ class KeyForm(forms.Form):
         if upload is not None and text:
             raise forms.ValidationError("Paste the public key or upload its file, not both.")
         if upload is not None:
-            text = _key_file_text(upload.read(4096))
+            text = _key_file_text(_key_file_bytes(upload))
         # `edgeplug keygen` prints three lines; its "public key:" line may be pasted whole.
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         for line in lines:

@@ -179,3 +179,17 @@ def test_the_revoke_page_of_an_unnamed_key_names_it_by_its_id(portal_vendor):
     vendor.client.post(url)
     done = vendor.client.get(url).content.decode()
     assert f"<h1>Key {vendor.key.key_id} is revoked</h1>" in done
+
+
+def test_a_file_too_large_for_a_public_key_is_refused_saying_so(portal_vendor):
+    """Only its first 4 KiB were read: cut within a character it was "not UTF-8 text", and a
+    key line past the cut was never seen."""
+    vendor = portal_vendor("developer")
+    keys = signing.generate_keypair()
+    text = "a" + "é" * 2500 + f"\npublic key: {signing.encode_b64(keys.public_key)}\n"
+    upload = SimpleUploadedFile("notes.txt", text.encode())
+    response = vendor.client.post("/portal/keys/", {"name": "", "public_key_file": upload})
+    page = response.content.decode()
+    assert response.status_code == 400 and "not UTF-8" not in page
+    assert "larger than a public key file (4 KiB)" in page
+    assert VendorKey.objects.filter(tenant=vendor.tenant).count() == 1
