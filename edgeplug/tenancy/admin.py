@@ -26,6 +26,7 @@ from edgeplug.tenancy.services import (
     checked_tenant_slug,
     create_tenant,
     ensure_an_admin_remains,
+    ensure_can_be_admin,
     ensure_can_join,
     remove_member,
     update_tenant,
@@ -82,8 +83,8 @@ class MembershipFormSet(BaseInlineFormSet):
             if was_admin and not is_admin:
                 tenants[membership.tenant_id] = membership.tenant
                 leaving[membership.tenant_id].append(membership.pk)
-            if is_admin and not was_admin and membership.user.is_active:
-                joining[membership.tenant_id] += 1  # an admin who can sign in (as _admins)
+            if is_admin and not was_admin:
+                joining[membership.tenant_id] += 1  # one who can sign in (clean_role)
         for tenant_id, pks in leaving.items():
             try:
                 ensure_an_admin_remains(tenants[tenant_id], leaving=pks, joining=joining[tenant_id])
@@ -111,6 +112,18 @@ class MembershipForm(forms.ModelForm):
             except AccountDeactivated as exc:
                 raise ValidationError(exc.detail, code=exc.code) from exc
         return user
+
+    def clean_role(self):
+        """A saved member made admin is an account that can sign in (``ensure_can_be_admin``,
+        as the API and the portal)."""
+        role = self.cleaned_data["role"]
+        promoted = role == Role.ADMIN and self.initial.get("role") != Role.ADMIN
+        if self.instance.pk is not None and promoted:
+            try:
+                ensure_can_be_admin(self.instance.user)
+            except AccountDeactivated as exc:
+                raise ValidationError(exc.detail, code=exc.code) from exc
+        return role
 
 
 class MembershipInline(admin.TabularInline):

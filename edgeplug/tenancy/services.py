@@ -163,10 +163,21 @@ class AccountDeactivated(Conflict, code="account_deactivated"):
 def ensure_can_join(user: User, *, field: str = "user") -> None:
     """The one rule of who may join a team, whichever door adds them (the API, the portal,
     the admin's memberships): an account that can sign in."""
+    _reject_deactivated(user, field=field, until="it can join a team")
+
+
+def ensure_can_be_admin(user: User, *, field: str = "role") -> None:
+    """The one rule of who may be made a tenant's admin, whichever door changes the role:
+    an account that can sign in. One that cannot is no admin (``_admins``), and reactivated
+    it would be one that no admin of the tenant chose."""
+    _reject_deactivated(user, field=field, until="it can be made an admin")
+
+
+def _reject_deactivated(user: User, *, field: str, until: str) -> None:
     if not user.is_active:
         raise AccountDeactivated(
-            f"{user.email} belongs to a deactivated account, which cannot sign in: it can "
-            "join a team once EdgePlug support reactivates it.",
+            f"{user.email} belongs to a deactivated account, which cannot sign in: {until} "
+            "once EdgePlug support reactivates it.",
             field=field,
         )
 
@@ -301,7 +312,9 @@ def change_role(membership: Membership, role: str, *, actor=None, request=None) 
     membership = _locked_membership(membership)
     if role == membership.role:
         return membership
-    if role != Role.ADMIN:
+    if role == Role.ADMIN:
+        ensure_can_be_admin(membership.user)
+    else:
         _ensure_other_admin(membership)
     old = membership.role
     membership.role = role

@@ -83,7 +83,8 @@ def test_swapping_the_admin_role_between_two_members_passes(tenant_page):
 
 
 def test_handing_the_admin_role_to_a_deactivated_member_is_refused_at_the_form(tenant_page):
-    """An admin who cannot sign in is no admin who remains (as at the API)."""
+    """An admin who cannot sign in is no admin (as at the API): refused at the member's role
+    (before, the form counted no admin remaining; alone, the promotion was saved)."""
     client, url, tenant, admin, data = tenant_page
     asleep = MembershipFactory(tenant=tenant, role=Role.OPERATOR, user=UserFactory(is_active=False))
     data = changeform_data(client.get(url))
@@ -91,9 +92,17 @@ def test_handing_the_admin_role_to_a_deactivated_member_is_refused_at_the_form(t
     data[f"memberships-{rows[admin.pk]}-role"] = Role.OPERATOR
     data[f"memberships-{rows[asleep.pk]}-role"] = Role.ADMIN
     response = client.post(url, data)
-    assert response.status_code == 200  # the page again, with the reason
-    assert "must keep at least one admin" in response.content.decode()
+    assert response.status_code == 200  # the page again, with the reason at the role
+    [row] = [f for f in response.context["inline_admin_formsets"][0].formset.forms if f.errors]
+    assert "cannot sign in: it can be made an admin once" in str(row.errors["role"])
     assert Membership.objects.get(pk=admin.pk).role == Role.ADMIN
+    assert Membership.objects.get(pk=asleep.pk).role == Role.OPERATOR
+
+    data[f"memberships-{rows[admin.pk]}-role"] = Role.ADMIN  # the promotion alone
+    response = client.post(url, data)
+    [row] = [f for f in response.context["inline_admin_formsets"][0].formset.forms if f.errors]
+    assert "cannot sign in: it can be made an admin once" in str(row.errors["role"])
+    assert Membership.objects.get(pk=asleep.pk).role == Role.OPERATOR
 
 
 def test_adding_a_deactivated_account_in_the_admin_is_refused_as_at_the_api(tenant_page):

@@ -145,3 +145,34 @@ def test_adding_a_deactivated_account_is_refused_on_the_page(portal_vendor):
     html = page.content.decode()
     assert "account_deactivated" in html and "cannot sign in" in html
     assert not Membership.objects.filter(user__email="left@acme.example").exists()
+
+
+def test_a_deactivated_member_is_not_made_admin_at_the_api_nor_on_the_page(
+    portal_vendor, member_client
+):
+    """It cannot sign in, so it is no admin (``_admins``), and reactivated it would be one
+    no current admin chose: refused (409 account_deactivated at the role) where the page said
+    "… is now admin." Another role is still given, as a removal is."""
+    admin = portal_vendor("admin")
+    gone = MembershipFactory(
+        tenant=admin.tenant, role="developer", user=UserFactory(is_active=False)
+    )
+    api, _ = member_client("admin", tenant=admin.tenant)
+
+    by_api = api.patch(f"/api/v1/tenant/members/{gone.pk}", {"role": "admin"}, format="json")
+    page = admin.client.post(f"/portal/team/{gone.pk}/role/", {f"m{gone.pk}-role": "admin"})
+
+    assert (by_api.status_code, by_api.json()["code"], by_api.json()["field"]) == (
+        409,
+        "account_deactivated",
+        "role",
+    )
+    assert "cannot sign in: it can be made an admin once" in by_api.json()["detail"]
+    assert page.status_code == 409
+    [(_, refused)] = [(m, f) for m, f in page.context["members"] if m.pk == gone.pk]
+    assert refused.errors["role"] == [f"account_deactivated: {by_api.json()['detail']}"]
+    gone.refresh_from_db()
+    assert gone.role == "developer"
+    assert not AuditEvent.objects.filter(action="role_changed").exists()
+    operator = api.patch(f"/api/v1/tenant/members/{gone.pk}", {"role": "operator"}, format="json")
+    assert operator.status_code == 200
