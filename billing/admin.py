@@ -244,7 +244,41 @@ class InvoiceAdmin(
 
     @admin.action(description="Finalize now (number and freeze)", permissions=["finalize"])
     def finalize_now(self, request, queryset):
+        """Two steps, as the credit notes and refunds (finalizing sends the invoice and
+        charges the tenant's card, for good): the action lists each chosen draft with its
+        total, or why it cannot be finalized now (``invoicing.finalize_refusal``), and asks;
+        only the confirming POST (``post=yes``) finalizes, each through ``finalize_invoice``,
+        with a message per invoice."""
+        if request.POST.get("post") != "yes":
+            return self._finalize_confirmation(request, queryset)
         self._each(request, queryset, invoicing.finalize_invoice, "Finalized as {result.number}.")
+        return None  # back to the list, with its filters and the messages
+
+    def _finalize_confirmation(self, request, queryset):
+        rows = []
+        for invoice in queryset.select_related("tenant").order_by("pk"):
+            refusal = invoicing.finalize_refusal(invoice)
+            rows.append(
+                {
+                    "invoice": invoice,
+                    "total": format_amount(invoice.total, invoice.currency),
+                    "refusal": refusal.detail if refusal else "",
+                }
+            )
+        confirmed = [row["invoice"].pk for row in rows if not row["refusal"]]
+        return action_confirmation(
+            self,
+            request,
+            "admin/billing/invoice/finalize_confirmation.html",
+            title="Finalize invoices now",
+            step="Finalize now",
+            rows=rows,
+            confirmed=confirmed,
+            action="finalize_now",
+            confirm_label=f"Confirm: finalize {len(confirmed)} invoice{pluralize(len(confirmed))}",
+            none_text="None of the chosen invoices can be finalized now.",
+            back_text="Back to the invoices",
+        )
 
     @admin.action(description="Credit note for the whole invoice", permissions=["credit"])
     def credit_in_full(self, request, queryset):

@@ -624,6 +624,15 @@ def too_early_to_finalize(invoice: Invoice, now: datetime) -> PeriodNotEnded | N
     )
 
 
+def finalize_refusal(invoice: Invoice, now: datetime | None = None) -> DomainError | None:
+    """Why ``finalize_invoice`` would refuse the draft now, as it reads it (unlocked: what a
+    page says before asking; finalizing decides again under its locks), or None."""
+    amounts_paid = list(invoice.lines.values_list("amount", "is_paid"))
+    return _finalize_refusal(
+        invoice, _account(invoice.tenant_id), amounts_paid, now or timezone.now()
+    )
+
+
 def _finalize_refusal(
     invoice: Invoice | None,
     account: BillingAccount | None,

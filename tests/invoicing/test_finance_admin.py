@@ -111,11 +111,33 @@ def test_the_invoice_page_writes_amounts_in_its_currency_not_in_minor_units(fina
     assert units and all(re.fullmatch(r"-?\d+\.\d{2,} EUR", unit) for unit in units), units
 
 
-def test_finalize_now_as_a_list_action(finance, draft):
+def test_finalize_now_as_a_list_action_asks_first(finance, draft, make_customer):
+    """Finalizing sends the invoice and charges the card, for good: the action lists each
+    chosen draft, or why it cannot be finalized, and asks (before, it finalized at once)."""
     client, _ = finance
-    client.post(URL, {"action": "finalize_now", "_selected_action": [draft.pk]}, follow=True)
+    no_account = make_customer()
+    no_account.ran(no_account.metered(), JAN, 1)
+    invoicing.close_billing_period(JAN)
+    unready = Invoice.objects.get(tenant=no_account.tenant)
+    chosen = {"action": "finalize_now", "_selected_action": [draft.pk, unready.pk]}
+
+    asked = client.post(URL, chosen)
+
+    assert asked.status_code == 200 and asked.context["confirmed"] == [draft.pk]
+    page = " ".join(asked.content.decode().split())
+    assert format_amount(draft.total, "EUR") in page and "It cannot be undone" in page
+    assert "no: " in page and "has no billing account" in page
+    assert "Confirm: finalize 1 invoice" in page
+    draft.refresh_from_db()
+    assert draft.status == InvoiceStatus.DRAFT and not AuditEvent.objects.filter(
+        action="invoice_finalized"
+    )
+
+    done = client.post(URL, {**chosen, "_selected_action": [draft.pk], "post": "yes"}, follow=True)
+
     draft.refresh_from_db()
     assert draft.status == InvoiceStatus.OPEN
+    assert [str(m) for m in done.context["messages"]] == [f"Finalized as {draft.number}."]
 
 
 def test_credit_in_full_as_a_list_action(finance, draft):
