@@ -255,30 +255,14 @@ class InvoiceAdmin(
         return None  # back to the list, with its filters and the messages
 
     def _finalize_confirmation(self, request, queryset):
-        rows = []
-        for invoice in queryset.select_related("tenant").order_by("pk"):
+        def described(invoice) -> dict:
             refusal = invoicing.finalize_refusal(invoice)
-            rows.append(
-                {
-                    "invoice": invoice,
-                    "total": format_amount(invoice.total, invoice.currency),
-                    "refusal": refusal.detail if refusal else "",
-                }
-            )
-        confirmed = [row["invoice"].pk for row in rows if not row["refusal"]]
-        return action_confirmation(
-            self,
-            request,
-            "admin/billing/invoice/finalize_confirmation.html",
-            title="Finalize invoices now",
-            step="Finalize now",
-            rows=rows,
-            confirmed=confirmed,
-            action="finalize_now",
-            confirm_label=f"Confirm: finalize {len(confirmed)} invoice{pluralize(len(confirmed))}",
-            none_text="None of the chosen invoices can be finalized now.",
-            back_text="Back to the invoices",
-        )
+            return {
+                "total": format_amount(invoice.total, invoice.currency),
+                "refusal": refusal.detail if refusal else "",
+            }
+
+        return self._confirmation(request, queryset, "finalize_now", described)
 
     @admin.action(description="Credit note for the whole invoice", permissions=["credit"])
     def credit_in_full(self, request, queryset):
@@ -302,29 +286,57 @@ class InvoiceAdmin(
         ``issue_credit_note`` would issue it (``invoicing.whole_invoice_credit``), and whether
         that is money owed back (paid), or why none would be issued; a reason field and a
         Confirm button posting the creditable ones back to the list."""
-        rows = []
-        for invoice in queryset.select_related("tenant").order_by("pk"):
-            row = {"invoice": invoice, "money_back": invoice.status == InvoiceStatus.PAID}
+
+        def described(invoice) -> dict:
+            row = {"money_back": invoice.status == InvoiceStatus.PAID}
             try:
                 given = invoicing.whole_invoice_credit(invoice)
             except DomainError as exc:
-                row.update(given="", refusal=exc.detail)
-            else:
-                row.update(given=format_amount(given, invoice.currency), refusal="")
-            rows.append(row)
+                return {**row, "given": "", "refusal": exc.detail}
+            return {**row, "given": format_amount(given, invoice.currency), "refusal": ""}
+
+        return self._confirmation(request, queryset, "credit_in_full", described)
+
+    # The confirmation page of each list action that asks first: its template, title and
+    # crumb, what its Confirm button does, and what it says when it applies to none.
+    _CONFIRMATIONS = {
+        "finalize_now": {
+            "template": "admin/billing/invoice/finalize_confirmation.html",
+            "title": "Finalize invoices now",
+            "step": "Finalize now",
+            "confirm": ("finalize", "invoice"),
+            "none_text": "None of the chosen invoices can be finalized now.",
+        },
+        "credit_in_full": {
+            "template": "admin/billing/invoice/credit_confirmation.html",
+            "title": "Credit invoices in full",
+            "step": "Credit note for the whole invoice",
+            "confirm": ("issue", "credit note"),
+            "none_text": "None of the chosen invoices can be credited.",
+        },
+    }
+
+    def _confirmation(self, request, queryset, action: str, described):
+        """The first step of the list ``action`` (``action_confirmation``, its page as
+        ``_CONFIRMATIONS`` says): a row per chosen invoice with what ``described`` says of it
+        (its ``refusal``, empty when the action applies), and a Confirm button posting back
+        those it applies to."""
+        rows = [
+            {"invoice": invoice, **described(invoice)}
+            for invoice in queryset.select_related("tenant").order_by("pk")
+        ]
         confirmed = [row["invoice"].pk for row in rows if not row["refusal"]]
+        page = dict(self._CONFIRMATIONS[action])
+        verb, noun = page.pop("confirm")
         return action_confirmation(
             self,
             request,
-            "admin/billing/invoice/credit_confirmation.html",
-            title="Credit invoices in full",
-            step="Credit note for the whole invoice",
             rows=rows,
             confirmed=confirmed,
-            action="credit_in_full",
-            confirm_label=f"Confirm: issue {len(confirmed)} credit note{pluralize(len(confirmed))}",
-            none_text="None of the chosen invoices can be credited.",
+            action=action,
+            confirm_label=f"Confirm: {verb} {len(confirmed)} {noun}{pluralize(len(confirmed))}",
             back_text="Back to the invoices",
+            **page,
         )
 
     @admin.action(description="Resend the invoice email (with its PDF)", permissions=["finalize"])
