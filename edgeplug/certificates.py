@@ -64,8 +64,14 @@ def verify_certificate(
     if now >= expires:
         raise CertificateInvalid("certificate_expired", f"expired {payload['expires_at']}")
     if package is not None:
+        certified = payload.get("package")
+        if not isinstance(certified, dict):
+            # Signed as it is, but not of the certificate's shape ({"digest": "sha256:…"}).
+            raise CertificateInvalid(
+                "certificate_malformed", "the certificate's package is not an object"
+            )
         digest = sha256_label(signing.package_digest(package).hex())
-        if (payload.get("package") or {}).get("digest") != digest:
+        if certified.get("digest") != digest:
             raise CertificateInvalid("package_mismatch", "the package is not the certified one")
     return VerifiedCertificate(key_id, payload)
 

@@ -32,7 +32,7 @@ def _platform_key(**window) -> tuple[signing.KeyPair, dict]:
     return keys, entry
 
 
-def _certificate(keys: signing.KeyPair, package: bytes, **changes) -> dict:
+def _certificate(keys: signing.KeyPair, package: bytes, /, **changes) -> dict:
     payload = {
         "package": {"digest": "sha256:" + signing.package_digest(package).hex()},
         "name": "pump-anomaly",
@@ -160,6 +160,18 @@ def test_a_certificate_body_that_is_not_an_object_is_refused_not_a_crash(cli, fi
     package = make_package()
     document = {**_certificate(keys, package), "certificate": body}
     refused = cli.refused("verify", *files(package, document, entry), code="certificate_malformed")
+    assert "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize("named", ["sha256:0000", ["x"], None])
+def test_a_certificate_whose_package_is_not_an_object_is_malformed_not_a_crash(cli, files, named):
+    """Signed, current, by a published key, but ``package`` is no ``{"digest": ...}``: a
+    string was an AttributeError traceback, and an absent one said ``package_mismatch``."""
+    keys, entry = _platform_key()
+    package = make_package()
+    args = files(package, _certificate(keys, package, package=named), entry)
+    refused = cli.refused("verify", *args, code="certificate_malformed")
+    assert "the certificate's package is not an object" in refused.stderr
     assert "Traceback" not in refused.stderr
 
 
