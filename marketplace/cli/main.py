@@ -444,11 +444,14 @@ def status(
     With --watch the command polls until the run has finished, printing each change, and
     exits 0 only if the run passed.
     """
+    if version_name is not None and not version_name.strip():
+        # "$VERSION" unset: it was read as no --version, and the whole agent shown.
+        raise click.UsageError("--version is empty: give the version to show, e.g. 1.0.0")
     if (agent_id is None) == (run_id is None):
         raise click.UsageError("give either AGENT_ID or --run RUN_ID")
     if run_id is None and watch:
         raise click.UsageError("--watch applies with --run")
-    if run_id is not None and version_name:
+    if run_id is not None and version_name is not None:
         raise click.UsageError("--version applies with AGENT_ID")
     given = click.get_current_context().get_parameter_source("interval")
     if not watch and given is not click.core.ParameterSource.DEFAULT:
@@ -456,7 +459,7 @@ def status(
     client = ApiClient.signed_in(load_session())
     if run_id is not None:
         _show_run(client, run_id, watch=watch, interval=interval)
-    elif version_name:
+    elif version_name is not None:
         click.echo(render.version(_version(client, agent_id, version_name)))
     else:
         click.echo(render.agent(_agent(client, agent_id)))

@@ -258,3 +258,16 @@ def test_logout_with_a_directory_for_a_session_file_says_so(cli):
     result = cli.refused("logout", code="invalid_config")
     assert "is not a session file and cannot be removed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("empty", ["", " "])
+@pytest.mark.parametrize("args", [("status", "1"), ("status", "--run", "7")])
+def test_an_empty_version_is_wrong_usage_not_no_version(cli, stub_api, args, empty):
+    """``--version "$VERSION"`` with the variable unset showed the whole agent (or the run)
+    as if no --version had been given, as verify's empty --public-key once skipped the
+    signature."""
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    result = cli(*args, "--version", empty)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "--version is empty" in result.stderr
+    assert [path for _, path, _ in stub_api.requests] == ["/api/v1/auth/token"]
