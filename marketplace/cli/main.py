@@ -234,8 +234,12 @@ def logout() -> None:
     if session is None:
         click.echo("not signed in")
         return
+    # The stored URL as the client names it: one it refuses (a password in it) is not shown.
+    server = "the server"
     try:
-        ApiClient(session.server).request(
+        client = ApiClient(session.server)
+        server = client.server
+        client.request(
             "POST",
             f"{API_PREFIX}/auth/logout",
             auth=False,
@@ -244,12 +248,12 @@ def logout() -> None:
     except CliError as error:
         raise CliError(
             error.code,
-            f"signed out on this machine, but {session.server} could not revoke the refresh "
+            f"signed out on this machine, but {server} could not revoke the refresh "
             f"token, which stays valid until it expires: {error.detail}",
         ) from error
     finally:
         _forget_session()
-    click.echo(f"signed out of {session.server}")
+    click.echo(f"signed out of {server}")
 
 
 def _forget_session() -> None:

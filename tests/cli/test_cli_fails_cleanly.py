@@ -271,3 +271,39 @@ def test_an_empty_version_is_wrong_usage_not_no_version(cli, stub_api, args, emp
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "--version is empty" in result.stderr
     assert [path for _, path, _ in stub_api.requests] == ["/api/v1/auth/token"]
+
+
+def test_a_server_url_with_a_password_is_refused_and_the_password_never_shown(
+    cli, stub_api, tmp_path
+):
+    """``http://user:secret@host`` was printed by login ("signed in to …"), put in every error
+    message and stored in config.json."""
+    with_password = stub_api.url.replace("http://", "http://proxyuser:hunter2secret@")
+    login = cli.refused(
+        "login", "--server", with_password, "--email", "dev@acme.example", code="invalid_server"
+    )
+    assert "holds a user name or password" in login.stderr
+    for command in (
+        ("login", "--server", with_password, "--email", "dev@acme.example"),
+        ("fetch-keyset", "--server", with_password, "--out", str(tmp_path / "keys.json")),
+        ("fetch-keyset", "--server", "ftp://u:hunter2secret@host", "--out", "k.json"),
+        ("fetch-keyset", "--server", "http://u:hunter2secret@[::1", "--out", "k.json"),
+    ):
+        result = cli.refused(*command, code="invalid_server")
+        assert "hunter2secret" not in result.stdout + result.stderr, result.stderr
+    assert stub_api.requests == []
+    assert not (cli.config_dir / "config.json").exists()
+    assert not (tmp_path / "keys.json").exists()
+
+
+def test_a_stored_server_url_with_a_password_is_refused_without_showing_it(cli, stub_api):
+    """A session saved before such URLs were refused: refused when used, logout forgets it."""
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    path = cli.config_dir / "config.json"
+    with_password = stub_api.url.replace("http://", "http://u:hunter2secret@")
+    path.write_text(json.dumps({**cli.session(), "server": with_password}))
+
+    for command in (("status", "1"), ("logout",)):
+        result = cli.refused(*command, code="invalid_server")
+        assert "hunter2secret" not in result.stdout + result.stderr, result.stderr
+    assert not path.exists()
