@@ -43,6 +43,7 @@ from marketplace.cli.multipart import MultipartBody
 
 LEVELS = tuple(level.value for level in Level)
 KEYSET_PATH = "/.well-known/edgeplug/keys.json"
+UPLOAD_PATH = f"{API_PREFIX}/agents/upload"
 SIGNATURE_SUFFIX = ".sig"
 
 _existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -404,21 +405,24 @@ def upload(
         "level": level or Level.BASIC.value,
     }
     result = _send_package(client, package, fields)
-    agent, version = result["agent"], result["version"]
-    click.echo(f"agent:   {agent['id']} ({agent['name']})")
-    click.echo(f"version: {version['version']}")
-    click.echo(f"digest:  {render.digest(version['digest'])}")
-    click.echo(
-        f"created: {'yes' if result['created'] else 'no (these bytes were uploaded before)'}"
-    )
-    refusal = result.get("certification_error")
+    # Read whole before anything is printed: no half of an answer shown as the API's.
+    with _api_shaped(client, "POST", UPLOAD_PATH):
+        agent, version = result["agent"], result["version"]
+        lines = [
+            f"agent:   {agent['id']} ({agent['name']})",
+            f"version: {version['version']}",
+            f"digest:  {render.digest(version['digest'])}",
+            f"created: {'yes' if result['created'] else 'no (these bytes were uploaded before)'}",
+        ]
+        refusal = result.get("certification_error")
+        if refusal:
+            refused_with = str(refusal["code"]), str(refusal["detail"])
+    click.echo("\n".join(lines))
     if refusal:
         # The package is stored (the lines above say so), but what --certify asked for did not
         # happen: a failure, so a script that certifies in the same step sees it.
-        raise CliError(
-            refusal["code"],
-            f"certification not started (the upload itself succeeded): {refusal['detail']}",
-        )
+        code, detail = refused_with
+        raise CliError(code, f"certification not started (the upload itself succeeded): {detail}")
     if result.get("certification_run"):
         run_id = result["certification_run"]
         click.echo(f"certification run: {run_id} (edgeplug status --run {run_id} --watch)")
@@ -464,9 +468,28 @@ def status(
     if run_id is not None:
         _show_run(client, run_id, watch=watch, interval=interval)
     elif version_name is not None:
-        click.echo(render.version(_version(client, agent_id, version_name)))
+        found = _version(client, agent_id, version_name)
+        with _api_shaped(client, "GET", _version_path(agent_id, version_name)):
+            click.echo(render.version(found))
     else:
-        click.echo(render.agent(_agent(client, agent_id)))
+        found = _agent(client, agent_id)
+        with _api_shaped(client, "GET", _agent_path(agent_id)):
+            click.echo(render.agent(found))
+
+
+@contextmanager
+def _api_shaped(client: ApiClient, method: str, path: str) -> Iterator[None]:
+    """Reading an answer that holds the fields asked for (``answer_json``), but maybe not the
+    API's values in them (``"agent": null``, text for an object, a stage without its state):
+    ``unexpected_answer``, as for JSON without the fields, where it was a traceback."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CliError(
+            "unexpected_answer",
+            f"{method} {client.url(path)} answered with JSON not of the API's shape "
+            f"({type(exc).__name__}: {exc}): is this an EdgePlug server?",
+        ) from exc
 
 
 def _not_found(client: ApiClient, what: str) -> CliError:
@@ -485,16 +508,24 @@ def _not_found_as(client: ApiClient, what: str) -> Iterator[None]:
         raise
 
 
+def _agent_path(agent_id: int) -> str:
+    return f"{API_PREFIX}/agents/{agent_id}"
+
+
+def _version_path(agent_id: int, version_name: str) -> str:
+    return f"{_agent_path(agent_id)}/versions/{segment(version_name)}"
+
+
 def _agent(client: ApiClient, agent_id: int) -> dict[str, Any]:
     with _not_found_as(client, f"agent {agent_id}"):
-        return client.get_json(f"{API_PREFIX}/agents/{agent_id}", fields=("id", "name", "vendor"))
+        return client.get_json(_agent_path(agent_id), fields=("id", "name", "vendor"))
 
 
 def _version(client: ApiClient, agent_id: int, version_name: str) -> dict[str, Any]:
     """One version; when it is not found, whether the agent is (a wrong id or a wrong
     version)."""
     try:
-        return client.get_json(f"{API_PREFIX}/agents/{agent_id}/versions/{segment(version_name)}")
+        return client.get_json(_version_path(agent_id, version_name))
     except CliError as exc:
         if exc.code != "not_found":
             raise
@@ -657,7 +688,8 @@ def _registered_key_for(client: ApiClient, digest: bytes, signature: bytes) -> s
     included: the server then answers ``key_revoked``, as for a key named with --key-id (a
     revoked key cannot be registered again, so "unknown" would send the vendor nowhere)."""
     registered = ((k["key_id"], k["public_key"]) for k in _vendor_keys(client))
-    found = signing.signer_of(digest, signature, registered)
+    with _api_shaped(client, "GET", f"{API_PREFIX}/vendor/keys"):
+        found = signing.signer_of(digest, signature, registered)
     if found is not None:
         return found
     raise CliError(
@@ -693,22 +725,25 @@ def _send_package(client: ApiClient, package: Path, fields: dict[str, str]) -> d
             )
             return {"data": body, "headers": {"Content-Type": body.content_type}}
 
-        answer = client.request("POST", f"{API_PREFIX}/agents/upload", build=build)
+        answer = client.request("POST", UPLOAD_PATH, build=build)
         return answer_json(answer, fields=("agent", "version", "created"))
 
 
 def _show_run(client: ApiClient, run_id: int, *, watch: bool, interval: float) -> None:
     shown = None
+    path = f"{API_PREFIX}/certification/{run_id}"
     while True:
         with _not_found_as(client, f"certification run {run_id}"):
-            run = client.get_json(f"{API_PREFIX}/certification/{run_id}", fields=("status",))
-        text = render.run(run)
+            run = client.get_json(path, fields=("status",))
+        with _api_shaped(client, "GET", path):
+            text = render.run(run)
+            finished = run["status"] in FINISHED_RUN_STATUSES
         if text != shown:
             click.echo(text)
             shown = text
         if not watch:
             return
-        if run.get("status") in FINISHED_RUN_STATUSES:
+        if finished:
             break
         time.sleep(interval)
     if run["status"] != RunStatus.PASSED:

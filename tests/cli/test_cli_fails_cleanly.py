@@ -307,3 +307,85 @@ def test_a_stored_server_url_with_a_password_is_refused_without_showing_it(cli, 
         result = cli.refused(*command, code="invalid_server")
         assert "hunter2secret" not in result.stdout + result.stderr, result.stderr
     assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"agent": None, "version": None, "created": True},
+        {"agent": {"id": 1, "name": "pump"}, "version": "1.0.0", "created": True},
+        {
+            "agent": {"id": 1, "name": "pump"},
+            "version": {"version": "1.0.0", "digest": "ab"},
+            "created": True,
+            "certification_error": "run_in_progress",
+        },
+    ],
+    ids=["null_agent", "version_not_an_object", "refusal_not_an_object"],
+)
+def test_an_upload_answer_of_the_wrong_shape_is_unexpected_answer(cli, stub_api, tmp_path, answer):
+    """The fields asked for, but not the objects the API gives: a TypeError traceback."""
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    cli.ok("keygen")
+    stub_api.answer("/api/v1/auth/me", (200, {"email": "dev@acme.example"}))
+    stub_api.answer("/api/v1/agents/upload", (201, answer))
+    (tmp_path / "a.epk").write_bytes(make_package())
+    result = cli.refused(
+        "upload", str(tmp_path / "a.epk"), "--key", cli.key_file, code="unexpected_answer"
+    )
+    assert "/api/v1/agents/upload answered with JSON not of the API's shape" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == "", "no half of the answer is printed as if it were the API's"
+
+
+@pytest.mark.parametrize(
+    ("args", "path", "answer"),
+    [
+        (
+            ("status", "1"),
+            "/api/v1/agents/1",
+            {"id": 1, "name": "p", "vendor": "v", "versions": [None]},
+        ),
+        (
+            ("status", "1"),
+            "/api/v1/agents/1",
+            {"id": 1, "name": "p", "vendor": "v", "versions": ["x"]},
+        ),
+        (("status", "1", "--version", "1.0.0"), "/api/v1/agents/1/versions/1.0.0", ["1.0.0"]),
+        (
+            ("status", "--run", "7"),
+            "/api/v1/certification/7",
+            {"status": "running", "stage_states": [None]},
+        ),
+        (
+            ("status", "--run", "7"),
+            "/api/v1/certification/7",
+            {"status": "running", "stage_states": [{"stage": "validation"}]},
+        ),
+        (
+            ("status", "--run", "7"),
+            "/api/v1/certification/7",
+            {"status": "running", "results": "x"},
+        ),
+        (("status", "--run", "7", "--watch"), "/api/v1/certification/7", {"status": ["passed"]}),
+    ],
+    ids=[
+        "null_version",
+        "version_text",
+        "version_list",
+        "null_stage",
+        "stage_without_state",
+        "results_text",
+        "status_list",
+    ],
+)
+def test_an_agent_or_run_answer_of_the_wrong_shape_is_unexpected_answer(
+    cli, stub_api, args, path, answer
+):
+    """render's agent, version and run views read nested objects the answer did not hold:
+    TypeError, KeyError and AttributeError tracebacks."""
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    stub_api.answer(path, (200, answer))
+    result = cli.refused(*args, code="unexpected_answer")
+    assert f"{path} answered with JSON not of the API's shape" in result.stderr
+    assert "Traceback" not in result.stderr
