@@ -319,7 +319,10 @@ def pack(directory: Path, out: Path | None) -> None:
             f"write the package outside {directory}: inside it, the next pack would pack it"
         )
     with _package_format() as packageformat:
-        data = packageformat.pack_directory(directory)
+        try:
+            data = packageformat.pack_directory(directory)
+        except OSError as exc:  # a file (or directory) under DIR its mode keeps from us
+            raise _read_failed(exc) from exc
         package = packageformat.inspect_package(data)
     target = out or directory.resolve().parent / f"{package.name}-{package.version}.epk"
     write_output(target, data)
@@ -652,6 +655,10 @@ def _read_package(path: Path):
         packageformat.reject_oversized(path.stat().st_size)
         data = path.read_bytes()
         return data, packageformat.inspect_package(data)
+
+
+def _read_failed(exc: OSError) -> CliError:
+    return CliError("read_failed", f"could not read {exc.filename}: {exc.strerror or exc}")
 
 
 def _file_digest(path: Path) -> bytes:

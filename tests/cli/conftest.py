@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ from tests.factories import PASSWORD, MembershipFactory, TenantFactory, UserFact
 from tests.packageformat.builders import default_files, make_manifest
 
 REPO = Path(__file__).resolve().parents[2]
+SETPRIV = shutil.which("setpriv")
 VENDOR_SLUG = "acme-robotics"  # the vendor named by the default test manifest
 
 
@@ -38,11 +40,19 @@ class Cli:
         return str(self.config_dir / "signing-key.json")
 
     def __call__(
-        self, *args: str, password: str | None = None, file_size_limit: int | None = None
+        self,
+        *args: str,
+        password: str | None = None,
+        file_size_limit: int | None = None,
+        file_modes_bind: bool = False,
     ) -> subprocess.CompletedProcess:
         """``file_size_limit``: the largest file the process may write, in bytes (``ulimit -f``:
         a full disk's failure, without filling one). Python then writes no bytecode: the limit
-        cuts a ``.pyc`` short, which every later run would fail to load."""
+        cuts a ``.pyc`` short, which every later run would fail to load.
+
+        ``file_modes_bind``: run as root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
+        (``setpriv``), so that a file's mode binds the CLI as it binds a vendor's ordinary
+        account; the suite may run as root, who reads and writes any file."""
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(self.home),
@@ -50,10 +60,11 @@ class Cli:
             "EDGEPLUG_CONFIG_DIR": str(self.config_dir),
             "EDGEPLUG_PASSWORD": self.password if password is None else password,
         }
-        if file_size_limit is not None:
+        if file_size_limit is not None or file_modes_bind:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
+        prefix = _without_dac_override() if file_modes_bind else []
         return subprocess.run(
-            [sys.executable, "-m", "marketplace.cli", *args],
+            [*prefix, sys.executable, "-m", "marketplace.cli", *args],
             cwd=self.home,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -79,6 +90,16 @@ class Cli:
 
     def session(self) -> dict:
         return json.loads((self.config_dir / "config.json").read_text())
+
+
+def _without_dac_override() -> list[str]:
+    """The command prefix that makes root subject to file modes; none for another user."""
+    if os.geteuid() != 0:
+        return []
+    if SETPRIV is None:
+        pytest.skip("running as root, and setpriv (util-linux) is needed to drop its DAC override")
+    caps = "-dac_override,-dac_read_search"
+    return [SETPRIV, f"--bounding-set={caps}", f"--inh-caps={caps}"]
 
 
 def _limit_file_size(limit: int) -> Callable[[], None]:

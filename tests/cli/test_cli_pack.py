@@ -64,3 +64,16 @@ def test_pack_refuses_a_missing_model_file(cli, tmp_path):
     (directory / "model.tflite").unlink()
     cli.refused("pack", str(directory), code="referenced_file_missing")
     assert json.loads((directory / "manifest.json").read_text())["name"] == "pump-anomaly"
+
+
+def test_an_unreadable_file_is_read_failed_and_nothing_is_written(cli, agent_dir, tmp_path):
+    """It was a PermissionError traceback."""
+    (agent_dir / "notes.txt").write_text("mine")
+    (agent_dir / "notes.txt").chmod(0)
+    out = tmp_path / "pump.epk"
+    result = cli("pack", str(agent_dir), "--out", str(out), file_modes_bind=True)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.stderr.startswith("error: read_failed: could not read "), result.stderr
+    assert "notes.txt" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+    assert not (agent_dir / "RECORD").exists()
