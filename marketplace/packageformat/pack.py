@@ -58,7 +58,8 @@ def pack_directory(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS
     """Validate the manifest in ``path``, then pack every file under it into a package.
 
     An existing top-level RECORD is replaced. Symbolic links and special files are refused
-    rather than followed. Raises the same ``PackageError`` the server would.
+    rather than followed. Raises the same ``PackageError`` the server would, and ``OSError``
+    for a file or directory under ``path`` that cannot be read (none is left out).
     """
     root = Path(path)
     if not root.is_dir():
@@ -84,7 +85,7 @@ def _collect_files(root: Path, limits: Limits) -> dict[str, Path]:
     """Archive name -> file for everything under ``root``, checked before anything is read."""
     sources: dict[str, Path] = {}
     total = 0
-    for directory, subdirectories, filenames in os.walk(root):
+    for directory, subdirectories, filenames in os.walk(root, onerror=_raise):
         subdirectories.sort()
         for filename in sorted(filenames + [d for d in subdirectories if _is_link(directory, d)]):
             source = Path(directory, filename)
@@ -113,6 +114,12 @@ def _collect_files(root: Path, limits: Limits) -> dict[str, Path]:
             f"the files total {total} bytes, the cap is {limits.max_total_uncompressed_bytes}"
         )
     return sources
+
+
+def _raise(error: OSError) -> None:
+    # os.walk passes over a directory it cannot list unless told otherwise: the package would
+    # go without its files, said nowhere.
+    raise error
 
 
 def _is_link(directory: str, name: str) -> bool:

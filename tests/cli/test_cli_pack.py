@@ -77,3 +77,20 @@ def test_an_unreadable_file_is_read_failed_and_nothing_is_written(cli, agent_dir
     assert "notes.txt" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
     assert not (agent_dir / "RECORD").exists()
+
+
+def test_an_unreadable_directory_is_read_failed_not_left_out(cli, agent_dir, tmp_path):
+    """os.walk passed over a directory it could not list: the package went without it."""
+    (agent_dir / "extra").mkdir()
+    (agent_dir / "extra" / "labels.txt").write_text("a\nb\n")
+    (agent_dir / "extra").chmod(0)
+    out = tmp_path / "pump.epk"
+    try:
+        result = cli("pack", str(agent_dir), "--out", str(out), file_modes_bind=True)
+    finally:
+        (agent_dir / "extra").chmod(0o755)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.stderr.startswith("error: read_failed: could not read "), result.stderr
+    assert "extra" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+    assert not (agent_dir / "RECORD").exists()
