@@ -11,6 +11,8 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -125,9 +127,28 @@ def write_output(path: Path, content: bytes) -> None:
     all: a temporary file beside it, renamed over it once written, so a failure (a full disk,
     a size limit, an interruption) leaves the previous file as it was. Mode as the user's
     umask gives a new file (``mkstemp`` makes it 0600). A failure is ``write_failed``."""
+    with staged_output(path, content):
+        pass
+
+
+@contextmanager
+def staged_output(path: Path, content: bytes) -> Iterator[None]:
+    """``write_output`` in two steps: ``content`` is written beside ``path`` on entry and put
+    in its place only when the block has succeeded, so a failure within it (another file
+    that could not be written) leaves ``path`` as it was."""
     try:
-        _write_atomically(path, content, mode=0o666 & ~_umask())
+        temporary = _write_temporary(path, content, mode=0o666 & ~_umask())
     except OSError as exc:
+        raise _write_failed(path, exc) from exc
+    try:
+        yield
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    try:
+        os.replace(temporary, path)
+    except OSError as exc:
+        os.unlink(temporary)
         raise _write_failed(path, exc) from exc
 
 
@@ -141,9 +162,8 @@ def _umask() -> int:
     return mask
 
 
-def _write_atomically(
-    path: Path, content: bytes, *, overwrite: bool = True, mode: int | None = None
-) -> None:
+def _write_temporary(path: Path, content: bytes, *, mode: int | None = None) -> str:
+    """A new file beside ``path`` holding ``content``; none is left behind on a failure."""
     # mkstemp creates the file with mode 0600 before anything is written to it.
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -151,6 +171,15 @@ def _write_atomically(
             handle.write(content)
         if mode is not None:
             os.chmod(temporary, mode)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return temporary
+
+
+def _write_atomically(path: Path, content: bytes, *, overwrite: bool = True) -> None:
+    temporary = _write_temporary(path, content)
+    try:
         if overwrite:
             os.replace(temporary, path)
         else:

@@ -35,6 +35,7 @@ from marketplace.cli.config import (
     read_json_file,
     save_session,
     session_path,
+    staged_output,
     write_output,
 )
 from marketplace.cli.errors import CliError
@@ -325,8 +326,10 @@ def pack(directory: Path, out: Path | None) -> None:
             raise _read_failed(exc) from exc
         package = packageformat.inspect_package(data)
     target = out or directory.resolve().parent / f"{package.name}-{package.version}.epk"
-    write_output(target, data)
-    write_output(directory / packageformat.RECORD_NAME, package.read(packageformat.RECORD_NAME))
+    # The package takes its place only once RECORD is rewritten: a failure to write either
+    # leaves no new package (or the previous one as it was).
+    with staged_output(target, data):
+        write_output(directory / packageformat.RECORD_NAME, package.read(packageformat.RECORD_NAME))
     click.echo(f"packed {package.name} {package.version} into {target} ({len(data)} bytes)")
     click.echo(f"digest: sha256:{package.sha256}")
 

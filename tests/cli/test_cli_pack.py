@@ -94,3 +94,26 @@ def test_an_unreadable_directory_is_read_failed_not_left_out(cli, agent_dir, tmp
     assert "extra" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
     assert not (agent_dir / "RECORD").exists()
+
+
+def test_a_record_that_cannot_be_written_leaves_no_package_written(cli, agent_dir, tmp_path):
+    """A read-only DIR: RECORD's rewrite failed (write_failed, exit 1) after the package had
+    been written, where docs/cli.md promises that a failure writes nothing."""
+    out = tmp_path / "pump.epk"
+    cli.ok("pack", str(agent_dir), "--out", str(out))
+    before = out.read_bytes()
+    (agent_dir / "notes.txt").write_text("new")
+    agent_dir.chmod(0o555)
+    try:
+        result = cli("pack", str(agent_dir), "--out", str(out), file_modes_bind=True)
+        fresh = cli(
+            "pack", str(agent_dir), "--out", str(tmp_path / "new.epk"), file_modes_bind=True
+        )
+    finally:
+        agent_dir.chmod(0o755)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.stderr.startswith("error: write_failed: could not write "), result.stderr
+    assert out.read_bytes() == before  # the previous package, as it was
+    assert fresh.returncode == 1, (fresh.stdout, fresh.stderr)
+    assert not (tmp_path / "new.epk").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp
