@@ -47,3 +47,21 @@ def test_a_bad_vendor_slug_is_refused_before_writing(tmp_path):
             "example_agent", str(tmp_path / "x"), "--vendor", "Not A Slug!", stdout=StringIO()
         )
     assert not (tmp_path / "x").exists()
+
+
+def test_a_path_under_a_file_is_refused_not_a_traceback(tmp_path):
+    """mkdir under a file was NotADirectoryError's traceback."""
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(CommandError, match="could not write"):
+        call_command("example_agent", str(tmp_path / "afile" / "agent"), stdout=StringIO())
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_force_over_a_directory_where_a_file_goes_is_refused_before_writing(tmp_path):
+    """--force over DIR/manifest.json that is a directory was IsADirectoryError's traceback,
+    after the files before it had been written."""
+    directory = tmp_path / "agent"
+    (directory / "manifest.json").mkdir(parents=True)
+    with pytest.raises(CommandError, match=r"manifest\.json is not a file"):
+        call_command("example_agent", str(directory), "--force", stdout=StringIO())
+    assert [p.name for p in directory.iterdir()] == ["manifest.json"]

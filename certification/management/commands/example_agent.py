@@ -51,9 +51,17 @@ class Command(BaseCommand):
             with tempfile.TemporaryDirectory() as tmp:
                 elf = toolchain.build_sample_fixtures(Path(tmp), "mps2-an386")["good"]
                 files["firmware.elf"] = elf.read_bytes()
-        directory.mkdir(parents=True, exist_ok=True)
-        for filename, content in files.items():
-            (directory / filename).write_bytes(content)
+        for filename in files:
+            target = directory / filename
+            if target.exists() and not target.is_file():
+                # Said before anything is written: not the files before it, then a traceback.
+                raise CommandError(f"{target} is not a file; move it out of the way first.")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for filename, content in files.items():
+                (directory / filename).write_bytes(content)
+        except OSError as exc:  # a path under a file, a read-only or full disk
+            raise CommandError(f"could not write {exc.filename}: {exc.strerror or exc}") from exc
         self.stdout.write(f"wrote {', '.join(files)} to {directory}")
         self.stdout.write(
             "next, once per vendor: edgeplug keygen; edgeplug login --server URL --email EMAIL; "
