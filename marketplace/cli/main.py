@@ -41,6 +41,14 @@ from marketplace.cli.config import (
 from marketplace.cli.errors import CliError
 from marketplace.cli.keyfile import load_key_file, write_key_file
 from marketplace.cli.multipart import MultipartBody
+from marketplace.cli.outputs import (
+    CERTIFICATE,
+    KEYSET,
+    PACKAGE,
+    SIGNATURE,
+    ensure_replaceable,
+    same_file,
+)
 
 LEVELS = tuple(level.value for level in Level)
 KEYSET_PATH = "/.well-known/edgeplug/keys.json"
@@ -319,6 +327,8 @@ def pack(directory: Path, out: Path | None) -> None:
         raise click.UsageError(
             f"write the package outside {directory}: inside it, the next pack would pack it"
         )
+    if out is not None:
+        ensure_replaceable(out, PACKAGE)
     with _package_format() as packageformat:
         try:
             data = packageformat.pack_directory(directory)
@@ -326,6 +336,8 @@ def pack(directory: Path, out: Path | None) -> None:
             raise _read_failed(exc) from exc
         package = packageformat.inspect_package(data)
     target = out or directory.resolve().parent / f"{package.name}-{package.version}.epk"
+    if out is None:  # an --out was looked at before the work
+        ensure_replaceable(target, PACKAGE)
     # The package takes its place only once RECORD is rewritten: a failure to write either
     # leaves no new package (or the previous one as it was).
     with staged_output(target, data):
@@ -349,11 +361,16 @@ def sign(package: Path, key_path: Path | None, out: Path | None) -> None:
     is not a valid package is refused with its code (e.g. not_a_zip) and no signature is
     written. Writes the base64 signature to PACKAGE.sig and prints the key id that made it.
     """
-    keys = load_key_file(key_path or default_key_path())
+    key_file = key_path or default_key_path()
+    target = out or _signature_path(package)
+    for mine, what in ((package, "the package being signed"), (key_file, "the signing key file")):
+        if same_file(target, mine):
+            raise click.UsageError(f"{target} is {what}: write the signature to another file")
+    ensure_replaceable(target, SIGNATURE)
+    keys = load_key_file(key_file)
     _, checked = _read_package(package)
     # The validator hashed the bytes already: its digest is the message a signature covers.
     signature = signing.sign(keys.private_key, bytes.fromhex(checked.sha256))
-    target = out or _signature_path(package)
     write_output(target, (signing.encode_b64(signature) + "\n").encode("ascii"))
     click.echo(f"package:   {checked.name} {checked.version} (sha256:{checked.sha256})")
     click.echo(f"signature: {target}")
@@ -614,6 +631,7 @@ def verify(
 @click.option("--out", type=_output_file, required=True, help="Where to write the certificate.")
 def fetch_certificate(agent_id: int, version: str, out: Path) -> None:
     """Download the signed certificate of an agent version, for `edgeplug verify`."""
+    ensure_replaceable(out, CERTIFICATE)
     client = ApiClient.signed_in(load_session())
     response = client.request(
         "GET", f"{API_PREFIX}/agents/{agent_id}/versions/{segment(version)}/certificate"
@@ -628,6 +646,7 @@ def fetch_certificate(agent_id: int, version: str, out: Path) -> None:
 @click.option("--server", help="Server to ask. [default: the server of `edgeplug login`]")
 def fetch_keyset(out: Path, server: str | None) -> None:
     """Download the platform's published signing keys, for offline `edgeplug verify`."""
+    ensure_replaceable(out, KEYSET)
     if server is None:
         session = load_session()
         if session is None:
