@@ -66,32 +66,34 @@ def test_pack_refuses_a_missing_model_file(cli, tmp_path):
     assert json.loads((directory / "manifest.json").read_text())["name"] == "pump-anomaly"
 
 
-def test_an_unreadable_file_is_read_failed_and_nothing_is_written(cli, agent_dir, tmp_path):
-    """It was a PermissionError traceback."""
+def _unreadable_file(agent_dir):
     (agent_dir / "notes.txt").write_text("mine")
-    (agent_dir / "notes.txt").chmod(0)
-    out = tmp_path / "pump.epk"
-    result = cli("pack", str(agent_dir), "--out", str(out), file_modes_bind=True)
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    assert result.stderr.startswith("error: read_failed: could not read "), result.stderr
-    assert "notes.txt" in result.stderr and "Traceback" not in result.stderr
-    assert not out.exists()
-    assert not (agent_dir / "RECORD").exists()
+    return agent_dir / "notes.txt"
 
 
-def test_an_unreadable_directory_is_read_failed_not_left_out(cli, agent_dir, tmp_path):
-    """os.walk passed over a directory it could not list: the package went without it."""
+def _unreadable_directory(agent_dir):
     (agent_dir / "extra").mkdir()
     (agent_dir / "extra" / "labels.txt").write_text("a\nb\n")
-    (agent_dir / "extra").chmod(0)
+    return agent_dir / "extra"
+
+
+@pytest.mark.parametrize("unreadable", [_unreadable_file, _unreadable_directory])
+def test_what_pack_cannot_read_is_read_failed_and_nothing_is_written(
+    cli, agent_dir, tmp_path, unreadable
+):
+    """A file was a PermissionError traceback; a directory os.walk passed over, the package
+    going without it, said nowhere."""
+    path = unreadable(agent_dir)
+    mode = path.stat().st_mode
+    path.chmod(0)
     out = tmp_path / "pump.epk"
     try:
         result = cli("pack", str(agent_dir), "--out", str(out), file_modes_bind=True)
     finally:
-        (agent_dir / "extra").chmod(0o755)
+        path.chmod(mode)
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert result.stderr.startswith("error: read_failed: could not read "), result.stderr
-    assert "extra" in result.stderr and "Traceback" not in result.stderr
+    assert path.name in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
     assert not (agent_dir / "RECORD").exists()
 
