@@ -7,7 +7,6 @@ code; a 401 is answered once by refreshing the access token with the stored refr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -44,26 +43,22 @@ def normalise_server(url: str) -> str:
     """``https://host[:port][/prefix]`` without a trailing slash; refuse anything else, a URL
     holding a user name or password (``http://user:secret@host``) included: the CLI printed
     it, put it in every error message and stored it in config.json. No refusal repeats what
-    stands before an ``@``."""
-    shown = _USER_INFO.sub(r"\1…@", url)
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError as exc:  # an unclosed IPv6 bracket, ``http://[::1``
-        raise CliError("invalid_server", f"{shown!r} is not a URL: {exc}") from exc
-    if "@" in parts.netloc:
+    stands before its last ``@``, wherever it is (a password may hold a ``/``, ``#`` or
+    ``@``, which would end the URL's user information early)."""
+    url = url.strip()
+    if "@" in url:
         raise CliError(
             "invalid_server",
-            f"{shown!r} holds a user name or password: give the server's URL without them "
-            "(you sign in with --email and a password that is never stored)",
+            f"'…@{url.rsplit('@', 1)[1]}' holds a user name or password: give the server's URL "
+            "without them (you sign in with --email and a password that is never stored)",
         )
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed IPv6 bracket, ``http://[::1``
+        raise CliError("invalid_server", f"{url!r} is not a URL: {exc}") from exc
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise CliError("invalid_server", f"{shown!r} is not an http:// or https:// URL")
+        raise CliError("invalid_server", f"{url!r} is not an http:// or https:// URL")
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
-# The user information of a URL, ``//user:password@``, as far as the last ``@`` before the
-# path: a password may hold an ``@`` of its own.
-_USER_INFO = re.compile(r"(//)[^/?#]*@")
 
 
 class _StaleConnectionRetry(Retry):

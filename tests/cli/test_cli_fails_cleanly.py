@@ -288,9 +288,15 @@ def test_a_server_url_with_a_password_is_refused_and_the_password_never_shown(
         ("fetch-keyset", "--server", with_password, "--out", str(tmp_path / "keys.json")),
         ("fetch-keyset", "--server", "ftp://u:hunter2secret@host", "--out", "k.json"),
         ("fetch-keyset", "--server", "http://u:hunter2secret@[::1", "--out", "k.json"),
+        # A password holding what ends a URL's user information early, or no "//" at all.
+        ("fetch-keyset", "--server", "https://u:hunter2/secret@host", "--out", "k.json"),
+        ("fetch-keyset", "--server", "https://u:hunter2#secret@host", "--out", "k.json"),
+        ("fetch-keyset", "--server", "u:hunter2secret@host", "--out", "k.json"),
+        ("fetch-keyset", "--server", "http:u:hunter2secret@host", "--out", "k.json"),
     ):
         result = cli.refused(*command, code="invalid_server")
-        assert "hunter2secret" not in result.stdout + result.stderr, result.stderr
+        said = result.stdout + result.stderr
+        assert "hunter2" not in said and "secret@" not in said, result.stderr
     assert stub_api.requests == []
     assert not (cli.config_dir / "config.json").exists()
     assert not (tmp_path / "keys.json").exists()
