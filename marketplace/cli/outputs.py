@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,6 @@ from edgeplug import signing
 from marketplace.cli.config import read_json_file
 from marketplace.cli.errors import CliError
 
-# Zip's local file header, and the end record an empty zip begins with.
-_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
 # Far more than a base64 Ed25519 signature (88 characters) and a key set or certificate.
 _SIGNATURE_MAX_BYTES = 1024
 _JSON_MAX_BYTES = 16 * 1024 * 1024
@@ -34,8 +33,12 @@ class OutputKind:
 
 
 def _is_package(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(4) in _ZIP_STARTS
+    """A zip holding a manifest.json: not any zip (``--out report.docx``, a jar)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "manifest.json" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
 
 
 def _is_signature(path: Path) -> bool:
@@ -61,7 +64,7 @@ def _json_with(*fields: str) -> Callable[[Path], bool]:
     return holds
 
 
-PACKAGE = OutputKind("a package (a zip)", _is_package)
+PACKAGE = OutputKind("a package (a zip holding manifest.json)", _is_package)
 SIGNATURE = OutputKind("a signature file", _is_signature)
 CERTIFICATE = OutputKind("a certificate", _json_with("certificate", "key_id", "signature"))
 KEYSET = OutputKind("a key set", _json_with("keys"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 
 import pytest
 
@@ -48,10 +49,13 @@ def test_an_out_of_another_kind_is_file_exists_and_left_as_it_was(cli, stub_api,
     cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
+    report = tmp_path / "report.docx"  # a zip, but no package
+    with zipfile.ZipFile(report, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     key = cli.config_dir / "signing-key.json"
-    before = {path: path.read_bytes() for path in (key, package, notes)}
+    before = {path: path.read_bytes() for path in (key, package, notes, report)}
     agent_dir = tmp_path / "agent"
     agent_dir.mkdir()
     for command in (
@@ -62,6 +66,7 @@ def test_an_out_of_another_kind_is_file_exists_and_left_as_it_was(cli, stub_api,
         ("fetch-certificate", "1", "1.0.0", "--out", str(package)),
         ("fetch-certificate", "1", "1.0.0", "--out", str(notes)),
         ("pack", str(agent_dir), "--out", cli.key_file),
+        ("pack", str(agent_dir), "--out", str(report)),
     ):
         result = cli.refused(*command, code="file_exists")
         assert "refusing to replace it" in result.stderr, result.stderr
