@@ -146,13 +146,16 @@ def _plan_for(tenant: Tenant, agent_id: int, plan_id: int) -> PricePlan:
     return plan
 
 
-def _reject_overdue(tenant: Tenant) -> None:
+def _reject_overdue(tenant: Tenant, *, lock: bool = True) -> None:
     """While an invoice is uncollectible the tenant's entitlements are suspended for it
     (``suspend_for_non_payment``): a new order would give them back unpaid. Read under the
     tenant's standing lock, held until the order commits: a suspension made meanwhile waits
     for the order and suspends its entitlement too, or the order waits for the suspension
-    and is refused."""
-    overdue = _uncollectible(tenant)
+    and is refused. Without ``lock`` (a pending order charged again, its row locked through
+    the processor's call, which must not hold the tenant's standing too) it reads what is
+    committed: a suspension made meanwhile is seen by ``_complete``, which grants the
+    entitlement suspended, reading the standing under its lock."""
+    overdue = _uncollectible(tenant, lock=lock)
     if overdue is not None:
         raise PaymentOverdue(
             f"Invoice {overdue.number} could not be collected and your entitlements are "
@@ -161,15 +164,17 @@ def _reject_overdue(tenant: Tenant) -> None:
         )
 
 
-def _uncollectible(tenant: Tenant) -> Invoice | None:
+def _uncollectible(tenant: Tenant, *, lock: bool = True) -> Invoice | None:
     """The tenant's first uncollectible invoice, or None: the tenant is in good standing."""
-    return uncollectible_invoices(tenant).order_by("finalized_at", "pk").first()
+    return uncollectible_invoices(tenant, lock=lock).order_by("finalized_at", "pk").first()
 
 
-def uncollectible_invoices(tenant: Tenant | int):
+def uncollectible_invoices(tenant: Tenant | int, *, lock: bool = True):
     """The tenant's uncollectible invoices, what suspends it, read under its standing lock
-    (``lock_standing``, taken here and held until the caller's transaction ends)."""
-    lock_standing(tenant)
+    (``lock_standing``, taken here and held until the caller's transaction ends) unless
+    ``lock`` is False."""
+    if lock:
+        lock_standing(tenant)
     return Invoice.objects.filter(tenant=tenant, status=InvoiceStatus.UNCOLLECTIBLE)
 
 
@@ -458,7 +463,7 @@ def _charge(order: Order) -> payments.PaymentOutcome | PaymentProcessorError:
     # same refusals as placing it then, and nothing charged. A plan revised or retired since
     # is not one: the order keeps the version it names, as it was offered.
     _reject_unavailable(order.agent)
-    _reject_overdue(order.tenant)
+    _reject_overdue(order.tenant, lock=False)
     _reject_missing_payment_method(order.tenant, order.plan)
     order.payment_attempt += 1
     order.save(update_fields=["payment_attempt", "updated_at"])
