@@ -4,6 +4,7 @@ lines) and adjustment lines on drafts. Every action goes through ``billing.invoi
 (audited). The changelist links to the finance pages (exports, vendor payouts, charts:
 billing/finance_admin.py) through templates/admin/billing/invoice/change_list.html."""
 
+import logging
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
@@ -58,6 +59,8 @@ from edgeplug.tenancy.permissions import in_staff_group
 from edgeplug.text import ascii_integer
 from marketplace.admin import MoneyShownMixin, money_column
 from marketplace.pricing import currency_exponent, format_amount, major_units, to_minor_units
+
+logger = logging.getLogger(__name__)
 
 
 class PeriodFilter(admin.SimpleListFilter):
@@ -246,9 +249,9 @@ class InvoiceAdmin(
     def finalize_now(self, request, queryset):
         """Two steps, as the credit notes and refunds (finalizing sends the invoice and
         charges the tenant's card, for good): the action lists each chosen draft with its
-        total, or why it cannot be finalized now (``invoicing.finalize_refusal``), and asks;
-        only the confirming POST (``post=yes``) finalizes, each through ``finalize_invoice``,
-        with a message per invoice."""
+        total as finalizing would make it, or why it cannot be finalized now
+        (``invoicing.finalize_preview``), and asks; only the confirming POST (``post=yes``)
+        finalizes, each through ``finalize_invoice``, with a message per invoice."""
         if request.POST.get("post") != "yes":
             return self._finalize_confirmation(request, queryset)
         self._each(request, queryset, invoicing.finalize_invoice, "Finalized as {result.number}.")
@@ -256,11 +259,10 @@ class InvoiceAdmin(
 
     def _finalize_confirmation(self, request, queryset):
         def described(invoice) -> dict:
-            refusal = invoicing.finalize_refusal(invoice)
-            return {
-                "total": format_amount(invoice.total, invoice.currency),
-                "refusal": refusal.detail if refusal else "",
-            }
+            preview = invoicing.finalize_preview(invoice)
+            if preview.refusal is not None:
+                return {"total": "-", "refusal": preview.refusal.detail}
+            return {"total": format_amount(preview.total, invoice.currency), "refusal": ""}
 
         return self._confirmation(request, queryset, "finalize_now", described)
 
@@ -417,6 +419,8 @@ class InvoiceAdmin(
             # As the API answers it (409 invoice_not_finalized, invoice_void; 422 for a document
             # its stored data cannot make): the change page with the refusal where the admin
             # shows every other, its code in the message's tags.
+            if exc.status >= 500:  # ours (the e-invoice we built fails its checks): logged
+                logger.error("invoice %s: no PDF", invoice.pk, exc_info=True)
             messages.error(request, exc.detail, extra_tags=exc.code)
             response = self.change_view(request, str(object_id))
             response.status_code = exc.status

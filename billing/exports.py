@@ -275,11 +275,19 @@ def pdf_zip(start: datetime, render: Renderer) -> Iterator[bytes]:
 def _pdf_or_why(invoice: Invoice, render: Renderer) -> tuple[str, bytes]:
     """``(<number>.pdf, the PDF)``, or ``(<number>.error.txt, why)`` when its document cannot
     be made: data stored before a rule that now refuses it (a buyer's country finalized before
-    2026-12-01), which the invoice's own PDF link answers the same way."""
+    2026-12-01), which the invoice's own PDF link answers the same way. One of ours (a 5xx:
+    the e-invoice we built fails its checks) is logged as an error, with its traceback."""
     try:
         return f"{invoice.number}.pdf", render(invoice)
     except DomainError as refusal:
-        logger.warning("invoice %s has no PDF in the export: %s", invoice.number, refusal.code)
+        ours = refusal.status >= 500
+        logger.log(
+            logging.ERROR if ours else logging.WARNING,
+            "invoice %s has no PDF in the export: %s",
+            invoice.number,
+            refusal.code,
+            exc_info=ours,
+        )
         why = f"{invoice.number}: no PDF could be made ({refusal.code}): {refusal.detail}\n"
         return f"{invoice.number}.error.txt", why.encode()
 

@@ -624,13 +624,25 @@ def too_early_to_finalize(invoice: Invoice, now: datetime) -> PeriodNotEnded | N
     )
 
 
-def finalize_refusal(invoice: Invoice, now: datetime | None = None) -> DomainError | None:
-    """Why ``finalize_invoice`` would refuse the draft now, as it reads it (unlocked: what a
-    page says before asking; finalizing decides again under its locks), or None."""
+@dataclass(frozen=True)
+class FinalizePreview:
+    """What ``finalize_invoice`` would do with a draft now: refuse it (``refusal``), or make
+    its total ``total`` (on the account's tax terms now, as finalize takes them)."""
+
+    refusal: DomainError | None
+    total: int | None
+
+
+def finalize_preview(invoice: Invoice, now: datetime | None = None) -> FinalizePreview:
+    """``FinalizePreview`` of the draft as it reads it (unlocked: what a page says before
+    asking; finalizing decides again under its locks)."""
+    account = _account(invoice.tenant_id)
     amounts_paid = list(invoice.lines.values_list("amount", "is_paid"))
-    return _finalize_refusal(
-        invoice, _account(invoice.tenant_id), amounts_paid, now or timezone.now()
-    )
+    refusal = _finalize_refusal(invoice, account, amounts_paid, now or timezone.now())
+    if refusal is not None:
+        return FinalizePreview(refusal, None)
+    sums = builder.totals(amounts_paid, account.tax_rate, account.reverse_charge)
+    return FinalizePreview(None, sums.total)
 
 
 def _finalize_refusal(

@@ -120,12 +120,16 @@ def test_finalize_now_as_a_list_action_asks_first(finance, draft, make_customer)
     invoicing.close_billing_period(JAN)
     unready = Invoice.objects.get(tenant=no_account.tenant)
     chosen = {"action": "finalize_now", "_selected_action": [draft.pk, unready.pk]}
+    # Finalize takes the account's tax terms as they are then: the page says that total.
+    BillingAccount.objects.filter(tenant=draft.tenant).update(reverse_charge=True)
+    finalized_total = format_amount(draft.subtotal, "EUR")
+    assert finalized_total != format_amount(draft.total, "EUR")
 
     asked = client.post(URL, chosen)
 
     assert asked.status_code == 200 and asked.context["confirmed"] == [draft.pk]
     page = " ".join(asked.content.decode().split())
-    assert format_amount(draft.total, "EUR") in page and "It cannot be undone" in page
+    assert finalized_total in page and "It cannot be undone" in page
     assert "no: " in page and "has no billing account" in page
     assert "Confirm: finalize 1 invoice" in page
     draft.refresh_from_db()
@@ -137,6 +141,7 @@ def test_finalize_now_as_a_list_action_asks_first(finance, draft, make_customer)
 
     draft.refresh_from_db()
     assert draft.status == InvoiceStatus.OPEN
+    assert format_amount(draft.total, "EUR") == finalized_total
     assert [str(m) for m in done.context["messages"]] == [f"Finalized as {draft.number}."]
 
 
