@@ -98,28 +98,42 @@ class ChoicesFilter(admin.SimpleListFilter):
         return chosen[1](queryset)
 
 
-# A year a list URL filters a date by (``?created_at__year=``, ``…__year__gte=``).
-_YEAR_PARAMETER = re.compile(r"(\w+?)__year(?:__(?:exact|gte|gt|lte|lt))?")
-
-
-def drop_unreadable_years(request) -> None:
-    """Leave out a list URL's year that no date holds (``filter_ignored``): Python's dates
-    hold years 1 to 9999, and Django reads the year only when the query runs, past the
-    admin's check of its URL's lookups (``?created_at__year=0`` was a 500 on every list). The
-    site does it for every admin page (``EdgePlugAdminSite.admin_view``), Django's and other
-    apps' lists too."""
+def drop_ignored(request, why_ignored: Callable[[str, str], tuple[str, str] | None]) -> None:
+    """Leave out of the request's query each parameter one of whose values
+    ``why_ignored(key, value)`` gives a reason for, ``(title, why)``, said by
+    ``filter_ignored``."""
     kept = request.GET.copy()
     for key in request.GET:
-        if not (parameter := _YEAR_PARAMETER.fullmatch(key)):
-            continue
         for value in request.GET.getlist(key):
-            year = ascii_integer(value)
-            if year is None or not 1 <= year <= 9999:
-                title = parameter.group(1).replace("__", " ").replace("_", " ")
-                filter_ignored(request, title, f"{value!r} is no year from 1 to 9999.")
+            if said := why_ignored(key, value):
+                filter_ignored(request, *said)
                 del kept[key]
                 break
     request.GET = kept
+
+
+# A year a list URL filters a date by (``?created_at__year=``, ``…__iso_year__gte=``).
+_YEAR_PARAMETER = re.compile(r"(?P<field>\w+?)__(?P<iso>iso_)?year(?:__(?:exact|gte|gt|lte|lt))?")
+
+
+def drop_unreadable_years(request) -> None:
+    """Leave out a list URL's year that no date holds (``drop_ignored``): Python's dates hold
+    years 1 to 9999 (an ISO year to 9998, whose end is the next one's start), and Django reads
+    the year only when the query runs, past the admin's check of its URL's lookups
+    (``?created_at__year=0`` was a 500 on every list). The site does it for every admin page
+    (``EdgePlugAdminSite.admin_view``), Django's and other apps' lists too."""
+    drop_ignored(request, _unreadable_year)
+
+
+def _unreadable_year(key: str, value: str) -> tuple[str, str] | None:
+    if not (parameter := _YEAR_PARAMETER.fullmatch(key)):
+        return None
+    last = 9998 if parameter["iso"] else 9999
+    year = ascii_integer(value)
+    if year is not None and 1 <= year <= last:
+        return None
+    title = parameter["field"].replace("__", " ").replace("_", " ")
+    return title, f"{value!r} is no {'ISO ' if parameter['iso'] else ''}year from 1 to {last}."
 
 
 class FilterParametersChecked:
@@ -134,18 +148,14 @@ class FilterParametersChecked:
     listed_at_most = 12
 
     def changelist_view(self, request, extra_context=None):
-        kept = request.GET.copy()
-        for key in request.GET:
-            field = self._filtered_field(key)
-            if field is None:
-                continue
-            for value in request.GET.getlist(key):
-                if why := self._unheld(field, value):
-                    filter_ignored(request, str(field.verbose_name), why)
-                    del kept[key]
-                    break
-        request.GET = kept
+        drop_ignored(request, self._ignored)
         return super().changelist_view(request, extra_context)
+
+    def _ignored(self, key: str, value: str) -> tuple[str, str] | None:
+        field = self._filtered_field(key)
+        if field is not None and (why := self._unheld(field, value)):
+            return str(field.verbose_name), why
+        return None
 
     def _filtered_field(self, key: str):
         """The field a URL parameter filters, where this check reads it: any field with
