@@ -8,6 +8,7 @@ bulk): a deletion would take their memberships, agents, orders and certificates 
 unaudited, and meet the append-only audit log. Staff deactivate a tenant instead."""
 
 from collections import defaultdict
+from contextlib import contextmanager
 
 from django import forms
 from django.contrib import admin
@@ -18,8 +19,6 @@ from edgeplug.errors import DomainError
 from edgeplug.slugs import SLUG_RULE
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.services import (
-    AccountDeactivated,
-    LastAdmin,
     add_member,
     change_role,
     checked_tenant_name,
@@ -56,10 +55,18 @@ class TenantForm(forms.ModelForm):
         value = self.cleaned_data[field]
         if self.instance.pk and value == getattr(self.instance, field):
             return value
-        try:
+        with _said_in_the_form():
             return check(value)
-        except DomainError as exc:
-            raise ValidationError(exc.detail, code=exc.code) from exc
+
+
+@contextmanager
+def _said_in_the_form():
+    """A tenancy rule's refusal, raised within, as the form's error where it is checked (its
+    detail and code): the admin says what the API would answer."""
+    try:
+        yield
+    except DomainError as exc:
+        raise ValidationError(exc.detail, code=exc.code) from exc
 
 
 class MembershipFormSet(BaseInlineFormSet):
@@ -84,12 +91,10 @@ class MembershipFormSet(BaseInlineFormSet):
                 tenants[membership.tenant_id] = membership.tenant
                 leaving[membership.tenant_id].append(membership.pk)
             if is_admin and not was_admin:
-                joining[membership.tenant_id] += 1  # one who can sign in (clean_role)
+                joining[membership.tenant_id] += 1  # one who can sign in (clean_user, clean_role)
         for tenant_id, pks in leaving.items():
-            try:
+            with _said_in_the_form():
                 ensure_an_admin_remains(tenants[tenant_id], leaving=pks, joining=joining[tenant_id])
-            except LastAdmin as exc:
-                raise ValidationError(exc.detail, code=exc.code) from exc
 
 
 class MembershipForm(forms.ModelForm):
@@ -107,10 +112,8 @@ class MembershipForm(forms.ModelForm):
         """A new member is an account that can sign in (``ensure_can_join``, as the API)."""
         user = self.cleaned_data["user"]
         if self.instance.pk is None and user is not None:
-            try:
+            with _said_in_the_form():
                 ensure_can_join(user)
-            except AccountDeactivated as exc:
-                raise ValidationError(exc.detail, code=exc.code) from exc
         return user
 
     def clean_role(self):
@@ -119,10 +122,8 @@ class MembershipForm(forms.ModelForm):
         role = self.cleaned_data["role"]
         promoted = role == Role.ADMIN and self.initial.get("role") != Role.ADMIN
         if self.instance.pk is not None and promoted:
-            try:
+            with _said_in_the_form():
                 ensure_can_be_admin(self.instance.user)
-            except AccountDeactivated as exc:
-                raise ValidationError(exc.detail, code=exc.code) from exc
         return role
 
 
