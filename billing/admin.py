@@ -6,7 +6,6 @@ billing/finance_admin.py) through templates/admin/billing/invoice/change_list.ht
 
 import logging
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from io import BytesIO
 
 from django.contrib import admin, messages
@@ -56,7 +55,7 @@ from edgeplug.core.admin import (
 from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
-from edgeplug.text import ascii_integer
+from edgeplug.text import ascii_decimal, ascii_integer
 from marketplace.admin import MoneyShownMixin, money_column
 from marketplace.pricing import currency_exponent, format_amount, major_units, to_minor_units
 
@@ -522,16 +521,18 @@ def _credit_lines(invoice: Invoice) -> list[tuple]:
 def _minor_units(text: str, currency: str) -> int:
     """``"-12.50"`` EUR → ``-1250``: people type amounts in the currency, not in cents, and
     are told so in the currency (a zero too)."""
-    try:
-        amount = to_minor_units(Decimal(text.strip()), currency)
-    except InvalidOperation:
-        reason = "is not a number"
-    except ValueError as refused:
-        reason = str(refused)
+    typed = ascii_decimal(text)
+    if typed is None:
+        reason = "is not a number in the digits 0-9"
     else:
-        if amount:
-            return amount
-        reason = "is zero"
+        try:
+            amount = to_minor_units(typed, currency)
+        except ValueError as refused:
+            reason = str(refused)
+        else:
+            if amount:
+                return amount
+            reason = "is zero"
     raise InvalidAdjustment(
         f"The amount {reason}: enter an amount in {currency} with at most "
         f"{currency_exponent(currency)} decimals, e.g. {_example_amount(currency)}.",

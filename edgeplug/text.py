@@ -1,7 +1,7 @@
 """Text that ends up in documents: the one rule for what characters it may hold (Django-free);
 and what JSON text may hold that no stored or validated value can (a lone surrogate, NaN, a
-number past a double, as a float or an integer); and what a whole number typed as text may be
-(``ascii_integer``).
+number past a double, as a float or an integer); and what a number typed as text may be
+(``ascii_integer``, ``ascii_decimal``).
 
 Invoice documents are Factur-X XML (XML 1.0) and PDF: a control character other than tab,
 line feed and carriage return, or U+FFFE/U+FFFF, cannot be written there, so every door whose
@@ -20,6 +20,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import NoReturn
 
 from edgeplug.errors import NulCharacter
@@ -57,6 +58,19 @@ def ascii_integer(raw: str) -> int | None:
         return int(raw)
     except ValueError:
         return None
+
+
+# A minus, ASCII digits and at most one decimal point ("12.50", "-3", ".5", "5.").
+_ASCII_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+
+
+def ascii_decimal(raw: str) -> Decimal | None:
+    """``raw`` as a number a person types (``_ASCII_DECIMAL``), blanks around it ignored, else
+    None. ``Decimal`` reads more and takes it at a value the person may not have meant: ``1e2``
+    is 100, ``1_0`` is 10, ten in Arabic-Indic digits is 10, and ``NaN`` or ``Infinity`` is
+    no amount at all."""
+    raw = raw.strip()
+    return Decimal(raw) if _ASCII_DECIMAL.fullmatch(raw) else None
 
 
 def unprintable(text: str) -> str | None:

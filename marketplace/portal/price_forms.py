@@ -2,17 +2,20 @@
 lines), turned into the integer minor units and terms that marketplace/pricing.py reads."""
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 
+from edgeplug.core.forms import TypedDecimalField, TypedWholeNumberField
 from marketplace import pricing
 from marketplace.models import PlanKind, PricePlan
 from marketplace.plans import plan_fingerprint
 
+# ASCII digits only, as every typed number (edgeplug/core/forms.py): \d takes any script's.
 TIER_LINE = re.compile(
     r"^(?P<up_to>\*|\d+(?:\.\d+)?)\s+at\s+(?P<unit>\d+(?:\.\d+)?)"
-    r"(?:\s*\+\s*(?P<flat>\d+(?:\.\d+)?))?$"
+    r"(?:\s*\+\s*(?P<flat>\d+(?:\.\d+)?))?$",
+    re.ASCII,
 )
 SCHEMES = [
     ("per_unit", "Per agent-hour"),
@@ -28,13 +31,6 @@ def minor_units(value: Decimal, currency: str, what: str) -> int:
         return pricing.to_minor_units(value, currency)
     except ValueError as refused:
         raise forms.ValidationError(f"{what} {refused}.") from None
-
-
-def _price(text: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation as exc:
-        raise forms.ValidationError(f"{text!r} is not a price.") from exc
 
 
 # The fields each kind of plan is priced with. A value in another kind's field is refused,
@@ -68,11 +64,11 @@ class PlanForm(forms.Form):
     currency = forms.CharField(
         label="Currency", max_length=3, required=False, initial="USD", help_text="ISO 4217"
     )
-    price = forms.DecimalField(
+    price = TypedDecimalField(
         label="One-time price", required=False, min_value=0, help_text="one-time plans only"
     )
     scheme = forms.ChoiceField(label="Metered scheme", choices=SCHEMES, required=False)
-    unit_price = forms.DecimalField(
+    unit_price = TypedDecimalField(
         label="Price per agent-hour", required=False, min_value=0, help_text="per-hour scheme"
     )
     tiers = forms.CharField(
@@ -82,12 +78,12 @@ class PlanForm(forms.Form):
         help_text="One per line: “up to HOURS at PRICE” (and “+ FLAT”); “*” for the rest.",
     )
     # The plan rules' limits (marketplace/pricing.py), said at the field in the form's words.
-    package_size = forms.IntegerField(
+    package_size = TypedWholeNumberField(
         label="Hours per package", required=False, min_value=1, max_value=pricing.MAX_AMOUNT
     )
-    package_price = forms.DecimalField(label="Price per package", required=False, min_value=0)
+    package_price = TypedDecimalField(label="Price per package", required=False, min_value=0)
     # Its limits are the plan rules' (``clean_included_hours``); the page's input says them too.
-    included_hours = forms.DecimalField(
+    included_hours = TypedDecimalField(
         label="Included hours per month",
         required=False,
         min_value=0,
@@ -95,8 +91,8 @@ class PlanForm(forms.Form):
             attrs={"max": pricing.MAX_HOURS, "step": Decimal(1).scaleb(-pricing.HOURS_PLACES)}
         ),
     )
-    monthly_minimum = forms.DecimalField(label="Monthly minimum", required=False, min_value=0)
-    flat_fee = forms.DecimalField(label="Monthly flat fee", required=False, min_value=0)
+    monthly_minimum = TypedDecimalField(label="Monthly minimum", required=False, min_value=0)
+    flat_fee = TypedDecimalField(label="Monthly flat fee", required=False, min_value=0)
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -231,10 +227,10 @@ class PlanForm(forms.Form):
                 self._check_bound(line, Decimal(match["up_to"]), tiers)
             tier = {
                 "up_to": None if match["up_to"] == "*" else match["up_to"],
-                "unit_amount": minor_units(_price(match["unit"]), currency, "A tier price"),
+                "unit_amount": minor_units(Decimal(match["unit"]), currency, "A tier price"),
             }
             if match["flat"]:
-                tier["flat_amount"] = minor_units(_price(match["flat"]), currency, "A flat amount")
+                tier["flat_amount"] = minor_units(Decimal(match["flat"]), currency, "A flat amount")
             tiers.append(tier)
         if not tiers:
             raise forms.ValidationError("Tiered schemes need at least one tier.")
@@ -313,7 +309,7 @@ def _typed_tier(tier: pricing.Tier, money) -> str:
 
 class CalculatorForm(forms.Form):
     plan = forms.TypedChoiceField(label="Plan", coerce=int)
-    hours = forms.DecimalField(
+    hours = TypedDecimalField(
         label="Agent-hours in a month", min_value=0, max_digits=12, decimal_places=3
     )
 

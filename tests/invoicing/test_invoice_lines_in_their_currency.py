@@ -44,8 +44,15 @@ def test_line_titles_and_breakdowns_are_in_euros(admin_session, draft):
         (
             "KWD",
             "x",
-            "The amount is not a number: enter an amount in KWD with at most 3 "
+            "The amount is not a number in the digits 0-9: enter an amount in KWD with at most 3 "
             "decimals, e.g. -12.500.",
+        ),
+        # Decimal read it as -100, the finance clerk may have meant -1.2 or a typo.
+        (
+            "EUR",
+            "-1e2",
+            "The amount is not a number in the digits 0-9: enter an amount in EUR with at most 2 "
+            "decimals, e.g. -12.50.",
         ),
         (
             "EUR",

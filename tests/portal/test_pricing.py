@@ -151,8 +151,18 @@ def test_terms_the_plan_rules_refuse_are_said_in_the_forms_words_at_their_field(
         # Refused, not rounded to 1.00, however many digits (the default context has 28).
         ({"flat_fee": "0." + "9" * 29}, "The flat fee has more decimals than USD allows"),
         # A number too large for any price was a 500 (decimal.Overflow while scaling it).
-        ({"flat_fee": "1e999999"}, "The flat fee is more than 10000000000.00 USD"),
-        ({"flat_fee": "1e999999999"}, "The flat fee is more than 10000000000.00 USD"),
+        ({"flat_fee": "9" * 40}, "The flat fee is more than 10000000000.00 USD"),
+        # Read only in ASCII digits: Decimal took 1e2 as 100, 1_0 as 10, other scripts' digits
+        # at their value, so a price was stored that the vendor may not have meant.
+        ({"flat_fee": "1e999999"}, "Enter a number in the digits 0-9, such as 12.50."),
+        ({"flat_fee": "1e2"}, "Enter a number in the digits 0-9, such as 12.50."),
+        ({"included_hours": "1_0"}, "Enter a number in the digits 0-9, such as 12.50."),
+        ({"flat_fee": "\u0661\u0660"}, "Enter a number in the digits 0-9, such as 12.50."),
+        ({"tiers": "\u0661\u0660\u0660 at 0.10\n* at 0.05"}, "is not “HOURS at PRICE”"),
+        (
+            {"scheme": "package", "tiers": "", "package_size": "1_0", "package_price": "1"},
+            "Enter a whole number in the digits 0-9, such as 12.",
+        ),
         ({"tiers": "100 at " + "9" * 40}, "A tier price is more than 10000000000.00 USD"),
         ({"tiers": "lots at cheap"}, "is not “HOURS at PRICE”"),
         ({"tiers": "* at 0.05\n100 at 0.10"}, "prices the hours above the last bound: make it"),

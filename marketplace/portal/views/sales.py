@@ -15,13 +15,14 @@ from billing.errors import InvalidPeriod
 from billing.periods import month_label, months_label, parse_month, recent_months
 from billing.powers import READ_PAYOUTS
 from edgeplug.core.error_views import refusal
+from edgeplug.core.forms import TypedWholeNumberField
 from marketplace import sales
 from marketplace.portal.access import nothing_here, vendor_page
 from marketplace.pricing import format_amount, plain_number
 
 
 class PeriodForm(forms.Form):
-    months = forms.IntegerField(
+    months = TypedWholeNumberField(
         min_value=1, max_value=36, required=False, label="Months shown", initial=12
     )
 
