@@ -1,7 +1,8 @@
 """Sign-in, lockout clearing, MFA enrolment and device removal: the rules every door (API,
 admin, CLI) goes through."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from edgeplug.accounts.errors import (
@@ -208,10 +210,27 @@ def start_session(request, verified: VerifiedSignIn, membership: Membership) -> 
     )
 
 
+@contextmanager
+def refresh_token_held(token: RefreshToken) -> Iterator[None]:
+    """A transaction holding ``token``'s outstanding row locked, entered only if the token is
+    not blacklisted by then (TokenError otherwise): of several requests presenting one refresh
+    token at once (a replay, a refresh racing the sign-out), one rotates or revokes it and the
+    others are refused as a reuse one after the other is. simplejwt's ``blacklist()`` is a
+    get_or_create, which every request racing the first passed."""
+    with transaction.atomic():
+        jti = token[api_settings.JTI_CLAIM]
+        held = OutstandingToken.objects.select_for_update().filter(jti=jti)
+        list(held.order_by().values_list("pk"))  # its Meta ordering joins the nullable user
+        token.check_blacklist()
+        yield
+
+
 def revoke_refresh_token(request, token: RefreshToken) -> None:
     """Sign out a token pair (the API's and the CLI's logout): blacklist its refresh token,
-    audited against the token's user and tenant as a session's sign-out is."""
-    token.blacklist()
+    audited against the token's user and tenant as a session's sign-out is. TokenError when
+    it was rotated or signed out meanwhile (``refresh_token_held``)."""
+    with refresh_token_held(token):
+        token.blacklist()
     user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM)).first()
     tenant_id = token.get("tenant_id")
     tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id is not None else None

@@ -17,6 +17,7 @@ from edgeplug.accounts.authentication import MembershipRevoked, token_membership
 from edgeplug.accounts.errors import AuthError, InactiveUser
 from edgeplug.accounts.services import (
     confirm_totp_enrolment,
+    refresh_token_held,
     revoke_refresh_token,
     sign_in,
     start_totp_enrolment,
@@ -80,7 +81,8 @@ class TokenRefreshView(_SignInView):
             raise AuthError(detail, code=code) from exc
         refresh = TokenRefreshSerializer(data=data)
         try:
-            refresh.is_valid(raise_exception=True)
+            with refresh_token_held(presented):  # one of several at once rotates it
+                refresh.is_valid(raise_exception=True)
         except TokenError as exc:
             raise InvalidToken(str(exc)) from exc
         except AuthenticationFailed as exc:
@@ -110,7 +112,10 @@ class LogoutView(APIView):
     @extend_schema(request=s.RefreshRequestSerializer, responses={204: None})
     def post(self, request):
         data = validated(s.RefreshRequestSerializer, request)
-        revoke_refresh_token(request, _refresh_token(data["refresh"]))
+        try:
+            revoke_refresh_token(request, _refresh_token(data["refresh"]))
+        except TokenError as exc:  # rotated or signed out meanwhile
+            raise InvalidToken(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
