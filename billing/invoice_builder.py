@@ -366,19 +366,22 @@ class _Billed:
     held: dict[tuple[int, datetime], int] = field(default_factory=dict)
 
 
+# The lines that charge an (entitlement, month)'s usage or give it back, in invoices (drafts
+# too) and credit notes that are not void: their sum is what is still held of that usage.
+# Credit notes of usage: what they gave back is no longer held; one giving back a lower price
+# (``invoicing.credit_price_drop``) bills its late seconds too. A later month's negative
+# ``late_usage`` line (a lower price it carried) gave back that much as well.
+USAGE_HELD_LINES = (
+    Q(invoice__kind=InvoiceKind.INVOICE, kind__in=BILLED_USAGE_KINDS)
+    | Q(invoice__kind=InvoiceKind.CREDIT_NOTE, credited_line__kind__in=BILLED_USAGE_KINDS)
+) & ~Q(invoice__status=InvoiceStatus.VOID)
+
+
 def _billed_seconds(tenant_ids: list[int], start: datetime) -> _Billed:
     """What the invoices of other months (and credit notes) billed: the month being built
     never counts its own invoice, drafted or issued, as having billed anything."""
-    lines = (
-        InvoiceLine.objects.filter(invoice__tenant_id__in=tenant_ids)
-        .filter(
-            Q(invoice__kind=InvoiceKind.INVOICE, kind__in=BILLED_USAGE_KINDS)
-            # Credit notes of usage: what they gave back is no longer held; one giving back
-            # a lower price (``invoicing.credit_price_drop``) bills its late seconds too.
-            | Q(invoice__kind=InvoiceKind.CREDIT_NOTE, credited_line__kind__in=BILLED_USAGE_KINDS)
-        )
-        .exclude(invoice__status=InvoiceStatus.VOID)
-        .exclude(invoice__kind=InvoiceKind.INVOICE, invoice__period_start=start)
+    lines = InvoiceLine.objects.filter(USAGE_HELD_LINES, invoice__tenant_id__in=tenant_ids).exclude(
+        invoice__kind=InvoiceKind.INVOICE, invoice__period_start=start
     )
     billed = _Billed()
     rows = lines.values("entitlement_id", "period_start", "kind").annotate(

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -913,6 +913,47 @@ def credited_of(lines: Sequence[InvoiceLine], *, refund_lines: bool = True) -> d
     return credited
 
 
+def creditable_of(lines: Sequence[InvoiceLine], *, refund_lines: bool = True) -> dict[int, int]:
+    """What a credit note of ``lines`` (of one invoice) may still give back of each, by id:
+    what credit notes and refund lines did not (``credited_of``), and of a usage line at most
+    what its entitlement's month still holds, shared out in order among the lines of that
+    month: a later month that carried a lower price of it (a negative ``late_usage`` line)
+    gave that much back already, as a credit note of the drop would have."""
+    credited = credited_of(lines, refund_lines=refund_lines)
+    held = _usage_held(lines)
+    left = {}
+    for line in lines:
+        rest = line.amount - credited[line.pk]
+        key = (line.entitlement_id, line.period_start)
+        if line.kind in builder.BILLED_USAGE_KINDS and rest > 0:
+            rest = min(rest, max(held[key], 0))
+            held[key] -= rest
+        left[line.pk] = rest
+    return left
+
+
+def _usage_held(lines: Sequence[InvoiceLine]) -> dict[tuple[int, datetime], int]:
+    """What is still held of the usage of each (entitlement, month) ``lines`` charge
+    (``invoice_builder.USAGE_HELD_LINES``), in one query."""
+    months = {
+        (line.entitlement_id, line.period_start)
+        for line in lines
+        if line.kind in builder.BILLED_USAGE_KINDS
+    }
+    if not months:
+        return {}
+    which = Q(pk__in=[])
+    for entitlement_id, month in months:
+        which |= Q(entitlement_id=entitlement_id, period_start=month)
+    rows = (
+        InvoiceLine.objects.filter(builder.USAGE_HELD_LINES, which)
+        .order_by()
+        .values("entitlement_id", "period_start")
+        .annotate(held=Sum("amount"))
+    )
+    return {(row["entitlement_id"], row["period_start"]): row["held"] for row in rows}
+
+
 def _month_refund_lines(order_ids: Iterable[int]):
     """The ``credit`` lines giving back the refunds of ``order_ids`` on invoices (drafts
     included) that are not void."""
@@ -1045,15 +1086,11 @@ def _reject_not_creditable(invoice: Invoice) -> None:
 
 
 def _credits(lines: list[InvoiceLine], *, replaces_refund_line: bool = False) -> list[_Credit]:
-    """What a credit note of ``lines`` gives back of each: what credit notes (and a month's
-    refund lines, unless ``replaces_refund_line``) did not; refused when that is nothing, or
-    when it would give back a one-time order not refunded."""
-    credits = []
-    credited = credited_of(lines, refund_lines=not replaces_refund_line)
-    for line in lines:
-        remaining = line.amount - credited[line.pk]
-        if remaining != 0:
-            credits.append(_Credit(line, remaining))
+    """What a credit note of ``lines`` gives back of each (``creditable_of``; a month's refund
+    lines count as given back unless ``replaces_refund_line``); refused when that is nothing,
+    or when it would give back a one-time order not refunded."""
+    creditable = creditable_of(lines, refund_lines=not replaces_refund_line)
+    credits = [_Credit(line, creditable[line.pk]) for line in lines if creditable[line.pk]]
     if not credits:
         raise InvoiceNotCreditable("These lines are credited in full already.")
     _reject_unrefunded_orders(credits)

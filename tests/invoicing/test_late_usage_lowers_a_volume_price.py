@@ -13,7 +13,7 @@ import time_machine
 from django.core.management import call_command
 
 from billing import invoice_documents, invoicing, payout_queries
-from billing.errors import InvoiceNegativeTotal
+from billing.errors import InvoiceNegativeTotal, InvoiceNotCreditable
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from tests.concurrency import in_thread, needs_row_locks, race, wait_for_blocked_backend
@@ -215,6 +215,28 @@ def test_a_lower_price_gives_back_no_more_than_credit_notes_left_of_the_month(cu
     assert sum(part["amount"] for part in printed.breakdown) == 0
     # The tenant's document of it renders (its PDF embeds the Factur-X XML, checked).
     assert "given back already" in pdf_text(invoice_documents.invoice_pdf(feb))
+
+
+def test_finance_crediting_a_month_whose_drop_a_later_month_carried_gives_back_the_rest(
+    customer, january
+):
+    """February carried January's lower price itself (-4.50 on its own invoice); finance then
+    credits January in full. It gives back what January still holds, 5.50 of its 10.00 usage
+    (the line's rest, as when the drop was a credit note), not 10.00: 14.50 given back on
+    10.00 charged (found by a probe). The admin's form says 5.50 is left to credit."""
+    ent, jan = january
+    customer.ran(ent, FEB, 10)
+    _finalized(invoicing.close_billing_period(FEB).created[0])  # carries -4.50
+
+    usage = jan.lines.get(kind=LineKind.USAGE)
+    assert invoicing.creditable_of([usage]) == {usage.pk: 550}
+    note = invoicing.issue_credit_note(jan, reason="Usage disputed")
+
+    (line,) = note.lines.all()
+    assert (line.credited_line, line.amount) == (usage, -550)
+    assert (note.subtotal, note.total) == (-550, -655)
+    with pytest.raises(InvoiceNotCreditable):  # nothing is left of it
+        invoicing.issue_credit_note(jan, line_ids=[usage.pk])
 
 
 def test_finance_crediting_the_rest_of_a_partly_credited_line_writes_what_it_gives(january):
