@@ -11,6 +11,7 @@ by card, saved cards and webhooks need it: it is imported on first use.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -522,10 +523,13 @@ def refunds_of(payment_intent_id: str) -> list[RefundState]:
 
 
 def verified_event(payload: bytes, signature: str):
-    """The event in a webhook request, if Stripe's signature over the raw body is valid."""
+    """The event in a webhook request, if Stripe's signature over the raw body is valid and
+    the body is shaped as an event (``_event_shaped``)."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise PaymentsNotConfigured("STRIPE_WEBHOOK_SECRET is not set on this server.")
     try:
+        if not _event_shaped(json.loads(payload)):
+            raise ValueError("not an event")
         return stripe.Webhook.construct_event(
             payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=WEBHOOK_TOLERANCE_S
         )
@@ -535,6 +539,18 @@ def verified_event(payload: bytes, signature: str):
         raise InvalidWebhook(
             "The Stripe-Signature header does not match the body (or is too old)."
         ) from exc
+
+
+def _event_shaped(body) -> bool:
+    """Whether a webhook body is an event as the handler reads it: an object with an ``id``
+    and a ``type`` (strings) and ``data.object`` (an object). Any other JSON, signed, was a
+    500 (a KeyError, or the stripe library's AttributeError on a list)."""
+    data = body.get("data") if isinstance(body, dict) else None
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("object"), dict)
+        and all(isinstance(body.get(key), str) for key in ("id", "type"))
+    )
 
 
 def refuse_while_awaited(invoice: Invoice, *, then: str) -> None:

@@ -14,6 +14,7 @@ from billing import payments
 from billing.models import WebhookEvent
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import (
+    WEBHOOK_SECRET,
     authenticate,
     event,
     place_order,
@@ -84,6 +85,25 @@ def test_bad_or_stale_signatures_are_refused_and_nothing_is_stored(pending_3ds_o
     assert unsigned.status_code == 400
     assert not WebhookEvent.objects.exists()
     assert Order.objects.get().status == "requires_action"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"hello": 1},
+        [1, 2],
+        {"id": "evt_x", "type": "payment_intent.succeeded", "data": []},
+        {"id": 7, "type": "payment_intent.succeeded", "data": {"object": {}}},
+    ],
+    ids=["no-id", "a-list", "data-not-an-object", "id-not-a-string"],
+)
+def test_a_signed_body_that_is_not_a_stripe_event_is_invalid_payload(settings, api, body):
+    """Signed with the secret, but not an event: it was a 500 (KeyError 'id', or stripe's own
+    AttributeError on a list), where the docs promise 400 invalid_payload (found by a probe)."""
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    answer = signed_webhook(api, body)
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid_payload")
+    assert not WebhookEvent.objects.exists()
 
 
 def test_refund_event_revokes_the_entitlement(stripe_on, customer, agent, make_plan, api):
