@@ -30,27 +30,33 @@ def visible_versions(request) -> QuerySet:
     return for_request(AgentVersion.objects.all(), request, public=True)
 
 
+def _held(request) -> QuerySet:
+    """The caller's tenant's entitlements in force."""
+    return for_request(Entitlement.objects.all(), request).in_force(timezone.now())
+
+
 def held_versions(request) -> QuerySet:
     """The visible versions and, of an agent the caller's tenant holds an entitlement to in
     force, its released ones, also once its vendor is off sale: what customers bought stays
     theirs (docs/roles.md). What a version's bytes (download, bundle) answer for."""
-    held = for_request(Entitlement.objects.all(), request).in_force(timezone.now())
     return AgentVersion.objects.filter(
         Q(pk__in=visible_versions(request).values("pk"))
-        | Q(PUBLIC_VERSION, Exists(held.filter(agent=OuterRef("agent"))))
+        | Q(PUBLIC_VERSION, Exists(_held(request).filter(agent=OuterRef("agent"))))
     )
 
 
 def shown_versions(request) -> QuerySet:
     """What a version's own URLs (its detail, its certificate) answer for: what the agent's
-    page lists (``page_versions``), the visible versions and, of an agent
-    the caller sees, those yanked after their release (``yanked_after_release``), marked; and
-    the released versions of an agent the tenant holds (``held_versions``). Their bytes stay
-    behind ``held_versions`` (download, bundle)."""
-    visible = visible_versions(request)
+    page lists (``page_versions``), the visible versions and, of an agent the caller sees or
+    holds, those yanked after their release (``yanked_after_release``), marked; and the
+    released versions of an agent the tenant holds (``held_versions``). Their bytes stay
+    behind ``held_versions`` (download, bundle). An agent whose every public version was
+    yanked leaves the catalogue, but its holders are still told why its versions are refused
+    (``yanked_refusal``), not that they do not exist."""
+    seen = Exists(visible_versions(request).filter(agent=OuterRef("agent")))
+    held = Exists(_held(request).filter(agent=OuterRef("agent")))
     return AgentVersion.objects.filter(
-        Q(pk__in=held_versions(request).values("pk"))
-        | Q(YANKED_AFTER_RELEASE, Exists(visible.filter(agent=OuterRef("agent"))))
+        Q(pk__in=held_versions(request).values("pk")) | Q(YANKED_AFTER_RELEASE, seen | held)
     )
 
 

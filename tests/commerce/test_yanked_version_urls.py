@@ -97,3 +97,29 @@ def test_once_every_version_is_yanked_the_agent_and_its_versions_are_gone_alike(
     assert client.get(f"/api/v1/agents/{agent.pk}").status_code == 404
     for version in (published, yanked):
         assert client.get(_url(version)).status_code == 404
+
+
+def test_a_holder_of_an_agent_whose_only_version_is_yanked_is_told_so(
+    customer, vendor, published, agent, make_plan, certificate, media_root
+):
+    """Its one public version yanked, the agent leaves the catalogue; a tenant holding it is
+    still told why its version's bytes and new deployments are refused (409 version_yanked),
+    not 404 and unknown_version, as when the agent has another version (found by a probe)."""
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    _yank(vendor, published)
+
+    for tail in ("/download", "/bundle"):
+        refused = client.get(_url(published, tail))
+        assert (refused.status_code, refused.json()["code"]) == (409, "version_yanked"), tail
+    device = client.post(
+        "/api/v1/devices", {"name": "pump 1", "hardware_id": "hw-1", "core": "cortex-m4"}
+    ).json()["device"]
+    deploy = client.post(
+        f"/api/v1/devices/{device['id']}/deployments",
+        {"agent": agent.pk, "version": "1.0.0"},
+        format="json",
+    )
+    assert (deploy.status_code, deploy.json()["code"]) == (409, "version_yanked")
+    detail = client.get(_url(published))  # its own URL answers, marked
+    assert (detail.status_code, detail.json()["yanked"]) == (200, True)
