@@ -8,6 +8,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import facturx
+import lxml.html
 import pytest
 
 from billing import exports, invoicing
@@ -31,6 +32,16 @@ def test_the_invoice_changelist_links_to_the_finance_pages(books, admin_session)
     html = client.get("/admin/billing/invoice/").content.decode()
     for href in (EXPORTS, "/admin/billing/finance/payouts/", "/admin/billing/finance/charts/"):
         assert f'href="{href}"' in html
+
+
+def test_every_column_of_the_finance_pages_tables_has_a_heading(books, admin_session):
+    """A screen reader names a cell by its column's heading: the charts' outstanding and
+    overdue figures had an empty one (found by a probe)."""
+    client, _ = admin_session("finance")
+    for href in ("/admin/billing/finance/payouts/", "/admin/billing/finance/charts/"):
+        page = lxml.html.fromstring(client.get(href, {"period": "2026-02"}).content)
+        headings = page.xpath('//div[@id="content"]//table//th')
+        assert headings and all(th.text_content().strip() for th in headings), href
 
 
 def test_finance_downloads_the_months_invoices_as_csv(books, admin_session):
