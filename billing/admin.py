@@ -315,6 +315,13 @@ class InvoiceAdmin(
             "confirm": ("issue", "credit note"),
             "none_text": "None of the chosen invoices can be credited.",
         },
+        "retry_payment": {  # billing/admin_payments.py
+            "template": "admin/billing/invoice/retry_confirmation.html",
+            "title": "Retry payments now",
+            "step": "Retry payment now",
+            "confirm": ("charge", "invoice"),
+            "none_text": "None of the chosen invoices can be charged now.",
+        },
     }
 
     def _confirmation(self, request, queryset, action: str, described):

@@ -144,6 +144,18 @@ class InvoicePaymentActions(ReferenceActions):
         description="Retry payment now (charge the card on file)", permissions=["collect"]
     )
     def retry_payment(self, request, queryset):
+        """Two steps, as finalizing (it charges the tenant's card now, for good): the action
+        lists each chosen invoice with what it asks, or why it cannot be charged now
+        (``collection.retry_refusal``), and asks; only the confirming POST (``post=yes``)
+        charges, each through ``retry_invoice_payment``, with a message per invoice."""
+        if request.POST.get("post") != "yes":
+
+            def described(invoice) -> dict:
+                refusal = collection.retry_refusal(invoice)
+                due = format_amount(invoice.amount_due, invoice.currency)
+                return {"due": due, "refusal": refusal.detail if refusal else ""}
+
+            return self._confirmation(request, queryset, "retry_payment", described)
         for invoice in queryset.order_by("pk"):
             try:
                 attempt = collection.retry_invoice_payment(

@@ -109,18 +109,31 @@ def collect_invoice(invoice_id: int, *, now: datetime | None = None) -> Attempt:
         return _attempt(invoice, now or timezone.now())
 
 
+def retry_refusal(invoice: Invoice) -> DomainError | None:
+    """Why finance cannot charge ``invoice`` now (``retry_invoice_payment``), or None: it is
+    settled, its last charge is still processing, it is not paid by card, or its tenant has
+    no card on file. Read without a lock by the page that asks first; the action asks again
+    under its lock."""
+    try:
+        _reject_settled(invoice)
+        payments.refuse_while_awaited(invoice, then="Retry once it has failed.")
+        _reject_not_by_card(invoice)
+    except DomainError as refused:
+        return refused
+    if payments.configured() and payments.default_payment_method(invoice.tenant) is None:
+        return PaymentMethodRequired(
+            f"{invoice.tenant} has no card on file: record an offline payment instead."
+        )
+    return None
+
+
 def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Attempt:
     """Finance charges an unpaid invoice now (also an uncollectible one: a success gives the
     tenant's entitlements back). The attempt counts like a scheduled one."""
     with transaction.atomic():
         invoice = _locked(invoice.pk)
-        _reject_settled(invoice)
-        payments.refuse_while_awaited(invoice, then="Retry once it has failed.")
-        _reject_not_by_card(invoice)
-        if payments.configured() and payments.default_payment_method(invoice.tenant) is None:
-            raise PaymentMethodRequired(
-                f"{invoice.tenant} has no card on file: record an offline payment instead."
-            )
+        if refusal := retry_refusal(invoice):
+            raise refusal
         record_invoice_event(
             "invoice_payment_retry_requested",
             invoice,

@@ -139,7 +139,7 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     page.locator('select[name="action"]').select_option("record_offline_payment")
     journey.click(page.get_by_role("button", name="Go"))
     assert page.get_by_role("heading", name="Record an offline payment").count() == 1
-    assert to_pay.number in page.locator("#content").inner_text()
+    assert to_pay.number in _content(page)
     page.get_by_label("Payment reference:").fill("NOTPROVIDED-E2E-4711")
     journey.click(page.get_by_role("button", name="Record payment"))
     assert f"{to_pay.number} recorded as paid." in _message(page)
@@ -147,12 +147,15 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     paid_row = page.locator("#result_list tbody tr", has_text=to_pay.number)
     assert "paid" in paid_row.inner_text().lower()
 
-    # Retrying the payment of the invoice just paid is refused, and the page says why.
+    # Retrying the payment of the invoice just paid: it asks first (a retry charges the card),
+    # and its page says why this one cannot be charged, offering nothing to confirm.
     page.locator(f'#result_list input[name="_selected_action"][value="{to_pay.pk}"]').check()
     page.locator('select[name="action"]').select_option("retry_payment")
     journey.click(page.get_by_role("button", name="Go"))
-    refusal = page.locator(".messagelist .error").inner_text()
+    refusal = page.locator("#retry-invoices tbody tr").inner_text()
     assert to_pay.number in refusal and "only finalized, unpaid invoices" in refusal
+    assert "None of the chosen invoices can be charged now." in _content(page)
+    journey.click(page.get_by_role("link", name="Back to the invoices"))
 
     # Credited in full once paid by transfer, the invoice's credit note owes the money back:
     # the list's "money back" filter shows it, and finance records the transfer sent back.
@@ -181,7 +184,7 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     journey.click(page.get_by_role("button", name="Go"))
     assert page.get_by_role("heading", name="Record money paid back").count() == 1
     owes = format_amount(to_pay.total, to_pay.currency)  # paid in full: all of it goes back
-    assert f"gives back {owes}" in page.locator("#content").inner_text()
+    assert f"gives back {owes}" in _content(page)
     page.get_by_label("Transfer reference:").fill("SEPA-BACK-0815")
     journey.click(page.get_by_role("button", name="Record paid back"))
     assert f"{back.group(1)}: paid back (SEPA-BACK-0815)." in _message(page)
@@ -221,3 +224,7 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
         to_pay.total,
         "SEPA-BACK-0815",
     )
+
+
+def _content(page) -> str:
+    return page.locator("#content").inner_text()

@@ -27,6 +27,15 @@ def _yank(vendor, version):
     assert response.status_code == 200, response.json()
 
 
+def _deploy_on_a_new_device(client, agent):
+    """A device of the customer's, and a function deploying a version of ``agent`` on it."""
+    device = client.post(
+        "/api/v1/devices", {"name": "pump 1", "hardware_id": "hw-1", "core": "cortex-m4"}
+    ).json()["device"]
+    url = f"/api/v1/devices/{device['id']}/deployments"
+    return lambda version: client.post(url, {"agent": agent.pk, "version": version}, format="json")
+
+
 @pytest.fixture
 def yanked(vendor, published, certificate):
     """1.0.0 public; 1.1.0 certified, approved, then yanked."""
@@ -57,20 +66,10 @@ def test_a_version_yanked_after_release_answers_at_its_own_urls_as_on_the_agent_
         refused = client.get(_url(yanked, tail))
         assert (refused.status_code, refused.json()["code"]) == (409, "version_yanked"), tail
         assert "1.1.0 was yanked by its vendor on" in refused.json()["detail"]
-    device = client.post(
-        "/api/v1/devices", {"name": "pump 1", "hardware_id": "hw-1", "core": "cortex-m4"}
-    ).json()["device"]
-    deploy = client.post(
-        f"/api/v1/devices/{device['id']}/deployments",
-        {"agent": agent.pk, "version": "1.1.0"},
-        format="json",
-    )
-    assert (deploy.status_code, deploy.json()["code"]) == (409, "version_yanked")
-    unknown = client.post(
-        f"/api/v1/devices/{device['id']}/deployments",
-        {"agent": agent.pk, "version": "9.9.9"},
-        format="json",
-    )
+    deploy = _deploy_on_a_new_device(client, agent)
+    refused = deploy("1.1.0")
+    assert (refused.status_code, refused.json()["code"]) == (409, "version_yanked")
+    unknown = deploy("9.9.9")
     assert (unknown.status_code, unknown.json()["code"]) == (400, "unknown_version")
     public = client.get(_url(agent.versions.get(version="1.0.0")))
     assert public.json()["download_url"].endswith("/versions/1.0.0/download")
@@ -112,14 +111,7 @@ def test_a_holder_of_an_agent_whose_only_version_is_yanked_is_told_so(
     for tail in ("/download", "/bundle"):
         refused = client.get(_url(published, tail))
         assert (refused.status_code, refused.json()["code"]) == (409, "version_yanked"), tail
-    device = client.post(
-        "/api/v1/devices", {"name": "pump 1", "hardware_id": "hw-1", "core": "cortex-m4"}
-    ).json()["device"]
-    deploy = client.post(
-        f"/api/v1/devices/{device['id']}/deployments",
-        {"agent": agent.pk, "version": "1.0.0"},
-        format="json",
-    )
+    deploy = _deploy_on_a_new_device(client, agent)("1.0.0")
     assert (deploy.status_code, deploy.json()["code"]) == (409, "version_yanked")
     detail = client.get(_url(published))  # its own URL answers, marked
     assert (detail.status_code, detail.json()["yanked"]) == (200, True)

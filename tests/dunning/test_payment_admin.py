@@ -1,15 +1,24 @@
 """Finance retries a payment and records an offline payment with its reference in the
-admin; each goes through its action and is audited; other staff cannot. While a charge is
-still processing, neither (nor a void) is accepted: its outcome may still take the money."""
+admin (a retry asks first, as it charges the card); each goes through its action and is
+audited; other staff cannot. While a charge is still processing, neither (nor a void) is
+accepted: its outcome may still take the money."""
 
+import lxml.html
 import pytest
 
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
+from marketplace.pricing import format_amount
 from tests.dunning.conftest import DECLINED, GOOD, INVOICES, processing, save_card, signed_in
 
 pytestmark = pytest.mark.django_db
+
+
+def retry_confirmed(client, invoice):
+    """Finance's *Retry payment now*, confirmed on the page that asks first (``post=yes``)."""
+    form = {"action": "retry_payment", "_selected_action": [invoice.pk], "post": "yes"}
+    return client.post(INVOICES, form, follow=True)
 
 
 def record_offline(client, invoice, reference="SEPA E2E 2026-02-20 ACME"):
@@ -34,9 +43,14 @@ def test_finance_retries_a_payment_on_the_new_card(uncollectible, admin_session)
     client, user = admin_session("finance")
     listing = client.get(INVOICES)
     assert listing.status_code == 200 and invoice.number in listing.content.decode()
-    response = client.post(
-        INVOICES, {"action": "retry_payment", "_selected_action": [invoice.pk]}, follow=True
-    )
+    # It asks first, saying what is charged (it charges the card for good); nothing yet.
+    asked = client.post(INVOICES, {"action": "retry_payment", "_selected_action": [invoice.pk]})
+    row = lxml.html.fromstring(asked.content).xpath('//tr[@class="retry-row"]')[0]
+    assert row.xpath('string(td[@class="retry-outcome"])') == "yes"
+    assert format_amount(invoice.amount_due, invoice.currency) in row.text_content()
+    assert "Confirm: charge 1 invoice" in asked.content.decode()
+    assert Invoice.objects.get(pk=invoice.pk).payment_attempts == 1
+    response = retry_confirmed(client, invoice)
     assert f"{invoice.number}: paid" in response.content.decode()
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID and invoice.payment_attempts == 2
@@ -54,9 +68,7 @@ def test_finance_retries_a_payment_on_the_new_card(uncollectible, admin_session)
 def test_a_retry_that_fails_again_says_why(uncollectible, admin_session):
     _, invoice = uncollectible
     client, _ = admin_session("finance")
-    response = client.post(
-        INVOICES, {"action": "retry_payment", "_selected_action": [invoice.pk]}, follow=True
-    )
+    response = retry_confirmed(client, invoice)
     assert f"{invoice.number}: uncollectible" in response.content.decode()
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.UNCOLLECTIBLE and invoice.payment_attempts == 2
