@@ -12,6 +12,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.safestring import mark_safe
 
 from edgeplug.audit.services import record_if_denied
 from edgeplug.errors import DomainError, Forbidden
@@ -253,7 +254,8 @@ class KeptInput:
     puts ``read(request, obj)`` in its context (every form and field always there, as
     templates read them) as ``kept``, with ``refused``: the refused form's name, the
     refusal's words and the field it is about (templates/admin/object_action.html shows it
-    in that form, and static/edgeplug/admin.js marks that field and focuses it)."""
+    in that form, and static/edgeplug/admin.js focuses that field), and ``marks``: that
+    field's ``aria-invalid`` and ``aria-describedby``, which its template writes into it."""
 
     def __init__(self, name: str, forms: dict[str, dict[str, str | list]]):
         self.key = f"{name}_kept_input"
@@ -274,9 +276,16 @@ class KeptInput:
     def read(self, request, obj) -> dict:
         forms = {form: dict(fields) for form, fields in self.forms.items()}
         forms["refused"] = {}
+        # Per form and field, the attributes marking the refused field in error and described
+        # by the refusal (#<form>-refusal) as served: <input … {{ kept.marks.void.reason }}>.
+        forms["marks"] = {form: dict.fromkeys(fields, "") for form, fields in self.forms.items()}
         kept = request.session.pop(self.key, None)
         if kept and obj is not None and kept["pk"] == obj.pk and kept["refused"]["form"] in forms:
-            forms["refused"] = kept["refused"]
+            forms["refused"] = refused = kept["refused"]
+            if refused["field"] in forms["marks"][refused["form"]]:  # names of our own forms
+                forms["marks"][refused["form"]][refused["field"]] = mark_safe(  # noqa: S308
+                    f'aria-invalid="true" aria-describedby="{refused["form"]}-refusal"'
+                )
             form = forms[kept["refused"]["form"]]
             for name, values in kept["fields"].items():
                 if isinstance(form[name], list):

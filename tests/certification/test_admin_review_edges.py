@@ -4,6 +4,7 @@ page and changes nothing; a good decision publishes the version."""
 
 from datetime import timedelta
 
+import lxml.html
 import pytest
 from django.utils import timezone
 
@@ -45,6 +46,22 @@ def test_a_decision_without_a_reason_is_refused(reviewer):
     run = CertificationRunFactory()
     assert _decide(client, run, reason="   ") == ["A decision needs a reason."]
     assert _unchanged(run)
+
+
+def test_the_reason_refused_is_marked_in_the_page_as_served(reviewer):
+    """Its field in error, described by the refusal, without JavaScript (admin.js did it)."""
+    client, _ = reviewer
+    run = CertificationRunFactory()
+    url = f"/admin/certification/certificationrun/{run.pk}/decide/"
+    page = lxml.html.fromstring(
+        client.post(url, {"decision": "approve", "reason": ""}, follow=True).content
+    )
+    reason = page.get_element_by_id("id_reason")
+    assert (reason.get("aria-invalid"), reason.get("aria-describedby")) == (
+        "true",
+        "decision-refusal",
+    )
+    assert "needs a reason" in page.get_element_by_id("decision-refusal").text_content()
 
 
 def test_a_reviewer_cannot_decide_their_own_tenants_run(reviewer):

@@ -80,4 +80,8 @@ def test_an_amount_refused_is_said_in_the_draft_s_currency(
     example = said.rsplit("e.g. ", 1)[1].rstrip(".")
     field = html.fromstring(page.content).get_element_by_id("id_adjust_amount")
     assert field.get("placeholder") == example
+    # Marked and described by the refusal in the page as served, not by JavaScript alone.
+    assert (field.get("aria-invalid"), field.get("aria-describedby")) == ("true", "adjust-refusal")
+    other = html.fromstring(page.content).get_element_by_id("id_adjust_description")
+    assert other.get("aria-invalid") is None
     assert not Invoice.objects.get(pk=pk).lines.filter(kind="adjustment").exists()
