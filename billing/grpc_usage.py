@@ -21,7 +21,7 @@ from billing.usage_format import (
 )
 from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL, device_token, device_words
 from edgeplug.core.throttling import device_wait
-from edgeplug.grpc_server import abort, django_call, one_of
+from edgeplug.grpc_server import abort, authorization, django_call, one_of
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
@@ -117,8 +117,7 @@ def _authenticated(context: grpc.ServicerContext) -> Device:
     """The active device of the call's token now, its header read and the token looked up as
     the REST door does them (``device_words``, ``device_token``, ``device_for_token``: one
     indexed query); the call is aborted UNAUTHENTICATED without one."""
-    sent = str(dict(context.invocation_metadata()).get("authorization", ""))
-    words = device_words(sent.encode("latin-1", errors="replace"))
+    words = device_words(authorization(context).encode("latin-1", errors="replace"))
     if words is None or (token := device_token(words)) is None:
         code, detail = "not_authenticated", DEVICE_CREDENTIALS_DETAIL  # as REST says
     elif (device := device_for_token(token)) is None:

@@ -21,7 +21,7 @@ from edgeplug.accounts.authentication import TenantJWTAuthentication
 from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
 from edgeplug.core.exceptions import code_and_detail
-from edgeplug.grpc_server import CallRequest, abort, django_call, one_of
+from edgeplug.grpc_server import CallRequest, abort, authorization, django_call, one_of
 from edgeplug.tenancy.scoping import request_tenant
 
 SERVICE = pb.DESCRIPTOR.services_by_name["CertificationService"].full_name
@@ -93,9 +93,7 @@ def _caller_request(context: grpc.ServicerContext) -> Request:
     does (the tenant and role of the token's membership, or a reviewer's staff powers)."""
     http = HttpRequest()
     http.method = "GET"
-    http.META["HTTP_AUTHORIZATION"] = str(
-        dict(context.invocation_metadata()).get("authorization", "")
-    )
+    http.META["HTTP_AUTHORIZATION"] = authorization(context)
     api_request = Request(http, authenticators=[TenantJWTAuthentication()])
     try:
         user = api_request.user

@@ -74,6 +74,14 @@ def _peer_address(peer: str) -> str | None:
     return rest.rpartition(":")[0].strip("[]") or None
 
 
+def authorization(context: grpc.ServicerContext) -> str:
+    """The call's ``authorization`` metadata, "" when it has none or several: which of two
+    credentials a call means is not guessed (the last one was taken), and "" is refused as
+    no credentials, the way each service tells it."""
+    sent = [value for key, value in context.invocation_metadata() if key == "authorization"]
+    return str(sent[0]) if len(sent) == 1 else ""
+
+
 def abort(context: grpc.ServicerContext, status: grpc.StatusCode, code: str, detail: str):
     """End the call with ``status``, its message ``code: detail`` and the code in the
     ``edgeplug-code`` trailing metadata: how the EdgePlug gRPC services refuse a call (a

@@ -132,6 +132,19 @@ def test_a_token_not_sent_as_a_device_sends_it_is_told_alike_at_both_doors(call,
     assert not UsageEvent.objects.exists()
 
 
+@pytest.mark.parametrize("valid_first", [True, False], ids=["valid-first", "valid-last"])
+def test_two_authorization_entries_are_no_credentials(call, metered, valid_first):
+    """Which of two tokens a call carries is not guessed (the last one was taken): it is told
+    how to send one, as a REST request whose header reads as no token is."""
+    stub, auth = call
+    other = ("authorization", "Device edp_000000000000_other")
+    metadata = (*auth, other) if valid_first else (other, *auth)
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ReportBatch(batch(metered.session(1, metered.base, 10)), metadata=metadata)
+    assert status_of(refused) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
+    assert not UsageEvent.objects.exists()
+
+
 def test_errors_map_to_status_codes_and_store_nothing(call, metered):
     stub, auth = call
     event = metered.session(1, metered.base, 10)
