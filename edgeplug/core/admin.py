@@ -18,7 +18,7 @@ from edgeplug.audit.services import record_if_denied
 from edgeplug.errors import DomainError, Forbidden
 from edgeplug.tenancy.models import StaffGroup
 from edgeplug.tenancy.permissions import in_staff_group
-from edgeplug.tenancy.services import check_reviewer
+from edgeplug.tenancy.services import check_is_reviewer, check_reviewer
 from edgeplug.text import ascii_integer
 
 
@@ -360,12 +360,11 @@ class DecidedInAdminMixin(FilterParametersChecked, ReadOnlyAdminMixin):
     def decide(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
+        try:  # before the lookup: a 404 or a 403 told anyone else which ids exist
+            check_is_reviewer(request.user)
+        except Forbidden as refusal:
+            raise PermissionDenied(refusal) from refusal
         obj = get_object_or_404(self.model, pk=object_id)
-        if not in_staff_group(request.user, StaffGroup.REVIEWERS):
-            try:  # the action's rule says why: not_a_reviewer
-                check_reviewer(request.user, obj.tenant)
-            except Forbidden as refusal:
-                raise PermissionDenied(refusal) from refusal
         self._decide(request, obj)
         return redirect(object_page(self, request, obj.pk, "change"))
 

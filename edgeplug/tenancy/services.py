@@ -248,11 +248,18 @@ class OwnTenantReview(Forbidden, code="own_tenant_review"):
 
 def check_reviewer(reviewer: User, tenant: Tenant) -> None:
     """The one rule of who decides on a tenant's work (certification runs, workflow packages),
-    whichever door asks: a reviewer (``in_staff_group``), and four eyes: not its member."""
-    if not in_staff_group(reviewer, StaffGroup.REVIEWERS):
-        raise NotAReviewer("Only reviewers decide on certification runs and workflow packages.")
+    whichever door asks: a reviewer (``check_is_reviewer``), and four eyes: not its member."""
+    check_is_reviewer(reviewer)
     if reviewer.memberships.filter(tenant=tenant).exists():
         raise OwnTenantReview("You cannot review a package of a tenant you belong to.")
+
+
+def check_is_reviewer(user: User) -> None:
+    """``not_a_reviewer`` unless ``user`` is in the reviewers group: asked first by a door that
+    looks the work up after (the admin's decide URL), so whether it exists is no answer to
+    anyone else."""
+    if not in_staff_group(user, StaffGroup.REVIEWERS):
+        raise NotAReviewer("Only reviewers decide on certification runs and workflow packages.")
 
 
 def ensure_an_admin_remains(

@@ -41,6 +41,18 @@ def test_a_staff_user_outside_reviewers_refused_a_decision_is_audited(admin_sess
     assert run.review_status == "pending"
 
 
+@pytest.mark.parametrize("model", ["certification/certificationrun", "marketplace/workflowpackage"])
+def test_a_decision_refused_to_others_says_nothing_of_which_ids_exist(admin_session, model):
+    """Refused before the lookup: an id that does not exist was a 404, one that does a 403
+    (found by a probe), as the API refuses the role before looking anything up."""
+    client, _ = admin_session("finance")
+    url = f"/admin/{model}/999999/decide/"
+    response = client.post(url, {"decision": "approve", "reason": "looks fine"})
+    assert response.status_code == 403
+    [event] = _denials()
+    assert event.details["code"] == "not_a_reviewer"
+
+
 def test_a_finance_page_refused_to_a_reviewer_is_audited_with_its_reason(admin_session):
     event = _reviewer_refused(admin_session, "/admin/billing/finance/exports/")
     assert event.details["detail"] == "Finance pages are for the finance group."
