@@ -5,8 +5,13 @@ Rates are read from settings on each request (not at import) so they can be conf
 per deployment and overridden in tests.
 """
 
+import contextlib
+import fcntl
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rest_framework import throttling
@@ -48,6 +53,27 @@ def _window_script(cache):
     return script
 
 
+_in_this_process = threading.Lock()
+
+
+@contextlib.contextmanager
+def _history_held(cache) -> Iterator[None]:
+    """DRF's read of a throttle's history and its write back as one step on a cache that is
+    not Redis: requests in between overwrote each other's, and got through beyond the rate.
+    A lock for this process's threads and, on the file cache the embedded default's processes
+    share, an exclusive ``flock`` on a file beside its entries (not a ``.djcache`` file: the
+    cache never culls or clears it)."""
+    with _in_this_process:
+        directory = getattr(cache, "_dir", None)
+        if directory is None:
+            yield
+            return
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        with (Path(directory) / "throttles.lock").open("ab") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+
+
 class _SettingsRateMixin:
     _window: tuple[int, float] | None = None  # (count, oldest) when Redis refused a request
 
@@ -61,9 +87,12 @@ class _SettingsRateMixin:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request, view):
-        script = _window_script(self.cache) if self.rate is not None else None
+        if self.rate is None:
+            return True
+        script = _window_script(self.cache)
         if script is None:
-            return super().allow_request(request, view)
+            with _history_held(self.cache):
+                return super().allow_request(request, view)
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
