@@ -256,14 +256,21 @@ def _summary(statement: Statement) -> Iterator[list]:
             yield [record, period, "", "", "", "", "", text, p.currency, amount]
 
 
+# Why a month has no statement, as every door says it: a sale counts once its invoice is
+# finalized (a month's drafts are not sales yet; docs/billing.md).
+NOTHING_TO_PAY_OUT = (
+    "no sales and no refunds on finalized invoices that month (a sale counts once the "
+    "invoice that charges it is finalized), so there is nothing to pay out."
+)
+
+
 def vendor_statement(vendor: Tenant, month: datetime) -> Statement:
     """The vendor's payout statement of the month as the API, the vendor portal and finance's
     page give it: 404 when it has none (no sale and no refund that month) at every door."""
     found = statement(vendor.pk, month)
     if found.is_empty:
         raise Http404(
-            f"No payout statement for {vendor.slug} in {found.period}: no sales and no refunds "
-            "that month, so there is nothing to pay out."
+            f"No payout statement for {vendor.slug} in {found.period}: {NOTHING_TO_PAY_OUT}"
         )
     return found
 

@@ -22,7 +22,8 @@ def test_a_months_shown_that_is_not_a_number_is_refused_on_the_portals_page(jour
     assert response.headers["content-type"].startswith("text/html")
     assert page.get_by_role("heading", name="This request was refused").count() == 1
     refusal = page.get_by_role("alert").inner_text()
-    assert refusal == "invalid_period: Months shown: Enter a whole number."
+    said = "Months shown: Enter a whole number in the digits 0-9, such as 12."
+    assert refusal == f"invalid_period: {said}"
     assert page.locator(NAV).get_by_role("link", name="Sales").is_visible()
 
 
@@ -36,7 +37,10 @@ def test_a_month_without_a_payout_statement_says_so_and_leads_back_to_sales(jour
     assert response.status == 404
     heading = page.get_by_role("heading", level=1)
     assert heading.inner_text() == "No payout statement for 2024-02"
-    assert "no sales and no refunds that month" in page.locator("main").inner_text()
+    assert (
+        "no sales and no refunds on finalized invoices that month"
+        in page.locator("main").inner_text()
+    )
     assert "another vendor" not in page.locator("main").inner_text()
 
     journey.click(page.get_by_role("link", name="Back to Sales"))

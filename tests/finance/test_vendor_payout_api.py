@@ -77,7 +77,8 @@ def test_another_vendor_sees_only_its_own(books, member_client):
     assert missing == {
         "code": "not_found",
         "detail": f"No payout statement for {books.v2.slug} in 2026-03: no sales and no "
-        "refunds that month, so there is nothing to pay out.",
+        "refunds on finalized invoices that month (a sale counts once the invoice that "
+        "charges it is finalized), so there is nothing to pay out.",
     }
 
 

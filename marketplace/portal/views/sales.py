@@ -134,7 +134,7 @@ def payout_statement_csv(request, period):
     try:
         found = payout_queries.vendor_statement(request.tenant, month)
     except Http404:
-        why = "You had no sales and no refunds that month, so there is nothing to pay out."
+        why = f"You had {payout_queries.NOTHING_TO_PAY_OUT}"
         back = ("portal:sales", "Back to Sales")
         return nothing_here(request, f"payout statement for {month_label(month)}", why, back)
     return download(*payout_queries.statement_file(request.tenant, found), for_spreadsheets=True)
