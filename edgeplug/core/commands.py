@@ -2,6 +2,9 @@
 the same field, refused as a ``CommandError`` (a message and exit 1), never a traceback or a
 database error after half the work."""
 
+import argparse
+from pathlib import Path
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.db import models
@@ -17,3 +20,12 @@ def field_argument(model: type[models.Model], field: str, value, *, argument: st
         return model._meta.get_field(field).clean(value, None)
     except ValidationError as refused:
         raise CommandError(f"{argument}: {' '.join(refused.messages)}") from None
+
+
+def path_argument(text: str) -> Path:
+    """An ``argparse`` type for a file or directory argument: ``Path("")`` is ``.``, so an
+    empty one (an unset shell variable, a stray ``""``) read or wrote the current directory;
+    refused as wrong usage (exit 2)."""
+    if not text:
+        raise argparse.ArgumentTypeError('is empty (and "" is no path: give one)')
+    return Path(text)

@@ -62,6 +62,11 @@ def test_adduser_staff_group():
         # The password policy of the admin's and the portal's forms (AUTH_PASSWORD_VALIDATORS).
         (["adduser", "x@example.com", "--password", "123"], "Password refused: .*too short"),
         (["adduser", "x@example.com", "--password", "x@example.com"], "too similar"),
+        # Typed empty: refused, not replaced by a password generated and never printed.
+        (["adduser", "x@example.com", "--password", ""], "Password refused: .*too short"),
+        # "" is no path: it read (imported our own test fixtures) or wrote the current directory.
+        (["import_osv", ""], "argument path: is empty"),
+        (["example_agent", ""], "argument directory: is empty"),
         # What the admin's forms refuse for the field (a found review: ValueError, a user
         # whose email is no address, a DataError past the column).
         (["adduser", "", "--password", "a-long-password-1"], "EMAIL: This field cannot be"),

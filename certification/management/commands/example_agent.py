@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from certification.example_agent import example_files, example_manifest
 from certification.simulation import toolchain
+from edgeplug.core.commands import path_argument
 from marketplace.packageformat.errors import PackageError
 from marketplace.packageformat.manifest import validate_manifest
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
     help = "Write an example agent directory (model, manifest, SBOM, optional firmware)."
 
     def add_arguments(self, parser):
-        parser.add_argument("directory", type=Path)
+        parser.add_argument("directory", type=path_argument)
         parser.add_argument("--vendor", default="acme-sensors", help="Your vendor tenant slug.")
         parser.add_argument("--name", default="sensor-guard")
         parser.add_argument("--agent-version", dest="agent_version", default="1.0.0")

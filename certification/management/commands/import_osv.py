@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from certification.security.errors import OsvError
 from certification.vulndb import database as vulndb
+from edgeplug.core.commands import path_argument
 
 QUEUED = "Queued the re-scan of every certified version."
 
@@ -16,7 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="Directory, .json file or .zip of OSV records.")
+        parser.add_argument(
+            "path", type=path_argument, help="Directory, .json file or .zip of OSV records."
+        )
         parser.add_argument(
             "--rescan",
             choices=("auto", "always", "never"),

@@ -43,8 +43,9 @@ class Command(BaseCommand):
         name = field_argument(User, "full_name", name, argument="--name")
         if User.objects.with_email(email).exists():
             raise CommandError(f"A user with email {email} exists.")
-        generated = password is None
-        password = password or secrets.token_urlsafe(12)
+        generated = password is None  # only then: "" is a password typed, and refused below
+        if generated:
+            password = secrets.token_urlsafe(12)
         try:  # the policy the admin's and the portal's password forms apply
             validate_password(password, User(email=email, full_name=name))
         except ValidationError as refused:
