@@ -6,6 +6,7 @@ audited as the other doors audit it)."""
 
 import contextlib
 import logging
+import re
 import threading
 from collections import namedtuple
 from collections.abc import Iterator
@@ -268,6 +269,25 @@ def build_server(
     else:
         port = server.add_insecure_port(address)
     return server, port
+
+
+EMPTY = '""'  # an empty address, as a refusal names it
+
+# host:port as a server binds it: a name or an IPv4 address, or an IPv6 one in brackets.
+_ADDRESS = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):(?P<port>[0-9]{1,5})", re.ASCII)
+
+
+def address_refusal(address: str) -> str | None:
+    """Why the gRPC server cannot serve on ``address``, said of it, or None: it must be
+    ``host:port`` with a port from 0 (one the kernel picks) to 65535. gRPC reads the rest its
+    own way: ``127.0.0.1:-1`` served on 65535, ``:70000`` on 4464, no port on 443, "" on
+    50051."""
+    found = _ADDRESS.fullmatch(address)
+    if found is None:
+        return "give host:port (e.g. 127.0.0.1:50051)"
+    if int(found["port"]) > 65535:
+        return "the port must be from 0 to 65535"
+    return None
 
 
 @contextlib.contextmanager

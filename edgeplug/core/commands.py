@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.db import models
 
+from edgeplug.text import ascii_integer
+
 
 def field_argument(model: type[models.Model], field: str, value, *, argument: str):
     """``value`` as ``model``'s ``field`` takes it, read as the admin's form reads it:
@@ -29,3 +31,17 @@ def path_argument(text: str) -> Path:
     if not text:
         raise argparse.ArgumentTypeError('is empty (and "" is no path: give one)')
     return Path(text)
+
+
+def whole_number(low: int, high: int | None = None):
+    """An ``argparse`` type: a whole number in ASCII digits from ``low`` (to ``high``), else
+    refused as wrong usage (exit 2), before the command does anything."""
+
+    def read(text: str) -> int:
+        number = ascii_integer(text.strip())
+        if number is None or number < low or (high is not None and number > high):
+            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number {bounds}")
+        return number
+
+    return read

@@ -67,6 +67,11 @@ def test_adduser_staff_group():
         # "" is no path: it read (imported our own test fixtures) or wrote the current directory.
         (["import_osv", ""], "argument path: is empty"),
         (["example_agent", ""], "argument directory: is empty"),
+        # Checked before anything runs: gunicorn took 0 workers and answered nothing, while
+        # runstack said the service was running.
+        (["runstack", "--workers", "0"], "--workers: '0' is not a whole number of at least 1"),
+        (["runstack", "--port", "70000"], "--port: '70000' is not a whole number from 1 to"),
+        (["runstack", "--grpc-address", "127.0.0.1:-1"], "--grpc-address 127.0.0.1:-1: give"),
         # What the admin's forms refuse for the field (a found review: ValueError, a user
         # whose email is no address, a DataError past the column).
         (["adduser", "", "--password", "a-long-password-1"], "EMAIL: This field cannot be"),

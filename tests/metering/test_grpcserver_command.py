@@ -175,6 +175,11 @@ def test_a_port_in_use_is_a_clear_error(reuse_port):
         ("127.0.0.1:0", "0", "--processes must be at least 1."),
         ("127.0.0.1:port", "2", "Cannot serve on 127.0.0.1:port"),
         ("no-such-host.invalid:0", "2", "Cannot serve on no-such-host.invalid:0"),
+        # gRPC's own reading served these on 65535, 4464 and 443 (one process): said alike.
+        ("127.0.0.1:-1", "1", "Cannot serve on 127.0.0.1:-1: give host:port"),
+        ("127.0.0.1:70000", "1", "Cannot serve on 127.0.0.1:70000: the port must be from 0"),
+        ("127.0.0.1", "1", "Cannot serve on 127.0.0.1: give host:port"),
+        ("", "1", 'Cannot serve on "": give host:port'),
     ],
 )
 def test_bad_arguments_are_clear_errors(address, processes, message):

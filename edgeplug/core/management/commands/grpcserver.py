@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from edgeplug.grpc_server import build_server
+from edgeplug.grpc_server import EMPTY, address_refusal, build_server
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,14 @@ class Command(BaseCommand):
     def handle(self, *args, address, grace, processes, **options):
         if processes < 1:
             raise CommandError("--processes must be at least 1.")
+        if refusal := address_refusal(address):
+            raise CommandError(f"Cannot serve on {address or EMPTY}: {refusal}.")
         stop = _stop_on_signals()
         if processes == 1:
             try:
                 server, port = build_server(address)
-            except RuntimeError as exc:  # grpc: "Failed to bind to address ..."
-                raise CommandError(f"Cannot serve on {address}: {exc}.") from exc
+            except RuntimeError as exc:  # grpc: "Failed to bind to address ... message.."
+                raise CommandError(f"Cannot serve on {address}: {str(exc).rstrip('.')}.") from exc
             server.start()
             self._announce(address, port, processes)
             stop.wait()

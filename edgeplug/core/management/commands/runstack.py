@@ -17,9 +17,11 @@ import urllib.request
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from edgeplug.core.commands import whole_number
 from edgeplug.core.processes import celery_command
+from edgeplug.grpc_server import EMPTY, address_refusal
 
 # The start of Celery's SecurityWarning for a worker running as root (celery.platforms).
 ROOT_WARNING_FILTER = "ignore:You're running the worker with superuser privileges"
@@ -29,20 +31,26 @@ class Command(BaseCommand):
     help = "Run the whole service (web, worker, beat) in the foreground."
 
     def add_arguments(self, parser):
+        # Numbers checked before anything runs (migrations, the demo seed): gunicorn took
+        # --workers 0 and answered nothing, while this said the service was running.
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+        parser.add_argument("--port", type=whole_number(1, 65535), default=8000)
+        parser.add_argument("--workers", type=whole_number(1), default=2, help="gunicorn workers")
         # Threads (gthread workers), not sync workers: browsers reach this server directly, and
         # a browser's idle preconnection holds a sync worker until its 30 s timeout.
-        parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+        parser.add_argument(
+            "--threads", type=whole_number(1), default=4, help="threads per gunicorn worker"
+        )
         parser.add_argument(
             "--grpc-address", default=settings.GRPC_ADDRESS, help="host:port of the gRPC server"
         )
-        parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+        parser.add_argument(
+            "--concurrency", type=whole_number(1), default=2, help="Celery worker processes"
+        )
         parser.add_argument("--no-seed", action="store_true", help="Skip seed_demo.")
         parser.add_argument(
             "--stripe-port",
-            type=int,
+            type=whole_number(1, 65535),
             default=8420,
             help="port of the test-mode payment processor (localstripe) when STRIPE_API_KEY "
             "is not set",
@@ -61,6 +69,8 @@ class Command(BaseCommand):
         stripe_port,
         **options,
     ):
+        if refusal := address_refusal(grpc_address):
+            raise CommandError(f"--grpc-address {grpc_address or EMPTY}: {refusal}.")
         # A fresh database takes a while to migrate (minutes on a busy 2-core machine): say so,
         # so a newcomer does not stare at a silent terminal.
         self.stdout.write("Applying database migrations and collecting static files …")
