@@ -44,6 +44,9 @@ BENCH_INVOICES_OUT ?= var/bench/invoices_pdf.json
 bench-invoices:  ## invoice PDF/A-3 + Factur-X rendering throughput (invoices per second); COUNT=N
 	.venv/bin/python -m benchmarks.invoices_pdf --out $(BENCH_INVOICES_OUT) $(if $(COUNT),--count $(COUNT))
 
+# The billing benchmark runs against BENCH_BILLING_DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/edgeplug_bench_billing; dropped and recreated, the name
+# must contain "bench").
 BENCH_BILLING_OUT ?= var/bench/billing.json
 bench-billing:  ## month close for many tenants and rating a tenant-month of 1M usage events, beside the goals; SMOKE=1 for a tiny run
 	.venv/bin/python -m benchmarks.billing --out $(BENCH_BILLING_OUT) $(if $(SMOKE),--smoke)

@@ -32,6 +32,7 @@ from billing.documents.document import (  # noqa: E402
     Party,
     vat_amount,
 )
+from edgeplug.core.commands import whole_number  # noqa: E402
 from tests.invoices.documents import SELLER  # noqa: E402 - the seller the tests render
 
 TIERS = ((Decimal(100), Decimal(10)), (Decimal(1000), Decimal(7)), (None, Decimal(4)))
@@ -109,8 +110,11 @@ def _timed(function, documents) -> list[float]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=50, help="invoices to render (default 50)")
-    parser.add_argument("--lines", type=int, default=3, help="entitlements per invoice")
+    # At least one of each (COUNT=0 ended in an IndexError after the warm-up).
+    parser.add_argument(
+        "--count", type=whole_number(1), default=50, help="invoices to render (default 50)"
+    )
+    parser.add_argument("--lines", type=whole_number(1), default=3, help="entitlements per invoice")
     parser.add_argument("--out", type=Path, default=Path("var/bench/invoices_pdf.json"))
     args = parser.parse_args(argv)
 

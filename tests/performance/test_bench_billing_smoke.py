@@ -28,3 +28,13 @@ def test_bench_invoices_renders_pdfs_and_reports_the_rate(tmp_path):
     assert result["count"] == 2 and result["invoices_per_second"] > 0
     assert result["pdf_bytes"] > 0
     assert "invoices/second" in done.stdout
+
+
+def test_bench_invoices_refuses_a_count_of_none(tmp_path):
+    """COUNT=0 ended in an IndexError after the warm-up; now wrong usage, said (exit 2)."""
+    from benchmarks import invoices_pdf
+
+    with pytest.raises(SystemExit) as refused:
+        invoices_pdf.main(["--count", "0", "--out", str(tmp_path / "x.json")])
+    assert refused.value.code == 2
+    assert not (tmp_path / "x.json").exists()
