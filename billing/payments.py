@@ -523,17 +523,20 @@ def refunds_of(payment_intent_id: str) -> list[RefundState]:
 
 
 def verified_event(payload: bytes, signature: str):
-    """The event in a webhook request, if Stripe's signature over the raw body is valid and
-    the body is shaped as an event (``_event_shaped``)."""
-    if not settings.STRIPE_WEBHOOK_SECRET:
+    """The event in a webhook request, if Stripe's signature over the raw body is valid (checked
+    first, as the stripe library does: an unsigned body is ``invalid_signature`` whatever it
+    holds) and the body is shaped as an event (``_event_shaped``)."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
         raise PaymentsNotConfigured("STRIPE_WEBHOOK_SECRET is not set on this server.")
     try:
+        stripe.WebhookSignature.verify_header(payload, signature, secret, WEBHOOK_TOLERANCE_S)
         if not _event_shaped(json.loads(payload)):
             raise ValueError("not an event")
         return stripe.Webhook.construct_event(
-            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=WEBHOOK_TOLERANCE_S
+            payload, signature, secret, tolerance=WEBHOOK_TOLERANCE_S
         )
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         raise InvalidWebhook("The body is not a Stripe event.", code="invalid_payload") from exc
     except stripe.SignatureVerificationError as exc:
         raise InvalidWebhook(

@@ -106,6 +106,21 @@ def test_a_signed_body_that_is_not_a_stripe_event_is_invalid_payload(settings, a
     assert not WebhookEvent.objects.exists()
 
 
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b"not json"])
+def test_an_unsigned_body_is_refused_for_its_signature_before_it_is_read(settings, api, body):
+    """The signature is checked first: a body nested past the parser's depth, unsigned, was a
+    500 (RecursionError) once the shape was read before it."""
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    answer = api.generic(
+        "POST",
+        "/api/v1/stripe/webhook",
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE="t=1,v1=00",
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid_signature")
+
+
 def test_refund_event_revokes_the_entitlement(stripe_on, customer, agent, make_plan, api):
     client, _ = customer
     plan = make_plan("one_time", currency="USD", amount=1000)
