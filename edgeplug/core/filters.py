@@ -13,6 +13,7 @@ from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 from rest_framework.mixins import ListModelMixin
 
+from edgeplug.core.forms import TypedDecimalField, TypedWholeNumberField
 from edgeplug.errors import BadRequest, UnknownReference
 from edgeplug.tenancy.scoping import get_referenced
 from edgeplug.timefmt import parse_utc_iso
@@ -75,14 +76,19 @@ class _GivenWithAValue:
         return super().clean(value)
 
 
-class _NumberIfGiven(_GivenWithAValue, forms.DecimalField):
+class _NumberIfGiven(_GivenWithAValue, TypedDecimalField):
+    """A number as a person types one (``edgeplug.text.ascii_decimal``): ``?max_ram_kb=1e2``
+    was read as 100 and ``1_0`` as 10."""
+
     blank = "Enter a number."
+    default_error_messages = {"invalid": blank}
 
 
-class _IdIfGiven(_GivenWithAValue, forms.IntegerField):
-    """A whole number: ``?agent=1.5`` is a 400, not agent 1."""
+class _IdIfGiven(_GivenWithAValue, TypedWholeNumberField):
+    """A whole number: ``?agent=1.5`` is a 400, not agent 1, and ``?agent=1_0`` not agent 10."""
 
     blank = "Enter a whole number."
+    default_error_messages = {"invalid": blank}
 
 
 # Far above any real figure (KiB, microseconds, ids), far below what a decimal field refuses.

@@ -175,11 +175,14 @@ def test_filters_come_from_the_certificate(shelf):
     "parameter", ["max_ram_kb", "max_flash_kb", "max_latency_us", "min_rating"]
 )
 @pytest.mark.parametrize(
-    "typed", ["٣", "\uff13", " 3", "3 "], ids=["arabic", "fullwidth", "lead", "trail"]
+    "typed",
+    ["٣", "\uff13", " 3", "3 ", "1e2", "1_0"],
+    ids=["arabic", "fullwidth", "lead", "trail", "exponent", "underscore"],
 )
 def test_a_number_filter_takes_ascii_digits_only_as_page_size_does(shelf, parameter, typed):
     """Django's number fields strip the value and read any script's digits: ``?max_ram_kb=٣``
-    filtered by 3, where ``page_size=٣`` is a 400 and the schema publishes a number."""
+    filtered by 3 (and ``1e2`` by 100), where ``page_size=٣`` is a 400 and the schema
+    publishes a number."""
     response = APIClient().get("/api/v1/agents", {parameter: typed})
     assert (response.status_code, response.json()["code"]) == (400, "invalid"), typed
     assert response.json()["detail"] == f"{parameter}: Enter a number."
