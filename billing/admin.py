@@ -513,16 +513,18 @@ _KEPT = KeptInput(
 def _credit_lines(invoice: Invoice) -> list[tuple]:
     """The credit note form's choices: each line, its amount as the currency writes it, what
     credit notes gave back of it already ("" when nothing; a credit note gives back the
-    rest), and what is left of it to credit (minor units, ``invoicing.creditable_of``)."""
+    rest), what is left of it to credit when a later month's lower price gave part of that
+    back ("" otherwise), and what is left (minor units, ``invoicing.creditable_of``)."""
     rows = []
     lines = list(invoice.lines.order_by("position", "id"))
     credited_of = invoicing.credited_of(lines)
     left_of = invoicing.creditable_of(lines)
     for line in lines:
-        credited = credited_of[line.pk]
+        credited, left = credited_of[line.pk], left_of[line.pk]
         given = format_amount(credited, invoice.currency) if credited else ""
         amount = format_amount(line.amount, invoice.currency)
-        rows.append((line, amount, given, left_of[line.pk]))
+        capped = format_amount(left, invoice.currency) if left != line.amount - credited else ""
+        rows.append((line, amount, given, capped, left))
     return rows
 
 

@@ -1092,7 +1092,11 @@ def _credits(lines: list[InvoiceLine], *, replaces_refund_line: bool = False) ->
     creditable = creditable_of(lines, refund_lines=not replaces_refund_line)
     credits = [_Credit(line, creditable[line.pk]) for line in lines if creditable[line.pk]]
     if not credits:
-        raise InvoiceNotCreditable("These lines are credited in full already.")
+        refusal = "These lines are credited in full already."
+        credited = credited_of(lines, refund_lines=not replaces_refund_line)
+        if any(line.amount != credited[line.pk] for line in lines):  # not by credit notes
+            refusal += " A later month's lower price of their usage gave the rest back."
+        raise InvoiceNotCreditable(refusal)
     _reject_unrefunded_orders(credits)
     return credits
 

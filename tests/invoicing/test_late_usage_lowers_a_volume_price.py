@@ -218,7 +218,7 @@ def test_a_lower_price_gives_back_no_more_than_credit_notes_left_of_the_month(cu
 
 
 def test_finance_crediting_a_month_whose_drop_a_later_month_carried_gives_back_the_rest(
-    customer, january
+    customer, january, admin_session
 ):
     """February carried January's lower price itself (-4.50 on its own invoice); finance then
     credits January in full. It gives back what January still holds, 5.50 of its 10.00 usage
@@ -230,13 +230,16 @@ def test_finance_crediting_a_month_whose_drop_a_later_month_carried_gives_back_t
 
     usage = jan.lines.get(kind=LineKind.USAGE)
     assert invoicing.creditable_of([usage]) == {usage.pk: 550}
+    client, _ = admin_session("finance")  # the form says so beside the line
+    page = client.get(f"/admin/billing/invoice/{jan.pk}/change/").content.decode()
+    assert "(10.00 EUR; 5.50 EUR left to credit: a later month's lower price" in page
     note = invoicing.issue_credit_note(jan, reason="Usage disputed")
 
     (line,) = note.lines.all()
     assert (line.credited_line, line.amount) == (usage, -550)
     assert (note.subtotal, note.total) == (-550, -655)
-    with pytest.raises(InvoiceNotCreditable):  # nothing is left of it
-        invoicing.issue_credit_note(jan, line_ids=[usage.pk])
+    with pytest.raises(InvoiceNotCreditable, match="A later month's lower price of their"):
+        invoicing.issue_credit_note(jan, line_ids=[usage.pk])  # nothing is left of it
 
 
 def test_finance_crediting_the_rest_of_a_partly_credited_line_writes_what_it_gives(january):
