@@ -47,12 +47,12 @@ def held_versions(request) -> QuerySet:
 
 def shown_versions(request) -> QuerySet:
     """What a version's own URLs (its detail, its certificate) answer for: what the agent's
-    page lists (``page_versions``), the visible versions and, of an agent the caller sees or
-    holds, those yanked after their release (``yanked_after_release``), marked; and the
-    released versions of an agent the tenant holds (``held_versions``). Their bytes stay
-    behind ``held_versions`` (download, bundle). An agent whose every public version was
-    yanked leaves the catalogue, but its holders are still told why its versions are refused
-    (``yanked_refusal``), not that they do not exist."""
+    page lists (``page_versions``: the visible versions and, of an agent the caller sees,
+    those yanked after their release, marked); the released versions of an agent the tenant
+    holds (``held_versions``); and, of an agent it holds, those yanked after their release,
+    also once none is left public: the agent then leaves the catalogue (its page is a 404),
+    but its holders are still told why its versions are refused (``yanked_refusal``), not
+    that they do not exist. Their bytes stay behind ``held_versions`` (download, bundle)."""
     seen = Exists(visible_versions(request).filter(agent=OuterRef("agent")))
     held = Exists(_held(request).filter(agent=OuterRef("agent")))
     return AgentVersion.objects.filter(
@@ -213,7 +213,7 @@ def page_versions(agent: Agent) -> list[AgentVersion]:
     """What the agent's page lists (``AgentDetailSerializer``), newest first: its prefetched
     ``visible_versions``, and those that were public and then yanked, marked, for the record
     (also once their certificate has expired since). ``shown_versions`` is the same rule for
-    the versions' own URLs."""
+    the versions' own URLs, and also answers a holder of an agent that left the catalogue."""
     shown = {version.pk: version for version in agent.visible_versions}
     yanked = agent.versions.yanked_after_release()
     for version in _listed(yanked):

@@ -106,6 +106,18 @@ def code_of(call) -> tuple:
     return failed.value.code(), dict(failed.value.trailing_metadata() or ()).get("edgeplug-code")
 
 
+@pytest.mark.parametrize("valid_first", [True, False], ids=["valid-first", "valid-last"])
+def test_two_authorization_entries_are_no_credentials(stub, vendor, valid_first):
+    """Which of two tokens a call carries is not guessed (the last one was taken), as at the
+    usage service."""
+    tenant, auth = vendor
+    run = CertificationRunFactory(version__agent__tenant=tenant, results=True)
+    other = ("authorization", "Bearer not.a.token")
+    metadata = (*auth, other) if valid_first else (other, *auth)
+    call = stub.WatchRun(pb.WatchRunRequest(run_id=run.pk), metadata=metadata, timeout=30)
+    assert code_of(call) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
+
+
 def test_only_the_runs_vendor_may_watch_it(stub, vendor, member_client):
     tenant, auth = vendor
     run = queued_run(tenant)

@@ -30,11 +30,13 @@ def test_bench_invoices_renders_pdfs_and_reports_the_rate(tmp_path):
     assert "invoices/second" in done.stdout
 
 
-def test_bench_invoices_refuses_a_count_of_none(tmp_path):
+@pytest.mark.parametrize("option", ["--count", "--lines"])
+def test_bench_invoices_refuses_none_to_render(tmp_path, capsys, option):
     """COUNT=0 ended in an IndexError after the warm-up; now wrong usage, said (exit 2)."""
     from benchmarks import invoices_pdf
 
     with pytest.raises(SystemExit) as refused:
-        invoices_pdf.main(["--count", "0", "--out", str(tmp_path / "x.json")])
+        invoices_pdf.main([option, "0", "--out", str(tmp_path / "x.json")])
     assert refused.value.code == 2
+    assert f"{option}: '0' is not a whole number of at least 1" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from edgeplug.core.commands import whole_number
 from edgeplug.grpc_server import EMPTY, address_refusal, build_server
 
 log = logging.getLogger(__name__)
@@ -43,14 +44,12 @@ class Command(BaseCommand):
         parser.add_argument("--grace", type=float, default=10.0, help="seconds to finish calls")
         parser.add_argument(
             "--processes",
-            type=int,
+            type=whole_number(1),
             default=settings.GRPC_PROCESSES,
             help="server processes sharing the port (default: GRPC_PROCESSES, %(default)s)",
         )
 
     def handle(self, *args, address, grace, processes, **options):
-        if processes < 1:
-            raise CommandError("--processes must be at least 1.")
         if refusal := address_refusal(address):
             raise CommandError(f"Cannot serve on {address or EMPTY}: {refusal}.")
         stop = _stop_on_signals()
