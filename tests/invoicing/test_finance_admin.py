@@ -60,6 +60,8 @@ def test_finance_adjusts_then_finalizes_from_the_change_page(finance, draft):
     page = client.get(f"{URL}{draft.pk}/change/")
     assert page.status_code == 200
     assert b'id="adjust-form"' in page.content and b'id="finalize-form"' in page.content
+    # One click, as the change page's forms are: it says what the click does, for good.
+    assert b"charged to the tenant's saved card. It cannot be undone" in page.content
     assert b"agent-hours" in page.content  # the lines, read-only
 
     added = client.post(
