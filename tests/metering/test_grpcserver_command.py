@@ -177,16 +177,34 @@ def test_a_port_in_use_is_a_clear_error(reuse_port):
         ("127.0.0.1:0", "0", "--processes: '0' is not a whole number of at least 1"),
         ("127.0.0.1:port", "2", "Cannot serve on 127.0.0.1:port"),
         ("no-such-host.invalid:0", "2", "Cannot serve on no-such-host.invalid:0"),
-        # gRPC's own reading served these on 65535, 4464 and 443 (one process): said alike.
-        ("127.0.0.1:-1", "1", "Cannot serve on 127.0.0.1:-1: give host:port"),
-        ("127.0.0.1:70000", "1", "Cannot serve on 127.0.0.1:70000: the port must be from 0"),
-        ("127.0.0.1", "1", "Cannot serve on 127.0.0.1: give host:port"),
-        ("", "1", 'Cannot serve on "": give host:port'),
     ],
 )
 def test_bad_arguments_are_clear_errors(address, processes, message):
-    proc = _start("--address", address, "--processes", processes)
-    output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == (2 if "--processes" in message else 1), output
+    code, output = _refused("--address", address, "--processes", processes)
+    assert code == (2 if "--processes" in message else 1), output
     assert message in output, output
-    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("127.0.0.1:-1", "give host:port"),
+        ("127.0.0.1:70000", "the port must be from 0 to 65535"),
+        ("127.0.0.1", "give host:port"),
+        ("", "give host:port"),
+    ],
+)
+def test_an_address_grpc_reads_its_own_way_is_refused_in_one_process_too(address, why):
+    """gRPC's own reading served these on 65535, 4464, 443 and 50051 (one process); several
+    processes refused them. Said alike now."""
+    code, output = _refused("--address", address, "--processes", "1")
+    assert code == 1, output
+    assert f"Cannot serve on {address or chr(34) * 2}: {why}" in output, output
+
+
+def _refused(*args: str) -> tuple[int, str]:
+    """The command's exit code and output, given ``args``; never a traceback."""
+    proc = _start(*args)
+    output, _ = proc.communicate(timeout=60)
+    assert "Traceback" not in output, output
+    return proc.returncode, output
