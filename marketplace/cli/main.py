@@ -59,13 +59,15 @@ _existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 class OutputFile(click.Path):
-    """A file to write, in a directory that exists: a missing one is wrong usage (exit 2),
-    said before anything is packed, signed or downloaded."""
+    """A file to write, in a directory that exists: a missing one, or an empty name, is wrong
+    usage (exit 2), said before anything is packed, signed or downloaded."""
 
     def __init__(self) -> None:
         super().__init__(dir_okay=False, writable=True, path_type=Path)
 
     def convert(self, value, param, ctx):
+        if value == "":  # an unset "$OUT": Path("") is the current directory, no file
+            self.fail("is empty: give the file to write", param, ctx)
         path = super().convert(value, param, ctx)
         if not Path(path).resolve().parent.is_dir():
             self.fail(f"{path}: directory {Path(path).resolve().parent} does not exist", param, ctx)

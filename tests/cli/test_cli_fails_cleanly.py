@@ -40,6 +40,13 @@ def test_an_output_in_a_missing_directory_is_wrong_usage_before_any_work(cli, ag
     assert not (tmp_path / "nodir").exists()
 
 
+def test_an_empty_output_name_is_wrong_usage_before_any_work(cli, agent_dir):
+    """An unset "$OUT": it was write_failed (exit 1) once the package had been made."""
+    result = cli("pack", str(agent_dir), "--out", "")
+    assert result.returncode == 2, result.stderr
+    assert "is empty: give the file to write" in result.stderr, result.stderr
+
+
 def test_a_package_written_into_its_own_directory_is_wrong_usage(cli, agent_dir):
     """It would be packed into the next package of the directory, silently."""
     result = cli("pack", str(agent_dir), "--out", str(agent_dir / "a.epk"))
