@@ -518,7 +518,7 @@ def _credit_lines(invoice: Invoice) -> list[tuple]:
     rows = []
     lines = list(invoice.lines.order_by("position", "id"))
     credited_of = invoicing.credited_of(lines)
-    left_of = invoicing.creditable_of(lines)
+    left_of = invoicing.creditable_of(lines, credited=credited_of)
     for line in lines:
         credited, left = credited_of[line.pk], left_of[line.pk]
         given = format_amount(credited, invoice.currency) if credited else ""

@@ -913,13 +913,20 @@ def credited_of(lines: Sequence[InvoiceLine], *, refund_lines: bool = True) -> d
     return credited
 
 
-def creditable_of(lines: Sequence[InvoiceLine], *, refund_lines: bool = True) -> dict[int, int]:
+def creditable_of(
+    lines: Sequence[InvoiceLine],
+    *,
+    refund_lines: bool = True,
+    credited: dict[int, int] | None = None,
+) -> dict[int, int]:
     """What a credit note of ``lines`` (of one invoice) may still give back of each, by id:
-    what credit notes and refund lines did not (``credited_of``), and of a usage line at most
-    what its entitlement's month still holds, shared out in order among the lines of that
-    month: a later month that carried a lower price of it (a negative ``late_usage`` line)
-    gave that much back already, as a credit note of the drop would have."""
-    credited = credited_of(lines, refund_lines=refund_lines)
+    what credit notes and refund lines did not (``credited_of``, or ``credited`` when the
+    caller read it already), and of a usage line at most what its entitlement's month still
+    holds, shared out in order among the lines of that month: a later month that carried a
+    lower price of it (a negative ``late_usage`` line) gave that much back already, as a
+    credit note of the drop would have."""
+    if credited is None:
+        credited = credited_of(lines, refund_lines=refund_lines)
     held = _usage_held(lines)
     left = {}
     for line in lines:
@@ -1089,11 +1096,11 @@ def _credits(lines: list[InvoiceLine], *, replaces_refund_line: bool = False) ->
     """What a credit note of ``lines`` gives back of each (``creditable_of``; a month's refund
     lines count as given back unless ``replaces_refund_line``); refused when that is nothing,
     or when it would give back a one-time order not refunded."""
-    creditable = creditable_of(lines, refund_lines=not replaces_refund_line)
+    credited = credited_of(lines, refund_lines=not replaces_refund_line)
+    creditable = creditable_of(lines, credited=credited)
     credits = [_Credit(line, creditable[line.pk]) for line in lines if creditable[line.pk]]
     if not credits:
         refusal = "These lines are credited in full already."
-        credited = credited_of(lines, refund_lines=not replaces_refund_line)
         if any(line.amount != credited[line.pk] for line in lines):  # not by credit notes
             refusal += " A later month's lower price of their usage gave the rest back."
         raise InvoiceNotCreditable(refusal)

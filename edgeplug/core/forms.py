@@ -4,35 +4,39 @@ Django's number fields read what ``Decimal`` and ``int`` read: ``1e2`` as 100, `
 ten in Arabic-Indic digits as 10. A price typed so is taken at a value the person may not
 have meant, so these read only ASCII digits (``edgeplug.text``) and refuse the rest."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from edgeplug.text import ascii_decimal, ascii_integer
 
 
-class TypedDecimalField(forms.DecimalField):
+class _ReadAsTyped:
+    """``to_python`` by the field's ``read`` (the text in, the number or None out): None for
+    an empty value, else the number, else the field's ``invalid`` error."""
+
+    read: Callable[[str], Any]
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        number = self.read(str(value))
+        if number is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
+
+
+class TypedDecimalField(_ReadAsTyped, forms.DecimalField):
     """A number such as ``12.50`` or ``-3`` (``ascii_decimal``)."""
 
     default_error_messages = {"invalid": "Enter a number in the digits 0-9, such as 12.50."}
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        number = ascii_decimal(str(value))
-        if number is None:
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return number
+    read = staticmethod(ascii_decimal)
 
 
-class TypedWholeNumberField(forms.IntegerField):
+class TypedWholeNumberField(_ReadAsTyped, forms.IntegerField):
     """A whole number such as ``12`` (``ascii_integer``), blanks around it ignored."""
 
     default_error_messages = {"invalid": "Enter a whole number in the digits 0-9, such as 12."}
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        number = ascii_integer(str(value).strip())
-        if number is None:
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return number
+    read = staticmethod(lambda text: ascii_integer(text.strip()))
