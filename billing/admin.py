@@ -315,6 +315,13 @@ class InvoiceAdmin(
             "confirm": ("issue", "credit note"),
             "none_text": "None of the chosen invoices can be credited.",
         },
+        "resend_email": {
+            "template": "admin/billing/invoice/resend_confirmation.html",
+            "title": "Resend invoice emails",
+            "step": "Resend the invoice email",
+            "confirm": ("email", "invoice"),
+            "none_text": "None of the chosen invoices can be emailed.",
+        },
         "retry_payment": {  # billing/admin_payments.py
             "template": "admin/billing/invoice/retry_confirmation.html",
             "title": "Retry payments now",
@@ -349,10 +356,28 @@ class InvoiceAdmin(
 
     @admin.action(description="Resend the invoice email (with its PDF)", permissions=["finalize"])
     def resend_email(self, request, queryset):
+        """Two steps, as the other list actions that reach the tenant (a selection of many
+        invoices is many emails to customers): the action lists whom each chosen invoice
+        would be emailed to, or why it would not (``invoicing.resend_recipients``), and asks;
+        only the confirming POST (``post=yes``) sends, each through
+        ``resend_invoice_email``, with a message per invoice."""
+        if request.POST.get("post") != "yes":
+            return self._resend_confirmation(request, queryset)
+
         def resend(invoice, **kwargs):
             return ", ".join(invoicing.resend_invoice_email(invoice, **kwargs))
 
         self._each(request, queryset, resend, "{invoice}: email queued to {result}.")
+        return None  # back to the list, with its filters and the messages
+
+    def _resend_confirmation(self, request, queryset):
+        def described(invoice) -> dict:
+            try:
+                return {"to": ", ".join(invoicing.resend_recipients(invoice)), "refusal": ""}
+            except DomainError as exc:
+                return {"to": "-", "refusal": exc.detail}
+
+        return self._confirmation(request, queryset, "resend_email", described)
 
     def has_finalize_permission(self, request) -> bool:
         return request.user.has_perm("billing.finalize_invoice")

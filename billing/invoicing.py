@@ -826,10 +826,11 @@ def void_invoice(invoice: Invoice, *, reason: str, actor=None, request=None) -> 
     return invoice
 
 
-def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[str]:
-    """Email a finalized invoice or credit note again, with its PDF, to its recipients
-    (``invoice_recipients``: the billing account's invoice emails now, else those it was
-    issued to); returns them."""
+def resend_recipients(invoice: Invoice) -> list[str]:
+    """Whom ``resend_invoice_email`` would email ``invoice`` to (``invoice_recipients``: the
+    billing account's invoice emails now, else those it was issued to), or the DomainError
+    why it would not: a draft or a void invoice has no document, and an invoice may have
+    nobody to email. What finance's resend page lists before it asks."""
     invoice_documents.require_document(invoice)  # not a draft's, nor a void invoice's
     recipients = invoice_documents.invoice_recipients(invoice)
     if not recipients:
@@ -837,6 +838,13 @@ def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[
             f"Invoice {invoice.number} has nobody to email: its tenant's billing account has "
             "no invoice emails (PUT /api/v1/billing/account with invoice_emails)."
         )
+    return recipients
+
+
+def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[str]:
+    """Email a finalized invoice or credit note again, with its PDF, to its recipients
+    (``resend_recipients``); returns them."""
+    recipients = resend_recipients(invoice)
     with transaction.atomic():
         invoice_emails.schedule_email(invoice, resend=True)
         record_invoice_event(

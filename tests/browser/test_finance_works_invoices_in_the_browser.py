@@ -1,9 +1,10 @@
 """Finance works invoices in Chromium, the way a person does: the invoice list filtered by
 period, a draft adjusted then finalized, a credit note for one chosen line, a void with a
 reason, an offline payment recorded through the changelist action's intermediate form (and a
-payment retry refused once it is paid), that invoice credited in full and the money its
-credit note owes recorded as paid back, and the invoice's PDF from its change page. Each
-step checks what the page shows; the end checks the database (and the audit trail)."""
+payment retry refused once it is paid, its email resent after asking), that invoice credited
+in full and the money its credit note owes recorded as paid back, and the invoice's PDF from
+its change page. Each step checks what the page shows; the end checks the database (and the
+audit trail)."""
 
 import re
 from datetime import timedelta
@@ -156,6 +157,17 @@ def test_finance_works_an_invoice_month_in_the_browser(journey, staff_user, invo
     assert to_pay.number in refusal and "only finalized, unpaid invoices" in refusal
     assert "None of the chosen invoices can be charged now." in _content(page)
     journey.click(page.get_by_role("link", name="Back to the invoices"))
+
+    # Resending its email asks first too (one more email to the customer), saying to whom.
+    page.locator(f'#result_list input[name="_selected_action"][value="{to_pay.pk}"]').check()
+    page.locator('select[name="action"]').select_option("resend_email")
+    journey.click(page.get_by_role("button", name="Go"))
+    row = page.locator("#resend-invoices tbody tr")
+    to = row.locator(".resend-to").inner_text()
+    assert to_pay.number in row.inner_text() and "@" in to
+    assert row.locator(".resend-outcome").inner_text() == "yes"
+    journey.click(page.get_by_role("button", name="Confirm: email 1 invoice"))
+    assert f"{to_pay.number}" in _message(page) and f"email queued to {to}." in _message(page)
 
     # Credited in full once paid by transfer, the invoice's credit note owes the money back:
     # the list's "money back" filter shows it, and finance records the transfer sent back.

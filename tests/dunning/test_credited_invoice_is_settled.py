@@ -258,7 +258,7 @@ def test_the_email_of_an_invoice_credited_in_full_says_it_was_credited_not_paid(
     finance, _ = admin_session("finance")
     credited_in_full(finance, invoice)
     mailoutbox.clear()
-    resend = {"action": "resend_email", "_selected_action": [invoice.pk]}
+    resend = {"action": "resend_email", "_selected_action": [invoice.pk], "post": "yes"}
     page = committed(finance.post, INVOICES, resend, follow=True)
     assert "email queued to ap@acme.example" in page.content.decode()
     (message,) = mailoutbox

@@ -5,6 +5,7 @@ look at nothing here."""
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import lxml.html
 import pytest
 import time_machine
 
@@ -263,11 +264,15 @@ def test_finance_resends_the_invoice_email_with_its_pdf(
     client, user = finance
     invoice = invoicing.finalize_invoice(draft)
     mailoutbox.clear()
+    # It asks first (each chosen invoice is one more email to a customer), saying to whom.
     with django_capture_on_commit_callbacks(execute=True):
-        page = client.post(
-            URL, {"action": "resend_email", "_selected_action": [invoice.pk]}, follow=True
-        )
-    shown = [str(m) for m in page.context["messages"]]
+        rows, asked = _resend_asked(client, invoice)
+    assert rows == [(invoice.pk, "ap@acme.example", "yes")]
+    assert "Confirm: email 1 invoice" in asked
+    assert mailoutbox == []
+    assert not AuditEvent.objects.filter(action="invoice_email_resent").exists()
+
+    shown = _resend(client, invoice, django_capture_on_commit_callbacks)
     assert any(m.endswith(": email queued to ap@acme.example.") for m in shown), shown
     (message,) = mailoutbox
     assert message.to == ["ap@acme.example"]
@@ -275,12 +280,10 @@ def test_finance_resends_the_invoice_email_with_its_pdf(
     assert attachment[0] == f"{invoice.number}.pdf" and attachment[1].startswith(b"%PDF-")
     assert AuditEvent.objects.filter(action="invoice_email_resent", actor=user).count() == 1
 
-    other = invoicing.close_billing_period(FEB)
-    assert other.created  # a February draft: nothing to send yet
-    page = client.post(
-        URL, {"action": "resend_email", "_selected_action": other.created}, follow=True
-    )
-    assert any("has no document yet" in str(m) for m in page.context["messages"])
+    (february,) = invoicing.close_billing_period(FEB).created  # a draft: nothing to send yet
+    rows, asked = _resend_asked(client, Invoice.objects.get(pk=february))
+    assert rows[0][1] == "-" and rows[0][2].startswith(f"no: Draft {february} has no document yet")
+    assert "None of the chosen invoices can be emailed." in asked
 
     invoicing.void_invoice(invoice, reason="issued twice")  # nobody owes it now
     mailoutbox.clear()
@@ -298,11 +301,26 @@ def _tenant_sets_invoice_emails(member_client, tenant, emails):
     assert answer.status_code == 200, answer.json()
 
 
-def _resend(client, invoice, capture):
-    with capture(execute=True):
-        page = client.post(
-            URL, {"action": "resend_email", "_selected_action": [invoice.pk]}, follow=True
+def _resend_asked(client, invoice) -> tuple[list[tuple], str]:
+    """Finance's *Resend the invoice email* on ``invoice``, its first step: the page's rows
+    (invoice id, addresses, whether it can be emailed) and the page."""
+    asked = client.post(URL, {"action": "resend_email", "_selected_action": [invoice.pk]})
+    assert asked.status_code == 200
+    rows = [
+        (
+            int(row.get("data-invoice")),
+            *(row.xpath(f'string(td[@class="resend-{cell}"])') for cell in ("to", "outcome")),
         )
+        for row in lxml.html.fromstring(asked.content).xpath('//tr[@class="resend-row"]')
+    ]
+    return rows, asked.content.decode()
+
+
+def _resend(client, invoice, capture):
+    """Finance's *Resend the invoice email* on ``invoice``, confirmed (``post=yes``)."""
+    form = {"action": "resend_email", "_selected_action": [invoice.pk], "post": "yes"}
+    with capture(execute=True):
+        page = client.post(URL, form, follow=True)
     return [str(m) for m in page.context["messages"]]
 
 
