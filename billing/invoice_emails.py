@@ -28,7 +28,7 @@ from billing.invoice_documents import (
     invoice_recipients,
 )
 from billing.models import Invoice, InvoiceStatus
-from billing.queueing import send_after_commit
+from billing.queueing import send_after_commit, send_now
 from edgeplug.core.columns import clipped
 from edgeplug.errors import DomainError
 
@@ -69,21 +69,23 @@ class Emailed:
         return {"invoice": self.number, "sent_to": self.recipients}
 
 
-def schedule_email(invoice: Invoice, *, resend: bool = False) -> bool:
+def schedule_email(invoice: Invoice) -> bool:
     """Email the finalized document from a worker once the caller's transaction commits;
     False when there is nobody to email (``invoice_recipients``).
 
-    The first email's hook is robust: a publish that fails (the broker down) is logged and
-    does not stop the hooks after it (the other invoices of a batch finalize), and
-    ``email_missed_invoices`` sends it after the grace period. Finance's resend has no such
-    net: its failure reaches finance."""
+    A publish that fails (the broker down) is logged and does not stop the hooks after it
+    (the other invoices of a batch finalize), and ``email_missed_invoices`` sends it after
+    the grace period."""
     if not invoice_recipients(invoice):
         return False
-    if resend:
-        send_after_commit(EMAIL_TASK, invoice.pk, robust=False, resend=True)
-    else:
-        send_after_commit(EMAIL_TASK, invoice.pk)
+    send_after_commit(EMAIL_TASK, invoice.pk)
     return True
+
+
+def queue_resend(invoice: Invoice) -> None:
+    """Queue finance's resend of the finalized document now. It has no beat job to catch it
+    up: a publish the broker refuses raises ``BrokerUnavailable`` for finance to see."""
+    send_now(EMAIL_TASK, invoice.pk, resend=True, what="the email")
 
 
 def email_invoice(invoice_id: int, *, resend: bool = False) -> Emailed:

@@ -843,13 +843,13 @@ def resend_recipients(invoice: Invoice) -> list[str]:
 
 def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[str]:
     """Email a finalized invoice or credit note again, with its PDF, to its recipients
-    (``resend_recipients``); returns them."""
+    (``resend_recipients``); returns them. The email is queued before the resend is audited:
+    with the broker down, ``BrokerUnavailable`` and no audit event."""
     recipients = resend_recipients(invoice)
-    with transaction.atomic():
-        invoice_emails.schedule_email(invoice, resend=True)
-        record_invoice_event(
-            "invoice_email_resent", invoice, recipients=recipients, actor=actor, request=request
-        )
+    invoice_emails.queue_resend(invoice)
+    record_invoice_event(
+        "invoice_email_resent", invoice, recipients=recipients, actor=actor, request=request
+    )
     return recipients
 
 

@@ -1,13 +1,34 @@
-"""Billing's tasks are queued once the caller's transaction commits (a task must never see
-rows that roll back), by name (the actions do not import the Celery door)."""
+"""Billing's tasks are queued by name (the actions do not import the Celery door): once the
+caller's transaction commits (a task must never see rows that roll back), or at once where
+the caller must hear that the broker refused it."""
+
+import logging
 
 from celery import signature
 from django.db import transaction
 
+from edgeplug.errors import BrokerUnavailable
 
-def send_after_commit(task: str, *args, robust: bool = True, **kwargs) -> None:
-    """Queue ``task`` with these arguments once the caller's transaction commits. Robust by
-    default: a publish the broker refuses is logged by Django and stops no hook after it
-    (the other invoices of a batch); the beat jobs catch up what it left undone. Not robust
-    where the caller must hear of the failure (finance's resend)."""
-    transaction.on_commit(lambda: signature(task, args=args, kwargs=kwargs).delay(), robust=robust)
+logger = logging.getLogger(__name__)
+
+
+def send_after_commit(task: str, *args, **kwargs) -> None:
+    """Queue ``task`` with these arguments once the caller's transaction commits. A publish
+    the broker refuses is logged by Django and stops no hook after it (the other invoices of
+    a batch); the beat jobs catch up what it left undone."""
+    transaction.on_commit(lambda: signature(task, args=args, kwargs=kwargs).delay(), robust=True)
+
+
+def send_now(task: str, *args, what: str, **kwargs) -> None:
+    """Queue ``task`` with these arguments now, for work that reads only what is committed
+    already, before the caller records that it asked for it. A publish the broker refuses
+    raises ``BrokerUnavailable`` (``what`` names the work in its detail), so the caller
+    records nothing and says so: no beat job catches such work up."""
+    try:
+        signature(task, args=args, kwargs=kwargs).delay()
+    except Exception as exc:  # kombu raises several kinds when it cannot publish
+        logger.warning("could not queue %s %s", task, args, exc_info=True)
+        raise BrokerUnavailable(
+            f"The task queue did not take {what} ({type(exc).__name__}): nothing was sent. "
+            "Try again once it is back."
+        ) from exc

@@ -1,6 +1,6 @@
 """Certification refusals with their stable codes."""
 
-from edgeplug.errors import Conflict, DomainError, NotFound, Unavailable
+from edgeplug.errors import BrokerUnavailable, Conflict, DomainError, NotFound, Unavailable
 
 
 class InvalidLevel(DomainError, code="invalid_level"): ...
@@ -26,11 +26,9 @@ class NotCertified(NotFound, code="not_certified"):
 class NoVersion(Conflict, code="no_version"): ...
 
 
-class NotQueued(Unavailable, code="broker_unavailable"):
+class NotQueued(BrokerUnavailable):
     """The broker refused the run, which ended at once (``CertificationRun.queue_error``).
     The API answers it with ``Retry-After``, as every 503 the client may retry."""
-
-    retry_after = 5
 
     def __init__(self, detail: str, *, run_id: int | None = None):
         super().__init__(detail)

@@ -250,6 +250,13 @@ class Unavailable(DomainError, code="unavailable", status=503):
     """A service the operation needs is down; retrying later may work."""
 
 
+class BrokerUnavailable(Unavailable, code="broker_unavailable"):
+    """The task queue (the broker) refused work the request asked for: nothing was queued,
+    and nothing that says it was is kept. Asking again once the broker is back is safe."""
+
+    retry_after = 5
+
+
 class DatabaseUnavailable(Unavailable, code="database_unavailable"):
     """The database connection broke during the request (a failover, a restart, a killed
     backend), or reached a server that cannot write (a standby, after a failover). Whatever

@@ -292,6 +292,38 @@ def test_finance_resends_the_invoice_email_with_its_pdf(
     assert mailoutbox == []
 
 
+def test_a_resend_the_broker_refuses_is_said_and_not_recorded_as_sent(
+    finance,
+    draft,
+    make_customer,
+    broker_refuses,
+    mailoutbox,
+    eager_celery,
+    django_capture_on_commit_callbacks,
+):
+    """With the task queue down, finance's resend says so for that invoice (its code, and
+    that nothing was sent), records no resend, and goes on with the other chosen invoices."""
+    client, _ = finance
+    invoice = invoicing.finalize_invoice(draft)
+    other = make_customer()
+    other.account()
+    other.ran(other.metered(), JAN, 1)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    second = invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
+    mailoutbox.clear()
+    broker_refuses.invoice_ids = {invoice.pk}
+    form = {"action": "resend_email", "_selected_action": [invoice.pk, second.pk], "post": "yes"}
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(URL, form, follow=True)
+    assert page.status_code == 200
+    shown = {m.level_tag: str(m) for m in page.context["messages"]}
+    assert shown["error"].startswith(f"{invoice}: The task queue did not take the email")
+    assert shown["info"].endswith(": email queued to ap@acme.example.")
+    assert [m.subject.split(" from ")[0] for m in mailoutbox] == [f"Invoice {second.number}"]
+    resent = AuditEvent.objects.filter(action="invoice_email_resent")
+    assert [event.details["invoice"] for event in resent] == [second.pk]
+
+
 def _tenant_sets_invoice_emails(member_client, tenant, emails):
     """The tenant's billing member replaces its invoice emails through the API."""
     api, _ = member_client("billing", tenant=tenant)
