@@ -17,6 +17,7 @@ from billing import (
 from billing.documents import mail
 from billing.errors import PaymentProcessorError
 from edgeplug.core.reconnect import LOST
+from edgeplug.core.retries import RETRY_WAIT_MAX_S
 from edgeplug.timefmt import utc_iso
 
 
@@ -50,7 +51,7 @@ _CLOSE_RETRIES = {
     "acks_late": True,
     "autoretry_for": LOST,
     "retry_backoff": 30,
-    "retry_backoff_max": 600,
+    "retry_backoff_max": RETRY_WAIT_MAX_S,
     "max_retries": 6,
 }
 
@@ -79,13 +80,14 @@ def finalize_due_invoices() -> dict:
     return {"finalized": run.finalized, "refused": {str(k): v for k, v in run.refused.items()}}
 
 
+# Waits of 30 s doubling up to 10 minutes (RETRY_WAIT_MAX_S), jittered: about two hours in all.
 @shared_task(
     acks_late=True,
     autoretry_for=(mail.DeliveryDeferred,),
     retry_backoff=30,
-    retry_backoff_max=3600,
+    retry_backoff_max=RETRY_WAIT_MAX_S,
     retry_jitter=True,
-    max_retries=8,
+    max_retries=16,
 )
 def email_invoice(invoice_id: int, resend: bool = False) -> dict:
     """Email a finalized invoice or credit note with its PDF to its recipients, as they are
@@ -105,13 +107,14 @@ def email_missed_invoices() -> dict:
 
 # The processor was unreachable or did not answer: try again later (the idempotency key makes
 # a retried attempt the same charge). An error it answered fails the attempt instead
-# (billing.collection._charge): its key would only get the same answer again.
+# (billing.collection._charge): its key would only get the same answer again. Waits of 1 minute
+# doubling up to 10 minutes (RETRY_WAIT_MAX_S), jittered: about three hours in all.
 _PAYMENT_RETRIES = {
     "acks_late": True,
     "autoretry_for": (PaymentProcessorError,),
     "retry_backoff": 60,
-    "retry_backoff_max": 3600,
-    "max_retries": 8,
+    "retry_backoff_max": RETRY_WAIT_MAX_S,
+    "max_retries": 21,
 }
 
 
@@ -158,12 +161,14 @@ def reconcile_awaited_payments() -> dict:
     return asdict(collection.reconcile_awaited_payments())
 
 
+# Waits of 30 s doubling up to 10 minutes (RETRY_WAIT_MAX_S), jittered: about two and a half
+# hours in all.
 @shared_task(
     acks_late=True,
     autoretry_for=(OSError,),
     retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=10,
+    retry_backoff_max=RETRY_WAIT_MAX_S,
+    max_retries=19,
 )
 def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> list[str]:
     return payment_notices.send_payment_notice(invoice_id, notice, attempt).recipients

@@ -370,13 +370,14 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _REDIS_RETRY_POLICY}
 # A task a worker took but never acknowledged (acks are late: the worker was SIGKILLed, its
 # machine lost) goes back to the Redis queue this many seconds after it was delivered, and
 # another worker runs it. It must exceed the longest a live worker holds a task: a stage's
-# hard time limit (certification/tasks.py, 660 s) and the longest retry countdown (80 s),
-# or a task still running would be delivered a second time (harmless, stages record once,
-# but wasted). Workers look for such tasks every few seconds and when they start. A look
-# holds a Redis lock for milliseconds; a worker killed while holding it leaves it held until
-# it expires (kombu's default: 300 s, during which no worker restores anything), so it expires
-# after a quarter of the timeout, at most 60 s (two workers restoring at once is harmless:
-# each message is restored in a WATCHed transaction).
+# hard time limit (certification/tasks.py, 660 s) and the longest retry countdown
+# (edgeplug.core.retries.RETRY_WAIT_MAX_S, 600 s), or a task still running or waiting for its
+# retry would be delivered a second time (harmless for a stage, which records once; a payment
+# notice would be emailed twice). Workers look for such tasks every few seconds and when they
+# start. A look holds a Redis lock for milliseconds; a worker killed while holding it leaves
+# it held until it expires (kombu's default: 300 s, during which no worker restores
+# anything), so it expires after a quarter of the timeout, at most 60 s (two workers
+# restoring at once is harmless: each message is restored in a WATCHed transaction).
 CELERY_VISIBILITY_TIMEOUT_S = _number("CELERY_VISIBILITY_TIMEOUT_S", 900, at_least=1)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {

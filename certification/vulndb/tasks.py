@@ -14,9 +14,10 @@ from celery import shared_task
 from certification.errors import FindingsNotMailed
 from certification.vulndb import database, rescan
 from certification.vulndb.database import RESCAN_TASK
+from edgeplug.core.retries import RETRY_WAIT_MAX_S
 
-# Countdowns of 60 s doubling up to 600 s: below the broker's visibility timeout (900 s), so a
-# waiting retry is never handed out twice.
+# Countdowns of 60 s doubling up to RETRY_WAIT_MAX_S (600 s): below the broker's visibility
+# timeout, so a waiting retry is never handed out twice.
 MAIL_RETRIES = 5
 
 
@@ -25,7 +26,7 @@ MAIL_RETRIES = 5
     acks_late=True,
     autoretry_for=(FindingsNotMailed,),
     retry_backoff=60,
-    retry_backoff_max=600,
+    retry_backoff_max=RETRY_WAIT_MAX_S,
     max_retries=MAIL_RETRIES,
 )
 def rescan_certified_versions() -> dict:
