@@ -241,6 +241,11 @@ class ReasonTooLong(DomainError, code="reason_too_long"):
     """The reason does not fit where the decision records it."""
 
 
+class InvalidReason(DomainError, code="invalid_reason"):
+    """The reason holds a character that would have others read it otherwise than it was
+    written (``edgeplug.text.unprintable``: a control or bidirectional character)."""
+
+
 class Throttled(DomainError, code="throttled", status=429):
     """Too many requests: ``retry_after`` is how many seconds to wait (the API sends it as the
     ``Retry-After`` header too), in whole seconds as :func:`retry_seconds` gives them."""

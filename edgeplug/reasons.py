@@ -5,8 +5,8 @@ is optional (a credit note), ``optional_reason`` keeps the other rules. Other te
 must write (a vendor's reply to a review) keeps them too, with its own codes:
 ``require_text``."""
 
-from edgeplug.errors import DomainError, ReasonRequired, ReasonTooLong
-from edgeplug.text import refuse_nul, says_nothing
+from edgeplug.errors import DomainError, InvalidReason, ReasonRequired, ReasonTooLong
+from edgeplug.text import refuse_nul, says_nothing, unprintable
 
 
 def require_text(
@@ -44,9 +44,12 @@ def require_reason(
 ) -> str:
     """The reason without surrounding whitespace; refused when it holds NUL
     (``nul_character``), when that leaves nothing (``reason_required``, saying
-    ``missing_detail``: a reviewer's decision by default) or more than ``max_length``
-    characters (``reason_too_long``)."""
-    return require_text(
+    ``missing_detail``: a reviewer's decision by default), more than ``max_length``
+    characters (``reason_too_long``) or a character that would have others read it otherwise
+    than it was written (``invalid_reason``: ``unprintable``'s control and bidirectional
+    characters; line breaks and tabs stay). A reason is read by others: the vendor, customers,
+    the buyer of an invoice, in pages, emails, documents and on a terminal."""
+    reason = require_text(
         reason,
         max_length=max_length,
         name="reason",
@@ -54,6 +57,9 @@ def require_reason(
         too_long=ReasonTooLong,
         missing_detail=missing_detail,
     )
+    if refusal := unprintable(reason):
+        raise InvalidReason(f"reason: {refusal}", field="reason")
+    return reason
 
 
 def optional_reason(reason: str | None, *, max_length: int | None) -> str:

@@ -34,6 +34,10 @@ _BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
 _FORBIDDEN = _CONTROLS + _TERMINAL_CONTROLS + _BIDI_CONTROLS
 _NOT_IN_DOCUMENTS = re.compile(f"[{_FORBIDDEN}]")
 _BIDI = re.compile(f"[{_BIDI_CONTROLS}]")
+# What a terminal must not be handed as is from text others wrote: every C0 control (line
+# breaks and tabs too, where a value is one line), DEL, the C1 controls and the bidirectional
+# controls.
+_NOT_ON_ONE_LINE = re.compile(rf"[\x00-\x1f{_TERMINAL_CONTROLS}{_BIDI_CONTROLS}]")
 # The same rule as OpenAPI patterns, for text an API strips before reading it: any
 # whitespace around (stripped), none of those characters within; where the field may not be
 # blank, something left once stripped.
@@ -84,6 +88,16 @@ def unprintable(text: str) -> str | None:
     if _TERMINAL.match(found.group()):
         return f"holds the control character {code}, which shows as nothing or acts on a terminal"
     return f"holds the control character {code}, which documents cannot carry"
+
+
+def one_terminal_line(text: str) -> str:
+    """``text`` to print as one line of a terminal: each character ``_NOT_ON_ONE_LINE`` names
+    written as its escape (``\\x1b``, ``\\n``, ``\\u202e``), so text a server stored (from
+    before its doors refused such characters) neither acts on the terminal nor poses as
+    another line of the output."""
+    return _NOT_ON_ONE_LINE.sub(
+        lambda found: found.group().encode("unicode_escape").decode("ascii"), text
+    )
 
 
 def _invisible(char: str) -> bool:

@@ -17,7 +17,7 @@ from edgeplug.core.serializers import (
     ReadOnlyModelSerializer,
     StrictSerializer,
 )
-from edgeplug.text import DOCUMENT_TEXT_PATTERN
+from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN
 from marketplace.api.commerce_serializers import PricePlanSerializer
 from marketplace.catalogue import FACETS, rating_summary, summarize_certificate
 from marketplace.certified import current_certificate, current_certificates
@@ -207,12 +207,17 @@ class UploadResultSerializer(serializers.Serializer):
 
 class ReasonField(ActionRequiredCharField):
     """A decision's reason in a request body. The schema says what the action requires (1 to
-    ``max_length`` characters, required); the action checks it (``edgeplug.reasons``:
-    ``reason_required`` when missing or blank, ``reason_too_long``), as the portal and the admin
-    answer, so the serializer enforces neither: a missing reason reaches it as a blank one."""
+    ``max_length`` characters, required, no control or bidirectional character but line breaks
+    and tabs); the action checks it (``edgeplug.reasons``: ``reason_required`` when missing or
+    blank, ``reason_too_long``, ``invalid_reason``), as the portal and the admin answer, so
+    the serializer enforces none of it: a missing reason reaches it as a blank one."""
 
     def __init__(self, max_length: int):
-        super().__init__(min_length=1, max_length=max_length)
+        super().__init__(
+            min_length=1,
+            max_length=max_length,
+            validators=[RegexValidator(NONBLANK_DOCUMENT_TEXT_PATTERN)],
+        )
 
 
 class YankSerializer(StrictSerializer):

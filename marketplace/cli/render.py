@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from certification.vocabulary import FINISHED_RUN_STATUSES
+from edgeplug.text import one_terminal_line
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -19,7 +20,9 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def agent(data: dict[str, Any]) -> str:
-    title = f"{data['name']} by {data['vendor']} (agent {data['id']}, {data.get('agent_type', '')})"
+    title = _cell(
+        f"{data['name']} by {data['vendor']} (agent {data['id']}, {data.get('agent_type', '')})"
+    )
     versions = data.get("versions") or []
     if not versions:
         return f"{title}\nno versions"
@@ -103,4 +106,5 @@ def stage_rows(data: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def _cell(value: Any) -> str:
-    return "-" if value is None else str(value)
+    """A value of the server's answer as one line (``one_terminal_line``), ``-`` for none."""
+    return "-" if value is None else one_terminal_line(str(value))

@@ -1,5 +1,6 @@
 """`edgeplug status AGENT --version V` for a customer answers for every version that
-`edgeplug status AGENT` lists, a version yanked after its release included (marked yanked)."""
+`edgeplug status AGENT` lists, a version yanked after its release included (marked yanked),
+its reason printed on its one line, whatever characters it was stored with."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 
 import pytest
 
+from marketplace.catalogue_cache import invalidate_catalogue
+from marketplace.models import AgentVersion
 from marketplace.services import yank_version
 from tests.cli.conftest import member
 from tests.factories import AgentFactory, AgentVersionFactory, TenantFactory
@@ -30,3 +33,15 @@ def test_a_customer_sees_the_yanked_version_that_the_agent_lists(cli, live_serve
     assert re.search(r"^version:\s+1\.1\.0$", detail, re.M), detail
     assert re.search(r"^yanked:\s+bad model$", detail, re.M), detail
     cli.refused("status", str(agent.pk), "--version", "2.0.0", code="not_found")
+
+    # A reason stored before reasons refused control characters (invalid_reason, 2026-12-06)
+    # shows them escaped: it cannot act on the terminal, nor pose as the lines the platform
+    # vouches for.
+    AgentVersion.objects.filter(agent=agent, version="1.1.0").update(
+        yank_reason="bad\x1b[1A\rcertification: certified\nreview: approved\u202e"
+    )
+    invalidate_catalogue()
+    detail = cli.ok("status", str(agent.pk), "--version", "1.1.0")
+    shown = r"bad\x1b[1A\rcertification: certified\nreview: approved\u202e"
+    assert re.search(rf"^yanked:\s+{re.escape(shown)}$", detail, re.M), detail
+    assert "\x1b" not in detail and "\u202e" not in detail

@@ -1,8 +1,9 @@
 """Every decision needs a reason, whatever door it comes through: each action taking one (a
 run's review, a workflow package's review, a void, a yank, hiding a review) refuses a blank
-reason (reason_required) or one too long to record (reason_too_long) itself, changes nothing,
-and records the reason without surrounding whitespace. Where a reason is optional (a credit
-note), leaving it out is allowed but the other rules hold."""
+reason (reason_required), one too long to record (reason_too_long) or one others would read
+otherwise than it was written (invalid_reason: a control or bidirectional character) itself,
+changes nothing, and records the reason without surrounding whitespace. Where a reason is
+optional (a credit note), leaving it out is allowed but the other rules hold."""
 
 from datetime import UTC, datetime
 
@@ -13,7 +14,7 @@ from billing.models import Invoice
 from certification.models import CertificationRun
 from certification.pipeline import actions
 from edgeplug import reasons
-from edgeplug.errors import ReasonRequired, ReasonTooLong
+from edgeplug.errors import InvalidReason, ReasonRequired, ReasonTooLong
 from marketplace import reviews, services, wpk
 from marketplace.models import AgentVersion, Review, WorkflowPackage
 from tests.factories import (
@@ -108,6 +109,30 @@ def test_a_reason_too_long_to_record_is_refused_not_cut(decision):
     assert recorded() == ""
 
 
+# Read by vendors and customers in the portal, emails and documents, and by the CLI on a
+# terminal: an escape sequence there could rewrite the lines around it, a bidirectional
+# override shows the reason in another order. Line breaks and tabs stay.
+UNREADABLE = {
+    "escape": ("bad\x1b[2K\x1b[1Acertification: certified", "U+001B"),
+    "8-bit CSI": ("bad\x9b31m", "U+009B"),
+    "override": ("refund \u202e00.001", "U+202E"),
+}
+
+
+@pytest.mark.parametrize("unreadable", UNREADABLE)
+@pytest.mark.parametrize("decision", DECISIONS)
+def test_a_reason_others_would_read_otherwise_is_refused(decision, unreadable):
+    decide, recorded = DECISIONS[decision]()
+    reason, code_point = UNREADABLE[unreadable]
+    with pytest.raises(InvalidReason) as refused:
+        decide(reason)
+    assert (refused.value.code, refused.value.status) == ("invalid_reason", 400)
+    assert code_point in refused.value.detail and refused.value.field == "reason"
+    assert recorded() == ""
+    decide("first line\n\tsecond line")  # what a text area sends stays
+    assert recorded() == "first line\n\tsecond line"
+
+
 @pytest.mark.parametrize("decision", DECISIONS)
 def test_the_reason_is_recorded_without_surrounding_whitespace(decision):
     decide, recorded = DECISIONS[decision]()
@@ -123,6 +148,11 @@ def test_an_optional_reason_left_blank_is_recorded_as_empty(blank):
 def test_an_optional_reason_given_is_recorded_without_surrounding_whitespace():
     assert reasons.optional_reason("  wrong plan\n", max_length=300) == "wrong plan"
     assert reasons.optional_reason(" " + "x" * 300 + " ", max_length=300) == "x" * 300
+
+
+def test_an_optional_reason_others_would_read_otherwise_is_refused():
+    with pytest.raises(InvalidReason):
+        reasons.optional_reason("credited \u202e", max_length=300)
 
 
 def test_an_optional_reason_too_long_to_record_is_refused_not_cut():

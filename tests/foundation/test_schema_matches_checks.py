@@ -34,6 +34,10 @@ def test_a_blank_yank_reason_is_refused_by_the_schema_and_by_the_api(schema, ven
     reason = request["properties"]["reason"]
     assert (reason["minLength"], reason["maxLength"]) == (1, 500)
     assert "reason" in request["required"]
+    # invalid_reason's rule (in the ECMAScript escapes the schema writes).
+    assert re.fullmatch(reason["pattern"], "first line\n\tsecond line")
+    assert not re.fullmatch(reason["pattern"], "bad\x1b[1A")
+    assert not re.fullmatch(reason["pattern"], "refund \u202e00.001")
     # A version of the caller's own: another tenant's (or a missing) one is a 404 first.
     uploaded = AgentVersion.objects.get(pk=vendor.upload(package("1.0.0")).json()["version"]["id"])
     url = f"/api/v1/agents/{uploaded.agent_id}/versions/1.0.0/yank"

@@ -126,7 +126,11 @@ def test_certified_agent_cannot_be_deleted_but_can_be_yanked(vendor, member_clie
     response = vendor.client.delete(agent_url)
     assert (response.status_code, response.json()["code"]) == (409, "agent_in_use")
     # The action's refusals, as the portal's yank form answers them, naming the field.
-    for body, code in (({}, "reason_required"), ({"reason": "x" * 501}, "reason_too_long")):
+    for body, code in (
+        ({}, "reason_required"),
+        ({"reason": "x" * 501}, "reason_too_long"),
+        ({"reason": "bad\x1b[1Acertification: certified"}, "invalid_reason"),
+    ):
         refused = vendor.client.post(f"{agent_url}/versions/1.0.0/yank", body, format="json")
         assert refused.status_code == 400
         assert (refused.json()["code"], refused.json()["field"]) == (code, "reason")
