@@ -19,6 +19,7 @@ from billing.documents.document import (
     tax_id_refusal,
     tax_rate_refusal,
 )
+from billing.draft_terms import follow_tax_terms
 from billing.errors import InvalidBillingAccount
 from billing.models import BillingAccount
 from edgeplug.audit.services import record_event
@@ -140,6 +141,9 @@ def set_billing_account(
     _reject_terms_no_invoice_can_carry(values)
     with transaction.atomic():
         account, created = BillingAccount.objects.update_or_create(tenant=tenant, defaults=values)
+        # A draft follows its tenant's tax terms until it is finalized: at once, so that it
+        # shows what finalizing it would issue.
+        follow_tax_terms(account, actor=actor, request=request)
         record_event(
             "billing_account_set",
             request=request,

@@ -26,6 +26,7 @@ from billing.audit import record_invoice_event
 from billing.billing_accounts import account_refusal
 from billing.charge_minimums import rounding
 from billing.documents.document import negative_total_refusal
+from billing.draft_terms import set_totals, take_tax_terms
 from billing.errors import (
     AdjustmentBelowPrepaid,
     BillingAccountMissing,
@@ -187,27 +188,10 @@ def _account(tenant_id: int) -> BillingAccount | None:
     return BillingAccount.objects.filter(tenant_id=tenant_id).first()
 
 
-def _set_totals(invoice: Invoice, amounts_paid: Iterable[tuple[int, bool]] | None = None) -> None:
-    """The invoice's totals from its lines' (amount, is_paid), read from the database unless
-    given, and the rounding of its amount due to what a card can be charged."""
-    if amounts_paid is None:
-        amounts_paid = invoice.lines.values_list("amount", "is_paid")
-    sums = builder.totals(amounts_paid, invoice.tax_rate, invoice.reverse_charge)
-    invoice.subtotal, invoice.tax, invoice.total = sums.subtotal, sums.tax, sums.total
-    invoice.prepaid_amount = sums.prepaid
-    invoice.round_amount_due()
-
-
-def _take_tax_terms(invoice: Invoice, account: BillingAccount | None) -> None:
-    """A draft follows its tenant's tax terms until it is finalized."""
-    if account is not None:
-        invoice.tax_rate, invoice.reverse_charge = account.tax_rate, account.reverse_charge
-
-
 def _freeze_parties(invoice: Invoice, account: BillingAccount) -> None:
     """On finalize: the tax terms, the seller and the buyer as they are now, kept on the
     invoice for good."""
-    _take_tax_terms(invoice, account)
+    take_tax_terms(invoice, account)
     invoice.account_snapshot = {
         "seller": dict(settings.BILLING_SELLER),
         "buyer": account.snapshot(),
@@ -253,8 +237,8 @@ def _create_draft(
     within the close's batch transaction; False when one exists already (a concurrent close
     made it first)."""
     invoice = _new_draft(spec)
-    _take_tax_terms(invoice, account)
-    _set_totals(invoice, ((line.amount, line.is_paid) for line in spec.lines))
+    take_tax_terms(invoice, account)
+    set_totals(invoice, ((line.amount, line.is_paid) for line in spec.lines))
     try:
         with transaction.atomic():
             invoice.save()
@@ -300,8 +284,8 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
             line.position = position
             line.save(update_fields=["position"])
         existing.rollup_digest = spec.rollup_digest
-        _take_tax_terms(existing, _account(existing.tenant_id))
-        _set_totals(existing)
+        take_tax_terms(existing, _account(existing.tenant_id))
+        set_totals(existing)
         existing.save()
         record_invoice_event(
             "invoice_draft_refreshed",
@@ -540,7 +524,7 @@ def add_adjustment_line(
             period_end=invoice.period_end,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        _set_totals(invoice)
+        set_totals(invoice)
         invoice.save()
         record_invoice_event(
             "invoice_adjusted",
@@ -591,7 +575,7 @@ def _issue(invoice: Invoice, now: datetime, number: str | None = None) -> None:
     """Number, total and freeze a locked draft (within the caller's transaction); ``number``
     is given by a caller that drew it (and has set the totals) already."""
     if number is None:
-        _set_totals(invoice)
+        set_totals(invoice)
         number = next_number(invoice.kind, now.year)
     invoice.number = number
     invoice.finalized_at = now
@@ -702,7 +686,7 @@ def finalize_invoice(invoice: Invoice, *, actor=None, request=None, now=None) ->
         if refusal := _finalize_refusal(invoice, account, amounts_paid, now):
             raise refusal
         _freeze_parties(invoice, account)
-        _set_totals(invoice, amounts_paid)
+        set_totals(invoice, amounts_paid)
         _issue(invoice, now, number=next_number(invoice.kind, now.year))
         record_invoice_event(
             "invoice_finalized",
@@ -771,7 +755,7 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
                 run.refused[invoice_id] = refusal.code
                 continue
             _freeze_parties(invoice, account)
-            _set_totals(invoice, amounts[invoice_id])
+            set_totals(invoice, amounts[invoice_id])
             series = SERIES[invoice.kind]
             if series not in counters:
                 counters[series], _ = (
