@@ -100,6 +100,20 @@ class Customer:
         return BillingAccount.objects.create(tenant=self.tenant, **values)
 
 
+# A billing account as a billing member sends it (PUT /api/v1/billing/account).
+ACCOUNT = {
+    "legal_name": "Acme Pumps GmbH",
+    "address_line1": "Hafenstrasse 5",
+    "postcode": "20457",
+    "city": "Hamburg",
+    "country": "de",
+    "tax_id": "DE123456789",
+    "invoice_emails": ["ap@acme.example"],
+    "currency": "eur",
+    "tax_rate": "19.00",
+}
+
+
 @pytest.fixture
 def vendor_tenant(db):
     return VendorTenantFactory()

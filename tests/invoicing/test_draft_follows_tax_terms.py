@@ -11,19 +11,9 @@ import pytest
 from billing import exports, invoicing
 from billing.models import Invoice
 from edgeplug.audit.models import AuditEvent
-from tests.invoicing.conftest import JAN
+from tests.invoicing.conftest import ACCOUNT, JAN
 
 pytestmark = pytest.mark.django_db
-
-ACCOUNT = {
-    "legal_name": "Acme Pumps GmbH",
-    "address_line1": "Hafenstrasse 5",
-    "city": "Hamburg",
-    "country": "DE",
-    "tax_id": "DE123456789",
-    "invoice_emails": ["ap@acme.example"],
-    "currency": "EUR",
-}
 
 
 def test_a_draft_takes_its_account_s_new_tax_terms_at_once(customer, member_client):

@@ -13,20 +13,8 @@ from billing.errors import BillingAccountMissing
 from billing.models import BillingAccount, Invoice
 from billing.periods import month_start
 from edgeplug.audit.models import AuditEvent
-from tests.invoicing.conftest import FEB, JAN, MAR
+from tests.invoicing.conftest import ACCOUNT, FEB, JAN, MAR
 from tests.openapi_conformance import assert_documented
-
-ACCOUNT = {
-    "legal_name": "Acme Pumps GmbH",
-    "address_line1": "Hafenstrasse 5",
-    "postcode": "20457",
-    "city": "Hamburg",
-    "country": "de",
-    "tax_id": "DE123456789",
-    "invoice_emails": ["ap@acme.example"],
-    "currency": "eur",
-    "tax_rate": "19.00",
-}
 
 
 @pytest.fixture
