@@ -2,7 +2,8 @@
 processor says (at once or by webhook, in any order, any number of times), retry on the
 ``BILLING_DUNNING_DAYS`` schedule, then mark it uncollectible and suspend the tenant's
 entitlements; a later payment (card or offline) gives them back. A first charge whose task
-was lost (broker or processor down) is made by a beat job after a grace period.
+was lost (broker or processor down) is made by a beat job after a grace period, and so is an
+attempt on a new default card.
 
 Every Stripe call goes through ``billing.payments``. An attempt runs with the invoice row
 locked and counts itself in the same transaction as its PaymentIntent id, so a crash before
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -35,7 +37,7 @@ from billing.errors import (
     PaymentMethodRequired,
     PaymentProcessorError,
 )
-from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.models import Invoice, InvoiceKind, InvoiceStatus, NewCardCharge, first_charge_grace
 from billing.payment_notices import Notice
 from billing.queueing import send_after_commit
 from billing.signals import default_card_set
@@ -156,12 +158,18 @@ def schedule_on_new_card(tenant_id: int) -> list[int]:
     """The tenant has a new default card: once the caller commits, try each of its unpaid
     invoices (``open`` without a card, in dunning, or ``uncollectible``) on it, one task each.
     Each task carries the attempt count seen here, so a task delivered twice, or an attempt
-    made meanwhile (the dunning, finance), leaves it at one charge."""
+    made meanwhile (the dunning, finance), leaves it at one charge. Its arguments are kept in
+    the caller's transaction (``NewCardCharge``) until it decides: should it be lost,
+    ``collect_missed_new_card_charges`` makes the attempt after the grace."""
     unpaid = list(
         Invoice.objects.unpaid()
         .filter(tenant_id=tenant_id)
         .order_by("period_start", "pk")
         .values_list("pk", "payment_attempts")
+    )
+    NewCardCharge.objects.bulk_create(
+        NewCardCharge(tenant_id=tenant_id, invoice_id=invoice_id, attempts_seen=attempts)
+        for invoice_id, attempts in unpaid
     )
     for invoice_id, attempts in unpaid:
         # Robust: one refused publish does not drop the other invoices' attempts.
@@ -170,14 +178,23 @@ def schedule_on_new_card(tenant_id: int) -> list[int]:
 
 
 def collect_with_new_card(
-    invoice_id: int, attempts_seen: int, *, now: datetime | None = None
+    invoice_id: int,
+    attempts_seen: int,
+    *,
+    now: datetime | None = None,
+    queued_at: datetime | None = None,
 ) -> Attempt:
     """One attempt on the tenant's new default card (the task ``schedule_on_new_card``
-    queues). It counts like a scheduled attempt (same idempotency keys); its failure moves
-    the dunning on as a retry's would, and its success of an uncollectible invoice gives the
-    entitlements back."""
+    queues, or the beat job making it for a lost task: ``queued_at`` is when it was queued).
+    It counts like a scheduled attempt (same idempotency keys); its failure moves the dunning
+    on as a retry's would, and its success of an uncollectible invoice gives the entitlements
+    back. Whatever it decides, its ``NewCardCharge`` goes in the same transaction; a
+    processor error rolls both back, for the task's retry or the beat job."""
     with transaction.atomic():
         invoice = _locked(invoice_id)
+        # Taken after the invoice's lock by the task and the beat job alike: neither waits for
+        # the other holding what the other needs.
+        NewCardCharge.objects.filter(invoice_id=invoice_id, attempts_seen=attempts_seen).delete()
         if invoice is None:
             return Attempt(Invoice(pk=invoice_id), False, "no_such_invoice")
         if not invoice.is_unpaid or invoice.payment_attempts != attempts_seen:
@@ -191,8 +208,12 @@ def collect_with_new_card(
             return Attempt(invoice, False, unchargeable[0].code)  # no card charges it
         if payments.default_payment_method(invoice.tenant) is None:  # removed meanwhile
             return Attempt(invoice, False, PaymentMethodRequired.code)
+        caught_up = {"queued_at": utc_iso(queued_at)} if queued_at else {}
         record_invoice_event(
-            "invoice_payment_on_new_card", invoice, attempts_before=invoice.payment_attempts
+            "invoice_payment_on_new_card",
+            invoice,
+            attempts_before=invoice.payment_attempts,
+            **caught_up,
         )
         return _attempt(invoice, now or timezone.now(), forced=True)
 
@@ -238,14 +259,37 @@ def _caught_up(invoice: Invoice) -> None:
     )
 
 
+def collect_missed_new_card_charges(now: datetime | None = None) -> CollectionRun:
+    """The beat job's net for a lost attempt on a new card: each ``NewCardCharge`` queued over
+    ``BILLING_FIRST_CHARGE_GRACE_MINUTES`` ago (its task's publish failed, or the processor
+    stayed down for all its retries; a task that decided took it away) is made now by
+    ``collect_with_new_card`` with the attempt count its task carries: the same checks, the
+    same attempt number and idempotency key, so the task still retrying meanwhile and the job
+    make one charge between them. One whose attempt fails stays for the next run."""
+    now = now or timezone.now()
+    missed = NewCardCharge.objects.filter(queued_at__lte=now - first_charge_grace())
+    missed = missed.select_related("invoice").order_by("queued_at", "pk")
+    run = CollectionRun()
+    skipped: list[int] = []
+    while owed := missed.exclude(pk__in=skipped).first():
+        skipped.append(owed.pk)
+        attempt = partial(
+            collect_with_new_card,
+            owed.invoice_id,
+            owed.attempts_seen,
+            now=now,
+            queued_at=owed.queued_at,
+        )
+        _report(run, owed.invoice.number, "new card charge", attempt)
+    return run
+
+
 def _charge_each(
     invoices, now: datetime, *, order_by: tuple[str, ...], what: str, audit=None
 ) -> CollectionRun:
     """Attempt each of ``invoices``, one transaction each. ``skip_locked`` lets several workers
     share the work and skips an invoice being charged or paid right now; ``audit(invoice)``
-    records why it is charged now, with the attempt. An invoice whose
-    attempt fails (the processor down, anything else) is logged and reported, and the others
-    go on: it never holds up those after it."""
+    records why it is charged now, with the attempt."""
     run = CollectionRun()
     skipped: list[int] = []
     while True:
@@ -260,17 +304,28 @@ def _charge_each(
             if invoice is None:
                 return run
             skipped.append(invoice.pk)
-            try:
-                with transaction.atomic():
-                    if audit is not None:
-                        audit(invoice)
-                    run.attempted[invoice.number] = _attempt(invoice, now).outcome
-            except PaymentProcessorError as error:
-                logger.warning("%s of invoice %s failed: %s", what, invoice.number, error)
-                run.errors[invoice.number] = error.detail
-            except Exception as error:  # one invoice's failure must not stop the others
-                logger.exception("%s of invoice %s failed", what, invoice.number)
-                run.errors[invoice.number] = f"{type(error).__name__}: {error}"[:500]
+            _report(run, invoice.number, what, partial(_audited, invoice, now, audit))
+
+
+def _audited(invoice: Invoice, now: datetime, audit) -> Attempt:
+    with transaction.atomic():
+        if audit is not None:
+            audit(invoice)
+        return _attempt(invoice, now)
+
+
+def _report(run: CollectionRun, number: str, what: str, charge) -> None:
+    """Make one attempt of a beat job (``charge()``, in its own transaction or savepoint) and
+    report its outcome in ``run``. One whose attempt fails (the processor down, anything else)
+    is logged and reported, and the others go on: it never holds up those after it."""
+    try:
+        run.attempted[number] = charge().outcome
+    except PaymentProcessorError as error:
+        logger.warning("%s of invoice %s failed: %s", what, number, error)
+        run.errors[number] = error.detail
+    except Exception as error:  # one invoice's failure must not stop the others
+        logger.exception("%s of invoice %s failed", what, number)
+        run.errors[number] = f"{type(error).__name__}: {error}"[:500]
 
 
 def _reject_settled(invoice: Invoice | None, *, nothing_due_ok: bool = False) -> None:

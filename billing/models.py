@@ -63,6 +63,29 @@ class PaymentMethod(models.Model):
         return f"{self.brand} ending {self.last4}"
 
 
+class NewCardCharge(models.Model):
+    """An attempt on a tenant's new default card that ``collection.schedule_on_new_card``
+    queued for an unpaid invoice (the task's arguments), kept from the card's transaction until
+    the task decides: one still here after the grace had its task lost (the broker down at
+    commit, the processor down for all its retries), and the beat job makes it
+    (``collection.collect_missed_new_card_charges``)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    # No foreign key to the invoice in the database, and no unique key: the row is written
+    # holding the tenant's lock, and the foreign key's check would wait for the invoice's row,
+    # the unique key's for its task's delete, while the task charging it may take the tenant
+    # after it (``marketplace.orders.lock_standing``). Another card made the default before the
+    # task ran queues the same attempt again, which then does nothing.
+    invoice = models.ForeignKey(
+        "billing.Invoice", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    attempts_seen = models.PositiveSmallIntegerField()
+    queued_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"invoice {self.invoice_id} after attempt {self.attempts_seen}"
+
+
 class WebhookEvent(models.Model):
     """A Stripe event we handled; the unique id makes a redelivery a no-op."""
 
@@ -388,7 +411,8 @@ def payment_terms() -> timedelta:
 
 def first_charge_grace() -> timedelta:
     """How long after its finalize an invoice's first charge and email, queued when it
-    committed, may take before the beat jobs make them (``BILLING_FIRST_CHARGE_GRACE_MINUTES``)."""
+    committed, may take before the beat jobs make them (``BILLING_FIRST_CHARGE_GRACE_MINUTES``);
+    the same for an attempt on a new default card after it was queued (``NewCardCharge``)."""
     return timedelta(minutes=settings.BILLING_FIRST_CHARGE_GRACE_MINUTES)
 
 

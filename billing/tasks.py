@@ -157,6 +157,13 @@ def collect_missed_first_charges() -> dict:
 
 
 @shared_task(acks_late=True)
+def collect_missed_new_card_charges() -> dict:
+    """Make each attempt on a new default card whose task was lost (never ran, or gave up
+    during a processor outage)."""
+    return asdict(collection.collect_missed_new_card_charges())
+
+
+@shared_task(acks_late=True)
 def reconcile_awaited_payments() -> dict:
     return asdict(collection.reconcile_awaited_payments())
 

@@ -448,6 +448,10 @@ CELERY_BEAT_SCHEDULE = {
     "collect-missed-first-charges": _every(
         "billing.tasks.collect_missed_first_charges", minutes=15
     ),
+    # The same for an attempt on a new default card whose task was lost (docs/billing.md).
+    "collect-missed-new-card-charges": _every(
+        "billing.tasks.collect_missed_new_card_charges", minutes=15
+    ),
     "email-missed-invoices": _every("billing.tasks.email_missed_invoices", minutes=15),
     # A credit note's card refund whose task gave up (the processor down) is made again.
     "retry-credit-note-refunds": _every("billing.tasks.retry_credit_note_refunds", hours=1),
@@ -695,7 +699,8 @@ if (
 # A finalized invoice's first charge and its email are queued when the finalize commits; one
 # still not made this many minutes after finalize (its task lost: the broker down at commit,
 # the processor down for all the task's retries) is made by the beat jobs
-# collect-missed-first-charges and email-missed-invoices (CELERY_BEAT_SCHEDULE).
+# collect-missed-first-charges and email-missed-invoices (CELERY_BEAT_SCHEDULE). So is an
+# attempt on a new default card this long after it was queued (collect-missed-new-card-charges).
 BILLING_FIRST_CHARGE_GRACE_MINUTES = _number("BILLING_FIRST_CHARGE_GRACE_MINUTES", 15, at_least=1)
 # The seller printed on every invoice.
 BILLING_SELLER = {

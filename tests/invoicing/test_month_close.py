@@ -241,6 +241,7 @@ def test_the_beat_schedule_names_registered_billing_tasks(settings):
         "billing.tasks.retry_due_invoice_payments",
         "billing.tasks.reconcile_awaited_payments",
         "billing.tasks.collect_missed_first_charges",
+        "billing.tasks.collect_missed_new_card_charges",
         "billing.tasks.email_missed_invoices",
         "billing.tasks.maintain_usage_partitions",
         "billing.tasks.retry_credit_note_refunds",
