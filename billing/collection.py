@@ -722,22 +722,30 @@ def reconcile_awaited_payments(now: datetime | None = None) -> Reconciliation:
 # --- credit notes ----------
 
 
-def apply_credit(
-    invoice: Invoice, credit: int, *, credit_note: str, now: datetime, actor=None, request=None
-) -> int:
-    """A credit note of the locked ``invoice`` (number ``credit_note``) gave back ``credit``
-    (minor units, tax included) of what the invoice asks: while the invoice is unpaid, that
-    much less is due (never below zero: Stripe's pre-payment credit), so a charge takes only
-    the rest; once nothing is due it is settled, as a payment settles it (``paid``, audited
-    with ``source: credit_note``; an uncollectible one gives the entitlements back). A paid
-    invoice's credit note is money owed back and changes nothing here. Returns what it took
-    off the amount due, before rounding: the rest is rounded again to what a card can be
-    charged (``Invoice.round_amount_due``). In the caller's transaction
-    (``invoicing.issue_credit_note``)."""
+def credit_taken_off(invoice: Invoice, credit: int) -> int:
+    """What a credit note of the locked ``invoice`` giving back ``credit`` (minor units, tax
+    included) takes off what the invoice asks: all of it while the invoice is unpaid, never
+    more than is due (Stripe's pre-payment credit), before rounding; nothing once it is paid
+    (its credit note is money owed back, ``money_back.owed``). The note keeps it
+    (``Invoice.applied_amount``), and says it."""
     if not invoice.is_unpaid or credit <= 0:
         return 0
-    applied = min(credit, invoice.unrounded_amount_due)
-    invoice.credited_amount += applied
+    return min(credit, invoice.unrounded_amount_due)
+
+
+def apply_credit(
+    invoice: Invoice, note: Invoice, *, now: datetime, actor=None, request=None
+) -> None:
+    """The just-issued credit ``note`` of the locked ``invoice`` takes what it took off
+    (``applied_amount``: ``credit_taken_off``) off what the invoice asks: that much less is
+    due, so a charge takes only the rest, and the rest is rounded again to what a card can
+    be charged (``Invoice.round_amount_due``); once nothing is due it is settled, as a
+    payment settles it (``paid``, audited with ``source: credit_note``; an uncollectible one
+    gives the entitlements back). A paid invoice's credit note is money owed back and changes
+    nothing here. In the caller's transaction (``invoicing.issue_credit_note``)."""
+    if not note.applied_amount:
+        return
+    invoice.credited_amount += note.applied_amount
     invoice.round_amount_due()
     invoice.save(update_fields=["credited_amount", "rounding_amount", "updated_at"])
     if invoice.amount_due == 0:
@@ -745,11 +753,10 @@ def apply_credit(
             invoice,
             now,
             source="credit_note",
-            reference=f"credit note {credit_note}",
+            reference=f"credit note {note.number}",
             actor=actor,
             request=request,
         )
-    return applied
 
 
 # --- offline payments ----------

@@ -156,6 +156,7 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         credit_of=invoice.credit_of.number if invoice.credit_of_id else "",
         rounding=invoice.rounding_amount,
         credited=invoice.credited_amount,
+        taken_off=invoice.applied_amount,
         money_back=invoice.refund_amount,
         money_back_to_card=invoice.refunds_to_card,
     )

@@ -1159,7 +1159,9 @@ def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor,
         kind=InvoiceKind.CREDIT_NOTE,
         credit_of=invoice,
         finalize_after=now,
-        # A paid invoice's note gives that much back in money (billing.money_back).
+        # An unpaid invoice's note takes that much off what it asks (collection.apply_credit),
+        # a paid invoice's gives that much back in money (billing.money_back).
+        applied_amount=collection.credit_taken_off(invoice, credit),
         refund_amount=money_back.owed(invoice, credit, last=last),
         **{name: getattr(invoice, name) for name in CREDIT_NOTE_TAKES_OVER},
     )
@@ -1177,14 +1179,7 @@ def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor,
         actor=actor,
         request=request,
     )
-    collection.apply_credit(
-        invoice,
-        credit,
-        credit_note=note.number,
-        now=now,
-        actor=actor,
-        request=request,
-    )
+    collection.apply_credit(invoice, note, now=now, actor=actor, request=request)
     money_back.pay_back(invoice, note, actor=actor, request=request)
     return note
 

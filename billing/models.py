@@ -592,6 +592,14 @@ class Invoice(models.Model):
     # Why Stripe refused its card refund for good (it is not tried again): finance pays it
     # back by transfer then (billing.money_back).
     refund_failure = models.CharField(max_length=500, blank=True, default="", db_default="")
+    # A credit note of an unpaid invoice takes that much off what the invoice asks (added to
+    # its ``credited_amount``: ``collection.apply_credit``), as its documents say. Frozen on
+    # issue like its other amounts; a database default as above (migration 0019).
+    applied_amount = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="credit notes of an unpaid invoice: what it took off its amount due",
+    )
     emailed_at = models.DateTimeField(
         null=True, blank=True, help_text="when its email (with the PDF) went out"
     )
@@ -635,6 +643,11 @@ class Invoice(models.Model):
                 condition=models.Q(refund_amount=0)
                 | models.Q(kind="credit_note", refund_amount__gt=0),
                 name="refund_amount_of_credit_notes",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(applied_amount=0)
+                | models.Q(kind="credit_note", applied_amount__gt=0),
+                name="applied_amount_of_credit_notes",
             ),
             models.CheckConstraint(
                 condition=models.Q(total=models.F("subtotal") + models.F("tax")),

@@ -107,6 +107,11 @@ class InvoiceDocument:
     # What credit notes gave back of it while it was unpaid (``Invoice.credited_amount``):
     # that much less was due. A credit note of a paid invoice is money paid back, not this.
     credited: int = 0
+    # A credit note of an unpaid invoice: what it took off what that invoice asks (minor
+    # units, positive; ``Invoice.applied_amount``). Not its total: the credited lines paid
+    # before the invoice are not in it, and the note crediting the invoice's last line took
+    # all that was left. collection.apply_credit.
+    taken_off: int = 0
     # A credit note of a paid invoice: the money it gives back (minor units, positive), and
     # whether on the card that paid the invoice (else by transfer). billing.money_back.
     money_back: int = 0

@@ -108,14 +108,15 @@ def settled_mention(doc: InvoiceDocument) -> str:
 
 def credit_mention(doc: InvoiceDocument) -> str:
     """What becomes of a credit note's credit: the money a note of a paid invoice gives back
-    and how, or what a note of an unpaid one takes off what that invoice asks ("" on an
-    invoice, and on a note whose lines' orders were refunded already: nothing is left)."""
+    and how, or what a note of an unpaid one took off what that invoice asks (``taken_off``,
+    not its total) ("" on an invoice, and on a note whose lines' orders were refunded
+    already: nothing is left)."""
     if not doc.is_credit_note:
         return ""
     if not doc.money_back:
-        if doc.amount_paid <= 0:
+        if doc.taken_off <= 0:
             return ""
-        amount = format_amount(doc.amount_paid, doc.currency)
+        amount = format_amount(doc.taken_off, doc.currency)
         return f"{amount} is taken off what invoice {doc.credit_of} asks."
     amount = format_amount(doc.money_back, doc.currency)
     if doc.money_back_to_card:

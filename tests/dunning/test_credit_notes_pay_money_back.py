@@ -41,22 +41,29 @@ def refunded_of(payment_intent_id: str) -> int:
 
 
 @pytest.fixture
-def order_on_paid_invoice(payer, agent, make_plan, finalize):  # noqa: F811
-    """A customer bought a one-time plan with its card in January (the API's order); January's
-    invoice, finalized, charged its VAT (and the month's usage) on the card too."""
+def ordered_in_january(payer, agent, make_plan):  # noqa: F811
+    """A customer bought a one-time plan with its card in January (the API's order), and
+    January's draft has it now: (customer, order)."""
     customer = payer(agent=agent)
     body = place_order(
         signed_in(customer), agent, make_plan("one_time", currency="EUR", amount=ORDER), "once"
     ).json()
     assert body["status"] == "completed", body
-    order = Order.objects.get(pk=body["id"])
-    Order.objects.filter(pk=order.pk).update(completed_at=JAN + timedelta(days=10))
+    Order.objects.filter(pk=body["id"]).update(completed_at=JAN + timedelta(days=10))
     from billing import invoicing
 
     invoicing.close_billing_period(JAN)  # January's draft, with the order now
+    return customer, Order.objects.get(pk=body["id"])
+
+
+@pytest.fixture
+def order_on_paid_invoice(ordered_in_january, finalize):
+    """``ordered_in_january``; January's invoice, finalized, charged its VAT (and the month's
+    usage) on the card too."""
+    customer, order = ordered_in_january
     invoice = finalize(customer.draft)
     assert invoice.status == InvoiceStatus.PAID and invoice.amount_due == TOTAL + VAT
-    return customer, Order.objects.get(pk=order.pk), invoice
+    return customer, order, invoice
 
 
 def paid_back(finance, pk: int, reference: str) -> str:
@@ -412,6 +419,30 @@ def test_a_note_says_what_becomes_of_its_credit_not_that_it_was_paid(
     assert told in text and told in body
     for wrong in ("Paid", "Amount due", "nothing is due", "Due "):
         assert wrong not in text, (wrong, text)
+
+
+def test_a_note_of_an_unpaid_invoice_says_what_it_takes_off_what_the_invoice_asks(
+    ordered_in_january, admin_session, committed, mailoutbox
+):
+    """Refunding an order on an open invoice credits its line with its VAT (58.31), but the
+    order's 49.00 went back on the order's own payment and was never asked by the invoice:
+    the note takes 9.31 off what the invoice asks, as its amount due says. Its PDF and email
+    said 58.31."""
+    from billing import invoicing
+
+    customer, order = ordered_in_january
+    invoice = invoicing.finalize_invoice(customer.draft)  # its charge, queued, never runs
+    assert (invoice.status, invoice.amount_due) == (InvoiceStatus.OPEN, TOTAL + VAT)
+    finance, _ = admin_session("finance")
+
+    committed(refund_in_admin, finance, order.pk)
+
+    note = Invoice.objects.get(credit_of=invoice)
+    invoice.refresh_from_db()
+    assert (note.total, invoice.credited_amount, invoice.amount_due) == (-ORDER - VAT, VAT, TOTAL)
+    told = f"9.31 EUR is taken off what invoice {invoice.number} asks."
+    body, pdf = note_email(mailoutbox, note)
+    assert told in body and told in " ".join(pdf.split())
 
 
 def test_which_notes_owe_a_card_refund_is_one_rule_in_python_and_in_a_query(
