@@ -594,7 +594,7 @@ class Invoice(models.Model):
     refund_failure = models.CharField(max_length=500, blank=True, default="", db_default="")
     # A credit note of an unpaid invoice takes that much off what the invoice asks (added to
     # its ``credited_amount``: ``collection.apply_credit``), as its documents say. Frozen on
-    # issue like its other amounts; a database default as above (migration 0019).
+    # issue like its other amounts; a database default as above (migration 0020).
     applied_amount = models.BigIntegerField(
         default=0,
         db_default=0,
