@@ -64,12 +64,18 @@ class CertificationRunQuerySet(models.QuerySet):
         age filter)."""
         return self.filter(created_at__lte=timezone.now() - age)
 
+    def superseding(self) -> "CertificationRunQuerySet":
+        """Runs that supersede the older runs of their version: queued, running or passed. A
+        run that failed (or ended in error) took nothing away (``sync_version``), so it leaves
+        an older passed run awaiting review as it was."""
+        return self.exclude(status__in=FAILED_STATUSES)
+
     def awaiting_review(self) -> "CertificationRunQuerySet":
         """Runs a reviewer can decide now, the review queue: passed, undecided, their version
-        not yanked and still certified, and the newest run of that version. The same rule, row
-        by row, is ``CertificationRun.review_refusal`` (``is_awaiting_review``), which
-        ``review_run`` enforces."""
-        newer = CertificationRun.objects.filter(
+        not yanked and still certified, and not superseded by a newer run of that version
+        (``superseding``). The same rule, row by row, is ``CertificationRun.review_refusal``
+        (``is_awaiting_review``), which ``review_run`` enforces."""
+        newer = CertificationRun.objects.superseding().filter(
             version_id=OuterRef("version_id"), pk__gt=OuterRef("pk")
         )
         return self.filter(
@@ -180,8 +186,9 @@ class CertificationRun(models.Model):
 
         A yanked version is withdrawn by its vendor: approving it would publish nothing yet read
         as a decision on it. Only a passed, undecided run is decided, and only the newest run
-        of its version: the version's status and certificate are that run's, so deciding an
-        older one would publish (or hide) what the reviewer did not look at. A version no
+        of its version but for newer ones that failed (``superseding``): the version's status
+        and certificate are that run's, so deciding an older one would publish (or hide) what
+        the reviewer did not look at; a failed run leaves both as they were. A version no
         longer certified (its certificates expired, or their platform key was revoked, since
         the run passed: ``expired``) would not be published by an approval either: it is
         certified again by a new run, which is reviewed.
@@ -194,7 +201,8 @@ class CertificationRun(models.Model):
                 "runs awaiting review can be decided."
             )
         newest = (
-            CertificationRun.objects.filter(version_id=self.version_id, pk__gt=self.pk)
+            CertificationRun.objects.superseding()
+            .filter(version_id=self.version_id, pk__gt=self.pk)
             .order_by("-pk")
             .values_list("pk", flat=True)
             .first()

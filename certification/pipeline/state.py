@@ -1,6 +1,6 @@
 """A run's state transitions, shared by the actions and the orchestration: the version's
 certification status follows its newest run, but for a run that failed (or ended in error)
-while an earlier certification still stands."""
+while a certificate still vouches for the version."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,9 +22,11 @@ _VERSION_STATUS = {
 
 
 def sync_version(run: CertificationRun) -> None:
-    # Certifying it again (at another level, say) failed: the certificate a reviewer approved
-    # still vouches for it, so it stays certified, and public, as the devices running it
-    # already see it. The failed run is the vendor's record.
+    # A new run that failed (certifying it again, at another level say) takes nothing away:
+    # while a certificate still vouches, the version is certified again, as it was before the
+    # run, under the decision it had (approved: public again, as the devices running it
+    # already see it; pending: the earlier passed run awaits its review; rejected: stays so).
+    # The failed run is the vendor's record.
     failed = run.status in FAILED_STATUSES
     still_certified = _vouched_version(run.version_id) if failed else None
     status = CertificationStatus.CERTIFIED if still_certified else _VERSION_STATUS[run.status]
@@ -34,16 +36,14 @@ def sync_version(run: CertificationRun) -> None:
         # A new certification needs a new review before customers see it.
         updates["review_status"] = ReviewStatus.PENDING
     AgentVersion.objects.filter(pk=run.version_id).update(**updates)
-    if still_certified:  # back in the catalogue, which it left when the run was submitted
+    if still_certified:  # back in the catalogue if approved: it left it when the run was submitted
         refresh_agent_card(still_certified.agent)
 
 
 def _vouched_version(version_id: int) -> AgentVersion | None:
-    """The version, if the decision in force approved it and a certificate still vouches."""
+    """The version, if a certificate still vouches for it (``current_certificate``)."""
     version = AgentVersion.objects.select_related("agent").get(pk=version_id)
-    if version.review_status == ReviewStatus.APPROVED and current_certificate(version):
-        return version
-    return None
+    return version if current_certificate(version) else None
 
 
 def end_with_error(

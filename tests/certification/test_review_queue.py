@@ -1,6 +1,7 @@
 """The review queue is what a reviewer can decide now: a passed, undecided run of a version its
-vendor has not yanked and that is still certified, and the newest run of that version. The API
-queue, the admin's queue filter and decision form, and ``review_run`` share that one rule."""
+vendor has not yanked and that is still certified, and the newest run of that version but for
+newer runs that failed (they take nothing away). The API queue, the admin's queue filter and
+decision form, and ``review_run`` share that one rule."""
 
 import pytest
 from django.utils import timezone
@@ -38,15 +39,23 @@ def runs():
         "resubmitted while running": CertificationRunFactory(
             version=CertificationRunFactory().version, status="running", finished_at=None
         ),
+        "resubmitted and failed": CertificationRunFactory(
+            version=CertificationRunFactory().version, status="error"
+        ),
     }
+
+
+def _passed_before(run):
+    return CertificationRun.objects.get(version=run.version, status="passed")
 
 
 def test_the_api_queue_leaves_out_superseded_runs_and_yanked_or_expired_versions(reviewer, runs):
     queue = reviewer.get("/api/v1/certification/queue").json()
     listed = {r["id"] for r in queue["results"]}
     running = runs["resubmitted while running"]
-    older = CertificationRun.objects.get(version=running.version, status="passed")
-    assert listed == {runs["newest"].pk, runs["plain"].pk, running.pk}
+    older = _passed_before(running)
+    before_failed = _passed_before(runs["resubmitted and failed"])
+    assert listed == {runs["newest"].pk, runs["plain"].pk, running.pk, before_failed.pk}
     assert older.pk not in listed, "a run superseded by a run still going is not decidable"
 
 
@@ -54,4 +63,5 @@ def test_the_queryset_and_the_property_agree_run_by_run(runs):
     queued = set(CertificationRun.objects.awaiting_review().values_list("pk", flat=True))
     everything = CertificationRun.objects.select_related("version")
     assert {run.pk for run in everything if run.is_awaiting_review} == queued
-    assert queued == {runs["newest"].pk, runs["plain"].pk}
+    before_failed = _passed_before(runs["resubmitted and failed"])
+    assert queued == {runs["newest"].pk, runs["plain"].pk, before_failed.pk}

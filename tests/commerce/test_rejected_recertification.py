@@ -74,6 +74,16 @@ def _passes(run: CertificationRun):
     return certificate
 
 
+def _fails(run: CertificationRun) -> str:
+    """The pipeline ends the run on a failing stage: failed, or error."""
+    CertificationResultFactory(
+        run=run, test_suite="simulation", test_result="fail", error_code="firmware_missing"
+    )
+    ended = finalize_run(run.pk)
+    assert ended in {"failed", "error"}
+    return ended
+
+
 def _assignments(device_api) -> dict:
     return device_api.get("/api/v1/device/assignments").json()
 
@@ -200,12 +210,7 @@ def test_a_recertification_that_fails_leaves_the_approved_version_on_sale(
     _, device_api = running(client, agent, make_plan, published)
     run = _certify_again(vendor, published, clock)
     assert client.get(_certificate_url(published)).status_code == 404  # while it runs
-    CertificationResultFactory(
-        run=run, test_suite="simulation", test_result="fail", error_code="firmware_missing"
-    )
-
-    ended = finalize_run(run.pk)
-    assert ended in {"failed", "error"}
+    ended = _fails(run)
 
     published.refresh_from_db()
     assert (published.certification_status, published.review_status) == ("certified", "approved")
@@ -221,3 +226,30 @@ def test_a_recertification_that_fails_leaves_the_approved_version_on_sale(
     assert still["certificate_id"] == approved.pk
     # The vendor's record of the attempt: the run, failed.
     assert vendor.client.get(f"/api/v1/certification/{run.pk}").json()["status"] == ended
+
+
+def test_a_run_awaiting_review_is_decided_still_after_a_newer_run_of_the_version_fails(
+    customer, vendor, reviewer, published, agent, make_plan, approved, clock, media_root
+):
+    """Certified again, passed, and certified once more before a reviewer decided: the last
+    run fails. It takes nothing away: the version is certified and awaits the review of the
+    run that passed, which the reviewer finds in the queue and whose approval publishes it.
+    Before, the version stayed in error, the passed run read as superseded by the failed one,
+    and nothing could publish the version again but yet another run."""
+    client, _ = customer
+    _, device_api = running(client, agent, make_plan, published)
+    passed = _certify_again(vendor, published, clock)
+    newer = _passes(passed)
+    _fails(_certify_again(vendor, published, clock))
+
+    published.refresh_from_db()
+    assert (published.certification_status, published.review_status) == ("certified", "pending")
+    [waiting] = _assignments(device_api)["run"]
+    assert waiting["certificate_id"] == newer.pk  # as before the failed run
+    queue = reviewer.get("/admin/certification/certificationrun/", {"queue": "review"})
+    assert [run.pk for run in queue.context["cl"].result_list] == [passed.pk]
+
+    assert _decide(reviewer, passed, "approve") == [f"Run {passed.pk} approved."]
+    download = client.get(f"/api/v1/agents/{agent.pk}/versions/1.0.0/download")
+    assert download.status_code == 200
+    assert client.get(_certificate_url(published)).json() == newer.document()
