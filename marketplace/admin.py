@@ -114,6 +114,9 @@ class OrderAdmin(ReadOnlyAdmin):
     actions = ["refund_in_full"]
     money_fields = ("amount",)
     shown_instead = {"breakdown": "breakdown_shown"}
+    # The PaymentIntent's client secret is for the paying customer alone (Stripe): its id,
+    # shown, names it.
+    exclude = ("client_secret",)
 
     @admin.display(description="plan", ordering="plan__key")
     def plan_shown(self, order):

@@ -85,7 +85,10 @@ class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
 # simplejwt registers its token admins with delete (and, for the blacklist, add and change)
 # allowed: deleting a BlacklistedToken revives a rotated or signed-out refresh token, and
 # none of it is audited. Tokens are written by sign-in, refresh and logout only.
-class OutstandingTokenAdmin(ReadOnlyAdminMixin, BaseOutstandingTokenAdmin): ...
+class OutstandingTokenAdmin(ReadOnlyAdminMixin, BaseOutstandingTokenAdmin):
+    # Its jti names it; the token itself is never shown: it works, and whoever read it could
+    # act as its user through the API with no sign-in recorded.
+    fields = ("jti", "user", "created_at", "expires_at")
 
 
 class BlacklistedTokenAdmin(ReadOnlyAdminMixin, BaseBlacklistedTokenAdmin):
