@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -203,3 +204,21 @@ def _signing_key(private_key: bytes) -> nacl.signing.SigningKey:
 def _verify_key(public_key: bytes) -> nacl.signing.VerifyKey:
     _require_length(public_key, KEY_BYTES, MalformedKey, "public key")
     return nacl.signing.VerifyKey(public_key)
+
+
+# What ``edgeplug keygen`` writes: a JSON document holding the private seed beside the public
+# key (marketplace/cli/keyfile.py).
+KEY_FILE_FORMAT = "edgeplug-signing-key"
+
+
+def holds_private_key(text: str | bytes) -> bool:
+    """Whether ``text`` is a key file as ``edgeplug keygen`` writes it, or any JSON object
+    holding a ``private_key``: the secret that must never leave the vendor's machine, which
+    the server refuses as a public key and in a package."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(document, dict) and (
+        "private_key" in document or document.get("format") == KEY_FILE_FORMAT
+    )

@@ -5,7 +5,6 @@ transaction, records its audit event and leaves nothing behind when it refuses.
 """
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 from django.core.files import File
@@ -108,11 +107,7 @@ def _refuse_a_private_key(text: str) -> None:
     beside the public one (marketplace/cli/keyfile.py). Given as the public key it was
     refused as "not valid base64", which did not say the vendor had sent the secret; the
     refusal says so now, and nothing of it is kept or shown back."""
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return
-    if isinstance(document, dict) and "private_key" in document:
+    if signing.holds_private_key(text):
         raise PrivateKeyGiven(
             "That is the key file `edgeplug keygen` wrote: it holds your private key, which "
             "stays on your machine (nothing of it was kept). Give its public key instead: the "

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 from edgeplug import signing
+from edgeplug.signing import KEY_FILE_FORMAT
 from marketplace.cli.config import read_json_file, write_private_file
 from marketplace.cli.errors import CliError
 
-KEY_FILE_FORMAT = "edgeplug-signing-key"
 KEY_FILE_VERSION = 1
 
 

@@ -21,6 +21,8 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from edgeplug.signing import KEY_FILE_FORMAT, holds_private_key
+
 from .errors import (
     AbsolutePath,
     CompressionBomb,
@@ -40,6 +42,7 @@ from .errors import (
     PackageError,
     PackageTooLarge,
     PathTraversal,
+    PrivateKeyInPackage,
     RecordTooLarge,
     SizeMismatch,
     SpecialEntry,
@@ -556,6 +559,7 @@ def _validate_contents(archive: _Archive, limits: Limits, sha256: str | None) ->
     for name in record.entries:
         measured[name] = _measure(archive, by_name[name])
         _reject_size_and_digest_mismatch(record, measured[name])
+        _reject_private_key(archive, by_name[name])
     manifest_entry = by_name[MANIFEST_NAME]
     manifest_bytes = b"".join(_stream_entry(archive.zip, manifest_entry, limits.max_manifest_bytes))
     manifest = parse_manifest(manifest_bytes, limits)
@@ -572,6 +576,28 @@ def _validate_contents(archive: _Archive, limits: Limits, sha256: str | None) ->
         _data=archive.data,
         _entries=by_name,
     )
+
+
+# A key file is about 250 bytes; a file past this is not one, and is not read again.
+_KEY_FILE_MAX_BYTES = 64 * 1024
+
+
+def _reject_private_key(archive: _Archive, entry: _Entry) -> None:
+    """Refuse a file that is a signing key file (``signing.holds_private_key``), whatever its
+    name: left in the agent's directory, ``edgeplug pack`` took it, and every buyer of the
+    version would have downloaded the vendor's private key."""
+    if entry.info.file_size > _KEY_FILE_MAX_BYTES:
+        return
+    content = b"".join(_stream_entry(archive.zip, entry, _KEY_FILE_MAX_BYTES))
+    # Only a file that names the key's fields is parsed as JSON.
+    named = b"private_key" in content or KEY_FILE_FORMAT.encode() in content
+    if named and holds_private_key(content):
+        raise PrivateKeyInPackage(
+            "this file is a signing key file (edgeplug keygen's): it holds your private "
+            "key, which must never leave your machine. Move it out of the agent's "
+            "directory and pack again; if a package holding it was shared, revoke the key",
+            entry=entry.name,
+        )
 
 
 def _reject_missing_files(record: Record, by_name: Mapping[str, _Entry]) -> None:

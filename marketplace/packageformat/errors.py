@@ -120,6 +120,13 @@ class DigestMismatch(PackageError, code="digest_mismatch"): ...
 class SizeMismatch(PackageError, code="size_mismatch"): ...
 
 
+# The files' contents: none is a signing key file (``edgeplug keygen``'s), which would give
+# whoever bought the version the vendor's private key.
+
+
+class PrivateKeyInPackage(PackageError, code="private_key_in_package"): ...
+
+
 # manifest.json
 
 

@@ -54,6 +54,14 @@ def test_a_package_written_into_its_own_directory_is_wrong_usage(cli, agent_dir)
     assert not (agent_dir / "a.epk").exists()
 
 
+def test_a_signing_key_left_in_the_agent_directory_is_never_packed(cli, agent_dir, tmp_path):
+    """Packed, every buyer of the version would have downloaded the vendor's private key."""
+    cli.ok("keygen", "--out", str(agent_dir / "signing-key.json"))
+    out = tmp_path / "agent.epk"
+    refused = cli.refused("pack", str(agent_dir), "--out", str(out), code="private_key_in_package")
+    assert "signing-key.json" in refused.stderr and not out.exists()
+
+
 def test_key_ids_and_versions_are_one_path_segment(cli, stub_api):
     """``revoke-key ../keys`` asks to revoke the key named so, not ``POST /vendor/keys/revoke``."""
     cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")

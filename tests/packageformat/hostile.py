@@ -359,6 +359,29 @@ def nested_file_not_in_record(limits: Limits) -> bytes:
     return package_with_entries([("docs/readme.md", b"# hello\n")])
 
 
+# What ``edgeplug keygen`` writes (marketplace/cli/keyfile.py), left in the agent's directory.
+SIGNING_KEY_FILE = json.dumps(
+    {
+        "format": "edgeplug-signing-key",
+        "version": 1,
+        "key_id": "ed25519:0123456789abcdef0123456789abcdef",
+        "public_key": "A" * 43 + "=",
+        "private_key": "B" * 43 + "=",
+    },
+    indent=2,
+).encode()
+
+
+@case("private_key_in_package")
+def signing_key_file_packed(limits: Limits) -> bytes:
+    return make_package(files={"keys/signing-key.json": SIGNING_KEY_FILE})
+
+
+@case("private_key_in_package")
+def signing_key_file_renamed(limits: Limits) -> bytes:
+    return make_package(files={"docs/notes.txt": SIGNING_KEY_FILE.replace(b"\n", b"")})
+
+
 @case("digest_mismatch")
 def model_swapped_after_record(limits: Limits) -> bytes:
     files = default_files(make_manifest())
