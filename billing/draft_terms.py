@@ -29,27 +29,38 @@ def take_tax_terms(invoice: Invoice, account: BillingAccount | None) -> None:
 
 
 def follow_tax_terms(account: BillingAccount, *, actor=None, request=None) -> list[int]:
-    """Give the tenant's drafts whose terms differ from ``account``'s its terms, with the
-    totals they make (the drafts locked, in the caller's transaction), each audited as
-    ``invoice_draft_retaxed``; the ids of those drafts."""
-    retaxed = []
+    """Give the tenant's drafts whose terms differ from ``account``'s its terms (``retax``,
+    the drafts locked, in the caller's transaction); the ids of those drafts."""
     drafts = Invoice.objects.select_for_update().filter(
         tenant_id=account.tenant_id, kind=InvoiceKind.INVOICE, status=InvoiceStatus.DRAFT
     )
-    for draft in drafts.order_by("pk"):
-        if (draft.tax_rate, draft.reverse_charge) == (account.tax_rate, account.reverse_charge):
-            continue
-        take_tax_terms(draft, account)
-        set_totals(draft)
-        draft.save()
-        record_invoice_event(
-            "invoice_draft_retaxed",
-            draft,
-            tax_rate=str(draft.tax_rate),
-            reverse_charge=draft.reverse_charge,
-            total=draft.total,
-            actor=actor,
-            request=request,
-        )
-        retaxed.append(draft.pk)
-    return retaxed
+    return [
+        draft.pk
+        for draft in drafts.order_by("pk")
+        if retax(draft, account, actor=actor, request=request)
+    ]
+
+
+def retax(draft: Invoice, account: BillingAccount | None, *, actor=None, request=None) -> bool:
+    """Give the locked ``draft`` the tenant's tax terms with the totals they make, if they
+    differ, audited as ``invoice_draft_retaxed``; whether they differed. The close asks it of
+    a draft whose lines are unchanged: its account may have changed while the close read the
+    one before (``follow_tax_terms`` does not see a draft not yet committed)."""
+    if account is None or (draft.tax_rate, draft.reverse_charge) == (
+        account.tax_rate,
+        account.reverse_charge,
+    ):
+        return False
+    take_tax_terms(draft, account)
+    set_totals(draft)
+    draft.save()
+    record_invoice_event(
+        "invoice_draft_retaxed",
+        draft,
+        tax_rate=str(draft.tax_rate),
+        reverse_charge=draft.reverse_charge,
+        total=draft.total,
+        actor=actor,
+        request=request,
+    )
+    return True

@@ -26,7 +26,7 @@ from billing.audit import record_invoice_event
 from billing.billing_accounts import account_refusal
 from billing.charge_minimums import rounding
 from billing.documents.document import negative_total_refusal
-from billing.draft_terms import set_totals, take_tax_terms
+from billing.draft_terms import retax, set_totals, take_tax_terms
 from billing.errors import (
     AdjustmentBelowPrepaid,
     BillingAccountMissing,
@@ -266,7 +266,9 @@ def _store_draft(spec: DraftSpec, result: CloseResult) -> None:
         spec = _rebuilt(existing, spec)
         current = [LineSpec.of(line).key() for line in _system_lines(existing)]
         if current == [line.key() for line in spec.lines]:
-            result.unchanged.append(existing.pk)
+            # Its lines as they were; its terms as the account's are now.
+            retaxed = retax(existing, _account(existing.tenant_id))
+            (result.updated if retaxed else result.unchanged).append(existing.pk)
             return
         adjustments = [line for line in existing.lines.all() if line.kind == LineKind.ADJUSTMENT]
         if not spec.lines and not adjustments:

@@ -517,6 +517,7 @@ class Invoice(models.Model):
         "credited_amount",
         "rounding_amount",
         "refund_amount",
+        "applied_amount",
     )
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="invoices")

@@ -44,3 +44,17 @@ def test_a_draft_takes_its_account_s_new_tax_terms_at_once(customer, member_clie
     terms(tax_rate="7.00")  # the same terms again: the draft is left as it is
     retaxed = AuditEvent.objects.filter(action="invoice_draft_retaxed", details__invoice=pk)
     assert retaxed.count() == 3
+
+
+def test_the_close_gives_a_draft_whose_lines_are_unchanged_the_terms_it_missed(customer):
+    """An account changed while the close that made the draft ran (the account's change does
+    not see a draft not yet committed): the next close takes its terms into the draft."""
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created  # no billing account yet: no tax
+    customer.account()  # 19 %, written past the account's action as the race leaves it
+    again = invoicing.close_billing_period(JAN)
+    assert (again.updated, again.unchanged) == ([pk], [])
+    draft = Invoice.objects.get(pk=pk)
+    assert (str(draft.tax_rate), draft.total) == ("19.00", draft.subtotal + draft.tax)
+    assert draft.tax == invoicing.finalize_preview(draft).total - draft.subtotal > 0
+    assert invoicing.close_billing_period(JAN).unchanged == [pk]  # and then it is left alone
