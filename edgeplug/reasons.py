@@ -64,7 +64,8 @@ def require_reason(
 
 def optional_reason(reason: str | None, *, max_length: int | None) -> str:
     """``require_reason`` for a reason that may be left out: blank (or None) is ``""``, anything
-    else is stripped and refused when longer than ``max_length`` (``reason_too_long``)."""
+    else is stripped and held to ``require_reason``'s other rules (``nul_character``,
+    ``reason_too_long`` past ``max_length``, ``invalid_reason``)."""
     if says_nothing(reason or ""):
         return ""
     return require_reason(reason, max_length=max_length)

@@ -87,7 +87,11 @@ def unprintable(text: str) -> str | None:
         return f"holds the bidirectional control {code}, which shows text in another order"
     if _TERMINAL.match(found.group()):
         return f"holds the control character {code}, which shows as nothing or acts on a terminal"
-    return f"holds the control character {code}, which documents cannot carry"
+    # Every door's text, not only documents' (a reason, a device's name): so said of all.
+    return (
+        f"holds the control character {code}, which shows as nothing or acts on a terminal, "
+        "and documents cannot carry"
+    )
 
 
 def one_terminal_line(text: str) -> str:

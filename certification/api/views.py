@@ -179,8 +179,9 @@ class QueueFilter(FilterSet):
 
 
 class Queue(generics.ListAPIView):
-    """Runs a reviewer can decide now (passed, undecided, the newest run of a version that is
-    not yanked and still certified) or still queued or running."""
+    """Runs a reviewer can decide now (passed, undecided, of a version that is not yanked and
+    still certified, and not superseded by a newer queued, running or passed run of it) or
+    still queued or running."""
 
     serializer_class = RunSummarySerializer
     filterset_class = QueueFilter

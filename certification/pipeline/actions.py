@@ -100,7 +100,8 @@ def review_run(
     reason = require_reason(reason, max_length=None)
     check_reviewer(reviewer, run.tenant)  # before anything of the run is said to the caller
     # The version first, as a yank and a new submission hold it: neither changes it while
-    # the decision is taken from its state (review_refusal reads its yank and newest run).
+    # the decision is taken from its state (review_refusal reads its yank and the newer runs
+    # that supersede it).
     version = locked(AgentVersion(pk=run.version_id))
     run = locked(run)
     run.version = version

@@ -46,8 +46,9 @@ def object_page(model_admin, request, obj_id, name: str) -> str:
 
 
 def action_confirmation(model_admin, request, template: str, **context) -> TemplateResponse:
-    """The first step of a list action that moves money (*Refund in full*, *Refund in
-    Stripe*), as Django's "delete selected" asks first: ``template``, extending
+    """The first step of a list action that moves money or reaches the customer (*Refund in
+    full*, *Finalize now*, *Resend the invoice email*), as Django's "delete selected" asks
+    first: ``template``, extending
     ``admin/action_confirmation.html``, with ``context`` (``step``, ``rows``, ``confirmed``:
     the ids Confirm posts back with ``action`` and ``post=yes``, ``confirm_label``,
     ``none_text``, ``back_text``) and what every such page needs; Cancel goes back to the

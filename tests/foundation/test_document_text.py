@@ -14,7 +14,8 @@ ALPHABET = "ab \t\n\r\x0b\x0c\x1c\x1f\x01\x00\x7f\x85\x9b\xa0\u2003\ufffe\u202e\
 
 def test_a_control_character_is_named():
     assert unprintable("Acme\x01 GmbH") == (
-        "holds the control character U+0001, which documents cannot carry"
+        "holds the control character U+0001, which shows as nothing or acts on a terminal, "
+        "and documents cannot carry"
     )
     assert unprintable("Acme\tGmbH\n") is None
     # DEL and the C1 controls (U+0085 NEL, U+009B a terminal's CSI), as a package's names
