@@ -17,6 +17,20 @@ def generate_secret() -> str:
     return secrets.token_urlsafe(64)
 
 
+def owner_only(path: Path) -> None:
+    """Make ``path`` readable and writable by its owner only, creating it empty if it does not
+    exist (an empty file is an empty SQLite database): the embedded database holds password
+    hashes, live refresh tokens and TOTP keys. SQLite gives its journal and WAL files the
+    database file's mode. A path that cannot be created or changed is left to the database
+    connection, which says why."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except OSError:
+        return
+
+
 def read_or_create(path: Path, make: Callable[[], str]) -> str:
     """The file's content, creating it first with ``make()`` if it does not exist.
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import environ
 from kombu import Queue
 
-from edgeplug.secret_files import generate_secret, read_or_create
+from edgeplug.secret_files import generate_secret, owner_only, read_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -185,6 +185,8 @@ DATABASES["default"]["ENGINE"] = _DB_ENGINES.get(
     DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
 )
 if "sqlite" in DATABASES["default"]["ENGINE"]:
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        owner_only(Path(DATABASES["default"]["NAME"]))  # (until 2026-12-06 world-readable)
     # A file-backed test database lets a real Celery worker process share it with the tests.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_edgeplug.sqlite3")}
     # Several processes (web workers, Celery, beat, commands) write at once: WAL lets readers

@@ -68,3 +68,25 @@ def test_a_process_starting_while_another_writes_the_secret_reads_it_whole(tmp_p
     assert read["first"] == read["second"] == path.read_text() != ""
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary left
+
+
+def test_the_embedded_database_is_readable_by_its_owner_only(tmp_path):
+    """It holds password hashes, live refresh tokens and TOTP keys, beside the 0600 secret
+    files (it was created world-readable, 0644 under the usual umask, and its WAL beside it)."""
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "connection.ensure_connection(); connection.cursor().execute('CREATE TABLE t (x)')"
+    )
+    result = python_with_settings(tmp_path, code)
+    assert result.returncode == 0, result.stderr[-3000:]
+    created = sorted(tmp_path.glob("edgeplug.sqlite3*"))
+    assert created and {oct(path.stat().st_mode & 0o777) for path in created} == {"0o600"}
+
+
+def test_an_embedded_database_made_before_is_made_private_too(tmp_path):
+    database = tmp_path / "edgeplug.sqlite3"
+    database.touch(mode=0o644)
+    database.chmod(0o644)
+    result = python_with_settings(tmp_path, "import django; django.setup()")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert oct(database.stat().st_mode & 0o777) == "0o600"
