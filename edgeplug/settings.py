@@ -185,7 +185,7 @@ DATABASES["default"]["ENGINE"] = _DB_ENGINES.get(
     DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
 )
 if "sqlite" in DATABASES["default"]["ENGINE"]:
-    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+    if Path(DATABASES["default"]["NAME"]).is_absolute():  # not :memory:, nor relative to cwd
         owner_only(Path(DATABASES["default"]["NAME"]))  # (until 2026-12-06 world-readable)
     # A file-backed test database lets a real Celery worker process share it with the tests.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_edgeplug.sqlite3")}

@@ -211,6 +211,16 @@ def _verify_key(public_key: bytes) -> nacl.signing.VerifyKey:
 KEY_FILE_FORMAT = "edgeplug-signing-key"
 
 
+def is_key_file(text: str | bytes) -> bool:
+    """Whether ``text`` is a key file as ``edgeplug keygen`` writes it (its ``format``): what a
+    package may never hold."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(document, dict) and document.get("format") == KEY_FILE_FORMAT
+
+
 def holds_private_key(text: str | bytes) -> bool:
     """Whether ``text`` is a key file as ``edgeplug keygen`` writes it, or any JSON object
     holding a ``private_key``: the secret that must never leave the vendor's machine, which

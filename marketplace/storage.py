@@ -94,6 +94,6 @@ def load_stored_package(storage_name: str) -> StoredPackage:
     """Read a stored package and run the format checks on it once."""
     data = read_package(storage_name)
     try:
-        return StoredPackage(data, inspect_package(data, package_limits()), None)
+        return StoredPackage(data, inspect_package(data, package_limits(), stored=True), None)
     except PackageError as exc:
         return StoredPackage(data, None, exc)

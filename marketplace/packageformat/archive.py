@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from edgeplug.signing import KEY_FILE_FORMAT, holds_private_key
+from edgeplug.signing import KEY_FILE_FORMAT, is_key_file
 
 from .errors import (
     AbsolutePath,
@@ -176,14 +176,20 @@ class _Archive:
 
 
 def inspect_package(
-    data: bytes, limits: Limits = DEFAULT_LIMITS, *, sha256: str | None = None
+    data: bytes,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    sha256: str | None = None,
+    stored: bool = False,
 ) -> ValidatedPackage:
     """Validate archive bytes completely, or raise the first ``PackageError`` they earn.
 
     ``sha256``: the hex SHA-256 of ``data`` when the caller has just computed it from these
     very bytes (an upload verifies its signature over it), so 1 MiB is not hashed twice. It is
     trusted as given: it becomes the package's content address, so never pass a digest
-    someone else supplied."""
+    someone else supplied. ``stored``: a package the server holds already, read back (a
+    re-scan, a run): a check added since it was taken (a key file in it) does not stop it
+    being read."""
     reject_oversized(len(data), limits)
     end = _locate_end_record(data)
     _reject_too_many_declared_entries(end, limits)
@@ -192,7 +198,7 @@ def inspect_package(
         archive = _Archive(data, end, opened, _decode_entry_names(opened))
         for check in _ENTRY_CHECKS:
             check(archive, limits)
-        return _validate_contents(archive, limits, sha256)
+        return _validate_contents(archive, limits, sha256, stored)
 
 
 def reject_oversized(size: int, limits: Limits = DEFAULT_LIMITS, *, arriving=False) -> None:
@@ -547,7 +553,9 @@ _ENTRY_CHECKS: tuple[Callable[[_Archive, Limits], None], ...] = (
 )
 
 
-def _validate_contents(archive: _Archive, limits: Limits, sha256: str | None) -> ValidatedPackage:
+def _validate_contents(
+    archive: _Archive, limits: Limits, sha256: str | None, stored: bool
+) -> ValidatedPackage:
     by_name = {entry.name: entry for entry in archive.entries}
     record_entry = by_name[RECORD_NAME]
     record = parse_record(
@@ -559,7 +567,8 @@ def _validate_contents(archive: _Archive, limits: Limits, sha256: str | None) ->
     for name in record.entries:
         measured[name] = _measure(archive, by_name[name])
         _reject_size_and_digest_mismatch(record, measured[name])
-        _reject_private_key(archive, by_name[name])
+        if not stored:
+            _reject_private_key(archive, by_name[name])
     manifest_entry = by_name[MANIFEST_NAME]
     manifest_bytes = b"".join(_stream_entry(archive.zip, manifest_entry, limits.max_manifest_bytes))
     manifest = parse_manifest(manifest_bytes, limits)
@@ -583,15 +592,14 @@ _KEY_FILE_MAX_BYTES = 64 * 1024
 
 
 def _reject_private_key(archive: _Archive, entry: _Entry) -> None:
-    """Refuse a file that is a signing key file (``signing.holds_private_key``), whatever its
+    """Refuse a file that is a signing key file (``signing.is_key_file``), whatever its
     name: left in the agent's directory, ``edgeplug pack`` took it, and every buyer of the
     version would have downloaded the vendor's private key."""
     if entry.info.file_size > _KEY_FILE_MAX_BYTES:
         return
     content = b"".join(_stream_entry(archive.zip, entry, _KEY_FILE_MAX_BYTES))
-    # Only a file that names the key's fields is parsed as JSON.
-    named = b"private_key" in content or KEY_FILE_FORMAT.encode() in content
-    if named and holds_private_key(content):
+    # Only a file that names the key file's format is parsed as JSON.
+    if KEY_FILE_FORMAT.encode() in content and is_key_file(content):
         raise PrivateKeyInPackage(
             "this file is a signing key file (edgeplug keygen's): it holds your private "
             "key, which must never leave your machine. Move it out of the agent's "

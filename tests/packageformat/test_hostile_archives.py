@@ -54,3 +54,18 @@ def test_refusal_details_stay_short_even_for_huge_inputs():
         with pytest.raises(PackageError) as refused:
             inspect_package(build(DEFAULT_LIMITS))
         assert len(refused.value.detail) <= 400
+
+
+def test_a_stored_package_holding_a_key_file_is_still_read_back():
+    """Taken before packages were checked for key files: re-scans and runs still read it."""
+    from .hostile import signing_key_file_packed
+
+    package = signing_key_file_packed(DEFAULT_LIMITS)
+    assert "keys/signing-key.json" in inspect_package(package, stored=True).entries
+
+
+def test_a_json_file_naming_a_private_key_path_is_not_a_key_file():
+    from .builders import make_package
+
+    config = b'{"private_key": "/etc/device.key"}'
+    inspect_package(make_package(files={"config/tls.json": config}))
