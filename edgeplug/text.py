@@ -25,13 +25,16 @@ from typing import NoReturn
 
 from edgeplug.errors import NulCharacter
 
-_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+_C0_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f"
+# Not characters at all (Unicode's noncharacters U+FFFE, U+FFFF), which XML 1.0 excludes too.
+_NONCHARACTERS = r"\ufffe\uffff"
+_NONCHARACTER = re.compile(f"[{_NONCHARACTERS}]")
 # DEL and the C1 controls: XML 1.0 carries them, but they show as nothing or act on a terminal
 # (U+009B is an 8-bit CSI), so names and document text refuse them as a package's names do.
 _TERMINAL_CONTROLS = r"\x7f-\x9f"
 _TERMINAL = re.compile(f"[{_TERMINAL_CONTROLS}]")
 _BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
-_FORBIDDEN = _CONTROLS + _TERMINAL_CONTROLS + _BIDI_CONTROLS
+_FORBIDDEN = _C0_CONTROLS + _NONCHARACTERS + _TERMINAL_CONTROLS + _BIDI_CONTROLS
 _NOT_IN_DOCUMENTS = re.compile(f"[{_FORBIDDEN}]")
 _BIDI = re.compile(f"[{_BIDI_CONTROLS}]")
 # What a terminal must not be handed as is from text others wrote: every C0 control (line
@@ -87,6 +90,11 @@ def unprintable(text: str) -> str | None:
         return f"holds the bidirectional control {code}, which shows text in another order"
     if _TERMINAL.match(found.group()):
         return f"holds the control character {code}, which shows as nothing or acts on a terminal"
+    if _NONCHARACTER.match(found.group()):
+        return (
+            f"holds the noncharacter {code}, which stands for no character and documents "
+            "cannot carry"
+        )
     # Every door's text, not only documents' (a reason, a device's name): so said of all.
     return (
         f"holds the control character {code}, which shows as nothing or acts on a terminal, "

@@ -32,6 +32,16 @@ def test_a_control_character_is_named():
     assert unprintable("\u05e9\u05dc\u05d5\u05dd \u200fAcme") is None  # a mark, not a control
 
 
+def test_a_noncharacter_is_named_as_one():
+    """U+FFFE and U+FFFF are no characters at all, not controls (before: called a control
+    character that acts on a terminal)."""
+    for char in "\ufffe\uffff":
+        assert unprintable(f"Acme{char}") == (
+            f"holds the noncharacter U+{ord(char):04X}, which stands for no character and "
+            "documents cannot carry"
+        )
+
+
 @given(st.text(alphabet=ALPHABET, max_size=8))
 def test_the_published_patterns_say_what_the_api_accepts(text):
     stripped = text.strip()  # what a DRF CharField reads
