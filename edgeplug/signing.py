@@ -211,24 +211,28 @@ def _verify_key(public_key: bytes) -> nacl.signing.VerifyKey:
 KEY_FILE_FORMAT = "edgeplug-signing-key"
 
 
-def is_key_file(text: str | bytes) -> bool:
-    """Whether ``text`` is a key file as ``edgeplug keygen`` writes it (its ``format``): what a
-    package may never hold."""
+def _json_object(text: str | bytes) -> dict | None:
+    """``text`` read as a JSON object, or None when it is not one."""
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
-        return False
-    return isinstance(document, dict) and document.get("format") == KEY_FILE_FORMAT
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def is_key_file(text: str | bytes) -> bool:
+    """Whether ``text`` is a key file as ``edgeplug keygen`` writes it (its ``format``): what a
+    package may never hold."""
+    document = _json_object(text)
+    return document is not None and document.get("format") == KEY_FILE_FORMAT
 
 
 def holds_private_key(text: str | bytes) -> bool:
     """Whether ``text`` is a key file as ``edgeplug keygen`` writes it, or any JSON object
     holding a ``private_key``: the secret that must never leave the vendor's machine, which
-    the server refuses as a public key and in a package."""
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(document, dict) and (
+    the server refuses where a public key is asked for (a package refuses only the key file
+    itself, ``is_key_file``)."""
+    document = _json_object(text)
+    return document is not None and (
         "private_key" in document or document.get("format") == KEY_FILE_FORMAT
     )
