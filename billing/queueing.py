@@ -2,14 +2,10 @@
 caller's transaction commits (a task must never see rows that roll back), or at once where
 the caller must hear that the broker refused it."""
 
-import logging
-
 from celery import signature
 from django.db import transaction
 
-from edgeplug.errors import BrokerUnavailable
-
-logger = logging.getLogger(__name__)
+from edgeplug.core.queueing import publish
 
 
 def send_after_commit(task: str, *args, **kwargs) -> None:
@@ -24,11 +20,4 @@ def send_now(task: str, *args, what: str, **kwargs) -> None:
     already, before the caller records that it asked for it. A publish the broker refuses
     raises ``BrokerUnavailable`` (``what`` names the work in its detail), so the caller
     records nothing and says so: no beat job catches such work up."""
-    try:
-        signature(task, args=args, kwargs=kwargs).delay()
-    except Exception as exc:  # kombu raises several kinds when it cannot publish
-        logger.warning("could not queue %s %s", task, args, exc_info=True)
-        raise BrokerUnavailable(
-            f"The task queue did not take {what} ({type(exc).__name__}): nothing was sent. "
-            "Try again once it is back."
-        ) from exc
+    publish(signature(task, args=args, kwargs=kwargs), what=what)

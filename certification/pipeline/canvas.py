@@ -13,8 +13,6 @@ is queued as long as any delivery of the last stage finishes; ``finalize_run`` i
 so two stages finishing together queue it twice, harmlessly.
 """
 
-import logging
-
 from celery import group, signature
 from django.db import transaction
 
@@ -23,8 +21,8 @@ from certification.models import CertificationResult, CertificationRun, RunStatu
 from certification.pipeline import levels
 from certification.pipeline.state import end_with_error
 from edgeplug.core.locking import locked
-
-logger = logging.getLogger(__name__)
+from edgeplug.core.queueing import publish
+from edgeplug.errors import BrokerUnavailable
 
 START_RUN = "certification.tasks.start_run"
 RUN_STAGE = "certification.tasks.run_stage"
@@ -47,13 +45,13 @@ def enqueue_run(run_id: int) -> None:
     """Send the run to the workers; with the broker down, the run ends as an error at once
     (never a queued run nobody will pick up, which would block a resubmission)."""
     try:
-        _task(START_RUN, run_id).delay()
-    except Exception as exc:  # kombu raises several kinds when it cannot publish
-        logger.exception("could not enqueue certification run %s", run_id)
+        publish(_task(START_RUN, run_id), what=f"certification run {run_id}")
+    except BrokerUnavailable as refused:
         with transaction.atomic():
             run = locked(CertificationRun(pk=run_id))
             if run.status == RunStatus.QUEUED:
-                detail = f"the task queue did not accept the run: {type(exc).__name__}"
+                broker_error = type(refused.__cause__).__name__
+                detail = f"the task queue did not accept the run: {broker_error}"
                 end_with_error(run, NotQueued.code, detail)
 
 
