@@ -63,10 +63,11 @@ class Emailed:
     not_sent: str = ""
 
     def as_result(self) -> dict:
-        """The task's result, as Celery keeps it."""
+        """The task's result, as Celery keeps it (the result backend) and the worker logs it:
+        how many it was sent to, not their addresses."""
         if self.not_sent:
             return {"invoice": self.number, "not_sent": self.not_sent}
-        return {"invoice": self.number, "sent_to": self.recipients}
+        return {"invoice": self.number, "recipients": len(self.recipients)}
 
 
 def schedule_email(invoice: Invoice) -> bool:

@@ -177,5 +177,7 @@ def reconcile_awaited_payments() -> dict:
     retry_backoff_max=RETRY_WAIT_MAX_S,
     max_retries=19,
 )
-def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> list[str]:
-    return payment_notices.send_payment_notice(invoice_id, notice, attempt).recipients
+def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> dict:
+    # The result the worker logs and the result backend keeps: a count, not the addresses.
+    sent = payment_notices.send_payment_notice(invoice_id, notice, attempt)
+    return {"notice": notice, "recipients": len(sent.recipients)}
