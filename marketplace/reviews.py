@@ -52,10 +52,12 @@ def submit_review(
     values = {"stars": stars, "title": title, "text": text, "author": actor}
     try:
         with transaction.atomic():
-            review, created, reply_taken_off = _write_review(tenant, agent, values)
+            review, created, written, reply_taken_off = _write_review(tenant, agent, values)
     except IntegrityError:  # a concurrent first review by the same tenant
         with transaction.atomic():
-            review, created, reply_taken_off = _write_review(tenant, agent, values)
+            review, created, written, reply_taken_off = _write_review(tenant, agent, values)
+    if not written:  # the same review sent again (a retry, a double click): nothing to say
+        return review, False
     details = {"agent": agent.pk, "stars": stars}
     if reply_taken_off:
         details["reply_taken_off"] = reply_taken_off
@@ -75,11 +77,14 @@ def submit_review(
 SAID = ("stars", "title", "text")
 
 
-def _write_review(tenant: Tenant, agent: Agent, values: dict) -> tuple[Review, bool, str]:
-    """(review, created, the vendor's reply taken off by a rewrite or "")."""
+def _write_review(tenant: Tenant, agent: Agent, values: dict) -> tuple[Review, bool, bool, str]:
+    """(review, created, written: False when it held these values already, the vendor's
+    reply taken off by a rewrite or "")."""
     review = Review.objects.select_for_update().filter(tenant=tenant, agent=agent).first()
     if review is None:
-        return Review.objects.create(tenant=tenant, agent=agent, **values), True, ""
+        return Review.objects.create(tenant=tenant, agent=agent, **values), True, True, ""
+    if all(getattr(review, name) == value for name, value in values.items()):
+        return review, False, False, ""
     reply_taken_off = ""
     if review.vendor_reply_at and any(getattr(review, f) != values[f] for f in SAID):
         reply_taken_off = review.vendor_reply
@@ -87,7 +92,7 @@ def _write_review(tenant: Tenant, agent: Agent, values: dict) -> tuple[Review, b
     for name, value in values.items():
         setattr(review, name, value)
     review.save()
-    return review, False, reply_taken_off
+    return review, False, True, reply_taken_off
 
 
 REPLY_MAX_LENGTH = Review._meta.get_field("vendor_reply").max_length

@@ -37,6 +37,19 @@ def test_entitled_tenant_reviews_once_and_an_update_replaces(customer, agent, ma
     }
 
 
+def test_the_same_review_sent_again_changes_nothing(customer, agent, make_plan):
+    """A resend (a retried request, a double click) answers 200 with the review as it is: no
+    ``review_replaced`` event and no new ``updated_at`` (before: both, which moved the review
+    up the vendor's "last written" list although nothing was written)."""
+    client, _ = customer
+    buy_free(client, agent, make_plan)
+    first = review(client, agent)
+    again = review(client, agent)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert not AuditEvent.objects.filter(action="review_replaced").exists()
+
+
 def test_former_holders_may_review_but_strangers_may_not(member_client, agent, make_plan):
     holder, _ = member_client("admin")
     buy_free(holder, agent, make_plan)
