@@ -1,6 +1,6 @@
 """Authentication failures, each with its stable code."""
 
-from edgeplug.errors import BadRequest, DomainError, Forbidden, Throttled
+from edgeplug.errors import BadRequest, Conflict, DomainError, Forbidden, Throttled
 
 
 class AuthError(DomainError, status=401): ...
@@ -37,6 +37,11 @@ class EnrolmentCodeInvalid(BadRequest, code="enrolment_code_invalid"):
 
 
 class NoEnrolmentPending(BadRequest, code="no_enrolment_pending"): ...
+
+
+class MfaAlreadyEnabled(Conflict, code="mfa_already_enabled"):
+    """A confirm with nothing pending whose enrolment was confirmed already (a retry whose
+    answer was lost): told so, not to start another one."""
 
 
 OTP_THROTTLED_MESSAGE = (

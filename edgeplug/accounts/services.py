@@ -25,6 +25,7 @@ from edgeplug.accounts.errors import (
     InactiveUser,
     InvalidCredentials,
     InvalidOtp,
+    MfaAlreadyEnabled,
     NoEnrolmentPending,
     OtpRequired,
     OtpThrottled,
@@ -321,6 +322,11 @@ def confirm_totp_enrolment(user: User, otp: str, *, device_id: int | None = None
     that is the pending one (a page confirms only the enrolment it started)."""
     device = _pending_devices(user).select_for_update().first()
     if device is None or device_id not in (None, device.pk):
+        confirmed = TOTPDevice.objects.filter(user=user, confirmed=True)
+        if confirmed.filter(**({} if device_id is None else {"pk": device_id})).exists():
+            raise MfaAlreadyEnabled(
+                "This enrolment is confirmed already: TOTP is on for your account."
+            )
         raise NoEnrolmentPending("There is no TOTP enrolment to confirm: start one first.")
     if not device.verify_token(otp):
         raise EnrolmentCodeInvalid("The TOTP code is wrong or expired.")

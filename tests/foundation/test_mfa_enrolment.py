@@ -46,6 +46,19 @@ def test_confirm_without_enrolment(member_client):
     assert (response.status_code, response.json()["code"]) == (400, "no_enrolment_pending")
 
 
+def test_a_confirm_sent_again_says_mfa_is_on_already(member_client):
+    """A retried confirm (its answer lost) is told the enrolment is confirmed already (before:
+    "no enrolment: start one first", which would have the user enrol a second device)."""
+    client, _ = member_client("admin")
+    device = TOTPDevice.objects.get(pk=client.post("/api/v1/auth/mfa/totp").json()["device_id"])
+    confirm = {"otp": totp_now(device)}
+    assert client.post("/api/v1/auth/mfa/totp/confirm", confirm, format="json").status_code == 200
+    again = client.post("/api/v1/auth/mfa/totp/confirm", confirm, format="json")
+    assert (again.status_code, again.json()["code"]) == (409, "mfa_already_enabled")
+    assert "already" in again.json()["detail"]
+    assert_documented(again, "POST /api/v1/auth/mfa/totp/confirm")
+
+
 def test_the_code_after_the_last_is_taken_once_the_device_has_drifted(time_machine):
     """A code from the step before the clock's (still within tolerance) leaves the device a
     drift of -1; the tests' ``totp_after_last`` gives the next code, not that one again."""
