@@ -626,7 +626,9 @@ class MoneyToGiveBackAdmin(
     actions = ["settle", "refund_in_stripe"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_settlement()
+        # The tenant of each row (a nullable link, which Django's own joins skip), for the
+        # list and the actions' confirmations alike.
+        return super().get_queryset(request).with_settlement().select_related("tenant")
 
     @admin.action(
         description="Record settled (with the refund's or transfer's reference)",

@@ -110,7 +110,8 @@ class OrderAdmin(ReadOnlyAdmin):
     list_filter = ("status", "currency", ("tenant", admin.RelatedOnlyFieldListFilter))
     date_hierarchy = "created_at"
     search_fields = ("tenant__slug", "agent__name", "payment_intent_id", "idempotency_key")
-    list_select_related = ("tenant", "agent", "agent__tenant", "plan", "plan__agent")
+    # plan__agent__tenant: each row's checkbox is labelled with the order's name, its vendor's
+    list_select_related = ("tenant", "agent", "agent__tenant", "plan", "plan__agent__tenant")
     actions = ["refund_in_full"]
     money_fields = ("amount",)
     shown_instead = {"breakdown": "breakdown_shown"}

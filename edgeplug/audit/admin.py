@@ -10,6 +10,7 @@ from edgeplug.core.admin import FilterParametersChecked, ReadOnlyAdminMixin
 class AuditEventAdmin(FilterParametersChecked, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "action", "actor_email", "tenant", "target", "ip")
     list_filter = ("action", "tenant")
+    list_select_related = ("tenant",)  # a nullable link: Django's own joins skip it
     search_fields = ("actor_email", "target", "action", "request_id")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]

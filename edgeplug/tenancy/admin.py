@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
@@ -97,6 +98,19 @@ class MembershipFormSet(BaseInlineFormSet):
                 ensure_an_admin_remains(tenants[tenant_id], leaving=pks, joining=joining[tenant_id])
 
 
+class _SavedChoice(AutocompleteSelect):
+    """A saved row's tenant or user as its autocomplete shows it, from the row (the inline
+    reads them with the rows) instead of looked up again: a query a row and field before."""
+
+    def __init__(self, autocomplete: AutocompleteSelect, chosen):
+        super().__init__(autocomplete.field, autocomplete.admin_site, autocomplete.attrs)
+        self.chosen = chosen
+
+    def optgroups(self, name, value, attr=None):
+        chosen = self.create_option(name, self.chosen.pk, str(self.chosen), True, 0)
+        return [(None, [chosen], 0)]
+
+
 class MembershipForm(forms.ModelForm):
     """A saved membership's tenant and user are shown, not offered: they cannot change (remove
     the membership and add another). Offered, every save that changed them was refused, and
@@ -106,7 +120,10 @@ class MembershipForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             for name in {"tenant", "user"} & set(self.fields):
-                self.fields[name].disabled = True
+                field = self.fields[name]
+                field.disabled = True
+                shown = field.widget  # the autocomplete, in the admin's related-links wrapper
+                shown.widget = _SavedChoice(shown.widget, getattr(self.instance, name))
 
     def clean_user(self):
         """A new member is an account that can sign in (``ensure_can_join``, as the API)."""
@@ -133,6 +150,10 @@ class MembershipInline(admin.TabularInline):
     formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ("tenant", "user")
+
+    def get_queryset(self, request):
+        # Each row's title and its shown tenant and user (_SavedChoice), read with the rows.
+        return super().get_queryset(request).select_related("tenant", "user")
 
 
 class AuditedMembershipsMixin:
