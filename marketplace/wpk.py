@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import semver
 from django.conf import settings
 from django.core.validators import slug_re
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.columns import max_length
-from edgeplug.core.locking import locked, unique_or
+from edgeplug.core.locking import locked
 from edgeplug.errors import BadRequest, Conflict, DomainError, Unprocessable
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
@@ -259,32 +259,48 @@ def upload_wpk(
     key = verify_document_signature(tenant, document, signature_b64, key_id)
     steps = _parse_steps(content)
     digest = hashlib.sha256(canonical).hexdigest()
-    existing = WorkflowPackage.objects.filter(tenant=tenant, name=name, version=version).first()
+    existing = _existing_wpk(tenant, name, version, digest)
     if existing is not None:
-        if existing.digest == digest:
-            return WpkUploadResult(existing, created=False)
-        raise VersionExists(f"{name} {version} exists with other content; bump the version.")
+        return WpkUploadResult(existing, created=False)
     _check_steps_exist(tenant, steps)
-    with unique_or(VersionExists(f"{name} {version} was uploaded concurrently.")):
-        wpk = WorkflowPackage.objects.create(
-            tenant=tenant,
-            name=name,
-            version=version,
-            content=content,
-            digest=digest,
-            signature=signature_b64,
-            signing_key=key,
-            uploaded_by=actor,
-        )
-        record_event(
-            "wpk_uploaded",
-            request=request,
-            actor=actor,
-            tenant=tenant,
-            target=f"{name}@{version}",
-            details={"digest": digest},
-        )
+    try:
+        with transaction.atomic():
+            wpk = WorkflowPackage.objects.create(
+                tenant=tenant,
+                name=name,
+                version=version,
+                content=content,
+                digest=digest,
+                signature=signature_b64,
+                signing_key=key,
+                uploaded_by=actor,
+            )
+            record_event(
+                "wpk_uploaded",
+                request=request,
+                actor=actor,
+                tenant=tenant,
+                target=f"{name}@{version}",
+                details={"digest": digest},
+            )
+    except IntegrityError:
+        # The same name and version committed meanwhile (a retry racing its original): the
+        # answer this upload would have had after it, that package (the same document) or
+        # version_exists (another one), as upload_package answers an agent's.
+        existing = _existing_wpk(tenant, name, version, digest)
+        if existing is None:
+            raise
+        return WpkUploadResult(existing, created=False)
     return WpkUploadResult(wpk, created=True)
+
+
+def _existing_wpk(tenant: Tenant, name: str, version: str, digest: str) -> WorkflowPackage | None:
+    """The vendor's package of this name and version if it is this document (``digest``),
+    ``VersionExists`` if it is another, None if there is none."""
+    existing = WorkflowPackage.objects.filter(tenant=tenant, name=name, version=version).first()
+    if existing is not None and existing.digest != digest:
+        raise VersionExists(f"{name} {version} exists with other content; bump the version.")
+    return existing
 
 
 def uncertified_steps(wpk: WorkflowPackage) -> list[str]:

@@ -6,9 +6,11 @@ import pytest
 from django.db import transaction
 from rest_framework.test import APIClient
 
-from marketplace.models import Agent, AgentVersion
+from marketplace.models import Agent, AgentVersion, WorkflowPackage
 from marketplace.services import upload_package
+from marketplace.wpk import upload_wpk
 from tests.concurrency import in_thread, needs_row_locks, race, wait_for_blocked_backend
+from tests.registry.test_wpk_flow import _wpk
 from tests.vendors import _file, package
 
 
@@ -55,3 +57,48 @@ def test_the_same_upload_sent_twice_at_once_is_one_version_both_times(vendor, me
     assert answer.status_code == 200, answer.json()
     assert answer.json()["version"]["id"] == first.version.pk
     assert AgentVersion.objects.filter(tenant=vendor.tenant).count() == 1
+
+
+def _wpk_sent_during(vendor, stored: dict, sent: dict):
+    """The API's answer to ``sent`` posted while the upload of ``stored`` is stored but not
+    yet committed (its insert waits on that row), and the row ``stored`` became."""
+    answers, errors = [], []
+    with transaction.atomic():  # the first upload, stored but not yet committed
+        fields = {field: stored[field] for field in ("name", "version", "content", "key_id")}
+        first = upload_wpk(
+            vendor.tenant, **fields, signature_b64=stored["signature"], actor=vendor.membership.user
+        )
+        post = partial(vendor.client.post, "/api/v1/wpk/upload", sent, format="json")
+        second = in_thread(post, answers, errors)
+        wait_for_blocked_backend()
+    second.join()
+    assert not errors, errors
+    [answer] = answers
+    return answer, first.wpk
+
+
+@needs_row_locks
+@pytest.mark.django_db(transaction=True)
+def test_the_same_workflow_package_sent_twice_at_once_is_one_package_both_times(vendor, media_root):
+    """A retry of a WPK upload while the first is still being stored answers that package, as
+    the retry sent after it does (it was 409 "uploaded concurrently")."""
+    vendor.upload(package())
+    document = _wpk(vendor)
+
+    answer, first = _wpk_sent_during(vendor, document, document)
+
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["id"] == first.pk
+    assert WorkflowPackage.objects.filter(tenant=vendor.tenant).count() == 1
+
+
+@needs_row_locks
+@pytest.mark.django_db(transaction=True)
+def test_another_workflow_package_of_the_same_version_at_once_is_refused(vendor, media_root):
+    vendor.upload(package())
+    other_steps = [{"agent": "acme-robotics/pump-anomaly", "version": "1.0.0"}]
+
+    answer, first = _wpk_sent_during(vendor, _wpk(vendor), _wpk(vendor, steps=other_steps))
+
+    assert (answer.status_code, answer.json()["code"]) == (409, "version_exists")
+    assert list(WorkflowPackage.objects.filter(tenant=vendor.tenant)) == [first]
