@@ -219,7 +219,13 @@ def deploy(
 
 @transaction.atomic
 def remove_deployment(deployment: Deployment, *, actor=None, request=None) -> None:
-    _end_deployment(deployment, deployment.device, actor, request)
+    """End the deployment, freeing its seat. The device is locked first, as ``deploy`` and
+    ``revoke_device`` lock it, and the deployment read again under that lock: of two removals
+    at once, or a removal and the device's revocation, the second finds it gone (``NotFound``)
+    and records nothing, and a redeploy waiting meanwhile finds the seat free (before, it
+    updated the removed row: a 500)."""
+    device = locked(Device(pk=deployment.device_id))
+    _end_deployment(locked(deployment, "version"), device, actor, request)
 
 
 def _end_deployment(deployment: Deployment, device: Device, actor, request, **details) -> None:

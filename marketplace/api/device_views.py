@@ -133,8 +133,8 @@ class DeploymentListCreate(DeviceManagement, generics.ListAPIView):
 class DeploymentDetail(DeviceManagement):
     @extend_schema(responses={204: None})
     def delete(self, request, pk, deployment_id):
-        deployment = get_for_request(
-            Deployment.objects.select_related("device", "version"),
+        deployment = get_for_request(  # the action reads it again, under its device's lock
+            Deployment.objects.all(),
             request,
             device_id=pk,
             pk=deployment_id,
