@@ -22,6 +22,9 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     permission_classes = [IsTenantAdmin]
     filterset_fields = ["role"]
     ordering_fields = ["created_at", ("user__email", "email")]
+    # ASCII digits, as every other route's <int:…>: the router's default took any text to
+    # int(), so "0_13", Arabic-Indic digits or "+13" named member 13.
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         return for_request(Membership.objects.select_related("user", "tenant"), self.request)

@@ -40,6 +40,24 @@ def test_role_change_is_audited_with_before_and_after(member_client):
     assert event.details == {"from": "operator", "to": "billing"}
 
 
+def test_a_member_s_id_in_the_path_is_plain_digits(member_client):
+    """As on every other route (``<int:…>``): ``0_13``, Arabic-Indic digits or a sign named
+    member 13 through ``int()``, and PATCH and DELETE acted on it (before: 200 and 204)."""
+    client, membership = member_client("admin")
+    other = MembershipFactory(tenant=membership.tenant, role="operator")
+    digits = str(other.pk)
+    for written in (
+        f"0_{digits}",
+        "".join(chr(0x660 + int(d)) for d in digits),
+        f"+{digits}",
+    ):
+        url = f"/api/v1/tenant/members/{written}"
+        assert client.get(url).status_code == 404, written
+        assert client.patch(url, {"role": "billing"}, format="json").status_code == 404
+        assert client.delete(url).status_code == 404
+    assert Membership.objects.get(pk=other.pk).role == "operator"
+
+
 def test_last_admin_cannot_be_demoted_or_removed(member_client):
     client, membership = member_client("admin")
     url = f"/api/v1/tenant/members/{membership.pk}"
