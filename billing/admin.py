@@ -7,6 +7,7 @@ billing/finance_admin.py) through templates/admin/billing/invoice/change_list.ht
 import logging
 from datetime import datetime
 from io import BytesIO
+from uuid import UUID, uuid4
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -28,6 +29,8 @@ from billing.admin_payments import (
 )
 from billing.documents.document import unit_price
 from billing.errors import (
+    AdjustmentAlreadyAdded,
+    AdjustmentTokenMissing,
     InvalidAdjustment,
     InvalidPeriod,
     NotACardPayment,
@@ -427,6 +430,8 @@ class InvoiceAdmin(
             credit_reason_max=invoicing.CREDIT_REASON_MAX,
             description_max=invoice_builder.DESCRIPTION_MAX,
             adjust_example=_example_amount(invoice.currency) if invoice else "",
+            # The adjustment form's one-time token, new each time it is shown (adjust_view).
+            adjust_token=uuid4(),
             can_download_pdf=bool(invoice and not invoice_documents.document_refusal(invoice))
             and in_staff_group(user, StaffGroup.FINANCE),
             # The forms' actions keep the change list's filters, and so does the page after.
@@ -471,6 +476,9 @@ class InvoiceAdmin(
         invoice = get_object_or_404(Invoice, pk=object_id)
         try:
             message = act(invoice)
+        except AdjustmentAlreadyAdded as exc:
+            # The first sending added it: the form is not filled in again to be sent again.
+            messages.warning(request, exc.detail)
         except DomainError as exc:
             messages.error(request, exc.detail)
             if (form := permission.removesuffix("_invoice")) in _KEPT.forms:
@@ -510,11 +518,13 @@ class InvoiceAdmin(
 
     def adjust_view(self, request, object_id):
         def act(invoice):
+            form_token = _form_token(request.POST.get("form_token", ""))
             amount = _minor_units(request.POST.get("amount", ""), invoice.currency)
             invoicing.add_adjustment_line(
                 invoice,
                 description=request.POST.get("description", ""),
                 amount=amount,
+                form_token=form_token,
                 actor=request.user,
                 request=request,
             )
@@ -551,6 +561,18 @@ def _credit_lines(invoice: Invoice) -> list[tuple]:
         capped = format_amount(left, invoice.currency) if left != line.amount - credited else ""
         rows.append((line, amount, given, capped, left))
     return rows
+
+
+def _form_token(text: str) -> UUID:
+    """The adjustment form's one-time token as the change page served it (``adjust_token``):
+    without it a second sending of the form could not be told from a new line."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise AdjustmentTokenMissing(
+            "The adjustment was sent without its one-time token: nothing was added, as it "
+            "could not be told from the same form sent twice. Check it below and add it again."
+        ) from None
 
 
 def _minor_units(text: str, currency: str) -> int:

@@ -188,6 +188,17 @@ class InvalidAdjustment(BadRequest, code="invalid_adjustment"):
     """An adjustment needs a description and a non-zero amount in minor units."""
 
 
+class AdjustmentAlreadyAdded(Conflict, code="adjustment_already_added"):
+    """The adjustment form sent again (a double-click, a page restored from the browser's
+    history): the draft has the line its one-time token names already, and an adjustment is
+    never taken off, so a second one would stay. Nothing is added."""
+
+
+class AdjustmentTokenMissing(BadRequest, code="adjustment_token_missing"):
+    """An adjustment sent without the one-time token its form carries (a page from before
+    the token, or not the admin's form): it could not be told from a second sending."""
+
+
 class InvalidBillingAccount(BadRequest, code="invalid_billing_account"):
     """A billing account field breaks its format (country, currency, emails, tax rate)."""
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from billing.charge_minimums import rounding
 from billing.documents.document import negative_total_refusal
 from billing.draft_terms import retax, set_totals, take_tax_terms
 from billing.errors import (
+    AdjustmentAlreadyAdded,
     AdjustmentBelowPrepaid,
     BillingAccountMissing,
     BillingAccountNotIssuable,
@@ -483,13 +485,21 @@ def close_period_now(
 
 
 def add_adjustment_line(
-    invoice: Invoice, *, description: str, amount: int, actor=None, request=None
+    invoice: Invoice,
+    *,
+    description: str,
+    amount: int,
+    form_token: UUID | None = None,
+    actor=None,
+    request=None,
 ) -> InvoiceLine:
     """Finance adds a line (positive or negative, minor units) to a draft. A negative one
     that would take the draft below zero (``InvoiceNegativeTotal``) or leave it asking less
     than its orders paid in advance (``AdjustmentBelowPrepaid``) is refused, nothing written:
     finalize would refuse the draft (``_finalize_refusal``), and an adjustment is never taken
-    off again."""
+    off again. So the admin form's one-time ``form_token`` is recorded with the line, one per
+    invoice (a database constraint): the same form sent twice adds one line, the second
+    sending refused as ``AdjustmentAlreadyAdded``, before any other refusal of it."""
     description = (description or "").strip()
     if not description or len(description) > builder.DESCRIPTION_MAX:
         raise InvalidAdjustment(
@@ -508,6 +518,7 @@ def add_adjustment_line(
         )
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
+        _reject_sent_again(invoice, form_token)
         if invoice.status != InvoiceStatus.DRAFT:
             raise InvoiceNotDraft(
                 f"Invoice {invoice.number} is finalized; correct it with a credit note."
@@ -525,6 +536,7 @@ def add_adjustment_line(
             period_start=invoice.period_start,
             period_end=invoice.period_end,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            form_token=form_token,
         )
         set_totals(invoice)
         invoice.save()
@@ -538,6 +550,21 @@ def add_adjustment_line(
             request=request,
         )
     return line
+
+
+def _reject_sent_again(invoice: Invoice, form_token: UUID | None) -> None:
+    """The locked invoice has the line this adjustment form added already (a second
+    sending waits for the first's lock, then finds its line): finalized since, or lowered to
+    zero by it, the sending is still the same line, and said so."""
+    if form_token is None:
+        return
+    added = invoice.lines.filter(form_token=form_token).first()
+    if added is not None:
+        raise AdjustmentAlreadyAdded(
+            f"This adjustment was already added ({added.description}, "
+            f"{format_amount(added.amount, invoice.currency)}): its form was sent twice, and "
+            "nothing was added the second time."
+        )
 
 
 def _adjusted_total_refusal(invoice: Invoice, amount: int) -> DomainError | None:

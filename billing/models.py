@@ -911,10 +911,23 @@ class InvoiceLine(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    form_token = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="an adjustment's: the one-time token of the admin form that added it",
+    )
 
     class Meta:
         ordering = ["invoice", "position", "id"]
         indexes = [models.Index(fields=["entitlement", "period_start"])]
+        constraints = [
+            # The same adjustment form sent twice adds one line (add_adjustment_line), also
+            # when both sendings arrive at once.
+            models.UniqueConstraint(
+                fields=["invoice", "form_token"], name="one_line_per_adjustment_form"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.description} {format_amount(self.amount, self.invoice.currency)}"

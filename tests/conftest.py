@@ -277,6 +277,20 @@ def changeform_data(response) -> dict:
     return data
 
 
+def send_form(client: Client, page, form_id: str, typed: dict | None = None, **options):
+    """Send the form ``#form_id`` of ``page`` (a response) as a browser does: every field as
+    the page served it (hidden ones too: a CSRF or one-time token), what is ``typed`` over
+    them, to the form's action; ``options`` as for ``client.post`` (``follow=True``)."""
+    from lxml import html
+
+    [form] = html.fromstring(page.content).xpath(f'//form[@id="{form_id}"]')
+    data: dict[str, list[str]] = {}
+    for name, value in form.form_values():
+        data.setdefault(name, []).append(value)
+    data.update({name: [value] for name, value in (typed or {}).items()})
+    return client.post(form.get("action"), data, **options)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's test database; at the end of the run, before it is dropped, any session

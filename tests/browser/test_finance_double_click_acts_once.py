@@ -1,6 +1,7 @@
 """A second click on an action's button while its page is still loading (a busy server, a
 double-click out of habit) does not act twice: the form is sent once, and the page that
-comes back says what the first did."""
+comes back says what the first did. Sent again all the same (the page restored from the
+browser's history), the adjustment's one-time token adds nothing the second time."""
 
 import re
 import time
@@ -39,6 +40,9 @@ def test_a_second_click_on_add_line_adds_no_second_line(
     adjust.get_by_label("Description:").fill("Workshop")
     adjust.get_by_label(re.compile(r"^Amount \(EUR")).fill("5.00")
     button = adjust.get_by_role("button", name="Add line")
+    # What the form sends, its one-time token too: the page restored later sends it again.
+    sent = adjust.evaluate("form => Object.fromEntries(new FormData(form))")
+    action = adjust.evaluate("form => form.action")
     assert page.locator(".messagelist").count() == 0
     button.evaluate("b => { b.click(); setTimeout(() => b.click(), 300); }")
     # The page that comes back: after the last form sent, whichever that was.
@@ -49,3 +53,9 @@ def test_a_second_click_on_add_line_adds_no_second_line(
     draft = Invoice.objects.get(pk=draft_id)
     assert draft.lines.filter(kind=LineKind.ADJUSTMENT).count() == 1
     assert "Adjustment of 5.00 EUR added" in page.locator(".messagelist").inner_text()
+
+    # The page's script lets a page restored from the history send its form once more.
+    again = page.request.post(action, form=sent)
+    assert again.ok
+    assert "This adjustment was already added (Workshop, 5.00 EUR)" in again.text()
+    assert draft.lines.filter(kind=LineKind.ADJUSTMENT).count() == 1

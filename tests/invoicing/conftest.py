@@ -9,6 +9,7 @@ import pytest
 
 from billing import invoicing
 from billing.models import BillingAccount, Invoice, UsageHour
+from tests.conftest import send_form
 from tests.factories import (
     AgentFactory,
     DeviceFactory,
@@ -193,3 +194,11 @@ def credited_in_full(client, invoice):
         {"action": "credit_in_full", "post": "yes", "_selected_action": [invoice.pk]},
         follow=True,
     )
+
+
+def adjust_in_admin(client, invoice, description: str, amount: str, **options):
+    """Finance's *Add line* below ``invoice``'s change page: the page loaded, its adjustment
+    form sent as served (its one-time token too) with ``description`` and ``amount`` typed."""
+    page = client.get(f"/admin/billing/invoice/{invoice.pk}/change/")
+    typed = {"description": description, "amount": amount}
+    return send_form(client, page, "adjust-form", typed, **options)

@@ -10,7 +10,7 @@ from billing import invoicing
 from billing.errors import AdjustmentBelowPrepaid, InvoiceNegativeTotal
 from billing.models import Invoice, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
-from tests.invoicing.conftest import FEB, JAN
+from tests.invoicing.conftest import FEB, JAN, adjust_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +25,8 @@ def test_finance_cannot_adjust_a_draft_below_zero(admin_session, draft):
     client, _ = admin_session("finance")
     before = Invoice.objects.get(pk=draft.pk)
 
-    page = client.post(
-        f"{URL}{draft.pk}/adjust/",
-        {"description": "Goodwill", "amount": _amount(-(draft.subtotal + 1))},
-        follow=True,
+    page = adjust_in_admin(
+        client, draft, "Goodwill", _amount(-(draft.subtotal + 1)), follow=True
     ).content.decode()
 
     assert "below zero: it could never be finalized" in page
@@ -45,10 +43,7 @@ def test_finance_cannot_adjust_a_draft_below_zero(admin_session, draft):
 def test_finance_may_adjust_a_draft_down_to_zero_and_finalize_it(admin_session, draft):
     client, _ = admin_session("finance")
 
-    client.post(
-        f"{URL}{draft.pk}/adjust/",
-        {"description": "Goodwill", "amount": _amount(-draft.subtotal)},
-    )
+    adjust_in_admin(client, draft, "Goodwill", _amount(-draft.subtotal))
     client.post(f"{URL}{draft.pk}/finalize/")
 
     draft.refresh_from_db()
@@ -66,9 +61,7 @@ def test_finance_cannot_adjust_a_month_paid_in_advance_below_what_it_asks(admin_
     assert (draft.total, draft.prepaid_amount, draft.amount_due) == (1190, 1000, 190)
     client, _ = admin_session("finance")
 
-    page = client.post(
-        f"{URL}{draft.pk}/adjust/", {"description": "Goodwill", "amount": "-5.00"}, follow=True
-    ).content.decode()
+    page = adjust_in_admin(client, draft, "Goodwill", "-5.00", follow=True).content.decode()
 
     assert "asking less than nothing (-4.05 EUR)" in page
     assert "refunding an order" in page
@@ -82,7 +75,7 @@ def test_finance_cannot_adjust_a_month_paid_in_advance_below_what_it_asks(admin_
     assert (refused.value.code, refused.value.status) == ("adjustment_below_prepaid", 409)
 
     # 1.59 off leaves 8.41 + 1.60 VAT = 10.01: it still asks 0.01, so it is added.
-    client.post(f"{URL}{draft.pk}/adjust/", {"description": "Goodwill", "amount": "-1.59"})
+    adjust_in_admin(client, draft, "Goodwill", "-1.59")
     draft.refresh_from_db()
     assert (draft.total, draft.amount_due) == (1001, 1)
 

@@ -21,7 +21,7 @@ from billing.models import (
 )
 from edgeplug.audit.models import AuditEvent
 from marketplace.pricing import format_amount
-from tests.invoicing.conftest import FEB, JAN, credited_in_full
+from tests.invoicing.conftest import FEB, JAN, adjust_in_admin, credited_in_full
 
 URL = "/admin/billing/invoice/"
 
@@ -65,25 +65,19 @@ def test_finance_adjusts_then_finalizes_from_the_change_page(finance, draft):
     assert b"charged to the tenant's saved card. It cannot be undone" in page.content
     assert b"agent-hours" in page.content  # the lines, read-only
 
-    added = client.post(
-        f"{URL}{draft.pk}/adjust/", {"description": "Onboarding", "amount": "-2.50"}, follow=True
-    )
+    added = adjust_in_admin(client, draft, "Onboarding", "-2.50", follow=True)
     assert b"Adjustment of 2.50" in added.content or b"-2.50 EUR" in added.content
     line = draft.lines.get(kind=LineKind.ADJUSTMENT)
     assert (line.amount, line.created_by) == (-250, user)
-    bad = client.post(f"{URL}{draft.pk}/adjust/", {"description": "x", "amount": "1.234"})
+    bad = adjust_in_admin(client, draft, "x", "1.234")
     assert bad.status_code == 302 and draft.lines.filter(kind=LineKind.ADJUSTMENT).count() == 1
     # A number too large for any amount was a 500 (decimal.Overflow while scaling it; typed
     # as 1e999999 then, which is now refused as not a number in the digits 0-9).
     for huge in ("9" * 40, "-" + "9" * 40):
-        answer = client.post(
-            f"{URL}{draft.pk}/adjust/", {"description": "x", "amount": huge}, follow=True
-        )
+        answer = adjust_in_admin(client, draft, "x", huge, follow=True)
         assert b"The amount is more than 10000000000.00 EUR" in answer.content
     assert draft.lines.filter(kind=LineKind.ADJUSTMENT).count() == 1
-    unprintable = client.post(
-        f"{URL}{draft.pk}/adjust/", {"description": "Setup\x02", "amount": "1.00"}, follow=True
-    )
+    unprintable = adjust_in_admin(client, draft, "Setup\x02", "1.00", follow=True)
     assert b"control character U+0002" in unprintable.content
     assert draft.lines.filter(kind=LineKind.ADJUSTMENT).count() == 1
 
@@ -101,7 +95,7 @@ def test_the_invoice_page_writes_amounts_in_its_currency_not_in_minor_units(fina
     """Finance read "Total 15200" as fifteen thousand euros: every amount of the invoice and
     of its lines reads as the list's total column does."""
     client, _ = finance
-    client.post(f"{URL}{draft.pk}/adjust/", {"description": "Goodwill", "amount": "-12.34"})
+    adjust_in_admin(client, draft, "Goodwill", "-12.34")
     draft.refresh_from_db()
 
     text = client.get(f"{URL}{draft.pk}/change/").content.decode()

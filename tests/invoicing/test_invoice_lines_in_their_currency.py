@@ -8,7 +8,7 @@ from lxml import html
 
 from billing import invoicing
 from billing.models import Invoice
-from tests.invoicing.conftest import JAN
+from tests.invoicing.conftest import JAN, adjust_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ URL = "/admin/billing/invoice/"
 
 def test_line_titles_and_breakdowns_are_in_euros(admin_session, draft):
     client, _ = admin_session("finance")
-    client.post(f"{URL}{draft.pk}/adjust/", {"description": "Goodwill discount", "amount": "-2.50"})
+    adjust_in_admin(client, draft, "Goodwill discount", "-2.50")
 
     page = html.fromstring(client.get(f"{URL}{draft.pk}/change/").content)
 
@@ -71,9 +71,7 @@ def test_an_amount_refused_is_said_in_the_draft_s_currency(
     (pk,) = invoicing.close_billing_period(JAN).created
     client, _ = admin_session("finance")
 
-    page = client.post(
-        f"{URL}{pk}/adjust/", {"description": "Goodwill", "amount": typed}, follow=True
-    )
+    page = adjust_in_admin(client, Invoice.objects.get(pk=pk), "Goodwill", typed, follow=True)
 
     refusal = html.fromstring(page.content).get_element_by_id("adjust-refusal")
     assert said in " ".join(refusal.text_content().split())
