@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
@@ -11,20 +11,20 @@ from certification.models import CertificationRun, ScanFinding
 from edgeplug.tenancy.scoping import for_request
 from marketplace.models import Agent, AgentVersion, Deployment
 from marketplace.portal.access import vendor_page
-from marketplace.versioning import newest_first
 
 ALERT_WINDOW = timedelta(days=30)
 
 
 def _agents(request) -> list[Agent]:
+    """The vendor's agents, each with its newest version (``newest``, or None): that version
+    is all that is read of each agent's versions, however many it has."""
     versions = for_request(AgentVersion.objects.all(), request)
-    agents = for_request(Agent.objects.all(), request).prefetch_related(
-        Prefetch("versions", queryset=versions, to_attr="own_versions")
-    )
+    newest = versions.filter(agent=OuterRef("pk")).newest_first().values("pk")[:1]
+    agents = list(for_request(Agent.objects.all(), request).annotate(newest_pk=Subquery(newest)))
+    shown = versions.in_bulk([agent.newest_pk for agent in agents if agent.newest_pk])
     for agent in agents:
-        ordered = newest_first(agent.own_versions)
-        agent.newest = ordered[0] if ordered else None
-    return list(agents)
+        agent.newest = shown.get(agent.newest_pk)
+    return agents
 
 
 def _yanked(request, since) -> list[AgentVersion]:

@@ -4,6 +4,7 @@ progress and every stage's report, the certificate in force with the offline ver
 
 import json
 
+from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -28,12 +29,14 @@ from marketplace.versioning import newest_first
 @require_safe
 @vendor_page
 def agent_page(request, agent_id):
-    """Every version of one agent, newest first, with its badges and latest run."""
+    """Every version of one agent, newest first, with its badges and latest run (only that
+    run is read of each version's runs)."""
     agent = get_for_request(Agent.objects.all(), request, pk=agent_id)
+    latest_run = Prefetch(
+        "certification_runs", queryset=CertificationRun.objects.all()[:1], to_attr="latest_runs"
+    )
     versions = newest_first(
-        for_request(AgentVersion.objects.filter(agent=agent), request).prefetch_related(
-            "certification_runs"
-        )
+        for_request(AgentVersion.objects.filter(agent=agent), request).prefetch_related(latest_run)
     )
     return render(request, "portal/agent.html", {"agent": agent, "versions": versions})
 
