@@ -43,12 +43,24 @@ def store_package(digest: str, data: bytes | File) -> tuple[str, bool]:
             "nothing was stored. Try again later."
         ) from exc
     if saved != name:  # a concurrent upload of the same bytes won the race
-        default_storage.delete(saved)
+        delete_package(saved)
     return name, True
 
 
 def delete_package(name: str) -> None:
-    default_storage.delete(name)
+    """Delete a blob nothing needs any more, or leave it and log its name when the store
+    refuses (a read-only disk, S3 AccessDenied): the caller's work stands without the delete
+    (an agent's deletion is committed already), and an operator deletes what the warning
+    names once the store accepts deletes again (docs/scaling.md, "S3")."""
+    try:
+        default_storage.delete(name)
+    except Exception as exc:  # noqa: BLE001 - a disk's OSError, S3's errors: logged, not raised
+        logger.warning(
+            "stored package %s not deleted, left in the store: %s: %s",
+            name,
+            type(exc).__name__,
+            exc,
+        )
 
 
 class PackageUnreadable(Unavailable, code="package_unreadable"):
