@@ -17,7 +17,7 @@ from certification.models import CertificationRun
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.compiled import CompiledQuery
-from edgeplug.core.locking import locked, stamp_once, unique_or
+from edgeplug.core.locking import lock_rows, locked, stamp_once, unique_or
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
 from edgeplug.text import refuse_nul, unreadable
@@ -152,8 +152,9 @@ _key_named = CompiledQuery(
     tenant=VendorKey._meta.get_field("tenant"),
     key_id=VendorKey._meta.get_field("key_id"),
 )
+# The agent an upload adds its version to, read and locked in one (``_agent_for``).
 _agent_named = CompiledQuery(
-    lambda tenant, name: Agent.objects.filter(tenant=tenant, name=name).order_by(),
+    lambda tenant, name: lock_rows(Agent.objects.filter(tenant=tenant, name=name).order_by()),
     tenant=Agent._meta.get_field("tenant"),
     name=Agent._meta.get_field("name"),
 )
@@ -337,7 +338,11 @@ def _create_version(
 
 
 def _agent_for(tenant: Tenant, manifest: dict) -> tuple[Agent, bool]:
-    """``Agent.objects.get_or_create`` by the manifest's name, its read compiled once."""
+    """``Agent.objects.get_or_create`` by the manifest's name, its read compiled once; the
+    agent found is locked as ``lock_agent`` locks it. An upload to an agent being deleted
+    waits for the delete and then finds no agent of that name: it creates one, as an upload
+    right after the delete would (its version was added to the agent deleted, and the upload
+    failed on the agent's foreign key when the delete committed)."""
     agent = _agent_named.first(tenant=tenant.pk, name=manifest["name"])
     if agent is not None:
         return agent, False
@@ -387,6 +392,7 @@ def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None
         missing_detail="Say why you are yanking this version: customers who bought it read "
         "the reason.",
     )
+    lock_agent(version.agent_id)
     version = locked(version)
     if version.yanked_at is not None:
         raise AlreadyYanked(f"{version} was yanked on {version.yanked_at:%Y-%m-%d}.")
@@ -401,10 +407,20 @@ def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None
     return version
 
 
+def lock_agent(agent_id: int) -> Agent:
+    """The agent's row, locked (``locked``), as ``delete_agent`` locks it first. Every action
+    that adds to an agent (a version uploaded, a certification submitted) or changes one of
+    its versions takes it before the version's, so it waits for a delete in progress and then
+    finds the agent gone (404, or a new agent for an upload) rather than failing on a foreign
+    key when the delete commits; and, all taking the agent then the version (then its runs),
+    none waits for another holding the one it wants next."""
+    return locked(Agent(pk=agent_id))
+
+
 def delete_agent(agent: Agent, *, actor=None, request=None) -> None:
     """Only an agent none of whose versions was ever certified (or bought) can be deleted."""
     with transaction.atomic():
-        agent = locked(agent)
+        agent = lock_agent(agent.pk)
         versions = list(agent.versions.all())
         if any(
             v.certified_at or v.certification_status == CertificationStatus.CERTIFIED

@@ -23,7 +23,7 @@ from certification.pipeline import levels
 from certification.pipeline.canvas import enqueue_run
 from certification.pipeline.state import end_with_error, sync_version
 from edgeplug.audit.services import record_change
-from edgeplug.core.locking import locked
+from edgeplug.core.locking import lock_rows, locked
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.services import check_reviewer
 from edgeplug.timefmt import utc_iso
@@ -34,7 +34,7 @@ from marketplace.certified import (
     vouching_certificates,
 )
 from marketplace.models import AgentVersion, CatalogueListing, CertificationStatus
-from marketplace.services import refresh_agent_card
+from marketplace.services import lock_agent, refresh_agent_card
 
 
 def check_level(level: str) -> None:
@@ -49,6 +49,10 @@ def submit_for_certification(
     version: AgentVersion, level: str, *, actor=None, request=None
 ) -> CertificationRun:
     check_level(level)
+    # The agent first: a delete of it in progress is waited for (it deleted the version under
+    # the run stored here, failing on the run's foreign key), or waits for this run and then
+    # refuses, run_in_progress.
+    lock_agent(version.agent_id)
     version = locked(version)
     if version.yanked_at is not None:
         raise VersionYanked(f"{version} is yanked and cannot be certified.")
@@ -99,9 +103,10 @@ def review_run(
     """A reviewer's decision on a passed run; approval publishes the version to customers."""
     reason = require_reason(reason, max_length=None)
     check_reviewer(reviewer, run.tenant)  # before anything of the run is said to the caller
-    # The version first, as a yank and a new submission hold it: neither changes it while
-    # the decision is taken from its state (review_refusal reads its yank and the newer runs
-    # that supersede it).
+    # The version (after its agent, ``lock_agent``'s order), as a yank and a new submission
+    # hold it: neither changes it while the decision is taken from its state (review_refusal
+    # reads its yank and the newer runs that supersede it).
+    lock_agent(run.version.agent_id)
     version = locked(AgentVersion(pk=run.version_id))
     run = locked(run)
     run.version = version
@@ -194,11 +199,12 @@ def expire_lapsed_certifications(now=None) -> int:
         .exclude(never_vouched)
     )
     expired = 0
-    for version_id in lapsed.values_list("pk", flat=True).order_by("pk"):
+    for version_id, agent_id in lapsed.values_list("pk", "agent_id").order_by("pk"):
         with transaction.atomic():
-            # Read again, locked (FOR NO KEY UPDATE, as `locked` takes: a plain FOR UPDATE waits
-            # on every insert naming the version): certified again, or re-submitted, since.
-            version = lapsed.select_for_update(no_key=True).filter(pk=version_id).first()
+            lock_agent(agent_id)  # before the version, as a submission takes them
+            # Read again, locked (a plain FOR UPDATE would wait on every insert naming the
+            # version): certified again, or re-submitted, since.
+            version = lock_rows(lapsed.filter(pk=version_id)).first()
             if version is None:
                 continue
             version.certification_status = CertificationStatus.EXPIRED

@@ -10,7 +10,7 @@ from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
 from marketplace.certified import current_certificate
 from marketplace.models import AgentVersion, CertificationStatus, ReviewStatus
-from marketplace.services import refresh_agent_card
+from marketplace.services import lock_agent, refresh_agent_card
 
 _VERSION_STATUS = {
     RunStatus.QUEUED: CertificationStatus.QUEUED,
@@ -30,6 +30,8 @@ def sync_version(run: CertificationRun) -> None:
     failed = run.status in FAILED_STATUSES
     still_certified = _vouched_version(run.version_id) if failed else None
     status = CertificationStatus.CERTIFIED if still_certified else _VERSION_STATUS[run.status]
+    if still_certified:  # its card follows: the agent locked before the version is written
+        lock_agent(still_certified.agent_id)
     updates = {"certification_status": status}
     if run.status == RunStatus.PASSED:
         updates["certified_at"] = run.finished_at

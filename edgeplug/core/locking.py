@@ -3,6 +3,8 @@
 - ``locked``: re-read an instance under ``SELECT ... FOR NO KEY UPDATE`` before deciding
   anything from its state, so two concurrent requests cannot both act on the old state. Call
   inside the action's transaction; with only an id, ``locked(Model(pk=id))``.
+  ``lock_rows``: the same lock on the rows a queryset finds by other columns (a compiled
+  query of a hot path that reads and locks a row in one).
 - ``stamp_once``: a one-time change (revoke, retire) and its audit event, once;
   ``stamp_locked`` the same on a row the action has locked already to check it first.
 - ``unique_or``: a row that must be new; if it exists, or a concurrent request creates it
@@ -19,7 +21,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from edgeplug.errors import NotFound
@@ -39,13 +41,20 @@ def locked(instance: M, *related: str) -> M:
     (an entitlement naming a plan an order holds) and a holder waiting for that transaction
     (the order, for the tenant's standing) deadlocked."""
     model = type(instance)
-    queryset = model._default_manager.select_for_update(no_key=True, of=("self",))
+    queryset = lock_rows(model._default_manager.all())
     if related:
         queryset = queryset.select_related(*related)
     try:
         return queryset.get(pk=instance.pk)
     except model.DoesNotExist:
         raise NotFound(f"The {model._meta.verbose_name} no longer exists.") from None
+
+
+def lock_rows(queryset: QuerySet[M]) -> QuerySet[M]:
+    """``queryset`` with its rows locked as ``locked`` locks one (``FOR NO KEY UPDATE`` of its
+    own table's rows, joined ones read): rows gone once the lock is granted (deleted by the
+    transaction waited for) are not found."""
+    return queryset.select_for_update(no_key=True, of=("self",))
 
 
 def stamp_once(instance: M, field: str, *, then: Callable[[M], object], **also) -> M:
