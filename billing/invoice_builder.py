@@ -210,21 +210,72 @@ def _rollup_totals(
         if not ranges:
             results[index] = (0, 0, _EMPTY_DIGEST)
         elif connection.vendor == "postgresql":
-            agent_id = window.entitlement.agent_id
-            pending.append([(index, tenant_id, agent_id, low, high) for low, high in ranges])
+            pending.append(_keyed_ranges(index, tenant_id, window, ranges))
         else:
             results[index] = _rollup_total_in_python(tenant_id, window, start, end)
+    for index, seconds, count, row_digest in _per_window_rows(_PG_ROLLUP_DIGESTS, pending):
+        results[index] = (int(seconds), int(count), row_digest)
+    return results
+
+
+def _keyed_ranges(key: int, tenant_id: int, window: _Window, ranges) -> list[tuple]:
+    """A window's ranges as rows of ``w`` (key, tenant, agent, from, until): they share the
+    key, so the database sums them as one."""
+    return [(key, tenant_id, window.entitlement.agent_id, low, high) for low, high in ranges]
+
+
+def _per_window_rows(sql: str, pending: list[list[tuple]]) -> list[tuple]:
+    """The rows ``sql`` returns for the windows ``pending`` (each its ``_keyed_ranges``), up
+    to 500 windows a query."""
+    rows = []
     for first in range(0, len(pending), _WINDOWS_PER_QUERY):
-        # A window's ranges share its key: the database sums and digests them as one.
-        chunk = [row for rows in pending[first : first + _WINDOWS_PER_QUERY] for row in rows]
+        chunk = [row for ranges in pending[first : first + _WINDOWS_PER_QUERY] for row in ranges]
         values = ", ".join(["(%s, %s, %s, %s::timestamptz, %s::timestamptz)"] * len(chunk))
         params = [value for row in chunk for value in row]
         with connection.cursor() as cursor:
-            cursor.execute(
-                _PG_ROLLUP_DIGESTS.format(values=values, table=UsageHour._meta.db_table), params
-            )
-            for index, seconds, count, row_digest in cursor.fetchall():
-                results[index] = (int(seconds), int(count), row_digest)
+            cursor.execute(sql.format(values=values, table=UsageHour._meta.db_table), params)
+            rows += cursor.fetchall()
+    return rows
+
+
+# The seconds of each window's rollups per UTC month (months without rollups left out).
+_PG_MONTH_SECONDS = """
+WITH w(k, tenant_id, agent_id, low, high) AS (VALUES {values})
+SELECT w.k, date_trunc('month', u.hour, 'UTC'), SUM(u.seconds)
+FROM w JOIN {table} u ON u.tenant_id = w.tenant_id AND u.agent_id = w.agent_id
+    AND u.hour >= w.low AND u.hour < w.high
+GROUP BY w.k, 2
+"""
+
+MonthSeconds = list[tuple[datetime, int]]  # (month, seconds), months in order
+
+
+def _seconds_per_month(asked: list[tuple[_Window, datetime, datetime]]) -> list[MonthSeconds]:
+    """Per (window, start, end): the seconds of the window's rollups in [start, end) in each
+    month that has any, in order. On PostgreSQL up to 500 windows a query, elsewhere (SQLite)
+    one query a window."""
+    results: list[MonthSeconds] = [[] for _ in asked]
+    pending = []
+    for index, (window, start, end) in enumerate(asked):
+        tenant_id = window.entitlement.tenant_id
+        ranges = _ranges_in(window, start, end)
+        if not ranges:
+            continue
+        if connection.vendor == "postgresql":
+            pending.append(_keyed_ranges(index, tenant_id, window, ranges))
+            continue
+        per_month = (
+            _rollups(tenant_id, window, start, end)
+            .annotate(month=TruncMonth("hour", tzinfo=UTC))
+            .values_list("month")
+            .annotate(seconds=Sum("seconds"))
+            .order_by("month")
+        )
+        results[index] = list(per_month)
+    for index, month, seconds in _per_window_rows(_PG_MONTH_SECONDS, pending):
+        results[index].append((month.astimezone(UTC), int(seconds)))
+    for months in results:
+        months.sort()
     return results
 
 
@@ -396,30 +447,48 @@ def _billed_seconds(tenant_ids: list[int], start: datetime) -> _Billed:
     return billed
 
 
-def _late_lines(
-    window: _Window, since: datetime, until: datetime, billed: _Billed, digest
-) -> list[LineSpec]:
-    """Usage of months before ``until`` that rollups hold beyond what was billed for them."""
-    entitlement = window.entitlement
-    if not _ranges_in(window, since, until):  # none before this month: nothing to look at
-        return []
-    per_month = (
-        _rollups(entitlement.tenant_id, window, since, until)
-        .annotate(month=TruncMonth("hour", tzinfo=UTC))
-        .values("month")
-        .annotate(seconds=Sum("seconds"))
-        .order_by("month")
+# A window's earlier months whose rollups hold more than was billed for them, in order, with
+# their rollups' total now.
+LateMonths = list[tuple[datetime, RollupTotal]]
+
+
+def _late_usage_of(
+    windows: list[_Window], since: datetime, until: datetime, billed: _Billed
+) -> dict[int, LateMonths]:
+    """Per window (by ``id``): its months in [since, until) whose rollups hold more seconds
+    than were billed for them, with their totals and digests. Two reads for all the windows
+    (the seconds per month, then the totals of the months found late), as many as 500
+    windows a query each."""
+    per_month = _seconds_per_month([(window, since, until) for window in windows])
+    late_months = [
+        (window, month)
+        for window, months in zip(windows, per_month, strict=True)
+        for month, seconds in months
+        if seconds > billed.seconds.get((window.entitlement.pk, month), 0)
+    ]
+    totals = _rollup_totals(
+        [
+            (window.entitlement.tenant_id, window, month, next_month(month))
+            for window, month in late_months
+        ]
     )
+    late: dict[int, LateMonths] = defaultdict(list)
+    for (window, month), total in zip(late_months, totals, strict=True):
+        late[id(window)].append((month, total))
+    return late
+
+
+def _late_lines(window: _Window, late: LateMonths, billed: _Billed, digest) -> list[LineSpec]:
+    """Usage of earlier months that rollups hold beyond what was billed for them
+    (``_late_usage_of``)."""
+    entitlement = window.entitlement
     terms = _terms(entitlement)
     lines = []
-    for row in per_month:
-        start = row["month"]
+    for start, rollup_total in late:
         already = billed.seconds.get((entitlement.pk, start), 0)
-        if row["seconds"] <= already:
-            continue
         end = next_month(start)
         label = f"late entitlement {entitlement.pk} {month_label(start)}"
-        total = _feed(digest, label, _rollup_total(entitlement.tenant_id, window, start, end))
+        total = _feed(digest, label, rollup_total)
         hours_before, hours_now = billed_hours(already), billed_hours(total)
         before = pricing.price_usage(terms, hours_before)
         after = pricing.price_usage(terms, hours_now)
@@ -524,12 +593,8 @@ def build_drafts_of(tenant_ids: Iterable[int], start: datetime) -> dict[int, dic
     billed = _billed_seconds(tenant_ids, start)
     entitlements = _metered_entitlements_of(tenant_ids, since, end)
     windows = {tenant_id: _windows(entitlements.get(tenant_id, [])) for tenant_id in tenant_ids}
-    in_period = [
-        window
-        for tenant_windows in windows.values()
-        for window in tenant_windows
-        if window.entitlement.overlaps(start, end)
-    ]
+    all_windows = [window for tenant_windows in windows.values() for window in tenant_windows]
+    in_period = [window for window in all_windows if window.entitlement.overlaps(start, end)]
     rollups = dict(
         zip(
             (id(window) for window in in_period),
@@ -539,10 +604,11 @@ def build_drafts_of(tenant_ids: Iterable[int], start: datetime) -> dict[int, dic
             strict=True,
         )
     )
+    late = _late_usage_of(all_windows, since, start, billed)
     orders = _order_lines(tenant_ids, start, end)
     return {
         tenant_id: _assemble(
-            tenant_id, start, windows[tenant_id], rollups, billed, orders.get(tenant_id, [])
+            tenant_id, start, windows[tenant_id], rollups, late, billed, orders.get(tenant_id, [])
         )
         for tenant_id in tenant_ids
     }
@@ -553,13 +619,13 @@ def _assemble(
     start: datetime,
     windows: list[_Window],
     rollups: dict[int, RollupTotal],
+    late: dict[int, LateMonths],
     billed: _Billed,
     orders: list[tuple[str, LineSpec]],
 ) -> dict[str, DraftSpec]:
     """One tenant's drafts from what ``build_drafts_of`` read: per window (agent order) its
     month's lines then its late usage, then the orders."""
     end = next_month(start)
-    since = late_usage_since(start)
     drafts: dict[str, DraftSpec] = {}
     digests: dict[str, hashlib._Hash] = {}
 
@@ -575,7 +641,7 @@ def _assemble(
             spec.lines.extend(
                 _period_lines(window, start, end, rollups[id(window)], billed, digest)
             )
-        spec.lines.extend(_late_lines(window, since, start, billed, digest))
+        spec.lines.extend(_late_lines(window, late.get(id(window), []), billed, digest))
     for currency, line in orders:
         spec, _ = draft(currency)
         spec.lines.append(line)
