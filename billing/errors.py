@@ -38,6 +38,11 @@ class SetupIncomplete(Conflict, code="setup_incomplete"):
     """The SetupIntent has not succeeded: the card must confirm it before it is saved."""
 
 
+class PaymentMethodRemoved(Conflict, code="payment_method_removed"):
+    """The setup intent's card was saved and then removed: it is not saved again (the save
+    sent again, or Stripe's webhook for it arriving late); a new setup saves a card."""
+
+
 class UnknownSetupIntent(UnknownReference, code="unknown_setup_intent", thing="setup intent"):
     """No setup intent of this tenant's has that id: Stripe knows none, or it is another
     tenant's (answered alike)."""

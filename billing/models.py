@@ -1,4 +1,5 @@
-"""Billing records: a tenant's Stripe customer, its saved payment methods, each webhook event
+"""Billing records: a tenant's Stripe customer, its saved payment methods (and the ids of those
+it removed), each webhook event
 handled (stored once by its id), usage (raw device events, the sequence numbers seen per
 device, the hourly agent-seconds rollup that rating reads), and invoicing: the billing
 account, invoices and credit notes with their lines, and the gapless number counters.
@@ -61,6 +62,19 @@ class PaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.brand} ending {self.last4}"
+
+
+class RemovedPaymentMethod(models.Model):
+    """A card the tenant removed, by its Stripe id: its SetupIntent's success delivered late
+    (the webhook) or the save sent again does not save it again (``payments._save_card``).
+    Stripe never takes a detached card back, so a card set up anew has a new id."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    stripe_id = models.CharField(max_length=255, unique=True)
+    removed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.stripe_id} (removed)"
 
 
 class NewCardCharge(models.Model):

@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from billing.charge_minimums import MAXIMUM_CHARGE, charge_step, minimum_charge
 from billing.errors import (
     InvalidWebhook,
+    PaymentMethodRemoved,
     PaymentMethodRequired,
     PaymentPending,
     PaymentProcessorError,
@@ -30,7 +31,7 @@ from billing.errors import (
     SetupIncomplete,
     UnknownSetupIntent,
 )
-from billing.models import Invoice, PaymentMethod, StripeCustomer
+from billing.models import Invoice, PaymentMethod, RemovedPaymentMethod, StripeCustomer
 from billing.signals import default_card_set
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.lazy import LazyModule
@@ -198,7 +199,8 @@ def start_setup(tenant: Tenant) -> SetupStarted:
 
 @_processor_call("saving the card")
 def record_setup(tenant: Tenant, setup_intent_id: str, *, actor=None, request=None):
-    """Save the card of a succeeded SetupIntent of this tenant's customer (idempotent)."""
+    """Save the card of a succeeded SetupIntent of this tenant's customer (idempotent while
+    the card is kept; once removed, ``PaymentMethodRemoved``)."""
     stripe_client = client()
     customer = StripeCustomer.objects.filter(tenant=tenant).first()
     try:
@@ -215,7 +217,8 @@ def record_setup(tenant: Tenant, setup_intent_id: str, *, actor=None, request=No
 
 
 def record_setup_for_customer(customer_id: str, setup_intent_id: str):
-    """The webhook door of ``record_setup``: the tenant is found by its customer id."""
+    """The webhook door of ``record_setup``: the tenant is found by its customer id. A card
+    removed since its setup raises ``PaymentMethodRemoved`` here too; the webhook answers it."""
     customer = StripeCustomer.objects.select_related("tenant").filter(customer_id=customer_id)
     customer = customer.first()
     if customer is None:
@@ -225,6 +228,7 @@ def record_setup_for_customer(customer_id: str, setup_intent_id: str):
 
 @_processor_call("saving the card")
 def _save_card(tenant, customer_id, payment_method_id, actor, request) -> PaymentMethod:
+    _refuse_removed(tenant, payment_method_id)  # before attaching it at Stripe again
     stripe_client = client()
     method = stripe_client.v1.payment_methods.retrieve(payment_method_id)
     if method.customer != customer_id:
@@ -235,6 +239,7 @@ def _save_card(tenant, customer_id, payment_method_id, actor, request) -> Paymen
     card = method.card
     with transaction.atomic():
         _lock_cards_of(tenant.pk)
+        _refuse_removed(tenant, payment_method_id)  # removed while we asked Stripe
         saved, created = PaymentMethod.objects.get_or_create(
             stripe_id=method.id,
             defaults={
@@ -258,6 +263,16 @@ def _save_card(tenant, customer_id, payment_method_id, actor, request) -> Paymen
                 target=f"{card.brand} ending {card.last4}",
             )
     return saved
+
+
+def _refuse_removed(tenant: Tenant, payment_method_id: str) -> None:
+    """A card the tenant removed is not saved again by its own setup: Stripe's late
+    ``setup_intent.succeeded`` or the save sent again brought it back, as the default card
+    when it was the only one, and the tenant's unpaid invoices were charged on it."""
+    if RemovedPaymentMethod.objects.filter(tenant=tenant, stripe_id=payment_method_id).exists():
+        raise PaymentMethodRemoved(
+            "This setup's card was removed: it is not saved again. Set up a new card to save one."
+        )
 
 
 def _lock_cards_of(tenant_id: int) -> None:
@@ -286,7 +301,8 @@ def make_default(method: PaymentMethod, *, actor=None, request=None) -> PaymentM
 
 @_processor_call("removing the card")
 def remove(method: PaymentMethod, *, actor=None, request=None) -> None:
-    """Detach the card at Stripe and forget it. Removing the default makes the newest card
+    """Detach the card at Stripe and forget it, keeping only its id (``RemovedPaymentMethod``:
+    its setup does not save it again). Removing the default makes the newest card
     left the default (as the first card saved becomes it): a tenant with a card is never
     asked to add one, and its unpaid invoices are tried on it (``default_card_set``)."""
     # Already detached at Stripe: forget it here too. Any other failure keeps the card here.
@@ -297,6 +313,7 @@ def remove(method: PaymentMethod, *, actor=None, request=None) -> None:
         method = locked(method)  # 404 if removed meanwhile
         record_change("payment_method_removed", method, actor=actor, request=request)
         method.delete()
+        RemovedPaymentMethod.objects.create(tenant_id=method.tenant_id, stripe_id=method.stripe_id)
         if method.is_default:
             successor = PaymentMethod.objects.filter(tenant_id=method.tenant_id).first()
             if successor is not None:

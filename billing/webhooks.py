@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from billing import collection, money_back, payments
-from billing.errors import RetryLater
+from billing.errors import PaymentMethodRemoved, RetryLater
 from billing.models import WebhookEvent
 from edgeplug.core.locking import rows_busy
 from marketplace import orders
@@ -83,6 +83,9 @@ def _dispatch(event) -> str:
     if kind in REFUND_EVENTS:
         return money_back.sync_refund(obj["id"])
     if kind == "setup_intent.succeeded":
-        method = payments.record_setup_for_customer(obj.get("customer") or "", obj["id"])
+        try:
+            method = payments.record_setup_for_customer(obj.get("customer") or "", obj["id"])
+        except PaymentMethodRemoved:
+            return "payment method removed"  # acknowledged: Stripe stops delivering it
         return f"payment method {method.pk}" if method else "no customer"
     return "ignored"

@@ -36,6 +36,11 @@ class PaymentMethodListCreate(TenantScoped, SavedCards, generics.ListAPIView):
                 "unknown_setup_intent: no setup intent of your tenant has that id (absent and "
                 "another tenant's alike).",
             ),
+            409: error_response(
+                409,
+                "setup_incomplete: the setup intent is not confirmed yet; payment_method_removed: "
+                "its card was saved and then removed, and is not saved again.",
+            ),
             502: error_response(502),
         },
     )
