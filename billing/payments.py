@@ -284,18 +284,18 @@ def _lock_cards_of(tenant_id: int) -> None:
 
 @transaction.atomic
 def make_default(method: PaymentMethod, *, actor=None, request=None) -> PaymentMethod:
-    """Charge this card from now on; when it was not the default already, the tenant's unpaid
-    invoices are tried on it (``default_card_set``)."""
+    """Charge this card from now on: audited, and the tenant's unpaid invoices are tried on it
+    (``default_card_set``). The default card made the default again does nothing: it audited
+    ``payment_method_default`` each time."""
     _lock_cards_of(method.tenant_id)
     method = locked(method, "tenant")  # 404 if removed meanwhile
-    previous = PaymentMethod.objects.filter(tenant=method.tenant, is_default=True)
-    changed = not previous.filter(pk=method.pk).exists()
-    previous.update(is_default=False)
+    if method.is_default:
+        return method
+    PaymentMethod.objects.filter(tenant=method.tenant, is_default=True).update(is_default=False)
     method.is_default = True
     method.save(update_fields=["is_default"])
     record_change("payment_method_default", method, actor=actor, request=request)
-    if changed:
-        default_card_set.send(sender=PaymentMethod, tenant_id=method.tenant_id)
+    default_card_set.send(sender=PaymentMethod, tenant_id=method.tenant_id)
     return method
 
 

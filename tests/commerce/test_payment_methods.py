@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from billing import payments
-from billing.models import PaymentMethod
+from billing.models import NewCardCharge, PaymentMethod
 from edgeplug.audit.models import AuditEvent
 from tests.commerce.conftest import (
     confirmed_setup,
@@ -14,6 +14,7 @@ from tests.commerce.conftest import (
     place_order,
     save_card,
     signed_webhook,
+    uncollectible_invoice,
 )
 from tests.concurrency import in_thread, needs_row_locks, wait_for_blocked_backend
 
@@ -61,7 +62,22 @@ def test_removing_the_default_card_makes_the_newest_left_the_default(
     assert PaymentMethod.objects.get(is_default=True).pk == newest["id"]
     plan = make_plan("one_time", currency="EUR", amount=900)
     assert place_order(client, agent, plan, "after-removal").status_code == 201
-    assert AuditEvent.objects.filter(action="payment_method_default").count() == 2
+    # Only the promotion: the oldest card, the first saved, was the default already.
+    assert AuditEvent.objects.filter(action="payment_method_default").count() == 1
+
+
+def test_making_the_default_card_default_again_records_and_charges_nothing(stripe_on, customer):
+    """The docs say it does nothing: it audited ``payment_method_default`` each time."""
+    client, membership = customer
+    uncollectible_invoice(membership.tenant)
+    card = save_card(client)  # the first card: the default, its try of the invoice queued
+    queued = NewCardCharge.objects.count()
+
+    again = client.post(f"/api/v1/billing/payment-methods/{card['id']}/default")
+
+    assert (again.status_code, again.json()["is_default"]) == (200, True)
+    assert not AuditEvent.objects.filter(action="payment_method_default").exists()
+    assert NewCardCharge.objects.count() == queued
 
 
 def test_unconfirmed_setup_is_refused(stripe_on, customer):
