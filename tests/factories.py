@@ -242,6 +242,24 @@ def simulated_certificate(version):
     return certificate_for(run)
 
 
+def approved_certification(version):
+    """``version`` as a reviewer leaves it after approving its passed run (a real certificate,
+    ``simulated_certificate``): public, its agent listed in the catalogue. Returns the run."""
+    from certification.models import CertificationRun
+    from marketplace.catalogue import refresh_listing
+    from marketplace.models import AgentVersion
+
+    run = simulated_certificate(version).run
+    CertificationRun.objects.filter(pk=run.pk).update(review_status="approved")
+    AgentVersion.objects.filter(pk=version.pk).update(
+        certification_status="certified", review_status="approved"
+    )
+    refresh_listing(version.agent)
+    version.refresh_from_db()
+    run.refresh_from_db()
+    return run
+
+
 class DeviceFactory(factory.django.DjangoModelFactory):
     """A customer's registered gateway; its token is unusable (a placeholder hash)."""
 

@@ -1,12 +1,15 @@
 """Certification actions: what the API, the admin, the registry, the CLI and beat call.
 
 Each is one transaction that validates, writes, records its audit event and schedules its
-work after commit: submit a version, decide a passed run, sweep runs stuck past the limit,
-and mark certified versions whose every certificate expired.
+work after commit: submit a version (or, for an upload with ``certify``, keep the certification
+it has), decide a passed run, sweep runs stuck past the limit, and mark certified versions whose
+every certificate expired.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -18,7 +21,13 @@ from certification.errors import (
     RunInProgress,
     VersionYanked,
 )
-from certification.models import CertificationRun, Level, ReviewStatus
+from certification.models import (
+    ACTIVE_STATUSES,
+    FAILED_STATUSES,
+    CertificationRun,
+    Level,
+    ReviewStatus,
+)
 from certification.pipeline import levels
 from certification.pipeline.canvas import enqueue_run
 from certification.pipeline.state import end_with_error, sync_version
@@ -54,8 +63,7 @@ def submit_for_certification(
     # refuses, run_in_progress.
     lock_agent(version.agent_id)
     version = locked(version)
-    if version.yanked_at is not None:
-        raise VersionYanked(f"{version} is yanked and cannot be certified.")
+    _refuse_yanked(version)
     active = CertificationRun.objects.filter(version=version).active().first()
     if active is not None:
         raise RunInProgress(f"Run {active.pk} for {version} is still {active.status}.")
@@ -82,6 +90,85 @@ def submit_for_certification(
     )
     transaction.on_commit(lambda: enqueue_run(run.pk))
     return run
+
+
+def _refuse_yanked(version: AgentVersion) -> None:
+    if version.yanked_at is not None:
+        raise VersionYanked(f"{version} is yanked and cannot be certified.")
+
+
+class NotRestarted(StrEnum):
+    """Why an upload with ``certify`` kept the version's certification instead of a new run."""
+
+    RUN_IN_PROGRESS = "run_in_progress"
+    AWAITING_REVIEW = "awaiting_review"
+    ALREADY_CERTIFIED = "already_certified"
+
+
+@dataclass(frozen=True)
+class UploadCertification:
+    """The run an upload with ``certify`` left: a new one, or the version's latest run when it
+    kept its certification (None for a version marked certified without any run),
+    ``not_restarted`` (``{"code", "detail"}``, a ``NotRestarted`` code) then saying why."""
+
+    run: CertificationRun | None
+    not_restarted: dict | None = None
+
+
+@transaction.atomic
+def submit_upload_for_certification(
+    version: AgentVersion, level: str, *, actor=None, request=None
+) -> UploadCertification:
+    """What an upload with ``certify`` does (the API and the portal): ``submit_for_certification``
+    unless the version's certification is under way or has passed and stands (awaiting review,
+    or approved). The same bytes come again from a re-run CI job, and a new run would take an
+    approved version off the catalogue, or set a pending one's review aside, until it passed
+    and was reviewed again. A version never submitted, whose latest run failed or ended in
+    error (the broker was down), no longer certified (expired) or rejected by its reviewer is
+    submitted, so a re-run job retries it. ``/certification/submit``, a vendor asking for a new
+    run on purpose, submits whatever certification the version has."""
+    check_level(level)
+    version = locked(version)
+    _refuse_yanked(version)  # a yanked version's standing run is no answer
+    latest = version.certification_runs.order_by("-pk").first()
+    kept = _standing(version, latest)
+    if kept is not None:
+        code, detail = kept
+        return UploadCertification(latest, {"code": code, "detail": detail})
+    return UploadCertification(
+        submit_for_certification(version, level, actor=actor, request=request)
+    )
+
+
+def _standing(
+    version: AgentVersion, run: CertificationRun | None
+) -> tuple[NotRestarted, str] | None:
+    """Why the version keeps its certification (``run`` is its latest), else None: a run under
+    way, or the version certified and approved or awaiting review, unless its latest run failed
+    (a certificate may still vouch for it, ``sync_version``, but the vendor retries that run)."""
+    again = "certification was not started again"
+    if run is not None and run.status in ACTIVE_STATUSES:
+        return (
+            NotRestarted.RUN_IN_PROGRESS,
+            f"Run {run.pk} for {version} is still {run.status}; {again}.",
+        )
+    failed = run is not None and run.status in FAILED_STATUSES
+    if failed or version.certification_status != CertificationStatus.CERTIFIED:
+        return None
+    certified = f"{version} is certified" + (f" by run {run.pk}" if run is not None else "")
+    anew = (
+        "(to certify it anew, at another level say, submit it: POST /api/v1/certification/submit)"
+    )
+    if version.review_status == ReviewStatus.APPROVED:
+        return NotRestarted.ALREADY_CERTIFIED, (
+            f"{certified} and approved; {again}, which would take it off the catalogue until "
+            f"reviewed {anew}."
+        )
+    if version.review_status == ReviewStatus.PENDING:
+        return NotRestarted.AWAITING_REVIEW, (
+            f"{certified} and awaits a reviewer's decision; {again} {anew}."
+        )
+    return None
 
 
 def broker_refusal(run: CertificationRun) -> dict | None:

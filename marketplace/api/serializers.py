@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from certification.models import Level
+from certification.pipeline.actions import NotRestarted
 from certification.vocabulary import LEVEL_HELP
 from edgeplug.core.pagination import page_serializer
 from edgeplug.core.schema import ErrorSerializer
@@ -192,6 +193,11 @@ class AgentDetailSerializer(AgentSerializer):
         return asdict(rating_summary(obj))
 
 
+class CertificationNotRestartedSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=[code.value for code in NotRestarted])
+    detail = serializers.CharField()
+
+
 class UploadResultSerializer(serializers.Serializer):
     agent = AgentSerializer()
     version = AgentVersionDetailSerializer()
@@ -200,8 +206,14 @@ class UploadResultSerializer(serializers.Serializer):
     certification_error = ErrorSerializer(
         allow_null=True,
         help_text="set when certification did not start: the submission was refused "
-        "(run_in_progress, version_yanked; certification_run is null) or the run could not "
-        "be queued (broker_unavailable)",
+        "(version_yanked; certification_run is null) or the run could not be queued "
+        "(broker_unavailable)",
+    )
+    certification_not_restarted = CertificationNotRestartedSerializer(
+        allow_null=True,
+        help_text="set when these bytes' version keeps its certification (under way, awaiting "
+        "review, or approved) and no new run started: certification_run is that version's "
+        "latest run",
     )
 
 

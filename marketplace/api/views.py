@@ -12,7 +12,11 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from certification.pipeline.actions import broker_refusal, check_level, submit_for_certification
+from certification.pipeline.actions import (
+    broker_refusal,
+    check_level,
+    submit_upload_for_certification,
+)
 from edgeplug.audit.services import record_if_denied
 from edgeplug.core.renderers import JsonErrorsMixin, OctetStreamRenderer, ZipRenderer
 from edgeplug.core.schema import error_response
@@ -80,13 +84,19 @@ class AgentUpload(APIView):
         responses={201: s.UploadResultSerializer, 200: s.UploadResultSerializer},
         description=(
             "Stores a signed package (201, or 200 for bytes already stored). With `certify`, "
-            "a certification run is submitted too. The package is kept whatever becomes of "
-            'that submission, and `certification_error` (`{"code", "detail"}`) says why it '
-            "did not start: when the version cannot be submitted (`run_in_progress` while "
-            "another run of it is queued or running, `version_yanked`), `certification_run` "
-            "is null; when the task queue is down, `certification_run` names a run that ended "
-            "at once and the code is `broker_unavailable`. Submit it again later with "
-            "`POST /api/v1/certification/submit`."
+            "a certification run is submitted too, unless these bytes were stored before and "
+            "their version's certification is under way or has passed (awaiting review, or "
+            "approved): then no run starts, `certification_run` names the version's latest run "
+            'and `certification_not_restarted` (`{"code", "detail"}`) says why '
+            "(`run_in_progress`, `awaiting_review`, `already_certified`), so sending the same "
+            "upload again never takes a version off the catalogue. A version whose latest run "
+            "failed or ended in error, no longer certified (expired) or rejected is submitted "
+            "again. The package is kept whatever becomes of a submission, and "
+            '`certification_error` (`{"code", "detail"}`) says why it did not start: when the '
+            "version cannot be submitted (`version_yanked`), `certification_run` is null; when "
+            "the task queue is down, `certification_run` names a run that ended at once and the "
+            "code is `broker_unavailable`. Submit it again later, or certify a certified version "
+            "anew, with `POST /api/v1/certification/submit`."
         ),
     )
     def post(self, request):
@@ -104,24 +114,26 @@ class AgentUpload(APIView):
                 actor=request.user,
                 request=request,
             )
-        run = refusal = None
+        run = refusal = not_restarted = None
         if data["certify"]:
             # The package is stored by now: a refused submission is part of the answer, as
             # on the portal's upload page, not an error that hides the upload.
             try:
-                run = submit_for_certification(
+                certification = submit_upload_for_certification(
                     result.version, data["level"], actor=request.user, request=request
                 )
             except DomainError as exc:
                 refusal = exc.as_dict()  # the body its own 409 would have had
             else:
-                refusal = broker_refusal(run)
+                run, not_restarted = certification.run, certification.not_restarted
+                refusal = None if not_restarted else broker_refusal(run)
         body = {
             "agent": agent_with_latest_version(request, result.version.agent_id),
             "version": result.version,
             "created": result.created,
             "certification_run": run.pk if run else None,
             "certification_error": refusal,
+            "certification_not_restarted": not_restarted,
         }
         return Response(
             represent(s.UploadResultSerializer, body),

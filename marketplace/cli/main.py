@@ -403,9 +403,10 @@ def upload(
     With --key the package is signed on the fly; otherwise the signature is read from
     --signature or PACKAGE.sig, and the key that made it is found among your registered keys
     unless --key-id names it. Uploading the same bytes again is harmless: the existing
-    version is reported with "created: no". With --certify, a submission the server did not
-    start (run_in_progress, version_yanked, broker_unavailable) exits 1 with its code, the
-    package stored all the same.
+    version is reported with "created: no", and with --certify a version whose certification
+    is under way or has passed keeps it (its run is shown, with a "note:" saying why). With
+    --certify, a submission the server did not start (version_yanked, broker_unavailable)
+    exits 1 with its code, the package stored all the same.
     """
     if key_path and signature_path:
         raise click.UsageError("give --key to sign now or --signature, not both")
@@ -442,6 +443,8 @@ def upload(
         refusal = result.get("certification_error")
         if refusal:
             refused_with = str(refusal["code"]), str(refusal["detail"])
+        kept = result.get("certification_not_restarted")
+        note = f"note: {kept['code']}: {kept['detail']}" if kept else None
     click.echo("\n".join(lines))
     if refusal:
         # The package is stored (the lines above say so), but what --certify asked for did not
@@ -451,6 +454,8 @@ def upload(
     if result.get("certification_run"):
         run_id = result["certification_run"]
         click.echo(f"certification run: {run_id} (edgeplug status --run {run_id} --watch)")
+    if note:
+        click.echo(note)
 
 
 @cli.command(short_help="Show an agent's versions or a certification run.")

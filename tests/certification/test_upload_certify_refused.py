@@ -11,29 +11,6 @@ from tests.vendors import package
 pytestmark = pytest.mark.django_db
 
 
-def test_uploading_again_with_certify_while_the_first_run_is_queued_answers_with_the_upload(
-    vendor,
-):
-    data = package()
-    first = vendor.upload(data, certify="true", level="basic")
-    assert first.status_code == 201, first.json()
-    queued = CertificationRun.objects.get(pk=first.json()["certification_run"])
-    assert queued.status == "queued"
-
-    again = vendor.upload(data, certify="true", level="basic")
-    assert again.status_code == 200, again.json()  # these bytes were stored before
-    body = again.json()
-    assert body["created"] is False
-    assert body["version"]["id"] == first.json()["version"]["id"]
-    assert body["certification_run"] is None
-    assert body["certification_error"] == {
-        "code": "run_in_progress",
-        "detail": f"Run {queued.pk} for {queued.version} is still queued.",
-    }
-    assert AgentVersion.objects.count() == 1
-    assert CertificationRun.objects.count() == 1
-
-
 def test_a_new_version_uploaded_with_certify_still_gets_its_run(vendor):
     vendor.upload(package("1.0.0"), certify="true")
     newer = vendor.upload(package("1.1.0"), certify="true")

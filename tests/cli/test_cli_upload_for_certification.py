@@ -1,5 +1,6 @@
-"""`edgeplug upload --certify --level L` asks for certification and points at the run, or fails
-with the code of why certification did not start (the upload itself succeeded)."""
+"""`edgeplug upload --certify --level L` asks for certification and points at the run (the run
+the version kept, and why, when the same bytes come again), or fails with the code of why
+certification did not start (the upload itself succeeded)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,11 @@ def test_certify_sends_the_level_and_prints_the_run(uploader, stub_api, tmp_path
 @pytest.mark.parametrize(
     ("code", "run", "detail"),
     [
-        ("run_in_progress", None, "Run 11 for acme-robotics/pump-anomaly@1.0.0 is still queued."),
+        (
+            "version_yanked",
+            None,
+            "acme-robotics/pump-anomaly@1.0.0 is yanked and cannot be certified.",
+        ),
         (
             "broker_unavailable",
             12,
@@ -69,6 +74,30 @@ def test_a_submission_that_did_not_start_fails_the_command_though_the_upload_suc
         f"error: {code}: certification not started (the upload itself succeeded): {detail}"
     ) in result.stderr
     assert "certification run:" not in result.stdout
+
+
+def test_the_same_upload_again_names_the_run_the_version_kept_and_succeeds(
+    uploader, stub_api, tmp_path
+):
+    """A re-run CI job sends the same bytes with --certify: the server keeps the version's
+    certification (approved here) and says so; the command says it too, and succeeds."""
+    detail = (
+        "acme-robotics/pump-anomaly@1.0.0 is certified by run 11 and approved; "
+        "certification was not started again."
+    )
+    kept = {
+        **UPLOADED,
+        "created": False,
+        "certification_error": None,
+        "certification_not_restarted": {"code": "already_certified", "detail": detail},
+    }
+    stub_api.answer("/api/v1/agents/upload", (200, kept))
+    out = uploader.ok(
+        "upload", str(tmp_path / "agent.epk"), "--key", uploader.key_file, "--certify"
+    )
+    assert "created: no (these bytes were uploaded before)" in out
+    assert "certification run: 11 (edgeplug status --run 11 --watch)" in out
+    assert f"note: already_certified: {detail}" in out
 
 
 def test_level_without_certify_is_wrong_usage(uploader, tmp_path):

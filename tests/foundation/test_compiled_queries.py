@@ -78,7 +78,7 @@ def test_the_upload_response_reads_the_newest_visible_version_as_the_orm_does(ag
     assert compiled.visible_versions[0].version == expected
     assert compiled.listing.version.version == "1.10.0"
     body = {"version": orm, "created": True, "certification_run": None}
-    body["certification_error"] = None
+    body["certification_error"] = body["certification_not_restarted"] = None
     response = represent(UploadResultSerializer, {**body, "agent": compiled})
     assert response == represent(UploadResultSerializer, {**body, "agent": orm.agent})
 

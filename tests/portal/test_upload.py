@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from certification.models import CertificationRun
 from marketplace.models import AgentVersion
+from tests.factories import approved_certification
 from tests.packageformat.hostile import HOSTILE_CASES
 from tests.vendors import package
 
@@ -115,6 +116,27 @@ def test_asking_for_certification_submits_a_run(portal_vendor, django_capture_on
         )
     run = CertificationRun.objects.get()
     assert (run.level, run.requested_by) == ("standard", vendor.user)
+
+
+def test_the_same_bytes_uploaded_again_with_certify_leave_an_approved_version_on_sale(
+    portal_vendor,
+):
+    """The portal's upload follows the API's rule: the version's approved run is named, no
+    new run is queued, and the version stays public (before: queued again, off sale)."""
+    vendor = portal_vendor("developer")
+    data = package()
+    vendor.client.post("/portal/upload/", _form(vendor, data), **XHR)
+    version = AgentVersion.objects.get()
+    run = approved_certification(version)
+
+    response = vendor.client.post("/portal/upload/", _form(vendor, data, certify="on"), **XHR)
+
+    assert response.status_code == 201
+    page = vendor.client.get(response.json()["redirect"]).content.decode()
+    assert f"Not submitted for certification again: {version} is certified by run {run.pk}" in page
+    assert CertificationRun.objects.get() == run
+    version.refresh_from_db()
+    assert version.is_public
 
 
 def test_the_chosen_key_is_used(portal_vendor):

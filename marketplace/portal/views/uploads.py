@@ -1,4 +1,5 @@
-"""Upload a signed package (and its .sig) and submit it for certification.
+"""Upload a signed package (and its .sig) and submit it for certification (the same bytes again
+keep the certification their version has under way or passed, as the API's upload does).
 
 The browser sends the form with XMLHttpRequest to show upload progress and gets JSON back
 (a refusal, or where to go next); without JavaScript the same view answers with pages.
@@ -21,7 +22,7 @@ from marketplace.models import AgentVersion, VendorKey
 from marketplace.portal.access import vendor_page, wants_json
 from marketplace.portal.forms import UploadForm
 from marketplace.portal.refusals import refusal
-from marketplace.portal.submissions import submit_and_queue
+from marketplace.portal.submissions import submit_upload_and_queue
 from marketplace.powers import PUBLISH
 from marketplace.storage import package_limits
 from marketplace.uploads import PackageUploadHandler, package_bytes
@@ -78,13 +79,19 @@ def _store(request, form: UploadForm) -> AgentVersion:
         messages.info(request, "These bytes were uploaded before: here is that version.")
     if data["certify"]:
         try:
-            run = submit_and_queue(version, data["level"], actor=request.user, request=request)
+            certification = submit_upload_and_queue(
+                version, data["level"], actor=request.user, request=request
+            )
         except NotQueued as exc:
             messages.error(request, f"{exc.code}: {exc.detail}")
         except DomainError as exc:
             messages.warning(request, f"Not submitted for certification: {exc.detail}")
         else:
-            messages.success(request, f"Run {run.pk} is queued.")
+            kept = certification.not_restarted
+            if kept:
+                messages.info(request, f"Not submitted for certification again: {kept['detail']}")
+            else:
+                messages.success(request, f"Run {certification.run.pk} is queued.")
     return version
 
 
