@@ -150,7 +150,10 @@ class InvoicePaymentActions(ReferenceActions):
         charges, each through ``retry_invoice_payment``, with a message per invoice."""
         if request.POST.get("post") != "yes":
 
-            def described(invoice) -> dict:
+            def described(invoices) -> dict[int, dict]:
+                return {invoice.pk: charged_as(invoice) for invoice in invoices}
+
+            def charged_as(invoice) -> dict:
                 refusal = collection.retry_refusal(invoice)
                 due = format_amount(invoice.amount_due, invoice.currency)
                 return {"due": due, "refusal": refusal.detail if refusal else ""}

@@ -7,6 +7,7 @@ numbered whose PDF, email or export is then refused."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -99,6 +100,12 @@ def _reject_terms_no_invoice_can_carry(values: dict) -> None:
         raise InvalidBillingAccount(f"tax_id: {refusal}", field="tax_id")
     if refusal := reverse_charge_refusal(values["reverse_charge"], values["tax_id"]):
         raise InvalidBillingAccount(f"tax_id: {refusal}", field="tax_id")
+
+
+def accounts_of(tenant_ids: Iterable[int]) -> dict[int, BillingAccount]:
+    """The billing accounts of ``tenant_ids``, by tenant id (a tenant without one is left
+    out), in one query whatever their number: for a page or a batch about many invoices."""
+    return {a.tenant_id: a for a in BillingAccount.objects.filter(tenant_id__in=set(tenant_ids))}
 
 
 def account_refusal(account: BillingAccount) -> str:

@@ -9,14 +9,14 @@ quantity at a positive price, as EN 16931 wants item prices to be positive.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
-from billing.billing_accounts import distinct_emails
+from billing.billing_accounts import accounts_of, distinct_emails
 from billing.documents.document import DocumentLine, InvoiceDocument, Party, breakdown_note
 from billing.errors import InvoiceNotFinalized, InvoiceVoid
 from billing.models import (
@@ -176,7 +176,20 @@ def invoice_recipients(invoice: Invoice) -> list[str]:
     issued to, each mailbox once (``distinct_emails``: an account stored before that rule may
     hold one twice). Only who is emailed follows the account; the printed document keeps the
     buyer of its finalize."""
-    account = BillingAccount.objects.filter(tenant_id=invoice.tenant_id).first()
+    return recipients_of([invoice])[invoice.pk]
+
+
+def recipients_of(invoices: Iterable[Invoice]) -> dict[int, list[str]]:
+    """``invoice_recipients`` of each of ``invoices``, by id, their tenants' billing accounts
+    read in one query whatever their number (finance's resend page lists many)."""
+    invoices = list(invoices)
+    accounts = accounts_of(invoice.tenant_id for invoice in invoices)
+    return {
+        invoice.pk: _recipients(invoice, accounts.get(invoice.tenant_id)) for invoice in invoices
+    }
+
+
+def _recipients(invoice: Invoice, account: BillingAccount | None) -> list[str]:
     if account is not None and account.invoice_emails:
         return distinct_emails(account.invoice_emails)
     buyer = (invoice.account_snapshot or {}).get("buyer", {})

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.conf import settings
@@ -24,7 +24,7 @@ from django.utils import timezone
 from billing import collection, invoice_documents, invoice_emails, money_back, payments
 from billing import invoice_builder as builder
 from billing.audit import record_invoice_event
-from billing.billing_accounts import account_refusal
+from billing.billing_accounts import account_refusal, accounts_of
 from billing.charge_minimums import rounding
 from billing.documents.document import negative_total_refusal
 from billing.draft_terms import retax, set_totals, take_tax_terms
@@ -80,6 +80,8 @@ CLOSE_ATTEMPTS = 5
 CLOSE_RETRY_PAUSE_S = 0.5
 
 logger = logging.getLogger(__name__)
+# What a reading of many invoices at once finds of one, when it finds no refusal (``_or_raise``).
+_Found = TypeVar("_Found")
 
 # A credit note's reason (audited with it; the admin's field says the same limit).
 CREDIT_REASON_MAX = 300
@@ -649,13 +651,42 @@ class FinalizePreview:
 def finalize_preview(invoice: Invoice, now: datetime | None = None) -> FinalizePreview:
     """``FinalizePreview`` of the draft as it reads it (unlocked: what a page says before
     asking; finalizing decides again under its locks)."""
-    account = _account(invoice.tenant_id)
-    amounts_paid = list(invoice.lines.values_list("amount", "is_paid"))
-    refusal = _finalize_refusal(invoice, account, amounts_paid, now or timezone.now())
-    if refusal is not None:
-        return FinalizePreview(refusal, None)
-    sums = builder.totals(amounts_paid, account.tax_rate, account.reverse_charge)
-    return FinalizePreview(None, sums.total)
+    return finalize_previews([invoice], now)[invoice.pk]
+
+
+def finalize_previews(
+    invoices: Sequence[Invoice], now: datetime | None = None
+) -> dict[int, FinalizePreview]:
+    """``finalize_preview`` of each of ``invoices``, by id, read as finalizing reads them
+    (``_finalize_reads``): in two queries whatever their number."""
+    now = now or timezone.now()
+    reads = _finalize_reads(invoices)
+    previews = {}
+    for invoice in invoices:
+        account, amounts_paid = reads[invoice.pk]
+        if refusal := _finalize_refusal(invoice, account, amounts_paid, now):
+            previews[invoice.pk] = FinalizePreview(refusal, None)
+            continue
+        sums = builder.totals(amounts_paid, account.tax_rate, account.reverse_charge)
+        previews[invoice.pk] = FinalizePreview(None, sums.total)
+    return previews
+
+
+def _finalize_reads(
+    invoices: Iterable[Invoice],
+) -> dict[int, tuple[BillingAccount | None, list[tuple[int, bool]]]]:
+    """What ``_finalize_refusal`` weighs of each of ``invoices``, by id: its tenant's billing
+    account and the (amount, is_paid) of its lines, in two queries whatever their number."""
+    invoices = list(invoices)
+    accounts = accounts_of(invoice.tenant_id for invoice in invoices)
+    amounts: dict[int, list[tuple[int, bool]]] = {invoice.pk: [] for invoice in invoices}
+    for invoice_id, amount, paid in InvoiceLine.objects.filter(
+        invoice_id__in=list(amounts)
+    ).values_list("invoice_id", "amount", "is_paid"):
+        amounts[invoice_id].append((amount, paid))
+    return {
+        invoice.pk: (accounts.get(invoice.tenant_id), amounts[invoice.pk]) for invoice in invoices
+    }
 
 
 def _finalize_refusal(
@@ -710,8 +741,7 @@ def finalize_invoice(invoice: Invoice, *, actor=None, request=None, now=None) ->
     now = now or timezone.now()
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
-        account = _account(invoice.tenant_id)
-        amounts_paid = list(invoice.lines.values_list("amount", "is_paid"))
+        account, amounts_paid = _finalize_reads([invoice])[invoice.pk]
         if refusal := _finalize_refusal(invoice, account, amounts_paid, now):
             raise refusal
         _freeze_parties(invoice, account)
@@ -769,22 +799,16 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
     with counted_together(), transaction.atomic():
         rows = Invoice.objects.select_for_update(of=("self",)).select_related("tenant")
         invoices = rows.in_bulk(ids)
-        tenant_ids = {invoice.tenant_id for invoice in invoices.values()}
-        accounts = {a.tenant_id: a for a in BillingAccount.objects.filter(tenant_id__in=tenant_ids)}
-        amounts: dict[int, list[tuple[int, bool]]] = {pk: [] for pk in invoices}
-        for invoice_id, amount, paid in InvoiceLine.objects.filter(
-            invoice_id__in=list(invoices)
-        ).values_list("invoice_id", "amount", "is_paid"):
-            amounts[invoice_id].append((amount, paid))
+        reads = _finalize_reads(invoices.values())
         counters: dict[str, InvoiceNumberSequence] = {}
         for invoice_id in ids:
             invoice = invoices.get(invoice_id)
-            account = invoice and accounts.get(invoice.tenant_id)
-            if refusal := _finalize_refusal(invoice, account, amounts.get(invoice_id, []), now):
+            account, amounts_paid = reads.get(invoice_id, (None, []))
+            if refusal := _finalize_refusal(invoice, account, amounts_paid, now):
                 run.refused[invoice_id] = refusal.code
                 continue
             _freeze_parties(invoice, account)
-            set_totals(invoice, amounts[invoice_id])
+            set_totals(invoice, amounts_paid)
             series = SERIES[invoice.kind]
             if series not in counters:
                 counters[series], _ = (
@@ -843,15 +867,38 @@ def resend_recipients(invoice: Invoice) -> list[str]:
     """Whom ``resend_invoice_email`` would email ``invoice`` to (``invoice_recipients``: the
     billing account's invoice emails now, else those it was issued to), or the DomainError
     why it would not: a draft or a void invoice has no document, and an invoice may have
-    nobody to email. What finance's resend page lists before it asks."""
-    invoice_documents.require_document(invoice)  # not a draft's, nor a void invoice's
-    recipients = invoice_documents.invoice_recipients(invoice)
-    if not recipients:
-        raise InvoiceHasNoRecipients(
-            f"Invoice {invoice.number} has nobody to email: its tenant's billing account has "
-            "no invoice emails (PUT /api/v1/billing/account with invoice_emails)."
-        )
-    return recipients
+    nobody to email."""
+    return _or_raise(resend_recipients_of([invoice])[invoice.pk])
+
+
+def resend_recipients_of(invoices: Sequence[Invoice]) -> dict[int, list[str] | DomainError]:
+    """``resend_recipients`` of each of ``invoices``, by id: whom it would be emailed to, or
+    the DomainError why not; the billing accounts read in one query whatever their number.
+    What finance's resend page lists before it asks."""
+    # Not a draft's, nor a void invoice's (``require_document``).
+    refusals = {invoice.pk: invoice_documents.document_refusal(invoice) for invoice in invoices}
+    emailed = [invoice for invoice in invoices if refusals[invoice.pk] is None]
+    recipients = invoice_documents.recipients_of(emailed)
+    found: dict[int, list[str] | DomainError] = {}
+    for invoice in invoices:
+        if refusals[invoice.pk] is not None:
+            found[invoice.pk] = refusals[invoice.pk]
+        elif recipients[invoice.pk]:
+            found[invoice.pk] = recipients[invoice.pk]
+        else:
+            found[invoice.pk] = InvoiceHasNoRecipients(
+                f"Invoice {invoice.number} has nobody to email: its tenant's billing account "
+                "has no invoice emails (PUT /api/v1/billing/account with invoice_emails)."
+            )
+    return found
+
+
+def _or_raise(found: _Found | DomainError) -> _Found:
+    """What a reading of many invoices found of one of them, or the refusal it found, raised:
+    the action on one invoice, and its page's reading of many, weigh it by one rule."""
+    if isinstance(found, DomainError):
+        raise found
+    return found
 
 
 def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[str]:
@@ -939,16 +986,19 @@ def creditable_of(
     *,
     refund_lines: bool = True,
     credited: dict[int, int] | None = None,
+    held: dict[tuple[int, datetime], int] | None = None,
 ) -> dict[int, int]:
     """What a credit note of ``lines`` (of one invoice) may still give back of each, by id:
     what credit notes and refund lines did not (``credited_of``, or ``credited`` when the
     caller read it already), and of a usage line at most what its entitlement's month still
-    holds, shared out in order among the lines of that month: a later month that carried a
-    lower price of it (a negative ``late_usage`` line) gave that much back already, as a
-    credit note of the drop would have."""
+    holds (``_usage_held``, or ``held`` when the caller read it already), shared out in order
+    among the lines of that month: a later month that carried a lower price of it (a
+    negative ``late_usage`` line) gave that much back already, as a credit note of the drop
+    would have."""
     if credited is None:
         credited = credited_of(lines, refund_lines=refund_lines)
-    held = _usage_held(lines)
+    # A copy: what is shared out here is this invoice's, not the next one's of a batch.
+    held = _usage_held(lines) if held is None else dict(held)
     left = {}
     for line in lines:
         rest = line.amount - credited[line.pk]
@@ -1097,11 +1147,33 @@ def whole_invoice_credit(invoice: Invoice) -> int:
     """What a credit note of the whole ``invoice`` (``issue_credit_note`` without
     ``line_ids``) would give back now, its tax included; raises what that would refuse, but
     a charge still processing. Reads without locking: for a page that asks before issuing."""
-    _reject_not_creditable(invoice)
-    credits = _credits(list(invoice.lines.select_related("order")))
-    if refusal := _credit_note_total_refusal(invoice, credits):
-        raise refusal
-    return -_note_totals(invoice, credits).total
+    return _or_raise(whole_invoice_credits([invoice])[invoice.pk])
+
+
+def whole_invoice_credits(invoices: Sequence[Invoice]) -> dict[int, int | DomainError]:
+    """``whole_invoice_credit`` of each of ``invoices``, by id: what its credit note would
+    give back, or the DomainError why none would be issued; their lines and what was given
+    back of them read at once, in a few queries whatever their number (finance's page of
+    many invoices)."""
+    creditable = [invoice for invoice in invoices if invoice.is_creditable]
+    lines: dict[int, list[InvoiceLine]] = {invoice.pk: [] for invoice in creditable}
+    for line in InvoiceLine.objects.filter(invoice__in=creditable).select_related("order"):
+        lines[line.invoice_id].append(line)
+    every_line = [line for of_one in lines.values() for line in of_one]
+    credited = credited_of(every_line)
+    held = _usage_held(every_line)
+    given: dict[int, int | DomainError] = {}
+    for invoice in invoices:
+        try:
+            _reject_not_creditable(invoice)
+            credits = _credits(lines[invoice.pk], credited=credited, held=held)
+            if refusal := _credit_note_total_refusal(invoice, credits):
+                raise refusal
+        except DomainError as refused:
+            given[invoice.pk] = refused
+        else:
+            given[invoice.pk] = -_note_totals(invoice, credits).total
+    return given
 
 
 def _reject_not_creditable(invoice: Invoice) -> None:
@@ -1113,12 +1185,21 @@ def _reject_not_creditable(invoice: Invoice) -> None:
         )
 
 
-def _credits(lines: list[InvoiceLine], *, replaces_refund_line: bool = False) -> list[_Credit]:
+def _credits(
+    lines: list[InvoiceLine],
+    *,
+    replaces_refund_line: bool = False,
+    credited: dict[int, int] | None = None,
+    held: dict[tuple[int, datetime], int] | None = None,
+) -> list[_Credit]:
     """What a credit note of ``lines`` gives back of each (``creditable_of``; a month's refund
     lines count as given back unless ``replaces_refund_line``); refused when that is nothing,
-    or when it would give back a one-time order not refunded."""
-    credited = credited_of(lines, refund_lines=not replaces_refund_line)
-    creditable = creditable_of(lines, credited=credited)
+    or when it would give back a one-time order not refunded. ``credited`` and ``held`` are
+    ``credited_of`` and ``_usage_held`` of these lines (and others) when the caller read them
+    already."""
+    if credited is None:
+        credited = credited_of(lines, refund_lines=not replaces_refund_line)
+    creditable = creditable_of(lines, credited=credited, held=held)
     credits = [_Credit(line, creditable[line.pk]) for line in lines if creditable[line.pk]]
     if not credits:
         refusal = "These lines are credited in full already."

@@ -5,9 +5,17 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import MoneyToGiveBack
+from billing import invoicing
+from billing.models import Invoice, InvoiceKind, InvoiceStatus, MoneyToGiveBack
 from edgeplug.audit.services import record_event
-from tests.factories import MembershipFactory, OrderFactory, TenantFactory, UserFactory
+from tests.factories import (
+    MembershipFactory,
+    OrderFactory,
+    TenantFactory,
+    UserFactory,
+    VendorTenantFactory,
+)
+from tests.invoicing.conftest import JAN, MAR, Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +46,34 @@ def _members(n: int, tenant) -> None:
 def _memberships(n: int, user) -> None:
     for _ in range(n):
         MembershipFactory(user=user, role="developer")
+
+
+def _drafts(n: int, _owner) -> None:
+    """``n`` customers with a billing account and January's usage, and their drafts as the
+    month's close writes them: ready to finalize."""
+    vendor = VendorTenantFactory()
+    for _ in range(n):
+        customer = Customer(TenantFactory(), vendor)
+        customer.account()
+        customer.ran(customer.metered(), JAN, 2)
+    invoicing.close_billing_period(JAN)
+
+
+def _finalized(n: int, _owner) -> None:
+    """``n`` such invoices finalized: open, to credit or to email again."""
+    _drafts(n, _owner)
+    for draft in Invoice.objects.filter(status=InvoiceStatus.DRAFT):
+        invoicing.finalize_invoice(draft, now=MAR)
+
+
+def _invoice_action(action: str):
+    def confirm(client, _owner):
+        chosen = list(Invoice.objects.filter(kind=InvoiceKind.INVOICE).values_list("pk", flat=True))
+        return client.post(
+            "/admin/billing/invoice/", {"action": action, "_selected_action": chosen}
+        )
+
+    return confirm
 
 
 def _money_back_action(action: str):
@@ -71,6 +107,12 @@ PAGES = {
         _money_back_action("refund_in_stripe"),
     ),
     "money back: record settled": ("finance", None, _overpaid, _money_back_action("settle")),
+    # each draft's billing account and lines read on their own (``finalize_preview``)
+    "invoices: finalize now": ("finance", None, _drafts, _invoice_action("finalize_now")),
+    # each invoice's lines and what was credited of them (``whole_invoice_credit``)
+    "invoices: credit in full": ("finance", None, _finalized, _invoice_action("credit_in_full")),
+    # each invoice's billing account read on its own (``invoice_recipients``)
+    "invoices: resend the email": ("finance", None, _finalized, _invoice_action("resend_email")),
     # each row's checkbox label is the order's name: order, plan, agent, vendor
     "orders": ("finance", None, _orders, _get("/admin/marketplace/order/")),
     # each membership row looked up its user and tenant again, three queries a row
