@@ -96,6 +96,10 @@ class ErrorDocumentingAutoSchema(AutoSchema):
         formats = self.map_renderers("format")
         if not api_settings.URL_FORMAT_OVERRIDE or not formats:
             return []
+        # An address that names its format (".../{period}.csv") answers that one only.
+        named = self.path.rpartition(".")[2]
+        if named in formats:
+            formats = [named]
         return [
             build_parameter_type(
                 name=api_settings.URL_FORMAT_OVERRIDE,

@@ -94,6 +94,27 @@ def test_a_statement_asked_in_a_format_it_is_not_given_in_says_so(v1_client, suf
     )
 
 
+@pytest.mark.parametrize("asked", ["json", "xml", "CSV", ""])
+def test_a_format_parameter_the_csv_address_does_not_answer_is_a_400(v1_client, asked):
+    """The .csv address answers CSV only: ``?format=json`` (or xml, or empty) beside it was
+    not read, and the statement came back as CSV, 200, where the JSON address answers
+    ``?format=xml`` 400 invalid_choice."""
+    response = v1_client.get(f"{LIST}/2026-02.csv", {"format": asked})
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_choice")
+    assert "(csv)" in response.json()["errors"]["format"][0]
+    agreeing = v1_client.get(f"{LIST}/2026-02.csv", {"format": "csv"})
+    assert agreeing.status_code == 200 and agreeing["Content-Type"].startswith("text/csv")
+
+
+def test_the_schema_publishes_csv_as_the_csv_address_only_format(v1_client):
+    """It published csv and json there, as at the JSON address."""
+    schema = v1_client.get("/api/v1/schema/?format=json").json()
+    for path, formats in (("{period}.csv", ["csv"]), ("{period}", ["csv", "json"])):
+        operation = schema["paths"][f"{LIST}/{path}"]["get"]
+        (published,) = (p["schema"] for p in operation["parameters"] if p["name"] == "format")
+        assert published["enum"] == formats
+
+
 @pytest.mark.parametrize("role", ["developer", "operator"])
 def test_roles_other_than_admin_and_billing_are_refused(books, member_client, role):
     client, _ = member_client(role, tenant=books.v1)
