@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import django_filters
 from django.http import JsonResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
@@ -23,7 +22,7 @@ from certification.certificates.platform_keys import keyring
 from certification.errors import NotCertified, NotQueued, NoVersion
 from certification.models import CertificationRun
 from certification.pipeline.actions import broker_refusal, check_level, submit_for_certification
-from edgeplug.core.filters import FilterSet, number_filter
+from edgeplug.core.filters import FilterSet, number_filter, slug_filter
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
 from edgeplug.slugs import slug_as_typed
@@ -148,7 +147,7 @@ MAX_AGE_HOURS = 24 * 366 * 10
 
 
 class QueueFilter(FilterSet):
-    vendor = django_filters.CharFilter(
+    vendor = slug_filter(
         method="filter_vendor",
         label="your tenant's slug, any tenant's for reviewers (else 400 unknown_vendor)",
     )

@@ -135,14 +135,32 @@ class BooleanFilter(django_filters.BooleanFilter):
     field_class = _StrictBoolean
 
 
+class _SlugFilter(django_filters.CharFilter):
+    """A parameter naming an object by its short name (``?vendor=acme``): text, but not free
+    text, so given empty it is refused as ``?level=`` is, not read as "any"."""
+
+
+def slug_filter(*, label: str, **kwargs):
+    """A query filter naming an object by its short name, published as a non-empty string."""
+    schema = {"type": "string", "minLength": 1, "description": label}
+    declared = type("SlugFilter", (_SlugFilter,), {})
+    return extend_schema_field(schema)(declared)(label=label, **kwargs)
+
+
+def _empty_means_any(declared: django_filters.Filter) -> bool:
+    """Free text (a search, a licence): given empty, it matches anything."""
+    return isinstance(declared, django_filters.CharFilter) and not isinstance(declared, _SlugFilter)
+
+
 class FilterSet(django_filters.rest_framework.FilterSet):
-    """Every API filter set: a parameter that is given must carry a value (``?level=`` is a
-    400, as the schema says), except free-text ones where empty means "any"."""
+    """Every API filter set: a parameter that is given must carry a value (``?level=`` and
+    ``?vendor=`` are a 400 ``blank``, as the schema says), except free-text ones where empty
+    means "any"."""
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
         for name, declared in self.filters.items():
-            if self.data.get(name) == "" and not isinstance(declared, django_filters.CharFilter):
+            if self.data.get(name) == "" and not _empty_means_any(declared):
                 self.form.add_error(
                     name,
                     forms.ValidationError("Give a value or leave the parameter out.", code="blank"),

@@ -5,7 +5,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 
 from certification.models import Level
-from edgeplug.core.filters import BooleanFilter, FilterSet, number_filter
+from edgeplug.core.filters import BooleanFilter, FilterSet, number_filter, slug_filter
 from edgeplug.errors import BadRequest
 from edgeplug.slugs import slug_as_typed
 from marketplace import catalogue
@@ -20,7 +20,7 @@ _CORES = [(core, core) for core in target_cores()]
 
 
 class AgentFilter(FilterSet):
-    vendor = django_filters.CharFilter(
+    vendor = slug_filter(
         method="filter_vendor",
         label="short name (slug) of a vendor you can see, any case (else 400 unknown_vendor)",
     )
