@@ -8,7 +8,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from billing.periods import (
     recent_months,
 )
 from edgeplug.audit.services import record_event
+from edgeplug.core.forms import StrictBooleanField
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
 
@@ -125,13 +126,36 @@ def close_period(request):
     return redirect(f"{reverse('admin:billing_invoice_changelist')}?period={label}")
 
 
+def _drafts_asked(request) -> bool:
+    """``?drafts=`` read as the API reads true or false (``StrictBooleanField``); absent is
+    no; anything else, empty too, ``ValidationError`` saying it is not understood (it was read
+    as no, so ``drafts=true`` left the drafts out)."""
+    given = request.GET.get("drafts")
+    if given is None:
+        return False
+    field = StrictBooleanField()
+    try:
+        asked = field.clean(given)
+    except ValidationError:
+        asked = None
+    if asked is None:
+        said = field.error_messages["invalid"]
+        raise ValidationError(f"drafts={given!r} is not understood: {said}", code="invalid")
+    return asked
+
+
 def _export_view(kind: str, build, filename: str, content_type: str):
     """A finance download: ``build(start, include_drafts=...)`` for the month asked for, saved as
     ``filename`` (``{period}`` filled in), recorded as a ``finance_export`` audit event."""
 
     @for_period("billing_finance_exports")
     def export(request, start):
-        include_drafts = request.GET.get("drafts") == "1"
+        try:
+            include_drafts = _drafts_asked(request)
+        except ValidationError as refusal:
+            messages.error(request, refusal.message)
+            back = {"period": month_label(start)}
+            return redirect(f"{reverse('billing_finance_exports')}?{urlencode(back)}")
         chunks = build(start, include_drafts=include_drafts)
         record_event(
             "finance_export",

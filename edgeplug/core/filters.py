@@ -13,7 +13,7 @@ from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 from rest_framework.mixins import ListModelMixin
 
-from edgeplug.core.forms import TypedDecimalField, TypedWholeNumberField
+from edgeplug.core.forms import StrictBooleanField, TypedDecimalField, TypedWholeNumberField
 from edgeplug.errors import BadRequest, UnknownReference
 from edgeplug.tenancy.scoping import get_referenced
 from edgeplug.timefmt import parse_utc_iso
@@ -114,25 +114,10 @@ def id_filter(**kwargs):
     return _bounded_filter(_IdIfGiven, "integer", 1, NUMBER_FILTER_MAX, **kwargs)
 
 
-class _StrictBoolean(forms.NullBooleanField):
-    """``true``/``false`` (or ``1``/``0``); anything else is a 400, where Django's field reads
-    an unknown value as "not given" and the filter would silently not apply."""
-
-    widget = forms.TextInput  # NullBooleanSelect maps any unknown value to None before this
-    TRUE, FALSE = ("true", "True", "1"), ("false", "False", "0")
-
-    def to_python(self, value):
-        if value in (None, ""):
-            return None
-        if value in self.TRUE:
-            return True
-        if value in self.FALSE:
-            return False
-        raise forms.ValidationError("Enter true or false.", code="invalid")
-
-
 class BooleanFilter(django_filters.BooleanFilter):
-    field_class = _StrictBoolean
+    """``true``/``false`` (or ``1``/``0``); anything else is a 400 (``StrictBooleanField``)."""
+
+    field_class = StrictBooleanField
 
 
 class _SlugFilter(django_filters.CharFilter):

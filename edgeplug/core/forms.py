@@ -1,4 +1,5 @@
-"""Form fields for numbers a person types, on the portal's and the admin's pages.
+"""Form fields for numbers a person types, on the portal's and the admin's pages, and the
+one reading of a yes-or-no query parameter (the API's filters, the finance exports).
 
 Django's number fields read what ``Decimal`` and ``int`` read: ``1e2`` as 100, ``1_0`` as 10,
 ten in Arabic-Indic digits as 10. A price typed so is taken at a value the person may not
@@ -40,3 +41,22 @@ class TypedWholeNumberField(_ReadAsTyped, forms.IntegerField):
 
     default_error_messages = {"invalid": "Enter a whole number in the digits 0-9, such as 12."}
     read = staticmethod(lambda text: ascii_integer(text.strip()))
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """``true``/``false`` (or ``1``/``0``), None when empty; anything else is ``invalid``,
+    where Django's field reads an unknown value as "not given" and a filter or an option
+    would silently not apply."""
+
+    widget = forms.TextInput  # NullBooleanSelect maps any unknown value to None before this
+    default_error_messages = {"invalid": "Enter true or false."}
+    TRUE, FALSE = ("true", "True", "1"), ("false", "False", "0")
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in self.TRUE:
+            return True
+        if value in self.FALSE:
+            return False
+        raise ValidationError(self.error_messages["invalid"], code="invalid")

@@ -97,6 +97,29 @@ def test_drafts_are_exported_only_when_asked(books, admin_session):
     assert drafts[0]["number"] == ""
 
 
+@pytest.mark.parametrize(
+    ("given", "with_drafts"), [("1", True), ("true", True), ("0", False), ("false", False)]
+)
+def test_drafts_is_read_as_the_api_reads_true_or_false(books, admin_session, given, with_drafts):
+    """``drafts=true`` left the drafts out (only ``1`` was read as yes)."""
+    client, _ = admin_session("finance")
+    rows = read_csv(client.get(f"{EXPORTS}invoices.csv", {"period": "2026-02", "drafts": given}))
+    assert any(row["status"] == "draft" for row in rows) is with_drafts
+
+
+@pytest.mark.parametrize("given", ["yes", "on", "maybe", ""])
+def test_a_drafts_value_not_understood_is_said_so_not_read_as_no(books, admin_session, given):
+    """It was read as "no" without a word: the file came without the drafts asked for."""
+    client, _ = admin_session("finance")
+    asked = {"period": "2026-02", "drafts": given}
+    response = client.get(f"{EXPORTS}invoices.csv", asked, follow=True)
+    assert response.redirect_chain[-1][0] == f"{EXPORTS}?period=2026-02"
+    assert [str(m) for m in response.context["messages"]] == [
+        f"drafts={given!r} is not understood: Enter true or false."
+    ]
+    assert not AuditEvent.objects.filter(action="finance_export").exists()
+
+
 def test_the_lines_csv_names_agent_vendor_and_amounts(books, admin_session):
     client, _ = admin_session("finance")
     rows = read_csv(client.get(f"{EXPORTS}lines.csv", {"period": "2026-02"}))
