@@ -7,8 +7,8 @@ open it (Django's ``AdminReadonlyField.get_admin_url`` asks no permission): a re
 page linked the requesting user, a finance member's price plan its tenant, each link a 403.
 Here the page is rendered while its request is known (``admin_view``), and such a link is
 made only where that request may view the object's page; elsewhere its name, as text. A list
-URL's year no date holds is left out on every page, said as a list's ignored filter
-(``drop_unreadable_years``)."""
+URL's year, month or day no date holds, or a drill-down of a list's date hierarchy to the last
+date, is left out on every page, said as a list's ignored filter (``drop_unreadable_dates``)."""
 
 from contextvars import ContextVar
 from functools import wraps
@@ -23,7 +23,7 @@ from django_otp.admin import OTPAdminSite
 from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
 from edgeplug.accounts.services import record_password_change
 from edgeplug.accounts.sign_in_events import record_logout
-from edgeplug.core.admin import drop_unreadable_years
+from edgeplug.core.admin import drop_unreadable_dates
 from edgeplug.core.error_views import refusal_page_response
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import Throttled
@@ -52,10 +52,12 @@ class EdgePlugAdminSite(OTPAdminSite):
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
+        # A model admin's page is its bound method (Django's ModelAdmin.get_urls).
+        date_hierarchy = getattr(getattr(view, "__self__", None), "date_hierarchy", None)
 
         @wraps(inner)
         def rendered_for_its_reader(request, *args, **kwargs):
-            drop_unreadable_years(request)
+            drop_unreadable_dates(request, date_hierarchy)
             token = _rendering_for.set(request)
             try:
                 response = inner(request, *args, **kwargs)

@@ -1,7 +1,9 @@
 """Admin building blocks shared by every app."""
 
+import calendar
 import re
 from collections.abc import Callable
+from datetime import date
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -114,28 +116,71 @@ def drop_ignored(request, why_ignored: Callable[[str, str], tuple[str, str] | No
     request.GET = kept
 
 
-# A year a list URL filters a date by (``?created_at__year=``, ``…__iso_year__gte=``).
-_YEAR_PARAMETER = re.compile(r"(?P<field>\w+?)__(?P<iso>iso_)?year(?:__(?:exact|gte|gt|lte|lt))?")
+# A part of a date a list URL filters by (``?created_at__year=``, ``…__iso_year__gte=``,
+# ``…__month=``, ``…__day=``), and the last value a date holds: Python's dates hold years 1
+# to 9999 (an ISO year to 9998, whose end is the next one's start).
+_DATE_PART_PARAMETER = re.compile(
+    r"(?P<field>\w+?)__(?P<part>iso_year|year|month|day)(?:__(?:exact|gte|gt|lte|lt))?"
+)
+_LAST = {"iso_year": 9998, "year": 9999, "month": 12, "day": 31}
 
 
-def drop_unreadable_years(request) -> None:
-    """Leave out a list URL's year that no date holds (``drop_ignored``): Python's dates hold
-    years 1 to 9999 (an ISO year to 9998, whose end is the next one's start), and Django reads
-    the year only when the query runs, past the admin's check of its URL's lookups
-    (``?created_at__year=0`` was a 500 on every list). The site does it for every admin page
-    (``EdgePlugAdminSite.admin_view``), Django's and other apps' lists too."""
-    drop_ignored(request, _unreadable_year)
+def drop_unreadable_dates(request, date_hierarchy: str | None = None) -> None:
+    """Leave out a list URL's year, month or day that no date holds (``drop_ignored``), and a
+    drill-down of the list's ``date_hierarchy`` that ends on the last date. Django reads the
+    year when the query runs, past the admin's check of its URL's lookups
+    (``?created_at__year=0`` was a 500 on every list); its date hierarchy reads its year,
+    month and day as a date, a month or day past a C long a 500 too. The site does it for
+    every admin page (``EdgePlugAdminSite.admin_view``), Django's and other apps' lists too."""
+    drop_ignored(request, _unreadable_date_part)
+    if date_hierarchy:
+        _drop_drill_down_to_the_last_date(request, date_hierarchy)
 
 
-def _unreadable_year(key: str, value: str) -> tuple[str, str] | None:
-    if not (parameter := _YEAR_PARAMETER.fullmatch(key)):
+def _unreadable_date_part(key: str, value: str) -> tuple[str, str] | None:
+    if not (parameter := _DATE_PART_PARAMETER.fullmatch(key)):
         return None
-    last = 9998 if parameter["iso"] else 9999
-    year = ascii_integer(value)
-    if year is not None and 1 <= year <= last:
+    last = _LAST[parameter["part"]]
+    number = ascii_integer(value)
+    if number is not None and 1 <= number <= last:
         return None
-    title = parameter["field"].replace("__", " ").replace("_", " ")
-    return title, f"{value!r} is no {'ISO ' if parameter['iso'] else ''}year from 1 to {last}."
+    part = "ISO year" if parameter["part"] == "iso_year" else parameter["part"]
+    return _field_title(parameter["field"]), f"{value!r} is no {part} from 1 to {last}."
+
+
+def _drop_drill_down_to_the_last_date(request, field: str) -> None:
+    """Django shows a drill-down's year (month, day) as the dates from its start up to the
+    next one's, and none follows 9999-12-31 (``?created_at__year=9999`` was a 500): the
+    drill-down is left out, said as an ignored filter. Its parts are readable here
+    (``_unreadable_date_part``); Django reads the last value of each."""
+    keys = [f"{field}__{part}" for part in ("year", "month", "day")]
+    given = [request.GET.get(key) for key in keys]
+    year, month, day = (None if value is None else int(value) for value in given)
+    if year is None or not _ends_on_the_last_date(year, month, day):
+        return
+    shown = "-".join(value for value in given if value is not None)
+    filter_ignored(
+        request,
+        _field_title(field),
+        f"{shown!r} ends on {date.max}, the last date there is: "
+        "the list reads it up to the day after.",
+    )
+    kept = request.GET.copy()
+    for key in keys:
+        kept.pop(key, None)
+    request.GET = kept
+
+
+def _ends_on_the_last_date(year: int, month: int | None, day: int | None) -> bool:
+    """Whether the last date a drill-down shows is ``date.max``: a year's last is December
+    31st, a month's its last day; a day without a month is in January, as Django reads it."""
+    month = month or (1 if day else 12)
+    day = day or calendar.monthrange(year, month)[1]
+    return (year, month, day) == (date.max.year, date.max.month, date.max.day)
+
+
+def _field_title(field: str) -> str:
+    return field.replace("__", " ").replace("_", " ")
 
 
 class FilterParametersChecked:
