@@ -8,7 +8,8 @@ page linked the requesting user, a finance member's price plan its tenant, each 
 Here the page is rendered while its request is known (``admin_view``), and such a link is
 made only where that request may view the object's page; elsewhere its name, as text. A list
 URL's year, month or day no date holds, or a drill-down of a list's date hierarchy to the last
-date, is left out on every page, said as a list's ignored filter (``drop_unreadable_dates``)."""
+date, is left out on every page, said as a list's ignored filter (``drop_unreadable_dates``); so
+is an empty ``_to_field``, silently (``drop_empty_to_field``)."""
 
 from contextvars import ContextVar
 from functools import wraps
@@ -23,7 +24,7 @@ from django_otp.admin import OTPAdminSite
 from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
 from edgeplug.accounts.services import record_password_change
 from edgeplug.accounts.sign_in_events import record_logout
-from edgeplug.core.admin import drop_unreadable_dates
+from edgeplug.core.admin import drop_empty_to_field, drop_unreadable_dates
 from edgeplug.core.error_views import refusal_page_response
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import Throttled
@@ -58,6 +59,7 @@ class EdgePlugAdminSite(OTPAdminSite):
         @wraps(inner)
         def rendered_for_its_reader(request, *args, **kwargs):
             drop_unreadable_dates(request, date_hierarchy)
+            drop_empty_to_field(request)
             token = _rendering_for.set(request)
             try:
                 response = inner(request, *args, **kwargs)

@@ -7,6 +7,7 @@ from datetime import date
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import AutoField, CharField, QuerySet
@@ -181,6 +182,21 @@ def _ends_on_the_last_date(year: int, month: int | None, day: int | None) -> boo
 
 def _field_title(field: str) -> str:
     return field.replace("__", " ").replace("_", " ")
+
+
+def drop_empty_to_field(request) -> None:
+    """Leave out an empty ``_to_field`` (a related-object popup's "the row is named by this
+    field", given no field), of the query or the form: Django refuses one that names no field
+    the popup may use (400) only when it names a field, then looks the row up by it, "no field
+    named ''" (a 500 on every change and delete page, before the page's permission is asked).
+    Without it the page reads its row by its id. The site does it for every admin page
+    (``EdgePlugAdminSite.admin_view``)."""
+    for method in ("GET", "POST"):
+        query = getattr(request, method)
+        if query.get(TO_FIELD_VAR) == "":  # the value Django reads: the last
+            kept = query.copy()
+            del kept[TO_FIELD_VAR]
+            setattr(request, method, kept)
 
 
 class FilterParametersChecked:
