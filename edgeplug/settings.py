@@ -543,6 +543,7 @@ REST_FRAMEWORK = {
     # JSON only (and a view's own file or CSV types): no HTML API pages, whose errors were HTML.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "edgeplug.core.negotiation.ContentNegotiation",
+    "DEFAULT_METADATA_CLASS": "edgeplug.core.metadata.RequestBodyMetadata",
     "DEFAULT_PAGINATION_CLASS": "edgeplug.core.pagination.DefaultPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [
