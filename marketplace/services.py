@@ -412,8 +412,9 @@ def lock_agent(agent_id: int) -> Agent:
     that adds to an agent (a version uploaded, a certification submitted) or changes one of
     its versions takes it before the version's, so it waits for a delete in progress and then
     finds the agent gone (404, or a new agent for an upload) rather than failing on a foreign
-    key when the delete commits; and, all taking the agent then the version (then its runs),
-    none waits for another holding the one it wants next."""
+    key when the delete commits; and, all taking the agent then the version then its runs
+    (a run's end too: ``certification.pipeline.state.lock_run``), none waits for another
+    holding the one it wants next."""
     return locked(Agent(pk=agent_id))
 
 

@@ -30,7 +30,7 @@ from certification.models import (
 )
 from certification.pipeline import levels
 from certification.pipeline.canvas import enqueue_run
-from certification.pipeline.state import end_with_error, sync_version
+from certification.pipeline.state import end_with_error, lock_run, sync_version
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import lock_rows, locked
 from edgeplug.reasons import require_reason
@@ -128,6 +128,7 @@ def submit_upload_for_certification(
     submitted, so a re-run job retries it. ``/certification/submit``, a vendor asking for a new
     run on purpose, submits whatever certification the version has."""
     check_level(level)
+    lock_agent(version.agent_id)  # the agent first, as submit_for_certification takes them
     version = locked(version)
     _refuse_yanked(version)  # a yanked version's standing run is no answer
     latest = version.certification_runs.order_by("-pk").first()
@@ -252,7 +253,7 @@ def _end_if_active(
 ) -> bool:
     """End run ``run_id`` with ``code`` and ``detail(run)`` unless it has finished."""
     with transaction.atomic():
-        run = locked(CertificationRun(pk=run_id))
+        run = lock_run(run_id)
         if run.is_finished:
             return False
         end_with_error(run, code, detail(run), action=action)

@@ -19,8 +19,7 @@ from django.db import transaction
 from certification.errors import NotQueued
 from certification.models import CertificationResult, CertificationRun, RunStatus
 from certification.pipeline import levels
-from certification.pipeline.state import end_with_error
-from edgeplug.core.locking import locked
+from certification.pipeline.state import end_with_error, lock_run
 from edgeplug.core.queueing import publish
 from edgeplug.errors import BrokerUnavailable
 
@@ -48,7 +47,7 @@ def enqueue_run(run_id: int) -> None:
         publish(_task(START_RUN, run_id), what=f"certification run {run_id}")
     except BrokerUnavailable as refused:
         with transaction.atomic():
-            run = locked(CertificationRun(pk=run_id))
+            run = lock_run(run_id)
             if run.status == RunStatus.QUEUED:
                 broker_error = type(refused.__cause__).__name__
                 detail = f"the task queue did not accept the run: {broker_error}"

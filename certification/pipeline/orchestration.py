@@ -23,7 +23,7 @@ from certification.models import (
 from certification.pipeline import levels
 from certification.pipeline.stages import stage_function
 from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
-from certification.pipeline.state import mark_running, sync_version
+from certification.pipeline.state import lock_run, mark_running, sync_version
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
 from edgeplug.core.reconnect import LOST
@@ -161,7 +161,7 @@ def _verdict(run: CertificationRun, results: dict[str, CertificationResult]) -> 
 def finalize_run(run_id: int) -> str:
     """Judge the run from its stage results; sign a certificate when every stage passed."""
     with transaction.atomic():
-        run = locked(CertificationRun(pk=run_id))
+        run = lock_run(run_id)
         if run.is_finished:
             return run.status
         results = {r.test_suite: r for r in run.results.all()}

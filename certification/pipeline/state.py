@@ -42,6 +42,18 @@ def sync_version(run: CertificationRun) -> None:
         refresh_agent_card(still_certified.agent)
 
 
+def lock_run(run_id: int) -> CertificationRun:
+    """The run's row, locked, after its agent's (``lock_agent``): the order every action takes
+    them in (agent, version, run), so a run's end that puts its version back in the catalogue
+    (``sync_version``) waits for nothing that waits for it (a review of the run holds the
+    agent and waits for the run)."""
+    runs = CertificationRun.objects.filter(pk=run_id)
+    agent_id = runs.values_list("version__agent_id", flat=True).first()
+    if agent_id is not None:
+        lock_agent(agent_id)
+    return locked(CertificationRun(pk=run_id))
+
+
 def _vouched_version(version_id: int) -> AgentVersion | None:
     """The version, if a certificate still vouches for it (``current_certificate``)."""
     version = AgentVersion.objects.select_related("agent").get(pk=version_id)
