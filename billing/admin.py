@@ -252,7 +252,7 @@ class InvoiceAdmin(
         """Two steps, as the credit notes and refunds (finalizing sends the invoice and
         charges the tenant's card, for good): the action lists each chosen draft with its
         total as finalizing would make it, or why it cannot be finalized now
-        (``invoicing.finalize_preview``), and asks; only the confirming POST (``post=yes``)
+        (``invoicing.finalize_previews``), and asks; only the confirming POST (``post=yes``)
         finalizes, each through ``finalize_invoice``, with a message per invoice."""
         if request.POST.get("post") != "yes":
             return self._finalize_confirmation(request, queryset)
@@ -290,7 +290,7 @@ class InvoiceAdmin(
 
     def _credit_confirmation(self, request, queryset):
         """Each chosen invoice with what its credit note would give back, as
-        ``issue_credit_note`` would issue it (``invoicing.whole_invoice_credit``), and whether
+        ``issue_credit_note`` would issue it (``invoicing.whole_invoice_credits``), and whether
         that is money owed back (paid), or why none would be issued; a reason field and a
         Confirm button posting the creditable ones back to the list."""
 

@@ -279,11 +279,6 @@ def _seconds_per_month(asked: list[tuple[_Window, datetime, datetime]]) -> list[
     return results
 
 
-def _rollup_total(tenant_id: int, window: _Window, start: datetime, end: datetime):
-    (total,) = _rollup_totals([(tenant_id, window, start, end)])
-    return total
-
-
 def _rollup_total_in_python(tenant_id: int, window: _Window, start: datetime, end: datetime):
     rows = _rollups(tenant_id, window, start, end).values_list(
         "device_id", "agent_id", "hour", "seconds"

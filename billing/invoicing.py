@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -80,8 +80,6 @@ CLOSE_ATTEMPTS = 5
 CLOSE_RETRY_PAUSE_S = 0.5
 
 logger = logging.getLogger(__name__)
-# What a reading of many invoices at once finds of one, when it finds no refusal (``_or_raise``).
-_Found = TypeVar("_Found")
 
 # A credit note's reason (audited with it; the admin's field says the same limit).
 CREDIT_REASON_MAX = 300
@@ -648,17 +646,12 @@ class FinalizePreview:
     total: int | None
 
 
-def finalize_preview(invoice: Invoice, now: datetime | None = None) -> FinalizePreview:
-    """``FinalizePreview`` of the draft as it reads it (unlocked: what a page says before
-    asking; finalizing decides again under its locks)."""
-    return finalize_previews([invoice], now)[invoice.pk]
-
-
 def finalize_previews(
     invoices: Sequence[Invoice], now: datetime | None = None
 ) -> dict[int, FinalizePreview]:
-    """``finalize_preview`` of each of ``invoices``, by id, read as finalizing reads them
-    (``_finalize_reads``): in two queries whatever their number."""
+    """``FinalizePreview`` of each of ``invoices`` (drafts), by id, read as finalizing reads
+    them (``_finalize_reads``), in two queries whatever their number: unlocked, what a page
+    says before asking; finalizing decides again under its locks."""
     now = now or timezone.now()
     reads = _finalize_reads(invoices)
     previews = {}
@@ -868,7 +861,10 @@ def resend_recipients(invoice: Invoice) -> list[str]:
     billing account's invoice emails now, else those it was issued to), or the DomainError
     why it would not: a draft or a void invoice has no document, and an invoice may have
     nobody to email."""
-    return _or_raise(resend_recipients_of([invoice])[invoice.pk])
+    found = resend_recipients_of([invoice])[invoice.pk]
+    if isinstance(found, DomainError):
+        raise found
+    return found
 
 
 def resend_recipients_of(invoices: Sequence[Invoice]) -> dict[int, list[str] | DomainError]:
@@ -890,14 +886,6 @@ def resend_recipients_of(invoices: Sequence[Invoice]) -> dict[int, list[str] | D
                 f"Invoice {invoice.number} has nobody to email: its tenant's billing account "
                 "has no invoice emails (PUT /api/v1/billing/account with invoice_emails)."
             )
-    return found
-
-
-def _or_raise(found: _Found | DomainError) -> _Found:
-    """What a reading of many invoices found of one of them, or the refusal it found, raised:
-    the action on one invoice, and its page's reading of many, weigh it by one rule."""
-    if isinstance(found, DomainError):
-        raise found
     return found
 
 
@@ -1143,18 +1131,12 @@ def issue_credit_note(
         return _issue_note(invoice, credits, reason=reason, actor=actor, request=request)
 
 
-def whole_invoice_credit(invoice: Invoice) -> int:
-    """What a credit note of the whole ``invoice`` (``issue_credit_note`` without
-    ``line_ids``) would give back now, its tax included; raises what that would refuse, but
-    a charge still processing. Reads without locking: for a page that asks before issuing."""
-    return _or_raise(whole_invoice_credits([invoice])[invoice.pk])
-
-
 def whole_invoice_credits(invoices: Sequence[Invoice]) -> dict[int, int | DomainError]:
-    """``whole_invoice_credit`` of each of ``invoices``, by id: what its credit note would
-    give back, or the DomainError why none would be issued; their lines and what was given
-    back of them read at once, in a few queries whatever their number (finance's page of
-    many invoices)."""
+    """What a credit note of the whole invoice (``issue_credit_note`` without ``line_ids``)
+    would give back now, its tax included, for each of ``invoices``, by id; or the
+    DomainError it would refuse with, but a charge still processing. Their lines and what was
+    given back of them read at once, in a few queries whatever their number, without
+    locking: for finance's page that asks before issuing."""
     creditable = [invoice for invoice in invoices if invoice.is_creditable]
     lines: dict[int, list[InvoiceLine]] = {invoice.pk: [] for invoice in creditable}
     for line in InvoiceLine.objects.filter(invoice__in=creditable).select_related("order"):

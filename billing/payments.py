@@ -285,8 +285,8 @@ def _lock_cards_of(tenant_id: int) -> None:
 @transaction.atomic
 def make_default(method: PaymentMethod, *, actor=None, request=None) -> PaymentMethod:
     """Charge this card from now on: audited, and the tenant's unpaid invoices are tried on it
-    (``default_card_set``). The default card made the default again does nothing: it audited
-    ``payment_method_default`` each time."""
+    (``default_card_set``). The default card made the default again does nothing: no event,
+    no charge (until 2026-12-06 it was audited ``payment_method_default`` each time)."""
     _lock_cards_of(method.tenant_id)
     method = locked(method, "tenant")  # 404 if removed meanwhile
     if method.is_default:

@@ -21,9 +21,9 @@ def test_a_whole_invoice_credit_reads_as_much_for_three_lines_as_for_thirteen(ma
     few_invoice, many_invoice = _finalized(few, 0), _finalized(many, 10)
 
     with CaptureQueriesContext(connection) as three:
-        invoicing.whole_invoice_credit(few_invoice)
+        invoicing.whole_invoice_credits([few_invoice])
     with CaptureQueriesContext(connection) as thirteen:
-        invoicing.whole_invoice_credit(many_invoice)
+        invoicing.whole_invoice_credits([many_invoice])
 
     assert many_invoice.lines.count() == few_invoice.lines.count() + 10
     assert len(thirteen) == len(three)

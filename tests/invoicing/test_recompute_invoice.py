@@ -68,7 +68,7 @@ def test_the_database_digest_equals_the_python_one(customer):
     customer.ran(ent, JAN + timedelta(hours=5), 3, seconds=60, device=1)
     (window,) = invoice_builder._windows([ent])
     end = next_month(JAN)
-    in_sql = invoice_builder._rollup_total(customer.tenant.pk, window, JAN, end)
+    (in_sql,) = invoice_builder._rollup_totals([(customer.tenant.pk, window, JAN, end)])
     in_python = invoice_builder._rollup_total_in_python(customer.tenant.pk, window, JAN, end)
     assert in_sql == in_python
     assert in_sql[:2] == (30 * 1234 + 3 * 60, 33)
@@ -85,7 +85,7 @@ def test_a_window_of_several_ranges_has_one_digest_in_sql_and_in_python(customer
     window, _ = invoice_builder._windows([ent, later])
     assert len(window.ranges) == 2
     end = next_month(JAN)
-    in_sql = invoice_builder._rollup_total(customer.tenant.pk, window, JAN, end)
+    (in_sql,) = invoice_builder._rollup_totals([(customer.tenant.pk, window, JAN, end)])
     in_python = invoice_builder._rollup_total_in_python(customer.tenant.pk, window, JAN, end)
     assert in_sql == in_python
     assert in_sql[:2] == (20 * 1234, 20)

@@ -107,9 +107,9 @@ PAGES = {
         _money_back_action("refund_in_stripe"),
     ),
     "money back: record settled": ("finance", None, _overpaid, _money_back_action("settle")),
-    # each draft's billing account and lines read on their own (``finalize_preview``)
+    # each draft's billing account and lines read on their own (``finalize_previews``)
     "invoices: finalize now": ("finance", None, _drafts, _invoice_action("finalize_now")),
-    # each invoice's lines and what was credited of them (``whole_invoice_credit``)
+    # each invoice's lines and what was credited of them (``whole_invoice_credits``)
     "invoices: credit in full": ("finance", None, _finalized, _invoice_action("credit_in_full")),
     # each invoice's billing account read on its own (``invoice_recipients``)
     "invoices: resend the email": ("finance", None, _finalized, _invoice_action("resend_email")),
