@@ -392,8 +392,7 @@ def yank_version(version: AgentVersion, reason: str, *, actor=None, request=None
         missing_detail="Say why you are yanking this version: customers who bought it read "
         "the reason.",
     )
-    lock_agent(version.agent_id)
-    version = locked(version)
+    version = lock_version(version)
     if version.yanked_at is not None:
         raise AlreadyYanked(f"{version} was yanked on {version.yanked_at:%Y-%m-%d}.")
     version.yanked_at = timezone.now()
@@ -416,6 +415,12 @@ def lock_agent(agent_id: int) -> Agent:
     (a run's end too: ``certification.pipeline.state.lock_run``), none waits for another
     holding the one it wants next."""
     return locked(Agent(pk=agent_id))
+
+
+def lock_version(version: AgentVersion) -> AgentVersion:
+    """The version's row, locked (``locked``), after its agent's (``lock_agent``)."""
+    lock_agent(version.agent_id)
+    return locked(version)
 
 
 def delete_agent(agent: Agent, *, actor=None, request=None) -> None:

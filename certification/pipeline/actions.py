@@ -43,7 +43,7 @@ from marketplace.certified import (
     vouching_certificates,
 )
 from marketplace.models import AgentVersion, CatalogueListing, CertificationStatus
-from marketplace.services import lock_agent, refresh_agent_card
+from marketplace.services import lock_agent, lock_version, refresh_agent_card
 
 
 def check_level(level: str) -> None:
@@ -58,12 +58,23 @@ def submit_for_certification(
     version: AgentVersion, level: str, *, actor=None, request=None
 ) -> CertificationRun:
     check_level(level)
-    # The agent first: a delete of it in progress is waited for (it deleted the version under
-    # the run stored here, failing on the run's foreign key), or waits for this run and then
-    # refuses, run_in_progress.
-    lock_agent(version.agent_id)
-    version = locked(version)
-    _refuse_yanked(version)
+    return _submit(_locked_for_certification(version), level, actor=actor, request=request)
+
+
+def _locked_for_certification(version: AgentVersion) -> AgentVersion:
+    """The version read again under its lock, after its agent's: a delete of the agent in
+    progress is waited for (it deleted the version under the run stored here, failing on the
+    run's foreign key), or waits for this run and then refuses, run_in_progress. A yanked one
+    is refused."""
+    version = lock_version(version)
+    if version.yanked_at is not None:
+        raise VersionYanked(f"{version} is yanked and cannot be certified.")
+    return version
+
+
+def _submit(version: AgentVersion, level: str, *, actor, request) -> CertificationRun:
+    """A new run of ``version`` (``_locked_for_certification``) at ``level``, queued once the
+    transaction commits, unless one is under way."""
     active = CertificationRun.objects.filter(version=version).active().first()
     if active is not None:
         raise RunInProgress(f"Run {active.pk} for {version} is still {active.status}.")
@@ -90,11 +101,6 @@ def submit_for_certification(
     )
     transaction.on_commit(lambda: enqueue_run(run.pk))
     return run
-
-
-def _refuse_yanked(version: AgentVersion) -> None:
-    if version.yanked_at is not None:
-        raise VersionYanked(f"{version} is yanked and cannot be certified.")
 
 
 class NotRestarted(StrEnum):
@@ -128,17 +134,13 @@ def submit_upload_for_certification(
     submitted, so a re-run job retries it. ``/certification/submit``, a vendor asking for a new
     run on purpose, submits whatever certification the version has."""
     check_level(level)
-    lock_agent(version.agent_id)  # the agent first, as submit_for_certification takes them
-    version = locked(version)
-    _refuse_yanked(version)  # a yanked version's standing run is no answer
+    version = _locked_for_certification(version)  # a yanked one's standing run is no answer
     latest = version.certification_runs.order_by("-pk").first()
     kept = _standing(version, latest)
     if kept is not None:
         code, detail = kept
         return UploadCertification(latest, {"code": code, "detail": detail})
-    return UploadCertification(
-        submit_for_certification(version, level, actor=actor, request=request)
-    )
+    return UploadCertification(_submit(version, level, actor=actor, request=request))
 
 
 def _standing(
@@ -194,8 +196,7 @@ def review_run(
     # The version (after its agent, ``lock_agent``'s order), as a yank and a new submission
     # hold it: neither changes it while the decision is taken from its state (review_refusal
     # reads its yank and the newer runs that supersede it).
-    lock_agent(run.version.agent_id)
-    version = locked(AgentVersion(pk=run.version_id))
+    version = lock_version(run.version)
     run = locked(run)
     run.version = version
     refusal = run.review_refusal()
