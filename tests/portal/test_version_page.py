@@ -264,3 +264,22 @@ def test_once_the_expiry_has_run_the_badge_says_expired(vendor, expired):
 def test_an_expired_certificate_is_not_downloadable(vendor, expired):
     response = vendor.client.get(_url(expired.version, "certificate.json"))
     assert response.status_code == 404
+
+
+def test_the_agent_page_shows_its_versions_a_page_at_a_time(vendor):
+    """Before: every version on one page (an agent with hundreds of releases read them all)."""
+    agent = AgentVersionFactory(agent__tenant=vendor.tenant, version="1.0.0").agent
+    for minor in range(1, 26):
+        AgentVersionFactory(agent=agent, version=f"1.{minor}.0")
+    url = f"/portal/agents/{agent.pk}/"
+
+    first = vendor.client.get(url).content.decode()
+    assert ">1.25.0<" in first and ">1.1.0<" in first and ">1.0.0<" not in first
+    assert f'href="{url}?page=2"' in first and "Page 1 of 2" in first
+    second = vendor.client.get(f"{url}?page=2").content.decode()
+    assert ">1.0.0<" in second and ">1.1.0<" not in second
+    assert f'href="{url}"' in second and "Newer versions" in second
+    # The first for one that is no page number, the last past the end, as the reviews.
+    for nonsense, shown in (("x", 1), ("0", 1), ("", 1), ("99", 2)):
+        page = vendor.client.get(f"{url}?page={nonsense}")
+        assert page.status_code == 200 and f"Page {shown} of 2" in page.content.decode()

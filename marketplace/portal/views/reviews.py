@@ -4,14 +4,12 @@ reply to each: written by its publishers through ``reviews.reply_to_review``, as
 
 from dataclasses import dataclass
 
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from edgeplug.tenancy.scoping import get_for_request
-from edgeplug.text import ascii_integer
 from marketplace import reviews
 from marketplace.catalogue import rating_summary, visible_reviews
 from marketplace.errors import ReviewChanged
@@ -19,11 +17,9 @@ from marketplace.models import MAX_STARS, Agent, Review
 from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import ReplyForm
 from marketplace.portal.outcomes import perform, render_form
+from marketplace.portal.paging import PER_PAGE, page_url, paged
 from marketplace.powers import PUBLISH
 from marketplace.visibility import review_to_reply
-
-# As many as a page of the API's reviews.
-REVIEWS_PER_PAGE = 25
 
 
 @dataclass(frozen=True)
@@ -43,24 +39,21 @@ def _page_of(review: Review) -> int:
     newer = visible_reviews(review.agent).filter(
         Q(updated_at__gt=review.updated_at) | Q(updated_at=review.updated_at, pk__gt=review.pk)
     )
-    return newer.count() // REVIEWS_PER_PAGE + 1
-
-
-def _page_url(agent_id: int, number: int) -> str:
-    url = reverse("portal:reviews", args=[agent_id])
-    return url if number == 1 else f"{url}?page={number}"
+    return newer.count() // PER_PAGE + 1
 
 
 def _context(request, agent: Agent, number, *, refused: ReplyForm | None = None) -> dict:
     """The page's reviews: page ``number`` (the first for none or one that is no number, the
     last past the end). ``refused``: the reply form a refusal came back to, shown under its
     review as sent (the page says the refusal there), unless the review has its reply now."""
-    reviews = Paginator(visible_reviews(agent).select_related("tenant"), REVIEWS_PER_PAGE)
-    # Django's get_page shows the last page for 0 or -1, as for one past the end.
-    page = reviews.get_page(ascii_integer(str(number or "")) or 1)
+    paging = paged(
+        visible_reviews(agent).select_related("tenant"),
+        number,
+        reverse("portal:reviews", args=[agent.pk]),
+    )
     refused_pk = refused.review.pk if refused else None
     shown = []
-    for review in page:
+    for review in paging["page"]:
         form = None
         if review.vendor_reply_at is None and request.can.publish:
             form = refused if review.pk == refused_pk else ReplyForm(review=review)
@@ -70,9 +63,7 @@ def _context(request, agent: Agent, number, *, refused: ReplyForm | None = None)
         "summary": rating_summary(agent),
         "reviews": shown,
         "replying": refused_pk,
-        "page": page,
-        "newer_url": _page_url(agent.pk, page.number - 1) if page.has_previous() else "",
-        "older_url": _page_url(agent.pk, page.number + 1) if page.has_next() else "",
+        **paging,
     }
 
 
@@ -103,7 +94,8 @@ def reply(request, agent_id, review_id):
             success=f"Your reply to {review.tenant.name} is published.",
         )
         if outcome.error is None:
-            return redirect(f"{_page_url(agent_id, _page_of(review))}#review-{review.pk}")
+            url = page_url(reverse("portal:reviews", args=[agent_id]), _page_of(review))
+            return redirect(f"{url}#review-{review.pk}")
         error = outcome.error
         if isinstance(error, ReviewChanged):  # the reply as typed, under the review as it is
             review.refresh_from_db()

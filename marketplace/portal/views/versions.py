@@ -19,26 +19,25 @@ from marketplace.models import Agent, AgentVersion
 from marketplace.portal.access import nothing_here, vendor_page
 from marketplace.portal.forms import CertifyForm, YankForm
 from marketplace.portal.outcomes import flash_form_errors, perform, perform_and_flash, render_form
+from marketplace.portal.paging import paged
 from marketplace.portal.runs import run_view
 from marketplace.portal.submissions import submit_and_queue
 from marketplace.portal.views.uploads import version_url
 from marketplace.powers import PUBLISH
-from marketplace.versioning import newest_first
 
 
 @require_safe
 @vendor_page
 def agent_page(request, agent_id):
-    """Every version of one agent, newest first, with its badges and latest run (only that
-    run is read of each version's runs)."""
+    """One agent's versions, newest first, a page at a time, each with its badges and latest
+    run (only that run is read of each shown version's runs)."""
     agent = get_for_request(Agent.objects.all(), request, pk=agent_id)
     latest_run = Prefetch(
         "certification_runs", queryset=CertificationRun.objects.all()[:1], to_attr="latest_runs"
     )
-    versions = newest_first(
-        for_request(AgentVersion.objects.filter(agent=agent), request).prefetch_related(latest_run)
-    )
-    return render(request, "portal/agent.html", {"agent": agent, "versions": versions})
+    versions = for_request(AgentVersion.objects.filter(agent=agent), request).newest_first()
+    paging = paged(versions.prefetch_related(latest_run), request.GET.get("page"), request.path)
+    return render(request, "portal/agent.html", {"agent": agent, **paging})
 
 
 def _version(request, agent_id: int, version: str) -> AgentVersion:
