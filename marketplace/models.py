@@ -122,8 +122,8 @@ class AgentVersionQuerySet(models.QuerySet):
 class AgentVersion(models.Model):
     """One uploaded package. Immutable once stored: only its statuses and yank change."""
 
-    # Neither key has an index of its own: the unique (agent, version) and (tenant, digest)
-    # indexes lead with them, and each index is one more write per upload.
+    # Neither key has an index of its own: the unique (agent, version), (agent, precedence) and
+    # (tenant, digest) indexes lead with them, and each index is one more write per upload.
     agent = models.ForeignKey(
         Agent, on_delete=models.CASCADE, related_name="versions", db_index=False
     )
@@ -167,6 +167,12 @@ class AgentVersion(models.Model):
             models.UniqueConstraint(fields=["tenant", "digest"], name="one_version_per_digest"),
             # The target of a usage event's (version, agent) foreign key (billing 0009).
             models.UniqueConstraint(fields=["id", "agent"], name="version_id_with_agent"),
+            # SemVer precedence ignores build metadata, and so does ``newest_first``: 1.0.0 and
+            # 1.0.0+build.7 are one version, so an agent holds only one of them (migration
+            # 0017). Uploads look versions up by it (``services._same_package``).
+            models.UniqueConstraint(
+                fields=["agent", "precedence"], name="one_precedence_per_agent"
+            ),
         ]
         indexes = [
             # An agent's versions in ``newest_first`` order, every sort key in the index: "the

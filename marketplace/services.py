@@ -40,6 +40,7 @@ from marketplace.errors import (
 )
 from marketplace.models import PUBLIC_VERSION, Agent, AgentVersion, CertificationStatus, VendorKey
 from marketplace.packageformat import ValidatedPackage, inspect_package
+from marketplace.versioning import precedence_key
 
 
 def ensure_vendor(tenant: Tenant | None) -> Tenant:
@@ -158,29 +159,30 @@ _agent_named = CompiledQuery(
     tenant=Agent._meta.get_field("tenant"),
     name=Agent._meta.get_field("name"),
 )
-# These very bytes, or this name and version with others (the agent found by its unique
-# (tenant, name) first, so PostgreSQL looks the version up in the (agent, version) index
-# rather than walking all of it for the version string). Keys only: a new upload (the usual
-# case) finds nothing, at most two rows, in either order.
+# These very bytes, or this name and version with others: the same version is the same SemVer
+# precedence, build metadata ignored (1.0.0+build.7 is 1.0.0). The agent is found by its
+# unique (tenant, name) first, so PostgreSQL looks the version up in the unique (agent,
+# precedence) index rather than walking all of it. Keys only: a new upload (the usual case)
+# finds nothing, at most two rows, in either order.
 _same_package = CompiledQuery(
-    lambda tenant, digest, name, version: (
+    lambda tenant, digest, name, precedence: (
         AgentVersion.objects.filter(
             Q(digest=digest)
             | Q(
                 agent_id=Subquery(
                     Agent.objects.filter(tenant=tenant, name=name).order_by().values("pk")
                 ),
-                version=version,
+                precedence=precedence,
             ),
             tenant=tenant,
         )
         .order_by()
-        .values_list("pk", "digest")[:2]
+        .values_list("pk", "digest", "version")[:2]
     ),
     tenant=AgentVersion._meta.get_field("tenant"),
     digest=AgentVersion._meta.get_field("digest"),
     name=Agent._meta.get_field("name"),
-    version=AgentVersion._meta.get_field("version"),
+    precedence=AgentVersion._meta.get_field("precedence"),
 )
 # An agent's card follows its newest public version, else its newest upload; each read is the
 # first entry of a backward scan of an index in ``newest_first`` order (the public versions'
@@ -281,9 +283,9 @@ def upload_package(
             storage.delete_package(name)
         if not isinstance(exc, IntegrityError):
             raise
-        # The same name and version committed meanwhile (a retry racing its original): the
-        # answer this upload would have had after it, that version (the same bytes) or
-        # version_exists (other bytes).
+        # The same name and version (or precedence) committed meanwhile (a retry racing its
+        # original): the answer this upload would have had after it, that version (the same
+        # bytes) or version_exists (other bytes).
         existing = _existing_version(tenant, package)
         if existing is None:
             raise
@@ -292,17 +294,28 @@ def upload_package(
 
 
 def _existing_version(tenant: Tenant, package: ValidatedPackage) -> AgentVersion | None:
+    """The vendor's version of these very bytes; ``VersionExists`` when the agent holds this
+    version with other bytes, or one that differs from it only in build metadata (SemVer
+    precedence ignores it, and so does the registry's order: it would be a second 1.0.0);
+    None when there is neither."""
     same = _same_package.fetch(
-        tenant=tenant.pk, digest=package.sha256, name=package.name, version=package.version
+        tenant=tenant.pk,
+        digest=package.sha256,
+        name=package.name,
+        precedence=precedence_key(package.version),
     )
-    found = {digest == package.sha256: (pk, digest) for pk, digest in same}
+    found = {digest == package.sha256: (pk, digest, version) for pk, digest, version in same}
     if True in found:
         return AgentVersion.objects.select_related("agent__tenant").get(pk=found[True][0])
     if False in found:
+        _, digest, version = found[False]
         raise VersionExists(
-            f"{package.name} {package.version} exists with other bytes "
-            f"(sha256 {found[False][1][:12]}…); published versions are immutable: bump the "
-            "version."
+            f"{package.name} {package.version} exists with other bytes (sha256 {digest[:12]}…); "
+            "published versions are immutable: bump the version."
+            if version == package.version
+            else f"{package.name} {package.version} exists as {version} (sha256 {digest[:12]}…): "
+            "versions that differ only in build metadata (after “+”) are the same version, and "
+            "published versions are immutable: bump the version."
         )
     return None
 
@@ -313,8 +326,9 @@ def _create_version(
     manifest = package.manifest
     agent, agent_created = _agent_for(tenant, manifest)
     agent.tenant = tenant  # the caller's, already loaded: no join to read it again
-    # A concurrent upload of the same version fails the unique constraint here; the caller's
-    # transaction rolls back and upload_package answers VersionExists (no savepoint needed).
+    # A concurrent upload of the same version (or precedence) fails a unique constraint here;
+    # the caller's transaction rolls back and upload_package answers VersionExists (no
+    # savepoint needed).
     version = AgentVersion.objects.create(
         agent=agent,
         tenant=tenant,

@@ -17,7 +17,7 @@ _SECTION_OF = {
     "key_revoked": "signing",
     "not_canonicalizable": "signing",
     "vendor_mismatch": "manifestjson",
-    "version_exists": "the-edgeplug-agent-package-epk",
+    "version_exists": "one-package-per-version",
 }
 
 

@@ -95,6 +95,17 @@ def test_the_signature_of_another_package_says_to_check_the_pair(portal_vendor):
     assert AgentVersion.objects.count() == 0
 
 
+def test_a_version_differing_only_in_build_metadata_is_refused_with_its_rule(portal_vendor):
+    vendor = portal_vendor("developer")
+    vendor.client.post("/portal/upload/", _form(vendor, package("1.0.0")), **XHR)
+    twin = package("1.0.0+build.7", description="Other bytes.")
+    response = vendor.client.post("/portal/upload/", _form(vendor, twin), **XHR)
+    assert (response.status_code, response.json()["code"]) == (409, "version_exists")
+    assert "exists as 1.0.0 " in response.json()["detail"]
+    assert response.json()["doc_url"] == "/portal/docs/package-format/#one-package-per-version"
+    assert AgentVersion.objects.get().version == "1.0.0"
+
+
 def test_a_good_package_leads_to_its_version_page(portal_vendor):
     vendor = portal_vendor("developer")
     response = vendor.client.post("/portal/upload/", _form(vendor, package()), **XHR)

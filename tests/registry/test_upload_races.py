@@ -59,6 +59,31 @@ def test_the_same_upload_sent_twice_at_once_is_one_version_both_times(vendor, me
     assert AgentVersion.objects.filter(tenant=vendor.tenant).count() == 1
 
 
+@needs_row_locks
+@pytest.mark.django_db(transaction=True)
+def test_a_version_differing_only_in_build_metadata_sent_at_once_is_refused(vendor, media_root):
+    """1.0.0+build.7 sent while 1.0.0 is being stored (the agent exists: it waits for the
+    agent's row) finds 1.0.0 when it goes on: version_exists, as it would after it."""
+    vendor.upload(package("0.9.0"))
+    data = package("1.0.0")
+    answers, errors = [], []
+
+    with transaction.atomic():  # 1.0.0, stored but not yet committed
+        upload_package(
+            vendor.tenant, data, vendor.sign(data), vendor.key.key_id, actor=vendor.membership.user
+        )
+        twin = package("1.0.0+build.7", description="Other bytes.")
+        second = in_thread(partial(vendor.upload, twin), answers, errors)
+        wait_for_blocked_backend()  # the twin waits for the agent's row
+    second.join()
+
+    assert not errors, errors
+    [answer] = answers
+    assert (answer.status_code, answer.json()["code"]) == (409, "version_exists"), answer.json()
+    versions = AgentVersion.objects.filter(tenant=vendor.tenant).values_list("version", flat=True)
+    assert sorted(versions) == ["0.9.0", "1.0.0"]
+
+
 def _wpk_sent_during(vendor, stored: dict, sent: dict):
     """The API's answer to ``sent`` posted while the upload of ``stored`` is stored but not
     yet committed (its insert waits on that row), and the row ``stored`` became."""

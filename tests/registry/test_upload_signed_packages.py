@@ -46,6 +46,38 @@ def test_same_version_with_other_bytes_is_409(vendor, media_root):
     assert len(stored_blobs(media_root)) == 1
 
 
+@pytest.mark.parametrize(
+    ("stored", "sent"),
+    [("1.0.0", "1.0.0+build.7"), ("1.0.0+build.7", "1.0.0"), ("2.0.0-rc.1+a", "2.0.0-rc.1+b")],
+)
+def test_a_version_differing_only_in_build_metadata_is_the_version_already_stored(
+    vendor, media_root, stored, sent
+):
+    """SemVer ignores build metadata in precedence, and so does the registry's order: taken
+    beside 1.0.0, 1.0.0+build.7 with other bytes was a second 1.0.0, the newest by upload time,
+    and a workflow step ``==1.0.0`` matched both."""
+    vendor.upload(package(stored))
+    response = vendor.upload(package(sent, description="Other bytes."))
+    assert (response.status_code, response.json()["code"]) == (409, "version_exists")
+    assert f"exists as {stored} " in response.json()["detail"]
+    assert list(AgentVersion.objects.values_list("version", flat=True)) == [stored]
+    assert len(stored_blobs(media_root)) == 1
+
+
+def test_the_same_bytes_of_a_version_with_build_metadata_again_return_it(vendor):
+    data = package("1.0.0+build.7")
+    first = vendor.upload(data).json()
+    again = vendor.upload(data)
+    assert (again.status_code, again.json()["created"]) == (200, False)
+    assert again.json()["version"]["id"] == first["version"]["id"]
+
+
+def test_another_agent_may_have_a_version_of_the_same_precedence(vendor):
+    vendor.upload(package("1.0.0"))
+    response = vendor.upload(package("1.0.0+build.7", name="valve-monitor"))
+    assert response.status_code == 201, response.json()
+
+
 def test_manifest_vendor_must_be_the_uploading_tenant(vendor, media_root):
     response = vendor.upload(package(vendor="someone-else"))
     assert (response.status_code, response.json()["code"]) == (422, "vendor_mismatch")
