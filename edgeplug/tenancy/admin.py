@@ -47,7 +47,10 @@ class TenantForm(forms.ModelForm):
         return self._by_the_rule("name", checked_tenant_name)
 
     def clean_slug(self) -> str:
-        return self._by_the_rule("slug", checked_tenant_slug)
+        # The tenant renamed may take back a slug it gave up; a new one (no pk) none.
+        return self._by_the_rule(
+            "slug", lambda slug: checked_tenant_slug(slug, tenant=self.instance)
+        )
 
     def _by_the_rule(self, field: str, check) -> str:
         """``field`` as the tenancy rule ``check`` takes it (what create_tenant and

@@ -45,6 +45,24 @@ class Tenant(models.Model):
         return self.slug
 
 
+class RetiredSlug(models.Model):
+    """A slug a tenant gave up in a rename (written by ``update_tenant`` in the rename's
+    transaction). The manifests of its packages and the certificates signed for them still
+    name their vendor by it, so no other tenant may take it (``checked_tenant_slug``); the
+    tenant that held it may take it back."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    # Tenants are not deleted (their admin page cannot; staff deactivate one instead).
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="retired_slugs")
+    retired_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
 class MembershipQuerySet(models.QuerySet):
     def live(self):
         """Memberships that count: their tenant is active. A deactivated tenant's members can

@@ -4,6 +4,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import field_changes, record_change, record_event
@@ -40,15 +41,40 @@ def lock_tenant(tenant: Tenant | int) -> Tenant:
     return locked(tenant if isinstance(tenant, Tenant) else Tenant(pk=tenant))
 
 
-def checked_tenant_slug(slug: str) -> str:
-    """The one rule for a tenant's slug, wherever a tenant is made or renamed: it is the
-    ``vendor`` its packages' manifests name, which ``upload_package`` requires."""
+class SlugRetired(Conflict, code="slug_retired"):
+    """A slug another tenant gave up in a rename: its packages and certificates name it."""
+
+
+def checked_tenant_slug(slug: str, *, tenant: Tenant | None = None) -> str:
+    """The one rule for a tenant's slug, wherever a tenant is made or renamed (``tenant``, the
+    one renamed): it is the ``vendor`` its packages' manifests name, which ``upload_package``
+    requires, and not a slug another tenant gave up (``refuse_a_retired_slug``)."""
     if not is_slug(slug):
         raise InvalidSlug(
             f"{slug!r} cannot be a tenant slug: use {SLUG_RULE}, "
             "as a package manifest names its vendor."
         )
+    refuse_a_retired_slug(slug, tenant=tenant)
     return slug
+
+
+def refuse_a_retired_slug(slug: str, *, tenant: Tenant | None = None) -> None:
+    """``SlugRetired`` when a tenant other than ``tenant`` (a new one: any) gave ``slug`` up in
+    a rename: the manifests of its packages and the certificates signed for them still name
+    their vendor by it, and would then stand for two companies."""
+    holder = (  # the tenant that gave it up (``RetiredSlug``: one at most)
+        Tenant.objects.filter(retired_slugs__slug=slug)
+        .annotate(retired_at=F("retired_slugs__retired_at"))
+        .first()
+    )
+    if holder is None or (tenant is not None and holder.pk == tenant.pk):
+        return
+    raise SlugRetired(
+        f"{slug!r} was the slug of {holder.name} (now {holder.slug!r}) until "
+        f"{holder.retired_at:%Y-%m-%d}: the packages and certificates of that vendor name it, "
+        "so no other tenant may take it. Choose another slug.",
+        field="slug",
+    )
 
 
 def checked_tenant_name(name: str | None) -> str:
@@ -89,6 +115,9 @@ def create_tenant(
         tenant = Tenant.objects.create(
             name=name, slug=slug, is_vendor=is_vendor, is_customer=is_customer, is_active=is_active
         )
+    # A rename giving the slug up may have committed while the insert waited for its row (the
+    # slug is unique), after the check above: read again, now that it has.
+    refuse_a_retired_slug(slug, tenant=tenant)
     record_event("tenant_created", actor=actor, request=request, tenant=tenant, target=slug)
     return tenant
 
@@ -115,12 +144,14 @@ def update_tenant(
     if not changed:
         return row
     if "slug" in changed:
-        checked_tenant_slug(changes["slug"])
+        checked_tenant_slug(changes["slug"], tenant=row)
     for field, change in changed.items():
         setattr(row, field, change["to"])
     _check_tenant_kind(is_vendor=row.is_vendor, is_customer=row.is_customer)
     with unique_or(_slug_taken(row.slug)):
         row.save(update_fields=list(changed))
+    if "slug" in changed:
+        _retire_slug(row, changed["slug"]["from"])
     record_event(
         "tenant_changed",
         actor=actor,
@@ -131,6 +162,15 @@ def update_tenant(
     )
     tenant_changed.send(sender=Tenant, tenant=row, changed=changed)
     return row
+
+
+def _retire_slug(row: Tenant, given_up: str) -> None:
+    """After ``row``'s rename: the slug it gave up is retired, its own; the slug it took, if it
+    held it before, is its again."""
+    # As in create_tenant: a rename giving the new slug up may have committed meanwhile.
+    refuse_a_retired_slug(row.slug, tenant=row)
+    row.retired_slugs.filter(slug=row.slug).delete()
+    row.retired_slugs.get_or_create(slug=given_up)
 
 
 def _reject_unknown_tenant_fields(changes: Mapping[str, Any]) -> None:
