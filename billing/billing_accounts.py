@@ -90,12 +90,22 @@ def _tax_rate(value) -> Decimal:
 TEXT_FIELDS = ("legal_name", "address_line1", "address_line2", "postcode", "city", "tax_id")
 
 
+def _reject_unprintable_emails(emails: list[str]) -> None:
+    """An address Django's validator takes may still hold a control character (a quoted local
+    part: ``"ap\\x01"@acme.example``); the first is the buyer's address in the e-invoice."""
+    field = "invoice_emails"
+    for email in emails:
+        if refusal := unprintable(email):
+            raise InvalidBillingAccount(f"{field}: {email!r} {refusal}", field=field)
+
+
 def _reject_terms_no_invoice_can_carry(values: dict) -> None:
     """What an account needs so its invoices can be issued, beyond each field's format: text
     a document can carry, and the document's rules on the buyer's tax terms."""
     for field in TEXT_FIELDS:
         if refusal := unprintable(values[field]):
             raise InvalidBillingAccount(f"{field}: {refusal}", field=field)
+    _reject_unprintable_emails(values["invoice_emails"])
     if refusal := tax_id_refusal(values["tax_id"]):
         raise InvalidBillingAccount(f"tax_id: {refusal}", field="tax_id")
     if refusal := reverse_charge_refusal(values["reverse_charge"], values["tax_id"]):
@@ -116,7 +126,10 @@ def account_refusal(account: BillingAccount) -> str:
         _reject_bad_country(account.country)
         _tax_rate(account.tax_rate)
         _reject_terms_no_invoice_can_carry(
-            {field: getattr(account, field) for field in (*TEXT_FIELDS, "reverse_charge")}
+            {
+                field: getattr(account, field)
+                for field in (*TEXT_FIELDS, "invoice_emails", "reverse_charge")
+            }
         )
     except InvalidBillingAccount as refusal:
         return refusal.detail

@@ -276,20 +276,29 @@ def _pdf_or_why(invoice: Invoice, render: Renderer) -> tuple[str, bytes]:
     """``(<number>.pdf, the PDF)``, or ``(<number>.error.txt, why)`` when its document cannot
     be made: data stored before a rule that now refuses it (a buyer's country finalized before
     2026-12-01), which the invoice's own PDF link answers the same way. One of ours (a 5xx:
-    the e-invoice we built fails its checks) is logged as an error, with its traceback."""
+    the e-invoice we built fails its checks; an error that is no refusal at all,
+    ``NOT_RENDERED``) is logged as an error, with its traceback."""
     try:
         return f"{invoice.number}.pdf", render(invoice)
     except DomainError as refusal:
-        ours = refusal.status >= 500
-        logger.log(
-            logging.ERROR if ours else logging.WARNING,
-            "invoice %s has no PDF in the export: %s",
-            invoice.number,
-            refusal.code,
-            exc_info=ours,
-        )
-        why = f"{invoice.number}: no PDF could be made ({refusal.code}): {refusal.detail}\n"
-        return f"{invoice.number}.error.txt", why.encode()
+        return _why(invoice, refusal.code, refusal.detail, ours=refusal.status >= 500)
+    except Exception as error:  # noqa: BLE001 - ours, named: the archive stays whole
+        detail = f"{type(error).__name__}: {error}"
+        return _why(invoice, invoice_documents.NOT_RENDERED, detail, ours=True)
+
+
+def _why(invoice: Invoice, code: str, detail: str, *, ours: bool) -> tuple[str, bytes]:
+    """``(<number>.error.txt, why)``, logged while the error is handled (one of ours with its
+    traceback)."""
+    logger.log(
+        logging.ERROR if ours else logging.WARNING,
+        "invoice %s has no PDF in the export: %s",
+        invoice.number,
+        code,
+        exc_info=ours,
+    )
+    why = f"{invoice.number}: no PDF could be made ({code}): {detail}\n"
+    return f"{invoice.number}.error.txt", why.encode()
 
 
 def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:

@@ -162,6 +162,13 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
     )
 
 
+# What a finalized document that fails to render with no refusal (no DomainError) is said to
+# be: an error of ours, which each try meets again (the XML library failing on text stored
+# before a rule refused it). The email task keeps it on the invoice; finance's pdfs.zip names
+# it, rather than breaking off behind a 200.
+NOT_RENDERED = "document_not_rendered"
+
+
 def invoice_pdf(invoice: Invoice) -> bytes:
     """PDF/A-3 with the Factur-X XML embedded (where the currency allows it)."""
     document = invoice_document(invoice)  # a draft is refused before WeasyPrint loads

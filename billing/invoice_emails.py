@@ -21,7 +21,9 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from billing.documents.document import InvoiceDocument
 from billing.invoice_documents import (
+    NOT_RENDERED,
     document_refusal,
     invoice_document,
     invoice_pdf,
@@ -50,7 +52,8 @@ class NotSent:
 NO_RECIPIENTS_DETAIL = "Its tenant's billing account has no invoice emails, nor had it at finalize."
 
 # Why an email failed, kept on the invoice (``email_failure_code``) besides the codes of the
-# errors that refuse it for good (``email_refused``, a document that cannot be rendered).
+# errors that refuse it for good (``email_refused``, a document that cannot be rendered) and
+# ``NOT_RENDERED`` (one that failed to render with no refusal).
 DEFERRED = "email_deferred"
 
 
@@ -109,8 +112,7 @@ def email_invoice(invoice_id: int, *, resend: bool = False) -> Emailed:
     from billing.documents import mail  # WeasyPrint: the web process never loads it to queue
 
     try:
-        document = invoice_document(invoice)
-        pdf = invoice_pdf(invoice)
+        document, pdf = _rendered(invoice)
         with transaction.atomic():
             if not _claim(invoice, resend):
                 invoice.refresh_from_db()
@@ -124,6 +126,19 @@ def email_invoice(invoice_id: int, *, resend: bool = False) -> Emailed:
         _record_failure(invoice, error.code, error.detail)
         raise
     return Emailed(invoice.number, recipients)
+
+
+def _rendered(invoice: Invoice) -> tuple[InvoiceDocument, bytes]:
+    """The invoice's document and PDF. An error rendering them that is no refusal is ours and
+    meets every try again: it is kept on the invoice (``NOT_RENDERED``) before it is raised,
+    or the beat job would find the email neither sent nor failed and queue it at every run."""
+    try:
+        return invoice_document(invoice), invoice_pdf(invoice)
+    except DomainError:
+        raise  # kept by the caller, with its own code
+    except Exception as error:
+        _record_failure(invoice, NOT_RENDERED, f"{type(error).__name__}: {error}")
+        raise
 
 
 def _reason_not_to_send(invoice: Invoice, resend: bool) -> str:

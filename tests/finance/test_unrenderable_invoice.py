@@ -1,7 +1,8 @@
 """An invoice whose document cannot be built (its buyer frozen with a country EN 16931 does
 not know, as accounts were accepted until 2026-12-01) neither cuts finance's pdfs.zip short
 behind a 200 nor is a 500 at its admin PDF link: the archive stays whole and names it, the
-link answers the refusal on the invoice's page (docs/billing.md)."""
+link answers the refusal on the invoice's page (docs/billing.md). One that fails to render
+with no refusal at all leaves the archive whole too."""
 
 import html
 import io
@@ -15,9 +16,10 @@ from tests.invoicing.conftest import FEB
 EXPORTS = "/admin/billing/finance/exports/"
 
 
-def _legacy_invoice(books, monkeypatch) -> Invoice:
-    """February's draft finalized for a buyer whose account row predates the country rule,
-    by finalize as it was then (without ``account_refusal``)."""
+def _legacy_invoice(books, monkeypatch, **stored) -> Invoice:
+    """February's draft finalized for a buyer whose account row predates a rule (the country
+    rule, unless ``stored`` says otherwise), by finalize as it was then (without
+    ``account_refusal``)."""
     tenant = books.draft.tenant
     BillingAccount.objects.create(
         tenant=tenant,
@@ -30,6 +32,7 @@ def _legacy_invoice(books, monkeypatch) -> Invoice:
         currency="EUR",
         tax_rate="19.00",
     )
+    BillingAccount.objects.filter(tenant=tenant).update(**stored)
     with monkeypatch.context() as then:
         then.setattr(invoicing, "account_refusal", lambda account: "")
         return invoicing.finalize_invoice(books.draft, now=FEB + timedelta(days=32))
@@ -53,6 +56,29 @@ def test_the_pdf_zip_stays_whole_and_names_the_invoice_it_could_not_render(
     reason = archive.read(f"{legacy.number}.error.txt").decode()
     assert reason.startswith(f"{legacy.number}: no PDF could be made (invalid_invoice_document)")
     assert "country" in reason
+
+
+def test_the_pdf_zip_stays_whole_when_rendering_an_invoice_fails_without_a_refusal(
+    books, admin_session, monkeypatch
+):
+    """An invoice email stored before its control characters were refused (a quoted local
+    part Django's validator takes) is the buyer's address in the XML, which the XML library
+    cannot write: a ValueError, no refusal of ours. The archive broke off there all the
+    same, behind a 200; it names the invoice and goes on, as for a refusal."""
+    broken = '"ap\x01"@old.example'
+    legacy = _legacy_invoice(books, monkeypatch, country="DE", invoice_emails=[broken])
+    client, _ = admin_session("finance")
+
+    response = client.get(f"{EXPORTS}pdfs.zip", {"period": "2026-02"})
+
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert archive.testzip() is None
+    assert f"{books.feb_c1.number}.pdf" in archive.namelist()
+    reason = archive.read(f"{legacy.number}.error.txt").decode()
+    assert reason.startswith(
+        f"{legacy.number}: no PDF could be made (document_not_rendered): ValueError: "
+    ), reason
 
 
 def test_the_admin_pdf_link_answers_why_on_the_invoice_page_as_the_api_does(

@@ -96,6 +96,7 @@ def test_finance_is_told_in_the_admin(admin_session, below_zero):
         ({"tax_rate": "100.00"}, "tax rate must be a percentage from 0 to under 100"),
         ({"reverse_charge": True, "tax_id": ""}, "Reverse charge needs the buyer's VAT number"),
         ({"legal_name": "Acme\x02 GmbH"}, "legal_name: "),
+        ({"invoice_emails": ['"ap\x01"@acme.example']}, "invoice_emails: "),
     ],
 )
 def test_an_account_stored_before_a_rule_is_refused_until_corrected(customer, draft, stored, says):
@@ -109,7 +110,10 @@ def test_an_account_stored_before_a_rule_is_refused_until_corrected(customer, dr
     _still_a_draft(draft)
 
     BillingAccount.objects.filter(tenant=customer.tenant).update(
-        tax_rate="19.00", reverse_charge=False, legal_name="Acme Pumps GmbH"
+        tax_rate="19.00",
+        reverse_charge=False,
+        legal_name="Acme Pumps GmbH",
+        invoice_emails=["ap@acme.example"],
     )
     assert invoicing.finalize_invoice(draft).number.endswith("000001")
 

@@ -188,6 +188,11 @@ def test_upcoming_is_the_current_month_so_far_and_stores_nothing(billing_member)
         # Control characters: the Factur-X XML cannot carry them (the PDF was a 500).
         ({"legal_name": "Acme\x01 GmbH"}, "legal_name"),
         ({"city": "Ber\x0blin"}, "city"),
+        # An invoice email's quoted local part, which Django's validator takes: the first
+        # email is the buyer's address in the XML (the PDF was a 500, the email task failed
+        # unrecorded and was queued again by the beat job, finance's pdfs.zip broke off).
+        ({"invoice_emails": ['"ap\x01"@acme.example']}, "invoice_emails"),
+        ({"invoice_emails": ["ap@acme.example", '"a\x7fp"@acme.example']}, "invoice_emails"),
         # EN 16931's lists (the XML's check failed, the PDF was a 500 once numbered): a
         # country that is none, Greece's VAT prefix as a country, a VAT number without its
         # country prefix or with it in lower case.

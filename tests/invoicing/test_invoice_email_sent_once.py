@@ -2,7 +2,8 @@
 (aiosmtpd on loopback): a task delivered or queued twice sends one email, finance's resend
 sends it again on purpose, a void invoice's queued email is not sent, and the beat job sends
 the email whose task was lost (its publish failed at finalize) after the grace period,
-credit notes included, but not one the mail server refused or nobody is to receive."""
+credit notes included, but not one the mail server refused, nobody is to receive or whose
+PDF cannot be made."""
 
 import threading
 import time
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from billing import invoice_emails, invoicing, tasks
 from billing.documents import mail
-from billing.models import Invoice
+from billing.models import BillingAccount, Invoice
 from tests.concurrency import needs_row_locks
 from tests.invoices.conftest import smtp_inbox  # noqa: F401 - the loopback SMTP server
 from tests.invoicing.conftest import JAN
@@ -125,6 +126,30 @@ def test_an_email_the_server_refused_is_left_to_finance_not_sent_again_by_the_be
     assert len(smtp_inbox.messages) == 1
     invoice.refresh_from_db()
     assert invoice.emailed_at is not None and invoice.email_failure_code == ""
+
+
+def test_an_email_whose_pdf_cannot_be_made_is_left_to_finance_not_queued_again(
+    draft, eager_celery, monkeypatch
+):
+    """An invoice finalized before its account's invoice email was refused (a control
+    character, which the Factur-X XML cannot carry): rendering it fails with a ValueError,
+    no refusal of ours, and would at every try. It was not kept on the invoice, so the beat
+    job queued the email again at every run, for ever."""
+    BillingAccount.objects.filter(tenant=draft.tenant).update(
+        invoice_emails=['"ap\x01"@acme.example']
+    )
+    with monkeypatch.context() as then:  # finalize as it was before that rule
+        then.setattr(invoicing, "account_refusal", lambda account: "")
+        invoice = invoicing.finalize_invoice(draft)
+
+    failed = tasks.email_invoice.apply(args=(invoice.pk,), throw=False)
+
+    assert isinstance(failed.result, ValueError)
+    invoice.refresh_from_db()
+    assert (invoice.emailed_at, invoice.email_failure_code) == (None, "document_not_rendered")
+    assert invoice.email_failure_detail.startswith("ValueError: ")
+    run = invoice_emails.email_missed_invoices(now=after_grace())
+    assert (run.queued, run.not_queued) == ([], [])
 
 
 def test_the_beat_job_stops_at_a_broker_failure_and_queues_the_rest_next_time(
