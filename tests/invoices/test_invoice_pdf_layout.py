@@ -2,7 +2,8 @@
 the same engine, stylesheet and fonts as ``render_pdf``: the header's flex and grid were
 measured too narrow by WeasyPrint, so an ordinary invoice's period ran off the sheet
 (it printed "...07-3"), and a long plan name without break points pushed the
-amounts off it (found by a review, the PDF rendered to an image)."""
+amounts off it (found by a review, the PDF rendered to an image), as did a buyer's name or
+address line without one, which the billing account accepts (found by a probe)."""
 
 from dataclasses import replace
 
@@ -10,6 +11,8 @@ import pytest
 from weasyprint import HTML
 
 from billing.documents.rendering import LocalAssetsOnly, render_html, static_root
+from billing.models import BillingAccount
+from edgeplug.core.columns import max_length
 from tests.invoices.documents import invoice
 
 MM = 96 / 25.4  # CSS pixels a millimetre: WeasyPrint's layout unit
@@ -60,5 +63,32 @@ def test_every_word_of_an_invoice_is_on_the_sheet(changed):
     doc = replace(doc, lines=(doc.lines[0], replace(doc.lines[1], **changed)))
     texts = [text for text, *_ in text_boxes(doc)]
     assert any("2026-07-31" in text for text in texts)
+
+    assert off_the_sheet(doc) == []
+
+
+def _longest(field: str) -> str:
+    """A value of ``field`` as long as a billing account holds, without a break point."""
+    limit = max_length(BillingAccount, field)
+    return (LONG_NAME * (limit // len(LONG_NAME) + 1))[:limit]
+
+
+@pytest.mark.parametrize("party", ["buyer", "seller"])
+def test_a_party_at_its_longest_is_on_the_sheet(party):
+    """Each field of the buyer (and of the seller, printed from the same kind of record) as
+    long as the billing account takes it, in words too long for a line: only the lines'
+    cells wrapped anywhere, and a name or an address line ran past the sheet's edge."""
+    doc = invoice()
+    longest = replace(
+        getattr(doc, party),
+        legal_name=_longest("legal_name"),
+        address_lines=(_longest("address_line1"), _longest("address_line2")),
+        postcode=_longest("postcode"),
+        city=_longest("city"),
+        tax_id=("DE" + "1234567890" * 4)[: max_length(BillingAccount, "tax_id")],
+    )
+    doc = replace(doc, **{party: longest})
+    texts = " ".join(text for text, *_ in text_boxes(doc))
+    assert LONG_NAME[:40] in texts and "2026-07-31" in texts
 
     assert off_the_sheet(doc) == []
