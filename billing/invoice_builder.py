@@ -33,6 +33,7 @@ from billing.documents.document import negative_total_refusal, vat_amount
 from billing.meter import HOUR_PLACES, billed_hours, hours_valid
 from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, UsageHour
 from billing.periods import add_months, month_label, next_month
+from edgeplug.text import shortened
 from marketplace import pricing
 from marketplace.models import Entitlement, Order, PlanKind
 
@@ -82,9 +83,9 @@ class LineSpec:
 
     def as_line(self, **place) -> InvoiceLine:
         """An unsaved line of these values at ``place`` (its invoice and position), the
-        description cut to what the column holds."""
+        description shortened to what the column holds (``shortened``)."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values["description"] = self.description[:DESCRIPTION_MAX]
+        values["description"] = shortened(self.description, DESCRIPTION_MAX)
         return InvoiceLine(**values, **place)
 
 

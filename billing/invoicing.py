@@ -65,7 +65,7 @@ from edgeplug.errors import DomainError, NotFound
 from edgeplug.health.task_signals import counted_together
 from edgeplug.reasons import optional_reason, require_reason
 from edgeplug.tenancy.models import Tenant
-from edgeplug.text import ascii_integer, unprintable
+from edgeplug.text import ascii_integer, shortened, unprintable
 from marketplace.models import OrderStatus
 from marketplace.pricing import MAX_AMOUNT, format_amount
 from marketplace.signals import order_refunded
@@ -1062,9 +1062,10 @@ class _Credit:
             invoice=note,
             position=position,
             kind=LineKind.CREDIT,
-            description=(
-                f"Credit for {line.invoice.number}: {self.description or line.description}"
-            )[: builder.DESCRIPTION_MAX],
+            description=shortened(
+                f"Credit for {line.invoice.number}: {self.description or line.description}",
+                builder.DESCRIPTION_MAX,
+            ),
             entitlement_id=line.entitlement_id,
             order_id=line.order_id,
             credited_line=line,

@@ -112,6 +112,15 @@ def one_terminal_line(text: str) -> str:
     )
 
 
+def shortened(text: str, limit: int) -> str:
+    """``text`` if it holds at most ``limit`` characters, else as much of it as fits before
+    an ellipsis "…" (blanks before it dropped): cut without a mark, a shortened text reads as
+    if it were all there is."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
+
+
 def _invisible(char: str) -> bool:
     """A format character (Unicode category Cf: a zero-width space U+200B, a word joiner
     U+2060, a byte order mark U+FEFF …): it takes no room and shows nothing."""

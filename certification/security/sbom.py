@@ -37,6 +37,7 @@ from edgeplug.text import (
     holds_lone_surrogate,
     may_hold_lone_surrogate,
     refuse_json_constant,
+    shortened,
 )
 
 SUPPORTED_SPEC_VERSIONS: Mapping[str, SchemaVersion] = {
@@ -177,10 +178,7 @@ def _schema_version(document: Mapping[str, Any]) -> tuple[str, SchemaVersion]:
 
 def _describe(error: jsonschema_rs.ValidationError, within: tuple = ()) -> str:
     path = "/".join(map(str, (*within, *error.instance_path)))
-    message = error.message
-    if len(message) > _MAX_ERROR_CHARS:
-        message = message[:_MAX_ERROR_CHARS] + "..."
-    return f"{path or '(root)'}: {message}"
+    return f"{path or '(root)'}: {shortened(error.message, _MAX_ERROR_CHARS)}"
 
 
 def _schema_errors(document: dict[str, Any], version: SchemaVersion) -> list[str]:

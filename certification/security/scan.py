@@ -24,6 +24,7 @@ from certification.security.policy import SecurityPolicy
 from certification.security.sbom import ComponentIssue, Sbom, SbomComponent, parse_sbom
 from certification.security.severity import Severity, assess_severity
 from certification.security.versions import is_comparable, match_affected
+from edgeplug.text import shortened
 
 # How many names a reason line lists before it says "and N more".
 _REASON_NAMES = 10
@@ -107,10 +108,6 @@ class AdvisoryIndex:
         return self._by_key.get(key, [])
 
 
-def _shorten(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def _issue(component: SbomComponent, code: str, detail: str, *, blocking: bool) -> ComponentIssue:
     return ComponentIssue(
         code, component.name, component.version, component.purl, detail, blocking=blocking
@@ -173,7 +170,7 @@ class _Scan:
                 _issue(
                     component,
                     "version_not_comparable",
-                    f"{_shorten(version)!r} is not a {key.ecosystem} version; ranges are "
+                    f"{shortened(version, 60)!r} is not a {key.ecosystem} version; ranges are "
                     "compared with the generic ordering, or not at all if it is over-long",
                     blocking=unverifiable,
                 )

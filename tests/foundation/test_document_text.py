@@ -1,13 +1,19 @@
 """Text printed on invoices: ``edgeplug.text`` refuses what the Factur-X XML cannot carry,
 and the patterns the OpenAPI schema publishes for such fields accept exactly what the API
-accepts once it has stripped the text (so clients and schemathesis know the rule)."""
+accepts once it has stripped the text (so clients and schemathesis know the rule); text
+shortened to fit a column says so with an ellipsis."""
 
 import re
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN, unprintable
+from edgeplug.text import (
+    DOCUMENT_TEXT_PATTERN,
+    NONBLANK_DOCUMENT_TEXT_PATTERN,
+    shortened,
+    unprintable,
+)
 
 ALPHABET = "ab \t\n\r\x0b\x0c\x1c\x1f\x01\x00\x7f\x85\x9b\xa0\u2003\ufffe\u202e\u2066\u200f"
 
@@ -48,3 +54,13 @@ def test_the_published_patterns_say_what_the_api_accepts(text):
     printable = unprintable(stripped) is None
     assert bool(re.match(DOCUMENT_TEXT_PATTERN, text)) == printable
     assert bool(re.match(NONBLANK_DOCUMENT_TEXT_PATTERN, text)) == (printable and bool(stripped))
+
+
+@given(st.text(alphabet="ab \u00e9", max_size=12), st.integers(min_value=1, max_value=10))
+def test_shortened_text_fits_and_shows_that_it_was_shortened(text, limit):
+    short = shortened(text, limit)
+    assert len(short) <= limit
+    if len(text) <= limit:
+        assert short == text
+    else:
+        assert short.endswith("…") and text.startswith(short[:-1])
