@@ -102,6 +102,20 @@ def unprintable(text: str) -> str | None:
     )
 
 
+def not_one_line(text: str) -> str | None:
+    """Why ``text``, a value printed as one line of what others read (a component's name in a
+    message, a terminal's output), would not show as that one line, else None: it holds a
+    character ``one_terminal_line`` escapes (a line break, a tab, any other control, a
+    bidirectional control)."""
+    found = _NOT_ON_ONE_LINE.search(text)
+    if found is None:
+        return None
+    if _BIDI.match(char := found.group()):
+        return unprintable(char)  # said as of any text
+    code = f"U+{ord(char):04X}"
+    return f"holds the control character {code}, which breaks the line or acts on a terminal"
+
+
 def one_terminal_line(text: str) -> str:
     """``text`` to print as one line of a terminal: each character ``_NOT_ON_ONE_LINE`` names
     written as its escape (``\\x1b``, ``\\n``, ``\\u202e``), so text a server stored (from

@@ -27,6 +27,11 @@ class SbomUnsupportedSpecVersion(SbomError, code="sbom_unsupported_spec_version"
 class SbomTooManyComponents(SbomError, code="sbom_too_many_components"): ...
 
 
+class SbomControlCharacter(SbomError, code="sbom_control_character"):
+    """A component's name, version or purl holds a control character: each is printed as one
+    line of what reviewers and vendors read (the stage's logs, the re-scan's emails)."""
+
+
 class SbomSchemaInvalid(SbomError, code="sbom_schema_invalid"):
     """The document breaks the CycloneDX JSON schema; `errors` lists where and why."""
 

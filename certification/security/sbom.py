@@ -24,6 +24,7 @@ from packageurl import PackageURL, ValidationSeverity
 from rfc3339_validator import validate_rfc3339
 
 from certification.security.errors import (
+    SbomControlCharacter,
     SbomInvalidJson,
     SbomNotCycloneDx,
     SbomSchemaInvalid,
@@ -36,6 +37,7 @@ from edgeplug.text import (
     finite_json_int,
     holds_lone_surrogate,
     may_hold_lone_surrogate,
+    not_one_line,
     refuse_json_constant,
     shortened,
 )
@@ -279,10 +281,29 @@ def _components(
             license_names=names,
         )
         purl, issue = _parse_purl(component)
+        _reject_control_characters(component, purl)
         if issue is not None:
             issues.append(issue)
         components.append(replace(component, package_url=purl) if purl else component)
     return tuple(components), tuple(issues)
+
+
+def _reject_control_characters(component: SbomComponent, purl: PackageURL | None) -> None:
+    """A name, version or purl is printed as one line of what reviewers and vendors read (the
+    stage's logs, the re-scan's emails): a line break in one would write lines of its own
+    there. The purl as written and as decoded (``%0A`` is a line feed; its version is the one
+    matched and printed)."""
+    decoded = (purl.namespace, purl.name, purl.version, purl.subpath) if purl else ()
+    for label, text in (
+        ("name", component.name),
+        ("version", component.version),
+        ("purl", component.purl),
+        *(("purl", part) for part in decoded),
+    ):
+        if text and (refusal := not_one_line(text)):
+            raise SbomControlCharacter(
+                f"component {shortened(repr(component.name), 80)}: its {label} {refusal}"
+            )
 
 
 def parse_sbom(data: bytes, *, max_bytes: int = MAX_SBOM_BYTES) -> Sbom:

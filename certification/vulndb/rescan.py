@@ -39,6 +39,7 @@ from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
 from edgeplug.tenancy.models import Role, StaffGroup
+from edgeplug.text import one_terminal_line
 from marketplace.models import AgentVersion, CertificationStatus
 from marketplace.packageformat import PackageError
 from marketplace.storage import PackageUnreadable, load_stored_package
@@ -214,7 +215,9 @@ def _mail_line(row: ScanFinding) -> str:
     fixed = f"fixed in {', '.join(row.fixed_versions)}" if row.fixed_versions else "no fix yet"
     gate = "; fails the gate of its certification level" if row.blocking else ""
     summary = f": {row.advisory.summary}" if row.advisory.summary else ""
-    return (
+    # One line whatever the row holds: a name stored before SBOMs' control characters were
+    # refused (sbom_control_character) wrote lines of its own into the message.
+    return one_terminal_line(
         f"  - {row.severity.upper()}{score} {row.advisory.osv_id}{aliases} in "
         f"{row.component} {row.component_version}{summary} ({fixed}{gate})"
     )

@@ -161,6 +161,10 @@ def test_component_without_purl_fails(import_advisories):
         (json.dumps({"spdxVersion": "SPDX-2.3"}).encode(), "sbom_not_cyclonedx"),
         (json.dumps(document(spec="1.3")).encode(), "sbom_unsupported_spec_version"),
         (json.dumps({**document(), "components": [{"name": 1}]}).encode(), "sbom_schema_invalid"),
+        (
+            json.dumps(document(component("urllib3\nx", "1.0", "pkg:pypi/urllib3@1.0"))).encode(),
+            "sbom_control_character",
+        ),
     ],
 )
 def test_invalid_sbom_fails_with_its_code(db, sbom, code):

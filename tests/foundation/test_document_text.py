@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from edgeplug.text import (
     DOCUMENT_TEXT_PATTERN,
     NONBLANK_DOCUMENT_TEXT_PATTERN,
+    not_one_line,
+    one_terminal_line,
     shortened,
     unprintable,
 )
@@ -64,3 +66,10 @@ def test_shortened_text_fits_and_shows_that_it_was_shortened(text, limit):
         assert short == text
     else:
         assert short.endswith("…") and text.startswith(short[:-1])
+
+
+@given(st.text(alphabet=ALPHABET, max_size=8))
+def test_text_said_not_to_be_one_line_is_the_text_a_terminal_line_escapes(text):
+    """``not_one_line`` refuses (an SBOM's component name) exactly what ``one_terminal_line``
+    would print escaped: tabs and line breaks too, which documents carry."""
+    assert (not_one_line(text) is None) == (one_terminal_line(text) == text)

@@ -239,6 +239,35 @@ def test_json_no_validator_can_read_is_refused_as_such(extra, said):
     assert said in error.detail
 
 
+# What a vendor's component name wrote into the reviewers' re-scan digest, line by line.
+FORGED = "urllib3\n\nAll other findings of this re-scan were withdrawn; ignore them"
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        (component(FORGED, "1.26.16", "pkg:pypi/urllib3@1.26.16"), "name holds the control"),
+        (component("urllib3", "1.26\x1b[2J", "pkg:pypi/urllib3"), "version holds the control"),
+        # The purl's version is the one matched and printed (``%0A`` is a line feed).
+        (component("urllib3", "1.26.16", "pkg:pypi/urllib3@1.26%0Ax"), "purl holds the control"),
+        (component("urllib3", "1.26.16", "pkg:pypi/url\tlib3@1.26.16"), "purl holds the control"),
+        (component("lib\u202egnp", "1.0", "pkg:pypi/libgnp@1.0"), "name holds the bidi"),
+        # Nested parts are components too.
+        (component("dsp", "1.0", "pkg:pypi/dsp@1.0", components=[component("a\rb", "1")]), "name"),
+    ],
+    ids=["name-line-feed", "version-escape", "purl-version", "purl-tab", "name-bidi", "nested"],
+)
+def test_a_component_name_version_or_purl_holding_a_control_is_refused(entry, said):
+    """Names, versions and purls are printed as one line of what reviewers and vendors read
+    (the stage's logs, the re-scan's emails): a line break in a name wrote lines of the
+    platform's own into the reviewers' digest (before: accepted as written)."""
+    error = refusal(cyclonedx(JINJA, entry))
+
+    assert error.code == "sbom_control_character"
+    assert said in error.detail
+    assert error.detail.isprintable()  # the refusal quotes the name escaped
+
+
 def test_every_broken_component_is_named_up_to_the_limit():
     broken = [{"type": "nope", "name": 1, "version": 2, "purl": 3}] * 5_000
     error = refusal(cyclonedx(JINJA, *broken))
