@@ -189,6 +189,9 @@ class InvoiceDocument:
             "credit_of": self.credit_of,
             "rounding": self.rounding,
             "credited": self.credited,
+            "taken_off": self.taken_off,
+            "money_back": self.money_back,
+            "money_back_to_card": self.money_back_to_card,
         }
 
 
@@ -239,6 +242,9 @@ def from_dict(data: Mapping[str, Any]) -> InvoiceDocument:
             credit_of=data.get("credit_of") or "",
             rounding=_integer(data.get("rounding", 0), "rounding"),
             credited=_integer(data.get("credited", 0), "credited"),
+            taken_off=_integer(data.get("taken_off", 0), "taken_off"),
+            money_back=_integer(data.get("money_back", 0), "money_back"),
+            money_back_to_card=bool(data.get("money_back_to_card", False)),
         )
     except KeyError as missing:
         raise InvalidInvoiceDocument(f"The document has no {missing.args[0]!r}.") from None

@@ -1,14 +1,15 @@
 """A document whose figures do not add up is refused before anything is rendered, with a
 message naming what is wrong; the JSON form a task carries reads back to the same document."""
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from decimal import Decimal
 
 import pytest
 
 from billing.documents import render_html
-from billing.documents.document import DocumentLine, check_document, from_dict
+from billing.documents.document import DocumentLine, InvoiceDocument, check_document, from_dict
 from billing.documents.errors import InvalidInvoiceDocument
+from billing.documents.rendering import credit_mention
 from tests.invoices.documents import SELLER, invoice
 
 
@@ -22,6 +23,32 @@ def test_the_json_form_reads_back_to_the_same_document():
     # nothing to credit, and still a document.
     overpaid = invoice()
     check_document(replace(overpaid, prepaid=overpaid.total + 300))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"money_back": 931, "money_back_to_card": True},
+        {"money_back": 931},
+        {"taken_off": 1428},
+    ],
+    ids=["refunded-to-card", "paid-back-by-transfer", "taken-off"],
+)
+def test_a_credit_notes_json_form_reads_back_what_it_says_of_the_money(changes):
+    """as_dict left out ``taken_off``, ``money_back`` and ``money_back_to_card``: the note read
+    back said nothing of where its money goes (docs/invoices.md: from_dict reads as_dict's
+    form back)."""
+    note = invoice(kind="credit_note", number="EP-CN-2026-000003", credit_of="EP-2026-000042")
+    note = replace(note, **changes)
+
+    again = from_dict(note.as_dict())
+
+    assert again == note
+    assert credit_mention(again) == credit_mention(note) != ""
+
+
+def test_the_json_form_holds_every_field_of_the_document():
+    assert set(invoice().as_dict()) == {field.name for field in fields(InvoiceDocument)}
 
 
 @pytest.mark.parametrize(
