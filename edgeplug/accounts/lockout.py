@@ -11,7 +11,7 @@ from django.db.models import Sum
 from django.http import HttpResponse
 
 from edgeplug.accounts.errors import AccountLocked
-from edgeplug.accounts.models import normalize_email
+from edgeplug.accounts.models import User, normalize_email
 from edgeplug.core.error_views import error_response, is_api, refusal_page_response
 
 
@@ -53,7 +53,12 @@ def username_from_credentials(request, credentials) -> str | None:
     name = credentials.get("email") or credentials.get("username")
     if not name and request is not None:
         name = request.POST.get("username") or request.POST.get("email")
-    return normalize_email(name) if name else None
+    if not name:
+        return None
+    # django-axes and the audit log record it in columns that hold an address as long as an
+    # account's can be: a longer one (typed so, or grown by normalize_email) is no account's,
+    # and counts as its first characters.
+    return normalize_email(name)[: User._meta.get_field("email").max_length]
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:

@@ -1,8 +1,9 @@
 """The user model: email is the login; there is no username. An email is stored stripped and
 lowercased, its domain in Unicode, and is unique regardless of case (a database constraint),
-whichever door writes it."""
+whichever door writes it; it is judged as it is stored (``EmailAddressField``)."""
 
 import contextlib
+import string
 
 import idna
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
@@ -13,18 +14,56 @@ from django.utils import timezone
 
 DUPLICATE_EMAIL = "A user with this email already exists."
 
+# Django's email validator takes a local part of ASCII letters in either case, digits and
+# !#$%&'*+-/=?^_`{|}~. and, as the regex it matches ignores case, four other letters: the
+# capital dotted İ and the dotless i (U+0131) read as i, the long s (U+017F) as s, the Kelvin
+# sign (U+212A) as k. A local part is stored as the validator reads it, in lowercase ASCII:
+# one spelling of one mailbox, as long as typed. (``str.lower()`` made İ an i and a combining
+# dot: longer, and refused by the same validator once stored.)
+_LOCAL_PART_AS_READ = str.maketrans(
+    string.ascii_uppercase + "\u0130\u0131\u017f\u212a", string.ascii_lowercase + "iisk"
+)
+
 
 def normalize_email(email: str) -> str:
-    """The one spelling of an address: no surrounding blanks, all lowercase, and an
-    internationalised domain in Unicode (``bücher.example``), as a person types and reads it:
-    a browser's email field sends it as punycode (``xn--bcher-kva.example``), which is the
-    same address. A domain that is not valid punycode is kept as it is (the email field's
-    validator judges it)."""
-    local, at, domain = email.strip().lower().rpartition("@")
+    """The one spelling of an address: no surrounding blanks, all lowercase (the local part
+    in ASCII, as the validator reads it), and an internationalised domain in Unicode
+    (``bücher.example``), as a person types and reads it: a browser's email field sends it as
+    punycode (``xn--bcher-kva.example``), which is the same address. A domain that is not
+    valid punycode is kept as it is. The spelling may be longer than the address typed, or
+    one the validator refuses: ``EmailAddressField`` judges it as stored."""
+    local, at, domain = email.strip().rpartition("@")
+    local, domain = local.translate(_LOCAL_PART_AS_READ), domain.lower()
     if "xn--" in domain:
         with contextlib.suppress(UnicodeError):  # idna.IDNAError is one
             domain = idna.decode(domain)
     return local + at + domain
+
+
+class EmailAddressField(models.EmailField):
+    """An email address judged as it is stored: cleaning it (a form, ``manage.py adduser``'s
+    ``field_argument``, ``full_clean``) gives ``normalize_email``'s spelling, which the blank
+    check, the length limit and the email validator then judge, so no door stores an address
+    that its column cannot hold or that its own admin page would refuse."""
+
+    # Not to_python: CharField prepares every query value and saved value with it, which
+    # would respell lookups (a search, a pattern) as well.
+    def clean(self, value, model_instance):
+        if isinstance(value, str):
+            value = normalize_email(value)
+        return super().clean(value, model_instance)
+
+    def validate(self, value, model_instance):
+        super().validate(value, model_instance)
+        # Said as stored: the address typed may be shorter (max_length's own message would
+        # give a length the person never typed).
+        if value and len(value) > self.max_length:
+            raise ValidationError(
+                "As stored (lowercase, its domain in Unicode) this address has %(length)d "
+                "characters: at most %(limit)d fit.",
+                code="max_length",
+                params={"length": len(value), "limit": self.max_length},
+            )
 
 
 class EmailUserManager(UserManager):
@@ -58,7 +97,7 @@ class EmailUserManager(UserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    email = models.EmailField(unique=True)
+    email = EmailAddressField(unique=True)
     full_name = models.CharField(max_length=200, blank=True)
     # Labelled as Django's own user model labels them (the admin's page, docs/roles.md).
     is_staff = models.BooleanField(

@@ -150,3 +150,29 @@ def test_the_migration_spells_stored_punycode_domains_in_unicode_and_stops_on_tw
         r"punycode and in Unicode.*mia@münchen\.example",
     )
     assert stored == {"linus@bücher.example", "xn--a@example.com", "mia@münchen.example"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_spells_stored_local_parts_as_the_validator_reads_them():
+    """``str.lower()`` stored İlker as "i̇lker" (a combining dot the validator refuses) and
+    kept the dotless i and the long s, which a sign-in now spells i and s: a dotless "ilker"
+    beside "ilker" is a twin."""
+    emails = [
+        "i\u0307lker@example.com",
+        "\u017fam@example.com",
+        "mia@example.com",
+        "linus@bücher.example",
+        "\u0131lker@example.com",
+    ]
+    stored = _migrated_past_a_twin(
+        "0004_email_domains_in_unicode",
+        "0005_email_local_parts_as_read",
+        emails,
+        r"validator reads it.*i\u0307lker@example\.com, \u0131lker@example\.com",
+    )
+    assert stored == {
+        "ilker@example.com",
+        "sam@example.com",
+        "mia@example.com",
+        "linus@bücher.example",
+    }
