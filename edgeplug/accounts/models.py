@@ -1,8 +1,8 @@
 """The user model: email is the login; there is no username. An email is stored stripped and
-lowercased, its domain in Unicode, and is unique regardless of case (a database constraint),
-whichever door writes it; it is judged as it is stored (``EmailAddressField``)."""
+lowercased, its domain in Unicode in its standard form (UTS #46), and is unique regardless
+of case (a database constraint), whichever door writes it; it is judged as it is stored
+(``EmailAddressField``)."""
 
-import contextlib
 import string
 
 import idna
@@ -25,19 +25,26 @@ _LOCAL_PART_AS_READ = str.maketrans(
 )
 
 
+def _domain_in_standard_form(domain: str) -> str:
+    """A domain mapped by UTS #46 (non-transitional: ß stays ß), as a browser's email field
+    maps it: lowercase, composed (NFC), fullwidth letters as ASCII ones, and in Unicode
+    (``bücher.example``, never its punycode ``xn--bcher-kva.example``, which is what a
+    browser sends). A domain IDNA does not take (an address literal, a bad punycode label) is
+    only lowercased: the email validator judges it."""
+    try:
+        return idna.decode(idna.encode(domain, uts46=True))
+    except UnicodeError:  # idna.IDNAError is one
+        return domain.lower()
+
+
 def normalize_email(email: str) -> str:
-    """The one spelling of an address: no surrounding blanks, all lowercase (the local part
-    in ASCII, as the validator reads it), and an internationalised domain in Unicode
-    (``bücher.example``), as a person types and reads it: a browser's email field sends it as
-    punycode (``xn--bcher-kva.example``), which is the same address. A domain that is not
-    valid punycode is kept as it is. The spelling may be longer than the address typed, or
+    """The one spelling of an address, as a person types and reads it: no surrounding
+    blanks, the local part lowercased as the validator reads it (in ASCII), the domain in its
+    standard form (``_domain_in_standard_form``): one mailbox, one spelling, however the
+    domain was typed, sent or pasted. The spelling may be longer than the address typed, or
     one the validator refuses: ``EmailAddressField`` judges it as stored."""
     local, at, domain = email.strip().rpartition("@")
-    local, domain = local.translate(_LOCAL_PART_AS_READ), domain.lower()
-    if "xn--" in domain:
-        with contextlib.suppress(UnicodeError):  # idna.IDNAError is one
-            domain = idna.decode(domain)
-    return local + at + domain
+    return local.translate(_LOCAL_PART_AS_READ) + at + _domain_in_standard_form(domain)
 
 
 class EmailAddressField(models.EmailField):

@@ -2,7 +2,10 @@
 admin refuses a second spelling beside the field, the database refuses it from anywhere else,
 and the migration that adds that rule stops on existing clashes instead of merging them."""
 
+import unicodedata
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
 from edgeplug.accounts.models import User, normalize_email
@@ -102,18 +105,6 @@ def _migrated_past_a_twin(before: str, migration: str, emails: list[str], match:
         return set(User.objects.values_list("email", flat=True))
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_stops_on_emails_that_differ_only_in_case_and_lowercases_the_rest():
-    emails = ["bob@example.com", "Erin@Example.com", "Bob@Example.com"]
-    stored = _migrated_past_a_twin(
-        "0001_initial",
-        "0002_email_unique_regardless_of_case",
-        emails,
-        r"differ only in case.*Bob@Example.com, bob@",
-    )
-    assert stored == {"bob@example.com", "erin@example.com"}
-
-
 @pytest.mark.parametrize(
     "typed",
     ["linus@bücher.example", "Linus@XN--BCHER-KVA.example", " linus@xn--bcher-kva.example "],
@@ -135,44 +126,106 @@ def test_an_address_that_is_not_punycode_is_kept_as_typed(email):
     assert normalize_email(email) == email
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_spells_stored_punycode_domains_in_unicode_and_stops_on_twins():
-    emails = [
-        "linus@xn--bcher-kva.example",
-        "xn--a@example.com",
-        "mia@münchen.example",
-        "mia@xn--mnchen-3ya.example",
-    ]
-    stored = _migrated_past_a_twin(
+FULLWIDTH_EXAMPLE = "\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com"  # example in fullwidth letters
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        # u and a combining diaeresis, as text copied from a macOS file name
+        (unicodedata.normalize("NFD", "linus@bücher.example"), "linus@bücher.example"),
+        (f"bob@{FULLWIDTH_EXAMPLE}", "bob@example.com"),
+        ("linus@B\uff35\u0308CHER.example", "linus@bücher.example"),  # a fullwidth U, an umlaut
+        ("anna@FAß.example", "anna@faß.example"),  # ß stays (as browsers read it now)
+        ("bob@[127.0.0.1]", "bob@[127.0.0.1]"),  # no domain name: kept (lowercase)
+    ],
+    ids=["decomposed", "fullwidth", "fullwidth-umlaut", "sharp-s", "address-literal"],
+)
+def test_a_domain_is_stored_as_a_browser_reads_it(typed, stored):
+    """UTS #46, as a browser's email field maps it (and sends it, in punycode)."""
+    assert normalize_email(typed) == stored
+
+
+def test_adduser_refuses_a_second_account_for_the_same_domain_in_fullwidth_letters():
+    """Mail to bob at example.com in fullwidth letters lands in bob@example.com's mailbox."""
+    UserFactory(email="bob@example.com")
+    with pytest.raises(CommandError, match="exists"):
+        call_command("adduser", f"bob@{FULLWIDTH_EXAMPLE}", "--password", NEW_PASSWORD)
+    assert User.objects.count() == 1
+
+
+def test_an_account_added_with_a_decomposed_domain_signs_in_with_what_a_browser_sends(api):
+    call_command(
+        "adduser", unicodedata.normalize("NFD", "linus@bücher.example"), "--password", PASSWORD
+    )
+    response = api.post(
+        "/api/v1/auth/token",
+        {"email": "linus@xn--bcher-kva.example", "password": PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+
+
+# Each migration that changed how an email is spelt (normalize_email): the schema before it,
+# the emails written then (the last one a twin of another), the refusal that names the twins,
+# and the emails stored once the twin is deleted.
+RESPELLINGS = [
+    pytest.param(
+        "0001_initial",
+        "0002_email_unique_regardless_of_case",
+        ["bob@example.com", "Erin@Example.com", "Bob@Example.com"],
+        r"differ only in case.*Bob@Example.com, bob@",
+        {"bob@example.com", "erin@example.com"},
+        id="0002-lowercase",
+    ),
+    pytest.param(
         "0003_user_field_labels",
         "0004_email_domains_in_unicode",
-        emails,
+        [
+            "linus@xn--bcher-kva.example",
+            "xn--a@example.com",
+            "mia@münchen.example",
+            "mia@xn--mnchen-3ya.example",
+        ],
         r"punycode and in Unicode.*mia@münchen\.example",
-    )
-    assert stored == {"linus@bücher.example", "xn--a@example.com", "mia@münchen.example"}
+        {"linus@bücher.example", "xn--a@example.com", "mia@münchen.example"},
+        id="0004-punycode-domains-in-unicode",
+    ),
+    # str.lower() stored İlker as "i̇lker" (a combining dot the validator refuses) and kept
+    # the dotless i and the long s, which a sign-in now spells i and s.
+    pytest.param(
+        "0004_email_domains_in_unicode",
+        "0005_email_local_parts_as_read",
+        [
+            "i\u0307lker@example.com",
+            "\u017fam@example.com",
+            "mia@example.com",
+            "linus@bücher.example",
+            "\u0131lker@example.com",
+        ],
+        r"validator reads it.*i\u0307lker@example\.com, \u0131lker@example\.com",
+        {"ilker@example.com", "sam@example.com", "mia@example.com", "linus@bücher.example"},
+        id="0005-local-parts-as-the-validator-reads-them",
+    ),
+    pytest.param(
+        "0005_email_local_parts_as_read",
+        "0006_email_domains_in_standard_form",
+        [
+            unicodedata.normalize("NFD", "linus@bücher.example"),
+            "bob@example.com",
+            "eve@[127.0.0.1]",
+            f"bob@{FULLWIDTH_EXAMPLE}",
+        ],
+        rf"standard form.*bob@example\.com, bob@{FULLWIDTH_EXAMPLE}",
+        {"linus@bücher.example", "bob@example.com", "eve@[127.0.0.1]"},
+        id="0006-domains-in-standard-form",
+    ),
+]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_spells_stored_local_parts_as_the_validator_reads_them():
-    """``str.lower()`` stored İlker as "i̇lker" (a combining dot the validator refuses) and
-    kept the dotless i and the long s, which a sign-in now spells i and s: a dotless "ilker"
-    beside "ilker" is a twin."""
-    emails = [
-        "i\u0307lker@example.com",
-        "\u017fam@example.com",
-        "mia@example.com",
-        "linus@bücher.example",
-        "\u0131lker@example.com",
-    ]
-    stored = _migrated_past_a_twin(
-        "0004_email_domains_in_unicode",
-        "0005_email_local_parts_as_read",
-        emails,
-        r"validator reads it.*i\u0307lker@example\.com, \u0131lker@example\.com",
-    )
-    assert stored == {
-        "ilker@example.com",
-        "sam@example.com",
-        "mia@example.com",
-        "linus@bücher.example",
-    }
+@pytest.mark.parametrize(("before", "migration", "emails", "match", "stored"), RESPELLINGS)
+def test_a_migration_respells_stored_emails_and_stops_on_twins(
+    before, migration, emails, match, stored
+):
+    assert _migrated_past_a_twin(before, migration, emails, match) == stored
