@@ -23,6 +23,7 @@ from billing.documents.document import (
 from billing.draft_terms import follow_tax_terms
 from billing.errors import InvalidBillingAccount
 from billing.models import BillingAccount
+from edgeplug.accounts.models import normalize_email
 from edgeplug.audit.services import record_event
 from edgeplug.text import unprintable
 from marketplace.pricing import CURRENCY_EXPONENTS
@@ -43,11 +44,13 @@ def _reject_unknown_currency(currency: str) -> None:
 
 
 def distinct_emails(emails) -> list[str]:
-    """The addresses, each once, as first written: one written again in another case is the
-    same mailbox (it got every invoice twice, and counted twice towards the limit)."""
+    """The addresses, each once, as first written: one written again in another case, or
+    with its domain otherwise spelt (punycode, fullwidth letters, a decomposed ü), is the
+    same mailbox, as an account's email is (``normalize_email``): it got every invoice twice,
+    and counted twice towards the limit."""
     first_spelling: dict[str, str] = {}
     for email in emails:
-        first_spelling.setdefault(email.casefold(), email)
+        first_spelling.setdefault(normalize_email(email), email)
     return list(first_spelling.values())
 
 

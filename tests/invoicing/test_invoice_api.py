@@ -228,6 +228,23 @@ def test_an_address_given_twice_in_another_case_is_kept_once(billing_member):
     assert put.json()["invoice_emails"] == ["ap@acme.example", "Finance@acme.example"]
 
 
+def test_an_address_given_again_with_its_domain_spelt_otherwise_is_kept_once(billing_member):
+    """Punycode, fullwidth letters, a decomposed ü: the same mailbox, as an account's email
+    is (``normalize_email``). Compared case-folded only, each spelling got every invoice."""
+    client, _ = billing_member
+    emails = [
+        "ap@bücher.example",
+        "ap@xn--bcher-kva.example",
+        "AP@BU\u0308CHER.example",
+        "ap@\uff41\uff43\uff4d\uff45.example",  # acme in fullwidth letters
+        "ap@acme.example",
+    ]
+    put = client.put(
+        "/api/v1/billing/account", {**ACCOUNT, "invoice_emails": emails}, format="json"
+    )
+    assert put.json()["invoice_emails"] == emails[:1] + emails[3:4]
+
+
 def test_an_account_accepted_gets_invoices_whose_pdf_downloads(billing_member):
     """The highest rate, a Greek buyer (country GR, VAT number EL...) and a reverse charge
     with the buyer's VAT number are accepted, and the invoices issued to such accounts
