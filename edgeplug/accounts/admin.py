@@ -31,7 +31,8 @@ from rest_framework_simplejwt.token_blacklist.admin import (
 )
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from edgeplug.accounts.models import User
+from edgeplug.accounts.errors import EmailTaken
+from edgeplug.accounts.models import DUPLICATE_EMAIL, User
 from edgeplug.accounts.services import (
     record_password_change,
     record_user_change,
@@ -41,6 +42,7 @@ from edgeplug.accounts.services import (
     user_access,
 )
 from edgeplug.core.admin import ActionAdminMixin, FilterParametersChecked, ReadOnlyAdminMixin
+from edgeplug.core.locking import unique_or
 from edgeplug.tenancy.admin import AuditedMembershipsMixin, MembershipInline
 
 
@@ -63,10 +65,19 @@ class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # untick "active" instead (see the module docstring)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except EmailTaken:
+            # Another request stored the email between this form's checks and its save, and
+            # all of this one was rolled back: checked again, the form says so at the email.
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         # The groups are saved after the user (save_related): compared once both are.
         form.access_before = user_access(obj) if change else None
-        super().save_model(request, obj, form, change)
+        with unique_or(EmailTaken(DUPLICATE_EMAIL)):
+            super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -39,6 +39,13 @@ class EnrolmentCodeInvalid(BadRequest, code="enrolment_code_invalid"):
 class NoEnrolmentPending(BadRequest, code="no_enrolment_pending"): ...
 
 
+class EmailTaken(Conflict, code="email_taken"):
+    """An account uses this email already (in any spelling: ``normalize_email``), or one made
+    at the same time took it first: the unique constraint decides."""
+
+    field = "email"
+
+
 class MfaAlreadyEnabled(Conflict, code="mfa_already_enabled"):
     """A confirm with nothing pending whose enrolment was confirmed already (a retry whose
     answer was lost): told so, not to start another one."""

@@ -21,6 +21,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from edgeplug.accounts.errors import (
+    EmailTaken,
     EnrolmentCodeInvalid,
     InactiveUser,
     InvalidCredentials,
@@ -37,6 +38,7 @@ from edgeplug.accounts.models import User
 from edgeplug.accounts.sign_in_events import SIGN_IN_RECORDED, record_logout, record_sign_in
 from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import field_changes, record_event
+from edgeplug.core.locking import unique_or
 from edgeplug.errors import DomainError, retry_seconds
 from edgeplug.slugs import slug_as_typed
 from edgeplug.tenancy.models import Membership, Tenant
@@ -420,10 +422,12 @@ def create_user(
 ) -> User:
     """A user made by an operator's command (``manage.py adduser``, ``seed_demo``): staff when
     given ``staff_groups`` (each a ``StaffGroup``), audited as ``user_created`` as the admin's
-    add page is (``record_user_created``, no actor)."""
-    user = User.objects.create_user(
-        email=email, password=password, full_name=full_name, is_staff=bool(staff_groups)
-    )
+    add page is (``record_user_created``, no actor). ``email_taken`` when an account uses the
+    email, or one made at the same time stored it first."""
+    with unique_or(EmailTaken(f"A user with email {email} exists.")):
+        user = User.objects.create_user(
+            email=email, password=password, full_name=full_name, is_staff=bool(staff_groups)
+        )
     for group in staff_groups:
         user.groups.add(Group.objects.get(name=group))
     record_user_created(user)

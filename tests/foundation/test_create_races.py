@@ -2,15 +2,21 @@
 and every loser gets the action's conflict error, never a database error."""
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 
+from edgeplug.accounts.models import DUPLICATE_EMAIL, User
+from edgeplug.audit.models import AuditEvent
 from edgeplug.core.locking import unique_or
 from edgeplug.errors import Conflict
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import create_tenant
 from tests.concurrency import race
+from tests.conftest import changeform_data
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+ADD = "/admin/accounts/user/add/"
 
 
 def test_the_same_tenant_created_four_times_at_once_lands_once_and_the_rest_conflict():
@@ -43,3 +49,48 @@ def test_only_a_broken_unique_constraint_becomes_the_conflict():
     # A check constraint broken is a bug, not "it exists": raised as it is.
     with pytest.raises(IntegrityError), unique_or(conflict):
         neither.save()
+
+
+def test_the_same_user_added_four_times_at_once_is_one_account_and_three_command_errors():
+    """adduser looked before it inserted, and all four looked at once: the losers met the
+    constraint as an IntegrityError traceback."""
+
+    def add(n: int) -> str:
+        email = f"{'Bob' if n % 2 else 'bob'}@example.com"
+        try:
+            call_command("adduser", email, "--password", "a-long-password-1")
+        except CommandError as exc:
+            assert "email_taken: A user with email bob@example.com exists." in str(exc)
+            return "refused"
+        return "created"
+
+    outcomes = race(add, range(4))
+
+    assert sorted(outcomes) == ["created", "refused", "refused", "refused"]
+    assert User.objects.get().email == "bob@example.com"
+
+
+def test_a_user_added_meanwhile_is_the_admin_add_page_s_error_beside_the_email(
+    admin_session, monkeypatch
+):
+    """Added by someone else between the form's checks and its save: the constraint decides,
+    and the page is the form again with the email refused (it was a 500)."""
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    save = User.save
+    meanwhile: list[str] = []
+
+    def added_elsewhere_then_saved(user, *args, **kwargs):
+        if not meanwhile:  # another request, committed just before this one's insert
+            meanwhile.append("bob@example.com")
+            race(lambda email: UserFactory(email=email), meanwhile)
+        save(user, *args, **kwargs)
+
+    monkeypatch.setattr(User, "save", added_elsewhere_then_saved)
+    data = changeform_data(client.get(ADD))
+    data.update({"email": "Bob@example.com", "password1": "a-long-password-1"})
+    data["password2"] = data["password1"]
+    response = client.post(ADD, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["email"] == [DUPLICATE_EMAIL]
+    assert User.objects.filter(email="bob@example.com").count() == 1
+    assert not AuditEvent.objects.filter(action="user_created").exists()

@@ -41,8 +41,6 @@ class Command(BaseCommand):
             raise CommandError("--tenant and --role go together.")
         email = field_argument(User, "email", email, argument="EMAIL")
         name = field_argument(User, "full_name", name, argument="--name")
-        if User.objects.with_email(email).exists():
-            raise CommandError(f"A user with email {email} exists.")
         generated = password is None  # only then: "" is a password typed, and refused below
         if generated:
             password = secrets.token_urlsafe(12)
@@ -50,16 +48,16 @@ class Command(BaseCommand):
             validate_password(password, User(email=email, full_name=name))
         except ValidationError as refused:
             raise CommandError(f"Password refused: {' '.join(refused.messages)}") from None
-        user = create_user(
-            email, password=password, full_name=name, staff_groups=tuple(staff_group)
-        )
-        if tenant:
-            try:
+        try:
+            user = create_user(
+                email, password=password, full_name=name, staff_groups=tuple(staff_group)
+            )
+            if tenant:
                 add_member(Tenant.objects.get(slug=tenant), user, role)
-            except Tenant.DoesNotExist as exc:
-                raise CommandError(f"No tenant called {tenant!r}.") from exc
-            except DomainError as exc:
-                raise CommandError(f"{exc.code}: {exc.detail}") from exc
+        except Tenant.DoesNotExist as exc:
+            raise CommandError(f"No tenant called {tenant!r}.") from exc
+        except DomainError as exc:  # email_taken: the unique constraint decides
+            raise CommandError(f"{exc.code}: {exc.detail}") from exc
         self.stdout.write(f"Created user {user.email}.")
         if generated:
             self.stdout.write(f"Password: {password}")
