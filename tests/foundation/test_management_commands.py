@@ -33,6 +33,24 @@ def test_arguments_are_read_as_the_admin_s_forms_read_them():
     assert not Tenant.objects.exists()
 
 
+def test_adduser_finds_its_tenant_by_slug_in_any_case_as_every_other_door_does():
+    """Sign-in (``tenant``), the portal's vendor field and ``?vendor=`` read a slug as a person
+    types it (``slug_as_typed``); adduser said "No tenant called 'Acme'" beside acme."""
+    call_command("createtenant", "acme", "--name", "Acme")
+    call_command(
+        "adduser",
+        "dev@acme.example",
+        "--tenant",
+        " Acme ",
+        "--role",
+        "developer",
+        "--password",
+        "a-long-password-1",
+    )
+    membership = Membership.objects.get(user__email="dev@acme.example")
+    assert (membership.tenant.slug, membership.role) == ("acme", "developer")
+
+
 def test_adduser_staff_group():
     call_command(
         "adduser",

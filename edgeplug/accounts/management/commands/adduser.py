@@ -14,6 +14,7 @@ from edgeplug.accounts.models import User
 from edgeplug.accounts.services import create_user
 from edgeplug.core.commands import field_argument
 from edgeplug.errors import DomainError
+from edgeplug.slugs import slug_as_typed
 from edgeplug.tenancy.models import Role, StaffGroup, Tenant
 from edgeplug.tenancy.services import add_member
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("email")
         parser.add_argument("--password", help="Omit to generate one (printed once).")
-        parser.add_argument("--tenant", help="Slug of the tenant to join.")
+        parser.add_argument("--tenant", help="Slug of the tenant to join (in any case).")
         parser.add_argument("--role", choices=Role.values, help="Role in --tenant.")
         parser.add_argument(
             "--staff-group",
@@ -39,6 +40,10 @@ class Command(BaseCommand):
     def handle(self, *args, email, password, tenant, role, staff_group, name, **options):
         if bool(tenant) != bool(role):
             raise CommandError("--tenant and --role go together.")
+        # As every door reads a slug (sign-in, the portal's vendor field): in any case.
+        joined = Tenant.objects.filter(slug=slug_as_typed(tenant)).first() if tenant else None
+        if tenant and joined is None:
+            raise CommandError(f"No tenant called {tenant!r}.")
         email = field_argument(User, "email", email, argument="EMAIL")
         name = field_argument(User, "full_name", name, argument="--name")
         generated = password is None  # only then: "" is a password typed, and refused below
@@ -52,11 +57,9 @@ class Command(BaseCommand):
             user = create_user(
                 email, password=password, full_name=name, staff_groups=tuple(staff_group)
             )
-            if tenant:
-                add_member(Tenant.objects.get(slug=tenant), user, role)
-        except Tenant.DoesNotExist as exc:
-            raise CommandError(f"No tenant called {tenant!r}.") from exc
-        except DomainError as exc:  # email_taken: the unique constraint decides
+            if joined is not None:
+                add_member(joined, user, role)
+        except DomainError as exc:  # email_taken (the unique constraint decides), add_member's
             raise CommandError(f"{exc.code}: {exc.detail}") from exc
         self.stdout.write(f"Created user {user.email}.")
         if generated:
