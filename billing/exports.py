@@ -282,6 +282,8 @@ def _pdf_or_why(invoice: Invoice, render: Renderer) -> tuple[str, bytes]:
         return f"{invoice.number}.pdf", render(invoice)
     except DomainError as refusal:
         return _why(invoice, refusal.code, refusal.detail, ours=refusal.status >= 500)
+    except invoice_documents.MAY_PASS:
+        raise  # not the invoice's: every invoice after it would be named unrenderable
     except Exception as error:  # noqa: BLE001 - ours, named: the archive stays whole
         detail = f"{type(error).__name__}: {error}"
         return _why(invoice, invoice_documents.NOT_RENDERED, detail, ours=True)

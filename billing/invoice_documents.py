@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django import db
 from django.conf import settings
 
 from billing.billing_accounts import accounts_of, distinct_emails
@@ -167,6 +168,9 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
 # before a rule refused it). The email task keeps it on the invoice; finance's pdfs.zip names
 # it, rather than breaking off behind a 200.
 NOT_RENDERED = "document_not_rendered"
+# What may pass at the next try, so is never said to be NOT_RENDERED: the database lost or
+# busy, a file (a font, the stylesheet) not read, memory short.
+MAY_PASS = (db.Error, OSError, MemoryError)
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from billing.documents.document import InvoiceDocument
 from billing.invoice_documents import (
+    MAY_PASS,
     NOT_RENDERED,
     document_refusal,
     invoice_document,
@@ -131,11 +132,13 @@ def email_invoice(invoice_id: int, *, resend: bool = False) -> Emailed:
 def _rendered(invoice: Invoice) -> tuple[InvoiceDocument, bytes]:
     """The invoice's document and PDF. An error rendering them that is no refusal is ours and
     meets every try again: it is kept on the invoice (``NOT_RENDERED``) before it is raised,
-    or the beat job would find the email neither sent nor failed and queue it at every run."""
+    or the beat job would find the email neither sent nor failed and queue it at every run.
+    One that may pass (``MAY_PASS``: the database lost, a file not read) is not kept, so the
+    beat job queues the email again."""
     try:
         return invoice_document(invoice), invoice_pdf(invoice)
-    except DomainError:
-        raise  # kept by the caller, with its own code
+    except (DomainError, *MAY_PASS):
+        raise  # a refusal is kept by the caller, with its own code; the others may pass
     except Exception as error:
         _record_failure(invoice, NOT_RENDERED, f"{type(error).__name__}: {error}")
         raise

@@ -9,7 +9,10 @@ import io
 import zipfile
 from datetime import timedelta
 
-from billing import invoicing
+import pytest
+from django.db import OperationalError
+
+from billing import exports, invoicing
 from billing.models import BillingAccount, Invoice
 from tests.invoicing.conftest import FEB
 
@@ -97,3 +100,14 @@ def test_the_admin_pdf_link_answers_why_on_the_invoice_page_as_the_api_does(
     page = html.unescape(response.content.decode())
     assert f"{legacy.number}" in page and "View invoice" in page
     assert "The buyer's country: 'ZZ' is not an ISO 3166-1 alpha-2 country code" in page
+
+
+def test_a_database_lost_while_the_archive_is_made_is_not_said_of_its_invoices(books):
+    """A lost connection may pass at the next try and is no fault of the invoice: the archive
+    breaks off, rather than naming every invoice after it as one that cannot be rendered."""
+
+    def database_lost(invoice):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with pytest.raises(OperationalError):
+        b"".join(exports.pdf_zip(FEB, database_lost))

@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.utils import timezone
 
 from billing import invoice_emails, invoicing, tasks
@@ -150,6 +150,29 @@ def test_an_email_whose_pdf_cannot_be_made_is_left_to_finance_not_queued_again(
     assert invoice.email_failure_detail.startswith("ValueError: ")
     run = invoice_emails.email_missed_invoices(now=after_grace())
     assert (run.queued, run.not_queued) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "passing", [OperationalError("connection lost"), OSError("font file busy")], ids=repr
+)
+def test_a_rendering_error_another_try_may_not_meet_is_not_kept_on_the_invoice(
+    draft, eager_celery, monkeypatch, passing
+):
+    """A lost database connection or a file not read while rendering is no fault of the
+    invoice: kept as document_not_rendered, the beat job would never queue it again."""
+    invoice = invoicing.finalize_invoice(draft)
+
+    def fails(invoice):
+        raise passing
+
+    monkeypatch.setattr(invoice_emails, "invoice_pdf", fails)
+    failed = tasks.email_invoice.apply(args=(invoice.pk,), throw=False)
+
+    assert failed.result is passing
+    invoice.refresh_from_db()
+    assert (invoice.emailed_at, invoice.email_failure_code) == (None, "")
+    missed = Invoice.objects.not_emailed().past_first_charge_grace(after_grace())
+    assert list(missed) == [invoice]  # what the beat job queues again
 
 
 def test_the_beat_job_stops_at_a_broker_failure_and_queues_the_rest_next_time(
