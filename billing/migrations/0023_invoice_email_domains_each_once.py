@@ -1,10 +1,19 @@
-"""An account's invoice emails, each mailbox once whatever its domain's spelling: one written
+"""An account's invoice emails, each mailbox once however it is spelt: one written
 again with its domain in punycode, in fullwidth letters or decomposed was kept beside it
 (``billing_accounts.distinct_emails`` compares them as an account's email is compared,
 ``normalize_email``, since; this makes stored accounts follow, as 0018 did for case)."""
 
+import string
+
 import idna
 from django.db import migrations
+
+# accounts.models.normalize_email as of this migration (copied: a migration must not change
+# with the code): the local part lowercased as the email validator reads it (ASCII, and the
+# four letters it takes besides, İ ı ſ K as i i s k), the domain mapped by UTS #46.
+_LOCAL_PART_AS_READ = str.maketrans(
+    string.ascii_uppercase + "\u0130\u0131\u017f\u212a", string.ascii_lowercase + "iisk"
+)
 
 
 def _mailbox(email: str) -> str:
@@ -13,7 +22,7 @@ def _mailbox(email: str) -> str:
         domain = idna.decode(idna.encode(domain, uts46=True))
     except UnicodeError:  # not a domain IDNA takes: compared lowercased
         domain = domain.lower()
-    return local.casefold() + at + domain
+    return local.translate(_LOCAL_PART_AS_READ) + at + domain
 
 
 def keep_each_mailbox_once(apps, schema_editor):

@@ -20,6 +20,9 @@ ONCE = ["ap@acme.example", "Finance@acme.example"]
 # One mailbox, its domain in Unicode and in punycode.
 DOMAIN_TWICE = ["ap@bücher.example", "ap@xn--bcher-kva.example", "Finance@acme.example"]
 DOMAIN_ONCE = ["ap@bücher.example", "Finance@acme.example"]
+# One mailbox, as the email validator reads İ (normalize_email: i; casefold: i and a dot).
+DOTTED_TWICE = ["ilker@acme.example", "\u0130lker@acme.example"]
+DOTTED_ONCE = ["ilker@acme.example"]
 
 
 @pytest.mark.parametrize(
@@ -46,8 +49,14 @@ def test_an_account_stored_with_a_mailbox_twice_is_emailed_once(customer, stored
             DOMAIN_TWICE,
             DOMAIN_ONCE,
         ),
+        (
+            "0022_removed_payment_method",
+            "0023_invoice_email_domains_each_once",
+            DOTTED_TWICE,
+            DOTTED_ONCE,
+        ),
     ],
-    ids=["case", "domain"],
+    ids=["case", "domain", "dotted-i"],
 )
 def test_the_migration_keeps_each_stored_mailbox_once(before, migration, twice, once):
     tenant, other = TenantFactory(), TenantFactory()
