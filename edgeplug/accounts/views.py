@@ -71,14 +71,22 @@ class TokenRefreshView(_SignInView):
     def post(self, request):
         data = validated(s.RefreshRequestSerializer, request)
         presented = _refresh_token(data["refresh"])
-        # Its user, checked as a request with its access token checks them, with the same
-        # code (simplejwt's user_inactive; password_changed for a token signed before the
-        # password was changed), before the token is rotated: a refused refresh writes nothing.
+        # Its user and its membership, checked as a request with its access token checks them,
+        # with the same code (simplejwt's user_inactive; password_changed for a token signed
+        # before the password was changed; membership_revoked), before the token is rotated:
+        # a refused refresh writes nothing, so a member refused while their tenant was
+        # deactivated refreshes with the same token once it is active again.
         try:
             JWTAuthentication().get_user(presented)
         except AuthenticationFailed as exc:
             code, detail = code_and_detail(exc)
             raise AuthError(detail, code=code) from exc
+        # The role as it is now, as every request reads it (not as it was at sign-in); the
+        # rotated token carries the presented one's claims.
+        try:
+            membership = token_membership(presented)
+        except MembershipRevoked as exc:
+            raise MembershipEnded(str(exc.detail)) from exc
         refresh = TokenRefreshSerializer(data=data)
         try:
             with refresh_token_held(presented):  # one of several at once rotates it
@@ -90,11 +98,6 @@ class TokenRefreshView(_SignInView):
             # as sign-in and a request with an access token tell it.
             raise InactiveUser("This account is deactivated.") from exc
         tokens = refresh.validated_data
-        # The role as it is now, as every request reads it (not as it was at sign-in).
-        try:
-            membership = token_membership(RefreshToken(tokens["refresh"], verify=False))
-        except MembershipRevoked as exc:
-            raise MembershipEnded(str(exc.detail)) from exc
         return Response(
             {
                 "access": tokens["access"],

@@ -219,6 +219,30 @@ def test_a_refresh_answers_the_role_as_it_is_now_and_refuses_an_ended_membership
     assert (ended.status_code, ended.json()["code"]) == (401, "membership_revoked")
 
 
+def test_a_member_refused_a_refresh_while_their_tenant_was_suspended_refreshes_once_it_is_back(
+    api,
+):
+    """A refused refresh writes nothing, as for a deactivated account: the token refused while
+    the tenant was deactivated is not spent, and works again once staff reactivate it."""
+    membership = MembershipFactory(role="developer")
+    tokens = sign_in(api, membership.user)
+    tenant = membership.tenant
+    tenant.is_active = False
+    tenant.save(update_fields=["is_active"])
+    outstanding = OutstandingToken.objects.count()
+
+    refused = api.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (401, "membership_revoked")
+    # Before: the presented token blacklisted and a new one, which nobody received, recorded.
+    assert OutstandingToken.objects.count() == outstanding
+    assert not BlacklistedToken.objects.exists()
+
+    tenant.is_active = True
+    tenant.save(update_fields=["is_active"])
+    again = api.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert (again.status_code, again.json()["role"]) == (200, "developer")
+
+
 def test_an_access_token_stops_working_when_its_lifetime_has_passed(api, settings):
     lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
     with time_machine.travel(datetime.now(UTC), tick=False) as clock:
