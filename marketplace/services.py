@@ -17,7 +17,7 @@ from certification.models import CertificationRun
 from edgeplug import signing
 from edgeplug.audit.services import record_change, record_event
 from edgeplug.core.compiled import CompiledQuery
-from edgeplug.core.locking import lock_rows, locked, stamp_once, unique_or
+from edgeplug.core.locking import lock_rows, locked, share_locked, stamp_once, unique_or
 from edgeplug.reasons import require_reason
 from edgeplug.tenancy.models import Tenant
 from edgeplug.text import refuse_nul, unreadable
@@ -204,9 +204,24 @@ def _signing_key_for(tenant: Tenant, key_id: str) -> VendorKey:
     key = _key_named.first(tenant=tenant.pk, key_id=key_id)  # one at most: unique
     if key is None:
         raise UnknownKey(f"No signing key {key_id!r} is registered for {tenant.slug}.")
-    if not key.is_active:
-        raise KeyRevoked(f"Key {key_id} was revoked on {key.revoked_at:%Y-%m-%d}.")
+    _refuse_if_revoked(key)
     return key
+
+
+def _refuse_if_revoked(key: VendorKey) -> None:
+    if not key.is_active:
+        raise KeyRevoked(f"Key {key.key_id} was revoked on {key.revoked_at:%Y-%m-%d}.")
+
+
+def hold_signing_key(key: VendorKey) -> None:
+    """In the transaction that writes what ``key`` signed (a version, a workflow package):
+    the key's row held (``share_locked``) and refused again (``key_revoked``) if it was
+    revoked since the signature was verified, while the package was validated and stored
+    (seconds, longer to S3). A revocation answered before this is refused here; one sent
+    after waits for the write to commit (``revoke_key`` locks the row), so the vendor told
+    "revoked" finds every upload the key let in already listed. Taken first, before the
+    agent (``lock_agent``): ``revoke_key`` takes nothing else."""
+    _refuse_if_revoked(share_locked(key, "key_id", "revoked_at"))
 
 
 def verify_upload_signature(
@@ -269,6 +284,7 @@ def upload_package(
     name, blob_created = storage.store_package(package.sha256, blob or data)
     try:
         with transaction.atomic():
+            hold_signing_key(key)
             version = _create_version(tenant, package, name, signature_b64, key, actor)
             record_event(
                 "package_uploaded",

@@ -25,7 +25,7 @@ from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.services import check_reviewer
 from marketplace.errors import VersionExists
 from marketplace.models import AgentVersion, ReviewStatus, WorkflowPackage
-from marketplace.services import ensure_vendor, verify_document_signature
+from marketplace.services import ensure_vendor, hold_signing_key, verify_document_signature
 
 
 class WpkInvalid(Unprocessable, code="wpk_invalid"): ...
@@ -265,6 +265,7 @@ def upload_wpk(
     _check_steps_exist(tenant, steps)
     try:
         with transaction.atomic():
+            hold_signing_key(key)
             wpk = WorkflowPackage.objects.create(
                 tenant=tenant,
                 name=name,

@@ -5,6 +5,9 @@
   inside the action's transaction; with only an id, ``locked(Model(pk=id))``.
   ``lock_rows``: the same lock on the rows a queryset finds by other columns (a compiled
   query of a hot path that reads and locks a row in one).
+- ``share_locked``: re-read a row the action relies on but does not change under
+  ``SELECT ... FOR SHARE``, so a change of it (``locked``, ``stamp_once``) waits for the
+  action to commit, and the action for the change, while others relying on it go on at once.
 - ``stamp_once``: a one-time change (revoke, retire) and its audit event, once;
   ``stamp_locked`` the same on a row the action has locked already to check it first.
 - ``unique_or``: a row that must be new; if it exists, or a concurrent request creates it
@@ -20,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
@@ -55,6 +58,24 @@ def lock_rows(queryset: QuerySet[M]) -> QuerySet[M]:
     own table's rows, joined ones read): rows gone once the lock is granted (deleted by the
     transaction waited for) are not found."""
     return queryset.select_for_update(no_key=True, of=("self",))
+
+
+def share_locked(instance: M, *fields: str) -> M:
+    """The instance's row (``fields`` only), read again and held under ``FOR SHARE`` until the
+    transaction ends: for an action that relies on a row staying as it read it without
+    changing it (an upload on its signing key staying unrevoked). Any number of transactions
+    hold it at once; a change of the row (``locked``, ``stamp_once``) waits for them to end,
+    and one taking it waits for a change in progress and reads what it committed. ``NotFound``
+    when it is gone. Django's ``select_for_update`` has no ``FOR SHARE``; SQLite has no row
+    locks (its writers take turns, each from its ``BEGIN IMMEDIATE``): a plain read there."""
+    model = type(instance)
+    queryset = model._default_manager.filter(pk=instance.pk).only(*fields).order_by()
+    if connection.features.has_select_for_update:
+        sql, params = queryset.query.sql_with_params()
+        queryset = model._default_manager.raw(f"{sql} FOR SHARE", params)
+    for row in queryset:
+        return row
+    raise NotFound(f"The {model._meta.verbose_name} no longer exists.")
 
 
 def stamp_once(instance: M, field: str, *, then: Callable[[M], object], **also) -> M:

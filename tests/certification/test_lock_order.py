@@ -1,10 +1,12 @@
-"""Every action takes the rows it locks in one order, agent, then version, then run (docs/
-architecture.md; ``lock_agent``, ``lock_run``), so no two wait for each other: an upload
-with ``certify`` took the version before the agent, and a run's end (the verdict, the
-sweeper, a refused publish) the run before the agent it locks to put a still-certified
-version back in the catalogue, while a yank, a delete or a review take the agent first."""
+"""Every action takes the rows it locks in one order, an upload's signing key (shared), then
+agent, then version, then run (docs/architecture.md; ``hold_signing_key``, ``lock_agent``,
+``lock_run``), so no two wait for each other: an upload with ``certify`` took the version
+before the agent, and a run's end (the verdict, the sweeper, a refused publish) the run
+before the agent it locks to put a still-certified version back in the catalogue, while a
+yank, a delete or a review take the agent first."""
 
 import re
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -13,11 +15,18 @@ from certification import tasks
 from certification.pipeline import actions, orchestration
 from certification.pipeline.canvas import enqueue_run
 from certification.pipeline.levels import Level
+from marketplace.services import upload_package
 from tests.factories import AgentVersionFactory, CertificationRunFactory, approved_certification
+from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
 
-ORDER = ["marketplace_agent", "marketplace_agentversion", "certification_certificationrun"]
+ORDER = [
+    "marketplace_vendorkey",
+    "marketplace_agent",
+    "marketplace_agentversion",
+    "certification_certificationrun",
+]
 
 
 def _locked_tables(act) -> list[str]:
@@ -25,7 +34,7 @@ def _locked_tables(act) -> list[str]:
     locked = []
 
     def record(execute, sql, params, many, context):
-        if " FOR NO KEY UPDATE" in sql or " FOR UPDATE" in sql:
+        if any(f" FOR {mode}" in sql for mode in ("NO KEY UPDATE", "UPDATE", "SHARE")):
             table = re.search(r'FROM "(\w+)"', sql).group(1)
             if table in ORDER and table not in locked:
                 locked.append(table)
@@ -40,13 +49,25 @@ def _in_order(tables: list[str]) -> bool:
     return tables == sorted(tables, key=ORDER.index)
 
 
+def test_an_upload_holds_its_signing_key_before_it_takes_the_agent(vendor, media_root):
+    """Its key held (``hold_signing_key``) so a revocation waits for it; taken first, and
+    ``revoke_key`` takes nothing else, so neither waits for the other holding what it wants."""
+    vendor.upload(package(version="1.0.0"))  # the agent exists: the next upload locks it
+    data = package(version="1.1.0")
+    upload = partial(upload_package, vendor.tenant, data, vendor.sign(data), vendor.key.key_id)
+
+    locked = _locked_tables(upload)
+
+    assert locked == ORDER[:2], locked
+
+
 def test_an_upload_with_certify_takes_the_agent_before_the_version():
     version = AgentVersionFactory()
     CertificationRunFactory(version=version, status="failed")  # so it is submitted again
 
     locked = _locked_tables(lambda: actions.submit_upload_for_certification(version, Level.BASIC))
 
-    assert locked[:2] == ORDER[:2], locked
+    assert locked[:2] == ORDER[1:3], locked
 
 
 @pytest.mark.parametrize("end", ["verdict", "sweeper", "refused publish"])
@@ -69,4 +90,4 @@ def test_a_run_s_end_takes_the_agent_before_the_run(end, monkeypatch):
 
     locked = _locked_tables(act)
 
-    assert locked[0] == ORDER[0] and _in_order(locked), locked
+    assert locked[0] == "marketplace_agent" and _in_order(locked), locked

@@ -1,4 +1,5 @@
-"""Uploads racing each other, as concurrent web workers run them."""
+"""Uploads racing each other, and the revocation of their key, as concurrent web workers run
+them."""
 
 from functools import partial
 
@@ -6,12 +7,13 @@ import pytest
 from django.db import transaction
 from rest_framework.test import APIClient
 
+from marketplace import services, wpk
 from marketplace.models import Agent, AgentVersion, WorkflowPackage
 from marketplace.services import upload_package
 from marketplace.wpk import upload_wpk
 from tests.concurrency import in_thread, needs_row_locks, race, wait_for_blocked_backend
 from tests.registry.test_wpk_flow import _wpk
-from tests.vendors import _file, package
+from tests.vendors import _file, package, stored_blobs
 
 
 @pytest.mark.django_db(transaction=True)
@@ -127,3 +129,67 @@ def test_another_workflow_package_of_the_same_version_at_once_is_refused(vendor,
 
     assert (answer.status_code, answer.json()["code"]) == (409, "version_exists")
     assert list(WorkflowPackage.objects.filter(tenant=vendor.tenant)) == [first]
+
+
+def test_an_upload_whose_key_is_revoked_while_it_is_stored_is_refused(
+    vendor, media_root, monkeypatch
+):
+    """docs/cli.md: once a key is revoked, uploads signed with it are refused (key_revoked).
+    An upload checked the key, then validated and stored the package (seconds, longer to S3)
+    and wrote the version without looking at the key again: a revocation answered meanwhile
+    (a leaked key revoked while someone uploads with it) left the upload stored, to be
+    certified and sold signed by the revoked key."""
+    store = services.storage.store_package
+
+    def revoked_while_storing(*args, **kwargs):
+        services.revoke_key(vendor.key, actor=vendor.membership.user)
+        return store(*args, **kwargs)
+
+    monkeypatch.setattr(services.storage, "store_package", revoked_while_storing)
+    response = vendor.upload(package())
+
+    assert (response.status_code, response.json()["code"]) == (422, "key_revoked")
+    assert not AgentVersion.objects.exists()
+    assert not stored_blobs(media_root)
+
+
+def test_a_workflow_package_whose_key_is_revoked_while_it_is_checked_is_refused(
+    vendor, media_root, monkeypatch
+):
+    vendor.upload(package())
+    check_steps = wpk._check_steps_exist
+
+    def revoked_while_checking(*args, **kwargs):
+        services.revoke_key(vendor.key, actor=vendor.membership.user)
+        return check_steps(*args, **kwargs)
+
+    monkeypatch.setattr(wpk, "_check_steps_exist", revoked_while_checking)
+    response = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor), format="json")
+
+    assert (response.status_code, response.json()["code"]) == (422, "key_revoked")
+    assert not WorkflowPackage.objects.exists()
+
+
+@needs_row_locks
+@pytest.mark.django_db(transaction=True)
+def test_a_revocation_sent_while_an_upload_commits_is_answered_after_it(vendor, media_root):
+    """The other half: an upload past its last look at the key holds the key until it
+    commits, so the vendor told "revoked" knows every upload the key let in is already
+    listed (they are not refused then: they were let in before the revocation)."""
+    data = package()
+    answers, errors = [], []
+
+    with transaction.atomic():  # the upload, stored and written but not yet committed
+        upload_package(
+            vendor.tenant, data, vendor.sign(data), vendor.key.key_id, actor=vendor.membership.user
+        )
+        revoke = partial(services.revoke_key, vendor.key, actor=vendor.membership.user)
+        revoking = in_thread(revoke, answers, errors)
+        waited = wait_for_blocked_backend(or_finished=revoking)
+    revoking.join()
+
+    assert not errors, errors
+    assert waited is not None, "the revocation was answered while the upload had not committed"
+    vendor.key.refresh_from_db()
+    assert vendor.key.revoked_at is not None
+    assert AgentVersion.objects.filter(signing_key=vendor.key).count() == 1
