@@ -295,11 +295,14 @@ def check_reviewer(reviewer: User, tenant: Tenant) -> None:
 
 
 def check_is_reviewer(user: User) -> None:
-    """``not_a_reviewer`` unless ``user`` is in the reviewers group: asked first by a door that
-    looks the work up after (the admin's decide URL), so whether it exists is no answer to
-    anyone else."""
+    """``not_a_reviewer`` unless ``user`` is an active account in the reviewers group: asked
+    first by a door that looks the work up after (the admin's decide URL), so whether it
+    exists is no answer to anyone else. A deactivated account decides nothing, whatever its
+    groups (a command acting in its name, ``seed_demo``, is refused as a request would be)."""
     if not in_staff_group(user, StaffGroup.REVIEWERS):
         raise NotAReviewer("Only reviewers decide on certification runs and workflow packages.")
+    if not user.is_active:
+        raise NotAReviewer(f"{user.email} is deactivated: a deactivated account decides nothing.")
 
 
 def ensure_an_admin_remains(

@@ -249,6 +249,34 @@ def test_a_demo_reviewer_taken_out_of_reviewers_is_told_not_a_traceback(settings
     assert (version.certification_status, version.review_status) == ("certified", "pending")
 
 
+def test_a_deactivated_demo_reviewer_approves_nothing(settings, tmp_path):
+    """An operator deactivated the demo reviewer (a rerun leaves a demo user as an operator
+    left it: docs/security.md). A deactivated account acts nowhere, yet the agent was
+    approved in its name; now it is left unapproved and the command says why."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", part="users", stdout=io.StringIO())
+    User.objects.filter(email="reviewer@demo.edgeplug.example").update(is_active=False)
+
+    with pytest.raises(CommandError, match=r"not_a_reviewer: .*deactivated.*reactivate them"):
+        call_command("seed_demo", part="agent", stdout=io.StringIO())
+    version = AgentVersion.objects.get()
+    assert (version.certification_status, version.review_status) == ("certified", "pending")
+    assert not CertificationRun.objects.filter(reviewed_by__isnull=False).exists()
+
+
+def test_a_deactivated_demo_vendor_uploads_nothing(settings, tmp_path):
+    """The demo vendor's developer deactivated: nothing is uploaded, certified or priced in
+    their name (it was all done as for an active one)."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", part="users", stdout=io.StringIO())
+    User.objects.filter(email="vendor@demo.edgeplug.example").update(is_active=False)
+
+    with pytest.raises(CommandError, match=r"vendor@demo.edgeplug.example is deactivated"):
+        call_command("seed_demo", part="agent", stdout=io.StringIO())
+    assert not AgentVersion.objects.exists()
+    assert not AuditEvent.objects.filter(action="vendor_key_registered").exists()
+
+
 def test_a_seed_stopped_mid_certification_is_finished_by_the_next_one(
     settings, tmp_path, monkeypatch
 ):

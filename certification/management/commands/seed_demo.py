@@ -96,6 +96,18 @@ DEMO_PLANS = [
 ]
 
 
+def _acting(user: User) -> User:
+    """The demo user the command acts for, unless an operator deactivated them (a rerun leaves
+    them so): a deactivated account acts nowhere (``401 user_inactive`` at every door), so
+    nothing is uploaded, certified or priced in their name."""
+    if not user.is_active:
+        raise CommandError(
+            f"{user.email} is deactivated: the demo agent is not uploaded, certified or priced "
+            "in their name; reactivate them and run seed_demo again."
+        )
+    return user
+
+
 def _demo_version() -> AgentVersion | None:
     return AgentVersion.objects.filter(
         tenant__slug=VENDOR, agent__name=DEMO_AGENT, version=DEMO_VERSION
@@ -213,28 +225,35 @@ class Command(BaseCommand):
         developer = User.objects.get(email=VENDOR_EMAIL)
         version = _demo_version()
         if version is None:
-            version = self._upload(vendor, developer)
+            version = self._upload(vendor, _acting(developer))
         if version.certification_status != CertificationStatus.CERTIFIED:
-            self._certify(version, developer)
+            self._certify(version, _acting(developer))
             version.refresh_from_db()
         if version.review_status != ReviewStatus.APPROVED:
             run = CertificationRun.objects.filter(version=version).order_by("-pk").first()
+            reviewer = User.objects.get(email=REVIEWER_EMAIL)
+            # Refused (check_reviewer) when an operator deactivated the demo reviewer or took
+            # them out of `reviewers`: said, not a traceback.
             try:
                 certification.review_run(
                     run,
                     approve=True,
                     reason="Demo agent: the example sensor classifier, certified by the pipeline.",
-                    reviewer=User.objects.get(email=REVIEWER_EMAIL),
+                    reviewer=reviewer,
                 )
-            except DomainError as exc:  # an operator took the demo reviewer out of `reviewers`
+            except DomainError as exc:
+                remedy = (
+                    "put them back in the reviewers group"
+                    if reviewer.is_active
+                    else "reactivate them"
+                )
                 raise CommandError(
                     f"{REVIEWER_EMAIL} cannot approve the demo agent ({exc.code}: {exc.detail}); "
-                    "put them back in the reviewers group, or approve run "
-                    f"{run.pk} in the admin."
+                    f"{remedy}, or approve run {run.pk} in the admin."
                 ) from exc
         for spec in DEMO_PLANS:
             if not PricePlan.objects.filter(agent=version.agent, key=spec["key"]).exists():
-                plans.create_plan(version.agent, actor=developer, **spec)
+                plans.create_plan(version.agent, actor=_acting(developer), **spec)
         self.stdout.write(
             f"Demo agent {DEMO_AGENT} {DEMO_VERSION} (id {version.agent_id}) is certified "
             f"({DEMO_LEVEL}) and for sale: " + ", ".join(spec["key"] for spec in DEMO_PLANS)
