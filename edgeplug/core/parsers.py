@@ -16,24 +16,25 @@ from edgeplug.text import holds_lone_surrogate, may_hold_nul_or_lone_surrogate, 
 class MalformedJson(BadRequest, code="malformed_json"): ...
 
 
-def read_json(body: bytes, encoding: str = "utf-8"):
+def read_json(body: bytes, encoding: str = "utf-8", *, field: str | None = None):
     """The JSON document ``body`` holds, read as the API reads a request body, so the same bytes
     get the same answer at every door: ``malformed_json`` for bytes that are not text in
     ``encoding`` (a byte order mark included), for what is not JSON (``NaN`` and ``Infinity``
     are not, though Python's ``json`` reads them) and for a nesting too deep for the parser (a
     RecursionError, else a 500); ``nul_character`` for a string holding U+0000 and
     ``surrogate_character`` for one holding half a UTF-16 pair (``\\ud800``), which no text
-    column stores either."""
+    column stores either. ``field`` names the request field the document was sent in, if one
+    (a form's JSON text: ``edgeplug.core.serializers.JSONTextField``)."""
     try:
         data = json.loads(body.decode(encoding), parse_constant=strict_constant)
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise MalformedJson(f"Malformed JSON: {exc}") from exc
+        raise MalformedJson(f"Malformed JSON: {exc}", field=field) from exc
     except RecursionError as exc:
-        raise MalformedJson("Malformed JSON: nested too deeply.") from exc
+        raise MalformedJson("Malformed JSON: nested too deeply.", field=field) from exc
     if may_hold_unstorable(body, encoding):
-        refuse_nul(data)
+        refuse_nul(data, field=field)
         if holds_lone_surrogate(data):
-            raise SurrogateCharacter()
+            raise SurrogateCharacter(field=field)
     return data
 
 

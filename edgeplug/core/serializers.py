@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 
+from edgeplug.core.parsers import read_json
 from edgeplug.errors import UNKNOWN_FIELD, BodyNotTaken, UnreadableBody
 from edgeplug.text import DOCUMENT_TEXT_PATTERN, NONBLANK_DOCUMENT_TEXT_PATTERN, refuse_nul
 
@@ -123,6 +124,19 @@ class IsSetField(serializers.BooleanField):
         # Here, not in to_representation: a serializer renders a None attribute as null
         # without asking its field.
         return super().get_attribute(instance) is not None
+
+
+class JSONTextField(serializers.JSONField):
+    """A JSON value of any type. A JSON body's was read by the API's parser; a form's or
+    multipart body's is text, read here by the same reader (``read_json``), so the same text
+    gets the same answer in either: ``400 malformed_json`` on the field for what is not JSON
+    or is nested too deeply. DRF's own reading let ``json.loads``'s RecursionError through,
+    a 500."""
+
+    def to_internal_value(self, data):
+        if getattr(data, "is_json_string", False):  # DRF's mark on a form's text
+            return read_json(data.encode("utf-8", "surrogatepass"), field=self.field_name)
+        return super().to_internal_value(data)
 
 
 class DocumentTextField(serializers.CharField):

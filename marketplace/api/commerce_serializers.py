@@ -10,6 +10,7 @@ from edgeplug.core.serializers import (
     ActionRequiredCharField,
     DocumentTextField,
     IsSetField,
+    JSONTextField,
     ReadOnlyModelSerializer,
     StrictSerializer,
 )
@@ -66,7 +67,7 @@ class CreatePlanSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=PlanKind.choices)
     currency = serializers.CharField(max_length=3, required=False, default="", allow_blank=True)
     amount = serializers.IntegerField(min_value=0, required=False, default=0)
-    terms = serializers.JSONField(required=False, default=dict)
+    terms = JSONTextField(required=False, default=dict)
 
     def validate_currency(self, value: str) -> str:
         return value.upper()
@@ -76,7 +77,7 @@ class RevisePlanSerializer(StrictSerializer):
     name = DocumentTextField(max_length=100, required=False)
     currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
     amount = serializers.IntegerField(min_value=0, required=False)
-    terms = serializers.JSONField(required=False)
+    terms = JSONTextField(required=False)
 
     def validate_currency(self, value: str) -> str:
         return value.upper()
