@@ -206,6 +206,20 @@ class PayloadTooLarge(DomainError, code="payload_too_large", status=413):
     ``DATA_UPLOAD_MAX_MEMORY_SIZE`` for a form, a gRPC batch as large as a REST body may be)."""
 
 
+class LengthRequired(DomainError, code="length_required", status=411):
+    """A request body sent without its length (``Transfer-Encoding: chunked``, no
+    ``Content-Length``): Django reads a body by its declared length, so it would read none,
+    and the operation would go ahead without what the client sent."""
+
+    def __init__(
+        self,
+        detail: str = "A request body must declare its length (Content-Length); "
+        "a chunked body without one is not read.",
+        **kw,
+    ):
+        super().__init__(detail, **kw)
+
+
 class Unprocessable(DomainError, code="unprocessable", status=422):
     """Well-formed, but refused by a rule."""
 

@@ -1,5 +1,6 @@
 """Give every request an id (or keep a sane one the client sent) and return it in a header;
-refuse what no view should see of a URL (a NUL, a query parameter the API does not publish)."""
+refuse what no view should see of a URL (a NUL, a query parameter the API does not publish)
+and an API body no view could read (one of unknown length)."""
 
 import re
 import uuid
@@ -9,7 +10,7 @@ from django.conf import settings
 from edgeplug.core.error_views import error_response, is_api, nul_in_url
 from edgeplug.core.logging import request_id_var
 from edgeplug.core.published_parameters import published_parameters
-from edgeplug.errors import RepeatedParameter, UnknownParameter
+from edgeplug.errors import LengthRequired, RepeatedParameter, UnknownParameter
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -29,6 +30,29 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response[HEADER] = request_id
         return response
+
+
+class RefuseBodyOfUnknownLengthMiddleware:
+    """An API request whose body comes chunked (``Transfer-Encoding: chunked``) without a
+    ``Content-Length`` is refused ``411 length_required`` before anything reads it. Django
+    reads a body by its declared length, so it read none of this one: a plan's change sent so
+    answered 200 unmade. Reading it instead would take trusting the WSGI server to end the
+    stream (gunicorn's ``wsgi.input_terminated``; Django's own server does not) and checking
+    every body's cap (JSON, forms, packages) as it is read rather than against its length:
+    clients send a length for any body they hold (curl, requests, browsers, the CLI)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_api(request) and _of_unknown_length(request.META):
+            return error_response(LengthRequired())
+        return self.get_response(request)
+
+
+def _of_unknown_length(meta) -> bool:
+    codings = meta.get("HTTP_TRANSFER_ENCODING", "").lower().split(",")
+    return "chunked" in (coding.strip() for coding in codings) and not meta.get("CONTENT_LENGTH")
 
 
 class RefuseNulInUrlMiddleware:
