@@ -1,6 +1,7 @@
-"""``If-Match``: a client sends back the ETag (the ``etag``) of what it read, and its change is
-refused if that changed since (``412 plan_changed``, ``412 review_changed``), rather than made
-on terms or words it never saw."""
+"""Conditional requests. ``If-Match``: a client sends back the ETag (the ``etag``) of what it
+read, and its change is refused if that changed since (``412 plan_changed``, ``412
+review_changed``), rather than made on terms or words it never saw. ``If-None-Match``: a client
+holding a package asks for it only if it changed (``304 Not Modified``)."""
 
 from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +18,17 @@ def if_match(request) -> list[str] | None:
     if tags == ["*"]:
         return None
     return [tag[1:-1] for tag in tags if tag.startswith('"')]
+
+
+def if_none_match(request, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (a quoted tag), so the client holds what it
+    tags: compared weakly (``W/"x"`` matches ``"x"``, RFC 9110 13.1.2); ``*`` names any. A
+    malformed header names nothing."""
+    header = request.headers.get("If-None-Match")
+    if header is None:
+        return False
+    tags = parse_etags(header)
+    return tags == ["*"] or etag.removeprefix("W/") in {tag.removeprefix("W/") for tag in tags}
 
 
 def if_match_parameter(what: str, code: str, instead: str) -> OpenApiParameter:

@@ -2,9 +2,14 @@
 
 from functools import partial
 
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -30,6 +35,7 @@ from marketplace.api.commerce_serializers import NotEntitledSerializer, PricePla
 from marketplace.api.device_auth import DeviceTokenAuthentication, is_device_request
 from marketplace.api.filters import AgentFilter
 from marketplace.api.permissions import IsVendorPublisher
+from marketplace.api.preconditions import if_none_match
 from marketplace.catalogue_cache import cached_catalogue_response
 from marketplace.errors import NotEntitled
 from marketplace.models import Agent, AgentVersion, Device, DownloadKind, PricePlan, VendorKey
@@ -253,30 +259,56 @@ class _EntitledVersionView(JsonErrorsMixin, APIView):
         return self.answer(request, item)
 
     def answer(self, request, item: AgentVersion) -> HttpResponse:
+        etag = self.etag(item)
+        if etag is not None and if_none_match(request, etag):
+            # The client holds these bytes: nothing is sent, so nothing is downloaded.
+            not_modified = HttpResponseNotModified()
+            not_modified["ETag"] = etag
+            return not_modified
         response = self.respond(request, item)
+        if etag is not None:
+            response["ETag"] = etag
         if request.method != "HEAD":  # a HEAD reads the headers: it downloads nothing
             downloads.record_download(request.tenant, item, self.kind)
         return response
+
+    def etag(self, item: AgentVersion) -> str | None:
+        """The answer's entity tag, if its bytes have one known before they are read."""
+        return None
 
     def respond(self, request, item: AgentVersion) -> HttpResponse:
         raise NotImplementedError
 
 
-def _download_schema(media_type: str, description: str):
-    return extend_schema_view(
-        get=extend_schema(
-            responses={
-                (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description=description),
-                403: OpenApiResponse(
-                    NotEntitledSerializer, description="not_entitled, with the agent's plans"
-                ),
-                409: error_response(409, "version_yanked: its vendor yanked it."),
-            }
+def _download_schema(media_type: str, description: str, *, revalidated: bool = False):
+    responses = {
+        (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description=description),
+        403: OpenApiResponse(
+            NotEntitledSerializer, description="not_entitled, with the agent's plans"
+        ),
+        409: error_response(409, "version_yanked: its vendor yanked it."),
+    }
+    parameters = []
+    if revalidated:
+        responses[304] = OpenApiResponse(
+            description="Not Modified: If-None-Match names the ETag; no body, no download."
         )
-    )
+        parameters.append(
+            OpenApiParameter(
+                "If-None-Match",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="The ETag of the bytes you hold: 304 without a body if unchanged.",
+            )
+        )
+    return extend_schema_view(get=extend_schema(responses=responses, parameters=parameters))
 
 
-@_download_schema("application/octet-stream", "the package bytes; X-EdgePlug-Digest: sha256=<hex>")
+@_download_schema(
+    "application/octet-stream",
+    "the package bytes; X-EdgePlug-Digest: sha256=<hex>; ETag: its quoted SHA-256 digest",
+    revalidated=True,
+)
 class VersionDownload(_EntitledVersionView):
     renderer_classes = [OctetStreamRenderer]
     kind = DownloadKind.PACKAGE
@@ -290,8 +322,10 @@ class VersionDownload(_EntitledVersionView):
         )
         response["X-EdgePlug-Digest"] = f"sha256={item.digest}"
         response["X-EdgePlug-Signature"] = item.signature
-        response["ETag"] = f'"{item.digest}"'
         return response
+
+    def etag(self, item):
+        return f'"{item.digest}"'  # the package's SHA-256: the same bytes, the same tag
 
 
 @_download_schema(
