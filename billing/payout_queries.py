@@ -38,6 +38,7 @@ from billing.periods import month_label, next_month
 from edgeplug.tenancy.models import Tenant
 from edgeplug.timefmt import utc_iso
 from marketplace.models import Agent
+from marketplace.powers import keeps_agents
 
 SALE_KINDS = (LineKind.FLAT_FEE, LineKind.USAGE, LineKind.LATE_USAGE, LineKind.ONE_TIME_ORDER)
 SALE, REFUND = "sale", "refund"
@@ -72,8 +73,9 @@ def attributed_lines(first: datetime, last: datetime) -> QuerySet:
 
 def has_payouts(tenant: Tenant) -> bool:
     """Whether a tenant has payout statements to read: a vendor, or a former one (staff
-    unticked "is vendor") that keeps its agents, whose sales still count (docs/roles.md)."""
-    return tenant.is_vendor or Agent.objects.filter(tenant=tenant).exists()
+    unticked "is vendor") that keeps its agents, whose sales still count (docs/roles.md;
+    ``marketplace.powers.keeps_agents``)."""
+    return keeps_agents(tenant)
 
 
 def has_payouts_filter(field: str = "tenant") -> Q:

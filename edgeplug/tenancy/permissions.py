@@ -33,8 +33,13 @@ class TenantPower:
     message: str = "Your role in this tenant does not allow this action."
     tenant_qualifies: Callable[[object], bool] = any_tenant
 
+    def roles_in(self, tenant) -> tuple[str, ...]:
+        """The roles that hold the power in ``tenant`` (some of ``roles``): none where it does
+        not qualify."""
+        return self.roles if tenant is not None and self.tenant_qualifies(tenant) else ()
+
     def held(self, tenant, role: str | None) -> bool:
-        return tenant is not None and role in self.roles and self.tenant_qualifies(tenant)
+        return role in self.roles and role in self.roles_in(tenant)
 
 
 NO_TENANT = (

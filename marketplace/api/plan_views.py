@@ -12,7 +12,7 @@ from edgeplug.core.serializers import refuse_body, validated
 from edgeplug.tenancy.scoping import get_for_request
 from marketplace import plans
 from marketplace.api import commerce_serializers as s
-from marketplace.api.permissions import IsVendorPublisher
+from marketplace.api.permissions import CanTakeBack, ReadToTakeBack
 from marketplace.api.preconditions import if_match, if_match_parameter
 from marketplace.models import Agent, PricePlan
 
@@ -49,11 +49,10 @@ ETAG = OpenApiParameter(
 IF_MATCH = if_match_parameter("plan", "plan_changed", "undoing that change unseen")
 
 
-class PlanListCreate(generics.ListAPIView):
+class PlanListCreate(ReadToTakeBack, generics.ListAPIView):
     """Every version of the agent's plans, newest version first within each plan."""
 
     serializer_class = s.PricePlanSerializer
-    permission_classes = [IsVendorPublisher]
 
     @empty_for_schema
     def get_queryset(self):
@@ -69,9 +68,7 @@ class PlanListCreate(generics.ListAPIView):
         return _tagged(plan, status=status.HTTP_201_CREATED)
 
 
-class PlanDetail(APIView):
-    permission_classes = [IsVendorPublisher]
-
+class PlanDetail(ReadToTakeBack, APIView):
     @extend_schema(parameters=[ETAG], responses=s.PricePlanSerializer)
     def get(self, request, agent_id, plan_id):
         return _tagged(_own_plan(request, agent_id, plan_id))
@@ -100,7 +97,7 @@ class PlanDetail(APIView):
 
 
 class PlanRetire(APIView):
-    permission_classes = [IsVendorPublisher]
+    permission_classes = [CanTakeBack]
 
     @extend_schema(request=None, parameters=[ETAG], responses=s.PricePlanSerializer)
     def post(self, request, agent_id, plan_id):

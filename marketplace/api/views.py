@@ -34,7 +34,7 @@ from marketplace.api import serializers as s
 from marketplace.api.commerce_serializers import NotEntitledSerializer, PricePlanSerializer
 from marketplace.api.device_auth import DeviceTokenAuthentication, is_device_request
 from marketplace.api.filters import AgentFilter
-from marketplace.api.permissions import IsVendorPublisher
+from marketplace.api.permissions import CanTakeBack, IsVendorPublisher, ReadToTakeBack
 from marketplace.api.preconditions import if_none_match
 from marketplace.catalogue_cache import cached_catalogue_response
 from marketplace.errors import NotEntitled
@@ -52,10 +52,9 @@ from marketplace.visibility import (
 )
 
 
-class VendorKeyListCreate(TenantScoped, generics.ListAPIView):
+class VendorKeyListCreate(ReadToTakeBack, TenantScoped, generics.ListAPIView):
     queryset = VendorKey.objects.all()
     serializer_class = s.VendorKeySerializer
-    permission_classes = [IsVendorPublisher]
 
     @extend_schema(request=s.RegisterKeySerializer, responses={201: s.VendorKeySerializer})
     def post(self, request):
@@ -71,7 +70,7 @@ class VendorKeyListCreate(TenantScoped, generics.ListAPIView):
 
 
 class VendorKeyRevoke(APIView):
-    permission_classes = [IsVendorPublisher]
+    permission_classes = [CanTakeBack]
 
     @extend_schema(request=None, responses=s.VendorKeySerializer)
     def post(self, request, key_id):
@@ -371,7 +370,7 @@ class VersionBundle(_EntitledVersionView):
 
 
 class VersionYank(APIView):
-    permission_classes = [IsVendorPublisher]
+    permission_classes = [CanTakeBack]
 
     @extend_schema(request=s.YankSerializer, responses=s.AgentVersionSerializer)
     def post(self, request, agent_id, version):

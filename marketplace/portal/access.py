@@ -33,7 +33,7 @@ from edgeplug.errors import DomainError, Throttled
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.permissions import TENANT_ADMIN, TenantPower
 from marketplace.errors import NotAVendor
-from marketplace.powers import PUBLISH, VENDOR_MEMBER
+from marketplace.powers import PUBLISH, TAKE_BACK, VENDOR_MEMBER
 
 SESSION_TENANT = "portal_tenant_id"
 # Reading a page spends no budget: a vendor whose API clients used it up can still see the
@@ -95,7 +95,11 @@ class MemberPages:
         VENDOR_MEMBER, "The vendor's own pages: dashboard, agents and versions, workflows."
     )
     publish = _opens(
-        PUBLISH, "Upload, signing keys, pricing, certify and yank, a workflow package's upload."
+        PUBLISH,
+        "Upload, register a key, a new plan or price, certify, a workflow package's upload.",
+    )
+    take_back = _opens(
+        TAKE_BACK, "Signing keys and pricing, to revoke a key, retire a plan or yank a version."
     )
     payouts = _opens(READ_PAYOUTS, "Sales and payout statements.")
     team = _opens(TENANT_ADMIN, "The team page: members and their roles.")
@@ -168,16 +172,22 @@ def _form_page(request) -> str:
     return portal_path(request.headers.get("Referer", ""), request) or reverse("portal:dashboard")
 
 
-def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEMBER):
+def vendor_page(
+    view: Callable | None = None,
+    *,
+    power: TenantPower = VENDOR_MEMBER,
+    writes: TenantPower | None = None,
+):
     """Signed in to the portal (a member of an active vendor, or of a former one that keeps
     its payouts), past the TOTP gate, holding ``power`` (the API's permission of the same
-    power: its roles, and its rule for the tenant; by default any member of a vendor). Others
-    get a 403 page that says why; each refusal is audited as ``permission_denied``, as the
-    API's are. A write (any method but a read) counts against the API's budgets per user and
-    per tenant, and past either is refused with 429 and ``Retry-After``. Every answer is
-    ``Cache-Control: no-store``, as the admin's pages: a vendor's page (sales, keys, its team)
-    is not kept by the browser for Back after sign-out, nor by a proxy."""
-    roles, tenant_qualifies = power.roles, power.tenant_qualifies
+    power: its roles in the tenant, ``roles_in``; by default any member of a vendor), and for
+    a write (any method but a read) ``writes`` if given (a page that lists what a former
+    vendor takes back, and adds to it for a vendor). Others get a 403 page that says why; each
+    refusal is audited as ``permission_denied``, as the API's are. A write counts against the
+    API's budgets per user and per tenant, and past either is refused with 429 and
+    ``Retry-After``. Every answer is ``Cache-Control: no-store``, as the admin's pages: a
+    vendor's page (sales, keys, its team) is not kept by the browser for Back after sign-out,
+    nor by a proxy."""
 
     def decorate(func: Callable) -> Callable:
         @never_cache
@@ -186,7 +196,10 @@ def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEM
             if not request.user.is_authenticated:
                 return redirect(sign_in_url(request))
             membership = current_membership(request)
-            if membership is None or not tenant_qualifies(membership.tenant):
+            read = request.method in _READ_METHODS
+            needed = power if read or writes is None else writes
+            roles = needed.roles_in(membership.tenant) if membership is not None else ()
+            if not roles:
                 return not_a_vendor(request, request.user)
             if needs_enrolment(membership, verified=request.user.is_verified()):
                 if has_totp(request.user):
@@ -205,7 +218,7 @@ def vendor_page(view: Callable | None = None, *, power: TenantPower = VENDOR_MEM
                 context = {"roles": allowed, "role": membership.get_role_display()}
                 return render(request, "portal/forbidden.html", context, status=403)
             # After the role check, as the API checks permissions before its throttles.
-            if request.method not in _READ_METHODS and (refused := over_budget(request)):
+            if not read and (refused := over_budget(request)):
                 return refused
             return func(request, *args, **kwargs)
 

@@ -1,8 +1,8 @@
 """A tenant whose "is vendor" staff unticked, keeping its agents: its admins and billing
 members still read its payouts at the API and on the portal's sales pages (one power,
-``billing.powers.READ_PAYOUTS``), while nobody there publishes any more (``PUBLISH``). Its
-members still change their password, and its admins manage its team, on the portal as at
-the API (``TENANT_ADMIN``)."""
+``billing.powers.READ_PAYOUTS``), while nobody there publishes any more (``PUBLISH``; what
+it may still take back: test_a_former_vendor_takes_back.py). Its members still change their
+password, and its admins manage its team, on the portal as at the API (``TENANT_ADMIN``)."""
 
 import pytest
 from django.test import Client
@@ -44,10 +44,11 @@ def test_a_former_vendor_no_longer_publishes_at_the_api_or_the_portal(
 ):
     api, _ = member_client("developer", tenant=former_vendor)
     vendor = portal_vendor(role="developer", tenant=former_vendor)
-    assert api.get("/api/v1/vendor/keys").status_code == 403
-    keys = vendor.client.get("/portal/keys/")
-    assert keys.status_code == 403
-    assert "portal/not_a_vendor.html" in [t.name for t in keys.templates]
+    assert api.post("/api/v1/vendor/keys", {"public_key": "x"}, format="json").status_code == 403
+    upload = vendor.client.get("/portal/upload/")
+    assert upload.status_code == 403
+    assert "portal/not_a_vendor.html" in [t.name for t in upload.templates]
+    assert vendor.client.post("/portal/keys/", {"public_key": "x"}).status_code == 403
     assert vendor.client.get("/portal/sales/").status_code == 403  # not a billing member
     assert api.get("/api/v1/vendor/payouts").status_code == 403
 

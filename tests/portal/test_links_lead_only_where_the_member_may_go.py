@@ -18,10 +18,11 @@ VENDOR_NAV = {
     "operator": ["Dashboard", "Workflows"],
     "billing": ["Dashboard", "Workflows", "Sales"],
 }
-# A former vendor keeps its payouts and its team; nothing else of a vendor's.
+# A former vendor keeps its payouts and its team, and its admins and developers the pages to
+# take back what it still sells (its agents, keys and plans); nothing else of a vendor's.
 FORMER_VENDOR_NAV = {
-    "admin": ["Sales", "Team"],
-    "developer": [],
+    "admin": ["Dashboard", "Signing keys", "Workflows", "Sales", "Team"],
+    "developer": ["Dashboard", "Signing keys", "Workflows"],
     "operator": [],
     "billing": ["Sales"],
 }

@@ -10,7 +10,7 @@ from marketplace.models import VendorKey
 from marketplace.portal.access import vendor_page
 from marketplace.portal.forms import KeyForm
 from marketplace.portal.outcomes import perform, perform_and_flash, render_form
-from marketplace.powers import PUBLISH
+from marketplace.powers import PUBLISH, TAKE_BACK
 
 
 def _named(key: VendorKey) -> str:
@@ -19,7 +19,7 @@ def _named(key: VendorKey) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@vendor_page(power=PUBLISH)
+@vendor_page(power=TAKE_BACK, writes=PUBLISH)
 def keys(request):
     # Bound on every POST, an empty one too: it then reaches register_key (public_key_required).
     form = KeyForm(request.POST, request.FILES) if request.method == "POST" else KeyForm()
@@ -43,7 +43,7 @@ def keys(request):
 
 
 @require_http_methods(["GET", "POST"])
-@vendor_page(power=PUBLISH)
+@vendor_page(power=TAKE_BACK)
 def revoke(request, key_id):
     key = get_for_request(VendorKey.objects.all(), request, key_id=key_id)
     if request.method == "POST":

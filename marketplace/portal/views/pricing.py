@@ -14,7 +14,7 @@ from marketplace.portal.access import vendor_page
 from marketplace.portal.outcomes import perform, perform_and_flash, render_form
 from marketplace.portal.plan_text import describe_plan
 from marketplace.portal.price_forms import CalculatorForm, PlanForm, RevisePlanForm
-from marketplace.powers import PUBLISH
+from marketplace.powers import PUBLISH, TAKE_BACK
 
 PLAN_FIELDS = ("key", "kind", *plan_actions.PRICE_FIELDS)
 
@@ -46,7 +46,7 @@ def _lines(breakdown: pricing.Breakdown) -> list[tuple[str, str, str]]:
 
 
 @require_http_methods(["GET", "POST"])
-@vendor_page(power=PUBLISH)
+@vendor_page(power=TAKE_BACK, writes=PUBLISH)
 def pricing_page(request, agent_id):
     agent = get_for_request(Agent.objects.all(), request, pk=agent_id)
     form = PlanForm(request.POST or None)
@@ -127,7 +127,7 @@ def revise(request, agent_id, plan_id):
 
 
 @require_http_methods(["GET", "POST"])
-@vendor_page(power=PUBLISH)
+@vendor_page(power=TAKE_BACK)
 def retire(request, agent_id, plan_id):
     """Asks first (GET), then retires (POST): new orders can no longer choose the plan, and
     that cannot be undone. A refusal (a version a revision replaced, from a page left open)

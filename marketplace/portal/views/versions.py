@@ -23,7 +23,7 @@ from marketplace.portal.paging import paged
 from marketplace.portal.runs import run_view
 from marketplace.portal.submissions import submit_and_queue
 from marketplace.portal.views.uploads import version_url
-from marketplace.powers import PUBLISH
+from marketplace.powers import PUBLISH, TAKE_BACK
 
 
 @require_safe
@@ -117,7 +117,7 @@ def certificate_download(request, agent_id, version):
 
 
 @require_POST
-@vendor_page(power=PUBLISH)
+@vendor_page(power=TAKE_BACK)
 def yank(request, agent_id, version):
     """Yanks the version; a refusal (no reason, one too long) is said by the reason on the
     version page again, the field marked and what was typed kept."""
