@@ -74,3 +74,15 @@ def test_a_former_vendors_pages_offer_nothing_new_and_refuse_it(former_seller):
     ]
     assert [r.status_code for r in refused] == [403] * 5
     assert version.agent.plans.count() == 1
+
+
+@pytest.mark.parametrize("role", ["operator", "billing"])
+def test_a_former_vendors_other_members_are_told_the_pages_are_for_its_publishers(
+    former_seller, role
+):
+    """As docs/roles.md says: they take nothing back, and are refused its pages (403)."""
+    vendor, version, _ = former_seller(role)
+    for page in ("/portal/", f"/portal/agents/{version.agent_id}/", "/portal/keys/"):
+        answer = vendor.client.get(page)
+        assert answer.status_code == 403
+        assert "whose role is\n    Admin or Developer" in answer.content.decode()
