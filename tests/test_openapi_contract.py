@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from tests.conftest import sign_in, totp_now
 from tests.factories import (
@@ -105,12 +105,38 @@ def _reverses_a_period(response, case) -> bool:
     )
 
 
+def _refused_as_sent_chunked(response) -> bool:
+    """A 411 ``length_required`` for a body requests sent chunked: one it holds but whose
+    length it did not measure, such as a form whose fields encode to nothing (``{"a": {}}``
+    is ``""``), goes out with ``Transfer-Encoding: chunked`` and no ``Content-Length``, which
+    the API refuses whatever the data (README)."""
+    sent = response.request
+    return (
+        response.status_code == 411
+        and sent.body is not None
+        and "Content-Length" not in sent.headers
+    )
+
+
 def valid_data_accepted(ctx, response, case):
     """schemathesis' ``positive_data_acceptance``, but for an id naming nothing the caller
-    may see, which is refused whatever its shape, and a period whose from is after its to."""
-    if _names_nothing_the_caller_sees(response, case) or _reverses_a_period(response, case):
+    may see, which is refused whatever its shape, a period whose from is after its to, and a
+    body sent chunked."""
+    if (
+        _names_nothing_the_caller_sees(response, case)
+        or _reverses_a_period(response, case)
+        or _refused_as_sent_chunked(response)
+    ):
         return None
     return positive_data_acceptance(ctx, response, case)
+
+
+def invalid_data_refused(ctx, response, case):
+    """schemathesis' ``negative_data_rejection``, with 411 among the refusals for a body sent
+    chunked: schemathesis' list of them leaves 411 out."""
+    if _refused_as_sent_chunked(response):
+        return None
+    return negative_data_rejection(ctx, response, case)
 
 
 def _needs_credentials(operation) -> bool:
@@ -130,8 +156,10 @@ def _explore(operation, mode, base_url: str, headers: dict[str, str], found: lis
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case):
-        excluded = [positive_data_acceptance]
-        additional = [] if operation.label in VALIDITY_NOT_EXPRESSIBLE else [valid_data_accepted]
+        excluded = [positive_data_acceptance, negative_data_rejection]
+        additional = [invalid_data_refused]
+        if operation.label not in VALIDITY_NOT_EXPRESSIBLE:
+            additional.append(valid_data_accepted)
         if operation.label in PAYMENTS_NOT_CONFIGURED:
             excluded.append(not_a_server_error)
         case.call_and_validate(

@@ -57,6 +57,8 @@ _DESCRIPTIONS = {
     "406": "The Accept header asks for a type this operation does not answer (JSON, or the "
     "file or CSV it documents) (not_acceptable).",
     "409": "The request conflicts with the current state.",
+    "411": "The body was sent without its length (Transfer-Encoding: chunked, no "
+    "Content-Length), which is not read (length_required).",
     "413": "The request body is too large.",
     "415": "Unsupported request content type.",
     "422": "Well-formed, but the content breaks a rule (package format, signature, version).",
@@ -121,7 +123,7 @@ class ErrorDocumentingAutoSchema(AutoSchema):
         elif self.view.authentication_classes:
             statuses.append("401")  # open to anyone, but a stale or wrong token is refused
         if self.method in WRITE_METHODS:
-            statuses += ["409", "413", "415", "422"]
+            statuses += ["409", "411", "413", "415", "422"]
         return statuses
 
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
