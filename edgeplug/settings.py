@@ -137,6 +137,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "edgeplug.core.middleware.RequestIdMiddleware",
+    "edgeplug.core.middleware.ApiAnswersNotStoredMiddleware",
     "edgeplug.core.middleware.RefuseBodyOfUnknownLengthMiddleware",
     "edgeplug.core.middleware.RefuseUnknownQueryParametersMiddleware",
     "django.middleware.security.SecurityMiddleware",

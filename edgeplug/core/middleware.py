@@ -1,11 +1,13 @@
 """Give every request an id (or keep a sane one the client sent) and return it in a header;
-refuse what no view should see of a URL (a NUL, a query parameter the API does not publish)
-and an API body no view could read (one of unknown length)."""
+keep the API's answers out of caches; refuse what no view should see of a URL (a NUL, a query
+parameter the API does not publish) and an API body no view could read (one of unknown
+length)."""
 
 import re
 import uuid
 
 from django.conf import settings
+from django.utils.cache import add_never_cache_headers
 
 from edgeplug.core.error_views import error_response, is_api, nul_in_url
 from edgeplug.core.logging import request_id_var
@@ -29,6 +31,24 @@ class RequestIdMiddleware:
         request_id_var.set(request_id)
         response = self.get_response(request)
         response[HEADER] = request_id
+        return response
+
+
+class ApiAnswersNotStoredMiddleware:
+    """Every answer under /api/ is never stored (Django's ``never_cache``: ``Cache-Control:
+    no-store, private``, as the portal's and the admin's pages), unless its view says how it
+    may be (the manifest's JSON Schema, public for an hour): a tenant's orders and invoices,
+    its usage CSV, an invoice's PDF, a paid package, the tokens a sign-in answers, and the
+    refusals too. One place, so a new operation or file cannot be left out; the files were
+    sent without Cache-Control, where the payout CSV was ``no-store``."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if is_api(request) and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
         return response
 
 
