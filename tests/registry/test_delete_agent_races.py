@@ -4,6 +4,7 @@ run them: each waits for the other's agent row, and then answers as if it came a
 import pytest
 from django.db import transaction
 
+from certification.pipeline import actions
 from certification.pipeline.actions import submit_for_certification
 from marketplace.models import Agent, AgentVersion
 from marketplace.services import delete_agent
@@ -14,10 +15,14 @@ from tests.vendors import package
 @needs_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_an_agent_cannot_be_deleted_while_a_certification_of_it_is_being_submitted(
-    vendor, media_root
+    vendor, media_root, monkeypatch
 ):
     """The delete looked for active runs before the submitted one was committed, then deleted
     the version under it: 500 (a foreign key of the run) instead of 409 run_in_progress."""
+    # The run stays queued: committed, it would go to the broker, where a live worker of an
+    # earlier test (session-wide) ran it while this test's tables were emptied (a deadlock).
+    queued = []
+    monkeypatch.setattr(actions, "enqueue_run", queued.append)
     body = vendor.upload(package()).json()
     agent_id = body["agent"]["id"]
     version = AgentVersion.objects.get(pk=body["version"]["id"])
@@ -37,6 +42,7 @@ def test_an_agent_cannot_be_deleted_while_a_certification_of_it_is_being_submitt
     assert (answer.status_code, answer.json()["code"]) == (409, "run_in_progress"), answer.content
     assert f"Run {run.pk} " in answer.json()["detail"]
     assert vendor.client.get(f"/api/v1/agents/{agent_id}").status_code == 200
+    assert queued == [run.pk]
 
 
 @needs_row_locks
