@@ -281,7 +281,11 @@ def test_an_invoice_pdf_answers_the_media_type_it_is_asked_for(billing_member, a
     assert_documented(pdf, "GET /api/v1/invoices/{id}/pdf")
 
 
-@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+@pytest.mark.parametrize(
+    # q=0 is "not acceptable" (before: answered the PDF, its q ignored).
+    "accept",
+    ["application/json", "text/html", "application/pdf;q=0", "*/*, application/pdf;q=0"],
+)
 def test_an_invoice_pdf_asked_as_another_type_is_not_acceptable(billing_member, accept):
     """Before: 200 with the PDF's bytes whatever type was asked for."""
     client, customer = billing_member

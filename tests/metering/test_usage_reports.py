@@ -73,6 +73,36 @@ def test_usage_as_csv(usage):
     ]
 
 
+@pytest.mark.parametrize(
+    "accept, answered",
+    [
+        # The client's preference (q) decides, then the more specific range; not the order
+        # of specificity alone (before: text/csv, more specific than */*, won over q=0.1).
+        ("text/csv;q=0.1, */*", "application/json"),
+        ("application/json;q=0.5, text/csv", "text/csv"),
+        ("text/csv;q=0.5, application/json;q=0.9", "application/json"),
+        # q=0 is "not acceptable" (RFC 9110, 12.4.2): never the answer, even where a wider
+        # range accepts it (before: text/csv;q=0 was answered CSV).
+        ("text/csv;q=0, */*", "application/json"),
+        ("*/*, application/json;q=0", "text/csv"),
+        ("text/csv;q=0", None),
+        ("text/*;q=0, application/json;q=0", None),
+        # Equal preference: the API's own order, JSON first.
+        ("text/csv, application/json", "application/json"),
+        ("*/*", "application/json"),
+        # A q that is no number, or out of 0..1, is read as 1 (as Django's MediaType does).
+        ("text/csv;q=abc, application/json;q=0.5", "text/csv"),
+    ],
+)
+def test_the_accept_header_s_preferences_decide_the_answer_s_type(usage, accept, answered):
+    response = usage.client.get(f"/api/v1/usage?{period(usage)}", HTTP_ACCEPT=accept)
+    if answered is None:
+        assert (response.status_code, response.json()["code"]) == (406, "not_acceptable")
+    else:
+        assert response.status_code == 200, response.content[:200]
+        assert response["Content-Type"].split(";")[0] == answered
+
+
 @pytest.mark.parametrize("report", ["/api/v1/usage", "/api/v1/vendor/usage"])
 def test_a_refused_csv_report_answers_json_as_every_api_error(usage, report):
     """As the payout statement's CSV does (before: a code,detail CSV here, JSON there)."""
