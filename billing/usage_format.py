@@ -1,6 +1,7 @@
 """The usage event format (docs/metering.md): parse a batch as a device sent it into
 ``EventIn`` values, refusing the whole batch, with a code, on the first malformed event."""
 
+import re
 from datetime import UTC, datetime
 from hashlib import sha256
 from json.encoder import encode_basestring_ascii
@@ -114,19 +115,24 @@ class _Span(_Event):
     ended_at: _Stamp
 
 
+# An optional field left out is UNSET, not None, so that the keys a body holds can be counted
+# (``_strings_of``); ``_given`` reads both as None.
+_Optional = _Count | None | msgspec.UnsetType
+
+
 class _Session(_Span, tag=UsageKind.SESSION.value):
-    inferences: _Count | None = None
-    peak_arena_bytes: _Count | None = None
+    inferences: _Optional = msgspec.UNSET
+    peak_arena_bytes: _Optional = msgspec.UNSET
 
 
 class _Inferences(_Span, tag=UsageKind.INFERENCES.value):
     inferences: _Count
-    peak_arena_bytes: _Count | None = None
+    peak_arena_bytes: _Optional = msgspec.UNSET
 
 
 class _Heartbeat(_Event, tag=UsageKind.HEARTBEAT.value):
     at: _Stamp
-    peak_arena_bytes: _Count | None = None
+    peak_arena_bytes: _Optional = msgspec.UNSET
 
 
 class _Batch(msgspec.Struct, forbid_unknown_fields=True):
@@ -139,17 +145,56 @@ _DECODER = msgspec.json.Decoder(_Batch)
 _KIND_OF = {shape: shape.__struct_config__.tag for shape in (_Session, _Inferences, _Heartbeat)}
 
 
+def _strings_always(shape: type[_Shape]) -> int:
+    """How many JSON strings an event of ``shape`` holds whatever it leaves out: the key
+    ``kind`` and its tag, then each required field's key, and its value where that is text."""
+    required = [field for field in msgspec.inspect.type_info(shape).fields if field.required]
+    texts = sum(isinstance(field.type, msgspec.inspect.StrType) for field in required)
+    return 2 + len(required) + texts
+
+
+# Per kind: the strings it always holds, and its optional fields (each a key if given).
+_STRINGS = {
+    shape: (
+        _strings_always(shape),
+        tuple(f.name for f in msgspec.inspect.type_info(shape).fields if not f.required),
+    )
+    for shape in _KIND_OF
+}
+_ESCAPE = re.compile(rb"\\.")
+
+
+def _strings_in(body: bytes) -> int:
+    """How many strings the JSON ``body`` holds: half its quotes, once each escape (``\\"``
+    and ``\\\\`` among them, a backslash and the character it escapes) is taken out."""
+    return (_ESCAPE.sub(b"", body) if b"\\" in body else body).count(b'"') // 2
+
+
+def _given(value):
+    return None if value is msgspec.UNSET else value
+
+
 def decode_batch(body: bytes) -> list[EventIn] | None:
     """The events of a UTF-8 JSON body holding a well-formed batch, decoded and checked by
     msgspec's compiled decoder (a typed schema of the same rules as ``parse_batch``), or None
     for anything else: the caller then parses the body as JSON and ``parse_batch`` refuses it
     with its code. Only a batch that ``parse_batch`` would accept as it is passes here, so both
-    paths give the same events; the body must hold no ``\\u0000`` (the JSON parser's refusal)."""
+    paths give the same events; the body must hold no ``\\u0000`` (the JSON parser's refusal).
+
+    msgspec keeps the last of a key an object names twice, where the JSON parser refuses it
+    (``duplicate_json_key``), so the strings the body holds are counted against those the
+    decoded events account for: one more (a key given twice) hands the body to the parser."""
     try:
         batch = _DECODER.decode(body)
     # Malformed, not the shape, or a string of bad UTF-8 (msgspec raises UnicodeDecodeError
     # for that): read as any JSON body is, which refuses it (malformed_json).
     except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    strings = 1  # the key "events"
+    for event in batch.events:
+        always, optional = _STRINGS[type(event)]
+        strings += always + sum(getattr(event, name) is not msgspec.UNSET for name in optional)
+    if strings != _strings_in(body):
         return None
     events = []
     for event in batch.events:
@@ -169,7 +214,7 @@ def decode_batch(body: bytes) -> list[EventIn] | None:
                 _iso(event.started_at, started_at),
                 _iso(event.ended_at, ended_at),
             )
-            inferences = event.inferences
+            inferences = _given(event.inferences)
         events.append(
             EventIn(
                 event.seq,
@@ -179,7 +224,7 @@ def decode_batch(body: bytes) -> list[EventIn] | None:
                 started_at,
                 ended_at,
                 inferences,
-                event.peak_arena_bytes,
+                _given(event.peak_arena_bytes),
                 started_iso,
                 ended_iso,
             )

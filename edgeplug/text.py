@@ -16,12 +16,13 @@ It refuses DEL and the C1 controls (U+007F to U+009F), which XML could carry but
 nothing or act on a terminal, as a package's names refuse them.
 """
 
+import json
 import math
 import re
 import unicodedata
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from edgeplug.errors import NulCharacter
 
@@ -246,6 +247,28 @@ def finite_json_int(text: str) -> int:
     except OverflowError:
         raise _past_a_double(text) from None
     return value
+
+
+class DuplicateKey(ValueError):
+    """A JSON object naming ``key`` twice (``object_without_duplicate_keys``)."""
+
+    def __init__(self, key: str):
+        self.key = key
+        super().__init__(f"key {json.dumps(key)[:60]} appears twice in one object")
+
+
+def object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads(object_pairs_hook=...)``: an object naming a key twice is refused
+    (``DuplicateKey``), where Python's json keeps the last of them: two readers that keep
+    different copies (a proxy, a log, a device's SDK) would read two documents."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return result
 
 
 def _past_a_double(text: str) -> ValueError:

@@ -7,26 +7,45 @@ import json
 
 from django.conf import settings
 from rest_framework.parsers import JSONParser, get_encoding
-from rest_framework.utils.json import strict_constant
 
 from edgeplug.errors import BadRequest, PayloadTooLarge, SurrogateCharacter
-from edgeplug.text import holds_lone_surrogate, may_hold_nul_or_lone_surrogate, refuse_nul
+from edgeplug.text import (
+    DuplicateKey,
+    finite_json_float,
+    holds_lone_surrogate,
+    may_hold_nul_or_lone_surrogate,
+    object_without_duplicate_keys,
+    refuse_json_constant,
+    refuse_nul,
+)
 
 
 class MalformedJson(BadRequest, code="malformed_json"): ...
+
+
+class DuplicateJsonKey(BadRequest, code="duplicate_json_key"): ...
 
 
 def read_json(body: bytes, encoding: str = "utf-8", *, field: str | None = None):
     """The JSON document ``body`` holds, read as the API reads a request body, so the same bytes
     get the same answer at every door: ``malformed_json`` for bytes that are not text in
     ``encoding`` (a byte order mark included), for what is not JSON (``NaN`` and ``Infinity``
-    are not, though Python's ``json`` reads them) and for a nesting too deep for the parser (a
-    RecursionError, else a 500); ``nul_character`` for a string holding U+0000 and
-    ``surrogate_character`` for one holding half a UTF-16 pair (``\\ud800``), which no text
-    column stores either. ``field`` names the request field the document was sent in, if one
-    (a form's JSON text: ``edgeplug.core.serializers.JSONTextField``)."""
+    are not, though Python's ``json`` reads them), for a number past a double (``1e400``,
+    which Python read as infinity) and for a nesting too deep for the parser (a
+    RecursionError, else a 500); ``duplicate_json_key`` for an object naming a key twice (as a
+    package's manifest: Python's json kept the last); ``nul_character`` for a string holding
+    U+0000 and ``surrogate_character`` for one holding half a UTF-16 pair (``\\ud800``), which
+    no text column stores either. ``field`` names the request field the document was sent in,
+    if one (a form's JSON text: ``edgeplug.core.serializers.JSONTextField``)."""
     try:
-        data = json.loads(body.decode(encoding), parse_constant=strict_constant)
+        data = json.loads(
+            body.decode(encoding),
+            object_pairs_hook=object_without_duplicate_keys,
+            parse_constant=refuse_json_constant,
+            parse_float=finite_json_float,
+        )
+    except DuplicateKey as exc:
+        raise DuplicateJsonKey(f"JSON object {exc}.", field=field) from exc
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise MalformedJson(f"Malformed JSON: {exc}", field=field) from exc
     except RecursionError as exc:

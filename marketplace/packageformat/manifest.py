@@ -14,9 +14,11 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from edgeplug.text import (
+    DuplicateKey,
     finite_json_float,
     finite_json_int,
     holds_lone_surrogate,
+    object_without_duplicate_keys,
     refuse_json_constant,
 )
 
@@ -82,13 +84,19 @@ def parse_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Manifest:
     try:
         value = json.loads(
             text,
-            object_pairs_hook=_object_without_duplicate_keys,
+            object_pairs_hook=object_without_duplicate_keys,
             parse_constant=refuse_json_constant,
             parse_float=finite_json_float,
             parse_int=finite_json_int,
         )
     except RecursionError as exc:
         raise ManifestTooDeep("manifest.json is nested too deeply", entry=MANIFEST_NAME) from exc
+    except DuplicateKey as exc:
+        # Two parsers that keep different copies of a duplicated key would see different
+        # manifests; refusing duplicates means every reader agrees on one.
+        raise DuplicateJsonKey(
+            f"key {_short(exc.key)} appears twice in one object", entry=MANIFEST_NAME
+        ) from exc
     except ValueError as exc:
         raise InvalidJson(f"manifest.json is not valid JSON: {exc}", entry=MANIFEST_NAME) from exc
     if not isinstance(value, dict):
@@ -304,16 +312,3 @@ def _short(value: Any) -> str:
 def _short_text(text: str) -> str:
     # Details echo vendor input; keep them short so a refusal never carries a payload.
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 3] + "..."
-
-
-def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Two parsers that keep different copies of a duplicated key would see different
-    # manifests; refusing duplicates means every reader agrees on one.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise DuplicateJsonKey(
-                f"key {_short(key)} appears twice in one object", entry=MANIFEST_NAME
-            )
-        result[key] = value
-    return result

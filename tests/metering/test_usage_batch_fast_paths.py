@@ -212,3 +212,27 @@ def test_a_well_formed_grpc_batch_takes_the_fast_path():
     fast = _well_formed(request.events)
     assert fast is not None
     assert _fields(fast) == _fields(parse_batch(_as_batch(request)))
+
+
+@given(
+    st.sampled_from(
+        [
+            _good(1),
+            _good(2, inferences=5, peak_arena_bytes=2048),
+            _good(3, "inferences", inferences=12),
+            _good(4, "heartbeat", peak_arena_bytes=1),
+            _good(5, version='v"\\é:'),
+        ]
+    ),
+    st.data(),
+)
+def test_a_key_named_twice_is_never_read_by_the_fast_path(event, data):
+    """msgspec keeps the last of a repeated key, where the JSON parser refuses it
+    (duplicate_json_key): any key of any kind repeated, with its value or another, the fast
+    path hands the body on, also where escapes hold quotes."""
+    key = data.draw(st.sampled_from(sorted(event)))
+    value = data.draw(st.sampled_from([event[key], "x:y", 1, None]))
+    repeated = json.dumps(event)[:-1] + f", {json.dumps(key)}: {json.dumps(value)}}}"
+    body = ('{"events": [' + json.dumps(_good(9)) + ", " + repeated + "]}").encode()
+    assert decode_batch(body) is None
+    assert decode_batch(body.replace(repeated.encode(), json.dumps(event).encode())) is not None

@@ -92,6 +92,31 @@ def test_bytes_that_are_not_utf8_are_refused(metered, good, bad):
     refused(response, 400, "malformed_json")
 
 
+@pytest.mark.parametrize(
+    "twice",
+    [
+        ('"seq": 1,', '"seq": 1, "seq": 7,'),
+        ('"version": "1.0.0"', '"version": "9:9", "version": "1.0.0"'),
+        ('{"events": [', '{"events": [], "events": ['),
+        # As the compact bodies devices send, where the fast decoder reads a batch.
+        ('"seq": 1,', '"seq":1,"seq":7,'),
+    ],
+)
+def test_a_key_twice_in_one_object_is_refused(metered, twice):
+    """Before: the batch was stored with the last of each (the compiled decoder's reading), so
+    a device and the server could disagree about which event was sent."""
+    body = json.dumps({"events": [metered.session(1, metered.base, 10)]})
+    once, repeated = twice
+    assert once in body
+    response = metered.device_api.generic(
+        "POST",
+        "/api/v1/usage/events",
+        body.replace(once, repeated, 1),
+        content_type="application/json",
+    )
+    refused(response, 400, "duplicate_json_key")
+
+
 @pytest.mark.parametrize("version", ["1.0\ud800", "\udfff"])
 def test_a_lone_surrogate_is_refused(metered, version):
     """JSON can escape half of a UTF-16 pair; it is no character, and no text column takes it
