@@ -32,7 +32,7 @@ class VendorPower(TenantPower):
             raise ValueError("A former vendor's roles are some of a vendor's.")
 
     def roles_in(self, tenant) -> tuple[str, ...]:
-        if tenant is None:
+        if tenant is None or not self.tenant_qualifies(tenant):
             return ()
         if tenant.is_vendor:
             return self.roles

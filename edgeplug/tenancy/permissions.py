@@ -39,7 +39,7 @@ class TenantPower:
         return self.roles if tenant is not None and self.tenant_qualifies(tenant) else ()
 
     def held(self, tenant, role: str | None) -> bool:
-        return role in self.roles and role in self.roles_in(tenant)
+        return role in self.roles_in(tenant)
 
 
 NO_TENANT = (

@@ -86,3 +86,21 @@ def test_a_former_vendors_other_members_are_told_the_pages_are_for_its_publisher
         answer = vendor.client.get(page)
         assert answer.status_code == 403
         assert "whose role is\n    Admin or Developer" in answer.content.decode()
+
+
+@pytest.mark.parametrize("is_vendor", [True, False])
+def test_a_vendor_power_also_asks_what_its_tenant_must_be(former_seller, is_vendor):
+    """``VendorPower`` read its own rule only and dropped ``tenant_qualifies``, which any
+    ``TenantPower`` may add (a vendor with payouts …): a tenant that does not qualify holds it
+    in no role, a vendor's or a former vendor's."""
+    from edgeplug.tenancy.models import Role
+    from marketplace.powers import VendorPower
+
+    _, version, _ = former_seller("admin")
+    tenant = version.tenant
+    tenant.is_vendor = is_vendor
+    roles = (Role.ADMIN, Role.DEVELOPER)
+    power = VendorPower(roles=roles, former_roles=roles, tenant_qualifies=lambda t: False)
+    assert power.roles_in(tenant) == ()
+    assert not power.held(tenant, Role.ADMIN)
+    assert VendorPower(roles=roles, former_roles=roles).held(tenant, Role.ADMIN)
