@@ -55,9 +55,14 @@ def username_from_credentials(request, credentials) -> str | None:
         name = request.POST.get("username") or request.POST.get("email")
     if not name:
         return None
-    # django-axes and the audit log record it in columns that hold an address as long as an
-    # account's can be: a longer one (typed so, or grown by normalize_email) is no account's,
-    # and counts as its first characters.
+    return lockout_name(name)
+
+
+def lockout_name(name: str) -> str:
+    """``name`` as the lockout records it (a sign-in's, and ``unlock_account``'s to find it):
+    django-axes and the audit log keep it in columns that hold an address as long as an
+    account's can be, so a longer one (typed so, or grown by normalize_email) is no account's,
+    and counts as its first characters."""
     return normalize_email(name)[: User._meta.get_field("email").max_length]
 
 

@@ -33,7 +33,7 @@ from edgeplug.accounts.errors import (
     TenantRequired,
     UnknownTenant,
 )
-from edgeplug.accounts.lockout import account_locked
+from edgeplug.accounts.lockout import account_locked, lockout_name
 from edgeplug.accounts.models import User
 from edgeplug.accounts.sign_in_events import SIGN_IN_RECORDED, record_logout, record_sign_in
 from edgeplug.audit.models import AuditEvent
@@ -253,6 +253,7 @@ def unlock_account(
     anyway (docs/security.md). The admin's *Clear lock* and ``manage.py unlock_account``."""
     if not email:
         raise ValueError("unlock_account needs the account's email")
+    email = lockout_name(email)
     rows = AccessAttempt.objects.filter(username=email)
     if addresses is not None:
         chosen = Q(ip_address__in=[address for address in addresses if address])

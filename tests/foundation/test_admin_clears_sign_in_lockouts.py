@@ -162,6 +162,25 @@ def test_an_operator_clears_a_lock_with_unlock_account(capsys):
     assert AuditEvent.objects.filter(action="account_unlocked").count() == 2
 
 
+def test_unlock_account_finds_an_address_the_lock_recorded_cut_to_a_column(capsys):
+    """An address that grows past 254 characters as spelled (its domain's capital dotted I
+    lowercases to two characters) is counted by its first 254, as no account's; the operator
+    typing it as the person did clears it (before: "has no failed sign-ins to forget")."""
+    api = APIClient()
+    typed = "a" * 246 + "@İİİ.com"
+    assert len(typed) == 254
+    for _ in range(4):
+        _sign_in(api, typed, "wrong")
+    [row] = AccessAttempt.objects.all()
+    assert len(row.username) == 254
+
+    call_command("unlock_account", typed)
+
+    assert capsys.readouterr().out.startswith(f"Lock of {row.username} cleared: ")
+    assert not AccessAttempt.objects.exists()
+    assert AuditEvent.objects.filter(action="account_unlocked").count() == 1
+
+
 @pytest.mark.parametrize(
     "command",
     [

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_ipv46_address
 
-from edgeplug.accounts.models import normalize_email
+from edgeplug.accounts.lockout import lockout_name
 from edgeplug.accounts.services import unlock_account
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, email, address, **options):
-        email = normalize_email(email)
+        email = lockout_name(email)  # as the lock recorded it, and as it is said back
         if not email:
             raise CommandError("EMAIL: give the account's email address.")
         for given in address or ():
