@@ -125,9 +125,14 @@ class _SlugFilter(django_filters.CharFilter):
     text, so given empty it is refused as ``?level=`` is, not read as "any"."""
 
 
+# Something besides whitespace, and no NUL (``edgeplug.core.schema.forbid_nul_in_strings``).
+_NONBLANK_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
+
+
 def slug_filter(*, label: str, **kwargs):
-    """A query filter naming an object by its short name, published as a non-empty string."""
-    schema = {"type": "string", "minLength": 1, "description": label}
+    """A query filter naming an object by its short name, published as a string that is not
+    blank (``_blank``)."""
+    schema = {"type": "string", "minLength": 1, "pattern": _NONBLANK_PATTERN, "description": label}
     declared = type("SlugFilter", (_SlugFilter,), {})
     return extend_schema_field(schema)(declared)(label=label, **kwargs)
 
@@ -137,15 +142,21 @@ def _empty_means_any(declared: django_filters.Filter) -> bool:
     return isinstance(declared, django_filters.CharFilter) and not isinstance(declared, _SlugFilter)
 
 
+def _blank(given: object) -> bool:
+    """Given, but empty or only whitespace (``?vendor=+``): what a text field strips to
+    nothing, and a filter then ignores, as if the parameter were absent."""
+    return isinstance(given, str) and not given.strip()
+
+
 class FilterSet(django_filters.rest_framework.FilterSet):
-    """Every API filter set: a parameter that is given must carry a value (``?level=`` and
-    ``?vendor=`` are a 400 ``blank``, as the schema says), except free-text ones where empty
-    means "any"."""
+    """Every API filter set: a parameter that is given must carry a value (``?level=``,
+    ``?vendor=`` and ``?vendor=%20`` are a 400 ``blank``, as the schema says), except
+    free-text ones where empty means "any"."""
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
         for name, declared in self.filters.items():
-            if self.data.get(name) == "" and not _empty_means_any(declared):
+            if _blank(self.data.get(name)) and not _empty_means_any(declared):
                 self.form.add_error(
                     name,
                     forms.ValidationError("Give a value or leave the parameter out.", code="blank"),

@@ -74,10 +74,17 @@ def test_a_page_or_page_size_that_is_not_a_positive_integer_is_400(member_client
 
 @pytest.mark.parametrize("path", ["/api/v1/agents", "/api/v1/certification/queue"])
 def test_a_vendor_filter_is_published_as_refused_empty(schema, path):
-    """?vendor= is a 400 blank (it named no vendor and listed them all): the schema says so,
-    and keeps its description."""
+    """?vendor= and ?vendor=%20 are a 400 blank (they named no vendor and listed them all):
+    the schema says so, and keeps its description."""
     (vendor,) = (p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "vendor")
     assert vendor["schema"]["minLength"] == 1 and "unknown_vendor" in vendor["description"]
+    published = re.compile(vendor["schema"]["pattern"])
+    assert [published.search(v) is not None for v in ("acme", " acme ", " ", "\t ")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_a_page_past_the_last_says_so_with_its_own_code(member_client):
