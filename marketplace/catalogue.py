@@ -9,6 +9,7 @@ default) falls back to substring matching.
 """
 
 import math
+import unicodedata
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import (
@@ -152,7 +153,9 @@ def _rebuild_listing(agent: Agent) -> CatalogueListing | None:
         "agent_type": agent.agent_type,
         "description": agent.description,
         "vendor_name": vendor_name,
-        "search_text": " ".join([agent.name, agent.agent_type, vendor_name, agent.description]),
+        "search_text": searchable(
+            " ".join([agent.name, agent.agent_type, vendor_name, agent.description])
+        ),
         "license": str(version.manifest.get("license", ""))[:100],
         "core": summary.core if summary else "",
         "level": summary.level if summary else "",
@@ -171,7 +174,9 @@ def _rebuild_listing(agent: Agent) -> CatalogueListing | None:
     }
     listing, _ = CatalogueListing.objects.update_or_create(agent=agent, defaults=values)
     if connection.vendor == "postgresql":
-        CatalogueListing.objects.filter(pk=listing.pk).update(search_vector=_weighted_vector())
+        CatalogueListing.objects.filter(pk=listing.pk).update(
+            search_vector=_weighted_vector(values)
+        )
     return listing
 
 
@@ -199,11 +204,26 @@ def active_entitlement_count(agent: Agent) -> int:
     return Entitlement.objects.filter(agent=agent).in_force(timezone.now()).count()
 
 
-def _weighted_vector() -> SearchVector:
+def searchable(text: str) -> str:
+    """Text as the search compares it, the query and what is indexed alike: NFKC, so a word
+    typed decomposed (e and a combining accent, as macOS may send it) or in full-width
+    letters (an East Asian input method's default) is the composed or ASCII word, and so is
+    a description written so."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def _weighted_vector(values: dict) -> SearchVector:
+    """The listing's ``values`` (the columns keep the text as written, for display) indexed
+    as the search compares them (``searchable``)."""
+
+    def vector(*fields: str, weight: str) -> SearchVector:
+        texts = (Value(searchable(values[field])) for field in fields)
+        return SearchVector(*texts, weight=weight, config="english")
+
     return (
-        SearchVector("name", weight="A", config="english")
-        + SearchVector("agent_type", "vendor_name", weight="B", config="english")
-        + SearchVector("description", weight="C", config="english")
+        vector("name", weight="A")
+        + vector("agent_type", "vendor_name", weight="B")
+        + vector("description", weight="C")
     )
 
 
@@ -212,6 +232,7 @@ def _weighted_vector() -> SearchVector:
 
 def search(queryset: QuerySet, q: str) -> QuerySet:
     """Agents matching ``q``, annotated with ``relevance``."""
+    q = searchable(q)
     if connection.vendor != "postgresql":
         matched = queryset.filter(
             Q(name__icontains=q)

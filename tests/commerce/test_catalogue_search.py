@@ -1,6 +1,9 @@
 """The catalogue: typo-tolerant full-text search, certificate-based filters, facets, sorts,
 anonymous browse, and a query count that does not grow with the page size."""
 
+import unicodedata
+from urllib.parse import urlencode
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -146,6 +149,34 @@ def test_search_stems_tolerates_typos_and_ranks_names_first(shelf):
     assert set(names(client, "q=closing valves")) == {"valve-guard"}  # stemmed
     ranked = names(client, "q=bearing")
     assert ranked[0] == "bearing-watch"
+
+
+def _full_width(text: str) -> str:
+    """ASCII letters and signs as their full-width forms (U+FF01-U+FF5E)."""
+    return text.translate({code: code + 0xFEE0 for code in range(0x21, 0x7F)})
+
+
+# The same text as a person may send it: composed, decomposed (e and a combining accent, as
+# macOS may send it) or in full-width letters (a Japanese or Chinese input method's default).
+ENCODINGS = {
+    "composed": lambda text: unicodedata.normalize("NFC", text),
+    "decomposed": lambda text: unicodedata.normalize("NFD", text),
+    "fullwidth": _full_width,
+}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL search")
+@pytest.mark.parametrize("written", ENCODINGS)
+@pytest.mark.parametrize("typed", ENCODINGS)
+@pytest.mark.parametrize("word", ["fumée", "smoke"], ids=["accented", "ascii"])
+def test_a_word_is_found_however_its_letters_are_encoded(vendor, word, typed, written):
+    """A word typed decomposed or in full-width letters found nothing (the search read it
+    code point for code point), nor did a word find a description written so."""
+    description = ENCODINGS[written]("Smoke: détecteur de fumée pour usines.")
+    list_agent(vendor, "hazard-guard", agent_type="safety", description=description)
+    list_agent(vendor, "valve-guard", agent_type="safety-interlock", description="Closes.")
+    query = urlencode({"q": ENCODINGS[typed](word)})
+    assert names(APIClient(), query) == ["hazard-guard"]
 
 
 def test_search_finds_by_vendor_and_description(shelf, vendor):
