@@ -47,8 +47,11 @@ def test_a_blank_yank_reason_is_refused_by_the_schema_and_by_the_api(schema, ven
         assert (response.status_code, response.json()["code"]) == (400, code)
 
 
-def test_wpk_reviewer_is_nullable_as_the_list_returns_it(schema):
-    assert schema["components"]["schemas"]["Wpk"]["properties"]["reviewer"]["nullable"] is True
+def test_a_wpk_names_no_reviewer_as_a_run_names_none(schema):
+    """Staff identities are not told to tenants (docs/roles.md): a package's row names no
+    reviewer, as the run API's rows name none."""
+    assert "reviewer" not in schema["components"]["schemas"]["Wpk"]["properties"]
+    assert "reviewer" not in schema["components"]["schemas"]["Run"]["properties"]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from edgeplug import signing
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import AgentVersion
 from tests.conftest import sign_in, totp_now
-from tests.factories import TOTPDeviceFactory
+from tests.factories import TOTPDeviceFactory, staff_member
 from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
@@ -60,13 +60,39 @@ def test_upload_list_and_approve(vendor, reviewer, agent_version, member_client)
     )
     assert approved.status_code == 200
     body = approved.json()
-    assert body["status"] == "approved" and body["reviewed_at"] and body["reviewer"]
+    assert body["status"] == "approved" and body["reviewed_at"]
     assert AuditEvent.objects.filter(action="wpk_approved").exists()
     assert customer.get("/api/v1/wpk/list?status=approved").json()["count"] == 1
     again = reviewer.post(
         f"/api/v1/wpk/review/{wpk_id}", {"decision": "reject", "reason": "x"}, format="json"
     )
     assert again.json()["code"] == "already_reviewed"
+
+
+def test_no_tenant_is_told_which_staff_member_reviewed_a_package(
+    vendor, agent_version, member_client
+):
+    """Every signed-in tenant lists the approved packages, and each row named the platform
+    reviewer who approved it by e-mail, where the run API names no reviewer and staff
+    identities are not told to tenants (docs/roles.md)."""
+    wpk_id = vendor.client.post("/api/v1/wpk/upload", _wpk(vendor), format="json").json()["id"]
+    AgentVersion.objects.filter(pk=agent_version.pk).update(
+        certification_status="certified", review_status="approved"
+    )
+    user = staff_member("reviewers")
+    reviewer = APIClient()
+    tokens = sign_in(reviewer, user, otp=totp_now(user.device))
+    reviewer.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    decided = reviewer.post(
+        f"/api/v1/wpk/review/{wpk_id}", {"decision": "approve", "reason": "ok"}, format="json"
+    )
+    assert decided.status_code == 200, decided.json()
+    customer, _ = member_client("developer")
+    for client in (customer, vendor.client, reviewer):
+        (row,) = client.get("/api/v1/wpk/list").json()["wpks"]
+        assert (row["id"], row["status"]) == (wpk_id, "approved")
+        assert "reviewer" not in row and user.email not in repr(row), row
+    assert "reviewer" not in decided.json()
 
 
 def test_reject_needs_a_reason_and_only_reviewers_decide(vendor, reviewer, agent_version):
