@@ -25,6 +25,27 @@ class ChangeRoleSerializer(StrictSerializer):
 
 
 class AuditEventSerializer(ReadOnlyModelSerializer):
+    """An event of the tenant's audit trail: its members' actions as recorded, and what
+    platform staff did to its objects without who did it or from where."""
+
+    actor_email = serializers.CharField(
+        source="shown_actor_email",
+        read_only=True,
+        allow_null=True,
+        help_text="who did it; null when EdgePlug's platform staff did (by_platform_staff)",
+    )
+    ip = serializers.IPAddressField(
+        source="shown_ip",
+        read_only=True,
+        allow_null=True,
+        help_text="the address it came from; null when EdgePlug's platform staff did it",
+    )
+    by_platform_staff = serializers.BooleanField(
+        read_only=True,
+        help_text="true for what EdgePlug's platform staff (a reviewer, finance, a platform "
+        "admin) did to the tenant's objects: staff identities are not told to tenants",
+    )
+
     class Meta:
         model = AuditEvent
         fields = [
@@ -32,6 +53,7 @@ class AuditEventSerializer(ReadOnlyModelSerializer):
             "created_at",
             "action",
             "actor_email",
+            "by_platform_staff",
             "target",
             "ip",
             "request_id",

@@ -11,6 +11,7 @@ from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import refuse_body, validated
 from edgeplug.errors import BadRequest
 from edgeplug.tenancy import serializers as s
+from edgeplug.tenancy.audit_trail import as_its_admins_read_it
 from edgeplug.tenancy.models import Membership
 from edgeplug.tenancy.permissions import IsTenantAdmin
 from edgeplug.tenancy.scoping import TenantScoped, for_request
@@ -91,3 +92,6 @@ class AuditEventList(TenantScoped, generics.ListAPIView):
     serializer_class = s.AuditEventSerializer
     permission_classes = [IsTenantAdmin]
     filterset_class = AuditEventFilter
+
+    def get_queryset(self):
+        return as_its_admins_read_it(super().get_queryset())
