@@ -41,6 +41,11 @@ ACTIVE_STATUSES = tuple(RunStatus(status) for status in sorted(vocabulary.ACTIVE
 # Ended without passing: a stage failed, or the run was stopped by an error.
 FAILED_STATUSES = (RunStatus.FAILED, RunStatus.ERROR)
 
+# What a run in the queue (``in_queue``) can be, all its filters may ask for: one awaiting
+# review has passed, and no run is decided before it has.
+QUEUE_STATUSES = (*ACTIVE_STATUSES, RunStatus.PASSED)
+QUEUE_REVIEW_STATUSES = (ReviewStatus.PENDING,)
+
 # What ``CertificationRun.stage_state`` says of a stage: its verdict, or where the run is.
 STAGE_STATES = (*StageResult.values, "running", "pending")
 
@@ -89,6 +94,11 @@ class CertificationRunQuerySet(models.QuerySet):
     def active(self) -> "CertificationRunQuerySet":
         """Runs still queued or running."""
         return self.filter(status__in=ACTIVE_STATUSES)
+
+    def in_queue(self) -> "CertificationRunQuerySet":
+        """The queue the API lists: runs a reviewer can decide now, and runs still going. Its
+        runs are of ``QUEUE_STATUSES`` and ``QUEUE_REVIEW_STATUSES`` only."""
+        return self.awaiting_review() | self.active()
 
     def failed(self) -> "CertificationRunQuerySet":
         """Runs that ended without passing (``FAILED_STATUSES``)."""

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import django_filters
 from django.http import JsonResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
@@ -20,7 +21,7 @@ from certification.api.serializers import (
 )
 from certification.certificates.platform_keys import keyring
 from certification.errors import NotCertified, NotQueued, NoVersion
-from certification.models import CertificationRun
+from certification.models import QUEUE_REVIEW_STATUSES, QUEUE_STATUSES, CertificationRun
 from certification.pipeline.actions import broker_refusal, check_level, submit_for_certification
 from edgeplug.core.filters import FilterSet, number_filter, slug_filter
 from edgeplug.core.schema import error_response
@@ -146,7 +147,14 @@ class RunDetail(generics.RetrieveAPIView):
 MAX_AGE_HOURS = 24 * 366 * 10
 
 
+def _choices_of(values) -> list[tuple[str, str]]:
+    return [(value.value, value.label) for value in values]
+
+
 class QueueFilter(FilterSet):
+    # Only what a run in the queue can be: another is 400 invalid_choice, not an empty page.
+    status = django_filters.ChoiceFilter(choices=_choices_of(QUEUE_STATUSES))
+    review_status = django_filters.ChoiceFilter(choices=_choices_of(QUEUE_REVIEW_STATUSES))
     vendor = slug_filter(
         method="filter_vendor",
         label="your tenant's slug, any tenant's for reviewers (else 400 unknown_vendor)",
@@ -187,8 +195,7 @@ class Queue(generics.ListAPIView):
     ordering_fields = ["created_at", "finished_at"]
 
     def get_queryset(self):
-        runs = runs_for(self.request)
-        return (runs.awaiting_review() | runs.active()).order_by("created_at", "id")
+        return runs_for(self.request).in_queue().order_by("created_at", "id")
 
 
 class RunCertificate(APIView):

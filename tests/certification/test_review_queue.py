@@ -65,3 +65,39 @@ def test_the_queryset_and_the_property_agree_run_by_run(runs):
     assert {run.pk for run in everything if run.is_awaiting_review} == queued
     before_failed = _passed_before(runs["resubmitted and failed"])
     assert queued == {runs["newest"].pk, runs["plain"].pk, before_failed.pk}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": "failed"},
+        {"status": "error"},
+        {"review_status": "approved"},
+        {"review_status": "rejected"},
+    ],
+)
+def test_a_filter_value_no_run_in_the_queue_has_is_refused_not_an_empty_page(reviewer, runs, query):
+    """The queue published these values and answered them with an empty page (200), though
+    such runs exist: a vendor asking for its failed runs was told it had none. The queue
+    holds runs awaiting review and runs still going, never one of these."""
+    response = reviewer.get("/api/v1/certification/queue", query)
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_choice")
+    assert list(response.json()["errors"]) == list(query)
+
+
+def test_each_value_the_queue_publishes_finds_its_runs(reviewer, runs):
+    def listed(query):
+        response = reviewer.get("/api/v1/certification/queue", query)
+        assert response.status_code == 200, response.json()
+        return {row["id"] for row in response.json()["results"]}
+
+    running = runs["resubmitted while running"]
+    passed = {
+        runs["newest"].pk,
+        runs["plain"].pk,
+        _passed_before(runs["resubmitted and failed"]).pk,
+    }
+    assert listed({"status": "passed"}) == passed
+    assert listed({"status": "running"}) == {running.pk}
+    assert listed({"status": "queued"}) == set()
+    assert listed({"review_status": "pending"}) == listed({}) == passed | {running.pk}

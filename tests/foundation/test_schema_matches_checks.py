@@ -90,6 +90,17 @@ def test_a_vendor_filter_is_published_as_refused_empty(schema, path):
     ]
 
 
+def test_the_review_queue_publishes_only_the_statuses_it_holds(schema):
+    """It published failed and error runs and approved or rejected ones, which it never
+    holds (a 200 with none): now each is a 400 invalid_choice, as the schema says."""
+    operation = schema["paths"]["/api/v1/certification/queue"]["get"]
+    enums = {p["name"]: p["schema"].get("enum") for p in operation["parameters"]}
+    assert (enums["status"], enums["review_status"]) == (
+        ["passed", "queued", "running"],
+        ["pending"],
+    )
+
+
 def test_a_page_past_the_last_says_so_with_its_own_code(member_client):
     """Before: 404 ``not_found`` "Invalid page.", read by a client as a missing object."""
     client, _ = member_client("admin")
