@@ -1,6 +1,6 @@
 """The Kubernetes manifests in deploy/k8s validate offline against the Kubernetes 1.32 schemas
-and keep the invariants a deployment relies on (resources, probes, a single beat, no secret
-values, every Celery queue consumed).
+and keep the invariants a deployment relies on (resources, probes, a single beat whose schedule
+file outlives its pods, no secret values, every Celery queue consumed).
 
 The base is rendered by reading the files its kustomization lists (PyYAML), so the test needs
 no binary; when `kubectl` (with its built-in kustomize) is on PATH the base and the example
@@ -10,11 +10,15 @@ overlay are also rendered by kustomize itself, and the base must render to the s
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
+import time_machine
 import yaml
+from celery.beat import PersistentScheduler
 from django.conf import settings
 from django.test import Client
 
@@ -194,11 +198,87 @@ def test_beat_is_one_replica_replaced_never_rolled(objects):
     beat = by_kind(objects, "Deployment")["edgeplug-beat"]
     assert beat["spec"]["replicas"] == 1
     assert beat["spec"]["strategy"] == {"type": "Recreate"}
+    # Its schedule file's claim is mounted by one pod at a time: Recreate lets the old pod go
+    # before the new one mounts it (a rolling update would wait for it forever on another node).
+    claim = _beat_schedule_volume(objects)["persistentVolumeClaim"]["claimName"]
+    assert by_kind(objects, "PersistentVolumeClaim")[claim]["spec"]["accessModes"] == [
+        "ReadWriteOnce"
+    ]
     assert not [
         h
         for h in by_kind(objects, "HorizontalPodAutoscaler").values()
         if h["spec"]["scaleTargetRef"]["name"] == "edgeplug-beat"
     ]
+
+
+class _RecordingScheduler(PersistentScheduler):
+    """Celery's own scheduler, what `celery beat --schedule=FILE` runs, publishing nothing: it
+    notes which job it sent when."""
+
+    sent: list
+
+    def apply_async(self, entry, producer=None, advance=True, **kwargs):
+        entry = self.reserve(entry) if advance else entry
+        self.sent.append((entry.name, self.app.now()))
+
+
+def _beat_schedule_volume(objects: list[dict]) -> dict:
+    """The volume of the beat pod that holds its `--schedule` file (the last run of each job)."""
+    spec = by_kind(objects, "Deployment")["edgeplug-beat"]["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    (path,) = [a.removeprefix("--schedule=") for a in container["command"] if "--schedule=" in a]
+    (mount,) = [
+        m for m in container["volumeMounts"] if path.startswith(m["mountPath"].rstrip("/") + "/")
+    ]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    return volume
+
+
+def _run_beat_pods(schedule_file, start: datetime, pod_lifetime: timedelta, end: datetime):
+    """Beat pods one after the other from ``start`` to ``end``, each replaced after
+    ``pod_lifetime`` (a release: `Recreate`), waking every minute; ``schedule_file(n)`` is
+    the file pod ``n`` finds. What they sent, as (job, time)."""
+    sent: list = []
+    _RecordingScheduler.sent = sent
+    pod_start, pod = start, 0
+    with time_machine.travel(start, tick=False) as clock:
+        while pod_start < end:
+            scheduler = _RecordingScheduler(celery_app, schedule_filename=str(schedule_file(pod)))
+            now, pod_end = pod_start, min(pod_start + pod_lifetime, end)
+            while now < pod_end:
+                clock.move_to(now)
+                while scheduler.tick() == 0:  # one due job a tick: beat ticks again at once
+                    pass
+                now += timedelta(minutes=1)
+            scheduler.close()
+            pod, pod_start = pod + 1, pod_end
+    return sent
+
+
+def test_every_periodic_job_runs_each_interval_while_releases_replace_beat(objects, tmp_path):
+    """Celery beat waits a whole interval before the first run of a job it has no last run of.
+    With its schedule file on a volume that a new pod starts empty (an emptyDir), beat replaced
+    every 5 hours never sent the 6-hourly jobs (usage partitions, card refund re-checks, token
+    flush); kept on the base's claim, each job runs within every interval (the first, on a new
+    claim, after one interval)."""
+    volume = _beat_schedule_volume(objects)
+    claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+    kept = claim in by_kind(objects, "PersistentVolumeClaim")
+
+    def schedule_file(pod: int):
+        return tmp_path / ("celerybeat-schedule" if kept else f"pod-{pod}-celerybeat-schedule")
+
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    end = start + timedelta(days=2)
+    sent = _run_beat_pods(schedule_file, start, timedelta(hours=5), end)
+
+    late = {}
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        times = [start] + [at for job, at in sent if job == name] + [end]
+        longest = max(later - earlier for earlier, later in pairwise(times))
+        if longest > entry["schedule"] + timedelta(minutes=1):  # beat wakes every minute here
+            late[name] = longest
+    assert late == {}
 
 
 def test_migrations_run_as_a_job(objects):
