@@ -12,7 +12,9 @@ marginal price (the price of the new total minus the price of what was billed; b
 when more hours lower a ``volume`` price, which a credit note gives back when the month
 cannot carry it, keeping those seconds as billed: ``invoicing.credit_price_drop``). A month's own
 invoice built again (its draft closed again, or a new one after a void) bills what other
-invoices have not billed of it as late usage, so every second is billed once.
+invoices have not billed of it as late usage, so every second is billed once. Only a month a
+close has drafted after it ended (``ClosedMonth``) has late usage: one no close has drafted
+yet (the hourly close missed it) bills its own hours when it is closed.
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ from django.db.models.functions import TruncMonth
 
 from billing.documents.document import negative_total_refusal, vat_amount
 from billing.meter import HOUR_PLACES, billed_hours, hours_valid
-from billing.models import InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, UsageHour
+from billing.models import (
+    ClosedMonth,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    UsageHour,
+)
 from billing.periods import add_months, month_label, next_month
 from edgeplug.text import shortened
 from marketplace import pricing
@@ -448,19 +457,28 @@ def _billed_seconds(tenant_ids: list[int], start: datetime) -> _Billed:
 LateMonths = list[tuple[datetime, RollupTotal]]
 
 
+def _closed_months(since: datetime, until: datetime) -> set[datetime]:
+    """The months in [since, until) a close has drafted after they ended (``ClosedMonth``):
+    only theirs is usage reported after its month was invoiced. A month no close has drafted
+    yet bills its hours itself, when it is closed (the hourly close catches it up)."""
+    months = ClosedMonth.objects.filter(period_start__gte=since, period_start__lt=until)
+    return set(months.values_list("period_start", flat=True))
+
+
 def _late_usage_of(
     windows: list[_Window], since: datetime, until: datetime, billed: _Billed
 ) -> dict[int, LateMonths]:
-    """Per window (by ``id``): its months in [since, until) whose rollups hold more seconds
-    than were billed for them, with their totals and digests. Two reads for all the windows
-    (the seconds per month, then the totals of the months found late), as many as 500
-    windows a query each."""
+    """Per window (by ``id``): its closed months in [since, until) whose rollups hold more
+    seconds than were billed for them, with their totals and digests. Three reads for all the
+    windows (the closed months, the seconds per month, then the totals of the months found
+    late), as many as 500 windows a query each."""
+    closed = _closed_months(since, until)
     per_month = _seconds_per_month([(window, since, until) for window in windows])
     late_months = [
         (window, month)
         for window, months in zip(windows, per_month, strict=True)
         for month, seconds in months
-        if seconds > billed.seconds.get((window.entitlement.pk, month), 0)
+        if month in closed and seconds > billed.seconds.get((window.entitlement.pk, month), 0)
     ]
     totals = _rollup_totals(
         [

@@ -48,6 +48,7 @@ from billing.errors import (
 from billing.invoice_builder import DraftSpec, LineSpec
 from billing.models import (
     BillingAccount,
+    ClosedMonth,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -56,7 +57,15 @@ from billing.models import (
     LineKind,
     live_invoice_filter,
 )
-from billing.periods import has_ended, last_closed_month, month_label, month_start, next_month
+from billing.periods import (
+    add_months,
+    has_ended,
+    last_closed_month,
+    month_label,
+    month_start,
+    months_between,
+    next_month,
+)
 from billing.signals import invoice_finalized
 from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked
@@ -127,6 +136,12 @@ class CloseResult:
         """Whether the close wrote anything: a draft made, refreshed or withdrawn, a refund
         credited."""
         return bool(self.created or self.updated or self.withdrawn or self.credit_notes)
+
+    @property
+    def drafted(self) -> bool:
+        """Whether the month had anything to bill: a draft made, refreshed, left as it was or
+        withdrawn, a refund credited."""
+        return self.changed or bool(self.unchanged)
 
     def summary(self) -> str:
         """What the close did, as the admin and ``close_month`` tell it."""
@@ -417,8 +432,11 @@ def close_billing_period(period_start: datetime, *, audit: CloseAudit | None = N
     when its lines would differ (late rollups, a refund), keeping finance's adjustments; a
     finalized invoice is left alone (what arrives later is late usage of the next close).
     A batch whose database connection is lost is redone on a new one (``CLOSE_ATTEMPTS``).
-    With ``audit``, each batch that changed something records ``billing_period_closed``."""
+    With ``audit``, each batch that changed something records ``billing_period_closed``.
+    A month that had ended when the close began is recorded closed (``ClosedMonth``) once
+    every batch is done."""
     start = month_start(period_start)
+    began = timezone.now()
     result = CloseResult(start)
     tenant_ids, result.retries = with_reconnect(
         lambda: builder.tenants_to_close(start),
@@ -440,12 +458,36 @@ def close_billing_period(period_start: datetime, *, audit: CloseAudit | None = N
         result.withdrawn += done.withdrawn
         result.credit_notes += done.credit_notes
         result.retries += retries
+    if has_ended(start, began):
+        ClosedMonth.objects.get_or_create(
+            period_start=start, defaults={"closed_at": timezone.now()}
+        )
     return result
 
 
-def close_previous_month(now: datetime | None = None) -> CloseResult:
+# The hourly close audits a month it closes late, as finance's close on demand is audited.
+_CAUGHT_UP = CloseAudit(forced=False, via="beat (a missed month)")
+
+
+def close_ended_months(now: datetime | None = None) -> list[CloseResult]:
+    """The hourly close (beat): every ended month of the last
+    ``BILLING_CLOSE_CATCH_UP_MONTHS`` that no close has drafted yet (``ClosedMonth``: beat or
+    the billing worker was down for all of the month after it), oldest first, then the month
+    that has just ended, closed again while its drafts are in grace. Each is the close
+    ``close_month --period`` makes (a month caught up audited as such), so a month's hours are
+    its own invoice's, never late usage of a later one. Results oldest first, the month
+    that has just ended last."""
     now = now or timezone.now()
-    return close_billing_period(last_closed_month(now))
+    latest = last_closed_month(now)
+    window = months_between(add_months(latest, 1 - settings.BILLING_CLOSE_CATCH_UP_MONTHS), latest)
+    closed = set(
+        ClosedMonth.objects.filter(period_start__in=window).values_list("period_start", flat=True)
+    )
+    missed = [month for month in window[:-1] if month not in closed]
+    for month in missed:
+        logger.warning("month close: %s was never closed; closing it now", month_label(month))
+    results = [close_billing_period(month, audit=_CAUGHT_UP) for month in missed]
+    return [*results, close_billing_period(latest)]
 
 
 def close_period_now(

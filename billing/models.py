@@ -980,6 +980,21 @@ class InvoiceNumberSequence(models.Model):
         return f"{self.series}-{self.year}: {self.last}"
 
 
+class ClosedMonth(models.Model):
+    """A UTC month a close has drafted after it ended (``invoicing.close_billing_period``). The
+    hourly close catches up an ended month without one (``invoicing.close_ended_months``), and
+    only a closed month's usage reported later is late usage of the next."""
+
+    period_start = models.DateTimeField(unique=True, help_text="first instant of the UTC month")
+    closed_at = models.DateTimeField(help_text="when the first close after its end finished")
+
+    class Meta:
+        ordering = ["period_start"]
+
+    def __str__(self) -> str:
+        return month_label(self.period_start)
+
+
 SETTLED = "money_to_give_back_settled"
 # A refund *Refund in Stripe* made failed later (``money_back._given_back_refund_failed``).
 REFUND_FAILED = "money_back_refund_failed"

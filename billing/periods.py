@@ -41,8 +41,8 @@ def has_ended(month: datetime | date, now: datetime) -> bool:
 
 
 def last_closed_month(now: datetime) -> datetime:
-    """The month the hourly close works on, and the finance pages open on: the one before
-    ``now``'s."""
+    """The month the hourly close works on (after any earlier one it missed), and the finance
+    pages open on: the one before ``now``'s."""
     return previous_month(now)
 
 

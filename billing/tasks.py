@@ -58,8 +58,12 @@ _CLOSE_RETRIES = {
 
 @shared_task(**_CLOSE_RETRIES)
 def close_previous_month() -> dict:
-    """Close the previous UTC month into drafts (idempotent; drafts refreshed while in grace)."""
-    return _closed(invoicing.close_previous_month())
+    """Close the previous UTC month into drafts (idempotent; drafts refreshed while in grace),
+    after any earlier month no close has drafted yet (``invoicing.close_ended_months``): the
+    previous month's counts, and ``caught_up``, those of each earlier month it closed that had
+    anything to bill, oldest first."""
+    *caught_up, latest = invoicing.close_ended_months()
+    return {**_closed(latest), "caught_up": [_closed(r) for r in caught_up if r.drafted]}
 
 
 @shared_task(**_CLOSE_RETRIES)

@@ -440,7 +440,8 @@ CELERY_BEAT_SCHEDULE = {
     "fail-stalled-osv-imports": _every("certification.vulndb.fail_stalled_imports", minutes=5),
     "expire-entitlements": _every("marketplace.tasks.expire_entitlements", minutes=15),
     "maintain-usage-partitions": _every("billing.tasks.maintain_usage_partitions", hours=6),
-    # Idempotent: each run closes the previous UTC month (drafts refreshed while in grace).
+    # Idempotent: each run closes the previous UTC month (drafts refreshed while in grace), after
+    # any earlier month no close has drafted (BILLING_CLOSE_CATCH_UP_MONTHS, docs/billing.md).
     "close-billing-month": _every("billing.tasks.close_previous_month", hours=1),
     "finalize-due-invoices": _every("billing.tasks.finalize_due_invoices", minutes=15),
     # Dunning: charges the invoices whose next payment attempt is due (docs/billing.md).
@@ -687,6 +688,10 @@ if BILLING_LATE_USAGE_MONTHS < 1 + USAGE_LATE_DAYS // 28:
         f"BILLING_LATE_USAGE_MONTHS must be at least {1 + USAGE_LATE_DAYS // 28} for "
         f"USAGE_LATE_DAYS={USAGE_LATE_DAYS}, or usage accepted late would never be billed"
     )
+# The hourly close also closes each ended month of this many (the month that has just ended
+# included) that no close has drafted yet, oldest first: beat or the billing worker was down for
+# all of the month after it. A month missed longer ago is left to `manage.py close_month`.
+BILLING_CLOSE_CATCH_UP_MONTHS = _number("BILLING_CLOSE_CATCH_UP_MONTHS", 12, at_least=1)
 # Dunning: after a failed charge, retry this many days after the first failure (ascending);
 # when the last retry fails the invoice is uncollectible and the tenant's entitlements suspended.
 BILLING_DUNNING_DAYS = [

@@ -23,24 +23,28 @@ def _queries(run) -> int:
     return len(ctx)
 
 
-def _running(customer, plans: int, since, late_in, now_in) -> list:
-    """``plans`` metered plans valid from ``since``, each with two hours in ``late_in`` (a
-    month no invoice billed them in: the next close bills them as late usage) and in
-    ``now_in``."""
-    made = [customer.metered(since=since) for _ in range(plans)]
-    for plan in made:
+def _running(customer, plans: int, since) -> list:
+    """``plans`` metered plans valid from ``since``."""
+    return [customer.metered(since=since) for _ in range(plans)]
+
+
+def _ran(customer, plans: list, late_in, now_in) -> None:
+    """Two hours of each plan in ``late_in`` (a month closed before they were reported: the
+    next close bills them as late usage) and in ``now_in``."""
+    for plan in plans:
         customer.ran(plan, late_in, 2)
         customer.ran(plan, now_in, 2)
-    return made
 
 
 def test_a_close_reads_as_much_for_twenty_running_plans_as_for_two(customer, broker_refuses):
     broker_refuses.everything = True
     customer.account()
-    first = _running(customer, 2, since=JAN, late_in=JAN, now_in=FEB)
+    first = _running(customer, 2, since=JAN)
+    invoicing.close_billing_period(JAN)
+    _ran(customer, first, late_in=JAN, now_in=FEB)
     two = _queries(lambda: invoicing.close_billing_period(FEB))
     # Eighteen more, and all twenty with February hours reported after February closed.
-    _running(customer, 18, since=JAN, late_in=FEB, now_in=MAR)
+    _ran(customer, _running(customer, 18, since=JAN), late_in=FEB, now_in=MAR)
     for plan in first:
         customer.ran(plan, FEB + timedelta(days=10), 1)
     twenty = _queries(lambda: invoicing.close_billing_period(MAR))
@@ -67,9 +71,11 @@ def test_the_upcoming_invoice_reads_as_much_for_twenty_running_plans_as_for_two(
         (invoice,) = response.json()["invoices"]
         return len(ctx), invoice["lines"]
 
-    _running(customer, 2, since=last, late_in=last, now_in=start)
+    few = _running(customer, 2, since=last)
+    invoicing.close_billing_period(last)  # the hourly close, before last month's hours came
+    _ran(customer, few, late_in=last, now_in=start)
     two, few_lines = upcoming_lines()
-    _running(customer, 18, since=last, late_in=last, now_in=start)
+    _ran(customer, _running(customer, 18, since=last), late_in=last, now_in=start)
     twenty, lines = upcoming_lines()
 
     assert [line["kind"] for line in few_lines].count(LineKind.LATE_USAGE) == 2

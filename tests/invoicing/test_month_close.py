@@ -72,6 +72,7 @@ def test_beat_task_closes_the_previous_month(customer, time_machine):
         "withdrawn": 0,
         "credit_notes": [],
         "retries": 0,
+        "caught_up": [],  # no earlier month with anything to bill missed
     }
 
 
