@@ -483,10 +483,18 @@ def close_ended_months(now: datetime | None = None) -> list[CloseResult]:
     closed = set(
         ClosedMonth.objects.filter(period_start__in=window).values_list("period_start", flat=True)
     )
-    missed = [month for month in window[:-1] if month not in closed]
-    for month in missed:
-        logger.warning("month close: %s was never closed; closing it now", month_label(month))
-    results = [close_billing_period(month, audit=_CAUGHT_UP) for month in missed]
+    results = []
+    for month in window[:-1]:
+        if month in closed:
+            continue
+        result = close_billing_period(month, audit=_CAUGHT_UP)
+        if result.drafted:  # a month with nothing to bill (before the first sale) is no news
+            logger.warning(
+                "month close: %s was never closed; closed it now: %s",
+                month_label(month),
+                result.summary(),
+            )
+        results.append(result)
     return [*results, close_billing_period(latest)]
 
 
