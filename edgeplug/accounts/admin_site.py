@@ -12,16 +12,20 @@ date, is left out on every page, said as a list's ignored filter (``drop_unreada
 is an empty ``_to_field``, silently (``drop_empty_to_field``)."""
 
 from contextvars import ContextVar
-from functools import wraps
+from functools import partial, wraps
 
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.forms import AdminPasswordChangeForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
 from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
+from edgeplug.accounts.password_change import CurrentPasswordChangeForm
 from edgeplug.accounts.services import record_password_change
 from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.core.admin import drop_empty_to_field, drop_unreadable_dates
@@ -42,6 +46,10 @@ def _linked_if_viewable(field: helpers.AdminReadonlyField, remote_field, remote_
 
 
 helpers.AdminReadonlyField.get_admin_url = _linked_if_viewable
+
+
+class AdminCurrentPasswordChangeForm(CurrentPasswordChangeForm, AdminPasswordChangeForm):
+    """The admin's look (its required fields marked) on the checked form."""
 
 
 class EdgePlugAdminSite(OTPAdminSite):
@@ -101,7 +109,15 @@ class EdgePlugAdminSite(OTPAdminSite):
         return super().logout(request, extra_context)
 
     def password_change(self, request, extra_context=None):
-        response = super().password_change(request, extra_context)
+        """Django's page, its current password checked as a sign-in's is (counted by the
+        lockout), the change audited."""
+        view = PasswordChangeView.as_view(
+            form_class=partial(AdminCurrentPasswordChangeForm, request=request),
+            success_url=reverse("admin:password_change_done", current_app=self.name),
+            extra_context={**self.each_context(request), **(extra_context or {})},
+        )
+        request.current_app = self.name
+        response = view(request)
         if request.method == "POST" and response.status_code == 302:  # saved
             record_password_change(request.user, request=request)
         return response

@@ -72,6 +72,14 @@ def _authenticate_password(request, email: str, password: str) -> User:
     raise InvalidCredentials("Email or password is wrong.")
 
 
+def check_current_password(request, user: User, password: str) -> None:
+    """The current password a signed-in user types to change it (the portal's and the admin's
+    password pages), checked as a sign-in's password is: a wrong one is a failed sign-in,
+    audited as ``login_failed`` and counted by django-axes, and a locked account is refused
+    (``account_locked``) even the right one. ``invalid_credentials`` when it is wrong."""
+    _authenticate_password(request, user.email, password)
+
+
 def _otp_wait_seconds(devices) -> int:
     """0 if one of the devices may verify a code now, else the seconds until one may."""
     waits = []

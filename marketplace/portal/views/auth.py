@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
-from django.contrib.auth.forms import PasswordChangeForm
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -10,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from edgeplug.accounts.errors import OtpRequired
+from edgeplug.accounts.password_change import CurrentPasswordChangeForm
 from edgeplug.accounts.services import (
     choose_membership,
     confirm_totp_enrolment,
@@ -166,7 +166,7 @@ def sign_out(request):
 @vendor_page(power=MEMBER)  # a former vendor's members too: an account's, not a vendor's
 @require_http_methods(["GET", "POST"])
 def password_change(request):
-    form = PasswordChangeForm(request.user, request.POST or None)
+    form = CurrentPasswordChangeForm(request.user, request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         record_password_change(user, request=request)
