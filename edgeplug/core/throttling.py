@@ -143,14 +143,28 @@ def sign_in_throttled_message(wait: int) -> str:
     return f"Too many sign-in attempts: try again in {wait} s."
 
 
+def _wait(throttle, request) -> int | None:
+    """Count one request against ``throttle``: None while allowed, else the whole seconds to
+    wait."""
+    if throttle.allow_request(request, None):
+        return None
+    return retry_seconds(throttle.wait())
+
+
 def sign_in_wait(request) -> int | None:
     """Seconds this client address must wait before another sign-in attempt, or None while
     it may try: one budget (``THROTTLE_AUTH``) for the API's token endpoints, the portal's
     sign-in and the admin's login, which count against it alike."""
-    throttle = AuthThrottle()
-    if throttle.allow_request(request, None):
-        return None
-    return retry_seconds(throttle.wait())
+    return _wait(AuthThrottle(), request)
+
+
+def refused_credentials_wait(request) -> int | None:
+    """Count a request whose credentials were refused (a revoked or unknown device token, an
+    expired or forged access token) against its address's anonymous budget
+    (``THROTTLE_ANON``), whatever the endpoint's own throttles: the caller is nobody yet, its
+    address is all there is to count, and each refusal cost a token lookup. None while
+    allowed, else the whole seconds to wait."""
+    return _wait(AnonThrottle(), request)
 
 
 class TenantThrottle(_SettingsRateMixin, throttling.SimpleRateThrottle):

@@ -217,7 +217,8 @@ def vendor_page(
                 )
                 context = {"roles": allowed, "role": membership.get_role_display()}
                 return render(request, "portal/forbidden.html", context, status=403)
-            # After the role check, as the API checks permissions before its throttles.
+            # After the role check: a write refused for its role spends no budget (unlike
+            # the API: docs/security.md).
             if not read and (refused := over_budget(request)):
                 return refused
             return func(request, *args, **kwargs)
