@@ -22,6 +22,7 @@ from django.views import csrf, defaults
 from rest_framework import exceptions as drf_exceptions
 
 from edgeplug.audit.services import record_denial
+from edgeplug.core.parsers import body_too_large
 from edgeplug.core.reconnect import LOST
 from edgeplug.errors import (
     BadRequest,
@@ -30,7 +31,6 @@ from edgeplug.errors import (
     Forbidden,
     NotFound,
     NulCharacter,
-    PayloadTooLarge,
 )
 
 API_PREFIX = "/api/"
@@ -95,7 +95,7 @@ def bad_request(request, exception=None):
     if not is_api(request):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
-        return error_response(PayloadTooLarge("Request body is too large."))
+        return error_response(body_too_large(request))
     return error_response(BadRequest("The request could not be understood."))
 
 

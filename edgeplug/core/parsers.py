@@ -57,17 +57,32 @@ def read_json(body: bytes, encoding: str = "utf-8", *, field: str | None = None)
     return data
 
 
+def json_body_too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"JSON bodies are limited to {settings.API_MAX_JSON_BYTES} bytes.")
+
+
+def body_too_large(request) -> PayloadTooLarge:
+    """The refusal of a body Django would not read (``RequestDataTooBig``: over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, which is ``API_MAX_JSON_BYTES``): DRF reads a JSON or a
+    form body through Django before its parser runs, so ``BoundedJSONParser``'s own check sees
+    only a body under Django's limit. A JSON body is told as the parser tells it; a form, the
+    limit on its fields (its files are not held to it)."""
+    if request.content_type.partition(";")[0].strip().lower() == JSONParser.media_type:
+        return json_body_too_large()
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return PayloadTooLarge(f"Form fields are limited to {limit} bytes (files aside).")
+
+
 class BoundedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         return self.parse_body(self.read_body(stream, parser_context), media_type, parser_context)
 
     def read_body(self, stream, parser_context) -> bytes:
         """The body's bytes, refused before reading when its declared length is over the limit."""
-        limit = settings.API_MAX_JSON_BYTES
         request = (parser_context or {}).get("request")
         declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
-        if declared > limit:
-            raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
+        if declared > settings.API_MAX_JSON_BYTES:
+            raise json_body_too_large()
         return stream.read()
 
     def parse_body(self, body: bytes, media_type, parser_context):

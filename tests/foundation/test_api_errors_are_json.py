@@ -1,6 +1,7 @@
 """Under /api/v1/ every error is {"code", "detail"} JSON, Django's own included."""
 
 import json
+import logging
 
 import pytest
 from django.test import Client
@@ -35,6 +36,62 @@ def test_form_body_over_the_request_limit_is_413_json(vendor):
         content_type="application/x-www-form-urlencoded",
     )
     assert _error(response) == (413, "payload_too_large")
+
+
+_OVER_A_MIB = b'{"email": "' + b"x" * 2 * 1024 * 1024 + b'", "password": "x"}'
+
+
+def _logged(caplog) -> list[tuple[str, str, bool]]:
+    """Level, logger and whether a traceback came with it, of each record at WARNING or above."""
+    return [
+        (r.levelname, r.name, bool(r.exc_info))
+        for r in caplog.records
+        if r.levelno >= logging.WARNING
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "detail"),
+    [
+        (
+            "application/json",
+            _OVER_A_MIB,
+            "JSON bodies are limited to 1048576 bytes.",
+        ),
+        (
+            "application/json; charset=utf-8",
+            _OVER_A_MIB,
+            "JSON bodies are limited to 1048576 bytes.",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            b"email=" + b"x" * 2 * 1024 * 1024 + b"&password=x",
+            "Form fields are limited to 1048576 bytes (files aside).",
+        ),
+    ],
+)
+def test_a_body_over_the_limit_is_logged_as_a_refusal_and_told_its_limit(
+    api, caplog, content_type, body, detail
+):
+    """An ordinary refusal, logged as every other 4xx is: one WARNING line. It was an ERROR
+    with a traceback (django.security.RequestDataTooBig, Django reading the body for DRF
+    before the parser's own check), as a crash is: anyone could fill the error log."""
+    caplog.set_level(logging.INFO)
+
+    response = api.post("/api/v1/auth/token", body, content_type=content_type)
+
+    assert _error(response) == (413, "payload_too_large")
+    assert _logged(caplog) == [("WARNING", "django.request", False)]
+    assert response.json()["detail"] == detail
+
+
+def test_a_json_body_over_a_lower_limit_is_told_the_same(api, settings):
+    """Refused by the parser itself (under Django's own limit): the same words."""
+    settings.API_MAX_JSON_BYTES = 1000
+    body = '{"email": "a@b.c", "password": "' + "x" * 2000 + '"}'
+    response = api.post("/api/v1/auth/token", body, content_type="application/json")
+    assert _error(response) == (413, "payload_too_large")
+    assert response.json()["detail"] == "JSON bodies are limited to 1000 bytes."
 
 
 @pytest.mark.parametrize(
