@@ -15,6 +15,7 @@ last check still hangs is not checked again meanwhile: the next probe waits for 
 
 import logging
 import queue
+import tempfile
 import threading
 import time
 import uuid
@@ -60,6 +61,22 @@ def check_broker() -> None:
     options = {"socket_timeout": bound, "socket_connect_timeout": bound}
     with app.connection_for_write(transport_options=options) as conn:
         conn.ensure_connection(max_retries=0, timeout=bound)
+        if conn.transport.driver_type == "filesystem":
+            _check_broker_folders(conn.transport_options)
+
+
+# The folders of kombu's filesystem transport that sending and receiving use: tasks (in and
+# out) and broadcasts (the control folder).
+_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "control_folder")
+
+
+def _check_broker_folders(options: dict) -> None:
+    """The embedded default's broker (folders under ``var/broker``) connects to nothing, so
+    connecting says nothing: a file written and removed in each of its folders, as sending a
+    message writes one (``NotADirectoryError``, ``PermissionError`` … where it cannot)."""
+    for folder in dict.fromkeys(options[key] for key in _BROKER_FOLDERS if key in options):
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".ready-"):
+            pass
 
 
 def check_storage() -> None:

@@ -106,6 +106,42 @@ def test_a_database_that_never_answers_is_given_up_on_within_its_connect_timeout
     assert ready_s < 5 and api_s < 5, (ready_s, api_s)
 
 
+EMBEDDED_READY = """
+import json, shutil, django
+django.setup()
+from django.conf import settings
+from django.test import Client
+for folder in {unusable!r}:
+    path = settings.BROKER_DIR / folder
+    shutil.rmtree(path)
+    path.write_text("")  # a file where the broker's folder was
+answer = Client().get("/ready", HTTP_HOST="localhost")
+print(json.dumps([answer.status_code, answer.json()]))
+"""
+
+
+def _embedded_ready(tmp_path, *unusable: str) -> tuple[int, dict]:
+    """/ready of the embedded default (no REDIS_URL: the filesystem broker under var/broker),
+    each of its ``unusable`` folders replaced by a file once the server started."""
+    started = python_with_settings(tmp_path, EMBEDDED_READY.format(unusable=unusable))
+    assert started.returncode == 0, started.stderr[-2000:]
+    status, body = json.loads(started.stdout.splitlines()[-1])
+    return status, body
+
+
+def test_the_embedded_broker_is_ok_while_its_folders_are_usable(tmp_path):
+    assert _embedded_ready(tmp_path)[1]["checks"]["broker"] == "ok"
+
+
+@pytest.mark.parametrize("folder", ["queue", "control"])
+def test_the_embedded_broker_is_unavailable_when_a_folder_of_it_is_unusable(tmp_path, folder):
+    """The filesystem broker's check connected to nothing (the transport has no connection):
+    /ready said ok while a task sent to its queue folder failed with NotADirectoryError."""
+    status, body = _embedded_ready(tmp_path, folder)
+    assert (status, body["status"]) == (200, "degraded")
+    assert body["checks"]["broker"] == "unavailable (NotADirectoryError)"
+
+
 def test_metrics_expose_requests_database_and_celery_tasks():
     count_task("edgeplug.accounts.tasks.flush_expired_tokens", "succeeded")
     client = Client()
