@@ -20,6 +20,11 @@ _REFUSED_CREDENTIALS = (
 )
 
 
+# DRF's own, as read before ``install``: a test compares its text with the one ``_initial``
+# copies, so that a DRF upgrade changing it is noticed.
+DRF_INITIAL = APIView.initial
+
+
 def _initial(self: APIView, request, *args, **kwargs) -> None:
     """DRF's ``APIView.initial`` (3.18), the throttles moved before the permissions."""
     self.format_kwarg = self.get_format_suffix(**kwargs)

@@ -75,3 +75,28 @@ def test_a_forged_access_token_spends_its_addresses_budget(api, settings):
 
     assert codes == [401, 401]
     _assert_throttled(api.get("/api/v1/auth/me"))
+
+
+def test_drf_s_initial_is_still_the_one_the_project_s_order_copies():
+    """``edgeplug.core.api_request_order`` replaces DRF's ``APIView.initial`` by a copy with
+    the throttles moved first: a DRF whose ``initial`` reads otherwise fails here, for the copy
+    to be read again (its steps, in DRF's order, then ours)."""
+    import inspect
+
+    from edgeplug.core.api_request_order import DRF_INITIAL
+
+    steps = [
+        line.strip()
+        for line in inspect.getsource(DRF_INITIAL).splitlines()
+        if line.strip().startswith(("self.", "neg =", "request.", "version,"))
+    ]
+    assert steps == [
+        "self.format_kwarg = self.get_format_suffix(**kwargs)",
+        "neg = self.perform_content_negotiation(request)",
+        "request.accepted_renderer, request.accepted_media_type = neg",
+        "version, scheme = self.determine_version(request, *args, **kwargs)",
+        "request.version, request.versioning_scheme = version, scheme",
+        "self.perform_authentication(request)",
+        "self.check_permissions(request)",
+        "self.check_throttles(request)",
+    ]
