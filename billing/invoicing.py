@@ -130,6 +130,9 @@ class CloseResult:
     # charges.
     credit_notes: list[str] = field(default_factory=list)
     retries: int = 0  # batches (or the tenants' read) redone after a lost connection
+    # A new draft's grace runs from here where that is after its month's end (a missed month
+    # caught up: ``close_ended_months``), not from the end of a month long over.
+    grace_from: datetime | None = None
 
     @property
     def changed(self) -> bool:
@@ -186,8 +189,9 @@ class CloseAudit:
         )
 
 
-def _finalize_after(period_end: datetime) -> datetime:
-    return period_end + timedelta(days=settings.BILLING_GRACE_DAYS)
+def _finalize_after(period_end: datetime, grace_from: datetime | None = None) -> datetime:
+    start = period_end if grace_from is None else max(period_end, grace_from)
+    return start + timedelta(days=settings.BILLING_GRACE_DAYS)
 
 
 def _system_lines(invoice: Invoice) -> list[InvoiceLine]:
@@ -223,7 +227,7 @@ def _period_invoices(period_start: datetime, tenant_ids: list[int]):
     )
 
 
-def _new_draft(spec: DraftSpec) -> Invoice:
+def _new_draft(spec: DraftSpec, grace_from: datetime | None) -> Invoice:
     """The month's draft, not saved yet, before its tax terms, lines and totals."""
     return Invoice(
         tenant_id=spec.tenant_id,
@@ -231,7 +235,7 @@ def _new_draft(spec: DraftSpec) -> Invoice:
         period_start=spec.period_start,
         period_end=spec.period_end,
         rollup_digest=spec.rollup_digest,
-        finalize_after=_finalize_after(spec.period_end),
+        finalize_after=_finalize_after(spec.period_end, grace_from),
     )
 
 
@@ -253,7 +257,7 @@ def _create_draft(
     """Insert a new draft with its lines and totals (three statements and the audit event)
     within the close's batch transaction; False when one exists already (a concurrent close
     made it first)."""
-    invoice = _new_draft(spec)
+    invoice = _new_draft(spec, result.grace_from)
     take_tax_terms(invoice, account)
     set_totals(invoice, ((line.amount, line.is_paid) for line in spec.lines))
     try:
@@ -392,14 +396,16 @@ def _credit_apart(drafted: dict, result: CloseResult) -> set[int]:
     return tenants
 
 
-def _close_batch(start: datetime, batch: list[int], audit: CloseAudit | None) -> CloseResult:
+def _close_batch(
+    start: datetime, batch: list[int], audit: CloseAudit | None, grace_from: datetime | None
+) -> CloseResult:
     """Draft one batch of tenants: its reads, then its writes in one transaction, so that a
     failure (a lost connection) leaves nothing of the batch and a retry redoes it whole.
 
     ``audit`` records what the batch changed in that transaction: once, with the writes it
     reports, and never for a batch that changed nothing (the same close run again, or
     retried by Celery after it had committed this batch)."""
-    result = CloseResult(start)
+    result = CloseResult(start, grace_from=grace_from)
     drafted = builder.build_drafts_of(batch, start)
     if credited := _credit_apart(drafted, result):
         again = builder.build_drafts_of(sorted(credited), start)
@@ -425,19 +431,25 @@ def _close_batch(start: datetime, batch: list[int], audit: CloseAudit | None) ->
     return result
 
 
-def close_billing_period(period_start: datetime, *, audit: CloseAudit | None = None) -> CloseResult:
+def close_billing_period(
+    period_start: datetime,
+    *,
+    audit: CloseAudit | None = None,
+    grace_from: datetime | None = None,
+) -> CloseResult:
     """Close the UTC month starting at ``period_start``: one draft per tenant and currency.
 
     Idempotent: a second run creates nothing; a draft still in its grace period is rebuilt
     when its lines would differ (late rollups, a refund), keeping finance's adjustments; a
     finalized invoice is left alone (what arrives later is late usage of the next close).
     A batch whose database connection is lost is redone on a new one (``CLOSE_ATTEMPTS``).
-    With ``audit``, each batch that changed something records ``billing_period_closed``.
-    A month that had ended when the close began is recorded closed (``ClosedMonth``) once
-    every batch is done."""
+    With ``audit``, each batch that changed something records ``billing_period_closed``;
+    with ``grace_from``, a new draft's grace runs from it (``CloseResult.grace_from``). A
+    month that had ended when the close began is recorded closed (``ClosedMonth``) once every
+    batch is done."""
     start = month_start(period_start)
     began = timezone.now()
-    result = CloseResult(start)
+    result = CloseResult(start, grace_from=grace_from)
     tenant_ids, result.retries = with_reconnect(
         lambda: builder.tenants_to_close(start),
         attempts=CLOSE_ATTEMPTS,
@@ -447,7 +459,7 @@ def close_billing_period(period_start: datetime, *, audit: CloseAudit | None = N
     for first in range(0, len(tenant_ids), CLOSE_BATCH):
         batch = tenant_ids[first : first + CLOSE_BATCH]
         done, retries = with_reconnect(
-            lambda batch=batch: _close_batch(start, batch, audit),
+            lambda batch=batch: _close_batch(start, batch, audit, grace_from),
             attempts=CLOSE_ATTEMPTS,
             pause_s=CLOSE_RETRY_PAUSE_S,
             what=f"month close (batch of {len(batch)} from tenant {batch[0]})",
@@ -483,11 +495,17 @@ def close_ended_months(now: datetime | None = None) -> list[CloseResult]:
     closed = set(
         ClosedMonth.objects.filter(period_start__in=window).values_list("period_start", flat=True)
     )
-    results = []
+    results, failed = [], []
     for month in window[:-1]:
         if month in closed:
             continue
-        result = close_billing_period(month, audit=_CAUGHT_UP)
+        try:
+            # Finance gets a whole grace to read an invoice nobody expected any more.
+            result = close_billing_period(month, audit=_CAUGHT_UP, grace_from=timezone.now())
+        except Exception as exc:  # one month that cannot be closed holds back no other
+            logger.exception("month close: %s was never closed and failed", month_label(month))
+            failed.append(exc)
+            continue
         if result.drafted:  # a month with nothing to bill (before the first sale) is no news
             logger.warning(
                 "month close: %s was never closed; closed it now: %s",
@@ -495,7 +513,10 @@ def close_ended_months(now: datetime | None = None) -> list[CloseResult]:
                 result.summary(),
             )
         results.append(result)
-    return [*results, close_billing_period(latest)]
+    results.append(close_billing_period(latest))
+    if failed:  # the task fails, and is seen failing, once the month just ended is drafted
+        raise failed[0]
+    return results
 
 
 def close_period_now(

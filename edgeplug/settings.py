@@ -691,7 +691,15 @@ if BILLING_LATE_USAGE_MONTHS < 1 + USAGE_LATE_DAYS // 28:
 # The hourly close also closes each ended month of this many (the month that has just ended
 # included) that no close has drafted yet, oldest first: beat or the billing worker was down for
 # all of the month after it. A month missed longer ago is left to `manage.py close_month`.
+# Late usage is billed only for a month closed, so it must reach each month a close searches
+# for late usage (BILLING_LATE_USAGE_MONTHS before the month it closes).
 BILLING_CLOSE_CATCH_UP_MONTHS = _number("BILLING_CLOSE_CATCH_UP_MONTHS", 12, at_least=1)
+if BILLING_CLOSE_CATCH_UP_MONTHS < BILLING_LATE_USAGE_MONTHS + 1:
+    raise environ.ImproperlyConfigured(
+        f"BILLING_CLOSE_CATCH_UP_MONTHS must be at least {BILLING_LATE_USAGE_MONTHS + 1} for "
+        f"BILLING_LATE_USAGE_MONTHS={BILLING_LATE_USAGE_MONTHS}, or the hours of a month missed "
+        "that long ago would be billed neither as its own nor as late usage"
+    )
 # Dunning: after a failed charge, retry this many days after the first failure (ascending);
 # when the last retry fails the invoice is uncollectible and the tenant's entitlements suspended.
 BILLING_DUNNING_DAYS = [

@@ -31,6 +31,9 @@ SHOW = "from django.conf import settings; print(settings.{name})"
         ("THROTTLE_ANON", "sixty/min", "THROTTLE_ANON must be a rate such as 600/min"),
         ("THROTTLE_DEVICE", "0/min", "THROTTLE_DEVICE must be a rate such as 600/min"),
         ("DB_CONNECT_TIMEOUT_S", "1", "DB_CONNECT_TIMEOUT_S must be a whole number of at least 2"),
+        # Late usage is billed only for a month closed: the catch-up must reach each month a
+        # close searches for it (BILLING_LATE_USAGE_MONTHS, 2, before the month closed).
+        ("BILLING_CLOSE_CATCH_UP_MONTHS", "2", "BILLING_CLOSE_CATCH_UP_MONTHS must be at least 3"),
         ("GRPC_MAX_WATCHES", "8", "GRPC_MAX_WATCHES (8) and GRPC_MAX_REPORT_STREAMS (0) must"),
         ("GRPC_MAX_REPORT_STREAMS", "4", "GRPC_MAX_WATCHES (4) and GRPC_MAX_REPORT_STREAMS (4)"),
     ],

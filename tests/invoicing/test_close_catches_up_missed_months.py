@@ -11,8 +11,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from billing import tasks
-from billing.models import Invoice, LineKind
+from billing import invoicing, tasks
+from billing.models import Invoice, InvoiceStatus, LineKind
 from edgeplug.audit.models import AuditEvent
 from tests.invoicing.conftest import APR, FEB, JAN, MAR
 
@@ -120,12 +120,54 @@ def test_hours_reported_after_the_caught_up_close_are_late_usage_of_the_next_mon
 def test_a_month_missed_longer_ago_than_the_catch_up_reaches_is_left_to_finance(
     missed_january, time_machine, settings
 ):
-    settings.BILLING_CLOSE_CATCH_UP_MONTHS = 2  # February and March
-    time_machine.move_to(APR + timedelta(hours=1))
+    settings.BILLING_CLOSE_CATCH_UP_MONTHS = 3  # February, March and April
+    time_machine.move_to(APR.replace(month=5) + timedelta(hours=1))
 
     result = tasks.close_previous_month()
 
-    assert [m["period"] for m in result["caught_up"]] == ["2026-02"]
+    assert [m["period"] for m in result["caught_up"]] == ["2026-02", "2026-03"]
     assert not Invoice.objects.filter(period_start=JAN).exists()
     call_command("close_month", "--period", "2026-01", stdout=StringIO())
     assert lines(missed_january, JAN)[0] == (LineKind.FLAT_FEE, 1000)
+
+
+def test_a_caught_up_month_waits_a_whole_grace_before_it_is_finalized(
+    missed_january, time_machine, settings
+):
+    """January's grace (3 days after its end) was long over when the close caught it up: its
+    draft was finalized and charged at the next 15-minute run, before finance could look at
+    an invoice for a month nobody expected one for. A month drafted after its grace ended
+    gets the whole grace from its drafting."""
+    closed_at = MAR + timedelta(hours=1)
+    time_machine.move_to(closed_at, tick=False)
+    tasks.close_previous_month()
+    time_machine.move_to(closed_at + timedelta(minutes=15))
+    invoicing.finalize_due_invoices()
+
+    grace = timedelta(days=settings.BILLING_GRACE_DAYS)
+    january = Invoice.objects.get(period_start=JAN)
+    february = Invoice.objects.get(period_start=FEB)
+    assert (january.status, january.finalize_after) == (InvoiceStatus.DRAFT, closed_at + grace)
+    assert february.finalize_after == MAR + grace  # drafted within its grace: as before
+
+
+def test_a_missed_month_that_cannot_be_closed_does_not_hold_back_the_month_just_ended(
+    missed_january, time_machine, monkeypatch
+):
+    """Before: the catch-up closed January first and an error there (bad old data, a bug)
+    ended the task, every hour, before February was drafted: nothing more was invoiced."""
+    close = invoicing.close_billing_period
+
+    def january_fails(period_start, **kwargs):
+        if period_start == JAN:
+            raise RuntimeError("January's data is broken")
+        return close(period_start, **kwargs)
+
+    monkeypatch.setattr(invoicing, "close_billing_period", january_fails)
+    time_machine.move_to(MAR + timedelta(hours=1))
+
+    with pytest.raises(RuntimeError, match="January's data is broken"):
+        tasks.close_previous_month()
+
+    assert lines(missed_january, FEB) == [(LineKind.FLAT_FEE, 1000), (LineKind.USAGE, 300)]
+    assert not Invoice.objects.filter(period_start=JAN).exists()
