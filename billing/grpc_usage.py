@@ -1,5 +1,6 @@
 """gRPC door of usage reporting (edgeplug.usage.v1.UsageService): the device token from the
-``authorization`` metadata, then the same parse and action as POST /api/v1/usage/events."""
+``authorization`` metadata, checked before a request message is read, then the same parse and
+action as POST /api/v1/usage/events."""
 
 import itertools
 import threading
@@ -21,7 +22,7 @@ from billing.usage_format import (
 )
 from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL, device_token, device_words
 from edgeplug.core.throttling import device_wait
-from edgeplug.grpc_server import abort, authorization, django_call, one_of
+from edgeplug.grpc_server import abort, add_service, authorization, django_call, one_of, one_request
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
@@ -49,7 +50,8 @@ _OUTCOMES = {
 }
 
 
-SERVICE = pb.DESCRIPTOR.services_by_name["UsageService"].full_name
+_SERVICE = pb.DESCRIPTOR.services_by_name["UsageService"]
+SERVICE = _SERVICE.full_name
 # A Report summary lists at most this many rejected events (the first ones; its totals count
 # them all): a stream's are unbounded, and past about 220,000 the summary outgrew the 4 MiB a
 # client reads, so a device replaying a long backlog learnt nothing and resent it for ever.
@@ -57,8 +59,7 @@ SUMMARY_REJECTED_MAX = 1000
 
 
 def register(server: grpc.Server) -> list[str]:
-    usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(), server)
-    return [SERVICE]
+    return [add_service(server, UsageServicer(), _SERVICE)]
 
 
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
@@ -67,11 +68,15 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         # open, batches or none: at most this many at once (GRPC_MAX_REPORT_STREAMS).
         self._streams = threading.BoundedSemaphore(settings.GRPC_MAX_REPORT_STREAMS)
 
-    def ReportBatch(self, request, context):
+    def ReportBatch(self, requests, context):
+        """``requests``: the call's stream of its one message (``add_service``), read once the
+        device is authenticated and within its budget, so a call without a device's token
+        holds no thread waiting for a message and has none decoded."""
         with django_call(context, f"/{SERVICE}/ReportBatch") as call:
             device = _device(context)
             call.tenant = device.tenant
             _throttle(device)
+            request = one_request(requests, context)
             result = usage.record_usage_batch(device, _events(request))
             return pb.ReportBatchResponse(
                 results=[_outcome(o) for o in result.outcomes], totals=pb.Totals(**result.totals)

@@ -21,18 +21,24 @@ from edgeplug.accounts.authentication import TenantJWTAuthentication
 from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
 from edgeplug.core.exceptions import code_and_detail
-from edgeplug.grpc_server import CallRequest, abort, authorization, django_call, one_of
+from edgeplug.grpc_server import (
+    CallRequest,
+    abort,
+    add_service,
+    authorization,
+    django_call,
+    one_of,
+    one_request,
+)
 from edgeplug.tenancy.scoping import request_tenant
 
-SERVICE = pb.DESCRIPTOR.services_by_name["CertificationService"].full_name
+_SERVICE = pb.DESCRIPTOR.services_by_name["CertificationService"]
+SERVICE = _SERVICE.full_name
 WATCH_RUN = f"/{SERVICE}/WatchRun"
 
 
 def register(server: grpc.Server) -> list[str]:
-    certification_pb2_grpc.add_CertificationServiceServicer_to_server(
-        CertificationServicer(), server
-    )
-    return [SERVICE]
+    return [add_service(server, CertificationServicer(), _SERVICE)]
 
 
 class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer):
@@ -41,16 +47,20 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
         # at once, so watchers can never starve the devices' usage reports.
         self._watches = threading.BoundedSemaphore(settings.GRPC_MAX_WATCHES)
 
-    def WatchRun(self, request, context) -> Iterator[pb.RunProgress]:
+    def WatchRun(self, requests, context) -> Iterator[pb.RunProgress]:
+        """``requests``: the call's stream of its one message (``add_service``), read once the
+        caller is authenticated, so a call without a token holds no thread waiting for it."""
         with one_of(
             self._watches, context, WATCH_RUN, what="watches", retry_s=settings.GRPC_WATCH_POLL_S
         ):
-            yield from self._watch(request, context)
+            yield from self._watch(requests, context)
 
-    def _watch(self, request, context) -> Iterator[pb.RunProgress]:
+    def _watch(self, requests, context) -> Iterator[pb.RunProgress]:
         cancelled = threading.Event()
         context.add_callback(cancelled.set)
         with django_call(context, WATCH_RUN) as call:
+            _caller_request(context)
+            request = one_request(requests, context)
             sent = None
             while True:
                 # Each poll is authenticated and looked up again, as each REST poll of

@@ -6,10 +6,11 @@ audited as the other doors audit it)."""
 
 import contextlib
 import logging
+import queue
 import re
 import threading
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,7 +21,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
 from google.protobuf import any_pb2, duration_pb2
-from google.protobuf.message import DecodeError
+from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import DecodeError, Message
+from google.protobuf.message_factory import GetMessageClass
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -89,6 +92,101 @@ def abort(context: grpc.ServicerContext, status: grpc.StatusCode, code: str, det
     fault of ours ends ``INTERNAL internal_error``, telling nothing of it)."""
     context.set_trailing_metadata((("edgeplug-code", code),))
     context.abort(status, f"{code}: {detail}")
+
+
+def add_service(
+    server: grpc.Server,
+    servicer,
+    service: ServiceDescriptor,
+    *,
+    decoders: Mapping[str, Callable[[bytes], Message]] | None = None,
+) -> str:
+    """Serve ``servicer``'s methods of ``service``, each handed its call's request stream, a
+    method of one request message included; returns the service's full name. gRPC would have
+    a worker thread wait for that one message before the method runs, for as long as the
+    client keeps it from coming, and decode it whoever sent it: here the method checks its
+    caller first, then reads it (``one_request``). A method's messages are decoded by its
+    entry in ``decoders``, else by their class."""
+    handlers = {}
+    for method in service.methods:
+        decode = (decoders or {}).get(method.name) or GetMessageClass(method.input_type).FromString
+        handler = (
+            grpc.stream_stream_rpc_method_handler
+            if method.server_streaming
+            else grpc.stream_unary_rpc_method_handler
+        )
+        handlers[method.name] = handler(
+            getattr(servicer, method.name),
+            request_deserializer=decode,
+            response_serializer=GetMessageClass(method.output_type).SerializeToString,
+        )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service.full_name, handlers),)
+    )
+    server.add_registered_method_handlers(service.full_name, handlers)
+    return service.full_name
+
+
+_END = object()
+
+
+def requests_polled(requests: Iterator, every_s: float) -> Iterator:
+    """The messages of ``requests`` (a call's request stream), and None each ``every_s``
+    seconds that the next one does not come: the call's thread can check its caller again, or
+    stop waiting, while the client sends nothing, where reading the stream blocks until a
+    message, its end or the call's. The stream is read on a thread of its own, one message
+    when the next is wanted (a client cannot make the server hold more of its messages than
+    before); that thread ends with the call."""
+    wanted, answers = queue.SimpleQueue(), queue.SimpleQueue()
+
+    def read() -> None:
+        while wanted.get():
+            try:
+                answers.put((next(requests, _END), None))
+            except Exception as error:  # noqa: BLE001 - raised again on the call's thread
+                answers.put((None, error))
+                return
+
+    threading.Thread(target=read, name="grpc-requests", daemon=True).start()
+    try:
+        while True:
+            wanted.put(True)
+            while True:
+                try:
+                    request, error = answers.get(timeout=every_s)
+                    break
+                except queue.Empty:
+                    yield None
+            if error is not None:
+                raise error
+            if request is _END:
+                return
+            yield request
+    finally:
+        wanted.put(False)
+
+
+def one_request(requests: Iterator, context: grpc.ServicerContext):
+    """The one request message of a call of ``add_service``'s, read once the method has
+    checked its caller: waited for at most ``GRPC_REQUEST_WAIT_S`` seconds, else the call is
+    ended ``DEADLINE_EXCEEDED`` ``request_timeout``, and the worker thread is free again."""
+    with contextlib.closing(requests_polled(requests, settings.GRPC_REQUEST_WAIT_S)) as polled:
+        request = next(polled, _END)
+    if request is None:
+        abort(
+            context,
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            "request_timeout",
+            f"the request message did not arrive within {settings.GRPC_REQUEST_WAIT_S:g} s",
+        )
+    if request is _END:
+        abort(
+            context,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "malformed_message",
+            "the call ended without its request message",
+        )
+    return request
 
 
 @contextlib.contextmanager

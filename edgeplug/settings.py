@@ -752,6 +752,10 @@ GRPC_TLS_CERT_FILE = env("GRPC_TLS_CERT_FILE", default="")
 GRPC_TLS_KEY_FILE = env("GRPC_TLS_KEY_FILE", default="")
 # Each entry registers its servicers on the server and returns their full service names.
 GRPC_SERVICERS = ["billing.grpc_usage.register", "certification.grpc_watch.register"]
+# A call of one request message (UsageService.ReportBatch, CertificationService.WatchRun) waits
+# at most this long for it once its caller is checked, holding a worker thread meanwhile;
+# then it ends DEADLINE_EXCEEDED request_timeout. A batch of 1,000 events is about 43 kB.
+GRPC_REQUEST_WAIT_S = _seconds("GRPC_REQUEST_WAIT_S", 30.0)
 # CertificationService.WatchRun reads the run this often, and at most this many watches run
 # at once (each holds a worker thread; more are refused RESOURCE_EXHAUSTED).
 GRPC_WATCH_POLL_S = _seconds("GRPC_WATCH_POLL_S", 1.0)
