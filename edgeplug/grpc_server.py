@@ -31,7 +31,7 @@ from grpc_status import rpc_status
 
 from edgeplug.audit.services import record_if_denied
 from edgeplug.core.reconnect import LOST
-from edgeplug.errors import DomainError, Throttled, retry_seconds
+from edgeplug.errors import BadRequest, DomainError, Throttled, retry_seconds
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,8 @@ def add_service(
     a worker thread wait for that one message before the method runs, for as long as the
     client keeps it from coming, and decode it whoever sent it: here the method checks its
     caller first, then reads it (``one_request``). A method's messages are decoded by its
-    entry in ``decoders``, else by their class."""
+    entry in ``decoders``, else by their class; a decoder may refuse a message with one of our
+    errors, which the call is answered with (``_AnswerDecodersRefusals``)."""
     handlers = {}
     for method in service.methods:
         decode = (decoders or {}).get(method.name) or GetMessageClass(method.input_type).FromString
@@ -264,21 +265,27 @@ def _status_with_retry(error: DomainError, retry_after: int) -> grpc.Status:
 class _Status(namedtuple("_Status", ("code", "details", "trailing_metadata")), grpc.Status): ...
 
 
-class _Undecodable:
-    """A request whose bytes are not its message: what ``_RefuseUndecodable`` hands on."""
+class MalformedMessage(BadRequest, code="malformed_message"):
+    """A request whose bytes are not its method's message."""
 
-    def __init__(self, error: DecodeError):
+
+class _Refused:
+    """A request its decoder refused: what ``_AnswerDecodersRefusals`` hands on."""
+
+    def __init__(self, error: DomainError):
         self.error = error
 
 
-class _RefuseUndecodable(grpc.ServerInterceptor):
-    """A request whose bytes are not its message (a string field of bad UTF-8, which C
-    encoders such as nanopb send unchecked) is refused ``INVALID_ARGUMENT`` with
-    ``malformed_message``, as the API refuses such a body 400: gRPC itself would end it with
-    a bare ``INTERNAL`` "Exception deserializing request!", which a device takes for a
-    server fault and sends again, forever. Its deserializer hands such bytes on as
-    ``_Undecodable``, and the method refuses it before it runs; in a stream of requests, when
-    the method reads it (the batches before it stay stored, as before any refusal)."""
+class _AnswerDecodersRefusals(grpc.ServerInterceptor):
+    """A request its decoder refuses is answered with our code, as the API answers a body it
+    cannot take: bytes that are not its message (a string field of bad UTF-8, which C encoders
+    such as nanopb send unchecked) ``INVALID_ARGUMENT`` ``malformed_message``, where gRPC itself
+    would end the call with a bare ``INTERNAL`` "Exception deserializing request!", which a
+    device takes for a server fault and sends again, forever; and a refusal of one of our
+    errors a service's decoder raises (``add_service``'s ``decoders``: a usage batch too large,
+    refused as soon as it is decoded) with its status and code. The decoder hands such a
+    request on as ``_Refused``, and the method refuses it when it reads it (in a stream of
+    requests, the batches before it stay stored, as before any refusal)."""
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -294,17 +301,20 @@ class _RefuseUndecodable(grpc.ServerInterceptor):
             try:
                 return decode(data)
             except DecodeError as error:
-                return _Undecodable(error)
+                return _Refused(
+                    MalformedMessage(
+                        f"the request is not a valid message of {handler_call_details.method}: "
+                        f"{error}"
+                    )
+                )
+            except DomainError as error:
+                # Without its traceback, whose frames would keep what the decoder decoded
+                # (a batch of many events) until the method reads the refusal.
+                return _Refused(error.with_traceback(None))
 
         def checked(request, context):
-            if isinstance(request, _Undecodable):
-                abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    "malformed_message",
-                    f"the request is not a valid message of {handler_call_details.method}: "
-                    f"{request.error}",
-                )
+            if isinstance(request, _Refused):
+                _answer(context, handler_call_details.method, request.error)
             return request
 
         def refusing(request, context):
@@ -315,7 +325,12 @@ class _RefuseUndecodable(grpc.ServerInterceptor):
         return handler._replace(request_deserializer=lenient, **{streams: refusing})
 
 
-TRANSPORT_LIMIT_FACTOR = 4
+# How far past ``API_MAX_JSON_BYTES`` gRPC reads a message, so that a service refuses one a
+# little too large with its own code (a usage batch: ``payload_too_large``, before decoding it);
+# beyond, gRPC refuses it itself, RESOURCE_EXHAUSTED "Received message larger than max",
+# before reading it. (Until 2026-12-06 four times that: 4 MiB, whose empty usage events, 2
+# bytes each, decode to about 200 MiB.)
+TRANSPORT_MARGIN_BYTES = 64 * 1024
 
 
 def build_server(
@@ -332,14 +347,11 @@ def build_server(
     a web worker does, until the process ends."""
     server = grpc.server(
         executor or ThreadPoolExecutor(max_workers=settings.GRPC_MAX_WORKERS),
-        interceptors=[_RefuseUndecodable()],
+        interceptors=[_AnswerDecodersRefusals()],
         options=[
-            # Wider than a service takes (``API_MAX_JSON_BYTES``), so a service refuses a
-            # message a little too large with its own code; beyond this gRPC refuses it
-            # itself, RESOURCE_EXHAUSTED "Received message larger than max", before reading it.
             (
                 "grpc.max_receive_message_length",
-                TRANSPORT_LIMIT_FACTOR * settings.API_MAX_JSON_BYTES,
+                settings.API_MAX_JSON_BYTES + TRANSPORT_MARGIN_BYTES,
             ),
             ("grpc.so_reuseport", int(reuse_port)),
         ],

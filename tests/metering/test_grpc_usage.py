@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -18,6 +19,7 @@ from rest_framework.test import APIClient
 from billing import grpc_usage, usage
 from billing.models import UsageEvent
 from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL
+from edgeplug.grpc_server import TRANSPORT_MARGIN_BYTES
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.models import Device
@@ -244,16 +246,35 @@ def test_a_batch_larger_than_a_rest_body_is_refused_as_rest_refuses_it(call, met
     not gRPC's own RESOURCE_EXHAUSTED, which the docs give for ``throttled``: a device must
     not wait and send the same batch again."""
     stub, auth = call
-    events = [to_proto(metered.heartbeat(seq, metered.base)) for seq in range(1, 1001)]
-    for event in events:
-        event.version = "1.0.0+" + "x" * 1500
-    request = pb.ReportBatchRequest(events=events)
-    assert 1024 * 1024 < request.ByteSize() < 4 * 1024 * 1024
+    request = _batch_of_bytes(metered, 1040)
+    limit = settings.API_MAX_JSON_BYTES
+    assert limit < request.ByteSize() <= limit + TRANSPORT_MARGIN_BYTES
     with pytest.raises(grpc.RpcError) as refused:
         stub.ReportBatch(request, metadata=auth)
     assert status_of(refused) == (grpc.StatusCode.INVALID_ARGUMENT, "payload_too_large")
     assert "send fewer events per batch" in refused.value.details()
     assert not UsageEvent.objects.exists()
+
+
+def test_a_batch_past_the_transport_limit_is_refused_by_grpc_unread(call, metered):
+    """Past ``API_MAX_JSON_BYTES`` and the transport's margin (64 KiB; it was 3 MiB, and a
+    4 MiB message of empty events decoded to about 200 MiB): gRPC's own RESOURCE_EXHAUSTED,
+    without our code, before the message is read."""
+    stub, auth = call
+    request = _batch_of_bytes(metered, 1200)
+    assert request.ByteSize() > settings.API_MAX_JSON_BYTES + TRANSPORT_MARGIN_BYTES
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ReportBatch(request, metadata=auth)
+    assert status_of(refused) == (grpc.StatusCode.RESOURCE_EXHAUSTED, None)
+    assert "larger than max" in refused.value.details()
+    assert not UsageEvent.objects.exists()
+
+
+def _batch_of_bytes(metered, version_length: int) -> pb.ReportBatchRequest:
+    events = [to_proto(metered.heartbeat(seq, metered.base)) for seq in range(1, 1001)]
+    for event in events:
+        event.version = "1.0.0+" + "x" * version_length
+    return pb.ReportBatchRequest(events=events)
 
 
 def test_an_unexpected_failure_is_internal_and_tells_the_caller_nothing_of_it(
