@@ -2,6 +2,7 @@
 ``authorization`` metadata, checked before a request message is read, then the same parse and
 action as POST /api/v1/usage/events."""
 
+import contextlib
 import itertools
 import threading
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,8 @@ from billing.usage_format import (
 )
 from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL, device_token, device_words
 from edgeplug.core.throttling import device_wait
-from edgeplug.grpc_server import abort, add_service, authorization, django_call, one_of, one_request
+from edgeplug.grpc_requests import one_request, requests_polled
+from edgeplug.grpc_server import abort, add_service, authorization, django_call, one_of
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
@@ -107,17 +109,22 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             return self._report(request_iterator, context, method)
 
     def _report(self, request_iterator, context, method: str):
-        with django_call(context, method) as call:
+        polled = requests_polled(request_iterator, settings.GRPC_STREAM_CHECK_S)
+        with django_call(context, method) as call, contextlib.closing(polled):
             device = _device(context)
             call.tenant = device.tenant
             totals = dict.fromkeys(usage.OUTCOMES, 0)
             rejected = []
-            for request in request_iterator:
-                # Each batch is authenticated again, as REST authenticates each request: a
-                # device revoked, its token rotated or its tenant deactivated while the stream
-                # is open is refused at its next batch (the batches before stay stored).
+            for request in polled:
+                # Each batch is authenticated again, as REST authenticates each request, and
+                # so is the stream each GRPC_STREAM_CHECK_S it sends none (``request`` None):
+                # a device revoked, its token rotated or its tenant deactivated while the
+                # stream is open is refused at its next batch (the batches before stay
+                # stored), or within that while it sends nothing, which frees its slot.
                 device = _authenticated(context)
                 call.tenant = device.tenant
+                if request is None:
+                    continue
                 _throttle(device)  # every batch of the stream counts, as one REST request
                 result = usage.record_usage_batch(device, _events(request))
                 for key, count in result.totals.items():

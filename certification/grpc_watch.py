@@ -21,15 +21,8 @@ from edgeplug.accounts.authentication import TenantJWTAuthentication
 from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
 from edgeplug.core.exceptions import code_and_detail
-from edgeplug.grpc_server import (
-    CallRequest,
-    abort,
-    add_service,
-    authorization,
-    django_call,
-    one_of,
-    one_request,
-)
+from edgeplug.grpc_requests import one_request
+from edgeplug.grpc_server import CallRequest, abort, add_service, authorization, django_call, one_of
 from edgeplug.tenancy.scoping import request_tenant
 
 _SERVICE = pb.DESCRIPTOR.services_by_name["CertificationService"]

@@ -769,6 +769,9 @@ GRPC_MAX_WATCHES = _number("GRPC_MAX_WATCHES", min(4, GRPC_MAX_WORKERS - 1))
 GRPC_MAX_REPORT_STREAMS = _number(
     "GRPC_MAX_REPORT_STREAMS", (GRPC_MAX_WORKERS - GRPC_MAX_WATCHES) // 2
 )
+# An open Report stream that sends nothing checks its device again this often, so a device
+# revoked (its token rotated, its tenant deactivated) does not keep a stream's slot.
+GRPC_STREAM_CHECK_S = _seconds("GRPC_STREAM_CHECK_S", 5.0)
 if GRPC_MAX_WATCHES + GRPC_MAX_REPORT_STREAMS >= GRPC_MAX_WORKERS:
     raise environ.ImproperlyConfigured(
         f"GRPC_MAX_WATCHES ({GRPC_MAX_WATCHES}) and GRPC_MAX_REPORT_STREAMS "

@@ -73,6 +73,9 @@ class _Context:
     def invocation_metadata(self):
         return self._metadata
 
+    def peer(self) -> str:
+        return "ipv4:127.0.0.1:0"
+
     def set_trailing_metadata(self, metadata) -> None:
         pass
 
@@ -128,11 +131,16 @@ class Doors:
 
     def _report(self, requests: list, used: list):
         """One ``Report`` call; the backend CPU its batches used goes into ``used`` (read inside
-        the stream: the call closes its connection when it ends)."""
+        the stream: the call closes its connection when it ends), that of the connection of
+        this thread, which the servicer runs on (the stream is read on a thread of its own)."""
+        from django.db import connections
+
         from billing.grpc_usage import UsageServicer
 
+        servicer_db = connections["default"]
+
         def stream():
-            pid = _backend_pid()
+            pid = servicer_db.connection.info.backend_pid  # connected: the token was looked up
             backend = _backend_cpu(pid)
             yield from requests
             used.append(_backend_cpu(pid) - backend)

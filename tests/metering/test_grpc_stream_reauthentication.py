@@ -1,7 +1,8 @@
 """A device refused at the REST door is refused on an open gRPC ``Report`` stream too: each
 batch of the stream is authenticated as each REST request is, so a revoked device, a rotated
 token or a deactivated tenant ends the stream UNAUTHENTICATED at its next batch, and that
-batch is not stored (the batches before it stay stored)."""
+batch is not stored (the batches before it stay stored); a stream that sends nothing is
+checked again every GRPC_STREAM_CHECK_S, so it ends then and frees its slot."""
 
 import threading
 
@@ -9,15 +10,17 @@ import grpc
 import pytest
 
 from billing.models import UsageEvent
+from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.models import Device
 from tests.conftest import changeform_data
-from tests.metering.conftest import OpenStream
+from tests.metering.conftest import OpenStream, register_and_deploy
 from tests.metering.test_grpc_usage import (  # noqa: F401 - the gRPC server and client
     batch,
     call,
     channel,
     status_of,
 )
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,3 +78,39 @@ def test_a_device_refused_mid_stream_has_its_next_batch_refused_and_not_stored(
 
     assert status_of(refused) == (grpc.StatusCode.UNAUTHENTICATED, "authentication_failed")
     assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == [1, 2]
+
+
+def test_a_revoked_devices_idle_streams_end_and_free_their_slots(
+    call,  # noqa: F811
+    channel,  # noqa: F811
+    metered,
+    published,
+    settings,
+):
+    """A revoked device's open streams that send nothing held the server's Report slots
+    (GRPC_MAX_REPORT_STREAMS, 2 per process, for all tenants): every other device's stream
+    was refused ``throttled: retry in 1 s`` for as long as they stayed open."""
+    settings.GRPC_STREAM_CHECK_S = 0.2
+    stub, auth = call
+    held = [OpenStream(stub, auth) for _ in range(settings.GRPC_MAX_REPORT_STREAMS)]
+    for seq, stream in enumerate(held, start=1):
+        stream.send(batch(metered.heartbeat(seq, metered.base)))
+    _wait_until_stored(list(range(1, len(held) + 1)))
+
+    _revoked(metered, None)
+    try:
+        assert wait_for(lambda: all(stream.future.done() for stream in held), timeout=10)
+    finally:
+        for stream in held:
+            stream.future.cancel()
+    assert [
+        (stream.future.code(), dict(stream.future.trailing_metadata())["edgeplug-code"])
+        for stream in held
+    ] == [(grpc.StatusCode.UNAUTHENTICATED, "authentication_failed")] * len(held)
+
+    _, other = register_and_deploy(metered.client, published, hardware_id="hw-2")
+    other_auth = (("authorization", other._credentials["HTTP_AUTHORIZATION"]),)
+    summary = usage_pb2_grpc.UsageServiceStub(channel).Report(
+        iter([batch(metered.heartbeat(1, metered.base))]), metadata=other_auth, timeout=10
+    )
+    assert summary.totals.accepted == 1

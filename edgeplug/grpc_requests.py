@@ -1,0 +1,74 @@
+"""Reading a gRPC call's request messages without blocking its worker thread for as long as
+the client likes: ``requests_polled`` (a stream, with a tick while nothing comes) and
+``one_request`` (the one message of a call ``add_service`` hands its stream)."""
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
+
+import grpc
+from django.conf import settings
+
+from edgeplug.grpc_server import abort
+
+_END = object()
+
+
+def requests_polled(requests: Iterator, every_s: float) -> Iterator:
+    """The messages of ``requests`` (a call's request stream), and None each ``every_s``
+    seconds that the next one does not come: the call's thread can check its caller again, or
+    stop waiting, while the client sends nothing, where reading the stream blocks until a
+    message, its end or the call's. The stream is read on a thread of its own, one message
+    when the next is wanted (a client cannot make the server hold more of its messages than
+    before); that thread ends with the call."""
+    wanted, answers = queue.SimpleQueue(), queue.SimpleQueue()
+
+    def read() -> None:
+        while wanted.get():
+            try:
+                answers.put((next(requests, _END), None))
+            except Exception as error:  # noqa: BLE001 - raised again on the call's thread
+                answers.put((None, error))
+                return
+
+    threading.Thread(target=read, name="grpc-requests", daemon=True).start()
+    try:
+        while True:
+            wanted.put(True)
+            while True:
+                try:
+                    request, error = answers.get(timeout=every_s)
+                    break
+                except queue.Empty:
+                    yield None
+            if error is not None:
+                raise error
+            if request is _END:
+                return
+            yield request
+    finally:
+        wanted.put(False)
+
+
+def one_request(requests: Iterator, context: grpc.ServicerContext):
+    """The one request message of a call of ``add_service``'s, read once the method has
+    checked its caller: waited for at most ``GRPC_REQUEST_WAIT_S`` seconds, else the call is
+    ended ``DEADLINE_EXCEEDED`` ``request_timeout``, and the worker thread is free again."""
+    with contextlib.closing(requests_polled(requests, settings.GRPC_REQUEST_WAIT_S)) as polled:
+        request = next(polled, _END)
+    if request is None:
+        abort(
+            context,
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            "request_timeout",
+            f"the request message did not arrive within {settings.GRPC_REQUEST_WAIT_S:g} s",
+        )
+    if request is _END:
+        abort(
+            context,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "malformed_message",
+            "the call ended without its request message",
+        )
+    return request
