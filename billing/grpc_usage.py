@@ -25,6 +25,7 @@ from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL, device_token, de
 from edgeplug.core.throttling import device_wait
 from edgeplug.grpc_requests import one_request, requests_polled
 from edgeplug.grpc_server import abort, add_service, authorization, django_call, one_of
+from edgeplug.text import refuse_nul
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
 from marketplace.devices import UNKNOWN_DEVICE_MESSAGE, device_for_token, touch
@@ -67,16 +68,19 @@ def register(server: grpc.Server) -> list[str]:
 
 def _batch(data: bytes) -> pb.ReportBatchRequest:
     """A batch from its bytes, refused as the REST door refuses a body: larger than a REST
-    body may be before it is decoded (``payload_too_large``), more events than a batch holds
-    as soon as it is (``batch_too_large``). gRPC decodes a message on its one thread that
-    reads them, so such a batch is dropped there, one at a time, where a worker thread held
-    each until it looked: empty events are 2 bytes on the wire and about 100 decoded."""
+    body may be before it is decoded (``payload_too_large``); once it is, a string holding
+    U+0000 (``nul_character``, as REST's reader refuses it before any check of the batch),
+    then more events than a batch holds (``batch_too_large``). gRPC decodes a message on its
+    one thread that reads them, so such a batch is dropped there, one at a time, where a
+    worker thread held each until it looked: empty events are 2 bytes on the wire and about
+    100 decoded."""
     if len(data) > settings.API_MAX_JSON_BYTES:
         raise MessageTooLarge(
             f"The batch is {len(data)} bytes; at most {settings.API_MAX_JSON_BYTES} are taken: "
             "send fewer events per batch."
         )
     request = pb.ReportBatchRequest.FromString(data)
+    refuse_nul([event.version for event in request.events])  # its only strings
     refuse_too_many(len(request.events))
     return request
 

@@ -203,6 +203,28 @@ def test_a_batch_is_refused_at_its_first_bad_event_alike_at_both_doors(call, met
     assert not UsageEvent.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "batch_of", ["alone", "after_a_bad_event", "among_too_many"], ids=lambda shape: shape
+)
+def test_a_version_holding_nul_is_refused_first_alike_at_both_doors(call, metered, batch_of):
+    """REST's reader refuses a string holding U+0000 (``nul_character``) before any check of
+    the batch or its events; gRPC refused it ``invalid_event``, or named another fault first."""
+    stub, auth = call
+    bad = {**metered.session(2, metered.base, 10), "version": "1.0\x00"}
+    events = {
+        "alone": [bad],
+        "after_a_bad_event": [{**metered.session(1, metered.base, 10), "seq": 0}, bad],
+        "among_too_many": [bad] + [metered.heartbeat(3, metered.base)] * 1000,
+    }[batch_of]
+    rest = metered.send(events)
+    assert (rest.status_code, rest.json()["code"]) == (400, "nul_character")
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ReportBatch(batch(*events), metadata=auth)
+    assert status_of(refused) == (grpc.StatusCode.INVALID_ARGUMENT, "nul_character")
+    assert refused.value.details() == f"nul_character: {rest.json()['detail']}"
+    assert not UsageEvent.objects.exists()
+
+
 def test_a_string_of_bad_utf8_is_refused_with_a_code_not_a_server_fault(channel, call, metered):
     """C encoders (nanopb) send a string's bytes unchecked: one bad byte in ``version`` is
     refused INVALID_ARGUMENT ``malformed_message``, as REST refuses such a body 400, not gRPC's
