@@ -21,7 +21,7 @@ from billing.usage_format import (
     parse_batch,
     refuse_too_many,
 )
-from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL, device_token, device_words
+from edgeplug.core.exceptions import device_credentials_detail, device_token, device_words
 from edgeplug.core.throttling import device_wait
 from edgeplug.grpc_requests import one_request, requests_polled
 from edgeplug.grpc_server import abort, add_service, authorization, django_call, one_of
@@ -150,9 +150,10 @@ def _authenticated(context: grpc.ServicerContext) -> Device:
     """The active device of the call's token now, its header read and the token looked up as
     the REST door does them (``device_words``, ``device_token``, ``device_for_token``: one
     indexed query); the call is aborted UNAUTHENTICATED without one."""
-    words = device_words(authorization(context).encode("latin-1", errors="replace"))
+    sent = authorization(context).encode("latin-1", errors="replace")
+    words = device_words(sent)
     if words is None or (token := device_token(words)) is None:
-        code, detail = "not_authenticated", DEVICE_CREDENTIALS_DETAIL  # as REST says
+        code, detail = "not_authenticated", device_credentials_detail(sent)  # as REST says
     elif (device := device_for_token(token)) is None:
         code, detail = "authentication_failed", UNKNOWN_DEVICE_MESSAGE  # as REST says
     else:

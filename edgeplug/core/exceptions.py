@@ -131,6 +131,16 @@ DEVICE_CREDENTIALS_DETAIL = (
 )
 
 
+def device_credentials_detail(authorization: bytes) -> str:
+    """What a device's endpoint tells a caller whose ``Authorization`` value is no device's
+    token: a person's Bearer token that the endpoint is for devices, anything else how a device
+    sends its token. The REST and gRPC doors alike."""
+    scheme = authorization.split()[:1]
+    if scheme and scheme[0].lower() == b"bearer":
+        return DEVICES_ONLY_DETAIL
+    return DEVICE_CREDENTIALS_DETAIL
+
+
 def _wrong_door(request, view) -> str | None:
     """Credentials were sent, but of the other kind (a device's token to a person's
     endpoint, or a person's Bearer token to a device's) or not as a device sends its own:
@@ -141,10 +151,7 @@ def _wrong_door(request, view) -> str | None:
         return PEOPLE_ONLY_DETAIL if device_header(request) else None
     if device_header(request):
         return None  # the device door said what is wrong
-    scheme = get_authorization_header(request).split()[:1]
-    if scheme and scheme[0].lower() == b"bearer":
-        return DEVICES_ONLY_DETAIL
-    return DEVICE_CREDENTIALS_DETAIL
+    return device_credentials_detail(get_authorization_header(request))
 
 
 def code_and_detail(exc: exceptions.APIException) -> tuple[str, str]:

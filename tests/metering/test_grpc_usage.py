@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from billing import grpc_usage, usage
 from billing.models import UsageEvent
-from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL
+from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL, DEVICES_ONLY_DETAIL
 from edgeplug.grpc_server import TRANSPORT_MARGIN_BYTES
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
@@ -131,6 +131,22 @@ def test_a_token_not_sent_as_a_device_sends_it_is_told_alike_at_both_doors(call,
         stub.ReportBatch(batch(event), metadata=metadata)
     assert status_of(refused) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
     assert refused.value.details() == f"not_authenticated: {DEVICE_CREDENTIALS_DETAIL}"
+    assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.parametrize("sent", ["Bearer eyJhbGciOi.x.y", "bearer eyJhbGciOi.x.y"])
+def test_a_persons_bearer_token_is_told_alike_at_both_doors(call, metered, sent):
+    """REST tells a person's Bearer token that the endpoint is for devices; gRPC told it only
+    how to send a Device token."""
+    stub, _ = call
+    event = metered.session(1, metered.base, 10)
+    rest = metered.send([event], api=APIClient(HTTP_AUTHORIZATION=sent))
+    assert (rest.status_code, rest.json()["code"]) == (401, "not_authenticated")
+    assert rest.json()["detail"] == DEVICES_ONLY_DETAIL
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ReportBatch(batch(event), metadata=(("authorization", sent),))
+    assert status_of(refused) == (grpc.StatusCode.UNAUTHENTICATED, "not_authenticated")
+    assert refused.value.details() == f"not_authenticated: {DEVICES_ONLY_DETAIL}"
     assert not UsageEvent.objects.exists()
 
 
