@@ -17,6 +17,10 @@ class AuditEvent(models.Model):
     tenant = models.ForeignKey(
         "tenancy.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Staff identities are not told to tenants (docs/roles.md): whether the actor was platform
+    # staff acting on the tenant, not its member, as the event was written, so the tenant's
+    # trail keeps hiding them after they leave the staff or their account goes.
+    by_platform_staff = models.BooleanField(default=False, db_default=False)
     action = models.CharField(max_length=64, db_index=True)
     target = models.CharField(max_length=255, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

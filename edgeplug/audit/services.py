@@ -7,6 +7,7 @@ from django.conf import settings
 
 from edgeplug.audit.models import AuditEvent
 from edgeplug.core.logging import request_id_var
+from edgeplug.tenancy.staff import acts_as_platform_staff
 
 
 def client_ip(request) -> str | None:
@@ -44,6 +45,7 @@ def record_event(
         actor=actor,
         actor_email=getattr(actor, "email", "") or (details or {}).get("email", ""),
         tenant=tenant,
+        by_platform_staff=acts_as_platform_staff(actor, tenant),
         target=target[:255],
         ip=client_ip(request),
         request_id=request_id_var.get() if request_id_var.get() != "-" else "",

@@ -4,7 +4,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F
 
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import field_changes, record_change, record_event
@@ -15,6 +15,7 @@ from edgeplug.slugs import SLUG_RULE, is_slug
 from edgeplug.tenancy.models import TENANT_KIND_RULE, Membership, Role, StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
 from edgeplug.tenancy.signals import tenant_changed
+from edgeplug.tenancy.staff import is_platform_staff
 from edgeplug.text import unreadable
 
 
@@ -263,21 +264,11 @@ def add_member_by_email(
     user = User.objects.with_email(email).first()
     # A staff account is answered as no account: saying it is staff would hand any tenant
     # admin the list of EdgePlug's staff.
-    if user is None or User.objects.filter(platform_staff(), pk=user.pk).exists():
+    if user is None or is_platform_staff(user):
         raise UnknownUser(
             "email", email, detail="no EdgePlug account uses it: ask them to create one first."
         )
     return add_member(tenant, user, role, actor=actor, request=request, named_by="email")
-
-
-def platform_staff() -> Q:
-    """Which users are platform staff, by any sign: the admin's flags, or a staff group,
-    which is what gives staff their powers (``in_staff_group``) whether or not "staff
-    status" is ticked. A condition on users, so a list can ask it of each row's user."""
-    groups = User.groups.through.objects.filter(
-        user=OuterRef("pk"), group__name__in=StaffGroup.values
-    )
-    return Q(is_staff=True) | Q(is_superuser=True) | Exists(groups)
 
 
 class NotAReviewer(Forbidden, code="not_a_reviewer"):

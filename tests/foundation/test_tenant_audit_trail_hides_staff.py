@@ -1,19 +1,23 @@
 """A tenant admin's audit trail (GET /api/v1/tenant/audit-events) shows what EdgePlug's
 platform staff did to the tenant's objects as done by platform staff, without who it was or
 the address they worked from: staff identities are not told to tenants (docs/roles.md). Its
-own members' events are shown as recorded."""
+own members' events are shown as recorded. Who was staff is recorded with the event, so a
+staff member who leaves the staff, or whose account is deleted, stays hidden."""
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.conftest import sign_in, totp_now
 from tests.factories import (
     AgentVersionFactory,
+    TOTPDeviceFactory,
     UserFactory,
     WorkflowPackageFactory,
     staff_member,
 )
+from tests.migrations import migrated_back
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +25,13 @@ STAFF_IP = "198.51.100.77"
 MEMBER_IP = "203.0.113.5"
 
 
-def _approved_by_a_reviewer(tenant):
-    """A reviewer approves one of the tenant's workflow packages, at the API, from STAFF_IP."""
+def _approved_by_a_reviewer(tenant, reviewer=None):
+    """A reviewer (``staff_member("reviewers")`` unless given) approves one of the tenant's
+    workflow packages, at the API, from STAFF_IP."""
     version = AgentVersionFactory(agent__tenant=tenant, public=True)
     step = {"agent": f"{tenant.slug}/{version.agent.name}", "version": version.version}
     wpk = WorkflowPackageFactory(tenant=tenant, content={"steps": [step]})
-    reviewer = staff_member("reviewers")
+    reviewer = reviewer or staff_member("reviewers")
     client = APIClient(REMOTE_ADDR=STAFF_IP)
     tokens = sign_in(client, reviewer, otp=totp_now(reviewer.device))
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
@@ -75,3 +80,88 @@ def test_the_tenants_own_members_are_shown_as_recorded_staff_or_not(member_clien
         MEMBER_IP,
         False,
     )
+
+
+def _reviewer_by_group_alone():
+    """A reviewer who is staff by the reviewers group alone, "staff status" never ticked."""
+    reviewer = UserFactory(is_staff=False)
+    reviewer.groups.add(Group.objects.get(name="reviewers"))
+    reviewer.device = TOTPDeviceFactory(user=reviewer)
+    return reviewer
+
+
+def _superuser_in_no_staff_group():
+    """A platform admin who is staff by the admin's flags alone (staff status, superuser)."""
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    admin.device = TOTPDeviceFactory(user=admin)
+    return admin
+
+
+def _taken_out_of_the_staff_groups(user):
+    user.groups.clear()
+
+
+def _staff_status_unticked(user):
+    user.is_staff = user.is_superuser = False
+    user.save()
+
+
+@pytest.mark.parametrize(
+    ("staff", "leaves"),
+    [
+        (_reviewer_by_group_alone, _taken_out_of_the_staff_groups),
+        (_superuser_in_no_staff_group, _staff_status_unticked),
+    ],
+    ids=["taken out of the staff groups", "staff status unticked"],
+)
+def test_a_staff_member_who_leaves_the_staff_stays_hidden_in_what_they_did(
+    member_client, staff, leaves
+):
+    client, membership = member_client("admin", is_vendor=True)
+    reviewer = _approved_by_a_reviewer(membership.tenant, staff())
+    leaves(reviewer)
+    (row,) = _rows(client, "wpk_approved")
+    assert (row["actor_email"], row["ip"], row["by_platform_staff"]) == (None, None, True)
+    assert reviewer.email not in repr(row) and STAFF_IP not in repr(row)
+
+
+@pytest.mark.skipif(
+    connection.vendor == "postgresql",
+    reason="on PostgreSQL the append-only audit log refuses to delete an account it names "
+    "(setting its events' actor to null is a change)",
+)
+def test_a_deleted_staff_account_stays_hidden_in_what_it_did(member_client):
+    client, membership = member_client("admin", is_vendor=True)
+    reviewer = _approved_by_a_reviewer(membership.tenant)
+    reviewer.delete()
+    (row,) = _rows(client, "wpk_approved")
+    assert (row["actor_email"], row["ip"], row["by_platform_staff"]) == (None, None, True)
+    assert reviewer.email not in repr(row) and STAFF_IP not in repr(row)
+
+
+@pytest.mark.django_db(transaction=True)  # migrating (SQLite's schema editor) needs no atomic
+def test_events_written_before_the_flag_are_marked_by_who_is_staff_outside_the_tenant(
+    member_client,
+):
+    """Migration audit 0003 marks the events written before it by today's staff (the best
+    knowledge there is), a member of the event's tenant in a staff group not."""
+    client, membership = member_client("admin", is_vendor=True)
+    tenant, reviewer = membership.tenant, staff_member("reviewers")
+    member_in_finance = membership.user
+    member_in_finance.groups.add(Group.objects.get(name="finance"))
+    with migrated_back("audit", "0002_append_only_trigger") as migrator:
+        old = migrator.old_model("AuditEvent")
+        for actor in (reviewer, member_in_finance, UserFactory()):
+            old.objects.create(
+                action="wpk_approved",
+                actor_id=actor.pk,
+                actor_email=actor.email,
+                tenant_id=tenant.pk,
+                ip=STAFF_IP,
+            )
+        migrator.forward("0003_by_platform_staff")
+    shown = {
+        (row["actor_email"], row["by_platform_staff"]) for row in _rows(client, "wpk_approved")
+    }
+    assert (None, True) in shown and (member_in_finance.email, False) in shown
+    assert len(shown) == 3 and reviewer.email not in repr(shown)
