@@ -4,6 +4,8 @@ the address they worked from: staff identities are not told to tenants (docs/rol
 own members' events are shown as recorded. Who was staff is recorded with the event, so a
 staff member who leaves the staff, or whose account is deleted, stays hidden."""
 
+import ipaddress
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -56,10 +58,44 @@ def test_a_staff_members_action_is_shown_as_platform_staffs_without_email_or_add
     (row,) = _rows(client, "wpk_approved")
     assert (row["actor_email"], row["ip"], row["by_platform_staff"]) == (None, None, True)
     assert reviewer.email not in repr(row) and STAFF_IP not in repr(row)
-    # The list still orders by them (a hidden one as null).
-    for ordering in ("actor_email", "-actor_email", "ip"):
-        ordered = client.get("/api/v1/tenant/audit-events", {"ordering": ordering})
-        assert ordered.status_code == 200, ordered.json()
+
+
+@pytest.mark.parametrize("ordering", ["actor_email", "-actor_email", "ip", "-ip"])
+def test_ordering_the_trail_tells_nothing_of_the_hidden_email_or_address(member_client, ordering):
+    """The list orders by actor_email and ip as shown: a staff member's event sorts as if
+    both were null, at one end, never between the members whose e-mails and addresses
+    surround the hidden ones."""
+    client, membership = member_client("admin", is_vendor=True)
+    tenant = membership.tenant
+    reviewer = staff_member("reviewers")
+    reviewer.email = "mallory@example.com"  # between alice@ and the admin's user…@
+    reviewer.save()
+    _approved_by_a_reviewer(tenant, reviewer)  # from STAFF_IP, between these two members'
+    alice = UserFactory(email="alice@example.com")
+    for who, address in ((membership.user, MEMBER_IP), (alice, "192.0.2.1")):
+        api = APIClient(REMOTE_ADDR=address)
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, who)['access']}")
+        added = api.post(
+            "/api/v1/tenant/members", {"email": UserFactory().email, "role": "developer"}
+        )
+        assert added.status_code == 201, added.json()
+        if who is membership.user:
+            admin = {"email": alice.email, "role": "admin"}
+            assert api.post("/api/v1/tenant/members", admin).status_code == 201
+    response = client.get("/api/v1/tenant/audit-events", {"ordering": ordering})
+    assert response.status_code == 200, response.json()
+    rows = response.json()["results"]
+    field = ordering.lstrip("-")
+    shown = [row[field] for row in rows if row[field] is not None]
+    assert len(set(shown)) >= 2  # members on both sides of the hidden value
+    assert shown == sorted(shown, reverse=ordering.startswith("-"), key=_sort_key(field))
+    staff_at = [at for at, row in enumerate(rows) if row["by_platform_staff"]]
+    assert staff_at in ([0], [len(rows) - 1]), [(r[field], r["by_platform_staff"]) for r in rows]
+    assert reviewer.email not in repr(rows) and STAFF_IP not in repr(rows)
+
+
+def _sort_key(field):
+    return ipaddress.ip_address if field == "ip" else str
 
 
 def test_the_tenants_own_members_are_shown_as_recorded_staff_or_not(member_client):
