@@ -49,9 +49,17 @@ def test_a_blank_yank_reason_is_refused_by_the_schema_and_by_the_api(schema, ven
 
 def test_a_wpk_names_no_reviewer_as_a_run_names_none(schema):
     """Staff identities are not told to tenants (docs/roles.md): a package's row names no
-    reviewer, as the run API's rows name none."""
+    reviewer, neither in the list nor in the review's answer (both are a Wpk), and the list
+    orders by none."""
     assert "reviewer" not in schema["components"]["schemas"]["Wpk"]["properties"]
-    assert "reviewer" not in schema["components"]["schemas"]["Run"]["properties"]
+    wpk = {"$ref": "#/components/schemas/Wpk"}
+    listed = schema["components"]["schemas"]["PaginatedWpkList"]["properties"]["wpks"]
+    assert listed["items"] == wpk
+    answer = schema["paths"]["/api/v1/wpk/review/{id}"]["post"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"] == wpk
+    parameters = schema["paths"]["/api/v1/wpk/list"]["get"]["parameters"]
+    (ordering,) = (p["schema"]["pattern"] for p in parameters if p["name"] == "ordering")
+    assert re.fullmatch(ordering, "-reviewed_at") and not re.fullmatch(ordering, "reviewer")
 
 
 @pytest.mark.parametrize(
