@@ -116,7 +116,7 @@ class _Span(_Event):
 
 
 # An optional field left out is UNSET, not None, so that the keys a body holds can be counted
-# (``_strings_of``); ``_given`` reads both as None.
+# (``_strings_in``); ``_given`` reads both as None.
 _Optional = _Count | None | msgspec.UnsetType
 
 
