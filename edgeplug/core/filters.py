@@ -150,13 +150,15 @@ def _blank(given: object) -> bool:
 
 class FilterSet(django_filters.rest_framework.FilterSet):
     """Every API filter set: a parameter that is given must carry a value (``?level=``,
-    ``?vendor=`` and ``?vendor=%20`` are a 400 ``blank``, as the schema says), except
-    free-text ones where empty means "any"."""
+    ``?vendor=%20`` and ``?since=%20`` are a 400 ``blank``, as the schema says), except
+    free-text ones where empty means "any". ``blank`` is all that is said of such a
+    parameter: its field's own complaint ("Enter a number.") is about a value not given."""
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
         for name, declared in self.filters.items():
             if _blank(self.data.get(name)) and not _empty_means_any(declared):
+                self.form.errors.pop(name, None)
                 self.form.add_error(
                     name,
                     forms.ValidationError("Give a value or leave the parameter out.", code="blank"),

@@ -92,6 +92,9 @@ def test_no_tenant_is_told_which_staff_member_reviewed_a_package(
         (row,) = client.get("/api/v1/wpk/list").json()["wpks"]
         assert (row["id"], row["status"]) == (wpk_id, "approved")
         assert "reviewer" not in row and user.email not in repr(row), row
+        # Nor ordered by: the list's terms are its rows' names (docs/roles.md).
+        ordered = client.get("/api/v1/wpk/list?ordering=reviewer")
+        assert (ordered.status_code, ordered.json()["code"]) == (400, "invalid_ordering")
     assert "reviewer" not in decided.json()
 
 
