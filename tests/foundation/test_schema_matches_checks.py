@@ -1,6 +1,9 @@
 """What the OpenAPI schema says about a request is what the API checks (fast, in-process)."""
 
+import json
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -96,6 +99,42 @@ def test_a_vendor_filter_is_published_as_refused_empty(schema, path):
         False,
         False,
     ]
+
+
+def _refused_in_javascript(pattern: str) -> set[int]:
+    """The code points (after NUL) a JavaScript client's ``new RegExp(pattern)`` refuses as
+    a whole value, as an OpenAPI validator or a form in a browser reads the pattern."""
+    script = (
+        "const p = new RegExp(process.argv[1]); const out = [];"
+        "for (let c = 1; c <= 0x10ffff; c++) if (!p.test(String.fromCodePoint(c))) out.push(c);"
+        "console.log(JSON.stringify(out));"
+    )
+    node = subprocess.run(
+        ["node", "-e", script, pattern], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(json.loads(node.stdout))
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None,
+    reason="needs Node.js to read the published pattern as a JavaScript client does",
+)
+@pytest.mark.parametrize("path", ["/api/v1/agents", "/api/v1/certification/queue"])
+def test_a_vendor_filter_pattern_refuses_in_javascript_what_the_server_calls_blank(
+    schema, member_client, path
+):
+    """JavaScript's \\s is not what Python's str.strip() strips: ?vendor=%1C passed the
+    published pattern and the server answered 400 blank, ?vendor=%EF%BB%BF (a BOM) the other
+    way round. The pattern now names the characters the server strips, in any dialect."""
+    (vendor,) = (p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "vendor")
+    refused = _refused_in_javascript(vendor["schema"]["pattern"])
+    client, _ = member_client("admin", is_vendor=True)
+    for char in ("\x1c", "\x1f", "\x85", "\u3000", "\ufeff", "\u200b", " ", "\t"):
+        response = client.get(path, {"vendor": char})
+        assert response.status_code == 400, response.json()
+        server_blank = response.json()["code"] == "blank"
+        assert server_blank == (ord(char) in refused), (hex(ord(char)), response.json())
+    assert refused == {c for c in range(1, 0x110000) if chr(c).isspace()}
 
 
 def test_the_review_queue_publishes_only_the_statuses_it_holds(schema):
