@@ -234,12 +234,10 @@ def search(queryset: QuerySet, q: str) -> QuerySet:
     """Agents matching ``q``, annotated with ``relevance``."""
     q = searchable(q)
     if connection.vendor != "postgresql":
-        matched = queryset.filter(
-            Q(name__icontains=q)
-            | Q(agent_type__icontains=q)
-            | Q(description__icontains=q)
-            | Q(tenant__name__icontains=q)
-        )
+        # The listing's search_text: name, type, vendor and description as ``searchable``
+        # indexed them, so both sides are compared in one form (the columns keep them as
+        # written).
+        matched = queryset.filter(listing__search_text__icontains=q)
         return matched.annotate(relevance=Value(0.0, output_field=FloatField()))
     query = SearchQuery(q, config="english", search_type="websearch")
     return queryset.filter(
