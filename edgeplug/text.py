@@ -42,17 +42,28 @@ _BIDI = re.compile(f"[{_BIDI_CONTROLS}]")
 # breaks and tabs too, where a value is one line), DEL, the C1 controls and the bidirectional
 # controls.
 _NOT_ON_ONE_LINE = re.compile(rf"[\x00-\x1f{_TERMINAL_CONTROLS}{_BIDI_CONTROLS}]")
-# The same rule as OpenAPI patterns, for text an API strips before reading it: any
-# whitespace around (stripped), none of those characters within; where the field may not be
-# blank, something left once stripped.
-DOCUMENT_TEXT_PATTERN = rf"^\s*[^{_FORBIDDEN}]*\s*$"
-NONBLANK_DOCUMENT_TEXT_PATTERN = rf"^\s*[^{_FORBIDDEN}\s][^{_FORBIDDEN}]*\s*$"
+# What a blank is made of: the characters str.strip() strips (str.isspace), spelled out, so
+# that the server's blank and a published pattern's are the same characters in any client's
+# regex dialect (JavaScript's \s leaves out U+001C to U+001F and U+0085 and takes U+FEFF).
+BLANKS = (
+    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+BLANK_CLASS = "".join(f"\\u{ord(char):04x}" for char in BLANKS)  # for a [...] of a pattern
+# The same rule as OpenAPI patterns, for text an API strips before reading it: any blanks
+# around (stripped), none of those characters within; where the field may not be blank,
+# something left once stripped.
+DOCUMENT_TEXT_PATTERN = rf"^[{BLANK_CLASS}]*[^{_FORBIDDEN}]*[{BLANK_CLASS}]*$"
+NONBLANK_DOCUMENT_TEXT_PATTERN = (
+    rf"^[{BLANK_CLASS}]*[^{_FORBIDDEN}{BLANK_CLASS}][^{_FORBIDDEN}]*[{BLANK_CLASS}]*$"
+)
 
 
 def document_text_starting_with(prefixes: list[str]) -> str:
     """The same rule for text that, unless blank, starts with one of ``prefixes`` (literal,
     as a regex alternative each)."""
-    return rf"^\s*(?:(?:{'|'.join(prefixes)})[^{_FORBIDDEN}]*)?\s*$"
+    return rf"^[{BLANK_CLASS}]*(?:(?:{'|'.join(prefixes)})[^{_FORBIDDEN}]*)?[{BLANK_CLASS}]*$"
 
 
 def ascii_integer(raw: str) -> int | None:

@@ -16,6 +16,7 @@ from rest_framework.mixins import ListModelMixin
 from edgeplug.core.forms import StrictBooleanField, TypedDecimalField, TypedWholeNumberField
 from edgeplug.errors import BadRequest, UnknownReference
 from edgeplug.tenancy.scoping import get_referenced
+from edgeplug.text import BLANK_CLASS, BLANKS
 from edgeplug.timefmt import parse_utc_iso
 
 
@@ -125,17 +126,8 @@ class _SlugFilter(django_filters.CharFilter):
     text, so given empty it is refused as ``?level=`` is, not read as "any"."""
 
 
-# What a blank value is made of: the characters str.strip() strips (str.isspace), spelled
-# out, so the server's blank and the schema's pattern are the same characters in any client's
-# regex dialect (JavaScript's \s leaves out U+001C to U+001F and U+0085 and takes U+FEFF).
-_BLANKS = (
-    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
-    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000"
-)
-_BLANK_CLASS = "".join(f"\\u{ord(char):04x}" for char in _BLANKS)
 # Something besides blanks, and no NUL (``edgeplug.core.schema.forbid_nul_in_strings``).
-_NONBLANK_PATTERN = rf"^[^\u0000]*[^\u0000{_BLANK_CLASS}][^\u0000]*$"
+_NONBLANK_PATTERN = rf"^[^\u0000]*[^\u0000{BLANK_CLASS}][^\u0000]*$"
 
 
 def slug_filter(*, label: str, **kwargs):
@@ -154,7 +146,7 @@ def _empty_means_any(declared: django_filters.Filter) -> bool:
 def _blank(given: object) -> bool:
     """Given, but empty or only whitespace (``?vendor=+``, ``_BLANKS``): what a text field
     strips to nothing, and a filter then ignores, as if the parameter were absent."""
-    return isinstance(given, str) and not given.strip(_BLANKS)
+    return isinstance(given, str) and not given.strip(BLANKS)
 
 
 class FilterSet(django_filters.rest_framework.FilterSet):
