@@ -145,22 +145,18 @@ _DECODER = msgspec.json.Decoder(_Batch)
 _KIND_OF = {shape: shape.__struct_config__.tag for shape in (_Session, _Inferences, _Heartbeat)}
 
 
-def _strings_always(shape: type[_Shape]) -> int:
-    """How many JSON strings an event of ``shape`` holds whatever it leaves out: the key
-    ``kind`` and its tag, then each required field's key, and its value where that is text."""
-    required = [field for field in msgspec.inspect.type_info(shape).fields if field.required]
+def _strings_of_kind(shape: type[_Shape]) -> tuple[int, tuple[str, ...]]:
+    """How many JSON strings an event of ``shape`` holds whatever it leaves out (the key
+    ``kind`` and its tag, then each required field's key, and its value where that is text),
+    and its optional fields, each a key more when given."""
+    fields = msgspec.inspect.type_info(shape).fields
+    required = [field for field in fields if field.required]
     texts = sum(isinstance(field.type, msgspec.inspect.StrType) for field in required)
-    return 2 + len(required) + texts
+    return 2 + len(required) + texts, tuple(f.name for f in fields if not f.required)
 
 
-# Per kind: the strings it always holds, and its optional fields (each a key if given).
-_STRINGS = {
-    shape: (
-        _strings_always(shape),
-        tuple(f.name for f in msgspec.inspect.type_info(shape).fields if not f.required),
-    )
-    for shape in _KIND_OF
-}
+# Per kind: the strings it always holds, and its optional fields.
+_STRINGS = {shape: _strings_of_kind(shape) for shape in _KIND_OF}
 _ESCAPE = re.compile(rb"\\.")
 
 

@@ -144,8 +144,8 @@ def _empty_means_any(declared: django_filters.Filter) -> bool:
 
 
 def _blank(given: object) -> bool:
-    """Given, but empty or only whitespace (``?vendor=+``, ``_BLANKS``): what a text field
-    strips to nothing, and a filter then ignores, as if the parameter were absent."""
+    """Given, but empty or only whitespace (``?vendor=+``, ``edgeplug.text.BLANKS``): what a
+    text field strips to nothing, and a filter then ignores, as if the parameter were absent."""
     return isinstance(given, str) and not given.strip(BLANKS)
 
 
