@@ -23,8 +23,8 @@ from billing.usage_format import (
 )
 from edgeplug.core.exceptions import device_credentials_detail, device_token, device_words
 from edgeplug.core.throttling import device_wait
-from edgeplug.grpc_requests import one_request, requests_polled
-from edgeplug.grpc_server import abort, add_service, authorization, django_call, one_of
+from edgeplug.grpc_requests import PolledRequests, one_request
+from edgeplug.grpc_server import abort, add_service, authorization, django_call, too_many
 from edgeplug.text import refuse_nul
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
@@ -85,11 +85,61 @@ def _batch(data: bytes) -> pb.ReportBatchRequest:
     return request
 
 
+class _Stream:
+    """An open Report stream: its device's, its tenant's, and its reading of the requests."""
+
+    def __init__(self, device: Device, polled: PolledRequests) -> None:
+        self.device_id, self.tenant_id, self.polled = device.pk, device.tenant_id, polled
+        self.replaced = False
+
+
+class ReportStreams:
+    """The Report streams open in this server process, each holding a worker thread as long as
+    its device keeps it open, batches or none: at most GRPC_MAX_REPORT_STREAMS at once, at most
+    GRPC_MAX_REPORT_STREAMS_PER_TENANT of one tenant's devices, and one a device. A device's
+    new stream replaces its older one, which ends at once (a device reconnecting after a
+    network blip, while the server still holds its old stream, is not refused by itself)."""
+
+    def __init__(self) -> None:
+        self._total = settings.GRPC_MAX_REPORT_STREAMS
+        self._per_tenant = settings.GRPC_MAX_REPORT_STREAMS_PER_TENANT
+        self._lock = threading.Lock()
+        self._open: dict[int, _Stream] = {}  # by device
+
+    @contextlib.contextmanager
+    def held(self, stream: _Stream):
+        """The block, ``stream`` holding its device's slot; none free, the call is refused as
+        every throttled call is (RESOURCE_EXHAUSTED ``throttled``, RetryInfo 1 s)."""
+        refusal = self._take(stream)
+        if refusal is not None:
+            raise too_many(refusal, retry_s=1)
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._open.get(stream.device_id) is stream:
+                    del self._open[stream.device_id]
+
+    def _take(self, stream: _Stream) -> str | None:
+        """None once ``stream`` holds its device's slot, else which streams are too many."""
+        with self._lock:
+            older = self._open.get(stream.device_id)
+            if older is not None:
+                older.replaced = True
+                older.polled.wake()
+            elif len(self._open) >= self._total:
+                return "report streams"
+            elif self._per_tenant <= sum(
+                1 for other in self._open.values() if other.tenant_id == stream.tenant_id
+            ):
+                return "report streams of your tenant's devices"
+            self._open[stream.device_id] = stream
+            return None
+
+
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
     def __init__(self):
-        # A Report stream holds one of the server's worker threads while its device keeps it
-        # open, batches or none: at most this many at once (GRPC_MAX_REPORT_STREAMS).
-        self._streams = threading.BoundedSemaphore(settings.GRPC_MAX_REPORT_STREAMS)
+        self._streams = ReportStreams()
 
     def ReportBatch(self, requests, context):
         """``requests``: the call's stream of its one message (``add_service``), read once the
@@ -106,37 +156,47 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             )
 
     def Report(self, request_iterator, context):
-        method = f"/{SERVICE}/Report"
-        # Past the cap a stream is refused: the device can send its batches as ReportBatch
-        # calls, each holding a thread only while it lasts.
-        with one_of(self._streams, context, method, what="report streams", retry_s=1):
-            return self._report(request_iterator, context, method)
-
-    def _report(self, request_iterator, context, method: str):
-        polled = requests_polled(request_iterator, settings.GRPC_STREAM_CHECK_S)
-        with django_call(context, method) as call, contextlib.closing(polled):
+        """A stream of batches, its device checked before it takes a slot (``ReportStreams``:
+        past the caps it is refused, and the device can send its batches as ReportBatch calls,
+        each holding a thread only while it lasts) and again at each batch."""
+        with django_call(context, f"/{SERVICE}/Report") as call:
             device = _device(context)
             call.tenant = device.tenant
-            totals = dict.fromkeys(usage.OUTCOMES, 0)
-            rejected = []
-            for request in polled:
-                # Each batch is authenticated again, as REST authenticates each request, and
-                # so is the stream each GRPC_STREAM_CHECK_S it sends none (``request`` None):
-                # a device revoked, its token rotated or its tenant deactivated while the
-                # stream is open is refused at its next batch (the batches before stay
-                # stored), or within that while it sends nothing, which frees its slot.
-                device = _authenticated(context)
-                call.tenant = device.tenant
-                if request is None:
-                    continue
-                _throttle(device)  # every batch of the stream counts, as one REST request
-                result = usage.record_usage_batch(device, _events(request))
-                for key, count in result.totals.items():
-                    totals[key] += count
-                room = SUMMARY_REJECTED_MAX - len(rejected)
-                refused = (o for o in result.outcomes if o.outcome == usage.REJECTED)
-                rejected += [_outcome(o) for o in itertools.islice(refused, max(room, 0))]
-            return pb.ReportSummary(totals=pb.Totals(**totals), rejected=rejected)
+            polled = PolledRequests(request_iterator, settings.GRPC_STREAM_CHECK_S)
+            stream = _Stream(device, polled)
+            with contextlib.closing(polled), self._streams.held(stream):
+                return _report(stream, context, call)
+
+
+def _report(stream: _Stream, context, call) -> pb.ReportSummary:
+    totals = dict.fromkeys(usage.OUTCOMES, 0)
+    rejected = []
+    for request in stream.polled:
+        if stream.replaced:
+            abort(
+                context,
+                grpc.StatusCode.ABORTED,
+                "stream_replaced",
+                "This device opened another Report stream, which replaces this one: "
+                "the batches this stream sent before are stored, send the rest on the new one.",
+            )
+        # Each batch is authenticated again, as REST authenticates each request, and so is
+        # the stream each GRPC_STREAM_CHECK_S it sends none (``request`` None): a device
+        # revoked, its token rotated or its tenant deactivated while the stream is open is
+        # refused at its next batch (the batches before stay stored), or within that while
+        # it sends nothing, which frees its slot.
+        device = _authenticated(context)
+        call.tenant = device.tenant
+        if request is None:
+            continue
+        _throttle(device)  # every batch of the stream counts, as one REST request
+        result = usage.record_usage_batch(device, _events(request))
+        for key, count in result.totals.items():
+            totals[key] += count
+        room = SUMMARY_REJECTED_MAX - len(rejected)
+        refused = (o for o in result.outcomes if o.outcome == usage.REJECTED)
+        rejected += [_outcome(o) for o in itertools.islice(refused, max(room, 0))]
+    return pb.ReportSummary(totals=pb.Totals(**totals), rejected=rejected)
 
 
 def _device(context: grpc.ServicerContext) -> Device:

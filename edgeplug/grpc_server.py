@@ -343,10 +343,15 @@ def one_of(slots: threading.BoundedSemaphore, context, method: str, *, what: str
     client keeps them open: at most so many at once); none free, the call is refused as every
     throttled call is (RESOURCE_EXHAUSTED ``throttled``, RetryInfo in whole seconds)."""
     if not slots.acquire(blocking=False):
-        wait = retry_seconds(retry_s)
         with django_call(context, method):
-            raise Throttled(f"Too many {what} now: retry in {wait} s.", retry_after=wait)
+            raise too_many(what, retry_s)
     try:
         yield
     finally:
         slots.release()
+
+
+def too_many(what: str, retry_s: float) -> Throttled:
+    """The refusal of a call past a cap of calls open at once ("Too many ``what`` now")."""
+    wait = retry_seconds(retry_s)
+    return Throttled(f"Too many {what} now: retry in {wait} s.", retry_after=wait)

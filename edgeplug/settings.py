@@ -769,6 +769,12 @@ GRPC_MAX_WATCHES = _number("GRPC_MAX_WATCHES", min(4, GRPC_MAX_WORKERS - 1))
 GRPC_MAX_REPORT_STREAMS = _number(
     "GRPC_MAX_REPORT_STREAMS", (GRPC_MAX_WORKERS - GRPC_MAX_WATCHES) // 2
 )
+# Of those, at most this many are one tenant's devices' (by default half, at least one), so
+# one tenant cannot hold every stream; a device holds one at most (its new stream replaces
+# its older one).
+GRPC_MAX_REPORT_STREAMS_PER_TENANT = _number(
+    "GRPC_MAX_REPORT_STREAMS_PER_TENANT", max(1, GRPC_MAX_REPORT_STREAMS // 2), at_least=1
+)
 # An open Report stream that sends nothing checks its device again this often, so a device
 # revoked (its token rotated, its tenant deactivated) does not keep a stream's slot.
 GRPC_STREAM_CHECK_S = _seconds("GRPC_STREAM_CHECK_S", 5.0)
@@ -778,6 +784,11 @@ if GRPC_MAX_WATCHES + GRPC_MAX_REPORT_STREAMS >= GRPC_MAX_WORKERS:
         f"({GRPC_MAX_REPORT_STREAMS}) must together be less than GRPC_MAX_WORKERS "
         f"({GRPC_MAX_WORKERS}), or watches and streams could hold every thread that batches "
         "and the health check need"
+    )
+if max(1, GRPC_MAX_REPORT_STREAMS) < GRPC_MAX_REPORT_STREAMS_PER_TENANT:
+    raise environ.ImproperlyConfigured(
+        f"GRPC_MAX_REPORT_STREAMS_PER_TENANT ({GRPC_MAX_REPORT_STREAMS_PER_TENANT}) must be at "
+        f"most GRPC_MAX_REPORT_STREAMS ({GRPC_MAX_REPORT_STREAMS}), the streams of every tenant"
     )
 
 # --- i18n / time ------------------------------------------------------------------------------

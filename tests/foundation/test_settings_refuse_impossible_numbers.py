@@ -36,6 +36,8 @@ SHOW = "from django.conf import settings; print(settings.{name})"
         ("BILLING_CLOSE_CATCH_UP_MONTHS", "2", "BILLING_CLOSE_CATCH_UP_MONTHS must be at least 3"),
         ("GRPC_MAX_WATCHES", "8", "GRPC_MAX_WATCHES (8) and GRPC_MAX_REPORT_STREAMS (0) must"),
         ("GRPC_MAX_REPORT_STREAMS", "4", "GRPC_MAX_WATCHES (4) and GRPC_MAX_REPORT_STREAMS (4)"),
+        ("GRPC_MAX_REPORT_STREAMS_PER_TENANT", "0", "GRPC_MAX_REPORT_STREAMS_PER_TENANT must be"),
+        ("GRPC_MAX_REPORT_STREAMS_PER_TENANT", "3", "GRPC_MAX_REPORT_STREAMS_PER_TENANT (3) must"),
     ],
 )
 def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, value, refusal):
@@ -58,6 +60,8 @@ def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, v
         ("GRPC_MAX_WORKERS", "GRPC_MAX_WATCHES", "3", "2"),  # the watches follow the threads
         ("GRPC_MAX_WORKERS", "GRPC_MAX_WATCHES", "1", "0"),  # one thread: no watches
         ("GRPC_MAX_WORKERS", "GRPC_MAX_REPORT_STREAMS", "16", "6"),  # half what watches leave
+        ("GRPC_MAX_WORKERS", "GRPC_MAX_REPORT_STREAMS_PER_TENANT", "16", "3"),  # half of those
+        ("GRPC_MAX_WORKERS", "GRPC_MAX_REPORT_STREAMS_PER_TENANT", "1", "1"),  # no streams
     ],
 )
 def test_a_number_within_bounds_is_read(tmp_path, variable, setting, value, read):

@@ -18,6 +18,7 @@ from tests.metering.test_grpc_usage import (  # noqa: F401 - the gRPC server and
     batch,
     call,
     channel,
+    second_device,
     status_of,
 )
 from tests.processes import wait_for
@@ -80,24 +81,34 @@ def test_a_device_refused_mid_stream_has_its_next_batch_refused_and_not_stored(
     assert sorted(UsageEvent.objects.values_list("seq", flat=True)) == [1, 2]
 
 
+@pytest.fixture
+def one_tenant_holds_every_stream(settings):
+    # read when the servicer is built, with the server
+    settings.GRPC_MAX_REPORT_STREAMS_PER_TENANT = settings.GRPC_MAX_REPORT_STREAMS
+
+
 def test_a_revoked_devices_idle_streams_end_and_free_their_slots(
+    one_tenant_holds_every_stream,
     call,  # noqa: F811
     channel,  # noqa: F811
     metered,
     published,
     settings,
 ):
-    """A revoked device's open streams that send nothing held the server's Report slots
+    """Revoked devices' open streams that send nothing held the server's Report slots
     (GRPC_MAX_REPORT_STREAMS, 2 per process, for all tenants): every other device's stream
     was refused ``throttled: retry in 1 s`` for as long as they stayed open."""
     settings.GRPC_STREAM_CHECK_S = 0.2
     stub, auth = call
-    held = [OpenStream(stub, auth) for _ in range(settings.GRPC_MAX_REPORT_STREAMS)]
+    auths = [auth, second_device(metered, published)]
+    assert len(auths) == settings.GRPC_MAX_REPORT_STREAMS
+    held = [OpenStream(stub, device) for device in auths]
     for seq, stream in enumerate(held, start=1):
         stream.send(batch(metered.heartbeat(seq, metered.base)))
     _wait_until_stored(list(range(1, len(held) + 1)))
 
-    _revoked(metered, None)
+    for device in Device.objects.values_list("pk", flat=True):
+        assert metered.client.post(f"/api/v1/devices/{device}/revoke").status_code == 200
     try:
         assert wait_for(lambda: all(stream.future.done() for stream in held), timeout=10)
     finally:
@@ -108,7 +119,7 @@ def test_a_revoked_devices_idle_streams_end_and_free_their_slots(
         for stream in held
     ] == [(grpc.StatusCode.UNAUTHENTICATED, "authentication_failed")] * len(held)
 
-    _, other = register_and_deploy(metered.client, published, hardware_id="hw-2")
+    _, other = register_and_deploy(metered.client, published, hardware_id="hw-3")
     other_auth = (("authorization", other._credentials["HTTP_AUTHORIZATION"]),)
     summary = usage_pb2_grpc.UsageServiceStub(channel).Report(
         iter([batch(metered.heartbeat(1, metered.base))]), metadata=other_auth, timeout=10

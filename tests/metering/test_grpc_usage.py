@@ -22,10 +22,15 @@ from edgeplug.core.exceptions import DEVICE_CREDENTIALS_DETAIL, DEVICES_ONLY_DET
 from edgeplug.grpc_server import TRANSPORT_MARGIN_BYTES
 from edgeplug.usage.v1 import usage_pb2 as pb
 from edgeplug.usage.v1 import usage_pb2_grpc
-from marketplace.models import Device
+from marketplace.models import Device, Entitlement
 from tests.concurrency import wait_for_blocked_backend
 from tests.faults.components import failed_over_to_a_standby
-from tests.metering.conftest import OpenStream, recomputed_rollup, stored_rollup
+from tests.metering.conftest import (
+    OpenStream,
+    recomputed_rollup,
+    register_and_deploy,
+    stored_rollup,
+)
 from tests.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -428,10 +433,11 @@ def test_a_call_on_a_server_that_cannot_write_is_unavailable_and_a_retry_is_stor
 @pytest.fixture
 def one_stream(settings):
     settings.GRPC_MAX_REPORT_STREAMS = 1  # read when the servicer is built, with the server
+    settings.GRPC_MAX_REPORT_STREAMS_PER_TENANT = 1
 
 
 def test_open_report_streams_are_capped_and_leave_threads_for_batches(
-    one_stream, channel, call, metered
+    one_stream, channel, call, metered, published
 ):
     """A Report stream holds a worker thread while its device keeps it open, sending or not:
     enough of them (one device's) held every thread, and every other device's batches and the
@@ -442,21 +448,30 @@ def test_open_report_streams_are_capped_and_leave_threads_for_batches(
     held = OpenStream(stub, auth)
     held.send(batch(metered.heartbeat(1, metered.base)))
     assert wait_for(UsageEvent.objects.exists)  # the server holds the stream
+    other = second_device(metered, published)
 
     with pytest.raises(grpc.RpcError) as refused:
-        stub.Report(iter([batch(metered.heartbeat(2, metered.base))]), metadata=auth, timeout=10)
+        stub.Report(iter([batch(metered.heartbeat(2, metered.base))]), metadata=other, timeout=10)
 
     assert status_of(refused) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "throttled")
     assert "Too many report streams now" in refused.value.details()
-    answered = stub.ReportBatch(batch(metered.heartbeat(3, metered.base)), metadata=auth)
+    answered = stub.ReportBatch(batch(metered.heartbeat(3, metered.base)), metadata=other)
     assert answered.totals.accepted == 1
     health = health_pb2_grpc.HealthStub(channel)
     assert health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10).status == (
         health_pb2.HealthCheckResponse.SERVING
     )
     assert held.close().totals.accepted == 1
-    again = stub.Report(iter([batch(metered.heartbeat(4, metered.base))]), metadata=auth)
+    again = stub.Report(iter([batch(metered.heartbeat(4, metered.base))]), metadata=other)
     assert again.totals.accepted == 1
+
+
+def second_device(metered, published) -> tuple:
+    """Another device of the metered tenant (its entitlement given a second seat): its
+    call's metadata."""
+    Entitlement.objects.filter(tenant__devices=metered.device_id).update(seats=2)
+    _, api = register_and_deploy(metered.client, published, hardware_id="hw-2")
+    return (("authorization", api._credentials["HTTP_AUTHORIZATION"]),)
 
 
 def test_a_stream_summary_lists_the_first_rejected_events_and_counts_them_all(
