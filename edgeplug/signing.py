@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import nacl.signing
 import rfc8785
 
 from edgeplug.errors import DomainError
+from edgeplug.text import json_document
 
 KEY_BYTES = 32
 SIGNATURE_BYTES = 64
@@ -214,7 +214,7 @@ KEY_FILE_FORMAT = "edgeplug-signing-key"
 def _json_object(text: str | bytes) -> dict | None:
     """``text`` read as a JSON object, or None when it is not one."""
     try:
-        document = json.loads(text)
+        document = json_document(text)
     except (ValueError, RecursionError):
         return None
     return document if isinstance(document, dict) else None

@@ -282,6 +282,21 @@ def object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any
     return result
 
 
+def json_document(text: str | bytes) -> Any:
+    """``text`` read as JSON the way a document a person or a tool wrote is read everywhere
+    (a package's manifest and SBOM, a certificate, a key set, the CLI's files): ``ValueError``
+    for ``NaN`` or ``Infinity``, a number past a double (``1e400``, or an integer of 400
+    digits) and an object naming a key twice (``DuplicateKey``), which Python's json reads
+    (the last copy kept); ``RecursionError`` for a nesting deeper than the parser follows."""
+    return json.loads(
+        text,
+        object_pairs_hook=object_without_duplicate_keys,
+        parse_constant=refuse_json_constant,
+        parse_float=finite_json_float,
+        parse_int=finite_json_int,
+    )
+
+
 def _past_a_double(text: str) -> ValueError:
     return ValueError(f"number {text[:40]} overflows a double")
 

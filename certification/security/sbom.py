@@ -33,12 +33,10 @@ from certification.security.errors import (
     SbomUnsupportedSpecVersion,
 )
 from edgeplug.text import (
-    finite_json_float,
-    finite_json_int,
     holds_lone_surrogate,
+    json_document,
     may_hold_lone_surrogate,
     not_one_line,
-    refuse_json_constant,
     shortened,
 )
 
@@ -144,12 +142,7 @@ def _decode(data: bytes, max_bytes: int) -> dict[str, Any]:
     if len(data) > max_bytes:
         raise SbomTooLarge(f"SBOM is {len(data)} bytes; the limit is {max_bytes}")
     try:
-        document = json.loads(
-            data.decode("utf-8"),
-            parse_constant=refuse_json_constant,
-            parse_float=finite_json_float,
-            parse_int=finite_json_int,
-        )
+        document = json_document(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SbomInvalidJson(f"SBOM is not UTF-8 JSON: {exc}"[:_MAX_ERROR_CHARS]) from exc
     if not isinstance(document, dict):

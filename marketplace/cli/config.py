@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeplug.text import json_document
 from marketplace.cli.errors import CliError
 
 CONFIG_DIR_ENV = "EDGEPLUG_CONFIG_DIR"
@@ -98,11 +99,12 @@ def save_session(session: Session) -> Path:
 
 def read_json_file(path: Path) -> Any:
     """The JSON document in ``path``: ``OSError`` when it cannot be read, ``ValueError`` when
-    it is not JSON, nested deeper than the parser can follow included (a RecursionError,
-    which ended the command in a traceback)."""
+    it is not JSON as EdgePlug reads a document (``edgeplug.text.json_document``: no key twice
+    in one object, no NaN, no number past a double), nested deeper than the parser can follow
+    included (a RecursionError, which ended the command in a traceback)."""
     text = path.read_text(encoding="utf-8")
     try:
-        return json.loads(text)
+        return json_document(text)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply to read") from exc
 

@@ -15,11 +15,8 @@ from typing import Any
 
 from edgeplug.text import (
     DuplicateKey,
-    finite_json_float,
-    finite_json_int,
     holds_lone_surrogate,
-    object_without_duplicate_keys,
-    refuse_json_constant,
+    json_document,
 )
 
 from .errors import (
@@ -82,13 +79,7 @@ def parse_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Manifest:
     except UnicodeDecodeError as exc:
         raise ManifestNotUtf8("manifest.json is not valid UTF-8", entry=MANIFEST_NAME) from exc
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=object_without_duplicate_keys,
-            parse_constant=refuse_json_constant,
-            parse_float=finite_json_float,
-            parse_int=finite_json_int,
-        )
+        value = json_document(text)
     except RecursionError as exc:
         raise ManifestTooDeep("manifest.json is nested too deeply", entry=MANIFEST_NAME) from exc
     except DuplicateKey as exc:

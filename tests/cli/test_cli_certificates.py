@@ -232,3 +232,29 @@ def test_a_missing_certificate_is_reported_with_the_server_code(cli, stub_api, t
         "fetch-certificate", "7", "1.0.0", "--out", str(tmp_path / "cert.json"), code="not_found"
     )
     assert not (tmp_path / "cert.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [("certificate.json", "certificate_malformed"), ("keys.json", "keyset_malformed")],
+)
+def test_a_file_naming_a_key_twice_is_refused_as_every_door_refuses_it(
+    cli, files, tmp_path, written, code
+):
+    """A certificate or key set naming a key twice in one object (here the certificate's
+    ``level``, or the key's ``revoked_at``, whose last copy Python's json kept) is refused, as
+    the API and a package's manifest refuse such JSON: readers that keep different copies
+    would read two documents, and only one of them was signed or published."""
+    keys, entry = _platform_key()
+    package = make_package()
+    args = files(package, _certificate(keys, package), entry)
+    path = tmp_path / written
+    field = '"level": ' if written == "certificate.json" else '"revoked_at": '
+    text = path.read_text()
+    path.write_text(text.replace(field, field + '"premium", ' + field, 1))
+    assert text.count(field) == 1 and path.read_text().count(field) == 2
+
+    refused = cli.refused("verify", *args, code=code)
+
+    assert "appears twice in one object" in refused.stderr
+    assert "Traceback" not in refused.stderr

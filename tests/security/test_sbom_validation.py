@@ -60,6 +60,20 @@ def test_bytes_that_are_not_a_json_object_are_refused(data):
     assert refusal(data).code == "sbom_invalid_json"
 
 
+def test_an_sbom_naming_a_key_twice_is_refused_as_a_manifest_is():
+    """An object naming ``version`` twice: the scan would read the last copy, and another
+    reader (a vendor's tool, an auditor's) maybe the first; one vulnerable, one not."""
+    text = json.dumps(document(JINJA))
+    field = '"version": '
+    twice = text.replace(field, field + '"2.10.0", ' + field, 1)
+    assert twice.count(field) == text.count(field) + 1
+
+    refused = refusal(twice.encode())
+
+    assert refused.code == "sbom_invalid_json"
+    assert '"version" appears twice in one object' in str(refused)
+
+
 def test_oversized_sbom_is_refused_before_parsing():
     assert refusal(cyclonedx(JINJA), max_bytes=100).code == "sbom_too_large"
 
