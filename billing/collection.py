@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 def idempotency_key(invoice: Invoice, attempt: int) -> str:
     """Deterministic per invoice and attempt: a repeated call is the same charge at Stripe."""
-    return f"edgeplug-invoice-{invoice.pk}-attempt-{attempt}"
+    return payments.idempotency_key("invoice", invoice, "attempt", attempt)
 
 
 def retry_days() -> list[int]:

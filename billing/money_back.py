@@ -141,7 +141,7 @@ def refund_credit_note(note_id: int) -> str:
             intent,
             amount=note.refund_amount,
             metadata={**marker, "invoice": note.credit_of.number},
-            idempotency_key=f"edgeplug-refund-credit-note-{note.pk}",
+            idempotency_key=payments.idempotency_key("refund-credit-note", note),
         )
     except PaymentProcessorError as exc:
         if not exc.key_spent:
@@ -513,7 +513,7 @@ def refund_in_stripe(event: MoneyToGiveBack, *, actor=None, request=None) -> Mon
             intent,
             amount=amount,
             metadata={**marker, "kind": row.action, "target": row.target},
-            idempotency_key=f"edgeplug-refund-money-to-give-back-{row.pk}",
+            idempotency_key=payments.idempotency_key("refund-money-to-give-back", row),
         )
     except PaymentProcessorError as exc:
         if not exc.key_spent:

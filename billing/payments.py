@@ -15,10 +15,11 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 
 from billing.charge_minimums import MAXIMUM_CHARGE, charge_step, minimum_charge
 from billing.errors import (
@@ -45,6 +46,31 @@ stripe = LazyModule("stripe")
 logger = logging.getLogger(__name__)
 
 WEBHOOK_TOLERANCE_S = 300
+
+
+# Rows created from this instant on have Stripe idempotency keys that also name the row's
+# creation time. Rows created before it keep the keys they were sent with (the row id alone):
+# a charge whose answer was lost is retried with its first key, and a new key could charge
+# again. So this instant must be no earlier than the deploy of the release that brought it;
+# moving it later is always safe, moving it earlier is not.
+KEYS_NAME_CREATION_SINCE = datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def idempotency_key(kind: str, row: models.Model, *more: object) -> str:
+    """The Stripe idempotency key of the request ``kind`` made for ``row`` (a tenant, an
+    invoice, an order ...), ``more`` naming which one of several (``"attempt", 2``).
+
+    Stripe keeps a key 24 hours, and a key of the row's id alone is another row's once the
+    id is given again: after a restore from a backup (``pg_restore``, point-in-time recovery
+    rewinds the id sequences) or with two databases on one Stripe account. Stripe answers
+    that row's request with ``idempotency_error`` (other parameters) or, worse, with the
+    first row's object. So the key also names the row's creation time (microseconds, UTC),
+    which a restored row keeps and a new row with the same id does not have; except for rows
+    created before ``KEYS_NAME_CREATION_SINCE``, which keep their first keys."""
+    parts = [f"edgeplug-{kind}-{row.pk}"]
+    if row.created_at >= KEYS_NAME_CREATION_SINCE:
+        parts.append(row.created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
+    return "-".join([*parts, *map(str, more)])
 
 
 def configured() -> bool:
@@ -170,7 +196,7 @@ def ensure_customer(tenant: Tenant) -> str:
         return existing.customer_id
     customer = client().v1.customers.create(
         params={"name": tenant.name, "metadata": {"tenant": str(tenant.pk), "slug": tenant.slug}},
-        options={"idempotency_key": f"edgeplug-customer-tenant-{tenant.pk}"},
+        options={"idempotency_key": idempotency_key("customer-tenant", tenant)},
     )
     try:
         with transaction.atomic():

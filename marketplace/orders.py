@@ -399,7 +399,7 @@ def no_entitlement(agent: Agent, tenant: Tenant | None = None) -> NotEntitled:
 
 def stripe_idempotency_key(order: Order) -> str:
     """Deterministic per order and attempt, so a retried call never charges twice."""
-    return f"edgeplug-order-{order.pk}-attempt-{order.payment_attempt}"
+    return payments.idempotency_key("order", order, "attempt", order.payment_attempt)
 
 
 # Stripe's failure code of a PaymentIntent whose 3-D Secure challenge failed.
@@ -609,7 +609,7 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
         raise OrderNotRefundable(f"Order {order.pk} is {order.status}; only completed orders.")
     if order.payment_intent_id:
         payments.refund(
-            order.payment_intent_id, idempotency_key=f"edgeplug-refund-order-{order.pk}"
+            order.payment_intent_id, idempotency_key=payments.idempotency_key("refund-order", order)
         )
     with transaction.atomic():
         order = locked(order)

@@ -9,13 +9,17 @@ When no answer came (the processor unreachable, or the response lost after it ch
 5xx (it may have charged), the next try sends the same key: Stripe then answers with the
 charge it already made, never a second."""
 
+from datetime import timedelta
+
 import pytest
 import stripe
+import time_machine
 
 from billing import payments
 from billing.errors import PaymentProcessorError
 from billing.models import PaymentMethod, StripeCustomer
 from marketplace.models import Entitlement, Order
+from marketplace.orders import stripe_idempotency_key
 from tests.commerce.conftest import place_order, save_card, stripe_client
 
 pytestmark = pytest.mark.django_db
@@ -106,9 +110,38 @@ def test_a_charge_whose_answer_was_lost_is_asked_again_with_the_same_key_and_mad
     assert (again.status_code, again.json()["status"]) == (200, "completed")
     order.refresh_from_db()
     assert (order.payment_intent_id, order.payment_attempt) == (charged.id, 1)
-    assert answer_lost_once == [f"edgeplug-order-{order.pk}-attempt-1"] * 2  # the same key
+    assert answer_lost_once == [stripe_idempotency_key(order)] * 2  # the same key
     assert [intent.id for intent in intents_of(membership.tenant)] == [charged.id]  # one charge
     assert Entitlement.objects.filter(order=order).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("placed_at", "first_key"),
+    [
+        (-timedelta(minutes=1), "edgeplug-order-{pk}-attempt-1"),
+        (timedelta(minutes=1), "edgeplug-order-{pk}-{created:%Y%m%dT%H%M%S%fZ}-attempt-1"),
+    ],
+    ids=["placed-before-the-key-cut-over", "placed-after-it"],
+)
+def test_a_charge_whose_answer_was_lost_is_asked_again_with_its_first_key_across_the_cut_over(
+    placed_at, first_key, stripe_on, member_client, agent, make_plan, answer_lost_once
+):
+    """Keys name the order's creation time from ``KEYS_NAME_CREATION_SINCE`` on (an order id
+    given again after a restore is another key). An order placed before it keeps its first
+    key when it is asked again after it: a new key could charge it twice."""
+    with time_machine.travel(payments.KEYS_NAME_CREATION_SINCE + placed_at, tick=False) as clock:
+        client, membership = member_client("admin")
+        plan = make_plan("one_time", currency="EUR", amount=1500)
+        save_card(client)
+        placed = place_order(client, agent, plan, "answer-lost-at-the-cut-over")
+        assert (placed.status_code, placed.json()["code"]) == (502, "payment_processor_error")
+        order = Order.objects.get()
+        clock.shift(timedelta(minutes=2))  # past the cut-over, for the order placed before it
+        again = client.get(f"/api/v1/orders/{order.pk}")
+    assert (again.status_code, again.json()["status"]) == (200, "completed")
+    assert answer_lost_once == [first_key.format(pk=order.pk, created=order.created_at)] * 2
+    (charged,) = intents_of(membership.tenant)  # one charge
+    assert (charged.id, charged.status) == (Order.objects.get().payment_intent_id, "succeeded")
 
 
 def test_an_unreachable_processor_keeps_the_key_and_the_order_is_charged_once_it_is_back(

@@ -1,12 +1,14 @@
 """Customers save cards through a SetupIntent; cards are per tenant."""
 
+from datetime import timedelta
 from functools import partial
 
 import pytest
-from django.db import transaction
+import time_machine
+from django.db import connection, transaction
 
 from billing import payments
-from billing.models import NewCardCharge, PaymentMethod
+from billing.models import NewCardCharge, PaymentMethod, StripeCustomer
 from edgeplug.audit.models import AuditEvent
 from tests.commerce.conftest import (
     confirmed_setup,
@@ -154,3 +156,36 @@ def test_two_members_making_two_cards_the_default_at_once_end_with_one(stripe_on
     assert answer.status_code == 200, answer.content
     defaults = PaymentMethod.objects.filter(is_default=True).values_list("pk", flat=True)
     assert list(defaults) == [second_choice["id"]]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="rewinds a Postgres sequence")
+def test_a_tenant_given_the_id_of_one_lost_in_a_restore_can_save_a_card(stripe_on, member_client):
+    """After a restore (pg_restore, point-in-time recovery) the id sequences go back, while
+    Stripe remembers every idempotency key for 24 hours: a new tenant with a lost one's id
+    must not send that tenant's customer key (Stripe: ``idempotency_error``, a 502 for a
+    day; or, with the same parameters, the lost tenant's customer)."""
+    after_the_cut_over = payments.KEYS_NAME_CREATION_SINCE + timedelta(days=1)
+    with time_machine.travel(after_the_cut_over, tick=True):
+        lost_client, lost = member_client("admin", name="Lost Tenant GmbH")
+        assert lost_client.post("/api/v1/billing/payment-methods/setup").status_code == 201
+        lost_customer = StripeCustomer.objects.get(tenant_id=lost.tenant_id).customer_id
+        # The backup taken just before that tenant signed up is restored: its rows are gone
+        # and the tenant id sequence is back where the backup left it.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET session_replication_role = replica")
+            for table in ("billing_stripecustomer", "tenancy_membership"):
+                cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [lost.tenant_id])
+            cursor.execute("DELETE FROM tenancy_tenant WHERE id = %s", [lost.tenant_id])
+            cursor.execute("SET session_replication_role = origin")
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('tenancy_tenant', 'id'), %s, false)",
+                [lost.tenant_id],
+            )
+
+        client, membership = member_client("admin", name="Another Customer AG")
+        assert membership.tenant_id == lost.tenant_id
+        setup = client.post("/api/v1/billing/payment-methods/setup")
+    assert setup.status_code == 201, setup.json()
+    customer = StripeCustomer.objects.get(tenant=membership.tenant).customer_id
+    assert customer != lost_customer

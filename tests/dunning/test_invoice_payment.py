@@ -2,10 +2,12 @@
 PaymentIntent's idempotency key is fixed per invoice and attempt, so a repeated or crashed
 attempt never makes a second charge."""
 
+from datetime import timedelta
+
 import pytest
 
 from billing import collection, invoicing, payments, tasks
-from billing.models import InvoiceStatus, PaymentMethod
+from billing.models import Invoice, InvoiceStatus, PaymentMethod
 from edgeplug.audit.models import AuditEvent
 from tests.dunning.conftest import (
     GOOD,
@@ -71,6 +73,23 @@ def test_the_same_attempt_never_creates_two_payment_intents(invoiced, clock):
     # The task delivered twice (acks_late after a worker crash) does not charge again.
     assert tasks.collect_invoice_payment(invoice.pk) == InvoiceStatus.PAID
     assert len(intents_of(customer.tenant)) == 1
+
+
+def test_an_invoice_given_the_id_of_one_lost_in_a_restore_is_charged_on_another_key():
+    """From ``KEYS_NAME_CREATION_SINCE`` on the key names the invoice's creation time too:
+    after a restore rewinds the id sequence, a new invoice with a lost one's id does not send
+    its keys (Stripe remembers them 24 hours). Invoices created before keep their keys."""
+    since = payments.KEYS_NAME_CREATION_SINCE
+    lost = Invoice(pk=7, created_at=since + timedelta(hours=1))
+    new = Invoice(pk=7, created_at=since + timedelta(hours=2, microseconds=5))
+    older = Invoice(pk=7, created_at=since - timedelta(microseconds=1))
+    assert (
+        collection.idempotency_key(lost, 2) == "edgeplug-invoice-7-20270101T010000000000Z-attempt-2"
+    )
+    assert (
+        collection.idempotency_key(new, 2) == "edgeplug-invoice-7-20270101T020000000005Z-attempt-2"
+    )
+    assert collection.idempotency_key(older, 2) == "edgeplug-invoice-7-attempt-2"
 
 
 def test_a_crash_after_the_charge_repeats_the_same_attempt_and_the_same_intent(
