@@ -8,13 +8,18 @@ the repository's ``static/`` (the stylesheet and the shipped DejaVu fonts).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import facturx
 from django.conf import settings
 from django.template.loader import render_to_string
+from pypdf import PdfWriter
+from pypdf.generic import NameObject, TextStringObject
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
@@ -157,17 +162,27 @@ def static_root() -> Path:
     return Path(settings.BASE_DIR) / "static"
 
 
+def issued_at(doc: InvoiceDocument) -> datetime:
+    """When the PDF of a document says it was made and last changed: its issue date (00:00
+    UTC), whenever it is rendered, so that every rendering of it is the same file."""
+    return datetime.combine(doc.issue_date, time(), tzinfo=UTC)
+
+
 def render_pdf(doc: InvoiceDocument) -> bytes:
     """The invoice as PDF/A-3b; with its Factur-X XML (``factur-x.xml``, relationship
-    ``Data``) embedded when the currency allows EN 16931 (see ``einvoice_supported``)."""
+    ``Data``) embedded when the currency allows EN 16931 (see ``einvoice_supported``).
+
+    The same document gives the same bytes at every rendering (the emailed PDF, the download,
+    finance's ZIP): its dates are the document's (``issued_at``), not the clock's."""
     root = static_root()
     html = render_html(doc, asset_base=root.as_uri() + "/")
     fetcher = LocalAssetsOnly(root)
-    pdf = HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=fetcher).write_pdf(
-        pdf_variant="pdf/a-3b",
-        font_config=FontConfiguration(),
-        uncompressed_pdf=False,
+    options = {"pdf_variant": "pdf/a-3b", "uncompressed_pdf": False}
+    document = HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=fetcher).render(
+        font_config=FontConfiguration(), **options
     )
+    document.metadata.created = document.metadata.modified = issued_at(doc).isoformat()
+    pdf = document.write_pdf(**options)
     if not einvoice_supported(doc.currency):
         logger.warning(
             "Invoice %s in %s: PDF/A-3 without its EN 16931 XML (amounts with %s decimals)",
@@ -176,7 +191,7 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
             exponent(doc.currency),
         )
         return pdf
-    return facturx.generate_from_binary(
+    with_xml = facturx.generate_from_binary(
         pdf,
         facturx_xml(doc),
         flavor="factur-x",
@@ -191,3 +206,27 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
         },
         lang="en-GB",
     )
+    return _dated(with_xml, issued_at(doc))
+
+
+_XMP_DATES = re.compile(rb"(<xmp:(?:CreateDate|ModifyDate)>)[^<]*(</xmp:)")
+
+
+def _dated(pdf: bytes, at: datetime) -> bytes:
+    """The PDF with the dates factur-x wrote from the clock (it takes none) set to ``at``:
+    the document information's, the XMP packet's and the embedded XML's modification date."""
+    writer = PdfWriter(clone_from=BytesIO(pdf), keep_initial_header=True)
+    pdf_date = TextStringObject(at.strftime("D:%Y%m%d%H%M%S+00'00'"))
+    writer.add_metadata({"/CreationDate": pdf_date, "/ModDate": pdf_date})
+    xmp = writer.root_object["/Metadata"].get_object()
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S+00:00").encode()
+    packet, found = _XMP_DATES.subn(rb"\g<1>" + stamp + rb"\g<2>", xmp.get_data())
+    if found != 2:
+        raise ValueError(f"factur-x wrote {found} XMP dates, not CreateDate and ModifyDate")
+    xmp.set_data(packet)
+    for spec in writer.root_object["/AF"].get_object():
+        params = spec.get_object()["/EF"]["/F"].get_object()["/Params"]
+        params[NameObject("/ModDate")] = pdf_date
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -1,11 +1,14 @@
 """An invoice PDF, read back: its text shows the number, totals and VAT; its embedded
-factur-x.xml is the same invoice; it declares PDF/A-3b and embeds its fonts."""
+factur-x.xml is the same invoice; it declares PDF/A-3b and embeds its fonts; it is the same
+file at every download."""
 
 import unicodedata
 from dataclasses import replace
+from datetime import UTC, datetime
 from io import BytesIO
 
 import pytest
+import time_machine
 from pypdf import PdfReader
 
 from billing.documents import render_pdf
@@ -171,3 +174,28 @@ def test_a_paid_invoice_shows_nothing_due():
     _, tree = embedded_xml(pdf)
     assert summation(tree, "TotalPrepaidAmount") == "72.34"
     assert summation(tree, "DuePayableAmount") == "0.00"
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        invoice(),
+        invoice(kind="credit_note", number="EP-2026-000043", credit_of="EP-2026-000042"),
+        invoice(currency="KWD"),  # a PDF/A-3 without its XML (three decimals)
+    ],
+    ids=["invoice", "credit_note", "without_xml"],
+)
+def test_an_issued_document_is_the_same_file_at_every_download(doc):
+    """The emailed PDF, the finance ZIP's and one downloaded months later are one file: its
+    creation and modification dates are the document's issue date, not the rendering's."""
+    with time_machine.travel(datetime(2026, 8, 4, 1, 0, tzinfo=UTC), tick=False):
+        emailed = render_pdf(doc)
+    with time_machine.travel(datetime(2027, 6, 30, 12, 0, tzinfo=UTC), tick=False):
+        downloaded_later = render_pdf(doc)
+    meta = xmp(emailed)
+    issued = "2026-08-04T00:00:00+00:00"
+    assert (xmp_value(meta, "xmp:CreateDate"), xmp_value(meta, "xmp:ModifyDate")) == (issued,) * 2
+    info = PdfReader(BytesIO(emailed)).metadata
+    assert info["/CreationDate"] == info["/ModDate"]
+    assert info["/CreationDate"].startswith("D:20260804000000+00'00")  # WeasyPrint: no last '
+    assert emailed == downloaded_later
