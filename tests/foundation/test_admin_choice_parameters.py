@@ -49,7 +49,8 @@ def _held_value_filters():
 
     found = []
     for model, model_admin in admin.site._registry.items():
-        for name in model_admin.list_filter:
+        for entry in model_admin.list_filter:
+            name = entry[0] if isinstance(entry, tuple) else entry  # (field, its filter class)
             if not isinstance(name, str) or "__" in name:
                 continue
             field = model._meta.get_field(name)

@@ -1,5 +1,5 @@
-"""Every admin list with a date hierarchy (orders, money to give back, runs, advisories, the
-audit log) reads a drill-down's year, month and day it cannot show as it reads a year no
+"""Every admin list with a date hierarchy (orders, money to give back, runs, advisories; the
+audit log had one) reads a drill-down's year, month and day it cannot show as it reads a year no
 date holds: left out, said as an ignored filter. A month or day past a C long
 (``?created_at__year=2026&created_at__month=99999999999999999999``) and a drill-down to the
 last year, month or day a date holds (``?created_at__year=9999``) were 500s: Django reads the
@@ -41,7 +41,7 @@ def _date_hierarchies():
 def test_a_drill_down_no_list_can_show_is_ignored(admin_session, drill_down, why):
     client, _ = admin_session(is_superuser=True)
     lists = _date_hierarchies()
-    assert len(lists) >= 5
+    assert len(lists) >= 4
     for url, field in lists:
         title = field.replace("_", " ").capitalize()
         page = client.get(url, {f"{field}__{part}": value for part, value in drill_down.items()})
