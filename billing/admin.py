@@ -46,6 +46,7 @@ from billing.models import (
 from billing.payout_queries import has_payouts_filter
 from billing.periods import month_label, parse_month
 from edgeplug.core.admin import (
+    TENANT_FILTER,
     ChoicesFilter,
     FilterParametersChecked,
     KeptInput,
@@ -201,7 +202,7 @@ class InvoiceAdmin(
         "status",
         "kind",
         "currency",
-        ("tenant", admin.RelatedOnlyFieldListFilter),
+        TENANT_FILTER,
         VendorFilter,
         MoneyBackFilter,
     )
@@ -649,7 +650,7 @@ class MoneyToGiveBackAdmin(
         "to_do",
         "settled",
     )
-    list_filter = (SettledFilter, "action", "tenant")
+    list_filter = (SettledFilter, "action", TENANT_FILTER)
     search_fields = ("target", "details__payment_intent", "details__refund")
     date_hierarchy = "created_at"
     readonly_fields = ("created_at", "action", "tenant", "target", "actor_email", "details")

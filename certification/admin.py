@@ -22,6 +22,7 @@ from certification.pipeline.levels import reset_level_thresholds, save_level_thr
 from certification.pipeline.report import stage_view
 from certification.vulndb import admin as _vulndb_admin  # noqa: F401 - advisories, security policy
 from edgeplug.core.admin import (
+    TENANT_FILTER,
     ActionAdminMixin,
     ChoicesFilter,
     DecidedInAdminMixin,
@@ -55,7 +56,14 @@ class CertificationRunAdmin(VersionNameSearchMixin, DecidedInAdminMixin, admin.M
     # Few, narrow columns: the list must show the review column at 1280 px beside both
     # sidebars. The vendor is part of the version's name; progress shows while running.
     list_display = ("id", "version", "level", "run_status", "review", "created")
-    list_filter = (AwaitingReviewFilter, "level", "status", "review_status", "tenant", AgeFilter)
+    list_filter = (
+        AwaitingReviewFilter,
+        "level",
+        "status",
+        "review_status",
+        TENANT_FILTER,
+        AgeFilter,
+    )
     search_fields = ("version__agent__name", "version__version", "tenant__slug")
     date_hierarchy = "created_at"
     list_select_related = ("version__agent__tenant", "tenant")

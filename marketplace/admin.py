@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from billing.invoice_documents import breakdown_text
 from edgeplug.core.admin import (
+    TENANT_FILTER,
     DecidedInAdminMixin,
     FilterParametersChecked,
     KeptInput,
@@ -107,7 +108,7 @@ class OrderAdmin(ReadOnlyAdmin):
         "amount_shown",
         "status",
     )
-    list_filter = ("status", "currency", ("tenant", admin.RelatedOnlyFieldListFilter))
+    list_filter = ("status", "currency", TENANT_FILTER)
     date_hierarchy = "created_at"
     search_fields = ("tenant__slug", "agent__name", "payment_intent_id", "idempotency_key")
     # plan__agent__tenant: each row's checkbox is labelled with the order's name, its vendor's
@@ -293,7 +294,7 @@ class WorkflowPackageAdmin(DecidedInAdminMixin, admin.ModelAdmin):
     ``review_wpk`` (audited; never one of a tenant they belong to). Pending ones come first."""
 
     list_display = ("id", "name", "version", "vendor", "status", "created")
-    list_filter = ("status", "tenant")
+    list_filter = ("status", TENANT_FILTER)
     search_fields = ("name", "tenant__slug", "tenant__name")
     list_select_related = ("tenant",)
     ordering = (

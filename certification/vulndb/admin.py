@@ -16,7 +16,12 @@ from certification.models import (
 )
 from certification.security.policy import SecurityPolicy
 from certification.vulndb.database import reset_policy_override, save_policy_override
-from edgeplug.core.admin import ActionAdminMixin, FilterParametersChecked, ReadOnlyAdminMixin
+from edgeplug.core.admin import (
+    TENANT_FILTER,
+    ActionAdminMixin,
+    FilterParametersChecked,
+    ReadOnlyAdminMixin,
+)
 
 
 class ReadOnlyAdmin(FilterParametersChecked, ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -107,7 +112,7 @@ class ScanFindingAdmin(ReadOnlyAdmin):
         "vendor_notified_at",
         "reviewers_notified_at",
     )
-    list_filter = ("severity", "blocking", "known_at_certification", "tenant")
+    list_filter = ("severity", "blocking", "known_at_certification", TENANT_FILTER)
     search_fields = (
         "advisory__osv_id",
         "advisory__aliases",

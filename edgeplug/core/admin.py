@@ -268,6 +268,12 @@ class FilterParametersChecked:
         return none_of(value, values)
 
 
+# The tenant filter of a list of a few tenants' rows (the reviewers' queue, workflow packages,
+# scan findings, orders, invoices, money to give back): the tenants its rows name, not every
+# tenant of the platform (Django's RelatedFieldListFilter read and linked them all).
+TENANT_FILTER = ("tenant", admin.RelatedOnlyFieldListFilter)
+
+
 def held_values(model, field_name: str) -> list:
     """The distinct values an indexed column of ``model``'s table holds, NULL left out, in
     order: read one index entry per value (a loose index scan, PostgreSQL and SQLite alike),
@@ -297,7 +303,7 @@ class HeldValuesFilter(admin.AllValuesFieldListFilter):
 
 
 class HeldRelatedFilter(admin.RelatedOnlyFieldListFilter):
-    """Django's RelatedOnlyFieldListFilter's rule (the related rows the list's rows name) for
+    """``TENANT_FILTER``'s rule (the related rows the list's rows name) for
     a model whose admin lists every row of a table that only grows: their ids read by
     ``held_values`` from the link's index, not by ``SELECT DISTINCT`` over every row."""
 
