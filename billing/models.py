@@ -366,6 +366,8 @@ INVOICE_LIFECYCLE_FIELDS = frozenset(
         "emailed_at",
         "email_failure_code",
         "email_failure_detail",
+        "payment_notice_failure_code",
+        "payment_notice_failure_detail",
         "updated_at",
     }
 )
@@ -516,6 +518,15 @@ class InvoiceQuerySet(models.QuerySet):
         return self.issued().filter(emailed_at__isnull=True, email_failure_code="")
 
 
+def _failure_column(max_length: int, help_text: str = "") -> models.CharField:
+    """Why a worker did not do something (a code, or its detail), empty when it did. With a
+    database default: the previous release's inserts, which do not name it, keep working
+    during a rollout."""
+    return models.CharField(
+        max_length=max_length, blank=True, default="", db_default="", help_text=help_text
+    )
+
+
 class Invoice(models.Model):
     """One invoice (or credit note) of a tenant for a UTC calendar month, in one currency.
 
@@ -618,15 +629,13 @@ class Invoice(models.Model):
     emailed_at = models.DateTimeField(
         null=True, blank=True, help_text="when its email (with the PDF) went out"
     )
-    # db_default too: the previous release's inserts do not name them (migration 0013).
-    email_failure_code = models.CharField(
-        max_length=64,
-        blank=True,
-        default="",
-        db_default="",
-        help_text="why its email was not sent (yet)",
-    )
-    email_failure_detail = models.CharField(max_length=500, blank=True, default="", db_default="")
+    # Why its email (billing.invoice_emails) was not sent yet (migration 0013), and why the
+    # latest payment notice to its billing contacts was not (billing.payment_notices: refused,
+    # or its retries given up; cleared when a later notice is sent; migration 0025).
+    email_failure_code = _failure_column(64, "why its email was not sent (yet)")
+    email_failure_detail = _failure_column(500)
+    payment_notice_failure_code = _failure_column(64, "why its latest payment notice was not sent")
+    payment_notice_failure_detail = _failure_column(500)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,10 +4,14 @@ uncollectible, when there is no card to charge, or when the amount is below the 
 charge or above the largest.
 
 Sent by a Celery task (billing.tasks.send_payment_notice) after the collection commits; the
-invoice document email with its PDF is billing.documents' job, not this one."""
+invoice document email with its PDF is billing.documents' job, not this one. A failure is
+told apart as every email's (``edgeplug.mail``): one that may pass is retried by the task, and
+a refusal or the task's last try is kept on the invoice for finance
+(``payment_notice_failure_code``/``_detail``), as the invoice email's failure is."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,8 +20,13 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
 from billing.invoice_documents import invoice_recipients
+from billing.invoice_emails import DEFERRED
 from billing.models import Invoice
+from edgeplug.core.columns import clipped
+from edgeplug.mail import DeliveryDeferred, DeliveryRefused, deliver
 from marketplace.pricing import format_amount
+
+logger = logging.getLogger(__name__)
 
 
 class Notice(StrEnum):
@@ -46,10 +55,16 @@ class NoticeSent:
     subject: str
 
 
-def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> NoticeSent:
+def send_payment_notice(
+    invoice_id: int, notice: str, attempt: int, *, last_try: bool = True
+) -> NoticeSent:
     """Email one notice about ``attempt``; nobody to write to is reported, not an error, and
     so is an invoice no longer unpaid when the task runs (paid offline or by a new card,
-    voided, while the notice waited or retried): every notice asks for a payment."""
+    voided, while the notice waited or retried): every notice asks for a payment.
+
+    A failure is raised: ``DeliveryDeferred`` for the task to retry, kept on the invoice
+    only on its ``last_try``; ``DeliveryRefused`` (for good) kept at once. A notice sent
+    clears what an earlier one's failure left there."""
     if notice not in SUBJECTS:
         raise ValueError(f"unknown payment notice {notice!r}")
     invoice = Invoice.objects.get(pk=invoice_id)
@@ -68,5 +83,33 @@ def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> NoticeSen
             "next_attempt_at": invoice.next_payment_attempt_at,
         },
     )
-    EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients).send()
+    message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    try:
+        deliver(message, f'the notice "{subject}"')
+    except DeliveryDeferred as error:
+        if last_try:
+            _record_failure(
+                invoice,
+                DEFERRED,
+                f'The notice "{subject}" was not sent: the mail server could not take it at '
+                f"the last try, and it is not tried again ({error}).",
+            )
+        raise
+    except DeliveryRefused as error:
+        _record_failure(invoice, error.code, error.detail)
+        raise
+    _record_failure(invoice, "", "")  # sent: an earlier notice's failure is over
     return NoticeSent(recipients, subject)
+
+
+def _record_failure(invoice: Invoice, code: str, detail: str) -> None:
+    """Say on the invoice why its latest notice was not sent (empty: it was). A queryset
+    update, made only when that changes: its ``updated_at`` (the time of its last payment
+    change, which the reconcile job reads) stays as it is."""
+    if code:
+        logger.warning("payment notice of %s not sent: %s (%s)", invoice.number, code, detail)
+    code = clipped(Invoice, "payment_notice_failure_code", code)
+    detail = clipped(Invoice, "payment_notice_failure_detail", detail)
+    Invoice.objects.filter(pk=invoice.pk).exclude(
+        payment_notice_failure_code=code, payment_notice_failure_detail=detail
+    ).update(payment_notice_failure_code=code, payment_notice_failure_detail=detail)

@@ -14,10 +14,10 @@ from billing import (
     periods,
     usage_retention,
 )
-from billing.documents import mail
 from billing.errors import PaymentProcessorError
 from edgeplug.core.reconnect import LOST
 from edgeplug.core.retries import RETRY_WAIT_MAX_S
+from edgeplug.mail import DeliveryDeferred
 from edgeplug.timefmt import utc_iso
 
 
@@ -84,15 +84,20 @@ def finalize_due_invoices() -> dict:
     return {"finalized": run.finalized, "refused": {str(k): v for k, v in run.refused.items()}}
 
 
-# Waits of 30 s doubling up to 10 minutes (RETRY_WAIT_MAX_S), jittered: about two hours in all.
-@shared_task(
-    acks_late=True,
-    autoretry_for=(mail.DeliveryDeferred,),
-    retry_backoff=30,
-    retry_backoff_max=RETRY_WAIT_MAX_S,
-    retry_jitter=True,
-    max_retries=16,
-)
+# The emails (the invoice's, the payment notices) try again a failure that may pass
+# (edgeplug.mail: a 4xx answer, the mail server unreachable), not a refusal (5xx): waits of 30 s
+# doubling up to 10 minutes (RETRY_WAIT_MAX_S), jittered.
+_EMAIL_RETRIES = {
+    "acks_late": True,
+    "autoretry_for": (DeliveryDeferred,),
+    "retry_backoff": 30,
+    "retry_backoff_max": RETRY_WAIT_MAX_S,
+    "retry_jitter": True,
+}
+
+
+# About two hours in all.
+@shared_task(**_EMAIL_RETRIES, max_retries=16)
 def email_invoice(invoice_id: int, resend: bool = False) -> dict:
     """Email a finalized invoice or credit note with its PDF to its recipients, as they are
     when the task runs: once (``resend`` for finance's resend), never a void one; the result
@@ -172,16 +177,10 @@ def reconcile_awaited_payments() -> dict:
     return asdict(collection.reconcile_awaited_payments())
 
 
-# Waits of 30 s doubling up to 10 minutes (RETRY_WAIT_MAX_S), jittered: about two and a half
-# hours in all.
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=30,
-    retry_backoff_max=RETRY_WAIT_MAX_S,
-    max_retries=19,
-)
-def send_payment_notice(invoice_id: int, notice: str, attempt: int) -> dict:
+# About two and a half hours in all; its last try and a refusal are kept on the invoice.
+@shared_task(bind=True, **_EMAIL_RETRIES, max_retries=19)
+def send_payment_notice(self, invoice_id: int, notice: str, attempt: int) -> dict:
+    last_try = self.request.retries >= self.max_retries
+    sent = payment_notices.send_payment_notice(invoice_id, notice, attempt, last_try=last_try)
     # The result the worker logs and the result backend keeps: a count, not the addresses.
-    sent = payment_notices.send_payment_notice(invoice_id, notice, attempt)
     return {"notice": notice, "recipients": len(sent.recipients)}

@@ -2,17 +2,16 @@
 
 A failure the mail server says may pass (4xx, a dropped connection, a refused connect) is
 raised as ``DeliveryDeferred`` so the Celery task retries it with backoff; a permanent one
-(5xx) is ``DeliveryRefused`` and is not retried.
+(5xx) is ``DeliveryRefused`` and is not retried (``edgeplug.mail``, the rule of every email).
 """
 
 from __future__ import annotations
 
 import re
-import smtplib
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 
 from billing.documents.document import InvoiceDocument
 from billing.documents.errors import InvalidInvoiceDocument
@@ -22,18 +21,19 @@ from billing.documents.rendering import (
     settled_mention,
     settlement_rows,
 )
-from edgeplug.errors import DomainError
+from edgeplug.mail import DeliveryDeferred, DeliveryRefused, deliver
 from marketplace.pricing import format_amount
 
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
-
-class DeliveryDeferred(Exception):
-    """The mail server could not take the message now; sending again later may work."""
-
-
-class DeliveryRefused(DomainError, code="email_refused", status=502):
-    """The mail server refused the message for good."""
+# What it offers, and what ``send_invoice_email`` raises (edgeplug.mail's) for its callers.
+__all__ = [
+    "DeliveryDeferred",
+    "DeliveryRefused",
+    "build_invoice_email",
+    "pdf_filename",
+    "send_invoice_email",
+]
 
 
 def build_invoice_email(
@@ -84,13 +84,7 @@ def send_invoice_email(
 ) -> EmailMessage:
     """Send the invoice with its PDF; raise ``DeliveryDeferred`` or ``DeliveryRefused``."""
     message = build_invoice_email(doc, pdf_bytes, recipients)
-    try:
-        with get_connection(fail_silently=False) as connection:
-            connection.send_messages([message])
-    except OSError as exc:  # smtplib.SMTPException is an OSError too
-        if _is_transient(exc):
-            raise DeliveryDeferred(f"{type(exc).__name__}: {exc}") from exc
-        raise DeliveryRefused(f"The mail server refused {doc.number}: {exc}") from exc
+    deliver(message, doc.number)
     return message
 
 
@@ -101,14 +95,3 @@ def _reject_no_recipients(recipients: Sequence[str]) -> None:
         or not all(isinstance(r, str) and "@" in r for r in recipients)
     ):
         raise InvalidInvoiceDocument("An invoice email needs a list of recipient addresses.")
-
-
-def _is_transient(exc: OSError) -> bool:
-    """4xx replies, dropped or refused connections pass; 5xx replies and the rest do not."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return any(400 <= code < 500 for code, _ in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return 400 <= exc.smtp_code < 500
-    if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return True
-    return not isinstance(exc, smtplib.SMTPException)

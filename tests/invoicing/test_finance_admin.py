@@ -20,8 +20,11 @@ from billing.models import (
     past_due,
 )
 from edgeplug.audit.models import AuditEvent
+from edgeplug.mail import DeliveryDeferred, DeliveryRefused
 from marketplace.pricing import format_amount
+from tests.invoices.conftest import smtp_inbox  # noqa: F401 - the loopback SMTP server
 from tests.invoicing.conftest import FEB, JAN, adjust_in_admin, credited_in_full
+from tests.network import refusing_port
 
 URL = "/admin/billing/invoice/"
 
@@ -393,6 +396,106 @@ def test_every_payment_notice_has_its_subject_and_says_what_is_owed(draft, mailo
     body = message.body
     assert invoice.number in body and format_amount(invoice.amount_due, invoice.currency) in body
     assert body.startswith("Hello ") and "— EdgePlug billing" in body
+
+
+REFUSED = "554 5.7.1 Message rejected"
+LATER = "451 4.3.0 Try again later"
+
+
+def _payment_failed(draft) -> Invoice:
+    """The invoice finalized and its first charge declined, as the dunning leaves it."""
+    invoice = invoicing.finalize_invoice(draft)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        status=InvoiceStatus.PAYMENT_FAILED,
+        payment_attempts=1,
+        payment_failure_code="card_declined",
+        payment_failure_detail="Your card was declined.",
+    )
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def _notice_failure_shown(client, invoice) -> str:
+    """The invoice's admin page as finance reads it: the payment notice failure's row."""
+    page = lxml.html.fromstring(client.get(f"{URL}{invoice.pk}/change/").content)
+    (row,) = page.xpath('//div[contains(@class, "field-payment_notice_failure_detail")]')
+    return row.text_content()
+
+
+def test_a_payment_notice_the_mail_server_refuses_is_not_retried_and_finance_sees_it(
+    finance,
+    draft,
+    smtp_inbox,  # noqa: F811
+):
+    """A 5xx answer is for good: the notice is not sent again (it was, 20 times over about
+    two and a half hours) and the refusal is kept on the invoice, in the admin (it was lost:
+    the billing contact never learnt the card failed, and nobody knew)."""
+    invoice = _payment_failed(draft)
+    smtp_inbox.replies = [REFUSED] * 40
+
+    result = tasks.send_payment_notice.apply(args=(invoice.pk, "payment_failed", 1))
+
+    assert isinstance(result.result, DeliveryRefused)
+    assert 40 - len(smtp_inbox.replies) == 1, "tried more than once"
+    invoice.refresh_from_db()
+    assert invoice.payment_notice_failure_code == "email_refused"
+    assert f"Payment failed for invoice {invoice.number}" in invoice.payment_notice_failure_detail
+    assert "554" in invoice.payment_notice_failure_detail
+    client, _ = finance
+    assert f"Payment failed for invoice {invoice.number}" in _notice_failure_shown(client, invoice)
+
+
+def test_a_payment_notice_the_mail_server_defers_is_retried_and_its_giving_up_kept(
+    draft,
+    smtp_inbox,  # noqa: F811
+):
+    """A 4xx answer may pass: the notice is tried again (20 tries in all) and goes out once
+    the server takes it; when it never does, the task's giving up is kept on the invoice."""
+    invoice = _payment_failed(draft)
+    smtp_inbox.replies = [LATER] * 3
+    assert tasks.send_payment_notice.apply(args=(invoice.pk, "payment_failed", 1)).get() == {
+        "notice": "payment_failed",
+        "recipients": 1,
+    }
+    assert len(smtp_inbox.messages) == 1
+    invoice.refresh_from_db()
+    assert (invoice.payment_notice_failure_code, invoice.payment_notice_failure_detail) == ("", "")
+
+    smtp_inbox.replies = [LATER] * 40
+    result = tasks.send_payment_notice.apply(args=(invoice.pk, "payment_failed", 1))
+    assert isinstance(result.result, DeliveryDeferred)
+    assert 40 - len(smtp_inbox.replies) == 20
+    invoice.refresh_from_db()
+    assert invoice.payment_notice_failure_code == "email_deferred"
+    assert "451" in invoice.payment_notice_failure_detail
+    assert "not tried again" in invoice.payment_notice_failure_detail
+
+
+def test_a_payment_notice_is_given_up_when_the_mail_server_stays_down(draft, settings):
+    """Nothing listening (the server down for all the retries): the same record."""
+    invoice = _payment_failed(draft)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    with refusing_port() as port:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        result = tasks.send_payment_notice.apply(args=(invoice.pk, "uncollectible", 1))
+
+    assert isinstance(result.result, DeliveryDeferred)
+    invoice.refresh_from_db()
+    assert invoice.payment_notice_failure_code == "email_deferred"
+    assert "ConnectionRefusedError" in invoice.payment_notice_failure_detail
+    assert invoice.number in invoice.payment_notice_failure_detail
+
+
+def test_a_later_payment_notice_sent_clears_the_failure_of_an_earlier_one(
+    draft,
+    smtp_inbox,  # noqa: F811
+):
+    invoice = _payment_failed(draft)
+    smtp_inbox.replies = [REFUSED]
+    tasks.send_payment_notice.apply(args=(invoice.pk, "payment_failed", 1))
+    tasks.send_payment_notice.apply(args=(invoice.pk, "payment_failed", 2)).get()
+    invoice.refresh_from_db()
+    assert (invoice.payment_notice_failure_code, invoice.payment_notice_failure_detail) == ("", "")
+    assert len(smtp_inbox.messages) == 1
 
 
 def test_an_invoice_issued_without_emails_is_resent_once_the_account_has_some(
