@@ -398,6 +398,24 @@ def test_every_payment_notice_has_its_subject_and_says_what_is_owed(draft, mailo
     assert body.startswith("Hello ") and "— EdgePlug billing" in body
 
 
+@pytest.mark.parametrize(("attempts", "written"), [(1, "1 attempt"), (3, "3 attempts")])
+def test_the_uncollectible_notice_counts_its_attempts_in_english(
+    draft, mailoutbox, attempts, written
+):
+    """With ``BILLING_DUNNING_DAYS`` empty the first decline makes the invoice uncollectible:
+    its notice read "after 1 attempts"."""
+    invoice = invoicing.finalize_invoice(draft)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        status=InvoiceStatus.UNCOLLECTIBLE,
+        payment_attempts=attempts,
+        payment_failure_code="card_declined",
+    )
+    mailoutbox.clear()
+    payment_notices.send_payment_notice(invoice.pk, "uncollectible", attempts)
+    (message,) = mailoutbox
+    assert re.search(rf"after {written}\s+\(last: card_declined\)", message.body), message.body
+
+
 REFUSED = "554 5.7.1 Message rejected"
 LATER = "451 4.3.0 Try again later"
 
