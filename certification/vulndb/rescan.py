@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -38,6 +37,7 @@ from certification.vulndb import database as vulndb
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
+from edgeplug.mail import send_mail
 from edgeplug.tenancy.models import Role, StaffGroup
 from edgeplug.text import one_terminal_line
 from marketplace.models import AgentVersion, CertificationStatus

@@ -48,3 +48,19 @@ def test_a_finding_stored_with_such_a_name_is_printed_escaped_on_its_line(
         assert "\x1b" not in mail.body
         (line,) = [line for line in lines if advisories.URLLIB3_COOKIE["id"] in line]
         assert "in urllib3\\n\\nAll other findings" in line and "1.26.16\\x1b[2J" in line
+
+
+def test_the_rescan_mails_name_the_sender_s_domain_not_the_worker_host(
+    tmp_path, vendor, certified, reviewer, mailoutbox, settings
+):
+    """Their Message-ID was Django's, ``<…@localhost>`` or the email worker pod's name: a
+    domain spam filters score, and our internal host names shown to every vendor."""
+    settings.DEFAULT_FROM_EMAIL = "EdgePlug <security@marketplace.example.com>"
+    version = certified(URLLIB3_VULNERABLE, by=vendor)
+    import_osv(write_osv_dir(tmp_path / "osv", [advisories.URLLIB3_COOKIE]), "--rescan=never")
+    rescan.rescan_version(version)
+
+    assert rescan.notify_new_findings() == 1
+
+    sent = [mail.message()["Message-ID"] for mail in mailoutbox]
+    assert len(sent) == 2 and all(i.endswith("@marketplace.example.com>") for i in sent), sent

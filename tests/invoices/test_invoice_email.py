@@ -37,6 +37,16 @@ def test_the_invoice_email_arrives_with_its_pdf(smtp_inbox, settings):
     assert summation(tree, "GrandTotalAmount") == "72.34"
 
 
+def test_the_invoice_email_names_the_sender_s_domain_not_the_worker_host(smtp_inbox, settings):
+    """Its Message-ID was Django's, ``<…@localhost>`` or the email worker pod's name: a domain
+    spam filters score, and our internal host names shown to every customer."""
+    settings.DEFAULT_FROM_EMAIL = "EdgePlug <billing@bücher.example>"
+    doc = invoice()
+    send_invoice_email(doc, render_pdf(doc), RECIPIENTS)
+    (message,) = smtp_inbox.messages
+    assert message["Message-ID"].endswith("@xn--bcher-kva.example>"), message["Message-ID"]
+
+
 def test_an_unreachable_server_is_a_deferral(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     doc = invoice()

@@ -516,6 +516,19 @@ def test_a_later_payment_notice_sent_clears_the_failure_of_an_earlier_one(
     assert len(smtp_inbox.messages) == 1
 
 
+def test_a_payment_notice_names_the_sender_s_domain_not_the_worker_host(
+    draft,
+    smtp_inbox,  # noqa: F811
+    settings,
+):
+    """Its Message-ID was Django's, ``<…@localhost>`` or the email worker pod's name."""
+    settings.DEFAULT_FROM_EMAIL = "EdgePlug <billing@marketplace.example.com>"
+    invoice = _payment_failed(draft)
+    tasks.send_payment_notice.apply(args=(invoice.pk, "payment_failed", 1)).get()
+    (message,) = smtp_inbox.messages
+    assert message["Message-ID"].endswith("@marketplace.example.com>"), message["Message-ID"]
+
+
 def test_an_invoice_issued_without_emails_is_resent_once_the_account_has_some(
     finance, customer, member_client, mailoutbox, eager_celery, django_capture_on_commit_callbacks
 ):
