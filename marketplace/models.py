@@ -5,7 +5,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.template.defaultfilters import pluralize
 
 from marketplace.versioning import precedence_key
@@ -544,13 +544,51 @@ class Device(models.Model):
         return self.revoked_at is None
 
 
+class _MoreRowsThan(models.Subquery):
+    """Whether ``queryset`` has more than ``n`` rows, ``n`` an expression (it may read the outer
+    query's row, which slicing cannot). PostgreSQL looks for the row after the first ``n`` of
+    the queryset's order, reading ``n`` + 1 of them however many there are; SQLite takes no
+    outer column in OFFSET and counts them all."""
+
+    template = "((%(subquery)s OFFSET %(n)s) IS NOT NULL)"
+    counting_template = "((SELECT COUNT(*) FROM %(rows)s) > %(n)s)"
+
+    def __init__(self, queryset, n):
+        super().__init__(queryset[:1], output_field=models.BooleanField())
+        self.n = n
+
+    def get_source_expressions(self):
+        return [self.query, self.n]
+
+    def set_source_expressions(self, exprs):
+        self.query, self.n = exprs
+
+    def as_sql(self, compiler, connection, template=None, **extra_context):
+        n, n_params = compiler.compile(self.n)
+        sql, params = super().as_sql(compiler, connection, template, n=n, **extra_context)
+        return sql, (*params, *n_params)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        query = self.query.clone()
+        query.clear_limits()
+        query.clear_ordering(force=True)
+        rows, params = query.as_sql(compiler, connection)
+        n, n_params = compiler.compile(self.n)
+        return self.counting_template % {"rows": rows, "n": n}, (*params, *n_params)
+
+
 class DeploymentQuerySet(models.QuerySet):
     def holding_seats(self, now: datetime):
         """Those holding a seat at ``now``, the one rule of what may run (assignments, the
         device's bundle, usage ingest): the tenant's entitlements to the agent in force at
         ``now`` give their seats, and the tenant's deployments of the agent take them oldest
         first (by ``created_at``, then id). A deployment beyond the seats in force (a refund or
-        an expiry left fewer than are deployed) holds none."""
+        an expiry left fewer than are deployed) holds none.
+
+        A deployment holds a seat when fewer older ones than the seats exist: the database
+        looks for the one ``seats`` places back (newest first), reading at most ``seats``
+        entries of the ``deployment_seat_order`` index, not every older deployment of the
+        tenant's fleet. The seats are summed at ``now``, not stored: they lapse unwritten."""
         tenant, agent = models.OuterRef("tenant"), models.OuterRef("agent")
         seats = (
             Entitlement.objects.filter(tenant=tenant, agent=agent)
@@ -560,21 +598,24 @@ class DeploymentQuerySet(models.QuerySet):
             .annotate(total=models.Sum("seats"))
             .values("total")
         )
-        older = models.Q(created_at__lt=models.OuterRef("created_at")) | models.Q(
-            created_at=models.OuterRef("created_at"), pk__lt=models.OuterRef("pk")
-        )
-        ahead = (
-            Deployment.objects.filter(older, tenant=tenant, agent=agent)
-            .order_by()
-            .values("agent")
-            .annotate(count=models.Count("pk"))
-            .values("count")
+        older = (
+            Deployment.objects.filter(
+                tenant=tenant, agent=agent, created_at__lte=models.OuterRef("created_at")
+            )
+            .filter(
+                models.Q(created_at__lt=models.OuterRef("created_at"))
+                | models.Q(pk__lt=models.OuterRef("pk"))
+            )
+            .order_by("-created_at", "-pk")
+            .values("pk")
         )
         # No entitlement in force: no seats (NULL), and a comparison with NULL holds none.
         return self.alias(
             seats_in_force=models.Subquery(seats),
-            seats_ahead=Coalesce(models.Subquery(ahead), 0),
-        ).filter(seats_ahead__lt=models.F("seats_in_force"))
+            seats_all_older=_MoreRowsThan(
+                older, Greatest(Coalesce(models.F("seats_in_force"), 0) - 1, 0)
+            ),
+        ).filter(seats_in_force__gt=0, seats_all_older=False)
 
 
 class Deployment(models.Model):
@@ -598,8 +639,9 @@ class Deployment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["device", "agent"], name="one_deployment_per_agent")
         ]
-        # ``holding_seats`` counts the deployments of a tenant's agent older than each: one
-        # index range, not a scan of the tenant's fleet, on every device request.
+        # ``holding_seats`` looks up to the seats in force back among the deployments of a
+        # tenant's agent older than each, newest first: a few entries of one index range, not
+        # a scan of the tenant's fleet, on every device request.
         indexes = [
             models.Index(
                 fields=["tenant", "agent", "created_at", "id"], name="deployment_seat_order"

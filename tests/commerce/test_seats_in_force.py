@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from marketplace.models import Order
+from marketplace.models import Deployment, Device, Order
 from tests.commerce.conftest import admin_client, place_order, refund_in_admin, save_card
 from tests.commerce.test_deployments import as_device, deploy, register
+from tests.query_plans import analyze, postgres_only, queries_of, rows_read_by
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +93,45 @@ def test_removing_a_deployment_hands_its_seat_to_the_next_oldest(refunded_down_t
     assert apis[2].get("/api/v1/device/assignments").json()["stop"][0]["reason"] == (
         "seat_limit_exceeded"
     )
+
+
+FLEET = 2_000
+
+
+def test_a_device_beyond_the_seats_reads_the_seats_not_the_fleet(refunded_down_to_one_seat, agent):
+    """The seat rule reads at most the seats in force of the deployments older than the
+    device's own, however many the tenant has deployed: here 1 seat and a fleet of 2,000 older
+    deployments of the agent (all four of the fixture's now beyond the seat)."""
+    postgres_only()
+    _, devices, apis = refunded_down_to_one_seat
+    newest = Deployment.objects.get(device=devices[-1]["device"]["id"])
+    fleet = Device.objects.bulk_create(
+        Device(
+            tenant_id=newest.tenant_id,
+            name=f"gw-{n:05d}",
+            hardware_id=f"fleet-hw-{n}",
+            core="cortex-m4",
+            token_prefix=f"fleet{n}",
+            token_hash="0" * 64,
+            token_created_at=newest.created_at,
+        )
+        for n in range(FLEET)
+    )
+    Deployment.objects.bulk_create(
+        Deployment(tenant_id=newest.tenant_id, device=d, agent=agent, version=newest.version)
+        for d in fleet
+    )
+    Deployment.objects.filter(device__in=fleet).update(
+        created_at=newest.created_at - timedelta(days=30)
+    )
+    analyze("marketplace_deployment", "marketplace_device")
+
+    poll, sqls = queries_of(lambda: apis[-1].get("/api/v1/device/assignments"))
+    assert poll.json()["stop"][0]["reason"] == "seat_limit_exceeded"
+    read = {"an assignments poll": rows_read_by(sqls, "marketplace_deployment")}
+    outcome, sqls = queries_of(lambda: reported(apis[-1], agent))
+    assert outcome == ("rejected", "not_entitled")
+    read["a usage batch"] = rows_read_by(sqls, "marketplace_deployment")
+    # its own deployment, the seat's holder, a lookup or two: before, 2,005 and 2,006 (every
+    # older deployment of the fleet)
+    assert max(read.values()) <= 4, read
