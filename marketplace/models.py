@@ -535,6 +535,8 @@ class Device(models.Model):
             # The target of a usage event's (device, tenant) foreign key (billing 0009).
             models.UniqueConstraint(fields=["id", "tenant"], name="device_id_with_tenant"),
         ]
+        # The device list's order within a tenant: a page reads its rows, not the fleet sorted.
+        indexes = [models.Index(fields=["tenant", "name", "id"], name="device_list_order")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_prefix}...)"

@@ -3,9 +3,12 @@
 import unicodedata
 
 import pytest
+from django.utils import timezone
 
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Device
+from tests.factories import TenantFactory
+from tests.query_plans import analyze, postgres_only, queries_of, rows_read
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +170,43 @@ def test_a_name_longer_than_its_limit_as_sent_is_refused_though_blanks_pad_it(cu
     )
     assert (response.status_code, response.json()["code"]) == (400, "max_length")
     assert not Device.objects.exists()
+
+
+FLEET = 5_000
+
+
+def _fleet(tenant) -> None:
+    now = timezone.now()
+    Device.objects.bulk_create(
+        Device(
+            tenant=tenant,
+            name=f"gw-{n:05d}",
+            hardware_id=f"hw-{tenant.pk}-{n}",
+            core="cortex-m4",
+            token_prefix=f"t{tenant.pk}x{n}",
+            token_hash="0" * 64,
+            token_created_at=now,
+        )
+        for n in range(FLEET)
+    )
+
+
+@pytest.mark.parametrize("params", [{}, {"active": "true"}, {"page": 2}])
+def test_a_page_of_devices_reads_about_a_page_not_the_fleet(customer, params):
+    """The list's order (name, then id, within the tenant) is an index's: a page reads its
+    devices (and those of the pages before it), not the tenant's whole fleet to sort it."""
+    postgres_only()
+    client, membership = customer
+    for tenant in [membership.tenant, TenantFactory(), TenantFactory()]:
+        _fleet(tenant)
+    analyze("marketplace_device")
+
+    response, sqls = queries_of(lambda: client.get("/api/v1/devices", params))
+    assert response.status_code == 200, response.content
+    [page_sql] = [sql for sql in sqls if 'FROM "marketplace_device"' in sql and "LIMIT" in sql]
+    body = response.json()
+    first = 25 * (params.get("page", 1) - 1)
+    assert body["results"][0]["name"] == f"gw-{first:05d}"
+    read = rows_read(page_sql, "marketplace_device")
+    # before: 5,000 (the tenant's fleet, sorted for each page)
+    assert read <= len(body["results"]) * params.get("page", 1), (read, page_sql[-120:])
