@@ -29,6 +29,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # A tenant's trail in its order (the tenant's admins read it): not the platform's log
+        # walked back past every other tenant's events.
+        indexes = [
+            models.Index(fields=["tenant", "-created_at", "-id"], name="audit_tenant_trail_order")
+        ]
 
     def __str__(self) -> str:
         return f"{date_format(self.created_at, 'DATETIME_FORMAT')} {self.action} {self.actor_email}"
