@@ -8,10 +8,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-
-def postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("rows read are counted from PostgreSQL's EXPLAIN (ANALYZE); SQLite has none")
+# Mark a test that counts rows read (before its fixtures run).
+counts_rows_read = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="counts rows read from PostgreSQL's EXPLAIN (ANALYZE); SQLite's EXPLAIN has none",
+)
 
 
 def analyze(*tables: str) -> None:

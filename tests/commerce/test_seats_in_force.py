@@ -10,7 +10,7 @@ from django.utils import timezone
 from marketplace.models import Deployment, Device, Order
 from tests.commerce.conftest import admin_client, place_order, refund_in_admin, save_card
 from tests.commerce.test_deployments import as_device, deploy, register
-from tests.query_plans import analyze, postgres_only, queries_of, rows_read_by
+from tests.query_plans import analyze, counts_rows_read, queries_of, rows_read_by
 
 pytestmark = pytest.mark.django_db
 
@@ -98,11 +98,11 @@ def test_removing_a_deployment_hands_its_seat_to_the_next_oldest(refunded_down_t
 FLEET = 2_000
 
 
+@counts_rows_read
 def test_a_device_beyond_the_seats_reads_the_seats_not_the_fleet(refunded_down_to_one_seat, agent):
     """The seat rule reads at most the seats in force of the deployments older than the
     device's own, however many the tenant has deployed: here 1 seat and a fleet of 2,000 older
     deployments of the agent (all four of the fixture's now beyond the seat)."""
-    postgres_only()
     _, devices, apis = refunded_down_to_one_seat
     newest = Deployment.objects.get(device=devices[-1]["device"]["id"])
     fleet = Device.objects.bulk_create(
