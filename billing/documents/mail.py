@@ -18,6 +18,7 @@ from billing.documents.errors import InvalidInvoiceDocument
 from billing.documents.rendering import (
     TITLES,
     credit_mention,
+    einvoice_mention,
     settled_mention,
     settlement_rows,
 )
@@ -60,10 +61,7 @@ def build_invoice_email(
             or f"Amount due: {format_amount(doc.amount_due, doc.currency)} "
             f"by {doc.due_date.isoformat()}."
         )
-    lines += [
-        "",
-        "The PDF carries its EN 16931 e-invoice (factur-x.xml) for your accounting software.",
-    ]
+    lines += ["", einvoice_mention(doc)]
     message = EmailMessage(
         subject=f"{title} {doc.number} from {doc.seller.legal_name}",
         body="\n".join(lines) + "\n",

@@ -24,7 +24,13 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from billing.documents.cii import LEVEL, REVERSE_CHARGE_MENTION, einvoice_supported, facturx_xml
+from billing.documents.cii import (
+    EINVOICE_MAX_EXPONENT,
+    LEVEL,
+    REVERSE_CHARGE_MENTION,
+    einvoice_supported,
+    facturx_xml,
+)
 from billing.documents.document import (
     BreakdownRow,
     InvoiceDocument,
@@ -80,8 +86,7 @@ def render_html(doc: InvoiceDocument, *, asset_base: str | None = None) -> str:
         "settled": settled_mention(doc),
         "credit": credit_mention(doc),
         "reverse_charge_mention": REVERSE_CHARGE_MENTION,
-        "einvoice": einvoice_supported(cur),
-        "exponent": exponent(cur),
+        "einvoice": einvoice_mention(doc),
     }
     return render_to_string(TEMPLATE, context)
 
@@ -127,6 +132,22 @@ def credit_mention(doc: InvoiceDocument) -> str:
     if doc.money_back_to_card:
         return f"{amount} is refunded to the card that paid invoice {doc.credit_of}."
     return f"{amount} is paid back to you by bank transfer."
+
+
+def einvoice_mention(doc: InvoiceDocument) -> str:
+    """What the PDF carries for accounting software, as its footer and the email say it:
+    the EN 16931 XML, or why there is none (a three-decimal currency, which ``render_pdf``
+    attaches no XML to)."""
+    title = TITLES[doc.kind].lower()
+    if einvoice_supported(doc.currency):
+        return (
+            f"The PDF of this {title} carries its EN 16931 e-invoice (Factur-X, profile "
+            "EN 16931) as the attachment factur-x.xml."
+        )
+    return (
+        f"No EN 16931 e-invoice is attached: EN 16931 amounts have at most "
+        f"{EINVOICE_MAX_EXPONENT} decimals and {doc.currency} has {exponent(doc.currency)}."
+    )
 
 
 def _paid_by_the_buyer(doc: InvoiceDocument) -> bool:

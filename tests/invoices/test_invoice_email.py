@@ -3,6 +3,7 @@ a deferral and a refusal are told apart (the task's retries: tests/invoicing/
 test_invoice_email_sent_once.py)."""
 
 import pytest
+from facturx import get_xml_from_pdf
 
 from billing.documents import render_pdf, send_invoice_email
 from billing.documents.errors import InvalidInvoiceDocument
@@ -35,6 +36,23 @@ def test_the_invoice_email_arrives_with_its_pdf(smtp_inbox, settings):
     assert "Total 72.34 EUR" in pdf_text(pdf)
     _, tree = embedded_xml(pdf)
     assert summation(tree, "GrandTotalAmount") == "72.34"
+    assert "carries its EN 16931 e-invoice" in body and "factur-x.xml" in body
+
+
+@pytest.mark.parametrize("currency", ["KWD", "BHD"])
+def test_a_dinar_invoice_email_promises_no_einvoice_its_pdf_lacks(smtp_inbox, currency):
+    """Three decimals cannot be stated in EN 16931: the PDF carries no XML, and the email
+    says so as the PDF's footer does, instead of sending accounts payable to look for it."""
+    doc = invoice(currency=currency)
+    pdf = render_pdf(doc)
+    assert get_xml_from_pdf(pdf, check_xsd=False) == (False, False)
+    send_invoice_email(doc, pdf, RECIPIENTS)
+    (message,) = smtp_inbox.messages
+    body = " ".join(message.get_body(("plain",)).get_content().split())
+    assert "factur-x.xml" not in body and "carries its EN 16931" not in body
+    said = "No EN 16931 e-invoice is attached: EN 16931 amounts have at most 2 decimals"
+    assert f"{said} and {currency} has 3." in body
+    assert f"{said} and {currency} has 3." in " ".join(pdf_text(pdf).split())
 
 
 def test_the_invoice_email_names_the_sender_s_domain_not_the_worker_host(smtp_inbox, settings):
