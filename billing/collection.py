@@ -733,6 +733,15 @@ def credit_taken_off(invoice: Invoice, credit: int) -> int:
     return min(credit, invoice.unrounded_amount_due)
 
 
+def take_credit_off(invoice: Invoice, taken_off: int) -> bool:
+    """``taken_off`` (``credit_taken_off``) off what ``invoice`` asks, the rest rounded again
+    (``Invoice.round_amount_due``), on the object only (not saved); whether nothing is due
+    now, which settles it (``apply_credit``)."""
+    invoice.credited_amount += taken_off
+    invoice.round_amount_due()
+    return invoice.amount_due == 0
+
+
 def apply_credit(
     invoice: Invoice, note: Invoice, *, now: datetime, actor=None, request=None
 ) -> None:
@@ -745,10 +754,9 @@ def apply_credit(
     nothing here. In the caller's transaction (``invoicing.issue_credit_note``)."""
     if not note.applied_amount:
         return
-    invoice.credited_amount += note.applied_amount
-    invoice.round_amount_due()
+    settled = take_credit_off(invoice, note.applied_amount)
     invoice.save(update_fields=["credited_amount", "rounding_amount", "updated_at"])
-    if invoice.amount_due == 0:
+    if settled:
         _mark_paid(
             invoice,
             now,

@@ -1245,12 +1245,13 @@ def _credits(
     replaces_refund_line: bool = False,
     credited: dict[int, int] | None = None,
     held: dict[tuple[int, datetime], int] | None = None,
+    refunding: bool = False,
 ) -> list[_Credit]:
     """What a credit note of ``lines`` gives back of each (``creditable_of``; a month's refund
     lines count as given back unless ``replaces_refund_line``); refused when that is nothing,
-    or when it would give back a one-time order not refunded. ``credited`` and ``held`` are
-    ``credited_of`` and ``_usage_held`` of these lines (and others) when the caller read them
-    already."""
+    or when it would give back a one-time order not refunded (but ``refunding``: the orders
+    are about to be, ``refund_credits``). ``credited`` and ``held`` are ``credited_of`` and
+    ``_usage_held`` of these lines (and others) when the caller read them already."""
     if credited is None:
         credited = credited_of(lines, refund_lines=not replaces_refund_line)
     creditable = creditable_of(lines, credited=credited, held=held)
@@ -1260,7 +1261,8 @@ def _credits(
         if any(line.amount != credited[line.pk] for line in lines):  # not by credit notes
             refusal += " A later month's lower price of their usage gave the rest back."
         raise InvoiceNotCreditable(refusal)
-    _reject_unrefunded_orders(credits)
+    if not refunding:
+        _reject_unrefunded_orders(credits)
     return credits
 
 
@@ -1300,33 +1302,13 @@ def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor,
     if refusal := _credit_note_total_refusal(invoice, credits):
         raise refusal
     now = timezone.now()
-    # What it gives back of the amount due: all it credits, tax included, but the lines
-    # paid before the invoice (one-time orders: their refund gave that money back), as
-    # the amount due is the total less those lines.
-    note_totals = _note_totals(invoice, credits)
-    given_back_before = sum(credit.amount for credit in credits if credit.line.is_paid)
-    credit = -note_totals.total - given_back_before
-    # Each note's VAT is rounded on its own lines, the invoice's on all of them: the notes
-    # together may give back a minor unit or two less than it asks. The note that credits
-    # the last line gives back all that is left: nothing stays due (unpaid), or all the
-    # invoice took goes back (paid, ``money_back.owed``).
-    last = _credits_the_rest(invoice, credits)
-    if invoice.is_unpaid and last:
-        credit = max(credit, invoice.amount_due)
-    if invoice.is_unpaid and credit > 0:
-        payments.refuse_while_awaited(
-            invoice,
-            then="Credit it (or refund the order) once the charge's outcome is known: "
-            "if it succeeds, the invoice is paid and its credit note is money owed back.",
-        )
+    money = _note_money(invoice, credits)
     note = Invoice.objects.create(
         kind=InvoiceKind.CREDIT_NOTE,
         credit_of=invoice,
         finalize_after=now,
-        # An unpaid invoice's note takes that much off what it asks (collection.apply_credit),
-        # a paid invoice's gives that much back in money (billing.money_back).
-        applied_amount=collection.credit_taken_off(invoice, credit),
-        refund_amount=money_back.owed(invoice, credit, last=last),
+        applied_amount=money.taken_off,
+        refund_amount=money.paid_back,
         **{name: getattr(invoice, name) for name in CREDIT_NOTE_TAKES_OVER},
     )
     InvoiceLine.objects.bulk_create(
@@ -1346,6 +1328,55 @@ def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor,
     collection.apply_credit(invoice, note, now=now, actor=actor, request=request)
     money_back.pay_back(invoice, note, actor=actor, request=request)
     return note
+
+
+@dataclass(frozen=True)
+class _NoteMoney:
+    """What a credit note of an invoice does with money (minor units): ``total`` is what it
+    credits, tax included (positive); of it, an unpaid invoice's note takes ``taken_off``
+    off what the invoice asks (``collection.apply_credit``), a paid invoice's pays
+    ``paid_back`` back (``billing.money_back``). The rest went back before: the price of
+    the lines paid before the invoice (one-time orders), on their own refund."""
+
+    total: int
+    taken_off: int
+    paid_back: int
+
+
+def _note_money(
+    invoice: Invoice,
+    credits: list[_Credit],
+    *,
+    also: Sequence[_Credit] = (),
+    also_paid_back: int = 0,
+) -> _NoteMoney:
+    """What a credit note of ``invoice`` giving back ``credits`` does with money; refused
+    (``PaymentPending``) when it would lower what the invoice asks while a card charge of it
+    is processing. ``also`` and ``also_paid_back`` are what notes not issued yet before it
+    would credit and pay back (``refund_credits``' preview)."""
+    # What it gives back of the amount due: all it credits, tax included, but the lines
+    # paid before the invoice (one-time orders: their refund gave that money back), as
+    # the amount due is the total less those lines.
+    total = -_note_totals(invoice, credits).total
+    credit = total - sum(credit.amount for credit in credits if credit.line.is_paid)
+    # Each note's VAT is rounded on its own lines, the invoice's on all of them: the notes
+    # together may give back a minor unit or two less than it asks. The note that credits
+    # the last line gives back all that is left: nothing stays due (unpaid), or all the
+    # invoice took goes back (paid, ``money_back.owed``).
+    last = _credits_the_rest(invoice, [*also, *credits])
+    if invoice.is_unpaid and last:
+        credit = max(credit, invoice.amount_due)
+    if invoice.is_unpaid and credit > 0:
+        payments.refuse_while_awaited(
+            invoice,
+            then="Credit it (or refund the order) once the charge's outcome is known: "
+            "if it succeeds, the invoice is paid and its credit note is money owed back.",
+        )
+    return _NoteMoney(
+        total=total,
+        taken_off=collection.credit_taken_off(invoice, credit),
+        paid_back=money_back.owed(invoice, credit, last=last, also_paid_back=also_paid_back),
+    )
 
 
 def _credits_the_rest(invoice: Invoice, credits: list[_Credit]) -> bool:
@@ -1369,15 +1400,7 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
     finalized invoice that charged it (its tax included); None when there is none yet (the
     order's month is still a draft, or its invoice's charge is processing: the refund is then
     a ``credit`` line of its own month) or a credit note gave the order back already."""
-    charge = (
-        InvoiceLine.objects.filter(
-            order_id=order_id,
-            kind=LineKind.ONE_TIME_ORDER,
-            invoice__in=Invoice.objects.charging_order(order_id),
-        )
-        .select_related("invoice")
-        .first()
-    )
+    charge = _refund_charge(order_id)
     if charge is None:
         return None
     try:
@@ -1385,13 +1408,7 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
             # Credit notes of one invoice are issued one at a time (``issue_credit_note``
             # locks it too): a second refund door, or a second close, finds the first note.
             locked(charge.invoice)
-            # Given back already: by a credit note, or as a line of a finalized month.
-            if (
-                builder.credit_note_lines(order_id).exists()
-                or _month_refund_lines([order_id])
-                .exclude(invoice__status=InvoiceStatus.DRAFT)
-                .exists()
-            ):
+            if _refund_given_back(order_id):
                 return None
             return issue_credit_note(
                 charge.invoice,
@@ -1408,6 +1425,79 @@ def credit_refund(order_id: int, *, actor=None, request=None) -> Invoice | None:
         # the month it was given, as a refund of an order still on a draft is.
         logger.info("order %s refunded while its invoice's charge is processing", order_id)
         return None
+
+
+def _refund_charge(order_id: int) -> InvoiceLine | None:
+    """The line of the finalized invoice that charged the one-time order (with its
+    invoice), which a credit note gives back when it is refunded; None when there is none."""
+    return (
+        InvoiceLine.objects.filter(
+            order_id=order_id,
+            kind=LineKind.ONE_TIME_ORDER,
+            invoice__in=Invoice.objects.charging_order(order_id),
+        )
+        .select_related("invoice")
+        .first()
+    )
+
+
+def _refund_given_back(order_id: int) -> bool:
+    """Whether the order's refund was given back already: by a credit note, or as a line of
+    a finalized month."""
+    return (
+        builder.credit_note_lines(order_id).exists()
+        or _month_refund_lines([order_id]).exclude(invoice__status=InvoiceStatus.DRAFT).exists()
+    )
+
+
+@dataclass(frozen=True)
+class RefundCredit:
+    """What the credit note ``credit_refund`` issues when a one-time order is refunded
+    gives back (minor units of ``currency``): it credits ``total`` of invoice ``invoice``
+    (its number), the order's price and the VAT the invoice charged on it; the price goes
+    back on the order's own refund, and of the rest ``paid_back`` is paid back (the invoice
+    is paid: to the card that paid it when ``to_card``, else by bank transfer) or
+    ``taken_off`` comes off what the unpaid invoice asks."""
+
+    invoice: str
+    currency: str
+    total: int
+    paid_back: int
+    taken_off: int
+    to_card: bool
+
+
+def refund_credits(order_ids: Sequence[int]) -> dict[int, RefundCredit]:
+    """What ``credit_refund`` would issue were the (completed) orders refunded now, one
+    after the other in the order given, by order id: the notes of one invoice each as the
+    ones before leave it. An order with none (not on a finalized invoice yet, given back
+    already, or its invoice's card charge processing: its refund is then a ``credit`` line
+    of its month) is left out. Reads without locking, for finance's page that asks before
+    refunding."""
+    given: dict[int, RefundCredit] = {}
+    before: dict[int, tuple[Invoice, list[_Credit], int]] = {}  # by invoice: notes so far
+    for order_id in order_ids:
+        charge = _refund_charge(order_id)
+        if charge is None or _refund_given_back(order_id):
+            continue
+        invoice, credited, paid_back = before.get(charge.invoice_id, (charge.invoice, [], 0))
+        try:
+            credits = _credits([charge], replaces_refund_line=True, refunding=True)
+            money = _note_money(invoice, credits, also=credited, also_paid_back=paid_back)
+        except (InvoiceNotCreditable, PaymentPending):
+            continue
+        given[order_id] = RefundCredit(
+            invoice=invoice.number,
+            currency=invoice.currency,
+            total=money.total,
+            paid_back=money.paid_back,
+            taken_off=money.taken_off,
+            to_card=bool(money.paid_back and invoice.intent_that_paid),
+        )
+        if collection.take_credit_off(invoice, money.taken_off):
+            invoice.status = InvoiceStatus.PAID  # settled, as ``apply_credit`` settles it
+        before[charge.invoice_id] = (invoice, [*credited, *credits], paid_back + money.paid_back)
+    return given
 
 
 def credit_price_drop(spec: DraftSpec, line: LineSpec, result: CloseResult) -> list[Invoice]:

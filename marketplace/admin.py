@@ -11,6 +11,7 @@ from django.template.defaultfilters import pluralize
 from django.utils.html import format_html, format_html_join
 
 from billing.invoice_documents import breakdown_text
+from billing.invoicing import RefundCredit, refund_credits
 from edgeplug.core.admin import (
     TENANT_FILTER,
     DecidedInAdminMixin,
@@ -137,7 +138,8 @@ class OrderAdmin(ReadOnlyAdmin):
         ids the page listed as refundable) refunds, each order through ``refund_order``."""
         if request.POST.get("post") != "yes":
             return self._refund_confirmation(request, queryset)
-        for order in queryset:
+        # In the order the page previewed their credit notes in (``refund_credits``).
+        for order in queryset.order_by("pk"):
             try:
                 refund = orders.refund_order(order, actor=request.user, request=request)
             except DomainError as exc:
@@ -155,23 +157,33 @@ class OrderAdmin(ReadOnlyAdmin):
         return None  # back to the list, its messages shown
 
     def _refund_confirmation(self, request, queryset):
-        """Each selected order (id, tenant, agent, amount, whether it can be refunded: only a
-        completed one), the money given back per currency, and a Confirm button posting the
-        refundable ones' ids back to the list (a Cancel link goes back to it)."""
+        """Each selected order (id, tenant, agent, amount, what the credit note of its
+        invoice would give back, whether it can be refunded: only a completed one), the
+        money given back per currency (and what is taken off unpaid invoices), and a Confirm
+        button posting the refundable ones' ids back to the list (a Cancel link goes back to
+        it)."""
+        chosen = list(queryset.select_related("tenant", "agent__tenant").order_by("pk"))
+        refundable = [order.pk for order in chosen if order.is_refundable]
+        notes = refund_credits(refundable)
         rows = [
             {
                 "order": order,
                 "amount": shown_amount(order.amount, order.currency),
+                "credit_note": _credit_note_said(notes[order.pk])
+                if order.pk in notes
+                else ("none" if order.is_refundable else ""),
                 "refundable": order.is_refundable,
             }
-            for order in queryset.select_related("tenant", "agent__tenant").order_by("pk")
+            for order in chosen
         ]
-        totals: dict[str, int] = {}
-        for row in rows:
-            if row["refundable"] and row["order"].currency:
-                currency = row["order"].currency
-                totals[currency] = totals.get(currency, 0) + row["order"].amount
-        refundable = [row["order"].pk for row in rows if row["refundable"]]
+        given: dict[str, int] = {}
+        taken_off: dict[str, int] = {}
+        for order in chosen:
+            if order.is_refundable and order.currency:
+                given[order.currency] = given.get(order.currency, 0) + order.amount
+        for note in notes.values():
+            given[note.currency] = given.get(note.currency, 0) + note.paid_back
+            taken_off[note.currency] = taken_off.get(note.currency, 0) + note.taken_off
         return action_confirmation(
             self,
             request,
@@ -180,7 +192,7 @@ class OrderAdmin(ReadOnlyAdmin):
             step="Refund in full",
             rows=rows,
             confirmed=refundable,
-            totals=[format_amount(totals[c], c) for c in sorted(totals)],
+            totals=[_given_back_said(given[c], taken_off.get(c, 0), c) for c in sorted(given)],
             action="refund_in_full",
             confirm_label=f"Confirm: refund {len(refundable)} order{pluralize(len(refundable))}",
             none_text="None of the selected orders can be refunded.",
@@ -189,6 +201,33 @@ class OrderAdmin(ReadOnlyAdmin):
 
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("marketplace.refund_order")
+
+
+def _credit_note_said(note: RefundCredit) -> str:
+    """What the credit note of the order's invoice gives back beyond the order's price (the
+    VAT the invoice charged on it), and how."""
+    if note.paid_back:
+        how = (
+            f"refunded to the card that paid invoice {note.invoice}"
+            if note.to_card
+            else f"paid back by bank transfer (credit note of {note.invoice})"
+        )
+        return f"{format_amount(note.paid_back, note.currency)} {how}"
+    if note.taken_off:
+        return (
+            f"{format_amount(note.taken_off, note.currency)} taken off what invoice "
+            f"{note.invoice} asks"
+        )
+    return f"nothing more (credit note of {note.invoice})"
+
+
+def _given_back_said(given: int, taken_off: int, currency: str) -> str:
+    """A currency's total given back (the orders' prices and the money their credit notes
+    pay back), and what those notes take off unpaid invoices."""
+    said = format_amount(given, currency)
+    if taken_off:
+        said += f", and {format_amount(taken_off, currency)} taken off what unpaid invoices ask"
+    return said
 
 
 @admin.register(Entitlement)

@@ -6,6 +6,9 @@ order of a "select all"."""
 
 import pytest
 
+from billing import collection, invoicing
+from billing.models import Invoice
+from billing.periods import month_start, previous_month
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import (  # noqa: F401  (the fixtures)
@@ -20,6 +23,7 @@ from tests.commerce.conftest import (  # noqa: F401  (the fixtures)
     stripe_on,
 )
 from tests.factories import OrderFactory
+from tests.invoicing.conftest import Customer
 
 pytestmark = pytest.mark.browser
 
@@ -81,9 +85,9 @@ def test_finance_confirms_a_refund_after_reading_what_it_gives_back(journey, sta
         for row in page.locator("tr.refund-row").all()
     }
     assert set(rows) == {orders["usd"], orders["eur"], orders["failed"]}
-    assert rows[orders["usd"]][3:] == ["19.00 USD", "yes"]
-    assert rows[orders["eur"]][3:] == ["25.00 EUR", "yes"]
-    assert rows[orders["failed"]][3:] == ["19.00 USD", "no: failed, not completed"]
+    assert rows[orders["usd"]][3:] == ["19.00 USD", "none", "yes"]
+    assert rows[orders["eur"]][3:] == ["25.00 EUR", "none", "yes"]
+    assert rows[orders["failed"]][3:] == ["19.00 USD", "", "no: failed, not completed"]
     assert page.locator("#refund-totals li").all_inner_texts() == ["25.00 EUR", "19.00 USD"]
     assert _statuses(orders.values()) == before  # asked only
 
@@ -128,3 +132,43 @@ def test_select_all_then_go_only_asks(journey, staff_user, orders):
     confirm = page.get_by_role("button", name="Confirm")
     assert confirm.get_attribute("value") == "Confirm: refund 3 orders"
     assert _statuses(orders.values()) == before
+
+
+def test_finance_reads_the_vat_a_credit_note_pays_back_before_confirming(
+    journey, staff_user, orders
+):
+    """The USD orders' month is invoiced (19 % VAT on 19.00 + 38.00) and paid by transfer:
+    refunding them also issues credit notes paying that VAT back, and the page counts it
+    in what is given back (it said 57.00 USD while 67.83 USD went back)."""
+    usd = Order.objects.filter(pk__in=[orders["usd"], orders["usd-two-seats"]])
+    Customer(usd[0].tenant, vendor=None).account(currency="USD")
+    month = previous_month(month_start(usd[0].completed_at))
+    usd.update(completed_at=month)
+    (pk,) = invoicing.close_billing_period(month).created
+    invoice = invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
+    invoice = collection.record_offline_payment(invoice, reference="BANK-1")
+    assert invoice.tax == 1083
+    journey.sign_in(staff_user("finance"))
+    page = journey.page
+    journey.goto(ORDERS_URL)
+    _choose(journey, orders["usd"], orders["usd-two-seats"], orders["eur"])
+
+    notes = {
+        int(row.get_attribute("data-order")): row.locator("td.refund-credit-note").inner_text()
+        for row in page.locator("tr.refund-row").all()
+    }
+    by_transfer = f"paid back by bank transfer (credit note of {invoice.number})"
+    assert notes == {
+        orders["usd"]: f"3.61 USD {by_transfer}",
+        orders["usd-two-seats"]: f"7.22 USD {by_transfer}",
+        orders["eur"]: "none",
+    }
+    assert page.locator("#refund-totals li").all_inner_texts() == ["25.00 EUR", "67.83 USD"]
+    assert not Invoice.objects.filter(credit_of=invoice).exists()  # asked only
+
+    journey.click(page.get_by_role("button", name="Confirm"))
+
+    assert page.url == journey.base_url + ORDERS_URL
+    paid_back = Invoice.objects.filter(credit_of=invoice).values_list("refund_amount", flat=True)
+    assert sorted(paid_back) == [361, 722]
+    assert 1900 + 3800 + sum(paid_back) == 6783
