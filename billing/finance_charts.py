@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from django.db.models import Count, Sum
 
-from billing.models import AMOUNT_DUE, Invoice, past_due, revenue_month
+from billing.models import AMOUNT_DUE, Invoice, in_revenue_months, past_due, revenue_month
 from billing.payout_queries import vendor_payouts
 from billing.periods import month_label, next_month
 from marketplace.pricing import format_amount
@@ -27,6 +27,7 @@ def revenue_by_month(months: list[datetime]) -> dict[str, list[tuple[str, int]]]
     first, end = months[0], next_month(months[-1])
     rows = (
         Invoice.objects.issued()
+        .filter(in_revenue_months(first, end))
         .annotate(month=revenue_month())
         .filter(month__gte=first, month__lt=end)
         .values("currency", "month")

@@ -420,6 +420,22 @@ def revenue_month(prefix: str = "") -> models.Case:
     )
 
 
+def in_revenue_months(first: datetime, end: datetime, prefix: str = "") -> models.Q:
+    """``first <= revenue_month(prefix) < end`` for month starts ``first`` and ``end``, as a
+    filter an index serves (the CASE is computed per row, so filtering on it alone reads
+    every document ever issued): an invoice by its ``period_start``, a credit note by its
+    ``finalized_at`` (whose month is in the range exactly when it is), through the indexes
+    ``billing_invoice_period`` and ``billing_credit_note_issued``."""
+    credit_note = models.Q(**{f"{prefix}kind": InvoiceKind.CREDIT_NOTE})
+    return (
+        credit_note
+        & models.Q(**{f"{prefix}finalized_at__gte": first, f"{prefix}finalized_at__lt": end})
+    ) | (
+        ~credit_note
+        & models.Q(**{f"{prefix}period_start__gte": first, f"{prefix}period_start__lt": end})
+    )
+
+
 def payment_terms() -> timedelta:
     """From an invoice's issue date to its due date (``BILLING_PAYMENT_TERMS_DAYS``)."""
     return timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS)
@@ -686,6 +702,14 @@ class Invoice(models.Model):
             models.Index(fields=["tenant", "period_start"]),
             models.Index(fields=["status", "finalize_after"]),
             models.Index(fields=["status", "next_payment_attempt_at"]),
+            # A month's revenue and payouts (``in_revenue_months``): invoices by their
+            # month, credit notes by when they were issued.
+            models.Index(fields=["period_start"], name="billing_invoice_period"),
+            models.Index(
+                fields=["finalized_at"],
+                condition=models.Q(kind="credit_note"),
+                name="billing_credit_note_issued",
+            ),
             # The beat job's look for finalized invoices whose email never went out.
             models.Index(
                 fields=["finalized_at"],

@@ -29,6 +29,7 @@ from billing.models import (
     InvoiceKind,
     InvoiceLine,
     LineKind,
+    in_revenue_months,
     issued_filter,
     line_agent,
     revenue_month,
@@ -61,6 +62,8 @@ def attributed_lines(first: datetime, last: datetime) -> QuerySet:
     end = next_month(last)
     return (
         InvoiceLine.objects.filter(issued_filter("invoice__"))
+        # the months' documents through their indexes; ``month`` below groups them
+        .filter(in_revenue_months(first, end, "invoice__"))
         .annotate(
             vendor_id=line_agent("tenant_id"),
             month=revenue_month("invoice__"),
