@@ -29,7 +29,7 @@ from billing.errors import (
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.columns import clipped
-from edgeplug.core.locking import locked
+from edgeplug.core.locking import lock_rows, locked
 from edgeplug.errors import Conflict, Forbidden
 from edgeplug.tenancy.models import Tenant
 from edgeplug.tenancy.scoping import get_referenced
@@ -661,26 +661,43 @@ def _mark_refunded(order: Order, *, actor, request, source: str) -> Invoice | No
     return next((note for _, note in answers if note is not None), None)
 
 
+# Lapsed entitlements read and expired at a time.
+EXPIRY_CHUNK = 500
+
+
 def expire_entitlements() -> int:
-    """Mark active entitlements whose validity has ended as expired; returns how many."""
+    """Mark active entitlements whose validity has ended as expired; returns how many.
+
+    Agent by agent, each in one transaction: its lapsed entitlements ``EXPIRY_CHUNK`` at a
+    time, then its listing rebuilt once. A rebuild locks the agent and recounts its
+    entitlements in force, so one a lapsed row was O(N²) for N lapsing together."""
     now = timezone.now()
-    ended = list(Entitlement.objects.lapsed(now).select_related("agent", "tenant"))
-    for entitlement in ended:
-        with transaction.atomic():
-            changed = Entitlement.objects.filter(
-                pk=entitlement.pk, status=EntitlementStatus.ACTIVE
-            ).update(
+    agents = Agent.objects.filter(pk__in=Entitlement.objects.lapsed(now).values("agent_id"))
+    return sum(_expire_lapsed_of(agent, now) for agent in agents.order_by("pk"))
+
+
+def _expire_lapsed_of(agent: Agent, now: datetime) -> int:
+    lapsed = Entitlement.objects.lapsed(now).filter(agent=agent).select_related("tenant")
+    expired, after = 0, 0
+    with transaction.atomic():
+        # Each chunk is locked (and read again where another writer changed it first), so
+        # its rows are still lapsed when they are expired, and stay so until the rebuild.
+        while chunk := list(lock_rows(lapsed.filter(pk__gt=after)).order_by("pk")[:EXPIRY_CHUNK]):
+            after = chunk[-1].pk
+            Entitlement.objects.filter(pk__in=[e.pk for e in chunk]).update(
                 status=EntitlementStatus.EXPIRED, status_reason="validity ended", updated_at=now
             )
-            if changed:
+            for entitlement in chunk:
                 record_change(
                     "entitlement_expired",
                     entitlement,
                     target=f"entitlement {entitlement.pk}",
                     details={"agent": entitlement.agent_id},
                 )
-                refresh_listing(entitlement.agent)
-    return len(ended)
+            expired += len(chunk)
+        if expired:
+            refresh_listing(agent)
+    return expired
 
 
 # --- non-payment -------------------------------------------------------------------------------
