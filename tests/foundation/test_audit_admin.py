@@ -6,17 +6,16 @@ every row for its action filter. The count of the unfiltered list is PostgreSQL'
 entry each (``held_values``), and the dates are narrowed by Django's date filter, which reads
 nothing. Rows read are counted from PostgreSQL's plans (``EXPLAIN ANALYZE``), not timed."""
 
-import json
 from urllib.parse import parse_qsl
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from edgeplug.audit.models import AuditEvent
 from tests.factories import TenantFactory
+from tests.query_plans import counts_rows_read, queries_of, rows_read, touching
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, counts_rows_read]
 
 EVENTS = 60_000
 ACTIONS = ("login", "order_placed", "member_added", "device_registered")
@@ -38,36 +37,14 @@ def _events(n: int, tenants: list[int]) -> None:
         cursor.execute("ANALYZE audit_auditevent")
 
 
-def _rows_read(sql: str, table: str) -> int:
-    """Rows of ``table`` PostgreSQL's plan of ``sql`` read (returned and filtered out, every
-    loop)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SAVEPOINT rows_read")
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
-        (raw,) = cursor.fetchone()
-        cursor.execute("ROLLBACK TO SAVEPOINT rows_read")
-    nodes = [(raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]]
-    read = 0
-    while nodes:
-        node = nodes.pop()
-        nodes.extend(node.get("Plans", []))
-        if node.get("Relation Name") == table:
-            got = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
-            read += got * node.get("Actual Loops", 1)
-    return read
-
-
 def _whole_log_reads(client, url: str):
     """The page, and (rows read, SQL) of each query it ran that read half the log or more."""
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
+    response, sqls = queries_of(lambda: client.get(url))
     assert response.status_code == 200
-    sqls = [query["sql"] for query in ctx.captured_queries]
     whole = [
         (read, sql[:120])
-        for sql in sqls
-        if "audit_auditevent" in sql
-        and (read := _rows_read(sql, "audit_auditevent")) >= EVENTS // 2
+        for sql in touching(sqls, AuditEvent)
+        if (read := rows_read(sql, AuditEvent)) >= EVENTS // 2
     ]
     return whole, response
 
