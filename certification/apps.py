@@ -5,3 +5,6 @@ from django.apps import AppConfig
 
 class CertificationConfig(AppConfig):
     name = "certification"
+
+    def ready(self):
+        from certification import checks  # noqa: F401  registers the system checks

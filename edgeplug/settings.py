@@ -326,6 +326,10 @@ WPK_MAX_BYTES = _number("WPK_MAX_BYTES", 256 * 1024, at_least=1)
 # Platform signing keys (certification/platform_keys.py documents the JSON); never in the repo.
 PLATFORM_SIGNING_KEYS = _secret("PLATFORM_SIGNING_KEYS")
 PLATFORM_SIGNING_KEYS_FILE = env("PLATFORM_SIGNING_KEYS_FILE", default="")
+# With neither, only the embedded default (SQLite) generates its ring into var/, on its first
+# start: any other database is a deployment whose processes must share one configured ring,
+# and the certification app's system check refuses to start without it (docs/operations.md).
+PLATFORM_SIGNING_KEYS_GENERATE = "sqlite" in DATABASES["default"]["ENGINE"]
 # Runs still queued or running after this long are marked as errors by the sweeper.
 CERTIFICATION_RUN_TIMEOUT_S = _number("CERTIFICATION_RUN_TIMEOUT_S", 2 * 3600, at_least=1)
 # An OSV import still running that has committed no batch for this long is closed as failed

@@ -10,17 +10,38 @@ own, loaded before Django reads its settings.
   ``clear()`` is FLUSHDB) and the worker's real Celery worker takes its tasks from it, so
   two pytest workers sharing one would lose each other's tasks. pytest-django gives each its
   own test database (``test_…_gw0``); everything named after that database follows.
+- Only the embedded default (SQLite) generates its platform key ring; on PostgreSQL a
+  deployment must configure one, shared by all its processes. The run makes one key ring in
+  the temporary directory and names it in ``PLATFORM_SIGNING_KEYS_FILE`` (unless the
+  environment already gives keys), so the tests and the workers and servers they start sign
+  and verify with the same keys, as a deployment's processes do.
 """
 
+import json
 import os
 import shutil
 import tempfile
 import time
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from edgeplug import signing
 
 STARTED = time.time()  # anything in the checkout's var/ newer than this was written by the run
 _VAR_DIR = tempfile.mkdtemp(prefix="edgeplug-test-var-")
 os.environ["EDGEPLUG_VAR_DIR"] = _VAR_DIR
+
+
+def _write_key_ring(path: Path) -> None:
+    """One key valid across any date a test travels to (public key and key id follow from it)."""
+    private = signing.encode_b64(signing.generate_keypair().private_key)
+    key = {"private_key": private, "not_before": "2000-01-01T00:00:00Z"}
+    path.write_text(json.dumps({"keys": [{**key, "not_after": "2100-01-01T00:00:00Z"}]}))
+
+
+if not (os.environ.get("PLATFORM_SIGNING_KEYS") or os.environ.get("PLATFORM_SIGNING_KEYS_FILE")):
+    os.environ["PLATFORM_SIGNING_KEYS_FILE"] = os.path.join(_VAR_DIR, "test-platform-keys.json")
+    _write_key_ring(Path(os.environ["PLATFORM_SIGNING_KEYS_FILE"]))
 
 REDIS_DATABASES = 16  # Redis's default `databases`
 

@@ -9,14 +9,19 @@ the same JSON) holds a list of keys::
      "active": "<key_id that signs new certificates>"}
 
 Several keys are published at once so devices keep verifying old certificates after a
-rotation; a revoked key's certificates fail verification. With no configuration (the
-embedded default) one key is generated into var/ on first use.
+rotation; a revoked key's certificates fail verification. With no configuration the
+embedded default (SQLite) generates one key into var/platform-keys.json on its first start,
+and only then: never while the database holds a certificate (the file was lost, say by a
+restore without var/: a new key would disown every stored certificate), and never on another
+database, whose processes (web pods, workers, beat) must share one configured ring
+(``settings.PLATFORM_SIGNING_KEYS_GENERATE``; docs/operations.md).
 """
 
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 
@@ -123,17 +128,49 @@ def generate_key_entry(valid_days: int = 730) -> dict:
     }
 
 
+def _refuse_to_generate(path: Path) -> None:
+    """Stop unless this is the embedded default's true first start (see the module docstring)."""
+    configure = (
+        "Set PLATFORM_SIGNING_KEYS (or PLATFORM_SIGNING_KEYS_FILE) to the platform key ring "
+        "every process shares (`manage.py platform_key` prints a new key entry), or restore "
+        f"{path} from the backup (docs/operations.md)."
+    )
+    if not settings.PLATFORM_SIGNING_KEYS_GENERATE:
+        raise PlatformKeyError(
+            "No platform signing keys are configured, and this deployment does not generate "
+            f"them: each process would sign and publish a key of its own. {configure}"
+        )
+    from certification.models import Certificate
+
+    signed_by = sorted(set(Certificate.objects.values_list("key_id", flat=True)))
+    if signed_by:
+        raise PlatformKeyError(
+            f"The platform key ring {path} is missing, but the database holds certificates "
+            f"signed by {', '.join(signed_by)}: a new key would disown them all. {configure}"
+        )
+
+
 def _embedded_config() -> dict:
+    path = settings.VAR_DIR / "platform-keys.json"
+
     def make() -> str:
+        _refuse_to_generate(path)
         entry = generate_key_entry()
         return json.dumps({"keys": [entry], "active": entry["key_id"]}, indent=2)
 
-    return json.loads(read_or_create(settings.VAR_DIR / "platform-keys.json", make))
+    return json.loads(read_or_create(path, make))
 
 
 @lru_cache(maxsize=1)
 def _cached(source: str) -> KeyRing:
-    return parse_keyring(json.loads(source))
+    try:
+        config = json.loads(source)
+    except ValueError as exc:
+        raise PlatformKeyError(
+            "The platform key ring (PLATFORM_SIGNING_KEYS or PLATFORM_SIGNING_KEYS_FILE) is not "
+            "JSON: give the key ring `manage.py platform_key` documents."
+        ) from exc
+    return parse_keyring(config)
 
 
 def keyring() -> KeyRing:

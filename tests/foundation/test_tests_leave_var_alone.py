@@ -21,7 +21,8 @@ def test_the_var_dir_is_temporary_and_outside_the_checkout():
     assert not var.is_relative_to(Path(settings.BASE_DIR).resolve()), var
 
 
-def test_keys_made_on_first_use_land_in_the_temporary_var_dir(db):
+def test_keys_made_on_first_use_land_in_the_temporary_var_dir(db, settings):
+    settings.PLATFORM_SIGNING_KEYS_GENERATE = True  # as the embedded default (SQLite) does
     platform_keys._embedded_config()  # creates platform-keys.json if this run has none yet
     var = Path(settings.VAR_DIR)
     assert (var / "platform-keys.json").is_file()

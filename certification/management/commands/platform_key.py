@@ -2,7 +2,8 @@
 
 Prints a fresh platform signing key entry for the key ring (PLATFORM_SIGNING_KEYS or the
 file named by PLATFORM_SIGNING_KEYS_FILE), or the public key set as it is published. The
-private key goes to stdout only, for the operator to put in their secret store.
+private key goes to stdout only, for the operator to put in their secret store. It runs
+without the system checks, which refuse a deployment with no key ring yet: it makes the first.
 """
 
 import json
@@ -17,6 +18,7 @@ MAX_DAYS = 36_500
 
 class Command(BaseCommand):
     help = "Print a new platform signing key entry, or the published key set."
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument(
