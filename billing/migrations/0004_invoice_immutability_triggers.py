@@ -51,13 +51,8 @@ $$ LANGUAGE plpgsql;
 """
 
 
-CREATE = (
-    invoice_function(FROZEN_INVOICE_COLUMNS)
-    + """
-CREATE TRIGGER billing_invoice_frozen
-    BEFORE UPDATE OR DELETE ON billing_invoice
-    FOR EACH ROW EXECUTE FUNCTION billing_invoice_frozen();
-
+# The line trigger's function as written here; 0025 replaces it, and restores it going back.
+LINE_FUNCTION = """
 CREATE OR REPLACE FUNCTION billing_invoiceline_frozen() RETURNS trigger AS $$
 DECLARE
     finalized timestamptz;
@@ -76,7 +71,17 @@ BEGIN
     RETURN COALESCE(NEW, OLD);
 END;
 $$ LANGUAGE plpgsql;
+"""
 
+CREATE = (
+    invoice_function(FROZEN_INVOICE_COLUMNS)
+    + """
+CREATE TRIGGER billing_invoice_frozen
+    BEFORE UPDATE OR DELETE ON billing_invoice
+    FOR EACH ROW EXECUTE FUNCTION billing_invoice_frozen();
+"""
+    + LINE_FUNCTION
+    + """
 CREATE TRIGGER billing_invoiceline_frozen
     BEFORE INSERT OR UPDATE OR DELETE ON billing_invoiceline
     FOR EACH ROW EXECUTE FUNCTION billing_invoiceline_frozen();

@@ -2,6 +2,7 @@
 triggers; it is voided (only unpaid) or corrected by a credit note with its own series."""
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from billing import invoicing
@@ -20,6 +21,17 @@ def issued(customer):
     return invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
 
 
+def _sneaky_line(invoice) -> InvoiceLine:
+    return InvoiceLine(
+        invoice=invoice,
+        kind=LineKind.ADJUSTMENT,
+        description="sneaky",
+        amount=1,
+        period_start=JAN,
+        period_end=JAN,
+    )
+
+
 def test_code_refuses_to_change_or_delete_a_finalized_invoice(issued):
     issued.total = 1
     with pytest.raises(InvoiceImmutable, match="total"):
@@ -34,14 +46,7 @@ def test_code_refuses_to_change_or_delete_a_finalized_invoice(issued):
     with pytest.raises(InvoiceImmutable):
         line.delete()
     with pytest.raises(InvoiceImmutable):
-        InvoiceLine.objects.create(
-            invoice=fresh,
-            kind=LineKind.ADJUSTMENT,
-            description="sneaky",
-            amount=1,
-            period_start=JAN,
-            period_end=JAN,
-        )
+        _sneaky_line(fresh).save()
 
 
 def test_an_instance_loaded_as_a_draft_learns_it_was_finalized(customer):
@@ -143,3 +148,49 @@ def test_credit_note_refuses_drafts_and_foreign_lines(customer, issued, make_cus
         invoicing.issue_credit_note(draft)
     with pytest.raises(InvoiceNotCreditable, match="belong"):
         invoicing.issue_credit_note(issued, line_ids=[draft.lines.first().pk])
+
+
+def _dump_and_empty_invoices(path) -> None:
+    """Dump the invoices and their lines, then empty both tables as a freshly migrated
+    database is (past the triggers, which rightly refuse deleting a finalized invoice)."""
+    call_command("dumpdata", "billing.invoice", "billing.invoiceline", output=str(path))
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute("DELETE FROM billing_invoiceline")
+        cursor.execute("DELETE FROM billing_invoice")
+        cursor.execute("SET session_replication_role = origin")
+
+
+def _sneak_a_line_into(invoice) -> None:
+    InvoiceLine.objects.bulk_create([_sneaky_line(invoice)])  # passes by the model guards
+
+
+@postgresql_only
+def test_a_dump_with_finalized_invoices_loads_into_postgresql(issued, tmp_path):
+    """loaddata (moving off SQLite, docs/operations.md) inserts each invoice, finalized, then
+    its lines: the line trigger lets the transaction that wrote the invoice add them (here
+    inside the test's savepoint, as loaddata inside any atomic block)."""
+    lines = sorted(issued.lines.values_list("description", "amount"))
+    _dump_and_empty_invoices(tmp_path / "billing.json")
+    call_command("loaddata", str(tmp_path / "billing.json"), verbosity=0)
+    loaded = Invoice.objects.get(number=issued.number)
+    to_the_millisecond = issued.finalized_at.microsecond // 1000 * 1000  # JSON's precision
+    assert loaded.finalized_at == issued.finalized_at.replace(microsecond=to_the_millisecond)
+    assert sorted(loaded.lines.values_list("description", "amount")) == lines
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_lines_of_an_invoice_finalized_by_an_earlier_transaction_never_change(issued, tmp_path):
+    """Committed, a finalized invoice takes no new line, loaded by loaddata (its own
+    transaction, as on the command line) or not."""
+    with pytest.raises(IntegrityError, match="finalized"), transaction.atomic():
+        _sneak_a_line_into(issued)
+    _dump_and_empty_invoices(tmp_path / "billing.json")
+    call_command("loaddata", str(tmp_path / "billing.json"), verbosity=0)
+    loaded = Invoice.objects.get(number=issued.number)
+    assert loaded.lines.count() == issued.lines.count()
+    with pytest.raises(IntegrityError, match="finalized"), transaction.atomic():
+        _sneak_a_line_into(loaded)
+    with pytest.raises(IntegrityError, match="finalized"), transaction.atomic():
+        InvoiceLine.objects.filter(invoice=loaded).update(amount=1)
