@@ -50,6 +50,13 @@ def stop_process(process: subprocess.Popen, *, timeout: float = 30) -> None:
         process.wait()
 
 
+def platform_key_ring() -> dict[str, str]:
+    """The run's platform key ring (tests/var_isolation.py), for a process started with an
+    environment of its own: on PostgreSQL a deployment's processes share one, none makes it."""
+    names = ("PLATFORM_SIGNING_KEYS", "PLATFORM_SIGNING_KEYS_FILE")
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
 def python_with_settings(tmp_path: Path, code: str, **env) -> subprocess.CompletedProcess:
     """Run ``code`` in a new Python with the project's settings read afresh from ``env`` (only
     PATH and HOME inherited; var files under ``tmp_path``), as a server would start."""
@@ -63,6 +70,7 @@ def python_with_settings(tmp_path: Path, code: str, **env) -> subprocess.Complet
             "PYTHONPATH": str(settings.BASE_DIR),
             "DJANGO_SETTINGS_MODULE": "edgeplug.settings",
             "EDGEPLUG_VAR_DIR": str(tmp_path),
+            **platform_key_ring(),
             **env,
         },
         cwd=settings.BASE_DIR,

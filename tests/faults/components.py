@@ -129,15 +129,13 @@ def worker_env(broker_url: str, media_root: Path, **extra: str) -> dict[str, str
 
 
 def web_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """gunicorn's environment: the test database, the keys this process signed the test
-    clients' tokens with, and the run's platform key ring."""
+    """gunicorn's environment: the test database, and the keys this process signed the
+    test clients' tokens with."""
     return {
         "EDGEPLUG_VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": database_url_for_test_db(),
         "SECRET_KEY": settings.SECRET_KEY,
         "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
-        "PLATFORM_SIGNING_KEYS": settings.PLATFORM_SIGNING_KEYS,
-        "PLATFORM_SIGNING_KEYS_FILE": settings.PLATFORM_SIGNING_KEYS_FILE,
         "THROTTLE_USER": "100000/min",
         "THROTTLE_TENANT": "100000/min",
         **extra,
