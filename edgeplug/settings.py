@@ -329,7 +329,12 @@ PLATFORM_SIGNING_KEYS_FILE = env("PLATFORM_SIGNING_KEYS_FILE", default="")
 # With neither, only the embedded default (SQLite) generates its ring into var/, on its first
 # start: any other database is a deployment whose processes must share one configured ring,
 # and the certification app's system check refuses to start without it (docs/operations.md).
-PLATFORM_SIGNING_KEYS_GENERATE = "sqlite" in DATABASES["default"]["ENGINE"]
+# PLATFORM_SIGNING_KEYS_GENERATE=true lets one host whose processes all share one var/ (docker
+# compose's volume, a benchmark's stack) generate it too; never while the database holds
+# certificates of keys the ring lacks.
+PLATFORM_SIGNING_KEYS_GENERATE = env.bool(
+    "PLATFORM_SIGNING_KEYS_GENERATE", default="sqlite" in DATABASES["default"]["ENGINE"]
+)
 # Runs still queued or running after this long are marked as errors by the sweeper.
 CERTIFICATION_RUN_TIMEOUT_S = _number("CERTIFICATION_RUN_TIMEOUT_S", 2 * 3600, at_least=1)
 # An OSV import still running that has committed no batch for this long is closed as failed

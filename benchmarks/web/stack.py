@@ -203,6 +203,8 @@ class Stack:
             CELERY_BROKER_URL=self.redis_url,
             CACHE_KEY_PREFIX=f"edgeplug-bench-{database_name(self.database_url)}",
             EDGEPLUG_VAR_DIR=str(self.run_dir),
+            # Every process of the stack shares run_dir, where the first writes the key ring.
+            PLATFORM_SIGNING_KEYS_GENERATE="true",
             THROTTLE_ANON=RAISED_THROTTLE,
             THROTTLE_USER=RAISED_THROTTLE,
             THROTTLE_TENANT=RAISED_THROTTLE,

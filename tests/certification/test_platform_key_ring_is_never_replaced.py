@@ -113,3 +113,7 @@ def test_a_postgresql_deployment_without_keys_refuses_to_start_but_can_make_one(
     env["PLATFORM_SIGNING_KEYS"] = json.dumps({"keys": [entry], "active": entry["key_id"]})
     assert manage("check").returncode == 0
     assert not (tmp_path / "platform-keys.json").exists()
+    # One host whose processes share one var/ (docker compose) lets its first start make it.
+    env["PLATFORM_SIGNING_KEYS"] = ""
+    env["PLATFORM_SIGNING_KEYS_GENERATE"] = "true"
+    assert manage("check").returncode == 0

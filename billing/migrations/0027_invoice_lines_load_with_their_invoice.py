@@ -60,6 +60,6 @@ def _on_postgresql(sql):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0024_closed_month")]
+    dependencies = [("billing", "0026_revenue_month_indexes")]
 
     operations = [migrations.RunPython(_on_postgresql(FORWARD), _on_postgresql(BACKWARD))]
