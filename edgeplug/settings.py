@@ -12,9 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from kombu import Queue
 
 from edgeplug.secret_files import generate_secret, owner_only, read_or_create
+from edgeplug.text import unprintable
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -82,6 +85,26 @@ def _rate(name: str, default: str) -> str:
             f"{name} must be a rate such as 600/min (per s, min, hour or day), not {rate!r}"
         )
     return rate
+
+
+def _email_address(name: str, default: str) -> str:
+    """A bare email address the environment gives for ``name`` (``billing@example.com``), else
+    ``default``; set empty, none. One Django's validator refuses, or holding a character an
+    e-invoice cannot carry (it is printed there), stops the service at start naming it."""
+    address = env.str(name, default=default).strip()
+    if address and (_refused(validate_email, address) or unprintable(address)):
+        raise environ.ImproperlyConfigured(
+            f"{name} must be an email address such as billing@example.com, not {address!r}"
+        )
+    return address
+
+
+def _refused(validator, value: str) -> bool:
+    try:
+        validator(value)
+    except ValidationError:
+        return True
+    return False
 
 
 def _parsed(raw: str, cast: type):
@@ -729,7 +752,12 @@ if (
 # collect-missed-first-charges and email-missed-invoices (CELERY_BEAT_SCHEDULE). So is an
 # attempt on a new default card this long after it was queued (collect-missed-new-card-charges).
 BILLING_FIRST_CHARGE_GRACE_MINUTES = _number("BILLING_FIRST_CHARGE_GRACE_MINUTES", 15, at_least=1)
-# The seller printed on every invoice.
+# The seller's billing mailbox: where replies to invoice emails and payment notices go
+# (their Reply-To; the sender, DEFAULT_FROM_EMAIL, is often a no-reply address) and the seller's
+# electronic address in the e-invoice. Empty: no Reply-To, no address.
+BILLING_SELLER_EMAIL = _email_address("BILLING_SELLER_EMAIL", "billing@edgeplug.invalid")
+# The seller printed on every invoice, copied into each invoice at finalize (its emails under
+# the key a buyer's are, which the invoice document reads for both).
 BILLING_SELLER = {
     "legal_name": env("BILLING_SELLER_NAME", default="EdgePlug GmbH"),
     "address_line1": env("BILLING_SELLER_ADDRESS", default="Musterstrasse 1"),
@@ -738,6 +766,7 @@ BILLING_SELLER = {
     "city": env("BILLING_SELLER_CITY", default="Berlin"),
     "country": env("BILLING_SELLER_COUNTRY", default="DE"),
     "tax_id": env("BILLING_SELLER_TAX_ID", default="DE000000000"),
+    "invoice_emails": [BILLING_SELLER_EMAIL] if BILLING_SELLER_EMAIL else [],
 }
 
 # --- Finance (docs/billing.md, "Finance") --------------------------------------------------------

@@ -69,14 +69,20 @@ def _environment_variables() -> set[str]:
     source = (ROOT / "edgeplug" / "settings.py").read_text()
     return set(
         re.findall(
-            r'(?:env(?:\.\w+)?|_secret|_number|_seconds|_percent|_rate)\(\s*"([A-Z][A-Z0-9_]+)"',
+            r"(?:env(?:\.\w+)?|_secret|_number|_seconds|_percent|_rate|_email_address)"
+            r'\(\s*"([A-Z][A-Z0-9_]+)"',
             source,
         )
     )
 
 
 def test_settings_reads_environment_variables_to_check():
-    assert {"DATABASE_URL", "SECRET_KEY", "BILLING_DUNNING_DAYS"} <= _environment_variables()
+    assert {
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "BILLING_DUNNING_DAYS",
+        "BILLING_SELLER_EMAIL",
+    } <= _environment_variables()
 
 
 @pytest.mark.parametrize("name", sorted(_environment_variables()))
