@@ -127,12 +127,17 @@ def require_document(invoice: Invoice) -> None:
         raise refusal
 
 
+def seller_of(invoice: Invoice) -> Party:
+    """The seller an invoice was issued by (its finalize's), emails included: its documents
+    print it, and mail about the invoice is answered to its first email."""
+    return _party((invoice.account_snapshot or {}).get("seller", settings.BILLING_SELLER))
+
+
 def invoice_document(invoice: Invoice) -> InvoiceDocument:
     """The document of a finalized invoice that is not void, with the seller and buyer it was
     issued to."""
     require_document(invoice)
     sign = -1 if invoice.kind == InvoiceKind.CREDIT_NOTE else 1
-    snapshot = invoice.account_snapshot or {}
     return InvoiceDocument(
         kind="credit_note" if invoice.kind == InvoiceKind.CREDIT_NOTE else "invoice",
         number=invoice.number or "",
@@ -141,8 +146,8 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         period_end=(invoice.period_end - timedelta(days=1)).date(),
         due_date=invoice.due_date,
         currency=invoice.currency,
-        seller=_party(snapshot.get("seller", settings.BILLING_SELLER)),
-        buyer=_party(snapshot.get("buyer", {})),
+        seller=seller_of(invoice),
+        buyer=_party((invoice.account_snapshot or {}).get("buyer", {})),
         lines=tuple(
             _line(line, sign)
             for line in invoice.lines.select_related("credited_line").order_by("position", "id")

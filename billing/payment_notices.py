@@ -19,11 +19,12 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
-from billing.invoice_documents import invoice_recipients
+from billing.invoice_documents import invoice_recipients, seller_of
 from billing.invoice_emails import DEFERRED
 from billing.models import Invoice
 from edgeplug.core.columns import clipped
 from edgeplug.mail import DeliveryDeferred, DeliveryRefused, deliver
+from edgeplug.public_urls import public_url
 from marketplace.pricing import format_amount
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ def send_payment_notice(
     recipients = invoice_recipients(invoice) if invoice.is_unpaid else []
     if not recipients:
         return NoticeSent([], subject)
+    # Answered to the seller's billing mailbox, as the invoice's own email is.
+    reply_to = list(seller_of(invoice).emails[:1])
     body = render_to_string(
         f"billing/payment_notice/{notice}.txt",
         {
@@ -81,9 +84,14 @@ def send_payment_notice(
             "attempt": attempt,
             "reason": invoice.payment_failure_detail or invoice.payment_failure_code,
             "next_attempt_at": invoice.next_payment_attempt_at,
+            "payment_methods_url": public_url("payment-methods"),
+            "api_docs_url": public_url("swagger-ui"),
+            "reply_to": reply_to,
         },
     )
-    message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    message = EmailMessage(
+        subject, body, settings.DEFAULT_FROM_EMAIL, recipients, reply_to=reply_to
+    )
     try:
         deliver(message, f'the notice "{subject}"')
     except DeliveryDeferred as error:

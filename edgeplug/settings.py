@@ -10,10 +10,11 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import URLValidator, validate_email
 from kombu import Queue
 
 from edgeplug.secret_files import generate_secret, owner_only, read_or_create
@@ -97,6 +98,24 @@ def _email_address(name: str, default: str) -> str:
             f"{name} must be an email address such as billing@example.com, not {address!r}"
         )
     return address
+
+
+def _base_url(name: str, default: str) -> str:
+    """The address the environment gives for ``name``, else ``default``: an http or https URL
+    of a host (a port if any) and nothing after it (a trailing slash is dropped), or the
+    service stops at start naming the variable."""
+    url = env.str(name, default=default).strip().removesuffix("/")
+    parts = urlsplit(url)
+    if (
+        _refused(URLValidator(schemes=["http", "https"]), url)
+        or "@" in parts.netloc
+        or any((parts.path, parts.query, parts.fragment))
+    ):
+        raise environ.ImproperlyConfigured(
+            f"{name} must be an http or https address with no path, such as "
+            f"https://edgeplug.example.com, not {url!r}"
+        )
+    return url
 
 
 def _refused(validator, value: str) -> bool:
@@ -672,6 +691,10 @@ CONTENT_SECURITY_POLICY = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EdgePlug <noreply@edgeplug.invalid>")
+# The service's address as its users reach it (behind the ingress or proxy): links in emails
+# are made from it (edgeplug.public_urls), as a mail has no request to take a host from.
+# The default is `make run`'s.
+PUBLIC_BASE_URL = _base_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # Seconds to wait for the mail server at each step (connect, each reply) before giving up and
 # retrying later (Django's default waits forever). An invoice's email is sent with the invoice
 # row locked (billing/invoice_emails.py): a mail server that stops answering must not hold its

@@ -69,7 +69,7 @@ def _environment_variables() -> set[str]:
     source = (ROOT / "edgeplug" / "settings.py").read_text()
     return set(
         re.findall(
-            r"(?:env(?:\.\w+)?|_secret|_number|_seconds|_percent|_rate|_email_address)"
+            r"(?:env(?:\.\w+)?|_secret|_number|_seconds|_percent|_rate|_email_address|_base_url)"
             r'\(\s*"([A-Z][A-Z0-9_]+)"',
             source,
         )
@@ -82,6 +82,7 @@ def test_settings_reads_environment_variables_to_check():
         "SECRET_KEY",
         "BILLING_DUNNING_DAYS",
         "BILLING_SELLER_EMAIL",
+        "PUBLIC_BASE_URL",
     } <= _environment_variables()
 
 
