@@ -555,6 +555,12 @@ class ScanFinding(models.Model):
     # column of the single notified_at it replaced (pods of the previous release read it).
     vendor_notified_at = models.DateTimeField(null=True, blank=True, db_column="notified_at")
     reviewers_notified_at = models.DateTimeField(null=True, blank=True)
+    # When a message was due but had nobody to go to (the vendor with no active admin or
+    # developer with an email address, no reviewer at all): nothing went out, so the finding
+    # is not marked notified; it is not tried again, and the reviewers' digest names the
+    # vendors nobody told.
+    vendor_nobody_to_mail_at = models.DateTimeField(null=True, blank=True)
+    reviewers_nobody_to_mail_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-first_seen_at", "-id"]

@@ -137,6 +137,8 @@ class ScanFindingAdmin(ReadOnlyAdmin):
         "first_seen_at",
         "vendor_notified_at",
         "reviewers_notified_at",
+        "vendor_nobody_to_mail_at",
+        "reviewers_nobody_to_mail_at",
     )
 
 

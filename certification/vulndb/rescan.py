@@ -5,6 +5,7 @@ at. A vulnerability not recorded for that version before becomes a `ScanFinding`
 event `vulnerability_found` per version); findings not yet announced are then mailed, one
 message per vendor to its admins and developers and one digest to the reviewers, each marked
 sent in its own transaction as its mail goes out, so a failed mail re-sends none of the others.
+A message with nobody to go to is marked so instead, and the digest names the vendors not told.
 """
 
 from __future__ import annotations
@@ -244,30 +245,57 @@ def _vendor_message(rows: list[ScanFinding]) -> tuple[str, str]:
         "",
         *_by_version(rows),
         "Update the affected components, then upload a new version and submit it for",
-        "certification. Reviewers have been told about these findings too.",
+        "certification.",
+        *_reviewers_told(rows),
     ]
     return subject, "\n".join(body)
+
+
+def _reviewers_told(rows: list[ScanFinding]) -> list[str]:
+    """What the vendor's message says of the reviewers, sent before their digest: only what is
+    so (a digest already sent, or one to come to reviewers there are)."""
+    if all(row.reviewers_notified_at for row in rows):
+        return ["EdgePlug's reviewers have been told about these findings too."]
+    if not any(row.reviewers_nobody_to_mail_at for row in rows) and _reviewer_recipients():
+        return ["EdgePlug's reviewers are sent these findings too."]
+    return []
+
+
+def _vendors_told(rows: list[ScanFinding]) -> list[str]:
+    """What the digest says of the vendors, whose messages went (or did not) just before."""
+    failed, nobody = set(), set()
+    for row in rows:
+        if row.vendor_nobody_to_mail_at is not None:
+            nobody.add(row.tenant.slug)
+        elif row.vendor_notified_at is None:
+            failed.add(row.tenant.slug)
+    if not failed | nobody:
+        return ["The vendors have been told."]
+    told = {row.tenant.slug for row in rows} - failed - nobody
+    return [
+        "The vendors have been told, except:" if told else "No vendor has been told:",
+        *(
+            f"  - {slug}: their mail failed and is sent again on the next attempt"
+            for slug in sorted(failed)
+        ),
+        *(
+            f"  - {slug}: nobody to tell (no active admin or developer with an email address)"
+            for slug in sorted(nobody)
+        ),
+    ]
 
 
 def _reviewer_message(rows: list[ScanFinding]) -> tuple[str, str]:
     count = len(rows)
     vendors = sorted({row.tenant.slug for row in rows})
-    # Vendors whose own message failed just before: the digest must not claim they know.
-    untold = sorted({row.tenant.slug for row in rows if row.vendor_notified_at is None})
     subject = (
         f"[EdgePlug] Re-scan: {count} new vulnerabilit{'y' if count == 1 else 'ies'} in "
         f"certified versions of {', '.join(vendors)}"
     )
-    if untold:
-        told = [
-            f"agent versions. The vendors have been told, except {', '.join(untold)}:",
-            "their mail failed and is sent again on the next attempt.",
-        ]
-    else:
-        told = ["agent versions. The vendors have been told."]
     body = [
         "A re-scan after the vulnerability database update found new advisories for certified",
-        *told,
+        "agent versions.",
+        *_vendors_told(rows),
         "",
         *_by_version(rows),
         "Review whether the versions whose findings fail their level's gate should stay listed.",
@@ -293,7 +321,7 @@ def _mail_vendor(tenant_id: int) -> list[int]:
     """Mail one vendor its findings not yet mailed to it (``vendor_notified_at``)."""
     return _mail_and_mark(
         _unannounced().filter(tenant_id=tenant_id),
-        "vendor_notified_at",
+        "vendor",
         lambda: _vendor_recipients(tenant_id),
         _vendor_message,
     )
@@ -301,30 +329,38 @@ def _mail_vendor(tenant_id: int) -> list[int]:
 
 def _mail_reviewers() -> list[int]:
     """Mail the reviewers one digest of the findings not yet in a digest."""
-    return _mail_and_mark(
-        _unannounced(), "reviewers_notified_at", _reviewer_recipients, _reviewer_message
+    return _mail_and_mark(_unannounced(), "reviewers", _reviewer_recipients, _reviewer_message)
+
+
+def _pending(findings, side: str):
+    """The findings whose message to ``side`` (``vendor``, ``reviewers``) is still due."""
+    return findings.filter(
+        **{f"{side}_notified_at__isnull": True, f"{side}_nobody_to_mail_at__isnull": True}
     )
 
 
-def _mail_and_mark(findings, marker: str, recipients, message) -> list[int]:
-    """Mail ``message(rows)`` to ``recipients()`` about the ``findings`` whose ``marker`` is
-    still empty, and set it in the same transaction: once it commits, no later failure sends
-    them to these recipients again. Nobody to mail: they are marked all the same."""
+def _mail_and_mark(findings, side: str, recipients, message) -> list[int]:
+    """Mail ``message(rows)`` to ``recipients()`` about the ``findings`` whose message to
+    ``side`` is still due, and mark them in the same transaction: ``<side>_notified_at`` once
+    it went out (no later failure sends it to these recipients again), or, with nobody to
+    mail, ``<side>_nobody_to_mail_at`` (nothing was sent, and nothing is said to have been).
+    Returns the findings mailed."""
     with transaction.atomic():
-        rows = _lock(findings.filter(**{f"{marker}__isnull": True}))
+        rows = _lock(_pending(findings, side))
         if not rows:
             return []
         if to := recipients():
             subject, body = message(rows)
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to)
+        marker = f"{side}_notified_at" if to else f"{side}_nobody_to_mail_at"
         ScanFinding.objects.filter(pk__in=[row.pk for row in rows]).update(
             **{marker: timezone.now()}
         )
-    return [row.pk for row in rows]
+    return [row.pk for row in rows] if to else []
 
 
 def notify_new_findings() -> int:
-    """Mail every finding not yet announced; returns how many it announced (to anyone).
+    """Mail every finding not yet announced; returns how many it mailed (to anyone).
 
     Each vendor's message and the reviewers' digest is its own transaction, which marks its
     findings (`vendor_notified_at`, `reviewers_notified_at`) once its mail went out. A mail
@@ -336,8 +372,7 @@ def notify_new_findings() -> int:
     failures: list[str] = []
     first_error: OSError | None = None
     vendors = (
-        _unannounced()
-        .filter(vendor_notified_at__isnull=True)
+        _pending(_unannounced(), "vendor")
         .order_by("tenant_id")
         .values_list("tenant_id", "tenant__slug")
         .distinct()

@@ -177,6 +177,19 @@ def certified(vendor):
 
 
 @pytest.fixture
+def vulnerable(tmp_path, certified):
+    """vulnerable(*vendors): each vendor's certified version now has one unannounced finding."""
+
+    def make(*vendors):
+        for by in vendors:
+            certified(URLLIB3_VULNERABLE, by=by)
+        folder = write_osv_dir(tmp_path / "osv", [advisories.URLLIB3_COOKIE])
+        call_command("import_osv", str(folder), "--rescan=never", stdout=None)
+
+    return make
+
+
+@pytest.fixture
 def reviewer():
     user = UserFactory(is_staff=True)
     user.groups.add(Group.objects.get(name="reviewers"))
