@@ -9,6 +9,7 @@ import math
 import re
 from datetime import timedelta
 from decimal import Decimal
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -116,6 +117,21 @@ def _base_url(name: str, default: str) -> str:
             f"https://edgeplug.example.com, not {url!r}"
         )
     return url
+
+
+# Domains reserved never to be anyone's (RFC 2606, RFC 6761): mail to or from them goes nowhere.
+_RESERVED_MAIL_DOMAINS = ("invalid", "test", "example", "localhost")
+_RESERVED_MAIL_NAMES = ("example.com", "example.net", "example.org")
+
+
+def _reserved_mail_domain(address: str) -> str | None:
+    """The reserved domain the email address (``Name <a@b>`` or bare) is in, else None."""
+    domain = parseaddr(address)[1].rpartition("@")[2].lower().rstrip(".")
+    labels = domain.split(".")
+    if labels[-1] in _RESERVED_MAIL_DOMAINS:
+        return f".{labels[-1]}"
+    tail = ".".join(labels[-2:])
+    return tail if tail in _RESERVED_MAIL_NAMES else None
 
 
 def _refused(validator, value: str) -> bool:
@@ -791,6 +807,21 @@ BILLING_SELLER = {
     "tax_id": env("BILLING_SELLER_TAX_ID", default="DE000000000"),
     "invoice_emails": [BILLING_SELLER_EMAIL] if BILLING_SELLER_EMAIL else [],
 }
+# Mail sent through an SMTP server leaves the machine: a sender (or Reply-To) in a domain
+# reserved never to exist or receive mail, as the embedded default's placeholders and the
+# deployment kit's examples are, is refused by receiving servers and replies to it bounce.
+# Console, file and memory backends keep mail on the machine: the placeholders do there.
+if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+    for _name, _address in (
+        ("DEFAULT_FROM_EMAIL", DEFAULT_FROM_EMAIL),
+        ("BILLING_SELLER_EMAIL", BILLING_SELLER_EMAIL),
+    ):
+        if _domain := _reserved_mail_domain(_address):
+            raise environ.ImproperlyConfigured(
+                f"{_name} is {_address!r}, in {_domain}, a domain reserved never to receive "
+                "mail (RFC 2606): with an SMTP EMAIL_URL, receiving servers refuse such mail "
+                f"and replies to it bounce. Set {_name} to an address of your own domain."
+            )
 
 # --- Finance (docs/billing.md, "Finance") --------------------------------------------------------
 # The platform's share of what customers pay for a vendor's agents, in percent (Decimal).

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.test import Client
 
 from edgeplug.celery import app as celery_app
+from tests.processes import python_with_settings
 
 K8S = Path(settings.BASE_DIR) / "deploy" / "k8s"
 BASE = K8S / "base"
@@ -396,3 +397,54 @@ def test_no_file_under_deploy_k8s_holds_a_credential():
     for path in K8S.rglob("*"):
         if path.is_file():
             assert not credential.search(path.read_text()), path
+
+
+# Who mail comes from, where its links lead and the seller on invoices: left out, a deployment
+# sends From the embedded default's noreply@edgeplug.invalid (refused by receiving servers)
+# with links to 127.0.0.1. Until 2026-12-07 the kit set none of them.
+MAIL_SETTINGS = {"PUBLIC_BASE_URL", "DEFAULT_FROM_EMAIL", "BILLING_SELLER_EMAIL"}
+
+
+def _seller_settings() -> set[str]:
+    source = (Path(settings.BASE_DIR) / "edgeplug" / "settings.py").read_text()
+    return set(re.findall(r'"(BILLING_SELLER_[A-Z_]+)"', source))
+
+
+def _overlay_config() -> dict[str, str]:
+    """The ConfigMap values the example overlay replaces."""
+    overlay = yaml.safe_load((OVERLAY / "kustomization.yaml").read_text())
+    (patch,) = [p for p in overlay["patches"] if p["target"]["kind"] == "ConfigMap"]
+    return {op["path"].removeprefix("/data/"): op["value"] for op in yaml.safe_load(patch["patch"])}
+
+
+def assert_mail_and_links_on_its_host(config: dict[str, str]) -> None:
+    """Links lead to the host served, and mail comes from (and is answered to) its domain."""
+    assert set(config) >= MAIL_SETTINGS
+    (host, *_) = config["ALLOWED_HOSTS"].split(",")
+    assert config["PUBLIC_BASE_URL"] == f"https://{host}"
+    assert config["DEFAULT_FROM_EMAIL"].endswith(f"@{host}>")
+    assert config["BILLING_SELLER_EMAIL"] == f"billing@{host}"
+
+
+def test_the_kit_says_who_mail_comes_from_and_where_its_links_lead(objects):
+    sellers = _seller_settings()
+    assert sellers >= {"BILLING_SELLER_EMAIL", "BILLING_SELLER_NAME", "BILLING_SELLER_TAX_ID"}
+    config = config_data(objects)
+    assert set(config) >= sellers
+    assert_mail_and_links_on_its_host(config)
+
+
+def test_the_example_overlay_moves_mail_and_links_to_its_own_host():
+    assert_mail_and_links_on_its_host(_overlay_config())
+
+
+def test_the_kits_example_sender_must_be_replaced_before_it_sends_mail(objects, tmp_path):
+    """Its example.com addresses receive no mail: with an SMTP server the service says so."""
+    mail = {name: config_data(objects)[name] for name in MAIL_SETTINGS}
+    started = python_with_settings(
+        tmp_path, "import django; django.setup()", EMAIL_URL="smtp+tls://mail:587", **mail
+    )
+    assert started.returncode != 0
+    assert "Set DEFAULT_FROM_EMAIL to an address of your own domain." in started.stderr, (
+        started.stderr[-2000:]
+    )
