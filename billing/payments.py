@@ -64,13 +64,21 @@ def idempotency_key(kind: str, row: models.Model, *more: object) -> str:
     id is given again: after a restore from a backup (``pg_restore``, point-in-time recovery
     rewinds the id sequences) or with two databases on one Stripe account. Stripe answers
     that row's request with ``idempotency_error`` (other parameters) or, worse, with the
-    first row's object. So the key also names the row's creation time (microseconds, UTC),
-    which a restored row keeps and a new row with the same id does not have; except for rows
+    first row's object. So the key also names the row's creation time (``key_time``), which
+    a restored row keeps and a new row with the same id does not have; except for rows
     created before ``KEYS_NAME_CREATION_SINCE``, which keep their first keys."""
     parts = [f"edgeplug-{kind}-{row.pk}"]
     if row.created_at >= KEYS_NAME_CREATION_SINCE:
-        parts.append(row.created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
+        parts.append(key_time(row.created_at))
     return "-".join([*parts, *map(str, more)])
+
+
+def key_time(moment: datetime) -> str:
+    """A creation time as a key names it: UTC to the millisecond (``20270102T093000123Z``),
+    what survives every documented move of the data (Django's JSON dump keeps milliseconds:
+    docs/operations.md), so a row moved to PostgreSQL keeps its keys."""
+    utc = moment.astimezone(UTC)
+    return f"{utc:%Y%m%dT%H%M%S}{utc.microsecond // 1000:03d}Z"
 
 
 def configured() -> bool:

@@ -77,6 +77,7 @@ class IngestStack(Stack):
                 **self.environment(),
                 "GRPC_MAX_WATCHES": "0",
                 "GRPC_MAX_REPORT_STREAMS": str(streams),
+                "GRPC_MAX_REPORT_STREAMS_PER_TENANT": str(streams),  # one tenant's devices
                 # The default threads, and some left for batches and the health check.
                 "GRPC_MAX_WORKERS": str(max(8, streams + 2)),
             },

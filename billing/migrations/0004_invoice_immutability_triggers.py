@@ -51,7 +51,7 @@ $$ LANGUAGE plpgsql;
 """
 
 
-# The line trigger's function as written here; 0025 replaces it, and restores it going back.
+# The line trigger's function as written here; 0027 replaces it, and restores it going back.
 LINE_FUNCTION = """
 CREATE OR REPLACE FUNCTION billing_invoiceline_frozen() RETURNS trigger AS $$
 DECLARE

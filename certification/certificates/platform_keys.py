@@ -28,6 +28,7 @@ from django.conf import settings
 from edgeplug import signing
 from edgeplug.errors import DomainError
 from edgeplug.secret_files import read_or_create
+from edgeplug.text import json_document
 from edgeplug.timefmt import parse_utc_iso, utc_iso
 
 
@@ -164,11 +165,12 @@ def _embedded_config() -> dict:
 @lru_cache(maxsize=1)
 def _cached(source: str) -> KeyRing:
     try:
-        config = json.loads(source)
-    except ValueError as exc:
+        config = json_document(source)
+    except (ValueError, RecursionError) as exc:
         raise PlatformKeyError(
             "The platform key ring (PLATFORM_SIGNING_KEYS or PLATFORM_SIGNING_KEYS_FILE) is not "
-            "JSON: give the key ring `manage.py platform_key` documents."
+            f"JSON as EdgePlug reads it ({str(exc)[:120]}): give the key ring "
+            "`manage.py platform_key` documents."
         ) from exc
     return parse_keyring(config)
 

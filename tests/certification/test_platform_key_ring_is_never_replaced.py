@@ -80,6 +80,11 @@ def test_a_deployment_with_no_configured_keys_never_mints_one(no_configured_keys
     settings.PLATFORM_SIGNING_KEYS = "paste the key ring here"
     (error,) = checks.platform_key_ring_is_configured(None)
     assert "not JSON" in error.msg
+    # A ring naming "active" twice: which key signs would depend on the reader.
+    ring = json.dumps({"keys": [entry], "active": entry["key_id"]})
+    settings.PLATFORM_SIGNING_KEYS = ring.replace('"active": ', '"active": "other", "active": ')
+    (error,) = checks.platform_key_ring_is_configured(None)
+    assert 'key "active" appears twice in one object' in error.msg
 
 
 def test_a_postgresql_deployment_without_keys_refuses_to_start_but_can_make_one(tmp_path):

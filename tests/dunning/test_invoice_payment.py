@@ -81,14 +81,10 @@ def test_an_invoice_given_the_id_of_one_lost_in_a_restore_is_charged_on_another_
     its keys (Stripe remembers them 24 hours). Invoices created before keep their keys."""
     since = payments.KEYS_NAME_CREATION_SINCE
     lost = Invoice(pk=7, created_at=since + timedelta(hours=1))
-    new = Invoice(pk=7, created_at=since + timedelta(hours=2, microseconds=5))
+    new = Invoice(pk=7, created_at=since + timedelta(hours=2, milliseconds=5, microseconds=7))
     older = Invoice(pk=7, created_at=since - timedelta(microseconds=1))
-    assert (
-        collection.idempotency_key(lost, 2) == "edgeplug-invoice-7-20270101T010000000000Z-attempt-2"
-    )
-    assert (
-        collection.idempotency_key(new, 2) == "edgeplug-invoice-7-20270101T020000000005Z-attempt-2"
-    )
+    assert collection.idempotency_key(lost, 2) == "edgeplug-invoice-7-20270101T010000000Z-attempt-2"
+    assert collection.idempotency_key(new, 2) == "edgeplug-invoice-7-20270101T020000005Z-attempt-2"
     assert collection.idempotency_key(older, 2) == "edgeplug-invoice-7-attempt-2"
 
 

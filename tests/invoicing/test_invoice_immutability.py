@@ -4,6 +4,7 @@ triggers; it is voided (only unpaid) or corrected by a credit note with its own 
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from billing import invoicing
 from billing.errors import InvoiceImmutable, InvoiceNotCreditable, InvoiceNotVoidable
@@ -168,8 +169,8 @@ def _sneak_a_line_into(invoice) -> None:
 @postgresql_only
 def test_a_dump_with_finalized_invoices_loads_into_postgresql(issued, tmp_path):
     """loaddata (moving off SQLite, docs/operations.md) inserts each invoice, finalized, then
-    its lines: the line trigger lets the transaction that wrote the invoice add them (here
-    inside the test's savepoint, as loaddata inside any atomic block)."""
+    its lines: the line trigger lets the project's loaddata add them (here inside the test's
+    transaction, as loaddata inside any atomic block)."""
     lines = sorted(issued.lines.values_list("description", "amount"))
     _dump_and_empty_invoices(tmp_path / "billing.json")
     call_command("loaddata", str(tmp_path / "billing.json"), verbosity=0)
@@ -194,3 +195,14 @@ def test_lines_of_an_invoice_finalized_by_an_earlier_transaction_never_change(is
         _sneak_a_line_into(loaded)
     with pytest.raises(IntegrityError, match="finalized"), transaction.atomic():
         InvoiceLine.objects.filter(invoice=loaded).update(amount=1)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_finalized_invoice_written_again_in_a_transaction_takes_no_line_there(issued):
+    """Updating a finalized invoice's lifecycle columns (an email stamp, a credit) does not
+    re-open its lines for the rest of that transaction (a first version of billing 0027
+    allowed inserts in the transaction that last wrote the invoice row)."""
+    with pytest.raises(IntegrityError, match="finalized"), transaction.atomic():
+        Invoice.objects.filter(pk=issued.pk).update(emailed_at=timezone.now())
+        _sneak_a_line_into(issued)
