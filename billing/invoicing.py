@@ -1295,14 +1295,51 @@ def _reject_unrefunded_orders(credits: list[_Credit]) -> None:
         )
 
 
-def _issue_note(invoice: Invoice, credits: list[_Credit], *, reason: str, actor, request):
+def credit_money_taken_back(invoice: Invoice, amount: int, *, reason: str) -> Invoice | None:
+    """The credit note of the locked, paid ``invoice`` for ``amount`` (minor units, tax
+    included) its card payment gave back outside EdgePlug (a refund made in Stripe's
+    dashboard, a chargeback lost): the lines not paid before the invoice, each credited in
+    proportion (all that is left of them when ``amount`` reaches it), and ``refund_amount``
+    what Stripe gave back (at most what the invoice took less what earlier notes paid back),
+    so payouts count it as a refund and a later note never pays it back again. None when
+    nothing is left to credit. The caller records how the money went back."""
+    lines = [line for line in invoice.lines.select_related("order") if not line.is_paid]
+    left = creditable_of(lines)
+    whole = [_Credit(line, left[line.pk]) for line in lines if left[line.pk]]
+    total = -_note_totals(invoice, whole).total if whole else 0
+    if total <= 0:
+        return None
+    credits = whole
+    if amount < total:
+        shares = (_Credit(credit.line, credit.amount * amount // total) for credit in whole)
+        credits = [credit for credit in shares if credit.amount]
+    if not credits or _credit_note_total_refusal(invoice, credits):
+        return None
+    paid_back = money_back.owed(invoice, amount, last=False)
+    return _issue_note(
+        invoice, credits, reason=reason, actor=None, request=None, paid_back=paid_back
+    )
+
+
+def _issue_note(
+    invoice: Invoice,
+    credits: list[_Credit],
+    *,
+    reason: str,
+    actor,
+    request,
+    paid_back: int | None = None,
+):
     """Number and write the credit note of the locked ``invoice`` giving back ``credits``,
     and take what it gives back off what the invoice asks (``collection.apply_credit``). In
-    the caller's transaction."""
+    the caller's transaction. ``paid_back``: what the note records as given back, when the
+    money went back otherwise than its lines say (``credit_money_taken_back``)."""
     if refusal := _credit_note_total_refusal(invoice, credits):
         raise refusal
     now = timezone.now()
     money = _note_money(invoice, credits)
+    if paid_back is not None:
+        money = _NoteMoney(total=money.total, taken_off=money.taken_off, paid_back=paid_back)
     note = Invoice.objects.create(
         kind=InvoiceKind.CREDIT_NOTE,
         credit_of=invoice,

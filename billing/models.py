@@ -670,6 +670,13 @@ class Invoice(models.Model):
                 condition=~models.Q(payment_intent_id=""),
                 name="one_invoice_per_payment_intent",
             ),
+            # A Stripe refund (or lost dispute) gives money back once: one note records it
+            # (``billing.taken_back`` books one made in Stripe's dashboard by its id).
+            models.UniqueConstraint(
+                fields=["refund_reference"],
+                condition=models.Q(refunded_by="card") & ~models.Q(refund_reference=""),
+                name="one_credit_note_per_card_refund",
+            ),
             models.CheckConstraint(
                 condition=models.Q(status="draft") | models.Q(number__isnull=False),
                 name="finalized_invoice_has_number",
@@ -1065,6 +1072,7 @@ class MoneyToGiveBack(AuditEvent):
         "credit_note_paid_back_twice": "Recover one of the two paybacks from the customer.",
         "order_refund_failed": "Pay the order back by transfer: its card refund failed.",
         REFUND_FAILED: "Give it back by transfer: the card refund made from EdgePlug failed.",
+        "invoice_paid_back_twice": "Recover it: Stripe gave back money already paid back.",
     }
 
     # The kinds that are a card payment to give back in part or whole on its PaymentIntent

@@ -421,6 +421,13 @@ def _card_refund_made(note: Invoice) -> str | None:
         raise
 
 
+def record_given_back_in_stripe(note: Invoice, reference: str) -> Invoice:
+    """The just-issued ``note`` books money its invoice's card payment gave back outside
+    EdgePlug (``billing.taken_back``): recorded paid back by that refund or chargeback
+    (``reference``), so no card refund is made for it. In the note's transaction."""
+    return _mark_paid_back(note, reference, how=CARD)
+
+
 def _mark_paid_back(note: Invoice, reference: str, *, how: str, actor=None, request=None):
     """Record once that the note's money went back (``reference``, ``how``: by card or by
     transfer), audited on its invoice. A card refund made for a note already recorded paid

@@ -3,6 +3,7 @@
 An event is a trigger, not the truth: payment events make us re-fetch the PaymentIntent and
 apply its current state (an invoice's: billing.collection; an order's:
 marketplace.orders.sync_payment), refund events the refund (billing.money_back.sync_refund),
+a refund of an invoice's charge made in Stripe is booked by its id (billing.taken_back),
 so duplicate and out-of-order deliveries end in the same single entitlement, paid invoice or
 refund. The event row and its effects commit together: if handling fails, nothing is stored
 and Stripe retries.
@@ -11,7 +12,7 @@ and Stripe retries.
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 
-from billing import collection, money_back, payments
+from billing import collection, money_back, payments, taken_back
 from billing.errors import PaymentMethodRemoved, RetryLater
 from billing.models import WebhookEvent
 from edgeplug.core.locking import rows_busy
@@ -78,6 +79,8 @@ def _dispatch(event) -> str:
         return f"order {order.pk} {order.status}" if order else "no order"
     if kind == "charge.refunded":
         intent = obj.get("payment_intent")
+        if intent and (booked := taken_back.book_refunds_in_stripe(intent)) is not None:
+            return booked
         order = orders.sync_payment(payments.payment_status(intent)) if intent else None
         return f"order {order.pk} {order.status}" if order else "no order"
     if kind in REFUND_EVENTS:

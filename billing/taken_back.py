@@ -1,0 +1,86 @@
+"""Money a card payment of an invoice gave back outside EdgePlug, told by Stripe's webhooks:
+a refund made in Stripe's dashboard (``charge.refunded``). Each is booked once, by its Stripe
+id, as a credit note of the invoice recorded paid back by it
+(``invoicing.credit_money_taken_back``): finance sees it among the invoice's credit notes,
+the vendors' payouts count its lines as refunds, and a later credit note never pays the same
+money back again. docs/billing.md, *Money taken back in Stripe*."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from billing import invoicing, money_back, payments
+from billing.audit import record_invoice_event
+from billing.models import Invoice, InvoiceKind
+from edgeplug.audit.services import recorded
+from edgeplug.core.locking import locked
+
+TAKEN_BACK = "invoice_money_taken_back"
+PAID_BACK_TWICE = "invoice_paid_back_twice"
+
+# The metadata keys of refunds EdgePlug makes itself (a credit note's, *Refund in Stripe*'s,
+# an order's): those are booked where they are made, never here.
+MADE_BY_EDGEPLUG = frozenset({"credit_note", "money_to_give_back", "order"})
+
+
+def _invoice_paid_by(payment_intent_id: str) -> Invoice | None:
+    if not payment_intent_id:
+        return None
+    return (
+        Invoice.objects.paid_by_card()
+        .filter(kind=InvoiceKind.INVOICE, payment_intent_id=payment_intent_id)
+        .first()
+    )
+
+
+def book_refunds_in_stripe(payment_intent_id: str) -> str | None:
+    """A webhook said the charge of ``payment_intent_id`` was refunded: each refund of it
+    Stripe made and EdgePlug did not (made in Stripe's dashboard) is booked on the invoice
+    that PaymentIntent paid, once. None when it paid no invoice (an order's)."""
+    invoice = _invoice_paid_by(payment_intent_id)
+    if invoice is None:
+        return None
+    refunds = [
+        refund
+        for refund in reversed(payments.refunds_of(payment_intent_id))  # oldest first
+        if refund.status in payments.REFUND_MADE and not MADE_BY_EDGEPLUG & set(refund.metadata)
+    ]
+    with transaction.atomic():
+        held = locked(invoice, "tenant")
+        booked = [_book(held, refund.id, refund.amount, how="refund") for refund in refunds]
+    return f"invoice {invoice.pk}: " + ("; ".join(booked) or "no refund made in Stripe")
+
+
+def _book(invoice: Invoice, reference: str, amount: int, *, how: str) -> str:
+    """Book ``amount`` the locked ``invoice``'s payment gave back by ``reference`` (a Stripe
+    refund or dispute), once: its credit note recorded paid back by it, audited
+    ``invoice_money_taken_back``. What Stripe gave back beyond what the invoice still held
+    (its notes paid it back already, by transfer) is paid back twice: finance is told to
+    recover it (``invoice_paid_back_twice`` on *Money to give back*)."""
+    if recorded(TAKEN_BACK, reference=reference):
+        return f"{reference} booked already"
+    reason = f"Refunded in Stripe ({reference})"
+    note = invoicing.credit_money_taken_back(invoice, amount, reason=reason)
+    if note is not None and note.refund_amount > 0:
+        money_back.record_given_back_in_stripe(note, reference)
+    given = note.refund_amount if note is not None else 0
+    record_invoice_event(
+        TAKEN_BACK,
+        invoice,
+        reference=reference,
+        source=how,
+        amount=amount,
+        currency=invoice.currency,
+        credit_note=note.number if note is not None else "",
+        beyond=amount - given,
+    )
+    if amount > given:
+        record_invoice_event(
+            PAID_BACK_TWICE,
+            invoice,
+            reference=reference,
+            payment_intent=invoice.payment_intent_id,
+            amount=amount - given,
+            currency=invoice.currency,
+        )
+    return f"{how} {reference} credited by {note.number}" if note else f"{how} {reference}"

@@ -1,0 +1,104 @@
+"""Money a paid invoice's card payment gave back outside EdgePlug (billing.taken_back): a
+refund made in Stripe's dashboard. Each is booked once, by its Stripe id,
+as a credit note recorded paid back by it: finance sees it, the vendor's payout counts it as
+a refund, and a later credit note never gives the same money back again.
+
+The defect this covers: ``charge.refunded`` of an invoice's charge was answered "no order":
+nothing recorded the money gone back, the month's payout counted it
+as sold, and a credit note finance issued later refunded the card a second time."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from billing import invoicing, payments
+from billing.errors import InvoiceNotCreditable
+from billing.models import Invoice, InvoiceKind, RefundedBy, WebhookEvent
+from billing.payout_queries import vendor_payouts
+from edgeplug.audit.models import AuditEvent
+from tests.commerce.conftest import event, signed_webhook
+from tests.dunning.conftest import GOOD, TOTAL, stripe_client
+from tests.dunning.test_credit_notes_pay_money_back import refunded_of
+
+pytestmark = pytest.mark.django_db
+
+FEB = datetime(2026, 2, 1, tzinfo=UTC)
+LINES = 1200  # the invoice's lines before tax: 10.00 fee + 2 h x 1.00
+
+
+def deliver(api, committed, event_id: str, kind: str, obj: dict) -> str:
+    response = committed(signed_webhook, api, event(event_id, kind, obj))
+    assert response.status_code == 200, response.content
+    return WebhookEvent.objects.get(event_id=event_id).outcome
+
+
+def refunded_in_dashboard(api, committed, invoice, event_id: str, amount=None) -> str:
+    """Support refunds ``invoice``'s card payment in Stripe's dashboard (all, or
+    ``amount``); Stripe tells EdgePlug by ``charge.refunded``. The webhook's outcome."""
+    intent = invoice.payment_intent_id
+    params = {"payment_intent": intent, **({"amount": amount} if amount else {})}
+    stripe_client().v1.refunds.create(params=params)
+    charge = payments._id(stripe_client().v1.payment_intents.retrieve(intent).latest_charge)
+    obj = {"id": charge, "object": "charge", "payment_intent": intent}
+    return deliver(api, committed, event_id, "charge.refunded", obj)
+
+
+def notes_of(invoice) -> list[Invoice]:
+    return list(Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE, credit_of=invoice))
+
+
+def test_a_refund_of_a_paid_invoice_made_in_stripe_is_seen_by_finance(invoiced, committed, api):
+    _, invoice = invoiced(card=GOOD)
+
+    outcome = refunded_in_dashboard(api, committed, invoice, "evt_refunded")
+
+    (note,) = notes_of(invoice)
+    assert note.number in outcome
+    assert note.total == -TOTAL
+    assert note.refund_amount == TOTAL
+    assert note.refunded_by == RefundedBy.CARD and note.refund_reference.startswith("re_")
+    assert note.refund_failure == ""
+    taken = AuditEvent.objects.get(action="invoice_money_taken_back")
+    assert taken.details["reference"] == note.refund_reference
+    assert taken.details["amount"] == TOTAL and taken.details["credit_note"] == note.number
+    # The note went back in February: February's payout gives the lines back.
+    (payout,) = [row.payout for row in vendor_payouts(FEB)]
+    assert payout.refunds == LINES
+    # No card refund of the note: Stripe's was the only one.
+    assert refunded_of(invoice.payment_intent_id) == TOTAL
+
+
+def test_a_refund_told_again_is_booked_once(invoiced, committed, api):
+    _, invoice = invoiced(card=GOOD)
+    refunded_in_dashboard(api, committed, invoice, "evt_refunded", amount=500)
+    charge = payments._id(
+        stripe_client().v1.payment_intents.retrieve(invoice.payment_intent_id).latest_charge
+    )
+    obj = {"id": charge, "object": "charge", "payment_intent": invoice.payment_intent_id}
+
+    again = deliver(api, committed, "evt_refunded_again", "charge.refunded", obj)
+
+    assert "booked already" in again
+    assert len(notes_of(invoice)) == 1
+
+
+def test_a_later_credit_note_gives_back_only_what_stripe_did_not(invoiced, committed, api):
+    _, invoice = invoiced(card=GOOD)
+    refunded_in_dashboard(api, committed, invoice, "evt_part", amount=500)
+    (first,) = notes_of(invoice)
+    assert first.refund_amount == 500 and first.refunded_at is not None
+
+    later = committed(invoicing.issue_credit_note, invoice, reason="the rest")
+
+    assert later.refund_amount == TOTAL - 500
+    assert Invoice.objects.get(pk=later.pk).refunded_at is not None
+    # Together the customer got back what the invoice took, not more.
+    assert refunded_of(invoice.payment_intent_id) == TOTAL
+
+
+def test_an_invoice_refunded_in_full_in_stripe_is_credited_no_more(invoiced, committed, api):
+    _, invoice = invoiced(card=GOOD)
+    refunded_in_dashboard(api, committed, invoice, "evt_refunded")
+
+    with pytest.raises(InvoiceNotCreditable):
+        invoicing.issue_credit_note(invoice, reason="goodwill")
