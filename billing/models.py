@@ -1073,6 +1073,10 @@ class MoneyToGiveBack(AuditEvent):
         "order_refund_failed": "Pay the order back by transfer: its card refund failed.",
         REFUND_FAILED: "Give it back by transfer: the card refund made from EdgePlug failed.",
         "invoice_paid_back_twice": "Recover it: Stripe gave back money already paid back.",
+        "order_refunded_in_part": (
+            "Refunded in part in Stripe: its payout counts the whole order until it is "
+            "refunded in full (Refund in full gives back the rest)."
+        ),
     }
 
     # The kinds that are a card payment to give back in part or whole on its PaymentIntent

@@ -27,6 +27,7 @@ from billing.errors import (
     PaymentsNotConfigured,
 )
 from billing.models import Invoice, InvoiceStatus
+from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.columns import clipped
 from edgeplug.core.locking import lock_rows, locked
@@ -485,12 +486,50 @@ def sync_payment(outcome: payments.PaymentOutcome) -> Order | None:
         if order is None:
             return None
         _apply_outcome(order, outcome)
-        if (
-            outcome.status == payments.IntentState.SUCCEEDED
-            and outcome.amount_refunded >= order.amount > 0
-        ):
+        if outcome.status != payments.IntentState.SUCCEEDED or not outcome.amount_refunded:
+            return order
+        if outcome.amount_refunded >= order.amount > 0:
             _mark_refunded(order, actor=None, request=None, source="processor")
+        else:
+            _record_refunded_in_part(order, outcome.amount_refunded)
     return order
+
+
+REFUNDED_IN_PART = "order_refunded_in_part"
+
+
+def _refunded_in_part(order: Order) -> int:
+    """What Stripe gave back of the order's price so far, as told by its refunds in part."""
+    told = AuditEvent.objects.filter(action=REFUNDED_IN_PART, details__order=order.pk)
+    return max(told.values_list("details__refunded", flat=True), default=0)
+
+
+def _record_refunded_in_part(order: Order, refunded: int) -> None:
+    """Stripe gave back ``refunded`` (minor units, in all) of the locked order's payment, less
+    than its price (a refund in part made in Stripe's dashboard): the order stays completed
+    and its entitlement on, and finance is told of each new amount given back once
+    (``order_refunded_in_part`` on *Money to give back*: ``amount`` the new refund,
+    ``refunded`` all so far, ``price``): the month's payout counts the order's whole price
+    until it is refunded in full, which gives back only the rest (``refund_order``)."""
+    if order.status != OrderStatus.COMPLETED:
+        return
+    before = _refunded_in_part(order)
+    if refunded <= before:  # told already (a late or repeated event)
+        return
+    logger.warning("order %s: %s of %s refunded in Stripe", order.pk, refunded, order.amount)
+    record_change(
+        REFUNDED_IN_PART,
+        order,
+        target=f"order {order.pk}",
+        details={
+            "order": order.pk,
+            "payment_intent": order.payment_intent_id,
+            "amount": refunded - before,
+            "refunded": refunded,
+            "price": order.amount,
+            "currency": order.currency,
+        },
+    )
 
 
 def _locked_order_of(outcome: payments.PaymentOutcome) -> Order | None:
@@ -607,9 +646,12 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
     order = Order.objects.get(pk=order.pk)
     if not order.is_refundable:
         raise OrderNotRefundable(f"Order {order.pk} is {order.status}; only completed orders.")
-    if order.payment_intent_id:
+    # Only the rest of a price refunded in part in Stripe (told by its webhook) goes back.
+    if order.payment_intent_id and (before := _refunded_in_part(order)) < order.amount:
         payments.refund(
-            order.payment_intent_id, idempotency_key=payments.idempotency_key("refund-order", order)
+            order.payment_intent_id,
+            amount=order.amount - before if before else None,
+            idempotency_key=payments.idempotency_key("refund-order", order),
         )
     with transaction.atomic():
         order = locked(order)
