@@ -1072,6 +1072,7 @@ class MoneyToGiveBack(AuditEvent):
         "credit_note_paid_back_twice": "Recover one of the two paybacks from the customer.",
         "order_refund_failed": "Pay the order back by transfer: its card refund failed.",
         REFUND_FAILED: "Give it back by transfer: the card refund made from EdgePlug failed.",
+        "charge_disputed": "Answer the dispute in Stripe's dashboard before its deadline.",
         "invoice_paid_back_twice": "Recover it: Stripe gave back money already paid back.",
         "order_refunded_in_part": (
             "Refunded in part in Stripe: its payout counts the whole order until it is "

@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -534,6 +534,51 @@ def refund_made(payment_intent_id: str, *, metadata: dict[str, str]) -> str | No
         if metadata.items() <= made.metadata.items() and made.status in REFUND_MADE:
             return made.id
     return None
+
+
+# A dispute's close (``charge.dispute.closed``): the bank decided; other statuses are open.
+DISPUTE_DECIDED = frozenset({"won", "lost"})
+DISPUTED, DISPUTE_CLOSED = "charge_disputed", "charge_dispute_closed"
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """A chargeback as a ``charge.dispute.*`` event's object has it (Stripe keeps no dispute
+    localstripe could give back: the signed event is what is recorded). ``action`` is its
+    audit event: ``charge_disputed`` while open, ``charge_dispute_closed`` once decided."""
+
+    id: str
+    status: str
+    reason: str
+    payment_intent: str
+    amount: int
+    currency: str
+
+    @property
+    def action(self) -> str:
+        return DISPUTE_CLOSED if self.status in DISPUTE_DECIDED else DISPUTED
+
+    @property
+    def lost(self) -> bool:
+        return self.status == "lost" and self.amount > 0
+
+    def details(self) -> dict:
+        """Its audit event's details: its fields, its id as ``dispute``."""
+        fields = asdict(self)
+        return {"dispute": fields.pop("id"), **fields, "currency": self.currency.upper()}
+
+
+def dispute_of(obj: dict) -> Dispute:
+    """The dispute a ``charge.dispute.*`` event names (``amount`` 0 when it says none)."""
+    amount, intent = obj.get("amount"), obj.get("payment_intent") or ""
+    return Dispute(
+        id=str(obj.get("id") or ""),
+        status=str(obj.get("status") or ""),
+        reason=str(obj.get("reason") or ""),
+        payment_intent=str(intent.get("id", "") if isinstance(intent, dict) else intent),
+        amount=amount if isinstance(amount, int) and not isinstance(amount, bool) else 0,
+        currency=str(obj.get("currency") or ""),
+    )
 
 
 @dataclass(frozen=True)

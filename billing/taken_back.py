@@ -1,9 +1,11 @@
 """Money a card payment of an invoice gave back outside EdgePlug, told by Stripe's webhooks:
-a refund made in Stripe's dashboard (``charge.refunded``). Each is booked once, by its Stripe
-id, as a credit note of the invoice recorded paid back by it
-(``invoicing.credit_money_taken_back``): finance sees it among the invoice's credit notes,
-the vendors' payouts count its lines as refunds, and a later credit note never pays the same
-money back again. docs/billing.md, *Money taken back in Stripe*."""
+a refund made in Stripe's dashboard (``charge.refunded``) or a chargeback the customer's bank
+won (``charge.dispute.closed``, lost). Each is booked once, by its Stripe id, as a credit note
+of the invoice recorded paid back by it (``invoicing.credit_money_taken_back``): finance sees
+it among the invoice's credit notes, the vendors' payouts count its lines as refunds, and a
+later credit note never pays the same money back again. A dispute opened is told to finance
+on *Money to give back* (``charge_disputed``), to answer in Stripe. docs/billing.md, *Money
+taken back in Stripe*."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from billing.audit import record_invoice_event
 from billing.models import Invoice, InvoiceKind
 from edgeplug.audit.services import recorded
 from edgeplug.core.locking import locked
+from marketplace import orders
 
 TAKEN_BACK = "invoice_money_taken_back"
 PAID_BACK_TWICE = "invoice_paid_back_twice"
@@ -51,6 +54,29 @@ def book_refunds_in_stripe(payment_intent_id: str) -> str | None:
     return f"invoice {invoice.pk}: " + ("; ".join(booked) or "no refund made in Stripe")
 
 
+def record_dispute(obj: dict) -> str:
+    """A webhook said a charge is disputed (``charge.dispute.created``) or its dispute closed
+    (``charge.dispute.closed``): told once per dispute and status (``payments.Dispute``). Of
+    an invoice's charge: opened, finance is asked to answer it in Stripe (``charge_disputed``
+    on *Money to give back*); lost, the amount the bank took back is booked as a refund is
+    (``_book``). Of an order's: ``orders.record_dispute``."""
+    dispute = payments.dispute_of(obj)
+    invoice = _invoice_paid_by(dispute.payment_intent)
+    if invoice is None:
+        order = orders.record_dispute(dispute)
+        return f"order {order.pk}: dispute {dispute.status}" if order else "no payment"
+    with transaction.atomic():
+        held = locked(invoice, "tenant")
+        if recorded(dispute.action, dispute=dispute.id):
+            return f"invoice {invoice.pk}: dispute {dispute.id} {dispute.status} told already"
+        record_invoice_event(dispute.action, held, **dispute.details())
+        if dispute.lost:
+            return f"invoice {invoice.pk}: " + _book(
+                held, dispute.id, dispute.amount, how="chargeback"
+            )
+    return f"invoice {invoice.pk}: dispute {dispute.id} {dispute.status}"
+
+
 def _book(invoice: Invoice, reference: str, amount: int, *, how: str) -> str:
     """Book ``amount`` the locked ``invoice``'s payment gave back by ``reference`` (a Stripe
     refund or dispute), once: its credit note recorded paid back by it, audited
@@ -59,8 +85,8 @@ def _book(invoice: Invoice, reference: str, amount: int, *, how: str) -> str:
     recover it (``invoice_paid_back_twice`` on *Money to give back*)."""
     if recorded(TAKEN_BACK, reference=reference):
         return f"{reference} booked already"
-    reason = f"Refunded in Stripe ({reference})"
-    note = invoicing.credit_money_taken_back(invoice, amount, reason=reason)
+    what = "Refunded in Stripe" if how == "refund" else "Chargeback"
+    note = invoicing.credit_money_taken_back(invoice, amount, reason=f"{what} ({reference})")
     if note is not None and note.refund_amount > 0:
         money_back.record_given_back_in_stripe(note, reference)
     given = note.refund_amount if note is not None else 0

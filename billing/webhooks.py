@@ -3,10 +3,10 @@
 An event is a trigger, not the truth: payment events make us re-fetch the PaymentIntent and
 apply its current state (an invoice's: billing.collection; an order's:
 marketplace.orders.sync_payment), refund events the refund (billing.money_back.sync_refund),
-a refund of an invoice's charge made in Stripe is booked by its id (billing.taken_back),
-so duplicate and out-of-order deliveries end in the same single entitlement, paid invoice or
-refund. The event row and its effects commit together: if handling fails, nothing is stored
-and Stripe retries.
+a refund made in Stripe or a chargeback lost of an invoice's charge is booked by its id
+(billing.taken_back), so duplicate and out-of-order deliveries end in the same single
+entitlement, paid invoice or refund. The event row and its effects commit together: if
+handling fails, nothing is stored and Stripe retries.
 """
 
 from django.conf import settings
@@ -28,6 +28,7 @@ PAYMENT_EVENTS = {
 # A refund's status changed; ``refund.failed`` since API version 2024-10-28.acacia for card
 # refunds too, ``charge.refund.updated`` before.
 REFUND_EVENTS = {"refund.failed", "refund.updated", "charge.refund.updated"}
+DISPUTE_EVENTS = {"charge.dispute.created", "charge.dispute.closed"}
 
 
 def _object(event) -> dict:
@@ -83,6 +84,8 @@ def _dispatch(event) -> str:
             return booked
         order = orders.sync_payment(payments.payment_status(intent)) if intent else None
         return f"order {order.pk} {order.status}" if order else "no order"
+    if kind in DISPUTE_EVENTS:
+        return taken_back.record_dispute(obj)
     if kind in REFUND_EVENTS:
         return money_back.sync_refund(obj["id"])
     if kind == "setup_intent.succeeded":

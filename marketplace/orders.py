@@ -498,6 +498,29 @@ def sync_payment(outcome: payments.PaymentOutcome) -> Order | None:
 REFUNDED_IN_PART = "order_refunded_in_part"
 
 
+def record_dispute(dispute: payments.Dispute) -> Order | None:
+    """A charge of an order is disputed, or its dispute closed: told once per dispute and
+    status on the order (``charge_disputed``, listed on *Money to give back* for finance to
+    answer in Stripe; ``charge_dispute_closed``). A lost one is money taken back: the whole
+    price refunds the order (``source`` ``chargeback``: its entitlement ends, the payout
+    counts it), less is told as a refund in part. None when no order has its PaymentIntent."""
+    if not dispute.payment_intent:
+        return None
+    with transaction.atomic():
+        rows = Order.objects.filter(payment_intent_id=dispute.payment_intent)
+        order = lock_rows(rows.select_related("tenant", "agent")).first()
+        if order is None or recorded(dispute.action, dispute=dispute.id):
+            return order
+        target = f"order {order.pk}"
+        record_change(dispute.action, order, target=target, details=dispute.details())
+        if dispute.lost and order.status == OrderStatus.COMPLETED:
+            if dispute.amount >= order.amount:
+                _mark_refunded(order, actor=None, request=None, source="chargeback")
+            else:
+                _record_refunded_in_part(order, _refunded_in_part(order) + dispute.amount)
+    return order
+
+
 def _refunded_in_part(order: Order) -> int:
     """What Stripe gave back of the order's price so far, as told by its refunds in part."""
     told = AuditEvent.objects.filter(action=REFUNDED_IN_PART, details__order=order.pk)

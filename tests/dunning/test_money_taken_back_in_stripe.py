@@ -1,10 +1,10 @@
 """Money a paid invoice's card payment gave back outside EdgePlug (billing.taken_back): a
-refund made in Stripe's dashboard. Each is booked once, by its Stripe id,
+refund made in Stripe's dashboard, a chargeback lost. Each is booked once, by its Stripe id,
 as a credit note recorded paid back by it: finance sees it, the vendor's payout counts it as
 a refund, and a later credit note never gives the same money back again.
 
-The defect this covers: ``charge.refunded`` of an invoice's charge was answered "no order":
-nothing recorded the money gone back, the month's payout counted it
+The defect this covers: ``charge.refunded`` of an invoice's charge was answered "no order"
+and disputes "ignored"; nothing recorded the money gone back, the month's payout counted it
 as sold, and a credit note finance issued later refunded the card a second time."""
 
 from datetime import UTC, datetime
@@ -13,7 +13,7 @@ import pytest
 
 from billing import invoicing, payments
 from billing.errors import InvoiceNotCreditable
-from billing.models import Invoice, InvoiceKind, RefundedBy, WebhookEvent
+from billing.models import Invoice, InvoiceKind, MoneyToGiveBack, RefundedBy, WebhookEvent
 from billing.payout_queries import vendor_payouts
 from edgeplug.audit.models import AuditEvent
 from tests.commerce.conftest import event, signed_webhook
@@ -102,3 +102,45 @@ def test_an_invoice_refunded_in_full_in_stripe_is_credited_no_more(invoiced, com
 
     with pytest.raises(InvoiceNotCreditable):
         invoicing.issue_credit_note(invoice, reason="goodwill")
+
+
+def test_a_dispute_of_a_paid_invoice_is_seen_by_finance(invoiced, committed, api):
+    _, invoice = invoiced(card=GOOD)
+    dispute = {
+        "id": "dp_1",
+        "object": "dispute",
+        "amount": TOTAL,
+        "currency": "eur",
+        "payment_intent": invoice.payment_intent_id,
+        "reason": "fraudulent",
+        "status": "needs_response",
+    }
+
+    deliver(api, committed, "evt_dispute", "charge.dispute.created", dispute)
+
+    (opened,) = MoneyToGiveBack.objects.filter(action="charge_disputed")
+    assert opened.details["dispute"] == "dp_1" and opened.details["amount"] == TOTAL
+    assert notes_of(invoice) == []  # the money is still the vendor's until the bank decides
+
+    lost = {**dispute, "status": "lost"}
+    deliver(api, committed, "evt_dispute_lost", "charge.dispute.closed", lost)
+    deliver(api, committed, "evt_dispute_lost_again", "charge.dispute.closed", lost)
+
+    (note,) = notes_of(invoice)
+    assert note.refund_amount == TOTAL and note.refund_reference == "dp_1"
+    closed = AuditEvent.objects.get(action="charge_dispute_closed")
+    assert closed.details["status"] == "lost"
+    (payout,) = [row.payout for row in vendor_payouts(FEB)]
+    assert payout.refunds == LINES
+    # Stripe was not asked to refund what the bank took back already.
+    assert refunded_of(invoice.payment_intent_id) == 0
+
+
+def test_a_dispute_won_books_nothing(invoiced, committed, api):
+    _, invoice = invoiced(card=GOOD)
+    won = {"id": "dp_2", "amount": TOTAL, "payment_intent": invoice.payment_intent_id}
+
+    deliver(api, committed, "evt_won", "charge.dispute.closed", {**won, "status": "won"})
+
+    assert notes_of(invoice) == []
+    assert AuditEvent.objects.get(action="charge_dispute_closed").details["status"] == "won"
