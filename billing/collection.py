@@ -35,6 +35,7 @@ from billing.errors import (
     InvalidPaymentReference,
     InvoiceNotCollectable,
     PaymentMethodRequired,
+    PaymentNotOurs,
     PaymentProcessorError,
 )
 from billing.models import Invoice, InvoiceKind, InvoiceStatus, NewCardCharge, first_charge_grace
@@ -668,7 +669,8 @@ def invoice_id_of(outcome: payments.PaymentOutcome) -> int | None:
 def sync_invoice_payment(outcome: payments.PaymentOutcome) -> Invoice | None:
     """A webhook about an invoice's PaymentIntent, re-fetched (``outcome``): apply its current
     state. Replays and reordered events end the same: a success pays once, and only the
-    latest attempt's failure, once, moves the dunning on."""
+    latest attempt's failure, once, moves the dunning on. An intent that is not the
+    invoice's payment changes nothing and raises ``PaymentNotOurs`` (``_refuse_foreign``)."""
     invoice_id = invoice_id_of(outcome)
     if invoice_id is None:
         return None
@@ -676,8 +678,33 @@ def sync_invoice_payment(outcome: payments.PaymentOutcome) -> Invoice | None:
         invoice = _locked(invoice_id)  # not its tenant: lift_suspension locks that if need be
         if invoice is None:
             return None
-        _apply(invoice, outcome, timezone.now())
+        refusal = _refuse_foreign(invoice, outcome)
+        if refusal is None:
+            _apply(invoice, outcome, timezone.now())
+    if refusal is not None:
+        raise refusal  # told to finance, committed: the webhook acknowledges it
     return invoice
+
+
+def _refuse_foreign(invoice: Invoice, outcome: payments.PaymentOutcome) -> PaymentNotOurs | None:
+    """An intent that is not the invoice's payment (``payments.refuse_foreign_payment``)
+    changes nothing: a stranger's 0.50 USD naming it paid a 14.28 EUR invoice and gave the
+    suspended entitlements back. Its own attempt's intent (stored on it) is its payment. Any
+    other must be the tenant's customer's, in the invoice's currency, of at least what it
+    asks while unpaid (credit notes may have lowered that since the charge:
+    ``_record_overpaid``); on a settled invoice any such sum is paid twice
+    (``_record_paid_twice``)."""
+    if outcome.payment_intent_id and outcome.payment_intent_id == invoice.payment_intent_id:
+        return None
+    return payments.refuse_foreign_payment(
+        outcome,
+        invoice.tenant,
+        invoice.amount_due if invoice.is_unpaid else 0,
+        invoice.currency,
+        target=f"invoice {invoice.number or invoice.pk}",
+        names={"invoice": invoice.pk},
+        or_more=True,
+    )
 
 
 # Stripe's webhooks may be lost: an outcome awaited this long is asked for again.

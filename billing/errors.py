@@ -43,6 +43,12 @@ class PaymentMethodRemoved(Conflict, code="payment_method_removed"):
     sent again, or Stripe's webhook for it arriving late); a new setup saves a card."""
 
 
+class PaymentNotOurs(Conflict, code="payment_not_ours"):
+    """A PaymentIntent names one of our invoices or orders in its metadata but is not its
+    payment (another customer's, another currency or sum): it changes nothing; the Stripe
+    webhook acknowledges it (``payments.refuse_foreign_payment``)."""
+
+
 class UnknownSetupIntent(UnknownReference, code="unknown_setup_intent", thing="setup intent"):
     """No setup intent of this tenant's has that id: Stripe knows none, or it is another
     tenant's (answered alike)."""

@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -26,6 +26,7 @@ from billing.errors import (
     InvalidWebhook,
     PaymentMethodRemoved,
     PaymentMethodRequired,
+    PaymentNotOurs,
     PaymentPending,
     PaymentProcessorError,
     PaymentsNotConfigured,
@@ -34,7 +35,7 @@ from billing.errors import (
 )
 from billing.models import Invoice, PaymentMethod, RemovedPaymentMethod, StripeCustomer
 from billing.signals import default_card_set
-from edgeplug.audit.services import record_change, record_event
+from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.lazy import LazyModule
 from edgeplug.core.locking import locked
 from edgeplug.errors import DomainError
@@ -376,32 +377,89 @@ class PaymentOutcome:
     metadata: dict = field(default_factory=dict)
     # What the intent charges (minor units): what a success took, whatever the invoice asks now.
     amount: int | None = None
+    # Whose it is (the Stripe customer's id) and in what (ISO 4217, upper case): read from
+    # Stripe (``payment_status``), empty for an outcome made here.
+    customer: str = ""
+    currency: str = ""
 
 
 def _outcome(intent) -> PaymentOutcome:
     status = intent.status
     error = intent.last_payment_error.to_dict() if intent.last_payment_error else {}
-    metadata = intent.metadata.to_dict() if intent.metadata else {}
+    read = {
+        "metadata": intent.metadata.to_dict() if intent.metadata else {},
+        "amount": intent.amount,
+        "customer": _id(intent.customer),
+        "currency": (intent.currency or "").upper(),
+    }
     if status in ("requires_payment_method", "canceled"):
         return PaymentOutcome(
             IntentState.FAILED,
             intent.id,
             failure_code=error.get("code") or "payment_failed",
             failure_message=error.get("message") or f"The payment is {status}.",
-            metadata=metadata,
+            **read,
         )
     if status == "requires_action":
         return PaymentOutcome(
-            IntentState.REQUIRES_ACTION,
-            intent.id,
-            client_secret=intent.client_secret,
-            metadata=metadata,
+            IntentState.REQUIRES_ACTION, intent.id, client_secret=intent.client_secret, **read
         )
     if status == "succeeded":
-        return PaymentOutcome(
-            IntentState.SUCCEEDED, intent.id, metadata=metadata, amount=intent.amount
+        return PaymentOutcome(IntentState.SUCCEEDED, intent.id, **read)
+    return PaymentOutcome(IntentState.PROCESSING, intent.id, **read)
+
+
+def refuse_foreign_payment(
+    outcome: PaymentOutcome,
+    tenant: Tenant,
+    amount: int,
+    currency: str,
+    *,
+    target: str,
+    names: dict[str, int],
+    or_more: bool = False,
+) -> PaymentNotOurs | None:
+    """The refusal of a PaymentIntent (``outcome``, read from Stripe) that names one of
+    ``tenant``'s invoices or orders (``target``; ``names``: ``{"invoice": id}``) but is not
+    its payment: another customer's (metadata is anyone's to write: another integration on
+    the same Stripe account, a payment made in the dashboard), or in another currency than
+    ``currency``, or of another sum than ``amount`` (minor units; ``or_more``: at least
+    that). None when it is the tenant's payment of it. A refusal is told to finance once per
+    intent (audit ``payment_not_ours``), in the caller's transaction, which holds the row
+    named and raises the refusal once it is committed (the webhook acknowledges it)."""
+    why = _not_theirs(outcome, tenant, amount, currency.upper(), or_more=or_more)
+    if not why:
+        return None
+    if not recorded("payment_not_ours", payment_intent=outcome.payment_intent_id):
+        logger.warning("%s: %s %s", target, outcome.payment_intent_id, why)
+        record_event(
+            "payment_not_ours",
+            tenant=tenant,
+            target=target,
+            details={
+                **names,
+                "payment_intent": outcome.payment_intent_id,
+                "customer": outcome.customer,
+                "amount": outcome.amount,
+                "currency": outcome.currency,
+                "status": outcome.status.value,
+                "why": why,
+            },
         )
-    return PaymentOutcome(IntentState.PROCESSING, intent.id, metadata=metadata)
+    return PaymentNotOurs(f"{outcome.payment_intent_id} {why}; {target} is left as it was.")
+
+
+def _not_theirs(outcome, tenant, amount: int, currency: str, *, or_more: bool) -> str:
+    """Why ``outcome`` is not ``tenant``'s payment of ``amount`` ``currency``, or ""."""
+    own = StripeCustomer.objects.filter(tenant=tenant).values_list("customer_id", flat=True)
+    if not outcome.customer or outcome.customer != own.first():
+        return f"charges customer {outcome.customer or '(none)'}, not the tenant's"
+    if outcome.currency != currency:
+        return f"charges {outcome.currency or '(no currency)'}, not {currency}"
+    charged = outcome.amount or 0
+    if charged < amount or (charged > amount and not or_more):
+        return f"charges {format_amount(charged, currency)}, not {format_amount(amount, currency)}"
+    return ""
 
 
 def _id(field) -> str:
@@ -489,13 +547,7 @@ def payment_status(payment_intent_id: str) -> PaymentOutcome:
     charge_id = intent.latest_charge
     if outcome.status == IntentState.SUCCEEDED and charge_id:
         charge = client().v1.charges.retrieve(_id(charge_id))
-        return PaymentOutcome(
-            IntentState.SUCCEEDED,
-            intent.id,
-            amount_refunded=charge.amount_refunded or 0,
-            metadata=outcome.metadata,
-            amount=outcome.amount,
-        )
+        return replace(outcome, amount_refunded=charge.amount_refunded or 0)
     return outcome
 
 

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from billing import collection, money_back, payments, taken_back
-from billing.errors import PaymentMethodRemoved, RetryLater
+from billing.errors import PaymentMethodRemoved, PaymentNotOurs, RetryLater
 from billing.models import WebhookEvent
+from edgeplug.core.columns import clipped
 from edgeplug.core.locking import rows_busy
 from marketplace import orders
 
@@ -44,7 +45,7 @@ def handle_webhook(payload: bytes, signature: str) -> str:
             record = WebhookEvent.objects.create(
                 event_id=event["id"], type=event["type"], object_id=_object(event).get("id", "")
             )
-            outcome = _dispatch(event)
+            outcome = _outcome_of(event)
             record.outcome = outcome
             record.save(update_fields=["outcome"])
     except IntegrityError:
@@ -66,6 +67,16 @@ def _limit_lock_wait() -> None:
                 "SELECT set_config('lock_timeout', %s, true)",
                 [f"{settings.STRIPE_WEBHOOK_LOCK_TIMEOUT_MS}ms"],
             )
+
+
+def _outcome_of(event) -> str:
+    """What ``_dispatch`` did; a payment naming one of our invoices or orders that is not
+    its payment (its refusal told to finance) is acknowledged: nothing else changed, and
+    Stripe stops delivering it."""
+    try:
+        return _dispatch(event)
+    except PaymentNotOurs as refused:
+        return clipped(WebhookEvent, "outcome", f"{refused.code}: {refused.detail}")
 
 
 def _dispatch(event) -> str:

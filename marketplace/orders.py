@@ -22,6 +22,7 @@ from billing import payments
 from billing.charge_minimums import MAXIMUM_CHARGE
 from billing.errors import (
     PaymentMethodRequired,
+    PaymentNotOurs,
     PaymentOverdue,
     PaymentProcessorError,
     PaymentsNotConfigured,
@@ -480,18 +481,22 @@ def _charge(order: Order) -> payments.PaymentOutcome | PaymentProcessorError:
 def sync_payment(outcome: payments.PaymentOutcome) -> Order | None:
     """A webhook said something happened to a PaymentIntent: apply the processor's current
     state of it (``outcome``, re-fetched by the caller), so duplicates and out-of-order
-    deliveries change nothing."""
+    deliveries change nothing. An intent that is not the order's payment changes nothing and
+    raises ``PaymentNotOurs`` (``_refuse_foreign``)."""
     with transaction.atomic():
         order = _locked_order_of(outcome)
         if order is None:
             return None
-        _apply_outcome(order, outcome)
-        if outcome.status != payments.IntentState.SUCCEEDED or not outcome.amount_refunded:
-            return order
-        if outcome.amount_refunded >= order.amount > 0:
-            _mark_refunded(order, actor=None, request=None, source="processor")
-        else:
-            _record_refunded_in_part(order, outcome.amount_refunded)
+        refusal = _refuse_foreign(order, outcome)
+        if refusal is None:
+            _apply_outcome(order, outcome)
+            if outcome.status == payments.IntentState.SUCCEEDED and outcome.amount_refunded:
+                if outcome.amount_refunded >= order.amount > 0:
+                    _mark_refunded(order, actor=None, request=None, source="processor")
+                else:
+                    _record_refunded_in_part(order, outcome.amount_refunded)
+    if refusal is not None:
+        raise refusal  # told to finance, committed: the webhook acknowledges it
     return order
 
 
@@ -552,6 +557,23 @@ def _record_refunded_in_part(order: Order, refunded: int) -> None:
             "price": order.amount,
             "currency": order.currency,
         },
+    )
+
+
+def _refuse_foreign(order: Order, outcome: payments.PaymentOutcome) -> PaymentNotOurs | None:
+    """An intent its metadata led to (``_locked_order_of``) pays the order only when it is
+    the charge ``_charge`` made, whose answer was lost: the tenant's Stripe customer, the
+    order's currency and amount (``payments.refuse_foreign_payment``); a stranger's 0.50 USD
+    naming it completed a 15.00 EUR order. The intent the order stores is its own."""
+    if outcome.payment_intent_id == order.payment_intent_id:
+        return None
+    return payments.refuse_foreign_payment(
+        outcome,
+        order.tenant,
+        order.amount,
+        order.currency,
+        target=f"order {order.pk}",
+        names={"order": order.pk},
     )
 
 

@@ -178,6 +178,33 @@ def save_card(api, number="4242424242424242"):
     return saved.json()
 
 
+def payment_in_stripe(metadata: dict, *, amount=50, currency="usd", customer: str = ""):
+    """A card payment made in Stripe outside EdgePlug (another integration on the same Stripe
+    account: a staging copy, the company's other shop) with ``metadata`` of its own choosing,
+    by ``customer`` (another customer, made here, by default): the succeeded PaymentIntent."""
+    client = stripe_client()
+    customer = customer or client.v1.customers.create(params={"name": "someone else"}).id
+    card = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"},
+        }
+    )
+    client.v1.payment_methods.attach(card.id, params={"customer": customer})
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": amount,
+            "currency": currency,
+            "customer": customer,
+            "payment_method": card.id,
+            "confirm": True,
+            "metadata": metadata,
+        }
+    )
+    assert intent.status == "succeeded"
+    return intent
+
+
 def signed_webhook(api, event: dict, *, secret=WEBHOOK_SECRET, timestamp=None):
     """Deliver ``event`` as Stripe does: the v1 HMAC-SHA256 of "{t}.{body}" with the secret."""
     import hashlib

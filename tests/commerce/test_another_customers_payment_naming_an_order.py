@@ -1,0 +1,64 @@
+"""A PaymentIntent whose metadata names a pending order (its charge's answer lost) completes
+it only when it is that charge: the tenant's Stripe customer, the order's currency and amount.
+Any other changes nothing and is told to finance, once per intent."""
+
+import pytest
+
+from billing.models import StripeCustomer, WebhookEvent
+from edgeplug.audit.models import AuditEvent
+from marketplace.models import Entitlement
+from tests.commerce.conftest import event, payment_in_stripe, signed_webhook
+
+pytestmark = pytest.mark.django_db
+
+
+def deliver(api, event_id, intent):
+    payload = event(event_id, "payment_intent.succeeded", {"id": intent.id})
+    assert signed_webhook(api, payload).status_code == 200
+    return WebhookEvent.objects.get(event_id=event_id).outcome
+
+
+def test_another_customers_payment_naming_a_pending_order_does_not_pay_it(pending_order, api):
+    order, _ = pending_order  # 15.00 EUR, its charge not made yet (a processor error)
+    named = {"order": str(order.pk), "tenant": str(order.tenant_id)}
+    intent = payment_in_stripe(named, amount=50, currency="usd")
+
+    outcome = deliver(api, "evt_foreign_order", intent)
+    deliver(api, "evt_foreign_order_again", intent)
+
+    order.refresh_from_db()
+    assert (order.status, order.payment_intent_id) == ("pending", "")
+    assert not Entitlement.objects.exists()
+    assert outcome.startswith("payment_not_ours"), outcome
+    [told] = AuditEvent.objects.filter(action="payment_not_ours")
+    assert told.target == f"order {order.pk}"
+    assert (told.details["payment_intent"], told.details["customer"]) == (
+        intent.id,
+        intent.customer,
+    )
+
+
+def test_the_tenants_own_payment_of_another_sum_does_not_pay_the_order(pending_order, api):
+    order, _ = pending_order
+    own = StripeCustomer.objects.get(tenant=order.tenant).customer_id
+    named = {"order": str(order.pk), "tenant": str(order.tenant_id)}
+    intent = payment_in_stripe(named, amount=50, currency="eur", customer=own)
+
+    assert deliver(api, "evt_other_sum", intent).startswith("payment_not_ours")
+
+    order.refresh_from_db()
+    assert (order.status, order.payment_intent_id) == ("pending", "")
+    assert not Entitlement.objects.exists()
+
+
+def test_the_charge_whose_answer_was_lost_still_completes_the_order(pending_order, api):
+    order, _ = pending_order
+    own = StripeCustomer.objects.get(tenant=order.tenant).customer_id
+    named = {"order": str(order.pk), "tenant": str(order.tenant_id)}
+    intent = payment_in_stripe(named, amount=1500, currency="eur", customer=own)
+
+    assert deliver(api, "evt_lost_answer", intent) == f"order {order.pk} completed"
+
+    order.refresh_from_db()
+    assert (order.status, order.payment_intent_id) == ("completed", intent.id)
+    assert Entitlement.objects.get().status == "active"
