@@ -35,6 +35,7 @@ from billing.errors import (
 )
 from billing.models import Invoice, PaymentMethod, RemovedPaymentMethod, StripeCustomer
 from billing.signals import default_card_set
+from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.lazy import LazyModule
 from edgeplug.core.locking import locked
@@ -197,15 +198,22 @@ def default_payment_method(tenant: Tenant) -> PaymentMethod | None:
     return PaymentMethod.objects.filter(tenant=tenant, is_default=True).first()
 
 
+CUSTOMER_DELETED = "stripe_customer_deleted"
+
+
 @_processor_call("creating the customer")
 def ensure_customer(tenant: Tenant) -> str:
-    """The tenant's Stripe customer id, creating the customer the first time."""
+    """The tenant's Stripe customer id, creating the customer the first time, and again once
+    Stripe deleted it (``forget_deleted_customer``): that one's creation names how many were
+    deleted before, or Stripe would answer its key with the deleted customer."""
     existing = StripeCustomer.objects.filter(tenant=tenant).first()
     if existing is not None:
         return existing.customer_id
+    deleted = AuditEvent.objects.filter(tenant=tenant, action=CUSTOMER_DELETED).count()
+    again = ("after-deleted", deleted) if deleted else ()
     customer = client().v1.customers.create(
         params={"name": tenant.name, "metadata": {"tenant": str(tenant.pk), "slug": tenant.slug}},
-        options={"idempotency_key": idempotency_key("customer-tenant", tenant)},
+        options={"idempotency_key": idempotency_key("customer-tenant", tenant, *again)},
     )
     try:
         with transaction.atomic():
@@ -249,6 +257,72 @@ def record_setup(tenant: Tenant, setup_intent_id: str, *, actor=None, request=No
             f"Setup intent {setup_intent_id} is {intent.status}: confirm it with the card first."
         )
     return _save_card(tenant, customer.customer_id, intent.payment_method, actor, request)
+
+
+def _still_there(resource, object_id: str):
+    """The Stripe object as Stripe has it now, or None once it is deleted (Stripe answers a
+    deleted customer with ``deleted``, localstripe with a 404)."""
+    try:
+        found = resource.retrieve(object_id)
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status == 404:
+            return None
+        raise
+    return None if getattr(found, "deleted", False) else found
+
+
+@_processor_call("reading the customer")
+def forget_deleted_customer(customer_id: str) -> StripeCustomer | None:
+    """Stripe deleted a tenant's customer (``customer.deleted``: the dashboard, an erasure),
+    which detached its cards: forget the customer and those cards (kept as removed ones,
+    ``RemovedPaymentMethod``), so the next card saved makes a new customer
+    (``ensure_customer``). Until 2026-12-07 the dead id stayed and every card save answered
+    ``502 payment_processor_error`` for good. Audited ``stripe_customer_deleted``. None when
+    no tenant has that customer (forgotten already) or Stripe still has it."""
+    known = StripeCustomer.objects.filter(customer_id=customer_id).first()
+    if known is None or _still_there(client().v1.customers, customer_id) is not None:
+        return None
+    with transaction.atomic():
+        _lock_cards_of(known.tenant_id)
+        known = StripeCustomer.objects.select_related("tenant").filter(pk=known.pk).first()
+        if known is None:  # forgotten meanwhile (the event delivered twice at once)
+            return None
+        cards = list(PaymentMethod.objects.filter(tenant_id=known.tenant_id).order_by("pk"))
+        RemovedPaymentMethod.objects.bulk_create(
+            [RemovedPaymentMethod(tenant_id=known.tenant_id, stripe_id=c.stripe_id) for c in cards],
+            ignore_conflicts=True,
+        )
+        PaymentMethod.objects.filter(pk__in=[card.pk for card in cards]).delete()
+        known.delete()
+        record_event(
+            CUSTOMER_DELETED,
+            tenant=known.tenant,
+            target=f"Stripe customer {customer_id}",
+            details={"customer": customer_id, "cards_forgotten": [str(card) for card in cards]},
+        )
+    return known
+
+
+@_processor_call("reading the card")
+def forget_detached_card(payment_method_id: str) -> PaymentMethod | None:
+    """Stripe detached a saved card (``payment_method.detached``: in the dashboard, by
+    support, by another integration on the account): forget it as ``remove`` does, a
+    default card handing the default on; until 2026-12-07 it stayed the default, and every
+    charge on it failed. Audited ``payment_method_detached``. None when no tenant has that
+    card (``remove`` detached it) or Stripe has it attached to the tenant's customer still."""
+    method = PaymentMethod.objects.filter(stripe_id=payment_method_id).first()
+    if method is None:
+        return None
+    found = _still_there(client().v1.payment_methods, payment_method_id)
+    customer = StripeCustomer.objects.filter(tenant_id=method.tenant_id).first()
+    if found is not None and customer and _id(found.customer) == customer.customer_id:
+        return None
+    with transaction.atomic():
+        _lock_cards_of(method.tenant_id)
+        method = PaymentMethod.objects.filter(pk=method.pk).first()
+        if method is not None:  # else removed meanwhile
+            _forget_card(method, "payment_method_detached")
+    return method
 
 
 def record_setup_for_customer(customer_id: str, setup_intent_id: str):
@@ -346,13 +420,19 @@ def remove(method: PaymentMethod, *, actor=None, request=None) -> None:
     with transaction.atomic():
         _lock_cards_of(method.tenant_id)
         method = locked(method)  # 404 if removed meanwhile
-        record_change("payment_method_removed", method, actor=actor, request=request)
-        method.delete()
-        RemovedPaymentMethod.objects.create(tenant_id=method.tenant_id, stripe_id=method.stripe_id)
-        if method.is_default:
-            successor = PaymentMethod.objects.filter(tenant_id=method.tenant_id).first()
-            if successor is not None:
-                make_default(successor, actor=actor, request=request)
+        _forget_card(method, "payment_method_removed", actor=actor, request=request)
+
+
+def _forget_card(method: PaymentMethod, action: str, *, actor=None, request=None) -> None:
+    """Forget a card Stripe no longer has attached (the caller holds the tenant's cards),
+    audited ``action``; a default card hands the default on (``remove``)."""
+    record_change(action, method, actor=actor, request=request)
+    method.delete()
+    RemovedPaymentMethod.objects.create(tenant_id=method.tenant_id, stripe_id=method.stripe_id)
+    if method.is_default:
+        successor = PaymentMethod.objects.filter(tenant_id=method.tenant_id).first()
+        if successor is not None:
+            make_default(successor, actor=actor, request=request)
 
 
 class IntentState(StrEnum):

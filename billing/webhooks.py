@@ -105,4 +105,10 @@ def _dispatch(event) -> str:
         except PaymentMethodRemoved:
             return "payment method removed"  # acknowledged: Stripe stops delivering it
         return f"payment method {method.pk}" if method else "no customer"
+    if kind == "customer.deleted":
+        customer = payments.forget_deleted_customer(obj["id"])
+        return f"customer of tenant {customer.tenant_id} forgotten" if customer else "no customer"
+    if kind == "payment_method.detached":
+        forgotten = payments.forget_detached_card(obj["id"])
+        return f"card {obj['id']} forgotten" if forgotten else "no card"
     return "ignored"

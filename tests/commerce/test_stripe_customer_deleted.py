@@ -1,0 +1,84 @@
+"""The tenant's Stripe customer deleted in Stripe (the dashboard, an erasure; Stripe tells by
+``customer.deleted``) is forgotten with its cards, and the next card saved makes a new
+customer. The dead id stayed, and every card save answered 502 for good."""
+
+import pytest
+
+from billing.models import PaymentMethod, StripeCustomer
+from edgeplug.audit.models import AuditEvent
+from tests.commerce.conftest import confirmed_setup, event, save_card, signed_webhook, stripe_client
+
+pytestmark = pytest.mark.django_db
+
+CARDS = "/api/v1/billing/payment-methods"
+
+
+def deleted_event(event_id: str, customer_id: str) -> dict:
+    customer = {"id": customer_id, "object": "customer", "deleted": True}
+    return event(event_id, "customer.deleted", customer)
+
+
+def test_a_tenant_whose_stripe_customer_was_deleted_can_save_a_card_again(stripe_on, customer, api):
+    client, membership = customer
+    old_card = save_card(client)
+    customer_id = StripeCustomer.objects.get(tenant=membership.tenant).customer_id
+    assert stripe_client().v1.customers.delete(customer_id).deleted
+
+    answer = signed_webhook(api, deleted_event("evt_cus_deleted", customer_id))
+
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["outcome"] == f"customer of tenant {membership.tenant.pk} forgotten"
+    assert client.get(CARDS).json()["count"] == 0  # detached with the customer
+    [told] = AuditEvent.objects.filter(action="stripe_customer_deleted")
+    assert (told.tenant, told.details["customer"]) == (membership.tenant, customer_id)
+    assert told.details["cards_forgotten"] == [f"{old_card['brand']} ending {old_card['last4']}"]
+
+    body = confirmed_setup(client)
+    saved = client.post(CARDS, {"setup_intent": body["setup_intent"]}, format="json")
+
+    assert saved.status_code == 201, saved.json()
+    assert saved.json()["is_default"]
+    new_customer = StripeCustomer.objects.get(tenant=membership.tenant).customer_id
+    assert new_customer != customer_id
+    assert stripe_client().v1.customers.retrieve(new_customer).id == new_customer
+    # A late event of the deleted customer changes nothing now.
+    again = signed_webhook(api, deleted_event("evt_cus_deleted_late", customer_id))
+    assert again.json()["outcome"] == "no customer"
+    assert PaymentMethod.objects.filter(tenant=membership.tenant).count() == 1
+
+
+def test_a_deletion_stripe_does_not_confirm_changes_nothing(stripe_on, customer, api):
+    client, membership = customer
+    save_card(client)
+    customer_id = StripeCustomer.objects.get(tenant=membership.tenant).customer_id
+
+    answer = signed_webhook(api, deleted_event("evt_cus_not_deleted", customer_id))
+
+    assert answer.json()["outcome"] == "no customer"
+    assert StripeCustomer.objects.get(tenant=membership.tenant).customer_id == customer_id
+    assert client.get(CARDS).json()["count"] == 1
+    assert not AuditEvent.objects.filter(action="stripe_customer_deleted").exists()
+
+
+def test_the_new_customer_is_made_under_a_key_of_its_own(stripe_on, customer, api, monkeypatch):
+    """Stripe answers a key it saw in the last 24 hours with what it made then: the first
+    customer's key would have brought the deleted customer back."""
+    from stripe import CustomerService
+
+    client, membership = customer
+    keys = []
+    create = CustomerService.create
+
+    def recording(self, params=None, options=None):
+        keys.append((options or {}).get("idempotency_key"))
+        return create(self, params, options)
+
+    monkeypatch.setattr(CustomerService, "create", recording)
+    save_card(client)
+    customer_id = StripeCustomer.objects.get(tenant=membership.tenant).customer_id
+    stripe_client().v1.customers.delete(customer_id)
+    signed_webhook(api, deleted_event("evt_cus_deleted", customer_id))
+    save_card(client)
+
+    first, second = keys
+    assert second == f"{first}-after-deleted-1"
