@@ -8,7 +8,8 @@ elsewhere templates/404.html) and ``settings.PERMISSION_DENIED_PAGES`` (the admi
 frame). A 403 is audited as ``permission_denied`` either way. A form sent with a
 stale CSRF token (``csrf_failure``) is answered likewise: JSON for a script, the portal's page
 in its frame; and so is a domain error a plain view refuses with (``refusal``,
-``settings.REFUSAL_PAGES``).
+``settings.REFUSAL_PAGES``). Such a page is never stored (``Cache-Control: no-store``), as
+the pages of its part of the site are.
 """
 
 import sys
@@ -19,6 +20,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 from django.views import csrf, defaults
+from django.views.decorators.cache import never_cache
 from rest_framework import exceptions as drf_exceptions
 
 from edgeplug.audit.services import record_denial
@@ -48,10 +50,12 @@ def wants_json(request) -> bool:
 
 def _own_page(pages: dict[str, str], request):
     """The view of ``pages`` (a setting: path prefix -> view) for the part of the site the
-    request is on, or None where that part has no page of its own."""
+    request is on, or None where that part has no page of its own. Its answer is never stored
+    (``never_cache``): the page is in that part's frame, which shows who is signed in, and
+    comes after the view's own ``never_cache`` (a 404 or 403 raised in it) or before it ran."""
     for prefix, view in pages.items():
         if request.path.startswith(prefix):
-            return import_string(view)
+            return never_cache(import_string(view))
     return None
 
 
