@@ -1,5 +1,6 @@
 """The gRPC server of ``manage.py grpcserver``: the servicers named in ``GRPC_SERVICERS``, the
-standard health and reflection services, TLS when a certificate and key are configured, and
+standard health and reflection services, TLS when a certificate and key are configured (a
+renewal of them on disk served from the next connection on: ``edgeplug.grpc_tls``), and
 ``django_call``, which every servicer method runs in (database connections handled as
 Django does around a request; our errors mapped to gRPC status codes, a refusal with 403
 audited as the other doors audit it)."""
@@ -11,7 +12,6 @@ import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from types import SimpleNamespace
 from typing import NoReturn
 
@@ -31,6 +31,7 @@ from grpc_status import rpc_status
 from edgeplug.audit.services import record_if_denied
 from edgeplug.core.reconnect import LOST
 from edgeplug.errors import BadRequest, DomainError, Throttled, retry_seconds
+from edgeplug.grpc_tls import RenewedCertificate
 
 log = logging.getLogger(__name__)
 
@@ -304,15 +305,8 @@ def build_server(
     reflection.enable_server_reflection([*names, health_name, reflection.SERVICE_NAME], server)
     address = address or settings.GRPC_ADDRESS
     if settings.GRPC_TLS_CERT_FILE and settings.GRPC_TLS_KEY_FILE:
-        credentials = grpc.ssl_server_credentials(
-            [
-                (
-                    Path(settings.GRPC_TLS_KEY_FILE).read_bytes(),
-                    Path(settings.GRPC_TLS_CERT_FILE).read_bytes(),
-                )
-            ]
-        )
-        port = server.add_secure_port(address, credentials)
+        certificate = RenewedCertificate(settings.GRPC_TLS_KEY_FILE, settings.GRPC_TLS_CERT_FILE)
+        port = server.add_secure_port(address, certificate.credentials())
     else:
         port = server.add_insecure_port(address)
     return server, port
