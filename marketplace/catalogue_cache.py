@@ -5,7 +5,10 @@ approved or rejected, certified again, yanked; an agent deleted or its card refr
 vendor changed in the admin (``tenant_changed``). Each of them calls ``invalidate_catalogue()``.
 Entries carry the catalogue *generation* they were computed under; invalidation replaces the
 generation when the action's transaction commits, so no entry computed before that is served
-again (a stale listing is a bug, not a trade-off).
+again (a stale listing is a bug, not a trade-off). The generation is a row in the database
+(``CatalogueGeneration``), read by its key before every answer: not a key in the cache beside
+the entries, which a cache restarted from an older snapshot brought back with them, and which
+a change made while the cache was out of reach could not replace.
 ``CATALOGUE_CACHE_SECONDS`` bounds how long an unused entry stays; 0 turns the cache off.
 
 A tenant that owns versions sees them too, published or not: its members' requests are
@@ -25,46 +28,40 @@ from rest_framework.response import Response
 
 from certification.certificates.platform_keys import keyring
 from edgeplug.core.cache_outage import CacheError, going_on_without
+from marketplace.models import CatalogueGeneration
 from marketplace.visibility import sees_public_catalogue
-
-GENERATION_KEY = "catalogue:generation"
 
 
 def invalidate_catalogue() -> None:
     """Forget every cached catalogue response once the current transaction commits (at once
-    outside a transaction). With the cache unreachable the action that asked still succeeds
-    (it has committed) and the failure is logged: a cache that lost its entries meanwhile
-    has nothing stale; one that kept them (a network split) may serve them until they expire,
-    ``CATALOGUE_CACHE_SECONDS`` after they were stored."""
-    transaction.on_commit(_forget_everything)
+    outside a transaction): a new generation in the database. The cache is not asked, so a
+    cache out of reach meanwhile, or restarted since from an older snapshot, holds no answer
+    of the generation served from then on. ``robust``: should the database fail just after
+    the action committed, that is logged and the action's answer stands."""
+    transaction.on_commit(_start_generation, robust=True)
 
 
-def _forget_everything() -> None:
-    try:
-        _start_generation()
-    except CacheError as exc:
-        going_on_without("forgetting the cached catalogue", exc)
+def _start_generation() -> None:
+    CatalogueGeneration.objects.bulk_create(
+        [CatalogueGeneration(generation=uuid.uuid4().hex)],
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["generation"],
+    )
 
 
-def _start_generation() -> str:
-    generation = uuid.uuid4().hex
-    cache.set(GENERATION_KEY, generation, timeout=None)
-    return generation
-
-
-def _current_generation(found: dict) -> str:
-    generation = found.get(GENERATION_KEY)
-    if generation is None:  # first use, or the cache was flushed
-        candidate = uuid.uuid4().hex
-        generation = candidate if cache.add(GENERATION_KEY, candidate, timeout=None) else None
-        generation = generation or cache.get(GENERATION_KEY) or _start_generation()
-    return generation
+def _current_generation() -> str:
+    """The generation in the database; the empty one until a change first starts one (nothing
+    cached before that was retired)."""
+    stored = CatalogueGeneration.objects.filter(pk=1).values_list("generation", flat=True)
+    return stored.first() or ""
 
 
 def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpResponseBase:
     """``respond()``'s response, from the cache when the caller sees the public catalogue.
 
-    JSON responses are cached rendered, so a hit costs one cache read and no serializing.
+    JSON responses are cached rendered, so a hit costs one cache read, the generation's row
+    read by its key, and no serializing.
     The key is the absolute URL (filters, ordering, page and the host of pagination links),
     the media type and the platform keys that vouch. The generation is read before the
     database is, so an entry computed from rows that an action is about to change is stored
@@ -87,13 +84,12 @@ def cached_catalogue_response(request, respond: Callable[[], Response]) -> HttpR
     keys = ",".join(sorted(keyring().vouching_key_ids()))
     url = f"{media_type} {keys} {request.build_absolute_uri()}"
     key = "catalogue:" + hashlib.sha256(url.encode()).hexdigest()
+    generation = _current_generation()
     try:
-        found = cache.get_many([GENERATION_KEY, key])
-        generation = _current_generation(found)
+        entry = cache.get(key)
     except CacheError as exc:
         going_on_without("reading the cached catalogue", exc)
         return respond()
-    entry = found.get(key)
     if entry is not None and entry[0] == generation:
         if sees_public_catalogue(request):
             return HttpResponse(entry[1], content_type=renderer.media_type)

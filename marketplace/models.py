@@ -740,3 +740,21 @@ class CatalogueListing(models.Model):
     def price_models(self) -> list[str]:
         flags = (("free", self.has_free), ("one_time", self.has_one_time))
         return [name for name, on in (*flags, ("metered", self.has_metered)) if on]
+
+
+class CatalogueGeneration(models.Model):
+    """The cached catalogue's generation (``marketplace.catalogue_cache``), in one row: a cached
+    answer is served only while this row holds the generation it was stored under. Kept here,
+    not in the cache beside the answers, so that a cache restored from an older snapshot, or
+    one the change could not reach, holds no answer of the current generation."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    generation = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="one_catalogue_generation")
+        ]
+
+    def __str__(self) -> str:
+        return f"catalogue generation {self.generation}"
