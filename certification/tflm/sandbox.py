@@ -235,7 +235,13 @@ class ModelSandbox:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def __enter__(self) -> ModelSandbox:
-        self.start()
+        # ``with`` never calls __exit__ when __enter__ raises: a start that fails (no
+        # interpreter, a model that will not load) would leave the child and its work dir.
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
