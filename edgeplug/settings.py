@@ -500,6 +500,8 @@ def _every(task: str, **interval: float) -> dict:
 
 CELERY_BEAT_SCHEDULE = {
     "flush-expired-tokens": _every("edgeplug.accounts.tasks.flush_expired_tokens", hours=6),
+    # Sessions of people who closed the tab without signing out (Django's clearsessions).
+    "clear-expired-sessions": _every("edgeplug.accounts.tasks.clear_expired_sessions", hours=6),
     "sweep-stale-certification-runs": _every("certification.tasks.sweep_stale_runs", minutes=5),
     "expire-lapsed-certifications": _every(
         "certification.tasks.expire_lapsed_certifications", minutes=15

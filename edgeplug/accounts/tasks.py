@@ -1,6 +1,9 @@
 """Periodic account housekeeping."""
 
+from importlib import import_module
+
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
@@ -10,3 +13,13 @@ def flush_expired_tokens() -> int:
     """Delete refresh tokens (and their blacklist entries) that have expired anyway."""
     deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted
+
+
+@shared_task(name="edgeplug.accounts.tasks.clear_expired_sessions")
+def clear_expired_sessions() -> None:
+    """Delete browser sessions past their expiry date, as Django's ``clearsessions`` does.
+
+    A person who closes the tab without signing out leaves a session row that Django never
+    removes by itself; the session engine knows how to find its own expired sessions.
+    """
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
