@@ -13,6 +13,7 @@ on a thread of its own, while the request checks the database; one that has not 
 within ``READY_CHECK_TIMEOUT_S`` is reported ``unavailable (no answer in N s)``. A part whose
 last check still hangs is not checked again meanwhile: the next probe waits for that check."""
 
+import contextlib
 import logging
 import queue
 import tempfile
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
@@ -80,13 +80,15 @@ def _check_broker_folders(options: dict) -> None:
 
 
 def check_storage() -> None:
-    name = default_storage.save(f"ready/{uuid.uuid4().hex}.txt", ContentFile(b"ok"))
-    try:
-        with default_storage.open(name) as fh:
-            if fh.read() != b"ok":
-                raise RuntimeError("storage did not return what was written")
-    finally:
-        default_storage.delete(name)
+    """The store's top level listed, which writes nothing: a missing bucket, refused
+    credentials or an endpoint out of reach fail it as a write would. A probe that wrote and
+    deleted an object each time (until 2026-12-07) left, in a versioned bucket, a version and
+    a delete marker every 10 s per pod, for ever."""
+    # A file system store's folder not made yet (the embedded default before its first
+    # upload) is no outage: the first save makes it. A folder that cannot be one (a file in
+    # its path, NotADirectoryError) or cannot be read still fails.
+    with contextlib.suppress(FileNotFoundError):
+        default_storage.listdir("")
 
 
 def _checked(name: str, check) -> CheckResult:

@@ -50,6 +50,23 @@ def test_ready_is_degraded_naming_storage_it_can_serve_without(settings, tmp_pat
     assert (starting.status_code, starting.json()) == (503, body)
 
 
+def test_ready_finds_a_store_not_made_yet_ok_and_writes_nothing(settings, tmp_path):
+    """The embedded default before its first upload: the store's folder is made by the first
+    save, and /ready (every 10 s per pod) adds nothing to the store."""
+    location = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location)},
+        },
+    }
+    assert Client().get("/ready").json()["checks"]["storage"] == "ok"
+    location.mkdir()
+    assert Client().get("/ready").json()["checks"]["storage"] == "ok"
+    assert list(location.iterdir()) == []
+
+
 ASK = """
 import json, time, django
 django.setup()

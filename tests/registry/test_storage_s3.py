@@ -192,6 +192,18 @@ def test_ready_reports_storage_ok_on_s3_and_leaves_nothing_behind(s3):
     assert s3.keys() == []
 
 
+def test_readiness_probes_leave_nothing_in_a_versioned_bucket(s3):
+    """docs/operations.md offers a versioned bucket as the store's backup; there a written and
+    deleted object stays as a version and a delete marker, and the web pods' probe asks /ready
+    every 10 s (deploy/k8s/base/web.yaml)."""
+    s3.client.put_bucket_versioning(Bucket=s3.bucket, VersioningConfiguration={"Status": "Enabled"})
+    for _ in range(6):  # one minute of one web pod's readiness probe
+        response = Client().get("/ready")
+        assert response.json()["checks"]["storage"] == "ok"
+    listed = s3.client.list_object_versions(Bucket=s3.bucket)
+    assert (listed.get("Versions", []), listed.get("DeleteMarkers", [])) == ([], [])
+
+
 def test_a_missing_bucket_leaves_ready_degraded_and_stops_a_starting_pod(s3, settings):
     settings.STORAGES = {
         **settings.STORAGES,
