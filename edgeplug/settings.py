@@ -502,6 +502,11 @@ CELERY_BEAT_SCHEDULE = {
     "flush-expired-tokens": _every("edgeplug.accounts.tasks.flush_expired_tokens", hours=6),
     # Sessions of people who closed the tab without signing out (Django's clearsessions).
     "clear-expired-sessions": _every("edgeplug.accounts.tasks.clear_expired_sessions", hours=6),
+    # The embedded default's file cache keeps an expired entry's file until its key is read
+    # again (edgeplug/core/file_cache.py); nothing to do on Redis.
+    "remove-expired-cache-entries": _every(
+        "edgeplug.core.tasks.remove_expired_cache_entries", hours=1
+    ),
     "sweep-stale-certification-runs": _every("certification.tasks.sweep_stale_runs", minutes=5),
     "expire-lapsed-certifications": _every(
         "certification.tasks.expire_lapsed_certifications", minutes=15
