@@ -22,7 +22,9 @@ def _wait_finished(client, run_id, timeout=240):
     deadline = time.monotonic() + timeout
     seen_progress = set()
     while time.monotonic() < deadline:
-        run = client.get(f"/api/v1/certification/{run_id}").json()
+        response = client.get(f"/api/v1/certification/{run_id}")
+        assert response.status_code == 200, (response.status_code, response.content[:300])
+        run = response.json()
         seen_progress.add(run["progress"])
         if run["status"] in ("passed", "failed", "error"):
             return run, seen_progress
