@@ -491,10 +491,7 @@ def sync_payment(outcome: payments.PaymentOutcome) -> Order | None:
         if refusal is None:
             _apply_outcome(order, outcome)
             if outcome.status == payments.IntentState.SUCCEEDED and outcome.amount_refunded:
-                if outcome.amount_refunded >= order.amount > 0:
-                    _mark_refunded(order, actor=None, request=None, source="processor")
-                else:
-                    _record_refunded_in_part(order, outcome.amount_refunded)
+                _given_back(order, refunds=outcome.amount_refunded, source="processor")
     if refusal is not None:
         raise refusal  # told to finance, committed: the webhook acknowledges it
     return order
@@ -506,9 +503,10 @@ REFUNDED_IN_PART = "order_refunded_in_part"
 def record_dispute(dispute: payments.Dispute) -> Order | None:
     """A charge of an order is disputed, or its dispute closed: told once per dispute and
     status on the order (``charge_disputed``, listed on *Money to give back* for finance to
-    answer in Stripe; ``charge_dispute_closed``). A lost one is money taken back: the whole
-    price refunds the order (``source`` ``chargeback``: its entitlement ends, the payout
-    counts it), less is told as a refund in part. None when no order has its PaymentIntent."""
+    answer in Stripe; ``charge_dispute_closed``). A lost one is money taken back: once the
+    order's refunds and lost disputes reach its price it is refunded (``source``
+    ``chargeback``: its entitlement ends, the payout counts it), less is told as a refund in
+    part (``_given_back``). None when no order has its PaymentIntent."""
     if not dispute.payment_intent:
         return None
     with transaction.atomic():
@@ -518,33 +516,51 @@ def record_dispute(dispute: payments.Dispute) -> Order | None:
             return order
         target = f"order {order.pk}"
         record_change(dispute.action, order, target=target, details=dispute.details())
-        if dispute.lost and order.status == OrderStatus.COMPLETED:
-            if dispute.amount >= order.amount:
-                _mark_refunded(order, actor=None, request=None, source="chargeback")
-            else:
-                _record_refunded_in_part(order, _refunded_in_part(order) + dispute.amount)
+        if dispute.lost:
+            lost = _told_in_part(order).lost + dispute.amount
+            _given_back(order, lost=lost, source="chargeback")
     return order
 
 
-def _refunded_in_part(order: Order) -> int:
-    """What Stripe gave back of the order's price so far, as told by its refunds in part."""
+class GivenBack(NamedTuple):
+    """What was given back of an order's price so far (minor units), as told by its refunds
+    in part: ``refunds`` Stripe's refunds of the charge (its ``amount_refunded``, refunds
+    only), ``lost`` the disputes the bank won."""
+
+    refunds: int
+    lost: int
+
+
+def _told_in_part(order: Order) -> GivenBack:
     told = AuditEvent.objects.filter(action=REFUNDED_IN_PART, details__order=order.pk)
-    return max(told.values_list("details__refunded", flat=True), default=0)
+    rows = told.values_list("details__refunds", "details__lost")
+    return GivenBack(
+        max((refunds or 0 for refunds, _ in rows), default=0),
+        max((lost or 0 for _, lost in rows), default=0),
+    )
 
 
-def _record_refunded_in_part(order: Order, refunded: int) -> None:
-    """Stripe gave back ``refunded`` (minor units, in all) of the locked order's payment, less
-    than its price (a refund in part made in Stripe's dashboard): the order stays completed
-    and its entitlement on, and finance is told of each new amount given back once
-    (``order_refunded_in_part`` on *Money to give back*: ``amount`` the new refund,
-    ``refunded`` all so far, ``price``): the month's payout counts the order's whole price
-    until it is refunded in full, which gives back only the rest (``refund_order``)."""
+def _given_back(
+    order: Order, *, source: str, refunds: int | None = None, lost: int | None = None
+) -> None:
+    """Stripe told more of the locked order's payment given back: ``refunds`` (minor units,
+    in all: its ``amount_refunded``) or ``lost`` (in all, to disputes). Once refunds and lost
+    disputes reach the price the order is refunded (``source``: its entitlement ends, the
+    payout counts it). Less leaves it completed and its entitlement on, and finance is told
+    of each new amount given back once (``order_refunded_in_part`` on *Money to give back*:
+    ``amount`` the new one, ``refunded`` all so far, of which ``refunds`` and ``lost``,
+    ``price``): the month's payout counts the order's whole price until it is refunded in
+    full, which gives back only the rest (``refund_order``)."""
     if order.status != OrderStatus.COMPLETED:
         return
-    before = _refunded_in_part(order)
-    if refunded <= before:  # told already (a late or repeated event)
+    before = _told_in_part(order)
+    now = GivenBack(max(before.refunds, refunds or 0), max(before.lost, lost or 0))
+    if now == before:  # told already (a late or repeated event)
         return
-    logger.warning("order %s: %s of %s refunded in Stripe", order.pk, refunded, order.amount)
+    if sum(now) >= order.amount > 0:
+        _mark_refunded(order, actor=None, request=None, source=source)
+        return
+    logger.warning("order %s: %s of %s given back in Stripe", order.pk, sum(now), order.amount)
     record_change(
         REFUNDED_IN_PART,
         order,
@@ -552,8 +568,10 @@ def _record_refunded_in_part(order: Order, refunded: int) -> None:
         details={
             "order": order.pk,
             "payment_intent": order.payment_intent_id,
-            "amount": refunded - before,
-            "refunded": refunded,
+            "amount": sum(now) - sum(before),
+            "refunded": sum(now),
+            "refunds": now.refunds,
+            "lost": now.lost,
             "price": order.amount,
             "currency": order.currency,
         },
@@ -691,11 +709,13 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
     order = Order.objects.get(pk=order.pk)
     if not order.is_refundable:
         raise OrderNotRefundable(f"Order {order.pk} is {order.status}; only completed orders.")
-    # Only the rest of a price refunded in part in Stripe (told by its webhook) goes back.
-    if order.payment_intent_id and (before := _refunded_in_part(order)) < order.amount:
+    # Only the rest of a price given back in part in Stripe (refunded in its dashboard, or
+    # taken back by a lost dispute; told by its webhooks) goes back.
+    given = sum(_told_in_part(order))
+    if order.payment_intent_id and given < order.amount:
         payments.refund(
             order.payment_intent_id,
-            amount=order.amount - before if before else None,
+            amount=order.amount - given if given else None,
             idempotency_key=payments.idempotency_key("refund-order", order),
         )
     with transaction.atomic():

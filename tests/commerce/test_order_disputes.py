@@ -7,9 +7,15 @@ import pytest
 
 from billing.models import MoneyToGiveBack
 from edgeplug.audit.models import AuditEvent
+from marketplace import orders
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import event, signed_webhook
-from tests.commerce.test_order_refunded_in_part_in_stripe import order, told  # noqa: F401
+from tests.commerce.test_order_refunded_in_part_in_stripe import (  # noqa: F401
+    order,
+    refunded_in_dashboard,
+    refunded_of,
+    told,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +52,44 @@ def test_a_dispute_lost_of_part_of_the_price_is_told_as_a_refund_in_part(order, 
     assert disputed(api, order, "evt_lost", "charge.dispute.closed", "lost", 300) == "completed"
 
     assert told(order) == [(300, 300)]
+
+
+def test_a_dispute_lost_of_the_rest_after_a_refund_in_part_refunds_the_order(order, api):  # noqa: F811
+    """4.00 of 10.00 refunded in the dashboard, then the other 6.00 taken back by the bank:
+    all of the price is given back, so the order is refunded and its entitlement ends."""
+    refunded_in_dashboard(api, order, 400, "evt_part")
+
+    assert disputed(api, order, "evt_lost", "charge.dispute.closed", "lost", 600) == "refunded"
+
+    assert Entitlement.objects.get(order=order).status == "revoked"
+    assert AuditEvent.objects.get(action="order_refunded").details["source"] == "chargeback"
+    assert told(order) == [(400, 400)]
+
+
+def test_a_refund_in_part_after_a_dispute_lost_in_part_is_told(order, api):  # noqa: F811
+    """Stripe's ``amount_refunded`` counts refunds only: 2.00 refunded after 3.00 lost in a
+    dispute is a new 2.00 given back (5.00 in all), not one told already."""
+    disputed(api, order, "evt_lost", "charge.dispute.closed", "lost", 300)
+    refunded_in_dashboard(api, order, 200, "evt_part")
+
+    assert told(order) == [(300, 300), (200, 500)]
+    assert Order.objects.get(pk=order.pk).status == "completed"
+
+
+def test_a_refund_after_a_dispute_lost_in_part_refunds_the_order_at_the_price(order, api):  # noqa: F811
+    disputed(api, order, "evt_lost", "charge.dispute.closed", "lost", 300)
+
+    refunded_in_dashboard(api, order, 700, "evt_rest")
+
+    assert Order.objects.get(pk=order.pk).status == "refunded"
+    assert Entitlement.objects.get(order=order).status == "revoked"
+
+
+def test_refund_in_full_after_a_dispute_lost_in_part_gives_back_only_the_rest(order, api):  # noqa: F811
+    """The bank took 3.00 back: "Refund in full" gives back the 7.00 left, not 10.00."""
+    disputed(api, order, "evt_lost", "charge.dispute.closed", "lost", 300)
+
+    orders.refund_order(Order.objects.get(pk=order.pk))
+
+    assert refunded_of(order) == 700
+    assert Order.objects.get(pk=order.pk).status == "refunded"
