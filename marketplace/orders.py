@@ -711,12 +711,17 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
         raise OrderNotRefundable(f"Order {order.pk} is {order.status}; only completed orders.")
     # Only the rest of a price given back in part in Stripe (refunded in its dashboard, or
     # taken back by a lost dispute; told by its webhooks) goes back.
+    # Its key names what was given back before: a retry after more was given back asks
+    # another amount, which under the first key is Stripe's idempotency_error for a day.
+    # Its metadata names the order, as EdgePlug's refunds do (``taken_back``).
     given = sum(_told_in_part(order))
     if order.payment_intent_id and given < order.amount:
+        after = ("after", given) if given else ()
         payments.refund(
             order.payment_intent_id,
             amount=order.amount - given if given else None,
-            idempotency_key=payments.idempotency_key("refund-order", order),
+            idempotency_key=payments.idempotency_key("refund-order", order, *after),
+            metadata={"order": str(order.pk)},
         )
     with transaction.atomic():
         order = locked(order)

@@ -76,3 +76,30 @@ def test_refunding_it_in_full_later_gives_back_only_the_rest(order, api):
 
     assert refunded_of(order) == 1000
     assert Order.objects.get(pk=order.pk).status == "refunded"
+
+
+def test_a_retry_after_a_refund_in_part_sends_a_key_of_its_amount(order, api, monkeypatch):
+    """Refund in full failed at Stripe (a timeout: its key maybe kept 24 hours), then 6.00
+    was given back in the dashboard: the retry asks the 4.00 left, so it sends a key of its
+    own; the same key with another amount was Stripe's ``idempotency_error``. Each names
+    the order in its metadata, as EdgePlug's refunds do."""
+    sent, refund = [], payments.refund
+
+    def timing_out_once(payment_intent_id, **kwargs):
+        sent.append(kwargs)
+        if len(sent) == 1:
+            raise payments.PaymentProcessorError("Stripe timed out.")
+        return refund(payment_intent_id, **kwargs)
+
+    monkeypatch.setattr(payments, "refund", timing_out_once)
+    with pytest.raises(payments.PaymentProcessorError):
+        orders.refund_order(Order.objects.get(pk=order.pk))
+    refunded_in_dashboard(api, order, 600, "evt_part")
+
+    orders.refund_order(Order.objects.get(pk=order.pk))
+
+    first, retry = sent
+    assert (first["amount"], retry["amount"]) == (None, 400)
+    assert first["idempotency_key"] != retry["idempotency_key"]
+    assert first["metadata"] == retry["metadata"] == {"order": str(order.pk)}
+    assert refunded_of(order) == 1000
