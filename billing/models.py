@@ -1036,6 +1036,10 @@ class ClosedMonth(models.Model):
 
 
 SETTLED = "money_to_give_back_settled"
+# A PaymentIntent naming an invoice or order that is not its payment
+# (``payments.refuse_foreign_payment``); listed to give back when it took a customer of ours'
+# money (``details.ours``).
+PAYMENT_NOT_OURS = "payment_not_ours"
 # A refund *Refund in Stripe* made failed later (``money_back._given_back_refund_failed``).
 REFUND_FAILED = "money_back_refund_failed"
 
@@ -1055,7 +1059,8 @@ class MoneyToGiveBackQuerySet(models.QuerySet):
 
 class MoneyToGiveBackManager(models.Manager.from_queryset(MoneyToGiveBackQuerySet)):
     def get_queryset(self):
-        return super().get_queryset().filter(action__in=MoneyToGiveBack.TO_DO)
+        rows = super().get_queryset().filter(action__in=MoneyToGiveBack.TO_DO)
+        return rows.exclude(models.Q(action=PAYMENT_NOT_OURS) & ~models.Q(details__ours=True))
 
 
 class MoneyToGiveBack(AuditEvent):
@@ -1077,6 +1082,10 @@ class MoneyToGiveBack(AuditEvent):
         "order_refunded_in_part": (
             "Refunded in part in Stripe: its payout counts the whole order until it is "
             "refunded in full (Refund in full gives back the rest)."
+        ),
+        PAYMENT_NOT_OURS: (
+            "Our customer was charged but it paid nothing: refund it on its PaymentIntent "
+            "(Stripe), or ask the customer."
         ),
     }
 

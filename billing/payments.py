@@ -33,7 +33,13 @@ from billing.errors import (
     SetupIncomplete,
     UnknownSetupIntent,
 )
-from billing.models import Invoice, PaymentMethod, RemovedPaymentMethod, StripeCustomer
+from billing.models import (
+    PAYMENT_NOT_OURS,
+    Invoice,
+    PaymentMethod,
+    RemovedPaymentMethod,
+    StripeCustomer,
+)
 from billing.signals import default_card_set
 from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_change, record_event, recorded
@@ -506,14 +512,17 @@ def refuse_foreign_payment(
     ``currency``, or of another sum than ``amount`` (minor units; ``or_more``: at least
     that). None when it is the tenant's payment of it. A refusal is told to finance once per
     intent (audit ``payment_not_ours``), in the caller's transaction, which holds the row
-    named and raises the refusal once it is committed (the webhook acknowledges it)."""
+    named and raises the refusal once it is committed (the webhook acknowledges it). One
+    that took the money of a customer of ours (any tenant's, of now or before:
+    ``details.ours``) is listed on *Money to give back* for finance: it paid nothing."""
     why = _not_theirs(outcome, tenant, amount, currency.upper(), or_more=or_more)
     if not why:
         return None
-    if not recorded("payment_not_ours", payment_intent=outcome.payment_intent_id):
+    if not recorded(PAYMENT_NOT_OURS, payment_intent=outcome.payment_intent_id):
         logger.warning("%s: %s %s", target, outcome.payment_intent_id, why)
+        ours = outcome.status == IntentState.SUCCEEDED and bool(_customers(outcome.customer))
         record_event(
-            "payment_not_ours",
+            PAYMENT_NOT_OURS,
             tenant=tenant,
             target=target,
             details={
@@ -524,15 +533,17 @@ def refuse_foreign_payment(
                 "currency": outcome.currency,
                 "status": outcome.status.value,
                 "why": why,
+                "ours": ours,
             },
         )
     return PaymentNotOurs(f"{outcome.payment_intent_id} {why}; {target} is left as it was.")
 
 
 def _not_theirs(outcome, tenant, amount: int, currency: str, *, or_more: bool) -> str:
-    """Why ``outcome`` is not ``tenant``'s payment of ``amount`` ``currency``, or ""."""
-    own = StripeCustomer.objects.filter(tenant=tenant).values_list("customer_id", flat=True)
-    if not outcome.customer or outcome.customer != own.first():
+    """Why ``outcome`` is not ``tenant``'s payment of ``amount`` ``currency``, or "". The
+    tenant's customers of before count (``_customers``): a charge made on one, its answer
+    lost or its 3-D Secure finished late, succeeds after Stripe deleted it."""
+    if tenant.pk not in _customers(outcome.customer):
         return f"charges customer {outcome.customer or '(none)'}, not the tenant's"
     if outcome.currency != currency:
         return f"charges {outcome.currency or '(no currency)'}, not {currency}"
@@ -540,6 +551,18 @@ def _not_theirs(outcome, tenant, amount: int, currency: str, *, or_more: bool) -
     if charged < amount or (charged > amount and not or_more):
         return f"charges {format_amount(charged, currency)}, not {format_amount(amount, currency)}"
     return ""
+
+
+def _customers(customer_id: str | None) -> set[int]:
+    """The tenants whose Stripe customer ``customer_id`` is or was: a customer Stripe deleted
+    is remembered by its audit event (``forget_deleted_customer``)."""
+    if not customer_id:
+        return set()
+    now = StripeCustomer.objects.filter(customer_id=customer_id).values_list("tenant_id")
+    before = AuditEvent.objects.filter(
+        action=CUSTOMER_DELETED, details__customer=customer_id, tenant__isnull=False
+    ).values_list("tenant_id")
+    return {tenant for (tenant,) in now.union(before)}
 
 
 def _id(field) -> str:

@@ -4,10 +4,11 @@ Any other changes nothing and is told to finance, once per intent."""
 
 import pytest
 
-from billing.models import StripeCustomer, WebhookEvent
+from billing.models import MoneyToGiveBack, StripeCustomer, WebhookEvent
+from billing.payments import forget_deleted_customer
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
-from tests.commerce.conftest import event, payment_in_stripe, signed_webhook
+from tests.commerce.conftest import event, payment_in_stripe, signed_webhook, stripe_client
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +63,41 @@ def test_the_charge_whose_answer_was_lost_still_completes_the_order(pending_orde
     order.refresh_from_db()
     assert (order.status, order.payment_intent_id) == ("completed", intent.id)
     assert Entitlement.objects.get().status == "active"
+
+
+def test_a_charge_of_the_tenants_deleted_customer_still_completes_the_order(pending_order, api):
+    """The charge was made on the tenant's customer of then (its answer lost, or 3-D Secure
+    finished late); Stripe deleted that customer since and a new card made a new one: the
+    money taken is still the tenant's payment. It was refused as another customer's."""
+    order, _ = pending_order
+    old = StripeCustomer.objects.get(tenant=order.tenant).customer_id
+    named = {"order": str(order.pk), "tenant": str(order.tenant_id)}
+    intent = payment_in_stripe(named, amount=1500, currency="eur", customer=old)
+    stripe_client().v1.customers.delete(old)
+    assert forget_deleted_customer(old) is not None
+    StripeCustomer.objects.create(tenant=order.tenant, customer_id="cus_new_one")
+
+    assert deliver(api, "evt_late", intent) == f"order {order.pk} completed"
+
+    order.refresh_from_db()
+    assert (order.status, order.payment_intent_id) == ("completed", intent.id)
+    assert not MoneyToGiveBack.objects.exists()
+
+
+def test_a_refused_payment_charged_to_a_customer_of_ours_is_listed_for_finance(pending_order, api):
+    """The tenant's own card charged 0.50 naming the order: it pays nothing, but the money
+    was taken from our customer, so finance sees it on *Money to give back*; a stranger's
+    refused payment is not listed."""
+    order, _ = pending_order
+    own = StripeCustomer.objects.get(tenant=order.tenant).customer_id
+    named = {"order": str(order.pk), "tenant": str(order.tenant_id)}
+    ours = payment_in_stripe(named, amount=50, currency="eur", customer=own)
+    stranger = payment_in_stripe(named, amount=50, currency="eur")
+
+    assert deliver(api, "evt_ours", ours).startswith("payment_not_ours")
+    assert deliver(api, "evt_stranger", stranger).startswith("payment_not_ours")
+
+    [row] = MoneyToGiveBack.objects.all()
+    assert (row.action, row.details["payment_intent"]) == ("payment_not_ours", ours.id)
+    assert row.amount_text == "0.50 EUR"
+    assert AuditEvent.objects.filter(action="payment_not_ours").count() == 2
