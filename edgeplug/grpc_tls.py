@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     PublicFormat,
@@ -26,6 +27,11 @@ class KeyPairMismatch(ValueError):
     """A certificate file whose first certificate is not for the key file's private key."""
 
 
+class UnusableKey(ValueError):
+    """A key file that is PEM but not a key the server can use: protected by a password
+    (``TypeError``), or of an algorithm this build of OpenSSL lacks (``UnsupportedAlgorithm``)."""
+
+
 def _public(holder) -> bytes:
     """The public key of a private key or of a certificate, to compare."""
     return holder.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
@@ -35,9 +41,12 @@ def read_key_pair(key_file: Path, cert_file: Path) -> tuple[bytes, bytes]:
     """The PEM private key and certificate chain as gRPC takes them, checked to be a pair:
     while a renewal is half written the files may hold a new key and the old certificate.
     Raises ``OSError`` for a file that cannot be read, ``ValueError`` for one that is not PEM
-    of its kind or for two that are not a pair."""
+    of its kind, not a usable key (``UnusableKey``) or for two that are not a pair."""
     key_pem, cert_pem = key_file.read_bytes(), cert_file.read_bytes()
-    key = load_pem_private_key(key_pem, password=None)
+    try:
+        key = load_pem_private_key(key_pem, password=None)
+    except (TypeError, UnsupportedAlgorithm) as error:
+        raise UnusableKey(f"{key_file} holds no key the server can use: {error}") from error
     certificate = x509.load_pem_x509_certificates(cert_pem)[0]
     if _public(key) != _public(certificate):
         raise KeyPairMismatch(f"{cert_file} is not a certificate for the key in {key_file}")

@@ -12,13 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from edgeplug import grpc_tls
 from edgeplug.grpc_server import build_server
-from edgeplug.grpc_tls import KeyPairMismatch
+from edgeplug.grpc_tls import KeyPairMismatch, UnusableKey
 
 NAME = "grpc.edgeplug.test"
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -139,4 +141,51 @@ def test_the_server_does_not_start_with_a_key_and_certificate_that_are_no_pair(t
     _, cert = _self_signed()
     tls_files(key, cert)
     with pytest.raises(KeyPairMismatch):
+        build_server("127.0.0.1:0")
+
+
+def _with_a_password(key_pem: bytes) -> bytes:
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"secret"),
+    )
+
+
+def test_a_renewal_with_a_password_protected_key_keeps_the_certificate_in_use(
+    tls_files, serve, caplog
+):
+    """The key's TypeError escaped the handshake's fetcher: it was not logged as a refused
+    renewal, and gRPC failed the handshake instead of keeping the certificate in use."""
+    old_key, old_cert = _self_signed()
+    new_key, new_cert = _self_signed()
+    tls_files(old_key, old_cert)
+    port = serve()
+
+    tls_files(_with_a_password(new_key), new_cert)
+    with caplog.at_level(logging.ERROR, logger="edgeplug.grpc_tls"):
+        assert _health(port, old_cert) == SERVING
+    [refused] = [r for r in caplog.records if r.name == "edgeplug.grpc_tls"]
+    assert "the one in use is kept" in refused.getMessage()
+    assert "UnusableKey" in refused.getMessage()
+
+    tls_files(new_key)
+    assert _health(port, new_cert) == SERVING
+
+
+def test_the_server_does_not_start_with_a_password_protected_key(tls_files):
+    key, cert = _self_signed()
+    tls_files(_with_a_password(key), cert)
+    with pytest.raises(UnusableKey, match=r"tls\.key"):
+        build_server("127.0.0.1:0")
+
+
+def test_the_server_does_not_start_with_a_key_of_an_unsupported_algorithm(tls_files, monkeypatch):
+    def unsupported(data, password):
+        raise UnsupportedAlgorithm("an algorithm this OpenSSL build lacks")
+
+    monkeypatch.setattr(grpc_tls, "load_pem_private_key", unsupported)
+    tls_files(*_self_signed())
+    with pytest.raises(UnusableKey, match="an algorithm this OpenSSL build lacks"):
         build_server("127.0.0.1:0")
