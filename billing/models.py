@@ -670,13 +670,6 @@ class Invoice(models.Model):
                 condition=~models.Q(payment_intent_id=""),
                 name="one_invoice_per_payment_intent",
             ),
-            # A Stripe refund (or lost dispute) gives money back once: one note records it
-            # (``billing.taken_back`` books one made in Stripe's dashboard by its id).
-            models.UniqueConstraint(
-                fields=["refund_reference"],
-                condition=models.Q(refunded_by="card") & ~models.Q(refund_reference=""),
-                name="one_credit_note_per_card_refund",
-            ),
             models.CheckConstraint(
                 condition=models.Q(status="draft") | models.Q(number__isnull=False),
                 name="finalized_invoice_has_number",
@@ -712,6 +705,15 @@ class Invoice(models.Model):
             # A month's revenue and payouts (``in_revenue_months``): invoices by their
             # month, credit notes by when they were issued.
             models.Index(fields=["period_start"], name="billing_invoice_period"),
+            # The notes a Stripe refund (or lost dispute) paid back: ``billing.taken_back``
+            # books one made in Stripe's dashboard once, by its id (audited under the
+            # invoice's lock); it may pay back several notes still owing their card refund
+            # (``money_back.owed_back_covered``), all owing again if it fails.
+            models.Index(
+                fields=["refund_reference"],
+                condition=models.Q(refunded_by="card") & ~models.Q(refund_reference=""),
+                name="billing_note_card_refund",
+            ),
             models.Index(
                 fields=["finalized_at"],
                 condition=models.Q(kind="credit_note"),

@@ -91,6 +91,37 @@ def owed(invoice: Invoice, credit: int, *, last: bool, also_paid_back: int = 0) 
     return max(0, left if last else min(credit, left))
 
 
+def owed_back_covered(invoice: Invoice, refund: str, amount: int) -> int:
+    """A refund of ``amount`` made outside EdgePlug (Stripe's dashboard) on the card payment
+    of the locked, paid ``invoice``: what the invoice owes back already is given back by it
+    first, each part whole, in turn: its overpaid excess not settled yet (*Money to give
+    back*'s ``invoice_overpaid``, settled by ``refund``, ``source`` ``refunded_in_dashboard``),
+    then its credit notes still owing their card refund, oldest first (recorded paid back by
+    ``refund``, so no card refund is made for them). Returns what is left of ``amount``: money
+    the invoice did not owe back yet, for the caller to book (``billing.taken_back``). In the
+    invoice's transaction."""
+    left = amount
+    excess = (
+        MoneyToGiveBack.objects.with_settlement()
+        .filter(
+            action="invoice_overpaid",
+            details__invoice=invoice.pk,
+            details__payment_intent=invoice.payment_intent_id,
+            settled_by__isnull=True,
+        )
+        .order_by("pk")
+    )
+    for row in excess:
+        if 0 < (row.amount_to_give_back or 0) <= left:
+            settle(row, reference=refund, source=IN_DASHBOARD)
+            left -= row.amount_to_give_back
+    for note in Invoice.objects.owing_card_refunds().filter(credit_of=invoice).order_by("pk"):
+        if note.refund_amount <= left:
+            _mark_paid_back(note, refund, how=CARD)
+            left -= note.refund_amount
+    return left
+
+
 def pay_back(invoice: Invoice, note: Invoice, *, actor=None, request=None) -> None:
     """The just-issued ``note`` of ``invoice`` owes money back: queue its card refund for
     after the commit, or tell finance it is owed by transfer. In the note's transaction."""
@@ -306,6 +337,8 @@ REFUND_WATCH = timedelta(days=30)
 # How money to give back was settled (``money_to_give_back_settled``'s ``source``): recorded by
 # finance after giving it back outside EdgePlug, or refunded in Stripe by EdgePlug.
 BY_HAND, REFUNDED_IN_STRIPE = "by_hand", "refunded_in_stripe"
+# Settled by a refund made in Stripe's dashboard, seen by its webhook (``owed_back_covered``).
+IN_DASHBOARD = "refunded_in_dashboard"
 
 
 @dataclass

@@ -3,9 +3,10 @@ a refund made in Stripe's dashboard (``charge.refunded``) or a chargeback the cu
 won (``charge.dispute.closed``, lost). Each is booked once, by its Stripe id, as a credit note
 of the invoice recorded paid back by it (``invoicing.credit_money_taken_back``): finance sees
 it among the invoice's credit notes, the vendors' payouts count its lines as refunds, and a
-later credit note never pays the same money back again. A dispute opened is told to finance
-on *Money to give back* (``charge_disputed``), to answer in Stripe. docs/billing.md, *Money
-taken back in Stripe*."""
+later credit note never pays the same money back again. A refund first gives back what the
+invoice owed back already (``money_back.owed_back_covered``): only the rest is a new note. A
+dispute opened is told to finance on *Money to give back* (``charge_disputed``), to answer in
+Stripe. docs/billing.md, *Money taken back in Stripe*."""
 
 from __future__ import annotations
 
@@ -86,7 +87,10 @@ def _book(invoice: Invoice, reference: str, amount: int, *, how: str) -> str:
     if recorded(TAKEN_BACK, reference=reference):
         return f"{reference} booked already"
     what = "Refunded in Stripe" if how == "refund" else "Chargeback"
-    note = invoicing.credit_money_taken_back(invoice, amount, reason=f"{what} ({reference})")
+    left = money_back.owed_back_covered(invoice, reference, amount) if how == "refund" else amount
+    note = None
+    if left > 0:
+        note = invoicing.credit_money_taken_back(invoice, left, reason=f"{what} ({reference})")
     if note is not None and note.refund_amount > 0:
         money_back.record_given_back_in_stripe(note, reference)
     given = note.refund_amount if note is not None else 0
@@ -98,15 +102,18 @@ def _book(invoice: Invoice, reference: str, amount: int, *, how: str) -> str:
         amount=amount,
         currency=invoice.currency,
         credit_note=note.number if note is not None else "",
-        beyond=amount - given,
+        owed_already=amount - left,
+        beyond=left - given,
     )
-    if amount > given:
+    if left > given:
         record_invoice_event(
             PAID_BACK_TWICE,
             invoice,
             reference=reference,
             payment_intent=invoice.payment_intent_id,
-            amount=amount - given,
+            amount=left - given,
             currency=invoice.currency,
         )
-    return f"{how} {reference} credited by {note.number}" if note else f"{how} {reference}"
+    if note is not None:
+        return f"{how} {reference} credited by {note.number}"
+    return f"{how} {reference}" + (" gave back what was owed already" if left < amount else "")

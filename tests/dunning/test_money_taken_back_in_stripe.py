@@ -11,14 +11,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from billing import invoicing, payments
+from billing import invoicing, money_back, payments
 from billing.errors import InvoiceNotCreditable
 from billing.models import Invoice, InvoiceKind, MoneyToGiveBack, RefundedBy, WebhookEvent
 from billing.payout_queries import vendor_payouts
+from billing.taken_back import PAID_BACK_TWICE
 from edgeplug.audit.models import AuditEvent
 from tests.commerce.conftest import event, signed_webhook
 from tests.dunning.conftest import GOOD, TOTAL, stripe_client
 from tests.dunning.test_credit_notes_pay_money_back import refunded_of
+from tests.dunning.test_credited_invoice_is_settled import FEE_CREDIT
+from tests.dunning.test_money_to_give_back_refunded_in_stripe import overpay
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +147,48 @@ def test_a_dispute_won_books_nothing(invoiced, committed, api):
 
     assert notes_of(invoice) == []
     assert AuditEvent.objects.get(action="charge_dispute_closed").details["status"] == "won"
+
+
+def test_refunding_an_overpaid_invoice_s_excess_in_stripe_books_no_second_note(
+    invoiced, admin_session, committed, api
+):
+    """*Money to give back* asks finance to refund the excess in Stripe's dashboard: that
+    refund gives back what the invoice owed back already; it is not credited again."""
+    finance, _ = admin_session("finance")
+    invoice = overpay(invoiced, finance, committed)
+    (row,) = MoneyToGiveBack.objects.filter(action="invoice_overpaid")
+    (fee_note,) = notes_of(invoice)
+
+    outcome = refunded_in_dashboard(api, committed, invoice, "evt_excess", amount=FEE_CREDIT)
+
+    assert notes_of(invoice) == [fee_note], outcome
+    settled_by = MoneyToGiveBack.objects.with_settlement().get(pk=row.pk).settled_by
+    assert settled_by is not None and settled_by.startswith("re_")
+    assert not MoneyToGiveBack.objects.filter(action=PAID_BACK_TWICE).exists()
+    taken = AuditEvent.objects.get(action="invoice_money_taken_back")
+    assert taken.details["credit_note"] == "" and taken.details["beyond"] == 0
+    # The rest of the lines are still the customer's to be given back, in full.
+    rest = committed(invoicing.issue_credit_note, invoice, reason="the rest")
+    assert rest.refund_amount == TOTAL - FEE_CREDIT
+    assert refunded_of(invoice.payment_intent_id) == TOTAL
+
+
+def test_a_refund_in_stripe_pays_back_a_note_still_owing_its_card_refund(invoiced, committed, api):
+    """Support refunds the whole charge in Stripe's dashboard while a credit note still owes
+    its card refund: the dashboard refund pays that note back; only the rest is booked."""
+    _, invoice = invoiced(card=GOOD)
+    fee = invoice.lines.get(kind="flat_fee")
+    owing = invoicing.issue_credit_note(invoice, line_ids=[fee.pk], reason="fee waived")
+    assert Invoice.objects.get(pk=owing.pk).owes_card_refund  # its refund task not run yet
+
+    refunded_in_dashboard(api, committed, invoice, "evt_all")
+
+    owing = Invoice.objects.get(pk=owing.pk)
+    assert owing.refunded_at is not None and owing.refund_reference.startswith("re_")
+    (booked,) = [note for note in notes_of(invoice) if note.pk != owing.pk]
+    assert booked.refund_amount == TOTAL - FEE_CREDIT
+    assert booked.refund_reference == owing.refund_reference
+    assert not MoneyToGiveBack.objects.filter(action=PAID_BACK_TWICE).exists()
+    # Its card refund, run late, finds nothing owed: the customer got the charge back once.
+    assert committed(money_back.refund_credit_note, owing.pk) == ""
+    assert refunded_of(invoice.payment_intent_id) == TOTAL
