@@ -202,8 +202,30 @@ def _apply_refund(refund: payments.RefundState) -> str:
         return _card_refund_failed(number, refund)
     if event_id := refund.metadata.get("money_to_give_back"):
         return _given_back_refund_failed(event_id, refund)
+    if counted := _dashboard_refund_failed(refund):
+        return counted
     order = orders.record_failed_refund(refund)
     return f"order {order.pk} refund {refund.status}" if order else "no order"
+
+
+def _dashboard_refund_failed(refund: payments.RefundState) -> str:
+    """A refund made in Stripe's dashboard (no EdgePlug metadata) that an invoice's money back
+    counted gave nothing back: each credit note it paid back (its ``refund_reference``: booked
+    by ``billing.taken_back``, or covered by ``owed_back_covered``) owes its money again
+    (``_card_refund_failed``), and each overpaid excess it settled is listed again
+    (``_given_back_refund_failed``). "" when it counted nowhere (an order's)."""
+    notes = Invoice.objects.filter(refunded_by=CARD, refund_reference=refund.id)
+    settled = AuditEvent.objects.filter(
+        action=SETTLED, details__reference=refund.id, details__source=IN_DASHBOARD
+    )
+    told = [
+        _card_refund_failed(number, refund) for number in notes.values_list("number", flat=True)
+    ]
+    told += [
+        _given_back_refund_failed(event, refund)
+        for event in settled.values_list("details__event", flat=True)
+    ]
+    return "; ".join(told)
 
 
 def _given_back_refund_failed(event_id: str, refund: payments.RefundState) -> str:
@@ -259,7 +281,8 @@ def _card_refund_failed(number: str, refund: payments.RefundState) -> str:
         row = locked(note, "credit_of") if note else None
         if row is None:
             return f"no credit note {number}"
-        if recorded("credit_note_refund_failed", refund=refund.id):
+        # Per note: a dashboard refund may have paid back several (``owed_back_covered``).
+        if recorded("credit_note_refund_failed", refund=refund.id, credit_note=number):
             return f"credit note {number}: refund {refund.id} failed, told already"
         crossed = row.refunded_at is not None and row.refund_reference != refund.id
         if not crossed:
@@ -387,7 +410,9 @@ def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
             if told:
                 run.failed[f"order {pk}"] = "; ".join(told)
     made_here = AuditEvent.objects.filter(
-        action=SETTLED, details__source=REFUNDED_IN_STRIPE, created_at__gte=since
+        action=SETTLED,
+        details__source__in=[REFUNDED_IN_STRIPE, IN_DASHBOARD],
+        created_at__gte=since,
     )
     for event, refund_id in made_here.order_by("pk").values_list(
         "details__event", "details__reference"

@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from billing import invoicing, money_back, payments
+from billing import invoicing, money_back, payments, taken_back
 from billing.errors import InvoiceNotCreditable
 from billing.models import Invoice, InvoiceKind, MoneyToGiveBack, RefundedBy, WebhookEvent
 from billing.payout_queries import vendor_payouts
-from billing.taken_back import PAID_BACK_TWICE
 from edgeplug.audit.models import AuditEvent
 from tests.commerce.conftest import event, signed_webhook
 from tests.dunning.conftest import GOOD, TOTAL, stripe_client
+from tests.dunning.test_card_refunds_failing_later import card_refund_fails, told
 from tests.dunning.test_credit_notes_pay_money_back import refunded_of
 from tests.dunning.test_credited_invoice_is_settled import FEE_CREDIT
 from tests.dunning.test_money_to_give_back_refunded_in_stripe import overpay
@@ -164,7 +164,7 @@ def test_refunding_an_overpaid_invoice_s_excess_in_stripe_books_no_second_note(
     assert notes_of(invoice) == [fee_note], outcome
     settled_by = MoneyToGiveBack.objects.with_settlement().get(pk=row.pk).settled_by
     assert settled_by is not None and settled_by.startswith("re_")
-    assert not MoneyToGiveBack.objects.filter(action=PAID_BACK_TWICE).exists()
+    assert not MoneyToGiveBack.objects.filter(action=taken_back.PAID_BACK_TWICE).exists()
     taken = AuditEvent.objects.get(action="invoice_money_taken_back")
     assert taken.details["credit_note"] == "" and taken.details["beyond"] == 0
     # The rest of the lines are still the customer's to be given back, in full.
@@ -188,7 +188,48 @@ def test_a_refund_in_stripe_pays_back_a_note_still_owing_its_card_refund(invoice
     (booked,) = [note for note in notes_of(invoice) if note.pk != owing.pk]
     assert booked.refund_amount == TOTAL - FEE_CREDIT
     assert booked.refund_reference == owing.refund_reference
-    assert not MoneyToGiveBack.objects.filter(action=PAID_BACK_TWICE).exists()
+    assert not MoneyToGiveBack.objects.filter(action=taken_back.PAID_BACK_TWICE).exists()
     # Its card refund, run late, finds nothing owed: the customer got the charge back once.
     assert committed(money_back.refund_credit_note, owing.pk) == ""
     assert refunded_of(invoice.payment_intent_id) == TOTAL
+
+
+def test_a_refund_in_stripe_that_fails_later_owes_its_money_again(invoiced, committed, api):
+    """The dashboard refund was pending, then the card's bank failed it: the notes it paid
+    back owe their money again, for finance to pay back by transfer."""
+    _, invoice = invoiced(card=GOOD)
+    fee = invoice.lines.get(kind="flat_fee")
+    owing = invoicing.issue_credit_note(invoice, line_ids=[fee.pk], reason="fee waived")
+    refunded_in_dashboard(api, committed, invoice, "evt_all")
+    refund = Invoice.objects.get(pk=owing.pk).refund_reference
+    card_refund_fails(refund)
+
+    outcome = told(api, "evt_refund_failed", "refund.failed", refund)
+
+    notes = notes_of(invoice)
+    assert len(notes) == 2 and "no order" not in outcome
+    for note in notes:
+        assert note.owes_money_back and note.refund_failure, note.number
+        assert not note.owes_card_refund  # finance pays it back by transfer
+    failed = AuditEvent.objects.filter(action="credit_note_refund_failed")
+    assert sorted(e.details["credit_note"] for e in failed) == sorted(n.number for n in notes)
+    # Told once: the beat job's net and a second webhook change nothing.
+    told(api, "evt_refund_failed_again", "refund.failed", refund)
+    assert money_back.recheck_card_refunds().failed == {}
+    assert AuditEvent.objects.filter(action="credit_note_refund_failed").count() == 2
+
+
+def test_an_excess_refunded_in_stripe_that_fails_later_is_listed_again(
+    invoiced, admin_session, committed, api
+):
+    finance, _ = admin_session("finance")
+    invoice = overpay(invoiced, finance, committed)
+    refunded_in_dashboard(api, committed, invoice, "evt_excess", amount=FEE_CREDIT)
+    (row,) = MoneyToGiveBack.objects.filter(action="invoice_overpaid")
+    refund = MoneyToGiveBack.objects.with_settlement().get(pk=row.pk).settled_by
+    card_refund_fails(refund)
+
+    told(api, "evt_refund_failed", "refund.failed", refund)
+
+    (again,) = MoneyToGiveBack.objects.filter(action=money_back.REFUND_FAILED)
+    assert again.details["event"] == row.pk and again.details["amount"] == FEE_CREDIT
