@@ -486,6 +486,10 @@ def _apply(invoice: Invoice, outcome: payments.PaymentOutcome, now: datetime) ->
             payment_intent_id=outcome.payment_intent_id,
             charged=outcome.amount,
         )
+        if outcome.amount_refunded and invoice.intent_that_paid == outcome.payment_intent_id:
+            # Refunded in Stripe's dashboard before its success was seen here: its
+            # ``charge.refunded`` found no invoice paid by it then (``billing.taken_back``).
+            send_after_commit("billing.tasks.book_refunds_in_stripe", outcome.payment_intent_id)
         return invoice.status  # paid, or void if it was voided before (``_mark_paid``)
     awaited = (
         outcome.payment_intent_id in ("", invoice.payment_intent_id) and invoice.is_awaiting_outcome

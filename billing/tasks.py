@@ -12,6 +12,7 @@ from billing import (
     money_back,
     payment_notices,
     periods,
+    taken_back,
     usage_retention,
 )
 from billing.errors import PaymentProcessorError
@@ -135,6 +136,13 @@ def collect_invoice_payment(invoice_id: int) -> str:
 @shared_task(**_PAYMENT_RETRIES)
 def collect_with_new_card(invoice_id: int, attempts_seen: int) -> str:
     return collection.collect_with_new_card(invoice_id, attempts_seen).outcome
+
+
+@shared_task(**_PAYMENT_RETRIES)
+def book_refunds_in_stripe(payment_intent_id: str) -> str:
+    """Refunds made in Stripe's dashboard of the intent that just paid an invoice, told before
+    its success was seen, booked as its ``charge.refunded`` would have."""
+    return taken_back.book_refunds_in_stripe(payment_intent_id) or "no invoice"
 
 
 @shared_task(**_PAYMENT_RETRIES)

@@ -17,10 +17,11 @@ from billing.models import Invoice, InvoiceKind, MoneyToGiveBack, RefundedBy, We
 from billing.payout_queries import vendor_payouts
 from edgeplug.audit.models import AuditEvent
 from tests.commerce.conftest import event, signed_webhook
-from tests.dunning.conftest import GOOD, TOTAL, stripe_client
+from tests.dunning.conftest import GOOD, NEEDS_3DS, TOTAL, stripe_client
 from tests.dunning.test_card_refunds_failing_later import card_refund_fails, told
 from tests.dunning.test_credit_notes_pay_money_back import refunded_of
 from tests.dunning.test_credited_invoice_is_settled import FEE_CREDIT
+from tests.dunning.test_invoice_payment_webhooks import authenticate
 from tests.dunning.test_money_to_give_back_refunded_in_stripe import overpay
 
 pytestmark = pytest.mark.django_db
@@ -233,3 +234,21 @@ def test_an_excess_refunded_in_stripe_that_fails_later_is_listed_again(
 
     (again,) = MoneyToGiveBack.objects.filter(action=money_back.REFUND_FAILED)
     assert again.details["event"] == row.pk and again.details["amount"] == FEE_CREDIT
+
+
+def test_a_refund_told_before_the_payment_is_booked_once_the_invoice_is_paid(
+    invoiced, committed, api
+):
+    """Stripe's events come in any order: ``charge.refunded`` before the success it refunds
+    finds no invoice paid by that intent yet; the success then books the refund."""
+    _, invoice = invoiced(card=NEEDS_3DS)
+    intent = invoice.payment_intent_id
+    authenticate(intent)
+    refunded_in_dashboard(api, committed, invoice, "evt_refunded_first", amount=500)
+    assert notes_of(invoice) == []
+
+    deliver(api, committed, "evt_3ds_ok", "payment_intent.succeeded", {"id": intent})
+
+    (note,) = notes_of(invoice)
+    assert note.refund_amount == 500 and note.refund_reference.startswith("re_")
+    assert Invoice.objects.get(pk=invoice.pk).status == "paid"
