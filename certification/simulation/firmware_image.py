@@ -8,11 +8,12 @@ the instruction counter needs.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
 
 from certification.simulation.boards import Board
 from edgeplug.errors import DomainError
@@ -20,10 +21,30 @@ from edgeplug.errors import DomainError
 MAX_FIRMWARE_BYTES = 8 << 20
 INFER_SECTION = ".infer"
 REQUIRED_SYMBOLS = ("__infer_start", "__infer_end", "ep_infer")
+# The section and symbol tables are read here, not by pyelftools, which reads every name to its
+# NUL: a hostile file naming thousands of symbols into a table without one made that hours of
+# work in the worker, outside the simulation sandbox. Each table and each name is bounded.
+MAX_SEGMENTS = 64
+MAX_SECTIONS = 1_024
+MAX_SYMBOLS = 200_000
+MAX_NAME_BYTES = 256
+_SECTION_HEADER = struct.Struct("<10I")
+_SYMBOL = struct.Struct("<IIIBBH")
+_SHT_SYMTAB = 2
 
 
 class FirmwareInvalid(DomainError, code="firmware_invalid", status=422):
     """The firmware ELF breaks the harness ABI or a size cap."""
+
+
+@dataclass(frozen=True)
+class _Section:
+    name: bytes
+    type: int
+    offset: int
+    size: int
+    link: int
+    entsize: int
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,11 @@ def _reject_wrong_kind(elf: ELFFile) -> None:
         raise FirmwareInvalid(f"built for {elf['e_machine']}, not Arm")
     if elf["e_type"] != "ET_EXEC":
         raise FirmwareInvalid(f"an ELF of type {elf['e_type']}, not a linked executable")
+
+
+def _reject_too_many_segments(elf: ELFFile) -> None:
+    if elf["e_phnum"] > MAX_SEGMENTS:
+        raise FirmwareInvalid(f"the ELF has {elf['e_phnum']} segments; the limit is {MAX_SEGMENTS}")
 
 
 def _reject_segments_outside_memory(elf: ELFFile, board: Board) -> None:
@@ -81,16 +107,64 @@ def _reject_missing_vector_table(elf: ELFFile, board: Board) -> None:
     raise FirmwareInvalid(f"no vector table at {vectors:#010x}, where {board.name} boots")
 
 
-def _symbols(elf: ELFFile) -> dict[str, int]:
-    table = elf.get_section_by_name(".symtab")
-    if not isinstance(table, SymbolTableSection):
+def _name_at(table: bytes, offset: int) -> bytes | None:
+    """The NUL-terminated name at ``offset``, or None past the table or MAX_NAME_BYTES long:
+    none of the names the harness needs is that long."""
+    end = table.find(b"\0", offset, offset + MAX_NAME_BYTES + 1)
+    return None if end < 0 else table[offset:end]
+
+
+def _read(stream: BinaryIO, offset: int, size: int, size_of_file: int, what: str) -> bytes:
+    if offset + size > size_of_file:
+        raise FirmwareInvalid(f"the {what} runs past the end of the file")
+    stream.seek(offset)
+    return stream.read(size)
+
+
+def _sections(elf: ELFFile, stream: BinaryIO, size_of_file: int) -> list[_Section]:
+    count, entry_size = elf["e_shnum"], elf["e_shentsize"]
+    if count > MAX_SECTIONS:
+        raise FirmwareInvalid(f"the ELF has {count} sections; the limit is {MAX_SECTIONS}")
+    if count and entry_size != _SECTION_HEADER.size:
+        raise FirmwareInvalid(f"section headers of {entry_size} bytes, not {_SECTION_HEADER.size}")
+    table = _read(stream, elf["e_shoff"], count * entry_size, size_of_file, "section table")
+    headers = list(_SECTION_HEADER.iter_unpack(table))
+    if not 0 < elf["e_shstrndx"] < count:
+        raise FirmwareInvalid("the ELF has no section name table")
+    names_header = headers[elf["e_shstrndx"]]
+    names = _read(stream, names_header[4], names_header[5], size_of_file, "section name table")
+    return [_Section(_name_at(names, h[0]) or b"", h[1], h[4], h[5], h[6], h[9]) for h in headers]
+
+
+def _symbols(sections: list[_Section], stream: BinaryIO, size_of_file: int) -> dict[str, int]:
+    """The values of the harness symbols, each symbol's name read at most MAX_NAME_BYTES."""
+    table = next((s for s in sections if s.name == b".symtab" and s.type == _SHT_SYMTAB), None)
+    if table is None:
         raise FirmwareInvalid("the ELF has no symbol table (do not strip harness firmware)")
-    wanted = {*REQUIRED_SYMBOLS, "__ep_input_block"}
-    return {s.name: s["st_value"] for s in table.iter_symbols() if s.name in wanted}
+    if table.entsize != _SYMBOL.size or table.size % _SYMBOL.size:
+        raise FirmwareInvalid(f"symbol table entries of {table.entsize} bytes, not {_SYMBOL.size}")
+    if table.size // _SYMBOL.size > MAX_SYMBOLS:
+        raise FirmwareInvalid(
+            f"the ELF has {table.size // _SYMBOL.size} symbols; the limit is {MAX_SYMBOLS}"
+        )
+    if not 0 < table.link < len(sections):
+        raise FirmwareInvalid("the symbol table has no string table")
+    strings = sections[table.link]
+    names = _read(stream, strings.offset, strings.size, size_of_file, "symbol name table")
+    entries = _read(stream, table.offset, table.size, size_of_file, "symbol table")
+    wanted = {name.encode() for name in (*REQUIRED_SYMBOLS, "__ep_input_block")}
+    found = {}
+    for name_offset, value, *_ in _SYMBOL.iter_unpack(entries):
+        name = _name_at(names, name_offset)
+        if name in wanted:
+            found[name.decode()] = value
+    return found
 
 
-def _reject_missing_infer_section(elf: ELFFile, symbols: dict[str, int], board: Board) -> None:
-    if elf.get_section_by_name(INFER_SECTION) is None:
+def _reject_missing_infer_section(
+    sections: list[_Section], symbols: dict[str, int], board: Board
+) -> None:
+    if not any(s.name == INFER_SECTION.encode() for s in sections):
         raise FirmwareInvalid("no .infer section: put the inference code in .infer (EP_INFER)")
     missing = [name for name in REQUIRED_SYMBOLS if name not in symbols]
     if missing:
@@ -116,14 +190,17 @@ def _reject_other_board(symbols: dict[str, int], board: Board) -> None:
 def inspect_firmware(path: Path, board: Board) -> FirmwareImage:
     """Check ``path`` is a harness firmware for ``board``; raise :class:`FirmwareInvalid`."""
     _reject_size(path)
+    size_of_file = path.stat().st_size
     with path.open("rb") as stream:
         try:
             elf = ELFFile(stream)
             _reject_wrong_kind(elf)
+            _reject_too_many_segments(elf)
             _reject_segments_outside_memory(elf, board)
             _reject_missing_vector_table(elf, board)
-            symbols = _symbols(elf)
-            _reject_missing_infer_section(elf, symbols, board)
+            sections = _sections(elf, stream, size_of_file)
+            symbols = _symbols(sections, stream, size_of_file)
+            _reject_missing_infer_section(sections, symbols, board)
             _reject_other_board(symbols, board)
             entry = elf["e_entry"]
         except FirmwareInvalid:

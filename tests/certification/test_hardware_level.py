@@ -4,6 +4,7 @@ import pytest
 
 from certification.simulation import toolchain
 from tests.certification.conftest import model_package
+from tests.simulation.elf_edits import stretched_symbols
 
 pytestmark = [pytest.mark.django_db, pytest.mark.qemu, pytest.mark.slow]
 
@@ -51,6 +52,20 @@ def test_hostile_firmware_fails_the_stage_with_its_reason(certify, m4_firmware, 
     run = certify(model_package(firmware=m4_firmware[fixture]), level="hardware")
     simulation = _results(run)["simulation"]
     assert (run.status, simulation.test_result, simulation.error_code) == ("failed", "fail", code)
+
+
+def test_firmware_with_a_flood_of_endless_symbol_names_fails_with_its_reason(certify, m4_firmware):
+    """The check runs in the worker, outside the simulation sandbox and its limits: a firmware
+    whose symbol names never end is refused by the bounded check, not read name by name."""
+    firmware = stretched_symbols(m4_firmware["good"], 30_000, 1 << 20)
+    run = certify(model_package(firmware=firmware), level="hardware")
+    simulation = _results(run)["simulation"]
+    assert (run.status, simulation.test_result, simulation.error_code) == (
+        "failed",
+        "fail",
+        "firmware_invalid",
+    )
+    assert "symbol table entries of 1 bytes" in simulation.test_logs
 
 
 def test_renode_backend_without_renode_is_an_error_never_a_pass(certify, m4_firmware, settings):

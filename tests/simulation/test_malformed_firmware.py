@@ -11,7 +11,12 @@ import pytest
 
 from certification.simulation.base import ErrorCode, ExitReason
 from certification.simulation.boards import BOARDS
-from certification.simulation.firmware_image import FirmwareInvalid, inspect_firmware
+from certification.simulation.firmware_image import (
+    MAX_NAME_BYTES,
+    FirmwareInvalid,
+    inspect_firmware,
+)
+from tests.simulation.elf_edits import stretched_symbols
 
 M4 = BOARDS["cortex-m4"]
 
@@ -79,6 +84,44 @@ def test_firmware_without_infer_section_is_refused(native_build, tmp_path):
 
     with pytest.raises(FirmwareInvalid, match=r"\.infer"):
         inspect_firmware(elf, M4)
+
+
+@pytest.mark.qemu
+def test_overlapping_symbols_are_refused_before_their_names_are_read(native_build, tmp_path):
+    elf = tmp_path / "overlapping.elf"
+    good = native_build.elf("cortex-m4", "good").read_bytes()
+    elf.write_bytes(stretched_symbols(good, 30_000, 1 << 20, entry_size=1))
+
+    with pytest.raises(FirmwareInvalid, match="symbol table entries of 1 bytes, not 16"):
+        inspect_firmware(elf, M4)
+
+
+@pytest.mark.qemu
+def test_symbol_names_without_an_end_are_read_only_up_to_the_name_limit(
+    native_build, tmp_path, monkeypatch
+):
+    """30,000 symbols named into 1 MiB without a NUL: each name lookup scans at most
+    MAX_NAME_BYTES, not to the end of the table (pyelftools read ~1 MiB per symbol)."""
+    elf = tmp_path / "endless-names.elf"
+    good = native_build.elf("cortex-m4", "good").read_bytes()
+    elf.write_bytes(stretched_symbols(good, 30_000, 1 << 20, entry_size=16))
+    scanned = []
+    real_find = bytes.find
+
+    class CountingBytes(bytes):
+        def find(self, sub, start=0, end=None):
+            scanned.append((end or len(self)) - start)
+            return real_find(self, sub, start, end)
+
+    from certification.simulation import firmware_image
+
+    real_read = firmware_image._read
+    monkeypatch.setattr(firmware_image, "_read", lambda *args: CountingBytes(real_read(*args)))
+
+    with pytest.raises(FirmwareInvalid, match="missing harness symbols"):
+        inspect_firmware(elf, M4)
+    assert len(scanned) >= 30_000
+    assert max(scanned) <= MAX_NAME_BYTES + 1
 
 
 @pytest.mark.qemu
