@@ -244,7 +244,10 @@ class CertificationResult(models.Model):
     test_duration_ms = models.PositiveIntegerField(default=0)
     test_logs = models.TextField(blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    # At most MAX_STORED_FINDINGS (certification/pipeline/findings.py), most severe first ...
     findings = models.JSONField(default=list, blank=True)
+    # ... and how many there were: {"total": n, "left_out": {severity: count not stored}}.
+    findings_summary = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -30,6 +30,7 @@ class ResultSerializer(ReadOnlyModelSerializer):
             "error_code",
             "metrics",
             "findings",
+            "findings_summary",
             "test_logs",
             "created_at",
         ]

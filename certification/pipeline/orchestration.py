@@ -21,6 +21,7 @@ from certification.models import (
     StageResult,
 )
 from certification.pipeline import levels
+from certification.pipeline.findings import bound_findings
 from certification.pipeline.stages import stage_function
 from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
 from certification.pipeline.state import lock_run, mark_running, sync_version
@@ -104,6 +105,7 @@ def _record_unless_judged(run_id: int, stage: str, outcome: StageOutcome, durati
 def record_result(
     run: CertificationRun, stage: str, outcome: StageOutcome, duration_ms: int
 ) -> CertificationResult:
+    findings = bound_findings(json_safe(outcome.findings))
     try:
         with transaction.atomic():
             result = CertificationResult.objects.create(
@@ -113,7 +115,8 @@ def record_result(
                 test_duration_ms=duration_ms,
                 test_logs=outcome.logs[-200_000:],
                 metrics=json_safe(outcome.metrics),
-                findings=json_safe(outcome.findings),
+                findings=findings.kept,
+                findings_summary=findings.summary,
                 error_code=outcome.error_code,
             )
     except IntegrityError:

@@ -35,6 +35,9 @@ class StageView:
     error_code: str
     metrics: tuple[Row, ...]
     findings: tuple[FindingView, ...]
+    # How many findings the stage had, and a line on those not stored ("" when all are shown).
+    findings_total: int
+    findings_left_out: str
     logs: str
 
 
@@ -140,9 +143,18 @@ def finding_view(finding: Mapping[str, Any]) -> FindingView:
     )
 
 
+def _left_out_line(summary: Mapping[str, Any]) -> str:
+    left_out = summary.get("left_out") or {}
+    if not left_out:
+        return ""
+    counts = ", ".join(f"{count:,} {severity}" for severity, count in left_out.items())
+    return f"{sum(left_out.values()):,} more not stored ({counts}); the verdict counted them all."
+
+
 def stage_view(result) -> StageView:
     """``result`` is a CertificationResult (or anything with its fields)."""
     findings = result.findings if isinstance(result.findings, list) else [result.findings]
+    summary = getattr(result, "findings_summary", None) or {}
     return StageView(
         suite=result.test_suite,
         result=result.test_result,
@@ -152,5 +164,7 @@ def stage_view(result) -> StageView:
         findings=tuple(
             finding_view(f if isinstance(f, Mapping) else {"detail": f}) for f in findings
         ),
+        findings_total=summary.get("total", len(findings)),
+        findings_left_out=_left_out_line(summary),
         logs=result.test_logs,
     )
