@@ -386,11 +386,13 @@ def _reject_unsupported_compression(archive: _Archive, limits: Limits) -> None:
 
 
 def _reject_duplicates(archive: _Archive, limits: Limits) -> None:
-    # Names that differ only by case or Unicode normalisation collide when extracted on
-    # macOS or Windows, so they count as duplicates too.
+    # Names that differ only by case, Unicode normalisation, or dots and spaces ending a part
+    # of the path (which Windows drops) collide when extracted on macOS or Windows, so they
+    # count as duplicates too.
     seen: dict[str, str] = {}
     for entry in archive.entries:
-        key = unicodedata.normalize("NFC", entry.name).casefold()
+        folded = unicodedata.normalize("NFC", entry.name).casefold()
+        key = "/".join(part.rstrip(". ") for part in folded.split("/"))
         if key in seen:
             raise DuplicateEntry(
                 f"the archive holds {seen[key]!r} more than once", entry=entry.name

@@ -306,6 +306,18 @@ def names_differing_only_by_case(limits: Limits) -> bytes:
     return package_with_entries([("Model.tflite", PLACEHOLDER_MODEL)])
 
 
+@case("duplicate_entry")
+def a_second_model_named_with_a_trailing_dot(limits: Limits) -> bytes:
+    # Windows (and zipfile's extraction there) drops trailing dots and spaces from each part
+    # of a name, so this one overwrites the certified model.tflite.
+    return package_with_entries([("model.tflite.", PLACEHOLDER_MODEL)])
+
+
+@case("duplicate_entry")
+def a_folder_named_with_a_trailing_space(limits: Limits) -> bytes:
+    return package_with_entries([("docs /a.txt", b"a"), ("docs/a.txt", b"b")])
+
+
 @case("encrypted_entry")
 def encrypted_flag(limits: Limits) -> bytes:
     return patch_entry(make_package(), "model.tflite", flag_bits=0x0001)
