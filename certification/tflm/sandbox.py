@@ -18,6 +18,7 @@ Error codes:
 ``model_crashed``          the child died of a signal (segfault, abort ...) or failed inside
 ``model_invoke_failed``    TFLM's Invoke returned an error
 ``model_io_unsupported``   not exactly one input and one output tensor
+``model_too_large_for_sandbox`` the model, or an input of its shape, exceeds the pipe's frame
 ``sandbox_unavailable``    the child could not start (an infrastructure error, retry-worthy)
 ``sandbox_request_invalid`` the caller sent a malformed request (a bug on our side)
 """
@@ -63,6 +64,8 @@ class SandboxLimits:
 
 # The child could not start: the machine's fault, not the model's (a stage retries it).
 SANDBOX_UNAVAILABLE = "sandbox_unavailable"
+# A request (the model in base64, or an input of its shape) larger than one pipe frame.
+MODEL_TOO_LARGE_FOR_SANDBOX = "model_too_large_for_sandbox"
 
 
 class SandboxError(DomainError, status=422):
@@ -387,7 +390,12 @@ class ModelSandbox:
             raise self._failure
         assert self._process is not None and self._process.stdin is not None
         try:
-            self._process.stdin.write(protocol.encode(message))
+            frame = protocol.encode(message)
+        except protocol.ProtocolError as exc:
+            # The model (or an input shaped by it) does not fit one frame of the pipe.
+            raise SandboxError(MODEL_TOO_LARGE_FOR_SANDBOX, str(exc)) from exc
+        try:
+            self._process.stdin.write(frame)
             self._process.stdin.flush()
         except (BrokenPipeError, OSError):
             self._fail(self._classify_exit())

@@ -80,3 +80,27 @@ def test_truncated_model_fails_validation_and_skips_the_rest(certify):
     assert results["validation"].test_result == "fail"
     assert results["validation"].error_code == "model_invalid"
     assert set(results) == {"validation"}
+
+
+def test_a_model_too_large_for_the_sandbox_pipe_fails_validation_with_a_reason(certify):
+    """A 49 MiB model.tflite (the package under the 64 MiB cap, the entry under the 100:1
+    ratio): its base64 form does not fit the sandbox's 64 MiB frame. That is the model's
+    failing, not a crashed stage with a traceback."""
+    import os
+
+    model = b"\x1c\x00\x00\x00TFL3" + os.urandom(49 * 1024 * 1024)
+    sample = sample_models.SampleModel(
+        name="huge", tflite=model, input_range=(-1.0, 1.0), invariants=({"kind": "finite"},)
+    )
+    run = certify(
+        model_package(
+            sample, limits={"inference_time_us": 400, "model_size_kb": 65536, "arena_kb": 16}
+        ),
+        level="basic",
+    )
+    validation = _results(run)["validation"]
+    assert (run.status, validation.test_result, validation.error_code) == (
+        "failed",
+        "fail",
+        "model_too_large_for_sandbox",
+    ), validation.test_logs[:300]
