@@ -84,9 +84,21 @@ class SimulationBackend(abc.ABC):
             return self._not_started(
                 core, "", ErrorCode.UNSUPPORTED_CORE, f"no board emulates {core}"
             )
-        block = harness_abi.pack_input_block(inputs, output_size, input_dtype, output_dtype)
+        # A model too wide for the harness ABI fails the run: a limit of the hardware level.
+        try:
+            block = harness_abi.pack_input_block(inputs, output_size, input_dtype, output_dtype)
+        except harness_abi.TooWideForHarness as exc:
+            return self._not_started(
+                core, board.name, ErrorCode.MODEL_TOO_WIDE_FOR_HARNESS, str(exc)
+            )
         if len(block) > board.input_block.size:
-            raise ValueError(f"{len(block)} bytes of inputs exceed {board.name}'s input block")
+            return self._not_started(
+                core,
+                board.name,
+                ErrorCode.MODEL_TOO_WIDE_FOR_HARNESS,
+                f"{len(inputs)} input vectors need a {len(block)}-byte input block; "
+                f"{board.name}'s holds {board.input_block.size} bytes",
+            )
         reason = self.unavailable_reason()
         if reason is not None:
             return self._not_started(core, board.name, ErrorCode.SIMULATOR_UNAVAILABLE, reason)

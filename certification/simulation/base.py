@@ -24,6 +24,7 @@ class ErrorCode(enum.StrEnum):
     UART_OVERFLOW = "uart_overflow"
     SEMIHOSTING_BLOCKED = "semihosting_blocked"
     UNSUPPORTED_CORE = "unsupported_core"
+    MODEL_TOO_WIDE_FOR_HARNESS = "model_too_wide_for_harness"
     SIMULATOR_UNAVAILABLE = "simulator_unavailable"
     SIMULATOR_ERROR = "simulator_error"
 

@@ -69,6 +69,10 @@ def _stride(input_size: int) -> int:
     return (input_size + 3) & ~3
 
 
+class TooWideForHarness(ValueError):
+    """The model's output is over MAX_OUTPUT_SIZE bytes: its shape, not a bug of ours."""
+
+
 def pack_input_block(
     inputs: Sequence[bytes],
     output_size: int,
@@ -84,8 +88,13 @@ def pack_input_block(
     input_size = len(inputs[0])
     if any(len(vector) != input_size for vector in inputs):
         raise ValueError("input vectors differ in length")
-    if not 0 < output_size <= MAX_OUTPUT_SIZE:
-        raise ValueError(f"output_size must be 1..{MAX_OUTPUT_SIZE} bytes")
+    if output_size <= 0:
+        raise ValueError("output_size must be positive")
+    if output_size > MAX_OUTPUT_SIZE:
+        raise TooWideForHarness(
+            f"the model's output is {output_size} bytes; the harness carries at most "
+            f"{MAX_OUTPUT_SIZE} bytes per vector"
+        )
     stride = _stride(input_size)
     header = _HEADER.pack(
         INPUT_MAGIC,

@@ -3,6 +3,8 @@
 import pytest
 
 from certification.simulation import toolchain
+from certification.tflm import builder
+from certification.tflm.sample_models import SampleModel
 from tests.certification.conftest import model_package
 from tests.simulation.elf_edits import stretched_symbols
 
@@ -81,3 +83,29 @@ def test_hardware_level_without_firmware_fails(certify):
     run = certify(model_package(), level="hardware")
     simulation = _results(run)["simulation"]
     assert (simulation.test_result, simulation.error_code) == ("fail", "firmware_missing")
+
+
+PLACEHOLDER_FIRMWARE = b"\x7fELF\x01\x01\x01" + bytes(121)
+
+
+def _squarer(size: int) -> SampleModel:
+    """MUL(x, x) over a float32 [1, size] tensor: well behaved on [-1, 1]."""
+    return SampleModel(
+        name=f"squarer_{size}",
+        tflite=builder.build_square(f"squarer_{size}", size),
+        input_range=(-1.0, 1.0),
+        input_shape=(1, size),
+        output_shape=(1, size),
+        invariants=({"kind": "finite"}, {"kind": "output_range", "min": 0.0, "max": 1.0}),
+    )
+
+
+def test_a_model_too_wide_for_the_harness_fails_the_simulation_with_a_reason_not_a_crash(
+    certify,
+):
+    """1,100 float32 outputs: more than the harness ABI's 1,024-byte output. The hardware level
+    cannot certify it; that is a failed stage with its code, not a crashed one."""
+    run = certify(model_package(_squarer(1100), firmware=PLACEHOLDER_FIRMWARE), level="hardware")
+    simulation = _results(run)["simulation"]
+    outcome = (run.status, simulation.test_result, simulation.error_code)
+    assert outcome == ("failed", "fail", "model_too_wide_for_harness"), simulation.test_logs[:300]

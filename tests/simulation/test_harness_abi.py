@@ -34,6 +34,11 @@ def test_vectors_of_different_lengths_are_refused():
         harness_abi.pack_input_block([b"\x01", b"\x01\x02"], output_size=1)
 
 
+def test_an_output_too_wide_for_the_abi_is_told_apart_from_a_bug():
+    with pytest.raises(harness_abi.TooWideForHarness, match="1025 bytes"):
+        harness_abi.pack_input_block([b"\x01"], output_size=harness_abi.MAX_OUTPUT_SIZE + 1)
+
+
 def test_uart_lines_become_outputs_and_noise_is_ignored():
     log = "booting vendor fw\nEPOUT 1 0a0b\nEPOUT 0 ff00\nEPDONE 2\nEPOUT 0 1111\n"
 
