@@ -1,5 +1,8 @@
 """The hardware level: the vendor's firmware on QEMU, emulator-counted latency, equivalence."""
 
+import subprocess
+import textwrap
+
 import pytest
 
 from certification.simulation import toolchain
@@ -109,3 +112,70 @@ def test_a_model_too_wide_for_the_harness_fails_the_simulation_with_a_reason_not
     simulation = _results(run)["simulation"]
     outcome = (run.status, simulation.test_result, simulation.error_code)
     assert outcome == ("failed", "fail", "model_too_wide_for_harness"), simulation.test_logs[:300]
+
+
+SQUARE_FIRMWARE = textwrap.dedent(
+    """
+    #include "edgeplug_harness.h"
+
+    /* float32 [1, 4] -> float32 [1, 4]: y = x * x, as the model's MUL. Writes output_size
+       bytes, as docs/firmware-harness.md says ("output size: bytes the firmware must produce
+       per vector"). */
+    EP_INFER int ep_infer(const void *input, uint32_t input_size, void *output,
+                          uint32_t output_size)
+    {
+        const float *x = input;
+        float y[4];
+        if (input_size != sizeof y) {
+            return 1;
+        }
+        for (uint32_t i = 0; i < 4; i++) {
+            y[i] = x[i] * x[i];
+        }
+        const uint8_t *from = (const uint8_t *)y;
+        uint8_t *to = output;
+        for (uint32_t i = 0; i < output_size && i < sizeof y; i++) {
+            to[i] = from[i];
+        }
+        return 0;
+    }
+    """
+)
+
+
+@pytest.fixture(scope="session")
+def square_firmware(tmp_path_factory) -> bytes:
+    missing = toolchain.missing_tools()
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+    out = tmp_path_factory.mktemp("square")
+    source = out / "square.c"
+    source.write_text(SQUARE_FIRMWARE)
+    subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-C",
+            str(toolchain.FIRMWARE_DIR),
+            "firmware",
+            "BOARD=mps2-an386",
+            "NAME=square",
+            f"SRCS={source}",
+            f"O={out}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return (out / "mps2-an386" / "square.elf").read_bytes()
+
+
+def test_correct_firmware_of_a_float_model_passes_the_hardware_level(certify, square_firmware):
+    """The firmware computes exactly what the model computes: the input block must tell it
+    the output size in bytes (16 for four float32), as the harness ABI says, not elements."""
+    run = certify(model_package(_squarer(4), firmware=square_firmware), level="hardware")
+    results = _results(run)
+    simulation = results["simulation"]
+    assert run.status == "passed", (
+        {k: (r.test_result, r.error_code) for k, r in results.items()},
+        simulation.findings,
+    )

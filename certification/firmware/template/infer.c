@@ -7,7 +7,8 @@
  */
 #include "edgeplug_harness.h"
 
-/* Example: an int8 model with 4 inputs and 3 outputs that sums its inputs into each output. */
+/* Example: an int8 model with 4 inputs and 3 outputs that sums its inputs into each output.
+   input_size and output_size are in bytes: one per value here, four for a float32 model. */
 #define MODEL_INPUTS 4u
 #define MODEL_OUTPUTS 3u
 

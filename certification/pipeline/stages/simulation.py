@@ -98,7 +98,7 @@ def run(ctx: StageContext) -> StageOutcome:
             elf,
             manifest["target"]["core"],
             inputs,
-            output_size=len(references[0]) // out_dtype.itemsize,
+            output_size=len(references[0]),  # bytes, as the harness ABI reads it
             input_dtype=in_dtype,
             output_dtype=out_dtype,
         )
