@@ -45,13 +45,19 @@ from typing import Any, Protocol
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, Unsatisfiable
+from hypothesis.extra import numpy as hnp
 
 from certification.tflm.sandbox import Inference, SandboxError
 from edgeplug.text import json_safe
 
 KINDS = ("output_range", "finite", "deterministic", "monotonic", "robust", "implies")
 DEFAULT_EXAMPLES = 100
+# Outcomes after which the next invariants are still searched (any other code: the model
+# died in the sandbox).
+_CHECKABLE_AFTER = (None, "invariant_invalid", "invariant_inputs_ungenerated")
+# Above this many distinct per-element bounds, a vector is drawn in their union and clamped.
+_MAX_BOUND_GROUPS = 32
 INTEGER_DTYPES = ("int8", "uint8", "int16")
 
 _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -260,9 +266,36 @@ def _scalars(low: Number, high: Number, integer: bool) -> st.SearchStrategy[Numb
 def _vectors(
     low: Sequence[Number], high: Sequence[Number], integer: bool
 ) -> st.SearchStrategy[list[Number]]:
-    return st.tuples(*(_scalars(lo, hi, integer) for lo, hi in zip(low, high, strict=True))).map(
-        list
-    )
+    """Whole input vectors, drawn as one numpy array per distinct (low, high) bound.
+
+    One strategy per element would make a wide input (a 32x32 image: 1,024 elements) too
+    large for Hypothesis's buffer: every example is "too large to finish generating" and the
+    search is ``Unsatisfiable``. An array draw fills most elements with one value and draws
+    only a few, so its cost does not grow with the width.
+    """
+    size = len(low)
+    groups: dict[tuple[Number, Number], list[int]] = {}
+    for index, bounds in enumerate(zip(low, high, strict=True)):
+        groups.setdefault(bounds, []).append(index)
+    dtype = np.int64 if integer else np.float32
+    if len(groups) > _MAX_BOUND_GROUPS:
+        lows, highs = list(low), list(high)
+        clip = InputDomain(tuple(lows), tuple(highs), integer).clip
+        whole = hnp.arrays(dtype, size, elements=_scalars(min(lows), max(highs), integer))
+        return whole.map(lambda values: clip(values.tolist()))
+    parts = [
+        (indices, hnp.arrays(dtype, len(indices), elements=_scalars(lo, hi, integer)))
+        for (lo, hi), indices in groups.items()
+    ]
+
+    def assemble(arrays: tuple[np.ndarray, ...]) -> list[Number]:
+        vector: list[Number] = [0] * size
+        for (indices, _), values in zip(parts, arrays, strict=True):
+            for index, value in zip(indices, values.tolist(), strict=True):
+                vector[index] = value
+        return vector
+
+    return st.tuples(*(strategy for _, strategy in parts)).map(assemble)
 
 
 def _same(a: Number, b: Number) -> bool:
@@ -336,10 +369,26 @@ class _Evaluator:
         return [list(result.raw) for result in results]
 
 
+class _SearchStopped(Exception):
+    """The search ended without a verdict on the invariant: ``code`` says why."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
 def _search(
-    strategy: st.SearchStrategy[Any], check: Check, seed_value: int, max_examples: int
+    strategy: st.SearchStrategy[Any],
+    check: Check,
+    seed_value: int,
+    max_examples: int,
 ) -> tuple[_Violation | None, str]:
-    """Look for a violation; return the shrunk one (Hypothesis replays it last) and a note."""
+    """Look for a violation; return the shrunk one (Hypothesis replays it last) and a note.
+
+    Inputs Hypothesis cannot generate raise :class:`_SearchStopped`
+    (``invariant_inputs_ungenerated``).
+    """
     violations: list[_Violation] = []
 
     @settings(
@@ -363,8 +412,13 @@ def _search(
 
     try:
         invariant_holds()
+    except Unsatisfiable:
+        raise _SearchStopped(
+            "invariant_inputs_ungenerated",
+            "Hypothesis could not generate inputs of this shape and range",
+        ) from None
     except _FoundViolation:
-        return violations[-1], ""
+        return violations[-1], ""  # raised only after a violation was kept
     except Flaky:
         return violations[-1], " (it did not reproduce on replay: the model is not deterministic)"
     return None, ""
@@ -622,6 +676,11 @@ def check_invariant(
         violation, note = _search(strategy, check, seed_value, max_examples)
     except InvariantSpecError as exc:
         return unchecked(str(exc), "invariant_invalid")
+    except _SearchStopped as stopped:
+        return unchecked(
+            f"{stopped.reason} after {evaluate.calls} of {max_examples} examples",
+            stopped.code,
+        )
     except _SandboxAbort as abort:
         return unchecked(
             f"the model could not be evaluated: {abort.error.detail}", abort.error.code
@@ -653,7 +712,7 @@ def check_invariants(
     outcomes: list[InvariantOutcome] = []
     for position, spec in enumerate(specs):
         kind = str(spec.get("kind", ""))
-        dead = next((o for o in outcomes if o.error_code not in (None, "invariant_invalid")), None)
+        dead = next((o for o in outcomes if o.error_code not in _CHECKABLE_AFTER), None)
         if dead is not None:
             outcomes.append(
                 InvariantOutcome.unchecked(spec, "not checked: " + dead.message, dead.error_code)
@@ -661,7 +720,11 @@ def check_invariants(
             continue
         outcomes.append(
             check_invariant(
-                runner, spec, domain, seed_for(package_digest, kind, position), max_examples
+                runner,
+                spec,
+                domain,
+                seed_for(package_digest, kind, position),
+                max_examples,
             )
         )
     return outcomes

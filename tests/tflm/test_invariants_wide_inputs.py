@@ -1,0 +1,110 @@
+"""Wide inputs end with a verdict on each invariant, never an exception.
+
+Hypothesis behaves differently under pytest (its plugin is loaded), so the searches that
+reproduce a worker's failures run in a plain Python process, as in the Celery worker.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from certification.tflm import invariants
+from certification.tflm.invariants import InputDomain
+from certification.tflm.sandbox import Inference
+
+
+class ZeroRunner:
+    """A well-behaved stand-in model: four outputs of 0.0 whatever the input."""
+
+    def __init__(self, delay_s: float = 0.0):
+        self.delay_s = delay_s
+
+    def run(self, examples, raw=False):
+        time.sleep(self.delay_s)
+        return [Inference(values=(0.0,) * 4, raw=(0.0,) * 4) for _ in examples]
+
+
+WIDE = [
+    pytest.param(InputDomain.from_bounds(1024, -1.0, 1.0), id="float32-32x32"),
+    pytest.param(InputDomain.from_bounds(6000, -128, 127, integer=True), id="int8-6000"),
+]
+SPECS = [
+    {"kind": "finite"},
+    {"kind": "output_range", "min": 0.0, "max": 1.0},
+    {"kind": "deterministic"},
+    {"kind": "monotonic", "input": 5, "output": 0, "direction": "increasing"},
+    {"kind": "robust", "epsilon": 1, "delta": 0.0},
+    {"kind": "implies", "when": [{"input": 0, "op": "gt", "value": 0}], "then": {"argmax": 0}},
+]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _outside_pytest(script: str) -> dict:
+    """Run ``script`` in a plain Python process (no pytest, no Hypothesis plugin); it prints
+    one JSON object as its last line."""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "size, bounds, integer", [(1024, (-1.0, 1.0), False), (6000, (-128, 127), True)]
+)
+def test_a_wide_input_is_generated_and_every_invariant_gets_its_examples(size, bounds, integer):
+    """A 32x32 float32 image, an int8 input of 6,000: every example used to be "too large to
+    finish generating" and ``Unsatisfiable`` crashed the stage."""
+    result = _outside_pytest(
+        f"""
+import json
+from certification.tflm import invariants
+from certification.tflm.invariants import InputDomain
+from tests.tflm.test_invariants_wide_inputs import SPECS, ZeroRunner
+domain = InputDomain.from_bounds({size}, *{bounds!r}, integer={integer})
+outcomes = invariants.check_invariants(ZeroRunner(), SPECS, domain, "sha256:wide")
+print(json.dumps([[o.kind, o.passed, o.examples, o.message] for o in outcomes]))
+"""
+    )
+    assert [(kind, passed, examples) for kind, passed, examples, _ in result] == [
+        (spec["kind"], True, invariants.DEFAULT_EXAMPLES) for spec in SPECS
+    ], result
+
+
+@pytest.mark.parametrize("domain", WIDE)
+def test_wide_vectors_stay_inside_their_bounds(domain):
+    low, high = [-3] * domain.size, [3] * domain.size
+    low[7], high[7] = 2, 2
+
+    @settings(max_examples=10, database=None)
+    @given(invariants._vectors(low, high, domain.integer))
+    def inside(x):
+        assert len(x) == domain.size and x[7] == 2
+        assert all(-3 <= v <= 3 for v in x)
+
+    inside()
+
+
+def test_inputs_hypothesis_cannot_generate_end_as_a_clear_code(monkeypatch):
+    too_large = st.binary(min_size=100_000, max_size=100_000).map(lambda _: [0.0] * 4)
+    monkeypatch.setattr(invariants, "_vectors", lambda *a: too_large)
+    [outcome] = invariants.check_invariants(
+        ZeroRunner(), [{"kind": "finite"}], InputDomain.from_bounds(4, 0.0, 1.0), "sha256:x"
+    )
+    assert (outcome.passed, outcome.error_code) == (False, "invariant_inputs_ungenerated")
+    assert "could not generate" in outcome.message
