@@ -38,6 +38,7 @@ import dataclasses
 import hashlib
 import math
 import operator
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,8 +54,12 @@ from edgeplug.text import json_safe
 
 KINDS = ("output_range", "finite", "deterministic", "monotonic", "robust", "implies")
 DEFAULT_EXAMPLES = 100
+# Wall time for the searches of one stage, all invariants together: well inside the Celery
+# task's soft limit (certification.tasks.STAGE_SOFT_LIMIT_S, 600 s), so a long search ends
+# as a verdict (``invariants_time_exceeded``) and not as a killed task.
+SEARCH_BUDGET_S = 420.0
 # Outcomes after which the next invariants are still searched (any other code: the model
-# died in the sandbox).
+# died in the sandbox, or the stage's search time ran out).
 _CHECKABLE_AFTER = (None, "invariant_invalid", "invariant_inputs_ungenerated")
 # Above this many distinct per-element bounds, a vector is drawn in their union and clamped.
 _MAX_BOUND_GROUPS = 32
@@ -203,6 +208,20 @@ class _Violation:
 
 class _FoundViolation(AssertionError):
     """Raised inside the Hypothesis test so it shrinks toward a minimal violation."""
+
+
+class _OutOfTime(BaseException):
+    """Raised inside the Hypothesis test when the search budget is spent: not a failure to
+    shrink, so it is a BaseException that Hypothesis lets straight through."""
+
+
+class _Interrupted(BaseException):
+    """Carries an unexpected exception (a Celery soft time limit ...) out of Hypothesis
+    unchanged, instead of Hypothesis replaying it and reporting it as ``Flaky``."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(repr(error))
+        self.error = error
 
 
 class _SandboxAbort(BaseException):
@@ -383,11 +402,15 @@ def _search(
     check: Check,
     seed_value: int,
     max_examples: int,
+    deadline: float | None = None,
 ) -> tuple[_Violation | None, str]:
     """Look for a violation; return the shrunk one (Hypothesis replays it last) and a note.
 
-    Inputs Hypothesis cannot generate raise :class:`_SearchStopped`
-    (``invariant_inputs_ungenerated``).
+    ``deadline`` (a ``time.monotonic()`` instant) stops the search: a violation found by then
+    is reported as found, else :class:`_SearchStopped` (``invariants_time_exceeded``). Inputs
+    Hypothesis cannot generate raise :class:`_SearchStopped` (``invariant_inputs_ungenerated``).
+    Any other exception from the check (a Celery soft time limit ...) leaves unchanged, not
+    replayed by Hypothesis as a failure to shrink.
     """
     violations: list[_Violation] = []
 
@@ -405,13 +428,26 @@ def _search(
     @seed(seed_value)
     @given(strategy)
     def invariant_holds(example: Any) -> None:
-        violation = check(example)
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _OutOfTime
+        try:
+            violation = check(example)
+        except Exception as error:
+            raise _Interrupted(error) from error
         if violation is not None:
             violations.append(violation)
             raise _FoundViolation(violation.message)
 
     try:
         invariant_holds()
+    except _Interrupted as interrupted:
+        raise interrupted.error from None
+    except _OutOfTime:
+        if violations:
+            return violations[-1], " (found before the search time ran out; not fully shrunk)"
+        raise _SearchStopped(
+            "invariants_time_exceeded", "the search time of the invariants stage ran out"
+        ) from None
     except Unsatisfiable:
         raise _SearchStopped(
             "invariant_inputs_ungenerated",
@@ -420,6 +456,8 @@ def _search(
     except _FoundViolation:
         return violations[-1], ""  # raised only after a violation was kept
     except Flaky:
+        if not violations:
+            raise
         return violations[-1], " (it did not reproduce on replay: the model is not deterministic)"
     return None, ""
 
@@ -643,8 +681,12 @@ def check_invariant(
     domain: InputDomain,
     seed_value: int,
     max_examples: int = DEFAULT_EXAMPLES,
+    deadline: float | None = None,
 ) -> InvariantOutcome:
-    """Search for a violation of one declared invariant; never raises for model failures."""
+    """Search for a violation of one declared invariant; never raises for model failures.
+
+    The search stops at ``deadline`` (a ``time.monotonic()`` instant) when one is given.
+    """
     kind = str(spec.get("kind", ""))
     evaluate = _Evaluator(runner)
 
@@ -673,7 +715,7 @@ def check_invariant(
         except SandboxError as error:
             raise _SandboxAbort(error) from error
         strategy, check = builder(spec, domain, outputs, evaluate)
-        violation, note = _search(strategy, check, seed_value, max_examples)
+        violation, note = _search(strategy, check, seed_value, max_examples, deadline)
     except InvariantSpecError as exc:
         return unchecked(str(exc), "invariant_invalid")
     except _SearchStopped as stopped:
@@ -703,12 +745,16 @@ def check_invariants(
     domain: InputDomain,
     package_digest: str,
     max_examples: int = DEFAULT_EXAMPLES,
+    time_budget_s: float = SEARCH_BUDGET_S,
 ) -> list[InvariantOutcome]:
     """Check every declared invariant, each with its own seed derived from the digest.
 
     Once the model has failed in the sandbox (hung, crashed, ran out of memory), the child is
     gone: the remaining invariants are reported with the same error instead of being run.
+    All the searches share ``time_budget_s`` seconds of wall time: when it runs out, the
+    invariant being searched and those after it are reported ``invariants_time_exceeded``.
     """
+    deadline = time.monotonic() + time_budget_s
     outcomes: list[InvariantOutcome] = []
     for position, spec in enumerate(specs):
         kind = str(spec.get("kind", ""))
@@ -725,6 +771,7 @@ def check_invariants(
                 domain,
                 seed_for(package_digest, kind, position),
                 max_examples,
+                deadline,
             )
         )
     return outcomes

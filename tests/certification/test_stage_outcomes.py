@@ -104,3 +104,25 @@ def test_a_model_too_large_for_the_sandbox_pipe_fails_validation_with_a_reason(c
         "fail",
         "model_too_large_for_sandbox",
     ), validation.test_logs[:300]
+
+
+def test_the_stage_time_limit_during_the_invariant_searches_is_a_verdict_not_a_crash(
+    certify, monkeypatch
+):
+    """Celery's soft limit firing inside the searches used to be recorded ``stage_crashed``
+    (``IndexError`` once Hypothesis had called it ``Flaky``)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from certification.pipeline.stages import invariants as stage
+
+    def out_of_time(*args, **kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(stage, "check_invariants", out_of_time)
+    run = certify(model_package())
+    invariants = _results(run)["invariants"]
+    assert (run.status, invariants.test_result, invariants.error_code) == (
+        "failed",
+        "fail",
+        "invariants_time_exceeded",
+    ), invariants.test_logs

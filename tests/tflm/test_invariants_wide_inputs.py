@@ -1,4 +1,4 @@
-"""Wide inputs end with a verdict on each invariant, never an exception.
+"""Wide inputs and long searches end with a verdict on each invariant, never an exception.
 
 Hypothesis behaves differently under pytest (its plugin is loaded), so the searches that
 reproduce a worker's failures run in a plain Python process, as in the Celery worker.
@@ -30,6 +30,23 @@ class ZeroRunner:
     def run(self, examples, raw=False):
         time.sleep(self.delay_s)
         return [Inference(values=(0.0,) * 4, raw=(0.0,) * 4) for _ in examples]
+
+
+class TimeLimitRunner(ZeroRunner):
+    """Raises, like Celery's soft time limit, from inside the search after a few examples."""
+
+    class SoftLimit(Exception):
+        pass
+
+    def __init__(self, after: int):
+        super().__init__()
+        self.left = after
+
+    def run(self, examples, raw=False):
+        self.left -= 1
+        if self.left == -1:  # once, as a time limit: Hypothesis's replay does not meet it
+            raise self.SoftLimit("soft time limit exceeded")
+        return super().run(examples, raw)
 
 
 WIDE = [
@@ -108,3 +125,54 @@ def test_inputs_hypothesis_cannot_generate_end_as_a_clear_code(monkeypatch):
     )
     assert (outcome.passed, outcome.error_code) == (False, "invariant_inputs_ungenerated")
     assert "could not generate" in outcome.message
+
+
+def test_the_search_stops_at_its_time_budget_with_a_clear_code_and_the_examples_tried():
+    domain = InputDomain.from_bounds(2000, -128, 127, integer=True)
+    specs = [{"kind": "finite"}] * 3
+    started = time.monotonic()
+    outcomes = invariants.check_invariants(
+        ZeroRunner(delay_s=0.01), specs, domain, "sha256:slow", time_budget_s=0.3
+    )
+    assert time.monotonic() - started < 5
+    assert [(o.passed, o.error_code) for o in outcomes] == [(False, "invariants_time_exceeded")] * 3
+    first = outcomes[0]
+    assert 0 < first.examples < invariants.DEFAULT_EXAMPLES
+    assert f"after {first.examples} of {invariants.DEFAULT_EXAMPLES} examples" in first.message
+
+
+def test_a_violation_found_before_the_budget_ran_out_is_still_reported():
+    class Broken(ZeroRunner):
+        def run(self, examples, raw=False):
+            time.sleep(0.05)
+            return [Inference(values=(9.0,), raw=(9.0,)) for _ in examples]
+
+    [outcome] = invariants.check_invariants(
+        Broken(),
+        [{"kind": "output_range", "min": 0.0, "max": 1.0}],
+        InputDomain.from_bounds(8, 0.0, 1.0),
+        "sha256:broken",
+        time_budget_s=0.2,
+    )
+    assert (outcome.passed, outcome.error_code) == (False, None)
+    assert outcome.counterexample_output == [9.0]
+
+
+def test_an_exception_inside_the_search_leaves_it_unchanged_not_as_an_index_error():
+    """A Celery soft time limit fires inside the Hypothesis test: it used to be replayed,
+    reported ``Flaky`` and turned into ``IndexError`` from an empty list of violations."""
+    result = _outside_pytest(
+        """
+import json
+from certification.tflm import invariants
+from certification.tflm.invariants import InputDomain
+from tests.tflm.test_invariants_wide_inputs import TimeLimitRunner
+try:
+    invariants.check_invariants(
+        TimeLimitRunner(after=5), [{"kind": "finite"}], InputDomain.from_bounds(16, 0.0, 1.0), "d"
+    )
+except BaseException as error:
+    print(json.dumps({"raised": type(error).__name__}))
+"""
+    )
+    assert result == {"raised": "SoftLimit"}

@@ -1,8 +1,12 @@
 """Stage 2, safety invariants: property-based tests (Hypothesis) against the model in TFLM.
 
 The declared invariants run with a seed derived from the package digest, so a run is
-reproducible; a failure reports the shrunk counterexample and the output it produced.
+reproducible; a failure reports the shrunk counterexample and the output it produced. The
+searches share a time budget well inside the task's soft limit; running out of it, or into
+the soft limit itself, fails the stage with ``invariants_time_exceeded``.
 """
+
+from celery.exceptions import SoftTimeLimitExceeded
 
 from certification.models import StageResult
 from certification.pipeline.stages.base import StageContext, StageOutcome
@@ -28,6 +32,12 @@ def run(ctx: StageContext) -> StageOutcome:
         sandbox.start()
         domain = InputDomain.from_manifest(ctx.manifest["model"])
         outcomes = check_invariants(sandbox, specs, domain, ctx.digest, max_examples=examples)
+    except SoftTimeLimitExceeded:
+        # The searches have their own budget (SEARCH_BUDGET_S); this is the task's last word.
+        return StageOutcome.failed(
+            "invariants_time_exceeded",
+            "The invariant searches ran into the stage's time limit before a verdict.",
+        )
     except SandboxError as exc:
         retry_if_unavailable(exc.code, exc.detail)
         return StageOutcome.failed(
