@@ -282,7 +282,7 @@ def _scalars(low: Number, high: Number, integer: bool) -> st.SearchStrategy[Numb
     return st.floats(lo, hi, width=32, allow_nan=False, allow_infinity=False)
 
 
-def _vectors(
+def input_vector_strategy(
     low: Sequence[Number], high: Sequence[Number], integer: bool
 ) -> st.SearchStrategy[list[Number]]:
     """Whole input vectors, drawn as one numpy array per distinct (low, high) bound.
@@ -485,7 +485,7 @@ def _each_selected_output(
                 return _Violation(f"output {j} {found}", x, y)
         return None
 
-    return _vectors(domain.low, domain.high, domain.integer), check
+    return input_vector_strategy(domain.low, domain.high, domain.integer), check
 
 
 def _output_range(
@@ -511,7 +511,7 @@ def _finite(
 def _deterministic(
     spec: Mapping[str, Any], domain: InputDomain, outputs: int, evaluate: _Evaluator
 ) -> tuple[st.SearchStrategy[Any], Check]:
-    vectors = _vectors(domain.low, domain.high, domain.integer)
+    vectors = input_vector_strategy(domain.low, domain.high, domain.integer)
 
     def check(pair: tuple[list[Number], list[Number]]) -> _Violation | None:
         x, other = pair
@@ -558,7 +558,7 @@ def _monotonic(
         )
 
     return st.tuples(
-        _vectors(domain.low, domain.high, domain.integer), st.tuples(along, along)
+        input_vector_strategy(domain.low, domain.high, domain.integer), st.tuples(along, along)
     ), check
 
 
@@ -569,7 +569,7 @@ def _robust(
     if epsilon < 0 or delta < 0:
         raise InvariantSpecError("epsilon and delta must not be negative")
     selected = _selected_outputs(spec, outputs)
-    noise = _vectors([-epsilon] * domain.size, [epsilon] * domain.size, domain.integer)
+    noise = input_vector_strategy([-epsilon] * domain.size, [epsilon] * domain.size, domain.integer)
 
     def check(example: tuple[list[Number], list[Number]]) -> _Violation | None:
         x, d = example
@@ -589,7 +589,7 @@ def _robust(
                 )
         return None
 
-    return st.tuples(_vectors(domain.low, domain.high, domain.integer), noise), check
+    return st.tuples(input_vector_strategy(domain.low, domain.high, domain.integer), noise), check
 
 
 def _tighten(
@@ -658,7 +658,7 @@ def _implies(
         ok, reason = holds(y)
         return None if ok else _Violation(f"inside the when-region, {reason}", x, y)
 
-    return _vectors(low, high, domain.integer), check
+    return input_vector_strategy(low, high, domain.integer), check
 
 
 _BUILDERS = {

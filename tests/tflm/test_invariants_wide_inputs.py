@@ -109,7 +109,7 @@ def test_wide_vectors_stay_inside_their_bounds(domain):
     low[7], high[7] = 2, 2
 
     @settings(max_examples=10, database=None)
-    @given(invariants._vectors(low, high, domain.integer))
+    @given(invariants.input_vector_strategy(low, high, domain.integer))
     def inside(x):
         assert len(x) == domain.size and x[7] == 2
         assert all(-3 <= v <= 3 for v in x)
@@ -119,7 +119,7 @@ def test_wide_vectors_stay_inside_their_bounds(domain):
 
 def test_inputs_hypothesis_cannot_generate_end_as_a_clear_code(monkeypatch):
     too_large = st.binary(min_size=100_000, max_size=100_000).map(lambda _: [0.0] * 4)
-    monkeypatch.setattr(invariants, "_vectors", lambda *a: too_large)
+    monkeypatch.setattr(invariants, "input_vector_strategy", lambda *a: too_large)
     [outcome] = invariants.check_invariants(
         ZeroRunner(), [{"kind": "finite"}], InputDomain.from_bounds(4, 0.0, 1.0), "sha256:x"
     )
@@ -176,3 +176,23 @@ except BaseException as error:
 """
     )
     assert result == {"raised": "SoftLimit"}
+
+
+def test_the_simulation_stage_draws_its_vectors_for_a_wide_input():
+    """The simulation stage drew its generated vectors one strategy per element too: a 32x32
+    float32 image was ``Unsatisfiable`` in the worker, a crashed stage."""
+    result = _outside_pytest(
+        """
+import json, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edgeplug.settings")
+import django
+django.setup()
+from certification.pipeline.stages.simulation import GENERATED_VECTORS, input_vectors
+from certification.tflm.invariants import InputDomain
+vectors = input_vectors(InputDomain.from_bounds(1024, -1.0, 1.0), "sha256:wide")
+inside = all(-1.0 <= value <= 1.0 for vector in vectors for value in vector)
+print(json.dumps([len(vectors), GENERATED_VECTORS, {len(v) for v in vectors} == {1024}, inside]))
+"""
+    )
+    count, generated, all_wide, inside = result
+    assert count > 3 and count <= 3 + generated and all_wide and inside, result

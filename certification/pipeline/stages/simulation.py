@@ -14,7 +14,6 @@ from pathlib import Path
 from django.conf import settings
 from hypothesis import HealthCheck, given, seed
 from hypothesis import settings as hsettings
-from hypothesis import strategies as st
 
 from certification.models import StageResult
 from certification.pipeline.stages.base import StageContext, StageOutcome
@@ -25,7 +24,7 @@ from certification.simulation.harness_abi import Dtype
 from certification.simulation.latency import estimate_latency, judge_latency
 from certification.simulation.qemu import QemuBackend
 from certification.simulation.renode import RenodeBackend
-from certification.tflm.invariants import InputDomain, seed_for
+from certification.tflm.invariants import InputDomain, input_vector_strategy, seed_for
 from certification.tflm.sandbox import ModelSandbox, SandboxError
 from certification.vocabulary import PROMISED_LATENCY_US
 
@@ -46,12 +45,7 @@ def input_vectors(domain: InputDomain, digest: str, count: int = GENERATED_VECTO
         list(domain.high),
         [math.floor(v) if domain.integer else v for v in mid],
     ]
-    element = (
-        (lambda lo, hi: st.integers(int(lo), int(hi)))
-        if domain.integer
-        else (lambda lo, hi: st.floats(lo, hi, allow_nan=False, width=32))
-    )
-    strategy = st.tuples(*(element(lo, hi) for lo, hi in zip(domain.low, domain.high, strict=True)))
+    strategy = input_vector_strategy(domain.low, domain.high, domain.integer)
     generated: list = []
 
     @seed(seed_for(digest, "simulation", 0))
@@ -59,7 +53,7 @@ def input_vectors(domain: InputDomain, digest: str, count: int = GENERATED_VECTO
         max_examples=count, database=None, deadline=None, suppress_health_check=list(HealthCheck)
     )
     @given(strategy)
-    def collect(vector):
+    def collect(vector):  # drawn as arrays: a wide input (a 32x32 image) generates
         if list(vector) not in generated and list(vector) not in fixed:
             generated.append(list(vector))
 
