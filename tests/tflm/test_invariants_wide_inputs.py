@@ -7,6 +7,7 @@ reproduce a worker's failures run in a plain Python process, as in the Celery wo
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -72,7 +73,13 @@ def _outside_pytest(script: str) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        # The run's own var dir (tests/var_isolation.py): a script that sets Django up writes
+        # its first-use keys there, never into the checkout's var/.
+        env={
+            "PYTHONPATH": str(ROOT),
+            "PATH": "/usr/bin:/bin",
+            "EDGEPLUG_VAR_DIR": os.environ["EDGEPLUG_VAR_DIR"],
+        },
         capture_output=True,
         text=True,
         timeout=240,
