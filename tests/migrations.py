@@ -1,10 +1,11 @@
 """Testing a data migration on the database the test runs on: migrate an app back, write rows
 as the old schema held them, migrate forward, look; the app is always brought back to its
-latest migration afterwards, so the next test finds the schema it expects, and its tables'
-id sequences no lower than they were, so no later test reuses an id an earlier one had (a
-table migrating back drops is created again with its sequence at 1, and Stripe keys such as
-``edgeplug-invoice-1-attempt-1`` would then reach the session's localstripe a second time,
-with other parameters: an ``idempotency_error``)."""
+latest migration afterwards (and so is every app whose migrations depend on those undone), so
+the next test finds the schema it expects, and its tables' id sequences no lower than they
+were, so no later test reuses an id an earlier one had (a table migrating back drops is
+created again with its sequence at 1, and Stripe keys such as ``edgeplug-invoice-1-attempt-1``
+would then reach the session's localstripe a second time, with other parameters: an
+``idempotency_error``)."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,7 +81,7 @@ def migrated_back(
     app: str, before: str, *, cleanup: Callable[[], object] = lambda: None
 ) -> Iterator[Migrator]:
     """``app`` migrated back to ``before`` for the block; then ``cleanup()`` (rows the latest
-    schema would refuse) and the app forward to its latest migration, whatever happened (also
+    schema would refuse) and every app forward to its latest migration, whatever happened (also
     when migrating back failed part of the way), its sequences raised to where they were."""
     migrator = Migrator(app, before)
     sequences = _sequences()
@@ -90,7 +91,10 @@ def migrated_back(
     finally:
         migrator.executor.loader.build_graph()
         cleanup()
-        migrator.executor.migrate(migrator.executor.loader.graph.leaf_nodes(app))
+        # Every app's latest, not only ``app``'s: going back also took back the migrations of
+        # other apps that depend on the ones undone (tenancy 0004 takes marketplace 0018 on),
+        # and a later test would miss their tables.
+        migrator.executor.migrate(migrator.executor.loader.graph.leaf_nodes())
         _raise_sequences_to(sequences)
 
 

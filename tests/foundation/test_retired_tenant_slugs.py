@@ -7,7 +7,8 @@ from functools import partial
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_event
@@ -152,3 +153,15 @@ def test_slugs_given_up_before_the_rule_are_retired_from_the_audit_log():
     assert RetiredSlug.objects.get(slug="acme").retired_at == renamed_at
     with pytest.raises(SlugRetired):
         create_tenant(name="Someone else", slug="acme")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_back_in_one_app_leaves_every_app_at_its_latest_migration():
+    """Migrating tenancy back took marketplace 0018 and later with it (they depend on tenancy
+    0004); bringing only tenancy forward left the next tests without the catalogue's
+    generation table."""
+    executor = MigrationExecutor(connection)
+    with migrated_back("tenancy", "0003_tenant_kind_message"):
+        pass
+    executor.loader.build_graph()
+    assert not executor.migration_plan(executor.loader.graph.leaf_nodes())
