@@ -247,7 +247,9 @@ class CertificationResult(models.Model):
     # At most MAX_STORED_FINDINGS (certification/pipeline/findings.py), most severe first ...
     findings = models.JSONField(default=list, blank=True)
     # ... and how many there were: {"total": n, "left_out": {severity: count not stored}}.
-    findings_summary = models.JSONField(default=dict, blank=True)
+    # With a database default: the previous release's workers, still recording stages during a
+    # rollout, insert results without it (migration 0014).
+    findings_summary = models.JSONField(default=dict, db_default={}, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
