@@ -22,9 +22,12 @@ class Migrator:
         self.before = [(app, before)]
         self.executor = MigrationExecutor(connection)
 
-    def old_model(self, name: str):
-        """The model ``name`` as the schema was at ``before`` (to write rows the old code wrote)."""
-        return self.executor.loader.project_state(self.before).apps.get_model(self.app, name)
+    def old_model(self, name: str, as_of: str | None = None):
+        """The model ``name`` as the schema was at ``before``, or at the app's earlier migration
+        ``as_of`` (to write rows the old code wrote: also code older than the schema, as the
+        previous release's pods write during a rollout)."""
+        state = self.executor.loader.project_state([(self.app, as_of)] if as_of else self.before)
+        return state.apps.get_model(self.app, name)
 
     def forward(self, migration: str) -> None:
         self.executor.loader.build_graph()

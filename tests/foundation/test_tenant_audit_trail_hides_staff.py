@@ -175,6 +175,30 @@ def test_a_deleted_staff_account_stays_hidden_in_what_it_did(member_client):
     assert reviewer.email not in repr(row) and STAFF_IP not in repr(row)
 
 
+def _written_by_code_before_audit_0003(old_event, tenant, actors):
+    """One ``wpk_approved`` event of ``tenant`` by each of ``actors``, from STAFF_IP, as the code
+    from before audit 0003 wrote it (``old_event``: the model as that code knew it, without
+    by_platform_staff)."""
+    for actor in actors:
+        old_event.objects.create(
+            action="wpk_approved",
+            actor_id=actor.pk,
+            actor_email=actor.email,
+            tenant_id=tenant.pk,
+            ip=STAFF_IP,
+        )
+
+
+def _shown_by_staff_only(client, reviewer, member_in_finance):
+    """The reviewer's event is shown as platform staff's; the member's (in a staff group) and a
+    plain user's are shown as recorded."""
+    shown = {
+        (row["actor_email"], row["by_platform_staff"]) for row in _rows(client, "wpk_approved")
+    }
+    assert (None, True) in shown and (member_in_finance.email, False) in shown
+    assert len(shown) == 3 and reviewer.email not in repr(shown)
+
+
 @pytest.mark.django_db(transaction=True)  # migrating (SQLite's schema editor) needs no atomic
 def test_events_written_before_the_flag_are_marked_by_who_is_staff_outside_the_tenant(
     member_client,
@@ -186,18 +210,28 @@ def test_events_written_before_the_flag_are_marked_by_who_is_staff_outside_the_t
     member_in_finance = membership.user
     member_in_finance.groups.add(Group.objects.get(name="finance"))
     with migrated_back("audit", "0002_append_only_trigger") as migrator:
-        old = migrator.old_model("AuditEvent")
-        for actor in (reviewer, member_in_finance, UserFactory()):
-            old.objects.create(
-                action="wpk_approved",
-                actor_id=actor.pk,
-                actor_email=actor.email,
-                tenant_id=tenant.pk,
-                ip=STAFF_IP,
-            )
+        actors = (reviewer, member_in_finance, UserFactory())
+        _written_by_code_before_audit_0003(migrator.old_model("AuditEvent"), tenant, actors)
         migrator.forward("0003_by_platform_staff")
-    shown = {
-        (row["actor_email"], row["by_platform_staff"]) for row in _rows(client, "wpk_approved")
-    }
-    assert (None, True) in shown and (member_in_finance.email, False) in shown
-    assert len(shown) == 3 and reviewer.email not in repr(shown)
+    _shown_by_staff_only(client, reviewer, member_in_finance)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_events_the_previous_release_wrote_while_audit_0003_rolled_out_are_hidden(
+    member_client,
+):
+    """The migrate Job applied audit 0003, then the previous release's web pods served on until
+    the rollout ended: their events (that code did not know the column) took its database
+    default, false, a reviewer's among them, and the trail showed who it was. Audit 0005 marks
+    them as 0003 marked the older ones."""
+    client, membership = member_client("admin", is_vendor=True)
+    tenant, reviewer = membership.tenant, staff_member("reviewers")
+    member_in_finance = membership.user
+    member_in_finance.groups.add(Group.objects.get(name="finance"))
+    with migrated_back("audit", "0004_auditevent_audit_tenant_trail_order") as migrator:
+        old_event = migrator.old_model("AuditEvent", as_of="0002_append_only_trigger")
+        actors = (reviewer, member_in_finance, UserFactory())
+        _written_by_code_before_audit_0003(old_event, tenant, actors)
+        assert reviewer.email in repr(_rows(client, "wpk_approved"))  # as the rollout left it
+        migrator.forward("0005_mark_events_by_staff_again")
+    _shown_by_staff_only(client, reviewer, member_in_finance)
