@@ -375,6 +375,12 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
+    # What Stripe gave back of its payment outside EdgePlug's refunds, as its webhooks told
+    # (``orders._given_back``): refunds made in Stripe's dashboard (the charge's
+    # ``amount_refunded``) and disputes the bank won. A refund in full gives back only the
+    # rest (``orders.refund_order``).
+    refunded_in_stripe = models.PositiveBigIntegerField(default=0, help_text="minor units")
+    lost_in_disputes = models.PositiveBigIntegerField(default=0, help_text="minor units")
 
     objects = OrderQuerySet.as_manager()
 

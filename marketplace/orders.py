@@ -28,7 +28,6 @@ from billing.errors import (
     PaymentsNotConfigured,
 )
 from billing.models import Invoice, InvoiceStatus
-from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.columns import clipped
 from edgeplug.core.locking import lock_rows, locked
@@ -517,46 +516,44 @@ def record_dispute(dispute: payments.Dispute) -> Order | None:
         target = f"order {order.pk}"
         record_change(dispute.action, order, target=target, details=dispute.details())
         if dispute.lost:
-            lost = _told_in_part(order).lost + dispute.amount
+            lost = order.lost_in_disputes + dispute.amount
             _given_back(order, lost=lost, source="chargeback")
     return order
 
 
 class GivenBack(NamedTuple):
-    """What was given back of an order's price so far (minor units), as told by its refunds
-    in part: ``refunds`` Stripe's refunds of the charge (its ``amount_refunded``, refunds
-    only), ``lost`` the disputes the bank won."""
+    """What was given back of an order's price so far (minor units): ``refunds`` Stripe's
+    refunds of the charge (its ``amount_refunded``, refunds only), ``lost`` the disputes the
+    bank won."""
 
     refunds: int
     lost: int
 
 
-def _told_in_part(order: Order) -> GivenBack:
-    told = AuditEvent.objects.filter(action=REFUNDED_IN_PART, details__order=order.pk)
-    rows = told.values_list("details__refunds", "details__lost")
-    return GivenBack(
-        max((refunds or 0 for refunds, _ in rows), default=0),
-        max((lost or 0 for _, lost in rows), default=0),
-    )
+def _given_back_so_far(order: Order) -> GivenBack:
+    return GivenBack(order.refunded_in_stripe, order.lost_in_disputes)
 
 
 def _given_back(
     order: Order, *, source: str, refunds: int | None = None, lost: int | None = None
 ) -> None:
     """Stripe told more of the locked order's payment given back: ``refunds`` (minor units,
-    in all: its ``amount_refunded``) or ``lost`` (in all, to disputes). Once refunds and lost
-    disputes reach the price the order is refunded (``source``: its entitlement ends, the
-    payout counts it). Less leaves it completed and its entitlement on, and finance is told
-    of each new amount given back once (``order_refunded_in_part`` on *Money to give back*:
-    ``amount`` the new one, ``refunded`` all so far, of which ``refunds`` and ``lost``,
-    ``price``): the month's payout counts the order's whole price until it is refunded in
-    full, which gives back only the rest (``refund_order``)."""
+    in all: its ``amount_refunded``) or ``lost`` (in all, to disputes), kept on the order
+    (``refunded_in_stripe``, ``lost_in_disputes``). Once refunds and lost disputes reach the
+    price the order is refunded (``source``: its entitlement ends, the payout counts it).
+    Less leaves it completed and its entitlement on, and finance is told of each new amount
+    given back once (``order_refunded_in_part`` on *Money to give back*: ``amount`` the new
+    one, ``refunded`` all so far, of which ``refunds`` and ``lost``, ``price``): the month's
+    payout counts the order's whole price until it is refunded in full, which gives back
+    only the rest (``refund_order``)."""
     if order.status != OrderStatus.COMPLETED:
         return
-    before = _told_in_part(order)
+    before = _given_back_so_far(order)
     now = GivenBack(max(before.refunds, refunds or 0), max(before.lost, lost or 0))
     if now == before:  # told already (a late or repeated event)
         return
+    order.refunded_in_stripe, order.lost_in_disputes = now
+    order.save(update_fields=["refunded_in_stripe", "lost_in_disputes", "updated_at"])
     if sum(now) >= order.amount > 0:
         _mark_refunded(order, actor=None, request=None, source=source)
         return
@@ -714,7 +711,7 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
     # Its key names what was given back before: a retry after more was given back asks
     # another amount, which under the first key is Stripe's idempotency_error for a day.
     # Its metadata names the order, as EdgePlug's refunds do (``taken_back``).
-    given = sum(_told_in_part(order))
+    given = sum(_given_back_so_far(order))
     if order.payment_intent_id and given < order.amount:
         after = ("after", given) if given else ()
         payments.refund(

@@ -73,7 +73,9 @@ def test_a_refund_in_part_after_a_dispute_lost_in_part_is_told(order, api):  # n
     refunded_in_dashboard(api, order, 200, "evt_part")
 
     assert told(order) == [(300, 300), (200, 500)]
-    assert Order.objects.get(pk=order.pk).status == "completed"
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == "completed"
+    assert (order.refunded_in_stripe, order.lost_in_disputes) == (200, 300)
 
 
 def test_a_refund_after_a_dispute_lost_in_part_refunds_the_order_at_the_price(order, api):  # noqa: F811
@@ -93,3 +95,13 @@ def test_refund_in_full_after_a_dispute_lost_in_part_gives_back_only_the_rest(or
 
     assert refunded_of(order) == 700
     assert Order.objects.get(pk=order.pk).status == "refunded"
+
+
+def test_a_second_dispute_lost_adds_to_what_the_order_says_was_lost(order, api):  # noqa: F811
+    """The disputes lost are the order's own state: a new one adds to it."""
+    Order.objects.filter(pk=order.pk).update(lost_in_disputes=300)
+
+    assert disputed(api, order, "evt_lost", "charge.dispute.closed", "lost", 200) == "completed"
+
+    assert told(order) == [(200, 500)]
+    assert Order.objects.get(pk=order.pk).lost_in_disputes == 500

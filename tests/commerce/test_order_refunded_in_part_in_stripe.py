@@ -103,3 +103,22 @@ def test_a_retry_after_a_refund_in_part_sends_a_key_of_its_amount(order, api, mo
     assert first["idempotency_key"] != retry["idempotency_key"]
     assert first["metadata"] == retry["metadata"] == {"order": str(order.pk)}
     assert refunded_of(order) == 1000
+
+
+def test_what_stripe_gave_back_is_kept_on_the_order(order, api):
+    refunded_in_dashboard(api, order, 600, "evt_part")
+    refunded_in_dashboard(api, order, 200, "evt_more")
+
+    order.refresh_from_db()
+    assert (order.refunded_in_stripe, order.lost_in_disputes) == (800, 0)
+
+
+def test_refund_in_full_gives_back_what_the_order_says_is_left(order, api):
+    """What was given back is the order's own state (kept where Stripe told it), not read
+    back from the audit log: an order that says 6.00 went back has 4.00 refunded."""
+    Order.objects.filter(pk=order.pk).update(refunded_in_stripe=600)
+
+    orders.refund_order(Order.objects.get(pk=order.pk))
+
+    assert refunded_of(order) == 400
+    assert Order.objects.get(pk=order.pk).status == "refunded"

@@ -1,0 +1,46 @@
+"""What Stripe gave back of an order's payment outside EdgePlug (refunds in its dashboard,
+disputes lost) is kept on the order, no longer read back from its ``order_refunded_in_part``
+audit events: each order is filled from those events, the largest of each figure told (both
+only grow). An order refunded in full since keeps what its last event said (nothing reads
+them once it is refunded). The reverse drops the columns; the events stay."""
+
+from django.db import migrations, models
+
+
+def fill_from_the_audit_log(apps, schema_editor):
+    AuditEvent = apps.get_model("audit", "AuditEvent")
+    Order = apps.get_model("marketplace", "Order")
+    told: dict[int, tuple[int, int]] = {}
+    events = AuditEvent.objects.filter(action="order_refunded_in_part")
+    for details in events.values_list("details", flat=True).iterator():
+        order_id = details.get("order")
+        if not isinstance(order_id, int):
+            continue
+        refunds, lost = told.get(order_id, (0, 0))
+        told[order_id] = (
+            max(refunds, details.get("refunds") or 0),
+            max(lost, details.get("lost") or 0),
+        )
+    for order_id, (refunds, lost) in told.items():
+        Order.objects.filter(pk=order_id).update(refunded_in_stripe=refunds, lost_in_disputes=lost)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("audit", "0004_auditevent_audit_tenant_trail_order"),
+        ("marketplace", "0019_catalogue_generation"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="order",
+            name="refunded_in_stripe",
+            field=models.PositiveBigIntegerField(default=0, help_text="minor units"),
+        ),
+        migrations.AddField(
+            model_name="order",
+            name="lost_in_disputes",
+            field=models.PositiveBigIntegerField(default=0, help_text="minor units"),
+        ),
+        migrations.RunPython(fill_from_the_audit_log, migrations.RunPython.noop),
+    ]
