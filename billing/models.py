@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.utils import timezone
 
 from billing.charge_minimums import rounding
 from billing.documents.document import amount_asked, declared_vat_rate, paid_so_far
@@ -34,6 +35,19 @@ class StripeCustomer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant} = {self.customer_id}"
+
+
+class DeletedStripeCustomer(models.Model):
+    """A tenant's Stripe customer that Stripe deleted (``payments.forget_deleted_customer``):
+    a charge made on it is still the tenant's (``payments._customers``), and how many the
+    tenant had names the key of its next customer (``payments.ensure_customer``)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    customer_id = models.CharField(max_length=255, unique=True)
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} (deleted)"
 
 
 class PaymentMethod(models.Model):

@@ -35,13 +35,13 @@ from billing.errors import (
 )
 from billing.models import (
     PAYMENT_NOT_OURS,
+    DeletedStripeCustomer,
     Invoice,
     PaymentMethod,
     RemovedPaymentMethod,
     StripeCustomer,
 )
 from billing.signals import default_card_set
-from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.lazy import LazyModule
 from edgeplug.core.locking import locked
@@ -215,7 +215,7 @@ def ensure_customer(tenant: Tenant) -> str:
     existing = StripeCustomer.objects.filter(tenant=tenant).first()
     if existing is not None:
         return existing.customer_id
-    deleted = AuditEvent.objects.filter(tenant=tenant, action=CUSTOMER_DELETED).count()
+    deleted = DeletedStripeCustomer.objects.filter(tenant=tenant).count()
     again = ("after-deleted", deleted) if deleted else ()
     customer = client().v1.customers.create(
         params={"name": tenant.name, "metadata": {"tenant": str(tenant.pk), "slug": tenant.slug}},
@@ -282,7 +282,8 @@ def forget_deleted_customer(customer_id: str) -> StripeCustomer | None:
     """Stripe deleted a tenant's customer (``customer.deleted``: the dashboard, an erasure),
     which detached its cards: forget the customer and those cards (kept as removed ones,
     ``RemovedPaymentMethod``), so the next card saved makes a new customer
-    (``ensure_customer``). Until 2026-12-07 the dead id stayed and every card save answered
+    (``ensure_customer``); the customer is kept as one the tenant had
+    (``DeletedStripeCustomer``). Until 2026-12-07 the dead id stayed and every card save answered
     ``502 payment_processor_error`` for good. Audited ``stripe_customer_deleted``. None when
     no tenant has that customer (forgotten already) or Stripe still has it."""
     known = StripeCustomer.objects.filter(customer_id=customer_id).first()
@@ -300,6 +301,7 @@ def forget_deleted_customer(customer_id: str) -> StripeCustomer | None:
         )
         PaymentMethod.objects.filter(pk__in=[card.pk for card in cards]).delete()
         known.delete()
+        DeletedStripeCustomer.objects.create(tenant_id=known.tenant_id, customer_id=customer_id)
         record_event(
             CUSTOMER_DELETED,
             tenant=known.tenant,
@@ -555,13 +557,11 @@ def _not_theirs(outcome, tenant, amount: int, currency: str, *, or_more: bool) -
 
 def _customers(customer_id: str | None) -> set[int]:
     """The tenants whose Stripe customer ``customer_id`` is or was: a customer Stripe deleted
-    is remembered by its audit event (``forget_deleted_customer``)."""
+    is remembered as ``DeletedStripeCustomer`` (``forget_deleted_customer``)."""
     if not customer_id:
         return set()
     now = StripeCustomer.objects.filter(customer_id=customer_id).values_list("tenant_id")
-    before = AuditEvent.objects.filter(
-        action=CUSTOMER_DELETED, details__customer=customer_id, tenant__isnull=False
-    ).values_list("tenant_id")
+    before = DeletedStripeCustomer.objects.filter(customer_id=customer_id).values_list("tenant_id")
     return {tenant for (tenant,) in now.union(before)}
 
 

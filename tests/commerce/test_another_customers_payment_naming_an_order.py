@@ -4,7 +4,7 @@ Any other changes nothing and is told to finance, once per intent."""
 
 import pytest
 
-from billing.models import MoneyToGiveBack, StripeCustomer, WebhookEvent
+from billing.models import DeletedStripeCustomer, MoneyToGiveBack, StripeCustomer, WebhookEvent
 from billing.payments import forget_deleted_customer
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import Entitlement
@@ -65,16 +65,23 @@ def test_the_charge_whose_answer_was_lost_still_completes_the_order(pending_orde
     assert Entitlement.objects.get().status == "active"
 
 
+def paid_by_a_deleted_customer(order, amount: int):
+    """A payment naming the order (EUR, ``amount``) made on the tenant's Stripe customer,
+    which Stripe then deleted (told by webhook): the succeeded PaymentIntent."""
+    old = StripeCustomer.objects.get(tenant=order.tenant).customer_id
+    named = {"order": str(order.pk), "tenant": str(order.tenant_id)}
+    intent = payment_in_stripe(named, amount=amount, currency="eur", customer=old)
+    stripe_client().v1.customers.delete(old)
+    assert forget_deleted_customer(old) is not None
+    return intent
+
+
 def test_a_charge_of_the_tenants_deleted_customer_still_completes_the_order(pending_order, api):
     """The charge was made on the tenant's customer of then (its answer lost, or 3-D Secure
     finished late); Stripe deleted that customer since and a new card made a new one: the
     money taken is still the tenant's payment. It was refused as another customer's."""
     order, _ = pending_order
-    old = StripeCustomer.objects.get(tenant=order.tenant).customer_id
-    named = {"order": str(order.pk), "tenant": str(order.tenant_id)}
-    intent = payment_in_stripe(named, amount=1500, currency="eur", customer=old)
-    stripe_client().v1.customers.delete(old)
-    assert forget_deleted_customer(old) is not None
+    intent = paid_by_a_deleted_customer(order, 1500)
     StripeCustomer.objects.create(tenant=order.tenant, customer_id="cus_new_one")
 
     assert deliver(api, "evt_late", intent) == f"order {order.pk} completed"
@@ -82,6 +89,33 @@ def test_a_charge_of_the_tenants_deleted_customer_still_completes_the_order(pend
     order.refresh_from_db()
     assert (order.status, order.payment_intent_id) == ("completed", intent.id)
     assert not MoneyToGiveBack.objects.exists()
+
+
+def test_a_customer_the_tenant_had_before_is_known_by_its_own_row(pending_order, api):
+    """The tenant's customers of before are the tenant's state (``DeletedStripeCustomer``),
+    not read back from the audit log: a charge on one completes the order."""
+    order, _ = pending_order
+    old = StripeCustomer.objects.get(tenant=order.tenant)
+    named = {"order": str(order.pk), "tenant": str(order.tenant_id)}
+    intent = payment_in_stripe(named, amount=1500, currency="eur", customer=old.customer_id)
+    old.delete()
+    DeletedStripeCustomer.objects.create(tenant=order.tenant, customer_id=intent.customer)
+
+    assert deliver(api, "evt_before", intent) == f"order {order.pk} completed"
+
+
+def test_a_refused_payment_charged_to_a_deleted_customer_of_ours_is_listed_for_finance(
+    pending_order, api
+):
+    """0.50 taken from the tenant's customer of before (Stripe deleted it since): still our
+    customer's money, so finance sees it on *Money to give back*."""
+    order, _ = pending_order
+    intent = paid_by_a_deleted_customer(order, 50)
+
+    assert deliver(api, "evt_ours_before", intent).startswith("payment_not_ours")
+
+    [row] = MoneyToGiveBack.objects.all()
+    assert (row.details["payment_intent"], row.details["ours"]) == (intent.id, True)
 
 
 def test_a_refused_payment_charged_to_a_customer_of_ours_is_listed_for_finance(pending_order, api):

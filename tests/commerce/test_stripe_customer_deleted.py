@@ -4,7 +4,7 @@ customer. The dead id stayed, and every card save answered 502 for good."""
 
 import pytest
 
-from billing.models import PaymentMethod, StripeCustomer
+from billing.models import DeletedStripeCustomer, PaymentMethod, StripeCustomer
 from edgeplug.audit.models import AuditEvent
 from tests.commerce.conftest import confirmed_setup, event, save_card, signed_webhook, stripe_client
 
@@ -32,6 +32,9 @@ def test_a_tenant_whose_stripe_customer_was_deleted_can_save_a_card_again(stripe
     [told] = AuditEvent.objects.filter(action="stripe_customer_deleted")
     assert (told.tenant, told.details["customer"]) == (membership.tenant, customer_id)
     assert told.details["cards_forgotten"] == [f"{old_card['brand']} ending {old_card['last4']}"]
+    [gone] = DeletedStripeCustomer.objects.all()
+    assert (gone.tenant, gone.customer_id) == (membership.tenant, customer_id)
+    assert gone.deleted_at <= told.created_at
 
     body = confirmed_setup(client)
     saved = client.post(CARDS, {"setup_intent": body["setup_intent"]}, format="json")
@@ -60,12 +63,11 @@ def test_a_deletion_stripe_does_not_confirm_changes_nothing(stripe_on, customer,
     assert not AuditEvent.objects.filter(action="stripe_customer_deleted").exists()
 
 
-def test_the_new_customer_is_made_under_a_key_of_its_own(stripe_on, customer, api, monkeypatch):
-    """Stripe answers a key it saw in the last 24 hours with what it made then: the first
-    customer's key would have brought the deleted customer back."""
+@pytest.fixture
+def customer_keys(stripe_on, monkeypatch) -> list[str]:
+    """The idempotency key of each Stripe customer created, in order."""
     from stripe import CustomerService
 
-    client, membership = customer
     keys = []
     create = CustomerService.create
 
@@ -74,11 +76,48 @@ def test_the_new_customer_is_made_under_a_key_of_its_own(stripe_on, customer, ap
         return create(self, params, options)
 
     monkeypatch.setattr(CustomerService, "create", recording)
-    save_card(client)
-    customer_id = StripeCustomer.objects.get(tenant=membership.tenant).customer_id
+    return keys
+
+
+def deleted_in_stripe(api, tenant, event_id: str) -> None:
+    """Stripe deletes the tenant's customer and tells it by webhook."""
+    customer_id = StripeCustomer.objects.get(tenant=tenant).customer_id
     stripe_client().v1.customers.delete(customer_id)
-    signed_webhook(api, deleted_event("evt_cus_deleted", customer_id))
+    signed_webhook(api, deleted_event(event_id, customer_id))
+
+
+def test_the_new_customer_is_made_under_a_key_of_its_own(customer_keys, customer, api):
+    """Stripe answers a key it saw in the last 24 hours with what it made then: the first
+    customer's key would have brought the deleted customer back."""
+    client, membership = customer
+    save_card(client)
+    deleted_in_stripe(api, membership.tenant, "evt_cus_deleted")
     save_card(client)
 
-    first, second = keys
+    first, second = customer_keys
     assert second == f"{first}-after-deleted-1"
+
+
+def test_each_new_customer_after_a_deletion_has_a_key_of_its_own(customer_keys, customer, api):
+    """Deleted twice: the third customer's key counts both deletions, so it is neither the
+    first customer's key nor the second's."""
+    client, membership = customer
+    for number in (1, 2):
+        save_card(client)
+        deleted_in_stripe(api, membership.tenant, f"evt_cus_deleted_{number}")
+    save_card(client)
+
+    first, second, third = customer_keys
+    assert (second, third) == (f"{first}-after-deleted-1", f"{first}-after-deleted-2")
+
+
+def test_the_next_customers_key_counts_the_deletions_the_tenant_has(customer_keys, customer):
+    """How many customers of the tenant Stripe deleted is the tenant's own state
+    (``DeletedStripeCustomer``), not a count of its audit events."""
+    client, membership = customer
+    DeletedStripeCustomer.objects.create(tenant=membership.tenant, customer_id="cus_gone_1")
+
+    save_card(client)
+
+    [key] = customer_keys
+    assert key.endswith("-after-deleted-1")
