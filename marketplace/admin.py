@@ -115,7 +115,7 @@ class OrderAdmin(ReadOnlyAdmin):
     # plan__agent__tenant: each row's checkbox is labelled with the order's name, its vendor's
     list_select_related = ("tenant", "agent", "agent__tenant", "plan", "plan__agent__tenant")
     actions = ["refund_in_full"]
-    money_fields = ("amount",)
+    money_fields = ("amount", "refunded_in_stripe", "lost_in_disputes")
     shown_instead = {"breakdown": "breakdown_shown"}
     # The PaymentIntent's client secret is for the paying customer alone (Stripe): its id,
     # shown, names it.

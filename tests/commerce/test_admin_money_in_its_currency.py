@@ -39,6 +39,17 @@ def test_an_order_page_shows_its_amount_and_breakdown_in_euros(finance):
     assert "minor units" not in page.content.decode()
 
 
+def test_what_stripe_gave_back_of_an_order_reads_in_its_currency(finance):
+    plan = PricePlanFactory(kind="one_time", amount=4900)
+    order = OrderFactory(plan=plan, amount=4900, refunded_in_stripe=600, lost_in_disputes=300)
+
+    page = finance.get(f"/admin/marketplace/order/{order.pk}/change/")
+
+    assert shown(page, "refunded_in_stripe_shown") == "6.00 EUR"
+    assert shown(page, "lost_in_disputes_shown") == "3.00 EUR"
+    assert "minor units" not in page.content.decode()
+
+
 def test_a_free_order_page_says_free(finance):
     plan = PricePlanFactory(kind="free", currency="")
     order = OrderFactory(plan=plan, breakdown=pricing.Breakdown("", ()).as_dict())
