@@ -379,8 +379,12 @@ class Order(models.Model):
     # (``orders._given_back``): refunds made in Stripe's dashboard (the charge's
     # ``amount_refunded``) and disputes the bank won. A refund in full gives back only the
     # rest (``orders.refund_order``).
-    refunded_in_stripe = models.PositiveBigIntegerField(default=0, help_text="minor units")
-    lost_in_disputes = models.PositiveBigIntegerField(default=0, help_text="minor units")
+    refunded_in_stripe = models.PositiveBigIntegerField(
+        default=0, db_default=0, help_text="minor units"
+    )
+    lost_in_disputes = models.PositiveBigIntegerField(
+        default=0, db_default=0, help_text="minor units"
+    )
 
     objects = OrderQuerySet.as_manager()
 

@@ -35,12 +35,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="order",
             name="refunded_in_stripe",
-            field=models.PositiveBigIntegerField(default=0, help_text="minor units"),
+            field=models.PositiveBigIntegerField(default=0, db_default=0, help_text="minor units"),
         ),
         migrations.AddField(
             model_name="order",
             name="lost_in_disputes",
-            field=models.PositiveBigIntegerField(default=0, help_text="minor units"),
+            field=models.PositiveBigIntegerField(default=0, db_default=0, help_text="minor units"),
         ),
         migrations.RunPython(fill_from_the_audit_log, migrations.RunPython.noop),
     ]
