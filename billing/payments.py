@@ -301,7 +301,10 @@ def forget_deleted_customer(customer_id: str) -> StripeCustomer | None:
         )
         PaymentMethod.objects.filter(pk__in=[card.pk for card in cards]).delete()
         known.delete()
-        DeletedStripeCustomer.objects.create(tenant_id=known.tenant_id, customer_id=customer_id)
+        # Once per customer, even if Stripe's id came back to EdgePlug after it was deleted.
+        DeletedStripeCustomer.objects.get_or_create(
+            customer_id=customer_id, defaults={"tenant_id": known.tenant_id}
+        )
         record_event(
             CUSTOMER_DELETED,
             tenant=known.tenant,

@@ -1,10 +1,13 @@
 """What Stripe gave back of an order's payment outside EdgePlug (refunds in its dashboard,
 disputes lost) is kept on the order, no longer read back from its ``order_refunded_in_part``
 audit events: each order is filled from those events, the largest of each figure told (both
-only grow). An order refunded in full since keeps what its last event said (nothing reads
+only grow), never lowering what the order holds, so that it can run again (docs/operations.md,
+*Upgrades*). An order refunded in full before keeps what its last event said (nothing reads
 them once it is refunded). The reverse drops the columns; the events stay."""
 
 from django.db import migrations, models
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 
 def fill_from_the_audit_log(apps, schema_editor):
@@ -17,12 +20,19 @@ def fill_from_the_audit_log(apps, schema_editor):
         if not isinstance(order_id, int):
             continue
         refunds, lost = told.get(order_id, (0, 0))
+        if "refunds" not in details and "lost" not in details:  # the first form: refunds only
+            details = {"refunds": details.get("refunded")}
         told[order_id] = (
             max(refunds, details.get("refunds") or 0),
             max(lost, details.get("lost") or 0),
         )
     for order_id, (refunds, lost) in told.items():
-        Order.objects.filter(pk=order_id).update(refunded_in_stripe=refunds, lost_in_disputes=lost)
+        # Never lower what the order holds: run again, the last event of an order refunded
+        # in full is below what its webhook kept on it.
+        Order.objects.filter(pk=order_id).update(
+            refunded_in_stripe=Greatest(F("refunded_in_stripe"), Value(refunds)),
+            lost_in_disputes=Greatest(F("lost_in_disputes"), Value(lost)),
+        )
 
 
 class Migration(migrations.Migration):

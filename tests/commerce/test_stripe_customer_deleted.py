@@ -121,3 +121,21 @@ def test_the_next_customers_key_counts_the_deletions_the_tenant_has(customer_key
 
     [key] = customer_keys
     assert key.endswith("-after-deleted-1")
+
+
+def test_a_customer_deleted_once_already_is_forgotten_again(stripe_on, customer, api):
+    """Stripe's id of a customer already counted as deleted came back (an idempotent create
+    within Stripe's 24 hours answers the same customer): its deletion is still applied, and
+    it is counted once."""
+    client, membership = customer
+    save_card(client)
+    customer_id = StripeCustomer.objects.get(tenant=membership.tenant).customer_id
+    DeletedStripeCustomer.objects.create(tenant=membership.tenant, customer_id=customer_id)
+    assert stripe_client().v1.customers.delete(customer_id).deleted
+
+    answer = signed_webhook(api, deleted_event("evt_cus_deleted_again", customer_id))
+
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["outcome"] == f"customer of tenant {membership.tenant.pk} forgotten"
+    assert not StripeCustomer.objects.filter(tenant=membership.tenant).exists()
+    assert DeletedStripeCustomer.objects.filter(customer_id=customer_id).count() == 1

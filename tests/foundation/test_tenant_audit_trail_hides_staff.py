@@ -5,10 +5,13 @@ own members' events are shown as recorded. Who was staff is recorded with the ev
 staff member who leaves the staff, or whose account is deleted, stays hidden."""
 
 import ipaddress
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.conftest import sign_in, totp_now
@@ -235,3 +238,27 @@ def test_staff_events_the_previous_release_wrote_while_audit_0003_rolled_out_are
         assert reviewer.email in repr(_rows(client, "wpk_approved"))  # as the rollout left it
         migrator.forward("0005_mark_events_by_staff_again")
     _shown_by_staff_only(client, reviewer, member_in_finance)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_0005_leaves_the_events_0003_judged_as_they_are(member_client):
+    """0005 marks only what was written since 0003 was applied: the events 0003 judged keep
+    its verdict, and the audit log's older events are not rewritten (its inserts wait)."""
+    client, membership = member_client("admin", is_vendor=True)
+    tenant, reviewer = membership.tenant, staff_member("reviewers")
+    recorded_0003 = MigrationRecorder(connection).migration_qs.get(
+        app="audit", name="0003_by_platform_staff"
+    )
+    applied = recorded_0003.applied
+    with migrated_back("audit", "0004_auditevent_audit_tenant_trail_order") as migrator:
+        old_event = migrator.old_model("AuditEvent", as_of="0002_append_only_trigger")
+        _written_by_code_before_audit_0003(old_event, tenant, (reviewer,))
+        # As if 0003 had been applied after these events were written, and judged them.
+        recorded_0003.applied = timezone.now() + timedelta(hours=1)
+        recorded_0003.save(update_fields=["applied"])
+        try:
+            migrator.forward("0005_mark_events_by_staff_again")
+        finally:
+            recorded_0003.applied = applied
+            recorded_0003.save(update_fields=["applied"])
+    assert reviewer.email in repr(_rows(client, "wpk_approved"))

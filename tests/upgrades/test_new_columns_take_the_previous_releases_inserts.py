@@ -8,13 +8,12 @@ files themselves, no database needed, so that the next column cannot repeat cert
 
 import pytest
 from django.apps import apps
-from django.db import connection
 from django.db.migrations import AddField, CreateModel
-from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.models import NOT_PROVIDED
 
 from tests.factories import CertificationRunFactory
+from tests.migrations import Migrator
 
 PROJECT_PACKAGES = ("edgeplug", "marketplace", "certification", "billing")
 
@@ -69,20 +68,15 @@ def test_every_column_a_migration_adds_takes_the_previous_releases_inserts():
     assert BEFORE_THE_RULE - found == set()
 
 
-def _previous_release_model(app: str, migration: str, name: str):
-    """``name`` as the previous release's code declared it: as of ``migration``."""
-    state = MigrationExecutor(connection).loader.project_state([(app, migration)])
-    return state.apps.get_model(app, name)
-
-
 @pytest.mark.django_db
 def test_a_previous_release_worker_records_its_stage_after_the_findings_summary_came():
     """A worker of the release before certification 0013 finishes a stage while the new release
     rolls out: it records the result as certification/pipeline/orchestration.py did then (no
     findings_summary), and the run goes on instead of ending in error."""
     run = CertificationRunFactory(running=True)
-    OldResult = _previous_release_model(
-        "certification", "0012_rescan_nobody_to_mail", "CertificationResult"
+    # The model as the previous release's code declared it (the schema is not migrated).
+    OldResult = Migrator("certification", "0012_rescan_nobody_to_mail").old_model(
+        "CertificationResult"
     )
 
     OldResult.objects.create(

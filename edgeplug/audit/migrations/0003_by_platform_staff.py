@@ -13,7 +13,8 @@ STAFF_GROUPS = ["reviewers", "finance", "platform-admins"]
 TRIGGER = "audit_auditevent_append_only"
 
 
-def mark_events_by_staff(apps, schema_editor):
+def mark_events_by_staff(apps, schema_editor, since=None):
+    """Mark the events not marked yet (of ``since`` or later, when given)."""
     AuditEvent = apps.get_model("audit", "AuditEvent")
     User = apps.get_model(*settings.AUTH_USER_MODEL.split("."))
     Membership = apps.get_model("tenancy", "Membership")
@@ -24,7 +25,11 @@ def mark_events_by_staff(apps, schema_editor):
         Q(is_staff=True) | Q(is_superuser=True) | Exists(in_staff_group), pk=OuterRef("actor")
     )
     member = Membership.objects.filter(user=OuterRef("actor"), tenant=OuterRef("tenant"))
-    by_staff = AuditEvent.objects.filter(Exists(staff), ~Exists(member), tenant__isnull=False)
+    by_staff = AuditEvent.objects.filter(
+        Exists(staff), ~Exists(member), tenant__isnull=False, by_platform_staff=False
+    )
+    if since is not None:
+        by_staff = by_staff.filter(created_at__gte=since)
     postgresql = schema_editor.connection.vendor == "postgresql"
     if postgresql:
         schema_editor.execute(f"ALTER TABLE audit_auditevent DISABLE TRIGGER {TRIGGER}")

@@ -3,26 +3,39 @@ written before it, but the previous release's pods served on while the new relea
 after it, and their events (that code did not know the column) all took its database default,
 false: a reviewer's or finance's action on a tenant among them, and the tenant's trail showed
 who it was and where from, which staff identities never are (docs/roles.md). Marked as 0003
-marks (staff now, not a member of the event's tenant), by 0003's own function; an event
-already marked stays so. A member who has since left the tenant and joined the staff is now
-hidden too: the trail hides one too many rather than show a staff member."""
+marks (staff now, not a member of the event's tenant), by 0003's own function, but only the
+events written since 0003 was applied and not marked yet: the audit log is the largest table
+and its inserts wait while the trigger is set aside, and the events 0003 judged keep its
+verdict. A member who has since left the tenant and joined the staff, and whose events of it
+date from the rollout, is hidden too: the trail hides one too many rather than show a staff
+member."""
 
 import importlib
 
 from django.conf import settings
 from django.db import migrations
+from django.db.migrations.recorder import MigrationRecorder
 
 _by_platform_staff = importlib.import_module("edgeplug.audit.migrations.0003_by_platform_staff")
 
 
-class Migration(migrations.Migration):
+def mark_events_since_0003(apps, schema_editor):
+    applied = (
+        MigrationRecorder(schema_editor.connection)
+        .migration_qs.filter(app="audit", name="0003_by_platform_staff")
+        .values_list("applied", flat=True)
+        .first()
+    )
+    _by_platform_staff.mark_events_by_staff(apps, schema_editor, since=applied)
 
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('audit', '0004_auditevent_audit_tenant_trail_order'),
-        ('tenancy', '0004_retired_slug'),
+        ("audit", "0004_auditevent_audit_tenant_trail_order"),
+        ("tenancy", "0004_retired_slug"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.RunPython(_by_platform_staff.mark_events_by_staff, migrations.RunPython.noop),
+        migrations.RunPython(mark_events_since_0003, migrations.RunPython.noop),
     ]
