@@ -147,14 +147,31 @@ def shortened(text: str, limit: int) -> str:
     return text[: limit - 1].rstrip() + "…"
 
 
+# Unicode's Default_Ignorable_Code_Point, the ranges of DerivedCoreProperties.txt as of Unicode
+# 17 (its unassigned code points included, kept for characters of this kind to come): what a
+# renderer shows as nothing unless it knows better. Beside format characters
+# it holds marks and letters: the combining grapheme joiner U+034F, the Khmer inherent vowels
+# U+17B4/U+17B5, the Mongolian free variation selectors, the variation selectors U+FE00 to
+# U+FE0F and U+E0100 to U+E01EF, and the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0.
+# Python's unicodedata has no such property, hence the table.
+_DEFAULT_IGNORABLE = re.compile(
+    r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    r"\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+
+
 def _invisible(char: str) -> bool:
-    """A format character (Unicode category Cf: a zero-width space U+200B, a word joiner
-    U+2060, a byte order mark U+FEFF …): it takes no room and shows nothing."""
-    return unicodedata.category(char) == "Cf"
+    """A character that takes no room and shows nothing: a default-ignorable code point
+    (``_DEFAULT_IGNORABLE``: a zero-width space U+200B, a word joiner U+2060, a byte order mark
+    U+FEFF, a variation selector, a Hangul filler …), or any other format character (Unicode
+    category Cf), as this rule refused before it named the default-ignorable ones (before:
+    only Cf, so U+034F or a Hangul filler made a hardware id another and a name blank)."""
+    return _DEFAULT_IGNORABLE.match(char) is not None or unicodedata.category(char) == "Cf"
 
 
 def says_nothing(text: str) -> bool:
-    """Whether ``text`` shows nothing: only whitespace and invisible format characters
+    """Whether ``text`` shows nothing: only whitespace and invisible characters
     (``_invisible``), which ``str.strip`` keeps. A reason or a reply made of them reads as
     blank."""
     return all(char.isspace() or _invisible(char) for char in text)
@@ -173,7 +190,8 @@ def unreadable(text: str) -> str | None:
 
 def invisible(text: str) -> str | None:
     """Why ``text`` cannot be an identifier people compare by eye (a hardware id): it holds an
-    invisible format character, so it reads as another one it is not equal to; else None."""
+    invisible character (``_invisible``), so it reads as another one it is not equal to; else
+    None."""
     found = next((char for char in text if _invisible(char)), None)
     if found is None:
         return None

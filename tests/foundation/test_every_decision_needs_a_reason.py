@@ -87,7 +87,7 @@ LIMITED = [name for name in DECISIONS if name != "review a run"]  # a run's reas
 
 
 # A zero-width space, a byte order mark and a word joiner show nothing: str.strip keeps them.
-INVISIBLE = ["\u200b", " \ufeff\u2060 ", "\u3000\xa0"]
+INVISIBLE = ["\u200b", " \ufeff\u2060 ", "\u3000\xa0", "\u3164 \ufe0f\uffa0"]
 
 
 @pytest.mark.parametrize("blank", ["", "   ", "\n\t ", *INVISIBLE])

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.django_db
 UNREADABLE = [
     pytest.param("Acme \u202esrosneS", "bidirectional control U\\+202E", id="bidi"),
     pytest.param("\u200b\u2060", "A tenant needs a name", id="invisible"),
+    # Default-ignorable but no format characters: Hangul fillers, a grapheme joiner.
+    pytest.param("\u3164\u115f\u034f", "A tenant needs a name", id="fillers"),
     pytest.param("Acme\x1b[2J", "control character U\\+001B", id="escape"),
     pytest.param("Acme\x9b2J", "control character U\\+009B", id="csi"),
 ]
