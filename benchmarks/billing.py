@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,9 @@ TERMS = {
 
 def _setup(database_url: str, migrate: bool) -> None:
     os.environ["DATABASE_URL"] = database_url
+    # Off the embedded default the settings want a SECRET_KEY; this one process keeps nothing
+    # it signs, so any will do.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edgeplug.settings")
     import django
     from django.core.management import call_command

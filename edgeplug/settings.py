@@ -150,12 +150,23 @@ def _parsed(raw: str, cast: type):
         return None
 
 
-def _embedded_secret_key() -> str:
-    """A per-checkout key kept in var/ (never committed) so the embedded default needs no setup."""
+def _embedded_secret_key(shared_var_dir: bool) -> str:
+    """A per-checkout key kept in var/ (never committed) so the embedded default needs no setup.
+
+    Only where every process shares that var/ (``shared_var_dir``): elsewhere (Kubernetes pods,
+    each with a var/ of its own) each process would mint a key of its own, and a session or
+    JWT made by one would be refused by the next, and everyone signed out at each restart."""
+    if not shared_var_dir:
+        raise environ.ImproperlyConfigured(
+            "SECRET_KEY must be set: every process of a deployment that is not the embedded "
+            "default (SQLite) needs the same one, or a session or token signed by one is "
+            "refused by the next. Give them all one random value, e.g. from "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'` "
+            "(docs/operations.md)."
+        )
     return read_or_create(VAR_DIR / "secret_key", generate_secret).strip()
 
 
-SECRET_KEY = _secret("SECRET_KEY") or _embedded_secret_key()
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -393,6 +404,10 @@ PLATFORM_SIGNING_KEYS_FILE = env("PLATFORM_SIGNING_KEYS_FILE", default="")
 PLATFORM_SIGNING_KEYS_GENERATE = env.bool(
     "PLATFORM_SIGNING_KEYS_GENERATE", default="sqlite" in DATABASES["default"]["ENGINE"]
 )
+# SECRET_KEY (sessions, CSRF, password reset links; JWTs unless JWT_SIGNING_KEY) must be the
+# same in every process: with none set, it is generated into var/ on the same terms as the key
+# ring, where every process shares var/; any other deployment stops at start asking for it.
+SECRET_KEY = _secret("SECRET_KEY") or _embedded_secret_key(PLATFORM_SIGNING_KEYS_GENERATE)
 # Runs still queued or running after this long are marked as errors by the sweeper.
 CERTIFICATION_RUN_TIMEOUT_S = _number("CERTIFICATION_RUN_TIMEOUT_S", 2 * 3600, at_least=1)
 # An OSV import still running that has committed no batch for this long is closed as failed

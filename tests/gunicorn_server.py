@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.network import answering, free_port
-from tests.processes import platform_key_ring, stop_process, wait_while_running
+from tests.processes import shared_keys, stop_process, wait_while_running
 
 
 def database_url_for_test_db() -> str:
@@ -104,7 +104,7 @@ def gunicorn(workdir: Path, *, workers: int = 2, env: dict[str, str]) -> Iterato
     port = free_port()
     access_log = workdir / "access.log"
     error_log = workdir / "gunicorn.log"
-    full_env = {"PATH": os.environ["PATH"], "HOME": str(workdir), **platform_key_ring(), **env}
+    full_env = {"PATH": os.environ["PATH"], "HOME": str(workdir), **shared_keys(env), **env}
     cmd = [
         sys.executable,
         "-m",

@@ -50,11 +50,17 @@ def stop_process(process: subprocess.Popen, *, timeout: float = 30) -> None:
         process.wait()
 
 
-def platform_key_ring() -> dict[str, str]:
-    """The run's platform key ring (tests/var_isolation.py), for a process started with an
-    environment of its own: on PostgreSQL a deployment's processes share one, none makes it."""
+def shared_keys(env: dict[str, str]) -> dict[str, str]:
+    """The run's platform key ring and, on another database than the embedded default, its
+    SECRET_KEY (tests/var_isolation.py), for a process started with the environment ``env`` of
+    its own: on PostgreSQL a deployment's processes share them, none makes its own."""
+    from django.conf import settings
+
     names = ("PLATFORM_SIGNING_KEYS", "PLATFORM_SIGNING_KEYS_FILE")
-    return {name: os.environ[name] for name in names if name in os.environ}
+    keys = {name: os.environ[name] for name in names if name in os.environ}
+    if not env.get("DATABASE_URL", "sqlite").startswith("sqlite"):
+        keys["SECRET_KEY"] = settings.SECRET_KEY
+    return keys
 
 
 def python_with_settings(tmp_path: Path, code: str, **env) -> subprocess.CompletedProcess:
@@ -70,7 +76,7 @@ def python_with_settings(tmp_path: Path, code: str, **env) -> subprocess.Complet
             "PYTHONPATH": str(settings.BASE_DIR),
             "DJANGO_SETTINGS_MODULE": "edgeplug.settings",
             "EDGEPLUG_VAR_DIR": str(tmp_path),
-            **platform_key_ring(),
+            **shared_keys(env),
             **env,
         },
         cwd=settings.BASE_DIR,

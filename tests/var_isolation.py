@@ -14,11 +14,14 @@ own, loaded before Django reads its settings.
   deployment must configure one, shared by all its processes. The run makes one key ring in
   the temporary directory and names it in ``PLATFORM_SIGNING_KEYS_FILE`` (unless the
   environment already gives keys), so the tests and the workers and servers they start sign
-  and verify with the same keys, as a deployment's processes do.
+  and verify with the same keys, as a deployment's processes do. So with ``SECRET_KEY``: only
+  the embedded default generates one into var/, so on another database the run makes one (unless
+  the environment gives it) for itself and the processes it starts.
 """
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -42,6 +45,10 @@ def _write_key_ring(path: Path) -> None:
 if not (os.environ.get("PLATFORM_SIGNING_KEYS") or os.environ.get("PLATFORM_SIGNING_KEYS_FILE")):
     os.environ["PLATFORM_SIGNING_KEYS_FILE"] = os.path.join(_VAR_DIR, "test-platform-keys.json")
     _write_key_ring(Path(os.environ["PLATFORM_SIGNING_KEYS_FILE"]))
+
+_DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if _DATABASE_URL and not _DATABASE_URL.startswith("sqlite") and not os.environ.get("SECRET_KEY"):
+    os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
 
 REDIS_DATABASES = 16  # Redis's default `databases`
 

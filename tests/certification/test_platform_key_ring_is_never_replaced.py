@@ -95,6 +95,7 @@ def test_a_postgresql_deployment_without_keys_refuses_to_start_but_can_make_one(
         "HOME": str(tmp_path),
         "EDGEPLUG_VAR_DIR": str(tmp_path),
         "DATABASE_URL": "postgres://edgeplug@127.0.0.1:5432/edgeplug",
+        "SECRET_KEY": "k" * 60,  # given, as the kit's pods must be (else settings stop first)
         "PLATFORM_SIGNING_KEYS": "",
     }
 
