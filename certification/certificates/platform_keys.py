@@ -63,11 +63,24 @@ class KeyRing:
     active_key_id: str
 
     def active(self, now: datetime) -> PlatformKey:
+        """The key that signs at ``now``, else PlatformKeyError saying why none can."""
         key = next((k for k in self.keys if k.key_id == self.active_key_id), None)
-        if key is None or key.private_key is None:
-            raise PlatformKeyError("The active platform key has no private key configured.")
-        if key.revoked_at is not None or not key.not_before <= now < key.not_after:
-            raise PlatformKeyError(f"The active platform key {key.key_id} is not valid now.")
+        if key is None:
+            raise PlatformKeyError(
+                f"The active platform key {self.active_key_id} is not in the ring."
+            )
+        if key.private_key is None:
+            raise PlatformKeyError(
+                f"The active platform key {key.key_id} has no private key configured."
+            )
+        if key.revoked_at is not None:
+            raise PlatformKeyError(f"The active platform key {key.key_id} is revoked.")
+        if not key.not_before <= now < key.not_after:
+            raise PlatformKeyError(
+                f"The active platform key {key.key_id} is not valid now (valid from "
+                f"{utc_iso(key.not_before, seconds=True)} until "
+                f"{utc_iso(key.not_after, seconds=True)})."
+            )
         return key
 
     def vouching_key_ids(self) -> frozenset[str]:
