@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import django_filters
 from django.http import JsonResponse
-from django.views.decorators.cache import cache_control
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -19,10 +19,11 @@ from certification.api.serializers import (
     RunSummarySerializer,
     SubmitSerializer,
 )
-from certification.certificates.platform_keys import keyring
+from certification.certificates.platform_keys import PlatformKeyError, keyring
 from certification.errors import NotCertified, NotQueued, NoVersion
 from certification.models import QUEUE_REVIEW_STATUSES, QUEUE_STATUSES, CertificationRun
 from certification.pipeline.actions import broker_refusal, check_level, submit_for_certification
+from edgeplug.core import error_views
 from edgeplug.core.filters import FilterSet, number_filter, slug_filter
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
@@ -231,6 +232,15 @@ class VersionCertificate(APIView):
 
 
 @require_GET
-@cache_control(public=True, max_age=300)
 def published_keys(request):
-    return JsonResponse(keyring().published())
+    """The public key set; 503 platform_key_unavailable while the ring is unusable, never
+    kept by a cache for the next five minutes as the key set is."""
+    try:
+        published = keyring().published()
+    except PlatformKeyError as error:
+        refused = error_views.error_response(error)
+        add_never_cache_headers(refused)
+        return refused
+    response = JsonResponse(published)
+    patch_cache_control(response, public=True, max_age=300)
+    return response

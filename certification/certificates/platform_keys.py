@@ -93,40 +93,60 @@ class KeyRing:
         return {"active_key_id": self.active_key_id, "keys": [k.published() for k in self.keys]}
 
 
+def parse_keyring(config: dict) -> KeyRing:
+    """The ring ``config`` (the JSON above) describes; PlatformKeyError for any damage, naming
+    the entry (its number from 1 and key_id) and what is wrong with it, so that a ring mistyped
+    in a rotation is certification.E001 at start and ``platform_key_unavailable`` at the doors."""
+    entries = config.get("keys", []) if isinstance(config, dict) else None
+    if not isinstance(entries, list):
+        raise PlatformKeyError(
+            'The platform key ring must be an object with a list of "keys" and the "active" key_id.'
+        )
+    keys = [_parse_entry(number, entry) for number, entry in enumerate(entries, start=1)]
+    if not keys:
+        raise PlatformKeyError("No platform signing keys are configured.")
+    return KeyRing(tuple(keys), config.get("active") or keys[-1].key_id)
+
+
+def _parse_entry(number: int, entry: object) -> PlatformKey:
+    if not isinstance(entry, dict):
+        raise PlatformKeyError(
+            f"Platform key ring entry {number} is not an object of key fields: {entry!r:.60}."
+        )
+    where = f"Platform key ring entry {number} ({entry.get('key_id') or 'no key_id'})"
+
+    def read(name: str, parse, *, required: bool = True):
+        value = entry.get(name)
+        if value is None or value == "":
+            if required:
+                raise PlatformKeyError(f"{where}: {name} is missing.")
+            return None
+        try:
+            return parse(value)
+        except (TypeError, ValueError, signing.SigningError) as exc:
+            raise PlatformKeyError(f"{where}: {name} is unusable ({exc}).") from exc
+
+    private = read("private_key", signing.decode_private_key, required=False)
+    public = read("public_key", signing.decode_public_key, required=private is None)
+    if public is None:
+        public = signing.public_key_from_private(private)
+    elif private is not None and signing.public_key_from_private(private) != public:
+        raise PlatformKeyError(f"{where}: private and public keys differ.")
+    return PlatformKey(
+        key_id=entry.get("key_id") or signing.key_id(public),
+        public_key=public,
+        private_key=private,
+        not_before=read("not_before", _parse_time),
+        not_after=read("not_after", _parse_time),
+        revoked_at=read("revoked_at", _parse_time, required=False),
+    )
+
+
 def _parse_time(value: str) -> datetime:
     try:
         return parse_utc_iso(value)
     except (TypeError, ValueError) as exc:
-        raise PlatformKeyError(f"Key times must be ISO 8601 with a timezone: {value!r}") from exc
-
-
-def parse_keyring(config: dict) -> KeyRing:
-    keys = []
-    for entry in config.get("keys", []):
-        private = (
-            signing.decode_private_key(entry["private_key"]) if entry.get("private_key") else None
-        )
-        public = (
-            signing.decode_public_key(entry["public_key"])
-            if entry.get("public_key")
-            else signing.public_key_from_private(private)
-        )
-        if private is not None and signing.public_key_from_private(private) != public:
-            raise PlatformKeyError(f"Key {entry.get('key_id')}: private and public keys differ.")
-        key_id = entry.get("key_id") or signing.key_id(public)
-        keys.append(
-            PlatformKey(
-                key_id=key_id,
-                public_key=public,
-                private_key=private,
-                not_before=_parse_time(entry["not_before"]),
-                not_after=_parse_time(entry["not_after"]),
-                revoked_at=_parse_time(entry["revoked_at"]) if entry.get("revoked_at") else None,
-            )
-        )
-    if not keys:
-        raise PlatformKeyError("No platform signing keys are configured.")
-    return KeyRing(tuple(keys), config.get("active") or keys[-1].key_id)
+        raise ValueError(f"not ISO 8601 with a timezone: {value!r:.60}") from exc
 
 
 def generate_key_entry(valid_days: int = 730) -> dict:
