@@ -408,6 +408,13 @@ PLATFORM_SIGNING_KEYS_GENERATE = env.bool(
 # same in every process: with none set, it is generated into var/ on the same terms as the key
 # ring, where every process shares var/; any other deployment stops at start asking for it.
 SECRET_KEY = _secret("SECRET_KEY") or _embedded_secret_key(PLATFORM_SIGNING_KEYS_GENERATE)
+# Earlier SECRET_KEYs, comma-separated, still accepted for what they signed: rotating
+# SECRET_KEY with the old one here keeps browser sessions (signed anew on their next request)
+# and password reset links valid; drop it once those have come back or expired. A JWT is
+# checked with JWT_SIGNING_KEY (SECRET_KEY unless set) only (docs/operations.md).
+SECRET_KEY_FALLBACKS = [
+    key.strip() for key in _secret("SECRET_KEY_FALLBACKS").split(",") if key.strip()
+]
 # Runs still queued or running after this long are marked as errors by the sweeper.
 CERTIFICATION_RUN_TIMEOUT_S = _number("CERTIFICATION_RUN_TIMEOUT_S", 2 * 3600, at_least=1)
 # An OSV import still running that has committed no batch for this long is closed as failed
