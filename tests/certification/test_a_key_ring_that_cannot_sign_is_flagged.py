@@ -37,13 +37,18 @@ def _ahead(**delta) -> str:
     return utc_iso(datetime.now(UTC).replace(microsecond=0) + timedelta(**delta), seconds=True)
 
 
+def _mistyped(key_id: str) -> str:
+    """``key_id`` with its last character changed (to another: it may already be "0")."""
+    return key_id[:-1] + ("1" if key_id.endswith("0") else "0")
+
+
 def _mistake(name: str, old: dict, new: dict) -> tuple[list[dict], str, str]:
     retired_old = {**old, "private_key": None}
     return {
         "old_key_stays_active": ([retired_old, new], old["key_id"], "has no private key"),
         "active_id_mistyped": (
             [retired_old, new],
-            new["key_id"][:-1] + "0",
+            _mistyped(new["key_id"]),
             "is not in the ring",
         ),
         "active_key_revoked": (
