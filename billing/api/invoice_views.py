@@ -86,7 +86,8 @@ class InvoiceDetail(generics.RetrieveAPIView):
 class InvoicePdf(JsonErrorsMixin, APIView):
     """The finalized invoice or credit note as PDF/A-3 with its Factur-X (EN 16931) XML
     embedded; a draft has no document yet (409 ``invoice_not_finalized``), a void invoice's
-    is withdrawn (409 ``invoice_void``)."""
+    is withdrawn (409 ``invoice_void``); one whose stored data a rule added since refuses has
+    none to give (422 ``invalid_invoice_document``)."""
 
     permission_classes = [CanBuy]
     renderer_classes = [PdfRenderer]  # another Accept is 406 not_acceptable
@@ -98,6 +99,11 @@ class InvoicePdf(JsonErrorsMixin, APIView):
                 409,
                 "invoice_not_finalized: a draft has no document yet; invoice_void: a void "
                 "invoice's document is withdrawn (nothing is due).",
+            ),
+            422: error_response(
+                422,
+                "invalid_invoice_document: the finalized document's stored data is refused by a "
+                "rule added since (a buyer's country such as ZZ): no PDF can be made of it.",
             ),
         }
     )

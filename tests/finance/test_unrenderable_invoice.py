@@ -15,6 +15,7 @@ from django.db import OperationalError
 from billing import exports, invoicing
 from billing.models import BillingAccount, Invoice
 from tests.invoicing.conftest import FEB
+from tests.openapi_conformance import assert_documented
 
 EXPORTS = "/admin/billing/finance/exports/"
 
@@ -100,6 +101,17 @@ def test_the_admin_pdf_link_answers_why_on_the_invoice_page_as_the_api_does(
     page = html.unescape(response.content.decode())
     assert f"{legacy.number}" in page and "View invoice" in page
     assert "The buyer's country: 'ZZ' is not an ISO 3166-1 alpha-2 country code" in page
+
+
+def test_the_api_pdf_refusal_is_documented_in_the_schema(books, member_client, monkeypatch):
+    """A client generated from the schema knows the 422 the PDF route answers."""
+    legacy = _legacy_invoice(books, monkeypatch)
+    client, _ = member_client("billing", tenant=legacy.tenant)
+
+    response = client.get(f"/api/v1/invoices/{legacy.pk}/pdf")
+
+    assert response.status_code == 422
+    assert_documented(response, "GET /api/v1/invoices/{id}/pdf")
 
 
 def test_a_database_lost_while_the_archive_is_made_is_not_said_of_its_invoices(books):
