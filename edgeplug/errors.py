@@ -12,7 +12,7 @@ class statement::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 
@@ -122,15 +122,26 @@ class UnknownReference(BadRequest, code="unknown_reference"):
 UNKNOWN_FIELD = "Unknown field."
 
 
+def the_one_field(errors: object) -> str | None:
+    """The request field (body field or query parameter) a refusal's ``errors`` is about when
+    they name exactly one (``non_field_errors`` is none): its ``field`` then, as a refusal
+    about one field names it whichever check refused it (README), ``errors`` kept."""
+    if isinstance(errors, Mapping) and len(errors) == 1:
+        (name,) = errors
+        return None if name == "non_field_errors" else str(name)
+    return None
+
+
 class EachNamed(BadRequest):
     """A refusal of several names of the request (query parameters, body fields), ``errors``
-    saying ``said`` of each, sorted: ``names_text`` lists them for the detail."""
+    saying ``said`` of each, sorted: ``names_text`` lists them for the detail (and ``field``
+    the one, when only one is named)."""
 
     said = ""
 
     def __init__(self, names: Iterable[str], detail: str):
         self.names = sorted(names)
-        super().__init__(detail)
+        super().__init__(detail, field=the_one_field(dict.fromkeys(self.names)))
 
     @staticmethod
     def names_text(names: Iterable[str]) -> str:

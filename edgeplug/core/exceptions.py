@@ -19,6 +19,7 @@ from edgeplug.errors import (
     DatabaseUnavailable,
     DomainError,
     NulCharacter,
+    the_one_field,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             # the JSON parser, the URL check and the portal give it.
             code = NulCharacter.code
         response.data = {"code": code, "detail": message, "errors": exc.detail}
+        if field := the_one_field(exc.detail):
+            response.data["field"] = field
         return response
 
     code, detail = code_and_detail(exc)

@@ -27,7 +27,11 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable error code.")
     detail = serializers.CharField(help_text="Human-readable explanation.")
     errors = serializers.JSONField(
-        required=False, help_text="Errors per body field or query parameter, when invalid."
+        required=False,
+        help_text=(
+            "Errors per body field or query parameter, when invalid (when they name one, "
+            "`field` names it too)."
+        ),
     )
     retry_after = serializers.IntegerField(
         required=False, help_text="Seconds to wait before retrying (429, 503)."
@@ -37,7 +41,9 @@ class ErrorSerializer(serializers.Serializer):
         help_text=(
             "The body field or query parameter the error is about, when one is: with "
             "unknown_<thing>, the one naming nothing you can see; with reason_required, "
-            "invalid_adjustment or nul_character, the one to correct."
+            "invalid_adjustment or nul_character, the one to correct; with a refusal whose "
+            "`errors` name exactly one field (blank, invalid_choice, unknown_parameter ...), "
+            "that one. Absent when the refusal is about several fields or none."
         ),
     )
 

@@ -102,6 +102,8 @@ def test_a_format_parameter_the_csv_address_does_not_answer_is_a_400(v1_client, 
     response = v1_client.get(f"{LIST}/2026-02.csv", {"format": asked})
     assert (response.status_code, response.json()["code"]) == (400, "invalid_choice")
     assert "(csv)" in response.json()["errors"]["format"][0]
+    # Named in ``field`` as the refused suffix is: one key for one refusal of one parameter.
+    assert response.json()["field"] == "format"
     agreeing = v1_client.get(f"{LIST}/2026-02.csv", {"format": "csv"})
     assert agreeing.status_code == 200 and agreeing["Content-Type"].startswith("text/csv")
 

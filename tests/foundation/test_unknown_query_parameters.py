@@ -34,6 +34,7 @@ def test_a_misspelt_filter_is_refused_naming_it_and_the_parameters_the_list_take
         "detail": "Unknown query parameter 'statuss': this operation takes format, ordering, "
         "page, page_size, status.",
         "errors": {"statuss": ["Unknown parameter."]},
+        "field": "statuss",
     }
 
 
