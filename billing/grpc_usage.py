@@ -80,7 +80,8 @@ def _batch(data: bytes) -> pb.ReportBatchRequest:
             "send fewer events per batch."
         )
     request = pb.ReportBatchRequest.FromString(data)
-    refuse_nul([event.version for event in request.events])  # its only strings
+    # Its only strings; named as REST's reader names the body field holding it.
+    refuse_nul([event.version for event in request.events], field="events")
     refuse_too_many(len(request.events))
     return request
 

@@ -242,7 +242,7 @@ class NulCharacter(BadRequest, code="nul_character"):
     this error, so every door says ``nul_character``."""
 
     def __init__(self, detail: str = "Strings may not contain the NUL character (\\u0000).", **kw):
-        super().__init__(detail, **kw)
+        super().__init__(_of_field(kw.get("field"), detail), **kw)
 
 
 class SurrogateCharacter(BadRequest, code="surrogate_character"):
@@ -252,7 +252,12 @@ class SurrogateCharacter(BadRequest, code="surrogate_character"):
     def __init__(
         self, detail: str = "Strings may not contain a lone surrogate (\\ud800 to \\udfff).", **kw
     ):
-        super().__init__(detail, **kw)
+        super().__init__(_of_field(kw.get("field"), detail), **kw)
+
+
+def _of_field(field: str | None, detail: str) -> str:
+    """``detail`` said of ``field`` (``name: ...``) when the refusal names one."""
+    return f"{field}: {detail}" if field else detail
 
 
 FIELD_NUL_CODE = "null_characters_not_allowed"  # django.core.validators.ProhibitNullCharacters

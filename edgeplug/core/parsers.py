@@ -37,8 +37,31 @@ def read_json(body: bytes, encoding: str = "utf-8", *, field: str | None = None)
     U+0000 and ``surrogate_character`` for one holding half a UTF-16 pair (``\\ud800``), which
     no text column stores either. ``field`` names the request field the document was sent in,
     if one (a form's JSON text: ``edgeplug.core.serializers.JSONTextField``)."""
+    data = _loads(body, encoding, field)
+    if may_hold_unstorable(body, encoding):
+        _refuse_unstorable(data, field)
+    return data
+
+
+def read_request_body(body: bytes, encoding: str = "utf-8"):
+    """A request's JSON body, read as ``read_json`` reads a document: the keys of a top-level
+    object are the request's fields, so a string no column stores is refused naming the field
+    holding it (``field``, as a form body's field is named). A key holding one is no field to
+    name (nor one to echo back)."""
+    data = _loads(body, encoding, None)
+    if may_hold_unstorable(body, encoding):
+        if isinstance(data, dict):
+            _refuse_unstorable(list(data), None)
+            for field, value in data.items():
+                _refuse_unstorable(value, field)
+        else:
+            _refuse_unstorable(data, None)
+    return data
+
+
+def _loads(body: bytes, encoding: str, field: str | None):
     try:
-        data = json.loads(
+        return json.loads(
             body.decode(encoding),
             object_pairs_hook=object_without_duplicate_keys,
             parse_constant=refuse_json_constant,
@@ -50,11 +73,14 @@ def read_json(body: bytes, encoding: str = "utf-8", *, field: str | None = None)
         raise MalformedJson(f"Malformed JSON: {exc}", field=field) from exc
     except RecursionError as exc:
         raise MalformedJson("Malformed JSON: nested too deeply.", field=field) from exc
-    if may_hold_unstorable(body, encoding):
-        refuse_nul(data, field=field)
-        if holds_lone_surrogate(data):
-            raise SurrogateCharacter(field=field)
-    return data
+
+
+def _refuse_unstorable(data, field: str | None) -> None:
+    """Refuse ``data`` holding U+0000 (``nul_character``) or a lone surrogate
+    (``surrogate_character``), naming ``field`` if one."""
+    refuse_nul(data, field=field)
+    if holds_lone_surrogate(data):
+        raise SurrogateCharacter(field=field)
 
 
 def json_body_too_large() -> PayloadTooLarge:
@@ -86,7 +112,7 @@ class BoundedJSONParser(JSONParser):
         return stream.read()
 
     def parse_body(self, body: bytes, media_type, parser_context):
-        return read_json(body, get_encoding(parser_context or {}))
+        return read_request_body(body, get_encoding(parser_context or {}))
 
 
 def may_hold_unstorable(body: bytes, encoding: str) -> bool:

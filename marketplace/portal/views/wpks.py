@@ -5,7 +5,7 @@ import json
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from edgeplug.core.parsers import read_json
+from edgeplug.core.parsers import read_request_body
 from edgeplug.tenancy.scoping import for_request, get_for_request
 from marketplace import wpk as wpk_actions
 from marketplace.models import WorkflowPackage
@@ -17,7 +17,7 @@ from marketplace.powers import PUBLISH
 
 def _document(upload) -> dict:
     raw = wpk_actions.read_document_file(upload)
-    document = read_json(raw)  # as the API reads the same document sent as its body
+    document = read_request_body(raw)  # as the API reads the same document sent as its body
     wpk_actions.reject_malformed_document(document)
     return document
 
