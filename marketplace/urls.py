@@ -41,8 +41,13 @@ agent_urls = [
     path("versions/<str:version>/", include(version_urls)),
 ]
 
+# The published schemas of the package format.
+schema_urls = [
+    path("manifest.json", schema_views.ManifestSchema.as_view(), name="manifest-schema"),
+]
+
 urlpatterns = [
-    path("schemas/manifest.json", schema_views.manifest_schema, name="manifest-schema"),
+    path("schemas/", include(schema_urls)),
     path("wpk/upload", wpk_views.WpkUpload.as_view(), name="wpk-upload"),
     path("wpk/list", wpk_views.WpkList.as_view(), name="wpk-list"),
     path("wpk/review/<int:pk>", wpk_views.WpkReview.as_view(), name="wpk-review"),
