@@ -17,7 +17,7 @@ payout_urls = [
     # Before the JSON route: "2026-03.csv" would match <str:period> too.
     path(
         "<str:period>.csv",
-        payout_views.VendorPayoutStatement.as_view(),
+        payout_views.VendorPayoutStatementCsv.as_view(),
         {"format": "csv"},
         name="vendor-payout-csv",
     ),

@@ -126,3 +126,16 @@ class VendorPayoutStatement(JsonErrorsMixin, APIView):
                 "statement_csv": reverse("vendor-payout-csv", kwargs={"period": statement.period}),
             }
         )
+
+
+class VendorPayoutStatementCsv(VendorPayoutStatement):
+    """The statement at its ``.csv`` address: CSV only (another ``Accept`` is 406
+    ``not_acceptable``, ``?format=json`` 400 ``invalid_choice``), so its schema promises no
+    JSON, which the JSON address's does."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("period", str, OpenApiParameter.PATH, pattern=MONTH_PATTERN)],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request, period, format=None):
+        return super().get(request, period, format)

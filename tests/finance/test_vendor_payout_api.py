@@ -6,6 +6,8 @@ import io
 
 import pytest
 
+from tests.openapi_conformance import assert_documented
+
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/vendor/payouts"
@@ -115,6 +117,19 @@ def test_the_schema_publishes_csv_as_the_csv_address_only_format(v1_client):
         operation = schema["paths"][f"{LIST}/{path}"]["get"]
         (published,) = (p["schema"] for p in operation["parameters"] if p["name"] == "format")
         assert published["enum"] == formats
+
+
+def test_the_schema_documents_the_csv_address_as_csv_only(books, v1_client):
+    """The .csv address answers CSV only (Accept: application/json is 406), but the schema
+    promised it a JSON PayoutStatement too: a client generated from it asked for JSON there."""
+    schema = v1_client.get("/api/v1/schema/?format=json").json()
+    csv_ok = schema["paths"][f"{LIST}/{{period}}.csv"]["get"]["responses"]["200"]
+    json_ok = schema["paths"][f"{LIST}/{{period}}"]["get"]["responses"]["200"]
+    assert set(csv_ok["content"]) == {"text/csv"}
+    assert set(json_ok["content"]) == {"application/json", "text/csv"}
+    refused = v1_client.get(f"{LIST}/2026-03.csv", HTTP_ACCEPT="application/json")
+    assert (refused.status_code, refused.json()["code"]) == (406, "not_acceptable")
+    assert_documented(v1_client.get(f"{LIST}/2026-03.csv"), f"GET {LIST}/{{period}}.csv")
 
 
 @pytest.mark.parametrize("role", ["developer", "operator"])
