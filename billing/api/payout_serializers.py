@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from edgeplug.core.schema import AGENT_AS_NAME, AGENT_ID
+
 
 class PayoutFiguresSerializer(serializers.Serializer):
     currency = serializers.CharField()
@@ -23,8 +25,8 @@ class PayoutListSerializer(serializers.Serializer):
 
 
 class AgentFiguresSerializer(serializers.Serializer):
-    agent_id = serializers.IntegerField()
-    agent = serializers.CharField()
+    agent_id = serializers.IntegerField(help_text=AGENT_ID)
+    agent = serializers.CharField(help_text=AGENT_AS_NAME)
     currency = serializers.CharField()
     gross = serializers.IntegerField()
     refunds = serializers.IntegerField()

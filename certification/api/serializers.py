@@ -13,6 +13,7 @@ from certification.models import (
     Level,
 )
 from certification.vocabulary import LEVEL_HELP
+from edgeplug.core.schema import AGENT_AS_NAME, AGENT_ID
 from edgeplug.core.serializers import (
     ActionCheckedChoiceField,
     ReadOnlyModelSerializer,
@@ -45,8 +46,12 @@ class StageStateSerializer(serializers.Serializer):
 
 
 class RunSerializer(ReadOnlyModelSerializer):
-    agent_id = serializers.IntegerField(source="version.agent_id", read_only=True)
-    agent = serializers.CharField(source="version.agent.name", read_only=True)
+    agent_id = serializers.IntegerField(
+        source="version.agent_id", read_only=True, help_text=AGENT_ID
+    )
+    agent = serializers.CharField(
+        source="version.agent.name", read_only=True, help_text=AGENT_AS_NAME
+    )
     vendor = serializers.CharField(source="tenant.slug", read_only=True)
     version = serializers.CharField(source="version.version", read_only=True)
     results = ResultSerializer(many=True, read_only=True)

@@ -51,6 +51,21 @@ class ErrorSerializer(serializers.Serializer):
         ref_name = "Error"
 
 
+# The key ``agent`` is historical: the agent's id in plans, orders, entitlements, deployments
+# and usage rows, its name in certification runs, payout statements and device assignments.
+# Changing either would break the clients that read it, so each route keeps its shape and
+# ``agent_id`` (the id) and ``agent_name`` (the name) mean the same wherever they appear.
+_AGENT_KEYS = (
+    "`agent` is historical (the id in plans, orders, entitlements, deployments and usage rows; "
+    "the name in certification runs, payout statements and device assignments): read "
+    "`agent_id` and `agent_name`, the same everywhere."
+)
+AGENT_AS_ID = f"The agent's id. {_AGENT_KEYS}"
+AGENT_AS_NAME = f"The agent's name. {_AGENT_KEYS}"
+AGENT_ID = "The agent's id, everywhere it appears."
+AGENT_NAME = "The agent's name, everywhere it appears."
+
+
 _DESCRIPTIONS = {
     "400": "The request is malformed or invalid: a body field (unknown_field) or query "
     "parameter (unknown_parameter) this operation does not publish, a query parameter given "

@@ -4,7 +4,7 @@ from django.utils.http import quote_etag
 from rest_framework import serializers
 
 from edgeplug.core.pagination import page_serializer
-from edgeplug.core.schema import ErrorSerializer
+from edgeplug.core.schema import AGENT_AS_ID, AGENT_AS_NAME, AGENT_ID, AGENT_NAME, ErrorSerializer
 from edgeplug.core.serializers import (
     ActionCheckedChoiceField,
     ActionRequiredCharField,
@@ -32,7 +32,7 @@ from marketplace.reviews import review_fingerprint
 
 class PricePlanSerializer(ReadOnlyModelSerializer):
     retired = IsSetField(source="retired_at")
-    agent = serializers.IntegerField(source="agent_id", read_only=True)
+    agent = serializers.IntegerField(source="agent_id", read_only=True, help_text=AGENT_AS_ID)
     etag = serializers.SerializerMethodField(
         help_text="The plan as read here, as an entity tag: sent back in If-Match, an order "
         "(or a vendor's change) made on terms changed since is refused, 412 plan_changed."
@@ -102,7 +102,8 @@ class CreateOrderSerializer(StrictSerializer):
 
 class OrderSerializer(ReadOnlyModelSerializer):
     plan = PricePlanSerializer(read_only=True)
-    agent = serializers.IntegerField(source="agent_id", read_only=True)
+    agent = serializers.IntegerField(source="agent_id", read_only=True, help_text=AGENT_AS_ID)
+    agent_name = serializers.CharField(source="agent.name", read_only=True, help_text=AGENT_NAME)
     entitlement = serializers.SerializerMethodField()
     client_secret = serializers.SerializerMethodField()
 
@@ -111,6 +112,7 @@ class OrderSerializer(ReadOnlyModelSerializer):
         fields = [
             "id",
             "agent",
+            "agent_name",
             "plan",
             "seats",
             "status",
@@ -149,8 +151,8 @@ class OrderPaymentErrorSerializer(ErrorSerializer):
 
 
 class EntitlementSerializer(ReadOnlyModelSerializer):
-    agent = serializers.IntegerField(source="agent_id", read_only=True)
-    agent_name = serializers.CharField(source="agent.name", read_only=True)
+    agent = serializers.IntegerField(source="agent_id", read_only=True, help_text=AGENT_AS_ID)
+    agent_name = serializers.CharField(source="agent.name", read_only=True, help_text=AGENT_NAME)
     vendor = serializers.CharField(source="agent.tenant.slug", read_only=True)
     plan = serializers.JSONField(source="plan_snapshot", read_only=True)
     order = serializers.IntegerField(source="order_id", read_only=True)
@@ -214,12 +216,13 @@ class IssuedTokenSerializer(serializers.Serializer):
 
 class DeploymentSerializer(ReadOnlyModelSerializer):
     device = serializers.IntegerField(source="device_id", read_only=True)
-    agent = serializers.IntegerField(source="agent_id", read_only=True)
+    agent = serializers.IntegerField(source="agent_id", read_only=True, help_text=AGENT_AS_ID)
+    agent_name = serializers.CharField(source="agent.name", read_only=True, help_text=AGENT_NAME)
     version = serializers.CharField(source="version.version", read_only=True)
 
     class Meta:
         model = Deployment
-        fields = ["id", "device", "agent", "version", "created_at", "updated_at"]
+        fields = ["id", "device", "agent", "agent_name", "version", "created_at", "updated_at"]
 
 
 class CreateDeploymentSerializer(StrictSerializer):
@@ -229,9 +232,9 @@ class CreateDeploymentSerializer(StrictSerializer):
 
 class AssignmentSerializer(serializers.Serializer):
     deployment = serializers.IntegerField()
-    agent = serializers.CharField(help_text="the agent's name")
+    agent = serializers.CharField(help_text=AGENT_AS_NAME)
     agent_id = serializers.IntegerField(
-        help_text="the agent's id: what usage events name in `agent` (docs/metering.md)"
+        help_text=f"{AGENT_ID} What usage events name in `agent` (docs/metering.md)."
     )
     vendor = serializers.CharField()
     version = serializers.CharField()

@@ -91,7 +91,7 @@ class DeploymentListCreate(DeviceManagement, generics.ListAPIView):
     @empty_for_schema
     def get_queryset(self):
         device = _device(self.request, self.kwargs["pk"])
-        return device.deployments.select_related("version")
+        return device.deployments.select_related("agent", "version")
 
     @extend_schema(
         request=s.CreateDeploymentSerializer,

@@ -30,7 +30,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 def _orders(request):
     return for_request(
-        Order.objects.select_related("plan", "entitlement").order_by("-created_at", "-id"),
+        Order.objects.select_related("agent", "plan", "entitlement").order_by("-created_at", "-id"),
         request,
     )
 
