@@ -11,11 +11,12 @@ from certification.certificates import platform_keys
 
 @checks.register()
 def platform_key_ring_is_configured(app_configs, **kwargs) -> list[checks.CheckMessage]:
-    if settings.PLATFORM_SIGNING_KEYS_GENERATE:
+    configured = settings.PLATFORM_SIGNING_KEYS or settings.PLATFORM_SIGNING_KEYS_FILE
+    if settings.PLATFORM_SIGNING_KEYS_GENERATE and not configured:
         return []  # the embedded default: its ring is in var/ (created on the first start)
     try:
         ring = platform_keys.keyring()
-    except (OSError, platform_keys.PlatformKeyError) as exc:
+    except platform_keys.PlatformKeyError as exc:
         return [
             checks.Error(
                 f"The platform signing keys are unusable: {exc}",

@@ -105,15 +105,24 @@ def parse_keyring(config: dict) -> KeyRing:
     keys = [_parse_entry(number, entry) for number, entry in enumerate(entries, start=1)]
     if not keys:
         raise PlatformKeyError("No platform signing keys are configured.")
-    return KeyRing(tuple(keys), config.get("active") or keys[-1].key_id)
+    active = config.get("active")
+    if active is not None and not isinstance(active, str):
+        raise PlatformKeyError('The platform key ring\'s "active" must be a key_id (text).')
+    return KeyRing(tuple(keys), active or keys[-1].key_id)
 
 
 def _parse_entry(number: int, entry: object) -> PlatformKey:
+    # Never the entry's content: a private key pasted in the wrong place would be published
+    # in the doors' 503 and in the logs.
     if not isinstance(entry, dict):
         raise PlatformKeyError(
-            f"Platform key ring entry {number} is not an object of key fields: {entry!r:.60}."
+            f"Platform key ring entry {number} is {type(entry).__name__}, not an object of key "
+            "fields."
         )
-    where = f"Platform key ring entry {number} ({entry.get('key_id') or 'no key_id'})"
+    key_id = entry.get("key_id")
+    if key_id is not None and not isinstance(key_id, str):
+        raise PlatformKeyError(f"Platform key ring entry {number}: key_id must be text.")
+    where = f"Platform key ring entry {number} ({key_id or 'no key_id'})"
 
     def read(name: str, parse, *, required: bool = True):
         value = entry.get(name)
@@ -133,7 +142,7 @@ def _parse_entry(number: int, entry: object) -> PlatformKey:
     elif private is not None and signing.public_key_from_private(private) != public:
         raise PlatformKeyError(f"{where}: private and public keys differ.")
     return PlatformKey(
-        key_id=entry.get("key_id") or signing.key_id(public),
+        key_id=key_id or signing.key_id(public),
         public_key=public,
         private_key=private,
         not_before=read("not_before", _parse_time),
@@ -212,6 +221,12 @@ def keyring() -> KeyRing:
     if settings.PLATFORM_SIGNING_KEYS:
         return _cached(settings.PLATFORM_SIGNING_KEYS)
     if settings.PLATFORM_SIGNING_KEYS_FILE:
-        with open(settings.PLATFORM_SIGNING_KEYS_FILE) as fh:
-            return _cached(fh.read())
+        try:
+            with open(settings.PLATFORM_SIGNING_KEYS_FILE) as fh:
+                source = fh.read()
+        except OSError as exc:
+            raise PlatformKeyError(
+                f"PLATFORM_SIGNING_KEYS_FILE cannot be read ({exc.strerror or exc})."
+            ) from exc
+        return _cached(source)
     return _cached(json.dumps(_embedded_config()))

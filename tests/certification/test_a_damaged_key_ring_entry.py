@@ -21,6 +21,7 @@ DAMAGES = {
     "public_key_not_text": ("public_key", lambda entry: 12345),
     "no_not_after": ("not_after", None),
     "not_after_not_a_time": ("not_after", lambda entry: "next year"),
+    "key_id_not_text": ("key_id", lambda entry: [entry["key_id"]]),
 }
 
 
@@ -50,7 +51,9 @@ def test_manage_py_check_stops_with_e001_naming_the_damaged_entry(settings, dama
         pytest.fail(f"the system check itself crashed: {type(exc).__name__}: {exc}")
     (error,) = found
     assert (error.id, error.level) == ("certification.E001", django_checks.ERROR)
-    assert "entry 2" in error.msg and new["key_id"] in error.msg, error.msg
+    assert "entry 2" in error.msg, error.msg
+    if isinstance(new["key_id"], str):
+        assert new["key_id"] in error.msg, error.msg
     assert DAMAGES[damage][0] in error.msg, error.msg
 
 
@@ -72,3 +75,42 @@ def test_the_public_doors_answer_503_platform_key_unavailable(settings, damage):
         assert answer.json()["code"] == "platform_key_unavailable", path
     # Not kept by a cache for the five minutes the key set is, once the ring is mended.
     assert "no-store" in client.get("/.well-known/edgeplug/keys.json")["Cache-Control"]
+
+
+def test_a_private_key_pasted_as_an_entry_is_not_published_in_the_refusal(settings):
+    """An operator pastes the new private key where an entry goes: the refusal names the entry,
+    never its content, in the check (logged) and in the doors' 503 (public)."""
+    settings.PLATFORM_SIGNING_KEYS_GENERATE = False
+    entry = platform_keys.generate_key_entry()
+    settings.PLATFORM_SIGNING_KEYS = json.dumps({"keys": [entry["private_key"]]})
+
+    (error,) = checks.platform_key_ring_is_configured(None)
+    answers = [Client().get(path) for path in ("/.well-known/edgeplug/keys.json", "/api/v1/agents")]
+
+    assert "entry 1" in error.msg and entry["private_key"][:8] not in error.msg, error.msg
+    for answer in answers:
+        assert answer.status_code == 503
+        assert entry["private_key"][:8] not in answer.content.decode()
+
+
+def test_a_key_ring_file_that_cannot_be_read_is_e001_and_503(settings, tmp_path):
+    settings.PLATFORM_SIGNING_KEYS_GENERATE = False
+    settings.PLATFORM_SIGNING_KEYS = ""
+    settings.PLATFORM_SIGNING_KEYS_FILE = str(tmp_path / "missing.json")
+
+    (error,) = checks.platform_key_ring_is_configured(None)
+    answer = Client(raise_request_exception=False).get("/.well-known/edgeplug/keys.json")
+
+    assert error.id == "certification.E001" and "cannot be read" in error.msg, error.msg
+    assert (answer.status_code, answer.json()["code"]) == (503, "platform_key_unavailable")
+
+
+def test_a_configured_ring_is_checked_where_processes_may_also_generate(settings):
+    """docker compose sets PLATFORM_SIGNING_KEYS_GENERATE (one shared var/) and tells a
+    multi-host deployment to set the ring: the ring given is checked all the same."""
+    settings.PLATFORM_SIGNING_KEYS_GENERATE = True
+    settings.PLATFORM_SIGNING_KEYS = json.dumps({"keys": ["x"]})
+
+    (error,) = checks.platform_key_ring_is_configured(None)
+
+    assert error.id == "certification.E001"
