@@ -254,7 +254,7 @@ def test_audit_0005_leaves_the_events_0003_judged_as_they_are(member_client):
         old_event = migrator.old_model("AuditEvent", as_of="0002_append_only_trigger")
         _written_by_code_before_audit_0003(old_event, tenant, (reviewer,))
         # As if 0003 had been applied after these events were written, and judged them.
-        recorded_0003.applied = timezone.now() + timedelta(hours=1)
+        recorded_0003.applied = timezone.now() + timedelta(days=1, hours=1)
         recorded_0003.save(update_fields=["applied"])
         try:
             migrator.forward("0005_mark_events_by_staff_again")
@@ -262,3 +262,26 @@ def test_audit_0005_leaves_the_events_0003_judged_as_they_are(member_client):
             recorded_0003.applied = applied
             recorded_0003.save(update_fields=["applied"])
     assert reviewer.email in repr(_rows(client, "wpk_approved"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_0005_marks_what_an_old_pod_wrote_while_0003_ran(member_client):
+    """An old pod's insert waited behind 0003's ALTER TABLE with its created_at stamped before
+    0003 was recorded applied (and pods' clocks differ): 0005 marks it all the same."""
+    client, membership = member_client("admin", is_vendor=True)
+    tenant, reviewer = membership.tenant, staff_member("reviewers")
+    recorded_0003 = MigrationRecorder(connection).migration_qs.get(
+        app="audit", name="0003_by_platform_staff"
+    )
+    applied = recorded_0003.applied
+    with migrated_back("audit", "0004_auditevent_audit_tenant_trail_order") as migrator:
+        old_event = migrator.old_model("AuditEvent", as_of="0002_append_only_trigger")
+        _written_by_code_before_audit_0003(old_event, tenant, (reviewer,))
+        recorded_0003.applied = timezone.now() + timedelta(minutes=10)
+        recorded_0003.save(update_fields=["applied"])
+        try:
+            migrator.forward("0005_mark_events_by_staff_again")
+        finally:
+            recorded_0003.applied = applied
+            recorded_0003.save(update_fields=["applied"])
+    assert reviewer.email not in repr(_rows(client, "wpk_approved"))

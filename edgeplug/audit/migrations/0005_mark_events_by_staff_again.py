@@ -4,19 +4,23 @@ after it, and their events (that code did not know the column) all took its data
 false: a reviewer's or finance's action on a tenant among them, and the tenant's trail showed
 who it was and where from, which staff identities never are (docs/roles.md). Marked as 0003
 marks (staff now, not a member of the event's tenant), by 0003's own function, but only the
-events written since 0003 was applied and not marked yet: the audit log is the largest table
+events written since (a day before) 0003 was applied and not marked yet: the audit log is the largest table
 and its inserts wait while the trigger is set aside, and the events 0003 judged keep its
 verdict. A member who has since left the tenant and joined the staff, and whose events of it
 date from the rollout, is hidden too: the trail hides one too many rather than show a staff
 member."""
 
 import importlib
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import migrations
 from django.db.migrations.recorder import MigrationRecorder
 
 _by_platform_staff = importlib.import_module("edgeplug.audit.migrations.0003_by_platform_staff")
+
+
+ROLLOUT_MARGIN = timedelta(days=1)
 
 
 def mark_events_since_0003(apps, schema_editor):
@@ -26,7 +30,10 @@ def mark_events_since_0003(apps, schema_editor):
         .values_list("applied", flat=True)
         .first()
     )
-    _by_platform_staff.mark_events_by_staff(apps, schema_editor, since=applied)
+    # A day before it was recorded applied: an old pod's insert waited behind 0003's ALTER
+    # TABLE with its created_at stamped before the wait, and the pods' clocks differ.
+    since = applied - ROLLOUT_MARGIN if applied is not None else None
+    _by_platform_staff.mark_events_by_staff(apps, schema_editor, since=since)
 
 
 class Migration(migrations.Migration):
