@@ -44,7 +44,7 @@ def _setup(database_url: str, migrate: bool) -> None:
     os.environ["DATABASE_URL"] = database_url
     # Off the embedded default the settings want a SECRET_KEY; this one process keeps nothing
     # it signs, so any will do.
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edgeplug.settings")
     import django
     from django.core.management import call_command
