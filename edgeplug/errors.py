@@ -241,22 +241,23 @@ class NulCharacter(BadRequest, code="nul_character"):
     ``FIELD_NUL_CODE``: the API's exception handler and the portal's forms answer that as
     this error, so every door says ``nul_character``."""
 
-    def __init__(self, detail: str = "Strings may not contain the NUL character (\\u0000).", **kw):
-        super().__init__(_of_field(kw.get("field"), detail), **kw)
+    def __init__(self, detail: str | None = None, **kw):
+        default = "Strings may not contain the NUL character (\\u0000)."
+        super().__init__(detail or _of_field(kw.get("field"), default), **kw)
 
 
 class SurrogateCharacter(BadRequest, code="surrogate_character"):
     """Text holding half a UTF-16 pair (JSON's ``\\ud800`` with no partner): no character,
     which no UTF-8 text column stores (``edgeplug.text.holds_lone_surrogate``)."""
 
-    def __init__(
-        self, detail: str = "Strings may not contain a lone surrogate (\\ud800 to \\udfff).", **kw
-    ):
-        super().__init__(_of_field(kw.get("field"), detail), **kw)
+    def __init__(self, detail: str | None = None, **kw):
+        default = "Strings may not contain a lone surrogate (\\ud800 to \\udfff)."
+        super().__init__(detail or _of_field(kw.get("field"), default), **kw)
 
 
 def _of_field(field: str | None, detail: str) -> str:
-    """``detail`` said of ``field`` (``name: ...``) when the refusal names one."""
+    """The default ``detail`` said of ``field`` (``name: ...``) when the refusal names one; a
+    detail given (the portal's, naming the field by its label) is kept as it is."""
     return f"{field}: {detail}" if field else detail
 
 

@@ -93,7 +93,7 @@ class VendorPayoutStatement(JsonErrorsMixin, APIView):
         responses={
             200: OpenApiResponse(
                 s.PayoutStatementSerializer,
-                description="JSON; with .csv or ?format=csv a text/csv statement",
+                description="JSON; with ?format=csv a text/csv statement (also at .csv)",
             ),
             (200, "text/csv"): OpenApiTypes.STR,
         },
@@ -136,6 +136,9 @@ class VendorPayoutStatementCsv(VendorPayoutStatement):
     @extend_schema(
         parameters=[OpenApiParameter("period", str, OpenApiParameter.PATH, pattern=MONTH_PATTERN)],
         responses={(200, "text/csv"): OpenApiTypes.STR},
+        description="The vendor's statement of the month as CSV, every line of it (the JSON "
+        "statement is at the address without .csv). A month without sales or refunds has no "
+        "statement (404).",
     )
     def get(self, request, period, format=None):
         return super().get(request, period, format)

@@ -1,6 +1,7 @@
-"""Reading JSON as every door reads it: ``read_json`` (strict, bounded in depth, NUL refused)
-for the API's request bodies and the portal's uploaded files, and the API's parser, which also
-refuses an oversized body before reading it into memory."""
+"""Reading JSON as every door reads it: ``read_request_body`` (strict, bounded in depth, a NUL
+or lone surrogate refused naming its field) for the API's request bodies and the portal's
+uploaded files, ``read_json`` beneath it (also for JSON held in a text field), and the API's
+parser, which also refuses an oversized body before reading it into memory."""
 
 import codecs
 import json

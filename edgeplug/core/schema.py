@@ -53,12 +53,14 @@ class ErrorSerializer(serializers.Serializer):
 
 # The key ``agent`` is historical: the agent's id in plans, orders, entitlements, deployments
 # and usage rows, its name in certification runs, payout statements and device assignments.
-# Changing either would break the clients that read it, so each route keeps its shape and
-# ``agent_id`` (the id) and ``agent_name`` (the name) mean the same wherever they appear.
+# Changing either would break the clients that read it, so each route keeps its shape, gives
+# the other one beside it, and ``agent_id`` (the id) and ``agent_name`` (the name) mean the
+# same wherever they appear.
 _AGENT_KEYS = (
     "`agent` is historical (the id in plans, orders, entitlements, deployments and usage rows; "
-    "the name in certification runs, payout statements and device assignments): read "
-    "`agent_id` and `agent_name`, the same everywhere."
+    "the name in certification runs, payout statements and device assignments): where it is "
+    "the id, `agent_name` gives the name (plans: none, the agent is in their address); where "
+    "it is the name, `agent_id` gives the id."
 )
 AGENT_AS_ID = f"The agent's id. {_AGENT_KEYS}"
 AGENT_AS_NAME = f"The agent's name. {_AGENT_KEYS}"

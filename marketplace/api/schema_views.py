@@ -31,6 +31,9 @@ class ManifestSchema(JsonErrorsMixin, APIView):
     the same for everyone: anyone may read it, signed in or not."""
 
     permission_classes = [AllowAny]
+    # Nobody's credentials are read: a stale token still gets the file (tools fetch it with
+    # whatever they hold), and a shared cache keeps one copy (no Vary: Cookie).
+    authentication_classes = []
     renderer_classes = [JsonSchemaRenderer, JsonDocumentRenderer]
 
     @extend_schema(

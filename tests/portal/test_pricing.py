@@ -189,6 +189,7 @@ def test_a_name_holding_nul_is_refused_in_the_forms_words(vendor):
     page = response.content.decode()
     assert response.status_code == 400 and "nul_character" in page
     assert "Plan name holds a NUL character (U+0000)" in page and "\\u0000" not in page
+    assert "name: Plan name" not in page  # its own words, not said of the field twice
     assert response.context["form"].has_error("name")
     assert not PricePlan.objects.exists()
 

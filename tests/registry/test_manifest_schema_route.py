@@ -65,3 +65,12 @@ def test_anonymous_callers_draw_on_the_anonymous_throttle(api, settings):
     statuses = [api.get(URL).status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
+
+
+def test_a_stale_token_or_a_session_changes_nothing_about_the_file(api):
+    """The file is the same for everyone: a tool sending whatever token it holds gets it, and a
+    shared cache keeps one copy for every visitor (not one per cookie)."""
+    answer = api.get(URL, HTTP_AUTHORIZATION="Bearer not-a-token-any-more")
+
+    assert answer.status_code == 200, answer.content[:200]
+    assert "Cookie" not in answer.get("Vary", "")
