@@ -131,6 +131,33 @@ def test_member_list_costs_the_same_at_any_page_size(member_client):
     _same_at_page_sizes(admin, "/api/v1/tenant/members", budget=3)
 
 
+def test_order_list_costs_the_same_at_any_page_size(vendor, member_client):
+    """Each order names its agent by id and by name (agent_name): the agent is read with it."""
+    from tests.factories import OrderFactory, PricePlanFactory
+
+    admin, membership = member_client("admin")
+    for _ in range(ITEMS):
+        plan = PricePlanFactory(agent=AgentFactory(tenant=vendor.tenant))
+        OrderFactory(tenant=membership.tenant, plan=plan)
+    # authentication, count, the orders with their agents and plans
+    _same_at_page_sizes(admin, "/api/v1/orders", budget=4)
+
+
+def test_a_devices_deployment_list_costs_the_same_at_any_page_size(vendor, member_client):
+    from marketplace.models import Deployment
+    from tests.factories import DeviceFactory
+
+    admin, membership = member_client("admin")
+    device = DeviceFactory(tenant=membership.tenant)
+    for _ in range(ITEMS):
+        version = AgentVersionFactory(agent=AgentFactory(tenant=vendor.tenant), public=True)
+        Deployment.objects.create(
+            tenant=membership.tenant, device=device, agent=version.agent, version=version
+        )
+    # authentication, the device, count, the deployments with their agents and versions
+    _same_at_page_sizes(admin, f"/api/v1/devices/{device.pk}/deployments", budget=5)
+
+
 def test_audit_event_list_costs_the_same_at_any_page_size(member_client):
     admin, membership = member_client("admin")
     for n in range(ITEMS):
