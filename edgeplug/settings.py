@@ -404,13 +404,13 @@ PLATFORM_SIGNING_KEYS_FILE = env("PLATFORM_SIGNING_KEYS_FILE", default="")
 PLATFORM_SIGNING_KEYS_GENERATE = env.bool(
     "PLATFORM_SIGNING_KEYS_GENERATE", default="sqlite" in DATABASES["default"]["ENGINE"]
 )
-# SECRET_KEY (sessions, CSRF, password reset links; JWTs unless JWT_SIGNING_KEY) must be the
+# SECRET_KEY (browser sessions; JWTs unless JWT_SIGNING_KEY) must be the
 # same in every process: with none set, it is generated into var/ on the same terms as the key
 # ring, where every process shares var/; any other deployment stops at start asking for it.
 SECRET_KEY = _secret("SECRET_KEY") or _embedded_secret_key(PLATFORM_SIGNING_KEYS_GENERATE)
 # Earlier SECRET_KEYs, comma-separated, still accepted for what they signed: rotating
-# SECRET_KEY with the old one here keeps browser sessions (signed anew on their next request)
-# and password reset links valid; drop it once those have come back or expired. A JWT is
+# SECRET_KEY with the old one here keeps browser sessions valid (signed anew on their next
+# request); drop it once those have come back or expired. A JWT is
 # checked with JWT_SIGNING_KEY (SECRET_KEY unless set) only (docs/operations.md).
 SECRET_KEY_FALLBACKS = [
     key.strip() for key in _secret("SECRET_KEY_FALLBACKS").split(",") if key.strip()
