@@ -77,12 +77,17 @@ def test_the_public_doors_answer_503_platform_key_unavailable(settings, damage):
     assert "no-store" in client.get("/.well-known/edgeplug/keys.json")["Cache-Control"]
 
 
-def test_a_private_key_pasted_as_an_entry_is_not_published_in_the_refusal(settings):
-    """An operator pastes the new private key where an entry goes: the refusal names the entry,
-    never its content, in the check (logged) and in the doors' 503 (public)."""
+@pytest.mark.parametrize("where", ["as_an_entry", "as_a_time"])
+def test_a_private_key_pasted_in_the_wrong_place_is_not_published_in_the_refusal(settings, where):
+    """An operator pastes the new private key as an entry or into a time field: the refusal
+    names the entry and the field, never its content, in the check (logged) and in the doors'
+    503 (public)."""
     settings.PLATFORM_SIGNING_KEYS_GENERATE = False
     entry = platform_keys.generate_key_entry()
-    settings.PLATFORM_SIGNING_KEYS = json.dumps({"keys": [entry["private_key"]]})
+    pasted = {**entry, "not_after": entry["private_key"]}
+    settings.PLATFORM_SIGNING_KEYS = json.dumps(
+        {"keys": [entry["private_key"] if where == "as_an_entry" else pasted]}
+    )
 
     (error,) = checks.platform_key_ring_is_configured(None)
     answers = [Client().get(path) for path in ("/.well-known/edgeplug/keys.json", "/api/v1/agents")]
