@@ -362,6 +362,9 @@ REFUND_WATCH = timedelta(days=30)
 BY_HAND, REFUNDED_IN_STRIPE = "by_hand", "refunded_in_stripe"
 # Settled by a refund made in Stripe's dashboard, seen by its webhook (``owed_back_covered``).
 IN_DASHBOARD = "refunded_in_dashboard"
+# A dispute's ``charge_disputed`` row settled by its close (``billing.taken_back``): no answer
+# is due any more.
+DISPUTE_CLOSED = "dispute_closed"
 
 
 @dataclass

@@ -694,8 +694,9 @@ def refund_made(payment_intent_id: str, *, metadata: dict[str, str]) -> str | No
     return None
 
 
-# A dispute's close (``charge.dispute.closed``): the bank decided; other statuses are open.
-DISPUTE_DECIDED = frozenset({"won", "lost"})
+# A dispute's close (``charge.dispute.closed``): the bank decided, or an inquiry closed
+# (``warning_closed``) without taking anything; other statuses are open.
+DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed"})
 DISPUTED, DISPUTE_CLOSED = "charge_disputed", "charge_dispute_closed"
 
 
@@ -703,7 +704,7 @@ DISPUTED, DISPUTE_CLOSED = "charge_disputed", "charge_dispute_closed"
 class Dispute:
     """A chargeback as a ``charge.dispute.*`` event's object has it (Stripe keeps no dispute
     localstripe could give back: the signed event is what is recorded). ``action`` is its
-    audit event: ``charge_disputed`` while open, ``charge_dispute_closed`` once decided."""
+    audit event: ``charge_disputed`` while open, ``charge_dispute_closed`` once closed."""
 
     id: str
     status: str
@@ -714,7 +715,18 @@ class Dispute:
 
     @property
     def action(self) -> str:
-        return DISPUTE_CLOSED if self.status in DISPUTE_DECIDED else DISPUTED
+        return DISPUTE_CLOSED if self.status in DISPUTE_CLOSED_STATUSES else DISPUTED
+
+    def told_already(self) -> str:
+        """Why this event changes nothing, or "": its status was told already (a webhook
+        delivered again), or it says the dispute open once its close was told (Stripe's
+        events come in any order: a late ``charge.dispute.created`` does not reopen it, and
+        finance is not asked to answer a dispute closed). Under the caller's lock."""
+        if recorded(DISPUTE_CLOSED, dispute=self.id):
+            return f"dispute {self.id} closed already"
+        if recorded(self.action, dispute=self.id):
+            return f"dispute {self.id} {self.status} told already"
+        return ""
 
     @property
     def lost(self) -> bool:

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from billing import invoicing, money_back, payments
 from billing.audit import record_invoice_event
-from billing.models import Invoice, InvoiceKind
+from billing.models import Invoice, InvoiceKind, MoneyToGiveBack
 from edgeplug.audit.services import recorded
 from edgeplug.core.locking import locked
 from marketplace import orders
@@ -57,25 +57,45 @@ def book_refunds_in_stripe(payment_intent_id: str) -> str | None:
 
 def record_dispute(obj: dict) -> str:
     """A webhook said a charge is disputed (``charge.dispute.created``) or its dispute closed
-    (``charge.dispute.closed``): told once per dispute and status (``payments.Dispute``). Of
-    an invoice's charge: opened, finance is asked to answer it in Stripe (``charge_disputed``
-    on *Money to give back*); lost, the amount the bank took back is booked as a refund is
-    (``_book``). Of an order's: ``orders.record_dispute``."""
+    (``charge.dispute.closed``): told once per dispute and status, never open once closed
+    (``payments.Dispute.told_already``). Of an invoice's charge: opened, finance is asked to
+    answer it in Stripe (``charge_disputed`` on *Money to give back*); lost, the amount the
+    bank took back is booked as a refund is (``_book``). Of an order's:
+    ``orders.record_dispute``. Closed, either's row asking to answer it is settled by the
+    close (``_answered``)."""
     dispute = payments.dispute_of(obj)
     invoice = _invoice_paid_by(dispute.payment_intent)
     if invoice is None:
         order = orders.record_dispute(dispute)
-        return f"order {order.pk}: dispute {dispute.status}" if order else "no payment"
+        said = f"order {order.pk}: dispute {dispute.status}" if order else "no payment"
+    else:
+        said = f"invoice {invoice.pk}: " + _invoice_dispute(invoice, dispute)
+    _answered(dispute)
+    return said
+
+
+def _invoice_dispute(invoice: Invoice, dispute: payments.Dispute) -> str:
     with transaction.atomic():
         held = locked(invoice, "tenant")
-        if recorded(dispute.action, dispute=dispute.id):
-            return f"invoice {invoice.pk}: dispute {dispute.id} {dispute.status} told already"
+        if told := dispute.told_already():
+            return told
         record_invoice_event(dispute.action, held, **dispute.details())
         if dispute.lost:
-            return f"invoice {invoice.pk}: " + _book(
-                held, dispute.id, dispute.amount, how="chargeback"
-            )
-    return f"invoice {invoice.pk}: dispute {dispute.id} {dispute.status}"
+            return _book(held, dispute.id, dispute.amount, how="chargeback")
+    return f"dispute {dispute.id} {dispute.status}"
+
+
+def _answered(dispute: payments.Dispute) -> None:
+    """A dispute closed needs no answer any more: its ``charge_disputed`` row on *Money to
+    give back* still open is settled by it (``money_back.settle``: the ``dp_…``, ``source``
+    ``dispute_closed``), so finance is not asked to answer a dispute the bank decided."""
+    if dispute.action != payments.DISPUTE_CLOSED or not dispute.id:
+        return
+    rows = MoneyToGiveBack.objects.with_settlement().filter(
+        action=payments.DISPUTED, details__dispute=dispute.id, settled_by__isnull=True
+    )
+    for row in rows:
+        money_back.settle(row, reference=dispute.id, source=money_back.DISPUTE_CLOSED)
 
 
 def _book(invoice: Invoice, reference: str, amount: int, *, how: str) -> str:

@@ -501,7 +501,8 @@ REFUNDED_IN_PART = "order_refunded_in_part"
 
 def record_dispute(dispute: payments.Dispute) -> Order | None:
     """A charge of an order is disputed, or its dispute closed: told once per dispute and
-    status on the order (``charge_disputed``, listed on *Money to give back* for finance to
+    status, never open once closed (``payments.Dispute.told_already``), on the order
+    (``charge_disputed``, listed on *Money to give back* for finance to
     answer in Stripe; ``charge_dispute_closed``). A lost one is money taken back: once the
     order's refunds and lost disputes reach its price it is refunded (``source``
     ``chargeback``: its entitlement ends, the payout counts it), less is told as a refund in
@@ -511,7 +512,7 @@ def record_dispute(dispute: payments.Dispute) -> Order | None:
     with transaction.atomic():
         rows = Order.objects.filter(payment_intent_id=dispute.payment_intent)
         order = lock_rows(rows.select_related("tenant", "agent")).first()
-        if order is None or recorded(dispute.action, dispute=dispute.id):
+        if order is None or dispute.told_already():
             return order
         target = f"order {order.pk}"
         record_change(dispute.action, order, target=target, details=dispute.details())

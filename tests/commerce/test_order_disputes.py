@@ -46,6 +46,7 @@ def test_a_dispute_lost_of_the_whole_price_refunds_the_order(order, api):  # noq
     refunded = AuditEvent.objects.get(action="order_refunded")
     assert refunded.details["source"] == "chargeback"
     assert AuditEvent.objects.filter(action="charge_dispute_closed").count() == 1
+    assert MoneyToGiveBack.objects.with_settlement().get(pk=row.pk).settled_by == "dp_order"
 
 
 def test_a_dispute_lost_of_part_of_the_price_is_told_as_a_refund_in_part(order, api):  # noqa: F811
@@ -105,3 +106,14 @@ def test_a_second_dispute_lost_adds_to_what_the_order_says_was_lost(order, api):
 
     assert told(order) == [(200, 500)]
     assert Order.objects.get(pk=order.pk).lost_in_disputes == 500
+
+
+def test_a_dispute_told_open_after_its_close_is_not_listed_to_answer(order, api):  # noqa: F811
+    """Stripe's events come in any order: the ``created`` of a dispute closed already (won)
+    does not reopen it, and finance is not asked to answer it."""
+    disputed(api, order, "evt_won", "charge.dispute.closed", "won", 1000)
+
+    disputed(api, order, "evt_open_late", "charge.dispute.created", "needs_response", 1000)
+
+    assert not MoneyToGiveBack.objects.filter(action="charge_disputed").exists()
+    assert AuditEvent.objects.get(action="charge_dispute_closed").details["status"] == "won"

@@ -132,6 +132,8 @@ def test_a_dispute_of_a_paid_invoice_is_seen_by_finance(invoiced, committed, api
 
     (note,) = notes_of(invoice)
     assert note.refund_amount == TOTAL and note.refund_reference == "dp_1"
+    # Closed, it is no longer asked to be answered: its row is settled by the close.
+    assert MoneyToGiveBack.objects.with_settlement().get(pk=opened.pk).settled_by == "dp_1"
     closed = AuditEvent.objects.get(action="charge_dispute_closed")
     assert closed.details["status"] == "lost"
     (payout,) = [row.payout for row in vendor_payouts(FEB)]
@@ -148,6 +150,29 @@ def test_a_dispute_won_books_nothing(invoiced, committed, api):
 
     assert notes_of(invoice) == []
     assert AuditEvent.objects.get(action="charge_dispute_closed").details["status"] == "won"
+
+
+@pytest.mark.parametrize("closed", ["won", "lost", "warning_closed"])
+def test_a_dispute_closed_is_not_listed_to_answer_even_told_open_late(
+    invoiced, admin_session, committed, api, closed
+):
+    """Stripe's events come in any order, and an inquiry closes ``warning_closed``: a
+    ``charge.dispute.created`` delivered after the same dispute's close does not reopen it,
+    and finance is never asked to answer a dispute that is closed."""
+    _, invoice = invoiced(card=GOOD)
+    dispute = {"id": "dp_3", "amount": TOTAL, "payment_intent": invoice.payment_intent_id}
+
+    deliver(api, committed, "evt_closed", "charge.dispute.closed", {**dispute, "status": closed})
+    opened = {**dispute, "status": "needs_response"}
+    late = deliver(api, committed, "evt_created_late", "charge.dispute.created", opened)
+
+    assert not MoneyToGiveBack.objects.filter(action="charge_disputed").exists(), late
+    assert "closed already" in late
+    finance, _ = admin_session("finance")
+    listed = finance.get("/admin/billing/moneytogiveback/", {"settled": "no"})
+    assert listed.status_code == 200 and b"Answer the dispute" not in listed.content
+    (told,) = AuditEvent.objects.filter(action="charge_dispute_closed")
+    assert told.details["status"] == closed
 
 
 def test_refunding_an_overpaid_invoice_s_excess_in_stripe_books_no_second_note(
