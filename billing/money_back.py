@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Sum
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from billing import collection, payments
@@ -91,15 +92,16 @@ def owed(invoice: Invoice, credit: int, *, last: bool, also_paid_back: int = 0) 
     return max(0, left if last else min(credit, left))
 
 
-def owed_back_covered(invoice: Invoice, refund: str, amount: int) -> int:
-    """A refund of ``amount`` made outside EdgePlug (Stripe's dashboard) on the card payment
-    of the locked, paid ``invoice``: what the invoice owes back already is given back by it
-    first, each part whole, in turn: its overpaid excess not settled yet (*Money to give
-    back*'s ``invoice_overpaid``, settled by ``refund``, ``source`` ``refunded_in_dashboard``),
-    then its credit notes still owing their card refund, oldest first (recorded paid back by
-    ``refund``, so no card refund is made for them). Returns what is left of ``amount``: money
-    the invoice did not owe back yet, for the caller to book (``billing.taken_back``). In the
-    invoice's transaction."""
+def owed_back_covered(invoice: Invoice, reference: str, amount: int, *, source: str) -> int:
+    """``amount`` the card payment of the locked, paid ``invoice`` gave back outside EdgePlug,
+    by ``reference``: a refund made in Stripe's dashboard (``source`` ``IN_DASHBOARD``) or a
+    chargeback the bank won (``CHARGEBACK``, its ``dp_…``). Either way the customer has that
+    money, so what the invoice owes back already is given back by it first, each part whole,
+    in turn: its overpaid excess not settled yet (*Money to give back*'s ``invoice_overpaid``,
+    settled by ``reference``, ``source``), then its credit notes still owing their card
+    refund, oldest first (recorded paid back by ``reference``, so no card refund is made for
+    them). Returns what is left of ``amount``: money the invoice did not owe back yet, for the
+    caller to book (``billing.taken_back``). In the invoice's transaction."""
     left = amount
     excess = (
         MoneyToGiveBack.objects.with_settlement()
@@ -113,11 +115,11 @@ def owed_back_covered(invoice: Invoice, refund: str, amount: int) -> int:
     )
     for row in excess:
         if 0 < (row.amount_to_give_back or 0) <= left:
-            settle(row, reference=refund, source=IN_DASHBOARD)
+            settle(row, reference=reference, source=source)
             left -= row.amount_to_give_back
     for note in Invoice.objects.owing_card_refunds().filter(credit_of=invoice).order_by("pk"):
         if note.refund_amount <= left:
-            _mark_paid_back(note, refund, how=CARD)
+            _mark_paid_back(note, reference, how=CARD)
             left -= note.refund_amount
     return left
 
@@ -362,6 +364,12 @@ REFUND_WATCH = timedelta(days=30)
 BY_HAND, REFUNDED_IN_STRIPE = "by_hand", "refunded_in_stripe"
 # Settled by a refund made in Stripe's dashboard, seen by its webhook (``owed_back_covered``).
 IN_DASHBOARD = "refunded_in_dashboard"
+# Money a card payment gave back outside EdgePlug, booked on its invoice (``billing.taken_back``;
+# ``source`` ``refund`` or ``CHARGEBACK``).
+TAKEN_BACK = "invoice_money_taken_back"
+# Settled by a chargeback the bank won, seen by its webhook (``owed_back_covered``): no refund
+# of ours to ask Stripe about again.
+CHARGEBACK = "chargeback"
 # A dispute's ``charge_disputed`` row settled by its close (``billing.taken_back``): no answer
 # is due any more.
 DISPUTE_CLOSED = "dispute_closed"
@@ -382,14 +390,21 @@ def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
     the card in the last ``REFUND_WATCH``, each order refunded then (by finance, or in
     Stripe's dashboard) and each refund *Refund in Stripe* made then, has its refunds asked
     for again; one that failed is handled as the webhook would have been (``sync_refund``;
-    an order's and a money-to-give-back's are told once). A processor error on
-    one leaves it for the next run, and the others are still asked for."""
+    an order's and a money-to-give-back's are told once). A note paid back by a chargeback
+    is not asked about (its ``dp_…`` is no refund). A processor error on one leaves it for
+    the next run, and the others are still asked for."""
     run = RefundCheck()
     if not payments.configured():
         return run
     since = (now or timezone.now()) - REFUND_WATCH
-    notes = Invoice.objects.filter(refunded_by=CARD, refunded_at__gte=since).exclude(
-        refund_reference=""
+    # A chargeback's dp_… is no refund: nothing of it can fail later.
+    chargebacks = AuditEvent.objects.filter(action=TAKEN_BACK, details__source=CHARGEBACK).values(
+        reference=KT("details__reference")
+    )
+    notes = (
+        Invoice.objects.filter(refunded_by=CARD, refunded_at__gte=since)
+        .exclude(refund_reference="")
+        .exclude(refund_reference__in=chargebacks)
     )
     for number, refund_id in notes.order_by("pk").values_list("number", "refund_reference"):
         with _asked(run, number):

@@ -3,8 +3,9 @@ a refund made in Stripe's dashboard (``charge.refunded``) or a chargeback the cu
 won (``charge.dispute.closed``, lost). Each is booked once, by its Stripe id, as a credit note
 of the invoice recorded paid back by it (``invoicing.credit_money_taken_back``): finance sees
 it among the invoice's credit notes, the vendors' payouts count its lines as refunds, and a
-later credit note never pays the same money back again. A refund first gives back what the
-invoice owed back already (``money_back.owed_back_covered``): only the rest is a new note. A
+later credit note never pays the same money back again. A refund or chargeback first gives
+back what the invoice owed back already (``money_back.owed_back_covered``): only the rest is a
+new note. A
 dispute opened is told to finance on *Money to give back* (``charge_disputed``), to answer in
 Stripe. docs/billing.md, *Money taken back in Stripe*."""
 
@@ -19,7 +20,7 @@ from edgeplug.audit.services import recorded
 from edgeplug.core.locking import locked
 from marketplace import orders
 
-TAKEN_BACK = "invoice_money_taken_back"
+TAKEN_BACK = money_back.TAKEN_BACK
 PAID_BACK_TWICE = "invoice_paid_back_twice"
 
 # The metadata keys of refunds EdgePlug makes itself (a credit note's, *Refund in Stripe*'s,
@@ -107,7 +108,8 @@ def _book(invoice: Invoice, reference: str, amount: int, *, how: str) -> str:
     if recorded(TAKEN_BACK, reference=reference):
         return f"{reference} booked already"
     what = "Refunded in Stripe" if how == "refund" else "Chargeback"
-    left = money_back.owed_back_covered(invoice, reference, amount) if how == "refund" else amount
+    source = money_back.IN_DASHBOARD if how == "refund" else money_back.CHARGEBACK
+    left = money_back.owed_back_covered(invoice, reference, amount, source=source)
     note = None
     if left > 0:
         note = invoicing.credit_money_taken_back(invoice, left, reason=f"{what} ({reference})")

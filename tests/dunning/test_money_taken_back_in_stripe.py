@@ -220,6 +220,30 @@ def test_a_refund_in_stripe_pays_back_a_note_still_owing_its_card_refund(invoice
     assert refunded_of(invoice.payment_intent_id) == TOTAL
 
 
+def test_a_chargeback_lost_pays_back_a_note_still_owing_its_card_refund(invoiced, committed, api):
+    """The bank takes the whole charge back while a credit note still owes its card refund:
+    the chargeback gave the customer that note's money, so the note is paid back by it (no
+    card refund, no transfer); only the rest is booked, and nothing is paid back twice."""
+    _, invoice = invoiced(card=GOOD)
+    fee = invoice.lines.get(kind="flat_fee")
+    owing = invoicing.issue_credit_note(invoice, line_ids=[fee.pk], reason="fee")  # not run
+    lost = {"id": "dp_4", "amount": TOTAL, "payment_intent": invoice.payment_intent_id}
+
+    deliver(api, committed, "evt_lost", "charge.dispute.closed", {**lost, "status": "lost"})
+
+    owing = Invoice.objects.get(pk=owing.pk)
+    assert owing.refunded_at is not None and owing.refund_reference == "dp_4"
+    (booked,) = [note for note in notes_of(invoice) if note.pk != owing.pk]
+    assert booked.refund_amount == TOTAL - FEE_CREDIT
+    assert not MoneyToGiveBack.objects.filter(action=taken_back.PAID_BACK_TWICE).exists()
+    taken = AuditEvent.objects.get(action="invoice_money_taken_back")
+    assert taken.details["owed_already"] == FEE_CREDIT and taken.details["beyond"] == 0
+    # Its card refund, run late, finds nothing owed; the beat job asks Stripe of no dp_.
+    assert committed(money_back.refund_credit_note, owing.pk) == ""
+    assert refunded_of(invoice.payment_intent_id) == 0
+    assert money_back.recheck_card_refunds().errors == {}
+
+
 def test_a_refund_in_stripe_that_fails_later_owes_its_money_again(invoiced, committed, api):
     """The dashboard refund was pending, then the card's bank failed it: the notes it paid
     back owe their money again, for finance to pay back by transfer."""
