@@ -49,6 +49,12 @@ class PaymentNotOurs(Conflict, code="payment_not_ours"):
     webhook acknowledges it (``payments.refuse_foreign_payment``)."""
 
 
+class PaymentDisputed(Conflict, code="payment_disputed"):
+    """A refund of a payment whose charge is under dispute (``payments.open_dispute``):
+    Stripe refuses it (``charge_disputed``), and given before a dispute is lost it would give
+    the money back twice. Refused before Stripe is asked; the dispute's close lifts it."""
+
+
 class UnknownSetupIntent(UnknownReference, code="unknown_setup_intent", thing="setup intent"):
     """No setup intent of this tenant's has that id: Stripe knows none, or it is another
     tenant's (answered alike)."""

@@ -42,6 +42,7 @@ from billing.models import (
     StripeCustomer,
 )
 from billing.signals import default_card_set
+from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.lazy import LazyModule
 from edgeplug.core.locking import locked
@@ -736,6 +737,22 @@ class Dispute:
         """Its audit event's details: its fields, its id as ``dispute``."""
         fields = asdict(self)
         return {"dispute": fields.pop("id"), **fields, "currency": self.currency.upper()}
+
+
+def open_disputes(payment_intent_ids) -> dict[str, str]:
+    """Each of the PaymentIntents whose charge has a dispute told open (``charge_disputed``,
+    by its webhook) and not told closed since -> that dispute's ``dp_…`` (two queries,
+    however many). Stripe refunds no charge under dispute (``charge_disputed``): a refund of
+    it is refused before Stripe is asked (``errors.PaymentDisputed``)."""
+    opened = AuditEvent.objects.filter(
+        action=DISPUTED, details__payment_intent__in=[i for i in payment_intent_ids if i]
+    ).values_list("details__payment_intent", "details__dispute")
+    closed = set(
+        AuditEvent.objects.filter(
+            action=DISPUTE_CLOSED, details__dispute__in=[d for _, d in opened]
+        ).values_list("details__dispute", flat=True)
+    )
+    return {intent: dispute for intent, dispute in opened if dispute and dispute not in closed}
 
 
 def dispute_of(obj: dict) -> Dispute:

@@ -158,12 +158,17 @@ class OrderAdmin(ReadOnlyAdmin):
 
     def _refund_confirmation(self, request, queryset):
         """Each selected order (id, tenant, agent, amount, what the credit note of its
-        invoice would give back, whether it can be refunded: only a completed one), the
-        money given back per currency (and what is taken off unpaid invoices), and a Confirm
-        button posting the refundable ones' ids back to the list (a Cancel link goes back to
-        it)."""
+        invoice would give back, whether it can be refunded: only a completed one, its payment
+        not under dispute), the money given back per currency (and what is taken off unpaid
+        invoices), and a Confirm button posting the refundable ones' ids back to the list (a
+        Cancel link goes back to it)."""
         chosen = list(queryset.select_related("tenant", "agent__tenant").order_by("pk"))
-        refundable = [order.pk for order in chosen if order.is_refundable]
+        # A completed order whose payment is under dispute is not refunded (``refund_order``).
+        completed = [order for order in chosen if order.is_refundable]
+        disputed = {pk: why.detail for pk, why in orders.dispute_refusals(completed).items()}
+        refundable = [
+            order.pk for order in chosen if order.is_refundable and order.pk not in disputed
+        ]
         notes = refund_credits(refundable)
         rows = [
             {
@@ -171,15 +176,16 @@ class OrderAdmin(ReadOnlyAdmin):
                 "amount": shown_amount(order.amount, order.currency),
                 "credit_note": _credit_note_said(notes[order.pk])
                 if order.pk in notes
-                else ("none" if order.is_refundable else ""),
-                "refundable": order.is_refundable,
+                else ("none" if order.pk in refundable else ""),
+                "refundable": order.pk in refundable,
+                "disputed": disputed.get(order.pk, ""),
             }
             for order in chosen
         ]
         given: dict[str, int] = {}
         taken_off: dict[str, int] = {}
         for order in chosen:
-            if order.is_refundable and order.currency:
+            if order.pk in refundable and order.currency:
                 given[order.currency] = given.get(order.currency, 0) + order.amount
         for note in notes.values():
             given[note.currency] = given.get(note.currency, 0) + note.paid_back

@@ -21,6 +21,7 @@ from django.utils import timezone
 from billing import payments
 from billing.charge_minimums import MAXIMUM_CHARGE
 from billing.errors import (
+    PaymentDisputed,
     PaymentMethodRequired,
     PaymentNotOurs,
     PaymentOverdue,
@@ -702,11 +703,35 @@ def record_failed_refund(refund: payments.RefundState) -> Order | None:
     return order
 
 
+def dispute_refusals(chosen: list[Order]) -> dict[int, PaymentDisputed]:
+    """Of the ``chosen`` orders, each whose payment is under dispute -> why it cannot be
+    refunded (``refund_order`` raises it before Stripe is asked; the admin's confirmation
+    says it)."""
+    disputes = payments.open_disputes([order.payment_intent_id for order in chosen])
+    return {
+        order.pk: _disputed(disputes[order.payment_intent_id])
+        for order in chosen
+        if order.payment_intent_id in disputes
+    }
+
+
+def _disputed(dispute: str) -> PaymentDisputed:
+    return PaymentDisputed(
+        f"Its payment is under dispute ({dispute}): Stripe refunds no disputed charge. "
+        "Answer the dispute in Stripe's dashboard; once it is won, refund it here (a lost "
+        "one gives the money back itself)."
+    )
+
+
 def refund_order(order: Order, *, actor=None, request=None) -> Refund:
-    """A full refund (finance, from the admin): the money goes back, the entitlement ends."""
+    """A full refund (finance, from the admin): the money goes back, the entitlement ends.
+    Refused while its payment is under dispute (``dispute_refusals``: 409
+    ``payment_disputed``), nothing asked of Stripe nor written."""
     order = Order.objects.get(pk=order.pk)
     if not order.is_refundable:
         raise OrderNotRefundable(f"Order {order.pk} is {order.status}; only completed orders.")
+    if refused := dispute_refusals([order]):
+        raise refused[order.pk]
     # Only the rest of a price given back in part in Stripe (refunded in its dashboard, or
     # taken back by a lost dispute; told by its webhooks) goes back.
     # Its key names what was given back before: a retry after more was given back asks

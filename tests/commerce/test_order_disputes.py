@@ -5,11 +5,18 @@ refund in part. Before, both events were answered "ignored"."""
 
 import pytest
 
+from billing.errors import PaymentDisputed
 from billing.models import MoneyToGiveBack
 from edgeplug.audit.models import AuditEvent
 from marketplace import orders
 from marketplace.models import Entitlement, Order
-from tests.commerce.conftest import event, signed_webhook
+from tests.commerce.conftest import (
+    admin_client,
+    confirm_refund,
+    event,
+    refund_confirmation,
+    signed_webhook,
+)
 from tests.commerce.test_order_refunded_in_part_in_stripe import (  # noqa: F401
     order,
     refunded_in_dashboard,
@@ -117,3 +124,29 @@ def test_a_dispute_told_open_after_its_close_is_not_listed_to_answer(order, api)
 
     assert not MoneyToGiveBack.objects.filter(action="charge_disputed").exists()
     assert AuditEvent.objects.get(action="charge_dispute_closed").details["status"] == "won"
+
+
+def test_refund_in_full_of_an_order_under_dispute_is_refused_before_stripe(order, api):  # noqa: F811
+    """Stripe refuses to refund a charge under dispute (``charge_disputed``), and a refund
+    made before a dispute is lost would give the money back twice: while the order's dispute
+    is open, "Refund in full" says so (409 ``payment_disputed``), asks Stripe nothing and
+    leaves the order as it was; once the dispute is closed (won), it refunds."""
+    finance, _ = admin_client("finance")
+    asked_before = refund_confirmation(finance, order.pk)
+    disputed(api, order, "evt_open", "charge.dispute.created", "needs_response", 1000)
+
+    page = refund_confirmation(finance, order.pk).content.decode()
+    assert "no: Its payment is under dispute (dp_order)" in page and 'name="post"' not in page
+    said = confirm_refund(finance, asked_before).content.decode()
+
+    assert f"Order {order.pk}: Its payment is under dispute (dp_order)" in said
+    assert Order.objects.get(pk=order.pk).status == "completed"
+    assert Entitlement.objects.get(order=order).status == "active"
+    assert refunded_of(order) == 0
+    with pytest.raises(PaymentDisputed) as refused:
+        orders.refund_order(order)
+    assert (refused.value.status, refused.value.code) == (409, "payment_disputed")
+
+    disputed(api, order, "evt_won", "charge.dispute.closed", "won", 1000)
+    said = confirm_refund(finance, refund_confirmation(finance, order.pk)).content.decode()
+    assert f"Order {order.pk} refunded." in said and refunded_of(order) == 1000
