@@ -695,9 +695,10 @@ def refund_made(payment_intent_id: str, *, metadata: dict[str, str]) -> str | No
     return None
 
 
-# A dispute's close (``charge.dispute.closed``): the bank decided, or an inquiry closed
-# (``warning_closed``) without taking anything; other statuses are open.
-DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed"})
+# A dispute's close (``charge.dispute.closed``): the bank decided, an inquiry closed
+# (``warning_closed``) or a chargeback was stopped before it was filed (``prevented``: Visa's
+# Rapid Dispute Resolution), the last two without taking anything; other statuses are open.
+DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
 DISPUTED, DISPUTE_CLOSED = "charge_disputed", "charge_dispute_closed"
 
 

@@ -152,7 +152,7 @@ def test_a_dispute_won_books_nothing(invoiced, committed, api):
     assert AuditEvent.objects.get(action="charge_dispute_closed").details["status"] == "won"
 
 
-@pytest.mark.parametrize("closed", ["won", "lost", "warning_closed"])
+@pytest.mark.parametrize("closed", ["won", "lost", "warning_closed", "prevented"])
 def test_a_dispute_closed_is_not_listed_to_answer_even_told_open_late(
     invoiced, admin_session, committed, api, closed
 ):
