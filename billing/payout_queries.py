@@ -12,16 +12,21 @@ What counts (docs/billing.md, "Finance"):
 * Refunds of month M: refund lines on those invoices (one-time orders refunded in M), and
   the lines of credit notes issued (finalized) in M. A refund thus falls in the month it is
   given, and a month's statement does not change once its invoices are finalized.
+* What was given back of a one-time order in part (a refund made in Stripe's dashboard, a
+  dispute lost in part: ``marketplace.orders.refunds_in_part``) is a refund of the month it
+  was given back in, on no document; the order's refund in full later (its ``credit``
+  line or credit note line, of its whole price) counts only the rest, so the order is
+  counted back once, at its price (``_counted``).
 * Amounts are line amounts, before tax: tax is the platform's to remit, not the vendor's.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 
 from billing.csv_stream import csv_lines
@@ -38,11 +43,15 @@ from billing.payouts import Payout, compute_payout
 from billing.periods import month_label, next_month
 from edgeplug.tenancy.models import Tenant
 from edgeplug.timefmt import utc_iso
-from marketplace.models import Agent
+from marketplace.models import Agent, Order
+from marketplace.orders import refunds_in_part
 from marketplace.powers import keeps_agents
+from marketplace.pricing import format_amount
 
 SALE_KINDS = (LineKind.FLAT_FEE, LineKind.USAGE, LineKind.LATE_USAGE, LineKind.ONE_TIME_ORDER)
 SALE, REFUND = "sale", "refund"
+# A statement's line of an amount given back of an order in part (``_given_in_part``).
+REFUNDED_IN_PART = "order_refunded_in_part"
 
 
 def _is_sale():
@@ -58,9 +67,9 @@ def _is_refund():
 def attributed_lines(first: datetime, last: datetime) -> QuerySet:
     """Lines of finalized, not void documents that count for a vendor in the months from
     ``first`` to ``last`` (month starts, both included), annotated with ``vendor_id``,
-    ``month`` and ``record`` (sale or refund)."""
+    ``month``, ``record`` (sale or refund), ``given_before`` and ``counted`` (``_counted``)."""
     end = next_month(last)
-    return (
+    return _counted(
         InvoiceLine.objects.filter(issued_filter("invoice__"))
         # the months' documents through their indexes; ``month`` below groups them
         .filter(in_revenue_months(first, end, "invoice__"))
@@ -71,6 +80,51 @@ def attributed_lines(first: datetime, last: datetime) -> QuerySet:
         )
         .filter(vendor_id__isnull=False, month__gte=first, month__lt=end)
         .filter(_is_sale() | _is_refund())
+    )
+
+
+def _counted(lines: QuerySet) -> QuerySet:
+    """The one rule of an order given back in part, then in full: its amounts given back in
+    part counted each in its month (``_given_in_part``), the line of its refund in full (a
+    refund line naming the order, of its whole price: the only one an order has) counts
+    only the rest. ``given_before``: what was counted in part before (0 but on such a line);
+    ``counted``: the line's amount less that (negative for a refund)."""
+    in_part = (
+        refunds_in_part()
+        .filter(order_id=OuterRef("order_id"))
+        .order_by()
+        .values("order_id")
+        .annotate(total=Sum("given"))
+        .values("total")
+    )
+    return lines.annotate(
+        given_before=Case(
+            When(_is_refund() & Q(order_id__isnull=False), then=Coalesce(Subquery(in_part), 0)),
+            default=Value(0),
+        ),
+        counted=F("amount") + F("given_before"),
+    )
+
+
+def _given_in_part(first: datetime, last: datetime) -> QuerySet:
+    """The amounts given back of one-time orders in part in the months from ``first`` to
+    ``last`` (a refund made in Stripe's dashboard, a dispute lost in part), as refunds of
+    the vendor of each order's agent, in its currency: annotated as ``attributed_lines``
+    (``counted`` negative, as a refund line's amount), with the order's agent and
+    customer."""
+    order = Order.objects.filter(pk=OuterRef("order_id"))
+    return (
+        refunds_in_part()
+        .filter(created_at__gte=first, created_at__lt=next_month(last))
+        .annotate(
+            vendor_id=Subquery(order.values("agent__tenant_id")),
+            month=TruncMonth("created_at", tzinfo=UTC),
+            currency=Subquery(order.values("currency")),
+            agent_id=Subquery(order.values("agent_id")),
+            agent_name=Subquery(order.values("agent__name")),
+            customer=Subquery(order.values("tenant__slug")),
+            counted=-F("given"),
+        )
     )
 
 
@@ -107,29 +161,33 @@ def vendor_payouts(
     first: datetime, last: datetime | None = None, *, vendor_id: int | None = None
 ) -> list[VendorPayout]:
     """Payouts per vendor, month and currency for the months ``first``..``last``, ordered by
-    month, vendor and currency (one query, grouped in the database)."""
-    lines = attributed_lines(first, last or first)
+    month, vendor and currency (grouped in the database: the lines in one query, what was
+    given back in part in another)."""
+    last = last or first
+    lines, in_part = attributed_lines(first, last), _given_in_part(first, last)
     if vendor_id is not None:
-        lines = lines.filter(vendor_id=vendor_id)
-    sums = (
-        lines.values("month", "vendor_id", "invoice__currency")
-        .annotate(
-            gross=Coalesce(Sum("amount", filter=Q(record=SALE)), 0),
-            refunded=Coalesce(Sum("amount", filter=Q(record=REFUND)), 0),
-        )
-        .order_by("month", "vendor_id", "invoice__currency")
-    )
-    rows = list(sums)
-    names = _vendor_names({row["vendor_id"] for row in rows})
+        lines, in_part = lines.filter(vendor_id=vendor_id), in_part.filter(vendor_id=vendor_id)
+    sums: dict[tuple, list[int]] = {}
+    for row in lines.values("month", "vendor_id", "invoice__currency").annotate(
+        gross=Coalesce(Sum("counted", filter=Q(record=SALE)), 0),
+        refunded=Coalesce(Sum("counted", filter=Q(record=REFUND)), 0),
+    ):
+        key = (row["month"], row["vendor_id"], row["invoice__currency"])
+        sums[key] = [row["gross"], row["refunded"]]
+    in_part = in_part.order_by().values("month", "vendor_id", "currency")
+    for row in in_part.annotate(total=Sum("counted")):
+        key = (row["month"], row["vendor_id"], row["currency"])
+        sums.setdefault(key, [0, 0])[1] += row["total"]
+    names = _vendor_names({vendor for _, vendor, _ in sums})
     fee = settings.PLATFORM_FEE_PERCENT
     return [
         VendorPayout(
-            row["vendor_id"],
-            *names[row["vendor_id"]],
-            row["month"],
-            compute_payout(row["invoice__currency"], row["gross"], -row["refunded"], fee),
+            vendor,
+            *names[vendor],
+            month,
+            compute_payout(currency, gross, -refunded, fee),
         )
-        for row in rows
+        for (month, vendor, currency), (gross, refunded) in sorted(sums.items())
     ]
 
 
@@ -173,14 +231,25 @@ def statement(vendor_id: int, month: datetime) -> Statement:
         .annotate(
             agent_id=Coalesce(F("entitlement__agent_id"), F("order__agent_id")),
             agent_name=Coalesce(F("entitlement__agent__name"), F("order__agent__name")),
+            currency=F("invoice__currency"),
         )
-        .values("agent_id", "agent_name", "invoice__currency", "record")
-        .annotate(total=Sum("amount"))
-        .order_by("agent_name", "agent_id", "invoice__currency", "record")
+        .values("agent_id", "agent_name", "currency", "record")
+        .annotate(total=Sum("counted"))
+    )
+    in_part = (
+        _given_in_part(month, month)
+        .filter(vendor_id=vendor_id)
+        .order_by()
+        .values("agent_id", "agent_name", "currency")
+        .annotate(record=Value(REFUND), total=Sum("counted"))
     )
     agents: dict[tuple[int, str], AgentFigures] = {}
-    for row in per_agent:
-        key = (row["agent_id"], row["invoice__currency"])
+    rows = sorted(
+        [*per_agent, *in_part],
+        key=lambda row: (row["agent_name"], row["agent_id"], row["currency"], row["record"]),
+    )
+    for row in rows:
+        key = (row["agent_id"], row["currency"])
         figures = agents.setdefault(key, AgentFigures(*key[:1], row["agent_name"], key[1]))
         if row["record"] == SALE:
             figures.gross += row["total"]
@@ -205,6 +274,9 @@ STATEMENT_HEADER = [
 
 
 def _statement_items(vendor_id: int, month: datetime) -> Iterator[list]:
+    """The statement's lines, as its totals count them: sales, refunds on documents (an
+    order's refund in full less what was given back of it in part before, which the
+    description says), then what was given back of orders in part."""
     lines = (
         attributed_lines(month, month)
         .filter(vendor_id=vendor_id)
@@ -219,10 +291,12 @@ def _statement_items(vendor_id: int, month: datetime) -> Iterator[list]:
             "kind",
             "description",
             "invoice__currency",
-            "amount",
+            "counted",
+            "given_before",
         )
     )
     period = month_label(month)
+    chunk = settings.BILLING_EXPORT_CHUNK_SIZE
     for (
         record,
         number,
@@ -232,20 +306,25 @@ def _statement_items(vendor_id: int, month: datetime) -> Iterator[list]:
         kind,
         description,
         currency,
-        amount,
-    ) in lines.iterator(chunk_size=settings.BILLING_EXPORT_CHUNK_SIZE):
-        yield [
-            record,
-            period,
-            number,
-            utc_iso(issued),
-            customer,
-            agent,
-            kind,
-            description,
-            currency,
-            amount if record == SALE else -amount,
-        ]
+        counted,
+        given_before,
+    ) in lines.iterator(chunk_size=chunk):
+        if given_before:
+            given = format_amount(given_before, currency)
+            description += f" (less {given} given back in part before)"
+        amount = counted if record == SALE else -counted
+        row = [record, period, number, utc_iso(issued), customer, agent, kind, description]
+        yield [*row, currency, amount]
+    in_part = (
+        _given_in_part(month, month)
+        .filter(vendor_id=vendor_id)
+        .order_by("created_at", "id")
+        .values_list("target", "created_at", "customer", "agent_name", "currency", "given")
+    )
+    for target, given_at, customer, agent, currency, given in in_part.iterator(chunk_size=chunk):
+        description = f"{agent}, {target}: given back in part in Stripe (refund or dispute lost)"
+        row = [REFUND, period, target, utc_iso(given_at), customer, agent, REFUNDED_IN_PART]
+        yield [*row, description, currency, given]
 
 
 def _summary(statement: Statement) -> Iterator[list]:
@@ -254,7 +333,7 @@ def _summary(statement: Statement) -> Iterator[list]:
         fee = f"{p.fee_percent}% of gross less refunds, half-up"
         for record, amount, text in (
             ("gross", p.gross, "sales of the period"),
-            ("refunds", p.refunds, "refunds and credit notes of the period"),
+            ("refunds", p.refunds, "refunds, credit notes and given back in part in the period"),
             ("platform_fee", p.platform_fee, fee),
             ("net", p.net, "gross - refunds - platform_fee"),
         ):

@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Value
-from django.db.models.functions import Coalesce, Least
+from django.db.models import BigIntegerField, QuerySet, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Least
 from django.utils import timezone
 
 from billing import payments
@@ -29,6 +30,7 @@ from billing.errors import (
     PaymentsNotConfigured,
 )
 from billing.models import Invoice, InvoiceStatus
+from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.columns import clipped
 from edgeplug.core.locking import lock_rows, locked
@@ -500,6 +502,18 @@ def sync_payment(outcome: payments.PaymentOutcome) -> Order | None:
 REFUNDED_IN_PART = "order_refunded_in_part"
 
 
+def refunds_in_part() -> QuerySet:
+    """Each new amount given back of an order in part, as ``_given_back`` told it (audit
+    ``order_refunded_in_part``, append-only), annotated ``order_id`` and ``given`` (minor
+    units of the order's currency). What was given back of an order refunded in full later
+    is these amounts and the rest (``refund_order``); vendor payouts count each in the month
+    it was given (``billing.payout_queries``)."""
+    return AuditEvent.objects.filter(action=REFUNDED_IN_PART).annotate(
+        order_id=Cast(KT("details__order"), BigIntegerField()),
+        given=Cast(KT("details__amount"), BigIntegerField()),
+    )
+
+
 def record_dispute(dispute: payments.Dispute) -> Order | None:
     """A charge of an order is disputed, or its dispute closed: told once per dispute and
     status, never open once closed (``payments.Dispute.told_already``), on the order
@@ -545,9 +559,9 @@ def _given_back(
     price the order is refunded (``source``: its entitlement ends, the payout counts it).
     Less leaves it completed and its entitlement on, and finance is told of each new amount
     given back once (``order_refunded_in_part`` on *Money to give back*: ``amount`` the new
-    one, ``refunded`` all so far, of which ``refunds`` and ``lost``, ``price``): the month's
-    payout counts the order's whole price until it is refunded in full, which gives back
-    only the rest (``refund_order``)."""
+    one, ``refunded`` all so far, of which ``refunds`` and ``lost``, ``price``), the event
+    the vendor's payout counts it a refund of its month by (``refunds_in_part``). A refund in
+    full gives back only the rest (``refund_order``), and the payout counts only the rest."""
     if order.status != OrderStatus.COMPLETED:
         return
     before = _given_back_so_far(order)
