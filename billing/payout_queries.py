@@ -13,7 +13,7 @@ What counts (docs/billing.md, "Finance"):
   the lines of credit notes issued (finalized) in M. A refund thus falls in the month it is
   given, and a month's statement does not change once its invoices are finalized.
 * What was given back of a one-time order in part (a refund made in Stripe's dashboard, a
-  dispute lost in part: ``marketplace.orders.refunds_in_part``) is a refund of the month it
+  dispute lost in part: ``marketplace.models.GivenBackInPart``) is a refund of the month it
   was given back in, on no document; the order's refund in full later (its ``credit``
   line or credit note line, of its whole price) counts only the rest, so the order is
   counted back once, at its price (``_counted``).
@@ -43,8 +43,7 @@ from billing.payouts import Payout, compute_payout
 from billing.periods import month_label, next_month
 from edgeplug.tenancy.models import Tenant
 from edgeplug.timefmt import utc_iso
-from marketplace.models import Agent, Order
-from marketplace.orders import refunds_in_part
+from marketplace.models import Agent, GivenBackInPart, GivenBackSource
 from marketplace.powers import keeps_agents
 from marketplace.pricing import format_amount
 
@@ -90,11 +89,10 @@ def _counted(lines: QuerySet) -> QuerySet:
     only the rest. ``given_before``: what was counted in part before (0 but on such a line);
     ``counted``: the line's amount less that (negative for a refund)."""
     in_part = (
-        refunds_in_part()
-        .filter(order_id=OuterRef("order_id"))
+        GivenBackInPart.objects.filter(order_id=OuterRef("order_id"))
         .order_by()
         .values("order_id")
-        .annotate(total=Sum("given"))
+        .annotate(total=Sum("amount"))
         .values("total")
     )
     return lines.annotate(
@@ -112,19 +110,15 @@ def _given_in_part(first: datetime, last: datetime) -> QuerySet:
     the vendor of each order's agent, in its currency: annotated as ``attributed_lines``
     (``counted`` negative, as a refund line's amount), with the order's agent and
     customer."""
-    order = Order.objects.filter(pk=OuterRef("order_id"))
-    return (
-        refunds_in_part()
-        .filter(created_at__gte=first, created_at__lt=next_month(last))
-        .annotate(
-            vendor_id=Subquery(order.values("agent__tenant_id")),
-            month=TruncMonth("created_at", tzinfo=UTC),
-            currency=Subquery(order.values("currency")),
-            agent_id=Subquery(order.values("agent_id")),
-            agent_name=Subquery(order.values("agent__name")),
-            customer=Subquery(order.values("tenant__slug")),
-            counted=-F("given"),
-        )
+    given = GivenBackInPart.objects.filter(given_at__gte=first, given_at__lt=next_month(last))
+    return given.annotate(
+        vendor_id=F("order__agent__tenant_id"),
+        month=TruncMonth("given_at", tzinfo=UTC),
+        currency=F("order__currency"),
+        agent_id=F("order__agent_id"),
+        agent_name=F("order__agent__name"),
+        customer=F("order__tenant__slug"),
+        counted=-F("amount"),
     )
 
 
@@ -318,11 +312,16 @@ def _statement_items(vendor_id: int, month: datetime) -> Iterator[list]:
     in_part = (
         _given_in_part(month, month)
         .filter(vendor_id=vendor_id)
-        .order_by("created_at", "id")
-        .values_list("target", "created_at", "customer", "agent_name", "currency", "given")
+        .order_by("given_at", "id")
+        .values_list(
+            "order_id", "given_at", "customer", "agent_name", "source", "currency", "amount"
+        )
     )
-    for target, given_at, customer, agent, currency, given in in_part.iterator(chunk_size=chunk):
-        description = f"{agent}, {target}: given back in part in Stripe (refund or dispute lost)"
+    for order_id, given_at, customer, agent, source, currency, given in in_part.iterator(
+        chunk_size=chunk
+    ):
+        target = f"order {order_id}"
+        description = f"{agent}, {target}: given back in part ({GivenBackSource(source).label})"
         row = [REFUND, period, target, utc_iso(given_at), customer, agent, REFUNDED_IN_PART]
         yield [*row, description, currency, given]
 

@@ -7,6 +7,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Coalesce, Greatest
 from django.template.defaultfilters import pluralize
+from django.utils import timezone
 
 from marketplace.versioning import precedence_key
 
@@ -493,6 +494,43 @@ class Entitlement(models.Model):
     def overlaps(self, start: datetime, end: datetime) -> bool:
         """Valid at some point in [start, end) (``Entitlement.objects.overlapping``)."""
         return self.valid_from < end and (self.valid_until is None or self.valid_until > start)
+
+
+class GivenBackSource(models.TextChoices):
+    REFUND = "refund", "refunded in Stripe"
+    DISPUTE = "dispute", "dispute lost"
+
+
+class GivenBackInPart(models.Model):
+    """An amount Stripe gave back of a completed order's payment that left it completed (a
+    refund made in Stripe's dashboard, a dispute lost in part): one row per new amount,
+    written by ``orders._given_back`` under the order's lock with its ``order_refunded_in_part``
+    audit event. The vendor's payout counts each a refund of the month it was given back in
+    (``billing.payout_queries``)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="given_back_in_part")
+    amount = models.PositiveBigIntegerField(help_text="minor units of the order's currency")
+    # All given back of the order with this amount (the order's ``refunded_in_stripe`` plus
+    # ``lost_in_disputes`` then): it only grows, so it names the amount once, whoever tells
+    # it again (a redelivered webhook, marketplace 0022's fill run again).
+    given_back_so_far = models.PositiveBigIntegerField(help_text="minor units")
+    given_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=16, choices=GivenBackSource.choices)
+    # The refunded PaymentIntent, or the lost dispute; blank when not known (a dispute told
+    # before this table: its event did not name it).
+    reference = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["given_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "given_back_so_far"], name="given_back_in_part_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["given_at"], name="given_back_in_part_by_time")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} given back of order {self.order_id} ({self.source})"
 
 
 class DownloadKind(models.TextChoices):

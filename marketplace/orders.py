@@ -14,9 +14,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BigIntegerField, QuerySet, Value
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Least
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from billing import payments
@@ -30,7 +29,6 @@ from billing.errors import (
     PaymentsNotConfigured,
 )
 from billing.models import Invoice, InvoiceStatus
-from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.columns import clipped
 from edgeplug.core.locking import lock_rows, locked
@@ -58,6 +56,8 @@ from marketplace.models import (
     AgentVersion,
     Entitlement,
     EntitlementStatus,
+    GivenBackInPart,
+    GivenBackSource,
     Order,
     OrderStatus,
     PlanKind,
@@ -502,18 +502,6 @@ def sync_payment(outcome: payments.PaymentOutcome) -> Order | None:
 REFUNDED_IN_PART = "order_refunded_in_part"
 
 
-def refunds_in_part() -> QuerySet:
-    """Each new amount given back of an order in part, as ``_given_back`` told it (audit
-    ``order_refunded_in_part``, append-only), annotated ``order_id`` and ``given`` (minor
-    units of the order's currency). What was given back of an order refunded in full later
-    is these amounts and the rest (``refund_order``); vendor payouts count each in the month
-    it was given (``billing.payout_queries``)."""
-    return AuditEvent.objects.filter(action=REFUNDED_IN_PART).annotate(
-        order_id=Cast(KT("details__order"), BigIntegerField()),
-        given=Cast(KT("details__amount"), BigIntegerField()),
-    )
-
-
 def record_dispute(dispute: payments.Dispute) -> Order | None:
     """A charge of an order is disputed, or its dispute closed: told once per dispute and
     status, never open once closed (``payments.Dispute.told_already``), on the order
@@ -533,7 +521,7 @@ def record_dispute(dispute: payments.Dispute) -> Order | None:
         record_change(dispute.action, order, target=target, details=dispute.details())
         if dispute.lost:
             lost = order.lost_in_disputes + dispute.amount
-            _given_back(order, lost=lost, source="chargeback")
+            _given_back(order, lost=lost, source="chargeback", dispute=dispute.id)
     return order
 
 
@@ -551,17 +539,23 @@ def _given_back_so_far(order: Order) -> GivenBack:
 
 
 def _given_back(
-    order: Order, *, source: str, refunds: int | None = None, lost: int | None = None
+    order: Order,
+    *,
+    source: str,
+    refunds: int | None = None,
+    lost: int | None = None,
+    dispute: str = "",
 ) -> None:
     """Stripe told more of the locked order's payment given back: ``refunds`` (minor units,
     in all: its ``amount_refunded``) or ``lost`` (in all, to disputes), kept on the order
     (``refunded_in_stripe``, ``lost_in_disputes``). Once refunds and lost disputes reach the
     price the order is refunded (``source``: its entitlement ends, the payout counts it).
-    Less leaves it completed and its entitlement on, and finance is told of each new amount
-    given back once (``order_refunded_in_part`` on *Money to give back*: ``amount`` the new
-    one, ``refunded`` all so far, of which ``refunds`` and ``lost``, ``price``), the event
-    the vendor's payout counts it a refund of its month by (``refunds_in_part``). A refund in
-    full gives back only the rest (``refund_order``), and the payout counts only the rest."""
+    Less leaves it completed and its entitlement on, and each new amount given back is kept
+    once (``GivenBackInPart``: what the vendor's payout counts a refund of its month, with
+    the refunded PaymentIntent or the lost ``dispute``) and told to finance
+    (``order_refunded_in_part`` on *Money to give back*: ``amount`` the new one, ``refunded``
+    all so far, of which ``refunds`` and ``lost``, ``price``). A refund in full gives back
+    only the rest (``refund_order``), and the payout counts only the rest."""
     if order.status != OrderStatus.COMPLETED:
         return
     before = _given_back_so_far(order)
@@ -574,6 +568,14 @@ def _given_back(
         _mark_refunded(order, actor=None, request=None, source=source)
         return
     logger.warning("order %s: %s of %s given back in Stripe", order.pk, sum(now), order.amount)
+    lost_one = now.lost > before.lost
+    GivenBackInPart.objects.create(
+        order=order,
+        amount=sum(now) - sum(before),
+        given_back_so_far=sum(now),
+        source=GivenBackSource.DISPUTE if lost_one else GivenBackSource.REFUND,
+        reference=dispute if lost_one else order.payment_intent_id,
+    )
     record_change(
         REFUNDED_IN_PART,
         order,

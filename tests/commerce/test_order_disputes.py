@@ -9,7 +9,7 @@ from billing.errors import PaymentDisputed
 from billing.models import MoneyToGiveBack
 from edgeplug.audit.models import AuditEvent
 from marketplace import orders
-from marketplace.models import Entitlement, Order
+from marketplace.models import Entitlement, GivenBackInPart, Order
 from tests.commerce.conftest import (
     admin_client,
     confirm_refund,
@@ -22,6 +22,7 @@ from tests.commerce.test_order_refunded_in_part_in_stripe import (  # noqa: F401
     refunded_in_dashboard,
     refunded_of,
     told,
+    told_again,
 )
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +151,18 @@ def test_refund_in_full_of_an_order_under_dispute_is_refused_before_stripe(order
     disputed(api, order, "evt_won", "charge.dispute.closed", "won", 1000)
     said = confirm_refund(finance, refund_confirmation(finance, order.pk)).content.decode()
     assert f"Order {order.pk} refunded." in said and refunded_of(order) == 1000
+
+
+def test_each_amount_given_back_in_part_is_kept_once_with_where_it_came_from(order, api):  # noqa: F811
+    """Kept in its own table (``GivenBackInPart``, what vendor payouts read), not only told in
+    the audit log: once per new amount, however often Stripe tells it."""
+    refunded_in_dashboard(api, order, 600, "evt_part")
+    told_again(api, order, "evt_part_again")
+    disputed(api, order, "evt_lost", "charge.dispute.closed", "lost", 300)
+    disputed(api, order, "evt_lost_again", "charge.dispute.closed", "lost", 300)
+
+    rows = GivenBackInPart.objects.filter(order=order).order_by("given_at", "id")
+    assert list(rows.values_list("amount", "given_back_so_far", "source", "reference")) == [
+        (600, 600, "refund", order.payment_intent_id),
+        (300, 900, "dispute", "dp_order"),
+    ]
