@@ -1,15 +1,21 @@
 """Each amount given back of an order in part (a refund made in Stripe's dashboard, a dispute
 lost in part) is kept in its own table, ``GivenBackInPart``, which vendor payouts read, no
-longer read back from the ``order_refunded_in_part`` audit events: the table is filled from
-those events, one row per event (its ``amount``, given back when it was written), keyed by
-what was given back of the order with it (``refunded``, which only grows), so the fill can run
-again and adds only what is new (docs/operations.md, *Upgrades*). An event naming no order,
-amount or total, or an order no longer there, is left out. The reverse drops the table; the
-events stay."""
+longer read back from the ``order_refunded_in_part`` audit events.
+
+The amounts given back before this migration are left out: no payout counted them (a month's
+statement stays as it was sent), and an order refunded in full later still counts its whole
+price back then, as it did. Only the events written since it was recorded applied are filled,
+one row per event (its ``amount``, given back when it was written), keyed by what was given
+back of the order with it (``refunded``, which only grows): those the previous release's
+pods write while the new one rolls out. Applied for the first time, it fills nothing; the
+next release runs the fill again (docs/operations.md, *Upgrades*), and it adds only what is
+new. An event naming no order, amount or total, or an order no longer there, is left out.
+The reverse drops the table; the events stay."""
 
 import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
+from django.db.migrations.recorder import MigrationRecorder
 
 
 def _row(GivenBackInPart, details, when, lost_before: dict[int, int]):
@@ -35,15 +41,26 @@ def _row(GivenBackInPart, details, when, lost_before: dict[int, int]):
 
 
 def fill_from_the_audit_log(apps, schema_editor):
+    applied = (
+        MigrationRecorder(schema_editor.connection)
+        .migration_qs.filter(app="marketplace", name="0022_given_back_in_part")
+        .values_list("applied", flat=True)
+        .first()
+    )
+    if applied is None:  # being applied now: every event so far predates the rule
+        return
     AuditEvent = apps.get_model("audit", "AuditEvent")
     GivenBackInPart = apps.get_model("marketplace", "GivenBackInPart")
     Order = apps.get_model("marketplace", "Order")
+    # Every event read, so that a dispute is told from a refund by what the order had lost
+    # before it; only those written since the rule was applied are kept.
     events = AuditEvent.objects.filter(action="order_refunded_in_part").order_by("pk")
     lost_before: dict[int, int] = {}
     rows = [
         row
         for details, when in events.values_list("details", "created_at").iterator()
         if (row := _row(GivenBackInPart, details, when, lost_before)) is not None
+        and when >= applied
     ]
     orders = Order.objects.filter(pk__in={row.order_id for row in rows})
     kept = set(orders.values_list("pk", flat=True))

@@ -1,14 +1,19 @@
 """Marketplace 0022 keeps each amount given back of an order in part in its own table
 (``GivenBackInPart``), which vendor payouts read instead of the ``order_refunded_in_part``
-audit events: it fills the table from those events (one row per event, given back when the
-event was written), and run again it adds only what is new (docs/operations.md, *Upgrades*)."""
+audit events. What was given back before it stays out (no payout counted it, and a statement
+sent stays as it was); the events written since it was applied (the previous release's pods,
+during the rollout) are filled when the next release runs the fill again, one row per event,
+given back when it was written, adding only what is new (docs/operations.md, *Upgrades*)."""
 
 import importlib
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
 from django.apps import apps as django_apps
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 
 from edgeplug.audit.models import AuditEvent
 from marketplace.models import GivenBackInPart
@@ -45,34 +50,59 @@ def given(order) -> list[tuple]:
     return list(rows.values_list("amount", "given_back_so_far", "given_at", "source", "reference"))
 
 
-def test_what_was_given_back_in_part_before_the_upgrade_is_in_the_table():
+@contextmanager
+def applied_at(when: datetime):
+    """Marketplace 0022 recorded applied at ``when`` for the block (as it was, after)."""
+    recorded = MigrationRecorder(connection).migration_qs.filter(
+        app="marketplace", name="0022_given_back_in_part"
+    )
+    was = recorded.get().applied
+    recorded.update(applied=when)
+    try:
+        yield
+    finally:
+        recorded.update(applied=was)
+
+
+def the_fill() -> None:
+    with connection.schema_editor() as schema_editor:
+        THE_FILL(django_apps, schema_editor)
+
+
+def test_what_was_given_back_in_part_before_the_upgrade_stays_out_of_payouts():
+    """No payout counted it: its months' statements stay as they were sent, and a refund in
+    full later counts the whole price back, as it did."""
     order = OrderFactory(amount=1000, payment_intent_id="pi_given")
-    untold = OrderFactory(amount=1000)
 
     with migrated_back("marketplace", "0021_hardware_ids_composed"):
-        told_in_part(order, 600, 600, 0, MARCH)  # refunded in Stripe's dashboard
-        told_in_part(order, 300, 600, 300, APRIL)  # a dispute lost after it
+        told_in_part(order, 600, 600, 0, MARCH)
+
+    assert given(order) == []
+
+
+def test_run_again_the_fill_adds_what_old_pods_told_during_the_rollout():
+    """The next release runs the fill again (docs/operations.md, *Upgrades*): an amount an
+    old pod only told after 0022 was applied is added, once, a refund or a dispute as the
+    order's lost figure says; one a new pod kept with its event is not kept twice; one told
+    before 0022 stays out."""
+    order = OrderFactory(amount=1000, payment_intent_id="pi_twice")
+    told_in_part(order, 500, 500, 0, MARCH)  # before the upgrade
+    rollout = datetime(2026, 4, 1, tzinfo=UTC)
+    # during the rollout: a new pod keeps 100 more with its event, an old pod tells a dispute
+    # lost of 200 more, then a refund of 100 more
+    GivenBackInPart.objects.create(
+        order=order, amount=100, given_back_so_far=600, given_at=APRIL, source="refund"
+    )
+    told_in_part(order, 100, 600, 0, APRIL)
+    told_in_part(order, 200, 600, 200, APRIL)
+    told_in_part(order, 100, 700, 200, APRIL)
+
+    with applied_at(rollout):
+        the_fill()
+        the_fill()
 
     assert given(order) == [
-        (600, 600, MARCH, "refund", "pi_given"),
-        (300, 900, APRIL, "dispute", ""),  # the event did not name the dispute
+        (100, 600, APRIL, "refund", ""),
+        (200, 800, APRIL, "dispute", ""),
+        (100, 900, APRIL, "refund", "pi_twice"),
     ]
-    assert given(untold) == []
-
-
-def test_run_again_the_fill_adds_only_what_is_new():
-    """The next release runs the fill again (docs/operations.md, *Upgrades*): an amount a new
-    pod kept with its event is not kept twice, one an old pod only told is added."""
-    order = OrderFactory(amount=1000, payment_intent_id="pi_twice")
-    told_in_part(order, 600, 600, 0, MARCH)
-    THE_FILL(django_apps, None)
-    # during the rollout: a new pod keeps 100 more with its event, an old pod tells 200 more
-    GivenBackInPart.objects.create(
-        order=order, amount=100, given_back_so_far=700, given_at=APRIL, source="refund"
-    )
-    told_in_part(order, 100, 700, 0, APRIL)
-    told_in_part(order, 200, 900, 0, APRIL)
-
-    THE_FILL(django_apps, None)
-
-    assert [row[:2] for row in given(order)] == [(600, 600), (100, 700), (200, 900)]
