@@ -741,19 +741,28 @@ class Dispute:
 
 
 def open_disputes(payment_intent_ids) -> dict[str, str]:
-    """Each of the PaymentIntents whose charge has a dispute told open (``charge_disputed``,
-    by its webhook) and not told closed since -> that dispute's ``dp_…`` (two queries,
-    however many). Stripe refunds no charge under dispute (``charge_disputed``): a refund of
-    it is refused before Stripe is asked (``errors.PaymentDisputed``)."""
-    opened = AuditEvent.objects.filter(
-        action=DISPUTED, details__payment_intent__in=[i for i in payment_intent_ids if i]
-    ).values_list("details__payment_intent", "details__dispute")
-    closed = set(
+    """Each of the PaymentIntents whose charge has a chargeback told open (``charge_disputed``,
+    by its webhook) and not told closed since -> that dispute's ``dp_…`` (one query, however
+    many). Stripe refunds no charge under a chargeback (``charge_disputed``): a refund
+    of it is refused before Stripe is asked (``errors.PaymentDisputed``). An inquiry
+    (``warning_…``) is none yet: Stripe refunds its charge, the usual way to settle one. A
+    close is told by its status, whichever event carries it: the previous release recorded
+    a ``warning_closed`` or ``prevented`` close as ``charge_disputed``."""
+    told = list(
         AuditEvent.objects.filter(
-            action=DISPUTE_CLOSED, details__dispute__in=[d for _, d in opened]
-        ).values_list("details__dispute", flat=True)
+            action__in=(DISPUTED, DISPUTE_CLOSED),
+            details__payment_intent__in=[i for i in payment_intent_ids if i],
+        ).values_list("details__payment_intent", "details__dispute", "details__status")
     )
-    return {intent: dispute for intent, dispute in opened if dispute and dispute not in closed}
+    closed = {dispute for _, dispute, status in told if status in DISPUTE_CLOSED_STATUSES}
+    return {
+        intent: dispute
+        for intent, dispute, status in told
+        if dispute
+        and dispute not in closed
+        and status not in DISPUTE_CLOSED_STATUSES
+        and not str(status).startswith("warning_")
+    }
 
 
 def dispute_of(obj: dict) -> Dispute:

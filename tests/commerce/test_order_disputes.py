@@ -166,3 +166,28 @@ def test_each_amount_given_back_in_part_is_kept_once_with_where_it_came_from(ord
         (600, 600, "refund", order.payment_intent_id),
         (300, 900, "dispute", "dp_order"),
     ]
+
+
+def test_an_inquiry_does_not_stop_a_refund_in_full(order, api):  # noqa: F811
+    """An inquiry (``warning_needs_response``) is no chargeback yet, and Stripe refunds its
+    charge (a refund is the usual way to settle one): "Refund in full" goes through."""
+    finance, _ = admin_client("finance")
+    disputed(api, order, "evt_ask", "charge.dispute.created", "warning_needs_response", 1000)
+
+    said = confirm_refund(finance, refund_confirmation(finance, order.pk)).content.decode()
+
+    assert f"Order {order.pk} refunded." in said and refunded_of(order) == 1000
+
+
+def test_a_close_the_previous_release_recorded_as_open_lifts_the_refusal(order, api):  # noqa: F811
+    """Before ``warning_closed`` and ``prevented`` counted as closed, their close was
+    recorded ``charge_disputed`` with that status: the dispute is closed all the same."""
+    disputed(api, order, "evt_open", "charge.dispute.created", "needs_response", 1000)
+    opened = AuditEvent.objects.get(action="charge_disputed")
+    AuditEvent.objects.create(
+        action="charge_disputed",
+        target=opened.target,
+        details={**opened.details, "status": "prevented"},
+    )
+
+    assert orders.dispute_refusals([order]) == {}
