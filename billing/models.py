@@ -1096,8 +1096,8 @@ class MoneyToGiveBack(AuditEvent):
         "charge_disputed": "Answer the dispute in Stripe's dashboard before its deadline.",
         "invoice_paid_back_twice": "Recover it: Stripe gave back money already paid back.",
         "order_refunded_in_part": (
-            "Refunded in part in Stripe: its vendor's payout counts it a refund of this "
-            "month (Refund in full gives back the rest)."
+            "Refunded in part in Stripe: its vendor's payout counts it a refund of the "
+            "month it was given back (Refund in full gives back the rest)."
         ),
         PAYMENT_NOT_OURS: (
             "Our customer was charged but it paid nothing: refund it on its PaymentIntent "

@@ -44,13 +44,12 @@ from billing.periods import month_label, next_month
 from edgeplug.tenancy.models import Tenant
 from edgeplug.timefmt import utc_iso
 from marketplace.models import Agent, GivenBackInPart, GivenBackSource
+from marketplace.orders import REFUNDED_IN_PART
 from marketplace.powers import keeps_agents
 from marketplace.pricing import format_amount
 
 SALE_KINDS = (LineKind.FLAT_FEE, LineKind.USAGE, LineKind.LATE_USAGE, LineKind.ONE_TIME_ORDER)
 SALE, REFUND = "sale", "refund"
-# A statement's line of an amount given back of an order in part (``_given_in_part``).
-REFUNDED_IN_PART = "order_refunded_in_part"
 
 
 def _is_sale():
