@@ -721,7 +721,7 @@ class Invoice(models.Model):
             models.Index(fields=["period_start"], name="billing_invoice_period"),
             # The notes a Stripe refund (or lost dispute) paid back: ``billing.taken_back``
             # books one made in Stripe's dashboard once, by its id (audited under the
-            # invoice's lock); it may pay back several notes still owing their card refund
+            # invoice's lock); it may pay back several notes still owing money back
             # (``money_back.owed_back_covered``), all owing again if it fails.
             models.Index(
                 fields=["refund_reference"],

@@ -60,7 +60,7 @@ from billing.queueing import send_after_commit
 from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_event, recorded
 from edgeplug.core.columns import clipped
-from edgeplug.core.locking import locked, stamp_once
+from edgeplug.core.locking import lock_rows, locked, stamp_once
 from edgeplug.errors import DomainError
 from marketplace import orders
 from marketplace.models import Order, OrderStatus
@@ -98,10 +98,12 @@ def owed_back_covered(invoice: Invoice, reference: str, amount: int, *, source: 
     chargeback the bank won (``CHARGEBACK``, its ``dp_…``). Either way the customer has that
     money, so what the invoice owes back already is given back by it first, each part whole,
     in turn: its overpaid excess not settled yet (*Money to give back*'s ``invoice_overpaid``,
-    settled by ``reference``, ``source``), then its credit notes still owing their card
-    refund, oldest first (recorded paid back by ``reference``, so no card refund is made for
-    them). Returns what is left of ``amount``: money the invoice did not owe back yet, for the
-    caller to book (``billing.taken_back``). In the invoice's transaction."""
+    settled by ``reference``, ``source``), then its credit notes still owing money back,
+    oldest first: those owing their card refund, and those whose card refund Stripe refused or
+    failed (``refund_failure``, left to a transfer), all recorded paid back by ``reference``,
+    so neither a card refund nor a transfer is made for them. Returns what is left of
+    ``amount``: money the invoice did not owe back yet, for the caller to book
+    (``billing.taken_back``). In the invoice's transaction."""
     left = amount
     excess = (
         MoneyToGiveBack.objects.with_settlement()
@@ -117,7 +119,11 @@ def owed_back_covered(invoice: Invoice, reference: str, amount: int, *, source: 
         if 0 < (row.amount_to_give_back or 0) <= left:
             settle(row, reference=reference, source=source)
             left -= row.amount_to_give_back
-    for note in Invoice.objects.owing_card_refunds().filter(credit_of=invoice).order_by("pk"):
+    # Every note still owing, its card refund refused or failed ones too (asking finance for a
+    # transfer): the customer has that money now. Locked, so a transfer finance records
+    # meanwhile is either seen here or waits and is refused ("paid back already").
+    owing = lock_rows(Invoice.objects.owing_money_back().filter(credit_of=invoice))
+    for note in owing.order_by("pk"):
         if note.refund_amount <= left:
             _mark_paid_back(note, reference, how=CARD)
             left -= note.refund_amount

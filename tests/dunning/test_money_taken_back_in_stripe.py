@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 import pytest
 
 from billing import invoicing, money_back, payments, taken_back
-from billing.errors import InvoiceNotCreditable
+from billing.errors import InvoiceNotCreditable, NothingOwedBack
 from billing.models import Invoice, InvoiceKind, MoneyToGiveBack, RefundedBy, WebhookEvent
 from billing.payout_queries import vendor_payouts
 from edgeplug.audit.models import AuditEvent
 from tests.commerce.conftest import event, signed_webhook
 from tests.dunning.conftest import GOOD, NEEDS_3DS, TOTAL, stripe_client
 from tests.dunning.test_card_refunds_failing_later import card_refund_fails, told
-from tests.dunning.test_credit_notes_pay_money_back import refunded_of
+from tests.dunning.test_credit_notes_pay_money_back import gone, refunded_of
 from tests.dunning.test_credited_invoice_is_settled import FEE_CREDIT
 from tests.dunning.test_invoice_payment_webhooks import authenticate
 from tests.dunning.test_money_to_give_back_refunded_in_stripe import overpay
@@ -242,6 +242,71 @@ def test_a_chargeback_lost_pays_back_a_note_still_owing_its_card_refund(invoiced
     assert committed(money_back.refund_credit_note, owing.pk) == ""
     assert refunded_of(invoice.payment_intent_id) == 0
     assert money_back.recheck_card_refunds().errors == {}
+
+
+def refused_by_stripe(invoice, committed, **kwargs) -> Invoice:
+    """A credit note of ``invoice`` whose card refund Stripe refused for good (as it does for
+    a disputed charge): finance is asked to pay it back by transfer."""
+    intent = invoice.payment_intent_id
+    gone(invoice)  # Stripe refuses the refund
+    note = committed(invoicing.issue_credit_note, Invoice.objects.get(pk=invoice.pk), **kwargs)
+    Invoice.objects.filter(pk=invoice.pk).update(payment_intent_id=intent)
+    note = Invoice.objects.get(pk=note.pk)
+    assert note.owes_money_back and note.refund_failure and not note.owes_card_refund
+    return note
+
+
+def test_a_chargeback_lost_pays_back_a_note_whose_card_refund_stripe_refused(
+    invoiced, committed, api
+):
+    """A credit note is issued while the charge is under dispute: Stripe refuses its card
+    refund (``charge_disputed``), so it asks finance for a transfer. Then the bank gives the
+    customer the whole charge back: that paid the note back, so no transfer is asked for,
+    only the rest is booked, and finance is not asked to recover anything."""
+    _, invoice = invoiced(card=GOOD)
+    dispute = {"id": "dp_5", "amount": TOTAL, "payment_intent": invoice.payment_intent_id}
+    deliver(
+        api,
+        committed,
+        "evt_open",
+        "charge.dispute.created",
+        {**dispute, "status": "needs_response"},
+    )
+    fee = invoice.lines.get(kind="flat_fee")
+    refused = refused_by_stripe(invoice, committed, line_ids=[fee.pk], reason="fee")
+
+    deliver(api, committed, "evt_lost", "charge.dispute.closed", {**dispute, "status": "lost"})
+
+    refused = Invoice.objects.get(pk=refused.pk)
+    assert not refused.owes_money_back and refused.refund_reference == "dp_5"
+    (booked,) = [note for note in notes_of(invoice) if note.pk != refused.pk]
+    assert booked.refund_amount == TOTAL - FEE_CREDIT
+    assert not MoneyToGiveBack.objects.filter(action=taken_back.PAID_BACK_TWICE).exists()
+    taken = AuditEvent.objects.get(action="invoice_money_taken_back")
+    assert taken.details["owed_already"] == FEE_CREDIT and taken.details["beyond"] == 0
+    with pytest.raises(NothingOwedBack):  # finance's transfer would pay it twice
+        money_back.record_money_paid_back(refused, reference="SEPA back 1")
+    assert refunded_of(invoice.payment_intent_id) == 0
+
+
+def test_a_refund_in_stripe_pays_back_a_note_whose_card_refund_stripe_refused(
+    invoiced, committed, api
+):
+    """Stripe refused a note's card refund (the charge was under dispute, since won): finance,
+    asked to pay it back, refunds the whole charge in Stripe's dashboard instead. That refund
+    paid the note back: no transfer is asked for any more, nothing is recovered."""
+    _, invoice = invoiced(card=GOOD)
+    fee = invoice.lines.get(kind="flat_fee")
+    refused = refused_by_stripe(invoice, committed, line_ids=[fee.pk], reason="fee")
+
+    refunded_in_dashboard(api, committed, invoice, "evt_all")
+
+    refused = Invoice.objects.get(pk=refused.pk)
+    assert not refused.owes_money_back and refused.refund_reference.startswith("re_")
+    (booked,) = [note for note in notes_of(invoice) if note.pk != refused.pk]
+    assert booked.refund_amount == TOTAL - FEE_CREDIT
+    assert not MoneyToGiveBack.objects.filter(action=taken_back.PAID_BACK_TWICE).exists()
+    assert refunded_of(invoice.payment_intent_id) == TOTAL
 
 
 def test_a_refund_in_stripe_that_fails_later_owes_its_money_again(invoiced, committed, api):
