@@ -30,10 +30,11 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from django.db import transaction
-from django.db.models import Sum
-from django.db.models.fields.json import KT
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from billing import collection, payments
@@ -370,9 +371,6 @@ REFUND_WATCH = timedelta(days=30)
 BY_HAND, REFUNDED_IN_STRIPE = "by_hand", "refunded_in_stripe"
 # Settled by a refund made in Stripe's dashboard, seen by its webhook (``owed_back_covered``).
 IN_DASHBOARD = "refunded_in_dashboard"
-# Money a card payment gave back outside EdgePlug, booked on its invoice (``billing.taken_back``;
-# ``source`` ``refund`` or ``CHARGEBACK``).
-TAKEN_BACK = "invoice_money_taken_back"
 # Settled by a chargeback the bank won, seen by its webhook (``owed_back_covered``): no refund
 # of ours to ask Stripe about again.
 CHARGEBACK = "chargeback"
@@ -397,20 +395,16 @@ def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
     Stripe's dashboard) and each refund *Refund in Stripe* made then, has its refunds asked
     for again; one that failed is handled as the webhook would have been (``sync_refund``;
     an order's and a money-to-give-back's are told once). A note paid back by a chargeback
-    is not asked about (its ``dp_…`` is no refund). A processor error on one leaves it for
-    the next run, and the others are still asked for."""
+    is not asked about (its ``dp_…`` is no refund: ``_paid_back_by_chargeback``). A
+    processor error on one leaves it for the next run, and the others are still asked for."""
     run = RefundCheck()
     if not payments.configured():
         return run
     since = (now or timezone.now()) - REFUND_WATCH
-    # A chargeback's dp_… is no refund: nothing of it can fail later.
-    chargebacks = AuditEvent.objects.filter(action=TAKEN_BACK, details__source=CHARGEBACK).values(
-        reference=KT("details__reference")
-    )
     notes = (
         Invoice.objects.filter(refunded_by=CARD, refunded_at__gte=since)
         .exclude(refund_reference="")
-        .exclude(refund_reference__in=chargebacks)
+        .exclude(_paid_back_by_chargeback())
     )
     for number, refund_id in notes.order_by("pk").values_list("number", "refund_reference"):
         with _asked(run, number):
@@ -448,6 +442,17 @@ def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
             ):
                 run.failed[f"money to give back {event}"] = _apply_refund(refund)
     return run
+
+
+# The ids Stripe gives a dispute: ``dp_…``, and ``du_…`` for some.
+DISPUTE_ID_PREFIXES = ("dp_", "du_")
+
+
+def _paid_back_by_chargeback() -> Q:
+    """Credit notes paid back by a chargeback the bank won (``owed_back_covered``,
+    ``billing.taken_back``), from the note's own data: its ``refund_reference`` is the
+    dispute's id. A chargeback is no refund: nothing of it can fail later."""
+    return reduce(or_, (Q(refund_reference__startswith=p) for p in DISPUTE_ID_PREFIXES))
 
 
 @contextmanager

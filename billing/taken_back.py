@@ -20,7 +20,7 @@ from edgeplug.audit.services import recorded
 from edgeplug.core.locking import locked
 from marketplace import orders
 
-TAKEN_BACK = money_back.TAKEN_BACK
+TAKEN_BACK = "invoice_money_taken_back"
 PAID_BACK_TWICE = "invoice_paid_back_twice"
 
 # The metadata keys of refunds EdgePlug makes itself (a credit note's, *Refund in Stripe*'s,
