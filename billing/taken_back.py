@@ -15,6 +15,7 @@ from django.db import transaction
 
 from billing import invoicing, money_back, payments
 from billing.audit import record_invoice_event
+from billing.errors import SettledAlready
 from billing.models import Invoice, InvoiceKind, MoneyToGiveBack
 from edgeplug.audit.services import recorded
 from edgeplug.core.locking import locked
@@ -89,14 +90,19 @@ def _invoice_dispute(invoice: Invoice, dispute: payments.Dispute) -> str:
 def _answered(dispute: payments.Dispute) -> None:
     """A dispute closed needs no answer any more: its ``charge_disputed`` row on *Money to
     give back* still open is settled by it (``money_back.settle``: the ``dp_…``, ``source``
-    ``dispute_closed``), so finance is not asked to answer a dispute the bank decided."""
+    ``dispute_closed``), so finance is not asked to answer a dispute the bank decided. A row
+    finance settled meanwhile (found settled under its lock: ``settled_already``) keeps
+    finance's settlement, and the webhook still succeeds."""
     if dispute.action != payments.DISPUTE_CLOSED or not dispute.id:
         return
     rows = MoneyToGiveBack.objects.with_settlement().filter(
         action=payments.DISPUTED, details__dispute=dispute.id, settled_by__isnull=True
     )
     for row in rows:
-        money_back.settle(row, reference=dispute.id, source=money_back.DISPUTE_CLOSED)
+        try:
+            money_back.settle(row, reference=dispute.id, source=money_back.DISPUTE_CLOSED)
+        except SettledAlready:  # by finance, since it was read: nothing is left to answer
+            continue
 
 
 def _book(invoice: Invoice, reference: str, amount: int, *, how: str) -> str:

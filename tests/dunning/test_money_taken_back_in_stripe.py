@@ -142,6 +142,38 @@ def test_a_dispute_of_a_paid_invoice_is_seen_by_finance(invoiced, committed, api
     assert refunded_of(invoice.payment_intent_id) == 0
 
 
+def test_a_dispute_closing_as_finance_settles_its_row_keeps_finance_s_settlement(
+    invoiced, committed, api, monkeypatch
+):
+    """Finance records the dispute answered (settles its row by hand) at the moment its close
+    arrives: the close finds the row settled under its lock and leaves it so. The webhook
+    succeeds (no rollback, no redelivery) and the row keeps finance's reference."""
+    _, invoice = invoiced(card=GOOD)
+    dispute = {"id": "dp_6", "amount": TOTAL, "payment_intent": invoice.payment_intent_id}
+    opened = {**dispute, "status": "needs_response"}
+    deliver(api, committed, "evt_open", "charge.dispute.created", opened)
+    (row,) = MoneyToGiveBack.objects.filter(action="charge_disputed")
+    real = money_back.settle
+
+    def finance_first(event, **kwargs):
+        # Read open by the close, settled by finance before the close's lock is granted.
+        if kwargs.get("source") == money_back.DISPUTE_CLOSED:
+            real(MoneyToGiveBack.objects.get(pk=event.pk), reference="answered 6")
+        return real(event, **kwargs)
+
+    monkeypatch.setattr(money_back, "settle", finance_first)
+
+    outcome = deliver(
+        api, committed, "evt_won", "charge.dispute.closed", {**dispute, "status": "won"}
+    )
+
+    assert "won" in outcome
+    assert MoneyToGiveBack.objects.with_settlement().get(pk=row.pk).settled_by == "answered 6"
+    (settled,) = AuditEvent.objects.filter(action=money_back.SETTLED)
+    assert settled.details["source"] == money_back.BY_HAND
+    assert AuditEvent.objects.get(action="charge_dispute_closed").details["status"] == "won"
+
+
 def test_a_dispute_won_books_nothing(invoiced, committed, api):
     _, invoice = invoiced(card=GOOD)
     won = {"id": "dp_2", "amount": TOTAL, "payment_intent": invoice.payment_intent_id}
