@@ -25,6 +25,7 @@ from certification.pipeline.findings import bound_findings
 from certification.pipeline.stages import stage_function
 from certification.pipeline.stages.base import InfrastructureError, StageContext, StageOutcome
 from certification.pipeline.state import lock_run, mark_running, sync_version
+from certification.vulndb.rescan import record_findings_at_certification
 from edgeplug.audit.services import record_change
 from edgeplug.core.locking import locked
 from edgeplug.core.reconnect import LOST
@@ -119,6 +120,8 @@ def record_result(
                 findings_summary=findings.summary,
                 error_code=outcome.error_code,
             )
+            if outcome.vulnerabilities:
+                record_findings_at_certification(run, outcome.vulnerabilities)
     except IntegrityError:
         # Another delivery of the same task recorded it first; keep that one.
         return CertificationResult.objects.get(run=run, test_suite=stage)

@@ -99,29 +99,19 @@ def _finding_details(row: ScanFinding, finding: VulnerabilityFinding) -> dict:
     return {**finding_fields(finding, *_AUDITED), "blocking": row.blocking}
 
 
-def record_new_findings(
-    version: AgentVersion, findings: tuple[VulnerabilityFinding, ...], run: CertificationRun | None
-) -> list[ScanFinding]:
-    """Store the findings not yet recorded for `version`; audit the ones worth announcing."""
-    with transaction.atomic():
-        # Two re-scans at once must not both take the same finding for new.
-        locked(version)
-        seen = set(
-            ScanFinding.objects.filter(version=version).values_list("advisory__osv_id", "purl")
+def _rows(
+    version: AgentVersion, findings: list[VulnerabilityFinding], known
+) -> list[tuple[ScanFinding, VulnerabilityFinding]]:
+    """A row for each finding whose advisory is stored (imports never delete one), marked
+    known at certification when ``known(finding)``."""
+    advisories = dict(
+        Advisory.objects.filter(osv_id__in={f.advisory_id for f in findings}).values_list(
+            "osv_id", "pk"
         )
-        fresh = [f for f in findings if (f.advisory_id, f.purl) not in seen]
-        if not fresh:
-            return []
-        advisories = dict(
-            Advisory.objects.filter(osv_id__in={f.advisory_id for f in fresh}).values_list(
-                "osv_id", "pk"
-            )
-        )
-        known = _known_at_certification(run)
-        pairs = []
-        # The advisories came from the database a moment ago and imports never delete them.
-        for finding in (f for f in fresh if f.advisory_id in advisories):
-            row = ScanFinding(
+    )
+    return [
+        (
+            ScanFinding(
                 tenant_id=version.tenant_id,
                 version=version,
                 advisory_id=advisories[finding.advisory_id],
@@ -132,9 +122,49 @@ def record_new_findings(
                 score=vulndb.stored_score(finding.score),
                 fixed_versions=list(finding.fixed_versions),
                 blocking=finding.blocking,
-                known_at_certification=(finding.advisory_id, finding.purl) in known,
-            )
-            pairs.append((row, finding))
+                known_at_certification=known(finding),
+            ),
+            finding,
+        )
+        for finding in findings
+        if finding.advisory_id in advisories
+    ]
+
+
+def record_findings_at_certification(
+    run: CertificationRun, findings: tuple[VulnerabilityFinding, ...]
+) -> None:
+    """Every vulnerability a certification run's security stage found, as findings of its
+    version known at certification, so that no re-scan announces them: the run's result keeps
+    at most MAX_STORED_FINDINGS findings (certification/pipeline/findings.py), and one it left
+    out was announced as new by the first re-scan (until 2026-12-07), nothing new found. One
+    row per finding, as the re-scan stores one for each finding it meets anyway.
+
+    Called with the run's row locked, so the version's is not taken (the lock order is version
+    then run, docs/architecture.md): a row a re-scan stored meanwhile is kept as it is."""
+    rows = _rows(run.version, list(findings), lambda finding: True)
+    ScanFinding.objects.bulk_create(
+        [row for row, _ in rows], batch_size=1_000, ignore_conflicts=True
+    )
+
+
+def record_new_findings(
+    version: AgentVersion, findings: tuple[VulnerabilityFinding, ...], run: CertificationRun | None
+) -> list[ScanFinding]:
+    """Store the findings not yet recorded for `version`; audit the ones worth announcing:
+    those its certification did not find (recorded then, or, for a version certified before
+    2026-12-07, listed in the run's stored result)."""
+    with transaction.atomic():
+        # Two re-scans at once must not both take the same finding for new.
+        locked(version)
+        seen = set(
+            ScanFinding.objects.filter(version=version).values_list("advisory__osv_id", "purl")
+        )
+        fresh = [f for f in findings if (f.advisory_id, f.purl) not in seen]
+        if not fresh:
+            return []
+        known = _known_at_certification(run)
+        pairs = _rows(version, fresh, lambda finding: (finding.advisory_id, finding.purl) in known)
         ScanFinding.objects.bulk_create([row for row, _ in pairs])
         announced = [(r, f) for r, f in pairs if not r.known_at_certification]
         if announced:

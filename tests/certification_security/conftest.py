@@ -13,8 +13,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from certification.models import AdvisoryImport, CertificationResult
+from certification.models import AdvisoryImport
 from certification.pipeline.levels import thresholds_for
+from certification.pipeline.orchestration import record_result
 from certification.pipeline.stages import security
 from certification.pipeline.stages.base import StageContext
 from certification.security import osv
@@ -162,13 +163,7 @@ def certified(vendor):
         run = CertificationRunFactory(
             version=version, level=level, stages=["validation", "security"]
         )
-        CertificationResult.objects.create(
-            run=run,
-            test_suite="security",
-            test_result=outcome.result,
-            findings=outcome.findings,
-            metrics=outcome.metrics,
-        )
+        record_result(run, "security", outcome, duration_ms=0)
         AgentVersion.objects.filter(pk=version.pk).update(certification_status="certified")
         version.refresh_from_db()
         return version

@@ -8,12 +8,14 @@ from django.core.management import call_command
 
 from certification.errors import FindingsNotMailed
 from certification.models import ScanFinding
+from certification.pipeline.findings import MAX_STORED_FINDINGS
 from certification.vulndb import rescan
 from certification.vulndb.tasks import rescan_certified_versions
 from edgeplug.audit.models import AuditEvent
 from marketplace.storage import delete_package
 from tests.factories import MembershipFactory, UserFactory
 from tests.security import advisories
+from tests.security.sboms import component
 
 from .conftest import (
     LOG4J_VULNERABLE,
@@ -106,6 +108,32 @@ def test_finding_the_certification_scan_already_listed_is_not_announced(
     assert report["new_findings"] == 0
     assert mailoutbox == []
     assert not AuditEvent.objects.filter(action="vulnerability_found").exists()
+
+
+def test_findings_the_certification_scan_found_but_did_not_store_are_not_announced(
+    tmp_path, certified, reviewer, mailoutbox
+):
+    """A result stores at most MAX_STORED_FINDINGS findings; the ones past them were found by
+    the certification scan all the same (its verdict and summary count them), so no re-scan
+    that finds nothing new announces them, the first no more than the next."""
+    import_osv(tmp_path, advisories.URLLIB3_COOKIE)
+    components = MAX_STORED_FINDINGS + 5
+    version = certified(
+        *(component("urllib3", f"1.0.{i}", f"pkg:pypi/urllib3@1.0.{i}") for i in range(components))
+    )
+    summary = version.certification_runs.get().results.get().findings_summary
+    assert summary == {"total": components, "left_out": {"medium": 5}}
+
+    reports = [rescan_certified_versions.apply().get() for _ in range(2)]
+
+    assert [(r["new_findings"], r["notified_findings"]) for r in reports] == [(0, 0), (0, 0)]
+    assert [mail.subject for mail in mailoutbox] == []
+    assert not AuditEvent.objects.filter(action="vulnerability_found").exists()
+    recorded = ScanFinding.objects.filter(version=version)
+    assert (recorded.count(), recorded.filter(known_at_certification=True).count()) == (
+        components,
+        components,
+    )
 
 
 def test_finding_that_breaks_the_level_gate_is_marked_blocking(

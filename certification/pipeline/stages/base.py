@@ -48,6 +48,9 @@ class StageOutcome:
     metrics: dict[str, Any] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
     error_code: str = ""
+    # The security stage's every VulnerabilityFinding, however many ``findings`` keeps once
+    # bounded: recorded as known at certification (certification.vulndb.rescan).
+    vulnerabilities: tuple[Any, ...] = ()
 
     @classmethod
     def failed(cls, error_code: str, logs: str, **extra: Any) -> "StageOutcome":

@@ -166,6 +166,7 @@ def _outcome(
         metrics=metrics,
         findings=findings,
         error_code="" if report.passed else report.failure_codes[0],
+        vulnerabilities=report.findings,
     )
 
 
