@@ -3,7 +3,8 @@
 import pytest
 
 from certification.models import LevelThresholds
-from certification.tflm import sample_models
+from certification.tflm import builder, sample_models
+from certification.tflm.builder import DenseLayerFloat
 from tests.certification.conftest import model_package
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +39,27 @@ def test_a_model_slower_than_it_declares_fails_at_every_level(certify):
     failed = [check["name"] for check in performance.findings]
     assert failed == ["latency_vs_declared"], performance.test_logs
     assert not hasattr(run, "certificate")
+
+
+def test_the_invariants_stage_reports_the_examples_it_ran_not_the_ones_allowed(certify):
+    """Hypothesis stops once it has tried every input there is: a model of one input whose
+    declared range holds one value, where the level allows 100 examples per invariant. The
+    stage's ``examples`` metric, and the certificate that carries it, said 100."""
+    identity = DenseLayerFloat(weights=((1.0,),), bias=(0.0,))
+    sample = sample_models.SampleModel(
+        name="level",
+        tflite=builder.build_dense_float("level", [identity]),
+        input_range=(0.5, 0.5),
+        input_shape=(1, 1),
+    )
+    run = certify(model_package(sample, invariants=[{"kind": "finite"}, {"kind": "finite"}]))
+    invariants = _results(run)["invariants"]
+    assert (run.status, invariants.test_result) == ("passed", "pass"), invariants.test_logs
+    assert invariants.test_logs.splitlines() == ["PASS finite: no violation in 2 examples"] * 2
+    counts = {key: invariants.metrics.get(key) for key in ("examples", "max_examples")}
+    assert counts == {"examples": 4, "max_examples": 100}
+    stages = {stage["stage"]: stage for stage in run.certificate.payload["stages"]}
+    assert stages["invariants"]["metrics"] == {"invariants": 2, "examples": 4}
 
 
 VIOLATIONS = ["output_range", "finite", "deterministic", "monotonic", "robust", "implies"]

@@ -195,7 +195,13 @@ FINDING_KINDS: dict[str, FindingKind] = {
 # What a passing hardware-level run reports: the figures a reviewer compares with the gates.
 STAGE_METRICS: dict[str, dict[str, Any]] = {
     "validation": {"package_bytes": 18432, "model_size_bytes": 9120, "op_set": ["FULLY_CONNECTED"]},
-    "invariants": {"invariants": 7, "failed": 0, "examples": 200, "seeded_from": "9f2c01ab"},
+    "invariants": {
+        "invariants": 7,
+        "failed": 0,
+        "examples": 1376,
+        "max_examples": 200,
+        "seeded_from": "9f2c01ab",
+    },
     "performance": {
         "model_size_bytes": 9120,
         "arena_bytes": 6144,

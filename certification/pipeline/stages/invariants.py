@@ -26,12 +26,12 @@ def run(ctx: StageContext) -> StageOutcome:
             "no_invariants",
             "The manifest declares no invariants; at least one is required for certification.",
         )
-    examples = ctx.thresholds.invariant_examples
+    max_examples = ctx.thresholds.invariant_examples
     sandbox = ModelSandbox(ctx.file("model"), sandbox_limits(ctx.thresholds))
     try:
         sandbox.start()
         domain = InputDomain.from_manifest(ctx.manifest["model"])
-        outcomes = check_invariants(sandbox, specs, domain, ctx.digest, max_examples=examples)
+        outcomes = check_invariants(sandbox, specs, domain, ctx.digest, max_examples=max_examples)
     except SoftTimeLimitExceeded:
         # The searches have their own budget (SEARCH_BUDGET_S); this is the task's last word.
         return StageOutcome.failed(
@@ -51,7 +51,11 @@ def run(ctx: StageContext) -> StageOutcome:
     metrics = {
         "invariants": len(outcomes),
         "failed": len(failed),
-        "examples": examples,
+        # The model evaluations the searches made, shrinking included: fewer than allowed
+        # when Hypothesis tried every input there is, found a violation or ran out of time.
+        # Until 2026-12-07 it was the level's max_examples, carried so into the certificate.
+        "examples": sum(o.examples for o in outcomes),
+        "max_examples": max_examples,
         "seeded_from": ctx.digest[:16],
         **isolation_metrics(sandbox.isolation),
     }
