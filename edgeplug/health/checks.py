@@ -13,6 +13,7 @@ on a thread of its own, while the request checks the database; one that has not 
 within ``READY_CHECK_TIMEOUT_S`` is reported ``unavailable (no answer in N s)``. A part whose
 last check still hangs is not checked again meanwhile: the next probe waits for that check."""
 
+import contextlib
 import logging
 import queue
 import tempfile
@@ -23,11 +24,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
-from storages.backends.s3 import S3Storage
-from storages.utils import clean_name
 
 logger = logging.getLogger(__name__)
 
@@ -81,38 +79,16 @@ def _check_broker_folders(options: dict) -> None:
             pass
 
 
-# The keys /ready writes and deletes in the package store, one per probe (a uuid after the
-# prefix, so pods probing at once never share one): nothing else is stored under it (packages
-# are under packages/, marketplace.storage.package_path). A probe whose process dies between
-# the write and the delete leaves one; operators may expire the prefix (docs/operations.md).
-STORAGE_PROBE_PREFIX = ".ready-probe-"
-
-
 def check_storage() -> None:
-    """An object written to the store and deleted: what an upload needs, so a read-only disk,
-    a full one or credentials that lost write make the storage unavailable where listing it
-    still worked (until 2026-12-07, the pod ready while every upload failed)."""
-    name = f"{STORAGE_PROBE_PREFIX}{uuid.uuid4().hex}"
-    if isinstance(default_storage, S3Storage):
-        _probe_bucket(default_storage, name)
-    else:
-        # A file system store's folder not made yet (the embedded default before its first
-        # upload) is made, as the first upload's save would; the file is at its top level,
-        # so the probe leaves no folder behind either.
-        default_storage.delete(default_storage.save(name, ContentFile(b"ok")))
-
-
-def _probe_bucket(storage: S3Storage, name: str) -> None:
-    """In a versioned bucket (docs/operations.md) a deleted object stays as a version and a
-    delete marker: the version written is deleted itself, which leaves nothing (this needs
-    s3:DeleteObjectVersion on the prefix there; refused, the check fails, naming it)."""
-    client = storage.connection.meta.client
-    key = storage._normalize_name(clean_name(name))
-    written = client.put_object(
-        Bucket=storage.bucket_name, Key=key, Body=b"ok", **storage.get_object_parameters(name)
-    )
-    version = {"VersionId": written["VersionId"]} if written.get("VersionId") else {}
-    client.delete_object(Bucket=storage.bucket_name, Key=key, **version)
+    """The store's top level listed, which writes nothing: a missing bucket, refused
+    credentials or an endpoint out of reach fail it as a write would. A probe that wrote and
+    deleted an object each time (until 2026-12-07) left, in a versioned bucket, a version and
+    a delete marker every 10 s per pod, for ever."""
+    # A file system store's folder not made yet (the embedded default before its first
+    # upload) is no outage: the first save makes it. A folder that cannot be one (a file in
+    # its path, NotADirectoryError) or cannot be read still fails.
+    with contextlib.suppress(FileNotFoundError):
+        default_storage.listdir("")
 
 
 def _checked(name: str, check) -> CheckResult:

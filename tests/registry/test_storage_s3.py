@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import pytest
-from botocore.exceptions import ClientError
 from django.core.files.storage import storages
 from django.test import Client
 from storages.backends.s3 import S3Storage
 
-from edgeplug.health.checks import STORAGE_PROBE_PREFIX
 from marketplace import services
 from marketplace.models import AgentVersion
 from marketplace.storage import package_path
@@ -45,7 +43,6 @@ def moto_server(tmp_path_factory):
 class S3:
     server: MotoServer
     bucket: str
-    monkeypatch: pytest.MonkeyPatch
 
     @cached_property
     def client(self):
@@ -57,38 +54,20 @@ class S3:
     def read(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
-    def on_calls(self, operations: tuple[str, ...], handler) -> None:
-        """``handler`` called before each of these calls by the app's storage, in any thread:
-        S3Storage keeps a client per thread, and /ready checks the store on a thread of its
-        own."""
-        events = [storages["default"].connection.meta.client.meta.events]
-        create_session = S3Storage._create_session
-
-        def session_with_handler(storage):
-            session = create_session(storage)
-            events.append(session.events)
-            register(session.events)
-            return session
-
-        def register(emitter) -> None:
-            for operation in operations:
-                emitter.register(f"before-call.s3.{operation}", handler)
-
-        register(events[0])
-        self.monkeypatch.setattr(S3Storage, "_create_session", session_with_handler)
-
     def count_puts(self) -> list[str]:
         """The keys the app's storage writes from now on (uploads go through PutObject)."""
         puts: list[str] = []
-        self.on_calls(
-            ("PutObject", "CreateMultipartUpload", "CopyObject"),
-            lambda params, **kwargs: puts.append(params.get("url_path", "")),
-        )
+        events = storages["default"].connection.meta.client.meta.events
+        for operation in ("PutObject", "CreateMultipartUpload", "CopyObject"):
+            events.register(
+                f"before-call.s3.{operation}",
+                lambda params, **kwargs: puts.append(params.get("url_path", "")),
+            )
         return puts
 
 
 @pytest.fixture
-def s3(moto_server, settings, media_root, monkeypatch):
+def s3(moto_server, settings, media_root):
     """A fresh bucket per test, and STORAGES["default"] switched to S3Storage on it.
 
     Depends on ``media_root`` so the autouse filesystem switch has run before this one.
@@ -99,7 +78,7 @@ def s3(moto_server, settings, media_root, monkeypatch):
         "default": s3_storage(bucket, moto_server.endpoint_url),
     }
     assert isinstance(storages["default"], S3Storage)
-    return S3(moto_server, bucket, monkeypatch)
+    return S3(moto_server, bucket)
 
 
 def _key(data: bytes) -> str:
@@ -223,36 +202,6 @@ def test_readiness_probes_leave_nothing_in_a_versioned_bucket(s3):
         assert response.json()["checks"]["storage"] == "ok"
     listed = s3.client.list_object_versions(Bucket=s3.bucket)
     assert (listed.get("Versions", []), listed.get("DeleteMarkers", [])) == ([], [])
-
-
-def test_ready_writes_each_probe_under_its_own_key_of_the_probe_prefix(s3):
-    """Several pods probe the same bucket at once: each probe writes (and deletes) a key of
-    its own under the prefix nothing else uses."""
-    puts = s3.count_puts()
-    for _ in range(2):
-        assert Client().get("/ready").json()["checks"]["storage"] == "ok"
-    keys = [url.rsplit("/", 1)[-1] for url in puts]
-    assert len(set(keys)) == 2, puts
-    assert all(key.startswith(STORAGE_PROBE_PREFIX) for key in keys), puts
-    assert s3.keys() == []
-
-
-def test_ready_is_degraded_naming_storage_when_its_credentials_lost_write(vendor, s3):
-    """The bucket still lists and reads, but every write is refused (a policy or key that
-    lost s3:PutObject): /ready says so rather than ok while every upload fails."""
-
-    def refuse(**kwargs):
-        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "PutObject")
-
-    s3.on_calls(("PutObject", "CreateMultipartUpload"), refuse)
-    upload = vendor.upload(package())
-    assert (upload.status_code, upload.json()["code"]) == (503, "storage_unavailable")
-    response = Client().get("/ready")
-    assert response.status_code == 200  # storage is a part a pod serves without: degraded
-    body = response.json()
-    assert body["status"] == "degraded"
-    assert body["checks"]["storage"] == "unavailable (ClientError)"
-    assert Client().get("/ready?strict").status_code == 503
 
 
 def test_a_missing_bucket_leaves_ready_degraded_and_stops_a_starting_pod(s3, settings):
