@@ -558,9 +558,11 @@ def settle(
     it at once record it once."""
     reference = collection.checked_reference(reference)
     with transaction.atomic():
-        # The audit log's rows are never updated, only locked here.
-        held = MoneyToGiveBack.objects.with_settlement().select_for_update(of=("self",))
-        row = held.get(pk=event.pk)
+        # The audit log's rows are never updated, only locked here; then read in a statement
+        # of its own: the locking statement's subquery of settlements reads from before it
+        # waited, and would miss one committed by the transaction it waited for.
+        MoneyToGiveBack.objects.select_for_update().filter(pk=event.pk).get()
+        row = MoneyToGiveBack.objects.with_settlement().get(pk=event.pk)
         if refused := _settled_refusal(row):
             raise refused
         details = row.details or {}
