@@ -477,7 +477,15 @@ def record_money_paid_back(note: Invoice, *, reference: str, actor=None, request
         if held.refund_amount <= 0:
             raise NothingOwedBack("It owes no money back.")
         if held.refunded_at is not None:
-            raise NothingOwedBack(f"It was paid back already ({held.refund_reference}).")
+            said = f"It was paid back already ({held.refund_reference})."
+            if held.refunded_by == CARD and held.refund_failure:
+                # Finance was asked for a transfer (its card refund refused or failed) until a
+                # refund or chargeback made outside EdgePlug paid it back (owed_back_covered).
+                said += (
+                    " A transfer sent for it already paid it back twice: recover it from the"
+                    " customer."
+                )
+            raise NothingOwedBack(said)
         if held.refunds_to_card and not made:
             raise RefundByCard(
                 f"Its money goes back on the card that paid {held.credit_of.number}: the "

@@ -319,8 +319,10 @@ def test_a_chargeback_lost_pays_back_a_note_whose_card_refund_stripe_refused(
     assert not MoneyToGiveBack.objects.filter(action=taken_back.PAID_BACK_TWICE).exists()
     taken = AuditEvent.objects.get(action="invoice_money_taken_back")
     assert taken.details["owed_already"] == FEE_CREDIT and taken.details["beyond"] == 0
-    with pytest.raises(NothingOwedBack):  # finance's transfer would pay it twice
+    with pytest.raises(NothingOwedBack) as paid:  # finance's transfer would pay it twice
         money_back.record_money_paid_back(refused, reference="SEPA back 1")
+    # finance told to send one while the dispute was open may have sent it already
+    assert "A transfer sent for it already paid it back twice: recover it" in paid.value.detail
     assert refunded_of(invoice.payment_intent_id) == 0
 
 
