@@ -6,13 +6,17 @@ anonymous caller; every check schemathesis has (status codes and bodies document
 requests accepted, invalid ones refused, no 5xx). Bounded and seeded, so a run is repeatable.
 """
 
+import contextlib
+import copy
+
 import pytest
 import schemathesis
 from django.contrib.auth.models import Group
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis import GenerationMode
+from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import NOT_SET
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from tests.conftest import sign_in, totp_now
@@ -143,53 +147,103 @@ def _needs_credentials(operation) -> bool:
     return {} not in operation.definition.raw.get("security", [{}])
 
 
-def _explore(operation, mode, base_url: str, headers: dict[str, str], found: list[str]) -> None:
-    refused = not headers and _needs_credentials(operation)
+def _generate(operation, mode, max_examples: int) -> list:
+    """The cases hypothesis draws for an operation in a mode, seeded: the same for every
+    caller, so they are drawn once per module and sent as each caller (drawing them took
+    about as long as sending them)."""
+    cases: list = []
 
     @seed(SEED)
     @settings(
-        max_examples=MAX_EXAMPLES_REFUSED if refused else MAX_EXAMPLES,
+        max_examples=max_examples,
         phases=[Phase.explicit, Phase.generate],
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy(generation_mode=mode))
-    def check(case):
-        excluded = [positive_data_acceptance, negative_data_rejection]
-        additional = [invalid_data_refused]
-        if operation.label not in VALIDITY_NOT_EXPRESSIBLE:
-            additional.append(valid_data_accepted)
-        if operation.label in PAYMENTS_NOT_CONFIGURED:
-            excluded.append(not_a_server_error)
-        case.call_and_validate(
-            base_url=base_url,
-            headers=headers,
-            additional_checks=additional,
-            excluded_checks=excluded,
-            timeout=30,
-        )
+    def collect(case):
+        cases.append(case)
 
-    try:
-        check()
-    except Unsatisfiable:
-        return  # nothing to vary in this mode (e.g. no invalid input exists for the operation)
-    except (AssertionError, BaseExceptionGroup) as exc:  # first failure per operation, mode
-        found.append(f"{operation.label} [{mode.value}]: {exc}")
+    # Unsatisfiable: nothing to vary in this mode (e.g. no invalid input exists for it).
+    with contextlib.suppress(Unsatisfiable):
+        collect()
+    return cases
 
 
-def _findings(schema, base_url: str, headers: dict[str, str]) -> list[str]:
+def _fresh(value):
+    """A deep copy that keeps schemathesis' "no body" marker itself (it is compared by
+    identity)."""
+    return copy.deepcopy(value, {id(NOT_SET): NOT_SET})
+
+
+def _copy_to_send(case: Case) -> Case:
+    """A drawn case as a new one, for one caller to send: a call records on its case what
+    it sent, and the drawn one stays as hypothesis made it for the next caller."""
+    return Case(
+        case.operation,
+        case.method,
+        case.path,
+        path_parameters=_fresh(case.path_parameters),
+        headers=_fresh(case.headers),
+        cookies=_fresh(case.cookies),
+        query=_fresh(case.query),
+        body=_fresh(case.body),
+        media_type=case.media_type,
+        multipart_content_types=_fresh(case.multipart_content_types),
+        meta=_fresh(case.meta),
+    )
+
+
+def _explore(
+    operation, mode, base_url: str, headers: dict[str, str], found: list[str], drawn: dict
+) -> None:
+    refused = not headers and _needs_credentials(operation)
+    max_examples = MAX_EXAMPLES_REFUSED if refused else MAX_EXAMPLES
+    key = (operation.label, mode, max_examples)
+    if key not in drawn:
+        drawn[key] = _generate(operation, mode, max_examples)
+    excluded = [positive_data_acceptance, negative_data_rejection]
+    additional = [invalid_data_refused]
+    if operation.label not in VALIDITY_NOT_EXPRESSIBLE:
+        additional.append(valid_data_accepted)
+    if operation.label in PAYMENTS_NOT_CONFIGURED:
+        excluded.append(not_a_server_error)
+    for drawn_case in drawn[key]:
+        case = _copy_to_send(drawn_case)
+        try:
+            case.call_and_validate(
+                base_url=base_url,
+                headers=headers,
+                additional_checks=additional,
+                excluded_checks=excluded,
+                timeout=30,
+            )
+        except (AssertionError, BaseExceptionGroup) as exc:  # first failure per operation, mode
+            found.append(f"{operation.label} [{mode.value}]: {case!r}\n{exc}")
+            return
+
+
+def _findings(schema, base_url: str, headers: dict[str, str], drawn: dict) -> list[str]:
     found: list[str] = []
     for result in schema.get_all_operations():
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            _explore(result.ok(), mode, base_url, headers, found)
+            _explore(result.ok(), mode, base_url, headers, found, drawn)
     return found
 
 
+@pytest.fixture(scope="module")
+def drawn_cases() -> dict:
+    """Cases drawn so far, by operation, mode and number of examples."""
+    return {}
+
+
 @pytest.mark.parametrize("caller", ["vendor-developer", "customer", "staff-reviewer", "anonymous"])
-def test_the_api_does_what_its_schema_says(live_server, callers, generous_rates, caller):
+def test_the_api_does_what_its_schema_says(
+    live_server, callers, generous_rates, drawn_cases, caller
+):
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/schema/?format=json")
-    findings = _findings(schema, live_server.url, callers[caller])
+    findings = _findings(schema, live_server.url, callers[caller], drawn_cases)
     assert not findings, f"{len(findings)} findings:\n" + "\n\n".join(findings)
 
 
