@@ -1,11 +1,13 @@
 """The hardware level: the vendor's firmware on QEMU, emulator-counted latency, equivalence."""
 
+import functools
 import subprocess
 import textwrap
 
 import pytest
 
-from certification.simulation import toolchain
+from certification.simulation import backend, toolchain
+from certification.simulation.base import SimulationLimits
 from certification.tflm import builder
 from certification.tflm.sample_models import SampleModel
 from tests.certification.conftest import model_package
@@ -14,9 +16,15 @@ from tests.simulation.elf_edits import stretched_symbols
 pytestmark = [pytest.mark.django_db, pytest.mark.qemu, pytest.mark.slow]
 
 
+@pytest.fixture(scope="module")
+def _plugin_path(tmp_path_factory) -> str:
+    """The counting plugin, built once for the module: every test loads the same one."""
+    return str(toolchain.build_plugin(tmp_path_factory.mktemp("plugin")))
+
+
 @pytest.fixture(autouse=True)
-def _plugin(settings, tmp_path_factory):
-    settings.QEMU_PLUGIN_PATH = str(toolchain.build_plugin(tmp_path_factory.mktemp("plugin")))
+def _plugin(settings, _plugin_path):
+    settings.QEMU_PLUGIN_PATH = _plugin_path
 
 
 def _results(run):
@@ -50,10 +58,20 @@ def test_firmware_that_disagrees_with_its_model_fails_equivalence(certify, m4_fi
     assert finding["input"] is not None
 
 
+# The hang is ended by the emulator's wall-clock limit (20 s by default): any limit ends it
+# the same way, with the same code, so this one waits a few seconds of it, not twenty.
+HANG_TIMEOUT_S = 3.0
+
+
 @pytest.mark.parametrize(
     ("fixture", "code"), [("hang", "firmware_timeout"), ("fault", "firmware_fault")]
 )
-def test_hostile_firmware_fails_the_stage_with_its_reason(certify, m4_firmware, fixture, code):
+def test_hostile_firmware_fails_the_stage_with_its_reason(
+    certify, m4_firmware, fixture, code, monkeypatch
+):
+    if fixture == "hang":
+        limits = functools.partial(SimulationLimits, timeout_s=HANG_TIMEOUT_S)
+        monkeypatch.setattr(backend, "SimulationLimits", limits)
     run = certify(model_package(firmware=m4_firmware[fixture]), level="hardware")
     simulation = _results(run)["simulation"]
     assert (run.status, simulation.test_result, simulation.error_code) == ("failed", "fail", code)
