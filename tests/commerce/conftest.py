@@ -131,9 +131,16 @@ class Processor:
 
 
 @pytest.fixture
-def processor(settings, stripe_on):
+def processor(settings, stripe_on, monkeypatch):
+    from stripe._http_client import HTTPClient
+
     from tests.network import refusing_port, silent_port
 
+    # The SDK still makes each of its retries (billing.payments: max_network_retries), without
+    # the backoff it sleeps before each (0.5 s, then 0.5 s to 1 s): a refused or silent port
+    # answers the same at once, and each call made while the processor was down slept 1-1.5 s.
+    monkeypatch.setattr(HTTPClient, "INITIAL_DELAY", 0)
+    monkeypatch.setattr(HTTPClient, "MAX_DELAY", 0)
     with refusing_port() as refusing, silent_port() as silent:
         yield Processor(
             settings, stripe_on, f"http://127.0.0.1:{refusing}", f"http://127.0.0.1:{silent}"
