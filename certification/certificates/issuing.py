@@ -17,7 +17,7 @@ from edgeplug.timefmt import utc_iso
 # Per stage, the metrics worth carrying in the certificate (the rest stay in the run).
 KEY_METRICS = {
     levels.VALIDATION: ("op_set", "input_shape", "output_shape"),
-    levels.INVARIANTS: ("invariants", "examples"),
+    levels.INVARIANTS: ("invariants", "examples", "max_examples"),
     levels.PERFORMANCE: (
         "model_size_bytes",
         "arena_bytes",

@@ -59,7 +59,7 @@ def test_the_invariants_stage_reports_the_examples_it_ran_not_the_ones_allowed(c
     counts = {key: invariants.metrics.get(key) for key in ("examples", "max_examples")}
     assert counts == {"examples": 4, "max_examples": 100}
     stages = {stage["stage"]: stage for stage in run.certificate.payload["stages"]}
-    assert stages["invariants"]["metrics"] == {"invariants": 2, "examples": 4}
+    assert stages["invariants"]["metrics"] == {"invariants": 2, "examples": 4, "max_examples": 100}
 
 
 VIOLATIONS = ["output_range", "finite", "deterministic", "monotonic", "robust", "implies"]
