@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from certification.models import AdvisoryImport
+from certification.models import AdvisoryImport, CertificationResult
 from certification.pipeline.levels import thresholds_for
 from certification.pipeline.orchestration import record_result
 from certification.pipeline.stages import security
@@ -152,9 +152,12 @@ def sbom_package(
 @pytest.fixture
 def certified(vendor):
     """certified(*components, name=..., level=..., by=vendor) -> a version certified with this
-    SBOM now, its run's security stage recorded as the pipeline records it."""
+    SBOM now, its run's security stage recorded as the pipeline records it; ``before=True``:
+    as it recorded it until 2026-12-07 (its result only, no findings known at certification)."""
 
-    def make(*components, name="pump-anomaly", level="standard", by=None) -> AgentVersion:
+    def make(
+        *components, name="pump-anomaly", level="standard", by=None, before=False
+    ) -> AgentVersion:
         uploader = by or vendor
         data = sbom_package(*components, name=name, vendor=uploader.tenant.slug)
         body = uploader.upload(data).json()
@@ -163,7 +166,16 @@ def certified(vendor):
         run = CertificationRunFactory(
             version=version, level=level, stages=["validation", "security"]
         )
-        record_result(run, "security", outcome, duration_ms=0)
+        if before:
+            CertificationResult.objects.create(
+                run=run,
+                test_suite="security",
+                test_result=outcome.result,
+                findings=outcome.findings,
+                metrics=outcome.metrics,
+            )
+        else:
+            record_result(run, "security", outcome, duration_ms=0)
         AgentVersion.objects.filter(pk=version.pk).update(certification_status="certified")
         version.refresh_from_db()
         return version

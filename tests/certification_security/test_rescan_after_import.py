@@ -95,11 +95,14 @@ def test_second_rescan_does_not_notify_again(tmp_path, certified, reviewer, mail
     assert ScanFinding.objects.count() == 1
 
 
+@pytest.mark.parametrize("before", [False, True], ids=["certified-now", "certified-before-1207"])
 def test_finding_the_certification_scan_already_listed_is_not_announced(
-    tmp_path, certified, reviewer, mailoutbox
+    tmp_path, certified, reviewer, mailoutbox, before
 ):
+    """Known from the findings stored at certification, or, for a version certified before
+    2026-12-07, from the list in its run's result."""
     import_osv(tmp_path, advisories.URLLIB3_COOKIE)
-    certified(URLLIB3_VULNERABLE)  # passes at standard with the medium finding listed
+    certified(URLLIB3_VULNERABLE, before=before)  # passes at standard, the finding listed
 
     report = rescan_certified_versions()
 
