@@ -83,26 +83,26 @@ def test_what_was_given_back_in_part_before_the_upgrade_stays_out_of_payouts():
 def test_run_again_the_fill_adds_what_old_pods_told_during_the_rollout():
     """The next release runs the fill again (docs/operations.md, *Upgrades*): an amount an
     old pod only told after 0022 was applied is added, once, a refund or a dispute as the
-    order's lost figure says; one a new pod kept with its event is not kept twice; one told
-    before 0022 stays out."""
+    order's lost figure says (counted from every event, those before 0022 too); one a new pod
+    kept with its event is not kept twice; one told before 0022 stays out."""
     order = OrderFactory(amount=1000, payment_intent_id="pi_twice")
-    told_in_part(order, 500, 500, 0, MARCH)  # before the upgrade
+    told_in_part(order, 500, 300, 200, MARCH)  # before the upgrade: a refund, a dispute lost
     rollout = datetime(2026, 4, 1, tzinfo=UTC)
-    # during the rollout: a new pod keeps 100 more with its event, an old pod tells a dispute
-    # lost of 200 more, then a refund of 100 more
+    # during the rollout: an old pod tells a refund of 100 more (lost as it was), a new pod
+    # keeps 100 more with its event, an old pod tells a dispute lost of 200 more
+    told_in_part(order, 100, 400, 200, APRIL)
     GivenBackInPart.objects.create(
-        order=order, amount=100, given_back_so_far=600, given_at=APRIL, source="refund"
+        order=order, amount=100, given_back_so_far=700, given_at=APRIL, source="refund"
     )
-    told_in_part(order, 100, 600, 0, APRIL)
-    told_in_part(order, 200, 600, 200, APRIL)
-    told_in_part(order, 100, 700, 200, APRIL)
+    told_in_part(order, 100, 500, 200, APRIL)
+    told_in_part(order, 200, 500, 400, APRIL)
 
     with applied_at(rollout):
         the_fill()
         the_fill()
 
-    assert given(order) == [
-        (100, 600, APRIL, "refund", ""),
-        (200, 800, APRIL, "dispute", ""),
-        (100, 900, APRIL, "refund", "pi_twice"),
+    assert sorted(given(order), key=lambda row: row[1]) == [
+        (100, 600, APRIL, "refund", "pi_twice"),
+        (100, 700, APRIL, "refund", ""),
+        (200, 900, APRIL, "dispute", ""),
     ]
