@@ -118,7 +118,10 @@ def owed_back_covered(invoice: Invoice, reference: str, amount: int, *, source: 
     )
     for row in excess:
         if 0 < (row.amount_to_give_back or 0) <= left:
-            settle(row, reference=reference, source=source)
+            try:
+                settle(row, reference=reference, source=source)
+            except SettledAlready:  # by finance since it was read: booked as after it
+                continue
             left -= row.amount_to_give_back
     # Every note still owing, its card refund refused or failed ones too (asking finance for a
     # transfer): the customer has that money now. Locked, so a transfer finance records

@@ -231,6 +231,34 @@ def test_refunding_an_overpaid_invoice_s_excess_in_stripe_books_no_second_note(
     assert refunded_of(invoice.payment_intent_id) == TOTAL
 
 
+def test_a_dashboard_refund_as_finance_settles_the_excess_by_hand_is_booked_at_once(
+    invoiced, admin_session, committed, api, monkeypatch
+):
+    """Finance records the excess given back by transfer at the moment support's dashboard
+    refund of it arrives: the refund finds the excess settled under its lock and books what
+    it gave back as it would have after (the webhook succeeds: no rollback, no redelivery),
+    and the excess keeps finance's settlement."""
+    finance, _ = admin_session("finance")
+    invoice = overpay(invoiced, finance, committed)
+    (row,) = MoneyToGiveBack.objects.filter(action="invoice_overpaid")
+    real = money_back.settle
+
+    def finance_first(event, **kwargs):
+        # Read open by the refund, settled by finance before the refund's lock is granted.
+        if kwargs.get("source") == money_back.IN_DASHBOARD:
+            real(MoneyToGiveBack.objects.get(pk=event.pk), reference="SEPA excess")
+        return real(event, **kwargs)
+
+    monkeypatch.setattr(money_back, "settle", finance_first)
+
+    outcome = refunded_in_dashboard(api, committed, invoice, "evt_excess", amount=FEE_CREDIT)
+
+    assert "credited by" in outcome, outcome
+    assert MoneyToGiveBack.objects.with_settlement().get(pk=row.pk).settled_by == "SEPA excess"
+    (settled,) = AuditEvent.objects.filter(action=money_back.SETTLED)
+    assert settled.details["source"] == money_back.BY_HAND
+
+
 def test_a_refund_in_stripe_pays_back_a_note_still_owing_its_card_refund(invoiced, committed, api):
     """Support refunds the whole charge in Stripe's dashboard while a credit note still owes
     its card refund: the dashboard refund pays that note back; only the rest is booked."""
