@@ -117,12 +117,9 @@ def owed_back_covered(invoice: Invoice, reference: str, amount: int, *, source: 
         .order_by("pk")
     )
     for row in excess:
-        if 0 < (row.amount_to_give_back or 0) <= left:
-            try:
-                settle(row, reference=reference, source=source)
-            except SettledAlready:  # by finance since it was read: booked as after it
-                continue
-            left -= row.amount_to_give_back
+        given = row.amount_to_give_back or 0
+        if 0 < given <= left and settle_if_open(row, reference=reference, source=source):
+            left -= given
     # Every note still owing, its card refund refused or failed ones too (asking finance for a
     # transfer): the customer has that money now. Locked, so a transfer finance records
     # meanwhile is either seen here or waits and is refused ("paid back already").
@@ -594,6 +591,17 @@ def settle(
         )
         row.settled_by = reference
     return row
+
+
+def settle_if_open(event: MoneyToGiveBack, *, reference: str, source: str) -> bool:
+    """``settle`` for a webhook that read ``event`` open: whether it settled it, False when
+    finance settled it since (found so under its lock; ``settle``'s savepoint undone), which
+    the webhook takes as done before it rather than fail and wait for Stripe's redelivery."""
+    try:
+        settle(event, reference=reference, source=source)
+    except SettledAlready:
+        return False
+    return True
 
 
 def refund_in_stripe(event: MoneyToGiveBack, *, actor=None, request=None) -> MoneyToGiveBack:

@@ -15,7 +15,6 @@ from django.db import transaction
 
 from billing import invoicing, money_back, payments
 from billing.audit import record_invoice_event
-from billing.errors import SettledAlready
 from billing.models import Invoice, InvoiceKind, MoneyToGiveBack
 from edgeplug.audit.services import recorded
 from edgeplug.core.locking import locked
@@ -99,10 +98,7 @@ def _answered(dispute: payments.Dispute) -> None:
         action=payments.DISPUTED, details__dispute=dispute.id, settled_by__isnull=True
     )
     for row in rows:
-        try:
-            money_back.settle(row, reference=dispute.id, source=money_back.DISPUTE_CLOSED)
-        except SettledAlready:  # by finance, since it was read: nothing is left to answer
-            continue
+        money_back.settle_if_open(row, reference=dispute.id, source=money_back.DISPUTE_CLOSED)
 
 
 def _book(invoice: Invoice, reference: str, amount: int, *, how: str) -> str:

@@ -166,9 +166,7 @@ class OrderAdmin(ReadOnlyAdmin):
         # A completed order whose payment is under dispute is not refunded (``refund_order``).
         completed = [order for order in chosen if order.is_refundable]
         disputed = {pk: why.detail for pk, why in orders.dispute_refusals(completed).items()}
-        refundable = [
-            order.pk for order in chosen if order.is_refundable and order.pk not in disputed
-        ]
+        refundable = [order.pk for order in completed if order.pk not in disputed]
         notes = refund_credits(refundable)
         rows = [
             {

@@ -142,6 +142,19 @@ def test_a_dispute_of_a_paid_invoice_is_seen_by_finance(invoiced, committed, api
     assert refunded_of(invoice.payment_intent_id) == 0
 
 
+def finance_settles_first(monkeypatch, source: str, reference: str) -> None:
+    """Finance settles by hand, with ``reference``, each row a webhook settling by ``source``
+    read open, before the webhook's lock on it is granted."""
+    real = money_back.settle
+
+    def finance_first(event, **kwargs):
+        if kwargs.get("source") == source:
+            real(MoneyToGiveBack.objects.get(pk=event.pk), reference=reference)
+        return real(event, **kwargs)
+
+    monkeypatch.setattr(money_back, "settle", finance_first)
+
+
 def test_a_dispute_closing_as_finance_settles_its_row_keeps_finance_s_settlement(
     invoiced, committed, api, monkeypatch
 ):
@@ -153,15 +166,7 @@ def test_a_dispute_closing_as_finance_settles_its_row_keeps_finance_s_settlement
     opened = {**dispute, "status": "needs_response"}
     deliver(api, committed, "evt_open", "charge.dispute.created", opened)
     (row,) = MoneyToGiveBack.objects.filter(action="charge_disputed")
-    real = money_back.settle
-
-    def finance_first(event, **kwargs):
-        # Read open by the close, settled by finance before the close's lock is granted.
-        if kwargs.get("source") == money_back.DISPUTE_CLOSED:
-            real(MoneyToGiveBack.objects.get(pk=event.pk), reference="answered 6")
-        return real(event, **kwargs)
-
-    monkeypatch.setattr(money_back, "settle", finance_first)
+    finance_settles_first(monkeypatch, money_back.DISPUTE_CLOSED, "answered 6")
 
     outcome = deliver(
         api, committed, "evt_won", "charge.dispute.closed", {**dispute, "status": "won"}
@@ -241,15 +246,7 @@ def test_a_dashboard_refund_as_finance_settles_the_excess_by_hand_is_booked_at_o
     finance, _ = admin_session("finance")
     invoice = overpay(invoiced, finance, committed)
     (row,) = MoneyToGiveBack.objects.filter(action="invoice_overpaid")
-    real = money_back.settle
-
-    def finance_first(event, **kwargs):
-        # Read open by the refund, settled by finance before the refund's lock is granted.
-        if kwargs.get("source") == money_back.IN_DASHBOARD:
-            real(MoneyToGiveBack.objects.get(pk=event.pk), reference="SEPA excess")
-        return real(event, **kwargs)
-
-    monkeypatch.setattr(money_back, "settle", finance_first)
+    finance_settles_first(monkeypatch, money_back.IN_DASHBOARD, "SEPA excess")
 
     outcome = refunded_in_dashboard(api, committed, invoice, "evt_excess", amount=FEE_CREDIT)
 
