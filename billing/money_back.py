@@ -377,6 +377,9 @@ CHARGEBACK = "chargeback"
 # A dispute's ``charge_disputed`` row settled by its close (``billing.taken_back``): no answer
 # is due any more.
 DISPUTE_CLOSED = "dispute_closed"
+# An inquiry's ``charge_disputed`` row settled by its escalation to a chargeback, which has its
+# own row to answer (``billing.taken_back``).
+DISPUTE_ESCALATED = "dispute_escalated"
 
 
 @dataclass

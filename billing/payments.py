@@ -700,6 +700,9 @@ def refund_made(payment_intent_id: str, *, metadata: dict[str, str]) -> str | No
 # Rapid Dispute Resolution), the last two without taking anything; other statuses are open.
 DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
 DISPUTED, DISPUTE_CLOSED = "charge_disputed", "charge_dispute_closed"
+# An inquiry's statuses (``warning_needs_response``, ``warning_under_review``): the bank asks,
+# nothing is taken yet. Escalated, the same dispute is a chargeback (``needs_response``).
+INQUIRY_PREFIX = "warning_"
 
 
 @dataclass(frozen=True)
@@ -719,14 +722,27 @@ class Dispute:
     def action(self) -> str:
         return DISPUTE_CLOSED if self.status in DISPUTE_CLOSED_STATUSES else DISPUTED
 
+    @property
+    def inquiry(self) -> bool:
+        """An open inquiry: no chargeback yet (Stripe refunds its charge)."""
+        return self.action == DISPUTED and self.status.startswith(INQUIRY_PREFIX)
+
     def told_already(self) -> str:
-        """Why this event changes nothing, or "": its status was told already (a webhook
-        delivered again), or it says the dispute open once its close was told (Stripe's
-        events come in any order: a late ``charge.dispute.created`` does not reopen it, and
-        finance is not asked to answer a dispute closed). Under the caller's lock."""
-        if recorded(DISPUTE_CLOSED, dispute=self.id):
+        """Why this event changes nothing, or "": its close was told (Stripe's events come in
+        any order: a late ``charge.dispute.created`` or ``updated`` does not reopen it, and
+        finance is not asked to answer a dispute closed), or it says it open as told already:
+        an inquiry told open, a chargeback told open (evidence sent, ``under_review``, is the
+        same chargeback). An inquiry told open, then escalated to a chargeback, is told again:
+        once. Under the caller's lock."""
+        told = list(
+            AuditEvent.objects.filter(
+                action__in=(DISPUTED, DISPUTE_CLOSED), details__dispute=self.id
+            ).values_list("action", "details__status")
+        )
+        if any(act == DISPUTE_CLOSED or status in DISPUTE_CLOSED_STATUSES for act, status in told):
             return f"dispute {self.id} closed already"
-        if recorded(self.action, dispute=self.id):
+        chargeback_told = any(not _inquiry(status) for _, status in told)
+        if self.action == DISPUTED and ((self.inquiry and told) or chargeback_told):
             return f"dispute {self.id} {self.status} told already"
         return ""
 
@@ -740,14 +756,19 @@ class Dispute:
         return {"dispute": fields.pop("id"), **fields, "currency": self.currency.upper()}
 
 
+def _inquiry(status) -> bool:
+    return str(status).startswith(INQUIRY_PREFIX)
+
+
 def open_disputes(payment_intent_ids) -> dict[str, str]:
     """Each of the PaymentIntents whose charge has a chargeback told open (``charge_disputed``,
     by its webhook) and not told closed since -> that dispute's ``dp_…`` (one query, however
     many). Stripe refunds no charge under a chargeback (``charge_disputed``): a refund
     of it is refused before Stripe is asked (``errors.PaymentDisputed``). An inquiry
-    (``warning_…``) is none yet: Stripe refunds its charge, the usual way to settle one. A
-    close is told by its status, whichever event carries it: the previous release recorded
-    a ``warning_closed`` or ``prevented`` close as ``charge_disputed``."""
+    (``warning_…``) is none yet: Stripe refunds its charge, the usual way to settle one; one
+    escalated is (told again as ``needs_response``). A close is told by its status, whichever
+    event carries it: the previous release recorded a ``warning_closed`` or ``prevented``
+    close as ``charge_disputed``."""
     told = list(
         AuditEvent.objects.filter(
             action__in=(DISPUTED, DISPUTE_CLOSED),
@@ -761,7 +782,7 @@ def open_disputes(payment_intent_ids) -> dict[str, str]:
         if dispute
         and dispute not in closed
         and status not in DISPUTE_CLOSED_STATUSES
-        and not str(status).startswith("warning_")
+        and not _inquiry(status)
     }
 
 

@@ -57,13 +57,14 @@ def book_refunds_in_stripe(payment_intent_id: str) -> str | None:
 
 
 def record_dispute(obj: dict) -> str:
-    """A webhook said a charge is disputed (``charge.dispute.created``) or its dispute closed
-    (``charge.dispute.closed``): told once per dispute and status, never open once closed
+    """A webhook said a charge is disputed (``charge.dispute.created``, ``updated``,
+    ``funds_withdrawn``) or its dispute closed (``charge.dispute.closed``): told open once
+    as an inquiry and once as a chargeback, closed once, never open once closed
     (``payments.Dispute.told_already``). Of an invoice's charge: opened, finance is asked to
     answer it in Stripe (``charge_disputed`` on *Money to give back*); lost, the amount the
     bank took back is booked as a refund is (``_book``). Of an order's:
     ``orders.record_dispute``. Closed, either's row asking to answer it is settled by the
-    close (``_answered``)."""
+    close; escalated, the inquiry's (``_answered``)."""
     dispute = payments.dispute_of(obj)
     invoice = _invoice_paid_by(dispute.payment_intent)
     if invoice is None:
@@ -87,18 +88,23 @@ def _invoice_dispute(invoice: Invoice, dispute: payments.Dispute) -> str:
 
 
 def _answered(dispute: payments.Dispute) -> None:
-    """A dispute closed needs no answer any more: its ``charge_disputed`` row on *Money to
-    give back* still open is settled by it (``money_back.settle``: the ``dp_…``, ``source``
-    ``dispute_closed``), so finance is not asked to answer a dispute the bank decided. A row
-    finance settled meanwhile (found settled under its lock: ``settled_already``) keeps
-    finance's settlement, and the webhook still succeeds."""
-    if dispute.action != payments.DISPUTE_CLOSED or not dispute.id:
+    """A dispute closed needs no answer any more, and an inquiry escalated is answered as the
+    chargeback it became: its ``charge_disputed`` rows on *Money to give back* still open (all
+    once it closed, ``source`` ``dispute_closed``; the inquiry's once it is a chargeback,
+    ``dispute_escalated``) are settled by it (``money_back.settle``: the ``dp_…``), so finance
+    has one row to answer, or none. A row finance settled meanwhile (found settled under its
+    lock: ``settled_already``) keeps finance's settlement, and the webhook still succeeds."""
+    if not dispute.id or dispute.inquiry:
         return
     rows = MoneyToGiveBack.objects.with_settlement().filter(
         action=payments.DISPUTED, details__dispute=dispute.id, settled_by__isnull=True
     )
+    source = money_back.DISPUTE_CLOSED
+    if dispute.action == payments.DISPUTED:
+        rows = rows.filter(details__status__startswith=payments.INQUIRY_PREFIX)
+        source = money_back.DISPUTE_ESCALATED
     for row in rows:
-        money_back.settle_if_open(row, reference=dispute.id, source=money_back.DISPUTE_CLOSED)
+        money_back.settle_if_open(row, reference=dispute.id, source=source)
 
 
 def _book(invoice: Invoice, reference: str, amount: int, *, how: str) -> str:

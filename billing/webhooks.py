@@ -29,7 +29,14 @@ PAYMENT_EVENTS = {
 # A refund's status changed; ``refund.failed`` since API version 2024-10-28.acacia for card
 # refunds too, ``charge.refund.updated`` before.
 REFUND_EVENTS = {"refund.failed", "refund.updated", "charge.refund.updated"}
-DISPUTE_EVENTS = {"charge.dispute.created", "charge.dispute.closed"}
+# A dispute opened, changed (an inquiry escalated to a chargeback: ``funds_withdrawn``, and
+# ``updated``, as evidence is sent), closed: each carries its current status.
+DISPUTE_EVENTS = {
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.closed",
+}
 
 
 def _object(event) -> dict:

@@ -503,8 +503,9 @@ REFUNDED_IN_PART = "order_refunded_in_part"
 
 
 def record_dispute(dispute: payments.Dispute) -> Order | None:
-    """A charge of an order is disputed, or its dispute closed: told once per dispute and
-    status, never open once closed (``payments.Dispute.told_already``), on the order
+    """A charge of an order is disputed, or its dispute closed: told open once as an inquiry
+    and once as a chargeback, closed once, never open once closed
+    (``payments.Dispute.told_already``), on the order
     (``charge_disputed``, listed on *Money to give back* for finance to
     answer in Stripe; ``charge_dispute_closed``). A lost one is money taken back: once the
     order's refunds and lost disputes reach its price it is refunded (``source``

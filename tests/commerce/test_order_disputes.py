@@ -191,3 +191,45 @@ def test_a_close_the_previous_release_recorded_as_open_lifts_the_refusal(order, 
     )
 
     assert orders.dispute_refusals([order]) == {}
+
+
+def test_an_inquiry_escalated_to_a_chargeback_stops_a_refund_in_full(order, api):  # noqa: F811
+    """An inquiry the bank escalates stays the same ``dp_…``: Stripe tells it by
+    ``charge.dispute.funds_withdrawn`` (and ``charge.dispute.updated``), its status now
+    ``needs_response``. It is a chargeback from then on: "Refund in full" is refused, and
+    finance has one row to answer, the chargeback's; the inquiry's is settled by it."""
+    finance, _ = admin_client("finance")
+    disputed(api, order, "evt_ask", "charge.dispute.created", "warning_needs_response", 1000)
+    (inquiry,) = MoneyToGiveBack.objects.filter(action="charge_disputed")
+
+    disputed(api, order, "evt_up", "charge.dispute.updated", "needs_response", 1000)
+    disputed(api, order, "evt_took", "charge.dispute.funds_withdrawn", "needs_response", 1000)
+    disputed(api, order, "evt_late", "charge.dispute.updated", "warning_under_review", 1000)
+    disputed(api, order, "evt_sent", "charge.dispute.updated", "under_review", 1000)
+
+    page = refund_confirmation(finance, order.pk).content.decode()
+    assert "no: Its payment is under dispute (dp_order)" in page
+    rows = MoneyToGiveBack.objects.with_settlement().filter(action="charge_disputed")
+    assert sorted(rows.values_list("details__status", "settled_by")) == [
+        ("needs_response", None),
+        ("warning_needs_response", "dp_order"),
+    ]
+    settled = AuditEvent.objects.get(action="money_to_give_back_settled")
+    assert settled.details["event"] == inquiry.pk
+    assert settled.details["source"] == "dispute_escalated"
+
+    disputed(api, order, "evt_won", "charge.dispute.closed", "won", 1000)
+    assert not MoneyToGiveBack.objects.with_settlement().filter(settled_by__isnull=True).exists()
+    said = confirm_refund(finance, refund_confirmation(finance, order.pk)).content.decode()
+    assert f"Order {order.pk} refunded." in said and refunded_of(order) == 1000
+
+
+def test_a_chargeback_told_again_by_its_other_events_is_listed_once(order, api):  # noqa: F811
+    """A chargeback filed as such comes with ``created`` and ``funds_withdrawn`` (and
+    ``updated`` as evidence is sent): one row to answer, whatever their order."""
+    disputed(api, order, "evt_took", "charge.dispute.funds_withdrawn", "needs_response", 1000)
+    disputed(api, order, "evt_open", "charge.dispute.created", "needs_response", 1000)
+    disputed(api, order, "evt_sent", "charge.dispute.updated", "under_review", 1000)
+
+    (row,) = MoneyToGiveBack.objects.filter(action="charge_disputed")
+    assert row.details["status"] == "needs_response"

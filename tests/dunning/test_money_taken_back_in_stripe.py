@@ -212,6 +212,37 @@ def test_a_dispute_closed_is_not_listed_to_answer_even_told_open_late(
     assert told.details["status"] == closed
 
 
+def test_an_inquiry_escalated_to_a_chargeback_is_listed_to_answer_once(
+    invoiced, admin_session, committed, api
+):
+    """An inquiry of an invoice's charge escalated by the bank (the same ``dp_…``, told by
+    ``charge.dispute.funds_withdrawn`` and ``charge.dispute.updated``, ``needs_response``):
+    finance is asked to answer the chargeback, once, and the inquiry's row is settled by the
+    escalation; evidence sent (``under_review``) or a late inquiry status adds nothing."""
+    _, invoice = invoiced(card=GOOD)
+    dispute = {"id": "dp_7", "amount": TOTAL, "payment_intent": invoice.payment_intent_id}
+    told = {
+        event_id: deliver(api, committed, event_id, kind, {**dispute, "status": status})
+        for event_id, kind, status in [
+            ("evt_ask", "charge.dispute.created", "warning_needs_response"),
+            ("evt_took", "charge.dispute.funds_withdrawn", "needs_response"),
+            ("evt_up", "charge.dispute.updated", "needs_response"),
+            ("evt_late", "charge.dispute.updated", "warning_under_review"),
+            ("evt_sent", "charge.dispute.updated", "under_review"),
+        ]
+    }
+
+    assert "needs_response" in told["evt_took"] and "told already" in told["evt_sent"]
+    rows = MoneyToGiveBack.objects.with_settlement().filter(action="charge_disputed")
+    assert sorted(rows.values_list("details__status", "settled_by")) == [
+        ("needs_response", None),
+        ("warning_needs_response", "dp_7"),
+    ]
+    finance, _ = admin_session("finance")
+    listed = finance.get("/admin/billing/moneytogiveback/", {"settled": "no"})
+    assert listed.content.count(b"Answer the dispute") == 1
+
+
 def test_refunding_an_overpaid_invoice_s_excess_in_stripe_books_no_second_note(
     invoiced, admin_session, committed, api
 ):
