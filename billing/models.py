@@ -50,6 +50,23 @@ class DeletedStripeCustomer(models.Model):
         return f"{self.customer_id} (deleted)"
 
 
+class ChargeDispute(models.Model):
+    """A dispute of a card payment (an invoice's or an order's), as Stripe's ``charge.dispute.*``
+    webhooks told it, one row per ``dp_…``: ``status`` the last told that was news
+    (``payments.Dispute.told_already``: an inquiry's ``warning_…``, then a chargeback's, then
+    its close), written with its audit event under the lock of the invoice or order it
+    disputes (``payments.Dispute.keep``). What decides whether a payment is under a chargeback
+    (``payments.open_disputes``); the audit events are its history, not read back."""
+
+    dispute_id = models.CharField(max_length=255, unique=True)
+    payment_intent_id = models.CharField(max_length=255, db_index=True)
+    status = models.CharField(max_length=64)
+    told_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id} ({self.status})"
+
+
 class PaymentMethod(models.Model):
     """A card saved through a SetupIntent; only its display details are kept here."""
 

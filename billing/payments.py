@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
 from billing.charge_minimums import MAXIMUM_CHARGE, charge_step, minimum_charge
 from billing.errors import (
@@ -35,6 +36,7 @@ from billing.errors import (
 )
 from billing.models import (
     PAYMENT_NOT_OURS,
+    ChargeDispute,
     DeletedStripeCustomer,
     Invoice,
     PaymentMethod,
@@ -42,7 +44,6 @@ from billing.models import (
     StripeCustomer,
 )
 from billing.signals import default_card_set
-from edgeplug.audit.models import AuditEvent
 from edgeplug.audit.services import record_change, record_event, recorded
 from edgeplug.core.lazy import LazyModule
 from edgeplug.core.locking import locked
@@ -730,21 +731,26 @@ class Dispute:
     def told_already(self) -> str:
         """Why this event changes nothing, or "": its close was told (Stripe's events come in
         any order: a late ``charge.dispute.created`` or ``updated`` does not reopen it, and
-        finance is not asked to answer a dispute closed), or it says it open as told already:
-        an inquiry told open, a chargeback told open (evidence sent, ``under_review``, is the
-        same chargeback). An inquiry told open, then escalated to a chargeback, is told again:
-        once. Under the caller's lock."""
-        told = list(
-            AuditEvent.objects.filter(
-                action__in=(DISPUTED, DISPUTE_CLOSED), details__dispute=self.id
-            ).values_list("action", "details__status")
-        )
-        if any(act == DISPUTE_CLOSED or status in DISPUTE_CLOSED_STATUSES for act, status in told):
+        finance is not asked to answer a dispute closed), or it says it open as told already
+        (``news``). Read from its ``ChargeDispute``, under the caller's lock."""
+        told = ChargeDispute.objects.filter(dispute_id=self.id).values_list("status", flat=True)
+        before = told.first()
+        if before in DISPUTE_CLOSED_STATUSES:
             return f"dispute {self.id} closed already"
-        chargeback_told = any(not _inquiry(status) for _, status in told)
-        if self.action == DISPUTED and ((self.inquiry and told) or chargeback_told):
+        if not news(before, self.status):
             return f"dispute {self.id} {self.status} told already"
         return ""
+
+    def keep(self) -> None:
+        """Keep its status, news (``told_already`` said ""), on its ``ChargeDispute``."""
+        ChargeDispute.objects.update_or_create(
+            dispute_id=self.id,
+            defaults={
+                "payment_intent_id": self.payment_intent,
+                "status": self.status,
+                "told_at": timezone.now(),
+            },
+        )
 
     @property
     def lost(self) -> bool:
@@ -760,30 +766,31 @@ def _inquiry(status) -> bool:
     return str(status).startswith(INQUIRY_PREFIX)
 
 
+def news(before: str | None, status: str) -> bool:
+    """Whether a dispute told ``status`` says something new after ``before`` (its status as
+    last told, None when never): a close, once; a chargeback, once, whether filed as one or an
+    inquiry escalated; an inquiry when nothing was told. Evidence sent (``under_review``) is
+    the same chargeback, and an inquiry's status delivered after its escalation is old news.
+    Also the rule of billing 0030's fill."""
+    if before is None:
+        return True
+    if before in DISPUTE_CLOSED_STATUSES:
+        return False
+    return status in DISPUTE_CLOSED_STATUSES or (_inquiry(before) and not _inquiry(status))
+
+
 def open_disputes(payment_intent_ids) -> dict[str, str]:
-    """Each of the PaymentIntents whose charge has a chargeback told open (``charge_disputed``,
-    by its webhook) and not told closed since -> that dispute's ``dp_…`` (one query, however
-    many). Stripe refunds no charge under a chargeback (``charge_disputed``): a refund
-    of it is refused before Stripe is asked (``errors.PaymentDisputed``). An inquiry
-    (``warning_…``) is none yet: Stripe refunds its charge, the usual way to settle one; one
-    escalated is (told again as ``needs_response``). A close is told by its status, whichever
-    event carries it: the previous release recorded a ``warning_closed`` or ``prevented``
-    close as ``charge_disputed``."""
-    told = list(
-        AuditEvent.objects.filter(
-            action__in=(DISPUTED, DISPUTE_CLOSED),
-            details__payment_intent__in=[i for i in payment_intent_ids if i],
-        ).values_list("details__payment_intent", "details__dispute", "details__status")
+    """Each of the PaymentIntents whose charge is under a chargeback (its ``ChargeDispute``
+    neither an inquiry nor closed) -> that dispute's ``dp_…`` (one query, however many).
+    Stripe refunds no charge under a chargeback (``charge_disputed``): a refund of it is
+    refused before Stripe is asked (``errors.PaymentDisputed``). An inquiry (``warning_…``)
+    is none yet: Stripe refunds its charge, the usual way to settle one; one escalated is."""
+    disputes = (
+        ChargeDispute.objects.filter(payment_intent_id__in=[i for i in payment_intent_ids if i])
+        .exclude(status__in=DISPUTE_CLOSED_STATUSES)
+        .exclude(status__startswith=INQUIRY_PREFIX)
     )
-    closed = {dispute for _, dispute, status in told if status in DISPUTE_CLOSED_STATUSES}
-    return {
-        intent: dispute
-        for intent, dispute, status in told
-        if dispute
-        and dispute not in closed
-        and status not in DISPUTE_CLOSED_STATUSES
-        and not _inquiry(status)
-    }
+    return dict(disputes.values_list("payment_intent_id", "dispute_id"))
 
 
 def dispute_of(obj: dict) -> Dispute:

@@ -82,6 +82,7 @@ def _invoice_dispute(invoice: Invoice, dispute: payments.Dispute) -> str:
         if told := dispute.told_already():
             return told
         record_invoice_event(dispute.action, held, **dispute.details())
+        dispute.keep()
         if dispute.lost:
             return _book(held, dispute.id, dispute.amount, how="chargeback")
     return f"dispute {dispute.id} {dispute.status}"

@@ -520,6 +520,7 @@ def record_dispute(dispute: payments.Dispute) -> Order | None:
             return order
         target = f"order {order.pk}"
         record_change(dispute.action, order, target=target, details=dispute.details())
+        dispute.keep()
         if dispute.lost:
             lost = order.lost_in_disputes + dispute.amount
             _given_back(order, lost=lost, source="chargeback", dispute=dispute.id)

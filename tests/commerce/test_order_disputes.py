@@ -179,20 +179,6 @@ def test_an_inquiry_does_not_stop_a_refund_in_full(order, api):  # noqa: F811
     assert f"Order {order.pk} refunded." in said and refunded_of(order) == 1000
 
 
-def test_a_close_the_previous_release_recorded_as_open_lifts_the_refusal(order, api):  # noqa: F811
-    """Before ``warning_closed`` and ``prevented`` counted as closed, their close was
-    recorded ``charge_disputed`` with that status: the dispute is closed all the same."""
-    disputed(api, order, "evt_open", "charge.dispute.created", "needs_response", 1000)
-    opened = AuditEvent.objects.get(action="charge_disputed")
-    AuditEvent.objects.create(
-        action="charge_disputed",
-        target=opened.target,
-        details={**opened.details, "status": "prevented"},
-    )
-
-    assert orders.dispute_refusals([order]) == {}
-
-
 def test_an_inquiry_escalated_to_a_chargeback_stops_a_refund_in_full(order, api):  # noqa: F811
     """An inquiry the bank escalates stays the same ``dp_…``: Stripe tells it by
     ``charge.dispute.funds_withdrawn`` (and ``charge.dispute.updated``), its status now
