@@ -171,7 +171,7 @@ class OrderAdmin(ReadOnlyAdmin):
         rows = [
             {
                 "order": order,
-                "amount": shown_amount(order.amount, order.currency),
+                "amount": _refund_amount_said(order),
                 "credit_note": _credit_note_said(notes[order.pk])
                 if order.pk in notes
                 else ("none" if order.pk in refundable else ""),
@@ -184,7 +184,7 @@ class OrderAdmin(ReadOnlyAdmin):
         taken_off: dict[str, int] = {}
         for order in chosen:
             if order.pk in refundable and order.currency:
-                given[order.currency] = given.get(order.currency, 0) + order.amount
+                given[order.currency] = given.get(order.currency, 0) + order.left_to_refund
         for note in notes.values():
             given[note.currency] = given.get(note.currency, 0) + note.paid_back
             taken_off[note.currency] = taken_off.get(note.currency, 0) + note.taken_off
@@ -205,6 +205,19 @@ class OrderAdmin(ReadOnlyAdmin):
 
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("marketplace.refund_order")
+
+
+def _refund_amount_said(order) -> str:
+    """What a refund in full of the order gives back: its price, or the rest of it once Stripe
+    gave some back ("13.00 USD (of 19.00 USD: 6.00 USD given back already)")."""
+    price = shown_amount(order.amount, order.currency)
+    if not order.given_back_in_stripe or not order.is_refundable:
+        return price
+    left, given = order.left_to_refund, order.given_back_in_stripe
+    return (
+        f"{shown_amount(left, order.currency)} (of {price}: "
+        f"{shown_amount(given, order.currency)} given back already)"
+    )
 
 
 def _credit_note_said(note: RefundCredit) -> str:

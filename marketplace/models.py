@@ -412,6 +412,17 @@ class Order(models.Model):
         """Finance may refund it in full (``orders.refund_order``): only a completed order."""
         return self.status == OrderStatus.COMPLETED
 
+    @property
+    def given_back_in_stripe(self) -> int:
+        """What Stripe gave back of its payment outside EdgePlug's refunds (minor units)."""
+        return self.refunded_in_stripe + self.lost_in_disputes
+
+    @property
+    def left_to_refund(self) -> int:
+        """What a refund in full gives back (minor units): the rest of its price once Stripe
+        gave some back (``given_back_in_stripe``), none past the price."""
+        return max(self.amount - self.given_back_in_stripe, 0)
+
 
 class EntitlementStatus(models.TextChoices):
     ACTIVE = "active"

@@ -755,12 +755,12 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
     # Its key names what was given back before: a retry after more was given back asks
     # another amount, which under the first key is Stripe's idempotency_error for a day.
     # Its metadata names the order, as EdgePlug's refunds do (``taken_back``).
-    given = sum(_given_back_so_far(order))
-    if order.payment_intent_id and given < order.amount:
+    given = order.given_back_in_stripe
+    if order.payment_intent_id and order.left_to_refund:
         after = ("after", given) if given else ()
         payments.refund(
             order.payment_intent_id,
-            amount=order.amount - given if given else None,
+            amount=order.left_to_refund if given else None,
             idempotency_key=payments.idempotency_key("refund-order", order, *after),
             metadata={"order": str(order.pk)},
         )

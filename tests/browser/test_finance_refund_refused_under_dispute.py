@@ -2,7 +2,8 @@
 open chargeback (Stripe's signed ``charge.dispute.created``, ``needs_response``): the
 confirmation page marks that one not refundable and why, and leaves it out of what is given
 back; Confirm refunds the other alone and the disputed one stays as it was. Once the dispute
-is closed (won), the same order is refunded from the same list."""
+is closed (won), the same order is refunded from the same list. And one support already gave
+back in part in Stripe's dashboard: the page says what Confirm gives back, the rest."""
 
 import pytest
 
@@ -20,7 +21,10 @@ from tests.browser.test_finance_refunds_in_the_browser import (  # noqa: F401  (
 )
 from tests.commerce.conftest import ORDERS_URL
 from tests.commerce.test_order_disputes import disputed
-from tests.commerce.test_order_refunded_in_part_in_stripe import refunded_of
+from tests.commerce.test_order_refunded_in_part_in_stripe import (
+    refunded_in_dashboard,
+    refunded_of,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -98,3 +102,29 @@ def test_an_order_under_dispute_is_left_out_of_a_refund_until_its_dispute_is_won
     assert _statuses([usd])[usd] == ("refunded", "revoked")
     assert _listed(page, usd) == ["Refunded"]
     assert refunded_of(chargeback) == 1900
+
+
+def test_the_confirmation_says_only_the_rest_of_an_order_given_back_in_part(
+    journey,
+    staff_user,
+    orders,  # noqa: F811
+    api,
+):
+    """6.00 of 19.00 USD given back in the dashboard (``charge.refunded``): the row and the
+    totals say 13.00, what Confirm gives back; before, they said the whole price."""
+    usd, eur = orders["usd"], orders["eur"]
+    part = Order.objects.get(pk=usd)
+    refunded_in_dashboard(api, part, 600, "evt_part")
+    journey.sign_in(staff_user("finance"))
+    page = journey.page
+    journey.goto(ORDERS_URL)
+    _choose(journey, usd, eur)
+
+    rows = _rows(page)
+    assert rows[usd] == ["13.00 USD (of 19.00 USD: 6.00 USD given back already)", "none", "yes"]
+    assert rows[eur] == ["25.00 EUR", "none", "yes"]
+    assert page.locator("#refund-totals li").all_inner_texts() == ["25.00 EUR", "13.00 USD"]
+    assert journey.problems() == []
+
+    assert _confirm(journey) == [f"Order {usd} refunded.", f"Order {eur} refunded."]
+    assert refunded_of(part) == 1900  # 6.00 in the dashboard, then the 13.00 confirmed
