@@ -300,6 +300,12 @@ CACHE_TIMEOUT_S = _seconds("CACHE_TIMEOUT_S", 1.0)
 # /ready (edgeplug/health/checks.py): how long the cache, broker and storage checks may take
 # before a part is reported as not answering; below the probes' timeoutSeconds (5 s).
 READY_CHECK_TIMEOUT_S = _seconds("READY_CHECK_TIMEOUT_S", 2.0)
+# /metrics answers a scrape presenting "Authorization: Bearer <METRICS_TOKEN>" only
+# (edgeplug/health/metrics_access.py, docs/operations.md). Unset, a development process answers
+# anyone: DEBUG, or the embedded default (SQLite: `make run`, which serves on 127.0.0.1 and
+# sets no DEBUG); any other answers 403 metrics_not_configured and warns at start.
+METRICS_TOKEN = _secret("METRICS_TOKEN")
+METRICS_OPEN_WITHOUT_TOKEN = DEBUG or "sqlite" in DATABASES["default"]["ENGINE"]
 if REDIS_URL:
     CACHES = {
         "default": {

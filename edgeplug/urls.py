@@ -34,7 +34,7 @@ urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
     path(".well-known/edgeplug/", include("certification.wellknown_urls")),
-    path("", include("django_prometheus.urls")),
+    path("metrics", health.metrics, name="prometheus-django-metrics"),
 ]
 
 handler400 = "edgeplug.core.error_views.bad_request"

@@ -64,6 +64,20 @@ def _test_settings(settings):
     }
 
 
+METRICS_TOKEN = "metrics-token-of-the-tests"
+
+
+@pytest.fixture
+def scrape(settings):
+    """GET /metrics as Prometheus scrapes it: with the bearer token METRICS_TOKEN is set to."""
+    settings.METRICS_TOKEN = METRICS_TOKEN
+
+    def get():
+        return Client().get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+
+    return get
+
+
 @pytest.fixture
 def clock():
     """Time stopped at the test's start; ``clock.move_to(...)`` moves it (time-machine)."""

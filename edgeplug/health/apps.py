@@ -8,4 +8,4 @@ class HealthConfig(AppConfig):
     label = "health"
 
     def ready(self) -> None:
-        from edgeplug.health import metrics, task_signals  # noqa: F401
+        from edgeplug.health import metrics, metrics_access, task_signals  # noqa: F401

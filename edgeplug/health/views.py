@@ -1,4 +1,5 @@
-"""/health (the process answers) and /ready (it can serve: its database answers; the shared
+"""/health (the process answers), /metrics (Prometheus, to a scrape with the token:
+edgeplug/health/metrics_access.py) and /ready (it can serve: its database answers; the shared
 parts it can go on without are named when they do not: edgeplug/health/checks.py).
 
 ``/ready?strict`` (or ``strict=1``; ``strict=0`` or ``false`` is the plain check) answers 503
@@ -9,14 +10,25 @@ out an outage of those parts."""
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_prometheus.exports import ExportToDjangoView
 
+from edgeplug.core.error_views import error_response
 from edgeplug.health.checks import REQUIRED, run_checks
+from edgeplug.health.metrics_access import scrape_refusal
 
 
 @never_cache
 @require_GET
 def health(request):
     return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def metrics(request):
+    """django_prometheus's exporter, to a scrape that may read it."""
+    if refusal := scrape_refusal(request.headers.get("Authorization", "")):
+        return error_response(refusal)
+    return ExportToDjangoView(request)
 
 
 @never_cache

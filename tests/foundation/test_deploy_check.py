@@ -16,6 +16,7 @@ def test_check_deploy_is_clean_in_production_configuration(tmp_path):
         "ALLOWED_HOSTS": "edgeplug.example.com",
         "SECURE_SSL_REDIRECT": "true",
         "SECURE_HSTS_PRELOAD": "true",
+        "METRICS_TOKEN": "a-random-metrics-token",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -159,11 +159,10 @@ def test_the_embedded_broker_is_unavailable_when_a_folder_of_it_is_unusable(tmp_
     assert body["checks"]["broker"] == "unavailable (NotADirectoryError)"
 
 
-def test_metrics_expose_requests_database_and_celery_tasks():
+def test_metrics_expose_requests_database_and_celery_tasks(scrape):
     count_task("edgeplug.accounts.tasks.flush_expired_tokens", "succeeded")
-    client = Client()
-    client.get("/health")
-    text = client.get("/metrics").content.decode()
+    Client().get("/health")
+    text = scrape().content.decode()
     assert "django_http_requests_total_by_method_total" in text
     assert "django_http_requests_latency_seconds_by_view_method" in text
     assert "django_db_execute_total" in text

@@ -2,7 +2,6 @@
 state at the end of the batch: the metric shows the same totals as one write per task."""
 
 import pytest
-from django.test import Client
 
 from edgeplug.health.models import TaskCounter
 from edgeplug.health.task_signals import count_task, counted_together
@@ -17,7 +16,7 @@ def counts() -> dict:
     return {(c.task, c.state): c.count for c in TaskCounter.objects.filter(state="sent")}
 
 
-def test_counts_of_a_batch_are_written_once_at_its_end_with_the_same_totals():
+def test_counts_of_a_batch_are_written_once_at_its_end_with_the_same_totals(scrape):
     count_task(SEND, "sent")
     with counted_together():
         for _ in range(3):
@@ -25,7 +24,7 @@ def test_counts_of_a_batch_are_written_once_at_its_end_with_the_same_totals():
             count_task(MAIL, "sent")
         assert counts() == {(SEND, "sent"): 1}  # nothing written yet
     assert counts() == {(SEND, "sent"): 4, (MAIL, "sent"): 3}
-    text = Client().get("/metrics").content.decode()
+    text = scrape().content.decode()
     assert f'edgeplug_celery_tasks_total{{state="sent",task="{SEND}"}} 4.0' in text
 
 

@@ -4,7 +4,6 @@ that loses an event now and then has a range more for each loss, and every web p
 scraped every few seconds. Rows read are counted from EXPLAIN (ANALYZE)."""
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from billing.models import UsageSeqRange
@@ -17,7 +16,7 @@ pytestmark = [pytest.mark.django_db, counts_rows_read]
 DEVICES, GAPS = 2_000, 50
 
 
-def test_a_scrape_reads_about_a_range_a_device_not_every_range():
+def test_a_scrape_reads_about_a_range_a_device_not_every_range(scrape):
     tenant, now = TenantFactory(), timezone.now()
     devices = Device.objects.bulk_create(
         Device(tenant=tenant, name=f"gw-{n}", hardware_id=f"hw-{n}", core="cortex-m4",
@@ -34,7 +33,7 @@ def test_a_scrape_reads_about_a_range_a_device_not_every_range():
     UsageSeqRange.objects.create(device=devices[-1], first=1, last=98)
     analyze(UsageSeqRange, Device)
 
-    response, sqls = queries_of(lambda: Client().get("/metrics"))
+    response, sqls = queries_of(scrape)
     assert response.status_code == 200
     assert f"edgeplug_usage_devices_with_gaps {float(DEVICES - 2)}" in response.content.decode()
     read = sum(rows_read(sql, UsageSeqRange) for sql in touching(sqls, UsageSeqRange))

@@ -11,15 +11,15 @@ def gaps(metered, client=None):
     return (client or metered.client).get(f"/api/v1/devices/{metered.device_id}/usage-gaps")
 
 
-def gauge() -> float:
-    body = Client().get("/metrics").content.decode()
+def gauge(scrape) -> float:
+    body = scrape().content.decode()
     [line] = [
         line for line in body.splitlines() if line.startswith("edgeplug_usage_devices_with_gaps ")
     ]
     return float(line.split()[1])
 
 
-def test_gaps_are_listed_and_close_on_backfill(metered):
+def test_gaps_are_listed_and_close_on_backfill(metered, scrape):
     assert gaps(metered).json() == {
         "device": metered.device_id,
         "highest_seq": None,
@@ -30,7 +30,7 @@ def test_gaps_are_listed_and_close_on_backfill(metered):
     body = gaps(metered).json()
     assert body["highest_seq"] == 9
     assert body["gaps"] == [{"first": 3, "last": 4}, {"first": 6, "last": 8}]
-    assert gauge() == 1
+    assert gauge(scrape) == 1
     metered.send([metered.heartbeat(seq, metered.base) for seq in (3, 4, 6)])
     assert gaps(metered).json()["gaps"] == [{"first": 7, "last": 8}]
     metered.send([metered.heartbeat(seq, metered.base) for seq in (8, 7)])
@@ -40,7 +40,7 @@ def test_gaps_are_listed_and_close_on_backfill(metered):
         "gaps": [],
         "next": None,
     }
-    assert gauge() == 0
+    assert gauge(scrape) == 0
 
 
 def test_a_refused_event_is_answered_so_it_is_no_gap(metered):
