@@ -1116,6 +1116,11 @@ class MoneyToGiveBack(AuditEvent):
             "Refunded in part in Stripe: its vendor's payout counts it a refund of the "
             "month it was given back (Refund in full gives back the rest)."
         ),
+        "order_refund_in_part_failed": (
+            "Stripe could not give back this refund in part made in its dashboard (its refund "
+            "failed): its vendor's payout counts it back in the month the failure was told, "
+            "and Refund in full gives back the whole rest. Refund it again, or settle it."
+        ),
         PAYMENT_NOT_OURS: (
             "Our customer was charged but it paid nothing: refund it on its PaymentIntent "
             "(Stripe), or ask the customer."

@@ -19,7 +19,8 @@ Either way the note keeps when the money went back (``refunded_at``) and how
 A card refund Stripe accepted can still fail later (the card was closed meanwhile): its
 webhook (``sync_refund``) takes the note back to owing, with why (``refund_failure``, audited
 ``credit_note_refund_failed``), for finance to pay back by transfer; an order's refund that
-failed so is audited ``order_refund_failed`` (``orders.record_failed_refund``).
+failed so is audited ``order_refund_failed``, and one in part made in Stripe's dashboard of a
+completed order is counted back (``orders.record_failed_refund``).
 
 *Money to give back* (``MoneyToGiveBack``): finance records each settled (``settle``), or has
 EdgePlug refund a card payment's in Stripe and record it so (``refund_in_stripe``)."""
@@ -198,8 +199,9 @@ def sync_refund(refund_id: str) -> str:
     ``charge.refund.updated``): re-fetch it and, when it gave nothing back after Stripe
     accepted it (``failed``, or ``canceled``: not in ``payments.REFUND_MADE``), say so where it
     was counted. A credit note's (its number in the refund's metadata): ``_card_refund_failed``;
-    an order's stays refunded (its entitlement ended as asked) and finance is told the money
-    did not go back (``orders.record_failed_refund``). Returns what happened."""
+    a refunded order's stays refunded (its entitlement ended as asked) and finance is told the
+    money did not go back; a completed order's, one in part made in Stripe's dashboard, is
+    counted back (both ``orders.record_failed_refund``). Returns what happened."""
     return _apply_refund(payments.refund_state(refund_id))
 
 

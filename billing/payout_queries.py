@@ -16,7 +16,9 @@ What counts (docs/billing.md, "Finance"):
   dispute lost in part: ``marketplace.models.GivenBackInPart``) is a refund of the month it
   was given back in, on no document; the order's refund in full later (its ``credit``
   line or credit note line, of its whole price) counts only the rest, so the order is
-  counted back once, at its price (``_counted``).
+  counted back once, at its price (``_counted``). Such a refund Stripe failed later is
+  counted back in the month the failure was told (a row of a negative amount: a negative
+  refund line), the months before left as they were sent.
 * Amounts are line amounts, before tax: tax is the platform's to remit, not the vendor's.
 """
 
@@ -44,7 +46,7 @@ from billing.periods import month_label, next_month
 from edgeplug.tenancy.models import Tenant
 from edgeplug.timefmt import utc_iso
 from marketplace.models import Agent, GivenBackInPart, GivenBackSource
-from marketplace.orders import REFUNDED_IN_PART
+from marketplace.orders import REFUND_IN_PART_FAILED, REFUNDED_IN_PART
 from marketplace.powers import keeps_agents
 from marketplace.pricing import format_amount
 
@@ -320,9 +322,12 @@ def _statement_items(vendor_id: int, month: datetime) -> Iterator[list]:
         chunk_size=chunk
     ):
         target = f"order {order_id}"
-        description = f"{agent}, {target}: given back in part ({GivenBackSource(source).label})"
-        row = [REFUND, period, target, utc_iso(given_at), customer, agent, REFUNDED_IN_PART]
-        yield [*row, description, currency, given]
+        if source == GivenBackSource.REFUND_FAILED:
+            kind, what = REFUND_IN_PART_FAILED, "counted back: its refund in part failed in Stripe"
+        else:
+            kind, what = REFUNDED_IN_PART, f"given back in part ({GivenBackSource(source).label})"
+        row = [REFUND, period, target, utc_iso(given_at), customer, agent, kind]
+        yield [*row, f"{agent}, {target}: {what}", currency, given]
 
 
 def _summary(statement: Statement) -> Iterator[list]:

@@ -510,6 +510,8 @@ class Entitlement(models.Model):
 class GivenBackSource(models.TextChoices):
     REFUND = "refund", "refunded in Stripe"
     DISPUTE = "dispute", "dispute lost"
+    # A refund counted before that Stripe failed later: its amount is counted back.
+    REFUND_FAILED = "refund_failed", "refund failed in Stripe"
 
 
 class GivenBackInPart(models.Model):
@@ -517,25 +519,37 @@ class GivenBackInPart(models.Model):
     refund made in Stripe's dashboard, a dispute lost in part): one row per new amount,
     written by ``orders._given_back`` under the order's lock with its ``order_refunded_in_part``
     audit event. The vendor's payout counts each a refund of the month it was given back in
-    (``billing.payout_queries``)."""
+    (``billing.payout_queries``). A refund made in the dashboard that Stripe failed later is
+    counted back once, in the month the failure was told, by a row of a negative ``amount``
+    (``orders._count_back_failed_refund``, source ``refund_failed``)."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="given_back_in_part")
-    amount = models.PositiveBigIntegerField(help_text="minor units of the order's currency")
+    # Negative: a failed refund counted back.
+    amount = models.BigIntegerField(help_text="minor units of the order's currency")
     # All given back of the order with this amount (the order's ``refunded_in_stripe`` plus
-    # ``lost_in_disputes`` then): it only grows, so it names the amount once, whoever tells
-    # it again (a redelivered webhook, marketplace 0022's fill run again).
+    # ``lost_in_disputes`` then), and all its failed refunds counted back (``failed_so_far``)
+    # then: the pair only grows (a failed refund lowers the first by what it raises the
+    # second), so it names the amount once, whoever tells it again (a redelivered webhook,
+    # marketplace 0022's fill run again).
     given_back_so_far = models.PositiveBigIntegerField(help_text="minor units")
+    failed_so_far = models.PositiveBigIntegerField(default=0, db_default=0, help_text="minor units")
     given_at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=16, choices=GivenBackSource.choices)
-    # The refunded PaymentIntent, or the lost dispute; blank when not known (a dispute told
-    # before this table: its event did not name it).
+    # The refunded PaymentIntent, the lost dispute, or the failed refund; blank when not known
+    # (a dispute told before this table: its event did not name it).
     reference = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["given_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["order", "given_back_so_far"], name="given_back_in_part_once"
+                fields=["order", "given_back_so_far", "failed_so_far"],
+                name="given_back_in_part_once",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "reference"],
+                condition=models.Q(source="refund_failed"),
+                name="failed_refund_counted_back_once",
             ),
         ]
         indexes = [models.Index(fields=["given_at"], name="given_back_in_part_by_time")]

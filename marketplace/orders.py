@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Value
+from django.db.models import Sum, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -540,6 +540,13 @@ def _given_back_so_far(order: Order) -> GivenBack:
     return GivenBack(order.refunded_in_stripe, order.lost_in_disputes)
 
 
+def _failed_so_far(order: Order) -> int:
+    """All the order's failed refunds counted back so far (``_count_back_failed_refund``):
+    with what was given back so far, the key of its next ``GivenBackInPart``."""
+    failed = order.given_back_in_part.filter(source=GivenBackSource.REFUND_FAILED)
+    return -(failed.aggregate(total=Sum("amount"))["total"] or 0)
+
+
 def _given_back(
     order: Order,
     *,
@@ -570,28 +577,93 @@ def _given_back(
         _mark_refunded(order, actor=None, request=None, source=source)
         return
     logger.warning("order %s: %s of %s given back in Stripe", order.pk, sum(now), order.amount)
-    lost_one = now.lost > before.lost
+    lost_one, failed = now.lost > before.lost, _failed_so_far(order)
     GivenBackInPart.objects.create(
         order=order,
         amount=sum(now) - sum(before),
         given_back_so_far=sum(now),
+        failed_so_far=failed,
         source=GivenBackSource.DISPUTE if lost_one else GivenBackSource.REFUND,
         reference=dispute if lost_one else order.payment_intent_id,
     )
-    record_change(
+    # ``failed``: the failed refunds counted back so far, the row's key with ``refunded``,
+    # which marketplace 0022's fill leaves to the pod that wrote it.
+    _tell_in_part(
         REFUNDED_IN_PART,
+        order,
+        sum(now) - sum(before),
+        now,
+        **({"failed": failed} if failed else {}),
+    )
+
+
+def _tell_in_part(action: str, order: Order, amount: int, now: GivenBack, **more) -> None:
+    """Finance's row on *Money to give back* of ``amount`` given back of the order in part,
+    or counted back (``action``), with all given back of it ``now``."""
+    record_change(
+        action,
         order,
         target=f"order {order.pk}",
         details={
             "order": order.pk,
             "payment_intent": order.payment_intent_id,
-            "amount": sum(now) - sum(before),
+            "amount": amount,
             "refunded": sum(now),
             "refunds": now.refunds,
             "lost": now.lost,
             "price": order.amount,
             "currency": order.currency,
+            **more,
         },
+    )
+
+
+REFUND_IN_PART_FAILED = "order_refund_in_part_failed"
+
+
+def _count_back_failed_refund(order: Order, refund: payments.RefundState) -> None:
+    """A refund of the locked, completed order made in Stripe's dashboard failed: what
+    ``_given_back`` counted of it is counted back, once per refund. The order's
+    ``refunded_in_stripe`` goes down by it (a refund in full then gives back the whole rest),
+    a ``GivenBackInPart`` of minus it is kept (the vendor's payout counts it back in the
+    month the failure is told; the months before stay as they were sent) and finance is told
+    (``order_refund_in_part_failed`` on *Money to give back*: ``amount`` counted back,
+    ``refund_amount`` the refund's, ``refunded`` all given back now).
+
+    Counted back is the refund's amount, at most what the order counts beyond what Stripe
+    gives back now (the charge's ``amount_refunded``, asked under the order's lock): nothing
+    when the failure is told before the refund was ever counted (its ``charge.refunded``
+    comes later, and finds nothing more given back), less when a later refund was made and
+    not counted yet (the order then counts what Stripe gives back)."""
+    if order.given_back_in_part.filter(
+        source=GivenBackSource.REFUND_FAILED, reference=refund.id
+    ).exists():
+        return  # told already (a late or repeated event)
+    refunded = payments.payment_status(order.payment_intent_id).amount_refunded
+    back = min(refund.amount, order.refunded_in_stripe - refunded)
+    if back <= 0:
+        return
+    failed_before = _failed_so_far(order)
+    order.refunded_in_stripe -= back
+    order.save(update_fields=["refunded_in_stripe", "updated_at"])
+    now = _given_back_so_far(order)
+    logger.warning("order %s: Stripe refund %s failed, %s counted back", order.pk, refund.id, back)
+    GivenBackInPart.objects.create(
+        order=order,
+        amount=-back,
+        given_back_so_far=sum(now),
+        failed_so_far=failed_before + back,
+        source=GivenBackSource.REFUND_FAILED,
+        reference=refund.id,
+    )
+    _tell_in_part(
+        REFUND_IN_PART_FAILED,
+        order,
+        back,
+        now,
+        refund=refund.id,
+        refund_amount=refund.amount,
+        failure_reason=refund.failure_reason or refund.status,
     )
 
 
@@ -692,19 +764,32 @@ class Refund(NamedTuple):
 
 
 def record_failed_refund(refund: payments.RefundState) -> Order | None:
-    """Stripe could not make the refund of a refunded order after accepting it (the card was
-    closed meanwhile): the order stays refunded (its entitlement ended as the customer
+    """Stripe could not make a refund of an order after accepting it (the card was closed
+    meanwhile). A refunded order stays refunded (its entitlement ended as the customer
     asked), and finance is told the money must go back another way: audit
-    ``order_refund_failed``, once per refund. None when no refunded order was paid by the
-    refund's PaymentIntent."""
+    ``order_refund_failed``, once per refund. A completed one was refunded in part in
+    Stripe's dashboard: what was counted of that refund is counted back
+    (``_count_back_failed_refund``). None when no such order was paid by the refund's
+    PaymentIntent."""
     if not refund.payment_intent:  # a refund of no PaymentIntent: never an order's
         return None
-    order = Order.objects.filter(
-        payment_intent_id=refund.payment_intent, status=OrderStatus.REFUNDED
-    ).first()
-    if order is None:
-        return None
-    order = locked(order)  # the refund's other events wait here, then find it told
+    with transaction.atomic():
+        rows = Order.objects.filter(
+            payment_intent_id=refund.payment_intent,
+            status__in=(OrderStatus.REFUNDED, OrderStatus.COMPLETED),
+        )
+        # The refund's other events (and the order's) wait here, then find it told.
+        order = lock_rows(rows).first()
+        if order is None:
+            return None
+        if order.status == OrderStatus.COMPLETED:
+            _count_back_failed_refund(order, refund)
+        else:
+            _tell_refund_failed(order, refund)
+    return order
+
+
+def _tell_refund_failed(order: Order, refund: payments.RefundState) -> None:
     if not recorded("order_refund_failed", refund=refund.id):
         logger.warning("order %s: Stripe refund %s failed", order.pk, refund.id)
         record_change(
@@ -718,7 +803,6 @@ def record_failed_refund(refund: payments.RefundState) -> Order | None:
                 "failure_reason": refund.failure_reason or refund.status,
             },
         )
-    return order
 
 
 def dispute_refusals(chosen: list[Order]) -> dict[int, PaymentDisputed]:

@@ -106,3 +106,44 @@ def test_run_again_the_fill_adds_what_old_pods_told_during_the_rollout():
         (100, 700, APRIL, "refund", ""),
         (200, 900, APRIL, "dispute", ""),
     ]
+
+
+def test_run_again_the_fill_keeps_nothing_twice_after_a_failed_refund_counted_back():
+    """A new pod counted back a refund Stripe failed (marketplace 0023), then kept 300 given
+    back again with its event (all given back 300 again, with 600 failed): the fill does not
+    keep that amount a second time."""
+    order = OrderFactory(amount=1000, payment_intent_id="pi_failed")
+    rollout = datetime(2026, 4, 1, tzinfo=UTC)
+    told_in_part(order, 600, 600, 0, APRIL)
+    GivenBackInPart.objects.create(
+        order=order, amount=600, given_back_so_far=600, given_at=APRIL, source="refund"
+    )
+    GivenBackInPart.objects.create(
+        order=order,
+        amount=-600,
+        given_back_so_far=0,
+        failed_so_far=600,
+        given_at=APRIL,
+        source="refund_failed",
+        reference="re_failed",
+    )
+    with time_machine.travel(APRIL, tick=False):
+        AuditEvent.objects.create(
+            action="order_refunded_in_part",
+            target=f"order {order.pk}",
+            details={"order": order.pk, "amount": 300, "refunded": 300, "refunds": 300, "lost": 0}
+            | {"failed": 600},
+        )
+    GivenBackInPart.objects.create(
+        order=order,
+        amount=300,
+        given_back_so_far=300,
+        failed_so_far=600,
+        given_at=APRIL,
+        source="refund",
+    )
+
+    with applied_at(rollout):
+        the_fill()
+
+    assert sum(GivenBackInPart.objects.filter(order=order).values_list("amount", flat=True)) == 300

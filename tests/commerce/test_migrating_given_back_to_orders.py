@@ -60,3 +60,20 @@ def test_run_again_the_fill_never_lowers_what_an_order_holds():
     assert (refunded.refunded_in_stripe, refunded.lost_in_disputes) == (400, 600)
     first_form.refresh_from_db()
     assert (first_form.refunded_in_stripe, first_form.lost_in_disputes) == (250, 0)
+
+
+def test_run_again_the_fill_never_raises_what_a_failed_refund_lowered():
+    """A refund in part Stripe failed later was counted back (marketplace 0023): the order
+    holds less than its events in part said, and the fill leaves it so."""
+    order = OrderFactory(amount=1000, refunded_in_stripe=0)
+    told_in_part(order, 600, 0)
+    AuditEvent.objects.create(
+        action="order_refund_in_part_failed",
+        target=f"order {order.pk}",
+        details={"order": order.pk, "amount": 600, "refunded": 0, "refunds": 0, "lost": 0},
+    )
+
+    THE_FILL(django_apps, None)
+
+    order.refresh_from_db()
+    assert order.refunded_in_stripe == 0

@@ -13,6 +13,9 @@ from billing.models import MoneyToGiveBack
 from marketplace import orders
 from marketplace.models import Entitlement, Order
 from tests.commerce.conftest import event, place_order, save_card, signed_webhook, stripe_client
+from tests.dunning.conftest import MONEY_TO_GIVE_BACK, rows_of
+from tests.dunning.test_card_refunds_failing_later import card_refund_fails
+from tests.dunning.test_card_refunds_failing_later import told as told_refund
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +125,96 @@ def test_refund_in_full_gives_back_what_the_order_says_is_left(order, api):
 
     assert refunded_of(order) == 400
     assert Order.objects.get(pk=order.pk).status == "refunded"
+
+
+# --- a refund in part made in the dashboard that Stripe failed later --------------------------
+#
+# The defect these cover: the order kept counting a dashboard refund whose card could not take
+# the money back (the refund ``failed`` days later), so Refund in full gave back only the rest
+# and the customer was short of the failed amount.
+
+FAILED_IN_PART = "order_refund_in_part_failed"
+
+
+def dashboard_refund(order, amount: int) -> str:
+    """Support gives ``amount`` back in Stripe's dashboard (no webhook yet): the refund's id."""
+    intent = order.payment_intent_id
+    return stripe_client().v1.refunds.create(params={"payment_intent": intent, "amount": amount}).id
+
+
+def refund_failed(api, refund_id: str, *event_ids: str) -> list[str]:
+    """The card cannot take the money back: Stripe fails the refund and tells it by each of
+    ``event_ids`` (``refund.failed``, then the older ``charge.refund.updated`` as they come)."""
+    card_refund_fails(refund_id, "expired_or_canceled_card")
+    kinds = ["refund.failed", "charge.refund.updated"]
+    return [
+        told_refund(api, event_id, kinds[n % 2], refund_id) for n, event_id in enumerate(event_ids)
+    ]
+
+
+def counted_back(order) -> list[tuple[int, int]]:
+    rows = MoneyToGiveBack.objects.filter(action=FAILED_IN_PART, target=f"order {order.pk}")
+    return [(row.details["amount"], row.details["refunded"]) for row in rows.order_by("pk")]
+
+
+def test_a_refund_in_part_that_failed_is_counted_back_once(order, api, admin_session):
+    refunded_in_dashboard(api, order, 600, "evt_part")
+    (refund,) = stripe_client().v1.refunds.list(params={"payment_intent": order.payment_intent_id})
+
+    refund_failed(api, refund.id, "evt_failed", "evt_updated", "evt_failed_again")
+    told_again(api, order, "evt_part_late")  # the refund's first event, delivered once more
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded_in_stripe) == ("completed", 0)
+    assert counted_back(order) == [(600, 0)]
+    assert told(order) == [(600, 600)]
+    (event,) = MoneyToGiveBack.objects.filter(action=FAILED_IN_PART)
+    assert event.details["refund"] == refund.id
+    assert event.details["failure_reason"] == "expired_or_canceled_card"
+    # Finance reads it on its list of money to give back, in plain words.
+    finance, _ = admin_session("finance")
+    listed = rows_of(finance.get(MONEY_TO_GIVE_BACK).content.decode())
+    (row,) = [row for row in listed if row[1] == "order refund in part failed"]
+    assert row[3:6] == [f"order {order.pk}", "6.00 USD", order.payment_intent_id]
+    assert row[6].startswith("Stripe could not give back this refund in part")
+
+
+def test_refund_in_full_after_a_refund_in_part_failed_gives_back_the_whole_price(order, api):
+    refunded_in_dashboard(api, order, 600, "evt_part")
+    (refund,) = stripe_client().v1.refunds.list(params={"payment_intent": order.payment_intent_id})
+    refund_failed(api, refund.id, "evt_failed")
+
+    orders.refund_order(Order.objects.get(pk=order.pk))
+
+    assert refunded_of(order) == 1000
+    assert Order.objects.get(pk=order.pk).status == "refunded"
+
+
+def test_only_the_refund_that_failed_is_counted_back(order, api):
+    refunded_in_dashboard(api, order, 600, "evt_part")
+    failing = dashboard_refund(order, 100)
+    told_again(api, order, "evt_more")
+    refund_failed(api, failing, "evt_failed")
+    refunded_in_dashboard(api, order, 100, "evt_again")  # given again, and it went through
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded_in_stripe) == ("completed", 700)
+    assert told(order) == [(600, 600), (100, 700), (100, 700)]
+    assert counted_back(order) == [(100, 600)]
+    orders.refund_order(Order.objects.get(pk=order.pk))
+    assert refunded_of(order) == 1000
+
+
+def test_a_failure_told_before_the_refund_counts_nothing_back(order, api):
+    """Stripe's events come in any order: the refund failed before its ``charge.refunded``
+    was handled, so nothing was counted and nothing is counted back."""
+    failing = dashboard_refund(order, 600)
+
+    refund_failed(api, failing, "evt_failed")
+    told_again(api, order, "evt_part_late")
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded_in_stripe) == ("completed", 0)
+    assert told(order) == [] and counted_back(order) == []
+    orders.refund_order(Order.objects.get(pk=order.pk))
+    assert refunded_of(order) == 1000

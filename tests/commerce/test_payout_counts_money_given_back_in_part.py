@@ -17,11 +17,13 @@ from billing import invoicing
 from billing.models import Invoice
 from billing.periods import month_label, month_start, next_month, previous_month
 from marketplace.models import Order
-from tests.commerce.conftest import admin_client, refund_in_admin
+from tests.commerce.conftest import admin_client, refund_in_admin, stripe_client
 from tests.commerce.test_order_disputes import disputed
 from tests.commerce.test_order_refunded_in_part_in_stripe import (  # noqa: F401
     order,
+    refund_failed,
     refunded_in_dashboard,
+    refunded_of,
 )
 from tests.invoicing.conftest import Customer
 
@@ -118,3 +120,34 @@ def test_a_refund_in_full_the_next_month_counts_there_only_the_rest(invoiced, ap
     lines, sums = statement_csv(vendor, after)
     assert lines == [("refund", "credit", 400)]
     assert sums["refunds"] == 400
+
+
+def test_a_refund_in_part_that_failed_the_next_month_is_counted_back_there(invoiced, api, order):  # noqa: F811
+    """The refund of 6.00 was counted in its month (its statement sent); Stripe failed it the
+    next month: that month counts it back (a negative refund line) and leaves the first as it
+    was sent; a refund in full then counts the whole price, so 10.00 in all."""
+    vendor, _, this = invoiced
+    refunded_in_dashboard(api, order, 600, "evt_part")
+    (refund,) = stripe_client().v1.refunds.list(params={"payment_intent": order.payment_intent_id})
+    after = next_month(this)
+
+    with time_machine.travel(after + timedelta(days=2), tick=True):
+        refund_failed(api, refund.id, "evt_failed", "evt_updated")
+
+    assert payouts(vendor, this) == ([("USD", 0, 600, -480)], [(0, 600)])  # as it was sent
+    assert payouts(vendor, after) == ([("USD", 0, -600, 480)], [(0, -600)])
+    lines, sums = statement_csv(vendor, after)
+    assert lines == [("refund", "order_refund_in_part_failed", -600)]
+    assert sums["refunds"] == -600
+
+    with time_machine.travel(after + timedelta(days=3), tick=True):
+        finance, _ = admin_client("finance")
+        refund_in_admin(finance, order.pk)
+
+    assert refunded_of(order) == 1000
+    assert payouts(vendor, after) == ([("USD", 0, 400, -320)], [(0, 400)])
+    lines, _ = statement_csv(vendor, after)
+    assert sorted(lines) == [
+        ("refund", "credit", 1000),
+        ("refund", "order_refund_in_part_failed", -600),
+    ]
