@@ -26,6 +26,13 @@ class NotCertified(NotFound, code="not_certified"):
 class NoVersion(Conflict, code="no_version"): ...
 
 
+class LevelOverridden(Conflict, code="level_overridden"):
+    """A level's overrides (thresholds, security policy) added when another request stored that
+    level's row first: there is one row per level, to change."""
+
+    field = "level"
+
+
 class NotQueued(BrokerUnavailable):
     """The broker refused the run, which ended at once (``CertificationRun.queue_error``).
     The API answers it with ``Retry-After``, as every 503 the client may retry."""

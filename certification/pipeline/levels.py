@@ -11,9 +11,11 @@ from functools import partial
 
 from django.db import transaction
 
+from certification.errors import LevelOverridden
 from certification.models import Level, LevelThresholds, stored_level_override
 from certification.vocabulary import PROMISED_LATENCY_US
 from edgeplug.audit.services import record_event
+from edgeplug.core.locking import unique_or
 
 PIPELINE_VERSION = "1"
 
@@ -88,6 +90,18 @@ def record_override_change(
     )
 
 
+def store_level_override(row, what: str) -> None:
+    """Save ``row``, a level's overrides (``what``: "thresholds", "security policy"), checked
+    by ``full_clean(validate_unique=False)``: the unique constraint decides whether its level
+    has a row already, stored since this request read (a second Save of the admin's add page,
+    two admins at once), refused as ``LevelOverridden``."""
+    refusal = LevelOverridden(
+        f"The {row.level} level has its {what} overridden already: change that row instead."
+    )
+    with unique_or(refusal):
+        row.save()
+
+
 _record_thresholds_change = partial(
     record_override_change, "level_thresholds_changed", "thresholds"
 )
@@ -99,12 +113,12 @@ def save_level_thresholds(row: LevelThresholds, *, actor=None, request=None) -> 
     as ``level_thresholds_changed`` with the overrides before and after. A row stays on its
     level: moving it would put the first level back on its defaults unaudited. Saving what is
     stored already changes and records nothing."""
-    row.full_clean()
+    row.full_clean(validate_unique=False)  # one row per level: store_level_override
     stored = stored_level_override(row)
     before, after = _overrides(stored), _overrides(row)
     if stored is not None and before == after:
         return stored
-    row.save()
+    store_level_override(row, "thresholds")
     _record_thresholds_change(row.level, before, after, actor=actor, request=request)
     return row
 

@@ -32,7 +32,7 @@ from certification.models import (
     SecurityPolicyOverride,
     stored_level_override,
 )
-from certification.pipeline.levels import record_override_change
+from certification.pipeline.levels import record_override_change, store_level_override
 from certification.security.errors import OsvError, OsvRecordInvalid
 from certification.security.osv import OsvRecord, PackageKey, load_osv_path, parse_osv_record
 from certification.security.policy import SecurityPolicy
@@ -519,13 +519,13 @@ def save_policy_override(
     """Validate and store a level's policy override, and audit who changed it to what. A row
     stays on its level; saving what is stored already changes and records nothing (as
     ``save_level_thresholds``)."""
-    override.full_clean()
+    override.full_clean(validate_unique=False)  # one row per level: store_level_override
     stored = stored_level_override(override)
     before = stored.overrides if stored is not None else {}
     if stored is not None and before == override.overrides:
         return stored
     override.updated_by = actor
-    override.save()
+    store_level_override(override, "security policy")
     _record_policy_change(override.level, before, override.overrides, actor=actor, request=request)
     return override
 

@@ -41,13 +41,18 @@ from edgeplug.accounts.services import (
     unlock_account,
     user_access,
 )
-from edgeplug.core.admin import ActionAdminMixin, FilterParametersChecked, ReadOnlyAdminMixin
+from edgeplug.core.admin import (
+    ActionAdminMixin,
+    FilterParametersChecked,
+    ReadOnlyAdminMixin,
+    SaveRefusedInTheFormMixin,
+)
 from edgeplug.core.locking import unique_or
 from edgeplug.tenancy.admin import AuditedMembershipsMixin, MembershipInline
 
 
 @admin.register(User)
-class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
+class UserAdmin(SaveRefusedInTheFormMixin, AuditedMembershipsMixin, BaseUserAdmin):
     ordering = ("email",)
     list_display = ("email", "full_name", "is_staff", "is_active", "last_login")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
@@ -65,16 +70,10 @@ class UserAdmin(AuditedMembershipsMixin, BaseUserAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # untick "active" instead (see the module docstring)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except EmailTaken:
-            # Another request stored the email between this form's checks and its save, and
-            # all of this one was rolled back: checked again, the form says so at the email.
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
     def save_model(self, request, obj, form, change):
-        # The groups are saved after the user (save_related): compared once both are.
+        # An email stored by another request between this form's checks and this save is the
+        # form's error at the email (SaveRefusedInTheFormMixin). The groups are saved after
+        # the user (save_related): compared once both are.
         form.access_before = user_access(obj) if change else None
         with unique_or(EmailTaken(DUPLICATE_EMAIL)):
             super().save_model(request, obj, form, change)

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import AutoField, CharField, QuerySet
@@ -365,12 +365,58 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class ActionAdminMixin:
+# Where a save's refusal rides from the refused save to the same request's form shown again.
+_REFUSED_SAVE = "_edgeplug_refused_save"
+
+
+class SaveRefusedInTheFormMixin:
+    """An add or change page whose save goes through an action (``create_tenant``,
+    ``save_level_thresholds``, …) shows the action's refusal (a ``DomainError``: a slug,
+    email or level taken by a request that committed between this form's checks and its save)
+    as the form's error, the form as it was sent: never a 500. The admin's
+    ``changeform_view`` is one transaction, so all of the refused save is rolled back; the
+    page is then made again from the same POST, its form checked again: what the form's own
+    checks now find (the slug taken) is said where they say it, else the refusal is, at its
+    ``field`` if the form has one. A 403 is audited as a denial, as the API audits it."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as refusal:
+            if request.method != "POST" or hasattr(request, _REFUSED_SAVE):
+                raise
+            record_if_denied(request, refusal)
+            setattr(request, _REFUSED_SAVE, refusal)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        refusal = getattr(request, _REFUSED_SAVE, None)
+        return form if refusal is None else _refused(form, refusal)
+
+
+def _refused(form_class, refusal: DomainError):
+    """``form_class`` whose form, valid but for what its save met, is refused with
+    ``refusal``."""
+
+    class Refused(form_class):
+        def full_clean(self):
+            super().full_clean()
+            if self.is_bound and not self._errors:  # else said already, by the form's checks
+                field = refusal.field if refusal.field in self.fields else None
+                self.add_error(field, ValidationError(refusal.detail, code=refusal.code))
+
+    Refused.__name__ = Refused.__qualname__ = form_class.__name__
+    return Refused
+
+
+class ActionAdminMixin(SaveRefusedInTheFormMixin):
     """Rows whose writes are actions: the admin's save, its delete page and the bulk "delete
     selected" call them (each audited), never the ORM. Set ``save_action`` and
     ``delete_action`` (``staticmethod``s taking the row, ``actor=`` and ``request=``); fields
     in ``chosen_on_add`` are read-only once the row exists (moving a per-level row to another
-    level would put the first back on its defaults with no audited reset: delete it instead)."""
+    level would put the first back on its defaults with no audited reset: delete it instead).
+    A save the action refuses is the form's error (``SaveRefusedInTheFormMixin``)."""
 
     save_action = None
     delete_action = None

@@ -3,7 +3,9 @@ changed one saved by ``update_tenant`` (audited, and followed by the catalogue),
 membership edits go through the tenancy actions (``add_member``, ``change_role``,
 ``remove_member``), so the admin refuses what the API refuses (removing or demoting a
 tenant's last admin) and audits the same events. A slug and a name, new or changed, follow
-``checked_tenant_slug`` and ``checked_tenant_name``. Tenants are never deleted here (nor in
+``checked_tenant_slug`` and ``checked_tenant_name``; one the save meets taken all the same
+(a second Save of the add form, sent before the first was done) is the form's error
+(``SaveRefusedInTheFormMixin``). Tenants are never deleted here (nor in
 bulk): a deletion would take their memberships, agents, orders and certificates with it,
 unaudited, and meet the append-only audit log. Staff deactivate a tenant instead."""
 
@@ -16,6 +18,7 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from edgeplug.core.admin import SaveRefusedInTheFormMixin
 from edgeplug.errors import DomainError
 from edgeplug.slugs import SLUG_RULE
 from edgeplug.tenancy.models import Membership, Role, Tenant
@@ -192,7 +195,7 @@ class AuditedMembershipsMixin:
 
 
 @admin.register(Tenant)
-class TenantAdmin(AuditedMembershipsMixin, admin.ModelAdmin):
+class TenantAdmin(SaveRefusedInTheFormMixin, AuditedMembershipsMixin, admin.ModelAdmin):
     form = TenantForm
     list_display = ("slug", "name", "is_vendor", "is_customer", "is_active", "created_at")
     list_filter = ("is_vendor", "is_customer", "is_active")

@@ -2,11 +2,13 @@
 admin that overrides only the fields it sets (an empty field keeps the level's default)."""
 
 import pytest
+from django.contrib import admin
 
 from certification.models import THRESHOLD_BOUNDS, LevelThresholds
 from certification.pipeline.levels import DEFAULTS, THRESHOLD_NAMES, thresholds_for
 from certification.tasks import STAGE_SOFT_LIMIT_S
 from edgeplug.audit.models import AuditEvent
+from tests.concurrency import race
 from tests.conftest import changeform_data, delete_one_then_in_bulk
 from tests.migrations import migrated_back
 
@@ -170,3 +172,33 @@ def test_deleting_a_levels_thresholds_in_the_admin_is_audited_as_its_reset(admin
     ]
     assert resets[0].details["before"]["latency_gate_us"] == 300
     assert set(resets[0].details["after"].values()) == {None}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_levels_thresholds_added_meanwhile_are_the_add_page_s_error_beside_the_level(
+    admin_session, monkeypatch
+):
+    """Another Save of the same level's row committed between this form's checks and its save
+    (a second click, two admins at once): the page is the form again with the level refused
+    (it was a 500), the other row as it was saved and nothing of this one audited."""
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    model_admin = admin.site._registry[LevelThresholds]
+    saving = model_admin.save_action
+
+    def added_elsewhere_then_saved(row, **kwargs):
+        race(
+            lambda level: LevelThresholds.objects.create(level=level, invariant_examples=7),
+            [row.level],
+        )
+        return saving(row, **kwargs)
+
+    monkeypatch.setattr(model_admin, "save_action", added_elsewhere_then_saved)
+    data = changeform_data(client.get(f"{THRESHOLDS_URL}add/"))
+    data.update({"level": "standard", "certificate_validity_days": "30"})
+
+    refused = client.post(f"{THRESHOLDS_URL}add/", data)
+
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["level"]
+    assert LevelThresholds.objects.get().invariant_examples == 7
+    assert not AuditEvent.objects.filter(action="level_thresholds_changed").exists()

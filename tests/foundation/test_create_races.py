@@ -5,6 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 
+import edgeplug.tenancy.admin as tenancy_admin
 from edgeplug.accounts.models import DUPLICATE_EMAIL, User
 from edgeplug.audit.models import AuditEvent
 from edgeplug.core.locking import unique_or
@@ -94,3 +95,58 @@ def test_a_user_added_meanwhile_is_the_admin_add_page_s_error_beside_the_email(
     assert response.context["adminform"].form.errors["email"] == [DUPLICATE_EMAIL]
     assert User.objects.filter(email="bob@example.com").count() == 1
     assert not AuditEvent.objects.filter(action="user_created").exists()
+
+
+TENANT_ADD = "/admin/tenancy/tenant/add/"
+
+
+def _tenant_add_data(client, **fields) -> dict:
+    data = changeform_data(client.get(TENANT_ADD))
+    data.update({"is_customer": "on", "is_active": "on", **fields})
+    return data
+
+
+def test_a_tenant_added_meanwhile_is_the_admin_add_page_s_error_beside_the_slug(
+    admin_session, monkeypatch
+):
+    """A second Save of the add form sent before the first was done (a double-click, a busy
+    server): the first request's tenant committed between this one's checks and its save. The
+    page is the form again with the slug refused (it was a 500), nothing of this one kept."""
+    client, _ = admin_session("platform-admins", is_superuser=True)
+    creating = tenancy_admin.create_tenant
+    meanwhile: list[str] = []
+
+    def added_elsewhere_then_created(**fields):
+        if not meanwhile:  # the first Save, committed just before this one's insert
+            meanwhile.append(fields["slug"])
+            race(lambda slug: create_tenant(name="Nordic Pumps", slug=slug), meanwhile)
+        return creating(**fields)
+
+    monkeypatch.setattr(tenancy_admin, "create_tenant", added_elsewhere_then_created)
+    data = _tenant_add_data(client, name="Nordic Pumps (again)", slug="nordic-pumps")
+    response = client.post(TENANT_ADD, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["slug"]
+    assert Tenant.objects.get(slug="nordic-pumps").name == "Nordic Pumps"
+    assert AuditEvent.objects.filter(action="tenant_created").count() == 1
+
+
+def test_a_refusal_the_add_form_does_not_check_is_said_on_the_form(admin_session, monkeypatch):
+    """What only the action refuses, met by the save, is the form's error where it is about
+    (its ``field``), else above the form; the form keeps what was typed."""
+    client, _ = admin_session("platform-admins", is_superuser=True)
+
+    def refused(**fields):
+        Tenant.objects.create(name=fields["name"], slug=fields["slug"])  # rolled back
+        raise Conflict("The vendor register is closed for today.", code="register_closed")
+
+    monkeypatch.setattr(tenancy_admin, "create_tenant", refused)
+    data = _tenant_add_data(client, name="Nordic Pumps", slug="nordic-pumps")
+    response = client.post(TENANT_ADD, data)
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.non_field_errors() == ["The vendor register is closed for today."]
+    assert form["slug"].value() == "nordic-pumps"
+    assert not Tenant.objects.exists()
