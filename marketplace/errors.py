@@ -164,3 +164,16 @@ class InvalidReviewText(TextRefused, code="invalid_review_text"):
     """A review's title or text that other tenants would read otherwise than it was written
     (a control or bidirectional character) or as blank (only invisible characters); ``field``
     names which."""
+
+
+class NotCancellable(Conflict, code="not_cancellable"):
+    """Only a metered plan bills every month, so only it is cancelled: a one-time or free
+    entitlement has no charge to come to stop."""
+
+
+class EntitlementEnded(Conflict, code="entitlement_ended"):
+    """The entitlement is no longer valid (revoked, expired, its cancellation come): there is
+    nothing left to cancel or resume."""
+
+
+class NotCancelled(Conflict, code="not_cancelled"): ...

@@ -490,6 +490,9 @@ class Entitlement(models.Model):
     valid_from = models.DateTimeField()
     valid_until = models.DateTimeField(null=True, blank=True)
     status_reason = models.CharField(max_length=500, blank=True)
+    # When the tenant cancelled its metered plan (``marketplace.cancellation``): its
+    # ``valid_until`` is then the end of that UTC month. Cleared by a resume before then.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -505,6 +508,11 @@ class Entitlement(models.Model):
     def overlaps(self, start: datetime, end: datetime) -> bool:
         """Valid at some point in [start, end) (``Entitlement.objects.overlapping``)."""
         return self.valid_from < end and (self.valid_until is None or self.valid_until > start)
+
+    @property
+    def cancel_at(self) -> datetime | None:
+        """When a cancelled entitlement ends (its ``valid_until``); None if not cancelled."""
+        return self.valid_until if self.cancelled_at else None
 
 
 class GivenBackSource(models.TextChoices):

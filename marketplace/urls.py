@@ -25,6 +25,10 @@ device_urls = [
         name="device-deployment",
     ),
 ]
+entitlement_urls = [
+    path("cancel", order_views.EntitlementCancel.as_view(), name="entitlement-cancel"),
+    path("resume", order_views.EntitlementResume.as_view(), name="entitlement-resume"),
+]
 version_urls = [
     path("download", views.VersionDownload.as_view(), name="agent-version-download"),
     path("bundle", views.VersionBundle.as_view(), name="agent-version-bundle"),
@@ -67,6 +71,7 @@ urlpatterns = [
     path(
         "entitlements/<int:pk>", order_views.EntitlementDetail.as_view(), name="entitlement-detail"
     ),
+    path("entitlements/<int:pk>/", include(entitlement_urls)),
     path("devices", device_views.DeviceListCreate.as_view(), name="devices"),
     path("devices/<int:pk>", device_views.DeviceDetail.as_view(), name="device-detail"),
     path("devices/<int:pk>/", include(device_urls)),

@@ -160,6 +160,15 @@ class EntitlementSerializer(ReadOnlyModelSerializer):
     status = serializers.ChoiceField(
         source="status_at", choices=Entitlement._meta.get_field("status").choices, read_only=True
     )
+    cancelled_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the tenant cancelled it; null if not."
+    )
+    cancel_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When a cancelled plan ends (its `valid_until`: the start of the UTC month "
+        "after the one it was cancelled in); null if not cancelled.",
+    )
 
     class Meta:
         model = Entitlement
@@ -175,6 +184,8 @@ class EntitlementSerializer(ReadOnlyModelSerializer):
             "status_reason",
             "valid_from",
             "valid_until",
+            "cancelled_at",
+            "cancel_at",
             "created_at",
         ]
 

@@ -1,18 +1,20 @@
-"""Customers buy agents: /api/v1/orders (Idempotency-Key required) and /api/v1/entitlements."""
+"""Customers buy agents: /api/v1/orders (Idempotency-Key required) and /api/v1/entitlements
+(a metered one cancelled at the month's end, or resumed)."""
 
 import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from billing.errors import CardDeclined, PaymentFailed
 from edgeplug.core.filters import FilterSet, id_filter
 from edgeplug.core.schema import error_response
-from edgeplug.core.serializers import validated
+from edgeplug.core.serializers import refuse_body, validated
 from edgeplug.tenancy.permissions import CanBuy, IsMember
-from edgeplug.tenancy.scoping import for_request
-from marketplace import orders
+from edgeplug.tenancy.scoping import for_request, get_for_request
+from marketplace import cancellation, orders
 from marketplace.api import commerce_serializers as s
 from marketplace.api.preconditions import if_match, if_match_parameter
 from marketplace.errors import UnknownAgent
@@ -226,3 +228,66 @@ class EntitlementDetail(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return _entitlements(self.request)
+
+
+ENDED = (
+    "entitlement_ended: it is revoked or expired, or its cancellation has come (the month "
+    "it was cancelled in is over)"
+)
+
+
+def _rendered(request, entitlement: Entitlement) -> Response:
+    return Response(s.EntitlementSerializer(_entitlements(request).get(pk=entitlement.pk)).data)
+
+
+# Cancel or resume a metered entitlement (``marketplace.cancellation``): who may buy may end
+# what was bought. (A comment: the schema would print a docstring as each view's description.)
+class EntitlementChange(APIView):
+    permission_classes = [CanBuy]
+    change = None
+
+    def post(self, request, pk):
+        entitlement = get_for_request(Entitlement.objects.all(), request, pk=pk)
+        refuse_body(request)
+        changed = self.change(entitlement, actor=request.user, request=request)
+        return _rendered(request, changed)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=None,
+        responses={
+            200: s.EntitlementSerializer,
+            409: error_response(
+                409,
+                "not_cancellable: a one-time or free entitlement bills nothing month by month "
+                f"(only a metered plan is cancelled); {ENDED}.",
+            ),
+        },
+        description=(
+            "Cancel a metered plan at the end of this UTC month: it stays usable (devices "
+            "report) and billed, monthly fee and agent-hours, until the next month starts "
+            "(its `valid_until` and `cancel_at`), and no month after. Cancelled already: "
+            "200 with the same entitlement."
+        ),
+    )
+)
+class EntitlementCancel(EntitlementChange):
+    change = staticmethod(cancellation.cancel_entitlement)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=None,
+        responses={
+            200: s.EntitlementSerializer,
+            409: error_response(409, f"not_cancelled: no cancellation to take back; {ENDED}."),
+        },
+        description=(
+            "Take back a cancellation before the month it ends ends: the plan is open-ended "
+            "again, billed every month."
+        ),
+    )
+)
+class EntitlementResume(EntitlementChange):
+    change = staticmethod(cancellation.resume_entitlement)

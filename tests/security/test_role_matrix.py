@@ -70,6 +70,8 @@ _GROUPS = {
         ("wpk-upload", "post"),
     ],
     BUYER: [
+        ("entitlement-cancel", "post"),
+        ("entitlement-resume", "post"),
         ("order-detail", "get"),
         ("orders", "get"),
         ("orders", "post"),

@@ -92,6 +92,8 @@ OWNED = {
     "vendor-agent-plan-retire": {"agent_id": "public_agent", "plan_id": "plan"},
     "order-detail": {"pk": "order"},
     "entitlement-detail": {"pk": "entitlement"},
+    "entitlement-cancel": {"pk": "entitlement"},
+    "entitlement-resume": {"pk": "entitlement"},
     "device-detail": {"pk": "device"},
     "device-rotate-token": {"pk": "device"},
     "device-revoke": {"pk": "device"},
