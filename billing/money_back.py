@@ -65,7 +65,7 @@ from edgeplug.core.columns import clipped
 from edgeplug.core.locking import lock_rows, locked, stamp_once
 from edgeplug.errors import DomainError
 from marketplace import orders
-from marketplace.models import Order, OrderStatus
+from marketplace.models import GivenBackSource, Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -397,9 +397,10 @@ class RefundCheck:
 def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
     """The beat job's net for a lost ``refund.failed`` webhook: each credit note refunded to
     the card in the last ``REFUND_WATCH``, each order refunded then (by finance, or in
-    Stripe's dashboard) and each refund *Refund in Stripe* made then, has its refunds asked
-    for again; one that failed is handled as the webhook would have been (``sync_refund``;
-    an order's and a money-to-give-back's are told once). A note paid back by a chargeback
+    Stripe's dashboard) or given back in part then (refunded in Stripe's dashboard) and each
+    refund *Refund in Stripe* made then, has its refunds asked for again; one that failed is
+    handled as the webhook would have been (``sync_refund``; an order's and a
+    money-to-give-back's are told once). A note paid back by a chargeback
     is not asked about (its ``dp_…`` is no refund: ``_paid_back_by_chargeback``). A
     processor error on one leaves it for the next run, and the others are still asked for."""
     run = RefundCheck()
@@ -416,22 +417,27 @@ def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
             refund = payments.refund_state(refund_id)
             if refund.status not in payments.REFUND_MADE:
                 run.failed[number] = _apply_refund(refund)
-    refunded = Order.objects.filter(status=OrderStatus.REFUNDED, refunded_at__gte=since)
-    rows = refunded.exclude(payment_intent_id="").values_list("pk", "payment_intent_id", "amount")
-    for pk, intent, amount in rows:
-        with _asked(run, f"order {pk}"):
-            refunds = payments.refunds_of(intent)
+    refunded = Q(status=OrderStatus.REFUNDED, refunded_at__gte=since)
+    in_part = Q(
+        status=OrderStatus.COMPLETED,
+        given_back_in_part__source=GivenBackSource.REFUND,
+        given_back_in_part__given_at__gte=since,
+    )
+    watched = Order.objects.filter(refunded | in_part).exclude(payment_intent_id="").distinct()
+    for order in watched.order_by("pk").only("pk", "payment_intent_id", "amount", "status"):
+        with _asked(run, f"order {order.pk}"):
+            refunds = payments.refunds_of(order.payment_intent_id)
             made = sum(r.amount for r in refunds if r.status in payments.REFUND_MADE)
-            if made >= amount:  # the money went back (a refund that failed before is moot)
-                continue
+            if order.status == OrderStatus.REFUNDED and made >= order.amount:
+                continue  # the money went back (a refund that failed before is moot)
             told = [
                 _apply_refund(refund)
                 for refund in refunds
                 if refund.status not in payments.REFUND_MADE
-                and not recorded("order_refund_failed", refund=refund.id)
+                and not orders.refund_failure_told(refund.id)
             ]
             if told:
-                run.failed[f"order {pk}"] = "; ".join(told)
+                run.failed[f"order {order.pk}"] = "; ".join(told)
     made_here = AuditEvent.objects.filter(
         action=SETTLED,
         details__source__in=[REFUNDED_IN_STRIPE, IN_DASHBOARD],

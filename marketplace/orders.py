@@ -625,8 +625,9 @@ def _count_back_failed_refund(order: Order, refund: payments.RefundState) -> Non
     """A refund of the locked, completed order made in Stripe's dashboard failed: what
     ``_given_back`` counted of it is counted back, once per refund. The order's
     ``refunded_in_stripe`` goes down by it (a refund in full then gives back the whole rest),
-    a ``GivenBackInPart`` of minus it is kept (the vendor's payout counts it back in the
-    month the failure is told; the months before stay as they were sent) and finance is told
+    a ``GivenBackInPart`` of minus what payouts counted of it is kept (the vendor's payout
+    counts it back in the month the failure is told; the months before stay as they were
+    sent; a refund told before marketplace 0022 was in no payout) and finance is told
     (``order_refund_in_part_failed`` on *Money to give back*: ``amount`` counted back,
     ``refund_amount`` the refund's, ``refunded`` all given back now).
 
@@ -635,9 +636,7 @@ def _count_back_failed_refund(order: Order, refund: payments.RefundState) -> Non
     when the failure is told before the refund was ever counted (its ``charge.refunded``
     comes later, and finds nothing more given back), less when a later refund was made and
     not counted yet (the order then counts what Stripe gives back)."""
-    if order.given_back_in_part.filter(
-        source=GivenBackSource.REFUND_FAILED, reference=refund.id
-    ).exists():
+    if refund_failure_told(refund.id):
         return  # told already (a late or repeated event)
     refunded = payments.payment_status(order.payment_intent_id).amount_refunded
     back = min(refund.amount, order.refunded_in_stripe - refunded)
@@ -648,14 +647,20 @@ def _count_back_failed_refund(order: Order, refund: payments.RefundState) -> Non
     order.save(update_fields=["refunded_in_stripe", "updated_at"])
     now = _given_back_so_far(order)
     logger.warning("order %s: Stripe refund %s failed, %s counted back", order.pk, refund.id, back)
-    GivenBackInPart.objects.create(
-        order=order,
-        amount=-back,
-        given_back_so_far=sum(now),
-        failed_so_far=failed_before + back,
-        source=GivenBackSource.REFUND_FAILED,
-        reference=refund.id,
-    )
+    # The payouts take back only what they counted: a refund told before marketplace 0022
+    # kept no row, and no payout counted it.
+    in_payouts = order.given_back_in_part.filter(
+        source__in=(GivenBackSource.REFUND, GivenBackSource.REFUND_FAILED)
+    ).aggregate(total=Sum("amount"))["total"]
+    if (taken := min(back, in_payouts or 0)) > 0:
+        GivenBackInPart.objects.create(
+            order=order,
+            amount=-taken,
+            given_back_so_far=sum(now),
+            failed_so_far=failed_before + taken,
+            source=GivenBackSource.REFUND_FAILED,
+            reference=refund.id,
+        )
     _tell_in_part(
         REFUND_IN_PART_FAILED,
         order,
@@ -789,8 +794,18 @@ def record_failed_refund(refund: payments.RefundState) -> Order | None:
     return order
 
 
+def refund_failure_told(refund_id: str) -> bool:
+    """Whether the failure of the order's refund ``refund_id`` was told already: counted back
+    while the order was completed (``_count_back_failed_refund``; a refund in full then gave
+    back the whole rest), or told to finance once it was refunded (``order_refund_failed``).
+    Told once either way, however often and in whatever state its events come."""
+    return any(
+        recorded(told, refund=refund_id) for told in (REFUND_IN_PART_FAILED, "order_refund_failed")
+    )
+
+
 def _tell_refund_failed(order: Order, refund: payments.RefundState) -> None:
-    if not recorded("order_refund_failed", refund=refund.id):
+    if not refund_failure_told(refund.id):
         logger.warning("order %s: Stripe refund %s failed", order.pk, refund.id)
         record_change(
             "order_refund_failed",
@@ -829,27 +844,28 @@ def refund_order(order: Order, *, actor=None, request=None) -> Refund:
     """A full refund (finance, from the admin): the money goes back, the entitlement ends.
     Refused while its payment is under dispute (``dispute_refusals``: 409
     ``payment_disputed``), nothing asked of Stripe nor written."""
-    order = Order.objects.get(pk=order.pk)
-    if not order.is_refundable:
-        raise OrderNotRefundable(f"Order {order.pk} is {order.status}; only completed orders.")
-    if refused := dispute_refusals([order]):
-        raise refused[order.pk]
-    # Only the rest of a price given back in part in Stripe (refunded in its dashboard, or
-    # taken back by a lost dispute; told by its webhooks) goes back.
-    # Its key names what was given back before: a retry after more was given back asks
-    # another amount, which under the first key is Stripe's idempotency_error for a day.
-    # Its metadata names the order, as EdgePlug's refunds do (``taken_back``).
-    given = order.given_back_in_stripe
-    if order.payment_intent_id and order.left_to_refund:
-        after = ("after", given) if given else ()
-        payments.refund(
-            order.payment_intent_id,
-            amount=order.left_to_refund if given else None,
-            idempotency_key=payments.idempotency_key("refund-order", order, *after),
-            metadata={"order": str(order.pk)},
-        )
     with transaction.atomic():
+        # Locked before anything is read: what Stripe gave back meanwhile (a refund in part
+        # counted back as it failed, a dispute opened) is told before or after, never between.
         order = locked(order)
+        if not order.is_refundable:
+            raise OrderNotRefundable(f"Order {order.pk} is {order.status}; only completed orders.")
+        if refused := dispute_refusals([order]):
+            raise refused[order.pk]
+        # Only the rest of a price given back in part in Stripe (refunded in its dashboard, or
+        # taken back by a lost dispute; told by its webhooks) goes back.
+        # Its key names what was given back before: a retry after more was given back asks
+        # another amount, which under the first key is Stripe's idempotency_error for a day.
+        # Its metadata names the order, as EdgePlug's refunds do (``taken_back``).
+        given = order.given_back_in_stripe
+        if order.payment_intent_id and order.left_to_refund:
+            after = ("after", given) if given else ()
+            payments.refund(
+                order.payment_intent_id,
+                amount=order.left_to_refund if given else None,
+                idempotency_key=payments.idempotency_key("refund-order", order, *after),
+                metadata={"order": str(order.pk)},
+            )
         credit_note = _mark_refunded(order, actor=actor, request=request, source="admin")
     return Refund(order, credit_note)
 

@@ -8,10 +8,10 @@ so 6.00 of 10.00 given back left no trace at all."""
 
 import pytest
 
-from billing import payments
+from billing import money_back, payments
 from billing.models import MoneyToGiveBack
 from marketplace import orders
-from marketplace.models import Entitlement, Order
+from marketplace.models import Entitlement, GivenBackInPart, Order
 from tests.commerce.conftest import event, place_order, save_card, signed_webhook, stripe_client
 from tests.dunning.conftest import MONEY_TO_GIVE_BACK, rows_of
 from tests.dunning.test_card_refunds_failing_later import card_refund_fails
@@ -218,3 +218,50 @@ def test_a_failure_told_before_the_refund_counts_nothing_back(order, api):
     assert told(order) == [] and counted_back(order) == []
     orders.refund_order(Order.objects.get(pk=order.pk))
     assert refunded_of(order) == 1000
+
+
+def test_the_recheck_counts_back_a_failed_refund_in_part_whose_webhook_was_lost(order, api):
+    """The six-hourly recheck of card refunds (the net for a lost ``refund.failed``) asks
+    Stripe about the refunds of each order given back in part lately: one failed is counted
+    back as its webhook would have, once however often the recheck runs."""
+    refunded_in_dashboard(api, order, 600, "evt_part")
+    (refund,) = stripe_client().v1.refunds.list(params={"payment_intent": order.payment_intent_id})
+    card_refund_fails(refund.id)  # its webhooks never arrive
+
+    first = money_back.recheck_card_refunds()
+    again = money_back.recheck_card_refunds()
+
+    assert first.failed == {f"order {order.pk}": f"order {order.pk} refund failed"}
+    assert again.failed == {} and again.errors == {}
+    assert Order.objects.get(pk=order.pk).refunded_in_stripe == 0
+    assert counted_back(order) == [(600, 0)]
+
+
+def test_a_failure_counted_back_then_told_again_after_a_refund_in_full_asks_no_transfer(order, api):
+    """Counted back, the failed refund was given back whole by "Refund in full": its failure
+    told again later (Stripe's redelivery, the recheck) asks finance for no transfer."""
+    refunded_in_dashboard(api, order, 600, "evt_part")
+    (refund,) = stripe_client().v1.refunds.list(params={"payment_intent": order.payment_intent_id})
+    refund_failed(api, refund.id, "evt_failed")
+    orders.refund_order(Order.objects.get(pk=order.pk))
+
+    refund_failed(api, refund.id, "evt_failed_again")
+    money_back.recheck_card_refunds()
+
+    assert refunded_of(order) == 1000
+    assert not MoneyToGiveBack.objects.filter(action="order_refund_failed").exists()
+
+
+def test_a_refund_no_payout_counted_is_counted_back_in_no_payout(order, api):
+    """A refund in part told before marketplace 0022 kept no ``GivenBackInPart`` (no payout
+    counted it): its failure lowers what the order counts given back, and takes nothing
+    back from a payout."""
+    refunded_in_dashboard(api, order, 600, "evt_part")
+    GivenBackInPart.objects.filter(order=order).delete()  # as kept before 0022
+
+    (refund,) = stripe_client().v1.refunds.list(params={"payment_intent": order.payment_intent_id})
+    refund_failed(api, refund.id, "evt_failed")
+
+    assert Order.objects.get(pk=order.pk).refunded_in_stripe == 0
+    assert counted_back(order) == [(600, 0)]
+    assert not GivenBackInPart.objects.filter(order=order).exists()
