@@ -66,15 +66,22 @@ def _slices(breakdown: Mapping[str, Any]) -> tuple[dict, ...]:
 
 
 def _tiers(breakdown: Mapping[str, Any], label: str = "", sign: int = 1) -> tuple[dict, ...]:
-    return tuple(
-        {
-            "tier": label + item.get("description", ""),
-            "quantity": str(item.get("quantity", "")),
-            "unit_amount": str(item.get("unit_amount", "")),
-            "amount": sign * item.get("amount", 0),
-        }
-        for item in breakdown.get("lines", ())
-    )
+    return tuple(_tier(item, label, sign) for item in breakdown.get("lines", ()))
+
+
+def _tier(item: Mapping[str, Any], label: str, sign: int) -> dict:
+    """One priced line of a breakdown as a slice, with its tier's flat amount when it has one
+    (unsigned, like the quantity and price: a taken-off slice's sign is on its amount). A line
+    stored before lines had ``flat_amount`` has none, and its slice is as it was."""
+    slice_ = {
+        "tier": label + item.get("description", ""),
+        "quantity": str(item.get("quantity", "")),
+        "unit_amount": str(item.get("unit_amount", "")),
+        "amount": sign * item.get("amount", 0),
+    }
+    if flat := item.get("flat_amount", 0):
+        slice_["flat_amount"] = flat
+    return slice_
 
 
 def breakdown_text(breakdown: Mapping[str, Any], currency: str) -> str:

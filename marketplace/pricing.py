@@ -187,7 +187,9 @@ USAGE, INCLUDED, MINIMUM, FEE, SEATS = "usage", "included", "minimum", "fee", "s
 
 @dataclass(frozen=True)
 class Line:
-    """One priced line: ``amount`` is ``precise_amount`` rounded half-up."""
+    """One priced line: ``precise_amount`` is ``quantity`` x ``unit_amount`` plus
+    ``flat_amount`` (a tier's, for reaching it; 0 on other lines), and ``amount`` is it rounded
+    half-up."""
 
     description: str
     quantity: Decimal
@@ -195,6 +197,7 @@ class Line:
     precise_amount: Decimal
     amount: int
     kind: str = USAGE
+    flat_amount: int = 0
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ class Breakdown:
                     "precise_amount": str(line.precise_amount),
                     "amount": line.amount,
                     "kind": line.kind,
+                    "flat_amount": line.flat_amount,
                 }
                 for line in self.lines
             ],
@@ -232,7 +236,7 @@ def _line(
     description: str, quantity: Decimal, unit_amount: Decimal, flat: int = 0, kind: str = USAGE
 ) -> Line:
     precise = quantity * unit_amount + flat
-    return Line(description, quantity, unit_amount, precise, round_minor(precise), kind)
+    return Line(description, quantity, unit_amount, precise, round_minor(precise), kind, flat)
 
 
 # --- parsing and validation: each predicate raises one specific complaint -------------------

@@ -321,12 +321,20 @@ class BreakdownRow:
     quantity: str
     unit_price: str
     amount: str
+    flat: str = ""  # the tier's flat amount in major units; empty when it has none
+
+    @property
+    def price(self) -> str:
+        """What each unit costs and, when the tier has one, its flat amount beside it
+        (``1.00 + 5.00 flat``): quantity x this is the amount, as the PDF and the note print."""
+        return f"{self.unit_price} + {self.flat} flat" if self.flat else self.unit_price
 
 
 def breakdown_rows(slices: Iterable[Mapping[str, Any]], currency: str) -> list[BreakdownRow]:
     """A line's slices (``DocumentLine.breakdown``); each slice is ``{"tier", "quantity",
     "unit_amount", "amount"}`` with ``unit_amount`` in minor units (decimal string) and
-    ``amount`` in integer minor units."""
+    ``amount`` in integer minor units, and ``flat_amount`` (integer minor units) when the tier
+    charges one: a slice without it (stored before slices had it) has none."""
     return [
         BreakdownRow(
             tier=str(slice_.get("tier", "")),
@@ -335,16 +343,23 @@ def breakdown_rows(slices: Iterable[Mapping[str, Any]], currency: str) -> list[B
                 _decimal(slice_.get("unit_amount", 0), "breakdown unit_amount"), currency
             ),
             amount=major(_integer(slice_.get("amount", 0), "breakdown amount"), currency),
+            flat=_flat(slice_, currency),
         )
         for slice_ in slices
     ]
 
 
+def _flat(slice_: Mapping[str, Any], currency: str) -> str:
+    flat = _integer(slice_.get("flat_amount", 0), "breakdown flat_amount")
+    return major(flat, currency) if flat else ""
+
+
 def breakdown_note(slices: Iterable[Mapping[str, Any]], currency: str) -> str:
-    """The slices in words, in major units ("seats: 2 x 49.00 = 98.00 EUR; ..."): the
-    e-invoice's line note, so the XML alone lets a reader recompute the line."""
+    """The slices in words, in major units ("seats: 2 x 49.00 = 98.00 EUR; agent-hours 0-10:
+    10 x 1.00 + 5.00 flat = 15.00 EUR"): the e-invoice's line note, so the XML alone lets a
+    reader recompute the line."""
     return "; ".join(
-        f"{row.tier}: {row.quantity} x {row.unit_price} = {row.amount} {currency}"
+        f"{row.tier}: {row.quantity} x {row.price} = {row.amount} {currency}"
         for row in breakdown_rows(slices, currency)
     )
 

@@ -250,6 +250,25 @@ def test_volume_prices_every_unit_at_the_reached_tier(tiers, usage):
     assert line.amount == pricing.round_minor(precise)
 
 
+@given(
+    tiers=tier_lists(),
+    usage=hours,
+    scheme=st.sampled_from(["graduated", "volume"]),
+    extra=st.fixed_dictionaries({"included_hours": st.integers(0, 50), "flat_fee": amounts}),
+)
+def test_each_stored_line_is_redone_by_hand_from_its_own_fields(tiers, usage, scheme, extra):
+    """What the invoice stores and prints per line: quantity x unit amount + its flat amount
+    (the tier's, 0 on other lines) is its precise amount, rounded half-up its amount."""
+    terms = parse_metered_terms("USD", {"scheme": scheme, "tiers": tiers, **extra})
+    stored = price_usage(terms, usage).as_dict()["lines"]
+    flats = {t["flat_amount"] for t in tiers}
+    for line in stored:
+        redone = Decimal(line["quantity"]) * Decimal(line["unit_amount"]) + line["flat_amount"]
+        assert Decimal(line["precise_amount"]) == redone
+        assert line["amount"] == pricing.round_minor(redone)
+        assert line["flat_amount"] in (flats if line["kind"] == pricing.USAGE else {0})
+
+
 def test_volume_is_the_scheme_whose_total_may_fall_when_the_next_tier_is_cheaper():
     terms = parse_metered_terms(
         "USD",
