@@ -424,11 +424,11 @@ def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
         given_back_in_part__given_at__gte=since,
     )
     watched = Order.objects.filter(refunded | in_part).exclude(payment_intent_id="").distinct()
-    for order in watched.order_by("pk").only("pk", "payment_intent_id", "amount", "status"):
+    fields = ("pk", "payment_intent_id", "amount", "status", "lost_in_disputes")
+    for order in watched.order_by("pk").only(*fields):
         with _asked(run, f"order {order.pk}"):
             refunds = payments.refunds_of(order.payment_intent_id)
-            made = sum(r.amount for r in refunds if r.status in payments.REFUND_MADE)
-            if order.status == OrderStatus.REFUNDED and made >= order.amount:
+            if order.status == OrderStatus.REFUNDED and orders.all_given_back(order, refunds):
                 continue  # the money went back (a refund that failed before is moot)
             told = [
                 _apply_refund(refund)

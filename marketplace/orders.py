@@ -789,9 +789,19 @@ def record_failed_refund(refund: payments.RefundState) -> Order | None:
             return None
         if order.status == OrderStatus.COMPLETED:
             _count_back_failed_refund(order, refund)
-        else:
+        elif not all_given_back(order):
             _tell_refund_failed(order, refund)
     return order
+
+
+def all_given_back(order: Order, refunds: list[payments.RefundState] | None = None) -> bool:
+    """Whether Stripe gave back the order's whole price, its refunds that went through
+    (``refunds``, else asked now) and the disputes the bank won added up: then a refund of it
+    that failed is moot (a dashboard refund failed before the refund in full gave back all)."""
+    if refunds is None:
+        refunds = payments.refunds_of(order.payment_intent_id)
+    made = sum(r.amount for r in refunds if r.status in payments.REFUND_MADE)
+    return made + order.lost_in_disputes >= order.amount
 
 
 def refund_failure_told(refund_id: str) -> bool:

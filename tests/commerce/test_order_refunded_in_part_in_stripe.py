@@ -265,3 +265,18 @@ def test_a_refund_no_payout_counted_is_counted_back_in_no_payout(order, api):
     assert Order.objects.get(pk=order.pk).refunded_in_stripe == 0
     assert counted_back(order) == [(600, 0)]
     assert not GivenBackInPart.objects.filter(order=order).exists()
+
+
+def test_a_failure_told_again_after_the_refund_in_full_gave_all_back_asks_no_transfer(order, api):
+    """The dashboard refund failed before it was ever counted (nothing counted back), then
+    "Refund in full" gave back the whole price: its failure told again (a redelivery) is
+    moot, as Stripe gave back all, and finance is asked for no transfer."""
+    failing = dashboard_refund(order, 600)
+    refund_failed(api, failing, "evt_failed")
+    told_again(api, order, "evt_part_late")
+    orders.refund_order(Order.objects.get(pk=order.pk))
+
+    refund_failed(api, failing, "evt_failed_again")
+
+    assert refunded_of(order) == 1000
+    assert not MoneyToGiveBack.objects.filter(action="order_refund_failed").exists()
