@@ -301,11 +301,12 @@ CACHE_TIMEOUT_S = _seconds("CACHE_TIMEOUT_S", 1.0)
 # before a part is reported as not answering; below the probes' timeoutSeconds (5 s).
 READY_CHECK_TIMEOUT_S = _seconds("READY_CHECK_TIMEOUT_S", 2.0)
 # /metrics answers a scrape presenting "Authorization: Bearer <METRICS_TOKEN>" only
-# (edgeplug/health/metrics_access.py, docs/operations.md). Unset, a development process answers
-# anyone: DEBUG, or the embedded default (SQLite: `make run`, which serves on 127.0.0.1 and
-# sets no DEBUG); any other answers 403 metrics_not_configured and warns at start.
+# (edgeplug/health/metrics_access.py, docs/operations.md). Unset, it answers anyone only where
+# METRICS_OPEN_WITHOUT_TOKEN says so: DEBUG by default, and `make run` (scripts/run.sh sets it
+# for its server on 127.0.0.1); any other process answers 403 metrics_not_configured and warns
+# at start. Not the database: the container image on SQLite serves on 0.0.0.0.
 METRICS_TOKEN = _secret("METRICS_TOKEN")
-METRICS_OPEN_WITHOUT_TOKEN = DEBUG or "sqlite" in DATABASES["default"]["ENGINE"]
+METRICS_OPEN_WITHOUT_TOKEN = env.bool("METRICS_OPEN_WITHOUT_TOKEN", default=DEBUG)
 if REDIS_URL:
     CACHES = {
         "default": {

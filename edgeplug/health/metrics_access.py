@@ -1,8 +1,8 @@
 """Who may read /metrics: a scrape presenting ``Authorization: Bearer <METRICS_TOKEN>``.
 
 The metrics tell task counts, request volumes and devices with usage gaps, so they are not
-public. Without METRICS_TOKEN set they are open on a development process only (DEBUG, or the
-embedded default: ``settings.METRICS_OPEN_WITHOUT_TOKEN``); any other answers
+public. Without METRICS_TOKEN set they are open only where METRICS_OPEN_WITHOUT_TOKEN says so
+(DEBUG by default; `make run` sets it); any other process answers
 ``403 metrics_not_configured`` and ``manage.py check`` warns at start (docs/operations.md,
 Monitoring)."""
 
@@ -29,7 +29,7 @@ class MetricsTokenInvalid(MetricsTokenRequired, code="metrics_token_invalid"):
 
 
 class MetricsNotConfigured(Forbidden, code="metrics_not_configured"):
-    """A deployment (not DEBUG, not the embedded default) with no METRICS_TOKEN: nobody may
+    """A process with no METRICS_TOKEN, not opened by METRICS_OPEN_WITHOUT_TOKEN: nobody may
     read its metrics."""
 
 

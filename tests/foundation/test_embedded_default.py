@@ -37,8 +37,14 @@ def _wait_for_line(path: Path, text: str, proc: subprocess.Popen, timeout: float
 
 def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
     port, stripe_port = free_port(), free_port()
-    # No configuration at all, except a private var/ so the developer's data is left alone.
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "EDGEPLUG_VAR_DIR": str(tmp_path)}
+    # No configuration at all, except a private var/ so the developer's data is left alone, and
+    # what `make run` (scripts/run.sh) sets: /metrics open on its loopback server.
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "EDGEPLUG_VAR_DIR": str(tmp_path),
+        "METRICS_OPEN_WITHOUT_TOKEN": "true",
+    }
     log = open(tmp_path / "runstack.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [
@@ -95,6 +101,7 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
             timeout=10,
         )
         assert docs.status_code == 200 and asset.status_code == 200
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 200
         landing = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert landing.status_code == 200 and "/api/v1/docs/" in landing.text
         _wait_for_line(tmp_path / "runstack.log", " ready.", proc)  # the worker's start-up line
@@ -120,4 +127,5 @@ def test_runstack_starts_serves_a_jwt_and_stops_cleanly(tmp_path: Path):
     # A clean start for a newcomer: no warning repeated by every Celery process.
     assert "No hostname was supplied" not in output
     assert "superuser privileges" not in output
+    assert "health.W001" not in output
     assert "PAYMENTS ARE IN TEST MODE" in output

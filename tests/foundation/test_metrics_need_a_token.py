@@ -1,13 +1,18 @@
 """/metrics tells task counts, request volumes and devices with usage gaps: it answers only a
 scrape presenting ``Authorization: Bearer <METRICS_TOKEN>``; until 2026-12-07 it answered
-anyone. Without the token set it is open on a development process only (DEBUG, or the embedded
-default `make run` serves), closed elsewhere, and ``manage.py check`` says so at start
-(docs/operations.md, Monitoring)."""
+anyone. Without the token set it is open only with METRICS_OPEN_WITHOUT_TOKEN (DEBUG by default,
+set by `make run`), closed elsewhere, the container image on SQLite too, and ``manage.py check``
+says so at start (docs/operations.md, Monitoring)."""
 
 import logging
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import prometheus_client
 import pytest
+from django.conf import settings
 from django.core import checks as django_checks
 from django.test import Client
 
@@ -109,22 +114,64 @@ def test_the_start_does_not_warn_with_a_token_or_in_development(settings, token_
 
 
 POSTGRES = "postgres://edgeplug@db.example:5432/edgeplug"
+# Read afresh as a server starts: whether /metrics is open without a token, and whether the
+# start warns (health.W001).
+OPENNESS = (
+    "import django; django.setup(); from django.conf import settings; "
+    "from django.core import checks; "
+    "print(settings.METRICS_OPEN_WITHOUT_TOKEN, "
+    "any(m.id == 'health.W001' for m in checks.run_checks()))"
+)
 
 
 @pytest.mark.parametrize(
     ("env", "open_without_token"),
     [
-        ({}, True),  # the embedded default, as `make run` starts it
+        # The container image's default command: gunicorn on 0.0.0.0:8000, on SQLite without
+        # DATABASE_URL. Until 2026-12-07 SQLite alone opened /metrics to the network, unwarned.
+        ({}, False),
+        ({"METRICS_OPEN_WITHOUT_TOKEN": "true"}, True),  # as `make run` (scripts/run.sh) sets
         ({"DATABASE_URL": POSTGRES}, False),  # a deployment: docker compose, Kubernetes
         ({"DATABASE_URL": POSTGRES, "DEBUG": "true"}, True),
+        ({"DEBUG": "true", "METRICS_OPEN_WITHOUT_TOKEN": "false"}, False),
     ],
-    ids=["embedded-default", "deployment", "deployment-in-debug"],
+    ids=["sqlite-image", "make-run", "deployment", "deployment-in-debug", "debug-closed"],
 )
 def test_which_process_is_open_without_a_token(tmp_path, env, open_without_token):
-    started = python_with_settings(
-        tmp_path,
-        "from django.conf import settings; print(settings.METRICS_OPEN_WITHOUT_TOKEN)",
-        **env,
-    )
+    started = python_with_settings(tmp_path, OPENNESS, **env)
     assert started.returncode == 0, started.stderr
-    assert started.stdout.strip() == str(open_without_token)
+    # Open without a token, or closed and warned at start: never closed in silence.
+    assert started.stdout.split() == [str(open_without_token), str(not open_without_token)]
+
+
+def _run_sh_environment(tmp_path: Path, **env) -> str:
+    """METRICS_OPEN_WITHOUT_TOKEN as scripts/run.sh (`make run`) hands it to runstack: the
+    script run from a copy of the checkout whose bootstrap does nothing and whose Python says
+    what it was given."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(Path(settings.BASE_DIR) / "scripts" / "run.sh", tmp_path / "scripts" / "run.sh")
+    bootstrap = tmp_path / "scripts" / "bootstrap.sh"
+    bootstrap.write_text("#!/bin/sh\n")
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\necho "$METRICS_OPEN_WITHOUT_TOKEN $*"\n')
+    for script in (bootstrap, python):
+        script.chmod(0o755)
+    return subprocess.run(
+        ["bash", str(tmp_path / "scripts" / "run.sh"), "--port", "8001"],
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+
+
+def test_make_run_keeps_metrics_open_on_its_loopback_server(tmp_path):
+    assert _run_sh_environment(tmp_path) == "true manage.py runstack --port 8001"
+
+
+def test_make_run_leaves_an_explicit_choice_alone(tmp_path):
+    assert _run_sh_environment(tmp_path, METRICS_OPEN_WITHOUT_TOKEN="false") == (
+        "false manage.py runstack --port 8001"
+    )
