@@ -169,6 +169,11 @@ def _embedded_secret_key(shared_var_dir: bool) -> str:
 
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# The pod's own address (Kubernetes' downward API, deploy/k8s/base/web.yaml), which no
+# ALLOWED_HOSTS can name ahead: Prometheus scrapes each web pod by it (docs/operations.md).
+# An IPv6 one in brackets, as a Host header carries it.
+if POD_IP := env("POD_IP", default=""):
+    ALLOWED_HOSTS.append(f"[{POD_IP}]" if ":" in POD_IP else POD_IP)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

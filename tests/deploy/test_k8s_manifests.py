@@ -133,6 +133,36 @@ def test_the_web_tier_is_a_probed_deployment_behind_a_service(objects):
     assert hosts & set(allowed.split(","))
 
 
+# The Host a Prometheus scrape of a pod by its own address sends (docs/operations.md,
+# Monitoring), or else Django's answer, read in a process started as the web pod is.
+SCRAPED_HOST = (
+    "import django; django.setup(); from django.conf import settings; "
+    "from django.core.exceptions import DisallowedHost; from django.test import RequestFactory; "
+    "print(settings.ALLOWED_HOSTS[-1])\n"
+    "try: print(RequestFactory().get('/metrics', HTTP_HOST={host!r}).get_host())\n"
+    "except DisallowedHost: print('refused')"
+)
+
+
+@pytest.mark.parametrize(
+    ("pod_ip", "host"),
+    [("10.244.1.7", "10.244.1.7:8000"), ("fd00:10:244::7", "[fd00:10:244::7]:8000")],
+    ids=["ipv4", "ipv6"],
+)
+def test_prometheus_may_scrape_each_web_pod_by_its_own_address(objects, tmp_path, pod_ip, host):
+    """No ALLOWED_HOSTS written ahead can name the pods' changing addresses, so each scrape was
+    answered 400 until 2026-12-07: the web pod is told its own (POD_IP, the downward API)."""
+    env = {e["name"]: e for e in web_container(objects).get("env", [])}
+    assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    allowed = config_data(objects)["ALLOWED_HOSTS"]
+    code = SCRAPED_HOST.format(host=host)
+    started = python_with_settings(tmp_path, code, ALLOWED_HOSTS=allowed, POD_IP=pod_ip)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.split() == [host.rpartition(":")[0], host]
+    without = python_with_settings(tmp_path, code, ALLOWED_HOSTS=allowed)
+    assert without.stdout.split()[-1] == "refused", without.stderr
+
+
 def _probe(container: dict, kind: str):
     """The web app's answer to the probe ``kind`` of ``container``, sent as the kubelet would:
     its path and its headers."""
@@ -387,7 +417,11 @@ def test_secrets_come_from_a_secret_never_from_the_manifests(objects):
                 e["secretRef"]["name"] for e in container.get("envFrom", []) if "secretRef" in e
             ]
             assert refs == [SECRET_NAME], (name, container["name"])
-            assert "env" not in container, "inline env values would bypass the ConfigMap/Secret"
+            # Inline env only for what the pod alone knows (the downward API: POD_IP); a value
+            # written there would bypass the ConfigMap/Secret.
+            for var in container.get("env", []):
+                assert set(var) == {"name", "valueFrom"}, (name, var)
+                assert set(var["valueFrom"]) == {"fieldRef"}, (name, var)
 
 
 def test_no_file_under_deploy_k8s_holds_a_credential():
