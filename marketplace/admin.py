@@ -249,8 +249,18 @@ def _given_back_said(given: int, taken_off: int, currency: str) -> str:
 
 @admin.register(Entitlement)
 class EntitlementAdmin(ReadOnlyAdmin):
-    list_display = ("id", "tenant", "agent", "seats", "status", "valid_from", "valid_until")
-    list_filter = ("status",)
+    list_display = (
+        "id",
+        "tenant",
+        "agent",
+        "seats",
+        "status",
+        "valid_from",
+        "valid_until",
+        "cancelled_at",
+    )
+    # "Cancelled at: Not empty" lists the plans their tenants cancelled (marketplace.cancellation).
+    list_filter = ("status", ("cancelled_at", admin.EmptyFieldListFilter))
     search_fields = ("tenant__slug", "agent__name")
     list_select_related = ("tenant", "agent", "agent__tenant")
     shown_instead = {"plan_snapshot": "plan_as_bought"}

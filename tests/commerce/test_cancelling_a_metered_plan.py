@@ -6,6 +6,7 @@ resumed, is refused with its code, and documented."""
 from datetime import timedelta
 
 import pytest
+from lxml import html
 
 from billing import invoicing
 from billing.models import Invoice, LineKind
@@ -177,3 +178,20 @@ def test_another_tenants_entitlement_is_not_found(buyer, member_client):
         assert response.status_code == 404, response.json()
     entitlement.refresh_from_db()
     assert entitlement.valid_until is None
+
+
+def test_finance_sees_in_the_admin_that_the_tenant_cancelled(buyer, admin_session):
+    """The entitlements list says when the tenant cancelled, beside when the plan ends."""
+    client, _, entitlement = buyer
+    cancel(client, entitlement)
+    finance, _ = admin_session("finance")
+
+    page = finance.get("/admin/marketplace/entitlement/", {"cancelled_at__isempty": "0"})
+
+    assert page.status_code == 200
+    row = html.fromstring(page.content).xpath(f'//tr[.//a[text()="{entitlement.pk}"]]')[0]
+    cells = {cell.get("class").split()[0]: cell.text_content() for cell in row.xpath("td|th")}
+    assert cells["field-cancelled_at"] == "Jan. 20, 2026, 7 a.m. UTC"
+    assert cells["field-valid_until"] == "Feb. 1, 2026, midnight UTC"
+    listed = finance.get("/admin/marketplace/entitlement/", {"cancelled_at__isempty": "1"})
+    assert f">{entitlement.pk}</a>".encode() not in listed.content
