@@ -39,6 +39,12 @@ class EnrolmentCodeInvalid(BadRequest, code="enrolment_code_invalid"):
 class NoEnrolmentPending(BadRequest, code="no_enrolment_pending"): ...
 
 
+class DeviceNeedsCodeSignIn(Forbidden, code="mfa_required"):
+    """Starting or confirming another TOTP enrolment on an account with a confirmed device,
+    from a sign-in made without a code (one from before the device, which a holder of the
+    password alone may keep refreshing): it would plant a device whose key they know."""
+
+
 class EmailTaken(Conflict, code="email_taken"):
     """An account uses this email already (in any spelling: ``normalize_email``), or one made
     at the same time took it first: the unique constraint decides."""

@@ -21,6 +21,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from edgeplug.accounts.errors import (
+    DeviceNeedsCodeSignIn,
     EmailTaken,
     EnrolmentCodeInvalid,
     InactiveUser,
@@ -306,9 +307,26 @@ def _pending_devices(user: User):
     return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id")
 
 
+def _refuse_another_device_without_code(user: User, *, code_verified: bool) -> None:
+    """Once TOTP is on, only a sign-in made with a code may add a device: one made with the
+    password alone before the first device was confirmed is still a valid sign-in (its tokens
+    refresh), and whoever holds it may be someone who had only the password."""
+    if not code_verified and TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise DeviceNeedsCodeSignIn(
+            "TOTP is on for this account and this sign-in was made without a code: sign in "
+            "with your current code to add a device."
+        )
+
+
 @transaction.atomic
-def start_totp_enrolment(user: User, name: str = "authenticator") -> TotpEnrolment:
-    """A new unconfirmed TOTP device (replacing earlier unconfirmed ones) and its QR code."""
+def start_totp_enrolment(
+    user: User, *, code_verified: bool, name: str = "authenticator"
+) -> TotpEnrolment:
+    """A new unconfirmed TOTP device (replacing earlier unconfirmed ones) and its QR code.
+    ``code_verified``: the caller's sign-in passed TOTP with a device the user still has
+    (``tenancy.permissions.second_factor_verified``); without it an account with a confirmed
+    device is refused (``mfa_required``) and nothing changes."""
+    _refuse_another_device_without_code(user, code_verified=code_verified)
     _pending_devices(user).delete()
     device = TOTPDevice.objects.create(user=user, name=name, confirmed=False)
     record_event("mfa_enrolment_started", actor=user, target=user.email)
@@ -328,9 +346,12 @@ def pending_totp_enrolment(user: User, device_id: int | None) -> TotpEnrolment |
 
 
 @transaction.atomic
-def confirm_totp_enrolment(user: User, otp: str, *, device_id: int | None = None) -> TOTPDevice:
+def confirm_totp_enrolment(
+    user: User, otp: str, *, code_verified: bool, device_id: int | None = None
+) -> TOTPDevice:
     """Confirm the user's pending enrolment with a code of it; with ``device_id``, only if
-    that is the pending one (a page confirms only the enrolment it started)."""
+    that is the pending one (a page confirms only the enrolment it started). Another device
+    needs a sign-in with a code (``code_verified``), as starting one does."""
     device = _pending_devices(user).select_for_update().first()
     if device is None or device_id not in (None, device.pk):
         confirmed = TOTPDevice.objects.filter(user=user, confirmed=True)
@@ -339,6 +360,7 @@ def confirm_totp_enrolment(user: User, otp: str, *, device_id: int | None = None
                 "This enrolment is confirmed already: TOTP is on for your account."
             )
         raise NoEnrolmentPending("There is no TOTP enrolment to confirm: start one first.")
+    _refuse_another_device_without_code(user, code_verified=code_verified)
     if not device.verify_token(otp):
         raise EnrolmentCodeInvalid("The TOTP code is wrong or expired.")
     device.confirmed = True

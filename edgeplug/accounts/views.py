@@ -25,6 +25,7 @@ from edgeplug.accounts.services import (
 from edgeplug.core.exceptions import code_and_detail
 from edgeplug.core.serializers import refuse_body, validated
 from edgeplug.core.throttling import AnonThrottle, AuthThrottle
+from edgeplug.tenancy.permissions import second_factor_verified
 
 
 class InvalidToken(AuthError, code="token_not_valid"): ...
@@ -148,7 +149,9 @@ class TotpEnrolView(APIView):
     @extend_schema(request=None, responses={201: s.TotpEnrolmentSerializer})
     def post(self, request):
         refuse_body(request)
-        enrolment = start_totp_enrolment(request.user)
+        enrolment = start_totp_enrolment(
+            request.user, code_verified=second_factor_verified(request)
+        )
         return Response(s.TotpEnrolmentSerializer(enrolment).data, status=status.HTTP_201_CREATED)
 
 
@@ -158,5 +161,7 @@ class TotpConfirmView(APIView):
     @extend_schema(request=s.OtpSerializer, responses={200: s.MfaStateSerializer})
     def post(self, request):
         data = validated(s.OtpSerializer, request)
-        confirm_totp_enrolment(request.user, data["otp"])
+        confirm_totp_enrolment(
+            request.user, data["otp"], code_verified=second_factor_verified(request)
+        )
         return Response(s.MfaStateSerializer({"mfa_enabled": True}).data)

@@ -367,3 +367,27 @@ def test_staff_without_a_vendor_are_sent_to_the_admin_by_every_portal_door(admin
     assert 'your work is in the <a href="/admin/">admin</a>' in html
     denial = AuditEvent.objects.get(action="permission_denied")
     assert (denial.actor, denial.details["code"]) == (user, "not_a_vendor")
+
+
+def test_a_session_signed_in_without_a_code_starts_no_enrolment_once_a_device_is_confirmed():
+    """A session signed in with the password alone (no device then) whose account has since
+    confirmed a device: Start is refused and the owner's pending enrolment stays (before: it
+    replaced it with a device of the session's, whose key it then knew)."""
+    user = _member("developer")
+    browser = Client()
+    assert portal_sign_in(browser, user).status_code == 302  # no device: no code asked
+    phone = TOTPDeviceFactory(user=user)
+    owner = APIClient()
+    owner.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {sign_in(owner, user, otp=totp_now(phone))['access']}"
+    )
+    pending = owner.post("/api/v1/auth/mfa/totp").json()["device_id"]
+
+    refused = browser.post("/portal/enrol/", {"start": "1"})
+
+    assert refused.status_code == 403 and "mfa_required" in refused.content.decode()
+    assert "sign in" in refused.content.decode().lower()
+    assert list(TOTPDevice.objects.filter(user=user, confirmed=False)) == [
+        TOTPDevice.objects.get(pk=pending)
+    ]
+    assert _enrolments_started(user) == 1

@@ -212,11 +212,11 @@ class Command(BaseCommand):
         )
         # Staff must use TOTP in the admin: a device enrolled as a person enrols one (the
         # command holds its key, as their authenticator app would), to scan from the output.
-        enrolment = accounts.start_totp_enrolment(user, name=DEMO_DEVICE)
+        enrolment = accounts.start_totp_enrolment(user, code_verified=False, name=DEMO_DEVICE)
         device = TOTPDevice.objects.get(pk=enrolment.device_id)
         code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
         accounts.confirm_totp_enrolment(
-            user, f"{code:0{device.digits}d}", device_id=enrolment.device_id
+            user, f"{code:0{device.digits}d}", code_verified=False, device_id=enrolment.device_id
         )
         return user
 

@@ -21,7 +21,7 @@ from edgeplug.accounts.services import (
 )
 from edgeplug.core.throttling import sign_in_throttled_message, sign_in_wait
 from edgeplug.errors import DomainError, Throttled
-from edgeplug.tenancy.permissions import MEMBER
+from edgeplug.tenancy.permissions import MEMBER, second_factor_verified
 from marketplace.portal.access import (
     SESSION_TENANT,
     MemberPages,
@@ -116,23 +116,34 @@ def enrol(request):
     started (``SESSION_ENROLMENT``) while it is pending, so a reload or a second tab never
     replaces the code being scanned. One started elsewhere (the API) is neither shown nor
     confirmed here (its key may be someone else's, who had only the password): Start replaces
-    it."""
+    it. A session signed in without a code before the account had a device is refused
+    (``mfa_required``) once it has one."""
     if not request.user.is_authenticated:
         return redirect("portal:sign-in")
     if has_totp(request.user) and request.user.is_verified():
         return redirect(_after_enrolment(request))
     if request.method == "POST" and (refused := count_enrolment(request)):
         return refused
-    if request.method == "POST" and "start" in request.POST:
-        request.session[SESSION_ENROLMENT] = start_totp_enrolment(request.user).device_id
-        return redirect("portal:enrol")
     started = request.session.get(SESSION_ENROLMENT)
-    form = TotpConfirmForm(request.POST or None)
+    form = TotpConfirmForm(None if "start" in request.POST else request.POST or None)
     error = None
-    if request.method == "POST" and form.is_valid():
+    # A session signed in with the password alone, before its account had a device, adds none.
+    code_verified = second_factor_verified(request)
+    if request.method == "POST" and "start" in request.POST:
+        try:
+            enrolment = start_totp_enrolment(request.user, code_verified=code_verified)
+        except DomainError as exc:
+            error = exc
+        else:
+            request.session[SESSION_ENROLMENT] = enrolment.device_id
+            return redirect("portal:enrol")
+    elif request.method == "POST" and form.is_valid():
         try:
             device = confirm_totp_enrolment(
-                request.user, form.cleaned_data["otp"], device_id=started or 0
+                request.user,
+                form.cleaned_data["otp"],
+                code_verified=code_verified,
+                device_id=started or 0,
             )
         except DomainError as exc:
             error = exc
