@@ -424,12 +424,19 @@ def recheck_card_refunds(now: datetime | None = None) -> RefundCheck:
         given_back_in_part__given_at__gte=since,
     )
     watched = Order.objects.filter(refunded | in_part).exclude(payment_intent_id="").distinct()
-    fields = ("pk", "payment_intent_id", "amount", "status", "lost_in_disputes")
+    fields = (
+        "pk",
+        "payment_intent_id",
+        "amount",
+        "status",
+        "lost_in_disputes",
+        "refunded_in_stripe",
+    )
     for order in watched.order_by("pk").only(*fields):
         with _asked(run, f"order {order.pk}"):
             refunds = payments.refunds_of(order.payment_intent_id)
-            if order.status == OrderStatus.REFUNDED and orders.all_given_back(order, refunds):
-                continue  # the money went back (a refund that failed before is moot)
+            if orders.failure_moot(order, refunds):
+                continue  # the money went back, or nothing is counted to count back
             told = [
                 _apply_refund(refund)
                 for refund in refunds

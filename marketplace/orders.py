@@ -789,19 +789,23 @@ def record_failed_refund(refund: payments.RefundState) -> Order | None:
             return None
         if order.status == OrderStatus.COMPLETED:
             _count_back_failed_refund(order, refund)
-        elif not all_given_back(order):
+        elif not failure_moot(order):
             _tell_refund_failed(order, refund)
     return order
 
 
-def all_given_back(order: Order, refunds: list[payments.RefundState] | None = None) -> bool:
-    """Whether Stripe gave back the order's whole price, its refunds that went through
-    (``refunds``, else asked now) and the disputes the bank won added up: then a refund of it
-    that failed is moot (a dashboard refund failed before the refund in full gave back all)."""
+def failure_moot(order: Order, refunds: list[payments.RefundState] | None = None) -> bool:
+    """Whether a refund of the order that failed changes nothing now, by Stripe's refunds that
+    went through (``refunds``, else asked now). Refunded: Stripe gave back its whole price all
+    the same, with the disputes the bank won (a dashboard refund failed before it was
+    counted, then the refund in full gave back all). Completed: the order counts no more
+    given back than those refunds (nothing to count back: ``_count_back_failed_refund``)."""
     if refunds is None:
         refunds = payments.refunds_of(order.payment_intent_id)
     made = sum(r.amount for r in refunds if r.status in payments.REFUND_MADE)
-    return made + order.lost_in_disputes >= order.amount
+    if order.status == OrderStatus.REFUNDED:
+        return made + order.lost_in_disputes >= order.amount
+    return order.refunded_in_stripe <= made
 
 
 def refund_failure_told(refund_id: str) -> bool:
@@ -993,7 +997,9 @@ def lock_standing(tenant: Tenant | int) -> None:
     5. catalogue listings, by their agent's id (``refresh_listing``).
 
     The dunning holds its invoice across the Stripe call and takes the tenant only if the
-    attempt fails for the last time, so an order waits for a Stripe call only then."""
+    attempt fails for the last time; a refund in full holds its order across its Stripe calls
+    (``refund_order``), and so does a failed refund counted back
+    (``_count_back_failed_refund``): another action on that order waits for Stripe then."""
     lock_tenant(tenant)
 
 

@@ -326,7 +326,8 @@ class BreakdownRow:
     @property
     def price(self) -> str:
         """What each unit costs and, when the tier has one, its flat amount beside it
-        (``1.00 + 5.00 flat``): quantity x this is the amount, as the PDF and the note print."""
+        (``1.00 + 5.00 flat``): quantity x the unit price, plus the flat amount, is the amount,
+        as the PDF and the note print."""
         return f"{self.unit_price} + {self.flat} flat" if self.flat else self.unit_price
 
 

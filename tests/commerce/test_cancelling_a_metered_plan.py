@@ -195,3 +195,15 @@ def test_finance_sees_in_the_admin_that_the_tenant_cancelled(buyer, admin_sessio
     assert cells["field-valid_until"] == "Feb. 1, 2026, midnight UTC"
     listed = finance.get("/admin/marketplace/entitlement/", {"cancelled_at__isempty": "1"})
     assert f">{entitlement.pk}</a>".encode() not in listed.content
+
+
+def test_a_cancelled_plan_revoked_since_says_no_cancel_date(buyer):
+    """Refunded in full after it was cancelled, it ended at the refund: ``cancel_at`` says
+    nothing more (``valid_until`` says when it ended)."""
+    client, _, entitlement = buyer
+    cancel(client, entitlement)
+    Entitlement.objects.filter(pk=entitlement.pk).update(status=EntitlementStatus.REVOKED)
+
+    body = client.get(f"/api/v1/entitlements/{entitlement.pk}").json()
+
+    assert body["cancel_at"] is None and body["valid_until"] == "2026-02-01T00:00:00Z"

@@ -280,3 +280,16 @@ def test_a_failure_told_again_after_the_refund_in_full_gave_all_back_asks_no_tra
 
     assert refunded_of(order) == 1000
     assert not MoneyToGiveBack.objects.filter(action="order_refund_failed").exists()
+
+
+def test_the_recheck_leaves_a_failure_that_counted_nothing(order, api):
+    """Of an order given back in part (6.00), a second dashboard refund failed before its
+    ``charge.refunded`` was handled counted nothing, and has nothing to count back: the
+    recheck does not report it run after run."""
+    refunded_in_dashboard(api, order, 600, "evt_part")
+    failing = dashboard_refund(order, 100)
+    refund_failed(api, failing, "evt_failed")
+    told_again(api, order, "evt_part_late")
+
+    assert money_back.recheck_card_refunds().failed == {}
+    assert counted_back(order) == []

@@ -144,7 +144,7 @@ def test_which_process_is_open_without_a_token(tmp_path, env, open_without_token
     assert started.stdout.split() == [str(open_without_token), str(not open_without_token)]
 
 
-def _run_sh_environment(tmp_path: Path, **env) -> str:
+def _run_sh_environment(tmp_path: Path, *args: str, **env) -> str:
     """METRICS_OPEN_WITHOUT_TOKEN as scripts/run.sh (`make run`) hands it to runstack: the
     script run from a copy of the checkout whose bootstrap does nothing and whose Python says
     what it was given."""
@@ -158,7 +158,7 @@ def _run_sh_environment(tmp_path: Path, **env) -> str:
     for script in (bootstrap, python):
         script.chmod(0o755)
     return subprocess.run(
-        ["bash", str(tmp_path / "scripts" / "run.sh"), "--port", "8001"],
+        ["bash", str(tmp_path / "scripts" / "run.sh"), *(args or ("--port", "8001"))],
         env={"PATH": os.environ["PATH"], **env},
         capture_output=True,
         text=True,
@@ -174,4 +174,11 @@ def test_make_run_keeps_metrics_open_on_its_loopback_server(tmp_path):
 def test_make_run_leaves_an_explicit_choice_alone(tmp_path):
     assert _run_sh_environment(tmp_path, METRICS_OPEN_WITHOUT_TOKEN="false") == (
         "false manage.py runstack --port 8001"
+    )
+
+
+def test_run_sh_on_another_address_keeps_metrics_closed(tmp_path):
+    """``--host`` serves where others may reach it: no opening without a token there."""
+    assert _run_sh_environment(tmp_path, "--host", "0.0.0.0") == (
+        "manage.py runstack --host 0.0.0.0"
     )
