@@ -125,14 +125,21 @@ def retry_refusal(invoice: Invoice) -> DomainError | None:
         return refused
     if payments.configured() and payments.default_payment_method(invoice.tenant) is None:
         return PaymentMethodRequired(
-            f"{invoice.tenant} has no card on file: record an offline payment instead."
+            f"{invoice.tenant} has no card on file: a card saved as the default "
+            "(/api/v1/billing/payment-methods) is charged at once; a bank transfer is recorded "
+            "as an offline payment."
         )
     return None
 
 
-def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Attempt:
-    """Finance charges an unpaid invoice now (also an uncollectible one: a success gives the
-    tenant's entitlements back). The attempt counts like a scheduled one."""
+def retry_invoice_payment(
+    invoice: Invoice, *, actor=None, request=None, asked_by: str = "finance"
+) -> Attempt:
+    """Finance (*Retry payment now*), or the tenant (``POST /api/v1/invoices/{id}/pay``,
+    ``asked_by="tenant"``), charges an unpaid invoice now on the tenant's default card (also
+    an uncollectible one: a success gives the tenant's entitlements back). The attempt counts
+    like a scheduled one; the invoice's lock makes a second request at once wait, then find
+    it paid (or charge the next attempt after a failure)."""
     with transaction.atomic():
         invoice = _locked(invoice.pk)
         if refusal := retry_refusal(invoice):
@@ -141,6 +148,7 @@ def retry_invoice_payment(invoice: Invoice, *, actor=None, request=None) -> Atte
             "invoice_payment_retry_requested",
             invoice,
             attempts_before=invoice.payment_attempts,
+            asked_by=asked_by,
             actor=actor,
             request=request,
         )

@@ -78,7 +78,16 @@ class CardDeclined(PaymentRequired, code="card_declined"):
 
 
 class PaymentFailed(PaymentRequired, code="payment_failed"):
-    """The payment failed other than by a decline: a paid order fails with this code."""
+    """The payment failed other than by a decline (3-D Secure asked off-session, an error of
+    the processor's): a paid order, or a tenant's payment of an invoice, fails with this
+    code."""
+
+
+def charge_refusal(failure_code: str, detail: str) -> PaymentRequired:
+    """The 402 of a charge that failed (an order's, an invoice's the tenant paid now), by the
+    processor's failure code: ``card_declined`` for a decline, else ``payment_failed``."""
+    error = CardDeclined if failure_code == CardDeclined.code else PaymentFailed
+    return error(detail)
 
 
 class RetryLater(Unavailable, code="retry_later"):

@@ -12,6 +12,7 @@ invoice_urls = [
     path("upcoming", invoice_views.UpcomingInvoice.as_view(), name="invoice-upcoming"),
     path("<int:pk>", invoice_views.InvoiceDetail.as_view(), name="invoice-detail"),
     path("<int:pk>/pdf", invoice_views.InvoicePdf.as_view(), name="invoice-pdf"),
+    path("<int:pk>/pay", invoice_views.InvoicePay.as_view(), name="invoice-pay"),
 ]
 payout_urls = [
     # Before the JSON route: "2026-03.csv" would match <str:period> too.

@@ -11,6 +11,7 @@ from billing.billing_accounts import TAX_RATE_PATTERN
 from billing.documents import codelists
 from billing.documents.document import TAX_RATE_LIMIT
 from billing.models import BillingAccount, Invoice, InvoiceLine, RefundedBy
+from edgeplug.core.schema import ErrorSerializer
 from edgeplug.core.serializers import (
     DocumentTextField,
     ReadOnlyModelSerializer,
@@ -117,6 +118,20 @@ class InvoiceDetailSerializer(InvoiceSerializer):
 
     def get_buyer(self, invoice) -> dict:
         return invoice.account_snapshot.get("buyer", {})
+
+
+class InvoicePaymentErrorSerializer(ErrorSerializer):
+    """402 of paying an invoice now: ``payment_method_required`` before any charge;
+    ``card_declined`` or ``payment_failed`` (3-D Secure asked: ``payment_failure_code``
+    ``authentication_required``) with the invoice, still unpaid."""
+
+    invoice = InvoiceDetailSerializer(
+        required=False,
+        help_text="The invoice after the failed attempt (card_declined, payment_failed).",
+    )
+
+    class Meta:
+        ref_name = "InvoicePaymentError"
 
 
 class UpcomingLineSerializer(serializers.Serializer):

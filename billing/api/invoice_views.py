@@ -1,19 +1,20 @@
 """Invoices for tenant admins and billing members: /api/v1/invoices (list, detail, the live
-upcoming invoice) and /api/v1/billing/account. Another tenant's invoice is a 404."""
+upcoming invoice, paying one now) and /api/v1/billing/account. Another tenant's invoice is a
+404."""
 
 import django_filters
 from django import forms
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import billing_accounts, invoice_documents, invoicing
+from billing import billing_accounts, collection, invoice_documents, invoicing, payments
 from billing.api import invoice_serializers as s
-from billing.errors import NoBillingAccountYet
+from billing.errors import NoBillingAccountYet, PaymentsNotConfigured, charge_refusal
 from billing.models import BillingAccount, Invoice, InvoiceKind, InvoiceStatus
 from billing.periods import MONTH_PATTERN, month_start, next_month, optional_month
 from edgeplug.core.filters import FilterSet
@@ -112,6 +113,66 @@ class InvoicePdf(JsonErrorsMixin, APIView):
         response = HttpResponse(invoice_documents.invoice_pdf(invoice), "application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
         return response
+
+
+class InvoicePay(APIView):
+    """Pay a finalized, unpaid invoice now on the tenant's default card (its card payment
+    failed, and the card works again): one attempt, as finance's *Retry payment now* makes it
+    (``collection.retry_invoice_payment``). Paid, the invoice is answered as
+    ``GET /api/v1/invoices/{id}`` shows it, and entitlements suspended for it are active
+    again; a failed attempt counts in the dunning as a scheduled one."""
+
+    permission_classes = [CanBuy]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.InvoiceDetailSerializer,
+            202: OpenApiResponse(
+                s.InvoiceDetailSerializer,
+                description="The processor is still processing the charge: the invoice stays "
+                "unpaid until its outcome arrives (by webhook); another payment is refused "
+                "meanwhile (409 payment_pending).",
+            ),
+            402: error_response(
+                402,
+                "payment_method_required: no card on file, nothing charged; card_declined or "
+                "payment_failed (e.g. the bank asks for 3-D Secure, which an off-session "
+                "charge cannot pass: payment_failure_code authentication_required) with the "
+                "`invoice`, still unpaid.",
+                s.InvoicePaymentErrorSerializer,
+            ),
+            409: error_response(
+                409,
+                "invoice_not_collectable: a draft, paid or void invoice, a credit note, or "
+                "nothing left due; payment_pending: the last attempt is still processing; "
+                "amount_below_minimum / amount_above_maximum: no card charge can take the "
+                "amount due (pay it by bank transfer).",
+            ),
+            502: error_response(
+                502,
+                "payment_processor_error: the processor could not be reached; nothing is "
+                "recorded and the same request tries the same attempt again.",
+            ),
+        },
+    )
+    def post(self, request, pk):
+        invoices = _invoices(request).prefetch_related("lines")
+        invoice = get_for_request(invoices, request, pk=pk)
+        if not payments.configured():
+            raise PaymentsNotConfigured("Payments are not configured on this server.")
+        attempt = collection.retry_invoice_payment(
+            invoice, actor=request.user, request=request, asked_by="tenant"
+        )
+        body = s.InvoiceDetailSerializer(get_for_request(invoices, request, pk=pk)).data
+        if attempt.outcome == InvoiceStatus.PAID:
+            return Response(body)
+        if attempt.outcome == "pending":
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+        refusal = charge_refusal(
+            attempt.invoice.payment_failure_code, attempt.invoice.payment_failure_detail
+        )
+        return Response({**refusal.as_dict(), "invoice": body}, status=refusal.status)
 
 
 class UpcomingInvoice(APIView):

@@ -8,7 +8,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.errors import CardDeclined, PaymentFailed
+from billing.errors import charge_refusal
 from edgeplug.core.filters import FilterSet, id_filter
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import refuse_body, validated
@@ -118,8 +118,7 @@ class OrderListCreate(generics.ListAPIView):
         order = _orders(request).get(pk=order.pk)
         body = s.OrderSerializer(order).data
         if order.status == OrderStatus.FAILED:
-            error = CardDeclined if order.failure_code == CardDeclined.code else PaymentFailed
-            refusal = error(order.failure_detail)
+            refusal = charge_refusal(order.failure_code, order.failure_detail)
             response = Response({**refusal.as_dict(), "order": body}, status=refusal.status)
         else:
             response = Response(
