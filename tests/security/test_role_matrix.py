@@ -84,6 +84,7 @@ _GROUPS = {
         ("billing-account", "put"),
         ("invoice-detail", "get"),
         ("invoice-pdf", "get"),
+        ("invoice-pay", "post"),
         ("invoice-upcoming", "get"),
         ("invoices", "get"),
         ("vendor-payout", "get"),

@@ -115,6 +115,7 @@ OWNED = {
     "payment-method-default": {"pk": "payment_method"},
     "invoice-detail": {"pk": "invoice"},
     "invoice-pdf": {"pk": "invoice"},
+    "invoice-pay": {"pk": "invoice"},
     # A vendor's statement of a month it sold in; another vendor has none for it (404).
     "vendor-payout": {"period": "payout_period"},
     "vendor-payout-csv": {"period": "payout_period"},
