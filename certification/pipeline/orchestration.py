@@ -122,10 +122,12 @@ def record_result(
             )
             if outcome.vulnerabilities:
                 record_findings_at_certification(run, outcome.vulnerabilities)
+            # In the same transaction: a watcher (gRPC WatchRun) never sees the stage's result
+            # with the run's progress from before it.
+            CertificationRun.objects.filter(pk=run.pk).update(progress=_progress(run))
     except IntegrityError:
         # Another delivery of the same task recorded it first; keep that one.
         return CertificationResult.objects.get(run=run, test_suite=stage)
-    CertificationRun.objects.filter(pk=run.pk).update(progress=_progress(run))
     return result
 
 

@@ -6,11 +6,12 @@ starve the usage reports."""
 import grpc
 import pytest
 from django.db import transaction
+from django.db.models.signals import post_save
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from certification import grpc_watch
-from certification.models import CertificationRun, StageAttempt
+from certification.models import CertificationResult, CertificationRun, StageAttempt
 from certification.pipeline.orchestration import record_result
 from certification.pipeline.stages.base import StageOutcome
 from certification.pipeline.state import end_with_error, mark_running
@@ -90,6 +91,28 @@ def test_the_stream_follows_each_stage_and_ends_with_the_run(stub, vendor):
     assert states(final)[1:] == [(stage, "skipped") for stage in others]
     assert final.HasField("finished_at")
     assert list(stream) == []  # the server closed the stream
+
+
+def test_a_stage_result_is_committed_with_the_runs_progress(vendor):
+    """What a watcher reads the moment a stage's result is committed already has the progress
+    that result makes: they were two commits, and a stream polling between them sent the stage
+    passed at progress 0 (a fresh-clone CI run failed on it)."""
+    tenant, _ = vendor
+    run = queued_run(tenant)
+    mark_running(run.pk)
+    seen = []
+
+    def on_save(instance, created, **kwargs):
+        transaction.on_commit(
+            lambda: seen.append(CertificationRun.objects.get(pk=instance.run_id).progress)
+        )
+
+    post_save.connect(on_save, sender=CertificationResult, weak=False)
+    try:
+        record_result(run, run.stages[0], StageOutcome("pass", logs="ok"), 10)
+    finally:
+        post_save.disconnect(on_save, sender=CertificationResult)
+    assert seen and seen[0] > 0
 
 
 def test_a_finished_run_is_one_message(stub, vendor):
