@@ -21,6 +21,7 @@ from edgeplug.accounts.authentication import TenantJWTAuthentication
 from edgeplug.certification.v1 import certification_pb2 as pb
 from edgeplug.certification.v1 import certification_pb2_grpc
 from edgeplug.core.exceptions import code_and_detail
+from edgeplug.core.locking import one_snapshot
 from edgeplug.grpc_requests import one_request
 from edgeplug.grpc_server import CallRequest, abort, add_service, authorization, django_call, one_of
 from edgeplug.tenancy.scoping import request_tenant
@@ -59,8 +60,8 @@ class CertificationServicer(certification_pb2_grpc.CertificationServiceServicer)
                 # Each poll is authenticated and looked up again, as each REST poll of
                 # GET /api/v1/certification/{id} is: a token expired, a member removed or a
                 # tenant deactivated while the stream is open ends it at the next poll.
-                run = _watched_run(context, call, request.run_id)
-                progress = _progress(run)
+                with one_snapshot():  # the run and its results and attempts from one moment
+                    progress = _progress(_watched_run(context, call, request.run_id))
                 if progress != sent:
                     # Authenticated again once the run is read: a refusal that came between
                     # the poll's first check and its read (a member removed, then the run

@@ -171,7 +171,7 @@ class AgentVersionFactory(factory.django.DjangoModelFactory):
 class CertificationRunFactory(factory.django.DjangoModelFactory):
     """A finished, passed run awaiting review; ``results=True`` adds one passing result
     per stage (tests that study one stage's report add their own); ``running=True``, a run
-    still going (at its invariants stage, 40%)."""
+    still going (at its invariants stage, 40%); ``queued=True``, one no worker has started."""
 
     class Meta:
         model = "certification.CertificationRun"
@@ -181,6 +181,7 @@ class CertificationRunFactory(factory.django.DjangoModelFactory):
         running = factory.Trait(
             status="running", current_stage="invariants", progress=40, finished_at=None
         )
+        queued = factory.Trait(status="queued", progress=0, started_at=None, finished_at=None)
 
     version = factory.SubFactory(AgentVersionFactory, certified=True)
     tenant = factory.SelfAttribute("version.tenant")

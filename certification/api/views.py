@@ -25,6 +25,7 @@ from certification.models import QUEUE_REVIEW_STATUSES, QUEUE_STATUSES, Certific
 from certification.pipeline.actions import broker_refusal, check_level, submit_for_certification
 from edgeplug.core import error_views
 from edgeplug.core.filters import FilterSet, number_filter, slug_filter
+from edgeplug.core.locking import one_snapshot
 from edgeplug.core.schema import error_response
 from edgeplug.core.serializers import validated
 from edgeplug.slugs import slug_as_typed
@@ -143,6 +144,12 @@ class RunDetail(generics.RetrieveAPIView):
     def get_queryset(self):
         # One run: its attempts are read only while it runs (``stage_states``).
         return runs_for(self.request).prefetch_related("results")
+
+    def retrieve(self, request, *args, **kwargs):
+        # The run, its results and its attempts from one moment: a stage passed with the
+        # progress it makes, a stage running with ``current_stage`` naming it.
+        with one_snapshot():
+            return super().retrieve(request, *args, **kwargs)
 
 
 MAX_AGE_HOURS = 24 * 366 * 10

@@ -67,10 +67,11 @@ def execute_stage(run_id: int, stage: str, *, worker: str = "") -> str:
     run = mark_running(run_id)
     if run is None:
         return "finished"
-    StageAttempt.objects.create(
-        run=run, stage=stage, worker=worker or socket.gethostname(), worker_pid=os.getpid()
-    )
-    CertificationRun.objects.filter(pk=run_id).update(current_stage=stage)
+    with transaction.atomic():  # a reader sees the stage running with current_stage naming it
+        StageAttempt.objects.create(
+            run=run, stage=stage, worker=worker or socket.gethostname(), worker_pid=os.getpid()
+        )
+        CertificationRun.objects.filter(pk=run_id).update(current_stage=stage)
     started = time.monotonic()
     ctx = _load_context(run)
     if ctx.package is None and stage != levels.VALIDATION:

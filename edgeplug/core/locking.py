@@ -15,6 +15,8 @@
 - ``rows_busy``: whether a database error says the rows were busy with another transaction
   (for the caller to answer "try again later" rather than "the database cannot serve").
 - ``sql_error_code``: what the database said of an error, the one place that reads it.
+- ``one_snapshot``: several reads that must agree (a run, then its results and attempts)
+  see the database as at the first of them, not each a later commit.
 """
 
 from __future__ import annotations
@@ -134,3 +136,20 @@ def rows_busy(exc: DatabaseError) -> bool:
     same work may succeed when tried again. Any other OperationalError is a database that
     cannot serve now (``edgeplug.core.reconnect.LOST``)."""
     return sql_error_code(exc) in _BUSY
+
+
+@contextmanager
+def one_snapshot() -> Iterator[None]:
+    """The reads inside see one snapshot of the database: a row read first and rows related
+    to it read by a later query (a prefetch) come from the same moment, so a commit landing
+    between them (a certification stage's result and the run's progress it makes) is seen
+    whole or not at all. Each statement under PostgreSQL's READ COMMITTED sees the commits
+    made before it; this transaction is REPEATABLE READ (reads only: nothing to conflict).
+    SQLite's transactions read one snapshot already. Inside a transaction begun earlier, its
+    reads are as that transaction's."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
