@@ -1,22 +1,24 @@
 """Users in the admin, with their memberships inline. A user added here is audited as
 ``user_created``; a change to a user's account or powers
 (active, staff, superuser, groups, email) is audited as ``user_changed``, a password set here
-as ``password_changed``. Users are never deleted here (nor in bulk): a deletion would take
-their memberships with it, past the tenancy actions' last-admin rule and unaudited, and meet
-the append-only audit log. Staff deactivate a user instead. Their refresh tokens and TOTP
-devices are read-only (a lost device may be removed, audited), and so are the staff groups
-(defined in code) and django-axes' sign-in records, but for clearing a lockout (audited)."""
+as ``password_changed`` (kept with its event or not at all). Users are never deleted here
+(nor in bulk): a deletion would take their memberships with it, past the tenancy actions'
+last-admin rule and unaudited, and meet the append-only audit log. Staff deactivate a user
+instead. Their refresh tokens and TOTP devices are read-only (a lost device may be removed,
+audited), and so are the staff groups (defined in code) and django-axes' sign-in records, but
+for clearing a lockout (audited)."""
 
 from collections import defaultdict
+from contextvars import ContextVar
 
 from axes.admin import AccessAttemptAdmin as BaseAccessAttemptAdmin
 from axes.admin import AccessFailureLogAdmin as BaseAccessFailureLogAdmin
 from axes.admin import AccessLogAdmin as BaseAccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -34,7 +36,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from edgeplug.accounts.errors import EmailTaken
 from edgeplug.accounts.models import DUPLICATE_EMAIL, User
 from edgeplug.accounts.services import (
-    record_password_change,
+    change_password,
     record_user_change,
     record_user_created,
     remove_totp_device,
@@ -49,6 +51,21 @@ from edgeplug.core.admin import (
 )
 from edgeplug.core.locking import unique_or
 from edgeplug.tenancy.admin import AuditedMembershipsMixin, MembershipInline
+
+# The request of the user's password page being answered: Django makes its form as
+# change_password_form(user, data), and the change's audit event names who made it.
+_password_page_request: ContextVar = ContextVar("password_page_request")
+
+
+class UserPasswordForm(AdminPasswordChangeForm):
+    """Django's form of the page setting a user's password (or disabling password sign-in),
+    the change saved with its audit event (``change_password``), or neither."""
+
+    def save(self) -> User:
+        usable = self.cleaned_data["set_usable_password"]
+        password = self.cleaned_data["password1"] if usable else None
+        change_password(self.user, password, request=_password_page_request.get())
+        return self.user
 
 
 @admin.register(User)
@@ -66,6 +83,7 @@ class UserAdmin(SaveRefusedInTheFormMixin, AuditedMembershipsMixin, BaseUserAdmi
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     readonly_fields = ("last_login", "date_joined")
     inlines = [MembershipInline]
+    change_password_form = UserPasswordForm
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # untick "active" instead (see the module docstring)
@@ -86,10 +104,11 @@ class UserAdmin(SaveRefusedInTheFormMixin, AuditedMembershipsMixin, BaseUserAdmi
             record_user_created(form.instance, request=request)
 
     def user_change_password(self, request, id, form_url=""):
-        response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:  # saved
-            record_password_change(self.get_object(request, unquote(id)), request=request)
-        return response
+        token = _password_page_request.set(request)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _password_page_request.reset(token)
 
 
 # simplejwt registers its token admins with delete (and, for the blacklist, add and change)

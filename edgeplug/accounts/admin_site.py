@@ -26,7 +26,6 @@ from django_otp.admin import OTPAdminSite
 
 from edgeplug.accounts.admin_login import OneStepOTPAdminAuthenticationForm
 from edgeplug.accounts.password_change import CurrentPasswordChangeForm
-from edgeplug.accounts.services import record_password_change
 from edgeplug.accounts.sign_in_events import record_logout
 from edgeplug.core.admin import drop_empty_to_field, drop_unreadable_dates
 from edgeplug.core.error_views import refusal_page_response
@@ -110,17 +109,14 @@ class EdgePlugAdminSite(OTPAdminSite):
 
     def password_change(self, request, extra_context=None):
         """Django's page, its current password checked as a sign-in's is (counted by the
-        lockout), the change audited."""
+        lockout), the change audited with it (the form's save, ``change_password``)."""
         view = PasswordChangeView.as_view(
             form_class=partial(AdminCurrentPasswordChangeForm, request=request),
             success_url=reverse("admin:password_change_done", current_app=self.name),
             extra_context={**self.each_context(request), **(extra_context or {})},
         )
         request.current_app = self.name
-        response = view(request)
-        if request.method == "POST" and response.status_code == 302:  # saved
-            record_password_change(request.user, request=request)
-        return response
+        return view(request)
 
 
 def permission_denied_page(request, detail: str) -> HttpResponse:

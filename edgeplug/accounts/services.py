@@ -1,5 +1,5 @@
-"""Sign-in, lockout clearing, MFA enrolment and device removal: the rules every door (API,
-admin, CLI) goes through."""
+"""Sign-in and sign-out, lockout clearing, password changes, MFA enrolment and device removal:
+the rules every door (API, admin, portal, CLI) goes through."""
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -391,18 +391,6 @@ def remove_totp_device(device: TOTPDevice, *, actor=None, request=None) -> None:
     )
 
 
-def record_password_change(user: User, *, request) -> None:
-    """Audit a password changed from a page (``password_changed``): the member's own in the
-    portal or the admin, or a staff user's change of another user's in the admin; the actor
-    is who was signed in."""
-    record_event(
-        "password_changed",
-        request=request,
-        target=user.email,
-        details={"own": user.pk == request.user.pk},
-    )
-
-
 # What user_changed compares: the account's sign-in and powers. The password has its own event
 # (password_changed) and is never compared or copied.
 AUDITED_USER_FIELDS = ("email", "full_name", "is_active", "is_staff", "is_superuser")
@@ -466,10 +454,20 @@ def create_user(
 
 
 @transaction.atomic
-def reset_password(user: User, password: str) -> AuditEvent:
-    """Give a user a new password chosen for them by an operator's command (``seed_demo``'s
-    fresh demo passwords), audited as ``password_changed`` (``details.own`` false, no actor)
-    as a change from a page is (``record_password_change``)."""
-    user.set_password(password)
+def change_password(user: User, password: str | None, *, request=None) -> AuditEvent:
+    """Give ``user`` a new password (None: none, password sign-in disabled, as the admin may
+    choose) and audit it as ``password_changed``, in one transaction: a change whose event
+    cannot be written is not kept (its page answers 500, the old password still signs in).
+    ``request``: the page's, the member's own change in the portal or the admin or a staff
+    user's of another user's in the admin; its signed-in user is the actor and ``details.own``
+    says whose it was. None for an operator's command (``seed_demo``'s fresh demo passwords):
+    no actor, not their own."""
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
     user.save(update_fields=["password"])
-    return record_event("password_changed", target=user.email, details={"own": False})
+    own = request is not None and user.pk == request.user.pk
+    return record_event(
+        "password_changed", request=request, target=user.email, details={"own": own}
+    )

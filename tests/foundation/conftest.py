@@ -2,8 +2,11 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import OperationalError
+from django.db.models.signals import pre_save
 from django.test import Client
 
+from edgeplug.audit.models import AuditEvent
 from tests.factories import UserFactory
 
 
@@ -22,3 +25,22 @@ def schema(django_db_blocker):
         response = Client().get("/api/v1/schema/?format=json")
     assert response.status_code == 200
     return response.json()
+
+
+@pytest.fixture
+def audit_insert_fails():
+    """audit_insert_fails(action): writing an ``action`` audit event raises the database error
+    a full disk raises, as the insert would."""
+    refusals = []
+
+    def fail(action: str) -> None:
+        def refuse(instance, **kwargs):
+            if instance.action == action:
+                raise OperationalError("could not extend file: No space left on device")
+
+        pre_save.connect(refuse, sender=AuditEvent, weak=False)
+        refusals.append(refuse)
+
+    yield fail
+    for refuse in refusals:
+        pre_save.disconnect(refuse, sender=AuditEvent)

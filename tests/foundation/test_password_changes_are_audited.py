@@ -62,3 +62,13 @@ def test_a_superuser_setting_another_users_password_is_audited(admin_session):
     other.refresh_from_db()
     assert other.check_password(NEW)
     assert _changes() == [(staff.pk, other.email, False)]  # before: nothing
+
+
+def test_a_superuser_disabling_another_users_password_sign_in_is_audited(admin_session):
+    client, staff = admin_session("platform-admins", is_superuser=True)
+    other = UserFactory()
+    disable = {"usable_password": "false", "unset-password": "Disable"}
+
+    assert client.post(f"/admin/accounts/user/{other.pk}/password/", disable).status_code == 302
+    other.refresh_from_db()
+    assert (other.has_usable_password(), _changes()) == (False, [(staff.pk, other.email, False)])

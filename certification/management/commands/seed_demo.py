@@ -195,7 +195,7 @@ class Command(BaseCommand):
             entry["deactivated"] = True
             return entry
         else:
-            accounts.reset_password(user, password)
+            accounts.change_password(user, password)
         entry["password"] = password
         device = TOTPDevice.objects.filter(user=user, name=DEMO_DEVICE, confirmed=True).first()
         if device is not None:

@@ -14,7 +14,6 @@ from edgeplug.accounts.services import (
     choose_membership,
     confirm_totp_enrolment,
     pending_totp_enrolment,
-    record_password_change,
     start_session,
     start_totp_enrolment,
     verify_sign_in,
@@ -179,8 +178,7 @@ def sign_out(request):
 def password_change(request):
     form = CurrentPasswordChangeForm(request.user, request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        record_password_change(user, request=request)
+        user = form.save()  # with its audit event, or neither (change_password)
         update_session_auth_hash(request, user)
         messages.success(request, "Your password is changed.")
         return redirect(request.can.home)
