@@ -239,14 +239,16 @@ def refresh_token_held(token: RefreshToken) -> Iterator[None]:
 
 def revoke_refresh_token(request, token: RefreshToken) -> None:
     """Sign out a token pair (the API's and the CLI's logout): blacklist its refresh token,
-    audited against the token's user and tenant as a session's sign-out is. TokenError when
-    it was rotated or signed out meanwhile (``refresh_token_held``)."""
+    audited against the token's user and tenant as a session's sign-out is, in one
+    transaction: a sign-out whose event cannot be written leaves the token live. TokenError
+    when it was rotated or signed out meanwhile (``refresh_token_held``)."""
     with refresh_token_held(token):
         token.blacklist()
-    user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM)).first()
-    tenant_id = token.get("tenant_id")
-    tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id is not None else None
-    record_logout(request, user, tenant=tenant, method="jwt", details={"jti": token.get("jti")})
+        user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM)).first()
+        tenant_id = token.get("tenant_id")
+        tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id is not None else None
+        details = {"jti": token.get("jti")}
+        record_logout(request, user, tenant=tenant, method="jwt", details=details)
 
 
 @transaction.atomic
