@@ -31,6 +31,34 @@ def owner_only(path: Path) -> None:
         return
 
 
+def _private_copy(path: Path, content: str) -> str:
+    """A temporary file next to ``path`` holding ``content`` whole, created 0600 (never
+    readable by others, not even while being filled); its name. Removed if it cannot be
+    written whole (a full disk), and the OSError raised."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(content)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return temporary
+
+
+def write_owner_only(path: Path, content: str) -> None:
+    """Put ``content`` at ``path``, readable and writable by its owner only at every moment:
+    written whole to a private temporary file, then renamed over ``path``. A reader sees the
+    old file or the new one, never a part; if it cannot be written (OSError, raised), what was
+    at ``path`` is left as it was. (``write_text`` then ``chmod`` left the content readable by
+    every local user, at the umask's mode, until the chmod.)"""
+    temporary = _private_copy(path, content)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
 def read_or_create(path: Path, make: Callable[[], str]) -> str:
     """The file's content, creating it first with ``make()`` if it does not exist.
 
@@ -41,10 +69,8 @@ def read_or_create(path: Path, make: Callable[[], str]) -> str:
     empty: a gunicorn worker once booted with an empty SECRET_KEY.)
     """
     if not path.exists():
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        temporary = _private_copy(path, make())
         try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(make())
             os.link(temporary, path)
         except FileExistsError:
             pass

@@ -31,6 +31,7 @@ from edgeplug.accounts import services as accounts
 from edgeplug.accounts.models import User
 from edgeplug.celery import app as celery_app
 from edgeplug.errors import DomainError
+from edgeplug.secret_files import write_owner_only
 from edgeplug.tenancy.models import Role, StaffGroup, Tenant
 from edgeplug.tenancy.services import add_member, create_tenant
 from marketplace import plans
@@ -158,8 +159,8 @@ class Command(BaseCommand):
     def _write_users(self) -> None:
         credentials = self._users()
         path = settings.VAR_DIR / "demo-credentials.json"
-        path.write_text(json.dumps(credentials, indent=2))
-        path.chmod(0o600)
+        # Printed before the file is written: the passwords are in force (committed), and a
+        # disk too full for the file must not lose them.
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign-ins:"))
         for entry in credentials:
             where = entry.get("tenant") or f"staff: {entry['staff_group']}"
@@ -169,7 +170,15 @@ class Command(BaseCommand):
             self.stdout.write(f"  {entry['email']:34} {entry['password']:18} ({where})")
             if "totp_url" in entry:
                 self.stdout.write(f"    TOTP for the admin: {entry['totp_url']}")
-        self.stdout.write(f"Also written to {path}")
+        try:
+            write_owner_only(path, json.dumps(credentials, indent=2))
+        except OSError as exc:
+            raise CommandError(
+                f"The sign-ins above were not written to {path} ({exc.strerror or exc}): they "
+                "are the only copy of the new passwords, and a file left there from an earlier "
+                "run is out of date."
+            ) from None
+        self.stdout.write(f"Also written to {path} (readable by you only)")
 
     @transaction.atomic
     def _users(self) -> list[dict]:
