@@ -23,6 +23,7 @@ from certification.security.errors import (
     OsvPathNotFound,
     OsvRecordInvalid,
 )
+from edgeplug.text import holds_lone_surrogate, holds_nul
 
 EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 RANGE_TYPES = ("SEMVER", "ECOSYSTEM", "GIT")
@@ -329,10 +330,21 @@ def _parse_affected(data: Mapping[str, Any], where: str) -> OsvAffected:
     )
 
 
+def _reject_text_no_database_holds(record: Mapping[str, Any]) -> None:
+    """Every string of the record (keys too, and fields kept only in the stored raw record):
+    U+0000 or a lone surrogate is valid JSON, but no PostgreSQL text or jsonb value holds it,
+    and one such record failed the whole batch it was stored in."""
+    if holds_nul(record):
+        raise OsvRecordInvalid("record holds U+0000 (NUL), which no database stores")
+    if holds_lone_surrogate(record):
+        raise OsvRecordInvalid("record holds a lone UTF-16 surrogate, which no database stores")
+
+
 def parse_osv_record(data: Any, *, source: str = "") -> OsvRecord:
     """Validate and parse one OSV record (the decoded JSON object)."""
     try:
         record = _require_mapping(data, "record")
+        _reject_text_no_database_holds(record)
         record_id = _required_str(record, "id", "record")
         if len(record_id) > 255:
             raise OsvRecordInvalid("record.id is longer than 255 characters")

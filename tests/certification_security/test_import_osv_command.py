@@ -1,5 +1,6 @@
 """`manage.py import_osv PATH` loads OSV exports idempotently and refuses bad paths loudly."""
 
+import copy
 import json
 import subprocess
 import sys
@@ -120,6 +121,52 @@ def test_invalid_records_are_skipped_and_named(tmp_path):
     assert "broken.json" in err and "record.modified is required" in err
     assert "garbage.json" in err
     assert AuditEvent.objects.filter(action="advisories_imported").exists()
+
+
+def _with_nul_in_summary(record: dict) -> None:
+    record["summary"] += "\u0000"
+
+
+def _with_nul_in_a_package_name(record: dict) -> None:
+    record["affected"][0]["package"]["name"] += "\u0000"
+
+
+def _with_nul_in_a_reference(record: dict) -> None:  # kept only in the stored raw record
+    record["references"] = [{"type": "WEB", "url": "https://example.com/\u0000"}]
+
+
+def _with_nul_in_a_key(record: dict) -> None:
+    record["database_specific"] = {"note\u0000": "x"}
+
+
+def _with_a_lone_surrogate_in_details(record: dict) -> None:
+    record["details"] = "half an emoji: \ud83d"
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        _with_nul_in_summary,
+        _with_nul_in_a_package_name,
+        _with_nul_in_a_reference,
+        _with_nul_in_a_key,
+        _with_a_lone_surrogate_in_details,
+    ],
+)
+def test_a_record_with_text_no_database_holds_is_skipped_as_invalid(tmp_path, spoil):
+    # U+0000 or a lone surrogate: valid JSON, but no PostgreSQL text or jsonb value holds it.
+    hostile = copy.deepcopy(advisories.REQUESTS_PROXY_AUTH)
+    hostile["id"] = "GHSA-0000-0000-0000"  # osv.dev orders entries by id: read first
+    spoil(hostile)
+    archive = write_osv_zip(tmp_path / "all.zip", [hostile, advisories.URLLIB3_COOKIE])
+
+    out, err = import_osv(archive, "--rescan=never")
+
+    assert "1 created, 0 updated, 0 unchanged, 1 invalid" in out
+    assert "GHSA-0000-0000-0000.json" in err and "no database stores" in err
+    assert list(Advisory.objects.values_list("osv_id", flat=True)) == [
+        advisories.URLLIB3_COOKIE["id"]
+    ]
 
 
 @pytest.mark.parametrize(
