@@ -20,9 +20,10 @@ def generate_secret() -> str:
 def owner_only(path: Path) -> None:
     """Make ``path`` readable and writable by its owner only, creating it empty if it does not
     exist (an empty file is an empty SQLite database): the embedded database holds password
-    hashes, live refresh tokens and TOTP keys. SQLite gives its journal and WAL files the
-    database file's mode. A path that cannot be created or changed is left to the database
-    connection, which says why."""
+    hashes, live refresh tokens and TOTP keys, and SQLite gives its journal and WAL files the
+    database file's mode; a secret an earlier version wrote at the umask's mode is tightened
+    with it too. A path that cannot be created or changed is left to its reader (for the
+    database, its connection), which says why."""
     try:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         if path.stat().st_mode & 0o077:

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from edgeplug.core.commands import whole_number
 from edgeplug.core.processes import celery_command
 from edgeplug.grpc_server import EMPTY, address_refusal
+from edgeplug.secret_files import owner_only, read_or_create
 
 # The start of Celery's SecurityWarning for a worker running as root (celery.platforms).
 ROOT_WARNING_FILTER = "ignore:You're running the worker with superuser privileges"
@@ -186,8 +187,10 @@ class Command(BaseCommand):
         data_dir = settings.VAR_DIR / "localstripe"
         data_dir.mkdir(parents=True, exist_ok=True)
         secret_file = data_dir / "webhook_secret"
-        if not secret_file.exists():
-            secret_file.write_text(f"whsec_{secrets.token_hex(24)}")
+        # Created private and whole; one an earlier run left readable (until 2026-12-07 it was
+        # written at the umask's mode) is made private too.
+        secret = read_or_create(secret_file, lambda: f"whsec_{secrets.token_hex(24)}").strip()
+        owner_only(secret_file)
         proc = subprocess.Popen(
             [
                 python,
@@ -205,7 +208,7 @@ class Command(BaseCommand):
         )
         env["STRIPE_API_KEY"] = "sk_test_localstripe"
         env["STRIPE_API_BASE"] = f"http://127.0.0.1:{stripe_port}"
-        env["STRIPE_WEBHOOK_SECRET"] = secret_file.read_text().strip()
+        env["STRIPE_WEBHOOK_SECRET"] = secret
         return proc
 
     def _register_webhook(self, env: dict, host: str, port: int) -> None:
