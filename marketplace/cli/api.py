@@ -2,7 +2,9 @@
 
 Every refusal the server sends as ``{"code", "detail"}`` becomes a ``CliError`` with the same
 code; a 401 is answered once by refreshing the access token with the stored refresh token
-(the server rotates refresh tokens, so the new pair is saved at once) and retrying.
+(the server rotates refresh tokens, so the new pair is saved at once) and retrying. Refreshes
+of commands in several terminals take turns (the session file's lock), each with the refresh
+token the file holds then.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError
 from urllib3.util.retry import Retry
 
-from marketplace.cli.config import Session, is_token, save_session
+from marketplace.cli.config import Session, is_token, load_session, save_session, session_lock
 from marketplace.cli.errors import CliError
 
 API_PREFIX = "/api/v1"
@@ -144,24 +146,38 @@ class ApiClient:
             raise CliError("server_unreachable", f"{self.server}: {exc}") from exc
 
     def _refresh(self, session: Session) -> None:
-        response = self._send(
-            "POST",
-            f"{API_PREFIX}/auth/token/refresh",
-            False,
-            lambda: {"json": {"refresh": session.refresh}},
-        )
-        if response.status_code in _REFRESH_REFUSED:
-            error = error_from_response(response)
-            raise CliError(
-                "session_expired",
-                f"the sign-in has expired ({error.code}); run `edgeplug login` again",
+        """Refresh ``session``'s tokens with the refresh token the session file holds now,
+        under its lock: another command may have refreshed it since this one read it (the
+        token this one holds is then blacklisted)."""
+        with session_lock():
+            _take_stored_tokens(session)
+            response = self._send(
+                "POST",
+                f"{API_PREFIX}/auth/token/refresh",
+                False,
+                lambda: {"json": {"refresh": session.refresh}},
             )
-        if response.status_code != 200:  # the server's trouble (5xx, throttled): try later
-            raise error_from_response(response)
-        tokens = answer_json(response, fields=("access",), tokens=("access", "refresh"))
-        session.access = tokens["access"]
-        session.refresh = tokens.get("refresh", session.refresh)
-        save_session(session)
+            if response.status_code in _REFRESH_REFUSED:
+                error = error_from_response(response)
+                raise CliError(
+                    "session_expired",
+                    f"the sign-in has expired ({error.code}); run `edgeplug login` again",
+                )
+            if response.status_code != 200:  # the server's trouble (5xx, throttled): try later
+                raise error_from_response(response)
+            tokens = answer_json(response, fields=("access",), tokens=("access", "refresh"))
+            session.access = tokens["access"]
+            session.refresh = tokens.get("refresh", session.refresh)
+            save_session(session)
+
+
+def _take_stored_tokens(session: Session) -> None:
+    """The session file's tokens into ``session`` when it holds the same sign-in (server,
+    email, tenant): another command may have refreshed them since this one read them, and the
+    server then blacklisted the refresh token this one holds."""
+    stored = load_session()
+    if stored is not None and stored.sign_in == session.sign_in:
+        session.access, session.refresh = stored.access, stored.refresh
 
 
 # How the server refuses a refresh token that expired, was revoked or was never its own;

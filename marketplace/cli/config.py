@@ -2,11 +2,13 @@
 
 Everything lives in ``$EDGEPLUG_CONFIG_DIR`` (default ``~/.config/edgeplug``), a directory
 created with mode 0700; files holding tokens or keys are written with mode 0600, atomically.
+Commands in several terminals share the session file: whoever replaces it holds its lock.
 The environment is read here and nowhere else in the CLI.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -23,6 +25,7 @@ from marketplace.cli.errors import CliError
 CONFIG_DIR_ENV = "EDGEPLUG_CONFIG_DIR"
 PASSWORD_ENV = "EDGEPLUG_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 SESSION_FILE = "config.json"
+SESSION_LOCK_FILE = ".config.json.lock"
 DEFAULT_KEY_FILE = "signing-key.json"
 
 
@@ -36,6 +39,12 @@ class Session:
     role: str | None
     access: str
     refresh: str
+
+    @property
+    def sign_in(self) -> tuple[str, str, str | None]:
+        """Who signed in to what: a session with other tokens of the same sign-in is the same
+        user's, refreshed (or signed in again) elsewhere."""
+        return self.server, self.email, self.tenant
 
 
 def config_dir() -> Path:
@@ -89,6 +98,25 @@ def is_token(value: Any) -> bool:
     """What an ``Authorization`` header carries as it is: visible ASCII without spaces (a JWT
     is base64url and dots). Another token ended every command in UnicodeEncodeError."""
     return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
+
+
+@contextmanager
+def session_lock() -> Iterator[None]:
+    """Hold the session file's lock: a refresh reads the file, refreshes and saves under it,
+    so refreshes of commands in several terminals take turns, each with the refresh token the
+    last one saved. An flock on a file of its own beside the session (0600),
+    released by the kernel however the command ends."""
+    path = config_dir() / SESSION_LOCK_FILE
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise _write_failed(path, exc) from exc
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def save_session(session: Session) -> Path:

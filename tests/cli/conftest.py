@@ -53,13 +53,7 @@ class Cli:
         ``file_modes_bind``: run as root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
         (``setpriv``), so that a file's mode binds the CLI as it binds a vendor's ordinary
         account; the suite may run as root, who reads and writes any file."""
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(self.home),
-            "PYTHONPATH": str(REPO),
-            "EDGEPLUG_CONFIG_DIR": str(self.config_dir),
-            "EDGEPLUG_PASSWORD": self.password if password is None else password,
-        }
+        env = self._env(password)
         if file_size_limit is not None or file_modes_bind:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
         prefix = _without_dac_override() if file_modes_bind else []
@@ -73,6 +67,28 @@ class Cli:
             timeout=120,
             preexec_fn=None if file_size_limit is None else _limit_file_size(file_size_limit),
         )
+
+    def start(self, *args: str) -> subprocess.Popen:
+        """Start a command that runs on (``status --watch``) as in a terminal of its own; the
+        caller reads its output and waits for it or kills it."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "marketplace.cli", *args],
+            cwd=self.home,
+            env=self._env(None),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def _env(self, password: str | None) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(self.home),
+            "PYTHONPATH": str(REPO),
+            "EDGEPLUG_CONFIG_DIR": str(self.config_dir),
+            "EDGEPLUG_PASSWORD": self.password if password is None else password,
+        }
 
     def ok(self, *args: str) -> str:
         """Run a command that must succeed; its stdout."""
