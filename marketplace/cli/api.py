@@ -148,7 +148,7 @@ class ApiClient:
     def _refresh(self, session: Session) -> None:
         """Refresh ``session``'s tokens with the refresh token the session file holds now,
         under its lock: another command may have refreshed it since this one read it (the
-        token this one holds is then blacklisted)."""
+        token this one holds is then blacklisted), or signed in as someone else, or out."""
         with session_lock():
             _take_stored_tokens(session)
             response = self._send(
@@ -172,12 +172,28 @@ class ApiClient:
 
 
 def _take_stored_tokens(session: Session) -> None:
-    """The session file's tokens into ``session`` when it holds the same sign-in (server,
-    email, tenant): another command may have refreshed them since this one read them, and the
-    server then blacklisted the refresh token this one holds."""
+    """The session file's tokens into ``session``: another command may have refreshed them
+    since this one read them, and the server then blacklisted the refresh token this one
+    holds. ``session_changed`` when the file holds another sign-in (server, email, tenant) or
+    none: a login or logout made meanwhile in another terminal is never undone by saving this
+    command's session over it."""
     stored = load_session()
-    if stored is not None and stored.sign_in == session.sign_in:
-        session.access, session.refresh = stored.access, stored.refresh
+    if stored is None:
+        raise CliError(
+            "session_changed",
+            f"signed out on this machine meanwhile (this command signed in as {session.email}); "
+            "sign in again with `edgeplug login`",
+        )
+    if stored.sign_in != session.sign_in:
+        where = f"tenant {stored.tenant}" if stored.tenant else "no tenant"
+        if stored.server != session.server:
+            where += ", on another server"
+        raise CliError(
+            "session_changed",
+            f"signed in as {stored.email} ({where}) elsewhere meanwhile; this command's "
+            f"session, as {session.email}, is not saved over it: run the command again",
+        )
+    session.access, session.refresh = stored.access, stored.refresh
 
 
 # How the server refuses a refresh token that expired, was revoked or was never its own;

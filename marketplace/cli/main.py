@@ -34,6 +34,7 @@ from marketplace.cli.config import (
     password_from_env,
     read_json_file,
     save_session,
+    session_lock,
     session_path,
     staged_output,
     write_output,
@@ -221,7 +222,8 @@ def login(server: str, email: str, tenant: str | None, otp: str | None) -> None:
         access=tokens["access"],
         refresh=tokens["refresh"],
     )
-    save_session(session)
+    with session_lock():  # not between another command's reading and saving of its refresh
+        save_session(session)
     click.echo(f"signed in to {session.server} as {email}")
     if session.tenant:
         click.echo(f"tenant: {session.tenant} (role {session.role})")
@@ -273,7 +275,8 @@ def _forget_session() -> None:
     ``invalid_config``, said, not a traceback."""
     path = session_path()
     try:
-        path.unlink(missing_ok=True)
+        with session_lock():
+            path.unlink(missing_ok=True)
     except OSError as exc:
         raise CliError(
             "invalid_config", f"{path} is not a session file and cannot be removed ({exc})"

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from edgeplug.certificates import CertificateInvalid, verify_certificate
+from marketplace.cli.config import SESSION_LOCK_FILE
 from tests.cli.conftest import write_agent
 from tests.packageformat.builders import make_manifest, make_package
 
@@ -224,7 +225,9 @@ def test_a_key_or_session_that_cannot_be_written_is_write_failed(cli, stub_api):
         assert failed.returncode == 1, failed.stderr
         assert failed.stderr.startswith("error: write_failed: could not write"), failed.stderr
         assert "Traceback" not in failed.stderr
-    assert not [p for p in cli.config_dir.rglob("*") if p.is_file()]  # nothing half-written
+    # Nothing half-written; the empty lock file that login writes the session under stays.
+    written = [p for p in cli.config_dir.rglob("*") if p.is_file()]
+    assert [p.name for p in written] == [SESSION_LOCK_FILE]
 
 
 def test_a_config_directory_that_is_a_file_is_write_failed(cli):

@@ -1,6 +1,7 @@
 """Commands in several terminals share one session file: a long `status --run --watch` that
-refreshes its access token survives another command's refresh (the server rotates refresh
-tokens and blacklists the old one), taking the session on disk."""
+refreshes its access token never saves over a sign-in made meanwhile elsewhere, and
+survives another command's refresh (the server rotates refresh tokens and blacklists the
+old one), taking the session on disk."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ import time_machine
 from django.utils import timezone
 
 from certification.models import CertificationRun
-from tests.factories import AgentFactory, AgentVersionFactory, CertificationRunFactory
+from tests.cli.conftest import member
+from tests.factories import (
+    AgentFactory,
+    AgentVersionFactory,
+    CertificationRunFactory,
+    TenantFactory,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -72,3 +79,29 @@ def test_a_watch_survives_another_command_refreshing_the_session(signed_in, deve
     assert session["refresh"] != before["refresh"]
     assert (signed_in.config_dir / "config.json").stat().st_mode & 0o777 == 0o600
     signed_in.ok("status", str(run.version.agent_id))  # what the watch saved still signs in
+
+
+def test_a_watch_never_saves_its_session_over_a_login_made_meanwhile(
+    signed_in, developer, run, clock, live_server
+):
+    """The watch refreshed ITS session and saved it over config.json: the login made
+    meanwhile in another terminal (another account, another tenant) was silently undone,
+    and the next upload went to the old tenant."""
+    other = member(TenantFactory(slug="other-vendor", is_vendor=True, is_customer=False))
+
+    def login_elsewhere():
+        signed_in.ok("login", "--server", live_server.url, "--email", other.email)
+
+    status, _, err = _watch_then_meanwhile(signed_in, run, clock, login_elsewhere)
+    assert status == 1
+    assert err.startswith("error: session_changed: "), err
+    assert other.email in err and "run the command again" in err
+    session = signed_in.session()
+    assert (session["email"], session["tenant"]) == (other.email, "other-vendor")
+
+
+def test_a_watch_never_signs_in_again_after_a_logout_made_meanwhile(signed_in, run, clock):
+    status, _, err = _watch_then_meanwhile(signed_in, run, clock, lambda: signed_in.ok("logout"))
+    assert status == 1
+    assert err.startswith("error: session_changed: "), err
+    assert not (signed_in.config_dir / "config.json").exists()
