@@ -234,8 +234,10 @@ def logout() -> None:
     """Revoke the stored refresh token on the server and forget the session.
 
     The session is forgotten on this machine even when the server cannot be told (it is
-    down, it refused): the command then fails with the server's error, saying the refresh
-    token stays valid until it expires. An unreadable session file is removed.
+    down or failed, or refused the request otherwise): the command then fails with the
+    server's error, saying the refresh token stays valid until it expires. A refresh token
+    the server no longer accepts (expired, signed out elsewhere) is a sign-out: the session
+    had already ended. An unreadable session file is removed.
     """
     try:
         session = load_session()
@@ -250,6 +252,7 @@ def logout() -> None:
         return
     # The stored URL as the client names it: one it refuses (a password in it) is not shown.
     server = "the server"
+    ended = ""
     try:
         client = ApiClient(session.server)
         server = client.server
@@ -260,14 +263,21 @@ def logout() -> None:
             build=lambda: {"json": {"refresh": session.refresh}},
         )
     except CliError as error:
-        raise CliError(
-            error.code,
-            f"signed out on this machine, but {server} could not revoke the refresh "
-            f"token, which stays valid until it expires: {error.detail}",
-        ) from error
+        if error.code != _ALREADY_SIGNED_OUT:
+            raise CliError(
+                error.code,
+                f"signed out on this machine, but {server} could not revoke the refresh "
+                f"token, which stays valid until it expires: {error.detail}",
+            ) from error
+        ended = f": the session had already ended there ({error.detail})"
     finally:
         _forget_session()
-    click.echo(f"signed out of {server}")
+    click.echo(f"signed out of {server}{ended}")
+
+
+# The server's 401 for a refresh token it no longer accepts (expired, signed out elsewhere,
+# rotated by a refresh, never its own): there is nothing left to revoke.
+_ALREADY_SIGNED_OUT = "token_not_valid"
 
 
 def _forget_session() -> None:

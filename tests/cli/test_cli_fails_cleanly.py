@@ -192,6 +192,22 @@ def test_logout_with_the_server_down_forgets_the_session_and_says_the_token_live
     assert cli.ok("logout") == "not signed in\n"
 
 
+def test_logout_refused_by_a_failing_server_says_the_token_lives_on(cli, stub_api):
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    stub_api.answer("/api/v1/auth/logout", (503, {"code": "service_unavailable", "detail": "x"}))
+    result = cli.refused("logout", code="service_unavailable")
+    assert "stays valid until it expires" in result.stderr
+    assert not (cli.config_dir / "config.json").exists()
+
+
+def test_logout_of_an_expired_refresh_token_says_the_session_had_already_ended(cli, stub_api):
+    cli.ok("login", "--server", stub_api.url, "--email", "dev@acme.example")
+    expired = {"code": "token_not_valid", "detail": "Token is expired"}
+    stub_api.answer("/api/v1/auth/logout", (401, expired))
+    assert "the session had already ended" in cli.ok("logout")
+    assert not (cli.config_dir / "config.json").exists()
+
+
 def test_a_json_answer_without_what_a_command_reads_is_unexpected_answer(cli, stub_api, tmp_path):
     """JSON, but not the API's answer (another service at that address): each command that
     reads fields of it says so, where status, revoke-key and the run's status crashed with a

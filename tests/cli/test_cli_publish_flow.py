@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 
 import pytest
 import requests
@@ -189,6 +190,18 @@ def test_logout_revokes_the_refresh_token(signed_in, live_server):
         f"{live_server.url}/api/v1/auth/token/refresh", json={"refresh": refresh}, timeout=10
     )
     assert response.status_code == 401
+
+
+def test_logout_of_a_session_signed_out_elsewhere_says_it_had_already_ended(signed_in, make_cli):
+    """The same session on another machine, signed out there first: the server answers 401
+    token_not_valid. logout failed, exit 1, saying the token "stays valid until it expires"."""
+    laptop = make_cli("laptop")
+    laptop.config_dir.mkdir()
+    shutil.copy(signed_in.config_dir / "config.json", laptop.config_dir / "config.json")
+    signed_in.ok("logout")
+    out = laptop.ok("logout")
+    assert "the session had already ended" in out
+    assert not (laptop.config_dir / "config.json").exists()
 
 
 def test_a_user_of_several_tenants_chooses_one(cli, developer, live_server):
