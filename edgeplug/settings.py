@@ -101,6 +101,28 @@ def _email_address(name: str, default: str) -> str:
     return address
 
 
+def _url_config(
+    name: str, parse, default: str, *, needs: str, example: str, empty_is_default: bool = False
+) -> dict:
+    """The settings the URL the environment gives for ``name`` stands for (``parse``:
+    django-environ's ``db_url_config`` or ``email_url_config``), else ``default``'s. Empty is
+    the default where ``empty_is_default`` (a key the Kubernetes kit's Secret may leave empty),
+    else refused. A URL that cannot be read stops the service at start naming the variable:
+    django-environ's own errors named none (``Invalid email schema``, ``KeyError: 'ENGINE'``).
+    Read as given, as ``_secret`` reads: a password in it may hold a ``$``."""
+    raw = env.ENVIRON.get(name)
+    if raw is None or (empty_is_default and not raw.strip()):
+        raw = default
+    try:
+        config = parse(raw)
+    except (environ.ImproperlyConfigured, ValueError, KeyError):
+        config = {}
+    if not config.get(needs):
+        shown = "empty" if not raw.strip() else "a URL that cannot be read"
+        raise environ.ImproperlyConfigured(f"{name} must be a URL such as {example}, not {shown}")
+    return config
+
+
 def _base_url(name: str, default: str) -> str:
     """The address the environment gives for ``name``, else ``default``: an http or https URL
     of a host (a port if any) and nothing after it (a trailing slash is dropped), or the
@@ -251,7 +273,13 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'edgeplug.sqlite3'}"),
+    "default": _url_config(
+        "DATABASE_URL",
+        env.db_url_config,
+        f"sqlite:///{VAR_DIR / 'edgeplug.sqlite3'}",
+        needs="ENGINE",
+        example="postgres://user:password@host:5432/name (unset: the embedded SQLite)",
+    ),
 }
 _DB_ENGINES = {
     "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
@@ -745,7 +773,14 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Email ------------------------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_CONFIG = _url_config(
+    "EMAIL_URL",
+    env.email_url_config,
+    "consolemail://",
+    needs="EMAIL_BACKEND",
+    example="smtp+tls://user:password@host:587 (unset or empty: printed, consolemail://)",
+    empty_is_default=True,
+)
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EdgePlug <noreply@edgeplug.invalid>")
 # The service's address as its users reach it (behind the ingress or proxy): links in emails

@@ -38,6 +38,11 @@ SHOW = "from django.conf import settings; print(settings.{name})"
         ("GRPC_MAX_REPORT_STREAMS", "4", "GRPC_MAX_WATCHES (4) and GRPC_MAX_REPORT_STREAMS (4)"),
         ("GRPC_MAX_REPORT_STREAMS_PER_TENANT", "0", "GRPC_MAX_REPORT_STREAMS_PER_TENANT must be"),
         ("GRPC_MAX_REPORT_STREAMS_PER_TENANT", "3", "GRPC_MAX_REPORT_STREAMS_PER_TENANT (3) must"),
+        # A URL django-environ cannot read: its own errors named no variable ("Invalid email
+        # schema", a bare KeyError: 'ENGINE'). Set empty, the database is no default: a pod
+        # whose Secret left it empty would have written to a SQLite file of its own.
+        ("DATABASE_URL", "", "DATABASE_URL must be a URL such as postgres://"),
+        ("EMAIL_URL", "nosuchmail://x", "EMAIL_URL must be a URL such as smtp+tls://"),
     ],
 )
 def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, value, refusal):
@@ -62,6 +67,8 @@ def test_a_number_the_service_cannot_use_stops_it_at_start(tmp_path, variable, v
         ("GRPC_MAX_WORKERS", "GRPC_MAX_REPORT_STREAMS", "16", "6"),  # half what watches leave
         ("GRPC_MAX_WORKERS", "GRPC_MAX_REPORT_STREAMS_PER_TENANT", "16", "3"),  # half of those
         ("GRPC_MAX_WORKERS", "GRPC_MAX_REPORT_STREAMS_PER_TENANT", "1", "1"),  # no streams
+        # Left empty in the Kubernetes kit's Secret (optional there): the default.
+        ("EMAIL_URL", "EMAIL_BACKEND", "", "django.core.mail.backends.console.EmailBackend"),
     ],
 )
 def test_a_number_within_bounds_is_read(tmp_path, variable, setting, value, read):
