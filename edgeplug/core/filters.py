@@ -10,7 +10,6 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import JSONField, QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters
-from rest_framework.exceptions import ValidationError
 from rest_framework.mixins import ListModelMixin
 
 from edgeplug.core.forms import StrictBooleanField, TypedDecimalField, TypedWholeNumberField
@@ -22,43 +21,37 @@ from edgeplug.timefmt import parse_utc_iso
 
 class UtcInstantField(forms.Field):
     """An ISO 8601 instant with its UTC offset, read by ``timefmt.parse_utc_iso`` (as the CLI
-    and the certificate verifier read one): a bare date or a time without its offset is
-    refused, as the usage door refuses it, not read in the server's time zone."""
+    and the certificate verifier read one) and given in UTC: a bare date or a time without
+    its offset is refused, as the usage door refuses it, not read in the server's time zone.
+
+    ISO 8601 allows offsets up to ±23:59 but PostgreSQL refuses those over ±15:59, so the
+    value is converted here; one whose UTC reading is outside years 1 to 9999 is refused
+    too, before anything compares or prints it (``since`` after ``until`` is named in UTC)."""
 
     default_error_messages = {
-        "invalid": "Enter an ISO 8601 instant with its UTC offset, e.g. 2026-01-01T00:00:00Z."
+        "invalid": "Enter an ISO 8601 instant with its UTC offset, e.g. 2026-01-01T00:00:00Z.",
+        "out_of_range": "Date-time out of range.",
     }
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
         try:
-            return parse_utc_iso(value)
+            instant = parse_utc_iso(value)
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        try:
+            return instant.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                self.error_messages["out_of_range"], code="invalid"
+            ) from None
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """An ISO 8601 instant with its offset (``UtcInstantField``), compared in UTC.
-
-    ISO 8601 allows offsets up to ±23:59 but PostgreSQL refuses those over ±15:59, so the
-    value is converted first; one outside the representable range is a 400, not a 500.
-    """
+    """An ISO 8601 instant with its offset, compared in UTC (``UtcInstantField``)."""
 
     field_class = UtcInstantField
-
-    def filter(self, qs, value):
-        if value is not None:
-            try:
-                value = value.astimezone(UTC)
-            except OverflowError as exc:
-                raise ValidationError({self._parameter(): ["Date-time out of range."]}) from exc
-        return super().filter(qs, value)
-
-    def _parameter(self) -> str:
-        """The query parameter this filter reads (``since``), not the field it filters."""
-        filters_ = getattr(self.parent, "filters", {})
-        return next((name for name, item in filters_.items() if item is self), self.field_name)
 
 
 class _GivenWithAValue:

@@ -55,6 +55,22 @@ def test_a_time_out_of_range_names_the_parameter_sent(member_client, parameter):
     assert response.json()["detail"] == f"{parameter}: Date-time out of range."
 
 
+@pytest.mark.parametrize(
+    ("since", "until", "named"),
+    [
+        ("9999-12-31T23:00:00-05:00", "2026-01-01T00:00:00Z", "since"),  # in UTC: year 10000
+        ("2026-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "until"),  # in UTC: year 0
+    ],
+)
+def test_since_after_until_out_of_range_is_refused_not_a_500(member_client, since, until, named):
+    """Each alone was refused, but the two together, ``since`` after ``until``, were named in
+    UTC for that refusal first, and the conversion overflowed: a 500."""
+    client, _ = member_client("admin")
+    response = client.get("/api/v1/tenant/audit-events", {"since": since, "until": until})
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert response.json()["detail"] == f"{named}: Date-time out of range."
+
+
 @pytest.mark.parametrize("value", ["2026-01-01", "2026-01-01T00:00:00", "20260101", "2026-W01-1"])
 @pytest.mark.parametrize("parameter", ["since", "until"])
 def test_a_time_without_its_offset_is_refused_as_the_usage_door_refuses_it(
