@@ -147,9 +147,11 @@ def one_snapshot() -> Iterator[None]:
     made before it; this transaction is REPEATABLE READ (reads only: nothing to conflict).
     SQLite's transactions read one snapshot already. Inside a transaction begun earlier, its
     reads are as that transaction's."""
-    outermost = not connection.in_atomic_block
+    if connection.in_atomic_block:
+        yield  # no savepoint: reads alone have nothing to roll back
+        return
     with transaction.atomic():
-        if outermost and connection.vendor == "postgresql":
+        if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         yield
