@@ -15,7 +15,10 @@ def _positive(raw: str) -> int | None:
 
 class StrictPageSizeMixin:
     """A page or page_size that is not a positive integer is a 400, as the schema and
-    docs/commerce.md say (DRF's ``page=last`` too: the last page is ``count`` over the size)."""
+    docs/commerce.md say (DRF's ``page=last`` too: the last page is ``count`` over the size),
+    and so is a page_size above ``max_page_size``, which the schema publishes as its
+    ``maximum``: DRF cut it to the largest unsaid, and a client reading "fewer rows than I
+    asked for" as the last page stopped short."""
 
     last_page_strings = ()
 
@@ -37,7 +40,17 @@ class StrictPageSizeMixin:
                 {self.page_size_query_param: ["Must be a positive integer."]},
                 code="invalid_page_size",
             )
-        return min(size, self.max_page_size)
+        if size > self.max_page_size:
+            raise exceptions.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        f"Must be at most {self.max_page_size}; read further pages with "
+                        f"{self.page_query_param}."
+                    ]
+                },
+                code="invalid_page_size",
+            )
+        return size
 
     def paginate_queryset(self, queryset, request, view=None):
         try:
@@ -57,10 +70,15 @@ class StrictPageSizeMixin:
         for parameter in parameters:
             if parameter["name"] in (self.page_query_param, self.page_size_query_param):
                 parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
         return parameters
 
 
 class DefaultPagination(StrictPageSizeMixin, PageNumberPagination):
+    """Every list's pagination (``REST_FRAMEWORK``'s default); a list of another shape
+    subclasses it, so the largest page is said once."""
+
     page_size_query_param = "page_size"
     max_page_size = 200
 

@@ -2,12 +2,11 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from edgeplug.core.pagination import StrictPageSizeMixin
+from edgeplug.core.pagination import DefaultPagination
 from edgeplug.core.serializers import (
     ActionCheckedCharField,
     ActionCheckedSlugField,
@@ -69,11 +68,8 @@ class WpkReviewSerializer(StrictSerializer):
     reason = ReasonField(WorkflowPackage._meta.get_field("review_reason").max_length)
 
 
-class WpkPagination(StrictPageSizeMixin, PageNumberPagination):
+class WpkPagination(DefaultPagination):
     """The seed API's list shape: {"wpks": [...], "count": N}, plus next/previous links."""
-
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
     def get_paginated_response(self, data):
         return Response(

@@ -166,6 +166,28 @@ def test_page_sizes_in_range_still_work(member_client, schema):
     assert parameters["page_size"]["schema"]["minimum"] == 1
 
 
+@pytest.mark.parametrize("path", ["/api/v1/devices", "/api/v1/wpk/list"])
+def test_a_page_size_above_the_largest_is_refused_naming_it(member_client, path):
+    """?page_size=250 answered 200 rows and a next link: a client reading "fewer rows than I
+    asked for" as the last page stopped there. Now a 400 naming the largest, 200."""
+    client, _ = member_client("admin")
+    response = client.get(path, {"page_size": 201})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_page_size"
+    assert response.json()["field"] == "page_size"
+    assert "200" in response.json()["detail"]
+    assert client.get(path, {"page_size": 200}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/devices", "/api/v1/orders", "/api/v1/agents", "/api/v1/wpk/list"]
+)
+def test_the_schema_publishes_the_largest_page_size(schema, path):
+    parameters = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+    assert parameters["page_size"]["schema"]["maximum"] == 200
+    assert "maximum" not in parameters["page"]["schema"]
+
+
 def test_a_submission_must_name_its_version_in_the_schema_too(schema):
     submit = schema["paths"]["/api/v1/certification/submit"]["post"]["requestBody"]
     assert submit["required"] is True
