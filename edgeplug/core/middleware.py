@@ -11,8 +11,8 @@ from django.utils.cache import add_never_cache_headers
 
 from edgeplug.core.error_views import error_response, is_api, nul_in_url
 from edgeplug.core.logging import request_id_var
-from edgeplug.core.published_parameters import published_parameters
-from edgeplug.errors import LengthRequired, RepeatedParameter, UnknownParameter
+from edgeplug.core.published_parameters import published_parameters, refusal_of_query
+from edgeplug.errors import LengthRequired
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -124,10 +124,5 @@ class RefuseUnknownQueryParametersMiddleware:
         published = published_parameters(urlconf).get((view_func, method))
         if published is None:
             return None
-        unknown = set(request.GET) - published
-        if unknown:
-            return error_response(UnknownParameter(unknown, published))
-        repeated = {name for name, values in request.GET.lists() if len(values) > 1}
-        if repeated:
-            return error_response(RepeatedParameter(repeated))
-        return None
+        refusal = refusal_of_query(request.GET, published)
+        return None if refusal is None else error_response(refusal)

@@ -10,16 +10,31 @@ disagree.
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 from django.core.exceptions import ImproperlyConfigured
+from django.http import QueryDict
 from drf_spectacular.settings import spectacular_settings
+
+from edgeplug.errors import EachNamed, RepeatedParameter, UnknownParameter
 
 # (the URL pattern's view, the HTTP method) -> the names of the operation's query parameters
 Published = dict[tuple[Callable, str], frozenset[str]]
 
 _built: dict[str, Published] = {}
 _building = threading.Lock()
+
+
+def refusal_of_query(query: QueryDict, takes: Set[str]) -> EachNamed | None:
+    """What refuses ``query``, sent to an operation that takes the parameters ``takes``, each
+    once: a parameter it does not take (``unknown_parameter``), else one given twice
+    (``repeated_parameter``); None if nothing does. The API's operations and the schema's
+    own views (``edgeplug.core.schema_views``) read their query strings by this one rule."""
+    if unknown := set(query) - takes:
+        return UnknownParameter(unknown, takes)
+    if repeated := {name for name, values in query.lists() if len(values) > 1}:
+        return RepeatedParameter(repeated)
+    return None
 
 
 def published_parameters(urlconf: str) -> Published:

@@ -104,6 +104,40 @@ def test_the_schema_and_its_docs_page_refuse_what_they_do_not_read(client, path,
     assert refused.json()["errors"] == {"formatt": ["Unknown parameter."]}
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "name"),
+    [
+        ("/api/v1/schema/", "format=json&format=yaml", "format"),
+        ("/api/v1/schema/", "format=json&lang=de&lang=en", "lang"),
+        ("/api/v1/docs/", "lang=de&lang=en", "lang"),
+    ],
+)
+def test_the_schema_and_its_docs_page_refuse_a_repeated_parameter(client, path, query, name):
+    """?format=json&format=yaml answered the YAML document: the last one read alone."""
+    response = client.get(f"{path}?{query}")
+    assert _refusal(response) == (400, "repeated_parameter")
+    assert response.json()["errors"] == {name: ["Give this parameter once."]}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/"])
+@pytest.mark.parametrize("lang", ["zz", "", "EN"])
+def test_the_schema_and_its_docs_page_refuse_a_language_they_do_not_have(client, path, lang):
+    """?lang=zz answered the English schema, as if the language had been honoured."""
+    response = client.get(path, {"lang": lang})
+    assert _refusal(response) == (400, "invalid_choice")
+    assert response.json()["field"] == "lang"
+    assert client.get(path, {"lang": "de"}).status_code == 200
+
+
+def test_the_schema_takes_no_version_it_would_only_echo(client):
+    """?version=abc was written into the document as its info.version; the API has one
+    version, the one the schema publishes."""
+    response = client.get("/api/v1/schema/", {"format": "json", "version": "abc"})
+    assert _refusal(response) == (400, "unknown_parameter")
+    assert response.json()["field"] == "version"
+    assert client.get("/api/v1/schema/?format=json").json()["info"]["version"] == "1.0.0"
+
+
 def _example(path: str) -> str:
     """``path`` with 1 for each of its parameters (``/orders/{id}`` -> ``/orders/1``)."""
     return re.sub(r"\{[^}]+\}", "1", path)
