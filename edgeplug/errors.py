@@ -204,6 +204,22 @@ class RepeatedParameter(EachNamed, code="repeated_parameter"):
         )
 
 
+class TooManyParameters(BadRequest, code="too_many_parameters"):
+    """A query string of more parameters than the server reads (Django's
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS``): it reads none of them."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"A request may send at most {limit} query parameters.")
+
+
+class TooManyFormFields(BadRequest, code="too_many_fields"):
+    """A form body (urlencoded or multipart) of more fields than the server reads (Django's
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS``; files are counted apart): it reads none of them."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"A form may send at most {limit} fields (files aside).")
+
+
 class Conflict(DomainError, code="conflict", status=409):
     """The request clashes with the object's current state."""
 

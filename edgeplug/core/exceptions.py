@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.authentication import get_authorization_header
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from edgeplug.accounts.errors import AccountLocked
-from edgeplug.core.parsers import body_too_large
+from edgeplug.core.parsers import body_too_large, too_many_fields
 from edgeplug.core.reconnect import LOST
 from edgeplug.errors import (
     FIELD_NUL_CODE,
@@ -54,6 +54,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         # A refusal like any other (Django's own handling logs it as an ERROR, with a
         # traceback, as a crash).
         exc = body_too_large(context["request"])
+    if isinstance(exc, TooManyFieldsSent):  # a form body of too many fields, likewise
+        exc = too_many_fields(context["request"])
     if isinstance(exc, DomainError):
         if exc.status == status.HTTP_403_FORBIDDEN:
             _audit_denial(exc, context, exc.code, exc.detail)

@@ -1,7 +1,8 @@
 """Reading JSON as every door reads it: ``read_request_body`` (strict, bounded in depth, a NUL
 or lone surrogate refused naming its field) for the API's request bodies and the portal's
 uploaded files, ``read_json`` beneath it (also for JSON held in a text field), and the API's
-parser, which also refuses an oversized body before reading it into memory."""
+parser, which also refuses an oversized body before reading it into memory; and the refusals
+of a request Django would not read (``body_too_large``, ``too_many_fields``)."""
 
 import codecs
 import json
@@ -9,7 +10,13 @@ import json
 from django.conf import settings
 from rest_framework.parsers import JSONParser, get_encoding
 
-from edgeplug.errors import BadRequest, PayloadTooLarge, SurrogateCharacter
+from edgeplug.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    SurrogateCharacter,
+    TooManyFormFields,
+    TooManyParameters,
+)
 from edgeplug.text import (
     DuplicateKey,
     finite_json_float,
@@ -98,6 +105,18 @@ def body_too_large(request) -> PayloadTooLarge:
         return json_body_too_large()
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return PayloadTooLarge(f"Form fields are limited to {limit} bytes (files aside).")
+
+
+def too_many_fields(request) -> TooManyParameters | TooManyFormFields:
+    """The refusal of a request Django would not read (``TooManyFieldsSent``: more than
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` fields): of its query string if that holds too many
+    (read first, by the middleware), else of its form body."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    query = request.META.get("QUERY_STRING", "")
+    # As Python's parse_qsl, which Django's QueryDict calls, counts them.
+    if query and 1 + query.count("&") > limit:
+        return TooManyParameters(limit)
+    return TooManyFormFields(limit)
 
 
 class BoundedJSONParser(JSONParser):

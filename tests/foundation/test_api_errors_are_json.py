@@ -85,6 +85,44 @@ def test_a_body_over_the_limit_is_logged_as_a_refusal_and_told_its_limit(
     assert response.json()["detail"] == detail
 
 
+_FIELDS = "&".join(f"f{i}=x" for i in range(1001))  # DATA_UPLOAD_MAX_NUMBER_FIELDS is 1000
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "code", "detail"),
+    [
+        (
+            {"QUERY_STRING": _FIELDS},
+            "too_many_parameters",
+            "A request may send at most 1000 query parameters.",
+        ),
+        (
+            {"data": _FIELDS, "content_type": "application/x-www-form-urlencoded"},
+            "too_many_fields",
+            "A form may send at most 1000 fields (files aside).",
+        ),
+    ],
+)
+def test_too_many_parameters_or_form_fields_are_refused_telling_the_limit(
+    api, request_kwargs, code, detail
+):
+    """Both were a vague 400 bad_request, "The request could not be understood." (Django's
+    TooManyFieldsSent), where one parameter less was read and refused by name."""
+    response = api.post("/api/v1/auth/token", **request_kwargs)
+    assert _error(response) == (400, code)
+    assert response.json()["detail"] == detail
+
+
+def test_a_form_of_too_many_fields_is_logged_as_a_refusal(api, caplog):
+    """As a body over the limit is: one WARNING line, not an ERROR with a traceback."""
+    caplog.set_level(logging.INFO)
+    response = api.post(
+        "/api/v1/auth/token", _FIELDS, content_type="application/x-www-form-urlencoded"
+    )
+    assert _error(response) == (400, "too_many_fields")
+    assert _logged(caplog) == [("WARNING", "django.request", False)]
+
+
 def test_a_json_body_over_a_lower_limit_is_told_the_same(api, settings):
     """Refused by the parser itself (under Django's own limit): the same words."""
     settings.API_MAX_JSON_BYTES = 1000
