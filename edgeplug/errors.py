@@ -262,6 +262,21 @@ class NulCharacter(BadRequest, code="nul_character"):
         super().__init__(detail or _of_field(kw.get("field"), default), **kw)
 
 
+class NulInParameters(EachNamed, NulCharacter, code="nul_character"):
+    """A NUL (``%00``) in the value of query parameters: ``errors`` names each, and ``field``
+    the one, as a NUL in a body's field names it (it named none)."""
+
+    said = "May not contain the NUL character (%00)."
+
+    def __init__(self, names: Iterable[str]):
+        names = set(names)
+        noun = "parameter" if len(names) == 1 else "parameters"
+        super().__init__(
+            names,
+            f"Query {noun} {self.names_text(names)} may not contain the NUL character (%00).",
+        )
+
+
 class SurrogateCharacter(BadRequest, code="surrogate_character"):
     """Text holding half a UTF-16 pair (JSON's ``\\ud800`` with no partner): no character,
     which no UTF-8 text column stores (``edgeplug.text.holds_lone_surrogate``)."""

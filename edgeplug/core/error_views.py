@@ -14,6 +14,7 @@ the pages of its part of the site are.
 """
 
 import sys
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
@@ -34,6 +35,7 @@ from edgeplug.errors import (
     Forbidden,
     NotFound,
     NulCharacter,
+    NulInParameters,
 )
 
 API_PREFIX = "/api/"
@@ -89,10 +91,14 @@ def _plain_text(error: DomainError) -> HttpResponse:
     return HttpResponseBadRequest(error.detail, content_type="text/plain; charset=utf-8")
 
 
-def nul_in_url(request):
-    """``RefuseNulInUrlMiddleware``'s refusal: as ``refusal`` answers it, and as plain text
-    outside the API and the parts of the site with pages of their own."""
-    error = NulCharacter("The URL may not contain the NUL character (%00).")
+def nul_in_url(request, parameters: Iterable[str] = ()):
+    """``RefuseNulInUrlMiddleware``'s refusal, naming the query ``parameters`` whose values hold
+    the NUL if it gives them: as ``refusal`` answers it, and as plain text outside the API and
+    the parts of the site with pages of their own."""
+    if parameters:
+        error = NulInParameters(parameters)
+    else:
+        error = NulCharacter("The URL may not contain the NUL character (%00).")
     return refusal(request, error, elsewhere=_plain_text)
 
 

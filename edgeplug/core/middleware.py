@@ -80,18 +80,20 @@ class RefuseNulInUrlMiddleware:
     ``400 nul_character`` under /api/ (as the API's parser refuses one in a body) and to a
     page's script, the portal's refusal page under /portal/, a plain 400 elsewhere. Passed
     on, it reached PostgreSQL through a path segment or a filter (a 500, even where the answer
-    was a 403: the refusal's audit event names the path)."""
+    was a 403: the refusal's audit event names the path). The refusal names the query
+    parameters whose values hold one (``field`` the one), as a body's field is named; a name
+    holding one is no parameter, and is not echoed back as one."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.path or any(
-            "\x00" in key or "\x00" in value
-            for key, values in request.GET.lists()
-            for value in values
-        ):
+        if "\x00" in request.path or any("\x00" in key for key in request.GET):
             return nul_in_url(request)
+        if holding := {
+            key for key, values in request.GET.lists() if any("\x00" in v for v in values)
+        }:
+            return nul_in_url(request, holding)
         return self.get_response(request)
 
 

@@ -245,6 +245,39 @@ def test_a_nul_character_anywhere_in_the_url_is_refused_with_its_code(member_cli
     assert (response.status_code, response.json()["code"]) == (400, "nul_character")
 
 
+def test_a_nul_in_one_query_parameter_names_that_parameter(member_client):
+    """As a NUL in a JSON body's field names it (README: `field` when the refusal is about one
+    request field); it named none."""
+    client, _ = member_client("admin")
+    response = client.get("/api/v1/agents", QUERY_STRING="search=a%00b&sort=newest")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "nul_character",
+        "detail": "Query parameter 'search' may not contain the NUL character (%00).",
+        "errors": {"search": ["May not contain the NUL character (%00)."]},
+        "field": "search",
+    }
+
+
+def test_a_nul_in_several_query_parameters_names_each_and_no_one_field(member_client):
+    client, _ = member_client("admin")
+    body = client.get("/api/v1/agents", QUERY_STRING="search=%00&sort=new%00est").json()
+    assert (body["code"], set(body["errors"])) == ("nul_character", {"search", "sort"})
+    assert "field" not in body
+
+
+@pytest.mark.parametrize("query", ["sea%00rch=a", "sea%00rch=a&sort=new%00est"])
+def test_a_nul_in_a_query_parameters_name_names_no_field(member_client, query):
+    """The name itself is no parameter of the request: it is not echoed back as one, as a NUL
+    in a JSON body's key is not."""
+    client, _ = member_client("admin")
+    response = client.get("/api/v1/agents", QUERY_STRING=query)
+    assert response.json() == {
+        "code": "nul_character",
+        "detail": "The URL may not contain the NUL character (%00).",
+    }
+
+
 def test_a_nul_character_in_a_page_url_outside_the_portal_is_a_plain_400(client):
     response = client.get("/accounts/%00")
     assert response.status_code == 400
