@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
 
+from edgeplug.core.locking import one_snapshot
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 # Excel opens a CSV without it in the computer's legacy code page ("Überwachung" becomes
@@ -47,10 +49,22 @@ def download(
 ) -> StreamingHttpResponse:
     """A streamed file to save as ``filename``, never cached (money, customers): what the
     API, the vendor portal and finance's pages answer with their CSV and XML exports. A file
-    ``for_spreadsheets`` (the portal's, opened by a person) starts with a byte order mark."""
+    ``for_spreadsheets`` (the portal's, opened by a person) starts with a byte order mark.
+
+    Read in one transaction, from one snapshot (``one_snapshot``): the queries' server-side
+    cursors (``.iterator(chunk_size=...)``) are then plain ones, where outside a transaction
+    Django declares them ``WITH HOLD``, kept by the database session across transactions,
+    which PgBouncer's transaction pooling does not keep (docs/scaling.md): the next fetch
+    reached another server connection, ``cursor ... does not exist``, the file cut short.
+    And the file's rows agree with each other however long it takes to send."""
     if for_spreadsheets:
         chunks = itertools.chain([BYTE_ORDER_MARK], chunks)
-    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response = StreamingHttpResponse(_read_in_one_snapshot(chunks), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _read_in_one_snapshot(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    with one_snapshot():  # closed with the response, a download given up too
+        yield from chunks
