@@ -246,28 +246,39 @@ class _Chunks:
         return data
 
 
-def pdf_zip(start: datetime, render: Renderer) -> Iterator[bytes]:
-    """A ZIP with ``<number>.pdf`` for each finalized invoice and credit note of the period,
-    but void ones (their document is withdrawn: ``document_refusal``; the CSV lists them),
-    rendered and sent one at a time (PDFs are compressed already: members are stored).
-
-    A document that cannot be made (``_pdf_or_why``) is ``<number>.error.txt`` saying why:
-    the archive's first members are sent already, so raising would cut it short, without a
-    central directory, behind a 200."""
-    invoices = (
+def pdf_documents(start: datetime) -> QuerySet:
+    """The documents ``pdf_zip`` holds: the period's finalized invoices and credit notes, but
+    void ones, invoices first."""
+    return (
         period_invoices(start)
         .issued()
         .select_related("tenant", "credit_of")
         .prefetch_related(None)
         .order_by("-kind", "number", "id")  # invoices, then credit notes
     )
+
+
+def pdf_zip(
+    start: datetime, render: Renderer, on_each: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
+    """A ZIP with ``<number>.pdf`` for each finalized invoice and credit note of the period,
+    but void ones (their document is withdrawn: ``document_refusal``; the CSV lists them),
+    rendered and sent one at a time (PDFs are compressed already: members are stored).
+
+    A document that cannot be made (``_pdf_or_why``) is ``<number>.error.txt`` saying why:
+    the archive's first members are sent already, so raising would cut it short, without a
+    central directory, behind a 200. ``on_each(done)`` is told how many documents are in
+    the archive after each one (the archive built by a worker records its progress)."""
     sink = _Chunks()
     with ZipFile(sink, mode="w", compression=ZIP_STORED, allowZip64=True) as archive:
-        for invoice in invoices.iterator(chunk_size=_chunk()):
+        documents = pdf_documents(start).iterator(chunk_size=_chunk())
+        for done, invoice in enumerate(documents, start=1):
             name, data = _pdf_or_why(invoice, render)
             member = ZipInfo(name, date_time=_zip_time(invoice.finalized_at))
             member.compress_type = ZIP_STORED
             archive.writestr(member, data)
+            if on_each:
+                on_each(done)
             yield sink.drain()
     yield sink.drain()  # the central directory
 

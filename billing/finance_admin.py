@@ -1,7 +1,8 @@
 """Finance pages in the admin (finance group; the admin site itself demands a TOTP-verified
 staff sign-in): the period exports (and "Close period now"), the vendor payouts with their CSV
 statements, and the charts. The pages read through billing.exports, billing.payout_queries and
-billing.finance_charts; downloads are streamed."""
+billing.finance_charts; downloads are streamed, but a month's PDF archive,
+which a billing worker builds (billing.pdf_archives)."""
 
 from datetime import UTC
 from functools import wraps
@@ -9,14 +10,17 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing import exports, finance_charts, invoicing, payout_queries
+from billing import exports, finance_charts, invoicing, payout_queries, pdf_archives
 from billing.csv_stream import download
 from billing.errors import InvalidPeriod, PeriodNotEnded
+from billing.models import PdfArchive, PdfArchiveState
 from billing.periods import (
     has_ended,
     last_closed_month,
@@ -86,6 +90,7 @@ def exports_page(request):
         messages.error(request, exc.detail)
         start = last_closed_month(timezone.now())
     period = month_label(start)
+    archives = pdf_archives.month_archives(start)
     return render(
         request,
         "admin/billing/finance/exports.html",
@@ -98,7 +103,54 @@ def exports_page(request):
             finalized=exports.period_invoices(start).count(),
             drafts=exports.period_invoices(start, include_drafts=True).count()
             - exports.period_invoices(start).count(),
+            archives=archives,
+            # The page reloads itself while an archive is built, to show its progress.
+            refresh=any(archive.in_progress for archive in archives),
         ),
+    )
+
+
+def _back_to_exports(label: str):
+    return redirect(f"{reverse('billing_finance_exports')}?{urlencode({'period': label})}")
+
+
+@finance_page
+@require_POST
+def request_pdf_archive(request):
+    """Queue the month's PDF archive for the billing worker (``pdf_archives``); asked again
+    while it is built, the same archive."""
+    label = request.POST.get("period", "")
+    try:
+        start = parse_month(label)
+    except InvalidPeriod as refusal:
+        messages.error(request, refusal.detail)
+        return redirect("billing_finance_exports")
+    archive = pdf_archives.request_pdf_archive(start, actor=request.user)
+    messages.success(request, f"The PDF archive of {label} is being built ({archive.state}).")
+    return _back_to_exports(label)
+
+
+@finance_page
+def pdf_archive(request, pk: int):
+    """A ready PDF archive, recorded as a ``finance_export`` audit event; one not ready (or
+    none) is 404."""
+    archive = get_object_or_404(PdfArchive, pk=pk, state=PdfArchiveState.READY)
+    period = month_label(archive.period_start)
+    try:
+        content = default_storage.open(archive.file_name, "rb")
+    except FileNotFoundError as gone:
+        raise Http404("The archive's file is gone; ask for it again.") from gone
+    record_event(
+        "finance_export",
+        request=request,
+        target=f"pdf_archive {period}",
+        details={"export": "pdf_archive", "period": period, "archive": archive.pk},
+    )
+    return FileResponse(
+        content,
+        as_attachment=True,
+        filename=f"invoices-{period}.zip",
+        content_type="application/zip",
     )
 
 
@@ -121,7 +173,7 @@ def close_period(request):
         return redirect("billing_finance_exports")
     except PeriodNotEnded as refusal:
         messages.error(request, refusal.detail)
-        return redirect(f"{reverse('billing_finance_exports')}?{urlencode({'period': label})}")
+        return _back_to_exports(label)
     messages.success(request, f"Closed {label}: {result.summary()}.")
     return redirect(f"{reverse('admin:billing_invoice_changelist')}?period={label}")
 
@@ -144,9 +196,10 @@ def _drafts_asked(request) -> bool:
     return asked
 
 
-def _export_view(kind: str, build, filename: str, content_type: str):
+def _export_view(kind: str, build, filename: str, content_type: str, too_big=None):
     """A finance download: ``build(start, include_drafts=...)`` for the month asked for, saved as
-    ``filename`` (``{period}`` filled in), recorded as a ``finance_export`` audit event."""
+    ``filename`` (``{period}`` filled in), recorded as a ``finance_export`` audit event. A month
+    ``too_big(start)`` says why not to stream goes back to the exports page saying it."""
 
     @for_period("billing_finance_exports")
     def export(request, start):
@@ -154,8 +207,10 @@ def _export_view(kind: str, build, filename: str, content_type: str):
             include_drafts = _drafts_asked(request)
         except ValidationError as refusal:
             messages.error(request, refusal.message)
-            back = {"period": month_label(start)}
-            return redirect(f"{reverse('billing_finance_exports')}?{urlencode(back)}")
+            return _back_to_exports(month_label(start))
+        if too_big and (why := too_big(start)):
+            messages.warning(request, why)
+            return _back_to_exports(month_label(start))
         chunks = build(start, include_drafts=include_drafts)
         record_event(
             "finance_export",
@@ -176,7 +231,13 @@ def _pdf_zip(start, *, include_drafts: bool):
 _CSV = "text/csv; charset=utf-8"
 invoices_csv = _export_view("invoices_csv", exports.invoices_csv, "invoices-{period}.csv", _CSV)
 lines_csv = _export_view("lines_csv", exports.lines_csv, "invoice-lines-{period}.csv", _CSV)
-pdfs_zip = _export_view("pdfs_zip", _pdf_zip, "invoices-{period}.zip", "application/zip")
+pdfs_zip = _export_view(
+    "pdfs_zip",
+    _pdf_zip,
+    "invoices-{period}.zip",
+    "application/zip",
+    too_big=pdf_archives.too_many_to_stream,
+)
 
 
 # --- vendor payouts ----------

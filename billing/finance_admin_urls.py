@@ -21,5 +21,10 @@ urlpatterns = [
         views.payout_statement_csv,
         name="billing_finance_payout_statement",
     ),
+    # A month's PDF archive, built by a worker: asked for (POST), then its ZIP once ready.
+    path("exports/pdf-archives/", views.request_pdf_archive, name="billing_finance_pdf_archives"),
+    path(
+        "exports/pdf-archives/<int:pk>.zip", views.pdf_archive, name="billing_finance_pdf_archive"
+    ),
     path("charts/", views.charts_page, name="billing_finance_charts"),
 ]

@@ -1068,6 +1068,55 @@ class ClosedMonth(models.Model):
         return month_label(self.period_start)
 
 
+class PdfArchiveState(models.TextChoices):
+    QUEUED = "queued", "queued"
+    BUILDING = "building", "building"
+    READY = "ready", "ready"
+    FAILED = "failed", "failed"
+
+
+PDF_ARCHIVE_IN_PROGRESS = (PdfArchiveState.QUEUED, PdfArchiveState.BUILDING)
+
+
+class PdfArchive(models.Model):
+    """A ZIP of a month's invoice PDFs that finance asked for, built by a worker into the
+    default storage (``pdf_archives.build_pdf_archive``) with its progress: documents done of
+    ``total``. One month has at most one archive in progress (a database constraint)."""
+
+    period_start = models.DateTimeField(help_text="first instant of the UTC month")
+    state = models.CharField(
+        max_length=16,
+        choices=PdfArchiveState.choices,
+        default=PdfArchiveState.QUEUED,
+        db_default=PdfArchiveState.QUEUED,
+    )
+    done = models.PositiveIntegerField(default=0, db_default=0)
+    total = models.PositiveIntegerField(default=0, db_default=0)
+    file_name = models.CharField(max_length=255, blank=True, default="", db_default="")
+    failure = models.TextField(blank=True, default="", db_default="")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                name="one_pdf_archive_in_progress_per_month",
+                fields=["period_start"],
+                condition=models.Q(state__in=PDF_ARCHIVE_IN_PROGRESS),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"PDF archive {month_label(self.period_start)} ({self.state})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.state in PDF_ARCHIVE_IN_PROGRESS
+
+
 SETTLED = "money_to_give_back_settled"
 # A PaymentIntent naming an invoice or order that is not its payment
 # (``payments.refuse_foreign_payment``); listed to give back when it took a customer of ours'

@@ -11,6 +11,7 @@ from billing import (
     invoicing,
     money_back,
     payment_notices,
+    pdf_archives,
     periods,
     taken_back,
     usage_retention,
@@ -192,3 +193,10 @@ def send_payment_notice(self, invoice_id: int, notice: str, attempt: int) -> dic
     sent = payment_notices.send_payment_notice(invoice_id, notice, attempt, last_try=last_try)
     # The result the worker logs and the result backend keeps: a count, not the addresses.
     return {"notice": notice, "recipients": len(sent.recipients)}
+
+
+@shared_task(acks_late=True)
+def build_pdf_archive(archive_id: int) -> dict:
+    """Build the PDF archive finance asked for on the Exports page (``pdf_archives``)."""
+    archive = pdf_archives.build_pdf_archive(archive_id)
+    return {"archive": archive.pk, "state": archive.state, "documents": archive.done}

@@ -1,0 +1,121 @@
+"""A month's invoice PDFs as a ZIP built by a worker: finance asks for it on the Exports page
+(``request_pdf_archive``), the billing queue builds it into the default storage with its
+progress (``build_pdf_archive``, the ZIP of ``exports.pdf_zip``), and the page offers it once
+ready. Streaming the ZIP in the web request outlasted the web server's worker timeout (60 s:
+about 300 documents) and cut the archive off."""
+
+import logging
+import tempfile
+from datetime import datetime, timedelta
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing import exports
+from billing.models import PDF_ARCHIVE_IN_PROGRESS, PdfArchive, PdfArchiveState
+from billing.periods import month_label
+from billing.queueing import send_after_commit
+
+logger = logging.getLogger(__name__)
+
+BUILD_TASK = "billing.tasks.build_pdf_archive"
+# An archive in progress that has not moved for this long lost its worker (each document
+# moves it; one takes well under a second): asking again starts a new one.
+STALLED_AFTER = timedelta(minutes=15)
+STALLED = "The worker building it stopped (no progress for 15 minutes); ask again."
+
+
+# Streamed in the web request (``GET exports/pdfs.zip``), a month of up to this many documents
+# ends well inside the web server's 60 s worker timeout (about 0.2 s a PDF).
+STREAMED_AT_MOST = 100
+
+
+def too_many_to_stream(start: datetime) -> str | None:
+    """Why the month's PDFs are not streamed in the web request (more than
+    ``STREAMED_AT_MOST``), or None."""
+    count = exports.pdf_documents(start).count()
+    if count <= STREAMED_AT_MOST:
+        return None
+    return (
+        f"{month_label(start)} has {count} documents, too many to download at once "
+        f"(at most {STREAMED_AT_MOST}): ask for its PDF archive below."
+    )
+
+
+def request_pdf_archive(start: datetime, *, actor=None) -> PdfArchive:
+    """The month's archive in progress, or a new one queued for the billing worker: asking
+    twice while one is built gives the same archive, not a second build."""
+    now = timezone.now()
+    with transaction.atomic():
+        building = (
+            PdfArchive.objects.select_for_update()
+            .filter(period_start=start, state__in=PDF_ARCHIVE_IN_PROGRESS)
+            .first()
+        )
+        if building and building.updated_at > now - STALLED_AFTER:
+            return building
+        if building:
+            _fail(building, STALLED)
+        try:
+            with transaction.atomic():
+                archive = PdfArchive.objects.create(
+                    period_start=start, requested_by=actor, requested_at=now, updated_at=now
+                )
+        except IntegrityError:  # another request queued it a moment ago
+            return PdfArchive.objects.get(period_start=start, state__in=PDF_ARCHIVE_IN_PROGRESS)
+        send_after_commit(BUILD_TASK, archive.pk)
+    return archive
+
+
+def month_archives(start: datetime, *, latest: int = 5) -> list[PdfArchive]:
+    """The month's most recent archives, newest first, for the Exports page."""
+    newest_first = PdfArchive.objects.filter(period_start=start).order_by("-requested_at", "-id")
+    return list(newest_first[:latest])
+
+
+def build_pdf_archive(archive_id: int, render: exports.Renderer | None = None) -> PdfArchive:
+    """Render the month's PDFs into ``billing/pdf-archives/invoices-<month>-<id>.zip`` in the
+    default storage, recording documents done of total as it goes; an error fails the archive
+    with its reason (and is raised again for the worker's log). An archive no longer queued
+    (built already, or failed as stalled) is left as it is: a message delivered twice."""
+    claimed = PdfArchive.objects.filter(pk=archive_id, state=PdfArchiveState.QUEUED).update(
+        state=PdfArchiveState.BUILDING, updated_at=timezone.now()
+    )
+    archive = PdfArchive.objects.get(pk=archive_id)
+    if not claimed:
+        return archive
+    start = archive.period_start
+    archive.total = exports.pdf_documents(start).count()
+    _save(archive, "total")
+
+    def progressed(done: int) -> None:
+        archive.done = done
+        _save(archive, "done")
+
+    name = f"billing/pdf-archives/invoices-{month_label(start)}-{archive.pk}.zip"
+    try:
+        with tempfile.TemporaryFile() as spool:
+            chunks = exports.pdf_zip(start, render or exports.default_pdf_renderer(), progressed)
+            for chunk in chunks:
+                spool.write(chunk)
+            spool.seek(0)
+            archive.file_name = default_storage.save(name, File(spool, name=name))
+    except Exception as error:
+        _fail(archive, f"{type(error).__name__}: {error}")
+        raise
+    archive.state = PdfArchiveState.READY
+    _save(archive, "file_name", "state")
+    return archive
+
+
+def _save(archive: PdfArchive, *fields: str) -> None:
+    archive.updated_at = timezone.now()
+    archive.save(update_fields=[*fields, "updated_at"])
+
+
+def _fail(archive: PdfArchive, why: str) -> None:
+    logger.error("PDF archive %s of %s failed: %s", archive.pk, archive.period_start, why)
+    archive.state, archive.failure = PdfArchiveState.FAILED, why
+    _save(archive, "state", "failure")
