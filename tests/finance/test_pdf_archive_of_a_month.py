@@ -8,11 +8,14 @@ import zipfile
 
 import lxml.html
 import pytest
+from django.conf import settings
+from django.test import override_settings
 
 from billing import pdf_archives
 from billing.models import Invoice, PdfArchive
 from edgeplug.audit.models import AuditEvent
 from tests.invoicing.conftest import FEB
+from tests.s3_conftest_helpers import bucket_keys, s3_storage, start_moto_server
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +142,24 @@ def test_a_month_too_large_to_stream_is_sent_to_its_archive(books, admin_session
     assert response.redirect_chain == [(f"{EXPORTS}?period=2026-02", 302)]
     assert "has 4 documents, too many to download at once" in response.content.decode()
     assert not AuditEvent.objects.filter(action="finance_export").exists()
+
+
+@pytest.mark.s3
+def test_the_archive_is_stored_in_s3_and_downloads_from_there(books, admin_session, tmp_path):
+    pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    moto = start_moto_server(tmp_path)
+    try:
+        bucket = moto.create_bucket()
+        with override_settings(
+            STORAGES={**settings.STORAGES, "default": s3_storage(bucket, moto.endpoint_url)}
+        ):
+            archive = pdf_archives.build_pdf_archive(
+                pdf_archives.request_pdf_archive(FEB).pk, lambda invoice: b"%PDF-1.7"
+            )
+            assert bucket_keys(moto.client(), bucket) == [archive.file_name]
+            client, _ = admin_session("finance")
+            download = client.get(f"{ASK}{archive.pk}.zip")
+            zipped = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+            assert len(zipped.namelist()) == archive.total == 4
+    finally:
+        moto.stop()
