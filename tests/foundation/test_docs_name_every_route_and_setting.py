@@ -69,7 +69,7 @@ def _environment_variables() -> set[str]:
     source = (ROOT / "edgeplug" / "settings.py").read_text()
     return set(
         re.findall(
-            r"(?:env(?:\.\w+)?|_secret|_number|_seconds|_percent|_rate|_email_address|_base_url)"
+            r"(?:env(?:\.\w+)?|_secret|_number|_seconds|_percent|_rate|_email_address|_base_url|_url_config)"
             r'\(\s*"([A-Z][A-Z0-9_]+)"',
             source,
         )
