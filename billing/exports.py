@@ -271,8 +271,7 @@ def pdf_zip(
     the archive after each one (the archive built by a worker records its progress)."""
     sink = _Chunks()
     with ZipFile(sink, mode="w", compression=ZIP_STORED, allowZip64=True) as archive:
-        documents = pdf_documents(start).iterator(chunk_size=_chunk())
-        for done, invoice in enumerate(documents, start=1):
+        for done, invoice in enumerate(_in_batches(pdf_documents(start)), start=1):
             name, data = _pdf_or_why(invoice, render)
             member = ZipInfo(name, date_time=_zip_time(invoice.finalized_at))
             member.compress_type = ZIP_STORED
@@ -281,6 +280,18 @@ def pdf_zip(
                 on_each(done)
             yield sink.drain()
     yield sink.drain()  # the central directory
+
+
+def _in_batches(documents: QuerySet) -> Iterator[Invoice]:
+    """``documents`` in their order, read ``BILLING_EXPORT_CHUNK_SIZE`` at a time by id, not
+    by a server-side cursor: the archive's worker commits its progress between documents,
+    and a cursor kept across those transactions (``WITH HOLD``) is lost behind PgBouncer's
+    transaction pooling (docs/scaling.md). The ids of a month's documents fit in memory."""
+    ids = list(documents.values_list("pk", flat=True))
+    for at in range(0, len(ids), _chunk()):
+        batch = ids[at : at + _chunk()]
+        found = documents.in_bulk(batch)
+        yield from (found[pk] for pk in batch if pk in found)
 
 
 def _pdf_or_why(invoice: Invoice, render: Renderer) -> tuple[str, bytes]:

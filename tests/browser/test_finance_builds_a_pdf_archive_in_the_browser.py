@@ -31,8 +31,10 @@ def test_finance_watches_the_archive_being_built_and_downloads_it(
     journey.click(archives.get_by_role("button", name="Build the PDF archive"))
 
     state = page.locator("#pdf-archive-list tbody tr").first
-    expect(state).to_contain_text(re.compile(r"Queued|\d of 4 documents"))
-    assert page.locator('meta[http-equiv="refresh"]').count() == 1
+    # What the worker has done so far: on a quick machine it may be done already.
+    expect(state).to_contain_text(re.compile(r"Queued|\d of 4 documents|Ready"))
+    if "Ready" not in state.inner_text():  # in progress: the page reloads itself
+        assert page.locator('meta[http-equiv="refresh"]').count() == 1
 
     link = archives.get_by_role("link", name="Download invoices-2026-02.zip")
     expect(link).to_be_visible(timeout=90_000)  # the page reloaded itself until ready
