@@ -51,7 +51,7 @@ def download(
     API, the vendor portal and finance's pages answer with their CSV and XML exports. A file
     ``for_spreadsheets`` (the portal's, opened by a person) starts with a byte order mark.
 
-    Read in one transaction, from one snapshot (``one_snapshot``): the queries' server-side
+    On PostgreSQL, read in one transaction, one snapshot (``one_snapshot``): the server-side
     cursors (``.iterator(chunk_size=...)``) are then plain ones, where outside a transaction
     Django declares them ``WITH HOLD``, kept by the database session across transactions,
     which PgBouncer's transaction pooling does not keep (docs/scaling.md): the next fetch

@@ -140,18 +140,22 @@ def rows_busy(exc: DatabaseError) -> bool:
 
 @contextmanager
 def one_snapshot() -> Iterator[None]:
-    """The reads inside see one snapshot of the database: a row read first and rows related
-    to it read by a later query (a prefetch) come from the same moment, so a commit landing
-    between them (a certification stage's result and the run's progress it makes) is seen
-    whole or not at all. Each statement under PostgreSQL's READ COMMITTED sees the commits
+    """On PostgreSQL, the reads inside see one snapshot of the database: a row read first and
+    rows related to it read by a later query (a prefetch) come from the same moment, so a
+    commit landing between them (a certification stage's result and the run's progress it
+    makes) is seen whole or not at all. Each statement under READ COMMITTED sees the commits
     made before it; this transaction is REPEATABLE READ (reads only: nothing to conflict).
-    SQLite's transactions read one snapshot already. Inside a transaction begun earlier, its
-    reads are as that transaction's."""
-    if connection.in_atomic_block:
-        yield  # no savepoint: reads alone have nothing to roll back
+
+    On SQLite (the embedded default) the reads are left as they are: its transactions begin
+    IMMEDIATE (settings: one writer at a time, no deadlocks), so one here would hold the only
+    write lock while a download is sent or a run is read, and the workers' writes would wait
+    on it and fail. There a read between two commits may be a poll behind. Inside a
+    transaction begun earlier, its reads are as that transaction's (no savepoint: reads
+    alone have nothing to roll back)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
         return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         yield
