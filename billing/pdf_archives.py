@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing import exports
@@ -63,8 +64,8 @@ def request_pdf_archive(start: datetime, *, actor=None) -> PdfArchive:
                 archive = PdfArchive.objects.create(
                     period_start=start, requested_by=actor, requested_at=now, updated_at=now
                 )
-        except IntegrityError:  # another request queued it a moment ago
-            return PdfArchive.objects.get(period_start=start, state__in=PDF_ARCHIVE_IN_PROGRESS)
+        except IntegrityError:  # another request queued it a moment ago (and it may be built)
+            return PdfArchive.objects.filter(period_start=start).order_by("-requested_at").first()
         send_after_commit(BUILD_TASK, archive.pk)
     return archive
 
@@ -80,15 +81,19 @@ def build_pdf_archive(archive_id: int, render: exports.Renderer | None = None) -
     default storage, recording documents done of total as it goes; an error fails the archive
     with its reason (and is raised again for the worker's log). An archive no longer queued
     (built already, or failed as stalled) is left as it is: a message delivered twice."""
-    claimed = PdfArchive.objects.filter(pk=archive_id, state=PdfArchiveState.QUEUED).update(
-        state=PdfArchiveState.BUILDING, updated_at=timezone.now()
+    now = timezone.now()
+    # Queued, or being built by a worker that stopped (the task is delivered again once its
+    # worker is lost: acks_late).
+    claimable = Q(state=PdfArchiveState.QUEUED) | Q(
+        state=PdfArchiveState.BUILDING, updated_at__lt=now - STALLED_AFTER
+    )
+    claimed = PdfArchive.objects.filter(claimable, pk=archive_id).update(
+        state=PdfArchiveState.BUILDING, done=0, updated_at=now
     )
     archive = PdfArchive.objects.get(pk=archive_id)
     if not claimed:
         return archive
     start = archive.period_start
-    archive.total = exports.pdf_documents(start).count()
-    _save(archive, "total")
 
     def progressed(done: int) -> None:
         archive.done = done
@@ -96,6 +101,8 @@ def build_pdf_archive(archive_id: int, render: exports.Renderer | None = None) -
 
     name = f"billing/pdf-archives/invoices-{month_label(start)}-{archive.pk}.zip"
     try:
+        archive.total = exports.pdf_documents(start).count()
+        _save(archive, "total")
         with tempfile.TemporaryFile() as spool:
             chunks = exports.pdf_zip(start, render or exports.default_pdf_renderer(), progressed)
             for chunk in chunks:
@@ -105,8 +112,14 @@ def build_pdf_archive(archive_id: int, render: exports.Renderer | None = None) -
     except Exception as error:
         _fail(archive, f"{type(error).__name__}: {error}")
         raise
-    archive.state = PdfArchiveState.READY
-    _save(archive, "file_name", "state")
+    # Ready unless failed meanwhile as stalled (asked again after 15 minutes without
+    # progress): that answer stands, and this file is not offered.
+    ready = PdfArchive.objects.filter(pk=archive.pk, state=PdfArchiveState.BUILDING).update(
+        state=PdfArchiveState.READY, file_name=archive.file_name, updated_at=timezone.now()
+    )
+    if not ready:
+        default_storage.delete(archive.file_name)
+    archive.refresh_from_db()
     return archive
 
 

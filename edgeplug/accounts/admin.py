@@ -64,7 +64,7 @@ class UserPasswordForm(AdminPasswordChangeForm):
     def save(self) -> User:
         usable = self.cleaned_data["set_usable_password"]
         password = self.cleaned_data["password1"] if usable else None
-        change_password(self.user, password, request=_password_page_request.get())
+        change_password(self.user, password, request=_password_page_request.get(None))
         return self.user
 
 

@@ -5,10 +5,12 @@ the web server's 60 s worker timeout and arrived cut off, without its central di
 
 import io
 import zipfile
+from datetime import timedelta
 
 import lxml.html
 import pytest
 from django.conf import settings
+from django.db import IntegrityError
 from django.test import override_settings
 
 from billing import pdf_archives
@@ -163,3 +165,63 @@ def test_the_archive_is_stored_in_s3_and_downloads_from_there(books, admin_sessi
             assert len(zipped.namelist()) == archive.total == 4
     finally:
         moto.stop()
+
+
+def _stalled(archive: PdfArchive) -> None:
+    """As if its worker had stopped 16 minutes ago, past ``STALLED_AFTER``."""
+    long_ago = archive.updated_at - pdf_archives.STALLED_AFTER - timedelta(minutes=1)
+    PdfArchive.objects.filter(pk=archive.pk).update(state="building", updated_at=long_ago)
+
+
+def _render(invoice) -> bytes:
+    return b"%PDF-1.7 " + invoice.number.encode()
+
+
+def test_the_task_delivered_again_after_its_worker_stopped_builds_the_archive(books):
+    """A worker lost mid-build (acks_late: the task comes back) left it building for good:
+    the second delivery found it no longer queued and did nothing."""
+    archive = pdf_archives.request_pdf_archive(FEB)
+    _stalled(archive)
+    built = pdf_archives.build_pdf_archive(archive.pk, _render)
+    assert (built.state, built.done, built.total) == ("ready", 4, 4)
+
+
+def test_a_build_still_going_is_left_alone_by_a_second_delivery(books):
+    archive = pdf_archives.request_pdf_archive(FEB)
+    PdfArchive.objects.filter(pk=archive.pk).update(state="building")
+    assert pdf_archives.build_pdf_archive(archive.pk, _render).state == "building"
+
+
+def test_a_worker_finishing_after_its_archive_was_given_up_leaves_it_failed(books, monkeypatch):
+    """Finance asked again after 15 minutes without progress: the archive was failed as
+    stalled and another queued. Its slow worker's late finish turned it back to ready."""
+    archive = pdf_archives.request_pdf_archive(FEB)
+
+    def render_slowly(invoice):
+        if not PdfArchive.objects.filter(state="failed").exists():
+            _stalled(archive)
+            assert pdf_archives.request_pdf_archive(FEB).pk != archive.pk  # given up
+        return _render(invoice)
+
+    saved = []
+    real_save = pdf_archives.default_storage.save
+    monkeypatch.setattr(
+        pdf_archives.default_storage, "save", lambda *a: saved.append(real_save(*a)) or saved[-1]
+    )
+    late = pdf_archives.build_pdf_archive(archive.pk, render_slowly)
+    assert (late.state, late.failure) == ("failed", pdf_archives.STALLED)
+    assert not pdf_archives.default_storage.exists(saved[0])  # its file is not kept
+
+
+def test_asking_when_another_request_queued_and_built_it_meanwhile_is_no_500(books, monkeypatch):
+    """The unique constraint refused a second archive in progress, and the one that had won
+    was built already (a month of few documents takes milliseconds): the fallback's get()
+    found none in progress."""
+    won = pdf_archives.request_pdf_archive(FEB)  # the other request's, built since
+    pdf_archives.build_pdf_archive(won.pk, _render)
+
+    def beaten(**fields):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(PdfArchive.objects, "create", beaten)
+    assert pdf_archives.request_pdf_archive(FEB) == PdfArchive.objects.get(state="ready")
