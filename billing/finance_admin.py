@@ -91,6 +91,7 @@ def exports_page(request):
         start = last_closed_month(timezone.now())
     period = month_label(start)
     archives = pdf_archives.month_archives(start)
+    finalized = exports.period_invoices(start).count()
     return render(
         request,
         "admin/billing/finance/exports.html",
@@ -100,9 +101,8 @@ def exports_page(request):
             period=period,
             # The "has not ended yet" box only for a month that has not (close_period_now).
             period_ended=has_ended(start, timezone.now()),
-            finalized=exports.period_invoices(start).count(),
-            drafts=exports.period_invoices(start, include_drafts=True).count()
-            - exports.period_invoices(start).count(),
+            finalized=finalized,
+            drafts=exports.period_invoices(start, include_drafts=True).count() - finalized,
             archives=archives,
             # The page reloads itself while an archive is built, to show its progress.
             refresh=any(archive.in_progress for archive in archives),
