@@ -103,9 +103,10 @@ def is_token(value: Any) -> bool:
 @contextmanager
 def session_lock() -> Iterator[None]:
     """Hold the session file's lock: a refresh reads the file, refreshes and saves under it,
-    and login and logout write under it, so refreshes of commands in several terminals take
-    turns, each with the refresh token the last one saved, and none saves its session over
-    one written meanwhile by another terminal. An flock on a file of its own beside the
+    login writes under it and logout reads, revokes and removes under it, so refreshes of
+    commands in several terminals take turns, each with the refresh token the last one saved,
+    none saves its session over one written meanwhile by another terminal, and logout revokes
+    the session it removes. An flock on a file of its own beside the
     session (0600), released by the kernel however the command ends."""
     path = config_dir() / SESSION_LOCK_FILE
     try:

@@ -233,23 +233,34 @@ def login(server: str, email: str, tenant: str | None, otp: str | None) -> None:
 def logout() -> None:
     """Revoke the stored refresh token on the server and forget the session.
 
-    The session is forgotten on this machine even when the server cannot be told (it is
-    down or failed, or refused the request otherwise): the command then fails with the
-    server's error, saying the refresh token stays valid until it expires. A refresh token
-    the server no longer accepts (expired, signed out elsewhere) is a sign-out: the session
-    had already ended. An unreadable session file is removed.
+    The session file's lock is held from reading the session to removing it: a refresh or a
+    login in another terminal either finishes first (its tokens are the ones revoked and
+    forgotten, and the output names whose they were) or waits until the file is gone. The
+    session is forgotten on this machine even when the server cannot be told (it is down or
+    failed, or refused the request otherwise): the command then fails with the server's
+    error, saying the refresh token stays valid until it expires. A refresh token the server
+    no longer accepts (expired, signed out elsewhere) is a sign-out: the session had already
+    ended. An unreadable session file is removed.
     """
+    with session_lock():
+        said = _sign_out()
+    click.echo(said)
+
+
+def _sign_out() -> str:
+    """Revoke and remove the session the file holds; what to say. Under the session lock:
+    read without it, the refresh token was rotated by another terminal's refresh before this
+    one presented it (the server answered token_not_valid, and the file holding the new,
+    live token was removed unrevoked), or a login saved meanwhile was removed unrevoked."""
     try:
         session = load_session()
     except CliError as error:
         if error.code != "invalid_config":
             raise
         _forget_session()
-        click.echo(f"removed the unreadable session file {session_path()}")
-        return
+        return f"removed the unreadable session file {session_path()}"
     if session is None:
-        click.echo("not signed in")
-        return
+        return "not signed in"
     # The stored URL as the client names it: one it refuses (a password in it) is not shown.
     server = "the server"
     ended = ""
@@ -272,7 +283,7 @@ def logout() -> None:
         ended = f": the session had already ended there ({error.detail})"
     finally:
         _forget_session()
-    click.echo(f"signed out of {server}{ended}")
+    return f"signed out of {server} as {session.email}{ended}"
 
 
 # The server's 401 for a refresh token it no longer accepts (expired, signed out elsewhere,
@@ -281,12 +292,11 @@ _ALREADY_SIGNED_OUT = "token_not_valid"
 
 
 def _forget_session() -> None:
-    """Remove the session file; what stands in its place and is no file (a directory) is
-    ``invalid_config``, said, not a traceback."""
+    """Remove the session file (the caller holds its lock); what stands in its place and is
+    no file (a directory) is ``invalid_config``, said, not a traceback."""
     path = session_path()
     try:
-        with session_lock():
-            path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
     except OSError as exc:
         raise CliError(
             "invalid_config", f"{path} is not a session file and cannot be removed ({exc})"
