@@ -30,6 +30,7 @@ from billing.errors import (
 )
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.services import record_change, record_event, recorded
+from edgeplug.core.chunks import in_id_chunks
 from edgeplug.core.columns import clipped
 from edgeplug.core.locking import lock_rows, locked
 from edgeplug.errors import Conflict, Forbidden
@@ -945,12 +946,11 @@ def expire_entitlements() -> int:
 
 def _expire_lapsed_of(agent: Agent, now: datetime) -> int:
     lapsed = Entitlement.objects.lapsed(now).filter(agent=agent).select_related("tenant")
-    expired, after = 0, 0
+    expired = 0
     with transaction.atomic():
         # Each chunk is locked (and read again where another writer changed it first), so
         # its rows are still lapsed when they are expired, and stay so until the rebuild.
-        while chunk := list(lock_rows(lapsed.filter(pk__gt=after)).order_by("pk")[:EXPIRY_CHUNK]):
-            after = chunk[-1].pk
+        for chunk in in_id_chunks(lock_rows(lapsed), EXPIRY_CHUNK):
             Entitlement.objects.filter(pk__in=[e.pk for e in chunk]).update(
                 status=EntitlementStatus.EXPIRED, status_reason="validity ended", updated_at=now
             )

@@ -37,6 +37,7 @@ from certification.security.scan import VulnerabilityFinding, sbom_package_keys,
 from certification.vulndb import database as vulndb
 from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_change
+from edgeplug.core.chunks import in_id_chunks
 from edgeplug.core.locking import locked
 from edgeplug.mail import send_mail
 from edgeplug.tenancy.models import Role, StaffGroup
@@ -49,6 +50,10 @@ logger = logging.getLogger(__name__)
 
 # Who hears about a vulnerable version on the vendor's side.
 VENDOR_ROLES = (Role.ADMIN, Role.DEVELOPER)
+
+# Certified versions read at a time (each chunk a plain query by id, no cursor held while
+# they are re-scanned: ``edgeplug.core.chunks``).
+RESCAN_CHUNK = 500
 
 
 @dataclass
@@ -191,14 +196,16 @@ def rescan_version(version: AgentVersion) -> list[ScanFinding]:
 
 
 def rescan_certified_versions() -> RescanReport:
-    """Re-scan every certified version, record new findings, then notify what is unannounced."""
+    """Re-scan every certified version, record new findings, then notify what is unannounced.
+
+    The versions are read ``RESCAN_CHUNK`` at a time by id, each version committing its own
+    findings: one certified meanwhile is re-scanned now if its id is past the ones read, else
+    by the next re-scan."""
     report = RescanReport()
-    versions = (
-        AgentVersion.objects.filter(certification_status=CertificationStatus.CERTIFIED)
-        .select_related("agent__tenant", "tenant")
-        .order_by("pk")
-    )
-    for version in versions.iterator():
+    versions = AgentVersion.objects.filter(
+        certification_status=CertificationStatus.CERTIFIED
+    ).select_related("agent__tenant", "tenant")
+    for version in (v for chunk in in_id_chunks(versions, RESCAN_CHUNK) for v in chunk):
         report.versions += 1
         try:
             created = rescan_version(version)
