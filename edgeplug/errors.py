@@ -220,6 +220,14 @@ class TooManyFormFields(BadRequest, code="too_many_fields"):
         super().__init__(f"A form may send at most {limit} fields (files aside).")
 
 
+class TooManyFiles(BadRequest, code="too_many_files"):
+    """A multipart body of more files than the server reads (Django's
+    ``DATA_UPLOAD_MAX_NUMBER_FILES``): it reads none of them."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"A form may send at most {limit} files.")
+
+
 class Conflict(DomainError, code="conflict", status=409):
     """The request clashes with the object's current state."""
 

@@ -1,8 +1,9 @@
 """Django's own error pages (handler400/403/404/500) as {"code", "detail"} JSON under /api/.
 
 DRF renders errors raised in its views; these cover what happens outside them: unknown
-paths, requests Django refuses to read (RequestDataTooBig, TooManyFieldsSent: in a middleware
-reading the query string or before a view parses its body), and crashes.
+paths, requests Django refuses to read (RequestDataTooBig, TooManyFieldsSent,
+TooManyFilesSent: in a middleware reading the query string or before a view parses its
+body), and crashes.
 Pages outside the API keep Django's HTML, but for a 404 and a 403: a part of the site with a
 page of its own names it in ``settings.NOT_FOUND_PAGES`` (the vendor portal's, in its frame;
 elsewhere templates/404.html) and ``settings.PERMISSION_DENIED_PAGES`` (the admin's, in its
@@ -17,7 +18,6 @@ import sys
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from rest_framework import exceptions as drf_exceptions
 
 from edgeplug.audit.services import record_denial
-from edgeplug.core.parsers import body_too_large, too_many_fields
+from edgeplug.core.parsers import unread_request_refusal
 from edgeplug.core.reconnect import LOST
 from edgeplug.errors import (
     BadRequest,
@@ -105,10 +105,8 @@ def nul_in_url(request, parameters: Iterable[str] = ()):
 def bad_request(request, exception=None):
     if not is_api(request):
         return defaults.bad_request(request, exception)
-    if isinstance(exception, RequestDataTooBig):
-        return error_response(body_too_large(request))
-    if isinstance(exception, TooManyFieldsSent):
-        return error_response(too_many_fields(request))
+    if refusal := unread_request_refusal(request, exception):
+        return error_response(refusal)
     return error_response(BadRequest("The request could not be understood."))
 
 

@@ -4,7 +4,6 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.authentication import get_authorization_header
@@ -12,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from edgeplug.accounts.errors import AccountLocked
-from edgeplug.core.parsers import body_too_large, too_many_fields
+from edgeplug.core.parsers import unread_request_refusal
 from edgeplug.core.reconnect import LOST
 from edgeplug.errors import (
     FIELD_NUL_CODE,
@@ -50,12 +49,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         # fresh one.
         logger.warning("database unavailable during %s: %s", _where(context), exc)
         exc = DatabaseUnavailable()
-    if isinstance(exc, RequestDataTooBig):
-        # A refusal like any other (Django's own handling logs it as an ERROR, with a
-        # traceback, as a crash).
-        exc = body_too_large(context["request"])
-    if isinstance(exc, TooManyFieldsSent):  # a form body of too many fields, likewise
-        exc = too_many_fields(context["request"])
+    # A body Django would not read (too large, too many fields or files): a refusal like any
+    # other (Django's own handling logs it as an ERROR, with a traceback, as a crash).
+    exc = unread_request_refusal(context["request"], exc) or exc
     if isinstance(exc, DomainError):
         if exc.status == status.HTTP_403_FORBIDDEN:
             _audit_denial(exc, context, exc.code, exc.detail)

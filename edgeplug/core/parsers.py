@@ -2,18 +2,21 @@
 or lone surrogate refused naming its field) for the API's request bodies and the portal's
 uploaded files, ``read_json`` beneath it (also for JSON held in a text field), and the API's
 parser, which also refuses an oversized body before reading it into memory; and the refusals
-of a request Django would not read (``body_too_large``, ``too_many_fields``)."""
+of a request Django would not read (``unread_request_refusal``)."""
 
 import codecs
 import json
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from rest_framework.parsers import JSONParser, get_encoding
 
 from edgeplug.errors import (
     BadRequest,
+    DomainError,
     PayloadTooLarge,
     SurrogateCharacter,
+    TooManyFiles,
     TooManyFormFields,
     TooManyParameters,
 )
@@ -93,6 +96,21 @@ def _refuse_unstorable(data, field: str | None) -> None:
 
 def json_body_too_large() -> PayloadTooLarge:
     return PayloadTooLarge(f"JSON bodies are limited to {settings.API_MAX_JSON_BYTES} bytes.")
+
+
+def unread_request_refusal(request, exc: Exception) -> DomainError | None:
+    """The refusal of a request Django would not read, for the exception it raised reading it
+    (in a DRF view: ``exceptions.api_exception_handler``; before one: ``error_views``), or None
+    for another exception: a body over its size (``body_too_large``), too many fields
+    (``too_many_fields``), too many files (``too_many_files``: over
+    ``DATA_UPLOAD_MAX_NUMBER_FILES``)."""
+    if isinstance(exc, RequestDataTooBig):
+        return body_too_large(request)
+    if isinstance(exc, TooManyFieldsSent):
+        return too_many_fields(request)
+    if isinstance(exc, TooManyFilesSent):
+        return TooManyFiles(settings.DATA_UPLOAD_MAX_NUMBER_FILES)
+    return None
 
 
 def body_too_large(request) -> PayloadTooLarge:

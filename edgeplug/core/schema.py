@@ -71,9 +71,9 @@ AGENT_NAME = "The agent's name, everywhere it appears."
 _DESCRIPTIONS = {
     "400": "The request is malformed or invalid: a body field (unknown_field) or query "
     "parameter (unknown_parameter) this operation does not publish, a query parameter given "
-    "twice (repeated_parameter), more query parameters (too_many_parameters) or form fields "
-    "(too_many_fields) than the server reads, or a body field or query parameter that names "
-    "nothing you can see (unknown_<thing>, with that `field`).",
+    "twice (repeated_parameter), more query parameters (too_many_parameters), form fields "
+    "(too_many_fields) or files (too_many_files) than the server reads, or a body field or "
+    "query parameter that names nothing you can see (unknown_<thing>, with that `field`).",
     "401": "Not signed in, or the credentials or token are wrong.",
     "402": "Payment required: no card on file, an unpaid invoice, or the payment failed.",
     "403": "Signed in, but not allowed to do this.",

@@ -4,8 +4,10 @@ import json
 import logging
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from marketplace.models import AgentVersion
 from tests.vendors import package
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +123,21 @@ def test_a_form_of_too_many_fields_is_logged_as_a_refusal(api, caplog):
     )
     assert _error(response) == (400, "too_many_fields")
     assert _logged(caplog) == [("WARNING", "django.request", False)]
+
+
+def test_an_upload_of_too_many_files_is_refused_telling_the_limit(vendor, caplog):
+    """More than DATA_UPLOAD_MAX_NUMBER_FILES (100) files in one multipart body: its own code,
+    logged as a refusal (one WARNING line). It was 400 bad_request, "The request could not be
+    understood.", after an ERROR with a traceback (django.security.TooManyFilesSent)."""
+    caplog.set_level(logging.INFO)
+    more = {f"file{i}": SimpleUploadedFile(f"{i}.txt", b"x") for i in range(100)}
+
+    response = vendor.upload(package(), **more)  # the package is the 101st
+
+    assert _error(response) == (400, "too_many_files")
+    assert response.json()["detail"] == "A form may send at most 100 files."
+    assert _logged(caplog) == [("WARNING", "django.request", False)]
+    assert not AgentVersion.objects.exists()
 
 
 def test_a_json_body_over_a_lower_limit_is_told_the_same(api, settings):
