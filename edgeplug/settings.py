@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from kombu import Queue
 
+from edgeplug.core.logging import UNREAD_REQUESTS
 from edgeplug.secret_files import generate_secret, owner_only, read_or_create
 from edgeplug.text import unprintable
 
@@ -972,7 +973,10 @@ LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "edgeplug.core.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "edgeplug.core.logging.RequestIdFilter"},
+        "unread_request": {"()": "edgeplug.core.logging.UnreadRequestIsAWarning"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -995,5 +999,7 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
         "factur-x": {"level": "WARNING"},
+        # A request too large to read is a refusal (400/413), not an error: one WARNING line.
+        **{f"django.security.{name}": {"filters": ["unread_request"]} for name in UNREAD_REQUESTS},
     },
 }

@@ -88,6 +88,7 @@ def test_a_body_over_the_limit_is_logged_as_a_refusal_and_told_its_limit(
 
 
 _FIELDS = "&".join(f"f{i}=x" for i in range(1001))  # DATA_UPLOAD_MAX_NUMBER_FIELDS is 1000
+_FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.mark.parametrize(
@@ -115,14 +116,38 @@ def test_too_many_parameters_or_form_fields_are_refused_telling_the_limit(
     assert response.json()["detail"] == detail
 
 
-def test_a_form_of_too_many_fields_is_logged_as_a_refusal(api, caplog):
-    """As a body over the limit is: one WARNING line, not an ERROR with a traceback."""
+_BEFORE_ANY_VIEW = "django.security.TooManyFieldsSent"
+
+
+@pytest.mark.parametrize(
+    ("method", "request_kwargs", "code", "logger"),
+    [
+        ("post", {"data": _FIELDS, "content_type": _FORM}, "too_many_fields", "django.request"),
+        ("post", {"QUERY_STRING": _FIELDS}, "too_many_parameters", _BEFORE_ANY_VIEW),
+        ("get", {"QUERY_STRING": _FIELDS}, "too_many_parameters", _BEFORE_ANY_VIEW),
+    ],
+    ids=["form", "query-of-a-post", "query-of-a-get"],
+)
+def test_too_many_fields_or_parameters_are_logged_as_a_refusal(
+    api, caplog, method, request_kwargs, code, logger
+):
+    """As a body over the limit is: one WARNING line, not an ERROR with a traceback. A query
+    string of too many was an ERROR with one (django.security.TooManyFieldsSent: a middleware
+    reads it before any view, and Django logs it so) before the 400: a client's mistake in the
+    error log."""
     caplog.set_level(logging.INFO)
-    response = api.post(
-        "/api/v1/auth/token", _FIELDS, content_type="application/x-www-form-urlencoded"
-    )
-    assert _error(response) == (400, "too_many_fields")
-    assert _logged(caplog) == [("WARNING", "django.request", False)]
+    response = getattr(api, method)("/api/v1/auth/token", **request_kwargs)
+    assert _error(response) == (400, code)
+    assert _logged(caplog) == [("WARNING", logger, False)]
+
+
+def test_a_page_form_of_too_many_fields_is_logged_as_a_refusal(caplog):
+    """Outside the API too: the admin sign-in form of 1001 fields is Django's 400 page, one
+    WARNING line (it was an ERROR with a traceback)."""
+    caplog.set_level(logging.INFO)
+    response = Client().post("/admin/login/", _FIELDS, content_type=_FORM)
+    assert response.status_code == 400
+    assert _logged(caplog) == [("WARNING", _BEFORE_ANY_VIEW, False)]
 
 
 def test_an_upload_of_too_many_files_is_refused_telling_the_limit(vendor, caplog):
