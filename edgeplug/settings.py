@@ -962,6 +962,9 @@ if max(1, GRPC_MAX_REPORT_STREAMS) < GRPC_MAX_REPORT_STREAMS_PER_TENANT:
 
 # --- i18n / time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# The site ships in English alone (no translations of its own, no LocaleMiddleware): the
+# languages it offers, which the schema's ?lang= takes (not Django's hundred-odd).
+LANGUAGES = [("en", "English")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

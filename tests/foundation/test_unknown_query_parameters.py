@@ -126,7 +126,17 @@ def test_the_schema_and_its_docs_page_refuse_a_language_they_do_not_have(client,
     response = client.get(path, {"lang": lang})
     assert _refusal(response) == (400, "invalid_choice")
     assert response.json()["field"] == "lang"
-    assert client.get(path, {"lang": "de"}).status_code == 200
+    assert client.get(path, {"lang": "en"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/"])
+def test_a_refused_language_is_told_the_one_the_site_has(client, path):
+    """The site ships in English alone (no translations of its own): ?lang=de was taken (and
+    answered English), and a refused one listed Django's hundred-odd language codes as the
+    site's. settings.LANGUAGES is English alone."""
+    response = client.get(path, {"lang": "de"})
+    assert _refusal(response) == (400, "invalid_choice")
+    assert response.json()["detail"] == "lang: 'de' is not a language of this site (one of en)."
 
 
 def test_the_schema_takes_no_version_it_would_only_echo(client):
