@@ -2,9 +2,11 @@
 anonymous browse, and a query count that does not grow with the page size."""
 
 import unicodedata
+from io import StringIO
 from urllib.parse import urlencode
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -344,17 +346,35 @@ def test_list_query_count_does_not_grow_with_page_size(vendor):
 
 
 def test_refresh_catalogue_command_rebuilds_listings(shelf):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    from marketplace.models import CatalogueListing
-
     CatalogueListing.objects.all().delete()
     out = StringIO()
     call_command("refresh_catalogue", stdout=out)
     assert out.getvalue().strip() == "3 agents listed."
     assert CatalogueListing.objects.get(agent=shelf["valve"]).latency_worst_us == 90
+
+
+def test_refresh_catalogue_reads_agents_in_chunks_holding_no_cursor(shelf, monkeypatch):
+    """Each listing commits on its own: a server-side cursor (``.iterator()``) outside a
+    transaction was declared WITH HOLD, which PgBouncer's transaction pooling loses between
+    fetches (docs/scaling.md); the agents are read a chunk at a time by id instead."""
+    from marketplace.management.commands import refresh_catalogue
+
+    seen, cursors = [], []
+
+    def spy(agent):
+        seen.append(agent.pk)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT name FROM pg_cursors")
+                cursors.extend(cursor.fetchall())
+        return refresh_listing(agent)
+
+    monkeypatch.setattr(refresh_catalogue, "refresh_listing", spy)
+    monkeypatch.setattr(refresh_catalogue, "CHUNK", 2)
+    call_command("refresh_catalogue", stdout=StringIO())
+
+    assert cursors == []
+    assert seen == sorted(agent.pk for agent in shelf.values())
 
 
 def test_a_version_certified_again_leaves_the_catalogue_until_its_review(shelf):

@@ -3,8 +3,12 @@ after rows were changed outside the actions that keep listings current)."""
 
 from django.core.management.base import BaseCommand
 
+from edgeplug.core.chunks import in_id_chunks
 from marketplace.catalogue import refresh_listing
 from marketplace.models import Agent
+
+# Agents read at a time: each listing commits on its own, so no cursor is held across them.
+CHUNK = 500
 
 
 class Command(BaseCommand):
@@ -12,6 +16,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         listed = 0
-        for agent in Agent.objects.select_related("tenant").iterator():
-            listed += refresh_listing(agent) is not None
+        for chunk in in_id_chunks(Agent.objects.select_related("tenant"), CHUNK):
+            listed += sum(refresh_listing(agent) is not None for agent in chunk)
         self.stdout.write(f"{listed} agents listed.")
