@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,11 +29,14 @@ from billing.periods import (
     recent_months,
 )
 from edgeplug.audit.services import record_event
+from edgeplug.core.error_views import refusal_page_response
 from edgeplug.core.forms import StrictBooleanField
+from edgeplug.errors import DomainError
 from edgeplug.tenancy.models import StaffGroup, Tenant
 from edgeplug.tenancy.permissions import in_staff_group
 
 CHART_MONTHS = 12
+EXPORTS_PAGE = "admin/billing/finance/exports.html"
 
 
 def finance_page(view):
@@ -89,25 +91,33 @@ def exports_page(request):
     except InvalidPeriod as exc:
         messages.error(request, exc.detail)
         start = last_closed_month(timezone.now())
+    return render(request, EXPORTS_PAGE, _exports_context(request, start))
+
+
+def _exports_context(request, start) -> dict:
     period = month_label(start)
     archives = pdf_archives.month_archives(start)
     finalized = exports.period_invoices(start).count()
-    return render(
+    return _context(
         request,
-        "admin/billing/finance/exports.html",
-        _context(
-            request,
-            f"Exports for {period}",
-            period=period,
-            # The "has not ended yet" box only for a month that has not (close_period_now).
-            period_ended=has_ended(start, timezone.now()),
-            finalized=finalized,
-            drafts=exports.period_invoices(start, include_drafts=True).count() - finalized,
-            archives=archives,
-            # The page reloads itself while an archive is built, to show its progress.
-            refresh=any(archive.in_progress for archive in archives),
-        ),
+        f"Exports for {period}",
+        period=period,
+        # The "has not ended yet" box only for a month that has not (close_period_now).
+        period_ended=has_ended(start, timezone.now()),
+        finalized=finalized,
+        drafts=exports.period_invoices(start, include_drafts=True).count() - finalized,
+        archives=archives,
+        # The page reloads itself while an archive is built, to show its progress.
+        refresh=any(archive.in_progress for archive in archives),
     )
+
+
+def _exports_refusal(request, start, refusal: DomainError):
+    """The month's Exports page saying why a download was refused, with the refusal's status
+    (and ``Retry-After``, if one), its code in the message's tags, as the invoice PDF's
+    refusal is said on its change page."""
+    messages.error(request, refusal.detail, extra_tags=refusal.code)
+    return refusal_page_response(request, EXPORTS_PAGE, _exports_context(request, start), refusal)
 
 
 def _back_to_exports(label: str):
@@ -133,13 +143,15 @@ def request_pdf_archive(request):
 @finance_page
 def pdf_archive(request, pk: int):
     """A ready PDF archive, recorded as a ``finance_export`` audit event; one not ready (or
-    none) is 404."""
+    none, or its file gone) is 404; the store failing, the Exports page saying so (503)."""
     archive = get_object_or_404(PdfArchive, pk=pk, state=PdfArchiveState.READY)
     period = month_label(archive.period_start)
     try:
-        content = default_storage.open(archive.file_name, "rb")
-    except FileNotFoundError as gone:
-        raise Http404("The archive's file is gone; ask for it again.") from gone
+        content = pdf_archives.open_pdf_archive(archive)
+    except DomainError as refusal:
+        return _exports_refusal(request, archive.period_start, refusal)
+    if content is None:
+        raise Http404("The archive's file is gone; ask for it again.")
     record_event(
         "finance_export",
         request=request,

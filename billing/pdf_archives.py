@@ -18,6 +18,7 @@ from billing import exports
 from billing.models import PDF_ARCHIVE_IN_PROGRESS, PdfArchive, PdfArchiveState
 from billing.periods import month_label
 from billing.queueing import send_after_commit
+from edgeplug.storage_errors import storage_failures
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,17 @@ def month_archives(start: datetime, *, latest: int = 5) -> list[PdfArchive]:
     """The month's most recent archives, newest first, for the Exports page."""
     newest_first = PdfArchive.objects.filter(period_start=start).order_by("-requested_at", "-id")
     return list(newest_first[:latest])
+
+
+def open_pdf_archive(archive: PdfArchive) -> File | None:
+    """The ready archive's ZIP, open for reading, or None when its file is gone. The store
+    failing (S3 down, timing out or answering errors; a disk's error) is 503
+    ``storage_unavailable`` (``storage_failures``), as an upload the store refuses is."""
+    with storage_failures("The PDF archive could not be read ({error}); try again later."):
+        try:
+            return default_storage.open(archive.file_name, "rb")
+        except FileNotFoundError:
+            return None
 
 
 def build_pdf_archive(archive_id: int, render: exports.Renderer | None = None) -> PdfArchive:

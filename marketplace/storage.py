@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 
 from edgeplug.errors import Unavailable
+from edgeplug.storage_errors import storage_failures
 from marketplace.packageformat import Limits, PackageError, ValidatedPackage, inspect_package
 
 logger = logging.getLogger(__name__)
@@ -23,25 +24,20 @@ def package_path(digest: str) -> str:
     return f"packages/sha256/{digest[:2]}/{digest}.epk"
 
 
-class StorageUnavailable(Unavailable, code="storage_unavailable"):
-    """The package store refused the write (a read-only disk, an S3 error): the storage, not
-    the package, failed, and the upload can be retried."""
-
-
 def store_package(digest: str, data: bytes | File) -> tuple[str, bool]:
-    """Save the bytes under their digest; returns (name, created). Same digest, same bytes."""
+    """Save the bytes under their digest; returns (name, created). Same digest, same bytes.
+    The store refusing the write (a read-only disk, an S3 error) is 503 ``storage_unavailable``
+    (``storage_failures``): the storage, not the package, failed; the upload can be retried."""
     name = package_path(digest)
-    try:
+    with storage_failures(
+        "The package store could not save the upload ({error}); nothing was stored. "
+        "Try again later."
+    ):
         if default_storage.exists(name):
             return name, False
         content = data if isinstance(data, File) else ContentFile(data)
         content.seek(0)
         saved = default_storage.save(name, content)
-    except Exception as exc:  # OSError from a disk, botocore's errors from S3, and their kin
-        raise StorageUnavailable(
-            f"The package store could not save the upload ({type(exc).__name__}); "
-            "nothing was stored. Try again later."
-        ) from exc
     if saved != name:  # a concurrent upload of the same bytes won the race
         delete_package(saved)
     return name, True

@@ -32,6 +32,7 @@ from tests.factories import (
 )
 from tests.gunicorn_server import database_url_for_test_db
 from tests.processes import stop_process
+from tests.s3_conftest_helpers import start_moto_server
 
 # Properties are checked by their examples, not by how fast examples come on a shared machine:
 # no per-example deadline and no "generation is slow" health check (both fail under load only).
@@ -96,6 +97,16 @@ def eager_celery():
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield app
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def moto(tmp_path):
+    """A ``moto_server`` of this test's own on loopback (its buckets: ``create_bucket``); a
+    module that wants one for all its tests starts it as a session fixture instead."""
+    pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    server = start_moto_server(tmp_path)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

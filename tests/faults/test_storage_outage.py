@@ -7,7 +7,7 @@ import os
 import pytest
 
 from marketplace.models import AgentVersion
-from tests.s3_conftest_helpers import s3_storage, start_moto_server
+from tests.s3_conftest_helpers import s3_storage
 from tests.vendors import package, stored_blobs
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]
@@ -37,14 +37,6 @@ def test_a_read_only_storage_directory_refuses_the_upload_with_503(vendor, media
     retried = vendor.upload(data)
     assert retried.status_code == 201, retried.json()
     assert len(stored_blobs(media_root)) == 1
-
-
-@pytest.fixture
-def moto(tmp_path):
-    pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    server = start_moto_server(tmp_path)
-    yield server
-    server.stop()
 
 
 @pytest.mark.s3

@@ -17,7 +17,8 @@ from billing import pdf_archives
 from billing.models import Invoice, PdfArchive
 from edgeplug.audit.models import AuditEvent
 from tests.invoicing.conftest import FEB
-from tests.s3_conftest_helpers import bucket_keys, s3_storage, start_moto_server
+from tests.network import refusing_port
+from tests.s3_conftest_helpers import bucket_keys, s3_storage
 
 pytestmark = pytest.mark.django_db
 
@@ -147,24 +148,56 @@ def test_a_month_too_large_to_stream_is_sent_to_its_archive(books, admin_session
 
 
 @pytest.mark.s3
-def test_the_archive_is_stored_in_s3_and_downloads_from_there(books, admin_session, tmp_path):
-    pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    moto = start_moto_server(tmp_path)
-    try:
-        bucket = moto.create_bucket()
-        with override_settings(
-            STORAGES={**settings.STORAGES, "default": s3_storage(bucket, moto.endpoint_url)}
-        ):
-            archive = pdf_archives.build_pdf_archive(
-                pdf_archives.request_pdf_archive(FEB).pk, lambda invoice: b"%PDF-1.7"
-            )
-            assert bucket_keys(moto.client(), bucket) == [archive.file_name]
-            client, _ = admin_session("finance")
-            download = client.get(f"{ASK}{archive.pk}.zip")
-            zipped = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
-            assert len(zipped.namelist()) == archive.total == 4
-    finally:
-        moto.stop()
+def test_the_archive_is_stored_in_s3_and_downloads_from_there(books, admin_session, moto):
+    bucket = moto.create_bucket()
+    with override_settings(
+        STORAGES={**settings.STORAGES, "default": s3_storage(bucket, moto.endpoint_url)}
+    ):
+        archive = pdf_archives.build_pdf_archive(
+            pdf_archives.request_pdf_archive(FEB).pk, lambda invoice: b"%PDF-1.7"
+        )
+        assert bucket_keys(moto.client(), bucket) == [archive.file_name]
+        client, _ = admin_session("finance")
+        download = client.get(f"{ASK}{archive.pk}.zip")
+        zipped = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+        assert len(zipped.namelist()) == archive.total == 4
+
+
+def _refusal(response) -> tuple[int, str, str]:
+    """The status, and the code (the message's tags) and sentence of the Exports page's error."""
+    page = lxml.html.fromstring(response.content)
+    [error] = page.xpath('//ul[@class="messagelist"]/li[contains(@class, "error")]')
+    return response.status_code, error.get("class"), error.text_content()
+
+
+# A refused connection answers at once: with retries=0 the download cannot retry its way past
+# this bound.
+@pytest.mark.s3
+@pytest.mark.timeout(30, func_only=True)
+def test_an_s3_outage_answers_the_download_503_storage_unavailable(books, admin_session, moto):
+    """The download caught only a missing file (404): S3 down (connection refused, a timeout,
+    botocore's errors) was a 500. Now the Exports page says it, as an upload is refused."""
+    bucket = moto.create_bucket()
+    client, _ = admin_session("finance")
+    with override_settings(
+        STORAGES={**settings.STORAGES, "default": s3_storage(bucket, moto.endpoint_url)}
+    ):
+        archive = pdf_archives.build_pdf_archive(pdf_archives.request_pdf_archive(FEB).pk, _render)
+    with refusing_port() as port:
+        down = s3_storage(bucket, f"http://127.0.0.1:{port}", connect_timeout=1, retries=0)
+        with override_settings(STORAGES={**settings.STORAGES, "default": down}):
+            response = client.get(f"{ASK}{archive.pk}.zip")
+    status, code, said = _refusal(response)
+    assert (status, code) == (503, "storage_unavailable error")
+    assert "could not be read (EndpointConnectionError)" in said, said
+    assert "Ready (4 documents)" in response.content.decode()  # the month's Exports page
+    assert not AuditEvent.objects.filter(action="finance_export").exists()
+    with override_settings(
+        STORAGES={**settings.STORAGES, "default": s3_storage(bucket, moto.endpoint_url)}
+    ):
+        again = client.get(f"{ASK}{archive.pk}.zip")
+        assert again.status_code == 200
+        assert zipfile.ZipFile(io.BytesIO(b"".join(again.streaming_content))).testzip() is None
 
 
 def _stalled(archive: PdfArchive) -> None:

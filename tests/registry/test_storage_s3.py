@@ -244,7 +244,8 @@ def test_ready_is_degraded_naming_storage_when_the_endpoint_is_down(s3, settings
 STORE = """
 import django
 django.setup()
-from marketplace.storage import StorageUnavailable, store_package
+from edgeplug.storage_errors import StorageUnavailable
+from marketplace.storage import store_package
 try:
     store_package("ab" * 32, b"package")
 except StorageUnavailable as exc:
