@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing import exports
@@ -23,10 +23,11 @@ from edgeplug.storage_errors import storage_failures
 logger = logging.getLogger(__name__)
 
 BUILD_TASK = "billing.tasks.build_pdf_archive"
-# An archive in progress that has not moved for this long lost its worker (each document
-# moves it; one takes well under a second): asking again starts a new one.
+# An archive in progress that has not moved for this long lost its worker, or its task (each
+# document moves it; one takes well under a second): it is failed (``stalled``), and asking
+# again starts a new one.
 STALLED_AFTER = timedelta(minutes=15)
-STALLED = "The worker building it stopped (no progress for 15 minutes); ask again."
+STALLED = "No worker moved it for 15 minutes (its worker stopped, or its task was lost); ask again."
 
 
 # Streamed in the web request (``GET exports/pdfs.zip``), a month of up to this many documents
@@ -51,15 +52,11 @@ def request_pdf_archive(start: datetime, *, actor=None) -> PdfArchive:
     twice while one is built gives the same archive, not a second build."""
     now = timezone.now()
     with transaction.atomic():
-        building = (
-            PdfArchive.objects.select_for_update()
-            .filter(period_start=start, state__in=PDF_ARCHIVE_IN_PROGRESS)
-            .first()
-        )
-        if building and building.updated_at > now - STALLED_AFTER:
-            return building
+        month = PdfArchive.objects.filter(period_start=start)
+        _fail_stalled(month, now)
+        building = month.select_for_update().filter(state__in=PDF_ARCHIVE_IN_PROGRESS).first()
         if building:
-            _fail(building, STALLED)
+            return building
         try:
             with transaction.atomic():
                 archive = PdfArchive.objects.create(
@@ -69,6 +66,31 @@ def request_pdf_archive(start: datetime, *, actor=None) -> PdfArchive:
             return PdfArchive.objects.filter(period_start=start).order_by("-requested_at").first()
         send_after_commit(BUILD_TASK, archive.pk)
     return archive
+
+
+def stalled(archives: QuerySet[PdfArchive], now: datetime) -> QuerySet[PdfArchive]:
+    """Those of ``archives`` whose worker stopped: in progress (queued or building) and not
+    moved for ``STALLED_AFTER``. The one stall rule: asking for the month again, a task
+    delivered again and the beat job (``fail_stalled_pdf_archives``) all read it here."""
+    return archives.filter(state__in=PDF_ARCHIVE_IN_PROGRESS, updated_at__lt=now - STALLED_AFTER)
+
+
+def _fail_stalled(archives: QuerySet[PdfArchive], now: datetime) -> int:
+    """Fail the stalled ones of ``archives`` with ``STALLED``, each locked and read again (one
+    that moved meanwhile is left building); returns how many."""
+    failed = 0
+    with transaction.atomic():
+        for archive in stalled(archives, now).select_for_update():
+            _fail(archive, STALLED)
+            failed += 1
+    return failed
+
+
+def fail_stalled_pdf_archives() -> int:
+    """The beat job's: fail every stalled archive, so the Exports page says "ask again" and
+    stops reloading itself without waiting for someone to ask for its month again. A worker
+    still finishing one later leaves it failed (``build_pdf_archive``)."""
+    return _fail_stalled(PdfArchive.objects.all(), timezone.now())
 
 
 def month_archives(start: datetime, *, latest: int = 5) -> list[PdfArchive]:
@@ -96,10 +118,10 @@ def build_pdf_archive(archive_id: int, render: exports.Renderer | None = None) -
     now = timezone.now()
     # Queued, or being built by a worker that stopped (the task is delivered again once its
     # worker is lost: acks_late).
-    claimable = Q(state=PdfArchiveState.QUEUED) | Q(
-        state=PdfArchiveState.BUILDING, updated_at__lt=now - STALLED_AFTER
+    claimable = PdfArchive.objects.filter(state=PdfArchiveState.QUEUED) | stalled(
+        PdfArchive.objects.all(), now
     )
-    claimed = PdfArchive.objects.filter(claimable, pk=archive_id).update(
+    claimed = claimable.filter(pk=archive_id).update(
         state=PdfArchiveState.BUILDING, done=0, updated_at=now
     )
     archive = PdfArchive.objects.get(pk=archive_id)

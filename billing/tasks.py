@@ -200,3 +200,9 @@ def build_pdf_archive(archive_id: int) -> dict:
     """Build the PDF archive finance asked for on the Exports page (``pdf_archives``)."""
     archive = pdf_archives.build_pdf_archive(archive_id)
     return {"archive": archive.pk, "state": archive.state, "documents": archive.done}
+
+
+@shared_task(acks_late=True)
+def fail_stalled_pdf_archives() -> dict:
+    """Fail the PDF archives whose worker stopped (beat, every 5 minutes)."""
+    return {"failed": pdf_archives.fail_stalled_pdf_archives()}

@@ -548,6 +548,7 @@ CELERY_TASK_ROUTES = {
     "certification.tasks.sweep_stale_runs": {"queue": "default"},
     "certification.tasks.expire_lapsed_certifications": {"queue": "default"},
     "certification.vulndb.fail_stalled_imports": {"queue": "default"},
+    "billing.tasks.fail_stalled_pdf_archives": {"queue": "default"},
     "certification.*": {"queue": "certification"},
     "billing.tasks.email_invoice": {"queue": "email"},
     "billing.tasks.send_payment_notice": {"queue": "email"},
@@ -575,6 +576,8 @@ CELERY_BEAT_SCHEDULE = {
         "certification.tasks.expire_lapsed_certifications", minutes=15
     ),
     "fail-stalled-osv-imports": _every("certification.vulndb.fail_stalled_imports", minutes=5),
+    # A finance PDF archive whose worker stopped is failed, its page saying to ask again.
+    "fail-stalled-pdf-archives": _every("billing.tasks.fail_stalled_pdf_archives", minutes=5),
     "expire-entitlements": _every("marketplace.tasks.expire_entitlements", minutes=15),
     "maintain-usage-partitions": _every("billing.tasks.maintain_usage_partitions", hours=6),
     # Idempotent: each run closes the previous UTC month (drafts refreshed while in grace), after

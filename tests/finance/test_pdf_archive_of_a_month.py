@@ -12,11 +12,13 @@ import pytest
 from django.conf import settings
 from django.db import IntegrityError
 from django.test import override_settings
+from django.utils import timezone
 
 from billing import pdf_archives
 from billing.models import Invoice, PdfArchive
 from edgeplug.audit.models import AuditEvent
-from tests.invoicing.conftest import FEB
+from edgeplug.celery import app as celery_app
+from tests.invoicing.conftest import FEB, JAN
 from tests.network import refusing_port
 from tests.s3_conftest_helpers import bucket_keys, s3_storage
 
@@ -258,3 +260,64 @@ def test_asking_when_another_request_queued_and_built_it_meanwhile_is_no_500(boo
 
     monkeypatch.setattr(PdfArchive.objects, "create", beaten)
     assert pdf_archives.request_pdf_archive(FEB) == PdfArchive.objects.get(state="ready")
+
+
+def _run_beat_job(name: str):
+    """The job the beat schedule names, run in this process as a worker runs it."""
+    celery_app.loader.import_default_modules()
+    return celery_app.tasks[settings.CELERY_BEAT_SCHEDULE[name]["task"]].apply().get()
+
+
+class _WorkerLost(BaseException):
+    """The worker process gone mid-build (killed, out of memory): nothing of the build's own
+    error handling runs."""
+
+
+def test_beat_fails_an_archive_whose_worker_stopped_without_anyone_asking_again(
+    books, admin_session, django_capture_on_commit_callbacks, time_machine
+):
+    """A stalled archive was noticed only when finance asked for its month again: until then
+    the page said "2 of 4 documents" and reloaded itself every 3 s for good."""
+    time_machine.move_to(timezone.now(), tick=False)
+    client, _ = admin_session("finance")
+    with django_capture_on_commit_callbacks():  # January's task is lost (a broker outage)
+        client.post(ASK, {"period": "2026-01"})
+        client.post(ASK, {"period": "2026-02"})
+    archive = PdfArchive.objects.get(period_start=FEB)
+
+    rendered = []
+
+    def dies_at_the_third(invoice):
+        if len(rendered) == 2:
+            raise _WorkerLost
+        rendered.append(invoice)
+        return _render(invoice)
+
+    with pytest.raises(_WorkerLost):
+        pdf_archives.build_pdf_archive(archive.pk, dies_at_the_third)
+    assert _states(client) == ["2 of 4 documents"]
+
+    time_machine.shift(pdf_archives.STALLED_AFTER - timedelta(seconds=1))
+    _run_beat_job("fail-stalled-pdf-archives")
+    assert _states(client) == ["2 of 4 documents"] and _refreshes(client)  # not yet stalled
+
+    time_machine.shift(timedelta(seconds=2))
+    assert _run_beat_job("fail-stalled-pdf-archives") == {"failed": 2}
+    assert _states(client) == [f"Failed: {pdf_archives.STALLED}"]
+    assert PdfArchive.objects.get(period_start=JAN).state == "failed"
+    assert not _refreshes(client)
+    assert _run_beat_job("fail-stalled-pdf-archives") == {"failed": 0}
+    # Its task delivered again (acks_late) leaves it as finance was told: ask again.
+    assert pdf_archives.build_pdf_archive(archive.pk, _render).state == "failed"
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(ASK, {"period": "2026-02"})
+    assert _states(client) == ["Queued", f"Failed: {pdf_archives.STALLED}"]
+
+
+def test_the_stall_job_runs_every_five_minutes_beside_busy_billing_workers():
+    """On the default queue, as the other sweepers: a month close keeping the billing workers
+    busy does not hold it up."""
+    celery_app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["fail-stalled-pdf-archives"]
+    assert entry["schedule"] == timedelta(minutes=5)
+    assert celery_app.amqp.router.route({}, entry["task"])["queue"].name == "default"
