@@ -289,6 +289,11 @@ class NothingOwedBack(Conflict, code="nothing_owed_back"):
     """Only a credit note of a paid invoice owes money back, until it is paid back."""
 
 
+class PdfArchiveExpired(DomainError, code="pdf_archive_expired", status=410):
+    """The finance PDF archive's file was deleted after its retention
+    (``BILLING_PDF_ARCHIVE_RETENTION_DAYS``): build the month's archive again."""
+
+
 class PeriodNotEnded(Conflict, code="period_not_ended"):
     """A month is closed once it has ended; closing the current month early needs ``force``
     (usage still to come is billed as late usage next month), a future month never."""

@@ -143,8 +143,11 @@ def request_pdf_archive(request):
 @finance_page
 def pdf_archive(request, pk: int):
     """A ready PDF archive, recorded as a ``finance_export`` audit event; one not ready (or
-    none, or its file gone) is 404; the store failing, the Exports page saying so (503)."""
-    archive = get_object_or_404(PdfArchive, pk=pk, state=PdfArchiveState.READY)
+    none, or its file gone) is 404; an expired one (its file deleted after its retention) or
+    the store failing, the Exports page saying so (410, 503)."""
+    archive = get_object_or_404(
+        PdfArchive, pk=pk, state__in=(PdfArchiveState.READY, PdfArchiveState.EXPIRED)
+    )
     period = month_label(archive.period_start)
     try:
         content = pdf_archives.open_pdf_archive(archive)

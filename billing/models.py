@@ -1073,6 +1073,8 @@ class PdfArchiveState(models.TextChoices):
     BUILDING = "building", "building"
     READY = "ready", "ready"
     FAILED = "failed", "failed"
+    # Its file deleted after BILLING_PDF_ARCHIVE_RETENTION_DAYS (pdf_archives.expired).
+    EXPIRED = "expired", "expired"
 
 
 PDF_ARCHIVE_IN_PROGRESS = (PdfArchiveState.QUEUED, PdfArchiveState.BUILDING)
@@ -1081,7 +1083,8 @@ PDF_ARCHIVE_IN_PROGRESS = (PdfArchiveState.QUEUED, PdfArchiveState.BUILDING)
 class PdfArchive(models.Model):
     """A ZIP of a month's invoice PDFs that finance asked for, built by a worker into the
     default storage (``pdf_archives.build_pdf_archive``) with its progress: documents done of
-    ``total``. One month has at most one archive in progress (a database constraint)."""
+    ``total``. One month has at most one archive in progress (a database constraint).
+    ``failure`` says why one is not offered: failed, or expired (its file deleted)."""
 
     period_start = models.DateTimeField(help_text="first instant of the UTC month")
     state = models.CharField(

@@ -8,6 +8,7 @@ import logging
 import tempfile
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -15,10 +16,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing import exports
+from billing.errors import PdfArchiveExpired
 from billing.models import PDF_ARCHIVE_IN_PROGRESS, PdfArchive, PdfArchiveState
 from billing.periods import month_label
 from billing.queueing import send_after_commit
-from edgeplug.storage_errors import storage_failures
+from edgeplug.storage_errors import StorageUnavailable, storage_failures
 
 logger = logging.getLogger(__name__)
 
@@ -93,16 +95,58 @@ def fail_stalled_pdf_archives() -> int:
     return _fail_stalled(PdfArchive.objects.all(), timezone.now())
 
 
+def retention() -> timedelta:
+    """How long a built archive's file is kept (``BILLING_PDF_ARCHIVE_RETENTION_DAYS``)."""
+    return timedelta(days=settings.BILLING_PDF_ARCHIVE_RETENTION_DAYS)
+
+
+def expired(archives: QuerySet[PdfArchive], now: datetime) -> QuerySet[PdfArchive]:
+    """Those of ``archives`` kept past ``retention``: ready, built (their last update) longer
+    ago. The one retention rule: the beat job deletes these, the page dates the others."""
+    return archives.filter(state=PdfArchiveState.READY, updated_at__lt=now - retention())
+
+
+def delete_expired_pdf_archives() -> int:
+    """The beat job's: delete the file of each expired archive, then mark it ``expired`` (the
+    Exports page no longer offers it; its download answers 410 ``pdf_archive_expired``).
+    One whose file the store cannot delete now (S3 down) stays ready, logged, for a later run:
+    marked first, its file would be left in the store for good. Returns how many."""
+    now = timezone.now()
+    days = settings.BILLING_PDF_ARCHIVE_RETENTION_DAYS
+    why = f"deleted {days} {'day' if days == 1 else 'days'} after it was built; build it again."
+    deleted = 0
+    for archive in expired(PdfArchive.objects.all(), now):
+        try:
+            with storage_failures("the store refused to delete its file ({error})"):
+                default_storage.delete(archive.file_name)
+        except StorageUnavailable as refusal:
+            logger.warning("PDF archive %s not deleted yet, left ready: %s", archive.pk, refusal)
+            continue
+        deleted += expired(PdfArchive.objects.filter(pk=archive.pk), now).update(
+            state=PdfArchiveState.EXPIRED, failure=why, updated_at=now
+        )
+    return deleted
+
+
 def month_archives(start: datetime, *, latest: int = 5) -> list[PdfArchive]:
-    """The month's most recent archives, newest first, for the Exports page."""
+    """The month's most recent archives, newest first, for the Exports page; a ready one with
+    ``kept_until``, when the beat job deletes its file."""
     newest_first = PdfArchive.objects.filter(period_start=start).order_by("-requested_at", "-id")
-    return list(newest_first[:latest])
+    archives = list(newest_first[:latest])
+    for archive in archives:
+        archive.kept_until = archive.updated_at + retention()
+    return archives
 
 
 def open_pdf_archive(archive: PdfArchive) -> File | None:
-    """The ready archive's ZIP, open for reading, or None when its file is gone. The store
-    failing (S3 down, timing out or answering errors; a disk's error) is 503
-    ``storage_unavailable`` (``storage_failures``), as an upload the store refuses is."""
+    """The ready archive's ZIP, open for reading, or None when its file is gone. An expired
+    one is 410 ``pdf_archive_expired``. The store failing (S3 down, timing out or answering
+    errors; a disk's error) is 503 ``storage_unavailable`` (``storage_failures``), as an upload
+    the store refuses is."""
+    if archive.state == PdfArchiveState.EXPIRED:
+        raise PdfArchiveExpired(
+            f"The PDF archive of {month_label(archive.period_start)} was {archive.failure}"
+        )
     with storage_failures("The PDF archive could not be read ({error}); try again later."):
         try:
             return default_storage.open(archive.file_name, "rb")

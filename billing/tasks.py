@@ -206,3 +206,9 @@ def build_pdf_archive(archive_id: int) -> dict:
 def fail_stalled_pdf_archives() -> dict:
     """Fail the PDF archives whose worker stopped (beat, every 5 minutes)."""
     return {"failed": pdf_archives.fail_stalled_pdf_archives()}
+
+
+@shared_task(acks_late=True)
+def delete_expired_pdf_archives() -> dict:
+    """Delete the PDF archives' files kept past their retention (beat, hourly)."""
+    return {"deleted": pdf_archives.delete_expired_pdf_archives()}

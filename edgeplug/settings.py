@@ -578,6 +578,8 @@ CELERY_BEAT_SCHEDULE = {
     "fail-stalled-osv-imports": _every("certification.vulndb.fail_stalled_imports", minutes=5),
     # A finance PDF archive whose worker stopped is failed, its page saying to ask again.
     "fail-stalled-pdf-archives": _every("billing.tasks.fail_stalled_pdf_archives", minutes=5),
+    # Finance PDF archives' files past BILLING_PDF_ARCHIVE_RETENTION_DAYS.
+    "delete-expired-pdf-archives": _every("billing.tasks.delete_expired_pdf_archives", hours=1),
     "expire-entitlements": _every("marketplace.tasks.expire_entitlements", minutes=15),
     "maintain-usage-partitions": _every("billing.tasks.maintain_usage_partitions", hours=6),
     # Idempotent: each run closes the previous UTC month (drafts refreshed while in grace), after
@@ -911,6 +913,9 @@ PLATFORM_FEE_PERCENT = _percent("PLATFORM_FEE_PERCENT", "20")
 BILLING_PAYMENT_TERMS_DAYS = _number("BILLING_PAYMENT_TERMS_DAYS", 14)
 # Rows fetched per database round trip by the streamed exports.
 BILLING_EXPORT_CHUNK_SIZE = _number("BILLING_EXPORT_CHUNK_SIZE", 500, at_least=1)
+# Days a finance PDF archive's ZIP is kept after it was built; then the hourly beat job
+# delete-expired-pdf-archives deletes it (billing.pdf_archives.expired).
+BILLING_PDF_ARCHIVE_RETENTION_DAYS = _number("BILLING_PDF_ARCHIVE_RETENTION_DAYS", 7, at_least=1)
 
 # --- gRPC server (manage.py grpcserver) -----------------------------------------------------------
 GRPC_ADDRESS = env("GRPC_ADDRESS", default="127.0.0.1:50051")

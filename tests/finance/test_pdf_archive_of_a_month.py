@@ -10,6 +10,7 @@ from datetime import timedelta
 import lxml.html
 import pytest
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError
 from django.test import override_settings
 from django.utils import timezone
@@ -321,3 +322,66 @@ def test_the_stall_job_runs_every_five_minutes_beside_busy_billing_workers():
     entry = settings.CELERY_BEAT_SCHEDULE["fail-stalled-pdf-archives"]
     assert entry["schedule"] == timedelta(minutes=5)
     assert celery_app.amqp.router.route({}, entry["task"])["queue"].name == "default"
+
+
+def test_an_archive_past_its_retention_is_deleted_and_no_longer_offered(
+    books, admin_session, eager_celery, django_capture_on_commit_callbacks, time_machine, settings
+):
+    """Archive files were never deleted: every month's ZIP, asked for as often as finance
+    liked, stayed in the store for good."""
+    settings.BILLING_PDF_ARCHIVE_RETENTION_DAYS = 3
+    time_machine.move_to(timezone.now(), tick=False)
+    client, _ = admin_session("finance")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(ASK, {"period": "2026-02"})
+    archive = PdfArchive.objects.get()
+    assert default_storage.exists(archive.file_name)
+    kept_until = archive.updated_at + timedelta(days=3)
+    assert _states(client)[0].endswith(f"(kept until {kept_until:%Y-%m-%d %H:%M} UTC)")
+
+    time_machine.shift(timedelta(days=3) - timedelta(minutes=1))
+    assert _run_beat_job("delete-expired-pdf-archives") == {"deleted": 0}
+    assert client.get(f"{ASK}{archive.pk}.zip").status_code == 200
+
+    time_machine.shift(timedelta(minutes=2))
+    assert _run_beat_job("delete-expired-pdf-archives") == {"deleted": 1}
+    assert not default_storage.exists(archive.file_name)
+    assert _states(client) == ["Expired: deleted 3 days after it was built; build it again."]
+    page = client.get(EXPORTS, {"period": "2026-02"}).content.decode()
+    assert f"{archive.pk}.zip" not in page
+    status, code, said = _refusal(client.get(f"{ASK}{archive.pk}.zip"))
+    assert (status, code) == (410, "pdf_archive_expired error")
+    assert "deleted 3 days after it was built" in said
+    assert AuditEvent.objects.filter(action="finance_export").count() == 1  # the first only
+    assert _run_beat_job("delete-expired-pdf-archives") == {"deleted": 0}
+
+
+@pytest.mark.s3
+@pytest.mark.timeout(30, func_only=True)
+def test_an_archive_the_store_cannot_delete_is_kept_and_deleted_by_a_later_run(
+    books, admin_session, moto, time_machine, settings
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    bucket = moto.create_bucket()
+    up = {**settings.STORAGES, "default": s3_storage(bucket, moto.endpoint_url)}
+    with override_settings(STORAGES=up):
+        archive = pdf_archives.build_pdf_archive(pdf_archives.request_pdf_archive(FEB).pk, _render)
+    time_machine.shift(timedelta(days=settings.BILLING_PDF_ARCHIVE_RETENTION_DAYS, minutes=1))
+    with refusing_port() as port:
+        down = s3_storage(bucket, f"http://127.0.0.1:{port}", connect_timeout=1, retries=0)
+        with override_settings(STORAGES={**settings.STORAGES, "default": down}):
+            assert _run_beat_job("delete-expired-pdf-archives") == {"deleted": 0}
+    archive.refresh_from_db()
+    assert archive.state == "ready"
+    assert bucket_keys(moto.client(), bucket) == [archive.file_name]
+    with override_settings(STORAGES=up):
+        assert _run_beat_job("delete-expired-pdf-archives") == {"deleted": 1}
+    assert bucket_keys(moto.client(), bucket) == []
+    assert PdfArchive.objects.get().state == "expired"
+
+
+def test_the_retention_job_runs_hourly_on_the_billing_queue():
+    celery_app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["delete-expired-pdf-archives"]
+    assert entry["schedule"] == timedelta(hours=1)
+    assert celery_app.amqp.router.route({}, entry["task"])["queue"].name == "billing"
