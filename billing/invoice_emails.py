@@ -60,18 +60,21 @@ DEFERRED = "email_deferred"
 
 @dataclass
 class Emailed:
-    """What the email task did: to whom it sent ``number``, or why it sent nothing."""
+    """What the email task did: to whom it sent ``number`` (and whom the mail server refused
+    while it took it for them), or why it sent nothing."""
 
     number: str
     recipients: list[str] = field(default_factory=list)
     not_sent: str = ""
+    refused: list[str] = field(default_factory=list)
 
     def as_result(self) -> dict:
         """The task's result, as Celery keeps it (the result backend) and the worker logs it:
-        how many it was sent to, not their addresses."""
+        how many it was sent to (and refused for), not their addresses."""
         if self.not_sent:
             return {"invoice": self.number, "not_sent": self.not_sent}
-        return {"invoice": self.number, "recipients": len(self.recipients)}
+        refused = {"refused": len(self.refused)} if self.refused else {}
+        return {"invoice": self.number, "recipients": len(self.recipients), **refused}
 
 
 def schedule_email(invoice: Invoice) -> bool:
@@ -100,7 +103,8 @@ def email_invoice(invoice_id: int, *, resend: bool = False) -> Emailed:
     Sent once: an invoice emailed already is not sent again unless ``resend`` (finance's
     resend). A void invoice is never sent. A failure is kept on the invoice
     (``email_failure_code``/``_detail``) and raised: ``DeliveryDeferred`` for the task to
-    retry, the others for good."""
+    retry, the others for good. Recipients the mail server refused while it took the email
+    for the others are kept there too (``email_refused``), with the email marked sent."""
     invoice = Invoice.objects.select_related("credit_of").filter(pk=invoice_id).first()
     if invoice is None:
         return Emailed("", not_sent=NotSent.NO_SUCH_INVOICE)
@@ -119,14 +123,16 @@ def email_invoice(invoice_id: int, *, resend: bool = False) -> Emailed:
                 invoice.refresh_from_db()
                 reason = _reason_not_to_send(invoice, resend) or NotSent.ALREADY_EMAILED
                 return Emailed(invoice.number, not_sent=reason)
-            mail.send_invoice_email(document, pdf, recipients)
+            delivered = mail.send_invoice_email(document, pdf, recipients)
+            if delivered.refusal:
+                _record_refused_recipients(invoice, delivered.refusal)
     except mail.DeliveryDeferred as error:
         _record_failure(invoice, DEFERRED, str(error))
         raise
     except DomainError as error:  # the server refused it, or its document cannot be sent
         _record_failure(invoice, error.code, error.detail)
         raise
-    return Emailed(invoice.number, recipients)
+    return Emailed(invoice.number, delivered.accepted, refused=list(delivered.refused))
 
 
 def _rendered(invoice: Invoice) -> tuple[InvoiceDocument, bytes]:
@@ -177,6 +183,17 @@ def _record_failure(invoice: Invoice, code: str, detail: str) -> None:
     Invoice.objects.filter(pk=invoice.pk, emailed_at__isnull=True).update(
         email_failure_code=clipped(Invoice, "email_failure_code", code),
         email_failure_detail=clipped(Invoice, "email_failure_detail", detail),
+    )
+
+
+def _record_refused_recipients(invoice: Invoice, refusal: DomainError) -> None:
+    """Say on the invoice just emailed (claimed by this transaction, its earlier failure
+    cleared) which recipients the mail server refused: the email went to the others, so it
+    stays emailed and is not sent again; finance fixes the addresses and resends it."""
+    logger.warning("invoice %s emailed, but some recipients were refused", invoice.number)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        email_failure_code=clipped(Invoice, "email_failure_code", refusal.code),
+        email_failure_detail=clipped(Invoice, "email_failure_detail", refusal.detail),
     )
 
 

@@ -64,8 +64,9 @@ def send_payment_notice(
     voided, while the notice waited or retried): every notice asks for a payment.
 
     A failure is raised: ``DeliveryDeferred`` for the task to retry, kept on the invoice
-    only on its ``last_try``; ``DeliveryRefused`` (for good) kept at once. A notice sent
-    clears what an earlier one's failure left there."""
+    only on its ``last_try``; ``DeliveryRefused`` (for good) kept at once, as are the
+    recipients refused while the notice went to the others (``NoticeSent`` names only
+    those). A notice sent to all clears what an earlier one's failure left there."""
     if notice not in SUBJECTS:
         raise ValueError(f"unknown payment notice {notice!r}")
     invoice = Invoice.objects.get(pk=invoice_id)
@@ -93,7 +94,7 @@ def send_payment_notice(
         subject, body, settings.DEFAULT_FROM_EMAIL, recipients, reply_to=reply_to
     )
     try:
-        deliver(message, f'the notice "{subject}"')
+        delivered = deliver(message, f'the notice "{subject}"')
     except DeliveryDeferred as error:
         if last_try:
             _record_failure(
@@ -106,8 +107,11 @@ def send_payment_notice(
     except DeliveryRefused as error:
         _record_failure(invoice, error.code, error.detail)
         raise
-    _record_failure(invoice, "", "")  # sent: an earlier notice's failure is over
-    return NoticeSent(recipients, subject)
+    # Sent: an earlier notice's failure is over. Recipients the server refused while it took
+    # the notice for the others are kept as a refusal, not sent it again.
+    refusal = delivered.refusal
+    _record_failure(invoice, refusal.code if refusal else "", refusal.detail if refusal else "")
+    return NoticeSent(delivered.accepted, subject)
 
 
 def _record_failure(invoice: Invoice, code: str, detail: str) -> None:

@@ -1,16 +1,22 @@
 """Sending the product's emails through Django's email backend (``EMAIL_URL``), with one rule
 for what a failure means: one the mail server says may pass (4xx, a dropped connection, a
 refused connect) is ``DeliveryDeferred``, for the caller to try again later; a permanent one
-(5xx) is ``DeliveryRefused``, which another try would only meet again. Every email gets its
-Message-ID in its sender's domain (``with_message_id``), not in the sending host's.
+(5xx) is ``DeliveryRefused``, which another try would only meet again. A server that refuses
+some recipients and takes the message for the others has sent it: ``deliver`` says to whom,
+and which it refused (``Delivered.refusal``), for the caller to keep as a refusal. Every email
+gets its Message-ID in its sender's domain (``with_message_id``), not in the sending host's.
 """
 
 from __future__ import annotations
 
 import smtplib
+from dataclasses import dataclass
 from email.utils import make_msgid, parseaddr
 
+from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends import smtp
+from django.core.mail.message import sanitize_address
 from django.utils.encoding import punycode
 
 from edgeplug.errors import DomainError
@@ -24,16 +30,98 @@ class DeliveryRefused(DomainError, code="email_refused", status=502):
     """The mail server refused the message for good."""
 
 
-def deliver(message: EmailMessage, what: str) -> None:
+@dataclass(frozen=True)
+class Delivered:
+    """A message the mail server took: for ``accepted``. ``refused`` maps each recipient it
+    refused at RCPT, while it took the message for the others, to its answer; ``refusal``
+    says so as a ``DeliveryRefused`` (not raised: the message went out) for the caller to
+    keep, as it keeps the refusal of a whole message. It is not sent again for them: that
+    would send it twice to the others, and a 5xx would only be met again."""
+
+    accepted: list[str]
+    refused: dict[str, str]
+    refusal: DeliveryRefused | None = None
+
+
+def deliver(message: EmailMessage, what: str) -> Delivered:
     """Send ``message`` (``what`` names it in a refusal); raise ``DeliveryDeferred`` or
-    ``DeliveryRefused``."""
+    ``DeliveryRefused`` when it went to nobody."""
+    message = with_message_id(message)
     try:
-        with get_connection(fail_silently=False) as connection:
-            connection.send_messages([with_message_id(message)])
+        with get_connection(_backend(), fail_silently=False) as connection:
+            connection.send_messages([message])
+            refused = dict(getattr(connection, "refused", {}))
     except OSError as exc:  # smtplib.SMTPException is an OSError too
         if _is_transient(exc):
             raise DeliveryDeferred(f"{type(exc).__name__}: {exc}") from exc
         raise DeliveryRefused(f"The mail server refused {what}: {exc}") from exc
+    return _delivered(message, refused, what)
+
+
+class SMTPBackend(smtp.EmailBackend):
+    """Django's SMTP backend, which also keeps the recipients the server refused at RCPT
+    while it took the message for the others (``refused``, of the last message sent):
+    smtplib's ``sendmail`` returns them, raising only when it refuses every one, and
+    Django's backend drops what it returns, so such a message counted as sent to all."""
+
+    @property
+    def connection_class(self):
+        return _KeptRefusalsSMTP_SSL if self.use_ssl else _KeptRefusalsSMTP
+
+    @property
+    def refused(self) -> dict[str, tuple[int, bytes]]:
+        return getattr(self.connection, "refused", {})
+
+
+class _KeepsRefusals:
+    """An smtplib connection keeping what its last ``sendmail`` returned: the recipients
+    refused, each with the server's code and answer."""
+
+    refused: dict[str, tuple[int, bytes]] = {}
+
+    def sendmail(self, *args, **kwargs):
+        self.refused = super().sendmail(*args, **kwargs)
+        return self.refused
+
+
+class _KeptRefusalsSMTP(_KeepsRefusals, smtplib.SMTP):
+    pass
+
+
+class _KeptRefusalsSMTP_SSL(_KeepsRefusals, smtplib.SMTP_SSL):
+    pass
+
+
+def _backend() -> str | None:
+    """``SMTPBackend`` for Django's SMTP backend (what an ``smtp://`` ``EMAIL_URL`` names),
+    else the configured one (console, file, memory: mail kept on the machine, nobody refused)."""
+    if settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
+        return f"{__name__}.{SMTPBackend.__name__}"
+    return None
+
+
+def _delivered(
+    message: EmailMessage, refused: dict[str, tuple[int, bytes]], what: str
+) -> Delivered:
+    """The message's recipients as it names them, split by what the server answered (which
+    names them as the backend sent them: ``sanitize_address``'s)."""
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    accepted: list[str] = []
+    said: dict[str, str] = {}
+    for recipient in message.recipients():
+        if answer := refused.get(sanitize_address(recipient, encoding)):
+            code, reply = answer
+            said[recipient] = f"{code} {reply.decode(errors='replace')}"
+        else:
+            accepted.append(recipient)
+    if not said:
+        return Delivered(accepted, {})
+    refusal = DeliveryRefused(
+        f"The mail server refused {what} for "
+        + "; ".join(f"{recipient} ({answer})" for recipient, answer in said.items())
+        + f": it went to the other {len(accepted)} recipient(s) only."
+    )
+    return Delivered(accepted, said, refusal)
 
 
 def send_mail(subject: str, body: str, from_email: str, to: list[str]) -> int:

@@ -22,13 +22,15 @@ from billing.documents.rendering import (
     settled_mention,
     settlement_rows,
 )
-from edgeplug.mail import DeliveryDeferred, DeliveryRefused, deliver
+from edgeplug.mail import Delivered, DeliveryDeferred, DeliveryRefused, deliver
 from marketplace.pricing import format_amount
 
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
-# What it offers, and what ``send_invoice_email`` raises (edgeplug.mail's) for its callers.
+# What it offers, and what ``send_invoice_email`` returns and raises (edgeplug.mail's) for its
+# callers.
 __all__ = [
+    "Delivered",
     "DeliveryDeferred",
     "DeliveryRefused",
     "build_invoice_email",
@@ -79,11 +81,10 @@ def pdf_filename(doc: InvoiceDocument) -> str:
 
 def send_invoice_email(
     doc: InvoiceDocument, pdf_bytes: bytes, recipients: Sequence[str]
-) -> EmailMessage:
-    """Send the invoice with its PDF; raise ``DeliveryDeferred`` or ``DeliveryRefused``."""
-    message = build_invoice_email(doc, pdf_bytes, recipients)
-    deliver(message, doc.number)
-    return message
+) -> Delivered:
+    """Send the invoice with its PDF: to whom it went, and whom the server refused; raise
+    ``DeliveryDeferred`` or ``DeliveryRefused`` when it went to nobody."""
+    return deliver(build_invoice_email(doc, pdf_bytes, recipients), doc.number)
 
 
 def _reject_no_recipients(recipients: Sequence[str]) -> None:

@@ -14,11 +14,22 @@ from tests.network import free_port
 @dataclass
 class Inbox:
     """What the SMTP server received; ``replies`` are answers given to the next DATA
-    commands before it accepts again (e.g. a 451 to make the sender retry)."""
+    commands before it accepts again (e.g. a 451 to make the sender retry); ``refuse`` maps
+    a recipient to the answer its every RCPT gets (e.g. a 550, the mailbox does not exist),
+    counted in ``refusals``, while the server takes the message for the others."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
+    refusals: list[str] = field(default_factory=list)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if answer := self.refuse.get(address):
+            self.refusals.append(address)
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.replies:
