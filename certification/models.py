@@ -566,6 +566,13 @@ class ScanFinding(models.Model):
     # vendors nobody told.
     vendor_nobody_to_mail_at = models.DateTimeField(null=True, blank=True)
     reviewers_nobody_to_mail_at = models.DateTimeField(null=True, blank=True)
+    # What the mail server answered when it refused a message for good (edgeplug.mail's
+    # ``email_refused``: a 5xx, a mailbox that does not exist), empty when it did not: with the
+    # message not notified, it refused every recipient, and it is not tried again (every try
+    # would meet it); with it notified, it refused some and took it for the others. The
+    # digest says so of the vendor.
+    vendor_refusal = models.TextField(blank=True, default="", db_default="")
+    reviewers_refusal = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-first_seen_at", "-id"]

@@ -124,12 +124,6 @@ def _delivered(
     return Delivered(accepted, said, refusal)
 
 
-def send_mail(subject: str, body: str, from_email: str, to: list[str]) -> int:
-    """Django's ``send_mail`` (a plain-text message, failures raised as they come), with
-    ``with_message_id``'s Message-ID."""
-    return with_message_id(EmailMessage(subject, body, from_email, to)).send()
-
-
 def with_message_id(message: EmailMessage) -> EmailMessage:
     """``message`` with a Message-ID in the domain of its sender (``DEFAULT_FROM_EMAIL`` for
     every email the product sends). Django's own names the sending host (``localhost``, the

@@ -139,6 +139,8 @@ class ScanFindingAdmin(ReadOnlyAdmin):
         "reviewers_notified_at",
         "vendor_nobody_to_mail_at",
         "reviewers_nobody_to_mail_at",
+        "vendor_refusal",
+        "reviewers_refusal",
     )
 
 

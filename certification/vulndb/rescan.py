@@ -5,7 +5,8 @@ at. A vulnerability not recorded for that version before becomes a `ScanFinding`
 event `vulnerability_found` per version); findings not yet announced are then mailed, one
 message per vendor to its admins and developers and one digest to the reviewers, each marked
 sent in its own transaction as its mail goes out, so a failed mail re-sends none of the others.
-A message with nobody to go to is marked so instead, and the digest names the vendors not told.
+A message with nobody to go to is marked so instead, and so is one the mail server refused for
+good (edgeplug.mail's rule: not tried again); the digest names the vendors not told.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -39,7 +41,7 @@ from edgeplug.accounts.models import User
 from edgeplug.audit.services import record_change
 from edgeplug.core.chunks import in_id_chunks
 from edgeplug.core.locking import locked
-from edgeplug.mail import send_mail
+from edgeplug.mail import DeliveryDeferred, DeliveryRefused, deliver
 from edgeplug.tenancy.models import Role, StaffGroup
 from edgeplug.text import one_terminal_line
 from marketplace.models import AgentVersion, CertificationStatus
@@ -293,33 +295,40 @@ def _reviewers_told(rows: list[ScanFinding]) -> list[str]:
     so (a digest already sent, or one to come to reviewers there are)."""
     if all(row.reviewers_notified_at for row in rows):
         return ["EdgePlug's reviewers have been told about these findings too."]
-    if not any(row.reviewers_nobody_to_mail_at for row in rows) and _reviewer_recipients():
+    if (
+        not any(row.reviewers_nobody_to_mail_at or row.reviewers_refusal for row in rows)
+        and _reviewer_recipients()
+    ):
         return ["EdgePlug's reviewers are sent these findings too."]
     return []
 
 
 def _vendors_told(rows: list[ScanFinding]) -> list[str]:
     """What the digest says of the vendors, whose messages went (or did not) just before."""
-    failed, nobody = set(), set()
+    untold: dict[str, str] = {}
     for row in rows:
-        if row.vendor_nobody_to_mail_at is not None:
-            nobody.add(row.tenant.slug)
-        elif row.vendor_notified_at is None:
-            failed.add(row.tenant.slug)
-    if not failed | nobody:
+        if why := _not_told(row):
+            untold.setdefault(row.tenant.slug, why)
+    if not untold:
         return ["The vendors have been told."]
-    told = {row.tenant.slug for row in rows} - failed - nobody
+    told = any(row.vendor_notified_at is not None for row in rows)
     return [
         "The vendors have been told, except:" if told else "No vendor has been told:",
-        *(
-            f"  - {slug}: their mail failed and is sent again on the next attempt"
-            for slug in sorted(failed)
-        ),
-        *(
-            f"  - {slug}: nobody to tell (no active admin or developer with an email address)"
-            for slug in sorted(nobody)
-        ),
+        *(f"  - {slug}: {untold[slug]}" for slug in sorted(untold)),
     ]
+
+
+def _not_told(row: ScanFinding) -> str:
+    """Why the digest cannot say the finding's vendor was told (empty: it was)."""
+    if row.vendor_nobody_to_mail_at is not None:
+        return "nobody to tell (no active admin or developer with an email address)"
+    if row.vendor_notified_at is None and row.vendor_refusal:
+        return f"the mail server refused their mail for good, not sent again ({row.vendor_refusal})"
+    if row.vendor_notified_at is None:
+        return "their mail failed and is sent again on the next attempt"
+    if row.vendor_refusal:
+        return f"told, but the mail server refused some of them ({row.vendor_refusal})"
+    return ""
 
 
 def _reviewer_message(rows: list[ScanFinding]) -> tuple[str, str]:
@@ -372,7 +381,11 @@ def _mail_reviewers() -> list[int]:
 def _pending(findings, side: str):
     """The findings whose message to ``side`` (``vendor``, ``reviewers``) is still due."""
     return findings.filter(
-        **{f"{side}_notified_at__isnull": True, f"{side}_nobody_to_mail_at__isnull": True}
+        **{
+            f"{side}_notified_at__isnull": True,
+            f"{side}_nobody_to_mail_at__isnull": True,
+            f"{side}_refusal": "",
+        }
     )
 
 
@@ -381,33 +394,47 @@ def _mail_and_mark(findings, side: str, recipients, message) -> list[int]:
     ``side`` is still due, and mark them in the same transaction: ``<side>_notified_at`` once
     it went out (no later failure sends it to these recipients again), or, with nobody to
     mail, ``<side>_nobody_to_mail_at`` (nothing was sent, and nothing is said to have been).
-    Returns the findings mailed."""
+    A refusal for good is kept in ``<side>_refusal``: of the whole message (not tried again,
+    the server would refuse it again), or of some recipients (notified: it went to the
+    others). ``DeliveryDeferred`` is raised, nothing marked. Returns the findings mailed."""
     with transaction.atomic():
         rows = _lock(_pending(findings, side))
         if not rows:
             return []
+        marks, refusal = {}, None
         if to := recipients():
             subject, body = message(rows)
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to)
-        marker = f"{side}_notified_at" if to else f"{side}_nobody_to_mail_at"
-        ScanFinding.objects.filter(pk__in=[row.pk for row in rows]).update(
-            **{marker: timezone.now()}
-        )
-    return [row.pk for row in rows] if to else []
+            try:
+                delivered = deliver(
+                    EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, to),
+                    f"the re-scan's mail to the {side}",
+                )
+                refusal = delivered.refusal
+                marks[f"{side}_notified_at"] = timezone.now()
+            except DeliveryRefused as error:
+                refusal = error
+        else:
+            marks[f"{side}_nobody_to_mail_at"] = timezone.now()
+        if refusal:
+            logger.warning("re-scan mail to the %s refused: %s", side, refusal.detail)
+            marks[f"{side}_refusal"] = refusal.detail
+        ScanFinding.objects.filter(pk__in=[row.pk for row in rows]).update(**marks)
+    return [row.pk for row in rows] if f"{side}_notified_at" in marks else []
 
 
 def notify_new_findings() -> int:
     """Mail every finding not yet announced; returns how many it mailed (to anyone).
 
     Each vendor's message and the reviewers' digest is its own transaction, which marks its
-    findings (`vendor_notified_at`, `reviewers_notified_at`) once its mail went out. A mail
-    that fails leaves only its own findings unmarked: the other mails still go out, and then
-    FindingsNotMailed is raised, so the task fails (and retries) and the next attempt sends
-    only what is still unmarked.
+    findings (`vendor_notified_at`, `reviewers_notified_at`) once its mail went out, or the
+    mail server's refusal for good (`vendor_refusal`, `reviewers_refusal`). A mail that may
+    pass later (``DeliveryDeferred``) leaves only its own findings unmarked: the other mails
+    still go out, and then FindingsNotMailed is raised, so the task fails (and retries) and the
+    next attempt sends only what is still unmarked.
     """
     mailed: set[int] = set()
     failures: list[str] = []
-    first_error: OSError | None = None
+    first_error: DeliveryDeferred | None = None
     vendors = (
         _pending(_unannounced(), "vendor")
         .order_by("tenant_id")
@@ -418,9 +445,9 @@ def notify_new_findings() -> int:
     for group, send in [*groups, ("reviewers", _mail_reviewers)]:
         try:
             mailed.update(send())
-        except OSError as exc:  # smtplib.SMTPException is an OSError, as are refused connects
+        except DeliveryDeferred as exc:  # a 4xx, a dropped or refused connection
             logger.warning("re-scan findings could not be mailed to %s: %s", group, exc)
-            failures.append(f"{group}: {type(exc).__name__}: {exc}")
+            failures.append(f"{group}: {exc}")
             first_error = first_error or exc
     if failures:
         raise FindingsNotMailed(

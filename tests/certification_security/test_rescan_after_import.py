@@ -1,8 +1,6 @@
 """After the advisory database changes, certified versions are re-scanned and new findings are
 flagged once to the vendor's admins and developers, to reviewers, and in the audit log."""
 
-from smtplib import SMTPException
-
 import pytest
 from django.core.management import call_command
 
@@ -12,6 +10,7 @@ from certification.pipeline.findings import MAX_STORED_FINDINGS
 from certification.vulndb import rescan
 from certification.vulndb.tasks import rescan_certified_versions
 from edgeplug.audit.models import AuditEvent
+from edgeplug.mail import DeliveryDeferred
 from marketplace.storage import delete_package
 from tests.factories import MembershipFactory, UserFactory
 from tests.security import advisories
@@ -186,10 +185,10 @@ def test_mail_failure_leaves_the_findings_to_announce_next_time(
     import_osv(tmp_path, advisories.URLLIB3_COOKIE)
 
     def refuse(*args, **kwargs):
-        raise SMTPException("mail server down")
+        raise DeliveryDeferred("ConnectionRefusedError: mail server down")
 
     with monkeypatch.context() as patched:
-        patched.setattr(rescan, "send_mail", refuse)
+        patched.setattr(rescan, "deliver", refuse)
         with pytest.raises(FindingsNotMailed, match="mail server down"):
             rescan_certified_versions()
     finding = ScanFinding.objects.get()

@@ -2,14 +2,13 @@
 dies between two), what went out is never sent again, what did not goes out on the next
 attempt, and the failure is the task's, not silence."""
 
-from smtplib import SMTPDataError
-
 import pytest
 
 from certification.errors import FindingsNotMailed
 from certification.models import ScanFinding
 from certification.vulndb import rescan
 from certification.vulndb.tasks import rescan_certified_versions
+from edgeplug.mail import DeliveryDeferred
 
 from .conftest import WorkerLost
 
@@ -20,15 +19,15 @@ OTHER_VENDOR = "bolt-dynamics"
 
 def mail_server(monkeypatch, refuse, error: BaseException | None = None):
     """Sends through the test outbox, except the messages `refuse(to)` picks: those raise
-    `error`, by default the mail server's 451 (try again later)."""
-    real = rescan.send_mail
+    `error`, by default what edgeplug.mail makes of the mail server's 451 (try again later)."""
+    real = rescan.deliver
 
-    def send(subject, body, sender, to, **kwargs):
-        if refuse(to):
-            raise error or SMTPDataError(451, "4.3.0 try again later")
-        return real(subject, body, sender, to, **kwargs)
+    def send(message, what):
+        if refuse(message.to):
+            raise error or DeliveryDeferred("SMTPDataError: (451, b'4.3.0 try again later')")
+        return real(message, what)
 
-    monkeypatch.setattr(rescan, "send_mail", send)
+    monkeypatch.setattr(rescan, "deliver", send)
 
 
 def to_vendor(mailoutbox, vendor):
