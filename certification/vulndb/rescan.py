@@ -42,7 +42,7 @@ from edgeplug.audit.services import record_change
 from edgeplug.core.chunks import in_id_chunks
 from edgeplug.core.locking import locked
 from edgeplug.mail import DeliveryDeferred, DeliveryRefused, deliver
-from edgeplug.tenancy.models import Role, StaffGroup
+from edgeplug.tenancy.models import Membership, Role, StaffGroup
 from edgeplug.text import one_terminal_line
 from marketplace.models import AgentVersion, CertificationStatus
 from marketplace.packageformat import PackageError
@@ -228,12 +228,12 @@ def rescan_certified_versions() -> RescanReport:
 
 
 def _vendor_recipients(tenant_id: int) -> list[str]:
+    """The vendor's active admins and developers with an email address, while the vendor is
+    active (``Membership.objects.live``): a deactivated vendor's members can no longer sign in
+    to it to upload the fix the message asks for."""
+    members = Membership.objects.live().filter(tenant_id=tenant_id, role__in=VENDOR_ROLES)
     return sorted(
-        User.objects.filter(
-            memberships__tenant_id=tenant_id,
-            memberships__role__in=VENDOR_ROLES,
-            is_active=True,
-        )
+        User.objects.filter(memberships__in=members, is_active=True)
         .exclude(email="")
         .values_list("email", flat=True)
         .distinct()
@@ -320,6 +320,8 @@ def _vendors_told(rows: list[ScanFinding]) -> list[str]:
 
 def _not_told(row: ScanFinding) -> str:
     """Why the digest cannot say the finding's vendor was told (empty: it was)."""
+    if row.vendor_nobody_to_mail_at is not None and not row.tenant.is_active:
+        return "nobody to tell (the vendor is deactivated: its members cannot sign in to it)"
     if row.vendor_nobody_to_mail_at is not None:
         return "nobody to tell (no active admin or developer with an email address)"
     if row.vendor_notified_at is None and row.vendor_refusal:

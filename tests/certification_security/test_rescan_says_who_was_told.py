@@ -10,6 +10,7 @@ import pytest
 
 from certification.models import ScanFinding
 from certification.vulndb.tasks import rescan_certified_versions
+from edgeplug.tenancy.services import update_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +99,28 @@ def test_with_no_reviewer_the_vendor_message_does_not_say_they_were_told(
     assert finding.reviewers_notified_at is None
     assert finding.reviewers_nobody_to_mail_at is not None
     assert report["notified_findings"] == 1  # to the vendor
+
+
+def test_a_deactivated_vendor_is_not_mailed_and_the_digest_says_why(
+    vendor, make_vendor, vulnerable, reviewer, mailoutbox
+):
+    """Its members can no longer sign in to it (docs/roles.md) to upload the fix the mail asks
+    for: until 2026-12-07 they were mailed all the same and the digest said "The vendors have
+    been told." """
+    other = make_vendor(OTHER_VENDOR)
+    vulnerable(vendor, other)
+    update_tenant(vendor.tenant, {"is_active": False})
+
+    rescan_certified_versions()
+
+    assert mail_to(mailoutbox, vendor.membership.user.email) == []
+    assert len(mail_to(mailoutbox, other.membership.user.email)) == 1
+    (digest,) = mail_to(mailoutbox, reviewer.email)
+    lines = digest.body.splitlines()
+    told = lines.index("The vendors have been told, except:")
+    assert lines[told + 1] == (
+        f"  - {vendor.tenant.slug}: nobody to tell (the vendor is deactivated: its members "
+        "cannot sign in to it)"
+    )
+    assert not lines[told + 2].startswith("  - ")
+    assert ScanFinding.objects.get(tenant=vendor.tenant).vendor_nobody_to_mail_at is not None
