@@ -322,16 +322,19 @@ def _refuse_another_device_without_code(user: User, *, code_verified: bool) -> N
 
 @transaction.atomic
 def start_totp_enrolment(
-    user: User, *, code_verified: bool, name: str = "authenticator"
+    user: User, *, code_verified: bool, name: str = "authenticator", request=None
 ) -> TotpEnrolment:
     """A new unconfirmed TOTP device (replacing earlier unconfirmed ones) and its QR code.
     ``code_verified``: the caller's sign-in passed TOTP with a device the user still has
     (``tenancy.permissions.second_factor_verified``); without it an account with a confirmed
-    device is refused (``mfa_required``) and nothing changes."""
+    device is refused (``mfa_required``) and nothing changes. ``request``: the door's (the
+    API's, the portal's enrolment page), so ``mfa_enrolment_started`` has its address and the
+    tenant it was made for (``request.tenant``, as the member's ``login`` has it) and shows in
+    that tenant's audit trail; None for an operator's command (``seed_demo``)."""
     _refuse_another_device_without_code(user, code_verified=code_verified)
     _pending_devices(user).delete()
     device = TOTPDevice.objects.create(user=user, name=name, confirmed=False)
-    record_event("mfa_enrolment_started", actor=user, target=user.email)
+    record_event("mfa_enrolment_started", request=request, actor=user, target=user.email)
     return _enrolment(device)
 
 
@@ -349,11 +352,12 @@ def pending_totp_enrolment(user: User, device_id: int | None) -> TotpEnrolment |
 
 @transaction.atomic
 def confirm_totp_enrolment(
-    user: User, otp: str, *, code_verified: bool, device_id: int | None = None
+    user: User, otp: str, *, code_verified: bool, device_id: int | None = None, request=None
 ) -> TOTPDevice:
     """Confirm the user's pending enrolment with a code of it; with ``device_id``, only if
     that is the pending one (a page confirms only the enrolment it started). Another device
-    needs a sign-in with a code (``code_verified``), as starting one does."""
+    needs a sign-in with a code (``code_verified``), as starting one does. ``request``: as
+    ``start_totp_enrolment``'s, for ``mfa_enrolled``."""
     device = _pending_devices(user).select_for_update().first()
     if device is None or device_id not in (None, device.pk):
         confirmed = TOTPDevice.objects.filter(user=user, confirmed=True)
@@ -367,7 +371,7 @@ def confirm_totp_enrolment(
         raise EnrolmentCodeInvalid("The TOTP code is wrong or expired.")
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    record_event("mfa_enrolled", actor=user, target=user.email)
+    record_event("mfa_enrolled", request=request, actor=user, target=user.email)
     return device
 
 

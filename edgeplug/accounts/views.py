@@ -150,7 +150,7 @@ class TotpEnrolView(APIView):
     def post(self, request):
         refuse_body(request)
         enrolment = start_totp_enrolment(
-            request.user, code_verified=second_factor_verified(request)
+            request.user, code_verified=second_factor_verified(request), request=request
         )
         return Response(s.TotpEnrolmentSerializer(enrolment).data, status=status.HTTP_201_CREATED)
 
@@ -162,6 +162,9 @@ class TotpConfirmView(APIView):
     def post(self, request):
         data = validated(s.OtpSerializer, request)
         confirm_totp_enrolment(
-            request.user, data["otp"], code_verified=second_factor_verified(request)
+            request.user,
+            data["otp"],
+            code_verified=second_factor_verified(request),
+            request=request,
         )
         return Response(s.MfaStateSerializer({"mfa_enabled": True}).data)

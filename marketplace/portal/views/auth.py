@@ -130,7 +130,9 @@ def enrol(request):
     code_verified = second_factor_verified(request)
     if request.method == "POST" and "start" in request.POST:
         try:
-            enrolment = start_totp_enrolment(request.user, code_verified=code_verified)
+            enrolment = start_totp_enrolment(
+                request.user, code_verified=code_verified, request=request
+            )
         except DomainError as exc:
             error = exc
         else:
@@ -143,6 +145,7 @@ def enrol(request):
                 form.cleaned_data["otp"],
                 code_verified=code_verified,
                 device_id=started or 0,
+                request=request,
             )
         except DomainError as exc:
             error = exc
