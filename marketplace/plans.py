@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from django.db import transaction
 
 from billing import payments
-from edgeplug.audit.services import record_change
+from edgeplug.audit.services import field_changes, record_change
 from edgeplug.core.fingerprint import fingerprint
 from edgeplug.core.locking import locked, stamp_locked, unique_or
 from edgeplug.text import unreadable
@@ -189,7 +189,9 @@ def revise_plan(
     change becomes the next version; one nobody holds yet is edited in place. With ``seen``
     (the ``plan_fingerprint``\s the change was made against: the one a form was opened with,
     those an API client's ``If-Match`` names), a plan changed since is refused
-    (``plan_changed``), so a form opened before a colleague's change does not undo it unseen."""
+    (``plan_changed``), so a form opened before a colleague's change does not undo it unseen.
+    An edit in place is audited as ``price_plan_edited`` with each changed field's ``from``
+    and ``to`` (``details.fields``): the row keeps only the new terms."""
     plan = locked(plan)
     if refusal := not_offered(plan):
         raise refusal
@@ -216,13 +218,15 @@ def revise_plan(
         price = validated_price(plan.kind, plan.currency, plan.amount, plan.terms, new_terms=False)
     except InvalidPlan:
         price = (plan.currency, plan.amount, plan.terms)
-    if values == dict(zip(PRICE_FIELDS, (plan.name, *price), strict=True)):
+    changed = field_changes(dict(zip(PRICE_FIELDS, (plan.name, *price), strict=True)), values)
+    if not changed:
         return plan
     if not is_held(plan):
         for name, value in values.items():
             setattr(plan, name, value)
         plan.save(update_fields=list(PRICE_FIELDS))
-        _audit("price_plan_edited", plan, actor, request)
+        # The row keeps only the new terms: the event keeps what they were.
+        _audit("price_plan_edited", plan, actor, request, fields=changed)
         return plan
     plan.is_current = False
     plan.save(update_fields=["is_current"])

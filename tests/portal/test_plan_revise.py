@@ -301,3 +301,14 @@ def test_hours_stored_before_the_limits_keep_every_digit(agent):
     assert (revised.version, revised.terms["included_hours"]) == (2, hours)
     for number in (hours, "12345678901234567890123456789.5", "10.50", "0", "1E+2"):
         assert Decimal(pricing.plain_number(number)) == Decimal(number), number
+
+
+def test_a_change_in_place_on_the_portal_records_the_old_and_new_price(vendor, agent):
+    """The row keeps only the new price: the audit event says what it was."""
+    plan = _one_time(agent)
+    saved = vendor.client.post(
+        _url(plan), {"name": "Buy once", "currency": "USD", "price": "59.00"}
+    )
+    assert saved.status_code == 302
+    event = AuditEvent.objects.get(action="price_plan_edited")
+    assert event.details["fields"] == {"amount": {"from": 4900, "to": 5900}}
