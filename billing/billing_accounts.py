@@ -24,7 +24,7 @@ from billing.draft_terms import follow_tax_terms
 from billing.errors import InvalidBillingAccount
 from billing.models import BillingAccount
 from edgeplug.accounts.models import normalize_email
-from edgeplug.audit.services import record_event
+from edgeplug.audit.services import field_changes, record_event
 from edgeplug.text import unprintable
 from marketplace.pricing import CURRENCY_EXPONENTS
 
@@ -87,7 +87,7 @@ def _tax_rate(value) -> Decimal:
         )
     if refusal := tax_rate_refusal(rate):
         raise InvalidBillingAccount(f"tax_rate: {refusal}", field="tax_rate")
-    return rate
+    return rate.quantize(Decimal("0.01"))  # as stored: 19 is 19.00
 
 
 TEXT_FIELDS = ("legal_name", "address_line1", "address_line2", "postcode", "city", "tax_id")
@@ -139,11 +139,22 @@ def account_refusal(account: BillingAccount) -> str:
     return ""
 
 
+def _stated(account: BillingAccount | None) -> dict:
+    """What the tenant states in ``account`` (``DETAIL_FIELDS``) in JSON types, as its audit
+    event compares them; each None before there is an account."""
+    if account is None:
+        return dict.fromkeys(BillingAccount.DETAIL_FIELDS)
+    return account.snapshot() | {"currency": account.currency}
+
+
 def set_billing_account(
     tenant, data: dict, *, actor=None, request=None
 ) -> tuple[BillingAccount, bool]:
     """(account, created): create or replace the tenant's billing account (``data`` as
-    validated by the API serializer for shape; the rules live here)."""
+    validated by the API serializer for shape; the rules live here). Audited as
+    ``billing_account_set`` with each field it changed, ``from`` and ``to``
+    (``details.fields``; from None when it creates the account): the invoice emails are who
+    receives the tenant's invoices, and the tax terms what they charge."""
     country = data["country"].upper()
     currency = data["currency"].upper()
     _reject_bad_country(country)
@@ -163,6 +174,7 @@ def set_billing_account(
     }
     _reject_terms_no_invoice_can_carry(values)
     with transaction.atomic():
+        before = _stated(BillingAccount.objects.select_for_update().filter(tenant=tenant).first())
         account, created = BillingAccount.objects.update_or_create(tenant=tenant, defaults=values)
         # A draft follows its tenant's tax terms until it is finalized: at once, so that it
         # shows what finalizing it would issue.
@@ -173,6 +185,11 @@ def set_billing_account(
             actor=actor,
             tenant=tenant,
             target=f"billing account {account.pk}",
-            details={"created": created, "country": country, "currency": currency},
+            details={
+                "created": created,
+                "country": country,
+                "currency": currency,
+                "fields": field_changes(before, _stated(account)),
+            },
         )
     return account, created
