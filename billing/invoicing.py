@@ -962,13 +962,18 @@ def resend_recipients_of(invoices: Sequence[Invoice]) -> dict[int, list[str] | D
 
 def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[str]:
     """Email a finalized invoice or credit note again, with its PDF, to its recipients
-    (``resend_recipients``); returns them. The email is queued before the resend is audited:
-    with the broker down, ``BrokerUnavailable`` and no audit event."""
+    (``resend_recipients``); returns them. Both or neither: the resend is audited first and
+    the email queued after it, in one transaction. An event that cannot be written raises
+    before anything is queued (nothing sent); the broker refusing the email raises
+    ``BrokerUnavailable`` and rolls the event back. The email is published before the commit
+    (not on it, where a refusal could not undo the event): its task reads only the
+    invoice, committed already."""
     recipients = resend_recipients(invoice)
-    invoice_emails.queue_resend(invoice)
-    record_invoice_event(
-        "invoice_email_resent", invoice, recipients=recipients, actor=actor, request=request
-    )
+    with transaction.atomic():
+        record_invoice_event(
+            "invoice_email_resent", invoice, recipients=recipients, actor=actor, request=request
+        )
+        invoice_emails.queue_resend(invoice)
     return recipients
 
 

@@ -17,7 +17,7 @@ def send_after_commit(task: str, *args, **kwargs) -> None:
 
 def send_now(task: str, *args, what: str, **kwargs) -> None:
     """Queue ``task`` with these arguments now, for work that reads only what is committed
-    already, before the caller records that it asked for it. A publish the broker refuses
-    raises ``BrokerUnavailable`` (``what`` names the work in its detail), so the caller
-    records nothing and says so: no beat job catches such work up."""
+    already, before the caller's record that it asked for it commits. A publish the broker
+    refuses raises ``BrokerUnavailable`` (``what`` names the work in its detail), so the
+    caller's record rolls back and it says so: no beat job catches such work up."""
     publish(signature(task, args=args, kwargs=kwargs), what=what)
