@@ -962,12 +962,13 @@ def resend_recipients_of(invoices: Sequence[Invoice]) -> dict[int, list[str] | D
 
 def resend_invoice_email(invoice: Invoice, *, actor=None, request=None) -> list[str]:
     """Email a finalized invoice or credit note again, with its PDF, to its recipients
-    (``resend_recipients``); returns them. Both or neither: the resend is audited first and
-    the email queued after it, in one transaction. An event that cannot be written raises
-    before anything is queued (nothing sent); the broker refusing the email raises
-    ``BrokerUnavailable`` and rolls the event back. The email is published before the commit
-    (not on it, where a refusal could not undo the event): its task reads only the
-    invoice, committed already."""
+    (``resend_recipients``); returns them. The resend is audited first and the email queued
+    after it, in one transaction. An event that cannot be written raises before anything is
+    queued (nothing sent); the broker refusing the email raises ``BrokerUnavailable`` and
+    rolls the event back. The email is published before the commit (not on it, where a
+    refusal could not undo the event): its task reads only the invoice, committed already.
+    One window is left: the broker took the email and the commit then failed (a lost
+    connection), so it is sent with no event."""
     recipients = resend_recipients(invoice)
     with transaction.atomic():
         record_invoice_event(
