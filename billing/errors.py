@@ -297,3 +297,9 @@ class PdfArchiveExpired(DomainError, code="pdf_archive_expired", status=410):
 class PeriodNotEnded(Conflict, code="period_not_ended"):
     """A month is closed once it has ended; closing the current month early needs ``force``
     (usage still to come is billed as late usage next month), a future month never."""
+
+
+class MonthNotClosed(Conflict, code="month_not_closed"):
+    """A draft is finalized only once a close that began after its month ended has drafted it
+    (``ClosedMonth``): one made by a close forced before the month's end lacks what the month
+    sold after it, which a finalized month would bill nowhere."""

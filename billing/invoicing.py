@@ -40,6 +40,7 @@ from billing.errors import (
     InvoiceNotCreditable,
     InvoiceNotDraft,
     InvoiceNotVoidable,
+    MonthNotClosed,
     NoLinesChosen,
     OrderNotRefunded,
     PaymentPending,
@@ -696,16 +697,42 @@ def _issue(invoice: Invoice, now: datetime, number: str | None = None) -> None:
     collection.schedule_collection(invoice)
 
 
-def too_early_to_finalize(invoice: Invoice, now: datetime) -> PeriodNotEnded | None:
-    """Why a draft cannot be finalized yet at ``now``, or None: its month has not ended. A
-    finalized month is never drafted again, so what it still sold (one-time orders, the fee of
-    a plan bought later in it) would be billed nowhere. Finance's page says it up front."""
-    if has_ended(invoice.period_start, now):
+def too_early_to_finalize(
+    invoice: Invoice, now: datetime, closed: set[datetime] | None = None
+) -> DomainError | None:
+    """Why a draft cannot be finalized yet at ``now``, or None: its month has not ended
+    (``PeriodNotEnded``), or no close that began after it ended has drafted it yet
+    (``MonthNotClosed``; ``closed``: the months recorded closed among the drafts', read here
+    when not given). A finalized month is never drafted again, so what it still sold (one-time
+    orders, the fee of a plan bought later in it) would be billed nowhere: a draft made by a
+    close forced before the month's end holds only what it had sold by then, until the
+    hourly close (or finance's) drafts the month again after its end. Finance's page says it
+    up front."""
+    label = month_label(invoice.period_start)
+    if not has_ended(invoice.period_start, now):
+        return PeriodNotEnded(
+            f"Draft {invoice.pk} is for {label}, which has not ended: it can be finalized from "
+            f"{invoice.period_end:%Y-%m-%d %H:%M} UTC."
+        )
+    if closed is None:
+        closed = _months_closed([invoice])
+    if invoice.period_start in closed:
         return None
-    return PeriodNotEnded(
-        f"Draft {invoice.pk} is for {month_label(invoice.period_start)}, which has not "
-        f"ended: it can be finalized from {invoice.period_end:%Y-%m-%d %H:%M} UTC."
+    return MonthNotClosed(
+        f"Draft {invoice.pk} is for {label}, which has not been closed since it ended: a close "
+        "forced before its end drafted it (or the month's close is still running), and what "
+        f"{label} sold after that would be billed nowhere once it is finalized. The hourly "
+        f"close drafts it again within the hour; or close {label} now (Close period now on "
+        f"the finance Exports page, or manage.py close_month --period {label}), then finalize "
+        "it."
     )
+
+
+def _months_closed(invoices: Iterable[Invoice]) -> set[datetime]:
+    """The months of ``invoices`` recorded closed (``ClosedMonth``), in one query."""
+    months = {invoice.period_start for invoice in invoices}
+    found = ClosedMonth.objects.filter(period_start__in=months)
+    return set(found.values_list("period_start", flat=True))
 
 
 @dataclass(frozen=True)
@@ -721,26 +748,38 @@ def finalize_previews(
     invoices: Sequence[Invoice], now: datetime | None = None
 ) -> dict[int, FinalizePreview]:
     """``FinalizePreview`` of each of ``invoices`` (drafts), by id, read as finalizing reads
-    them (``_finalize_reads``), in two queries whatever their number: unlocked, what a page
-    says before asking; finalizing decides again under its locks."""
+    them (``_finalize_reads``), in three queries whatever their number: unlocked, what a
+    page says before asking; finalizing decides again under its locks."""
     now = now or timezone.now()
     reads = _finalize_reads(invoices)
     previews = {}
     for invoice in invoices:
-        account, amounts_paid = reads[invoice.pk]
-        if refusal := _finalize_refusal(invoice, account, amounts_paid, now):
+        read = reads[invoice.pk]
+        if refusal := _finalize_refusal(invoice, read, now):
             previews[invoice.pk] = FinalizePreview(refusal, None)
             continue
-        sums = builder.totals(amounts_paid, account.tax_rate, account.reverse_charge)
+        account = read.account
+        sums = builder.totals(read.amounts_paid, account.tax_rate, account.reverse_charge)
         previews[invoice.pk] = FinalizePreview(None, sums.total)
     return previews
 
 
-def _finalize_reads(
-    invoices: Iterable[Invoice],
-) -> dict[int, tuple[BillingAccount | None, list[tuple[int, bool]]]]:
+@dataclass(frozen=True)
+class _FinalizeReads:
+    """What ``_finalize_refusal`` weighs of a draft besides the draft itself."""
+
+    account: BillingAccount | None
+    amounts_paid: list[tuple[int, bool]]
+    closed: set[datetime]  # the months recorded closed among the drafts read together
+
+
+_NOTHING_READ = _FinalizeReads(None, [], set())
+
+
+def _finalize_reads(invoices: Iterable[Invoice]) -> dict[int, _FinalizeReads]:
     """What ``_finalize_refusal`` weighs of each of ``invoices``, by id: its tenant's billing
-    account and the (amount, is_paid) of its lines, in two queries whatever their number."""
+    account, the (amount, is_paid) of its lines and whether its month is recorded closed, in
+    three queries whatever their number."""
     invoices = list(invoices)
     accounts = accounts_of(invoice.tenant_id for invoice in invoices)
     amounts: dict[int, list[tuple[int, bool]]] = {invoice.pk: [] for invoice in invoices}
@@ -748,25 +787,25 @@ def _finalize_reads(
         invoice_id__in=list(amounts)
     ).values_list("invoice_id", "amount", "is_paid"):
         amounts[invoice_id].append((amount, paid))
+    closed = _months_closed(invoices)
     return {
-        invoice.pk: (accounts.get(invoice.tenant_id), amounts[invoice.pk]) for invoice in invoices
+        invoice.pk: _FinalizeReads(accounts.get(invoice.tenant_id), amounts[invoice.pk], closed)
+        for invoice in invoices
     }
 
 
 def _finalize_refusal(
-    invoice: Invoice | None,
-    account: BillingAccount | None,
-    amounts_paid: list[tuple[int, bool]],
-    now: datetime,
+    invoice: Invoice | None, read: _FinalizeReads, now: datetime
 ) -> DomainError | None:
-    """Why a locked invoice with lines of these (amount, is_paid) cannot be finalized at
+    """Why a locked invoice, with what ``_finalize_reads`` read of it, cannot be finalized at
     ``now``, or None: what both doors (``finalize_invoice``, ``finalize_invoices``) refuse."""
     if invoice is None or invoice.status != InvoiceStatus.DRAFT:
         return InvoiceNotDraft(
             f"Invoice {invoice.number} is already finalized." if invoice else "No such draft."
         )
-    if too_early := too_early_to_finalize(invoice, now):
+    if too_early := too_early_to_finalize(invoice, now, read.closed):
         return too_early
+    account, amounts_paid = read.account, read.amounts_paid
     if account is None:
         return BillingAccountMissing(
             f"Tenant {invoice.tenant} has no billing account: PUT /api/v1/billing/account "
@@ -805,11 +844,11 @@ def finalize_invoice(invoice: Invoice, *, actor=None, request=None, now=None) ->
     now = now or timezone.now()
     with transaction.atomic():
         invoice = locked(invoice, "tenant")
-        account, amounts_paid = _finalize_reads([invoice])[invoice.pk]
-        if refusal := _finalize_refusal(invoice, account, amounts_paid, now):
+        read = _finalize_reads([invoice])[invoice.pk]
+        if refusal := _finalize_refusal(invoice, read, now):
             raise refusal
-        _freeze_parties(invoice, account)
-        set_totals(invoice, amounts_paid)
+        _freeze_parties(invoice, read.account)
+        set_totals(invoice, read.amounts_paid)
         _issue(invoice, now, number=next_number(invoice.kind, now.year))
         record_invoice_event(
             "invoice_finalized",
@@ -867,12 +906,12 @@ def finalize_invoices(invoice_ids: Iterable[int], *, now: datetime | None = None
         counters: dict[str, InvoiceNumberSequence] = {}
         for invoice_id in ids:
             invoice = invoices.get(invoice_id)
-            account, amounts_paid = reads.get(invoice_id, (None, []))
-            if refusal := _finalize_refusal(invoice, account, amounts_paid, now):
+            read = reads.get(invoice_id, _NOTHING_READ)
+            if refusal := _finalize_refusal(invoice, read, now):
                 run.refused[invoice_id] = refusal.code
                 continue
-            _freeze_parties(invoice, account)
-            set_totals(invoice, amounts_paid)
+            _freeze_parties(invoice, read.account)
+            set_totals(invoice, read.amounts_paid)
             series = SERIES[invoice.kind]
             if series not in counters:
                 counters[series], _ = (

@@ -146,7 +146,8 @@ def test_a_draft_of_a_running_month_says_when_it_can_be_finalized(
     closed_early, admin_session, time_machine
 ):
     """Its page offered "Finalize now", every click of which was refused: it says from when
-    instead, and offers the button once the month has ended."""
+    instead, and offers the button once the month has ended and been closed again (by the
+    hourly close: what the month sold after the early close is drafted first)."""
     draft = closed_early
     client, _ = admin_session("finance")
 
@@ -160,5 +161,9 @@ def test_a_draft_of_a_running_month_says_when_it_can_be_finalized(
     assert 'id="adjust-form"' in page  # a draft still takes adjustments
     time_machine.move_to(FEB, tick=False)
     client, _ = admin_session("finance")  # the first session has long expired
+    page = client.get(f"{URL}{draft.pk}/change/").content.decode()
+    assert 'id="finalize-form"' not in page
+    assert "which has not been closed since it ended" in page
+    invoicing.close_ended_months()
     page = client.get(f"{URL}{draft.pk}/change/").content.decode()
     assert 'id="finalize-form"' in page and 'id="finalize-refusal"' not in page
