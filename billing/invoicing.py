@@ -131,8 +131,8 @@ class CloseResult:
     # charges.
     credit_notes: list[str] = field(default_factory=list)
     retries: int = 0  # batches (or the tenants' read) redone after a lost connection
-    # A new draft's grace runs from here where that is after its month's end (a missed month
-    # caught up: ``close_ended_months``), not from the end of a month long over.
+    # A new draft's grace runs from here where that is after its month's end (a draft the
+    # hourly close makes: ``_close_unasked``), not from the end of a month long over.
     grace_from: datetime | None = None
 
     @property
@@ -482,6 +482,17 @@ def close_billing_period(
 _CAUGHT_UP = CloseAudit(forced=False, via="beat (a missed month)")
 
 
+def _close_unasked(month: datetime, audit: CloseAudit | None = None) -> CloseResult:
+    """A close the hourly job makes of its own accord. Nobody asked for a draft it makes, so
+    finance gets a whole grace to read it from when it appears (``grace_from``), not from its
+    month's end, which may be long over: a month it missed and catches up, the month that has
+    just ended drafted after an outage of beat or the billing worker, a month drafted again
+    after finance voided its invoice. Drafted on time, within the hour of the month's end,
+    that is the month's grace less minutes. A close finance asks for (``close_period_now``)
+    keeps the month's grace: "Finalize now" is theirs."""
+    return close_billing_period(month, audit=audit, grace_from=timezone.now())
+
+
 def close_ended_months(now: datetime | None = None) -> list[CloseResult]:
     """The hourly close (beat): every ended month of the last
     ``BILLING_CLOSE_CATCH_UP_MONTHS`` that no close has drafted yet (``ClosedMonth``: beat or
@@ -501,8 +512,7 @@ def close_ended_months(now: datetime | None = None) -> list[CloseResult]:
         if month in closed:
             continue
         try:
-            # Finance gets a whole grace to read an invoice nobody expected any more.
-            result = close_billing_period(month, audit=_CAUGHT_UP, grace_from=timezone.now())
+            result = _close_unasked(month, _CAUGHT_UP)
         except Exception as exc:  # one month that cannot be closed holds back no other
             logger.exception("month close: %s was never closed and failed", month_label(month))
             failed.append(exc)
@@ -514,7 +524,7 @@ def close_ended_months(now: datetime | None = None) -> list[CloseResult]:
                 result.summary(),
             )
         results.append(result)
-    results.append(close_billing_period(latest))
+    results.append(_close_unasked(latest))
     if failed:  # the task fails, and is seen failing, once the month just ended is drafted
         raise failed[0]
     return results

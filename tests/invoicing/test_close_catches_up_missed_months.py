@@ -136,8 +136,8 @@ def test_a_caught_up_month_waits_a_whole_grace_before_it_is_finalized(
 ):
     """January's grace (3 days after its end) was long over when the close caught it up: its
     draft was finalized and charged at the next 15-minute run, before finance could look at
-    an invoice for a month nobody expected one for. A month drafted after its grace ended
-    gets the whole grace from its drafting."""
+    an invoice for a month nobody expected one for. Every draft the hourly close makes gets
+    the whole grace from its drafting (``test_a_month_drafted_late_gets_a_whole_grace.py``)."""
     closed_at = MAR + timedelta(hours=1)
     time_machine.move_to(closed_at, tick=False)
     tasks.close_previous_month()
@@ -148,7 +148,7 @@ def test_a_caught_up_month_waits_a_whole_grace_before_it_is_finalized(
     january = Invoice.objects.get(period_start=JAN)
     february = Invoice.objects.get(period_start=FEB)
     assert (january.status, january.finalize_after) == (InvoiceStatus.DRAFT, closed_at + grace)
-    assert february.finalize_after == MAR + grace  # drafted within its grace: as before
+    assert february.finalize_after == closed_at + grace  # the same whole grace
 
 
 def test_a_missed_month_that_cannot_be_closed_does_not_hold_back_the_month_just_ended(
