@@ -436,22 +436,30 @@ def _ended_by(now: datetime) -> models.Q:
     return models.Q(valid_until__lte=now)
 
 
+# What an entitlement whose validity ends goes from to ``expired``: active, or suspended (for
+# non-payment: a plan ends when it ends, unpaid or not, and paying gives back only what runs).
+_LAPSING = (EntitlementStatus.ACTIVE, EntitlementStatus.SUSPENDED)
+
+
 def _lapsed_by(now: datetime) -> models.Q:
-    """Still marked active, though its validity ended by ``now``."""
-    return _ended_by(now) & models.Q(status=EntitlementStatus.ACTIVE)
+    """Still marked active or suspended, though its validity ended by ``now``."""
+    return _ended_by(now) & models.Q(status__in=_LAPSING)
 
 
 class EntitlementQuerySet(models.QuerySet):
     def in_force(self, now: datetime):
         """Active and valid at ``now``: from ``valid_from`` (included) to ``valid_until``
         (excluded; none when open-ended)."""
-        return self.filter(status=EntitlementStatus.ACTIVE, valid_from__lte=now).exclude(
-            _ended_by(now)
-        )
+        return self.filter(status=EntitlementStatus.ACTIVE, valid_from__lte=now).not_ended(now)
+
+    def not_ended(self, now: datetime):
+        """Their validity not ended by ``now`` (open-ended, or ending later), whatever their
+        status."""
+        return self.exclude(_ended_by(now))
 
     def lapsed(self, now: datetime):
-        """Still active, but their validity ended by ``now`` (``in_force`` leaves them out):
-        what ``expire_entitlements`` marks expired."""
+        """Still active or suspended, but their validity ended by ``now`` (``in_force``
+        leaves them out): what ``expire_entitlements`` marks expired."""
         return self.filter(_lapsed_by(now))
 
     def with_status_at(self, now: datetime):

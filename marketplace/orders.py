@@ -934,7 +934,8 @@ EXPIRY_CHUNK = 500
 
 
 def expire_entitlements() -> int:
-    """Mark active entitlements whose validity has ended as expired; returns how many.
+    """Mark entitlements whose validity has ended as expired (``lapsed``: active ones, and
+    those suspended, for non-payment or otherwise); returns how many.
 
     Agent by agent, each in one transaction: its lapsed entitlements ``EXPIRY_CHUNK`` at a
     time, then its listing rebuilt once. A rebuild locks the agent and recounts its
@@ -1024,14 +1025,16 @@ def _non_payment_reason(invoice_number: str) -> str:
 
 
 def reactivate_after_payment(tenant: Tenant, *, invoice_number: str) -> list[int]:
-    """Give back the entitlements suspended for non-payment (the caller holds the tenant's
-    standing lock and checked under it that nothing is uncollectible any more); those
-    suspended for another reason stay suspended."""
+    """Give back the entitlements suspended for non-payment that have not ended (the caller
+    holds the tenant's standing lock and checked under it that nothing is uncollectible any
+    more); those suspended for another reason stay suspended. One whose validity ended
+    meanwhile (a cancelled plan) is not given back: it reads ``expired`` already
+    (``with_status_at``), and ``expire_entitlements`` stores it so."""
     return _switch_entitlements(
         tenant,
         Entitlement.objects.filter(
             status=EntitlementStatus.SUSPENDED, status_reason__startswith=NON_PAYMENT
-        ),
+        ).not_ended(timezone.now()),
         to=EntitlementStatus.ACTIVE,
         reason="",
         event="entitlement_reactivated",
