@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from billing import exports
@@ -25,11 +25,16 @@ from edgeplug.storage_errors import StorageUnavailable, storage_failures
 logger = logging.getLogger(__name__)
 
 BUILD_TASK = "billing.tasks.build_pdf_archive"
-# An archive in progress that has not moved for this long lost its worker, or its task (each
-# document moves it; one takes well under a second): it is failed (``stalled``), and asking
-# again starts a new one.
+# An archive being built that has not moved for this long lost its worker (each document
+# moves it; one takes well under a second): it is failed (``stalled``), and asking again
+# starts a new one.
 STALLED_AFTER = timedelta(minutes=15)
-STALLED = "No worker moved it for 15 minutes (its worker stopped, or its task was lost); ask again."
+STALLED = "No worker moved it for 15 minutes (its worker stopped); ask again."
+# A queued one waits for its task behind the billing queue's other work (a month close keeps
+# the billing workers busy for hours), so only this much longer wait says its task was lost;
+# the task arriving after that finds it failed and builds nothing.
+QUEUED_LOST_AFTER = timedelta(hours=24)
+QUEUED_LOST = "No worker took its task in 24 hours (the task was lost); ask again."
 
 
 # Streamed in the web request (``GET exports/pdfs.zip``), a month of up to this many documents
@@ -71,19 +76,25 @@ def request_pdf_archive(start: datetime, *, actor=None) -> PdfArchive:
 
 
 def stalled(archives: QuerySet[PdfArchive], now: datetime) -> QuerySet[PdfArchive]:
-    """Those of ``archives`` whose worker stopped: in progress (queued or building) and not
-    moved for ``STALLED_AFTER``. The one stall rule: asking for the month again, a task
-    delivered again and the beat job (``fail_stalled_pdf_archives``) all read it here."""
-    return archives.filter(state__in=PDF_ARCHIVE_IN_PROGRESS, updated_at__lt=now - STALLED_AFTER)
+    """Those of ``archives`` whose worker stopped or whose task was lost: building and not
+    moved for ``STALLED_AFTER``, or queued (not yet taken by a worker) for
+    ``QUEUED_LOST_AFTER``. The one stall rule: asking for the month again, a task delivered
+    again and the beat job (``fail_stalled_pdf_archives``) all read it here. (Until
+    2026-12-07 a queued one was failed after 15 minutes too, its task still waiting behind a
+    busy billing queue.)"""
+    building = Q(state=PdfArchiveState.BUILDING, updated_at__lt=now - STALLED_AFTER)
+    queued = Q(state=PdfArchiveState.QUEUED, updated_at__lt=now - QUEUED_LOST_AFTER)
+    return archives.filter(building | queued)
 
 
 def _fail_stalled(archives: QuerySet[PdfArchive], now: datetime) -> int:
-    """Fail the stalled ones of ``archives`` with ``STALLED``, each locked and read again (one
-    that moved meanwhile is left building); returns how many."""
+    """Fail the stalled ones of ``archives`` with ``STALLED`` (``QUEUED_LOST`` for one never
+    taken), each locked and read again (one that moved meanwhile is left building); returns
+    how many."""
     failed = 0
     with transaction.atomic():
         for archive in stalled(archives, now).select_for_update():
-            _fail(archive, STALLED)
+            _fail(archive, QUEUED_LOST if archive.state == PdfArchiveState.QUEUED else STALLED)
             failed += 1
     return failed
 

@@ -303,9 +303,10 @@ def test_beat_fails_an_archive_whose_worker_stopped_without_anyone_asking_again(
     assert _states(client) == ["2 of 4 documents"] and _refreshes(client)  # not yet stalled
 
     time_machine.shift(timedelta(seconds=2))
-    assert _run_beat_job("fail-stalled-pdf-archives") == {"failed": 2}
+    assert _run_beat_job("fail-stalled-pdf-archives") == {"failed": 1}
     assert _states(client) == [f"Failed: {pdf_archives.STALLED}"]
-    assert PdfArchive.objects.get(period_start=JAN).state == "failed"
+    # January's, never taken by a worker, may still be waiting in a busy queue.
+    assert PdfArchive.objects.get(period_start=JAN).state == "queued"
     assert not _refreshes(client)
     assert _run_beat_job("fail-stalled-pdf-archives") == {"failed": 0}
     # Its task delivered again (acks_late) leaves it as finance was told: ask again.
@@ -385,3 +386,43 @@ def test_the_retention_job_runs_hourly_on_the_billing_queue():
     entry = settings.CELERY_BEAT_SCHEDULE["delete-expired-pdf-archives"]
     assert entry["schedule"] == timedelta(hours=1)
     assert celery_app.amqp.router.route({}, entry["task"])["queue"].name == "billing"
+
+
+def test_an_archive_waiting_behind_a_busy_billing_queue_is_built_when_its_task_arrives(
+    books, admin_session, eager_celery, django_capture_on_commit_callbacks, time_machine
+):
+    """A queued archive was failed as stalled 15 minutes after finance asked, its task still
+    waiting behind a month close on the billing queue: the page said "Failed: No worker moved
+    it", and the task, once it arrived, found it failed and built nothing."""
+    time_machine.move_to(timezone.now(), tick=False)
+    client, _ = admin_session("finance")
+    with django_capture_on_commit_callbacks() as queued:  # the task waits in the queue
+        client.post(ASK, {"period": "2026-02"})
+    archive = PdfArchive.objects.get()
+
+    time_machine.shift(timedelta(minutes=20))
+    assert _run_beat_job("fail-stalled-pdf-archives") == {"failed": 0}
+    assert _states(client) == ["Queued"] and _refreshes(client)
+
+    (publish,) = queued
+    publish()  # the billing worker gets to the task at last
+    archive.refresh_from_db()
+    assert (archive.state, archive.done, archive.total) == ("ready", 4, 4)
+    assert _states(client)[0].startswith("Ready (4 documents)")
+
+
+def test_a_queued_archive_whose_task_never_arrives_fails_after_the_queued_limit(
+    books, admin_session, django_capture_on_commit_callbacks, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    client, _ = admin_session("finance")
+    with django_capture_on_commit_callbacks():  # its task is lost (a broker outage)
+        client.post(ASK, {"period": "2026-02"})
+
+    time_machine.shift(pdf_archives.QUEUED_LOST_AFTER - timedelta(seconds=1))
+    assert _run_beat_job("fail-stalled-pdf-archives") == {"failed": 0}
+    assert _states(client) == ["Queued"]
+
+    time_machine.shift(timedelta(seconds=2))
+    assert _run_beat_job("fail-stalled-pdf-archives") == {"failed": 1}
+    assert _states(client) == [f"Failed: {pdf_archives.QUEUED_LOST}"] and not _refreshes(client)
