@@ -104,7 +104,8 @@ def email_invoice(invoice_id: int, *, resend: bool = False) -> Emailed:
     resend). A void invoice is never sent. A failure is kept on the invoice
     (``email_failure_code``/``_detail``) and raised: ``DeliveryDeferred`` for the task to
     retry, the others for good. Recipients the mail server refused while it took the email
-    for the others are kept there too (``email_refused``), with the email marked sent."""
+    for the others are kept there too (``email_refused``; ``email_partly_deferred`` when each
+    got a 4xx), with the email marked sent."""
     invoice = Invoice.objects.select_related("credit_of").filter(pk=invoice_id).first()
     if invoice is None:
         return Emailed("", not_sent=NotSent.NO_SUCH_INVOICE)

@@ -679,8 +679,9 @@ class Invoice(models.Model):
     # Why its email (billing.invoice_emails) was not sent yet (migration 0013), and why the
     # latest payment notice to its billing contacts was not (billing.payment_notices: refused,
     # or its retries given up; cleared when a later notice is sent; migration 0025). Either is
-    # also ``email_refused`` when the mail server refused some recipients and took the message
-    # for the others: it was sent (``emailed_at``), the detail names the refused addresses.
+    # also ``email_refused`` (or ``email_partly_deferred``, each of them a 4xx) when the mail
+    # server refused some recipients and took the message for the others: it was sent
+    # (``emailed_at``), the detail names the refused addresses.
     email_failure_code = _failure_column(64, "why its email was not sent (yet)")
     email_failure_detail = _failure_column(500)
     payment_notice_failure_code = _failure_column(64, "why its latest payment notice was not sent")

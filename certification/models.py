@@ -569,8 +569,8 @@ class ScanFinding(models.Model):
     # What the mail server answered when it refused a message for good (edgeplug.mail's
     # ``email_refused``: a 5xx, a mailbox that does not exist), empty when it did not: with the
     # message not notified, it refused every recipient, and it is not tried again (every try
-    # would meet it); with it notified, it refused some and took it for the others. The
-    # digest says so of the vendor.
+    # would meet it); with it notified, it refused some (for good, or a 4xx the detail calls
+    # temporary) and took it for the others. The digest says so of the vendor.
     vendor_refusal = models.TextField(blank=True, default="", db_default="")
     reviewers_refusal = models.TextField(blank=True, default="", db_default="")
 

@@ -3,8 +3,9 @@ for what a failure means: one the mail server says may pass (4xx, a dropped conn
 refused connect) is ``DeliveryDeferred``, for the caller to try again later; a permanent one
 (5xx) is ``DeliveryRefused``, which another try would only meet again. A server that refuses
 some recipients and takes the message for the others has sent it: ``deliver`` says to whom,
-and which it refused (``Delivered.refusal``), for the caller to keep as a refusal. Every email
-gets its Message-ID in its sender's domain (``with_message_id``), not in the sending host's.
+and which it refused (``Delivered.refusal``, by the same rule: ``email_partly_deferred`` when
+each refused one got a 4xx, else ``email_refused``), for the caller to keep. Every email gets
+its Message-ID in its sender's domain (``with_message_id``), not in the sending host's.
 """
 
 from __future__ import annotations
@@ -30,17 +31,24 @@ class DeliveryRefused(DomainError, code="email_refused", status=502):
     """The mail server refused the message for good."""
 
 
+class DeliveryPartlyDeferred(DomainError, code="email_partly_deferred", status=502):
+    """The mail server took the message for some recipients and answered the others with a
+    temporary refusal (4xx: greylisting, a full mailbox). Never raised: the message went out;
+    the caller keeps it, and does not send the message again as a whole."""
+
+
 @dataclass(frozen=True)
 class Delivered:
     """A message the mail server took: for ``accepted``. ``refused`` maps each recipient it
     refused at RCPT, while it took the message for the others, to its answer; ``refusal``
-    says so as a ``DeliveryRefused`` (not raised: the message went out) for the caller to
-    keep, as it keeps the refusal of a whole message. It is not sent again for them: that
-    would send it twice to the others, and a 5xx would only be met again."""
+    says so (not raised: the message went out) for the caller to keep, as it keeps the
+    refusal of a whole message: a ``DeliveryPartlyDeferred`` when every one of them got a
+    temporary answer (4xx), else a ``DeliveryRefused`` (its detail names the 4xx ones as
+    temporary too). It is not sent again for them: that would send it twice to the others."""
 
     accepted: list[str]
     refused: dict[str, str]
-    refusal: DeliveryRefused | None = None
+    refusal: DeliveryRefused | DeliveryPartlyDeferred | None = None
 
 
 def deliver(message: EmailMessage, what: str) -> Delivered:
@@ -108,20 +116,33 @@ def _delivered(
     encoding = message.encoding or settings.DEFAULT_CHARSET
     accepted: list[str] = []
     said: dict[str, str] = {}
+    for_good: dict[str, str] = {}
+    deferred: dict[str, str] = {}
     for recipient in message.recipients():
         if answer := refused.get(sanitize_address(recipient, encoding)):
             code, reply = answer
             said[recipient] = f"{code} {reply.decode(errors='replace')}"
+            (deferred if _is_temporary(code) else for_good)[recipient] = said[recipient]
         else:
             accepted.append(recipient)
     if not said:
         return Delivered(accepted, {})
-    refusal = DeliveryRefused(
-        f"The mail server refused {what} for "
-        + "; ".join(f"{recipient} ({answer})" for recipient, answer in said.items())
-        + f": it went to the other {len(accepted)} recipient(s) only."
+    parts = [f"refused {what} for {_listed(for_good)}"] if for_good else []
+    if deferred:
+        parts.append(
+            f"deferred {what} (a temporary refusal, 4xx) for {_listed(deferred)}; resend it "
+            "once that passes"
+        )
+    detail = (
+        f"The mail server {', and '.join(parts)}: it went to the other {len(accepted)} "
+        "recipient(s) only, and is not sent again as a whole (they would get it twice)."
     )
+    refusal = DeliveryRefused(detail) if for_good else DeliveryPartlyDeferred(detail)
     return Delivered(accepted, said, refusal)
+
+
+def _listed(answers: dict[str, str]) -> str:
+    return "; ".join(f"{recipient} ({answer})" for recipient, answer in answers.items())
 
 
 def with_message_id(message: EmailMessage) -> EmailMessage:
@@ -138,9 +159,15 @@ def with_message_id(message: EmailMessage) -> EmailMessage:
 def _is_transient(exc: OSError) -> bool:
     """4xx replies, dropped or refused connections pass; 5xx replies and the rest do not."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return any(400 <= code < 500 for code, _ in exc.recipients.values())
+        return any(_is_temporary(code) for code, _ in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
-        return 400 <= exc.smtp_code < 500
+        return _is_temporary(exc.smtp_code)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return True
     return not isinstance(exc, smtplib.SMTPException)
+
+
+def _is_temporary(code: int) -> bool:
+    """An SMTP reply that may pass (4xx), the one line between temporary and for good: of a
+    whole message (``_is_transient``) and of some recipients (``_delivered``)."""
+    return 400 <= code < 500

@@ -104,3 +104,29 @@ def test_a_vendor_mail_the_server_defers_is_retried(
     rescan_certified_versions()
     assert [e.rcpt_tos for e in smtp_inbox.envelopes if developer in e.rcpt_tos] == [[developer]]
     assert ScanFinding.objects.get().vendor_notified_at is not None
+
+
+def test_a_vendor_member_deferred_while_the_others_are_mailed_is_told_as_deferred(
+    vendor,
+    refused,
+    smtp_inbox,  # noqa: F811
+):
+    """A 450 for one member while the others got the mail was kept as refused for good (the
+    digest said "refused", the detail gave no hint it was temporary). It went to the others,
+    so it is not sent again as a whole."""
+    admin = MembershipFactory(tenant=vendor.tenant, user=UserFactory(), role="admin").user
+    developer = refused("450 4.2.0 mailbox busy")
+
+    assert rescan_certified_versions.apply().successful()
+
+    to_vendor = [e.rcpt_tos for e in smtp_inbox.envelopes if "Re-scan" not in str(e.content)]
+    assert to_vendor == [[admin.email]]
+    finding = ScanFinding.objects.get()
+    assert finding.vendor_notified_at is not None
+    assert developer in finding.vendor_refusal and "450" in finding.vendor_refusal
+    assert "temporary" in finding.vendor_refusal and "not sent again" in finding.vendor_refusal
+    (digest,) = digests(smtp_inbox)
+    assert "temporary" in digest and developer in digest
+
+    rescan_certified_versions.apply()  # the next import's re-scan
+    assert smtp_inbox.refusals == [developer]

@@ -67,3 +67,69 @@ def test_a_payment_notice_refused_for_one_recipient_is_kept_for_finance(
     assert f"Invoice {invoice.number}: no card on file" in invoice.payment_notice_failure_detail
     assert GONE in invoice.payment_notice_failure_detail
     assert "550" in invoice.payment_notice_failure_detail
+
+
+BUSY = "450 4.2.0 <gone@acme.example>: mailbox busy, try again later"
+
+
+def test_a_recipient_the_server_defers_is_kept_as_deferred_not_refused_for_good(
+    invoice,
+    smtp_inbox,  # noqa: F811
+):
+    """A 450 (greylisting) or 452 (mailbox full) for one recipient while the server took the
+    email for the others was kept as ``email_refused``, as a mailbox that does not exist is:
+    finance read a temporary answer as one that every try would meet again."""
+    smtp_inbox.refuse = {GONE: BUSY}
+
+    result = tasks.email_invoice.apply(args=(invoice.pk,)).get()
+
+    (envelope,) = smtp_inbox.envelopes
+    assert envelope.rcpt_tos == [TAKEN]
+    assert result == {"invoice": invoice.number, "recipients": 1, "refused": 1}
+    invoice.refresh_from_db()
+    assert invoice.emailed_at is not None
+    assert invoice.email_failure_code == "email_partly_deferred"
+    detail = invoice.email_failure_detail
+    assert GONE in detail and "450" in detail
+    assert "temporary" in detail and "not sent again" in detail, detail
+
+    # Not sent again as a whole: the others would get it twice.
+    again = tasks.email_invoice.apply(args=(invoice.pk,)).get()
+    assert again == {"invoice": invoice.number, "not_sent": "already_emailed"}
+    assert smtp_inbox.refusals == [GONE]
+
+
+def test_a_payment_notice_deferred_for_one_recipient_is_kept_as_deferred(
+    invoice,
+    smtp_inbox,  # noqa: F811
+):
+    smtp_inbox.refuse = {GONE: BUSY}
+
+    result = tasks.send_payment_notice.apply(args=(invoice.pk, "payment_method_required", 0)).get()
+
+    assert result == {"notice": "payment_method_required", "recipients": 1}
+    assert smtp_inbox.refusals == [GONE], "sent to the others: not tried again as a whole"
+    invoice.refresh_from_db()
+    assert invoice.payment_notice_failure_code == "email_partly_deferred"
+    detail = invoice.payment_notice_failure_detail
+    assert GONE in detail and "450" in detail and "temporary" in detail, detail
+
+
+def test_one_recipient_deferred_and_one_refused_for_good_is_a_refusal_naming_both(
+    customer,
+    smtp_inbox,  # noqa: F811
+):
+    busy = "busy@acme.example"
+    customer.account(invoice_emails=[TAKEN, GONE, busy])
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    smtp_inbox.refuse = {GONE: NO_MAILBOX, busy: "452 4.2.2 mailbox full"}
+    invoice = invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
+
+    tasks.email_invoice.apply(args=(invoice.pk,)).get()
+
+    invoice.refresh_from_db()
+    assert invoice.email_failure_code == "email_refused"
+    detail = invoice.email_failure_detail
+    assert f"{GONE} (550" in detail and f"{busy} (452" in detail, detail
+    assert detail.index("550") < detail.index("temporary") < detail.index("452"), detail
