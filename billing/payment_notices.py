@@ -103,23 +103,38 @@ def send_payment_notice(
                 f'The notice "{subject}" was not sent: the mail server could not take it at '
                 f"the last try, and it is not tried again ({error}).",
             )
+            _log_failure(notice, invoice, DEFERRED, len(recipients), len(recipients))
         raise
     except DeliveryRefused as error:
         _record_failure(invoice, error.code, error.detail)
+        _log_failure(notice, invoice, error.code, len(recipients), len(recipients))
         raise
     # Sent: an earlier notice's failure is over. Recipients the server refused while it took
     # the notice for the others are kept as a refusal, not sent it again.
     refusal = delivered.refusal
     _record_failure(invoice, refusal.code if refusal else "", refusal.detail if refusal else "")
+    if refusal:
+        _log_failure(notice, invoice, refusal.code, len(delivered.refused), len(recipients))
     return NoticeSent(delivered.accepted, subject)
+
+
+def _log_failure(notice: str, invoice: Invoice, code: str, missed: int, of: int) -> None:
+    """Log the notice that ``missed`` of its ``of`` recipients did not get, with its code: not
+    the addresses, which only the invoice's detail keeps (as the invoice email's log does)."""
+    logger.warning(
+        "payment notice %s of %s missed %d of its %d recipient(s): %s",
+        notice,
+        invoice.number,
+        missed,
+        of,
+        code,
+    )
 
 
 def _record_failure(invoice: Invoice, code: str, detail: str) -> None:
     """Say on the invoice why its latest notice was not sent (empty: it was). A queryset
     update, made only when that changes: its ``updated_at`` (the time of its last payment
     change, which the reconcile job reads) stays as it is."""
-    if code:
-        logger.warning("payment notice of %s not sent: %s (%s)", invoice.number, code, detail)
     code = clipped(Invoice, "payment_notice_failure_code", code)
     detail = clipped(Invoice, "payment_notice_failure_detail", detail)
     Invoice.objects.filter(pk=invoice.pk).exclude(

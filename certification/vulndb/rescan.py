@@ -403,7 +403,7 @@ def _mail_and_mark(findings, side: str, recipients, message) -> list[int]:
         rows = _lock(_pending(findings, side))
         if not rows:
             return []
-        marks, refusal = {}, None
+        marks, refusal, missed = {}, None, 0
         if to := recipients():
             subject, body = message(rows)
             try:
@@ -411,14 +411,21 @@ def _mail_and_mark(findings, side: str, recipients, message) -> list[int]:
                     EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, to),
                     f"the re-scan's mail to the {side}",
                 )
-                refusal = delivered.refusal
+                refusal, missed = delivered.refusal, len(delivered.refused)
                 marks[f"{side}_notified_at"] = timezone.now()
             except DeliveryRefused as error:
-                refusal = error
+                refusal, missed = error, len(to)
         else:
             marks[f"{side}_nobody_to_mail_at"] = timezone.now()
         if refusal:
-            logger.warning("re-scan mail to the %s refused: %s", side, refusal.detail)
+            # Not the detail: it names each refused address, kept on the findings only.
+            logger.warning(
+                "re-scan mail to %s refused for %d of %d recipient(s): %s",
+                rows[0].tenant.slug if side == "vendor" else "the reviewers",
+                missed,
+                len(to),
+                refusal.code,
+            )
             marks[f"{side}_refusal"] = refusal.detail
         ScanFinding.objects.filter(pk__in=[row.pk for row in rows]).update(**marks)
     return [row.pk for row in rows] if f"{side}_notified_at" in marks else []

@@ -130,3 +130,30 @@ def test_a_vendor_member_deferred_while_the_others_are_mailed_is_told_as_deferre
 
     rescan_certified_versions.apply()  # the next import's re-scan
     assert smtp_inbox.refusals == [developer]
+
+
+@pytest.mark.parametrize("among_others", [True, False], ids=["some_refused", "all_refused"])
+def test_a_refused_vendor_mail_logs_the_vendor_and_a_count_not_the_addresses(
+    vendor,
+    refused,
+    smtp_inbox,  # noqa: F811
+    caplog,
+    among_others,
+):
+    """The refusal's detail, naming each refused address, was logged at WARNING; the
+    addresses are kept on the findings (vendor_refusal) only."""
+    if among_others:
+        MembershipFactory(tenant=vendor.tenant, user=UserFactory(), role="admin")
+    developer = refused(NO_MAILBOX)
+
+    with caplog.at_level("DEBUG"):
+        assert rescan_certified_versions.apply().successful()
+
+    warned = [r.getMessage() for r in caplog.records if r.name == "certification.vulndb.rescan"]
+    total = 2 if among_others else 1
+    assert [line for line in warned if f"1 of {total} recipient(s)" in line], warned
+    assert [line for line in warned if vendor.tenant.slug in line], warned
+    # Every record but the test SMTP server's own ("mail.log": its side of the dialogue).
+    logged = [r.getMessage() for r in caplog.records if r.name != "mail.log"]
+    assert not [line for line in logged if developer in line], logged
+    assert developer in ScanFinding.objects.get().vendor_refusal

@@ -69,6 +69,8 @@ def test_a_payment_notice_refused_for_one_recipient_is_kept_for_finance(
     assert "550" in invoice.payment_notice_failure_detail
 
 
+# The test's SMTP server logs its side of the dialogue (not ours).
+AIOSMTPD = "mail.log"
 BUSY = "450 4.2.0 <gone@acme.example>: mailbox busy, try again later"
 
 
@@ -133,3 +135,23 @@ def test_one_recipient_deferred_and_one_refused_for_good_is_a_refusal_naming_bot
     detail = invoice.email_failure_detail
     assert f"{GONE} (550" in detail and f"{busy} (452" in detail, detail
     assert detail.index("550") < detail.index("temporary") < detail.index("452"), detail
+
+
+def test_a_payment_notice_refused_for_one_recipient_logs_no_address(
+    invoice,
+    smtp_inbox,  # noqa: F811
+    caplog,
+):
+    """The refusal's detail, which names each refused address, was logged at WARNING, and
+    said "not sent" of a notice that went out to the others. The addresses stay on the
+    invoice only (payment_notice_failure_detail), as the invoice email's do."""
+    with caplog.at_level("DEBUG"):
+        tasks.send_payment_notice.apply(args=(invoice.pk, "payment_method_required", 0)).get()
+
+    (warned,) = [r.getMessage() for r in caplog.records if r.name == "billing.payment_notices"]
+    assert invoice.number in warned and "1 of its 2 recipient(s)" in warned, warned
+    assert "not sent" not in warned, warned
+    logged = [r.getMessage() for r in caplog.records if r.name != AIOSMTPD]
+    assert not [line for line in logged if GONE in line or TAKEN in line], logged
+    invoice.refresh_from_db()
+    assert GONE in invoice.payment_notice_failure_detail
