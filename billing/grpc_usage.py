@@ -1,6 +1,6 @@
 """gRPC door of usage reporting (edgeplug.usage.v1.UsageService): the device token from the
-``authorization`` metadata, checked before a request message is read, then the same parse and
-action as POST /api/v1/usage/events."""
+``authorization`` metadata, checked before a request message is read and again once it has
+arrived, then the same parse and action as POST /api/v1/usage/events."""
 
 import contextlib
 import itertools
@@ -145,12 +145,17 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
     def ReportBatch(self, requests, context):
         """``requests``: the call's stream of its one message (``add_service``), read once the
         device is authenticated and within its budget, so a call without a device's token
-        holds no thread waiting for a message and has none decoded."""
+        holds no thread waiting for a message and has none decoded; the device is
+        authenticated again once the message has arrived (``_authenticated``)."""
         with django_call(context, f"/{SERVICE}/ReportBatch") as call:
             device = _device(context)
             call.tenant = device.tenant
             _throttle(device)
             request = one_request(requests, context)
+            # Authenticated again once the message is here, as each batch of a Report stream
+            # is: a device revoked, its token rotated or its tenant deactivated while the call
+            # waited for it (up to GRPC_REQUEST_WAIT_S) has it refused, nothing stored.
+            device = _authenticated(context)
             result = usage.record_usage_batch(device, _events(request))
             return pb.ReportBatchResponse(
                 results=[_outcome(o) for o in result.outcomes], totals=pb.Totals(**result.totals)
