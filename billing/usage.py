@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Subquery, Value
 from django.utils import timezone
 
 from billing import meter
@@ -23,7 +23,7 @@ from billing.models import (
 )
 from billing.usage_format import EventIn
 from edgeplug.core.compiled import CompiledQuery
-from marketplace.models import Deployment, Device, Entitlement
+from marketplace.models import Deployment, Device, Entitlement, EntitlementStatus
 
 ACCEPTED, DUPLICATE, REJECTED = OUTCOMES = ("accepted", "duplicate", "rejected")
 TOO_LATE, IN_FUTURE, NOT_ENTITLED, SEQ_CONFLICT = (
@@ -65,13 +65,9 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
         raise Device.DoesNotExist(f"device {device.pk} no longer exists")
     seen, retired = _seq_ranges(device, events)
     stored = _stored_fingerprints(device, seen, events)
-    deployed = {
-        agent: (version, version_id)
-        for agent, version, version_id in _DEPLOYED.fetch(device=device.pk, now=now)
-    }
+    entitled = _Entitled(device, events)
     late = earliest_accepted(now)
     future = now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_S)
-    covered = _Coverage(device, events, deployed)
     result, accepted = BatchResult(), []
     outcomes = result.outcomes
     for event in events:
@@ -84,7 +80,7 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
                 continue
             code = SEQ_CONFLICT
         else:
-            code = _refusal(event, deployed, late, future) or covered.refusal(event)
+            code = _refusal(event, late, future) or entitled.refusal(event)
         if code:
             outcomes.append(Outcome(seq, REJECTED, code))
             continue
@@ -94,7 +90,7 @@ def record_usage_batch(device: Device, events: list[EventIn]) -> BatchResult:
     sessions = [e for e in accepted if e.kind == UsageKind.SESSION]
     # Read the stored sessions the new ones overlap before the new ones join them.
     hours = _added_session_seconds(device, sessions)
-    _store(device, accepted, deployed, now)
+    _store(device, accepted, entitled.deployed, now)
     if hours:
         _upsert_hours(hours)
     _mark_seen(device, seen, {e.seq for e in events})
@@ -107,40 +103,70 @@ def earliest_accepted(now: datetime) -> datetime:
     return now - timedelta(days=settings.USAGE_LATE_DAYS)
 
 
-def _refusal(event: EventIn, deployed, late: datetime, future: datetime) -> str | None:
-    """The code refusing a new ``event`` (its seq not stored), or None."""
+def _refusal(event: EventIn, late: datetime, future: datetime) -> str | None:
+    """The code refusing a new ``event`` (its seq not stored) for its time, or None."""
     if event.started_at < late:
         return TOO_LATE
     if event.ended_at > future:
         return IN_FUTURE
-    if deployed.get(event.agent, (None, None))[0] != event.version:
-        return NOT_ENTITLED
     return None
 
 
-class _Coverage:
-    """Whether an entitlement of its agent covered a deployed event's start
-    (``meter.hours_valid``): usage no entitlement covered is billed to none, so it is not
-    entitled. One query for the batch: the windows of the tenant's entitlements of the
-    agents it names. The deployment's age proves nothing: the entitlement that gave its seat
-    may have ended, and the seat it holds now come from one bought later."""
+class _Entitled:
+    """Whether an event's agent and version are deployed on the device (``deployed``: agent
+    → (version, version id)) and that deployment held a seat when the event started: the
+    seats of the tenant's entitlements to the agent valid then, from the hour one began (its
+    invoice bills whole hours, ``meter.hours_valid``) to the instant it ended (a refund or a
+    cancellation's end tells its devices to stop then), taken by the tenant's deployments of
+    the agent oldest first (``Deployment.objects.within_seats``, the seat rule of what may
+    run). A suspended entitlement gives none while it is suspended. What the tenant holds
+    when the device reports changes nothing: hours run under an entitlement that has ended
+    since are still its to bill (late usage), hours no entitlement covered are billed to
+    none. A deployment removed (a revoked device's are) is not deployed.
 
-    def __init__(self, device: Device, events: list[EventIn], deployed: dict):
-        agents = {event.agent for event in events if event.agent in deployed}
+    Queries for the batch: its deployments, the tenant's entitlements to their agents, and
+    the deployments holding a seat for each number of seats its events started under (one,
+    mostly), however many events."""
+
+    def __init__(self, device: Device, events: list[EventIn]):
+        self.device_id = device.pk
+        self.deployed = {
+            agent: (version, version_id)
+            for agent, version, version_id in _DEPLOYED.fetch(device=device.pk)
+        }
+        agents = {event.agent for event in events if event.agent in self.deployed}
         self.valid: dict[int, list] = defaultdict(list)
         if agents:
-            rows = Entitlement.objects.filter(tenant_id=device.tenant_id, agent_id__in=agents)
-            for agent, valid_from, valid_until in rows.values_list(
-                "agent_id", "valid_from", "valid_until"
+            rows = Entitlement.objects.filter(
+                tenant_id=device.tenant_id, agent_id__in=agents
+            ).exclude(status=EntitlementStatus.SUSPENDED)
+            for agent, valid_from, valid_until, seats in rows.values_list(
+                "agent_id", "valid_from", "valid_until", "seats"
             ):
-                self.valid[agent].append(meter.hours_valid(valid_from, valid_until))
+                self.valid[agent].append((meter.hour_of(valid_from), valid_until, seats))
+        self._holding: dict[int, set[int]] = {}  # seats → agents whose deployment holds one
 
     def refusal(self, event: EventIn) -> str | None:
+        if self.deployed.get(event.agent, (None, None))[0] != event.version:
+            return NOT_ENTITLED
         at = event.started_at
-        for start, end in self.valid[event.agent]:
-            if start <= at and (end is None or at < end):
-                return None
-        return NOT_ENTITLED
+        seats = sum(
+            given
+            for start, end, given in self.valid[event.agent]
+            if start <= at and (end is None or at < end)
+        )
+        return None if seats and event.agent in self._holding_one_of(seats) else NOT_ENTITLED
+
+    def _holding_one_of(self, seats: int) -> set[int]:
+        """The agents whose deployment on the device holds one of ``seats`` seats."""
+        holding = self._holding.get(seats)
+        if holding is None:
+            deployments = Deployment.objects.filter(
+                device=self.device_id, agent_id__in=list(self.valid)
+            ).within_seats(Value(seats))
+            holding = set(deployments.order_by().values_list("agent_id", flat=True))
+            self._holding[seats] = holding
+        return holding
 
 
 def _seq_ranges(
@@ -208,23 +234,17 @@ _LOCKED_DEVICE = CompiledQuery(
 )
 
 
-def _deployed(device: int, now: datetime):
-    """(agent id, version string, version id) on the device, one per agent, for
-    the deployments holding a seat in force at ``now`` (``Deployment.holding_seats``, the rule
-    the device's assignments follow): usage of one told to stop is not entitled."""
+def _deployed(device: int):
+    """(agent id, version string, version id) on the device, one per agent: its deployments,
+    whether they hold a seat now or not (``_Entitled`` asks at each event's start)."""
     return (
         Deployment.objects.filter(device=device)
-        .holding_seats(now)
         .order_by()  # one per agent; the default ordering would join device and agent to sort
         .values_list("agent_id", "version__version", "version_id")
     )
 
 
-_DEPLOYED = CompiledQuery(
-    _deployed,
-    device=Deployment._meta.get_field("device"),
-    now=Entitlement._meta.get_field("valid_from"),
-)
+_DEPLOYED = CompiledQuery(_deployed, device=Deployment._meta.get_field("device"))
 
 
 _RAW_COLUMNS = (

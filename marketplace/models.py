@@ -673,15 +673,8 @@ class _MoreRowsThan(models.Subquery):
 class DeploymentQuerySet(models.QuerySet):
     def holding_seats(self, now: datetime):
         """Those holding a seat at ``now``, the one rule of what may run (assignments, the
-        device's bundle, usage ingest): the tenant's entitlements to the agent in force at
-        ``now`` give their seats, and the tenant's deployments of the agent take them oldest
-        first (by ``created_at``, then id). A deployment beyond the seats in force (a refund or
-        an expiry left fewer than are deployed) holds none.
-
-        A deployment holds a seat when fewer older ones than the seats exist: the database
-        looks for the one ``seats`` places back (newest first), reading at most ``seats``
-        entries of the ``deployment_seat_order`` index, not every older deployment of the
-        tenant's fleet. The seats are summed at ``now``, not stored: they lapse unwritten."""
+        device's bundle): the tenant's entitlements to the agent in force at ``now`` give their
+        seats (``within_seats``). Usage ingest asks ``within_seats`` at each event's start."""
         tenant, agent = models.OuterRef("tenant"), models.OuterRef("agent")
         seats = (
             Entitlement.objects.filter(tenant=tenant, agent=agent)
@@ -691,6 +684,20 @@ class DeploymentQuerySet(models.QuerySet):
             .annotate(total=models.Sum("seats"))
             .values("total")
         )
+        # No entitlement in force: no seats (NULL), and a comparison with NULL holds none.
+        return self.within_seats(models.Subquery(seats))
+
+    def within_seats(self, seats):
+        """Those holding one of ``seats`` (an expression, which may read the deployment's
+        row; NULL: none): the tenant's deployments of the agent take them oldest first (by
+        ``created_at``, then id). A deployment beyond the seats (a refund or an expiry left
+        fewer than are deployed) holds none.
+
+        A deployment holds a seat when fewer older ones than the seats exist: the database
+        looks for the one ``seats`` places back (newest first), reading at most ``seats``
+        entries of the ``deployment_seat_order`` index, not every older deployment of the
+        tenant's fleet. The seats are summed when asked, not stored: they lapse unwritten."""
+        tenant, agent = models.OuterRef("tenant"), models.OuterRef("agent")
         older = (
             Deployment.objects.filter(
                 tenant=tenant, agent=agent, created_at__lte=models.OuterRef("created_at")
@@ -702,13 +709,12 @@ class DeploymentQuerySet(models.QuerySet):
             .order_by("-created_at", "-pk")
             .values("pk")
         )
-        # No entitlement in force: no seats (NULL), and a comparison with NULL holds none.
         return self.alias(
-            seats_in_force=models.Subquery(seats),
+            seats_given=seats,
             seats_all_older=_MoreRowsThan(
-                older, Greatest(Coalesce(models.F("seats_in_force"), 0) - 1, 0)
+                older, Greatest(Coalesce(models.F("seats_given"), 0) - 1, 0)
             ),
-        ).filter(seats_in_force__gt=0, seats_all_older=False)
+        ).filter(seats_given__gt=0, seats_all_older=False)
 
 
 class Deployment(models.Model):

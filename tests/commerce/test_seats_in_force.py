@@ -56,8 +56,9 @@ def test_a_device_beyond_the_seats_cannot_fetch_the_bundle(refunded_down_to_one_
         assert refused.json()["code"] == "not_found"
 
 
-def session(agent, seq: int) -> dict:
-    start = timezone.now()  # since the fixture's purchase: usage from before is not entitled
+def session(agent, seq: int, start=None) -> dict:
+    # Now by default: since the fixture's purchase, usage from before is not entitled.
+    start = timezone.now() if start is None else start
     return {
         "seq": seq,
         "kind": "session",
@@ -68,8 +69,9 @@ def session(agent, seq: int) -> dict:
     }
 
 
-def reported(api, agent, seq: int = 1) -> tuple:
-    response = api.post("/api/v1/usage/events", {"events": [session(agent, seq)]}, format="json")
+def reported(api, agent, seq: int = 1, start=None) -> tuple:
+    events = [session(agent, seq, start)]
+    response = api.post("/api/v1/usage/events", {"events": events}, format="json")
     assert response.status_code == 200, response.json()
     [result] = response.json()["results"]
     return result["outcome"], result.get("code")
@@ -80,6 +82,22 @@ def test_usage_beyond_the_seats_in_force_is_not_entitled(refunded_down_to_one_se
     assert reported(apis[0], agent) == ("accepted", None)
     for api in apis[1:]:
         assert reported(api, agent) == ("rejected", "not_entitled")  # before: accepted, billed
+
+
+def test_hours_run_before_the_seats_were_cut_are_taken_when_reported_after(
+    refunded_down_to_one_seat, agent
+):
+    """An event is judged by the seats valid when it started: all four devices held one
+    before the refund, so what they ran then is taken, whenever they report it."""
+    _, _, apis = refunded_down_to_one_seat
+    # The last deployment made, before the refund.
+    before = Deployment.objects.latest("created_at").created_at
+    assert before < Order.objects.get(status="refunded").refunded_at
+    for seq, api in enumerate(apis, start=1):
+        assert reported(api, agent, seq, start=before) == ("accepted", None)
+        assert reported(api, agent, seq + 10) == (
+            ("accepted", None) if api is apis[0] else ("rejected", "not_entitled")
+        )
 
 
 def test_removing_a_deployment_hands_its_seat_to_the_next_oldest(refunded_down_to_one_seat, agent):
