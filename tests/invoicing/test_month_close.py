@@ -247,6 +247,8 @@ def test_the_beat_schedule_names_registered_billing_tasks(settings):
         "billing.tasks.maintain_usage_partitions",
         "billing.tasks.retry_credit_note_refunds",
         "billing.tasks.recheck_card_refunds",
+        "billing.tasks.fail_stalled_pdf_archives",
+        "billing.tasks.delete_expired_pdf_archives",
     }
     assert billing <= set(app.tasks)
 
