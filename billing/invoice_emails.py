@@ -179,8 +179,9 @@ def _claim(invoice: Invoice, resend: bool) -> bool:
 
 def _record_failure(invoice: Invoice, code: str, detail: str) -> None:
     """Say on an invoice not emailed yet why its email was not sent (a failed resend of one
-    emailed already is the task's failure only)."""
-    logger.warning("invoice %s not emailed: %s (%s)", invoice.number, code, detail)
+    emailed already is the task's failure only). The log names the code, not the detail: a
+    refusal's names each address refused (the task's failure, logged too, names none)."""
+    logger.warning("invoice %s not emailed: %s", invoice.number, code)
     Invoice.objects.filter(pk=invoice.pk, emailed_at__isnull=True).update(
         email_failure_code=clipped(Invoice, "email_failure_code", code),
         email_failure_detail=clipped(Invoice, "email_failure_detail", detail),

@@ -10,7 +10,9 @@ its Message-ID in its sender's domain (``with_message_id``), not in the sending 
 
 from __future__ import annotations
 
+import re
 import smtplib
+from collections import Counter
 from dataclasses import dataclass
 from email.utils import make_msgid, parseaddr
 
@@ -28,7 +30,8 @@ class DeliveryDeferred(Exception):
 
 
 class DeliveryRefused(DomainError, code="email_refused", status=502):
-    """The mail server refused the message for good."""
+    """The mail server refused the message for good. Its ``detail`` is for the caller to keep
+    and may name recipients; its text (``str``), which is logged, names none."""
 
 
 class DeliveryPartlyDeferred(DomainError, code="email_partly_deferred", status=502):
@@ -60,9 +63,7 @@ def deliver(message: EmailMessage, what: str) -> Delivered:
             connection.send_messages([message])
             refused = dict(getattr(connection, "refused", {}))
     except OSError as exc:  # smtplib.SMTPException is an OSError too
-        if _is_transient(exc):
-            raise DeliveryDeferred(f"{type(exc).__name__}: {exc}") from exc
-        raise DeliveryRefused(f"The mail server refused {what}: {exc}") from exc
+        raise _failure(exc, what) from exc
     return _delivered(message, refused, what)
 
 
@@ -139,6 +140,37 @@ def _delivered(
     )
     refusal = DeliveryRefused(detail) if for_good else DeliveryPartlyDeferred(detail)
     return Delivered(accepted, said, refusal)
+
+
+def _failure(exc: OSError, what: str) -> DeliveryDeferred | DeliveryRefused:
+    """The failure of a message that went to nobody, by ``_is_transient``. When the server
+    refused every recipient (smtplib's text is the dict of them) a refusal's ``detail``, which
+    the caller keeps, names each with its answer, and its text, which is logged and raised
+    out of tasks, names none: how many it refused, and its answers, each address one quotes
+    read as "the recipient"."""
+    if not isinstance(exc, smtplib.SMTPRecipientsRefused):
+        if _is_transient(exc):
+            return DeliveryDeferred(f"{type(exc).__name__}: {exc}")
+        return DeliveryRefused(f"The mail server refused {what}: {exc}")
+    answers = {
+        address: f"{code} {reply.decode(errors='replace')}"
+        for address, (code, reply) in exc.recipients.items()
+    }
+    unnamed = Counter(
+        re.sub(re.escape(address), "the recipient", answer, flags=re.I)
+        for address, answer in answers.items()
+    )
+    said = (
+        f"The mail server refused {what} for every one of its {len(answers)} recipient(s): "
+        + "; ".join(f"{answer} (x{n})" if n > 1 else answer for answer, n in unnamed.items())
+    )
+    if _is_transient(exc):
+        return DeliveryDeferred(said)
+    error = DeliveryRefused(
+        f"The mail server refused {what} for every one of its recipients: {_listed(answers)}"
+    )
+    error.args = (said,)
+    return error
 
 
 def _listed(answers: dict[str, str]) -> str:

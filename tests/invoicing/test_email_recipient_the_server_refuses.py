@@ -155,3 +155,50 @@ def test_a_payment_notice_refused_for_one_recipient_logs_no_address(
     assert not [line for line in logged if GONE in line or TAKEN in line], logged
     invoice.refresh_from_db()
     assert GONE in invoice.payment_notice_failure_detail
+
+
+@pytest.mark.parametrize(
+    ("answer", "raised", "code"),
+    [
+        (NO_MAILBOX, "DeliveryRefused", "email_refused"),
+        (BUSY, "DeliveryDeferred", "email_deferred"),
+    ],
+)
+def test_an_email_every_recipient_refused_names_no_address_where_it_is_logged(
+    customer,
+    smtp_inbox,  # noqa: F811
+    caplog,
+    answer,
+    raised,
+    code,
+):
+    """When the server refused every recipient, smtplib's exception (a dict of them) became
+    the refusal's text, so each address was logged: by the invoice email's failure line, by
+    Celery's task-failure line, and raised to whatever logs the task's error. The refusal
+    now says how many recipients the server refused and what it answered, the addresses
+    it quotes left out; the invoice keeps a refusal for good with each address, for finance
+    to fix (a deferral, tried again, is kept as said)."""
+    other = "other@acme.example"
+    customer.account(invoice_emails=[GONE, other])
+    customer.ran(customer.metered(), JAN, 3)
+    (pk,) = invoicing.close_billing_period(JAN).created
+    smtp_inbox.refuse = {GONE: answer, other: answer.replace(GONE, other)}
+    invoice = invoicing.finalize_invoice(Invoice.objects.get(pk=pk))
+
+    with caplog.at_level("DEBUG"):
+        result = tasks.email_invoice.apply(args=(invoice.pk,))
+
+    assert type(result.result).__name__ == raised
+    assert smtp_inbox.envelopes == []
+    said = str(result.result)
+    assert "2 recipient(s)" in said and answer[:3] in said, said
+    logged = [r.getMessage() for r in caplog.records if r.name != AIOSMTPD]
+    logged += [str(r.exc_info[1]) for r in caplog.records if r.exc_info]
+    assert [line for line in logged if "not emailed" in line], logged
+    for text in [said, *logged]:
+        assert GONE not in text and other not in text, text
+    invoice.refresh_from_db()
+    assert invoice.email_failure_code == code
+    assert answer[:3] in invoice.email_failure_detail
+    if code == "email_refused":
+        assert GONE in invoice.email_failure_detail and other in invoice.email_failure_detail
