@@ -44,7 +44,9 @@ def ceil_hour(moment: datetime) -> datetime:
 def hours_valid(valid_from: datetime, valid_until: datetime | None):
     """The whole hours an entitlement valid from ``valid_from`` until ``valid_until`` (None:
     open-ended) covers, [start, end): from the hour it starts to the end of the hour it ends.
-    Usage in them is its to bill, and metering accepts only usage some entitlement covers."""
+    Usage in them is its to bill (the invoice's rule). Metering accepts a session from the
+    hour an entitlement began to the instant it ended, not to the end of that hour
+    (``billing.usage``): a cancelled plan's device is not entitled after the cancellation."""
     return hour_of(valid_from), None if valid_until is None else ceil_hour(valid_until)
 
 
