@@ -14,6 +14,8 @@ from marketplace.models import Agent, CertificationStatus, PlanKind
 from marketplace.packageformat.schema import target_cores
 from marketplace.visibility import visible_versions
 
+# The most CatalogueListing.latency_worst_us (a PositiveIntegerField) holds.
+_LATENCY_US_MAX = 2**31 - 1
 # The cores a package may target (the manifest schema's): another is 400 invalid_choice, as
 # a device registered with one is refused (``invalid_core``).
 _CORES = [(core, core) for core in target_cores()]
@@ -40,7 +42,7 @@ class AgentFilter(FilterSet):
     )
     max_ram_kb = number_filter(method="filter_max_ram_kb")
     max_flash_kb = number_filter(method="filter_max_flash_kb")
-    max_latency_us = number_filter(field_name="listing__latency_worst_us", lookup_expr="lte")
+    max_latency_us = number_filter(method="filter_max_latency_us")
     price_model = django_filters.ChoiceFilter(choices=PlanKind.choices, method="filter_price")
     min_rating = number_filter(
         minimum=1, maximum=5, field_name="listing__rating_average", lookup_expr="gte"
@@ -96,6 +98,11 @@ class AgentFilter(FilterSet):
 
     def filter_max_flash_kb(self, queryset, name, value):
         return queryset.filter(listing__model_bytes__lte=int(value * 1024))
+
+    def filter_max_latency_us(self, queryset, name, value):
+        # The column holds 32-bit integers: Django drops a bound past them (the filter takes
+        # up to NUMBER_FILTER_MAX) as always true, which listed unmeasured agents too.
+        return queryset.filter(listing__latency_worst_us__lte=min(value, _LATENCY_US_MAX))
 
     def filter_price(self, queryset, name, value):
         return queryset.filter(**{f"listing__{catalogue.PRICE_MODELS[value]}": True})

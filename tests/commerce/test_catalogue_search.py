@@ -18,7 +18,7 @@ from marketplace import plans
 from marketplace.catalogue import refresh_listing
 from marketplace.models import AgentVersion, CatalogueListing, Review
 from tests.commerce.conftest import place_order, publish
-from tests.factories import CertificationRunFactory
+from tests.factories import AgentVersionFactory, CertificationRunFactory
 from tests.openapi_conformance import assert_documented, documented_keys
 from tests.vendors import package
 
@@ -203,6 +203,23 @@ def test_filters_come_from_the_certificate(shelf):
     assert set(names(client, "free=true")) == {"pump-anomaly", "valve-guard"}
     assert names(client, "agent_type=safety-interlock") == ["valve-guard"]
     assert client.get("/api/v1/agents?level=platinum").status_code == 400
+
+
+@pytest.mark.parametrize("bound", [2**31 - 1, 2**31, 10**10, 10**15])
+def test_a_latency_bound_past_the_columns_range_still_leaves_out_unmeasured_agents(shelf, bound):
+    """The latency column holds 32-bit integers: a bound past them (the schema publishes up
+    to 10**15) made Django drop the condition as always true, so agents with no measured
+    latency were listed as meeting it, with a 200, and counted in the facets."""
+    publish(AgentVersionFactory(agent__name="unmeasured"))
+    client = APIClient()
+    assert "unmeasured" in names(client)
+
+    response = client.get("/api/v1/agents", {"max_latency_us": bound})
+
+    assert response.status_code == 200, response.json()
+    listed = {agent["name"] for agent in response.json()["results"]}
+    assert listed == {"pump-anomaly", "bearing-watch", "valve-guard"}
+    assert sum(response.json()["facets"]["level"].values()) == 3, response.json()["facets"]
 
 
 @pytest.mark.parametrize(
