@@ -1,7 +1,7 @@
 """JWT authentication that also resolves the tenant and role the token was issued for."""
 
 from rest_framework import exceptions
-from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
@@ -42,7 +42,17 @@ def token_membership(token) -> Membership | None:
     return membership
 
 
+# The schemes a person's token is sent with, read in any case (RFC 9110 §11.1), as the device
+# door and /metrics read theirs: OAuth2 token responses spell it ``bearer``.
+_SCHEMES = {scheme.lower(): scheme for scheme in AUTH_HEADER_TYPE_BYTES}
+
+
 class TenantJWTAuthentication(JWTAuthentication):
+    def get_raw_token(self, header: bytes) -> bytes | None:
+        """simplejwt's, the scheme read in any case."""
+        scheme, *rest = header.split() or [b""]
+        return super().get_raw_token(b" ".join([_SCHEMES.get(scheme.lower(), scheme), *rest]))
+
     def authenticate(self, request):
         header = self.get_header(request)
         raw_token = self.get_raw_token(header) if header is not None else None

@@ -189,6 +189,24 @@ def test_forged_or_expired_tokens_get_401(api, forge):
     assert response.json()["code"] == "token_not_valid"
 
 
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_an_access_token_is_read_whatever_the_case_of_its_scheme(api, scheme):
+    """An auth scheme is case-insensitive (RFC 9110 §11.1) and OAuth2 token responses spell
+    it ``bearer``: simplejwt compared it with ``Bearer`` as written, so ``bearer <token>``
+    was 401 not_authenticated, "credentials were not provided", while the device door and
+    /metrics read the scheme in any case."""
+    membership = MembershipFactory(role="admin")
+    access = sign_in(api, membership.user)["access"]
+    api.credentials(HTTP_AUTHORIZATION=f"{scheme} {access}")
+
+    me = api.get("/api/v1/auth/me")
+
+    assert (me.status_code, me.json().get("email")) == (200, membership.user.email), me.json()
+    api.credentials(HTTP_AUTHORIZATION=f"{scheme} {access} extra")
+    refused = api.get("/api/v1/auth/me")
+    assert (refused.status_code, refused.json()["code"]) == (401, "bad_authorization_header")
+
+
 def test_no_token_gets_401_not_authenticated(api):
     response = api.get("/api/v1/auth/me")
     assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
