@@ -255,12 +255,19 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def parse_timestamp(value: str, where: str) -> datetime:
-    """RFC 3339 as OSV writes it; naive times are UTC, sub-microsecond digits are dropped."""
+    """RFC 3339 as OSV writes it, as its instant in UTC; naive times are UTC, sub-microsecond
+    digits are dropped. A time outside years 1-9999 once in UTC ("9999-12-31T23:30:00-01:00")
+    is refused: PostgreSQL would store it, and no read of it back would succeed."""
     try:
         parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip()))
     except ValueError as exc:
         raise OsvRecordInvalid(f"{where} is not an RFC 3339 timestamp: {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # past what psycopg reads back: Python's years 1-9999
+        raise OsvRecordInvalid(f"{where} is outside years 1-9999 in UTC: {value!r}") from exc
 
 
 def _optional_timestamp(data: Mapping[str, Any], key: str) -> datetime | None:

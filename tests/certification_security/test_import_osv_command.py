@@ -170,6 +170,34 @@ def test_a_record_with_text_no_database_holds_is_skipped_as_invalid(tmp_path, sp
 
 
 @pytest.mark.parametrize(
+    ("field", "time"),
+    [
+        ("modified", "9999-12-31T23:30:00-01:00"),  # 10000-01-01 00:30 UTC
+        ("published", "0001-01-01T00:30:00+01:00"),  # 0000-12-31 23:30 UTC, 1 BC
+    ],
+)
+def test_a_record_timed_past_the_calendar_in_utc_is_skipped_and_the_export_imports_again(
+    tmp_path, admin_session, field, time
+):
+    # Valid RFC 3339, but outside years 1-9999 once in UTC: PostgreSQL would store it and
+    # psycopg could not read it back (the next import, the reviewers' list: DataError).
+    late = {**advisories.REQUESTS_PROXY_AUTH, "id": "GHSA-0000-0000-0000", field: time}
+    folder = write_osv_dir(tmp_path / "osv", [late, advisories.URLLIB3_COOKIE])
+
+    first, err = import_osv(folder, "--rescan=never")
+    again, _ = import_osv(folder, "--rescan=never")
+
+    assert "1 created, 0 updated, 0 unchanged, 1 invalid" in first
+    assert "GHSA-0000-0000-0000.json" in err and f"{field} is outside years 1-9999" in err
+    assert "0 created, 0 updated, 1 unchanged, 1 invalid" in again
+    client, _ = admin_session("reviewers")
+    assert client.get("/admin/certification/advisory/").status_code == 200
+    assert list(Advisory.objects.values_list("osv_id", flat=True)) == [
+        advisories.URLLIB3_COOKIE["id"]
+    ]
+
+
+@pytest.mark.parametrize(
     ("make_path", "code"),
     [
         (lambda tmp: tmp / "missing", "osv_path_not_found"),

@@ -61,6 +61,16 @@ def test_timestamps_as_the_go_database_writes_them_parse():
     assert record.published == datetime(2021, 4, 14, 20, 4, 52, tzinfo=UTC)
 
 
+def test_a_time_with_an_offset_is_read_as_its_utc_instant():
+    raw = copy.deepcopy(advisories.PYSEC_2018_28)
+    raw["modified"] = "2024-01-01T00:30:00+01:00"
+
+    modified = parse_osv_record(raw).modified
+
+    assert modified == datetime(2023, 12, 31, 23, 30, tzinfo=UTC)
+    assert modified.tzinfo is UTC
+
+
 def test_microsecond_and_nanosecond_timestamps_parse():
     raw = copy.deepcopy(advisories.PYSEC_2018_28)
     assert parse_osv_record(raw).modified.microsecond == 800813
@@ -104,6 +114,19 @@ def broken(mutate) -> dict:
         (lambda r: r.pop("id"), "record.id is required"),
         (lambda r: r.pop("modified"), "record.modified is required"),
         (lambda r: r.update(modified="last tuesday"), "not an RFC 3339 timestamp"),
+        # Valid RFC 3339, but past the calendar once in UTC: year 10000, or 1 BC.
+        (
+            lambda r: r.update(modified="9999-12-31T23:30:00-01:00"),
+            "modified is outside years 1-9999 in UTC",
+        ),
+        (
+            lambda r: r.update(published="0001-01-01T00:30:00+01:00"),
+            "published is outside years 1-9999 in UTC",
+        ),
+        (
+            lambda r: r.update(withdrawn="9999-12-31T23:59:59-00:01"),
+            "withdrawn is outside years 1-9999 in UTC",
+        ),
         (lambda r: r.update(aliases="CVE-2023-32681"), "aliases must be a list of strings"),
         (lambda r: r.update(affected={"package": {}}), "affected must be a list"),
         (lambda r: r["affected"][0]["package"].pop("name"), "package.name is required"),
