@@ -39,7 +39,8 @@ from certification.security.policy import SecurityPolicy
 from certification.security.severity import SeverityAssessment, assess_severity
 from edgeplug.audit.services import record_event
 from edgeplug.core.locking import locked, unique_or
-from edgeplug.errors import Conflict
+from edgeplug.core.queueing import publish
+from edgeplug.errors import BrokerUnavailable, Conflict
 from edgeplug.timefmt import utc_iso
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class ImportReport:
     error_code: str = ""
     error_detail: str = ""
     rescan_queued: bool = False
+    # The broker's refusal of the re-scan the run asked for (it was not queued).
+    rescan_refused: BrokerUnavailable | None = None
 
 
 class ImportFailed(OsvError):
@@ -292,8 +295,9 @@ def import_osv(path: Path | str, *, rescan: bool = True, actor=None) -> ImportRe
     Idempotent: an advisory is created once and rewritten only when its `modified` time is
     newer than the stored one. Invalid records are counted and skipped. A run is an
     `AdvisoryImport` and an `advisories_imported` audit event, and when it created or updated
-    anything and `rescan` is true, the re-scan of every certified version is queued once that
-    record has committed.
+    anything and `rescan` is true, the re-scan of every certified version is queued as that
+    record closes (`enqueue_rescan`); the report's `rescan_refused`, and the event, say when
+    the broker refused it.
 
     A run that stops on an error after committing batches (they stay) is recorded, audited
     and re-scanned all the same, as failed with the error: a missing path or a hostile archive
@@ -387,7 +391,11 @@ def _changed(record: AdvisoryImport) -> bool:
 
 
 def _report(
-    record: AdvisoryImport, *, invalid_examples: tuple[str, ...], rescan_queued: bool
+    record: AdvisoryImport,
+    *,
+    invalid_examples: tuple[str, ...],
+    rescan_queued: bool,
+    rescan_refused: BrokerUnavailable | None = None,
 ) -> ImportReport:
     return ImportReport(
         path=record.path,
@@ -403,6 +411,7 @@ def _report(
         error_code=record.error_code,
         error_detail=record.error_detail,
         rescan_queued=rescan_queued,
+        rescan_refused=rescan_refused,
     )
 
 
@@ -416,14 +425,22 @@ def _close(
     invalid_examples: tuple[str, ...] = (),
 ) -> ImportReport:
     """End a running import record as completed, or failed with `error` (code, detail), in the
-    caller's transaction: audit it, and queue the re-scan if it changed anything."""
+    caller's transaction: queue the re-scan if it changed anything, and audit it, saying
+    whether the broker took the re-scan (`rescan_queued`) or why not (`rescan_error`)."""
     error_code, error_detail = error or ("", "")
     record.status = ImportStatus.FAILED if error else ImportStatus.COMPLETED
     record.finished_at = finished_at
     record.error_code, record.error_detail = error_code[:64], error_detail
     record.save()
+    refused = None
+    if rescan and _changed(record):
+        try:
+            enqueue_rescan()
+        except BrokerUnavailable as exc:  # the advisories stay: `--rescan=always` queues it later
+            refused = exc
+    queued = rescan and _changed(record) and refused is None
     report = _report(
-        record, invalid_examples=invalid_examples, rescan_queued=rescan and _changed(record)
+        record, invalid_examples=invalid_examples, rescan_queued=queued, rescan_refused=refused
     )
     details = {
         "import": record.pk,
@@ -436,9 +453,9 @@ def _close(
     }
     if error:
         details["error"] = {"code": report.error_code, "detail": error_detail[:1000]}
+    if refused is not None:
+        details["rescan_error"] = {"code": refused.code, "detail": refused.detail}
     record_event("advisories_imported", actor=actor, target=record.path, details=details)
-    if report.rescan_queued:
-        enqueue_rescan()
     return report
 
 
@@ -466,9 +483,12 @@ RESCAN_TASK = "certification.vulndb.rescan_certified_versions"
 
 
 def enqueue_rescan() -> None:
-    """Queue the re-scan of every certified version once the current transaction commits.
-    The task is named, not imported: this module is an action, the task module a door."""
-    transaction.on_commit(lambda: signature(RESCAN_TASK).delay())
+    """Queue the re-scan of every certified version now; BrokerUnavailable when the broker
+    refuses it. An import queues it as its record closes, before that commits, so the record
+    and its audit event say whether it went: the re-scan reads only the advisories, which the
+    import's batches have committed already. The task is named, not imported: this module is
+    an action, the task module a door."""
+    publish(signature(RESCAN_TASK), what="the re-scan of every certified version")
 
 
 def advisories_for(package_keys: Iterable[PackageKey]) -> list[OsvRecord]:

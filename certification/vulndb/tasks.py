@@ -1,7 +1,7 @@
 """Celery tasks of the vulnerability database: re-scan certified versions after an import, and
 close the imports whose process died (beat).
 
-`import_osv` queues the re-scan once its import has committed; running it twice is harmless,
+`import_osv` queues the re-scan as its import closes; running it twice is harmless,
 since findings are unique per version, advisory and component and each is announced once. A
 mail that fails (FindingsNotMailed) fails the attempt, which is retried with backoff: the retry
 mails only what is still unannounced.

@@ -24,6 +24,7 @@ from marketplace.models import AgentVersion
 from marketplace.packageformat import inspect_package
 from marketplace.storage import package_limits
 from tests.factories import CertificationRunFactory, UserFactory
+from tests.invoicing.conftest import broker_refuses  # noqa: F401
 from tests.packageformat.builders import make_manifest, make_package
 from tests.security import advisories
 from tests.security.sboms import component, cyclonedx
@@ -94,8 +95,8 @@ def small_batches(monkeypatch):
 
 @pytest.fixture
 def queued(monkeypatch):
-    """The tasks sent to the broker, by name (run the import under
-    django_capture_on_commit_callbacks(execute=True): they are sent once it committed)."""
+    """The tasks sent to the broker, by name (an import sends the re-scan as its record
+    closes, before that commits)."""
     names: list[str] = []
 
     class Signature:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from certification.models import Advisory, AdvisoryImport, AdvisoryPackage
+from certification.vulndb.database import RESCAN_TASK
 from edgeplug.audit.models import AuditEvent
 from tests.security import advisories
 
@@ -48,19 +49,16 @@ def test_directory_import_stores_every_advisory_with_its_package_keys(tmp_path):
     assert AdvisoryImport.objects.get().created == total
 
 
-def test_second_import_of_the_same_export_changes_nothing(
-    tmp_path, django_capture_on_commit_callbacks
-):
+def test_second_import_of_the_same_export_changes_nothing(tmp_path, queued):
     folder = write_osv_dir(tmp_path / "osv", PYPI)
     import_osv(folder, "--rescan=never")
     before = dict(Advisory.objects.values_list("osv_id", "updated_at"))
 
-    with django_capture_on_commit_callbacks() as callbacks:
-        out, _ = import_osv(folder)
+    out, _ = import_osv(folder)
 
     assert "0 created, 0 updated, 3 unchanged" in out
     assert dict(Advisory.objects.values_list("osv_id", "updated_at")) == before
-    assert callbacks == []  # nothing changed, so no re-scan is queued
+    assert queued == []  # nothing changed, so no re-scan is queued
     assert "Queued" not in out
 
 
@@ -100,14 +98,12 @@ def test_newer_modified_time_updates_and_an_older_copy_never_rolls_back(tmp_path
     assert advisory.updated_at > first.updated_at
 
 
-def test_import_that_changed_something_queues_the_rescan(
-    tmp_path, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks() as callbacks:
-        out, _ = import_osv(write_osv_dir(tmp_path / "osv", PYPI))
+def test_import_that_changed_something_queues_the_rescan(tmp_path, queued):
+    out, _ = import_osv(write_osv_dir(tmp_path / "osv", PYPI))
 
-    assert len(callbacks) == 1
+    assert queued == [RESCAN_TASK]
     assert "Queued the re-scan of every certified version." in out
+    assert AuditEvent.objects.get(action="advisories_imported").details["rescan_queued"] is True
 
 
 def test_invalid_records_are_skipped_and_named(tmp_path):

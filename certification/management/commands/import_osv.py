@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from certification.security.errors import OsvError
 from certification.vulndb import database as vulndb
 from edgeplug.core.commands import path_argument
+from edgeplug.errors import BrokerUnavailable
 
 QUEUED = "Queued the re-scan of every certified version."
 
@@ -38,14 +39,12 @@ class Command(BaseCommand):
                 f"{exc.code}: {exc.detail}. {_counts(exc.report)} were committed before it and "
                 "stay; run the import again once the path is fixed."
             )
-            if self._rescan_queued(rescan, exc.report):
-                message += f" {QUEUED}"
-            raise CommandError(message) from exc
+            queued, refused = self._rescan(path, rescan, exc.report)
+            raise CommandError(" ".join(filter(None, (message, queued, refused)))) from exc
         except OsvError as exc:  # before anything was committed
+            queued, refused = self._rescan(path, rescan)
             message = f"{exc.code}: {exc.detail}"
-            if self._rescan_queued(rescan):
-                message += f" {QUEUED}"
-            raise CommandError(message) from exc
+            raise CommandError(" ".join(filter(None, (message, queued, refused)))) from exc
         total = report.created + report.updated + report.unchanged + report.invalid
         if total == 0:
             raise CommandError(f"osv_no_records: no OSV records (.json files or zips) in {path}")
@@ -54,16 +53,33 @@ class Command(BaseCommand):
             f"Imported {path}: {_counts(report)}; "
             f"{report.advisories_in_db} advisories in the database."
         )
-        if self._rescan_queued(rescan, report):
-            self.stdout.write(QUEUED)
+        queued, refused = self._rescan(path, rescan, report)
+        if refused:  # what was imported stays: exit 1, as a failure after committing does
+            raise CommandError(refused)
+        if queued:
+            self.stdout.write(queued)
 
-    def _rescan_queued(self, rescan: str, report: vulndb.ImportReport | None = None) -> bool:
-        """Queue the re-scan for --rescan=always; whether it is queued (import_osv queues it
-        itself for auto when the import changed anything)."""
+    def _rescan(
+        self, path, rescan: str, report: vulndb.ImportReport | None = None
+    ) -> tuple[str, str]:
+        """Queue the re-scan for --rescan=always (import_osv queues it itself for auto when
+        the import changed anything); (QUEUED or "", or why the broker refused it and how to
+        queue it later)."""
+        refused = report.rescan_refused if report is not None else None
         if rescan == "always":
-            vulndb.enqueue_rescan()
-            return True
-        return report is not None and report.rescan_queued
+            try:
+                vulndb.enqueue_rescan()
+            except BrokerUnavailable as exc:
+                refused = exc
+            else:
+                return QUEUED, ""
+        if refused is not None:
+            return "", (
+                f"{refused.code}: the re-scan of every certified version was not queued: the "
+                "task queue did not take it. What was imported stays; run "
+                f"`manage.py import_osv {path} --rescan=always` once the task queue is back."
+            )
+        return (QUEUED if report is not None and report.rescan_queued else ""), ""
 
     def _report_invalid(self, report: vulndb.ImportReport) -> None:
         for example in report.invalid_examples:
