@@ -3,6 +3,8 @@ the same field, refused as a ``CommandError`` (a message and exit 1), never a tr
 database error after half the work."""
 
 import argparse
+import getpass
+import os
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -45,3 +47,15 @@ def whole_number(low: int, high: int | None = None):
         return number
 
     return read
+
+
+def operator_name() -> str:
+    """Who runs the command, for the audit log: the login name (``USER``, ``LOGNAME``, else
+    the system's user database), else ``uid <n>``. A container may run as a uid its image's
+    /etc/passwd does not name (deploy/k8s's ``runAsUser: 10001``) with neither variable set
+    (``kubectl exec``), where ``getpass.getuser()`` raises KeyError (OSError from Python
+    3.13) and the command would end in a traceback before doing its work."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"

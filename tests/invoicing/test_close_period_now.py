@@ -2,16 +2,24 @@
 close_month`` or the admin's "Close period now": the same close as the beat job, audited; a
 month that has not ended only when forced, a month that has not started never."""
 
+import os
+import shutil
+import subprocess
+import sys
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from billing.models import Invoice, InvoiceStatus
 from edgeplug.audit.models import AuditEvent
+from tests.conftest import METRICS_TOKEN
+from tests.gunicorn_server import database_url_for_test_db
 from tests.invoicing.conftest import FEB, JAN
+from tests.processes import shared_keys
 
 MID_JANUARY = JAN + timedelta(days=20, hours=9)
 EXPORTS = "/admin/billing/finance/exports/"
@@ -55,6 +63,41 @@ def test_the_command_closes_an_ended_month_once(january_usage):
     # The second run changed nothing: the audit log has the close that made the draft only.
     closed = AuditEvent.objects.filter(action="billing_period_closed")
     assert [(e.details["forced"], e.details["created"]) for e in closed] == [(False, 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    shutil.which("unshare") is None, reason="needs util-linux's unshare for a user namespace"
+)
+def test_the_command_closes_the_month_as_a_user_the_system_has_no_name_for(january_usage, tmp_path):
+    """Where deploy/k8s runs every process: as uid 10001 (``runAsUser``), which the image's
+    /etc/passwd does not name, with no USER or LOGNAME (``kubectl exec`` sets neither). Naming
+    the operator raised KeyError there: a traceback, and the month was not closed. The uid is
+    made with a user namespace (``unshare --map-user``), so the files stay readable."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": "/",
+        "DJANGO_SETTINGS_MODULE": "edgeplug.settings",
+        "EDGEPLUG_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": database_url_for_test_db(),
+        "METRICS_TOKEN": METRICS_TOKEN,  # else the system checks warn on stderr
+    }
+    env.update(shared_keys(env))
+    as_uid_10001 = ["unshare", "--user", "--map-user=10001", "--map-group=10001"]
+    result = subprocess.run(
+        [*as_uid_10001, sys.executable, "manage.py", "close_month", "--period", "2026-01"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    assert result.returncode == 0 and not result.stderr, result.stderr[-1500:]
+    assert "2026-01: 1 drafts created" in result.stdout
+    assert Invoice.objects.get().status == InvoiceStatus.DRAFT
+    event = AuditEvent.objects.get(action="billing_period_closed")
+    assert event.details["via"] == "manage.py close_month (as uid 10001)"
 
 
 def test_the_command_refuses_a_future_month_even_forced_and_a_bad_period(january_usage):

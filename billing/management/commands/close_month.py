@@ -2,13 +2,12 @@
 beat job does for the previous month (drafts per tenant and currency; idempotent), audited as
 ``billing_period_closed``. A month that has not ended needs ``--force``."""
 
-import getpass
-
 from django.core.management.base import BaseCommand, CommandError
 
 from billing import periods
 from billing.errors import InvalidPeriod, PeriodNotEnded
 from billing.invoicing import close_period_now
+from edgeplug.core.commands import operator_name
 
 
 class Command(BaseCommand):
@@ -27,7 +26,7 @@ class Command(BaseCommand):
         try:
             start = periods.parse_month(period)
             result = close_period_now(
-                start, force=force, via=f"manage.py close_month (as {getpass.getuser()})"
+                start, force=force, via=f"manage.py close_month (as {operator_name()})"
             )
         except (InvalidPeriod, PeriodNotEnded) as refusal:
             raise CommandError(refusal.detail) from None
