@@ -24,6 +24,7 @@ from certification.pipeline import orchestration
 from edgeplug.accounts.models import User
 from edgeplug.audit.models import AuditEvent
 from edgeplug.certificates import verify_certificate
+from edgeplug.tenancy.models import Membership, Tenant
 from marketplace.models import AgentVersion, Entitlement, PricePlan
 from tests.commerce.conftest import save_card
 from tests.factories import DeviceFactory, usage_hours
@@ -272,6 +273,51 @@ def test_a_deactivated_demo_vendor_uploads_nothing(settings, tmp_path):
     User.objects.filter(email="vendor@demo.edgeplug.example").update(is_active=False)
 
     with pytest.raises(CommandError, match=r"vendor@demo.edgeplug.example is deactivated"):
+        call_command("seed_demo", part="agent", stdout=io.StringIO())
+    assert not AgentVersion.objects.exists()
+    assert not AuditEvent.objects.filter(action="vendor_key_registered").exists()
+
+
+def test_the_agent_part_before_the_users_part_says_to_run_that_first(settings, tmp_path):
+    """``--help`` offers ``--part agent`` on its own: on a database without the demo users (a
+    fresh one, or the parts run in the other order) it ended in a Tenant.DoesNotExist
+    traceback."""
+    settings.VAR_DIR = tmp_path
+    with pytest.raises(CommandError, match=r"no tenant acme-sensors.*seed_demo --part users"):
+        call_command("seed_demo", part="agent", stdout=io.StringIO())
+    assert not Tenant.objects.exists() and not AgentVersion.objects.exists()
+
+
+def test_a_demo_vendor_slug_held_by_a_customer_tenant_is_told_not_a_traceback(settings, tmp_path):
+    """The operator's own tenant acme-sensors, which only buys, is kept as it is: the upload
+    was refused (NotAVendor) and plain seed_demo (and ``make run``) ended in its traceback."""
+    settings.VAR_DIR = tmp_path
+    call_command("createtenant", "acme-sensors", "--customer", stdout=io.StringIO())
+
+    with pytest.raises(CommandError, match=r"acme-sensors is not a vendor tenant.*Is vendor"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not AgentVersion.objects.exists()
+    assert not AuditEvent.objects.filter(action="vendor_key_registered").exists()
+    assert User.objects.filter(email="vendor@demo.edgeplug.example").exists()  # users made
+
+
+@pytest.mark.parametrize("change", ["removed", "billing"])
+def test_a_demo_vendor_without_upload_rights_in_its_tenant_uploads_nothing(
+    settings, tmp_path, change
+):
+    """Taken out of acme-sensors, or left there with a role that does not publish (billing),
+    the vendor's developer could upload there by no door (``PUBLISH``); the package was
+    uploaded and a signing key registered in their name all the same."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", part="users", stdout=io.StringIO())
+    membership = Membership.objects.filter(user__email="vendor@demo.edgeplug.example")
+    if change == "removed":
+        membership.delete()
+    else:
+        membership.update(role=change)
+
+    expected = {"removed": "is no member of", "billing": "is a billing member of"}[change]
+    with pytest.raises(CommandError, match=rf"vendor@demo.edgeplug.example {expected} acme"):
         call_command("seed_demo", part="agent", stdout=io.StringIO())
     assert not AgentVersion.objects.exists()
     assert not AuditEvent.objects.filter(action="vendor_key_registered").exists()

@@ -14,6 +14,7 @@ made by the action ``manage.py adduser`` calls (``user_created``), staff devices
 enrolment (``mfa_enrolment_started``, ``mfa_enrolled``), memberships by ``add_member``.
 """
 
+import contextlib
 import json
 import secrets
 
@@ -32,11 +33,12 @@ from edgeplug.accounts.models import User
 from edgeplug.celery import app as celery_app
 from edgeplug.errors import DomainError
 from edgeplug.secret_files import write_owner_only
-from edgeplug.tenancy.models import Role, StaffGroup, Tenant
+from edgeplug.tenancy.models import Membership, Role, StaffGroup, Tenant
 from edgeplug.tenancy.services import add_member, create_tenant
 from marketplace import plans
 from marketplace.models import AgentVersion, CertificationStatus, PricePlan, ReviewStatus
 from marketplace.packageformat.pack import build_archive
+from marketplace.powers import PUBLISH
 from marketplace.services import register_key, upload_package
 
 VENDOR = "acme-sensors"
@@ -109,6 +111,61 @@ def _acting(user: User) -> User:
     return user
 
 
+def _publisher(vendor: Tenant, developer: User) -> User:
+    """The demo vendor's developer, to upload, certify and price in their name, only where
+    the API and the portal would let them: active (``_acting``), and a member of the active
+    vendor tenant with a role that publishes there (``PUBLISH``). An operator may have left
+    them otherwise (a rerun keeps that), or the slug may be their own customer tenant
+    (``_users`` keeps a tenant that exists): the command stops before writing anything, saying
+    what to change."""
+    _acting(developer)
+    again = "and run seed_demo again"
+    if not vendor.is_vendor:
+        raise CommandError(
+            f"{VENDOR} is not a vendor tenant (not_a_vendor): the demo agent cannot be published "
+            f"there. Tick “Is vendor” on the tenant {VENDOR} in the admin {again}, or seed the "
+            "demo on a database of its own."
+        )
+    if not vendor.is_active:
+        raise CommandError(
+            f"{VENDOR} is deactivated: nothing is published in its name. Reactivate it in the "
+            f"admin {again}."
+        )
+    membership = Membership.objects.live().filter(tenant=vendor, user=developer).first()
+    if membership is None or not PUBLISH.held(vendor, membership.role):
+        standing = "no member" if membership is None else f"a {membership.role} member"
+        raise CommandError(
+            f"{developer.email} is {standing} of {VENDOR}, where only admins and developers "
+            "publish: the demo agent is not uploaded, certified or priced in their name. Make "
+            f"them a developer or admin of {VENDOR} again (the admin's memberships) {again}."
+        )
+    return developer
+
+
+@contextlib.contextmanager
+def _refusal_said(what: str):
+    """A refusal of an action (a ``DomainError``, which the API answers with its code) said as
+    a ``CommandError``: ``what`` failed, the code and why; not a traceback."""
+    try:
+        yield
+    except DomainError as exc:
+        raise CommandError(f"{what} ({exc.code}: {exc.detail}).") from exc
+
+
+def _missing(what: str) -> CommandError:
+    return CommandError(
+        f"There is no {what} yet: the demo agent is published by the demo users. Run "
+        "`manage.py seed_demo --part users` (or plain seed_demo) first."
+    )
+
+
+def _demo_user(email: str) -> User:
+    user = User.objects.with_email(email).first()
+    if user is None:
+        raise _missing(f"demo user {email}")
+    return user
+
+
 def _demo_version() -> AgentVersion | None:
     return AgentVersion.objects.filter(
         tenant__slug=VENDOR, agent__name=DEMO_AGENT, version=DEMO_VERSION
@@ -126,8 +183,8 @@ class Command(BaseCommand):
             "--part",
             choices=("all", "users", "agent"),
             default="all",
-            help="users: the sign-ins only (seconds); agent: the certified, priced agent only "
-            "(runs the certification pipeline, so it takes a while); all: both (default)",
+            help="users: the sign-ins only (seconds); agent: the certified, priced agent only, "
+            "once users has run (certifying takes a while); all: both (default)",
         )
 
     def handle(self, *args, part="all", **options):
@@ -230,17 +287,15 @@ class Command(BaseCommand):
         return user
 
     def _agent(self) -> None:
-        vendor = Tenant.objects.get(slug=VENDOR)
-        developer = User.objects.get(email=VENDOR_EMAIL)
-        version = _demo_version()
-        if version is None:
-            version = self._upload(vendor, _acting(developer))
-        if version.certification_status != CertificationStatus.CERTIFIED:
-            self._certify(version, _acting(developer))
-            version.refresh_from_db()
+        vendor = Tenant.objects.filter(slug=VENDOR).first()
+        if vendor is None:
+            raise _missing(f"tenant {VENDOR}")
+        developer = _demo_user(VENDOR_EMAIL)
+        with _refusal_said(f"{VENDOR_EMAIL} cannot publish the demo agent in {VENDOR}"):
+            version = self._published(vendor, developer)
         if version.review_status != ReviewStatus.APPROVED:
             run = CertificationRun.objects.filter(version=version).order_by("-pk").first()
-            reviewer = User.objects.get(email=REVIEWER_EMAIL)
+            reviewer = _demo_user(REVIEWER_EMAIL)
             # Refused (check_reviewer) when an operator deactivated the demo reviewer or took
             # them out of `reviewers`: said, not a traceback.
             try:
@@ -260,13 +315,24 @@ class Command(BaseCommand):
                     f"{REVIEWER_EMAIL} cannot approve the demo agent ({exc.code}: {exc.detail}); "
                     f"{remedy}, or approve run {run.pk} in the admin."
                 ) from exc
-        for spec in DEMO_PLANS:
-            if not PricePlan.objects.filter(agent=version.agent, key=spec["key"]).exists():
-                plans.create_plan(version.agent, actor=_acting(developer), **spec)
+        with _refusal_said(f"{VENDOR_EMAIL} cannot price the demo agent"):
+            for spec in DEMO_PLANS:
+                if not PricePlan.objects.filter(agent=version.agent, key=spec["key"]).exists():
+                    plans.create_plan(version.agent, actor=_publisher(vendor, developer), **spec)
         self.stdout.write(
             f"Demo agent {DEMO_AGENT} {DEMO_VERSION} (id {version.agent_id}) is certified "
             f"({DEMO_LEVEL}) and for sale: " + ", ".join(spec["key"] for spec in DEMO_PLANS)
         )
+
+    def _published(self, vendor: Tenant, developer: User) -> AgentVersion:
+        """The demo version, uploaded and certified in the developer's name if it is not yet."""
+        version = _demo_version()
+        if version is None:
+            version = self._upload(vendor, _publisher(vendor, developer))
+        if version.certification_status != CertificationStatus.CERTIFIED:
+            self._certify(version, _publisher(vendor, developer))
+            version.refresh_from_db()
+        return version
 
     def _upload(self, vendor: Tenant, developer: User) -> AgentVersion:
         # A demo key whose private half is used once and forgotten: the vendor registers
