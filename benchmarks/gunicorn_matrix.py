@@ -27,6 +27,7 @@ from pathlib import Path
 from benchmarks.web import __main__ as web
 from benchmarks.web import cli, drive
 from benchmarks.web.stack import Stack, StackError, fresh_database
+from edgeplug.core.commands import seconds
 
 # What the Dockerfile, docker-compose.yml and deploy/k8s/base/configmap.yaml run.
 DEPLOYED = f"sync:{cli.DEPLOYED_WORKERS}"
@@ -364,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         f"the deployed default {DEPLOYED} is always measured",
     )
     parser.add_argument("--rounds", type=int)
-    parser.add_argument("--duration", type=float, help="seconds per wrk run")
+    parser.add_argument("--duration", type=seconds(above_zero=True), help="seconds per wrk run")
     parser.add_argument("--connections", type=int)
     parser.add_argument("--uploads", type=int, help="uploads per configuration and round")
     cli.add_stack_arguments(parser, cli.DATABASE_URL)

@@ -42,6 +42,7 @@ from benchmarks.web.stack import Stack, StackError, fresh_database
 from certification.tflm import sample_models
 from certification.vocabulary import FINISHED_RUN_STATUSES
 from edgeplug import signing
+from edgeplug.core.commands import seconds
 from edgeplug.timefmt import utc_iso
 from tests.packageformat.builders import make_manifest, make_package
 
@@ -387,14 +388,19 @@ def _setup_device(client: drive.Client, seed: dict) -> str:
 
 
 def parse_duration(text: str) -> float:
+    """An ``argparse`` type: seconds, or minutes or hours (``90s``, ``10m``, ``1h``)."""
     units = {"s": 1, "m": 60, "h": 3600}
-    if text[-1] in units:
-        return float(text[:-1]) * units[text[-1]]
-    return float(text)
+    number, unit = (text[:-1], units[text[-1]]) if text[-1:] in units else (text, 1)
+    try:
+        return seconds(above_zero=True)(number) * unit
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration above 0 (such as 90s, 10m or 1h)"
+        ) from None
 
 
 def run(args: argparse.Namespace) -> dict:
-    duration = 10.0 if args.smoke else parse_duration(args.duration)
+    duration = 10.0 if args.smoke else args.duration
     window = 5.0 if args.smoke else args.window
     run_dir = Path(args.out).resolve().parent / "soak-run"
     stack = Stack(args.database_url, args.redis_url, args.workers, run_dir)
@@ -419,8 +425,8 @@ def run(args: argparse.Namespace) -> dict:
             if args.rate:
                 rate = args.rate
             else:
-                seconds = 3.0 if args.smoke else args.calibrate
-                calibrated, _ = measure_max_rate(traffic, seconds, args.cert_interval)
+                calibrating = 3.0 if args.smoke else args.calibrate
+                calibrated, _ = measure_max_rate(traffic, calibrating, args.cert_interval)
                 rate = max(1.0, round(calibrated * args.fraction, 1))
             with traffic.lock:  # the calibration's runs are followed apart from the soak's
                 calibration_runs, traffic.runs = traffic.runs, []
@@ -558,7 +564,9 @@ def table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.bench_parser("soak", __doc__, smoke="about 10 s of traffic; for CI")
-    parser.add_argument("--duration", default="10m", help="10m, 90s, 1h (default 10m)")
+    parser.add_argument(
+        "--duration", type=parse_duration, default="10m", help="10m, 90s, 1h (default 10m)"
+    )
     parser.add_argument(
         "--rate",
         type=float,
@@ -567,18 +575,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fraction", type=float, default=0.8, help="of the measured maximum (0.8)")
     parser.add_argument(
         "--calibrate",
-        type=float,
+        type=seconds(above_zero=True),
         default=30.0,
         help="seconds measuring the maximum, certification submitted every --cert-interval"
         " meanwhile (30: two submissions at the default interval)",
     )
     parser.add_argument(
         "--cert-interval",
-        type=float,
+        type=seconds(above_zero=True),
         default=15.0,
         help="seconds between certification submissions",
     )
-    parser.add_argument("--window", type=float, default=30.0, help="seconds per p99 window")
+    parser.add_argument(
+        "--window", type=seconds(above_zero=True), default=30.0, help="seconds per p99 window"
+    )
     cli.add_workers_argument(parser)
     cli.add_stack_arguments(parser, DATABASE_URL, REDIS_URL)
     return cli.finish("soak", run, parser.parse_args(argv), table)

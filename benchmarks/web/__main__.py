@@ -20,6 +20,7 @@ from benchmarks.web.stack import (
     cpu_by_part,
     fresh_database,
 )
+from edgeplug.core.commands import seconds
 
 UPLOAD_AGENT = "upload-bench"
 
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.bench_parser("web", __doc__, smoke="tiny sizes, seconds; for CI")
     cli.add_workers_argument(parser)
     parser.add_argument("--rounds", type=int)
-    parser.add_argument("--duration", type=float, help="seconds per wrk run")
+    parser.add_argument("--duration", type=seconds(above_zero=True), help="seconds per wrk run")
     parser.add_argument("--connections", type=int)
     parser.add_argument("--uploads", type=int, help="uploads per phase")
     parser.add_argument("--agents", type=int)

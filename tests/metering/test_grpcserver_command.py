@@ -191,6 +191,22 @@ def test_bad_arguments_are_clear_errors(address, processes, message):
     assert message in output, output
 
 
+@pytest.mark.parametrize("grace", ["nan", "-1", "inf", "ten"])
+def test_a_grace_that_is_no_number_of_seconds_is_refused_before_serving(grace):
+    """``--grace`` took any float: with ``nan`` the supervisor's deadline on SIGTERM was NaN,
+    so it killed every server process at once instead of letting them finish their calls,
+    and exited 0. Wrong usage now (exit 2), as ``--processes 0`` is, before anything runs."""
+    proc = _start("--address", "127.0.0.1:0", "--processes", "2", "--grace", grace)
+    try:
+        output, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        code, output = _stopped(proc)
+        pytest.fail(f"served with --grace {grace}; on SIGTERM it exited {code}:\n{output}")
+    assert proc.returncode == 2, output
+    assert f"--grace: {grace!r} is not a number of seconds of at least 0" in output, output
+    assert "Traceback" not in output and "gRPC serving" not in output, output
+
+
 @pytest.mark.parametrize(
     ("address", "why"),
     [

@@ -28,3 +28,30 @@ def test_bench_web_smoke_prints_and_writes_every_figure(run_smoke, suite_redis_u
     assert result["worker_rss_mb"] and len(result["goals"]) == 9
     for row in ("GET /api/v1/agents?page_size=20", "/health", "Web worker RSS", "a cache miss"):
         assert row in printed
+
+
+# A benchmark (``benchmarks.<module>``) and a number of seconds that is no time at all.
+NO_TIME = {
+    "web.__main__": "--duration=nan",
+    "gunicorn_matrix": "--duration=0",
+    "soak": "--duration=-1m --window=inf --calibrate=0 --cert-interval=nan",
+}
+
+
+@pytest.mark.parametrize(
+    ("benchmark", "argument"),
+    [(benchmark, argument) for benchmark, given in NO_TIME.items() for argument in given.split()],
+)
+def test_a_benchmark_refuses_seconds_that_are_no_time(tmp_path, capsys, benchmark, argument):
+    """Read as any float, ``nan``, ``inf``, 0 or a negative number of seconds was taken and
+    the stack started with it; now wrong usage (exit 2), before anything runs."""
+    import importlib
+
+    main = importlib.import_module(f"benchmarks.{benchmark}").main
+    with pytest.raises(SystemExit) as refused:
+        main([argument, "--out", str(tmp_path / "x.json")])
+    assert refused.value.code == 2
+    option, value = argument.split("=")
+    what = "duration" if argument.startswith("--duration=-1m") else "number of seconds"
+    assert f"{option}: {value!r} is not a {what} above 0" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

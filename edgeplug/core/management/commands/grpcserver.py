@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from edgeplug.core.commands import whole_number
+from edgeplug.core.commands import seconds, whole_number
 from edgeplug.grpc_server import EMPTY, address_refusal, build_server
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--address", default=settings.GRPC_ADDRESS, help="host:port")
-        parser.add_argument("--grace", type=float, default=10.0, help="seconds to finish calls")
+        parser.add_argument(
+            "--grace", type=seconds(), default=10.0, help="seconds to finish calls (10)"
+        )
         parser.add_argument(
             "--processes",
             type=whole_number(1),
