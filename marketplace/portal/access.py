@@ -22,14 +22,14 @@ from django_otp import devices_for_user
 from billing.payout_queries import has_payouts_filter
 from billing.powers import READ_PAYOUTS
 from edgeplug.accounts.sign_in_events import record_logout
-from edgeplug.audit.services import record_denial, record_if_denied
+from edgeplug.audit.services import record_if_denied
 from edgeplug.core.error_views import (
     error_response,
     refusal_page_response,
     wants_json,
 )
 from edgeplug.core.throttling import request_wait
-from edgeplug.errors import DomainError, Throttled
+from edgeplug.errors import DomainError, Forbidden, Throttled
 from edgeplug.tenancy.models import Membership, Role, Tenant
 from edgeplug.tenancy.permissions import TENANT_ADMIN, TenantPower
 from marketplace.errors import NotAVendor
@@ -113,13 +113,19 @@ class MemberPages:
         return "portal:sales" if self.payouts else "portal:password"
 
 
+def _refused(request, template: str, context: dict, error: DomainError) -> HttpResponse:
+    """A guard's refusal, answered as its caller reads it: to a page's script (the upload
+    form's) ``error_response``'s JSON, its ``code`` and ``detail``; else ``template``, in the
+    portal's frame, with the error's status."""
+    if wants_json(request):
+        return error_response(error)
+    return refusal_page_response(request, template, context, error)
+
+
 def _throttled(request, wait: int) -> HttpResponse:
     """Refused before the view runs, so nothing is read from the body or written."""
     detail = f"Too many requests from you or your team: try again in {wait} s."
-    error = Throttled(detail, retry_after=wait)
-    if wants_json(request):
-        return error_response(error)
-    return refusal_page_response(request, "portal/throttled.html", {}, error)
+    return _refused(request, "portal/throttled.html", {}, Throttled(detail, retry_after=wait))
 
 
 def over_budget(request) -> HttpResponse | None:
@@ -182,8 +188,10 @@ def vendor_page(
     its payouts), past the TOTP gate, holding ``power`` (the API's permission of the same
     power: its roles in the tenant, ``roles_in``; by default any member of a vendor), and for
     a write (any method but a read) ``writes`` if given (a page that lists what a former
-    vendor takes back, and adds to it for a vendor). Others get a 403 page that says why; each
-    refusal is audited as ``permission_denied``, as the API's are. A write counts against the
+    vendor takes back, and adds to it for a vendor). Others get a 403 page that says why (a
+    page's script, the upload form's, the same words as JSON: ``permission_denied`` for the
+    role, ``not_a_vendor`` for one no longer at the vendor); each refusal is audited as
+    ``permission_denied``, as the API's are. A write counts against the
     API's budgets per user and per tenant, and past either is refused with 429 and
     ``Retry-After``. Every answer is ``Cache-Control: no-store``, as the admin's pages: a
     vendor's page (sales, keys, its team) is not kept by the browser for Back after sign-out,
@@ -210,13 +218,13 @@ def vendor_page(
             _seat(request, membership)
             if membership.role not in roles:
                 allowed = [Role(r).label for r in roles]
-                record_denial(
-                    request,
-                    detail=f"This page is for {' and '.join(allowed)} members; you are "
-                    f"{membership.get_role_display()}.",
+                error = Forbidden(
+                    f"This page is for {' and '.join(allowed)} members; you are "
+                    f"{membership.get_role_display()}."
                 )
+                record_if_denied(request, error)
                 context = {"roles": allowed, "role": membership.get_role_display()}
-                return render(request, "portal/forbidden.html", context, status=403)
+                return _refused(request, "portal/forbidden.html", context, error)
             # After the role check: a write refused for its role spends no budget (unlike
             # the API: docs/security.md).
             if not read and (refused := over_budget(request)):
@@ -254,13 +262,12 @@ def csrf_failure_page(request, error: DomainError) -> HttpResponse:
 
 def not_a_vendor(request, user) -> HttpResponse:
     """The 403 page for ``user``, who is no member of a vendor this page serves, at the
-    sign-in and at every page's guard: audited as every refusal is (the page says it at more
-    length than the audited detail), and staff are told their work is in the admin."""
+    sign-in and at every page's guard (to a page's script, ``not_a_vendor`` as JSON):
+    audited as every refusal is (the page says it at more length than the audited detail),
+    and staff are told their work is in the admin."""
     error = NotAVendor("Only members of an active vendor tenant can use the vendor portal.")
     record_if_denied(request, error, actor=user)
-    return refusal_page_response(
-        request, "portal/not_a_vendor.html", {"staff": user.is_staff}, error
-    )
+    return _refused(request, "portal/not_a_vendor.html", {"staff": user.is_staff}, error)
 
 
 def refusal_page(request, error: DomainError) -> HttpResponse:

@@ -269,3 +269,51 @@ def test_a_refusal_the_package_format_does_not_explain_links_to_no_rule(
     assert plain.status_code == 503 and "storage_unavailable" in text
     assert "What this means in the package format" not in text
     assert not AgentVersion.objects.exists()
+
+
+def test_a_developer_made_billing_while_the_upload_page_is_open_is_told_why(portal_vendor):
+    """Another admin makes the developer a billing member while their Upload page is open.
+    The upload's script reads every refusal as JSON ({code, detail}); this one came as the
+    403 page, so the form said only "error: The upload was refused."."""
+    from edgeplug.tenancy.models import Membership
+
+    vendor = portal_vendor("developer")
+    assert vendor.client.get("/portal/upload/").status_code == 200
+    Membership.objects.filter(pk=vendor.membership.pk).update(role="billing")
+
+    refused = vendor.client.post("/portal/upload/", _form(vendor, package()), **XHR)
+
+    assert (refused.status_code, refused["Content-Type"]) == (403, "application/json")
+    assert refused.json() == {
+        "code": "permission_denied",
+        "detail": "This page is for Admin and Developer (may upload and sign) members; you "
+        "are Billing (invoices).",
+    }
+    # Without the script it is still the page that says why.
+    page = vendor.client.post("/portal/upload/", _form(vendor, package()))
+    assert page.status_code == 403
+    assert "Your role does not allow this" in page.content.decode()
+    assert not AgentVersion.objects.exists()
+
+
+@pytest.mark.parametrize("change", ["removed from the team", "no longer a vendor"])
+def test_a_developer_no_longer_at_the_vendor_is_told_why(portal_vendor, change):
+    """Removed from the team in another tab, or staff untick the tenant's "is vendor", while
+    the Upload page is open: the script is told ``not_a_vendor`` in JSON, not sent the page."""
+    from edgeplug.tenancy.models import Membership, Tenant
+
+    vendor = portal_vendor("developer")
+    assert vendor.client.get("/portal/upload/").status_code == 200
+    if change == "removed from the team":
+        Membership.objects.filter(pk=vendor.membership.pk).delete()
+    else:
+        Tenant.objects.filter(pk=vendor.tenant.pk).update(is_vendor=False, is_customer=True)
+
+    refused = vendor.client.post("/portal/upload/", _form(vendor, package()), **XHR)
+
+    assert (refused.status_code, refused["Content-Type"]) == (403, "application/json")
+    assert refused.json() == {
+        "code": "not_a_vendor",
+        "detail": "Only members of an active vendor tenant can use the vendor portal.",
+    }
+    assert not AgentVersion.objects.exists()
