@@ -123,6 +123,18 @@ class Journey:
         problems = self.problems()
         assert not problems, "\n".join(problems)
 
+    def start_enrolment(self, user):
+        """On the portal's sign-in page: email and password (no authenticator yet), which
+        lead to the enrolment, then Start. Returns the device being enrolled."""
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        self.page.get_by_label("Email").fill(user.email)
+        self.page.get_by_label("Password").fill(PASSWORD)
+        self.click(self.page.get_by_role("button", name="Sign in"))
+        assert self.page.url.endswith("/portal/enrol/")
+        self.click(self.page.get_by_role("button", name="Start"))
+        return TOTPDevice.objects.get(user=user, confirmed=False)
+
     def hidden_column_headers(self) -> list[str]:
         """Column headers of the admin list a person cannot see whole at this window's width:
         outside the viewport, or scrolled under the filter sidebar in a clipped table."""

@@ -34,3 +34,20 @@ def test_a_deep_link_keeps_its_query_string_through_the_sign_in(journey, vendor_
 
     assert page.url.endswith(deep)
     assert page.locator("#quote-total").inner_text().strip()  # 150 h quoted
+
+
+def test_a_deep_link_survives_the_first_sign_in_through_enrolment(journey, vendor_admin):
+    """A vendor admin without an authenticator yet opens a link a colleague sent: sign-in,
+    the enrolment it leads to, then the page of the link. Before, the enrolment ended on the
+    dashboard."""
+    vendor_admin.device.delete()
+    deep = "/portal/keys/?from=mail"
+    page = journey.page
+
+    journey.goto(deep)
+    device = journey.start_enrolment(vendor_admin)
+    page.get_by_label("Code from your authenticator app").fill(totp_now(device))
+    journey.click(page.get_by_role("button", name="Confirm"))
+
+    assert page.url == journey.base_url + deep
+    assert page.get_by_role("heading", level=1).inner_text() == "Signing keys"

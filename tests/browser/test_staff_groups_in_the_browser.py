@@ -58,7 +58,7 @@ def test_a_new_staff_member_sets_up_an_authenticator_and_reaches_the_admin(
     from django_otp.oath import totp
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from tests.factories import PASSWORD, MembershipFactory, UserFactory, VendorTenantFactory
+    from tests.factories import MembershipFactory, UserFactory, VendorTenantFactory
 
     user = UserFactory(email="new-reviewer@edgeplug.example", is_staff=True)
     user.groups.add(Group.objects.get(name="reviewers"))
@@ -68,12 +68,7 @@ def test_a_new_staff_member_sets_up_an_authenticator_and_reaches_the_admin(
     journey.goto("/admin/login/?next=/admin/")
 
     journey.click(page.locator("#no-authenticator a"))
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    journey.click(page.get_by_role("button", name="Sign in"))
-    assert page.url.endswith("/portal/enrol/")
-    journey.click(page.get_by_role("button", name="Start"))
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = journey.start_enrolment(user)
     page.get_by_text("Cannot scan?").click()  # the address to type into the app
     assert page.locator("details code").inner_text() == device.config_url
     page.get_by_label("Code from your authenticator app").fill(f"{totp(device.bin_key):06d}")

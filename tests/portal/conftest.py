@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from edgeplug import signing
 from marketplace.models import Agent, Entitlement, Order, OrderStatus, VendorKey
@@ -51,6 +52,13 @@ def portal_sign_in(client: Client, user, device=None, **extra):
             **extra,
         },
     )
+
+
+def portal_enrol(client: Client, user):
+    """Start an enrolment on the portal's enrolment page and confirm its code: the answer."""
+    client.post("/portal/enrol/", {"start": "1"})
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    return client.post("/portal/enrol/", {"otp": totp_now(device)})
 
 
 @pytest.fixture

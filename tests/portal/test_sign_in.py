@@ -18,7 +18,7 @@ from tests.factories import (
     VendorTenantFactory,
     staff_member,
 )
-from tests.portal.conftest import portal_sign_in
+from tests.portal.conftest import portal_enrol, portal_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +128,33 @@ def test_admin_without_a_device_must_enrol_before_anything_else():
     confirmed = client.post("/portal/enrol/", {"otp": totp_now(device)})
     assert confirmed["Location"] == "/portal/"
     assert client.get("/portal/keys/").status_code == 200
+
+
+def test_a_deep_link_survives_the_first_sign_in_through_enrolment():
+    """A new admin follows a colleague's link to a portal page: the sign-in sends them to
+    enrolment first, and once it is confirmed they land on that page. Before, the sign-in
+    dropped ``next`` on the way to enrolment, and it always ended on the dashboard."""
+    user = _member("admin")
+    client = Client()
+    deep = "/portal/keys/?from=mail"
+    assert client.get(deep)["Location"] == "/portal/sign-in/?next=/portal/keys/%3Ffrom%3Dmail"
+
+    assert portal_sign_in(client, user, next=deep)["Location"] == "/portal/enrol/"
+    assert client.post("/portal/enrol/", {"start": "1"})["Location"] == "/portal/enrol/"
+    assert client.get("/portal/enrol/").status_code == 200  # a reload keeps it too
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    confirmed = client.post("/portal/enrol/", {"otp": totp_now(device)})
+
+    assert confirmed["Location"] == deep
+    assert client.get(confirmed["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize("next_", ["", "https://evil.example/portal/", "/admin/"])
+def test_enrolment_without_a_portal_page_to_go_back_to_lands_home(next_):
+    user = _member("admin")
+    client = Client()
+    assert portal_sign_in(client, user, next=next_)["Location"] == "/portal/enrol/"
+    assert portal_enrol(client, user)["Location"] == "/portal/"
 
 
 def _shown(device, page) -> bool:

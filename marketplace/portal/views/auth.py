@@ -49,12 +49,17 @@ def _in_page_words(error: DomainError) -> DomainError:
     return type(error)(detail) if detail else error
 
 
+def _back_to(request, target: str | None = None) -> str | None:
+    """The portal page to go back to, ``target`` (by default the request's ``next``), or
+    None: a path, as the portal's own links give it (a whole URL is not taken), that
+    ``portal_path`` allows."""
+    if target is None:
+        target = request.POST.get("next") or request.GET.get("next") or ""
+    return portal_path(target, request) if target.startswith("/portal/") else None
+
+
 def _next_url(request, home: str = "portal:dashboard") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    # A path, as the portal's own links give it (a whole URL is not taken).
-    if target.startswith("/portal/") and (path := portal_path(target, request)):
-        return path
-    return reverse(home)
+    return _back_to(request) or reverse(home)
 
 
 def _home(membership) -> str:
@@ -95,6 +100,8 @@ def sign_in(request):
             if membership is not None:
                 request.session[SESSION_TENANT] = membership.tenant_id
             if staff_enrols or needs_enrolment(membership, verified=verified.mfa):
+                # The page the sign-in was for, once enrolled (``_after_enrolment``).
+                request.session[SESSION_AFTER_ENROLMENT] = _back_to(request) or ""
                 return redirect("portal:enrol")
             return redirect(_next_url(request, _home(membership)))
     # A throttled answer (the address's, or a TOTP device's) has its Retry-After.
@@ -104,6 +111,8 @@ def sign_in(request):
 
 # The device of the enrolment this session started on the enrolment page.
 SESSION_ENROLMENT = "portal_enrolment_device"
+# Where a sign-in sent to enrolment goes once it is confirmed: its ``next``, or the home.
+SESSION_AFTER_ENROLMENT = "portal_after_enrolment"
 
 
 @never_cache  # the page shows the authenticator's secret (its QR code and key)
@@ -159,10 +168,15 @@ def enrol(request):
 
 def _after_enrolment(request) -> str:
     """A staff user goes on to the admin (which sent them here, and now takes the code); a
-    vendor's member, to the portal."""
+    vendor's member, to the page their sign-in was for (its ``next``, kept in the session
+    through enrolment and checked again), else to their home (``MemberPages.home``)."""
+    back = request.session.pop(SESSION_AFTER_ENROLMENT, "")
     if request.user.is_staff:
         return reverse("admin:index")
-    return reverse("portal:dashboard")
+    if path := _back_to(request, back):
+        return path
+    membership = current_membership(request)
+    return reverse(_home(membership) if membership else "portal:dashboard")
 
 
 @require_POST
