@@ -9,7 +9,7 @@ the API's JWT authentication sets them, so ``for_request`` scopes its queries th
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, wraps
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from django.contrib.auth import logout
 from django.http import HttpResponse
@@ -160,16 +160,23 @@ def sign_in_url(request) -> str:
     return f"{reverse('portal:sign-in')}?{urlencode({'next': back}, safe='/')}"
 
 
+# The segments a browser removes from a path (RFC 3986 5.2.4), decoded ("%2e" is ".").
+_DOT_SEGMENTS = {".", ".."}
+
+
 def portal_path(url: str, request) -> str | None:
     """``url`` as one of the portal's addresses on this host (a path, with its query and
     fragment), or None: where a sign-in or a refusal may send the person back to, never to
-    another site (an open redirect) nor out of the portal."""
+    another site (an open redirect) nor out of the portal. A path with a ``.`` or ``..``
+    segment (``%2e`` too) is none: the browser removes them before it follows it
+    (``/portal/../admin/`` is /admin/)."""
     if not url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return None
     parts = urlsplit(url)
-    if not parts.path.startswith("/portal/"):
+    climbs = _DOT_SEGMENTS & set(unquote(parts.path).split("/"))
+    if climbs or not parts.path.startswith("/portal/"):
         return None
     return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
 

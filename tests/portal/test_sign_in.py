@@ -157,6 +157,34 @@ def test_enrolment_without_a_portal_page_to_go_back_to_lands_home(next_):
     assert portal_enrol(client, user)["Location"] == "/portal/"
 
 
+@pytest.mark.parametrize(
+    "next_",
+    [
+        "/portal/../admin/",
+        "/portal/%2e%2e/admin/",
+        "/portal/%2E./admin/",
+        "/portal/./../api/v1/auth/me",
+        "/portal/keys/../../admin/?q=1",
+    ],
+)
+def test_a_next_that_climbs_out_of_the_portal_lands_home(next_):
+    """The browser removes dot segments (encoded ones too) before it follows a Location:
+    ``/portal/../admin/`` is /admin/. Such a next was taken as a portal page, as it begins
+    with /portal/; it is no page of the portal, so the sign-in lands home."""
+    client = Client()
+    signed_in = portal_sign_in(client, _member("developer"), next=next_)
+    assert (signed_in.status_code, signed_in["Location"]) == (302, "/portal/")
+
+
+def test_a_next_with_dots_that_are_no_segment_is_kept():
+    """Only a whole ``.`` or ``..`` segment of the path climbs: a version's number is a
+    page's, and a query is no path."""
+    client = Client()
+    next_ = "/portal/agents/7/versions/1.0.0/?q=../x"
+    signed_in = portal_sign_in(client, _member("developer"), next=next_)
+    assert signed_in["Location"] == next_
+
+
 def _shown(device, page) -> bool:
     """The page offers ``device``'s secret to scan (its otpauth:// address)."""
     return escape(device.config_url) in page.content.decode()
