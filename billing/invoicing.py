@@ -1353,27 +1353,65 @@ def _reject_unrefunded_orders(credits: list[_Credit]) -> None:
 def credit_money_taken_back(invoice: Invoice, amount: int, *, reason: str) -> Invoice | None:
     """The credit note of the locked, paid ``invoice`` for ``amount`` (minor units, tax
     included) its card payment gave back outside EdgePlug (a refund made in Stripe's
-    dashboard, a chargeback lost): the lines not paid before the invoice, each credited in
-    proportion (all that is left of them when ``amount`` reaches it), and ``refund_amount``
-    what Stripe gave back (at most what the invoice took less what earlier notes paid back),
-    so payouts count it as a refund and a later note never pays it back again. None when
-    nothing is left to credit. The caller records how the money went back."""
+    dashboard, a chargeback lost): the lines not paid before the invoice, credited in
+    proportion to what is left of each, for a total (tax included) of ``amount``
+    (``_credits_totalling``; all that is left of them when ``amount`` reaches it), and
+    ``refund_amount`` what Stripe gave back (at most what the invoice took less what earlier
+    notes paid back), so payouts count it as a refund and a later note never pays it back
+    again. None when nothing is left to credit. The caller records how the money went back."""
     lines = [line for line in invoice.lines.select_related("order") if not line.is_paid]
     left = creditable_of(lines)
     whole = [_Credit(line, left[line.pk]) for line in lines if left[line.pk]]
     total = -_note_totals(invoice, whole).total if whole else 0
     if total <= 0:
         return None
-    credits = whole
-    if amount < total:
-        shares = (_Credit(credit.line, credit.amount * amount // total) for credit in whole)
-        credits = [credit for credit in shares if credit.amount]
+    credits = whole if amount >= total else _credits_totalling(invoice, whole, amount)
     if not credits or _credit_note_total_refusal(invoice, credits):
         return None
     paid_back = money_back.owed(invoice, amount, last=False)
     return _issue_note(
         invoice, credits, reason=reason, actor=None, request=None, paid_back=paid_back
     )
+
+
+def _credits_totalling(invoice: Invoice, whole: list[_Credit], amount: int) -> list[_Credit]:
+    """Of ``whole`` (what is left of each line, coming to more than ``amount`` with its tax),
+    the credits whose note totals ``amount``, tax included (``_note_totals``, the one rule of
+    a note's totals): the largest share of them (``_shares``) whose note does not total more.
+    The note's VAT is rounded on its subtotal, so one more minor unit before tax can add two
+    with its tax: an ``amount`` no note can total (about 1 in 6 at 19 % VAT: 3.35 EUR, say) is
+    then credited one minor unit short (3.34), never more than what went back; the note that
+    credits the rest then credits a minor unit more than it pays back."""
+    whole_subtotal = sum(credit.amount for credit in whole)
+
+    def credited(subtotal: int) -> int:
+        return -_note_totals(invoice, _shares(whole, subtotal)).total
+
+    # In proportion first, then a minor unit at a time to the note totalling ``amount``.
+    subtotal = whole_subtotal * amount // -_note_totals(invoice, whole).total
+    while subtotal > 0 and credited(subtotal) > amount:
+        subtotal -= 1
+    while subtotal < whole_subtotal and credited(subtotal + 1) <= amount:
+        subtotal += 1
+    return _shares(whole, subtotal)
+
+
+def _shares(whole: list[_Credit], subtotal: int) -> list[_Credit]:
+    """``subtotal`` (at most what ``whole`` comes to) shared among the lines of ``whole`` in
+    proportion to what is left of each: each share rounded down, then the minor units left
+    over one each to the largest remainders, so none is credited beyond what is left of it.
+    The lines whose share is nothing are left out."""
+    whole_subtotal = sum(credit.amount for credit in whole)
+    parts = [divmod(credit.amount * subtotal, whole_subtotal) for credit in whole]
+    amounts = [share for share, _ in parts]
+    over = subtotal - sum(amounts)
+    for at in sorted(range(len(parts)), key=lambda at: parts[at][1], reverse=True)[:over]:
+        amounts[at] += 1
+    return [
+        _Credit(credit.line, amount)
+        for credit, amount in zip(whole, amounts, strict=True)
+        if amount
+    ]
 
 
 def _issue_note(
