@@ -1355,17 +1355,24 @@ def credit_money_taken_back(invoice: Invoice, amount: int, *, reason: str) -> In
     included) its card payment gave back outside EdgePlug (a refund made in Stripe's
     dashboard, a chargeback lost): the lines not paid before the invoice, credited in
     proportion to what is left of each, for a total (tax included) of ``amount``
-    (``_credits_totalling``; all that is left of them when ``amount`` reaches it), and
-    ``refund_amount`` what Stripe gave back (at most what the invoice took less what earlier
-    notes paid back), so payouts count it as a refund and a later note never pays it back
-    again. None when nothing is left to credit. The caller records how the money went back."""
+    (``_credits_totalling``), and ``refund_amount`` what Stripe gave back (at most what the
+    invoice took less what earlier notes paid back: ``money_back.held``), so payouts count it
+    as a refund and a later note never pays it back again. All that is left of them when
+    ``amount`` reaches their total, or all the invoice still held: what a three-decimal
+    currency's invoice took is its total rounded down (``rounding_amount``), and all of it
+    given back is the whole invoice, credited no more. None when nothing is left to credit.
+    The caller records how the money went back."""
     lines = [line for line in invoice.lines.select_related("order") if not line.is_paid]
     left = creditable_of(lines)
     whole = [_Credit(line, left[line.pk]) for line in lines if left[line.pk]]
     total = -_note_totals(invoice, whole).total if whole else 0
     if total <= 0:
         return None
-    credits = whole if amount >= total else _credits_totalling(invoice, whole, amount)
+    held = money_back.held(invoice)
+    if amount >= total or 0 < held <= amount:
+        credits = whole
+    else:
+        credits = _credits_totalling(invoice, whole, amount)
     if not credits or _credit_note_total_refusal(invoice, credits):
         return None
     paid_back = money_back.owed(invoice, amount, last=False)

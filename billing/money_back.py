@@ -73,13 +73,23 @@ REFUND_TASK_GRACE = timedelta(hours=4)
 CARD, TRANSFER = RefundedBy.CARD, RefundedBy.TRANSFER
 
 
+def held(invoice: Invoice) -> int:
+    """What the ``invoice`` still holds of the money it took: nothing unless it is paid, else
+    its amount due (its card charge or transfer, nothing when credit notes settled it) less
+    what its credit notes pay back (their ``refund_amount``)."""
+    if invoice.status != InvoiceStatus.PAID:
+        return 0
+    before = invoice.credit_notes.aggregate(paid_back=Sum("refund_amount"))["paid_back"] or 0
+    return invoice.amount_due - before
+
+
 def owed(invoice: Invoice, credit: int, *, last: bool, also_paid_back: int = 0) -> int:
     """What a credit note of the locked ``invoice`` giving back ``credit`` (what it credits,
     tax included, less the lines paid before the invoice, whose own refund returned that
     money) pays back in money: nothing unless the invoice is paid, and never more than the
     invoice itself took (its amount due: its card charge or transfer, nothing when credit
-    notes settled it) less what earlier notes pay back (and ``also_paid_back``: what notes
-    not issued yet before it would, for ``invoicing.refund_credits``' preview).
+    notes settled it) less what earlier notes pay back (``held``; and ``also_paid_back``:
+    what notes not issued yet before it would, for ``invoicing.refund_credits``' preview).
 
     A card refund takes what a charge takes: in a three-decimal currency a multiple of 10
     minor units (``charge_minimums.chargeable``, rounded down). The note that credits the
@@ -87,8 +97,7 @@ def owed(invoice: Invoice, credit: int, *, last: bool, also_paid_back: int = 0) 
     back exactly what the invoice took, whatever each note's VAT rounding left over."""
     if invoice.status != InvoiceStatus.PAID:
         return 0
-    before = invoice.credit_notes.aggregate(paid_back=Sum("refund_amount"))["paid_back"] or 0
-    left = invoice.amount_due - before - also_paid_back
+    left = held(invoice) - also_paid_back
     if not last and invoice.intent_that_paid:
         credit = chargeable(credit, invoice.currency)
     return max(0, left if last else min(credit, left))
