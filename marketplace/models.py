@@ -519,10 +519,11 @@ class Entitlement(models.Model):
 
     @property
     def cancel_at(self) -> datetime | None:
-        """When a cancelled entitlement ends (its ``valid_until``); None if not cancelled, or
-        ended otherwise since (revoked by a refund in full: it ended then)."""
-        in_force = self.status in (EntitlementStatus.ACTIVE, EntitlementStatus.SUSPENDED)
-        return self.valid_until if self.cancelled_at and in_force else None
+        """When a cancelled entitlement ends, or ended (its ``valid_until``, before and after
+        the expiry job marks it expired); None if not cancelled, or ended otherwise since
+        (revoked by a refund in full: it ended then)."""
+        revoked = self.status == EntitlementStatus.REVOKED
+        return self.valid_until if self.cancelled_at and not revoked else None
 
 
 class GivenBackSource(models.TextChoices):

@@ -166,9 +166,9 @@ class EntitlementSerializer(ReadOnlyModelSerializer):
     cancel_at = serializers.DateTimeField(
         read_only=True,
         allow_null=True,
-        help_text="When a cancelled plan ends (its `valid_until`: the start of the UTC month "
-        "after the one it was cancelled in); null if not cancelled, or ended otherwise since "
-        "(revoked by a refund in full).",
+        help_text="When a cancelled plan ends, or ended (its `valid_until`: the start of the "
+        "UTC month after the one it was cancelled in); null if not cancelled, or ended "
+        "otherwise since (revoked by a refund in full).",
     )
 
     class Meta:

@@ -11,6 +11,7 @@ from lxml import html
 from billing import invoicing
 from billing.models import Invoice, LineKind
 from edgeplug.audit.models import AuditEvent
+from marketplace import tasks as marketplace_tasks
 from marketplace.models import Entitlement, EntitlementStatus
 from tests.conftest import sign_in
 from tests.factories import EntitlementFactory, PricePlanFactory, VendorTenantFactory
@@ -126,6 +127,25 @@ def test_once_the_month_is_over_the_plan_has_ended(buyer, time_machine):
         assert (response.status_code, response.json()["code"]) == (409, "entitlement_ended")
         assert_documented(response, operation)
     assert client.get(f"/api/v1/entitlements/{entitlement.pk}").json()["status"] == "expired"
+
+
+def test_an_ended_cancelled_plan_keeps_its_cancel_date_before_and_after_the_expiry_job(
+    buyer, time_machine
+):
+    """``cancel_at`` was read from the stored status: an ended cancelled plan answered its
+    date until the 15-minute expiry job ran, then null, the same plan ended the same way.
+    It keeps the date it ended on, as the field says (null only when a refund revoked it)."""
+    client, _, entitlement = buyer
+    cancel(client, entitlement)
+    later(time_machine, client, FEB + timedelta(minutes=5))
+
+    before = client.get(f"/api/v1/entitlements/{entitlement.pk}").json()
+    marketplace_tasks.expire_entitlements.apply().get()
+    after = client.get(f"/api/v1/entitlements/{entitlement.pk}")
+
+    assert_documented(after, "GET /api/v1/entitlements/{id}")
+    for body in (before, after.json()):
+        assert (body["status"], body["cancel_at"]) == ("expired", "2026-02-01T00:00:00Z"), body
 
 
 @pytest.mark.parametrize("status", [EntitlementStatus.REVOKED, EntitlementStatus.EXPIRED])

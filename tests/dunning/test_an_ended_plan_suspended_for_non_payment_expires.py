@@ -47,7 +47,7 @@ def test_a_cancelled_plan_suspended_for_non_payment_is_expired_once_it_ends(unco
 
     marketplace_tasks.expire_entitlements.apply().get()
     body, expired = _as_the_tenant_reads_it(customer, "expired")
-    assert (body["status"], body["cancel_at"]) == ("expired", None), body
+    assert (body["status"], body["cancel_at"]) == ("expired", "2026-03-01T00:00:00Z"), body
     assert expired == [customer.entitlement.pk]
     assert _as_the_tenant_reads_it(customer, "suspended")[1] == []
     assert AuditEvent.objects.filter(action="entitlement_expired").count() == 1
