@@ -22,6 +22,7 @@ from edgeplug.core.admin import (
     FilterParametersChecked,
     ReadOnlyAdminMixin,
 )
+from edgeplug.core.forms import DocumentJSONField
 
 
 class ReadOnlyAdmin(FilterParametersChecked, ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -148,6 +149,7 @@ class SecurityPolicyOverrideForm(forms.ModelForm):
     class Meta:
         model = SecurityPolicyOverride
         fields = ("level", "overrides")
+        field_classes = {"overrides": DocumentJSONField}
         widgets = {"overrides": forms.Textarea(attrs={"rows": 12, "cols": 80})}
 
 

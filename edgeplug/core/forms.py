@@ -1,17 +1,20 @@
-"""Form fields for numbers a person types, on the portal's and the admin's pages, and the
-one reading of a yes-or-no query parameter (the API's filters, the finance exports).
+"""Form fields for numbers a person types, on the portal's and the admin's pages, the one
+reading of a yes-or-no query parameter (the API's filters, the finance exports), and a JSON
+document typed into the admin (``DocumentJSONField``).
 
 Django's number fields read what ``Decimal`` and ``int`` read: ``1e2`` as 100, ``1_0`` as 10,
 ten in Arabic-Indic digits as 10. A price typed so is taken at a value the person may not
 have meant, so these read only ASCII digits (``edgeplug.text``) and refuse the rest."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.fields import JSONString
 
-from edgeplug.text import ascii_decimal, ascii_integer
+from edgeplug.text import ascii_decimal, ascii_integer, json_document
 
 
 class _ReadAsTyped:
@@ -60,3 +63,43 @@ class StrictBooleanField(forms.NullBooleanField):
         if value in self.FALSE:
             return False
         raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class _DocumentDecoder(json.JSONDecoder):
+    """``json_document``'s reading, its refusals as the ``JSONDecodeError`` Django's JSONField
+    catches (in ``bound_data`` too, which shows the refused text again)."""
+
+    def decode(self, s, *args, **kwargs):
+        try:
+            return json_document(s)
+        except json.JSONDecodeError:
+            raise
+        except RecursionError:
+            raise json.JSONDecodeError("nested too deeply", s, 0) from None
+        except ValueError as refusal:  # a key twice, NaN, a number past a double
+            raise json.JSONDecodeError(str(refusal), s, 0) from None
+
+
+class DocumentJSONField(forms.JSONField):
+    """A JSON document typed into a form, read as every document a person writes is
+    (``json_document``): a key named twice, ``NaN`` or a nesting deeper than the parser
+    follows is the field's error, saying which, where Django's field kept a key's last copy
+    unsaid and answered a deep nesting with a 500."""
+
+    default_error_messages = {"invalid": "Enter a valid JSON document: %(reason)s."}
+
+    def __init__(self, *, decoder=None, **kwargs):
+        super().__init__(decoder=decoder or _DocumentDecoder, **kwargs)
+
+    def to_python(self, value):
+        if self.disabled or value in self.empty_values or not isinstance(value, str):
+            return super().to_python(value)
+        if isinstance(value, JSONString):
+            return value
+        try:
+            document = json.loads(value, cls=self.decoder)
+        except json.JSONDecodeError as refusal:
+            raise ValidationError(
+                self.error_messages["invalid"], code="invalid", params={"reason": refusal.msg}
+            ) from None
+        return JSONString(document) if isinstance(document, str) else document

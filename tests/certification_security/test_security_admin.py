@@ -128,6 +128,32 @@ def test_platform_admin_edits_a_level_policy_in_the_admin(admin_session):
     assert "license_allow" in page  # the level's defaults are shown next to the override
 
 
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        # The last copy was kept: null, report only, the level's scan gate off.
+        ('{"fail_on_severity": "critical", "fail_on_severity": null}', "appears twice"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply"),  # a RecursionError: a 500 page
+        ('{"fail_on_severity": NaN}', "NaN"),
+    ],
+    ids=["key-twice", "deep", "nan"],
+)
+def test_an_override_the_admin_cannot_read_as_one_document_is_refused_at_its_field(
+    admin_session, typed, said
+):
+    """The override's text was read by Django's JSONField, plain ``json.loads``: a setting
+    named twice kept its last copy unsaid, and a nesting deeper than the parser follows was
+    a 500 page. It is read as every document a person writes is (``json_document``)."""
+    client = admin_session("platform-admins")[0]
+
+    refused = client.post(f"{OVERRIDES_URL}add/", {"level": "standard", "overrides": typed})
+
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "errornote" in page and said in page, page[-3000:]
+    assert not SecurityPolicyOverride.objects.exists()
+
+
 def test_reviewer_finds_an_advisory_by_cve_and_package_but_cannot_change_policy(
     import_advisories, admin_session
 ):
