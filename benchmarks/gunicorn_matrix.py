@@ -27,7 +27,7 @@ from pathlib import Path
 from benchmarks.web import __main__ as web
 from benchmarks.web import cli, drive
 from benchmarks.web.stack import Stack, StackError, fresh_database
-from edgeplug.core.commands import seconds
+from edgeplug.arguments import seconds
 
 # What the Dockerfile, docker-compose.yml and deploy/k8s/base/configmap.yaml run.
 DEPLOYED = f"sync:{cli.DEPLOYED_WORKERS}"

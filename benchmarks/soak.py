@@ -42,7 +42,7 @@ from benchmarks.web.stack import Stack, StackError, fresh_database
 from certification.tflm import sample_models
 from certification.vocabulary import FINISHED_RUN_STATUSES
 from edgeplug import signing
-from edgeplug.core.commands import seconds
+from edgeplug.arguments import seconds
 from edgeplug.timefmt import utc_iso
 from tests.packageformat.builders import make_manifest, make_package
 

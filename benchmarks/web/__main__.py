@@ -20,7 +20,7 @@ from benchmarks.web.stack import (
     cpu_by_part,
     fresh_database,
 )
-from edgeplug.core.commands import seconds
+from edgeplug.arguments import seconds
 
 UPLOAD_AGENT = "upload-bench"
 

@@ -4,7 +4,6 @@ database error after half the work."""
 
 import argparse
 import getpass
-import math
 import os
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.db import models
 
-from edgeplug.text import ascii_decimal, ascii_integer
+from edgeplug.text import ascii_integer
 
 
 def field_argument(model: type[models.Model], field: str, value, *, argument: str):
@@ -46,25 +45,6 @@ def whole_number(low: int, high: int | None = None):
             bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number {bounds}")
         return number
-
-    return read
-
-
-def seconds(*, above_zero: bool = False):
-    """An ``argparse`` type: a number of seconds as a person types one (``10``, ``0.5``:
-    ``ascii_decimal``), finite and at least 0 (above 0 where ``above_zero``), else refused as
-    wrong usage (exit 2), before the command does anything. ``float`` also read ``nan``,
-    ``inf`` and ``-1``, which made a timeout or a deadline none at all (a NaN deadline
-    passes at once: ``grpcserver --grace nan`` killed its servers on SIGTERM)."""
-
-    def read(text: str) -> float:
-        number = ascii_decimal(text)
-        value = math.nan if number is None else float(number)  # past a double's range: inf
-        low_enough = value > 0 if above_zero else value >= 0
-        if not (low_enough and math.isfinite(value)):
-            bounds = "above 0" if above_zero else "of at least 0"
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds {bounds}")
-        return value
 
     return read
 

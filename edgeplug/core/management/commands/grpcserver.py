@@ -24,7 +24,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from edgeplug.core.commands import seconds, whole_number
+from edgeplug.arguments import seconds
+from edgeplug.core.commands import whole_number
 from edgeplug.grpc_server import EMPTY, address_refusal, build_server
 
 log = logging.getLogger(__name__)
