@@ -1372,7 +1372,7 @@ def credit_money_taken_back(invoice: Invoice, amount: int, *, reason: str) -> In
     if amount >= total or 0 < held <= amount:
         credits = whole
     else:
-        credits = _credits_totalling(invoice, whole, amount)
+        credits = _credits_totalling(invoice, whole, total, amount)
     if not credits or _credit_note_total_refusal(invoice, credits):
         return None
     paid_back = money_back.owed(invoice, amount, last=False)
@@ -1381,10 +1381,13 @@ def credit_money_taken_back(invoice: Invoice, amount: int, *, reason: str) -> In
     )
 
 
-def _credits_totalling(invoice: Invoice, whole: list[_Credit], amount: int) -> list[_Credit]:
-    """Of ``whole`` (what is left of each line, coming to more than ``amount`` with its tax),
-    the credits whose note totals ``amount``, tax included (``_note_totals``, the one rule of
-    a note's totals): the largest share of them (``_shares``) whose note does not total more.
+def _credits_totalling(
+    invoice: Invoice, whole: list[_Credit], total: int, amount: int
+) -> list[_Credit]:
+    """Of ``whole`` (what is left of each line, coming to ``total`` with its tax, more than
+    ``amount``), the credits whose note totals ``amount``, tax included (``_note_totals``,
+    the one rule of a note's totals): the largest share of them (``_shares``) whose note does
+    not total more.
     The note's VAT is rounded on its subtotal, so one more minor unit before tax can add two
     with its tax: an ``amount`` no note can total (about 1 in 6 at 19 % VAT: 3.35 EUR, say) is
     then credited one minor unit short (3.34), never more than what went back; the note that
@@ -1395,7 +1398,7 @@ def _credits_totalling(invoice: Invoice, whole: list[_Credit], amount: int) -> l
         return -_note_totals(invoice, _shares(whole, subtotal)).total
 
     # In proportion first, then a minor unit at a time to the note totalling ``amount``.
-    subtotal = whole_subtotal * amount // -_note_totals(invoice, whole).total
+    subtotal = whole_subtotal * amount // total
     while subtotal > 0 and credited(subtotal) > amount:
         subtotal -= 1
     while subtotal < whole_subtotal and credited(subtotal + 1) <= amount:
